@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite:
+# unit + integration tests on the optimized build, the unit tests again under
+# ASan+UBSan, and a short libFuzzer run of every parser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+jobs=$(nproc)
+configure() {  # configure DIR [meson options...]: fresh or reconfigured, never stale
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null
+  else meson setup "$dir" "$@" >/dev/null; fi
+}
+
+status=0
+configure build
+ninja -C build -j "$jobs" >/dev/null
+meson test -C build --no-rebuild --print-errorlogs --num-processes 1 || status=1
+
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
+ninja -C build-asan -j "$jobs" >/dev/null
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --no-rebuild --print-errorlogs --suite unit || status=1
+
+if [ -x scripts/fuzz.sh ]; then ./scripts/fuzz.sh 20 || status=1; fi
+
+# One closing line for every suite run above.
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+ok = bad = skip = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"): ok += 1
+        elif r == "SKIP": skip += 1
+        else: bad += 1
+print(f"{ok} passed, {bad} failed, {skip} skipped")
+PY
+exit $status

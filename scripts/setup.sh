@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, tests and benchmarks need.
+# Idempotent; run as root. Reaches only Debian's archive and the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential g++ meson ninja-build pkg-config cmake
+  liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
+  prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  wrk nginx-light haproxy prometheus
+  curl openssl procps iproute2 python3 ca-certificates
+)
+# Node may come from another repository (with npm inside); only add Debian's when absent.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these daemons on install; ringgate's tests start their own on loopback ports.
+  for svc in nginx haproxy prometheus prometheus-node-exporter; do
+    systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+
+# The official OpenAI client, used by the integration tests as a real client.
+if [ ! -d tests/node_modules/openai ]; then
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

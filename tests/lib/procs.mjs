@@ -1,0 +1,83 @@
+// Starts real ringgate / ringgate-sim processes for integration tests and stops
+// every one of them when the test process ends.
+//
+// Contract with the binaries: once listening, each prints one JSON line on stdout,
+//   {"event":"listening","api":"127.0.0.1:PORT"}                 (ringgate-sim)
+//   {"event":"listening","api":"127.0.0.1:PORT","admin":"..."}   (ringgate)
+// so tests can ask for port 0 and learn the port the kernel gave.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+
+const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
+export const binaries = {
+  ringgate: process.env.RINGGATE_BIN ?? path.join(buildDir, 'src/gateway/ringgate'),
+  sim: process.env.RINGGATE_SIM_BIN ?? path.join(buildDir, 'src/sim/ringgate-sim'),
+};
+
+const live = new Set();
+function stopAll() { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } }
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
+
+// Spawns `bin args`, resolves once the "listening" line arrives:
+// { proc, api, admin, port, adminPort, stderr(): string, stop(signal) }.
+export function start(bin, args, { timeoutMs = 10000, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    live.add(proc);
+    let err = '';
+    proc.stderr.on('data', (d) => { err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${bin} did not start within ${timeoutMs} ms: ${err}`)); }, timeoutMs);
+    proc.on('exit', (code, signal) => {
+      live.delete(proc);
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(bin)} exited (${code ?? signal}) before listening: ${err}`));
+    });
+    const lines = createInterface({ input: proc.stdout });
+    lines.on('line', (line) => {
+      let msg;
+      try { msg = JSON.parse(line); } catch { return; }
+      if (msg.event !== 'listening') return;
+      clearTimeout(timer);
+      const port = Number(msg.api.split(':').pop());
+      const adminPort = msg.admin ? Number(msg.admin.split(':').pop()) : undefined;
+      resolve({
+        proc, ...msg, port, adminPort,
+        url: `http://127.0.0.1:${port}`,
+        adminUrl: adminPort ? `http://127.0.0.1:${adminPort}` : undefined,
+        stderr: () => err,
+        stop: (signal = 'SIGTERM') => stop(proc, signal),
+      });
+    });
+  });
+}
+
+// Sends `signal` and resolves with {code, signal} once the process has exited
+// (SIGKILL after 10 s if it has not).
+export function stop(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) {
+    return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
+  }
+  return new Promise((resolve) => {
+    const force = setTimeout(() => proc.kill('SIGKILL'), 10000);
+    proc.once('exit', (code, sig) => { clearTimeout(force); resolve({ code, signal: sig }); });
+    proc.kill(signal);
+  });
+}
+
+export const startSim = (args = [], opts) => start(binaries.sim, ['--host', '127.0.0.1', '--port', '0', ...args], opts);
+export const startGateway = (args = [], opts) =>
+  start(binaries.ringgate, ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args], opts);
+
+// Scrapes a Prometheus text endpoint into Map(name{labels} -> number).
+export async function scrape(url) {
+  const text = await (await fetch(url)).text();
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
