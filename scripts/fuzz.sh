@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 dir=build-fuzz
 if [ ! -f "$dir/build.ninja" ]; then
+  # Everything instrumented for coverage + ASan/UBSan; only fuzz_* link libFuzzer's main.
   CC=clang CXX=clang++ meson setup "$dir" -Dfuzzers=true -Dmimalloc=disabled -Dbenchmarks=disabled \
-    -Db_lundef=false >/dev/null
+    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
 mapfile -t targets < <(meson introspect --targets "$dir" | python3 -c '
 import json, sys
