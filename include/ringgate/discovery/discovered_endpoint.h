@@ -1,0 +1,26 @@
+#pragma once
+// One backend address discovered from the EndpointSlices of a service.
+#include <cstdint>
+#include <string>
+
+namespace ringgate::discovery {
+
+struct DiscoveredEndpoint {
+  std::string address;  // IPv4 or IPv6 literal (no brackets)
+  std::uint16_t port = 0;
+  bool ready = true;        // conditions.ready (absent = true)
+  bool serving = true;      // conditions.serving (absent = ready)
+  bool terminating = false; // conditions.terminating (absent = false)
+  std::string pod_name;     // targetRef.name
+  std::string zone;
+  bool operator==(const DiscoveredEndpoint&) const = default;
+};
+
+// The routable set is exactly the endpoints where this is true: ready and not
+// terminating. Not-ready and terminating endpoints stay in the published set
+// (so observers see them) but must not get traffic.
+inline bool is_routable(const DiscoveredEndpoint& endpoint) {
+  return endpoint.ready && !endpoint.terminating;
+}
+
+}  // namespace ringgate::discovery

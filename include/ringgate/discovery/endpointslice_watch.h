@@ -1,0 +1,71 @@
+#pragma once
+// Keeps the endpoint set of one Kubernetes service up to date from its
+// discovery.k8s.io/v1 EndpointSlices: LIST, then WATCH from the list's
+// resourceVersion with bookmarks; re-watch from the last seen resourceVersion
+// when a watch ends or drops; relist on 410 (Expired/Gone) or another ERROR
+// event; capped exponential backoff on failures.
+//
+// Threading: start() spawns one thread that does all the I/O and runs the
+// callbacks. stop() (any other thread; also the destructor) aborts the I/O in
+// progress and joins — it returns promptly, not after a timeout.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringgate/discovery/abort_signal.h"
+#include "ringgate/discovery/discovered_endpoint.h"
+#include "ringgate/discovery/kube_api_config.h"
+#include "ringgate/discovery/result.h"
+#include "ringgate/discovery/target_port.h"
+
+namespace ringgate::discovery {
+
+struct EndpointSliceWatchOptions {
+  std::string namespace_name;  // empty: KubeApiConfig::namespace_name, else "default"
+  std::string service;
+  TargetPort port;
+  int watch_timeout_seconds = 300;  // timeoutSeconds on each watch request
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds list_timeout{30000};  // idle timeout while listing
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{30000};
+};
+
+struct EndpointSliceWatchCallbacks {
+  // The full merged set (see merge_slices), after the first successful LIST
+  // (even if empty: that marks "synced") and then only when it changed.
+  std::function<void(const std::vector<DiscoveredEndpoint>&)> on_change;
+  // A failure the watcher will retry after backoff (401, TLS, refused, 410 …).
+  std::function<void(const Error&)> on_error;
+};
+
+class EndpointSliceWatch {
+ public:
+  EndpointSliceWatch(KubeApiConfig api, EndpointSliceWatchOptions options,
+                     EndpointSliceWatchCallbacks callbacks);
+  ~EndpointSliceWatch();
+  EndpointSliceWatch(const EndpointSliceWatch&) = delete;
+  EndpointSliceWatch& operator=(const EndpointSliceWatch&) = delete;
+
+  // Checks the options (names, port) and starts the thread. Call once.
+  Result<void> start();
+  void stop();
+  // True once the first LIST has been published.
+  bool synced() const { return synced_.load(std::memory_order_acquire); }
+
+ private:
+  void run();
+
+  KubeApiConfig api_;
+  EndpointSliceWatchOptions options_;
+  EndpointSliceWatchCallbacks callbacks_;
+  AbortSignal abort_;
+  std::atomic<bool> synced_{false};
+  std::thread thread_;
+};
+
+}  // namespace ringgate::discovery
