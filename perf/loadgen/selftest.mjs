@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Self-test of the load client against an in-process fake OpenAI server whose answer
+// depends on the request index (`Request <seed>-<i>:` in the prompt): checks that each
+// failure kind is classified as it should be, that TTFT is measured, and that two runs
+// with the same seed send the same prompts. Run: node perf/loadgen/selftest.mjs
+import http from 'node:http';
+import assert from 'node:assert/strict';
+import { runLoad } from './loadgen.mjs';
+import { makeWorkload, completionPrompt } from './workload.mjs';
+
+const modes = ['ok', 'http500', 'sse_error', 'truncate', 'reset', 'ok', 'hang', 'nonstream_error_body'];
+const seen = [];
+const server = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    const b = JSON.parse(body);
+    seen.push(b.prompt);
+    const i = Number(/Request \d+-(\d+):/.exec(b.prompt)[1]);
+    const mode = modes[i % modes.length];
+    res.setHeader('x-gateway-destination-endpoint', `127.0.0.1:${9000 + (i % 2)}`);
+    if (mode === 'http500') { res.writeHead(500, { 'content-type': 'application/json' }); return res.end('{"error":{"message":"boom"}}'); }
+    if (mode === 'nonstream_error_body' && !b.stream) { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{"error":{"message":"odd"}}'); }
+    if (!b.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (mode === 'truncate') return res.end('{"choices":[{"te');
+      if (mode === 'reset') { res.write('{"choi'); return setTimeout(() => res.socket.destroy(), 5); }
+      if (mode === 'hang') { res.write('{"choi'); return; }
+      return res.end(JSON.stringify({ choices: [{ text: 'hello', index: 0 }] }));
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (t) => res.write(`data: ${JSON.stringify({ choices: [{ text: t, index: 0 }] })}\n\n`);
+    chunk('');
+    setTimeout(() => {
+      chunk('hi');
+      if (mode === 'sse_error') { res.write('event: error\ndata: {"error":{"message":"upstream died"}}\n\n'); return res.end(); }
+      if (mode === 'truncate') return res.end();
+      if (mode === 'reset') return res.socket.destroy();
+      if (mode === 'hang') return;
+      chunk(' there');
+      res.end('data: [DONE]\n\n');
+    }, 20);
+  });
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${server.address().port}`;
+
+const expect = { ok: 'ok', http500: 'http_500', sse_error: 'sse_error', truncate: 'truncated', reset: 'truncated', hang: 'timeout' };
+for (const streamFraction of [1, 0]) {
+  const s = await runLoad({ url, rate: 200, requests: 32, duration: 0, streamFraction, timeoutMs: 500, records: true, timeline: true, seed: 7 });
+  for (const r of s.records) {
+    const mode = modes[r.i % modes.length];
+    const want = mode === 'nonstream_error_body' ? (r.stream ? 'ok' : 'body_error')
+      : mode === 'sse_error' && !r.stream ? 'ok' : expect[mode];
+    assert.equal(r.outcome, want, `request ${r.i} (${mode}, stream=${r.stream}): ${r.outcome} ${r.detail}`);
+    if (r.outcome === 'ok' && r.stream) assert.ok(r.tFirstContent >= 15, `ttft ${r.tFirstContent}`);
+  }
+  assert.equal(s.sent, 32);
+  assert.ok(s.destinations['127.0.0.1:9000'] === 16);
+  console.log(`stream=${streamFraction}: outcomes ${JSON.stringify(s.outcomes)} ttft ${JSON.stringify(s.ttftMs)}`);
+}
+
+// Determinism: the same seed gives the same prompts in the same order.
+seen.length = 0;
+await runLoad({ url, rate: 500, requests: 16, duration: 0, streamFraction: 1, timeoutMs: 300, seed: 3 });
+const first = seen.slice().sort();
+const wl = makeWorkload({ kind: 'A', seed: 3 });
+const expected = Array.from({ length: 16 }, () => completionPrompt(wl.next())).sort();
+assert.deepEqual(first, expected);
+// Workload B: unique prompts, no shared first 64 bytes.
+const b = makeWorkload({ kind: 'B', seed: 3 });
+const heads = new Set(Array.from({ length: 200 }, () => completionPrompt(b.next()).slice(0, 64)));
+assert.equal(heads.size, 200);
+server.close();
+server.closeAllConnections();
+console.log('loadgen selftest: PASS');

@@ -1,0 +1,119 @@
+// Deterministic prompt workloads for the load client (Node built-ins only).
+//
+//   A (shared prefix): `prompts` long system prompts (uniform length in
+//     [minBytes, maxBytes]) chosen with Zipf popularity (exponent `zipf`); each request
+//     is one of them followed by a short user suffix unique to the request.
+//   B (no sharing): every prompt unique, with the same length distribution as A (the
+//     length of a Zipf-drawn system prompt of A, filled with fresh text).
+//
+// Everything derives from `seed`: the i-th request of a workload is the same on every
+// run, whatever the rate, timing or stream mix (those use their own RNG streams).
+
+// mulberry32: small, fast, good enough for text and sampling. Returns [0, 1).
+export function rng32(seed) {
+  let a = (seed >>> 0) || 0x9e3779b9;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Derives independent seeds from one seed and a label.
+export function subSeed(seed, label) {
+  let h = (seed >>> 0) ^ 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+const SYLL = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'qui', 'dor', 'fen',
+  'gal', 'hum', 'jor', 'lin', 'mar', 'nos', 'pel', 'ras', 'sol', 'tum', 'ver', 'wix', 'yan'];
+
+function makeVocab(rand, n) {
+  const words = new Set();
+  while (words.size < n) {
+    const k = 1 + Math.floor(rand() * 3);
+    let w = '';
+    for (let j = 0; j < k; j++) w += SYLL[Math.floor(rand() * SYLL.length)];
+    words.add(w);
+  }
+  return [...words];
+}
+
+// ~`bytes` bytes of sentence-like ASCII text.
+function text(rand, vocab, bytes) {
+  const parts = [];
+  let len = 0, inSentence = 0;
+  while (len < bytes) {
+    let w = vocab[Math.floor(rand() * vocab.length)];
+    if (inSentence === 0) w = w[0].toUpperCase() + w.slice(1);
+    inSentence++;
+    if (inSentence > 6 && rand() < 0.15) { w += '.'; inSentence = 0; }
+    parts.push(w);
+    len += w.length + 1;
+  }
+  return parts.join(' ');
+}
+
+// Zipf over ranks 1..n with exponent s: returns a sampler of 0-based ranks.
+export function zipfSampler(n, s) {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 1; k <= n; k++) { sum += 1 / Math.pow(k, s); cdf[k - 1] = sum; }
+  for (let k = 0; k < n; k++) cdf[k] /= sum;
+  return (u) => {
+    let lo = 0, hi = n - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] >= u) hi = mid; else lo = mid + 1; }
+    return lo;
+  };
+}
+
+export const WORKLOAD_DEFAULTS = {
+  kind: 'A', seed: 1, prompts: 32, minBytes: 2048, maxBytes: 8192, zipf: 1.1,
+  suffixMinBytes: 48, suffixMaxBytes: 160,
+};
+
+// Returns { kind, systemPrompts, next() } where next() gives the next request:
+// { i, promptId (-1 for B), system, user } — system + user is the prompt.
+export function makeWorkload(opts = {}) {
+  const o = { ...WORKLOAD_DEFAULTS, ...opts };
+  if (o.kind !== 'A' && o.kind !== 'B') throw new Error(`workload must be A or B, not ${o.kind}`);
+  const vocabRand = rng32(subSeed(o.seed, 'vocab'));
+  const vocab = makeVocab(vocabRand, 4000);
+  const sysRand = rng32(subSeed(o.seed, 'system'));
+  const systemPrompts = [];
+  for (let p = 0; p < o.prompts; p++) {
+    const n = o.minBytes + Math.floor(sysRand() * (o.maxBytes - o.minBytes + 1));
+    systemPrompts.push(`System prompt #${p}. You are assistant ${p}. ` + text(sysRand, vocab, n));
+  }
+  // One RNG for the request sequence; A and B draw from it in the same order so that
+  // request i of B has the length of request i of A.
+  const reqRand = rng32(subSeed(o.seed, 'requests'));
+  const fillRand = rng32(subSeed(o.seed, 'fill-' + o.kind));
+  const pick = zipfSampler(o.prompts, o.zipf);
+  let i = 0;
+  return {
+    kind: o.kind,
+    options: o,
+    systemPrompts,
+    next() {
+      const id = pick(reqRand());
+      const sufLen = o.suffixMinBytes + Math.floor(reqRand() * (o.suffixMaxBytes - o.suffixMinBytes + 1));
+      const user = `Request ${o.seed}-${i}: ` + text(fillRand, vocab, sufLen);
+      let system, promptId;
+      if (o.kind === 'A') { system = systemPrompts[id]; promptId = id; }
+      else {
+        // Unique from the first byte, same length as system prompt `id` would have.
+        const tag = `Unique prompt ${o.seed}-${i}. `;
+        system = tag + text(fillRand, vocab, Math.max(0, systemPrompts[id].length - tag.length));
+        promptId = -1;
+      }
+      return { i: i++, promptId, system, user };
+    },
+  };
+}
+
+// The text the server sees as the prompt for the completions API.
+export const completionPrompt = (req) => `${req.system}\n\n${req.user}`;
