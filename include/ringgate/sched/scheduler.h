@@ -1,0 +1,100 @@
+#pragma once
+// The per-request endpoint picker: filters -> scorers -> picker.
+//
+// One Scheduler per worker thread (it owns scratch buffers); all of them share
+// one PrefixIndex and one InflightCounters. pick() does not allocate except
+// when a snapshot is larger than any seen before (scratch growth), takes no
+// lock besides the prefix index's shard mutexes (one per probe, ~log2(blocks)
+// probes per prefix holder), and is deterministic given the snapshot, the
+// shared counters/index and the Rng.
+//
+// Decision order:
+//   1. candidates: routable endpoints serving the model/adapter, minus exclude;
+//   2. signals: load = waiting (fresh metrics only) + in-flight; KV usage;
+//      prefix blocks held (index, binary search);
+//   3. load guard marks endpoints far above the mean load;
+//   4. session affinity: if a session id is given, its rendezvous endpoint
+//      wins outright unless overloaded;
+//   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
+//      (prefix score 1) on the rendezvous endpoint of its first block, unless
+//      that endpoint is overloaded;
+//   6. weighted sum of queue / kv-cache / prefix scores, max wins, random tie-break;
+//   7. sheddable requests are refused when every candidate is saturated.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ringgate/sched/endpoint_signals.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/rng.h"
+#include "ringgate/sched/scheduler_config.h"
+
+namespace ringgate::sched {
+
+class PrefixIndex;
+class InflightCounters;
+
+struct PickRequest {
+    std::string_view model;                  // target (after rewrite): base model or adapter
+    std::span<const uint64_t> prefix_hashes; // PrefixHasher output; may be empty
+    std::string_view session_id;             // x-session-id; empty = none
+    bool sheddable = false;
+    Clock::time_point now{};                 // decision time (staleness)
+    std::span<const EndpointId> exclude;     // endpoints already tried (retries)
+};
+
+enum class PickStatus {
+    ok,
+    unknown_model,   // no endpoint serves the model -> 404
+    none_routable,   // served, but no routable endpoint -> 503
+    all_excluded,    // every candidate already tried -> 502 (retries exhausted)
+    saturated,       // sheddable and every candidate saturated -> 429
+};
+const char* to_string(PickStatus status);
+
+enum class PickReason { none, score, session, prefix_placement };
+
+struct PickResult {
+    PickStatus status = PickStatus::unknown_model;
+    EndpointId endpoint = kNoEndpoint;
+    uint32_t index = 0;            // into snapshot.endpoints()
+    PickReason reason = PickReason::none;
+    uint32_t matched_blocks = 0;   // leading blocks the chosen endpoint held
+    uint32_t total_blocks = 0;     // blocks in the request
+    // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
+    double prefix_hit_ratio() const {
+        return total_blocks ? double(matched_blocks) / total_blocks : 0.0;
+    }
+    bool ok() const { return status == PickStatus::ok; }
+};
+
+class Scheduler {
+public:
+    Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight);
+
+    PickResult pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng);
+
+    // After the request was sent to `endpoint`: remember its prefix.
+    void on_routed(EndpointId endpoint, std::span<const uint64_t> prefix_hashes);
+
+    // The signals and scores of every candidate in the last pick() (for
+    // /debug/endpoints "why" views and tests). Valid until the next pick().
+    std::span<const EndpointSignals> last_candidates() const {
+        return {signals_.data(), candidate_count_};
+    }
+
+    const SchedulerConfig& config() const { return config_; }
+
+private:
+    SchedulerConfig config_;
+    PrefixIndex& index_;
+    InflightCounters& inflight_;
+    std::vector<EndpointSignals> signals_;
+    std::vector<struct PrefixMatch> matches_;
+    std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1
+    size_t candidate_count_ = 0;
+};
+
+}  // namespace ringgate::sched

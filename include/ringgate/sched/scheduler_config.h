@@ -1,0 +1,32 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+
+namespace ringgate::sched {
+
+struct ScorerWeights {
+    double queue = 2;     // llm-d tuned defaults
+    double kv_cache = 2;
+    double prefix = 3;
+};
+
+struct SchedulerConfig {
+    ScorerWeights weights;
+    // Metrics older than this are stale: their waiting-queue and KV-usage values
+    // are not used for scoring (queue uses local in-flight only, KV score is a
+    // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
+    std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
+    // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
+    // factor x pool mean AND mean + min_excess loses its prefix / placement /
+    // session bonus, so a hot prefix spills to other endpoints.
+    double load_guard_factor = 1.5;
+    double load_guard_min_excess = 4;
+    // Saturation (GAIE's detector defaults): sheddable requests are refused with
+    // 429 when every candidate has waiting >= this or KV usage >= kv threshold.
+    double saturation_queue_depth = 5;
+    double saturation_kv_usage = 0.8;
+    bool session_affinity = true;
+    bool prefix_placement = true;  // rendezvous placement of unseen prefixes
+};
+
+}  // namespace ringgate::sched
