@@ -1,0 +1,84 @@
+// Offline replay of a request sequence through a model of N prefix caches, to bound the
+// prefix-cache hit rate a router could reach on the same sims.
+//
+// The cache model follows ringgate-sim (src/sim/tokenizer.cpp, prefix_kv_cache.cpp):
+// 4 bytes per token; the prompt's full blocks of `blockTokens` tokens are hashed as a
+// chain (block i's key covers blocks 0..i); a request hits the leading run of blocks
+// present in the cache; all of its full blocks are then cached, LRU-evicted at block
+// granularity with `capacity` blocks per server, the prompt's head most recent (the sim
+// releases a request's blocks tail first). Hit rate = hit tokens / prompt tokens, the
+// ratio of the sims' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total.
+//
+// Simplifications (all in the oracle's favour or neutral): requests are served one at
+// a time in send order, so no blocks are pinned by running requests and no output
+// blocks take room; no queueing, no load limit.
+//
+// Policies:
+//   oracle      the server holding the longest cached prefix of the request (ties: the
+//               one that has been sent the fewest requests) — "always the best-cached
+//               server", the issue's reference.
+//   roundrobin  i mod N, as a model of nginx round-robin (for calibration only).
+// Also returned: the compulsory bound, the hit rate of one infinite cache (each distinct
+// block misses once), an upper bound for any router and any capacity.
+import { createHash } from 'node:crypto';
+
+export const BYTES_PER_TOKEN = 4;
+
+// Chained keys of the full blocks of `text` (ASCII or not: bytes, as the sim counts).
+export function blockKeys(text, blockTokens, cacheKey = '') {
+  const buf = Buffer.from(text, 'utf8');
+  const bb = blockTokens * BYTES_PER_TOKEN;
+  const keys = [];
+  let prev = createHash('sha1').update(cacheKey).digest();
+  for (let off = 0; off + bb <= buf.length; off += bb) {
+    prev = createHash('sha1').update(prev).update(buf.subarray(off, off + bb)).digest();
+    keys.push(prev.toString('base64'));
+  }
+  return { keys, tokens: Math.ceil(buf.length / BYTES_PER_TOKEN) };
+}
+
+class Lru {
+  constructor(capacity) { this.capacity = capacity; this.map = new Map(); }
+  has(k) { return this.map.has(k); }
+  touchAll(keys) {
+    // Tail first, so the head of the prompt ends most recently used.
+    for (let j = keys.length - 1; j >= 0; j--) {
+      const k = keys[j];
+      if (this.map.has(k)) this.map.delete(k);
+      else while (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value);
+      this.map.set(k, true);
+    }
+  }
+}
+
+// prompts: array of prompt strings in send order.
+export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '' }) {
+  const caches = Array.from({ length: servers }, () => new Lru(capacity));
+  const load = new Array(servers).fill(0);
+  const seen = new Set();
+  let queried = 0, hit = 0, compulsoryHit = 0;
+  prompts.forEach((p, i) => {
+    const { keys, tokens } = blockKeys(p, blockTokens, cacheKey);
+    queried += tokens;
+    let lead = 0;
+    while (lead < keys.length && seen.has(keys[lead])) lead++;
+    compulsoryHit += lead * blockTokens;
+    for (const k of keys) seen.add(k);
+    const matched = caches.map((c) => { let n = 0; while (n < keys.length && c.has(keys[n])) n++; return n; });
+    let s;
+    if (policy === 'roundrobin') s = i % servers;
+    else {
+      s = 0;
+      for (let j = 1; j < servers; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && load[j] < load[s])) s = j;
+    }
+    hit += matched[s] * blockTokens;
+    load[s]++;
+    caches[s].touchAll(keys);
+  });
+  return {
+    policy, requests: prompts.length, queriedTokens: queried, hitTokens: hit,
+    hitRate: queried ? hit / queried : 0,
+    compulsoryHitRate: queried ? compulsoryHit / queried : 0,
+    shares: load.map((n) => n / Math.max(1, prompts.length)),
+  };
+}
