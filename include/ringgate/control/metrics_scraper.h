@@ -1,0 +1,78 @@
+#pragma once
+// One endpoint's /metrics over a keep-alive HTTP/1.1 connection, driven by the
+// control thread's epoll loop. At most one scrape in flight; a scrape that has
+// not finished by its deadline fails (and its connection is dropped).
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <llhttp.h>
+
+#include "ringgate/control/epoll_loop.h"
+
+namespace ringgate::control {
+
+struct ScrapeResult {
+  bool ok = false;
+  int status = 0;             // HTTP status when a response arrived
+  std::string_view body;      // valid during the callback only
+  std::string_view error;     // why it failed, when !ok
+};
+
+class MetricsScraper final : public EpollHandler {
+ public:
+  using Callback = std::function<void(const ScrapeResult&)>;
+
+  MetricsScraper(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len, std::string host_header,
+                 Callback on_done);
+  ~MetricsScraper();
+  MetricsScraper(const MetricsScraper&) = delete;
+  MetricsScraper& operator=(const MetricsScraper&) = delete;
+
+  bool busy() const { return state_ != State::kIdle; }
+  // Starts a scrape unless one is in flight; `deadline_ns` is on CLOCK_MONOTONIC.
+  void start(uint64_t deadline_ns);
+  // Fails the scrape in flight if its deadline has passed.
+  void check_deadline(uint64_t now_ns);
+  void on_event(uint32_t events) override;
+
+  // Connections opened so far (1 while keep-alive holds).
+  uint64_t connects() const { return connects_; }
+
+ private:
+  enum class State { kIdle, kConnecting, kSending, kReceiving };
+
+  bool open_connection();
+  void close_connection();
+  void send_request();
+  void receive();
+  void finish_ok();
+  void fail(std::string_view why);
+  void watch(uint32_t events);
+
+  static int on_body(llhttp_t* parser, const char* at, size_t len);
+  static int on_message_complete(llhttp_t* parser);
+
+  EpollLoop& loop_;
+  sockaddr_storage addr_;
+  socklen_t addr_len_;
+  std::string request_;
+  Callback on_done_;
+
+  int fd_ = -1;
+  State state_ = State::kIdle;
+  uint64_t deadline_ns_ = 0;
+  size_t sent_ = 0;
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  std::string body_;
+  bool complete_ = false;
+  bool reused_ = false;     // this scrape runs on a kept-alive connection
+  bool got_bytes_ = false;  // any response byte arrived
+  uint64_t connects_ = 0;
+};
+
+}  // namespace ringgate::control

@@ -1,0 +1,188 @@
+#include "ringgate/control/metrics_scraper.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringgate::control {
+namespace {
+// A vLLM /metrics page is tens of KB; anything past this is not a metrics page.
+constexpr size_t kMaxBodyBytes = 8u << 20;
+}  // namespace
+
+MetricsScraper::MetricsScraper(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len,
+                               std::string host_header, Callback on_done)
+    : loop_(loop), addr_(addr), addr_len_(addr_len), on_done_(std::move(on_done)) {
+  request_ = "GET /metrics HTTP/1.1\r\nHost: " + host_header +
+             "\r\nUser-Agent: ringgate-metrics-poller\r\nAccept: text/plain\r\n\r\n";
+  llhttp_settings_init(&settings_);
+  settings_.on_body = &MetricsScraper::on_body;
+  settings_.on_message_complete = &MetricsScraper::on_message_complete;
+}
+
+MetricsScraper::~MetricsScraper() { close_connection(); }
+
+void MetricsScraper::start(uint64_t deadline_ns) {
+  if (busy()) return;
+  deadline_ns_ = deadline_ns;
+  body_.clear();
+  complete_ = false;
+  sent_ = 0;
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  reused_ = fd_ >= 0;
+  got_bytes_ = false;
+  if (reused_) {
+    state_ = State::kSending;
+    send_request();
+    return;
+  }
+  open_connection();
+}
+
+bool MetricsScraper::open_connection() {
+  fd_ = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    state_ = State::kConnecting;  // so fail() reports and resets
+    fail("socket() failed");
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ++connects_;
+  state_ = State::kConnecting;
+  int rc = connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_);
+  if (rc == 0) {
+    state_ = State::kSending;
+    if (!loop_.add(fd_, EPOLLOUT, this)) { fail("epoll add failed"); return false; }
+    send_request();
+    return true;
+  }
+  if (errno != EINPROGRESS) {
+    fail(std::strerror(errno));
+    return false;
+  }
+  if (!loop_.add(fd_, EPOLLOUT, this)) { fail("epoll add failed"); return false; }
+  return true;
+}
+
+void MetricsScraper::close_connection() {
+  if (fd_ < 0) return;
+  loop_.remove(fd_);
+  close(fd_);
+  fd_ = -1;
+}
+
+void MetricsScraper::watch(uint32_t events) { loop_.modify(fd_, events, this); }
+
+void MetricsScraper::on_event(uint32_t events) {
+  switch (state_) {
+    case State::kIdle:
+      // The server closed an idle keep-alive connection (or sent junk): drop it.
+      close_connection();
+      return;
+    case State::kConnecting: {
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) { fail(std::strerror(err)); return; }
+      state_ = State::kSending;
+      send_request();
+      return;
+    }
+    case State::kSending:
+      if (events & (EPOLLERR | EPOLLHUP)) { fail("connection closed while sending"); return; }
+      send_request();
+      return;
+    case State::kReceiving:
+      receive();
+      return;
+  }
+}
+
+void MetricsScraper::send_request() {
+  while (sent_ < request_.size()) {
+    ssize_t n = send(fd_, request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
+    if (n > 0) { sent_ += static_cast<size_t>(n); continue; }
+    if (n < 0 && errno == EAGAIN) { watch(EPOLLOUT); return; }
+    fail(n == 0 ? "send returned 0" : std::strerror(errno));
+    return;
+  }
+  state_ = State::kReceiving;
+  watch(EPOLLIN | EPOLLRDHUP);
+}
+
+void MetricsScraper::receive() {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      got_bytes_ = true;
+      llhttp_errno_t err = llhttp_execute(&parser_, buf, static_cast<size_t>(n));
+      if (complete_) { finish_ok(); return; }
+      if (err != HPE_OK) { fail(llhttp_errno_name(err)); return; }
+      if (body_.size() > kMaxBodyBytes) { fail("metrics body too large"); return; }
+      continue;
+    }
+    if (n == 0) {
+      // EOF ends a response that had no length (read-until-close).
+      if (llhttp_finish(&parser_) == HPE_OK && complete_) { finish_ok(); return; }
+      fail("connection closed before the response completed");
+      return;
+    }
+    if (errno == EAGAIN) return;
+    fail(std::strerror(errno));
+    return;
+  }
+}
+
+int MetricsScraper::on_body(llhttp_t* parser, const char* at, size_t len) {
+  static_cast<MetricsScraper*>(parser->data)->body_.append(at, len);
+  return 0;
+}
+
+int MetricsScraper::on_message_complete(llhttp_t* parser) {
+  static_cast<MetricsScraper*>(parser->data)->complete_ = true;
+  return HPE_PAUSED;  // one response per scrape; anything after it is not ours
+}
+
+void MetricsScraper::finish_ok() {
+  int status = parser_.status_code;
+  bool keep = llhttp_should_keep_alive(&parser_) && parser_.type == HTTP_RESPONSE;
+  state_ = State::kIdle;
+  if (keep) watch(EPOLLRDHUP);  // notice the server closing the idle connection
+  else close_connection();
+  ScrapeResult r;
+  r.ok = status == 200;
+  r.status = status;
+  r.body = body_;
+  if (!r.ok) r.error = "metrics endpoint answered a non-200 status";
+  on_done_(r);
+}
+
+void MetricsScraper::fail(std::string_view why) {
+  close_connection();
+  if (reused_ && !got_bytes_) {
+    // The server closed the idle keep-alive connection as we reused it: that says
+    // nothing about the endpoint's health, so try once on a fresh connection.
+    reused_ = false;
+    sent_ = 0;
+    open_connection();
+    return;
+  }
+  state_ = State::kIdle;
+  ScrapeResult r;
+  r.error = why;
+  on_done_(r);
+}
+
+void MetricsScraper::check_deadline(uint64_t now_ns) {
+  if (busy() && now_ns >= deadline_ns_) fail("scrape timed out");
+}
+
+}  // namespace ringgate::control
