@@ -1,0 +1,38 @@
+#include "ringgate/metrics/vllm_metrics.h"
+
+namespace ringgate::metrics {
+
+const ModelLoad* VllmMetrics::find_model(std::string_view name) const {
+    for (size_t i = 0; i < model_count_; ++i)
+        if (models_[i].model_name == name) return &models_[i];
+    return nullptr;
+}
+
+void VllmMetrics::clear() {
+    // Keep the ModelLoad objects (and their strings' capacity) for reuse.
+    model_count_ = 0;
+    all = ModelLoad{};
+    lora.present = false;
+    lora.updated_at = 0;
+    lora.max_lora = 0;
+    lora.running_adapters.clear();
+    lora.waiting_adapters.clear();
+    cache = CacheConfig{};
+    samples = 0;
+}
+
+ModelLoad& VllmMetrics::model_slot(std::string_view name) {
+    // A server has one model (plus adapters, which vLLM does not label gauges
+    // with): a linear scan beats any map here.
+    for (size_t i = 0; i < model_count_; ++i)
+        if (models_[i].model_name == name) return models_[i];
+    if (model_count_ == models_.size()) models_.emplace_back();
+    ModelLoad& slot = models_[model_count_++];
+    std::string name_storage = std::move(slot.model_name);
+    slot = ModelLoad{};
+    slot.model_name = std::move(name_storage);
+    slot.model_name.assign(name);
+    return slot;
+}
+
+}  // namespace ringgate::metrics
