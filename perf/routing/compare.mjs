@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// Routing-quality benchmark (issue 4 acceptance): the same sims, the same request
+// sequence, behind ringgate (defaults), ringgate (prefix scorer off), nginx round-robin
+// and HAProxy leastconn; workload A (shared prefixes, Zipf) then B (no sharing) for each.
+// Every (config, workload) cell gets freshly started sims (cold caches) and a fresh proxy.
+// Hit rates come from the sims' own counters; an offline oracle replays the same
+// sequence (see oracle.mjs). Run through perf/routing/compare.sh; --help for options.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runLoad } from '../loadgen/loadgen.mjs';
+import { makeWorkload, completionPrompt } from '../loadgen/workload.mjs';
+import { replay } from './oracle.mjs';
+import { startSims, simCounters, diff, binaries } from './sims.mjs';
+import { startNginx, startHaproxy, startRinggate, helpText, sleep } from './proxies.mjs';
+import { stop as stopProc } from '../../tests/lib/procs.mjs';
+
+const HERE = import.meta.dirname;
+const D = {
+  rate: 100, duration: 25, sims: 4, kvBlocks: 1200, blockSize: 16, prefillUs: 80, itlMs: 10,
+  maxNumSeqs: 16, maxTokens: 24, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
+  api: 'completions', model: 'facebook/opt-125m',
+  configs: 'ringgate,ringgate-noprefix,nginx-rr,haproxy-lc', workloads: 'A,B',
+  ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
+  simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10,
+};
+const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopback only)
+  --rate R --duration S        load per cell (open loop, streaming share below)   [${D.rate} ${D.duration}]
+  --sims N --kv-blocks N --block-size N --max-num-seqs N --max-model-len N        [${D.sims} ${D.kvBlocks} ${D.blockSize} ${D.maxNumSeqs} ${D.maxModelLen}]
+  --prefill-us US --itl-ms MS  sim latency model                                  [${D.prefillUs} ${D.itlMs}]
+  --max-tokens N --stream-fraction F --api completions|chat --seed N              [${D.maxTokens} ${D.streamFraction} ${D.api} ${D.seed}]
+  --workers N                  ringgate worker threads                            [${D.workers}]
+  --configs LIST               of ringgate,ringgate-noprefix,nginx-rr,haproxy-lc  [all]
+  --workloads LIST             A,B
+  --ringgate-args "..."        extra ringgate flags for both ringgate rows   (env RINGGATE_ARGS)
+  --noprefix-args "..."        flags that turn the prefix scorer off (env RINGGATE_NOPREFIX_ARGS);
+                               without them the row runs ringgate's defaults and is marked so
+  --sim-args "..."             extra ringgate-sim flags
+  --out DIR                    where the table and JSON go                        [perf/results]
+  --tolerance F                "no worse than" margin on workload B               [${D.tolerance}]`;
+
+function parse(argv) {
+  const o = { ...D };
+  const keys = { '--rate': 'rate', '--duration': 'duration', '--sims': 'sims', '--kv-blocks': 'kvBlocks',
+    '--block-size': 'blockSize', '--prefill-us': 'prefillUs', '--itl-ms': 'itlMs', '--max-num-seqs': 'maxNumSeqs',
+    '--max-tokens': 'maxTokens', '--max-model-len': 'maxModelLen', '--seed': 'seed', '--workers': 'workers',
+    '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance' };
+  const strs = { '--api': 'api', '--model': 'model', '--configs': 'configs', '--workloads': 'workloads',
+    '--ringgate-args': 'ringgateArgs', '--noprefix-args': 'noprefixArgs', '--sim-args': 'simArgs', '--out': 'out' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
+    if (i + 1 >= argv.length) throw new Error(`${a}: needs a value`);
+    if (keys[a]) { o[keys[a]] = Number(argv[++i]); if (!Number.isFinite(o[keys[a]])) throw new Error(`${a}: not a number`); }
+    else if (strs[a]) o[strs[a]] = argv[++i];
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (o.duration > 120 || o.rate > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
+  return o;
+}
+const words = (s) => s.split(/\s+/).filter(Boolean);
+const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
+
+async function runCell(o, config, workload, simArgs, notes) {
+  const sims = await startSims(o.sims, simArgs);
+  const eps = sims.map((s) => `127.0.0.1:${s.port}`);
+  let proxy;
+  try {
+    if (config === 'nginx-rr') proxy = await startNginx(eps);
+    else if (config === 'haproxy-lc') proxy = await startHaproxy(eps);
+    else {
+      const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
+      if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
+      proxy = await startRinggate(eps, extra);
+    }
+    const before = await Promise.all(sims.map((s) => simCounters(s.url)));
+    const s = await runLoad({
+      url: proxy.url, model: o.model, api: o.api, rate: o.rate, duration: o.duration,
+      streamFraction: o.streamFraction, maxTokens: o.maxTokens, seed: o.seed, workload: workload,
+      timeoutMs: 30000, timeline: true,
+    });
+    await sleep(300);
+    const after = await Promise.all(sims.map((s2) => simCounters(s2.url)));
+    const d = sims.map((_, i) => diff(before[i], after[i]));
+    const hits = d.reduce((a, x) => a + x.hits, 0), queries = d.reduce((a, x) => a + x.queries, 0);
+    const success = d.reduce((a, x) => a + x.success, 0);
+    const shares = d.map((x) => (success ? x.success / success : 0));
+    if (proxy.proc.exitCode !== null || proxy.proc.signalCode !== null) notes.push(`${config}/${workload}: proxy exited during the run: ${proxy.stderr().slice(-500)}`);
+    return {
+      config, workload, sent: s.sent, ok: s.ok, failed: s.failed, outcomes: s.outcomes,
+      ttft: s.ttftMs, latency: s.latencyMs, rps: s.achievedRps, offered: s.offeredRps,
+      lagP99: s.scheduleLagMs.p99,
+      hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
+      destinations: s.destinations, timeline: s.timeline,
+    };
+  } finally {
+    if (proxy) await proxy.stop().catch(() => {});
+    await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
+  }
+}
+
+function oracleFor(o, workload, n, cache) {
+  const key = `${workload}/${n}`;
+  if (!cache.has(key)) {
+    const wl = makeWorkload({ kind: workload, seed: o.seed });
+    const prompts = Array.from({ length: n }, () => completionPrompt(wl.next()));
+    cache.set(key, replay(prompts, { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle' }));
+  }
+  return cache.get(key);
+}
+
+function table(o, rows, notes, meta) {
+  const L = [];
+  L.push(`# ringgate routing-quality benchmark — ${meta.date}`);
+  L.push(`# machine: ${os.cpus().length} cores (shared with other work; figures are noisy), load avg at start ${meta.load}`);
+  L.push(`# sims: ${o.sims} × ringgate-sim --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --max-model-len ${o.maxModelLen} ${o.simArgs}`);
+  L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api}, stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
+  L.push(`# cold sims and a fresh proxy for every cell; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
+  L.push('');
+  const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %'];
+  const lines = [hdr];
+  for (const r of rows) {
+    const rr = rows.find((x) => x.config === 'nginx-rr' && x.workload === r.workload);
+    const lc = rows.find((x) => x.config === 'haproxy-lc' && x.workload === r.workload);
+    const ratio = (a, b) => (a !== undefined && b ? a / b : NaN);
+    lines.push([r.label, r.workload, r.sent, r.failed, f(r.rps), f(r.hitRate, 3), f(r.oracle.hitRate, 3), f(r.hitRate / r.oracle.hitRate, 2),
+      f(r.ttft.mean), f(r.ttft.p50), f(r.ttft.p90), f(r.ttft.p99),
+      f(ratio(r.ttft.mean, rr?.ttft.mean), 2), f(ratio(r.ttft.p99, rr?.ttft.p99), 2),
+      f(ratio(r.ttft.mean, lc?.ttft.mean), 2), f(ratio(r.ttft.p99, lc?.ttft.p99), 2),
+      f(r.maxLoad, 2), r.shares.map((x) => Math.round(x * 100)).join('/')]);
+  }
+  const w = hdr.map((_, c) => Math.max(...lines.map((l) => String(l[c]).length)));
+  for (const l of lines) L.push(l.map((x, c) => (c < 2 ? String(x).padEnd(w[c]) : String(x).padStart(w[c]))).join('  '));
+  L.push('');
+  L.push('TTFT in ms (streams only, time to the first chunk with text); req/s = completed OK / wall time; max/mean = busiest sim\'s share × N;');
+  L.push('oracle = offline replay of the same request sequence through 4 LRU block caches of the sims\' capacity, each request sent to the');
+  L.push('sim with the longest cached prefix (no pinning, no load limit; see perf/routing/oracle.mjs).');
+  for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
+    const or = rows.find((r) => r.workload === w2).oracle;
+    const sq = rows.filter((r) => r.workload === w2).map((r) => `${r.label}: ${r.queries}`).join(', ');
+    L.push(`replay ${w2}: ${or.requests} requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}`);
+  }
+  // Targets (issue 4) for the ringgate defaults row.
+  const rg = (w2) => rows.find((r) => r.config === 'ringgate' && r.workload === w2);
+  const base = (c, w2) => rows.find((r) => r.config === c && r.workload === w2);
+  L.push('');
+  L.push('Targets (issue 4), ringgate defaults:');
+  const verdict = (name, ok, detail) => L.push(`  ${ok === null ? 'N/A ' : ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
+  const a = rg('A'), arr = base('nginx-rr', 'A');
+  if (a) {
+    verdict('A hit rate ≥ 0.9 × oracle', a.hitRate >= 0.9 * a.oracle.hitRate, `${f(a.hitRate, 3)} vs oracle ${f(a.oracle.hitRate, 3)} (${f(a.hitRate / a.oracle.hitRate, 2)}×)`);
+    if (arr) {
+      verdict('A TTFT mean ≤ 0.3 × nginx RR', a.ttft.mean <= 0.3 * arr.ttft.mean, `${f(a.ttft.mean)} vs ${f(arr.ttft.mean)} ms (${f(a.ttft.mean / arr.ttft.mean, 2)}×)`);
+      verdict('A TTFT p99 ≤ 0.5 × nginx RR', a.ttft.p99 <= 0.5 * arr.ttft.p99, `${f(a.ttft.p99)} vs ${f(arr.ttft.p99)} ms (${f(a.ttft.p99 / arr.ttft.p99, 2)}×)`);
+    } else verdict('A TTFT vs nginx RR', null, 'nginx-rr not run');
+    verdict('A no sim above 1.3 × mean load', a.maxLoad <= 1.3, `busiest sim ${f(a.maxLoad, 2)}× mean`);
+    verdict('A no failed requests', a.failed === 0, JSON.stringify(a.outcomes));
+  }
+  const b = rg('B'), blc = base('haproxy-lc', 'B');
+  if (b && blc) {
+    const t = 1 + o.tolerance;
+    verdict(`B TTFT mean ≤ HAProxy LC (×${t})`, b.ttft.mean <= t * blc.ttft.mean, `${f(b.ttft.mean)} vs ${f(blc.ttft.mean)} ms`);
+    verdict(`B TTFT p99 ≤ HAProxy LC (×${t})`, b.ttft.p99 <= t * blc.ttft.p99, `${f(b.ttft.p99)} vs ${f(blc.ttft.p99)} ms`);
+    verdict('B failures ≤ HAProxy LC', b.failed <= blc.failed, `${b.failed} vs ${blc.failed}`);
+  }
+  if (notes.length) { L.push(''); L.push('Notes:'); for (const n of notes) L.push(`  - ${n}`); }
+  return L.join('\n');
+}
+
+async function main() {
+  const o = parse(process.argv.slice(2));
+  if (!existsSync(binaries.sim)) throw new Error(`no ringgate-sim at ${binaries.sim} (build first, or set RINGGATE_BUILD_DIR)`);
+  const simHelp = helpText(binaries.sim);
+  const simArgs = ['--model', o.model, '--kv-blocks', String(o.kvBlocks), '--block-size', String(o.blockSize),
+    '--max-num-seqs', String(o.maxNumSeqs), '--prefill-time-per-token-us', String(o.prefillUs),
+    '--inter-token-latency-ms', String(o.itlMs), ...words(o.simArgs)];
+  if (/--max-model-len/.test(simHelp)) simArgs.push('--max-model-len', String(o.maxModelLen));
+  const notes = [];
+  let configs = o.configs.split(',').map((c) => c.trim()).filter(Boolean);
+  if (configs.some((c) => c.startsWith('ringgate'))) {
+    if (!existsSync(binaries.ringgate)) {
+      notes.push(`no ringgate binary at ${binaries.ringgate}: ringgate rows skipped`);
+      configs = configs.filter((c) => !c.startsWith('ringgate'));
+    } else if (configs.includes('ringgate-noprefix') && !words(o.noprefixArgs).length) {
+      const rgHelp = helpText(binaries.ringgate).split('\n').filter((l) => /prefix|scorer|weight/i.test(l)).map((l) => l.trim());
+      notes.push('ringgate-noprefix: no --noprefix-args given, so this row ran ringgate\'s DEFAULTS (same as the first row)' +
+        (rgHelp.length ? `; ringgate --help mentions: ${rgHelp.join(' | ')}` : '; ringgate --help mentions no prefix/scorer flag'));
+    }
+  }
+  const labels = { ringgate: 'ringgate', 'ringgate-noprefix': words(o.noprefixArgs).length ? 'ringgate-noprefix' : 'ringgate-noprefix*', 'nginx-rr': 'nginx-rr', 'haproxy-lc': 'haproxy-lc' };
+  const meta = { date: new Date().toISOString(), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
+  const workloads = o.workloads.split(',').map((w) => w.trim().toUpperCase());
+  const rows = [], oracles = new Map();
+  for (const c of configs) {
+    for (const w of workloads) {
+      process.stderr.write(`[compare] ${c} / workload ${w}: ${o.rate} req/s × ${o.duration} s ... `);
+      const r = await runCell(o, c, w, simArgs, notes);
+      r.label = labels[c] ?? c;
+      r.oracle = oracleFor(o, w, r.sent, oracles);
+      process.stderr.write(`sent ${r.sent}, failed ${r.failed}, hit ${f(r.hitRate, 3)}, ttft mean ${f(r.ttft.mean)} ms p99 ${f(r.ttft.p99)} ms\n`);
+      if (r.failed) notes.push(`${c}/${w}: outcomes ${JSON.stringify(r.outcomes)}`);
+      if (r.lagP99 > 50) notes.push(`${c}/${w}: load generator fell behind schedule (p99 lag ${r.lagP99} ms): the machine is saturated`);
+      rows.push(r);
+    }
+  }
+  if (o.api === 'chat') notes.push('chat API: the oracle replays the completions prompt text, the sims hash the rendered chat template: oracle approximate');
+  const text = table(o, rows, notes, meta);
+  console.log(text);
+  mkdirSync(o.out, { recursive: true });
+  const stamp = meta.date.replace(/[-:]/g, '').replace(/\..*/, '');
+  writeFileSync(path.join(o.out, `routing-${stamp}.txt`), text + '\n');
+  writeFileSync(path.join(o.out, `routing-${stamp}.json`), JSON.stringify({ options: o, meta, rows }, null, 1));
+  console.log(`\n(written to ${path.join(o.out, `routing-${stamp}.txt`)} and .json)`);
+}
+
+main().then(() => process.exit(0), (e) => { console.error(`compare: ${e.stack || e.message}`); process.exit(1); });
