@@ -37,6 +37,7 @@ export const DEFAULTS = {
   workload: 'A',
   headers: {},
   records: false,              // return per-request records
+  t0: undefined,               // performance.now() origin of record times (default: now)
   timeline: false,             // return a per-second timeline
   extraBody: {},
 };
@@ -194,7 +195,9 @@ export async function runLoad(options = {}) {
   const streamRand = rng32(subSeed(o.seed, 'stream'));
   const arrivalRand = rng32(subSeed(o.seed, 'arrival'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, keepAliveMsecs: 1000 });
-  const t0 = performance.now();
+  // t0 (a performance.now() value) may be given so a caller can time events on the
+  // same clock as the records' tStart.
+  const t0 = o.t0 ?? performance.now();
   const records = [];
   const inflight = new Set();
   let sent = 0, stopped = false;

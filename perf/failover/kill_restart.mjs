@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// Issue 6, acceptance 1: N sims behind ringgate, a steady open-loop mix of streaming and
+// non-streaming requests; one sim is killed (SIGKILL, or SIGTERM) at killAt and
+// restarted on the same port at restartAt. Measures what the gateway does today and
+// judges it against the criteria:
+//   SIGKILL: zero failed non-streaming requests; streaming failures only for streams in
+//            flight on the killed sim, each ended by an SSE error event; the restarted
+//            sim takes traffic within 1 s.
+//   SIGTERM: zero failures of any kind; the restarted sim takes traffic within 1 s.
+// The core is runKillRestart(options) → result (counts, timeline, criteria), usable from
+// a Node integration test; the CLI prints a report. Every process it starts is killed
+// when the Node process exits (tests/lib/procs.mjs), also on Ctrl-C or error.
+import { runLoad } from '../loadgen/loadgen.mjs';
+import { startSims, startSimOnPort, simCounters } from '../routing/sims.mjs';
+import { startRinggate, sleep } from '../routing/proxies.mjs';
+import { stop as stopProc } from '../../tests/lib/procs.mjs';
+
+export const KILL_RESTART_DEFAULTS = {
+  signal: 'SIGKILL', sims: 3, victim: 1, rate: 100, duration: 30, killAt: 10, restartAt: 20,
+  streamFraction: 0.5, maxTokens: 32, seed: 1, workers: 2, timeoutMs: 10000,
+  readmitLimitMs: 1000, pollMs: 50, model: 'facebook/opt-125m',
+  // A light sim: 32 tokens at 20 ms → streams last ~0.7 s, so ~20 are in flight on the
+  // victim when it dies; no prefix-cache effects to speak of.
+  simArgs: ['--max-num-seqs', '128', '--inter-token-latency-ms', '20', '--prefill-time-per-token-us', '10', '--kv-blocks', '8192'],
+  gatewayArgs: [],
+  workloadOptions: { minBytes: 256, maxBytes: 1024, prompts: 32 },
+  log: () => {},
+};
+
+// Runs the scenario once; resolves with { signal, counts..., criteria, pass }.
+export async function runKillRestart(options = {}) {
+  const o = { ...KILL_RESTART_DEFAULTS, ...options };
+  const log = o.log;
+  const sims = await startSims(o.sims, ['--model', o.model, ...o.simArgs]);
+  const eps = sims.map((s) => `127.0.0.1:${s.port}`);
+  const victimEp = eps[o.victim];
+  const victimPort = sims[o.victim].port;
+  let gw, restarted;
+  const events = {};
+  try {
+    gw = await startRinggate(eps, ['--workers', String(o.workers), ...o.gatewayArgs]);
+    log(`sims ${eps.join(' ')}; ringgate ${gw.url}; victim ${victimEp}; ${o.signal} at ${o.killAt} s, restart at ${o.restartAt} s`);
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const load = runLoad({
+      url: gw.url, model: o.model, rate: o.rate, duration: o.duration, streamFraction: o.streamFraction,
+      maxTokens: o.maxTokens, seed: o.seed, workload: 'A', workloadOptions: o.workloadOptions,
+      timeoutMs: o.timeoutMs, records: true, timeline: true, t0,
+    });
+    const chaos = (async () => {
+      await sleep(o.killAt * 1000 - now());
+      events.kill = now();
+      sims[o.victim].proc.kill(o.signal);
+      const ex = await stopProc(sims[o.victim].proc, o.signal); // waits for exit (SIGKILL after 10 s)
+      events.victimExit = now();
+      events.victimExitStatus = ex;
+      log(`victim ${o.signal} at ${(events.kill / 1000).toFixed(2)} s, exited at ${(events.victimExit / 1000).toFixed(2)} s (${ex.code ?? ex.signal})`);
+      await sleep(o.restartAt * 1000 - now());
+      events.restart = now();
+      restarted = await startSimOnPort(victimPort, ['--model', o.model, ...o.simArgs]);
+      events.restartListening = now();
+      log(`victim restarted on :${victimPort}, listening at ${(events.restartListening / 1000).toFixed(2)} s`);
+      // The restarted sim's counters start at zero: the first poll that shows any request
+      // (running, waiting or finished) is when it took traffic.
+      while (now() < o.duration * 1000 + 2000) {
+        try {
+          const c = await simCounters(restarted.url);
+          const seen = (c.running || 0) + (c.waiting || 0) + (c.success || 0);
+          if (seen > 0) { events.firstTrafficByCounters = now(); break; }
+        } catch {}
+        await sleep(o.pollMs);
+      }
+    })();
+    const [summary] = await Promise.all([load, chaos]);
+    const gatewayAlive = gw.proc.exitCode === null && gw.proc.signalCode === null;
+    return analyze(o, summary, events, victimEp, gatewayAlive);
+  } finally {
+    if (gw) await gw.stop().catch(() => {});
+    await Promise.all([...sims.map((s) => stopProc(s.proc, 'SIGKILL')), restarted && stopProc(restarted.proc, 'SIGKILL')]);
+  }
+}
+
+function analyze(o, s, ev, victimEp, gatewayAlive) {
+  const recs = s.records.filter(Boolean);
+  const end = (r) => r.tStart + r.tEnd;
+  const haveDest = recs.some((r) => r.dest);
+  const inFlightAtKill = (r) => r.tStart <= ev.kill && end(r) >= ev.kill;
+  const failed = recs.filter((r) => r.outcome !== 'ok');
+  const nonStream = recs.filter((r) => !r.stream), streams = recs.filter((r) => r.stream);
+  const failedNS = failed.filter((r) => !r.stream), failedS = failed.filter((r) => r.stream);
+  const count = (rs) => rs.reduce((m, r) => ((m[r.outcome] = (m[r.outcome] || 0) + 1), m), {});
+  // A failed stream is excusable when it was in flight at the kill on the killed sim
+  // (by the destination header; without the header: in flight at the kill, dest unknown).
+  const onVictim = (r) => (r.dest ? r.dest === victimEp : null);
+  const excusable = (r) => inFlightAtKill(r) && onVictim(r) !== false && r.tHeaders >= 0 && r.tHeaders + r.tStart <= ev.kill;
+  const streamFail = failedS.map((r) => ({
+    i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),
+    endS: +(end(r) / 1000).toFixed(3), chunks: r.chunks, inFlightAtKill: inFlightAtKill(r), onVictim: onVictim(r),
+    bytesBeforeKill: r.tHeaders >= 0 && r.tHeaders + r.tStart <= ev.kill,
+  }));
+  const sseEnded = failedS.filter((r) => r.outcome === 'sse_error');
+  const hung = failedS.filter((r) => r.outcome === 'timeout');
+  const truncated = failedS.filter((r) => r.outcome === 'truncated');
+  const notExcusable = failedS.filter((r) => !excusable(r));
+  // Readmission
+  const rl = ev.restartListening;
+  const firstByHeader = haveDest ? recs.filter((r) => r.dest === victimEp && r.tStart >= rl).sort((a, b) => a.tStart - b.tStart)[0] : undefined;
+  const readmitHeaderMs = firstByHeader ? firstByHeader.tStart - rl : null;
+  const readmitCountersMs = ev.firstTrafficByCounters !== undefined ? ev.firstTrafficByCounters - rl : null;
+  const readmitMs = readmitCountersMs ?? readmitHeaderMs;
+  const victimShare = s.timeline.map((b) => ({
+    t: b.t, sent: b.sent, ok: b.ok, failed: Object.values(b.failed).reduce((a, x) => a + x, 0),
+    victim: haveDest ? (b.dest[victimEp] || 0) : null,
+  }));
+  const criteria = [];
+  const crit = (name, pass, detail) => criteria.push({ name, pass, detail });
+  if (o.signal === 'SIGKILL') {
+    crit('zero failed non-streaming requests', failedNS.length === 0, `${failedNS.length} of ${nonStream.length} failed ${JSON.stringify(count(failedNS))}`);
+    crit('stream failures only for streams in flight on the killed sim', notExcusable.length === 0,
+      `${failedS.length} of ${streams.length} streams failed; ${failedS.length - notExcusable.length} were in flight on the killed sim` +
+      `${haveDest ? '' : ' (no destination header: "on the killed sim" not checkable, counted in-flight-at-kill ones)'}; ${notExcusable.length} others`);
+    crit('each failed stream ended by an SSE error event', sseEnded.length === failedS.length,
+      `${sseEnded.length} SSE error, ${truncated.length} truncated (closed without [DONE]), ${hung.length} hung (no end within ${o.timeoutMs} ms), ${failedS.length - sseEnded.length - truncated.length - hung.length} other`);
+  } else {
+    crit('zero failures of any kind', failed.length === 0, `${failed.length} of ${recs.length} failed ${JSON.stringify(count(failed))}`);
+  }
+  crit(`restarted sim takes traffic within ${o.readmitLimitMs} ms`, readmitMs !== null && readmitMs <= o.readmitLimitMs,
+    `${readmitCountersMs === null ? 'never (counters)' : `${Math.round(readmitCountersMs)} ms by its counters`}; ` +
+    `${haveDest ? (readmitHeaderMs === null ? 'never by header' : `${Math.round(readmitHeaderMs)} ms by destination header`) : 'no destination header'}`);
+  crit('gateway still running', gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
+  return {
+    signal: o.signal, rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
+    outcomes: s.outcomes, nonStreaming: { sent: nonStream.length, failed: failedNS.length, outcomes: count(failedNS) },
+    streaming: { sent: streams.length, failed: failedS.length, sseError: sseEnded.length, truncated: truncated.length, hung: hung.length,
+      excusable: failedS.length - notExcusable.length, notExcusable: notExcusable.length, failures: streamFail },
+    inFlightAtKill: recs.filter(inFlightAtKill).length,
+    inFlightAtKillOnVictim: haveDest ? recs.filter((r) => inFlightAtKill(r) && r.dest === victimEp).length : null,
+    events: Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v])),
+    readmitMs: { counters: readmitCountersMs === null ? null : Math.round(readmitCountersMs), header: readmitHeaderMs === null ? null : Math.round(readmitHeaderMs) },
+    haveDestinationHeader: haveDest, ttftMs: s.ttftMs, latencyMs: s.latencyMs, timeline: victimShare,
+    criteria, pass: criteria.every((c) => c.pass),
+  };
+}
+
+export function report(r) {
+  const L = [];
+  L.push(`== ${r.signal}: ${r.sent} requests at ${r.rate} req/s for ${r.duration} s — ${r.ok} ok, achieved ${r.achievedRps} req/s`);
+  L.push(`   events (ms): ${JSON.stringify(r.events)}`);
+  L.push(`   outcomes: ${JSON.stringify(r.outcomes)}`);
+  L.push(`   non-streaming: ${r.nonStreaming.failed} failed of ${r.nonStreaming.sent} ${JSON.stringify(r.nonStreaming.outcomes)}`);
+  L.push(`   streaming: ${r.streaming.failed} failed of ${r.streaming.sent}: ${r.streaming.sseError} ended by SSE error event, ${r.streaming.truncated} truncated, ${r.streaming.hung} hung; ${r.streaming.excusable} in flight on the killed sim, ${r.streaming.notExcusable} not`);
+  L.push(`   requests in flight at the kill: ${r.inFlightAtKill}${r.inFlightAtKillOnVictim === null ? '' : ` (${r.inFlightAtKillOnVictim} on the victim)`}`);
+  L.push(`   readmission: ${JSON.stringify(r.readmitMs)} ms after the restarted sim listened`);
+  L.push(`   TTFT ms ${JSON.stringify(r.ttftMs)}`);
+  L.push(`   per second (t:sent/failed${r.haveDestinationHeader ? '/to-victim' : ''}): ` +
+    r.timeline.map((b) => `${b.t}:${b.sent}/${b.failed}${b.victim === null ? '' : '/' + b.victim}`).join(' '));
+  for (const f of r.streaming.failures.slice(0, 5)) L.push(`   failed stream e.g.: ${JSON.stringify(f)}`);
+  for (const c of r.criteria) L.push(`   ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  L.push(`   => ${r.signal}: ${r.pass ? 'PASS' : 'FAIL'}`);
+  return L.join('\n');
+}
+
+const HELP = `usage: perf/failover/kill_restart.sh [--signal SIGKILL|SIGTERM|both] [--rate R] [--duration S]
+    [--kill-at S] [--restart-at S] [--stream-fraction F] [--workers N] [--timeout-ms MS] [--json FILE]
+Defaults: both signals, 100 req/s, 30 s, kill at 10 s, restart at 20 s, stream fraction 0.5.`;
+
+async function main() {
+  const a = process.argv.slice(2);
+  const o = { log: (m) => console.error(`[kill_restart] ${m}`) };
+  let signals = ['SIGKILL', 'SIGTERM'], jsonOut;
+  for (let i = 0; i < a.length; i++) {
+    const v = () => a[++i];
+    switch (a[i]) {
+      case '--help': console.log(HELP); return 0;
+      case '--signal': { const s = v().toUpperCase(); signals = s === 'BOTH' ? ['SIGKILL', 'SIGTERM'] : [s.startsWith('SIG') ? s : 'SIG' + s]; break; }
+      case '--rate': o.rate = Number(v()); break;
+      case '--duration': o.duration = Number(v()); break;
+      case '--kill-at': o.killAt = Number(v()); break;
+      case '--restart-at': o.restartAt = Number(v()); break;
+      case '--stream-fraction': o.streamFraction = Number(v()); break;
+      case '--workers': o.workers = Number(v()); break;
+      case '--timeout-ms': o.timeoutMs = Number(v()); break;
+      case '--json': jsonOut = v(); break;
+      default: throw new Error(`unknown option ${a[i]} (see --help)`);
+    }
+  }
+  if ((o.duration ?? 30) > 120 || (o.rate ?? 100) > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
+  const results = [];
+  for (const signal of signals) {
+    const r = await runKillRestart({ ...o, signal });
+    console.log(report(r));
+    results.push(r);
+  }
+  if (jsonOut) (await import('node:fs')).writeFileSync(jsonOut, JSON.stringify(results, null, 1));
+  const pass = results.every((r) => r.pass);
+  console.log(`OVERALL: ${pass ? 'PASS' : 'FAIL'}`);
+  return pass ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then((code) => process.exit(code), (e) => { console.error(`kill_restart: ${e.stack || e.message}`); process.exit(2); });
+}
