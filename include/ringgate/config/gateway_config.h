@@ -1,0 +1,126 @@
+#pragma once
+// `kind: Gateway` (apiVersion ringgate.io/v1): ringgate's own settings.
+// Every field is optional; the defaults below are the ones DESIGN.md describes.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringgate/config/host_port.h"
+
+namespace ringgate::config {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+inline constexpr std::string_view gateway_api_version = "ringgate.io/v1";
+inline constexpr std::string_view gateway_kind = "Gateway";
+
+struct listen_config {
+    host_port api{"", 8080};
+    host_port admin{"", 9090};
+};
+
+// Kubernetes EndpointSlice discovery for one Service.
+struct kubernetes_discovery {
+    std::string namespace_name;  // empty = the namespace the gateway pod runs in
+    std::string service;         // required
+    // The Service port to route to: by name (port_name non-empty) or by number.
+    std::string port_name;
+    uint16_t port_number = 0;
+    // Plain-HTTP API server URL (e.g. "http://127.0.0.1:8001" from `kubectl proxy`);
+    // empty = in-cluster service-account auth over TLS.
+    std::string api_server;
+};
+
+struct pool_config {
+    std::string name = "vllm";
+    // Exactly one of these is used: static_endpoints non-empty, or kubernetes set.
+    std::vector<host_port> static_endpoints;
+    std::optional<kubernetes_discovery> kubernetes;
+};
+
+struct scorer_weights {
+    double queue = 2.0;
+    double kv_cache = 2.0;  // YAML key "kv-cache"
+    double prefix = 3.0;
+};
+
+// Cache affinity must not create a hotspot: an endpoint whose load is above
+// max(min_load, ratio × pool mean load) loses its prefix-affinity bonus.
+struct load_guard_config {
+    bool enabled = true;
+    double ratio = 2.0;      // YAML "ratio", > 1
+    uint32_t min_load = 4;   // YAML "minLoad": requests (waiting + in flight) below which the guard never fires
+};
+
+struct scheduler_config {
+    scorer_weights scorers;
+    uint32_t prefix_block_bytes = 64;          // 16 tokens × 4 chars, as llm-d
+    load_guard_config load_guard;
+    std::string session_header = "x-session-id";  // empty = no session affinity hint
+    nanoseconds metrics_stale_after = milliseconds(500);
+};
+
+struct limits_config {
+    uint64_t max_header_bytes = 64 * 1024;          // 431 above
+    uint64_t max_body_bytes = 16ull * 1024 * 1024;  // 413 above
+};
+
+struct timeouts_config {
+    nanoseconds header_read = seconds(10);           // client must send the whole head within this (408)
+    nanoseconds client_idle = seconds(60);           // idle keep-alive client connection closed after
+    nanoseconds upstream_connect = seconds(1);
+    nanoseconds upstream_first_byte = seconds(300);  // non-streamed answers arrive whole: keep it long
+    nanoseconds upstream_idle = seconds(4);          // pooled upstream connection idle limit; < vLLM's 5 s
+    nanoseconds request = seconds(600);              // whole request; 0 = no limit
+    nanoseconds drain = seconds(30);                 // graceful shutdown budget
+};
+
+struct metrics_config {
+    nanoseconds poll_interval = milliseconds(50);
+    nanoseconds scrape_timeout = seconds(1);
+};
+
+struct health_config {
+    uint32_t eject_after_failures = 3;  // consecutive failures before passive ejection
+    nanoseconds eject_base = seconds(1);   // first ejection length, doubled per repeat
+    nanoseconds eject_max = seconds(30);   // cap on the ejection length
+};
+
+struct retries_config {
+    uint32_t budget = 2;                 // extra attempts on other endpoints, before the first byte only
+    nanoseconds deadline = seconds(5);   // no new attempt starts after this since the request arrived
+};
+
+struct access_log_config {
+    bool enabled = false;
+    std::string path = "-";  // "-" = standard output
+};
+
+struct gateway_config {
+    listen_config listen;
+    uint32_t workers = 0;  // 0 = one per core
+    pool_config pool;
+    scheduler_config scheduler;
+    limits_config limits;
+    timeouts_config timeouts;
+    metrics_config metrics;
+    health_config health;
+    retries_config retries;
+    access_log_config access_log;
+
+    // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
+    // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",
+    // "pool.discovery.static". Lets the caller apply: defaults < file < flags.
+    std::vector<std::string> set_by_file;
+
+    // True if the file set `path` or anything below it ("timeouts" matches "timeouts.request").
+    bool file_sets(std::string_view path) const;
+};
+
+}  // namespace ringgate::config

@@ -1,0 +1,34 @@
+#pragma once
+// `kind: InferencePool`, used in Kubernetes mode to describe the model-server pods.
+// Two GAIE versions are accepted:
+//   inference.networking.k8s.io/v1:
+//     spec: {selector: {matchLabels: {k: v}}, targetPorts: [{number: 8000}], endpointPickerRef: {...}}
+//   inference.networking.x-k8s.io/v1alpha2:
+//     spec: {selector: {k: v}, targetPortNumber: 8000, extensionRef: {...}}
+// ringgate is its own endpoint picker, so endpointPickerRef / extensionRef are checked
+// for shape and otherwise ignored (and optional).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ringgate/config/config_error.h"
+#include "ringgate/config/object_meta.h"
+
+namespace ringgate::config {
+
+inline constexpr std::string_view inference_v1_api_version = "inference.networking.k8s.io/v1";
+inline constexpr std::string_view inference_pool_kind = "InferencePool";
+
+struct inference_pool {
+    std::string api_version;
+    object_meta metadata;  // metadata.name required
+    // Pod labels that must all match, in file order.
+    std::vector<std::pair<std::string, std::string>> selector;
+    uint16_t target_port = 0;  // v1: targetPorts[0].number; v1alpha2: targetPortNumber
+    source_position position;
+};
+
+}  // namespace ringgate::config
