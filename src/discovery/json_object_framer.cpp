@@ -38,6 +38,10 @@ Result<void> JsonObjectFramer::feed(std::string_view bytes,
       ++depth_;
     } else if ((c == '}' || c == ']') && --depth_ == 0) {
       std::string_view piece = bytes.substr(start, i + 1 - start);
+      if (pending_.size() + piece.size() > max_object_bytes_) {
+        reset();
+        return Error{"watch stream: object over " + std::to_string(max_object_bytes_) + " bytes"};
+      }
       bool more;
       if (pending_.empty()) {
         more = on_object(piece);
@@ -49,10 +53,6 @@ Result<void> JsonObjectFramer::feed(std::string_view bytes,
       }
       if (!more) return {};
       continue;
-    }
-    if (pending_.size() + (i + 1 - start) > max_object_bytes_) {
-      reset();
-      return Error{"watch stream: object over " + std::to_string(max_object_bytes_) + " bytes"};
     }
   }
   if (depth_ > 0) {
