@@ -28,12 +28,12 @@
 
 #include "ringgate/sched/endpoint_signals.h"
 #include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::sched {
 
-class PrefixIndex;
 class InflightCounters;
 
 struct PickRequest {
@@ -92,7 +92,7 @@ private:
     PrefixIndex& index_;
     InflightCounters& inflight_;
     std::vector<EndpointSignals> signals_;
-    std::vector<struct PrefixMatch> matches_;
+    std::vector<PrefixMatch> matches_;
     std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1
     size_t candidate_count_ = 0;
 };

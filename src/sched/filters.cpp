@@ -1,0 +1,43 @@
+#include "ringgate/sched/filters.h"
+
+#include <algorithm>
+
+#include "ringgate/sched/inflight_counters.h"
+
+namespace ringgate::sched {
+
+CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
+                                  std::span<const EndpointId> exclude,
+                                  const InflightCounters& inflight, Clock::time_point now,
+                                  const SchedulerConfig& config, std::span<EndpointSignals> out,
+                                  size_t& count) {
+    count = 0;
+    EndpointSnapshot::ModelEndpoints serving = snapshot.endpoints_for(model);
+    if (serving.serving.empty()) return CandidateStatus::unknown_model;
+    if (serving.routable.empty()) return CandidateStatus::none_routable;
+    for (uint32_t index : serving.routable) {
+        const EndpointState& e = snapshot.at(index);
+        if (std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
+        if (count >= out.size()) break;
+        EndpointSignals& s = out[count++];
+        s = EndpointSignals{};
+        s.index = index;
+        s.id = e.id;
+        s.inflight = std::max<int64_t>(0, inflight.get(e.id));
+        s.fresh = e.metrics_fresh(now, config.stale_after);
+        if (s.fresh) {
+            s.waiting = e.metrics.all.waiting;
+            s.running = e.metrics.all.running;
+            s.kv_usage = std::clamp(e.metrics.all.kv_cache_usage, 0.0, 1.0);
+        }
+        s.load = s.waiting + double(s.inflight);
+    }
+    return count == 0 ? CandidateStatus::all_excluded : CandidateStatus::ok;
+}
+
+bool is_saturated(const EndpointSignals& s, const SchedulerConfig& config) {
+    if (!s.fresh) return true;
+    return s.waiting >= config.saturation_queue_depth || s.kv_usage >= config.saturation_kv_usage;
+}
+
+}  // namespace ringgate::sched

@@ -1,0 +1,134 @@
+#include "ringgate/sched/scheduler.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "ringgate/sched/filters.h"
+#include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/load_guard.h"
+#include "ringgate/sched/picker.h"
+#include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/rendezvous.h"
+#include "ringgate/sched/scorers.h"
+
+namespace ringgate::sched {
+namespace {
+
+// Rendezvous winner among the candidates (position in `candidates`).
+size_t rendezvous_position(const EndpointSnapshot& snapshot, std::span<const EndpointSignals> candidates,
+                           uint64_t key) {
+    size_t best = 0;
+    uint64_t best_weight = 0, best_address = 0;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        uint64_t address = snapshot.at(candidates[i].index).address_hash;
+        uint64_t w = rendezvous_weight(key, address);
+        if (i == 0 || w > best_weight || (w == best_weight && address < best_address)) {
+            best = i;
+            best_weight = w;
+            best_address = address;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+const char* to_string(PickStatus status) {
+    switch (status) {
+    case PickStatus::ok: return "ok";
+    case PickStatus::unknown_model: return "no endpoint serves the model";
+    case PickStatus::none_routable: return "no routable endpoint serves the model";
+    case PickStatus::all_excluded: return "every endpoint serving the model has already failed this request";
+    case PickStatus::saturated: return "every endpoint serving the model is saturated";
+    }
+    return "unknown";
+}
+
+Scheduler::Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight)
+    : config_(config), index_(index), inflight_(inflight) {}
+
+PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng) {
+    PickResult result;
+    candidate_count_ = 0;
+    // Scratch grows only when the pool is larger than ever before.
+    if (signals_.size() < snapshot.size()) signals_.resize(snapshot.size());
+    size_t match_room = std::max<size_t>(64, snapshot.size() * 2);
+    if (matches_.size() < match_room) matches_.resize(match_room);
+    if (position_by_id_.size() < snapshot.id_limit()) position_by_id_.resize(snapshot.id_limit(), -1);
+
+    size_t count = 0;
+    CandidateStatus status = filter_candidates(snapshot, request.model, request.exclude, inflight_, request.now,
+                                               config_, std::span<EndpointSignals>(signals_), count);
+    switch (status) {
+    case CandidateStatus::ok: break;
+    case CandidateStatus::unknown_model: result.status = PickStatus::unknown_model; return result;
+    case CandidateStatus::none_routable: result.status = PickStatus::none_routable; return result;
+    case CandidateStatus::all_excluded: result.status = PickStatus::all_excluded; return result;
+    }
+    candidate_count_ = count;
+    std::span<EndpointSignals> candidates(signals_.data(), count);
+
+    if (request.sheddable &&
+        std::all_of(candidates.begin(), candidates.end(),
+                    [&](const EndpointSignals& s) { return is_saturated(s, config_); })) {
+        result.status = PickStatus::saturated;
+        return result;
+    }
+
+    uint32_t total_blocks = uint32_t(std::min<size_t>(request.prefix_hashes.size(), UINT32_MAX));
+    result.total_blocks = total_blocks;
+    bool any_match = false;
+    if (total_blocks > 0 && config_.weights.prefix != 0) {
+        for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
+        size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
+        for (size_t m = 0; m < n; ++m) {
+            EndpointId id = matches_[m].endpoint;
+            if (id >= position_by_id_.size() || position_by_id_[id] < 0) continue;  // not a candidate
+            candidates[size_t(position_by_id_[id])].prefix_blocks = matches_[m].blocks;
+            any_match = true;
+        }
+        for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;
+    }
+
+    apply_load_guard(candidates, config_);
+
+    if (config_.session_affinity && !request.session_id.empty()) {
+        uint64_t key = XXH3_64bits(request.session_id.data(), request.session_id.size());
+        size_t pos = rendezvous_position(snapshot, candidates, key);
+        if (!candidates[pos].overloaded) {
+            result.status = PickStatus::ok;
+            result.endpoint = candidates[pos].id;
+            result.index = candidates[pos].index;
+            result.reason = PickReason::session;
+            result.matched_blocks = candidates[pos].prefix_blocks;
+            return result;
+        }
+    }
+
+    if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
+        size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
+        if (!candidates[pos].overloaded) candidates[pos].placement = true;
+    }
+
+    score_queue(candidates);
+    score_kv_cache(candidates);
+    score_prefix(candidates, total_blocks);
+    const ScorerWeights& w = config_.weights;
+    for (EndpointSignals& c : candidates)
+        c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
+
+    const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
+    result.status = PickStatus::ok;
+    result.endpoint = chosen.id;
+    result.index = chosen.index;
+    result.reason = chosen.placement ? PickReason::prefix_placement : PickReason::score;
+    result.matched_blocks = chosen.prefix_blocks;
+    return result;
+}
+
+void Scheduler::on_routed(EndpointId endpoint, std::span<const uint64_t> prefix_hashes) {
+    index_.on_routed(endpoint, prefix_hashes);
+}
+
+}  // namespace ringgate::sched
