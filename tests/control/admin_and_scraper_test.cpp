@@ -11,7 +11,7 @@
 #include <string>
 
 #include "ringgate/control/admin_server.h"
-#include "ringgate/control/metrics_scraper.h"
+#include "ringgate/control/http_get_client.h"
 
 using namespace ringgate::control;
 
@@ -41,7 +41,7 @@ struct Outcome {
   std::string body, error;
 };
 
-void run_until(EpollLoop& loop, AdminServer* server, MetricsScraper& scraper, Outcome& out, int calls) {
+void run_until(EpollLoop& loop, AdminServer* server, HttpGetClient& scraper, Outcome& out, int calls) {
   uint64_t give_up = now_ns() + 5'000'000'000ull;
   while (out.calls < calls && now_ns() < give_up) {
     loop.run_once(10);
@@ -63,7 +63,7 @@ TEST_CASE("scraper reads a route of the admin server over one kept-alive connect
     return AdminResponse{200, "text/plain", "vllm:num_requests_waiting{model_name=\"m\"} " + std::to_string(renders) + "\n"};
   });
   Outcome out;
-  MetricsScraper scraper(loop, addr, len, "127.0.0.1", [&](const ScrapeResult& r) {
+  HttpGetClient scraper(loop, addr, len, "127.0.0.1", "/metrics", [&](const GetResult& r) {
     ++out.calls;
     out.ok = r.ok;
     out.status = r.status;
@@ -87,7 +87,7 @@ TEST_CASE("admin server answers 404 for unknown paths and the scraper reports no
   socklen_t len;
   AdminServer server(loop, listen_loopback(addr, len));
   Outcome out;
-  MetricsScraper scraper(loop, addr, len, "127.0.0.1", [&](const ScrapeResult& r) {
+  HttpGetClient scraper(loop, addr, len, "127.0.0.1", "/metrics", [&](const GetResult& r) {
     ++out.calls;
     out.ok = r.ok;
     out.status = r.status;
@@ -105,29 +105,29 @@ TEST_CASE("scraping a closed port fails fast, a silent server fails at the deadl
   socklen_t len;
   int fd = listen_loopback(addr, len);
   Outcome out;
-  auto record = [&](const ScrapeResult& r) {
+  auto record = [&](const GetResult& r) {
     ++out.calls;
     out.ok = r.ok;
     out.error = std::string(r.error);
   };
   {
     // Listening but never accepting or answering: the deadline must end the scrape.
-    MetricsScraper scraper(loop, addr, len, "127.0.0.1", record);
+    HttpGetClient scraper(loop, addr, len, "127.0.0.1", "/metrics", record);
     uint64_t started = now_ns();
     scraper.start(started + 200'000'000ull);
     run_until(loop, nullptr, scraper, out, 1);
     CHECK(out.calls == 1);
     CHECK_FALSE(out.ok);
-    CHECK(out.error == "scrape timed out");
+    CHECK(out.error == "timed out");
     CHECK(now_ns() - started >= 200'000'000ull);
   }
   close(fd);  // now nothing listens there
   {
-    MetricsScraper scraper(loop, addr, len, "127.0.0.1", record);
+    HttpGetClient scraper(loop, addr, len, "127.0.0.1", "/metrics", record);
     scraper.start(now_ns() + 1'000'000'000ull);
     run_until(loop, nullptr, scraper, out, 2);
     CHECK(out.calls == 2);
     CHECK_FALSE(out.ok);
-    CHECK(out.error != "scrape timed out");
+    CHECK(out.error != "timed out");
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
-// One endpoint's /metrics over a keep-alive HTTP/1.1 connection, driven by the
-// control thread's epoll loop. At most one scrape in flight; a scrape that has
-// not finished by its deadline fails (and its connection is dropped).
+// Repeated GETs of one path of one endpoint (its /metrics, its /v1/models) over a
+// keep-alive HTTP/1.1 connection, driven by the control thread's epoll loop. At
+// most one GET in flight; one that has not finished by its deadline fails (and
+// its connection is dropped).
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -15,27 +16,27 @@
 
 namespace ringgate::control {
 
-struct ScrapeResult {
+struct GetResult {
   bool ok = false;
   int status = 0;             // HTTP status when a response arrived
   std::string_view body;      // valid during the callback only
   std::string_view error;     // why it failed, when !ok
 };
 
-class MetricsScraper final : public EpollHandler {
+class HttpGetClient final : public EpollHandler {
  public:
-  using Callback = std::function<void(const ScrapeResult&)>;
+  using Callback = std::function<void(const GetResult&)>;
 
-  MetricsScraper(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len, std::string host_header,
-                 Callback on_done);
-  ~MetricsScraper();
-  MetricsScraper(const MetricsScraper&) = delete;
-  MetricsScraper& operator=(const MetricsScraper&) = delete;
+  HttpGetClient(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len, std::string_view host_header,
+                std::string_view path, Callback on_done);
+  ~HttpGetClient();
+  HttpGetClient(const HttpGetClient&) = delete;
+  HttpGetClient& operator=(const HttpGetClient&) = delete;
 
   bool busy() const { return state_ != State::kIdle; }
-  // Starts a scrape unless one is in flight; `deadline_ns` is on CLOCK_MONOTONIC.
+  // Starts a GET unless one is in flight; `deadline_ns` is on CLOCK_MONOTONIC.
   void start(uint64_t deadline_ns);
-  // Fails the scrape in flight if its deadline has passed.
+  // Fails the GET in flight if its deadline has passed.
   void check_deadline(uint64_t now_ns);
   void on_event(uint32_t events) override;
 
@@ -70,7 +71,7 @@ class MetricsScraper final : public EpollHandler {
   llhttp_settings_t settings_;
   std::string body_;
   bool complete_ = false;
-  bool reused_ = false;     // this scrape runs on a kept-alive connection
+  bool reused_ = false;     // this GET runs on a kept-alive connection
   bool got_bytes_ = false;  // any response byte arrived
   uint64_t connects_ = 0;
 };

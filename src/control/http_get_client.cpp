@@ -1,4 +1,4 @@
-#include "ringgate/control/metrics_scraper.h"
+#include "ringgate/control/http_get_client.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,23 +11,23 @@
 
 namespace ringgate::control {
 namespace {
-// A vLLM /metrics page is tens of KB; anything past this is not a metrics page.
+// A vLLM /metrics page is tens of KB; anything far past that is not ours to read.
 constexpr size_t kMaxBodyBytes = 8u << 20;
 }  // namespace
 
-MetricsScraper::MetricsScraper(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len,
-                               std::string host_header, Callback on_done)
+HttpGetClient::HttpGetClient(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len,
+                             std::string_view host_header, std::string_view path, Callback on_done)
     : loop_(loop), addr_(addr), addr_len_(addr_len), on_done_(std::move(on_done)) {
-  request_ = "GET /metrics HTTP/1.1\r\nHost: " + host_header +
-             "\r\nUser-Agent: ringgate-metrics-poller\r\nAccept: text/plain\r\n\r\n";
+  request_.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_header);
+  request_.append("\r\nUser-Agent: ringgate-control\r\n\r\n");
   llhttp_settings_init(&settings_);
-  settings_.on_body = &MetricsScraper::on_body;
-  settings_.on_message_complete = &MetricsScraper::on_message_complete;
+  settings_.on_body = &HttpGetClient::on_body;
+  settings_.on_message_complete = &HttpGetClient::on_message_complete;
 }
 
-MetricsScraper::~MetricsScraper() { close_connection(); }
+HttpGetClient::~HttpGetClient() { close_connection(); }
 
-void MetricsScraper::start(uint64_t deadline_ns) {
+void HttpGetClient::start(uint64_t deadline_ns) {
   if (busy()) return;
   deadline_ns_ = deadline_ns;
   body_.clear();
@@ -45,7 +45,7 @@ void MetricsScraper::start(uint64_t deadline_ns) {
   open_connection();
 }
 
-bool MetricsScraper::open_connection() {
+bool HttpGetClient::open_connection() {
   fd_ = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     state_ = State::kConnecting;  // so fail() reports and resets
@@ -71,16 +71,16 @@ bool MetricsScraper::open_connection() {
   return true;
 }
 
-void MetricsScraper::close_connection() {
+void HttpGetClient::close_connection() {
   if (fd_ < 0) return;
   loop_.remove(fd_);
   close(fd_);
   fd_ = -1;
 }
 
-void MetricsScraper::watch(uint32_t events) { loop_.modify(fd_, events, this); }
+void HttpGetClient::watch(uint32_t events) { loop_.modify(fd_, events, this); }
 
-void MetricsScraper::on_event(uint32_t events) {
+void HttpGetClient::on_event(uint32_t events) {
   switch (state_) {
     case State::kIdle:
       // The server closed an idle keep-alive connection (or sent junk): drop it.
@@ -105,7 +105,7 @@ void MetricsScraper::on_event(uint32_t events) {
   }
 }
 
-void MetricsScraper::send_request() {
+void HttpGetClient::send_request() {
   while (sent_ < request_.size()) {
     ssize_t n = send(fd_, request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
     if (n > 0) { sent_ += static_cast<size_t>(n); continue; }
@@ -117,7 +117,7 @@ void MetricsScraper::send_request() {
   watch(EPOLLIN | EPOLLRDHUP);
 }
 
-void MetricsScraper::receive() {
+void HttpGetClient::receive() {
   char buf[16384];
   for (;;) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
@@ -126,7 +126,7 @@ void MetricsScraper::receive() {
       llhttp_errno_t err = llhttp_execute(&parser_, buf, static_cast<size_t>(n));
       if (complete_) { finish_ok(); return; }
       if (err != HPE_OK) { fail(llhttp_errno_name(err)); return; }
-      if (body_.size() > kMaxBodyBytes) { fail("metrics body too large"); return; }
+      if (body_.size() > kMaxBodyBytes) { fail("response body too large"); return; }
       continue;
     }
     if (n == 0) {
@@ -141,31 +141,31 @@ void MetricsScraper::receive() {
   }
 }
 
-int MetricsScraper::on_body(llhttp_t* parser, const char* at, size_t len) {
-  static_cast<MetricsScraper*>(parser->data)->body_.append(at, len);
+int HttpGetClient::on_body(llhttp_t* parser, const char* at, size_t len) {
+  static_cast<HttpGetClient*>(parser->data)->body_.append(at, len);
   return 0;
 }
 
-int MetricsScraper::on_message_complete(llhttp_t* parser) {
-  static_cast<MetricsScraper*>(parser->data)->complete_ = true;
+int HttpGetClient::on_message_complete(llhttp_t* parser) {
+  static_cast<HttpGetClient*>(parser->data)->complete_ = true;
   return HPE_PAUSED;  // one response per scrape; anything after it is not ours
 }
 
-void MetricsScraper::finish_ok() {
+void HttpGetClient::finish_ok() {
   int status = parser_.status_code;
   bool keep = llhttp_should_keep_alive(&parser_) && parser_.type == HTTP_RESPONSE;
   state_ = State::kIdle;
   if (keep) watch(EPOLLRDHUP);  // notice the server closing the idle connection
   else close_connection();
-  ScrapeResult r;
+  GetResult r;
   r.ok = status == 200;
   r.status = status;
   r.body = body_;
-  if (!r.ok) r.error = "metrics endpoint answered a non-200 status";
+  if (!r.ok) r.error = "endpoint answered a non-200 status";
   on_done_(r);
 }
 
-void MetricsScraper::fail(std::string_view why) {
+void HttpGetClient::fail(std::string_view why) {
   close_connection();
   if (reused_ && !got_bytes_) {
     // The server closed the idle keep-alive connection as we reused it: that says
@@ -176,13 +176,13 @@ void MetricsScraper::fail(std::string_view why) {
     return;
   }
   state_ = State::kIdle;
-  ScrapeResult r;
+  GetResult r;
   r.error = why;
   on_done_(r);
 }
 
-void MetricsScraper::check_deadline(uint64_t now_ns) {
-  if (busy() && now_ns >= deadline_ns_) fail("scrape timed out");
+void HttpGetClient::check_deadline(uint64_t now_ns) {
+  if (busy() && now_ns >= deadline_ns_) fail("timed out");
 }
 
 }  // namespace ringgate::control

@@ -1,0 +1,102 @@
+#pragma once
+// The control thread: owns the endpoint pool (discovery input, /metrics and
+// /v1/models polling, routability), publishes endpoint snapshots to the workers,
+// keeps the shared prefix index bounded and purged, and serves the admin
+// listener (/metrics, /healthz, /readyz, /debug/endpoints). Workers only read
+// what it publishes (snapshots) and share the lock-free parts it owns (prefix
+// index, in-flight counters); nothing here runs on the request path.
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringgate/control/admin_server.h"
+#include "ringgate/control/endpoint_pool.h"
+#include "ringgate/control/epoll_loop.h"
+#include "ringgate/control/gateway_metrics.h"
+#include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/sched/endpoint_registry.h"
+#include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/scheduler_config.h"
+#include "ringgate/sched/snapshot_publisher.h"
+
+namespace ringgate::control {
+
+struct ControlPlaneOptions {
+  std::string pool_name = "vllm";
+  PoolOptions pool;
+  sched::SchedulerConfig scheduler;
+  size_t workers = 1;
+  int admin_listen_fd = -1;  // bound and listening; owned from here on
+  BuildInfo build;
+};
+
+class ControlPlane {
+ public:
+  explicit ControlPlane(ControlPlaneOptions options);
+  ~ControlPlane();  // stops the thread
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+
+  // Shared with the workers (stable for the ControlPlane's life).
+  sched::SnapshotPublisher& publisher() { return publisher_; }
+  sched::PrefixIndex& prefix_index() { return index_; }
+  sched::InflightCounters& inflight() { return inflight_; }
+  const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
+
+  // Before start(): where worker `slot` keeps its statistics.
+  void attach_worker_stats(size_t slot, const metrics::WorkerStats* stats);
+
+  // Any thread: the pool's new membership (static list, demo servers, or a
+  // discovery update). `synced` = discovery has seen the full list at least once.
+  void set_endpoints(std::vector<DesiredEndpoint> endpoints, bool synced = true);
+
+  void start();
+  // /readyz answers 503 from now on (SIGTERM: let load balancers move away).
+  void begin_drain() { draining_.store(true); }
+  void stop();
+
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  // Routable endpoints in the newest snapshot (any thread).
+  size_t routable_endpoints() const { return routable_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  void apply_pending_endpoints();
+  void publish_if_changed();
+  void install_routes();
+  AdminResponse render_metrics();
+  AdminResponse render_debug_endpoints();
+
+  ControlPlaneOptions options_;
+  EpollLoop loop_;
+  sched::EndpointRegistry registry_;
+  sched::SnapshotPublisher publisher_;
+  sched::PrefixIndex index_;
+  sched::InflightCounters inflight_;
+  EndpointPool pool_;
+  std::unique_ptr<AdminServer> admin_;
+  std::vector<const metrics::WorkerStats*> worker_stats_;
+  ControlCounters counters_;
+
+  std::mutex pending_mutex_;
+  std::optional<std::vector<DesiredEndpoint>> pending_;
+  bool synced_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> ready_{false};
+  std::atomic<size_t> routable_{0};
+  std::thread thread_;
+  // The control thread's own reader slot (the last one), for rendering admin pages.
+  sched::SnapshotPublisher::Reader reader_;
+  struct WakeHandler final : EpollHandler {
+    int fd = -1;
+    void on_event(uint32_t) override;
+  } wake_;
+};
+
+}  // namespace ringgate::control

@@ -1,0 +1,104 @@
+#pragma once
+// The control thread's live table of model servers: who is in the pool (from
+// discovery), what each serves (its /v1/models), how loaded it is (its /metrics,
+// polled every poll_interval), and whether it is routable. Turned into an
+// immutable sched::EndpointSnapshot for the workers after every change.
+// Control thread only.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/control/epoll_loop.h"
+#include "ringgate/control/http_get_client.h"
+#include "ringgate/metrics/vllm_metrics.h"
+#include "ringgate/metrics/vllm_metrics_parser.h"
+#include "ringgate/sched/endpoint_registry.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+
+namespace ringgate::control {
+
+using Clock = sched::Clock;
+
+// What discovery says belongs in the pool.
+struct DesiredEndpoint {
+  std::string host;    // IP or name (resolved once, when it joins)
+  uint16_t port = 0;
+  bool ready = true;   // discovery's verdict (Kubernetes: ready and not terminating)
+  std::string name;    // pod name when known, else host:port
+};
+
+struct PoolOptions {
+  Clock::duration poll_interval = std::chrono::milliseconds(50);
+  Clock::duration scrape_timeout = std::chrono::seconds(1);
+  Clock::duration models_refresh = std::chrono::seconds(5);
+  // Consecutive failed scrapes after which an endpoint stops being routable; one
+  // successful scrape makes it routable again.
+  uint32_t failed_scrapes_to_unroutable = 2;
+};
+
+// Why an endpoint is or is not routable, for /debug/endpoints and logs.
+struct EndpointHealth {
+  bool discovered_ready = false;
+  bool has_models = false;
+  uint32_t failed_scrapes = 0;
+  uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  std::string last_error;
+};
+
+class EndpointPool {
+ public:
+  EndpointPool(EpollLoop& loop, sched::EndpointRegistry& registry, PoolOptions options);
+  ~EndpointPool();
+  EndpointPool(const EndpointPool&) = delete;
+  EndpointPool& operator=(const EndpointPool&) = delete;
+
+  // Replaces the membership. Endpoints that left are returned by take_removed()
+  // (so their prefix-index entries can be purged).
+  void set_members(const std::vector<DesiredEndpoint>& desired);
+  std::vector<sched::EndpointId> take_removed();
+
+  // Starts the polls that are due and fails the overdue ones. Call every turn.
+  void tick(Clock::time_point now);
+
+  // Something changed since the last snapshot was built.
+  bool changed() const { return changed_; }
+  std::unique_ptr<sched::EndpointSnapshot> build_snapshot();
+
+  size_t size() const { return members_.size(); }
+  size_t routable_count() const;
+  // Per-member health, parallel to the snapshot's endpoint order of the last build.
+  const EndpointHealth* health(sched::EndpointId id) const;
+  const PoolOptions& options() const { return options_; }
+  // Totals over the pool's life (removed endpoints included): monotonic counters.
+  uint64_t scrapes_ok() const { return scrapes_ok_; }
+  uint64_t scrapes_failed() const { return scrapes_failed_; }
+
+ private:
+  struct Member;
+  void on_metrics(Member& m, const GetResult& r);
+  void on_models(Member& m, const GetResult& r);
+  bool routable(const Member& m) const;
+  void set_changed() { changed_ = true; }
+
+  EpollLoop& loop_;
+  sched::EndpointRegistry& registry_;
+  PoolOptions options_;
+  metrics::VllmMetricsParser parser_;
+  metrics::VllmMetrics scratch_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::vector<sched::EndpointId> removed_;
+  bool changed_ = true;
+  uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0;
+};
+
+// Resolves host:port (numeric or a name) to a socket address; false if it cannot.
+bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len);
+
+// Parses an OpenAI /v1/models body: base models (no parent) and adapters (with a
+// parent). False on malformed JSON.
+bool parse_model_list(std::string_view body, std::vector<std::string>& base_models,
+                      std::vector<std::string>& adapters);
+
+}  // namespace ringgate::control

@@ -1,0 +1,39 @@
+#pragma once
+// Renders :9090/metrics: llm-d EPP metric names (inference_pool_*,
+// inference_objective_*, inference_extension_*) plus ringgate_* gateway metrics.
+// Per-worker statistics are summed here, at scrape time, on the control thread.
+#include <chrono>
+#include <span>
+#include <string>
+
+#include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/prefix_index.h"
+
+namespace ringgate::control {
+
+struct BuildInfo {
+  std::string commit;
+  std::string build_ref;
+};
+
+struct PoolView {
+  std::string pool_name;
+  const sched::EndpointSnapshot* snapshot = nullptr;  // may be null before the first publish
+  sched::Clock::time_point now{};
+  sched::Clock::duration stale_after = std::chrono::seconds(2);
+  size_t endpoints_known = 0;  // members of the pool, routable or not
+};
+
+struct ControlCounters {
+  uint64_t snapshots_published = 0;
+  uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  uint64_t ejections = 0;
+  uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
+};
+
+std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                                   const sched::PrefixIndexStats& index, const ControlCounters& control,
+                                   const BuildInfo& build);
+
+}  // namespace ringgate::control

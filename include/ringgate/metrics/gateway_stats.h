@@ -1,0 +1,96 @@
+#pragma once
+// What the gateway counts about its own traffic, per worker thread: written by
+// that worker only (single-writer cells, no read-modify-write atomics on the hot
+// path), summed across workers when /metrics is scraped. Bucket layouts follow
+// the llm-d / Gateway API Inference Extension EPP so existing dashboards work.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ringgate/util/single_writer_stats.h"
+#include "ringgate/util/single_writer_table.h"
+
+namespace ringgate::metrics {
+
+using util::SingleWriterCounter;
+using util::SingleWriterGauge;
+using util::SingleWriterHistogram;
+
+inline constexpr std::array<double, 35> kRequestDurationBuckets = {
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10,
+    15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
+inline constexpr std::array<double, 13> kNtpotBuckets = {
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0};
+inline constexpr std::array<double, 19> kInputTokenBuckets = {
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536,
+    131072, 262144, 524288, 1048576};
+inline constexpr std::array<double, 12> kOutputTokenBuckets = {
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+inline constexpr std::array<double, 10> kSchedulerDurationBuckets = {
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
+inline constexpr std::array<double, 11> kHitRatioBuckets = {
+    0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+
+// Error codes counted by inference_objective_request_error_total{error_code}.
+inline constexpr std::array<int, 11> kErrorStatuses = {400, 404, 405, 408, 413, 429, 431, 500, 502, 503, 504};
+inline constexpr size_t kOtherErrorIndex = kErrorStatuses.size();  // any other status >= 400
+inline size_t error_index(int status) {
+  for (size_t i = 0; i < kErrorStatuses.size(); ++i)
+    if (kErrorStatuses[i] == status) return i;
+  return kOtherErrorIndex;
+}
+
+// One (model_name, target_model_name) pair: the labels of the inference_objective_* series.
+struct ObjectiveStats {
+  SingleWriterCounter requests;
+  SingleWriterGauge running;
+  std::array<SingleWriterCounter, kErrorStatuses.size() + 1> errors;
+  SingleWriterHistogram<kRequestDurationBuckets.size()> duration;
+  SingleWriterHistogram<kRequestDurationBuckets.size()> ttft;
+  SingleWriterHistogram<kNtpotBuckets.size()> ntpot;
+  SingleWriterHistogram<kInputTokenBuckets.size()> input_tokens;
+  SingleWriterHistogram<kOutputTokenBuckets.size()> output_tokens;
+};
+
+// Key of a label pair in a SingleWriterTable: "model\x1ftarget" (0x1F cannot
+// appear in a model name that reached this point: JSON strings are validated).
+inline std::string_view objective_key(std::string_view model, std::string_view target, std::string& scratch) {
+  scratch.assign(model).push_back('\x1f');
+  scratch.append(target);
+  return scratch;
+}
+inline std::pair<std::string_view, std::string_view> split_objective_key(std::string_view key) {
+  size_t sep = key.find('\x1f');
+  if (sep == std::string_view::npos) return {key, key};
+  return {key.substr(0, sep), key.substr(sep + 1)};
+}
+
+// The ringgate_* gateway counters of one worker.
+struct ProxyCounters {
+  SingleWriterCounter connections_accepted;
+  SingleWriterGauge connections_open;
+  SingleWriterCounter requests;              // every request parsed (any path)
+  SingleWriterCounter upstream_connects;     // new upstream connections
+  SingleWriterCounter upstream_reuses;       // requests sent on a kept-alive connection
+  SingleWriterCounter retries;               // attempts beyond the first
+  SingleWriterCounter bytes_from_clients, bytes_to_clients;
+  SingleWriterCounter bytes_to_upstreams, bytes_from_upstreams;
+  SingleWriterCounter cq_overflows;          // io_uring CQ overflow events seen
+  SingleWriterCounter enobufs_rearms;        // multishot recv re-armed after ENOBUFS
+  SingleWriterCounter multishot_rearms;      // multishot ops re-armed for any reason
+  SingleWriterCounter streams_broken;        // SSE streams ended with an error event
+};
+
+struct WorkerStats {
+  util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
+  // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}
+  // keyed "rule\x1fmodel\x1ftarget".
+  util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
+  SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
+  SingleWriterCounter scheduler_success, scheduler_failure;
+  SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
+  ProxyCounters proxy;
+};
+
+}  // namespace ringgate::metrics

@@ -1,0 +1,152 @@
+#include "ringgate/control/control_plane.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "ringgate/sched/endpoint_report.h"
+
+namespace ringgate::control {
+
+void ControlPlane::WakeHandler::on_event(uint32_t) {
+  uint64_t n;
+  while (read(fd, &n, sizeof n) > 0) {
+  }
+}
+
+ControlPlane::ControlPlane(ControlPlaneOptions options)
+    : options_(std::move(options)),
+      publisher_(options_.workers + 1),
+      pool_(loop_, registry_, options_.pool),
+      worker_stats_(options_.workers, nullptr) {
+  reader_ = publisher_.reader(options_.workers);
+  wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  loop_.add(wake_.fd, EPOLLIN, &wake_);
+  if (options_.admin_listen_fd >= 0) {
+    admin_ = std::make_unique<AdminServer>(loop_, options_.admin_listen_fd);
+    install_routes();
+  }
+  // Workers may start before the first membership arrives: give them an empty pool.
+  publisher_.publish(std::make_unique<sched::EndpointSnapshot>(std::vector<sched::EndpointState>{}));
+}
+
+ControlPlane::~ControlPlane() {
+  stop();
+  reader_.release();
+  loop_.remove(wake_.fd);
+  close(wake_.fd);
+}
+
+void ControlPlane::attach_worker_stats(size_t slot, const metrics::WorkerStats* stats) {
+  if (slot < worker_stats_.size()) worker_stats_[slot] = stats;
+}
+
+void ControlPlane::set_endpoints(std::vector<DesiredEndpoint> endpoints, bool synced) {
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending_ = std::move(endpoints);
+    if (synced) synced_ = true;
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_.fd, &one, sizeof one);
+}
+
+void ControlPlane::start() { thread_ = std::thread([this] { run(); }); }
+
+void ControlPlane::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_.fd, &one, sizeof one);
+  thread_.join();
+}
+
+void ControlPlane::run() {
+  while (!stop_.load(std::memory_order_relaxed)) {
+    // 10 ms turns: polls are due every poll_interval (default 50 ms) and their
+    // deadlines need checking; a wake-up costs nothing next to a scrape.
+    loop_.run_once(10);
+    apply_pending_endpoints();
+    pool_.tick(Clock::now());
+    publish_if_changed();
+    if (admin_) admin_->reap();
+  }
+}
+
+void ControlPlane::apply_pending_endpoints() {
+  std::optional<std::vector<DesiredEndpoint>> next;
+  {
+    std::lock_guard lock(pending_mutex_);
+    next.swap(pending_);
+  }
+  if (!next) return;
+  pool_.set_members(*next);
+  for (sched::EndpointId gone : pool_.take_removed()) index_.purge(gone);
+}
+
+void ControlPlane::publish_if_changed() {
+  if (pool_.changed()) {
+    std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot();
+    size_t routable = 0;
+    for (const sched::EndpointState& e : snapshot->endpoints()) {
+      inflight_.ensure(e.id);  // before any worker can see the id
+      if (e.num_gpu_blocks) index_.set_capacity(e.id, e.num_gpu_blocks);
+      if (e.routable) ++routable;
+    }
+    publisher_.publish(std::move(snapshot));
+    ++counters_.snapshots_published;
+    routable_.store(routable, std::memory_order_relaxed);
+    bool synced;
+    {
+      std::lock_guard lock(pending_mutex_);
+      synced = synced_;
+    }
+    ready_.store(synced && routable > 0, std::memory_order_relaxed);
+  }
+  reader_.refresh();
+  publisher_.reclaim();
+}
+
+void ControlPlane::install_routes() {
+  admin_->route("/healthz", [] { return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"}; });
+  admin_->route("/readyz", [this] {
+    if (draining_.load()) return AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
+    if (!ready()) return AdminResponse{503, "text/plain; charset=utf-8", "no routable endpoint\n"};
+    return AdminResponse{200, "text/plain; charset=utf-8", "ready\n"};
+  });
+  admin_->route("/metrics", [this] { return render_metrics(); });
+  admin_->route("/debug/endpoints", [this] { return render_debug_endpoints(); });
+}
+
+AdminResponse ControlPlane::render_metrics() {
+  PoolView view;
+  view.pool_name = options_.pool_name;
+  view.snapshot = reader_.current();
+  view.now = Clock::now();
+  view.stale_after = options_.scheduler.stale_after;
+  view.endpoints_known = pool_.size();
+  std::vector<const metrics::WorkerStats*> workers;
+  for (const metrics::WorkerStats* w : worker_stats_)
+    if (w) workers.push_back(w);
+  ControlCounters counters = counters_;
+  counters.scrapes_ok = pool_.scrapes_ok();
+  counters.scrapes_failed = pool_.scrapes_failed();
+  return {200, "text/plain; version=0.0.4; charset=utf-8",
+          render_gateway_metrics(view, workers, index_.stats(), counters, options_.build)};
+}
+
+AdminResponse ControlPlane::render_debug_endpoints() {
+  const sched::EndpointSnapshot* snapshot = reader_.current();
+  std::string body = "{\"pool\":\"" + options_.pool_name + "\",\"ready\":" + (ready() ? "true" : "false") +
+                     ",\"draining\":" + (draining_.load() ? "true" : "false") + ",\"endpoints\":";
+  if (snapshot)
+    body += sched::to_json(sched::describe_endpoints(*snapshot, inflight_, index_, Clock::now(), options_.scheduler));
+  else
+    body += "[]";
+  body += "}\n";
+  return {200, "application/json", body};
+}
+
+}  // namespace ringgate::control

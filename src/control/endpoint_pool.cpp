@@ -1,0 +1,226 @@
+#include "ringgate/control/endpoint_pool.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace ringgate::control {
+
+struct EndpointPool::Member {
+  sched::EndpointId id = sched::kNoEndpoint;
+  sched::EndpointAddress address;
+  uint64_t address_hash = 0;
+  std::string name;
+  EndpointHealth health;
+  std::vector<std::string> models, adapters;  // from /v1/models
+  metrics::VllmMetrics metrics;               // last good scrape
+  bool has_metrics = false;
+  Clock::time_point scraped_at{};
+  Clock::time_point next_scrape{}, next_models{};
+  std::unique_ptr<HttpGetClient> metrics_client, models_client;
+};
+
+namespace {
+uint64_t to_ns(Clock::time_point t) {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+void add_unique(std::vector<std::string>& v, std::string_view s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+}
+}  // namespace
+
+bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  char service[8];
+  std::snprintf(service, sizeof service, "%u", unsigned(port));
+  if (getaddrinfo(host.c_str(), service, &hints, &res) != 0 || !res) return false;
+  // Prefer IPv4 for names like "localhost" that resolve to both.
+  addrinfo* pick = res;
+  for (addrinfo* a = res; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) { pick = a; break; }
+  std::memcpy(&out, pick->ai_addr, pick->ai_addrlen);
+  len = socklen_t(pick->ai_addrlen);
+  freeaddrinfo(res);
+  return true;
+}
+
+bool parse_model_list(std::string_view body, std::vector<std::string>& base_models,
+                      std::vector<std::string>& adapters) {
+  base_models.clear();
+  adapters.clear();
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(json).get(doc)) return false;
+  simdjson::ondemand::array data;
+  if (doc["data"].get_array().get(data)) return false;
+  for (auto item : data) {
+    simdjson::ondemand::object model;
+    if (item.get_object().get(model)) return false;
+    std::string_view id;
+    bool has_parent = false;
+    for (auto field : model) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return false;
+      if (key == "id") {
+        if (field.value().get_string().get(id)) return false;
+        // copy now: the view dies with the next field
+        base_models.emplace_back(id);
+      } else if (key == "parent") {
+        has_parent = !field.value().is_null();
+      }
+    }
+    if (id.empty()) return false;
+    if (has_parent) {
+      adapters.push_back(std::move(base_models.back()));
+      base_models.pop_back();
+    }
+  }
+  return true;
+}
+
+EndpointPool::EndpointPool(EpollLoop& loop, sched::EndpointRegistry& registry, PoolOptions options)
+    : loop_(loop), registry_(registry), options_(options) {}
+
+EndpointPool::~EndpointPool() = default;
+
+void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
+  std::vector<std::unique_ptr<Member>> next;
+  for (const DesiredEndpoint& d : desired) {
+    sched::EndpointId id = registry_.id_for(d.host, d.port);
+    if (id == sched::kNoEndpoint) continue;
+    if (std::any_of(next.begin(), next.end(), [&](auto& m) { return m->id == id; })) continue;
+    auto it = std::find_if(members_.begin(), members_.end(), [&](auto& m) { return m && m->id == id; });
+    std::unique_ptr<Member> m;
+    if (it != members_.end()) {
+      m = std::move(*it);
+    } else {
+      m = std::make_unique<Member>();
+      m->id = id;
+      m->address.host = d.host;
+      m->address.port = d.port;
+      m->address_hash = sched::address_hash(d.host, d.port);
+      if (!resolve_address(d.host, d.port, m->address.sockaddr, m->address.sockaddr_len)) {
+        std::fprintf(stderr, "ringgate: cannot resolve endpoint %s:%u, skipped\n", d.host.c_str(), unsigned(d.port));
+        continue;
+      }
+      std::string host_header = m->address.text();
+      Member* raw = m.get();
+      m->metrics_client = std::make_unique<HttpGetClient>(
+          loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/metrics",
+          [this, raw](const GetResult& r) { on_metrics(*raw, r); });
+      m->models_client = std::make_unique<HttpGetClient>(
+          loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
+          [this, raw](const GetResult& r) { on_models(*raw, r); });
+    }
+    if (m->health.discovered_ready != d.ready || m->name != d.name) set_changed();
+    m->health.discovered_ready = d.ready;
+    m->name = d.name.empty() ? m->address.text() : d.name;
+    next.push_back(std::move(m));
+  }
+  for (auto& old : members_)
+    if (old) {
+      removed_.push_back(old->id);
+      set_changed();
+    }
+  members_ = std::move(next);
+}
+
+std::vector<sched::EndpointId> EndpointPool::take_removed() { return std::exchange(removed_, {}); }
+
+void EndpointPool::tick(Clock::time_point now) {
+  uint64_t now_ns = to_ns(now);
+  for (auto& m : members_) {
+    m->metrics_client->check_deadline(now_ns);
+    m->models_client->check_deadline(now_ns);
+    if (now >= m->next_scrape && !m->metrics_client->busy()) {
+      m->next_scrape = now + options_.poll_interval;
+      m->metrics_client->start(to_ns(now + options_.scrape_timeout));
+    }
+    if (now >= m->next_models && !m->models_client->busy()) {
+      // Until the models are known, ask again at the poll rate.
+      m->next_models = now + (m->health.has_models ? options_.models_refresh : options_.poll_interval);
+      m->models_client->start(to_ns(now + options_.scrape_timeout));
+    }
+  }
+}
+
+void EndpointPool::on_metrics(Member& m, const GetResult& r) {
+  bool was_routable = routable(m);
+  // Parse into scratch: a failed parse leaves its output half-filled.
+  if (r.ok && parser_.parse(r.body, scratch_)) {
+    std::swap(m.metrics, scratch_);
+    m.has_metrics = true;
+    m.scraped_at = Clock::now();
+    m.health.failed_scrapes = 0;
+    ++m.health.scrapes_ok;
+    ++scrapes_ok_;
+    set_changed();  // fresh load signals are a change the workers want
+  } else {
+    ++m.health.failed_scrapes;
+    ++m.health.scrapes_failed;
+    ++scrapes_failed_;
+    m.health.last_error = r.ok ? "unparseable /metrics body" : std::string(r.error);
+  }
+  if (routable(m) != was_routable) set_changed();
+}
+
+void EndpointPool::on_models(Member& m, const GetResult& r) {
+  std::vector<std::string> models, adapters;
+  if (!r.ok || !parse_model_list(r.body, models, adapters)) return;
+  if (models != m.models || adapters != m.adapters || !m.health.has_models) set_changed();
+  m.models = std::move(models);
+  m.adapters = std::move(adapters);
+  m.health.has_models = true;
+}
+
+bool EndpointPool::routable(const Member& m) const {
+  return m.health.discovered_ready && m.health.has_models && m.has_metrics &&
+         m.health.failed_scrapes < options_.failed_scrapes_to_unroutable;
+}
+
+size_t EndpointPool::routable_count() const {
+  return size_t(std::count_if(members_.begin(), members_.end(), [this](auto& m) { return routable(*m); }));
+}
+
+const EndpointHealth* EndpointPool::health(sched::EndpointId id) const {
+  for (auto& m : members_)
+    if (m->id == id) return &m->health;
+  return nullptr;
+}
+
+std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
+  std::vector<sched::EndpointState> states;
+  states.reserve(members_.size());
+  for (auto& m : members_) {
+    sched::EndpointState s;
+    s.id = m->id;
+    s.address = m->address;
+    s.address_hash = m->address_hash;
+    s.models = m->models;
+    s.lora_adapters = m->adapters;
+    // Adapters the server reports loaded or queued are servable too.
+    metrics::for_each_adapter(m->metrics.lora.running_adapters, [&](std::string_view a) { add_unique(s.lora_adapters, a); });
+    metrics::for_each_adapter(m->metrics.lora.waiting_adapters, [&](std::string_view a) { add_unique(s.lora_adapters, a); });
+    s.routable = routable(*m);
+    s.has_metrics = m->has_metrics;
+    s.scraped_at = m->scraped_at;
+    s.metrics = m->metrics;
+    s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
+    s.block_size = m->metrics.cache.block_size;
+    states.push_back(std::move(s));
+  }
+  changed_ = false;
+  return std::make_unique<sched::EndpointSnapshot>(std::move(states));
+}
+
+}  // namespace ringgate::control
