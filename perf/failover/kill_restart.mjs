@@ -12,7 +12,7 @@
 // when the Node process exits (tests/lib/procs.mjs), also on Ctrl-C or error.
 import { runLoad } from '../loadgen/loadgen.mjs';
 import { startSims, startSimOnPort, simCounters } from '../routing/sims.mjs';
-import { startRinggate, sleep } from '../routing/proxies.mjs';
+import { startRinggate, startNginx, startHaproxy, sleep } from '../routing/proxies.mjs';
 import { stop as stopProc } from '../../tests/lib/procs.mjs';
 
 export const KILL_RESTART_DEFAULTS = {
@@ -23,6 +23,7 @@ export const KILL_RESTART_DEFAULTS = {
   // victim when it dies; no prefix-cache effects to speak of.
   simArgs: ['--max-num-seqs', '128', '--inter-token-latency-ms', '20', '--prefill-time-per-token-us', '10', '--kv-blocks', '8192'],
   gatewayArgs: [],
+  proxy: 'ringgate',           // or 'nginx' / 'haproxy': the same scenario against a baseline
   workloadOptions: { minBytes: 256, maxBytes: 1024, prompts: 32 },
   log: () => {},
 };
@@ -38,8 +39,9 @@ export async function runKillRestart(options = {}) {
   let gw, restarted;
   const events = {};
   try {
-    gw = await startRinggate(eps, ['--workers', String(o.workers), ...o.gatewayArgs]);
-    log(`sims ${eps.join(' ')}; ringgate ${gw.url}; victim ${victimEp}; ${o.signal} at ${o.killAt} s, restart at ${o.restartAt} s`);
+    gw = o.proxy === 'nginx' ? await startNginx(eps) : o.proxy === 'haproxy' ? await startHaproxy(eps)
+      : await startRinggate(eps, ['--workers', String(o.workers), ...o.gatewayArgs]);
+    log(`sims ${eps.join(' ')}; ${o.proxy} ${gw.url}; victim ${victimEp}; ${o.signal} at ${o.killAt} s, restart at ${o.restartAt} s`);
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     const load = runLoad({
@@ -50,8 +52,9 @@ export async function runKillRestart(options = {}) {
     const chaos = (async () => {
       await sleep(o.killAt * 1000 - now());
       events.kill = now();
-      sims[o.victim].proc.kill(o.signal);
-      const ex = await stopProc(sims[o.victim].proc, o.signal); // waits for exit (SIGKILL after 10 s)
+      // One signal (a second SIGTERM could mean "hurry" to some servers); stop() waits for
+      // the exit and sends SIGKILL if the sim has not exited within 10 s.
+      const ex = await stopProc(sims[o.victim].proc, o.signal);
       events.victimExit = now();
       events.victimExitStatus = ex;
       log(`victim ${o.signal} at ${(events.kill / 1000).toFixed(2)} s, exited at ${(events.victimExit / 1000).toFixed(2)} s (${ex.code ?? ex.signal})`);
@@ -127,9 +130,9 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   crit(`restarted sim takes traffic within ${o.readmitLimitMs} ms`, readmitMs !== null && readmitMs <= o.readmitLimitMs,
     `${readmitCountersMs === null ? 'never (counters)' : `${Math.round(readmitCountersMs)} ms by its counters`}; ` +
     `${haveDest ? (readmitHeaderMs === null ? 'never by header' : `${Math.round(readmitHeaderMs)} ms by destination header`) : 'no destination header'}`);
-  crit('gateway still running', gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
+  crit(`${o.proxy} still running`, gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
   return {
-    signal: o.signal, rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
+    signal: o.signal, proxy: o.proxy, rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
     outcomes: s.outcomes, nonStreaming: { sent: nonStream.length, failed: failedNS.length, outcomes: count(failedNS) },
     streaming: { sent: streams.length, failed: failedS.length, sseError: sseEnded.length, truncated: truncated.length, hung: hung.length,
       excusable: failedS.length - notExcusable.length, notExcusable: notExcusable.length, failures: streamFail },
@@ -144,7 +147,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
 
 export function report(r) {
   const L = [];
-  L.push(`== ${r.signal}: ${r.sent} requests at ${r.rate} req/s for ${r.duration} s — ${r.ok} ok, achieved ${r.achievedRps} req/s`);
+  L.push(`== ${r.proxy} ${r.signal}: ${r.sent} requests at ${r.rate} req/s for ${r.duration} s — ${r.ok} ok, achieved ${r.achievedRps} req/s`);
   L.push(`   events (ms): ${JSON.stringify(r.events)}`);
   L.push(`   outcomes: ${JSON.stringify(r.outcomes)}`);
   L.push(`   non-streaming: ${r.nonStreaming.failed} failed of ${r.nonStreaming.sent} ${JSON.stringify(r.nonStreaming.outcomes)}`);
@@ -162,6 +165,7 @@ export function report(r) {
 
 const HELP = `usage: perf/failover/kill_restart.sh [--signal SIGKILL|SIGTERM|both] [--rate R] [--duration S]
     [--kill-at S] [--restart-at S] [--stream-fraction F] [--workers N] [--timeout-ms MS] [--json FILE]
+    [--proxy ringgate|nginx|haproxy]   (baselines: the same scenario in front of nginx RR / HAProxy LC)
 Defaults: both signals, 100 req/s, 30 s, kill at 10 s, restart at 20 s, stream fraction 0.5.`;
 
 async function main() {
@@ -181,6 +185,7 @@ async function main() {
       case '--workers': o.workers = Number(v()); break;
       case '--timeout-ms': o.timeoutMs = Number(v()); break;
       case '--json': jsonOut = v(); break;
+      case '--proxy': o.proxy = v(); break;
       default: throw new Error(`unknown option ${a[i]} (see --help)`);
     }
   }

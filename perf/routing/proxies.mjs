@@ -101,7 +101,8 @@ ${endpoints.map((e) => `    server ${e};`).join('\n')}
   return handle(t, port, dir);
 }
 
-// HAProxy leastconn, one thread, keep-alive to the servers, destination header.
+// HAProxy leastconn, one thread, keep-alive to the servers, no send delay (SSE),
+// destination header.
 export async function startHaproxy(endpoints) {
   const dir = mkdtempSync(path.join(tmpdir(), 'rg-haproxy-'));
   tmpDirs.add(dir);
@@ -121,6 +122,9 @@ frontend fe
 backend sims
   balance leastconn
   http-reuse always
+  # SSE: forward each chunk at once (without it HAProxy sends with MSG_MORE and the
+  # kernel can hold a token chunk ~200 ms, which would be unfair to HAProxy's TTFT).
+  option http-no-delay
   http-response set-header x-gateway-destination-endpoint %si:%sp
 ${endpoints.map((e, i) => `  server s${i} ${e}`).join('\n')}
 `;
