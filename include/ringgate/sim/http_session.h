@@ -1,0 +1,127 @@
+// One client connection: HTTP/1.1 request parsing with llhttp (keep-alive,
+// Content-Length and chunked bodies, pipelined requests answered in order,
+// one at a time) and buffered, non-blocking response writing, including
+// chunked streaming for SSE.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringgate::sim {
+
+struct HttpRequest {
+  llhttp_method_t method = HTTP_GET;
+  std::string path;  // without the query string
+  std::string body;
+  std::string return_error;  // the X-Return-Error header, if any
+};
+
+// Work a request left running (a simulated sequence). Destroying it before it
+// finished must cancel it: that is how a vanished client frees its sequence.
+class InFlight {
+ public:
+  virtual ~InFlight() = default;
+};
+
+class HttpSession;
+
+class RequestHandler {
+ public:
+  // Answers with session.respond(...) now, or leaves an InFlight that
+  // answers later (respond, or begin_stream ... end_stream).
+  virtual void handle(HttpSession& session, HttpRequest& request) = 0;
+
+ protected:
+  ~RequestHandler() = default;
+};
+
+// What the event loop must do with the connection after a call.
+enum class SessionState { open, close };
+
+class HttpSession {
+ public:
+  static constexpr size_t kMaxHeaderBytes = 64 * 1024;
+  static constexpr size_t kMaxBodyBytes = 32 * 1024 * 1024;
+
+  // `touched` collects the fds of sessions that have output or finished a
+  // response since the loop last called after_events() on them.
+  HttpSession(int fd, RequestHandler& handler, std::vector<int>& touched);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  int fd() const { return fd_; }
+
+  // Reads everything the socket has and dispatches complete requests.
+  SessionState on_readable();
+  // Drops a finished InFlight, dispatches pipelined requests, writes output.
+  // Call it for every fd in `touched` and after on_readable().
+  SessionState after_events();
+  bool wants_write() const { return out_offset_ < out_.size(); }
+  bool idle() const { return !responding_ && !wants_write(); }
+  // Ask to close once the current response (if any) is written.
+  void close_when_idle() { close_after_response_ = true; }
+
+  // Response API for handlers. Exactly one response per request.
+  // `extra_headers`: complete "name: value\r\n" lines.
+  void respond(int status, std::string_view content_type, std::string_view body,
+               std::string_view extra_headers = {});
+  void begin_stream(int status, std::string_view content_type);
+  void stream_data(std::string_view data);  // one HTTP chunk, written as soon as the loop flushes
+  void end_stream();
+  // Keeps `work` alive until the response finishes (or the client leaves).
+  void set_in_flight(std::unique_ptr<InFlight> work) { in_flight_ = std::move(work); }
+
+ private:
+  static int on_message_begin(llhttp_t*);
+  static int on_url(llhttp_t*, const char*, size_t);
+  static int on_header_field(llhttp_t*, const char*, size_t);
+  static int on_header_field_complete(llhttp_t*);
+  static int on_header_value(llhttp_t*, const char*, size_t);
+  static int on_header_value_complete(llhttp_t*);
+  static int on_headers_complete(llhttp_t*);
+  static int on_body(llhttp_t*, const char*, size_t);
+  static int on_message_complete(llhttp_t*);
+
+  void parse_pending();
+  void dispatch();
+  void append_head(int status, std::string_view content_type, std::string_view extra_headers);
+  void response_complete();
+  void touch();
+  bool count_header_bytes(size_t n);
+  void fail_request(int status, std::string_view message);
+  SessionState flush();
+
+  int fd_;
+  RequestHandler& handler_;
+  std::vector<int>& touched_list_;
+  bool touched_ = false;
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+
+  std::string in_;          // bytes read but not yet parsed
+  HttpRequest request_;     // the request being parsed
+  std::string header_name_;
+  bool header_is_return_error_ = false;
+  bool header_is_expect_ = false;
+  bool expect_continue_ = false;
+  size_t header_bytes_ = 0;
+  bool message_complete_ = false;
+  int parse_error_status_ = 0;  // set by a callback that rejected the request
+
+  std::string out_;
+  size_t out_offset_ = 0;
+  std::unique_ptr<InFlight> in_flight_;
+  bool responding_ = false;     // a request was dispatched and its response is not complete
+  bool keep_alive_ = true;      // of the request being answered
+  bool close_after_response_ = false;
+  bool broken_ = false;         // write failure or unusable input: close now
+  bool peer_closed_ = false;
+};
+
+}  // namespace ringgate::sim

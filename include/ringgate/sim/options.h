@@ -1,0 +1,58 @@
+// Command-line options of ringgate-sim, spelled like vLLM's where vLLM has the
+// flag, and like llm-d-inference-sim where it does not.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ringgate::sim {
+
+enum class OutputMode { echo, random };
+
+struct LoraAdapter {
+  std::string name;
+  std::string path;  // shown as "root" in /v1/models; the name when none was given
+};
+
+struct SimOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8000;
+  std::string model = "facebook/opt-125m";
+  std::vector<std::string> served_model_names;  // after parsing: never empty; [0] labels metrics
+  std::vector<LoraAdapter> loras;
+  uint32_t max_loras = 1;
+
+  uint32_t max_num_seqs = 256;
+  uint32_t max_waiting = 1024;  // waiting-queue limit; the next request gets 429
+  uint32_t block_size = 16;     // tokens per KV block
+  uint32_t kv_blocks = 8192;
+  uint32_t max_model_len = 0;   // 0: min(2048, kv_blocks * block_size)
+
+  OutputMode mode = OutputMode::random;
+  double inter_token_latency_ms = 0;
+  double prefill_overhead_ms = 0;
+  double prefill_time_per_token_us = 0;
+
+  double fail_rate = 0;       // fraction of requests answered 500
+  double startup_delay_s = 0; // /health and the API answer 503 until then
+  bool legacy_gpu_cache_metric = false;
+  uint64_t seed = 0;          // 0: seeded from the clock
+};
+
+struct HelpRequested {};
+struct OptionsError {
+  std::string message;
+};
+
+using ParsedOptions = std::variant<SimOptions, HelpRequested, OptionsError>;
+
+// Parses argv (argv[0] excluded). Accepts "--flag value" and "--flag=value".
+// Fills in derived defaults (served names, max_model_len) and checks ranges.
+ParsedOptions parse_options(const std::vector<std::string>& args);
+
+// The text printed by --help: every flag, its default and what it does.
+std::string options_help();
+
+}  // namespace ringgate::sim

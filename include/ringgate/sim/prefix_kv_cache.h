@@ -1,0 +1,68 @@
+// A finite pool of KV-cache blocks with prefix caching, shaped like vLLM's
+// block pool: blocks held by running sequences are in use; a released block
+// that holds a full prompt block keeps its hash and stays findable until it is
+// evicted (least recently released first) to make room for a new block.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace ringgate::sim {
+
+// The blocks one sequence holds: its prompt blocks (hashed, shareable) and
+// its other blocks (partial prompt block and output), in order.
+struct KvAllocation {
+  std::vector<uint32_t> blocks;
+  uint32_t cached_blocks = 0;  // leading blocks that were already in the cache
+};
+
+class PrefixKvCache {
+ public:
+  explicit PrefixKvCache(uint32_t num_blocks);
+
+  uint32_t num_blocks() const { return static_cast<uint32_t>(blocks_.size()); }
+  // Blocks held by at least one sequence (cached-but-free blocks count as free, as in vLLM).
+  uint32_t used_blocks() const { return used_; }
+  double usage() const { return blocks_.empty() ? 0.0 : double(used_) / double(blocks_.size()); }
+
+  // Leading entries of `hashes` present in the cache (held or free).
+  uint32_t match(std::span<const uint64_t> hashes) const;
+
+  // Whether allocate(hashes, extra) would succeed now.
+  bool can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks) const;
+
+  // Takes the cached leading blocks of `hashes`, fresh blocks for the rest of
+  // them (recorded under their hashes) and `extra_blocks` unhashed blocks.
+  // Returns false and changes nothing when there are not enough free blocks.
+  bool allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out);
+
+  // Gives the blocks back; hashed ones stay cached until evicted.
+  void release(const KvAllocation& allocation);
+
+ private:
+  static constexpr int32_t kNone = -1;
+  struct Block {
+    uint64_t hash = 0;
+    bool hashed = false;
+    uint32_t ref_count = 0;
+    int32_t prev = kNone;  // free-list links (only while ref_count == 0)
+    int32_t next = kNone;
+  };
+
+  // Free blocks form one list: unhashed blocks are taken first (from the
+  // front), then cached ones, least recently released first.
+  void unlink(uint32_t index);
+  void push_back(uint32_t index);
+  void push_front(uint32_t index);
+  uint32_t take_free_block();
+
+  std::vector<Block> blocks_;
+  std::unordered_map<uint64_t, uint32_t> by_hash_;
+  int32_t head_ = kNone;
+  int32_t tail_ = kNone;
+  uint32_t used_ = 0;
+};
+
+}  // namespace ringgate::sim

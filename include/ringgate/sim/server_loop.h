@@ -1,0 +1,60 @@
+// The simulator's single-threaded event loop: epoll for sockets and signals,
+// the engine's earliest token deadline as the wait timeout. SIGTERM/SIGINT
+// stop accepting, let running requests finish, then run() returns 0.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/sim/engine.h"
+#include "ringgate/sim/http_session.h"
+#include "ringgate/sim/options.h"
+#include "ringgate/sim/sim_api.h"
+
+namespace ringgate::sim {
+
+class ServerLoop {
+ public:
+  explicit ServerLoop(const SimOptions& options);
+  ~ServerLoop();
+  ServerLoop(const ServerLoop&) = delete;
+  ServerLoop& operator=(const ServerLoop&) = delete;
+
+  // Blocks SIGTERM/SIGINT (they arrive through a signalfd), binds and
+  // listens. Returns an error message, or "" on success.
+  std::string start();
+  // "host:port" actually bound (port resolved when 0 was asked).
+  const std::string& address() const { return address_; }
+  // Serves until drained after SIGTERM/SIGINT. Returns the exit status.
+  int run();
+
+ private:
+  struct Connection {
+    std::unique_ptr<HttpSession> session;
+    bool watching_writes = false;
+  };
+
+  void accept_all();
+  void on_signal();
+  void start_drain();
+  void close_connection(int fd);
+  void process_touched();
+  void watch_writes(int fd, Connection& c, bool on);
+  Connection* find(int fd);
+
+  const SimOptions& options_;
+  Engine engine_;
+  SimApi api_;
+  int epoll_fd_ = -1;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  std::string address_;
+  std::vector<std::unique_ptr<Connection>> connections_;  // by fd
+  size_t open_connections_ = 0;
+  std::vector<int> touched_;
+  bool draining_ = false;
+};
+
+}  // namespace ringgate::sim

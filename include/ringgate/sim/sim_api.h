@@ -1,0 +1,41 @@
+// The simulator's HTTP API, routed as vLLM's OpenAI server routes it:
+// POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
+// GET /health, GET /metrics; with the fault injections on top.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ringgate/sim/completion_request.h"
+#include "ringgate/sim/engine.h"
+#include "ringgate/sim/http_session.h"
+#include "ringgate/sim/options.h"
+#include "ringgate/sim/responses.h"
+
+namespace ringgate::sim {
+
+class SimApi final : public RequestHandler {
+ public:
+  SimApi(const SimOptions& options, Engine& engine, uint64_t ready_at_ns);
+
+  void handle(HttpSession& session, HttpRequest& request) override;
+
+  std::string metrics_text() const;
+
+ private:
+  void handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint);
+  bool answer_injected_error(HttpSession& session, const HttpRequest& request);
+  uint64_t next_random();
+
+  const SimOptions& options_;
+  Engine& engine_;
+  uint64_t ready_at_ns_;
+  uint64_t created_;  // unix seconds at start, for /v1/models
+  uint64_t random_state_;
+  std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index
+  std::string models_body_;
+};
+
+}  // namespace ringgate::sim

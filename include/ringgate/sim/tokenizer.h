@@ -1,0 +1,27 @@
+// The simulator's tokenizer: every 4 bytes of text are one token. Real
+// tokenizers average about 4 bytes of English per token, so prompt sizes,
+// KV-cache use and prefill times come out in the right range without a vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace ringgate::sim {
+
+inline constexpr uint32_t kBytesPerToken = 4;
+
+// Tokens in `text`: ceil(bytes / 4).
+uint32_t count_tokens(std::string_view text);
+
+// Chained hashes of the full KV blocks of `text` (block_size tokens each; a
+// trailing partial block is not cached, as in vLLM). Hash i covers blocks 0..i,
+// so equal hash i means equal prefix. `cache_key` (model or adapter name) seeds
+// the chain: adapters do not share KV blocks with the base model.
+std::vector<uint64_t> block_hashes(std::string_view text, std::string_view cache_key, uint32_t block_size);
+
+// Cuts `text` into output tokens of about 4 bytes, never splitting a UTF-8
+// character, and returns at most `max_tokens` of them (views into `text`).
+std::vector<std::string_view> split_tokens(std::string_view text, uint32_t max_tokens);
+
+}  // namespace ringgate::sim

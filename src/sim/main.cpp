@@ -1,0 +1,39 @@
+// ringgate-sim: a vLLM simulator. See src/sim/README.md.
+#include <cstdio>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ringgate/sim/options.h"
+#include "ringgate/sim/server_loop.h"
+
+using namespace ringgate::sim;
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  ParsedOptions parsed = parse_options(args);
+  if (std::holds_alternative<HelpRequested>(parsed)) {
+    std::fputs(options_help().c_str(), stdout);
+    return 0;
+  }
+  if (auto* error = std::get_if<OptionsError>(&parsed)) {
+    std::fprintf(stderr, "ringgate-sim: error: %s\n", error->message.c_str());
+    return 2;
+  }
+  const SimOptions& options = std::get<SimOptions>(parsed);
+
+  ServerLoop loop(options);
+  if (std::string error = loop.start(); !error.empty()) {
+    std::fprintf(stderr, "ringgate-sim: error: %s\n", error.c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "ringgate-sim: serving %s (%zu LoRA adapters) on %s: max-num-seqs %u, kv-blocks %u x %u tokens, "
+               "mode %s\n",
+               options.served_model_names.front().c_str(), options.loras.size(), loop.address().c_str(),
+               options.max_num_seqs, options.kv_blocks, options.block_size,
+               options.mode == OutputMode::echo ? "echo" : "random");
+  std::printf("{\"event\":\"listening\",\"api\":\"%s\"}\n", loop.address().c_str());
+  std::fflush(stdout);
+  return loop.run();
+}

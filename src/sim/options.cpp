@@ -1,0 +1,204 @@
+#include "ringgate/sim/options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string_view>
+
+namespace ringgate::sim {
+namespace {
+
+struct FlagSpec {
+  const char* name;
+  const char* value_hint;  // nullptr: a switch without a value
+  const char* help;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"--host", "ADDR", "address to listen on (default 0.0.0.0)"},
+    {"--port", "PORT", "port to listen on; 0 picks a free one (default 8000)"},
+    {"--model", "NAME", "base model name (default facebook/opt-125m)"},
+    {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics"},
+    {"--lora", "NAME", "serve a LoRA adapter NAME as an extra model (repeatable)"},
+    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: one or more name=path adapters"},
+    {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
+    {"--max-num-seqs", "N", "sequences running at once (default 256)"},
+    {"--max-waiting", "N", "waiting-queue limit; beyond it requests get 429 (default 1024)"},
+    {"--block-size", "N", "tokens per KV-cache block (default 16)"},
+    {"--kv-blocks", "N", "KV-cache blocks (default 8192)"},
+    {"--max-model-len", "N", "prompt + output token limit (default min(2048, kv-blocks*block-size))"},
+    {"--mode", "echo|random", "echo repeats the prompt token by token; random emits words (default random)"},
+    {"--inter-token-latency-ms", "MS", "time between output tokens (default 0)"},
+    {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
+    {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
+    {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
+    {"--startup-delay", "S", "seconds during which /health and the API answer 503 (default 0)"},
+    {"--legacy-gpu-cache-metric", nullptr, "also emit vllm:gpu_cache_usage_perc"},
+    {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
+    {"--help", nullptr, "print this help and exit"},
+};
+
+const FlagSpec* find_flag(std::string_view name) {
+  for (const auto& f : kFlags)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+template <typename T>
+bool parse_uint(std::string_view text, T& out, T min_value, T max_value) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  if (v < min_value || v > max_value) return false;
+  out = static_cast<T>(v);
+  return true;
+}
+
+bool parse_double(std::string_view text, double& out, double min_value, double max_value) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return false;
+  if (v < min_value || v > max_value) return false;
+  out = v;
+  return true;
+}
+
+// Applies one "--flag value"; returns an error message or "".
+std::string apply(SimOptions& o, std::string_view flag, std::string_view value) {
+  auto bad = [&](const char* expected) {
+    return std::string(flag) + ": expected " + expected + ", got '" + std::string(value) + "'";
+  };
+  constexpr uint32_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+  if (flag == "--host") {
+    if (value.empty()) return bad("an address");
+    o.host = value;
+  } else if (flag == "--port") {
+    if (!parse_uint<uint16_t>(value, o.port, 0, 65535)) return bad("a port 0-65535");
+  } else if (flag == "--model") {
+    if (value.empty()) return bad("a model name");
+    o.model = value;
+  } else if (flag == "--served-model-name") {
+    if (value.empty()) return bad("a model name");
+    o.served_model_names.emplace_back(value);
+  } else if (flag == "--lora") {
+    if (value.empty()) return bad("an adapter name");
+    o.loras.push_back({std::string(value), std::string(value)});
+  } else if (flag == "--lora-modules") {
+    auto eq = value.find('=');
+    if (eq == 0 || eq == std::string_view::npos || eq + 1 == value.size()) return bad("name=path");
+    o.loras.push_back({std::string(value.substr(0, eq)), std::string(value.substr(eq + 1))});
+  } else if (flag == "--max-loras") {
+    if (!parse_uint<uint32_t>(value, o.max_loras, 1, 1024)) return bad("an integer 1-1024");
+  } else if (flag == "--max-num-seqs") {
+    if (!parse_uint<uint32_t>(value, o.max_num_seqs, 1, 1u << 20)) return bad("a positive integer");
+  } else if (flag == "--max-waiting") {
+    if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
+  } else if (flag == "--block-size") {
+    if (!parse_uint<uint32_t>(value, o.block_size, 1, 4096)) return bad("an integer 1-4096");
+  } else if (flag == "--kv-blocks") {
+    if (!parse_uint<uint32_t>(value, o.kv_blocks, 1, 1u << 24)) return bad("a positive integer");
+  } else if (flag == "--max-model-len") {
+    if (!parse_uint<uint32_t>(value, o.max_model_len, 1, kMaxU32 / 2)) return bad("a positive integer");
+  } else if (flag == "--mode") {
+    if (value == "echo") o.mode = OutputMode::echo;
+    else if (value == "random") o.mode = OutputMode::random;
+    else return bad("echo or random");
+  } else if (flag == "--inter-token-latency-ms") {
+    if (!parse_double(value, o.inter_token_latency_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
+  } else if (flag == "--prefill-overhead-ms") {
+    if (!parse_double(value, o.prefill_overhead_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
+  } else if (flag == "--prefill-time-per-token-us") {
+    if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");
+  } else if (flag == "--fail-rate") {
+    if (!parse_double(value, o.fail_rate, 0, 1)) return bad("a fraction 0..1");
+  } else if (flag == "--startup-delay") {
+    if (!parse_double(value, o.startup_delay_s, 0, 86400)) return bad("seconds >= 0");
+  } else if (flag == "--seed") {
+    if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
+  } else {
+    return std::string("unknown option ") + std::string(flag);
+  }
+  return {};
+}
+
+bool takes_many_values(std::string_view flag) {
+  return flag == "--served-model-name" || flag == "--lora-modules";
+}
+
+std::string finish(SimOptions& o) {
+  if (o.served_model_names.empty()) o.served_model_names.push_back(o.model);
+  for (size_t i = 0; i < o.loras.size(); ++i) {
+    for (const auto& base : o.served_model_names)
+      if (o.loras[i].name == base) return "LoRA adapter '" + base + "' has the same name as the base model";
+    for (size_t j = 0; j < i; ++j)
+      if (o.loras[i].name == o.loras[j].name) return "LoRA adapter '" + o.loras[i].name + "' given twice";
+  }
+  uint64_t capacity = uint64_t(o.kv_blocks) * o.block_size;
+  if (o.max_model_len == 0) {
+    o.max_model_len = static_cast<uint32_t>(std::min<uint64_t>(2048, capacity));
+  } else if (o.max_model_len > capacity) {
+    // vLLM refuses to start when one sequence could never fit in the KV cache.
+    return "--max-model-len " + std::to_string(o.max_model_len) +
+           " is larger than the KV cache holds (kv-blocks * block-size = " + std::to_string(capacity) +
+           " tokens)";
+  }
+  return {};
+}
+
+}  // namespace
+
+ParsedOptions parse_options(const std::vector<std::string>& args) {
+  SimOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "-h") return HelpRequested{};
+    if (!arg.starts_with("--")) return OptionsError{"unexpected argument '" + std::string(arg) + "'"};
+    std::string_view flag = arg;
+    std::string_view inline_value;
+    bool has_inline = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      flag = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+      has_inline = true;
+    }
+    const FlagSpec* spec = find_flag(flag);
+    if (!spec) return OptionsError{"unknown option " + std::string(flag) + " (see --help)"};
+    if (flag == "--help") return HelpRequested{};
+    if (!spec->value_hint) {
+      if (has_inline) return OptionsError{std::string(flag) + " takes no value"};
+      if (flag == "--legacy-gpu-cache-metric") o.legacy_gpu_cache_metric = true;
+      continue;
+    }
+    if (has_inline) {
+      if (auto err = apply(o, flag, inline_value); !err.empty()) return OptionsError{err};
+      continue;
+    }
+    if (i + 1 >= args.size() || std::string_view(args[i + 1]).starts_with("--"))
+      return OptionsError{std::string(flag) + " needs a value"};
+    if (auto err = apply(o, flag, args[++i]); !err.empty()) return OptionsError{err};
+    // vLLM's nargs="+" flags: keep taking values until the next flag.
+    while (takes_many_values(flag) && i + 1 < args.size() && !std::string_view(args[i + 1]).starts_with("--")) {
+      if (auto err = apply(o, flag, args[++i]); !err.empty()) return OptionsError{err};
+    }
+  }
+  if (auto err = finish(o); !err.empty()) return OptionsError{err};
+  return o;
+}
+
+std::string options_help() {
+  std::string out =
+      "usage: ringgate-sim [options]\n"
+      "A vLLM simulator: vLLM's OpenAI API, metrics and latency shape, no GPU.\n\n";
+  for (const auto& f : kFlags) {
+    std::string left = std::string("  ") + f.name;
+    if (f.value_hint) left += std::string(" ") + f.value_hint;
+    if (left.size() < 38) left.resize(38, ' ');
+    else left += "  ";
+    out += left + f.help + "\n";
+  }
+  return out;
+}
+
+}  // namespace ringgate::sim

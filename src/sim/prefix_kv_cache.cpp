@@ -1,0 +1,114 @@
+#include "ringgate/sim/prefix_kv_cache.h"
+
+namespace ringgate::sim {
+
+PrefixKvCache::PrefixKvCache(uint32_t num_blocks) : blocks_(num_blocks) {
+  by_hash_.reserve(num_blocks);
+  for (uint32_t i = 0; i < num_blocks; ++i) push_back(i);
+}
+
+uint32_t PrefixKvCache::match(std::span<const uint64_t> hashes) const {
+  uint32_t n = 0;
+  for (uint64_t h : hashes) {
+    if (!by_hash_.contains(h)) break;
+    ++n;
+  }
+  return n;
+}
+
+bool PrefixKvCache::can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks) const {
+  uint32_t matched = 0;
+  uint32_t matched_free = 0;
+  for (uint64_t h : hashes) {
+    auto it = by_hash_.find(h);
+    if (it == by_hash_.end()) break;
+    ++matched;
+    if (blocks_[it->second].ref_count == 0) ++matched_free;
+  }
+  uint64_t needed = uint64_t(hashes.size() - matched) + extra_blocks;
+  uint64_t free_blocks = num_blocks() - used_ - matched_free;
+  return needed <= free_blocks;
+}
+
+bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out) {
+  if (!can_allocate(hashes, extra_blocks)) return false;
+  out.blocks.clear();
+  out.blocks.reserve(hashes.size() + extra_blocks);
+  out.cached_blocks = 0;
+  size_t i = 0;
+  for (; i < hashes.size(); ++i) {
+    auto it = by_hash_.find(hashes[i]);
+    if (it == by_hash_.end()) break;
+    Block& b = blocks_[it->second];
+    if (b.ref_count++ == 0) {
+      unlink(it->second);
+      ++used_;
+    }
+    out.blocks.push_back(it->second);
+    ++out.cached_blocks;
+  }
+  for (; i < hashes.size(); ++i) {
+    uint32_t index = take_free_block();
+    // A later block can outlive an evicted earlier one; keep the first copy findable.
+    if (by_hash_.emplace(hashes[i], index).second) {
+      blocks_[index].hash = hashes[i];
+      blocks_[index].hashed = true;
+    }
+    out.blocks.push_back(index);
+  }
+  for (uint32_t e = 0; e < extra_blocks; ++e) out.blocks.push_back(take_free_block());
+  return true;
+}
+
+void PrefixKvCache::release(const KvAllocation& allocation) {
+  // Last block first, so a prompt's tail is evicted before its head (as vLLM does).
+  for (auto it = allocation.blocks.rbegin(); it != allocation.blocks.rend(); ++it) {
+    Block& b = blocks_[*it];
+    if (b.ref_count == 0 || --b.ref_count > 0) continue;
+    --used_;
+    if (b.hashed) push_back(*it);
+    else push_front(*it);
+  }
+}
+
+uint32_t PrefixKvCache::take_free_block() {
+  uint32_t index = static_cast<uint32_t>(head_);
+  unlink(index);
+  Block& b = blocks_[index];
+  if (b.hashed) {
+    by_hash_.erase(b.hash);  // evicted: its prefix is no longer cached (only this block holds the hash)
+    b.hashed = false;
+  }
+  b.ref_count = 1;
+  ++used_;
+  return index;
+}
+
+void PrefixKvCache::unlink(uint32_t index) {
+  Block& b = blocks_[index];
+  if (b.prev != kNone) blocks_[b.prev].next = b.next;
+  else head_ = b.next;
+  if (b.next != kNone) blocks_[b.next].prev = b.prev;
+  else tail_ = b.prev;
+  b.prev = b.next = kNone;
+}
+
+void PrefixKvCache::push_back(uint32_t index) {
+  Block& b = blocks_[index];
+  b.prev = tail_;
+  b.next = kNone;
+  if (tail_ != kNone) blocks_[tail_].next = static_cast<int32_t>(index);
+  else head_ = static_cast<int32_t>(index);
+  tail_ = static_cast<int32_t>(index);
+}
+
+void PrefixKvCache::push_front(uint32_t index) {
+  Block& b = blocks_[index];
+  b.next = head_;
+  b.prev = kNone;
+  if (head_ != kNone) blocks_[head_].prev = static_cast<int32_t>(index);
+  else tail_ = static_cast<int32_t>(index);
+  head_ = static_cast<int32_t>(index);
+}
+
+}  // namespace ringgate::sim

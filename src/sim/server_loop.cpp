@@ -1,0 +1,265 @@
+#include "ringgate/sim/server_loop.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "ringgate/sim/monotonic_clock.h"
+
+namespace ringgate::sim {
+namespace {
+
+EngineConfig engine_config(const SimOptions& o) {
+  EngineConfig c;
+  c.max_num_seqs = o.max_num_seqs;
+  c.max_waiting = o.max_waiting;
+  c.block_size = o.block_size;
+  c.kv_blocks = o.kv_blocks;
+  c.max_loras = o.max_loras;
+  c.num_loras = static_cast<uint32_t>(o.loras.size());
+  c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms};
+  return c;
+}
+
+uint64_t ready_at(const SimOptions& o) {
+  return monotonic_ns() + static_cast<uint64_t>(o.startup_delay_s * 1e9);
+}
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+std::string format_address(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+    inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+    port = ntohs(a.sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+  inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+  port = ntohs(a.sin6_port);
+  return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+}  // namespace
+
+ServerLoop::ServerLoop(const SimOptions& options)
+    : options_(options), engine_(engine_config(options)), api_(options, engine_, ready_at(options)) {}
+
+ServerLoop::~ServerLoop() {
+  connections_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+std::string ServerLoop::start() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return errno_text("sigprocmask");
+  ::signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return errno_text("signalfd");
+
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return errno_text("epoll_create1");
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options_.port);
+  if (int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return "cannot resolve --host " + options_.host + ": " + gai_strerror(rc);
+  std::string last_error = "no address for --host " + options_.host;
+  for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_error = errno_text("socket");
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+      last_error = errno_text(("listen on " + options_.host + ":" + port).c_str());
+      ::close(fd);
+      continue;
+    }
+    listen_fd_ = fd;
+    break;
+  }
+  freeaddrinfo(found);
+  if (listen_fd_ < 0) return last_error;
+
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  address_ = format_address(bound);
+
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno_text("epoll_ctl");
+  ev.data.fd = signal_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev) != 0) return errno_text("epoll_ctl");
+  return {};
+}
+
+ServerLoop::Connection* ServerLoop::find(int fd) {
+  if (fd < 0 || size_t(fd) >= connections_.size()) return nullptr;
+  return connections_[size_t(fd)].get();
+}
+
+void ServerLoop::accept_all() {
+  while (true) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) std::fprintf(stderr, "ringgate-sim: accept: %s\n", std::strerror(errno));
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // SSE tokens go out one by one
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      ::close(fd);
+      continue;
+    }
+    if (size_t(fd) >= connections_.size()) connections_.resize(size_t(fd) + 64);
+    auto c = std::make_unique<Connection>();
+    c->session = std::make_unique<HttpSession>(fd, api_, touched_);
+    connections_[size_t(fd)] = std::move(c);
+    ++open_connections_;
+  }
+}
+
+void ServerLoop::close_connection(int fd) {
+  Connection* c = find(fd);
+  if (!c) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  connections_[size_t(fd)].reset();  // closes the fd; cancels its running sequence
+  --open_connections_;
+}
+
+void ServerLoop::watch_writes(int fd, Connection& c, bool on) {
+  if (c.watching_writes == on) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  c.watching_writes = on;
+}
+
+void ServerLoop::on_signal() {
+  signalfd_siginfo info;
+  bool stop = false;
+  while (::read(signal_fd_, &info, sizeof info) == sizeof info) stop = true;
+  if (stop) start_drain();
+}
+
+void ServerLoop::start_drain() {
+  if (draining_) return;
+  draining_ = true;
+  std::fprintf(stderr, "ringgate-sim: draining %u running and %u waiting requests, then exiting\n",
+               engine_.running(), engine_.waiting());
+  if (listen_fd_ >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  std::vector<int> idle;
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    Connection* c = connections_[fd].get();
+    if (!c) continue;
+    if (c->session->idle()) idle.push_back(int(fd));
+    else c->session->close_when_idle();
+  }
+  for (int fd : idle) close_connection(fd);
+}
+
+void ServerLoop::process_touched() {
+  do {
+    engine_.advance(monotonic_ns());
+    std::vector<int> batch;
+    batch.swap(touched_);
+    for (int fd : batch) {
+      Connection* c = find(fd);
+      if (!c) continue;
+      if (c->session->after_events() == SessionState::close) {
+        close_connection(fd);
+        continue;
+      }
+      watch_writes(fd, *c, c->session->wants_write());
+    }
+  } while (!touched_.empty());
+}
+
+int ServerLoop::run() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  while (!(draining_ && open_connections_ == 0)) {
+    uint64_t due = engine_.next_due_ns();
+    timespec timeout{};
+    timespec* timeout_ptr = nullptr;  // no deadline: wait for I/O
+    if (due != std::numeric_limits<uint64_t>::max()) {
+      uint64_t now = monotonic_ns();
+      uint64_t wait = due > now ? due - now : 0;
+      timeout.tv_sec = time_t(wait / 1000000000ull);
+      timeout.tv_nsec = long(wait % 1000000000ull);
+      timeout_ptr = &timeout;
+    }
+    int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ptr, nullptr);
+    if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts
+      int ms = timeout_ptr ? int(timeout.tv_sec * 1000 + (timeout.tv_nsec + 999999) / 1000000) : -1;
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::fprintf(stderr, "ringgate-sim: epoll: %s\n", std::strerror(errno));
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      const uint32_t ev = events[i].events;
+      if (fd == listen_fd_) {
+        accept_all();
+        continue;
+      }
+      if (fd == signal_fd_) {
+        on_signal();
+        continue;
+      }
+      Connection* c = find(fd);
+      if (!c) continue;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (c->session->on_readable() == SessionState::close) {
+          close_connection(fd);
+          continue;
+        }
+      }
+      if (ev & EPOLLOUT) touched_.push_back(fd);
+    }
+    process_touched();
+  }
+  std::fprintf(stderr, "ringgate-sim: drained, exiting\n");
+  return 0;
+}
+
+}  // namespace ringgate::sim
