@@ -1,0 +1,24 @@
+#pragma once
+// Listening and connecting TCP sockets (non-blocking, close-on-exec).
+#include <string>
+
+#include "ringgate/net/address.h"
+
+namespace ringgate::net {
+
+struct ListenResult {
+  int fd = -1;           // -1 on failure
+  std::string error;     // why, when fd == -1
+};
+
+// Binds and listens. reuse_port lets one socket per worker share the address
+// (the kernel spreads connections across them).
+ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog = 4096);
+
+// A fresh non-blocking TCP socket for an outgoing connection, TCP_NODELAY set; -1 on failure.
+int new_client_socket();
+
+// Small responses and SSE chunks must not wait for Nagle.
+void set_nodelay(int fd);
+
+}  // namespace ringgate::net

@@ -1,0 +1,46 @@
+#pragma once
+// The fields of an OpenAI request body that routing needs, read with simdjson
+// on-demand straight from the receive buffer: model, stream, and the prompt text
+// (completions: prompt string(s); chat: each message's role then content, in order).
+#include <simdjson.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringgate::openai {
+
+// The body must sit in a buffer with SIMDJSON_PADDING readable bytes after it.
+constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+
+struct RequestFields {
+  std::string model;          // unescaped
+  size_t model_offset = 0;    // byte offset of the model's JSON string token (quotes included) in the body
+  size_t model_length = 0;    // length of that token: splice a rewrite in with an iovec
+  bool stream = false;
+  // Text the prompt is made of, in order. Views into the parser's string buffer:
+  // valid until the next parse with the same BodyReader.
+  std::vector<std::string_view> prompt_parts;
+};
+
+struct BodyError {
+  int status = 0;  // 0 = no error; else 400
+  std::string_view code;
+  std::string_view message;
+};
+
+// One per worker: owns simdjson's parser and its buffers, reused across requests.
+class BodyReader {
+ public:
+  // `body` must have kPadding bytes of capacity past its size (see padded()).
+  BodyError read(std::string_view body, size_t capacity, RequestFields& out);
+
+  // Makes sure a std::string can be read in place.
+  static void pad(std::string& body) { body.reserve(body.size() + kPadding); }
+
+ private:
+  simdjson::ondemand::parser parser_;
+};
+
+}  // namespace ringgate::openai

@@ -1,0 +1,25 @@
+#pragma once
+// Limits and timeouts of the data path (all settable by the gateway's flags).
+#include <cstddef>
+#include <cstdint>
+
+#include "ringgate/http/request_parser.h"
+
+namespace ringgate::proxy {
+
+struct ProxyOptions {
+  http::RequestLimits limits;                 // 431 / 413
+  uint32_t header_timeout_ms = 10000;         // first byte of a request → end of its head (408)
+  uint32_t body_timeout_ms = 60000;           // end of head → end of body (408)
+  uint32_t client_idle_timeout_ms = 60000;    // keep-alive connection with no request: closed
+  uint32_t upstream_connect_timeout_ms = 3000;      // 504 when every try timed out
+  uint32_t upstream_first_byte_timeout_ms = 300000; // request sent → first response byte (504)
+  uint32_t upstream_idle_timeout_ms = 4000;   // pooled connection lifetime; below vLLM's 5 s
+  uint32_t max_attempts = 3;                  // endpoints tried before 502
+  uint32_t drain_timeout_ms = 10000;          // on SIGTERM: in-flight requests get this long
+  size_t max_client_buffer_bytes = 1 << 20;   // unsent response bytes before upstream reads pause
+  uint32_t buffer_count = 1024;               // provided receive buffers per worker (power of two)
+  uint32_t buffer_size = 16384;
+};
+
+}  // namespace ringgate::proxy

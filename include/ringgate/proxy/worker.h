@@ -1,0 +1,52 @@
+#pragma once
+// One data-path worker: a thread with its own io_uring, its own SO_REUSEPORT
+// listener (multishot accept), provided receive buffers, client connections,
+// upstream keep-alive pool per endpoint and counters. Nothing here is shared with
+// other workers except the read-only endpoint set, the router and the model catalog.
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "ringgate/net/address.h"
+#include "ringgate/proxy/endpoint.h"
+#include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/proxy_options.h"
+#include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/worker_counters.h"
+
+namespace ringgate::proxy {
+
+struct WorkerContext {
+  ProxyOptions options;
+  EndpointSet* endpoints = nullptr;
+  const RequestRouter* router = nullptr;
+  const ModelCatalog* catalog = nullptr;
+};
+
+class WorkerLoop;
+
+class Worker {
+ public:
+  Worker(const WorkerContext& context, int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Sets up the ring, buffers and the listener on `listen` (port 0 = any; other
+  // workers then pass listen_address() of the first). Empty string = success.
+  std::string init(const net::Address& listen);
+  net::Address listen_address() const;
+
+  // Serves until stop(), then drains in-flight requests (bounded) and returns.
+  // Must run on the thread that will own the ring (call init() on it too).
+  void run();
+  // From any thread.
+  void stop();
+
+  const WorkerCounters& counters() const;
+
+ private:
+  std::unique_ptr<WorkerLoop> loop_;
+};
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,35 @@
+#pragma once
+// Per-worker counters. Each is written by its worker thread only, as a relaxed load
+// plus store (a plain mov, no locked instruction), and read by any thread at scrape
+// time: the metrics layer sums Worker::counters() over the workers.
+#include <atomic>
+#include <cstdint>
+
+namespace ringgate::proxy {
+
+struct Counter {
+  std::atomic<uint64_t> value{0};
+  void add(uint64_t n = 1) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const { return value.load(std::memory_order_relaxed); }
+};
+
+struct WorkerCounters {
+  Counter connections_accepted;
+  Counter requests;               // complete requests parsed
+  Counter responses_by_class[6];  // [1]=1xx … [5]=5xx, gateway-made and relayed alike
+  Counter gateway_errors;         // responses the gateway wrote itself with status ≥ 400
+  Counter bytes_from_clients;
+  Counter bytes_to_clients;
+  Counter bytes_to_upstreams;
+  Counter bytes_from_upstreams;
+  Counter upstream_connects;      // fresh connections opened
+  Counter upstream_reuses;        // pooled connections reused
+  Counter upstream_retries;       // retries (fresh connection or another endpoint)
+  Counter upstream_failures;      // connect / send / receive failures
+  Counter client_disconnects_mid_response;
+  Counter enobufs_rearms;         // multishot receives re-armed after running out of buffers
+  Counter multishot_rearms;       // multishot ops that ended without error and were re-armed
+  Counter cq_overflows;           // CQ overflow count (from the kernel's counter)
+};
+
+}  // namespace ringgate::proxy

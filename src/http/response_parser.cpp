@@ -1,0 +1,107 @@
+#include "ringgate/http/response_parser.h"
+
+#include <cctype>
+
+namespace ringgate::http {
+
+struct ResponseCallbacks {
+  static ResponseParser& self(llhttp_t* p) { return *static_cast<ResponseParser*>(p->data); }
+
+  static int on_message_begin(llhttp_t* p) {
+    self(p).started_ = true;
+    return 0;
+  }
+  static int on_status(llhttp_t* p, const char* at, size_t len) {
+    ResponseParser& s = self(p);
+    if (s.reason_.size() + len > 256) return -1;
+    s.reason_.append(at, len);
+    return 0;
+  }
+  static int on_header_field(llhttp_t* p, const char* at, size_t len) {
+    ResponseParser& s = self(p);
+    if (s.headers_.empty() || s.last_was_value_) {
+      if (s.headers_.size() >= 200) return -1;
+      s.headers_.emplace_back();
+    }
+    s.last_was_value_ = false;
+    std::string& name = s.headers_.back().name;
+    if (name.size() + len > 1024) return -1;
+    for (size_t i = 0; i < len; ++i) name += char(std::tolower(static_cast<unsigned char>(at[i])));
+    return 0;
+  }
+  static int on_header_value(llhttp_t* p, const char* at, size_t len) {
+    ResponseParser& s = self(p);
+    s.last_was_value_ = true;
+    std::string& value = s.headers_.back().value;
+    if (value.size() + len > 16384) return -1;
+    value.append(at, len);
+    return 0;
+  }
+  static int on_headers_complete(llhttp_t* p) {
+    ResponseParser& s = self(p);
+    s.status_ = p->status_code;
+    s.chunked_ = (p->flags & F_CHUNKED) != 0;
+    if (p->flags & F_CONTENT_LENGTH) s.content_length_ = int64_t(p->content_length);
+    s.head_complete_ = true;
+    return 0;
+  }
+  static int on_body(llhttp_t* p, const char* at, size_t len) {
+    ResponseParser& s = self(p);
+    if (s.body_) s.body_->append(at, len);
+    return 0;
+  }
+  static int on_message_complete(llhttp_t* p) {
+    self(p).keep_alive_ = llhttp_should_keep_alive(p) != 0;
+    return HPE_PAUSED;  // bytes past the response are not ours to read
+  }
+};
+
+ResponseParser::ResponseParser() {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = ResponseCallbacks::on_message_begin;
+  settings_.on_status = ResponseCallbacks::on_status;
+  settings_.on_header_field = ResponseCallbacks::on_header_field;
+  settings_.on_header_value = ResponseCallbacks::on_header_value;
+  settings_.on_headers_complete = ResponseCallbacks::on_headers_complete;
+  settings_.on_body = ResponseCallbacks::on_body;
+  settings_.on_message_complete = ResponseCallbacks::on_message_complete;
+  reset();
+}
+
+void ResponseParser::reset() {
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  headers_.clear();
+  reason_.clear();
+  status_ = 0;
+  content_length_ = -1;
+  started_ = head_complete_ = chunked_ = keep_alive_ = last_was_value_ = false;
+}
+
+ResponseFeed ResponseParser::feed(const char* data, size_t len, std::string* body) {
+  body_ = body;
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  body_ = nullptr;
+  ResponseFeed result;
+  if (err == HPE_OK) {
+    result.consumed = len;
+  } else if (err == HPE_PAUSED) {
+    result.state = ResponseState::Complete;
+    result.consumed = size_t(llhttp_get_error_pos(&parser_) - data);
+  } else {
+    result.state = ResponseState::Error;
+  }
+  return result;
+}
+
+ResponseState ResponseParser::finish() {
+  if (!head_complete_) return ResponseState::Error;
+  const llhttp_errno_t err = llhttp_finish(&parser_);
+  if (err == HPE_PAUSED) {  // on_message_complete ran for a close-delimited body
+    keep_alive_ = false;
+    return ResponseState::Complete;
+  }
+  return ResponseState::Error;
+}
+
+}  // namespace ringgate::http

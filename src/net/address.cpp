@@ -1,0 +1,46 @@
+#include "ringgate/net/address.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <charconv>
+
+namespace ringgate::net {
+
+std::string Address::to_string() const {
+  char host[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &sin.sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(port());
+}
+
+std::optional<Address> parse_address(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(text.substr(0, colon));
+  const std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port_text.empty() || port > 65535) {
+    return std::nullopt;
+  }
+  Address address;
+  address.sin.sin_family = AF_INET;
+  address.sin.sin_port = htons(static_cast<uint16_t>(port));
+  if (host.empty() || host == "0.0.0.0" || host == "*") {
+    address.sin.sin_addr.s_addr = htonl(INADDR_ANY);
+  } else if (host == "localhost") {
+    address.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (inet_pton(AF_INET, host.c_str(), &address.sin.sin_addr) != 1) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+std::optional<Address> local_address(int fd) {
+  Address address;
+  socklen_t len = sizeof address.sin;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address.sin), &len) != 0) return std::nullopt;
+  return address;
+}
+
+}  // namespace ringgate::net

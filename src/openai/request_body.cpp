@@ -1,0 +1,154 @@
+#include "ringgate/openai/request_body.h"
+
+namespace ringgate::openai {
+
+using simdjson::SUCCESS;
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr BodyError kBadJson{400, "invalid_json", "request body is not valid JSON"};
+constexpr BodyError kNotObject{400, "invalid_json", "request body must be a JSON object"};
+constexpr BodyError kBadModel{400, "invalid_model", "\"model\" must be a string"};
+constexpr BodyError kMissingModel{400, "missing_model", "\"model\" is required"};
+constexpr BodyError kBadStream{400, "invalid_stream", "\"stream\" must be a boolean"};
+constexpr BodyError kBadPrompt{400, "invalid_prompt", "\"prompt\" must be a string or an array"};
+constexpr BodyError kBadMessages{400, "invalid_messages", "\"messages\" must be an array of objects"};
+
+// prompt: "text" | ["text", ...] | [token ids] | [[token ids], ...]; only text is routed on.
+bool read_prompt(od::value value, std::vector<std::string_view>& parts) {
+  od::json_type type;
+  if (value.type().get(type) != SUCCESS) return false;
+  if (type == od::json_type::string) {
+    std::string_view text;
+    if (value.get_string().get(text) != SUCCESS) return false;
+    parts.push_back(text);
+    return true;
+  }
+  if (type != od::json_type::array) return false;
+  od::array array;
+  if (value.get_array().get(array) != SUCCESS) return false;
+  for (auto element : array) {
+    od::value item;
+    if (element.get(item) != SUCCESS) return false;
+    od::json_type item_type;
+    if (item.type().get(item_type) != SUCCESS) return false;
+    if (item_type == od::json_type::string) {
+      std::string_view text;
+      if (item.get_string().get(text) != SUCCESS) return false;
+      parts.push_back(text);
+    }
+  }
+  return true;
+}
+
+// content: "text" | [{"type":"text","text":"..."}, {"type":"image_url",...}, ...]
+bool read_content(od::value value, std::vector<std::string_view>& parts) {
+  od::json_type type;
+  if (value.type().get(type) != SUCCESS) return false;
+  if (type == od::json_type::string) {
+    std::string_view text;
+    if (value.get_string().get(text) != SUCCESS) return false;
+    parts.push_back(text);
+    return true;
+  }
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::array) return false;
+  od::array array;
+  if (value.get_array().get(array) != SUCCESS) return false;
+  for (auto element : array) {
+    od::object part;
+    if (element.get_object().get(part) != SUCCESS) return false;
+    for (auto field : part) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != SUCCESS) return false;
+      if (key != "text") continue;
+      std::string_view text;
+      if (field.value().get_string().get(text) == SUCCESS) parts.push_back(text);
+    }
+  }
+  return true;
+}
+
+bool read_messages(od::value value, std::vector<std::string_view>& parts) {
+  od::array array;
+  if (value.get_array().get(array) != SUCCESS) return false;
+  for (auto element : array) {
+    od::object message;
+    if (element.get_object().get(message) != SUCCESS) return false;
+    // Role before content whatever the key order, so equal conversations hash equally.
+    std::string_view role;
+    size_t content_start = parts.size();
+    bool has_role = false;
+    for (auto field : message) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != SUCCESS) return false;
+      od::value field_value;
+      if (field.value().get(field_value) != SUCCESS) return false;
+      if (key == "role") {
+        if (field_value.get_string().get(role) != SUCCESS) return false;
+        has_role = true;
+      } else if (key == "content") {
+        if (!read_content(field_value, parts)) return false;
+      }
+    }
+    if (has_role) parts.insert(parts.begin() + std::ptrdiff_t(content_start), role);
+  }
+  return true;
+}
+
+}  // namespace
+
+BodyError BodyReader::read(std::string_view body, size_t capacity, RequestFields& out) {
+  out = RequestFields{};
+  if (capacity < body.size() + kPadding) return kBadJson;  // caller forgot pad(): refuse rather than overread
+  od::document doc;
+  if (parser_.iterate(body.data(), body.size(), capacity).get(doc) != SUCCESS) return kBadJson;
+  od::object object;
+  od::json_type type;
+  if (doc.type().get(type) != SUCCESS) return kBadJson;
+  if (type != od::json_type::object) return kNotObject;
+  if (doc.get_object().get(object) != SUCCESS) return kBadJson;
+  bool has_model = false;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != SUCCESS) return kBadJson;
+    od::value value;
+    if (field.value().get(value) != SUCCESS) return kBadJson;
+    if (key == "model") {
+      od::json_type value_type;
+      if (value.type().get(value_type) != SUCCESS) return kBadJson;
+      if (value_type != od::json_type::string) return kBadModel;
+      const std::string_view token = value.raw_json_token();
+      out.model_offset = size_t(token.data() - body.data());
+      // raw_json_token may carry trailing whitespace: keep the token to its closing quote.
+      size_t length = token.size();
+      while (length > 0 && token[length - 1] != '"') --length;
+      out.model_length = length;
+      std::string_view model;
+      if (value.get_string().get(model) != SUCCESS) return kBadJson;
+      out.model.assign(model);
+      has_model = true;
+    } else if (key == "stream") {
+      od::json_type value_type;
+      if (value.type().get(value_type) != SUCCESS) return kBadJson;
+      if (value_type == od::json_type::null) continue;
+      if (value.get_bool().get(out.stream) != SUCCESS) return kBadStream;
+    } else if (key == "prompt") {
+      if (!read_prompt(value, out.prompt_parts)) return kBadPrompt;
+    } else if (key == "messages") {
+      if (!read_messages(value, out.prompt_parts)) return kBadMessages;
+    } else if (key == "input") {  // embeddings / responses: route on the input text the same way
+      if (!read_prompt(value, out.prompt_parts)) {
+        // responses' input may be a list of message objects; not an error for routing.
+      }
+    }
+  }
+  // Anything after the object (a second value, stray bytes) makes the body invalid.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return kBadJson;
+  if (!has_model) return kMissingModel;
+  if (out.model.empty()) return BodyError{400, "invalid_model", "\"model\" must not be empty"};
+  return {};
+}
+
+}  // namespace ringgate::openai

@@ -1,0 +1,77 @@
+#include "ringgate/proxy/forward_head.h"
+
+#include <cstdio>
+
+#include "ringgate/http/error_response.h"
+
+namespace ringgate::proxy {
+
+static void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+void build_upstream_head(std::string& out, const http::Request& request, std::string_view request_id,
+                         bool add_request_id, size_t body_length) {
+  out += llhttp_method_name(request.method);
+  out += ' ';
+  out += request.target;
+  out += " HTTP/1.1\r\n";
+  const std::string_view connection = request.header("connection");
+  for (const http::Header& header : request.headers) {
+    if (http::is_hop_by_hop(header.name, connection)) continue;
+    if (header.name == "content-length" || header.name == "expect") continue;
+    append_field(out, header.name, header.value);
+  }
+  if (add_request_id) append_field(out, "x-request-id", request_id);
+  char length[32];
+  std::snprintf(length, sizeof length, "%zu", body_length);
+  append_field(out, "content-length", length);
+  out += "\r\n";
+}
+
+ClientFraming choose_framing(const http::ResponseParser& response, bool client_http11) {
+  if (response.content_length() >= 0) return ClientFraming::ContentLength;
+  const int status = response.status();
+  if (status == 204 || status == 304 || (status >= 100 && status < 200)) return ClientFraming::ContentLength;
+  return client_http11 ? ClientFraming::Chunked : ClientFraming::CloseDelimited;
+}
+
+void build_client_head(std::string& out, const http::ResponseParser& response, ClientFraming framing, bool close,
+                       std::string_view request_id) {
+  char line[64];
+  std::snprintf(line, sizeof line, "HTTP/1.1 %d ", response.status());
+  out += line;
+  out += response.reason().empty() ? http::reason_phrase(response.status()) : std::string_view(response.reason());
+  out += "\r\n";
+  const std::string_view connection = http::find_header(response.headers(), "connection");
+  bool has_request_id = false;
+  for (const http::Header& header : response.headers()) {
+    if (http::is_hop_by_hop(header.name, connection)) continue;
+    if (header.name == "content-length") continue;
+    if (header.name == "x-request-id") has_request_id = true;
+    append_field(out, header.name, header.value);
+  }
+  if (framing == ClientFraming::ContentLength && response.content_length() >= 0) {
+    std::snprintf(line, sizeof line, "%lld", static_cast<long long>(response.content_length()));
+    append_field(out, "content-length", line);
+  } else if (framing == ClientFraming::Chunked) {
+    append_field(out, "transfer-encoding", "chunked");
+  }
+  if (!has_request_id) append_field(out, "x-request-id", request_id);
+  if (close) append_field(out, "connection", "close");
+  out += "\r\n";
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+  if (data.empty()) return;  // an empty chunk would end the body
+  char size[24];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  out += size;
+  out += data;
+  out += "\r\n";
+}
+
+}  // namespace ringgate::proxy
