@@ -89,7 +89,8 @@ void EndpointSliceWatch::run() {
   std::string resource_version;
   bool need_list = true;
   Backoff backoff(options_.backoff_initial, options_.backoff_max);
-  int quick_relists = 0;
+  int failures_in_a_row = 0;  // watches that failed fast since the last productive one
+  bool resumed_from_list = false;  // the next watch starts at a LIST's resourceVersion
 
   auto publish = [&] {
     auto merged = merge_slices(slices, options_.port);
@@ -124,11 +125,14 @@ void EndpointSliceWatch::run() {
         if (belongs(slice)) slices[slice.name] = std::move(slice);
       resource_version = list.value().resource_version;
       need_list = false;
+      resumed_from_list = true;
       synced_.store(true, std::memory_order_release);
       publish();
     }
 
     const auto started = Clock::now();
+    const bool watch_follows_list = resumed_from_list;
+    resumed_from_list = false;
     WatchOutcome outcome;
     JsonObjectFramer framer;
     auto on_object = [&](std::string_view text) {
@@ -179,15 +183,20 @@ void EndpointSliceWatch::run() {
     if (outcome.relist) need_list = true;
 
     // A watch that delivered events or lasted a while worked: go again at once
-    // from the last resourceVersion. A 410 right away is answered by one
-    // immediate relist; anything else that fails fast waits for the backoff.
+    // from the last resourceVersion. After one that failed fast (refused,
+    // dropped, 401, 410 …) the first retry is immediate too — a lone drop or
+    // 410 costs no delay — and further consecutive failures back off.
     const bool productive = outcome.events > 0 || Clock::now() - started >= kShortWatch;
     if (productive) {
       backoff.reset();
-      quick_relists = 0;
+      failures_in_a_row = 0;
       continue;
     }
-    if (outcome.relist && outcome.error && outcome.error->http_status == 410 && quick_relists++ == 0) continue;
+    // 410 from a watch resumed at an older resourceVersion: relist at once. A
+    // 410 right after a fresh LIST means a confused server: treat as a failure.
+    const bool expired = outcome.relist && outcome.error && outcome.error->http_status == 410;
+    if (expired && !watch_follows_list) continue;
+    if (failures_in_a_row++ == 0) continue;
     if (!abort_.sleep_for(backoff.next())) break;
   }
 }
