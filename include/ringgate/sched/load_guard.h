@@ -6,8 +6,9 @@
 
 namespace ringgate::sched {
 
-// Marks candidates whose load exceeds factor x mean load AND mean + min_excess
-// (mean over the candidates) as overloaded. Returns the mean.
+// Marks as overloaded the candidates whose load exceeds the least-loaded
+// candidate's by more than max((factor - 1) x mean load, min_excess).
+// Returns the mean load.
 double apply_load_guard(std::span<EndpointSignals> candidates, const SchedulerConfig& config);
 
 }  // namespace ringgate::sched

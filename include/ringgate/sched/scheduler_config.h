@@ -17,8 +17,9 @@ struct SchedulerConfig {
     // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
     std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
     // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
-    // factor x pool mean AND mean + min_excess loses its prefix / placement /
-    // session bonus, so a hot prefix spills to other endpoints.
+    // the least-loaded candidate's by more than max((factor - 1) x pool mean,
+    // min_excess) loses its prefix / placement / session bonus, so a hot
+    // prefix spills to other endpoints instead of queueing.
     double load_guard_factor = 1.5;
     double load_guard_min_excess = 4;
     // Saturation (GAIE's detector defaults): sheddable requests are refused with

@@ -1,0 +1,37 @@
+#include "ringgate/sched/endpoint_report.h"
+
+#include <limits>
+
+#include <doctest/doctest.h>
+
+#include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/prefix_index.h"
+#include "sched_test_support.h"
+
+using namespace ringgate::sched;
+using namespace ringgate::sched::test;
+
+TEST_CASE("endpoint report: inputs, in-flight, index share; JSON escapes and NaN") {
+    std::vector<EndpointState> v = make_pool(2);
+    v[0].models = {"we\"ird"};
+    v[1].metrics.all.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+    EndpointSnapshot snap(std::move(v));
+    InflightCounters inflight;
+    inflight.ensure(0);
+    inflight.add(0);
+    PrefixIndex index(100, 4);
+    uint64_t h[] = {1, 2, 3};
+    index.on_routed(0, h);
+    index.on_routed(1, std::span(h).first(1));
+    auto reports = describe_endpoints(snap, inflight, index, fresh_now(), SchedulerConfig{});
+    REQUIRE(reports.size() == 2);
+    CHECK(reports[0].inflight == 1);
+    CHECK(reports[0].index_entries == 3);
+    CHECK(reports[0].index_share == doctest::Approx(0.75));
+    CHECK(reports[0].metrics_fresh);
+    std::string json = to_json(reports);
+    CHECK(json.find("\"we\\\"ird\"") != std::string::npos);
+    CHECK(json.find("\"kv_cache_usage\":null") != std::string::npos);
+    CHECK(json.front() == '[');
+    CHECK(json.back() == ']');
+}

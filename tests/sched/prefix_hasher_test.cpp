@@ -1,0 +1,91 @@
+#include "ringgate/sched/prefix_hasher.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace ringgate::sched;
+
+namespace {
+std::vector<uint64_t> hashes(const PrefixHasher& h, std::string_view model, std::vector<std::string_view> parts) {
+    std::vector<uint64_t> out;
+    h.hash(model, parts, out);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("hasher: block count includes the separators and the partial tail") {
+    PrefixHasher h(64);
+    std::vector<std::string_view> one{std::string_view("x")};
+    CHECK(h.block_count(one) == 1);
+    std::string s63(63, 'a'), s64(64, 'a');
+    CHECK(h.block_count(std::vector<std::string_view>{s63}) == 1);  // 63 + 0xFF = 64
+    CHECK(h.block_count(std::vector<std::string_view>{s64}) == 2);
+    CHECK(hashes(h, "m", {s64}).size() == 2);
+    CHECK(hashes(h, "m", {}).empty());
+}
+
+TEST_CASE("hasher: deterministic, seeded by model, and part boundaries matter") {
+    PrefixHasher h(8);
+    CHECK(hashes(h, "m", {"hello world"}) == hashes(h, "m", {"hello world"}));
+    CHECK(hashes(h, "m", {"hello world"}) != hashes(h, "n", {"hello world"}));
+    CHECK(hashes(h, "m", {"ab", "c"}) != hashes(h, "m", {"a", "bc"}));
+    CHECK(hashes(h, "m", {"user", "hi"}) != hashes(h, "m", {"userhi"}));
+    CHECK(hashes(h, "m", {"user", "hi", "assistant", "x"}) != hashes(h, "m", {"assistant", "hi", "user", "x"}));
+}
+
+TEST_CASE("hasher: a conversation extended by a message keeps every earlier block") {
+    PrefixHasher h(16);
+    std::string system(200, 's');
+    auto turn1 = hashes(h, "m", {"system", system, "user", "what is a KV cache?"});
+    auto turn2 = hashes(h, "m", {"system", system, "user", "what is a KV cache?", "assistant", "it is...", "user", "and?"});
+    size_t full_blocks_turn1 = (6 + 1 + 200 + 1 + 4 + 1 + 19 + 1) / 16;  // blocks entirely inside turn1
+    REQUIRE(turn2.size() > turn1.size());
+    CHECK(std::equal(turn1.begin(), turn1.begin() + full_blocks_turn1, turn2.begin()));
+    // A different user question shares the system prompt's blocks but not the tail.
+    auto other = hashes(h, "m", {"system", system, "user", "something else entirely"});
+    CHECK(other[0] == turn1[0]);
+    CHECK(other.back() != turn1.back());
+}
+
+TEST_CASE("hasher: block layout does not depend on how text is split into parts within a block") {
+    // Chained hashes of one long part equal the same bytes hashed block by block.
+    PrefixHasher h(4);
+    auto a = hashes(h, "m", {"abcdefgh"});   // "abcd" "efgh" "\xff"
+    auto b = hashes(h, "m", {"abcdefgh"});
+    CHECK(a.size() == 3);
+    CHECK(a == b);
+    // Straddling blocks assembled from two parts equal the in-place path.
+    std::string joined = std::string("ab") + char(0xFF) + "cdef" + char(0xFF);
+    PrefixHasher h1(4);
+    // Hash the joined stream as one part minus its own terminator by checking
+    // the first block equality (the only block not involving the final separator).
+    auto parts = hashes(h1, "m", {"ab", "cdef"});    // "ab\xff" + "c" | "def\xff"
+    auto whole = hashes(h1, "m", {std::string_view(joined).substr(0, 7)});  // "ab\xffcdef" + "\xff"
+    CHECK(parts == whole);
+}
+
+TEST_CASE("hasher: span output caps the hashed length") {
+    PrefixHasher h(8);
+    std::string text(100, 'x');
+    std::vector<std::string_view> parts{text};
+    uint64_t out[3];
+    CHECK(h.hash("m", parts, std::span<uint64_t>(out, 3)) == 3);
+    auto all = hashes(h, "m", {text});
+    CHECK(all.size() == 13);
+    CHECK(std::equal(out, out + 3, all.begin()));
+    CHECK(h.hash("m", parts, std::span<uint64_t>()) == 0);
+}
+
+TEST_CASE("hasher: the vector overload reuses capacity") {
+    PrefixHasher h(64);
+    std::vector<uint64_t> out;
+    std::string big(64 * 100, 'y'), small(64 * 10, 'y');
+    h.hash("m", std::vector<std::string_view>{big}, out);
+    const uint64_t* data = out.data();
+    h.hash("m", std::vector<std::string_view>{small}, out);
+    CHECK(out.data() == data);
+    CHECK(out.size() == 11);
+}

@@ -1,0 +1,160 @@
+#include "ringgate/sched/prefix_index.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+using namespace ringgate::sched;
+
+namespace {
+
+// A chain of n hashes; chains from the same family share their first `shared`.
+std::vector<uint64_t> chain(uint64_t family, uint64_t variant, size_t shared, size_t n) {
+    std::vector<uint64_t> c(n);
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t x = i < shared ? (family << 32) ^ i : (family << 32) ^ (variant << 16) ^ i ^ 0xabcdef;
+        x ^= x >> 31; x *= 0x7fb5d329728ea185ULL; x ^= x >> 27; x *= 0x81dadef4bc2dd44dULL; x ^= x >> 33;
+        c[i] = x;
+    }
+    return c;
+}
+
+std::map<EndpointId, uint32_t> as_map(const std::vector<PrefixMatch>& m, size_t n) {
+    std::map<EndpointId, uint32_t> r;
+    for (size_t i = 0; i < n; ++i) r[m[i].endpoint] = m[i].blocks;
+    return r;
+}
+
+std::map<EndpointId, uint32_t> matches(const PrefixIndex& idx, const std::vector<uint64_t>& h, bool linear = false) {
+    std::vector<PrefixMatch> out(64);
+    size_t n = linear ? idx.longest_matches_linear(h, out) : idx.longest_matches(h, out);
+    return as_map(out, n);
+}
+
+}  // namespace
+
+TEST_CASE("index: longest match per endpoint") {
+    PrefixIndex idx(1000, 16);
+    auto a = chain(1, 1, 0, 40);
+    idx.on_routed(0, std::span(a).first(10));
+    idx.on_routed(1, std::span(a).first(25));
+    auto m = matches(idx, a);
+    CHECK(m.size() == 2);
+    CHECK(m[0] == 10);
+    CHECK(m[1] == 25);
+    CHECK(matches(idx, chain(2, 1, 0, 40)).empty());
+    CHECK(idx.entries(0) == 10);
+    CHECK(idx.entries(1) == 25);
+    CHECK(idx.stats().entries == 35);
+    CHECK(idx.stats().distinct_hashes == 25);
+    CHECK(idx.stats().memory_bytes > 0);
+    // Single-block request.
+    CHECK(matches(idx, std::vector<uint64_t>{a[0]}).size() == 2);
+    CHECK(matches(idx, {}).empty());
+}
+
+TEST_CASE("index: re-touching does not duplicate entries") {
+    PrefixIndex idx(100, 4);
+    auto a = chain(1, 1, 0, 20);
+    for (int i = 0; i < 10; ++i) idx.on_routed(2, a);
+    CHECK(idx.entries(2) == 20);
+    CHECK(matches(idx, a)[2] == 20);
+}
+
+TEST_CASE("index: LRU eviction drops the least recently routed prefix, deepest blocks first") {
+    PrefixIndex idx(30, 4);
+    auto a = chain(1, 0, 0, 20);
+    auto b = chain(2, 0, 0, 20);
+    idx.on_routed(0, a);
+    idx.on_routed(0, b);  // 40 > 30: a's 10 deepest blocks go
+    CHECK(idx.entries(0) == 30);
+    CHECK(matches(idx, b)[0] == 20);
+    CHECK(matches(idx, a)[0] == 10);
+    CHECK(matches(idx, a, true)[0] == 10);
+    idx.on_routed(0, a);  // a is now the newest: b loses its tail
+    CHECK(matches(idx, a)[0] == 20);
+    CHECK(matches(idx, b)[0] == 10);
+}
+
+TEST_CASE("index: a chain longer than the capacity keeps its leading blocks") {
+    PrefixIndex idx(8, 4);
+    auto a = chain(3, 0, 0, 50);
+    idx.on_routed(1, a);
+    CHECK(idx.entries(1) == 8);
+    CHECK(matches(idx, a)[1] == 8);
+}
+
+TEST_CASE("index: set_capacity shrinks (evicting LRU) and purge forgets an endpoint") {
+    PrefixIndex idx(100, 4);
+    auto a = chain(1, 0, 0, 30);
+    idx.on_routed(0, a);
+    idx.on_routed(1, a);
+    idx.set_capacity(0, 12);
+    CHECK(idx.capacity(0) == 12);
+    CHECK(idx.entries(0) == 12);
+    CHECK(matches(idx, a)[0] == 12);
+    idx.purge(1);
+    CHECK(idx.entries(1) == 0);
+    auto m = matches(idx, a);
+    CHECK(m.size() == 1);
+    CHECK(m.count(1) == 0);
+    CHECK(idx.stats().entries == 12);
+    idx.set_capacity(0, 0);
+    CHECK(idx.entries(0) == 0);
+    idx.on_routed(0, a);  // capacity 0: nothing kept
+    CHECK(idx.entries(0) == 0);
+    CHECK(idx.stats().distinct_hashes == 0);
+    // Out-of-range ids are ignored, not a crash.
+    idx.on_routed(9999, a);
+    idx.purge(9999);
+    CHECK(idx.entries(9999) == 0);
+}
+
+TEST_CASE("index: binary search equals the linear scan on randomized chains with evictions") {
+    std::mt19937_64 rng(12345);
+    for (int round = 0; round < 20; ++round) {
+        size_t capacity = 20 + rng() % 200;
+        PrefixIndex idx(capacity, 8);
+        std::vector<std::vector<uint64_t>> pool;
+        for (uint64_t f = 0; f < 6; ++f)
+            for (uint64_t v = 0; v < 4; ++v) pool.push_back(chain(f, v, 5 + rng() % 60, 10 + rng() % 120));
+        for (int step = 0; step < 300; ++step) {
+            const auto& c = pool[rng() % pool.size()];
+            size_t len = 1 + rng() % c.size();
+            idx.on_routed(EndpointId(rng() % 8), std::span(c).first(len));
+            if (rng() % 50 == 0) idx.purge(EndpointId(rng() % 8));
+            if (rng() % 40 == 0) idx.set_capacity(EndpointId(rng() % 8), 10 + rng() % 200);
+            const auto& q = pool[rng() % pool.size()];
+            auto bin = matches(idx, q);
+            auto lin = matches(idx, q, true);
+            REQUIRE(bin == lin);
+        }
+        for (EndpointId e = 0; e < 8; ++e) CHECK(idx.entries(e) <= idx.capacity(e));
+    }
+}
+
+TEST_CASE("index: every worker gets the same answer while others write") {
+    PrefixIndex idx(10000, 8);
+    auto shared = chain(7, 0, 0, 100);
+    idx.on_routed(3, shared);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        uint64_t v = 1;
+        while (!stop.load()) {
+            idx.on_routed(EndpointId(v % 3), chain(8, v, 50, 80));  // other endpoints
+            ++v;
+        }
+    });
+    size_t mismatches = 0;
+    for (int i = 0; i < 2000; ++i) {
+        auto m = matches(idx, shared);
+        if (m.size() != 1 || m[3] != 100) ++mismatches;
+    }
+    stop.store(true);
+    writer.join();
+    CHECK(mismatches == 0);
+}
