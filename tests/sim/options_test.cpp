@@ -1,0 +1,67 @@
+#include "ringgate/sim/options.h"
+
+#include <doctest/doctest.h>
+
+using namespace ringgate::sim;
+
+namespace {
+ParsedOptions parse(std::vector<std::string> args) { return parse_options(args); }
+}  // namespace
+
+TEST_CASE("defaults follow vLLM") {
+  auto p = parse({});
+  REQUIRE(std::holds_alternative<SimOptions>(p));
+  const auto& o = std::get<SimOptions>(p);
+  CHECK(o.model == "facebook/opt-125m");
+  CHECK(o.served_model_names == std::vector<std::string>{"facebook/opt-125m"});
+  CHECK(o.port == 8000);
+  CHECK(o.block_size == 16);
+  CHECK(o.max_num_seqs == 256);
+  CHECK(o.max_model_len == 2048);
+}
+
+TEST_CASE("flags take values separated or after '='; nargs+ flags take several") {
+  auto p = parse({"--port=0", "--served-model-name", "a", "b", "--max-num-seqs", "4", "--lora", "x",
+                  "--lora-modules", "y=/p/y", "z=/p/z", "--mode", "echo", "--inter-token-latency-ms", "2.5",
+                  "--legacy-gpu-cache-metric"});
+  REQUIRE(std::holds_alternative<SimOptions>(p));
+  const auto& o = std::get<SimOptions>(p);
+  CHECK(o.port == 0);
+  CHECK(o.served_model_names == std::vector<std::string>{"a", "b"});
+  CHECK(o.max_num_seqs == 4);
+  REQUIRE(o.loras.size() == 3);
+  CHECK(o.loras[0].name == "x");
+  CHECK(o.loras[1].path == "/p/y");
+  CHECK(o.loras[2].name == "z");
+  CHECK(o.mode == OutputMode::echo);
+  CHECK(o.inter_token_latency_ms == 2.5);
+  CHECK(o.legacy_gpu_cache_metric);
+}
+
+TEST_CASE("bad input is an error with a message, never a crash") {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--nope"}, {"--port", "70000"}, {"--port"}, {"--max-num-seqs", "0"}, {"--fail-rate", "2"},
+           {"--mode", "loud"}, {"--kv-blocks", "-1"}, {"--lora-modules", "noequals"}, {"positional"},
+           {"--legacy-gpu-cache-metric=1"}, {"--inter-token-latency-ms", "nan"},
+           {"--kv-blocks", "2", "--block-size", "16", "--max-model-len", "100"}, {"--lora", "facebook/opt-125m"}}) {
+    auto p = parse(args);
+    REQUIRE_MESSAGE(std::holds_alternative<OptionsError>(p), args.front());
+    CHECK_FALSE(std::get<OptionsError>(p).message.empty());
+  }
+  CHECK(std::holds_alternative<HelpRequested>(parse({"--help"})));
+}
+
+TEST_CASE("max-model-len defaults to what the KV cache holds when that is smaller") {
+  auto p = parse({"--kv-blocks", "4", "--block-size", "16"});
+  REQUIRE(std::holds_alternative<SimOptions>(p));
+  CHECK(std::get<SimOptions>(p).max_model_len == 64);
+}
+
+TEST_CASE("help lists every flag") {
+  std::string h = options_help();
+  for (const char* f : {"--host", "--port", "--model", "--served-model-name", "--lora", "--lora-modules", "--max-loras",
+                        "--max-num-seqs", "--max-waiting", "--block-size", "--kv-blocks", "--max-model-len", "--mode",
+                        "--inter-token-latency-ms", "--prefill-overhead-ms", "--prefill-time-per-token-us",
+                        "--fail-rate", "--startup-delay", "--legacy-gpu-cache-metric", "--seed", "--help"})
+    CHECK_MESSAGE(h.find(f) != std::string::npos, f);
+}

@@ -1,0 +1,72 @@
+#include "ringgate/sim/sim_metrics.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace ringgate::sim;
+
+TEST_CASE("histograms are cumulative with vLLM's bucket bounds") {
+  Histogram h(ttft_buckets());
+  h.observe(0.0005);
+  h.observe(0.05);
+  h.observe(5000);
+  CHECK(h.cumulative_count(0) == 1);                       // le 0.001
+  CHECK(h.cumulative_count(5) == 2);                       // le 0.06
+  CHECK(h.cumulative_count(ttft_buckets().size()) == 3);   // +Inf
+  CHECK(h.count() == 3);
+  CHECK(ttft_buckets().front() == 0.001);
+  CHECK(ttft_buckets().back() == 2560.0);
+  CHECK(e2e_latency_buckets().front() == 0.3);
+  CHECK(e2e_latency_buckets().back() == 7680.0);
+}
+
+TEST_CASE("the text has vLLM's names, types and labels") {
+  SimCounters c;
+  c.prompt_tokens = 42;
+  c.success[int(FinishReason::length)] = 3;
+  c.time_to_first_token.observe(0.2);
+  SimGauges g;
+  g.model_name = "m\"x";
+  g.running = 2;
+  g.waiting = 5;
+  g.kv_cache_usage = 0.25;
+  g.num_gpu_blocks = 100;
+  std::string t = render_metrics(c, g);
+  CHECK(t.find("# TYPE vllm:num_requests_running gauge\n") != std::string::npos);
+  CHECK(t.find("vllm:num_requests_running{model_name=\"m\\\"x\",engine=\"0\"} 2.0\n") != std::string::npos);
+  CHECK(t.find("vllm:num_requests_waiting{model_name=\"m\\\"x\",engine=\"0\"} 5.0\n") != std::string::npos);
+  CHECK(t.find("vllm:kv_cache_usage_perc{model_name=\"m\\\"x\",engine=\"0\"} 0.25\n") != std::string::npos);
+  CHECK(t.find("# TYPE vllm:prompt_tokens_total counter\n") != std::string::npos);
+  CHECK(t.find("vllm:prompt_tokens_total{model_name=\"m\\\"x\",engine=\"0\"} 42.0\n") != std::string::npos);
+  CHECK(t.find("finished_reason=\"length\"} 3.0\n") != std::string::npos);
+  CHECK(t.find("# TYPE vllm:time_to_first_token_seconds histogram\n") != std::string::npos);
+  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{model_name=\"m\\\"x\",engine=\"0\",le=\"0.25\"} 1.0\n") !=
+        std::string::npos);
+  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{model_name=\"m\\\"x\",engine=\"0\",le=\"0.1\"} 0.0\n") !=
+        std::string::npos);
+  CHECK(t.find("le=\"+Inf\"} 1.0\n") != std::string::npos);
+  CHECK(t.find("vllm:time_to_first_token_seconds_count{model_name=\"m\\\"x\",engine=\"0\"} 1.0\n") !=
+        std::string::npos);
+  CHECK(t.find("vllm:cache_config_info{block_size=\"16\"") != std::string::npos);
+  CHECK(t.find("num_gpu_blocks=\"100\"") != std::string::npos);
+  CHECK(t.find("vllm:gpu_cache_usage_perc") == std::string::npos);
+  CHECK(t.find("vllm:lora_requests_info") == std::string::npos);
+}
+
+TEST_CASE("legacy cache metric and LoRA info appear when enabled") {
+  SimCounters c;
+  SimGauges g;
+  g.model_name = "m";
+  g.legacy_gpu_cache_metric = true;
+  g.kv_cache_usage = 0.5;
+  g.lora_enabled = true;
+  g.max_lora = 2;
+  g.running_lora_adapters = "a,b";
+  g.waiting_lora_adapters = "c";
+  g.unix_time = 1700000000.5;
+  std::string t = render_metrics(c, g);
+  CHECK(t.find("vllm:gpu_cache_usage_perc{model_name=\"m\",engine=\"0\"} 0.5\n") != std::string::npos);
+  CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",waiting_lora_adapters=\"c\",running_lora_adapters=\"a,b\"} "
+               "1700000000.5\n") != std::string::npos);
+}
