@@ -14,7 +14,7 @@ echo "# stubbed" > "$dir/perf/meson.build"
 for layer in util net http openai metrics sched config discovery proxy control sim gateway; do
   for side in src tests; do
     if [[ " $* " == *" $layer "* ]]; then
-      ln -sfn "$repo/$side/$layer" "$dir/$side/$layer"
+      rm -rf "$dir/$side/$layer"; ln -sfn "$repo/$side/$layer" "$dir/$side/$layer"
     else
       rm -rf "$dir/$side/$layer"; mkdir -p "$dir/$side/$layer"; echo "# stubbed" > "$dir/$side/$layer/meson.build"
     fi

@@ -1,0 +1,46 @@
+// libFuzzer target: the request parser fed in random splits, then the OpenAI body
+// reader on every complete request. Nothing may crash, hang or read out of bounds.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ringgate/http/request_parser.h"
+#include "ringgate/openai/request_body.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  ringgate::http::RequestLimits limits;
+  limits.max_header_bytes = 4096;
+  limits.max_body_bytes = 65536;
+  ringgate::http::RequestParser parser(limits);
+  static ringgate::openai::BodyReader reader;
+  // The first byte picks the split size so that incremental parsing is exercised.
+  const size_t step = 1 + data[0] % 64;
+  const char* bytes = reinterpret_cast<const char*>(data + 1);
+  size_t left = size - 1;
+  size_t offset = 0;
+  std::string pending;
+  while (offset < left) {
+    const size_t n = left - offset < step ? left - offset : step;
+    pending.append(bytes + offset, n);
+    offset += n;
+    size_t used = 0;
+    while (used < pending.size()) {
+      const auto result = parser.feed(pending.data() + used, pending.size() - used);
+      used += result.consumed;
+      if (result.state == ringgate::http::ParseState::Error) return 0;
+      if (result.state == ringgate::http::ParseState::NeedMore) break;
+      std::string& body = parser.request().body;
+      ringgate::openai::BodyReader::pad(body);
+      ringgate::openai::RequestFields fields;
+      reader.read(body, body.capacity(), fields);
+      if (fields.model_length) {
+        // The model token must lie inside the body and be a quoted string.
+        if (fields.model_offset + fields.model_length > body.size() || body[fields.model_offset] != '"') __builtin_trap();
+      }
+      parser.next();
+    }
+    pending.erase(0, used);
+  }
+  return 0;
+}

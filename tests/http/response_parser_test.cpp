@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "ringgate/http/error_response.h"
+#include "ringgate/http/response_parser.h"
+
+using namespace ringgate::http;
+
+TEST_CASE("Content-Length response") {
+  ResponseParser parser;
+  std::string body;
+  const std::string bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  const ResponseFeed feed = parser.feed(bytes.data(), bytes.size(), &body);
+  CHECK(feed.state == ResponseState::Complete);
+  CHECK(feed.consumed == bytes.size());
+  CHECK(parser.status() == 200);
+  CHECK(parser.reason() == "OK");
+  CHECK(parser.content_length() == 2);
+  CHECK(parser.keep_alive());
+  CHECK(body == "{}");
+  CHECK(find_header(parser.headers(), "content-type") == "application/json");
+}
+
+TEST_CASE("chunked SSE response decoded piece by piece") {
+  ResponseParser parser;
+  std::string body;
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  CHECK(parser.feed(head.data(), head.size(), &body).state == ResponseState::NeedMore);
+  CHECK(parser.head_complete());
+  CHECK(parser.chunked());
+  const std::string one = "a\r\ndata: {}\n\n\r\n";
+  CHECK(parser.feed(one.data(), one.size(), &body).state == ResponseState::NeedMore);
+  CHECK(body == "data: {}\n\n");
+  const std::string end = "0\r\n\r\n";
+  CHECK(parser.feed(end.data(), end.size(), &body).state == ResponseState::Complete);
+}
+
+TEST_CASE("close-delimited body completes at EOF; truncated ones do not") {
+  ResponseParser parser;
+  std::string body;
+  const std::string bytes = "HTTP/1.1 200 OK\r\n\r\nabc";
+  CHECK(parser.feed(bytes.data(), bytes.size(), &body).state == ResponseState::NeedMore);
+  CHECK(parser.finish() == ResponseState::Complete);
+  CHECK(body == "abc");
+  CHECK_FALSE(parser.keep_alive());
+
+  ResponseParser cut;
+  const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+  cut.feed(partial.data(), partial.size(), &body);
+  CHECK(cut.finish() == ResponseState::Error);
+}
+
+TEST_CASE("garbage from upstream is an error; reset() starts over") {
+  ResponseParser parser;
+  std::string body;
+  const std::string bad = "NOT HTTP\r\n\r\n";
+  CHECK(parser.feed(bad.data(), bad.size(), &body).state == ResponseState::Error);
+  parser.reset();
+  const std::string good = "HTTP/1.1 204 No Content\r\n\r\n";
+  CHECK(parser.feed(good.data(), good.size(), &body).state == ResponseState::Complete);
+  CHECK(parser.status() == 204);
+}
+
+TEST_CASE("error bodies are OpenAI-shaped and escaped") {
+  CHECK(error_body(400, "invalid_json", "bad \"x\"\n") ==
+        R"({"error":{"message":"bad \"x\"\n","type":"invalid_request_error","code":"invalid_json"}})");
+  CHECK(error_type(504) == "timeout_error");
+  CHECK(error_type(503) == "server_error");
+  CHECK(error_type(429) == "rate_limit_error");
+  std::string out;
+  append_error(out, 404, "not_found", "nope", true);
+  CHECK(out.starts_with("HTTP/1.1 404 Not Found\r\n"));
+  CHECK(out.find("connection: close\r\n") != std::string::npos);
+  const std::string body = error_body(404, "not_found", "nope");
+  CHECK(out.find("content-length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+  CHECK(out.ends_with(R"({"error":{"message":"nope","type":"invalid_request_error","code":"not_found"}})"));
+}
+
+TEST_CASE("hop-by-hop headers") {
+  CHECK(is_hop_by_hop("connection", ""));
+  CHECK(is_hop_by_hop("transfer-encoding", ""));
+  CHECK(is_hop_by_hop("x-private", "keep-alive, X-Private"));
+  CHECK_FALSE(is_hop_by_hop("content-type", "keep-alive"));
+}
