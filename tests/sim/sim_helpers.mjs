@@ -1,0 +1,55 @@
+// Shared helpers for the sim's integration tests.
+import { scrape } from '../lib/procs.mjs';
+
+export const MODEL = 'facebook/opt-125m';
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The value of one sample; `labels` is the exact label text inside {...}.
+export function sample(metrics, name, labels = `model_name="${MODEL}",engine="0"`) {
+  return metrics.get(`${name}{${labels}}`);
+}
+
+// Polls /metrics until pred(metrics) holds; returns the metrics. Fails after timeoutMs.
+export async function waitForMetrics(url, pred, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  let m;
+  while (Date.now() < deadline) {
+    m = await scrape(`${url}/metrics`);
+    if (pred(m)) return m;
+    await sleep(20);
+  }
+  throw new Error(`metrics never matched; last scrape:\n${[...(m ?? new Map())].map(([k, v]) => `${k} ${v}`).join('\n')}`);
+}
+
+// Starts a streaming completion with fetch; resolves once the first SSE bytes
+// arrived, with {reader, abort(), rest(): Promise<string>} to read or drop the rest.
+export async function openStream(url, body) {
+  const controller = new AbortController();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ stream: true, ...body }), signal: controller.signal,
+  });
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const first = await reader.read();
+  text += decoder.decode(first.value ?? new Uint8Array());
+  return {
+    firstText: text,
+    abort: () => controller.abort(),
+    async rest() {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value);
+      }
+    },
+  };
+}
+
+export function postCompletion(url, body, headers = {}) {
+  return fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+  });
+}
