@@ -1,0 +1,166 @@
+// HTTP/1.1 behaviour of the gateway with raw sockets: keep-alive, pipelining, chunked
+// uploads, Expect: 100-continue, HTTP/1.0, the request limits and timeouts, and the
+// gateway's own error responses.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSim, startGateway } from '../lib/procs.mjs';
+import { rawExchange, statuses, request, jsonHeaders, MODEL } from './raw_http.mjs';
+
+let sim;
+let gw;
+const body = JSON.stringify({ model: MODEL, prompt: 'Hello', max_tokens: 2 });
+const post = (extra = '', payload = body) =>
+  `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+
+before(async () => {
+  sim = await startSim(['--model', MODEL]);
+  gw = await startGateway([
+    '--workers', '1', '--endpoint', sim.api,
+    '--max-header-bytes', '2048', '--max-body-bytes', '4096',
+    '--header-timeout-ms', '700', '--body-timeout-ms', '700', '--idle-timeout-ms', '1500',
+  ]);
+});
+after(async () => {
+  await gw?.stop();
+  await sim?.stop();
+});
+
+test('keep-alive: two requests on one connection', async () => {
+  const res = await rawExchange(gw.port, [post(), { delayMs: 200 }, post()], { idleMs: 800 });
+  assert.deepEqual(statuses(res.text), [200, 200]);
+  assert.equal(res.closed, false);
+});
+
+test('pipelined requests are answered in order', async () => {
+  const ids = ['p1', 'p2', 'p3', 'p4', 'p5'];
+  const bytes = ids.map((id, i) => (i === 2
+    ? `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\n\r\n`
+    : post(`X-Request-Id: ${id}\r\n`))).join('');
+  const res = await rawExchange(gw.port, [bytes], { idleMs: 1000 });
+  assert.deepEqual(statuses(res.text), [200, 200, 200, 200, 200]);
+  const seen = [...res.text.matchAll(/x-request-id: (p\d)/g)].map((m) => m[1]);
+  assert.deepEqual(seen.filter((id) => id !== 'p3'), ['p1', 'p2', 'p4', 'p5']);
+  assert.ok(res.text.indexOf('"object":"list"') > res.text.indexOf('x-request-id: p2'), 'models answer in its place');
+});
+
+test('chunked upload, in small pieces', async () => {
+  const half = body.length >> 1;
+  const res = await rawExchange(gw.port, [
+    'POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
+    `${half.toString(16)}\r\n${body.slice(0, half)}\r\n`, { delayMs: 100 },
+    `${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n0\r\n\r\n`,
+  ], { idleMs: 800 });
+  assert.deepEqual(statuses(res.text), [200]);
+  assert.match(res.text, /"text_completion"/);
+});
+
+test('Expect: 100-continue gets 100 before the body is sent', async () => {
+  const head = `POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const first = await rawExchange(gw.port, [head], { idleMs: 500 });
+  assert.deepEqual(statuses(first.text), [100]);
+  const res = await rawExchange(gw.port, [head, { delayMs: 200 }, body], { idleMs: 800 });
+  assert.deepEqual(statuses(res.text), [100, 200]);
+});
+
+test('Expect: 100-continue with a too-large body is refused at once with 413', async () => {
+  const res = await rawExchange(gw.port, [
+    'POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n',
+  ], { idleMs: 800 });
+  assert.deepEqual(statuses(res.text), [413]);
+  assert.equal(res.closed, true);
+});
+
+test('HTTP/1.0 client: answered, then closed', async () => {
+  const payload = body;
+  const res = await rawExchange(gw.port, [
+    `POST /v1/completions HTTP/1.0\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+  ]);
+  assert.deepEqual(statuses(res.text), [200]);
+  assert.equal(res.closed, true);
+  assert.doesNotMatch(res.text, /transfer-encoding: chunked/i);
+});
+
+test('HTTP/1.0 client, streamed: close-delimited SSE', async () => {
+  const payload = JSON.stringify({ model: MODEL, prompt: 'Hi', max_tokens: 3, stream: true });
+  const res = await rawExchange(gw.port, [
+    `POST /v1/completions HTTP/1.0\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+  ]);
+  assert.deepEqual(statuses(res.text), [200]);
+  assert.equal(res.closed, true);
+  assert.match(res.text, /data: \[DONE\]/);
+  assert.doesNotMatch(res.text, /transfer-encoding/i);
+});
+
+test('431 when the head is too large', async () => {
+  const res = await rawExchange(gw.port, [`GET /v1/models HTTP/1.1\r\nX-Big: ${'a'.repeat(4000)}\r\n\r\n`]);
+  assert.deepEqual(statuses(res.text), [431]);
+  assert.equal(res.closed, true);
+  assert.match(res.text, /"code":"headers_too_large"/);
+});
+
+test('413 when the body is too large (Content-Length and chunked)', async () => {
+  const big = JSON.stringify({ model: MODEL, prompt: 'x'.repeat(5000) });
+  const a = await rawExchange(gw.port, [post('', big)]);
+  assert.deepEqual(statuses(a.text), [413]);
+  assert.equal(a.closed, true);
+  const b = await rawExchange(gw.port, [
+    `POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+  ]);
+  assert.deepEqual(statuses(b.text), [413]);
+});
+
+test('408 when the head trickles in too slowly (slowloris)', async () => {
+  const started = Date.now();
+  const res = await rawExchange(gw.port, ['GET /v1/models HTTP/1.1\r\n', { delayMs: 400 }, 'X-A: 1\r\n',
+    { delayMs: 400 }, 'X-B: 2\r\n', { delayMs: 400 }, 'X-C: 3\r\n'], { idleMs: 3000 });
+  assert.deepEqual(statuses(res.text), [408]);
+  assert.equal(res.closed, true);
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('408 when the body does not arrive', async () => {
+  const res = await rawExchange(gw.port, ['POST /v1/completions HTTP/1.1\r\nContent-Length: 50\r\n\r\n{"mo'],
+    { idleMs: 3000 });
+  assert.deepEqual(statuses(res.text), [408]);
+  assert.equal(res.closed, true);
+});
+
+test('idle keep-alive connection is closed after the idle timeout', async () => {
+  const res = await rawExchange(gw.port, [post()], { idleMs: 4000 });
+  assert.deepEqual(statuses(res.text), [200]);
+  assert.equal(res.closed, true);
+});
+
+test('gateway errors: 404 path, 405 method, 400 bad JSON / missing or non-string model', async () => {
+  const cases = [
+    [{ method: 'GET', path: '/nope' }, 404, 'not_found'],
+    [{ method: 'GET', path: '/v1/completions' }, 405, 'method_not_allowed'],
+    [{ method: 'POST', path: '/v1/models', body: '{}' }, 405, 'method_not_allowed'],
+    [{ body: '{"model": "m", ' }, 400, 'invalid_json'],
+    [{ body: 'hello' }, 400, 'invalid_json'],
+    [{ body: '' }, 400, 'invalid_json'],
+    [{ body: { prompt: 'x' } }, 400, 'missing_model'],
+    [{ body: { model: 7, prompt: 'x' } }, 400, 'invalid_model'],
+    [{ body: { model: ['a'], prompt: 'x' } }, 400, 'invalid_model'],
+    [{ path: '/v1/chat/completions', body: { model: MODEL, messages: 'x' } }, 400, 'invalid_messages'],
+  ];
+  for (const [opts, status, code] of cases) {
+    const res = await request(gw.port, { headers: jsonHeaders, ...opts });
+    assert.equal(res.status, status, JSON.stringify(opts));
+    const err = JSON.parse(res.body).error;
+    assert.equal(err.code, code);
+    assert.equal(typeof err.message, 'string');
+    assert.equal(typeof err.type, 'string');
+  }
+  const allowed = await request(gw.port, { method: 'GET', path: '/v1/chat/completions' });
+  assert.equal(allowed.headers.allow, 'POST');
+});
+
+test('embeddings and responses paths are proxied too', async () => {
+  for (const path of ['/v1/embeddings', '/v1/responses']) {
+    const res = await request(gw.port, { path, headers: jsonHeaders, body: { model: MODEL, input: 'hello' } });
+    // Whatever the sim answers, it is the sim's answer (not a gateway 404/405).
+    assert.notEqual(res.headers['x-request-id'], undefined);
+    assert.ok(![404, 405].includes(res.status) || !/"code":"not_found"|"method_not_allowed"/.test(res.body), res.body);
+  }
+});
