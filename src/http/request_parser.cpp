@@ -45,6 +45,7 @@ struct RequestCallbacks {
 
   static int on_header_value_complete(llhttp_t* p) {
     RequestParser& s = self(p);
+
     // llhttp already refuses a second Content-Length; this keeps the rule explicit.
     if (!s.request_.headers.empty() && s.request_.headers.back().name == "content-length" &&
         ++s.content_length_headers_ > 1) {
@@ -120,6 +121,11 @@ int RequestParser::count_head_bytes(size_t n) {
 ParseResult RequestParser::feed(const char* data, size_t len) {
   if (failed_) return failure_;
   const bool head_was_complete = head_complete_;
+  if (!head_was_complete && has_obsolete_fold(data, len)) {
+    failed_ = true;
+    failure_ = ParseResult{ParseState::Error, 0, 400, "obsolete line folding in the header section"};
+    return failure_;
+  }
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   ParseResult result;
   if (err == HPE_OK) {
@@ -151,7 +157,24 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
   return result;
 }
 
+// llhttp 8 accepts obs-fold (a line starting with whitespace continues the previous
+// value) and hands the pieces over joined; refusing it keeps every header one line,
+// as RFC 9112 §5.2 allows. Scans the head only: it stops at the blank line.
+bool RequestParser::has_obsolete_fold(const char* data, size_t len) {
+  for (size_t i = 0; i < len && !head_scan_done_; ++i) {
+    const char c = data[i];
+    if (head_scan_prev_ == '\n') {
+      if (c == ' ' || c == '\t') return true;
+      if (c == '\r' || c == '\n') head_scan_done_ = true;
+    }
+    head_scan_prev_ = c;
+  }
+  return false;
+}
+
 void RequestParser::next() {
+  head_scan_prev_ = 0;
+  head_scan_done_ = false;
   llhttp_resume(&parser_);
   started_ = false;
   head_complete_ = false;

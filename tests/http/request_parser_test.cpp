@@ -104,6 +104,7 @@ TEST_CASE("smuggling vectors are rejected with 400") {
       "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
       "GET /a b HTTP/1.1\r\n\r\n",
       "GET / HTTP/1.1\r\nFoo\r\n\r\n",
+      "GET / HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
   };
   for (const char* bytes : cases) {

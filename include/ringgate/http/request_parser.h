@@ -63,6 +63,7 @@ class RequestParser {
   friend struct RequestCallbacks;
   int fail(int status, std::string_view reason);
   int count_head_bytes(size_t n);
+  bool has_obsolete_fold(const char* data, size_t len);
 
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
@@ -76,6 +77,8 @@ class RequestParser {
   int error_status_ = 0;
   std::string_view error_reason_;
   bool failed_ = false;
+  char head_scan_prev_ = 0;
+  bool head_scan_done_ = false;
   ParseResult failure_;
 };
 
