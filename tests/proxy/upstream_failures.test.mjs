@@ -1,0 +1,131 @@
+// Upstream trouble: refused connections (retry elsewhere, then 502), silent upstreams
+// (504), a pooled connection the server dropped (retried on a fresh one), a stream that
+// breaks mid-way (SSE error event), and a client that leaves mid-stream (the upstream
+// request is cancelled: the sim's running-requests gauge drops at once).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startSim, startGateway, scrape } from '../lib/procs.mjs';
+import { request, jsonHeaders, MODEL, metric } from './raw_http.mjs';
+
+const live = [];
+after(async () => { for (const p of live.reverse()) await p.stop?.(); });
+const gateway = async (args) => { const g = await startGateway(['--workers', '1', '--model', MODEL, ...args]); live.push(g); return g; };
+const body = { model: MODEL, prompt: 'hello', max_tokens: 2 };
+
+// A port on which nothing listens (bound, then closed).
+async function deadPort() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+// A raw TCP upstream run by `onData(socket, text, state)`.
+async function rawUpstream(onData) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const state = { requests: 0, buffer: '' };
+    socket.on('data', (d) => onData(socket, d.toString('latin1'), state));
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const handle = {
+    api: `127.0.0.1:${server.address().port}`,
+    connections: 0,
+    stop: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); },
+  };
+  server.on('connection', () => handle.connections++);
+  live.push(handle);
+  return handle;
+}
+
+const jsonReply = (text) => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+
+test('refused endpoint: the request goes to the next one', async () => {
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const gw = await gateway(['--endpoint', `127.0.0.1:${await deadPort()}`, '--endpoint', sim.api]);
+  for (let i = 0; i < 4; i++) {
+    const res = await request(gw.port, { headers: jsonHeaders, body });
+    assert.equal(res.status, 200, res.body);
+  }
+});
+
+test('every endpoint refuses: 502 with an OpenAI error', async () => {
+  const gw = await gateway(['--endpoint', `127.0.0.1:${await deadPort()}`, '--endpoint', `127.0.0.1:${await deadPort()}`]);
+  const res = await request(gw.port, { headers: jsonHeaders, body });
+  assert.equal(res.status, 502);
+  assert.equal(JSON.parse(res.body).error.code, 'upstream_unavailable');
+});
+
+test('an upstream that never answers: 504 after the first-byte timeout', async () => {
+  const silent = await rawUpstream(() => {});
+  const gw = await gateway(['--endpoint', silent.api, '--upstream-first-byte-timeout-ms', '500']);
+  const started = Date.now();
+  const res = await request(gw.port, { headers: jsonHeaders, body });
+  assert.equal(res.status, 504);
+  assert.equal(JSON.parse(res.body).error.type, 'timeout_error');
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('a pooled connection dropped by the server is retried on a fresh one', async () => {
+  // Answers the first request of each connection with keep-alive, then drops the
+  // connection when a second request arrives on it, before any response byte.
+  const flaky = await rawUpstream((socket, text, state) => {
+    state.buffer += text;
+    if (!state.buffer.includes('\r\n\r\n')) return;
+    state.buffer = '';
+    state.requests++;
+    if (state.requests === 1) socket.write(jsonReply('{"ok":1}'));
+    else socket.destroy();
+  });
+  const gw = await gateway(['--endpoint', flaky.api]);
+  for (let i = 0; i < 3; i++) {
+    const res = await request(gw.port, { headers: jsonHeaders, body });
+    assert.equal(res.status, 200, `request ${i}: ${res.body}`);
+    assert.equal(res.body, '{"ok":1}');
+  }
+  assert.equal(flaky.connections, 3, 'each retry used a fresh connection');
+});
+
+test('a stream that breaks mid-way ends with an SSE error event, not a hang', async () => {
+  const breaking = await rawUpstream((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.write('f\r\ndata: {"a":1}\n\n\r\n');
+    setTimeout(() => socket.destroy(), 100);
+  });
+  const gw = await gateway(['--endpoint', breaking.api]);
+  const res = await request(gw.port, { headers: jsonHeaders, body: { ...body, stream: true } });
+  assert.equal(res.status, 200);
+  assert.match(res.body, /^data: \{"a":1\}\n\n/);
+  assert.match(res.body, /data: \{"error":\{.*"code":"upstream_broken"/);
+});
+
+test('client disconnect mid-stream cancels the upstream request', async () => {
+  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '50']);
+  live.push(sim);
+  const gw = await gateway(['--endpoint', sim.api]);
+  const running = async () => metric(await scrape(`${sim.url}/metrics`), 'vllm:num_requests_running');
+  const controller = new AbortController();
+  const res = await fetch(`${gw.url}/v1/completions`, {
+    method: 'POST', headers: jsonHeaders, signal: controller.signal,
+    body: JSON.stringify({ model: MODEL, prompt: 'tell me a long story', max_tokens: 1000, stream: true }),
+  });
+  const reader = res.body.getReader();
+  await reader.read();
+  await reader.read();
+  assert.equal(await running(), 1, 'the stream is running on the sim');
+  controller.abort();
+  const started = Date.now();
+  let now = 1;
+  while (Date.now() - started < 5000) {
+    now = await running();
+    if (now === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(now, 0, 'the sim stopped generating (1000 tokens × 50 ms would take 50 s)');
+});
