@@ -583,7 +583,9 @@ class WorkerLoop {
       return upstream_broken(c, u);
     }
     if (feed.state == http::ResponseState::Complete) {
-      const bool reusable = u->parser.keep_alive() && feed.consumed == len;
+      // Reusable only when nothing else is pending on it: no extra bytes, and our
+      // request fully sent (an early answer can arrive while the body is still going).
+      const bool reusable = u->parser.keep_alive() && feed.consumed == len && !u->send_in_flight;
       return finish_exchange(c, u, reusable);
     }
     if (c->out.size() > options_.max_client_buffer_bytes) pause_recv(u);  // slow client: backpressure
