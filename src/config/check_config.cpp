@@ -5,7 +5,8 @@ namespace ringgate::config {
 namespace {
 
 std::string plural(size_t n, std::string_view word) {
-    return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+    std::string suffix = n == 1 ? "" : (word.ends_with('s') ? "es" : "s");
+    return std::to_string(n) + " " + std::string(word) + suffix;
 }
 
 }  // namespace

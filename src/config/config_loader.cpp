@@ -136,6 +136,7 @@ private:
     void check_objectives(const config_set& config) {
         std::map<std::string, source_position, std::less<>> names;
         for (const inference_objective& objective : config.objectives) {
+            if (objective.metadata.name.empty()) continue;  // already reported as missing
             std::string context = "InferenceObjective " + objective.metadata.name + ": ";
             check_pool_ref(objective.pool, context);
             auto [it, inserted] = names.emplace(objective.metadata.name, objective.position);
@@ -218,8 +219,12 @@ load_result load_config_text(std::string_view text, std::string_view file_name, 
             // Errors inside a GAIE document name it, so two rewrites can be told apart.
             std::string context = kind_name;
             if (kind != document_kind::gateway) {
+                // A missing key on a const node is an "invalid" node: test IsDefined first.
                 const YAML::Node meta = doc["metadata"];
-                if (meta.IsMap() && meta["name"].IsScalar()) context += " " + meta["name"].Scalar();
+                if (meta.IsDefined() && meta.IsMap()) {
+                    const YAML::Node name = meta["name"];
+                    if (name.IsDefined() && name.IsScalar()) context += " " + name.Scalar();
+                }
             }
             reader.set_context(context + ": ");
 

@@ -194,7 +194,6 @@ object_meta read_object_meta(yaml_field_reader& r, const map_fields& doc, bool n
 }
 
 std::optional<model_rewrite> read_model_rewrite(yaml_field_reader& r, const map_fields& doc) {
-    size_t errors_before = r.error_count();
     model_rewrite out;
     out.position = position_of(doc.node());
     out.metadata = read_object_meta(r, doc, false);
@@ -228,7 +227,8 @@ std::optional<model_rewrite> read_model_rewrite(yaml_field_reader& r, const map_
         read_targets(r, rule_node, rule->find("targets"), join_path(rule_path, "targets"), compiled.targets);
         out.rules.push_back(std::move(compiled));
     }
-    if (r.error_count() != errors_before) return std::nullopt;
+    // Returned even with errors in it, so the cross-document checks (duplicate models,
+    // pool references) can report their problems too; the load fails either way.
     return out;
 }
 
@@ -318,7 +318,6 @@ std::optional<inference_pool> read_inference_pool(yaml_field_reader& r, const ma
 }
 
 std::optional<inference_objective> read_inference_objective(yaml_field_reader& r, const map_fields& doc) {
-    size_t errors_before = r.error_count();
     inference_objective out;
     out.position = position_of(doc.node());
     out.metadata = read_object_meta(r, doc, true);
@@ -332,8 +331,7 @@ std::optional<inference_objective> read_inference_objective(yaml_field_reader& r
             if (const YAML::Node* ref = spec->find("poolRef")) out.pool = read_pool_ref(r, *ref, "spec.poolRef");
         }
     }
-    if (r.error_count() != errors_before) return std::nullopt;
-    return out;
+    return out;  // with errors too, for the cross-document checks
 }
 
 }  // namespace ringgate::config::detail
