@@ -17,8 +17,8 @@ import { stop as stopProc } from '../../tests/lib/procs.mjs';
 
 const HERE = import.meta.dirname;
 const D = {
-  rate: 100, duration: 25, sims: 4, kvBlocks: 1200, blockSize: 16, prefillUs: 80, itlMs: 10,
-  maxNumSeqs: 16, maxTokens: 24, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
+  rate: 100, duration: 25, sims: 4, kvBlocks: 1200, blockSize: 16, prefillUs: 100, itlMs: 5,
+  maxNumSeqs: 8, maxTokens: 24, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
   api: 'completions', model: 'facebook/opt-125m',
   configs: 'ringgate,ringgate-noprefix,nginx-rr,haproxy-lc', workloads: 'A,B',
   ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
@@ -138,7 +138,8 @@ function table(o, rows, notes, meta) {
   for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
     const or = rows.find((r) => r.workload === w2).oracle;
     const sq = rows.filter((r) => r.workload === w2).map((r) => `${r.label}: ${r.queries}`).join(', ');
-    L.push(`replay ${w2}: ${or.requests} requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}`);
+    L.push(`replay ${w2}: ${or.requests} requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}; ` +
+      `requests mostly uncached (< half their tokens hit) even under the oracle: ${or.coldRequests} (${f(100 * or.coldRequests / Math.max(1, or.requests), 2)}%)`);
   }
   // Targets (issue 4) for the ringgate defaults row.
   const rg = (w2) => rows.find((r) => r.config === 'ringgate' && r.workload === w2);

@@ -56,7 +56,7 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
   const caches = Array.from({ length: servers }, () => new Lru(capacity));
   const load = new Array(servers).fill(0);
   const seen = new Set();
-  let queried = 0, hit = 0, compulsoryHit = 0;
+  let queried = 0, hit = 0, compulsoryHit = 0, coldRequests = 0;
   prompts.forEach((p, i) => {
     const { keys, tokens } = blockKeys(p, blockTokens, cacheKey);
     queried += tokens;
@@ -72,12 +72,14 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
       for (let j = 1; j < servers; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && load[j] < load[s])) s = j;
     }
     hit += matched[s] * blockTokens;
+    if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
     load[s]++;
     caches[s].touchAll(keys);
   });
   return {
     policy, requests: prompts.length, queriedTokens: queried, hitTokens: hit,
     hitRate: queried ? hit / queried : 0,
+    coldRequests, // requests with less than half their prompt cached (their TTFT is a miss's)
     compulsoryHitRate: queried ? compulsoryHit / queried : 0,
     shares: load.map((n) => n / Math.max(1, prompts.length)),
   };
