@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startSim, binaries } from '../lib/procs.mjs';
-import { MODEL, sleep, openStream, postCompletion } from './sim_helpers.mjs';
+import { MODEL, sleep, openStream, postCompletion, stopClean } from './sim_helpers.mjs';
 
 test('--fail-rate 1 answers every completion with a vLLM-style 500; 0.5 mixes both', async () => {
   const all = await startSim(['--fail-rate', '1']);
@@ -16,7 +16,7 @@ test('--fail-rate 1 answers every completion with a vLLM-style 500; 0.5 mixes bo
     assert.equal(body.error.type, 'InternalServerError');
     assert.equal((await fetch(`${all.url}/health`)).status, 200);  // health is not a completion
   } finally {
-    await all.stop();
+    await stopClean(all);
   }
   const half = await startSim(['--fail-rate', '0.5', '--seed', '42']);
   try {
@@ -30,7 +30,7 @@ test('--fail-rate 1 answers every completion with a vLLM-style 500; 0.5 mixes bo
     assert.ok(failed > 5 && failed < 35, `${failed} of 40 failed`);
     assert.equal(statuses.filter((s) => s !== 500 && s !== 200).length, 0);
   } finally {
-    await half.stop();
+    await stopClean(half);
   }
 });
 
@@ -50,7 +50,7 @@ test('--startup-delay: /health and the API answer 503 until ready, then 200', as
     assert.equal(status, 200);
     assert.equal((await postCompletion(sim.url, { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 200);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSim, scrape } from '../lib/procs.mjs';
 import { connect, postJson } from './raw_http.mjs';
-import { MODEL, sample, waitForMetrics, openStream, postCompletion } from './sim_helpers.mjs';
+import { MODEL, sample, waitForMetrics, openStream, postCompletion, stopClean } from './sim_helpers.mjs';
 
 test('a full waiting queue answers 429 with a vLLM-style error', async () => {
   const sim = await startSim(['--max-num-seqs', '1', '--max-waiting', '1', '--inter-token-latency-ms', '50']);
@@ -21,7 +21,7 @@ test('a full waiting queue answers 429 with a vLLM-style error', async () => {
     running.abort();  // frees the slot: the waiting one runs
     assert.equal((await waiting).status, 200);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -39,7 +39,7 @@ test('a client that disconnects mid-stream frees its sequence and KV blocks at o
     assert.equal(sample(after, 'vllm:kv_cache_usage_perc'), 0);
     assert.equal(sample(after, 'vllm:request_success_total', `model_name="${MODEL}",engine="0",finished_reason="abort"`), 1);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -56,7 +56,7 @@ test('a client that disconnects before a non-streaming answer frees its sequence
     first.close();
     await waitForMetrics(sim.url, (m) => sample(m, 'vllm:num_requests_running') === 0, 5000);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -74,7 +74,7 @@ test('KV usage rises with running sequences; a request that cannot get blocks wa
     const idle = await waitForMetrics(sim.url, (x) => sample(x, 'vllm:num_requests_running') === 0);
     assert.equal(sample(idle, 'vllm:kv_cache_usage_perc'), 0);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -90,7 +90,7 @@ test('--max-loras: a second adapter waits while the first runs; the base model d
     onA.abort();
     assert.equal((await onB).status, 200);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -112,6 +112,6 @@ test('tokens stream in real time, one SSE event per inter-token latency', async 
     assert.ok(arrivals[0] < 350, `first token at ${arrivals[0]} ms`);
     assert.ok(arrivals[4] - arrivals[0] >= 300, `tokens arrived over ${arrivals[4] - arrivals[0]} ms`);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { startSim, scrape } from '../lib/procs.mjs';
-import { MODEL, sample, waitForMetrics, openStream } from './sim_helpers.mjs';
+import { MODEL, sample, waitForMetrics, openStream, stopClean } from './sim_helpers.mjs';
 
 const ALL = [
   'vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc',
@@ -65,7 +65,7 @@ test('every metric is present with its vLLM type, and moves under load', async (
     // Two waited for a slot: their TTFT includes the queueing.
     assert.ok(delta('vllm:time_to_first_token_seconds_sum') >= 2 * 0.35);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -83,7 +83,7 @@ test('a live scrape passes promtool check metrics (only its lint on vLLM\'s colo
     const broken = spawnSync('promtool', ['check', 'metrics'], { input: `${text}vllm_bad{ 1\n`, encoding: 'utf8' });
     assert.ok(`${broken.stdout}${broken.stderr}`.includes('error'), 'promtool ignored a broken line');
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -111,7 +111,7 @@ test('a cached prefix measurably cuts time to first token, and shows in cached_t
     assert.equal(sample(after, 'vllm:prefix_cache_hits_total') - sample(before, 'vllm:prefix_cache_hits_total'), 400);
     assert.equal(sample(after, 'vllm:prefix_cache_queries_total') - sample(before, 'vllm:prefix_cache_queries_total'), 800);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });
 
@@ -128,6 +128,6 @@ test('an evicted prefix is a miss again (LRU over blocks no sequence holds)', as
     assert.equal(await cached('c'.repeat(256)), 0);  // and then the rest of a
     assert.equal(await cached(a), 0);
   } finally {
-    await sim.stop();
+    await stopClean(sim);
   }
 });

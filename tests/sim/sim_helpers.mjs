@@ -53,3 +53,9 @@ export function postCompletion(url, body, headers = {}) {
     method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
 }
+
+// SIGTERM and insist on a clean exit (status 0: drained, no sanitizer report).
+export async function stopClean(sim) {
+  const { code, signal } = await sim.stop('SIGTERM');
+  if (code !== 0) throw new Error(`ringgate-sim exited with ${code ?? signal}: ${sim.stderr()}`);
+}
