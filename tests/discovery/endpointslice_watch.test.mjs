@@ -55,6 +55,7 @@ test('add, ready → not ready, terminating, delete: each reaches the routable s
     assertFast(latencies);
     // Only the initial LIST: every change came through the watch.
     assert.equal(api.listRequests().length, 1);
+    assert.deepEqual(await probe.stop(), { code: 0, signal: null });
   } finally {
     await probe.stop();
     await api.close();
