@@ -26,6 +26,27 @@ uint64_t address_hash(std::string_view host, uint16_t port) {
     return XXH3_64bits(text.data(), text.size());
 }
 
+void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, Clock::time_point scraped_at,
+                  std::span<const std::string> known_adapters) {
+    endpoint.metrics = scraped;
+    endpoint.has_metrics = true;
+    endpoint.scraped_at = scraped_at;
+    if (scraped.cache.present) {
+        if (scraped.cache.num_gpu_blocks) endpoint.num_gpu_blocks = scraped.cache.num_gpu_blocks;
+        if (scraped.cache.block_size) endpoint.block_size = scraped.cache.block_size;
+    }
+    endpoint.lora_adapters.assign(known_adapters.begin(), known_adapters.end());
+    auto add = [&](std::string_view name) {
+        if (std::find(endpoint.lora_adapters.begin(), endpoint.lora_adapters.end(), name) ==
+            endpoint.lora_adapters.end())
+            endpoint.lora_adapters.emplace_back(name);
+    };
+    if (scraped.lora.present) {
+        metrics::for_each_adapter(scraped.lora.running_adapters, add);
+        metrics::for_each_adapter(scraped.lora.waiting_adapters, add);
+    }
+}
+
 EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints)
     : endpoints_(std::move(endpoints)) {
     for (const EndpointState& e : endpoints_)

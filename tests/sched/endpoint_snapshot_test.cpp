@@ -58,3 +58,24 @@ TEST_CASE("snapshot: freshness and address text") {
     CHECK(address_hash("10.0.0.1", 8000) == address_hash("10.0.0.1", 8000));
     CHECK(address_hash("10.0.0.1", 8000) != address_hash("10.0.0.1", 8001));
 }
+
+TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged without duplicates") {
+    ringgate::metrics::VllmMetrics m;
+    m.all.waiting = 3;
+    m.cache.present = true;
+    m.cache.num_gpu_blocks = 27545;
+    m.cache.block_size = 16;
+    m.lora.present = true;
+    m.lora.running_adapters = "sql-lora,chat-lora";
+    m.lora.waiting_adapters = "sql-lora";
+    EndpointState e = make_endpoint(0);
+    e.has_metrics = false;
+    std::vector<std::string> known{"chat-lora", "idle-lora"};
+    apply_scrape(e, m, fresh_now(), known);
+    CHECK(e.has_metrics);
+    CHECK(e.scraped_at == fresh_now());
+    CHECK(e.metrics.all.waiting == 3);
+    CHECK(e.num_gpu_blocks == 27545);
+    CHECK(e.block_size == 16);
+    CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
+}

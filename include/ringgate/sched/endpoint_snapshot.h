@@ -92,4 +92,12 @@ private:
 // Convenience for the control thread / tests: xxh3 of "host:port".
 uint64_t address_hash(std::string_view host, uint16_t port);
 
+// Control thread, after a successful scrape: copies the metrics, marks them
+// fresh as of `scraped_at`, takes num_gpu_blocks/block_size from
+// cache_config_info when reported, and sets lora_adapters to `known_adapters`
+// (from config or /v1/models: vLLM only lists adapters with running/waiting
+// requests in lora_requests_info) plus those running/waiting adapters.
+void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, Clock::time_point scraped_at,
+                  std::span<const std::string> known_adapters = {});
+
 }  // namespace ringgate::sched

@@ -1,0 +1,170 @@
+// Decision time of the endpoint picker: endpoints x prompt length, with the
+// prompt's block hashes given (what a worker pays per request after parsing)
+// and with hashing included. Each iteration is timed on its own; p50/p99 are
+// reported as counters (Google Benchmark's mean hides the tail).
+//
+// Index state: 32 shared "system prompt" families, each routed in full to two
+// endpoints; the request shares its family's first 90% and differs after, so
+// two endpoints match partially and the binary search does real work.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/prefix_hasher.h"
+#include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/scheduler.h"
+
+using namespace ringgate::sched;
+
+namespace {
+
+constexpr size_t kBytesPerToken = 4;
+constexpr int kFamilies = 32;
+
+std::string text(uint64_t seed, size_t bytes) {
+    std::mt19937_64 rng(seed);
+    static const char* words[] = {"the ", "model ", "cache ", "prefix ", "token ", "server ", "gateway ", "of ",
+                                  "and ", "request ", "stream ", "block "};
+    std::string s;
+    s.reserve(bytes + 16);
+    while (s.size() < bytes) s += words[rng() % 12];
+    s.resize(bytes);
+    return s;
+}
+
+struct World {
+    std::unique_ptr<EndpointSnapshot> snapshot;
+    PrefixIndex index{1u << 20, 1024};
+    InflightCounters inflight;
+    PrefixHasher hasher{64};
+    std::string prompt;               // the request's prompt
+    std::vector<uint64_t> hashes;     // its block hashes
+
+    World(size_t endpoints, size_t tokens) {
+        std::vector<EndpointState> v;
+        std::mt19937_64 rng(endpoints * 1000 + tokens);
+        for (size_t i = 0; i < endpoints; ++i) {
+            EndpointState e;
+            e.id = EndpointId(i);
+            e.address.host = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+            e.address.port = 8000;
+            e.address_hash = address_hash(e.address.host, e.address.port);
+            e.models = {"meta-llama/Llama-3.1-8B-Instruct"};
+            e.routable = true;
+            e.has_metrics = true;
+            e.scraped_at = Clock::now() + std::chrono::hours(1);  // fresh for the whole run
+            e.metrics.all.waiting = double(rng() % 8);
+            e.metrics.all.kv_cache_usage = double(rng() % 100) / 100.0;
+            v.push_back(std::move(e));
+            inflight.ensure(EndpointId(i));
+            for (uint64_t k = rng() % 4; k > 0; --k) inflight.add(EndpointId(i));
+        }
+        snapshot = std::make_unique<EndpointSnapshot>(std::move(v));
+
+        size_t bytes = tokens * kBytesPerToken;
+        size_t shared = bytes * 9 / 10;
+        std::vector<uint64_t> h;
+        for (int f = 0; f < kFamilies; ++f) {
+            std::string p = text(uint64_t(f) + 1, shared) + text(uint64_t(f) + 777, bytes - shared);
+            std::string_view part(p);
+            hasher.hash("meta-llama/Llama-3.1-8B-Instruct", std::span<const std::string_view>(&part, 1), h);
+            index.on_routed(EndpointId(size_t(f) % endpoints), h);
+            index.on_routed(EndpointId(size_t(f * 7 + 3) % endpoints), h);
+        }
+        prompt = text(4, shared) + text(99999, bytes - shared);  // family 3, other question
+        std::string_view part(prompt);
+        hasher.hash("meta-llama/Llama-3.1-8B-Instruct", std::span<const std::string_view>(&part, 1), hashes);
+    }
+};
+
+void report(benchmark::State& state, std::vector<double>& ns) {
+    if (ns.empty()) return;
+    std::sort(ns.begin(), ns.end());
+    state.counters["p50_ns"] = ns[ns.size() / 2];
+    state.counters["p99_ns"] = ns[std::min(ns.size() - 1, ns.size() * 99 / 100)];
+    state.counters["max_ns"] = ns.back();
+}
+
+void BM_decision(benchmark::State& state) {
+    World w(size_t(state.range(0)), size_t(state.range(1)));
+    Scheduler sched(SchedulerConfig{}, w.index, w.inflight);
+    Rng rng(1);
+    PickRequest req;
+    req.model = "meta-llama/Llama-3.1-8B-Instruct";
+    req.prefix_hashes = w.hashes;
+    req.now = Clock::now();
+    std::vector<double> ns;
+    ns.reserve(1 << 20);
+    uint32_t matched = 0;
+    for (auto _ : state) {
+        auto t0 = std::chrono::steady_clock::now();
+        PickResult r = sched.pick(*w.snapshot, req, rng);
+        auto t1 = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize(r);
+        matched = r.matched_blocks;
+        if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    }
+    state.counters["blocks"] = double(w.hashes.size());
+    state.counters["matched"] = matched;
+    report(state, ns);
+}
+
+void BM_hash_and_decision(benchmark::State& state) {
+    World w(size_t(state.range(0)), size_t(state.range(1)));
+    Scheduler sched(SchedulerConfig{}, w.index, w.inflight);
+    Rng rng(1);
+    std::vector<uint64_t> hashes;
+    hashes.reserve(w.hashes.size());
+    std::string_view part(w.prompt);
+    std::vector<double> ns;
+    ns.reserve(1 << 20);
+    for (auto _ : state) {
+        auto t0 = std::chrono::steady_clock::now();
+        w.hasher.hash("meta-llama/Llama-3.1-8B-Instruct", std::span<const std::string_view>(&part, 1), hashes);
+        PickRequest req;
+        req.model = "meta-llama/Llama-3.1-8B-Instruct";
+        req.prefix_hashes = hashes;
+        req.now = Clock::now();
+        PickResult r = sched.pick(*w.snapshot, req, rng);
+        auto t1 = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize(r);
+        if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    }
+    report(state, ns);
+}
+
+// The write after routing (not part of the decision, but paid per request).
+void BM_on_routed(benchmark::State& state) {
+    World w(size_t(state.range(0)), size_t(state.range(1)));
+    std::vector<double> ns;
+    ns.reserve(1 << 20);
+    for (auto _ : state) {
+        auto t0 = std::chrono::steady_clock::now();
+        w.index.on_routed(EndpointId(3), w.hashes);
+        auto t1 = std::chrono::steady_clock::now();
+        if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    }
+    report(state, ns);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+    for (int64_t endpoints : {8, 64, 256})
+        for (int64_t tokens : {1000, 8000, 100000}) b->Args({endpoints, tokens});
+    b->ArgNames({"endpoints", "tokens"});
+    b->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+BENCHMARK(BM_decision)->Apply(shapes);
+BENCHMARK(BM_hash_and_decision)->Apply(shapes);
+BENCHMARK(BM_on_routed)->Apply(shapes);
+BENCHMARK_MAIN();
