@@ -22,6 +22,19 @@ for _ in $(seq 50); do grep -q listening "$out" && break; sleep 0.1; done
 port=$(sed -nE 's/.*"api":"[^"]*:([0-9]+)".*/\1/p' "$out")
 [ -n "$port" ] || { echo "ringgate-sim did not start" >&2; exit 1; }
 
+# CPU time (user + system, in clock ticks) the sim has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$sim_pid/stat"; }
+
 echo "ringgate-sim on CPU $sim_cpu, wrk on CPU $wrk_cpus: ${seconds}s, $connections connections, zero latency"
-taskset -c "$wrk_cpus" wrk -t1 -c"$connections" -d"${seconds}s" -s "$here/completion.lua" "http://127.0.0.1:$port" \
-  | tee /dev/stderr | awk '/^Requests\/sec:/ {printf "ringgate-sim requests/s (one core): %d\n", $2}'
+ticks_before=$(cpu_ticks)
+report=$(taskset -c "$wrk_cpus" wrk -t1 -c"$connections" -d"${seconds}s" -s "$here/completion.lua" "http://127.0.0.1:$port")
+ticks_after=$(cpu_ticks)
+echo "$report"
+requests=$(awk '/ requests in / {print $1}' <<<"$report")
+rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$report")
+# Requests per CPU-second of the sim: what one core would do if the sim had it to
+# itself (the wall-clock figure drops when other work shares the machine).
+per_cpu_second=$(awk -v r="$requests" -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { if (t > 0) printf "%d", r / (t / hz); else print "n/a" }')
+echo "ringgate-sim requests/s (one core, wall clock): $rps"
+echo "ringgate-sim requests per CPU-second used: $per_cpu_second"
