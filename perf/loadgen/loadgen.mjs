@@ -204,10 +204,12 @@ export async function runLoad(options = {}) {
   const wallStart = Date.now();
 
   const buildBody = (req, stream) => {
-    const body = { model: o.model, max_tokens: o.maxTokens, temperature: 0, stream, ...o.extraBody };
-    if (o.api === 'chat') body.messages = [{ role: 'system', content: req.system }, { role: 'user', content: req.user }];
-    else body.prompt = completionPrompt(req);
-    return body;
+    // The prompt goes first in the JSON, so a proxy hashing the body's first bytes (see
+    // perf/routing haproxy-hash) sees the prompt's start.
+    const body = o.api === 'chat'
+      ? { messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }] }
+      : { prompt: completionPrompt(req) };
+    return Object.assign(body, { model: o.model, max_tokens: o.maxTokens, temperature: 0, stream, ...o.extraBody });
   };
   const due = () => !stopped && !(o.requests > 0 && sent >= o.requests) &&
     !(o.duration > 0 && performance.now() - t0 >= o.duration * 1000);

@@ -18,19 +18,23 @@ import { stop as stopProc } from '../../tests/lib/procs.mjs';
 const HERE = import.meta.dirname;
 const D = {
   rate: 100, duration: 25, sims: 4, kvBlocks: 1200, blockSize: 16, prefillUs: 100, itlMs: 5,
-  maxNumSeqs: 8, maxTokens: 24, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
+  maxNumSeqs: 8, maxTokens: 24, warmup: 10, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
   api: 'completions', model: 'facebook/opt-125m',
-  configs: 'ringgate,ringgate-noprefix,nginx-rr,haproxy-lc', workloads: 'A,B',
+  configs: 'ringgate,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash', workloads: 'A,B',
   ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
   simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10,
 };
 const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopback only)
   --rate R --duration S        load per cell (open loop, streaming share below)   [${D.rate} ${D.duration}]
+  --warmup S                   per cell, S s of the same workload through the same proxy before
+                               the measured window (not counted; 0 = measure from cold) [${D.warmup}]
   --sims N --kv-blocks N --block-size N --max-num-seqs N --max-model-len N        [${D.sims} ${D.kvBlocks} ${D.blockSize} ${D.maxNumSeqs} ${D.maxModelLen}]
   --prefill-us US --itl-ms MS  sim latency model                                  [${D.prefillUs} ${D.itlMs}]
   --max-tokens N --stream-fraction F --api completions|chat --seed N              [${D.maxTokens} ${D.streamFraction} ${D.api} ${D.seed}]
   --workers N                  ringgate worker threads                            [${D.workers}]
-  --configs LIST               of ringgate,ringgate-noprefix,nginx-rr,haproxy-lc  [all]
+  --configs LIST               of ringgate,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash  [all]
+                               (haproxy-hash: consistent hash of the prompt's first 96 bytes, a
+                               reference for naive prefix affinity; not one of the issue's rows)
   --workloads LIST             A,B
   --ringgate-args "..."        extra ringgate flags for both ringgate rows   (env RINGGATE_ARGS)
   --noprefix-args "..."        flags that turn the prefix scorer off (env RINGGATE_NOPREFIX_ARGS);
@@ -44,7 +48,7 @@ function parse(argv) {
   const keys = { '--rate': 'rate', '--duration': 'duration', '--sims': 'sims', '--kv-blocks': 'kvBlocks',
     '--block-size': 'blockSize', '--prefill-us': 'prefillUs', '--itl-ms': 'itlMs', '--max-num-seqs': 'maxNumSeqs',
     '--max-tokens': 'maxTokens', '--max-model-len': 'maxModelLen', '--seed': 'seed', '--workers': 'workers',
-    '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance' };
+    '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance', '--warmup': 'warmup' };
   const strs = { '--api': 'api', '--model': 'model', '--configs': 'configs', '--workloads': 'workloads',
     '--ringgate-args': 'ringgateArgs', '--noprefix-args': 'noprefixArgs', '--sim-args': 'simArgs', '--out': 'out' };
   for (let i = 0; i < argv.length; i++) {
@@ -55,7 +59,7 @@ function parse(argv) {
     else if (strs[a]) o[strs[a]] = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
-  if (o.duration > 120 || o.rate > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
+  if (o.duration > 120 || o.warmup > 120 || o.rate > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
   return o;
 }
 const words = (s) => s.split(/\s+/).filter(Boolean);
@@ -68,17 +72,21 @@ async function runCell(o, config, workload, simArgs, notes) {
   try {
     if (config === 'nginx-rr') proxy = await startNginx(eps);
     else if (config === 'haproxy-lc') proxy = await startHaproxy(eps);
-    else {
+    else if (config === 'haproxy-hash') proxy = await startHaproxy(eps, { balance: 'hash' });
+    else if (config.startsWith('ringgate')) {
       const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
       if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
       proxy = await startRinggate(eps, extra);
-    }
+    } else throw new Error(`unknown config ${config}`);
+    // One request sequence for the cell: the warm-up takes its first requests, the
+    // measured window continues it (same system prompts, new requests).
+    const wl = makeWorkload({ kind: workload, seed: o.seed });
+    const common = { url: proxy.url, model: o.model, api: o.api, rate: o.rate, streamFraction: o.streamFraction,
+      maxTokens: o.maxTokens, workloadObj: wl, timeoutMs: 30000 };
+    let warm = { sent: 0, failed: 0 };
+    if (o.warmup > 0) warm = await runLoad({ ...common, duration: o.warmup, seed: o.seed + 7919 });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
-    const s = await runLoad({
-      url: proxy.url, model: o.model, api: o.api, rate: o.rate, duration: o.duration,
-      streamFraction: o.streamFraction, maxTokens: o.maxTokens, seed: o.seed, workload: workload,
-      timeoutMs: 30000, timeline: true,
-    });
+    const s = await runLoad({ ...common, duration: o.duration, seed: o.seed, timeline: true });
     await sleep(300);
     const after = await Promise.all(sims.map((s2) => simCounters(s2.url)));
     const d = sims.map((_, i) => diff(before[i], after[i]));
@@ -87,7 +95,7 @@ async function runCell(o, config, workload, simArgs, notes) {
     const shares = d.map((x) => (success ? x.success / success : 0));
     if (proxy.proc.exitCode !== null || proxy.proc.signalCode !== null) notes.push(`${config}/${workload}: proxy exited during the run: ${proxy.stderr().slice(-500)}`);
     return {
-      config, workload, sent: s.sent, ok: s.ok, failed: s.failed, outcomes: s.outcomes,
+      config, workload, warmupSent: warm.sent, warmupFailed: warm.failed, sent: s.sent, ok: s.ok, failed: s.failed, outcomes: s.outcomes,
       ttft: s.ttftMs, latency: s.latencyMs, rps: s.achievedRps, offered: s.offeredRps,
       lagP99: s.scheduleLagMs.p99,
       hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
@@ -99,12 +107,12 @@ async function runCell(o, config, workload, simArgs, notes) {
   }
 }
 
-function oracleFor(o, workload, n, cache) {
-  const key = `${workload}/${n}`;
+function oracleFor(o, workload, warm, n, cache) {
+  const key = `${workload}/${warm}/${n}`;
   if (!cache.has(key)) {
     const wl = makeWorkload({ kind: workload, seed: o.seed });
-    const prompts = Array.from({ length: n }, () => completionPrompt(wl.next()));
-    cache.set(key, replay(prompts, { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle' }));
+    const prompts = Array.from({ length: warm + n }, () => completionPrompt(wl.next()));
+    cache.set(key, replay(prompts, { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle', countFrom: warm }));
   }
   return cache.get(key);
 }
@@ -115,7 +123,7 @@ function table(o, rows, notes, meta) {
   L.push(`# machine: ${os.cpus().length} cores (shared with other work; figures are noisy), load avg at start ${meta.load}`);
   L.push(`# sims: ${o.sims} × ringgate-sim --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --max-model-len ${o.maxModelLen} ${o.simArgs}`);
   L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api}, stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
-  L.push(`# cold sims and a fresh proxy for every cell; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
+  L.push(`# every cell: fresh (cold) sims and a fresh proxy, ${o.warmup > 0 ? `${o.warmup} s warm-up through that proxy (same rate, continuing request sequence, not measured), then` : 'no warm-up,'} the measured window; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
   L.push('');
   const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %'];
   const lines = [hdr];
@@ -138,7 +146,7 @@ function table(o, rows, notes, meta) {
   for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
     const or = rows.find((r) => r.workload === w2).oracle;
     const sq = rows.filter((r) => r.workload === w2).map((r) => `${r.label}: ${r.queries}`).join(', ');
-    L.push(`replay ${w2}: ${or.requests} requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}; ` +
+    L.push(`replay ${w2}: ${or.warmup} warm-up + ${or.requests} measured requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}; ` +
       `requests mostly uncached (< half their tokens hit) even under the oracle: ${or.coldRequests} (${f(100 * or.coldRequests / Math.max(1, or.requests), 2)}%)`);
   }
   // Targets (issue 4) for the ringgate defaults row.
@@ -188,7 +196,7 @@ async function main() {
         (rgHelp.length ? `; ringgate --help mentions: ${rgHelp.join(' | ')}` : '; ringgate --help mentions no prefix/scorer flag'));
     }
   }
-  const labels = { ringgate: 'ringgate', 'ringgate-noprefix': words(o.noprefixArgs).length ? 'ringgate-noprefix' : 'ringgate-noprefix*', 'nginx-rr': 'nginx-rr', 'haproxy-lc': 'haproxy-lc' };
+  const labels = { ringgate: 'ringgate', 'ringgate-noprefix': words(o.noprefixArgs).length ? 'ringgate-noprefix' : 'ringgate-noprefix*', 'nginx-rr': 'nginx-rr', 'haproxy-lc': 'haproxy-lc', 'haproxy-hash': 'haproxy-hash' };
   const meta = { date: new Date().toISOString(), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
   const workloads = o.workloads.split(',').map((w) => w.trim().toUpperCase());
   const rows = [], oracles = new Map();
@@ -197,8 +205,9 @@ async function main() {
       process.stderr.write(`[compare] ${c} / workload ${w}: ${o.rate} req/s × ${o.duration} s ... `);
       const r = await runCell(o, c, w, simArgs, notes);
       r.label = labels[c] ?? c;
-      r.oracle = oracleFor(o, w, r.sent, oracles);
+      r.oracle = oracleFor(o, w, r.warmupSent, r.sent, oracles);
       process.stderr.write(`sent ${r.sent}, failed ${r.failed}, hit ${f(r.hitRate, 3)}, ttft mean ${f(r.ttft.mean)} ms p99 ${f(r.ttft.p99)} ms\n`);
+      if (r.warmupFailed) notes.push(`${c}/${w}: ${r.warmupFailed} requests failed during the warm-up`);
       if (r.failed) notes.push(`${c}/${w}: outcomes ${JSON.stringify(r.outcomes)}`);
       if (r.lagP99 > 50) notes.push(`${c}/${w}: load generator fell behind schedule (p99 lag ${r.lagP99} ms): the machine is saturated`);
       rows.push(r);

@@ -52,17 +52,21 @@ class Lru {
 }
 
 // prompts: array of prompt strings in send order.
-export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '' }) {
+// Only requests from index countFrom on are counted (the ones before warm the caches).
+export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '', countFrom = 0 }) {
   const caches = Array.from({ length: servers }, () => new Lru(capacity));
   const load = new Array(servers).fill(0);
+  const counted0 = () => load.slice();
+  let loadAtCount = null;
   const seen = new Set();
   let queried = 0, hit = 0, compulsoryHit = 0, coldRequests = 0;
   prompts.forEach((p, i) => {
+    if (i === countFrom) loadAtCount = counted0();
     const { keys, tokens } = blockKeys(p, blockTokens, cacheKey);
-    queried += tokens;
+    const counted = i >= countFrom;
     let lead = 0;
     while (lead < keys.length && seen.has(keys[lead])) lead++;
-    compulsoryHit += lead * blockTokens;
+    if (counted) { queried += tokens; compulsoryHit += lead * blockTokens; }
     for (const k of keys) seen.add(k);
     const matched = caches.map((c) => { let n = 0; while (n < keys.length && c.has(keys[n])) n++; return n; });
     let s;
@@ -71,16 +75,18 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
       s = 0;
       for (let j = 1; j < servers; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && load[j] < load[s])) s = j;
     }
-    hit += matched[s] * blockTokens;
-    if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
+    if (counted) {
+      hit += matched[s] * blockTokens;
+      if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
+    }
     load[s]++;
     caches[s].touchAll(keys);
   });
   return {
-    policy, requests: prompts.length, queriedTokens: queried, hitTokens: hit,
+    policy, requests: prompts.length - countFrom, warmup: countFrom, queriedTokens: queried, hitTokens: hit,
     hitRate: queried ? hit / queried : 0,
     coldRequests, // requests with less than half their prompt cached (their TTFT is a miss's)
     compulsoryHitRate: queried ? compulsoryHit / queried : 0,
-    shares: load.map((n) => n / Math.max(1, prompts.length)),
+    shares: load.map((n, j) => (n - (loadAtCount ? loadAtCount[j] : 0)) / Math.max(1, prompts.length - countFrom)),
   };
 }

@@ -101,9 +101,10 @@ ${endpoints.map((e) => `    server ${e};`).join('\n')}
   return handle(t, port, dir);
 }
 
-// HAProxy leastconn, one thread, keep-alive to the servers, no send delay (SSE),
-// destination header.
-export async function startHaproxy(endpoints) {
+// HAProxy, one thread, keep-alive to the servers, no send delay (SSE), destination
+// header. balance: 'leastconn', or 'hash' = consistent hash of the request body's first
+// 96 bytes (the load client puts the prompt first): naive prefix affinity, no load guard.
+export async function startHaproxy(endpoints, { balance = 'leastconn' } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'rg-haproxy-'));
   tmpDirs.add(dir);
   const port = await freePort();
@@ -120,7 +121,7 @@ frontend fe
   bind 127.0.0.1:${port}
   default_backend sims
 backend sims
-  balance leastconn
+${balance === 'hash' ? '  option http-buffer-request\n  balance hash req.body,bytes(0,96)\n  hash-type consistent' : '  balance leastconn'}
   http-reuse always
   # SSE: forward each chunk at once (without it HAProxy sends with MSG_MORE and the
   # kernel can hold a token chunk ~200 ms, which would be unfair to HAProxy's TTFT).
