@@ -60,7 +60,13 @@ export async function runKillRestart(options = {}) {
       log(`victim ${o.signal} at ${(events.kill / 1000).toFixed(2)} s, exited at ${(events.victimExit / 1000).toFixed(2)} s (${ex.code ?? ex.signal})`);
       await sleep(o.restartAt * 1000 - now());
       events.restart = now();
-      restarted = await startSimOnPort(victimPort, ['--model', o.model, ...o.simArgs]);
+      try {
+        restarted = await startSimOnPort(victimPort, ['--model', o.model, ...o.simArgs]);
+      } catch (e) {
+        events.restartError = e.message.slice(0, 300);
+        log(`restart on :${victimPort} failed: ${events.restartError}`);
+        return;
+      }
       events.restartListening = now();
       log(`victim restarted on :${victimPort}, listening at ${(events.restartListening / 1000).toFixed(2)} s`);
       // The restarted sim's counters start at zero: the first poll that shows any request
@@ -107,7 +113,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   const notExcusable = failedS.filter((r) => !excusable(r));
   // Readmission
   const rl = ev.restartListening;
-  const firstByHeader = haveDest ? recs.filter((r) => r.dest === victimEp && r.tStart >= rl).sort((a, b) => a.tStart - b.tStart)[0] : undefined;
+  const firstByHeader = haveDest && rl !== undefined ? recs.filter((r) => r.dest === victimEp && r.tStart >= rl).sort((a, b) => a.tStart - b.tStart)[0] : undefined;
   const readmitHeaderMs = firstByHeader ? firstByHeader.tStart - rl : null;
   const readmitCountersMs = ev.firstTrafficByCounters !== undefined ? ev.firstTrafficByCounters - rl : null;
   const readmitMs = readmitCountersMs ?? readmitHeaderMs;
@@ -128,7 +134,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
     crit('zero failures of any kind', failed.length === 0, `${failed.length} of ${recs.length} failed ${JSON.stringify(count(failed))}`);
   }
   crit(`restarted sim takes traffic within ${o.readmitLimitMs} ms`, readmitMs !== null && readmitMs <= o.readmitLimitMs,
-    `${readmitCountersMs === null ? 'never (counters)' : `${Math.round(readmitCountersMs)} ms by its counters`}; ` +
+    `${ev.restartError ? `restart failed: ${ev.restartError}; ` : ''}${readmitCountersMs === null ? 'never (counters)' : `${Math.round(readmitCountersMs)} ms by its counters`}; ` +
     `${haveDest ? (readmitHeaderMs === null ? 'never by header' : `${Math.round(readmitHeaderMs)} ms by destination header`) : 'no destination header'}`);
   crit(`${o.proxy} still running`, gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
   return {
