@@ -409,8 +409,9 @@ test('a gateway on the ConfigMap\'s config (loopback, static endpoints) serves t
   assert.equal((await get(`${cfg.admin}/healthz`)).status, 200, '/healthz');
   await waitFor('/readyz 200 with three static endpoints', async () => (await get(`${cfg.admin}/readyz`)).status === 200);
   const metrics = await get(`${cfg.admin}/metrics`);
-  assert.equal(metrics.status, 200);
-  assert.match(metrics.text, /^inference_pool_ready_pods\{[^}]*\} 3$/m, 'inference_pool_ready_pods should be 3');
+  assert.equal(metrics.status, 200, '/metrics');
+  await waitFor('inference_pool_ready_pods = 3', async () => (await metricValue(cfg.admin, 'inference_pool_ready_pods')) === 3);
+  assert.notEqual((await get(`${cfg.api}/readyz`)).status, 200, 'the probe paths belong to the admin listener, not the API port');
   assert.equal((await get(`${cfg.admin}/debug/endpoints`)).status, 200, '/debug/endpoints');
   // The guide-4 request through the ConfigMap's rewrite.
   const r = await fetch(`${cfg.api}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -469,9 +470,24 @@ test('in-cluster: service-account files + KUBERNETES_SERVICE_HOST/PORT → TLS A
   }
   if (served.size) assert.ok([...served].every((d) => sims.some((s) => d.endsWith(`:${s.port}`))), `routed outside the slices: ${[...served]}`);
 
-  // A pod leaves (its slice is deleted): the pool follows.
+  const servedBy = async (sim) => {
+    const text = (await get(`http://127.0.0.1:${sim.port}/metrics`)).text;
+    return [...text.matchAll(/^vllm:request_success_total\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  };
+  const counts = await Promise.all(sims.map(servedBy));
+  assert.equal(counts.reduce((a, b) => a + b, 0), 30, `the sims served ${counts} requests, not the 30 sent`);
+
+  // A pod leaves (its slice is deleted): the pool follows, and it gets no more requests.
   api.deleteSlice(`${k.service}-2`);
   await waitFor('inference_pool_ready_pods = 2 after a slice is deleted', async () => (await metricValue(cfg.admin, 'inference_pool_ready_pods')) === 2, 3000);
+  const before = await servedBy(sims[2]);
+  for (let i = 0; i < 12; i++) {
+    const r = await fetch(`${cfg.api}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'facebook/opt-125m', prompt: `after ${i}`, max_tokens: 2 }) });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+  }
+  assert.equal(await servedBy(sims[2]), before, 'the gateway still routes to the endpoint whose slice was deleted');
 
   // Everything the gateway asked the API server is covered by the Role, with its token.
   const grants = roleGrants(find(base(), 'Role'));
