@@ -49,6 +49,18 @@ void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, 
 
 EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints)
     : endpoints_(std::move(endpoints)) {
+    scoring_views_.reserve(endpoints_.size());
+    for (const EndpointState& e : endpoints_) {
+        EndpointScoringView v;
+        v.id = e.id;
+        v.has_metrics = e.has_metrics;
+        v.scraped_at = e.scraped_at;
+        v.waiting = e.metrics.all.waiting;
+        v.running = e.metrics.all.running;
+        v.kv_cache_usage = e.metrics.all.kv_cache_usage;
+        v.address_hash = e.address_hash;
+        scoring_views_.push_back(v);
+    }
     for (const EndpointState& e : endpoints_)
         if (e.id != kNoEndpoint) id_limit_ = std::max<EndpointId>(id_limit_, e.id + 1);
     index_by_id_.assign(id_limit_, -1);

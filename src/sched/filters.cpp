@@ -5,6 +5,14 @@
 #include "ringgate/sched/inflight_counters.h"
 
 namespace ringgate::sched {
+namespace {
+
+// NaN or infinite gauges would poison every comparison downstream (a NaN
+// score never wins nor loses): NaN counts as 0, the rest is clamped.
+constexpr double kMaxQueue = 1e9;
+double sane(double v, double hi) { return v == v ? std::clamp(v, 0.0, hi) : 0.0; }
+
+}  // namespace
 
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
                                   std::span<const EndpointId> exclude,
@@ -16,19 +24,19 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     if (serving.serving.empty()) return CandidateStatus::unknown_model;
     if (serving.routable.empty()) return CandidateStatus::none_routable;
     for (uint32_t index : serving.routable) {
-        const EndpointState& e = snapshot.at(index);
-        if (std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
+        const EndpointScoringView& e = snapshot.scoring_view(index);
+        if (!exclude.empty() && std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
         if (count >= out.size()) break;
         EndpointSignals& s = out[count++];
         s = EndpointSignals{};
         s.index = index;
         s.id = e.id;
         s.inflight = std::max<int64_t>(0, inflight.get(e.id));
-        s.fresh = e.metrics_fresh(now, config.stale_after);
+        s.fresh = e.has_metrics && now - e.scraped_at <= config.stale_after;
         if (s.fresh) {
-            s.waiting = e.metrics.all.waiting;
-            s.running = e.metrics.all.running;
-            s.kv_usage = std::clamp(e.metrics.all.kv_cache_usage, 0.0, 1.0);
+            s.waiting = sane(e.waiting, kMaxQueue);
+            s.running = sane(e.running, kMaxQueue);
+            s.kv_usage = sane(e.kv_cache_usage, 1.0);
         }
         s.load = s.waiting + double(s.inflight);
     }

@@ -21,7 +21,7 @@ size_t rendezvous_position(const EndpointSnapshot& snapshot, std::span<const End
     size_t best = 0;
     uint64_t best_weight = 0, best_address = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
-        uint64_t address = snapshot.at(candidates[i].index).address_hash;
+        uint64_t address = snapshot.scoring_view(candidates[i].index).address_hash;
         uint64_t w = rendezvous_weight(key, address);
         if (i == 0 || w > best_weight || (w == best_weight && address < best_address)) {
             best = i;

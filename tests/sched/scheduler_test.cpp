@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <string>
 #include <thread>
@@ -275,6 +276,25 @@ TEST_CASE("scheduler: two workers sending requests that share a prefix pick the 
     double ratio = double(agree) / double(total);
     MESSAGE("same-endpoint ratio: " << ratio);
     CHECK(ratio >= 0.99);
+}
+
+TEST_CASE("scheduler: NaN / Inf / negative gauges do not break scoring") {
+    Fixture f;
+    std::vector<EndpointState> v = make_pool(3);
+    v[0].metrics.all.waiting = std::numeric_limits<double>::infinity();
+    v[1].metrics.all.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+    v[2].metrics.all.waiting = -5;
+    EndpointSnapshot snap(std::move(v));
+    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+    Rng rng;
+    PickResult r = s.pick(snap, request({}), rng);
+    REQUIRE(r.ok());
+    CHECK(r.endpoint != 0);  // the infinite queue never wins
+    for (const EndpointSignals& c : s.last_candidates()) {
+        CHECK(c.total == c.total);
+        CHECK(c.total >= 0);
+        CHECK(c.total <= 7);
+    }
 }
 
 TEST_CASE("rendezvous: stable winner, removing a non-winner keeps it") {

@@ -50,6 +50,19 @@ struct EndpointState {
     }
 };
 
+// The few fields the scheduler reads for every candidate on every request,
+// packed contiguously (EndpointState is large: reading these from it costs a
+// cache miss or two per endpoint at 256 endpoints).
+struct EndpointScoringView {
+    EndpointId id = kNoEndpoint;
+    bool has_metrics = false;
+    Clock::time_point scraped_at{};
+    double waiting = 0;
+    double running = 0;
+    double kv_cache_usage = 0;
+    uint64_t address_hash = 0;
+};
+
 class EndpointSnapshot {
 public:
     // Indexes `endpoints` (any order) by id and by model. Ids must be unique.
@@ -62,6 +75,7 @@ public:
     std::span<const EndpointState> endpoints() const { return endpoints_; }
     size_t size() const { return endpoints_.size(); }
     const EndpointState& at(size_t index) const { return endpoints_[index]; }
+    const EndpointScoringView& scoring_view(size_t index) const { return scoring_views_[index]; }
     // Index into endpoints() or -1.
     ptrdiff_t index_of(EndpointId id) const;
     // One more than the largest id (sizes per-id arrays), 0 if empty.
@@ -81,6 +95,7 @@ public:
 private:
     uint64_t version_ = 0;
     std::vector<EndpointState> endpoints_;
+    std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
     EndpointId id_limit_ = 0;
     std::vector<int32_t> index_by_id_;           // id -> index or -1
     std::vector<std::string> model_names_;       // sorted
