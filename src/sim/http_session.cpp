@@ -9,6 +9,7 @@
 
 #include "ringgate/sim/api_error.h"
 #include "ringgate/sim/json_text.h"
+#include "ringgate/sim/monotonic_clock.h"
 
 namespace ringgate::sim {
 namespace {
@@ -28,7 +29,7 @@ constexpr size_t kMaxBufferedInput = 4 * 1024 * 1024;
 }  // namespace
 
 HttpSession::HttpSession(int fd, RequestHandler& handler, std::vector<int>& touched)
-    : fd_(fd), handler_(handler), touched_list_(touched) {
+    : fd_(fd), handler_(handler), touched_list_(touched), last_activity_ns_(monotonic_ns()) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = on_message_begin;
   settings_.on_url = on_url;
@@ -166,6 +167,7 @@ SessionState HttpSession::on_readable() {
   // A client that leaves mid-request is gone: its sequence is cancelled when we close.
   if (peer_closed_) return SessionState::close;
   if (in_.size() > kMaxBufferedInput) return SessionState::close;
+  last_activity_ns_ = monotonic_ns();
   touch();
   return SessionState::open;
 }
@@ -257,6 +259,7 @@ void HttpSession::end_stream() {
 
 void HttpSession::response_complete() {
   responding_ = false;
+  last_activity_ns_ = monotonic_ns();
   if (!keep_alive_) close_after_response_ = true;
   touch();
 }

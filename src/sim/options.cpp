@@ -35,6 +35,7 @@ constexpr FlagSpec kFlags[] = {
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
     {"--startup-delay", "S", "seconds during which /health and the API answer 503 (default 0)"},
+    {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", nullptr, "also emit vllm:gpu_cache_usage_perc"},
     {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
     {"--help", nullptr, "print this help and exit"},
@@ -115,6 +116,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.fail_rate, 0, 1)) return bad("a fraction 0..1");
   } else if (flag == "--startup-delay") {
     if (!parse_double(value, o.startup_delay_s, 0, 86400)) return bad("seconds >= 0");
+  } else if (flag == "--timeout-keep-alive") {
+    if (!parse_double(value, o.timeout_keep_alive_s, 0, 86400)) return bad("seconds >= 0");
   } else if (flag == "--seed") {
     if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
   } else {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -56,7 +57,10 @@ std::string format_address(const sockaddr_storage& ss) {
 }  // namespace
 
 ServerLoop::ServerLoop(const SimOptions& options)
-    : options_(options), engine_(engine_config(options)), api_(options, engine_, ready_at(options)) {}
+    : options_(options),
+      engine_(engine_config(options)),
+      api_(options, engine_, ready_at(options)),
+      keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
 ServerLoop::~ServerLoop() {
   connections_.clear();
@@ -211,11 +215,29 @@ void ServerLoop::process_touched() {
   } while (!touched_.empty());
 }
 
+void ServerLoop::close_idle_connections(uint64_t now_ns) {
+  std::vector<int> idle;
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    Connection* c = connections_[fd].get();
+    if (c && c->session->idle() && now_ns - c->session->last_activity_ns() >= keep_alive_ns_) idle.push_back(int(fd));
+  }
+  for (int fd : idle) close_connection(fd);
+}
+
 int ServerLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!(draining_ && open_connections_ == 0)) {
     uint64_t due = engine_.next_due_ns();
+    if (keep_alive_ns_ > 0 && open_connections_ > 0) {
+      uint64_t now = monotonic_ns();
+      if (now >= next_idle_sweep_ns_) {
+        close_idle_connections(now);
+        // Sweeping a few times per timeout closes idle connections within ~25 % of it.
+        next_idle_sweep_ns_ = now + std::max<uint64_t>(keep_alive_ns_ / 4, 1000000);
+      }
+      due = std::min(due, next_idle_sweep_ns_);
+    }
     timespec timeout{};
     timespec* timeout_ptr = nullptr;  // no deadline: wait for I/O
     if (due != std::numeric_limits<uint64_t>::max()) {

@@ -115,3 +115,21 @@ test('tokens stream in real time, one SSE event per inter-token latency', async 
     await stopClean(sim);
   }
 });
+
+test('--timeout-keep-alive closes idle connections, never one that is streaming', async () => {
+  const sim = await startSim(['--timeout-keep-alive', '0.3', '--inter-token-latency-ms', '100']);
+  try {
+    const idle = await connect(sim.port);
+    idle.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await idle.waitFor((d) => d.startsWith('HTTP/1.1 200'));
+    await idle.waitFor((_, closed) => closed, 5000);
+
+    const busy = await connect(sim.port);
+    busy.socket.write(postJson('/v1/completions', { model: MODEL, prompt: 'slow', max_tokens: 8, stream: true }));
+    const text = await busy.waitFor((d) => d.includes('data: [DONE]'), 10000);  // 0.8 s > the 0.3 s timeout
+    assert.equal(text.split('\n').filter((l) => l.startsWith('data: {')).length, 8);
+    await busy.waitFor((_, closed) => closed, 5000);  // and closed once idle again
+  } finally {
+    await stopClean(sim);
+  }
+});

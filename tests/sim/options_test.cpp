@@ -62,6 +62,7 @@ TEST_CASE("help lists every flag") {
   for (const char* f : {"--host", "--port", "--model", "--served-model-name", "--lora", "--lora-modules", "--max-loras",
                         "--max-num-seqs", "--max-waiting", "--block-size", "--kv-blocks", "--max-model-len", "--mode",
                         "--inter-token-latency-ms", "--prefill-overhead-ms", "--prefill-time-per-token-us",
-                        "--fail-rate", "--startup-delay", "--legacy-gpu-cache-metric", "--seed", "--help"})
+                        "--fail-rate", "--startup-delay", "--timeout-keep-alive", "--legacy-gpu-cache-metric", "--seed",
+                        "--help"})
     CHECK_MESSAGE(h.find(f) != std::string::npos, f);
 }

@@ -64,6 +64,8 @@ class HttpSession {
   SessionState after_events();
   bool wants_write() const { return out_offset_ < out_.size(); }
   bool idle() const { return !responding_ && !wants_write(); }
+  // When the client last sent bytes or a response last completed.
+  uint64_t last_activity_ns() const { return last_activity_ns_; }
   // Ask to close once the current response (if any) is written.
   void close_when_idle() { close_after_response_ = true; }
 
@@ -122,6 +124,7 @@ class HttpSession {
   bool close_after_response_ = false;
   bool broken_ = false;         // write failure or unusable input: close now
   bool peer_closed_ = false;
+  uint64_t last_activity_ns_ = 0;
 };
 
 }  // namespace ringgate::sim

@@ -37,6 +37,7 @@ struct SimOptions {
 
   double fail_rate = 0;       // fraction of requests answered 500
   double startup_delay_s = 0; // /health and the API answer 503 until then
+  double timeout_keep_alive_s = 5;  // idle connections closed after this (uvicorn's default in vLLM); 0: never
   bool legacy_gpu_cache_metric = false;
   uint64_t seed = 0;          // 0: seeded from the clock
 };

@@ -41,6 +41,7 @@ class ServerLoop {
   void start_drain();
   void close_connection(int fd);
   void process_touched();
+  void close_idle_connections(uint64_t now_ns);
   void watch_writes(int fd, Connection& c, bool on);
   Connection* find(int fd);
 
@@ -55,6 +56,8 @@ class ServerLoop {
   size_t open_connections_ = 0;
   std::vector<int> touched_;
   bool draining_ = false;
+  uint64_t keep_alive_ns_ = 0;     // 0: idle connections stay open
+  uint64_t next_idle_sweep_ns_ = 0;
 };
 
 }  // namespace ringgate::sim
