@@ -82,21 +82,6 @@ PrefixIndex::EndpointLru* PrefixIndex::lru_or_create(EndpointId endpoint) {
     return existing;
 }
 
-void PrefixIndex::insert_holder(uint64_t hash, EndpointId endpoint, uint64_t tick, bool& added) {
-    Shard& s = shard_for(hash);
-    std::lock_guard lock(s.mu);
-    auto& holders = s.map[hash];
-    for (Holder& h : holders) {
-        if (h.endpoint == endpoint) {
-            h.tick = tick;
-            added = false;
-            return;
-        }
-    }
-    holders.push_back(Holder{endpoint, tick});
-    added = true;
-}
-
 bool PrefixIndex::erase_holder(uint64_t hash, EndpointId endpoint, uint64_t tick, bool any_tick) {
     Shard& s = shard_for(hash);
     std::lock_guard lock(s.mu);
@@ -130,13 +115,26 @@ void PrefixIndex::on_routed(EndpointId endpoint, std::span<const uint64_t> hashe
     if (!l || hashes.empty()) return;
     std::lock_guard lock(l->mu);
     if (l->capacity == 0) return;
-    // Last block first: each ancestor gets a newer tick than its descendants,
-    // so LRU eviction keeps the endpoint's set prefix-closed.
+
+    // Pass 1 (endpoint lock only): append touch records, last block first, so
+    // each ancestor gets a newer tick than its descendants and LRU eviction
+    // keeps the endpoint's set prefix-closed. Records pushed out of a full
+    // ring become pending erasures.
+    struct Op {
+        uint64_t hash;
+        uint64_t tick;
+        bool insert;  // false: erase if the holder still has this tick
+    };
+    thread_local std::vector<Op> ops, sorted;
+    ops.clear();
     size_t n = std::min(hashes.size(), l->capacity);
     for (size_t k = n; k-- > 0;) {
-        uint64_t hash = hashes[k];
         uint64_t tick = ++l->tick;
-        if (l->size == l->capacity) evict_oldest(endpoint, *l);
+        if (l->size == l->capacity) {
+            ops.push_back(Op{l->at(0).hash, l->at(0).tick, false});
+            l->head = (l->head + 1) % l->ring.size();
+            --l->size;
+        }
         if (l->size == l->ring.size()) {
             // Grow (amortized): linearize into a larger ring.
             std::vector<Record> bigger;
@@ -146,15 +144,69 @@ void PrefixIndex::on_routed(EndpointId endpoint, std::span<const uint64_t> hashe
             l->ring = std::move(bigger);
             l->head = 0;
         }
-        l->ring[(l->head + l->size) % l->ring.size()] = Record{hash, tick};
+        l->ring[(l->head + l->size) % l->ring.size()] = Record{hashes[k], tick};
         ++l->size;
-        bool added = false;
-        insert_holder(hash, endpoint, tick, added);
-        if (added) {
-            l->live.fetch_add(1, std::memory_order_relaxed);
-            entries_.fetch_add(1, std::memory_order_relaxed);
+        ops.push_back(Op{hashes[k], tick, true});
+    }
+
+    // Pass 2: apply the holder updates grouped by shard (stable counting sort),
+    // one lock per shard touched instead of one per block. An erase and an
+    // insert of the same hash commute: the erase only removes the holder if
+    // it still carries the old record's tick.
+    size_t bucket_start[kShards + 1] = {};
+    for (const Op& op : ops) ++bucket_start[(op.hash >> 58) + 1];
+    for (size_t b = 0; b < kShards; ++b) bucket_start[b + 1] += bucket_start[b];
+    sorted.resize(ops.size());
+    size_t fill[kShards];
+    std::copy(bucket_start, bucket_start + kShards, fill);
+    for (const Op& op : ops) sorted[fill[op.hash >> 58]++] = op;
+
+    int64_t live_delta = 0;
+    for (size_t b = 0; b < kShards; ++b) {
+        if (bucket_start[b] == bucket_start[b + 1]) continue;
+        Shard& shard = shards_[b];
+        std::lock_guard shard_lock(shard.mu);
+        for (size_t i = bucket_start[b]; i < bucket_start[b + 1]; ++i) {
+            const Op& op = sorted[i];
+            if (op.insert) {
+                auto& holders = shard.map[op.hash];
+                bool found = false;
+                for (Holder& h : holders) {
+                    if (h.endpoint == endpoint) {
+                        h.tick = op.tick;
+                        found = true;
+                        break;
+                    }
+                }
+                if (!found) {
+                    holders.push_back(Holder{endpoint, op.tick});
+                    ++live_delta;
+                }
+            } else {
+                auto it = shard.map.find(op.hash);
+                if (it == shard.map.end()) continue;
+                auto& holders = it->second;
+                for (size_t j = 0; j < holders.size(); ++j) {
+                    if (holders[j].endpoint != endpoint) continue;
+                    if (holders[j].tick == op.tick) {
+                        holders[j] = holders.back();
+                        holders.pop_back();
+                        if (holders.empty()) shard.map.erase(it);
+                        --live_delta;
+                    }
+                    break;
+                }
+            }
         }
     }
+    if (live_delta >= 0) {
+        l->live.fetch_add(size_t(live_delta), std::memory_order_relaxed);
+        entries_.fetch_add(size_t(live_delta), std::memory_order_relaxed);
+    } else {
+        l->live.fetch_sub(size_t(-live_delta), std::memory_order_relaxed);
+        entries_.fetch_sub(size_t(-live_delta), std::memory_order_relaxed);
+    }
+
     // Stale records (re-touched hashes) waste ring slots; when they are the
     // majority of a full ring, drop them so the endpoint keeps ~capacity live pairs.
     if (l->size == l->capacity && l->live.load(std::memory_order_relaxed) * 2 < l->size) {

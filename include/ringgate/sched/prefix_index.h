@@ -22,8 +22,10 @@
 //
 // Threads: on_routed / longest_matches / stats from any worker; set_capacity,
 // purge from the control thread (also safe concurrently with workers).
-// on_routed allocates only when a new hash enters a shard (pooled memory reused
-// after eviction); lookups never allocate.
+// on_routed appends its touch records under the endpoint's lock, then applies
+// the holder updates grouped by shard (one shard lock per shard touched, not
+// per block). It allocates only when a new hash enters a shard (pooled memory,
+// reused after eviction) or a thread's scratch grows; lookups never allocate.
 
 #include <atomic>
 #include <cstddef>
@@ -83,7 +85,6 @@ private:
     Shard& shard_for(uint64_t hash) const;
     EndpointLru* lru(EndpointId endpoint) const;
     EndpointLru* lru_or_create(EndpointId endpoint);
-    void insert_holder(uint64_t hash, EndpointId endpoint, uint64_t tick, bool& added);
     bool erase_holder(uint64_t hash, EndpointId endpoint, uint64_t tick, bool any_tick);
     void evict_oldest(EndpointId endpoint, EndpointLru& lru);
 
