@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "ringgate/sched/endpoint_snapshot.h"
@@ -38,6 +39,18 @@ public:
     class Reader {
     public:
         Reader() = default;
+        // Move-only: a slot's hazard must have exactly one owner thread.
+        Reader(const Reader&) = delete;
+        Reader& operator=(const Reader&) = delete;
+        Reader(Reader&& other) noexcept { *this = std::move(other); }
+        Reader& operator=(Reader&& other) noexcept {
+            publisher_ = other.publisher_;
+            slot_ = other.slot_;
+            held_ = other.held_;
+            other.publisher_ = nullptr;
+            other.held_ = nullptr;
+            return *this;
+        }
         // The newest snapshot (nullptr before the first publish). Call at the
         // top of each loop iteration; the previous pointer becomes invalid.
         const EndpointSnapshot* refresh();
