@@ -228,6 +228,48 @@ test('failing watches are retried with growing, capped backoff, then recover', a
   }
 });
 
+test('a server that answers 410 even right after a LIST is not hammered: relists back off', async () => {
+  const api = await new FakeKubeApi().start();
+  api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1')] });
+  const probe = startProbe(probeArgs(api, ['--backoff-initial-ms', '50', '--backoff-max-ms', '400']));
+  try {
+    await probe.waitFor(isEndpoints);
+    await api.waitForWatches(1);
+    api.failNextWatches(4, 410);
+    const t0 = performance.now();
+    api.dropWatches();
+    await api.waitForWatches(1, 10000);
+    const elapsed = performance.now() - t0;
+    // The first 410 (a resumed watch) relists at once; the three after fresh
+    // LISTs wait 50 + 100 + 200 ms (nominal).
+    assert.equal(api.listRequests().length, 5);
+    assert.ok(elapsed >= 300, `relists backed off: ${elapsed.toFixed(0)} ms`);
+    assertFast([await observe(probe, () => api.deleteSlice('vllm-a'), endpointsAre([]))]);
+  } finally {
+    await probe.stop();
+    await api.close();
+  }
+});
+
+test('watches end at timeoutSeconds and are resumed without a relist', async () => {
+  const api = await new FakeKubeApi().start();
+  api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1')] });
+  const probe = startProbe(probeArgs(api, ['--watch-timeout', '1']));
+  try {
+    await probe.waitFor(isEndpoints);
+    await sleep(2500);
+    const watches = api.watchRequests();
+    assert.ok(watches.length >= 2, `${watches.length} watch requests`);
+    assert.equal(watches[0].query.timeoutSeconds, '1');
+    assert.equal(api.listRequests().length, 1);
+    await api.waitForWatches(1);
+    assertFast([await observe(probe, () => api.deleteSlice('vllm-a'), endpointsAre([]))]);
+  } finally {
+    await probe.stop();
+    await api.close();
+  }
+});
+
 test('401: a clear error, retried, and a rotated token file is picked up', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-token-'));
   const tokenFile = path.join(dir, 'token');

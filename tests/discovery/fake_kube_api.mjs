@@ -212,7 +212,8 @@ export class FakeKubeApi {
   sendRaw(text) { for (const w of this.watches) w.res.write(text); }
 
   // The next `count` watch requests fail: 'drop' (connection closed before a
-  // response) or an HTTP status number (e.g. 500, answered with a Status).
+  // response) or an HTTP status number (e.g. 500, answered with a Status; 410
+  // answered with the Expired Status).
   failNextWatches(count, mode = 'drop') { for (let i = 0; i < count; i++) this.failures.push(mode); }
 
   // --- internals ---
@@ -296,6 +297,7 @@ export class FakeKubeApi {
 
     const failure = this.failures.shift();
     if (failure === 'drop') { record.status = -1; req.socket.destroy(); return; }
+    if (failure === 410) return reply(410, this.#expiredStatus(query.resourceVersion ?? ''));
     if (typeof failure === 'number') return reply(failure, statusObject(failure, 'InternalError', 'injected failure'));
 
     const fromRv = query.resourceVersion ?? '';
