@@ -18,9 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A watch that delivered nothing and ended this fast counts as a failure
-// (client-go calls it a "very short watch") so a server that closes at once
-// is not hammered.
+// An established watch (HTTP 200) that delivered nothing and ended this fast
+// counts as a failure (client-go calls it a "very short watch") so a server
+// that closes at once is not hammered. Error answers always count as failures.
 constexpr auto kShortWatch = std::chrono::seconds(1);
 
 std::string describe(const KubeStatus& status) {
@@ -33,6 +33,7 @@ std::string describe(const KubeStatus& status) {
 // Why a watch request ended, beyond "ended".
 struct WatchOutcome {
   int events = 0;                    // ADDED/MODIFIED/DELETED/BOOKMARK seen
+  bool streaming = false;            // the server answered 200: the watch was established
   bool relist = false;               // 410, another ERROR event, or a bad event: state may be stale
   std::optional<Error> error;        // what to report
 };
@@ -173,7 +174,8 @@ void EndpointSliceWatch::run() {
                                return false;
                              }
                              return !outcome.error;
-                           });
+                           },
+                           [&](int status) { outcome.streaming = status == 200; });
     if (abort_.triggered()) break;
     if (!done) {
       outcome.error = done.error();
@@ -186,7 +188,8 @@ void EndpointSliceWatch::run() {
     // from the last resourceVersion. After one that failed fast (refused,
     // dropped, 401, 410 …) the first retry is immediate too — a lone drop or
     // 410 costs no delay — and further consecutive failures back off.
-    const bool productive = outcome.events > 0 || Clock::now() - started >= kShortWatch;
+    const bool productive =
+        outcome.events > 0 || (outcome.streaming && Clock::now() - started >= kShortWatch);
     if (productive) {
       backoff.reset();
       failures_in_a_row = 0;

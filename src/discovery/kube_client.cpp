@@ -16,6 +16,7 @@ constexpr std::size_t kMaxErrorBody = 64 * 1024;
 // What the llhttp callbacks see of one response.
 struct ResponseState {
   const BodySink* sink = nullptr;
+  const std::function<void(int)>* on_status = nullptr;
   std::size_t max_header_bytes = 0;
   std::size_t header_bytes = 0;
   int status = 0;
@@ -38,7 +39,9 @@ int count_header_bytes(llhttp_t* parser, const char*, std::size_t length) {
 }
 
 int on_headers_complete(llhttp_t* parser) {
-  state_of(parser).status = parser->status_code;
+  ResponseState& state = state_of(parser);
+  state.status = parser->status_code;
+  if (*state.on_status) (*state.on_status)(state.status);
   return 0;
 }
 
@@ -107,7 +110,8 @@ std::string describe_failure(int status, const std::string& body) {
 KubeClient::KubeClient(KubeApiConfig config, const AbortSignal* abort)
     : config_(std::move(config)), abort_(abort) {}
 
-Result<void> KubeClient::get(std::string_view target, const GetOptions& options, const BodySink& sink) const {
+Result<void> KubeClient::get(std::string_view target, const GetOptions& options, const BodySink& sink,
+                             const std::function<void(int)>& on_status) const {
   const std::string what = "GET " + std::string(target) + " from " + host_header(config_);
   std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + host_header(config_) +
                         "\r\nUser-Agent: ringgate-discovery\r\nAccept: application/json\r\n";
@@ -126,6 +130,7 @@ Result<void> KubeClient::get(std::string_view target, const GetOptions& options,
 
   ResponseState state;
   state.sink = &sink;
+  state.on_status = &on_status;
   state.max_header_bytes = options.max_header_bytes;
   llhttp_t parser;
   llhttp_init(&parser, HTTP_RESPONSE, &response_settings());

@@ -35,7 +35,9 @@ class KubeClient {
   // with http_status set and the Status object's message. Transport failure,
   // a connection closed mid-response or a malformed response: Error with
   // http_status 0.
-  Result<void> get(std::string_view target, const GetOptions& options, const BodySink& sink) const;
+  // `on_status`, if set, is called with the status code once the response head is in.
+  Result<void> get(std::string_view target, const GetOptions& options, const BodySink& sink,
+                   const std::function<void(int status)>& on_status = {}) const;
 
   // GET and collect the whole 2xx body (at most max_body_bytes).
   Result<std::string> get_body(std::string_view target, const GetOptions& options,
