@@ -1,5 +1,7 @@
 #include "ringgate/openai/request_body.h"
 
+#include <simdjson.h>
+
 namespace ringgate::openai {
 
 using simdjson::SUCCESS;
@@ -99,11 +101,20 @@ bool read_messages(od::value value, std::vector<std::string_view>& parts) {
 
 }  // namespace
 
+static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
+
+struct BodyReader::Parser {
+  od::parser parser;
+};
+
+BodyReader::BodyReader() : parser_(std::make_unique<Parser>()) {}
+BodyReader::~BodyReader() = default;
+
 BodyError BodyReader::read(std::string_view body, size_t capacity, RequestFields& out) {
   out = RequestFields{};
   if (capacity < body.size() + kPadding) return kBadJson;  // caller forgot pad(): refuse rather than overread
   od::document doc;
-  if (parser_.iterate(body.data(), body.size(), capacity).get(doc) != SUCCESS) return kBadJson;
+  if (parser_->parser.iterate(body.data(), body.size(), capacity).get(doc) != SUCCESS) return kBadJson;
   od::object object;
   od::json_type type;
   if (doc.type().get(type) != SUCCESS) return kBadJson;

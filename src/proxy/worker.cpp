@@ -404,6 +404,12 @@ class WorkerLoop {
   // ---- upstream exchange ---------------------------------------------------------------
 
   void start_exchange(Client* c) {
+    if (c->attempts > 0) {
+      // A retry runs after other requests used this worker's BodyReader: the prompt
+      // views point into its reused buffers, so read the (unchanged) body again.
+      std::string& body = c->parser.request().body;
+      body_reader_.read(body, body.capacity(), c->fields);
+    }
     RouteRequest route;
     route.path = path_of(c->parser.request().target);
     route.model = c->target_model;

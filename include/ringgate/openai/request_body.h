@@ -2,17 +2,17 @@
 // The fields of an OpenAI request body that routing needs, read with simdjson
 // on-demand straight from the receive buffer: model, stream, and the prompt text
 // (completions: prompt string(s); chat: each message's role then content, in order).
-#include <simdjson.h>
-
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace ringgate::openai {
 
-// The body must sit in a buffer with SIMDJSON_PADDING readable bytes after it.
-constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+// The body must sit in a buffer with this many readable bytes after it
+// (simdjson::SIMDJSON_PADDING; checked in request_body.cpp).
+constexpr size_t kPadding = 64;
 
 struct RequestFields {
   std::string model;          // unescaped
@@ -31,8 +31,15 @@ struct BodyError {
 };
 
 // One per worker: owns simdjson's parser and its buffers, reused across requests.
+// simdjson stays out of this header: request_body.cpp is built with its own SIMD
+// flags, so simdjson's inline types must not appear in other translation units.
 class BodyReader {
  public:
+  BodyReader();
+  ~BodyReader();
+  BodyReader(const BodyReader&) = delete;
+  BodyReader& operator=(const BodyReader&) = delete;
+
   // `body` must have kPadding bytes of capacity past its size (see padded()).
   BodyError read(std::string_view body, size_t capacity, RequestFields& out);
 
@@ -40,7 +47,8 @@ class BodyReader {
   static void pad(std::string& body) { body.reserve(body.size() + kPadding); }
 
  private:
-  simdjson::ondemand::parser parser_;
+  struct Parser;
+  std::unique_ptr<Parser> parser_;
 };
 
 }  // namespace ringgate::openai
