@@ -7,6 +7,8 @@
 #include <limits>
 #include <string_view>
 
+#include <simdjson.h>
+
 namespace ringgate::sim {
 namespace {
 
@@ -22,7 +24,7 @@ constexpr FlagSpec kFlags[] = {
     {"--model", "NAME", "base model name (default facebook/opt-125m)"},
     {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics"},
     {"--lora", "NAME", "serve a LoRA adapter NAME as an extra model (repeatable)"},
-    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: one or more name=path adapters"},
+    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters"},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
     {"--max-waiting", "N", "waiting-queue limit; beyond it requests get 429 (default 1024)"},
@@ -37,6 +39,9 @@ constexpr FlagSpec kFlags[] = {
     {"--startup-delay", "S", "seconds during which /health and the API answer 503 (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", nullptr, "also emit vllm:gpu_cache_usage_perc"},
+    {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
+    {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
+    {"--kv-cache-size", "N", "llm-d-inference-sim's name for --kv-blocks"},
     {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
     {"--help", nullptr, "print this help and exit"},
 };
@@ -66,6 +71,19 @@ bool parse_double(std::string_view text, double& out, double min_value, double m
   return true;
 }
 
+// vLLM's JSON form of a LoRA module: {"name": "...", "path": "...", "base_model_name": "..."}.
+bool parse_lora_json(std::string_view text, LoraAdapter& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(text.data(), text.size()).get(doc)) return false;
+  std::string_view name, path;
+  if (doc["name"].get(name) || name.empty()) return false;
+  if (doc["path"].get(path)) path = name;
+  out.name = name;
+  out.path = path;
+  return true;
+}
+
 // Applies one "--flag value"; returns an error message or "".
 std::string apply(SimOptions& o, std::string_view flag, std::string_view value) {
   auto bad = [&](const char* expected) {
@@ -86,6 +104,10 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
   } else if (flag == "--lora") {
     if (value.empty()) return bad("an adapter name");
     o.loras.push_back({std::string(value), std::string(value)});
+  } else if (flag == "--lora-modules" && value.starts_with("{")) {
+    LoraAdapter a;
+    if (!parse_lora_json(value, a)) return bad("{\"name\": ..., \"path\": ...}");
+    o.loras.push_back(std::move(a));
   } else if (flag == "--lora-modules") {
     auto eq = value.find('=');
     if (eq == 0 || eq == std::string_view::npos || eq + 1 == value.size()) return bad("name=path");
@@ -98,7 +120,7 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
   } else if (flag == "--block-size") {
     if (!parse_uint<uint32_t>(value, o.block_size, 1, 4096)) return bad("an integer 1-4096");
-  } else if (flag == "--kv-blocks") {
+  } else if (flag == "--kv-blocks" || flag == "--kv-cache-size") {
     if (!parse_uint<uint32_t>(value, o.kv_blocks, 1, 1u << 24)) return bad("a positive integer");
   } else if (flag == "--max-model-len") {
     if (!parse_uint<uint32_t>(value, o.max_model_len, 1, kMaxU32 / 2)) return bad("a positive integer");
@@ -106,9 +128,9 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (value == "echo") o.mode = OutputMode::echo;
     else if (value == "random") o.mode = OutputMode::random;
     else return bad("echo or random");
-  } else if (flag == "--inter-token-latency-ms") {
+  } else if (flag == "--inter-token-latency-ms" || flag == "--inter-token-latency") {
     if (!parse_double(value, o.inter_token_latency_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
-  } else if (flag == "--prefill-overhead-ms") {
+  } else if (flag == "--prefill-overhead-ms" || flag == "--time-to-first-token") {
     if (!parse_double(value, o.prefill_overhead_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
   } else if (flag == "--prefill-time-per-token-us") {
     if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");

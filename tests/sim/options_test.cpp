@@ -66,3 +66,18 @@ TEST_CASE("help lists every flag") {
                         "--help"})
     CHECK_MESSAGE(h.find(f) != std::string::npos, f);
 }
+
+TEST_CASE("vLLM's JSON --lora-modules and llm-d-inference-sim's flag names") {
+  auto p = parse({"--lora-modules", R"({"name":"sql","path":"/a/sql","base_model_name":"m"})", "--inter-token-latency",
+                  "7", "--time-to-first-token", "3", "--kv-cache-size", "99"});
+  REQUIRE(std::holds_alternative<SimOptions>(p));
+  const auto& o = std::get<SimOptions>(p);
+  REQUIRE(o.loras.size() == 1);
+  CHECK(o.loras[0].name == "sql");
+  CHECK(o.loras[0].path == "/a/sql");
+  CHECK(o.inter_token_latency_ms == 7);
+  CHECK(o.prefill_overhead_ms == 3);
+  CHECK(o.kv_blocks == 99);
+  CHECK(std::holds_alternative<OptionsError>(parse({"--lora-modules", "{\"path\":\"x\"}"})));
+  CHECK(std::holds_alternative<OptionsError>(parse({"--lora-modules", "{broken"})));
+}
