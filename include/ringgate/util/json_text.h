@@ -1,0 +1,19 @@
+#pragma once
+// Writing JSON text by hand (error bodies, SSE chunks, admin pages) without a
+// serializer: the one place that knows how a string is escaped.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringgate::util {
+
+// Appends `text` as a quoted JSON string: quotes, backslashes and control bytes
+// escaped; other bytes copied as they are (the caller passes UTF-8).
+void append_json_string(std::string& out, std::string_view text);
+
+// Appends the characters of `text` escaped as inside a JSON string, without quotes.
+void append_json_escaped(std::string& out, std::string_view text);
+
+void append_uint(std::string& out, uint64_t value);
+
+}  // namespace ringgate::util
