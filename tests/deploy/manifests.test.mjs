@@ -396,6 +396,42 @@ test('the Role grants exactly what the real EndpointSlice watcher requests (list
     `the watcher needs ${[...used].sort().join(', ')}; the Role grants ${[...roleGrants(role)].sort().join(', ')}`);
 });
 
+test('in-cluster watcher: the pod\'s service-account files + KUBERNETES_SERVICE_HOST/PORT reach a TLS API server with the token', async (t) => {
+  requireFile(watchProbe, 'watch_probe (tests/discovery; runs the real EndpointSliceWatch)');
+  const { FakeKubeApi, endpoint, makeTestCerts } = await loadFakeKubeApi();
+  const { startProbe, routableAre } = await import(path.join(root, 'tests/discovery/watch_probe.mjs'));
+  const dir = tmp();
+  const ns = 'ringgate-test';
+  const token = 'deploy-test-token';
+  const certs = makeTestCerts(path.join(dir, 'certs'), { ips: ['127.0.0.1'] });
+  const api = await new FakeKubeApi({ token, tls: { key: certs.key, cert: certs.cert }, namespace: ns }).start();
+  t.after(() => api.close());
+  // What Kubernetes mounts at /var/run/secrets/kubernetes.io/serviceaccount.
+  const sa = path.join(dir, 'serviceaccount');
+  fs.mkdirSync(sa);
+  fs.writeFileSync(path.join(sa, 'token'), token);
+  fs.copyFileSync(certs.caCert, path.join(sa, 'ca.crt'));
+  fs.writeFileSync(path.join(sa, 'namespace'), ns);
+  const k = gatewayDoc().pool.discovery.kubernetes;
+  assert.equal(k.namespace, undefined, 'the ConfigMap leaves the namespace to the pod (service-account namespace file)');
+  api.createSlice(`${k.service}-a`, { service: k.service, ports: [{ name: k.port, protocol: 'TCP', port: 8000 }],
+    endpoints: [endpoint('10.1.0.1', { namespace: ns })] });
+  const probe = startProbe(['--in-cluster', '--sa-dir', sa, '--service', k.service, '--port', String(k.port)], {
+    env: { WATCH_PROBE: watchProbe, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port) } });
+  t.after(() => probe.stop());
+  await probe.waitFor(routableAre(['10.1.0.1:8000']));
+  api.updateSlice(`${k.service}-a`, (s) => { s.endpoints[0].conditions.ready = false; });
+  await probe.waitFor(routableAre([]));
+  const grants = roleGrants(find(base(), 'Role'));
+  assert.ok(api.requests.length >= 2);
+  for (const r of api.requests) {
+    assert.equal(r.authorization, `Bearer ${token}`);
+    const need = rbacOf(r);
+    assert.equal(need.namespace, ns, `not the service account's namespace: ${r.path}`);
+    assert.ok(grants.has(`${need.group}|${need.resource}|${need.verb}`), `the Role does not grant ${need.verb} ${need.resource}`);
+  }
+});
+
 test('a gateway on the ConfigMap\'s config (loopback, static endpoints) serves the probe paths on its admin listener', async (t) => {
   requireGatewayFlags('--config');
   const sims = await Promise.all([0, 1, 2].map(() => startSim(['--model', 'facebook/opt-125m'])));
