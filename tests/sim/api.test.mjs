@@ -234,3 +234,27 @@ test('Expect: 100-continue gets an interim 100 before the answer', async () => {
   c.close();
   assert.match(text, /HTTP\/1\.1 200 OK/);
 });
+
+test('random bytes and hostile JSON never crash or hang the sim', async () => {
+  let seed = 12345;
+  const rand = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+  for (let i = 0; i < 30; ++i) {
+    const bytes = Buffer.alloc(1 + (rand() % 600), 0).map(() => rand() & 0xff);
+    // Half start like a real request so the garbage reaches the header and body parsers.
+    const raw = i % 2 ? Buffer.concat([Buffer.from('POST /v1/completions HTTP/1.1\r\nContent-Length: 40\r\n'), bytes]) : bytes;
+    const c = await connect(sim.port);
+    c.socket.end(raw);
+    await c.waitFor((_, closed) => closed).catch(() => c.close());
+  }
+  const deep = '['.repeat(20000) + ']'.repeat(20000);
+  assertVllmError(await postRaw('/v1/completions', `{"model":"${MODEL}","prompt":${deep}}`), 400, { param: 'prompt' });
+  // Deep nesting in an ignored field is skipped, not recursed into: valid JSON, answered.
+  const skipped = await postRaw('/v1/completions', `{"model":"${MODEL}","extra":${deep},"prompt":"x","max_tokens":1}`);
+  assert.equal(skipped.status, 200);
+  assertVllmError(await postRaw('/v1/completions', `{"model":"${MODEL}","prompt":"\\ud800"}`), 400);
+  const invalidUtf8 = Buffer.concat([Buffer.from(`{"model":"${MODEL}","messages":[{"role":"user","content":"`),
+    Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]);
+  assertVllmError(await postRaw('/v1/chat/completions', invalidUtf8), 400);
+  const ok = await client.completions.create({ model: MODEL, prompt: 'still alive', max_tokens: 2 });
+  assert.equal(ok.choices[0].text, 'still al');
+});
