@@ -102,6 +102,10 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   // (by the destination header; without the header: in flight at the kill, dest unknown).
   const onVictim = (r) => (r.dest ? r.dest === victimEp : null);
   const excusable = (r) => inFlightAtKill(r) && onVictim(r) !== false && r.tHeaders >= 0 && r.tHeaders + r.tStart <= ev.kill;
+  const describe = (r) => ({
+    i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),
+    endS: +(end(r) / 1000).toFixed(3), status: r.status, inFlightAtKill: inFlightAtKill(r), onVictim: onVictim(r),
+  });
   const streamFail = failedS.map((r) => ({
     i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),
     endS: +(end(r) / 1000).toFixed(3), chunks: r.chunks, inFlightAtKill: inFlightAtKill(r), onVictim: onVictim(r),
@@ -139,7 +143,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   crit(`${o.proxy} still running`, gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
   return {
     signal: o.signal, proxy: o.proxy, rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
-    outcomes: s.outcomes, nonStreaming: { sent: nonStream.length, failed: failedNS.length, outcomes: count(failedNS) },
+    outcomes: s.outcomes, nonStreaming: { sent: nonStream.length, failed: failedNS.length, outcomes: count(failedNS), failures: failedNS.map(describe) },
     streaming: { sent: streams.length, failed: failedS.length, sseError: sseEnded.length, truncated: truncated.length, hung: hung.length,
       excusable: failedS.length - notExcusable.length, notExcusable: notExcusable.length, failures: streamFail },
     inFlightAtKill: recs.filter(inFlightAtKill).length,
@@ -163,6 +167,7 @@ export function report(r) {
   L.push(`   TTFT ms ${JSON.stringify(r.ttftMs)}`);
   L.push(`   per second (t:sent/failed${r.haveDestinationHeader ? '/to-victim' : ''}): ` +
     r.timeline.map((b) => `${b.t}:${b.sent}/${b.failed}${b.victim === null ? '' : '/' + b.victim}`).join(' '));
+  for (const f of r.nonStreaming.failures.slice(0, 5)) L.push(`   failed non-streaming e.g.: ${JSON.stringify(f)}`);
   for (const f of r.streaming.failures.slice(0, 5)) L.push(`   failed stream e.g.: ${JSON.stringify(f)}`);
   for (const c of r.criteria) L.push(`   ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
   L.push(`   => ${r.signal}: ${r.pass ? 'PASS' : 'FAIL'}`);

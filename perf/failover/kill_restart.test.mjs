@@ -9,7 +9,7 @@ const short = { rate: 100, duration: 12, killAt: 4, restartAt: 8 };
 
 test('SIGKILL of a sim under load: only its in-flight streams fail, each with an SSE error event', { timeout: 60000 }, async () => {
   const r = await runKillRestart({ ...short, signal: 'SIGKILL' });
-  assert.equal(r.nonStreaming.failed, 0, JSON.stringify(r.nonStreaming));
+  assert.equal(r.nonStreaming.failed, 0, JSON.stringify(r.nonStreaming.failures.slice(0, 5)));
   assert.equal(r.streaming.notExcusable, 0, JSON.stringify(r.streaming.failures.slice(0, 5)));
   assert.equal(r.streaming.sseError, r.streaming.failed, JSON.stringify(r.streaming.failures.slice(0, 5)));
   assert.ok(r.readmitMs.counters !== null && r.readmitMs.counters <= 1000, `readmission ${JSON.stringify(r.readmitMs)}`);

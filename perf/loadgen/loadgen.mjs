@@ -175,7 +175,9 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
       res.on('close', () => conclude(res.complete ? 'close' : 'aborted'));
     });
     req.on('error', (e) => {
-      if (!gotResponse) finish('conn_error', e.code || e.message);
+      // reusedSocket: the request went out on a pooled keep-alive connection (a reset
+      // then is often the server closing that connection as the request arrived).
+      if (!gotResponse) finish('conn_error', (e.code || e.message) + (req.reusedSocket ? ' (reused keep-alive connection)' : ' (new connection)'));
       // errors after the response started are concluded by the response handlers
     });
     req.end(payload);

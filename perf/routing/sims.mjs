@@ -31,8 +31,12 @@ export function family(m, name) {
   return found ? sum : NaN;
 }
 
-export async function simCounters(url) {
-  const m = await scrape(`${url}/metrics`);
+// Rejects after timeoutMs (a scrape must not hang a run).
+export async function simCounters(url, timeoutMs = 2000) {
+  let timer;
+  const m = await Promise.race([scrape(`${url}/metrics`),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`scrape ${url} timed out`)), timeoutMs); })])
+    .finally(() => clearTimeout(timer));
   return {
     hits: family(m, 'vllm:prefix_cache_hits_total'),
     queries: family(m, 'vllm:prefix_cache_queries_total'),
