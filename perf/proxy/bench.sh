@@ -46,7 +46,7 @@ start_listening() {
   echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
 }
 
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; cat "$tmp"/*.err >&2; exit 1; }
 
 # --- backend ------------------------------------------------------------------------
 reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
@@ -65,7 +65,7 @@ EOF
   wait_port "$backend_port"
   backend_desc="nginx returning a fixed completion JSON"
 else
-  backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --max-waiting 65536)
+  backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --max-waiting 65536 --kv-blocks 131072 --max-model-len 1000000)
   backend_desc="ringgate-sim, zero latency, max_tokens 1"
 fi
 
@@ -87,7 +87,7 @@ haproxy_port=$(free_port)
 cat >"$tmp/haproxy.cfg" <<EOF
 global
   nbthread 1
-  maxconn 10000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s
