@@ -139,6 +139,7 @@ int HttpSession::on_message_complete(llhttp_t* p) {
   HttpSession& s = session_of(p);
   s.request_.method = static_cast<llhttp_method_t>(p->method);
   s.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+  s.http_1_0_ = p->http_major == 1 && p->http_minor == 0;
   s.message_complete_ = true;
   return HPE_PAUSED;  // answer this one before parsing the next (pipelining)
 }
@@ -235,13 +236,20 @@ void HttpSession::respond(int status, std::string_view content_type, std::string
 }
 
 void HttpSession::begin_stream(int status, std::string_view content_type) {
-  append_head(status, content_type, "transfer-encoding: chunked\r\n");
+  raw_stream_ = http_1_0_;
+  if (raw_stream_) keep_alive_ = false;  // HTTP/1.0 has no chunked encoding: the stream ends at close
+  append_head(status, content_type, raw_stream_ ? "" : "transfer-encoding: chunked\r\n");
   out_ += "\r\n";
   touch();
 }
 
 void HttpSession::stream_data(std::string_view data) {
   if (data.empty()) return;  // an empty chunk would end the stream
+  if (raw_stream_) {
+    out_ += data;
+    touch();
+    return;
+  }
   char hex[16];
   auto [end, ec] = std::to_chars(hex, hex + sizeof hex, data.size(), 16);
   (void)ec;
@@ -253,7 +261,8 @@ void HttpSession::stream_data(std::string_view data) {
 }
 
 void HttpSession::end_stream() {
-  out_ += "0\r\n\r\n";
+  if (!raw_stream_) out_ += "0\r\n\r\n";
+  raw_stream_ = false;
   response_complete();
 }
 

@@ -258,3 +258,14 @@ test('random bytes and hostile JSON never crash or hang the sim', async () => {
   const ok = await client.completions.create({ model: MODEL, prompt: 'still alive', max_tokens: 2 });
   assert.equal(ok.choices[0].text, 'still al');
 });
+
+test('HTTP/1.0 clients get a plain (unchunked) stream ended by close', async () => {
+  const json = JSON.stringify({ model: MODEL, prompt: 'abcdefgh', max_tokens: 2, stream: true });
+  const text = await exchange(sim.port,
+    `POST /v1/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n${json}`);
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.doesNotMatch(text, /transfer-encoding/i);
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  assert.ok(body.startsWith('data: {'));
+  assert.ok(body.endsWith('data: [DONE]\n\n'));
+});

@@ -121,6 +121,8 @@ class HttpSession {
   std::unique_ptr<InFlight> in_flight_;
   bool responding_ = false;     // a request was dispatched and its response is not complete
   bool keep_alive_ = true;      // of the request being answered
+  bool http_1_0_ = false;       // of the request being answered: no chunked encoding, stream until close
+  bool raw_stream_ = false;     // the current stream is unframed (HTTP/1.0)
   bool close_after_response_ = false;
   bool broken_ = false;         // write failure or unusable input: close now
   bool peer_closed_ = false;
