@@ -5,9 +5,20 @@
 // when a watch ends or drops; relist on 410 (Expired/Gone) or another ERROR
 // event; capped exponential backoff on failures.
 //
+// Retry policy: a watch that delivered events (or stayed open ≥ 1 s) is
+// resumed at once; after a lone fast failure the first retry is immediate,
+// then consecutive failures wait backoff_initial·2^n (capped, +≤20% jitter).
+// A 410 on a resumed watch relists at once.
+//
+// API permissions used: `list` and `watch` on `endpointslices` in API group
+// `discovery.k8s.io`, in the one namespace (nothing else; no `get`).
+//
 // Threading: start() spawns one thread that does all the I/O and runs the
-// callbacks. stop() (any other thread; also the destructor) aborts the I/O in
-// progress and joins — it returns promptly, not after a timeout.
+// callbacks (hand the set over to your own thread from on_change). stop()
+// (any other thread; also the destructor) aborts the I/O in progress via an
+// eventfd and joins — it returns promptly, not after a timeout. Do not call
+// stop() or destroy the watch from inside a callback. The thread blocks
+// SIGPIPE for itself.
 #include <atomic>
 #include <chrono>
 #include <functional>
