@@ -1,12 +1,15 @@
 #include "ringgate/config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "document_readers.h"
 #include "yaml_field_reader.h"
@@ -51,6 +54,50 @@ std::string expected_api_version(document_kind kind) {
         case document_kind::unknown: break;
     }
     return {};
+}
+
+// yaml-cpp 0.7's LoadAll loops forever, allocating all the while, on some malformed
+// streams: a document whose first token the parser cannot use (a stray ',' for one) is
+// reported as a null document without consuming that token, so the next "document"
+// starts at the same place (jbeder/yaml-cpp#1040, fixed upstream by #1319, after 0.7).
+// A first pass over the parse events catches a document that does not move the parser
+// forward, so LoadAll only ever sees streams it can finish.
+class document_progress_check : public YAML::EventHandler {
+public:
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+    YAML::Mark start;
+};
+
+constexpr size_t max_documents = 10'000;
+
+// Returns the problem that would make LoadAll hang, if any. Parser exceptions propagate.
+std::optional<config_error> find_stuck_document(std::string_view text, const std::string& file) {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    document_progress_check check;
+    std::optional<int> previous_start;
+    for (size_t documents = 0; parser.HandleNextDocument(check); ++documents) {
+        if (previous_start && *previous_start == check.start.pos) {
+            std::string what = "invalid YAML: a document cannot start here";
+            if (check.start.pos >= 0 && size_t(check.start.pos) < text.size() && std::isprint(static_cast<unsigned char>(text[size_t(check.start.pos)])))
+                what = std::string("invalid YAML: unexpected '") + text[size_t(check.start.pos)] + "'";
+            return config_error{file, {check.start.line + 1, check.start.column + 1}, what};
+        }
+        if (documents == max_documents)
+            return config_error{file, {check.start.line + 1, check.start.column + 1},
+                                "more than " + std::to_string(max_documents) + " documents; not a config"};
+        previous_start = check.start.pos;
+    }
+    return std::nullopt;
 }
 
 std::string position_text(source_position p) { return "line " + std::to_string(p.line); }
@@ -161,6 +208,10 @@ load_result load_config_text(std::string_view text, std::string_view file_name, 
 
     std::vector<YAML::Node> documents;
     try {
+        if (auto stuck = find_stuck_document(text, file)) {
+            errors.push_back(std::move(*stuck));
+            return result;
+        }
         documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::Exception& e) {
         source_position at;

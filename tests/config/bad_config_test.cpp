@@ -295,6 +295,13 @@ apiVersion: v1
     CHECK(format_error(result.errors[4]).starts_with("many.yaml:14:7: kind: unknown kind \"Mystery\""));
 }
 
+TEST_CASE("a stray comma, on which yaml-cpp 0.7's LoadAll would loop forever, is an error") {
+    expect_error(",\n", 1, 1, "invalid YAML: unexpected ','");
+    expect_error(",a: b\n", 1, 1, "invalid YAML: unexpected ','");
+    expect_error(gateway + ", kind: Gateway\n", 5, 1, "invalid YAML: unexpected ','");
+    expect_error(std::string(130, ',') + "apiiscovery:timeouest: \x13\x00" + "5x}\n", 1, 1, "invalid YAML");
+}
+
 TEST_CASE("hostile input does not crash or hang") {
     // Deep nesting, aliases, odd scalars, binary junk: each gives errors, nothing throws.
     std::string deep = "apiVersion: ringgate.io/v1\nkind: Gateway\nlisten: " + std::string(5000, '[') + "\n";
