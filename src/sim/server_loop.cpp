@@ -219,7 +219,9 @@ void ServerLoop::close_idle_connections(uint64_t now_ns) {
   std::vector<int> idle;
   for (size_t fd = 0; fd < connections_.size(); ++fd) {
     Connection* c = connections_[fd].get();
-    if (c && c->session->idle() && now_ns - c->session->last_activity_ns() >= keep_alive_ns_) idle.push_back(int(fd));
+    if (!c || !c->session->idle()) continue;
+    uint64_t since = c->session->last_activity_ns();
+    if (since <= now_ns && now_ns - since >= keep_alive_ns_) idle.push_back(int(fd));
   }
   for (int fd : idle) close_connection(fd);
 }
