@@ -35,9 +35,11 @@ void read_listen(yaml_field_reader& r, const YAML::Node& node, const std::string
     with_field(*fields, path, "admin", [&](const YAML::Node& v, const std::string& p) {
         assign(out.admin, r.read_host_port(v, p, true));
     });
-    if (out.api.port == out.admin.port && out.api.host == out.admin.host && fields->find("api") &&
-        fields->find("admin"))
-        r.error(*fields->find("admin"), join_path(path, "admin"), "must differ from listen.api");
+    if (out.api == out.admin) {
+        const bool admin_given = fields->find("admin") != nullptr;
+        r.error(admin_given ? *fields->find("admin") : *fields->find("api"), join_path(path, admin_given ? "admin" : "api"),
+                admin_given ? "must differ from listen.api" : "must differ from listen.admin");
+    }
 }
 
 bool is_service_port_name(std::string_view name) {

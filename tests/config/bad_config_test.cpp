@@ -142,6 +142,9 @@ TEST_CASE("bad addresses") {
     expect_error("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
                  "listen: {api: \":8080\", admin: \":8080\"}\n",
                  4, 31, "listen.admin: must differ from listen.api");
+    expect_error("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+                 "listen: {api: \":9090\"}\n",
+                 4, 15, "listen.api: must differ from listen.admin");  // the default admin address
 }
 
 TEST_CASE("missing or contradictory pool") {

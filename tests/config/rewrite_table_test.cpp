@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 
@@ -8,6 +10,17 @@
 #include "ringgate/config/rewrite_table.h"
 
 using namespace ringgate::config;
+
+// Counts every allocation in this test program, to show that pick() makes none.
+static size_t allocations = 0;
+
+void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -151,4 +164,29 @@ TEST_CASE("built from unvalidated structs it resolves conflicts the GAIE way") {
     CHECK(table.pick("zzz", 0).target == "catch-1");  // the first catch-all wins
     CHECK(table.pick("empty", 0).target == "catch-1");
     CHECK(table.aliases().size() == 2);
+}
+
+TEST_CASE("pick allocates nothing, whatever path it takes") {
+    rewrite_table table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+spec:
+  rules:
+  - matches: [{model: {value: a-model-name-long-enough-to-defeat-small-string-optimisation}}]
+    targets: [{modelRewrite: x, weight: 3}, {modelRewrite: y, weight: 1}]
+  - targets: [{modelRewrite: fallback}]
+)");
+    const std::string exact = "a-model-name-long-enough-to-defeat-small-string-optimisation";
+    const std::string other = "another-model-name-long-enough-to-defeat-small-string-optimisation";
+    std::mt19937_64 rng(1);
+    const size_t before = allocations;
+    size_t rewritten = 0;
+    for (int i = 0; i < 1000; ++i) {
+        rewritten += table.pick(exact, rng()).changes(exact);
+        rewritten += table.pick(other, rng()).changes(other);
+        rewritten += table.pick(other, rng(), "forced").changes(other);
+    }
+    CHECK(allocations == before);
+    CHECK(rewritten == 3000);
+    std::string probe(100, 'x');  // the counter does see allocations
+    CHECK(allocations > before);
 }

@@ -14,6 +14,7 @@
 // cares: a client can always name any served model directly in the body anyway.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
