@@ -177,12 +177,13 @@ export function report(r) {
 const HELP = `usage: perf/failover/kill_restart.sh [--signal SIGKILL|SIGTERM|both] [--rate R] [--duration S]
     [--kill-at S] [--restart-at S] [--stream-fraction F] [--workers N] [--timeout-ms MS] [--json FILE]
     [--proxy ringgate|nginx|haproxy]   (baselines: the same scenario in front of nginx RR / HAProxy LC)
+    [--repeat N]                       run the scenario N times (flakiness), summary at the end
 Defaults: both signals, 100 req/s, 30 s, kill at 10 s, restart at 20 s, stream fraction 0.5.`;
 
 async function main() {
   const a = process.argv.slice(2);
   const o = { log: (m) => console.error(`[kill_restart] ${m}`) };
-  let signals = ['SIGKILL', 'SIGTERM'], jsonOut;
+  let signals = ['SIGKILL', 'SIGTERM'], jsonOut, repeat = 1;
   for (let i = 0; i < a.length; i++) {
     const v = () => a[++i];
     switch (a[i]) {
@@ -197,15 +198,25 @@ async function main() {
       case '--timeout-ms': o.timeoutMs = Number(v()); break;
       case '--json': jsonOut = v(); break;
       case '--proxy': o.proxy = v(); break;
+      case '--repeat': repeat = Math.max(1, Math.min(20, Number(v()))); break;
       default: throw new Error(`unknown option ${a[i]} (see --help)`);
     }
   }
   if ((o.duration ?? 30) > 120 || (o.rate ?? 100) > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
   const results = [];
-  for (const signal of signals) {
-    const r = await runKillRestart({ ...o, signal });
-    console.log(report(r));
-    results.push(r);
+  for (let k = 0; k < repeat; k++) {
+    for (const signal of signals) {
+      const r = await runKillRestart({ ...o, signal });
+      console.log(report(r));
+      results.push(r);
+    }
+  }
+  if (repeat > 1) {
+    for (const signal of signals) {
+      const rs = results.filter((r) => r.signal === signal);
+      const failedNS = rs.map((r) => r.nonStreaming.failed), failedS = rs.map((r) => r.streaming.failed);
+      console.log(`${signal}: PASS in ${rs.filter((r) => r.pass).length} of ${rs.length} runs; failed non-streaming per run ${failedNS.join(',')}; failed streams per run ${failedS.join(',')}`);
+    }
   }
   if (jsonOut) (await import('node:fs')).writeFileSync(jsonOut, JSON.stringify(results, null, 1));
   const pass = results.every((r) => r.pass);
