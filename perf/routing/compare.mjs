@@ -5,7 +5,7 @@
 // Every (config, workload) cell gets freshly started sims (cold caches) and a fresh proxy.
 // Hit rates come from the sims' own counters; an offline oracle replays the same
 // sequence (see oracle.mjs). Run through perf/routing/compare.sh; --help for options.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
@@ -63,6 +63,14 @@ function parse(argv) {
   return o;
 }
 const words = (s) => s.split(/\s+/).filter(Boolean);
+// CPU seconds (user + system) a process has used so far, from /proc (Linux, CLK_TCK 100).
+function cpuSeconds(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return NaN; }
+}
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 
 async function runCell(o, config, workload, simArgs, notes) {
@@ -86,7 +94,9 @@ async function runCell(o, config, workload, simArgs, notes) {
     let warm = { sent: 0, failed: 0 };
     if (o.warmup > 0) warm = await runLoad({ ...common, duration: o.warmup, seed: o.seed + 7919 });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
+    const cpu0 = cpuSeconds(proxy.proc.pid);
     const s = await runLoad({ ...common, duration: o.duration, seed: o.seed, timeline: true });
+    const proxyCpu = cpuSeconds(proxy.proc.pid) - cpu0;
     await sleep(300);
     const after = await Promise.all(sims.map((s2) => simCounters(s2.url)));
     const d = sims.map((_, i) => diff(before[i], after[i]));
@@ -97,7 +107,7 @@ async function runCell(o, config, workload, simArgs, notes) {
     return {
       config, workload, warmupSent: warm.sent, warmupFailed: warm.failed, sent: s.sent, ok: s.ok, failed: s.failed, outcomes: s.outcomes,
       ttft: s.ttftMs, latency: s.latencyMs, rps: s.achievedRps, offered: s.offeredRps,
-      lagP99: s.scheduleLagMs.p99,
+      lagP99: s.scheduleLagMs.p99, proxyCpuPerSec: proxyCpu / s.wallSeconds,
       hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
       destinations: s.destinations, timeline: s.timeline,
     };
@@ -125,7 +135,7 @@ function table(o, rows, notes, meta) {
   L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api}, stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
   L.push(`# every cell: fresh (cold) sims and a fresh proxy, ${o.warmup > 0 ? `${o.warmup} s warm-up through that proxy (same rate, continuing request sequence, not measured), then` : 'no warm-up,'} the measured window; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
   L.push('');
-  const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %'];
+  const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %', 'proxy CPU'];
   const lines = [hdr];
   for (const r of rows) {
     const rr = rows.find((x) => x.config === 'nginx-rr' && x.workload === r.workload);
@@ -135,12 +145,13 @@ function table(o, rows, notes, meta) {
       f(r.ttft.mean), f(r.ttft.p50), f(r.ttft.p90), f(r.ttft.p99),
       f(ratio(r.ttft.mean, rr?.ttft.mean), 2), f(ratio(r.ttft.p99, rr?.ttft.p99), 2),
       f(ratio(r.ttft.mean, lc?.ttft.mean), 2), f(ratio(r.ttft.p99, lc?.ttft.p99), 2),
-      f(r.maxLoad, 2), r.shares.map((x) => Math.round(x * 100)).join('/')]);
+      f(r.maxLoad, 2), r.shares.map((x) => Math.round(x * 100)).join('/'), `${f(100 * r.proxyCpuPerSec, 0)}%`]);
   }
   const w = hdr.map((_, c) => Math.max(...lines.map((l) => String(l[c]).length)));
   for (const l of lines) L.push(l.map((x, c) => (c < 2 ? String(x).padEnd(w[c]) : String(x).padStart(w[c]))).join('  '));
   L.push('');
   L.push('TTFT in ms (streams only, time to the first chunk with text); req/s = completed OK / wall time; max/mean = busiest sim\'s share × N;');
+L.push('proxy CPU = the proxy process\'s user+system CPU time over the measured window / its length (100% = one core);');
   L.push('oracle = offline replay of the same request sequence through 4 LRU block caches of the sims\' capacity, each request sent to the');
   L.push('sim with the longest cached prefix (no pinning, no load limit; see perf/routing/oracle.mjs).');
   for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
