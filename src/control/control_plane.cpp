@@ -20,7 +20,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)),
       publisher_(options_.workers + 1),
       pool_(loop_, registry_, options_.pool),
-      worker_stats_(options_.workers, nullptr) {
+      worker_stats_(options_.workers, nullptr),
+      worker_counters_(options_.workers, nullptr) {
   reader_ = publisher_.reader(options_.workers);
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   loop_.add(wake_.fd, EPOLLIN, &wake_);
@@ -39,8 +40,21 @@ ControlPlane::~ControlPlane() {
   close(wake_.fd);
 }
 
-void ControlPlane::attach_worker_stats(size_t slot, const metrics::WorkerStats* stats) {
-  if (slot < worker_stats_.size()) worker_stats_[slot] = stats;
+void ControlPlane::attach_worker(size_t slot, const metrics::WorkerStats* stats,
+                                 const proxy::WorkerCounters* counters) {
+  if (slot >= worker_stats_.size()) return;
+  worker_stats_[slot] = stats;
+  worker_counters_[slot] = counters;
+}
+
+void ControlPlane::set_aliases(std::vector<std::string> aliases) {
+  {
+    std::lock_guard lock(pending_mutex_);
+    aliases_ = std::move(aliases);
+    aliases_changed_ = true;
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_.fd, &one, sizeof one);
 }
 
 void ControlPlane::set_endpoints(std::vector<DesiredEndpoint> endpoints, bool synced) {
@@ -87,7 +101,8 @@ void ControlPlane::apply_pending_endpoints() {
 }
 
 void ControlPlane::publish_if_changed() {
-  if (pool_.changed()) {
+  const bool published = pool_.changed();
+  if (published) {
     std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot();
     size_t routable = 0;
     for (const sched::EndpointState& e : snapshot->endpoints()) {
@@ -104,9 +119,35 @@ void ControlPlane::publish_if_changed() {
       synced = synced_;
     }
     ready_.store(synced && routable > 0, std::memory_order_relaxed);
+    probed_.store(synced && pool_.all_probed(), std::memory_order_relaxed);
   }
-  reader_.refresh();
+  const sched::EndpointSnapshot* current = reader_.refresh();
+  bool aliases_changed;
+  {
+    std::lock_guard lock(pending_mutex_);
+    aliases_changed = aliases_changed_;
+  }
+  if (current && (published || aliases_changed)) publish_catalog(*current);
   publisher_.reclaim();
+}
+
+void ControlPlane::publish_catalog(const sched::EndpointSnapshot& snapshot) {
+  if (!catalog_) return;
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(pending_mutex_);
+    names = aliases_;
+    aliases_changed_ = false;
+  }
+  // Models the routable endpoints serve (an alias first: it is what clients ask for).
+  for (const sched::EndpointState& e : snapshot.endpoints()) {
+    if (!e.routable) continue;
+    for (const std::string& m : e.models) names.push_back(m);
+    for (const std::string& a : e.lora_adapters) names.push_back(a);
+  }
+  if (names == catalog_names_) return;
+  catalog_names_ = names;
+  catalog_->publish(std::move(names));  // deduplicates
 }
 
 void ControlPlane::install_routes() {
@@ -130,11 +171,16 @@ AdminResponse ControlPlane::render_metrics() {
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
     if (w) workers.push_back(w);
+  std::vector<const proxy::WorkerCounters*> counters_of_workers;
+  for (const proxy::WorkerCounters* w : worker_counters_)
+    if (w) counters_of_workers.push_back(w);
   ControlCounters counters = counters_;
   counters.scrapes_ok = pool_.scrapes_ok();
   counters.scrapes_failed = pool_.scrapes_failed();
+  counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
+  counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
   return {200, "text/plain; version=0.0.4; charset=utf-8",
-          render_gateway_metrics(view, workers, index_.stats(), counters, options_.build)};
+          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build)};
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

@@ -125,6 +125,10 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
     if (m->health.discovered_ready != d.ready || m->name != d.name) set_changed();
     m->health.discovered_ready = d.ready;
     m->name = d.name.empty() ? m->address.text() : d.name;
+    if (!options_.declared_models.empty() && !m->health.has_models) {
+      m->models = options_.declared_models;
+      m->health.has_models = true;
+    }
     next.push_back(std::move(m));
   }
   for (auto& old : members_)
@@ -157,6 +161,7 @@ void EndpointPool::tick(Clock::time_point now) {
 void EndpointPool::on_metrics(Member& m, const GetResult& r) {
   bool was_routable = routable(m);
   // Parse into scratch: a failed parse leaves its output half-filled.
+  const bool answered = r.status != 0 && r.status < 500;
   if (r.ok && parser_.parse(r.body, scratch_)) {
     std::swap(m.metrics, scratch_);
     m.has_metrics = true;
@@ -165,18 +170,27 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
     ++m.health.scrapes_ok;
     ++scrapes_ok_;
     set_changed();  // fresh load signals are a change the workers want
+  } else if (answered) {
+    // Alive, but no vLLM metrics to read: routable on in-flight counts alone.
+    m.health.failed_scrapes = 0;
+    m.health.last_error = r.ok ? "/metrics is not vLLM's Prometheus text" : "/metrics answered " + std::to_string(r.status);
   } else {
     ++m.health.failed_scrapes;
     ++m.health.scrapes_failed;
     ++scrapes_failed_;
-    m.health.last_error = r.ok ? "unparseable /metrics body" : std::string(r.error);
+    m.health.last_error = r.status ? "/metrics answered " + std::to_string(r.status) : std::string(r.error);
   }
   if (routable(m) != was_routable) set_changed();
 }
 
 void EndpointPool::on_models(Member& m, const GetResult& r) {
+  if (!m.health.probed) {
+    m.health.probed = true;
+    set_changed();
+  }
   std::vector<std::string> models, adapters;
   if (!r.ok || !parse_model_list(r.body, models, adapters)) return;
+  for (const std::string& declared : options_.declared_models) add_unique(models, declared);
   if (models != m.models || adapters != m.adapters || !m.health.has_models) set_changed();
   m.models = std::move(models);
   m.adapters = std::move(adapters);
@@ -184,8 +198,12 @@ void EndpointPool::on_models(Member& m, const GetResult& r) {
 }
 
 bool EndpointPool::routable(const Member& m) const {
-  return m.health.discovered_ready && m.health.has_models && m.has_metrics &&
+  return m.health.discovered_ready && m.health.has_models &&
          m.health.failed_scrapes < options_.failed_scrapes_to_unroutable;
+}
+
+bool EndpointPool::all_probed() const {
+  return std::all_of(members_.begin(), members_.end(), [](auto& m) { return m->health.probed; });
 }
 
 size_t EndpointPool::routable_count() const {

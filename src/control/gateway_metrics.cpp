@@ -221,39 +221,55 @@ void extension_families(std::span<const metrics::WorkerStats* const> workers, co
   for (auto* f : {&info, &e2e, &attempts, &size, &ratio, &rewrite}) out.push_back(std::move(*f));
 }
 
-void gateway_families(std::span<const metrics::WorkerStats* const> workers, const sched::PrefixIndexStats& index,
+void gateway_families(std::span<const proxy::WorkerCounters* const> workers, const sched::PrefixIndexStats& index,
                       const ControlCounters& control, std::vector<MetricFamily>& out) {
-  auto counter = [&](const char* name, const char* help, auto member) {
+  using C = proxy::WorkerCounters;
+  auto counter = [&](const char* name, const char* help, proxy::Counter C::*member) {
     uint64_t v = 0;
-    for (const metrics::WorkerStats* w : workers) v += (w->proxy.*member).get();
+    for (const C* w : workers) v += (w->*member).get();
     auto f = family(name, help, MetricType::Counter);
     add_counter(f, {}, double(v));
     out.push_back(std::move(f));
   };
-  using P = metrics::ProxyCounters;
-  counter("ringgate_connections_accepted_total", "Client connections accepted.", &P::connections_accepted);
+  counter("ringgate_connections_accepted_total", "Client connections accepted.", &C::connections_accepted);
   {
     int64_t open = 0;
-    for (const metrics::WorkerStats* w : workers) open += w->proxy.connections_open.get();
+    for (const C* w : workers) open += int64_t(w->connections_accepted.get()) - int64_t(w->connections_closed.get());
     auto f = family("ringgate_connections_open", "Client connections open now.", MetricType::Gauge);
     add_gauge(f, {}, double(open));
     out.push_back(std::move(f));
   }
-  counter("ringgate_requests_total", "HTTP requests parsed on the API listener (any path).", &P::requests);
-  counter("ringgate_upstream_connects_total", "New connections opened to model servers.", &P::upstream_connects);
-  counter("ringgate_upstream_reuses_total", "Requests sent on a kept-alive model server connection.", &P::upstream_reuses);
+  counter("ringgate_streams_broken_total", "Responses cut after bytes reached the client (ended with an error event).",
+          &C::streams_broken);
+  counter("ringgate_requests_total", "HTTP requests parsed on the API listener (any path).", &C::requests);
+  {
+    auto f = family("ringgate_responses_total", "Responses sent to clients, by status class (relayed and the gateway's own).",
+                    MetricType::Counter);
+    for (int cls = 1; cls <= 5; ++cls) {
+      uint64_t v = 0;
+      for (const C* w : workers) v += w->responses_by_class[cls].get();
+      add_counter(f, {{"code_class", std::to_string(cls) + "xx"}}, double(v));
+    }
+    out.push_back(std::move(f));
+  }
+  counter("ringgate_gateway_errors_total", "Error responses the gateway wrote itself (status >= 400).", &C::gateway_errors);
+  counter("ringgate_upstream_connects_total", "New connections opened to model servers.", &C::upstream_connects);
+  counter("ringgate_upstream_reuses_total", "Requests sent on a kept-alive model server connection.", &C::upstream_reuses);
   counter("ringgate_retries_total", "Request attempts beyond the first (another endpoint or a fresh connection).",
-          &P::retries);
-  counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &P::bytes_from_clients);
-  counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &P::bytes_to_clients);
-  counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &P::bytes_to_upstreams);
-  counter("ringgate_upstream_received_bytes_total", "Bytes received from model servers.", &P::bytes_from_upstreams);
-  counter("ringgate_io_uring_cq_overflows_total", "io_uring completion queue overflows.", &P::cq_overflows);
+          &C::upstream_retries);
+  counter("ringgate_upstream_failures_total", "Connect, send or receive failures towards model servers.",
+          &C::upstream_failures);
+  counter("ringgate_client_disconnects_total", "Clients that went away while their request was being served.",
+          &C::client_disconnects_mid_response);
+  counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &C::bytes_from_clients);
+  counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &C::bytes_to_clients);
+  counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &C::bytes_to_upstreams);
+  counter("ringgate_upstream_received_bytes_total", "Bytes received from model servers.", &C::bytes_from_upstreams);
+  counter("ringgate_io_uring_cq_overflows_total", "io_uring completion queue overflows.", &C::cq_overflows);
   counter("ringgate_io_uring_enobufs_rearms_total", "Multishot receives re-armed after running out of buffers.",
-          &P::enobufs_rearms);
-  counter("ringgate_io_uring_multishot_rearms_total", "Multishot operations re-armed.", &P::multishot_rearms);
-  counter("ringgate_streams_broken_total", "Streams that ended with an SSE error event after bytes were sent.",
-          &P::streams_broken);
+          &C::enobufs_rearms);
+  counter("ringgate_io_uring_multishot_rearms_total", "Multishot operations re-armed after ending.",
+          &C::multishot_rearms);
   auto plain = [&](const char* name, const char* help, MetricType type, double v) {
     auto f = family(name, help, type);
     if (type == MetricType::Counter) add_counter(f, {}, v);
@@ -279,13 +295,14 @@ void gateway_families(std::span<const metrics::WorkerStats* const> workers, cons
 }  // namespace
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                                   std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
                                    const BuildInfo& build) {
   std::vector<MetricFamily> families;
   pool_families(pool, families);
   objective_families(workers, families);
   extension_families(workers, index, build, families);
-  gateway_families(workers, index, control, families);
+  gateway_families(counters, index, control, families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

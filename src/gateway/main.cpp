@@ -1,23 +1,30 @@
-// ringgate: the gateway binary. Parses flags, starts demo sims if asked, learns the
-// endpoints' models, starts one data-path worker per core and the admin listener,
-// prints the listening line, then waits for SIGTERM/SIGINT and drains.
+// ringgate: the gateway binary. Reads flags and the config file, starts the control
+// plane (endpoint pool, metrics polling, snapshots, admin listener), the pool's
+// membership source (static list, demo servers or Kubernetes EndpointSlices) and one
+// data-path worker per core; prints the listening line; then reloads the config on
+// SIGHUP or file change and drains on SIGTERM/SIGINT.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <future>
+#include <iostream>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
-#include "ringgate/gateway/admin_listener.h"
+#include "ringgate/config/check_config.h"
+#include "ringgate/config/config_file_watcher.h"
+#include "ringgate/config/config_loader.h"
+#include "ringgate/control/control_plane.h"
 #include "ringgate/gateway/demo.h"
-#include "ringgate/gateway/model_fetch.h"
 #include "ringgate/gateway/options.h"
+#include "ringgate/gateway/pool_source.h"
+#include "ringgate/gateway/settings.h"
 #include "ringgate/net/listener.h"
 #include "ringgate/proxy/worker.h"
 
@@ -30,17 +37,35 @@ int fail(const std::string& message) {
   return 1;
 }
 
-// Fetches every endpoint's model list; endpoints that answer get their list recorded
-// (used by routing) on the first call only, the catalog gets the union every time.
-void refresh_models(proxy::EndpointSet& endpoints, proxy::ModelCatalog& catalog, bool record_per_endpoint) {
-  std::vector<std::string> all;
-  for (uint32_t id = 0; id < endpoints.size(); ++id) {
-    auto models = gateway::fetch_models(endpoints.at(id).address, 1000);
-    if (!models) continue;
-    if (record_per_endpoint) endpoints.at(id).models = *models;
-    all.insert(all.end(), models->begin(), models->end());
+config::load_options load_options_for(const gateway::Options& flags) {
+  config::load_options o;
+  o.pool_given_by_flags = !flags.endpoints.empty() || flags.demo > 0;
+  return o;
+}
+
+void print_errors(const config::load_result& r) {
+  for (const config::config_error& e : r.errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
+}
+
+// Applies what a reload may change while running: the request rules (rewrites,
+// objectives, session header), the aliases /v1/models lists, and a static pool.
+// Listeners, workers, limits and scheduler weights take effect on restart.
+void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control::ControlPlane& control) {
+  config::load_result r = config::load_config_file(flags.config_file, load_options_for(flags));
+  if (!r.ok()) {
+    std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
+    print_errors(r);
+    control.count_reload(false);
+    return;
   }
-  if (!all.empty() || record_per_endpoint) catalog.publish(std::move(all));
+  auto next = gateway::rules_from(&r.config);
+  control.set_aliases(gateway::alias_names(*next));
+  rules.publish(std::move(next));
+  gateway::Settings settings;
+  if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
+    control.set_endpoints(settings.static_endpoints, true);
+  control.count_reload(true);
+  std::fprintf(stderr, "ringgate: config reloaded from %s\n", flags.config_file.c_str());
 }
 
 }  // namespace
@@ -55,61 +80,89 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringgate: %s\n\n%s", parsed.error.c_str(), gateway::usage().c_str());
     return 2;
   }
-  gateway::Options& options = parsed.options;
+  gateway::Options& flags = parsed.options;
+  if (!flags.check_config_file.empty()) return config::check_config_main(flags.check_config_file, std::cout);
 
-  // Signals are taken by sigwait() in this thread only; every thread inherits the mask.
+  std::optional<config::load_result> file;
+  if (!flags.config_file.empty()) {
+    file = config::load_config_file(flags.config_file, load_options_for(flags));
+    if (!file->ok()) {
+      print_errors(*file);
+      return fail("invalid config " + flags.config_file);
+    }
+  }
+  const config::config_set* config = file ? &file->config : nullptr;
+
+  // Signals are taken through a signalfd by this thread only; every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   gateway::DemoSims sims;
-  if (options.demo > 0) {
-    const std::string binary = options.sim_bin.empty() ? gateway::default_sim_binary() : options.sim_bin;
-    sims = gateway::start_demo_sims(options.demo, binary, options.demo_model, options.sim_args);
+  if (flags.demo > 0) {
+    const std::string binary = flags.sim_bin.empty() ? gateway::default_sim_binary() : flags.sim_bin;
+    sims = gateway::start_demo_sims(flags.demo, binary, flags.demo_model, flags.sim_args);
     if (!sims.error.empty()) return fail(sims.error);
-    for (const std::string& address : sims.addresses) options.endpoints.push_back(address);
-    std::fprintf(stderr, "ringgate: demo: %u ringgate-sim servers (%s)\n", options.demo, binary.c_str());
+    for (const std::string& address : sims.addresses) flags.endpoints.push_back(address);
+    std::fprintf(stderr, "ringgate: demo: %u ringgate-sim servers (%s)\n", flags.demo, binary.c_str());
   }
-  auto cleanup = [&] { gateway::stop_demo_sims(sims.pids); };
+  struct StopSims {
+    gateway::DemoSims& sims;
+    ~StopSims() { gateway::stop_demo_sims(sims.pids); }
+  } stop_sims{sims};
 
-  proxy::EndpointSet endpoints;
-  for (const std::string& endpoint : options.endpoints) {
-    endpoints.add(*net::parse_address(endpoint), endpoint);
-  }
+  gateway::Settings settings;
+  if (std::string error = gateway::resolve_settings(flags, config, settings); !error.empty()) return fail(error);
+  if (settings.static_endpoints.empty() && !settings.kubernetes)
+    return fail("no upstream: give --endpoint HOST:PORT (repeatable), --demo N, or a pool in --config");
+
+  const net::ListenResult admin = net::listen_tcp(settings.admin, /*reuse_port=*/false, 128);
+  if (admin.fd < 0) return fail("admin listener: " + admin.error);
+  const std::string admin_address = net::local_address(admin.fd)->to_string();
+
+  control::ControlPlaneOptions control_options;
+  control_options.pool_name = settings.pool_name;
+  control_options.pool = settings.pool;
+  control_options.scheduler = settings.scheduler;
+  control_options.workers = settings.workers;
+  control_options.admin_listen_fd = admin.fd;
+  control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
+  control::ControlPlane control(control_options);
+
+  proxy::RulesPublisher rules;
+  rules.publish(gateway::rules_from(config));
   proxy::ModelCatalog catalog;
-  if (!options.models.empty()) {
-    catalog.publish(options.models);
-  } else {
-    refresh_models(endpoints, catalog, /*record_per_endpoint=*/true);
-  }
-  proxy::RequestRouter router(endpoints);
+  control.attach_catalog(&catalog);
+  control.set_aliases(gateway::alias_names(*rules.current()));
 
-  const net::ListenResult admin = net::listen_tcp(options.admin, /*reuse_port=*/false, 128);
-  if (admin.fd < 0) {
-    cleanup();
-    return fail("admin listener: " + admin.error);
-  }
-  fcntl(admin.fd, F_SETFL, fcntl(admin.fd, F_GETFL) & ~O_NONBLOCK);
-
-  unsigned worker_count = options.workers ? options.workers : std::thread::hardware_concurrency();
-  if (worker_count == 0) worker_count = 1;
   proxy::WorkerContext context;
-  context.options = options.proxy;
-  context.endpoints = &endpoints;
-  context.router = &router;
+  context.options = settings.proxy;
+  context.router.publisher = &control.publisher();
+  context.router.index = &control.prefix_index();
+  context.router.inflight = &control.inflight();
+  context.router.scheduler = settings.scheduler;
+  context.router.prefix_block_bytes = settings.prefix_block_bytes;
+  context.rules = &rules;
   context.catalog = &catalog;
 
   // Each worker sets up its ring on its own thread (SINGLE_ISSUER); the first one
   // binds the port (maybe 0) and the rest join it with SO_REUSEPORT.
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::thread> threads;
-  net::Address listen = options.listen;
-  for (unsigned i = 0; i < worker_count; ++i) {
+  auto stop_workers = [&] {
+    for (auto& w : workers) w->stop();
+    for (auto& t : threads) t.join();
+    threads.clear();
+  };
+  net::Address listen = settings.listen;
+  for (unsigned i = 0; i < settings.workers; ++i) {
     workers.push_back(std::make_unique<proxy::Worker>(context, int(i)));
     proxy::Worker* worker = workers.back().get();
+    control.attach_worker(i, &worker->stats(), &worker->counters());
     std::promise<std::string> ready;
     std::future<std::string> ready_result = ready.get_future();
     threads.emplace_back([worker, listen, &ready] {
@@ -118,57 +171,72 @@ int main(int argc, char** argv) {
       ready.set_value(std::move(error));
       if (ok) worker->run();
     });
-    const std::string error = ready_result.get();
-    if (!error.empty()) {
-      for (auto& w : workers) w->stop();
-      for (auto& t : threads) t.join();
-      cleanup();
+    if (std::string error = ready_result.get(); !error.empty()) {
+      stop_workers();
       return fail(error);
     }
     listen = worker->listen_address();
   }
 
-  gateway::AdminContext admin_context;
-  admin_context.listen_fd = admin.fd;
-  for (auto& worker : workers) admin_context.counters.push_back(&worker->counters());
-  admin_context.endpoints = &endpoints;
-  admin_context.catalog = &catalog;
-  gateway::start_admin_listener(admin_context);
+  control.start();
+  gateway::PoolSource pool_source;
+  if (std::string error = pool_source.start(settings, control); !error.empty()) {
+    stop_workers();
+    return fail(error);
+  }
+  // A static pool is known at once: give the first probes (models, health) a moment
+  // so the first request does not race them. Discovery pools report readiness instead.
+  if (!settings.kubernetes) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!control.probed() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 
-  std::string api = listen.to_string();
-  std::string admin_address = net::local_address(admin.fd)->to_string();
-  std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\"}\n", api.c_str(), admin_address.c_str());
+  std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\"}\n", listen.to_string().c_str(),
+              admin_address.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "ringgate: %u workers, %zu endpoints\n", worker_count, endpoints.size());
+  std::fprintf(stderr, "ringgate: %u workers, pool %s (%s)\n", settings.workers, settings.pool_name.c_str(),
+               settings.kubernetes ? "kubernetes" : (std::to_string(settings.static_endpoints.size()) + " endpoints").c_str());
 
-  // Model list refresh (the control plane will feed ModelCatalog::publish instead).
-  std::mutex refresh_mutex;
-  std::condition_variable refresh_wake;
-  bool stopping = false;
-  std::thread refresher;
-  if (options.models.empty() && options.models_refresh_ms > 0) {
-    refresher = std::thread([&] {
-      std::unique_lock lock(refresh_mutex);
-      while (!refresh_wake.wait_for(lock, std::chrono::milliseconds(options.models_refresh_ms), [&] { return stopping; })) {
-        lock.unlock();
-        refresh_models(endpoints, catalog, /*record_per_endpoint=*/false);
-        lock.lock();
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  std::optional<config::config_file_watcher> watcher;
+  if (!flags.config_file.empty()) {
+    auto opened = config::config_file_watcher::open(flags.config_file);
+    if (opened.watcher) watcher = std::move(*opened.watcher);
+    else std::fprintf(stderr, "ringgate: not watching %s for changes: %s\n", flags.config_file.c_str(), opened.error.c_str());
+  }
+  int stop_signal = 0;
+  while (stop_signal == 0) {
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    int timeout_ms = -1;
+    if (watcher && watcher->next_check()) {
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*watcher->next_check() -
+                                                                        std::chrono::steady_clock::now());
+      timeout_ms = int(std::max<int64_t>(0, wait.count()) + 1);
+    }
+    poll(fds, 2, timeout_ms);
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      if (read(signal_fd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+          if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
+          else reload(flags, rules, control);
+        } else {
+          stop_signal = int(info.ssi_signo);
+        }
       }
-    });
+    }
+    if (watcher && watcher->changed()) reload(flags, rules, control);
   }
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  std::fprintf(stderr, "ringgate: %s: draining\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-  for (auto& worker : workers) worker->stop();
-  for (auto& thread : threads) thread.join();
-  {
-    std::lock_guard lock(refresh_mutex);
-    stopping = true;
-  }
-  refresh_wake.notify_all();
-  if (refresher.joinable()) refresher.join();
-  cleanup();
+  // Drain: readiness goes 503 at once (load balancers move away), the listeners close,
+  // in-flight requests get the drain timeout, then everything stops.
+  std::fprintf(stderr, "ringgate: %s: draining\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+  control.begin_drain();
+  stop_workers();
+  pool_source.stop();
+  control.stop();
+  close(signal_fd);
   std::fprintf(stderr, "ringgate: stopped\n");
   return 0;
 }

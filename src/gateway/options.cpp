@@ -15,10 +15,12 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
+    {"--config", "FILE", "YAML config (Gateway, InferenceModelRewrite, ...); reloaded on SIGHUP and on change"},
+    {"--check-config", "FILE", "validate FILE, print every error with its line, exit 0 if valid"},
     {"--listen", "ADDR:PORT", "API listener (default :8080)"},
-    {"--admin", "ADDR:PORT", "admin listener: /healthz, /metrics (default :9090)"},
-    {"--endpoint", "HOST:PORT", "upstream vLLM server (repeatable)"},
-    {"--model", "NAME", "model served, for GET /v1/models (repeatable; default: ask the endpoints)"},
+    {"--admin", "ADDR:PORT", "admin listener: /metrics /healthz /readyz /debug/endpoints (default :9090)"},
+    {"--endpoint", "HOST:PORT", "upstream vLLM server (repeatable; overrides the config's pool)"},
+    {"--model", "NAME", "a model every endpoint serves besides what its /v1/models lists (repeatable)"},
     {"--workers", "N", "worker threads (default: one per core)"},
     {"--demo", "N", "start N ringgate-sim servers and route to them"},
     {"--sim-bin", "PATH", "ringgate-sim binary for --demo (default: next to ringgate in the build tree)"},
@@ -34,7 +36,6 @@ constexpr Flag kFlags[] = {
     {"--upstream-idle-timeout-ms", "MS", "pooled upstream connection idle lifetime (default 4000, keep < 5000)"},
     {"--max-attempts", "N", "endpoints tried per request before 502 (default 3)"},
     {"--drain-timeout-ms", "MS", "on SIGTERM, time in-flight requests get (default 10000)"},
-    {"--models-refresh-ms", "MS", "re-fetch the endpoints' /v1/models this often (default 10000, 0 = never)"},
     {"--help", nullptr, "print this help"},
 };
 
@@ -45,6 +46,12 @@ bool parse_number(std::string_view text, T& out) {
 }
 
 }  // namespace
+
+bool Options::given_flag(std::string_view name) const {
+  for (const std::string& g : given)
+    if (g == name) return true;
+  return false;
+}
 
 std::string usage() {
   std::string text = "usage: ringgate [flags]\n";
@@ -78,6 +85,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       parsed.error = "unknown flag: " + std::string(arg);
       return parsed;
     }
+    o.given.emplace_back(arg);
     if (flag->value && !has_inline_value) {
       if (i + 1 >= argc) {
         parsed.error = std::string(arg) + " needs a value (" + flag->value + ")";
@@ -99,6 +107,12 @@ ParsedOptions parse_options(int argc, char** argv) {
     const bool numeric = flag->value && parse_number(value, n);
     if (arg == "--help") {
       o.help = true;
+    } else if (arg == "--config") {
+      if (value.empty()) return bad("empty path");
+      o.config_file = value;
+    } else if (arg == "--check-config") {
+      if (value.empty()) return bad("empty path");
+      o.check_config_file = value;
     } else if (arg == "--listen") {
       if (!address(o.listen)) return bad("expected IPv4ADDR:PORT or :PORT");
     } else if (arg == "--admin") {
@@ -128,7 +142,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.limits.max_header_bytes = n;
     } else if (arg == "--max-body-bytes") {
       o.proxy.limits.max_body_bytes = n;
-    } else if (n == 0 && arg != "--models-refresh-ms") {
+    } else if (n == 0) {
       return bad("must be positive");
     } else if (n > 86400000) {
       return bad("too large");
@@ -148,12 +162,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.max_attempts = uint32_t(n);
     } else if (arg == "--drain-timeout-ms") {
       o.proxy.drain_timeout_ms = uint32_t(n);
-    } else if (arg == "--models-refresh-ms") {
-      o.models_refresh_ms = unsigned(n);
     }
-  }
-  if (!o.help && o.endpoints.empty() && o.demo == 0) {
-    parsed.error = "no upstream: give --endpoint HOST:PORT (repeatable) or --demo N";
   }
   return parsed;
 }

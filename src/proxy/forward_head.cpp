@@ -40,7 +40,7 @@ ClientFraming choose_framing(const http::ResponseParser& response, bool client_h
 }
 
 void build_client_head(std::string& out, const http::ResponseParser& response, ClientFraming framing, bool close,
-                       std::string_view request_id) {
+                       std::string_view request_id, std::string_view destination) {
   char line[64];
   std::snprintf(line, sizeof line, "HTTP/1.1 %d ", response.status());
   out += line;
@@ -51,6 +51,7 @@ void build_client_head(std::string& out, const http::ResponseParser& response, C
   for (const http::Header& header : response.headers()) {
     if (http::is_hop_by_hop(header.name, connection)) continue;
     if (header.name == "content-length") continue;
+    if (header.name == "x-gateway-destination-endpoint") continue;  // only the gateway says where
     if (header.name == "x-request-id") has_request_id = true;
     append_field(out, header.name, header.value);
   }
@@ -61,6 +62,7 @@ void build_client_head(std::string& out, const http::ResponseParser& response, C
     append_field(out, "transfer-encoding", "chunked");
   }
   if (!has_request_id) append_field(out, "x-request-id", request_id);
+  if (!destination.empty()) append_field(out, "x-gateway-destination-endpoint", destination);
   if (close) append_field(out, "connection", "close");
   out += "\r\n";
 }

@@ -1,51 +1,91 @@
 #include "ringgate/proxy/request_router.h"
 
-#include <algorithm>
+#include <chrono>
+#include <cstring>
 
 namespace ringgate::proxy {
 
-static bool serves(const Endpoint& endpoint, std::string_view model) {
-  if (endpoint.models.empty()) return true;  // not known: let the endpoint decide
-  return std::find(endpoint.models.begin(), endpoint.models.end(), model) != endpoint.models.end();
+RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, metrics::WorkerStats& stats)
+    : shared_(shared),
+      reader_(shared.publisher->reader(worker_slot)),
+      hasher_(shared.prefix_block_bytes),
+      scheduler_(shared.scheduler, *shared.index, *shared.inflight),
+      rng_(0x5eed0000ull + worker_slot),
+      stats_(stats) {
+  hashes_.reserve(4096);
 }
 
-RouteDecision RequestRouter::route(const RouteRequest& request) const {
+RequestRouter::~RequestRouter() { reader_.release(); }
+
+RouteDecision RequestRouter::route(const RouteRequest& request) {
+  const auto started = sched::Clock::now();
   RouteDecision decision;
-  if (endpoints_.size() == 0) {
+  if (snapshot_ == nullptr || snapshot_->size() == 0) {
     decision.status = 503;
     decision.code = "no_endpoint";
-    decision.message = "no upstream endpoint is configured";
+    decision.message = "no model server is available";
+    stats_.scheduler_failure.add();
     return decision;
   }
-  bool any_serves = false;
-  const Endpoint* best = nullptr;
-  int32_t best_load = 0;
-  for (uint32_t id = 0; id < endpoints_.size(); ++id) {
-    const Endpoint& endpoint = endpoints_.at(id);
-    if (!serves(endpoint, request.model)) continue;
-    any_serves = true;
-    if (std::find(request.exclude.begin(), request.exclude.end(), id) != request.exclude.end()) continue;
-    const int32_t load = endpoint.in_flight.load(std::memory_order_relaxed);
-    if (best == nullptr || load < best_load) {
-      best = &endpoint;
-      best_load = load;
-    }
+  hasher_.hash(request.model, request.prompt_parts, hashes_);
+  sched::PickRequest pick;
+  pick.model = request.model;
+  pick.prefix_hashes = hashes_;
+  pick.session_id = request.session_id;
+  pick.sheddable = request.sheddable;
+  pick.now = started;
+  pick.exclude = request.exclude;
+  const sched::PickResult result = scheduler_.pick(*snapshot_, pick, rng_);
+  const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
+  stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
+  switch (result.status) {
+    case sched::PickStatus::ok: break;
+    case sched::PickStatus::unknown_model:
+      decision.status = 404;
+      decision.code = "model_not_found";
+      decision.message = "no model server serves the requested model";
+      break;
+    case sched::PickStatus::none_routable:
+      decision.status = 503;
+      decision.code = "no_endpoint";
+      decision.message = "no model server that serves the requested model is available";
+      break;
+    case sched::PickStatus::all_excluded:
+      decision.status = 502;
+      decision.code = "upstream_unavailable";
+      decision.message = "every model server that serves the requested model failed";
+      break;
+    case sched::PickStatus::saturated:
+      decision.status = 429;
+      decision.code = "pool_saturated";
+      decision.message = "every model server is saturated and the request is sheddable";
+      break;
   }
-  if (!any_serves) {
-    decision.status = 404;
-    decision.code = "model_not_found";
-    decision.message = "no endpoint serves the requested model";
+  if (decision.status != 0) {
+    stats_.scheduler_failure.add();
     return decision;
   }
-  if (best == nullptr) {
+  const sched::EndpointState& endpoint = snapshot_->at(result.index);
+  if (endpoint.address.sockaddr.ss_family != AF_INET) {
+    // The data path's upstream sockets are IPv4 today; say so instead of misrouting.
+    stats_.scheduler_failure.add();
     decision.status = 503;
     decision.code = "no_endpoint";
-    decision.message = "every endpoint that serves the model has failed";
+    decision.message = "the chosen model server has a non-IPv4 address, which this gateway cannot reach";
     return decision;
   }
-  decision.endpoint_id = best->id;
-  decision.address = &best->address;
+  stats_.scheduler_success.add();
+  stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
+  decision.endpoint_id = result.endpoint;
+  std::memcpy(&decision.address.sin, &endpoint.address.sockaddr, sizeof decision.address.sin);
+  decision.endpoint_host = endpoint.address.host;
+  decision.endpoint_port = endpoint.address.port;
   return decision;
+}
+
+void RequestRouter::routed(uint32_t endpoint_id) {
+  shared_.inflight->add(endpoint_id);
+  scheduler_.on_routed(endpoint_id, hashes_);
 }
 
 }  // namespace ringgate::proxy

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ringgate/config/inference_objective.h"
+#include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
 #include "ringgate/net/buffer_ring.h"
 #include "ringgate/net/listener.h"
@@ -17,6 +19,7 @@
 #include "ringgate/proxy/connection.h"
 #include "ringgate/proxy/forward_head.h"
 #include "ringgate/proxy/upstream_pool.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
 
@@ -35,6 +38,12 @@ uint64_t monotonic_ms() {
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
 }
 
+uint64_t steady_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 uint64_t tag(Socket* socket, Op op) { return reinterpret_cast<uintptr_t>(socket) | op; }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -49,7 +58,11 @@ bool is_proxied_path(std::string_view path) {
 class WorkerLoop {
  public:
   WorkerLoop(const WorkerContext& context, int index)
-      : context_(context), options_(context.options), index_(index), pool_(context.endpoints->size()) {}
+      : context_(context),
+        options_(context.options),
+        index_(index),
+        router_(context.router, size_t(index), stats_),
+        rng_(0x7e11ull * uint64_t(index + 1)) {}
 
   ~WorkerLoop() {
     while (all_) destroy(all_);
@@ -74,10 +87,12 @@ class WorkerLoop {
 
   net::Address listen_address() const { return listen_address_; }
   const WorkerCounters& counters() const { return counters_; }
+  const metrics::WorkerStats& stats() const { return stats_; }
   void stop() { stop_requested_.store(true, std::memory_order_release); }
 
   void run() {
     now_ = monotonic_ms();
+    adopt_published_state();
     arm_accept();
     arm_tick();
     while (!finished_) {
@@ -87,6 +102,7 @@ class WorkerLoop {
         break;
       }
       now_ = monotonic_ms();
+      adopt_published_state();
       unsigned head;
       unsigned seen = 0;
       io_uring_cqe* cqe;
@@ -103,6 +119,16 @@ class WorkerLoop {
   }
 
  private:
+  // What the control plane published since the last loop turn: the newest endpoint
+  // snapshot (lock-free) and, when a reload moved their version, the request rules.
+  void adopt_published_state() {
+    router_.refresh();
+    if (context_.rules != nullptr && context_.rules->version() != rules_version_) {
+      rules_version_ = context_.rules->version();
+      rules_ = context_.rules->current();
+    }
+  }
+
   // ---- completion dispatch ------------------------------------------------------------
 
   void dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
@@ -138,6 +164,8 @@ class WorkerLoop {
     if (socket->fd >= 0) close(socket->fd);
     if (socket->kind == Socket::Kind::Client) {
       --clients_;
+      counters_.connections_closed.add();
+      finish_objective(static_cast<Client*>(socket));
       delete static_cast<Client*>(socket);
     } else {
       delete static_cast<Upstream*>(socket);
@@ -384,6 +412,7 @@ class WorkerLoop {
       c->request_id.assign(client_id);
     }
     apply_model_rewrite(c);
+    begin_objective(c);
     c->attempts = 0;
     c->tried.clear();
     c->fresh_retry_used = false;
@@ -395,10 +424,51 @@ class WorkerLoop {
   // THE place for model aliases: set c->target_model (what routing sees) and, when the
   // name changes, c->model_token (the JSON string token, quotes included) that the
   // forwarded body gets in place of fields.model_offset/model_length — spliced with an
-  // iovec, the body itself is never re-serialised. Today: no rewrite.
+  // iovec, the body itself is never re-serialised.
   void apply_model_rewrite(Client* c) {
-    c->target_model = c->fields.model;
+    const http::Request& request = c->parser.request();
+    std::string_view forced = request.header(config::model_name_rewrite_header);
+    if (forced.empty()) forced = request.header(config::model_name_rewrite_header_llmd);
+    const config::rewrite_decision decision = rules_->rewrites.pick(c->fields.model, rng_.next(), forced);
+    c->target_model.assign(decision.target);
     c->model_token.clear();
+    if (decision.changes(c->fields.model)) util::append_json_string(c->model_token, decision.target);
+    if (decision.reason == config::rewrite_reason::exact || decision.reason == config::rewrite_reason::catch_all) {
+      key_scratch_.assign(decision.rewrite_name).push_back('\x1f');
+      key_scratch_.append(c->fields.model).push_back('\x1f');
+      key_scratch_.append(decision.target);
+      stats_.rewrite_decisions.find_or_add(key_scratch_).add();
+    }
+  }
+
+  // ---- per-request statistics (summed across workers at scrape time) --------------------
+
+  void begin_objective(Client* c) {
+    c->objective = &stats_.objectives.find_or_add(metrics::objective_key(c->fields.model, c->target_model, key_scratch_));
+    c->objective->requests.add();
+    c->objective->running.add(1);
+    c->started_ns = steady_ns();
+    c->first_byte_ns = 0;
+    c->status = 0;
+    c->usage.reset();
+  }
+
+  // The request ended (answered, failed, or its client went away): record it once.
+  void finish_objective(Client* c) {
+    metrics::ObjectiveStats* o = c->objective;
+    if (o == nullptr) return;
+    c->objective = nullptr;
+    o->running.add(-1);
+    if (c->status >= 400) o->errors[metrics::error_index(c->status)].add();
+    if (c->status == 0 || c->status >= 400) return;  // latency and tokens of answers only
+    const double seconds = double(steady_ns() - c->started_ns) / 1e9;
+    o->duration.observe(seconds, metrics::kRequestDurationBuckets);
+    if (c->first_byte_ns) o->ttft.observe(double(c->first_byte_ns - c->started_ns) / 1e9, metrics::kRequestDurationBuckets);
+    if (c->usage.prompt_tokens() > 0) o->input_tokens.observe(double(c->usage.prompt_tokens()), metrics::kInputTokenBuckets);
+    if (c->usage.completion_tokens() > 0) {
+      o->output_tokens.observe(double(c->usage.completion_tokens()), metrics::kOutputTokenBuckets);
+      o->ntpot.observe(seconds / double(c->usage.completion_tokens()), metrics::kNtpotBuckets);
+    }
   }
 
   // ---- upstream exchange ---------------------------------------------------------------
@@ -410,13 +480,16 @@ class WorkerLoop {
       std::string& body = c->parser.request().body;
       body_reader_.read(body, body.capacity(), c->fields);
     }
+    const http::Request& head = c->parser.request();
     RouteRequest route;
-    route.path = path_of(c->parser.request().target);
     route.model = c->target_model;
-    route.stream = c->fields.stream;
     route.prompt_parts = c->fields.prompt_parts;
+    if (!rules_->session_header.empty()) route.session_id = head.header(rules_->session_header);
+    std::string_view objective = head.header(config::inference_objective_header);
+    if (objective.empty()) objective = head.header(config::inference_objective_header_llmd);
+    route.sheddable = rules_->sheddable(objective);
     route.exclude = c->tried;
-    const RouteDecision decision = context_.router->route(route);
+    const RouteDecision decision = router_.route(route);
     if (decision.status != 0) {
       if (c->attempts > 0) {  // tried and failed everywhere it could
         return respond_error(c, c->last_failure_timeout ? 504 : 502,
@@ -430,7 +503,10 @@ class WorkerLoop {
     ++c->attempts;
     c->tried.push_back(decision.endpoint_id);
     c->endpoint_id = decision.endpoint_id;
-    context_.endpoints->at(decision.endpoint_id).in_flight.fetch_add(1, std::memory_order_relaxed);
+    c->endpoint_address = decision.address;
+    c->destination.assign(decision.endpoint_host).push_back(':');
+    util::append_uint(c->destination, decision.endpoint_port);
+    router_.routed(decision.endpoint_id);
     c->holds_in_flight = true;
 
     c->upstream_head.clear();
@@ -458,7 +534,7 @@ class WorkerLoop {
       u = new Upstream();
       u->fd = fd;
       u->endpoint_id = c->endpoint_id;
-      u->address = context_.endpoints->at(c->endpoint_id).address;
+      u->address = c->endpoint_address;
       link(u);
       io_uring_sqe* sqe = ring_.sqe();
       io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&u->address.sin), sizeof u->address.sin);
@@ -583,7 +659,10 @@ class WorkerLoop {
     scratch_.clear();
     const http::ResponseFeed feed = u->parser.feed(data, len, &scratch_);
     if (u->parser.head_complete() && !c->response_started) start_client_response(c, u);
-    if (!scratch_.empty() && c->response_started) emit_body(c, scratch_);
+    if (!scratch_.empty() && c->response_started) {
+      if (c->objective) c->usage.feed(scratch_);
+      emit_body(c, scratch_);
+    }
     if (feed.state == http::ResponseState::Error) {
       counters_.upstream_failures.add();
       return upstream_broken(c, u);
@@ -617,7 +696,9 @@ class WorkerLoop {
     if (c->framing == ClientFraming::CloseDelimited) c->keep_alive = false;
     const int status = u->parser.status();
     counters_.responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
-    build_client_head(c->out, u->parser, c->framing, !c->keep_alive, c->request_id);
+    c->status = status;
+    c->first_byte_ns = steady_ns();
+    build_client_head(c->out, u->parser, c->framing, !c->keep_alive, c->request_id, c->destination);
   }
 
   void emit_body(Client* c, std::string_view data) {
@@ -653,6 +734,7 @@ class WorkerLoop {
       return respond_error(c, 502, "upstream_protocol_error", "upstream sent a malformed or truncated response",
                            /*close=*/true);
     }
+    counters_.streams_broken.add();
     if (c->framing == ClientFraming::Chunked) {
       std::string event = "data: ";
       event += http::error_body(502, "upstream_broken", "upstream connection broke mid-response");
@@ -680,7 +762,7 @@ class WorkerLoop {
 
   void release_in_flight(Client* c) {
     if (!c->holds_in_flight) return;
-    context_.endpoints->at(c->endpoint_id).in_flight.fetch_sub(1, std::memory_order_relaxed);
+    router_.released(c->endpoint_id);
     c->holds_in_flight = false;
   }
 
@@ -690,6 +772,7 @@ class WorkerLoop {
                      std::string_view extra_headers = {}) {
     counters_.gateway_errors.add();
     counters_.responses_by_class[status / 100].add();
+    c->status = status;
     if (close) c->keep_alive = false;
     http::append_error(c->out, status, code, message, !c->keep_alive, extra_headers);
     request_done(c);
@@ -697,6 +780,7 @@ class WorkerLoop {
 
   // The response is queued: read the next pipelined request, or close once sent.
   void request_done(Client* c) {
+    finish_objective(c);
     c->response_started = false;
     c->continue_sent = false;
     c->body_started_ms = 0;
@@ -851,6 +935,12 @@ class WorkerLoop {
   bool accept_error_logged_ = false;
   __kernel_timespec tick_spec_{};
   WorkerCounters counters_;
+  metrics::WorkerStats stats_;
+  RequestRouter router_;  // after stats_: it records into them
+  std::shared_ptr<const RequestRules> rules_ = std::make_shared<const RequestRules>();
+  uint64_t rules_version_ = 0;
+  sched::Rng rng_;        // weighted rewrite picks
+  std::string key_scratch_;
   UpstreamPool pool_;
   openai::BodyReader body_reader_;
   std::string scratch_;
@@ -872,5 +962,6 @@ net::Address Worker::listen_address() const { return loop_->listen_address(); }
 void Worker::run() { loop_->run(); }
 void Worker::stop() { loop_->stop(); }
 const WorkerCounters& Worker::counters() const { return loop_->counters(); }
+const metrics::WorkerStats& Worker::stats() const { return loop_->stats(); }
 
 }  // namespace ringgate::proxy

@@ -6,6 +6,10 @@
 #include "ringgate/proxy/forward_head.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/request_router.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 using namespace ringgate;
 
@@ -52,31 +56,66 @@ TEST_CASE("chunks are framed; empty data writes nothing") {
   CHECK(out == "1a\r\n" + std::string(26, 'x') + "\r\n");
 }
 
-TEST_CASE("router: least in-flight among endpoints serving the model, exclusions, errors") {
-  proxy::EndpointSet endpoints;
-  const uint32_t a = endpoints.add(*net::parse_address("127.0.0.1:1"), "a");
-  const uint32_t b = endpoints.add(*net::parse_address("127.0.0.1:2"), "b");
-  CHECK(endpoints.add(*net::parse_address("127.0.0.1:1"), "a again") == a);
-  endpoints.at(a).models = {"m"};
-  endpoints.at(b).models = {"m", "other"};
-  proxy::RequestRouter router(endpoints);
+namespace {
+sched::EndpointState endpoint(sched::EndpointId id, uint16_t port, std::vector<std::string> models, bool routable) {
+  sched::EndpointState e;
+  e.id = id;
+  e.address.host = "127.0.0.1";
+  e.address.port = port;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&e.address.sockaddr);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(port);
+  sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  e.address.sockaddr_len = sizeof(sockaddr_in);
+  e.address_hash = sched::address_hash("127.0.0.1", port);
+  e.models = std::move(models);
+  e.routable = routable;
+  return e;
+}
+}  // namespace
+
+TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as errors") {
+  sched::SnapshotPublisher publisher(1);
+  sched::PrefixIndex index;
+  sched::InflightCounters inflight;
+  inflight.ensure(0);
+  inflight.ensure(1);
+  std::vector<sched::EndpointState> states;
+  states.push_back(endpoint(0, 1001, {"m"}, true));
+  states.push_back(endpoint(1, 1002, {"m", "other"}, true));
+  states.push_back(endpoint(2, 1003, {"down"}, false));
+  publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
+  metrics::WorkerStats stats;
+  proxy::RouterShared shared;
+  shared.publisher = &publisher;
+  shared.index = &index;
+  shared.inflight = &inflight;
+  proxy::RequestRouter router(shared, 0, stats);
+  router.refresh();
+
   proxy::RouteRequest request;
-  request.model = "m";
-  endpoints.at(a).in_flight = 3;
-  CHECK(router.route(request).endpoint_id == b);
-  endpoints.at(b).in_flight = 5;
-  CHECK(router.route(request).endpoint_id == a);
-  const uint32_t tried[] = {a};
-  request.exclude = tried;
-  CHECK(router.route(request).endpoint_id == b);
-  const uint32_t both[] = {a, b};
-  request.exclude = both;
-  CHECK(router.route(request).status == 503);
-  request.exclude = {};
   request.model = "other";
-  CHECK(router.route(request).endpoint_id == b);
+  proxy::RouteDecision d = router.route(request);
+  REQUIRE(d.status == 0);
+  CHECK(d.endpoint_id == 1);
+  CHECK(d.endpoint_host == "127.0.0.1");
+  CHECK(d.endpoint_port == 1002);
+  CHECK(d.address.port() == 1002);
+
+  // In-flight load steers "m" away from a busy endpoint.
+  for (int i = 0; i < 20; ++i) inflight.add(1);
+  request.model = "m";
+  CHECK(router.route(request).endpoint_id == 0);
+  const uint32_t both[] = {0, 1};
+  request.exclude = both;
+  CHECK(router.route(request).status == 502);
+  request.exclude = {};
   request.model = "missing";
   CHECK(router.route(request).status == 404);
+  request.model = "down";
+  CHECK(router.route(request).status == 503);
+  CHECK(stats.scheduler_success.get() == 2);
+  CHECK(stats.scheduler_failure.get() == 3);
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {

@@ -18,6 +18,8 @@
 #include "ringgate/control/epoll_loop.h"
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_registry.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
@@ -48,8 +50,12 @@ class ControlPlane {
   sched::InflightCounters& inflight() { return inflight_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 
-  // Before start(): where worker `slot` keeps its statistics.
-  void attach_worker_stats(size_t slot, const metrics::WorkerStats* stats);
+  // Before start(): where worker `slot` keeps its statistics and counters.
+  void attach_worker(size_t slot, const metrics::WorkerStats* stats, const proxy::WorkerCounters* counters);
+  // Before start(): the catalog GET /v1/models answers from; kept equal to the
+  // models the pool serves plus `aliases` (set_aliases() changes them on reload).
+  void attach_catalog(proxy::ModelCatalog* catalog) { catalog_ = catalog; }
+  void set_aliases(std::vector<std::string> aliases);
 
   // Any thread: the pool's new membership (static list, demo servers, or a
   // discovery update). `synced` = discovery has seen the full list at least once.
@@ -58,9 +64,13 @@ class ControlPlane {
   void start();
   // /readyz answers 503 from now on (SIGTERM: let load balancers move away).
   void begin_drain() { draining_.store(true); }
+  // A config reload was applied (true) or rejected (false): ringgate_config_reload*_total.
+  void count_reload(bool applied) { (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
   void stop();
 
   bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  // True once every endpoint of the current membership has been probed once.
+  bool probed() const { return probed_.load(std::memory_order_relaxed); }
   // Routable endpoints in the newest snapshot (any thread).
   size_t routable_endpoints() const { return routable_.load(std::memory_order_relaxed); }
 
@@ -68,6 +78,7 @@ class ControlPlane {
   void run();
   void apply_pending_endpoints();
   void publish_if_changed();
+  void publish_catalog(const sched::EndpointSnapshot& snapshot);
   void install_routes();
   AdminResponse render_metrics();
   AdminResponse render_debug_endpoints();
@@ -81,6 +92,11 @@ class ControlPlane {
   EndpointPool pool_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<const metrics::WorkerStats*> worker_stats_;
+  std::vector<const proxy::WorkerCounters*> worker_counters_;
+  proxy::ModelCatalog* catalog_ = nullptr;
+  std::vector<std::string> aliases_;       // guarded by pending_mutex_
+  bool aliases_changed_ = false;           // guarded by pending_mutex_
+  std::vector<std::string> catalog_names_; // control thread: last published
   ControlCounters counters_;
 
   std::mutex pending_mutex_;
@@ -89,6 +105,8 @@ class ControlPlane {
   std::atomic<bool> stop_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> probed_{false};
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
   std::atomic<size_t> routable_{0};
   std::thread thread_;
   // The control thread's own reader slot (the last one), for rendering admin pages.

@@ -33,15 +33,20 @@ struct PoolOptions {
   Clock::duration poll_interval = std::chrono::milliseconds(50);
   Clock::duration scrape_timeout = std::chrono::seconds(1);
   Clock::duration models_refresh = std::chrono::seconds(5);
-  // Consecutive failed scrapes after which an endpoint stops being routable; one
-  // successful scrape makes it routable again.
+  // Consecutive failed polls (no answer, a broken connection, a timeout or a 5xx)
+  // after which an endpoint stops being routable; one answered poll makes it
+  // routable again. A server that answers /metrics with 404 or a body that is not
+  // vLLM's is alive, just without load signals (the scheduler then uses in-flight counts).
   uint32_t failed_scrapes_to_unroutable = 2;
+  // Models every endpoint serves besides what its /v1/models lists (the --model flag).
+  std::vector<std::string> declared_models;
 };
 
 // Why an endpoint is or is not routable, for /debug/endpoints and logs.
 struct EndpointHealth {
   bool discovered_ready = false;
   bool has_models = false;
+  bool probed = false;  // its first /v1/models poll has finished (answered or not)
   uint32_t failed_scrapes = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
   std::string last_error;
@@ -68,6 +73,8 @@ class EndpointPool {
 
   size_t size() const { return members_.size(); }
   size_t routable_count() const;
+  // Every member has been probed once (so a fresh gateway knows what it can route).
+  bool all_probed() const;
   // Per-member health, parallel to the snapshot's endpoint order of the last build.
   const EndpointHealth* health(sched::EndpointId id) const;
   const PoolOptions& options() const { return options_; }

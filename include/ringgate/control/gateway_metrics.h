@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/prefix_index.h"
 
@@ -33,6 +34,7 @@ struct ControlCounters {
 };
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                                   std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
                                    const BuildInfo& build);
 

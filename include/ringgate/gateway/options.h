@@ -2,6 +2,7 @@
 // Command-line flags of the ringgate binary.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringgate/net/address.h"
@@ -13,15 +14,20 @@ struct Options {
   net::Address listen;                 // --listen (default :8080)
   net::Address admin;                  // --admin (default :9090)
   std::vector<std::string> endpoints;  // --endpoint host:port, repeatable
-  std::vector<std::string> models;     // --model NAME, repeatable: skips fetching /v1/models
+  std::vector<std::string> models;     // --model NAME, repeatable: served by every endpoint
+  std::string config_file;             // --config FILE
+  std::string check_config_file;       // --check-config FILE
   unsigned workers = 0;                // --workers (0 = one per core)
   unsigned demo = 0;                   // --demo N: start N ringgate-sim servers
   std::string sim_bin;                 // --sim-bin PATH
   std::vector<std::string> sim_args;   // --sim-arg ARG, repeatable: passed to each demo sim
   std::string demo_model = "facebook/opt-125m";  // --demo-model
-  unsigned models_refresh_ms = 10000;  // --models-refresh-ms (0 = never)
   proxy::ProxyOptions proxy;
   bool help = false;
+  std::vector<std::string> given;      // the flags on the command line, in order
+
+  // Whether `name` ("--listen") was on the command line: flags beat the config file.
+  bool given_flag(std::string_view name) const;
 };
 
 struct ParsedOptions {

@@ -1,5 +1,6 @@
 #pragma once
-// What the gateway counts about its own traffic, per worker thread: written by
+// What the gateway counts about requests, per model and per scheduling decision,
+// per worker thread (the byte/connection counters are proxy::WorkerCounters): written by
 // that worker only (single-writer cells, no read-modify-write atomics on the hot
 // path), summed across workers when /metrics is scraped. Bucket layouts follow
 // the llm-d / Gateway API Inference Extension EPP so existing dashboards work.
@@ -66,22 +67,6 @@ inline std::pair<std::string_view, std::string_view> split_objective_key(std::st
   return {key.substr(0, sep), key.substr(sep + 1)};
 }
 
-// The ringgate_* gateway counters of one worker.
-struct ProxyCounters {
-  SingleWriterCounter connections_accepted;
-  SingleWriterGauge connections_open;
-  SingleWriterCounter requests;              // every request parsed (any path)
-  SingleWriterCounter upstream_connects;     // new upstream connections
-  SingleWriterCounter upstream_reuses;       // requests sent on a kept-alive connection
-  SingleWriterCounter retries;               // attempts beyond the first
-  SingleWriterCounter bytes_from_clients, bytes_to_clients;
-  SingleWriterCounter bytes_to_upstreams, bytes_from_upstreams;
-  SingleWriterCounter cq_overflows;          // io_uring CQ overflow events seen
-  SingleWriterCounter enobufs_rearms;        // multishot recv re-armed after ENOBUFS
-  SingleWriterCounter multishot_rearms;      // multishot ops re-armed for any reason
-  SingleWriterCounter streams_broken;        // SSE streams ended with an error event
-};
-
 struct WorkerStats {
   util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
   // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}
@@ -90,7 +75,6 @@ struct WorkerStats {
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
   SingleWriterCounter scheduler_success, scheduler_failure;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
-  ProxyCounters proxy;
 };
 
 }  // namespace ringgate::metrics

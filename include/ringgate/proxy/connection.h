@@ -12,7 +12,9 @@
 #include "ringgate/http/request_parser.h"
 #include "ringgate/http/response_parser.h"
 #include "ringgate/net/address.h"
+#include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/openai/request_body.h"
+#include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/forward_head.h"
 
 namespace ringgate::proxy {
@@ -62,12 +64,21 @@ struct Client : Socket {
   bool add_request_id = false;
   std::string upstream_head;
   uint32_t endpoint_id = 0;
+  net::Address endpoint_address;
+  std::string destination;   // "host:port" of the endpoint serving it (response header)
   bool holds_in_flight = false;
   uint32_t attempts = 0;
   std::vector<uint32_t> tried;
   bool fresh_retry_used = false;
   bool last_failure_timeout = false;
   Upstream* upstream = nullptr;
+
+  // Statistics of the request (inference_objective_*); null until its model is known.
+  metrics::ObjectiveStats* objective = nullptr;
+  uint64_t started_ns = 0;
+  uint64_t first_byte_ns = 0;
+  int status = 0;            // status of the response sent (relayed or the gateway's own)
+  openai::UsageScanner usage;
 
   // The response being relayed.
   bool response_started = false;

@@ -23,9 +23,10 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
 ClientFraming choose_framing(const http::ResponseParser& response, bool client_http11);
 
 // Status line + upstream end-to-end fields + framing field + x-request-id (when the
-// upstream did not echo one) + `connection: close` when `close`.
+// upstream did not echo one) + x-gateway-destination-endpoint (the endpoint that
+// served, when not empty) + `connection: close` when `close`.
 void build_client_head(std::string& out, const http::ResponseParser& response, ClientFraming framing, bool close,
-                       std::string_view request_id);
+                       std::string_view request_id, std::string_view destination = {});
 
 // One chunk of a chunked body.
 void append_chunk(std::string& out, std::string_view data);

@@ -1,40 +1,82 @@
 #pragma once
 // THE routing seam: everything the proxy knows about a request goes in, one endpoint
-// (or an error status) comes out. Today: least in-flight among the endpoints that
-// serve the model. The sched layer's picker plugs in here and nowhere else.
+// (or an error status) comes out. One RequestRouter per worker: it reads the newest
+// endpoint snapshot the control plane published (picked up once per loop turn, no
+// lock), hashes the prompt into prefix blocks and asks the scheduler (filters →
+// queue / kv-cache / prefix scorers → max-score picker). The prefix index and the
+// in-flight counts it consults are shared by every worker.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
-#include "ringgate/proxy/endpoint.h"
+#include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/prefix_hasher.h"
+#include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/rng.h"
+#include "ringgate/sched/scheduler.h"
+#include "ringgate/sched/scheduler_config.h"
+#include "ringgate/sched/snapshot_publisher.h"
 
 namespace ringgate::proxy {
 
+// What every worker's router shares (owned by the control plane).
+struct RouterShared {
+  sched::SnapshotPublisher* publisher = nullptr;
+  sched::PrefixIndex* index = nullptr;
+  sched::InflightCounters* inflight = nullptr;
+  sched::SchedulerConfig scheduler;
+  size_t prefix_block_bytes = 64;
+};
+
 struct RouteRequest {
-  std::string_view path;                          // "/v1/completions", ...
-  std::string_view model;                         // target model (after any rewrite)
-  bool stream = false;
-  std::span<const std::string_view> prompt_parts; // completions: prompt(s); chat: role, content, ...
-  std::span<const uint32_t> exclude;              // endpoints already tried for this request
+  std::string_view model;                          // target model (after any rewrite)
+  std::span<const std::string_view> prompt_parts;  // completions: prompt(s); chat: role, content, ...
+  std::string_view session_id;                     // affinity hint; empty = none
+  bool sheddable = false;                          // may be refused with 429 when saturated
+  std::span<const uint32_t> exclude;               // endpoints already tried for this request
 };
 
 struct RouteDecision {
-  int status = 0;  // 0 = routed; else the error status (404 unknown model, 503 no endpoint)
+  int status = 0;  // 0 = routed; else the error status (404 unknown model, 503 no endpoint, 429)
   uint32_t endpoint_id = 0;
-  const net::Address* address = nullptr;
-  std::string_view code;     // on error
-  std::string_view message;  // on error
+  net::Address address;
+  std::string_view endpoint_host;  // valid until the next refresh()
+  uint16_t endpoint_port = 0;
+  std::string_view code;           // on error
+  std::string_view message;        // on error
 };
 
 class RequestRouter {
  public:
-  explicit RequestRouter(EndpointSet& endpoints) : endpoints_(endpoints) {}
-  // Safe from any worker thread: reads the endpoint set, relaxed in-flight loads.
-  RouteDecision route(const RouteRequest& request) const;
+  RequestRouter(const RouterShared& shared, size_t worker_slot, metrics::WorkerStats& stats);
+  ~RequestRouter();
+  RequestRouter(const RequestRouter&) = delete;
+  RequestRouter& operator=(const RequestRouter&) = delete;
+
+  // Top of the worker loop: adopt the newest snapshot (views from route() die here).
+  void refresh() { snapshot_ = reader_.refresh(); }
+  const sched::EndpointSnapshot* snapshot() const { return snapshot_; }
+
+  RouteDecision route(const RouteRequest& request);
+  // The request was handed to `endpoint_id` (after route()): count it in flight and
+  // remember its prefix there.
+  void routed(uint32_t endpoint_id);
+  // The request left `endpoint_id` (finished, failed, abandoned).
+  void released(uint32_t endpoint_id) { shared_.inflight->sub(endpoint_id); }
 
  private:
-  EndpointSet& endpoints_;
+  RouterShared shared_;
+  sched::SnapshotPublisher::Reader reader_;
+  const sched::EndpointSnapshot* snapshot_ = nullptr;
+  sched::PrefixHasher hasher_;
+  sched::Scheduler scheduler_;
+  sched::Rng rng_;
+  metrics::WorkerStats& stats_;
+  std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
 };
 
 }  // namespace ringgate::proxy

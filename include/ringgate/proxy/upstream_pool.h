@@ -12,7 +12,7 @@ struct Upstream;
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(size_t endpoints) : idle_(endpoints) {}
+  UpstreamPool() = default;  // grows as endpoint ids appear (ids are dense, never reused)
   void put(Upstream* upstream, uint64_t now_ms);
   // An idle connection to `endpoint_id`, or nullptr.
   Upstream* take(uint32_t endpoint_id, uint64_t now_ms);

@@ -2,24 +2,26 @@
 // One data-path worker: a thread with its own io_uring, its own SO_REUSEPORT
 // listener (multishot accept), provided receive buffers, client connections,
 // upstream keep-alive pool per endpoint and counters. Nothing here is shared with
-// other workers except the read-only endpoint set, the router and the model catalog.
+// other workers except what the control plane publishes (endpoint snapshots, rules,
+// the model catalog) and the scheduler's shared prefix index and in-flight counts.
 #include <atomic>
 #include <memory>
 #include <string>
 
+#include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
-#include "ringgate/proxy/endpoint.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/request_rules.h"
 #include "ringgate/proxy/worker_counters.h"
 
 namespace ringgate::proxy {
 
 struct WorkerContext {
   ProxyOptions options;
-  EndpointSet* endpoints = nullptr;
-  const RequestRouter* router = nullptr;
+  RouterShared router;                  // each worker builds its own RequestRouter on it
+  const RulesPublisher* rules = nullptr;
   const ModelCatalog* catalog = nullptr;
 };
 
@@ -44,6 +46,8 @@ class Worker {
   void stop();
 
   const WorkerCounters& counters() const;
+  // Per-model request statistics (inference_objective_*) and scheduler statistics.
+  const metrics::WorkerStats& stats() const;
 
  private:
   std::unique_ptr<WorkerLoop> loop_;

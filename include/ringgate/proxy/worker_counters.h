@@ -15,6 +15,7 @@ struct Counter {
 
 struct WorkerCounters {
   Counter connections_accepted;
+  Counter connections_closed;     // open = accepted - closed
   Counter requests;               // complete requests parsed
   Counter responses_by_class[6];  // [1]=1xx … [5]=5xx, gateway-made and relayed alike
   Counter gateway_errors;         // responses the gateway wrote itself with status ≥ 400
@@ -27,6 +28,7 @@ struct WorkerCounters {
   Counter upstream_retries;       // retries (fresh connection or another endpoint)
   Counter upstream_failures;      // connect / send / receive failures
   Counter client_disconnects_mid_response;
+  Counter streams_broken;         // responses cut after bytes reached the client (ended with an error event)
   Counter enobufs_rearms;         // multishot receives re-armed after running out of buffers
   Counter multishot_rearms;       // multishot ops that ended without error and were re-armed
   Counter cq_overflows;           // CQ overflow count (from the kernel's counter)

@@ -1,0 +1,45 @@
+#pragma once
+// The settings the gateway runs with: defaults < config file < command-line flags.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringgate/config/config_set.h"
+#include "ringgate/config/gateway_config.h"
+#include "ringgate/control/endpoint_pool.h"
+#include "ringgate/gateway/options.h"
+#include "ringgate/net/address.h"
+#include "ringgate/proxy/proxy_options.h"
+#include "ringgate/proxy/request_rules.h"
+#include "ringgate/sched/scheduler_config.h"
+
+namespace ringgate::gateway {
+
+struct Settings {
+  net::Address listen;
+  net::Address admin;
+  unsigned workers = 0;  // resolved: > 0
+  proxy::ProxyOptions proxy;
+  std::string pool_name = "vllm";
+  std::vector<control::DesiredEndpoint> static_endpoints;  // flags, config, or demo servers
+  std::optional<config::kubernetes_discovery> kubernetes;
+  control::PoolOptions pool;
+  sched::SchedulerConfig scheduler;
+  size_t prefix_block_bytes = 64;
+};
+
+// Applies `file` (may be null: no --config) and then the flags given on the command
+// line. Returns an error message, or empty on success.
+std::string resolve_settings(const Options& flags, const config::config_set* file, Settings& out);
+
+// The request rules (rewrites, objectives, session header) of a config.
+std::shared_ptr<const proxy::RequestRules> rules_from(const config::config_set* file);
+
+// The aliases clients may name in requests, for GET /v1/models.
+std::vector<std::string> alias_names(const proxy::RequestRules& rules);
+
+// "host:port" (an IPv4 literal or "localhost") as a pool member.
+std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text);
+
+}  // namespace ringgate::gateway

@@ -1,0 +1,55 @@
+#pragma once
+// The per-request rules of one loaded config: model rewrites, objectives (which
+// requests are sheddable) and the session header. Immutable once published; a
+// reload publishes a new one. Workers check the version (one relaxed load) at the
+// top of their loop and take the new rules only when it moved, so a reload costs
+// the request path nothing and drops nothing: a request keeps the rules it started with.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "ringgate/config/rewrite_table.h"
+
+namespace ringgate::proxy {
+
+struct RequestRules {
+  config::rewrite_table rewrites;
+  // Objective names (x-gateway-inference-objective values) whose priority is negative.
+  std::unordered_set<std::string> sheddable_objectives;
+  std::string session_header = "x-session-id";  // empty = no session affinity
+
+  bool sheddable(std::string_view objective) const {
+    return !objective.empty() && sheddable_objectives.count(std::string(objective)) != 0;
+  }
+};
+
+class RulesPublisher {
+ public:
+  RulesPublisher() : rules_(std::make_shared<const RequestRules>()) {}
+
+  // Any thread (the control/reload path).
+  void publish(std::shared_ptr<const RequestRules> rules) {
+    {
+      std::lock_guard lock(mutex_);
+      rules_ = std::move(rules);
+    }
+    version_.fetch_add(1, std::memory_order_release);
+  }
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  // Takes the lock: call only when version() moved.
+  std::shared_ptr<const RequestRules> current() const {
+    std::lock_guard lock(mutex_);
+    return rules_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const RequestRules> rules_;
+  std::atomic<uint64_t> version_{1};
+};
+
+}  // namespace ringgate::proxy

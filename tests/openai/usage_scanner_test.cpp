@@ -1,0 +1,44 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "ringgate/openai/usage_scanner.h"
+
+using ringgate::openai::UsageScanner;
+
+TEST_CASE("usage in a non-streaming body, fed whole and byte by byte") {
+  const std::string body =
+      R"({"id":"cmpl-1","choices":[{"text":"hi"}],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}})";
+  UsageScanner whole;
+  whole.feed(body);
+  CHECK(whole.prompt_tokens() == 12);
+  CHECK(whole.completion_tokens() == 7);
+  UsageScanner bytes;
+  for (char c : body) bytes.feed(std::string_view(&c, 1));
+  CHECK(bytes.prompt_tokens() == 12);
+  CHECK(bytes.completion_tokens() == 7);
+}
+
+TEST_CASE("the usage chunk of an SSE stream wins, split anywhere") {
+  const std::string stream =
+      "data: {\"choices\":[{\"text\":\"a\"}],\"usage\":null}\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\": 1234,\"completion_tokens\": 56}}\n\n"
+      "data: [DONE]\n\n";
+  for (size_t split = 1; split < stream.size(); ++split) {
+    UsageScanner s;
+    s.feed(std::string_view(stream).substr(0, split));
+    s.feed(std::string_view(stream).substr(split));
+    CHECK(s.prompt_tokens() == 1234);
+    CHECK(s.completion_tokens() == 56);
+  }
+}
+
+TEST_CASE("no usage: nothing seen; a key cut before its number is not read as 0") {
+  UsageScanner s;
+  s.feed("data: {\"choices\":[{\"text\":\"prompt_tokens\"}]}\n\n");
+  CHECK(s.prompt_tokens() == -1);
+  s.feed("{\"usage\":{\"completion_tokens\":");
+  CHECK(s.completion_tokens() == -1);
+  s.feed("42}}");
+  CHECK(s.completion_tokens() == 42);
+}
