@@ -117,8 +117,11 @@ int main(int argc, char** argv) {
 
   gateway::Settings settings;
   if (std::string error = gateway::resolve_settings(flags, config, settings); !error.empty()) return fail(error);
-  if (settings.static_endpoints.empty() && !settings.kubernetes)
-    return fail("no upstream: give --endpoint HOST:PORT (repeatable), --demo N, or a pool in --config");
+  if (settings.static_endpoints.empty() && !settings.kubernetes) {
+    std::fprintf(stderr, "ringgate: no upstream: give --endpoint HOST:PORT (repeatable), --demo N, or a pool in --config\n\n%s",
+                 gateway::usage().c_str());
+    return 2;
+  }
 
   const net::ListenResult admin = net::listen_tcp(settings.admin, /*reuse_port=*/false, 128);
   if (admin.fd < 0) return fail("admin listener: " + admin.error);

@@ -23,22 +23,37 @@ async function deadPort() {
 }
 
 // A raw TCP upstream run by `onData(socket, text, state)`.
+// The gateway's control plane polls every endpoint's GET /metrics and /v1/models on
+// connections of its own: those get a 404 here and are not counted, so `connections`
+// counts the data path's connections only.
+const controlPoll = /^GET \/(metrics|v1\/models) /;
 async function rawUpstream(onData) {
   const sockets = new Set();
+  let handle;
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    const state = { requests: 0, buffer: '' };
-    socket.on('data', (d) => onData(socket, d.toString('latin1'), state));
+    const state = { requests: 0, buffer: '', kind: null };
+    socket.on('data', (d) => {
+      const text = d.toString('latin1');
+      if (state.kind === null) {
+        state.kind = controlPoll.test(text) ? 'control' : 'proxy';
+        if (state.kind === 'proxy') handle.connections++;
+      }
+      if (state.kind === 'control') {
+        socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      onData(socket, text, state);
+    });
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const handle = {
+  handle = {
     api: `127.0.0.1:${server.address().port}`,
     connections: 0,
     stop: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); },
   };
-  server.on('connection', () => handle.connections++);
   live.push(handle);
   return handle;
 }
