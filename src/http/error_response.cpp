@@ -1,5 +1,7 @@
 #include "ringgate/http/error_response.h"
 
+#include "ringgate/util/json_text.h"
+
 #include <cstdio>
 
 namespace ringgate::http {
@@ -34,33 +36,13 @@ std::string_view error_type(int status) {
   return "invalid_request_error";
 }
 
-void append_json_escaped(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
 std::string error_body(int status, std::string_view code, std::string_view message) {
   std::string body = "{\"error\":{\"message\":\"";
-  append_json_escaped(body, message);
+  util::append_json_escaped(body, message);
   body += "\",\"type\":\"";
   body += error_type(status);
   body += "\",\"code\":\"";
-  append_json_escaped(body, code);
+  util::append_json_escaped(body, code);
   body += "\"}}";
   return body;
 }

@@ -1,5 +1,7 @@
 #include "ringgate/proxy/model_catalog.h"
 
+#include "ringgate/util/json_text.h"
+
 #include <algorithm>
 
 #include "ringgate/http/error_response.h"
@@ -22,7 +24,7 @@ std::string ModelCatalog::render_json() const {
     if (!first) body += ',';
     first = false;
     body += "{\"id\":\"";
-    http::append_json_escaped(body, model);
+    util::append_json_escaped(body, model);
     body += "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"ringgate\"}";
   }
   body += "]}";

@@ -1,5 +1,7 @@
 #include "ringgate/sched/endpoint_report.h"
 
+#include "ringgate/util/json_text.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -43,27 +45,6 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
 
 namespace {
 
-void append_string(std::string& out, std::string_view s) {
-    out.push_back('"');
-    for (char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
-                out += buf;
-            } else {
-                out.push_back(c);
-            }
-        }
-    }
-    out.push_back('"');
-}
 
 void append_number(std::string& out, double v) {
     if (!(v == v) || v > 1e300 || v < -1e300) { out += "null"; return; }  // NaN/Inf are not JSON
@@ -76,7 +57,7 @@ void append_list(std::string& out, const std::vector<std::string>& items) {
     out.push_back('[');
     for (size_t i = 0; i < items.size(); ++i) {
         if (i) out.push_back(',');
-        append_string(out, items[i]);
+        util::append_json_string(out, items[i]);
     }
     out.push_back(']');
 }
@@ -89,7 +70,7 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
         const EndpointReport& r = reports[i];
         if (i) out.push_back(',');
         out += "{\"id\":" + std::to_string(r.id) + ",\"address\":";
-        append_string(out, r.address);
+        util::append_json_string(out, r.address);
         out += ",\"routable\":";
         out += r.routable ? "true" : "false";
         out += ",\"metrics_fresh\":";

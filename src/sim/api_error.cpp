@@ -1,6 +1,6 @@
 #include "ringgate/sim/api_error.h"
 
-#include "ringgate/sim/json_text.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sim {
 
@@ -44,14 +44,14 @@ std::string error_body(const ApiError& e) {
   std::string out;
   out.reserve(96 + e.message.size());
   out += "{\"error\":{\"message\":";
-  append_json_string(out, e.message);
+  util::append_json_string(out, e.message);
   out += ",\"type\":";
-  append_json_string(out, error_type_for_status(e.status));
+  util::append_json_string(out, error_type_for_status(e.status));
   out += ",\"param\":";
   if (e.param.empty()) out += "null";
-  else append_json_string(out, e.param);
+  else util::append_json_string(out, e.param);
   out += ",\"code\":";
-  append_uint(out, static_cast<uint64_t>(e.status));
+  util::append_uint(out, static_cast<uint64_t>(e.status));
   out += "}}";
   return out;
 }

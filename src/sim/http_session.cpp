@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "ringgate/sim/api_error.h"
-#include "ringgate/sim/json_text.h"
+#include "ringgate/util/json_text.h"
 #include "ringgate/sim/monotonic_clock.h"
 
 namespace ringgate::sim {
@@ -215,7 +215,7 @@ void HttpSession::fail_request(int status, std::string_view message) {
 
 void HttpSession::append_head(int status, std::string_view content_type, std::string_view extra_headers) {
   out_ += "HTTP/1.1 ";
-  append_uint(out_, uint64_t(status));
+  util::append_uint(out_, uint64_t(status));
   out_ += ' ';
   out_ += reason_phrase(status);
   out_ += "\r\nserver: ringgate-sim\r\ncontent-type: ";
@@ -229,7 +229,7 @@ void HttpSession::respond(int status, std::string_view content_type, std::string
                           std::string_view extra_headers) {
   append_head(status, content_type, extra_headers);
   out_ += "content-length: ";
-  append_uint(out_, body.size());
+  util::append_uint(out_, body.size());
   out_ += "\r\n\r\n";
   out_ += body;
   response_complete();

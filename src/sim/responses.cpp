@@ -1,6 +1,6 @@
 #include "ringgate/sim/responses.h"
 
-#include "ringgate/sim/json_text.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sim {
 namespace {
@@ -9,24 +9,24 @@ bool is_chat(const ResponseHead& h) { return h.endpoint == Endpoint::chat_comple
 
 void append_head(std::string& out, const ResponseHead& h, const char* object) {
   out += "{\"id\":";
-  append_json_string(out, h.id);
+  util::append_json_string(out, h.id);
   out += ",\"object\":\"";
   out += object;
   out += "\",\"created\":";
-  append_uint(out, h.created);
+  util::append_uint(out, h.created);
   out += ",\"model\":";
-  append_json_string(out, h.model);
+  util::append_json_string(out, h.model);
 }
 
 void append_usage(std::string& out, const Usage& u) {
   out += "{\"prompt_tokens\":";
-  append_uint(out, u.prompt_tokens);
+  util::append_uint(out, u.prompt_tokens);
   out += ",\"total_tokens\":";
-  append_uint(out, uint64_t(u.prompt_tokens) + u.completion_tokens);
+  util::append_uint(out, uint64_t(u.prompt_tokens) + u.completion_tokens);
   out += ",\"completion_tokens\":";
-  append_uint(out, u.completion_tokens);
+  util::append_uint(out, u.completion_tokens);
   out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
-  append_uint(out, u.cached_tokens);
+  util::append_uint(out, u.cached_tokens);
   out += "}}";
 }
 
@@ -57,12 +57,12 @@ void append_full_response(std::string& out, const ResponseHead& h, std::string_v
   if (is_chat(h)) {
     append_head(out, h, "chat.completion");
     out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"reasoning_content\":null,\"content\":";
-    append_json_string(out, text);
+    util::append_json_string(out, text);
     out += ",\"tool_calls\":[]},\"logprobs\":null";
   } else {
     append_head(out, h, "text_completion");
     out += ",\"choices\":[{\"index\":0,\"text\":";
-    append_json_string(out, text);
+    util::append_json_string(out, text);
     out += ",\"logprobs\":null";
   }
   append_finish(out, &finish);
@@ -79,12 +79,12 @@ void append_token_event(std::string& out, const ResponseHead& h, std::string_vie
     out += ",\"choices\":[{\"index\":0,\"delta\":{";
     if (first) out += "\"role\":\"assistant\",";
     out += "\"content\":";
-    append_json_string(out, token);
+    util::append_json_string(out, token);
     out += "},\"logprobs\":null";
   } else {
     append_head(out, h, "text_completion");
     out += ",\"choices\":[{\"index\":0,\"text\":";
-    append_json_string(out, token);
+    util::append_json_string(out, token);
     out += ",\"logprobs\":null";
   }
   append_finish(out, finish);
@@ -105,20 +105,20 @@ std::string models_body(const std::vector<ModelEntry>& models, uint64_t created,
     const ModelEntry& m = models[i];
     if (i) out += ',';
     out += "{\"id\":";
-    append_json_string(out, m.id);
+    util::append_json_string(out, m.id);
     out += ",\"object\":\"model\",\"created\":";
-    append_uint(out, created);
+    util::append_uint(out, created);
     out += ",\"owned_by\":\"vllm\",\"root\":";
-    append_json_string(out, m.root);
+    util::append_json_string(out, m.root);
     out += ",\"parent\":";
     if (m.parent.empty()) out += "null";
-    else append_json_string(out, m.parent);
+    else util::append_json_string(out, m.parent);
     out += ",\"max_model_len\":";
-    append_uint(out, max_model_len);
+    util::append_uint(out, max_model_len);
     out += ",\"permission\":[{\"id\":\"modelperm-";
-    append_uint(out, i);
+    util::append_uint(out, i);
     out += "\",\"object\":\"model_permission\",\"created\":";
-    append_uint(out, created);
+    util::append_uint(out, created);
     out += ",\"allow_create_engine\":false,\"allow_sampling\":true,\"allow_logprobs\":true,"
            "\"allow_search_indices\":false,\"allow_view\":true,\"allow_fine_tuning\":false,"
            "\"organization\":\"*\",\"group\":null,\"is_blocking\":false}]}";

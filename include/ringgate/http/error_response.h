@@ -25,7 +25,5 @@ void append_response(std::string& out, int status, std::string_view content_type
 void append_error(std::string& out, int status, std::string_view code, std::string_view message, bool close,
                   std::string_view extra_headers = {});
 
-// Appends `text` JSON-escaped (no surrounding quotes).
-void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace ringgate::http
