@@ -9,17 +9,24 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 configure() {  # configure DIR [meson options...]: fresh or reconfigured, never stale
   local dir=$1; shift
-  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null
-  else meson setup "$dir" "$@" >/dev/null; fi
+  local log; log=$(mktemp)
+  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
+  else meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }; fi
+  rm -f "$log"
+}
+build() {  # build DIR: quiet unless it fails
+  local log; log=$(mktemp)
+  ninja -C "$1" -j "$jobs" >"$log" 2>&1 || { tail -60 "$log"; exit 1; }
+  rm -f "$log"
 }
 
 status=0
 configure build
-ninja -C build -j "$jobs" >/dev/null
+build build
 meson test -C build --no-rebuild --print-errorlogs --num-processes 1 || status=1
 
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
-ninja -C build-asan -j "$jobs" >/dev/null
+build build-asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --no-rebuild --print-errorlogs --suite unit || status=1
 
