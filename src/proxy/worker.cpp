@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,6 +31,7 @@ enum Op : uint64_t { kAccept = 1, kTick = 2, kRecv = 3, kSend = 4, kConnect = 5,
 constexpr uint64_t kOpMask = 15;
 constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kTickMs = 100;
+constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 uint64_t monotonic_ms() {
@@ -230,16 +232,14 @@ class WorkerLoop {
   void on_accept(int32_t res, uint32_t flags) {
     const bool more = (flags & IORING_CQE_F_MORE) != 0;
     if (res >= 0) {
-      if (draining_) {
-        close(res);
-      } else {
+      {  // also while draining: it reached us before the listener closed, serve it (once)
         counters_.connections_accepted.add();
         auto* client = new Client(options_.limits);
         client->fd = res;
         net::set_nodelay(res);
         ++clients_;
         link(client);
-        client->deadline_ms = now_ + options_.client_idle_timeout_ms;
+        client->deadline_ms = idle_deadline();
         arm_recv(client);
       }
     } else if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED) {
@@ -253,11 +253,25 @@ class WorkerLoop {
       if (!draining_) {
         counters_.multishot_rearms.add();
         arm_accept();
-      } else if (listen_fd_ >= 0) {
-        close(listen_fd_);
-        listen_fd_ = -1;
+      } else {
+        close_listener();
       }
     }
+  }
+
+  // When a connection with no request started is closed (while draining: soon).
+  uint64_t idle_deadline() const {
+    if (!draining_) return now_ + options_.client_idle_timeout_ms;
+    return now_ + std::min<uint64_t>(kDrainIdleGraceMs, options_.drain_timeout_ms);
+  }
+
+  // Draining: connections already in the listener's queue would be reset by close():
+  // take them first (gateway replacement: the new process gets every later one).
+  void close_listener() {
+    if (listen_fd_ < 0) return;
+    for (int fd; (fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) on_accept(fd, IORING_CQE_F_MORE);
+    close(listen_fd_);
+    listen_fd_ = -1;
   }
 
   // ---- receive -------------------------------------------------------------------------
@@ -303,13 +317,27 @@ class WorkerLoop {
     if (c->in_pos == c->in.size()) {
       c->in.clear();
       c->in_pos = 0;
+      if (c->phase == Client::Phase::Reading) {
+        // Nothing buffered: parse straight from the receive buffer and keep only what a
+        // pipelining client sent beyond the request now being answered.
+        c->in_process_input = true;
+        const size_t used = parse_span(c, data, len);
+        c->in_process_input = false;
+        if (used < len && c->phase != Client::Phase::Closing) c->in.append(data + used, len - used);
+        bound_input(c);
+        return;
+      }
     }
     c->in.append(data, len);
-    // Bounded memory: stop reading a client that sends far ahead of its answers.
+    bound_input(c);
+    if (c->phase == Client::Phase::Reading) process_input(c);
+  }
+
+  // Bounded memory: stop reading a client that sends far ahead of its answers.
+  void bound_input(Client* c) {
     if (c->in.size() - c->in_pos > options_.limits.max_header_bytes + 64 * 1024 && c->phase != Client::Phase::Reading) {
       pause_recv(c);
     }
-    if (c->phase == Client::Phase::Reading) process_input(c);
   }
 
   void on_client_eof(Client* c) {
@@ -328,20 +356,31 @@ class WorkerLoop {
   }
 
   void parse_requests(Client* c) {
+    const size_t used = parse_span(c, c->in.data() + c->in_pos, c->in.size() - c->in_pos);
+    c->in_pos += used;
+    if (c->in_pos == c->in.size()) {
+      c->in.clear();
+      c->in_pos = 0;
+    }
+  }
+
+  // Parses requests from `data` while the connection is reading; returns the bytes
+  // used (the rest belongs to a pipelined request that must wait for its turn).
+  // The bytes must stay put meanwhile: nothing called from here touches c->in.
+  size_t parse_span(Client* c, const char* data, size_t len) {
+    size_t offset = 0;
     while (c->phase == Client::Phase::Reading && !c->closing) {
-      if (c->in_pos == c->in.size()) {
-        c->in.clear();
-        c->in_pos = 0;
-        if (!c->parser.started()) c->deadline_ms = now_ + options_.client_idle_timeout_ms;
-        return;
+      if (offset == len) {
+        if (!c->parser.started()) c->deadline_ms = idle_deadline();
+        return offset;
       }
       const bool was_started = c->parser.started();
-      const http::ParseResult result = c->parser.feed(c->in.data() + c->in_pos, c->in.size() - c->in_pos);
-      c->in_pos += result.consumed;
+      const http::ParseResult result = c->parser.feed(data + offset, len - offset);
+      offset += result.consumed;
       if (!was_started && c->parser.started()) c->request_started_ms = now_;
       if (result.state == http::ParseState::Error) {
         respond_error(c, result.status, status_code_name(result.status), result.reason, /*close=*/true);
-        return;
+        return len;
       }
       if (result.state == http::ParseState::NeedMore) {
         if (c->parser.head_complete()) {
@@ -355,11 +394,12 @@ class WorkerLoop {
         } else if (c->parser.started()) {
           c->deadline_ms = c->request_started_ms + options_.header_timeout_ms;
         }
-        continue;  // in_pos reached the end: loop exits above
+        continue;  // offset reached len: the loop returns above
       }
       c->deadline_ms = 0;
       handle_request(c);
     }
+    return offset;
   }
 
   static std::string_view status_code_name(int status) {
@@ -474,6 +514,22 @@ class WorkerLoop {
   // ---- upstream exchange ---------------------------------------------------------------
 
   void start_exchange(Client* c) {
+    const RouteDecision decision = route_for(c);
+    if (decision.status != 0) {
+      if (c->attempts > 0) {  // tried and failed everywhere it could
+        return respond_error(c, c->last_failure_timeout ? 504 : 502,
+                             c->last_failure_timeout ? "upstream_timeout" : "upstream_unavailable",
+                             c->last_failure_timeout ? "upstream did not answer in time"
+                                                     : "upstream connection failed",
+                             !c->keep_alive);
+      }
+      return respond_error(c, decision.status, decision.code, decision.message, !c->keep_alive);
+    }
+    dispatch_attempt(c, decision);
+  }
+
+  // Where the request (or its next attempt: endpoints already tried are excluded) goes.
+  RouteDecision route_for(Client* c) {
     if (c->attempts > 0) {
       // A retry runs after other requests used this worker's BodyReader: the prompt
       // views point into its reused buffers, so read the (unchanged) body again.
@@ -489,17 +545,11 @@ class WorkerLoop {
     if (objective.empty()) objective = head.header(config::inference_objective_header_llmd);
     route.sheddable = rules_->sheddable(objective);
     route.exclude = c->tried;
-    const RouteDecision decision = router_.route(route);
-    if (decision.status != 0) {
-      if (c->attempts > 0) {  // tried and failed everywhere it could
-        return respond_error(c, c->last_failure_timeout ? 504 : 502,
-                             c->last_failure_timeout ? "upstream_timeout" : "upstream_unavailable",
-                             c->last_failure_timeout ? "upstream did not answer in time"
-                                                     : "upstream connection failed",
-                             !c->keep_alive);
-      }
-      return respond_error(c, decision.status, decision.code, decision.message, !c->keep_alive);
-    }
+    return router_.route(route);
+  }
+
+  // One attempt of the request on the endpoint route_for() chose.
+  void dispatch_attempt(Client* c, const RouteDecision& decision) {
     ++c->attempts;
     c->tried.push_back(decision.endpoint_id);
     c->endpoint_id = decision.endpoint_id;
@@ -554,6 +604,7 @@ class WorkerLoop {
     if (u->closing) return;
     if (res < 0) {
       counters_.upstream_failures.add();
+      health_failure(u->endpoint_id);
       if (u->owner) {
         Client* c = u->owner;
         detach(u);
@@ -622,6 +673,7 @@ class WorkerLoop {
     Client* c = u->owner;
     counters_.upstream_failures.add();
     const bool was_reused = u->reused;
+    if (!was_reused) health_failure(u->endpoint_id);
     detach(u);
     begin_close(u);
     if (was_reused && !c->fresh_retry_used) {
@@ -637,8 +689,9 @@ class WorkerLoop {
   void retry_elsewhere(Client* c) {
     release_in_flight(c);
     c->upstream = nullptr;
-    if (c->attempts < options_.max_attempts) counters_.upstream_retries.add();
-    if (c->attempts >= options_.max_attempts) {
+    const bool retry = may_retry(c);
+    if (retry) counters_.upstream_retries.add();
+    if (!retry) {
       return respond_error(c, c->last_failure_timeout ? 504 : 502,
                            c->last_failure_timeout ? "upstream_timeout" : "upstream_unavailable",
                            c->last_failure_timeout ? "upstream did not answer in time" : "upstream connection failed",
@@ -658,7 +711,15 @@ class WorkerLoop {
     u->deadline_ms = 0;  // first byte arrived: streams may run as long as they need
     scratch_.clear();
     const http::ResponseFeed feed = u->parser.feed(data, len, &scratch_);
-    if (u->parser.head_complete() && !c->response_started) start_client_response(c, u);
+    if (u->parser.head_complete() && !c->response_started) {
+      if (u->parser.status() >= 500) {
+        health_failure(u->endpoint_id);
+        if (retry_after_error_status(c, u)) return;
+      } else if (PassiveHealth* health = router_.health()) {
+        health->record_success(u->endpoint_id, PassiveHealth::now_ms());
+      }
+      start_client_response(c, u);
+    }
     if (!scratch_.empty() && c->response_started) {
       if (c->objective) c->usage.feed(scratch_);
       emit_body(c, scratch_);
@@ -726,6 +787,7 @@ class WorkerLoop {
   // The upstream broke mid-response. Before the head reached the client: 502. After:
   // end the stream visibly (an SSE error event on chunked streams), then close.
   void upstream_broken(Client* c, Upstream* u) {
+    health_failure(u->endpoint_id);
     detach(u);
     begin_close(u);
     release_in_flight(c);
@@ -744,6 +806,33 @@ class WorkerLoop {
     }
     c->keep_alive = false;
     request_done(c);
+  }
+
+  // Another attempt is allowed: within the budget (max_attempts endpoints) and the
+  // retry deadline counted from the request's first byte.
+  bool may_retry(const Client* c) const {
+    if (c->attempts >= options_.max_attempts) return false;
+    return options_.retry_deadline_ms == 0 || now_ - c->request_started_ms < options_.retry_deadline_ms;
+  }
+
+  // The upstream answered 5xx and nothing reached the client yet: send the request to
+  // another endpoint if one is left; otherwise (false) the 5xx is relayed as it is.
+  bool retry_after_error_status(Client* c, Upstream* u) {
+    const int status = u->parser.status();
+    if (status == 501 || status == 505 || !may_retry(c)) return false;
+    const RouteDecision decision = route_for(c);
+    if (decision.status != 0) return false;
+    counters_.upstream_retries.add();
+    detach(u);
+    begin_close(u);  // the rest of the error body is not wanted
+    release_in_flight(c);
+    c->upstream = nullptr;
+    dispatch_attempt(c, decision);
+    return true;
+  }
+
+  void health_failure(uint32_t endpoint_id) {
+    if (PassiveHealth* health = router_.health()) health->record_failure(endpoint_id, PassiveHealth::now_ms());
   }
 
   void abandon_upstream(Client* c) {
@@ -878,6 +967,7 @@ class WorkerLoop {
         return;
       }
       counters_.upstream_failures.add();
+      health_failure(u->endpoint_id);
       const bool connecting = u->connecting;
       detach(u);
       begin_close(u);
@@ -903,9 +993,8 @@ class WorkerLoop {
       io_uring_sqe* sqe = ring_.sqe();
       io_uring_prep_cancel64(sqe, kAccept, 0);
       io_uring_sqe_set_data64(sqe, 0);  // the cancel's own CQE: op 0, ignored
-    } else if (listen_fd_ >= 0) {
-      close(listen_fd_);
-      listen_fd_ = -1;
+    } else {
+      close_listener();
     }
     for (Socket* socket = all_; socket != nullptr; socket = socket->next) {
       if (socket->kind == Socket::Kind::Upstream) {
@@ -919,7 +1008,10 @@ class WorkerLoop {
       Client* c = static_cast<Client*>(socket);
       c->keep_alive = false;
       if (c->phase == Client::Phase::Reading && !c->parser.started() && !c->send_in_flight && c->out.empty()) {
-        begin_close(c);
+        // Idle keep-alive connection: a request may be on the wire already; closing now
+        // would fail it. Answer whatever comes (with `connection: close`) for a short
+        // grace, then close it if it stayed idle.
+        c->deadline_ms = idle_deadline();
       }
     }
   }
