@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ringgate/sched/endpoint_report.h"
@@ -19,6 +20,7 @@ void ControlPlane::WakeHandler::on_event(uint32_t) {
 ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)),
       publisher_(options_.workers + 1),
+      health_(options_.health),
       pool_(loop_, registry_, options_.pool),
       worker_stats_(options_.workers, nullptr),
       worker_counters_(options_.workers, nullptr) {
@@ -107,9 +109,14 @@ void ControlPlane::publish_if_changed() {
     size_t routable = 0;
     for (const sched::EndpointState& e : snapshot->endpoints()) {
       inflight_.ensure(e.id);  // before any worker can see the id
+      health_.ensure(e.id);
+      if (e.id >= routable_by_id_.size()) routable_by_id_.resize(size_t(e.id) + 1, 0);
+      if (e.routable && !routable_by_id_[e.id]) health_.reset(e.id);
       if (e.num_gpu_blocks) index_.set_capacity(e.id, e.num_gpu_blocks);
       if (e.routable) ++routable;
     }
+    std::fill(routable_by_id_.begin(), routable_by_id_.end(), 0);
+    for (const sched::EndpointState& e : snapshot->endpoints()) routable_by_id_[e.id] = e.routable ? 1 : 0;
     publisher_.publish(std::move(snapshot));
     ++counters_.snapshots_published;
     routable_.store(routable, std::memory_order_relaxed);
@@ -177,6 +184,7 @@ AdminResponse ControlPlane::render_metrics() {
   ControlCounters counters = counters_;
   counters.scrapes_ok = pool_.scrapes_ok();
   counters.scrapes_failed = pool_.scrapes_failed();
+  counters.ejections = health_.ejections_total();
   counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
   counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
   return {200, "text/plain; version=0.0.4; charset=utf-8",
@@ -191,7 +199,23 @@ AdminResponse ControlPlane::render_debug_endpoints() {
     body += sched::to_json(sched::describe_endpoints(*snapshot, inflight_, index_, Clock::now(), options_.scheduler));
   else
     body += "[]";
-  body += "}\n";
+  // What requests learnt (passive health): consecutive failures, ejection, half-open.
+  body += ",\"passive_health\":[";
+  if (snapshot) {
+    const uint64_t now_ms = proxy::PassiveHealth::now_ms();
+    bool first = true;
+    for (const sched::EndpointState& e : snapshot->endpoints()) {
+      const proxy::PassiveHealthView v = health_.view(e.id, now_ms);
+      if (!first) body += ',';
+      first = false;
+      body += "{\"endpoint\":\"" + e.address.text() + "\",\"consecutive_failures\":" +
+              std::to_string(v.consecutive_failures) + ",\"ejected\":" + (v.ejected ? "true" : "false") +
+              ",\"half_open\":" + (v.half_open ? "true" : "false") +
+              ",\"ejected_for_ms\":" + std::to_string(v.ejected_for_ms) +
+              ",\"ejections\":" + std::to_string(v.ejections) + "}";
+    }
+  }
+  body += "]}\n";
   return {200, "application/json", body};
 }
 

@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
   control_options.scheduler = settings.scheduler;
+  control_options.health = settings.health;
   control_options.workers = settings.workers;
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
   context.router.publisher = &control.publisher();
   context.router.index = &control.prefix_index();
   context.router.inflight = &control.inflight();
+  context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;
   context.rules = &rules;

@@ -49,6 +49,10 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   if (g.file_sets("timeouts.upstreamIdle")) p.upstream_idle_timeout_ms = to_ms(g.timeouts.upstream_idle);
   if (g.file_sets("timeouts.drain")) p.drain_timeout_ms = to_ms(g.timeouts.drain);
   if (g.file_sets("retries.budget")) p.max_attempts = g.retries.budget + 1;
+  if (g.file_sets("retries.deadline")) p.retry_deadline_ms = to_ms(g.retries.deadline);
+  s.health.eject_after_failures = g.health.eject_after_failures;
+  s.health.eject_base_ms = to_ms(g.health.eject_base);
+  s.health.eject_max_ms = to_ms(g.health.eject_max);
   // Control plane and scheduler.
   s.pool.poll_interval = std::chrono::duration_cast<control::Clock::duration>(g.metrics.poll_interval);
   s.pool.scrape_timeout = std::chrono::duration_cast<control::Clock::duration>(g.metrics.scrape_timeout);

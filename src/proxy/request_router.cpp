@@ -13,6 +13,7 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
       rng_(0x5eed0000ull + worker_slot),
       stats_(stats) {
   hashes_.reserve(4096);
+  exclude_.reserve(256);
 }
 
 RequestRouter::~RequestRouter() { reader_.release(); }
@@ -35,7 +36,32 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.sheddable = request.sheddable;
   pick.now = started;
   pick.exclude = request.exclude;
-  const sched::PickResult result = scheduler_.pick(*snapshot_, pick, rng_);
+  sched::PickResult result;
+  PassiveHealth* health = shared_.health;
+  if (health == nullptr || health->ejected_count() == 0) {
+    result = scheduler_.pick(*snapshot_, pick, rng_);
+  } else {
+    // Some endpoint is ejected: leave out those that are (or whose half-open trial is
+    // running), and claim the trial of a half-open one when it wins.
+    const uint64_t now_ms = PassiveHealth::now_ms();
+    exclude_.assign(request.exclude.begin(), request.exclude.end());
+    for (const sched::EndpointState& e : snapshot_->endpoints())
+      if (e.routable && health->blocked(e.id, now_ms)) exclude_.push_back(e.id);
+    const bool screened = exclude_.size() > request.exclude.size();
+    pick.exclude = exclude_;
+    result = scheduler_.pick(*snapshot_, pick, rng_);
+    for (int lost = 0; result.ok() && !health->claim_trial(result.endpoint, now_ms) && lost < 4; ++lost) {
+      exclude_.push_back(result.endpoint);  // another request holds its trial
+      pick.exclude = exclude_;
+      result = scheduler_.pick(*snapshot_, pick, rng_);
+    }
+    if (screened && result.status == sched::PickStatus::all_excluded) {
+      // Every candidate is ejected: ejection only helps when there is somewhere else
+      // to go, so route as if none were (a one-endpoint pool keeps serving).
+      pick.exclude = request.exclude;
+      result = scheduler_.pick(*snapshot_, pick, rng_);
+    }
+  }
   const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
   stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
   switch (result.status) {

@@ -19,6 +19,7 @@
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_registry.h"
 #include "ringgate/sched/inflight_counters.h"
@@ -32,6 +33,7 @@ struct ControlPlaneOptions {
   std::string pool_name = "vllm";
   PoolOptions pool;
   sched::SchedulerConfig scheduler;
+  proxy::PassiveHealthOptions health;  // passive ejection (config `health`)
   size_t workers = 1;
   int admin_listen_fd = -1;  // bound and listening; owned from here on
   BuildInfo build;
@@ -48,6 +50,7 @@ class ControlPlane {
   sched::SnapshotPublisher& publisher() { return publisher_; }
   sched::PrefixIndex& prefix_index() { return index_; }
   sched::InflightCounters& inflight() { return inflight_; }
+  proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 
   // Before start(): where worker `slot` keeps its statistics and counters.
@@ -89,6 +92,10 @@ class ControlPlane {
   sched::SnapshotPublisher publisher_;
   sched::PrefixIndex index_;
   sched::InflightCounters inflight_;
+  proxy::PassiveHealth health_;
+  // Control thread: which ids were routable in the last snapshot. An endpoint that
+  // becomes routable (joined, or answered polls again) starts with a clean passive record.
+  std::vector<uint8_t> routable_by_id_;
   EndpointPool pool_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<const metrics::WorkerStats*> worker_stats_;

@@ -10,6 +10,7 @@
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
+#include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -21,6 +22,7 @@ struct Settings {
   net::Address admin;
   unsigned workers = 0;  // resolved: > 0
   proxy::ProxyOptions proxy;
+  proxy::PassiveHealthOptions health;  // config `health`
   std::string pool_name = "vllm";
   std::vector<control::DesiredEndpoint> static_endpoints;  // flags, config, or demo servers
   std::optional<config::kubernetes_discovery> kubernetes;

@@ -13,6 +13,7 @@
 
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
+#include "ringgate/proxy/passive_health.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
@@ -28,6 +29,7 @@ struct RouterShared {
   sched::SnapshotPublisher* publisher = nullptr;
   sched::PrefixIndex* index = nullptr;
   sched::InflightCounters* inflight = nullptr;
+  PassiveHealth* health = nullptr;  // null = no passive ejection
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
 };
@@ -67,6 +69,8 @@ class RequestRouter {
   void routed(uint32_t endpoint_id);
   // The request left `endpoint_id` (finished, failed, abandoned).
   void released(uint32_t endpoint_id) { shared_.inflight->sub(endpoint_id); }
+  // What requests learn about endpoints (passive health); may be null.
+  PassiveHealth* health() const { return shared_.health; }
 
  private:
   RouterShared shared_;
@@ -77,6 +81,7 @@ class RequestRouter {
   sched::Rng rng_;
   metrics::WorkerStats& stats_;
   std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
+  std::vector<uint32_t> exclude_; // tried + passively ejected endpoints, reused
 };
 
 }  // namespace ringgate::proxy
