@@ -11,9 +11,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -47,10 +52,26 @@ void print_errors(const config::load_result& r) {
   for (const config::config_error& e : r.errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
 }
 
+// A digest of the config file's bytes (nullopt if unreadable): lets the file watcher
+// skip content that a SIGHUP already loaded, so one change is one reload.
+std::optional<size_t> file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::hash<std::string>{}(text);
+}
+
 // Applies what a reload may change while running: the request rules (rewrites,
 // objectives, session header), the aliases /v1/models lists, and a static pool.
 // Listeners, workers, limits and scheduler weights take effect on restart.
-void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control::ControlPlane& control) {
+// `loaded` is the digest of the content last loaded (applied or rejected); a watcher
+// event for that same content is not a change. The digest is taken before the load,
+// so a write racing the load is seen as a change again, never missed.
+void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control::ControlPlane& control,
+            std::optional<size_t>& loaded, bool from_watcher) {
+  const std::optional<size_t> digest = file_digest(flags.config_file);
+  if (from_watcher && digest && digest == loaded) return;
+  loaded = digest;
   config::load_result r = config::load_config_file(flags.config_file, load_options_for(flags));
   if (!r.ok()) {
     std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
@@ -84,7 +105,9 @@ int main(int argc, char** argv) {
   if (!flags.check_config_file.empty()) return config::check_config_main(flags.check_config_file, std::cout);
 
   std::optional<config::load_result> file;
+  std::optional<size_t> loaded_digest;
   if (!flags.config_file.empty()) {
+    loaded_digest = file_digest(flags.config_file);
     file = config::load_config_file(flags.config_file, load_options_for(flags));
     if (!file->ok()) {
       print_errors(*file);
@@ -225,13 +248,13 @@ int main(int argc, char** argv) {
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
           if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
-          else reload(flags, rules, control);
+          else reload(flags, rules, control, loaded_digest, /*from_watcher=*/false);
         } else {
           stop_signal = int(info.ssi_signo);
         }
       }
     }
-    if (watcher && watcher->changed()) reload(flags, rules, control);
+    if (watcher && watcher->changed()) reload(flags, rules, control, loaded_digest, /*from_watcher=*/true);
   }
 
   // Drain: readiness goes 503 at once (load balancers move away), the listeners close,
