@@ -98,13 +98,14 @@ export async function openLoop({ url, rate, durationMs, body, bodyAt, headers = 
   const records = [];
   const pending = new Set();
   let sent = 0, behind = 0;
+  const skipped = [];  // {t, n}: ticks that found maxInFlight requests pending
   const t0 = performance.now();
   await new Promise((resolve) => {
     const tick = () => {
       const now = performance.now() - t0;
       const due = Math.min(Math.floor((Math.min(now, durationMs) * rate) / 1000), Math.ceil((durationMs * rate) / 1000));
       while (sent < due) {
-        if (pending.size >= maxInFlight) { behind += due - sent; sent = due; break; }
+        if (pending.size >= maxInFlight) { skipped.push({ t: Math.round(now), n: due - sent }); behind += due - sent; sent = due; break; }
         const i = sent++;
         const record = { i, t: performance.now() - t0 };
         const p = post(agent, url, path, bodyAt ? bodyAt(i) : body, headers).then((r) => {
@@ -124,6 +125,7 @@ export async function openLoop({ url, rate, durationMs, body, bodyAt, headers = 
   agent.destroy();
   tally.elapsedMs = performance.now() - t0;
   tally.behind = behind;
+  tally.skipped = skipped;
   records.sort((a, b) => a.i - b.i);
   return { tally, records };
 }

@@ -1,0 +1,139 @@
+// Issue 7 acceptance: "a reload under 2,000 requests/s drops nothing". A steady open-loop
+// load of ~2,000 req/s runs for 7 s through the real gateway while its config changes
+// three ways: rewritten in place + SIGHUP, rewritten with no signal (the file watcher),
+// and a Kubernetes ConfigMap update (a new timestamped directory and an atomic rename of
+// the `..data` symlink). Each change moves the canary's share of a weighted split; the
+// share measured in each phase, from the "model" field of the answers, must follow.
+// Nothing may fail: no non-2xx, no connection error, every request answered.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startSim, startGateway, scrape } from '../lib/procs.mjs';
+import { openLoop, shareIn } from './model_traffic.mjs';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-reload-'));
+const procs = [];
+after(async () => {
+  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const BASE = 'facebook/opt-125m', CANARY = 'opt-125m-v2';
+
+function configText(sims, baseWeight, canaryWeight) {
+  return `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: my-chat-canary}
+spec:
+  rules:
+  - matches: [{model: {type: Exact, value: my-chat}}]
+    targets:
+    - {modelRewrite: ${BASE}, weight: ${baseWeight}}
+    - {modelRewrite: ${CANARY}, weight: ${canaryWeight}}
+`;
+}
+
+async function reloadsSeen(adminUrl) {
+  const m = await scrape(`${adminUrl}/metrics`);
+  return { ok: m.get('ringgate_config_reloads_total'), failed: m.get('ringgate_config_reload_failures_total') };
+}
+
+// Polls the reload counter until it reaches `count`; resolves with the time (ms since t0) it was seen.
+async function waitForReloads(adminUrl, count, t0, limitMs = 5000) {
+  const give_up = performance.now() + limitMs;
+  for (;;) {
+    if ((await reloadsSeen(adminUrl)).ok >= count) return performance.now() - t0;
+    if (performance.now() > give_up) throw new Error(`reload ${count} not applied within ${limitMs} ms`);
+    await sleep(20);
+  }
+}
+
+test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/s drop nothing', { timeout: 55000 }, async () => {
+  const simArgs = ['--served-model-name', BASE, CANARY, '--max-num-seqs', '512'];
+  const sims = await Promise.all([startSim(simArgs), startSim(simArgs)]);
+  procs.push(...sims);
+
+  // The ConfigMap volume layout: config.yaml -> ..data/config.yaml, ..data -> ..<timestamp>.
+  const first = path.join(dir, '..2026_11_22_03_00_00.000000001');
+  mkdirSync(first);
+  writeFileSync(path.join(first, 'config.yaml'), configText(sims, 90, 10));
+  symlinkSync(path.basename(first), path.join(dir, '..data'));
+  symlinkSync('..data/config.yaml', path.join(dir, 'config.yaml'));
+  const config = path.join(dir, 'config.yaml');
+
+  const gw = await startGateway(['--config', config]);
+  procs.push(gw);
+  assert.deepEqual(await reloadsSeen(gw.adminUrl), { ok: 0, failed: 0 });
+
+  const rate = 2000, durationMs = 7000;
+  const t0 = performance.now();
+  const load = openLoop({ url: gw.url, rate, durationMs, maxInFlight: 512,
+                          body: { model: 'my-chat', prompt: 'hi', max_tokens: 1 } });
+  const marks = {};
+  const changes = (async () => {
+    await sleep(1500);
+    marks.change1 = performance.now() - t0;           // 1. rewrite in place, then SIGHUP
+    writeFileSync(config, configText(sims, 50, 50));
+    gw.proc.kill('SIGHUP');
+    marks.applied1 = await waitForReloads(gw.adminUrl, 1, t0);
+    await sleep(Math.max(0, 3000 - (performance.now() - t0)));
+    marks.change2 = performance.now() - t0;           // 2. rewrite, no signal: the watcher
+    writeFileSync(config, configText(sims, 10, 90));
+    marks.applied2 = await waitForReloads(gw.adminUrl, 2, t0);
+    await sleep(Math.max(0, 4500 - (performance.now() - t0)));
+    marks.change3 = performance.now() - t0;           // 3. ConfigMap update: new dir, ..data renamed over
+    const second = path.join(dir, '..2026_11_22_03_00_05.000000002');
+    mkdirSync(second);
+    writeFileSync(path.join(second, 'config.yaml'), configText(sims, 70, 30));
+    symlinkSync(path.basename(second), path.join(dir, '..data_tmp'));
+    renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+    rmSync(first, { recursive: true });
+    marks.applied3 = await waitForReloads(gw.adminUrl, 3, t0);
+  })();
+  const [{ tally, records }] = await Promise.all([load, changes]);
+
+  const s = tally.summary();
+  const achieved = tally.sent / (durationMs / 1000);
+  const settle = 100;  // ms after a reload was seen before its phase is measured
+  const phases = [
+    { name: '90/10 (start)', from: 200, to: marks.change1, canary: 0.10 },
+    { name: '50/50 (SIGHUP)', from: marks.applied1 + settle, to: marks.change2, canary: 0.50 },
+    { name: '10/90 (watcher)', from: marks.applied2 + settle, to: marks.change3, canary: 0.90 },
+    { name: '70/30 (..data swap)', from: marks.applied3 + settle, to: durationMs, canary: 0.30 },
+  ].map((p) => ({ ...p, ...shareIn(records, CANARY, p.from, p.to) }));
+  console.log(`reload under load: ${tally.sent} requests in ${(durationMs / 1000).toFixed(1)} s = ${achieved.toFixed(0)} req/s ` +
+              `(all answered after ${(tally.elapsedMs / 1000).toFixed(2)} s); ok ${tally.ok}, non-2xx ${tally.sent - tally.ok - tally.connErrors}, ` +
+              `connection errors ${tally.connErrors}, sends skipped by the client ${tally.behind}`);
+  console.log(`reloads seen at ${JSON.stringify(Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])))} ms`);
+  const slowest = [...records].sort((a, b) => (b.end - b.t) - (a.end - a.t)).slice(0, 5)
+    .map((r) => `${Math.round(r.end - r.t)} ms at ${Math.round(r.t)}`);
+  console.log(`slowest answers: ${slowest.join(', ')}; skipped sends: ${JSON.stringify(tally.skipped.slice(0, 10))}`);
+  for (const p of phases) {
+    console.log(`  ${p.name.padEnd(20)} [${Math.round(p.from)}, ${Math.round(p.to)}) ms: ${p.n} answers, canary ${(100 * p.share).toFixed(1)}%`);
+  }
+
+  assert.equal(tally.connErrors, 0, `connection errors: ${JSON.stringify(s.samples)}`);
+  assert.equal(tally.ok, tally.sent, `every request answered 2xx: ${JSON.stringify(s)}`);
+  assert.ok(tally.sent >= 0.95 * rate * (durationMs / 1000), `the load ran at ~${rate} req/s: ${tally.sent} sent`);
+  for (const p of phases) {
+    assert.ok(p.n >= 1000, `${p.name}: ${p.n} answers measured`);
+    assert.ok(Math.abs(p.share - p.canary) <= 0.05, `${p.name}: canary share ${p.share}, expected ${p.canary} ± 0.05`);
+  }
+  assert.deepEqual(await reloadsSeen(gw.adminUrl), { ok: 3, failed: 0 }, 'one reload per change');
+  assert.equal((gw.stderr().match(/config reloaded from/g) ?? []).length, 3, gw.stderr());
+
+  // The gateway's counters saw every request the clients sent.
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  let decisions = 0;
+  for (const [k, v] of m) if (k.startsWith('inference_extension_model_rewrite_decisions_total{')) decisions += v;
+  assert.equal(decisions, tally.sent);
+
+  assert.deepEqual(await gw.stop('SIGTERM'), { code: 0, signal: null }, 'clean drain and exit');
+});
