@@ -23,8 +23,10 @@ for tool in wrk nginx haproxy; do command -v $tool >/dev/null || { echo "missing
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  # start_listening runs in $( ): its children are recorded in pid files, not in pids.
+  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,7 +37,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_listening() {
   local log=$tmp/$1.out; shift
   "$@" >"$log" 2>"$log.err" &
-  pids+=($!)
+  echo $! >"$tmp/$(basename "$log" .out).pid"
   for _ in $(seq 100); do
     if grep -q '"listening"' "$log" 2>/dev/null; then
       grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
