@@ -105,6 +105,8 @@ test('eight kinds of bad config on reload are rejected; the old rules keep servi
   const tApplied = performance.now() - t0;
   assert.equal((await ask('my-chat')).model, CANARY);
   assert.equal((await ask('brand-new')).model, CANARY);
+  const listed = JSON.parse((await (await fetch(`${gw.url}/v1/models`)).text())).data.map((m) => m.id);
+  assert.ok(listed.includes('my-chat') && listed.includes('brand-new'), `the new alias is listed: ${JSON.stringify(listed)}`);
 
   const { tally, records } = await load;
   const s = tally.summary();

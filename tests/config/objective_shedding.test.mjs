@@ -31,20 +31,26 @@ test('negative priority is shed (429) only while every endpoint is saturated; ot
   const sims = await Promise.all([startSim(simArgs), startSim(simArgs)]);
   procs.push(...sims);
   const config = path.join(dir, 'ringgate.yaml');
-  writeFileSync(config, `apiVersion: ringgate.io/v1
+  const objectives = (batchPriority) => `apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: ["${sims[0].api}", "${sims[1].api}"]}}
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
 metadata: {name: batch}
-spec: {priority: -1, poolRef: {name: vllm}}
+spec: {priority: ${batchPriority}, poolRef: {name: vllm}}
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
 metadata: {name: interactive}
 spec: {priority: 10}
-`);
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceObjective
+metadata: {name: bulk}
+spec: {priority: -5}
+`;
+  writeFileSync(config, objectives(-1));
   const gw = await startGateway(['--config', config]);
   procs.push(gw);
   const agent = keepAliveAgent(64);
@@ -57,8 +63,8 @@ spec: {priority: 10}
   const idle = await ask({ 'x-gateway-inference-objective': 'batch' }, 1);
   assert.equal(idle.status, 200, idle.body);
 
-  // Saturate both servers: 16 ordinary requests, 1 running + ~7 waiting on each.
-  const background = Array.from({ length: 16 }, () => ask());
+  // Saturate both servers: 20 ordinary requests, 1 running + ~9 waiting on each.
+  const background = Array.from({ length: 20 }, () => ask());
   const give_up = performance.now() + 5000;
   let queues = [];
   for (;;) {
@@ -87,10 +93,24 @@ spec: {priority: 10}
   }
   assert.ok(shedMs < 5000, `shed at once, not after queueing (${shedMs} ms)`);
 
+  // Objectives apply live: a reload makes batch non-sheddable while the pool is still
+  // saturated (bulk, still negative, is the control that it is).
+  writeFileSync(config, objectives(0));
+  gw.proc.kill('SIGHUP');
+  for (const limit = performance.now() + 5000; (await scrape(`${gw.adminUrl}/metrics`)).get('ringgate_config_reloads_total') !== 1;) {
+    assert.ok(performance.now() < limit, 'reload applied');
+    await sleep(20);
+  }
+  const batchAfter = ask({ 'x-gateway-inference-objective': 'batch' });
+  const bulk = await ask({ 'x-gateway-inference-objective': 'bulk' });
+  assert.equal(bulk.status, 429, `still saturated: bulk shed (${bulk.body})`);
+
   const rest = await served;
+  const batch = await batchAfter;
+  assert.equal(batch.status, 200, `after the reload batch is queued and served, not shed: ${batch.body}`);
   for (const r of rest) assert.equal(r.status, 200, `not sheddable, served: ${r.status} ${r.body}`);
   const bg = await Promise.all(background);
-  assert.deepEqual(bg.map((r) => r.status), Array(16).fill(200));
+  assert.deepEqual(bg.map((r) => r.status), Array(20).fill(200));
 
   // Drained: sheddable requests are served again.
   await sleep(200);
@@ -102,6 +122,6 @@ spec: {priority: 10}
   for (const [k, v] of m) {
     if (k.startsWith('inference_objective_request_error_total{') && k.includes('error_code="429"')) errors429 += v;
   }
-  assert.equal(errors429, 10, 'the 429s are counted');
+  assert.equal(errors429, 11, 'the 429s are counted');
   agent.destroy();
 });
