@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "ringgate/sched/endpoint_report.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
 
@@ -173,7 +174,8 @@ AdminResponse ControlPlane::render_metrics() {
   view.pool_name = options_.pool_name;
   view.snapshot = reader_.current();
   view.now = Clock::now();
-  view.stale_after = options_.scheduler.stale_after;
+  // Pool averages use their own 2 s window (PoolView's default, as the issue asks), not the
+  // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
@@ -193,12 +195,32 @@ AdminResponse ControlPlane::render_metrics() {
 
 AdminResponse ControlPlane::render_debug_endpoints() {
   const sched::EndpointSnapshot* snapshot = reader_.current();
-  std::string body = "{\"pool\":\"" + options_.pool_name + "\",\"ready\":" + (ready() ? "true" : "false") +
-                     ",\"draining\":" + (draining_.load() ? "true" : "false") + ",\"endpoints\":";
-  if (snapshot)
-    body += sched::to_json(sched::describe_endpoints(*snapshot, inflight_, index_, Clock::now(), options_.scheduler));
-  else
-    body += "[]";
+  std::string body = "{\"pool\":";
+  util::append_json_string(body, options_.pool_name);  // a configured name: escape it
+  body += std::string(",\"ready\":") + (ready() ? "true" : "false") + ",\"draining\":" +
+          (draining_.load() ? "true" : "false") + ",\"endpoints\":";
+  body.push_back('[');
+  if (snapshot) {
+    const auto reports = sched::describe_endpoints(*snapshot, inflight_, index_, Clock::now(), options_.scheduler);
+    for (size_t i = 0; i < reports.size(); ++i) {
+      // Each report's object plus the pool's verdict on it (why it is or is not routable).
+      const std::string one = sched::to_json({reports[i]});  // "[{...}]"
+      if (i) body.push_back(',');
+      body.append(one, 1, one.size() - 3);                    // "{..." without the closing "}]"
+      if (const EndpointHealth* h = pool_.health(reports[i].id)) {
+        body += std::string(",\"health\":{\"discovered_ready\":") + (h->discovered_ready ? "true" : "false") +
+                ",\"has_models\":" + (h->has_models ? "true" : "false") +
+                ",\"probed\":" + (h->probed ? "true" : "false") +
+                ",\"failed_scrapes\":" + std::to_string(h->failed_scrapes) +
+                ",\"scrapes_ok\":" + std::to_string(h->scrapes_ok) +
+                ",\"scrapes_failed\":" + std::to_string(h->scrapes_failed) + ",\"last_error\":";
+        util::append_json_string(body, h->last_error);
+        body.push_back('}');
+      }
+      body.push_back('}');
+    }
+  }
+  body.push_back(']');
   // What requests learnt (passive health): consecutive failures, ejection, half-open.
   body += ",\"passive_health\":[";
   if (snapshot) {

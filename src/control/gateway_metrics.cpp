@@ -89,7 +89,8 @@ void pool_families(const PoolView& pool, std::vector<MetricFamily>& out) {
   double kv_sum = 0, queue_sum = 0, running_sum = 0;
   if (pool.snapshot) {
     for (const sched::EndpointState& e : pool.snapshot->endpoints()) {
-      if (e.routable) ++ready_pods;
+      if (!e.routable) continue;  // out of rotation: its load is nobody's concern
+      ++ready_pods;
       // Averages leave out endpoints whose metrics are stale: an old number is not the truth.
       if (!e.metrics_fresh(pool.now, pool.stale_after)) continue;
       ++fresh;

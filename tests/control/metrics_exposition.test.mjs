@@ -239,7 +239,12 @@ test('a real Prometheus server scrapes the admin port and reads inference_pool_r
       for (;;) {
         last = await prom.query('inference_pool_ready_pods{name="vllm"}');
         if (last.length === 1 && Number(last[0].value[1]) === want) return last[0];
-        if (Date.now() > deadline) throw new Error(`Prometheus read ${JSON.stringify(last)}, want ${want}`);
+        if (Date.now() > deadline) {
+          const targets = (await (await fetch(`${prom.url}/api/v1/targets`)).json()).data.activeTargets
+            .map((t) => ({ health: t.health, lastError: t.lastError, lastScrape: t.lastScrape }));
+          throw new Error(`Prometheus read ${JSON.stringify(last)}, want ${want}; targets ${JSON.stringify(targets)}; ` +
+            `log: ${prom.log().slice(-2000)}; gateway exit ${gw.proc.exitCode ?? gw.proc.signalCode}: ${gw.stderr().slice(-2000)}`);
+        }
         await sleep(100);
       }
     };
