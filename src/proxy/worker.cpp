@@ -270,6 +270,8 @@ class WorkerLoop {
   void close_listener() {
     if (listen_fd_ < 0) return;
     for (int fd; (fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) on_accept(fd, IORING_CQE_F_MORE);
+    // A still-pending multishot accept holds the socket open past close(): stop it listening.
+    shutdown(listen_fd_, SHUT_RDWR);
     close(listen_fd_);
     listen_fd_ = -1;
   }
@@ -948,6 +950,8 @@ class WorkerLoop {
       socket = next;
     }
     if (draining_) {
+      // Idle: stop listening now, not when the ring goes (the accept cancel may never be reaped).
+      if (clients_ == 0) close_listener();
       if (clients_ == 0 || now_ >= drain_deadline_ms_) {
         finished_ = true;
         return;
