@@ -113,9 +113,12 @@ test('the model field is spliced wherever it sits, whatever the length differenc
     completion('a-much-longer-alias-name-than-the-model-it-stands-for'),
     // an escaped character in the alias name ("food-review" spelled with \\u002d)
     '{"model":"food\\u002dreview","prompt":"p","max_tokens":2}',
+    // a duplicate key: the last one counts, as for vLLM's JSON parser; it is the one rewritten
+    `{"model":"${CANARY}","prompt":"p","max_tokens":2,"model":"opt-stable"}`,
+    `{"model":"opt-stable","prompt":"p","max_tokens":2,"model":"${CANARY}"}`,
   ];
-  const expected = [REAL, CANARY, REAL];
-  const paths = ['/v1/chat/completions', '/v1/completions', '/v1/completions'];
+  const expected = [REAL, CANARY, REAL, REAL, CANARY];
+  const paths = ['/v1/chat/completions', '/v1/completions', '/v1/completions', '/v1/completions', '/v1/completions'];
   for (let i = 0; i < bodies.length; i++) {
     const r = await post(agent, gw.url, paths[i], bodies[i]);
     assert.equal(r.status, 200, `body ${i}: ${r.body}`);
