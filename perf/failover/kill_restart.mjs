@@ -82,6 +82,10 @@ export async function runKillRestart(options = {}) {
     })();
     const [summary] = await Promise.all([load, chaos]);
     const gatewayAlive = gw.proc.exitCode === null && gw.proc.signalCode === null;
+    if (!gatewayAlive) {
+      events.gatewayExit = `${gw.proc.exitCode ?? gw.proc.signalCode}`;
+      log(`${o.proxy} exited (${events.gatewayExit}); its stderr ends: ${(gw.stderr?.() ?? '').slice(-2000)}`);
+    }
     return analyze(o, summary, events, victimEp, gatewayAlive);
   } finally {
     if (gw) await gw.stop().catch(() => {});

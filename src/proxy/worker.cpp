@@ -805,8 +805,12 @@ class WorkerLoop {
       event += "\n\n";
       append_chunk(c->out, event);
       c->out += "0\r\n\r\n";
+      // The chunked framing ends properly: the connection stays usable. Closing it
+      // here would fail the client's next request, sent on a socket that its HTTP
+      // client saw end cleanly (no `connection: close`) and pooled again.
+    } else {
+      c->keep_alive = false;  // a length-framed or close-delimited body was cut: only a close tells
     }
-    c->keep_alive = false;
     request_done(c);
   }
 
