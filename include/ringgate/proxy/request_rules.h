@@ -6,6 +6,7 @@
 // the request path nothing and drops nothing: a request keeps the rules it started with.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,13 +18,19 @@
 namespace ringgate::proxy {
 
 struct RequestRules {
+  // Looks a header value up without building a std::string from it (no allocation per request).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
   config::rewrite_table rewrites;
   // Objective names (x-gateway-inference-objective values) whose priority is negative.
-  std::unordered_set<std::string> sheddable_objectives;
+  std::unordered_set<std::string, NameHash, std::equal_to<>> sheddable_objectives;
   std::string session_header = "x-session-id";  // empty = no session affinity
 
   bool sheddable(std::string_view objective) const {
-    return !objective.empty() && sheddable_objectives.count(std::string(objective)) != 0;
+    return !objective.empty() && sheddable_objectives.find(objective) != sheddable_objectives.end();
   }
 };
 
