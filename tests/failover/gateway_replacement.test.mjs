@@ -1,0 +1,76 @@
+// Issue 6, acceptance 3: gateway replacement under load. A second ringgate starts on the
+// same API port (SO_REUSEPORT; its own admin port), then the first gets SIGTERM: its
+// /readyz turns 503 at once, it stops accepting, finishes what it has and exits 0 — and
+// a steady keep-alive client (streaming and non-streaming) sees zero failed requests over
+// the switch. The draining gateway answers requests already on the wire with
+// `connection: close`, so the client moves its connections to the new gateway.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { startSim, startGateway, scrape } from '../lib/procs.mjs';
+import { runLoad } from '../../perf/loadgen/loadgen.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const SIM_ARGS = ['--model', MODEL, '--inter-token-latency-ms', '10', '--max-num-seqs', '256'];
+const live = [];
+after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('second gateway on the same port, first one SIGTERMed under load: zero failed requests', { timeout: 60000 }, async () => {
+  const sims = [await startSim(SIM_ARGS), await startSim(SIM_ARGS)];
+  live.push(...sims);
+  const eps = sims.flatMap((s) => ['--endpoint', `127.0.0.1:${s.port}`]);
+  const first = await startGateway([...eps, '--workers', '2', '--drain-timeout-ms', '10000']);
+  live.push(first);
+  const port = first.port;
+
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const load = runLoad({
+    url: `http://127.0.0.1:${port}`, model: MODEL, rate: 100, duration: 9, streamFraction: 0.5, maxTokens: 16,
+    seed: 7, workload: 'A', workloadOptions: { minBytes: 128, maxBytes: 512, prompts: 16 }, timeoutMs: 10000,
+    records: true, t0,
+  });
+  const ev = {};
+  const chaos = (async () => {
+    await sleep(2000);
+    // Same API port (the later --listen wins over the helper's 127.0.0.1:0), own admin port.
+    const second = await startGateway([...eps, '--workers', '2', '--listen', `127.0.0.1:${port}`]);
+    live.push(second);
+    ev.secondListening = now();
+    assert.equal(second.port, port, 'the second gateway shares the API port');
+    await sleep(Math.max(0, 4000 - now()));
+    const before = await scrape(`${first.adminUrl}/metrics`);
+    ev.firstRequestsBeforeTerm = before.get('ringgate_requests_total');
+    ev.term = now();
+    const exited = new Promise((resolve) => first.proc.once('exit', (code, signal) => resolve({ code, signal, at: now() })));
+    first.proc.kill('SIGTERM');
+    // /readyz goes 503 while the first one drains (it may exit before we ask: then it is gone).
+    try {
+      const r = await fetch(`${first.adminUrl}/readyz`);
+      ev.readyzWhileDraining = r.status;
+    } catch (e) {
+      ev.readyzWhileDraining = `unreachable (${e.cause?.code ?? e.message})`;
+    }
+    const ex = await exited;
+    ev.firstExit = ex;
+    return second;
+  })();
+  const [summary, second] = await Promise.all([load, chaos]);
+  const recs = summary.records.filter(Boolean);
+  const failed = recs.filter((r) => r.outcome !== 'ok');
+  const afterTerm = recs.filter((r) => r.tStart > ev.term);
+  const secondMetrics = await scrape(`${second.adminUrl}/metrics`);
+  console.log(`gateway replacement: ${recs.length} requests (${recs.filter((r) => r.stream).length} streaming), ` +
+    `${failed.length} failed ${JSON.stringify(summary.outcomes)}; second listening at ${Math.round(ev.secondListening)} ms, ` +
+    `SIGTERM at ${Math.round(ev.term)} ms, first exited ${JSON.stringify(ev.firstExit)} (drain took ${Math.round(ev.firstExit.at - ev.term)} ms), ` +
+    `readyz while draining: ${ev.readyzWhileDraining}; first served ${ev.firstRequestsBeforeTerm} requests before SIGTERM, ` +
+    `second ${secondMetrics.get('ringgate_requests_total')} in all; ${afterTerm.length} requests sent after SIGTERM`);
+  assert.ok(recs.length >= 800, `the load ran (${recs.length} requests)`);
+  assert.deepEqual(failed.map((r) => `${r.i}: ${r.outcome} ${r.detail}`).slice(0, 10), [], 'zero failed requests');
+  assert.equal(ev.firstExit.code, 0, `first gateway exit: ${JSON.stringify(ev.firstExit)}`);
+  assert.ok(ev.firstExit.at - ev.term < 10000, 'it drained within its drain timeout');
+  if (typeof ev.readyzWhileDraining === 'number') assert.equal(ev.readyzWhileDraining, 503);
+  assert.ok(ev.firstRequestsBeforeTerm > 0, 'the first gateway took traffic before the switch');
+  assert.ok(secondMetrics.get('ringgate_requests_total') >= afterTerm.length, 'the second gateway served everything after the switch');
+});
