@@ -89,7 +89,17 @@ void ControlPlane::run() {
     pool_.tick(Clock::now());
     publish_if_changed();
     if (admin_) admin_->reap();
+    if (options_.access_log && Clock::now() >= next_access_flush_) {
+      next_access_flush_ = Clock::now() + std::chrono::milliseconds(100);
+      flush_access_log();
+    }
   }
+  // The workers have stopped (stop() comes after them): their last records.
+  if (options_.access_log) flush_access_log();
+}
+
+void ControlPlane::flush_access_log() {
+  options_.access_log->flush(worker_stats_);
 }
 
 void ControlPlane::apply_pending_endpoints() {
@@ -189,6 +199,13 @@ AdminResponse ControlPlane::render_metrics() {
   counters.ejections = health_.ejections_total();
   counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
   counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
+  if (options_.access_log) {
+    counters.access_log_enabled = true;
+    counters.access_log_records = options_.access_log->records_written();
+    counters.access_log_write_errors = options_.access_log->write_errors();
+    for (const metrics::WorkerStats* w : worker_stats_)
+      if (w) counters.access_log_dropped += w->access_log.dropped();
+  }
   return {200, "text/plain; version=0.0.4; charset=utf-8",
           render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build)};
 }

@@ -291,6 +291,14 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
         MetricType::Counter, double(control.config_reloads_failed));
   plain("ringgate_prefix_index_memory_bytes", "Estimated memory held by the prefix index.", MetricType::Gauge,
         double(index.memory_bytes));
+  if (control.access_log_enabled) {
+    plain("ringgate_access_log_records_total", "Access log lines written.", MetricType::Counter,
+          double(control.access_log_records));
+    plain("ringgate_access_log_dropped_total", "Access log records dropped because a worker's ring was full.",
+          MetricType::Counter, double(control.access_log_dropped));
+    plain("ringgate_access_log_write_errors_total", "Access log writes that failed (their lines are lost).",
+          MetricType::Counter, double(control.access_log_write_errors));
+  }
 }
 
 }  // namespace

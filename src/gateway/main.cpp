@@ -158,6 +158,11 @@ int main(int argc, char** argv) {
   control_options.workers = settings.workers;
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
+  if (!settings.access_log_path.empty()) {
+    control::AccessLogOpen opened = control::AccessLogWriter::open(settings.access_log_path);
+    if (!opened.writer) return fail(opened.error);
+    control_options.access_log = std::move(opened.writer);
+  }
   control::ControlPlane control(control_options);
 
   proxy::RulesPublisher rules;

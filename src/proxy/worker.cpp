@@ -64,7 +64,9 @@ class WorkerLoop {
         options_(context.options),
         index_(index),
         router_(context.router, size_t(index), stats_),
-        rng_(0x7e11ull * uint64_t(index + 1)) {}
+        rng_(0x7e11ull * uint64_t(index + 1)) {
+    if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
+  }
 
   ~WorkerLoop() {
     while (all_) destroy(all_);
@@ -501,9 +503,11 @@ class WorkerLoop {
     if (o == nullptr) return;
     c->objective = nullptr;
     o->running.add(-1);
+    const uint64_t end_ns = steady_ns();
+    if (stats_.access_log.enabled()) log_access(c, end_ns);
     if (c->status >= 400) o->errors[metrics::error_index(c->status)].add();
     if (c->status == 0 || c->status >= 400) return;  // latency and tokens of answers only
-    const double seconds = double(steady_ns() - c->started_ns) / 1e9;
+    const double seconds = double(end_ns - c->started_ns) / 1e9;
     o->duration.observe(seconds, metrics::kRequestDurationBuckets);
     if (c->first_byte_ns) o->ttft.observe(double(c->first_byte_ns - c->started_ns) / 1e9, metrics::kRequestDurationBuckets);
     if (c->usage.prompt_tokens() > 0) o->input_tokens.observe(double(c->usage.prompt_tokens()), metrics::kInputTokenBuckets);
@@ -511,6 +515,26 @@ class WorkerLoop {
       o->output_tokens.observe(double(c->usage.completion_tokens()), metrics::kOutputTokenBuckets);
       o->ntpot.observe(seconds / double(c->usage.completion_tokens()), metrics::kNtpotBuckets);
     }
+  }
+
+  // The access log's record of the request: filled in place in this worker's ring (no
+  // lock, no allocation, no syscall); dropped and counted when the ring is full.
+  void log_access(const Client* c, uint64_t end_ns) {
+    metrics::AccessRecord* r = stats_.access_log.claim();
+    if (r == nullptr) return;
+    r->end_ns = end_ns;
+    r->duration_ns = end_ns - c->started_ns;
+    r->ttft_ns = c->first_byte_ns ? c->first_byte_ns - c->started_ns : 0;
+    r->prompt_tokens = uint32_t(std::max<int64_t>(0, c->usage.prompt_tokens()));
+    r->completion_tokens = uint32_t(std::max<int64_t>(0, c->usage.completion_tokens()));
+    r->status = uint16_t(c->status);
+    r->attempts = uint8_t(std::min<uint32_t>(c->attempts, 255));
+    r->stream = c->fields.stream;
+    r->request_id.set(c->request_id);
+    r->model.set(c->fields.model);
+    r->target_model.set(c->target_model);
+    r->endpoint.set(c->attempts ? std::string_view(c->destination) : std::string_view());
+    stats_.access_log.commit();
   }
 
   // ---- upstream exchange ---------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringgate/control/access_log_writer.h"
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epoll_loop.h"
@@ -37,6 +38,9 @@ struct ControlPlaneOptions {
   size_t workers = 1;
   int admin_listen_fd = -1;  // bound and listening; owned from here on
   BuildInfo build;
+  // Structured access log: the opened writer (null = off). The workers' rings must be
+  // enabled (ProxyOptions::access_log) for it to get records.
+  std::shared_ptr<AccessLogWriter> access_log;
 };
 
 class ControlPlane {
@@ -83,6 +87,7 @@ class ControlPlane {
   void publish_if_changed();
   void publish_catalog(const sched::EndpointSnapshot& snapshot);
   void install_routes();
+  void flush_access_log();
   AdminResponse render_metrics();
   AdminResponse render_debug_endpoints();
 
@@ -105,6 +110,7 @@ class ControlPlane {
   bool aliases_changed_ = false;           // guarded by pending_mutex_
   std::vector<std::string> catalog_names_; // control thread: last published
   ControlCounters counters_;
+  Clock::time_point next_access_flush_{};
 
   std::mutex pending_mutex_;
   std::optional<std::vector<DesiredEndpoint>> pending_;

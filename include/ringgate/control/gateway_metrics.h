@@ -31,6 +31,8 @@ struct ControlCounters {
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
   uint64_t ejections = 0;
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
+  bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
+  uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
 };
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "ringgate/metrics/access_log_ring.h"
 #include "ringgate/util/single_writer_stats.h"
 #include "ringgate/util/single_writer_table.h"
 
@@ -75,6 +76,8 @@ struct WorkerStats {
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
   SingleWriterCounter scheduler_success, scheduler_failure;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
+  // The structured access log's records (enabled only when the log is on).
+  AccessLogRing access_log;
 };
 
 }  // namespace ringgate::metrics

@@ -21,6 +21,9 @@ struct ProxyOptions {
   size_t max_client_buffer_bytes = 1 << 20;   // unsent response bytes before upstream reads pause
   uint32_t buffer_count = 1024;               // provided receive buffers per worker (power of two)
   uint32_t buffer_size = 16384;
+  // Structured access log: each worker hands a fixed-size record per request to the
+  // control thread through its own ring (this many slots; 0 = no access log).
+  uint32_t access_log_ring_slots = 0;
 };
 
 }  // namespace ringgate::proxy
