@@ -107,8 +107,14 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     }
 
     if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
+        // An unseen prompt may never come again: its rendezvous home gets the bonus
+        // only when it is about as idle as the idlest candidate, else load decides.
+        // Either way the index remembers where it went, so a repeat follows it.
         size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
-        if (!candidates[pos].overloaded) candidates[pos].placement = true;
+        double least = candidates[0].load;
+        for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
+        if (!candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap)
+            candidates[pos].placement = true;
     }
 
     score_queue(candidates);

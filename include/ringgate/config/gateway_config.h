@@ -50,12 +50,13 @@ struct scorer_weights {
     double prefix = 3.0;
 };
 
-// Cache affinity must not create a hotspot: an endpoint whose load is above
-// max(min_load, ratio × pool mean load) loses its prefix-affinity bonus.
+// Cache affinity must not create a hotspot: an endpoint whose load (waiting + in
+// flight) exceeds the least-loaded candidate's by more than
+// max((ratio − 1) × mean load, min_load) loses its prefix / placement / session bonus.
 struct load_guard_config {
     bool enabled = true;
     double ratio = 2.0;      // YAML "ratio", > 1
-    uint32_t min_load = 4;   // YAML "minLoad": requests (waiting + in flight) below which the guard never fires
+    uint32_t min_load = 8;   // YAML "minLoad": the smallest gap, in requests, that trips the guard
 };
 
 struct scheduler_config {
