@@ -88,6 +88,9 @@ void ControlPlane::run() {
     apply_pending_endpoints();
     pool_.tick(Clock::now());
     publish_if_changed();
+    loop_ticks_.clear();
+    for (const proxy::WorkerCounters* w : worker_counters_) loop_ticks_.push_back(w ? w->loop_ticks.get() : 0);
+    loop_watch_.observe(loop_ticks_, Clock::now());
     if (admin_) admin_->reap();
     if (options_.access_log && Clock::now() >= next_access_flush_) {
       next_access_flush_ = Clock::now() + std::chrono::milliseconds(100);
@@ -169,7 +172,18 @@ void ControlPlane::publish_catalog(const sched::EndpointSnapshot& snapshot) {
 }
 
 void ControlPlane::install_routes() {
-  admin_->route("/healthz", [] { return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"}; });
+  admin_->route("/healthz", [this] {
+    // This answer comes from the control loop, so it turns; the workers' loops must too
+    // (a worker that stopped while draining is expected).
+    if (!draining_.load()) {
+      if (const auto stall = loop_watch_.stalled(Clock::now())) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(stall->for_how_long).count();
+        return AdminResponse{503, "text/plain; charset=utf-8",
+                             "worker " + std::to_string(stall->worker) + " has not turned for " + std::to_string(ms) + " ms\n"};
+      }
+    }
+    return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  });
   admin_->route("/readyz", [this] {
     if (draining_.load()) return AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
     if (!ready()) return AdminResponse{503, "text/plain; charset=utf-8", "no routable endpoint\n"};

@@ -966,6 +966,7 @@ class WorkerLoop {
   // ---- timers and shutdown -------------------------------------------------------------
 
   void on_tick() {
+    counters_.loop_ticks.add();
     const uint32_t overflow = ring_.cq_overflow();
     if (overflow != last_overflow_) {
       counters_.cq_overflows.add(overflow - last_overflow_);

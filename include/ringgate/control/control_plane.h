@@ -18,6 +18,7 @@
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epoll_loop.h"
 #include "ringgate/control/gateway_metrics.h"
+#include "ringgate/control/loop_watch.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/passive_health.h"
@@ -111,6 +112,8 @@ class ControlPlane {
   std::vector<std::string> catalog_names_; // control thread: last published
   ControlCounters counters_;
   Clock::time_point next_access_flush_{};
+  LoopWatch loop_watch_;                 // control thread: /healthz
+  std::vector<uint64_t> loop_ticks_;     // control thread: scratch for it
 
   std::mutex pending_mutex_;
   std::optional<std::vector<DesiredEndpoint>> pending_;

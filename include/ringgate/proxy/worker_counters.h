@@ -32,6 +32,7 @@ struct WorkerCounters {
   Counter enobufs_rearms;         // multishot receives re-armed after running out of buffers
   Counter multishot_rearms;       // multishot ops that ended without error and were re-armed
   Counter cq_overflows;           // CQ overflow count (from the kernel's counter)
+  Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 
 }  // namespace ringgate::proxy
