@@ -1,0 +1,74 @@
+// The inference_pool_* gauges from a snapshot: ready pods count routable endpoints;
+// averages and per-pod queues cover routable endpoints whose metrics are at most 2 s
+// old (older numbers are left out, whatever the scheduler's own freshness window).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "ringgate/control/gateway_metrics.h"
+
+using namespace ringgate;
+using namespace std::chrono_literals;
+
+namespace {
+sched::EndpointState endpoint(uint32_t id, bool routable, sched::Clock::time_point scraped, double waiting,
+                              double running, double kv) {
+  sched::EndpointState e;
+  e.id = id;
+  e.address.host = "10.0.0." + std::to_string(id + 1);
+  e.address.port = 8000;
+  e.routable = routable;
+  e.has_metrics = true;
+  e.scraped_at = scraped;
+  e.metrics.all.waiting = waiting;
+  e.metrics.all.running = running;
+  e.metrics.all.kv_cache_usage = kv;
+  return e;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("pool gauges: ready pods = routable; averages over routable endpoints with metrics ≤ 2 s old") {
+  const auto now = sched::Clock::time_point{} + 1000s;
+  std::vector<sched::EndpointState> states;
+  states.push_back(endpoint(0, true, now - 100ms, 4, 2, 0.5));    // fresh
+  states.push_back(endpoint(1, true, now - 1500ms, 2, 6, 0.25));  // 1.5 s: still counted (not the scheduler's 500 ms)
+  states.push_back(endpoint(2, true, now - 3s, 100, 100, 1.0));   // stale: left out of averages, still ready
+  states.push_back(endpoint(3, false, now - 10ms, 50, 50, 0.9));  // not routable: neither
+  sched::EndpointSnapshot snapshot(std::move(states));
+  control::PoolView view;
+  view.pool_name = "vllm";
+  view.snapshot = &snapshot;
+  view.now = now;
+  const std::string text = "\n" + control::render_gateway_metrics(view, {}, {}, sched::PrefixIndexStats{},
+                                                                   control::ControlCounters{}, control::BuildInfo{"abc", "1.0"});
+  CHECK(has_line(text, "inference_pool_ready_pods{name=\"vllm\"} 3"));
+  CHECK(has_line(text, "inference_pool_average_queue_size{name=\"vllm\"} 3"));
+  CHECK(has_line(text, "inference_pool_average_running_requests{name=\"vllm\"} 4"));
+  CHECK(has_line(text, "inference_pool_average_kv_cache_utilization{name=\"vllm\"} 0.375"));
+  CHECK(has_line(text, "inference_pool_per_pod_queue_size{model_server_pod=\"10.0.0.1:8000\",name=\"vllm\"} 4"));
+  CHECK(has_line(text, "inference_pool_per_pod_queue_size{model_server_pod=\"10.0.0.2:8000\",name=\"vllm\"} 2"));
+  CHECK(text.find("10.0.0.3:8000") == std::string::npos);
+  CHECK(text.find("10.0.0.4:8000") == std::string::npos);
+  CHECK(has_line(text, "inference_extension_info{build_ref=\"1.0\",commit=\"abc\"} 1"));
+}
+
+TEST_CASE("pool gauges with no fresh endpoint: ready pods counted, averages 0") {
+  const auto now = sched::Clock::time_point{} + 1000s;
+  std::vector<sched::EndpointState> states;
+  states.push_back(endpoint(0, true, now - 5s, 7, 7, 0.7));
+  sched::EndpointSnapshot snapshot(std::move(states));
+  control::PoolView view;
+  view.pool_name = "p";
+  view.snapshot = &snapshot;
+  view.now = now;
+  const std::string text = "\n" + control::render_gateway_metrics(view, {}, {}, sched::PrefixIndexStats{},
+                                                                   control::ControlCounters{}, control::BuildInfo{});
+  CHECK(has_line(text, "inference_pool_ready_pods{name=\"p\"} 1"));
+  CHECK(has_line(text, "inference_pool_average_queue_size{name=\"p\"} 0"));
+  CHECK(text.find("inference_pool_per_pod_queue_size{") == std::string::npos);
+}
