@@ -982,11 +982,38 @@ class WorkerLoop {
       // Idle: stop listening now, not when the ring goes (the accept cancel may never be reaped).
       if (clients_ == 0) close_listener();
       if (clients_ == 0 || now_ >= drain_deadline_ms_) {
+        if (clients_ != 0) cut_at_drain_deadline();
         finished_ = true;
         return;
       }
     }
     arm_tick();
+  }
+
+  // The drain timeout is over and the loop is about to stop: requests still running are
+  // cut visibly, never silently. A stream gets an SSE error event and the end of its
+  // chunked body; a request with no answer yet gets a 503. Written directly (the ring
+  // stops here), best effort (MSG_DONTWAIT), and only where no send is in flight.
+  void cut_at_drain_deadline() {
+    for (Socket* socket = all_; socket != nullptr; socket = socket->next) {
+      if (socket->kind != Socket::Kind::Client || socket->closing || socket->send_in_flight) continue;
+      Client* c = static_cast<Client*>(socket);
+      if (c->phase != Client::Phase::Proxying) continue;
+      std::string tail = std::move(c->out);
+      if (c->response_started && c->framing == ClientFraming::Chunked) {
+        std::string event = "data: ";
+        event += http::error_body(503, "gateway_shutdown", "the gateway shut down before the response ended");
+        event += "\n\n";
+        append_chunk(tail, event);
+        tail += "0\r\n\r\n";
+      } else if (!c->response_started) {
+        http::append_error(tail, 503, "gateway_shutdown", "the gateway shut down before the response began", true);
+      } else {
+        continue;  // a length-framed body: only the close can tell
+      }
+      [[maybe_unused]] ssize_t n = ::send(c->fd, tail.data(), tail.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      shutdown(c->fd, SHUT_WR);  // FIN right after the data
+    }
   }
 
   void on_deadline(Socket* socket) {

@@ -28,17 +28,17 @@ after(async () => {
 
 // A switchable front for `target` (a sim URL): { port, state: { fail, posts500, postsPassed } }.
 function startFront(target) {
-  const state = { fail: true, posts500: 0, postsPassed: 0 };
+  const state = { fail: true, posts500: 0, postsPassed: 0, delayMs: 0 };
   const upstream = new URL(target);
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && state.fail) {
       state.posts500++;
       req.resume();
-      req.on('end', () => {
+      req.on('end', () => setTimeout(() => {
         const body = JSON.stringify({ error: { message: 'injected failure', type: 'InternalServerError', code: 500 } });
         res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
-      });
+      }, state.delayMs));
       return;
     }
     if (req.method === 'POST') state.postsPassed++;
@@ -173,4 +173,42 @@ test('one endpoint answering 500 for everything: no ejection blackhole, the 500 
   }
   const p = await passive(gw.adminUrl, `127.0.0.1:${bad.port}`);
   assert.ok(p.ejections >= 1, JSON.stringify(p));
+});
+
+test('retries.deadline: no new attempt once the request is older than it', { timeout: 40000 }, async () => {
+  const good = await startSim(['--model', MODEL]);
+  live.push(good);
+  const backing = await startSim(['--model', MODEL]);
+  live.push(backing);
+  const front = await startFront(backing.url);
+  front.state.delayMs = 400;  // its 500 comes after 400 ms
+  const badEp = `127.0.0.1:${front.port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-deadline-'));
+  dirs.push(dir);
+  const run = async (deadline) => {
+    const config = path.join(dir, `gateway-${deadline}.yaml`);
+    fs.writeFileSync(config, [
+      'apiVersion: ringgate.io/v1', 'kind: Gateway',
+      'pool:', '  discovery:', `    static: ["127.0.0.1:${good.port}", "${badEp}"]`,
+      'health: {ejectAfterFailures: 100}',  // keep the failing endpoint in rotation
+      `retries: {budget: 2, deadline: ${deadline}}`, '',
+    ].join('\n'));
+    const gw = await startGateway(['--config', config, '--workers', '1']);
+    live.push(gw);
+    const statuses = {};
+    const before = front.state.posts500;
+    for (let i = 0; i < 60 && front.state.posts500 - before < 3; i++) {
+      const r = await complete(gw.url, i);
+      statuses[r.status] = (statuses[r.status] || 0) + 1;
+    }
+    await gw.stop('SIGKILL');
+    return { statuses, failing: front.state.posts500 - before };
+  };
+  const long = await run('5s');
+  const short = await run('200ms');
+  console.log(`deadline 5s: ${JSON.stringify(long)}; deadline 200ms: ${JSON.stringify(short)}`);
+  assert.equal(long.failing, 3);
+  assert.deepEqual(Object.keys(long.statuses), ['200'], 'within the deadline every 500 was retried elsewhere');
+  assert.equal(short.failing, 3);
+  assert.equal(short.statuses['500'], 3, 'past the deadline the 500 is relayed, not retried');
 });

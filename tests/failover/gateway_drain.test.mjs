@@ -1,0 +1,90 @@
+// Issue 6, SIGTERM of the gateway itself: /readyz answers 503 at once, the API listener
+// closes (new connections are refused), requests in flight — streams and non-streamed
+// answers — finish normally, and the process exits 0 once they are done. A stream still
+// running when the drain timeout ends is cut visibly: an SSE error event, then the end
+// of the chunked body — never a silent truncation.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { startSim, startGateway } from '../lib/procs.mjs';
+import { sendOne } from '../../perf/loadgen/loadgen.mjs';
+import http from 'node:http';
+
+const MODEL = 'facebook/opt-125m';
+const live = [];
+after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function connects(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function request(url, agent, i, stream, maxTokens, t0) {
+  return sendOne({
+    agent, base: new URL(url), path: '/v1/completions', stream, headers: {}, timeoutMs: 20000, t0,
+    body: { model: MODEL, prompt: `drain ${i}`, max_tokens: maxTokens, stream, ignore_eos: true },
+  });
+}
+
+test('SIGTERM: readyz 503, listener closed, in-flight requests finish, exit 0', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '50']);
+  live.push(sim);
+  const gw = await startGateway(['--endpoint', `127.0.0.1:${sim.port}`, '--workers', '2', '--drain-timeout-ms', '15000']);
+  live.push(gw);
+  const agent = new http.Agent({ keepAlive: true });
+  const t0 = performance.now();
+  // ~40 tokens × 50 ms: each request runs about 2 s.
+  const inflight = [];
+  for (let i = 0; i < 6; i++) inflight.push(request(gw.url, agent, i, i % 2 === 0, 40, t0));
+  await sleep(500);
+  const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() - t0 })));
+  const term = performance.now() - t0;
+  gw.proc.kill('SIGTERM');
+  const readyz = await fetch(`${gw.adminUrl}/readyz`).then((r) => r.status, (e) => `unreachable ${e.message}`);
+  let refusedAt = null;
+  for (let i = 0; i < 100 && refusedAt === null; i++) {
+    if (!(await connects(gw.port))) refusedAt = performance.now() - t0;
+    else await sleep(20);
+  }
+  const recs = await Promise.all(inflight);
+  const ex = await exited;
+  const lastEnd = Math.max(...recs.map((r) => r.tStart + r.tEnd));
+  console.log(`drain: SIGTERM at ${term.toFixed(0)} ms, /readyz ${readyz}, connections refused from ${refusedAt?.toFixed(0)} ms, ` +
+    `in-flight ${recs.map((r) => `${r.stream ? 'stream' : 'plain'}:${r.outcome}`).join(' ')}, last ended at ${lastEnd.toFixed(0)} ms, ` +
+    `exit ${ex.code ?? ex.signal} at ${ex.at.toFixed(0)} ms`);
+  assert.equal(readyz, 503);
+  assert.ok(refusedAt !== null && refusedAt - term < 1500, `new connections refused soon after SIGTERM (${refusedAt})`);
+  for (const r of recs) assert.equal(r.outcome, 'ok', `${r.stream ? 'stream' : 'request'} ${r.i}: ${r.outcome} ${r.detail}`);
+  assert.ok(recs.filter((r) => r.stream).every((r) => r.done), 'every stream ended with [DONE]');
+  assert.equal(ex.code, 0, JSON.stringify(ex));
+  assert.ok(ex.at >= lastEnd - 50, 'it exited after the in-flight requests were done');
+  assert.ok(ex.at - lastEnd < 2000, `and soon after (${(ex.at - lastEnd).toFixed(0)} ms)`);
+  agent.destroy();
+});
+
+test('SIGTERM with a drain timeout shorter than a stream: it ends with an SSE error event, exit 0', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '50']);
+  live.push(sim);
+  const gw = await startGateway(['--endpoint', `127.0.0.1:${sim.port}`, '--workers', '1', '--drain-timeout-ms', '600']);
+  live.push(gw);
+  const agent = new http.Agent({ keepAlive: true });
+  const t0 = performance.now();
+  const stream = request(gw.url, agent, 0, true, 200, t0);  // ~10 s
+  await sleep(400);
+  const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() - t0 })));
+  const term = performance.now() - t0;
+  gw.proc.kill('SIGTERM');
+  const r = await stream;
+  const ex = await exited;
+  console.log(`drain timeout: stream ${r.outcome} (${r.detail}) after ${r.chunks} chunks at ${(r.tStart + r.tEnd).toFixed(0)} ms; SIGTERM at ${term.toFixed(0)} ms; exit ${ex.code ?? ex.signal} at ${ex.at.toFixed(0)} ms`);
+  assert.equal(r.outcome, 'sse_error', `${r.outcome}: ${r.detail}`);
+  assert.ok(r.chunks > 3, 'it had streamed for a while');
+  assert.equal(ex.code, 0, JSON.stringify(ex));
+  assert.ok(ex.at - term < 5000, 'the drain timeout bounded the shutdown');
+  agent.destroy();
+});
