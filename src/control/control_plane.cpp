@@ -201,6 +201,7 @@ AdminResponse ControlPlane::render_metrics() {
   // Pool averages use their own 2 s window (PoolView's default, as the issue asks), not the
   // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
+  view.pod_name = [this](sched::EndpointId id) { return pool_.name(id); };
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
     if (w) workers.push_back(w);

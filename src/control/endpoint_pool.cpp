@@ -216,6 +216,12 @@ const EndpointHealth* EndpointPool::health(sched::EndpointId id) const {
   return nullptr;
 }
 
+std::string_view EndpointPool::name(sched::EndpointId id) const {
+  for (auto& m : members_)
+    if (m->id == id) return m->name;
+  return {};
+}
+
 std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
   std::vector<sched::EndpointState> states;
   states.reserve(members_.size());

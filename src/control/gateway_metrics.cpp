@@ -97,7 +97,9 @@ void pool_families(const PoolView& pool, std::vector<MetricFamily>& out) {
       kv_sum += e.metrics.all.kv_cache_usage;
       queue_sum += e.metrics.all.waiting;
       running_sum += e.metrics.all.running;
-      add_gauge(per_pod, {{"model_server_pod", e.address.text()}, {"name", pool.pool_name}}, e.metrics.all.waiting);
+      std::string pod(pool.pod_name ? pool.pod_name(e.id) : std::string_view());
+      if (pod.empty()) pod = e.address.text();
+      add_gauge(per_pod, {{"model_server_pod", pod}, {"name", pool.pool_name}}, e.metrics.all.waiting);
     }
   }
   add_gauge(ready, name, double(ready_pods));

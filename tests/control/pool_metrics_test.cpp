@@ -55,6 +55,13 @@ TEST_CASE("pool gauges: ready pods = routable; averages over routable endpoints 
   CHECK(text.find("10.0.0.3:8000") == std::string::npos);
   CHECK(text.find("10.0.0.4:8000") == std::string::npos);
   CHECK(has_line(text, "inference_extension_info{build_ref=\"1.0\",commit=\"abc\"} 1"));
+
+  // With pod names from discovery, per-pod series are labelled by pod (host:port otherwise).
+  view.pod_name = [](sched::EndpointId id) { return id == 0 ? std::string_view("vllm-0") : std::string_view(); };
+  const std::string named = "\n" + control::render_gateway_metrics(view, {}, {}, sched::PrefixIndexStats{},
+                                                                    control::ControlCounters{}, control::BuildInfo{});
+  CHECK(has_line(named, "inference_pool_per_pod_queue_size{model_server_pod=\"vllm-0\",name=\"vllm\"} 4"));
+  CHECK(has_line(named, "inference_pool_per_pod_queue_size{model_server_pod=\"10.0.0.2:8000\",name=\"vllm\"} 2"));
 }
 
 TEST_CASE("pool gauges with no fresh endpoint: ready pods counted, averages 0") {

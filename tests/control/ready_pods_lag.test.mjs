@@ -138,6 +138,9 @@ test('EndpointSlice discovery: add, ready → not ready, delete, 1 → 3 → 1, 
     const gw = await startGateway(['--config', config, '--workers', '1']);
     live.push(gw);
     await watchReadyPods(gw.adminUrl).until(1);
+    // Per-pod series carry the pod name from the slice's targetRef, as llm-d's EPP labels them.
+    const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(text, /^inference_pool_per_pod_queue_size\{model_server_pod="vllm-0",name="vllm"\} 0$/m);
     const lags = [];
     const at = (r) => r.at;
     await step('slice vllm-1 added', gw.adminUrl, 2, async () => at(api.createSlice('vllm-1', slice(1))), lags);

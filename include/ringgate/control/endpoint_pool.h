@@ -77,6 +77,8 @@ class EndpointPool {
   bool all_probed() const;
   // Per-member health, parallel to the snapshot's endpoint order of the last build.
   const EndpointHealth* health(sched::EndpointId id) const;
+  // The member's name: its pod name when discovery knows it, else host:port ("" if unknown id).
+  std::string_view name(sched::EndpointId id) const;
   const PoolOptions& options() const { return options_; }
   // Totals over the pool's life (removed endpoints included): monotonic counters.
   uint64_t scrapes_ok() const { return scrapes_ok_; }

@@ -3,6 +3,7 @@
 // inference_objective_*, inference_extension_*) plus ringgate_* gateway metrics.
 // Per-worker statistics are summed here, at scrape time, on the control thread.
 #include <chrono>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -24,6 +25,9 @@ struct PoolView {
   sched::Clock::time_point now{};
   sched::Clock::duration stale_after = std::chrono::seconds(2);
   size_t endpoints_known = 0;  // members of the pool, routable or not
+  // inference_pool_per_pod_queue_size{model_server_pod}: the pod name (as llm-d's EPP
+  // labels it) when discovery knows one; empty or unset = host:port.
+  std::function<std::string_view(sched::EndpointId)> pod_name;
 };
 
 struct ControlCounters {
