@@ -74,7 +74,7 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
 
   const rate = 2000, durationMs = 8000, phaseMs = 1300;
   const t0 = performance.now();
-  const load = openLoop({ url: gw.url, rate, durationMs, maxInFlight: 1000,
+  const load = openLoop({ url: gw.url, rate, durationMs, maxInFlight: 2000,
                           body: { model: 'my-chat', prompt: 'hi', max_tokens: 1 } });
   const marks = {};
   const changes = (async () => {
