@@ -4,13 +4,15 @@
 // and a Kubernetes ConfigMap update (a new timestamped directory and an atomic rename of
 // the `..data` symlink). Each change moves the canary's share of a weighted split; the
 // share measured in each phase, from the "model" field of the answers, must follow.
-// Nothing may fail: no non-2xx, no connection error, every request answered.
+// Nothing may fail: no non-2xx, no connection error, every request answered; four
+// streams open from before the first reload to after the last one end complete.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { openLoop, shareIn } from './model_traffic.mjs';
 
@@ -23,10 +25,20 @@ after(async () => {
 
 const BASE = 'facebook/opt-125m', CANARY = 'opt-125m-v2';
 
+// Every version keeps `slow -> slow-model` (served by the third sim only), for the
+// streams that stay open across all three reloads.
 function configText(sims, baseWeight, canaryWeight) {
   return `apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: slow}
+spec:
+  rules:
+  - matches: [{model: {type: Exact, value: slow}}]
+    targets: [{modelRewrite: slow-model}]
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModelRewrite
@@ -57,7 +69,8 @@ async function waitForReloads(adminUrl, count, t0, limitMs = 5000) {
 
 test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/s drop nothing', { timeout: 55000 }, async () => {
   const simArgs = ['--served-model-name', BASE, CANARY, '--max-num-seqs', '512'];
-  const sims = await Promise.all([startSim(simArgs), startSim(simArgs)]);
+  const sims = await Promise.all([startSim(simArgs), startSim(simArgs),
+    startSim(['--model', 'slow-model', '--inter-token-latency-ms', '500'])]);
   procs.push(...sims);
 
   // The ConfigMap volume layout: config.yaml -> ..data/config.yaml, ..data -> ..<timestamp>.
@@ -76,6 +89,19 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
   const t0 = performance.now();
   const load = openLoop({ url: gw.url, rate, durationMs, maxInFlight: 2000,
                           body: { model: 'my-chat', prompt: 'hi', max_tokens: 1 } });
+  // Four streams of 10 tokens at 500 ms each, open from ~1 s to ~6 s: across every reload.
+  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30000 });
+  const streams = (async () => {
+    await sleep(1000);
+    return Promise.all(Array.from({ length: 4 }, async (_, i) => {
+      const started = performance.now() - t0;
+      const stream = await client.completions.create({ model: 'slow', prompt: `stream ${i}`, max_tokens: 10, stream: true });
+      let chunks = 0, text = '';
+      const models = new Set();
+      for await (const c of stream) { chunks++; models.add(c.model); text += c.choices[0]?.text ?? ''; }
+      return { started, ended: performance.now() - t0, chunks, models: [...models], text };
+    }));
+  })();
   const marks = {};
   const changes = (async () => {
     await sleep(1500);
@@ -97,7 +123,7 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
     rmSync(first, { recursive: true });
     marks.applied3 = await waitForReloads(gw.adminUrl, 3, t0);
   })();
-  const [{ tally, records }] = await Promise.all([load, changes]);
+  const [{ tally, records }, , streamed] = await Promise.all([load, changes, streams]);
 
   const s = tally.summary();
   const achieved = tally.sent / (durationMs / 1000);
@@ -126,13 +152,21 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
     assert.ok(p.n >= 1000, `${p.name}: ${p.n} answers measured`);
     assert.ok(Math.abs(p.share - p.canary) <= 0.05, `${p.name}: canary share ${p.share}, expected ${p.canary} ± 0.05`);
   }
+  console.log(`streams across the reloads: ${streamed.map((r) => `${r.chunks} chunks ${Math.round(r.started)}-${Math.round(r.ended)} ms`).join(', ')}`);
+  for (const r of streamed) {
+    assert.ok(r.started < marks.change1 && r.ended > marks.applied3, `stream open across all reloads: ${JSON.stringify(r)}`);
+    assert.ok(r.chunks >= 10, `stream complete: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.models, ['slow-model']);
+  }
   assert.deepEqual(await reloadsSeen(gw.adminUrl), { ok: 3, failed: 0 }, 'one reload per change');
   assert.equal((gw.stderr().match(/config reloaded from/g) ?? []).length, 3, gw.stderr());
 
   // The gateway's counters saw every request the clients sent.
   const m = await scrape(`${gw.adminUrl}/metrics`);
   let decisions = 0;
-  for (const [k, v] of m) if (k.startsWith('inference_extension_model_rewrite_decisions_total{')) decisions += v;
+  for (const [k, v] of m) {
+    if (k.startsWith('inference_extension_model_rewrite_decisions_total{') && k.includes('model_name="my-chat"')) decisions += v;
+  }
   assert.equal(decisions, tally.sent);
 
   assert.deepEqual(await gw.stop('SIGTERM'), { code: 0, signal: null }, 'clean drain and exit');
