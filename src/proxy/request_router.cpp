@@ -5,6 +5,14 @@
 
 namespace ringgate::proxy {
 
+namespace {
+bool any_routable(const sched::EndpointSnapshot& snapshot) {
+  for (const sched::EndpointState& e : snapshot.endpoints())
+    if (e.routable) return true;
+  return false;
+}
+}  // namespace
+
 RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, metrics::WorkerStats& stats)
     : shared_(shared),
       reader_(shared.publisher->reader(worker_slot)),
@@ -67,6 +75,14 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   switch (result.status) {
     case sched::PickStatus::ok: break;
     case sched::PickStatus::unknown_model:
+      // With no routable server the pool's models are not known at all: that is an
+      // unavailable pool (503), not a model nobody serves (404).
+      if (!any_routable(*snapshot_)) {
+        decision.status = 503;
+        decision.code = "no_endpoint";
+        decision.message = "no model server is available";
+        break;
+      }
       decision.status = 404;
       decision.code = "model_not_found";
       decision.message = "no model server serves the requested model";

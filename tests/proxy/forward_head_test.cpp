@@ -114,8 +114,17 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
   CHECK(router.route(request).status == 404);
   request.model = "down";
   CHECK(router.route(request).status == 503);
+
+  // No routable server at all: the pool is unavailable (503), even for a model
+  // name no server reported.
+  std::vector<sched::EndpointState> down;
+  down.push_back(endpoint(3, 1004, {}, false));
+  publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(down)));
+  router.refresh();
+  request.model = "anything";
+  CHECK(router.route(request).status == 503);
   CHECK(stats.scheduler_success.get() == 2);
-  CHECK(stats.scheduler_failure.get() == 3);
+  CHECK(stats.scheduler_failure.get() == 4);
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {
