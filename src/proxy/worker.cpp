@@ -904,7 +904,9 @@ class WorkerLoop {
     c->continue_sent = false;
     c->body_started_ms = 0;
     c->parser.next();
-    if (!c->keep_alive || draining_) {
+    // While draining, keep_alive is still true only where the response head went out
+    // before the drain began (it promised keep-alive): see start_draining().
+    if (!c->keep_alive) {
       c->phase = Client::Phase::Closing;
       pause_recv(c);
       flush(c);
@@ -1066,7 +1068,11 @@ class WorkerLoop {
         continue;
       }
       Client* c = static_cast<Client*>(socket);
-      c->keep_alive = false;
+      // A response whose head already promised keep-alive ends with the connection open:
+      // the client pools it and may send its next request at once, which gets an answer
+      // with `connection: close` (closing instead would fail that request). Every other
+      // response from now on says `connection: close`.
+      if (!(c->phase == Client::Phase::Proxying && c->response_started)) c->keep_alive = false;
       if (c->phase == Client::Phase::Reading && !c->parser.started() && !c->send_in_flight && c->out.empty()) {
         // Idle keep-alive connection: a request may be on the wire already; closing now
         // would fail it. Answer whatever comes (with `connection: close`) for a short
