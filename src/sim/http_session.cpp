@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "ringgate/sim/api_error.h"
+#include "ringgate/http/error_response.h"
 #include "ringgate/util/json_text.h"
 #include "ringgate/sim/monotonic_clock.h"
 
@@ -217,7 +218,7 @@ void HttpSession::append_head(int status, std::string_view content_type, std::st
   out_ += "HTTP/1.1 ";
   util::append_uint(out_, uint64_t(status));
   out_ += ' ';
-  out_ += reason_phrase(status);
+  out_ += http::reason_phrase(status);
   out_ += "\r\nserver: ringgate-sim\r\ncontent-type: ";
   out_ += content_type;
   out_ += "\r\n";

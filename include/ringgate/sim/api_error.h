@@ -16,9 +16,6 @@ struct ApiError {
 // or the HTTP reason phrase for the others, as vLLM's HTTPException handler does.
 const char* error_type_for_status(int status);
 
-// The reason phrase of an HTTP status ("Not Found"); "Unknown" if none.
-const char* reason_phrase(int status);
-
 std::string error_body(const ApiError& error);
 
 }  // namespace ringgate::sim
