@@ -49,16 +49,18 @@ void for_each_block(std::span<const std::string_view> parts, size_t block_bytes,
 
 }  // namespace
 
-PrefixHasher::PrefixHasher(size_t block_bytes) : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)) {}
+PrefixHasher::PrefixHasher(size_t block_bytes, size_t max_blocks)
+    : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)), max_blocks_(std::max<size_t>(max_blocks, 1)) {}
 
 size_t PrefixHasher::block_count(std::span<const std::string_view> parts) const {
     size_t bytes = 0;
     for (std::string_view p : parts) bytes += p.size() + 1;
-    return (bytes + block_bytes_ - 1) / block_bytes_;
+    return std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_);
 }
 
 size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_view> parts,
                           std::span<uint64_t> out) const {
+    if (out.size() > max_blocks_) out = out.first(max_blocks_);
     if (out.empty()) return 0;
     uint64_t seed = XXH3_64bits(model.data(), model.size());
     size_t n = 0;

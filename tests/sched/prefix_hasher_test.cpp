@@ -89,3 +89,19 @@ TEST_CASE("hasher: the vector overload reuses capacity") {
     CHECK(out.data() == data);
     CHECK(out.size() == 11);
 }
+
+TEST_CASE("hasher: only the leading max_blocks blocks, equal to an uncapped chain's") {
+    std::string big(64 * 100, 'x');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + (i * 7) % 26);
+    std::vector<std::string_view> parts{big};
+    PrefixHasher capped(64, 10), full(64, 1000);
+    CHECK(capped.block_count(parts) == 10);
+    CHECK(full.block_count(parts) == 101);  // 6400 bytes + the 0xFF terminator
+    std::vector<uint64_t> a, b;
+    capped.hash("m", parts, a);
+    full.hash("m", parts, b);
+    REQUIRE(a.size() == 10);
+    REQUIRE(b.size() == 101);
+    CHECK(std::equal(a.begin(), a.end(), b.begin()));
+    CHECK(PrefixHasher().max_blocks() == kDefaultMaxPrefixBlocks);
+}

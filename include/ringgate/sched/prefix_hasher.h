@@ -30,12 +30,19 @@ namespace ringgate::sched {
 
 inline constexpr unsigned char kPartTerminator = 0xFF;
 
+// Only the leading max_blocks blocks are hashed (default 4096 = 256 KB of prompt,
+// ~64k tokens; llm-d's maxPrefixBlocksToMatch is 256): prompts that share that much
+// share a document, and the cap bounds per-request CPU and index memory for huge
+// prompts (the chain is serial: ~5.5 ns a block).
+inline constexpr size_t kDefaultMaxPrefixBlocks = 4096;
+
 class PrefixHasher {
 public:
-    explicit PrefixHasher(size_t block_bytes = 64);
+    explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
     size_t block_bytes() const { return block_bytes_; }
+    size_t max_blocks() const { return max_blocks_; }
 
-    // Number of hashes hash() produces for this prompt (ceil(stream / block)).
+    // Number of hashes hash() produces for this prompt: ceil(stream / block), at most max_blocks.
     size_t block_count(std::span<const std::string_view> parts) const;
 
     // Writes up to out.size() hashes (the leading blocks) and returns how many
@@ -49,6 +56,7 @@ public:
 
 private:
     size_t block_bytes_;
+    size_t max_blocks_;
 };
 
 }  // namespace ringgate::sched
