@@ -17,16 +17,19 @@ constexpr BodyError kBadStream{400, "invalid_stream", "\"stream\" must be a bool
 constexpr BodyError kBadPrompt{400, "invalid_prompt", "\"prompt\" must be a string or an array"};
 constexpr BodyError kBadMessages{400, "invalid_messages", "\"messages\" must be an array of objects"};
 
+// Appends a JSON string value's text to the prompt parts.
+bool append_text(od::value& value, std::vector<std::string_view>& parts) {
+  std::string_view text;
+  if (value.get_string().get(text) != SUCCESS) return false;
+  parts.push_back(text);
+  return true;
+}
+
 // prompt: "text" | ["text", ...] | [token ids] | [[token ids], ...]; only text is routed on.
 bool read_prompt(od::value value, std::vector<std::string_view>& parts) {
   od::json_type type;
   if (value.type().get(type) != SUCCESS) return false;
-  if (type == od::json_type::string) {
-    std::string_view text;
-    if (value.get_string().get(text) != SUCCESS) return false;
-    parts.push_back(text);
-    return true;
-  }
+  if (type == od::json_type::string) return append_text(value, parts);
   if (type != od::json_type::array) return false;
   od::array array;
   if (value.get_array().get(array) != SUCCESS) return false;
@@ -35,11 +38,7 @@ bool read_prompt(od::value value, std::vector<std::string_view>& parts) {
     if (element.get(item) != SUCCESS) return false;
     od::json_type item_type;
     if (item.type().get(item_type) != SUCCESS) return false;
-    if (item_type == od::json_type::string) {
-      std::string_view text;
-      if (item.get_string().get(text) != SUCCESS) return false;
-      parts.push_back(text);
-    }
+    if (item_type == od::json_type::string && !append_text(item, parts)) return false;
   }
   return true;
 }
@@ -48,12 +47,7 @@ bool read_prompt(od::value value, std::vector<std::string_view>& parts) {
 bool read_content(od::value value, std::vector<std::string_view>& parts) {
   od::json_type type;
   if (value.type().get(type) != SUCCESS) return false;
-  if (type == od::json_type::string) {
-    std::string_view text;
-    if (value.get_string().get(text) != SUCCESS) return false;
-    parts.push_back(text);
-    return true;
-  }
+  if (type == od::json_type::string) return append_text(value, parts);
   if (type == od::json_type::null) return true;
   if (type != od::json_type::array) return false;
   od::array array;
