@@ -220,7 +220,7 @@ void read_limits(yaml_field_reader& r, const YAML::Node& node, const std::string
 void read_timeouts(yaml_field_reader& r, const YAML::Node& node, const std::string& path, timeouts_config& out) {
     auto fields = r.read_map(node, path,
                              {"headerRead", "clientIdle", "upstreamConnect", "upstreamFirstByte", "upstreamIdle",
-                              "request", "drain"});
+                              "upstreamReadIdle", "clientWrite", "request", "drain"});
     if (!fields) return;
     struct timeout_field {
         std::string_view key;
@@ -233,6 +233,8 @@ void read_timeouts(yaml_field_reader& r, const YAML::Node& node, const std::stri
                             timeout_field{"upstreamConnect", &out.upstream_connect, milliseconds(1)},
                             timeout_field{"upstreamFirstByte", &out.upstream_first_byte, milliseconds(1)},
                             timeout_field{"upstreamIdle", &out.upstream_idle, milliseconds(1)},
+                            timeout_field{"upstreamReadIdle", &out.upstream_read_idle, milliseconds(1)},
+                            timeout_field{"clientWrite", &out.client_write, milliseconds(1)},
                             timeout_field{"request", &out.request, nanoseconds(0)},
                             timeout_field{"drain", &out.drain, nanoseconds(0)}}) {
         with_field(*fields, path, f.key, [&](const YAML::Node& v, const std::string& p) {
@@ -297,6 +299,21 @@ void read_access_log(yaml_field_reader& r, const YAML::Node& node, const std::st
     });
 }
 
+// io: {backend: auto | io_uring | epoll}
+void read_io(yaml_field_reader& r, const YAML::Node& node, const std::string& path, io_config& out) {
+    auto fields = r.read_map(node, path, {"backend"});
+    if (!fields) return;
+    with_field(*fields, path, "backend", [&](const YAML::Node& v, const std::string& p) {
+        std::optional<std::string> text = r.read_string(v, p);
+        if (!text) return;
+        if (*text != "auto" && *text != "io_uring" && *text != "epoll") {
+            r.error(v, p, "must be one of auto, io_uring, epoll (got \"" + *text + "\")");
+            return;
+        }
+        out.backend = *text;
+    });
+}
+
 // "pool.discovery.static[2]" → "pool.discovery.static"; drops apiVersion/kind/metadata.
 std::vector<std::string> settable_paths(const std::vector<std::string>& leaves) {
     std::vector<std::string> out;
@@ -334,6 +351,7 @@ gateway_document read_gateway_document(yaml_field_reader& r, const map_fields& d
     with_field(doc, "", "retries", [&](const YAML::Node& v, const std::string& p) { read_retries(r, v, p, c.retries); });
     with_field(doc, "", "accessLog",
                [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
+    with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
     c.set_by_file = settable_paths(r.leaves_read());
     return out;
 }

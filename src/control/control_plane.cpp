@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
 #include "ringgate/util/json_text.h"
 
@@ -234,7 +235,11 @@ AdminResponse ControlPlane::render_debug_endpoints() {
   std::string body = "{\"pool\":";
   util::append_json_string(body, options_.pool_name);  // a configured name: escape it
   body += std::string(",\"ready\":") + (ready() ? "true" : "false") + ",\"draining\":" +
-          (draining_.load() ? "true" : "false") + ",\"endpoints\":";
+          (draining_.load() ? "true" : "false") + ",\"io_backend\":{\"backend\":";
+  util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
+  body += ",\"fallback_reason\":";
+  util::append_json_string(body, net::chosen_backend().reason);
+  body += "},\"endpoints\":";
   body.push_back('[');
   if (snapshot) {
     const auto reports = sched::describe_endpoints(*snapshot, inflight_, index_, Clock::now(), options_.scheduler);

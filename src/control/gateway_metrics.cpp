@@ -4,6 +4,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
+
+#include "ringgate/net/io_backend.h"
 #include <sstream>
 
 namespace ringgate::control {
@@ -271,6 +273,17 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   counter("ringgate_io_uring_cq_overflows_total", "io_uring completion queue overflows.", &C::cq_overflows);
   counter("ringgate_io_uring_enobufs_rearms_total", "Multishot receives re-armed after running out of buffers.",
           &C::enobufs_rearms);
+  counter("ringgate_accept_errors_total", "Accepts that failed (EMFILE, ENFILE, ...); each backs off before accepting again.",
+          &C::accept_errors);
+  counter("ringgate_connections_rejected_total", "Connections answered 503 and closed: the worker was at --max-connections.",
+          &C::connections_rejected);
+  {
+    const net::BackendChoice& io = net::chosen_backend();
+    auto f = family("ringgate_io_backend_info",
+                    "The event-loop backend the workers run on; reason is why auto fell back to epoll.", MetricType::Gauge);
+    add_gauge(f, {{"backend", net::backend_kind_name(io.kind)}, {"reason", io.reason}}, 1);
+    out.push_back(std::move(f));
+  }
   counter("ringgate_io_uring_multishot_rearms_total", "Multishot operations re-armed after ending.",
           &C::multishot_rearms);
   auto plain = [&](const char* name, const char* help, MetricType type, double v) {

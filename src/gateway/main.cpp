@@ -30,6 +30,7 @@
 #include "ringgate/gateway/options.h"
 #include "ringgate/gateway/pool_source.h"
 #include "ringgate/gateway/settings.h"
+#include "ringgate/net/io_backend.h"
 #include "ringgate/net/listener.h"
 #include "ringgate/proxy/worker.h"
 
@@ -171,7 +172,19 @@ int main(int argc, char** argv) {
   control.attach_catalog(&catalog);
   control.set_aliases(gateway::alias_names(*rules.current()));
 
+  // The event-loop backend, decided once for every worker: auto falls back to epoll when
+  // io_uring is refused (seccomp RuntimeDefault, kernel.io_uring_disabled) and says so here, once.
+  net::BackendKind requested_backend = net::BackendKind::Auto;
+  net::parse_backend_kind(settings.io_backend, requested_backend);
+  net::BackendChoice backend;
+  if (std::string error = net::choose_backend(requested_backend, backend); !error.empty()) return fail(error);
+  if (!backend.reason.empty()) {
+    std::fprintf(stderr, "ringgate: io_uring is refused (%s): serving through epoll (ringgate_io_backend_info)\n",
+                 backend.reason.c_str());
+  }
+
   proxy::WorkerContext context;
+  context.backend = backend.kind;
   context.options = settings.proxy;
   context.router.publisher = &control.publisher();
   context.router.index = &control.prefix_index();

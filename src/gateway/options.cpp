@@ -1,5 +1,7 @@
 #include "ringgate/gateway/options.h"
 
+#include "ringgate/net/io_backend.h"
+
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -36,6 +38,12 @@ constexpr Flag kFlags[] = {
     {"--upstream-idle-timeout-ms", "MS", "pooled upstream connection idle lifetime (default 4000, keep < 5000)"},
     {"--max-attempts", "N", "endpoints tried per request before 502 (default 3)"},
     {"--drain-timeout-ms", "MS", "on SIGTERM, time in-flight requests get (default 10000)"},
+    {"--io-backend", "auto|io_uring|epoll", "event loop backend (default auto: epoll when io_uring is refused)"},
+    {"--upstream-read-idle-timeout-ms", "MS", "response started → no byte for this long: cut (default 120000)"},
+    {"--client-write-timeout-ms", "MS", "client takes no response bytes this long: closed (default 60000)"},
+    {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
+    {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
+    {"--max-buffered-request-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
     {"--help", nullptr, "print this help"},
 };
 
@@ -129,6 +137,10 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.sim_args.emplace_back(value);
     } else if (arg == "--demo-model") {
       o.demo_model = value;
+    } else if (arg == "--io-backend") {
+      net::BackendKind kind;
+      if (!net::parse_backend_kind(value, kind)) return bad("expected auto, io_uring or epoll");
+      o.io_backend = std::string(net::backend_kind_name(kind));
     } else if (!numeric) {
       return bad("expected a non-negative integer");
     } else if (arg == "--workers") {
@@ -142,6 +154,9 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.limits.max_header_bytes = n;
     } else if (arg == "--max-body-bytes") {
       o.proxy.limits.max_body_bytes = n;
+    } else if (arg == "--max-buffered-request-bytes") {
+      if (n < 4096) return bad("at least 4096");
+      o.proxy.max_buffered_request_bytes = n;
     } else if (n == 0) {
       return bad("must be positive");
     } else if (n > 86400000) {
@@ -162,6 +177,14 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.max_attempts = uint32_t(n);
     } else if (arg == "--drain-timeout-ms") {
       o.proxy.drain_timeout_ms = uint32_t(n);
+    } else if (arg == "--upstream-read-idle-timeout-ms") {
+      o.proxy.upstream_read_idle_timeout_ms = uint32_t(n);
+    } else if (arg == "--client-write-timeout-ms") {
+      o.proxy.client_write_timeout_ms = uint32_t(n);
+    } else if (arg == "--request-timeout-ms") {
+      o.proxy.request_timeout_ms = uint32_t(n);
+    } else if (arg == "--max-connections") {
+      o.proxy.max_connections = uint32_t(n);
     }
   }
   return parsed;

@@ -48,6 +48,10 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   if (g.file_sets("timeouts.upstreamFirstByte")) p.upstream_first_byte_timeout_ms = to_ms(g.timeouts.upstream_first_byte);
   if (g.file_sets("timeouts.upstreamIdle")) p.upstream_idle_timeout_ms = to_ms(g.timeouts.upstream_idle);
   if (g.file_sets("timeouts.drain")) p.drain_timeout_ms = to_ms(g.timeouts.drain);
+  if (g.file_sets("timeouts.request")) p.request_timeout_ms = to_ms(g.timeouts.request);
+  if (g.file_sets("timeouts.upstreamReadIdle")) p.upstream_read_idle_timeout_ms = to_ms(g.timeouts.upstream_read_idle);
+  if (g.file_sets("timeouts.clientWrite")) p.client_write_timeout_ms = to_ms(g.timeouts.client_write);
+  s.io_backend = g.io.backend;
   if (g.file_sets("retries.budget")) p.max_attempts = g.retries.budget + 1;
   if (g.file_sets("retries.deadline")) p.retry_deadline_ms = to_ms(g.retries.deadline);
   s.health.eject_after_failures = g.health.eject_after_failures;
@@ -105,9 +109,15 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
     keep("--upstream-idle-timeout-ms", &proxy::ProxyOptions::upstream_idle_timeout_ms);
     keep("--max-attempts", &proxy::ProxyOptions::max_attempts);
     keep("--drain-timeout-ms", &proxy::ProxyOptions::drain_timeout_ms);
+    keep("--upstream-read-idle-timeout-ms", &proxy::ProxyOptions::upstream_read_idle_timeout_ms);
+    keep("--client-write-timeout-ms", &proxy::ProxyOptions::client_write_timeout_ms);
+    keep("--request-timeout-ms", &proxy::ProxyOptions::request_timeout_ms);
+    keep("--max-connections", &proxy::ProxyOptions::max_connections);
+    keep("--max-buffered-request-bytes", &proxy::ProxyOptions::max_buffered_request_bytes);
     if (flags.given_flag("--max-header-bytes")) s.proxy.limits.max_header_bytes = flag_proxy.limits.max_header_bytes;
     if (flags.given_flag("--max-body-bytes")) s.proxy.limits.max_body_bytes = flag_proxy.limits.max_body_bytes;
   }
+  if (!flags.io_backend.empty()) s.io_backend = flags.io_backend;
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (flags.given_flag("--workers")) s.workers = flags.workers;

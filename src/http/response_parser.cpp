@@ -39,6 +39,13 @@ struct ResponseCallbacks {
   }
   static int on_headers_complete(llhttp_t* p) {
     ResponseParser& s = self(p);
+    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
+      // An interim response (100 Continue, 103 Early Hints): not the answer. llhttp ends
+      // it here (no body) and parses the next response head from the same bytes.
+      if (++s.interim_count_ > 8) return -1;  // a server looping on 1xx is broken
+      s.interim_ = true;
+      return 0;
+    }
     s.status_ = p->status_code;
     s.chunked_ = (p->flags & F_CHUNKED) != 0;
     if (p->flags & F_CONTENT_LENGTH) s.content_length_ = int64_t(p->content_length);
@@ -51,6 +58,14 @@ struct ResponseCallbacks {
     return 0;
   }
   static int on_message_complete(llhttp_t* p) {
+    ResponseParser& s = self(p);
+    if (s.interim_) {  // forget the interim head; the final one follows
+      s.interim_ = false;
+      s.headers_.clear();
+      s.reason_.clear();
+      s.last_was_value_ = false;
+      return 0;
+    }
     self(p).keep_alive_ = llhttp_should_keep_alive(p) != 0;
     return HPE_PAUSED;  // bytes past the response are not ours to read
   }
@@ -75,7 +90,8 @@ void ResponseParser::reset() {
   reason_.clear();
   status_ = 0;
   content_length_ = -1;
-  started_ = head_complete_ = chunked_ = keep_alive_ = last_was_value_ = false;
+  started_ = head_complete_ = chunked_ = keep_alive_ = last_was_value_ = interim_ = false;
+  interim_count_ = 0;
 }
 
 ResponseFeed ResponseParser::feed(const char* data, size_t len, std::string* body) {

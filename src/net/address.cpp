@@ -4,13 +4,26 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace ringgate::net {
 
 std::string Address::to_string() const {
-  char host[INET_ADDRSTRLEN] = {};
+  char host[INET6_ADDRSTRLEN] = {};
+  if (sa.sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &sin6.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(port());
+  }
   inet_ntop(AF_INET, &sin.sin_addr, host, sizeof host);
   return std::string(host) + ":" + std::to_string(port());
+}
+
+std::optional<Address> Address::from(const sockaddr_storage& storage) {
+  Address address;
+  if (storage.ss_family == AF_INET) std::memcpy(&address.sin, &storage, sizeof address.sin);
+  else if (storage.ss_family == AF_INET6) std::memcpy(&address.sin6, &storage, sizeof address.sin6);
+  else return std::nullopt;
+  return address;
 }
 
 std::optional<Address> parse_address(std::string_view text) {
@@ -24,6 +37,12 @@ std::optional<Address> parse_address(std::string_view text) {
     return std::nullopt;
   }
   Address address;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    address.sin6.sin6_family = AF_INET6;
+    address.sin6.sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &address.sin6.sin6_addr) != 1) return std::nullopt;
+    return address;
+  }
   address.sin.sin_family = AF_INET;
   address.sin.sin_port = htons(static_cast<uint16_t>(port));
   if (host.empty() || host == "0.0.0.0" || host == "*") {
@@ -37,10 +56,10 @@ std::optional<Address> parse_address(std::string_view text) {
 }
 
 std::optional<Address> local_address(int fd) {
-  Address address;
-  socklen_t len = sizeof address.sin;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address.sin), &len) != 0) return std::nullopt;
-  return address;
+  sockaddr_storage storage{};
+  socklen_t len = sizeof storage;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &len) != 0) return std::nullopt;
+  return Address::from(storage);
 }
 
 }  // namespace ringgate::net

@@ -11,7 +11,7 @@ namespace ringgate::net {
 
 ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
   ListenResult result;
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     result.error = std::string("socket: ") + std::strerror(errno);
     return result;
@@ -23,7 +23,7 @@ ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
     close(fd);
     return result;
   }
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&address.sin), sizeof address.sin) != 0) {
+  if (bind(fd, &address.sa, address.length()) != 0) {
     result.error = "bind " + address.to_string() + ": " + std::strerror(errno);
     close(fd);
     return result;
@@ -37,8 +37,8 @@ ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
   return result;
 }
 
-int new_client_socket() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int new_client_socket(int family) {
+  const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd >= 0) set_nodelay(fd);
   return fd;
 }

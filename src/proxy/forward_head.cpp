@@ -76,4 +76,10 @@ void append_chunk(std::string& out, std::string_view data) {
   out += "\r\n";
 }
 
+void insert_keep_alive(std::string& out, size_t head_start) {
+  const size_t end = out.find("\r\n\r\n", head_start);
+  if (end == std::string::npos) return;
+  out.insert(end + 2, "connection: keep-alive\r\n");
+}
+
 }  // namespace ringgate::proxy

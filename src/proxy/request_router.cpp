@@ -108,18 +108,18 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     return decision;
   }
   const sched::EndpointState& endpoint = snapshot_->at(result.index);
-  if (endpoint.address.sockaddr.ss_family != AF_INET) {
-    // The data path's upstream sockets are IPv4 today; say so instead of misrouting.
+  const std::optional<net::Address> address = net::Address::from(endpoint.address.sockaddr);
+  if (!address) {
     stats_.scheduler_failure.add();
     decision.status = 503;
     decision.code = "no_endpoint";
-    decision.message = "the chosen model server has a non-IPv4 address, which this gateway cannot reach";
+    decision.message = "the chosen model server has no resolved IPv4 or IPv6 address";
     return decision;
   }
   stats_.scheduler_success.add();
   stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
   decision.endpoint_id = result.endpoint;
-  std::memcpy(&decision.address.sin, &endpoint.address.sockaddr, sizeof decision.address.sin);
+  decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
   return decision;

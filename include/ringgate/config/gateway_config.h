@@ -78,6 +78,8 @@ struct timeouts_config {
     nanoseconds upstream_connect = seconds(1);
     nanoseconds upstream_first_byte = seconds(300);  // non-streamed answers arrive whole: keep it long
     nanoseconds upstream_idle = seconds(4);          // pooled upstream connection idle limit; < vLLM's 5 s
+    nanoseconds upstream_read_idle = seconds(120);   // between bytes of a response, once its head arrived
+    nanoseconds client_write = seconds(60);          // a client taking no response bytes this long is closed
     nanoseconds request = seconds(600);              // whole request; 0 = no limit
     nanoseconds drain = seconds(30);                 // graceful shutdown budget
 };
@@ -98,6 +100,10 @@ struct retries_config {
     nanoseconds deadline = seconds(5);   // no new attempt starts after this since the request arrived
 };
 
+struct io_config {
+    std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
+};
+
 struct access_log_config {
     bool enabled = false;
     std::string path = "-";  // "-" = standard output
@@ -114,6 +120,7 @@ struct gateway_config {
     health_config health;
     retries_config retries;
     access_log_config access_log;
+    io_config io;
 
     // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
     // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",

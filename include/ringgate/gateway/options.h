@@ -23,6 +23,7 @@ struct Options {
   std::vector<std::string> sim_args;   // --sim-arg ARG, repeatable: passed to each demo sim
   std::string demo_model = "facebook/opt-125m";  // --demo-model
   proxy::ProxyOptions proxy;
+  std::string io_backend;              // --io-backend (empty = the config's, else auto)
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order
 

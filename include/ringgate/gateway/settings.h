@@ -29,6 +29,7 @@ struct Settings {
   control::PoolOptions pool;
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
+  std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
 };
 

@@ -56,6 +56,8 @@ class ResponseParser {
   bool chunked_ = false;
   bool keep_alive_ = false;
   bool last_was_value_ = false;
+  bool interim_ = false;        // parsing a 1xx head, skipped
+  uint32_t interim_count_ = 0;
 };
 
 }  // namespace ringgate::http

@@ -1,5 +1,7 @@
 #pragma once
 // Listening and connecting TCP sockets (non-blocking, close-on-exec).
+#include <sys/socket.h>
+
 #include <string>
 
 #include "ringgate/net/address.h"
@@ -16,7 +18,7 @@ struct ListenResult {
 ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog = 4096);
 
 // A fresh non-blocking TCP socket for an outgoing connection, TCP_NODELAY set; -1 on failure.
-int new_client_socket();
+int new_client_socket(int family = AF_INET);
 
 // Small responses and SSE chunks must not wait for Nagle.
 void set_nodelay(int fd);

@@ -28,6 +28,10 @@ ClientFraming choose_framing(const http::ResponseParser& response, bool client_h
 void build_client_head(std::string& out, const http::ResponseParser& response, ClientFraming framing, bool close,
                        std::string_view request_id, std::string_view destination = {});
 
+// HTTP/1.0 keeps a connection open only when the response says so: adds
+// `connection: keep-alive` to the head that starts at out[head_start].
+void insert_keep_alive(std::string& out, size_t head_start);
+
 // One chunk of a chunked body.
 void append_chunk(std::string& out, std::string_view data);
 

@@ -7,6 +7,17 @@
 
 namespace ringgate::proxy {
 
+// The retry budget: attempts (every connection tried, the fresh-connection retry after
+// a reused one failed included) and the deadline since the request's first byte.
+struct AttemptPolicy {
+  uint32_t max_attempts = 3;
+  uint32_t retry_deadline_ms = 5000;  // 0 = none
+  bool allows_another(uint32_t attempts, uint64_t request_started_ms, uint64_t now_ms) const {
+    if (attempts >= max_attempts) return false;
+    return retry_deadline_ms == 0 || now_ms - request_started_ms < retry_deadline_ms;
+  }
+};
+
 struct ProxyOptions {
   http::RequestLimits limits;                 // 431 / 413
   uint32_t header_timeout_ms = 10000;         // first byte of a request → end of its head (408)
@@ -24,6 +35,15 @@ struct ProxyOptions {
   // Structured access log: each worker hands a fixed-size record per request to the
   // control thread through its own ring (this many slots; 0 = no access log).
   uint32_t access_log_ring_slots = 0;
+  // Data path, second generation (issue 11).
+  uint32_t request_timeout_ms = 600000;       // timeouts.request: the whole request (504 / SSE error); 0 = none
+  uint32_t upstream_read_idle_timeout_ms = 120000;  // between bytes of a response once its head arrived
+  uint32_t client_write_timeout_ms = 60000;   // a send to the client making no progress: exchange and upstream closed
+  uint32_t max_connections = 16384;           // per worker: beyond, accepted connections get a 503 and are closed
+  size_t max_buffered_request_bytes = 256ull << 20;  // per worker, unfinished request bytes: 503 + Retry-After beyond
+  uint32_t accept_backoff_ms = 100;           // accept failing with EMFILE/ENFILE: pause this long
+
+  AttemptPolicy retry_policy() const { return {max_attempts, retry_deadline_ms}; }
 };
 
 }  // namespace ringgate::proxy

@@ -1,26 +1,35 @@
 #pragma once
-// A worker's idle upstream connections, per endpoint, most recently used first out.
-// Connections older than the idle timeout are closed by the worker's tick (their
-// deadline), always before vLLM's own 5 s keep-alive timeout.
+// A worker's upstream connections: opens attempts (an idle keep-alive connection to the
+// endpoint when there is one, most recently used first, else a new connection) and owns
+// the idle ones, each closed by its own idle timer before vLLM's 5 s keep-alive timeout.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/upstream_connection.h"
+
 namespace ringgate::proxy {
 
-struct Upstream;
-
-class UpstreamPool {
+class UpstreamPool final : public UpstreamSide {
  public:
-  UpstreamPool() = default;  // grows as endpoint ids appear (ids are dense, never reused)
-  void put(Upstream* upstream, uint64_t now_ms);
-  // An idle connection to `endpoint_id`, or nullptr.
-  Upstream* take(uint32_t endpoint_id, uint64_t now_ms);
+  explicit UpstreamPool(UpstreamRuntime& runtime) : rt_(runtime) {}
+  ~UpstreamPool() override;
+
+  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
+                        const RequestImage& image, AttemptListener* listener) override;
+
+  void put(UpstreamConnection* connection);
   // Forget a connection (it closed or expired); no-op when not pooled.
-  void remove(Upstream* upstream);
+  void remove(UpstreamConnection* connection);
+  // Draining: every idle connection closes.
+  void close_idle();
+  size_t idle_count() const;
 
  private:
-  std::vector<std::vector<Upstream*>> idle_;
+  UpstreamConnection* take(uint32_t endpoint_id);
+  UpstreamRuntime& rt_;
+  std::vector<std::vector<UpstreamConnection*>> idle_;  // by endpoint id (dense, never reused)
 };
 
 }  // namespace ringgate::proxy

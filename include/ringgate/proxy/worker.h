@@ -1,6 +1,6 @@
 #pragma once
-// One data-path worker: a thread with its own io_uring, its own SO_REUSEPORT
-// listener (multishot accept), provided receive buffers, client connections,
+// One data-path worker: a thread with its own event loop (io_uring or epoll), its own
+// SO_REUSEPORT listener (multishot accept), client connections,
 // upstream keep-alive pool per endpoint and counters. Nothing here is shared with
 // other workers except what the control plane publishes (endpoint snapshots, rules,
 // the model catalog) and the scheduler's shared prefix index and in-flight counts.
@@ -10,6 +10,7 @@
 
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
+#include "ringgate/net/io_backend.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
@@ -23,6 +24,7 @@ struct WorkerContext {
   RouterShared router;                  // each worker builds its own RequestRouter on it
   const RulesPublisher* rules = nullptr;
   const ModelCatalog* catalog = nullptr;
+  net::BackendKind backend = net::BackendKind::IoUring;  // resolved (never Auto): net::choose_backend()
 };
 
 class WorkerLoop;

@@ -32,6 +32,8 @@ struct WorkerCounters {
   Counter enobufs_rearms;         // multishot receives re-armed after running out of buffers
   Counter multishot_rearms;       // multishot ops that ended without error and were re-armed
   Counter cq_overflows;           // CQ overflow count (from the kernel's counter)
+  Counter accept_errors;          // accept failed (EMFILE, ENFILE, ...): each one backs off
+  Counter connections_rejected;   // beyond --max-connections: answered 503 and closed
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 

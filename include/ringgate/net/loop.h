@@ -1,0 +1,71 @@
+#pragma once
+// One event loop per worker thread: a backend (io_uring or epoll) for socket
+// operations, per-duration timeout lists for timers, and deferred deletion of
+// handlers. Operations complete through IoHandler::on_completion, never re-entrantly
+// from the call that submitted them.
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/net/io_backend.h"
+#include "ringgate/net/io_handler.h"
+#include "ringgate/net/timeout_list.h"
+
+namespace ringgate::net {
+
+class Loop {
+ public:
+  Loop() = default;
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // options.backend must be IoUring or Epoll. Empty string = success.
+  std::string init(const LoopOptions& options);
+  BackendKind backend() const { return kind_; }
+
+  void accept(int fd, IoHandler* h) { submit(h); backend_->accept_multishot(fd, h); }
+  void cancel_accept(int fd, IoHandler* h) { submit(h); backend_->cancel_accept(fd, h); }
+  void recv(int fd, IoHandler* h) { submit(h); backend_->recv_multishot(fd, h); }
+  void cancel_recv(int fd, IoHandler* h) { submit(h); backend_->cancel_recv(fd, h); }
+  void send(int fd, const void* data, size_t len, IoHandler* h) { submit(h); backend_->send(fd, data, len, h); }
+  // The msghdr, its iovec array and the bytes they name must stay put until the final
+  // completion (the io_uring kernel side reads them asynchronously).
+  void sendmsg(int fd, const msghdr* msg, IoHandler* h) { submit(h); backend_->sendmsg(fd, msg, h); }
+  void connect(int fd, const sockaddr* a, socklen_t n, IoHandler* h) { submit(h); backend_->connect(fd, a, n, h); }
+  void cancel_fd(int fd, IoHandler* h) { submit(h); backend_->cancel_fd(fd, h); }
+
+  // The handler gets no more completions; it is deleted once none is pending.
+  void retire(IoHandler* h);
+
+  Timers& timers() { return timers_; }
+  uint64_t now_ms() const { return now_ms_; }
+  void update_time();
+
+  // One turn: wait for completions (no longer than the next timer or max_wait_ms),
+  // dispatch them, fire due timers, free retired handlers. < 0 = fatal backend error.
+  int run_once(int max_wait_ms);
+
+  uint64_t overflows() const { return backend_ ? backend_->overflows() : 0; }
+
+  // Backends: one completion for `h`.
+  void deliver(IoHandler* h, const Completion& completion);
+
+ private:
+  void submit(IoHandler* h) { ++h->pending_ops_; }
+  void free_retired();
+
+  std::unique_ptr<IoBackend> backend_;
+  BackendKind kind_ = BackendKind::IoUring;
+  Timers timers_;
+  uint64_t now_ms_ = 0;
+  std::vector<IoHandler*> to_delete_;
+};
+
+// CLOCK_MONOTONIC_COARSE in milliseconds (what every deadline is measured in).
+uint64_t monotonic_ms();
+
+}  // namespace ringgate::net

@@ -1,0 +1,109 @@
+#pragma once
+// The server side of one HTTP/1.1 client connection: reads and parses requests
+// (pipelined ones wait their turn), answers 100-continue, keeps the head / body / idle
+// deadlines and the write-stall deadline, queues the output (one send in flight),
+// handles half-close, and owns the Exchange of the request being proxied.
+#include <cstdint>
+#include <string>
+
+#include "ringgate/http/request_parser.h"
+#include "ringgate/net/loop.h"
+#include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/proxy_options.h"
+#include "ringgate/proxy/worker_counters.h"
+
+namespace ringgate::proxy {
+
+class ClientConnection;
+
+// What every client connection of a worker shares.
+struct ClientRuntime {
+  net::Loop* loop = nullptr;
+  const ProxyOptions* options = nullptr;
+  WorkerCounters* counters = nullptr;
+  const ModelCatalog* catalog = nullptr;
+  ExchangeEnv* exchange_env = nullptr;
+  bool draining = false;
+  size_t clients = 0;
+  ClientConnection* all = nullptr;    // every open connection (walked only when draining)
+  size_t buffered_request_bytes = 0;  // unfinished request bytes held, all connections
+};
+
+class ClientConnection final : public net::IoHandler, public net::TimerTarget, public ExchangeClient {
+ public:
+  ClientConnection(ClientRuntime& runtime, int fd);
+  ~ClientConnection() override;
+
+  void start();
+  // Cancels everything on the socket; freed after the last completion.
+  void close();
+  bool closing() const { return closing_; }
+
+  // The gateway began draining.
+  void drain_started();
+  // The drain deadline passed: end what is running visibly, best effort, right now.
+  void cut_at_shutdown();
+
+  // ExchangeClient
+  std::string& output() override { return out_; }
+  void flush() override;
+  void exchange_finished(bool keep_alive) override;
+  void exchange_aborted() override;
+
+  void on_completion(const net::Completion& c) override;
+  void on_timer(net::Timer& timer) override;
+
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+ private:
+  enum class Phase : uint8_t { Reading, Proxying, Closing };
+  enum class Deadline : uint8_t { None, Idle, Header, Body };
+
+  void on_data(const char* data, size_t len);
+  void on_eof();
+  void process_input();
+  size_t parse_span(const char* data, size_t len);
+  void handle_request();
+  void respond_error(int status, std::string_view code, std::string_view message, bool close,
+                     std::string_view extra_headers = {});
+  void request_done();
+  void submit_send();
+  void on_sent(int32_t res);
+  void arm_recv();
+  void pause_recv();
+  void resume_recv();
+  void set_deadline(Deadline kind);
+  uint64_t idle_duration() const;
+  // Bytes of unfinished requests this connection holds, for the worker-wide cap.
+  void account_buffered();
+  void release_memory();
+
+  ClientRuntime& rt_;
+  int fd_;
+  Phase phase_ = Phase::Reading;
+  http::RequestParser parser_;
+  Exchange exchange_;
+  std::string in_;       // received, not yet parsed (pipelined requests wait here)
+  size_t in_pos_ = 0;
+  std::string out_;      // queued for the client while `sending_` is on the wire
+  std::string sending_;
+  size_t sending_offset_ = 0;
+  net::Timer deadline_{this, 0};
+  net::Timer write_timer_{this, 1};
+  Deadline deadline_kind_ = Deadline::None;
+  uint64_t request_started_ms_ = 0;
+  size_t accounted_ = 0;
+  bool keep_alive_ = true;
+  bool http11_ = true;
+  bool continue_sent_ = false;
+  bool parsing_ = false;       // inside parse_span: it loops on by itself
+  bool peer_closed_ = false;   // the client half-closed: answer what it asked, then close
+  bool recv_armed_ = false;
+  bool recv_wanted_ = true;
+  bool send_in_flight_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace ringgate::proxy

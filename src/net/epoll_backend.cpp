@@ -1,0 +1,291 @@
+// The epoll backend: the io_uring backend's completion semantics emulated with
+// edge-triggered readiness (Seastar's reactor_backend_epoll idea). Each fd is
+// registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) on its first operation;
+// readiness is remembered per fd, and an operation runs when its fd is ready:
+//   - multishot accept / recv: accept4 / recv until EAGAIN (bounded per turn for
+//     fairness), each result one completion with more = true;
+//   - send / sendmsg / connect: tried at once, else when writable; one completion;
+//   - cancels: every operation of the fd (or the recv) ends with -ECANCELED.
+// Completions are queued and delivered from wait(), never from the submitting call,
+// so a handler is never re-entered (the same contract as io_uring).
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "ringgate/net/io_backend.h"
+#include "ringgate/net/loop.h"
+
+namespace ringgate::net {
+
+namespace {
+
+constexpr int kBurst = 16;  // accepts / receives per fd per turn before others get a go
+
+struct FdState {
+  IoHandler* accept = nullptr;
+  IoHandler* recv = nullptr;
+  IoHandler* send = nullptr;     // send or sendmsg waiting for room
+  IoHandler* connect = nullptr;  // connect in progress
+  const void* send_data = nullptr;
+  size_t send_len = 0;
+  const msghdr* send_msg = nullptr;
+  bool registered = false;
+  bool readable = false;
+  bool writable = false;
+  bool queued = false;  // in the work list
+};
+
+struct Pending {
+  IoHandler* handler;
+  Completion completion;
+};
+
+class EpollBackend final : public IoBackend {
+ public:
+  ~EpollBackend() override {
+    if (epfd_ >= 0) close(epfd_);
+  }
+
+  std::string init(const LoopOptions& options) override {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
+    buffer_.resize(options.buffer_size);
+    return {};
+  }
+
+  void accept_multishot(int fd, IoHandler* h) override {
+    FdState& s = state(fd);
+    s.accept = h;
+    // Connections may already wait in the queue: try once (EAGAIN costs one syscall).
+    s.readable = true;
+    enqueue(fd);
+  }
+  void cancel_accept(int fd, IoHandler* h) override {
+    FdState& s = state(fd);
+    if (s.accept) post(s.accept, IoOp::Accept, -ECANCELED);
+    s.accept = nullptr;
+    post(h, IoOp::Cancel, 0);
+  }
+  void recv_multishot(int fd, IoHandler* h) override {
+    FdState& s = state(fd);
+    s.recv = h;
+    if (s.readable) enqueue(fd);
+  }
+  void cancel_recv(int fd, IoHandler* h) override {
+    FdState& s = state(fd);
+    if (s.recv) post(s.recv, IoOp::Recv, -ECANCELED);
+    s.recv = nullptr;
+    post(h, IoOp::Cancel, 0);
+  }
+  void send(int fd, const void* data, size_t len, IoHandler* h) override {
+    FdState& s = state(fd);
+    const ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+      s.writable = false;
+      s.send = h;
+      s.send_data = data;
+      s.send_len = len;
+      s.send_msg = nullptr;
+      return;
+    }
+    post(h, IoOp::Send, n < 0 ? -errno : int32_t(n));
+  }
+  void sendmsg(int fd, const msghdr* msg, IoHandler* h) override {
+    FdState& s = state(fd);
+    const ssize_t n = ::sendmsg(fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+      s.writable = false;
+      s.send = h;
+      s.send_msg = msg;
+      return;
+    }
+    post(h, IoOp::SendMsg, n < 0 ? -errno : int32_t(n));
+  }
+  void connect(int fd, const sockaddr* address, socklen_t length, IoHandler* h) override {
+    FdState& s = state(fd);
+    if (::connect(fd, address, length) == 0) return post(h, IoOp::Connect, 0);
+    if (errno != EINPROGRESS) return post(h, IoOp::Connect, -errno);
+    s.writable = false;
+    s.connect = h;
+  }
+  void cancel_fd(int fd, IoHandler* h) override {
+    if (fd >= 0 && size_t(fd) < fds_.size()) {
+      FdState& s = fds_[size_t(fd)];
+      if (s.accept) post(s.accept, IoOp::Accept, -ECANCELED);
+      if (s.recv) post(s.recv, IoOp::Recv, -ECANCELED);
+      if (s.send) post(s.send, s.send_msg ? IoOp::SendMsg : IoOp::Send, -ECANCELED);
+      if (s.connect) post(s.connect, IoOp::Connect, -ECANCELED);
+      // The fd number is reused after close(): forget everything about it now.
+      if (s.registered) epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      const bool queued = s.queued;
+      s = FdState{};
+      s.queued = queued;  // the work list may still name it: it finds nothing to do
+    }
+    post(h, IoOp::Cancel, 0);
+  }
+
+  int wait(int timeout_ms, Loop& loop) override {
+    loop_ = &loop;
+    for (int round = 0; round < 64; ++round) {
+      const bool busy = !done_.empty() || !work_.empty();
+      epoll_event events[256];
+      const int n = epoll_wait(epfd_, events, 256, busy || round > 0 ? 0 : timeout_ms);
+      if (n < 0 && errno != EINTR) return -errno;
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (size_t(fd) >= fds_.size()) continue;
+        FdState& s = fds_[size_t(fd)];
+        if (!s.registered) continue;
+        const uint32_t e = events[i].events;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
+        enqueue(fd);
+      }
+      run_work();
+      if (done_.empty()) return 0;
+      while (!done_.empty()) {
+        const Pending p = done_.front();
+        done_.pop_front();
+        loop.deliver(p.handler, p.completion);
+      }
+      // Handlers submitted more (sends that completed at once, re-armed receives):
+      // serve them in this turn too, without sleeping.
+    }
+    return 0;
+  }
+
+ private:
+  FdState& state(int fd) {
+    if (size_t(fd) >= fds_.size()) fds_.resize(size_t(fd) + 64);
+    FdState& s = fds_[size_t(fd)];
+    if (!s.registered) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.fd = fd;
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) s.registered = true;
+    }
+    return s;
+  }
+
+  void enqueue(int fd) {
+    FdState& s = fds_[size_t(fd)];
+    if (s.queued) return;
+    s.queued = true;
+    work_.push_back(fd);
+  }
+
+  void post(IoHandler* h, IoOp op, int32_t res, bool more = false) { done_.push_back({h, {op, res, more, nullptr}}); }
+
+  void run_work() {
+    const size_t count = work_.size();
+    for (size_t i = 0; i < count; ++i) {
+      const int fd = work_.front();
+      work_.pop_front();
+      FdState& s = fds_[size_t(fd)];
+      s.queued = false;
+      if (!s.registered) continue;
+      bool again = false;
+      if (s.writable && s.connect) finish_connect(fd, s);
+      if (s.writable && s.send) finish_send(fd, s);
+      if (s.readable && s.accept) again |= run_accept(fd, s);
+      if (s.readable && s.recv) again |= run_recv(fd, s);
+      if (again) enqueue(fd);
+    }
+  }
+
+  void finish_connect(int fd, FdState& s) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+    post(s.connect, IoOp::Connect, error ? -error : 0);
+    s.connect = nullptr;
+  }
+
+  void finish_send(int fd, FdState& s) {
+    const ssize_t n = s.send_msg ? ::sendmsg(fd, s.send_msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+                                 : ::send(fd, s.send_data, s.send_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+      s.writable = false;
+      return;
+    }
+    post(s.send, s.send_msg ? IoOp::SendMsg : IoOp::Send, n < 0 ? -errno : int32_t(n));
+    s.send = nullptr;
+    s.send_msg = nullptr;
+  }
+
+  // True when the fd may have more right now (the burst ran out).
+  bool run_accept(int fd, FdState& s) {
+    for (int i = 0; i < kBurst; ++i) {
+      const int client = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client >= 0) {
+        post(s.accept, IoOp::Accept, client, /*more=*/true);
+        continue;
+      }
+      if (errno == EAGAIN) {
+        s.readable = false;
+        return false;
+      }
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // EMFILE, ENFILE, ENOMEM...: the multishot ends; its owner backs off and re-arms.
+      post(s.accept, IoOp::Accept, -errno, /*more=*/false);
+      s.accept = nullptr;
+      return false;
+    }
+    return true;
+  }
+
+  bool run_recv(int fd, FdState& s) {
+    for (int i = 0; i < kBurst && s.recv; ++i) {
+      const ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        // Delivered at once (the bytes live in this one buffer): the handler copies or
+        // consumes them now, as with a provided buffer that goes back after its CQE.
+        IoHandler* h = s.recv;
+        flush_done();
+        deliver_now(h, {IoOp::Recv, int32_t(n), true, buffer_.data()});
+        // (fds_ is a deque: growing it from the handler leaves `s` where it is.)
+        if (size_t(n) < buffer_.size()) {
+          s.readable = false;  // a short read emptied the socket: the next edge tells us more
+          return false;
+        }
+        continue;
+      }
+      if (n < 0 && errno == EAGAIN) {
+        s.readable = false;
+        return false;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      post(s.recv, IoOp::Recv, n == 0 ? 0 : -errno, /*more=*/false);
+      s.recv = nullptr;
+      return false;
+    }
+    return s.recv != nullptr;
+  }
+
+  // Completions queued before the data one go first (order per handler is kept).
+  void flush_done() {
+    while (!done_.empty()) {
+      const Pending p = done_.front();
+      done_.pop_front();
+      loop_->deliver(p.handler, p.completion);
+    }
+  }
+  void deliver_now(IoHandler* h, const Completion& c) { loop_->deliver(h, c); }
+
+  Loop* loop_ = nullptr;
+  int epfd_ = -1;
+  std::deque<FdState> fds_;  // a deque: references survive growth
+  std::deque<int> work_;
+  std::deque<Pending> done_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace
+
+std::unique_ptr<IoBackend> make_epoll_backend() { return std::make_unique<EpollBackend>(); }
+
+}  // namespace ringgate::net

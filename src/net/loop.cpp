@@ -1,0 +1,111 @@
+#include "ringgate/net/loop.h"
+
+#include <time.h>
+
+namespace ringgate::net {
+
+uint64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+bool parse_backend_kind(std::string_view text, BackendKind& out) {
+  if (text == "auto") out = BackendKind::Auto;
+  else if (text == "io_uring" || text == "io-uring" || text == "iouring") out = BackendKind::IoUring;
+  else if (text == "epoll") out = BackendKind::Epoll;
+  else return false;
+  return true;
+}
+
+const char* backend_kind_name(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::Auto: return "auto";
+    case BackendKind::IoUring: return "io_uring";
+    case BackendKind::Epoll: return "epoll";
+  }
+  return "?";
+}
+
+namespace {
+BackendChoice g_choice;
+}
+
+const BackendChoice& chosen_backend() { return g_choice; }
+
+std::string choose_backend(BackendKind requested, BackendChoice& out) {
+  out = BackendChoice{};
+  if (requested == BackendKind::Epoll) {
+    out.kind = BackendKind::Epoll;
+  } else {
+    const std::string refusal = io_uring_refusal();
+    if (!refusal.empty()) {
+      if (requested == BackendKind::IoUring) {
+        return "io_uring was requested (--io-backend io_uring) but is refused: " + refusal +
+               " (a seccomp profile such as a container runtime's default, or kernel.io_uring_disabled); "
+               "use --io-backend auto or epoll";
+      }
+      out.kind = BackendKind::Epoll;
+      out.reason = refusal;
+    }
+  }
+  g_choice = out;  // once, before any worker starts
+  return {};
+}
+
+Loop::~Loop() {
+  free_retired();
+  backend_.reset();
+}
+
+std::string Loop::init(const LoopOptions& options) {
+  kind_ = options.backend;
+  backend_ = kind_ == BackendKind::Epoll ? make_epoll_backend() : make_uring_backend();
+  update_time();
+  return backend_->init(options);
+}
+
+void Loop::update_time() { now_ms_ = monotonic_ms(); }
+
+void Loop::retire(IoHandler* h) {
+  h->retired_ = true;
+  if (h->pending_ops_ == 0 && !h->queued_for_delete_) {
+    h->queued_for_delete_ = true;
+    to_delete_.push_back(h);
+  }
+}
+
+void Loop::deliver(IoHandler* h, const Completion& completion) {
+  if (!completion.more) --h->pending_ops_;
+  if (!h->retired_) h->on_completion(completion);
+  if (h->retired_ && h->pending_ops_ == 0 && !h->queued_for_delete_) {
+    h->queued_for_delete_ = true;
+    to_delete_.push_back(h);
+  }
+}
+
+void Loop::free_retired() {
+  // Deleting may retire more handlers (a destructor closing what it owns): loop.
+  while (!to_delete_.empty()) {
+    std::vector<IoHandler*> batch;
+    batch.swap(to_delete_);
+    for (IoHandler* h : batch) delete h;
+  }
+}
+
+int Loop::run_once(int max_wait_ms) {
+  int timeout = max_wait_ms;
+  const uint64_t next = timers_.next_expiry();
+  if (next != UINT64_MAX) {
+    const uint64_t wait = next > now_ms_ ? next - now_ms_ : 0;
+    if (timeout < 0 || wait < uint64_t(timeout)) timeout = int(wait);
+  }
+  if (!to_delete_.empty()) timeout = 0;
+  const int rc = backend_->wait(timeout, *this);
+  update_time();
+  timers_.run(now_ms_);
+  free_retired();
+  return rc;
+}
+
+}  // namespace ringgate::net

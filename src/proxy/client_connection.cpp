@@ -1,0 +1,411 @@
+#include "ringgate/proxy/client_connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "ringgate/http/error_response.h"
+#include "ringgate/proxy/forward_head.h"
+
+namespace ringgate::proxy {
+
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
+constexpr size_t kKeepCapacity = 64 * 1024;   // larger request buffers go back to the allocator after use
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+bool is_proxied_path(std::string_view path) {
+  return path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" ||
+         path == "/v1/responses";
+}
+
+std::string_view status_code_name(int status) {
+  switch (status) {
+    case 408: return "request_timeout";
+    case 413: return "body_too_large";
+    case 417: return "expectation_failed";
+    case 431: return "headers_too_large";
+    case 505: return "http_version_not_supported";
+    default: return "bad_request";
+  }
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(ClientRuntime& runtime, int fd)
+    : rt_(runtime), fd_(fd), parser_(runtime.options->limits), exchange_(*runtime.exchange_env, *this) {
+  ++rt_.clients;
+  next = rt_.all;
+  if (rt_.all) rt_.all->prev = this;
+  rt_.all = this;
+}
+
+ClientConnection::~ClientConnection() {
+  exchange_.client_gone();  // records the request if one was still running
+  rt_.buffered_request_bytes -= accounted_;
+  if (prev) prev->next = next;
+  else rt_.all = next;
+  if (next) next->prev = prev;
+  --rt_.clients;
+  rt_.counters->connections_closed.add();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ClientConnection::start() {
+  set_deadline(Deadline::Idle);
+  arm_recv();
+}
+
+void ClientConnection::close() {
+  if (closing_) return;
+  closing_ = true;
+  deadline_.cancel();
+  write_timer_.cancel();
+  exchange_.client_gone();
+  shutdown(fd_, SHUT_RDWR);
+  rt_.loop->cancel_fd(fd_, this);
+  rt_.loop->retire(this);
+}
+
+uint64_t ClientConnection::idle_duration() const {
+  if (!rt_.draining) return rt_.options->client_idle_timeout_ms;
+  return std::min<uint64_t>(kDrainIdleGraceMs, rt_.options->drain_timeout_ms);
+}
+
+// Each deadline is armed once when its phase begins (header: the request's first
+// byte; body: the end of its head), so it bounds the phase, not the gap between bytes.
+void ClientConnection::set_deadline(Deadline kind) {
+  if (kind == deadline_kind_ && deadline_.armed()) return;
+  deadline_kind_ = kind;
+  uint64_t duration = 0;
+  switch (kind) {
+    case Deadline::None: break;
+    case Deadline::Idle: duration = idle_duration(); break;
+    case Deadline::Header: duration = rt_.options->header_timeout_ms; break;
+    case Deadline::Body: duration = rt_.options->body_timeout_ms; break;
+  }
+  rt_.loop->timers().arm(deadline_, duration, rt_.loop->now_ms());
+}
+
+void ClientConnection::arm_recv() {
+  if (recv_armed_ || closing_ || !recv_wanted_ || peer_closed_) return;
+  recv_armed_ = true;
+  rt_.loop->recv(fd_, this);
+}
+
+void ClientConnection::pause_recv() {
+  recv_wanted_ = false;
+  if (recv_armed_ && !closing_) rt_.loop->cancel_recv(fd_, this);
+}
+
+void ClientConnection::resume_recv() {
+  recv_wanted_ = true;
+  arm_recv();
+}
+
+void ClientConnection::on_completion(const net::Completion& c) {
+  switch (c.op) {
+    case net::IoOp::Recv: {
+      if (!c.more) recv_armed_ = false;
+      bool ended = false;
+      if (!closing_) {
+        if (c.res > 0 && c.data != nullptr) {
+          on_data(c.data, size_t(c.res));
+        } else if (c.res == -ENOBUFS) {
+          rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
+        } else if (c.res == -ECANCELED) {
+          // paused
+        } else if (c.res <= 0) {
+          ended = true;
+          on_eof();
+        }
+      }
+      if (!c.more && !ended && !closing_ && recv_wanted_) {
+        if (c.res != -ENOBUFS) rt_.counters->multishot_rearms.add();
+        arm_recv();
+      }
+      return;
+    }
+    case net::IoOp::Send:
+      send_in_flight_ = false;
+      write_timer_.cancel();
+      if (closing_) return;
+      return on_sent(c.res);
+    default:
+      return;
+  }
+}
+
+void ClientConnection::on_data(const char* data, size_t len) {
+  rt_.counters->bytes_from_clients.add(len);
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+    if (phase_ == Phase::Reading) {
+      // Nothing buffered: parse straight from the receive buffer and keep only what a
+      // pipelining client sent beyond the request now being answered.
+      parsing_ = true;
+      const size_t used = parse_span(data, len);
+      parsing_ = false;
+      if (used < len && phase_ != Phase::Closing && !closing_) in_.append(data + used, len - used);
+      if (!closing_) account_buffered();
+      return;
+    }
+  }
+  in_.append(data, len);
+  if (phase_ == Phase::Reading) process_input();
+  if (closing_) return;
+  // Bounded memory: stop reading a client that sends far ahead of its answers.
+  if (phase_ != Phase::Reading && in_.size() - in_pos_ > rt_.options->limits.max_header_bytes + 64 * 1024) pause_recv();
+  account_buffered();
+}
+
+void ClientConnection::account_buffered() {
+  const size_t now = (in_.size() - in_pos_) + parser_.request().body.size();
+  rt_.buffered_request_bytes += now;
+  rt_.buffered_request_bytes -= accounted_;
+  accounted_ = now;
+  if (rt_.buffered_request_bytes > rt_.options->max_buffered_request_bytes && phase_ == Phase::Reading &&
+      parser_.started()) {
+    // The worker holds too many unfinished request bytes: this one, still growing, is refused.
+    respond_error(503, "overloaded", "the gateway is holding too many request bytes; retry later", /*close=*/true,
+                  "retry-after: 1\r\n");
+  }
+}
+
+void ClientConnection::on_eof() {
+  if (phase_ == Phase::Proxying && !exchange_.response_started()) {
+    // A half-close (shutdown(SHUT_WR)) after a complete request: answer it, then close.
+    // (After the response began, EOF is taken as the client leaving: see below.)
+    peer_closed_ = true;
+    return;
+  }
+  if (phase_ == Phase::Closing || (phase_ == Phase::Reading && !parser_.started() &&
+                                   (send_in_flight_ || !out_.empty()))) {
+    // Answers are still queued for a client that half-closed: they go out, then the close.
+    peer_closed_ = true;
+    phase_ = Phase::Closing;
+    flush();
+    return;
+  }
+  // The client went away mid-response (or idle): drop the upstream at once so the
+  // server stops generating.
+  close();
+}
+
+void ClientConnection::process_input() {
+  parsing_ = true;
+  const size_t used = parse_span(in_.data() + in_pos_, in_.size() - in_pos_);
+  parsing_ = false;
+  if (closing_) return;
+  in_pos_ += used;
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  }
+}
+
+// Parses requests from `data` while the connection is reading; returns the bytes used
+// (the rest belongs to a pipelined request that must wait for its turn). The bytes
+// must stay put meanwhile: nothing called from here touches in_.
+size_t ClientConnection::parse_span(const char* data, size_t len) {
+  size_t offset = 0;
+  while (phase_ == Phase::Reading && !closing_) {
+    if (offset == len) {
+      if (!parser_.started()) {
+        if (peer_closed_) {  // nothing more will come
+          phase_ = Phase::Closing;
+          flush();
+          return offset;
+        }
+        set_deadline(Deadline::Idle);
+      }
+      return offset;
+    }
+    const bool was_started = parser_.started();
+    const http::ParseResult result = parser_.feed(data + offset, len - offset);
+    offset += result.consumed;
+    if (!was_started && parser_.started()) {
+      request_started_ms_ = rt_.loop->now_ms();
+      set_deadline(Deadline::Header);
+    }
+    if (result.state == http::ParseState::Error) {
+      respond_error(result.status, status_code_name(result.status), result.reason, /*close=*/true);
+      return len;
+    }
+    if (result.state == http::ParseState::NeedMore) {
+      if (parser_.head_complete()) {
+        if (parser_.request().expect_continue && !continue_sent_) {
+          continue_sent_ = true;
+          out_ += kContinue;
+          flush();
+        }
+        set_deadline(Deadline::Body);
+      }
+      continue;  // offset reached len: the loop returns above
+    }
+    set_deadline(Deadline::None);
+    handle_request();
+  }
+  return offset;
+}
+
+void ClientConnection::handle_request() {
+  rt_.counters->requests.add();
+  http::Request& request = parser_.request();
+  keep_alive_ = request.keep_alive && !rt_.draining;
+  http11_ = request.version_minor >= 1;
+  const std::string_view path = path_of(request.target);
+  if (path == "/v1/models") {
+    if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
+      return respond_error(405, "method_not_allowed", "use GET for /v1/models", !keep_alive_, "allow: GET\r\n");
+    }
+    std::string body = rt_.catalog->render_json();
+    rt_.counters->responses_by_class[2].add();
+    const size_t head_start = out_.size();
+    http::append_response(out_, 200, "application/json", body, !keep_alive_);
+    if (request.method == HTTP_HEAD) out_.resize(out_.size() - body.size());
+    if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
+    return request_done();
+  }
+  if (!is_proxied_path(path)) return respond_error(404, "not_found", "unknown path", !keep_alive_);
+  if (request.method != HTTP_POST) {
+    return respond_error(405, "method_not_allowed", "use POST for this path", !keep_alive_, "allow: POST\r\n");
+  }
+  phase_ = Phase::Proxying;
+  exchange_.start(request, http11_, keep_alive_, request_started_ms_);
+}
+
+void ClientConnection::respond_error(int status, std::string_view code, std::string_view message, bool close,
+                                     std::string_view extra_headers) {
+  rt_.counters->gateway_errors.add();
+  rt_.counters->responses_by_class[status / 100].add();
+  if (close) keep_alive_ = false;
+  const size_t head_start = out_.size();
+  http::append_error(out_, status, code, message, !keep_alive_, extra_headers);
+  if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
+  request_done();
+}
+
+void ClientConnection::exchange_finished(bool keep_alive) {
+  keep_alive_ = keep_alive;
+  request_done();
+}
+
+void ClientConnection::exchange_aborted() {
+  // The response was cut: send what is queued, then close without ending the body.
+  keep_alive_ = false;
+  request_done();
+}
+
+void ClientConnection::release_memory() {
+  std::string& body = parser_.request().body;
+  if (body.capacity() > kKeepCapacity) std::string().swap(body);
+  if (in_pos_ == in_.size() && in_.capacity() > kKeepCapacity) {
+    std::string().swap(in_);
+    in_pos_ = 0;
+  }
+}
+
+// The response is queued: read the next pipelined request, or close once sent.
+void ClientConnection::request_done() {
+  continue_sent_ = false;
+  parser_.next();
+  release_memory();
+  account_buffered();
+  if (!keep_alive_) {
+    phase_ = Phase::Closing;
+    pause_recv();
+    flush();
+    return;
+  }
+  phase_ = Phase::Reading;
+  flush();
+  if (!recv_wanted_) resume_recv();
+  // parse_span() loops on by itself; from anywhere else, restart the parse.
+  if (!parsing_) process_input();
+}
+
+void ClientConnection::flush() {
+  if (send_in_flight_ || closing_) return;
+  if (out_.empty()) {
+    if (phase_ == Phase::Closing) close();
+    return;
+  }
+  std::swap(out_, sending_);
+  out_.clear();
+  sending_offset_ = 0;
+  submit_send();
+}
+
+void ClientConnection::submit_send() {
+  send_in_flight_ = true;
+  // A client that takes no bytes for this long is gone (or hostile): its exchange and
+  // upstream close with it.
+  rt_.loop->timers().arm(write_timer_, rt_.options->client_write_timeout_ms, rt_.loop->now_ms());
+  rt_.loop->send(fd_, sending_.data() + sending_offset_, sending_.size() - sending_offset_, this);
+}
+
+void ClientConnection::on_sent(int32_t res) {
+  if (res <= 0) {
+    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
+    return close();
+  }
+  rt_.counters->bytes_to_clients.add(uint64_t(res));
+  sending_offset_ += size_t(res);
+  if (sending_offset_ < sending_.size()) return submit_send();  // short send
+  sending_.clear();
+  if (sending_.capacity() > kKeepCapacity) std::string().swap(sending_);
+  if (exchange_.active() && out_.size() <= rt_.options->max_client_buffer_bytes / 2) exchange_.client_drained();
+  flush();
+}
+
+void ClientConnection::on_timer(net::Timer& timer) {
+  if (closing_) return;
+  if (&timer == &write_timer_) {
+    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
+    return close();  // the exchange and its upstream go with it
+  }
+  deadline_kind_ = Deadline::None;
+  if (phase_ != Phase::Reading) return;
+  if (parser_.started()) {
+    respond_error(408, "request_timeout", "request not received in time", /*close=*/true);
+  } else {
+    close();  // idle keep-alive connection
+  }
+}
+
+void ClientConnection::drain_started() {
+  if (closing_) return;
+  if (phase_ == Phase::Proxying) {
+    exchange_.drain_started();
+  } else {
+    keep_alive_ = false;
+  }
+  if (phase_ == Phase::Reading && !parser_.started() && !send_in_flight_ && out_.empty()) {
+    // Idle keep-alive connection: a request may be on the wire already; closing now
+    // would fail it. Answer whatever comes (with `connection: close`) for a short
+    // grace, then close it if it stayed idle.
+    deadline_kind_ = Deadline::None;
+    set_deadline(Deadline::Idle);
+  }
+}
+
+// Written directly (the loop stops here), best effort (MSG_DONTWAIT), and only where
+// no send is in flight.
+void ClientConnection::cut_at_shutdown() {
+  if (closing_ || send_in_flight_ || phase_ != Phase::Proxying) return;
+  std::string tail = std::move(out_);
+  const size_t before = tail.size();
+  exchange_.shutdown_tail(tail);
+  if (tail.size() == before) return;  // a length-framed body: only the close can tell
+  [[maybe_unused]] ssize_t n = ::send(fd_, tail.data(), tail.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  shutdown(fd_, SHUT_WR);  // FIN right after the data
+}
+
+}  // namespace ringgate::proxy

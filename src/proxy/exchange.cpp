@@ -1,0 +1,447 @@
+#include "ringgate/proxy/exchange.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "ringgate/config/inference_objective.h"
+#include "ringgate/config/rewrite_table.h"
+#include "ringgate/http/error_response.h"
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::proxy {
+
+namespace {
+
+uint64_t steady_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+bool is_timeout(FailureKind kind) {
+  return kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
+         kind == FailureKind::ReadIdleTimeout;
+}
+
+}  // namespace
+
+const char* failure_kind_name(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::ConnectFailed: return "connect_failed";
+    case FailureKind::ConnectTimeout: return "connect_timeout";
+    case FailureKind::Reset: return "reset";
+    case FailureKind::FirstByteTimeout: return "first_byte_timeout";
+    case FailureKind::ReadIdleTimeout: return "read_idle_timeout";
+    case FailureKind::ErrorStatus: return "error_status";
+    case FailureKind::Malformed: return "malformed";
+  }
+  return "?";
+}
+
+Exchange::~Exchange() {
+  if (active_) client_gone();
+}
+
+void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms) {
+  active_ = true;
+  request_ = &request;
+  http11_ = http11;
+  keep_alive_ = keep_alive;
+  started_ms_ = started_ms;
+  attempts_ = 0;
+  tried_.clear();
+  fresh_retry_used_ = false;
+  last_failure_ = FailureKind::ConnectFailed;
+  attempt_ = nullptr;
+  holds_in_flight_ = false;
+  response_started_ = false;
+  event_stream_ = false;
+  status_ = 0;
+  first_byte_ns_ = 0;
+  objective_ = nullptr;
+  destination_.clear();
+
+  openai::BodyReader::pad(request.body);
+  const openai::BodyError error = env_.body_reader.read(request.body, request.body.capacity(), fields_);
+  if (error.status != 0) return end_with_error(error.status, error.code, error.message);
+
+  const std::string_view client_id = request.header("x-request-id");
+  add_request_id_ = client_id.empty() || client_id.size() > 200;
+  if (add_request_id_) {
+    char id[48];
+    std::snprintf(id, sizeof id, "rg-%d-%llx-%llx", env_.worker_index, static_cast<unsigned long long>(now()),
+                  static_cast<unsigned long long>(++env_.request_serial));
+    request_id_ = id;
+  } else {
+    request_id_.assign(client_id);
+  }
+  apply_model_rewrite();
+  begin_stats();
+  if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, now());
+  next_attempt();
+}
+
+// THE place for model aliases: target_model_ (what routing sees) and, when the name
+// changes, model_token_ (the JSON string token, quotes included) that the forwarded
+// body gets in place of fields_.model_offset/model_length — spliced with an iovec.
+void Exchange::apply_model_rewrite() {
+  std::string_view forced = request_->header(config::model_name_rewrite_header);
+  if (forced.empty()) forced = request_->header(config::model_name_rewrite_header_llmd);
+  const config::rewrite_decision decision = env_.rules->rewrites.pick(fields_.model, env_.rng.next(), forced);
+  target_model_.assign(decision.target);
+  model_token_.clear();
+  if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
+  if (decision.reason == config::rewrite_reason::exact || decision.reason == config::rewrite_reason::catch_all) {
+    std::string& key = env_.key_scratch;
+    key.assign(decision.rewrite_name).push_back('\x1f');
+    key.append(fields_.model).push_back('\x1f');
+    key.append(decision.target);
+    env_.stats->rewrite_decisions.find_or_add(key).add();
+  }
+}
+
+void Exchange::begin_stats() {
+  objective_ = &env_.stats->objectives.find_or_add(metrics::objective_key(fields_.model, target_model_, env_.key_scratch));
+  objective_->requests.add();
+  objective_->running.add(1);
+  started_ns_ = steady_ns();
+  usage_.reset();
+}
+
+// The request ended (answered, failed, or its client went away): recorded once.
+void Exchange::record() {
+  metrics::ObjectiveStats* o = objective_;
+  if (o == nullptr) return;
+  objective_ = nullptr;
+  o->running.add(-1);
+  const uint64_t end_ns = steady_ns();
+  if (env_.stats->access_log.enabled()) log_access(end_ns);
+  if (status_ >= 400) o->errors[metrics::error_index(status_)].add();
+  if (status_ == 0 || status_ >= 400) return;  // latency and tokens of answers only
+  const double seconds = double(end_ns - started_ns_) / 1e9;
+  o->duration.observe(seconds, metrics::kRequestDurationBuckets);
+  if (first_byte_ns_) o->ttft.observe(double(first_byte_ns_ - started_ns_) / 1e9, metrics::kRequestDurationBuckets);
+  if (usage_.prompt_tokens() > 0) o->input_tokens.observe(double(usage_.prompt_tokens()), metrics::kInputTokenBuckets);
+  if (usage_.completion_tokens() > 0) {
+    o->output_tokens.observe(double(usage_.completion_tokens()), metrics::kOutputTokenBuckets);
+    o->ntpot.observe(seconds / double(usage_.completion_tokens()), metrics::kNtpotBuckets);
+  }
+}
+
+// Filled in place in this worker's ring (no lock, no allocation, no syscall).
+void Exchange::log_access(uint64_t end_ns) {
+  metrics::AccessRecord* r = env_.stats->access_log.claim();
+  if (r == nullptr) return;
+  r->end_ns = end_ns;
+  r->duration_ns = end_ns - started_ns_;
+  r->ttft_ns = first_byte_ns_ ? first_byte_ns_ - started_ns_ : 0;
+  r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage_.prompt_tokens()));
+  r->completion_tokens = uint32_t(std::max<int64_t>(0, usage_.completion_tokens()));
+  r->status = uint16_t(status_);
+  r->attempts = uint8_t(std::min<uint32_t>(attempts_, 255));
+  r->stream = fields_.stream;
+  r->request_id.set(request_id_);
+  r->model.set(fields_.model);
+  r->target_model.set(target_model_);
+  r->endpoint.set(attempts_ ? std::string_view(destination_) : std::string_view());
+  env_.stats->access_log.commit();
+}
+
+// Where the next attempt goes (endpoints already tried are excluded).
+RouteDecision Exchange::route_next() {
+  if (attempts_ > 0) {
+    // A retry runs after other requests used this worker's BodyReader: the prompt
+    // views point into its reused buffers, so read the (unchanged) body again.
+    std::string& body = request_->body;
+    env_.body_reader.read(body, body.capacity(), fields_);
+  }
+  RouteRequest route;
+  route.model = target_model_;
+  route.prompt_parts = fields_.prompt_parts;
+  const RequestRules& rules = *env_.rules;
+  if (!rules.session_header.empty()) route.session_id = request_->header(rules.session_header);
+  std::string_view objective = request_->header(config::inference_objective_header);
+  if (objective.empty()) objective = request_->header(config::inference_objective_header_llmd);
+  route.sheddable = rules.sheddable(objective);
+  route.exclude = tried_;
+  return env_.router->route(route);
+}
+
+void Exchange::next_attempt() {
+  const RouteDecision decision = route_next();
+  if (decision.status != 0) {
+    if (attempts_ > 0) {  // tried and failed everywhere it could
+      if (is_timeout(last_failure_)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
+      return end_with_error(502, "upstream_unavailable", "upstream connection failed");
+    }
+    return end_with_error(decision.status, decision.code, decision.message);
+  }
+  dispatch(decision);
+}
+
+void Exchange::dispatch(const RouteDecision& decision) {
+  ++attempts_;
+  tried_.push_back(decision.endpoint_id);
+  endpoint_id_ = decision.endpoint_id;
+  endpoint_address_ = decision.address;
+  destination_.assign(decision.endpoint_host).push_back(':');
+  util::append_uint(destination_, decision.endpoint_port);
+  env_.router->routed(decision.endpoint_id);
+  holds_in_flight_ = true;
+  const http::Request& request = *request_;
+  const size_t body_length = model_token_.empty()
+                                 ? request.body.size()
+                                 : request.body.size() - fields_.model_length + model_token_.size();
+  upstream_head_.clear();
+  build_upstream_head(upstream_head_, request, request_id_, add_request_id_, body_length);
+  open_attempt(/*allow_reuse=*/true);
+}
+
+void Exchange::open_attempt(bool allow_reuse) {
+  RequestImage image;
+  image.head = upstream_head_;
+  image.body = request_->body;
+  if (!model_token_.empty()) {
+    image.model_offset = fields_.model_offset;
+    image.model_length = fields_.model_length;
+    image.model_token = model_token_;
+  }
+  attempt_ = env_.upstreams->open(endpoint_id_, endpoint_address_, allow_reuse, image, this);
+  if (attempt_ == nullptr) on_attempt_failed(FailureKind::ConnectFailed);
+}
+
+void Exchange::drop_attempt(bool reusable, bool keep_body) {
+  UpstreamAttempt* attempt = attempt_;
+  attempt_ = nullptr;
+  if (attempt == nullptr) return;
+  std::string& body = request_->body;
+  if (attempt->send_in_flight()) {
+    // The kernel may still read the body: the attempt takes its heap block and frees it
+    // after the send's last completion; a retry (rare) sends a copy.
+    std::string copy;
+    if (keep_body) copy = body;
+    attempt->release(false, body);
+    body = std::move(copy);
+    if (keep_body) openai::BodyReader::pad(body);
+    return;
+  }
+  attempt->release(reusable, body);
+}
+
+void Exchange::on_attempt_failed(FailureKind kind) {
+  env_.counters->upstream_failures.add();
+  const bool reused = attempt_ != nullptr && attempt_->reused();
+  last_failure_ = kind;
+  if (response_started_) {  // bytes reached the client: only a visible end is left
+    env_.router->endpoint_failed(endpoint_id_);
+    if (kind == FailureKind::ReadIdleTimeout) {
+      return end_with_error(504, "upstream_timeout", "upstream stopped sending mid-response");
+    }
+    return end_with_error(502, "upstream_broken", "upstream connection broke mid-response");
+  }
+  switch (kind) {
+    case FailureKind::Reset:
+      if (reused && !fresh_retry_used_) {
+        // The server may have closed the pooled connection while idle: one retry on a
+        // fresh connection to the same endpoint, within the same budget and deadline.
+        drop_attempt(false, /*keep_body=*/true);
+        if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
+          return end_with_error(502, "upstream_unavailable", "upstream connection failed");
+        }
+        fresh_retry_used_ = true;
+        ++attempts_;
+        env_.counters->upstream_retries.add();
+        return open_attempt(/*allow_reuse=*/false);
+      }
+      [[fallthrough]];
+    case FailureKind::ConnectFailed:
+    case FailureKind::ConnectTimeout: {
+      // Nothing was answered: another endpoint may take the request.
+      if (!reused) env_.router->endpoint_failed(endpoint_id_);
+      drop_attempt(false, /*keep_body=*/true);
+      if (holds_in_flight_) {
+        env_.router->released(endpoint_id_);
+        holds_in_flight_ = false;
+      }
+      if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
+        if (is_timeout(kind)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
+        return end_with_error(502, "upstream_unavailable", "upstream connection failed");
+      }
+      env_.counters->upstream_retries.add();
+      return next_attempt();
+    }
+    case FailureKind::FirstByteTimeout:
+    case FailureKind::ReadIdleTimeout:
+      // The request was sent and may be running: not retried.
+      env_.router->endpoint_failed(endpoint_id_);
+      return end_with_error(504, "upstream_timeout", "upstream sent no response in time");
+    case FailureKind::ErrorStatus:
+    case FailureKind::Malformed:
+      env_.router->endpoint_failed(endpoint_id_);
+      keep_alive_ = false;
+      return end_with_error(502, "upstream_protocol_error", "upstream sent a malformed or truncated response");
+  }
+}
+
+void Exchange::on_response_head(const http::ResponseParser& head) {
+  const int status = head.status();
+  if (status >= 500) {
+    env_.router->endpoint_failed(endpoint_id_);
+    if (retry_on_error_status(status)) return;
+  } else {
+    env_.router->endpoint_succeeded(endpoint_id_);
+  }
+  start_client_response(head);
+}
+
+// A 5xx head and nothing reached the client: another endpoint if one is left (true);
+// otherwise the 5xx is relayed as it is.
+bool Exchange::retry_on_error_status(int status) {
+  if (status == 501 || status == 505) return false;
+  if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) return false;
+  // Route first: with no endpoint left, the 5xx in hand is the better answer.
+  const RouteDecision decision = route_next();
+  if (decision.status != 0) return false;
+  env_.counters->upstream_retries.add();
+  drop_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
+  if (holds_in_flight_) {
+    env_.router->released(endpoint_id_);
+    holds_in_flight_ = false;
+  }
+  dispatch(decision);
+  return true;
+}
+
+void Exchange::start_client_response(const http::ResponseParser& head) {
+  response_started_ = true;
+  framing_ = choose_framing(head, http11_);
+  if (framing_ == ClientFraming::CloseDelimited) keep_alive_ = false;
+  const std::string_view type = http::find_header(head.headers(), "content-type");
+  event_stream_ = fields_.stream || type.find("event-stream") != std::string_view::npos;
+  const int status = head.status();
+  env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
+  status_ = status;
+  first_byte_ns_ = steady_ns();
+  std::string& out = client_.output();
+  const size_t head_start = out.size();
+  build_client_head(out, head, framing_, !keep_alive_, request_id_, destination_);
+  if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
+}
+
+void Exchange::emit_body(std::string_view data) {
+  std::string& out = client_.output();
+  if (framing_ == ClientFraming::Chunked) append_chunk(out, data);
+  else out += data;
+}
+
+void Exchange::on_response_body(std::string_view decoded) {
+  if (!response_started_) return;
+  if (objective_) usage_.feed(decoded);
+  emit_body(decoded);
+  if (attempt_ && client_.output().size() > env_.options->max_client_buffer_bytes) {
+    attempt_->pause_reading(true);  // slow client: backpressure
+  }
+  client_.flush();
+}
+
+void Exchange::on_response_end(bool reusable) {
+  if (framing_ == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+  drop_attempt(reusable && !env_.draining, /*keep_body=*/false);
+  finish(keep_alive_);
+}
+
+void Exchange::client_drained() {
+  if (attempt_) attempt_->pause_reading(false);
+}
+
+void Exchange::client_gone() {
+  if (!active_) return;
+  if (attempt_) {
+    // The server stops generating once its connection goes.
+    env_.counters->client_disconnects_mid_response.add();
+    drop_attempt(false, /*keep_body=*/false);
+  }
+  if (holds_in_flight_) {
+    env_.router->released(endpoint_id_);
+    holds_in_flight_ = false;
+  }
+  request_timer_.cancel();
+  record();
+  active_ = false;
+}
+
+void Exchange::drain_started() {
+  // A response whose head already promised keep-alive ends with the connection open
+  // (the client may have sent its next request already); any other says close.
+  if (!response_started_) keep_alive_ = false;
+}
+
+void Exchange::shutdown_tail(std::string& tail) {
+  if (response_started_ && framing_ == ClientFraming::Chunked) {
+    std::string event = "data: ";
+    event += http::error_body(503, "gateway_shutdown", "the gateway shut down before the response ended");
+    event += "\n\n";
+    append_chunk(tail, event);
+    tail += "0\r\n\r\n";
+  } else if (!response_started_) {
+    http::append_error(tail, 503, "gateway_shutdown", "the gateway shut down before the response began", true);
+  }
+}
+
+void Exchange::on_timer(net::Timer&) {
+  // timeouts.request: the whole request, however many attempts and bytes it took.
+  if (!active_) return;
+  if (attempt_) env_.counters->upstream_failures.add();
+  end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
+}
+
+void Exchange::finish(bool keep_alive) {
+  request_timer_.cancel();
+  if (holds_in_flight_) {
+    env_.router->released(endpoint_id_);
+    holds_in_flight_ = false;
+  }
+  record();
+  active_ = false;
+  // Last: the client may start its next (pipelined) request on this same Exchange.
+  client_.exchange_finished(keep_alive);
+}
+
+void Exchange::end_with_error(int status, std::string_view code, std::string_view message) {
+  drop_attempt(false, /*keep_body=*/false);
+  if (!response_started_) {
+    env_.counters->gateway_errors.add();
+    env_.counters->responses_by_class[status / 100].add();
+    status_ = status;
+    std::string& out = client_.output();
+    const size_t head_start = out.size();
+    http::append_error(out, status, code, message, !keep_alive_);
+    if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
+    return finish(keep_alive_);
+  }
+  env_.counters->streams_broken.add();
+  if (framing_ == ClientFraming::Chunked && event_stream_) {
+    // A stream ends with an error event and a proper end of its chunked body: the
+    // connection stays usable (the client saw the body end cleanly, it may pool it).
+    std::string event = "data: ";
+    event += http::error_body(status, code, message);
+    event += "\n\n";
+    append_chunk(client_.output(), event);
+    client_.output() += "0\r\n\r\n";
+    return finish(keep_alive_);
+  }
+  // Any other body was cut: it must look cut (no terminating chunk, fewer bytes than
+  // its Content-Length, then the connection aborted), never complete.
+  request_timer_.cancel();
+  if (holds_in_flight_) {
+    env_.router->released(endpoint_id_);
+    holds_in_flight_ = false;
+  }
+  record();
+  active_ = false;
+  client_.exchange_aborted();
+}
+
+}  // namespace ringgate::proxy
