@@ -85,6 +85,7 @@ std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text) {
   auto a = net::parse_address(text);
   if (!a || a->port() == 0) return std::nullopt;
   std::string host(text.substr(0, text.rfind(':')));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);  // "[v6]:port"
   return control::DesiredEndpoint{host.empty() ? "127.0.0.1" : host, a->port(), true, ""};
 }
 

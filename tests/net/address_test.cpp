@@ -34,3 +34,14 @@ TEST_CASE("SO_REUSEPORT listeners share a port; a plain one cannot take it") {
   close(first.fd);
   if (second.fd >= 0) close(second.fd);
 }
+
+TEST_CASE("IPv6 literals in brackets") {
+  auto a = ringgate::net::parse_address("[::1]:8000");
+  REQUIRE(a);
+  CHECK(a->family() == AF_INET6);
+  CHECK(a->port() == 8000);
+  CHECK(a->to_string() == "[::1]:8000");
+  CHECK(a->length() == sizeof(sockaddr_in6));
+  CHECK_FALSE(ringgate::net::parse_address("[::1:8000"));
+  CHECK_FALSE(ringgate::net::parse_address("[zz]:80"));
+}

@@ -1,0 +1,155 @@
+// Both event-loop backends keep the same completion contract (socketpairs, no network).
+#include <functional>
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "ringgate/net/listener.h"
+#include "ringgate/net/loop.h"
+
+using namespace ringgate::net;
+
+namespace {
+
+struct Probe : IoHandler {
+  std::string received;
+  std::vector<Completion> completions;
+  bool* deleted = nullptr;
+  ~Probe() override {
+    if (deleted) *deleted = true;
+  }
+  void on_completion(const Completion& c) override {
+    completions.push_back(c);
+    if (c.op == IoOp::Recv && c.res > 0) received.append(c.data, size_t(c.res));
+  }
+  int count(IoOp op) const {
+    int n = 0;
+    for (const auto& c : completions) n += c.op == op;
+    return n;
+  }
+};
+
+bool usable(BackendKind kind) { return kind == BackendKind::Epoll || io_uring_refusal().empty(); }
+
+void run_until(Loop& loop, const std::function<bool()>& done) {
+  for (int i = 0; i < 200 && !done(); ++i) loop.run_once(10);
+}
+
+}  // namespace
+
+TEST_CASE("recv multishot, send, cancel by fd and deferred deletion on both backends") {
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    CAPTURE(backend_kind_name(kind));
+    Loop loop;
+    LoopOptions options;
+    options.backend = kind;
+    options.buffer_count = 16;
+    options.buffer_size = 4096;
+    REQUIRE(loop.init(options).empty());
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    bool deleted = false;
+    auto* probe = new Probe;
+    probe->deleted = &deleted;
+    loop.recv(sv[0], probe);
+    REQUIRE(::write(sv[1], "hello", 5) == 5);
+    run_until(loop, [&] { return probe->received == "hello"; });
+    CHECK(probe->received == "hello");
+    CHECK(probe->completions.back().more);  // still armed
+
+    loop.send(sv[0], "pong", 4, probe);
+    run_until(loop, [&] { return probe->count(IoOp::Send) == 1; });
+    char buf[8] = {};
+    run_until(loop, [&] { return ::read(sv[1], buf, sizeof buf) == 4; });
+    CHECK(std::string(buf, 4) == "pong");
+
+    // Retired with a receive still armed: not deleted until its final completion.
+    loop.cancel_fd(sv[0], probe);
+    loop.retire(probe);
+    CHECK_FALSE(deleted);
+    run_until(loop, [&] { return deleted; });
+    CHECK(deleted);
+    ::close(sv[0]);
+    ::close(sv[1]);
+  }
+}
+
+TEST_CASE("EOF ends the multishot receive with res 0 on both backends") {
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    Loop loop;
+    LoopOptions options;
+    options.backend = kind;
+    options.buffer_count = 16;
+    options.buffer_size = 4096;
+    REQUIRE(loop.init(options).empty());
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    Probe probe;
+    loop.recv(sv[0], &probe);
+    shutdown(sv[1], SHUT_WR);
+    run_until(loop, [&] { return probe.pending_ops() == 0; });
+    REQUIRE(!probe.completions.empty());
+    CHECK(probe.completions.back().res == 0);
+    CHECK_FALSE(probe.completions.back().more);
+    ::close(sv[0]);
+    ::close(sv[1]);
+  }
+}
+
+TEST_CASE("accept multishot and connect on both backends") {
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    Loop loop;
+    LoopOptions options;
+    options.backend = kind;
+    options.buffer_count = 16;
+    options.buffer_size = 4096;
+    REQUIRE(loop.init(options).empty());
+    ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
+    REQUIRE(l.fd >= 0);
+    const Address at = *local_address(l.fd);
+    Probe acceptor, connector;
+    loop.accept(l.fd, &acceptor);
+    const int fd = new_client_socket();
+    loop.connect(fd, &at.sa, at.length(), &connector);
+    run_until(loop, [&] { return acceptor.count(IoOp::Accept) >= 1 && connector.count(IoOp::Connect) == 1; });
+    REQUIRE(acceptor.count(IoOp::Accept) >= 1);
+    CHECK(acceptor.completions[0].res >= 0);
+    CHECK(acceptor.completions[0].more);
+    CHECK(connector.completions[0].res == 0);
+    ::close(acceptor.completions[0].res);
+    loop.cancel_fd(l.fd, &acceptor);
+    loop.cancel_fd(fd, &connector);
+    run_until(loop, [&] { return acceptor.pending_ops() == 0 && connector.pending_ops() == 0; });
+    ::close(fd);
+    ::close(l.fd);
+  }
+}
+
+TEST_CASE("a refused connect completes with -ECONNREFUSED on both backends") {
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    Loop loop;
+    LoopOptions options;
+    options.backend = kind;
+    options.buffer_count = 16;
+    options.buffer_size = 4096;
+    REQUIRE(loop.init(options).empty());
+    ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
+    const Address at = *local_address(l.fd);
+    ::close(l.fd);  // nothing listens there now
+    Probe connector;
+    const int fd = new_client_socket();
+    loop.connect(fd, &at.sa, at.length(), &connector);
+    run_until(loop, [&] { return connector.pending_ops() == 0; });
+    REQUIRE(connector.completions.size() == 1);
+    CHECK(connector.completions[0].res == -ECONNREFUSED);
+    ::close(fd);
+  }
+}

@@ -1,0 +1,493 @@
+// The Exchange state machine with no sockets: a fake client, a fake upstream side and
+// a fake router drive it through every failure kind, before and after the first
+// response byte, streaming or not, against the retry budget and deadline.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/proxy/exchange.h"
+
+using namespace ringgate;
+using namespace ringgate::proxy;
+
+namespace {
+
+struct FakeClient : ExchangeClient {
+  std::string out;
+  int finished = 0;
+  bool keep_alive = false;
+  bool aborted = false;
+  std::string& output() override { return out; }
+  void flush() override {}
+  void exchange_finished(bool k) override {
+    ++finished;
+    keep_alive = k;
+  }
+  void exchange_aborted() override { aborted = true; }
+};
+
+struct FakeAttempt : UpstreamAttempt {
+  uint32_t endpoint = 0;
+  bool is_reused = false;
+  bool sending = false;
+  bool released = false;
+  bool released_reusable = false;
+  bool paused = false;
+  std::string taken_body;  // what release() took while a send was in flight
+  std::string sent;        // the request as the iovecs would send it
+  AttemptListener* listener = nullptr;
+  bool reused() const override { return is_reused; }
+  bool send_in_flight() const override { return sending; }
+  void release(bool reusable, std::string& body) override {
+    released = true;
+    released_reusable = reusable;
+    if (sending) taken_body = std::move(body);
+  }
+  void pause_reading(bool p) override { paused = p; }
+};
+
+struct FakeUpstreams : UpstreamSide {
+  std::vector<std::unique_ptr<FakeAttempt>> attempts;
+  std::vector<bool> allow_reuse;
+  int pooled = 0;          // this many next opens with allow_reuse get a reused connection
+  int refuse_sockets = 0;  // this many next opens fail at once (no socket)
+  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address&, bool reuse, const RequestImage& image,
+                        AttemptListener* listener) override {
+    allow_reuse.push_back(reuse);
+    if (refuse_sockets > 0) {
+      --refuse_sockets;
+      return nullptr;
+    }
+    auto a = std::make_unique<FakeAttempt>();
+    a->endpoint = endpoint_id;
+    a->listener = listener;
+    a->is_reused = reuse && pooled > 0;
+    if (a->is_reused) --pooled;
+    a->sending = true;
+    a->sent.append(image.head);
+    if (image.model_token.empty()) {
+      a->sent.append(image.body);
+    } else {
+      a->sent.append(image.body.substr(0, image.model_offset));
+      a->sent.append(image.model_token);
+      a->sent.append(image.body.substr(image.model_offset + image.model_length));
+    }
+    attempts.push_back(std::move(a));
+    return attempts.back().get();
+  }
+};
+
+struct FakeRouter : RouteService {
+  uint32_t endpoints = 3;
+  std::vector<uint32_t> failed, succeeded;
+  int in_flight = 0;
+  RouteDecision route(const RouteRequest& request) override {
+    RouteDecision d;
+    for (uint32_t id = 0; id < endpoints; ++id) {
+      bool tried = false;
+      for (uint32_t t : request.exclude) tried |= t == id;
+      if (tried) continue;
+      d.endpoint_id = id;
+      d.endpoint_host = "10.0.0.1";
+      d.endpoint_port = uint16_t(8000 + id);
+      return d;
+    }
+    d.status = 503;
+    d.code = "no_endpoint";
+    d.message = "no model server is available";
+    return d;
+  }
+  void routed(uint32_t) override { ++in_flight; }
+  void released(uint32_t) override { --in_flight; }
+  void endpoint_failed(uint32_t id) override { failed.push_back(id); }
+  void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
+};
+
+struct Fixture {
+  ProxyOptions options;
+  WorkerCounters counters;
+  metrics::WorkerStats stats;
+  RequestRules rules;
+  FakeRouter router;
+  FakeUpstreams upstreams;
+  net::Timers timers;
+  uint64_t now = 1000;
+  ExchangeEnv env;
+  FakeClient client;
+  http::Request request;
+  std::unique_ptr<Exchange> exchange;
+  std::vector<std::unique_ptr<http::ResponseParser>> heads;
+
+  Fixture() {
+    options.max_attempts = 3;
+    options.retry_deadline_ms = 5000;
+    options.request_timeout_ms = 0;
+    env.options = &options;
+    env.counters = &counters;
+    env.stats = &stats;
+    env.router = &router;
+    env.rules = &rules;
+    env.upstreams = &upstreams;
+    env.timers = &timers;
+    env.now_ms = &now;
+    exchange = std::make_unique<Exchange>(env, client);
+  }
+
+  void start(bool stream = false, bool http11 = true, bool keep_alive = true) {
+    request = http::Request{};
+    request.method = HTTP_POST;
+    request.target = "/v1/completions";
+    request.version_minor = http11 ? 1 : 0;
+    request.headers.push_back({"host", "gw"});
+    request.body = std::string(R"({"model":"m","prompt":"hello","stream":)") + (stream ? "true" : "false") + "}";
+    exchange->start(request, http11, keep_alive, now);
+  }
+
+  FakeAttempt& attempt(size_t i) { return *upstreams.attempts.at(i); }
+  FakeAttempt& last() { return *upstreams.attempts.back(); }
+  size_t attempts() const { return upstreams.attempts.size(); }
+
+  // The attempt's request went out completely.
+  void sent(FakeAttempt& a) { a.sending = false; }
+
+  const http::ResponseParser& head(std::string_view text) {
+    heads.push_back(std::make_unique<http::ResponseParser>());
+    std::string body;
+    heads.back()->feed(text.data(), text.size(), &body);
+    REQUIRE(heads.back()->head_complete());
+    return *heads.back();
+  }
+  void respond(FakeAttempt& a, std::string_view head_text) {
+    sent(a);
+    a.listener->on_response_head(head(head_text));
+  }
+  void fail(FakeAttempt& a, FailureKind kind) { a.listener->on_attempt_failed(kind); }
+
+  int status() const { return client.out.size() > 12 ? std::stoi(client.out.substr(9, 3)) : 0; }
+  bool says(std::string_view text) const { return client.out.find(text) != std::string::npos; }
+};
+
+constexpr std::string_view kOkLength = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n";
+constexpr std::string_view kOkChunked = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+constexpr std::string_view kSse = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+constexpr std::string_view k503 = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 2\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("a clean exchange relays the response and gives the connection back for reuse") {
+  Fixture f;
+  f.start();
+  REQUIRE(f.attempts() == 1);
+  CHECK(f.upstreams.allow_reuse[0]);
+  CHECK(f.last().sent.find(R"("model":"m")") != std::string::npos);
+  f.respond(f.last(), kOkLength);
+  f.last().listener->on_response_body("0123456789");
+  f.last().listener->on_response_end(true);
+  CHECK(f.client.finished == 1);
+  CHECK(f.client.keep_alive);
+  CHECK(f.status() == 200);
+  CHECK(f.says("0123456789"));
+  CHECK(f.attempt(0).released);
+  CHECK(f.attempt(0).released_reusable);
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.router.succeeded == std::vector<uint32_t>{0});
+  CHECK_FALSE(f.exchange->active());
+}
+
+TEST_CASE("connect failures before the first byte go to the next endpoint") {
+  for (FailureKind kind : {FailureKind::ConnectFailed, FailureKind::ConnectTimeout}) {
+    CAPTURE(failure_kind_name(kind));
+    Fixture f;
+    f.start();
+    f.fail(f.attempt(0), kind);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(1).endpoint == 1);
+    CHECK(f.router.failed == std::vector<uint32_t>{0});
+    CHECK(f.counters.upstream_retries.get() == 1);
+    f.respond(f.attempt(1), kOkLength);
+    f.attempt(1).listener->on_response_body("0123456789");
+    f.attempt(1).listener->on_response_end(true);
+    CHECK(f.status() == 200);
+    CHECK(f.exchange->attempts() == 2);
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
+TEST_CASE("no socket at all counts as a refused connection") {
+  Fixture f;
+  f.upstreams.refuse_sockets = 1;
+  f.start();
+  REQUIRE(f.attempts() == 1);  // the second open succeeded
+  CHECK(f.last().endpoint == 1);
+}
+
+TEST_CASE("every endpoint refuses: 502 after max_attempts; every one times out: 504") {
+  {
+    Fixture f;
+    f.router.endpoints = 5;
+    f.start();
+    for (int i = 0; i < 3; ++i) f.fail(f.last(), FailureKind::ConnectFailed);
+    CHECK(f.attempts() == 3);  // the budget, not the 5 endpoints
+    CHECK(f.status() == 502);
+    CHECK(f.says("upstream_unavailable"));
+    CHECK(f.router.in_flight == 0);
+  }
+  {
+    Fixture f;
+    f.router.endpoints = 2;
+    f.start();
+    f.fail(f.last(), FailureKind::ConnectTimeout);
+    f.fail(f.last(), FailureKind::ConnectTimeout);  // no endpoint left
+    CHECK(f.status() == 504);
+    CHECK(f.says("upstream_timeout"));
+  }
+}
+
+TEST_CASE("no retry after the retry deadline") {
+  Fixture f;
+  f.start();
+  f.now += 6000;
+  f.fail(f.attempt(0), FailureKind::ConnectFailed);
+  CHECK(f.attempts() == 1);
+  CHECK(f.status() == 502);
+}
+
+TEST_CASE("a reused connection that fails before any byte gets one fresh-connection retry") {
+  Fixture f;
+  f.upstreams.pooled = 1;
+  f.start();
+  REQUIRE(f.attempt(0).is_reused);
+  f.sent(f.attempt(0));
+  f.fail(f.attempt(0), FailureKind::Reset);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(1).endpoint == 0);        // same endpoint
+  CHECK_FALSE(f.upstreams.allow_reuse[1]);  // on a fresh connection
+  CHECK(f.router.failed.empty());           // the idle close is not the endpoint's fault
+  CHECK(f.exchange->attempts() == 2);       // counted in the budget
+  SUBCASE("the fresh one answers") {
+    f.respond(f.attempt(1), kOkLength);
+    f.attempt(1).listener->on_response_end(false);
+    CHECK(f.status() == 200);
+  }
+  SUBCASE("the fresh one fails too: the next endpoint") {
+    f.fail(f.attempt(1), FailureKind::Reset);
+    REQUIRE(f.attempts() == 3);
+    CHECK(f.attempt(2).endpoint == 1);
+    CHECK(f.router.failed == std::vector<uint32_t>{0});
+  }
+}
+
+TEST_CASE("the fresh-connection retry obeys the same budget and deadline") {
+  SUBCASE("budget") {
+    Fixture f;
+    f.options.max_attempts = 1;
+    f.upstreams.pooled = 1;
+    f.start();
+    f.fail(f.attempt(0), FailureKind::Reset);
+    CHECK(f.attempts() == 1);
+    CHECK(f.status() == 502);
+  }
+  SUBCASE("deadline") {
+    Fixture f;
+    f.upstreams.pooled = 1;
+    f.start();
+    f.now += 5001;
+    f.fail(f.attempt(0), FailureKind::Reset);
+    CHECK(f.attempts() == 1);
+    CHECK(f.status() == 502);
+  }
+}
+
+TEST_CASE("a reset on a fresh connection before any byte goes elsewhere; past the budget, 502") {
+  Fixture f;
+  f.options.max_attempts = 2;
+  f.start();
+  f.fail(f.attempt(0), FailureKind::Reset);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(1).endpoint == 1);
+  f.fail(f.attempt(1), FailureKind::Reset);
+  CHECK(f.status() == 502);
+  CHECK(f.router.failed == std::vector<uint32_t>{0, 1});
+}
+
+TEST_CASE("first-byte timeout: 504, never retried (the request may be running)") {
+  for (bool stream : {false, true}) {
+    Fixture f;
+    f.start(stream);
+    f.sent(f.attempt(0));
+    f.fail(f.attempt(0), FailureKind::FirstByteTimeout);
+    CHECK(f.attempts() == 1);
+    CHECK(f.status() == 504);
+    CHECK(f.says("upstream_timeout"));
+    CHECK(f.router.failed == std::vector<uint32_t>{0});
+  }
+}
+
+TEST_CASE("a malformed response before its head reached the client: 502 and close") {
+  Fixture f;
+  f.start();
+  f.fail(f.attempt(0), FailureKind::Malformed);
+  CHECK(f.status() == 502);
+  CHECK(f.says("upstream_protocol_error"));
+  CHECK_FALSE(f.client.keep_alive);
+}
+
+TEST_CASE("5xx before the first byte: retried elsewhere; the last 5xx is relayed") {
+  Fixture f;
+  f.router.endpoints = 2;
+  f.start();
+  f.respond(f.attempt(0), k503);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(0).released);
+  CHECK(f.client.out.empty());
+  f.respond(f.attempt(1), k503);  // no endpoint left: relayed
+  CHECK(f.attempts() == 2);
+  f.attempt(1).listener->on_response_body("no");
+  f.attempt(1).listener->on_response_end(true);
+  CHECK(f.status() == 503);
+  CHECK(f.router.failed == std::vector<uint32_t>{0, 1});
+}
+
+TEST_CASE("5xx past the retry budget is relayed") {
+  Fixture f;
+  f.options.max_attempts = 1;
+  f.start();
+  f.respond(f.attempt(0), k503);
+  CHECK(f.attempts() == 1);
+  f.attempt(0).listener->on_response_end(true);
+  CHECK(f.status() == 503);
+}
+
+TEST_CASE("after the first byte, a non-streaming response that breaks is visibly truncated") {
+  for (FailureKind kind : {FailureKind::Reset, FailureKind::ReadIdleTimeout, FailureKind::Malformed}) {
+    for (std::string_view head : {kOkLength, kOkChunked}) {
+      CAPTURE(failure_kind_name(kind));
+      Fixture f;
+      f.start(/*stream=*/false);
+      f.respond(f.attempt(0), head);
+      f.attempt(0).listener->on_response_body("01234");
+      f.fail(f.attempt(0), kind);
+      CHECK(f.client.aborted);
+      CHECK(f.client.finished == 0);
+      // Nothing after the last body bytes: no terminating chunk, no error text.
+      CHECK((f.client.out.ends_with("01234") || f.client.out.ends_with("01234\r\n")));
+      CHECK_FALSE(f.says("error"));
+      CHECK(f.attempts() == 1);  // never retried once bytes went out
+      CHECK(f.counters.streams_broken.get() == 1);
+      CHECK(f.router.in_flight == 0);
+    }
+  }
+}
+
+TEST_CASE("after the first byte, a stream that breaks ends with an SSE error event") {
+  for (FailureKind kind : {FailureKind::Reset, FailureKind::ReadIdleTimeout}) {
+    Fixture f;
+    f.start(/*stream=*/true);
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body("data: {\"a\":1}\n\n");
+    f.fail(f.attempt(0), kind);
+    CHECK_FALSE(f.client.aborted);
+    CHECK(f.client.finished == 1);
+    CHECK(f.says(kind == FailureKind::Reset ? "upstream_broken" : "upstream_timeout"));
+    CHECK(f.client.out.ends_with("0\r\n\r\n"));
+    CHECK(f.client.keep_alive);
+  }
+}
+
+TEST_CASE("timeouts.request: 504 before the head, SSE error after it") {
+  {
+    Fixture f;
+    f.options.request_timeout_ms = 1000;
+    f.start();
+    f.now += 1000;
+    f.timers.run(f.now);
+    CHECK(f.status() == 504);
+    CHECK(f.says("request_timeout"));
+    CHECK(f.attempt(0).released);
+  }
+  {
+    Fixture f;
+    f.options.request_timeout_ms = 1000;
+    f.start(/*stream=*/true);
+    f.respond(f.attempt(0), kSse);
+    f.now += 1000;
+    f.timers.run(f.now);
+    CHECK(f.says("data: {\"error\""));
+    CHECK(f.client.out.ends_with("0\r\n\r\n"));
+  }
+  {
+    Fixture f;  // an exchange that ended cancels its deadline
+    f.options.request_timeout_ms = 1000;
+    f.start();
+    f.respond(f.attempt(0), kOkLength);
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(f.timers.next_expiry() == UINT64_MAX);
+  }
+}
+
+TEST_CASE("a send still in flight keeps its body alive; a retry sends a copy") {
+  Fixture g;
+  g.router.endpoints = 2;
+  g.start();
+  const std::string original = g.request.body;
+  const char* g_block = g.request.body.data();
+  REQUIRE(g.attempt(0).sending);  // an early 5xx answer while the body is still going out
+  g.attempt(0).listener->on_response_head(g.head(k503));
+  REQUIRE(g.attempts() == 2);
+  CHECK(g.attempt(0).taken_body.data() == g_block);  // the same heap block, now the attempt's
+  CHECK(g.request.body == original);
+  CHECK(g.request.body.data() != g_block);
+  CHECK(g.attempt(1).sent.find(R"("prompt":"hello")") != std::string::npos);
+}
+
+TEST_CASE("client gone mid-response: upstream dropped, in-flight released") {
+  Fixture f;
+  f.start(true);
+  f.respond(f.attempt(0), kSse);
+  f.exchange->client_gone();
+  CHECK(f.attempt(0).released);
+  CHECK_FALSE(f.attempt(0).released_reusable);
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.counters.client_disconnects_mid_response.get() == 1);
+}
+
+TEST_CASE("backpressure: a slow client pauses the upstream, draining resumes it") {
+  Fixture f;
+  f.options.max_client_buffer_bytes = 4;
+  f.start(true);
+  f.respond(f.attempt(0), kSse);
+  f.attempt(0).listener->on_response_body("data: 1\n\n");
+  CHECK(f.attempt(0).paused);
+  f.exchange->client_drained();
+  CHECK_FALSE(f.attempt(0).paused);
+}
+
+TEST_CASE("HTTP/1.0 with keep-alive gets connection: keep-alive") {
+  Fixture f;
+  f.start(false, /*http11=*/false, /*keep_alive=*/true);
+  f.respond(f.attempt(0), kOkLength);
+  CHECK(f.says("connection: keep-alive\r\n"));
+  f.attempt(0).listener->on_response_end(true);
+  CHECK(f.client.keep_alive);
+}
+
+TEST_CASE("bad JSON is answered 400 without any attempt") {
+  Fixture f;
+  f.request = http::Request{};
+  f.request.method = HTTP_POST;
+  f.request.body = "{nope";
+  f.exchange->start(f.request, true, true, f.now);
+  CHECK(f.status() == 400);
+  CHECK(f.attempts() == 0);
+  CHECK(f.client.keep_alive);
+}
+
+TEST_CASE("the router's refusal is the answer when nothing was tried") {
+  Fixture f;
+  f.router.endpoints = 0;
+  f.start();
+  CHECK(f.status() == 503);
+  CHECK(f.says("no_endpoint"));
+}
