@@ -36,6 +36,7 @@ struct FdState {
   bool registered = false;
   bool readable = false;
   bool writable = false;
+  bool peer_closed = false;  // EPOLLRDHUP / HUP seen: read on to the EOF, no edge will follow
   bool queued = false;  // in the work list
 };
 
@@ -135,6 +136,7 @@ class EpollBackend final : public IoBackend {
       epoll_event events[256];
       const int n = epoll_wait(epfd_, events, 256, busy || round > 0 ? 0 : timeout_ms);
       if (n < 0 && errno != EINTR) return -errno;
+      if (round == 0) loop.begin_turn();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
         if (size_t(fd) >= fds_.size()) continue;
@@ -142,6 +144,7 @@ class EpollBackend final : public IoBackend {
         if (!s.registered) continue;
         const uint32_t e = events[i].events;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_closed = true;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
         enqueue(fd);
       }
@@ -248,7 +251,7 @@ class EpollBackend final : public IoBackend {
         flush_done();
         deliver_now(h, {IoOp::Recv, int32_t(n), true, buffer_.data()});
         // (fds_ is a deque: growing it from the handler leaves `s` where it is.)
-        if (size_t(n) < buffer_.size()) {
+        if (size_t(n) < buffer_.size() && !s.peer_closed) {
           s.readable = false;  // a short read emptied the socket: the next edge tells us more
           return false;
         }

@@ -93,6 +93,7 @@ class UringBackend final : public IoBackend {
       rc = io_uring_submit_and_wait_timeout(ring_.raw(), &cqe, 1, &ts, nullptr);
     }
     if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) return rc;
+    loop.begin_turn();
     unsigned head;
     unsigned seen = 0;
     io_uring_cqe* cqe;

@@ -83,6 +83,11 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   void run() {
     now_ms_ = loop_.now_ms();
     adopt_published_state();
+    // Every turn, before its completions: the newest endpoint snapshot and rules.
+    loop_.set_turn_hook([this] {
+      now_ms_ = loop_.now_ms();
+      adopt_published_state();
+    });
     arm_accept();
     loop_.timers().arm(tick_, kTickMs, now_ms_);
     while (!finished_) {
@@ -92,7 +97,6 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
         break;
       }
       now_ms_ = loop_.now_ms();
-      adopt_published_state();
     }
   }
 

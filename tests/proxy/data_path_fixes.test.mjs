@@ -11,7 +11,17 @@ import { rawExchange, statuses, request, jsonHeaders, MODEL, metric } from './ra
 
 const live = [];
 after(async () => { for (const p of live.reverse()) await p.stop?.(); });
-const gateway = async (args) => { const g = await startGateway(['--workers', '1', '--model', MODEL, ...args]); live.push(g); return g; };
+// Started, and every endpoint routable (the first health probes are done).
+const gateway = async (args) => {
+  const g = await startGateway(['--workers', '1', '--model', MODEL, ...args]);
+  live.push(g);
+  for (let i = 0; i < 250; i++) {
+    const d = await (await fetch(`http://${g.admin}/debug/endpoints`)).json();
+    if (d.endpoints.length > 0 && d.endpoints.every((e) => e.routable)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return g;
+};
 const body = { model: MODEL, prompt: 'hello', max_tokens: 2 };
 const post = (json, extra = '') => {
   const text = JSON.stringify(json);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,15 @@ class Loop {
 
   uint64_t overflows() const { return backend_ ? backend_->overflows() : 0; }
 
+  // Called at the start of every turn, after the wait and before any completion is
+  // delivered (a worker adopts newly published state there, as the old loop did).
+  void set_turn_hook(std::function<void()> hook) { turn_hook_ = std::move(hook); }
+
+  // Backends: the wait returned; completions follow.
+  void begin_turn() {
+    update_time();
+    if (turn_hook_) turn_hook_();
+  }
   // Backends: one completion for `h`.
   void deliver(IoHandler* h, const Completion& completion);
 
@@ -63,6 +73,7 @@ class Loop {
   Timers timers_;
   uint64_t now_ms_ = 0;
   std::vector<IoHandler*> to_delete_;
+  std::function<void()> turn_hook_;
 };
 
 // CLOCK_MONOTONIC_COARSE in milliseconds (what every deadline is measured in).
