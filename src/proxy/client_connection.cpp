@@ -80,15 +80,16 @@ uint64_t ClientConnection::idle_duration() const {
 // Each deadline is armed once when its phase begins (header: the request's first
 // byte; body: the end of its head), so it bounds the phase, not the gap between bytes.
 void ClientConnection::set_deadline(Deadline kind) {
-  if (kind == deadline_kind_ && deadline_.armed()) return;
-  deadline_kind_ = kind;
   uint64_t duration = 0;
   switch (kind) {
     case Deadline::None: break;
-    case Deadline::Idle: duration = idle_duration(); break;
+    case Deadline::Idle: duration = idle_duration(); break;  // shorter once draining
     case Deadline::Header: duration = rt_.options->header_timeout_ms; break;
     case Deadline::Body: duration = rt_.options->body_timeout_ms; break;
   }
+  if (kind == deadline_kind_ && deadline_.armed() && duration == deadline_duration_) return;
+  deadline_kind_ = kind;
+  deadline_duration_ = duration;
   rt_.loop->timers().arm(deadline_, duration, rt_.loop->now_ms());
 }
 
@@ -391,7 +392,6 @@ void ClientConnection::drain_started() {
     // Idle keep-alive connection: a request may be on the wire already; closing now
     // would fail it. Answer whatever comes (with `connection: close`) for a short
     // grace, then close it if it stayed idle.
-    deadline_kind_ = Deadline::None;
     set_deadline(Deadline::Idle);
   }
 }

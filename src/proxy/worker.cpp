@@ -200,8 +200,10 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   void close_listener() {
     if (listen_fd_ < 0) return;
     for (int fd; (fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) accepted(fd);
-    // A still-pending multishot accept holds the socket open past close(): stop it listening.
+    // A still-pending multishot accept holds the socket open past close(): stop it
+    // listening, and let the backend forget the fd before its number is reused.
     shutdown(listen_fd_, SHUT_RDWR);
+    loop_.cancel_fd(listen_fd_, this);
     ::close(listen_fd_);
     listen_fd_ = -1;
   }

@@ -37,6 +37,8 @@ class Loop {
   // completion (the io_uring kernel side reads them asynchronously).
   void sendmsg(int fd, const msghdr* msg, IoHandler* h) { submit(h); backend_->sendmsg(fd, msg, h); }
   void connect(int fd, const sockaddr* a, socklen_t n, IoHandler* h) { submit(h); backend_->connect(fd, a, n, h); }
+  // Every fd a backend has seen must go through cancel_fd before close(): the epoll
+  // backend forgets its registration there (a reused fd number starts afresh).
   void cancel_fd(int fd, IoHandler* h) { submit(h); backend_->cancel_fd(fd, h); }
 
   // The handler gets no more completions; it is deleted once none is pending.

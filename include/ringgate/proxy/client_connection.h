@@ -93,6 +93,7 @@ class ClientConnection final : public net::IoHandler, public net::TimerTarget, p
   net::Timer deadline_{this, 0};
   net::Timer write_timer_{this, 1};
   Deadline deadline_kind_ = Deadline::None;
+  uint64_t deadline_duration_ = 0;
   uint64_t request_started_ms_ = 0;
   size_t accounted_ = 0;
   bool keep_alive_ = true;
