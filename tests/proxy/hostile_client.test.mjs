@@ -120,9 +120,11 @@ test('unfinished big bodies: beyond --max-buffered-body-bytes per worker, 503 wi
     const text = c.data();
     assert.deepEqual(statuses(text), [503], text.slice(0, 300));
     assert.match(text, /\r\nretry-after: \d+\r\n/i);
-    assert.equal(errorOf(text).code, 'server_overloaded');
+    assert.equal(errorOf(text).code, 'overloaded');
     assert.equal(errorOf(text).type, 'server_error');
   }
+  const silentlyClosed = conns.filter((c) => c.chunks.length === 0 && (c.closed || c.error)).length;
+  assert.equal(silentlyClosed, 0, 'no connection is dropped without an answer');
   const buffered = N - answered.length;
   assert.ok(buffered * sent <= cap + length, `${buffered} bodies of ${sent} bytes held, cap ${cap}`);
   assert.ok(answered.length >= N - Math.ceil(cap / sent) - 1, `${answered.length} of ${N} answered 503`);
@@ -158,8 +160,8 @@ test('accept failing with EMFILE backs off and counts: no CPU spin, served again
   for (const c of conns) c.socket.destroy();
   await waitFor(async () => (await request(gw.port, { headers: jsonHeaders, body: payload }).catch(() => ({}))).status === 200,
     { timeoutMs: 10000, stepMs: 200, what: 'a request to be served after the connections closed' });
-  const failures = metric(await scrape(`${gw.adminUrl}/metrics`), 'ringgate_accept_failures_total');
-  assert.ok(failures > 0, `ringgate_accept_failures_total counts the EMFILE accepts (${failures})`);
+  const failures = metric(await scrape(`${gw.adminUrl}/metrics`), 'ringgate_accept_errors_total');
+  assert.ok(failures > 0, `ringgate_accept_errors_total counts the EMFILE accepts (${failures})`);
 });
 
 test('--max-connections per worker: connections beyond it get a clean 503, the others are served', { timeout: 60000 }, async () => {
@@ -219,21 +221,30 @@ test('an HTTP/1.0 client asking for keep-alive gets Connection: keep-alive while
   assert.equal(res.closed, false, 'the connection stayed open');
 });
 
-test('a client that stops reading a long response: the write-stall timeout closes it and its upstream request', { timeout: 60000 }, async () => {
-  const s = await sim();
-  const gw = await gateway(['--endpoint', s.api, '--client-write-timeout-ms', '1000']);
-  const running = async () => metric(await scrape(`${s.url}/metrics`), 'vllm:num_requests_running');
+test('a client that stops reading a long response: the write-stall timeout closes it and its upstream', { timeout: 60000 }, async () => {
+  // An endless SSE stream, written as fast as the gateway takes it. (A zero-latency sim
+  // generates every token at once and counts the request finished before the stall.)
+  const event = `data: {"text":"${'x'.repeat(16000)}"}\n\n`;
+  const frame = `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`;
+  const endless = track(await rawUpstream((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const pump = () => {
+      while (!socket.destroyed) {
+        if (!socket.write(frame)) { socket.once('drain', pump); return; }
+      }
+    };
+    pump();
+  }));
+  const gw = await gateway(['--endpoint', endless.api, '--client-write-timeout-ms', '1000']);
   const conn = openRaw(gw.port);
   await conn.connected;
-  // ~20 MB of SSE: far more than the socket buffers and the gateway's output queue.
   conn.socket.write(post(JSON.stringify({ model: MODEL, prompt: 'tell me a long story', max_tokens: 100000, stream: true })));
   await waitFor(() => conn.chunks.length > 0, { what: 'the first bytes' });
   conn.socket.pause();  // and never read again
-  await waitFor(async () => (await running()) === 1, { what: 'the sim to run the request' });
-  await waitFor(async () => (await running()) === 0, {
-    timeoutMs: 15000, stepMs: 100, what: 'the stalled exchange and its upstream request to be closed',
+  await waitFor(() => endless.closedSockets >= 1, {
+    timeoutMs: 15000, stepMs: 100, what: 'the stalled exchange\'s upstream connection to be closed by the gateway',
   });
   conn.socket.resume();
   await waitFor(() => conn.closed || conn.ended, { timeoutMs: 10000, what: 'the client connection to be closed' });
-  assert.doesNotMatch(conn.data(), /data: \[DONE\]/, 'the response was cut, not completed');
+  assert.ok(conn.error === null || conn.error === 'ECONNRESET', String(conn.error));
 });

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { start, binaries, startGateway } from '../lib/procs.mjs';
 import { rawExchange, statuses, request, jsonHeaders, MODEL } from './raw_http.mjs';
-import { rawUpstream, jsonReply } from './raw_upstream.mjs';
+import { rawUpstream, jsonReply, waitFor } from './raw_upstream.mjs';
+import net from 'node:net';
 
 const live = [];
 const dirs = [];
@@ -24,6 +25,18 @@ const payload = JSON.stringify({ model: MODEL, prompt: 'hello', max_tokens: 2 })
 const streamPayload = JSON.stringify({ model: MODEL, prompt: 'hello', max_tokens: 2, stream: true });
 const post = (body = payload) =>
   `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+// A raw client connection recording what comes back.
+function openRaw(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  const conn = { socket, chunks: [], closed: false };
+  conn.data = () => Buffer.concat(conn.chunks).toString('latin1');
+  socket.on('data', (d) => conn.chunks.push(d));
+  socket.on('close', () => { conn.closed = true; });
+  socket.on('error', () => {});
+  conn.connected = new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
+  return conn;
+}
 
 // Splits one HTTP/1.1 response out of `text`: {status, headers (lower-case), body
 // (chunked framing decoded), complete (the framing says the body ended)}.
@@ -91,19 +104,23 @@ test('the first-byte timeout covers the whole response head: a head dripped byte
     socket.on('close', () => clearInterval(timer));
   });
   const gw = await gateway(['--endpoint', up.api, '--upstream-first-byte-timeout-ms', '700']);
+  const conn = openRaw(gw.port);
+  await conn.connected;
   const started = Date.now();
-  const res = await rawExchange(gw.port, [post()], { idleMs: 6000, maxMs: 10000 });
+  conn.socket.write(post());
+  await waitFor(() => conn.data().includes('}}'), { timeoutMs: 10000, what: 'an answer' }).catch(() => {});
   const elapsed = Date.now() - started;
-  assert.deepEqual(statuses(res.text), [504], JSON.stringify(res.text.slice(0, 300)));
-  const answer = parseResponse(res.text);
+  conn.socket.destroy();
+  assert.deepEqual(statuses(conn.data()), [504], JSON.stringify(conn.data().slice(0, 300)));
+  const answer = parseResponse(conn.data());
   assert.equal(JSON.parse(answer.body).error.code, 'upstream_timeout');
   assert.equal(JSON.parse(answer.body).error.type, 'timeout_error');
   assert.ok(elapsed < 5000, `504 after ${elapsed} ms; the head drip would last 15 s`);
 });
 
 test('an upstream body that stalls mid-way is ended by the read-idle timeout (Content-Length: aborted; SSE: error event)', async () => {
-  const up = await upstream((socket, head) => {
-    if (head.includes('"stream":true')) {
+  const up = await upstream((socket, head, state, body) => {
+    if (body.includes('"stream":true')) {
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
       socket.write('f\r\ndata: {"a":1}\n\n\r\n');
     } else {
@@ -112,28 +129,38 @@ test('an upstream body that stalls mid-way is ended by the read-idle timeout (Co
     // ... and nothing more, connection open.
   });
   const gw = await gateway(['--endpoint', up.api, '--upstream-first-byte-timeout-ms', '60000',
-    '--upstream-read-timeout-ms', '600']);
+    '--upstream-read-idle-timeout-ms', '600']);
 
-  let started = Date.now();
-  const plain = await rawExchange(gw.port, [post()], { idleMs: 6000, maxMs: 10000 });
-  let elapsed = Date.now() - started;
+  // Sends `bytes` on a new connection; resolves {text, closed, elapsed} once the
+  // response is complete by its framing or the connection closed.
+  const exchange = async (bytes) => {
+    const conn = openRaw(gw.port);
+    await conn.connected;
+    const started = Date.now();
+    conn.socket.write(bytes);
+    const done = () => conn.closed || (conn.data().includes('\r\n\r\n') && parseResponse(conn.data()).complete === true);
+    await waitFor(done, { timeoutMs: 10000, what: 'the response to end' }).catch(() => {});
+    const elapsed = Date.now() - started;
+    conn.socket.destroy();
+    return { text: conn.data(), closed: conn.closed, elapsed };
+  };
+
+  const plain = await exchange(post());
   const a = parseResponse(plain.text);
   assert.equal(a.status, 200);
   assert.equal(a.headers['content-length'], '100');
   assert.equal(a.complete, false, 'the body is visibly short');
   assert.equal(plain.closed, true, 'the connection is closed: the only way to say "truncated" with Content-Length');
-  assert.ok(elapsed < 5000, `closed after ${elapsed} ms`);
+  assert.ok(plain.elapsed < 5000, `closed after ${plain.elapsed} ms`);
 
-  started = Date.now();
-  const sse = await rawExchange(gw.port, [post(streamPayload)], { idleMs: 6000, maxMs: 10000 });
-  elapsed = Date.now() - started;
+  const sse = await exchange(post(streamPayload));
   const b = parseResponse(sse.text);
   assert.equal(b.status, 200);
   assert.match(b.body, /^data: \{"a":1\}\n\n/);
   const last = b.body.trim().split('\n\n').pop();
   assert.match(last, /^data: \{"error":/, `the stream ends with an SSE error event: ${JSON.stringify(b.body)}`);
   assert.equal(JSON.parse(last.slice(6)).error.code, 'upstream_timeout');
-  assert.ok(elapsed < 5000, `ended after ${elapsed} ms`);
+  assert.ok(sse.elapsed < 5000, `ended after ${sse.elapsed} ms`);
   await waitForClosed(up, 2, 'the stalled upstream connections are closed by the gateway');
 });
 
@@ -198,16 +225,18 @@ test('a pooled connection the server closed: the fresh-connection retry counts a
   // Both upstreams answer warm-up requests (prompt "warm"); every other request is
   // dropped before an answer, on pooled and fresh connections alike.
   const dropUnlessWarm = () => upstream((socket, head, state, body) => {
-    if (body.includes('"warm"')) socket.write(jsonReply('{"ok":1}'));
+    if (body.includes('warm-up')) socket.write(jsonReply('{"ok":1}'));
     else socket.destroy();
   });
   const a = await dropUnlessWarm();
   const b = await dropUnlessWarm();
   const gw = await gateway(['--endpoint', a.api, '--endpoint', b.api, '--max-attempts', '2']);
-  const warm = JSON.stringify({ model: MODEL, prompt: 'warm', max_tokens: 2 });
-  // Pairs of concurrent requests until each upstream holds a pooled connection.
+  // Pairs of concurrent requests (prompts all different, so that prefix placement
+  // spreads them) until each upstream holds a pooled connection.
   for (let round = 0; round < 20 && (a.requests === 0 || b.requests === 0); round++) {
-    const pair = await Promise.all([0, 1].map(() => request(gw.port, { headers: jsonHeaders, body: warm })));
+    const pair = await Promise.all([0, 1].map((i) => request(gw.port, {
+      headers: jsonHeaders, body: JSON.stringify({ model: MODEL, prompt: `warm-up ${round} ${i} ${'x'.repeat(round * 7 + i)}`, max_tokens: 2 }),
+    })));
     for (const r of pair) assert.equal(r.status, 200, r.body);
   }
   assert.ok(a.requests > 0 && b.requests > 0, 'both upstreams served a warm-up request');
