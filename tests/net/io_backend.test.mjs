@@ -23,8 +23,8 @@ async function serves(gw) {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 2 }),
   });
-  assert.equal(res.status, 200, await res.text());
-  await res.text();
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
 }
 
 const backendInfo = async (gw) => {
