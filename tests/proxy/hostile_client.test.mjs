@@ -15,7 +15,7 @@ after(async () => { for (const p of live.reverse()) await p.stop?.(); });
 const track = (p) => { live.push(p); return p; };
 const gateway = async (args) => track(await startGateway(['--workers', '1', '--model', MODEL, ...args]));
 let simProc;
-const sim = async () => simProc ??= track(await startSim(['--model', MODEL, '--max-model-len', '131072']));
+const sim = async () => simProc ??= track(await startSim(['--model', MODEL]));
 const payload = JSON.stringify({ model: MODEL, prompt: 'hello', max_tokens: 2 });
 const post = (body = payload, version = '1.1', extra = '') =>
   `POST /v1/completions HTTP/${version}\r\nHost: x\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
