@@ -8,7 +8,7 @@ packages=(
   build-essential g++ meson ninja-build pkg-config cmake
   liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
   prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libseccomp-dev
   wrk nginx-light haproxy prometheus
   curl openssl procps iproute2 python3 ca-certificates
 )

@@ -2,7 +2,12 @@
 # Proxy throughput: ringgate (1 worker, every JSON body parsed) vs nginx (1 worker,
 # upstream keep-alive) vs HAProxy (1 thread) vs going direct, all in front of the
 # same backend with the same wrk settings; then ringgate with 2 workers, and a
-# 200 KB-prompt case. Prints requests/s, p50/p99 and ratios. Not a test.
+# 200 KB-prompt case. Each ringgate case runs on the io_uring backend and, when the
+# binary has --io-backend, again on epoll. Prints requests/s, p50/p99 and the CPU time
+# per request of the proxy's processes (user+sys from /proc/PID/stat, before/after the
+# measured run, divided by the requests wrk completed) and of the backend's, then
+# ratios against the best peer (nginx, HAProxy). On shared cores requests/s measures
+# the machine; CPU per request measures the proxy. Not a test.
 #
 #   perf/proxy/bench.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s CONNECTIONS=64 BACKEND=sim|nginx (default: sim)
@@ -64,10 +69,12 @@ http { access_log off; client_body_temp_path $tmp/nginx-backend; client_max_body
 EOF
   nginx -p "$tmp/nginx-backend" -c "$tmp/nginx-backend/nginx.conf" 2>"$tmp/nginx-backend.err" &
   pids+=($!)
+  backend_pid=$!
   wait_port "$backend_port"
   backend_desc="nginx returning a fixed completion JSON"
 else
   backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --max-waiting 65536 --kv-blocks 131072 --max-model-len 1000000)
+  backend_pid=$(cat "$tmp/sim.pid")
   backend_desc="ringgate-sim, zero latency, max_tokens 1"
 fi
 
@@ -84,6 +91,7 @@ http { access_log off; client_body_temp_path $tmp/nginx; client_max_body_size 16
 EOF
 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx.err" &
 pids+=($!)
+nginx_pid=$!
 
 haproxy_port=$(free_port)
 cat >"$tmp/haproxy.cfg" <<EOF
@@ -105,11 +113,27 @@ backend be
 EOF
 haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
 pids+=($!)
+haproxy_pid=$!
 
+# The epoll backend (issue 11), when this binary has --io-backend: the plain ringgate
+# cases then ask for io_uring explicitly, the -epoll ones for epoll.
+epoll=0
+uring_flag=()
+if "$ringgate" --help 2>&1 | grep -q -- '--io-backend'; then epoll=1; uring_flag=(--io-backend io_uring); fi
 rg1_port=$(start_listening rg1 "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
-  --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216)
+  --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 "${uring_flag[@]}")
 rg2_port=$(start_listening rg2 "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 2 \
-  --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216)
+  --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 "${uring_flag[@]}")
+rg1_pid=$(cat "$tmp/rg1.pid")
+rg2_pid=$(cat "$tmp/rg2.pid")
+if [ $epoll = 1 ]; then
+  rg1e_port=$(start_listening rg1e "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+    --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 --io-backend epoll)
+  rg2e_port=$(start_listening rg2e "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 2 \
+    --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 --io-backend epoll)
+  rg1e_pid=$(cat "$tmp/rg1e.pid")
+  rg2e_pid=$(cat "$tmp/rg2e.pid")
+fi
 wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
@@ -126,37 +150,92 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 EOF
 
-# run NAME PORT BODY_FILE CONNECTIONS → "name rps p50 p99 non2xx"
+clk_tck=$(getconf CLK_TCK)
+# A process and its descendants (nginx: master + worker).
+proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
+# user+sys clock ticks of a process tree (threads included: /proc/PID/stat sums them).
+cpu_ticks() {
+  local total=0 p t
+  for p in $(proc_tree "$1"); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+# Latency as wrk prints it (1.23ms, 456.00us, 1.2s) → microseconds.
+to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print "" }'; }
+
+# run NAME PORT BODY_FILE CONNECTIONS PROXY_PID ("-" for none)
+#   → "name rps p50 p99 proxy-cpu/req backend-cpu/req errors"
 run() {
-  local name=$1 port=$2 body=$3 conns=$4 out
+  local name=$1 port=$2 body=$3 conns=$4 proxy_pid=$5 out
   BODY_FILE=$body wrk -t1 -c"$conns" -d2s -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions" >/dev/null 2>&1 || true  # warm-up
+  local p0=0 b0 p1=0 b1
+  [ "$proxy_pid" = - ] || p0=$(cpu_ticks "$proxy_pid")
+  b0=$(cpu_ticks "$backend_pid")
   out=$(BODY_FILE=$body wrk -t1 -c"$conns" -d"$duration" --latency -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions")
-  local rps p50 p99 errors
+  [ "$proxy_pid" = - ] || p1=$(cpu_ticks "$proxy_pid")
+  b1=$(cpu_ticks "$backend_pid")
+  local rps p50 p99 errors requests proxy_us backend_us
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
-  printf '%-22s %12s %10s %10s   %s\n' "$name" "$rps" "$p50" "$p99" "${errors:-ok}"
-  echo "$name $rps" >>"$tmp/rps"
+  per_req() { awk -v t="$1" -v n="$requests" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'; }
+  if [ "$proxy_pid" = - ]; then proxy_us=-; else proxy_us=$(per_req $((p1 - p0))); fi
+  backend_us=$(per_req $((b1 - b0)))
+  printf '%-24s %10s %9s %9s %12s %12s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "$backend_us" "${errors:-ok}"
+  echo "$name $rps $(to_us "$p50") $(to_us "$p99") $proxy_us" >>"$tmp/results"
 }
 
 echo "backend: $backend_desc; wrk -t1 -c$connections -d$duration; $(nproc) cores (shared)"
-printf '%-22s %12s %10s %10s   %s\n' case "req/s" p50 p99 errors
-run direct "$backend_port" "$tmp/small.json" "$connections"
-run ringgate-1w "$rg1_port" "$tmp/small.json" "$connections"
-run nginx-1w "$nginx_port" "$tmp/small.json" "$connections"
-run haproxy-1t "$haproxy_port" "$tmp/small.json" "$connections"
-run ringgate-2w "$rg2_port" "$tmp/small.json" "$connections"
+echo "cpu/req: user+sys CPU microseconds per completed request (proxy: its processes; backend: the backend's)"
+printf '%-24s %10s %9s %9s %12s %12s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" "backend-cpu/req" errors
+run direct "$backend_port" "$tmp/small.json" "$connections" -
+run ringgate-1w "$rg1_port" "$tmp/small.json" "$connections" "$rg1_pid"
+[ $epoll = 1 ] && run ringgate-1w-epoll "$rg1e_port" "$tmp/small.json" "$connections" "$rg1e_pid"
+run nginx-1w "$nginx_port" "$tmp/small.json" "$connections" "$nginx_pid"
+run haproxy-1t "$haproxy_port" "$tmp/small.json" "$connections" "$haproxy_pid"
+run ringgate-2w "$rg2_port" "$tmp/small.json" "$connections" "$rg2_pid"
+[ $epoll = 1 ] && run ringgate-2w-epoll "$rg2e_port" "$tmp/small.json" "$connections" "$rg2e_pid"
 big_conns=$((connections < 16 ? connections : 16))
-run direct-200KB "$backend_port" "$tmp/big.json" "$big_conns"
-run ringgate-1w-200KB "$rg1_port" "$tmp/big.json" "$big_conns"
-run nginx-1w-200KB "$nginx_port" "$tmp/big.json" "$big_conns"
-run haproxy-1t-200KB "$haproxy_port" "$tmp/big.json" "$big_conns"
+run direct-200KB "$backend_port" "$tmp/big.json" "$big_conns" -
+run ringgate-1w-200KB "$rg1_port" "$tmp/big.json" "$big_conns" "$rg1_pid"
+[ $epoll = 1 ] && run ringgate-1w-epoll-200KB "$rg1e_port" "$tmp/big.json" "$big_conns" "$rg1e_pid"
+run nginx-1w-200KB "$nginx_port" "$tmp/big.json" "$big_conns" "$nginx_pid"
+run haproxy-1t-200KB "$haproxy_port" "$tmp/big.json" "$big_conns" "$haproxy_pid"
 
-rps() { awk -v n="$1" '$1==n {print $2}' "$tmp/rps"; }
-ratio() { awk -v a="$(rps "$1")" -v b="$(rps "$2")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# field NAME COLUMN: 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
+field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "-" && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# The best peer (nginx or HAProxy) of a workload for a column: the lowest CPU/req or
+# p99, the highest req/s.
+best_peer() {  # SUFFIX COLUMN lowest|highest → "name value"
+  local a="nginx-1w$1" b="haproxy-1t$1" va vb
+  va=$(field "$a" "$2"); vb=$(field "$b" "$2")
+  if awk -v x="$va" -v y="$vb" -v m="$3" 'BEGIN { exit !((m == "lowest") ? (x + 0 <= y + 0) : (x + 0 >= y + 0)) }'; then
+    echo "$a $va"; else echo "$b $vb"; fi
+}
+compare() {  # CASE SUFFIX
+  local name=$1 suffix=$2 peer value
+  [ -n "$(field "$name" 2)" ] || return 0
+  read -r peer value < <(best_peer "$suffix" 5 lowest)
+  printf '%-24s cpu/req %sx %-17s' "$name" "$(div "$(field "$name" 5)" "$value")" "($peer)"
+  read -r peer value < <(best_peer "$suffix" 2 highest)
+  printf ' req/s %sx %-17s' "$(div "$(field "$name" 2)" "$value")" "($peer)"
+  read -r peer value < <(best_peer "$suffix" 4 lowest)
+  printf ' p99 %sx (%s)\n' "$(div "$(field "$name" 4)" "$value")" "$peer"
+}
 echo
-echo "ringgate-1w / nginx-1w   = $(ratio ringgate-1w nginx-1w)x"
-echo "ringgate-1w / haproxy-1t = $(ratio ringgate-1w haproxy-1t)x"
-echo "ringgate-1w / direct     = $(ratio ringgate-1w direct)x"
-echo "200KB: ringgate / nginx  = $(ratio ringgate-1w-200KB nginx-1w-200KB)x, ringgate / haproxy = $(ratio ringgate-1w-200KB haproxy-1t-200KB)x"
+echo "ratios against the best peer (cpu/req and p99: lower is better; req/s: higher is better)"
+compare ringgate-1w ""
+compare ringgate-1w-epoll ""
+compare ringgate-1w-200KB -200KB
+compare ringgate-1w-epoll-200KB -200KB
+if [ $epoll = 1 ]; then
+  echo "epoll / io_uring cpu/req: small $(div "$(field ringgate-1w-epoll 5)" "$(field ringgate-1w 5)")x," \
+    "200KB $(div "$(field ringgate-1w-epoll-200KB 5)" "$(field ringgate-1w-200KB 5)")x," \
+    "2 workers $(div "$(field ringgate-2w-epoll 5)" "$(field ringgate-2w 5)")x"
+fi
+echo "ringgate-1w req/s / direct = $(div "$(field ringgate-1w 2)" "$(field direct 2)")x"

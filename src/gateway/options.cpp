@@ -153,6 +153,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       if (n < 256) return bad("at least 256");
       o.proxy.limits.max_header_bytes = n;
     } else if (arg == "--max-body-bytes") {
+      // The same bounds as the config file's limits.maxBodyBytes: a body is buffered whole.
+      if (n < 1024 || n > (1ull << 30)) return bad("between 1024 and 1073741824");
       o.proxy.limits.max_body_bytes = n;
     } else if (arg == "--max-buffered-request-bytes") {
       if (n < 4096) return bad("at least 4096");

@@ -1,9 +1,14 @@
 #include "ringgate/http/request_parser.h"
 
 #include <cctype>
+#include <new>
+#include <stdexcept>
 
 namespace ringgate::http {
 
+// llhttp calls these from C frames: an exception must never unwind through them
+// (undefined behaviour). Every callback goes through guard(), which is noexcept and
+// turns what the callback threw (std::string growth failing) into a parse error.
 struct RequestCallbacks {
   static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
 
@@ -26,6 +31,10 @@ struct RequestCallbacks {
 
   static int on_header_field(llhttp_t* p, const char* at, size_t len) {
     RequestParser& s = self(p);
+    // After the head, fields are chunked trailers: counted against the head limit and
+    // dropped, never merged into the request's headers (a trailer Host or X-Session-Id
+    // must not route; RFC 9110 §6.5.1 forbids using trailers that way).
+    if (s.head_complete_) return s.count_head_bytes(len + 4);
     if (s.request_.headers.empty() || s.last_was_value_) {
       if (s.request_.headers.size() >= 100) return s.fail(431, "too many header fields");
       s.request_.headers.emplace_back();
@@ -38,6 +47,7 @@ struct RequestCallbacks {
 
   static int on_header_value(llhttp_t* p, const char* at, size_t len) {
     RequestParser& s = self(p);
+    if (s.head_complete_) return s.count_head_bytes(len);  // a trailer: dropped
     s.last_was_value_ = true;
     s.request_.headers.back().value.append(at, len);
     return s.count_head_bytes(len);
@@ -45,6 +55,7 @@ struct RequestCallbacks {
 
   static int on_header_value_complete(llhttp_t* p) {
     RequestParser& s = self(p);
+    if (s.head_complete_) return 0;  // a trailer
 
     // llhttp already refuses a second Content-Length; this keeps the rule explicit.
     if (!s.request_.headers.empty() && s.request_.headers.back().name == "content-length" &&
@@ -80,6 +91,16 @@ struct RequestCallbacks {
     return 0;
   }
 
+  // The chunk size is known before its data: refuse at once what could not fit, rather
+  // than read (and buffer) up to the limit first. p->content_length holds the size.
+  static int on_chunk_header(llhttp_t* p) {
+    RequestParser& s = self(p);
+    if (p->content_length > s.limits_.max_body_bytes - s.request_.body.size()) {
+      return s.fail(413, "request body too large");
+    }
+    return 0;
+  }
+
   static int on_body(llhttp_t* p, const char* at, size_t len) {
     RequestParser& s = self(p);
     if (s.request_.body.size() + len > s.limits_.max_body_bytes) return s.fail(413, "request body too large");
@@ -92,29 +113,61 @@ struct RequestCallbacks {
     if (p->upgrade) s.request_.keep_alive = false;
     return HPE_PAUSED;  // one request at a time: the caller resumes with next()
   }
+
+  static int failed_by(llhttp_t* p, std::exception_ptr e) noexcept {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+      return self(p).fail(503, "out of memory while reading the request");
+    } catch (const std::length_error&) {
+      return self(p).fail(413, "request too large to buffer");
+    } catch (...) {
+      return self(p).fail(400, "request could not be read");
+    }
+  }
+
+  template <int (*F)(llhttp_t*)>
+  static int guard(llhttp_t* p) noexcept {
+    try {
+      return F(p);
+    } catch (...) {
+      return failed_by(p, std::current_exception());
+    }
+  }
+
+  template <int (*F)(llhttp_t*, const char*, size_t)>
+  static int guard(llhttp_t* p, const char* at, size_t len) noexcept {
+    try {
+      return F(p, at, len);
+    } catch (...) {
+      return failed_by(p, std::current_exception());
+    }
+  }
 };
 
 RequestParser::RequestParser(RequestLimits limits) : limits_(limits) {
   llhttp_settings_init(&settings_);
-  settings_.on_message_begin = RequestCallbacks::on_message_begin;
-  settings_.on_url = RequestCallbacks::on_url;
-  settings_.on_header_field = RequestCallbacks::on_header_field;
-  settings_.on_header_value = RequestCallbacks::on_header_value;
-  settings_.on_header_value_complete = RequestCallbacks::on_header_value_complete;
-  settings_.on_headers_complete = RequestCallbacks::on_headers_complete;
-  settings_.on_body = RequestCallbacks::on_body;
-  settings_.on_message_complete = RequestCallbacks::on_message_complete;
+  using C = RequestCallbacks;
+  settings_.on_message_begin = C::guard<C::on_message_begin>;
+  settings_.on_url = C::guard<C::on_url>;
+  settings_.on_header_field = C::guard<C::on_header_field>;
+  settings_.on_header_value = C::guard<C::on_header_value>;
+  settings_.on_header_value_complete = C::guard<C::on_header_value_complete>;
+  settings_.on_headers_complete = C::guard<C::on_headers_complete>;
+  settings_.on_chunk_header = C::guard<C::on_chunk_header>;
+  settings_.on_body = C::guard<C::on_body>;
+  settings_.on_message_complete = C::guard<C::on_message_complete>;
   llhttp_init(&parser_, HTTP_REQUEST, &settings_);
   parser_.data = this;
 }
 
-int RequestParser::fail(int status, std::string_view reason) {
+int RequestParser::fail(int status, std::string_view reason) noexcept {
   error_status_ = status;
   error_reason_ = reason;
   return -1;
 }
 
-int RequestParser::count_head_bytes(size_t n) {
+int RequestParser::count_head_bytes(size_t n) noexcept {
   head_bytes_ += n;
   if (head_bytes_ > limits_.max_header_bytes) return fail(431, "request header fields too large");
   return 0;
@@ -123,10 +176,12 @@ int RequestParser::count_head_bytes(size_t n) {
 ParseResult RequestParser::feed(const char* data, size_t len) {
   if (failed_) return failure_;
   const bool head_was_complete = head_complete_;
-  if (!head_was_complete && has_obsolete_fold(data, len)) {
-    failed_ = true;
-    failure_ = ParseResult{ParseState::Error, 0, 400, "obsolete line folding in the header section"};
-    return failure_;
+  if (!head_was_complete) {
+    if (const std::string_view bad = scan_head(data, len); !bad.empty()) {
+      failed_ = true;
+      failure_ = ParseResult{ParseState::Error, 0, 400, bad};
+      return failure_;
+    }
   }
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   ParseResult result;
@@ -159,24 +214,41 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
   return result;
 }
 
-// llhttp 8 accepts obs-fold (a line starting with whitespace continues the previous
-// value) and hands the pieces over joined; refusing it keeps every header one line,
-// as RFC 9112 §5.2 allows. Scans the head only: it stops at the blank line.
-bool RequestParser::has_obsolete_fold(const char* data, size_t len) {
+// Two things llhttp 8 accepts that RFC 9112 lets a server refuse, and we do:
+// - obs-fold (§5.2: a line starting with whitespace continues the previous value),
+//   which llhttp hands over joined; refusing it keeps every header one line;
+// - whitespace between a field name and its colon (§5.1: MUST be rejected with 400),
+//   which llhttp drops, so "Host : x" would be read as Host.
+// Scans the head only, across reads: it stops at the blank line.
+std::string_view RequestParser::scan_head(const char* data, size_t len) noexcept {
   for (size_t i = 0; i < len && !head_scan_done_; ++i) {
     const char c = data[i];
     if (head_scan_prev_ == '\n') {
-      if (c == ' ' || c == '\t') return true;
-      if (c == '\r' || c == '\n') head_scan_done_ = true;
+      if (c == ' ' || c == '\t') return "obsolete line folding in the header section";
+      if (c == '\r' || c == '\n') {
+        head_scan_done_ = head_scan_seen_line_;  // CRLFs before the request line are not the end
+      } else {
+        head_scan_in_name_ = head_scan_seen_line_;  // the request line has no field name
+        head_scan_seen_line_ = true;
+      }
+    } else if (head_scan_in_name_) {
+      if (c == ':' || c == '\r' || c == '\n') {
+        head_scan_in_name_ = false;
+      } else if (c == ' ' || c == '\t') {
+        return "whitespace between a header field name and its colon";
+      }
     }
+    if (head_scan_prev_ == 0 && c != '\r' && c != '\n') head_scan_seen_line_ = true;
     head_scan_prev_ = c;
   }
-  return false;
+  return {};
 }
 
 void RequestParser::next() {
   head_scan_prev_ = 0;
   head_scan_done_ = false;
+  head_scan_seen_line_ = false;
+  head_scan_in_name_ = false;
   llhttp_resume(&parser_);
   started_ = false;
   head_complete_ = false;

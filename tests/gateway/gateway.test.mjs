@@ -24,6 +24,9 @@ test('bad flags are clear errors, exit 2', () => {
     [['--endpoint', 'nohost'], /bad value for --endpoint/],
     [['--endpoint', '127.0.0.1:1', '--workers', 'x'], /bad value for --workers/],
     [['--endpoint', '127.0.0.1:1', '--listen', '1.2.3:80'], /bad value for --listen/],
+    // A body is buffered whole: its limit is bounded like the config file's maxBodyBytes.
+    [['--endpoint', '127.0.0.1:1', '--max-body-bytes', '1099511627776'], /bad value for --max-body-bytes.*1073741824/],
+    [['--endpoint', '127.0.0.1:1', '--max-body-bytes', '10'], /bad value for --max-body-bytes/],
     [[], /no upstream/],
   ];
   for (const [args, message] of cases) {

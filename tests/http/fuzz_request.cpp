@@ -1,5 +1,7 @@
 // libFuzzer target: the request parser fed in random splits, then the OpenAI body
 // reader on every complete request. Nothing may crash, hang or read out of bounds.
+// Seeds (tests/http/corpus/fuzz_request) start it on chunked bodies with extensions
+// and trailers, pipelining, Expect and a chunk size over the limit.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -30,6 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       used += result.consumed;
       if (result.state == ringgate::http::ParseState::Error) return 0;
       if (result.state == ringgate::http::ParseState::NeedMore) break;
+      // Framing invariants: the limits hold, and no field name carries whitespace or a
+      // colon ("Host : x" is an error, never a header called "host").
+      const ringgate::http::Request& request = parser.request();
+      if (request.body.size() > limits.max_body_bytes || request.headers.size() > 100) __builtin_trap();
+      for (const auto& header : request.headers) {
+        if (header.name.find_first_of(" \t:") != std::string::npos) __builtin_trap();
+      }
       std::string& body = parser.request().body;
       ringgate::openai::BodyReader::pad(body);
       ringgate::openai::RequestFields fields;

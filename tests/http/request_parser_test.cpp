@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -7,7 +11,27 @@
 
 using namespace ringgate::http;
 
+// This test binary's allocator can be told to fail every allocation of at least N
+// bytes, to see what the parser does when a callback's std::string cannot grow.
 namespace {
+size_t fail_allocations_from = SIZE_MAX;
+}  // namespace
+
+void* operator new(size_t n) {
+  if (n >= fail_allocations_from) throw std::bad_alloc();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace {
+
+// Makes allocations of `bytes` or more fail until the end of the scope.
+struct FailAllocations {
+  explicit FailAllocations(size_t bytes) { fail_allocations_from = bytes; }
+  ~FailAllocations() { fail_allocations_from = SIZE_MAX; }
+};
 
 // Feeds `bytes` in one go and returns the result.
 ParseResult parse_all(RequestParser& parser, std::string_view bytes) { return parser.feed(bytes.data(), bytes.size()); }
@@ -155,4 +179,155 @@ TEST_CASE("HTTP/2 preface and unknown versions are refused") {
   CHECK(parse_all(parser, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").state == ParseState::Error);
   RequestParser other;
   CHECK(parse_all(other, "GET / HTTP/3.1\r\n\r\n").state == ParseState::Error);
+}
+
+TEST_CASE("whitespace between a header name and its colon is refused (RFC 9112 §5.1)") {
+  const char* cases[] = {
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Session-Id  : s\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc",
+  };
+  for (const char* bytes : cases) {
+    CAPTURE(bytes);
+    RequestParser whole;
+    const ParseResult result = parse_all(whole, bytes);
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 400);
+    // Byte by byte: the space and the colon may arrive in different reads.
+    RequestParser drip;
+    ParseResult last;
+    for (const char* c = bytes; *c && last.state == ParseState::NeedMore; ++c) last = drip.feed(c, 1);
+    CHECK(last.state == ParseState::Error);
+    CHECK(last.status == 400);
+  }
+  // Whitespace inside a value, and around it, is fine.
+  RequestParser parser;
+  const ParseResult ok = parse_all(parser, "GET / HTTP/1.1\r\nHost:   a b\r\nX-A:b\r\n\r\n");
+  REQUIRE(ok.state == ParseState::Complete);
+  CHECK(parser.request().header("host") == "a b");
+  CHECK(parser.request().header("x-a") == "b");
+}
+
+TEST_CASE("chunked trailers never become request headers") {
+  const std::string bytes =
+      "POST /v1/completions HTTP/1.1\r\nHost: real\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nX-Session-Id: from-trailer\r\nHost: evil\r\nContent-Length: 99\r\n\r\n"
+      "GET /next HTTP/1.1\r\nHost: n\r\n\r\n";
+  for (size_t step : {bytes.size(), size_t(1), size_t(7)}) {
+    CAPTURE(step);
+    RequestParser parser;
+    ParseResult result;
+    size_t offset = 0;
+    while (offset < bytes.size()) {
+      const size_t n = std::min(step, bytes.size() - offset);
+      result = parser.feed(bytes.data() + offset, n);
+      offset += result.consumed;
+      if (result.state != ParseState::NeedMore) break;
+    }
+    REQUIRE(result.state == ParseState::Complete);
+    const Request& r = parser.request();
+    CHECK(r.body == "abc");
+    CHECK(r.header("host") == "real");
+    CHECK(r.header("x-session-id").empty());
+    CHECK(r.header("content-length").empty());
+    size_t hosts = 0;
+    for (const auto& h : r.headers) hosts += h.name == "host";
+    CHECK(hosts == 1);
+    CHECK(r.headers.size() == 2);  // host, transfer-encoding
+    // The connection goes on with the next request, parsed on its own.
+    parser.next();
+    while (offset < bytes.size()) {
+      const size_t n = std::min(step, bytes.size() - offset);
+      result = parser.feed(bytes.data() + offset, n);
+      offset += result.consumed;
+      if (result.state != ParseState::NeedMore) break;
+    }
+    REQUIRE(result.state == ParseState::Complete);
+    CHECK(parser.request().target == "/next");
+    CHECK(parser.request().header("host") == "n");
+  }
+}
+
+TEST_CASE("trailer bytes are bounded like header bytes") {
+  RequestLimits limits;
+  limits.max_header_bytes = 256;
+  RequestParser parser(limits);
+  ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
+  REQUIRE(result.state == ParseState::NeedMore);
+  for (int i = 0; i < 200 && result.state == ParseState::NeedMore; ++i) result = parse_all(parser, "X-T: 0123456789\r\n");
+  CHECK(result.state == ParseState::Error);
+  CHECK(result.status == 431);
+}
+
+TEST_CASE("a chunk size above the body limit is refused with 413 before its data arrives") {
+  RequestLimits limits;
+  limits.max_body_bytes = 1000;
+  {
+    RequestParser parser(limits);
+    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");  // 1001
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 413);
+  }
+  {
+    RequestParser parser(limits);  // a later chunk that would overflow what is already buffered
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" + std::string(500, 'a') + "\r\n1f5\r\n");
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 413);
+  }
+  {
+    RequestParser parser(limits);  // exactly the limit is fine
+    const ParseResult result = parse_all(
+        parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'a') + "\r\n0\r\n\r\n");
+    CHECK(result.state == ParseState::Complete);
+    CHECK(parser.request().body.size() == 1000);
+  }
+  {
+    RequestParser parser(limits);  // a huge chunk size (over 2^32) is 413 too, not a wrap-around
+    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n100000000000\r\n");
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 413);
+  }
+}
+
+TEST_CASE("an allocation failing inside a callback is a parse error, never an exception through llhttp") {
+  RequestLimits limits;
+  limits.max_body_bytes = 1 << 20;
+  limits.max_header_bytes = 1 << 20;
+  const std::string big_value(8192, 'v');
+  const std::string cases[] = {
+      // Content-Length: the body's reserve() fails in on_headers_complete.
+      "POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n",
+      // A header value that outgrows the allocator, in on_header_value.
+      "GET / HTTP/1.1\r\nX-Big: " + big_value + "\r\n\r\n",
+      // A long target, in on_url.
+      "GET /" + big_value + " HTTP/1.1\r\n\r\n",
+      // A chunked body growing in on_body.
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n" + big_value + "\r\n0\r\n\r\n",
+  };
+  for (const std::string& bytes : cases) {
+    CAPTURE(bytes.substr(0, 40));
+    RequestParser parser(limits);
+    ParseResult result;
+    {
+      FailAllocations fail(4096);
+      // In pieces too, so that strings grow across callbacks.
+      size_t offset = 0;
+      while (offset < bytes.size() && result.state == ParseState::NeedMore) {
+        const size_t n = std::min<size_t>(1000, bytes.size() - offset);
+        CHECK_NOTHROW(result = parser.feed(bytes.data() + offset, n));
+        offset += n;
+      }
+    }
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 503);
+    CHECK(result.reason == "out of memory while reading the request");
+  }
+  // With memory back, the same requests parse.
+  for (const std::string& bytes : cases) {
+    if (bytes.starts_with("POST / HTTP/1.1\r\nContent-Length")) continue;  // its body is not there
+    RequestParser parser(limits);
+    CHECK(parse_all(parser, bytes).state == ParseState::Complete);
+  }
 }

@@ -67,11 +67,12 @@ export function stop(proc, signal = 'SIGTERM') {
 }
 
 export const startSim = (args = [], opts) => start(binaries.sim, ['--host', '127.0.0.1', '--port', '0', ...args], opts);
-// RINGGATE_GATEWAY_ARGS (space-separated) is appended to every gateway's flags, e.g.
-// "--io-backend epoll" to run a suite on the other event-loop backend.
-const extraGatewayArgs = (process.env.RINGGATE_GATEWAY_ARGS ?? '').split(' ').filter(Boolean);
-export const startGateway = (args = [], opts) =>
-  start(binaries.ringgate, ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args, ...extraGatewayArgs], opts);
+// RINGGATE_GATEWAY_ARGS (space-separated) is appended to every gateway's flags, so a
+// suite can run again on another configuration (e.g. "--io-backend epoll"); with
+// RINGGATE_BIN pointing at a wrapper, again under other conditions (seccomp).
+export const extraGatewayArgs = (process.env.RINGGATE_GATEWAY_ARGS ?? '').split(' ').filter(Boolean);
+export const gatewayArgs = (args = []) => ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args, ...extraGatewayArgs];
+export const startGateway = (args = [], opts) => start(binaries.ringgate, gatewayArgs(args), opts);
 
 // Scrapes a Prometheus text endpoint into Map(name{labels} -> number).
 export async function scrape(url) {

@@ -61,9 +61,9 @@ class RequestParser {
 
  private:
   friend struct RequestCallbacks;
-  int fail(int status, std::string_view reason);
-  int count_head_bytes(size_t n);
-  bool has_obsolete_fold(const char* data, size_t len);
+  int fail(int status, std::string_view reason) noexcept;
+  int count_head_bytes(size_t n) noexcept;
+  std::string_view scan_head(const char* data, size_t len) noexcept;  // what is wrong, or empty
 
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
@@ -79,6 +79,8 @@ class RequestParser {
   bool failed_ = false;
   char head_scan_prev_ = 0;
   bool head_scan_done_ = false;
+  bool head_scan_seen_line_ = false;  // the request line has begun
+  bool head_scan_in_name_ = false;    // inside a field name (before its colon)
   ParseResult failure_;
 };
 
