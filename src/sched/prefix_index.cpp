@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include <sys/mman.h>
+
 namespace ringgate::sched {
 namespace {
 
@@ -20,6 +22,23 @@ uint64_t mix(uint64_t x) {
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
+}
+
+// Zeroed memory for the fixed tables: anonymous pages (zero until touched, so
+// the resident size follows use), on huge pages where the kernel allows: every
+// probe lands at a random place in tens of MB, and 4 KB pages would add a TLB
+// miss to each.
+void* map_zeroed(size_t bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void unmap(void* p, size_t bytes) {
+    if (p) ::munmap(p, bytes);
 }
 
 }  // namespace
@@ -75,10 +94,9 @@ public:
     Table(size_t slots, uint64_t secret, bool by_hash)
         : slots_(std::max<size_t>(slots / kShards, 16)), max_count_(slots_ * 7 / 8), secret_(secret),
           by_hash_(by_hash), shards_(new Shard[kShards]) {
-        entries_ = static_cast<Entry*>(std::calloc(slots_ * kShards, sizeof(Entry)));
-        if (!entries_) throw std::bad_alloc();
+        entries_ = static_cast<Entry*>(map_zeroed(slots_ * kShards * sizeof(Entry)));
     }
-    ~Table() { std::free(entries_); }
+    ~Table() { unmap(entries_, slots_ * kShards * sizeof(Entry)); }
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
 
@@ -147,6 +165,7 @@ public:
         }
     }
     size_t count(size_t shard) const { return shards_[shard].count; }
+    void prefetch(uint64_t key) const { __builtin_prefetch(shard_entries(key) + home(key), 1); }
 
 private:
     Entry* shard_entries(uint64_t key) const { return entries_ + shard_of(key) * slots_; }
@@ -175,10 +194,12 @@ struct Op {
     OpKind kind;
 };
 
+bool is_root(const Op& op) { return op.kind == OpKind::InsertRoot || op.kind == OpKind::EraseRoot; }
+
 // Per-thread scratch, reused: a recording allocates only when a thread sees a
 // longer prompt than ever before.
 struct Scratch {
-    std::vector<Op> ops, sorted;
+    std::vector<Op> ops, sorted;  // grown once to the longest prompt seen
     std::vector<uint32_t> evicted;   // block ids freed by this recording
     std::vector<uint32_t> fresh;     // block ids for the new blocks
 };
@@ -204,13 +225,8 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
     size_t room = memory_bytes > fixed ? memory_bytes - fixed : 0;
     // Block ids are 32-bit (kNone reserved); a budget never rounds down to nothing.
     pool_blocks_ = std::clamp<size_t>(room / kBytesPerBlock, 64, size_t(kNone) - 1);
-    blocks_ = static_cast<Block*>(std::calloc(pool_blocks_, sizeof(Block)));
-    segments_ = static_cast<Segment*>(std::calloc(pool_blocks_, sizeof(Segment)));
-    if (!blocks_ || !segments_) {
-        std::free(blocks_);
-        std::free(segments_);
-        throw std::bad_alloc();
-    }
+    blocks_ = static_cast<Block*>(map_zeroed(pool_blocks_ * sizeof(Block)));
+    segments_ = static_cast<Segment*>(map_zeroed(pool_blocks_ * sizeof(Segment)));
     // Pair table at most half full; the directory holds at most one root per block.
     pairs_ = std::make_unique<Table>(2 * pool_blocks_, secret_, false);
     roots_ = std::make_unique<Table>(pool_blocks_ + pool_blocks_ / 4, mix(secret_), true);
@@ -221,8 +237,8 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
 
 PrefixIndex::~PrefixIndex() {
     for (size_t i = 0; i < max_endpoints_; ++i) delete endpoints_[i].load(std::memory_order_relaxed);
-    std::free(blocks_);
-    std::free(segments_);
+    unmap(blocks_, pool_blocks_ * sizeof(Block));
+    unmap(segments_, pool_blocks_ * sizeof(Segment));
 }
 
 PrefixIndex::Endpoint* PrefixIndex::endpoint_state(EndpointId endpoint) const {
@@ -346,10 +362,7 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
     Scratch& sc = scratch();
     if (sc.ops.empty()) return SIZE_MAX;
     constexpr size_t kBuckets = 2 * kShards;
-    auto bucket = [](const Op& op) {
-        bool root = op.kind == OpKind::InsertRoot || op.kind == OpKind::EraseRoot;
-        return (root ? kShards : 0) + Table::shard_of(op.key);
-    };
+    auto bucket = [](const Op& op) { return (is_root(op) ? kShards : 0) + Table::shard_of(op.key); };
     size_t start[kBuckets + 1] = {};
     for (const Op& op : sc.ops) ++start[bucket(op) + 1];
     for (size_t b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
@@ -364,6 +377,12 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
         Table& t = b < kShards ? *pairs_ : *roots_;
         std::lock_guard lock(t.mutex(b % kShards));
         for (size_t i = start[b]; i < start[b + 1]; ++i) {
+            // Each slot is a cache miss: have the ones a few ops ahead (in this shard
+            // or the next ones) on their way.
+            if (i + 16 < sc.sorted.size()) {
+                const Op& ahead = sc.sorted[i + 16];
+                (is_root(ahead) ? *roots_ : *pairs_).prefetch(ahead.key);
+            }
             const Op& op = sc.sorted[i];
             switch (op.kind) {
             case OpKind::InsertPair:
