@@ -177,7 +177,9 @@ void BM_hash_and_decision(benchmark::State& state) {
     report(state, ns);
 }
 
-// The write after routing (not part of the decision, but paid per request).
+// The write after routing (not part of the decision, but paid per request):
+// the request's prompt again (its chain is recorded: a binary search and a
+// touch of its segments).
 void BM_on_routed(benchmark::State& state) {
     World w(size_t(state.range(0)), size_t(state.range(1)));
     Samples ns;
@@ -187,8 +189,46 @@ void BM_on_routed(benchmark::State& state) {
         auto t1 = Samples::stop();
         ns.add(t0, t1);
     }
+    state.counters["blocks"] = double(w.hashes.size());
     report(state, ns);
 }
+
+// Recording a prompt the endpoint has never been sent: every block is new, and
+// once the endpoint is full (capacity 2 x 32768 GPU blocks) as many old blocks
+// are evicted. Each iteration's chain is the request's with its tail past the
+// shared 90% made distinct (as a new question on a shared document), or wholly
+// distinct with "distinct" set (a new document).
+void on_routed_new(benchmark::State& state, bool distinct) {
+    World w(size_t(state.range(0)), size_t(state.range(1)));
+    w.index.set_capacity(EndpointId(3), 2 * 32768);
+    std::vector<uint64_t> h = w.hashes;
+    size_t from = distinct ? 0 : h.size() * 9 / 10;
+    uint64_t round = 0;
+    auto next = [&] {
+        ++round;
+        for (size_t i = from; i < h.size(); ++i) h[i] = w.hashes[i] ^ (round * 0x9E3779B97F4A7C15ULL);
+    };
+    // Steady state, untimed: the endpoint full (each recording evicts as much as it
+    // adds) and the index's pages touched.
+    while (w.index.entries(EndpointId(3)) + (h.size() - from) <= w.index.capacity(EndpointId(3))) {
+        next();
+        w.index.on_routed(EndpointId(3), h);
+    }
+    Samples ns;
+    for (auto _ : state) {
+        ++round;
+        for (size_t i = from; i < h.size(); ++i) h[i] = w.hashes[i] ^ (round * 0x9E3779B97F4A7C15ULL);
+        auto t0 = Samples::start();
+        w.index.on_routed(EndpointId(3), h);
+        auto t1 = Samples::stop();
+        ns.add(t0, t1);
+    }
+    state.counters["blocks"] = double(h.size());
+    state.counters["new_blocks"] = double(h.size() - from);
+    report(state, ns);
+}
+void BM_on_routed_new_tail(benchmark::State& state) { on_routed_new(state, false); }
+void BM_on_routed_new_prompt(benchmark::State& state) { on_routed_new(state, true); }
 
 void shapes(benchmark::internal::Benchmark* b) {
     for (int64_t endpoints : {8, 64, 256})
@@ -202,4 +242,6 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_decision)->Apply(shapes);
 BENCHMARK(BM_hash_and_decision)->Apply(shapes);
 BENCHMARK(BM_on_routed)->Apply(shapes);
+BENCHMARK(BM_on_routed_new_tail)->Apply(shapes);
+BENCHMARK(BM_on_routed_new_prompt)->Apply(shapes);
 BENCHMARK_MAIN();

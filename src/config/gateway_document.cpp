@@ -157,7 +157,8 @@ void read_pool(yaml_field_reader& r, const YAML::Node& node, const std::string& 
 
 void read_scheduler(yaml_field_reader& r, const YAML::Node& node, const std::string& path, scheduler_config& out) {
     auto fields = r.read_map(node, path,
-                             {"scorers", "prefixBlockBytes", "loadGuard", "sessionHeader", "metricsStaleAfter"});
+                             {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "sessionHeader",
+                              "metricsStaleAfter"});
     if (!fields) return;
     with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
         auto scorers = r.read_map(v, p, {"queue", "kv-cache", "prefix"});
@@ -175,6 +176,9 @@ void read_scheduler(yaml_field_reader& r, const YAML::Node& node, const std::str
     });
     with_field(*fields, path, "prefixBlockBytes", [&](const YAML::Node& v, const std::string& p) {
         assign(out.prefix_block_bytes, r.read_int(v, p, 1, 1 << 20));
+    });
+    with_field(*fields, path, "prefixIndexMemoryBytes", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.prefix_index_memory_bytes, r.read_byte_size(v, p, 1ull << 20, 1ull << 40));
     });
     with_field(*fields, path, "loadGuard", [&](const YAML::Node& v, const std::string& p) {
         auto guard = r.read_map(v, p, {"enabled", "ratio", "minLoad"});

@@ -22,6 +22,7 @@ void ControlPlane::WakeHandler::on_event(uint32_t) {
 ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)),
       publisher_(options_.workers + 1),
+      index_(size_t(1) << 16, size_t(1) << 16, options_.scheduler.prefix_index_bytes),
       health_(options_.health),
       pool_(loop_, registry_, options_.pool),
       worker_stats_(options_.workers, nullptr),

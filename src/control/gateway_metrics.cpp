@@ -304,8 +304,12 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
         double(control.config_reloads_ok));
   plain("ringgate_config_reload_failures_total", "Configuration reloads rejected (old configuration kept).",
         MetricType::Counter, double(control.config_reloads_failed));
-  plain("ringgate_prefix_index_memory_bytes", "Estimated memory held by the prefix index.", MetricType::Gauge,
-        double(index.memory_bytes));
+  plain("ringgate_prefix_index_memory_bytes", "Memory the prefix index allocated (at most its budget).",
+        MetricType::Gauge, double(index.memory_bytes));
+  plain("ringgate_prefix_index_budget_bytes", "Memory budget of the prefix index (scheduler.prefixIndexMemoryBytes).",
+        MetricType::Gauge, double(index.budget_bytes));
+  plain("ringgate_prefix_index_capacity_entries", "Prefix-index entries the budget holds, all endpoints together.",
+        MetricType::Gauge, double(index.capacity_blocks));
   if (control.access_log_enabled) {
     plain("ringgate_access_log_records_total", "Access log lines written.", MetricType::Counter,
           double(control.access_log_records));

@@ -72,6 +72,8 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   }
   s.scheduler.session_affinity = !g.scheduler.session_header.empty();
   s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  if (g.file_sets("scheduler.prefixIndexMemoryBytes"))
+    s.scheduler.prefix_index_bytes = size_t(g.scheduler.prefix_index_memory_bytes);
   if (g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1024;  // per worker; drained every 100 ms

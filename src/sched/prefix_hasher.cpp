@@ -55,19 +55,19 @@ PrefixHasher::PrefixHasher(size_t block_bytes, size_t max_blocks)
 size_t PrefixHasher::block_count(std::span<const std::string_view> parts) const {
     size_t bytes = 0;
     for (std::string_view p : parts) bytes += p.size() + 1;
-    return std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_);
+    return entries_for_blocks(std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_));
 }
 
 size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_view> parts,
                           std::span<uint64_t> out) const {
-    if (out.size() > max_blocks_) out = out.first(max_blocks_);
     if (out.empty()) return 0;
     uint64_t seed = XXH3_64bits(model.data(), model.size());
-    size_t n = 0;
+    size_t n = 0, blocks = 0;
     for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
         seed = XXH3_64bits_withSeed(data, len, seed);
-        out[n++] = seed;
-        return n < out.size();
+        ++blocks;
+        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0) out[n++] = seed;
+        return n < out.size() && blocks < max_blocks_;
     });
     return n;
 }

@@ -8,6 +8,7 @@
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/load_guard.h"
 #include "ringgate/sched/picker.h"
+#include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rendezvous.h"
 #include "ringgate/sched/scorers.h"
@@ -76,7 +77,8 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
         return result;
     }
 
-    uint32_t total_blocks = uint32_t(std::min<size_t>(request.prefix_hashes.size(), UINT32_MAX));
+    // Hashes are entries (sampled past kDensePrefixBlocks): scores and results count blocks.
+    uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
     result.total_blocks = total_blocks;
     bool any_match = false;
     if (total_blocks > 0 && config_.weights.prefix != 0) {
@@ -85,7 +87,8 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
         for (size_t m = 0; m < n; ++m) {
             EndpointId id = matches_[m].endpoint;
             if (id >= position_by_id_.size() || position_by_id_[id] < 0) continue;  // not a candidate
-            candidates[size_t(position_by_id_[id])].prefix_blocks = matches_[m].blocks;
+            candidates[size_t(position_by_id_[id])].prefix_blocks =
+                uint32_t(std::min<size_t>(covered_blocks(matches_[m].blocks), UINT32_MAX));
             any_match = true;
         }
         for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;

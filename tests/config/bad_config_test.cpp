@@ -112,6 +112,7 @@ TEST_CASE("out-of-range numbers") {
     expect_error(head + "scheduler: {scorers: {queue: 0, kv-cache: 0, prefix: 0}}\n", 4, 22,
                  "at least one scorer weight must be above 0");
     expect_error(head + "scheduler: {prefixBlockBytes: 0}\n", 4, 31, "scheduler.prefixBlockBytes: value 0 is out of range");
+    expect_error(head + "scheduler: {prefixIndexMemoryBytes: 4Ki}\n", 4, 37, "scheduler.prefixIndexMemoryBytes: size 4Ki is out of range");
     expect_error(head + "retries: {budget: 11}\n", 4, 19, "retries.budget: value 11 is out of range (0 to 10)");
     expect_error(head + "limits: {maxBodyBytes: 10GB}\n", 4, 24, "limits.maxBodyBytes: expected a byte size");
     expect_error(head + "limits: {maxHeaderBytes: 100}\n", 4, 26, "limits.maxHeaderBytes: size 100 is out of range");

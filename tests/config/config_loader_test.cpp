@@ -78,6 +78,7 @@ TEST_CASE("the shipped deploy/examples/ringgate.yaml loads") {
     REQUIRE(c.find_objective("batch") != nullptr);
     CHECK(c.find_objective("batch")->priority == -1);
     CHECK(c.find_objective("interactive") == nullptr);
+    CHECK(c.gateway.scheduler.prefix_index_memory_bytes == 128ull << 20);
 }
 
 TEST_CASE("the shipped Kubernetes example loads") {

@@ -62,6 +62,7 @@ struct load_guard_config {
 struct scheduler_config {
     scorer_weights scorers;
     uint32_t prefix_block_bytes = 64;          // 16 tokens × 4 chars, as llm-d
+    uint64_t prefix_index_memory_bytes = 0;    // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
     load_guard_config load_guard;
     std::string session_header = "x-session-id";  // empty = no session affinity hint
     nanoseconds metrics_stale_after = milliseconds(500);

@@ -30,11 +30,29 @@ namespace ringgate::sched {
 
 inline constexpr unsigned char kPartTerminator = 0xFF;
 
-// Only the leading max_blocks blocks are hashed (default 4096 = 256 KB of prompt,
-// ~64k tokens; llm-d's maxPrefixBlocksToMatch is 256): prompts that share that much
-// share a document, and the cap bounds per-request CPU and index memory for huge
-// prompts (the chain is serial: ~5.5 ns a block).
-inline constexpr size_t kDefaultMaxPrefixBlocks = 4096;
+// Only the leading max_blocks blocks are hashed (default 16384 = 1 MiB of prompt,
+// ~256k tokens, beyond any served context window): the chain is serial (~5.5 ns a
+// block), so the cap bounds per-request CPU for huge bodies.
+inline constexpr size_t kDefaultMaxPrefixBlocks = 16384;
+
+// Every block's hash is computed (the chain needs them), but past the leading
+// kDensePrefixBlocks (16 KB, ~4k tokens) only every kPrefixSampleStride-th is
+// emitted, the last block of each group of 8 (512 B, 128 tokens): the index
+// records ~8x fewer pairs for a long prompt (memory, and recording time: each
+// new pair is a random memory access), while two long prompts are still told
+// apart to within 512 bytes of where they diverge. Hashes are then "entries",
+// and covered_blocks() turns a count of leading entries back into blocks.
+inline constexpr size_t kDensePrefixBlocks = 256;
+inline constexpr size_t kPrefixSampleStride = 8;
+
+// Prompt blocks covered by the first `entries` hashes of a chain.
+constexpr size_t covered_blocks(size_t entries) {
+    return entries <= kDensePrefixBlocks ? entries : kDensePrefixBlocks + (entries - kDensePrefixBlocks) * kPrefixSampleStride;
+}
+// Hashes emitted for a prompt of `blocks` blocks.
+constexpr size_t entries_for_blocks(size_t blocks) {
+    return blocks <= kDensePrefixBlocks ? blocks : kDensePrefixBlocks + (blocks - kDensePrefixBlocks) / kPrefixSampleStride;
+}
 
 class PrefixHasher {
 public:
@@ -42,11 +60,13 @@ public:
     size_t block_bytes() const { return block_bytes_; }
     size_t max_blocks() const { return max_blocks_; }
 
-    // Number of hashes hash() produces for this prompt: ceil(stream / block), at most max_blocks.
+    // Number of hashes hash() produces for this prompt: entries_for_blocks(blocks),
+    // blocks = ceil(stream / block) but at most max_blocks.
     size_t block_count(std::span<const std::string_view> parts) const;
 
-    // Writes up to out.size() hashes (the leading blocks) and returns how many
-    // were written. Hashing stops when out is full: a cap on prompt length.
+    // Writes up to out.size() hashes (the leading entries, see kDensePrefixBlocks)
+    // and returns how many were written. Hashing stops when out is full or after
+    // max_blocks blocks: a cap on prompt length.
     size_t hash(std::string_view model, std::span<const std::string_view> parts,
                 std::span<uint64_t> out) const;
 

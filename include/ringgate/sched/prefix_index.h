@@ -1,41 +1,60 @@
 #pragma once
-// Which endpoints were last sent which prompt prefix: chained block hash ->
-// endpoints, shared by all workers (so every worker gets the same answer).
+// Which endpoints were last sent which prompt prefix: (chained block hash,
+// endpoint) pairs, shared by all workers (so every worker gets the same answer).
 //
-// Structure: the hash -> holders map is split into 64 shards, each behind its
-// own mutex, held only for one probe or one update (a few dozen ns; with 64
-// shards two workers rarely meet). Each endpoint has its own LRU of the hashes
-// it holds (a ring of touch records, exact LRU via lazy deletion), bounded by
-// its capacity: num_gpu_blocks when the server reports it, else a default.
+// Memory: everything is allocated once, at construction, from a byte budget
+// (config scheduler.prefixIndexMemoryBytes): a pool of block records, a pool
+// of segment records and two fixed open-addressing tables, the pair table
+// (hash, endpoint) -> block and the root directory h0 -> endpoints. Nothing
+// grows or rehashes afterwards, so recording costs the same on the millionth
+// request as on the first, and the index never holds more than its budget
+// whatever a model server reports as its capacity. The pages are zero pages
+// until used (the resident size grows with the entries, up to the budget).
 //
-// Longest match by binary search over the chain: when endpoint E holds h_i it
-// was sent the whole prefix up to block i, and the index keeps each endpoint's
-// set prefix-closed (E holds h_i => E holds h_j for all j < i): on_routed
-// touches a chain from its LAST block to its first, so ancestors always have a
-// strictly newer touch than descendants, and eviction removes the least
-// recently touched pair first -- never an ancestor before its descendants. The
-// predicate "E holds h_i" is then monotone in i and binary search returns the
-// same length as a linear scan (tests/sched/prefix_index_test.cpp checks this
-// on randomized chains with evictions). While another worker is mid-update for
-// the same endpoint, a reader may transiently see a shorter or longer boundary;
-// the answer is still a prefix that endpoint was sent.
+// Each endpoint holds at most capacity(endpoint) blocks: num_gpu_blocks-derived
+// via set_capacity(), else the default, and never more than an equal share of
+// the pool among the endpoints known to the index.
+//
+// Recency: an endpoint's blocks form segments -- the run of blocks one request
+// added, attached to the block where its prompt left the already recorded
+// chain. Segments sit in a per-endpoint LRU list with every segment older than
+// its parent: recording a prompt moves the segments of its recorded prefix to
+// the front (deepest first, so the root ends newest) and adds the new segment
+// just behind its parent. The oldest segment is then always a leaf, and
+// eviction pops blocks off its tail: O(1) per block, and each endpoint's set
+// stays prefix-closed (E holds h_i => E holds h_j for all j < i).
+//
+// Because the set is prefix-closed and h_i covers the whole prefix, recording
+// only needs the blocks the endpoint does not hold yet (found by binary search,
+// ~log2(n) probes) and the longest match is found the same way: the predicate
+// "E holds h_i" is monotone in i (tests/sched/prefix_index_test.cpp checks the
+// binary search against a linear scan on randomized chains with evictions).
+// While another worker is mid-update for the same endpoint, a reader may
+// transiently see a shorter or longer boundary; the answer is still a prefix
+// that endpoint was sent.
 //
 // Threads: on_routed / longest_matches / stats from any worker; set_capacity,
-// purge from the control thread (also safe concurrently with workers).
-// on_routed appends its touch records under the endpoint's lock, then applies
-// the holder updates grouped by shard (one shard lock per shard touched, not
-// per block). It allocates only when a new hash enters a shard (pooled memory,
-// reused after eviction) or a thread's scratch grows; lookups never allocate.
+// purge from the control thread (also safe concurrently with workers). Each
+// endpoint's records are changed under its own mutex; the tables are split in
+// 64 shards, each behind a mutex held for one probe, or for one batch of a
+// recording's updates grouped by shard (one lock per shard touched, not per
+// block). Table positions are keyed with a per-process random secret, so
+// crafted prompts cannot pile their blocks into one shard.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 
 #include "ringgate/sched/endpoint_id.h"
 
 namespace ringgate::sched {
+
+// Default memory budget of the prefix index (about 1.6 million blocks of 64
+// prompt bytes: 100 MB of prompt text, ~26 million tokens).
+inline constexpr size_t kDefaultPrefixIndexBytes = size_t(128) << 20;
 
 struct PrefixMatch {
     EndpointId endpoint = kNoEndpoint;
@@ -43,18 +62,23 @@ struct PrefixMatch {
 };
 
 struct PrefixIndexStats {
-    size_t entries = 0;         // (hash, endpoint) pairs held, all endpoints
-    size_t distinct_hashes = 0;
-    size_t memory_bytes = 0;    // estimate: map nodes + holder records + LRU rings
+    size_t entries = 0;          // (hash, endpoint) pairs held, all endpoints
+    size_t capacity_blocks = 0;  // pairs the budget holds, all endpoints together
+    size_t memory_bytes = 0;     // allocated (<= budget_bytes)
+    size_t budget_bytes = 0;     // the configured budget
 };
 
 class PrefixIndex {
 public:
-    static constexpr size_t kShards = 64;
+    // Bytes of index memory per block of capacity (block + segment record, two
+    // pair-table slots, one directory slot).
+    static constexpr size_t kBytesPerBlock = 80;
 
     // default_capacity: blocks per endpoint until set_capacity() says otherwise.
     // max_endpoints: ids must be below it (larger ids are ignored).
-    explicit PrefixIndex(size_t default_capacity = 1u << 16, size_t max_endpoints = 1u << 16);
+    // memory_bytes: the budget for everything the index allocates.
+    explicit PrefixIndex(size_t default_capacity = 1u << 16, size_t max_endpoints = 1u << 16,
+                         size_t memory_bytes = kDefaultPrefixIndexBytes);
     ~PrefixIndex();
     PrefixIndex(const PrefixIndex&) = delete;
     PrefixIndex& operator=(const PrefixIndex&) = delete;
@@ -70,28 +94,60 @@ public:
     // Does `endpoint` hold this hash?
     bool holds(EndpointId endpoint, uint64_t hash) const;
 
-    // Bound for one endpoint (blocks); evicts its LRU pairs if now over.
+    // Bound for one endpoint (blocks, any value: clamped to its share of the
+    // budget); evicts its LRU blocks if now over. Cheap when unchanged.
     void set_capacity(EndpointId endpoint, size_t blocks);
     // Forget everything about an endpoint (it left the pool).
     void purge(EndpointId endpoint);
 
     size_t entries(EndpointId endpoint) const;
+    // Effective bound of the endpoint (after clamping to the budget).
     size_t capacity(EndpointId endpoint) const;
     PrefixIndexStats stats() const;
 
+    struct Block;
+    struct Segment;
+    struct Endpoint;
+    class Table;
+
 private:
-    struct Shard;
-    struct EndpointLru;
-    Shard& shard_for(uint64_t hash) const;
-    EndpointLru* lru(EndpointId endpoint) const;
-    EndpointLru* lru_or_create(EndpointId endpoint);
-    bool erase_holder(uint64_t hash, EndpointId endpoint, uint64_t tick, bool any_tick);
-    void evict_oldest(EndpointId endpoint, EndpointLru& lru);
+    Endpoint* endpoint_state(EndpointId endpoint) const;
+    Endpoint* endpoint_state_or_create(EndpointId endpoint);
+    size_t share(size_t requested) const;
+    void make_known(Endpoint& e);
+    uint32_t probe(EndpointId endpoint, uint64_t hash) const;  // block id or none
+    size_t held_prefix(EndpointId endpoint, std::span<const uint64_t> hashes, uint32_t& last_block) const;
+    void touch_path(Endpoint& e, uint32_t segment, size_t& path_segments);
+    void unlink_segment(Endpoint& e, uint32_t s);
+    bool evict_one(EndpointId id, Endpoint& e, size_t protected_segments);
+    size_t apply_ops(EndpointId id);
+    void evict_to(EndpointId id, Endpoint& e, size_t blocks);
+    size_t take_blocks(size_t want, uint32_t* out);
+    void release_blocks(std::span<const uint32_t> blocks);
+    uint32_t take_segment();
+    void release_segment(uint32_t s);
 
     size_t default_capacity_;
     size_t max_endpoints_;
-    std::unique_ptr<Shard[]> shards_;
-    std::unique_ptr<std::atomic<EndpointLru*>[]> lrus_;
+    size_t budget_bytes_;
+    size_t pool_blocks_;  // blocks the budget holds
+    size_t allocated_bytes_ = 0;
+    uint64_t secret_;
+
+    Block* blocks_ = nullptr;
+    Segment* segments_ = nullptr;
+    std::unique_ptr<Table> pairs_;      // (hash, endpoint) -> block
+    std::unique_ptr<Table> roots_;      // h0 -> endpoints (entries keyed by h0 alone)
+
+    mutable std::mutex pool_mu_;        // the free lists
+    uint32_t free_block_;               // linked through Block::prev
+    uint32_t free_segment_;             // linked through Segment::older
+    size_t fresh_blocks_ = 0;           // never used yet: [fresh_blocks_, pool_blocks_)
+    size_t fresh_segments_ = 0;
+    std::atomic<size_t> known_endpoints_{0};  // endpoints recorded or sized, not purged (the share divisor)
+    std::atomic<size_t> states_{0};     // endpoint records allocated
+
+    std::unique_ptr<std::atomic<Endpoint*>[]> endpoints_;
     std::atomic<size_t> entries_{0};
 };
 

@@ -2,6 +2,8 @@
 #include <chrono>
 #include <cstddef>
 
+#include "ringgate/sched/prefix_index.h"
+
 namespace ringgate::sched {
 
 struct ScorerWeights {
@@ -35,6 +37,8 @@ struct SchedulerConfig {
     // ...only when the rendezvous home's load is within this many requests of the
     // least-loaded candidate's (unique prompts must not turn into hash routing).
     double placement_max_gap = 1;
+    // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
+    size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
 };
 
 }  // namespace ringgate::sched
