@@ -62,11 +62,14 @@ TEST_CASE("legacy cache metric and LoRA info appear when enabled") {
   g.kv_cache_usage = 0.5;
   g.lora_enabled = true;
   g.max_lora = 2;
-  g.running_lora_adapters = "a,b";
-  g.waiting_lora_adapters = "c";
-  g.unix_time = 1700000000.5;
+  std::string before = render_metrics(c, g);
+  CHECK(before.find("vllm:lora_requests_info") == std::string::npos);  // no series before the first step
+  g.lora_series = {{"a,b", "c", 1700000000.5}, {"", "", 1700000001.0}};
   std::string t = render_metrics(c, g);
   CHECK(t.find("vllm:gpu_cache_usage_perc{model_name=\"m\",engine=\"0\"} 0.5\n") != std::string::npos);
+  // prometheus_client prints large values the Go way: 1.7000000005e+09.
   CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",waiting_lora_adapters=\"c\",running_lora_adapters=\"a,b\"} "
-               "1700000000.5\n") != std::string::npos);
+               "1.7000000005e+09\n") != std::string::npos);
+  CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",waiting_lora_adapters=\"\",running_lora_adapters=\"\"} "
+               "1.700000001e+09\n") != std::string::npos);
 }
