@@ -64,9 +64,11 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   running_order_.push_back(id);
   if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) ++active_loras_;
   const uint32_t hit = std::min<uint32_t>(s.kv.cached_blocks * config_.block_size, uint32_t(tokens));
-  counters_.prefix_cache_queries += tokens;
-  counters_.prefix_cache_hits += hit;
   if (!s.scheduled_once) {
+    // vLLM counts a preempted request's second lookup apart (PrefixCacheStats.preempted_*),
+    // not in vllm:prefix_cache_queries/hits.
+    counters_.prefix_cache_queries += tokens;
+    counters_.prefix_cache_hits += hit;
     s.scheduled_once = true;
     s.first_scheduled_ns = now_ns;
     s.cached_tokens = hit;
