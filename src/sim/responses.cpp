@@ -189,7 +189,9 @@ void append_full_response(std::string& out, const ResponseHead& h, const std::ve
       append_logprobs(out, false, c.logprobs);
       append_finish(out, c);
       append_stop_reason(out, c);
-      out += ",\"token_ids\":null,\"prompt_logprobs\":null,\"prompt_token_ids\":null}";
+      // token_ids / prompt_token_ids (return_token_ids) arrived after v0.10.
+      out += h.token_id_fields ? ",\"token_ids\":null,\"prompt_logprobs\":null,\"prompt_token_ids\":null}"
+                               : ",\"prompt_logprobs\":null}";
     }
   }
   out += "],\"service_tier\":null,\"system_fingerprint\":null,\"usage\":";
@@ -241,7 +243,7 @@ void append_token_event(std::string& out, const ResponseHead& h, const ChoiceVie
   append_logprobs(out, false, c.logprobs);
   append_finish(out, c);
   append_stop_reason(out, c);
-  out += ",\"prompt_token_ids\":null,\"token_ids\":null}],\"usage\":";
+  out += "}],\"usage\":";
   if (usage) append_usage(out, *usage, true);
   else out += "null";
   out += "}\n\n";

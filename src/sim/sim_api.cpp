@@ -245,7 +245,8 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   std::string id = request.request_id.empty()
                        ? make_response_id(endpoint, next_random(), next_random())
                        : std::string(chat ? "chatcmpl-" : "cmpl-") + request.request_id;
-  ResponseHead head{endpoint, std::move(id), static_cast<uint64_t>(unix_seconds()), model_name};
+  ResponseHead head{endpoint, std::move(id), static_cast<uint64_t>(unix_seconds()), model_name,
+                    !options_.vllm_version.starts_with("0.10")};
   if (!req.stream) req.include_usage = false;
   else if (!req.has_stream_options) req.include_usage = options_.enable_force_include_usage;
   else req.include_usage = req.include_usage || options_.enable_force_include_usage;

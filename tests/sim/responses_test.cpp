@@ -68,8 +68,8 @@ TEST_CASE("completion chunks are dumped whole; continuous usage rides on each") 
   Usage u{4, 1, std::nullopt};
   append_token_event(with_usage, h, c, &u);
   CHECK(plain == "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":5,\"model\":\"m\",\"choices\":"
-                 "[{\"index\":1,\"text\":\" x\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null,"
-                 "\"prompt_token_ids\":null,\"token_ids\":null}],\"usage\":null}\n\n");
+                 "[{\"index\":1,\"text\":\" x\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}],"
+                 "\"usage\":null}\n\n");
   CHECK(with_usage.find(R"("usage":{"prompt_tokens":4,"total_tokens":5,"completion_tokens":1,)"
                         R"("prompt_tokens_details":null}})") != std::string::npos);
 }

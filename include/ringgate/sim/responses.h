@@ -19,6 +19,7 @@ struct ResponseHead {
   std::string id;  // cmpl-<hex> / chatcmpl-<hex>, or the prefix + X-Request-Id
   uint64_t created = 0;
   std::string model;
+  bool token_id_fields = true;  // v0.12's token_ids / prompt_token_ids nulls (--vllm-version 0.10: none)
 };
 
 struct Usage {
