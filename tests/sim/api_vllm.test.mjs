@@ -221,7 +221,7 @@ test('the waiting queue is unbounded: 60 requests on one slot all answer 200, no
 
 test('KV blocks are taken while decoding: a full cache preempts, counts it, and every request still completes', async () => {
   // 8 blocks of 4 tokens; four requests with 4-token prompts and 12-token outputs need 4 x 4 = 16 blocks at the end.
-  const s = await startSim(['--kv-blocks', '8', '--block-size', '4', '--max-model-len', '32', '--inter-token-latency-ms', '20']);
+  const s = await startSim(['--kv-blocks', '8', '--block-size', '4', '--max-model-len', '32', '--inter-token-latency-ms', '200']);  // long enough that the four overlap on any machine
   try {
     let finished = false;
     const all = Promise.all(Array.from({ length: 4 }, (_, i) => post(s.url, '/v1/completions', { prompt: `abc${i}`, max_tokens: 12 })))

@@ -81,9 +81,12 @@ test('SIGTERM during the startup delay exits 0 without ever listening', async ()
   const proc = spawn(binaries.sim, ['--host', '127.0.0.1', '--port', String(port), '--startup-delay', '30'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   proc.stdout.on('data', (d) => { out += d; });
+  // Its "starting up" line on stderr: the port is bound and SIGTERM is handled from here on.
+  const bound = new Promise((resolve) => proc.stderr.on('data', (d) => { err += d; if (err.includes('starting up')) resolve(); }));
   try {
-    await sleep(200);
+    await bound;
     assert.equal(await connects(port), false);
     const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
     proc.kill('SIGTERM');
