@@ -155,7 +155,9 @@ test('SIGTERM while a long stream is in flight: /readyz 503 at once, /debug/endp
   const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
   assert.equal(events.at(-1), 'data: [DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
-  const content = chunks.filter((c) => c.choices[0]?.delta?.content !== undefined);
+  // As vLLM: a role-only first chunk (content ""), then one chunk per token.
+  assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+  const content = chunks.filter((c) => c.choices[0]?.delta?.content !== undefined && c.choices[0].delta.role === undefined);
   assert.equal(content.length, 100, 'every token arrived');
   assert.equal(chunks.at(-1).choices[0].finish_reason, 'length');
   const streamEnd = performance.now();
