@@ -128,13 +128,12 @@ void Engine::emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns) {
     return;
   }
   // The next step computes this token's KV: it may need a new block.
-  if (!grow_or_preempt(id, s, uint64_t(s.request.prompt_tokens) + s.next_token, now_ns)) return;
+  if (!grow_or_preempt(id, s, uint64_t(s.request.prompt_tokens) + s.next_token)) return;
   s.next_due_ns = s.start_ns + config_.latency.token_due_ns(s.prefill_ns, s.next_token - s.resume_token);
   push_timer(s.next_due_ns, id);
 }
 
-bool Engine::grow_or_preempt(uint64_t id, Sequence& s, uint64_t tokens, uint64_t now_ns) {
-  (void)now_ns;
+bool Engine::grow_or_preempt(uint64_t id, Sequence& s, uint64_t tokens) {
   const uint32_t needed = blocks_for(tokens);
   const uint32_t held = static_cast<uint32_t>(s.kv.blocks.size());
   if (needed <= held) return true;

@@ -135,7 +135,7 @@ class Engine {
   bool try_start(uint64_t id, Sequence& s, uint64_t now_ns);
   // Makes room for `s` to hold KV for `tokens` tokens, preempting the
   // last-admitted running sequences if needed. False: `s` preempted itself.
-  bool grow_or_preempt(uint64_t id, Sequence& s, uint64_t tokens, uint64_t now_ns);
+  bool grow_or_preempt(uint64_t id, Sequence& s, uint64_t tokens);
   void preempt(uint64_t id, Sequence& s);
   void emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns);
   void finish(uint64_t id, Sequence& s, uint64_t now_ns);
