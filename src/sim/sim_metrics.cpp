@@ -56,12 +56,25 @@ void append_header(std::string& out, const char* name, const char* type, const c
   out += '\n';
 }
 
-// {model_name="...",engine="0"} plus optional extra labels first.
-std::string engine_labels(const std::string& model_name) {
-  std::string l = "model_name=\"";
-  append_label_value(l, model_name);
-  l += "\",engine=\"0\"";
-  return l;
+struct Label {
+  std::string_view name;
+  std::string value;  // raw; escaped when written
+};
+
+// A label set as text. Real vLLM v1 servers print labels sorted by name
+// ({engine="0",le="0.1",model_name="m"} in every capture found), not in the
+// order loggers.py declares them.
+std::string label_text(std::vector<Label> labels) {
+  std::stable_sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::string out;
+  for (const Label& l : labels) {
+    if (!out.empty()) out += ',';
+    out += l.name;
+    out += "=\"";
+    append_label_value(out, l.value);
+    out += '"';
+  }
+  return out;
 }
 
 void append_sample(std::string& out, const char* name, std::string_view labels, double v) {
@@ -74,21 +87,20 @@ void append_sample(std::string& out, const char* name, std::string_view labels, 
 }
 
 void append_histogram(std::string& out, const char* name, const char* help, const Histogram& h,
-                      const std::string& labels) {
+                      const std::string& model_name) {
   append_header(out, name, "histogram", help);
   std::string base = name;
+  const std::string bucket_name = base + "_bucket";
   auto bounds = h.upper_bounds();
   for (size_t i = 0; i <= bounds.size(); ++i) {
-    out += base;
-    out += "_bucket{";
-    out += labels;
-    out += ",le=\"";
-    if (i < bounds.size()) append_number(out, bounds[i]);
-    else out += "+Inf";
-    out += "\"} ";
-    append_number(out, double(h.cumulative_count(i)));
-    out += '\n';
+    std::string le;
+    if (i < bounds.size()) append_number(le, bounds[i]);
+    else le = "+Inf";
+    append_sample(out, bucket_name.c_str(),
+                  label_text({{"model_name", model_name}, {"engine", "0"}, {"le", std::move(le)}}),
+                  double(h.cumulative_count(i)));
   }
+  const std::string labels = label_text({{"model_name", model_name}, {"engine", "0"}});
   append_sample(out, (base + "_sum").c_str(), labels, h.sum());
   append_sample(out, (base + "_count").c_str(), labels, double(h.count()));
 }
@@ -145,8 +157,8 @@ const char* finish_reason_name(FinishReason reason) {
 std::string render_metrics(const SimCounters& c, const SimGauges& g) {
   std::string out;
   out.reserve(32768);
-  const std::string labels = engine_labels(g.model_name);
   const bool v0_10 = g.version == MetricsVersion::v0_10;
+  const std::string labels = label_text({{"model_name", g.model_name}, {"engine", "0"}});
   auto gauge = [&](const char* name, const char* help, double v) {
     append_header(out, name, "gauge", help);
     append_sample(out, name, labels, v);
@@ -164,7 +176,7 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
                   "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; "
                   "weights_offloaded = 1 means sleep level 1; discard_all = 1 means sleep level 2.");
     for (const char* state : {"awake", "weights_offloaded", "discard_all"}) {
-      std::string l = labels + ",sleep_state=\"" + state + "\"";
+      std::string l = label_text({{"model_name", g.model_name}, {"engine", "0"}, {"sleep_state", state}});
       append_sample(out, "vllm:engine_sleep_state", l, std::string_view(state) == "awake" ? 1.0 : 0.0);
     }
   }
@@ -207,12 +219,13 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
 
   append_header(out, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
   for (FinishReason r : {FinishReason::stop, FinishReason::length, FinishReason::abort}) {
-    std::string l = labels + ",finished_reason=\"" + finish_reason_name(r) + "\"";
+    std::string l =
+        label_text({{"model_name", g.model_name}, {"engine", "0"}, {"finished_reason", finish_reason_name(r)}});
     append_sample(out, "vllm:request_success_total", l, double(c.success[int(r)]));
   }
 
   auto histogram = [&](const char* name, const char* help, const Histogram& h) {
-    append_histogram(out, name, help, h, labels);
+    append_histogram(out, name, help, h, g.model_name);
   };
   histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", c.request_prompt_tokens);
   histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", c.request_generation_tokens);
@@ -252,20 +265,21 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
   if (g.lora_enabled && !g.lora_series.empty()) {
     append_header(out, "vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
     for (const LoraInfoSeries& series : g.lora_series) {
-      std::string l = "max_lora=\"" + std::to_string(g.max_lora) + "\",waiting_lora_adapters=\"";
-      append_label_value(l, series.waiting_lora_adapters);
-      l += "\",running_lora_adapters=\"";
-      append_label_value(l, series.running_lora_adapters);
-      l += '"';
+      std::string l = label_text({{"max_lora", std::to_string(g.max_lora)},
+                                  {"waiting_lora_adapters", series.waiting_lora_adapters},
+                                  {"running_lora_adapters", series.running_lora_adapters}});
       append_sample(out, "vllm:lora_requests_info", l, series.unix_time);
     }
   }
 
   append_header(out, "vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig");
-  std::string l = "block_size=\"" + std::to_string(g.block_size) +
-                  "\",cache_dtype=\"auto\",enable_prefix_caching=\"True\",gpu_memory_utilization=\"0.9\","
-                  "num_cpu_blocks=\"None\",num_gpu_blocks=\"" +
-                  std::to_string(g.num_gpu_blocks) + "\",engine=\"0\"";
+  std::string l = label_text({{"block_size", std::to_string(g.block_size)},
+                              {"cache_dtype", "auto"},
+                              {"enable_prefix_caching", "True"},
+                              {"gpu_memory_utilization", "0.9"},
+                              {"num_cpu_blocks", "None"},
+                              {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
+                              {"engine", "0"}});
   append_sample(out, "vllm:cache_config_info", l, 1.0);
   return out;
 }

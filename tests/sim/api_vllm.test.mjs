@@ -72,6 +72,18 @@ test('golden: streamed completion and chat chunks are vLLM\'s, and a stream ends
   assert.deepEqual(Object.keys(chatChunks.at(-1).choices[0]), ['index', 'delta', 'logprobs', 'finish_reason', 'stop_reason']);
 });
 
+test('golden: /metrics sample lines name the same labels in the same (sorted) order as real vLLM', async () => {
+  const text = await (await fetch(`${sim.url}/metrics`)).text();
+  const labelNames = (line) => [...line.slice(line.indexOf('{') + 1, line.lastIndexOf('}')).matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g)].map((m) => m[1]);
+  for (const real of fixture('metrics_samples.txt').split('\n').filter((l) => l && !l.startsWith('#'))) {
+    const name = real.slice(0, real.indexOf('{'));
+    const ours = text.split('\n').find((l) => l.startsWith(`${name}{`));
+    assert.ok(ours, `no ${name}`);
+    assert.deepEqual(labelNames(ours), labelNames(real), `${name}: ${ours}`);
+    assert.match(ours.slice(ours.lastIndexOf(' ') + 1), /^\d+\.\d+$/, 'values print as floats, 0.0 not 0');
+  }
+});
+
 test('golden: --vllm-version 0.10 answers completions in v0.10\'s shape', async () => {
   const old = await startSim(['--vllm-version', '0.10']);
   try {

@@ -32,8 +32,8 @@ test('every metric is present with its vLLM type, and moves under load', async (
     assert.equal(types['vllm:prompt_tokens_total'], 'counter');
     assert.equal(types['vllm:time_to_first_token_seconds'], 'histogram');
     assert.match(text, /^vllm:cache_config_info\{block_size="16",.*num_gpu_blocks="64".*\} 1\.0$/m);
-    assert.match(text, /^vllm:time_to_first_token_seconds_bucket\{model_name="facebook\/opt-125m",engine="0",le="0\.001"\} 0\.0$/m);
-    assert.match(text, /^vllm:e2e_request_latency_seconds_bucket\{model_name="facebook\/opt-125m",engine="0",le="7680\.0"\} 0\.0$/m);
+    assert.match(text, /^vllm:time_to_first_token_seconds_bucket\{engine="0",le="0\.001",model_name="facebook\/opt-125m"\} 0\.0$/m);
+    assert.match(text, /^vllm:e2e_request_latency_seconds_bucket\{engine="0",le="7680\.0",model_name="facebook\/opt-125m"\} 0\.0$/m);
     const before = await scrape(`${sim.url}/metrics`);
 
     // Four 10-token streams (1 s each) on two slots: two run, two wait.
@@ -49,7 +49,7 @@ test('every metric is present with its vLLM type, and moves under load', async (
     // the 3 full prompt blocks: 3 + 2 x 1 = 5 of 64
     assert.equal(sample(busy, 'vllm:kv_cache_usage_perc'), 5 / 64);
     assert.equal(sample(busy, 'vllm:gpu_cache_usage_perc'), 5 / 64);
-    assert.equal(busy.get('vllm:lora_requests_info{max_lora="1",waiting_lora_adapters="adapter-a",running_lora_adapters=""}') > 1e9, true);
+    assert.equal(busy.get('vllm:lora_requests_info{max_lora="1",running_lora_adapters="",waiting_lora_adapters="adapter-a"}') > 1e9, true);
 
     await Promise.all(streams.map((s) => s.rest()));
     const lora = await waitForMetrics(sim.url, (m) => [...m.keys()].some((k) => k.includes('running_lora_adapters="adapter-a"')));
@@ -59,7 +59,7 @@ test('every metric is present with its vLLM type, and moves under load', async (
     // Every (running, waiting) pair seen stays as a series, valued at its last update time.
     const series = [...after.keys()].filter((k) => k.startsWith('vllm:lora_requests_info{'));
     assert.ok(series.length >= 3, series.join('\n'));
-    assert.ok(series.includes('vllm:lora_requests_info{max_lora="1",waiting_lora_adapters="",running_lora_adapters=""}'));
+    assert.ok(series.includes('vllm:lora_requests_info{max_lora="1",running_lora_adapters="",waiting_lora_adapters=""}'));
 
     assert.equal(sample(after, 'vllm:num_requests_waiting'), 0);
     assert.equal(sample(after, 'vllm:kv_cache_usage_perc'), 0);
@@ -69,7 +69,7 @@ test('every metric is present with its vLLM type, and moves under load', async (
     assert.equal(delta('vllm:prefix_cache_queries_total'), 200);
     // The second base request hits the first's 48 cached tokens; the adapter requests have their own cache.
     assert.equal(delta('vllm:prefix_cache_hits_total'), 48 + 48);
-    assert.equal(delta('vllm:request_success_total', `model_name="${MODEL}",engine="0",finished_reason="length"`), 4);
+    assert.equal(delta('vllm:request_success_total', `engine="0",finished_reason="length",model_name="${MODEL}"`), 4);
     assert.equal(delta('vllm:time_to_first_token_seconds_count'), 4);
     assert.equal(delta('vllm:e2e_request_latency_seconds_count'), 4);
     assert.ok(delta('vllm:e2e_request_latency_seconds_sum') >= 4 * 0.99, 'four requests of ten 100 ms tokens');
