@@ -36,7 +36,7 @@ struct SimOptions {
   double prefill_time_per_token_us = 0;
 
   double fail_rate = 0;       // fraction of requests answered 500
-  double startup_delay_s = 0; // /health and the API answer 503 until then
+  double startup_delay_s = 0; // the port is bound but refuses connections until then
   double timeout_keep_alive_s = 5;  // idle connections closed after this (uvicorn's default in vLLM); 0: never
   bool legacy_gpu_cache_metric = false;
   bool enable_prompt_tokens_details = false;  // usage.prompt_tokens_details.cached_tokens, as vLLM's flag
