@@ -73,7 +73,7 @@ EOF
   wait_port "$backend_port"
   backend_desc="nginx returning a fixed completion JSON"
 else
-  backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --max-waiting 65536 --kv-blocks 131072 --max-model-len 1000000)
+  backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --kv-blocks 131072 --max-model-len 1000000)
   backend_pid=$(cat "$tmp/sim.pid")
   backend_desc="ringgate-sim, zero latency, max_tokens 1"
 fi

@@ -22,7 +22,7 @@ std::string error_body(const ApiError& e) {
   out += "{\"error\":{\"message\":";
   util::append_json_string(out, e.message);
   out += ",\"type\":";
-  util::append_json_string(out, error_type_for_status(e.status));
+  util::append_json_string(out, e.type.empty() ? std::string_view(error_type_for_status(e.status)) : e.type);
   out += ",\"param\":";
   if (e.param.empty()) out += "null";
   else util::append_json_string(out, e.param);

@@ -5,24 +5,99 @@
 namespace ringgate::sim {
 
 CompletionExchange::CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request,
-                                       ResponseHead head)
-    : session_(session), engine_(engine), request_(std::move(request)), head_(std::move(head)) {}
+                                       ResponseHead head, Options options)
+    : session_(session), engine_(engine), request_(std::move(request)), head_(std::move(head)), options_(options) {}
 
 CompletionExchange::~CompletionExchange() {
-  if (sequence_id_ != 0 && !finished_) engine_.cancel(sequence_id_, monotonic_ns());
+  const uint64_t now = monotonic_ns();
+  for (auto& c : choices_)
+    if (c->sequence_id != 0 && !c->finished) engine_.cancel(c->sequence_id, now);
 }
 
-void CompletionExchange::on_token(uint32_t index) {
+SequenceObserver& CompletionExchange::add_choice(uint32_t prompt, uint32_t prompt_tokens, PlannedOutput output) {
+  auto c = std::make_unique<Choice>();
+  c->owner = this;
+  c->index = static_cast<uint32_t>(choices_.size());
+  c->prompt = prompt;
+  c->prompt_tokens = prompt_tokens;
+  c->output = std::move(output);
+  c->text_offset = echo_prefix(*c).size();
+  choices_.push_back(std::move(c));
+  ++unfinished_;
+  return *choices_.back();
+}
+
+std::string_view CompletionExchange::echo_prefix(const Choice& c) const {
+  if (!request_.echo || request_.endpoint != Endpoint::completions) return {};
+  return request_.prompts[c.prompt].echo_text;
+}
+
+void CompletionExchange::start() {
+  if (request_.stream) session_.begin_stream(200, "text/event-stream; charset=utf-8");
+}
+
+Usage CompletionExchange::total_usage() const {
+  Usage u;
+  uint32_t last_prompt = UINT32_MAX;
+  uint32_t cached = 0;
+  for (const auto& c : choices_) {
+    if (c->prompt != last_prompt) {
+      // Prompt tokens count once per prompt, whatever n; cached tokens are
+      // those of the last prompt's request, as vLLM reports them.
+      u.prompt_tokens += c->prompt_tokens;
+      cached = c->result.cached_tokens;
+      last_prompt = c->prompt;
+    }
+    u.completion_tokens += c->emitted;
+  }
+  if (options_.prompt_tokens_details && cached > 0) u.cached_tokens = cached;
+  return u;
+}
+
+void CompletionExchange::on_token(Choice& c, uint32_t token) {
+  c.emitted = token + 1;
   if (!request_.stream) return;
-  const bool last = index + 1 == output_.tokens.size();
+  const bool chat = request_.endpoint == Endpoint::chat_completions;
+  Usage continuous;
+  const Usage* usage = nullptr;
+  if (request_.include_usage && request_.continuous_usage_stats) {
+    continuous.prompt_tokens = c.prompt_tokens;
+    usage = &continuous;
+  }
   event_.clear();
-  append_token_event(event_, head_, output_.tokens[index], index == 0, last ? &output_.finish : nullptr);
+  if (chat && !role_sent_) {
+    // vLLM's first iteration sends every choice's role, with no content yet.
+    role_sent_ = true;
+    for (const auto& each : choices_) append_chat_role_event(event_, head_, each->index, usage);
+  }
+  const PlannedOutput& out = c.output;
+  const bool last = token + 1 == out.tokens.size();
+  std::string first_text;
+  ChoiceView view;
+  view.index = c.index;
+  view.text = out.tokens[token];
+  if (token == 0 && !echo_prefix(c).empty()) {
+    first_text.assign(echo_prefix(c));
+    first_text += out.tokens[token];
+    view.text = first_text;
+  }
+  view.finish = last ? &out.finish : nullptr;
+  view.stop_reason = last ? &out.stop_reason : nullptr;
+  if (request_.logprobs) {
+    view.logprobs = LogprobsView{&out.tokens, token, size_t(token) + 1, *request_.logprobs, c.text_offset};
+    c.text_offset += out.tokens[token].size();
+  }
+  continuous.completion_tokens = c.emitted;
+  append_token_event(event_, head_, view, usage);
   session_.stream_data(event_);
 }
 
-void CompletionExchange::on_finished(const SequenceResult& result) {
-  finished_ = true;
-  Usage usage{result.prompt_tokens, result.output_tokens, result.cached_tokens};
+void CompletionExchange::on_finished(Choice& c, const SequenceResult& result) {
+  c.finished = true;
+  c.result = result;
+  c.emitted = result.output_tokens;
+  if (--unfinished_ > 0) return;
+  const Usage usage = total_usage();
   if (request_.stream) {
     event_.clear();
     if (request_.include_usage) append_usage_event(event_, head_, usage);
@@ -31,11 +106,29 @@ void CompletionExchange::on_finished(const SequenceResult& result) {
     session_.end_stream();
     return;
   }
-  std::string text;
-  for (std::string_view t : output_.tokens) text += t;
+  std::vector<std::string> texts;
+  texts.reserve(choices_.size());
+  std::vector<ChoiceView> views;
+  views.reserve(choices_.size());
+  size_t bytes = 0;
+  for (const auto& each : choices_) {
+    std::string text(echo_prefix(*each));
+    for (std::string_view t : each->output.tokens) text += t;
+    bytes += text.size();
+    texts.push_back(std::move(text));
+    ChoiceView v;
+    v.index = each->index;
+    v.text = texts.back();
+    v.finish = &each->output.finish;
+    v.stop_reason = &each->output.stop_reason;
+    if (request_.logprobs)
+      v.logprobs = LogprobsView{&each->output.tokens, 0, each->output.tokens.size(), *request_.logprobs,
+                                echo_prefix(*each).size()};
+    views.push_back(v);
+  }
   std::string body;
-  body.reserve(320 + text.size());
-  append_full_response(body, head_, text, output_.finish, usage);
+  body.reserve(480 * views.size() + bytes);
+  append_full_response(body, head_, views, usage);
   session_.respond(200, "application/json", body);
 }
 

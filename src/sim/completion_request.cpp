@@ -2,13 +2,15 @@
 
 #include <simdjson.h>
 
+#include "ringgate/sim/tokenizer.h"
+
 namespace ringgate::sim {
 namespace {
 
 using simdjson::ondemand::json_type;
 using simdjson::ondemand::value;
 
-ApiError bad(std::string message, std::string param = {}) { return ApiError{400, std::move(message), std::move(param)}; }
+ApiError bad(std::string message, std::string param = {}) { return validation_error(std::move(message), std::move(param)); }
 
 ApiError wrong_type(std::string_view field, const char* expected) {
   return bad(std::string(field) + ": Input should be " + expected, std::string(field));
@@ -22,27 +24,71 @@ bool read_string(value v, std::string& out) {
   return true;
 }
 
-// Completions' prompt: a string, or a list of strings (joined).
+// A prompt given as token ids: the sim's tokenizer reads each id as 4 bytes of text.
+std::optional<ApiError> read_token_ids(simdjson::ondemand::array arr, PromptInput& out) {
+  size_t n = 0;
+  for (auto item : arr) {
+    uint64_t id = 0;
+    if (item.get_uint64().get(id) || id > UINT32_MAX)
+      return wrong_type("prompt", "a valid string, array of strings, array of tokens, or array of token arrays");
+    append_token_text(out.text, static_cast<uint32_t>(id));
+    ++n;
+  }
+  if (n == 0) return bad("Prompt cannot be empty", "prompt");
+  return std::nullopt;
+}
+
+// Completions' prompt: a string, a list of strings (a batch), a list of token
+// ids, or a list of lists of token ids (a batch).
 std::optional<ApiError> read_prompt(value v, CompletionRequest& r) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
+  auto invalid = [] {
+    return wrong_type("prompt", "a valid string, array of strings, array of tokens, or array of token arrays");
+  };
   if (t == json_type::string) {
-    if (!read_string(v, r.prompt_text)) return bad("JSON decode error");
+    PromptInput p;
+    if (!read_string(v, p.text)) return bad("JSON decode error");
+    r.prompts.push_back(std::move(p));
   } else if (t == json_type::array) {
     simdjson::ondemand::array arr;
     if (v.get_array().get(arr)) return bad("JSON decode error");
-    size_t n = 0;
+    bool first = true;
+    bool ids = false;
+    PromptInput id_prompt;
     for (auto item : arr) {
-      std::string_view s;
-      if (item.get_string().get(s)) return wrong_type("prompt", "a valid string or a list of strings");
-      r.prompt_text.append(s);
-      ++n;
+      json_type it;
+      if (item.type().get(it)) return bad("JSON decode error");
+      if (first) ids = it == json_type::number;
+      first = false;
+      if (ids) {
+        uint64_t id = 0;
+        if (it != json_type::number || item.get_uint64().get(id) || id > UINT32_MAX) return invalid();
+        append_token_text(id_prompt.text, static_cast<uint32_t>(id));
+        continue;
+      }
+      if (r.prompts.size() >= kMaxPromptsPerRequest)
+        return bad("at most " + std::to_string(kMaxPromptsPerRequest) + " prompts per request", "prompt");
+      PromptInput p;
+      if (it == json_type::string) {
+        std::string_view s;
+        if (item.get_string().get(s)) return bad("JSON decode error");
+        p.text.assign(s);
+      } else if (it == json_type::array) {
+        simdjson::ondemand::array inner;
+        if (item.get_array().get(inner)) return bad("JSON decode error");
+        if (auto err = read_token_ids(inner, p)) return err;
+      } else {
+        return invalid();
+      }
+      r.prompts.push_back(std::move(p));
     }
-    if (n == 0) return bad("prompt: the prompt list must not be empty", "prompt");
+    if (first) return bad("Prompt cannot be empty", "prompt");
+    if (ids) r.prompts.push_back(std::move(id_prompt));
   } else {
-    return wrong_type("prompt", "a valid string or a list of strings");
+    return invalid();
   }
-  r.echo_text = r.prompt_text;
+  for (auto& p : r.prompts) p.echo_text = p.text;
   return std::nullopt;
 }
 
@@ -81,6 +127,7 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
   if (v.type().get(t)) return bad("JSON decode error");
   if (t != json_type::array || v.get_array().get(arr)) return wrong_type("messages", "a valid list");
   size_t n = 0;
+  PromptInput prompt;
   for (auto item : arr) {
     simdjson::ondemand::object obj;
     if (item.get_object().get(obj)) return wrong_type("messages", "a list of message objects");
@@ -97,25 +144,53 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
       }
     }
     if (!has_role) return bad("messages." + std::to_string(n) + ".role: Field required", "messages");
-    r.prompt_text += role;
-    r.prompt_text += ": ";
-    r.prompt_text += content;
-    r.prompt_text += '\n';
-    r.echo_text = std::move(content);
+    prompt.text += role;
+    prompt.text += ": ";
+    prompt.text += content;
+    prompt.text += '\n';
+    prompt.echo_text = std::move(content);
     ++n;
   }
   if (n == 0) return bad("messages: List should have at least 1 item", "messages");
+  r.prompts.push_back(std::move(prompt));
   return std::nullopt;
 }
 
-std::optional<ApiError> read_max_tokens(value v, std::string_view field, CompletionRequest& r) {
+// An optional integer with a lower bound (null leaves it unset).
+std::optional<ApiError> read_count(value v, std::string_view field, int64_t min_value, std::optional<uint32_t>& out) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
   if (t == json_type::null) return std::nullopt;
   int64_t n = 0;
   if (t != json_type::number || v.get_int64().get(n)) return wrong_type(field, "a valid integer");
-  if (n < 1) return bad(std::string(field) + " must be at least 1, got " + std::to_string(n) + ".", std::string(field));
-  r.max_tokens = static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+  if (n < min_value)
+    return bad(std::string(field) + " must be at least " + std::to_string(min_value) + ", got " + std::to_string(n) +
+                   ".",
+               std::string(field));
+  out = static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+  return std::nullopt;
+}
+
+// `stop`: a string or a list of strings.
+std::optional<ApiError> read_stop(value v, CompletionRequest& r) {
+  json_type t;
+  if (v.type().get(t)) return bad("JSON decode error");
+  if (t == json_type::null) return std::nullopt;
+  if (t == json_type::string) {
+    std::string s;
+    if (!read_string(v, s)) return bad("JSON decode error");
+    if (!s.empty()) r.stop.push_back(std::move(s));
+    return std::nullopt;
+  }
+  simdjson::ondemand::array arr;
+  if (t != json_type::array || v.get_array().get(arr)) return wrong_type("stop", "a valid string or a list of strings");
+  for (auto item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s)) return wrong_type("stop", "a valid string or a list of strings");
+    if (r.stop.size() >= kMaxStopStrings)
+      return bad("at most " + std::to_string(kMaxStopStrings) + " stop strings", "stop");
+    if (!s.empty()) r.stop.emplace_back(s);
+  }
   return std::nullopt;
 }
 
@@ -134,11 +209,16 @@ std::optional<ApiError> read_stream_options(value v, CompletionRequest& r, bool&
   simdjson::ondemand::object obj;
   if (t != json_type::object || v.get_object().get(obj)) return wrong_type("stream_options", "a valid dictionary");
   present = true;
+  r.include_usage = true;  // vLLM's StreamOptions.include_usage defaults to True
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return bad("JSON decode error");
-    if (key == "include_usage")
+    if (key == "include_usage") {
       if (auto err = read_bool(field.value(), "stream_options.include_usage", r.include_usage)) return err;
+    } else if (key == "continuous_usage_stats") {
+      if (auto err = read_bool(field.value(), "stream_options.continuous_usage_stats", r.continuous_usage_stats))
+        return err;
+    }
   }
   return std::nullopt;
 }
@@ -159,7 +239,9 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
   if (doc.type().get(top)) return bad("JSON decode error");
   if (top != json_type::object) return bad("Input should be a valid dictionary");
   if (doc.get_object().get(obj)) return bad("JSON decode error");
-  bool has_model = false, has_prompt = false, has_stream_options = false;
+  bool has_prompt = false, has_stream_options = false;
+  bool chat_logprobs = false;
+  std::optional<uint32_t> top_logprobs, n;
   const bool chat = endpoint == Endpoint::chat_completions;
   for (auto field : obj) {
     std::string_view key;
@@ -170,16 +252,36 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
     if (key == "model") {
       json_type t;
       if (v.type().get(t)) return bad("JSON decode error");
-      if (t != json_type::string || !read_string(v, r.model)) return wrong_type("model", "a valid string");
-      has_model = true;
+      if (t == json_type::null) continue;
+      std::string model;
+      if (t != json_type::string || !read_string(v, model)) return wrong_type("model", "a valid string");
+      r.model = std::move(model);
     } else if (!chat && key == "prompt") {
       err = read_prompt(v, r);
       has_prompt = true;
     } else if (chat && key == "messages") {
       err = read_messages(v, r);
       has_prompt = true;
-    } else if (key == "max_tokens" || key == "max_completion_tokens") {
-      err = read_max_tokens(v, key, r);
+    } else if (key == "max_tokens") {
+      err = read_count(v, key, 1, r.max_tokens);
+    } else if (chat && key == "max_completion_tokens") {
+      err = read_count(v, key, 1, r.max_completion_tokens);
+    } else if (key == "n") {
+      err = read_count(v, key, 1, n);
+    } else if (key == "stop") {
+      err = read_stop(v, r);
+    } else if (key == "include_stop_str_in_output") {
+      err = read_bool(v, key, r.include_stop_str_in_output);
+    } else if (key == "echo") {
+      err = read_bool(v, key, r.echo);
+    } else if (key == "logprobs") {
+      if (chat) {
+        err = read_bool(v, key, chat_logprobs);
+      } else {
+        err = read_count(v, key, 0, r.logprobs);
+      }
+    } else if (chat && key == "top_logprobs") {
+      err = read_count(v, key, 0, top_logprobs);
     } else if (key == "stream") {
       err = read_bool(v, "stream", r.stream);
     } else if (key == "stream_options") {
@@ -192,10 +294,63 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
   // Anything after the top-level object makes the whole body invalid JSON.
   const char* trailing = nullptr;
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) return bad("JSON decode error");
-  if (!has_model) return bad("model: Field required", "model");
   if (!has_prompt) return chat ? bad("messages: Field required", "messages") : bad("prompt: Field required", "prompt");
+  r.has_stream_options = has_stream_options;
   if (has_stream_options && !r.stream)
     return bad("Stream options can only be defined when `stream=True`.", "stream_options");
+  if (chat) {
+    if (top_logprobs && !chat_logprobs)
+      return bad("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
+    if (chat_logprobs) r.logprobs = top_logprobs.value_or(0);
+  }
+  if (r.logprobs && *r.logprobs > kMaxLogprobs)
+    return bad("Requested sample logprobs of " + std::to_string(*r.logprobs) +
+                   ", which is greater than max allowed: " + std::to_string(kMaxLogprobs),
+               "logprobs");
+  if (n) r.n = *n;
+  if (uint64_t(r.n) * r.prompts.size() > kMaxChoicesPerRequest)
+    return bad("n times the number of prompts must be at most " + std::to_string(kMaxChoicesPerRequest), "n");
+  return r;
+}
+
+ParsedDetokenize parse_detokenize_request(std::string& body) {
+  static simdjson::ondemand::parser parser;
+  DetokenizeRequest r;
+  const size_t size = body.size();
+  body.reserve(size + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc))
+    return bad("JSON decode error");
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return bad("Input should be a valid dictionary");
+  bool has_tokens = false;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad("JSON decode error");
+    value v;
+    if (field.value().get(v)) return bad("JSON decode error");
+    if (key == "model") {
+      json_type t;
+      if (v.type().get(t)) return bad("JSON decode error");
+      if (t == json_type::null) continue;
+      std::string model;
+      if (t != json_type::string || !read_string(v, model)) return wrong_type("model", "a valid string");
+      r.model = std::move(model);
+    } else if (key == "tokens") {
+      simdjson::ondemand::array arr;
+      if (v.get_array().get(arr)) return wrong_type("tokens", "a valid list");
+      for (auto item : arr) {
+        uint64_t id = 0;
+        if (item.get_uint64().get(id) || id > UINT32_MAX) return wrong_type("tokens", "a list of token ids");
+        if (r.tokens.size() >= kMaxDetokenizeTokens) return bad("too many tokens", "tokens");
+        r.tokens.push_back(static_cast<uint32_t>(id));
+      }
+      has_tokens = true;
+    }
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) return bad("JSON decode error");
+  if (!has_tokens) return bad("tokens: Field required", "tokens");
   return r;
 }
 

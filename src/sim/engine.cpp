@@ -7,29 +7,39 @@
 namespace ringgate::sim {
 
 Engine::Engine(const EngineConfig& config)
-    : config_(config), kv_(config.kv_blocks), lora_running_(config.num_loras, 0) {}
+    : config_(config),
+      kv_(config.kv_blocks),
+      counters_(config.max_model_len),
+      lora_running_(config.num_loras, 0) {}
 
-uint32_t Engine::blocks_needed(const SequenceRequest& r) const {
-  uint64_t tokens = uint64_t(r.prompt_tokens) + r.output_tokens;
+uint32_t Engine::blocks_for(uint64_t tokens) const {
   return static_cast<uint32_t>((tokens + config_.block_size - 1) / config_.block_size);
 }
 
 SubmitResult Engine::submit(SequenceRequest request, uint64_t now_ns) {
-  if (blocks_needed(request) > kv_.num_blocks()) return {SubmitStatus::too_large, 0};
   if (request.output_tokens == 0) request.output_tokens = 1;
-  bool could_start_now = waiting_.empty() && running_ < config_.max_num_seqs;
-  if (!could_start_now && waiting_.size() >= config_.max_waiting) return {SubmitStatus::queue_full, 0};
+  // The whole sequence must fit in the cache, or it could never finish
+  // (vLLM refuses to start when max_model_len does not fit; the API checks it).
+  if (blocks_for(uint64_t(request.prompt_tokens) + request.output_tokens) > kv_.num_blocks())
+    return {SubmitStatus::too_large, 0};
+  if (config_.max_waiting > 0 && waiting_.size() >= config_.max_waiting &&
+      !(waiting_.empty() && running() < config_.max_num_seqs))
+    return {SubmitStatus::queue_full, 0};
   uint64_t id = next_id_++;
   Sequence& s = sequences_[id];
   s.request = std::move(request);
   s.arrival_ns = now_ns;
   waiting_.push_back(id);
+  step_tokens_ = 0;
   schedule(now_ns);
+  record_step(now_ns);
   return {SubmitStatus::accepted, id};
 }
 
 void Engine::schedule(uint64_t now_ns) {
-  for (auto it = waiting_.begin(); it != waiting_.end() && running_ < config_.max_num_seqs;) {
+  // vLLM's scheduler admits no waiting request in a step that preempted one.
+  if (preempted_this_step_) return;
+  for (auto it = waiting_.begin(); it != waiting_.end() && running() < config_.max_num_seqs;) {
     Sequence& s = sequences_.at(*it);
     int32_t lora = s.request.lora;
     if (lora >= 0 && lora_running_[lora] == 0 && active_loras_ >= config_.max_loras) {
@@ -42,21 +52,33 @@ void Engine::schedule(uint64_t now_ns) {
 }
 
 bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
+  // KV for the prompt and, after a preemption, the output so far (recomputed).
+  const uint64_t tokens = uint64_t(s.request.prompt_tokens) + s.next_token;
   const auto& hashes = s.request.block_hashes;
-  uint32_t extra = blocks_needed(s.request) - static_cast<uint32_t>(hashes.size());
-  if (!kv_.allocate(hashes, extra, s.kv)) return false;
+  // vLLM recomputes at least the last token: a hit covers at most (n-1)/B full blocks.
+  const uint32_t max_cached = tokens > 0 ? static_cast<uint32_t>((tokens - 1) / config_.block_size) : 0;
+  const uint32_t needed = std::max<uint32_t>(blocks_for(tokens), 1);
+  const uint32_t hashed = static_cast<uint32_t>(std::min<size_t>(hashes.size(), needed));
+  if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached)) return false;
   s.running = true;
-  ++running_;
+  running_order_.push_back(id);
   if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) ++active_loras_;
-  s.cached_tokens = std::min(s.kv.cached_blocks * config_.block_size, s.request.prompt_tokens);
-  counters_.prefix_cache_queries += s.request.prompt_tokens;
-  counters_.prefix_cache_hits += s.cached_tokens;
-  counters_.prompt_tokens += s.request.prompt_tokens;
+  const uint32_t hit = std::min<uint32_t>(s.kv.cached_blocks * config_.block_size, uint32_t(tokens));
+  if (!s.scheduled_once) {
+    // vLLM counts a preempted request's second lookup apart (PrefixCacheStats.preempted_*),
+    // not in vllm:prefix_cache_queries/hits.
+    counters_.prefix_cache_queries += tokens;
+    counters_.prefix_cache_hits += hit;
+    s.scheduled_once = true;
+    s.first_scheduled_ns = now_ns;
+    s.cached_tokens = hit;
+  }
   s.start_ns = now_ns;
-  s.prefill_ns = config_.latency.prefill_ns(s.request.prompt_tokens - s.cached_tokens);
-  s.next_token = 0;
+  s.resume_token = s.next_token;
+  s.prefill_ns = config_.latency.prefill_ns(static_cast<uint32_t>(tokens - hit));
   s.next_due_ns = now_ns + config_.latency.token_due_ns(s.prefill_ns, 0);
   push_timer(s.next_due_ns, id);
+  stepped_ = true;
   return true;
 }
 
@@ -66,6 +88,9 @@ void Engine::push_timer(uint64_t due_ns, uint64_t id) {
 }
 
 void Engine::advance(uint64_t now_ns) {
+  step_tokens_ = 0;
+  stepped_ = false;
+  preempted_this_step_ = false;
   schedule(now_ns);
   while (!timers_.empty() && timers_.front().due_ns <= now_ns) {
     Timer t = timers_.front();
@@ -73,36 +98,93 @@ void Engine::advance(uint64_t now_ns) {
     timers_.pop_back();
     auto it = sequences_.find(t.id);
     if (it == sequences_.end() || !it->second.running || it->second.next_due_ns != t.due_ns) continue;
-    Sequence& s = it->second;
-    uint32_t index = s.next_token++;
-    ++counters_.generation_tokens;
-    // Times are measured from the token's due time, not from when the loop got
-    // to it, so a busy loop does not inflate the simulated latencies.
-    if (index == 0) counters_.time_to_first_token.observe(double(t.due_ns - s.arrival_ns) / 1e9);
-    s.request.observer->on_token(index);
-    if (s.next_token >= s.request.output_tokens) {
-      finish(t.id, s, t.due_ns);
-      schedule(now_ns);
-    } else {
-      s.next_due_ns = s.start_ns + config_.latency.token_due_ns(s.prefill_ns, s.next_token);
-      push_timer(s.next_due_ns, t.id);
-    }
+    emit(t.id, it->second, t.due_ns, now_ns);
   }
+  preempted_this_step_ = false;
+  if (stepped_) record_step(now_ns);
 }
 
-void Engine::release(Sequence& s) {
+void Engine::emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns) {
+  stepped_ = true;
+  const uint32_t index = s.next_token++;
+  ++counters_.generation_tokens;
+  ++step_tokens_;
+  // Times are measured from the token's due time, not from when the loop got
+  // to it, so a busy loop does not inflate the simulated latencies.
+  if (index == 0) {
+    s.first_token_ns = due_ns;
+    counters_.prompt_tokens += s.request.prompt_tokens;
+    step_tokens_ += s.request.prompt_tokens;
+    counters_.time_to_first_token.observe(double(due_ns - s.arrival_ns) / 1e9);
+    if (s.request.n_param > 0) counters_.request_params_n.observe(s.request.n_param);
+  } else {
+    counters_.inter_token_latency.observe(double(due_ns - s.last_token_ns) / 1e9);
+  }
+  s.last_token_ns = due_ns;
+  s.request.observer->on_token(index);
+  if (s.next_token >= s.request.output_tokens) {
+    finish(id, s, due_ns);
+    schedule(now_ns);
+    return;
+  }
+  // The next step computes this token's KV: it may need a new block.
+  if (!grow_or_preempt(id, s, uint64_t(s.request.prompt_tokens) + s.next_token)) return;
+  s.next_due_ns = s.start_ns + config_.latency.token_due_ns(s.prefill_ns, s.next_token - s.resume_token);
+  push_timer(s.next_due_ns, id);
+}
+
+bool Engine::grow_or_preempt(uint64_t id, Sequence& s, uint64_t tokens) {
+  const uint32_t needed = blocks_for(tokens);
+  const uint32_t held = static_cast<uint32_t>(s.kv.blocks.size());
+  if (needed <= held) return true;
+  while (!kv_.grow(s.kv, needed - held)) {
+    // vLLM v1 (FCFS): preempt the last running request, which may be this one.
+    const uint64_t victim = running_order_.back();
+    Sequence& v = sequences_.at(victim);
+    preempt(victim, v);
+    if (victim == id) return false;
+  }
+  return true;
+}
+
+void Engine::preempt(uint64_t id, Sequence& s) {
+  release(id, s);
+  ++counters_.num_preemptions;
+  preempted_this_step_ = true;
+  waiting_.push_front(id);  // recomputed first when blocks free up
+}
+
+void Engine::release(uint64_t id, Sequence& s) {
   if (!s.running) return;
   kv_.release(s.kv);
+  s.kv.blocks.clear();
+  s.kv.cached_blocks = 0;
   s.running = false;
-  --running_;
+  running_order_.erase(std::find(running_order_.begin(), running_order_.end(), id));
   if (s.request.lora >= 0 && --lora_running_[s.request.lora] == 0) --active_loras_;
 }
 
 void Engine::finish(uint64_t id, Sequence& s, uint64_t now_ns) {
-  release(s);
+  release(id, s);
   SequenceResult result{s.request.prompt_tokens, s.cached_tokens, s.request.output_tokens};
   ++counters_.success[int(s.request.finish_reason)];
-  counters_.e2e_request_latency.observe(double(now_ns - s.arrival_ns) / 1e9);
+  // vLLM's FinishedRequestStats: queued = first scheduled - arrival, prefill =
+  // first token - scheduled, decode = last token - first token, inference =
+  // last token - scheduled.
+  auto seconds = [](uint64_t from, uint64_t to) { return to > from ? double(to - from) / 1e9 : 0.0; };
+  counters_.e2e_request_latency.observe(seconds(s.arrival_ns, now_ns));
+  counters_.request_queue_time.observe(seconds(s.arrival_ns, s.first_scheduled_ns));
+  counters_.request_prefill_time.observe(seconds(s.first_scheduled_ns, s.first_token_ns));
+  counters_.request_decode_time.observe(seconds(s.first_token_ns, s.last_token_ns));
+  counters_.request_inference_time.observe(seconds(s.first_scheduled_ns, s.last_token_ns));
+  counters_.request_prompt_tokens.observe(s.request.prompt_tokens);
+  counters_.request_generation_tokens.observe(s.request.output_tokens);
+  counters_.request_time_per_output_token.observe(
+      s.request.output_tokens > 1 ? seconds(s.first_token_ns, s.last_token_ns) / (s.request.output_tokens - 1) : 0.0);
+  if (s.request.n_param > 0) {
+    counters_.request_max_num_generation_tokens.observe(s.request.max_tokens_param);
+    if (s.request.max_tokens_param) counters_.request_params_max_tokens.observe(s.request.max_tokens_param);
+  }
   SequenceObserver* observer = s.request.observer;
   sequences_.erase(id);
   observer->on_finished(result);
@@ -113,7 +195,7 @@ void Engine::cancel(uint64_t id, uint64_t now_ns) {
   if (it == sequences_.end()) return;
   Sequence& s = it->second;
   if (s.running) {
-    release(s);
+    release(id, s);
   } else {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), id));
   }
@@ -121,9 +203,31 @@ void Engine::cancel(uint64_t id, uint64_t now_ns) {
   counters_.e2e_request_latency.observe(double(now_ns - s.arrival_ns) / 1e9);
   sequences_.erase(it);
   schedule(now_ns);
+  record_step(now_ns);
+}
+
+void Engine::record_step(uint64_t now_ns) {
+  if (step_tokens_ > 0) counters_.iteration_tokens.observe(double(step_tokens_));
+  step_tokens_ = 0;
+  if (lora_running_.empty()) return;
+  std::vector<uint32_t> run = running_loras(), wait = waiting_loras();
+  for (auto& series : lora_series_) {
+    if (series.running == run && series.waiting == wait) {
+      series.updated_ns = now_ns;
+      return;
+    }
+  }
+  if (lora_series_.size() >= kMaxLoraSeries) {
+    auto oldest = std::min_element(lora_series_.begin(), lora_series_.end(),
+                                   [](const auto& a, const auto& b) { return a.updated_ns < b.updated_ns; });
+    lora_series_.erase(oldest);
+  }
+  lora_series_.push_back({std::move(run), std::move(wait), now_ns});
 }
 
 uint64_t Engine::next_due_ns() const {
+  // A preemption can leave admissions for the next step with nothing running.
+  if (!waiting_.empty() && running_order_.empty()) return 0;
   return timers_.empty() ? std::numeric_limits<uint64_t>::max() : timers_.front().due_ns;
 }
 

@@ -63,6 +63,8 @@ int HttpSession::on_message_begin(llhttp_t* p) {
   s.request_.path.clear();
   s.request_.body.clear();
   s.request_.return_error.clear();
+  s.request_.content_type.clear();
+  s.request_.request_id.clear();
   s.header_name_.clear();
   s.header_bytes_ = 0;
   s.expect_continue_ = false;
@@ -94,6 +96,8 @@ int HttpSession::on_header_field_complete(llhttp_t* p) {
   HttpSession& s = session_of(p);
   s.header_is_return_error_ = iequals(s.header_name_, "x-return-error");
   s.header_is_expect_ = iequals(s.header_name_, "expect");
+  s.header_is_content_type_ = iequals(s.header_name_, "content-type");
+  s.header_is_request_id_ = iequals(s.header_name_, "x-request-id");
   s.header_name_.clear();
   return 0;
 }
@@ -102,6 +106,8 @@ int HttpSession::on_header_value(llhttp_t* p, const char* at, size_t n) {
   HttpSession& s = session_of(p);
   if (!s.count_header_bytes(n)) return HPE_USER;
   if (s.header_is_return_error_) s.request_.return_error.append(at, n);
+  if (s.header_is_content_type_) s.request_.content_type.append(at, n);
+  if (s.header_is_request_id_) s.request_.request_id.append(at, n);
   if (s.header_is_expect_ && iequals(std::string_view(at, n), "100-continue")) s.expect_continue_ = true;
   return 0;
 }
@@ -110,6 +116,8 @@ int HttpSession::on_header_value_complete(llhttp_t* p) {
   HttpSession& s = session_of(p);
   s.header_is_return_error_ = false;
   s.header_is_expect_ = false;
+  s.header_is_content_type_ = false;
+  s.header_is_request_id_ = false;
   return 0;
 }
 

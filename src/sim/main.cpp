@@ -27,6 +27,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringgate-sim: error: %s\n", error.c_str());
     return 1;
   }
+  if (options.startup_delay_s > 0) {
+    std::fprintf(stderr, "ringgate-sim: starting up: %s bound, refusing connections for %.3g s\n",
+                 loop.address().c_str(), options.startup_delay_s);
+    if (!loop.wait_until_ready()) {
+      std::fprintf(stderr, "ringgate-sim: stopped while starting up\n");
+      return 0;
+    }
+  }
+  if (std::string error = loop.begin_listening(); !error.empty()) {
+    std::fprintf(stderr, "ringgate-sim: error: %s\n", error.c_str());
+    return 1;
+  }
   std::fprintf(stderr,
                "ringgate-sim: serving %s (%zu LoRA adapters) on %s: max-num-seqs %u, kv-blocks %u x %u tokens, "
                "mode %s\n",

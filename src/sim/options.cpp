@@ -27,7 +27,7 @@ constexpr FlagSpec kFlags[] = {
     {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters"},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
-    {"--max-waiting", "N", "waiting-queue limit; beyond it requests get 429 (default 1024)"},
+    {"--max-waiting", "N", "waiting-queue limit, beyond it requests get 429; 0 unbounded as vLLM (default 0)"},
     {"--block-size", "N", "tokens per KV-cache block (default 16)"},
     {"--kv-blocks", "N", "KV-cache blocks (default 8192)"},
     {"--max-model-len", "N", "prompt + output token limit (default min(2048, kv-blocks*block-size))"},
@@ -36,9 +36,12 @@ constexpr FlagSpec kFlags[] = {
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
-    {"--startup-delay", "S", "seconds during which /health and the API answer 503 (default 0)"},
+    {"--startup-delay", "S", "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", nullptr, "also emit vllm:gpu_cache_usage_perc"},
+    {"--enable-prompt-tokens-details", nullptr, "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
+    {"--enable-force-include-usage", nullptr, "end every stream with a usage event, as vLLM"},
+    {"--vllm-version", "0.10|0.12", "vLLM release to imitate where they differ: metric set, /version (default 0.12)"},
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
     {"--kv-cache-size", "N", "llm-d-inference-sim's name for --kv-blocks"},
@@ -140,6 +143,10 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.startup_delay_s, 0, 86400)) return bad("seconds >= 0");
   } else if (flag == "--timeout-keep-alive") {
     if (!parse_double(value, o.timeout_keep_alive_s, 0, 86400)) return bad("seconds >= 0");
+  } else if (flag == "--vllm-version") {
+    if (value == "0.12" || value == "0.12.0") o.vllm_version = "0.12.0";
+    else if (value == "0.10" || value == "0.10.2") o.vllm_version = "0.10.2";
+    else return bad("0.10 or 0.12");
   } else if (flag == "--seed") {
     if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
   } else {
@@ -194,6 +201,8 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
     if (!spec->value_hint) {
       if (has_inline) return OptionsError{std::string(flag) + " takes no value"};
       if (flag == "--legacy-gpu-cache-metric") o.legacy_gpu_cache_metric = true;
+      if (flag == "--enable-prompt-tokens-details") o.enable_prompt_tokens_details = true;
+      if (flag == "--enable-force-include-usage") o.enable_force_include_usage = true;
       continue;
     }
     if (has_inline) {

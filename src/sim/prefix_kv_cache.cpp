@@ -16,10 +16,12 @@ uint32_t PrefixKvCache::match(std::span<const uint64_t> hashes) const {
   return n;
 }
 
-bool PrefixKvCache::can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks) const {
+bool PrefixKvCache::can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks,
+                                 uint32_t max_cached_blocks) const {
   uint32_t matched = 0;
   uint32_t matched_free = 0;
   for (uint64_t h : hashes) {
+    if (matched >= max_cached_blocks) break;
     auto it = by_hash_.find(h);
     if (it == by_hash_.end()) break;
     ++matched;
@@ -30,13 +32,14 @@ bool PrefixKvCache::can_allocate(std::span<const uint64_t> hashes, uint32_t extr
   return needed <= free_blocks;
 }
 
-bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out) {
-  if (!can_allocate(hashes, extra_blocks)) return false;
+bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out,
+                             uint32_t max_cached_blocks) {
+  if (!can_allocate(hashes, extra_blocks, max_cached_blocks)) return false;
   out.blocks.clear();
   out.blocks.reserve(hashes.size() + extra_blocks);
   out.cached_blocks = 0;
   size_t i = 0;
-  for (; i < hashes.size(); ++i) {
+  for (; i < hashes.size() && i < max_cached_blocks; ++i) {
     auto it = by_hash_.find(hashes[i]);
     if (it == by_hash_.end()) break;
     Block& b = blocks_[it->second];
@@ -57,6 +60,12 @@ bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_bl
     out.blocks.push_back(index);
   }
   for (uint32_t e = 0; e < extra_blocks; ++e) out.blocks.push_back(take_free_block());
+  return true;
+}
+
+bool PrefixKvCache::grow(KvAllocation& allocation, uint32_t n) {
+  if (n > free_blocks()) return false;
+  for (uint32_t e = 0; e < n; ++e) allocation.blocks.push_back(take_free_block());
   return true;
 }
 

@@ -28,13 +28,10 @@ EngineConfig engine_config(const SimOptions& o) {
   c.block_size = o.block_size;
   c.kv_blocks = o.kv_blocks;
   c.max_loras = o.max_loras;
+  c.max_model_len = o.max_model_len;
   c.num_loras = static_cast<uint32_t>(o.loras.size());
   c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms};
   return c;
-}
-
-uint64_t ready_at(const SimOptions& o) {
-  return monotonic_ns() + static_cast<uint64_t>(o.startup_delay_s * 1e9);
 }
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -59,7 +56,8 @@ std::string format_address(const sockaddr_storage& ss) {
 ServerLoop::ServerLoop(const SimOptions& options)
     : options_(options),
       engine_(engine_config(options)),
-      api_(options, engine_, ready_at(options)),
+      api_(options, engine_),
+      start_ns_(monotonic_ns()),
       keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
 ServerLoop::~ServerLoop() {
@@ -99,8 +97,11 @@ std::string ServerLoop::start() {
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
-      last_error = errno_text(("listen on " + options_.host + ":" + port).c_str());
+    // Bound now (the port is ours and known), listening only once ready:
+    // vLLM binds its socket before loading the model and serves nothing
+    // until then, so a starting server refuses connections.
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      last_error = errno_text(("bind " + options_.host + ":" + port).c_str());
       ::close(fd);
       continue;
     }
@@ -117,10 +118,33 @@ std::string ServerLoop::start() {
 
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno_text("epoll_ctl");
   ev.data.fd = signal_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev) != 0) return errno_text("epoll_ctl");
+  return {};
+}
+
+bool ServerLoop::wait_until_ready() {
+  const uint64_t ready_at = start_ns_ + static_cast<uint64_t>(options_.startup_delay_s * 1e9);
+  for (uint64_t now = monotonic_ns(); now < ready_at; now = monotonic_ns()) {
+    epoll_event event;
+    int ms = int(std::min<uint64_t>((ready_at - now + 999999) / 1000000, 1000));
+    int n = epoll_wait(epoll_fd_, &event, 1, ms);
+    if (n > 0 && event.data.fd == signal_fd_) {
+      signalfd_siginfo info;
+      while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string ServerLoop::begin_listening() {
+  if (::listen(listen_fd_, 4096) != 0) return errno_text(("listen on " + address_).c_str());
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno_text("epoll_ctl");
   return {};
 }
 

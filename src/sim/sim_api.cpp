@@ -2,11 +2,13 @@
 
 #include <charconv>
 #include <memory>
+#include <strings.h>
 
 #include "ringgate/sim/api_error.h"
 #include "ringgate/sim/completion_exchange.h"
 #include "ringgate/sim/monotonic_clock.h"
 #include "ringgate/sim/tokenizer.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sim {
 namespace {
@@ -17,16 +19,44 @@ void respond_error(HttpSession& session, const ApiError& error) {
   session.respond(error.status, kJson, error_body(error));
 }
 
-// Routes: path, method, what.
-enum class Route { completions, chat_completions, models, health, metrics, none };
+enum class Route { completions, chat_completions, models, health, ping, version, tokenize, detokenize, metrics, none };
 
 Route route_of(std::string_view path) {
   if (path == "/v1/completions") return Route::completions;
   if (path == "/v1/chat/completions") return Route::chat_completions;
   if (path == "/v1/models") return Route::models;
   if (path == "/health") return Route::health;
+  if (path == "/ping") return Route::ping;
+  if (path == "/version") return Route::version;
+  if (path == "/tokenize") return Route::tokenize;
+  if (path == "/detokenize") return Route::detokenize;
   if (path == "/metrics") return Route::metrics;
   return Route::none;
+}
+
+// The methods FastAPI routes each path for in vLLM's api_server.
+bool method_allowed(Route route, llhttp_method_t m, const char*& allow) {
+  switch (route) {
+    case Route::completions:
+    case Route::chat_completions:
+    case Route::tokenize:
+    case Route::detokenize:
+      allow = "allow: POST\r\n";
+      return m == HTTP_POST;
+    case Route::ping:
+      allow = "allow: GET, POST\r\n";
+      return m == HTTP_GET || m == HTTP_POST;
+    default:
+      allow = "allow: GET\r\n";
+      return m == HTTP_GET;
+  }
+}
+
+// vLLM's validate_json_request: the media type must be application/json.
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  constexpr std::string_view kWanted = "application/json";
+  return media.size() == kWanted.size() && strncasecmp(media.data(), kWanted.data(), media.size()) == 0;
 }
 
 std::string join_names(const std::vector<uint32_t>& indices, const std::vector<LoraAdapter>& loras) {
@@ -40,10 +70,9 @@ std::string join_names(const std::vector<uint32_t>& indices, const std::vector<L
 
 }  // namespace
 
-SimApi::SimApi(const SimOptions& options, Engine& engine, uint64_t ready_at_ns)
+SimApi::SimApi(const SimOptions& options, Engine& engine)
     : options_(options),
       engine_(engine),
-      ready_at_ns_(ready_at_ns),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? options.seed : monotonic_ns()) {
   std::vector<ModelEntry> entries;
@@ -67,32 +96,43 @@ uint64_t SimApi::next_random() {  // splitmix64
 
 void SimApi::handle(HttpSession& session, HttpRequest& request) {
   const Route route = route_of(request.path);
-  const bool is_post_route = route == Route::completions || route == Route::chat_completions;
   if (route == Route::none) {
-    respond_error(session, {404, "Not Found", {}});
+    respond_error(session, {404, "Not Found", {}, "Not Found"});
     return;
   }
-  const llhttp_method_t wanted = is_post_route ? HTTP_POST : HTTP_GET;
-  if (request.method != wanted) {
-    session.respond(405, kJson, error_body({405, "Method Not Allowed", {}}),
-                    is_post_route ? "allow: POST\r\n" : "allow: GET\r\n");
+  const char* allow = "";
+  if (!method_allowed(route, request.method, allow)) {
+    session.respond(405, kJson, error_body({405, "Method Not Allowed", {}, "Method Not Allowed"}), allow);
     return;
   }
-  const bool starting = monotonic_ns() < ready_at_ns_;
+  const bool json_body = route == Route::completions || route == Route::chat_completions ||
+                         route == Route::tokenize || route == Route::detokenize;
+  if (json_body && !is_json_media_type(request.content_type)) {
+    respond_error(session, validation_error("Unsupported Media Type: Only 'application/json' is allowed"));
+    return;
+  }
   switch (route) {
     case Route::health:
-      session.respond(starting ? 503 : 200, kJson, {});
+    case Route::ping:
+      session.respond(200, kJson, {});
+      return;
+    case Route::version:
+      session.respond(200, kJson, "{\"version\":\"" + options_.vllm_version + "\"}");
       return;
     case Route::metrics:
       session.respond(200, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
       return;
     case Route::models:
-      if (starting) return respond_error(session, {503, "The server is starting up", {}});
       session.respond(200, kJson, models_body_);
+      return;
+    case Route::tokenize:
+      handle_tokenize(session, request);
+      return;
+    case Route::detokenize:
+      handle_detokenize(session, request);
       return;
     case Route::completions:
     case Route::chat_completions:
-      if (starting) return respond_error(session, {503, "The server is starting up", {}});
       handle_completion(session, request,
                         route == Route::completions ? Endpoint::completions : Endpoint::chat_completions);
       return;
@@ -120,63 +160,153 @@ bool SimApi::answer_injected_error(HttpSession& session, const HttpRequest& requ
   return false;
 }
 
+void SimApi::handle_tokenize(HttpSession& session, HttpRequest& request) {
+  // vLLM takes {"prompt": str} or a chat {"messages": [...]} here.
+  const Endpoint shape =
+      request.body.find("\"messages\"") != std::string::npos ? Endpoint::chat_completions : Endpoint::completions;
+  ParsedRequest parsed = parse_completion_request(shape, request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  const CompletionRequest& req = std::get<CompletionRequest>(parsed);
+  if (req.model && !models_.contains(*req.model))
+    return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+  const std::vector<uint32_t> ids = token_ids(req.prompts.front().text);
+  std::string body = "{\"count\":";
+  util::append_uint(body, ids.size());
+  body += ",\"max_model_len\":";
+  util::append_uint(body, options_.max_model_len);
+  body += ",\"tokens\":[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) body += ',';
+    util::append_uint(body, ids[i]);
+  }
+  body += "],\"token_strs\":null}";
+  session.respond(200, kJson, body);
+}
+
+void SimApi::handle_detokenize(HttpSession& session, HttpRequest& request) {
+  ParsedDetokenize parsed = parse_detokenize_request(request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  const DetokenizeRequest& req = std::get<DetokenizeRequest>(parsed);
+  if (req.model && !models_.contains(*req.model))
+    return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+  std::string text;
+  text.reserve(req.tokens.size() * kBytesPerToken);
+  for (uint32_t id : req.tokens) append_token_text(text, id);
+  std::string body = "{\"prompt\":";
+  util::append_json_string(body, text);
+  body += '}';
+  session.respond(200, kJson, body);
+}
+
 void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint) {
   if (answer_injected_error(session, request)) return;
   ParsedRequest parsed = parse_completion_request(endpoint, request.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
   CompletionRequest& req = std::get<CompletionRequest>(parsed);
 
-  auto model = models_.find(req.model);
-  if (model == models_.end())
-    return respond_error(session, {404, "The model `" + req.model + "` does not exist.", "model"});
-  const int32_t lora = model->second;
-
-  const uint32_t prompt_tokens = count_tokens(req.prompt_text);
-  const uint64_t requested = req.max_tokens ? *req.max_tokens : kDefaultMaxTokens;
-  if (prompt_tokens + requested > options_.max_model_len) {
-    const char* what = endpoint == Endpoint::chat_completions ? "messages" : "prompt";
-    return respond_error(
-        session, {400,
-                  "This model's maximum context length is " + std::to_string(options_.max_model_len) +
-                      " tokens. However, you requested " + std::to_string(prompt_tokens + requested) + " tokens (" +
-                      std::to_string(prompt_tokens) + " in the " + what + ", " + std::to_string(requested) +
-                      " in the completion). Please reduce the length of the " + what + " or completion.",
-                  {}});
+  // No model: the base model, as vLLM serves it.
+  int32_t lora = -1;
+  if (req.model) {
+    auto model = models_.find(*req.model);
+    if (model == models_.end())
+      return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+    lora = model->second;
+  }
+  const bool chat = endpoint == Endpoint::chat_completions;
+  // Chat: max_completion_tokens wins over max_tokens; neither means "up to
+  // max_model_len". Completions: max_tokens defaults to 16.
+  std::optional<uint32_t> asked = chat && req.max_completion_tokens ? req.max_completion_tokens : req.max_tokens;
+  if (!chat && !asked) asked = kDefaultMaxTokens;
+  const uint32_t max_len = options_.max_model_len;
+  std::vector<uint32_t> prompt_tokens;
+  prompt_tokens.reserve(req.prompts.size());
+  for (const PromptInput& p : req.prompts) {
+    const uint32_t tokens = count_tokens(p.text);
+    prompt_tokens.push_back(tokens);
+    if (!asked && tokens >= max_len)
+      return respond_error(session, {400,
+                                     "This model's maximum context length is " + std::to_string(max_len) +
+                                         " tokens. However, you requested " + std::to_string(tokens) +
+                                         " tokens in the messages, Please reduce the length of the messages.",
+                                     {}});
+    if (asked && uint64_t(tokens) + *asked > max_len)
+      return respond_error(session, {400,
+                                     "This model's maximum context length is " + std::to_string(max_len) +
+                                         " tokens. However, you requested " +
+                                         std::to_string(uint64_t(tokens) + *asked) + " tokens (" +
+                                         std::to_string(tokens) + " in the messages, " + std::to_string(*asked) +
+                                         " in the completion). Please reduce the length of the messages or "
+                                         "completion.",
+                                     {}});
   }
 
-  ResponseHead head{endpoint, make_response_id(endpoint, next_random(), next_random()),
-                    static_cast<uint64_t>(unix_seconds()), req.model};
+  // The response names the first served name (or the adapter), whatever alias was asked for.
+  const std::string& model_name = lora >= 0 ? options_.loras[size_t(lora)].name : options_.served_model_names.front();
+  std::string id = request.request_id.empty()
+                       ? make_response_id(endpoint, next_random(), next_random())
+                       : std::string(chat ? "chatcmpl-" : "cmpl-") + request.request_id;
+  ResponseHead head{endpoint, std::move(id), static_cast<uint64_t>(unix_seconds()), model_name,
+                    !options_.vllm_version.starts_with("0.10")};
+  if (!req.stream) req.include_usage = false;
+  else if (!req.has_stream_options) req.include_usage = options_.enable_force_include_usage;
+  else req.include_usage = req.include_usage || options_.enable_force_include_usage;
+  if (!req.include_usage) req.continuous_usage_stats = false;
+
+  auto exchange = std::make_unique<CompletionExchange>(session, engine_, std::move(req), std::move(head),
+                                                       CompletionExchange::Options{options_.enable_prompt_tokens_details});
+  const CompletionRequest& owned = exchange->request();
   const std::string& cache_key = lora >= 0 ? options_.loras[size_t(lora)].name : options_.model;
-  SequenceRequest seq;
-  seq.prompt_tokens = prompt_tokens;
-  seq.block_hashes = block_hashes(req.prompt_text, cache_key, options_.block_size);
-  seq.lora = lora;
-
-  auto exchange = std::make_unique<CompletionExchange>(session, engine_, std::move(req), std::move(head));
-  CompletionRequest& owned = exchange->request();
-  const uint32_t max_tokens = owned.max_tokens.value_or(0);
-  exchange->set_output(plan_output(options_.mode, owned.echo_text, owned.max_tokens ? &max_tokens : nullptr,
-                                   owned.ignore_eos, next_random()));
-  seq.output_tokens = static_cast<uint32_t>(exchange->output().tokens.size());
-  seq.finish_reason = exchange->output().finish;
-  seq.observer = exchange.get();
-
-  SubmitResult submitted = engine_.submit(std::move(seq), monotonic_ns());
-  if (submitted.status == SubmitStatus::queue_full)
-    return respond_error(session, {429,
-                                   "The server is overloaded: the waiting queue is full (" +
-                                       std::to_string(engine_.waiting()) + " requests). Try again later.",
-                                   {}});
-  if (submitted.status == SubmitStatus::too_large)
-    return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
-  exchange->set_sequence(submitted.id);
-  if (exchange->request().stream) session.begin_stream(200, "text/event-stream; charset=utf-8");
+  std::vector<SequenceRequest> sequences;
+  for (uint32_t p = 0; p < owned.prompts.size(); ++p) {
+    const PromptInput& prompt = owned.prompts[p];
+    const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
+    std::vector<uint64_t> hashes = block_hashes(prompt.text, cache_key, options_.block_size);
+    for (uint32_t k = 0; k < owned.n; ++k) {
+      OutputSpec spec;
+      spec.mode = options_.mode;
+      spec.echo_text = prompt.echo_text;
+      spec.limit = limit;
+      spec.limit_given = asked.has_value() && (chat ? (owned.max_tokens || owned.max_completion_tokens)
+                                                   : owned.max_tokens.has_value());
+      spec.ignore_eos = owned.ignore_eos;
+      spec.stop = &owned.stop;
+      spec.include_stop_str_in_output = owned.include_stop_str_in_output;
+      SequenceObserver& observer = exchange->add_choice(p, prompt_tokens[p], plan_output(spec, next_random()));
+      const PlannedOutput& out = exchange->output(uint32_t(sequences.size()));
+      SequenceRequest seq;
+      seq.prompt_tokens = prompt_tokens[p];
+      seq.block_hashes = hashes;
+      seq.lora = lora;
+      seq.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(out.tokens.size()));
+      seq.finish_reason = out.finish;
+      seq.observer = &observer;
+      if (k == 0) {
+        seq.n_param = owned.n;
+        seq.max_tokens_param = limit;
+      }
+      sequences.push_back(std::move(seq));
+    }
+  }
+  const uint64_t now = monotonic_ns();
+  for (uint32_t i = 0; i < sequences.size(); ++i) {
+    SubmitResult submitted = engine_.submit(std::move(sequences[i]), now);
+    if (submitted.status == SubmitStatus::queue_full)
+      return respond_error(session, {429,
+                                     "The server is overloaded: the waiting queue is full (" +
+                                         std::to_string(engine_.waiting()) + " requests). Try again later.",
+                                     {}});
+    if (submitted.status == SubmitStatus::too_large)
+      return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
+    exchange->set_sequence(i, submitted.id);
+  }
+  exchange->start();
   session.set_in_flight(std::move(exchange));
 }
 
 std::string SimApi::metrics_text() const {
   SimGauges g;
   g.model_name = options_.served_model_names.front();
+  g.version = options_.vllm_version.starts_with("0.10") ? MetricsVersion::v0_10 : MetricsVersion::v0_12;
   g.running = engine_.running();
   g.waiting = engine_.waiting();
   g.kv_cache_usage = engine_.kv_cache_usage();
@@ -185,9 +315,13 @@ std::string SimApi::metrics_text() const {
   g.num_gpu_blocks = options_.kv_blocks;
   g.lora_enabled = !options_.loras.empty();
   g.max_lora = options_.max_loras;
-  g.running_lora_adapters = join_names(engine_.running_loras(), options_.loras);
-  g.waiting_lora_adapters = join_names(engine_.waiting_loras(), options_.loras);
-  g.unix_time = unix_seconds();
+  const double unix_now = unix_seconds();
+  const uint64_t mono_now = monotonic_ns();
+  for (const LoraStepState& s : engine_.lora_series()) {
+    const double age = mono_now > s.updated_ns ? double(mono_now - s.updated_ns) / 1e9 : 0.0;
+    g.lora_series.push_back({join_names(s.running, options_.loras), join_names(s.waiting, options_.loras),
+                             unix_now - age});
+  }
   return render_metrics(engine_.counters(), g);
 }
 

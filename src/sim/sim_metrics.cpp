@@ -10,14 +10,29 @@ constexpr double kTtftBuckets[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0
                                    1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
 constexpr double kE2eBuckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,    10.0,   15.0,  20.0,
                                   30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+constexpr double kItlBuckets[] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,  0.4, 0.5,
+                                  0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
+constexpr double kIterationTokenBuckets[] = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+constexpr double kParamsNBuckets[] = {1, 2, 5, 10, 20};
 
-// Shortest round-trip form, with ".0" on whole numbers as prometheus_client prints them.
+// prometheus_client's floatToGoString: Python's repr (fixed notation for
+// 1e-4 <= |v| < 1e16, else scientific), then Go's earlier switch to an
+// exponent for values with more than 6 digits before the point.
 void append_number(std::string& out, double v) {
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string_view s(buf, ec == std::errc() ? size_t(end - buf) : 0);
+  const double a = v < 0 ? -v : v;
+  const bool fixed = a == 0 || (a >= 1e-4 && a < 1e16);
+  auto [end, ec] = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string s(buf, ec == std::errc() ? size_t(end - buf) : 0);
+  if (fixed && s.find('.') == std::string::npos) s += ".0";
+  const size_t dot = s.find('.');
+  if (fixed && v > 0 && dot != std::string::npos && dot > 6) {
+    std::string mantissa = s.substr(0, 1) + "." + s.substr(1, dot - 1) + s.substr(dot + 1);
+    while (!mantissa.empty() && (mantissa.back() == '0' || mantissa.back() == '.')) mantissa.pop_back();
+    s = mantissa + "e+0" + std::to_string(dot - 1);
+  }
   out += s;
-  if (s.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
 
 void append_label_value(std::string& out, std::string_view v) {
@@ -41,12 +56,25 @@ void append_header(std::string& out, const char* name, const char* type, const c
   out += '\n';
 }
 
-// {model_name="...",engine="0"} plus optional extra labels first.
-std::string engine_labels(const std::string& model_name) {
-  std::string l = "model_name=\"";
-  append_label_value(l, model_name);
-  l += "\",engine=\"0\"";
-  return l;
+struct Label {
+  std::string_view name;
+  std::string value;  // raw; escaped when written
+};
+
+// A label set as text. Real vLLM v1 servers print labels sorted by name
+// ({engine="0",le="0.1",model_name="m"} in every capture found), not in the
+// order loggers.py declares them.
+std::string label_text(std::vector<Label> labels) {
+  std::stable_sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::string out;
+  for (const Label& l : labels) {
+    if (!out.empty()) out += ',';
+    out += l.name;
+    out += "=\"";
+    append_label_value(out, l.value);
+    out += '"';
+  }
+  return out;
 }
 
 void append_sample(std::string& out, const char* name, std::string_view labels, double v) {
@@ -59,21 +87,20 @@ void append_sample(std::string& out, const char* name, std::string_view labels, 
 }
 
 void append_histogram(std::string& out, const char* name, const char* help, const Histogram& h,
-                      const std::string& labels) {
+                      const std::string& model_name) {
   append_header(out, name, "histogram", help);
   std::string base = name;
+  const std::string bucket_name = base + "_bucket";
   auto bounds = h.upper_bounds();
   for (size_t i = 0; i <= bounds.size(); ++i) {
-    out += base;
-    out += "_bucket{";
-    out += labels;
-    out += ",le=\"";
-    if (i < bounds.size()) append_number(out, bounds[i]);
-    else out += "+Inf";
-    out += "\"} ";
-    append_number(out, double(h.cumulative_count(i)));
-    out += '\n';
+    std::string le;
+    if (i < bounds.size()) append_number(le, bounds[i]);
+    else le = "+Inf";
+    append_sample(out, bucket_name.c_str(),
+                  label_text({{"model_name", model_name}, {"engine", "0"}, {"le", std::move(le)}}),
+                  double(h.cumulative_count(i)));
   }
+  const std::string labels = label_text({{"model_name", model_name}, {"engine", "0"}});
   append_sample(out, (base + "_sum").c_str(), labels, h.sum());
   append_sample(out, (base + "_count").c_str(), labels, double(h.count()));
 }
@@ -81,7 +108,7 @@ void append_histogram(std::string& out, const char* name, const char* help, cons
 }  // namespace
 
 Histogram::Histogram(std::span<const double> upper_bounds)
-    : bounds_(upper_bounds), per_bucket_(upper_bounds.size() + 1, 0) {}
+    : bounds_(upper_bounds.begin(), upper_bounds.end()), per_bucket_(upper_bounds.size() + 1, 0) {}
 
 void Histogram::observe(double value) {
   size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
@@ -98,6 +125,25 @@ uint64_t Histogram::cumulative_count(size_t bucket) const {
 
 std::span<const double> ttft_buckets() { return kTtftBuckets; }
 std::span<const double> e2e_latency_buckets() { return kE2eBuckets; }
+std::span<const double> inter_token_latency_buckets() { return kItlBuckets; }
+std::span<const double> iteration_tokens_buckets() { return kIterationTokenBuckets; }
+std::span<const double> params_n_buckets() { return kParamsNBuckets; }
+
+std::vector<double> one_two_five_buckets(uint64_t max_value) {
+  std::vector<double> out;
+  for (uint64_t scale = 1;; scale *= 10) {
+    for (uint64_t m : {1, 2, 5}) {
+      if (m * scale > max_value) return out;
+      out.push_back(double(m * scale));
+    }
+  }
+}
+
+SimCounters::SimCounters(uint32_t max_model_len)
+    : request_prompt_tokens(one_two_five_buckets(max_model_len)),
+      request_generation_tokens(one_two_five_buckets(max_model_len)),
+      request_params_max_tokens(one_two_five_buckets(max_model_len)),
+      request_max_num_generation_tokens(one_two_five_buckets(max_model_len)) {}
 
 const char* finish_reason_name(FinishReason reason) {
   switch (reason) {
@@ -110,58 +156,130 @@ const char* finish_reason_name(FinishReason reason) {
 
 std::string render_metrics(const SimCounters& c, const SimGauges& g) {
   std::string out;
-  out.reserve(8192);
-  const std::string labels = engine_labels(g.model_name);
+  out.reserve(32768);
+  const bool v0_10 = g.version == MetricsVersion::v0_10;
+  const std::string labels = label_text({{"model_name", g.model_name}, {"engine", "0"}});
+  auto gauge = [&](const char* name, const char* help, double v) {
+    append_header(out, name, "gauge", help);
+    append_sample(out, name, labels, v);
+  };
+  auto counter = [&](const char* name, const char* help, double v) {
+    append_header(out, name, "counter", help);
+    append_sample(out, name, labels, v);
+  };
 
-  append_header(out, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.");
-  append_sample(out, "vllm:num_requests_running", labels, g.running);
-  append_header(out, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.");
-  append_sample(out, "vllm:num_requests_waiting", labels, g.waiting);
-  if (g.legacy_gpu_cache_metric) {
-    append_header(out, "vllm:gpu_cache_usage_perc", "gauge",
-                  "GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use vllm:kv_cache_usage_perc instead.");
-    append_sample(out, "vllm:gpu_cache_usage_perc", labels, g.kv_cache_usage);
+  // In the order vLLM registers them (vllm/v1/metrics/loggers.py).
+  gauge("vllm:num_requests_running", "Number of requests in model execution batches.", g.running);
+  gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", g.waiting);
+  if (!v0_10) {
+    append_header(out, "vllm:engine_sleep_state", "gauge",
+                  "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; "
+                  "weights_offloaded = 1 means sleep level 1; discard_all = 1 means sleep level 2.");
+    for (const char* state : {"awake", "weights_offloaded", "discard_all"}) {
+      std::string l = label_text({{"model_name", g.model_name}, {"engine", "0"}, {"sleep_state", state}});
+      append_sample(out, "vllm:engine_sleep_state", l, std::string_view(state) == "awake" ? 1.0 : 0.0);
+    }
   }
-  append_header(out, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
-  append_sample(out, "vllm:kv_cache_usage_perc", labels, g.kv_cache_usage);
-
-  append_header(out, "vllm:prefix_cache_queries_total", "counter",
-                "Prefix cache queries, in terms of number of queried tokens.");
-  append_sample(out, "vllm:prefix_cache_queries_total", labels, double(c.prefix_cache_queries));
-  append_header(out, "vllm:prefix_cache_hits_total", "counter",
-                "Prefix cache hits, in terms of number of cached tokens.");
-  append_sample(out, "vllm:prefix_cache_hits_total", labels, double(c.prefix_cache_hits));
-  append_header(out, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.");
-  append_sample(out, "vllm:prompt_tokens_total", labels, double(c.prompt_tokens));
-  append_header(out, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed.");
-  append_sample(out, "vllm:generation_tokens_total", labels, double(c.generation_tokens));
+  if (v0_10 || g.legacy_gpu_cache_metric) {
+    gauge("vllm:gpu_cache_usage_perc",
+          "GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use vllm:kv_cache_usage_perc instead.",
+          g.kv_cache_usage);
+  }
+  if (v0_10) {
+    counter("vllm:gpu_prefix_cache_queries_total",
+            "GPU prefix cache queries, in terms of number of queriedtokens. DEPRECATED: Use "
+            "vllm:prefix_cache_queries instead.",
+            double(c.prefix_cache_queries));
+    counter("vllm:gpu_prefix_cache_hits_total",
+            "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use vllm:prefix_cache_hits "
+            "instead.",
+            double(c.prefix_cache_hits));
+  }
+  gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", g.kv_cache_usage);
+  counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.",
+          double(c.prefix_cache_queries));
+  counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
+          double(c.prefix_cache_hits));
+  if (!v0_10) {
+    counter("vllm:external_prefix_cache_queries_total",
+            "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of "
+            "queried tokens.",
+            0);
+    counter("vllm:external_prefix_cache_hits_total",
+            "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of "
+            "cached tokens.",
+            0);
+    counter("vllm:mm_cache_queries_total", "Multi-modal cache queries, in terms of number of queried items.", 0);
+    counter("vllm:mm_cache_hits_total", "Multi-modal cache hits, in terms of number of cached items.", 0);
+  }
+  counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
+          double(c.num_preemptions));
+  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", double(c.prompt_tokens));
+  counter("vllm:generation_tokens_total", "Number of generation tokens processed.", double(c.generation_tokens));
 
   append_header(out, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
   for (FinishReason r : {FinishReason::stop, FinishReason::length, FinishReason::abort}) {
-    std::string l = labels + ",finished_reason=\"" + finish_reason_name(r) + "\"";
+    std::string l =
+        label_text({{"model_name", g.model_name}, {"engine", "0"}, {"finished_reason", finish_reason_name(r)}});
     append_sample(out, "vllm:request_success_total", l, double(c.success[int(r)]));
   }
 
-  append_histogram(out, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-                   c.time_to_first_token, labels);
-  append_histogram(out, "vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-                   c.e2e_request_latency, labels);
+  auto histogram = [&](const char* name, const char* help, const Histogram& h) {
+    append_histogram(out, name, help, h, g.model_name);
+  };
+  histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", c.request_prompt_tokens);
+  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", c.request_generation_tokens);
+  histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", c.iteration_tokens);
+  histogram("vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
+            c.request_max_num_generation_tokens);
+  histogram("vllm:request_params_n", "Histogram of the n request parameter.", c.request_params_n);
+  histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
+            c.request_params_max_tokens);
+  histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+            c.time_to_first_token);
+  if (v0_10) {
+    histogram("vllm:time_per_output_token_seconds",
+              "Histogram of time per output token in seconds.DEPRECATED: Use vllm:inter_token_latency_seconds "
+              "instead.",
+              c.inter_token_latency);
+  }
+  histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
+            c.inter_token_latency);
+  if (!v0_10) {
+    histogram("vllm:request_time_per_output_token_seconds",
+              "Histogram of time_per_output_token_seconds per request.", c.request_time_per_output_token);
+  }
+  histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
+            c.e2e_request_latency);
+  histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
+            c.request_queue_time);
+  histogram("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
+            c.request_inference_time);
+  histogram("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+            c.request_prefill_time);
+  histogram("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
+            c.request_decode_time);
 
-  if (g.lora_enabled) {
+  // vLLM creates one series per (running, waiting) pair it ever reports and
+  // sets each to the time of its last update; none before the first step.
+  if (g.lora_enabled && !g.lora_series.empty()) {
     append_header(out, "vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
-    std::string l = "max_lora=\"" + std::to_string(g.max_lora) + "\",waiting_lora_adapters=\"";
-    append_label_value(l, g.waiting_lora_adapters);
-    l += "\",running_lora_adapters=\"";
-    append_label_value(l, g.running_lora_adapters);
-    l += '"';
-    append_sample(out, "vllm:lora_requests_info", l, g.unix_time);
+    for (const LoraInfoSeries& series : g.lora_series) {
+      std::string l = label_text({{"max_lora", std::to_string(g.max_lora)},
+                                  {"waiting_lora_adapters", series.waiting_lora_adapters},
+                                  {"running_lora_adapters", series.running_lora_adapters}});
+      append_sample(out, "vllm:lora_requests_info", l, series.unix_time);
+    }
   }
 
   append_header(out, "vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig");
-  std::string l = "block_size=\"" + std::to_string(g.block_size) +
-                  "\",cache_dtype=\"auto\",enable_prefix_caching=\"True\",gpu_memory_utilization=\"0.9\","
-                  "num_cpu_blocks=\"None\",num_gpu_blocks=\"" +
-                  std::to_string(g.num_gpu_blocks) + "\",engine=\"0\"";
+  std::string l = label_text({{"block_size", std::to_string(g.block_size)},
+                              {"cache_dtype", "auto"},
+                              {"enable_prefix_caching", "True"},
+                              {"gpu_memory_utilization", "0.9"},
+                              {"num_cpu_blocks", "None"},
+                              {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
+                              {"engine", "0"}});
   append_sample(out, "vllm:cache_config_info", l, 1.0);
   return out;
 }

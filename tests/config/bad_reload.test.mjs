@@ -35,7 +35,9 @@ async function until(what, predicate, limitMs = 5000) {
 }
 
 test('eight kinds of bad config on reload are rejected; the old rules keep serving; nothing is dropped', { timeout: 55000 }, async () => {
-  const sim = await startSim(['--served-model-name', REAL, CANARY, '--max-num-seqs', '512']);
+  // CANARY is a LoRA adapter, so answers name the model that served them (vLLM answers
+  // every --served-model-name alias with the first name).
+  const sim = await startSim(['--model', REAL, '--lora', CANARY, '--max-num-seqs', '512']);
   procs.push(sim);
   // 4 lines, so the rewrite documents below start on line 5.
   const GW = `apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {static: ["${sim.api}"]}}\n---\n`;

@@ -23,7 +23,9 @@ const REAL = 'facebook/opt-125m';
 const CANARY = 'facebook/opt-125m-canary';
 
 before(async () => {
-  sim = await startSim(['--served-model-name', REAL, CANARY, '--seed', '3']);
+  // The canary is a LoRA adapter: vLLM answers with the adapter's name. (Two --served-model-name
+  // aliases would not do: vLLM answers every alias with the first name.)
+  sim = await startSim(['--model', REAL, '--lora', CANARY, '--seed', '3']);
   procs.push(sim);
   const config = path.join(dir, 'ringgate.yaml');
   // The guide's resources, with the pool given as the static list of this test's sim.

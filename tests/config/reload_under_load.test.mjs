@@ -68,7 +68,9 @@ async function waitForReloads(adminUrl, count, t0, limitMs = 5000) {
 }
 
 test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/s drop nothing', { timeout: 55000 }, async () => {
-  const simArgs = ['--served-model-name', BASE, CANARY, '--max-num-seqs', '512'];
+  // CANARY as a LoRA adapter: answers name the adapter (vLLM answers every
+  // --served-model-name alias with the first name).
+  const simArgs = ['--model', BASE, '--lora', CANARY, '--max-num-seqs', '512'];
   const sims = await Promise.all([startSim(simArgs), startSim(simArgs),
     startSim(['--model', 'slow-model', '--inter-token-latency-ms', '500'])]);
   procs.push(...sims);

@@ -17,9 +17,9 @@ after(async () => {
 });
 
 test('a 90/10 split over 10,000 requests lands within ±1.5 points', { timeout: 50000 }, async () => {
-  // Two simulators, each serving both names (as a base model and a loaded variant
-  // would be served by every pod of a pool); zero latency, tiny answers.
-  const simArgs = ['--served-model-name', 'facebook/opt-125m', 'opt-125m-v2', '--max-num-seqs', '512', '--seed', '7'];
+  // Two simulators, each serving both names (a base model and a LoRA variant, as every pod
+  // of a pool would; vLLM names the adapter in its answer); zero latency, tiny answers.
+  const simArgs = ['--model', 'facebook/opt-125m', '--lora', 'opt-125m-v2', '--max-num-seqs', '512', '--seed', '7'];
   const sims = await Promise.all([startSim(simArgs), startSim(simArgs)]);
   procs.push(...sims);
   const config = path.join(dir, 'ringgate.yaml');

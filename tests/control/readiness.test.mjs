@@ -54,13 +54,16 @@ test('/readyz is 503 until an endpoint is routable (none listening, then warming
   assert.equal(down.health.has_models, false);
   assert.ok(down.health.failed_scrapes >= 1 && down.health.last_error.length > 0, JSON.stringify(down.health));
 
-  // A server comes up but answers 503 for 1.5 s (loading its model): still not ready.
-  const sim = await startSim(['--model', MODEL, '--port', String(port), '--startup-delay', '1.5']);
+  // A server process starts but loads its model for 1.5 s: like vLLM it holds the port
+  // without listening (connections refused), so it is still not ready.
+  const starting = startSim(['--model', MODEL, '--port', String(port), '--startup-delay', '1.5']);
   const up = performance.now();
-  live.push(sim);
   await sleep(300);
+  assert.equal(await connectRefused(port), true, 'a starting server refuses connections');
   ready = await get(`${gw.adminUrl}/readyz`);
-  assert.equal(ready.status, 503, 'ready while the only server still answers 503');
+  assert.equal(ready.status, 503, 'ready while the only server is still starting');
+  const sim = await starting;
+  live.push(sim);
   // Then it is: within the warm-up plus 1 s.
   const waited = await waitFor('/readyz 200', async () => (await get(`${gw.adminUrl}/readyz`)).status === 200, 5000);
   const sinceUp = performance.now() - up;
@@ -152,7 +155,9 @@ test('SIGTERM while a long stream is in flight: /readyz 503 at once, /debug/endp
   const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
   assert.equal(events.at(-1), 'data: [DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
-  const content = chunks.filter((c) => c.choices[0]?.delta?.content !== undefined);
+  // As vLLM: a role-only first chunk (content ""), then one chunk per token.
+  assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+  const content = chunks.filter((c) => c.choices[0]?.delta?.content !== undefined && c.choices[0].delta.role === undefined);
   assert.equal(content.length, 100, 'every token arrived');
   assert.equal(chunks.at(-1).choices[0].finish_reason, 'length');
   const streamEnd = performance.now();

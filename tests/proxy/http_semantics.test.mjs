@@ -46,7 +46,8 @@ test('pipelined requests are answered in order', async () => {
 test('chunked upload, in small pieces', async () => {
   const half = body.length >> 1;
   const res = await rawExchange(gw.port, [
-    'POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
+    // vLLM (and the sim) refuse a body not declared application/json.
+    'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
     `${half.toString(16)}\r\n${body.slice(0, half)}\r\n`, { delayMs: 100 },
     `${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n0\r\n\r\n`,
   ], { idleMs: 800 });
@@ -55,7 +56,7 @@ test('chunked upload, in small pieces', async () => {
 });
 
 test('Expect: 100-continue gets 100 before the body is sent', async () => {
-  const head = `POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const head = `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`;
   const first = await rawExchange(gw.port, [head], { idleMs: 500 });
   assert.deepEqual(statuses(first.text), [100]);
   const res = await rawExchange(gw.port, [head, { delayMs: 200 }, body], { idleMs: 800 });
@@ -73,7 +74,7 @@ test('Expect: 100-continue with a too-large body is refused at once with 413', a
 test('HTTP/1.0 client: answered, then closed', async () => {
   const payload = body;
   const res = await rawExchange(gw.port, [
-    `POST /v1/completions HTTP/1.0\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+    `POST /v1/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
   ]);
   assert.deepEqual(statuses(res.text), [200]);
   assert.equal(res.closed, true);
@@ -83,7 +84,7 @@ test('HTTP/1.0 client: answered, then closed', async () => {
 test('HTTP/1.0 client, streamed: close-delimited SSE', async () => {
   const payload = JSON.stringify({ model: MODEL, prompt: 'Hi', max_tokens: 3, stream: true });
   const res = await rawExchange(gw.port, [
-    `POST /v1/completions HTTP/1.0\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+    `POST /v1/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
   ]);
   assert.deepEqual(statuses(res.text), [200]);
   assert.equal(res.closed, true);

@@ -13,7 +13,7 @@ let sims = [];
 let gw;
 
 before(async () => {
-  const simArgs = ['--model', MODEL, '--inter-token-latency-ms', '20', '--max-num-seqs', '1024', '--max-waiting', '2048'];
+  const simArgs = ['--model', MODEL, '--inter-token-latency-ms', '20', '--max-num-seqs', '1024'];  // the sim's queue is unbounded, as vLLM's
   sims = await Promise.all([startSim(simArgs), startSim(simArgs)]);
   gw = await startGateway(['--workers', '2', ...sims.flatMap((s) => ['--endpoint', s.api])]);
 });

@@ -22,8 +22,9 @@ TEST_CASE("a completion request with the fields the sim uses") {
                      "stream_options":{"include_usage":true},"temperature":0.5,"extra":[1,{"a":2}]})");
   const auto& r = ok(p);
   CHECK(r.model == "m");
-  CHECK(r.prompt_text == "hi there");
-  CHECK(r.echo_text == "hi there");
+  REQUIRE(r.prompts.size() == 1);
+  CHECK(r.prompts[0].text == "hi there");
+  CHECK(r.prompts[0].echo_text == "hi there");
   CHECK(r.max_tokens == 7u);
   CHECK(r.stream);
   CHECK(r.include_usage);
@@ -35,18 +36,21 @@ TEST_CASE("chat prompt text is every message with its role; echo text is the las
                      {"role":"user","content":[{"type":"text","text":"hello"},{"type":"text","text":" you"}]}],
                      "max_completion_tokens":3})");
   const auto& r = ok(p);
-  CHECK(r.prompt_text == "system: be brief\nuser: hello you\n");
-  CHECK(r.echo_text == "hello you");
-  CHECK(r.max_tokens == 3u);
+  REQUIRE(r.prompts.size() == 1);
+  CHECK(r.prompts[0].text == "system: be brief\nuser: hello you\n");
+  CHECK(r.prompts[0].echo_text == "hello you");
+  CHECK(r.max_completion_tokens == 3u);
+  CHECK_FALSE(r.max_tokens);
   CHECK_FALSE(r.stream);
 }
 
-TEST_CASE("malformed bodies are 400s naming the field") {
+TEST_CASE("malformed bodies are 400 Bad Request (vLLM's validation errors) naming the field") {
+  CHECK(err(parse(Endpoint::completions, "not json")).type == "Bad Request");
+  CHECK(err(parse(Endpoint::completions, R"({"model":"m","prompt":{}})")).type == "Bad Request");
   CHECK(err(parse(Endpoint::completions, R"({"model":)")).message == "JSON decode error");
   CHECK(err(parse(Endpoint::completions, "not json")).status == 400);
   CHECK(err(parse(Endpoint::completions, R"({"model":"m","prompt":"x"} trailing)")).status == 400);
   CHECK(err(parse(Endpoint::completions, "[1,2]")).message == "Input should be a valid dictionary");
-  CHECK(err(parse(Endpoint::completions, R"({"prompt":"x"})")).param == "model");
   CHECK(err(parse(Endpoint::completions, R"({"model":"m"})")).param == "prompt");
   CHECK(err(parse(Endpoint::chat_completions, R"({"model":"m"})")).param == "messages");
   CHECK(err(parse(Endpoint::completions, R"({"model":5,"prompt":"x"})")).param == "model");

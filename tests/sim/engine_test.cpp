@@ -100,19 +100,19 @@ TEST_CASE("a repeated prompt hits the prefix cache and prefills faster") {
   CHECK(e.counters().prompt_tokens == 140);
 }
 
-TEST_CASE("running sequences hold KV blocks; a request that cannot get blocks waits") {
+TEST_CASE("a request starts with blocks for its prompt only; one that cannot get them waits") {
   EngineConfig c;
   c.block_size = 4;
   c.kv_blocks = 4;
   c.latency = LatencyModel{0, 0, 1.0};
   Engine e(c);
   Recorder a, b;
-  e.submit(request(a, 8, 4), 0);  // 12 tokens: 3 blocks
+  e.submit(request(a, 12, 2), 0);  // 12 prompt tokens: 3 blocks at admission
   CHECK(e.kv_cache_usage() == doctest::Approx(0.75));
-  e.submit(request(b, 4, 4), 0);  // needs 2, only 1 free
+  e.submit(request(b, 8, 2), 0);  // needs 2, only 1 free
   CHECK(e.running() == 1);
   CHECK(e.waiting() == 1);
-  e.advance(4 * ms);
+  e.advance(2 * ms);
   CHECK(a.finished);
   CHECK(e.running() == 1);
   CHECK(e.kv_cache_usage() == doctest::Approx(0.5));

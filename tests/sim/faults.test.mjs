@@ -2,7 +2,8 @@
 // SIGTERM draining, SIGKILL, and bad command lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { startSim, binaries } from '../lib/procs.mjs';
 import { MODEL, sleep, openStream, postCompletion, stopClean } from './sim_helpers.mjs';
 
@@ -34,23 +35,65 @@ test('--fail-rate 1 answers every completion with a vLLM-style 500; 0.5 mixes bo
   }
 });
 
-test('--startup-delay: /health and the API answer 503 until ready, then 200', async () => {
-  const sim = await startSim(['--startup-delay', '1']);
+// Whether a TCP connection to 127.0.0.1:port is accepted (false: refused).
+function connects(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('--startup-delay: connections are refused until ready (as vLLM loading its model), then it serves', async () => {
+  const port = await freePort();
+  const t0 = performance.now();
+  const starting = startSim(['--port', String(port), '--startup-delay', '1']);
+  // The port is bound at once but not listening: refused, never a 503 or an idle-looking /metrics.
+  let refusals = 0;
+  let listening = false;
+  starting.then(() => { listening = true; }, () => {});
+  while (!listening && performance.now() - t0 < 700) {
+    if (await connects(port)) break;
+    refusals++;
+    await sleep(50);
+  }
+  assert.ok(refusals >= 5, `only ${refusals} refused connections during the startup delay`);
+  const sim = await starting;  // the "listening" line comes after the delay
   try {
-    assert.equal((await fetch(`${sim.url}/health`)).status, 503);
-    const api = await postCompletion(sim.url, { model: MODEL, prompt: 'x' });
-    assert.equal(api.status, 503);
-    assert.equal((await api.json()).error.code, 503);
-    let status = 0;
-    const deadline = Date.now() + 10000;
-    while (status !== 200 && Date.now() < deadline) {
-      await sleep(50);
-      status = (await fetch(`${sim.url}/health`)).status;
-    }
-    assert.equal(status, 200);
+    assert.ok(performance.now() - t0 >= 950, 'listening before the delay was over');
+    assert.equal((await fetch(`${sim.url}/health`)).status, 200);
     assert.equal((await postCompletion(sim.url, { model: MODEL, prompt: 'x', max_tokens: 1 })).status, 200);
   } finally {
     await stopClean(sim);
+  }
+});
+
+test('SIGTERM during the startup delay exits 0 without ever listening', async () => {
+  const port = await freePort();
+  const proc = spawn(binaries.sim, ['--host', '127.0.0.1', '--port', String(port), '--startup-delay', '30'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  // Its "starting up" line on stderr: the port is bound and SIGTERM is handled from here on.
+  const bound = new Promise((resolve) => proc.stderr.on('data', (d) => { err += d; if (err.includes('starting up')) resolve(); }));
+  try {
+    await bound;
+    assert.equal(await connects(port), false);
+    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    proc.kill('SIGTERM');
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.equal(out, '');
+  } finally {
+    proc.kill('SIGKILL');
   }
 });
 

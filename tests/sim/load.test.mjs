@@ -37,7 +37,7 @@ test('a client that disconnects mid-stream frees its sequence and KV blocks at o
     c.close();
     const after = await waitForMetrics(sim.url, (m) => sample(m, 'vllm:num_requests_running') === 0, 5000);
     assert.equal(sample(after, 'vllm:kv_cache_usage_perc'), 0);
-    assert.equal(sample(after, 'vllm:request_success_total', `model_name="${MODEL}",engine="0",finished_reason="abort"`), 1);
+    assert.equal(sample(after, 'vllm:request_success_total', `engine="0",finished_reason="abort",model_name="${MODEL}"`), 1);
   } finally {
     await stopClean(sim);
   }
@@ -86,7 +86,7 @@ test('--max-loras: a second adapter waits while the first runs; the base model d
     const base = await postCompletion(sim.url, { model: MODEL, prompt: 'z', max_tokens: 1 });
     assert.equal(base.status, 200);
     const m = await waitForMetrics(sim.url, (x) => sample(x, 'vllm:num_requests_waiting') === 1);
-    assert.ok(m.get('vllm:lora_requests_info{max_lora="1",waiting_lora_adapters="b",running_lora_adapters="a"}') > 0);
+    assert.ok(m.get('vllm:lora_requests_info{max_lora="1",running_lora_adapters="a",waiting_lora_adapters="b"}') > 0);
     onA.abort();
     assert.equal((await onB).status, 200);
   } finally {

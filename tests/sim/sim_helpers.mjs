@@ -5,7 +5,8 @@ export const MODEL = 'facebook/opt-125m';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The value of one sample; `labels` is the exact label text inside {...}.
-export function sample(metrics, name, labels = `model_name="${MODEL}",engine="0"`) {
+// Labels as vLLM prints them: sorted by name.
+export function sample(metrics, name, labels = `engine="0",model_name="${MODEL}"`) {
   return metrics.get(`${name}{${labels}}`);
 }
 

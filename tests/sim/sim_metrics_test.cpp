@@ -34,21 +34,21 @@ TEST_CASE("the text has vLLM's names, types and labels") {
   g.num_gpu_blocks = 100;
   std::string t = render_metrics(c, g);
   CHECK(t.find("# TYPE vllm:num_requests_running gauge\n") != std::string::npos);
-  CHECK(t.find("vllm:num_requests_running{model_name=\"m\\\"x\",engine=\"0\"} 2.0\n") != std::string::npos);
-  CHECK(t.find("vllm:num_requests_waiting{model_name=\"m\\\"x\",engine=\"0\"} 5.0\n") != std::string::npos);
-  CHECK(t.find("vllm:kv_cache_usage_perc{model_name=\"m\\\"x\",engine=\"0\"} 0.25\n") != std::string::npos);
+  CHECK(t.find("vllm:num_requests_running{engine=\"0\",model_name=\"m\\\"x\"} 2.0\n") != std::string::npos);
+  CHECK(t.find("vllm:num_requests_waiting{engine=\"0\",model_name=\"m\\\"x\"} 5.0\n") != std::string::npos);
+  CHECK(t.find("vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\\\"x\"} 0.25\n") != std::string::npos);
   CHECK(t.find("# TYPE vllm:prompt_tokens_total counter\n") != std::string::npos);
-  CHECK(t.find("vllm:prompt_tokens_total{model_name=\"m\\\"x\",engine=\"0\"} 42.0\n") != std::string::npos);
-  CHECK(t.find("finished_reason=\"length\"} 3.0\n") != std::string::npos);
+  CHECK(t.find("vllm:prompt_tokens_total{engine=\"0\",model_name=\"m\\\"x\"} 42.0\n") != std::string::npos);
+  CHECK(t.find("vllm:request_success_total{engine=\"0\",finished_reason=\"length\",model_name=\"m\\\"x\"} 3.0\n") != std::string::npos);
   CHECK(t.find("# TYPE vllm:time_to_first_token_seconds histogram\n") != std::string::npos);
-  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{model_name=\"m\\\"x\",engine=\"0\",le=\"0.25\"} 1.0\n") !=
+  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"0.25\",model_name=\"m\\\"x\"} 1.0\n") !=
         std::string::npos);
-  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{model_name=\"m\\\"x\",engine=\"0\",le=\"0.1\"} 0.0\n") !=
+  CHECK(t.find("vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"0.1\",model_name=\"m\\\"x\"} 0.0\n") !=
         std::string::npos);
-  CHECK(t.find("le=\"+Inf\"} 1.0\n") != std::string::npos);
-  CHECK(t.find("vllm:time_to_first_token_seconds_count{model_name=\"m\\\"x\",engine=\"0\"} 1.0\n") !=
+  CHECK(t.find("le=\"+Inf\",model_name=\"m\\\"x\"} 1.0\n") != std::string::npos);
+  CHECK(t.find("vllm:time_to_first_token_seconds_count{engine=\"0\",model_name=\"m\\\"x\"} 1.0\n") !=
         std::string::npos);
-  CHECK(t.find("vllm:cache_config_info{block_size=\"16\"") != std::string::npos);
+  CHECK(t.find("vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",enable_prefix_caching=\"True\",engine=\"0\",") != std::string::npos);
   CHECK(t.find("num_gpu_blocks=\"100\"") != std::string::npos);
   CHECK(t.find("vllm:gpu_cache_usage_perc") == std::string::npos);
   CHECK(t.find("vllm:lora_requests_info") == std::string::npos);
@@ -62,11 +62,14 @@ TEST_CASE("legacy cache metric and LoRA info appear when enabled") {
   g.kv_cache_usage = 0.5;
   g.lora_enabled = true;
   g.max_lora = 2;
-  g.running_lora_adapters = "a,b";
-  g.waiting_lora_adapters = "c";
-  g.unix_time = 1700000000.5;
+  std::string before = render_metrics(c, g);
+  CHECK(before.find("vllm:lora_requests_info") == std::string::npos);  // no series before the first step
+  g.lora_series = {{"a,b", "c", 1700000000.5}, {"", "", 1700000001.0}};
   std::string t = render_metrics(c, g);
-  CHECK(t.find("vllm:gpu_cache_usage_perc{model_name=\"m\",engine=\"0\"} 0.5\n") != std::string::npos);
-  CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",waiting_lora_adapters=\"c\",running_lora_adapters=\"a,b\"} "
-               "1700000000.5\n") != std::string::npos);
+  CHECK(t.find("vllm:gpu_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.5\n") != std::string::npos);
+  // prometheus_client prints large values the Go way: 1.7000000005e+09.
+  CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"a,b\",waiting_lora_adapters=\"c\"} "
+               "1.7000000005e+09\n") != std::string::npos);
+  CHECK(t.find("vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} "
+               "1.700000001e+09\n") != std::string::npos);
 }

@@ -7,10 +7,22 @@
 namespace ringgate::sim {
 
 struct ApiError {
+  ApiError() = default;
+  ApiError(int status_code, std::string text, std::string parameter = {}, std::string error_type = {})
+      : status(status_code), message(std::move(text)), param(std::move(parameter)), type(std::move(error_type)) {}
+
   int status = 400;
   std::string message;
   std::string param;  // empty: null
+  // Empty: error_type_for_status. vLLM's request-validation handler answers
+  // "Bad Request" and its HTTPException handler the reason phrase ("Not Found").
+  std::string type;
 };
+
+// A request that failed vLLM's request validation (pydantic, or a body that is not JSON).
+inline ApiError validation_error(std::string message, std::string param = {}) {
+  return ApiError{400, std::move(message), std::move(param), "Bad Request"};
+}
 
 // vLLM's "type" for a status: BadRequestError, NotFoundError, InternalServerError, ...
 // or the HTTP reason phrase for the others, as vLLM's HTTPException handler does.

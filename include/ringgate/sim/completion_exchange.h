@@ -1,9 +1,11 @@
-// One completion request while its sequence runs: turns the engine's tokens
-// into vLLM's SSE events (streaming) or one JSON body, and cancels the
-// sequence if the connection goes away first.
+// One completion request while its sequences run (one per prompt and choice:
+// vLLM runs a batch of prompts and `n` choices as separate sequences): turns
+// the engine's tokens into vLLM's SSE events (streaming) or one JSON body,
+// and cancels every sequence if the connection goes away first.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,28 +18,54 @@
 
 namespace ringgate::sim {
 
-class CompletionExchange final : public InFlight, public SequenceObserver {
+class CompletionExchange final : public InFlight {
  public:
-  CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request, ResponseHead head);
+  struct Options {
+    bool prompt_tokens_details = false;  // --enable-prompt-tokens-details
+  };
+
+  CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request, ResponseHead head,
+                     Options options);
   ~CompletionExchange() override;
 
-  CompletionRequest& request() { return request_; }
-  // The planned output must point into request().echo_text, so it is set after construction.
-  void set_output(PlannedOutput output) { output_ = std::move(output); }
-  const PlannedOutput& output() const { return output_; }
-  void set_sequence(uint64_t id) { sequence_id_ = id; }
-
-  void on_token(uint32_t index) override;
-  void on_finished(const SequenceResult& result) override;
+  const CompletionRequest& request() const { return request_; }
+  // Adds the next choice (prompt-major: index = prompt * n + k). `output`
+  // must point into request().prompts[prompt].echo_text or static storage.
+  SequenceObserver& add_choice(uint32_t prompt, uint32_t prompt_tokens, PlannedOutput output);
+  const PlannedOutput& output(uint32_t choice) const { return choices_[choice]->output; }
+  void set_sequence(uint32_t choice, uint64_t id) { choices_[choice]->sequence_id = id; }
+  // After every choice was submitted: streams start with their head now.
+  void start();
 
  private:
+  struct Choice final : SequenceObserver {
+    CompletionExchange* owner = nullptr;
+    uint32_t index = 0;
+    uint32_t prompt = 0;
+    uint32_t prompt_tokens = 0;
+    PlannedOutput output;
+    uint64_t sequence_id = 0;
+    uint32_t emitted = 0;
+    size_t text_offset = 0;  // completions logprobs: text before the next token
+    bool finished = false;
+    SequenceResult result;
+    void on_token(uint32_t index) override { owner->on_token(*this, index); }
+    void on_finished(const SequenceResult& r) override { owner->on_finished(*this, r); }
+  };
+
+  void on_token(Choice& c, uint32_t token);
+  void on_finished(Choice& c, const SequenceResult& result);
+  Usage total_usage() const;
+  std::string_view echo_prefix(const Choice& c) const;
+
   HttpSession& session_;
   Engine& engine_;
   CompletionRequest request_;
   ResponseHead head_;
-  PlannedOutput output_;
-  uint64_t sequence_id_ = 0;
-  bool finished_ = false;
+  Options options_;
+  std::vector<std::unique_ptr<Choice>> choices_;
+  uint32_t unfinished_ = 0;
+  bool role_sent_ = false;
   std::string event_;  // reused buffer for one SSE event
 };
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "ringgate/sim/api_error.h"
 
@@ -14,17 +15,37 @@ namespace ringgate::sim {
 
 enum class Endpoint { completions, chat_completions };
 
-struct CompletionRequest {
-  Endpoint endpoint = Endpoint::completions;
-  std::string model;
+// Bounds on what one request may ask for (hostile input): vLLM has none of
+// its own, so these are generous.
+inline constexpr uint32_t kMaxPromptsPerRequest = 1024;
+inline constexpr uint32_t kMaxChoicesPerRequest = 1024;  // prompts x n
+inline constexpr uint32_t kMaxStopStrings = 64;
+inline constexpr uint32_t kMaxLogprobs = 20;  // vLLM's default --max-logprobs is 20
+
+struct PromptInput {
   // What the tokenizer sees. Completions: the prompt. Chat: every message in
   // order as "role: content\n" (roles included, like a chat template would).
-  std::string prompt_text;
-  // What --mode echo repeats: the prompt, or the last chat message's content.
+  std::string text;
+  // What --mode echo repeats and `echo` prepends: the prompt, or the last chat message's content.
   std::string echo_text;
-  std::optional<uint32_t> max_tokens;  // max_tokens or max_completion_tokens
+};
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::completions;
+  std::optional<std::string> model;  // absent or null: the base model
+  std::vector<PromptInput> prompts;  // completions may batch; chat has one
+  std::optional<uint32_t> max_tokens;             // max_tokens
+  std::optional<uint32_t> max_completion_tokens;  // chat: takes precedence over max_tokens
+  uint32_t n = 1;
+  std::vector<std::string> stop;
+  bool include_stop_str_in_output = false;
+  bool echo = false;
+  // Completions: logprobs = k (0..20). Chat: logprobs = true, top_logprobs = k.
+  std::optional<uint32_t> logprobs;
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage
+  bool has_stream_options = false;
+  bool include_usage = false;           // stream_options.include_usage (default true when stream_options is given)
+  bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats
   bool ignore_eos = false;
 };
 
@@ -32,5 +53,14 @@ using ParsedRequest = std::variant<CompletionRequest, ApiError>;
 
 // `body` must have room for simdjson's padding; this function reserves it.
 ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body);
+
+// POST /detokenize: {"model"?: str, "tokens": [int, ...]}.
+inline constexpr size_t kMaxDetokenizeTokens = 1 << 20;
+struct DetokenizeRequest {
+  std::optional<std::string> model;
+  std::vector<uint32_t> tokens;
+};
+using ParsedDetokenize = std::variant<DetokenizeRequest, ApiError>;
+ParsedDetokenize parse_detokenize_request(std::string& body);
 
 }  // namespace ringgate::sim

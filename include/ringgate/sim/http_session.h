@@ -19,6 +19,8 @@ struct HttpRequest {
   std::string path;  // without the query string
   std::string body;
   std::string return_error;  // the X-Return-Error header, if any
+  std::string content_type;  // the Content-Type header, if any
+  std::string request_id;    // the X-Request-Id header, if any (becomes the completion id, as in vLLM)
 };
 
 // Work a request left running (a simulated sequence). Destroying it before it
@@ -110,6 +112,8 @@ class HttpSession {
   HttpRequest request_;     // the request being parsed
   std::string header_name_;
   bool header_is_return_error_ = false;
+  bool header_is_content_type_ = false;
+  bool header_is_request_id_ = false;
   bool header_is_expect_ = false;
   bool expect_continue_ = false;
   size_t header_bytes_ = 0;

@@ -25,7 +25,7 @@ struct SimOptions {
   uint32_t max_loras = 1;
 
   uint32_t max_num_seqs = 256;
-  uint32_t max_waiting = 1024;  // waiting-queue limit; the next request gets 429
+  uint32_t max_waiting = 0;     // 0: unbounded, as vLLM; else the next request gets 429
   uint32_t block_size = 16;     // tokens per KV block
   uint32_t kv_blocks = 8192;
   uint32_t max_model_len = 0;   // 0: min(2048, kv_blocks * block_size)
@@ -36,9 +36,12 @@ struct SimOptions {
   double prefill_time_per_token_us = 0;
 
   double fail_rate = 0;       // fraction of requests answered 500
-  double startup_delay_s = 0; // /health and the API answer 503 until then
+  double startup_delay_s = 0; // the port is bound but refuses connections until then
   double timeout_keep_alive_s = 5;  // idle connections closed after this (uvicorn's default in vLLM); 0: never
   bool legacy_gpu_cache_metric = false;
+  bool enable_prompt_tokens_details = false;  // usage.prompt_tokens_details.cached_tokens, as vLLM's flag
+  bool enable_force_include_usage = false;    // a usage event on every stream, as vLLM's flag
+  std::string vllm_version = "0.12.0";        // the release followed where versions differ (0.10 or 0.12)
   uint64_t seed = 0;          // 0: seeded from the clock
 };
 

@@ -1,8 +1,11 @@
 // What a simulated model says: --mode echo repeats the prompt token by token,
-// --mode random picks words. Decides the finish reason too.
+// --mode random picks words. Decides the finish reason too, and applies
+// `stop` strings as vLLM does (the text ends before the stop string, the
+// finish reason is "stop" and stop_reason names the string).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,15 +17,27 @@ namespace ringgate::sim {
 inline constexpr uint32_t kDefaultMaxTokens = 16;  // vLLM's default for completions
 
 struct PlannedOutput {
-  std::vector<std::string_view> tokens;  // views into the echo text or static words
+  // Views into the echo text or static words; after a stop string the last
+  // ones are cut short (possibly empty): each is what that token's event shows.
+  std::vector<std::string_view> tokens;
   FinishReason finish = FinishReason::length;
+  std::string stop_reason;  // the stop string that ended it; empty: null
 };
 
-// `max_tokens` absent: up to kDefaultMaxTokens. Echo stops ("stop") when the
-// text runs out first, unless ignore_eos, which repeats it up to the limit.
-// Random gives exactly max_tokens words when the client set it, else a random
-// count up to the default, ending with "stop" when short of it.
-PlannedOutput plan_output(OutputMode mode, std::string_view echo_text, const uint32_t* max_tokens, bool ignore_eos,
-                          uint64_t random);
+struct OutputSpec {
+  OutputMode mode = OutputMode::random;
+  std::string_view echo_text;
+  uint32_t limit = kDefaultMaxTokens;  // max tokens to generate
+  bool limit_given = false;  // the client set max_tokens: random mode then fills it
+  bool ignore_eos = false;
+  const std::vector<std::string>* stop = nullptr;
+  bool include_stop_str_in_output = false;
+};
+
+// Echo stops ("stop") when the text runs out before the limit, unless
+// ignore_eos, which repeats it up to the limit. Random gives exactly `limit`
+// words when the client set it, else a random count up to
+// min(limit, kDefaultMaxTokens), ending with "stop" when short of the limit.
+PlannedOutput plan_output(const OutputSpec& spec, uint64_t random);
 
 }  // namespace ringgate::sim

@@ -30,13 +30,24 @@ class PrefixKvCache {
   // Leading entries of `hashes` present in the cache (held or free).
   uint32_t match(std::span<const uint64_t> hashes) const;
 
-  // Whether allocate(hashes, extra) would succeed now.
-  bool can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks) const;
+  // Blocks not held by any sequence (cached-but-free ones included: they can be evicted).
+  uint32_t free_blocks() const { return num_blocks() - used_; }
 
-  // Takes the cached leading blocks of `hashes`, fresh blocks for the rest of
-  // them (recorded under their hashes) and `extra_blocks` unhashed blocks.
-  // Returns false and changes nothing when there are not enough free blocks.
-  bool allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out);
+  // Whether allocate(hashes, extra, max_cached) would succeed now.
+  bool can_allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks,
+                    uint32_t max_cached_blocks = UINT32_MAX) const;
+
+  // Takes the cached leading blocks of `hashes` (at most `max_cached_blocks`
+  // of them: vLLM always recomputes a prompt's last token), fresh blocks for
+  // the rest of them (recorded under their hashes) and `extra_blocks`
+  // unhashed blocks. Returns false and changes nothing when there are not
+  // enough free blocks.
+  bool allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out,
+                uint32_t max_cached_blocks = UINT32_MAX);
+
+  // Appends `n` unhashed blocks to a held allocation (a decoding sequence's
+  // next block). Returns false and changes nothing when not enough are free.
+  bool grow(KvAllocation& allocation, uint32_t n);
 
   // Gives the blocks back; hashed ones stay cached until evicted.
   void release(const KvAllocation& allocation);

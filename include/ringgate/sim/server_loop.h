@@ -22,9 +22,14 @@ class ServerLoop {
   ServerLoop(const ServerLoop&) = delete;
   ServerLoop& operator=(const ServerLoop&) = delete;
 
-  // Blocks SIGTERM/SIGINT (they arrive through a signalfd), binds and
-  // listens. Returns an error message, or "" on success.
+  // Blocks SIGTERM/SIGINT (they arrive through a signalfd) and binds (not
+  // listening yet). Returns an error message, or "" on success.
   std::string start();
+  // Sits out --startup-delay with the port bound but closed (connections are
+  // refused, as while vLLM loads its model). False: SIGTERM/SIGINT came first.
+  bool wait_until_ready();
+  // Starts accepting connections. Returns an error message, or "" on success.
+  std::string begin_listening();
   // "host:port" actually bound (port resolved when 0 was asked).
   const std::string& address() const { return address_; }
   // Serves until drained after SIGTERM/SIGINT. Returns the exit status.
@@ -48,6 +53,7 @@ class ServerLoop {
   const SimOptions& options_;
   Engine engine_;
   SimApi api_;
+  uint64_t start_ns_ = 0;
   int epoll_fd_ = -1;
   int listen_fd_ = -1;
   int signal_fd_ = -1;

@@ -1,6 +1,7 @@
 // The simulator's HTTP API, routed as vLLM's OpenAI server routes it:
 // POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
-// GET /health, GET /metrics; with the fault injections on top.
+// GET /health, GET|POST /ping, GET /version, POST /tokenize, POST /detokenize,
+// GET /metrics; with the fault injections on top.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace ringgate::sim {
 
 class SimApi final : public RequestHandler {
  public:
-  SimApi(const SimOptions& options, Engine& engine, uint64_t ready_at_ns);
+  SimApi(const SimOptions& options, Engine& engine);
 
   void handle(HttpSession& session, HttpRequest& request) override;
 
@@ -26,12 +27,13 @@ class SimApi final : public RequestHandler {
 
  private:
   void handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint);
+  void handle_tokenize(HttpSession& session, HttpRequest& request);
+  void handle_detokenize(HttpSession& session, HttpRequest& request);
   bool answer_injected_error(HttpSession& session, const HttpRequest& request);
   uint64_t next_random();
 
   const SimOptions& options_;
   Engine& engine_;
-  uint64_t ready_at_ns_;
   uint64_t created_;  // unix seconds at start, for /v1/models
   uint64_t random_state_;
   std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index

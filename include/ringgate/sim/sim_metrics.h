@@ -21,33 +21,67 @@ class Histogram {
   double sum() const { return sum_; }
 
  private:
-  std::span<const double> bounds_;
+  std::vector<double> bounds_;
   std::vector<uint64_t> per_bucket_;  // non-cumulative; last slot is +Inf
   uint64_t count_ = 0;
   double sum_ = 0;
 };
 
-// vLLM's buckets (vllm/v1/metrics/loggers.py).
+// vLLM's buckets (vllm/v1/metrics/loggers.py, v0.12).
 std::span<const double> ttft_buckets();
-std::span<const double> e2e_latency_buckets();
+std::span<const double> e2e_latency_buckets();  // also queue, prefill, decode, inference time
+std::span<const double> inter_token_latency_buckets();  // also request_time_per_output_token
+std::span<const double> iteration_tokens_buckets();
+std::span<const double> params_n_buckets();
+// build_1_2_5_buckets(max_model_len): 1, 2, 5, 10, 20, 50, ... up to max_value.
+std::vector<double> one_two_five_buckets(uint64_t max_value);
 
 enum class FinishReason { stop, length, abort };
 const char* finish_reason_name(FinishReason reason);
 
+// Which vLLM release's metric set to render (--vllm-version).
+enum class MetricsVersion {
+  v0_10,  // time_per_output_token_seconds beside inter_token_latency_seconds, gpu_cache_usage_perc
+  v0_12,  // the newest: inter_token_latency_seconds and request_time_per_output_token_seconds only
+};
+
 // Counters and histograms, updated as requests run.
 struct SimCounters {
+  explicit SimCounters(uint32_t max_model_len = 2048);
+
   uint64_t prompt_tokens = 0;
   uint64_t generation_tokens = 0;
   uint64_t prefix_cache_queries = 0;  // prompt tokens looked up
   uint64_t prefix_cache_hits = 0;     // prompt tokens found
+  uint64_t num_preemptions = 0;
   uint64_t success[3] = {0, 0, 0};    // by FinishReason
   Histogram time_to_first_token{ttft_buckets()};
   Histogram e2e_request_latency{e2e_latency_buckets()};
+  Histogram request_queue_time{e2e_latency_buckets()};
+  Histogram request_prefill_time{e2e_latency_buckets()};
+  Histogram request_decode_time{e2e_latency_buckets()};
+  Histogram request_inference_time{e2e_latency_buckets()};
+  Histogram inter_token_latency{inter_token_latency_buckets()};
+  Histogram request_time_per_output_token{inter_token_latency_buckets()};
+  Histogram iteration_tokens{iteration_tokens_buckets()};
+  Histogram request_params_n{params_n_buckets()};
+  Histogram request_prompt_tokens;
+  Histogram request_generation_tokens;
+  Histogram request_params_max_tokens;
+  Histogram request_max_num_generation_tokens;
+};
+
+// One vllm:lora_requests_info series: its labels and when it was last set.
+struct LoraInfoSeries {
+  std::string running_lora_adapters;  // comma-separated
+  std::string waiting_lora_adapters;
+  double unix_time = 0;
 };
 
 // Values read at scrape time.
 struct SimGauges {
   std::string model_name;
+  MetricsVersion version = MetricsVersion::v0_12;
   uint32_t running = 0;
   uint32_t waiting = 0;
   double kv_cache_usage = 0;  // 0..1
@@ -56,9 +90,7 @@ struct SimGauges {
   uint32_t num_gpu_blocks = 0;
   bool lora_enabled = false;
   uint32_t max_lora = 0;
-  std::string running_lora_adapters;  // comma-separated
-  std::string waiting_lora_adapters;
-  double unix_time = 0;  // value of vllm:lora_requests_info, as vLLM sets it
+  std::vector<LoraInfoSeries> lora_series;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
 };
 
 std::string render_metrics(const SimCounters& counters, const SimGauges& gauges);

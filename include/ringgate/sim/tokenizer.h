@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +20,13 @@ uint32_t count_tokens(std::string_view text);
 // so equal hash i means equal prefix. `cache_key` (model or adapter name) seeds
 // the chain: adapters do not share KV blocks with the base model.
 std::vector<uint64_t> block_hashes(std::string_view text, std::string_view cache_key, uint32_t block_size);
+
+// Token ids: each 4-byte piece of text read as a little-endian number (the
+// last piece zero-padded), so ids and text convert both ways (/tokenize,
+// /detokenize, prompts given as token ids).
+std::vector<uint32_t> token_ids(std::string_view text);
+// Appends the text of one token id (its non-zero bytes).
+void append_token_text(std::string& out, uint32_t id);
 
 // Cuts `text` into output tokens of about 4 bytes, never splitting a UTF-8
 // character, and returns at most `max_tokens` of them (views into `text`).
