@@ -99,6 +99,11 @@ public:
         r.error = ParseError{line_no_, pos_ + 1, message};
         return r;
     }
+    ParseResult refuse(std::string_view message) const {
+        ParseResult r = fail(message);
+        r.over_limit = true;
+        return r;
+    }
 
     void skip_blanks() { while (pos_ < s_.size() && is_blank(s_[pos_])) ++pos_; }
     bool at_end() const { return pos_ >= s_.size(); }
@@ -175,6 +180,13 @@ std::string ParseResult::describe() const {
 
 ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
     out.clear();
+    if (text.size() > limits_.max_page_bytes) {
+        ParseResult r;
+        r.ok = false;
+        r.over_limit = true;
+        r.error = ParseError{1, 1, "page larger than the scrape limit"};
+        return r;
+    }
     // Per-model legacy KV usage is only used when the new gauge is absent; keep
     // it aside per slot via the flag and resolve at the end.
     size_t line_no = 0;
@@ -199,7 +211,8 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
         bool blank_before_value = p.pos_ > after_name;
         if (p.peek() == '{') {
             ++p.pos_;
-            for (;;) {
+            for (size_t label_count = 0;; ++label_count) {
+                if (label_count >= limits_.max_labels_per_sample) return p.refuse("too many labels in one sample");
                 p.skip_blanks();
                 if (p.peek() == '}') { ++p.pos_; break; }
                 std::string_view label;
@@ -214,6 +227,7 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
                 bool escaped = false;
                 if (!p.quoted(value, escaped)) return p.fail("unterminated label value");
                 if (metric != Metric::other) {
+                    if (value.size() > limits_.max_label_value_bytes) return p.refuse("label value too long");
                     if (label == "model_name") { labels.model_name = value; labels.model_name_escaped = escaped; }
                     else if (label == "max_lora") labels.max_lora = value;
                     else if (label == "running_lora_adapters") { labels.running = value; labels.running_escaped = escaped; }
@@ -245,6 +259,7 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
         if (metric == Metric::other) continue;
 
         if (metric == Metric::lora_info) {
+            if (!std::isfinite(value)) return p.refuse("non-finite vllm:lora_requests_info value");
             // Several series may exist (one per adapter-set change): keep the newest.
             if (out.lora.present && !(value > out.lora.updated_at)) continue;
             out.lora.present = true;
@@ -254,14 +269,20 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
                                     ? uint32_t(std::min<uint64_t>(max_lora, UINT32_MAX)) : 0;
             assign_label(out.lora.running_adapters, labels.running, labels.running_escaped);
             assign_label(out.lora.waiting_adapters, labels.waiting, labels.waiting_escaped);
+            size_t adapters = 0;
+            for_each_adapter(out.lora.running_adapters, [&](std::string_view) { ++adapters; });
+            for_each_adapter(out.lora.waiting_adapters, [&](std::string_view) { ++adapters; });
+            if (adapters > limits_.max_adapters) return p.refuse("too many LoRA adapters in vllm:lora_requests_info");
             continue;
         }
         if (metric == Metric::cache_config) {
             out.cache.present = true;
             uint64_t v = 0;
-            out.cache.block_size = parse_u64(labels.block_size, v) ? v : 0;
+            // Clamped: the prefix index sizes itself from these (2x num_gpu_blocks).
+            out.cache.block_size = parse_u64(labels.block_size, v) ? std::min(v, limits_.max_block_size) : 0;
             v = 0;
-            out.cache.num_gpu_blocks = parse_u64(labels.num_gpu_blocks, v) ? v : 0;
+            out.cache.num_gpu_blocks =
+                parse_u64(labels.num_gpu_blocks, v) ? std::min(v, limits_.max_num_gpu_blocks) : 0;
             continue;
         }
 
@@ -270,8 +291,13 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
             unescape(model, label_scratch_);
             model = label_scratch_;
         }
-        ModelLoad& m = out.model_slot(model);
-        if (std::isnan(value)) value = 0;  // a NaN gauge carries no load information
+        // A load signal must be a number: NaN or ±Inf would poison every average and
+        // score it enters, so the page is refused rather than half-trusted.
+        if (!std::isfinite(value)) return p.refuse("non-finite value for a vLLM load gauge");
+        if (value < 0) value = 0;  // no negative queue, load or counter
+        ModelLoad* slot = out.model_slot(model, limits_.max_models);
+        if (slot == nullptr) return p.refuse("too many model_name values on one page");
+        ModelLoad& m = *slot;
         switch (metric) {
         case Metric::waiting: m.waiting += value; m.has_waiting = true; break;
         case Metric::running: m.running += value; m.has_running = true; break;

@@ -55,6 +55,10 @@ bool is_proxied_path(std::string_view path) {
          path == "/v1/responses";
 }
 
+// Before the first publication (and in tests that publish nothing).
+const RequestRules kNoRules;
+const ModelCatalog kNoModels;
+
 }  // namespace
 
 class WorkerLoop {
@@ -65,6 +69,8 @@ class WorkerLoop {
         index_(index),
         router_(context.router, size_t(index), stats_),
         rng_(0x7e11ull * uint64_t(index + 1)) {
+    if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
+    if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
     if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
   }
 
@@ -127,10 +133,8 @@ class WorkerLoop {
   // snapshot (lock-free) and, when a reload moved their version, the request rules.
   void adopt_published_state() {
     router_.refresh();
-    if (context_.rules != nullptr && context_.rules->version() != rules_version_) {
-      rules_version_ = context_.rules->version();
-      rules_ = context_.rules->current();
-    }
+    if (const RequestRules* rules = rules_reader_.refresh()) rules_ = rules;
+    if (const ModelCatalog* catalog = catalog_reader_.refresh()) catalog_ = catalog;
   }
 
   // ---- completion dispatch ------------------------------------------------------------
@@ -428,7 +432,7 @@ class WorkerLoop {
         return respond_error(c, 405, "method_not_allowed", "use GET for /v1/models", !c->keep_alive,
                              "allow: GET\r\n");
       }
-      std::string body = context_.catalog->render_json();
+      const std::string& body = catalog_->render_json();
       counters_.responses_by_class[2].add();
       http::append_response(c->out, 200, "application/json", body, !c->keep_alive);
       if (request.method == HTTP_HEAD) c->out.resize(c->out.size() - body.size());
@@ -478,17 +482,23 @@ class WorkerLoop {
     c->model_token.clear();
     if (decision.changes(c->fields.model)) util::append_json_string(c->model_token, decision.target);
     if (decision.reason == config::rewrite_reason::exact || decision.reason == config::rewrite_reason::catch_all) {
-      key_scratch_.assign(decision.rewrite_name).push_back('\x1f');
-      key_scratch_.append(c->fields.model).push_back('\x1f');
-      key_scratch_.append(decision.target);
-      stats_.rewrite_decisions.find_or_add(key_scratch_).add();
+      stats_.rewrite_decisions
+          .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_label(c->fields.model),
+                                                     stats_label(decision.target), key_scratch_))
+          .add();
     }
   }
 
   // ---- per-request statistics (summed across workers at scrape time) --------------------
 
+  // A model name as a statistics label: names the pool does not know share "other".
+  std::string_view stats_label(std::string_view model) const {
+    return catalog_->labels(model) ? model : metrics::kOtherModelLabel;
+  }
+
   void begin_objective(Client* c) {
-    c->objective = &stats_.objectives.find_or_add(metrics::objective_key(c->fields.model, c->target_model, key_scratch_));
+    c->objective = &stats_.objectives.find_or_add(
+        metrics::objective_key(stats_label(c->fields.model), stats_label(c->target_model), key_scratch_));
     c->objective->requests.add();
     c->objective->running.add(1);
     c->started_ns = steady_ns();
@@ -1095,8 +1105,11 @@ class WorkerLoop {
   WorkerCounters counters_;
   metrics::WorkerStats stats_;
   RequestRouter router_;  // after stats_: it records into them
-  std::shared_ptr<const RequestRules> rules_ = std::make_shared<const RequestRules>();
-  uint64_t rules_version_ = 0;
+  // What the control plane published (one Reader slot per worker; valid until the next refresh()).
+  RulesPublisher::Reader rules_reader_;
+  CatalogPublisher::Reader catalog_reader_;
+  const RequestRules* rules_ = &kNoRules;
+  const ModelCatalog* catalog_ = &kNoModels;
   sched::Rng rng_;        // weighted rewrite picks
   std::string key_scratch_;
   UpstreamPool pool_;

@@ -12,6 +12,20 @@
 
 namespace ringgate::metrics {
 
+// What one /metrics page may hold. A model server is not trusted to be sane: a page
+// past any of these is a failed scrape (with the reason in last_error), never a stall
+// of the control thread or memory that grows with what the server sends.
+struct ScrapeLimits {
+    size_t max_page_bytes = 4u << 20;       // a vLLM page is tens of KB; 8 DP engines stay far below
+    size_t max_models = 64;                  // distinct model_name values on the gauges we read
+    size_t max_adapters = 256;               // adapters in one lora_requests_info series (running + waiting)
+    size_t max_label_value_bytes = 4096;     // one label value we read (adapter lists included)
+    size_t max_labels_per_sample = 64;       // label pairs in one sample
+    // vllm:cache_config_info is clamped into these bounds (0 stays "not reported").
+    uint64_t max_block_size = 4096;          // tokens per block (vLLM: 1..256 in practice)
+    uint64_t max_num_gpu_blocks = 1u << 24;  // 16.7M blocks: past any GPU's KV cache
+};
+
 // Load signals of one model (vLLM labels its gauges with model_name). Gauges of
 // several series with the same model_name (e.g. data-parallel engines, label
 // engine="0", "1", ...) are combined: waiting/running summed, KV usage = the
@@ -60,8 +74,10 @@ struct VllmMetrics {
     // Empties the struct but keeps allocated capacity for the next scrape.
     void clear();
 
-    // Used by the parser: the entry for `name`, created (reusing capacity) if new.
-    ModelLoad& model_slot(std::string_view name);
+    // Used by the parser: the entry for `name`, created (reusing capacity) if new;
+    // nullptr when that would make more than `max_models` models. Linear in the
+    // models so far, which the cap keeps small: a page costs time linear in its size.
+    ModelLoad* model_slot(std::string_view name, size_t max_models);
 
 private:
     std::vector<ModelLoad> models_;

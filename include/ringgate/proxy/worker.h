@@ -21,8 +21,8 @@ namespace ringgate::proxy {
 struct WorkerContext {
   ProxyOptions options;
   RouterShared router;                  // each worker builds its own RequestRouter on it
-  const RulesPublisher* rules = nullptr;
-  const ModelCatalog* catalog = nullptr;
+  const RulesPublisher* rules = nullptr;     // one reader slot per worker index
+  const CatalogPublisher* catalog = nullptr; // one reader slot per worker index
 };
 
 class WorkerLoop;
