@@ -4,8 +4,11 @@
 
 namespace ringgate::proxy {
 
-ModelCatalog::ModelCatalog(std::vector<std::string> models, std::vector<std::string> known)
-    : known_names_(std::move(known)) {
+ModelCatalog::ModelCatalog(std::vector<std::string> models, std::vector<std::string> known) {
+  // Many endpoints serve the same model: keep each known name once.
+  std::unordered_set<std::string_view> seen_known;  // views into `known`, which stays put
+  for (const std::string& name : known)
+    if (seen_known.insert(name).second) known_names_.push_back(name);
   known_.reserve(known_names_.size());
   for (const std::string& name : known_names_) known_.insert(name);
   models_.reserve(models.size());
