@@ -26,31 +26,31 @@
 namespace ringgate::metrics {
 
 struct ParseError {
-    size_t line = 0;       // 1-based
-    size_t column = 0;     // 1-based byte column
-    std::string_view message;  // static text
+  size_t line = 0;           // 1-based
+  size_t column = 0;         // 1-based byte column
+  std::string_view message;  // static text
 };
 
 struct ParseResult {
-    bool ok = true;
-    bool over_limit = false;  // the page broke a ScrapeLimits cap (or sent a non-finite gauge)
-    ParseError error;
-    explicit operator bool() const { return ok; }
-    std::string describe() const;  // "line 3, column 7: expected '='"
+  bool ok = true;
+  bool over_limit = false;  // the page broke a ScrapeLimits cap (or sent a non-finite gauge)
+  ParseError error;
+  explicit operator bool() const { return ok; }
+  std::string describe() const;  // "line 3, column 7: expected '='"
 };
 
 class VllmMetricsParser {
-public:
-    VllmMetricsParser() = default;
-    explicit VllmMetricsParser(ScrapeLimits limits) : limits_(limits) {}
-    const ScrapeLimits& limits() const { return limits_; }
+ public:
+  VllmMetricsParser() = default;
+  explicit VllmMetricsParser(ScrapeLimits limits) : limits_(limits) {}
+  const ScrapeLimits& limits() const { return limits_; }
 
-    // Clears `out` (keeping its capacity) and fills it from `text`.
-    ParseResult parse(std::string_view text, VllmMetrics& out);
+  // Clears `out` (keeping its capacity) and fills it from `text`.
+  ParseResult parse(std::string_view text, VllmMetrics& out);
 
-private:
-    ScrapeLimits limits_;
-    std::string label_scratch_;  // unescaped label value, reused
+ private:
+  ScrapeLimits limits_;
+  std::string label_scratch_;  // unescaped label value, reused
 };
 
 }  // namespace ringgate::metrics
