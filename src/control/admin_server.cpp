@@ -7,12 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 
-#include <llhttp.h>
+#include "ringgate/http/request_parser.h"
 
 namespace ringgate::control {
 namespace {
-constexpr size_t kMaxRequestBytes = 16384;  // admin requests are one short GET
-constexpr size_t kMaxOpenConnections = 64;
+constexpr auto kSweepEvery = std::chrono::milliseconds(100);
 
 const char* reason(int status) {
   switch (status) {
@@ -20,6 +19,10 @@ const char* reason(int status) {
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return "Status";
   }
@@ -28,26 +31,31 @@ const char* reason(int status) {
 
 class AdminServer::Connection final : public EpollHandler {
  public:
-  Connection(AdminServer& server, int fd) : server_(server), fd_(fd) {
-    llhttp_settings_init(&settings_);
-    settings_.on_url = [](llhttp_t* p, const char* at, size_t len) {
-      static_cast<Connection*>(p->data)->url_.append(at, len);
-      return 0;
-    };
-    settings_.on_message_complete = [](llhttp_t* p) {
-      static_cast<Connection*>(p->data)->complete_ = true;
-      return static_cast<int>(HPE_PAUSED);
-    };
-    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-    parser_.data = this;
-  }
+  Connection(AdminServer& server, int fd, size_t index)
+      : server_(server),
+        fd_(fd),
+        index_(index),
+        parser_(http::RequestLimits{server.limits_.max_request_bytes, server.limits_.max_request_bytes}),
+        last_active_(Clock::now()) {}
   ~Connection() {
-    server_.loop_.remove(fd_);
+    release_output();
     close(fd_);
   }
   int fd() const { return fd_; }
+  size_t index() const { return index_; }
+  void set_index(size_t i) { index_ = i; }
+  Clock::time_point last_active() const { return last_active_; }
+  bool is_closed() const { return closed_; }
+  void mark_closed() { closed_ = true; }
+
+  // Past a deadline: the request took too long to arrive, or nothing moved for too long.
+  bool expired(Clock::time_point now, const AdminLimits& limits) const {
+    if (now - last_active_ > limits.idle_timeout) return true;
+    return parser_.started() && out_.empty() && now - request_started_ > limits.request_timeout;
+  }
 
   void on_event(uint32_t events) override {
+    if (closed_) return;  // closed earlier in this dispatch batch
     if (!out_.empty()) {
       flush();
       return;
@@ -61,24 +69,41 @@ class AdminServer::Connection final : public EpollHandler {
         if (errno != EAGAIN) server_.closed(this);
         return;
       }
-      received_ += static_cast<size_t>(n);
-      llhttp_errno_t err = llhttp_execute(&parser_, buf, static_cast<size_t>(n));
-      if (complete_) { answer(); return; }
-      if (err != HPE_OK || received_ > kMaxRequestBytes) {
-        respond({400, "text/plain; charset=utf-8", "bad request\n"}, false);
-        return;
-      }
+      last_active_ = Clock::now();
+      if (!parser_.started()) request_started_ = last_active_;
+      if (consume(buf, size_t(n))) return;
     }
   }
 
  private:
+  // Feeds request bytes; true once the connection has an answer to send (or closed).
+  bool consume(const char* data, size_t len) {
+    const http::ParseResult r = parser_.feed(data, len);
+    if (r.state == http::ParseState::NeedMore) return false;
+    if (r.state == http::ParseState::Error) {
+      respond({r.status ? r.status : 400, "text/plain; charset=utf-8", std::string(r.reason) + "\n"}, false);
+      return true;
+    }
+    // Pipelined bytes after this request wait until its answer is sent (bounded:
+    // the next request's own limit applies when they are fed).
+    pending_.assign(data + r.consumed, len - r.consumed);
+    answer();
+    return true;
+  }
+
   void answer() {
-    std::string_view url = url_;
+    const http::Request& request = parser_.request();
+    std::string_view url = request.target;
     std::string_view path = url.substr(0, url.find('?'));
-    bool keep = llhttp_should_keep_alive(&parser_);
-    auto method = static_cast<llhttp_method_t>(parser_.method);
+    bool keep = request.keep_alive;
+    auto method = request.method;
     AdminResponse r = server_.dispatch(llhttp_method_name(method), path);
     head_only_ = method == HTTP_HEAD;
+    if (!head_only_ && server_.output_bytes_ + r.body.size() > server_.limits_.max_output_bytes) {
+      // Slow readers hold too much already: a short answer instead of more memory.
+      r = {503, "text/plain; charset=utf-8", "admin output queue full, retry\n"};
+      keep = false;
+    }
     respond(r, keep);
   }
 
@@ -88,13 +113,24 @@ class AdminServer::Connection final : public EpollHandler {
            "\r\nContent-Type: " + r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
            (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
     if (!head_only_) out_ += r.body;
+    counted_ = out_.size();
+    server_.output_bytes_ += counted_;
     flush();
+  }
+
+  void release_output() {
+    server_.output_bytes_ -= counted_;
+    counted_ = 0;
   }
 
   void flush() {
     while (sent_ < out_.size()) {
       ssize_t n = send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-      if (n > 0) { sent_ += static_cast<size_t>(n); continue; }
+      if (n > 0) {
+        sent_ += static_cast<size_t>(n);
+        last_active_ = Clock::now();
+        continue;
+      }
       if (n < 0 && errno == EAGAIN) {
         server_.loop_.modify(fd_, EPOLLOUT, this);
         return;
@@ -102,54 +138,88 @@ class AdminServer::Connection final : public EpollHandler {
       server_.closed(this);
       return;
     }
+    release_output();
     if (!keep_alive_) { server_.closed(this); return; }
-    out_.clear();
+    std::string().swap(out_);  // a large /metrics answer does not stay allocated
     sent_ = 0;
-    url_.clear();
-    complete_ = false;
-    received_ = 0;
-    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-    parser_.data = this;
+    parser_.next();
     server_.loop_.modify(fd_, EPOLLIN | EPOLLRDHUP, this);
+    if (!pending_.empty()) {
+      request_started_ = Clock::now();
+      const std::string pipelined = std::move(pending_);
+      pending_.clear();
+      consume(pipelined.data(), pipelined.size());
+    }
   }
 
   AdminServer& server_;
   int fd_;
-  llhttp_t parser_;
-  llhttp_settings_t settings_;
-  std::string url_;
-  bool complete_ = false;
-  size_t received_ = 0;
+  size_t index_;
+  bool closed_ = false;
+  http::RequestParser parser_;  // the gateway's strict HTTP/1.1 parser, admin-sized limits
+  std::string pending_;         // pipelined bytes after the request being answered
+  Clock::time_point last_active_, request_started_{};
   std::string out_;
   size_t sent_ = 0;
+  size_t counted_ = 0;  // bytes of out_ counted in server_.output_bytes_
   bool keep_alive_ = true;
   bool head_only_ = false;
 };
 
-AdminServer::AdminServer(EpollLoop& loop, int listen_fd) : loop_(loop), listen_fd_(listen_fd) {
+AdminServer::AdminServer(EpollLoop& loop, int listen_fd, AdminLimits limits)
+    : loop_(loop), listen_fd_(listen_fd), limits_(limits) {
   loop_.add(listen_fd_, EPOLLIN, this);
 }
 
 AdminServer::~AdminServer() {
+  for (auto& c : connections_) loop_.remove(c->fd());
   connections_.clear();
   graveyard_.clear();
   loop_.remove(listen_fd_);
   close(listen_fd_);
 }
 
-void AdminServer::reap() { graveyard_.clear(); }
+void AdminServer::reap() {
+  graveyard_.clear();
+  const Clock::time_point now = Clock::now();
+  if (now >= next_sweep_) {
+    next_sweep_ = now + kSweepEvery;
+    sweep(now);
+  }
+}
+
+void AdminServer::sweep(Clock::time_point now) {
+  for (size_t i = 0; i < connections_.size();) {
+    Connection* c = connections_[i].get();
+    if (c->expired(now, limits_)) {
+      ++timed_out_;
+      closed(c);  // swaps the last connection into slot i
+      continue;
+    }
+    ++i;
+  }
+}
 
 void AdminServer::route(std::string path, Route render) { routes_[std::move(path)] = std::move(render); }
 
+void AdminServer::evict_idlest() {
+  auto idlest = std::min_element(connections_.begin(), connections_.end(), [](auto& a, auto& b) {
+    return a->last_active() < b->last_active();
+  });
+  if (idlest == connections_.end()) return;
+  ++evicted_;
+  closed(idlest->get());
+}
+
 void AdminServer::on_event(uint32_t) {
-  for (;;) {
+  // Bounded per turn so a connect storm cannot keep the loop here.
+  for (int accepted = 0; accepted < 256; ++accepted) {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (connections_.size() >= kMaxOpenConnections) {
-      close(fd);  // an admin port is not a public service: shed instead of queueing
-      continue;
-    }
-    auto c = std::make_unique<Connection>(*this, fd);
+    // Full: the newest connection is the one most likely to be a probe; the one idle
+    // longest is the one least likely to be missed.
+    if (connections_.size() >= limits_.max_connections) evict_idlest();
+    auto c = std::make_unique<Connection>(*this, fd, connections_.size());
     if (!loop_.add(fd, EPOLLIN | EPOLLRDHUP, c.get())) continue;
     connections_.push_back(std::move(c));
   }
@@ -163,11 +233,17 @@ AdminResponse AdminServer::dispatch(std::string_view method, std::string_view pa
 }
 
 void AdminServer::closed(Connection* c) {
-  auto it = std::find_if(connections_.begin(), connections_.end(), [c](auto& p) { return p.get() == c; });
-  if (it == connections_.end()) return;
+  if (c->is_closed()) return;
+  c->mark_closed();
+  const size_t i = c->index();
+  if (i >= connections_.size() || connections_[i].get() != c) return;
   loop_.remove(c->fd());
-  graveyard_.push_back(std::move(*it));  // still executing inside c: free it later
-  connections_.erase(it);
+  graveyard_.push_back(std::move(connections_[i]));  // may be executing inside c: free it later
+  if (i + 1 != connections_.size()) {
+    connections_[i] = std::move(connections_.back());
+    connections_[i]->set_index(i);
+  }
+  connections_.pop_back();
 }
 
 }  // namespace ringgate::control

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 #include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
@@ -28,6 +29,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
       worker_stats_(options_.workers, nullptr),
       worker_counters_(options_.workers, nullptr) {
   reader_ = publisher_.reader(options_.workers);
+  // A released id goes to a new address only once no request is in flight to the old one.
+  registry_.set_reuse_check([this](sched::EndpointId id) { return inflight_.get(id) == 0; });
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   loop_.add(wake_.fd, EPOLLIN, &wake_);
   if (options_.admin_listen_fd >= 0) {
@@ -166,15 +169,18 @@ void ControlPlane::publish_catalog(const sched::EndpointSnapshot& snapshot) {
     names = aliases_;
     aliases_changed_ = false;
   }
-  // Models the routable endpoints serve (an alias first: it is what clients ask for).
+  // Models the routable endpoints serve (an alias first: it is what clients ask for);
+  // the models of the others may still be statistics labels (a restarting pod's model).
+  std::vector<std::string> known;
   for (const sched::EndpointState& e : snapshot.endpoints()) {
-    if (!e.routable) continue;
-    for (const std::string& m : e.models) names.push_back(m);
-    for (const std::string& a : e.lora_adapters) names.push_back(a);
+    std::vector<std::string>& into = e.routable ? names : known;
+    for (const std::string& m : e.models) into.push_back(m);
+    for (const std::string& a : e.lora_adapters) into.push_back(a);
   }
-  if (names == catalog_names_) return;
+  if (names == catalog_names_ && known == catalog_known_) return;
   catalog_names_ = names;
-  catalog_->publish(std::move(names));  // deduplicates
+  catalog_known_ = known;
+  catalog_->publish(std::make_unique<proxy::ModelCatalog>(std::move(names), std::move(known)));  // deduplicates
 }
 
 void ControlPlane::install_routes() {
@@ -208,6 +214,21 @@ AdminResponse ControlPlane::render_metrics() {
   // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
   view.pod_name = [this](sched::EndpointId id) { return pool_.name(id); };
+  // Label values only for models the pool serves (any endpoint, routable or not, so a
+  // restarting pod's model keeps its series) and the rewrite aliases: every other name
+  // a client sent is counted as model_name="other".
+  std::unordered_set<std::string> served;
+  {
+    std::lock_guard lock(pending_mutex_);
+    served.insert(aliases_.begin(), aliases_.end());
+  }
+  if (view.snapshot) {
+    for (const sched::EndpointState& e : view.snapshot->endpoints()) {
+      served.insert(e.models.begin(), e.models.end());
+      served.insert(e.lora_adapters.begin(), e.lora_adapters.end());
+    }
+  }
+  view.serves_model = [&served](std::string_view model) { return served.count(std::string(model)) > 0; };
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
     if (w) workers.push_back(w);

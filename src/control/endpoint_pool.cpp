@@ -9,6 +9,9 @@
 
 #include <simdjson.h>
 
+#include <unordered_map>
+#include <unordered_set>
+
 namespace ringgate::control {
 
 struct EndpointPool::Member {
@@ -30,8 +33,9 @@ uint64_t to_ns(Clock::time_point t) {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
-void add_unique(std::vector<std::string>& v, std::string_view s) {
-  if (std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+// Appends `s` unless `seen` has it: linear in the list, however many adapters a page names.
+void add_unique(std::vector<std::string>& v, std::unordered_set<std::string_view>& seen, std::string_view s) {
+  if (seen.insert(s).second) v.emplace_back(s);
 }
 }  // namespace
 
@@ -54,36 +58,46 @@ bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& o
 }
 
 bool parse_model_list(std::string_view body, std::vector<std::string>& base_models,
-                      std::vector<std::string>& adapters) {
+                      std::vector<std::string>& adapters, std::string* why) {
   base_models.clear();
   adapters.clear();
+  auto refuse = [&](const char* reason) {
+    if (why) *why = reason;
+    base_models.clear();
+    adapters.clear();
+    return false;
+  };
   simdjson::ondemand::parser parser;
   simdjson::padded_string json(body);
   simdjson::ondemand::document doc;
-  if (parser.iterate(json).get(doc)) return false;
+  if (parser.iterate(json).get(doc)) return refuse("/v1/models is not JSON");
   simdjson::ondemand::array data;
-  if (doc["data"].get_array().get(data)) return false;
+  if (doc["data"].get_array().get(data)) return refuse("/v1/models has no \"data\" array");
   for (auto item : data) {
     simdjson::ondemand::object model;
-    if (item.get_object().get(model)) return false;
+    if (item.get_object().get(model)) return refuse("/v1/models: an entry is not an object");
     std::string_view id;
     bool has_parent = false;
     for (auto field : model) {
       std::string_view key;
-      if (field.unescaped_key().get(key)) return false;
+      if (field.unescaped_key().get(key)) return refuse("/v1/models is not JSON");
       if (key == "id") {
-        if (field.value().get_string().get(id)) return false;
+        if (field.value().get_string().get(id)) return refuse("/v1/models: an id is not a string");
+        // Longer than a client may ask for (openai::kMaxModelBytes): it could never be routed to.
+        if (id.size() > kMaxModelNameBytes) return refuse("/v1/models: a model id is longer than 256 bytes");
         // copy now: the view dies with the next field
         base_models.emplace_back(id);
       } else if (key == "parent") {
         has_parent = !field.value().is_null();
       }
     }
-    if (id.empty()) return false;
+    if (id.empty()) return refuse("/v1/models: an entry has no id");
     if (has_parent) {
       adapters.push_back(std::move(base_models.back()));
       base_models.pop_back();
     }
+    if (base_models.size() + adapters.size() > kMaxModelsPerEndpoint)
+      return refuse("/v1/models lists more than 1024 models and adapters");
   }
   return true;
 }
@@ -94,15 +108,24 @@ EndpointPool::EndpointPool(EpollLoop& loop, sched::EndpointRegistry& registry, P
 EndpointPool::~EndpointPool() = default;
 
 void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
+  // Linear in the membership: a Kubernetes pool can list thousands of addresses.
+  std::unordered_map<sched::EndpointId, size_t> current;
+  current.reserve(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) current.emplace(members_[i]->id, i);
+  std::unordered_set<sched::EndpointId> taken;
   std::vector<std::unique_ptr<Member>> next;
   for (const DesiredEndpoint& d : desired) {
     sched::EndpointId id = registry_.id_for(d.host, d.port);
-    if (id == sched::kNoEndpoint) continue;
-    if (std::any_of(next.begin(), next.end(), [&](auto& m) { return m->id == id; })) continue;
-    auto it = std::find_if(members_.begin(), members_.end(), [&](auto& m) { return m && m->id == id; });
+    if (id == sched::kNoEndpoint) {
+      std::fprintf(stderr, "ringgate: more than %zu endpoints at once, %s:%u skipped\n", registry_.max_ids(),
+                   d.host.c_str(), unsigned(d.port));
+      continue;
+    }
+    if (!taken.insert(id).second) continue;
+    auto it = current.find(id);
     std::unique_ptr<Member> m;
-    if (it != members_.end()) {
-      m = std::move(*it);
+    if (it != current.end()) {
+      m = std::move(members_[it->second]);
     } else {
       m = std::make_unique<Member>();
       m->id = id;
@@ -111,16 +134,18 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
       m->address_hash = sched::address_hash(d.host, d.port);
       if (!resolve_address(d.host, d.port, m->address.sockaddr, m->address.sockaddr_len)) {
         std::fprintf(stderr, "ringgate: cannot resolve endpoint %s:%u, skipped\n", d.host.c_str(), unsigned(d.port));
+        taken.erase(id);
+        registry_.release(id);
         continue;
       }
       std::string host_header = m->address.text();
       Member* raw = m.get();
       m->metrics_client = std::make_unique<HttpGetClient>(
           loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/metrics",
-          [this, raw](const GetResult& r) { on_metrics(*raw, r); });
+          [this, raw](const GetResult& r) { on_metrics(*raw, r); }, GetLimits{.max_body_bytes = parser_.limits().max_page_bytes});
       m->models_client = std::make_unique<HttpGetClient>(
           loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
-          [this, raw](const GetResult& r) { on_models(*raw, r); });
+          [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
     }
     if (m->health.discovered_ready != d.ready || m->name != d.name) set_changed();
     m->health.discovered_ready = d.ready;
@@ -134,9 +159,14 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
   for (auto& old : members_)
     if (old) {
       removed_.push_back(old->id);
+      // Its id may serve a new address later (after the registry's quarantine): pod
+      // churn over weeks must not exhaust ids.
+      registry_.release(old->id);
       set_changed();
     }
   members_ = std::move(next);
+  by_id_.clear();
+  for (auto& m : members_) by_id_.emplace(m->id, m.get());
 }
 
 std::vector<sched::EndpointId> EndpointPool::take_removed() { return std::exchange(removed_, {}); }
@@ -162,7 +192,9 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
   bool was_routable = routable(m);
   // Parse into scratch: a failed parse leaves its output half-filled.
   const bool answered = r.status != 0 && r.status < 500;
-  if (r.ok && parser_.parse(r.body, scratch_)) {
+  metrics::ParseResult parsed;
+  if (r.ok) parsed = parser_.parse(r.body, scratch_);
+  if (r.ok && parsed.ok) {
     std::swap(m.metrics, scratch_);
     m.has_metrics = true;
     m.scraped_at = Clock::now();
@@ -170,10 +202,21 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
     ++m.health.scrapes_ok;
     ++scrapes_ok_;
     set_changed();  // fresh load signals are a change the workers want
+  } else if (r.over_limit || (r.ok && parsed.over_limit)) {
+    // A page past a cap (size, models, adapters, labels, a non-finite gauge) is a
+    // failed scrape: the server is broken or hostile. Ask it again only after a pause,
+    // so a server that serves such pages every time costs the control thread little.
+    ++m.health.failed_scrapes;
+    ++m.health.scrapes_failed;
+    ++scrapes_failed_;
+    m.health.last_error = r.over_limit ? "/metrics refused: " + std::string(r.error)
+                                       : "/metrics refused: " + parsed.describe();
+    m.next_scrape = Clock::now() + options_.refused_page_backoff;
   } else if (answered) {
     // Alive, but no vLLM metrics to read: routable on in-flight counts alone.
     m.health.failed_scrapes = 0;
-    m.health.last_error = r.ok ? "/metrics is not vLLM's Prometheus text" : "/metrics answered " + std::to_string(r.status);
+    m.health.last_error = r.ok ? "/metrics is not vLLM's Prometheus text (" + parsed.describe() + ")"
+                               : "/metrics answered " + std::to_string(r.status);
   } else {
     ++m.health.failed_scrapes;
     ++m.health.scrapes_failed;
@@ -189,8 +232,15 @@ void EndpointPool::on_models(Member& m, const GetResult& r) {
     set_changed();
   }
   std::vector<std::string> models, adapters;
-  if (!r.ok || !parse_model_list(r.body, models, adapters)) return;
-  for (const std::string& declared : options_.declared_models) add_unique(models, declared);
+  if (r.over_limit) m.health.last_error = "/v1/models refused: " + std::string(r.error);
+  if (!r.ok) return;
+  std::string why;
+  if (!parse_model_list(r.body, models, adapters, &why)) {
+    m.health.last_error = why;
+    return;
+  }
+  std::unordered_set<std::string_view> seen(models.begin(), models.end());
+  for (const std::string& declared : options_.declared_models) add_unique(models, seen, declared);
   if (models != m.models || adapters != m.adapters || !m.health.has_models) set_changed();
   m.models = std::move(models);
   m.adapters = std::move(adapters);
@@ -211,15 +261,13 @@ size_t EndpointPool::routable_count() const {
 }
 
 const EndpointHealth* EndpointPool::health(sched::EndpointId id) const {
-  for (auto& m : members_)
-    if (m->id == id) return &m->health;
-  return nullptr;
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &it->second->health;
 }
 
 std::string_view EndpointPool::name(sched::EndpointId id) const {
-  for (auto& m : members_)
-    if (m->id == id) return m->name;
-  return {};
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? std::string_view() : std::string_view(it->second->name);
 }
 
 std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
@@ -233,8 +281,10 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     s.models = m->models;
     s.lora_adapters = m->adapters;
     // Adapters the server reports loaded or queued are servable too.
-    metrics::for_each_adapter(m->metrics.lora.running_adapters, [&](std::string_view a) { add_unique(s.lora_adapters, a); });
-    metrics::for_each_adapter(m->metrics.lora.waiting_adapters, [&](std::string_view a) { add_unique(s.lora_adapters, a); });
+    std::unordered_set<std::string_view> seen(m->adapters.begin(), m->adapters.end());
+    auto add = [&](std::string_view a) { add_unique(s.lora_adapters, seen, a); };
+    metrics::for_each_adapter(m->metrics.lora.running_adapters, add);
+    metrics::for_each_adapter(m->metrics.lora.waiting_adapters, add);
     s.routable = routable(*m);
     s.has_metrics = m->has_metrics;
     s.scraped_at = m->scraped_at;

@@ -115,12 +115,22 @@ void pool_families(const PoolView& pool, std::vector<MetricFamily>& out) {
   out.push_back(std::move(per_pod));
 }
 
-void objective_families(std::span<const metrics::WorkerStats* const> workers, std::vector<MetricFamily>& out) {
-  std::map<std::string, ObjectiveSum, std::less<>> sums;
+// The label value for a model name: itself when the pool serves it, else "other".
+std::string_view model_label(const PoolView& pool, std::string_view model) {
+  if (!pool.serves_model || model == kOtherModel || pool.serves_model(model)) return model;
+  return kOtherModel;
+}
+
+void objective_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                        std::vector<MetricFamily>& out) {
+  std::map<std::string, ObjectiveSum, std::less<>> sums;  // by objective_key of the labels
+  std::string key_scratch;
   for (const metrics::WorkerStats* w : workers) {
     w->objectives.for_each([&](std::string_view key, const metrics::ObjectiveStats& s) {
       uint64_t n = s.requests.get();
       if (n == 0 && s.running.get() == 0) return;
+      auto [model, target] = metrics::split_objective_key(key);
+      key = metrics::objective_key(model_label(pool, model), model_label(pool, target), key_scratch);
       auto it = sums.find(key);
       if (it == sums.end()) it = sums.emplace(std::string(key), ObjectiveSum{}).first;
       ObjectiveSum& o = it->second;
@@ -180,19 +190,24 @@ void objective_families(std::span<const metrics::WorkerStats* const> workers, st
   for (auto* f : {&total, &errors, &duration, &ttft, &ntpot, &input, &output, &running}) out.push_back(std::move(*f));
 }
 
-void extension_families(std::span<const metrics::WorkerStats* const> workers, const sched::PrefixIndexStats& index,
-                        const BuildInfo& build, std::vector<MetricFamily>& out) {
+void extension_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                        const sched::PrefixIndexStats& index, const BuildInfo& build, std::vector<MetricFamily>& out) {
   HistogramSum<metrics::kSchedulerDurationBuckets.size()> sched_duration;
   HistogramSum<metrics::kHitRatioBuckets.size()> hit_ratio;
   uint64_t ok = 0, failed = 0;
   std::map<std::string, uint64_t, std::less<>> rewrites;
+  std::string key_scratch;
   for (const metrics::WorkerStats* w : workers) {
     sched_duration.add(w->scheduler_duration);
     hit_ratio.add(w->prefix_hit_ratio);
     ok += w->scheduler_success.get();
     failed += w->scheduler_failure.get();
     w->rewrite_decisions.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
-      if (uint64_t n = c.get()) rewrites[std::string(key)] += n;
+      uint64_t n = c.get();
+      std::array<std::string_view, 3> parts;  // rule, model, target
+      if (n == 0 || !metrics::split_key(key, parts)) return;
+      rewrites[std::string(metrics::rewrite_decision_key(parts[0], model_label(pool, parts[1]),
+                                                         model_label(pool, parts[2]), key_scratch))] += n;
     });
   }
   auto info = family("inference_extension_info", "General information of the current build of Inference Extension.",
@@ -214,13 +229,12 @@ void extension_families(std::span<const metrics::WorkerStats* const> workers, co
   auto rewrite = family("inference_extension_model_rewrite_decisions_total",
                         "Total number of inference model rewrite decisions.", MetricType::Counter);
   for (auto& [key, n] : rewrites) {
-    std::string_view k = key;
-    size_t a = k.find('\x1f'), b = k.find('\x1f', a + 1);
-    if (a == std::string_view::npos || b == std::string_view::npos) continue;
+    std::array<std::string_view, 3> parts;
+    if (!metrics::split_key(key, parts)) continue;
     add_counter(rewrite,
-                {{"model_name", std::string(k.substr(a + 1, b - a - 1))},
-                 {"model_rewrite_name", std::string(k.substr(0, a))},
-                 {"target_model", std::string(k.substr(b + 1))}},
+                {{"model_name", std::string(parts[1])},
+                 {"model_rewrite_name", std::string(parts[0])},
+                 {"target_model", std::string(parts[2])}},
                 double(n));
   }
   for (auto* f : {&info, &e2e, &attempts, &size, &ratio, &rewrite}) out.push_back(std::move(*f));
@@ -328,8 +342,8 @@ std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics
                                    const BuildInfo& build) {
   std::vector<MetricFamily> families;
   pool_families(pool, families);
-  objective_families(workers, families);
-  extension_families(workers, index, build, families);
+  objective_families(pool, workers, families);
+  extension_families(pool, workers, index, build, families);
   gateway_families(counters, index, control, families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);

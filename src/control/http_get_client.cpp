@@ -11,18 +11,17 @@
 
 namespace ringgate::control {
 namespace {
-// A vLLM /metrics page is tens of KB; anything far past that is not ours to read.
-constexpr size_t kMaxBodyBytes = 8u << 20;
+// Bytes read per readiness event: a server streaming a huge response cannot keep the
+// control thread (and the admin port it serves) in one loop; epoll calls us again.
+constexpr size_t kReadBudgetPerEvent = 256u << 10;
 }  // namespace
 
 HttpGetClient::HttpGetClient(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len,
-                             std::string_view host_header, std::string_view path, Callback on_done)
-    : loop_(loop), addr_(addr), addr_len_(addr_len), on_done_(std::move(on_done)) {
+                             std::string_view host_header, std::string_view path, Callback on_done,
+                             GetLimits limits)
+    : loop_(loop), addr_(addr), addr_len_(addr_len), on_done_(std::move(on_done)), limits_(limits) {
   request_.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_header);
   request_.append("\r\nUser-Agent: ringgate-control\r\n\r\n");
-  llhttp_settings_init(&settings_);
-  settings_.on_body = &HttpGetClient::on_body;
-  settings_.on_message_complete = &HttpGetClient::on_message_complete;
 }
 
 HttpGetClient::~HttpGetClient() { close_connection(); }
@@ -31,10 +30,10 @@ void HttpGetClient::start(uint64_t deadline_ns) {
   if (busy()) return;
   deadline_ns_ = deadline_ns;
   body_.clear();
-  complete_ = false;
+  head_bytes_ = 0;
+  over_limit_ = false;
   sent_ = 0;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
-  parser_.data = this;
+  parser_.reset();
   reused_ = fd_ >= 0;
   got_bytes_ = false;
   if (reused_) {
@@ -119,19 +118,36 @@ void HttpGetClient::send_request() {
 
 void HttpGetClient::receive() {
   char buf[16384];
-  for (;;) {
+  for (size_t read = 0; read < kReadBudgetPerEvent;) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
       got_bytes_ = true;
-      llhttp_errno_t err = llhttp_execute(&parser_, buf, static_cast<size_t>(n));
-      if (complete_) { finish_ok(); return; }
-      if (err != HPE_OK) { fail(llhttp_errno_name(err)); return; }
-      if (body_.size() > kMaxBodyBytes) { fail("response body too large"); return; }
+      read += size_t(n);
+      const bool head_was_complete = parser_.head_complete();
+      const http::ResponseFeed feed = parser_.feed(buf, static_cast<size_t>(n), &body_);
+      if (!head_was_complete && !parser_.head_complete()) head_bytes_ += size_t(n);
+      if (const char* why = over_limit()) {
+        over_limit_ = true;
+        fail(why);
+        return;
+      }
+      if (feed.state == http::ResponseState::Complete) { finish_ok(); return; }
+      if (feed.state == http::ResponseState::Error) {
+        const std::string_view why = parser_.error() ? parser_.error() : "bad HTTP response";
+        // The parser's own per-header bounds (count, name and value sizes) refuse in a callback.
+        if (!parser_.head_complete() && why.find("callback") != std::string_view::npos) {
+          over_limit_ = true;
+          fail("response headers larger than the limit");
+          return;
+        }
+        fail(why);
+        return;
+      }
       continue;
     }
     if (n == 0) {
       // EOF ends a response that had no length (read-until-close).
-      if (llhttp_finish(&parser_) == HPE_OK && complete_) { finish_ok(); return; }
+      if (parser_.finish() == http::ResponseState::Complete && !over_limit()) { finish_ok(); return; }
       fail("connection closed before the response completed");
       return;
     }
@@ -141,19 +157,20 @@ void HttpGetClient::receive() {
   }
 }
 
-int HttpGetClient::on_body(llhttp_t* parser, const char* at, size_t len) {
-  static_cast<HttpGetClient*>(parser->data)->body_.append(at, len);
-  return 0;
-}
-
-int HttpGetClient::on_message_complete(llhttp_t* parser) {
-  static_cast<HttpGetClient*>(parser->data)->complete_ = true;
-  return HPE_PAUSED;  // one response per scrape; anything after it is not ours
+const char* HttpGetClient::over_limit() const {
+  // Counted around the parser (its own bounds are per header); a recv buffer past the limit at most.
+  if (head_bytes_ > limits_.max_header_bytes) return "response headers larger than the limit";
+  // A declared length past the limit fails before the body is read.
+  if (parser_.head_complete() && parser_.content_length() > 0 &&
+      uint64_t(parser_.content_length()) > limits_.max_body_bytes)
+    return "response body larger than the limit";
+  if (body_.size() > limits_.max_body_bytes) return "response body larger than the limit";
+  return nullptr;
 }
 
 void HttpGetClient::finish_ok() {
-  int status = parser_.status_code;
-  bool keep = llhttp_should_keep_alive(&parser_) && parser_.type == HTTP_RESPONSE;
+  int status = parser_.status();
+  bool keep = parser_.keep_alive();
   state_ = State::kIdle;
   if (keep) watch(EPOLLRDHUP);  // notice the server closing the idle connection
   else close_connection();
@@ -178,6 +195,7 @@ void HttpGetClient::fail(std::string_view why) {
   state_ = State::kIdle;
   GetResult r;
   r.error = why;
+  r.over_limit = over_limit_;
   on_done_(r);
 }
 

@@ -1,82 +1,16 @@
 #include "ringgate/discovery/kube_client.h"
 
-#include <llhttp.h>
-
 #include <fstream>
 #include <sstream>
 
 #include "ringgate/discovery/kube_transport.h"
 #include "ringgate/discovery/watch_event.h"
+#include "ringgate/http/response_parser.h"
 
 namespace ringgate::discovery {
 namespace {
 
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
-
-// What the llhttp callbacks see of one response.
-struct ResponseState {
-  const BodySink* sink = nullptr;
-  const std::function<void(int)>* on_status = nullptr;
-  std::size_t max_header_bytes = 0;
-  std::size_t header_bytes = 0;
-  int status = 0;
-  bool headers_too_large = false;
-  bool complete = false;
-  bool stopped_by_sink = false;
-  std::string error_body;
-};
-
-ResponseState& state_of(llhttp_t* parser) { return *static_cast<ResponseState*>(parser->data); }
-
-int count_header_bytes(llhttp_t* parser, const char*, std::size_t length) {
-  ResponseState& state = state_of(parser);
-  state.header_bytes += length;
-  if (state.header_bytes > state.max_header_bytes) {
-    state.headers_too_large = true;
-    return -1;
-  }
-  return 0;
-}
-
-int on_headers_complete(llhttp_t* parser) {
-  ResponseState& state = state_of(parser);
-  state.status = parser->status_code;
-  if (*state.on_status) (*state.on_status)(state.status);
-  return 0;
-}
-
-int on_body(llhttp_t* parser, const char* at, std::size_t length) {
-  ResponseState& state = state_of(parser);
-  if (state.status >= 200 && state.status < 300) {
-    if (!(*state.sink)(std::string_view(at, length))) {
-      state.stopped_by_sink = true;
-      return HPE_PAUSED;
-    }
-  } else if (state.error_body.size() < kMaxErrorBody) {
-    state.error_body.append(at, std::min(length, kMaxErrorBody - state.error_body.size()));
-  }
-  return 0;
-}
-
-int on_message_complete(llhttp_t* parser) {
-  state_of(parser).complete = true;
-  return HPE_PAUSED;  // one response per connection: ignore anything after it
-}
-
-const llhttp_settings_t& response_settings() {
-  static const llhttp_settings_t settings = [] {
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_status = count_header_bytes;
-    s.on_header_field = count_header_bytes;
-    s.on_header_value = count_header_bytes;
-    s.on_headers_complete = on_headers_complete;
-    s.on_body = on_body;
-    s.on_message_complete = on_message_complete;
-    return s;
-  }();
-  return settings;
-}
 
 Result<std::string> read_token(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -128,37 +62,53 @@ Result<void> KubeClient::get(std::string_view target, const GetOptions& options,
   if (auto sent = transport.write_all(request, options.idle_timeout); !sent)
     return Error{what + ": " + sent.error().message};
 
-  ResponseState state;
-  state.sink = &sink;
-  state.on_status = &on_status;
-  state.max_header_bytes = options.max_header_bytes;
-  llhttp_t parser;
-  llhttp_init(&parser, HTTP_RESPONSE, &response_settings());
-  parser.data = &state;
-
+  // The gateway's strict HTTP/1.1 response parser; the head is bounded here (bytes
+  // fed before it completed, one read at most past the limit), the body streams to the sink.
+  http::ResponseParser parser;
+  std::string piece;  // decoded body bytes of one read
+  std::string error_body;
+  std::size_t header_bytes = 0;
+  bool status_reported = false;
   char buffer[16 * 1024];
   for (;;) {
     auto got = transport.read_some(buffer, sizeof buffer, options.idle_timeout);
     if (!got) return Error{what + ": " + got.error().message};
-    llhttp_errno_t rc;
+    bool complete = false;
     if (got.value() == 0) {
-      rc = llhttp_finish(&parser);
-      if (!state.complete) {
+      complete = parser.finish() == http::ResponseState::Complete;
+      if (!complete) {
         return Error{what + ": connection closed " +
-                     (state.status ? std::string("mid-response") : std::string("before a response"))};
+                     (parser.head_complete() ? std::string("mid-response") : std::string("before a response"))};
       }
     } else {
-      rc = llhttp_execute(&parser, buffer, got.value());
+      const bool head_was_complete = parser.head_complete();
+      const http::ResponseFeed feed = parser.feed(buffer, got.value(), &piece);
+      if (!head_was_complete && !parser.head_complete()) header_bytes += got.value();
+      const std::string_view reason = parser.error() ? parser.error() : "";
+      if (header_bytes > options.max_header_bytes ||
+          (feed.state == http::ResponseState::Error && !parser.head_complete() &&
+           reason.find("callback") != std::string_view::npos))
+        return Error{what + ": response headers over " + std::to_string(options.max_header_bytes) + " bytes"};
+      if (feed.state == http::ResponseState::Error)
+        return Error{what + ": malformed HTTP response (" + std::string(reason) + ")"};
+      complete = feed.state == http::ResponseState::Complete;
     }
-    if (state.stopped_by_sink) return {};
-    if (state.headers_too_large)
-      return Error{what + ": response headers over " + std::to_string(options.max_header_bytes) + " bytes"};
-    if (rc != HPE_OK && rc != HPE_PAUSED)
-      return Error{what + ": malformed HTTP response (" + llhttp_errno_name(rc) + ": " +
-                   llhttp_get_error_reason(&parser) + ")"};
-    if (state.complete) {
-      if (state.status >= 200 && state.status < 300) return {};
-      return Error{what + ": " + describe_failure(state.status, state.error_body), state.status};
+    const int status = parser.status();
+    if (parser.head_complete() && !status_reported) {
+      status_reported = true;
+      if (on_status) on_status(status);
+    }
+    if (!piece.empty()) {
+      if (status >= 200 && status < 300) {
+        if (!sink(piece)) return {};  // the sink has what it wanted
+      } else if (error_body.size() < kMaxErrorBody) {
+        error_body.append(piece, 0, std::min(piece.size(), kMaxErrorBody - error_body.size()));
+      }
+      piece.clear();
+    }
+    if (complete) {
+      if (status >= 200 && status < 300) return {};
+      return Error{what + ": " + describe_failure(status, error_body), status};
     }
   }
 }

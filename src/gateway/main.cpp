@@ -80,7 +80,7 @@ void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control
     control.count_reload(false);
     return;
   }
-  auto next = gateway::rules_from(&r.config);
+  std::unique_ptr<proxy::RequestRules> next = gateway::rules_from(&r.config);
   control.set_aliases(gateway::alias_names(*next));
   rules.publish(std::move(next));
   gateway::Settings settings;
@@ -166,11 +166,14 @@ int main(int argc, char** argv) {
   }
   control::ControlPlane control(control_options);
 
-  proxy::RulesPublisher rules;
-  rules.publish(gateway::rules_from(config));
-  proxy::ModelCatalog catalog;
+  // One reader slot per worker (the worker's index).
+  proxy::RulesPublisher rules(settings.workers);
+  std::unique_ptr<proxy::RequestRules> first_rules = gateway::rules_from(config);
+  control.set_aliases(gateway::alias_names(*first_rules));
+  rules.publish(std::move(first_rules));
+  proxy::CatalogPublisher catalog(settings.workers);
+  catalog.publish(std::make_unique<proxy::ModelCatalog>());
   control.attach_catalog(&catalog);
-  control.set_aliases(gateway::alias_names(*rules.current()));
 
   // The event-loop backend, decided once for every worker: auto falls back to epoll when
   // io_uring is refused (seccomp RuntimeDefault, kernel.io_uring_disabled) and says so here, once.

@@ -2,21 +2,19 @@
 
 #include "ringgate/net/io_backend.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <vector>
+
+#include "ringgate/util/flag_table.h"
 
 namespace ringgate::gateway {
 
 namespace {
 
-struct Flag {
-  const char* name;
-  const char* value;  // nullptr: takes no value
-  const char* help;
-};
-
-constexpr Flag kFlags[] = {
+constexpr util::FlagSpec kFlags[] = {
     {"--config", "FILE", "YAML config (Gateway, InferenceModelRewrite, ...); reloaded on SIGHUP and on change"},
     {"--check-config", "FILE", "validate FILE, print every error with its line, exit 0 if valid"},
     {"--listen", "ADDR:PORT", "API listener (default :8080)"},
@@ -44,13 +42,101 @@ constexpr Flag kFlags[] = {
     {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
     {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
     {"--max-buffered-request-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
-    {"--help", nullptr, "print this help"},
+    {"--help", "", "print this help"},
 };
 
 template <typename T>
 bool parse_number(std::string_view text, T& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// Applies one flag to `o`; returns "" or what is wrong with the value.
+std::string apply(Options& o, std::string_view arg, std::string_view value, bool takes_value) {
+  auto address = [&](net::Address& out) {
+    auto a = net::parse_address(value);
+    if (!a) return false;
+    out = *a;
+    return true;
+  };
+  uint64_t n = 0;
+  const bool numeric = takes_value && parse_number(value, n);
+  if (arg == "--help") {
+    o.help = true;
+  } else if (arg == "--config") {
+    if (value.empty()) return "empty path";
+    o.config_file = value;
+  } else if (arg == "--check-config") {
+    if (value.empty()) return "empty path";
+    o.check_config_file = value;
+  } else if (arg == "--listen") {
+    if (!address(o.listen)) return "expected IPv4ADDR:PORT or :PORT";
+  } else if (arg == "--admin") {
+    if (!address(o.admin)) return "expected IPv4ADDR:PORT or :PORT";
+  } else if (arg == "--endpoint") {
+    if (!net::parse_address(value) || net::parse_address(value)->port() == 0) return "expected HOST:PORT";
+    o.endpoints.emplace_back(value);
+  } else if (arg == "--model") {
+    if (value.empty()) return "empty model name";
+    o.models.emplace_back(value);
+  } else if (arg == "--sim-bin") {
+    o.sim_bin = value;
+  } else if (arg == "--sim-arg") {
+    o.sim_args.emplace_back(value);
+  } else if (arg == "--demo-model") {
+    o.demo_model = value;
+  } else if (arg == "--io-backend") {
+    net::BackendKind kind;
+    if (!net::parse_backend_kind(value, kind)) return "expected auto, io_uring or epoll";
+    o.io_backend = std::string(net::backend_kind_name(kind));
+  } else if (!numeric) {
+    return "expected a non-negative integer";
+  } else if (arg == "--workers") {
+    if (n > 1024) return "at most 1024";
+    o.workers = unsigned(n);
+  } else if (arg == "--demo") {
+    if (n > 64) return "at most 64";
+    o.demo = unsigned(n);
+  } else if (arg == "--max-header-bytes") {
+    if (n < 256) return "at least 256";
+    o.proxy.limits.max_header_bytes = n;
+  } else if (arg == "--max-body-bytes") {
+    // The same bounds as the config file's limits.maxBodyBytes: a body is buffered whole.
+    if (n < 1024 || n > (1ull << 30)) return "between 1024 and 1073741824";
+    o.proxy.limits.max_body_bytes = n;
+  } else if (arg == "--max-buffered-request-bytes") {
+    if (n < 4096) return "at least 4096";
+    o.proxy.max_buffered_request_bytes = n;
+  } else if (n == 0) {
+    return "must be positive";
+  } else if (n > 86400000) {
+    return "too large";
+  } else if (arg == "--header-timeout-ms") {
+    o.proxy.header_timeout_ms = uint32_t(n);
+  } else if (arg == "--body-timeout-ms") {
+    o.proxy.body_timeout_ms = uint32_t(n);
+  } else if (arg == "--idle-timeout-ms") {
+    o.proxy.client_idle_timeout_ms = uint32_t(n);
+  } else if (arg == "--upstream-connect-timeout-ms") {
+    o.proxy.upstream_connect_timeout_ms = uint32_t(n);
+  } else if (arg == "--upstream-first-byte-timeout-ms") {
+    o.proxy.upstream_first_byte_timeout_ms = uint32_t(n);
+  } else if (arg == "--upstream-idle-timeout-ms") {
+    o.proxy.upstream_idle_timeout_ms = uint32_t(n);
+  } else if (arg == "--max-attempts") {
+    o.proxy.max_attempts = uint32_t(n);
+  } else if (arg == "--drain-timeout-ms") {
+    o.proxy.drain_timeout_ms = uint32_t(n);
+  } else if (arg == "--upstream-read-idle-timeout-ms") {
+    o.proxy.upstream_read_idle_timeout_ms = uint32_t(n);
+  } else if (arg == "--client-write-timeout-ms") {
+    o.proxy.client_write_timeout_ms = uint32_t(n);
+  } else if (arg == "--request-timeout-ms") {
+    o.proxy.request_timeout_ms = uint32_t(n);
+  } else if (arg == "--max-connections") {
+    o.proxy.max_connections = uint32_t(n);
+  }
+  return {};
 }
 
 }  // namespace
@@ -61,133 +147,35 @@ bool Options::given_flag(std::string_view name) const {
   return false;
 }
 
-std::string usage() {
-  std::string text = "usage: ringgate [flags]\n";
-  for (const Flag& flag : kFlags) {
-    std::string left = std::string("  ") + flag.name + (flag.value ? std::string(" ") + flag.value : "");
-    if (left.size() < 38) left.resize(38, ' ');
-    text += left + " " + flag.help + "\n";
-  }
-  return text;
-}
+std::string usage() { return "usage: ringgate [flags]\n" + util::flag_help(kFlags); }
 
 ParsedOptions parse_options(int argc, char** argv) {
   ParsedOptions parsed;
   Options& o = parsed.options;
   o.listen = *net::parse_address(":8080");
   o.admin = *net::parse_address(":9090");
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view value;
-    bool has_inline_value = false;
-    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline_value = true;
-    }
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags) {
-      if (arg == f.name) flag = &f;
-    }
-    if (flag == nullptr) {
-      parsed.error = "unknown flag: " + std::string(arg);
-      return parsed;
-    }
-    o.given.emplace_back(arg);
-    if (flag->value && !has_inline_value) {
-      if (i + 1 >= argc) {
-        parsed.error = std::string(arg) + " needs a value (" + flag->value + ")";
-        return parsed;
-      }
-      value = argv[++i];
-    }
-    auto bad = [&](const char* what) {
-      parsed.error = "bad value for " + std::string(arg) + ": '" + std::string(value) + "' (" + what + ")";
-      return parsed;
-    };
-    auto address = [&](net::Address& out) {
-      auto a = net::parse_address(value);
-      if (!a) return false;
-      out = *a;
-      return true;
-    };
-    uint64_t n = 0;
-    const bool numeric = flag->value && parse_number(value, n);
-    if (arg == "--help") {
-      o.help = true;
-    } else if (arg == "--config") {
-      if (value.empty()) return bad("empty path");
-      o.config_file = value;
-    } else if (arg == "--check-config") {
-      if (value.empty()) return bad("empty path");
-      o.check_config_file = value;
-    } else if (arg == "--listen") {
-      if (!address(o.listen)) return bad("expected IPv4ADDR:PORT or :PORT");
-    } else if (arg == "--admin") {
-      if (!address(o.admin)) return bad("expected IPv4ADDR:PORT or :PORT");
-    } else if (arg == "--endpoint") {
-      if (!net::parse_address(value) || net::parse_address(value)->port() == 0) return bad("expected HOST:PORT");
-      o.endpoints.emplace_back(value);
-    } else if (arg == "--model") {
-      if (value.empty()) return bad("empty model name");
-      o.models.emplace_back(value);
-    } else if (arg == "--sim-bin") {
-      o.sim_bin = value;
-    } else if (arg == "--sim-arg") {
-      o.sim_args.emplace_back(value);
-    } else if (arg == "--demo-model") {
-      o.demo_model = value;
-    } else if (arg == "--io-backend") {
-      net::BackendKind kind;
-      if (!net::parse_backend_kind(value, kind)) return bad("expected auto, io_uring or epoll");
-      o.io_backend = std::string(net::backend_kind_name(kind));
-    } else if (!numeric) {
-      return bad("expected a non-negative integer");
-    } else if (arg == "--workers") {
-      if (n > 1024) return bad("at most 1024");
-      o.workers = unsigned(n);
-    } else if (arg == "--demo") {
-      if (n > 64) return bad("at most 64");
-      o.demo = unsigned(n);
-    } else if (arg == "--max-header-bytes") {
-      if (n < 256) return bad("at least 256");
-      o.proxy.limits.max_header_bytes = n;
-    } else if (arg == "--max-body-bytes") {
-      // The same bounds as the config file's limits.maxBodyBytes: a body is buffered whole.
-      if (n < 1024 || n > (1ull << 30)) return bad("between 1024 and 1073741824");
-      o.proxy.limits.max_body_bytes = n;
-    } else if (arg == "--max-buffered-request-bytes") {
-      if (n < 4096) return bad("at least 4096");
-      o.proxy.max_buffered_request_bytes = n;
-    } else if (n == 0) {
-      return bad("must be positive");
-    } else if (n > 86400000) {
-      return bad("too large");
-    } else if (arg == "--header-timeout-ms") {
-      o.proxy.header_timeout_ms = uint32_t(n);
-    } else if (arg == "--body-timeout-ms") {
-      o.proxy.body_timeout_ms = uint32_t(n);
-    } else if (arg == "--idle-timeout-ms") {
-      o.proxy.client_idle_timeout_ms = uint32_t(n);
-    } else if (arg == "--upstream-connect-timeout-ms") {
-      o.proxy.upstream_connect_timeout_ms = uint32_t(n);
-    } else if (arg == "--upstream-first-byte-timeout-ms") {
-      o.proxy.upstream_first_byte_timeout_ms = uint32_t(n);
-    } else if (arg == "--upstream-idle-timeout-ms") {
-      o.proxy.upstream_idle_timeout_ms = uint32_t(n);
-    } else if (arg == "--max-attempts") {
-      o.proxy.max_attempts = uint32_t(n);
-    } else if (arg == "--drain-timeout-ms") {
-      o.proxy.drain_timeout_ms = uint32_t(n);
-    } else if (arg == "--upstream-read-idle-timeout-ms") {
-      o.proxy.upstream_read_idle_timeout_ms = uint32_t(n);
-    } else if (arg == "--client-write-timeout-ms") {
-      o.proxy.client_write_timeout_ms = uint32_t(n);
-    } else if (arg == "--request-timeout-ms") {
-      o.proxy.request_timeout_ms = uint32_t(n);
-    } else if (arg == "--max-connections") {
-      o.proxy.max_connections = uint32_t(n);
-    }
+  const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  auto error = util::parse_flags(args, kFlags, [&](const util::FlagSpec& flag, std::string_view value) {
+    o.given.emplace_back(flag.name);
+    return apply(o, flag.name, value, !flag.value_hint.empty());
+  });
+  if (!error) return parsed;
+  switch (error->kind) {
+    case util::FlagErrorKind::NotAFlag:
+    case util::FlagErrorKind::UnknownFlag:
+      parsed.error = "unknown flag: " + error->flag;
+      break;
+    case util::FlagErrorKind::MissingValue:
+      parsed.error = error->flag + " needs a value";
+      for (const util::FlagSpec& f : kFlags)
+        if (f.name == error->flag) parsed.error += " (" + std::string(f.value_hint) + ")";
+      break;
+    case util::FlagErrorKind::UnexpectedValue:
+      parsed.error = error->flag + " takes no value";
+      break;
+    case util::FlagErrorKind::BadValue:
+      parsed.error = "bad value for " + error->flag + ": '" + error->value + "' (" + error->detail + ")";
+      break;
   }
   return parsed;
 }

@@ -19,62 +19,65 @@ std::optional<net::Address> to_address(const config::host_port& hp) {
   return net::parse_address(text);
 }
 
-// The file's values, over the defaults (the flag parser's own defaults apply where
-// the file says nothing).
+// The leaves the file set, over the runtime defaults. The defaults live in one place,
+// the runtime option structs (proxy::ProxyOptions, control::PoolOptions,
+// sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
+// only says what the file set (gateway_config::file_sets), so a file that sets nothing
+// runs exactly like no file at all.
 std::string apply_file(const config::config_set& file, Settings& s) {
   const config::gateway_config& g = file.gateway;
-  if (g.file_sets("listen.api")) {
+  auto set = [&g](std::string_view path) { return g.file_sets(path); };
+  using control::Clock;
+  auto clock_duration = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<Clock::duration>(d); };
+  if (set("listen.api")) {
     auto a = to_address(g.listen.api);
     if (!a) return "listen.api: only IPv4 addresses are supported";
     s.listen = *a;
   }
-  if (g.file_sets("listen.admin")) {
+  if (set("listen.admin")) {
     auto a = to_address(g.listen.admin);
     if (!a) return "listen.admin: only IPv4 addresses are supported";
     s.admin = *a;
   }
-  if (g.file_sets("workers")) s.workers = g.workers;
-  s.pool_name = g.pool.name;
+  if (set("workers")) s.workers = g.workers;
+  if (set("pool.name")) s.pool_name = g.pool.name;
   for (const config::host_port& hp : g.pool.static_endpoints)
     s.static_endpoints.push_back({hp.host, hp.port, true, ""});
-  s.kubernetes = g.pool.kubernetes;
+  if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
   // Limits and timeouts.
   proxy::ProxyOptions& p = s.proxy;
-  if (g.file_sets("limits.maxHeaderBytes")) p.limits.max_header_bytes = g.limits.max_header_bytes;
-  if (g.file_sets("limits.maxBodyBytes")) p.limits.max_body_bytes = g.limits.max_body_bytes;
-  if (g.file_sets("timeouts.headerRead")) p.header_timeout_ms = to_ms(g.timeouts.header_read);
-  if (g.file_sets("timeouts.clientIdle")) p.client_idle_timeout_ms = to_ms(g.timeouts.client_idle);
-  if (g.file_sets("timeouts.upstreamConnect")) p.upstream_connect_timeout_ms = to_ms(g.timeouts.upstream_connect);
-  if (g.file_sets("timeouts.upstreamFirstByte")) p.upstream_first_byte_timeout_ms = to_ms(g.timeouts.upstream_first_byte);
-  if (g.file_sets("timeouts.upstreamIdle")) p.upstream_idle_timeout_ms = to_ms(g.timeouts.upstream_idle);
-  if (g.file_sets("timeouts.drain")) p.drain_timeout_ms = to_ms(g.timeouts.drain);
-  if (g.file_sets("timeouts.request")) p.request_timeout_ms = to_ms(g.timeouts.request);
-  if (g.file_sets("timeouts.upstreamReadIdle")) p.upstream_read_idle_timeout_ms = to_ms(g.timeouts.upstream_read_idle);
-  if (g.file_sets("timeouts.clientWrite")) p.client_write_timeout_ms = to_ms(g.timeouts.client_write);
-  s.io_backend = g.io.backend;
-  if (g.file_sets("retries.budget")) p.max_attempts = g.retries.budget + 1;
-  if (g.file_sets("retries.deadline")) p.retry_deadline_ms = to_ms(g.retries.deadline);
-  s.health.eject_after_failures = g.health.eject_after_failures;
-  s.health.eject_base_ms = to_ms(g.health.eject_base);
-  s.health.eject_max_ms = to_ms(g.health.eject_max);
+  if (set("limits.maxHeaderBytes")) p.limits.max_header_bytes = g.limits.max_header_bytes;
+  if (set("limits.maxBodyBytes")) p.limits.max_body_bytes = g.limits.max_body_bytes;
+  if (set("timeouts.headerRead")) p.header_timeout_ms = to_ms(g.timeouts.header_read);
+  if (set("timeouts.clientIdle")) p.client_idle_timeout_ms = to_ms(g.timeouts.client_idle);
+  if (set("timeouts.upstreamConnect")) p.upstream_connect_timeout_ms = to_ms(g.timeouts.upstream_connect);
+  if (set("timeouts.upstreamFirstByte")) p.upstream_first_byte_timeout_ms = to_ms(g.timeouts.upstream_first_byte);
+  if (set("timeouts.upstreamIdle")) p.upstream_idle_timeout_ms = to_ms(g.timeouts.upstream_idle);
+  if (set("timeouts.request")) p.request_timeout_ms = g.timeouts.request.count() == 0 ? 0 : to_ms(g.timeouts.request);
+  if (set("timeouts.drain")) p.drain_timeout_ms = to_ms(g.timeouts.drain);
+  if (set("timeouts.upstreamReadIdle")) p.upstream_read_idle_timeout_ms = to_ms(g.timeouts.upstream_read_idle);
+  if (set("timeouts.clientWrite")) p.client_write_timeout_ms = to_ms(g.timeouts.client_write);
+  if (set("io.backend")) s.io_backend = g.io.backend;
+  if (set("retries.budget")) p.max_attempts = g.retries.budget + 1;
+  if (set("retries.deadline")) p.retry_deadline_ms = g.retries.deadline.count() == 0 ? 0 : to_ms(g.retries.deadline);
+  if (set("health.ejectAfterFailures")) s.health.eject_after_failures = g.health.eject_after_failures;
+  if (set("health.ejectBase")) s.health.eject_base_ms = to_ms(g.health.eject_base);
+  if (set("health.ejectMax")) s.health.eject_max_ms = to_ms(g.health.eject_max);
   // Control plane and scheduler.
-  s.pool.poll_interval = std::chrono::duration_cast<control::Clock::duration>(g.metrics.poll_interval);
-  s.pool.scrape_timeout = std::chrono::duration_cast<control::Clock::duration>(g.metrics.scrape_timeout);
-  s.scheduler.weights.queue = g.scheduler.scorers.queue;
-  s.scheduler.weights.kv_cache = g.scheduler.scorers.kv_cache;
-  s.scheduler.weights.prefix = g.scheduler.scorers.prefix;
-  s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(g.scheduler.metrics_stale_after);
-  if (g.scheduler.load_guard.enabled) {
-    s.scheduler.load_guard_factor = g.scheduler.load_guard.ratio;
-    s.scheduler.load_guard_min_excess = double(g.scheduler.load_guard.min_load);
-  } else {
+  if (set("metrics.pollInterval")) s.pool.poll_interval = clock_duration(g.metrics.poll_interval);
+  if (set("metrics.scrapeTimeout")) s.pool.scrape_timeout = clock_duration(g.metrics.scrape_timeout);
+  if (set("scheduler.scorers.queue")) s.scheduler.weights.queue = g.scheduler.scorers.queue;
+  if (set("scheduler.scorers.kv-cache")) s.scheduler.weights.kv_cache = g.scheduler.scorers.kv_cache;
+  if (set("scheduler.scorers.prefix")) s.scheduler.weights.prefix = g.scheduler.scorers.prefix;
+  if (set("scheduler.metricsStaleAfter"))
+    s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(g.scheduler.metrics_stale_after);
+  if (set("scheduler.loadGuard.ratio")) s.scheduler.load_guard_factor = g.scheduler.load_guard.ratio;
+  if (set("scheduler.loadGuard.minLoad")) s.scheduler.load_guard_min_excess = double(g.scheduler.load_guard.min_load);
+  if (set("scheduler.loadGuard.enabled") && !g.scheduler.load_guard.enabled)
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
-  }
-  s.scheduler.session_affinity = !g.scheduler.session_header.empty();
-  s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
-  if (g.file_sets("scheduler.prefixIndexMemoryBytes"))
-    s.scheduler.prefix_index_bytes = size_t(g.scheduler.prefix_index_memory_bytes);
-  if (g.access_log.enabled) {
+  if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
+  if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1024;  // per worker; drained every 100 ms
   }
@@ -139,13 +142,13 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   return {};
 }
 
-std::shared_ptr<const proxy::RequestRules> rules_from(const config::config_set* file) {
-  auto rules = std::make_shared<proxy::RequestRules>();
+std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) {
+  auto rules = std::make_unique<proxy::RequestRules>();
   if (file) {
     rules->rewrites = config::rewrite_table::build(file->rewrites);
     for (const config::inference_objective& o : file->objectives)
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
-    rules->session_header = file->gateway.scheduler.session_header;
+    if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
   }
   return rules;
 }

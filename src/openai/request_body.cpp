@@ -13,6 +13,9 @@ constexpr BodyError kBadJson{400, "invalid_json", "request body is not valid JSO
 constexpr BodyError kNotObject{400, "invalid_json", "request body must be a JSON object"};
 constexpr BodyError kBadModel{400, "invalid_model", "\"model\" must be a string"};
 constexpr BodyError kMissingModel{400, "missing_model", "\"model\" is required"};
+constexpr BodyError kLongModel{400, "invalid_model", "\"model\" is longer than 256 bytes"};
+constexpr BodyError kControlModel{400, "invalid_model", "\"model\" must not contain control characters"};
+static_assert(kMaxModelBytes == 256, "kLongModel's message states the cap");
 constexpr BodyError kBadStream{400, "invalid_stream", "\"stream\" must be a boolean"};
 constexpr BodyError kBadPrompt{400, "invalid_prompt", "\"prompt\" must be a string or an array"};
 constexpr BodyError kBadMessages{400, "invalid_messages", "\"messages\" must be an array of objects"};
@@ -132,6 +135,11 @@ BodyError BodyReader::read(std::string_view body, size_t capacity, RequestFields
       out.model_length = length;
       std::string_view model;
       if (value.get_string().get(model) != SUCCESS) return kBadJson;
+      // The model name becomes a metrics label and a stats key: bound it and keep
+      // bytes out that could split a key or a line.
+      if (model.size() > kMaxModelBytes) return kLongModel;
+      for (const char c : model)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return kControlModel;
       out.model.assign(model);
       has_model = true;
     } else if (key == "stream") {

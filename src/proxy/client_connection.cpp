@@ -266,7 +266,7 @@ void ClientConnection::handle_request() {
     if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
       return respond_error(405, "method_not_allowed", "use GET for /v1/models", !keep_alive_, "allow: GET\r\n");
     }
-    std::string body = rt_.catalog->render_json();
+    const std::string& body = rt_.exchange_env->catalog->render_json();
     rt_.counters->responses_by_class[2].add();
     const size_t head_start = out_.size();
     http::append_response(out_, 200, "application/json", body, !keep_alive_);

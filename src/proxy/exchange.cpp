@@ -94,16 +94,22 @@ void Exchange::apply_model_rewrite() {
   model_token_.clear();
   if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
   if (decision.reason == config::rewrite_reason::exact || decision.reason == config::rewrite_reason::catch_all) {
-    std::string& key = env_.key_scratch;
-    key.assign(decision.rewrite_name).push_back('\x1f');
-    key.append(fields_.model).push_back('\x1f');
-    key.append(decision.target);
-    env_.stats->rewrite_decisions.find_or_add(key).add();
+    env_.stats->rewrite_decisions
+        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_label(fields_.model),
+                                                   stats_label(decision.target), env_.key_scratch))
+        .add();
   }
 }
 
+// A model name as a statistics label: names the pool does not know share "other", so
+// clients cannot mint label sets or fill a worker's statistics table.
+std::string_view Exchange::stats_label(std::string_view model) const {
+  return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
+}
+
 void Exchange::begin_stats() {
-  objective_ = &env_.stats->objectives.find_or_add(metrics::objective_key(fields_.model, target_model_, env_.key_scratch));
+  objective_ = &env_.stats->objectives.find_or_add(
+      metrics::objective_key(stats_label(fields_.model), stats_label(target_model_), env_.key_scratch));
   objective_->requests.add();
   objective_->running.add(1);
   started_ns_ = steady_ns();

@@ -2,33 +2,31 @@
 
 #include "ringgate/util/json_text.h"
 
-#include <algorithm>
-
-#include "ringgate/http/error_response.h"
-
 namespace ringgate::proxy {
 
-void ModelCatalog::publish(std::vector<std::string> models) {
-  std::vector<std::string> unique;
-  for (std::string& model : models) {
-    if (std::find(unique.begin(), unique.end(), model) == unique.end()) unique.push_back(std::move(model));
-  }
-  models_.store(std::make_shared<const std::vector<std::string>>(std::move(unique)));
-}
-
-std::string ModelCatalog::render_json() const {
-  const auto models = snapshot();
-  std::string body = "{\"object\":\"list\",\"data\":[";
+ModelCatalog::ModelCatalog(std::vector<std::string> models, std::vector<std::string> known) {
+  // Many endpoints serve the same model: keep each known name once.
+  std::unordered_set<std::string_view> seen_known;  // views into `known`, which stays put
+  for (const std::string& name : known)
+    if (seen_known.insert(name).second) known_names_.push_back(name);
+  known_.reserve(known_names_.size());
+  for (const std::string& name : known_names_) known_.insert(name);
+  models_.reserve(models.size());
+  std::unordered_set<std::string_view> seen;  // views into `models`, which stays put
+  for (const std::string& model : models)
+    if (seen.insert(model).second) models_.push_back(model);
+  index_.reserve(models_.size());
+  for (const std::string& model : models_) index_.insert(model);
+  json_ = "{\"object\":\"list\",\"data\":[";
   bool first = true;
-  for (const std::string& model : *models) {
-    if (!first) body += ',';
+  for (const std::string& model : models_) {
+    if (!first) json_ += ',';
     first = false;
-    body += "{\"id\":\"";
-    util::append_json_escaped(body, model);
-    body += "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"ringgate\"}";
+    json_ += "{\"id\":\"";
+    util::append_json_escaped(json_, model);
+    json_ += "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"ringgate\"}";
   }
-  body += "]}";
-  return body;
+  json_ += "]}";
 }
 
 }  // namespace ringgate::proxy

@@ -24,6 +24,10 @@ namespace ringgate::proxy {
 namespace {
 constexpr uint32_t kTickMs = 100;
 enum TimerKind : uint8_t { kTick, kAcceptBackoff };
+
+// Before the first publication (and in tests that publish nothing).
+const RequestRules kNoRules;
+const ModelCatalog kNoModels;
 }  // namespace
 
 class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public RouteService {
@@ -42,7 +46,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.counters = &counters_;
     env_.stats = &stats_;
     env_.router = this;
-    env_.rules = rules_.get();
+    if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
+    if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
+    env_.rules = &kNoRules;
     env_.upstreams = &pool_;
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
@@ -51,7 +57,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     client_rt_.loop = &loop_;
     client_rt_.options = &options_;
     client_rt_.counters = &counters_;
-    client_rt_.catalog = context.catalog;
+    env_.catalog = &kNoModels;
     client_rt_.exchange_env = &env_;
   }
 
@@ -159,11 +165,10 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
  private:
   void adopt_published_state() {
     router_.refresh();
-    if (context_.rules != nullptr && context_.rules->version() != rules_version_) {
-      rules_version_ = context_.rules->version();
-      rules_ = context_.rules->current();
-      env_.rules = rules_.get();
-    }
+    // A pointer from refresh() stays valid until this reader's next refresh(): nothing
+    // keeps the previous one (exchanges read env_.rules / the catalog at each use).
+    if (const RequestRules* rules = rules_reader_.refresh()) env_.rules = rules;
+    if (const ModelCatalog* catalog = catalog_reader_.refresh()) env_.catalog = catalog;
   }
 
   void arm_accept() {
@@ -255,8 +260,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   WorkerCounters counters_;
   metrics::WorkerStats stats_;
   RequestRouter router_;  // after stats_: it records into them
-  std::shared_ptr<const RequestRules> rules_ = std::make_shared<const RequestRules>();
-  uint64_t rules_version_ = 0;
+  // What the control plane published (one Reader slot per worker).
+  RulesPublisher::Reader rules_reader_;
+  CatalogPublisher::Reader catalog_reader_;
   uint64_t now_ms_ = 0;
   UpstreamRuntime upstream_rt_;
   UpstreamPool pool_{upstream_rt_};

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <strings.h>
 
 #include "ringgate/sim/api_error.h"
 #include "ringgate/http/error_response.h"
@@ -14,12 +13,6 @@
 
 namespace ringgate::sim {
 namespace {
-
-HttpSession& session_of(llhttp_t* p) { return *static_cast<HttpSession*>(p->data); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // Bytes read in one go; a session yields to others after this many per wakeup.
 constexpr size_t kReadChunk = 16 * 1024;
@@ -30,20 +23,11 @@ constexpr size_t kMaxBufferedInput = 4 * 1024 * 1024;
 }  // namespace
 
 HttpSession::HttpSession(int fd, RequestHandler& handler, std::vector<int>& touched)
-    : fd_(fd), handler_(handler), touched_list_(touched), last_activity_ns_(monotonic_ns()) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = on_message_begin;
-  settings_.on_url = on_url;
-  settings_.on_header_field = on_header_field;
-  settings_.on_header_field_complete = on_header_field_complete;
-  settings_.on_header_value = on_header_value;
-  settings_.on_header_value_complete = on_header_value_complete;
-  settings_.on_headers_complete = on_headers_complete;
-  settings_.on_body = on_body;
-  settings_.on_message_complete = on_message_complete;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-  parser_.data = this;
-}
+    : fd_(fd),
+      handler_(handler),
+      touched_list_(touched),
+      parser_(http::RequestLimits{kMaxHeaderBytes, kMaxBodyBytes}),
+      last_activity_ns_(monotonic_ns()) {}
 
 HttpSession::~HttpSession() {
   in_flight_.reset();  // cancels a running sequence before the socket goes
@@ -54,103 +38,6 @@ void HttpSession::touch() {
   if (touched_) return;
   touched_ = true;
   touched_list_.push_back(fd_);
-}
-
-// ---- llhttp callbacks ----
-
-int HttpSession::on_message_begin(llhttp_t* p) {
-  HttpSession& s = session_of(p);
-  s.request_.path.clear();
-  s.request_.body.clear();
-  s.request_.return_error.clear();
-  s.request_.content_type.clear();
-  s.request_.request_id.clear();
-  s.header_name_.clear();
-  s.header_bytes_ = 0;
-  s.expect_continue_ = false;
-  return 0;
-}
-
-bool HttpSession::count_header_bytes(size_t n) {
-  header_bytes_ += n;
-  if (header_bytes_ <= kMaxHeaderBytes) return true;
-  parse_error_status_ = 431;
-  return false;
-}
-
-int HttpSession::on_url(llhttp_t* p, const char* at, size_t n) {
-  HttpSession& s = session_of(p);
-  if (!s.count_header_bytes(n)) return HPE_USER;
-  s.request_.path.append(at, n);
-  return 0;
-}
-
-int HttpSession::on_header_field(llhttp_t* p, const char* at, size_t n) {
-  HttpSession& s = session_of(p);
-  if (!s.count_header_bytes(n)) return HPE_USER;
-  s.header_name_.append(at, n);
-  return 0;
-}
-
-int HttpSession::on_header_field_complete(llhttp_t* p) {
-  HttpSession& s = session_of(p);
-  s.header_is_return_error_ = iequals(s.header_name_, "x-return-error");
-  s.header_is_expect_ = iequals(s.header_name_, "expect");
-  s.header_is_content_type_ = iequals(s.header_name_, "content-type");
-  s.header_is_request_id_ = iequals(s.header_name_, "x-request-id");
-  s.header_name_.clear();
-  return 0;
-}
-
-int HttpSession::on_header_value(llhttp_t* p, const char* at, size_t n) {
-  HttpSession& s = session_of(p);
-  if (!s.count_header_bytes(n)) return HPE_USER;
-  if (s.header_is_return_error_) s.request_.return_error.append(at, n);
-  if (s.header_is_content_type_) s.request_.content_type.append(at, n);
-  if (s.header_is_request_id_) s.request_.request_id.append(at, n);
-  if (s.header_is_expect_ && iequals(std::string_view(at, n), "100-continue")) s.expect_continue_ = true;
-  return 0;
-}
-
-int HttpSession::on_header_value_complete(llhttp_t* p) {
-  HttpSession& s = session_of(p);
-  s.header_is_return_error_ = false;
-  s.header_is_expect_ = false;
-  s.header_is_content_type_ = false;
-  s.header_is_request_id_ = false;
-  return 0;
-}
-
-int HttpSession::on_headers_complete(llhttp_t* p) {
-  HttpSession& s = session_of(p);
-  if (p->content_length > kMaxBodyBytes && (p->flags & F_CONTENT_LENGTH)) {
-    s.parse_error_status_ = 413;
-    return HPE_USER;
-  }
-  if (s.expect_continue_) {
-    s.out_ += "HTTP/1.1 100 Continue\r\n\r\n";
-    s.touch();
-  }
-  return 0;
-}
-
-int HttpSession::on_body(llhttp_t* p, const char* at, size_t n) {
-  HttpSession& s = session_of(p);
-  if (s.request_.body.size() + n > kMaxBodyBytes) {
-    s.parse_error_status_ = 413;
-    return HPE_USER;
-  }
-  s.request_.body.append(at, n);
-  return 0;
-}
-
-int HttpSession::on_message_complete(llhttp_t* p) {
-  HttpSession& s = session_of(p);
-  s.request_.method = static_cast<llhttp_method_t>(p->method);
-  s.keep_alive_ = llhttp_should_keep_alive(p) != 0;
-  s.http_1_0_ = p->http_major == 1 && p->http_minor == 0;
-  s.message_complete_ = true;
-  return HPE_PAUSED;  // answer this one before parsing the next (pipelining)
 }
 
 // ---- input ----
@@ -182,28 +69,44 @@ SessionState HttpSession::on_readable() {
   return SessionState::open;
 }
 
+// The gateway's strict HTTP/1.1 parser (http::RequestParser) reads the requests: one
+// HTTP/1 parsing wrapper for every reader in the project.
 void HttpSession::parse_pending() {
   size_t pos = 0;
   while (!responding_ && !broken_ && !close_after_response_ && pos < in_.size()) {
-    message_complete_ = false;
-    const char* start = in_.data() + pos;
-    llhttp_errno_t err = llhttp_execute(&parser_, start, in_.size() - pos);
-    if (err == HPE_OK) {
+    const http::ParseResult r = parser_.feed(in_.data() + pos, in_.size() - pos);
+    if (parser_.head_complete() && parser_.request().expect_continue && !continue_sent_) {
+      out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+      continue_sent_ = true;
+      touch();
+    }
+    if (r.state == http::ParseState::NeedMore) {
       pos = in_.size();
       break;
     }
-    if (err == HPE_PAUSED) {
-      pos += size_t(llhttp_get_error_pos(&parser_) - start);
-      llhttp_resume(&parser_);
-      if (message_complete_) dispatch();
-      continue;
+    if (r.state == http::ParseState::Error) {
+      const int status = r.status ? r.status : 400;
+      std::string message = status == 400   ? "Invalid HTTP request: " + std::string(r.reason)
+                            : status == 413 ? std::string("Request body too large")
+                            : status == 431 ? std::string("Request header fields too large")
+                                            : std::string(r.reason);
+      pos = in_.size();
+      fail_request(status, message);
+      break;
     }
-    int status = parse_error_status_ ? parse_error_status_ : 400;
-    std::string message = status == 400 ? std::string("Invalid HTTP request: ") + llhttp_get_error_reason(&parser_)
-                          : status == 413 ? "Request body too large"
-                                          : "Request header fields too large";
-    pos = in_.size();
-    fail_request(status, message);
+    pos += r.consumed;
+    http::Request& parsed = parser_.request();
+    request_.method = parsed.method;
+    request_.path = std::move(parsed.target);
+    request_.body = std::move(parsed.body);
+    request_.return_error.assign(parsed.header("x-return-error"));
+    request_.content_type.assign(parsed.header("content-type"));
+    request_.request_id.assign(parsed.header("x-request-id"));
+    keep_alive_ = parsed.keep_alive;
+    http_1_0_ = parsed.version_major == 1 && parsed.version_minor == 0;
+    parser_.next();
+    continue_sent_ = false;
+    dispatch();
   }
   in_.erase(0, pos);
 }

@@ -9,22 +9,18 @@
 
 #include <simdjson.h>
 
+#include "ringgate/util/flag_table.h"
+
 namespace ringgate::sim {
 namespace {
 
-struct FlagSpec {
-  const char* name;
-  const char* value_hint;  // nullptr: a switch without a value
-  const char* help;
-};
-
-constexpr FlagSpec kFlags[] = {
+constexpr util::FlagSpec kFlags[] = {
     {"--host", "ADDR", "address to listen on (default 0.0.0.0)"},
     {"--port", "PORT", "port to listen on; 0 picks a free one (default 8000)"},
     {"--model", "NAME", "base model name (default facebook/opt-125m)"},
-    {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics"},
+    {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics", true},
     {"--lora", "NAME", "serve a LoRA adapter NAME as an extra model (repeatable)"},
-    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters"},
+    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters", true},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
     {"--max-waiting", "N", "waiting-queue limit, beyond it requests get 429; 0 unbounded as vLLM (default 0)"},
@@ -38,22 +34,16 @@ constexpr FlagSpec kFlags[] = {
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
     {"--startup-delay", "S", "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
-    {"--legacy-gpu-cache-metric", nullptr, "also emit vllm:gpu_cache_usage_perc"},
-    {"--enable-prompt-tokens-details", nullptr, "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
-    {"--enable-force-include-usage", nullptr, "end every stream with a usage event, as vLLM"},
+    {"--legacy-gpu-cache-metric", "", "also emit vllm:gpu_cache_usage_perc"},
+    {"--enable-prompt-tokens-details", "", "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
+    {"--enable-force-include-usage", "", "end every stream with a usage event, as vLLM"},
     {"--vllm-version", "0.10|0.12", "vLLM release to imitate where they differ: metric set, /version (default 0.12)"},
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
     {"--kv-cache-size", "N", "llm-d-inference-sim's name for --kv-blocks"},
     {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
-    {"--help", nullptr, "print this help and exit"},
+    {"--help", "", "print this help and exit"},
 };
-
-const FlagSpec* find_flag(std::string_view name) {
-  for (const auto& f : kFlags)
-    if (name == f.name) return &f;
-  return nullptr;
-}
 
 template <typename T>
 bool parse_uint(std::string_view text, T& out, T min_value, T max_value) {
@@ -155,10 +145,6 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
   return {};
 }
 
-bool takes_many_values(std::string_view flag) {
-  return flag == "--served-model-name" || flag == "--lora-modules";
-}
-
 std::string finish(SimOptions& o) {
   if (o.served_model_names.empty()) o.served_model_names.push_back(o.model);
   for (size_t i = 0; i < o.loras.size(); ++i) {
@@ -182,39 +168,39 @@ std::string finish(SimOptions& o) {
 }  // namespace
 
 ParsedOptions parse_options(const std::vector<std::string>& args) {
+  for (const std::string& arg : args)
+    if (arg == "-h" || arg == "--help") return HelpRequested{};
   SimOptions o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "-h") return HelpRequested{};
-    if (!arg.starts_with("--")) return OptionsError{"unexpected argument '" + std::string(arg) + "'"};
-    std::string_view flag = arg;
-    std::string_view inline_value;
-    bool has_inline = false;
-    if (auto eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-      has_inline = true;
-    }
-    const FlagSpec* spec = find_flag(flag);
-    if (!spec) return OptionsError{"unknown option " + std::string(flag) + " (see --help)"};
-    if (flag == "--help") return HelpRequested{};
-    if (!spec->value_hint) {
-      if (has_inline) return OptionsError{std::string(flag) + " takes no value"};
-      if (flag == "--legacy-gpu-cache-metric") o.legacy_gpu_cache_metric = true;
-      if (flag == "--enable-prompt-tokens-details") o.enable_prompt_tokens_details = true;
-      if (flag == "--enable-force-include-usage") o.enable_force_include_usage = true;
-      continue;
-    }
-    if (has_inline) {
-      if (auto err = apply(o, flag, inline_value); !err.empty()) return OptionsError{err};
-      continue;
-    }
-    if (i + 1 >= args.size() || std::string_view(args[i + 1]).starts_with("--"))
-      return OptionsError{std::string(flag) + " needs a value"};
-    if (auto err = apply(o, flag, args[++i]); !err.empty()) return OptionsError{err};
-    // vLLM's nargs="+" flags: keep taking values until the next flag.
-    while (takes_many_values(flag) && i + 1 < args.size() && !std::string_view(args[i + 1]).starts_with("--")) {
-      if (auto err = apply(o, flag, args[++i]); !err.empty()) return OptionsError{err};
+  auto error = util::parse_flags(
+      args, kFlags,
+      [&](const util::FlagSpec& flag, std::string_view value) -> std::string {
+        if (flag.name == "--legacy-gpu-cache-metric") {
+          o.legacy_gpu_cache_metric = true;
+          return {};
+        }
+        if (flag.name == "--enable-prompt-tokens-details") {
+          o.enable_prompt_tokens_details = true;
+          return {};
+        }
+        if (flag.name == "--enable-force-include-usage") {
+          o.enable_force_include_usage = true;
+          return {};
+        }
+        return apply(o, flag.name, value);
+      },
+      util::FlagParseRules{.value_may_start_with_dashes = false});
+  if (error) {
+    switch (error->kind) {
+      case util::FlagErrorKind::NotAFlag:
+        return OptionsError{"unexpected argument '" + error->flag + "'"};
+      case util::FlagErrorKind::UnknownFlag:
+        return OptionsError{"unknown option " + error->flag + " (see --help)"};
+      case util::FlagErrorKind::MissingValue:
+        return OptionsError{error->flag + " needs a value"};
+      case util::FlagErrorKind::UnexpectedValue:
+        return OptionsError{error->flag + " takes no value"};
+      case util::FlagErrorKind::BadValue:
+        return OptionsError{error->detail};
     }
   }
   if (auto err = finish(o); !err.empty()) return OptionsError{err};
@@ -222,17 +208,9 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
 }
 
 std::string options_help() {
-  std::string out =
-      "usage: ringgate-sim [options]\n"
-      "A vLLM simulator: vLLM's OpenAI API, metrics and latency shape, no GPU.\n\n";
-  for (const auto& f : kFlags) {
-    std::string left = std::string("  ") + f.name;
-    if (f.value_hint) left += std::string(" ") + f.value_hint;
-    if (left.size() < 38) left.resize(38, ' ');
-    else left += "  ";
-    out += left + f.help + "\n";
-  }
-  return out;
+  return "usage: ringgate-sim [options]\n"
+         "A vLLM simulator: vLLM's OpenAI API, metrics and latency shape, no GPU.\n\n" +
+         util::flag_help(kFlags);
 }
 
 }  // namespace ringgate::sim

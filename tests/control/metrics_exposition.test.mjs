@@ -191,8 +191,9 @@ test('a gateway that served traffic: promtool-clean, every EPP family with its l
   assert.equal(one(samples, 'inference_objective_request_total', pair(MODEL)), 5);
   assert.equal(one(samples, 'inference_objective_request_total', pair(ALIAS)), 4);
   assert.equal(one(samples, 'inference_objective_request_error_total', { ...pair(MODEL), error_code: '500' }), 1);
+  // A model the pool does not serve is counted as "other" (issue 12: clients cannot mint label sets).
   assert.equal(one(samples, 'inference_objective_request_error_total',
-    { model_name: 'no-such-model', target_model_name: 'no-such-model', error_code: '404' }), 1);
+    { model_name: 'other', target_model_name: 'other', error_code: '404' }), 1);
   assert.equal(one(samples, 'inference_extension_model_rewrite_decisions_total',
     { model_rewrite_name: RULE, model_name: ALIAS, target_model: MODEL }), 4);
   assert.equal(one(samples, 'inference_objective_running_requests', { model_name: MODEL }), 0);

@@ -110,6 +110,7 @@ struct Fixture {
   WorkerCounters counters;
   metrics::WorkerStats stats;
   RequestRules rules;
+  ModelCatalog catalog;
   FakeRouter router;
   FakeUpstreams upstreams;
   net::Timers timers;
@@ -129,6 +130,7 @@ struct Fixture {
     env.stats = &stats;
     env.router = &router;
     env.rules = &rules;
+    env.catalog = &catalog;
     env.upstreams = &upstreams;
     env.timers = &timers;
     env.now_ms = &now;

@@ -128,9 +128,8 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {
-  proxy::ModelCatalog catalog;
-  catalog.publish({"a", "b", "a"});
-  CHECK(catalog.snapshot()->size() == 2);
+  proxy::ModelCatalog catalog({"a", "b", "a"});
+  CHECK(catalog.models().size() == 2);
   CHECK(catalog.render_json() ==
         R"({"object":"list","data":[{"id":"a","object":"model","created":0,"owned_by":"ringgate"},)"
         R"({"id":"b","object":"model","created":0,"owned_by":"ringgate"}]})");

@@ -1,6 +1,12 @@
 #pragma once
 // `kind: Gateway` (apiVersion ringgate.io/v1): ringgate's own settings.
-// Every field is optional; the defaults below are the ones DESIGN.md describes.
+// Every field is optional. What the file set is recorded in set_by_file, and only
+// that is applied (gateway/settings.cpp): the runtime option structs
+// (proxy::ProxyOptions, control::PoolOptions, sched::SchedulerConfig,
+// proxy::PassiveHealthOptions) hold THE defaults. The initialisers below mirror them
+// only so range checks between two fields (ejectBase <= ejectMax, ...) and
+// --check-config see the value that will run; tests/gateway/settings_defaults_test.cpp
+// fails if they drift apart.
 
 #include <chrono>
 #include <cstdint>
@@ -65,24 +71,24 @@ struct scheduler_config {
     uint64_t prefix_index_memory_bytes = 0;    // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
     load_guard_config load_guard;
     std::string session_header = "x-session-id";  // empty = no session affinity hint
-    nanoseconds metrics_stale_after = milliseconds(500);
+    nanoseconds metrics_stale_after = seconds(2);
 };
 
 struct limits_config {
-    uint64_t max_header_bytes = 64 * 1024;          // 431 above
-    uint64_t max_body_bytes = 16ull * 1024 * 1024;  // 413 above
+    uint64_t max_header_bytes = 16 * 1024;         // 431 above
+    uint64_t max_body_bytes = 8ull * 1024 * 1024;  // 413 above
 };
 
 struct timeouts_config {
     nanoseconds header_read = seconds(10);           // client must send the whole head within this (408)
     nanoseconds client_idle = seconds(60);           // idle keep-alive client connection closed after
-    nanoseconds upstream_connect = seconds(1);
+    nanoseconds upstream_connect = seconds(3);
     nanoseconds upstream_first_byte = seconds(300);  // non-streamed answers arrive whole: keep it long
     nanoseconds upstream_idle = seconds(4);          // pooled upstream connection idle limit; < vLLM's 5 s
     nanoseconds upstream_read_idle = seconds(120);   // between bytes of a response, once its head arrived
     nanoseconds client_write = seconds(60);          // a client taking no response bytes this long is closed
     nanoseconds request = seconds(600);              // whole request; 0 = no limit
-    nanoseconds drain = seconds(30);                 // graceful shutdown budget
+    nanoseconds drain = seconds(10);                 // graceful shutdown budget
 };
 
 struct metrics_config {

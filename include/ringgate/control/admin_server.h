@@ -1,6 +1,13 @@
 #pragma once
 // The admin listener (:9090): GET-only HTTP/1.1 on the control thread, never on the
 // API port. Routes are exact paths bound to functions that render a response.
+//
+// The control thread never waits on an admin client: sockets are non-blocking, each
+// connection holds at most one response, all queued response bytes together are
+// capped, and connections are bounded in number and in time. When the table is full a
+// new connection evicts the one idle longest, so idle or slow clients can never lock
+// the kubelet's /healthz probe out.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,12 +26,21 @@ struct AdminResponse {
   std::string body;
 };
 
+struct AdminLimits {
+  size_t max_connections = 4096;
+  size_t max_request_bytes = 16384;       // admin requests are one short GET
+  size_t max_output_bytes = 64u << 20;    // response bytes queued over all connections
+  std::chrono::milliseconds idle_timeout{15000};    // no byte either way for this long: closed
+  std::chrono::milliseconds request_timeout{5000};  // first byte of a request → its end
+};
+
 class AdminServer final : public EpollHandler {
  public:
   using Route = std::function<AdminResponse()>;
+  using Clock = std::chrono::steady_clock;
 
   // Takes ownership of a bound, listening, non-blocking socket.
-  AdminServer(EpollLoop& loop, int listen_fd);
+  AdminServer(EpollLoop& loop, int listen_fd, AdminLimits limits = {});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -32,8 +48,11 @@ class AdminServer final : public EpollHandler {
   void route(std::string path, Route render);
   void on_event(uint32_t events) override;  // accept
   size_t open_connections() const { return connections_.size(); }
-  // Frees connections closed during earlier dispatches; call between loop turns.
+  // Frees connections closed during earlier dispatches and closes the ones past
+  // their timeouts; call between loop turns.
   void reap();
+  uint64_t evicted() const { return evicted_; }
+  uint64_t timed_out() const { return timed_out_; }
 
   class Connection;
 
@@ -41,12 +60,18 @@ class AdminServer final : public EpollHandler {
   friend class Connection;
   AdminResponse dispatch(std::string_view method, std::string_view path) const;
   void closed(Connection* c);
+  void evict_idlest();
+  void sweep(Clock::time_point now);
 
   EpollLoop& loop_;
   int listen_fd_;
+  AdminLimits limits_;
   std::unordered_map<std::string, Route> routes_;
-  std::vector<std::unique_ptr<Connection>> connections_;
-  std::vector<std::unique_ptr<Connection>> graveyard_;  // freed outside their own callback
+  std::vector<std::unique_ptr<Connection>> connections_;  // a Connection knows its index
+  std::vector<std::unique_ptr<Connection>> graveyard_;    // freed outside their own callback
+  size_t output_bytes_ = 0;
+  Clock::time_point next_sweep_{};
+  uint64_t evicted_ = 0, timed_out_ = 0;
 };
 
 }  // namespace ringgate::control

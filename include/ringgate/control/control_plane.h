@@ -62,7 +62,7 @@ class ControlPlane {
   void attach_worker(size_t slot, const metrics::WorkerStats* stats, const proxy::WorkerCounters* counters);
   // Before start(): the catalog GET /v1/models answers from; kept equal to the
   // models the pool serves plus `aliases` (set_aliases() changes them on reload).
-  void attach_catalog(proxy::ModelCatalog* catalog) { catalog_ = catalog; }
+  void attach_catalog(proxy::CatalogPublisher* catalog) { catalog_ = catalog; }
   void set_aliases(std::vector<std::string> aliases);
 
   // Any thread: the pool's new membership (static list, demo servers, or a
@@ -106,10 +106,10 @@ class ControlPlane {
   std::unique_ptr<AdminServer> admin_;
   std::vector<const metrics::WorkerStats*> worker_stats_;
   std::vector<const proxy::WorkerCounters*> worker_counters_;
-  proxy::ModelCatalog* catalog_ = nullptr;
+  proxy::CatalogPublisher* catalog_ = nullptr;
   std::vector<std::string> aliases_;       // guarded by pending_mutex_
   bool aliases_changed_ = false;           // guarded by pending_mutex_
-  std::vector<std::string> catalog_names_; // control thread: last published
+  std::vector<std::string> catalog_names_, catalog_known_; // control thread: last published
   ControlCounters counters_;
   Clock::time_point next_access_flush_{};
   LoopWatch loop_watch_;                 // control thread: /healthz

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ringgate/control/epoll_loop.h"
@@ -38,6 +39,8 @@ struct PoolOptions {
   // routable again. A server that answers /metrics with 404 or a body that is not
   // vLLM's is alive, just without load signals (the scheduler then uses in-flight counts).
   uint32_t failed_scrapes_to_unroutable = 2;
+  // A server whose /metrics page broke a scrape limit is asked again only after this.
+  Clock::duration refused_page_backoff = std::chrono::seconds(2);
   // Models every endpoint serves besides what its /v1/models lists (the --model flag).
   std::vector<std::string> declared_models;
 };
@@ -97,6 +100,7 @@ class EndpointPool {
   metrics::VllmMetricsParser parser_;
   metrics::VllmMetrics scratch_;
   std::vector<std::unique_ptr<Member>> members_;
+  std::unordered_map<sched::EndpointId, Member*> by_id_;
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0;
@@ -105,9 +109,14 @@ class EndpointPool {
 // Resolves host:port (numeric or a name) to a socket address; false if it cannot.
 bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len);
 
+// Bounds of what one endpoint's /v1/models may list (hostile-server input).
+inline constexpr size_t kMaxModelsPerEndpoint = 1024;
+inline constexpr size_t kMaxModelNameBytes = 256;  // = openai::kMaxModelBytes
+inline constexpr size_t kMaxModelsBodyBytes = 1u << 20;
+
 // Parses an OpenAI /v1/models body: base models (no parent) and adapters (with a
-// parent). False on malformed JSON.
+// parent). False on malformed JSON or a list past the bounds above (`why` says which).
 bool parse_model_list(std::string_view body, std::vector<std::string>& base_models,
-                      std::vector<std::string>& adapters);
+                      std::vector<std::string>& adapters, std::string* why = nullptr);
 
 }  // namespace ringgate::control

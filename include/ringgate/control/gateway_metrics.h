@@ -28,7 +28,16 @@ struct PoolView {
   // inference_pool_per_pod_queue_size{model_server_pod}: the pod name (as llm-d's EPP
   // labels it) when discovery knows one; empty or unset = host:port.
   std::function<std::string_view(sched::EndpointId)> pod_name;
+  // Whether a model name may be a label value: the models the pool serves (catalog)
+  // and the rewrite rules' aliases and targets. Any other name a client sent is
+  // counted under model_name="other" (kOtherModel), so clients cannot mint series.
+  // Unset: every name is a label (tests).
+  std::function<bool(std::string_view)> serves_model;
 };
+
+// The one label value every model name outside PoolView::serves_model is folded into
+// (the same word as the per-worker tables' overflow entry).
+inline constexpr std::string_view kOtherModel = "other";
 
 struct ControlCounters {
   uint64_t snapshots_published = 0;

@@ -10,14 +10,21 @@
 #include <string>
 #include <string_view>
 
-#include <llhttp.h>
+#include "ringgate/http/response_parser.h"
 
 #include "ringgate/control/epoll_loop.h"
 
 namespace ringgate::control {
 
+// What one response may hold: a model server is not trusted to send a sane one.
+struct GetLimits {
+  size_t max_header_bytes = 64u << 10;  // status line + headers
+  size_t max_body_bytes = 8u << 20;
+};
+
 struct GetResult {
   bool ok = false;
+  bool over_limit = false;    // the response broke GetLimits (error says which)
   int status = 0;             // HTTP status when a response arrived
   std::string_view body;      // valid during the callback only
   std::string_view error;     // why it failed, when !ok
@@ -28,7 +35,7 @@ class HttpGetClient final : public EpollHandler {
   using Callback = std::function<void(const GetResult&)>;
 
   HttpGetClient(EpollLoop& loop, const sockaddr_storage& addr, socklen_t addr_len, std::string_view host_header,
-                std::string_view path, Callback on_done);
+                std::string_view path, Callback on_done, GetLimits limits = {});
   ~HttpGetClient();
   HttpGetClient(const HttpGetClient&) = delete;
   HttpGetClient& operator=(const HttpGetClient&) = delete;
@@ -54,23 +61,24 @@ class HttpGetClient final : public EpollHandler {
   void fail(std::string_view why);
   void watch(uint32_t events);
 
-  static int on_body(llhttp_t* parser, const char* at, size_t len);
-  static int on_message_complete(llhttp_t* parser);
+  // Why the response breaks GetLimits, or nullptr.
+  const char* over_limit() const;
 
   EpollLoop& loop_;
   sockaddr_storage addr_;
   socklen_t addr_len_;
   std::string request_;
   Callback on_done_;
+  GetLimits limits_;
+  size_t head_bytes_ = 0;   // bytes fed before the head completed
+  bool over_limit_ = false;
 
   int fd_ = -1;
   State state_ = State::kIdle;
   uint64_t deadline_ns_ = 0;
   size_t sent_ = 0;
-  llhttp_t parser_;
-  llhttp_settings_t settings_;
+  http::ResponseParser parser_;  // the gateway's strict HTTP/1.1 response parser
   std::string body_;
-  bool complete_ = false;
   bool reused_ = false;     // this GET runs on a kept-alive connection
   bool got_bytes_ = false;  // any response byte arrived
   uint64_t connects_ = 0;

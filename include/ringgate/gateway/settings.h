@@ -38,7 +38,7 @@ struct Settings {
 std::string resolve_settings(const Options& flags, const config::config_set* file, Settings& out);
 
 // The request rules (rewrites, objectives, session header) of a config.
-std::shared_ptr<const proxy::RequestRules> rules_from(const config::config_set* file);
+std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file);
 
 // The aliases clients may name in requests, for GET /v1/models.
 std::vector<std::string> alias_names(const proxy::RequestRules& rules);

@@ -55,23 +55,64 @@ struct ObjectiveStats {
   SingleWriterHistogram<kOutputTokenBuckets.size()> output_tokens;
 };
 
-// Key of a label pair in a SingleWriterTable: "model\x1ftarget" (0x1F cannot
-// appear in a model name that reached this point: JSON strings are validated).
+// Keys of SingleWriterTable entries made of several label values: each part is
+// written as its length (two bytes, little-endian) then its bytes, so no byte in a
+// label value (a model name from a client, a rule name from a config file) can
+// split a key differently from how it was built. Parts are cut at 65535 bytes
+// (model names are capped far below, see openai::kMaxModelBytes).
+inline void append_key_part(std::string& key, std::string_view part) {
+  if (part.size() > 0xffff) part = part.substr(0, 0xffff);
+  key.push_back(char(part.size() & 0xff));
+  key.push_back(char(part.size() >> 8));
+  key.append(part);
+}
+// Splits a key into `out.size()` parts; false if it was not built from that many.
+template <size_t N>
+bool split_key(std::string_view key, std::array<std::string_view, N>& out) {
+  for (size_t i = 0; i < N; ++i) {
+    if (key.size() < 2) return false;
+    const size_t n = size_t(uint8_t(key[0])) | size_t(uint8_t(key[1])) << 8;
+    key.remove_prefix(2);
+    if (key.size() < n) return false;
+    out[i] = key.substr(0, n);
+    key.remove_prefix(n);
+  }
+  return key.empty();
+}
+
+// The one label value every model name the pool does not serve is counted under
+// (the same word as SingleWriterTable's overflow entry).
+inline constexpr std::string_view kOtherModelLabel = "other";
+
+// Key of a (model_name, target_model_name) pair: the labels of inference_objective_*.
 inline std::string_view objective_key(std::string_view model, std::string_view target, std::string& scratch) {
-  scratch.assign(model).push_back('\x1f');
-  scratch.append(target);
+  scratch.clear();
+  append_key_part(scratch, model);
+  append_key_part(scratch, target);
   return scratch;
 }
+// The table's overflow entry (SingleWriterTable::kOverflowKey) is not a built key:
+// it reads as ("other", "other").
 inline std::pair<std::string_view, std::string_view> split_objective_key(std::string_view key) {
-  size_t sep = key.find('\x1f');
-  if (sep == std::string_view::npos) return {key, key};
-  return {key.substr(0, sep), key.substr(sep + 1)};
+  std::array<std::string_view, 2> parts;
+  if (!split_key(key, parts)) return {key, key};
+  return {parts[0], parts[1]};
+}
+
+// Key of a rewrite decision: (model_rewrite_name, model_name, target_model).
+inline std::string_view rewrite_decision_key(std::string_view rule, std::string_view model, std::string_view target,
+                                             std::string& scratch) {
+  scratch.clear();
+  append_key_part(scratch, rule);
+  append_key_part(scratch, model);
+  append_key_part(scratch, target);
+  return scratch;
 }
 
 struct WorkerStats {
   util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
   // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}
-  // keyed "rule\x1fmodel\x1ftarget".
+  // keyed by rewrite_decision_key().
   util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
   SingleWriterCounter scheduler_success, scheduler_failure;

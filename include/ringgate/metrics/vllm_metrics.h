@@ -12,75 +12,91 @@
 
 namespace ringgate::metrics {
 
+// What one /metrics page may hold. A model server is not trusted to be sane: a page
+// past any of these is a failed scrape (with the reason in last_error), never a stall
+// of the control thread or memory that grows with what the server sends.
+struct ScrapeLimits {
+  size_t max_page_bytes = 4u << 20;     // a vLLM page is tens of KB; 8 DP engines stay far below
+  size_t max_models = 64;               // distinct model_name values on the gauges we read
+  size_t max_adapters = 256;            // adapters in one lora_requests_info series (running + waiting)
+  size_t max_label_value_bytes = 4096;  // one label value we read (adapter lists included)
+  size_t max_labels_per_sample = 64;    // label pairs in one sample
+  // vllm:cache_config_info is clamped into these bounds (0 stays "not reported").
+  uint64_t max_block_size = 4096;          // tokens per block (vLLM: 1..256 in practice)
+  uint64_t max_num_gpu_blocks = 1u << 24;  // 16.7M blocks: past any GPU's KV cache
+};
+
 // Load signals of one model (vLLM labels its gauges with model_name). Gauges of
 // several series with the same model_name (e.g. data-parallel engines, label
 // engine="0", "1", ...) are combined: waiting/running summed, KV usage = the
 // fullest engine (max), prefix-cache counters summed.
 struct ModelLoad {
-    std::string model_name;            // "" for series without a model_name label
-    double waiting = 0;                // vllm:num_requests_waiting
-    double running = 0;                // vllm:num_requests_running
-    double kv_cache_usage = 0;         // vllm:kv_cache_usage_perc (0..1), legacy gpu_cache_usage_perc
-    double prefix_cache_queries = 0;   // vllm:prefix_cache_queries_total (tokens)
-    double prefix_cache_hits = 0;      // vllm:prefix_cache_hits_total (tokens)
-    bool has_waiting = false;
-    bool has_running = false;
-    bool has_kv_cache_usage = false;
-    bool has_prefix_cache = false;
-    // Set when kv_cache_usage came from the legacy vllm:gpu_cache_usage_perc.
-    bool kv_cache_usage_is_legacy = false;
+  std::string model_name;           // "" for series without a model_name label
+  double waiting = 0;               // vllm:num_requests_waiting
+  double running = 0;               // vllm:num_requests_running
+  double kv_cache_usage = 0;        // vllm:kv_cache_usage_perc (0..1), legacy gpu_cache_usage_perc
+  double prefix_cache_queries = 0;  // vllm:prefix_cache_queries_total (tokens)
+  double prefix_cache_hits = 0;     // vllm:prefix_cache_hits_total (tokens)
+  bool has_waiting = false;
+  bool has_running = false;
+  bool has_kv_cache_usage = false;
+  bool has_prefix_cache = false;
+  // Set when kv_cache_usage came from the legacy vllm:gpu_cache_usage_perc.
+  bool kv_cache_usage_is_legacy = false;
 };
 
 // vllm:lora_requests_info. When several series exist the one with the largest
 // value (vLLM sets it to the time of the update) is kept.
 struct LoraInfo {
-    bool present = false;
-    double updated_at = 0;             // the sample value
-    uint32_t max_lora = 0;
-    std::string running_adapters;      // comma-separated, as vLLM reports it
-    std::string waiting_adapters;      // comma-separated
+  bool present = false;
+  double updated_at = 0;  // the sample value
+  uint32_t max_lora = 0;
+  std::string running_adapters;  // comma-separated, as vLLM reports it
+  std::string waiting_adapters;  // comma-separated
 };
 
 // vllm:cache_config_info labels. 0 = not reported / not a number.
 struct CacheConfig {
-    bool present = false;
-    uint64_t block_size = 0;           // tokens per KV block
-    uint64_t num_gpu_blocks = 0;
+  bool present = false;
+  uint64_t block_size = 0;  // tokens per KV block
+  uint64_t num_gpu_blocks = 0;
 };
 
 struct VllmMetrics {
-    ModelLoad all;                     // every model summed (KV usage: max); model_name empty
-    LoraInfo lora;
-    CacheConfig cache;
-    size_t samples = 0;                // sample lines seen (any metric)
+  ModelLoad all;  // every model summed (KV usage: max); model_name empty
+  LoraInfo lora;
+  CacheConfig cache;
+  size_t samples = 0;  // sample lines seen (any metric)
 
-    std::span<const ModelLoad> models() const { return {models_.data(), model_count_}; }
-    const ModelLoad* find_model(std::string_view name) const;
+  std::span<const ModelLoad> models() const { return {models_.data(), model_count_}; }
+  const ModelLoad* find_model(std::string_view name) const;
 
-    // Empties the struct but keeps allocated capacity for the next scrape.
-    void clear();
+  // Empties the struct but keeps allocated capacity for the next scrape.
+  void clear();
 
-    // Used by the parser: the entry for `name`, created (reusing capacity) if new.
-    ModelLoad& model_slot(std::string_view name);
+  // Used by the parser: the entry for `name`, created (reusing capacity) if new;
+  // nullptr when that would make more than `max_models` models. Linear in the
+  // models so far, which the cap keeps small: a page costs time linear in its size.
+  ModelLoad* model_slot(std::string_view name, size_t max_models);
 
-private:
-    std::vector<ModelLoad> models_;
-    size_t model_count_ = 0;
+ private:
+  std::vector<ModelLoad> models_;
+  size_t model_count_ = 0;
 };
 
 // Splits a comma-separated adapter list ("a,b,,c" -> a, b, c; blanks skipped,
 // surrounding spaces trimmed), calling fn(std::string_view) for each name.
 template <class Fn>
 void for_each_adapter(std::string_view csv, Fn&& fn) {
-    while (!csv.empty()) {
-        size_t comma = csv.find(',');
-        std::string_view item = csv.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) fn(item);
-        if (comma == std::string_view::npos) break;
-        csv.remove_prefix(comma + 1);
-    }
+  while (!csv.empty()) {
+    size_t comma = csv.find(',');
+    std::string_view item = csv.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) fn(item);
+    if (comma == std::string_view::npos) break;
+    csv.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace ringgate::metrics

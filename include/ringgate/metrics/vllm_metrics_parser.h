@@ -9,6 +9,11 @@
 // an HTML error page or a truncated body is reported, never half-applied
 // silently (the output is still cleared/partially filled: do not use it then).
 //
+// Hostile pages are refused, not half-read: a page, a label value, a label set, the
+// number of models or adapters past ScrapeLimits, or a gauge we read that is NaN or
+// ±Inf, is an error (ParseResult::over_limit tells a cap apart from bad syntax).
+// cache_config_info's block_size / num_gpu_blocks are clamped to the limits.
+//
 // No exceptions, no allocation once the output struct has grown to the
 // endpoint's shape. Not thread-safe per instance: one parser per poller.
 
@@ -21,25 +26,31 @@
 namespace ringgate::metrics {
 
 struct ParseError {
-    size_t line = 0;       // 1-based
-    size_t column = 0;     // 1-based byte column
-    std::string_view message;  // static text
+  size_t line = 0;           // 1-based
+  size_t column = 0;         // 1-based byte column
+  std::string_view message;  // static text
 };
 
 struct ParseResult {
-    bool ok = true;
-    ParseError error;
-    explicit operator bool() const { return ok; }
-    std::string describe() const;  // "line 3, column 7: expected '='"
+  bool ok = true;
+  bool over_limit = false;  // the page broke a ScrapeLimits cap (or sent a non-finite gauge)
+  ParseError error;
+  explicit operator bool() const { return ok; }
+  std::string describe() const;  // "line 3, column 7: expected '='"
 };
 
 class VllmMetricsParser {
-public:
-    // Clears `out` (keeping its capacity) and fills it from `text`.
-    ParseResult parse(std::string_view text, VllmMetrics& out);
+ public:
+  VllmMetricsParser() = default;
+  explicit VllmMetricsParser(ScrapeLimits limits) : limits_(limits) {}
+  const ScrapeLimits& limits() const { return limits_; }
 
-private:
-    std::string label_scratch_;  // unescaped label value, reused
+  // Clears `out` (keeping its capacity) and fills it from `text`.
+  ParseResult parse(std::string_view text, VllmMetrics& out);
+
+ private:
+  ScrapeLimits limits_;
+  std::string label_scratch_;  // unescaped label value, reused
 };
 
 }  // namespace ringgate::metrics

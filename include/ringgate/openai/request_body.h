@@ -14,6 +14,11 @@ namespace ringgate::openai {
 // (simdjson::SIMDJSON_PADDING; checked in request_body.cpp).
 constexpr size_t kPadding = 64;
 
+// Longest model name accepted (bytes, after unescaping). Longer names are refused
+// with 400: a model name is a label in /metrics and in logs, and no served model's
+// name comes near it (Hugging Face repo ids are at most 96 characters).
+constexpr size_t kMaxModelBytes = 256;
+
 struct RequestFields {
   std::string model;          // unescaped
   size_t model_offset = 0;    // byte offset of the model's JSON string token (quotes included) in the body

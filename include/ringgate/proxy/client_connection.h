@@ -22,7 +22,6 @@ struct ClientRuntime {
   net::Loop* loop = nullptr;
   const ProxyOptions* options = nullptr;
   WorkerCounters* counters = nullptr;
-  const ModelCatalog* catalog = nullptr;
   ExchangeEnv* exchange_env = nullptr;
   bool draining = false;
   size_t clients = 0;

@@ -22,6 +22,7 @@
 #include "ringgate/proxy/forward_head.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/rng.h"
@@ -116,6 +117,7 @@ struct ExchangeEnv {
   metrics::WorkerStats* stats = nullptr;
   RouteService* router = nullptr;
   const RequestRules* rules = nullptr;  // the worker's current rules (swapped between turns)
+  const ModelCatalog* catalog = nullptr;  // the worker's current model catalog (/v1/models, statistics labels)
   UpstreamSide* upstreams = nullptr;
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;
@@ -166,6 +168,7 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   uint64_t now() const { return *env_.now_ms; }
   void apply_model_rewrite();
   void begin_stats();
+  std::string_view stats_label(std::string_view model) const;
   void record();  // once per request: objective stats + access log
   void log_access(uint64_t end_ns);
   RouteDecision route_next();

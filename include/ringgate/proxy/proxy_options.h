@@ -1,5 +1,6 @@
 #pragma once
 // Limits and timeouts of the data path (all settable by the gateway's flags).
+// THE defaults: the config file only overrides what it sets (gateway/settings.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -28,6 +29,7 @@ struct ProxyOptions {
   uint32_t upstream_idle_timeout_ms = 4000;   // pooled connection lifetime; below vLLM's 5 s
   uint32_t max_attempts = 3;                  // endpoints tried before 502
   uint32_t retry_deadline_ms = 5000;          // no new attempt after this since the request began; 0 = none
+  uint32_t request_timeout_ms = 600000;       // whole request, arrival → last byte (config timeouts.request); 0 = none
   uint32_t drain_timeout_ms = 10000;          // on SIGTERM: in-flight requests get this long
   size_t max_client_buffer_bytes = 1 << 20;   // unsent response bytes before upstream reads pause
   uint32_t buffer_count = 1024;               // provided receive buffers per worker (power of two)

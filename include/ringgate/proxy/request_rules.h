@@ -1,19 +1,17 @@
 #pragma once
 // The per-request rules of one loaded config: model rewrites, objectives (which
 // requests are sheddable) and the session header. Immutable once published; a
-// reload publishes a new one. Workers check the version (one relaxed load) at the
-// top of their loop and take the new rules only when it moved, so a reload costs
-// the request path nothing and drops nothing: a request keeps the rules it started with.
+// reload publishes a new one (a request keeps the rules it started with).
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 
 #include "ringgate/config/rewrite_table.h"
+#include "ringgate/util/snapshot_publisher.h"
 
 namespace ringgate::proxy {
 
@@ -34,29 +32,9 @@ struct RequestRules {
   }
 };
 
-class RulesPublisher {
- public:
-  RulesPublisher() : rules_(std::make_shared<const RequestRules>()) {}
-
-  // Any thread (the control/reload path).
-  void publish(std::shared_ptr<const RequestRules> rules) {
-    {
-      std::lock_guard lock(mutex_);
-      rules_ = std::move(rules);
-    }
-    version_.fetch_add(1, std::memory_order_release);
-  }
-  uint64_t version() const { return version_.load(std::memory_order_acquire); }
-  // Takes the lock: call only when version() moved.
-  std::shared_ptr<const RequestRules> current() const {
-    std::lock_guard lock(mutex_);
-    return rules_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const RequestRules> rules_;
-  std::atomic<uint64_t> version_{1};
-};
+// A reload publishes a new RequestRules; each worker reads it through its own Reader
+// slot (refresh() at the top of its loop: one acquire load when nothing changed), so a
+// reload costs the request path nothing and drops nothing.
+using RulesPublisher = util::SnapshotPublisher<RequestRules>;
 
 }  // namespace ringgate::proxy

@@ -22,8 +22,8 @@ namespace ringgate::proxy {
 struct WorkerContext {
   ProxyOptions options;
   RouterShared router;                  // each worker builds its own RequestRouter on it
-  const RulesPublisher* rules = nullptr;
-  const ModelCatalog* catalog = nullptr;
+  const RulesPublisher* rules = nullptr;     // one reader slot per worker index
+  const CatalogPublisher* catalog = nullptr; // one reader slot per worker index
   net::BackendKind backend = net::BackendKind::IoUring;  // resolved (never Auto): net::choose_backend()
 };
 

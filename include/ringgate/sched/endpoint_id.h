@@ -4,8 +4,9 @@
 
 namespace ringgate::sched {
 
-// Stable per endpoint address for the process lifetime (see EndpointRegistry);
-// never reused, so per-endpoint storage can be indexed by it.
+// Stable per endpoint address while it is in the pool (see EndpointRegistry); dense,
+// so per-endpoint storage can be indexed by it; reused only after a quarantine once
+// its address left the pool.
 using EndpointId = uint32_t;
 inline constexpr EndpointId kNoEndpoint = std::numeric_limits<EndpointId>::max();
 

@@ -1,10 +1,10 @@
-// One client connection: HTTP/1.1 request parsing with llhttp (keep-alive,
+// One client connection: HTTP/1.1 request parsing with http::RequestParser (keep-alive,
 // Content-Length and chunked bodies, pipelined requests answered in order,
 // one at a time) and buffered, non-blocking response writing, including
 // chunked streaming for SSE.
 #pragma once
 
-#include <llhttp.h>
+#include "ringgate/http/request_parser.h"
 
 #include <cstdint>
 #include <memory>
@@ -82,22 +82,11 @@ class HttpSession {
   void set_in_flight(std::unique_ptr<InFlight> work) { in_flight_ = std::move(work); }
 
  private:
-  static int on_message_begin(llhttp_t*);
-  static int on_url(llhttp_t*, const char*, size_t);
-  static int on_header_field(llhttp_t*, const char*, size_t);
-  static int on_header_field_complete(llhttp_t*);
-  static int on_header_value(llhttp_t*, const char*, size_t);
-  static int on_header_value_complete(llhttp_t*);
-  static int on_headers_complete(llhttp_t*);
-  static int on_body(llhttp_t*, const char*, size_t);
-  static int on_message_complete(llhttp_t*);
-
   void parse_pending();
   void dispatch();
   void append_head(int status, std::string_view content_type, std::string_view extra_headers);
   void response_complete();
   void touch();
-  bool count_header_bytes(size_t n);
   void fail_request(int status, std::string_view message);
   SessionState flush();
 
@@ -105,20 +94,11 @@ class HttpSession {
   RequestHandler& handler_;
   std::vector<int>& touched_list_;
   bool touched_ = false;
-  llhttp_settings_t settings_;
-  llhttp_t parser_;
+  http::RequestParser parser_;  // limits: kMaxHeaderBytes, kMaxBodyBytes
 
   std::string in_;          // bytes read but not yet parsed
   HttpRequest request_;     // the request being parsed
-  std::string header_name_;
-  bool header_is_return_error_ = false;
-  bool header_is_content_type_ = false;
-  bool header_is_request_id_ = false;
-  bool header_is_expect_ = false;
-  bool expect_continue_ = false;
-  size_t header_bytes_ = 0;
-  bool message_complete_ = false;
-  int parse_error_status_ = 0;  // set by a callback that rejected the request
+  bool continue_sent_ = false;  // "100 Continue" went out for the request being read
 
   std::string out_;
   size_t out_offset_ = 0;
