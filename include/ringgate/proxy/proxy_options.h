@@ -37,8 +37,6 @@ struct ProxyOptions {
   // Structured access log: each worker hands a fixed-size record per request to the
   // control thread through its own ring (this many slots; 0 = no access log).
   uint32_t access_log_ring_slots = 0;
-  // Data path, second generation (issue 11).
-  uint32_t request_timeout_ms = 600000;       // timeouts.request: the whole request (504 / SSE error); 0 = none
   uint32_t upstream_read_idle_timeout_ms = 120000;  // between bytes of a response once its head arrived
   uint32_t client_write_timeout_ms = 60000;   // a send to the client making no progress: exchange and upstream closed
   uint32_t max_connections = 16384;           // per worker: beyond, accepted connections get a 503 and are closed
