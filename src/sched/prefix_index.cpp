@@ -220,8 +220,10 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
       free_segment_(kNone),
       endpoints_(new std::atomic<Endpoint*>[max_endpoints_]) {
     for (size_t i = 0; i < max_endpoints_; ++i) endpoints_[i].store(nullptr, std::memory_order_relaxed);
-    size_t fixed = max_endpoints_ * sizeof(std::atomic<Endpoint*>) + 2 * kShards * sizeof(Table::Shard) +
-                   2 * kShards * 16 * sizeof(Table::Entry);
+    // Endpoint records (at most max_endpoints) and the shard headers come out of
+    // the budget first; the rest is blocks.
+    size_t fixed = max_endpoints_ * (sizeof(std::atomic<Endpoint*>) + sizeof(Endpoint)) +
+                   2 * kShards * sizeof(Table::Shard) + 2 * kShards * 16 * sizeof(Table::Entry);
     size_t room = memory_bytes > fixed ? memory_bytes - fixed : 0;
     // Block ids are 32-bit (kNone reserved); a budget never rounds down to nothing.
     pool_blocks_ = std::clamp<size_t>(room / kBytesPerBlock, 64, size_t(kNone) - 1);
@@ -230,6 +232,8 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
     // Pair table at most half full; the directory holds at most one root per block.
     pairs_ = std::make_unique<Table>(2 * pool_blocks_, secret_, false);
     roots_ = std::make_unique<Table>(pool_blocks_ + pool_blocks_ / 4, mix(secret_), true);
+    static_assert(sizeof(Block) + sizeof(Segment) + 2 * sizeof(Table::Entry) + sizeof(Table::Entry) * 5 / 4 <=
+                  kBytesPerBlock);
     allocated_bytes_ = max_endpoints_ * sizeof(std::atomic<Endpoint*>) + pool_blocks_ * (sizeof(Block) + sizeof(Segment)) +
                        Table::bytes(2 * pool_blocks_) + Table::bytes(pool_blocks_ + pool_blocks_ / 4) +
                        2 * kShards * sizeof(Table::Shard);
@@ -597,10 +601,30 @@ void PrefixIndex::set_capacity(EndpointId id, size_t blocks) {
     Endpoint* ep = endpoint_state_or_create(id);
     if (!ep) return;
     Endpoint& e = *ep;
-    std::lock_guard lock(e.mu);
-    make_known(e);
-    e.requested = blocks;
-    size_t cap = share(blocks);
+    bool joined = false;
+    {
+        std::lock_guard lock(e.mu);
+        joined = !e.known;
+        make_known(e);
+        e.requested = blocks;
+        trim_locked(id, e);
+    }
+    // One more endpoint shrinks everyone's share: free it now, not when each next records.
+    if (joined) trim_all();
+}
+
+void PrefixIndex::trim_all() {
+    for (size_t i = 0; i < max_endpoints_; ++i) {
+        Endpoint* ep = endpoints_[i].load(std::memory_order_acquire);
+        if (!ep) continue;
+        std::lock_guard lock(ep->mu);
+        trim_locked(EndpointId(i), *ep);
+    }
+}
+
+// Evicts the endpoint's LRU blocks down to its capacity (its share may have shrunk).
+void PrefixIndex::trim_locked(EndpointId id, Endpoint& e) {
+    size_t cap = share(e.requested);
     e.cap.store(cap, std::memory_order_relaxed);
     if (e.used <= cap) return;
     Scratch& sc = scratch();
