@@ -4,12 +4,29 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <map>
 #include <random>
 #include <thread>
 #include <vector>
 
 using namespace ringgate::sched;
+
+// Counts every allocation of this test binary (the no-allocation test reads it).
+namespace {
+std::atomic<size_t> g_allocations{0};
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -276,4 +293,24 @@ TEST_CASE("index: re-recording a chain refreshes it and adds only its new blocks
     CHECK(matches(idx, doc)[0] == 60);
     CHECK(matches(idx, branch, true)[0] == 50);
     CHECK(idx.entries(0) == 100);
+}
+
+TEST_CASE("index: once warm, recording and matching allocate nothing (evictions included)") {
+    PrefixIndex idx(5000, 4, 16u << 20);
+    std::vector<std::vector<uint64_t>> chains;
+    for (uint64_t i = 0; i < 64; ++i) chains.push_back(chain(100 + i, 0, i % 2 ? 0 : 200, 300 + i * 10));
+    std::vector<PrefixMatch> out(8);
+    auto pass = [&](uint64_t salt) {
+        for (size_t i = 0; i < chains.size(); ++i) {
+            idx.on_routed(EndpointId((i + salt) % 3), chains[i]);
+            idx.longest_matches(chains[(i * 7) % chains.size()], out);
+        }
+    };
+    pass(0);  // warm: endpoint records, this thread's scratch at its largest
+    pass(1);
+    size_t before = g_allocations.load();
+    for (uint64_t round = 2; round < 12; ++round) pass(round);
+    CHECK(g_allocations.load() - before == 0);
+    for (EndpointId e = 0; e < 3; ++e) CHECK(idx.entries(e) <= 5000);
+    CHECK(idx.stats().entries > 10000);  // the endpoints are full: every pass evicted
 }
