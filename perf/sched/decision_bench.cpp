@@ -120,15 +120,16 @@ struct Samples {
 
 void report(benchmark::State& state, Samples& s) {
     if (s.wall.empty()) return;
-    auto pct = [](std::vector<double>& v, size_t per_100) {
-        return v[std::min(v.size() - 1, v.size() * per_100 / 100)];
+    auto pct = [](std::vector<double>& v, size_t per_1000) {
+        return v[std::min(v.size() - 1, v.size() * per_1000 / 1000)];
     };
     std::sort(s.wall.begin(), s.wall.end());
     std::sort(s.cpu.begin(), s.cpu.end());
-    state.counters["p50_ns"] = pct(s.wall, 50);
-    state.counters["p99_ns"] = pct(s.wall, 99);
-    state.counters["cpu_p50_ns"] = pct(s.cpu, 50);
-    state.counters["cpu_p99_ns"] = pct(s.cpu, 99);
+    state.counters["p50_ns"] = pct(s.wall, 500);
+    state.counters["p99_ns"] = pct(s.wall, 990);
+    state.counters["cpu_p50_ns"] = pct(s.cpu, 500);
+    state.counters["cpu_p90_ns"] = pct(s.cpu, 900);
+    state.counters["cpu_p99_ns"] = pct(s.cpu, 990);
 }
 
 void BM_decision(benchmark::State& state) {

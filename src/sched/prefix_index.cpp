@@ -200,6 +200,11 @@ bool is_root(const Op& op) { return op.kind == OpKind::InsertRoot || op.kind == 
 // longer prompt than ever before.
 struct Scratch {
     std::vector<Op> ops, sorted;  // grown once to the longest prompt seen
+    size_t op_count = 0;          // ops in use
+    void push(const Op& op) {
+        if (op_count == ops.size()) ops.resize(ops.size() * 2 + 256);
+        ops[op_count++] = op;
+    }
     std::vector<uint32_t> evicted;   // block ids freed by this recording
     std::vector<uint32_t> fresh;     // block ids for the new blocks
 };
@@ -220,8 +225,10 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
       free_segment_(kNone),
       endpoints_(new std::atomic<Endpoint*>[max_endpoints_]) {
     for (size_t i = 0; i < max_endpoints_; ++i) endpoints_[i].store(nullptr, std::memory_order_relaxed);
-    size_t fixed = max_endpoints_ * sizeof(std::atomic<Endpoint*>) + 2 * kShards * sizeof(Table::Shard) +
-                   2 * kShards * 16 * sizeof(Table::Entry);
+    // Endpoint records (at most max_endpoints) and the shard headers come out of
+    // the budget first; the rest is blocks.
+    size_t fixed = max_endpoints_ * (sizeof(std::atomic<Endpoint*>) + sizeof(Endpoint)) +
+                   2 * kShards * sizeof(Table::Shard) + 2 * kShards * 16 * sizeof(Table::Entry);
     size_t room = memory_bytes > fixed ? memory_bytes - fixed : 0;
     // Block ids are 32-bit (kNone reserved); a budget never rounds down to nothing.
     pool_blocks_ = std::clamp<size_t>(room / kBytesPerBlock, 64, size_t(kNone) - 1);
@@ -230,6 +237,8 @@ PrefixIndex::PrefixIndex(size_t default_capacity, size_t max_endpoints, size_t m
     // Pair table at most half full; the directory holds at most one root per block.
     pairs_ = std::make_unique<Table>(2 * pool_blocks_, secret_, false);
     roots_ = std::make_unique<Table>(pool_blocks_ + pool_blocks_ / 4, mix(secret_), true);
+    static_assert(sizeof(Block) + sizeof(Segment) + 2 * sizeof(Table::Entry) + sizeof(Table::Entry) * 5 / 4 <=
+                  kBytesPerBlock);
     allocated_bytes_ = max_endpoints_ * sizeof(std::atomic<Endpoint*>) + pool_blocks_ * (sizeof(Block) + sizeof(Segment)) +
                        Table::bytes(2 * pool_blocks_) + Table::bytes(pool_blocks_ + pool_blocks_ / 4) +
                        2 * kShards * sizeof(Table::Shard);
@@ -336,10 +345,10 @@ bool PrefixIndex::evict_one(EndpointId id, Endpoint& e, size_t protected_segment
     Segment& g = segments_[s];
     uint32_t b = g.tail;
     uint64_t hash = blocks_[b].hash;
-    sc.ops.push_back(Op{hash, pairs_->key(hash, id), 0, 0, OpKind::ErasePair});
+    sc.push(Op{hash, pairs_->key(hash, id), 0, 0, OpKind::ErasePair});
     g.tail = blocks_[b].prev;
     if (g.tail == kNone) {
-        if (g.parent == kNone) sc.ops.push_back(Op{hash, roots_->key(hash, id), 0, 0, OpKind::EraseRoot});
+        if (g.parent == kNone) sc.push(Op{hash, roots_->key(hash, id), 0, 0, OpKind::EraseRoot});
         unlink_segment(e, s);
         release_segment(s);
         --e.segments;
@@ -360,16 +369,17 @@ void PrefixIndex::evict_to(EndpointId id, Endpoint& e, size_t blocks) {
 // shard full), or SIZE_MAX.
 size_t PrefixIndex::apply_ops(EndpointId id) {
     Scratch& sc = scratch();
-    if (sc.ops.empty()) return SIZE_MAX;
+    if (sc.op_count == 0) return SIZE_MAX;
+    std::span<const Op> ops(sc.ops.data(), sc.op_count);
     constexpr size_t kBuckets = 2 * kShards;
     auto bucket = [](const Op& op) { return (is_root(op) ? kShards : 0) + Table::shard_of(op.key); };
     size_t start[kBuckets + 1] = {};
-    for (const Op& op : sc.ops) ++start[bucket(op) + 1];
+    for (const Op& op : ops) ++start[bucket(op) + 1];
     for (size_t b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
-    sc.sorted.resize(sc.ops.size());
+    if (sc.sorted.size() < ops.size()) sc.sorted.resize(ops.size());
     size_t fill[kBuckets];
     std::copy(start, start + kBuckets, fill);
-    for (const Op& op : sc.ops) sc.sorted[fill[bucket(op)]++] = op;
+    for (const Op& op : ops) sc.sorted[fill[bucket(op)]++] = op;
 
     size_t failed = SIZE_MAX;
     for (size_t b = 0; b < kBuckets; ++b) {
@@ -379,7 +389,7 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
         for (size_t i = start[b]; i < start[b + 1]; ++i) {
             // Each slot is a cache miss: have the ones a few ops ahead (in this shard
             // or the next ones) on their way.
-            if (i + 16 < sc.sorted.size()) {
+            if (i + 16 < ops.size()) {
                 const Op& ahead = sc.sorted[i + 16];
                 (is_root(ahead) ? *roots_ : *pairs_).prefetch(ahead.key);
             }
@@ -396,7 +406,7 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
             }
         }
     }
-    sc.ops.clear();
+    sc.op_count = 0;
     return failed;
 }
 
@@ -446,7 +456,7 @@ void PrefixIndex::on_routed(EndpointId id, std::span<const uint64_t> hashes) {
     std::lock_guard lock(e.mu);
     make_known(e);
     Scratch& sc = scratch();
-    sc.ops.clear();
+    sc.op_count = 0;
     sc.evicted.clear();
     const size_t used_before = e.used;
     size_t cap = share(e.requested);
@@ -505,11 +515,11 @@ void PrefixIndex::on_routed(EndpointId id, std::span<const uint64_t> hashes) {
             uint32_t b = sc.fresh[i];
             uint64_t hash = hashes[m + i];
             blocks_[b] = Block{hash, prev, seg};
-            sc.ops.push_back(Op{hash, pairs_->key(hash, id), b, uint32_t(m + i), OpKind::InsertPair});
+            sc.push(Op{hash, pairs_->key(hash, id), b, uint32_t(m + i), OpKind::InsertPair});
             prev = b;
         }
         segments_[seg].tail = prev;
-        if (m == 0) sc.ops.push_back(Op{hashes[0], roots_->key(hashes[0], id), 0, 0, OpKind::InsertRoot});
+        if (m == 0) sc.push(Op{hashes[0], roots_->key(hashes[0], id), 0, 0, OpKind::InsertRoot});
         e.used += got;
     }
     size_t failed = apply_ops(id);
@@ -522,12 +532,12 @@ void PrefixIndex::on_routed(EndpointId id, std::span<const uint64_t> hashes) {
             Segment& g = segments_[seg];
             uint32_t b = g.tail;
             uint64_t hash = blocks_[b].hash;
-            sc.ops.push_back(Op{hash, pairs_->key(hash, id), 0, 0, OpKind::ErasePair});
+            sc.push(Op{hash, pairs_->key(hash, id), 0, 0, OpKind::ErasePair});
             g.tail = blocks_[b].prev;
             sc.evicted.push_back(b);
             --e.used;
             if (g.tail == kNone) {
-                if (g.parent == kNone) sc.ops.push_back(Op{hash, roots_->key(hash, id), 0, 0, OpKind::EraseRoot});
+                if (g.parent == kNone) sc.push(Op{hash, roots_->key(hash, id), 0, 0, OpKind::EraseRoot});
                 unlink_segment(e, seg);
                 release_segment(seg);
                 --e.segments;
@@ -597,14 +607,34 @@ void PrefixIndex::set_capacity(EndpointId id, size_t blocks) {
     Endpoint* ep = endpoint_state_or_create(id);
     if (!ep) return;
     Endpoint& e = *ep;
-    std::lock_guard lock(e.mu);
-    make_known(e);
-    e.requested = blocks;
-    size_t cap = share(blocks);
+    bool joined = false;
+    {
+        std::lock_guard lock(e.mu);
+        joined = !e.known;
+        make_known(e);
+        e.requested = blocks;
+        trim_locked(id, e);
+    }
+    // One more endpoint shrinks everyone's share: free it now, not when each next records.
+    if (joined) trim_all();
+}
+
+void PrefixIndex::trim_all() {
+    for (size_t i = 0; i < max_endpoints_; ++i) {
+        Endpoint* ep = endpoints_[i].load(std::memory_order_acquire);
+        if (!ep) continue;
+        std::lock_guard lock(ep->mu);
+        trim_locked(EndpointId(i), *ep);
+    }
+}
+
+// Evicts the endpoint's LRU blocks down to its capacity (its share may have shrunk).
+void PrefixIndex::trim_locked(EndpointId id, Endpoint& e) {
+    size_t cap = share(e.requested);
     e.cap.store(cap, std::memory_order_relaxed);
     if (e.used <= cap) return;
     Scratch& sc = scratch();
-    sc.ops.clear();
+    sc.op_count = 0;
     sc.evicted.clear();
     size_t before = e.used;
     evict_to(id, e, cap);
@@ -621,7 +651,7 @@ void PrefixIndex::purge(EndpointId id) {
     Endpoint& e = *ep;
     std::lock_guard lock(e.mu);
     Scratch& sc = scratch();
-    sc.ops.clear();
+    sc.op_count = 0;
     sc.evicted.clear();
     size_t before = e.used;
     evict_to(id, e, 0);

@@ -4,12 +4,29 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <map>
 #include <random>
 #include <thread>
 #include <vector>
 
 using namespace ringgate::sched;
+
+// Counts every allocation of this test binary (the no-allocation test reads it).
+namespace {
+std::atomic<size_t> g_allocations{0};
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -204,4 +221,96 @@ TEST_CASE("index: concurrent writers to the same endpoints, evictions and purges
     CHECK(idx.stats().entries == sum);
     // Quiescent again: the binary search agrees with the linear scan.
     for (const auto& q : pool) CHECK(matches(idx, q) == matches(idx, q, true));
+}
+
+TEST_CASE("index: a memory budget bounds every capacity, however absurd (num_gpu_blocks 1e12, 2^64-1)") {
+    constexpr size_t kBudget = 4u << 20;
+    PrefixIndex idx(1u << 16, 8, kBudget);
+    PrefixIndexStats st = idx.stats();
+    CHECK(st.budget_bytes == kBudget);
+    CHECK(st.memory_bytes <= kBudget);
+    CHECK(st.capacity_blocks > 1000);
+    CHECK(st.capacity_blocks * PrefixIndex::kBytesPerBlock <= kBudget);
+    idx.set_capacity(0, size_t(2) * 1'000'000'000'000ull);  // control's 2 x num_gpu_blocks
+    CHECK(idx.capacity(0) <= st.capacity_blocks);
+    CHECK(idx.capacity(0) > 1000);
+    idx.set_capacity(1, SIZE_MAX);
+    idx.set_capacity(2, SIZE_MAX * 2);  // the doubling wraps to 2^64 - 2
+    for (EndpointId e = 0; e < 3; ++e) CHECK(idx.capacity(e) <= st.capacity_blocks / 3);
+    // Fill every endpoint far past the pool: memory and entries stay bounded.
+    for (uint64_t round = 0; round < 40; ++round)
+        for (EndpointId e = 0; e < 3; ++e) idx.on_routed(e, chain(round * 3 + e, 0, 0, 3000));
+    size_t sum = 0;
+    for (EndpointId e = 0; e < 3; ++e) {
+        CHECK(idx.entries(e) <= idx.capacity(e));
+        CHECK(idx.entries(e) > idx.capacity(e) / 2);  // full, minus at most one prompt
+        sum += idx.entries(e);
+    }
+    st = idx.stats();
+    CHECK(st.entries == sum);
+    CHECK(st.entries <= st.capacity_blocks);
+    CHECK(st.memory_bytes <= kBudget);
+    // The newest prompt of each endpoint is whole and found.
+    for (EndpointId e = 0; e < 3; ++e) CHECK(matches(idx, chain(39 * 3 + e, 0, 0, 3000))[e] == 3000);
+    // A fourth endpoint gets its share: the others shrink to theirs when they next record.
+    idx.set_capacity(3, SIZE_MAX);
+    CHECK(idx.capacity(3) <= st.capacity_blocks / 4);
+    idx.on_routed(3, chain(999, 0, 0, 3000));
+    CHECK(matches(idx, chain(999, 0, 0, 3000))[3] == 3000);
+    for (EndpointId e = 0; e < 3; ++e) idx.on_routed(e, chain(1000 + e, 0, 0, 10));
+    sum = 0;
+    for (EndpointId e = 0; e < 4; ++e) sum += idx.entries(e);
+    CHECK(sum <= st.capacity_blocks);
+}
+
+TEST_CASE("index: re-recording a chain refreshes it and adds only its new blocks") {
+    PrefixIndex idx(100, 4);
+    auto doc = chain(5, 0, 60, 60);
+    auto other = chain(6, 0, 0, 40);
+    idx.on_routed(0, std::span(doc).first(30));
+    idx.on_routed(0, other);
+    CHECK(idx.entries(0) == 70);
+    idx.on_routed(0, doc);  // 30 recorded, 30 new: 100 = the capacity, nothing evicted
+    CHECK(idx.entries(0) == 100);
+    CHECK(matches(idx, doc)[0] == 60);
+    CHECK(matches(idx, other)[0] == 40);
+    idx.on_routed(0, std::span(doc).first(45));  // recorded: refreshes doc, adds nothing
+    CHECK(idx.entries(0) == 100);
+    idx.on_routed(0, chain(7, 0, 0, 20));  // needs 20: the LRU is `other`, from its deepest block
+    CHECK(matches(idx, other)[0] == 20);
+    CHECK(matches(idx, doc)[0] == 60);
+    // A branch off the middle of doc: doc is refreshed, the branch sits just behind it.
+    auto branch = chain(5, 9, 50, 70);
+    idx.on_routed(0, branch);  // 50 shared, 20 new: `other` loses its last 20
+    CHECK(matches(idx, other).count(0) == 0);
+    CHECK(matches(idx, branch)[0] == 70);
+    idx.on_routed(0, chain(8, 0, 0, 15));  // chain 7 is now the oldest
+    CHECK(matches(idx, chain(7, 0, 0, 20))[0] == 5);
+    CHECK(matches(idx, branch)[0] == 70);
+    idx.on_routed(0, chain(9, 0, 0, 25));  // chain 7's last 5, then the branch (older than doc)
+    CHECK(matches(idx, chain(7, 0, 0, 20)).count(0) == 0);
+    CHECK(matches(idx, branch)[0] == 50);
+    CHECK(matches(idx, doc)[0] == 60);
+    CHECK(matches(idx, branch, true)[0] == 50);
+    CHECK(idx.entries(0) == 100);
+}
+
+TEST_CASE("index: once warm, recording and matching allocate nothing (evictions included)") {
+    PrefixIndex idx(5000, 4, 16u << 20);
+    std::vector<std::vector<uint64_t>> chains;
+    for (uint64_t i = 0; i < 64; ++i) chains.push_back(chain(100 + i, 0, i % 2 ? 0 : 200, 300 + i * 10));
+    std::vector<PrefixMatch> out(8);
+    auto pass = [&](uint64_t salt) {
+        for (size_t i = 0; i < chains.size(); ++i) {
+            idx.on_routed(EndpointId((i + salt) % 3), chains[i]);
+            idx.longest_matches(chains[(i * 7) % chains.size()], out);
+        }
+    };
+    pass(0);  // warm: endpoint records, this thread's scratch at its largest
+    pass(1);
+    size_t before = g_allocations.load();
+    for (uint64_t round = 2; round < 12; ++round) pass(round);
+    CHECK(g_allocations.load() - before == 0);
+    for (EndpointId e = 0; e < 3; ++e) CHECK(idx.entries(e) <= 5000);
+    CHECK(idx.stats().entries > 10000);  // the endpoints are full: every pass evicted
 }

@@ -308,3 +308,35 @@ TEST_CASE("rendezvous: stable winner, removing a non-winner keeps it") {
     CHECK(rendezvous_pick(snap, fewer, 42) == w);
     CHECK(rendezvous_pick(snap, {}, 42) == -1);
 }
+
+TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the prefix hash cap is past 256 KB)") {
+    // A was sent to endpoint 0, B (same first 300 KB, another last 100 KB) to
+    // endpoint 1. A again must go to 0: it holds 400 KB of it, endpoint 1 only
+    // 300 KB. With the old cap of 4096 blocks (256 KB) both held "everything".
+    Fixture f(2);
+    std::string shared;
+    while (shared.size() < 300 * 1024) shared += "a shared document paragraph " + std::to_string(shared.size()) + ". ";
+    shared.resize(300 * 1024);
+    auto tail = [](char c) { return std::string(100 * 1024, c); };
+    auto a = f.hashes(shared + tail('a'));
+    auto b = f.hashes(shared + tail('b'));
+    f.index.on_routed(0, a);
+    f.index.on_routed(1, b);
+    EndpointSnapshot snap(make_pool(2));
+    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+    Rng rng(7);
+    for (int i = 0; i < 20; ++i) {
+        PickResult r = s.pick(snap, request(a), rng);
+        REQUIRE(r.ok());
+        CHECK(r.endpoint == 0);
+        CHECK(r.total_blocks == 400 * 1024 / 64);  // 6400 blocks, 256 + 768 hashes
+        CHECK(r.matched_blocks == r.total_blocks);
+    }
+    auto c = s.last_candidates();
+    REQUIRE(c.size() == 2);
+    for (const EndpointSignals& e : c) {
+        // Told apart to within one sampling group (8 blocks = 512 bytes) of the divergence at 300 KB.
+        if (e.id == 1) CHECK(e.prefix_blocks <= 300 * 1024 / 64);
+        if (e.id == 1) CHECK(e.prefix_blocks + kPrefixSampleStride > 300 * 1024 / 64);
+    }
+}

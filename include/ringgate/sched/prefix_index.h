@@ -71,8 +71,8 @@ struct PrefixIndexStats {
 class PrefixIndex {
 public:
     // Bytes of index memory per block of capacity (block + segment record, two
-    // pair-table slots, one directory slot).
-    static constexpr size_t kBytesPerBlock = 80;
+    // pair-table slots, 1.25 directory slots).
+    static constexpr size_t kBytesPerBlock = 84;
 
     // default_capacity: blocks per endpoint until set_capacity() says otherwise.
     // max_endpoints: ids must be below it (larger ids are ignored).
@@ -114,6 +114,8 @@ private:
     Endpoint* endpoint_state(EndpointId endpoint) const;
     Endpoint* endpoint_state_or_create(EndpointId endpoint);
     size_t share(size_t requested) const;
+    void trim_all();
+    void trim_locked(EndpointId id, Endpoint& e);
     void make_known(Endpoint& e);
     uint32_t probe(EndpointId endpoint, uint64_t hash) const;  // block id or none
     size_t held_prefix(EndpointId endpoint, std::span<const uint64_t> hashes, uint32_t& last_block) const;
