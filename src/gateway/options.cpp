@@ -43,7 +43,7 @@ constexpr Flag kFlags[] = {
     {"--client-write-timeout-ms", "MS", "client takes no response bytes this long: closed (default 60000)"},
     {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
     {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
-    {"--max-buffered-request-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
+    {"--max-buffered-body-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
     {"--help", nullptr, "print this help"},
 };
 
@@ -154,9 +154,9 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.limits.max_header_bytes = n;
     } else if (arg == "--max-body-bytes") {
       o.proxy.limits.max_body_bytes = n;
-    } else if (arg == "--max-buffered-request-bytes") {
+    } else if (arg == "--max-buffered-body-bytes") {
       if (n < 4096) return bad("at least 4096");
-      o.proxy.max_buffered_request_bytes = n;
+      o.proxy.max_buffered_body_bytes = n;
     } else if (n == 0) {
       return bad("must be positive");
     } else if (n > 86400000) {

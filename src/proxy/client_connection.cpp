@@ -171,7 +171,7 @@ void ClientConnection::account_buffered() {
   rt_.buffered_request_bytes += now;
   rt_.buffered_request_bytes -= accounted_;
   accounted_ = now;
-  if (rt_.buffered_request_bytes > rt_.options->max_buffered_request_bytes && phase_ == Phase::Reading &&
+  if (rt_.buffered_request_bytes > rt_.options->max_buffered_body_bytes && phase_ == Phase::Reading &&
       parser_.started()) {
     // The worker holds too many unfinished request bytes: this one, still growing, is refused.
     respond_error(503, "overloaded", "the gateway is holding too many request bytes; retry later", /*close=*/true,
