@@ -353,10 +353,7 @@ void ClientConnection::submit_send() {
 }
 
 void ClientConnection::on_sent(int32_t res) {
-  if (res <= 0) {
-    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
-    return close();
-  }
+  if (res <= 0) return close();  // the exchange counts the disconnect (Exchange::client_gone)
   rt_.counters->bytes_to_clients.add(uint64_t(res));
   sending_offset_ += size_t(res);
   if (sending_offset_ < sending_.size()) return submit_send();  // short send
@@ -368,10 +365,7 @@ void ClientConnection::on_sent(int32_t res) {
 
 void ClientConnection::on_timer(net::Timer& timer) {
   if (closing_) return;
-  if (&timer == &write_timer_) {
-    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
-    return close();  // the exchange and its upstream go with it
-  }
+  if (&timer == &write_timer_) return close();  // the exchange and its upstream go with it
   deadline_kind_ = Deadline::None;
   if (phase_ != Phase::Reading) return;
   if (parser_.started()) {
