@@ -147,29 +147,31 @@ class EpollBackend final : public IoBackend {
   int wait(int timeout_ms, Loop& loop) override {
     loop_ = &loop;
     for (int round = 0; round < 64; ++round) {
-      const bool busy = !done_.empty() || !work_.empty();
-      epoll_event events[256];
-      const int n = epoll_wait(epfd_, events, 256, busy || round > 0 || timeout_ms == 0 ? 0 : -1);
-      if (n < 0 && errno != EINTR) return -errno;
-      if (round == 0) loop.begin_turn();
-      for (int i = 0; i < n; ++i) {
-        const int fd = events[i].data.fd;
-        if (fd == tick_fd_) {
-          uint64_t expirations;
-          [[maybe_unused]] ssize_t r = ::read(tick_fd_, &expirations, sizeof expirations);
-          continue;
+      if (round == 0) {  // later rounds only serve what handlers submitted meanwhile
+        const bool busy = !done_.empty() || !work_.empty();
+        epoll_event events[256];
+        const int n = epoll_wait(epfd_, events, 256, busy || timeout_ms == 0 ? 0 : -1);
+        if (n < 0 && errno != EINTR) return -errno;
+        loop.begin_turn();
+        for (int i = 0; i < n; ++i) {
+          const int fd = events[i].data.fd;
+          if (fd == tick_fd_) {
+            uint64_t expirations;
+            [[maybe_unused]] ssize_t r = ::read(tick_fd_, &expirations, sizeof expirations);
+            continue;
+          }
+          if (size_t(fd) >= fds_.size()) continue;
+          FdState& s = fds_[size_t(fd)];
+          if (!s.registered) continue;
+          const uint32_t e = events[i].events;
+          if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
+          if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_closed = true;
+          if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
+          enqueue(fd);
         }
-        if (size_t(fd) >= fds_.size()) continue;
-        FdState& s = fds_[size_t(fd)];
-        if (!s.registered) continue;
-        const uint32_t e = events[i].events;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_closed = true;
-        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
-        enqueue(fd);
       }
       run_work();
-      if (done_.empty()) return 0;
+      if (done_.empty() && work_.empty()) return 0;
       while (!done_.empty()) {
         const Pending p = done_.front();
         done_.pop_front();
