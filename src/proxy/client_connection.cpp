@@ -15,7 +15,11 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
-constexpr size_t kKeepCapacity = 64 * 1024;   // larger request buffers go back to the allocator after use
+constexpr size_t kKeepCapacity = 64 * 1024;   // larger input/output buffers go back to the allocator after use
+// A request body buffer up to this size is kept for the connection's next request (a
+// client sending 200 KB prompts would otherwise regrow it every time); a larger one
+// (a burst of multi-MB bodies) is freed as soon as its request is done.
+constexpr size_t kKeepBodyCapacity = 1024 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -306,7 +310,7 @@ void ClientConnection::exchange_aborted() {
 
 void ClientConnection::release_memory() {
   std::string& body = parser_.request().body;
-  if (body.capacity() > kKeepCapacity) std::string().swap(body);
+  if (body.capacity() > kKeepBodyCapacity) std::string().swap(body);
   if (in_pos_ == in_.size() && in_.capacity() > kKeepCapacity) {
     std::string().swap(in_);
     in_pos_ = 0;
