@@ -41,7 +41,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--client-write-timeout-ms", "MS", "client takes no response bytes this long: closed (default 60000)"},
     {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
     {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
-    {"--max-buffered-request-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
+    {"--max-buffered-body-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
     {"--help", "", "print this help"},
 };
 
@@ -104,7 +104,7 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     // The same bounds as the config file's limits.maxBodyBytes: a body is buffered whole.
     if (n < 1024 || n > (1ull << 30)) return "between 1024 and 1073741824";
     o.proxy.limits.max_body_bytes = n;
-  } else if (arg == "--max-buffered-request-bytes") {
+  } else if (arg == "--max-buffered-body-bytes") {
     if (n < 4096) return "at least 4096";
     o.proxy.max_buffered_request_bytes = n;
   } else if (n == 0) {

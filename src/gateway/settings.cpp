@@ -119,7 +119,7 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
     keep("--client-write-timeout-ms", &proxy::ProxyOptions::client_write_timeout_ms);
     keep("--request-timeout-ms", &proxy::ProxyOptions::request_timeout_ms);
     keep("--max-connections", &proxy::ProxyOptions::max_connections);
-    keep("--max-buffered-request-bytes", &proxy::ProxyOptions::max_buffered_request_bytes);
+    keep("--max-buffered-body-bytes", &proxy::ProxyOptions::max_buffered_body_bytes);
     if (flags.given_flag("--max-header-bytes")) s.proxy.limits.max_header_bytes = flag_proxy.limits.max_header_bytes;
     if (flags.given_flag("--max-body-bytes")) s.proxy.limits.max_body_bytes = flag_proxy.limits.max_body_bytes;
   }

@@ -9,6 +9,7 @@
 // Completions are queued and delivered from wait(), never from the submitting call,
 // so a handler is never re-entered (the same contract as io_uring).
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,7 +24,8 @@ namespace ringgate::net {
 
 namespace {
 
-constexpr int kBurst = 16;  // accepts / receives per fd per turn before others get a go
+constexpr int kBurst = 16;
+constexpr long kTickMs = 100;  // accepts / receives per fd per turn before others get a go
 
 struct FdState {
   IoHandler* accept = nullptr;
@@ -49,11 +51,24 @@ class EpollBackend final : public IoBackend {
  public:
   ~EpollBackend() override {
     if (epfd_ >= 0) close(epfd_);
+    if (tick_fd_ >= 0) close(tick_fd_);
   }
 
   std::string init(const LoopOptions& options) override {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
+    // Timers: a periodic timerfd of kTickMs rather than a timeout per epoll_wait (each
+    // would program a timer: costly in a VM). A timer fires at most kTickMs late.
+    tick_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tick_fd_ < 0) return std::string("timerfd_create: ") + std::strerror(errno);
+    itimerspec spec{};
+    spec.it_interval.tv_nsec = kTickMs * 1000000L;
+    spec.it_value.tv_nsec = kTickMs * 1000000L;
+    timerfd_settime(tick_fd_, 0, &spec, nullptr);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = tick_fd_;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, tick_fd_, &ev);
     buffer_.resize(options.buffer_size);
     return {};
   }
@@ -132,24 +147,31 @@ class EpollBackend final : public IoBackend {
   int wait(int timeout_ms, Loop& loop) override {
     loop_ = &loop;
     for (int round = 0; round < 64; ++round) {
-      const bool busy = !done_.empty() || !work_.empty();
-      epoll_event events[256];
-      const int n = epoll_wait(epfd_, events, 256, busy || round > 0 ? 0 : timeout_ms);
-      if (n < 0 && errno != EINTR) return -errno;
-      if (round == 0) loop.begin_turn();
-      for (int i = 0; i < n; ++i) {
-        const int fd = events[i].data.fd;
-        if (size_t(fd) >= fds_.size()) continue;
-        FdState& s = fds_[size_t(fd)];
-        if (!s.registered) continue;
-        const uint32_t e = events[i].events;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_closed = true;
-        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
-        enqueue(fd);
+      if (round == 0) {  // later rounds only serve what handlers submitted meanwhile
+        const bool busy = !done_.empty() || !work_.empty();
+        epoll_event events[256];
+        const int n = epoll_wait(epfd_, events, 256, busy || timeout_ms == 0 ? 0 : -1);
+        if (n < 0 && errno != EINTR) return -errno;
+        loop.begin_turn();
+        for (int i = 0; i < n; ++i) {
+          const int fd = events[i].data.fd;
+          if (fd == tick_fd_) {
+            uint64_t expirations;
+            [[maybe_unused]] ssize_t r = ::read(tick_fd_, &expirations, sizeof expirations);
+            continue;
+          }
+          if (size_t(fd) >= fds_.size()) continue;
+          FdState& s = fds_[size_t(fd)];
+          if (!s.registered) continue;
+          const uint32_t e = events[i].events;
+          if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.readable = true;
+          if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.peer_closed = true;
+          if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s.writable = true;
+          enqueue(fd);
+        }
       }
       run_work();
-      if (done_.empty()) return 0;
+      if (done_.empty() && work_.empty()) return 0;
       while (!done_.empty()) {
         const Pending p = done_.front();
         done_.pop_front();
@@ -281,6 +303,7 @@ class EpollBackend final : public IoBackend {
 
   Loop* loop_ = nullptr;
   int epfd_ = -1;
+  int tick_fd_ = -1;
   std::deque<FdState> fds_;  // a deque: references survive growth
   std::deque<int> work_;
   std::deque<Pending> done_;

@@ -54,8 +54,31 @@ std::string choose_backend(BackendKind requested, BackendChoice& out) {
 }
 
 Loop::~Loop() {
-  free_retired();
+  drop_retired();
   backend_.reset();
+}
+
+void Loop::drop_retired() {
+  free_retired();
+  while (waiting_ != nullptr) {
+    IoHandler* h = waiting_;
+    waiting_ = h->retired_next_;
+    h->retired_prev_ = h->retired_next_ = nullptr;
+    h->pending_ops_ = 0;
+    h->queued_for_delete_ = true;
+    delete h;  // may retire more: they join waiting_ or to_delete_
+    free_retired();
+  }
+}
+
+void Loop::queue_delete(IoHandler* h) {
+  // Off the waiting list, onto the delete list (freed at the end of the turn).
+  if (h->retired_prev_) h->retired_prev_->retired_next_ = h->retired_next_;
+  else if (waiting_ == h) waiting_ = h->retired_next_;
+  if (h->retired_next_) h->retired_next_->retired_prev_ = h->retired_prev_;
+  h->retired_prev_ = h->retired_next_ = nullptr;
+  h->queued_for_delete_ = true;
+  to_delete_.push_back(h);
 }
 
 std::string Loop::init(const LoopOptions& options) {
@@ -68,20 +91,18 @@ std::string Loop::init(const LoopOptions& options) {
 void Loop::update_time() { now_ms_ = monotonic_ms(); }
 
 void Loop::retire(IoHandler* h) {
+  if (h->retired_) return;
   h->retired_ = true;
-  if (h->pending_ops_ == 0 && !h->queued_for_delete_) {
-    h->queued_for_delete_ = true;
-    to_delete_.push_back(h);
-  }
+  if (h->pending_ops_ == 0) return queue_delete(h);
+  h->retired_next_ = waiting_;
+  if (waiting_) waiting_->retired_prev_ = h;
+  waiting_ = h;
 }
 
 void Loop::deliver(IoHandler* h, const Completion& completion) {
   if (!completion.more) --h->pending_ops_;
   if (!h->retired_) h->on_completion(completion);
-  if (h->retired_ && h->pending_ops_ == 0 && !h->queued_for_delete_) {
-    h->queued_for_delete_ = true;
-    to_delete_.push_back(h);
-  }
+  if (h->retired_ && h->pending_ops_ == 0 && !h->queued_for_delete_) queue_delete(h);
 }
 
 void Loop::free_retired() {

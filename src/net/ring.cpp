@@ -27,7 +27,7 @@ std::string Ring::init(const RingOptions& options) {
     if (rc == -EPERM || rc == -ENOSYS) {
       return std::string("io_uring is not available (") + std::strerror(-rc) +
              "): a seccomp profile (e.g. a container runtime's default) or "
-             "kernel.io_uring_disabled blocks it; ringgate needs io_uring";
+             "kernel.io_uring_disabled blocks it; use --io-backend auto or epoll";
     }
     return std::string("io_uring_queue_init: ") + std::strerror(-rc);
   }

@@ -19,6 +19,8 @@ namespace {
 
 constexpr uint64_t kOpMask = 15;
 constexpr uint16_t kBufferGroup = 1;
+constexpr int kTickMs = 100;
+constexpr uint64_t kTickTag = 1;  // no handler is at address 0: the timer tick's own CQEs
 
 uint64_t tag(IoHandler* h, IoOp op) { return reinterpret_cast<uintptr_t>(h) | uint64_t(op); }
 
@@ -86,11 +88,19 @@ class UringBackend final : public IoBackend {
         io_uring_get_events(ring_.raw());
       }
     } else {
-      __kernel_timespec ts{};
-      ts.tv_sec = timeout_ms / 1000;
-      ts.tv_nsec = (timeout_ms % 1000) * 1000000LL;
-      io_uring_cqe* cqe = nullptr;
-      rc = io_uring_submit_and_wait_timeout(ring_.raw(), &cqe, 1, &ts, nullptr);
+      // Timers are served by one kernel timeout op of at most kTickMs in flight, armed
+      // once per tick, not a timeout per wait (each would program a timer: costly in
+      // a VM). A timer fires at most kTickMs late.
+      if (!tick_armed_) {
+        const int ms = timeout_ms < kTickMs ? timeout_ms : kTickMs;
+        tick_spec_.tv_sec = 0;
+        tick_spec_.tv_nsec = ms * 1000000LL;
+        io_uring_sqe* sqe = ring_.sqe();
+        io_uring_prep_timeout(sqe, &tick_spec_, 0, 0);
+        io_uring_sqe_set_data64(sqe, kTickTag);
+        tick_armed_ = true;
+      }
+      rc = io_uring_submit_and_wait(ring_.raw(), 1);
     }
     if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) return rc;
     loop.begin_turn();
@@ -102,7 +112,8 @@ class UringBackend final : public IoBackend {
       const int32_t res = cqe->res;
       const uint32_t flags = cqe->flags;
       ++seen;
-      if (user_data != 0) dispatch(user_data, res, flags, loop);
+      if (user_data == kTickTag) tick_armed_ = false;
+      else if (user_data != 0) dispatch(user_data, res, flags, loop);
       if (seen >= 256) break;  // bounded batch: let the CQ head move
     }
     io_uring_cq_advance(ring_.raw(), seen);
@@ -128,6 +139,8 @@ class UringBackend final : public IoBackend {
 
   Ring ring_;
   BufferRing buffers_;
+  __kernel_timespec tick_spec_{};
+  bool tick_armed_ = false;
 };
 
 }  // namespace

@@ -15,7 +15,11 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
-constexpr size_t kKeepCapacity = 64 * 1024;   // larger request buffers go back to the allocator after use
+constexpr size_t kKeepCapacity = 64 * 1024;   // larger input/output buffers go back to the allocator after use
+// A request body buffer up to this size is kept for the connection's next request (a
+// client sending 200 KB prompts would otherwise regrow it every time); a larger one
+// (a burst of multi-MB bodies) is freed as soon as its request is done.
+constexpr size_t kKeepBodyCapacity = 1024 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -171,7 +175,7 @@ void ClientConnection::account_buffered() {
   rt_.buffered_request_bytes += now;
   rt_.buffered_request_bytes -= accounted_;
   accounted_ = now;
-  if (rt_.buffered_request_bytes > rt_.options->max_buffered_request_bytes && phase_ == Phase::Reading &&
+  if (rt_.buffered_request_bytes > rt_.options->max_buffered_body_bytes && phase_ == Phase::Reading &&
       parser_.started()) {
     // The worker holds too many unfinished request bytes: this one, still growing, is refused.
     respond_error(503, "overloaded", "the gateway is holding too many request bytes; retry later", /*close=*/true,
@@ -306,7 +310,7 @@ void ClientConnection::exchange_aborted() {
 
 void ClientConnection::release_memory() {
   std::string& body = parser_.request().body;
-  if (body.capacity() > kKeepCapacity) std::string().swap(body);
+  if (body.capacity() > kKeepBodyCapacity) std::string().swap(body);
   if (in_pos_ == in_.size() && in_.capacity() > kKeepCapacity) {
     std::string().swap(in_);
     in_pos_ = 0;
@@ -353,10 +357,7 @@ void ClientConnection::submit_send() {
 }
 
 void ClientConnection::on_sent(int32_t res) {
-  if (res <= 0) {
-    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
-    return close();
-  }
+  if (res <= 0) return close();  // the exchange counts the disconnect (Exchange::client_gone)
   rt_.counters->bytes_to_clients.add(uint64_t(res));
   sending_offset_ += size_t(res);
   if (sending_offset_ < sending_.size()) return submit_send();  // short send
@@ -368,10 +369,7 @@ void ClientConnection::on_sent(int32_t res) {
 
 void ClientConnection::on_timer(net::Timer& timer) {
   if (closing_) return;
-  if (&timer == &write_timer_) {
-    if (exchange_.active()) rt_.counters->client_disconnects_mid_response.add();
-    return close();  // the exchange and its upstream go with it
-  }
+  if (&timer == &write_timer_) return close();  // the exchange and its upstream go with it
   deadline_kind_ = Deadline::None;
   if (phase_ != Phase::Reading) return;
   if (parser_.started()) {

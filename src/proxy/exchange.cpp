@@ -322,6 +322,7 @@ bool Exchange::retry_on_error_status(int status) {
 
 void Exchange::start_client_response(const http::ResponseParser& head) {
   response_started_ = true;
+  relayed_tail_ = uint16_t('\n') << 8 | '\n';
   framing_ = choose_framing(head, http11_);
   if (framing_ == ClientFraming::CloseDelimited) keep_alive_ = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
@@ -344,6 +345,11 @@ void Exchange::emit_body(std::string_view data) {
 
 void Exchange::on_response_body(std::string_view decoded) {
   if (!response_started_) return;
+  if (!decoded.empty()) {
+    // Where the relayed bytes end, so that an error event can start an event of its own.
+    relayed_tail_ = uint16_t((relayed_tail_ << 8) | uint8_t(decoded.back()));
+    if (decoded.size() >= 2) relayed_tail_ = uint16_t((uint8_t(decoded[decoded.size() - 2]) << 8) | uint8_t(decoded.back()));
+  }
   if (objective_) usage_.feed(decoded);
   emit_body(decoded);
   if (attempt_ && client_.output().size() > env_.options->max_client_buffer_bytes) {
@@ -431,7 +437,9 @@ void Exchange::end_with_error(int status, std::string_view code, std::string_vie
   if (framing_ == ClientFraming::Chunked && event_stream_) {
     // A stream ends with an error event and a proper end of its chunked body: the
     // connection stays usable (the client saw the body end cleanly, it may pool it).
-    std::string event = "data: ";
+    // A stream cut mid-event: a blank line first, so that an SSE client reads the error
+    // as an event of its own, not as the tail of the cut one.
+    std::string event = relayed_tail_ == (uint16_t('\n') << 8 | '\n') ? "data: " : "\n\ndata: ";
     event += http::error_body(status, code, message);
     event += "\n\n";
     append_chunk(client_.output(), event);

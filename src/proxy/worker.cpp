@@ -62,9 +62,13 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   }
 
   ~WorkerLoop() override {
-    // The loop has stopped: nothing completes any more, free what is left directly.
+    // The loop has stopped: nothing completes any more, free what is left directly,
+    // while the runtimes their destructors use are alive: closing ones first (they are
+    // on the loop's retired list), then open clients (they retire their upstreams).
+    loop_.drop_retired();
     while (client_rt_.all) delete client_rt_.all;
     pool_.close_idle();
+    loop_.drop_retired();
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }
 

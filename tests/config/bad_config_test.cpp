@@ -322,3 +322,14 @@ TEST_CASE("hostile input does not crash or hang") {
     REQUIRE(directory.errors.size() == 1);
     CHECK(directory.errors[0].message.find("is a directory") != std::string::npos);
 }
+
+TEST_CASE("io.backend: auto, io_uring or epoll; anything else is an error at its line") {
+    const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"127.0.0.1:8000\"]}}\n";
+    for (const char* good : {"auto", "io_uring", "epoll"}) {
+        load_result result = load_config_text(head + "io: {backend: " + good + "}\n", "io.yaml");
+        INFO(listing(result));
+        REQUIRE(result.ok());
+    }
+    expect_error(head + "io:\n  backend: uring\n", 5, 12, "must be one of auto, io_uring, epoll");
+    expect_error(head + "io: {backends: epoll}\n", 4, 0, "backends");
+}

@@ -190,7 +190,7 @@ test('--max-connections: the connection beyond the limit gets a 503 and a close,
 test('the per-worker cap on buffered request bytes answers 503 with Retry-After', async () => {
   const sim = await startSim(['--model', MODEL]);
   live.push(sim);
-  const gw = await gateway(['--endpoint', sim.api, '--max-buffered-request-bytes', '65536']);
+  const gw = await gateway(['--endpoint', sim.api, '--max-buffered-body-bytes', '65536']);
   // Two unfinished 60 KB bodies: the second crosses the 64 KB cap.
   const head = `POST /v1/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n`;
   const first = net.connect(gw.port, '127.0.0.1');

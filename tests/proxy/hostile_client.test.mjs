@@ -86,9 +86,9 @@ test('a client half-close (SHUT_WR) after complete pipelined requests gets every
   }
 });
 
-test('unfinished big bodies: beyond --max-buffered-request-bytes per worker, 503 with Retry-After; memory goes back after', { timeout: 90000 }, async () => {
+test('unfinished big bodies: beyond --max-buffered-body-bytes per worker, 503 with Retry-After; memory goes back after', { timeout: 90000 }, async () => {
   const cap = 96 << 20;
-  const gw = await gateway(['--endpoint', (await sim()).api, '--max-buffered-request-bytes', String(cap),
+  const gw = await gateway(['--endpoint', (await sim()).api, '--max-buffered-body-bytes', String(cap),
     '--body-timeout-ms', '60000']);
   const pid = gw.proc.pid;
   const baseline = rssBytes(pid);

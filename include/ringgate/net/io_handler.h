@@ -34,6 +34,8 @@ class alignas(16) IoHandler {
   uint32_t pending_ops_ = 0;  // submitted operations whose final completion has not arrived
   bool retired_ = false;
   bool queued_for_delete_ = false;
+  IoHandler* retired_prev_ = nullptr;  // Loop's list of retired handlers still waiting
+  IoHandler* retired_next_ = nullptr;
 };
 
 }  // namespace ringgate::net

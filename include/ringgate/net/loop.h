@@ -43,6 +43,9 @@ class Loop {
 
   // The handler gets no more completions; it is deleted once none is pending.
   void retire(IoHandler* h);
+  // The loop has stopped for good: delete every retired handler now, pending or not
+  // (no completion will come). Call while what their destructors use is still alive.
+  void drop_retired();
 
   Timers& timers() { return timers_; }
   uint64_t now_ms() const { return now_ms_; }
@@ -69,12 +72,14 @@ class Loop {
  private:
   void submit(IoHandler* h) { ++h->pending_ops_; }
   void free_retired();
+  void queue_delete(IoHandler* h);
 
   std::unique_ptr<IoBackend> backend_;
   BackendKind kind_ = BackendKind::IoUring;
   Timers timers_;
   uint64_t now_ms_ = 0;
   std::vector<IoHandler*> to_delete_;
+  IoHandler* waiting_ = nullptr;  // retired, operations still pending
   std::function<void()> turn_hook_;
 };
 

@@ -208,6 +208,7 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   bool keep_alive_ = true;
   bool response_started_ = false;
   bool event_stream_ = false;
+  uint16_t relayed_tail_ = 0;  // the last two body bytes relayed
   ClientFraming framing_ = ClientFraming::ContentLength;
   metrics::ObjectiveStats* objective_ = nullptr;
   uint64_t started_ns_ = 0;

@@ -40,7 +40,7 @@ struct ProxyOptions {
   uint32_t upstream_read_idle_timeout_ms = 120000;  // between bytes of a response once its head arrived
   uint32_t client_write_timeout_ms = 60000;   // a send to the client making no progress: exchange and upstream closed
   uint32_t max_connections = 16384;           // per worker: beyond, accepted connections get a 503 and are closed
-  size_t max_buffered_request_bytes = 256ull << 20;  // per worker, unfinished request bytes: 503 + Retry-After beyond
+  size_t max_buffered_body_bytes = 256ull << 20;  // per worker, unfinished request bytes: 503 + Retry-After beyond
   uint32_t accept_backoff_ms = 100;           // accept failing with EMFILE/ENFILE: pause this long
 
   AttemptPolicy retry_policy() const { return {max_attempts, retry_deadline_ms}; }
