@@ -106,7 +106,7 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     o.proxy.limits.max_body_bytes = n;
   } else if (arg == "--max-buffered-body-bytes") {
     if (n < 4096) return "at least 4096";
-    o.proxy.max_buffered_request_bytes = n;
+    o.proxy.max_buffered_body_bytes = n;
   } else if (n == 0) {
     return "must be positive";
   } else if (n > 86400000) {
