@@ -36,6 +36,7 @@ constexpr Flag kFlags[] = {
     {"--upstream-idle-timeout-ms", "MS", "pooled upstream connection idle lifetime (default 4000, keep < 5000)"},
     {"--max-attempts", "N", "endpoints tried per request before 502 (default 3)"},
     {"--drain-timeout-ms", "MS", "on SIGTERM, time in-flight requests get (default 10000)"},
+    {"--access-log-ring-slots", "N", "access log records a worker holds between writes (every 100 ms; default 1024); more are dropped and counted"},
     {"--help", nullptr, "print this help"},
 };
 
@@ -142,6 +143,9 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.proxy.limits.max_header_bytes = n;
     } else if (arg == "--max-body-bytes") {
       o.proxy.limits.max_body_bytes = n;
+    } else if (arg == "--access-log-ring-slots") {
+      if (n < 2 || n > (1u << 20)) return bad("between 2 and 1048576");
+      o.access_log_ring_slots = uint32_t(n);
     } else if (n == 0) {
       return bad("must be positive");
     } else if (n > 86400000) {

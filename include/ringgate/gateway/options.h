@@ -23,6 +23,7 @@ struct Options {
   std::vector<std::string> sim_args;   // --sim-arg ARG, repeatable: passed to each demo sim
   std::string demo_model = "facebook/opt-125m";  // --demo-model
   proxy::ProxyOptions proxy;
+  uint32_t access_log_ring_slots = 1024;  // --access-log-ring-slots, per worker (when the config enables the log)
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order
 
