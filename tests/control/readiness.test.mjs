@@ -58,7 +58,9 @@ test('/readyz is 503 until an endpoint is routable (none listening, then warming
   const sim = await startSim(['--model', MODEL, '--port', String(port), '--startup-delay', '1.5']);
   const up = performance.now();
   live.push(sim);
-  await sleep(300);
+  // Once the gateway has polled the starting server (and failed) at least twice more …
+  const failedBefore = (await debugEndpoints(gw)).endpoints[0].health.failed_scrapes;
+  await waitFor('polled while starting', async () => (await debugEndpoints(gw)).endpoints[0].health.failed_scrapes >= failedBefore + 2, 5000);
   ready = await get(`${gw.adminUrl}/readyz`);
   assert.equal(ready.status, 503, 'ready while the only server still answers 503');
   // Then it is: within the warm-up plus 1 s.
