@@ -136,8 +136,10 @@ TEST_CASE("pool: routability — discovery's verdict, /v1/models known, failed s
   pool.set_members({ok.member(), not_ready.member(false), no_metrics.member(), no_models.member()});
   std::vector<FakeServer*> all{&ok, &not_ready, &no_metrics, &no_models};
   auto snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) {
+    // Several poll rounds, so that one failed poll cannot pass for an answered one.
     const EndpointHealth* h = pool.health(find(s, no_metrics.port)->id);
-    return pool.all_probed() && find(s, ok.port)->has_metrics && h && !h->last_error.empty();
+    const EndpointHealth* good = pool.health(find(s, ok.port)->id);
+    return pool.all_probed() && good && good->scrapes_ok >= 4 && h && !h->last_error.empty();
   });
   CHECK(find(*snap, ok.port)->routable);
   CHECK_FALSE(find(*snap, not_ready.port)->routable);  // discovery says not ready
