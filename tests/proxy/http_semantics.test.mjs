@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSim, startGateway } from '../lib/procs.mjs';
 import { rawExchange, statuses, request, jsonHeaders, MODEL } from './raw_http.mjs';
-import { startFakeVllm, json as jsonReply } from '../lib/fake_vllm.mjs';
+import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
 
 let sim;
 let gw;
@@ -163,11 +163,11 @@ test('embeddings and responses paths are proxied too: request and answer arrive 
   const up = await startFakeVllm({ model: MODEL, onRequest: (req, reqBody, res) => {
     const input = JSON.parse(reqBody).input;
     if (req.url === '/v1/embeddings') {
-      return jsonReply(res, 200, { object: 'list', model: MODEL,
+      return replyJson(res, 200, { object: 'list', model: MODEL,
         data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5, input.length] }],
         usage: { prompt_tokens: 1, total_tokens: 1 } });
     }
-    jsonReply(res, 200, { id: 'resp_1', object: 'response', model: MODEL, status: 'completed',
+    replyJson(res, 200, { id: 'resp_1', object: 'response', model: MODEL, status: 'completed',
       output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `echo: ${input}` }] }] });
   } });
   const g = await startGateway(['--workers', '1', '--endpoint', up.api]);
@@ -189,10 +189,5 @@ test('embeddings and responses paths are proxied too: request and answer arrive 
   } finally {
     await g.stop();
     await up.stop();
-  }
-});
-    // Whatever the sim answers, it is the sim's answer (not a gateway 404/405).
-    assert.notEqual(res.headers['x-request-id'], undefined);
-    assert.ok(![404, 405].includes(res.status) || !/"code":"not_found"|"method_not_allowed"/.test(res.body), res.body);
   }
 });

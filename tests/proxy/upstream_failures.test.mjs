@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { request, jsonHeaders, MODEL, metric } from './raw_http.mjs';
-import { startFakeVllm, json as jsonReply } from '../lib/fake_vllm.mjs';
+import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
 
 const live = [];
 after(async () => { for (const p of live.reverse()) await p.stop?.(); });
@@ -76,7 +76,7 @@ test('an endpoint that drops the request before answering: the request is retrie
   // Two endpoints; the one that drops looks idle and the good one loaded (50
   // waiting), so the scheduler deterministically tries the dropping one first.
   const dropping = await startFakeVllm({ model: MODEL, waiting: 0, onRequest: (req) => req.socket.destroy() });
-  const good = await startFakeVllm({ model: MODEL, waiting: 50, onRequest: (req, _b, res) => jsonReply(res, 200, { ok: 'good' }) });
+  const good = await startFakeVllm({ model: MODEL, waiting: 50, onRequest: (req, _b, res) => replyJson(res, 200, { ok: "good" }) });
   live.push(dropping, good);
   const gw = await gateway(['--endpoint', dropping.api, '--endpoint', good.api]);
   const queue = (m, up) => [...m].find(([k]) => k.startsWith('inference_pool_per_pod_queue_size{') &&
