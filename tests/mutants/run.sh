@@ -14,8 +14,12 @@
 #   replace: <the line it becomes>
 #   tests:   proxy_upstream_failures sched_prefix_index   (meson test names, tried in order)
 #   why:     what the defect is
-# The line must occur exactly once in the file: a mutant that no longer applies is
-# reported STALE (refresh it after the code it names has changed), never skipped silently.
+#   nth:     N   (optional) when the line occurs several times: the Nth (1-based), and
+#                the count must then equal `count:` (also given), so an edit elsewhere
+#                that adds or removes a copy makes the mutant STALE
+# The line must occur exactly once in the file (or as nth/count say): a mutant that no
+# longer applies is reported STALE (refresh it after the code it names has changed),
+# never skipped silently.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -51,17 +55,18 @@ import sys
 spec = {}
 for line in open(sys.argv[1], encoding="utf-8"):
     line = line.rstrip("\n")
-    for key in ("file", "find", "replace", "tests", "why"):
+    for key in ("file", "find", "replace", "tests", "why", "nth", "count"):
         if line.startswith(key + ":"):
             value = line[len(key) + 1:]
             spec[key] = value[1:] if value.startswith(" ") else value
 path = sys.argv[2]
 lines = open(path, encoding="utf-8").read().split("\n")
 hits = [i for i, l in enumerate(lines) if l == spec["find"]]
-if len(hits) != 1:
-    print(f"STALE: {len(hits)} matches for the find line in {path}")
+nth, count = int(spec.get("nth", "1")), int(spec.get("count", "1"))
+if len(hits) != count:
+    print(f"STALE: {len(hits)} matches for the find line in {path}, expected {count}")
     sys.exit(1)
-lines[hits[0]] = spec["replace"]
+lines[hits[nth - 1]] = spec["replace"]
 open(path, "w", encoding="utf-8").write("\n".join(lines))
 PY
   then
