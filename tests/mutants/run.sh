@@ -7,6 +7,9 @@
 #   tests/mutants/run.sh                 every mutant
 #   tests/mutants/run.sh 03 retry        only mutants whose file name contains one of these
 #   KEEP=1 tests/mutants/run.sh          keep the scratch copy (/tmp/ringgate-mutants.*)
+#   IN_PLACE=1 tests/mutants/run.sh      use this tree and its build/ instead of a scratch
+#                                        copy (no full build first; needs a clean git state;
+#                                        every file is restored and build/ rebuilt at the end)
 #
 # A mutant file is a few "key: value" lines:
 #   file:    src/proxy/worker.cpp            the file to change
@@ -24,14 +27,22 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 jobs=${JOBS:-2}
-scratch=$(mktemp -d /tmp/ringgate-mutants.XXXXXX)
-cleanup() { [ "${KEEP:-0}" = 1 ] || { git -C "$root" worktree remove --force "$scratch" >/dev/null 2>&1 || rm -rf "$scratch"; }; }
-trap cleanup EXIT
-git -C "$root" worktree add --detach "$scratch" HEAD >/dev/null 2>&1
-echo "scratch copy of $(git -C "$root" rev-parse --short HEAD) in $scratch; building it unmutated first"
-cd "$scratch"
-[ -d "$root/tests/node_modules" ] && ln -s "$root/tests/node_modules" tests/node_modules
-meson setup build -Dbenchmarks=disabled >/dev/null
+if [ "${IN_PLACE:-0}" = 1 ]; then
+  cd "$root"
+  [ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "IN_PLACE needs a clean git state"; exit 1; }
+  [ -f build/build.ninja ] || meson setup build >/dev/null
+  trap 'ninja -C "$root/build" -j "$jobs" >/dev/null 2>&1 || true' EXIT
+  echo "in place on $(git rev-parse --short HEAD) with build/"
+else
+  scratch=$(mktemp -d /tmp/ringgate-mutants.XXXXXX)
+  cleanup() { [ "${KEEP:-0}" = 1 ] || { git -C "$root" worktree remove --force "$scratch" >/dev/null 2>&1 || rm -rf "$scratch"; }; }
+  trap cleanup EXIT
+  git -C "$root" worktree add --detach "$scratch" HEAD >/dev/null 2>&1
+  echo "scratch copy of $(git -C "$root" rev-parse --short HEAD) in $scratch; building it unmutated first"
+  cd "$scratch"
+  [ -d "$root/tests/node_modules" ] && ln -s "$root/tests/node_modules" tests/node_modules
+  meson setup build -Dbenchmarks=disabled >/dev/null
+fi
 ninja -C build -j "$jobs" >/dev/null
 
 mapfile -t mutants < <(ls "$here"/*.mutant | sort)
