@@ -176,3 +176,11 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   CHECK_FALSE(bad.writer);
   CHECK(bad.error.find("cannot open /nonexistent-dir/access.log") != std::string::npos);
 }
+
+TEST_CASE("inline text: an empty view (null data) is stored as empty") {
+  InlineText<8> t;
+  t.set("abc");
+  t.set(std::string_view());  // data() == nullptr: no memcpy from it (UBSan under the sanitized build)
+  CHECK(t.view().empty());
+  CHECK_FALSE(t.truncated);
+}
