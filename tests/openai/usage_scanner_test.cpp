@@ -42,3 +42,15 @@ TEST_CASE("no usage: nothing seen; a key cut before its number is not read as 0"
   s.feed("42}}");
   CHECK(s.completion_tokens() == 42);
 }
+
+TEST_CASE("a number cut at the end of what has arrived is not read until it is complete") {
+  // A stream that breaks mid-number must not log a truncated count (12 of 1234).
+  UsageScanner s;
+  s.feed("{\"usage\":{\"prompt_tokens\":12");
+  CHECK(s.prompt_tokens() == -1);
+  s.feed("34,\"completion_tokens\":5");
+  CHECK(s.prompt_tokens() == 1234);
+  CHECK(s.completion_tokens() == -1);
+  s.feed("6}}");
+  CHECK(s.completion_tokens() == 56);
+}

@@ -24,6 +24,7 @@ struct Options {
   std::string demo_model = "facebook/opt-125m";  // --demo-model
   proxy::ProxyOptions proxy;
   std::string io_backend;              // --io-backend (empty = the config's, else auto)
+  uint32_t access_log_ring_slots = 1024;  // --access-log-ring-slots, per worker (when the config enables the log)
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order
 
