@@ -54,7 +54,8 @@ TEST_CASE("hasher: a conversation extended by a message keeps every earlier bloc
 namespace {
 // The design's definition, written out independently of PrefixHasher's in-place
 // walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
-// last one partial), h0 = xxh3(block0, seed = xxh3(model)), hi = xxh3(blocki, seed = h(i-1)).
+// last one partial), h0 = xxh3(block0, seed = xxh3(model)), hi = xxh3(blocki, seed = h(i-1)),
+// every hash of the leading kDensePrefixBlocks blocks and every kPrefixSampleStride-th after.
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
     std::string joined;
@@ -67,7 +68,9 @@ std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view mode
     for (size_t at = 0; at < joined.size(); at += block_bytes) {
         size_t len = std::min(block_bytes, joined.size() - at);
         seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
-        out.push_back(seed);
+        // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
+        const size_t blocks = at / block_bytes + 1;
+        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0) out.push_back(seed);
     }
     return out;
 }
