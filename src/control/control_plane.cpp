@@ -206,6 +206,7 @@ AdminResponse ControlPlane::render_metrics() {
   // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
   view.pod_name = [this](sched::EndpointId id) { return pool_.name(id); };
+  view.namespace_name = options_.pool_namespace;
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
     if (w) workers.push_back(w);
@@ -226,7 +227,8 @@ AdminResponse ControlPlane::render_metrics() {
       if (w) counters.access_log_dropped += w->access_log.dropped();
   }
   return {200, "text/plain; version=0.0.4; charset=utf-8",
-          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build)};
+          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build,
+                                 options_.metric_names)};
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

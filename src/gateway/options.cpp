@@ -22,6 +22,7 @@ constexpr Flag kFlags[] = {
     {"--endpoint", "HOST:PORT", "upstream vLLM server (repeatable; overrides the config's pool)"},
     {"--model", "NAME", "a model every endpoint serves besides what its /v1/models lists (repeatable)"},
     {"--workers", "N", "worker threads (default: one per core)"},
+    {"--metrics-names", "gaie|llm-d|both", "EPP metric names on /metrics: GAIE inference_*, llm-d llm_d_epp_*, or both (default)"},
     {"--demo", "N", "start N ringgate-sim servers and route to them"},
     {"--sim-bin", "PATH", "ringgate-sim binary for --demo (default: next to ringgate in the build tree)"},
     {"--sim-arg", "ARG", "extra argument for each demo sim (repeatable)"},
@@ -129,6 +130,9 @@ ParsedOptions parse_options(int argc, char** argv) {
       o.sim_args.emplace_back(value);
     } else if (arg == "--demo-model") {
       o.demo_model = value;
+    } else if (arg == "--metrics-names") {
+      if (value != "both" && value != "gaie" && value != "llm-d") return bad("expected gaie, llm-d or both");
+      o.metrics_names = value;
     } else if (!numeric) {
       return bad("expected a non-negative integer");
     } else if (arg == "--workers") {

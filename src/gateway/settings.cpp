@@ -56,6 +56,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   // Control plane and scheduler.
   s.pool.poll_interval = std::chrono::duration_cast<control::Clock::duration>(g.metrics.poll_interval);
   s.pool.scrape_timeout = std::chrono::duration_cast<control::Clock::duration>(g.metrics.scrape_timeout);
+  s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
   s.scheduler.weights.queue = g.scheduler.scorers.queue;
   s.scheduler.weights.kv_cache = g.scheduler.scorers.kv_cache;
   s.scheduler.weights.prefix = g.scheduler.scorers.prefix;
@@ -111,6 +112,8 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (flags.given_flag("--workers")) s.workers = flags.workers;
+  if (flags.given_flag("--metrics-names"))
+    s.metric_names = control::parse_metric_names(flags.metrics_names).value_or(control::MetricNames::Both);
   if (!flags.endpoints.empty()) {
     // --endpoint replaces the config's pool (static or Kubernetes).
     s.static_endpoints.clear();
@@ -130,8 +133,10 @@ std::shared_ptr<const proxy::RequestRules> rules_from(const config::config_set* 
   auto rules = std::make_shared<proxy::RequestRules>();
   if (file) {
     rules->rewrites = config::rewrite_table::build(file->rewrites);
-    for (const config::inference_objective& o : file->objectives)
+    for (const config::inference_objective& o : file->objectives) {
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
+      rules->objective_priorities.emplace(o.metadata.name, o.priority);
+    }
     rules->session_header = file->gateway.scheduler.session_header;
   }
   return rules;

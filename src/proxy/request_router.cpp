@@ -33,7 +33,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     decision.status = 503;
     decision.code = "no_endpoint";
     decision.message = "no model server is available";
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     return decision;
   }
   hasher_.hash(request.model, request.prompt_parts, hashes_);
@@ -104,25 +104,34 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       break;
   }
   if (decision.status != 0) {
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     return decision;
   }
   const sched::EndpointState& endpoint = snapshot_->at(result.index);
   if (endpoint.address.sockaddr.ss_family != AF_INET) {
     // The data path's upstream sockets are IPv4 today; say so instead of misrouting.
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     decision.status = 503;
     decision.code = "no_endpoint";
     decision.message = "the chosen model server has a non-IPv4 address, which this gateway cannot reach";
     return decision;
   }
-  stats_.scheduler_success.add();
-  stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
+  count_attempt(request, true, result.endpoint);
+  if (request.first_attempt) {  // one prefix lookup per request, as GAIE's prefix plugin records it
+    stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
+    stats_.prefix_hit_bytes.observe(double(result.matched_blocks) * double(hasher_.block_bytes()),
+                                    metrics::kHitBytesBuckets);
+  }
   decision.endpoint_id = result.endpoint;
   std::memcpy(&decision.address.sin, &endpoint.address.sockaddr, sizeof decision.address.sin);
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
   return decision;
+}
+
+void RequestRouter::count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id) {
+  if (!request.first_attempt) return;
+  stats_.scheduler_attempts.find_or_add(metrics::attempt_key(success, request.model, endpoint_id, key_scratch_)).add();
 }
 
 void RequestRouter::routed(uint32_t endpoint_id) {

@@ -33,6 +33,10 @@ constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kTickMs = 100;
 constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// llm-d's flow identity (fairness_id label). A client picks it, so it is bounded: a long
+// or control-byte value reads as "other", and the stats table caps how many there are.
+constexpr std::string_view kFairnessIdHeader = "x-llm-d-inference-fairness-id";
+constexpr size_t kMaxFairnessIdBytes = 128;
 
 uint64_t monotonic_ms() {
   timespec ts;
@@ -488,13 +492,49 @@ class WorkerLoop {
   // ---- per-request statistics (summed across workers at scrape time) --------------------
 
   void begin_objective(Client* c) {
-    c->objective = &stats_.objectives.find_or_add(metrics::objective_key(c->fields.model, c->target_model, key_scratch_));
-    c->objective->requests.add();
+    const http::Request& head = c->parser.request();
+    std::string_view objective = head.header(config::inference_objective_header);
+    if (objective.empty()) objective = head.header(config::inference_objective_header_llmd);
+    std::string_view fairness = head.header(kFairnessIdHeader);
+    if (fairness.empty()) fairness = metrics::kDefaultFairnessId;
+    else if (fairness.size() > kMaxFairnessIdBytes ||
+             std::any_of(fairness.begin(), fairness.end(), [](char ch) { return (unsigned char)ch < 0x20; }))
+      fairness = "other";
+    c->objective = &stats_.objectives.find_or_add(
+        metrics::objective_key(c->fields.model, c->target_model, rules_->priority(objective), fairness, key_scratch_));
     c->objective->running.add(1);
     c->started_ns = steady_ns();
     c->first_byte_ns = 0;
+    c->first_token_ns = 0;
+    c->last_chunk_ns = 0;
+    c->response_bytes = 0;
     c->status = 0;
+    c->from_model_server = false;
     c->usage.reset();
+    c->first_token.reset(c->fields.stream);
+  }
+
+  // The request reached a model server for the first time: it counts as a request
+  // (GAIE's request_total and request_sizes are recorded once scheduling succeeded).
+  void count_scheduled(Client* c) {
+    if (c->objective == nullptr) return;
+    c->objective->requests.add();
+    c->objective->request_sizes.observe(double(c->parser.request().body.size()), metrics::kRequestSizeBuckets);
+  }
+
+  // Body bytes of the answer on their way to the client: response size, first token,
+  // gaps between a stream's chunks.
+  void observe_body(Client* c, std::string_view data) {
+    c->usage.feed(data);
+    c->response_bytes += data.size();
+    const bool first = c->first_token.feed(data);
+    if (!c->fields.stream && !first) return;
+    const uint64_t now = steady_ns();
+    if (first) c->first_token_ns = now;
+    if (c->fields.stream) {
+      if (c->last_chunk_ns) c->objective->itl.observe(double(now - c->last_chunk_ns) / 1e9, metrics::kItlBuckets);
+      c->last_chunk_ns = now;
+    }
   }
 
   // The request ended (answered, failed, or its client went away): record it once.
@@ -505,16 +545,24 @@ class WorkerLoop {
     o->running.add(-1);
     const uint64_t end_ns = steady_ns();
     if (stats_.access_log.enabled()) log_access(c, end_ns);
-    if (c->status >= 400) o->errors[metrics::error_index(c->status)].add();
+    if (c->status >= 400) o->errors[size_t(metrics::error_code_for(c->status, c->from_model_server))].add();
     if (c->status == 0 || c->status >= 400) return;  // latency and tokens of answers only
     const double seconds = double(end_ns - c->started_ns) / 1e9;
     o->duration.observe(seconds, metrics::kRequestDurationBuckets);
-    if (c->first_byte_ns) o->ttft.observe(double(c->first_byte_ns - c->started_ns) / 1e9, metrics::kRequestDurationBuckets);
+    o->response_sizes.observe(double(c->response_bytes), metrics::kResponseSizeBuckets);
+    if (c->first_token_ns)
+      o->ttft[c->fields.stream ? 1 : 0].observe(double(c->first_token_ns - c->started_ns) / 1e9,
+                                                metrics::kRequestDurationBuckets);
     if (c->usage.prompt_tokens() > 0) o->input_tokens.observe(double(c->usage.prompt_tokens()), metrics::kInputTokenBuckets);
-    if (c->usage.completion_tokens() > 0) {
-      o->output_tokens.observe(double(c->usage.completion_tokens()), metrics::kOutputTokenBuckets);
-      o->ntpot.observe(seconds / double(c->usage.completion_tokens()), metrics::kNtpotBuckets);
+    if (c->usage.cached_tokens() >= 0) o->cached_tokens.observe(double(c->usage.cached_tokens()), metrics::kInputTokenBuckets);
+    const int64_t out = c->usage.completion_tokens();
+    if (out > 0) {
+      o->output_tokens.observe(double(out), metrics::kOutputTokenBuckets);
+      o->ntpot.observe(seconds / double(out), metrics::kNtpotBuckets);
     }
+    // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
+    if (c->fields.stream && out > 1 && c->first_token_ns && end_ns > c->first_token_ns)
+      o->tpot.observe(double(end_ns - c->first_token_ns) / 1e9 / double(out - 1), metrics::kTpotBuckets);
   }
 
   // The access log's record of the request: filled in place in this worker's ring (no
@@ -571,11 +619,13 @@ class WorkerLoop {
     if (objective.empty()) objective = head.header(config::inference_objective_header_llmd);
     route.sheddable = rules_->sheddable(objective);
     route.exclude = c->tried;
+    route.first_attempt = c->attempts == 0;
     return router_.route(route);
   }
 
   // One attempt of the request on the endpoint route_for() chose.
   void dispatch_attempt(Client* c, const RouteDecision& decision) {
+    if (c->attempts == 0) count_scheduled(c);
     ++c->attempts;
     c->tried.push_back(decision.endpoint_id);
     c->endpoint_id = decision.endpoint_id;
@@ -747,7 +797,7 @@ class WorkerLoop {
       start_client_response(c, u);
     }
     if (!scratch_.empty() && c->response_started) {
-      if (c->objective) c->usage.feed(scratch_);
+      if (c->objective) observe_body(c, scratch_);
       emit_body(c, scratch_);
     }
     if (feed.state == http::ResponseState::Error) {
@@ -784,6 +834,7 @@ class WorkerLoop {
     const int status = u->parser.status();
     counters_.responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
     c->status = status;
+    c->from_model_server = true;
     c->first_byte_ns = steady_ns();
     build_client_head(c->out, u->parser, c->framing, !c->keep_alive, c->request_id, c->destination);
   }

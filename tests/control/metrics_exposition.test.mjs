@@ -60,8 +60,8 @@ const EPP_FAMILIES = {
   inference_extension_prefix_indexer_size: ['gauge', []],
   inference_extension_prefix_indexer_hit_ratio: ['histogram', []],
   inference_extension_scheduler_e2e_duration_seconds: ['histogram', []],
-  inference_extension_scheduler_attempts_total: ['counter', ['status']],
-  inference_objective_request_total: ['counter', ['model_name', 'target_model_name']],
+  inference_extension_scheduler_attempts_total: ['counter', ['namespace', 'pod_name', 'port', 'status', 'target_model_name']],
+  inference_objective_request_total: ['counter', ['model_name', 'priority', 'target_model_name']],
   inference_objective_request_error_total: ['counter', ['error_code', 'model_name', 'target_model_name']],
   inference_objective_request_duration_seconds: ['histogram', ['model_name', 'target_model_name']],
   inference_objective_request_ttft_seconds: ['histogram', ['model_name', 'target_model_name']],
@@ -190,9 +190,9 @@ test('a gateway that served traffic: promtool-clean, every EPP family with its l
   assert.equal(one(samples, 'inference_pool_ready_pods', { name: 'vllm' }), 1);
   assert.equal(one(samples, 'inference_objective_request_total', pair(MODEL)), 5);
   assert.equal(one(samples, 'inference_objective_request_total', pair(ALIAS)), 4);
-  assert.equal(one(samples, 'inference_objective_request_error_total', { ...pair(MODEL), error_code: '500' }), 1);
+  assert.equal(one(samples, 'inference_objective_request_error_total', { ...pair(MODEL), error_code: 'ModelServerError' }), 1);
   assert.equal(one(samples, 'inference_objective_request_error_total',
-    { model_name: 'no-such-model', target_model_name: 'no-such-model', error_code: '404' }), 1);
+    { model_name: 'no-such-model', target_model_name: 'no-such-model', error_code: 'NotFound' }), 1);
   assert.equal(one(samples, 'inference_extension_model_rewrite_decisions_total',
     { model_rewrite_name: RULE, model_name: ALIAS, target_model: MODEL }), 4);
   assert.equal(one(samples, 'inference_objective_running_requests', { model_name: MODEL }), 0);

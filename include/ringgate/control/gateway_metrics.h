@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "ringgate/control/epp_metrics.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_snapshot.h"
@@ -28,6 +29,8 @@ struct PoolView {
   // inference_pool_per_pod_queue_size{model_server_pod}: the pod name (as llm-d's EPP
   // labels it) when discovery knows one; empty or unset = host:port.
   std::function<std::string_view(sched::EndpointId)> pod_name;
+  // The pods' Kubernetes namespace (scheduler_attempts_total{namespace}); empty for static pools.
+  std::string namespace_name;
 };
 
 struct ControlCounters {
@@ -42,6 +45,6 @@ struct ControlCounters {
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
                                    std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
-                                   const BuildInfo& build);
+                                   const BuildInfo& build, MetricNames names = MetricNames::Both);
 
 }  // namespace ringgate::control

@@ -22,6 +22,7 @@ struct Options {
   std::string sim_bin;                 // --sim-bin PATH
   std::vector<std::string> sim_args;   // --sim-arg ARG, repeatable: passed to each demo sim
   std::string demo_model = "facebook/opt-125m";  // --demo-model
+  std::string metrics_names = "both";  // --metrics-names gaie|llm-d|both
   proxy::ProxyOptions proxy;
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order

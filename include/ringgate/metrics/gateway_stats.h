@@ -34,38 +34,102 @@ inline constexpr std::array<double, 10> kSchedulerDurationBuckets = {
 inline constexpr std::array<double, 11> kHitRatioBuckets = {
     0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 
-// Error codes counted by inference_objective_request_error_total{error_code}.
-inline constexpr std::array<int, 11> kErrorStatuses = {400, 404, 405, 408, 413, 429, 431, 500, 502, 503, 504};
-inline constexpr size_t kOtherErrorIndex = kErrorStatuses.size();  // any other status >= 400
-inline size_t error_index(int status) {
-  for (size_t i = 0; i < kErrorStatuses.size(); ++i)
-    if (kErrorStatuses[i] == status) return i;
-  return kOtherErrorIndex;
+inline constexpr std::array<double, 25> kRequestSizeBuckets = {
+    64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288,
+    1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456,
+    536870912, 1073741824};
+inline constexpr std::array<double, 15> kResponseSizeBuckets = {
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536};
+// GAIE's request_tpot_seconds ladder; llm-d's streaming_tpot ladder is a subset of it.
+inline constexpr std::array<double, 35> kTpotBuckets = {
+    0.0005, 0.00205, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6,
+    0.8, 1, 1.5, 2, 3, 4.5, 6, 12, 18, 24, 30, 36, 48, 60, 90, 120, 180, 270, 360};
+inline constexpr std::array<double, 15> kItlBuckets = {
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2};
+inline constexpr std::array<double, 14> kHitBytesBuckets = {
+    0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+
+// request_error_total{error_code}: the canonical names of llm-d-router's (and GAIE's)
+// pkg/common/error, never HTTP numbers, so dashboards' filters on them match.
+enum class ErrorCode : uint8_t {
+  BadRequest,
+  NotFound,
+  ResourceExhausted,
+  ServiceUnavailable,
+  ModelServerError,
+  Internal,
+  Unknown,
+};
+inline constexpr std::array<std::string_view, 7> kErrorCodeNames = {
+    "BadRequest", "NotFound", "ResourceExhausted", "ServiceUnavailable", "ModelServerError", "Internal", "Unknown"};
+// from_model_server: the status is the model server's own answer, relayed. Otherwise the
+// gateway wrote it; 502/504 say the model server failed or timed out under it.
+inline ErrorCode error_code_for(int status, bool from_model_server) {
+  if (from_model_server) return ErrorCode::ModelServerError;
+  switch (status) {
+    case 400: case 405: case 408: case 413: case 431: return ErrorCode::BadRequest;
+    case 404: return ErrorCode::NotFound;
+    case 429: return ErrorCode::ResourceExhausted;
+    case 503: return ErrorCode::ServiceUnavailable;
+    case 502: case 504: return ErrorCode::ModelServerError;
+    case 500: return ErrorCode::Internal;
+    default: return ErrorCode::Unknown;
+  }
 }
 
-// One (model_name, target_model_name) pair: the labels of the inference_objective_* series.
+// One (model_name, target_model_name, priority, fairness_id) label set: llm-d's
+// llm_d_epp_request_* labels. GAIE's inference_objective_* series are sums over it.
 struct ObjectiveStats {
-  SingleWriterCounter requests;
+  SingleWriterCounter requests;  // scheduled requests (not refusals before scheduling, not retries)
   SingleWriterGauge running;
-  std::array<SingleWriterCounter, kErrorStatuses.size() + 1> errors;
+  std::array<SingleWriterCounter, kErrorCodeNames.size()> errors;
   SingleWriterHistogram<kRequestDurationBuckets.size()> duration;
-  SingleWriterHistogram<kRequestDurationBuckets.size()> ttft;
+  // By the request's stream flag: llm-d labels TTFT with streaming="true|false".
+  std::array<SingleWriterHistogram<kRequestDurationBuckets.size()>, 2> ttft;
   SingleWriterHistogram<kNtpotBuckets.size()> ntpot;
+  SingleWriterHistogram<kTpotBuckets.size()> tpot;
+  SingleWriterHistogram<kItlBuckets.size()> itl;
   SingleWriterHistogram<kInputTokenBuckets.size()> input_tokens;
   SingleWriterHistogram<kOutputTokenBuckets.size()> output_tokens;
+  SingleWriterHistogram<kInputTokenBuckets.size()> cached_tokens;
+  SingleWriterHistogram<kRequestSizeBuckets.size()> request_sizes;
+  SingleWriterHistogram<kResponseSizeBuckets.size()> response_sizes;
 };
 
-// Key of a label pair in a SingleWriterTable: "model\x1ftarget" (0x1F cannot
-// appear in a model name that reached this point: JSON strings are validated).
-inline std::string_view objective_key(std::string_view model, std::string_view target, std::string& scratch) {
+// llm-d's fairness_id when the request names none (x-llm-d-inference-fairness-id).
+inline constexpr std::string_view kDefaultFairnessId = "default-flow";
+
+// Key of a label set in a SingleWriterTable: "model\x1ftarget\x1fpriority\x1ffairness"
+// (0x1F cannot appear in a model name that reached this point: JSON strings are
+// validated; the fairness id is a header value, where control bytes are refused).
+inline std::string_view objective_key(std::string_view model, std::string_view target, int32_t priority,
+                                      std::string_view fairness, std::string& scratch) {
   scratch.assign(model).push_back('\x1f');
-  scratch.append(target);
+  scratch.append(target).push_back('\x1f');
+  scratch.append(std::to_string(priority)).push_back('\x1f');
+  scratch.append(fairness);
   return scratch;
 }
-inline std::pair<std::string_view, std::string_view> split_objective_key(std::string_view key) {
-  size_t sep = key.find('\x1f');
-  if (sep == std::string_view::npos) return {key, key};
-  return {key.substr(0, sep), key.substr(sep + 1)};
+struct ObjectiveLabels {
+  std::string_view model, target, priority, fairness;
+};
+// The table's overflow entry ("other") reads as other for every label.
+inline ObjectiveLabels split_objective_key(std::string_view key) {
+  ObjectiveLabels l{key, key, key, key};
+  size_t a = key.find('\x1f');
+  if (a == std::string_view::npos) return l;
+  size_t b = key.find('\x1f', a + 1), c = b == std::string_view::npos ? b : key.find('\x1f', b + 1);
+  if (c == std::string_view::npos) return l;
+  return {key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1, c - b - 1), key.substr(c + 1)};
+}
+
+// scheduler_attempts_total{status, target_model_name, pod, namespace, port}: keyed
+// "s|f\x1ftarget\x1fendpoint id" (no endpoint id on failures); names resolved at scrape.
+inline std::string_view attempt_key(bool success, std::string_view target, uint32_t endpoint_id, std::string& scratch) {
+  scratch.assign(success ? "s" : "f").push_back('\x1f');
+  scratch.append(target).push_back('\x1f');
+  if (success) scratch.append(std::to_string(endpoint_id));
+  return scratch;
 }
 
 struct WorkerStats {
@@ -74,8 +138,10 @@ struct WorkerStats {
   // keyed "rule\x1fmodel\x1ftarget".
   util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
-  SingleWriterCounter scheduler_success, scheduler_failure;
+  // One per request's first scheduling decision (retries are not new attempts); see attempt_key().
+  util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
+  SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
 };

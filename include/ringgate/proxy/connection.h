@@ -14,6 +14,7 @@
 #include "ringgate/net/address.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/openai/request_body.h"
+#include "ringgate/openai/first_token_scanner.h"
 #include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/forward_head.h"
 
@@ -73,12 +74,18 @@ struct Client : Socket {
   bool last_failure_timeout = false;
   Upstream* upstream = nullptr;
 
-  // Statistics of the request (inference_objective_*); null until its model is known.
+  // Statistics of the request (inference_objective_*, llm_d_epp_request_*); null until
+  // its model is known.
   metrics::ObjectiveStats* objective = nullptr;
   uint64_t started_ns = 0;
-  uint64_t first_byte_ns = 0;
+  uint64_t first_byte_ns = 0;   // response head relayed
+  uint64_t first_token_ns = 0;  // first generated token relayed (TTFT)
+  uint64_t last_chunk_ns = 0;   // previous body chunk of a stream (inter-token latency)
+  uint64_t response_bytes = 0;  // body bytes relayed (response_sizes)
   int status = 0;            // status of the response sent (relayed or the gateway's own)
+  bool from_model_server = false;  // status is the model server's answer, relayed
   openai::UsageScanner usage;
+  openai::FirstTokenScanner first_token;
 
   // The response being relayed.
   bool response_started = false;
