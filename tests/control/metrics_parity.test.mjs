@@ -199,7 +199,7 @@ function checkShapes(set, types, helps, samples) {
     for (const s of own.filter((x) => x.name === `${family}_bucket`)) {
       const k = seriesKey(s.labels, def.labels);
       if (!series.has(k)) series.set(k, []);
-      series.get(k).push(Number(s.labels.le));
+      series.get(k).push(s.labels.le === '+Inf' ? Infinity : Number(s.labels.le));
     }
     for (const [k, les] of series) assert.deepEqual(les, [...bounds, Infinity], `${family}{${k}}: buckets`);
   }
@@ -244,7 +244,7 @@ function checkTiming(set, samples) {
   }
 }
 
-const leftOutPatterns = spec.left_out.flatMap((l) => l.families).map((f) => new RegExp(`^${f.replaceAll('*', '.*')}$`));
+const leftOutPatterns = [...spec.left_out, ...spec.not_yet].flatMap((l) => l.families).map((f) => new RegExp(`^${f.replaceAll('*', '.*')}$`));
 
 test('after scripted traffic every EPP family, label set and value matches the GAIE and llm-d definitions', async () => {
   const sims = [];
@@ -268,9 +268,12 @@ test('after scripted traffic every EPP family, label set and value matches the G
     for (const r of traffic) done.push(await send(gw, r));
 
     const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    // promtool's lint reads the "d" of llm-d's own prefix as an abbreviated unit (days):
+    // llm-d-router's exposition gets the same remark for every llm_d_* family. That remark,
+    // on those names, is the only one allowed; the GAIE-only exposition is fully clean below.
     const check = await promtoolCheck(text);
-    assert.ok(check.ok, `promtool check metrics:\n${check.output}`);
-    assert.equal(check.output.trim(), '', `promtool has remarks:\n${check.output}`);
+    const remarks = check.output.split('\n').filter((l) => l.trim() && !/^llm_d_\w+ metric names should not contain abbreviated units$/.test(l));
+    assert.deepEqual(remarks, [], `promtool check metrics:\n${check.output}`);
     const { types, helps, samples } = parseExposition(text);
 
     // Only families of the spec (and ringgate's own); nothing left out is emitted, not even empty.
@@ -381,5 +384,7 @@ test('--metrics-names and metrics.names expose one set only', async () => {
   const gaie = await (await fetch(`${byConfig.adminUrl}/metrics`)).text();
   assert.match(gaie, /^inference_pool_ready_pods\{/m);
   assert.doesNotMatch(gaie, /^llm_d_/m);
+  const check = await promtoolCheck(gaie);
+  assert.ok(check.ok && check.output.trim() === '', `promtool check metrics (GAIE names only):\n${check.output}`);
   for (const text of [llmd, gaie]) assert.match(text, /^ringgate_connections_open /m);
 });
