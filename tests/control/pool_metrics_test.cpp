@@ -100,12 +100,12 @@ TEST_CASE("--metrics-names: one set only") {
   const std::string gaie = control::render_gateway_metrics(view, {}, {}, sched::PrefixIndexStats{}, control::ControlCounters{},
                                                            control::BuildInfo{}, control::MetricNames::Gaie);
   CHECK(gaie.find("inference_pool_ready_pods{") != std::string::npos);
-  CHECK(gaie.find("llm_d_") == std::string::npos);
+  CHECK(gaie.find("\nllm_d_") == std::string::npos);
   CHECK(gaie.find("ringgate_connections_open") != std::string::npos);
   const std::string llmd = control::render_gateway_metrics(view, {}, {}, sched::PrefixIndexStats{}, control::ControlCounters{},
                                                            control::BuildInfo{}, control::MetricNames::LlmD);
   CHECK(llmd.find("llm_d_epp_ready_endpoints{") != std::string::npos);
-  CHECK(llmd.find("inference_") == std::string::npos);
+  CHECK(llmd.find("\ninference_") == std::string::npos);
   CHECK(control::parse_metric_names("llm-d") == control::MetricNames::LlmD);
   CHECK_FALSE(control::parse_metric_names("llmd").has_value());
 }
