@@ -166,8 +166,10 @@ test('a gateway that served traffic: promtool-clean, every EPP family with its l
   const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   const check = await promtoolCheck(text);
   console.log(`promtool check metrics: ${check.ok ? 'ok' : 'FAILED'} (${text.split('\n').length} lines)${check.output ? `\n${check.output}` : ''}`);
-  assert.ok(check.ok, `promtool check metrics:\n${check.output}`);
-  assert.equal(check.output.trim(), '', `promtool has remarks:\n${check.output}`);
+  // The only remark allowed: promtool's lint reads the "d" of llm-d's llm_d_ prefix as a unit
+  // (days), as it does on llm-d-router's own exposition (metrics_parity.test.mjs checks the rest).
+  const remarks = check.output.split('\n').filter((l) => l.trim() && !/^llm_d_\w+ metric names should not contain abbreviated units$/.test(l));
+  assert.deepEqual(remarks, [], `promtool has remarks:\n${check.output}`);
 
   const { types, samples } = parseExposition(text);
   for (const s of samples) assert.ok(familyOf(s.name, types), `sample ${s.name} has no # TYPE line`);

@@ -240,7 +240,8 @@ function checkTiming(set, samples) {
   if (set === 'llm-d') {
     const itl = samples.filter((s) => s.name === 'llm_d_epp_request_streaming_itl_seconds_count');
     const stream = itl.find((s) => s.labels.fairness_id === 'tenant-a');
-    assert.ok(stream && stream.value >= 3, `inter-token latencies of the tenant-a stream: ${JSON.stringify(stream)}`);
+    // (How many chunks a stream arrives in depends on the machine; that it is more than one does not.)
+    assert.ok(stream && stream.value >= 1, `inter-token latencies of the tenant-a stream: ${JSON.stringify(stream)}`);
   }
 }
 
