@@ -572,7 +572,7 @@ class WorkerLoop {
     if (r == nullptr) return;
     r->end_ns = end_ns;
     r->duration_ns = end_ns - c->started_ns;
-    r->ttft_ns = c->first_byte_ns ? c->first_byte_ns - c->started_ns : 0;
+    r->ttft_ns = c->first_token_ns ? c->first_token_ns - c->started_ns : 0;  // to the first token, as the metrics
     r->prompt_tokens = uint32_t(std::max<int64_t>(0, c->usage.prompt_tokens()));
     r->completion_tokens = uint32_t(std::max<int64_t>(0, c->usage.completion_tokens()));
     r->status = uint16_t(c->status);
