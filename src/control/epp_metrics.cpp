@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "ringgate/control/gateway_metrics.h"
+#include "ringgate/sched/scheduler.h"
 
 namespace ringgate::control {
 namespace {
@@ -355,6 +356,7 @@ void pool_families(const PoolView& pool, const PoolSummary& p, bool gaie, bool l
 
 struct ExtensionSum {
   Hist<metrics::kSchedulerDurationBuckets.size()> sched_duration;
+  std::array<Hist<metrics::kSchedulerDurationBuckets.size()>, sched::kPluginSteps.size()> plugins;
   Hist<metrics::kHitRatioBuckets.size()> hit_ratio;
   Hist<metrics::kHitBytesBuckets.size()> hit_bytes;
   // status, target, pod, namespace, port
@@ -366,6 +368,7 @@ ExtensionSum sum_extension(const PoolView& pool, std::span<const metrics::Worker
   ExtensionSum x;
   for (const metrics::WorkerStats* w : workers) {
     x.sched_duration.add(w->scheduler_duration);
+    for (size_t i = 0; i < x.plugins.size(); ++i) x.plugins[i].add(w->plugin_duration[i]);
     x.hit_ratio.add(w->prefix_hit_ratio);
     x.hit_bytes.add(w->prefix_hit_bytes);
     w->scheduler_attempts.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
@@ -404,6 +407,7 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
   struct Names {
     const char* info;
     const char* e2e;
+    const char* plugin;
     const char* attempts;
     const char* pod_label;
     const char* rewrite;
@@ -412,10 +416,12 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
     const char* bytes;
   };
   const Names gaie_names{"inference_extension_info", "inference_extension_scheduler_e2e_duration_seconds",
+                         "inference_extension_plugin_duration_seconds",
                          "inference_extension_scheduler_attempts_total", "pod_name",
                          "inference_extension_model_rewrite_decisions_total", "inference_extension_prefix_indexer_size",
                          "inference_extension_prefix_indexer_hit_ratio", "inference_extension_prefix_indexer_hit_bytes"};
   const Names llmd_names{"llm_d_epp_info", "llm_d_epp_scheduler_e2e_duration_seconds",
+                         "llm_d_epp_plugin_duration_seconds",
                          "llm_d_epp_scheduler_attempts_total", "endpoint_name",
                          "llm_d_epp_model_rewrite_decisions_total", "llm_d_epp_prefix_indexer_size",
                          "llm_d_epp_prefix_indexer_hit_ratio", "llm_d_epp_prefix_indexer_hit_bytes"};
@@ -430,6 +436,16 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
     add_value(info, {{"build_ref", build.build_ref}, {"commit", build.commit}}, 1);
     auto e2e = family(n.e2e, "End-to-end scheduling latency distribution in seconds.", MetricType::Histogram);
     x.sched_duration.emit(e2e, {}, metrics::kSchedulerDurationBuckets);
+    auto plugin_duration = family(n.plugin,
+                                  "Plugin processing latency distribution in seconds for each extension point, plugin "
+                                  "type and plugin name.",
+                                  MetricType::Histogram);
+    for (size_t i = 0; i < sched::kPluginSteps.size(); ++i) {
+      const sched::PluginStep& step = sched::kPluginSteps[i];
+      x.plugins[i].emit(plugin_duration,
+                        {{"extension_point", step.extension_point}, {"plugin_name", step.type}, {"plugin_type", step.type}},
+                        metrics::kSchedulerDurationBuckets);
+    }
     auto attempts = family(n.attempts, "Total number of scheduling attempts.", MetricType::Counter);
     for (const auto& [k, v] : x.attempts) {
       const auto& [status, target, pod, ns, port] = k;
@@ -450,7 +466,7 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
     auto bytes = family(n.bytes, "Length of the prefix match in number of bytes in the cache lookup.",
                         MetricType::Histogram);
     x.hit_bytes.emit(bytes, plugin, metrics::kHitBytesBuckets);
-    for (auto* f : {&info, &e2e, &attempts, &rewrite, &size, &ratio, &bytes}) out.push_back(std::move(*f));
+    for (auto* f : {&info, &e2e, &plugin_duration, &attempts, &rewrite, &size, &ratio, &bytes}) out.push_back(std::move(*f));
   }
   if (llmd) {
     // Failed polls of the model servers' /metrics: llm-d's metrics-data-source errors,

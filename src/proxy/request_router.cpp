@@ -72,6 +72,10 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   }
   const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
   stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
+  static_assert(sched::kPluginSteps.size() == std::tuple_size_v<decltype(stats_.plugin_duration)>);
+  if (result.scored)
+    for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
+      stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
     case sched::PickStatus::ok: break;
     case sched::PickStatus::unknown_model:

@@ -310,6 +310,17 @@ test('after scripted traffic every EPP family, label set and value matches the G
     }
     const retries = samples.find((s) => s.name === 'ringgate_retries_total');
     assert.ok(retries.value >= 1, 'the upstream 500 was retried');
+    // Plugin timings: every scorer and the picker once per scored decision (first attempts
+    // and the retry's pick on the other server), under GAIE's plugin types.
+    for (const family of ['inference_extension_plugin_duration_seconds', 'llm_d_epp_plugin_duration_seconds']) {
+      const counts = samples.filter((s) => s.name === `${family}_count`);
+      assert.deepEqual(counts.map((s) => s.labels.plugin_type).sort(), [...spec.label_values.plugin_type].sort(), `${family}: plugin types`);
+      for (const s of counts) {
+        assert.ok(spec.label_values.extension_point.includes(s.labels.extension_point), `${family}: ${s.labels.extension_point}`);
+        assert.equal(s.labels.plugin_name, s.labels.plugin_type);
+        assert.equal(s.value, scheduled + retries.value, `${family}{${s.labels.plugin_type}}: one per scored decision`);
+      }
+    }
 
     // The rest of the families, by their definitions.
     const value = (name, labels = {}) => {

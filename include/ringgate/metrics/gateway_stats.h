@@ -138,6 +138,8 @@ struct WorkerStats {
   // keyed "rule\x1fmodel\x1ftarget".
   util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
+  // plugin_duration_seconds, one histogram per sched::kPluginSteps entry.
+  std::array<SingleWriterHistogram<kSchedulerDurationBuckets.size()>, 4> plugin_duration;
   // One per request's first scheduling decision (retries are not new attempts); see attempt_key().
   util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
