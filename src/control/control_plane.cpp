@@ -216,6 +216,7 @@ AdminResponse ControlPlane::render_metrics() {
   ControlCounters counters = counters_;
   counters.scrapes_ok = pool_.scrapes_ok();
   counters.scrapes_failed = pool_.scrapes_failed();
+  counters.scrapes_unreadable = pool_.scrapes_unreadable();
   counters.ejections = health_.ejections_total();
   counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
   counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);

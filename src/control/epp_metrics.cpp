@@ -479,8 +479,17 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
                          "[Deprecated: Use llm_d_epp_datalayer_poll_errors_total] Data-source poll errors per source type.",
                          MetricType::Counter);
     add_value(legacy, source, double(control.scrapes_failed));
-    out.push_back(std::move(poll));
-    out.push_back(std::move(legacy));
+    // Pages that answered but held no vLLM metrics: the core-metrics-extractor's errors.
+    const Labels extractor{{"extractor_type", "core-metrics-extractor"}, {"source_type", "metrics-data-source"}};
+    auto extract = family("llm_d_epp_datalayer_extract_errors_total", "Extract errors per source/extractor type.",
+                          MetricType::Counter);
+    add_value(extract, extractor, double(control.scrapes_unreadable));
+    auto legacy_extract = family("llm_d_inference_scheduler_datalayer_extract_errors_total",
+                                 "[Deprecated: Use llm_d_epp_datalayer_extract_errors_total] Extract errors per "
+                                 "source/extractor type.",
+                                 MetricType::Counter);
+    add_value(legacy_extract, extractor, double(control.scrapes_unreadable));
+    for (auto* f : {&poll, &legacy, &extract, &legacy_extract}) out.push_back(std::move(*f));
   }
 }
 

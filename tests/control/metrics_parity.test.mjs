@@ -13,6 +13,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import http from 'node:http';
 import path from 'node:path';
 import { startSim, startGateway } from '../lib/procs.mjs';
 import { startPrometheus, promtoolCheck } from '../lib/prometheus.mjs';
@@ -245,7 +246,7 @@ function checkTiming(set, samples) {
   }
 }
 
-const leftOutPatterns = [...spec.left_out, ...spec.not_yet].flatMap((l) => l.families).map((f) => new RegExp(`^${f.replaceAll('*', '.*')}$`));
+const leftOutPatterns = [...spec.left_out, ...(spec.not_yet ?? [])].flatMap((l) => l.families).map((f) => new RegExp(`^${f.replaceAll('*', '.*')}$`));
 
 test('after scripted traffic every EPP family, label set and value matches the GAIE and llm-d definitions', async () => {
   const sims = [];
@@ -349,6 +350,9 @@ test('after scripted traffic every EPP family, label set and value matches the G
     for (const f of ['llm_d_epp_datalayer_poll_errors_total', 'llm_d_inference_scheduler_datalayer_poll_errors_total']) {
       assert.equal(value(f, { source_type: 'metrics-data-source' }), value('ringgate_metrics_scrape_failures_total'));
     }
+    for (const f of ['llm_d_epp_datalayer_extract_errors_total', 'llm_d_inference_scheduler_datalayer_extract_errors_total']) {
+      assert.equal(value(f, { source_type: 'metrics-data-source', extractor_type: 'core-metrics-extractor' }), 0, `${f}: the sims serve vLLM's metrics`);
+    }
     for (const f of ['inference_extension_info', 'llm_d_epp_info']) assert.equal(samples.filter((s) => s.name === f).length, 1);
 
     // A real Prometheus scrapes both sets and reads the same counts.
@@ -399,4 +403,35 @@ test('--metrics-names and metrics.names expose one set only', async () => {
   const check = await promtoolCheck(gaie);
   assert.ok(check.ok && check.output.trim() === '', `promtool check metrics (GAIE names only):\n${check.output}`);
   for (const text of [llmd, gaie]) assert.match(text, /^ringgate_connections_open /m);
+});
+
+test('a model server whose /metrics page holds no vLLM metrics counts as a datalayer extract error', async () => {
+  // Answers /v1/models and /health like a server, and /metrics with text that is not vLLM's.
+  const server = http.createServer((req, res) => {
+    if (req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model' }] }));
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(req.url === '/metrics' ? 'this is not a Prometheus page\n' : 'ok\n');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const gw = await startGateway(['--endpoint', `127.0.0.1:${server.address().port}`, '--metrics-names', 'llm-d']);
+    live.push(gw);
+    const read = async () => {
+      const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+      const m = /^llm_d_epp_datalayer_extract_errors_total\{extractor_type="core-metrics-extractor",source_type="metrics-data-source"\} (\S+)$/m.exec(text);
+      assert.ok(m, 'no llm_d_epp_datalayer_extract_errors_total sample');
+      return { extract: Number(m[1]), poll: Number(/^llm_d_epp_datalayer_poll_errors_total\{[^}]*\} (\S+)$/m.exec(text)[1]) };
+    };
+    for (const deadline = Date.now() + 10000; ;) {
+      const { extract, poll } = await read();
+      if (extract >= 2) { assert.equal(poll, 0, 'an answered page is not a poll error'); break; }
+      assert.ok(Date.now() < deadline, `extract errors stayed at ${extract}`);
+      await sleep(50);
+    }
+  } finally {
+    server.close();
+  }
 });

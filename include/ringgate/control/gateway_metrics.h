@@ -36,6 +36,7 @@ struct PoolView {
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  uint64_t scrapes_unreadable = 0;  // answered, but no vLLM metrics could be read from the page
   uint64_t ejections = 0;
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
