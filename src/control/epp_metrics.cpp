@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/sched/scheduler.h"
@@ -366,6 +367,10 @@ struct ExtensionSum {
 
 ExtensionSum sum_extension(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers) {
   ExtensionSum x;
+  // Endpoint by id, once per scrape: attempts keys x endpoints would be quadratic.
+  std::unordered_map<sched::EndpointId, const sched::EndpointState*> by_id;
+  if (pool.snapshot)
+    for (const sched::EndpointState& e : pool.snapshot->endpoints()) by_id.emplace(e.id, &e);
   for (const metrics::WorkerStats* w : workers) {
     x.sched_duration.add(w->scheduler_duration);
     for (size_t i = 0; i < x.plugins.size(); ++i) x.plugins[i].add(w->plugin_duration[i]);
@@ -378,12 +383,13 @@ ExtensionSum sum_extension(const PoolView& pool, std::span<const metrics::Worker
       if (b == std::string_view::npos) return;  // the table's overflow entry: no labels to give it
       const bool success = key.substr(0, a) == "s";
       std::string target(key.substr(a + 1, b - a - 1)), pod, port;
-      if (success && pool.snapshot) {
+      if (success) {
         const std::string_view id_text = key.substr(b + 1);
         sched::EndpointId id = 0;
         for (char ch : id_text) id = id * 10 + sched::EndpointId(ch - '0');
-        for (const sched::EndpointState& e : pool.snapshot->endpoints()) {
-          if (e.id != id) continue;
+        // An endpoint gone from the pool since keeps its count, without a pod to name.
+        if (auto it = by_id.find(id); it != by_id.end()) {
+          const sched::EndpointState& e = *it->second;
           pod.assign(pool.pod_name ? pool.pod_name(e.id) : std::string_view());
           if (pod.empty()) pod = e.address.text();
           port = std::to_string(e.address.port);
