@@ -24,6 +24,7 @@ test('bad flags are clear errors, exit 2', () => {
     [['--endpoint', 'nohost'], /bad value for --endpoint/],
     [['--endpoint', '127.0.0.1:1', '--workers', 'x'], /bad value for --workers/],
     [['--endpoint', '127.0.0.1:1', '--listen', '1.2.3:80'], /bad value for --listen/],
+    [['--endpoint', '127.0.0.1:1', '--metrics-names', 'llmd'], /bad value for --metrics-names.*gaie, llm-d or both/],
     [[], /no upstream/],
   ];
   for (const [args, message] of cases) {
