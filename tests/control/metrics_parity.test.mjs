@@ -435,3 +435,25 @@ test('a model server whose /metrics page holds no vLLM metrics counts as a datal
     server.close();
   }
 });
+
+test('fairness_id is bounded: a value over 128 bytes is counted as "other"', async () => {
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const gw = await startGateway(['--endpoint', sim.api, '--metrics-names', 'llm-d']);
+  live.push(gw);
+  const ask = async (fairness) => {
+    const res = await fetch(`${gw.url}/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-d-inference-fairness-id': fairness },
+      body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 2 }) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+  };
+  await ask('a'.repeat(128));
+  await ask('b'.repeat(129));
+  await ask('c'.repeat(4000));
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const total = (fairness) => Number(new RegExp(`^llm_d_epp_request_total\\{fairness_id="${fairness}",[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+  assert.equal(total('a'.repeat(128)), 1);
+  assert.equal(total('other'), 2);
+  assert.doesNotMatch(text, /bbbb/);
+});
