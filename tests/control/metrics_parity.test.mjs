@@ -319,7 +319,9 @@ test('after scripted traffic every EPP family, label set and value matches the G
       for (const s of counts) {
         assert.ok(spec.label_values.extension_point.includes(s.labels.extension_point), `${family}: ${s.labels.extension_point}`);
         assert.equal(s.labels.plugin_name, s.labels.plugin_type);
-        assert.equal(s.value, scheduled + retries.value, `${family}{${s.labels.plugin_type}}: one per scored decision`);
+        // (+1: the 500's retry picks the other server; a retry on a fresh connection to the
+        // same server, which ringgate_retries_total also counts, picks nothing.)
+        assert.equal(s.value, scheduled + 1, `${family}{${s.labels.plugin_type}}: one per scored decision`);
       }
     }
 
