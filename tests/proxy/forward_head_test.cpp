@@ -123,8 +123,21 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
   router.refresh();
   request.model = "anything";
   CHECK(router.route(request).status == 503);
-  CHECK(stats.scheduler_success.get() == 2);
-  CHECK(stats.scheduler_failure.get() == 4);
+  // scheduler_attempts_total: one per decision, keyed by status, target and endpoint.
+  uint64_t success = 0, failure = 0;
+  stats.scheduler_attempts.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
+    (key.starts_with("s\x1f") ? success : failure) += c.get();
+  });
+  CHECK(success == 2);
+  CHECK(failure == 4);
+  std::string scratch;
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(false, "anything", 0, scratch)).get() == 1);
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(true, "other", 1, scratch)).get() == 1);
+
+  // A retry's decision is not a new scheduling attempt of the request.
+  request.first_attempt = false;
+  router.route(request);
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(false, "anything", 0, scratch)).get() == 1);
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {
