@@ -15,6 +15,10 @@ packages=(
 # Node may come from another repository (with npm inside); only add Debian's when absent.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
+# kubectl for tests/deploy's kustomize cross-check: Debian's kubernetes-client unless
+# one is already installed (Debian 12's is 1.20, too old for kustomize components:
+# that check then reports SKIP, counted in the closing line).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -86,10 +86,12 @@ config_file_watcher::~config_file_watcher() {
 }
 
 void config_file_watcher::rewatch() {
-    if (dir_watch_ < 0) {
-        // The directory itself went away (and maybe came back).
-        dir_watch_ = inotify_add_watch(inotify_fd_, parent_of(path_).c_str(), dir_events);
-    }
+    // Watch whatever directory is at the path now: the same one again (inotify gives
+    // back the same descriptor), or a new one after the old was deleted (IN_IGNORED)
+    // or renamed away (IN_MOVE_SELF: its watch would follow the old inode elsewhere).
+    const int dir_now = inotify_add_watch(inotify_fd_, parent_of(path_).c_str(), dir_events);
+    if (dir_watch_ >= 0 && dir_watch_ != dir_now) inotify_rm_watch(inotify_fd_, dir_watch_);
+    dir_watch_ = dir_now;
     resolved_path_ = resolve(path_);
     int wanted = -1;
     if (!resolved_path_.empty()) {
@@ -149,6 +151,8 @@ bool config_file_watcher::changed(clock::time_point now) {
     deadline_.reset();
     first_pending_event_.reset();
     rewatch();
+    // The directory is away: no watch can tell when it returns, so look again later.
+    if (dir_watch_ < 0) deadline_ = now + debounce_;
     std::optional<uint64_t> hash = hash_file();
     if (!hash || hash == content_hash_) return false;  // gone for now, or same content
     content_hash_ = hash;

@@ -1,6 +1,8 @@
 #include "ringgate/discovery/endpointslice_watch.h"
 
 #include <pthread.h>
+
+#include <algorithm>
 #include <signal.h>
 
 #include <map>
@@ -57,6 +59,7 @@ Result<void> EndpointSliceWatch::start() {
     return Error{"EndpointSlice watch: no target port (give a number or a name)"};
   if (options_.port.number > 65535) return Error{"EndpointSlice watch: target port out of range"};
   if (options_.watch_timeout_seconds <= 0) return Error{"EndpointSlice watch: watch timeout must be positive"};
+  if (options_.watch_idle_timeout.count() <= 0) return Error{"EndpointSlice watch: watch idle timeout must be positive"};
   if (api_.host.empty() || api_.port == 0) return Error{"EndpointSlice watch: no API server address"};
   thread_ = std::thread([this] { run(); });
   return {};
@@ -80,9 +83,12 @@ void EndpointSliceWatch::run() {
   const std::string& service = options_.service;
   const std::string list_path = endpointslice_list_path(ns, service);
   const GetOptions list_options{options_.connect_timeout, options_.list_timeout};
-  // No bytes for longer than the server's own watch timeout (plus slack) means a dead connection.
-  const GetOptions watch_options{options_.connect_timeout,
-                                 std::chrono::seconds(options_.watch_timeout_seconds + 30)};
+  // No byte for watch_idle_timeout (at most the server's own watch timeout plus
+  // slack) means a dead connection: re-watch from the last resourceVersion.
+  const GetOptions watch_options{
+      options_.connect_timeout,
+      std::min<std::chrono::milliseconds>(options_.watch_idle_timeout,
+                                          std::chrono::seconds(options_.watch_timeout_seconds + 30))};
 
   std::map<std::string, EndpointSlice> slices;
   std::vector<DiscoveredEndpoint> published;

@@ -43,6 +43,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
     {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
     {"--max-buffered-body-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
+    {"--access-log-ring-slots", "N", "access log records a worker holds between writes (every 100 ms; default 1024); more are dropped and counted"},
     {"--help", "", "print this help"},
 };
 
@@ -108,6 +109,9 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     // The same bounds as the config file's limits.maxBodyBytes: a body is buffered whole.
     if (n < 1024 || n > (1ull << 30)) return "between 1024 and 1073741824";
     o.proxy.limits.max_body_bytes = n;
+  } else if (arg == "--access-log-ring-slots") {
+    if (n < 2 || n > (1u << 20)) return "between 2 and 1048576";
+    o.access_log_ring_slots = uint32_t(n);
   } else if (arg == "--max-buffered-body-bytes") {
     if (n < 4096) return "at least 4096";
     o.proxy.max_buffered_body_bytes = n;

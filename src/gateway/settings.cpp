@@ -81,7 +81,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
-    s.proxy.access_log_ring_slots = 1024;  // per worker; drained every 100 ms
+    s.proxy.access_log_ring_slots = 1;  // sized from the flags in resolve_settings
   }
   return {};
 }
@@ -141,6 +141,8 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
       s.static_endpoints.push_back(*d);
     }
   }
+  // Per worker, drained every 100 ms; only with an access log to drain into.
+  s.proxy.access_log_ring_slots = s.access_log_path.empty() ? 0 : flags.access_log_ring_slots;
   s.pool.declared_models = flags.models;
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   return {};

@@ -467,7 +467,8 @@ void Exchange::on_timer(net::Timer&) {
   end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
 }
 
-void Exchange::finish(bool keep_alive) {
+// The request is over, however it ended: its timer, its in-flight count, its statistics.
+void Exchange::close_out() {
   request_timer_.cancel();
   if (holds_in_flight_) {
     env_.router->released(endpoint_id_);
@@ -475,6 +476,10 @@ void Exchange::finish(bool keep_alive) {
   }
   record();
   active_ = false;
+}
+
+void Exchange::finish(bool keep_alive) {
+  close_out();
   // Last: the client may start its next (pipelined) request on this same Exchange.
   client_.exchange_finished(keep_alive);
 }
@@ -506,13 +511,7 @@ void Exchange::end_with_error(int status, std::string_view code, std::string_vie
   }
   // Any other body was cut: it must look cut (no terminating chunk, fewer bytes than
   // its Content-Length, then the connection aborted), never complete.
-  request_timer_.cancel();
-  if (holds_in_flight_) {
-    env_.router->released(endpoint_id_);
-    holds_in_flight_ = false;
-  }
-  record();
-  active_ = false;
+  close_out();
   client_.exchange_aborted();
 }
 

@@ -25,6 +25,12 @@ namespace {
 constexpr uint32_t kTickMs = 100;
 enum TimerKind : uint8_t { kTick, kAcceptBackoff };
 
+// mimalloc's collection, when the binary links mimalloc (weak: absent under sanitizers).
+// Its freed segments are only purged back to the OS when the owning thread allocates or
+// collects; an idle worker after a burst of big bodies would keep them resident.
+extern "C" void mi_collect(bool force) __attribute__((weak));
+constexpr size_t kCollectAfterBufferedBytes = 16u << 20;
+
 // Before the first publication (and in tests that publish nothing).
 const RequestRules kNoRules;
 const ModelCatalog kNoModels;
@@ -217,6 +223,16 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     listen_fd_ = -1;
   }
 
+  // After a burst of buffered request bytes has drained, hand the memory back to the OS
+  // (once per burst: nothing on the request path, nothing while idle).
+  void give_back_memory() {
+    buffered_high_water_ = std::max(buffered_high_water_, client_rt_.buffered_request_bytes);
+    if (buffered_high_water_ < kCollectAfterBufferedBytes || client_rt_.buffered_request_bytes * 4 > buffered_high_water_)
+      return;
+    if (mi_collect) mi_collect(true);
+    buffered_high_water_ = client_rt_.buffered_request_bytes;
+  }
+
   void on_tick() {
     counters_.loop_ticks.add();
     const uint64_t overflow = loop_.overflows();
@@ -225,6 +241,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       last_overflow_ = overflow;
     }
     if (stop_requested_.load(std::memory_order_acquire) && !draining_) start_draining();
+    give_back_memory();
     if (draining_) {
       // Idle: stop listening now, not when the loop goes (the accept cancel may never be reaped).
       if (client_rt_.clients == 0) close_listener();
@@ -281,6 +298,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   bool backing_off_ = false;
   bool accept_error_logged_ = false;
   uint64_t last_overflow_ = 0;
+  size_t buffered_high_water_ = 0;  // since the last give_back_memory()
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   bool finished_ = false;

@@ -176,3 +176,64 @@ TEST_CASE("opening: missing directory is an error; missing file is fine; the wat
     CHECK_FALSE(watcher.changed(t));
     CHECK(watcher.changed(t + 1s));
 }
+
+TEST_CASE("the directory is replaced: deleted then recreated (IN_IGNORED), and renamed over") {
+    temp_dir tmp;
+    const fs::path dir = tmp.path / "conf";
+    fs::create_directory(dir);
+    write_file(dir / "ringgate.yaml", "1\n");
+    config_file_watcher watcher = open_watcher(dir / "ringgate.yaml");
+    auto t = config_file_watcher::clock::now();
+
+    // Deleted: the watch is gone (IN_IGNORED). Nothing to reload while it is away,
+    // but the watcher keeps looking for it.
+    fs::remove_all(dir);
+    CHECK_FALSE(watcher.changed(t));
+    CHECK_FALSE(watcher.changed(t + 1s));
+    REQUIRE(watcher.next_check().has_value());  // polls for the directory's return
+    // Back, after the debounce expired, with new content: seen.
+    fs::create_directory(dir);
+    write_file(dir / "ringgate.yaml", "2\n");
+    CHECK(watcher.changed(t + 2s));
+    CHECK_FALSE(watcher.changed(t + 3s));
+    // And edits inside the new directory are seen through a new watch.
+    write_file(dir / "ringgate.yaml", "3\n");
+    CHECK_FALSE(watcher.changed(t + 4s));
+    CHECK(watcher.changed(t + 5s));
+    CHECK_FALSE(watcher.next_check().has_value());
+
+    // Another directory renamed over it (the old inode's watch now points elsewhere).
+    fs::create_directory(tmp.path / "conf.new");
+    write_file(tmp.path / "conf.new" / "ringgate.yaml", "4\n");
+    fs::rename(dir, tmp.path / "conf.old");
+    fs::rename(tmp.path / "conf.new", dir);
+    CHECK_FALSE(watcher.changed(t + 6s));
+    CHECK(watcher.changed(t + 7s));
+    write_file(tmp.path / "conf.old" / "ringgate.yaml", "old dir, not ours\n");
+    CHECK_FALSE(watcher.changed(t + 8s));
+    CHECK_FALSE(watcher.changed(t + 9s));
+    write_file(dir / "ringgate.yaml", "5\n");  // the new directory is the one watched
+    CHECK_FALSE(watcher.changed(t + 10s));
+    CHECK(watcher.changed(t + 11s));
+}
+
+TEST_CASE("the inotify queue overflows (IN_Q_OVERFLOW): the lost change is still found") {
+    temp_dir tmp;
+    const fs::path file = tmp.path / "ringgate.yaml";
+    write_file(file, "1\n");
+    config_file_watcher watcher = open_watcher(file);
+    auto t = config_file_watcher::clock::now();
+    // Fill the queue (fs.inotify.max_queued_events, 16384 by default) with events
+    // about other files, so that the config's own event is dropped.
+    int queue_limit = 16384;
+    if (std::ifstream limit("/proc/sys/fs/inotify/max_queued_events"); limit) limit >> queue_limit;
+    REQUIRE(queue_limit <= 200000);
+    for (int i = 0; i <= queue_limit / 2 + 16; ++i) write_file(tmp.path / ("flood-" + std::to_string(i)), "");
+    write_file(file, "2\n");
+    CHECK_FALSE(watcher.changed(t));
+    CHECK(watcher.changed(t + 1s));
+    // Still watching afterwards.
+    write_file(file, "3\n");
+    CHECK_FALSE(watcher.changed(t + 2s));
+    CHECK(watcher.changed(t + 3s));
+}

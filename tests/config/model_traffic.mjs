@@ -4,7 +4,7 @@
 //
 //   closedLoop({url, total, concurrency, body, headers})    N clients, each sends the next
 //                                                          request when its last one ended
-//   openLoop({url, rate, durationMs, body, maxInFlight})   sends on a fixed schedule
+//   openLoop({url, rate, durationMs, body, maxInFlight, records, stopWhen})   sends on a fixed schedule
 //
 // Both resolve with a Tally; openLoop also returns one record per request (send time,
 // status, model) so a caller can split the run into phases.
@@ -91,11 +91,13 @@ export async function closedLoop({ url, total, concurrency, body, headers = {}, 
 // Sends `rate` requests per second for `durationMs` (in 5 ms ticks), at most
 // `maxInFlight` at once (a tick that finds the cap reached sends fewer: counted in
 // `behind`). `bodyAt(i)` may vary the body. Resolves when every request has ended.
+// `records` (optional): an array the records are appended to as answers arrive, for a
+// caller that watches progress; `stopWhen` (optional): checked every tick, ends the
+// schedule early (durationMs is then a cap).
 export async function openLoop({ url, rate, durationMs, body, bodyAt, headers = {}, maxInFlight = 256,
-                                 path = '/v1/completions' }) {
+                                 path = '/v1/completions', records = [], stopWhen = () => false }) {
   const agent = keepAliveAgent(maxInFlight);
   const tally = new Tally();
-  const records = [];
   const pending = new Set();
   let sent = 0, behind = 0;
   const skipped = [];  // {t, n}: ticks that found maxInFlight requests pending
@@ -116,7 +118,7 @@ export async function openLoop({ url, rate, durationMs, body, bodyAt, headers = 
         });
         pending.add(p);
       }
-      if (now >= durationMs) return resolve();
+      if (now >= durationMs || stopWhen()) return resolve();
       setTimeout(tick, 5);
     };
     tick();

@@ -19,6 +19,21 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// What the gateway last scraped: each pod's waiting requests (inference_pool_per_pod_queue_size).
+async function gatewayQueues(gw) {
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  return [...m].filter(([k]) => k.startsWith('inference_pool_per_pod_queue_size{')).map(([, v]) => v);
+}
+async function untilGatewayQueues(gw, pred, what) {
+  const limit = performance.now() + 5000;
+  for (;;) {
+    const q = await gatewayQueues(gw);
+    if (q.length > 0 && pred(q)) return q;
+    assert.ok(performance.now() < limit, `${what}: gateway sees queues ${q}`);
+    await sleep(20);
+  }
+}
+
 async function waiting(sim) {
   const m = await scrape(`${sim.url}/metrics`);
   for (const [k, v] of m) if (k.startsWith('vllm:num_requests_waiting')) return v;
@@ -73,7 +88,7 @@ spec: {priority: -5}
     assert.ok(performance.now() < give_up, `both servers saturated (waiting ${queues})`);
     await sleep(20);
   }
-  await sleep(200);  // the gateway's metrics poll (50 ms) has seen it
+  await untilGatewayQueues(gw, (q) => q.every((n) => n >= 5), 'the gateway has scraped the saturation');
 
   const t = performance.now();
   const shed = await Promise.all([
@@ -112,8 +127,8 @@ spec: {priority: -5}
   const bg = await Promise.all(background);
   assert.deepEqual(bg.map((r) => r.status), Array(20).fill(200));
 
-  // Drained: sheddable requests are served again.
-  await sleep(200);
+  // Drained: sheddable requests are served again, once the gateway has seen the queues empty.
+  await untilGatewayQueues(gw, (q) => q.every((n) => n === 0), 'the gateway has scraped the drained queues');
   const later = await ask({ 'x-gateway-inference-objective': 'batch' }, 1);
   assert.equal(later.status, 200, later.body);
 

@@ -67,7 +67,7 @@ async function waitForReloads(adminUrl, count, t0, limitMs = 5000) {
   }
 }
 
-test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/s drop nothing', { timeout: 55000 }, async () => {
+test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) under an open-loop load drop nothing', { timeout: 55000 }, async () => {
   // CANARY as a LoRA adapter: answers name the adapter (vLLM answers every
   // --served-model-name alias with the first name).
   const simArgs = ['--model', BASE, '--lora', CANARY, '--max-num-seqs', '512'];
@@ -87,17 +87,32 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
   procs.push(gw);
   assert.deepEqual(await reloadsSeen(gw.adminUrl), { ok: 0, failed: 0 });
 
-  const rate = 2000, durationMs = 8000, phaseMs = 1300;
+  // Open-loop load (2,000 req/s offered). Each phase lasts until 1,100 answers were
+  // measured under its config, however fast this machine serves them: pass/fail does
+  // not depend on throughput.
+  const rate = 2000, capMs = 40000, perPhase = 1100, settle = 100;  // settle: ms after a reload was seen
   const t0 = performance.now();
-  const load = openLoop({ url: gw.url, rate, durationMs, maxInFlight: 2000,
+  const live = [];
+  let stop = false;
+  const load = openLoop({ url: gw.url, rate, durationMs: capMs, maxInFlight: 2000, records: live, stopWhen: () => stop,
                           body: { model: 'my-chat', prompt: 'hi', max_tokens: 1 } });
-  // Four streams of 10 tokens at 500 ms each, open from ~1 s to ~6 s: across every reload.
-  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30000 });
+  const untilAnswered = async (from, what) => {
+    let seen = 0, scanned = 0;
+    const give_up = performance.now() + 20000;
+    for (;;) {
+      for (; scanned < live.length; scanned++) if (live[scanned].t >= from && live[scanned].status === 200) seen++;
+      if (seen >= perPhase) return;
+      if (performance.now() > give_up) throw new Error(`${what}: ${seen} answers in 20 s`);
+      await sleep(20);
+    }
+  };
+  // Four streams of 40 tokens at 500 ms each (~20 s), opened at ~1 s: across every reload.
+  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
   const streams = (async () => {
     await sleep(1000);
     return Promise.all(Array.from({ length: 4 }, async (_, i) => {
       const started = performance.now() - t0;
-      const stream = await client.completions.create({ model: 'slow', prompt: `stream ${i}`, max_tokens: 10, stream: true });
+      const stream = await client.completions.create({ model: 'slow', prompt: `stream ${i}`, max_tokens: 40, stream: true });
       let chunks = 0, text = '';
       const models = new Set();
       for await (const c of stream) { chunks++; models.add(c.model); text += c.choices[0]?.text ?? ''; }
@@ -106,16 +121,17 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
   })();
   const marks = {};
   const changes = (async () => {
-    await sleep(1500);
+    await sleep(1500);                                // the streams are open
+    await untilAnswered(200, '90/10');
     marks.change1 = performance.now() - t0;           // 1. rewrite in place, then SIGHUP
     writeFileSync(config, configText(sims, 50, 50));
     gw.proc.kill('SIGHUP');
     marks.applied1 = await waitForReloads(gw.adminUrl, 1, t0);
-    await sleep(phaseMs);
+    await untilAnswered(marks.applied1 + settle, '50/50');
     marks.change2 = performance.now() - t0;           // 2. rewrite, no signal: the watcher
     writeFileSync(config, configText(sims, 10, 90));
     marks.applied2 = await waitForReloads(gw.adminUrl, 2, t0);
-    await sleep(phaseMs);
+    await untilAnswered(marks.applied2 + settle, '10/90');
     marks.change3 = performance.now() - t0;           // 3. ConfigMap update: new dir, ..data renamed over
     const second = path.join(dir, '..2026_11_22_03_00_05.000000002');
     mkdirSync(second);
@@ -124,19 +140,21 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
     renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
     rmSync(first, { recursive: true });
     marks.applied3 = await waitForReloads(gw.adminUrl, 3, t0);
-  })();
+    await untilAnswered(marks.applied3 + settle, '70/30');
+    marks.end = performance.now() - t0;
+    stop = true;
+  })().catch((e) => { stop = true; throw e; });
   const [{ tally, records }, , streamed] = await Promise.all([load, changes, streams]);
 
   const s = tally.summary();
-  const achieved = tally.sent / (durationMs / 1000);
-  const settle = 100;  // ms after a reload was seen before its phase is measured
+  const achieved = tally.sent / (marks.end / 1000);
   const phases = [
     { name: '90/10 (start)', from: 200, to: marks.change1, canary: 0.10 },
     { name: '50/50 (SIGHUP)', from: marks.applied1 + settle, to: marks.change2, canary: 0.50 },
     { name: '10/90 (watcher)', from: marks.applied2 + settle, to: marks.change3, canary: 0.90 },
-    { name: '70/30 (..data swap)', from: marks.applied3 + settle, to: durationMs, canary: 0.30 },
+    { name: '70/30 (..data swap)', from: marks.applied3 + settle, to: marks.end, canary: 0.30 },
   ].map((p) => ({ ...p, ...shareIn(records, CANARY, p.from, p.to) }));
-  console.log(`reload under load: ${tally.sent} requests in ${(durationMs / 1000).toFixed(1)} s = ${achieved.toFixed(0)} req/s ` +
+  console.log(`reload under load: ${tally.sent} requests in ${(marks.end / 1000).toFixed(1)} s = ${achieved.toFixed(0)} req/s (${rate} offered) ` +
               `(all answered after ${(tally.elapsedMs / 1000).toFixed(2)} s); ok ${tally.ok}, non-2xx ${tally.sent - tally.ok - tally.connErrors}, ` +
               `connection errors ${tally.connErrors}, sends skipped by the client ${tally.behind}`);
   console.log(`reloads seen at ${JSON.stringify(Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])))} ms`);
@@ -149,15 +167,14 @@ test('three reloads (SIGHUP, file watcher, ConfigMap ..data swap) at ~2,000 req/
 
   assert.equal(tally.connErrors, 0, `connection errors: ${JSON.stringify(s.samples)}`);
   assert.equal(tally.ok, tally.sent, `every request answered 2xx: ${JSON.stringify(s)}`);
-  assert.ok(tally.sent >= 0.95 * rate * (durationMs / 1000), `the load ran at ~${rate} req/s: ${tally.sent} sent`);
   for (const p of phases) {
-    assert.ok(p.n >= 1000, `${p.name}: ${p.n} answers measured`);
+    assert.ok(p.n >= perPhase, `${p.name}: ${p.n} answers measured`);
     assert.ok(Math.abs(p.share - p.canary) <= 0.05, `${p.name}: canary share ${p.share}, expected ${p.canary} ± 0.05`);
   }
   console.log(`streams across the reloads: ${streamed.map((r) => `${r.chunks} chunks ${Math.round(r.started)}-${Math.round(r.ended)} ms`).join(', ')}`);
   for (const r of streamed) {
     assert.ok(r.started < marks.change1 && r.ended > marks.applied3, `stream open across all reloads: ${JSON.stringify(r)}`);
-    assert.ok(r.chunks >= 10, `stream complete: ${JSON.stringify(r)}`);
+    assert.ok(r.chunks >= 40, `stream complete: ${JSON.stringify(r)}`);
     assert.deepEqual(r.models, ['slow-model']);
   }
   assert.deepEqual(await reloadsSeen(gw.adminUrl), { ok: 3, failed: 0 }, 'one reload per change');

@@ -164,6 +164,39 @@ test('under load every request is logged (no drop), and the last ones are writte
   assert.ok(readLines(log).some((l) => l.request_id === 'the-last-one'));
 });
 
+test('a ring too small for the load drops records and counts each drop: lines + dropped = requests', async () => {
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const log = path.join(dir, 'small.log');
+  // Two slots per worker, drained every 100 ms: a burst of concurrent requests overflows it.
+  const gw = await startGateway(['--config', config('d', [sim.api], log), '--workers', '2', '--access-log-ring-slots', '2']);
+  live.push(gw);
+  const N = 400;
+  await Promise.all(Array.from({ length: N }, async (_, i) => {
+    const res = await fetch(`${gw.url}/v1/completions`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': `burst-${i}` },
+      body: JSON.stringify({ model: MODEL, prompt: `burst ${i}`, max_tokens: 1 }) });
+    assert.equal(res.status, 200);
+    await res.text();
+  }));
+  // Every request is either a line or a counted drop, once the writer has caught up.
+  let m;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    m = await scrape(`${gw.adminUrl}/metrics`);
+    const accounted = m.get('ringgate_access_log_records_total') + m.get('ringgate_access_log_dropped_total');
+    if (accounted >= N || Date.now() > deadline) break;
+    await sleep(20);
+  }
+  const lines = readLines(log);
+  const dropped = m.get('ringgate_access_log_dropped_total');
+  console.log(`${N} requests through a 2-slot ring: ${lines.length} lines, ${dropped} dropped`);
+  assert.ok(dropped > 0, 'the burst overflowed the 2-slot ring');
+  assert.equal(lines.length, m.get('ringgate_access_log_records_total'));
+  assert.equal(lines.length + dropped, N);
+  assert.equal(new Set(lines.map((l) => l.request_id)).size, lines.length, 'no line twice');
+});
+
 test('an access log path that cannot be opened is a start-up error', () => {
   const res = spawnSync(binaries.ringgate, ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
     '--config', config('c', ['127.0.0.1:1'], path.join(dir, 'no-such-dir', 'access.log'))], { encoding: 'utf8', timeout: 10000 });

@@ -141,6 +141,9 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   char path[] = "/tmp/ringgate-access-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);
+  // What an earlier run left: kept, and the new lines come after it.
+  const std::string earlier = "{\"earlier\":\"run\"}\n";
+  REQUIRE(write(fd, earlier.data(), earlier.size()) == ssize_t(earlier.size()));
   close(fd);
   {
     auto opened = AccessLogWriter::open(path);
@@ -164,10 +167,20 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   all << in.rdbuf();
   const std::string text = all.str();
   unlink(path);
-  CHECK(std::count(text.begin(), text.end(), '\n') == 3);
-  CHECK(text.find("\"status\":503") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 4);
+  CHECK(text.starts_with(earlier));
+  CHECK(text.find("\"status\":503") > earlier.size());
+  CHECK(text.find("\"status\":200") > earlier.size());
 
   auto bad = AccessLogWriter::open("/nonexistent-dir/access.log");
   CHECK_FALSE(bad.writer);
   CHECK(bad.error.find("cannot open /nonexistent-dir/access.log") != std::string::npos);
+}
+
+TEST_CASE("inline text: an empty view (null data) is stored as empty") {
+  InlineText<8> t;
+  t.set("abc");
+  t.set(std::string_view());  // data() == nullptr: no memcpy from it (UBSan under the sanitized build)
+  CHECK(t.view().empty());
+  CHECK_FALSE(t.truncated);
 }

@@ -58,7 +58,10 @@ test('/readyz is 503 until an endpoint is routable (none listening, then warming
   // without listening (connections refused), so it is still not ready.
   const starting = startSim(['--model', MODEL, '--port', String(port), '--startup-delay', '1.5']);
   const up = performance.now();
-  await sleep(300);
+  // Once the gateway has polled the starting server (refused) twice more: still not ready.
+  const failedBefore = (await debugEndpoints(gw)).endpoints[0].health.failed_scrapes;
+  await waitFor('polled while starting', async () =>
+    (await debugEndpoints(gw)).endpoints[0].health.failed_scrapes >= failedBefore + 2, 5000);
   assert.equal(await connectRefused(port), true, 'a starting server refuses connections');
   ready = await get(`${gw.adminUrl}/readyz`);
   assert.equal(ready.status, 503, 'ready while the only server is still starting');

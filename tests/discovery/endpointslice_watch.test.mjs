@@ -115,20 +115,26 @@ test('bookmarks move the resourceVersion the next watch starts from', async () =
   try {
     await probe.waitFor(isEndpoints);
     await api.waitForWatches(1);
-    // Other services' changes advance the global resourceVersion unseen by our watch.
+    const from = probe.mark();
+    // A MODIFIED that leaves the endpoint set as it was: the last event our watch sees.
+    const touched = api.updateSlice('vllm-a', (s) => { s.metadata.annotations = { touched: 'yes' }; });
+    // Other services' changes advance the global resourceVersion unseen by our
+    // watch: only the bookmark carries the newer version to it.
     for (let i = 0; i < 3; i++) api.createSlice(`other-${i}`, { service: 'other', endpoints: [endpoint(`10.1.0.${i}`)] });
-    // Neither a bookmark nor a MODIFIED that leaves the endpoint set as it was is published.
-    api.updateSlice('vllm-a', (s) => { s.metadata.annotations = { touched: 'yes' }; });
     const { resourceVersion } = api.bookmark();
-    const before = probe.lines.length;
-    await sleep(200);
-    assert.equal(probe.lines.length, before, 'no publication without a change');
+    assert.ok(Number(resourceVersion) > Number(touched.resourceVersion), 'the bookmark is newer than every event');
     assert.equal(api.watchRequests().at(-1).query.allowWatchBookmarks, 'true');
-    api.dropWatches();
-    const deadline = performance.now() + 5000;
-    while (api.watchRequests().length < 2 && performance.now() < deadline) await sleep(10);
-    assert.equal(api.watchRequests()[1].query.resourceVersion, resourceVersion);
-    assert.equal(api.listRequests().length, 1, 'a drop re-watches, it does not relist');
+    // A clean end (everything written is delivered first), then the re-watch.
+    const serial = api.watchRequests().length;
+    api.endWatches();
+    await api.waitForWatchSince(serial);
+    assert.equal(api.watchRequests()[serial].query.resourceVersion, resourceVersion, 'the re-watch starts at the bookmark');
+    assert.equal(api.listRequests().length, 1, 'a re-watch, not a relist');
+    // Neither the bookmark nor the no-op MODIFIED was published: the next line is the next real change.
+    await observe(probe, () => api.updateSlice('vllm-a', (s) => { s.endpoints.push(endpoint('10.0.0.2')); }),
+      endpointsAre(['10.0.0.1:8000', '10.0.0.2:8000']));
+    const published = probe.lines.slice(from).filter((l) => isEndpoints(l.msg));
+    assert.equal(published.length, 1, `no publication without a change: ${JSON.stringify(published.map((l) => l.msg))}`);
   } finally {
     await probe.stop();
     await api.close();
@@ -261,7 +267,8 @@ test('watches end at timeoutSeconds and are resumed without a relist', async () 
   const probe = startProbe(probeArgs(api, ['--watch-timeout', '1']));
   try {
     await probe.waitFor(isEndpoints);
-    await sleep(2500);
+    const deadline = performance.now() + 10000;
+    while (api.watchRequests().length < 2 && performance.now() < deadline) await sleep(20);
     const watches = api.watchRequests();
     assert.ok(watches.length >= 2, `${watches.length} watch requests`);
     assert.equal(watches[0].query.timeoutSeconds, '1');
@@ -296,21 +303,96 @@ test('401: a clear error, retried, and a rotated token file is picked up', async
   }
 });
 
-test('garbage in the watch stream: reported, then a relist', async () => {
+test('garbage in the watch stream: reported, then a relist (each time)', async () => {
   const api = await new FakeKubeApi().start();
   api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1')] });
   const probe = startProbe(probeArgs(api));
   try {
     await probe.waitFor(isEndpoints);
     await api.waitForWatches(1);
-    api.sendRaw('{"type":"ADDED","object":{"metadata":{"name":7}}}\n');
-    await probe.waitFor((m) => typeof m.error === 'string' && m.error.includes('metadata.name'));
-    await api.waitForWatches(1);
-    api.sendRaw('<html>oops</html>\n');
-    const deadline = performance.now() + 5000;
-    while (api.listRequests().length < 2 && performance.now() < deadline) await sleep(10);
-    assert.ok(api.listRequests().length >= 2, 'relisted after a bad event');
+    for (const [raw, error] of [
+      ['{"type":"ADDED","object":{"metadata":{"name":7}}}\n', /metadata\.name/],
+      ['<html>oops</html>\n', /./],
+    ]) {
+      const lists = api.listRequests().length;
+      const serial = api.watchRequests().length;
+      const from = probe.mark();
+      api.sendRaw(raw);
+      await probe.waitFor((m) => typeof m.error === 'string' && error.test(m.error), { from });
+      // The next watch opens only after the relist that follows the bad event.
+      await api.waitForWatchSince(serial);
+      assert.equal(api.listRequests().length, lists + 1, `relisted after ${raw.trim()}`);
+    }
     await observe(probe, () => api.deleteSlice('vllm-a'), endpointsAre([]));
+  } finally {
+    await probe.stop();
+    await api.close();
+  }
+});
+
+test('a slice whose labels move it out of the Service takes its endpoints away (and back)', async () => {
+  const api = await new FakeKubeApi().start();
+  api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1')] });
+  api.createSlice('vllm-b', { endpoints: [endpoint('10.0.0.2')] });
+  const probe = startProbe(probeArgs(api));
+  try {
+    await probe.waitFor(endpointsAre(['10.0.0.1:8000', '10.0.0.2:8000']));
+    await api.waitForWatches(1);
+    const relabel = (service) => (s) => { s.metadata.labels['kubernetes.io/service-name'] = service; };
+    assertFast([
+      await observe(probe, () => api.updateSlice('vllm-b', relabel('other')), endpointsAre(['10.0.0.1:8000'])),
+      await observe(probe, () => api.updateSlice('vllm-b', relabel('vllm')), endpointsAre(['10.0.0.1:8000', '10.0.0.2:8000'])),
+    ]);
+    // Also when the move happens while no watch is open (replayed from history on the re-watch).
+    api.dropWatches();
+    api.updateSlice('vllm-a', relabel('other'));
+    await probe.waitFor(endpointsAre(['10.0.0.2:8000']));
+    assert.equal(api.listRequests().length, 1, 'all through the watch');
+  } finally {
+    await probe.stop();
+    await api.close();
+  }
+});
+
+test('watch ERROR events other than 410 (a 500 Status): reported, then a relist catches up', async () => {
+  const api = await new FakeKubeApi().start();
+  api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1'), endpoint('10.0.0.2')] });
+  const probe = startProbe(probeArgs(api, ['--backoff-initial-ms', '50', '--backoff-max-ms', '200']));
+  try {
+    await probe.waitFor(routableAre(['10.0.0.1:8000', '10.0.0.2:8000']));
+    await api.waitForWatches(1);
+    // A change the watch never hears about: only a relist can find it.
+    api.updateSlice('vllm-a', (s) => { s.endpoints[1].conditions.ready = false; }, { silent: true });
+    const from = probe.mark();
+    api.sendError(500, 'InternalError', 'etcd is sad');
+    const error = await probe.waitFor((m) => m.status === 500, { from });
+    assert.match(error.msg.error, /watch ERROR event: 500 InternalError: etcd is sad/);
+    await probe.waitFor(routableAre(['10.0.0.1:8000']), { from });
+    assert.equal(api.listRequests().length, 2);
+    await api.waitForWatches(1);
+    assertFast([await observe(probe, () => api.deleteSlice('vllm-a'), endpointsAre([]))]);
+  } finally {
+    await probe.stop();
+    await api.close();
+  }
+});
+
+test('a watch that stays open but goes dead is replaced after the idle timeout, without a relist', async () => {
+  const api = await new FakeKubeApi().start();
+  api.createSlice('vllm-a', { endpoints: [endpoint('10.0.0.1')] });
+  const probe = startProbe(probeArgs(api, ['--watch-idle-timeout-ms', '700']));
+  try {
+    await probe.waitFor(isEndpoints);
+    await api.waitForWatches(1);
+    const serial = api.watchRequests().length;
+    api.silenceWatches();
+    // Lost on the dead connection; the new watch replays it from history.
+    const { resourceVersion } = api.updateSlice('vllm-a', (s) => { s.endpoints.push(endpoint('10.0.0.2')); });
+    await probe.waitFor(endpointsAre(['10.0.0.1:8000', '10.0.0.2:8000']), { timeoutMs: 10000 });
+    assert.ok(api.watchRequests().length > serial, 'a new watch');
+    assert.equal(Number(api.watchRequests()[serial].query.resourceVersion), Number(resourceVersion) - 1);
+    assert.equal(api.listRequests().length, 1, 'no relist');
+    assert.ok(probe.lines.some((l) => typeof l.msg.error === 'string' && /tim/i.test(l.msg.error)), 'the dead watch is reported');
   } finally {
     await probe.stop();
     await api.close();

@@ -211,6 +211,32 @@ export class FakeKubeApi {
   // Writes raw bytes to every open watch (to test garbage handling).
   sendRaw(text) { for (const w of this.watches) w.res.write(text); }
 
+  // Sends an ERROR event carrying a Status with `code` (e.g. 500) to every open
+  // watch and ends it, as the API server does for errors other than 410.
+  sendError(code = 500, reason = 'InternalError', message = 'injected watch error') {
+    for (const w of this.watches) {
+      this.#send(w, { type: 'ERROR', object: statusObject(code, reason, message) });
+      w.res.end();
+    }
+    this.watches.clear();
+    return { at: performance.now() };
+  }
+
+  // The open watches stay open but go dead: nothing more is written to them
+  // (no event, no bookmark, no end), as after a lost peer or a stuck proxy.
+  // Watches opened later work normally.
+  silenceWatches() { for (const w of this.watches) w.silent = true; }
+
+  // Resolves once a watch opened as request number >= `serial` (0-based over
+  // watchRequests()) is open: "a new watch since then".
+  async waitForWatchSince(serial, timeoutMs = 5000) {
+    const deadline = performance.now() + timeoutMs;
+    while (![...this.watches].some((w) => w.serial >= serial && !w.silent)) {
+      if (performance.now() > deadline) throw new Error(`no watch opened since request ${serial} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   // The next `count` watch requests fail: 'drop' (connection closed before a
   // response) or an HTTP status number (e.g. 500, answered with a Status; 410
   // answered with the Expired Status).
@@ -223,14 +249,33 @@ export class FakeKubeApi {
   }
 
   #commit(type, key, object, silent) {
+    const previous = type === 'MODIFIED' ? structuredClone(this.slices.get(key)) : undefined;
     this.resourceVersion += 1;
     object.metadata.resourceVersion = String(this.resourceVersion);
     if (type === 'DELETED') this.slices.delete(key);
     else this.slices.set(key, object);
-    const event = { rv: this.resourceVersion, type, object: structuredClone(object) };
+    const event = { rv: this.resourceVersion, type, object: structuredClone(object), previous };
     this.history.push(event);
-    if (!silent) for (const w of this.watches) if (this.#matches(w, object)) this.#send(w, { type, object });
+    if (!silent) for (const w of this.watches) { const e = this.#eventFor(w, event); if (e) this.#send(w, e); }
     return { resourceVersion: String(this.resourceVersion), at: performance.now() };
+  }
+
+  // What a watch with this filter sees of an event. As the API server's watch
+  // cache does for a label selector: an object whose labels move it out of the
+  // selection is DELETED for that watch (its previous content at the new
+  // resourceVersion), one that moves in is ADDED.
+  #eventFor(filter, { type, object, previous }) {
+    const now = this.#matches(filter, object);
+    const before = previous !== undefined && this.#matches(filter, previous);
+    if (type !== 'MODIFIED' || previous === undefined) return now ? { type, object } : null;
+    if (now && before) return { type, object };
+    if (now) return { type: 'ADDED', object };
+    if (before) {
+      const gone = structuredClone(previous);
+      gone.metadata.resourceVersion = object.metadata.resourceVersion;
+      return { type: 'DELETED', object: gone };
+    }
+    return null;
   }
 
   #matches(filter, object) {
@@ -239,6 +284,7 @@ export class FakeKubeApi {
   }
 
   #send(watch, event) {
+    if (watch.silent) return;
     const line = JSON.stringify(event) + '\n';
     if (this.chunking === 'split' && line.length > 8) {
       const a = Math.floor(line.length / 3);
@@ -310,7 +356,8 @@ export class FakeKubeApi {
     record.status = 200;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
-    const watch = { res, ...filter, fromRv, bookmarks: query.allowWatchBookmarks === 'true' };
+    const watch = { res, ...filter, fromRv, bookmarks: query.allowWatchBookmarks === 'true',
+      serial: this.watchRequests().length - 1, silent: false };
     if (fromRv !== '' && fromRv !== '0' && Number(fromRv) < this.compactedBelow) {
       this.#send(watch, { type: 'ERROR', object: this.#expiredStatus(fromRv) });
       res.end();
@@ -320,11 +367,15 @@ export class FakeKubeApi {
       // "Start at any": synthetic ADDED events for the current state.
       for (const o of this.slices.values()) if (this.#matches(filter, o)) this.#send(watch, { type: 'ADDED', object: o });
     } else {
-      for (const e of this.history) if (e.rv > Number(fromRv) && this.#matches(filter, e.object)) this.#send(watch, e);
+      for (const e of this.history) {
+        if (e.rv <= Number(fromRv)) continue;
+        const seen = this.#eventFor(filter, e);
+        if (seen) this.#send(watch, seen);
+      }
     }
     this.watches.add(watch);
     const timeout = Number(query.timeoutSeconds ?? 0);
-    const timer = timeout > 0 ? setTimeout(() => { this.watches.delete(watch); res.end(); }, timeout * 1000) : null;
+    const timer = timeout > 0 ? setTimeout(() => { if (watch.silent) return; this.watches.delete(watch); res.end(); }, timeout * 1000) : null;
     res.on('close', () => { clearTimeout(timer); this.watches.delete(watch); });
   }
 }

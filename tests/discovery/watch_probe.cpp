@@ -64,7 +64,7 @@ int usage(const char* problem) {
                "watch_probe: %s\n"
                "usage: watch_probe (--api-url URL [--ca-file F] [--token-file F] | --in-cluster [--sa-dir D])\n"
                "                   [--namespace NS] --service SVC --port NAME|NUMBER\n"
-               "                   [--watch-timeout S] [--backoff-initial-ms N] [--backoff-max-ms N]\n",
+               "                   [--watch-timeout S] [--watch-idle-timeout-ms N] [--backoff-initial-ms N] [--backoff-max-ms N]\n",
                problem);
   return 2;
 }
@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
     else if (flag == "--service") options.service = value;
     else if (flag == "--port") port_text = value;
     else if (flag == "--watch-timeout") options.watch_timeout_seconds = std::atoi(value);
+    else if (flag == "--watch-idle-timeout-ms") options.watch_idle_timeout = std::chrono::milliseconds(std::atoi(value));
     else if (flag == "--backoff-initial-ms") options.backoff_initial = std::chrono::milliseconds(std::atoi(value));
     else if (flag == "--backoff-max-ms") options.backoff_max = std::chrono::milliseconds(std::atoi(value));
     else return usage(("unknown flag " + std::string(flag)).c_str());

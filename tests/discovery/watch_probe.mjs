@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { checkSanitizerReport } from '../lib/procs.mjs';
 
 const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
 export const probeBinary = process.env.WATCH_PROBE ?? path.join(buildDir, 'tests/discovery/watch_probe');
@@ -19,6 +20,7 @@ export function startProbe(args, { env } = {}) {
   let stderr = '';
   let exited = null;
   proc.stderr.on('data', (d) => { stderr += d; });
+  proc.on('close', () => checkSanitizerReport('watch_probe', stderr));
   const settle = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i];

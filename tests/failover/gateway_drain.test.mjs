@@ -15,6 +15,17 @@ const MODEL = 'facebook/opt-125m';
 const live = [];
 after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Resolves once the sim has `n` requests running or waiting (they are in flight through the gateway).
+async function untilInFlight(sim, n) {
+  const limit = performance.now() + 10000;
+  for (;;) {
+    const text = await (await fetch(`${sim.url}/metrics`)).text();
+    const total = [...text.matchAll(/^vllm:num_requests_(?:running|waiting)\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    if (total >= n) return;
+    assert.ok(performance.now() < limit, `${n} requests in flight at the sim (${total})`);
+    await sleep(10);
+  }
+}
 
 function connects(port) {
   return new Promise((resolve) => {
@@ -41,7 +52,7 @@ test('SIGTERM: readyz 503, listener closed, in-flight requests finish, exit 0', 
   // ~40 tokens × 50 ms: each request runs about 2 s.
   const inflight = [];
   for (let i = 0; i < 6; i++) inflight.push(request(gw.url, agent, i, i % 2 === 0, 40, t0));
-  await sleep(500);
+  await untilInFlight(sim, 6);
   const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() - t0 })));
   const term = performance.now() - t0;
   gw.proc.kill('SIGTERM');
@@ -75,7 +86,7 @@ test('SIGTERM with a drain timeout shorter than a stream: it ends with an SSE er
   const agent = new http.Agent({ keepAlive: true });
   const t0 = performance.now();
   const stream = request(gw.url, agent, 0, true, 200, t0);  // ~10 s
-  await sleep(400);
+  await untilInFlight(sim, 1);
   const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() - t0 })));
   const term = performance.now() - t0;
   gw.proc.kill('SIGTERM');

@@ -18,6 +18,23 @@ export const binaries = {
 const live = new Set();
 function stopAll() { for (const p of live) { try { p.kill('SIGKILL'); } catch {} } }
 process.on('exit', stopAll);
+
+// ---- [tests] sanitizer reports ----
+// Under the ASan+UBSan build (scripts/run-tests.sh) a report in any child's stderr
+// fails the test file, even when the test itself passed and even when the process
+// was later killed: the report is looked for in everything the process wrote.
+const sanitizerPattern = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
+const sanitizerReports = [];
+export function checkSanitizerReport(name, stderrText) {
+  const at = stderrText.search(sanitizerPattern);
+  if (at >= 0) sanitizerReports.push(`${name}: ${stderrText.slice(Math.max(0, at - 200), at + 3000)}`);
+}
+process.on('exit', () => {
+  if (sanitizerReports.length === 0) return;
+  process.stderr.write(`\n# ${sanitizerReports.length} sanitizer report(s) from child processes:\n${sanitizerReports.join('\n---\n')}\n`);
+  process.exitCode = 1;
+});
+// ---- [tests] end sanitizer reports ----
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
 
 // Spawns `bin args`, resolves once the "listening" line arrives:
@@ -28,6 +45,7 @@ export function start(bin, args, { timeoutMs = 10000, env } = {}) {
     live.add(proc);
     let err = '';
     proc.stderr.on('data', (d) => { err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); });
+    proc.on('close', () => checkSanitizerReport(path.basename(bin), err));
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${bin} did not start within ${timeoutMs} ms: ${err}`)); }, timeoutMs);
     proc.on('exit', (code, signal) => {
       live.delete(proc);

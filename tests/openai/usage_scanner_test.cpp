@@ -57,3 +57,15 @@ TEST_CASE("cached prompt tokens from usage.prompt_tokens_details, split anywhere
   none.feed(R"({"usage":{"prompt_tokens":40,"completion_tokens":3,"prompt_tokens_details":null}})");
   CHECK(none.cached_tokens() == -1);
 }
+
+TEST_CASE("a number cut at the end of what has arrived is not read until it is complete") {
+  // A stream that breaks mid-number must not log a truncated count (12 of 1234).
+  UsageScanner s;
+  s.feed("{\"usage\":{\"prompt_tokens\":12");
+  CHECK(s.prompt_tokens() == -1);
+  s.feed("34,\"completion_tokens\":5");
+  CHECK(s.prompt_tokens() == 1234);
+  CHECK(s.completion_tokens() == -1);
+  s.feed("6}}");
+  CHECK(s.completion_tokens() == 56);
+}

@@ -48,6 +48,27 @@ TEST_CASE("client response head: framing by upstream length and client version")
   CHECK(head == "HTTP/1.1 200 OK\r\nx-request-id: up\r\ncontent-length: 2\r\nconnection: close\r\n\r\n");
 }
 
+TEST_CASE("TE, Trailer, Upgrade and Proxy-* are hop-by-hop both ways: trailers are never announced to a peer") {
+  http::RequestParser parser;
+  const std::string bytes =
+      "POST /v1/completions HTTP/1.1\r\nHost: gw\r\nTE: trailers\r\nTrailer: x-checksum\r\nUpgrade: h2c\r\n"
+      "Proxy-Authorization: Basic eA==\r\nProxy-Connection: keep-alive\r\nContent-Length: 2\r\n\r\n{}";
+  REQUIRE(parser.feed(bytes.data(), bytes.size()).state == http::ParseState::Complete);
+  std::string head;
+  proxy::build_upstream_head(head, parser.request(), "rid-2", true, 2);
+  CHECK(head == "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-request-id: rid-2\r\ncontent-length: 2\r\n\r\n");
+
+  http::ResponseParser response;
+  std::string body;
+  const std::string upstream = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-usage\r\nTE: trailers\r\n"
+                               "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nContent-Type: text/event-stream\r\n\r\n";
+  response.feed(upstream.data(), upstream.size(), &body);
+  head.clear();
+  proxy::build_client_head(head, response, proxy::ClientFraming::Chunked, false, "rid");
+  CHECK(head ==
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nx-request-id: rid\r\n\r\n");
+}
+
 TEST_CASE("chunks are framed; empty data writes nothing") {
   std::string out;
   proxy::append_chunk(out, "");

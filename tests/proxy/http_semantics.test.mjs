@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSim, startGateway } from '../lib/procs.mjs';
 import { rawExchange, statuses, request, jsonHeaders, MODEL } from './raw_http.mjs';
+import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
 
 let sim;
 let gw;
@@ -157,11 +158,37 @@ test('gateway errors: 404 path, 405 method, 400 bad JSON / missing or non-string
   assert.equal(allowed.headers.allow, 'POST');
 });
 
-test('embeddings and responses paths are proxied too', async () => {
-  for (const path of ['/v1/embeddings', '/v1/responses']) {
-    const res = await request(gw.port, { path, headers: jsonHeaders, body: { model: MODEL, input: 'hello' } });
-    // Whatever the sim answers, it is the sim's answer (not a gateway 404/405).
-    assert.notEqual(res.headers['x-request-id'], undefined);
-    assert.ok(![404, 405].includes(res.status) || !/"code":"not_found"|"method_not_allowed"/.test(res.body), res.body);
+test('embeddings and responses paths are proxied too: request and answer arrive whole', async () => {
+  // An upstream that serves both paths (the sim does not), so the body a client
+  // gets can only have come from it.
+  const up = await startFakeVllm({ model: MODEL, onRequest: (req, reqBody, res) => {
+    const input = JSON.parse(reqBody).input;
+    if (req.url === '/v1/embeddings') {
+      return replyJson(res, 200, { object: 'list', model: MODEL,
+        data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5, input.length] }],
+        usage: { prompt_tokens: 1, total_tokens: 1 } });
+    }
+    replyJson(res, 200, { id: 'resp_1', object: 'response', model: MODEL, status: 'completed',
+      output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `echo: ${input}` }] }] });
+  } });
+  const g = await startGateway(['--workers', '1', '--endpoint', up.api]);
+  try {
+    for (const [path, input, check] of [
+      ['/v1/embeddings', 'hello', (b) => assert.deepEqual(b.data[0].embedding, [0.25, -0.5, 5])],
+      ['/v1/responses', 'hi there', (b) => assert.equal(b.output[0].content[0].text, 'echo: hi there')],
+    ]) {
+      const sent = JSON.stringify({ model: MODEL, input });
+      const res = await request(g.port, { path, headers: jsonHeaders, body: sent });
+      assert.equal(res.status, 200, res.body);
+      check(JSON.parse(res.body));
+      const got = up.requests.at(-1);
+      assert.equal(got.path, path);
+      assert.equal(got.body, sent, 'the upstream got the client body unchanged');
+      assert.notEqual(res.headers['x-request-id'], undefined);
+    }
+    assert.equal(up.requests.length, 2);
+  } finally {
+    await g.stop();
+    await up.stop();
   }
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { request, jsonHeaders, MODEL, metric } from './raw_http.mjs';
+import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
 
 const live = [];
 after(async () => { for (const p of live.reverse()) await p.stop?.(); });
@@ -60,14 +61,37 @@ async function rawUpstream(onData) {
 
 const jsonReply = (text) => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
 
-test('refused endpoint: the request goes to the next one', async () => {
-  const sim = await startSim(['--model', MODEL]);
-  live.push(sim);
-  const gw = await gateway(['--endpoint', `127.0.0.1:${await deadPort()}`, '--endpoint', sim.api]);
-  for (let i = 0; i < 4; i++) {
-    const res = await request(gw.port, { headers: jsonHeaders, body });
-    assert.equal(res.status, 200, res.body);
+// Polls `cond(metricsMap)` on the gateway's admin /metrics until it holds (or fails after timeoutMs).
+async function untilMetrics(gw, cond, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await scrape(`${gw.adminUrl}/metrics`);
+    if (cond(m)) return m;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+test('an endpoint that drops the request before answering: the request is retried on the other one', async () => {
+  // Two endpoints; the one that drops looks idle and the good one loaded (50
+  // waiting), so the scheduler deterministically tries the dropping one first.
+  const dropping = await startFakeVllm({ model: MODEL, waiting: 0, onRequest: (req) => req.socket.destroy() });
+  const good = await startFakeVllm({ model: MODEL, waiting: 50, onRequest: (req, _b, res) => replyJson(res, 200, { ok: "good" }) });
+  live.push(dropping, good);
+  const gw = await gateway(['--endpoint', dropping.api, '--endpoint', good.api]);
+  const queue = (m, up) => [...m].find(([k]) => k.startsWith('inference_pool_per_pod_queue_size{') &&
+    k.includes(`model_server_pod="${up.api}"`))?.[1];
+  await untilMetrics(gw, (m) => metric(m, 'inference_pool_ready_pods') === 2 &&
+    queue(m, dropping) === 0 && queue(m, good) === 50, 'both endpoints scraped');
+  const res = await request(gw.port, { headers: jsonHeaders, body });
+  assert.equal(res.status, 200, res.body);
+  assert.deepEqual(JSON.parse(res.body), { ok: 'good' });
+  assert.equal(dropping.requests.length, 1, 'the first attempt went to the dropping endpoint');
+  assert.equal(good.requests.length, 1, 'the retry went to the good one');
+  assert.equal(good.requests[0].body, JSON.stringify(body), 'the retry carried the whole body');
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  assert.equal(metric(m, 'ringgate_retries_total'), 1);
+  assert.ok(metric(m, 'ringgate_upstream_failures_total') >= 1);
 });
 
 test('every endpoint refuses: 502 with an OpenAI error', async () => {

@@ -4,11 +4,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startSim, startGateway } from '../lib/procs.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
-after(async () => { await Promise.all(live.map((p) => p.stop('SIGKILL'))); });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringgate-affinity-'));
+after(async () => {
+  await Promise.all(live.map((p) => p.stop('SIGKILL')));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 // Deterministic pseudo-text so every run sends the same prompts.
 function text(seed, bytes) {
@@ -79,4 +86,71 @@ test('requests sharing a prefix land on the same endpoint >= 99% of the time wit
   let attempts = 0;
   for (const m of metrics.matchAll(/^inference_extension_scheduler_attempts_total\{[^}]*status="success"[^}]*\} (\d+)$/gm)) attempts += Number(m[1]);
   assert.ok(attempts >= sent, `scheduling attempts ${attempts} < ${sent}`);
+});
+
+// Rendezvous placement alone sends an unseen prefix to the same endpoint from
+// every worker, so the test above holds even with an index that records
+// nothing or is not shared. Here the prefixes are first served while the pool
+// has one endpoint, then three more join: the rendezvous home of most families
+// is now another endpoint, and only an index shared by both workers still knows
+// that the first one holds their prefix.
+test('prefixes placed before the pool grew stay on the endpoint that holds them, from either worker', async () => {
+  const sims = await Promise.all([0, 1, 2, 3].map(() => startSim(['--model', MODEL])));
+  live.push(...sims);
+  const config = path.join(dir, 'grow.yaml');
+  const write = (members) => fs.writeFileSync(config, [
+    'apiVersion: ringgate.io/v1', 'kind: Gateway',
+    `pool: {name: vllm, discovery: {static: [${members.map((s) => `"${s.api}"`).join(', ')}]}}`, ''].join('\n'));
+  write(sims.slice(0, 1));
+  const gw = await startGateway(['--workers', '2', '--config', config]);
+  live.push(gw);
+  const readyPods = async (n) => {
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const m = await scrape(`${gw.adminUrl}/metrics`);
+      if (m.get('inference_pool_ready_pods{name="vllm"}') === n) return;
+      if (Date.now() > deadline) throw new Error(`${n} ready pods not reached: ${m.get('inference_pool_ready_pods{name="vllm"}')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await readyPods(1);
+
+  const families = 12;
+  const prefixes = Array.from({ length: families }, (_, f) => text(f + 101, 4096));
+  // Warm-up on one connection, so one worker alone records the placements.
+  const warm = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let f = 0; f < families; f++) {
+    const res = await post(warm, gw.port, { model: MODEL, prompt: `${prefixes[f]} warm-up`, max_tokens: 1 });
+    assert.equal(res.endpoint, sims[0].api);
+  }
+  warm.destroy();
+
+  write(sims);
+  gw.proc.kill('SIGHUP');
+  await readyPods(4);
+
+  // 16 connections over both workers, three requests in flight at a time: the
+  // first endpoint's load stays far below what the load guard would spill.
+  const agents = Array.from({ length: 16 }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const rounds = 10;
+  const jobs = [];
+  for (let round = 0; round < rounds; round++) for (let f = 0; f < families; f++) jobs.push([round, f]);
+  let onHolder = 0;
+  const elsewhere = [];
+  let next = 0;
+  await Promise.all([0, 1, 2].map(async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const [round, f] = jobs[i];
+      const res = await post(agents[i % agents.length], gw.port,
+        { model: MODEL, prompt: `${prefixes[f]} question ${round} of family ${f}`, max_tokens: 1 });
+      assert.equal(res.status, 200);
+      if (res.endpoint === sims[0].api) onHolder++;
+      else elsewhere.push(`family ${f} round ${round} -> ${res.endpoint}`);
+    }
+  }));
+  for (const a of agents) a.destroy();
+  const share = onHolder / jobs.length;
+  console.log(`warm prefixes on the endpoint holding them: ${onHolder}/${jobs.length} = ${share.toFixed(4)}`);
+  assert.ok(share >= 0.99, `share ${share} < 0.99; elsewhere: ${elsewhere.slice(0, 10).join('; ')}`);
 });

@@ -1,6 +1,7 @@
 #include "ringgate/sched/prefix_hasher.h"
 
 #include <doctest/doctest.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <string>
@@ -50,21 +51,56 @@ TEST_CASE("hasher: a conversation extended by a message keeps every earlier bloc
     CHECK(other.back() != turn1.back());
 }
 
-TEST_CASE("hasher: block layout does not depend on how text is split into parts within a block") {
-    // Chained hashes of one long part equal the same bytes hashed block by block.
-    PrefixHasher h(4);
-    auto a = hashes(h, "m", {"abcdefgh"});   // "abcd" "efgh" "\xff"
-    auto b = hashes(h, "m", {"abcdefgh"});
-    CHECK(a.size() == 3);
-    CHECK(a == b);
-    // Straddling blocks assembled from two parts equal the in-place path.
-    std::string joined = std::string("ab") + char(0xFF) + "cdef" + char(0xFF);
-    PrefixHasher h1(4);
-    // Hash the joined stream as one part minus its own terminator by checking
-    // the first block equality (the only block not involving the final separator).
-    auto parts = hashes(h1, "m", {"ab", "cdef"});    // "ab\xff" + "c" | "def\xff"
-    auto whole = hashes(h1, "m", {std::string_view(joined).substr(0, 7)});  // "ab\xffcdef" + "\xff"
-    CHECK(parts == whole);
+namespace {
+// The design's definition, written out independently of PrefixHasher's in-place
+// walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
+// last one partial), h0 = xxh3(block0, seed = xxh3(model)), hi = xxh3(blocki, seed = h(i-1)),
+// every hash of the leading kDensePrefixBlocks blocks and every kPrefixSampleStride-th after.
+std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
+                                       const std::vector<std::string_view>& parts) {
+    std::string joined;
+    for (std::string_view p : parts) {
+        joined.append(p);
+        joined.push_back(char(0xFF));
+    }
+    std::vector<uint64_t> out;
+    uint64_t seed = XXH3_64bits(model.data(), model.size());
+    for (size_t at = 0; at < joined.size(); at += block_bytes) {
+        size_t len = std::min(block_bytes, joined.size() - at);
+        seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
+        // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
+        const size_t blocks = at / block_bytes + 1;
+        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0) out.push_back(seed);
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("hasher: equal to the reference chain, whatever the block size and however the parts straddle blocks") {
+    std::string text(300, 'a');
+    for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 11) % 26);
+    const std::string_view t(text);
+    const std::vector<std::vector<std::string_view>> splits{
+        {t},
+        {t.substr(0, 3), t.substr(3)},
+        {t.substr(0, 63), t.substr(63, 1), t.substr(64)},
+        {"system", t.substr(0, 200), "user", t.substr(200), "", "x"},
+        {""},
+    };
+    for (size_t block : {1u, 4u, 7u, 16u, 64u, 4096u}) {
+        PrefixHasher h(block);
+        for (const auto& parts : splits) {
+            CAPTURE(block);
+            CAPTURE(parts.size());
+            CHECK(hashes(h, "facebook/opt-125m", parts) == reference_hashes(block, "facebook/opt-125m", parts));
+        }
+    }
+    // A block assembled from two parts ("ab" 0xFF "c" | "def" 0xFF) hashes like the
+    // same bytes given as one part: the layout is the joined stream's.
+    PrefixHasher h4(4);
+    std::string joined = std::string("ab") + char(0xFF) + "cdef";
+    CHECK(hashes(h4, "m", {"ab", "cdef"}) == hashes(h4, "m", {std::string_view(joined)}));
+    CHECK(hashes(h4, "m", {"ab", "cdef"}) == reference_hashes(4, "m", {"ab", "cdef"}));
 }
 
 TEST_CASE("hasher: span output caps the hashed length") {

@@ -60,22 +60,39 @@ TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
 }
 
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {
-    SchedulerConfig cfg;  // factor 1.5, min excess 4
-    std::vector<EndpointSignals> c{sig(0), sig(0), sig(3)};  // gap 3 < min excess 4
-    apply_load_guard(c, cfg);
-    CHECK_FALSE(c[2].overloaded);
-    std::vector<EndpointSignals> hot{sig(1), sig(1), sig(1), sig(20)};  // gap 19 > max(2.875, 4)
-    CHECK(apply_load_guard(hot, cfg) == doctest::Approx(5.75));
-    CHECK(hot[3].overloaded);
-    CHECK_FALSE(hot[0].overloaded);
-    std::vector<EndpointSignals> busy{sig(100), sig(110), sig(120)};  // gap 20 < 0.5 x 110
+    SchedulerConfig cfg;  // the defaults the gateway runs with
+    REQUIRE(cfg.load_guard_factor == 2.0);
+    REQUIRE(cfg.load_guard_min_excess == 8);
+    // At light load the min excess (8 requests) decides: a gap of 8 is allowed, 9 is not.
+    std::vector<EndpointSignals> at_excess{sig(0), sig(0), sig(8)};  // mean 2.67: allowed max(2.67, 8) = 8
+    apply_load_guard(at_excess, cfg);
+    CHECK_FALSE(at_excess[2].overloaded);
+    std::vector<EndpointSignals> past_excess{sig(0), sig(0), sig(9)};  // gap 9 > 8
+    CHECK(apply_load_guard(past_excess, cfg) == doctest::Approx(3.0));
+    CHECK(past_excess[2].overloaded);
+    CHECK_FALSE(past_excess[0].overloaded);
+    // Above it the gap allowed is (factor - 1) x mean = 1.0 x mean.
+    std::vector<EndpointSignals> under_mean{sig(10), sig(10), sig(10), sig(23)};  // gap 13 < mean 13.25
+    apply_load_guard(under_mean, cfg);
+    CHECK_FALSE(under_mean[3].overloaded);
+    std::vector<EndpointSignals> over_mean{sig(10), sig(10), sig(10), sig(24)};  // gap 14 > mean 13.5
+    apply_load_guard(over_mean, cfg);
+    CHECK(over_mean[3].overloaded);
+    std::vector<EndpointSignals> busy{sig(100), sig(110), sig(120)};  // gap 20 < 1.0 x 110
     apply_load_guard(busy, cfg);
     CHECK_FALSE(busy[2].overloaded);
     // Most of the pool hot, one idle: the hot ones are far above the idle one.
-    std::vector<EndpointSignals> mostly_hot{sig(60), sig(60), sig(60), sig(0)};
+    std::vector<EndpointSignals> mostly_hot{sig(60), sig(60), sig(60), sig(0)};  // gap 60 > mean 45
     apply_load_guard(mostly_hot, cfg);
     CHECK(mostly_hot[0].overloaded);
     CHECK_FALSE(mostly_hot[3].overloaded);
+    // Another factor and excess are honoured (the config file sets them).
+    SchedulerConfig tight;
+    tight.load_guard_factor = 1.5;
+    tight.load_guard_min_excess = 4;
+    std::vector<EndpointSignals> tight_case{sig(0), sig(0), sig(5)};  // gap 5 > max(0.83, 4)
+    apply_load_guard(tight_case, tight);
+    CHECK(tight_case[2].overloaded);
 }
 
 TEST_CASE("picker: the maximum wins; ties are broken uniformly at random") {

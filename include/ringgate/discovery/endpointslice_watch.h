@@ -40,6 +40,14 @@ struct EndpointSliceWatchOptions {
   std::string service;
   TargetPort port;
   int watch_timeout_seconds = 300;  // timeoutSeconds on each watch request
+  // An open watch that brings no byte (event or bookmark) for this long is
+  // presumed dead (a peer or middlebox gone without a FIN) and is replaced by a
+  // new watch from the last resourceVersion: no relist. The API server sends
+  // watchers that allow bookmarks one about every minute (its cacher's
+  // bookmarkFrequency), so 90 s is silence a live server does not produce; a
+  // quiet server without bookmarks costs one re-watch per 90 s. Capped by the
+  // watch's own timeoutSeconds + 30 s.
+  std::chrono::milliseconds watch_idle_timeout{90000};
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds list_timeout{30000};  // idle timeout while listing
   std::chrono::milliseconds backoff_initial{200};

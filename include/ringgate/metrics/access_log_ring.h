@@ -31,7 +31,8 @@ struct InlineText {
       n = sizeof data;
       while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // s[n] starts the cut-off part
     }
-    std::memcpy(data, s.data(), n);
+    // An empty view may carry a null data(): memcpy(…, nullptr, 0) is undefined (UBSan).
+    if (n > 0) std::memcpy(data, s.data(), n);
     size = uint8_t(n);
   }
   std::string_view view() const noexcept { return {data, size}; }

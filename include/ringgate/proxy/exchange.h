@@ -182,6 +182,7 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   void drop_attempt(bool reusable, bool keep_body);
   void start_client_response(const http::ResponseParser& head);
   void emit_body(std::string_view data);
+  void close_out();
   void finish(bool keep_alive);
   // THE way an exchange fails: a JSON error before the response head went out; after
   // it, an SSE error event for streams, else a visibly truncated (aborted) response.

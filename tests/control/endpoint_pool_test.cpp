@@ -1,0 +1,180 @@
+// EndpointPool against fake model servers (the admin server with vLLM's routes) on
+// real loopback sockets: what each endpoint serves (base models and LoRA adapters,
+// from /v1/models and vllm:lora_requests_info), its load (from /metrics), and
+// when it is routable.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/control/admin_server.h"
+#include "ringgate/control/endpoint_pool.h"
+
+using namespace ringgate;
+using namespace ringgate::control;
+
+namespace {
+
+// A model server with settable answers for /v1/models and /metrics.
+struct FakeServer {
+  AdminResponse models{200, "application/json", R"({"object":"list","data":[{"id":"base","parent":null}]})"};
+  AdminResponse metrics{200, "text/plain", "vllm:num_requests_waiting{model_name=\"base\"} 4\n"};
+  uint16_t port = 0;
+  std::unique_ptr<AdminServer> server;
+
+  explicit FakeServer(EpollLoop& loop) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
+    REQUIRE(listen(fd, 16) == 0);
+    socklen_t len = sizeof sin;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+    port = ntohs(sin.sin_port);
+    server = std::make_unique<AdminServer>(loop, fd);
+    server->route("/v1/models", [this] { return models; });
+    server->route("/metrics", [this] { return metrics; });
+  }
+  DesiredEndpoint member(bool ready = true) const { return {"127.0.0.1", port, ready, ""}; }
+};
+
+PoolOptions fast_options() {
+  PoolOptions o;
+  o.poll_interval = std::chrono::milliseconds(5);
+  o.models_refresh = std::chrono::milliseconds(5);
+  o.scrape_timeout = std::chrono::milliseconds(500);
+  return o;
+}
+
+// Runs the loop until `done()` holds on a fresh snapshot (or 5 s pass).
+std::unique_ptr<sched::EndpointSnapshot> run_until(EpollLoop& loop, EndpointPool& pool, std::vector<FakeServer*> servers,
+                                                   const std::function<bool(const sched::EndpointSnapshot&)>& done) {
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    loop.run_once(2);
+    for (FakeServer* s : servers) s->server->reap();
+    pool.tick(Clock::now());
+    auto snap = pool.build_snapshot();
+    if (done(*snap) || Clock::now() > give_up) return snap;
+  }
+}
+
+const sched::EndpointState* find(const sched::EndpointSnapshot& snap, uint16_t port) {
+  for (const auto& e : snap.endpoints())
+    if (e.address.port == port) return &e;
+  return nullptr;
+}
+
+bool has(const std::vector<std::string>& v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+}  // namespace
+
+TEST_CASE("parse_model_list: base models and adapters (a parent), malformed bodies rejected") {
+  std::vector<std::string> models, adapters;
+  CHECK(parse_model_list(R"({"object":"list","data":[
+      {"id":"meta-llama/Llama-3.1-8B","object":"model","root":"meta-llama/Llama-3.1-8B","parent":null},
+      {"id":"sql-lora","object":"model","root":"/adapters/sql","parent":"meta-llama/Llama-3.1-8B"},
+      {"id":"alias","object":"model"}]})", models, adapters));
+  CHECK(models == std::vector<std::string>{"meta-llama/Llama-3.1-8B", "alias"});
+  CHECK(adapters == std::vector<std::string>{"sql-lora"});
+  CHECK(parse_model_list(R"({"data":[]})", models, adapters));
+  CHECK(models.empty());
+  CHECK(adapters.empty());
+  CHECK_FALSE(parse_model_list("not json", models, adapters));
+  CHECK_FALSE(parse_model_list(R"({"object":"list"})", models, adapters));        // no data
+  CHECK_FALSE(parse_model_list(R"({"data":[{"object":"model"}]})", models, adapters));  // no id
+  CHECK_FALSE(parse_model_list(R"({"data":[{"id":7}]})", models, adapters));
+  CHECK_FALSE(parse_model_list(R"({"data":["x"]})", models, adapters));
+}
+
+TEST_CASE("pool: models, adapters (listed and reported running/waiting) and load reach the snapshot") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer a(loop), b(loop);
+  a.models.body = R"({"data":[{"id":"base","parent":null},{"id":"sql-lora","parent":"base"}]})";
+  b.metrics.body =
+      "vllm:num_requests_waiting{model_name=\"base\"} 9\n"
+      "vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"hot-lora\",waiting_lora_adapters=\"queued-lora\"} 1.7e9\n";
+  EndpointPool pool(loop, registry, fast_options());
+  pool.set_members({a.member(), b.member()});
+  CHECK(pool.size() == 2);
+  CHECK(pool.routable_count() == 0);  // nothing known before the first answers
+  auto snap = run_until(loop, pool, {&a, &b}, [&](const sched::EndpointSnapshot& s) {
+    auto* ea = find(s, a.port);
+    auto* eb = find(s, b.port);
+    return ea && eb && ea->routable && eb->routable && ea->has_metrics && eb->has_metrics;
+  });
+  CHECK(pool.all_probed());
+  CHECK(pool.routable_count() == 2);
+  auto* ea = find(*snap, a.port);
+  auto* eb = find(*snap, b.port);
+  REQUIRE(ea);
+  REQUIRE(eb);
+  CHECK(ea->models == std::vector<std::string>{"base"});
+  CHECK(ea->lora_adapters == std::vector<std::string>{"sql-lora"});
+  CHECK(eb->lora_adapters == std::vector<std::string>{"hot-lora", "queued-lora"});
+  CHECK_FALSE(has(eb->lora_adapters, "sql-lora"));
+  CHECK(eb->metrics.find_model("base")->waiting == 9);
+  CHECK(ea->metrics.find_model("base")->waiting == 4);
+}
+
+TEST_CASE("pool: routability — discovery's verdict, /v1/models known, failed scrapes; 404 /metrics is alive") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer ok(loop), not_ready(loop), no_metrics(loop), no_models(loop);
+  no_metrics.metrics = {404, "text/plain", "not here\n"};
+  no_models.models = {500, "text/plain", "boom\n"};
+  EndpointPool pool(loop, registry, fast_options());
+  pool.set_members({ok.member(), not_ready.member(false), no_metrics.member(), no_models.member()});
+  std::vector<FakeServer*> all{&ok, &not_ready, &no_metrics, &no_models};
+  auto snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) {
+    // Several poll rounds, so that one failed poll cannot pass for an answered one.
+    const EndpointHealth* h = pool.health(find(s, no_metrics.port)->id);
+    const EndpointHealth* good = pool.health(find(s, ok.port)->id);
+    return pool.all_probed() && good && good->scrapes_ok >= 4 && h && !h->last_error.empty();
+  });
+  CHECK(find(*snap, ok.port)->routable);
+  CHECK_FALSE(find(*snap, not_ready.port)->routable);  // discovery says not ready
+  CHECK(find(*snap, no_metrics.port)->routable);       // alive without vLLM metrics
+  CHECK_FALSE(find(*snap, no_metrics.port)->has_metrics);
+  CHECK_FALSE(find(*snap, no_models.port)->routable);  // cannot know what it serves
+
+  // /metrics starts failing with 5xx: out after failed_scrapes_to_unroutable (2) polls, back after one good one.
+  ok.metrics = {503, "text/plain", "overloaded\n"};
+  snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) { return !find(s, ok.port)->routable; });
+  CHECK_FALSE(find(*snap, ok.port)->routable);
+  CHECK(pool.health(find(*snap, ok.port)->id)->failed_scrapes >= 2);
+  ok.metrics = {200, "text/plain", "vllm:num_requests_waiting{model_name=\"base\"} 1\n"};
+  snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) { return find(s, ok.port)->routable; });
+  CHECK(find(*snap, ok.port)->routable);
+
+  // Leaving the pool: reported once, for the prefix index to forget.
+  const auto gone = find(*snap, no_models.port)->id;
+  pool.set_members({ok.member(), not_ready.member(false), no_metrics.member()});
+  CHECK(pool.take_removed() == std::vector<sched::EndpointId>{gone});
+  CHECK(pool.take_removed().empty());
+  CHECK(pool.size() == 3);
+}
+
+TEST_CASE("pool: a model declared on the command line (--model) makes a server routable before /v1/models answers") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer silent_models(loop);
+  silent_models.models = {500, "text/plain", "no\n"};
+  PoolOptions o = fast_options();
+  o.declared_models = {"declared-model"};
+  EndpointPool pool(loop, registry, o);
+  pool.set_members({silent_models.member()});
+  auto snap = pool.build_snapshot();
+  REQUIRE(snap->size() == 1);
+  CHECK(snap->at(0).routable);
+  CHECK(snap->at(0).models == std::vector<std::string>{"declared-model"});
+}

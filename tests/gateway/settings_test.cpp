@@ -1,0 +1,111 @@
+// The settings the gateway runs with: defaults < config file < command-line flags,
+// field by field (a flag overrides only what it names; the file only what it sets).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "ringgate/config/config_loader.h"
+#include "ringgate/gateway/options.h"
+#include "ringgate/gateway/settings.h"
+
+using namespace ringgate;
+
+namespace {
+
+gateway::Options flags(std::vector<std::string> args) {
+  args.insert(args.begin(), "ringgate");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  auto parsed = gateway::parse_options(int(argv.size()), argv.data());
+  REQUIRE_MESSAGE(parsed.error.empty(), parsed.error);
+  return parsed.options;
+}
+
+config::config_set file(std::string_view yaml) {
+  auto loaded = config::load_config_text(yaml, "settings_test.yaml");
+  REQUIRE(loaded.ok());
+  return loaded.config;
+}
+
+gateway::Settings resolve(const gateway::Options& o, const config::config_set* f) {
+  gateway::Settings s;
+  std::string error = gateway::resolve_settings(o, f, s);
+  REQUIRE_MESSAGE(error.empty(), error);
+  return s;
+}
+
+constexpr std::string_view kFile = R"(apiVersion: ringgate.io/v1
+kind: Gateway
+listen: {api: ":18080", admin: ":19090"}
+workers: 3
+pool: {name: vllm, discovery: {static: ["10.0.0.1:8000", "10.0.0.2:8000"]}}
+limits: {maxHeaderBytes: 4096}
+timeouts: {clientIdle: 5s, upstreamConnect: 250ms}
+retries: {budget: 4}
+)";
+
+}  // namespace
+
+TEST_CASE("settings: defaults when neither a file nor a flag says otherwise") {
+  auto s = resolve(flags({"--endpoint", "127.0.0.1:8000"}), nullptr);
+  CHECK(s.listen.port() == 8080);
+  CHECK(s.admin.port() == 9090);
+  CHECK(s.proxy.limits.max_header_bytes == 16 * 1024);
+  CHECK(s.proxy.client_idle_timeout_ms == 60000);
+  CHECK(s.proxy.max_attempts == 3);
+  CHECK(s.workers >= 1);
+  REQUIRE(s.static_endpoints.size() == 1);
+  CHECK(s.static_endpoints[0].port == 8000);
+}
+
+TEST_CASE("settings: the file overrides the defaults it sets, and only those") {
+  const auto f = file(kFile);
+  auto s = resolve(flags({}), &f);
+  CHECK(s.listen.port() == 18080);
+  CHECK(s.admin.port() == 19090);
+  CHECK(s.workers == 3);
+  CHECK(s.proxy.limits.max_header_bytes == 4096);
+  CHECK(s.proxy.client_idle_timeout_ms == 5000);
+  CHECK(s.proxy.upstream_connect_timeout_ms == 250);
+  CHECK(s.proxy.max_attempts == 5);  // budget 4 retries = 5 attempts
+  CHECK(s.proxy.limits.max_body_bytes == gateway::Options{}.proxy.limits.max_body_bytes);  // not in the file
+  CHECK(s.proxy.header_timeout_ms == 10000);
+  CHECK(s.static_endpoints.size() == 2);
+}
+
+TEST_CASE("settings: flags override the file field by field") {
+  const auto f = file(kFile);
+  auto s = resolve(flags({"--listen", "127.0.0.1:28080", "--workers", "2", "--max-header-bytes", "2048",
+                          "--upstream-connect-timeout-ms", "75", "--max-attempts=2"}),
+                   &f);
+  CHECK(s.listen.port() == 28080);
+  CHECK(s.admin.port() == 19090);  // no --admin: the file's
+  CHECK(s.workers == 2);
+  CHECK(s.proxy.limits.max_header_bytes == 2048);
+  CHECK(s.proxy.upstream_connect_timeout_ms == 75);
+  CHECK(s.proxy.max_attempts == 2);
+  CHECK(s.proxy.client_idle_timeout_ms == 5000);  // the file's: no flag for it given
+  CHECK(s.static_endpoints.size() == 2);
+  // --endpoint replaces the file's pool entirely.
+  auto e = resolve(flags({"--endpoint", "127.0.0.1:9001"}), &f);
+  REQUIRE(e.static_endpoints.size() == 1);
+  CHECK(e.static_endpoints[0].port == 9001);
+  CHECK_FALSE(e.kubernetes.has_value());
+}
+
+TEST_CASE("settings: a flag equal to its default still beats the file") {
+  const auto f = file(kFile);
+  auto s = resolve(flags({"--max-header-bytes", "16384", "--idle-timeout-ms", "60000"}), &f);
+  CHECK(s.proxy.limits.max_header_bytes == 16384);
+  CHECK(s.proxy.client_idle_timeout_ms == 60000);
+}
+
+TEST_CASE("settings: the access log ring exists only with an access log; its size from the flag") {
+  const auto plain = file(kFile);
+  CHECK(resolve(flags({}), &plain).proxy.access_log_ring_slots == 0);
+  CHECK(resolve(flags({"--access-log-ring-slots", "8"}), &plain).proxy.access_log_ring_slots == 0);
+  const auto logged = file(std::string(kFile) + "accessLog: {enabled: true, path: /tmp/ringgate-settings-test.log}\n");
+  CHECK(resolve(flags({}), &logged).proxy.access_log_ring_slots == 1024);
+  CHECK(resolve(flags({"--access-log-ring-slots", "8"}), &logged).proxy.access_log_ring_slots == 8);
+}
