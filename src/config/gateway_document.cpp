@@ -248,8 +248,15 @@ void read_timeouts(yaml_field_reader& r, const YAML::Node& node, const std::stri
 }
 
 void read_metrics(yaml_field_reader& r, const YAML::Node& node, const std::string& path, metrics_config& out) {
-    auto fields = r.read_map(node, path, {"pollInterval", "scrapeTimeout"});
+    auto fields = r.read_map(node, path, {"pollInterval", "scrapeTimeout", "names"});
     if (!fields) return;
+    with_field(*fields, path, "names", [&](const YAML::Node& v, const std::string& p) {
+        auto names = r.read_string(v, p);
+        if (!names) return;
+        if (*names != "both" && *names != "gaie" && *names != "llm-d")
+            return r.error(v, p, "\"" + *names + "\" is not one of both, gaie, llm-d");
+        out.names = *names;
+    });
     with_field(*fields, path, "pollInterval", [&](const YAML::Node& v, const std::string& p) {
         assign(out.poll_interval, r.read_duration(v, p, milliseconds(5), hours(1)));
     });

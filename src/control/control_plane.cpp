@@ -229,6 +229,7 @@ AdminResponse ControlPlane::render_metrics() {
     }
   }
   view.serves_model = [&served](std::string_view model) { return served.count(std::string(model)) > 0; };
+  view.namespace_name = options_.pool_namespace;
   std::vector<const metrics::WorkerStats*> workers;
   for (const metrics::WorkerStats* w : worker_stats_)
     if (w) workers.push_back(w);
@@ -238,6 +239,7 @@ AdminResponse ControlPlane::render_metrics() {
   ControlCounters counters = counters_;
   counters.scrapes_ok = pool_.scrapes_ok();
   counters.scrapes_failed = pool_.scrapes_failed();
+  counters.scrapes_unreadable = pool_.scrapes_unreadable();
   counters.ejections = health_.ejections_total();
   counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
   counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
@@ -249,7 +251,8 @@ AdminResponse ControlPlane::render_metrics() {
       if (w) counters.access_log_dropped += w->access_log.dropped();
   }
   return {200, "text/plain; version=0.0.4; charset=utf-8",
-          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build)};
+          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build,
+                                 options_.metric_names)};
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

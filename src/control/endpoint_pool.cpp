@@ -215,6 +215,7 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
   } else if (answered) {
     // Alive, but no vLLM metrics to read: routable on in-flight counts alone.
     m.health.failed_scrapes = 0;
+    if (r.ok) ++scrapes_unreadable_;  // llm-d's datalayer extract errors
     m.health.last_error = r.ok ? "/metrics is not vLLM's Prometheus text (" + parsed.describe() + ")"
                                : "/metrics answered " + std::to_string(r.status);
   } else {

@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
   control_options.workers = settings.workers;
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
+  control_options.metric_names = settings.metric_names;
+  if (settings.kubernetes) control_options.pool_namespace = settings.kubernetes->namespace_name;
   if (!settings.access_log_path.empty()) {
     control::AccessLogOpen opened = control::AccessLogWriter::open(settings.access_log_path);
     if (!opened.writer) return fail(opened.error);

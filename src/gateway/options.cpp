@@ -22,6 +22,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--endpoint", "HOST:PORT", "upstream vLLM server (repeatable; overrides the config's pool)"},
     {"--model", "NAME", "a model every endpoint serves besides what its /v1/models lists (repeatable)"},
     {"--workers", "N", "worker threads (default: one per core)"},
+    {"--metrics-names", "gaie|llm-d|both", "EPP metric names on /metrics: GAIE inference_*, llm-d llm_d_epp_*, or both (default)"},
     {"--demo", "N", "start N ringgate-sim servers and route to them"},
     {"--sim-bin", "PATH", "ringgate-sim binary for --demo (default: next to ringgate in the build tree)"},
     {"--sim-arg", "ARG", "extra argument for each demo sim (repeatable)"},
@@ -86,6 +87,9 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     o.sim_args.emplace_back(value);
   } else if (arg == "--demo-model") {
     o.demo_model = value;
+  } else if (arg == "--metrics-names") {
+    if (value != "both" && value != "gaie" && value != "llm-d") return "expected gaie, llm-d or both";
+    o.metrics_names = value;
   } else if (arg == "--io-backend") {
     net::BackendKind kind;
     if (!net::parse_backend_kind(value, kind)) return "expected auto, io_uring or epoll";

@@ -66,6 +66,8 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   // Control plane and scheduler.
   if (set("metrics.pollInterval")) s.pool.poll_interval = clock_duration(g.metrics.poll_interval);
   if (set("metrics.scrapeTimeout")) s.pool.scrape_timeout = clock_duration(g.metrics.scrape_timeout);
+  if (set("metrics.names"))
+    s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
   if (set("scheduler.scorers.queue")) s.scheduler.weights.queue = g.scheduler.scorers.queue;
   if (set("scheduler.scorers.kv-cache")) s.scheduler.weights.kv_cache = g.scheduler.scorers.kv_cache;
   if (set("scheduler.scorers.prefix")) s.scheduler.weights.prefix = g.scheduler.scorers.prefix;
@@ -127,6 +129,8 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (flags.given_flag("--workers")) s.workers = flags.workers;
+  if (flags.given_flag("--metrics-names"))
+    s.metric_names = control::parse_metric_names(flags.metrics_names).value_or(control::MetricNames::Both);
   if (!flags.endpoints.empty()) {
     // --endpoint replaces the config's pool (static or Kubernetes).
     s.static_endpoints.clear();
@@ -148,8 +152,10 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) 
   auto rules = std::make_unique<proxy::RequestRules>();
   if (file) {
     rules->rewrites = config::rewrite_table::build(file->rewrites);
-    for (const config::inference_objective& o : file->objectives)
+    for (const config::inference_objective& o : file->objectives) {
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
+      rules->objective_priorities.emplace(o.metadata.name, o.priority);
+    }
     if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
   }
   return rules;

@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::string_view kPrompt = "\"prompt_tokens\"";
 constexpr std::string_view kCompletion = "\"completion_tokens\"";
+constexpr std::string_view kCached = "\"cached_tokens\"";  // usage.prompt_tokens_details
 
 // Reads `: 123` after a key at `pos`; -1 if what follows is not (yet) a number.
 int64_t number_after(std::string_view text, size_t pos) {
@@ -30,6 +31,8 @@ void UsageScanner::scan(std::string_view text) {
     if (int64_t v = number_after(text, at + kPrompt.size()); v >= 0) prompt_tokens_ = v;
   for (size_t at = text.find(kCompletion); at != std::string_view::npos; at = text.find(kCompletion, at + 1))
     if (int64_t v = number_after(text, at + kCompletion.size()); v >= 0) completion_tokens_ = v;
+  for (size_t at = text.find(kCached); at != std::string_view::npos; at = text.find(kCached, at + 1))
+    if (int64_t v = number_after(text, at + kCached.size()); v >= 0) cached_tokens_ = v;
 }
 
 void UsageScanner::feed(std::string_view data) {

@@ -20,6 +20,11 @@ uint64_t steady_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+// llm-d's flow identity (fairness_id label). A client picks it, so it is bounded: a long
+// or control-byte value reads as "other", and the stats table caps how many there are.
+constexpr std::string_view kFairnessIdHeader = "x-llm-d-inference-fairness-id";
+constexpr size_t kMaxFairnessIdBytes = 128;
+
 bool is_timeout(FailureKind kind) {
   return kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
          kind == FailureKind::ReadIdleTimeout;
@@ -59,6 +64,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   response_started_ = false;
   event_stream_ = false;
   status_ = 0;
+  from_model_server_ = false;
   first_byte_ns_ = 0;
   objective_ = nullptr;
   destination_.clear();
@@ -107,13 +113,55 @@ std::string_view Exchange::stats_label(std::string_view model) const {
   return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
 }
 
+std::string_view Exchange::objective_name() const {
+  std::string_view objective = request_->header(config::inference_objective_header);
+  if (objective.empty()) objective = request_->header(config::inference_objective_header_llmd);
+  return objective;
+}
+
+// The label set of the request (model, target, objective priority, fairness id); it
+// counts as a request only once scheduled (count_scheduled).
 void Exchange::begin_stats() {
-  objective_ = &env_.stats->objectives.find_or_add(
-      metrics::objective_key(stats_label(fields_.model), stats_label(target_model_), env_.key_scratch));
-  objective_->requests.add();
+  std::string_view fairness = request_->header(kFairnessIdHeader);
+  if (fairness.empty()) {
+    fairness = metrics::kDefaultFairnessId;
+  } else if (fairness.size() > kMaxFairnessIdBytes ||
+             std::any_of(fairness.begin(), fairness.end(), [](char ch) { return (unsigned char)ch < 0x20; })) {
+    fairness = metrics::kOtherModelLabel;
+  }
+  objective_ = &env_.stats->objectives.find_or_add(metrics::objective_key(
+      stats_label(fields_.model), stats_label(target_model_), env_.rules->priority(objective_name()), fairness,
+      env_.key_scratch));
   objective_->running.add(1);
   started_ns_ = steady_ns();
+  first_token_ns_ = 0;
+  last_chunk_ns_ = 0;
+  response_bytes_ = 0;
   usage_.reset();
+  first_token_.reset(fields_.stream);
+}
+
+// The request reached a model server for the first time: it counts as a request
+// (GAIE's request_total and request_sizes are recorded once scheduling succeeded).
+void Exchange::count_scheduled() {
+  if (objective_ == nullptr) return;
+  objective_->requests.add();
+  objective_->request_sizes.observe(double(request_->body.size()), metrics::kRequestSizeBuckets);
+}
+
+// Body bytes of the answer on their way to the client: usage, response size, first
+// token, gaps between a stream's chunks. Scanners keep fixed state: nothing allocated.
+void Exchange::observe_body(std::string_view data) {
+  usage_.feed(data);
+  response_bytes_ += data.size();
+  const bool first = first_token_.feed(data);
+  if (!fields_.stream && !first) return;
+  const uint64_t now_ns = steady_ns();
+  if (first) first_token_ns_ = now_ns;
+  if (fields_.stream) {
+    if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
+    last_chunk_ns_ = now_ns;
+  }
 }
 
 // The request ended (answered, failed, or its client went away): recorded once.
@@ -124,16 +172,24 @@ void Exchange::record() {
   o->running.add(-1);
   const uint64_t end_ns = steady_ns();
   if (env_.stats->access_log.enabled()) log_access(end_ns);
-  if (status_ >= 400) o->errors[metrics::error_index(status_)].add();
+  if (status_ >= 400) o->errors[size_t(metrics::error_code_for(status_, from_model_server_))].add();
   if (status_ == 0 || status_ >= 400) return;  // latency and tokens of answers only
   const double seconds = double(end_ns - started_ns_) / 1e9;
   o->duration.observe(seconds, metrics::kRequestDurationBuckets);
-  if (first_byte_ns_) o->ttft.observe(double(first_byte_ns_ - started_ns_) / 1e9, metrics::kRequestDurationBuckets);
+  o->response_sizes.observe(double(response_bytes_), metrics::kResponseSizeBuckets);
+  if (first_token_ns_)
+    o->ttft[fields_.stream ? 1 : 0].observe(double(first_token_ns_ - started_ns_) / 1e9,
+                                            metrics::kRequestDurationBuckets);
   if (usage_.prompt_tokens() > 0) o->input_tokens.observe(double(usage_.prompt_tokens()), metrics::kInputTokenBuckets);
-  if (usage_.completion_tokens() > 0) {
-    o->output_tokens.observe(double(usage_.completion_tokens()), metrics::kOutputTokenBuckets);
-    o->ntpot.observe(seconds / double(usage_.completion_tokens()), metrics::kNtpotBuckets);
+  if (usage_.cached_tokens() >= 0) o->cached_tokens.observe(double(usage_.cached_tokens()), metrics::kInputTokenBuckets);
+  const int64_t out = usage_.completion_tokens();
+  if (out > 0) {
+    o->output_tokens.observe(double(out), metrics::kOutputTokenBuckets);
+    o->ntpot.observe(seconds / double(out), metrics::kNtpotBuckets);
   }
+  // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
+  if (fields_.stream && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
+    o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
 }
 
 // Filled in place in this worker's ring (no lock, no allocation, no syscall).
@@ -142,7 +198,7 @@ void Exchange::log_access(uint64_t end_ns) {
   if (r == nullptr) return;
   r->end_ns = end_ns;
   r->duration_ns = end_ns - started_ns_;
-  r->ttft_ns = first_byte_ns_ ? first_byte_ns_ - started_ns_ : 0;
+  r->ttft_ns = first_token_ns_ ? first_token_ns_ - started_ns_ : 0;  // to the first token, as the metrics
   r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage_.prompt_tokens()));
   r->completion_tokens = uint32_t(std::max<int64_t>(0, usage_.completion_tokens()));
   r->status = uint16_t(status_);
@@ -165,13 +221,13 @@ RouteDecision Exchange::route_next() {
   }
   RouteRequest route;
   route.model = target_model_;
+  route.stats_target = stats_label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
   const RequestRules& rules = *env_.rules;
   if (!rules.session_header.empty()) route.session_id = request_->header(rules.session_header);
-  std::string_view objective = request_->header(config::inference_objective_header);
-  if (objective.empty()) objective = request_->header(config::inference_objective_header_llmd);
-  route.sheddable = rules.sheddable(objective);
+  route.sheddable = rules.sheddable(objective_name());
   route.exclude = tried_;
+  route.first_attempt = attempts_ == 0;
   return env_.router->route(route);
 }
 
@@ -188,6 +244,7 @@ void Exchange::next_attempt() {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
+  if (attempts_ == 0) count_scheduled();
   ++attempts_;
   tried_.push_back(decision.endpoint_id);
   endpoint_id_ = decision.endpoint_id;
@@ -330,6 +387,7 @@ void Exchange::start_client_response(const http::ResponseParser& head) {
   const int status = head.status();
   env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
   status_ = status;
+  from_model_server_ = true;
   first_byte_ns_ = steady_ns();
   std::string& out = client_.output();
   const size_t head_start = out.size();
@@ -350,7 +408,7 @@ void Exchange::on_response_body(std::string_view decoded) {
     relayed_tail_ = uint16_t((relayed_tail_ << 8) | uint8_t(decoded.back()));
     if (decoded.size() >= 2) relayed_tail_ = uint16_t((uint8_t(decoded[decoded.size() - 2]) << 8) | uint8_t(decoded.back()));
   }
-  if (objective_) usage_.feed(decoded);
+  if (objective_) observe_body(decoded);
   emit_body(decoded);
   if (attempt_ && client_.output().size() > env_.options->max_client_buffer_bytes) {
     attempt_->pause_reading(true);  // slow client: backpressure

@@ -33,7 +33,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     decision.status = 503;
     decision.code = "no_endpoint";
     decision.message = "no model server is available";
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     return decision;
   }
   hasher_.hash(request.model, request.prompt_parts, hashes_);
@@ -72,6 +72,10 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   }
   const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
   stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
+  static_assert(sched::kPluginSteps.size() == std::tuple_size_v<decltype(stats_.plugin_duration)>);
+  if (result.scored)
+    for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
+      stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
     case sched::PickStatus::ok: break;
     case sched::PickStatus::unknown_model:
@@ -104,25 +108,34 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       break;
   }
   if (decision.status != 0) {
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     return decision;
   }
   const sched::EndpointState& endpoint = snapshot_->at(result.index);
   const std::optional<net::Address> address = net::Address::from(endpoint.address.sockaddr);
   if (!address) {
-    stats_.scheduler_failure.add();
+    count_attempt(request, false, 0);
     decision.status = 503;
     decision.code = "no_endpoint";
     decision.message = "the chosen model server has no resolved IPv4 or IPv6 address";
     return decision;
   }
-  stats_.scheduler_success.add();
-  stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
+  count_attempt(request, true, result.endpoint);
+  if (request.first_attempt) {  // one prefix lookup per request, as GAIE's prefix plugin records it
+    stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
+    stats_.prefix_hit_bytes.observe(double(result.matched_blocks) * double(hasher_.block_bytes()),
+                                    metrics::kHitBytesBuckets);
+  }
   decision.endpoint_id = result.endpoint;
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
   return decision;
+}
+
+void RequestRouter::count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id) {
+  if (!request.first_attempt) return;
+  stats_.scheduler_attempts.find_or_add(metrics::attempt_key(success, request.stats_target, endpoint_id, key_scratch_)).add();
 }
 
 void RequestRouter::routed(uint32_t endpoint_id) {

@@ -69,6 +69,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     }
     candidate_count_ = count;
     std::span<EndpointSignals> candidates(signals_.data(), count);
+    const Clock::time_point lookup_started = Clock::now();
 
     if (request.sheddable &&
         std::all_of(candidates.begin(), candidates.end(),
@@ -94,6 +95,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
         for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;
     }
 
+    const Clock::time_point lookup_done = Clock::now();
     apply_load_guard(candidates, config_);
 
     if (config_.session_affinity && !request.session_id.empty()) {
@@ -120,14 +122,25 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
             candidates[pos].placement = true;
     }
 
+    const Clock::time_point t0 = Clock::now();
     score_queue(candidates);
+    const Clock::time_point t1 = Clock::now();
     score_kv_cache(candidates);
+    const Clock::time_point t2 = Clock::now();
     score_prefix(candidates, total_blocks);
+    const Clock::time_point t3 = Clock::now();
     const ScorerWeights& w = config_.weights;
     for (EndpointSignals& c : candidates)
         c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
 
+    const Clock::time_point t4 = Clock::now();
     const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
+    const Clock::time_point t5 = Clock::now();
+    auto ns = [](Clock::duration d) {
+        return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
+    };
+    result.step_ns = {ns(t1 - t0), ns(t2 - t1), ns(t3 - t2 + lookup_done - lookup_started), ns(t5 - t4)};
+    result.scored = true;
     result.status = PickStatus::ok;
     result.endpoint = chosen.id;
     result.index = chosen.index;

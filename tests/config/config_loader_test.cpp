@@ -105,6 +105,7 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
     CHECK(g.scheduler.load_guard.enabled);
     CHECK(g.metrics.poll_interval == 50ms);
     CHECK(g.metrics.scrape_timeout == 1s);
+    CHECK(g.metrics.names == "both");
     CHECK(g.retries.budget == 2);
     CHECK(g.timeouts.upstream_idle < 5s);
     CHECK(g.health.eject_after_failures == 3);
@@ -116,6 +117,20 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
     CHECK_FALSE(g.file_sets("pool.name"));
     CHECK_FALSE(g.file_sets("timeouts"));
     CHECK_FALSE(g.file_sets("poo"));
+}
+
+TEST_CASE("metrics.names picks the EPP name sets: gaie, llm-d or both, nothing else") {
+    for (std::string_view names : {"gaie", "llm-d", "both"}) {
+        const std::string text = std::string("apiVersion: ringgate.io/v1\nkind: Gateway\n"
+                                             "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: ") +
+                                 std::string(names) + "}\n";
+        CHECK(load_ok(text).gateway.metrics.names == names);
+    }
+    load_result bad = load_config_text("apiVersion: ringgate.io/v1\nkind: Gateway\n"
+                                       "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: llmd}\n",
+                                       "test.yaml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(format_error(bad.errors[0]) == "test.yaml:4:18: Gateway: metrics.names: \"llmd\" is not one of both, gaie, llm-d");
 }
 
 TEST_CASE("every Gateway field is read") {

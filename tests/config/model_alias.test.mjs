@@ -158,7 +158,7 @@ test('x-gateway-model-name-rewrite forces the target; metrics carry the right la
   const delta = (key) => (m.get(key) ?? 0) - (before.get(key) ?? 0);
   const decision = (name, model, target) =>
     `inference_extension_model_rewrite_decisions_total{model_name="${model}",model_rewrite_name="${name}",target_model="${target}"}`;
-  const total = (model, target) => `inference_objective_request_total{model_name="${model}",target_model_name="${target}"}`;
+  const total = (model, target) => `inference_objective_request_total{model_name="${model}",priority="0",target_model_name="${target}"}`;
   assert.equal(delta(decision('opt-stable-alias', 'opt-stable', REAL)), 5);
   // The header bypasses the rules: no rule made a decision for those requests.
   assert.equal(delta(decision('opt-stable-alias', 'opt-stable', CANARY)), 0);
@@ -166,8 +166,10 @@ test('x-gateway-model-name-rewrite forces the target; metrics carry the right la
   assert.equal(delta(total('opt-stable', CANARY)), 3);
   assert.equal(delta(total(REAL, CANARY)), 2);
   assert.equal(delta(total(CANARY, CANARY)), 4);
-  // A name the pool does not serve is counted as "other" (issue 12: clients cannot mint label sets).
-  assert.equal(delta(total('opt-stable', 'other')), 1);
+  // Refused before scheduling: not a request GAIE counts, but an error it names; a name
+  // the pool does not serve is counted as "other" (issue 12: clients cannot mint label sets).
+  assert.equal(delta(total('opt-stable', 'other')), 0);
+  assert.equal(delta(`inference_objective_request_error_total{error_code="NotFound",model_name="opt-stable",target_model_name="other"}`), 1);
   // Every rewrite decision series names a rule that exists and a model asked for.
   for (const key of m.keys()) {
     if (!key.startsWith('inference_extension_model_rewrite_decisions_total{')) continue;

@@ -135,7 +135,7 @@ spec: {priority: -5}
   const m = await scrape(`${gw.adminUrl}/metrics`);
   let errors429 = 0;
   for (const [k, v] of m) {
-    if (k.startsWith('inference_objective_request_error_total{') && k.includes('error_code="429"')) errors429 += v;
+    if (k.startsWith('inference_objective_request_error_total{') && k.includes('error_code="ResourceExhausted"')) errors429 += v;
   }
   assert.equal(errors429, 11, 'the 429s are counted');
   agent.destroy();

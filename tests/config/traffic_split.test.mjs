@@ -60,6 +60,6 @@ spec:
     m.get(`inference_extension_model_rewrite_decisions_total{model_name="my-chat",model_rewrite_name="my-chat-canary",target_model="${target}"}`);
   assert.equal(decision('facebook/opt-125m'), tally.byModel.get('facebook/opt-125m'));
   assert.equal(decision('opt-125m-v2'), tally.byModel.get('opt-125m-v2'));
-  const requests = (target) => m.get(`inference_objective_request_total{model_name="my-chat",target_model_name="${target}"}`);
+  const requests = (target) => m.get(`inference_objective_request_total{model_name="my-chat",priority="0",target_model_name="${target}"}`);
   assert.equal(requests('facebook/opt-125m') + requests('opt-125m-v2'), total);
 });

@@ -21,17 +21,19 @@ size_t count(const std::string& text, const std::string& what) {
 }
 }  // namespace
 
-TEST_CASE("an objective key built from any bytes splits back into the same two names") {
+TEST_CASE("an objective key built from any bytes splits back into the same four labels") {
   std::string scratch;
   const std::string spoof = std::string("spoofed-target\x1f") + "victim";
   for (auto [model, target] : {std::pair<std::string, std::string>{spoof, "real"},
                                {"a", std::string("b\x1f" "c")},
                                {std::string(1, '\0'), ""},
                                {"", std::string(300, '\x1f')}}) {
-    std::string key(metrics::objective_key(model, target, scratch));
-    auto [m, t] = metrics::split_objective_key(key);
-    CHECK(m == model);
-    CHECK(t == target);
+    std::string key(metrics::objective_key(model, target, -7, target + "\x1f", scratch));
+    const metrics::ObjectiveLabels l = metrics::split_objective_key(key);
+    CHECK(l.model == model);
+    CHECK(l.target == target);
+    CHECK(l.priority == "-7");
+    CHECK(l.fairness == target + "\x1f");
   }
 }
 
@@ -50,10 +52,10 @@ TEST_CASE("a rewrite decision key keeps its three parts apart") {
 TEST_CASE("model names the pool does not serve share one label value: other") {
   auto stats = std::make_unique<metrics::WorkerStats>();
   std::string scratch;
-  stats->objectives.find_or_add(metrics::objective_key("served-model", "served-model", scratch)).requests.add();
+  stats->objectives.find_or_add(metrics::objective_key("served-model", "served-model", 0, metrics::kDefaultFairnessId, scratch)).requests.add();
   for (int i = 0; i < 150; ++i) {
     const std::string junk = "junk-" + std::to_string(i) + std::string(200, 'x');
-    stats->objectives.find_or_add(metrics::objective_key(junk, junk, scratch)).requests.add();
+    stats->objectives.find_or_add(metrics::objective_key(junk, junk, 0, metrics::kDefaultFairnessId, scratch)).requests.add();
   }
   stats->rewrite_decisions.find_or_add(metrics::rewrite_decision_key("r", "my-alias", "served-model", scratch)).add();
   stats->rewrite_decisions.find_or_add(metrics::rewrite_decision_key("r", "my-alias", "gone-model", scratch)).add();
@@ -67,15 +69,25 @@ TEST_CASE("model names the pool does not serve share one label value: other") {
       control::render_gateway_metrics(view, workers, {}, sched::PrefixIndexStats{}, control::ControlCounters{}, {});
   CHECK(text.find("junk-") == std::string::npos);
   CHECK(count(text, "inference_objective_request_total{") == 2);
-  CHECK(text.find("inference_objective_request_total{model_name=\"served-model\",target_model_name=\"served-model\"} 1") !=
+  CHECK(text.find("inference_objective_request_total{model_name=\"served-model\",priority=\"0\",target_model_name=\"served-model\"} 1") !=
         std::string::npos);
-  CHECK(text.find("inference_objective_request_total{model_name=\"other\",target_model_name=\"other\"} 150") !=
+  CHECK(text.find("inference_objective_request_total{model_name=\"other\",priority=\"0\",target_model_name=\"other\"} 150") !=
         std::string::npos);
   CHECK(text.find("model_name=\"my-alias\",model_rewrite_name=\"r\",target_model=\"served-model\"} 1") !=
         std::string::npos);
   CHECK(text.find("model_name=\"my-alias\",model_rewrite_name=\"r\",target_model=\"other\"} 1") != std::string::npos);
-  // The whole page stays small whatever the clients sent.
-  CHECK(text.size() < 64 * 1024);
+  // The page is as large with 150 unserved names as with one: they are one label set.
+  auto one_junk = std::make_unique<metrics::WorkerStats>();
+  one_junk->objectives.find_or_add(metrics::objective_key("served-model", "served-model", 0, metrics::kDefaultFairnessId, scratch))
+      .requests.add();
+  one_junk->objectives.find_or_add(metrics::objective_key("junk", "junk", 0, metrics::kDefaultFairnessId, scratch))
+      .requests.add();
+  one_junk->rewrite_decisions.find_or_add(metrics::rewrite_decision_key("r", "my-alias", "served-model", scratch)).add();
+  one_junk->rewrite_decisions.find_or_add(metrics::rewrite_decision_key("r", "my-alias", "gone-model", scratch)).add();
+  const metrics::WorkerStats* one_worker[] = {one_junk.get()};
+  const std::string one_text =
+      control::render_gateway_metrics(view, one_worker, {}, sched::PrefixIndexStats{}, control::ControlCounters{}, {});
+  CHECK(text.size() < one_text.size() + 64);
 }
 
 TEST_CASE("the catalog says which names may be labels: listed, or known from an endpoint that is down") {

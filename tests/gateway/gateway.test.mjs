@@ -27,6 +27,7 @@ test('bad flags are clear errors, exit 2', () => {
     // A body is buffered whole: its limit is bounded like the config file's maxBodyBytes.
     [['--endpoint', '127.0.0.1:1', '--max-body-bytes', '1099511627776'], /bad value for --max-body-bytes.*1073741824/],
     [['--endpoint', '127.0.0.1:1', '--max-body-bytes', '10'], /bad value for --max-body-bytes/],
+    [['--endpoint', '127.0.0.1:1', '--metrics-names', 'llmd'], /bad value for --metrics-names.*gaie, llm-d or both/],
     [[], /no upstream/],
   ];
   for (const [args, message] of cases) {

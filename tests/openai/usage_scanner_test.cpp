@@ -43,6 +43,21 @@ TEST_CASE("no usage: nothing seen; a key cut before its number is not read as 0"
   CHECK(s.completion_tokens() == 42);
 }
 
+TEST_CASE("cached prompt tokens from usage.prompt_tokens_details, split anywhere") {
+  const std::string body =
+      R"({"usage":{"prompt_tokens":40,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":32}}})";
+  for (size_t split = 1; split < body.size(); ++split) {
+    UsageScanner s;
+    s.feed(std::string_view(body).substr(0, split));
+    s.feed(std::string_view(body).substr(split));
+    CHECK(s.cached_tokens() == 32);
+    CHECK(s.prompt_tokens() == 40);
+  }
+  UsageScanner none;
+  none.feed(R"({"usage":{"prompt_tokens":40,"completion_tokens":3,"prompt_tokens_details":null}})");
+  CHECK(none.cached_tokens() == -1);
+}
+
 TEST_CASE("a number cut at the end of what has arrived is not read until it is complete") {
   // A stream that breaks mid-number must not log a truncated count (12 of 1234).
   UsageScanner s;

@@ -83,7 +83,11 @@ struct FakeRouter : RouteService {
   uint32_t endpoints = 3;
   std::vector<uint32_t> failed, succeeded;
   int in_flight = 0;
+  std::vector<bool> first_attempts;  // RouteRequest::first_attempt of every route() call
+  std::vector<std::string> stats_targets;
   RouteDecision route(const RouteRequest& request) override {
+    first_attempts.push_back(request.first_attempt);
+    stats_targets.emplace_back(request.stats_target);
     RouteDecision d;
     for (uint32_t id = 0; id < endpoints; ++id) {
       bool tried = false;
@@ -492,4 +496,91 @@ TEST_CASE("the router's refusal is the answer when nothing was tried") {
   f.start();
   CHECK(f.status() == 503);
   CHECK(f.says("no_endpoint"));
+}
+
+// The EPP statistics of the one label set a test's requests fall in (summed over the table).
+namespace {
+template <size_t N>
+uint64_t count(const util::SingleWriterHistogram<N>& h) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < h.kBuckets; ++i) n += h.bucket(i);
+  return n;
+}
+struct ObjectiveTotals {
+  uint64_t requests = 0, request_sizes = 0, ttft_stream = 0, ttft_plain = 0, running = 0;
+  std::array<uint64_t, metrics::kErrorCodeNames.size()> errors{};
+};
+ObjectiveTotals totals(const metrics::WorkerStats& stats) {
+  ObjectiveTotals t;
+  stats.objectives.for_each([&](std::string_view, const metrics::ObjectiveStats& o) {
+    t.requests += o.requests.get();
+    t.request_sizes += count(o.request_sizes);
+    t.ttft_plain += count(o.ttft[0]);
+    t.ttft_stream += count(o.ttft[1]);
+    t.running += uint64_t(o.running.get());
+    for (size_t i = 0; i < t.errors.size(); ++i) t.errors[i] += o.errors[i].get();
+  });
+  return t;
+}
+}  // namespace
+
+TEST_CASE("statistics: a retried request is one scheduled request; only its first decision is a first attempt") {
+  Fixture f;
+  f.router.endpoints = 2;
+  f.start();
+  f.respond(f.attempt(0), k503);  // retried elsewhere
+  REQUIRE(f.attempts() == 2);
+  f.respond(f.attempt(1), kOkLength);
+  f.attempt(1).listener->on_response_body("0123456789");
+  f.attempt(1).listener->on_response_end(true);
+  CHECK(f.router.first_attempts == std::vector<bool>{true, false});
+  CHECK(f.router.stats_targets == std::vector<std::string>{"other", "other"});  // "m" is not in the catalog
+  const ObjectiveTotals t = totals(f.stats);
+  CHECK(t.requests == 1);
+  CHECK(t.request_sizes == 1);
+  CHECK(t.running == 0);
+  CHECK(t.ttft_plain == 1);
+  for (uint64_t e : t.errors) CHECK(e == 0);
+}
+
+TEST_CASE("statistics: a relayed 5xx is the model server's error, the router's 503 the gateway's ServiceUnavailable") {
+  {
+    Fixture f;
+    f.options.max_attempts = 1;
+    f.start();
+    f.respond(f.attempt(0), k503);
+    f.attempt(0).listener->on_response_body("no");
+    f.attempt(0).listener->on_response_end(true);
+    const ObjectiveTotals t = totals(f.stats);
+    CHECK(t.errors[size_t(metrics::ErrorCode::ModelServerError)] == 1);
+    CHECK(t.errors[size_t(metrics::ErrorCode::ServiceUnavailable)] == 0);
+    CHECK(t.requests == 1);
+  }
+  {
+    Fixture f;
+    f.router.endpoints = 0;  // the router refuses: 503 no_endpoint, written by the gateway
+    f.start();
+    CHECK(f.status() == 503);
+    const ObjectiveTotals t = totals(f.stats);
+    CHECK(t.errors[size_t(metrics::ErrorCode::ServiceUnavailable)] == 1);
+    CHECK(t.requests == 0);  // refused before scheduling: an error, not a request
+  }
+}
+
+TEST_CASE("statistics: a stream's TTFT waits for the first token, not the response head") {
+  Fixture f;
+  f.start(/*stream=*/true);
+  f.respond(f.last(), kSse);
+  f.last().listener->on_response_body(": keep-alive comment\n\n");
+  f.last().listener->on_response_body("data: {\"choices\":[{\"index\":0,\"text\":\"\"}]}\n\n");
+  f.exchange->client_gone();  // no token relayed: no TTFT
+  CHECK(totals(f.stats).ttft_stream == 0);
+
+  Fixture g;
+  g.start(/*stream=*/true);
+  g.respond(g.last(), kSse);
+  g.last().listener->on_response_body("data: {\"choices\":[{\"index\":0,\"text\":\"Hel\"}]}\n\n");
+  g.last().listener->on_response_body("data: [DONE]\n\n");
+  g.last().listener->on_response_end(true);
+  CHECK(totals(g.stats).ttft_stream == 1);
 }

@@ -115,7 +115,7 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
   router.refresh();
 
   proxy::RouteRequest request;
-  request.model = "other";
+  request.model = request.stats_target = "other";
   proxy::RouteDecision d = router.route(request);
   REQUIRE(d.status == 0);
   CHECK(d.endpoint_id == 1);
@@ -125,15 +125,15 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
 
   // In-flight load steers "m" away from a busy endpoint.
   for (int i = 0; i < 20; ++i) inflight.add(1);
-  request.model = "m";
+  request.model = request.stats_target = "m";
   CHECK(router.route(request).endpoint_id == 0);
   const uint32_t both[] = {0, 1};
   request.exclude = both;
   CHECK(router.route(request).status == 502);
   request.exclude = {};
-  request.model = "missing";
+  request.model = request.stats_target = "missing";
   CHECK(router.route(request).status == 404);
-  request.model = "down";
+  request.model = request.stats_target = "down";
   CHECK(router.route(request).status == 503);
 
   // No routable server at all: the pool is unavailable (503), even for a model
@@ -142,10 +142,25 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
   down.push_back(endpoint(3, 1004, {}, false));
   publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(down)));
   router.refresh();
-  request.model = "anything";
+  request.model = request.stats_target = "anything";
   CHECK(router.route(request).status == 503);
-  CHECK(stats.scheduler_success.get() == 2);
-  CHECK(stats.scheduler_failure.get() == 4);
+  // scheduler_attempts_total: one per decision, keyed by status, target and endpoint.
+  uint64_t success = 0, failure = 0;
+  stats.scheduler_attempts.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
+    std::array<std::string_view, 3> parts;  // status, target, endpoint id
+    if (!metrics::split_key(key, parts)) return;  // the table's overflow entry
+    (parts[0] == "s" ? success : failure) += c.get();
+  });
+  CHECK(success == 2);
+  CHECK(failure == 4);
+  std::string scratch;
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(false, "anything", 0, scratch)).get() == 1);
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(true, "other", 1, scratch)).get() == 1);
+
+  // A retry's decision is not a new scheduling attempt of the request.
+  request.first_attempt = false;
+  router.route(request);
+  CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(false, "anything", 0, scratch)).get() == 1);
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {

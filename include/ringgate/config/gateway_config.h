@@ -94,6 +94,8 @@ struct timeouts_config {
 struct metrics_config {
     nanoseconds poll_interval = milliseconds(50);
     nanoseconds scrape_timeout = seconds(1);
+    // EPP name sets on the admin /metrics: "both", "gaie" (inference_*) or "llm-d" (llm_d_epp_*).
+    std::string names = "both";
 };
 
 struct health_config {

@@ -39,6 +39,8 @@ struct ControlPlaneOptions {
   size_t workers = 1;
   int admin_listen_fd = -1;  // bound and listening; owned from here on
   BuildInfo build;
+  MetricNames metric_names = MetricNames::Both;  // which EPP name sets /metrics carries
+  std::string pool_namespace;  // Kubernetes namespace of the pool's pods; empty for static endpoints
   // Structured access log: the opened writer (null = off). The workers' rings must be
   // enabled (ProxyOptions::access_log) for it to get records.
   std::shared_ptr<AccessLogWriter> access_log;

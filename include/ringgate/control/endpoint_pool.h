@@ -86,6 +86,7 @@ class EndpointPool {
   // Totals over the pool's life (removed endpoints included): monotonic counters.
   uint64_t scrapes_ok() const { return scrapes_ok_; }
   uint64_t scrapes_failed() const { return scrapes_failed_; }
+  uint64_t scrapes_unreadable() const { return scrapes_unreadable_; }  // answered 2xx, not vLLM's metrics
 
  private:
   struct Member;
@@ -103,7 +104,7 @@ class EndpointPool {
   std::unordered_map<sched::EndpointId, Member*> by_id_;
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
-  uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0;
+  uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 
 // Resolves host:port (numeric or a name) to a socket address; false if it cannot.

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "ringgate/control/epp_metrics.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_snapshot.h"
@@ -33,6 +34,8 @@ struct PoolView {
   // counted under model_name="other" (kOtherModel), so clients cannot mint series.
   // Unset: every name is a label (tests).
   std::function<bool(std::string_view)> serves_model;
+  // The pods' Kubernetes namespace (scheduler_attempts_total{namespace}); empty for static pools.
+  std::string namespace_name;
 };
 
 // The one label value every model name outside PoolView::serves_model is folded into
@@ -42,6 +45,7 @@ inline constexpr std::string_view kOtherModel = "other";
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  uint64_t scrapes_unreadable = 0;  // answered, but no vLLM metrics could be read from the page
   uint64_t ejections = 0;
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
@@ -51,6 +55,6 @@ struct ControlCounters {
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
                                    std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
-                                   const BuildInfo& build);
+                                   const BuildInfo& build, MetricNames names = MetricNames::Both);
 
 }  // namespace ringgate::control

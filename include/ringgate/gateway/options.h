@@ -22,6 +22,7 @@ struct Options {
   std::string sim_bin;                 // --sim-bin PATH
   std::vector<std::string> sim_args;   // --sim-arg ARG, repeatable: passed to each demo sim
   std::string demo_model = "facebook/opt-125m";  // --demo-model
+  std::string metrics_names = "both";  // --metrics-names gaie|llm-d|both
   proxy::ProxyOptions proxy;
   std::string io_backend;              // --io-backend (empty = the config's, else auto)
   uint32_t access_log_ring_slots = 1024;  // --access-log-ring-slots, per worker (when the config enables the log)

@@ -8,6 +8,7 @@
 #include "ringgate/config/config_set.h"
 #include "ringgate/config/gateway_config.h"
 #include "ringgate/control/endpoint_pool.h"
+#include "ringgate/control/epp_metrics.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/passive_health.h"
@@ -30,6 +31,7 @@ struct Settings {
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
   std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
+  control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
 };
 

@@ -5,6 +5,7 @@
 // path), summed across workers when /metrics is scraped. Bucket layouts follow
 // the llm-d / Gateway API Inference Extension EPP so existing dashboards work.
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,25 +35,66 @@ inline constexpr std::array<double, 10> kSchedulerDurationBuckets = {
 inline constexpr std::array<double, 11> kHitRatioBuckets = {
     0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 
-// Error codes counted by inference_objective_request_error_total{error_code}.
-inline constexpr std::array<int, 11> kErrorStatuses = {400, 404, 405, 408, 413, 429, 431, 500, 502, 503, 504};
-inline constexpr size_t kOtherErrorIndex = kErrorStatuses.size();  // any other status >= 400
-inline size_t error_index(int status) {
-  for (size_t i = 0; i < kErrorStatuses.size(); ++i)
-    if (kErrorStatuses[i] == status) return i;
-  return kOtherErrorIndex;
+inline constexpr std::array<double, 25> kRequestSizeBuckets = {
+    64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288,
+    1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456,
+    536870912, 1073741824};
+inline constexpr std::array<double, 15> kResponseSizeBuckets = {
+    1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536};
+// GAIE's request_tpot_seconds ladder; llm-d's streaming_tpot ladder is a subset of it.
+inline constexpr std::array<double, 35> kTpotBuckets = {
+    0.0005, 0.00205, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6,
+    0.8, 1, 1.5, 2, 3, 4.5, 6, 12, 18, 24, 30, 36, 48, 60, 90, 120, 180, 270, 360};
+inline constexpr std::array<double, 15> kItlBuckets = {
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2};
+inline constexpr std::array<double, 14> kHitBytesBuckets = {
+    0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+
+// request_error_total{error_code}: the canonical names of llm-d-router's (and GAIE's)
+// pkg/common/error, never HTTP numbers, so dashboards' filters on them match.
+enum class ErrorCode : uint8_t {
+  BadRequest,
+  NotFound,
+  ResourceExhausted,
+  ServiceUnavailable,
+  ModelServerError,
+  Internal,
+  Unknown,
+};
+inline constexpr std::array<std::string_view, 7> kErrorCodeNames = {
+    "BadRequest", "NotFound", "ResourceExhausted", "ServiceUnavailable", "ModelServerError", "Internal", "Unknown"};
+// from_model_server: the status is the model server's own answer, relayed. Otherwise the
+// gateway wrote it; 502/504 say the model server failed or timed out under it.
+inline ErrorCode error_code_for(int status, bool from_model_server) {
+  if (from_model_server) return ErrorCode::ModelServerError;
+  switch (status) {
+    case 400: case 405: case 408: case 413: case 431: return ErrorCode::BadRequest;
+    case 404: return ErrorCode::NotFound;
+    case 429: return ErrorCode::ResourceExhausted;
+    case 503: return ErrorCode::ServiceUnavailable;
+    case 502: case 504: return ErrorCode::ModelServerError;
+    case 500: return ErrorCode::Internal;
+    default: return ErrorCode::Unknown;
+  }
 }
 
-// One (model_name, target_model_name) pair: the labels of the inference_objective_* series.
+// One (model_name, target_model_name, priority, fairness_id) label set: llm-d's
+// llm_d_epp_request_* labels. GAIE's inference_objective_* series are sums over it.
 struct ObjectiveStats {
-  SingleWriterCounter requests;
+  SingleWriterCounter requests;  // scheduled requests (not refusals before scheduling, not retries)
   SingleWriterGauge running;
-  std::array<SingleWriterCounter, kErrorStatuses.size() + 1> errors;
+  std::array<SingleWriterCounter, kErrorCodeNames.size()> errors;
   SingleWriterHistogram<kRequestDurationBuckets.size()> duration;
-  SingleWriterHistogram<kRequestDurationBuckets.size()> ttft;
+  // By the request's stream flag: llm-d labels TTFT with streaming="true|false".
+  std::array<SingleWriterHistogram<kRequestDurationBuckets.size()>, 2> ttft;
   SingleWriterHistogram<kNtpotBuckets.size()> ntpot;
+  SingleWriterHistogram<kTpotBuckets.size()> tpot;
+  SingleWriterHistogram<kItlBuckets.size()> itl;
   SingleWriterHistogram<kInputTokenBuckets.size()> input_tokens;
   SingleWriterHistogram<kOutputTokenBuckets.size()> output_tokens;
+  SingleWriterHistogram<kInputTokenBuckets.size()> cached_tokens;
+  SingleWriterHistogram<kRequestSizeBuckets.size()> request_sizes;
+  SingleWriterHistogram<kResponseSizeBuckets.size()> response_sizes;
 };
 
 // Keys of SingleWriterTable entries made of several label values: each part is
@@ -84,19 +126,49 @@ bool split_key(std::string_view key, std::array<std::string_view, N>& out) {
 // (the same word as SingleWriterTable's overflow entry).
 inline constexpr std::string_view kOtherModelLabel = "other";
 
-// Key of a (model_name, target_model_name) pair: the labels of inference_objective_*.
-inline std::string_view objective_key(std::string_view model, std::string_view target, std::string& scratch) {
+// llm-d's fairness_id when the request names none (x-llm-d-inference-fairness-id).
+inline constexpr std::string_view kDefaultFairnessId = "default-flow";
+
+// Key of a (model_name, target_model_name, priority, fairness_id) label set: llm-d's
+// llm_d_epp_request_* labels; GAIE's inference_objective_* are sums over it.
+inline std::string_view objective_key(std::string_view model, std::string_view target, int32_t priority,
+                                      std::string_view fairness, std::string& scratch) {
   scratch.clear();
   append_key_part(scratch, model);
   append_key_part(scratch, target);
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, priority);
+  (void)ec;
+  append_key_part(scratch, std::string_view(digits, size_t(end - digits)));
+  append_key_part(scratch, fairness);
   return scratch;
 }
+struct ObjectiveLabels {
+  std::string_view model, target, priority, fairness;
+};
 // The table's overflow entry (SingleWriterTable::kOverflowKey) is not a built key:
-// it reads as ("other", "other").
-inline std::pair<std::string_view, std::string_view> split_objective_key(std::string_view key) {
-  std::array<std::string_view, 2> parts;
-  if (!split_key(key, parts)) return {key, key};
-  return {parts[0], parts[1]};
+// it reads as "other" for every label.
+inline ObjectiveLabels split_objective_key(std::string_view key) {
+  std::array<std::string_view, 4> parts;
+  if (!split_key(key, parts)) return {key, key, key, key};
+  return {parts[0], parts[1], parts[2], parts[3]};
+}
+
+// scheduler_attempts_total{status, target_model_name, pod, namespace, port}: keyed by
+// ("s"|"f", target, endpoint id or "" on failures); names resolved at scrape.
+inline std::string_view attempt_key(bool success, std::string_view target, uint32_t endpoint_id, std::string& scratch) {
+  scratch.clear();
+  append_key_part(scratch, success ? "s" : "f");
+  append_key_part(scratch, target);
+  char digits[16];
+  size_t n = 0;
+  if (success) {
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, endpoint_id);
+    (void)ec;
+    n = size_t(end - digits);
+  }
+  append_key_part(scratch, std::string_view(digits, n));
+  return scratch;
 }
 
 // Key of a rewrite decision: (model_rewrite_name, model_name, target_model).
@@ -115,8 +187,12 @@ struct WorkerStats {
   // keyed by rewrite_decision_key().
   util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
-  SingleWriterCounter scheduler_success, scheduler_failure;
+  // plugin_duration_seconds, one histogram per sched::kPluginSteps entry.
+  std::array<SingleWriterHistogram<kSchedulerDurationBuckets.size()>, 4> plugin_duration;
+  // One per request's first scheduling decision (retries are not new attempts); see attempt_key().
+  util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
+  SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
 };

@@ -18,6 +18,7 @@
 #include "ringgate/net/address.h"
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/openai/request_body.h"
+#include "ringgate/openai/first_token_scanner.h"
 #include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/forward_head.h"
 #include "ringgate/proxy/proxy_options.h"
@@ -168,6 +169,9 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   uint64_t now() const { return *env_.now_ms; }
   void apply_model_rewrite();
   void begin_stats();
+  void count_scheduled();                   // first dispatch: request_total, request_sizes
+  void observe_body(std::string_view data); // a relayed body chunk: TTFT, ITL, sizes, usage
+  std::string_view objective_name() const;  // x-gateway-inference-objective (or llm-d's)
   std::string_view stats_label(std::string_view model) const;
   void record();  // once per request: objective stats + access log
   void log_access(uint64_t end_ns);
@@ -213,9 +217,14 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   ClientFraming framing_ = ClientFraming::ContentLength;
   metrics::ObjectiveStats* objective_ = nullptr;
   uint64_t started_ns_ = 0;
-  uint64_t first_byte_ns_ = 0;
+  uint64_t first_byte_ns_ = 0;   // response head relayed
+  uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
+  uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)
+  uint64_t response_bytes_ = 0;  // body bytes relayed (response_sizes)
   int status_ = 0;
+  bool from_model_server_ = false;  // status_ is the model server's answer, relayed
   openai::UsageScanner usage_;
+  openai::FirstTokenScanner first_token_;
   net::Timer request_timer_{this, 0};
 };
 

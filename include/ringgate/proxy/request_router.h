@@ -36,10 +36,16 @@ struct RouterShared {
 
 struct RouteRequest {
   std::string_view model;                          // target model (after any rewrite)
+  // The target as a statistics label (names the pool does not know read "other"), so
+  // scheduler_attempts_total gets the same folding as the objective series.
+  std::string_view stats_target;
   std::span<const std::string_view> prompt_parts;  // completions: prompt(s); chat: role, content, ...
   std::string_view session_id;                     // affinity hint; empty = none
   bool sheddable = false;                          // may be refused with 429 when saturated
   std::span<const uint32_t> exclude;               // endpoints already tried for this request
+  // The request's first decision: counted in scheduler_attempts_total (a retry is not
+  // a new scheduling attempt of the request).
+  bool first_attempt = true;
 };
 
 struct RouteDecision {
@@ -73,6 +79,8 @@ class RequestRouter {
   PassiveHealth* health() const { return shared_.health; }
 
  private:
+  void count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id);
+
   RouterShared shared_;
   sched::SnapshotPublisher::Reader reader_;
   const sched::EndpointSnapshot* snapshot_ = nullptr;
@@ -82,6 +90,7 @@ class RequestRouter {
   metrics::WorkerStats& stats_;
   std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
   std::vector<uint32_t> exclude_; // tried + passively ejected endpoints, reused
+  std::string key_scratch_;       // scheduler_attempts_total keys
 };
 
 }  // namespace ringgate::proxy

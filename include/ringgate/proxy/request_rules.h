@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "ringgate/config/rewrite_table.h"
@@ -25,7 +26,15 @@ struct RequestRules {
   config::rewrite_table rewrites;
   // Objective names (x-gateway-inference-objective values) whose priority is negative.
   std::unordered_set<std::string, NameHash, std::equal_to<>> sheddable_objectives;
+  // Objective name -> spec.priority (the priority label of request_total); absent = 0.
+  std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> objective_priorities;
   std::string session_header = "x-session-id";  // empty = no session affinity
+
+  int32_t priority(std::string_view objective) const {
+    if (objective.empty()) return 0;
+    auto it = objective_priorities.find(objective);
+    return it == objective_priorities.end() ? 0 : it->second;
+  }
 
   bool sheddable(std::string_view objective) const {
     return !objective.empty() && sheddable_objectives.find(objective) != sheddable_objectives.end();

@@ -21,6 +21,7 @@
 //   6. weighted sum of queue / kv-cache / prefix scores, max wins, random tie-break;
 //   7. sheddable requests are refused when every candidate is saturated.
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -56,6 +57,18 @@ const char* to_string(PickStatus status);
 
 enum class PickReason { none, score, session, prefix_placement };
 
+// The scheduler's steps under the names GAIE's / llm-d's plugins have, for
+// plugin_duration_seconds{extension_point, plugin_type, plugin_name}: the prefix scorer's
+// time includes its index lookup, as GAIE's prefix plugin scores by looking up.
+struct PluginStep {
+    const char* extension_point;
+    const char* type;
+};
+inline constexpr std::array<PluginStep, 4> kPluginSteps = {{{"Scorer", "queue-scorer"},
+                                                            {"Scorer", "kv-cache-utilization-scorer"},
+                                                            {"Scorer", "prefix-cache-scorer"},
+                                                            {"Picker", "max-score-picker"}}};
+
 struct PickResult {
     PickStatus status = PickStatus::unknown_model;
     EndpointId endpoint = kNoEndpoint;
@@ -63,6 +76,10 @@ struct PickResult {
     PickReason reason = PickReason::none;
     uint32_t matched_blocks = 0;   // leading blocks the chosen endpoint held
     uint32_t total_blocks = 0;     // blocks in the request
+    // Nanoseconds each of kPluginSteps took; scored = the steps ran (a session-affinity
+    // or refused decision returns before scoring).
+    std::array<uint32_t, kPluginSteps.size()> step_ns{};
+    bool scored = false;
     // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
     double prefix_hit_ratio() const {
         return total_blocks ? double(matched_blocks) / total_blocks : 0.0;
