@@ -105,7 +105,11 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   // A failed stream is excusable when it was in flight at the kill on the killed sim
   // (by the destination header; without the header: in flight at the kill, dest unknown).
   const onVictim = (r) => (r.dest ? r.dest === victimEp : null);
-  const excusable = (r) => inFlightAtKill(r) && onVictim(r) !== false && r.tHeaders >= 0 && r.tHeaders + r.tStart <= ev.kill;
+  // "Before the kill" ends when the victim's death was observed, not when the signal was
+  // sent: a sim answering in the microseconds between the two is still answering.
+  const died = ev.victimExit ?? ev.kill;
+  const bytesBeforeKill = (r) => r.tHeaders >= 0 && r.tHeaders + r.tStart <= died;
+  const excusable = (r) => inFlightAtKill(r) && onVictim(r) !== false && bytesBeforeKill(r);
   const describe = (r) => ({
     i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),
     endS: +(end(r) / 1000).toFixed(3), status: r.status, inFlightAtKill: inFlightAtKill(r), onVictim: onVictim(r),
@@ -113,7 +117,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   const streamFail = failedS.map((r) => ({
     i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),
     endS: +(end(r) / 1000).toFixed(3), chunks: r.chunks, inFlightAtKill: inFlightAtKill(r), onVictim: onVictim(r),
-    bytesBeforeKill: r.tHeaders >= 0 && r.tHeaders + r.tStart <= ev.kill,
+    bytesBeforeKill: bytesBeforeKill(r),
   }));
   const sseEnded = failedS.filter((r) => r.outcome === 'sse_error');
   const hung = failedS.filter((r) => r.outcome === 'timeout');
