@@ -186,9 +186,11 @@ test('client model names: 2 MB and control characters are 400; unknown names sha
   assert.ok(!t.body.includes('junk-'), 'a client-chosen model name became a label');
   assert.ok(!t.body.includes('victim'));
   assert.ok(t.body.length < 256 * 1024, `metrics page ${t.body.length} bytes`);
-  const line = (m) => t.body.split('\n').find((l) => l.startsWith(`inference_objective_request_total{model_name="${m}"`));
-  assert.match(line('other') ?? '', / 300$/);
-  assert.match(line(MODEL) ?? '', / 1$/);
+  // GAIE counts request_total at scheduling: the unknown names are errors (NotFound), all
+  // under the one "other" label; the served model's request is counted by name.
+  const line = (family, ...parts) => t.body.split('\n').find((l) => l.startsWith(`${family}{`) && parts.every((p) => l.includes(p)));
+  assert.match(line('inference_objective_request_error_total', 'model_name="other"', 'error_code="NotFound"') ?? '', / 300$/);
+  assert.match(line('inference_objective_request_total', `model_name="${MODEL}"`) ?? '', / 1$/);
 });
 
 test('1,000 idle or slow connections on the admin port: /healthz and /readyz still answer within 100 ms', async () => {
