@@ -39,6 +39,9 @@ struct ResponseCallbacks {
   }
   static int on_headers_complete(llhttp_t* p) {
     ResponseParser& s = self(p);
+    // llhttp takes any three digits; below 100 is no HTTP status (RFC 9110 §15): a broken
+    // server, never relayed (a client would read "HTTP/1.1 000").
+    if (p->status_code < 100) return -1;
     if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
       // An interim response (100 Continue, 103 Early Hints): not the answer. llhttp ends
       // it here (no body) and parses the next response head from the same bytes.

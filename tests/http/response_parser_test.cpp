@@ -22,6 +22,15 @@ TEST_CASE("Content-Length response") {
   CHECK(find_header(parser.headers(), "content-type") == "application/json");
 }
 
+TEST_CASE("a status below 100 is a malformed response, never relayed (fuzz_response found 000)") {
+  for (std::string line : {"HTTP/1.1 000 X\r\n", "HTTP/1.1 099 X\r\n"}) {
+    ResponseParser parser;
+    std::string body;
+    const std::string bytes = line + "content-length: 0\r\n\r\n";
+    CHECK(parser.feed(bytes.data(), bytes.size(), &body).state == ResponseState::Error);
+  }
+}
+
 TEST_CASE("chunked SSE response decoded piece by piece") {
   ResponseParser parser;
   std::string body;

@@ -25,7 +25,14 @@ process.on('exit', stopAll);
 // was later killed: the report is looked for in everything the process wrote.
 const sanitizerPattern = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
 const sanitizerReports = [];
-export function checkSanitizerReport(name, stderrText) {
+// A process run out of descriptors on purpose (RLIMIT_NOFILE tests) starves the sanitizer
+// runtime too: UBSan's vptr check probes memory through a pipe (sanitizer_common's
+// IsAccessibleMemoryRange), cannot open one, and reports every virtual call as on an
+// "invalid vptr" with "<memory cannot be printed>". Only that artefact is dropped, and
+// only for such processes; any ASan report (a real use-after-free) still fails the file.
+const fdStarvedVptr = /^.*runtime error: member call on address 0x[0-9a-f]+ which does not point to an object of type '[^']+'\n0x[0-9a-f]+: note: object has invalid vptr\n<memory cannot be printed>\n/gm;
+export function checkSanitizerReport(name, stderrText, fdLimited = false) {
+  if (fdLimited) stderrText = stderrText.replace(fdStarvedVptr, '');
   const at = stderrText.search(sanitizerPattern);
   if (at >= 0) sanitizerReports.push(`${name}: ${stderrText.slice(Math.max(0, at - 200), at + 3000)}`);
 }
@@ -45,7 +52,8 @@ export function start(bin, args, { timeoutMs = 10000, env } = {}) {
     live.add(proc);
     let err = '';
     proc.stderr.on('data', (d) => { err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); });
-    proc.on('close', () => checkSanitizerReport(path.basename(bin), err));
+    const fdLimited = path.basename(bin) === 'prlimit' || args.some((a) => /ulimit -n/.test(a));
+    proc.on('close', () => checkSanitizerReport(path.basename(bin), err, fdLimited));
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${bin} did not start within ${timeoutMs} ms: ${err}`)); }, timeoutMs);
     proc.on('exit', (code, signal) => {
       live.delete(proc);

@@ -128,11 +128,14 @@ test('unfinished big bodies: beyond --max-buffered-body-bytes per worker, 503 wi
   const buffered = N - answered.length;
   assert.ok(buffered * sent <= cap + length, `${buffered} bodies of ${sent} bytes held, cap ${cap}`);
   assert.ok(answered.length >= N - Math.ceil(cap / sent) - 1, `${answered.length} of ${N} answered 503`);
+  // RSS says nothing under ASan: its quarantine keeps freed memory (256 MB by default)
+  // and its allocator replaces mimalloc; the cap and the 503s above are still checked.
+  const sanitized = Boolean(process.env.ASAN_OPTIONS);
   // Beyond the cap: body capacity rounding (8 MB buffers for 7.5 MB bodies), the 16 MB receive-buffer ring.
-  assert.ok(peak - baseline < cap + (96 << 20), `RSS grew ${(peak - baseline) >> 20} MB (cap ${cap >> 20} MB)`);
+  if (!sanitized) assert.ok(peak - baseline < cap + (96 << 20), `RSS grew ${(peak - baseline) >> 20} MB (cap ${cap >> 20} MB)`);
   for (const c of conns) c.socket.destroy();
   // After they close, the memory goes back to the OS (not just to the allocator).
-  await waitFor(() => rssBytes(pid) - baseline < (48 << 20), {
+  if (!sanitized) await waitFor(() => rssBytes(pid) - baseline < (48 << 20), {
     timeoutMs: 15000, stepMs: 100,
     what: `RSS to fall back near ${baseline >> 20} MB (peak ${peak >> 20} MB, now ${rssBytes(pid) >> 20} MB)`,
   }).catch((e) => assert.fail(`${e.message}; now ${rssBytes(pid) >> 20} MB`));
