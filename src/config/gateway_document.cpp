@@ -325,6 +325,114 @@ void read_io(yaml_field_reader& r, const YAML::Node& node, const std::string& pa
     });
 }
 
+bool is_header_token(std::string_view name) {
+    return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+// saturationDetector: GAIE's field names and ranges.
+void read_saturation_detector(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
+                              saturation_detector_config& out) {
+    auto fields = r.read_map(node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold"});
+    if (!fields) return;
+    with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
+    });
+    with_field(*fields, path, "kvCacheUtilThreshold", [&](const YAML::Node& v, const std::string& p) {
+        auto kv = r.read_number(v, p, 0.0, 1.0);
+        if (kv && *kv <= 0.0) r.error(v, p, "must be above 0 (a fraction of the KV cache, at most 1)");
+        else assign(out.kv_cache_util_threshold, kv);
+    });
+    with_field(*fields, path, "metricsStalenessThreshold", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.metrics_staleness_threshold, r.read_duration(v, p, milliseconds(1), hours(1)));
+    });
+}
+
+void read_band_bounds(yaml_field_reader& r, const map_fields& fields, const std::string& path,
+                      priority_band_config& out) {
+    with_field(fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
+    });
+    with_field(fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
+    });
+}
+
+// flowControl: {enabled, maxBytes, maxRequests, defaultRequestTTL,
+//               defaultPriorityBand: {maxBytes, maxRequests}, priorityBands: [{priority, maxBytes, maxRequests}]}
+void read_flow_control(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
+                       flow_control_config& out) {
+    auto fields = r.read_map(node, path, {"enabled", "maxBytes", "maxRequests", "defaultRequestTTL",
+                                          "defaultPriorityBand", "priorityBands"});
+    if (!fields) return;
+    with_field(*fields, path, "enabled", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.enabled, r.read_bool(v, p));
+    });
+    with_field(*fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
+    });
+    with_field(*fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
+    });
+    with_field(*fields, path, "defaultRequestTTL", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.default_request_ttl, r.read_duration(v, p, milliseconds(1), hours(1)));
+    });
+    with_field(*fields, path, "defaultPriorityBand", [&](const YAML::Node& v, const std::string& p) {
+        auto band = r.read_map(v, p, {"maxBytes", "maxRequests"});
+        if (band) read_band_bounds(r, *band, p, out.default_band);
+    });
+    with_field(*fields, path, "priorityBands", [&](const YAML::Node& v, const std::string& p) {
+        if (!r.expect_sequence(v, p)) return;
+        if (v.size() > 64) return r.error(v, p, "at most 64 priority bands");
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string bp = index_path(p, i);
+            auto band = r.read_map(v[i], bp, {"priority", "maxBytes", "maxRequests"});
+            if (!band) continue;
+            priority_band_config b = out.default_band;
+            const YAML::Node* priority = band->find("priority");
+            if (priority == nullptr) {
+                r.error(v[i], bp, "missing required field 'priority'");
+                continue;
+            }
+            auto value = r.read_int(*priority, join_path(bp, "priority"), -1'000'000, 1'000'000);
+            if (!value) continue;
+            b.priority = int32_t(*value);
+            if (std::any_of(out.priority_bands.begin(), out.priority_bands.end(),
+                            [&](const priority_band_config& o) { return o.priority == b.priority; })) {
+                r.error(*priority, join_path(bp, "priority"), "duplicate priority " + std::to_string(b.priority));
+                continue;
+            }
+            read_band_bounds(r, *band, bp, b);
+            out.priority_bands.push_back(b);
+        }
+    });
+}
+
+// rateLimits: {tenantHeader, tokensPerMinute, requestsPerMinute, maxTenants}
+void read_rate_limits(yaml_field_reader& r, const YAML::Node& node, const std::string& path, rate_limit_config& out) {
+    auto fields = r.read_map(node, path, {"tenantHeader", "tokensPerMinute", "requestsPerMinute", "maxTenants"});
+    if (!fields) return;
+    with_field(*fields, path, "tenantHeader", [&](const YAML::Node& v, const std::string& p) {
+        auto name = r.read_string(v, p);
+        if (!name) return;
+        if (!is_header_token(*name)) return r.error(v, p, "\"" + *name + "\" is not a valid HTTP header name");
+        out.tenant_header = *name;
+        std::transform(out.tenant_header.begin(), out.tenant_header.end(), out.tenant_header.begin(),
+                       [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
+    });
+    with_field(*fields, path, "tokensPerMinute", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.tokens_per_minute, r.read_int(v, p, 0, int64_t(1) << 50));
+    });
+    with_field(*fields, path, "requestsPerMinute", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.requests_per_minute, r.read_int(v, p, 0, int64_t(1) << 40));
+    });
+    with_field(*fields, path, "maxTenants", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_tenants, r.read_int(v, p, 1, 1'000'000));
+    });
+}
+
 // "pool.discovery.static[2]" → "pool.discovery.static"; drops apiVersion/kind/metadata.
 std::vector<std::string> settable_paths(const std::vector<std::string>& leaves) {
     std::vector<std::string> out;
@@ -363,6 +471,13 @@ gateway_document read_gateway_document(yaml_field_reader& r, const map_fields& d
     with_field(doc, "", "accessLog",
                [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
     with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
+    with_field(doc, "", "saturationDetector", [&](const YAML::Node& v, const std::string& p) {
+        read_saturation_detector(r, v, p, c.saturation_detector);
+    });
+    with_field(doc, "", "flowControl",
+               [&](const YAML::Node& v, const std::string& p) { read_flow_control(r, v, p, c.flow_control); });
+    with_field(doc, "", "rateLimits",
+               [&](const YAML::Node& v, const std::string& p) { read_rate_limits(r, v, p, c.rate_limits); });
     c.set_by_file = settable_paths(r.leaves_read());
     return out;
 }

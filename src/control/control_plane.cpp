@@ -203,6 +203,25 @@ void ControlPlane::install_routes() {
   });
   admin_->route("/metrics", [this] { return render_metrics(); });
   admin_->route("/debug/endpoints", [this] { return render_debug_endpoints(); });
+  admin_->route("/debug/flow", [this] { return render_debug_flow(); });
+}
+
+FlowView ControlPlane::flow_view() {
+  FlowView view;
+  view.pool_name = options_.pool_name;
+  view.snapshot = reader_.current();
+  view.inflight = &inflight_;
+  view.saturation = options_.scheduler.saturation;
+  view.now = Clock::now();
+  view.limiter = options_.limiter;
+  return view;
+}
+
+AdminResponse ControlPlane::render_debug_flow() {
+  std::vector<const metrics::WorkerStats*> workers;
+  for (const metrics::WorkerStats* w : worker_stats_)
+    if (w) workers.push_back(w);
+  return {200, "application/json", control::render_debug_flow(flow_view(), workers)};
 }
 
 AdminResponse ControlPlane::render_metrics() {
@@ -236,6 +255,7 @@ AdminResponse ControlPlane::render_metrics() {
   std::vector<const proxy::WorkerCounters*> counters_of_workers;
   for (const proxy::WorkerCounters* w : worker_counters_)
     if (w) counters_of_workers.push_back(w);
+  const FlowView flow = flow_view();
   ControlCounters counters = counters_;
   counters.scrapes_ok = pool_.scrapes_ok();
   counters.scrapes_failed = pool_.scrapes_failed();
@@ -252,7 +272,7 @@ AdminResponse ControlPlane::render_metrics() {
   }
   return {200, "text/plain; version=0.0.4; charset=utf-8",
           render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build,
-                                 options_.metric_names)};
+                                 options_.metric_names, &flow)};
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

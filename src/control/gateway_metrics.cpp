@@ -1,5 +1,7 @@
 #include "ringgate/control/gateway_metrics.h"
 
+#include "ringgate/control/flow_metrics.h"
+
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
@@ -137,9 +139,10 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
                                    std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
-                                   const BuildInfo& build, MetricNames names) {
+                                   const BuildInfo& build, MetricNames names, const FlowView* flow) {
   std::vector<MetricFamily> families;
   append_epp_families(pool, workers, index, control, build, names, families);
+  if (flow) append_flow_families(*flow, workers, names != MetricNames::LlmD, names != MetricNames::Gaie, families);
   gateway_families(counters, index, control, families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);

@@ -151,10 +151,15 @@ int main(int argc, char** argv) {
   if (admin.fd < 0) return fail("admin listener: " + admin.error);
   const std::string admin_address = net::local_address(admin.fd)->to_string();
 
+  // Flow control and rate limits, shared by the workers. The limiter's table is sized
+  // at start (rateLimits.maxTenants); the budgets themselves reload with the rules.
+  proxy::FlowShared flow_shared;
+  proxy::RateLimiter limiter(config ? config->gateway.rate_limits.max_tenants : config::rate_limit_config{}.max_tenants);
   control::ControlPlaneOptions control_options;
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
   control_options.scheduler = settings.scheduler;
+  control_options.limiter = &limiter;
   control_options.health = settings.health;
   control_options.workers = settings.workers;
   control_options.admin_listen_fd = admin.fd;
@@ -189,6 +194,9 @@ int main(int argc, char** argv) {
   }
 
   proxy::WorkerContext context;
+  context.flow_shared = &flow_shared;
+  context.limiter = &limiter;
+  context.workers = settings.workers;
   context.backend = backend.kind;
   context.options = settings.proxy;
   context.router.publisher = &control.publisher();

@@ -79,6 +79,12 @@ std::string apply_file(const config::config_set& file, Settings& s) {
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
   if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  if (set("saturationDetector")) {
+    s.scheduler.saturation.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
+    s.scheduler.saturation.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
+    s.scheduler.saturation.metrics_staleness_threshold =
+        clock_duration(g.saturation_detector.metrics_staleness_threshold);
+  }
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1;  // sized from the flags in resolve_settings
@@ -157,6 +163,25 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) 
       rules->objective_priorities.emplace(o.metadata.name, o.priority);
     }
     if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
+    const config::gateway_config& g = file->gateway;
+    // Saturation detector and flow control: hot-reloaded with the rest of the rules.
+    sched::SaturationConfig& sat = rules->flow.saturation;
+    sat.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
+    sat.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
+    sat.metrics_staleness_threshold =
+        std::chrono::duration_cast<sched::Clock::duration>(g.saturation_detector.metrics_staleness_threshold);
+    const config::flow_control_config& fc = g.flow_control;
+    rules->flow.enabled = fc.enabled;
+    proxy::FlowLimits& limits = rules->flow.limits;
+    auto or_unbounded = [](uint64_t v) { return v == 0 ? UINT64_MAX : v; };
+    limits.total = proxy::BandLimits{or_unbounded(fc.max_requests), or_unbounded(fc.max_bytes)};
+    limits.default_band = proxy::BandLimits{fc.default_band.max_requests, fc.default_band.max_bytes};
+    for (const config::priority_band_config& b : fc.priority_bands)
+      limits.bands.emplace_back(b.priority, proxy::BandLimits{b.max_requests, b.max_bytes});
+    limits.ttl_ms = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(fc.default_request_ttl).count());
+    rules->rate_limits.tokens_per_minute = g.rate_limits.tokens_per_minute;
+    rules->rate_limits.requests_per_minute = g.rate_limits.requests_per_minute;
+    rules->tenant_header = g.rate_limits.tenant_header;
   }
   return rules;
 }

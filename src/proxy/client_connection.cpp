@@ -184,9 +184,11 @@ void ClientConnection::account_buffered() {
 }
 
 void ClientConnection::on_eof() {
-  if (phase_ == Phase::Proxying && !exchange_.response_started()) {
+  if (phase_ == Phase::Proxying && !exchange_.response_started() && !exchange_.queued()) {
     // A half-close (shutdown(SHUT_WR)) after a complete request: answer it, then close.
-    // (After the response began, EOF is taken as the client leaving: see below.)
+    // (After the response began, EOF is taken as the client leaving: see below. So is
+    // EOF while the request waits in the flow-control queue: a client that went away
+    // must leave the queue at once, not hold its place until the TTL.)
     peer_closed_ = true;
     return;
   }

@@ -22,8 +22,14 @@ uint64_t steady_ns() {
 
 // llm-d's flow identity (fairness_id label). A client picks it, so it is bounded: a long
 // or control-byte value reads as "other", and the stats table caps how many there are.
-constexpr std::string_view kFairnessIdHeader = "x-llm-d-inference-fairness-id";
+// GAIE's spelling first, then llm-d's.
+constexpr std::string_view kFairnessIdHeader = "x-gateway-inference-fairness-id";
+constexpr std::string_view kFairnessIdHeaderLlmd = "x-llm-d-inference-fairness-id";
 constexpr size_t kMaxFairnessIdBytes = 128;
+
+bool has_control_bytes(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; });
+}
 
 bool is_timeout(FailureKind kind) {
   return kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
@@ -68,7 +74,13 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   first_byte_ns_ = 0;
   objective_ = nullptr;
   destination_.clear();
+  queued_ = false;
+  rate_active_ = false;
+  extra_headers_.clear();
+  priority_ = env_.rules->priority(objective_name());
+  sheddable_ = env_.rules->sheddable(objective_name());
 
+  if (!admit_rate()) return;
   openai::BodyReader::pad(request.body);
   const openai::BodyError error = env_.body_reader.read(request.body, request.body.capacity(), fields_);
   if (error.status != 0) return end_with_error(error.status, error.code, error.message);
@@ -86,7 +98,117 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   apply_model_rewrite();
   begin_stats();
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, now());
+  if (env_.flow != nullptr && env_.rules->flow.enabled) return enter_flow();
   next_attempt();
+}
+
+// Token and request budgets of the request's tenant. Every answer of the request
+// carries the x-ratelimit-* headers of this decision.
+bool Exchange::admit_rate() {
+  const RequestRules& rules = *env_.rules;
+  if (env_.limiter == nullptr || !rules.rate_limits.active()) return true;
+  const std::string_view tenant = request_->header(rules.tenant_header);
+  if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant)) {
+    end_with_error(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
+    return false;
+  }
+  // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
+  estimated_tokens_ = request_->body.size() / 4;
+  rate_ = env_.limiter->admit(tenant, estimated_tokens_, rules.rate_limits, now());
+  append_rate_limit_headers(extra_headers_, rules.rate_limits, rate_);
+  if (!rate_.allowed) {
+    env_.stats->rate_limit_rejections
+        .find_or_add(metrics::rate_limit_key(tenant.empty() ? metrics::kDefaultFairnessId : tenant,
+                                             rate_.tokens_exhausted, env_.key_scratch))
+        .add();
+    char retry[48];
+    std::snprintf(retry, sizeof retry, "retry-after: %llu\r\n",
+                  static_cast<unsigned long long>(std::max<uint64_t>(1, (rate_.reset_ms + 999) / 1000)));
+    end_with_error(429, rate_.tokens_exhausted ? "rate_limit_exceeded_tokens" : "rate_limit_exceeded_requests",
+                   rate_.tokens_exhausted ? "the tenant's tokens-per-minute budget is spent"
+                                          : "the tenant's requests-per-minute budget is spent",
+                   retry);
+    return false;
+  }
+  rate_active_ = true;
+  return true;
+}
+
+// The estimate made at admission, replaced by what the answer's usage reports; a
+// request that never reached a model server gives its estimate back.
+void Exchange::settle_rate() {
+  if (!rate_active_) return;
+  rate_active_ = false;
+  int64_t actual = 0;
+  if (usage_.prompt_tokens() > 0) actual = usage_.prompt_tokens() + std::max<int64_t>(0, usage_.completion_tokens());
+  else if (from_model_server_ || attempts_ > 0) return;  // ran, but reported no usage: the estimate stays
+  env_.limiter->correct(rate_.slot, rate_.window_start_ms, actual - int64_t(estimated_tokens_));
+}
+
+std::string_view Exchange::fairness_id() const {
+  std::string_view id = request_->header(kFairnessIdHeader);
+  if (id.empty()) id = request_->header(kFairnessIdHeaderLlmd);
+  if (id.empty()) return metrics::kDefaultFairnessId;
+  if (id.size() > kMaxFairnessIdBytes || has_control_bytes(id)) return metrics::kOtherModelLabel;
+  return id;
+}
+
+// Flow control: the request joins the queue (by priority band and flow) and leaves it
+// when the queue's dispatch cycle finds an unsaturated endpoint for it. The enqueue
+// runs a cycle at once, so with room in the pool this dispatches before returning;
+// the exchange may then have ended already: nothing may follow the enqueue.
+void Exchange::enter_flow() {
+  queued_ = true;
+  queued_at_ns_ = steady_ns();
+  metrics::FlowBandStats& band = env_.stats->flow_bands.find_or_add(std::to_string(priority_));
+  band.queued.add(1);
+  band.queued_bytes.add(int64_t(request_->body.size()));
+  if (!env_.flow->enqueue(this, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now())) {
+    leave_flow(FlowOutcome::RejectedCapacity);
+    return end_with_error(sheddable_ ? 429 : 503, "queue_full",
+                          "every model server is saturated and the gateway's queue for this priority is full",
+                          "retry-after: 1\r\n");
+  }
+}
+
+void Exchange::observe_flow(FlowOutcome outcome) {
+  metrics::FlowBandStats& band = env_.stats->flow_bands.find_or_add(std::to_string(priority_));
+  band.queued.add(-1);
+  band.queued_bytes.add(-int64_t(request_->body.size()));
+  band.queue_duration[size_t(outcome)].observe(double(steady_ns() - queued_at_ns_) / 1e9,
+                                               metrics::kFlowQueueDurationBuckets);
+}
+
+// Out of the queue however it left (dispatch, eviction, the client going, a timeout).
+void Exchange::leave_flow(FlowOutcome outcome) {
+  if (!queued_) return;
+  queued_ = false;
+  if (outcome == FlowOutcome::EvictedContextCancelled || outcome == FlowOutcome::RejectedCapacity)
+    env_.flow->remove(this);
+  observe_flow(outcome);
+}
+
+bool Exchange::flow_try_dispatch() {
+  const RouteDecision decision = route_next();
+  if (decision.saturated) return false;  // stays queued
+  leave_flow(FlowOutcome::Dispatched);
+  if (decision.status != 0) {
+    end_with_error(decision.status, decision.code, decision.message);
+    return true;
+  }
+  dispatch(decision);
+  return true;
+}
+
+void Exchange::flow_evicted(FlowOutcome outcome) {
+  leave_flow(outcome);
+  if (outcome == FlowOutcome::EvictedTTL)
+    return end_with_error(sheddable_ ? 429 : 503, "queue_timeout",
+                          "every model server stayed saturated while the request waited in the gateway's queue",
+                          "retry-after: 1\r\n");
+  end_with_error(sheddable_ ? 429 : 503, "queue_full",
+                 "the request was evicted from the gateway's queue by higher-priority traffic",
+                 "retry-after: 1\r\n");
 }
 
 // THE place for model aliases: target_model_ (what routing sees) and, when the name
@@ -122,13 +244,7 @@ std::string_view Exchange::objective_name() const {
 // The label set of the request (model, target, objective priority, fairness id); it
 // counts as a request only once scheduled (count_scheduled).
 void Exchange::begin_stats() {
-  std::string_view fairness = request_->header(kFairnessIdHeader);
-  if (fairness.empty()) {
-    fairness = metrics::kDefaultFairnessId;
-  } else if (fairness.size() > kMaxFairnessIdBytes ||
-             std::any_of(fairness.begin(), fairness.end(), [](char ch) { return (unsigned char)ch < 0x20; })) {
-    fairness = metrics::kOtherModelLabel;
-  }
+  const std::string_view fairness = fairness_id();
   objective_ = &env_.stats->objectives.find_or_add(metrics::objective_key(
       stats_label(fields_.model), stats_label(target_model_), env_.rules->priority(objective_name()), fairness,
       env_.key_scratch));
@@ -226,6 +342,10 @@ RouteDecision Exchange::route_next() {
   const RequestRules& rules = *env_.rules;
   if (!rules.session_header.empty()) route.session_id = request_->header(rules.session_header);
   route.sheddable = rules.sheddable(objective_name());
+  route.saturation = &rules.flow.saturation;
+  // A first dispatch under flow control never goes to a saturated endpoint (it waits
+  // instead); a retry goes wherever is left.
+  route.hold_when_saturated = attempts_ == 0 && env_.flow != nullptr && rules.flow.enabled;
   route.exclude = tried_;
   route.first_attempt = attempts_ == 0;
   return env_.router->route(route);
@@ -392,6 +512,7 @@ void Exchange::start_client_response(const http::ResponseParser& head) {
   std::string& out = client_.output();
   const size_t head_start = out.size();
   build_client_head(out, head, framing_, !keep_alive_, request_id_, destination_);
+  if (!extra_headers_.empty()) out.insert(out.size() - 2, extra_headers_);  // before the head's blank line
   if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
 }
 
@@ -428,6 +549,7 @@ void Exchange::client_drained() {
 
 void Exchange::client_gone() {
   if (!active_) return;
+  leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
   if (attempt_) {
     // The server stops generating once its connection goes.
     env_.counters->client_disconnects_mid_response.add();
@@ -438,6 +560,7 @@ void Exchange::client_gone() {
     holds_in_flight_ = false;
   }
   request_timer_.cancel();
+  settle_rate();
   record();
   active_ = false;
 }
@@ -469,7 +592,9 @@ void Exchange::on_timer(net::Timer&) {
 
 // The request is over, however it ended: its timer, its in-flight count, its statistics.
 void Exchange::close_out() {
+  leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   request_timer_.cancel();
+  settle_rate();
   if (holds_in_flight_) {
     env_.router->released(endpoint_id_);
     holds_in_flight_ = false;
@@ -484,7 +609,8 @@ void Exchange::finish(bool keep_alive) {
   client_.exchange_finished(keep_alive);
 }
 
-void Exchange::end_with_error(int status, std::string_view code, std::string_view message) {
+void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
+                              std::string_view retry_after) {
   drop_attempt(false, /*keep_body=*/false);
   if (!response_started_) {
     env_.counters->gateway_errors.add();
@@ -492,7 +618,13 @@ void Exchange::end_with_error(int status, std::string_view code, std::string_vie
     status_ = status;
     std::string& out = client_.output();
     const size_t head_start = out.size();
-    http::append_error(out, status, code, message, !keep_alive_);
+    if (retry_after.empty()) {
+      http::append_error(out, status, code, message, !keep_alive_, extra_headers_);
+    } else {
+      std::string headers = extra_headers_;
+      headers += retry_after;
+      http::append_error(out, status, code, message, !keep_alive_, headers);
+    }
     if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
     return finish(keep_alive_);
   }

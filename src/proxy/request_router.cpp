@@ -42,6 +42,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.prefix_hashes = hashes_;
   pick.session_id = request.session_id;
   pick.sheddable = request.sheddable;
+  pick.hold_when_saturated = request.hold_when_saturated;
+  pick.saturation = request.saturation;
   pick.now = started;
   pick.exclude = request.exclude;
   sched::PickResult result;
@@ -103,6 +105,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       break;
     case sched::PickStatus::saturated:
       decision.status = 429;
+      decision.saturated = true;
       decision.code = "pool_saturated";
       decision.message = "every model server is saturated and the request is sheddable";
       break;

@@ -23,7 +23,19 @@ namespace ringgate::proxy {
 
 namespace {
 constexpr uint32_t kTickMs = 100;
-enum TimerKind : uint8_t { kTick, kAcceptBackoff };
+// While requests wait in the flow-control queue: how often the worker looks again for
+// capacity another worker's completion or a new scrape freed (and expires the TTL).
+constexpr uint32_t kFlowRecheckMs = 5;
+enum TimerKind : uint8_t { kTick, kAcceptBackoff, kFlowRecheck };
+
+// This worker's share of a gateway-wide bound (at least 1; "no bound" stays so).
+uint64_t share(uint64_t limit, size_t workers) {
+  if (limit == UINT64_MAX || workers <= 1) return limit;
+  return std::max<uint64_t>(1, limit / workers);
+}
+BandLimits share(const BandLimits& b, size_t workers) {
+  return BandLimits{share(b.max_requests, workers), share(b.max_bytes, workers)};
+}
 
 // mimalloc's collection, when the binary links mimalloc (weak: absent under sanitizers).
 // Its freed segments are only purged back to the OS when the owning thread allocates or
@@ -42,7 +54,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       : context_(context),
         options_(context.options),
         index_(index),
-        router_(context.router, size_t(index), stats_) {
+        router_(context.router, size_t(index), stats_),
+        flow_(context.flow_shared, size_t(index), context.workers) {
     if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
     upstream_rt_.loop = &loop_;
     upstream_rt_.options = &options_;
@@ -56,6 +69,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
     env_.rules = &kNoRules;
     env_.upstreams = &pool_;
+    env_.flow = &flow_;
+    env_.flow_limits = &flow_limits_;
+    env_.limiter = context.limiter;
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
@@ -103,6 +119,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     loop_.set_turn_hook([this] {
       now_ms_ = loop_.now_ms();
       adopt_published_state();
+      // A new snapshot or the completions of the last turn may have freed capacity.
+      if (!flow_.empty()) flow_.dispatch();
     });
     arm_accept();
     loop_.timers().arm(tick_, kTickMs, now_ms_);
@@ -113,6 +131,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
         break;
       }
       now_ms_ = loop_.now_ms();
+      if (!flow_.empty() && !flow_recheck_.armed()) loop_.timers().arm(flow_recheck_, kFlowRecheckMs, now_ms_);
     }
   }
 
@@ -164,6 +183,11 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
   void on_timer(net::Timer& timer) override {
     now_ms_ = loop_.now_ms();
+    if (timer.id() == kFlowRecheck) {
+      flow_.expire(now_ms_, flow_limits_.ttl_ms);
+      if (!flow_.empty()) loop_.timers().arm(flow_recheck_, kFlowRecheckMs, now_ms_);
+      return;
+    }
     if (timer.id() == kAcceptBackoff) {
       backing_off_ = false;
       if (!draining_ && !accept_armed_ && listen_fd_ >= 0) arm_accept();
@@ -177,8 +201,22 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     router_.refresh();
     // A pointer from refresh() stays valid until this reader's next refresh(): nothing
     // keeps the previous one (exchanges read env_.rules / the catalog at each use).
-    if (const RequestRules* rules = rules_reader_.refresh()) env_.rules = rules;
+    if (const RequestRules* rules = rules_reader_.refresh()) {
+      if (rules != env_.rules) adopt_flow_limits(*rules);
+      env_.rules = rules;
+    }
     if (const ModelCatalog* catalog = catalog_reader_.refresh()) env_.catalog = catalog;
+  }
+
+  // The rules' gateway-wide queue bounds, this worker's share.
+  void adopt_flow_limits(const RequestRules& rules) {
+    const FlowLimits& all = rules.flow.limits;
+    const size_t n = context_.workers;
+    flow_limits_.total = share(all.total, n);
+    flow_limits_.default_band = share(all.default_band, n);
+    flow_limits_.bands.clear();
+    for (const auto& [priority, limits] : all.bands) flow_limits_.bands.emplace_back(priority, share(limits, n));
+    flow_limits_.ttl_ms = all.ttl_ms;
   }
 
   void arm_accept() {
@@ -287,6 +325,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   uint64_t now_ms_ = 0;
   UpstreamRuntime upstream_rt_;
   UpstreamPool pool_{upstream_rt_};
+  FlowQueue flow_;
+  FlowLimits flow_limits_;
   ExchangeEnv env_;
   ClientRuntime client_rt_;
   int listen_fd_ = -1;
@@ -294,6 +334,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   std::string reject_response_;
   net::Timer tick_{this, kTick};
   net::Timer accept_backoff_{this, kAcceptBackoff};
+  net::Timer flow_recheck_{this, kFlowRecheck};
   bool accept_armed_ = false;
   bool backing_off_ = false;
   bool accept_error_logged_ = false;

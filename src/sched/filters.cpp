@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/saturation_detector.h"
 
 namespace ringgate::sched {
 namespace {
@@ -32,7 +33,8 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
         s.index = index;
         s.id = e.id;
         s.inflight = std::max<int64_t>(0, inflight.get(e.id));
-        s.fresh = e.has_metrics && now - e.scraped_at <= config.stale_after;
+        if (e.has_metrics) s.metrics_age = now - e.scraped_at;
+        s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
         if (s.fresh) {
             s.waiting = sane(e.waiting, kMaxQueue);
             s.running = sane(e.running, kMaxQueue);
@@ -44,8 +46,7 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
 }
 
 bool is_saturated(const EndpointSignals& s, const SchedulerConfig& config) {
-    if (!s.fresh) return true;
-    return s.waiting >= config.saturation_queue_depth || s.kv_usage >= config.saturation_kv_usage;
+    return endpoint_saturated(s, config.saturation);
 }
 
 }  // namespace ringgate::sched

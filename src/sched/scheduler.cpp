@@ -11,6 +11,7 @@
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rendezvous.h"
+#include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorers.h"
 
 namespace ringgate::sched {
@@ -71,9 +72,22 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     std::span<EndpointSignals> candidates(signals_.data(), count);
     const Clock::time_point lookup_started = Clock::now();
 
-    if (request.sheddable &&
-        std::all_of(candidates.begin(), candidates.end(),
-                    [&](const EndpointSignals& s) { return is_saturated(s, config_); })) {
+    const SaturationConfig& saturation = request.saturation ? *request.saturation : config_.saturation;
+    if (request.hold_when_saturated) {
+        // Only unsaturated endpoints stay candidates (in their order).
+        size_t kept = 0;
+        for (size_t i = 0; i < count; ++i)
+            if (!endpoint_saturated(candidates[i], saturation)) candidates[kept++] = candidates[i];
+        if (kept == 0) {
+            result.status = PickStatus::saturated;
+            return result;
+        }
+        count = kept;
+        candidate_count_ = count;
+        candidates = std::span<EndpointSignals>(signals_.data(), count);
+    } else if (request.sheddable &&
+               std::all_of(candidates.begin(), candidates.end(),
+                           [&](const EndpointSignals& s) { return endpoint_saturated(s, saturation); })) {
         result.status = PickStatus::saturated;
         return result;
     }

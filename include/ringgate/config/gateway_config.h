@@ -118,6 +118,40 @@ struct access_log_config {
     std::string path = "-";  // "-" = standard output
 };
 
+// GAIE's saturation detector (saturationDetector: {queueDepthThreshold,
+// kvCacheUtilThreshold, metricsStalenessThreshold}), GAIE's defaults.
+struct saturation_detector_config {
+    uint32_t queue_depth_threshold = 5;
+    double kv_cache_util_threshold = 0.8;
+    nanoseconds metrics_staleness_threshold = milliseconds(200);
+};
+
+// One priority band's bounds (GAIE's PriorityBandConfig: priority, maxBytes; plus maxRequests).
+struct priority_band_config {
+    int32_t priority = 0;
+    uint64_t max_bytes = 1'000'000'000;  // GAIE's default band capacity (1 GB)
+    uint64_t max_requests = 1000;
+};
+
+// flowControl: requests wait in the gateway while every candidate is saturated.
+// Off unless enabled (GAIE gates it behind a feature flag too).
+struct flow_control_config {
+    bool enabled = false;
+    uint64_t max_bytes = 0;              // all bands together; 0 = no global limit (GAIE's maxBytes)
+    uint64_t max_requests = 0;           // all bands together; 0 = no global limit
+    nanoseconds default_request_ttl = seconds(30);  // queued longer: 503 (429 when sheddable)
+    priority_band_config default_band;   // defaultPriorityBand: bands not listed
+    std::vector<priority_band_config> priority_bands;
+};
+
+// rateLimits: per-tenant token and request budgets per minute (0 = no limit).
+struct rate_limit_config {
+    std::string tenant_header = "x-gateway-inference-fairness-id";
+    uint64_t tokens_per_minute = 0;
+    uint64_t requests_per_minute = 0;
+    uint32_t max_tenants = 10000;  // tenants tracked at once; later ones share one overflow budget
+};
+
 struct gateway_config {
     listen_config listen;
     uint32_t workers = 0;  // 0 = one per core
@@ -130,6 +164,9 @@ struct gateway_config {
     retries_config retries;
     access_log_config access_log;
     io_config io;
+    saturation_detector_config saturation_detector;
+    flow_control_config flow_control;
+    rate_limit_config rate_limits;
 
     // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
     // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",

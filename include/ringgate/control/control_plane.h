@@ -28,6 +28,7 @@
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/scheduler_config.h"
 #include "ringgate/sched/snapshot_publisher.h"
+#include "ringgate/control/flow_metrics.h"
 
 namespace ringgate::control {
 
@@ -44,6 +45,8 @@ struct ControlPlaneOptions {
   // Structured access log: the opened writer (null = off). The workers' rings must be
   // enabled (ProxyOptions::access_log) for it to get records.
   std::shared_ptr<AccessLogWriter> access_log;
+  // The workers' shared rate limiter (/debug/flow shows its table); null = none.
+  const proxy::RateLimiter* limiter = nullptr;
 };
 
 class ControlPlane {
@@ -93,6 +96,8 @@ class ControlPlane {
   void flush_access_log();
   AdminResponse render_metrics();
   AdminResponse render_debug_endpoints();
+  AdminResponse render_debug_flow();
+  FlowView flow_view();
 
   ControlPlaneOptions options_;
   EpollLoop loop_;

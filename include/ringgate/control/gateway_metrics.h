@@ -55,6 +55,7 @@ struct ControlCounters {
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
                                    std::span<const proxy::WorkerCounters* const> counters,
                                    const sched::PrefixIndexStats& index, const ControlCounters& control,
-                                   const BuildInfo& build, MetricNames names = MetricNames::Both);
+                                   const BuildInfo& build, MetricNames names = MetricNames::Both,
+                                   const struct FlowView* flow = nullptr);
 
 }  // namespace ringgate::control

@@ -181,6 +181,29 @@ inline std::string_view rewrite_decision_key(std::string_view rule, std::string_
   return scratch;
 }
 
+// GAIE's flow_control_request_queue_duration_seconds buckets.
+inline constexpr std::array<double, 16> kFlowQueueDurationBuckets = {
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0};
+// GAIE's QueueOutcome values we produce, in proxy::FlowOutcome order.
+inline constexpr std::array<std::string_view, 5> kFlowOutcomeNames = {
+    "Dispatched", "RejectedCapacity", "EvictedTTL", "EvictedContextCancelled", "EvictedDisplaced"};
+
+// One priority band of this worker's flow-control queue (keyed by the priority in decimal).
+struct FlowBandStats {
+  SingleWriterGauge queued;        // requests waiting now
+  SingleWriterGauge queued_bytes;  // their body bytes
+  std::array<SingleWriterHistogram<kFlowQueueDurationBuckets.size()>, kFlowOutcomeNames.size()> queue_duration;
+};
+
+// Rate-limit refusals keyed by (tenant, "tokens" | "requests"); the tenant is bounded
+// by the caller (length), the table by its capacity (past it: "other").
+inline std::string_view rate_limit_key(std::string_view tenant, bool tokens, std::string& scratch) {
+  scratch.clear();
+  append_key_part(scratch, tenant);
+  append_key_part(scratch, tokens ? "tokens" : "requests");
+  return scratch;
+}
+
 struct WorkerStats {
   util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
   // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}
@@ -195,6 +218,9 @@ struct WorkerStats {
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
+  // Flow control: per priority band (bands come from the config: bounded).
+  util::SingleWriterTable<FlowBandStats, 64> flow_bands;
+  util::SingleWriterTable<SingleWriterCounter, 256> rate_limit_rejections;  // by rate_limit_key()
 };
 
 }  // namespace ringgate::metrics

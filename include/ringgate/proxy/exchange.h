@@ -20,7 +20,9 @@
 #include "ringgate/openai/request_body.h"
 #include "ringgate/openai/first_token_scanner.h"
 #include "ringgate/openai/usage_scanner.h"
+#include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/model_catalog.h"
@@ -120,6 +122,10 @@ struct ExchangeEnv {
   const RequestRules* rules = nullptr;  // the worker's current rules (swapped between turns)
   const ModelCatalog* catalog = nullptr;  // the worker's current model catalog (/v1/models, statistics labels)
   UpstreamSide* upstreams = nullptr;
+  // Flow control: this worker's queue and its share of the bounds (null = none).
+  FlowQueue* flow = nullptr;
+  const FlowLimits* flow_limits = nullptr;
+  RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;
   openai::BodyReader body_reader;
@@ -130,7 +136,7 @@ struct ExchangeEnv {
   bool draining = false;
 };
 
-class Exchange final : public AttemptListener, public net::TimerTarget {
+class Exchange final : public AttemptListener, public net::TimerTarget, public FlowWaiter {
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client) : env_(env), client_(client) {}
   ~Exchange() override;
@@ -142,6 +148,7 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   void start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms);
 
   bool active() const { return active_; }
+  bool queued() const { return queued_; }  // waiting in the flow-control queue
   bool response_started() const { return response_started_; }
   ClientFraming framing() const { return framing_; }
   uint32_t attempts() const { return attempts_; }
@@ -164,6 +171,9 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   void on_attempt_failed(FailureKind kind) override;
   // TimerTarget: the whole-request deadline.
   void on_timer(net::Timer& timer) override;
+  // FlowWaiter
+  bool flow_try_dispatch() override;
+  void flow_evicted(FlowOutcome outcome) override;
 
  private:
   uint64_t now() const { return *env_.now_ms; }
@@ -175,6 +185,13 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   std::string_view stats_label(std::string_view model) const;
   void record();  // once per request: objective stats + access log
   void log_access(uint64_t end_ns);
+  // Rate limits: false = refused (answered).
+  bool admit_rate();
+  void settle_rate();  // the estimate corrected by the usage, once per request
+  void enter_flow();
+  void leave_flow(FlowOutcome outcome);
+  void observe_flow(FlowOutcome outcome);
+  std::string_view fairness_id() const;
   RouteDecision route_next();
   void next_attempt();
   void dispatch(const RouteDecision& decision);
@@ -186,7 +203,8 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   void finish(bool keep_alive);
   // THE way an exchange fails: a JSON error before the response head went out; after
   // it, an SSE error event for streams, else a visibly truncated (aborted) response.
-  void end_with_error(int status, std::string_view code, std::string_view message);
+  void end_with_error(int status, std::string_view code, std::string_view message,
+                      std::string_view retry_after = {});
   bool retry_on_error_status(int status);
 
   ExchangeEnv& env_;
@@ -226,6 +244,15 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   openai::UsageScanner usage_;
   openai::FirstTokenScanner first_token_;
   net::Timer request_timer_{this, 0};
+  // Flow control and rate limits.
+  int32_t priority_ = 0;
+  bool sheddable_ = false;
+  bool queued_ = false;
+  uint64_t queued_at_ns_ = 0;
+  bool rate_active_ = false;
+  RateDecision rate_;
+  uint64_t estimated_tokens_ = 0;
+  std::string extra_headers_;  // x-ratelimit-* lines, on every response of the request
 };
 
 }  // namespace ringgate::proxy

@@ -42,6 +42,10 @@ struct RouteRequest {
   std::span<const std::string_view> prompt_parts;  // completions: prompt(s); chat: role, content, ...
   std::string_view session_id;                     // affinity hint; empty = none
   bool sheddable = false;                          // may be refused with 429 when saturated
+  // Flow control: saturated endpoints are left out; with none left, `saturated` is
+  // answered and the request waits in the gateway.
+  bool hold_when_saturated = false;
+  const sched::SaturationConfig* saturation = nullptr;  // null = the scheduler's
   std::span<const uint32_t> exclude;               // endpoints already tried for this request
   // The request's first decision: counted in scheduler_attempts_total (a retry is not
   // a new scheduling attempt of the request).
@@ -56,6 +60,7 @@ struct RouteDecision {
   uint16_t endpoint_port = 0;
   std::string_view code;           // on error
   std::string_view message;        // on error
+  bool saturated = false;          // every candidate was saturated (status 429)
 };
 
 class RequestRouter {

@@ -12,6 +12,9 @@
 #include <unordered_set>
 
 #include "ringgate/config/rewrite_table.h"
+#include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/rate_limiter.h"
+#include "ringgate/sched/saturation_detector.h"
 #include "ringgate/util/snapshot_publisher.h"
 
 namespace ringgate::proxy {
@@ -29,6 +32,18 @@ struct RequestRules {
   // Objective name -> spec.priority (the priority label of request_total); absent = 0.
   std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> objective_priorities;
   std::string session_header = "x-session-id";  // empty = no session affinity
+
+  // Flow control (Gateway flowControl / saturationDetector). The bounds are the whole
+  // gateway's: each worker enforces its share (FlowLimits, divided by the workers).
+  struct Flow {
+    bool enabled = false;
+    sched::SaturationConfig saturation;
+    FlowLimits limits;
+  };
+  Flow flow;
+  // Rate limits (Gateway rateLimits), per tenant named by tenant_header.
+  RateLimitPolicy rate_limits;
+  std::string tenant_header = "x-gateway-inference-fairness-id";
 
   int32_t priority(std::string_view objective) const {
     if (objective.empty()) return 0;

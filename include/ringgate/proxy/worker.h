@@ -11,7 +11,9 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
 #include "ringgate/net/io_backend.h"
+#include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/request_rules.h"
@@ -25,6 +27,10 @@ struct WorkerContext {
   const RulesPublisher* rules = nullptr;     // one reader slot per worker index
   const CatalogPublisher* catalog = nullptr; // one reader slot per worker index
   net::BackendKind backend = net::BackendKind::IoUring;  // resolved (never Auto): net::choose_backend()
+  // Flow control and rate limits, shared by the workers (null: none).
+  FlowShared* flow_shared = nullptr;
+  RateLimiter* limiter = nullptr;
+  size_t workers = 1;  // how many share flow_shared (each enforces 1/workers of the queue bounds)
 };
 
 class WorkerLoop;

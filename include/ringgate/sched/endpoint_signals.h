@@ -2,6 +2,7 @@
 // The per-candidate inputs of one scheduling decision, gathered once and then
 // read by the filters, scorers and the load guard.
 
+#include <chrono>
 #include <cstdint>
 
 #include "ringgate/sched/endpoint_id.h"
@@ -12,6 +13,8 @@ struct EndpointSignals {
     uint32_t index = 0;          // into the snapshot's endpoints()
     EndpointId id = kNoEndpoint;
     bool fresh = false;          // metrics younger than stale_after
+    // Age of the last scrape (when fresh): the saturation detector's own, shorter, staleness.
+    std::chrono::steady_clock::duration metrics_age{0};
     double waiting = 0;          // last scraped waiting (0 when stale)
     double running = 0;
     double kv_usage = 0;         // 0..1 (meaningless when stale)

@@ -19,7 +19,9 @@
 //      (prefix score 1) on the rendezvous endpoint of its first block, unless
 //      that endpoint is overloaded;
 //   6. weighted sum of queue / kv-cache / prefix scores, max wins, random tie-break;
-//   7. sheddable requests are refused when every candidate is saturated.
+//   7. sheddable requests are refused when every candidate is saturated;
+//      with flow control (hold_when_saturated) saturated candidates are left out
+//      before scoring and a request with none left is held.
 
 #include <array>
 #include <cstdint>
@@ -42,6 +44,10 @@ struct PickRequest {
     std::span<const uint64_t> prefix_hashes; // PrefixHasher output; may be empty
     std::string_view session_id;             // x-session-id; empty = none
     bool sheddable = false;
+    // Flow control: never send to a saturated endpoint; when every candidate is
+    // saturated, answer `saturated` (the request waits in the gateway).
+    bool hold_when_saturated = false;
+    const SaturationConfig* saturation = nullptr;  // null = the scheduler's config
     Clock::time_point now{};                 // decision time (staleness)
     std::span<const EndpointId> exclude;     // endpoints already tried (retries)
 };
@@ -51,7 +57,7 @@ enum class PickStatus {
     unknown_model,   // no endpoint serves the model -> 404
     none_routable,   // served, but no routable endpoint -> 503
     all_excluded,    // every candidate already tried -> 502 (retries exhausted)
-    saturated,       // sheddable and every candidate saturated -> 429
+    saturated,       // sheddable (or held) and every candidate saturated -> 429 / wait
 };
 const char* to_string(PickStatus status);
 

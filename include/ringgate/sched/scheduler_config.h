@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/saturation_detector.h"
 
 namespace ringgate::sched {
 
@@ -28,10 +29,9 @@ struct SchedulerConfig {
     // round-robin, 8 kept p99 at 0.10x with the busiest server at 1.15x mean load).
     double load_guard_factor = 2.0;
     double load_guard_min_excess = 8;
-    // Saturation (GAIE's detector defaults): sheddable requests are refused with
-    // 429 when every candidate has waiting >= this or KV usage >= kv threshold.
-    double saturation_queue_depth = 5;
-    double saturation_kv_usage = 0.8;
+    // The saturation detector (GAIE's defaults): sheddable requests are refused with
+    // 429 when every candidate is saturated; with flow control, requests wait.
+    SaturationConfig saturation;
     bool session_affinity = true;
     bool prefix_placement = true;  // rendezvous placement of unseen prefixes
     // ...only when the rendezvous home's load is within this many requests of the

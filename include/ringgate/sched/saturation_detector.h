@@ -1,0 +1,36 @@
+#pragma once
+// GAIE's saturation detector (pkg/epp/saturationdetector, "utilization-detector"):
+// an endpoint is saturated when its waiting queue is at or past queueDepthThreshold,
+// its KV cache at or past kvCacheUtilThreshold, or its metrics are older than
+// metricsStalenessThreshold (an endpoint nobody can see is treated as full, not idle).
+// Defaults are GAIE's: 5, 0.8, 200 ms.
+//
+// One addition: scraped metrics lag by up to a poll interval, and a gateway that
+// releases a queue on one unsaturated snapshot would flush the whole queue into the
+// server before the next scrape. So the waiting queue the detector reads is
+// max(scraped waiting, this gateway's in-flight − scraped running): requests sent
+// since the scrape count as waiting until the next scrape says otherwise, and a
+// completion (in-flight drops at once) frees capacity without waiting for a scrape.
+#include <chrono>
+
+#include "ringgate/sched/endpoint_signals.h"
+
+namespace ringgate::sched {
+
+struct SaturationConfig {
+    double queue_depth_threshold = 5;      // queueDepthThreshold (waiting requests)
+    double kv_cache_util_threshold = 0.8;  // kvCacheUtilThreshold (0..1)
+    std::chrono::steady_clock::duration metrics_staleness_threshold = std::chrono::milliseconds(200);
+    bool operator==(const SaturationConfig&) const = default;
+};
+
+// The waiting queue the detector believes (see above).
+double estimated_waiting(const EndpointSignals& signals);
+
+bool endpoint_saturated(const EndpointSignals& signals, const SaturationConfig& config);
+
+// 0 = idle, 1 = at a threshold, above 1 = past it: max(waiting / queue threshold,
+// kv / kv threshold) as GAIE's roofline; a stale endpoint counts 1.
+double endpoint_saturation(const EndpointSignals& signals, const SaturationConfig& config);
+
+}  // namespace ringgate::sched

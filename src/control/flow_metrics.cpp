@@ -1,0 +1,222 @@
+#include "ringgate/control/flow_metrics.h"
+
+#include <limits>
+#include <map>
+#include <string_view>
+
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::control {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+constexpr size_t kBuckets = metrics::kFlowQueueDurationBuckets.size();
+
+struct BandSum {
+  int64_t queued = 0;
+  int64_t bytes = 0;
+  std::array<std::array<uint64_t, kBuckets + 1>, metrics::kFlowOutcomeNames.size()> buckets{};
+  std::array<double, metrics::kFlowOutcomeNames.size()> sums{};
+};
+
+// By priority (numerically: the table's keys are decimal priorities).
+std::map<int64_t, BandSum> sum_bands(std::span<const metrics::WorkerStats* const> workers) {
+  std::map<int64_t, BandSum> bands;
+  for (const metrics::WorkerStats* w : workers) {
+    w->flow_bands.for_each([&](std::string_view key, const metrics::FlowBandStats& s) {
+      if (key == "other") return;  // the table's overflow: bands come from the config, it stays empty
+      int64_t priority = 0;
+      bool negative = !key.empty() && key[0] == '-';
+      for (char c : key.substr(negative ? 1 : 0)) priority = priority * 10 + (c - '0');
+      BandSum& b = bands[negative ? -priority : priority];
+      b.queued += s.queued.get();
+      b.bytes += s.queued_bytes.get();
+      for (size_t o = 0; o < b.buckets.size(); ++o) {
+        for (size_t i = 0; i <= kBuckets; ++i) b.buckets[o][i] += s.queue_duration[o].bucket(i);
+        b.sums[o] += s.queue_duration[o].sum();
+      }
+    });
+  }
+  return bands;
+}
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add_value(MetricFamily& f, Labels labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) m.counter.value = v;
+  else m.gauge.value = v;
+  f.metric.push_back(std::move(m));
+}
+
+void add_histogram(MetricFamily& f, Labels labels, const std::array<uint64_t, kBuckets + 1>& buckets, double sum) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBuckets; ++i) {
+    cumulative += buckets[i];
+    m.histogram.bucket.push_back({cumulative, metrics::kFlowQueueDurationBuckets[i]});
+  }
+  cumulative += buckets[kBuckets];
+  m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = sum;
+  f.metric.push_back(std::move(m));
+}
+
+sched::EndpointSignals signals_of(const sched::EndpointState& e, const FlowView& view) {
+  sched::EndpointSignals s;
+  s.id = e.id;
+  s.fresh = e.has_metrics;
+  if (e.has_metrics) s.metrics_age = view.now - e.scraped_at;
+  s.waiting = e.metrics.all.waiting;
+  s.running = e.metrics.all.running;
+  s.kv_usage = e.metrics.all.kv_cache_usage;
+  s.inflight = view.inflight ? std::max<int64_t>(0, view.inflight->get(e.id)) : 0;
+  return s;
+}
+
+}  // namespace
+
+double pool_saturation(const FlowView& view) {
+  if (view.snapshot == nullptr) return 1.0;
+  double total = 0;
+  size_t n = 0;
+  for (const sched::EndpointState& e : view.snapshot->endpoints()) {
+    if (!e.routable) continue;
+    total += sched::endpoint_saturation(signals_of(e, view), view.saturation);
+    ++n;
+  }
+  return n == 0 ? 1.0 : total / double(n);
+}
+
+void append_flow_families(const FlowView& view, std::span<const metrics::WorkerStats* const> workers, bool gaie,
+                          bool llmd, std::vector<MetricFamily>& out) {
+  std::map<std::pair<std::string, std::string>, uint64_t> rejections;  // tenant, budget
+  for (const metrics::WorkerStats* w : workers) {
+    w->rate_limit_rejections.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
+      const uint64_t n = c.get();
+      if (n == 0) return;
+      std::array<std::string_view, 2> parts;
+      if (!metrics::split_key(key, parts)) parts = {"other", "tokens"};
+      rejections[{std::string(parts[0]), std::string(parts[1])}] += n;
+    });
+  }
+  if (!rejections.empty()) {
+    auto f = family("ringgate_rate_limit_rejections_total",
+                    "Requests refused with 429 because their tenant's budget per minute was spent, by tenant (at most "
+                    "256 tenants per worker, the rest as \"other\") and budget (tokens or requests).",
+                    MetricType::Counter);
+    for (const auto& [k, n] : rejections) add_value(f, {{"budget", k.second}, {"tenant", k.first}}, double(n));
+    out.push_back(std::move(f));
+  }
+
+  const std::map<int64_t, BandSum> bands = sum_bands(workers);
+  if (bands.empty()) return;  // flow control never queued anything: no families, as without it
+  const double saturation = pool_saturation(view);
+  for (int set = 0; set < 2; ++set) {
+    if ((set == 0 && !gaie) || (set == 1 && !llmd)) continue;
+    const std::string prefix = set == 0 ? "inference_extension_" : "llm_d_epp_";
+    auto size = family(prefix + "flow_control_queue_size",
+                       "Current number of requests actively held in the Flow Control queue.", MetricType::Gauge);
+    auto bytes = family(prefix + "flow_control_queue_bytes",
+                        "Current total size in bytes of requests actively held in the Flow Control queue.",
+                        MetricType::Gauge);
+    auto duration = family(prefix + "flow_control_request_queue_duration_seconds",
+                           "Distribution of total time requests spend in the Flow Control layer (from enqueue to "
+                           "final outcome).",
+                           MetricType::Histogram);
+    for (const auto& [priority, b] : bands) {
+      const std::string p = std::to_string(priority);
+      add_value(size, {{"inference_pool", view.pool_name}, {"priority", p}}, double(std::max<int64_t>(0, b.queued)));
+      add_value(bytes, {{"inference_pool", view.pool_name}, {"priority", p}}, double(std::max<int64_t>(0, b.bytes)));
+      for (size_t o = 0; o < metrics::kFlowOutcomeNames.size(); ++o) {
+        uint64_t count = 0;
+        for (uint64_t c : b.buckets[o]) count += c;
+        if (count == 0) continue;
+        add_histogram(duration,
+                      {{"inference_pool", view.pool_name},
+                       {"outcome", std::string(metrics::kFlowOutcomeNames[o])},
+                       {"priority", p}},
+                      b.buckets[o], b.sums[o]);
+      }
+    }
+    auto pool = family(prefix + "flow_control_pool_saturation",
+                       "Current saturation level of the inference pool (0.0 = empty, 1.0 = fully saturated).",
+                       MetricType::Gauge);
+    add_value(pool, {{"inference_pool", view.pool_name}}, saturation);
+    out.push_back(std::move(size));
+    out.push_back(std::move(bytes));
+    if (!duration.metric.empty()) out.push_back(std::move(duration));
+    out.push_back(std::move(pool));
+  }
+}
+
+std::string render_debug_flow(const FlowView& view, std::span<const metrics::WorkerStats* const> workers) {
+  std::string body = "{\"pool\":";
+  util::append_json_string(body, view.pool_name);
+  body += ",\"saturation_detector\":{\"queueDepthThreshold\":" +
+          std::to_string(view.saturation.queue_depth_threshold) +
+          ",\"kvCacheUtilThreshold\":" + std::to_string(view.saturation.kv_cache_util_threshold) +
+          ",\"metricsStalenessThresholdMs\":" +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             view.saturation.metrics_staleness_threshold)
+                             .count()) +
+          "},\"pool_saturation\":" + std::to_string(pool_saturation(view)) + ",\"endpoints\":[";
+  bool first = true;
+  if (view.snapshot) {
+    for (const sched::EndpointState& e : view.snapshot->endpoints()) {
+      const sched::EndpointSignals s = signals_of(e, view);
+      if (!first) body += ',';
+      first = false;
+      body += "{\"endpoint\":";
+      util::append_json_string(body, e.address.text());
+      body += std::string(",\"routable\":") + (e.routable ? "true" : "false") +
+              ",\"saturated\":" + (sched::endpoint_saturated(s, view.saturation) ? "true" : "false") +
+              ",\"saturation\":" + std::to_string(sched::endpoint_saturation(s, view.saturation)) +
+              ",\"estimated_waiting\":" + std::to_string(sched::estimated_waiting(s)) +
+              ",\"inflight\":" + std::to_string(s.inflight) + "}";
+    }
+  }
+  body += "],\"bands\":[";
+  first = true;
+  for (const auto& [priority, b] : sum_bands(workers)) {
+    if (!first) body += ',';
+    first = false;
+    uint64_t dispatched = 0, rejected = 0, evicted = 0;
+    for (size_t o = 0; o < metrics::kFlowOutcomeNames.size(); ++o) {
+      uint64_t count = 0;
+      for (uint64_t c : b.buckets[o]) count += c;
+      if (o == 0) dispatched += count;
+      else if (o == 1) rejected += count;
+      else evicted += count;
+    }
+    body += "{\"priority\":" + std::to_string(priority) + ",\"queued\":" + std::to_string(b.queued) +
+            ",\"queued_bytes\":" + std::to_string(b.bytes) + ",\"dispatched\":" + std::to_string(dispatched) +
+            ",\"rejected\":" + std::to_string(rejected) + ",\"evicted\":" + std::to_string(evicted) + "}";
+  }
+  body += "],\"rate_limits\":";
+  if (view.limiter) {
+    body += "{\"tenants\":" + std::to_string(view.limiter->tenants()) +
+            ",\"max_tenants\":" + std::to_string(view.limiter->max_tenants()) +
+            ",\"overflowed\":" + std::to_string(view.limiter->overflowed()) + "}";
+  } else {
+    body += "null";
+  }
+  body += "}\n";
+  return body;
+}
+
+}  // namespace ringgate::control

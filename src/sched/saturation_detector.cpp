@@ -1,0 +1,23 @@
+#include "ringgate/sched/saturation_detector.h"
+
+#include <algorithm>
+
+namespace ringgate::sched {
+
+double estimated_waiting(const EndpointSignals& s) {
+    return std::max(s.waiting, double(s.inflight) - s.running);
+}
+
+bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c) {
+    if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return true;
+    return estimated_waiting(s) >= c.queue_depth_threshold || s.kv_usage >= c.kv_cache_util_threshold;
+}
+
+double endpoint_saturation(const EndpointSignals& s, const SaturationConfig& c) {
+    if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return 1.0;
+    const double q = c.queue_depth_threshold > 0 ? estimated_waiting(s) / c.queue_depth_threshold : 0.0;
+    const double kv = c.kv_cache_util_threshold > 0 ? s.kv_usage / c.kv_cache_util_threshold : 0.0;
+    return std::max({0.0, q, kv});
+}
+
+}  // namespace ringgate::sched

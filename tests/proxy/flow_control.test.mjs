@@ -1,0 +1,315 @@
+// Issue 16 through the real binaries (ringgate + ringgate-sim): flow control and
+// per-tenant rate limits.
+//   1. Priority: with the pool saturated, requests wait in the gateway; a critical
+//      (priority 10) request that waits is dispatched before every sheddable (-1) one
+//      still waiting (one sequence at a time on the sim: the order it serves them in is
+//      the order the gateway dispatched them).
+//   2. Bounds: sheddable traffic beyond the band's bound is refused at once with 429
+//      (Retry-After, OpenAI-style body); what waited past the TTL gets 429 too.
+//   3. Saturation: with one server saturated and the other free, nothing is forwarded
+//      to the saturated one (the scorers are set to ignore load, so only the detector
+//      keeps requests away).
+//   4. Fairness: two tenants in one band, one with 10x the clients, both backlogged:
+//      each gets >= 45% of what is served.
+//   5. Rate limits: a tenant past its tokens-per-minute budget gets 429 with correct
+//      x-ratelimit-* headers and Retry-After; the other tenant is served.
+//   6. A client that disconnects while queued leaves the queue at once.
+// Each test awaits conditions (the gateway's /debug/flow), never a fixed sleep; the
+// assertions count what happened, they do not time it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startSim, startGateway, scrape } from '../lib/procs.mjs';
+import { keepAliveAgent, post } from '../config/model_traffic.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-flow-'));
+const procs = [];
+after(async () => {
+  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let configSerial = 0;
+function writeConfig(sims, gatewayExtra, objectives = true) {
+  const file = path.join(dir, `ringgate-${++configSerial}.yaml`);
+  let text = `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
+${gatewayExtra}
+`;
+  if (objectives) {
+    text += `---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceObjective
+metadata: {name: critical}
+spec: {priority: 10}
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceObjective
+metadata: {name: batch}
+spec: {priority: -1}
+`;
+  }
+  writeFileSync(file, text);
+  return file;
+}
+
+async function debugFlow(gw) {
+  return (await fetch(`${gw.adminUrl}/debug/flow`)).json();
+}
+function band(flow, priority) {
+  return flow.bands.find((b) => b.priority === priority) ?? { queued: 0, dispatched: 0, rejected: 0, evicted: 0 };
+}
+async function until(what, fn, timeoutMs = 15000) {
+  const limit = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    assert.ok(performance.now() < limit, `timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+// Every sim answered its first scrape: the detector only trusts fresh metrics.
+async function untilRoutable(gw, n) {
+  await until(`${n} fresh endpoints`, async () => {
+    const f = await debugFlow(gw);
+    return f.endpoints.length === n && f.endpoints.every((e) => e.routable && !e.saturated);
+  });
+}
+
+let serial = 0;
+const body = (tokens, extra = {}) => ({ model: MODEL, prompt: `q${++serial} ${'x'.repeat(serial % 11)}`, max_tokens: tokens, ...extra });
+
+test('a waiting critical request is dispatched before every waiting sheddable one', { timeout: 60000 }, async () => {
+  // One sequence at a time, 40 ms per token: the sim serves strictly in arrival order.
+  const sim = await startSim(['--max-num-seqs', '1', '--inter-token-latency-ms', '40', '--prefill-overhead-ms', '20']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig([sim], `
+saturationDetector: {queueDepthThreshold: 1}
+flowControl: {enabled: true, defaultRequestTTL: 60s}
+`)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(32);
+  const order = [];
+  const send = (name, headers, tokens) => post(agent, gw.url, '/v1/completions', body(tokens), headers, 50000)
+    .then((r) => { order.push(name); return r; });
+
+  // Two blockers fill the server (one running, one waiting there): the pool is saturated.
+  const all = [send('blocker0', {}, 20), send('blocker1', {}, 20)];
+  await until('the blockers in flight', async () => band(await debugFlow(gw), 0).dispatched >= 2);
+  for (let i = 0; i < 4; i++) all.push(send(`s${i}`, { 'x-gateway-inference-objective': 'batch' }, 3));
+  await until('4 sheddable requests handled', async () => {
+    const b = band(await debugFlow(gw), -1);
+    return b.queued + b.dispatched === 4;
+  });
+  for (let i = 0; i < 3; i++) all.push(send(`c${i}`, { 'x-gateway-inference-objective': 'critical' }, 3));
+  const settled = await until('3 critical requests queued or dispatched', async () => {
+    const f = await debugFlow(gw);
+    const c = band(f, 10);
+    return c.queued + c.dispatched === 3 ? f : null;
+  });
+  // Sheddable requests dispatched before the critical ones arrived may finish before them;
+  // none that was still waiting may.
+  const early = band(settled, -1).dispatched;
+  const results = await Promise.all(all);
+  for (const r of results) assert.equal(r.status, 200, r.body);
+  const lastCritical = Math.max(...['c0', 'c1', 'c2'].map((n) => order.indexOf(n)));
+  const sheddableBefore = order.slice(0, lastCritical).filter((n) => n.startsWith('s')).length;
+  assert.ok(sheddableBefore <= early, `order ${order}: ${sheddableBefore} sheddable finished before the last critical, ${early} had been dispatched before the critical ones came`);
+  assert.ok(early < 4, `every sheddable request was dispatched before the critical ones came (${early}): the test saw no waiting`);
+  const flow = await debugFlow(gw);
+  assert.equal(band(flow, 10).queued, 0);
+  assert.equal(band(flow, -1).queued, 0);
+  agent.destroy();
+});
+
+test('sheddable traffic beyond the band bound is refused with 429 and Retry-After; the TTL answers 429 too', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '1', '--inter-token-latency-ms', '50']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig([sim], `
+saturationDetector: {queueDepthThreshold: 1}
+flowControl:
+  enabled: true
+  defaultRequestTTL: 1500ms
+  priorityBands: [{priority: -1, maxRequests: 2}]
+`)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(32);
+  // A long request saturates the one server (40 tokens x 50 ms).
+  const blockers = [post(agent, gw.url, '/v1/completions', body(40), {}, 30000), post(agent, gw.url, '/v1/completions', body(40), {}, 30000)];
+  await until('blockers dispatched', async () => band(await debugFlow(gw), 0).dispatched >= 2);
+  const shed = await Promise.all(Array.from({ length: 8 }, () =>
+    post(agent, gw.url, '/v1/completions', body(2), { 'x-gateway-inference-objective': 'batch' }, 30000)));
+  const codes = shed.map((r) => { try { return JSON.parse(r.body).error?.code; } catch { return null; } });
+  const full = shed.filter((r, i) => r.status === 429 && codes[i] === 'queue_full');
+  const timedOut = shed.filter((r, i) => r.status === 429 && codes[i] === 'queue_timeout');
+  // Two workers, two places in the band: each worker holds one.
+  assert.ok(full.length >= 6, `statuses ${shed.map((r) => r.status)} codes ${codes}`);
+  assert.equal(full.length + timedOut.length + shed.filter((r) => r.status === 200).length, 8);
+  for (const r of [...full, ...timedOut]) {
+    assert.equal(r.headers['retry-after'], '1');
+    const e = JSON.parse(r.body).error;
+    assert.equal(e.type, 'rate_limit_error', r.body);  // the OpenAI type of a 429
+    assert.ok(e.message.length > 0);
+  }
+  // The blockers outlive the TTL (2 s of tokens each): whatever waited got queue_timeout.
+  for (const r of await Promise.all(blockers)) assert.equal(r.status, 200);
+  const f = await debugFlow(gw);
+  assert.equal(band(f, -1).rejected, full.length);
+  assert.equal(band(f, -1).evicted, timedOut.length);
+  // GAIE's flow-control families on :9090.
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  assert.equal(m.get('inference_extension_flow_control_queue_size{inference_pool="vllm",priority="-1"}'), 0);
+  assert.equal(m.get('llm_d_epp_flow_control_queue_size{inference_pool="vllm",priority="-1"}'), 0);
+  assert.equal(m.get('inference_extension_flow_control_request_queue_duration_seconds_count{inference_pool="vllm",outcome="RejectedCapacity",priority="-1"}'), full.length);
+  assert.ok(m.has('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}'));
+  agent.destroy();
+});
+
+test('nothing is forwarded to a saturated server while another is free', { timeout: 60000 }, async () => {
+  const sims = await Promise.all([
+    startSim(['--max-num-seqs', '1', '--inter-token-latency-ms', '50']),
+    startSim(['--max-num-seqs', '4', '--inter-token-latency-ms', '5']),
+  ]);
+  procs.push(...sims);
+  // Scorers that ignore load: without the detector, routing would be prefix/random.
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig(sims, `
+scheduler: {scorers: {queue: 0, kv-cache: 0, prefix: 1}}
+flowControl: {enabled: true}
+`, false)]);
+  procs.push(gw);
+  await untilRoutable(gw, 2);
+  // Saturate sims[0] with traffic that does not go through the gateway: 7 waiting.
+  const direct = keepAliveAgent(16);
+  const load = Array.from({ length: 8 }, () => post(direct, sims[0].url ?? `http://${sims[0].api}`, '/v1/completions', body(60), {}, 60000));
+  await until('sims[0] saturated in the gateway\'s view', async () => {
+    const f = await debugFlow(gw);
+    return f.endpoints.find((e) => e.endpoint === sims[0].api)?.saturated && !f.endpoints.find((e) => e.endpoint === sims[1].api)?.saturated;
+  });
+  const agent = keepAliveAgent(4);
+  const destinations = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await post(agent, gw.url, '/v1/completions', body(2), {}, 30000);
+    assert.equal(r.status, 200, r.body);
+    destinations.push(r.headers['x-gateway-destination-endpoint']);
+  }
+  assert.deepEqual([...new Set(destinations)], [sims[1].api], `destinations ${destinations}`);
+  await Promise.all(load);
+  direct.destroy();
+  agent.destroy();
+});
+
+test('two tenants in one band, one with 10x the clients, both backlogged: each gets >= 45% of what is served', { timeout: 90000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '2', '--inter-token-latency-ms', '10']);
+  procs.push(sim);
+  // One worker: round robin between flows is per worker (see README, flow control).
+  const gw = await startGateway(['--workers', '1', '--config', writeConfig([sim], `
+saturationDetector: {queueDepthThreshold: 1}
+flowControl: {enabled: true, defaultRequestTTL: 120s}
+`, false)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const served = { heavy: [], light: [] };
+  let stop = false;
+  const client = (tenant) => async () => {
+    const agent = keepAliveAgent(1);
+    while (!stop) {
+      const r = await post(agent, gw.url, '/v1/completions', body(3), { 'x-gateway-inference-fairness-id': tenant }, 60000);
+      assert.equal(r.status, 200, r.body);
+      served[tenant].push(performance.now());
+    }
+    agent.destroy();
+  };
+  const clients = [...Array.from({ length: 50 }, client('heavy')), ...Array.from({ length: 5 }, client('light'))].map((c) => c());
+  // Both backlogged: the light tenant has requests waiting too.
+  await until('both tenants queued', async () => (await debugFlow(gw)).bands.some((b) => b.queued > 6));
+  const from = { heavy: served.heavy.length, light: served.light.length };
+  await until('120 more served', async () => served.heavy.length + served.light.length - from.heavy - from.light >= 120, 60000);
+  const heavy = served.heavy.length - from.heavy, light = served.light.length - from.light;
+  stop = true;
+  await Promise.all(clients);
+  const total = heavy + light;
+  assert.ok(light / total >= 0.45 && heavy / total >= 0.45, `heavy ${heavy}, light ${light}`);
+});
+
+test('a tenant over its token budget gets 429 with x-ratelimit-* headers; the other tenant is not affected', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '8']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig([sim], `
+rateLimits: {tokensPerMinute: 300, requestsPerMinute: 100}
+`, false)]);
+  procs.push(gw);
+  const agent = keepAliveAgent(4);
+  const ask = (tenant, headers = {}) => post(agent, gw.url, '/v1/completions',
+    { model: MODEL, prompt: 'word '.repeat(40), max_tokens: 20 }, { 'x-gateway-inference-fairness-id': tenant, ...headers }, 30000);
+  const greedy = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await ask('greedy');
+    greedy.push(r);
+    if (r.status === 429) break;
+  }
+  const ok = greedy.filter((r) => r.status === 200);
+  const refused = greedy.at(-1);
+  assert.ok(ok.length >= 1, 'the first request fits the budget');
+  assert.equal(refused.status, 429, `statuses ${greedy.map((r) => r.status)}`);
+  for (const r of greedy) {
+    assert.equal(r.headers['x-ratelimit-limit-tokens'], '300');
+    assert.equal(r.headers['x-ratelimit-limit-requests'], '100');
+    assert.match(r.headers['x-ratelimit-reset-tokens'], /^[0-9.]+s$/);
+    assert.match(r.headers['x-ratelimit-reset-requests'], /^[0-9.]+s$/);
+  }
+  // Remaining tokens fall as the answers' usage is counted.
+  const remaining = ok.map((r) => Number(r.headers['x-ratelimit-remaining-tokens']));
+  for (let i = 1; i < remaining.length; i++) assert.ok(remaining[i] < remaining[i - 1], `remaining ${remaining}`);
+  assert.equal(Number(refused.headers['x-ratelimit-remaining-requests']), 100 - ok.length);
+  const retry = Number(refused.headers['retry-after']);
+  assert.ok(retry >= 1 && retry <= 60, `retry-after ${refused.headers['retry-after']}`);
+  const e = JSON.parse(refused.body).error;
+  assert.equal(e.code, 'rate_limit_exceeded_tokens');
+  assert.equal(e.type, 'rate_limit_error');
+  // The other tenant has its own budget.
+  const other = await ask('modest');
+  assert.equal(other.status, 200, other.body);
+  assert.equal(other.headers['x-ratelimit-remaining-requests'], '99');
+  assert.ok(Number(other.headers['x-ratelimit-remaining-tokens']) > Number(refused.headers['x-ratelimit-remaining-tokens']));
+  // The refusal is counted per tenant.
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  assert.equal(m.get('ringgate_rate_limit_rejections_total{budget="tokens",tenant="greedy"}'), 1);
+  // A tenant header past 128 bytes is refused, not tracked.
+  const long = await ask('t'.repeat(200));
+  assert.equal(long.status, 400);
+  assert.equal(JSON.parse(long.body).error.code, 'invalid_tenant');
+  agent.destroy();
+});
+
+test('a client that disconnects while its request waits leaves the queue at once', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '1', '--inter-token-latency-ms', '50']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '1', '--config', writeConfig([sim], `
+saturationDetector: {queueDepthThreshold: 1}
+flowControl: {enabled: true, defaultRequestTTL: 60s}
+`)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(4);
+  const blockers = [post(agent, gw.url, '/v1/completions', body(40), {}, 30000), post(agent, gw.url, '/v1/completions', body(40), {}, 30000)];
+  await until('blockers dispatched', async () => band(await debugFlow(gw), 0).dispatched >= 2);
+  const payload = JSON.stringify(body(2));
+  const req = http.request(`${gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-gateway-inference-objective': 'critical' } });
+  req.on('error', () => {});
+  req.end(payload);
+  await until('the request queued', async () => band(await debugFlow(gw), 10).queued === 1);
+  req.destroy();
+  const f = await until('the queue empty again', async () => { const f = await debugFlow(gw); return band(f, 10).queued === 0 ? f : null; });
+  assert.equal(band(f, 10).dispatched, 0, 'it left without being dispatched');
+  assert.equal(band(f, 10).evicted, 1);
+  for (const r of await Promise.all(blockers)) assert.equal(r.status, 200);
+  agent.destroy();
+});

@@ -1,0 +1,259 @@
+// The Exchange under flow control and rate limits, with no sockets: a saturated pool
+// holds requests in the worker's queue (nothing is forwarded), capacity releases them
+// highest band first, a client that goes away leaves the queue, the TTL and the
+// bounds answer 503 (429 when sheddable) with Retry-After, and a tenant past its
+// budget gets 429 with the x-ratelimit-* headers, which every answer carries.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/proxy/exchange.h"
+
+using namespace ringgate;
+using namespace ringgate::proxy;
+
+namespace {
+
+struct FakeClient : ExchangeClient {
+  std::string out;
+  int finished = 0;
+  std::string& output() override { return out; }
+  void flush() override {}
+  void exchange_finished(bool) override { ++finished; }
+  void exchange_aborted() override {}
+};
+
+struct FakeAttempt : UpstreamAttempt {
+  AttemptListener* listener = nullptr;
+  uint32_t endpoint = 0;
+  bool reused() const override { return false; }
+  bool send_in_flight() const override { return false; }
+  void release(bool, std::string&) override {}
+  void pause_reading(bool) override {}
+};
+
+struct FakeUpstreams : UpstreamSide {
+  std::vector<std::unique_ptr<FakeAttempt>> attempts;
+  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address&, bool, const RequestImage&,
+                        AttemptListener* listener) override {
+    attempts.push_back(std::make_unique<FakeAttempt>());
+    attempts.back()->listener = listener;
+    attempts.back()->endpoint = endpoint_id;
+    return attempts.back().get();
+  }
+};
+
+// One endpoint; `saturated` as the saturation detector would say it.
+struct FakeRouter : RouteService {
+  bool saturated = false;
+  int holds = 0;  // route() calls that asked to be held when saturated
+  RouteDecision route(const RouteRequest& request) override {
+    RouteDecision d;
+    if (request.hold_when_saturated) ++holds;
+    if (saturated && (request.hold_when_saturated || request.sheddable)) {
+      d.status = 429;
+      d.saturated = true;
+      d.code = "pool_saturated";
+      d.message = "saturated";
+      return d;
+    }
+    d.endpoint_host = "10.0.0.1";
+    d.endpoint_port = 8000;
+    return d;
+  }
+  void routed(uint32_t) override {}
+  void released(uint32_t) override {}
+  void endpoint_failed(uint32_t) override {}
+  void endpoint_succeeded(uint32_t) override {}
+};
+
+struct Call {
+  FakeClient client;
+  http::Request request;
+  std::unique_ptr<Exchange> exchange;
+  int status() const { return client.out.size() > 12 ? std::stoi(client.out.substr(9, 3)) : 0; }
+  bool says(std::string_view text) const { return client.out.find(text) != std::string::npos; }
+};
+
+struct Fixture {
+  ProxyOptions options;
+  WorkerCounters counters;
+  metrics::WorkerStats stats;
+  RequestRules rules;
+  ModelCatalog catalog;
+  FakeRouter router;
+  FakeUpstreams upstreams;
+  net::Timers timers;
+  uint64_t now = 1000;
+  FlowQueue queue;
+  RateLimiter limiter{64};
+  ExchangeEnv env;
+  std::vector<std::unique_ptr<Call>> calls;
+
+  Fixture() {
+    options.request_timeout_ms = 0;
+    rules.flow.enabled = true;
+    rules.objective_priorities.emplace("critical", 10);
+    rules.objective_priorities.emplace("batch", -1);
+    rules.sheddable_objectives.insert("batch");
+    env.options = &options;
+    env.counters = &counters;
+    env.stats = &stats;
+    env.router = &router;
+    env.rules = &rules;
+    env.catalog = &catalog;
+    env.upstreams = &upstreams;
+    env.flow = &queue;
+    env.flow_limits = &rules.flow.limits;
+    env.limiter = &limiter;
+    env.timers = &timers;
+    env.now_ms = &now;
+  }
+
+  Call& send(std::string_view objective = {}, std::string_view tenant = {}, size_t prompt_bytes = 5) {
+    calls.push_back(std::make_unique<Call>());
+    Call& c = *calls.back();
+    c.exchange = std::make_unique<Exchange>(env, c.client);
+    c.request.method = HTTP_POST;
+    c.request.target = "/v1/completions";
+    c.request.version_minor = 1;
+    if (!objective.empty()) c.request.headers.push_back({"x-gateway-inference-objective", std::string(objective)});
+    if (!tenant.empty()) c.request.headers.push_back({"x-gateway-inference-fairness-id", std::string(tenant)});
+    c.request.body = R"({"model":"m","prompt":")" + std::string(prompt_bytes, 'a') + R"("})";
+    c.exchange->start(c.request, true, true, now);
+    return c;
+  }
+
+  void answer(size_t attempt, std::string_view body = "0123456789") {
+    FakeAttempt& a = *upstreams.attempts.at(attempt);
+    http::ResponseParser head;
+    std::string ignored;
+    const std::string text = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+    head.feed(text.data(), text.size(), &ignored);
+    a.listener->on_response_head(head);
+    a.listener->on_response_body(body);
+    a.listener->on_response_end(true);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("flow control: nothing is forwarded while the pool is saturated; capacity releases the highest band first") {
+  Fixture f;
+  f.router.saturated = true;
+  Call& shed = f.send("batch");
+  Call& normal = f.send();
+  Call& crit = f.send("critical");
+  CHECK(f.upstreams.attempts.empty());
+  CHECK(f.queue.size() == 3);
+  CHECK(shed.exchange->queued());
+  CHECK(shed.client.out.empty());
+  f.router.saturated = false;
+  f.queue.dispatch();
+  REQUIRE(f.upstreams.attempts.size() == 3);
+  CHECK(f.upstreams.attempts[0]->listener == crit.exchange.get());
+  CHECK(f.upstreams.attempts[1]->listener == normal.exchange.get());
+  CHECK(f.upstreams.attempts[2]->listener == shed.exchange.get());
+  CHECK_FALSE(shed.exchange->queued());
+  f.answer(0);
+  CHECK(crit.status() == 200);
+}
+
+TEST_CASE("flow control: an idle pool dispatches at once, through the queue") {
+  Fixture f;
+  Call& c = f.send();
+  REQUIRE(f.upstreams.attempts.size() == 1);
+  CHECK(f.router.holds == 1);
+  CHECK_FALSE(c.exchange->queued());
+  CHECK(f.queue.empty());
+  f.answer(0);
+  CHECK(c.status() == 200);
+}
+
+TEST_CASE("flow control: a client that goes away leaves the queue at once") {
+  Fixture f;
+  f.router.saturated = true;
+  Call& a = f.send();
+  Call& b = f.send();
+  CHECK(f.queue.size() == 2);
+  a.exchange->client_gone();
+  CHECK(f.queue.size() == 1);
+  CHECK_FALSE(a.exchange->active());
+  b.exchange.reset();  // the connection closed: the destructor leaves the queue too
+  CHECK(f.queue.empty());
+  f.router.saturated = false;
+  f.queue.dispatch();
+  CHECK(f.upstreams.attempts.empty());
+}
+
+TEST_CASE("flow control: the TTL answers 503, or 429 when sheddable, with Retry-After") {
+  Fixture f;
+  f.router.saturated = true;
+  Call& normal = f.send();
+  Call& shed = f.send("batch");
+  f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
+  CHECK(normal.status() == 503);
+  CHECK(shed.status() == 429);
+  CHECK(normal.says("\"code\":\"queue_timeout\""));
+  CHECK(normal.says("retry-after: 1\r\n"));
+  CHECK(shed.says("retry-after: 1\r\n"));
+  CHECK(f.queue.empty());
+  CHECK(f.upstreams.attempts.empty());
+}
+
+TEST_CASE("flow control: past the band bound a sheddable request is refused with 429, lower bands evicted first") {
+  Fixture f;
+  f.rules.flow.limits.bands.push_back({-1, BandLimits{1, UINT64_MAX}});
+  f.rules.flow.limits.total = BandLimits{2, UINT64_MAX};
+  f.router.saturated = true;
+  Call& s1 = f.send("batch");
+  Call& s2 = f.send("batch");  // the band holds one
+  CHECK(s2.status() == 429);
+  CHECK(s2.says("\"code\":\"queue_full\""));
+  Call& c1 = f.send("critical");
+  Call& c2 = f.send("critical");  // the total holds two: s1 is evicted for it
+  CHECK(s1.status() == 429);
+  CHECK(c1.exchange->queued());
+  CHECK(c2.exchange->queued());
+  Call& c3 = f.send("critical");  // nothing lower left: a non-sheddable request gets 503
+  CHECK(c3.status() == 503);
+  CHECK(f.upstreams.attempts.empty());
+}
+
+TEST_CASE("rate limits: a tenant past its token budget gets 429 and the headers; the other tenant is not affected") {
+  Fixture f;
+  f.rules.flow.enabled = false;
+  f.rules.rate_limits = RateLimitPolicy{100, 0};
+  // ~60 bytes of body: an estimate of 15 tokens per request.
+  Call& first = f.send({}, "greedy", 20);
+  REQUIRE(f.upstreams.attempts.size() == 1);
+  // The answer reports 90 tokens: the estimate is corrected up.
+  f.answer(0, R"({"usage":{"prompt_tokens":40,"completion_tokens":50,"total_tokens":90}})");
+  CHECK(first.status() == 200);
+  CHECK(first.says("x-ratelimit-limit-tokens: 100\r\n"));
+  CHECK(first.says("x-ratelimit-remaining-tokens: "));
+  CHECK(first.says("x-ratelimit-reset-tokens: 60s\r\n"));
+  Call& refused = f.send({}, "greedy", 20);
+  CHECK(refused.status() == 429);
+  CHECK(refused.says("\"code\":\"rate_limit_exceeded_tokens\""));
+  CHECK(refused.says("x-ratelimit-remaining-tokens: 10\r\n"));
+  CHECK(refused.says("retry-after: 60\r\n"));
+  CHECK(f.upstreams.attempts.size() == 1);
+  Call& other = f.send({}, "modest", 20);
+  CHECK(f.upstreams.attempts.size() == 2);
+  f.answer(1);
+  CHECK(other.status() == 200);
+  CHECK(other.says("x-ratelimit-remaining-tokens: 89\r\n"));
+}
+
+TEST_CASE("rate limits: an over-long tenant header is a 400, not a new tenant") {
+  Fixture f;
+  f.rules.rate_limits = RateLimitPolicy{0, 10};
+  Call& c = f.send({}, std::string(129, 't'));
+  CHECK(c.status() == 400);
+  CHECK(c.says("\"code\":\"invalid_tenant\""));
+  CHECK(f.limiter.tenants() == 0);
+}
