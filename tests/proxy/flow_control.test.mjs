@@ -227,7 +227,7 @@ flowControl: {enabled: true, defaultRequestTTL: 120s}
     }
     agent.destroy();
   };
-  const clients = [...Array.from({ length: 50 }, client('heavy')), ...Array.from({ length: 5 }, client('light'))].map((c) => c());
+  const clients = [...Array.from({ length: 50 }, () => client('heavy')()), ...Array.from({ length: 5 }, () => client('light')())];
   // Both backlogged: the light tenant has requests waiting too.
   await until('both tenants queued', async () => (await debugFlow(gw)).bands.some((b) => b.queued > 6));
   const from = { heavy: served.heavy.length, light: served.light.length };
