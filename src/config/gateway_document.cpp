@@ -335,7 +335,8 @@ bool is_header_token(std::string_view name) {
 // saturationDetector: GAIE's field names and ranges.
 void read_saturation_detector(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
                               saturation_detector_config& out) {
-    auto fields = r.read_map(node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold"});
+    auto fields = r.read_map(node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold",
+                                          "maxConcurrency"});
     if (!fields) return;
     with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
         assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
@@ -347,6 +348,9 @@ void read_saturation_detector(yaml_field_reader& r, const YAML::Node& node, cons
     });
     with_field(*fields, path, "metricsStalenessThreshold", [&](const YAML::Node& v, const std::string& p) {
         assign(out.metrics_staleness_threshold, r.read_duration(v, p, milliseconds(1), hours(1)));
+    });
+    with_field(*fields, path, "maxConcurrency", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.max_concurrency, r.read_int(v, p, 0, 1'000'000));
     });
 }
 

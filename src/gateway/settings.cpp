@@ -82,6 +82,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
   if (set("saturationDetector")) {
     s.scheduler.saturation.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
     s.scheduler.saturation.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
+    s.scheduler.saturation.max_concurrency = double(g.saturation_detector.max_concurrency);
     s.scheduler.saturation.metrics_staleness_threshold =
         clock_duration(g.saturation_detector.metrics_staleness_threshold);
   }
@@ -168,6 +169,7 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) 
     sched::SaturationConfig& sat = rules->flow.saturation;
     sat.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
     sat.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
+    sat.max_concurrency = double(g.saturation_detector.max_concurrency);
     sat.metrics_staleness_threshold =
         std::chrono::duration_cast<sched::Clock::duration>(g.saturation_detector.metrics_staleness_threshold);
     const config::flow_control_config& fc = g.flow_control;

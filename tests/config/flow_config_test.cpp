@@ -41,7 +41,7 @@ TEST_CASE("flow control fields: GAIE's defaults when absent") {
 
 TEST_CASE("flow control fields: every one read") {
     load_result r = load_config_text(gateway(R"(
-saturationDetector: {queueDepthThreshold: 2, kvCacheUtilThreshold: 0.5, metricsStalenessThreshold: 150ms}
+saturationDetector: {queueDepthThreshold: 2, kvCacheUtilThreshold: 0.5, metricsStalenessThreshold: 150ms, maxConcurrency: 4}
 flowControl:
   enabled: true
   maxBytes: 64Mi
@@ -59,6 +59,7 @@ rateLimits: {tenantHeader: X-Tenant, tokensPerMinute: 100000, requestsPerMinute:
     CHECK(g.saturation_detector.queue_depth_threshold == 2);
     CHECK(g.saturation_detector.kv_cache_util_threshold == doctest::Approx(0.5));
     CHECK(g.saturation_detector.metrics_staleness_threshold == 150ms);
+    CHECK(g.saturation_detector.max_concurrency == 4);
     CHECK(g.flow_control.enabled);
     CHECK(g.flow_control.max_bytes == 64ull << 20);
     CHECK(g.flow_control.max_requests == 500);
@@ -87,6 +88,7 @@ TEST_CASE("flow control fields: bad values are refused with their path") {
                     Bad{"saturationDetector: {metricsStalenessThreshold: 0s}\n",
                         "saturationDetector.metricsStalenessThreshold"},
                     Bad{"saturationDetector: {queueDepth: 3}\n", "saturationDetector"},
+                    Bad{"saturationDetector: {maxConcurrency: -1}\n", "saturationDetector.maxConcurrency"},
                     Bad{"flowControl: {enabled: maybe}\n", "flowControl.enabled"},
                     Bad{"flowControl: {defaultRequestTTL: 0s}\n", "flowControl.defaultRequestTTL"},
                     Bad{"flowControl: {priorityBands: [{maxRequests: 3}]}\n", "flowControl.priorityBands[0]"},

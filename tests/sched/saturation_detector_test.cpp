@@ -91,3 +91,13 @@ TEST_CASE("scheduler with flow control: saturated endpoints are never picked; al
     r.saturation = &loose;
     CHECK(s.pick(snap, r, rng).ok());
 }
+
+TEST_CASE("saturation detector: maxConcurrency (GAIE's concurrency detector) counts this gateway's in-flight") {
+    SaturationConfig c;
+    c.max_concurrency = 4;
+    CHECK_FALSE(endpoint_saturated(fresh(0, 0, 3, 3), c));
+    CHECK(endpoint_saturated(fresh(0, 0, 4, 4), c));
+    CHECK(endpoint_saturation(fresh(0, 0, 2, 2), c) == doctest::Approx(0.5));
+    c.max_concurrency = 0;  // off
+    CHECK_FALSE(endpoint_saturated(fresh(0, 0, 4, 4), c));
+}

@@ -124,6 +124,7 @@ struct saturation_detector_config {
     uint32_t queue_depth_threshold = 5;
     double kv_cache_util_threshold = 0.8;
     nanoseconds metrics_staleness_threshold = milliseconds(200);
+    uint32_t max_concurrency = 0;  // GAIE's concurrency-detector maxConcurrency; 0 = off
 };
 
 // One priority band's bounds (GAIE's PriorityBandConfig: priority, maxBytes; plus maxRequests).
