@@ -19,7 +19,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,9 +186,10 @@ flowControl: {enabled: true}
 `, false)]);
   procs.push(gw);
   await untilRoutable(gw, 2);
-  // Saturate sims[0] with traffic that does not go through the gateway: 7 waiting.
+  // Saturate sims[0] with traffic that does not go through the gateway: 9 waiting, at
+  // least 5 for the next 15 s (3 s a request).
   const direct = keepAliveAgent(16);
-  const load = Array.from({ length: 8 }, () => post(direct, sims[0].url ?? `http://${sims[0].api}`, '/v1/completions', body(60), {}, 60000));
+  const load = Array.from({ length: 10 }, () => post(direct, sims[0].url, '/v1/completions', body(60), {}, 60000));
   await until('sims[0] saturated in the gateway\'s view', async () => {
     const f = await debugFlow(gw);
     return f.endpoints.find((e) => e.endpoint === sims[0].api)?.saturated && !f.endpoints.find((e) => e.endpoint === sims[1].api)?.saturated;
@@ -201,6 +202,7 @@ flowControl: {enabled: true}
     destinations.push(r.headers['x-gateway-destination-endpoint']);
   }
   assert.deepEqual([...new Set(destinations)], [sims[1].api], `destinations ${destinations}`);
+  await sims[0].stop('SIGKILL');  // ends the direct load
   await Promise.all(load);
   direct.destroy();
   agent.destroy();
@@ -311,5 +313,32 @@ flowControl: {enabled: true, defaultRequestTTL: 60s}
   assert.equal(band(f, 10).dispatched, 0, 'it left without being dispatched');
   assert.equal(band(f, 10).evicted, 1);
   for (const r of await Promise.all(blockers)) assert.equal(r.status, 200);
+  agent.destroy();
+});
+
+test('rate limits and flow control reload with the config file (SIGHUP)', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '8']);
+  procs.push(sim);
+  const file = writeConfig([sim], 'rateLimits: {requestsPerMinute: 1000}\n', false);
+  const gw = await startGateway(['--workers', '2', '--config', file]);
+  procs.push(gw);
+  const agent = keepAliveAgent(2);
+  const ask = () => post(agent, gw.url, '/v1/completions', body(2), { 'x-gateway-inference-fairness-id': 'reloaded' }, 30000);
+  const before = await ask();
+  assert.equal(before.status, 200, before.body);
+  assert.equal(before.headers['x-ratelimit-limit-requests'], '1000');
+  assert.equal(before.headers['x-ratelimit-limit-tokens'], undefined);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('rateLimits: {requestsPerMinute: 1000}', 'rateLimits: {requestsPerMinute: 3, tokensPerMinute: 100000}'));
+  gw.proc.kill('SIGHUP');
+  // The new budget applies to the same tenant's window: 1 of 3 used already.
+  const after = await until('the reloaded budget', async () => {
+    const r = await ask();
+    return r.headers['x-ratelimit-limit-requests'] === '3' ? r : null;
+  });
+  assert.equal(after.headers['x-ratelimit-limit-tokens'], '100000');
+  let last = after;
+  for (let i = 0; i < 5 && last.status === 200; i++) last = await ask();
+  assert.equal(last.status, 429);
+  assert.equal(JSON.parse(last.body).error.code, 'rate_limit_exceeded_requests');
   agent.destroy();
 });
