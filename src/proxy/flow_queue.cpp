@@ -135,8 +135,13 @@ void FlowQueue::dispatch() {
       Band& b = again->second;
       if (f < b.flows.size() && b.flows[f].id == id) b.next = (f + 1) % b.flows.size();
     }
-    publish();
-    if (entry.waiter->flow_try_dispatch()) continue;
+    // Not published yet: between the take and the answer, other workers must still see
+    // this band as waiting here (a put-back would otherwise open a window in which they
+    // dispatch a lower band).
+    if (entry.waiter->flow_try_dispatch()) {
+      publish();
+      continue;
+    }
     // Still saturated: back at the head of its flow, and that flow's turn comes first.
     Band& back = bands_[priority];
     Flow& flow = flow_of(back, id, /*at_next=*/true);

@@ -111,7 +111,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       break;
   }
   if (decision.status != 0) {
-    count_attempt(request, false, 0);
+    // A request held by flow control asks again until it is placed: one attempt, counted then.
+    if (!(decision.saturated && request.hold_when_saturated)) count_attempt(request, false, 0);
     return decision;
   }
   const sched::EndpointState& endpoint = snapshot_->at(result.index);

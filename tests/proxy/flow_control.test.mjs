@@ -126,6 +126,15 @@ flowControl: {enabled: true, defaultRequestTTL: 60s}
   const flow = await debugFlow(gw);
   assert.equal(band(flow, 10).queued, 0);
   assert.equal(band(flow, -1).queued, 0);
+  // A held request is one scheduling attempt (when it is placed), not one per re-check.
+  let success = 0, failure = 0;
+  for (const [k, v] of await scrape(`${gw.adminUrl}/metrics`)) {
+    if (!k.startsWith('inference_extension_scheduler_attempts_total{')) continue;
+    if (k.includes('status="success"')) success += v;
+    else failure += v;
+  }
+  assert.equal(success, 9);
+  assert.equal(failure, 0);
   agent.destroy();
 });
 

@@ -168,3 +168,28 @@ TEST_CASE("flow queue: outcome names are GAIE's") {
   CHECK(std::string(flow_outcome_name(FlowOutcome::EvictedTTL)) == "EvictedTTL");
   CHECK(std::string(flow_outcome_name(FlowOutcome::EvictedContextCancelled)) == "EvictedContextCancelled");
 }
+
+TEST_CASE("flow queue: while a dispatch offer is out, other workers still see the band waiting") {
+  // An offer the pool refuses puts the request back: in between, another worker must not
+  // see an empty queue here and dispatch a lower band.
+  FlowShared shared;
+  FlowQueue w0(&shared, 0, 2);
+  struct Probe : FlowWaiter {
+    FlowShared* shared;
+    std::vector<int32_t> seen;
+    bool accept = false;
+    bool flow_try_dispatch() override {
+      seen.push_back(shared->highest_elsewhere(1, 2));
+      return accept;
+    }
+    void flow_evicted(FlowOutcome) override {}
+  } probe;
+  probe.shared = &shared;
+  REQUIRE(w0.enqueue(&probe, 10, "f", 1, unbounded(), 0));  // offered at once, refused
+  w0.dispatch();
+  probe.accept = true;
+  w0.dispatch();
+  REQUIRE(probe.seen.size() == 3);
+  for (int32_t p : probe.seen) CHECK(p == 10);
+  CHECK(shared.highest_elsewhere(1, 2) == FlowShared::kNone);  // gone once dispatched
+}
