@@ -79,6 +79,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
   if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  if (set("scheduler.prefixIndexMemoryBytes")) s.scheduler.prefix_index_bytes = g.scheduler.prefix_index_memory_bytes;
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1;  // sized from the flags in resolve_settings
@@ -129,6 +130,7 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (flags.given_flag("--workers")) s.workers = flags.workers;
+  if (flags.given_flag("--prefix-index-bytes")) s.scheduler.prefix_index_bytes = flags.prefix_index_bytes;
   if (flags.given_flag("--metrics-names"))
     s.metric_names = control::parse_metric_names(flags.metrics_names).value_or(control::MetricNames::Both);
   if (!flags.endpoints.empty()) {
