@@ -13,7 +13,9 @@
 # measured run, divided by the requests wrk completed. Not a test.
 #
 #   perf/proxy/long_prompt.sh [BUILD_DIR]      (default: build)
-#   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames)
+#   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames;
+#        PERF_OUT=FILE keeps the perf.data)  SIZES="204800 409600" (prompt bytes, 16 clients)
+#        STREAM_CASE=0 (skip the 64-client streamed case)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -165,26 +167,30 @@ run() {
 
 echo "backend: nginx returning a fixed chat completion; distinct chat prompts; wrk -t1 -d$duration; $(nproc) cores (shared)"
 printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" errors
-for size in 204800 409600; do
+for size in ${SIZES:-204800 409600}; do
   label=$((size / 1024))KB
   run "direct-$label" "$backend_port" $size 16 0 -
   run "ringgate-1w-$label" "$rg_port" $size 16 0 "$rg_pid"
   run "nginx-1w-$label" "$nginx_port" $size 16 0 "$nginx_pid"
   run "haproxy-1t-$label" "$haproxy_port" $size 16 0 "$haproxy_pid"
 done
-run "direct-400KB-stream-c64" "$backend_port" 409600 64 1 -
-run "ringgate-400KB-stream-c64" "$rg_port" 409600 64 1 "$rg_pid"
-run "nginx-400KB-stream-c64" "$nginx_port" 409600 64 1 "$nginx_pid"
-run "haproxy-400KB-stream-c64" "$haproxy_port" 409600 64 1 "$haproxy_pid"
+if [ "${STREAM_CASE:-1}" = 1 ]; then
+  run "direct-400KB-stream-c64" "$backend_port" 409600 64 1 -
+  run "ringgate-400KB-stream-c64" "$rg_port" 409600 64 1 "$rg_pid"
+  run "nginx-400KB-stream-c64" "$nginx_port" 409600 64 1 "$nginx_pid"
+  run "haproxy-400KB-stream-c64" "$haproxy_port" 409600 64 1 "$haproxy_pid"
+fi
 
 field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 echo
 for size in 200KB 400KB; do
+  [ -n "$(field ringgate-1w-$size 5)" ] || continue
   rg_cpu=$(field ringgate-1w-$size 5); ha_cpu=$(field haproxy-1t-$size 5); ng_cpu=$(field nginx-1w-$size 5)
   rg_p99=$(field ringgate-1w-$size 4); best_p99=$(awk -v a="$(field nginx-1w-$size 4)" -v b="$(field haproxy-1t-$size 4)" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
   echo "$size: cpu/req ringgate $rg_cpu us, haproxy $ha_cpu us, nginx $ng_cpu us; p99 ringgate $rg_p99 us, best peer $best_p99 us"
 done
 for proxy in ringgate nginx haproxy; do
+  [ "${STREAM_CASE:-1}" = 1 ] || break
   awk -v p="$proxy" -v d50="$(field direct-400KB-stream-c64 3)" -v d99="$(field direct-400KB-stream-c64 4)" \
     -v x50="$(field $proxy-400KB-stream-c64 3)" -v x99="$(field $proxy-400KB-stream-c64 4)" \
     'BEGIN { printf "added TTFB, 400 KB streamed prompts, 64 clients, %-8s p50 %+.0f us, p99 %+.0f us\n", p, x50 - d50, x99 - d99 }'
@@ -192,5 +198,7 @@ done
 if [ -f "$tmp/perf.data" ]; then
   echo
   echo "ringgate, 200 KB run: top frames (self %)"
-  perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25
+  [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
+  perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
+    sed 's/ \{8,\}-  *- *$//' | head -25 || true
 fi
