@@ -16,6 +16,7 @@
 #   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames;
 #        PERF_OUT=FILE keeps the perf.data)  SIZES="204800 409600" (prompt bytes, 16 clients)
 #        STREAM_CASE=0 (skip the 64-client streamed case)
+#        BASE=PATH (another ringgate binary, e.g. a build of main: "ringgate-base" rows beside)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -105,6 +106,20 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$rg_port" ] || { echo "ringgate did not start" >&2; cat "$tmp/rg.err" >&2; exit 1; }
+base_port=
+if [ -n "${BASE:-}" ]; then
+  "$BASE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port \
+    --model $model --max-body-bytes 16777216 >"$tmp/base.out" 2>"$tmp/base.err" &
+  base_pid=$!
+  pids+=($base_pid)
+  for _ in $(seq 100); do
+    if grep -q '"listening"' "$tmp/base.out" 2>/dev/null; then
+      base_port=$(grep -o '"api":"[^"]*"' "$tmp/base.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
+    fi
+    sleep 0.1
+  done
+  [ -n "$base_port" ] || { echo "$BASE did not start" >&2; cat "$tmp/base.err" >&2; exit 1; }
+fi
 wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
@@ -171,12 +186,14 @@ for size in ${SIZES:-204800 409600}; do
   label=$((size / 1024))KB
   run "direct-$label" "$backend_port" $size 16 0 -
   run "ringgate-1w-$label" "$rg_port" $size 16 0 "$rg_pid"
+  [ -z "$base_port" ] || run "ringgate-base-$label" "$base_port" $size 16 0 "$base_pid"
   run "nginx-1w-$label" "$nginx_port" $size 16 0 "$nginx_pid"
   run "haproxy-1t-$label" "$haproxy_port" $size 16 0 "$haproxy_pid"
 done
 if [ "${STREAM_CASE:-1}" = 1 ]; then
   run "direct-400KB-stream-c64" "$backend_port" 409600 64 1 -
   run "ringgate-400KB-stream-c64" "$rg_port" 409600 64 1 "$rg_pid"
+  [ -z "$base_port" ] || run "ringgate-base-400KB-stream-c64" "$base_port" 409600 64 1 "$base_pid"
   run "nginx-400KB-stream-c64" "$nginx_port" 409600 64 1 "$nginx_pid"
   run "haproxy-400KB-stream-c64" "$haproxy_port" 409600 64 1 "$haproxy_pid"
 fi
@@ -187,13 +204,14 @@ for size in 200KB 400KB; do
   [ -n "$(field ringgate-1w-$size 5)" ] || continue
   rg_cpu=$(field ringgate-1w-$size 5); ha_cpu=$(field haproxy-1t-$size 5); ng_cpu=$(field nginx-1w-$size 5)
   rg_p99=$(field ringgate-1w-$size 4); best_p99=$(awk -v a="$(field nginx-1w-$size 4)" -v b="$(field haproxy-1t-$size 4)" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
-  echo "$size: cpu/req ringgate $rg_cpu us, haproxy $ha_cpu us, nginx $ng_cpu us; p99 ringgate $rg_p99 us, best peer $best_p99 us"
+  echo "$size: cpu/req ringgate $rg_cpu us${BASE:+ (base $(field ringgate-base-$size 5) us)}, haproxy $ha_cpu us, nginx $ng_cpu us;" \
+    "p99 ringgate $rg_p99 us${BASE:+ (base $(field ringgate-base-$size 4) us)}, best peer $best_p99 us"
 done
-for proxy in ringgate nginx haproxy; do
+for proxy in ringgate ${BASE:+ringgate-base} nginx haproxy; do
   [ "${STREAM_CASE:-1}" = 1 ] || break
   awk -v p="$proxy" -v d50="$(field direct-400KB-stream-c64 3)" -v d99="$(field direct-400KB-stream-c64 4)" \
     -v x50="$(field $proxy-400KB-stream-c64 3)" -v x99="$(field $proxy-400KB-stream-c64 4)" \
-    'BEGIN { printf "added TTFB, 400 KB streamed prompts, 64 clients, %-8s p50 %+.0f us, p99 %+.0f us\n", p, x50 - d50, x99 - d99 }'
+    'BEGIN { printf "added TTFB, 400 KB streamed prompts, 64 clients, %-13s p50 %+.0f us, p99 %+.0f us\n", p, x50 - d50, x99 - d99 }'
 done
 if [ -f "$tmp/perf.data" ]; then
   echo
