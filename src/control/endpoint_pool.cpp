@@ -82,13 +82,18 @@ bool parse_model_list(std::string_view body, std::vector<std::string>& base_mode
       std::string_view key;
       if (field.unescaped_key().get(key)) return refuse("/v1/models is not JSON");
       if (key == "id") {
+        if (!id.empty()) return refuse("/v1/models: an entry has two ids");
         if (field.value().get_string().get(id)) return refuse("/v1/models: an id is not a string");
         // Longer than a client may ask for (openai::kMaxModelBytes): it could never be routed to.
         if (id.size() > kMaxModelNameBytes) return refuse("/v1/models: a model id is longer than 256 bytes");
         // copy now: the view dies with the next field
         base_models.emplace_back(id);
       } else if (key == "parent") {
-        has_parent = !field.value().is_null();
+        // The error-code form: the bool conversion of a simdjson result throws on bad JSON
+        // (`"parent": nul`), and nothing may throw out of the control thread's scrape.
+        bool is_null = false;
+        if (field.value().is_null().get(is_null)) return refuse("/v1/models is not JSON");
+        has_parent = !is_null;
       }
     }
     if (id.empty()) return refuse("/v1/models: an entry has no id");

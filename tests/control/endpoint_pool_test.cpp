@@ -93,6 +93,10 @@ TEST_CASE("parse_model_list: base models and adapters (a parent), malformed bodi
   CHECK_FALSE(parse_model_list(R"({"data":[{"object":"model"}]})", models, adapters));  // no id
   CHECK_FALSE(parse_model_list(R"({"data":[{"id":7}]})", models, adapters));
   CHECK_FALSE(parse_model_list(R"({"data":["x"]})", models, adapters));
+  // Found by fuzz_model_list: a malformed parent value threw out of the control thread.
+  CHECK_FALSE(parse_model_list(R"({"data":[{"id":"a","parent":n"a"}]})", models, adapters));
+  CHECK_FALSE(parse_model_list(R"({"data":[{"id":"a","parent":nul}]})", models, adapters));
+  CHECK_FALSE(parse_model_list(R"({"data":[{"id":"a","id":"b"}]})", models, adapters));  // two ids
 }
 
 TEST_CASE("pool: models, adapters (listed and reported running/waiting) and load reach the snapshot") {
