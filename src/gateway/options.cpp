@@ -43,6 +43,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--request-timeout-ms", "MS", "whole request, 504 / SSE error beyond (default 600000)"},
     {"--max-connections", "N", "client connections per worker, 503 beyond (default 16384)"},
     {"--max-buffered-body-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
+    {"--prefix-index-bytes", "N[Ki|Mi|Gi]", "prefix index memory budget, 1Mi..1024Gi (config scheduler.prefixIndexMemoryBytes; default 128Mi)"},
     {"--access-log-ring-slots", "N", "access log records a worker holds between writes (every 100 ms; default 1024); more are dropped and counted"},
     {"--help", "", "print this help"},
 };
@@ -61,6 +62,24 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     out = *a;
     return true;
   };
+  if (arg == "--prefix-index-bytes") {
+    // The config field's syntax and bounds (scheduler.prefixIndexMemoryBytes).
+    std::string_view digits = value;
+    uint64_t unit = 1;
+    for (auto [suffix, size] : {std::pair{std::string_view("Ki"), 1ull << 10}, std::pair{std::string_view("Mi"), 1ull << 20},
+                                std::pair{std::string_view("Gi"), 1ull << 30}}) {
+      if (digits.ends_with(suffix)) {
+        digits.remove_suffix(2);
+        unit = size;
+        break;
+      }
+    }
+    uint64_t count = 0;
+    if (!parse_number(digits, count)) return "expected a byte size such as 134217728 or 128Mi";
+    if (count > (1ull << 40) / unit || count * unit < (1ull << 20)) return "between 1Mi and 1024Gi";
+    o.prefix_index_bytes = count * unit;
+    return {};
+  }
   uint64_t n = 0;
   const bool numeric = takes_value && parse_number(value, n);
   if (arg == "--help") {

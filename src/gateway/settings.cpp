@@ -86,6 +86,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
     s.scheduler.saturation.metrics_staleness_threshold =
         clock_duration(g.saturation_detector.metrics_staleness_threshold);
   }
+  if (set("scheduler.prefixIndexMemoryBytes")) s.scheduler.prefix_index_bytes = g.scheduler.prefix_index_memory_bytes;
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1;  // sized from the flags in resolve_settings
@@ -136,6 +137,7 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (flags.given_flag("--workers")) s.workers = flags.workers;
+  if (flags.given_flag("--prefix-index-bytes")) s.scheduler.prefix_index_bytes = flags.prefix_index_bytes;
   if (flags.given_flag("--metrics-names"))
     s.metric_names = control::parse_metric_names(flags.metrics_names).value_or(control::MetricNames::Both);
   if (!flags.endpoints.empty()) {

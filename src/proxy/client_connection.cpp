@@ -238,12 +238,18 @@ size_t ClientConnection::parse_span(const char* data, size_t len) {
     const http::ParseResult result = parser_.feed(data + offset, len - offset);
     offset += result.consumed;
     if (!was_started && parser_.started()) {
+      body_digest_started_ = false;
       request_started_ms_ = rt_.loop->now_ms();
       set_deadline(Deadline::Header);
     }
     if (result.state == http::ParseState::Error) {
       respond_error(result.status, status_code_name(result.status), result.reason, /*close=*/true);
       return len;
+    }
+    if (parser_.head_complete() && parser_.request().method == HTTP_POST) {
+      // Read and hash the body while its bytes are still in cache.
+      exchange_.body_arrived(parser_.request(), !body_digest_started_);
+      body_digest_started_ = true;
     }
     if (result.state == http::ParseState::NeedMore) {
       if (parser_.head_complete()) {

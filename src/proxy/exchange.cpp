@@ -55,6 +55,11 @@ Exchange::~Exchange() {
   if (active_) client_gone();
 }
 
+void Exchange::body_arrived(const http::Request& request, bool first) {
+  if (first) digest_.begin(request.content_length > 0 ? size_t(request.content_length) : 0);
+  digest_.advance(request.body);
+}
+
 void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms) {
   active_ = true;
   request_ = &request;
@@ -81,9 +86,14 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   sheddable_ = env_.rules->sheddable(objective_name());
 
   if (!admit_rate()) return;
-  openai::BodyReader::pad(request.body);
-  const openai::BodyError error = env_.body_reader.read(request.body, request.body.capacity(), fields_);
-  if (error.status != 0) return end_with_error(error.status, error.code, error.message);
+  // Read while it arrived (body_arrived); only a body the scanner did not understand
+  // is read again, whole, by BodyReader, which also words any error.
+  digested_ = digest_.finish(request.body, fields_);
+  if (!digested_) {
+    openai::BodyReader::pad(request.body);
+    const openai::BodyError error = env_.body_reader.read(request.body, request.body.capacity(), fields_);
+    if (error.status != 0) return end_with_error(error.status, error.code, error.message);
+  }
 
   const std::string_view client_id = request.header("x-request-id");
   add_request_id_ = client_id.empty() || client_id.size() > 200;
@@ -329,7 +339,7 @@ void Exchange::log_access(uint64_t end_ns) {
 
 // Where the next attempt goes (endpoints already tried are excluded).
 RouteDecision Exchange::route_next() {
-  if (attempts_ > 0) {
+  if (attempts_ > 0 && !digested_) {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
     std::string& body = request_->body;
@@ -339,6 +349,10 @@ RouteDecision Exchange::route_next() {
   route.model = target_model_;
   route.stats_target = stats_label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
+  if (digested_) {
+    route.prefix_chain = digest_.chain();
+    route.chained = true;
+  }
   const RequestRules& rules = *env_.rules;
   if (!rules.session_header.empty()) route.session_id = request_->header(rules.session_header);
   route.sheddable = rules.sheddable(objective_name());
@@ -590,6 +604,7 @@ void Exchange::close_out() {
   leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   request_timer_.cancel();
   settle_rate();
+  digest_.trim();
   if (holds_in_flight_) {
     env_.router->released(endpoint_id_);
     holds_in_flight_ = false;

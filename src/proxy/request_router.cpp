@@ -36,7 +36,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     count_attempt(request, false, 0);
     return decision;
   }
-  hasher_.hash(request.model, request.prompt_parts, hashes_);
+  if (request.chained) sched::PrefixHasher::keys(request.model, request.prefix_chain, hashes_);
+  else hasher_.hash(request.model, request.prompt_parts, hashes_);
   sched::PickRequest pick;
   pick.model = request.model;
   pick.prefix_hashes = hashes_;

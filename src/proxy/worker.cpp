@@ -79,6 +79,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
     env_.worker_index = index;
+    env_.prefix_block_bytes = context.router.prefix_block_bytes;
     client_rt_.loop = &loop_;
     client_rt_.options = &options_;
     client_rt_.counters = &counters_;

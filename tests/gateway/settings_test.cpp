@@ -109,3 +109,23 @@ TEST_CASE("settings: the access log ring exists only with an access log; its siz
   CHECK(resolve(flags({}), &logged).proxy.access_log_ring_slots == 1024);
   CHECK(resolve(flags({"--access-log-ring-slots", "8"}), &logged).proxy.access_log_ring_slots == 8);
 }
+
+TEST_CASE("settings: the prefix index budget: default, scheduler.prefixIndexMemoryBytes, then --prefix-index-bytes") {
+  const auto plain = file(kFile);
+  CHECK(resolve(flags({}), &plain).scheduler.prefix_index_bytes == sched::kDefaultPrefixIndexBytes);
+  const auto sized = file(std::string(kFile) + "scheduler: {prefixIndexMemoryBytes: 64Mi}\n");
+  CHECK(resolve(flags({}), &sized).scheduler.prefix_index_bytes == 64ull << 20);
+  CHECK(resolve(flags({"--prefix-index-bytes", "32Mi"}), &sized).scheduler.prefix_index_bytes == 32ull << 20);
+  CHECK(resolve(flags({"--prefix-index-bytes=2097152"}), nullptr).scheduler.prefix_index_bytes == 2ull << 20);
+  // A flag equal to the default still beats the file.
+  CHECK(resolve(flags({"--prefix-index-bytes", "128Mi"}), &sized).scheduler.prefix_index_bytes == 128ull << 20);
+}
+
+TEST_CASE("settings: --prefix-index-bytes refuses what the config field refuses") {
+  for (const char* bad : {"0", "1048575", "1Ki", "1025Gi", "2Ti", "-5", "12MB", "", "Mi", "99999999999999999999Mi"}) {
+    std::vector<std::string> args{"ringgate", "--prefix-index-bytes", bad};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    CHECK_MESSAGE(!gateway::parse_options(int(argv.size()), argv.data()).error.empty(), bad);
+  }
+}

@@ -85,8 +85,14 @@ struct FakeRouter : RouteService {
   int in_flight = 0;
   std::vector<bool> first_attempts;  // RouteRequest::first_attempt of every route() call
   std::vector<std::string> stats_targets;
+  std::vector<bool> chained;                // RouteRequest::chained of every route() call
+  std::vector<std::vector<uint64_t>> keys;  // the prefix keys each route() call would look up
   RouteDecision route(const RouteRequest& request) override {
     first_attempts.push_back(request.first_attempt);
+    chained.push_back(request.chained);
+    keys.emplace_back();
+    if (request.chained) sched::PrefixHasher::keys(request.model, request.prefix_chain, keys.back());
+    else sched::PrefixHasher(64).hash(request.model, request.prompt_parts, keys.back());
     stats_targets.emplace_back(request.stats_target);
     RouteDecision d;
     for (uint32_t id = 0; id < endpoints; ++id) {
@@ -583,4 +589,69 @@ TEST_CASE("statistics: a stream's TTFT waits for the first token, not the respon
   g.last().listener->on_response_body("data: [DONE]\n\n");
   g.last().listener->on_response_end(true);
   CHECK(totals(g.stats).ttft_stream == 1);
+}
+
+namespace {
+// The prefix keys BodyReader's reading of `body` gives (the path every body took before).
+std::vector<uint64_t> reference_keys(const std::string& body) {
+  openai::BodyReader reader;
+  openai::RequestFields fields;
+  std::string padded = body;
+  openai::BodyReader::pad(padded);
+  REQUIRE(reader.read(padded, padded.capacity(), fields).status == 0);
+  std::vector<uint64_t> keys;
+  sched::PrefixHasher(64).hash(fields.model, fields.prompt_parts, keys);
+  return keys;
+}
+}  // namespace
+
+TEST_CASE("the body is read and hashed as it arrives, at any cut; routing and retries see BodyReader's prefix") {
+  std::string text;
+  for (int i = 0; text.size() < 3000; ++i) text += "word" + std::to_string(i) + (i % 9 ? " " : "\\n\\u00e9 ");
+  const std::string body = R"({"messages":[{"role":"system","content":")" + text +
+                           R"("},{"role":"user","content":[{"type":"text","text":"and?"}]}],"model":"m","max_tokens":1})";
+  const std::vector<uint64_t> expected = reference_keys(body);
+  REQUIRE(expected.size() > 40);
+  for (size_t cut : {size_t(0), size_t(1), size_t(17), size_t(64), size_t(1000), body.size() - 1, body.size()}) {
+    CAPTURE(cut);
+    Fixture f;
+    f.request = http::Request{};
+    f.request.method = HTTP_POST;
+    f.request.target = "/v1/chat/completions";
+    f.request.content_length = int64_t(body.size());
+    f.request.body.assign(body, 0, cut);
+    f.exchange->body_arrived(f.request, true);
+    f.request.body.append(body, cut);
+    f.exchange->body_arrived(f.request, false);
+    f.exchange->start(f.request, true, true, f.now);
+    f.fail(f.last(), FailureKind::ConnectFailed);  // a retry routes again
+    REQUIRE(f.router.keys.size() == 2);
+    CHECK(f.router.chained[0]);
+    CHECK(f.router.chained[1]);
+    CHECK(f.router.keys[0] == expected);
+    CHECK(f.router.keys[1] == expected);
+  }
+}
+
+TEST_CASE("a body the scanner gives up on is read by BodyReader: same prefix, same errors") {
+  const std::string body = R"({"model":"m","messages":[{"content":"role after content","role":"user"}]})";
+  Fixture f;
+  f.request = http::Request{};
+  f.request.method = HTTP_POST;
+  f.request.body = body;
+  f.exchange->body_arrived(f.request, true);
+  f.exchange->start(f.request, true, true, f.now);
+  REQUIRE(f.router.keys.size() == 1);
+  CHECK_FALSE(f.router.chained[0]);
+  CHECK(f.router.keys[0] == reference_keys(body));
+  // A body that is not valid JSON still gets BodyReader's 400, after a partial digest.
+  Fixture g;
+  g.request = http::Request{};
+  g.request.method = HTTP_POST;
+  g.request.body = R"({"model":"m","prompt":"x")";
+  g.exchange->body_arrived(g.request, true);
+  g.request.body += ",}";
+  g.exchange->start(g.request, true, true, g.now);
+  CHECK(g.status() == 400);
+  CHECK(g.attempts() == 0);
 }

@@ -54,8 +54,9 @@ TEST_CASE("hasher: a conversation extended by a message keeps every earlier bloc
 namespace {
 // The design's definition, written out independently of PrefixHasher's in-place
 // walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
-// last one partial), h0 = xxh3(block0, seed = xxh3(model)), hi = xxh3(blocki, seed = h(i-1)),
-// every hash of the leading kDensePrefixBlocks blocks and every kPrefixSampleStride-th after.
+// last one partial), c0 = xxh3(block0, seed = 0), ci = xxh3(blocki, seed = c(i-1)),
+// hi = xxh3(ci, seed = xxh3(model)), every hash of the leading kDensePrefixBlocks
+// blocks and every kPrefixSampleStride-th after.
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
     std::string joined;
@@ -64,13 +65,15 @@ std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view mode
         joined.push_back(char(0xFF));
     }
     std::vector<uint64_t> out;
-    uint64_t seed = XXH3_64bits(model.data(), model.size());
+    const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
+    uint64_t seed = 0;
     for (size_t at = 0; at < joined.size(); at += block_bytes) {
         size_t len = std::min(block_bytes, joined.size() - at);
         seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
         // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
         const size_t blocks = at / block_bytes + 1;
-        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0) out.push_back(seed);
+        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0)
+            out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
     }
     return out;
 }
@@ -140,4 +143,42 @@ TEST_CASE("hasher: only the leading max_blocks blocks, equal to an uncapped chai
     REQUIRE(b.size() == 101);
     CHECK(std::equal(a.begin(), a.end(), b.begin()));
     CHECK(PrefixHasher().max_blocks() == kDefaultMaxPrefixBlocks);
+}
+
+TEST_CASE("hasher: the chain fed while the body arrives gives hash()'s keys, however the text is cut") {
+    std::string text(5000, 'a');
+    for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 7) % 26);
+    const std::string_view t(text);
+    const std::vector<std::string_view> parts{"system", t.substr(0, 3000), "user", t.substr(3000), ""};
+    for (size_t block : {1u, 7u, 64u, 4096u}) {
+        PrefixHasher h(block);
+        const auto expected = hashes(h, "m", parts);
+        for (size_t piece : {1u, 3u, 63u, 64u, 65u, 1000u, 100000u}) {
+            CAPTURE(block);
+            CAPTURE(piece);
+            PrefixChain chain(block);
+            chain.reset(0);
+            for (std::string_view p : parts) {
+                for (size_t at = 0; at < p.size(); at += piece) chain.append(p.data() + at, std::min(piece, p.size() - at));
+                chain.end_part();
+            }
+            chain.finish();
+            std::vector<uint64_t> keys;
+            PrefixHasher::keys("m", chain.entries(), keys);
+            CHECK(keys == expected);
+            PrefixHasher::keys("n", chain.entries(), keys);
+            CHECK(keys != expected);  // the model is in every key
+        }
+    }
+    // The block cap bounds the chain as it bounds hash().
+    PrefixHasher capped(8, 300);
+    PrefixChain chain(8, 300);
+    chain.reset(text.size());
+    chain.append(text.data(), text.size());
+    chain.end_part();
+    chain.finish();
+    std::vector<uint64_t> keys;
+    PrefixHasher::keys("m", chain.entries(), keys);
+    CHECK(keys == hashes(capped, "m", {t}));
+    CHECK(keys.size() == entries_for_blocks(300));
 }

@@ -25,6 +25,7 @@ struct Options {
   std::string metrics_names = "both";  // --metrics-names gaie|llm-d|both
   proxy::ProxyOptions proxy;
   std::string io_backend;              // --io-backend (empty = the config's, else auto)
+  uint64_t prefix_index_bytes = 0;     // --prefix-index-bytes (0 = the config's, else the default)
   uint32_t access_log_ring_slots = 1024;  // --access-log-ring-slots, per worker (when the config enables the log)
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order

@@ -99,6 +99,7 @@ class ClientConnection final : public net::IoHandler, public net::TimerTarget, p
   bool keep_alive_ = true;
   bool http11_ = true;
   bool continue_sent_ = false;
+  bool body_digest_started_ = false;  // the exchange is reading this request's body as it arrives
   bool parsing_ = false;       // inside parse_span: it loops on by itself
   bool peer_closed_ = false;   // the client half-closed: answer what it asked, then close
   bool recv_armed_ = false;

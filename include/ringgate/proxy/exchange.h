@@ -22,6 +22,7 @@
 #include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
@@ -129,6 +130,7 @@ struct ExchangeEnv {
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;
   openai::BodyReader body_reader;
+  size_t prefix_block_bytes = 64;  // the routers' block size: the digests hash prompts with it
   sched::Rng rng{1};
   std::string key_scratch;
   int worker_index = 0;
@@ -138,10 +140,15 @@ struct ExchangeEnv {
 
 class Exchange final : public AttemptListener, public net::TimerTarget, public FlowWaiter {
  public:
-  Exchange(ExchangeEnv& env, ExchangeClient& client) : env_(env), client_(client) {}
+  Exchange(ExchangeEnv& env, ExchangeClient& client)
+      : env_(env), client_(client), digest_(env.prefix_block_bytes) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
+
+  // More of a request's body arrived (it is read and hashed now, not at start());
+  // `first`: the first call for this request.
+  void body_arrived(const http::Request& request, bool first);
 
   // A complete POST to a proxied path. `request` (its body) stays put until the
   // exchange ends. started_ms: the request's first byte (the retry deadline counts from it).
@@ -212,6 +219,8 @@ class Exchange final : public AttemptListener, public net::TimerTarget, public F
   ExchangeClient& client_;
   http::Request* request_ = nullptr;
   openai::RequestFields fields_;
+  PromptDigest digest_;
+  bool digested_ = false;  // fields_ and the prefix chain come from digest_ (else BodyReader)
   std::string target_model_;
   std::string model_token_;
   std::string request_id_;

@@ -40,6 +40,10 @@ struct RouteRequest {
   // scheduler_attempts_total gets the same folding as the objective series.
   std::string_view stats_target;
   std::span<const std::string_view> prompt_parts;  // completions: prompt(s); chat: role, content, ...
+  // Or the prompt's prefix chain, already hashed while the body arrived (chained):
+  // the router then only keys it with the model (sched::PrefixHasher::keys).
+  std::span<const uint64_t> prefix_chain;
+  bool chained = false;
   std::string_view session_id;                     // affinity hint; empty = none
   bool sheddable = false;                          // may be refused with 429 when saturated
   // Flow control: saturated endpoints are left out; with none left, `saturated` is

@@ -13,9 +13,12 @@
 //
 // The stream is cut into blocks of block_bytes (default 64 = llm-d's 16 tokens
 // x 4 bytes); the trailing partial block is hashed too, so even short prompts
-// get one hash. h0 = XXH3_64(block0, seed = XXH3_64(model)) -- "model ‖ block0"
-// realized as a seed so no copy is needed --, hi = XXH3_64(block_i, seed = h(i-1)).
-// Each hi therefore covers the model and every byte before the end of block i.
+// get one hash. The chain c0 = XXH3_64(block0, seed = 0), ci = XXH3_64(block_i,
+// seed = c(i-1)) covers every byte before the end of block i; the key of block i
+// is hi = XXH3_64(ci as 8 bytes, seed = XXH3_64(model)), so it covers the model
+// too. The model goes in last because the chain is computed while the body
+// arrives (PrefixChain), before the model field may have been read (JSON keys
+// come in any order) and before a rewrite picks the target model.
 //
 // Thread-safe (no state besides the configuration); never allocates when the
 // output has capacity (the vector overload reuses its capacity).
@@ -54,6 +57,35 @@ constexpr size_t entries_for_blocks(size_t blocks) {
     return blocks <= kDensePrefixBlocks ? blocks : kDensePrefixBlocks + (blocks - kDensePrefixBlocks) / kPrefixSampleStride;
 }
 
+// The chain of one prompt fed incrementally: text bytes of the current part as
+// they arrive, end_part() after each part, finish() once at the end. Holds the
+// emitted chain values (model-free; PrefixHasher::keys() turns them into index
+// keys) and one block of carry-over bytes; reused across requests (reset()).
+class PrefixChain {
+public:
+    explicit PrefixChain(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
+    // A new prompt; body_bytes (its body's length when known, else 0) sizes the entries.
+    void reset(size_t body_bytes);
+    void append(const char* data, size_t n);
+    void end_part();
+    void finish();  // hashes the trailing partial block
+    std::span<const uint64_t> entries() const { return entries_; }
+    bool full() const { return blocks_ >= max_blocks_; }
+    // Gives back memory above what a typical prompt needs (between requests).
+    void trim();
+
+private:
+    void block(const unsigned char* data, size_t len);
+
+    size_t block_bytes_;
+    size_t max_blocks_;
+    uint64_t seed_ = 0;
+    size_t blocks_ = 0;
+    size_t filled_ = 0;  // bytes of the current block waiting in carry_
+    std::vector<unsigned char> carry_;
+    std::vector<uint64_t> entries_;
+};
+
 class PrefixHasher {
 public:
     explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
@@ -73,6 +105,10 @@ public:
     // Replaces `out` with all hashes; allocates only if out lacks capacity.
     void hash(std::string_view model, std::span<const std::string_view> parts,
               std::vector<uint64_t>& out) const;
+
+    // The keys of a chain computed incrementally (PrefixChain::entries()) for
+    // `model`: the same values hash() gives for the same prompt.
+    static void keys(std::string_view model, std::span<const uint64_t> chain, std::vector<uint64_t>& out);
 
 private:
     size_t block_bytes_;

@@ -1,0 +1,45 @@
+#pragma once
+// What routing needs from a request body, computed while the body arrives: the
+// body scanner reads model / stream / prompt text from each new run of bytes and
+// the prompt's prefix chain is hashed from that text at once, so at the end of the
+// body the decision needs no second pass over it (a 200 KB prompt is read once,
+// while it is still in cache from its copy out of the receive buffer). A body the
+// scanner does not understand is read whole by BodyReader afterwards, as before.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ringgate/openai/body_scanner.h"
+#include "ringgate/openai/request_body.h"
+#include "ringgate/sched/prefix_hasher.h"
+
+namespace ringgate::proxy {
+
+class PromptDigest final : public openai::TextSink {
+ public:
+  explicit PromptDigest(size_t block_bytes) : chain_(block_bytes) {}
+
+  // A new body of about `expected_bytes` (its Content-Length, or 0).
+  void begin(size_t expected_bytes);
+  bool begun() const { return begun_; }
+  // `body` is the body received so far (it only ever grows): scans what is new.
+  void advance(std::string_view body);
+  // The whole body is here: true when the scanner understood it; `fields` then has
+  // model, model token and stream, and chain() the prompt's prefix chain.
+  bool finish(std::string_view body, openai::RequestFields& fields);
+  std::span<const uint64_t> chain() const { return chain_.entries(); }
+  // Between requests: memory a long prompt needed goes back.
+  void trim() { chain_.trim(); }
+
+ private:
+  void text(const char* data, size_t n) override { chain_.append(data, n); }
+  void part_end() override { chain_.end_part(); }
+
+  openai::BodyScanner scanner_;
+  sched::PrefixChain chain_;
+  size_t scanned_ = 0;
+  bool begun_ = false;
+};
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Long prompts (issue 13): ringgate (1 worker) vs nginx (1 worker) vs HAProxy (1 thread)
+# vs going direct, side by side in one run, in front of the same static backend (nginx
+# returning a fixed completion, so the backend costs the same for every proxy). Every
+# request is a chat body whose prompt is distinct from the start (a counter leads the
+# first message), so ringgate hashes and records all-new prefix blocks each time.
+#   1. 200 KB chat prompts, wrk -c16: req/s, p50/p99, proxy CPU per request
+#   2. 400 KB chat prompts (~100k tokens), wrk -c16: the same
+#   3. 400 KB streamed ("stream":true) prompts at 64 concurrent clients: time to first
+#      byte through each proxy minus direct (the static reply is one small packet, so
+#      wrk's latency is the time to its first byte), p50/p99
+# CPU per request: user+sys of the proxy's processes from /proc/PID/stat around the
+# measured run, divided by the requests wrk completed. Not a test.
+#
+#   perf/proxy/long_prompt.sh [BUILD_DIR]      (default: build)
+#   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames;
+#        PERF_OUT=FILE keeps the perf.data)  SIZES="204800 409600" (prompt bytes, 16 clients)
+#        STREAM_CASE=0 (skip the 64-client streamed case)
+#        BASE=PATH (another ringgate binary, e.g. a build of main: "ringgate-base" rows beside)
+#
+# Everything it starts listens on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+duration=${DURATION:-5s}
+model=facebook/opt-125m
+ringgate=$build/src/gateway/ringgate
+[ -x "$ringgate" ] || { echo "missing $ringgate: build first" >&2; exit 1; }
+for tool in wrk nginx haproxy; do command -v $tool >/dev/null || { echo "missing $tool (scripts/setup.sh)" >&2; exit 1; }; done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; cat "$tmp"/*.err >&2; exit 1; }
+
+# --- static backend -------------------------------------------------------------------
+reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
+backend_port=$(free_port)
+mkdir -p "$tmp/backend"
+cat >"$tmp/backend/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
+  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$reply'; } } }
+EOF
+nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
+pids+=($!)
+backend_pid=$!
+wait_port "$backend_port"
+
+# --- proxies --------------------------------------------------------------------------
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/nginx/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/nginx; client_max_body_size 16m; client_body_buffer_size 1m;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  server { listen 127.0.0.1:$nginx_port; keepalive_requests 1000000;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }
+EOF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx.err" &
+pids+=($!)
+nginx_pid=$!
+
+haproxy_port=$(free_port)
+cat >"$tmp/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$haproxy_port
+  default_backend be
+backend be
+  server s1 127.0.0.1:$backend_port maxconn 1000
+EOF
+haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
+pids+=($!)
+haproxy_pid=$!
+
+"$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port \
+  --model $model --max-body-bytes 16777216 >"$tmp/rg.out" 2>"$tmp/rg.err" &
+rg_pid=$!
+pids+=($rg_pid)
+rg_port=
+for _ in $(seq 100); do
+  if grep -q '"listening"' "$tmp/rg.out" 2>/dev/null; then
+    rg_port=$(grep -o '"api":"[^"]*"' "$tmp/rg.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
+  fi
+  sleep 0.1
+done
+[ -n "$rg_port" ] || { echo "ringgate did not start" >&2; cat "$tmp/rg.err" >&2; exit 1; }
+base_port=
+if [ -n "${BASE:-}" ]; then
+  "$BASE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port \
+    --model $model --max-body-bytes 16777216 >"$tmp/base.out" 2>"$tmp/base.err" &
+  base_pid=$!
+  pids+=($base_pid)
+  for _ in $(seq 100); do
+    if grep -q '"listening"' "$tmp/base.out" 2>/dev/null; then
+      base_port=$(grep -o '"api":"[^"]*"' "$tmp/base.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
+    fi
+    sleep 0.1
+  done
+  [ -n "$base_port" ] || { echo "$BASE did not start" >&2; cat "$tmp/base.err" >&2; exit 1; }
+fi
+wait_port "$nginx_port"
+wait_port "$haproxy_port"
+
+# --- load: each request a distinct chat prompt of PROMPT_BYTES --------------------------
+head -c 307200 /dev/urandom | base64 -w0 >"$tmp/filler"  # 409600 bytes
+cat >"$tmp/chat.lua" <<'EOF'
+local f = io.open(os.getenv("FILLER"), "rb")
+local filler = f:read("*a"):sub(1, tonumber(os.getenv("PROMPT_BYTES")))
+f:close()
+local stream = os.getenv("STREAM") == "1" and ',"stream":true' or ''
+local n = 0
+local tag = tostring(math.random(1, 1000000000))
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  local body = '{"model":"facebook/opt-125m","messages":[{"role":"system","content":"' .. tag .. '-' .. n ..
+    ' ' .. filler .. '"},{"role":"user","content":"Summarise."}],"max_tokens":1' .. stream .. '}'
+  return wrk.format(nil, "/v1/chat/completions", nil, body)
+end
+EOF
+
+clk_tck=$(getconf CLK_TCK)
+proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
+cpu_ticks() {
+  local total=0 p t
+  for p in $(proc_tree "$1"); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print "" }'; }
+
+# run NAME PORT PROMPT_BYTES CONNECTIONS STREAM PROXY_PID ("-" for none)
+run() {
+  local name=$1 port=$2 bytes=$3 conns=$4 stream=$5 proxy_pid=$6 out
+  export FILLER=$tmp/filler PROMPT_BYTES=$bytes STREAM=$stream
+  wrk -t1 -c"$conns" -d2s -s "$tmp/chat.lua" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true  # warm-up
+  local p0=0 p1=0 perf_pid=
+  [ "$proxy_pid" = - ] || p0=$(cpu_ticks "$proxy_pid")
+  if [ "${PROFILE:-0}" = 1 ] && [ "$proxy_pid" = "$rg_pid" ] && [ "$bytes" = 204800 ] && [ "$stream" = 0 ]; then
+    perf record -F 2999 -g -o "$tmp/perf.data" -p "$rg_pid" >/dev/null 2>"$tmp/perf.err" &
+    perf_pid=$!
+  fi
+  out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$tmp/chat.lua" "http://127.0.0.1:$port/")
+  [ "$proxy_pid" = - ] || p1=$(cpu_ticks "$proxy_pid")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  local rps p50 p99 errors requests proxy_us
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
+  if [ "$proxy_pid" = - ]; then proxy_us=-; else
+    proxy_us=$(awk -v t=$((p1 - p0)) -v n="$requests" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'); fi
+  printf '%-26s %9s %9s %9s %14s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "${errors:-ok}"
+  echo "$name $rps $(to_us "$p50") $(to_us "$p99") $proxy_us" >>"$tmp/results"
+}
+
+echo "backend: nginx returning a fixed chat completion; distinct chat prompts; wrk -t1 -d$duration; $(nproc) cores (shared)"
+printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" errors
+for size in ${SIZES:-204800 409600}; do
+  label=$((size / 1024))KB
+  run "direct-$label" "$backend_port" $size 16 0 -
+  run "ringgate-1w-$label" "$rg_port" $size 16 0 "$rg_pid"
+  [ -z "$base_port" ] || run "ringgate-base-$label" "$base_port" $size 16 0 "$base_pid"
+  run "nginx-1w-$label" "$nginx_port" $size 16 0 "$nginx_pid"
+  run "haproxy-1t-$label" "$haproxy_port" $size 16 0 "$haproxy_pid"
+done
+if [ "${STREAM_CASE:-1}" = 1 ]; then
+  run "direct-400KB-stream-c64" "$backend_port" 409600 64 1 -
+  run "ringgate-400KB-stream-c64" "$rg_port" 409600 64 1 "$rg_pid"
+  [ -z "$base_port" ] || run "ringgate-base-400KB-stream-c64" "$base_port" 409600 64 1 "$base_pid"
+  run "nginx-400KB-stream-c64" "$nginx_port" 409600 64 1 "$nginx_pid"
+  run "haproxy-400KB-stream-c64" "$haproxy_port" 409600 64 1 "$haproxy_pid"
+fi
+
+field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
+echo
+for size in 200KB 400KB; do
+  [ -n "$(field ringgate-1w-$size 5)" ] || continue
+  rg_cpu=$(field ringgate-1w-$size 5); ha_cpu=$(field haproxy-1t-$size 5); ng_cpu=$(field nginx-1w-$size 5)
+  rg_p99=$(field ringgate-1w-$size 4); best_p99=$(awk -v a="$(field nginx-1w-$size 4)" -v b="$(field haproxy-1t-$size 4)" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
+  echo "$size: cpu/req ringgate $rg_cpu us${BASE:+ (base $(field ringgate-base-$size 5) us)}, haproxy $ha_cpu us, nginx $ng_cpu us;" \
+    "p99 ringgate $rg_p99 us${BASE:+ (base $(field ringgate-base-$size 4) us)}, best peer $best_p99 us"
+done
+for proxy in ringgate ${BASE:+ringgate-base} nginx haproxy; do
+  [ "${STREAM_CASE:-1}" = 1 ] || break
+  awk -v p="$proxy" -v d50="$(field direct-400KB-stream-c64 3)" -v d99="$(field direct-400KB-stream-c64 4)" \
+    -v x50="$(field $proxy-400KB-stream-c64 3)" -v x99="$(field $proxy-400KB-stream-c64 4)" \
+    'BEGIN { printf "added TTFB, 400 KB streamed prompts, 64 clients, %-13s p50 %+.0f us, p99 %+.0f us\n", p, x50 - d50, x99 - d99 }'
+done
+if [ -f "$tmp/perf.data" ]; then
+  echo
+  echo "ringgate, 200 KB run: top frames (self %)"
+  [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
+  perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
+    sed 's/ \{8,\}-  *- *$//' | head -25 || true
+fi

@@ -1,0 +1,490 @@
+#include "ringgate/openai/body_scanner.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <cstring>
+#include <string_view>
+
+namespace ringgate::openai {
+
+namespace {
+
+// Routing fields met at the root: each may appear once (a second one gives up,
+// BodyReader then reads the body as it always did).
+constexpr uint8_t kSeenModel = 1, kSeenStream = 2, kSeenPrompt = 4, kSeenMessages = 8, kSeenInput = 16;
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Number grammar states (RFC 8259): after '-', after a leading 0, in the integer
+// digits, after '.', in the fraction, after 'e', after the exponent's sign, in the
+// exponent. A number may end in the states marked true.
+enum : uint8_t { kMinus, kZero, kInt, kDot, kFrac, kExp, kExpSign, kExpDigits };
+constexpr bool kNumberMayEnd[] = {false, true, true, false, true, false, false, true};
+
+}  // namespace
+
+void BodyScanner::reset(TextSink* sink) {
+  sink_ = sink;
+  state_ = State::Value;
+  slot_ = Slot::Skip;
+  target_ = Target::Skip;
+  depth_ = 0;
+  objects_ = 0;
+  offset_ = 0;
+  utf8_need_ = 0;
+  unicode_digits_ = 0;
+  high_surrogate_ = 0;
+  key_len_ = 0;
+  literal_ = nullptr;
+  model_.clear();
+  model_offset_ = model_length_ = 0;
+  stream_ = false;
+  seen_ = 0;
+  message_role_ = message_content_ = false;
+}
+
+void BodyScanner::push(Frame frame, bool object) {
+  if (depth_ == kMaxScanDepth) return give_up();
+  frames_[depth_] = frame;
+  if (object) objects_ |= uint64_t(1) << depth_;
+  else objects_ &= ~(uint64_t(1) << depth_);
+  ++depth_;
+  if (object) {
+    state_ = State::KeyOrClose;
+    return;
+  }
+  state_ = State::ItemOrClose;
+  item_slot();
+}
+
+void BodyScanner::item_slot() {
+  switch (top()) {
+    case Frame::PromptArray: slot_ = Slot::PromptItem; break;
+    case Frame::Messages: slot_ = Slot::Message; break;
+    case Frame::ContentArray: slot_ = Slot::ContentItem; break;
+    default: slot_ = Slot::Skip; break;
+  }
+}
+
+void BodyScanner::after_value() { state_ = depth_ == 0 ? State::Done : State::CommaOrClose; }
+
+void BodyScanner::close_container(char c) {
+  if (depth_ == 0 || (c == '}') != in_object()) return give_up();
+  --depth_;
+  after_value();
+}
+
+void BodyScanner::start_value(char c) {
+  if (depth_ == 0) {  // the body must be one object
+    if (c != '{') return give_up();
+    return push(Frame::Root, true);
+  }
+  const Slot slot = slot_;
+  const bool loose = slot == Slot::Skip || slot == Slot::PromptItem || slot == Slot::Input;  // any JSON value
+  switch (c) {
+    case '"':
+      switch (slot) {
+        case Slot::Model: target_ = Target::Model; model_offset_ = token_at_; break;
+        case Slot::Role: case Slot::Text: case Slot::Prompt: case Slot::Input: case Slot::PromptItem: case Slot::Content:
+          target_ = Target::Text;
+          break;
+        case Slot::Skip: target_ = Target::Skip; break;
+        default: return give_up();
+      }
+      state_ = State::String;
+      return;
+    case '{':
+      if (slot == Slot::Message) {
+        message_role_ = message_content_ = false;
+        return push(Frame::Message, true);
+      }
+      if (slot == Slot::ContentItem) return push(Frame::ContentPart, true);
+      if (loose) return push(Frame::Generic, true);
+      return give_up();
+    case '[':
+      if (slot == Slot::Prompt || slot == Slot::Input) return push(Frame::PromptArray, false);
+      if (slot == Slot::Messages) return push(Frame::Messages, false);
+      if (slot == Slot::Content) return push(Frame::ContentArray, false);
+      if (loose) return push(Frame::Generic, false);
+      return give_up();
+    case 't':
+    case 'f':
+      if (slot == Slot::Stream) stream_ = c == 't';
+      else if (!loose) return give_up();
+      literal_ = c == 't' ? "rue" : "alse";
+      state_ = State::Literal;
+      return;
+    case 'n':
+      if (!loose && slot != Slot::Stream && slot != Slot::Content) return give_up();
+      literal_ = "ull";
+      state_ = State::Literal;
+      return;
+    default:
+      if (!loose || !(c == '-' || is_digit(c))) return give_up();
+      number_state_ = c == '-' ? kMinus : c == '0' ? kZero : kInt;
+      state_ = State::Number;
+      return;
+  }
+}
+
+void BodyScanner::end_key() {
+  const std::string_view key(key_, key_len_ <= sizeof key_ ? key_len_ : 0);
+  slot_ = Slot::Skip;
+  auto once = [&](uint8_t bit, Slot slot) {
+    if (seen_ & bit) return give_up();
+    seen_ |= bit;
+    slot_ = slot;
+  };
+  switch (top()) {
+    case Frame::Root:
+      if (key == "model") once(kSeenModel, Slot::Model);
+      else if (key == "stream") once(kSeenStream, Slot::Stream);
+      else if (key == "prompt") once(kSeenPrompt, Slot::Prompt);
+      else if (key == "messages") once(kSeenMessages, Slot::Messages);
+      else if (key == "input") once(kSeenInput, Slot::Input);
+      break;
+    case Frame::Message:
+      if (key == "role") {
+        // The role's part goes before the content's: a role after content (or a
+        // second role) would have to be moved back; BodyReader does that.
+        if (message_role_ || message_content_) return give_up();
+        message_role_ = true;
+        slot_ = Slot::Role;
+      } else if (key == "content") {
+        if (message_content_) return give_up();
+        message_content_ = true;
+        slot_ = Slot::Content;
+      }
+      break;
+    case Frame::ContentPart:
+      if (key == "text") slot_ = Slot::Text;
+      break;
+    default: break;
+  }
+  if (state_ != State::GaveUp) state_ = State::Colon;
+}
+
+void BodyScanner::end_string() {
+  switch (target_) {
+    case Target::Key: return end_key();
+    case Target::Model:
+      if (model_.empty()) return give_up();
+      model_length_ = token_at_ + 1 - model_offset_;
+      break;
+    case Target::Text: sink_->part_end(); break;
+    case Target::Skip: break;
+  }
+  after_value();
+}
+
+void BodyScanner::emit(const char* data, size_t n) {
+  if (n == 0) return;
+  switch (target_) {
+    case Target::Key:
+      if (key_len_ + n <= sizeof key_) std::memcpy(key_ + key_len_, data, n);
+      key_len_ = key_len_ + n <= sizeof key_ ? key_len_ + n : sizeof key_ + 1;
+      return;
+    case Target::Model:
+      // BodyReader refuses long names and control bytes, with its own messages.
+      if (model_.size() + n > kMaxModelBytes) return give_up();
+      for (size_t i = 0; i < n; ++i)
+        if (static_cast<unsigned char>(data[i]) < 0x20 || data[i] == 0x7f) return give_up();
+      model_.append(data, n);
+      return;
+    case Target::Text: sink_->text(data, n); return;
+    case Target::Skip: return;
+  }
+}
+
+void BodyScanner::emit_code_point(uint32_t cp) {
+  char utf8[4];
+  size_t n;
+  if (cp < 0x80) {
+    utf8[0] = char(cp);
+    n = 1;
+  } else if (cp < 0x800) {
+    utf8[0] = char(0xC0 | cp >> 6);
+    utf8[1] = char(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    utf8[0] = char(0xE0 | cp >> 12);
+    utf8[1] = char(0x80 | (cp >> 6 & 0x3F));
+    utf8[2] = char(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    utf8[0] = char(0xF0 | cp >> 18);
+    utf8[1] = char(0x80 | (cp >> 12 & 0x3F));
+    utf8[2] = char(0x80 | (cp >> 6 & 0x3F));
+    utf8[3] = char(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  emit(utf8, n);
+}
+
+// Inside a string: runs of plain bytes go to the target as they are (no copy for
+// text); stops at the closing quote, a backslash or the end of the chunk. UTF-8 is
+// validated as simdjson validates it (no overlongs, surrogates or code points past
+// U+10FFFF), sequences may straddle chunks.
+const char* BodyScanner::scan_string(const char* p, const char* end, const char* chunk) {
+  if (high_surrogate_ != 0 && *p != '\\') {  // a \uD800-\uDBFF must be followed by its low half
+    give_up();
+    return end;
+  }
+  const char* run = p;
+  while (p < end) {
+    if (utf8_need_ > 0) {
+      const auto b = static_cast<unsigned char>(*p);
+      if (b < utf8_lo_ || b > utf8_hi_) {
+        give_up();
+        return end;
+      }
+      utf8_lo_ = 0x80;
+      utf8_hi_ = 0xBF;
+      --utf8_need_;
+      ++p;
+      continue;
+    }
+    // 16 bytes at a time: a quote, a backslash, or a byte below 0x20 as a signed
+    // char (control bytes and every byte >= 0x80) needs a look.
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                       _mm_cmplt_epi8(v, space));
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) {
+        p += __builtin_ctz(unsigned(mask));
+        break;
+      }
+      p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\' && static_cast<signed char>(*p) >= 0x20) ++p;
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      emit(run, size_t(p - run));
+      token_at_ = size_t(p - chunk);  // the closing quote's place, for the model token
+      ++p;
+      if (state_ != State::GaveUp) end_string();
+      return p;
+    }
+    if (c == '\\') {
+      if (target_ == Target::Key) {  // escaped keys: BodyReader unescapes them
+        give_up();
+        return end;
+      }
+      emit(run, size_t(p - run));
+      state_ = State::Escape;
+      return p + 1;
+    }
+    if (c < 0x20 || c < 0xC2 || c > 0xF4) {  // a raw control byte, a stray continuation byte, 0xC0/0xC1, 0xF5..
+      give_up();
+      return end;
+    }
+    utf8_lo_ = 0x80;
+    utf8_hi_ = 0xBF;
+    if (c < 0xE0) {
+      utf8_need_ = 1;
+    } else if (c < 0xF0) {
+      utf8_need_ = 2;
+      if (c == 0xE0) utf8_lo_ = 0xA0;  // overlong
+      if (c == 0xED) utf8_hi_ = 0x9F;  // surrogates
+    } else {
+      utf8_need_ = 3;
+      if (c == 0xF0) utf8_lo_ = 0x90;  // overlong
+      if (c == 0xF4) utf8_hi_ = 0x8F;  // past U+10FFFF
+    }
+    ++p;
+  }
+  emit(run, size_t(p - run));
+  return p;
+}
+
+void BodyScanner::feed(const char* data, size_t len) {
+  const char* p = data;
+  const char* const end = data + len;
+  const size_t base = offset_;
+  const char* chunk = data - base;  // chunk + body offset = the byte's address
+  while (p < end && state_ != State::GaveUp) {
+    const char c = *p;
+    switch (state_) {
+      case State::String:
+        p = scan_string(p, end, chunk);
+        continue;
+      case State::Escape: {
+        ++p;
+        if (high_surrogate_ != 0 && c != 'u') {
+          give_up();
+          continue;
+        }
+        char decoded;
+        switch (c) {
+          case '"': case '\\': case '/': decoded = c; break;
+          case 'b': decoded = '\b'; break;
+          case 'f': decoded = '\f'; break;
+          case 'n': decoded = '\n'; break;
+          case 'r': decoded = '\r'; break;
+          case 't': decoded = '\t'; break;
+          case 'u':
+            unicode_ = 0;
+            unicode_digits_ = 0;
+            state_ = State::Unicode;
+            continue;
+          default: give_up(); continue;
+        }
+        state_ = State::String;
+        emit(&decoded, 1);
+        continue;
+      }
+      case State::Unicode: {
+        ++p;
+        const int digit = hex_value(c);
+        if (digit < 0) {
+          give_up();
+          continue;
+        }
+        unicode_ = unicode_ << 4 | uint32_t(digit);
+        if (++unicode_digits_ < 4) continue;
+        state_ = State::String;
+        if (high_surrogate_ != 0) {
+          if (unicode_ < 0xDC00 || unicode_ > 0xDFFF) {
+            give_up();
+            continue;
+          }
+          const uint32_t cp = 0x10000 + ((high_surrogate_ - 0xD800) << 10) + (unicode_ - 0xDC00);
+          high_surrogate_ = 0;
+          emit_code_point(cp);
+        } else if (unicode_ >= 0xD800 && unicode_ <= 0xDBFF) {
+          high_surrogate_ = unicode_;
+          if (p == end) continue;  // scan_string checks the next byte when it comes
+        } else if (unicode_ >= 0xDC00 && unicode_ <= 0xDFFF) {
+          give_up();
+        } else {
+          emit_code_point(unicode_);
+        }
+        continue;
+      }
+      case State::Number: {
+        const uint8_t s = number_state_;
+        uint8_t next = 0xFF;
+        if (is_digit(c)) {
+          if (s == kMinus) next = c == '0' ? kZero : kInt;
+          else if (s == kInt || s == kFrac || s == kExpDigits) next = s;
+          else if (s == kDot) next = kFrac;
+          else if (s == kExp || s == kExpSign) next = kExpDigits;
+          // kZero: no digit may follow a leading 0
+        } else if (c == '.') {
+          if (s == kZero || s == kInt) next = kDot;
+        } else if (c == 'e' || c == 'E') {
+          if (s == kZero || s == kInt || s == kFrac) next = kExp;
+        } else if (c == '+' || c == '-') {
+          if (s == kExp) next = kExpSign;
+        } else {
+          // Any other byte ends the number; it is read again as what follows.
+          if (!kNumberMayEnd[s]) {
+            give_up();
+            continue;
+          }
+          after_value();
+          continue;
+        }
+        if (next == 0xFF) {
+          give_up();
+          continue;
+        }
+        number_state_ = next;
+        ++p;
+        continue;
+      }
+      case State::Literal:
+        if (c != *literal_) {
+          give_up();
+          continue;
+        }
+        ++p;
+        if (*++literal_ == 0) after_value();
+        continue;
+      default: break;
+    }
+    // Between tokens.
+    if (is_space(c)) {
+      ++p;
+      continue;
+    }
+    const size_t at = base + size_t(p - data);
+    ++p;
+    switch (state_) {
+      case State::ItemOrClose:
+        if (c == ']') {
+          close_container(c);
+          break;
+        }
+        [[fallthrough]];
+      case State::Value:
+        token_at_ = at;
+        start_value(c);
+        break;
+      case State::KeyOrClose:
+        if (c == '}') {
+          close_container(c);
+          break;
+        }
+        [[fallthrough]];
+      case State::Key:
+        if (c != '"') {
+          give_up();
+          break;
+        }
+        target_ = Target::Key;
+        key_len_ = 0;
+        state_ = State::String;
+        break;
+      case State::Colon:
+        if (c != ':') give_up();
+        else state_ = State::Value;
+        break;
+      case State::CommaOrClose:
+        if (c == ',') {
+          if (in_object()) {
+            state_ = State::Key;
+          } else {
+            item_slot();
+            state_ = State::Value;
+          }
+        } else if (c == '}' || c == ']') {
+          close_container(c);
+        } else {
+          give_up();
+        }
+        break;
+      default:  // Done: only whitespace may follow the object
+        give_up();
+        break;
+    }
+  }
+  offset_ = base + len;
+}
+
+bool BodyScanner::finish(RequestFields& out) {
+  if (state_ != State::Done || !(seen_ & kSeenModel)) return false;
+  out.model = model_;
+  out.model_offset = model_offset_;
+  out.model_length = model_length_;
+  out.stream = stream_;
+  out.prompt_parts.clear();
+  return true;
+}
+
+}  // namespace ringgate::openai

@@ -1,0 +1,223 @@
+// The incremental body scanner against BodyReader (simdjson), on every split of
+// each body: when the scanner says it understood a body, its model, model token,
+// stream flag and prompt text are BodyReader's; when it gives up, BodyReader decides.
+#include "ringgate/openai/body_scanner.h"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringgate/openai/request_body.h"
+
+using namespace ringgate::openai;
+
+namespace {
+
+// The joined prompt stream as the prefix hasher sees it: each part, then 0xFF.
+struct JoinSink final : TextSink {
+  std::string joined;
+  void text(const char* data, size_t n) override { joined.append(data, n); }
+  void part_end() override { joined.push_back(char(0xFF)); }
+};
+
+struct Scan {
+  RequestFields fields;
+  std::string joined;
+};
+
+// Feeds `body` cut at `cuts` (sorted offsets).
+std::optional<Scan> scan(std::string_view body, const std::vector<size_t>& cuts) {
+  BodyScanner scanner;
+  JoinSink sink;
+  scanner.reset(&sink);
+  size_t at = 0;
+  for (size_t cut : cuts) {
+    scanner.feed(body.data() + at, cut - at);
+    at = cut;
+  }
+  scanner.feed(body.data() + at, body.size() - at);
+  Scan s;
+  if (!scanner.finish(s.fields)) return std::nullopt;
+  s.joined = std::move(sink.joined);
+  return s;
+}
+
+std::optional<Scan> reference(std::string_view body) {
+  static BodyReader reader;
+  std::string copy(body);
+  BodyReader::pad(copy);
+  Scan s;
+  if (reader.read(copy, copy.capacity(), s.fields).status != 0) return std::nullopt;
+  for (std::string_view part : s.fields.prompt_parts) {
+    s.joined.append(part);
+    s.joined.push_back(char(0xFF));
+  }
+  return s;
+}
+
+// The scanner accepts `body` whole, at every single cut and in 1-byte pieces, with BodyReader's answer.
+void check_understood(std::string_view body) {
+  CAPTURE(body);
+  const std::optional<Scan> expected = reference(body);
+  REQUIRE(expected.has_value());
+  std::vector<std::vector<size_t>> splits{{}};
+  for (size_t cut = 0; cut <= body.size(); ++cut) splits.push_back({cut});
+  std::vector<size_t> bytes;
+  for (size_t cut = 1; cut < body.size(); ++cut) bytes.push_back(cut);
+  splits.push_back(bytes);
+  for (const auto& cuts : splits) {
+    const std::optional<Scan> got = scan(body, cuts);
+    CAPTURE(cuts.size() == 1 ? cuts[0] : cuts.size());
+    REQUIRE(got.has_value());
+    CHECK(got->fields.model == expected->fields.model);
+    CHECK(got->fields.model_offset == expected->fields.model_offset);
+    CHECK(got->fields.model_length == expected->fields.model_length);
+    CHECK(got->fields.stream == expected->fields.stream);
+    CHECK(got->joined == expected->joined);
+  }
+}
+
+// The scanner gives up on `body` however it is cut.
+void check_gives_up(std::string_view body) {
+  CAPTURE(body);
+  CHECK_FALSE(scan(body, {}).has_value());
+  for (size_t cut = 0; cut <= body.size(); ++cut) CHECK_FALSE(scan(body, {cut}).has_value());
+}
+
+}  // namespace
+
+TEST_CASE("body scanner: chat and completion bodies, every split, BodyReader's fields and text") {
+  check_understood(R"({"model":"facebook/opt-125m","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Hi there"}],"max_tokens":1})");
+  check_understood(R"({"messages":[{"role":"user","content":"model comes last"}],"stream":true,"model":"m"})");
+  check_understood(R"({"model":"m","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0})");
+  check_understood(R"({"model":"m","prompt":["a","bc",[1,2,3],7,null,"d"],"stream":false})");
+  check_understood(R"({"model":"m","input":"embed me"})");
+  check_understood(R"({"model":"m","input":[{"role":"user","content":"x"},"y",3]})");
+  check_understood(R"({"model":"m","input":42})");
+  check_understood(R"({"model":"m","stream":null,"prompt":"p"})");
+  check_understood(" \t\r\n{ \"model\" : \"m\" , \"messages\" : [ { \"role\" : \"user\" , \"content\" : null } ] } \n");
+  check_understood(R"({"model":"m","messages":[{"content":"no role"},{"role":"assistant"},{"role":"user","name":"x","content":[{"type":"text","text":"part one"},{"type":"image_url","image_url":{"url":"data:,"}},{"text":"part two","type":"text"}]}]})");
+  check_understood(R"({"model":"m","messages":[],"prompt":[]})");
+  check_understood(R"({"model":"m","n":[-0,0.5,-12.25e+3,1E-2,10,{"a":[true,false,null,{}]},[],"s"]})");
+}
+
+TEST_CASE("body scanner: escapes and UTF-8 are decoded as simdjson decodes them") {
+  check_understood(R"({"model":"m","prompt":"line\nbreak \"quoted\" back\\slash \/ \b\f\r\t tab"})");
+  check_understood(R"({"model":"m","prompt":"\u00e9\u4e2d\ud83d\ude00\u0041 \u0000 nul"})");
+  check_understood("{\"model\":\"m\",\"prompt\":\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}");
+  check_understood(R"({"model":"caf\u00e9\/x","prompt":"p"})");  // an escaped model: the token spans the escapes
+  check_understood(R"({"model":"m","prompt":"\ud800\udc00"})");
+}
+
+TEST_CASE("body scanner: long prompts cut into receive-sized pieces") {
+  std::string text;
+  for (int i = 0; text.size() < 200000; ++i) text += "token " + std::to_string(i) + (i % 50 == 0 ? "\\n" : " ");
+  const std::string body = R"({"model":"facebook/opt-125m","messages":[{"role":"system","content":")" + text +
+                           R"("},{"role":"user","content":"Summarise."}],"max_tokens":1})";
+  const auto expected = reference(body);
+  REQUIRE(expected.has_value());
+  for (size_t piece : {1u, 7u, 1000u, 16384u, 65536u}) {
+    std::vector<size_t> cuts;
+    for (size_t at = piece; at < body.size(); at += piece) cuts.push_back(at);
+    const auto got = scan(body, cuts);
+    REQUIRE(got.has_value());
+    CHECK(got->joined == expected->joined);
+    CHECK(got->fields.model_offset == expected->fields.model_offset);
+  }
+}
+
+TEST_CASE("body scanner: gives up on what BodyReader must decide") {
+  for (const char* body : {
+           "",
+           "   ",
+           "[]",
+           "\"model\"",
+           R"({"model":"m")",                                   // unterminated
+           R"({"model":"m"} x)",                                // trailing bytes
+           R"({"model":"m"}{})",
+           R"({"model":"m",})",                                 // trailing comma
+           R"({"model":"m","prompt":["a",]})",
+           R"({"model":"m" "prompt":"p"})",
+           R"({"model":"m","prompt":"p"]})",                    // mismatched close
+           R"({"prompt":"p"})",                                 // no model
+           R"({"model":""})",                                   // empty model
+           R"({"model":7})",
+           R"({"model":"m","model":"n"})",                      // duplicate routing fields
+           R"({"model":"m","prompt":"a","prompt":"b"})",
+           R"({"model":"m","stream":"yes"})",
+           R"({"model":"m","stream":1})",
+           R"({"model":"m","prompt":5})",
+           R"({"model":"m","messages":{}})",
+           R"({"model":"m","messages":["x"]})",
+           R"({"model":"m","messages":[{"role":5}]})",
+           R"({"model":"m","messages":[{"content":"c","role":"user"}]})",  // role after content
+           R"({"model":"m","messages":[{"role":"a","role":"b"}]})",
+           R"({"model":"m","messages":[{"role":"u","content":5}]})",
+           R"({"model":"m","messages":[{"role":"u","content":["x"]}]})",
+           R"({"model":"m","messages":[{"role":"u","content":[{"text":5}]}]})",
+           R"({"mod\u0065l":"m"})",                             // escaped key
+           R"({"model":"m\u0001"})",                            // control byte in the model
+           R"({"model":"m","prompt":"\ud800"})",                // lone surrogates
+           R"({"model":"m","prompt":"\ud800\u0041"})",
+           R"({"model":"m","prompt":"\udc00"})",
+           R"({"model":"m","prompt":"\x"})",
+           R"({"model":"m","prompt":"\u12g4"})",
+           "{\"model\":\"m\",\"prompt\":\"raw\ncontrol\"}",
+           "{\"model\":\"m\",\"prompt\":\"\xc0\xaf\"}",         // overlong
+           "{\"model\":\"m\",\"prompt\":\"\xed\xa0\x80\"}",     // UTF-8 surrogate
+           "{\"model\":\"m\",\"prompt\":\"\xf4\x90\x80\x80\"}", // past U+10FFFF
+           "{\"model\":\"m\",\"prompt\":\"\xe4\xb8\"}",         // cut sequence
+           "{\"model\":\"m\",\"prompt\":\"\x80\"}",
+           "{\"model\":\"m\",\"x\":\xc3\xa9}",
+           R"({"model":"m","x":01})",
+           R"({"model":"m","x":-})",
+           R"({"model":"m","x":1.})",
+           R"({"model":"m","x":1e})",
+           R"({"model":"m","x":+1})",
+           R"({"model":"m","x":tru})",
+           R"({"model":"m","x":nul,"y":1})",
+           R"({"model":"m","x":True})",
+       }) {
+    check_gives_up(body);
+  }
+  // Models past the bound.
+  check_gives_up(R"({"model":")" + std::string(kMaxModelBytes + 1, 'a') + R"("})");
+  check_understood(R"({"model":")" + std::string(kMaxModelBytes, 'a') + R"("})");
+  // Nesting past kMaxScanDepth.
+  std::string deep = R"({"model":"m","x":)";
+  for (size_t i = 0; i < kMaxScanDepth; ++i) deep += '[';
+  for (size_t i = 0; i < kMaxScanDepth; ++i) deep += ']';
+  check_gives_up(deep + "}");
+}
+
+TEST_CASE("body scanner: whatever it accepts among mutated bodies, BodyReader accepts alike") {
+  const std::string seed =
+      R"({"model":"m\u00e9","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"a\"b"}]},{"role":"x","content":"y"}],"n":[1,-2.5e3,null]})";
+  const std::string alphabet = "{}[]\":,\\ u0e-.tnfa1";
+  size_t accepted = 0;
+  for (size_t i = 0; i < seed.size(); ++i) {
+    for (char c : alphabet) {
+      for (int mode = 0; mode < 3; ++mode) {
+        std::string body = seed;
+        if (mode == 0) body[i] = c;
+        else if (mode == 1) body.insert(body.begin() + std::ptrdiff_t(i), c);
+        else if (c == alphabet[0]) body.erase(i, 1);
+        else continue;
+        const auto got = scan(body, {body.size() / 2});
+        if (!got) continue;
+        ++accepted;
+        const auto expected = reference(body);
+        CAPTURE(body);
+        REQUIRE(expected.has_value());
+        CHECK(got->fields.model == expected->fields.model);
+        CHECK(got->fields.model_offset == expected->fields.model_offset);
+        CHECK(got->fields.model_length == expected->fields.model_length);
+        CHECK(got->fields.stream == expected->fields.stream);
+        CHECK(got->joined == expected->joined);
+      }
+    }
+  }
+  CHECK(accepted > 100);  // the oracle saw real work
+}
