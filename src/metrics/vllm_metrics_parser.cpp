@@ -175,6 +175,19 @@ void assign_label(std::string& dst, std::string_view raw, bool escaped) {
     dst.assign(raw);
 }
 
+// One sample of a prefix-cache counter. Engines of one model add up; the deprecated
+// name counts only while the new one is absent (a page serving both would count twice).
+void add_prefix_counter(double& sum, CounterSource& source, bool legacy, double value) {
+  if (legacy) {
+    if (source == CounterSource::Current) return;
+    source = CounterSource::Legacy;
+  } else {
+    if (source == CounterSource::Legacy) sum = 0;
+    source = CounterSource::Current;
+  }
+  sum += value;
+}
+
 }  // namespace
 
 std::string ParseResult::describe() const {
@@ -346,12 +359,13 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
         break;
       case Metric::PrefixQueries:
       case Metric::PrefixQueriesLegacy:
-        m.prefix_cache_queries += value;
+        add_prefix_counter(m.prefix_cache_queries, m.prefix_queries_source, metric == Metric::PrefixQueriesLegacy,
+                           value);
         m.has_prefix_cache = true;
         break;
       case Metric::PrefixHits:
       case Metric::PrefixHitsLegacy:
-        m.prefix_cache_hits += value;
+        add_prefix_counter(m.prefix_cache_hits, m.prefix_hits_source, metric == Metric::PrefixHitsLegacy, value);
         m.has_prefix_cache = true;
         break;
       default:

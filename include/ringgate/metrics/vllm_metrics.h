@@ -26,6 +26,9 @@ struct ScrapeLimits {
   uint64_t max_num_gpu_blocks = 1u << 24;  // 16.7M blocks: past any GPU's KV cache
 };
 
+// The metric name a counter was read from: none yet, a deprecated name, the current one.
+enum class CounterSource : uint8_t { None, Legacy, Current };
+
 // Load signals of one model (vLLM labels its gauges with model_name). Gauges of
 // several series with the same model_name (e.g. data-parallel engines, label
 // engine="0", "1", ...) are combined: waiting/running summed, KV usage = the
@@ -43,6 +46,11 @@ struct ModelLoad {
   bool has_prefix_cache = false;
   // Set when kv_cache_usage came from the legacy vllm:gpu_cache_usage_perc.
   bool kv_cache_usage_is_legacy = false;
+  // Which name the prefix counters were read from. vLLM 0.9-0.10 serve the same
+  // counts under both vllm:prefix_cache_* and the deprecated vllm:gpu_prefix_cache_*:
+  // the new name replaces the old one rather than adding to it.
+  CounterSource prefix_queries_source = CounterSource::None;
+  CounterSource prefix_hits_source = CounterSource::None;
 };
 
 // vllm:lora_requests_info. When several series exist the one with the largest
