@@ -115,27 +115,10 @@ void ClientConnection::resume_recv() {
 
 void ClientConnection::on_completion(const net::Completion& c) {
   switch (c.op) {
-    case net::IoOp::Recv: {
+    case net::IoOp::Recv:
       if (!c.more) recv_armed_ = false;
-      bool ended = false;
-      if (!closing_) {
-        if (c.res > 0 && c.data != nullptr) {
-          on_data(c.data, size_t(c.res));
-        } else if (c.res == -ENOBUFS) {
-          rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
-        } else if (c.res == -ECANCELED) {
-          // paused
-        } else if (c.res <= 0) {
-          ended = true;
-          on_eof();
-        }
-      }
-      if (!c.more && !ended && !closing_ && recv_wanted_) {
-        if (c.res != -ENOBUFS) rt_.counters->multishot_rearms.add();
-        arm_recv();
-      }
+      if (!closing_) net::dispatch_recv(c, *this);
       return;
-    }
     case net::IoOp::Send:
       send_in_flight_ = false;
       write_timer_.cancel();
@@ -144,6 +127,13 @@ void ClientConnection::on_completion(const net::Completion& c) {
     default:
       return;
   }
+}
+
+void ClientConnection::on_recv_stopped(bool ran_dry) {
+  if (ran_dry) rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
+  if (closing_ || !recv_wanted_) return;            // closed meanwhile, or paused
+  if (!ran_dry) rt_.counters->multishot_rearms.add();
+  arm_recv();
 }
 
 void ClientConnection::on_data(const char* data, size_t len) {

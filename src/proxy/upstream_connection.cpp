@@ -148,27 +148,10 @@ void UpstreamConnection::on_completion(const net::Completion& c) {
       if (!retained_body_.empty()) std::string().swap(retained_body_);
       if (closing_ || listener_ == nullptr) return;
       return on_sent(c.res);
-    case net::IoOp::Recv: {
+    case net::IoOp::Recv:
       if (!c.more) recv_armed_ = false;
-      bool ended = false;
-      if (!closing_) {
-        if (c.res > 0 && c.data != nullptr) {
-          on_data(c.data, size_t(c.res));
-        } else if (c.res == -ENOBUFS) {
-          rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
-        } else if (c.res == -ECANCELED) {
-          // paused
-        } else if (c.res <= 0) {
-          ended = true;
-          on_eof();
-        }
-      }
-      if (!c.more && !ended && !closing_ && recv_wanted_) {
-        if (c.res != -ENOBUFS) rt_.counters->multishot_rearms.add();
-        arm_recv();
-      }
+      if (!closing_) net::dispatch_recv(c, *this);
       return;
-    }
     default:
       return;
   }
@@ -187,6 +170,13 @@ void UpstreamConnection::on_sent(int32_t res) {
     iov_[iov_first_].iov_len -= sent;
     submit_send();
   }
+}
+
+void UpstreamConnection::on_recv_stopped(bool ran_dry) {
+  if (ran_dry) rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
+  if (closing_ || !recv_wanted_) return;            // closed meanwhile, or paused
+  if (!ran_dry) rt_.counters->multishot_rearms.add();
+  arm_recv();
 }
 
 void UpstreamConnection::on_data(const char* data, size_t len) {

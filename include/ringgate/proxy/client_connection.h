@@ -8,6 +8,7 @@
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/net/loop.h"
+#include "ringgate/net/recv_owner.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
@@ -29,7 +30,10 @@ struct ClientRuntime {
   size_t buffered_request_bytes = 0;  // unfinished request bytes held, all connections
 };
 
-class ClientConnection final : public net::IoHandler, public net::TimerTarget, public ExchangeClient {
+class ClientConnection final : public net::IoHandler,
+                               public net::RecvOwner,
+                               public net::TimerTarget,
+                               public ExchangeClient {
  public:
   ClientConnection(ClientRuntime& runtime, int fd);
   ~ClientConnection() override;
@@ -61,6 +65,10 @@ class ClientConnection final : public net::IoHandler, public net::TimerTarget, p
   enum class Phase : uint8_t { Reading, Proxying, Closing };
   enum class Deadline : uint8_t { None, Idle, Header, Body };
 
+  // net::RecvOwner
+  void on_recv_data(const char* data, size_t len) override { on_data(data, len); }
+  void on_recv_end(int32_t) override { on_eof(); }
+  void on_recv_stopped(bool ran_dry) override;
   void on_data(const char* data, size_t len);
   void on_eof();
   void process_input();

@@ -11,6 +11,7 @@
 #include "ringgate/http/response_parser.h"
 #include "ringgate/net/address.h"
 #include "ringgate/net/loop.h"
+#include "ringgate/net/recv_owner.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/worker_counters.h"
@@ -29,7 +30,10 @@ struct UpstreamRuntime {
   bool draining = false;
 };
 
-class UpstreamConnection final : public net::IoHandler, public net::TimerTarget, public UpstreamAttempt {
+class UpstreamConnection final : public net::IoHandler,
+                                 public net::RecvOwner,
+                                 public net::TimerTarget,
+                                 public UpstreamAttempt {
  public:
   UpstreamConnection(UpstreamRuntime& runtime, uint32_t endpoint_id, const net::Address& address)
       : rt_(runtime), endpoint_id_(endpoint_id), address_(address) {}
@@ -60,6 +64,10 @@ class UpstreamConnection final : public net::IoHandler, public net::TimerTarget,
   void start_send();
   void submit_send();
   void on_sent(int32_t res);
+  // net::RecvOwner
+  void on_recv_data(const char* data, size_t len) override { on_data(data, len); }
+  void on_recv_end(int32_t) override { on_eof(); }
+  void on_recv_stopped(bool ran_dry) override;
   void on_data(const char* data, size_t len);
   void on_eof();
   void report(FailureKind kind);
