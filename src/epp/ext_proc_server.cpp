@@ -56,8 +56,8 @@ class Call {
         break;
       case Tag::Op::Read:
         reading_ = false;
-        if (!ok) {  // the Gateway half-closed or went away
-          stream_.on_peer_gone();
+        if (!ok) {  // the Gateway half-closed (or went away: then done_tag_ says cancelled)
+          stream_.on_peer_closed();
           finish(grpc::Status::OK);
           break;
         }

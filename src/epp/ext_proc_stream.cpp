@@ -63,6 +63,11 @@ void ExtProcStream::fail(StreamEnd end, std::string_view message) {
   on_peer_gone();
 }
 
+void ExtProcStream::on_peer_closed() {
+  if (phase_ == Phase::Response) end_exchange();
+  on_peer_gone();
+}
+
 void ExtProcStream::on_peer_gone() {
   if (exchange_.active()) exchange_.client_gone();
   attempt_open_ = false;

@@ -254,3 +254,22 @@ TEST_CASE("a request without a body gets any routable endpoint; observability mo
   observed.on_request(r, quiet);
   CHECK(quiet.empty());
 }
+
+TEST_CASE("response body mode NONE: the half-close ends a response whose head was seen") {
+  Fixture f;
+  epp::ExtProcStream s(*f.worker);
+  std::vector<ProcessingResponse> out;
+  s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+  s.on_request(body(kBody, true), out);
+  CHECK(f.inflight.get(0) == 1);
+  ProcessingRequest head;
+  auto* status = head.mutable_response_headers()->mutable_headers()->add_headers();
+  status->set_key(":status");
+  status->set_raw_value("200");
+  s.on_request(head, out);
+  CHECK(f.inflight.get(0) == 1);
+  const uint64_t cut = f.worker->counters().client_disconnects_mid_response.get();
+  s.on_peer_closed();
+  CHECK(f.inflight.get(0) == 0);
+  CHECK(f.worker->counters().client_disconnects_mid_response.get() == cut);  // complete, not cut
+}

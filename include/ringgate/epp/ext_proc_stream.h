@@ -53,7 +53,10 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
 
   // One message from the Gateway; the responses to send go to `out` (in order).
   void on_request(const extproc::ProcessingRequest& request, std::vector<extproc::ProcessingResponse>& out);
-  // The Gateway closed or cancelled the stream: whatever is running is over.
+  // The Gateway half-closed the stream (its HTTP stream ended): a response whose head was
+  // seen is complete (response body mode NONE sends no end of body), anything else is cut.
+  void on_peer_closed();
+  // The Gateway reset or cancelled the stream: whatever is running is over.
   void on_peer_gone();
 
   StreamEnd end() const { return end_; }
