@@ -9,8 +9,10 @@ Runs on 127.0.0.1 only: one ringgate-sim (no latency model, 1 output token), the
             stream closed) plus the POST to the picked sim itself,
 and prints p50 / p90 / p99 latency per request for each, the added cost of each mode
 over `direct`, and the decision alone (request headers sent → pick received).
-The ext-proc client is Python grpcio: its own per-message cost is part of the epp
-figures, so they are an upper bound on what Envoy's C++ client would see.
+The ext-proc client here is Python grpcio, whose own per-message cost is part of the
+epp figures; build/perf/epp_bench (C++ grpc++, as Envoy's client) then runs the same
+exchange (decision + an SSE response observed) against the same EPP for the figure
+without it.
 
   /usr/bin/python3 perf/epp/epp_overhead.py [--requests 2000] [--build-dir build]
 """
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -122,6 +125,13 @@ def main():
     d50 = statistics.median(results['direct'])
     print('added over direct (p50): gateway %.1f us, epp (decision + response observed + client) %.1f us' % (
         statistics.median(results['gateway']) - d50, statistics.median(results['epp']) - d50))
+    # The same ext-proc exchange from a C++ client (as Envoy's): the Python client's own
+    # per-message cost taken out.
+    bench = os.path.join(h.BUILD_DIR, 'perf', 'epp_bench')
+    if os.path.exists(bench):
+        out = subprocess.run([bench, '--epp', epp.info['epp'], '--model', model, '--requests', str(args.requests)],
+                             capture_output=True, text=True, timeout=600)
+        print(out.stdout.rstrip() or out.stderr.rstrip())
     channel.close()
     for p in (epp, gateway, sim):
         p.stop()
