@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "ringgate/epp/ext_proc_stream.h"
 
 namespace ringgate::epp {
@@ -83,6 +85,30 @@ std::optional<std::string> EppWorker::any_endpoint() {
     }
   }
   return std::nullopt;
+}
+
+// The Exchange's routing, narrowed to the stream's subset hint when it has one.
+proxy::RouteDecision EppWorker::route(const proxy::RouteRequest& request) {
+  if (current_ == nullptr || !current_->has_subset()) return router_.route(request);
+  const sched::EndpointSnapshot* snapshot = router_.snapshot();
+  const std::vector<std::string>& subset = current_->subset();
+  exclude_.assign(request.exclude.begin(), request.exclude.end());
+  if (snapshot) {
+    for (const sched::EndpointState& e : snapshot->endpoints()) {
+      const std::optional<net::Address> address = net::Address::from(e.address.sockaddr);
+      address_scratch_ = address ? address->to_string() : std::string();
+      if (!std::binary_search(subset.begin(), subset.end(), address_scratch_)) exclude_.push_back(e.id);
+    }
+  }
+  proxy::RouteRequest narrowed = request;
+  narrowed.exclude = exclude_;
+  proxy::RouteDecision decision = router_.route(narrowed);
+  if (decision.status == 502) {  // every candidate left out: the protocol's answer is 503
+    decision.status = 503;
+    decision.code = "no_endpoint";
+    decision.message = "no endpoint of the gateway's subset hint serves the requested model";
+  }
+  return decision;
 }
 
 void EppWorker::endpoint_failed(uint32_t endpoint_id) {

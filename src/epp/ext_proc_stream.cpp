@@ -1,5 +1,6 @@
 #include "ringgate/epp/ext_proc_stream.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ringgate/http/error_response.h"
@@ -93,6 +94,7 @@ void ExtProcStream::on_request(const ProcessingRequest& request, std::vector<Pro
     }
   }
   observe_only_ = request.observability_mode();
+  if (request.has_metadata_context() && phase_ <= Phase::RequestBody) read_subset_hint(request.metadata_context());
   const size_t first_out = out.size();
   switch (request.request_case()) {
     case ProcessingRequest::kRequestHeaders: on_request_headers(request.request_headers(), out); break;
@@ -331,6 +333,25 @@ void ExtProcStream::on_response_trailers(std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_trailers before response_headers");
   out.emplace_back().mutable_response_trailers();
   end_exchange();
+}
+
+// filter_metadata["envoy.lb.subset_hint"]["x-gateway-destination-endpoint-subset"]: a
+// list of "ip:port" strings. Bounded: entries past kMaxSubsetEntries, and values that are
+// not short strings, are left out.
+void ExtProcStream::read_subset_hint(const envoy::config::core::v3::Metadata& metadata) {
+  const auto& namespaces = metadata.filter_metadata();
+  const auto ns = namespaces.find(std::string(kSubsetHintNamespace));
+  if (ns == namespaces.end()) return;
+  const auto field = ns->second.fields().find(std::string(kSubsetHintKey));
+  if (field == ns->second.fields().end()) return;
+  has_subset_ = true;
+  subset_.clear();
+  for (const google::protobuf::Value& v : field->second.list_value().values()) {
+    if (subset_.size() == kMaxSubsetEntries) break;
+    if (v.kind_case() == google::protobuf::Value::kStringValue && v.string_value().size() <= 64)
+      subset_.push_back(v.string_value());
+  }
+  std::sort(subset_.begin(), subset_.end());
 }
 
 // The response is complete: the Exchange records it and releases its in-flight count.

@@ -44,6 +44,7 @@ def _generate_stubs():
 _generate_stubs()
 
 import grpc  # noqa: E402
+from google.protobuf import struct_pb2  # noqa: E402
 from envoy.config.core.v3 import base_pb2  # noqa: E402
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2  # noqa: E402
 from envoy.service.ext_proc.v3 import external_processor_pb2 as ep  # noqa: E402

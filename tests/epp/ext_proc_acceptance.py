@@ -259,6 +259,31 @@ spec:
         self.assertEqual(option.append_action, h.base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD)
         s.close()
 
+    def test_subset_hint_restricts_the_pick(self):
+        # GAIE's EPP protocol: filter metadata envoy.lb.subset_hint lists the endpoints
+        # the pick must come from; none eligible is a 503.
+        chosen = sorted(self.sim_addresses)[1]
+        body = json.dumps({'model': MODEL, 'prompt': 'subset', 'max_tokens': 1}).encode()
+
+        def pick(subset):
+            hint = h.struct_pb2.Struct()
+            hint.update({'x-gateway-destination-endpoint-subset': subset})
+            s = h.ExtProcStream(self.address)
+            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+                   metadata_context=h.base_pb2.Metadata(filter_metadata={'envoy.lb.subset_hint': hint}),
+                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED))
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            r = s.recv()
+            s.close()
+            if r.HasField('immediate_response'):
+                return r.immediate_response.status.code
+            return h.header_map(r.request_headers.response.header_mutation)['x-gateway-destination-endpoint']
+
+        for _ in range(8):  # two sims: a pick outside the hint would show within a few tries
+            self.assertEqual(pick([chosen, '10.255.0.1:8000']), chosen)
+        self.assertEqual(pick(['10.255.0.1:8000']), 503)
+        self.assertEqual(pick([]), 503)
+
     # --- protocol misuse ends the stream with a gRPC error -------------------------------
 
     def test_body_before_headers_is_invalid_argument(self):

@@ -273,3 +273,26 @@ TEST_CASE("response body mode NONE: the half-close ends a response whose head wa
   CHECK(f.inflight.get(0) == 0);
   CHECK(f.worker->counters().client_disconnects_mid_response.get() == cut);  // complete, not cut
 }
+
+TEST_CASE("the Gateway's subset hint narrows the pick; none eligible (or an empty list) is 503") {
+  Fixture f;
+  auto with_subset = [](ProcessingRequest r, std::vector<std::string> endpoints) {
+    auto& ns = (*r.mutable_metadata_context()->mutable_filter_metadata())[std::string(epp::kSubsetHintNamespace)];
+    auto* list = (*ns.mutable_fields())[std::string(epp::kSubsetHintKey)].mutable_list_value();
+    for (const std::string& e : endpoints) list->add_values()->set_string_value(e);
+    return r;
+  };
+  auto pick = [&](std::vector<std::string> subset) {
+    epp::ExtProcStream s(*f.worker);
+    std::vector<ProcessingResponse> out;
+    s.on_request(with_subset(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), subset), out);
+    s.on_request(body(kBody, true), out);
+    REQUIRE(!out.empty());
+    if (out[0].has_immediate_response()) return std::to_string(out[0].immediate_response().status().code());
+    return header(out[0].request_headers().response().header_mutation(), "x-gateway-destination-endpoint");
+  };
+  CHECK(pick({"10.0.0.1:1", "127.0.0.1:8001"}) == "127.0.0.1:8001");
+  CHECK(pick({"127.0.0.1:9999"}) == "503");
+  CHECK(pick({}) == "503");
+  CHECK(f.inflight.get(0) == 0);
+}

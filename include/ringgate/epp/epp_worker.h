@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/timeout_list.h"
@@ -57,7 +58,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   void set_current(ExtProcStream* stream) { current_ = stream; }
 
   // RouteService
-  proxy::RouteDecision route(const proxy::RouteRequest& request) override { return router_.route(request); }
+  proxy::RouteDecision route(const proxy::RouteRequest& request) override;
   void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
   void released(uint32_t endpoint_id) override { router_.released(endpoint_id); }
   void endpoint_failed(uint32_t endpoint_id) override;
@@ -80,6 +81,8 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   uint64_t now_ms_ = 0;
   proxy::ExchangeEnv env_;
   ExtProcStream* current_ = nullptr;
+  std::vector<uint32_t> exclude_;  // route(): endpoints outside a subset hint, reused
+  std::string address_scratch_;
 };
 
 }  // namespace ringgate::epp

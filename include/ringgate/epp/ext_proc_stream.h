@@ -31,6 +31,10 @@ namespace extproc = envoy::service::ext_proc::v3;
 
 inline constexpr std::string_view kDestinationEndpointHeader = "x-gateway-destination-endpoint";
 inline constexpr std::string_view kDestinationMetadataNamespace = "envoy.lb";
+// GAIE's EPP protocol: the Gateway may restrict the pick to a subset of the pool.
+inline constexpr std::string_view kSubsetHintNamespace = "envoy.lb.subset_hint";
+inline constexpr std::string_view kSubsetHintKey = "x-gateway-destination-endpoint-subset";
+inline constexpr size_t kMaxSubsetEntries = 4096;
 // GAIE's bodyByteLimit: Envoy implementations cap a streamed chunk at 64 KiB.
 inline constexpr size_t kStreamedChunkBytes = 62000;
 // Headers of one request or response message (Envoy's own default is 100).
@@ -62,6 +66,10 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   StreamEnd end() const { return end_; }
   std::string_view end_message() const { return end_message_; }
   bool exchange_active() const { return exchange_.active(); }
+  // The Gateway's endpoint subset hint ("ip:port" entries), if it sent one: the pick
+  // must come from it, and none eligible is a 503.
+  bool has_subset() const { return has_subset_; }
+  const std::vector<std::string>& subset() const { return subset_; }
 
   // From EppWorker::open: the Exchange picked `address` and built the request image.
   proxy::UpstreamAttempt* opened(const net::Address& address, const proxy::RequestImage& image,
@@ -98,6 +106,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void immediate_error(int status, std::string_view code, std::string_view message,
                        std::vector<extproc::ProcessingResponse>& out);
   void end_exchange();
+  void read_subset_hint(const envoy::config::core::v3::Metadata& metadata);
 
   EppWorker& worker_;
   proxy::Exchange exchange_;
@@ -107,6 +116,8 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   std::string response_text_;  // the response head, rebuilt for response_head_
   std::string picked_;         // "ip:port" of the decision
   std::string forward_body_;   // the body as forwarded (model rewritten)
+  std::vector<std::string> subset_;  // sorted
+  bool has_subset_ = false;
   bool rewritten_ = false;
   bool attempt_open_ = false;
   bool duplex_request_ = false;   // FULL_DUPLEX_STREAMED request body
