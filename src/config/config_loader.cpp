@@ -282,9 +282,9 @@ load_result load_config_text(std::string_view text, std::string_view file_name, 
             switch (kind) {
                 case document_kind::gateway: {
                     auto fields = reader.read_map(doc, "",
-                                                  {"apiVersion", "kind", "metadata", "mode", "listen", "workers", "pool",
+                                                  {"apiVersion", "kind", "metadata", "listen", "workers", "pool",
                                                    "scheduler", "limits", "timeouts", "metrics", "health", "retries",
-                                                   "accessLog", "io"});
+                                                   "accessLog", "io", "mode"});
                     if (!fields) break;
                     if (config.has_gateway_document) {
                         reader.error(kind_node, "",
