@@ -185,6 +185,36 @@ spec:
         self.assertIn(MODEL, h.http_get('http://%s/v1/models' % dest))
         self.assertEqual(s.close(), h.grpc.StatusCode.OK)
 
+    def test_concurrent_streams_across_threads(self):
+        # 64 exchanges, 16 at a time, over the EPP's two threads: every one gets a pick
+        # and its body back, and every in-flight count returns to zero.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def exchange(i):
+            body = json.dumps({'model': ALIAS, 'prompt': 'request %d ' % i * 10, 'max_tokens': 1}).encode()
+            s = h.ExtProcStream(self.address)
+            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                            response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            dest = h.header_map(s.recv().request_headers.response.header_mutation)['x-gateway-destination-endpoint']
+            forwarded = s.recv().request_body.response.body_mutation.streamed_response.body
+            s.send(response_headers=h.headers([(':status', '200'), ('content-type', 'application/json')]))
+            s.recv()
+            s.send(response_body=ep.HttpBody(body=b'{"usage":{"prompt_tokens":3,"completion_tokens":1}}',
+                                             end_of_stream=True))
+            s.recv()
+            return dest, json.loads(forwarded)['model'], s.close()
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(exchange, range(64)))
+        for dest, model, code in results:
+            self.assertIn(dest, self.sim_addresses)
+            self.assertEqual(model, MODEL)
+            self.assertEqual(code, h.grpc.StatusCode.OK)
+        for sim in self.sim_addresses:
+            self.await_inflight(sim, 0)
+
     # --- errors: immediate responses with the gateway's statuses ------------------------
 
     def immediate(self, model_body, mode=Mode.FULL_DUPLEX_STREAMED, head_extra=()):
