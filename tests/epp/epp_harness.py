@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,7 @@ import grpc_health_v1_pb2_grpc as health_pb2_grpc  # noqa: E402
 
 Mode = processing_mode_pb2.ProcessingMode
 _live = []
+_SANITIZER = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer')
 
 
 def _kill_all():
@@ -109,6 +111,12 @@ class Proc:
                 self.proc.wait()
         self.stderr_file.close()
         self.proc.stdout.close()
+        # Under the ASan+UBSan build (scripts/run-tests.sh) a report in any child's
+        # stderr fails the test, as tests/lib/procs.mjs does for the Node suites.
+        report = _SANITIZER.search(self.stderr())
+        if report:
+            raise AssertionError('sanitizer report from %s:\n%s' % (os.path.basename(self.args[0]),
+                                                                   self.stderr()[max(0, report.start() - 200):][:4000]))
         return self.proc.returncode
 
 
