@@ -1,5 +1,6 @@
 #include "ringgate/control/control_plane.h"
 
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -183,6 +184,15 @@ void ControlPlane::publish_catalog(const sched::EndpointSnapshot& snapshot) {
   catalog_->publish(std::make_unique<proxy::ModelCatalog>(std::move(names), std::move(known)));  // deduplicates
 }
 
+bool ControlPlane::draining() const {
+  if (draining_.load()) return true;
+  // Every thread blocks these signals (the main thread takes them through a signalfd), so a
+  // delivered one stays pending for the process until that thread reads it.
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return false;
+  return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
 void ControlPlane::install_routes() {
   admin_->route("/healthz", [this] {
     // This answer comes from the control loop, so it turns; the workers' loops must too
@@ -197,7 +207,7 @@ void ControlPlane::install_routes() {
     return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   });
   admin_->route("/readyz", [this] {
-    if (draining_.load()) return AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
+    if (draining()) return AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
     if (!ready()) return AdminResponse{503, "text/plain; charset=utf-8", "no routable endpoint\n"};
     return AdminResponse{200, "text/plain; charset=utf-8", "ready\n"};
   });
@@ -260,7 +270,7 @@ AdminResponse ControlPlane::render_debug_endpoints() {
   std::string body = "{\"pool\":";
   util::append_json_string(body, options_.pool_name);  // a configured name: escape it
   body += std::string(",\"ready\":") + (ready() ? "true" : "false") + ",\"draining\":" +
-          (draining_.load() ? "true" : "false") + ",\"io_backend\":{\"backend\":";
+          (draining() ? "true" : "false") + ",\"io_backend\":{\"backend\":";
   util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
   body += ",\"fallback_reason\":";
   util::append_json_string(body, net::chosen_backend().reason);

@@ -290,6 +290,10 @@ int main(int argc, char** argv) {
     }
     poll(fds, 2, timeout_ms);
     if (fds[0].revents & POLLIN) {
+      // Readiness turns 503 before the pending stop signal is consumed (ControlPlane::draining()).
+      sigset_t pending;
+      if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1))
+        control.begin_drain();
       signalfd_siginfo info;
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {

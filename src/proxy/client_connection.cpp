@@ -394,16 +394,14 @@ void ClientConnection::drain_started() {
   }
 }
 
-// Written directly (the loop stops here), best effort (MSG_DONTWAIT), and only where
-// no send is in flight.
 void ClientConnection::cut_at_shutdown() {
-  if (closing_ || send_in_flight_ || phase_ != Phase::Proxying) return;
-  std::string tail = std::move(out_);
-  const size_t before = tail.size();
-  exchange_.shutdown_tail(tail);
-  if (tail.size() == before) return;  // a length-framed body: only the close can tell
-  [[maybe_unused]] ssize_t n = ::send(fd_, tail.data(), tail.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  shutdown(fd_, SHUT_WR);  // FIN right after the data
+  if (closing_) return;
+  keep_alive_ = false;
+  if (phase_ == Phase::Proxying) return exchange_.cut_at_shutdown();  // ends in request_done(): flush, close
+  if (phase_ == Phase::Closing) return;                                // its last bytes are on their way
+  phase_ = Phase::Closing;  // reading: an unfinished request gets nothing; queued answers still go
+  pause_recv();
+  flush();
 }
 
 }  // namespace ringgate::proxy

@@ -448,16 +448,11 @@ void Exchange::drain_started() {
   if (!response_started_) keep_alive_ = false;
 }
 
-void Exchange::shutdown_tail(std::string& tail) {
-  if (response_started_ && framing_ == ClientFraming::Chunked) {
-    std::string event = "data: ";
-    event += http::error_body(503, "gateway_shutdown", "the gateway shut down before the response ended");
-    event += "\n\n";
-    append_chunk(tail, event);
-    tail += "0\r\n\r\n";
-  } else if (!response_started_) {
-    http::append_error(tail, 503, "gateway_shutdown", "the gateway shut down before the response began", true);
-  }
+void Exchange::cut_at_shutdown() {
+  if (!active_) return;
+  keep_alive_ = false;
+  end_with_error(503, "gateway_shutdown", response_started_ ? "the gateway shut down before the response ended"
+                                                             : "the gateway shut down before the response began");
 }
 
 void Exchange::on_timer(net::Timer&) {

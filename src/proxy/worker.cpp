@@ -23,6 +23,9 @@ namespace ringgate::proxy {
 
 namespace {
 constexpr uint32_t kTickMs = 100;
+// After the drain deadline: how long the closing bytes (503s, SSE error events) may take to
+// leave, behind sends that were in flight, before the loop stops regardless.
+constexpr uint64_t kCutGraceMs = 1000;
 enum TimerKind : uint8_t { kTick, kAcceptBackoff };
 
 // mimalloc's collection, when the binary links mimalloc (weak: absent under sanitizers).
@@ -245,20 +248,25 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     if (draining_) {
       // Idle: stop listening now, not when the loop goes (the accept cancel may never be reaped).
       if (client_rt_.clients == 0) close_listener();
-      if (client_rt_.clients == 0 || now_ms_ >= drain_deadline_ms_) {
-        if (client_rt_.clients != 0) cut_at_drain_deadline();
+      if (client_rt_.clients == 0 || now_ms_ >= drain_deadline_ms_ + kCutGraceMs) {
         finished_ = true;
         return;
       }
+      if (now_ms_ >= drain_deadline_ms_ && !cut_) cut_at_drain_deadline();
     }
     loop_.timers().arm(tick_, kTickMs, now_ms_);
   }
 
-  // The drain timeout is over and the loop is about to stop: requests still running are
-  // cut visibly, never silently (an SSE error event and the end of the chunked body, or
-  // a 503 when no answer began).
+  // The drain timeout is over: requests still running are cut visibly, never silently (an
+  // SSE error event and the end of the chunked body, a 503 when no answer began, or a cut
+  // body), queued like any other output; the loop runs on until they are sent or the grace ends.
   void cut_at_drain_deadline() {
-    for (ClientConnection* c = client_rt_.all; c != nullptr; c = c->next) c->cut_at_shutdown();
+    cut_ = true;
+    for (ClientConnection* c = client_rt_.all; c != nullptr;) {
+      ClientConnection* next = c->next;  // cutting may close (unlink) `c`
+      c->cut_at_shutdown();
+      c = next;
+    }
   }
 
   void start_draining() {
@@ -302,6 +310,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   std::atomic<bool> stop_requested_{false};
   bool draining_ = false;
   bool finished_ = false;
+  bool cut_ = false;
   uint64_t drain_deadline_ms_ = 0;
 };
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startSim, startGateway } from '../lib/procs.mjs';
+import { startFakeVllm } from '../lib/fake_vllm.mjs';
 import { sendOne } from '../../perf/loadgen/loadgen.mjs';
 import http from 'node:http';
 
@@ -98,4 +99,55 @@ test('SIGTERM with a drain timeout shorter than a stream: it ends with an SSE er
   assert.equal(ex.code, 0, JSON.stringify(ex));
   assert.ok(ex.at - term < 5000, 'the drain timeout bounded the shutdown');
   agent.destroy();
+});
+
+// The drain deadline can fall while a send to the client is in flight (a slow reader, a
+// full socket): the closing event is queued behind it, not skipped, and the reader that
+// resumes within the grace gets every byte, the error event and the end of the body.
+test('drain deadline during a send in flight: the SSE error event is queued behind it', { timeout: 60000 }, async () => {
+  const event = `data: ${JSON.stringify({ choices: [{ text: 'x'.repeat(1000) }] })}\n\n`;
+  const up = await startFakeVllm({
+    model: MODEL,
+    onRequest: (req, body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let sent = 0;
+      const pour = () => {  // 16 MB as fast as the gateway takes them, then silence
+        while (sent < 16 << 20) {
+          sent += event.length;
+          if (!res.write(event)) return res.once('drain', pour);
+        }
+      };
+      pour();
+    },
+  });
+  live.push({ stop: () => up.stop() });
+  const gw = await startGateway(['--endpoint', up.api, '--workers', '1', '--drain-timeout-ms', '400']);
+  live.push(gw);
+  const sock = net.connect(gw.port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  const body = JSON.stringify({ model: MODEL, prompt: 'slow reader', max_tokens: 10, stream: true });
+  sock.write(`POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  const received = [];
+  let bytes = 0;
+  sock.on('data', (c) => { received.push(c); bytes += c.length; });
+  const ended = new Promise((r) => sock.once('close', r));
+  const limit = performance.now() + 10000;
+  while (bytes < 1 << 20) {  // the stream runs; then the client stops reading
+    assert.ok(performance.now() < limit, `the stream started (${bytes} bytes)`);
+    await sleep(5);
+  }
+  sock.pause();
+  const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal })));
+  gw.proc.kill('SIGTERM');
+  await sleep(800);  // past the drain deadline (400 ms + one 100 ms tick), inside its 1 s grace
+  sock.resume();
+  await ended;
+  const ex = await exited;
+  const text = Buffer.concat(received).toString('latin1');
+  const tail = text.slice(-400);
+  console.log(`slow reader: ${bytes} bytes, tail ${JSON.stringify(tail.slice(-160))}, exit ${ex.code ?? ex.signal}`);
+  assert.ok(tail.endsWith('\r\n0\r\n\r\n'), 'the chunked body ended');
+  assert.match(tail, /data: \{"error":\{[^\n]*gateway_shutdown[^\n]*\}\n\n\r\n0\r\n\r\n$/, 'its last event is the shutdown error');
+  assert.equal(ex.code, 0, JSON.stringify(ex));
+  sock.destroy();
 });

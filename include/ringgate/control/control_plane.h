@@ -74,6 +74,9 @@ class ControlPlane {
   void start();
   // /readyz answers 503 from now on (SIGTERM: let load balancers move away).
   void begin_drain() { draining_.store(true); }
+  // Draining, or a SIGTERM/SIGINT already sent but not yet taken by the main thread:
+  // "/readyz 503 at once" must not depend on when that thread is scheduled.
+  bool draining() const;
   // A config reload was applied (true) or rejected (false): ringgate_config_reload*_total.
   void count_reload(bool applied) { (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
   void stop();

@@ -41,7 +41,8 @@ class ClientConnection final : public net::IoHandler, public net::TimerTarget, p
 
   // The gateway began draining.
   void drain_started();
-  // The drain deadline passed: end what is running visibly, best effort, right now.
+  // The drain deadline passed: end what is running visibly (queued behind any send in
+  // flight; the worker gives those sends a short grace) and close.
   void cut_at_shutdown();
 
   // ExchangeClient

@@ -154,8 +154,9 @@ class Exchange final : public AttemptListener, public net::TimerTarget {
   // The gateway began draining: the response should close the connection unless its
   // head already promised keep-alive.
   void drain_started();
-  // Drain deadline: the bytes that end this exchange visibly ("" = only a close can).
-  void shutdown_tail(std::string& tail);
+  // The drain deadline passed: end visibly, through the client's output queue (behind any
+  // send in flight): a 503, an SSE error event and the end of the body, or a cut body.
+  void cut_at_shutdown();
 
   // AttemptListener
   void on_response_head(const http::ResponseParser& head) override;
