@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     epp_options.health_listen = settings.epp_health_listen;
     epp_options.threads = settings.workers;
     epp_options.worker = {settings.proxy, context.router, &rules, &catalog};
-    epp_options.ready = [&control] { return control.ready(); };
+    epp_options.ready = [&control] { return control.ready() && !control.draining(); };  // as /readyz
     epp_server = std::make_unique<epp::ExtProcServer>(std::move(epp_options));
     for (size_t i = 0; i < epp_server->worker_count(); ++i)
       control.attach_worker(i, &epp_server->worker(i).stats(), &epp_server->worker(i).counters());
