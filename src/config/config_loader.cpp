@@ -284,7 +284,7 @@ load_result load_config_text(std::string_view text, std::string_view file_name, 
                     auto fields = reader.read_map(doc, "",
                                                   {"apiVersion", "kind", "metadata", "listen", "workers", "pool",
                                                    "scheduler", "limits", "timeouts", "metrics", "health", "retries",
-                                                   "accessLog", "io", "saturationDetector", "flowControl", "rateLimits"});
+                                                   "accessLog", "io", "saturationDetector", "flowControl", "rateLimits", "mode"});
                     if (!fields) break;
                     if (config.has_gateway_document) {
                         reader.error(kind_node, "",

@@ -27,13 +27,19 @@ void assign(T& target, const std::optional<U>& value) {
 }
 
 void read_listen(yaml_field_reader& r, const YAML::Node& node, const std::string& path, listen_config& out) {
-    auto fields = r.read_map(node, path, {"api", "admin"});
+    auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth"});
     if (!fields) return;
     with_field(*fields, path, "api", [&](const YAML::Node& v, const std::string& p) {
         assign(out.api, r.read_host_port(v, p, true));
     });
     with_field(*fields, path, "admin", [&](const YAML::Node& v, const std::string& p) {
         assign(out.admin, r.read_host_port(v, p, true));
+    });
+    with_field(*fields, path, "epp", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.epp, r.read_host_port(v, p, true));
+    });
+    with_field(*fields, path, "eppHealth", [&](const YAML::Node& v, const std::string& p) {
+        assign(out.epp_health, r.read_host_port(v, p, true));
     });
     if (out.api == out.admin) {
         const bool admin_given = fields->find("admin") != nullptr;
@@ -457,6 +463,15 @@ gateway_document read_gateway_document(yaml_field_reader& r, const map_fields& d
     gateway_config& c = out.config;
     read_object_meta(r, doc, false);
     with_field(doc, "", "listen", [&](const YAML::Node& v, const std::string& p) { read_listen(r, v, p, c.listen); });
+    with_field(doc, "", "mode", [&](const YAML::Node& v, const std::string& p) {
+        std::optional<std::string> text = r.read_string(v, p);
+        if (!text) return;
+        if (*text != "gateway" && *text != "epp") {
+            r.error(v, p, "must be gateway or epp (got \"" + *text + "\")");
+            return;
+        }
+        c.mode = *text;
+    });
     with_field(doc, "", "workers", [&](const YAML::Node& v, const std::string& p) {
         assign(c.workers, r.read_int(v, p, 0, 1024));
     });

@@ -26,6 +26,7 @@
 #include "ringgate/config/config_file_watcher.h"
 #include "ringgate/config/config_loader.h"
 #include "ringgate/control/control_plane.h"
+#include "ringgate/epp/ext_proc_server.h"
 #include "ringgate/gateway/demo.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/gateway/pool_source.h"
@@ -208,6 +209,22 @@ int main(int argc, char** argv) {
   context.rules = &rules;
   context.catalog = &catalog;
 
+  // EPP mode (GAIE's Endpoint Picker): no proxy workers; ext-proc gRPC threads decide
+  // with the same router, rules, catalog and statistics slots, and the Gateway proxies.
+  std::unique_ptr<epp::ExtProcServer> epp_server;
+  if (settings.epp_mode) {
+    epp::ExtProcServerOptions epp_options;
+    epp_options.listen = settings.epp_listen;
+    epp_options.health_listen = settings.epp_health_listen;
+    epp_options.threads = settings.workers;
+    epp_options.worker = {settings.proxy, context.router, &rules, &catalog};
+    epp_options.ready = [&control] { return control.ready() && !control.draining(); };  // as /readyz
+    epp_server = std::make_unique<epp::ExtProcServer>(std::move(epp_options));
+    for (size_t i = 0; i < epp_server->worker_count(); ++i)
+      control.attach_worker(i, &epp_server->worker(i).stats(), &epp_server->worker(i).counters());
+    if (std::string error = epp_server->start(); !error.empty()) return fail(error);
+  }
+
   // Each worker sets up its ring on its own thread (SINGLE_ISSUER); the first one
   // binds the port (maybe 0) and the rest join it with SO_REUSEPORT.
   std::vector<std::unique_ptr<proxy::Worker>> workers;
@@ -218,7 +235,7 @@ int main(int argc, char** argv) {
     threads.clear();
   };
   net::Address listen = settings.listen;
-  for (unsigned i = 0; i < settings.workers; ++i) {
+  for (unsigned i = 0; i < (settings.epp_mode ? 0 : settings.workers); ++i) {
     workers.push_back(std::make_unique<proxy::Worker>(context, int(i)));
     proxy::Worker* worker = workers.back().get();
     control.attach_worker(i, &worker->stats(), &worker->counters());
@@ -251,10 +268,16 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 
-  std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\"}\n", listen.to_string().c_str(),
-              admin_address.c_str());
+  if (epp_server) {  // "api" is the ext-proc address, so test harnesses find the port as usual
+    std::printf("{\"event\":\"listening\",\"mode\":\"epp\",\"api\":\"%s\",\"epp\":\"%s\",\"eppHealth\":\"%s\",\"admin\":\"%s\"}\n",
+                epp_server->address().to_string().c_str(), epp_server->address().to_string().c_str(),
+                epp_server->health_address().to_string().c_str(), admin_address.c_str());
+  } else {
+    std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\"}\n", listen.to_string().c_str(),
+                admin_address.c_str());
+  }
   std::fflush(stdout);
-  std::fprintf(stderr, "ringgate: %u workers, pool %s (%s)\n", settings.workers, settings.pool_name.c_str(),
+  std::fprintf(stderr, "ringgate: %u %s, pool %s (%s)\n", settings.workers, epp_server ? "EPP threads" : "workers", settings.pool_name.c_str(),
                settings.kubernetes ? "kubernetes" : (std::to_string(settings.static_endpoints.size()) + " endpoints").c_str());
 
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
@@ -296,6 +319,7 @@ int main(int argc, char** argv) {
   // in-flight requests get the drain timeout, then everything stops.
   std::fprintf(stderr, "ringgate: %s: draining\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
   control.begin_drain();
+  if (epp_server) epp_server->stop(settings.proxy.drain_timeout_ms);
   stop_workers();
   pool_source.stop();
   control.stop();

@@ -19,6 +19,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--check-config", "FILE", "validate FILE, print every error with its line, exit 0 if valid"},
     {"--listen", "ADDR:PORT", "API listener (default :8080)"},
     {"--admin", "ADDR:PORT", "admin listener: /metrics /healthz /readyz /debug/endpoints (default :9090)"},
+    {"--mode", "gateway|epp", "gateway (default): proxy on --listen; epp: GAIE Endpoint Picker over Envoy ext-proc gRPC"},
+    {"--epp-listen", "ADDR:PORT", "EPP mode: ext-proc gRPC listener (default :9002)"},
+    {"--epp-health-listen", "ADDR:PORT", "EPP mode: grpc.health.v1 listener (default :9003)"},
     {"--endpoint", "HOST:PORT", "upstream vLLM server (repeatable; overrides the config's pool)"},
     {"--model", "NAME", "a model every endpoint serves besides what its /v1/models lists (repeatable)"},
     {"--workers", "N", "worker threads (default: one per core)"},
@@ -94,6 +97,13 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     if (!address(o.listen)) return "expected IPv4ADDR:PORT or :PORT";
   } else if (arg == "--admin") {
     if (!address(o.admin)) return "expected IPv4ADDR:PORT or :PORT";
+  } else if (arg == "--mode") {
+    if (value != "gateway" && value != "epp") return "expected gateway or epp";
+    o.mode = value;
+  } else if (arg == "--epp-listen") {
+    if (!address(o.epp_listen)) return "expected IPv4ADDR:PORT or :PORT";
+  } else if (arg == "--epp-health-listen") {
+    if (!address(o.epp_health_listen)) return "expected IPv4ADDR:PORT or :PORT";
   } else if (arg == "--endpoint") {
     if (!net::parse_address(value) || net::parse_address(value)->port() == 0) return "expected HOST:PORT";
     o.endpoints.emplace_back(value);
@@ -181,6 +191,8 @@ ParsedOptions parse_options(int argc, char** argv) {
   Options& o = parsed.options;
   o.listen = *net::parse_address(":8080");
   o.admin = *net::parse_address(":9090");
+  o.epp_listen = *net::parse_address(":9002");
+  o.epp_health_listen = *net::parse_address(":9003");
   const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
   auto error = util::parse_flags(args, kFlags, [&](const util::FlagSpec& flag, std::string_view value) {
     o.given.emplace_back(flag.name);

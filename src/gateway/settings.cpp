@@ -40,6 +40,17 @@ std::string apply_file(const config::config_set& file, Settings& s) {
     s.admin = *a;
   }
   if (set("workers")) s.workers = g.workers;
+  if (set("mode")) s.epp_mode = g.mode == "epp";
+  if (set("listen.epp")) {
+    auto a = to_address(g.listen.epp);
+    if (!a) return "listen.epp: only IPv4 addresses are supported";
+    s.epp_listen = *a;
+  }
+  if (set("listen.eppHealth")) {
+    auto a = to_address(g.listen.epp_health);
+    if (!a) return "listen.eppHealth: only IPv4 addresses are supported";
+    s.epp_health_listen = *a;
+  }
   if (set("pool.name")) s.pool_name = g.pool.name;
   for (const config::host_port& hp : g.pool.static_endpoints)
     s.static_endpoints.push_back({hp.host, hp.port, true, ""});
@@ -107,6 +118,8 @@ std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text) {
 std::string resolve_settings(const Options& flags, const config::config_set* file, Settings& s) {
   s.listen = *net::parse_address(":8080");
   s.admin = *net::parse_address(":9090");
+  s.epp_listen = *net::parse_address(":9002");
+  s.epp_health_listen = *net::parse_address(":9003");
   s.proxy = flags.proxy;  // the flag parser's defaults, possibly overridden below
   if (file) {
     // Keep flag-given proxy values: apply the file to a copy, then restore them.
@@ -136,6 +149,9 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   if (!flags.io_backend.empty()) s.io_backend = flags.io_backend;
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (flags.given_flag("--admin")) s.admin = flags.admin;
+  if (!flags.mode.empty()) s.epp_mode = flags.mode == "epp";
+  if (flags.given_flag("--epp-listen")) s.epp_listen = flags.epp_listen;
+  if (flags.given_flag("--epp-health-listen")) s.epp_health_listen = flags.epp_health_listen;
   if (flags.given_flag("--workers")) s.workers = flags.workers;
   if (flags.given_flag("--prefix-index-bytes")) s.scheduler.prefix_index_bytes = flags.prefix_index_bytes;
   if (flags.given_flag("--metrics-names"))

@@ -29,6 +29,8 @@ inline constexpr std::string_view gateway_kind = "Gateway";
 struct listen_config {
     host_port api{"", 8080};
     host_port admin{"", 9090};
+    host_port epp{"", 9002};         // EPP mode: ext-proc gRPC ("epp")
+    host_port epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")
 };
 
 // Kubernetes EndpointSlice discovery for one Service.
@@ -156,6 +158,7 @@ struct rate_limit_config {
 struct gateway_config {
     listen_config listen;
     uint32_t workers = 0;  // 0 = one per core
+    std::string mode = "gateway";  // "gateway" (proxy on listen.api) or "epp" (ext-proc Endpoint Picker)
     pool_config pool;
     scheduler_config scheduler;
     limits_config limits;

@@ -13,6 +13,9 @@ namespace ringgate::gateway {
 struct Options {
   net::Address listen;                 // --listen (default :8080)
   net::Address admin;                  // --admin (default :9090)
+  std::string mode;                    // --mode gateway|epp (empty = the config's, else gateway)
+  net::Address epp_listen;             // --epp-listen (default :9002): ext-proc gRPC in EPP mode
+  net::Address epp_health_listen;      // --epp-health-listen (default :9003): grpc.health.v1 in EPP mode
   std::vector<std::string> endpoints;  // --endpoint host:port, repeatable
   std::vector<std::string> models;     // --model NAME, repeatable: served by every endpoint
   std::string config_file;             // --config FILE

@@ -21,6 +21,9 @@ namespace ringgate::gateway {
 struct Settings {
   net::Address listen;
   net::Address admin;
+  bool epp_mode = false;           // --mode / mode: epp
+  net::Address epp_listen;         // ext-proc gRPC (EPP mode)
+  net::Address epp_health_listen;  // grpc.health.v1 (EPP mode)
   unsigned workers = 0;  // resolved: > 0
   proxy::ProxyOptions proxy;
   proxy::PassiveHealthOptions health;  // config `health`

@@ -1,0 +1,88 @@
+#pragma once
+// What one EPP thread decides with: the same pieces a gateway worker has (a
+// RequestRouter on this thread's endpoint-snapshot reader slot, the published request
+// rules and model catalog, per-thread statistics and counters attached to the control
+// plane for /metrics), composed for ext-proc streams instead of sockets. Every
+// ExtProcStream on the thread drives a proxy::Exchange over this environment, so
+// rewrite → route → pick, in-flight accounting and request statistics are the
+// gateway's own code, not a copy of it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/net/timeout_list.h"
+#include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/proxy_options.h"
+#include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/request_rules.h"
+#include "ringgate/proxy/worker_counters.h"
+
+namespace ringgate::epp {
+
+class ExtProcStream;
+
+struct EppWorkerContext {
+  proxy::ProxyOptions options;            // limits (body, header bytes); retries are the Gateway's, not ours
+  proxy::RouterShared router;             // each EPP thread builds its own RequestRouter on it
+  const proxy::RulesPublisher* rules = nullptr;     // one reader slot per thread index
+  const proxy::CatalogPublisher* catalog = nullptr; // one reader slot per thread index
+};
+
+class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
+ public:
+  EppWorker(const EppWorkerContext& context, int index);
+  ~EppWorker() override;
+  EppWorker(const EppWorker&) = delete;
+  EppWorker& operator=(const EppWorker&) = delete;
+
+  // Before handling events: the newest snapshot, rules and catalog; the clock.
+  void refresh();
+  // Every ~100 ms from the thread's loop: liveness for /healthz, timers.
+  void tick();
+
+  proxy::ExchangeEnv& env() { return env_; }
+  const proxy::ProxyOptions& options() const { return options_; }
+  proxy::WorkerCounters& counters() { return counters_; }
+  const proxy::WorkerCounters& counters() const { return counters_; }
+  const metrics::WorkerStats& stats() const { return stats_; }
+  uint64_t now_ms() const { return now_ms_; }
+
+  // A request without a body (GAIE routes those to any ready pod): "ip:port" of a
+  // routable endpoint chosen at random, or nullopt when none is.
+  std::optional<std::string> any_endpoint();
+
+  // The stream whose Exchange is starting: its attempt "opens" on it (the decision).
+  void set_current(ExtProcStream* stream) { current_ = stream; }
+
+  // RouteService
+  proxy::RouteDecision route(const proxy::RouteRequest& request) override;
+  void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
+  void released(uint32_t endpoint_id) override { router_.released(endpoint_id); }
+  void endpoint_failed(uint32_t endpoint_id) override;
+  void endpoint_succeeded(uint32_t endpoint_id) override;
+
+  // UpstreamSide: in EPP mode the Gateway sends the request; "opening" an attempt is
+  // handing the decision back to the stream that asked.
+  proxy::UpstreamAttempt* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
+                               const proxy::RequestImage& image, proxy::AttemptListener* listener) override;
+
+ private:
+  proxy::ProxyOptions options_;
+  int index_;
+  metrics::WorkerStats stats_;
+  proxy::WorkerCounters counters_;
+  proxy::RequestRouter router_;
+  proxy::RulesPublisher::Reader rules_reader_;
+  proxy::CatalogPublisher::Reader catalog_reader_;
+  net::Timers timers_;
+  uint64_t now_ms_ = 0;
+  proxy::ExchangeEnv env_;
+  ExtProcStream* current_ = nullptr;
+  std::vector<uint32_t> exclude_;  // route(): endpoints outside a subset hint, reused
+  std::string address_scratch_;
+};
+
+}  // namespace ringgate::epp

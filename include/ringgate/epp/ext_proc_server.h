@@ -1,0 +1,68 @@
+#pragma once
+// The EPP's gRPC server: envoy.service.ext_proc.v3.ExternalProcessor/Process on the
+// ext-proc port (GAIE: :9002) and grpc.health.v1.Health (grpc++'s built-in service)
+// on it and on the health port (GAIE: :9003). One thread per EppWorker, each with its
+// own completion queue: a stream is served start to end on the thread that accepted
+// it, so its Exchange, router and statistics are single-threaded as in a gateway worker.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringgate/epp/epp_worker.h"
+#include "ringgate/net/address.h"
+
+namespace ringgate::epp {
+
+struct ExtProcServerOptions {
+  net::Address listen;         // ext-proc (0 port = any)
+  net::Address health_listen;  // grpc.health.v1 only (0 port = any)
+  unsigned threads = 1;
+  EppWorkerContext worker;
+  // Concurrent streams beyond this are refused by gRPC (RESOURCE_EXHAUSTED) before any
+  // state is made for them.
+  int max_concurrent_streams = 16384;
+  // Polled every 100 ms: the health service's SERVING / NOT_SERVING (pool synced, an
+  // endpoint routable, not draining). Null = always serving.
+  std::function<bool()> ready;
+};
+
+class ExtProcServer {
+ public:
+  explicit ExtProcServer(ExtProcServerOptions options);
+  ~ExtProcServer();
+  ExtProcServer(const ExtProcServer&) = delete;
+  ExtProcServer& operator=(const ExtProcServer&) = delete;
+
+  // Binds, starts the threads. Empty string = success.
+  std::string start();
+  // The bound addresses (after start()).
+  net::Address address() const { return address_; }
+  net::Address health_address() const { return health_address_; }
+  // Per-thread statistics and counters, for ControlPlane::attach_worker (after construction).
+  size_t worker_count() const { return workers_.size(); }
+  const EppWorker& worker(size_t i) const { return *workers_[i]; }
+
+  // grpc.health.v1: "", "readiness" and the ext-proc service follow `serving`;
+  // "liveness" is always SERVING while the server runs (as GAIE's health server).
+  void set_serving(bool serving);
+  // Streams in progress get until `drain_ms` to end, then everything stops.
+  void stop(uint32_t drain_ms);
+
+  struct Impl;
+
+ private:
+  ExtProcServerOptions options_;
+  std::vector<std::unique_ptr<EppWorker>> workers_;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::thread> threads_;
+  net::Address address_;
+  net::Address health_address_;
+  std::atomic<bool> serving_{false};
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};  // the health status stays NOT_SERVING from stop() on
+};
+
+}  // namespace ringgate::epp

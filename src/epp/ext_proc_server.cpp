@@ -1,0 +1,246 @@
+#include "ringgate/epp/ext_proc_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+
+#include "envoy/service/ext_proc/v3/external_processor.grpc.pb.h"
+#include "ringgate/epp/ext_proc_stream.h"
+
+namespace ringgate::epp {
+
+namespace {
+
+using Service = envoy::service::ext_proc::v3::ExternalProcessor::AsyncService;
+using extproc::ProcessingRequest;
+using extproc::ProcessingResponse;
+
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr const char* kExtProcServiceName = "envoy.service.ext_proc.v3.ExternalProcessor";
+
+class Call;
+
+// Each asynchronous operation of a call completes with a pointer to one of these.
+struct Tag {
+  enum class Op : uint8_t { Accept, Read, Write, Finish, Done };
+  Call* call;
+  Op op;
+};
+
+// One Process stream on one thread: at most one read and one write in flight (gRPC's
+// rule), Finish only once no write is, and freed when every operation has come back.
+class Call {
+ public:
+  Call(Service& service, grpc::ServerCompletionQueue& cq, EppWorker& worker)
+      : service_(service), cq_(cq), worker_(worker), stream_(worker) {
+    ctx_.AsyncNotifyWhenDone(&done_tag_);
+    ++pending_;  // done
+    ++pending_;  // accept
+    service_.RequestProcess(&ctx_, &rw_, &cq_, &cq_, &accept_tag_);
+  }
+
+  void on_event(Tag::Op op, bool ok) {
+    --pending_;
+    switch (op) {
+      case Tag::Op::Accept:
+        if (!ok) {  // the server is shutting down: no call came, so no done notification will
+          --pending_;
+          break;
+        }
+        accepted_ = true;
+        new Call(service_, cq_, worker_);  // the next stream on this thread
+        read();
+        break;
+      case Tag::Op::Read:
+        reading_ = false;
+        if (!ok) {  // the Gateway half-closed (or went away: then done_tag_ says cancelled)
+          stream_.on_peer_closed();
+          finish(grpc::Status::OK);
+          break;
+        }
+        out_scratch_.clear();
+        stream_.on_request(in_, out_scratch_);
+        for (ProcessingResponse& r : out_scratch_) out_.push_back(std::move(r));
+        if (stream_.end() == StreamEnd::Open) read();
+        else finish(status_of(stream_));
+        break;
+      case Tag::Op::Write:
+        writing_ = false;
+        out_.pop_front();
+        if (!ok) {  // the stream is gone: nothing more will be written
+          out_.clear();
+          stream_.on_peer_gone();
+          finish(grpc::Status::CANCELLED);
+        }
+        break;
+      case Tag::Op::Finish: break;
+      case Tag::Op::Done:
+        done_ = true;
+        if (ctx_.IsCancelled()) stream_.on_peer_gone();
+        break;
+    }
+    pump();
+    if (pending_ == 0) delete this;
+  }
+
+  Tag accept_tag_{this, Tag::Op::Accept};
+  Tag read_tag_{this, Tag::Op::Read};
+  Tag write_tag_{this, Tag::Op::Write};
+  Tag finish_tag_{this, Tag::Op::Finish};
+  Tag done_tag_{this, Tag::Op::Done};
+
+ private:
+  static grpc::Status status_of(const ExtProcStream& stream) {
+    switch (stream.end()) {
+      case StreamEnd::Open:
+      case StreamEnd::Ok: return grpc::Status::OK;
+      case StreamEnd::InvalidArgument:
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(stream.end_message()));
+      case StreamEnd::Unimplemented:
+        return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::string(stream.end_message()));
+    }
+    return grpc::Status::OK;
+  }
+
+  void read() {
+    if (finishing_ || reading_) return;
+    reading_ = true;
+    ++pending_;
+    rw_.Read(&in_, &read_tag_);
+  }
+
+  void finish(const grpc::Status& status) {
+    if (finishing_) return;
+    finishing_ = true;
+    final_ = status;
+  }
+
+  void pump() {
+    if (!accepted_ || writing_ || finish_sent_) return;
+    if (!out_.empty()) {
+      writing_ = true;
+      ++pending_;
+      rw_.Write(out_.front(), &write_tag_);
+      return;
+    }
+    if (finishing_) {
+      finish_sent_ = true;
+      ++pending_;
+      rw_.Finish(final_, &finish_tag_);
+    }
+  }
+
+  Service& service_;
+  grpc::ServerCompletionQueue& cq_;
+  EppWorker& worker_;
+  grpc::ServerContext ctx_;
+  grpc::ServerAsyncReaderWriter<ProcessingResponse, ProcessingRequest> rw_{&ctx_};
+  ProcessingRequest in_;
+  std::vector<ProcessingResponse> out_scratch_;
+  std::deque<ProcessingResponse> out_;
+  ExtProcStream stream_;
+  grpc::Status final_;
+  int pending_ = 0;
+  bool accepted_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool finishing_ = false;
+  bool finish_sent_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+struct ExtProcServer::Impl {
+  Service service;
+  std::unique_ptr<grpc::Server> server;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+};
+
+ExtProcServer::ExtProcServer(ExtProcServerOptions options) : options_(std::move(options)), impl_(new Impl) {
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
+    workers_.push_back(std::make_unique<EppWorker>(options_.worker, int(i)));
+}
+
+ExtProcServer::~ExtProcServer() { stop(0); }
+
+std::string ExtProcServer::start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0, health_port = 0;
+  builder.AddListeningPort(options_.listen.to_string(), grpc::InsecureServerCredentials(), &port);
+  const bool separate_health = options_.health_listen.to_string() != options_.listen.to_string();
+  if (separate_health)
+    builder.AddListeningPort(options_.health_listen.to_string(), grpc::InsecureServerCredentials(), &health_port);
+  builder.RegisterService(&impl_->service);
+  // A BUFFERED body arrives as one message: the body limit plus room for the framing.
+  const size_t body_limit = options_.worker.options.limits.max_body_bytes;
+  builder.SetMaxReceiveMessageSize(int(std::min<size_t>(body_limit + (64u << 10), INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
+  for (size_t i = 0; i < workers_.size(); ++i) impl_->queues.push_back(builder.AddCompletionQueue());
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || port == 0 || (separate_health && health_port == 0)) {
+    impl_->server.reset();
+    return "cannot listen for ext-proc on " + options_.listen.to_string() +
+           (separate_health ? " / health on " + options_.health_listen.to_string() : std::string());
+  }
+  address_ = options_.listen;
+  address_.sin.sin_port = htons(uint16_t(port));  // sin_port and sin6_port share their offset
+  health_address_ = separate_health ? options_.health_listen : address_;
+  if (separate_health) health_address_.sin.sin_port = htons(uint16_t(health_port));
+  set_serving(serving_.load());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      grpc::ServerCompletionQueue& cq = *impl_->queues[i];
+      EppWorker& worker = *workers_[i];
+      new Call(impl_->service, cq, worker);
+      auto next_tick = std::chrono::system_clock::now() + kTick;
+      for (;;) {
+        void* tag = nullptr;
+        bool ok = false;
+        const auto status = cq.AsyncNext(&tag, &ok, next_tick);
+        if (status == grpc::CompletionQueue::SHUTDOWN) break;
+        if (std::chrono::system_clock::now() >= next_tick) {
+          worker.tick();
+          if (i == 0 && options_.ready && !stopping_.load()) {
+            const bool ready = options_.ready();
+            if (ready != serving_.load(std::memory_order_relaxed)) set_serving(ready);
+          }
+          next_tick = std::chrono::system_clock::now() + kTick;
+        }
+        if (status == grpc::CompletionQueue::TIMEOUT) continue;
+        worker.refresh();
+        Tag* t = static_cast<Tag*>(tag);
+        t->call->on_event(t->op, ok);
+      }
+    });
+  }
+  return {};
+}
+
+void ExtProcServer::set_serving(bool serving) {
+  serving_.store(serving, std::memory_order_relaxed);
+  if (!impl_->server) return;
+  grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus("", serving);
+  health->SetServingStatus("readiness", serving);
+  health->SetServingStatus(kExtProcServiceName, serving);
+  health->SetServingStatus("liveness", true);
+}
+
+void ExtProcServer::stop(uint32_t drain_ms) {
+  if (stopped_ || !impl_->server) return;
+  stopped_ = true;
+  stopping_.store(true);
+  set_serving(false);
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(drain_ms));
+  for (auto& q : impl_->queues) q->Shutdown();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace ringgate::epp

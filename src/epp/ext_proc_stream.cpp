@@ -1,0 +1,366 @@
+#include "ringgate/epp/ext_proc_stream.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "ringgate/http/error_response.h"
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::epp {
+
+namespace {
+
+using extproc::ProcessingRequest;
+using extproc::ProcessingResponse;
+using ProcessingMode = envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+using HeaderValueOption = envoy::config::core::v3::HeaderValueOption;
+
+std::string_view value_of(const envoy::config::core::v3::HeaderValue& h) {
+  return h.raw_value().empty() ? std::string_view(h.value()) : std::string_view(h.raw_value());
+}
+
+llhttp_method_t method_of(std::string_view m) {
+  if (m == "POST") return HTTP_POST;
+  if (m == "PUT") return HTTP_PUT;
+  if (m == "HEAD") return HTTP_HEAD;
+  if (m == "DELETE") return HTTP_DELETE;
+  if (m == "PATCH") return HTTP_PATCH;
+  if (m == "OPTIONS") return HTTP_OPTIONS;
+  return HTTP_GET;
+}
+
+// Overwrite, never append: a client that sends its own x-gateway-destination-endpoint
+// must not end up with two values for the Gateway to choose from.
+void set_header(extproc::HeaderMutation* mutation, std::string_view key, std::string_view value) {
+  HeaderValueOption* option = mutation->add_set_headers();
+  option->mutable_header()->set_key(std::string(key));
+  option->mutable_header()->set_raw_value(std::string(value));
+  option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+}
+
+void set_destination_metadata(ProcessingResponse& response, std::string_view endpoint) {
+  google::protobuf::Struct& inner =
+      *(*response.mutable_dynamic_metadata()->mutable_fields())[std::string(kDestinationMetadataNamespace)]
+           .mutable_struct_value();
+  (*inner.mutable_fields())[std::string(kDestinationEndpointHeader)].set_string_value(std::string(endpoint));
+}
+
+bool clean_value(std::string_view v) {
+  for (char c : v)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+}  // namespace
+
+ExtProcStream::ExtProcStream(EppWorker& worker) : worker_(worker), exchange_(worker.env(), *this) {}
+
+ExtProcStream::~ExtProcStream() { on_peer_gone(); }
+
+void ExtProcStream::fail(StreamEnd end, std::string_view message) {
+  end_ = end;
+  end_message_.assign(message);
+  phase_ = Phase::Done;
+  on_peer_gone();
+}
+
+void ExtProcStream::on_peer_closed() {
+  if (phase_ == Phase::Response) end_exchange();
+  on_peer_gone();
+}
+
+void ExtProcStream::on_peer_gone() {
+  if (exchange_.active()) exchange_.client_gone();
+  attempt_open_ = false;
+  scratch_.clear();
+}
+
+void ExtProcStream::on_request(const ProcessingRequest& request, std::vector<ProcessingResponse>& out) {
+  if (end_ != StreamEnd::Open) return;
+  if (first_message_) {
+    first_message_ = false;
+    if (request.has_protocol_config()) {
+      const extproc::ProtocolConfiguration& config = request.protocol_config();
+      if (config.request_body_mode() == ProcessingMode::STREAMED) {
+        // Header mutations in answer to a body only apply when buffered, and in STREAMED
+        // mode the headers must be answered before the body (and the pick) exists.
+        return fail(StreamEnd::Unimplemented,
+                    "request_body_mode STREAMED cannot carry an endpoint pick; use FULL_DUPLEX_STREAMED or BUFFERED");
+      }
+      duplex_request_ = config.request_body_mode() == ProcessingMode::FULL_DUPLEX_STREAMED;
+      buffered_request_ = config.request_body_mode() == ProcessingMode::BUFFERED ||
+                          config.request_body_mode() == ProcessingMode::BUFFERED_PARTIAL;
+      duplex_response_ = config.response_body_mode() == ProcessingMode::FULL_DUPLEX_STREAMED;
+    }
+  }
+  observe_only_ = request.observability_mode();
+  if (request.has_metadata_context() && phase_ <= Phase::RequestBody) read_subset_hint(request.metadata_context());
+  const size_t first_out = out.size();
+  switch (request.request_case()) {
+    case ProcessingRequest::kRequestHeaders: on_request_headers(request.request_headers(), out); break;
+    case ProcessingRequest::kRequestBody: on_request_body(request.request_body(), out); break;
+    case ProcessingRequest::kRequestTrailers: on_request_trailers(out); break;
+    case ProcessingRequest::kResponseHeaders: on_response_headers(request.response_headers(), out); break;
+    case ProcessingRequest::kResponseBody: on_response_body(request.response_body(), out); break;
+    case ProcessingRequest::kResponseTrailers: on_response_trailers(out); break;
+    case ProcessingRequest::REQUEST_NOT_SET: fail(StreamEnd::InvalidArgument, "ProcessingRequest without a request"); break;
+  }
+  if (observe_only_) out.resize(first_out);  // the Gateway ignores answers in observability mode
+}
+
+void ExtProcStream::on_request_headers(const extproc::HttpHeaders& headers, std::vector<ProcessingResponse>& out) {
+  if (phase_ != Phase::Headers) return fail(StreamEnd::InvalidArgument, "request_headers twice on one stream");
+  const auto& list = headers.headers().headers();
+  const http::RequestLimits& limits = worker_.options().limits;
+  if (size_t(list.size()) > kMaxHeaderCount) {
+    return immediate_error(431, "headers_too_large", "too many request header fields", out);
+  }
+  size_t bytes = 0;
+  request_ = http::Request{};
+  request_.method = HTTP_POST;
+  for (const envoy::config::core::v3::HeaderValue& h : list) {
+    const std::string_view key = h.key();
+    const std::string_view value = value_of(h);
+    bytes += key.size() + value.size() + 4;
+    if (bytes > limits.max_header_bytes) {
+      return immediate_error(431, "headers_too_large", "request header fields are too large", out);
+    }
+    if (key.empty()) continue;
+    if (key[0] == ':') {
+      if (key == ":method") request_.method = method_of(value);
+      else if (key == ":path") request_.target.assign(value);
+      else if (key == ":authority") request_.headers.push_back({"host", std::string(value)});
+      continue;
+    }
+    http::Header header{std::string(key), std::string(value)};
+    for (char& c : header.name) c = char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    request_.headers.push_back(std::move(header));
+  }
+  if (headers.end_of_stream()) {
+    // No body (a GET such as /v1/models): GAIE sends it to any ready pod.
+    const std::optional<std::string> endpoint = worker_.any_endpoint();
+    if (!endpoint) return immediate_error(503, "no_endpoint", "no model server is available", out);
+    phase_ = Phase::Decided;
+    return answer_pick(*endpoint, /*body_follows=*/false, /*trailers_follow=*/false, out);
+  }
+  phase_ = Phase::RequestBody;
+  if (!duplex_request_) {
+    // Buffered: the headers are answered now, the pick rides on the body's answer.
+    ProcessingResponse& r = out.emplace_back();
+    r.mutable_request_headers()->mutable_response()->set_clear_route_cache(true);
+  }
+}
+
+void ExtProcStream::on_request_body(const extproc::HttpBody& body, std::vector<ProcessingResponse>& out) {
+  if (phase_ != Phase::RequestBody) return fail(StreamEnd::InvalidArgument, "request_body outside the request body phase");
+  const size_t limit = worker_.options().limits.max_body_bytes;
+  if (body.body().size() > limit - request_.body.size()) {
+    return immediate_error(413, "body_too_large", "request body is larger than the gateway's body limit", out);
+  }
+  request_.body.append(body.body());
+  // BUFFERED sends the whole body in one message (end_of_stream is false when trailers follow).
+  if (body.end_of_stream() || buffered_request_) return decide(/*trailers_follow=*/!body.end_of_stream(), out);
+  if (!duplex_request_) out.emplace_back().mutable_request_body();  // a chunk passed on unchanged
+}
+
+void ExtProcStream::on_request_trailers(std::vector<ProcessingResponse>& out) {
+  if (phase_ == Phase::RequestBody) {
+    // The body ended without end_of_stream: the trailers say it is complete.
+    decide(/*trailers_follow=*/true, out);
+    if (end_ != StreamEnd::Open || duplex_request_) return;  // duplex: answered after the body
+  }
+  out.emplace_back().mutable_request_trailers();
+}
+
+void ExtProcStream::decide(bool trailers_follow, std::vector<ProcessingResponse>& out) {
+  worker_.counters().requests.add();
+  scratch_.clear();
+  attempt_open_ = false;
+  worker_.set_current(this);
+  exchange_.start(request_, /*http11=*/true, /*keep_alive=*/true, worker_.now_ms());
+  worker_.set_current(nullptr);
+  if (!attempt_open_) {
+    // The Exchange answered with an error (bad body 400, unknown model 404, 429, 503):
+    // the same status and JSON body, as an immediate response.
+    const int status = exchange_.status() > 0 ? exchange_.status() : 500;
+    const size_t head_end = scratch_.find("\r\n\r\n");
+    const std::string body = head_end == std::string::npos ? std::string() : scratch_.substr(head_end + 4);
+    scratch_.clear();
+    return immediate(status, body, out);
+  }
+  phase_ = Phase::Decided;
+  answer_pick(picked_, /*body_follows=*/true, trailers_follow, out);
+}
+
+proxy::UpstreamAttempt* ExtProcStream::opened(const net::Address& address, const proxy::RequestImage& image,
+                                              proxy::AttemptListener*) {
+  picked_ = address.to_string();
+  rewritten_ = !image.model_token.empty();
+  if (rewritten_) {
+    // The body as the gateway would forward it: the model's JSON token replaced in place.
+    forward_body_.assign(image.body.substr(0, image.model_offset));
+    forward_body_ += image.model_token;
+    forward_body_ += image.body.substr(image.model_offset + image.model_length);
+  }
+  attempt_open_ = true;
+  return this;
+}
+
+void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bool trailers_follow,
+                                std::vector<ProcessingResponse>& out) {
+  const std::string_view body = !body_follows ? std::string_view() : rewritten_ ? std::string_view(forward_body_)
+                                                                                : std::string_view(request_.body);
+  char length[24];
+  const auto [length_end, ec] = std::to_chars(length, length + sizeof length, body.size());
+  const std::string_view content_length(length, size_t(length_end - length));
+  if (duplex_request_ || !body_follows) {
+    // GAIE's order: the headers' answer carries the pick, then the body streams back.
+    ProcessingResponse& r = out.emplace_back();
+    extproc::CommonResponse* common = r.mutable_request_headers()->mutable_response();
+    common->set_clear_route_cache(true);
+    set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
+    if (!body.empty()) set_header(common->mutable_header_mutation(), "content-length", content_length);
+    set_destination_metadata(r, endpoint);
+    if (!body_follows) return;
+    size_t at = 0;
+    do {
+      const size_t n = std::min(kStreamedChunkBytes, body.size() - at);
+      extproc::StreamedBodyResponse* chunk =
+          out.emplace_back().mutable_request_body()->mutable_response()->mutable_body_mutation()->mutable_streamed_response();
+      chunk->set_body(std::string(body.substr(at, n)));
+      at += n;
+      chunk->set_end_of_stream(at == body.size() && !trailers_follow);
+    } while (at < body.size());
+    if (trailers_follow) out.emplace_back().mutable_request_trailers();
+    return;
+  }
+  // Buffered: the body's answer carries the pick; the body is replaced only when rewritten.
+  ProcessingResponse& r = out.emplace_back();
+  extproc::CommonResponse* common = r.mutable_request_body()->mutable_response();
+  common->set_clear_route_cache(true);
+  set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
+  if (rewritten_) {
+    set_header(common->mutable_header_mutation(), "content-length", content_length);
+    common->mutable_body_mutation()->set_body(std::string(body));
+  }
+  set_destination_metadata(r, endpoint);
+}
+
+void ExtProcStream::immediate(int status, std::string_view json_body, std::vector<ProcessingResponse>& out) {
+  ProcessingResponse& r = out.emplace_back();
+  extproc::ImmediateResponse* im = r.mutable_immediate_response();
+  im->mutable_status()->set_code(envoy::type::v3::StatusCode(status));
+  set_header(im->mutable_headers(), "content-type", "application/json");
+  im->set_body(std::string(json_body));
+  im->set_details("ringgate_epp_" + std::to_string(status));
+  end_ = StreamEnd::Ok;  // GAIE ends the stream after an immediate response
+  phase_ = Phase::Done;
+  on_peer_gone();
+}
+
+void ExtProcStream::immediate_error(int status, std::string_view code, std::string_view message,
+                                    std::vector<ProcessingResponse>& out) {
+  worker_.counters().gateway_errors.add();
+  worker_.counters().responses_by_class[status / 100].add();
+  immediate(status, http::error_body(status, code, message), out);
+}
+
+void ExtProcStream::on_response_headers(const extproc::HttpHeaders& headers, std::vector<ProcessingResponse>& out) {
+  if (phase_ != Phase::Decided) return fail(StreamEnd::InvalidArgument, "response_headers before a decision");
+  phase_ = Phase::Response;
+  out.emplace_back().mutable_response_headers();
+  if (!attempt_open_ || !exchange_.active()) {
+    if (headers.end_of_stream()) phase_ = Phase::Done;
+    return;
+  }
+  // The head as the Exchange reads it: status, content-type, framing. Nothing else is
+  // needed, and a value that cannot be written into an HTTP head is left out.
+  int status = 0;
+  response_text_.clear();
+  size_t count = 0;
+  for (const envoy::config::core::v3::HeaderValue& h : headers.headers().headers()) {
+    if (++count > kMaxHeaderCount) break;
+    const std::string_view key = h.key();
+    const std::string_view value = value_of(h);
+    if (key == ":status") {
+      std::from_chars(value.data(), value.data() + value.size(), status);
+    } else if ((key == "content-type" || key == "content-length" || key == "transfer-encoding") &&
+               value.size() <= 256 && clean_value(value)) {
+      response_text_.append(key).append(": ").append(value).append("\r\n");
+    }
+  }
+  if (status < 200 || status > 599) return fail(StreamEnd::InvalidArgument, "response_headers without a valid :status");
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\n";
+  std::string ignored;
+  response_head_.reset();
+  const std::string full = head + response_text_ + "\r\n";
+  response_head_.feed(full.data(), full.size(), &ignored);
+  if (!response_head_.head_complete()) {  // conflicting framing fields: the status alone
+    response_head_.reset();
+    head += "\r\n";
+    response_head_.feed(head.data(), head.size(), &ignored);
+  }
+  exchange_.on_response_head(response_head_);
+  scratch_.clear();
+  if (headers.end_of_stream()) end_exchange();
+}
+
+void ExtProcStream::on_response_body(const extproc::HttpBody& body, std::vector<ProcessingResponse>& out) {
+  if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_body before response_headers");
+  if (attempt_open_ && exchange_.active()) {
+    exchange_.on_response_body(body.body());  // usage, TTFT, inter-token gaps, sizes
+    scratch_.clear();
+  }
+  if (!duplex_response_) {
+    out.emplace_back().mutable_response_body();  // passed on unchanged
+  } else {
+    // Duplex: the Gateway sends on what comes back, so every byte is echoed, in order.
+    const std::string& data = body.body();
+    size_t at = 0;
+    do {
+      const size_t n = std::min(kStreamedChunkBytes, data.size() - at);
+      extproc::StreamedBodyResponse* chunk =
+          out.emplace_back().mutable_response_body()->mutable_response()->mutable_body_mutation()->mutable_streamed_response();
+      chunk->set_body(data.substr(at, n));
+      at += n;
+      chunk->set_end_of_stream(at == data.size() && body.end_of_stream());
+    } while (at < data.size());
+  }
+  if (body.end_of_stream()) end_exchange();
+}
+
+void ExtProcStream::on_response_trailers(std::vector<ProcessingResponse>& out) {
+  if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_trailers before response_headers");
+  out.emplace_back().mutable_response_trailers();
+  end_exchange();
+}
+
+// filter_metadata["envoy.lb.subset_hint"]["x-gateway-destination-endpoint-subset"]: a
+// list of "ip:port" strings. Bounded: entries past kMaxSubsetEntries, and values that are
+// not short strings, are left out.
+void ExtProcStream::read_subset_hint(const envoy::config::core::v3::Metadata& metadata) {
+  const auto& namespaces = metadata.filter_metadata();
+  const auto ns = namespaces.find(std::string(kSubsetHintNamespace));
+  if (ns == namespaces.end()) return;
+  const auto field = ns->second.fields().find(std::string(kSubsetHintKey));
+  if (field == ns->second.fields().end()) return;
+  has_subset_ = true;
+  subset_.clear();
+  for (const google::protobuf::Value& v : field->second.list_value().values()) {
+    if (subset_.size() == kMaxSubsetEntries) break;
+    if (v.kind_case() == google::protobuf::Value::kStringValue && v.string_value().size() <= 64)
+      subset_.push_back(v.string_value());
+  }
+  std::sort(subset_.begin(), subset_.end());
+}
+
+// The response is complete: the Exchange records it and releases its in-flight count.
+void ExtProcStream::end_exchange() {
+  phase_ = Phase::Done;
+  if (!exchange_.active()) return;
+  if (attempt_open_ && exchange_.response_started()) exchange_.on_response_end(/*reusable=*/false);
+  else exchange_.client_gone();
+  scratch_.clear();
+}
+
+}  // namespace ringgate::epp

@@ -1,0 +1,250 @@
+"""Shared pieces of the EPP-mode tests: stubs generated from proto/ at test time, real
+ringgate / ringgate-sim processes on 127.0.0.1 ephemeral ports (killed at exit), and
+an ext-proc client that talks to ringgate the way Envoy's ext_proc filter does."""
+import atexit
+import http.client
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+BUILD_DIR = os.environ.get('RINGGATE_BUILD_DIR', os.path.join(SOURCE_ROOT, 'build'))
+RINGGATE = os.environ.get('RINGGATE_BIN', os.path.join(BUILD_DIR, 'src/gateway/ringgate'))
+SIM = os.environ.get('RINGGATE_SIM_BIN', os.path.join(BUILD_DIR, 'src/sim/ringgate-sim'))
+
+_TMP = tempfile.mkdtemp(prefix='ringgate-epp-')
+atexit.register(shutil.rmtree, _TMP, True)
+
+
+def _generate_stubs():
+    """Python code for proto/ with Debian's protoc and grpc_python_plugin."""
+    proto_root = os.path.join(SOURCE_ROOT, 'proto')
+    files = []
+    for dirpath, _, names in os.walk(proto_root):
+        files += [os.path.relpath(os.path.join(dirpath, n), proto_root) for n in names if n.endswith('.proto')]
+    plugin = shutil.which('grpc_python_plugin')
+    if plugin is None:
+        raise RuntimeError('grpc_python_plugin not found (Debian: protobuf-compiler-grpc)')
+    subprocess.run(['protoc', '-I', proto_root, '--python_out=' + _TMP, '--grpc_python_out=' + _TMP,
+                    '--plugin=protoc-gen-grpc_python=' + plugin] + sorted(files), check=True)
+    # The health protocol's client, for probes (its module must not sit under the grpc package).
+    subprocess.run(['protoc', '-I', HERE, '--python_out=' + _TMP, '--grpc_python_out=' + _TMP,
+                    '--plugin=protoc-gen-grpc_python=' + plugin, 'grpc_health_v1.proto'], check=True)
+    sys.path.insert(0, _TMP)
+
+
+_generate_stubs()
+
+import grpc  # noqa: E402
+from google.protobuf import struct_pb2  # noqa: E402
+from envoy.config.core.v3 import base_pb2  # noqa: E402
+from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2  # noqa: E402
+from envoy.service.ext_proc.v3 import external_processor_pb2 as ep  # noqa: E402
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as ep_grpc  # noqa: E402
+import grpc_health_v1_pb2 as health_pb2  # noqa: E402
+import grpc_health_v1_pb2_grpc as health_pb2_grpc  # noqa: E402
+
+Mode = processing_mode_pb2.ProcessingMode
+_live = []
+_SANITIZER = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer')
+
+
+def _kill_all():
+    for p in _live:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_all)
+
+
+class Proc:
+    """A started binary and the fields of its {"event":"listening"} line."""
+
+    def __init__(self, args, timeout=15):
+        self.args = args
+        self.stderr_path = os.path.join(_TMP, 'stderr-%d-%d' % (os.getpid(), len(_live)))
+        self.stderr_file = open(self.stderr_path, 'wb')
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file)
+        _live.append(self.proc)
+        box = {}
+
+        def read_line():
+            for line in self.proc.stdout:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if msg.get('event') == 'listening':
+                    box['msg'] = msg
+                    return
+
+        reader = threading.Thread(target=read_line, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if 'msg' not in box:
+            self.proc.kill()
+            raise RuntimeError('%s did not start: %s' % (args[0], self.stderr()))
+        self.info = box['msg']
+
+    def stderr(self):
+        with open(self.stderr_path, 'rb') as f:
+            return f.read().decode(errors='replace')
+
+    def stop(self, sig=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr_file.close()
+        self.proc.stdout.close()
+        # Under the ASan+UBSan build (scripts/run-tests.sh) a report in any child's
+        # stderr fails the test, as tests/lib/procs.mjs does for the Node suites.
+        report = _SANITIZER.search(self.stderr())
+        if report:
+            raise AssertionError('sanitizer report from %s:\n%s' % (os.path.basename(self.args[0]),
+                                                                   self.stderr()[max(0, report.start() - 200):][:4000]))
+        return self.proc.returncode
+
+
+def start_sim(*extra):
+    return Proc([SIM, '--host', '127.0.0.1', '--port', '0', '--seed', '7', *extra])
+
+
+def start_epp(*extra):
+    return Proc([RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
+                 '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', *extra])
+
+
+def start_gateway(*extra):
+    return Proc([RINGGATE, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', *extra])
+
+
+def write_config(text):
+    fd, path = tempfile.mkstemp(suffix='.yaml', dir=_TMP)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    return path
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def wait_for(check, timeout=10.0, what='condition'):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as e:  # the condition may not be reachable yet
+            last = e
+        time.sleep(0.02)
+    raise AssertionError('timed out waiting for %s (%s)' % (what, last))
+
+
+def health_status(address, service=''):
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2).status
+
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+def headers(pairs, end_of_stream=False):
+    """HttpHeaders as Envoy sends them: lower-case keys, values in raw_value."""
+    return ep.HttpHeaders(headers=base_pb2.HeaderMap(headers=[base_pb2.HeaderValue(key=k, raw_value=v.encode())
+                                                             for k, v in pairs]),
+                          end_of_stream=end_of_stream)
+
+
+def request_head(path, body_len, authority='gateway.local', extra=()):
+    return [(':authority', authority), (':path', path), (':method', 'POST'), (':scheme', 'http'),
+            ('content-type', 'application/json'), ('content-length', str(body_len)), *extra]
+
+
+class ExtProcStream:
+    """One Process stream driven message by message, as Envoy's ext_proc filter does."""
+
+    def __init__(self, address):
+        self.channel = grpc.insecure_channel(address)
+        self.stub = ep_grpc.ExternalProcessorStub(self.channel)
+        self.outbox = queue.Queue()
+        self.responses = self.stub.Process(self._requests(), timeout=30)
+
+    def _requests(self):
+        while True:
+            item = self.outbox.get()
+            if item is None:
+                return
+            yield item
+
+    def send(self, **fields):
+        self.outbox.put(ep.ProcessingRequest(**fields))
+
+    def recv(self):
+        return next(self.responses)
+
+    def close(self):
+        """Half-close, as Envoy does at the end of the HTTP stream; returns the final status code."""
+        self.outbox.put(None)
+        try:
+            for _ in self.responses:
+                pass
+            code = grpc.StatusCode.OK
+        except grpc.RpcError as e:
+            code = e.code()
+        self.channel.close()
+        return code
+
+
+def header_map(mutation):
+    return {h.header.key: (h.header.raw_value or h.header.value.encode()).decode() for h in mutation.set_headers}
+
+
+def destination_metadata(response):
+    fields = response.dynamic_metadata.fields
+    return fields['envoy.lb'].struct_value.fields['x-gateway-destination-endpoint'].string_value
+
+
+def send_to(endpoint, path, body, stream=False):
+    """What the Gateway does with the decision: the request to that endpoint itself."""
+    host, port = endpoint.rsplit(':', 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request('POST', path, body=body, headers={'content-type': 'application/json'})
+    return conn, conn.getresponse()
+
+
+def debug_endpoints(admin):
+    return json.loads(http_get('http://%s/debug/endpoints' % admin))['endpoints']
+
+
+def inflight(admin):
+    return {e['address']: e['inflight'] for e in debug_endpoints(admin)}
+
+
+def scrape(admin):
+    out = {}
+    for line in http_get('http://%s/metrics' % admin).splitlines():
+        if not line or line.startswith('#'):
+            continue
+        name, _, value = line.rpartition(' ')
+        out[name] = float(value)
+    return out

@@ -1,0 +1,298 @@
+// ExtProcStream without gRPC or processes: message order, the decision's shape, bounds
+// on hostile input, and in-flight accounting, over a real RequestRouter and snapshot.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/epp/epp_worker.h"
+#include "ringgate/epp/ext_proc_stream.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/rendezvous.h"
+
+using namespace ringgate;
+using epp::extproc::ProcessingRequest;
+using epp::extproc::ProcessingResponse;
+using Mode = envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+
+namespace {
+
+sched::EndpointState endpoint(sched::EndpointId id, uint16_t port) {
+  sched::EndpointState e;
+  e.id = id;
+  e.address.host = "127.0.0.1";
+  e.address.port = port;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&e.address.sockaddr);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(port);
+  sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  e.address.sockaddr_len = sizeof(sockaddr_in);
+  e.address_hash = sched::address_hash("127.0.0.1", port);
+  e.models = {"m"};
+  e.routable = true;
+  return e;
+}
+
+struct Fixture {
+  sched::SnapshotPublisher publisher{1};
+  sched::PrefixIndex index;
+  sched::InflightCounters inflight;
+  std::unique_ptr<epp::EppWorker> worker;
+
+  Fixture() {
+    inflight.ensure(0);
+    std::vector<sched::EndpointState> states;
+    states.push_back(endpoint(0, 8001));
+    publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
+    epp::EppWorkerContext context;
+    context.options.limits.max_body_bytes = 4096;
+    context.options.limits.max_header_bytes = 2048;
+    context.router.publisher = &publisher;
+    context.router.index = &index;
+    context.router.inflight = &inflight;
+    worker = std::make_unique<epp::EppWorker>(context, 0);
+  }
+};
+
+ProcessingRequest request_headers(bool end_of_stream = false, size_t extra = 0, size_t extra_bytes = 0) {
+  ProcessingRequest r;
+  auto* map = r.mutable_request_headers()->mutable_headers();
+  auto add = [&](std::string key, std::string value) {
+    auto* h = map->add_headers();
+    h->set_key(key);
+    h->set_raw_value(value);
+  };
+  add(":method", "POST");
+  add(":path", "/v1/completions");
+  add("x-gateway-destination-endpoint", "10.1.1.1:1");  // a client's own choice: must not win
+  for (size_t i = 0; i < extra; ++i) add("x-" + std::to_string(i), "v");
+  if (extra_bytes) add("x-big", std::string(extra_bytes, 'v'));
+  r.mutable_request_headers()->set_end_of_stream(end_of_stream);
+  return r;
+}
+
+ProcessingRequest body(std::string data, bool end_of_stream) {
+  ProcessingRequest r;
+  r.mutable_request_body()->set_body(std::move(data));
+  r.mutable_request_body()->set_end_of_stream(end_of_stream);
+  return r;
+}
+
+ProcessingRequest with_mode(ProcessingRequest r, Mode::BodySendMode request_mode,
+                            Mode::BodySendMode response_mode = Mode::NONE) {
+  r.mutable_protocol_config()->set_request_body_mode(request_mode);
+  r.mutable_protocol_config()->set_response_body_mode(response_mode);
+  return r;
+}
+
+std::string header(const epp::extproc::HeaderMutation& m, const std::string& key) {
+  for (const auto& o : m.set_headers())
+    if (o.header().key() == key) return o.header().raw_value();
+  return "<absent>";
+}
+
+const std::string kBody = R"({"model":"m","prompt":"hello"})";
+
+}  // namespace
+
+TEST_CASE("duplex: the pick answers the headers, the body streams back, the response ends the in-flight count") {
+  Fixture f;
+  epp::ExtProcStream s(*f.worker);
+  std::vector<ProcessingResponse> out;
+  s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED, Mode::FULL_DUPLEX_STREAMED), out);
+  CHECK(out.empty());  // held until the body is complete
+  s.on_request(body(kBody.substr(0, 10), false), out);
+  CHECK(out.empty());
+  s.on_request(body(kBody.substr(10), true), out);
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].has_request_headers());
+  const auto& common = out[0].request_headers().response();
+  CHECK(common.clear_route_cache());
+  CHECK(header(common.header_mutation(), "x-gateway-destination-endpoint") == "127.0.0.1:8001");
+  CHECK(header(common.header_mutation(), "content-length") == std::to_string(kBody.size()));
+  CHECK(out[0].dynamic_metadata().fields().at("envoy.lb").struct_value().fields().at("x-gateway-destination-endpoint")
+            .string_value() == "127.0.0.1:8001");
+  const auto& streamed = out[1].request_body().response().body_mutation().streamed_response();
+  CHECK(streamed.body() == kBody);
+  CHECK(streamed.end_of_stream());
+  CHECK(f.inflight.get(0) == 1);
+
+  out.clear();
+  ProcessingRequest head;
+  auto* status = head.mutable_response_headers()->mutable_headers()->add_headers();
+  status->set_key(":status");
+  status->set_raw_value("200");
+  s.on_request(head, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].has_response_headers());
+  // A response chunk larger than GAIE's 62000-byte limit is echoed in pieces, in order.
+  out.clear();
+  ProcessingRequest chunk;
+  chunk.mutable_response_body()->set_body(std::string(70000, 'a') + "b");
+  chunk.mutable_response_body()->set_end_of_stream(true);
+  s.on_request(chunk, out);
+  REQUIRE(out.size() == 2);
+  const auto& a = out[0].response_body().response().body_mutation().streamed_response();
+  const auto& b = out[1].response_body().response().body_mutation().streamed_response();
+  CHECK(a.body().size() == epp::kStreamedChunkBytes);
+  CHECK_FALSE(a.end_of_stream());
+  CHECK(a.body() + b.body() == chunk.response_body().body());
+  CHECK(b.end_of_stream());
+  CHECK(f.inflight.get(0) == 0);
+  CHECK(s.end() == epp::StreamEnd::Open);  // the Gateway closes the stream
+}
+
+TEST_CASE("the stream going away after the pick releases the in-flight count") {
+  Fixture f;
+  {
+    epp::ExtProcStream s(*f.worker);
+    std::vector<ProcessingResponse> out;
+    s.on_request(with_mode(request_headers(), Mode::BUFFERED), out);
+    s.on_request(body(kBody, true), out);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].has_request_headers());
+    CHECK(header(out[1].request_body().response().header_mutation(), "x-gateway-destination-endpoint") ==
+          "127.0.0.1:8001");
+    CHECK_FALSE(out[1].request_body().response().has_body_mutation());  // not rewritten: passed on
+    CHECK(f.inflight.get(0) == 1);
+    s.on_peer_gone();
+    CHECK(f.inflight.get(0) == 0);
+    s.on_request(body(kBody, true), out);  // nothing after the end
+  }
+  CHECK(f.inflight.get(0) == 0);
+}
+
+TEST_CASE("hostile input: header count and bytes, body bytes, unknown model") {
+  Fixture f;
+  std::vector<ProcessingResponse> out;
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(false, epp::kMaxHeaderCount + 1), Mode::FULL_DUPLEX_STREAMED), out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].immediate_response().status().code() == 431);
+    CHECK(s.end() == epp::StreamEnd::Ok);
+  }
+  out.clear();
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(false, 0, 3000), Mode::FULL_DUPLEX_STREAMED), out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].immediate_response().status().code() == 431);
+  }
+  out.clear();
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+    s.on_request(body(std::string(4000, ' '), false), out);
+    CHECK(out.empty());
+    s.on_request(body(std::string(97, ' '), false), out);  // 4097 > 4096
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].immediate_response().status().code() == 413);
+    CHECK(out[0].immediate_response().body().find("body_too_large") != std::string::npos);
+  }
+  out.clear();
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+    s.on_request(body(R"({"model":"nope","prompt":"x"})", true), out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].immediate_response().status().code() == 404);
+    CHECK(f.inflight.get(0) == 0);
+  }
+}
+
+TEST_CASE("protocol misuse ends the stream with an error; STREAMED bodies are refused") {
+  Fixture f;
+  std::vector<ProcessingResponse> out;
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(body(kBody, true), out);
+    CHECK(s.end() == epp::StreamEnd::InvalidArgument);
+  }
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+    s.on_request(request_headers(), out);
+    CHECK(s.end() == epp::StreamEnd::InvalidArgument);
+  }
+  {
+    epp::ExtProcStream s(*f.worker);
+    ProcessingRequest r;
+    r.mutable_response_body()->set_body("x");
+    s.on_request(r, out);
+    CHECK(s.end() == epp::StreamEnd::InvalidArgument);
+  }
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(ProcessingRequest(), out);
+    CHECK(s.end() == epp::StreamEnd::InvalidArgument);
+  }
+  {
+    epp::ExtProcStream s(*f.worker);
+    s.on_request(with_mode(request_headers(), Mode::STREAMED), out);
+    CHECK(s.end() == epp::StreamEnd::Unimplemented);
+  }
+  CHECK(out.empty());
+}
+
+TEST_CASE("a request without a body gets any routable endpoint; observability mode answers nothing") {
+  Fixture f;
+  std::vector<ProcessingResponse> out;
+  epp::ExtProcStream s(*f.worker);
+  s.on_request(with_mode(request_headers(true), Mode::FULL_DUPLEX_STREAMED), out);
+  REQUIRE(out.size() == 1);
+  CHECK(header(out[0].request_headers().response().header_mutation(), "x-gateway-destination-endpoint") ==
+        "127.0.0.1:8001");
+  CHECK(header(out[0].request_headers().response().header_mutation(), "content-length") == "<absent>");
+
+  std::vector<ProcessingResponse> quiet;
+  epp::ExtProcStream observed(*f.worker);
+  ProcessingRequest r = with_mode(request_headers(true), Mode::FULL_DUPLEX_STREAMED);
+  r.set_observability_mode(true);
+  observed.on_request(r, quiet);
+  CHECK(quiet.empty());
+}
+
+TEST_CASE("response body mode NONE: the half-close ends a response whose head was seen") {
+  Fixture f;
+  epp::ExtProcStream s(*f.worker);
+  std::vector<ProcessingResponse> out;
+  s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+  s.on_request(body(kBody, true), out);
+  CHECK(f.inflight.get(0) == 1);
+  ProcessingRequest head;
+  auto* status = head.mutable_response_headers()->mutable_headers()->add_headers();
+  status->set_key(":status");
+  status->set_raw_value("200");
+  s.on_request(head, out);
+  CHECK(f.inflight.get(0) == 1);
+  const uint64_t cut = f.worker->counters().client_disconnects_mid_response.get();
+  s.on_peer_closed();
+  CHECK(f.inflight.get(0) == 0);
+  CHECK(f.worker->counters().client_disconnects_mid_response.get() == cut);  // complete, not cut
+}
+
+TEST_CASE("the Gateway's subset hint narrows the pick; none eligible (or an empty list) is 503") {
+  Fixture f;
+  auto with_subset = [](ProcessingRequest r, std::vector<std::string> endpoints) {
+    auto& ns = (*r.mutable_metadata_context()->mutable_filter_metadata())[std::string(epp::kSubsetHintNamespace)];
+    auto* list = (*ns.mutable_fields())[std::string(epp::kSubsetHintKey)].mutable_list_value();
+    for (const std::string& e : endpoints) list->add_values()->set_string_value(e);
+    return r;
+  };
+  auto pick = [&](std::vector<std::string> subset) {
+    epp::ExtProcStream s(*f.worker);
+    std::vector<ProcessingResponse> out;
+    s.on_request(with_subset(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), subset), out);
+    s.on_request(body(kBody, true), out);
+    REQUIRE(!out.empty());
+    if (out[0].has_immediate_response()) return std::to_string(out[0].immediate_response().status().code());
+    return header(out[0].request_headers().response().header_mutation(), "x-gateway-destination-endpoint");
+  };
+  CHECK(pick({"10.0.0.1:1", "127.0.0.1:8001"}) == "127.0.0.1:8001");
+  CHECK(pick({"127.0.0.1:9999"}) == "503");
+  CHECK(pick({}) == "503");
+  CHECK(f.inflight.get(0) == 0);
+}
