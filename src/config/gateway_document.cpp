@@ -1,4 +1,4 @@
-// Reads `kind: Gateway` into gateway_config, range-checking every value.
+// Reads `kind: Gateway` into GatewayConfig, range-checking every value.
 
 #include <algorithm>
 
@@ -17,488 +17,486 @@ using std::chrono::seconds;
 
 // Calls `read(value_node, path)` when `key` is present in `fields`.
 template <typename Read>
-void with_field(const map_fields& fields, std::string_view parent, std::string_view key, Read read) {
-    if (const YAML::Node* value = fields.find(key)) read(*value, join_path(parent, key));
+void with_field(const MapFields& fields, std::string_view parent, std::string_view key, Read read) {
+  if (const YAML::Node* value = fields.find(key)) read(*value, join_path(parent, key));
 }
 
 template <typename T, typename U>
 void assign(T& target, const std::optional<U>& value) {
-    if (value) target = static_cast<T>(*value);
+  if (value) target = static_cast<T>(*value);
 }
 
-void read_listen(yaml_field_reader& r, const YAML::Node& node, const std::string& path, listen_config& out) {
-    auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth"});
-    if (!fields) return;
-    with_field(*fields, path, "api", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.api, r.read_host_port(v, p, true));
-    });
-    with_field(*fields, path, "admin", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.admin, r.read_host_port(v, p, true));
-    });
-    with_field(*fields, path, "epp", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.epp, r.read_host_port(v, p, true));
-    });
-    with_field(*fields, path, "eppHealth", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.epp_health, r.read_host_port(v, p, true));
-    });
-    if (out.api == out.admin) {
-        const bool admin_given = fields->find("admin") != nullptr;
-        r.error(admin_given ? *fields->find("admin") : *fields->find("api"), join_path(path, admin_given ? "admin" : "api"),
-                admin_given ? "must differ from listen.api" : "must differ from listen.admin");
-    }
+void read_listen(YamlFieldReader& r, const YAML::Node& node, const std::string& path, ListenConfig& out) {
+  auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth"});
+  if (!fields) return;
+  with_field(*fields, path, "api",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.api, r.read_host_port(v, p, true)); });
+  with_field(*fields, path, "admin",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.admin, r.read_host_port(v, p, true)); });
+  with_field(*fields, path, "epp",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.epp, r.read_host_port(v, p, true)); });
+  with_field(*fields, path, "eppHealth",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.epp_health, r.read_host_port(v, p, true)); });
+  if (out.api == out.admin) {
+    const bool admin_given = fields->find("admin") != nullptr;
+    r.error(admin_given ? *fields->find("admin") : *fields->find("api"), join_path(path, admin_given ? "admin" : "api"),
+            admin_given ? "must differ from listen.api" : "must differ from listen.admin");
+  }
 }
 
 bool is_service_port_name(std::string_view name) {
-    // IANA service name as Kubernetes validates it: 1-15 chars, [a-z0-9-], a letter somewhere,
-    // no leading/trailing/double hyphen.
-    if (name.empty() || name.size() > 15 || name.front() == '-' || name.back() == '-') return false;
-    bool letter = false;
-    for (size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        if (c >= 'a' && c <= 'z') letter = true;
-        else if (!(c >= '0' && c <= '9') && c != '-') return false;
-        if (c == '-' && i > 0 && name[i - 1] == '-') return false;
-    }
-    return letter;
+  // IANA service name as Kubernetes validates it: 1-15 chars, [a-z0-9-], a letter somewhere,
+  // no leading/trailing/double hyphen.
+  if (name.empty() || name.size() > 15 || name.front() == '-' || name.back() == '-') return false;
+  bool letter = false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'a' && c <= 'z')
+      letter = true;
+    else if (!(c >= '0' && c <= '9') && c != '-')
+      return false;
+    if (c == '-' && i > 0 && name[i - 1] == '-') return false;
+  }
+  return letter;
 }
 
 bool is_dns_label(std::string_view name) {
-    if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
-void read_kubernetes(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
-                     kubernetes_discovery& out) {
-    auto fields = r.read_map(node, path, {"namespace", "service", "port", "apiServer"});
-    if (!fields) return;
-    with_field(*fields, path, "namespace", [&](const YAML::Node& v, const std::string& p) {
-        auto name = r.read_string(v, p);
-        if (name && !is_dns_label(*name)) r.error(v, p, "\"" + *name + "\" is not a valid namespace name");
-        else assign(out.namespace_name, name);
-    });
-    if (const YAML::Node* v = fields->find("service")) {
-        std::string p = join_path(path, "service");
-        auto name = r.read_string(*v, p);
-        if (name && !is_dns_label(*name)) r.error(*v, p, "\"" + *name + "\" is not a valid Service name");
-        else assign(out.service, name);
+void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KubernetesDiscovery& out) {
+  auto fields = r.read_map(node, path, {"namespace", "service", "port", "apiServer"});
+  if (!fields) return;
+  with_field(*fields, path, "namespace", [&](const YAML::Node& v, const std::string& p) {
+    auto name = r.read_string(v, p);
+    if (name && !is_dns_label(*name))
+      r.error(v, p, "\"" + *name + "\" is not a valid namespace name");
+    else
+      assign(out.namespace_name, name);
+  });
+  if (const YAML::Node* v = fields->find("service")) {
+    std::string p = join_path(path, "service");
+    auto name = r.read_string(*v, p);
+    if (name && !is_dns_label(*name))
+      r.error(*v, p, "\"" + *name + "\" is not a valid Service name");
+    else
+      assign(out.service, name);
+  } else {
+    r.error(node, path, "missing required field 'service'");
+  }
+  if (const YAML::Node* v = fields->find("port")) {
+    std::string p = join_path(path, "port");
+    if (v->IsScalar() && !v->Scalar().empty() && v->Tag() != "!" &&
+        std::all_of(v->Scalar().begin(), v->Scalar().end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      assign(out.port_number, r.read_int(*v, p, 1, 65535));
     } else {
-        r.error(node, path, "missing required field 'service'");
+      auto name = r.read_string(*v, p);
+      if (name && !is_service_port_name(*name))
+        r.error(*v, p, "\"" + *name + "\" is neither a port number (1-65535) nor a valid port name");
+      else
+        assign(out.port_name, name);
     }
-    if (const YAML::Node* v = fields->find("port")) {
-        std::string p = join_path(path, "port");
-        if (v->IsScalar() && !v->Scalar().empty() && v->Tag() != "!" &&
-            std::all_of(v->Scalar().begin(), v->Scalar().end(), [](char c) { return c >= '0' && c <= '9'; })) {
-            assign(out.port_number, r.read_int(*v, p, 1, 65535));
-        } else {
-            auto name = r.read_string(*v, p);
-            if (name && !is_service_port_name(*name))
-                r.error(*v, p, "\"" + *name + "\" is neither a port number (1-65535) nor a valid port name");
-            else assign(out.port_name, name);
-        }
-    } else {
-        r.error(node, path, "missing required field 'port' (the Service port's name or number)");
-    }
-    with_field(*fields, path, "apiServer", [&](const YAML::Node& v, const std::string& p) {
-        auto url = r.read_string(v, p);
-        if (!url) return;
-        bool http = url->starts_with("http://"), https = url->starts_with("https://");
-        size_t host_start = http ? 7 : 8;
-        if ((!http && !https) || url->size() <= host_start || (*url)[host_start] == '/')
-            r.error(v, p, "expected a URL such as http://127.0.0.1:8001, got \"" + *url + "\"");
-        else out.api_server = *url;
-    });
+  } else {
+    r.error(node, path, "missing required field 'port' (the Service port's name or number)");
+  }
+  with_field(*fields, path, "apiServer", [&](const YAML::Node& v, const std::string& p) {
+    auto url = r.read_string(v, p);
+    if (!url) return;
+    bool http = url->starts_with("http://"), https = url->starts_with("https://");
+    size_t host_start = http ? 7 : 8;
+    if ((!http && !https) || url->size() <= host_start || (*url)[host_start] == '/')
+      r.error(v, p, "expected a URL such as http://127.0.0.1:8001, got \"" + *url + "\"");
+    else
+      out.api_server = *url;
+  });
 }
 
-void read_pool(yaml_field_reader& r, const YAML::Node& node, const std::string& path, pool_config& out) {
-    auto fields = r.read_map(node, path, {"name", "discovery"});
-    if (!fields) return;
-    with_field(*fields, path, "name", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.name, r.read_string(v, p));
-    });
-    const YAML::Node* discovery_node = fields->find("discovery");
-    std::string discovery_path = join_path(path, "discovery");
-    if (!discovery_node) {
-        r.error(node, path, "missing required field 'discovery' (static: [host:port, ...] or kubernetes: {...})");
-        return;
+void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& path, PoolConfig& out) {
+  auto fields = r.read_map(node, path, {"name", "discovery"});
+  if (!fields) return;
+  with_field(*fields, path, "name",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.name, r.read_string(v, p)); });
+  const YAML::Node* discovery_node = fields->find("discovery");
+  std::string discovery_path = join_path(path, "discovery");
+  if (!discovery_node) {
+    r.error(node, path, "missing required field 'discovery' (static: [host:port, ...] or kubernetes: {...})");
+    return;
+  }
+  auto discovery = r.read_map(*discovery_node, discovery_path, {"static", "kubernetes"});
+  if (!discovery) return;
+  const YAML::Node* static_node = discovery->find("static");
+  const YAML::Node* kubernetes_node = discovery->find("kubernetes");
+  if (static_node && kubernetes_node) {
+    r.error(*kubernetes_node, join_path(discovery_path, "kubernetes"),
+            "give either 'static' or 'kubernetes', not both");
+    return;
+  }
+  if (!static_node && !kubernetes_node) {
+    r.error(*discovery_node, discovery_path, "needs 'static: [host:port, ...]' or 'kubernetes: {...}'");
+    return;
+  }
+  if (static_node) {
+    std::string p = join_path(discovery_path, "static");
+    if (!r.expect_sequence(*static_node, p)) return;
+    if (static_node->size() == 0) {
+      r.error(*static_node, p, "needs at least one host:port endpoint");
+      return;
     }
-    auto discovery = r.read_map(*discovery_node, discovery_path, {"static", "kubernetes"});
-    if (!discovery) return;
-    const YAML::Node* static_node = discovery->find("static");
-    const YAML::Node* kubernetes_node = discovery->find("kubernetes");
-    if (static_node && kubernetes_node) {
-        r.error(*kubernetes_node, join_path(discovery_path, "kubernetes"),
-                "give either 'static' or 'kubernetes', not both");
-        return;
+    for (size_t i = 0; i < static_node->size(); ++i) {
+      YAML::Node item = (*static_node)[i];
+      std::string item_path = index_path(p, i);
+      auto address = r.read_host_port(item, item_path, false);
+      if (!address) continue;
+      if (std::find(out.static_endpoints.begin(), out.static_endpoints.end(), *address) != out.static_endpoints.end()) {
+        r.error(item, item_path, "duplicate endpoint " + format_host_port(*address));
+        continue;
+      }
+      out.static_endpoints.push_back(*address);
     }
-    if (!static_node && !kubernetes_node) {
-        r.error(*discovery_node, discovery_path, "needs 'static: [host:port, ...]' or 'kubernetes: {...}'");
-        return;
-    }
-    if (static_node) {
-        std::string p = join_path(discovery_path, "static");
-        if (!r.expect_sequence(*static_node, p)) return;
-        if (static_node->size() == 0) {
-            r.error(*static_node, p, "needs at least one host:port endpoint");
-            return;
-        }
-        for (size_t i = 0; i < static_node->size(); ++i) {
-            YAML::Node item = (*static_node)[i];
-            std::string item_path = index_path(p, i);
-            auto address = r.read_host_port(item, item_path, false);
-            if (!address) continue;
-            if (std::find(out.static_endpoints.begin(), out.static_endpoints.end(), *address) !=
-                out.static_endpoints.end()) {
-                r.error(item, item_path, "duplicate endpoint " + format_host_port(*address));
-                continue;
-            }
-            out.static_endpoints.push_back(*address);
-        }
-    } else {
-        kubernetes_discovery k;
-        read_kubernetes(r, *kubernetes_node, join_path(discovery_path, "kubernetes"), k);
-        out.kubernetes = std::move(k);
-    }
+  } else {
+    KubernetesDiscovery k;
+    read_kubernetes(r, *kubernetes_node, join_path(discovery_path, "kubernetes"), k);
+    out.kubernetes = std::move(k);
+  }
 }
 
-void read_scheduler(yaml_field_reader& r, const YAML::Node& node, const std::string& path, scheduler_config& out) {
-    auto fields = r.read_map(node, path,
-                             {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "sessionHeader",
-                              "metricsStaleAfter"});
-    if (!fields) return;
-    with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
-        auto scorers = r.read_map(v, p, {"queue", "kv-cache", "prefix"});
-        if (!scorers) return;
-        auto weight = [&](std::string_view key, double& target) {
-            with_field(*scorers, p, key, [&](const YAML::Node& w, const std::string& wp) {
-                assign(target, r.read_number(w, wp, 0.0, 1000.0));
-            });
-        };
-        weight("queue", out.scorers.queue);
-        weight("kv-cache", out.scorers.kv_cache);
-        weight("prefix", out.scorers.prefix);
-        if (out.scorers.queue == 0 && out.scorers.kv_cache == 0 && out.scorers.prefix == 0)
-            r.error(v, p, "at least one scorer weight must be above 0");
-    });
-    with_field(*fields, path, "prefixBlockBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.prefix_block_bytes, r.read_int(v, p, 1, 1 << 20));
-    });
-    with_field(*fields, path, "prefixIndexMemoryBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.prefix_index_memory_bytes, r.read_byte_size(v, p, 1ull << 20, 1ull << 40));
-    });
-    with_field(*fields, path, "loadGuard", [&](const YAML::Node& v, const std::string& p) {
-        auto guard = r.read_map(v, p, {"enabled", "ratio", "minLoad"});
-        if (!guard) return;
-        with_field(*guard, p, "enabled", [&](const YAML::Node& g, const std::string& gp) {
-            assign(out.load_guard.enabled, r.read_bool(g, gp));
-        });
-        with_field(*guard, p, "ratio", [&](const YAML::Node& g, const std::string& gp) {
-            auto ratio = r.read_number(g, gp, 1.0, 1000.0);
-            if (ratio && *ratio <= 1.0) r.error(g, gp, "must be above 1 (a multiple of the pool's mean load)");
-            else assign(out.load_guard.ratio, ratio);
-        });
-        with_field(*guard, p, "minLoad", [&](const YAML::Node& g, const std::string& gp) {
-            assign(out.load_guard.min_load, r.read_int(g, gp, 0, 1'000'000));
-        });
-    });
-    with_field(*fields, path, "sessionHeader", [&](const YAML::Node& v, const std::string& p) {
-        auto name = r.read_string(v, p, true);
-        if (!name) return;
-        bool token = std::all_of(name->begin(), name->end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-        });
-        if (!token) r.error(v, p, "\"" + *name + "\" is not a valid HTTP header name");
-        else out.session_header = *name;
-    });
-    with_field(*fields, path, "metricsStaleAfter", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.metrics_stale_after, r.read_duration(v, p, milliseconds(1), hours(1)));
-    });
-}
-
-void read_limits(yaml_field_reader& r, const YAML::Node& node, const std::string& path, limits_config& out) {
-    auto fields = r.read_map(node, path, {"maxHeaderBytes", "maxBodyBytes"});
-    if (!fields) return;
-    with_field(*fields, path, "maxHeaderBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_header_bytes, r.read_byte_size(v, p, 1024, 1ull << 20));
-    });
-    with_field(*fields, path, "maxBodyBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_body_bytes, r.read_byte_size(v, p, 1024, 1ull << 30));
-    });
-}
-
-void read_timeouts(yaml_field_reader& r, const YAML::Node& node, const std::string& path, timeouts_config& out) {
-    auto fields = r.read_map(node, path,
-                             {"headerRead", "clientIdle", "upstreamConnect", "upstreamFirstByte", "upstreamIdle",
-                              "upstreamReadIdle", "clientWrite", "request", "drain"});
-    if (!fields) return;
-    struct timeout_field {
-        std::string_view key;
-        nanoseconds* target;
-        nanoseconds min;
+void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
+  auto fields = r.read_map(
+      node, path,
+      {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "sessionHeader", "metricsStaleAfter"});
+  if (!fields) return;
+  with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
+    auto scorers = r.read_map(v, p, {"queue", "kv-cache", "prefix"});
+    if (!scorers) return;
+    auto weight = [&](std::string_view key, double& target) {
+      with_field(*scorers, p, key, [&](const YAML::Node& w, const std::string& wp) {
+        assign(target, r.read_number(w, wp, 0.0, 1000.0));
+      });
     };
-    const nanoseconds day = hours(24);
-    for (timeout_field f : {timeout_field{"headerRead", &out.header_read, milliseconds(1)},
-                            timeout_field{"clientIdle", &out.client_idle, milliseconds(1)},
-                            timeout_field{"upstreamConnect", &out.upstream_connect, milliseconds(1)},
-                            timeout_field{"upstreamFirstByte", &out.upstream_first_byte, milliseconds(1)},
-                            timeout_field{"upstreamIdle", &out.upstream_idle, milliseconds(1)},
-                            timeout_field{"upstreamReadIdle", &out.upstream_read_idle, milliseconds(1)},
-                            timeout_field{"clientWrite", &out.client_write, milliseconds(1)},
-                            timeout_field{"request", &out.request, nanoseconds(0)},
-                            timeout_field{"drain", &out.drain, nanoseconds(0)}}) {
-        with_field(*fields, path, f.key, [&](const YAML::Node& v, const std::string& p) {
-            assign(*f.target, r.read_duration(v, p, f.min, day));
-        });
-    }
+    weight("queue", out.scorers.queue);
+    weight("kv-cache", out.scorers.kv_cache);
+    weight("prefix", out.scorers.prefix);
+    if (out.scorers.queue == 0 && out.scorers.kv_cache == 0 && out.scorers.prefix == 0)
+      r.error(v, p, "at least one scorer weight must be above 0");
+  });
+  with_field(*fields, path, "prefixBlockBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.prefix_block_bytes, r.read_int(v, p, 1, 1 << 20));
+  });
+  with_field(*fields, path, "prefixIndexMemoryBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.prefix_index_memory_bytes, r.read_byte_size(v, p, 1ull << 20, 1ull << 40));
+  });
+  with_field(*fields, path, "loadGuard", [&](const YAML::Node& v, const std::string& p) {
+    auto guard = r.read_map(v, p, {"enabled", "ratio", "minLoad"});
+    if (!guard) return;
+    with_field(*guard, p, "enabled",
+               [&](const YAML::Node& g, const std::string& gp) { assign(out.load_guard.enabled, r.read_bool(g, gp)); });
+    with_field(*guard, p, "ratio", [&](const YAML::Node& g, const std::string& gp) {
+      auto ratio = r.read_number(g, gp, 1.0, 1000.0);
+      if (ratio && *ratio <= 1.0)
+        r.error(g, gp, "must be above 1 (a multiple of the pool's mean load)");
+      else
+        assign(out.load_guard.ratio, ratio);
+    });
+    with_field(*guard, p, "minLoad", [&](const YAML::Node& g, const std::string& gp) {
+      assign(out.load_guard.min_load, r.read_int(g, gp, 0, 1'000'000));
+    });
+  });
+  with_field(*fields, path, "sessionHeader", [&](const YAML::Node& v, const std::string& p) {
+    auto name = r.read_string(v, p, true);
+    if (!name) return;
+    bool token = std::all_of(name->begin(), name->end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token)
+      r.error(v, p, "\"" + *name + "\" is not a valid HTTP header name");
+    else
+      out.session_header = *name;
+  });
+  with_field(*fields, path, "metricsStaleAfter", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.metrics_stale_after, r.read_duration(v, p, milliseconds(1), hours(1)));
+  });
 }
 
-void read_metrics(yaml_field_reader& r, const YAML::Node& node, const std::string& path, metrics_config& out) {
-    auto fields = r.read_map(node, path, {"pollInterval", "scrapeTimeout", "names"});
-    if (!fields) return;
-    with_field(*fields, path, "names", [&](const YAML::Node& v, const std::string& p) {
-        auto names = r.read_string(v, p);
-        if (!names) return;
-        if (*names != "both" && *names != "gaie" && *names != "llm-d")
-            return r.error(v, p, "\"" + *names + "\" is not one of both, gaie, llm-d");
-        out.names = *names;
-    });
-    with_field(*fields, path, "pollInterval", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.poll_interval, r.read_duration(v, p, milliseconds(5), hours(1)));
-    });
-    with_field(*fields, path, "scrapeTimeout", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.scrape_timeout, r.read_duration(v, p, milliseconds(1), std::chrono::minutes(10)));
-    });
+void read_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& path, LimitsConfig& out) {
+  auto fields = r.read_map(node, path, {"maxHeaderBytes", "maxBodyBytes"});
+  if (!fields) return;
+  with_field(*fields, path, "maxHeaderBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_header_bytes, r.read_byte_size(v, p, 1024, 1ull << 20));
+  });
+  with_field(*fields, path, "maxBodyBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_body_bytes, r.read_byte_size(v, p, 1024, 1ull << 30));
+  });
 }
 
-void read_health(yaml_field_reader& r, const YAML::Node& node, const std::string& path, health_config& out) {
-    auto fields = r.read_map(node, path, {"ejectAfterFailures", "ejectBase", "ejectMax"});
-    if (!fields) return;
-    with_field(*fields, path, "ejectAfterFailures", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.eject_after_failures, r.read_int(v, p, 1, 1000));
+void read_timeouts(YamlFieldReader& r, const YAML::Node& node, const std::string& path, TimeoutsConfig& out) {
+  auto fields = r.read_map(node, path,
+                           {"headerRead", "clientIdle", "upstreamConnect", "upstreamFirstByte", "upstreamIdle",
+                            "upstreamReadIdle", "clientWrite", "request", "drain"});
+  if (!fields) return;
+  struct TimeoutField {
+    std::string_view key;
+    nanoseconds* target;
+    nanoseconds min;
+  };
+  const nanoseconds day = hours(24);
+  for (TimeoutField f :
+       {TimeoutField{"headerRead", &out.header_read, milliseconds(1)},
+        TimeoutField{"clientIdle", &out.client_idle, milliseconds(1)},
+        TimeoutField{"upstreamConnect", &out.upstream_connect, milliseconds(1)},
+        TimeoutField{"upstreamFirstByte", &out.upstream_first_byte, milliseconds(1)},
+        TimeoutField{"upstreamIdle", &out.upstream_idle, milliseconds(1)},
+        TimeoutField{"upstreamReadIdle", &out.upstream_read_idle, milliseconds(1)},
+        TimeoutField{"clientWrite", &out.client_write, milliseconds(1)},
+        TimeoutField{"request", &out.request, nanoseconds(0)}, TimeoutField{"drain", &out.drain, nanoseconds(0)}}) {
+    with_field(*fields, path, f.key, [&](const YAML::Node& v, const std::string& p) {
+      assign(*f.target, r.read_duration(v, p, f.min, day));
     });
-    with_field(*fields, path, "ejectBase", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.eject_base, r.read_duration(v, p, milliseconds(1), hours(1)));
-    });
-    with_field(*fields, path, "ejectMax", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.eject_max, r.read_duration(v, p, milliseconds(1), hours(24)));
-    });
-    if (out.eject_max < out.eject_base) {
-        if (const YAML::Node* max_node = fields->find("ejectMax"))
-            r.error(*max_node, join_path(path, "ejectMax"),
-                    "must not be below health.ejectBase (" + format_duration(out.eject_base) + ")");
-        else if (const YAML::Node* base_node = fields->find("ejectBase"))
-            r.error(*base_node, join_path(path, "ejectBase"),
-                    "must not be above health.ejectMax (" + format_duration(out.eject_max) + ")");
-    }
+  }
 }
 
-void read_retries(yaml_field_reader& r, const YAML::Node& node, const std::string& path, retries_config& out) {
-    auto fields = r.read_map(node, path, {"budget", "deadline"});
-    if (!fields) return;
-    with_field(*fields, path, "budget", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.budget, r.read_int(v, p, 0, 10));
-    });
-    with_field(*fields, path, "deadline", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.deadline, r.read_duration(v, p, nanoseconds(0), hours(1)));
-    });
+void read_metrics(YamlFieldReader& r, const YAML::Node& node, const std::string& path, MetricsConfig& out) {
+  auto fields = r.read_map(node, path, {"pollInterval", "scrapeTimeout", "names"});
+  if (!fields) return;
+  with_field(*fields, path, "names", [&](const YAML::Node& v, const std::string& p) {
+    auto names = r.read_string(v, p);
+    if (!names) return;
+    if (*names != "both" && *names != "gaie" && *names != "llm-d")
+      return r.error(v, p, "\"" + *names + "\" is not one of both, gaie, llm-d");
+    out.names = *names;
+  });
+  with_field(*fields, path, "pollInterval", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.poll_interval, r.read_duration(v, p, milliseconds(5), hours(1)));
+  });
+  with_field(*fields, path, "scrapeTimeout", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.scrape_timeout, r.read_duration(v, p, milliseconds(1), std::chrono::minutes(10)));
+  });
 }
 
-void read_access_log(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
-                     access_log_config& out) {
-    auto fields = r.read_map(node, path, {"enabled", "path"});
-    if (!fields) return;
-    with_field(*fields, path, "enabled", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.enabled, r.read_bool(v, p));
-    });
-    with_field(*fields, path, "path", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.path, r.read_string(v, p));
-    });
+void read_health(YamlFieldReader& r, const YAML::Node& node, const std::string& path, HealthConfig& out) {
+  auto fields = r.read_map(node, path, {"ejectAfterFailures", "ejectBase", "ejectMax"});
+  if (!fields) return;
+  with_field(*fields, path, "ejectAfterFailures", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.eject_after_failures, r.read_int(v, p, 1, 1000));
+  });
+  with_field(*fields, path, "ejectBase", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.eject_base, r.read_duration(v, p, milliseconds(1), hours(1)));
+  });
+  with_field(*fields, path, "ejectMax", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.eject_max, r.read_duration(v, p, milliseconds(1), hours(24)));
+  });
+  if (out.eject_max < out.eject_base) {
+    if (const YAML::Node* max_node = fields->find("ejectMax"))
+      r.error(*max_node, join_path(path, "ejectMax"),
+              "must not be below health.ejectBase (" + format_duration(out.eject_base) + ")");
+    else if (const YAML::Node* base_node = fields->find("ejectBase"))
+      r.error(*base_node, join_path(path, "ejectBase"),
+              "must not be above health.ejectMax (" + format_duration(out.eject_max) + ")");
+  }
+}
+
+void read_retries(YamlFieldReader& r, const YAML::Node& node, const std::string& path, RetriesConfig& out) {
+  auto fields = r.read_map(node, path, {"budget", "deadline"});
+  if (!fields) return;
+  with_field(*fields, path, "budget",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.budget, r.read_int(v, p, 0, 10)); });
+  with_field(*fields, path, "deadline", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.deadline, r.read_duration(v, p, nanoseconds(0), hours(1)));
+  });
+}
+
+void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::string& path, AccessLogConfig& out) {
+  auto fields = r.read_map(node, path, {"enabled", "path"});
+  if (!fields) return;
+  with_field(*fields, path, "enabled",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
+  with_field(*fields, path, "path",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.path, r.read_string(v, p)); });
 }
 
 // io: {backend: auto | io_uring | epoll}
-void read_io(yaml_field_reader& r, const YAML::Node& node, const std::string& path, io_config& out) {
-    auto fields = r.read_map(node, path, {"backend"});
-    if (!fields) return;
-    with_field(*fields, path, "backend", [&](const YAML::Node& v, const std::string& p) {
-        std::optional<std::string> text = r.read_string(v, p);
-        if (!text) return;
-        if (*text != "auto" && *text != "io_uring" && *text != "epoll") {
-            r.error(v, p, "must be one of auto, io_uring, epoll (got \"" + *text + "\")");
-            return;
-        }
-        out.backend = *text;
-    });
+void read_io(YamlFieldReader& r, const YAML::Node& node, const std::string& path, IoConfig& out) {
+  auto fields = r.read_map(node, path, {"backend"});
+  if (!fields) return;
+  with_field(*fields, path, "backend", [&](const YAML::Node& v, const std::string& p) {
+    std::optional<std::string> text = r.read_string(v, p);
+    if (!text) return;
+    if (*text != "auto" && *text != "io_uring" && *text != "epoll") {
+      r.error(v, p, "must be one of auto, io_uring, epoll (got \"" + *text + "\")");
+      return;
+    }
+    out.backend = *text;
+  });
 }
 
 bool is_header_token(std::string_view name) {
-    return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
+  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
 }
 
 // saturationDetector: GAIE's field names and ranges.
-void read_saturation_detector(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
-                              saturation_detector_config& out) {
-    auto fields = r.read_map(node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold",
-                                          "maxConcurrency"});
-    if (!fields) return;
-    with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
-    });
-    with_field(*fields, path, "kvCacheUtilThreshold", [&](const YAML::Node& v, const std::string& p) {
-        auto kv = r.read_number(v, p, 0.0, 1.0);
-        if (kv && *kv <= 0.0) r.error(v, p, "must be above 0 (a fraction of the KV cache, at most 1)");
-        else assign(out.kv_cache_util_threshold, kv);
-    });
-    with_field(*fields, path, "metricsStalenessThreshold", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.metrics_staleness_threshold, r.read_duration(v, p, milliseconds(1), hours(1)));
-    });
-    with_field(*fields, path, "maxConcurrency", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_concurrency, r.read_int(v, p, 0, 1'000'000));
-    });
+void read_saturation_detector(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
+                              SaturationDetectorConfig& out) {
+  auto fields = r.read_map(
+      node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold", "maxConcurrency"});
+  if (!fields) return;
+  with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
+  });
+  with_field(*fields, path, "kvCacheUtilThreshold", [&](const YAML::Node& v, const std::string& p) {
+    auto kv = r.read_number(v, p, 0.0, 1.0);
+    if (kv && *kv <= 0.0)
+      r.error(v, p, "must be above 0 (a fraction of the KV cache, at most 1)");
+    else
+      assign(out.kv_cache_util_threshold, kv);
+  });
+  with_field(*fields, path, "metricsStalenessThreshold", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.metrics_staleness_threshold, r.read_duration(v, p, milliseconds(1), hours(1)));
+  });
+  with_field(*fields, path, "maxConcurrency", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_concurrency, r.read_int(v, p, 0, 1'000'000));
+  });
 }
 
-void read_band_bounds(yaml_field_reader& r, const map_fields& fields, const std::string& path,
-                      priority_band_config& out) {
-    with_field(fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
-    });
-    with_field(fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
-    });
+void read_band_bounds(YamlFieldReader& r, const MapFields& fields, const std::string& path, PriorityBandConfig& out) {
+  with_field(fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
+  });
+  with_field(fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
+  });
 }
 
 // flowControl: {enabled, maxBytes, maxRequests, defaultRequestTTL,
 //               defaultPriorityBand: {maxBytes, maxRequests}, priorityBands: [{priority, maxBytes, maxRequests}]}
-void read_flow_control(yaml_field_reader& r, const YAML::Node& node, const std::string& path,
-                       flow_control_config& out) {
-    auto fields = r.read_map(node, path, {"enabled", "maxBytes", "maxRequests", "defaultRequestTTL",
-                                          "defaultPriorityBand", "priorityBands"});
-    if (!fields) return;
-    with_field(*fields, path, "enabled", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.enabled, r.read_bool(v, p));
-    });
-    with_field(*fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
-    });
-    with_field(*fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
-    });
-    with_field(*fields, path, "defaultRequestTTL", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.default_request_ttl, r.read_duration(v, p, milliseconds(1), hours(1)));
-    });
-    with_field(*fields, path, "defaultPriorityBand", [&](const YAML::Node& v, const std::string& p) {
-        auto band = r.read_map(v, p, {"maxBytes", "maxRequests"});
-        if (band) read_band_bounds(r, *band, p, out.default_band);
-    });
-    with_field(*fields, path, "priorityBands", [&](const YAML::Node& v, const std::string& p) {
-        if (!r.expect_sequence(v, p)) return;
-        if (v.size() > 64) return r.error(v, p, "at most 64 priority bands");
-        for (size_t i = 0; i < v.size(); ++i) {
-            const std::string bp = index_path(p, i);
-            auto band = r.read_map(v[i], bp, {"priority", "maxBytes", "maxRequests"});
-            if (!band) continue;
-            priority_band_config b = out.default_band;
-            const YAML::Node* priority = band->find("priority");
-            if (priority == nullptr) {
-                r.error(v[i], bp, "missing required field 'priority'");
-                continue;
-            }
-            auto value = r.read_int(*priority, join_path(bp, "priority"), -1'000'000, 1'000'000);
-            if (!value) continue;
-            b.priority = int32_t(*value);
-            if (std::any_of(out.priority_bands.begin(), out.priority_bands.end(),
-                            [&](const priority_band_config& o) { return o.priority == b.priority; })) {
-                r.error(*priority, join_path(bp, "priority"), "duplicate priority " + std::to_string(b.priority));
-                continue;
-            }
-            read_band_bounds(r, *band, bp, b);
-            out.priority_bands.push_back(b);
-        }
-    });
+void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::string& path, FlowControlConfig& out) {
+  auto fields = r.read_map(
+      node, path, {"enabled", "maxBytes", "maxRequests", "defaultRequestTTL", "defaultPriorityBand", "priorityBands"});
+  if (!fields) return;
+  with_field(*fields, path, "enabled",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
+  with_field(*fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_bytes, r.read_byte_size(v, p, 1, 1ull << 40));
+  });
+  with_field(*fields, path, "maxRequests", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_requests, r.read_int(v, p, 1, 10'000'000));
+  });
+  with_field(*fields, path, "defaultRequestTTL", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.default_request_ttl, r.read_duration(v, p, milliseconds(1), hours(1)));
+  });
+  with_field(*fields, path, "defaultPriorityBand", [&](const YAML::Node& v, const std::string& p) {
+    auto band = r.read_map(v, p, {"maxBytes", "maxRequests"});
+    if (band) read_band_bounds(r, *band, p, out.default_band);
+  });
+  with_field(*fields, path, "priorityBands", [&](const YAML::Node& v, const std::string& p) {
+    if (!r.expect_sequence(v, p)) return;
+    if (v.size() > 64) return r.error(v, p, "at most 64 priority bands");
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string bp = index_path(p, i);
+      auto band = r.read_map(v[i], bp, {"priority", "maxBytes", "maxRequests"});
+      if (!band) continue;
+      PriorityBandConfig b = out.default_band;
+      const YAML::Node* priority = band->find("priority");
+      if (priority == nullptr) {
+        r.error(v[i], bp, "missing required field 'priority'");
+        continue;
+      }
+      auto value = r.read_int(*priority, join_path(bp, "priority"), -1'000'000, 1'000'000);
+      if (!value) continue;
+      b.priority = int32_t(*value);
+      if (std::any_of(out.priority_bands.begin(), out.priority_bands.end(),
+                      [&](const PriorityBandConfig& o) { return o.priority == b.priority; })) {
+        r.error(*priority, join_path(bp, "priority"), "duplicate priority " + std::to_string(b.priority));
+        continue;
+      }
+      read_band_bounds(r, *band, bp, b);
+      out.priority_bands.push_back(b);
+    }
+  });
 }
 
 // rateLimits: {tenantHeader, tokensPerMinute, requestsPerMinute, maxTenants}
-void read_rate_limits(yaml_field_reader& r, const YAML::Node& node, const std::string& path, rate_limit_config& out) {
-    auto fields = r.read_map(node, path, {"tenantHeader", "tokensPerMinute", "requestsPerMinute", "maxTenants"});
-    if (!fields) return;
-    with_field(*fields, path, "tenantHeader", [&](const YAML::Node& v, const std::string& p) {
-        auto name = r.read_string(v, p);
-        if (!name) return;
-        if (!is_header_token(*name)) return r.error(v, p, "\"" + *name + "\" is not a valid HTTP header name");
-        out.tenant_header = *name;
-        std::transform(out.tenant_header.begin(), out.tenant_header.end(), out.tenant_header.begin(),
-                       [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
-    });
-    with_field(*fields, path, "tokensPerMinute", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.tokens_per_minute, r.read_int(v, p, 0, int64_t(1) << 50));
-    });
-    with_field(*fields, path, "requestsPerMinute", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.requests_per_minute, r.read_int(v, p, 0, int64_t(1) << 40));
-    });
-    with_field(*fields, path, "maxTenants", [&](const YAML::Node& v, const std::string& p) {
-        assign(out.max_tenants, r.read_int(v, p, 1, 1'000'000));
-    });
+void read_rate_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& path, RateLimitConfig& out) {
+  auto fields = r.read_map(node, path, {"tenantHeader", "tokensPerMinute", "requestsPerMinute", "maxTenants"});
+  if (!fields) return;
+  with_field(*fields, path, "tenantHeader", [&](const YAML::Node& v, const std::string& p) {
+    auto name = r.read_string(v, p);
+    if (!name) return;
+    if (!is_header_token(*name)) return r.error(v, p, "\"" + *name + "\" is not a valid HTTP header name");
+    out.tenant_header = *name;
+    std::transform(out.tenant_header.begin(), out.tenant_header.end(), out.tenant_header.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
+  });
+  with_field(*fields, path, "tokensPerMinute", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.tokens_per_minute, r.read_int(v, p, 0, int64_t(1) << 50));
+  });
+  with_field(*fields, path, "requestsPerMinute", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.requests_per_minute, r.read_int(v, p, 0, int64_t(1) << 40));
+  });
+  with_field(*fields, path, "maxTenants", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_tenants, r.read_int(v, p, 1, 1'000'000));
+  });
 }
 
 // "pool.discovery.static[2]" → "pool.discovery.static"; drops apiVersion/kind/metadata.
 std::vector<std::string> settable_paths(const std::vector<std::string>& leaves) {
-    std::vector<std::string> out;
-    for (const std::string& leaf : leaves) {
-        std::string path = leaf.substr(0, leaf.find('['));
-        if (path == "apiVersion" || path == "kind" || path.starts_with("metadata")) continue;
-        out.push_back(std::move(path));
-    }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
+  std::vector<std::string> out;
+  for (const std::string& leaf : leaves) {
+    std::string path = leaf.substr(0, leaf.find('['));
+    if (path == "apiVersion" || path == "kind" || path.starts_with("metadata")) continue;
+    out.push_back(std::move(path));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace
 
-gateway_document read_gateway_document(yaml_field_reader& r, const map_fields& doc) {
-    gateway_document out;
-    gateway_config& c = out.config;
-    read_object_meta(r, doc, false);
-    with_field(doc, "", "listen", [&](const YAML::Node& v, const std::string& p) { read_listen(r, v, p, c.listen); });
-    with_field(doc, "", "mode", [&](const YAML::Node& v, const std::string& p) {
-        std::optional<std::string> text = r.read_string(v, p);
-        if (!text) return;
-        if (*text != "gateway" && *text != "epp") {
-            r.error(v, p, "must be gateway or epp (got \"" + *text + "\")");
-            return;
-        }
-        c.mode = *text;
-    });
-    with_field(doc, "", "workers", [&](const YAML::Node& v, const std::string& p) {
-        assign(c.workers, r.read_int(v, p, 0, 1024));
-    });
-    with_field(doc, "", "pool", [&](const YAML::Node& v, const std::string& p) {
-        out.has_pool = true;
-        read_pool(r, v, p, c.pool);
-    });
-    with_field(doc, "", "scheduler",
-               [&](const YAML::Node& v, const std::string& p) { read_scheduler(r, v, p, c.scheduler); });
-    with_field(doc, "", "limits", [&](const YAML::Node& v, const std::string& p) { read_limits(r, v, p, c.limits); });
-    with_field(doc, "", "timeouts",
-               [&](const YAML::Node& v, const std::string& p) { read_timeouts(r, v, p, c.timeouts); });
-    with_field(doc, "", "metrics", [&](const YAML::Node& v, const std::string& p) { read_metrics(r, v, p, c.metrics); });
-    with_field(doc, "", "health", [&](const YAML::Node& v, const std::string& p) { read_health(r, v, p, c.health); });
-    with_field(doc, "", "retries", [&](const YAML::Node& v, const std::string& p) { read_retries(r, v, p, c.retries); });
-    with_field(doc, "", "accessLog",
-               [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
-    with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
-    with_field(doc, "", "saturationDetector", [&](const YAML::Node& v, const std::string& p) {
-        read_saturation_detector(r, v, p, c.saturation_detector);
-    });
-    with_field(doc, "", "flowControl",
-               [&](const YAML::Node& v, const std::string& p) { read_flow_control(r, v, p, c.flow_control); });
-    with_field(doc, "", "rateLimits",
-               [&](const YAML::Node& v, const std::string& p) { read_rate_limits(r, v, p, c.rate_limits); });
-    c.set_by_file = settable_paths(r.leaves_read());
-    return out;
+GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) {
+  GatewayDocument out;
+  GatewayConfig& c = out.config;
+  read_object_meta(r, doc, false);
+  with_field(doc, "", "listen", [&](const YAML::Node& v, const std::string& p) { read_listen(r, v, p, c.listen); });
+  with_field(doc, "", "mode", [&](const YAML::Node& v, const std::string& p) {
+    std::optional<std::string> text = r.read_string(v, p);
+    if (!text) return;
+    if (*text != "gateway" && *text != "epp") {
+      r.error(v, p, "must be gateway or epp (got \"" + *text + "\")");
+      return;
+    }
+    c.mode = *text;
+  });
+  with_field(doc, "", "workers",
+             [&](const YAML::Node& v, const std::string& p) { assign(c.workers, r.read_int(v, p, 0, 1024)); });
+  with_field(doc, "", "pool", [&](const YAML::Node& v, const std::string& p) {
+    out.has_pool = true;
+    read_pool(r, v, p, c.pool);
+  });
+  with_field(doc, "", "scheduler",
+             [&](const YAML::Node& v, const std::string& p) { read_scheduler(r, v, p, c.scheduler); });
+  with_field(doc, "", "limits", [&](const YAML::Node& v, const std::string& p) { read_limits(r, v, p, c.limits); });
+  with_field(doc, "", "timeouts",
+             [&](const YAML::Node& v, const std::string& p) { read_timeouts(r, v, p, c.timeouts); });
+  with_field(doc, "", "metrics", [&](const YAML::Node& v, const std::string& p) { read_metrics(r, v, p, c.metrics); });
+  with_field(doc, "", "health", [&](const YAML::Node& v, const std::string& p) { read_health(r, v, p, c.health); });
+  with_field(doc, "", "retries", [&](const YAML::Node& v, const std::string& p) { read_retries(r, v, p, c.retries); });
+  with_field(doc, "", "accessLog",
+             [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
+  with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
+  with_field(doc, "", "saturationDetector", [&](const YAML::Node& v, const std::string& p) {
+    read_saturation_detector(r, v, p, c.saturation_detector);
+  });
+  with_field(doc, "", "flowControl",
+             [&](const YAML::Node& v, const std::string& p) { read_flow_control(r, v, p, c.flow_control); });
+  with_field(doc, "", "rateLimits",
+             [&](const YAML::Node& v, const std::string& p) { read_rate_limits(r, v, p, c.rate_limits); });
+  c.set_by_file = settable_paths(r.leaves_read());
+  return out;
 }
 
 }  // namespace ringgate::config::detail

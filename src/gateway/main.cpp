@@ -44,14 +44,14 @@ int fail(const std::string& message) {
   return 1;
 }
 
-config::load_options load_options_for(const gateway::Options& flags) {
-  config::load_options o;
+config::LoadOptions load_options_for(const gateway::Options& flags) {
+  config::LoadOptions o;
   o.pool_given_by_flags = !flags.endpoints.empty() || flags.demo > 0;
   return o;
 }
 
-void print_errors(const config::load_result& r) {
-  for (const config::config_error& e : r.errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
+void print_errors(const config::LoadResult& r) {
+  for (const config::ConfigError& e : r.errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
 }
 
 // A digest of the config file's bytes (nullopt if unreadable): lets the file watcher
@@ -74,7 +74,7 @@ void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control
   const std::optional<size_t> digest = file_digest(flags.config_file);
   if (from_watcher && digest && digest == loaded) return;
   loaded = digest;
-  config::load_result r = config::load_config_file(flags.config_file, load_options_for(flags));
+  config::LoadResult r = config::load_config_file(flags.config_file, load_options_for(flags));
   if (!r.ok()) {
     std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
     print_errors(r);
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   gateway::Options& flags = parsed.options;
   if (!flags.check_config_file.empty()) return config::check_config_main(flags.check_config_file, std::cout);
 
-  std::optional<config::load_result> file;
+  std::optional<config::LoadResult> file;
   std::optional<size_t> loaded_digest;
   if (!flags.config_file.empty()) {
     loaded_digest = file_digest(flags.config_file);
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
       return fail("invalid config " + flags.config_file);
     }
   }
-  const config::config_set* config = file ? &file->config : nullptr;
+  const config::ConfigSet* config = file ? &file->config : nullptr;
 
   // Signals are taken through a signalfd by this thread only; every thread inherits the mask.
   sigset_t signals;
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   // Flow control and rate limits, shared by the workers. The limiter's table is sized
   // at start (rateLimits.maxTenants); the budgets themselves reload with the rules.
   proxy::FlowShared flow_shared;
-  proxy::RateLimiter limiter(config ? config->gateway.rate_limits.max_tenants : config::rate_limit_config{}.max_tenants);
+  proxy::RateLimiter limiter(config ? config->gateway.rate_limits.max_tenants : config::RateLimitConfig{}.max_tenants);
   control::ControlPlaneOptions control_options;
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
@@ -281,9 +281,9 @@ int main(int argc, char** argv) {
                settings.kubernetes ? "kubernetes" : (std::to_string(settings.static_endpoints.size()) + " endpoints").c_str());
 
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
-  std::optional<config::config_file_watcher> watcher;
+  std::optional<config::ConfigFileWatcher> watcher;
   if (!flags.config_file.empty()) {
-    auto opened = config::config_file_watcher::open(flags.config_file);
+    auto opened = config::ConfigFileWatcher::open(flags.config_file);
     if (opened.watcher) watcher = std::move(*opened.watcher);
     else std::fprintf(stderr, "ringgate: not watching %s for changes: %s\n", flags.config_file.c_str(), opened.error.c_str());
   }

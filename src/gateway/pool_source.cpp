@@ -12,7 +12,7 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
     control.set_endpoints(settings.static_endpoints, /*synced=*/true);
     return {};
   }
-  const config::kubernetes_discovery& k = *settings.kubernetes;
+  const config::KubernetesDiscovery& k = *settings.kubernetes;
   auto api = k.api_server.empty() ? discovery::in_cluster_config() : discovery::api_url_config(k.api_server);
   if (!api) return "kubernetes discovery: " + api.error().message;
   discovery::EndpointSliceWatchOptions options;

@@ -14,7 +14,7 @@ uint32_t to_ms(std::chrono::nanoseconds d) {
   return ms > std::numeric_limits<uint32_t>::max() ? std::numeric_limits<uint32_t>::max() : uint32_t(ms);
 }
 
-std::optional<net::Address> to_address(const config::host_port& hp) {
+std::optional<net::Address> to_address(const config::HostPort& hp) {
   std::string text = (hp.host.empty() || hp.host == "0.0.0.0" ? std::string() : hp.host) + ":" + std::to_string(hp.port);
   return net::parse_address(text);
 }
@@ -22,10 +22,10 @@ std::optional<net::Address> to_address(const config::host_port& hp) {
 // The leaves the file set, over the runtime defaults. The defaults live in one place,
 // the runtime option structs (proxy::ProxyOptions, control::PoolOptions,
 // sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
-// only says what the file set (gateway_config::file_sets), so a file that sets nothing
+// only says what the file set (GatewayConfig::file_sets), so a file that sets nothing
 // runs exactly like no file at all.
-std::string apply_file(const config::config_set& file, Settings& s) {
-  const config::gateway_config& g = file.gateway;
+std::string apply_file(const config::ConfigSet& file, Settings& s) {
+  const config::GatewayConfig& g = file.gateway;
   auto set = [&g](std::string_view path) { return g.file_sets(path); };
   using control::Clock;
   auto clock_duration = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<Clock::duration>(d); };
@@ -52,7 +52,7 @@ std::string apply_file(const config::config_set& file, Settings& s) {
     s.epp_health_listen = *a;
   }
   if (set("pool.name")) s.pool_name = g.pool.name;
-  for (const config::host_port& hp : g.pool.static_endpoints)
+  for (const config::HostPort& hp : g.pool.static_endpoints)
     s.static_endpoints.push_back({hp.host, hp.port, true, ""});
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
   // Limits and timeouts.
@@ -115,7 +115,7 @@ std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text) {
   return control::DesiredEndpoint{host.empty() ? "127.0.0.1" : host, a->port(), true, ""};
 }
 
-std::string resolve_settings(const Options& flags, const config::config_set* file, Settings& s) {
+std::string resolve_settings(const Options& flags, const config::ConfigSet* file, Settings& s) {
   s.listen = *net::parse_address(":8080");
   s.admin = *net::parse_address(":9090");
   s.epp_listen = *net::parse_address(":9002");
@@ -173,16 +173,16 @@ std::string resolve_settings(const Options& flags, const config::config_set* fil
   return {};
 }
 
-std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) {
+std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
   auto rules = std::make_unique<proxy::RequestRules>();
   if (file) {
-    rules->rewrites = config::rewrite_table::build(file->rewrites);
-    for (const config::inference_objective& o : file->objectives) {
+    rules->rewrites = config::RewriteTable::build(file->rewrites);
+    for (const config::InferenceObjective& o : file->objectives) {
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
       rules->objective_priorities.emplace(o.metadata.name, o.priority);
     }
     if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
-    const config::gateway_config& g = file->gateway;
+    const config::GatewayConfig& g = file->gateway;
     // Saturation detector and flow control: hot-reloaded with the rest of the rules.
     sched::SaturationConfig& sat = rules->flow.saturation;
     sat.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
@@ -190,13 +190,13 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) 
     sat.max_concurrency = double(g.saturation_detector.max_concurrency);
     sat.metrics_staleness_threshold =
         std::chrono::duration_cast<sched::Clock::duration>(g.saturation_detector.metrics_staleness_threshold);
-    const config::flow_control_config& fc = g.flow_control;
+    const config::FlowControlConfig& fc = g.flow_control;
     rules->flow.enabled = fc.enabled;
     proxy::FlowLimits& limits = rules->flow.limits;
     auto or_unbounded = [](uint64_t v) { return v == 0 ? UINT64_MAX : v; };
     limits.total = proxy::BandLimits{or_unbounded(fc.max_requests), or_unbounded(fc.max_bytes)};
     limits.default_band = proxy::BandLimits{fc.default_band.max_requests, fc.default_band.max_bytes};
-    for (const config::priority_band_config& b : fc.priority_bands)
+    for (const config::PriorityBandConfig& b : fc.priority_bands)
       limits.bands.emplace_back(b.priority, proxy::BandLimits{b.max_requests, b.max_bytes});
     limits.ttl_ms = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(fc.default_request_ttl).count());
     rules->rate_limits.tokens_per_minute = g.rate_limits.tokens_per_minute;
@@ -208,7 +208,7 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file) 
 
 std::vector<std::string> alias_names(const proxy::RequestRules& rules) {
   std::vector<std::string> names;
-  for (const config::model_alias& a : rules.rewrites.aliases()) names.push_back(a.alias);
+  for (const config::ModelAlias& a : rules.rewrites.aliases()) names.push_back(a.alias);
   return names;
 }
 

@@ -227,11 +227,11 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
 void Exchange::apply_model_rewrite() {
   std::string_view forced = request_->header(config::model_name_rewrite_header);
   if (forced.empty()) forced = request_->header(config::model_name_rewrite_header_llmd);
-  const config::rewrite_decision decision = env_.rules->rewrites.pick(fields_.model, env_.rng.next(), forced);
+  const config::RewriteDecision decision = env_.rules->rewrites.pick(fields_.model, env_.rng.next(), forced);
   target_model_.assign(decision.target);
   model_token_.clear();
   if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
-  if (decision.reason == config::rewrite_reason::exact || decision.reason == config::rewrite_reason::catch_all) {
+  if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
     env_.stats->rewrite_decisions
         .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_label(fields_.model),
                                                    stats_label(decision.target), env_.key_scratch))

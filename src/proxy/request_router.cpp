@@ -66,7 +66,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       pick.exclude = exclude_;
       result = scheduler_.pick(*snapshot_, pick, rng_);
     }
-    if (screened && result.status == sched::PickStatus::all_excluded) {
+    if (screened && result.status == sched::PickStatus::AllExcluded) {
       // Every candidate is ejected: ejection only helps when there is somewhere else
       // to go, so route as if none were (a one-endpoint pool keeps serving).
       pick.exclude = request.exclude;
@@ -80,8 +80,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
       stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
-    case sched::PickStatus::ok: break;
-    case sched::PickStatus::unknown_model:
+    case sched::PickStatus::Ok: break;
+    case sched::PickStatus::UnknownModel:
       // With no routable server the pool's models are not known at all: that is an
       // unavailable pool (503), not a model nobody serves (404).
       if (!any_routable(*snapshot_)) {
@@ -94,17 +94,17 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       decision.code = "model_not_found";
       decision.message = "no model server serves the requested model";
       break;
-    case sched::PickStatus::none_routable:
+    case sched::PickStatus::NoneRoutable:
       decision.status = 503;
       decision.code = "no_endpoint";
       decision.message = "no model server that serves the requested model is available";
       break;
-    case sched::PickStatus::all_excluded:
+    case sched::PickStatus::AllExcluded:
       decision.status = 502;
       decision.code = "upstream_unavailable";
       decision.message = "every model server that serves the requested model failed";
       break;
-    case sched::PickStatus::saturated:
+    case sched::PickStatus::Saturated:
       decision.status = 429;
       decision.saturated = true;
       decision.code = "pool_saturated";

@@ -11,93 +11,93 @@
 
 namespace ringgate::sched {
 
-std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
-                                               const InflightCounters& inflight,
+std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot, const InflightCounters& inflight,
                                                const PrefixIndex& index, Clock::time_point now,
                                                const SchedulerConfig& config) {
-    std::vector<EndpointReport> reports;
-    reports.reserve(snapshot.size());
-    size_t total_entries = 0;
-    for (const EndpointState& e : snapshot.endpoints()) total_entries += index.entries(e.id);
-    for (const EndpointState& e : snapshot.endpoints()) {
-        EndpointReport r;
-        r.id = e.id;
-        r.address = e.address.text();
-        r.routable = e.routable;
-        r.metrics_fresh = e.metrics_fresh(now, config.stale_after);
-        if (e.has_metrics)
-            r.metrics_age_seconds = std::chrono::duration<double>(now - e.scraped_at).count();
-        r.waiting = e.metrics.all.waiting;
-        r.running = e.metrics.all.running;
-        r.kv_cache_usage = e.metrics.all.kv_cache_usage;
-        r.inflight = inflight.get(e.id);
-        r.models = e.models;
-        r.lora_adapters = e.lora_adapters;
-        r.num_gpu_blocks = e.num_gpu_blocks;
-        r.block_size = e.block_size;
-        r.index_entries = index.entries(e.id);
-        r.index_capacity = index.capacity(e.id);
-        r.index_share = total_entries ? double(r.index_entries) / double(total_entries) : 0.0;
-        reports.push_back(std::move(r));
-    }
-    return reports;
+  std::vector<EndpointReport> reports;
+  reports.reserve(snapshot.size());
+  size_t total_entries = 0;
+  for (const EndpointState& e : snapshot.endpoints()) total_entries += index.entries(e.id);
+  for (const EndpointState& e : snapshot.endpoints()) {
+    EndpointReport r;
+    r.id = e.id;
+    r.address = e.address.text();
+    r.routable = e.routable;
+    r.metrics_fresh = e.metrics_fresh(now, config.stale_after);
+    if (e.has_metrics) r.metrics_age_seconds = std::chrono::duration<double>(now - e.scraped_at).count();
+    r.waiting = e.metrics.all.waiting;
+    r.running = e.metrics.all.running;
+    r.kv_cache_usage = e.metrics.all.kv_cache_usage;
+    r.inflight = inflight.get(e.id);
+    r.models = e.models;
+    r.lora_adapters = e.lora_adapters;
+    r.num_gpu_blocks = e.num_gpu_blocks;
+    r.block_size = e.block_size;
+    r.index_entries = index.entries(e.id);
+    r.index_capacity = index.capacity(e.id);
+    r.index_share = total_entries ? double(r.index_entries) / double(total_entries) : 0.0;
+    reports.push_back(std::move(r));
+  }
+  return reports;
 }
 
 namespace {
 
-
 void append_number(std::string& out, double v) {
-    if (!(v == v) || v > 1e300 || v < -1e300) { out += "null"; return; }  // NaN/Inf are not JSON
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    out += buf;
+  if (!(v == v) || v > 1e300 || v < -1e300) {
+    out += "null";
+    return;
+  }  // NaN/Inf are not JSON
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  out += buf;
 }
 
 void append_list(std::string& out, const std::vector<std::string>& items) {
-    out.push_back('[');
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out.push_back(',');
-        util::append_json_string(out, items[i]);
-    }
-    out.push_back(']');
+  out.push_back('[');
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    util::append_json_string(out, items[i]);
+  }
+  out.push_back(']');
 }
 
 }  // namespace
 
 std::string to_json(const std::vector<EndpointReport>& reports) {
-    std::string out = "[";
-    for (size_t i = 0; i < reports.size(); ++i) {
-        const EndpointReport& r = reports[i];
-        if (i) out.push_back(',');
-        out += "{\"id\":" + std::to_string(r.id) + ",\"address\":";
-        util::append_json_string(out, r.address);
-        out += ",\"routable\":";
-        out += r.routable ? "true" : "false";
-        out += ",\"metrics_fresh\":";
-        out += r.metrics_fresh ? "true" : "false";
-        out += ",\"metrics_age_seconds\":";
-        append_number(out, r.metrics_age_seconds);
-        out += ",\"waiting\":";
-        append_number(out, r.waiting);
-        out += ",\"running\":";
-        append_number(out, r.running);
-        out += ",\"kv_cache_usage\":";
-        append_number(out, r.kv_cache_usage);
-        out += ",\"inflight\":" + std::to_string(r.inflight);
-        out += ",\"models\":";
-        append_list(out, r.models);
-        out += ",\"lora_adapters\":";
-        append_list(out, r.lora_adapters);
-        out += ",\"num_gpu_blocks\":" + std::to_string(r.num_gpu_blocks);
-        out += ",\"block_size\":" + std::to_string(r.block_size);
-        out += ",\"prefix_index_entries\":" + std::to_string(r.index_entries);
-        out += ",\"prefix_index_capacity\":" + std::to_string(r.index_capacity);
-        out += ",\"prefix_index_share\":";
-        append_number(out, r.index_share);
-        out.push_back('}');
-    }
-    out.push_back(']');
-    return out;
+  std::string out = "[";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const EndpointReport& r = reports[i];
+    if (i) out.push_back(',');
+    out += "{\"id\":" + std::to_string(r.id) + ",\"address\":";
+    util::append_json_string(out, r.address);
+    out += ",\"routable\":";
+    out += r.routable ? "true" : "false";
+    out += ",\"metrics_fresh\":";
+    out += r.metrics_fresh ? "true" : "false";
+    out += ",\"metrics_age_seconds\":";
+    append_number(out, r.metrics_age_seconds);
+    out += ",\"waiting\":";
+    append_number(out, r.waiting);
+    out += ",\"running\":";
+    append_number(out, r.running);
+    out += ",\"kv_cache_usage\":";
+    append_number(out, r.kv_cache_usage);
+    out += ",\"inflight\":" + std::to_string(r.inflight);
+    out += ",\"models\":";
+    append_list(out, r.models);
+    out += ",\"lora_adapters\":";
+    append_list(out, r.lora_adapters);
+    out += ",\"num_gpu_blocks\":" + std::to_string(r.num_gpu_blocks);
+    out += ",\"block_size\":" + std::to_string(r.block_size);
+    out += ",\"prefix_index_entries\":" + std::to_string(r.index_entries);
+    out += ",\"prefix_index_capacity\":" + std::to_string(r.index_capacity);
+    out += ",\"prefix_index_share\":";
+    append_number(out, r.index_share);
+    out.push_back('}');
+  }
+  out.push_back(']');
+  return out;
 }
 
 }  // namespace ringgate::sched

@@ -16,37 +16,36 @@ double sane(double v, double hi) { return v == v ? std::clamp(v, 0.0, hi) : 0.0;
 }  // namespace
 
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
-                                  std::span<const EndpointId> exclude,
-                                  const InflightCounters& inflight, Clock::time_point now,
-                                  const SchedulerConfig& config, std::span<EndpointSignals> out,
+                                  std::span<const EndpointId> exclude, const InflightCounters& inflight,
+                                  Clock::time_point now, const SchedulerConfig& config, std::span<EndpointSignals> out,
                                   size_t& count) {
-    count = 0;
-    EndpointSnapshot::ModelEndpoints serving = snapshot.endpoints_for(model);
-    if (serving.serving.empty()) return CandidateStatus::unknown_model;
-    if (serving.routable.empty()) return CandidateStatus::none_routable;
-    for (uint32_t index : serving.routable) {
-        const EndpointScoringView& e = snapshot.scoring_view(index);
-        if (!exclude.empty() && std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
-        if (count >= out.size()) break;
-        EndpointSignals& s = out[count++];
-        s = EndpointSignals{};
-        s.index = index;
-        s.id = e.id;
-        s.inflight = std::max<int64_t>(0, inflight.get(e.id));
-        if (e.has_metrics) s.metrics_age = now - e.scraped_at;
-        s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
-        if (s.fresh) {
-            s.waiting = sane(e.waiting, kMaxQueue);
-            s.running = sane(e.running, kMaxQueue);
-            s.kv_usage = sane(e.kv_cache_usage, 1.0);
-        }
-        s.load = s.waiting + double(s.inflight);
+  count = 0;
+  EndpointSnapshot::ModelEndpoints serving = snapshot.endpoints_for(model);
+  if (serving.serving.empty()) return CandidateStatus::UnknownModel;
+  if (serving.routable.empty()) return CandidateStatus::NoneRoutable;
+  for (uint32_t index : serving.routable) {
+    const EndpointScoringView& e = snapshot.scoring_view(index);
+    if (!exclude.empty() && std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
+    if (count >= out.size()) break;
+    EndpointSignals& s = out[count++];
+    s = EndpointSignals{};
+    s.index = index;
+    s.id = e.id;
+    s.inflight = std::max<int64_t>(0, inflight.get(e.id));
+    if (e.has_metrics) s.metrics_age = now - e.scraped_at;
+    s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
+    if (s.fresh) {
+      s.waiting = sane(e.waiting, kMaxQueue);
+      s.running = sane(e.running, kMaxQueue);
+      s.kv_usage = sane(e.kv_cache_usage, 1.0);
     }
-    return count == 0 ? CandidateStatus::all_excluded : CandidateStatus::ok;
+    s.load = s.waiting + double(s.inflight);
+  }
+  return count == 0 ? CandidateStatus::AllExcluded : CandidateStatus::Ok;
 }
 
 bool is_saturated(const EndpointSignals& s, const SchedulerConfig& config) {
-    return endpoint_saturated(s, config.saturation);
+  return endpoint_saturated(s, config.saturation);
 }
 
 }  // namespace ringgate::sched

@@ -16,39 +16,39 @@ namespace {
 // block that straddles part boundaries is assembled in a small stack buffer.
 template <class Emit>
 void for_each_block(std::span<const std::string_view> parts, size_t block_bytes, Emit&& emit) {
-    constexpr size_t kMaxStackBlock = 4096;
-    unsigned char buffer[kMaxStackBlock];
-    size_t filled = 0;  // bytes of the current straddling block in buffer
-    auto push = [&](const unsigned char* data, size_t n) -> bool {
-        while (n > 0) {
-            if (filled == 0 && n >= block_bytes) {
-                if (!emit(data, block_bytes)) return false;
-                data += block_bytes;
-                n -= block_bytes;
-                continue;
-            }
-            size_t take = std::min(n, block_bytes - filled);
-            std::memcpy(buffer + filled, data, take);
-            filled += take;
-            data += take;
-            n -= take;
-            if (filled == block_bytes) {
-                filled = 0;
-                if (!emit(buffer, block_bytes)) return false;
-            }
-        }
-        return true;
-    };
-    static const unsigned char terminator = kPartTerminator;
-    for (std::string_view part : parts) {
-        if (!push(reinterpret_cast<const unsigned char*>(part.data()), part.size())) return;
-        if (!push(&terminator, 1)) return;
+  constexpr size_t kMaxStackBlock = 4096;
+  unsigned char buffer[kMaxStackBlock];
+  size_t filled = 0;  // bytes of the current straddling block in buffer
+  auto push = [&](const unsigned char* data, size_t n) -> bool {
+    while (n > 0) {
+      if (filled == 0 && n >= block_bytes) {
+        if (!emit(data, block_bytes)) return false;
+        data += block_bytes;
+        n -= block_bytes;
+        continue;
+      }
+      size_t take = std::min(n, block_bytes - filled);
+      std::memcpy(buffer + filled, data, take);
+      filled += take;
+      data += take;
+      n -= take;
+      if (filled == block_bytes) {
+        filled = 0;
+        if (!emit(buffer, block_bytes)) return false;
+      }
     }
-    if (filled > 0) emit(buffer, filled);
+    return true;
+  };
+  static const unsigned char terminator = kPartTerminator;
+  for (std::string_view part : parts) {
+    if (!push(reinterpret_cast<const unsigned char*>(part.data()), part.size())) return;
+    if (!push(&terminator, 1)) return;
+  }
+  if (filled > 0) emit(buffer, filled);
 }
 
 bool emitted(size_t blocks) {
-    return blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0;
+  return blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0;
 }
 
 uint64_t key_of(uint64_t chain, uint64_t model_seed) { return XXH3_64bits_withSeed(&chain, sizeof chain, model_seed); }
@@ -64,94 +64,94 @@ PrefixChain::PrefixChain(size_t block_bytes, size_t max_blocks)
       carry_(block_bytes_) {}
 
 void PrefixChain::reset(size_t body_bytes) {
-    seed_ = 0;
-    blocks_ = 0;
-    filled_ = 0;
-    entries_.clear();
-    // The text is never longer than the body: one allocation at most, none while it arrives.
-    const size_t blocks = std::min(body_bytes / block_bytes_ + 1, max_blocks_);
-    if (entries_.capacity() < entries_for_blocks(blocks)) entries_.reserve(entries_for_blocks(blocks));
+  seed_ = 0;
+  blocks_ = 0;
+  filled_ = 0;
+  entries_.clear();
+  // The text is never longer than the body: one allocation at most, none while it arrives.
+  const size_t blocks = std::min(body_bytes / block_bytes_ + 1, max_blocks_);
+  if (entries_.capacity() < entries_for_blocks(blocks)) entries_.reserve(entries_for_blocks(blocks));
 }
 
 void PrefixChain::trim() {
-    if (entries_.capacity() > kKeptEntries) std::vector<uint64_t>().swap(entries_);
+  if (entries_.capacity() > kKeptEntries) std::vector<uint64_t>().swap(entries_);
 }
 
 void PrefixChain::block(const unsigned char* data, size_t len) {
-    seed_ = XXH3_64bits_withSeed(data, len, seed_);
-    ++blocks_;
-    if (emitted(blocks_)) entries_.push_back(seed_);
+  seed_ = XXH3_64bits_withSeed(data, len, seed_);
+  ++blocks_;
+  if (emitted(blocks_)) entries_.push_back(seed_);
 }
 
 void PrefixChain::append(const char* text, size_t n) {
-    auto data = reinterpret_cast<const unsigned char*>(text);
-    while (n > 0 && blocks_ < max_blocks_) {
-        if (filled_ == 0 && n >= block_bytes_) {
-            block(data, block_bytes_);
-            data += block_bytes_;
-            n -= block_bytes_;
-            continue;
-        }
-        const size_t take = std::min(n, block_bytes_ - filled_);
-        std::memcpy(carry_.data() + filled_, data, take);
-        filled_ += take;
-        data += take;
-        n -= take;
-        if (filled_ == block_bytes_) {
-            filled_ = 0;
-            block(carry_.data(), block_bytes_);
-        }
+  auto data = reinterpret_cast<const unsigned char*>(text);
+  while (n > 0 && blocks_ < max_blocks_) {
+    if (filled_ == 0 && n >= block_bytes_) {
+      block(data, block_bytes_);
+      data += block_bytes_;
+      n -= block_bytes_;
+      continue;
     }
+    const size_t take = std::min(n, block_bytes_ - filled_);
+    std::memcpy(carry_.data() + filled_, data, take);
+    filled_ += take;
+    data += take;
+    n -= take;
+    if (filled_ == block_bytes_) {
+      filled_ = 0;
+      block(carry_.data(), block_bytes_);
+    }
+  }
 }
 
 void PrefixChain::end_part() {
-    static const char terminator = char(kPartTerminator);
-    append(&terminator, 1);
+  static const char terminator = char(kPartTerminator);
+  append(&terminator, 1);
 }
 
 void PrefixChain::finish() {
-    if (filled_ > 0 && blocks_ < max_blocks_) block(carry_.data(), filled_);
-    filled_ = 0;
+  if (filled_ > 0 && blocks_ < max_blocks_) block(carry_.data(), filled_);
+  filled_ = 0;
 }
 
 PrefixHasher::PrefixHasher(size_t block_bytes, size_t max_blocks)
     : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)), max_blocks_(std::max<size_t>(max_blocks, 1)) {}
 
 size_t PrefixHasher::block_count(std::span<const std::string_view> parts) const {
-    size_t bytes = 0;
-    for (std::string_view p : parts) bytes += p.size() + 1;
-    return entries_for_blocks(std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_));
+  size_t bytes = 0;
+  for (std::string_view p : parts) bytes += p.size() + 1;
+  return entries_for_blocks(std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_));
 }
 
 size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_view> parts,
                           std::span<uint64_t> out) const {
-    if (out.empty()) return 0;
-    const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
-    uint64_t seed = 0;
-    size_t n = 0, blocks = 0;
-    for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
-        seed = XXH3_64bits_withSeed(data, len, seed);
-        ++blocks;
-        if (emitted(blocks)) out[n++] = key_of(seed, model_seed);
-        return n < out.size() && blocks < max_blocks_;
-    });
-    return n;
+  if (out.empty()) return 0;
+  const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
+  uint64_t seed = 0;
+  size_t n = 0, blocks = 0;
+  for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
+    seed = XXH3_64bits_withSeed(data, len, seed);
+    ++blocks;
+    if (emitted(blocks)) out[n++] = key_of(seed, model_seed);
+    return n < out.size() && blocks < max_blocks_;
+  });
+  return n;
 }
 
 void PrefixHasher::hash(std::string_view model, std::span<const std::string_view> parts,
                         std::vector<uint64_t>& out) const {
-    size_t count = block_count(parts);
-    if (out.capacity() < count) out.reserve(count);
-    out.resize(count);
-    size_t written = hash(model, parts, std::span<uint64_t>(out));
-    out.resize(written);
+  size_t count = block_count(parts);
+  if (out.capacity() < count) out.reserve(count);
+  out.resize(count);
+  size_t written = hash(model, parts, std::span<uint64_t>(out));
+  out.resize(written);
 }
 
 void PrefixHasher::keys(std::string_view model, std::span<const uint64_t> chain, std::vector<uint64_t>& out) {
-    const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
-    if (out.capacity() < chain.size()) out.reserve(chain.size());
-    out.resize(chain.size());
-    for (size_t i = 0; i < chain.size(); ++i) out[i] = key_of(chain[i], model_seed);
+  const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
+  if (out.capacity() < chain.size()) out.reserve(chain.size());
+  out.resize(chain.size());
+  for (size_t i = 0; i < chain.size(); ++i) out[i] = key_of(chain[i], model_seed);
 }
 
 }  // namespace ringgate::sched

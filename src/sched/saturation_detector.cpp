@@ -4,22 +4,20 @@
 
 namespace ringgate::sched {
 
-double estimated_waiting(const EndpointSignals& s) {
-    return std::max(s.waiting, double(s.inflight) - s.running);
-}
+double estimated_waiting(const EndpointSignals& s) { return std::max(s.waiting, double(s.inflight) - s.running); }
 
 bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c) {
-    if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return true;
-    if (c.max_concurrency > 0 && double(s.inflight) >= c.max_concurrency) return true;
-    return estimated_waiting(s) >= c.queue_depth_threshold || s.kv_usage >= c.kv_cache_util_threshold;
+  if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return true;
+  if (c.max_concurrency > 0 && double(s.inflight) >= c.max_concurrency) return true;
+  return estimated_waiting(s) >= c.queue_depth_threshold || s.kv_usage >= c.kv_cache_util_threshold;
 }
 
 double endpoint_saturation(const EndpointSignals& s, const SaturationConfig& c) {
-    if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return 1.0;
-    const double q = c.queue_depth_threshold > 0 ? estimated_waiting(s) / c.queue_depth_threshold : 0.0;
-    const double kv = c.kv_cache_util_threshold > 0 ? s.kv_usage / c.kv_cache_util_threshold : 0.0;
-    const double inflight = c.max_concurrency > 0 ? double(s.inflight) / c.max_concurrency : 0.0;
-    return std::max({0.0, q, kv, inflight});
+  if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return 1.0;
+  const double q = c.queue_depth_threshold > 0 ? estimated_waiting(s) / c.queue_depth_threshold : 0.0;
+  const double kv = c.kv_cache_util_threshold > 0 ? s.kv_usage / c.kv_cache_util_threshold : 0.0;
+  const double inflight = c.max_concurrency > 0 ? double(s.inflight) / c.max_concurrency : 0.0;
+  return std::max({0.0, q, kv, inflight});
 }
 
 }  // namespace ringgate::sched

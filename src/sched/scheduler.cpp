@@ -20,151 +20,163 @@ namespace {
 // Rendezvous winner among the candidates (position in `candidates`).
 size_t rendezvous_position(const EndpointSnapshot& snapshot, std::span<const EndpointSignals> candidates,
                            uint64_t key) {
-    size_t best = 0;
-    uint64_t best_weight = 0, best_address = 0;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-        uint64_t address = snapshot.scoring_view(candidates[i].index).address_hash;
-        uint64_t w = rendezvous_weight(key, address);
-        if (i == 0 || w > best_weight || (w == best_weight && address < best_address)) {
-            best = i;
-            best_weight = w;
-            best_address = address;
-        }
+  size_t best = 0;
+  uint64_t best_weight = 0, best_address = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    uint64_t address = snapshot.scoring_view(candidates[i].index).address_hash;
+    uint64_t w = rendezvous_weight(key, address);
+    if (i == 0 || w > best_weight || (w == best_weight && address < best_address)) {
+      best = i;
+      best_weight = w;
+      best_address = address;
     }
-    return best;
+  }
+  return best;
 }
 
 }  // namespace
 
 const char* to_string(PickStatus status) {
-    switch (status) {
-    case PickStatus::ok: return "ok";
-    case PickStatus::unknown_model: return "no endpoint serves the model";
-    case PickStatus::none_routable: return "no routable endpoint serves the model";
-    case PickStatus::all_excluded: return "every endpoint serving the model has already failed this request";
-    case PickStatus::saturated: return "every endpoint serving the model is saturated";
-    }
-    return "unknown";
+  switch (status) {
+    case PickStatus::Ok:
+      return "ok";
+    case PickStatus::UnknownModel:
+      return "no endpoint serves the model";
+    case PickStatus::NoneRoutable:
+      return "no routable endpoint serves the model";
+    case PickStatus::AllExcluded:
+      return "every endpoint serving the model has already failed this request";
+    case PickStatus::Saturated:
+      return "every endpoint serving the model is saturated";
+  }
+  return "unknown";
 }
 
 Scheduler::Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight)
     : config_(config), index_(index), inflight_(inflight) {}
 
 PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng) {
-    PickResult result;
-    candidate_count_ = 0;
-    // Scratch grows only when the pool is larger than ever before.
-    if (signals_.size() < snapshot.size()) signals_.resize(snapshot.size());
-    size_t match_room = std::max<size_t>(64, snapshot.size() * 2);
-    if (matches_.size() < match_room) matches_.resize(match_room);
-    if (position_by_id_.size() < snapshot.id_limit()) position_by_id_.resize(snapshot.id_limit(), -1);
+  PickResult result;
+  candidate_count_ = 0;
+  // Scratch grows only when the pool is larger than ever before.
+  if (signals_.size() < snapshot.size()) signals_.resize(snapshot.size());
+  size_t match_room = std::max<size_t>(64, snapshot.size() * 2);
+  if (matches_.size() < match_room) matches_.resize(match_room);
+  if (position_by_id_.size() < snapshot.id_limit()) position_by_id_.resize(snapshot.id_limit(), -1);
 
-    size_t count = 0;
-    CandidateStatus status = filter_candidates(snapshot, request.model, request.exclude, inflight_, request.now,
-                                               config_, std::span<EndpointSignals>(signals_), count);
-    switch (status) {
-    case CandidateStatus::ok: break;
-    case CandidateStatus::unknown_model: result.status = PickStatus::unknown_model; return result;
-    case CandidateStatus::none_routable: result.status = PickStatus::none_routable; return result;
-    case CandidateStatus::all_excluded: result.status = PickStatus::all_excluded; return result;
+  size_t count = 0;
+  CandidateStatus status = filter_candidates(snapshot, request.model, request.exclude, inflight_, request.now, config_,
+                                             std::span<EndpointSignals>(signals_), count);
+  switch (status) {
+    case CandidateStatus::Ok:
+      break;
+    case CandidateStatus::UnknownModel:
+      result.status = PickStatus::UnknownModel;
+      return result;
+    case CandidateStatus::NoneRoutable:
+      result.status = PickStatus::NoneRoutable;
+      return result;
+    case CandidateStatus::AllExcluded:
+      result.status = PickStatus::AllExcluded;
+      return result;
+  }
+  candidate_count_ = count;
+  std::span<EndpointSignals> candidates(signals_.data(), count);
+  const Clock::time_point lookup_started = Clock::now();
+
+  const SaturationConfig& saturation = request.saturation ? *request.saturation : config_.saturation;
+  if (request.hold_when_saturated) {
+    // Only unsaturated endpoints stay candidates (in their order).
+    size_t kept = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (!endpoint_saturated(candidates[i], saturation)) candidates[kept++] = candidates[i];
+    if (kept == 0) {
+      result.status = PickStatus::Saturated;
+      return result;
     }
+    count = kept;
     candidate_count_ = count;
-    std::span<EndpointSignals> candidates(signals_.data(), count);
-    const Clock::time_point lookup_started = Clock::now();
-
-    const SaturationConfig& saturation = request.saturation ? *request.saturation : config_.saturation;
-    if (request.hold_when_saturated) {
-        // Only unsaturated endpoints stay candidates (in their order).
-        size_t kept = 0;
-        for (size_t i = 0; i < count; ++i)
-            if (!endpoint_saturated(candidates[i], saturation)) candidates[kept++] = candidates[i];
-        if (kept == 0) {
-            result.status = PickStatus::saturated;
-            return result;
-        }
-        count = kept;
-        candidate_count_ = count;
-        candidates = std::span<EndpointSignals>(signals_.data(), count);
-    } else if (request.sheddable &&
-               std::all_of(candidates.begin(), candidates.end(),
-                           [&](const EndpointSignals& s) { return endpoint_saturated(s, saturation); })) {
-        result.status = PickStatus::saturated;
-        return result;
-    }
-
-    // Hashes are entries (sampled past kDensePrefixBlocks): scores and results count blocks.
-    uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
-    result.total_blocks = total_blocks;
-    bool any_match = false;
-    if (total_blocks > 0 && config_.weights.prefix != 0) {
-        for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
-        size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
-        for (size_t m = 0; m < n; ++m) {
-            EndpointId id = matches_[m].endpoint;
-            if (id >= position_by_id_.size() || position_by_id_[id] < 0) continue;  // not a candidate
-            candidates[size_t(position_by_id_[id])].prefix_blocks =
-                uint32_t(std::min<size_t>(covered_blocks(matches_[m].blocks), UINT32_MAX));
-            any_match = true;
-        }
-        for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;
-    }
-
-    const Clock::time_point lookup_done = Clock::now();
-    apply_load_guard(candidates, config_);
-
-    if (config_.session_affinity && !request.session_id.empty()) {
-        uint64_t key = XXH3_64bits(request.session_id.data(), request.session_id.size());
-        size_t pos = rendezvous_position(snapshot, candidates, key);
-        if (!candidates[pos].overloaded) {
-            result.status = PickStatus::ok;
-            result.endpoint = candidates[pos].id;
-            result.index = candidates[pos].index;
-            result.reason = PickReason::session;
-            result.matched_blocks = candidates[pos].prefix_blocks;
-            return result;
-        }
-    }
-
-    if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
-        // An unseen prompt may never come again: its rendezvous home gets the bonus
-        // only when it is about as idle as the idlest candidate, else load decides.
-        // Either way the index remembers where it went, so a repeat follows it.
-        size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
-        double least = candidates[0].load;
-        for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-        if (!candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap)
-            candidates[pos].placement = true;
-    }
-
-    const Clock::time_point t0 = Clock::now();
-    score_queue(candidates);
-    const Clock::time_point t1 = Clock::now();
-    score_kv_cache(candidates);
-    const Clock::time_point t2 = Clock::now();
-    score_prefix(candidates, total_blocks);
-    const Clock::time_point t3 = Clock::now();
-    const ScorerWeights& w = config_.weights;
-    for (EndpointSignals& c : candidates)
-        c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
-
-    const Clock::time_point t4 = Clock::now();
-    const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
-    const Clock::time_point t5 = Clock::now();
-    auto ns = [](Clock::duration d) {
-        return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
-    };
-    result.step_ns = {ns(t1 - t0), ns(t2 - t1), ns(t3 - t2 + lookup_done - lookup_started), ns(t5 - t4)};
-    result.scored = true;
-    result.status = PickStatus::ok;
-    result.endpoint = chosen.id;
-    result.index = chosen.index;
-    result.reason = chosen.placement ? PickReason::prefix_placement : PickReason::score;
-    result.matched_blocks = chosen.prefix_blocks;
+    candidates = std::span<EndpointSignals>(signals_.data(), count);
+  } else if (request.sheddable && std::all_of(candidates.begin(), candidates.end(), [&](const EndpointSignals& s) {
+               return endpoint_saturated(s, saturation);
+             })) {
+    result.status = PickStatus::Saturated;
     return result;
+  }
+
+  // Hashes are entries (sampled past kDensePrefixBlocks): scores and results count blocks.
+  uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
+  result.total_blocks = total_blocks;
+  bool any_match = false;
+  if (total_blocks > 0 && config_.weights.prefix != 0) {
+    for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
+    size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
+    for (size_t m = 0; m < n; ++m) {
+      EndpointId id = matches_[m].endpoint;
+      if (id >= position_by_id_.size() || position_by_id_[id] < 0) continue;  // not a candidate
+      candidates[size_t(position_by_id_[id])].prefix_blocks =
+          uint32_t(std::min<size_t>(covered_blocks(matches_[m].blocks), UINT32_MAX));
+      any_match = true;
+    }
+    for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;
+  }
+
+  const Clock::time_point lookup_done = Clock::now();
+  apply_load_guard(candidates, config_);
+
+  if (config_.session_affinity && !request.session_id.empty()) {
+    uint64_t key = XXH3_64bits(request.session_id.data(), request.session_id.size());
+    size_t pos = rendezvous_position(snapshot, candidates, key);
+    if (!candidates[pos].overloaded) {
+      result.status = PickStatus::Ok;
+      result.endpoint = candidates[pos].id;
+      result.index = candidates[pos].index;
+      result.reason = PickReason::Session;
+      result.matched_blocks = candidates[pos].prefix_blocks;
+      return result;
+    }
+  }
+
+  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
+    // An unseen prompt may never come again: its rendezvous home gets the bonus
+    // only when it is about as idle as the idlest candidate, else load decides.
+    // Either way the index remembers where it went, so a repeat follows it.
+    size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
+    double least = candidates[0].load;
+    for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
+    if (!candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap)
+      candidates[pos].placement = true;
+  }
+
+  const Clock::time_point t0 = Clock::now();
+  score_queue(candidates);
+  const Clock::time_point t1 = Clock::now();
+  score_kv_cache(candidates);
+  const Clock::time_point t2 = Clock::now();
+  score_prefix(candidates, total_blocks);
+  const Clock::time_point t3 = Clock::now();
+  const ScorerWeights& w = config_.weights;
+  for (EndpointSignals& c : candidates)
+    c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
+
+  const Clock::time_point t4 = Clock::now();
+  const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
+  const Clock::time_point t5 = Clock::now();
+  auto ns = [](Clock::duration d) {
+    return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
+  };
+  result.step_ns = {ns(t1 - t0), ns(t2 - t1), ns(t3 - t2 + lookup_done - lookup_started), ns(t5 - t4)};
+  result.scored = true;
+  result.status = PickStatus::Ok;
+  result.endpoint = chosen.id;
+  result.index = chosen.index;
+  result.reason = chosen.placement ? PickReason::PrefixPlacement : PickReason::Score;
+  result.matched_blocks = chosen.prefix_blocks;
+  return result;
 }
 
 void Scheduler::on_routed(EndpointId endpoint, std::span<const uint64_t> prefix_hashes) {
-    index_.on_routed(endpoint, prefix_hashes);
+  index_.on_routed(endpoint, prefix_hashes);
 }
 
 }  // namespace ringgate::sched

@@ -11,16 +11,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string all_errors(const load_result& result) {
-    std::string out;
-    for (const config_error& e : result.errors) out += format_error(e) + "\n";
-    return out;
+std::string all_errors(const LoadResult& result) {
+  std::string out;
+  for (const ConfigError& e : result.errors) out += format_error(e) + "\n";
+  return out;
 }
 
-config_set load_ok(std::string_view text, const load_options& options = {}) {
-    load_result result = load_config_text(text, "test.yaml", options);
-    REQUIRE_MESSAGE(result.ok(), all_errors(result));
-    return result.config;
+ConfigSet load_ok(std::string_view text, const LoadOptions& options = {}) {
+  LoadResult result = load_config_text(text, "test.yaml", options);
+  REQUIRE_MESSAGE(result.ok(), all_errors(result));
+  return result.config;
 }
 
 // The example from DESIGN.md "Configuration", verbatim.
@@ -42,99 +42,102 @@ spec:
 }  // namespace
 
 TEST_CASE("the DESIGN.md example parses") {
-    config_set c = load_ok(design_example);
-    CHECK(c.has_gateway_document);
-    CHECK(c.has_pool);
-    CHECK(c.gateway.pool.name == "vllm");
-    REQUIRE(c.gateway.pool.static_endpoints.size() == 1);
-    CHECK(c.gateway.pool.static_endpoints[0] == host_port{"10.0.0.1", 8000});
-    CHECK(c.gateway.listen.api.port == 8080);
-    CHECK(c.gateway.listen.admin.port == 9090);
-    CHECK(c.gateway.scheduler.scorers.prefix == 3.0);
-    REQUIRE(c.rewrites.size() == 1);
-    REQUIRE(c.rewrites[0].rules.size() == 1);
-    const rewrite_rule& rule = c.rewrites[0].rules[0];
-    CHECK(rule.exact_models == std::vector<std::string>{"my-chat"});
-    REQUIRE(rule.targets.size() == 2);
-    CHECK(rule.targets[0].model == "facebook/opt-125m");
-    CHECK(rule.targets[0].weight == 90u);
-    CHECK(rule.targets[1].model == "opt-125m-v2");
-    CHECK(rule.targets[1].weight == 10u);
-    CHECK(rule.position.line == 12);
+  ConfigSet c = load_ok(design_example);
+  CHECK(c.has_gateway_document);
+  CHECK(c.has_pool);
+  CHECK(c.gateway.pool.name == "vllm");
+  REQUIRE(c.gateway.pool.static_endpoints.size() == 1);
+  CHECK(c.gateway.pool.static_endpoints[0] == HostPort{"10.0.0.1", 8000});
+  CHECK(c.gateway.listen.api.port == 8080);
+  CHECK(c.gateway.listen.admin.port == 9090);
+  CHECK(c.gateway.scheduler.scorers.prefix == 3.0);
+  REQUIRE(c.rewrites.size() == 1);
+  REQUIRE(c.rewrites[0].rules.size() == 1);
+  const RewriteRule& rule = c.rewrites[0].rules[0];
+  CHECK(rule.exact_models == std::vector<std::string>{"my-chat"});
+  REQUIRE(rule.targets.size() == 2);
+  CHECK(rule.targets[0].model == "facebook/opt-125m");
+  CHECK(rule.targets[0].weight == 90u);
+  CHECK(rule.targets[1].model == "opt-125m-v2");
+  CHECK(rule.targets[1].weight == 10u);
+  CHECK(rule.position.line == 12);
 }
 
 TEST_CASE("the shipped deploy/examples/ringgate.yaml loads") {
-    load_result result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml");
-    REQUIRE_MESSAGE(result.ok(), all_errors(result));
-    const config_set& c = result.config;
-    CHECK(c.gateway.pool.static_endpoints.size() == 3);
-    REQUIRE(c.rewrites.size() == 2);
-    CHECK(c.rewrites[0].metadata.name == "food-review-alias");
-    REQUIRE(c.rewrites[0].pool.has_value());
-    CHECK(c.rewrites[0].pool->name == "vllm");
-    CHECK(c.rewrites[1].rules[0].targets[1].weight == 10u);
-    REQUIRE(c.objectives.size() == 1);
-    CHECK(c.objectives[0].sheddable());
-    REQUIRE(c.find_objective("batch") != nullptr);
-    CHECK(c.find_objective("batch")->priority == -1);
-    CHECK(c.find_objective("interactive") == nullptr);
-    CHECK(c.gateway.scheduler.prefix_index_memory_bytes == 128ull << 20);
+  LoadResult result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml");
+  REQUIRE_MESSAGE(result.ok(), all_errors(result));
+  const ConfigSet& c = result.config;
+  CHECK(c.gateway.pool.static_endpoints.size() == 3);
+  REQUIRE(c.rewrites.size() == 2);
+  CHECK(c.rewrites[0].metadata.name == "food-review-alias");
+  REQUIRE(c.rewrites[0].pool.has_value());
+  CHECK(c.rewrites[0].pool->name == "vllm");
+  CHECK(c.rewrites[1].rules[0].targets[1].weight == 10u);
+  REQUIRE(c.objectives.size() == 1);
+  CHECK(c.objectives[0].sheddable());
+  REQUIRE(c.find_objective("batch") != nullptr);
+  CHECK(c.find_objective("batch")->priority == -1);
+  CHECK(c.find_objective("interactive") == nullptr);
+  CHECK(c.gateway.scheduler.prefix_index_memory_bytes == 128ull << 20);
 }
 
 TEST_CASE("the shipped Kubernetes example loads") {
-    load_result result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate-kubernetes.yaml");
-    REQUIRE_MESSAGE(result.ok(), all_errors(result));
-    REQUIRE(result.config.gateway.pool.kubernetes.has_value());
-    REQUIRE(result.config.pools.size() == 1);
+  LoadResult result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate-kubernetes.yaml");
+  REQUIRE_MESSAGE(result.ok(), all_errors(result));
+  REQUIRE(result.config.gateway.pool.kubernetes.has_value());
+  REQUIRE(result.config.pools.size() == 1);
 }
 
 TEST_CASE("an omitted field keeps the documented default") {
-    config_set c = load_ok(R"(apiVersion: ringgate.io/v1
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {discovery: {static: ["127.0.0.1:8000"]}}
 )");
-    const gateway_config& g = c.gateway;
-    CHECK(g.listen.api == host_port{"", 8080});
-    CHECK(g.listen.admin == host_port{"", 9090});
-    CHECK(g.workers == 0);
-    CHECK(g.pool.name == "vllm");
-    CHECK(g.scheduler.scorers.queue == 2.0);
-    CHECK(g.scheduler.scorers.kv_cache == 2.0);
-    CHECK(g.scheduler.scorers.prefix == 3.0);
-    CHECK(g.scheduler.prefix_block_bytes == 64);
-    CHECK(g.scheduler.load_guard.enabled);
-    CHECK(g.metrics.poll_interval == 50ms);
-    CHECK(g.metrics.scrape_timeout == 1s);
-    CHECK(g.metrics.names == "both");
-    CHECK(g.retries.budget == 2);
-    CHECK(g.timeouts.upstream_idle < 5s);
-    CHECK(g.health.eject_after_failures == 3);
-    CHECK_FALSE(g.access_log.enabled);
-    // Only the pool came from the file.
-    CHECK(g.set_by_file == std::vector<std::string>{"pool.discovery.static"});
-    CHECK(g.file_sets("pool"));
-    CHECK(g.file_sets("pool.discovery"));
-    CHECK_FALSE(g.file_sets("pool.name"));
-    CHECK_FALSE(g.file_sets("timeouts"));
-    CHECK_FALSE(g.file_sets("poo"));
+  const GatewayConfig& g = c.gateway;
+  CHECK(g.listen.api == HostPort{"", 8080});
+  CHECK(g.listen.admin == HostPort{"", 9090});
+  CHECK(g.workers == 0);
+  CHECK(g.pool.name == "vllm");
+  CHECK(g.scheduler.scorers.queue == 2.0);
+  CHECK(g.scheduler.scorers.kv_cache == 2.0);
+  CHECK(g.scheduler.scorers.prefix == 3.0);
+  CHECK(g.scheduler.prefix_block_bytes == 64);
+  CHECK(g.scheduler.load_guard.enabled);
+  CHECK(g.metrics.poll_interval == 50ms);
+  CHECK(g.metrics.scrape_timeout == 1s);
+  CHECK(g.metrics.names == "both");
+  CHECK(g.retries.budget == 2);
+  CHECK(g.timeouts.upstream_idle < 5s);
+  CHECK(g.health.eject_after_failures == 3);
+  CHECK_FALSE(g.access_log.enabled);
+  // Only the pool came from the file.
+  CHECK(g.set_by_file == std::vector<std::string>{"pool.discovery.static"});
+  CHECK(g.file_sets("pool"));
+  CHECK(g.file_sets("pool.discovery"));
+  CHECK_FALSE(g.file_sets("pool.name"));
+  CHECK_FALSE(g.file_sets("timeouts"));
+  CHECK_FALSE(g.file_sets("poo"));
 }
 
 TEST_CASE("metrics.names picks the EPP name sets: gaie, llm-d or both, nothing else") {
-    for (std::string_view names : {"gaie", "llm-d", "both"}) {
-        const std::string text = std::string("apiVersion: ringgate.io/v1\nkind: Gateway\n"
-                                             "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: ") +
-                                 std::string(names) + "}\n";
-        CHECK(load_ok(text).gateway.metrics.names == names);
-    }
-    load_result bad = load_config_text("apiVersion: ringgate.io/v1\nkind: Gateway\n"
-                                       "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: llmd}\n",
-                                       "test.yaml");
-    REQUIRE_FALSE(bad.ok());
-    CHECK(format_error(bad.errors[0]) == "test.yaml:4:18: Gateway: metrics.names: \"llmd\" is not one of both, gaie, llm-d");
+  for (std::string_view names : {"gaie", "llm-d", "both"}) {
+    const std::string text = std::string(
+                                 "apiVersion: ringgate.io/v1\nkind: Gateway\n"
+                                 "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: ") +
+                             std::string(names) + "}\n";
+    CHECK(load_ok(text).gateway.metrics.names == names);
+  }
+  LoadResult bad = load_config_text(
+      "apiVersion: ringgate.io/v1\nkind: Gateway\n"
+      "pool: {discovery: {static: [\"127.0.0.1:8000\"]}}\nmetrics: {names: llmd}\n",
+      "test.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(format_error(bad.errors[0]) ==
+        "test.yaml:4:18: Gateway: metrics.names: \"llmd\" is not one of both, gaie, llm-d");
 }
 
 TEST_CASE("every Gateway field is read") {
-    config_set c = load_ok(R"(apiVersion: ringgate.io/v1
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 metadata: {name: gw, labels: {app: ringgate}}
 listen: {api: "127.0.0.1:18080", admin: "[::1]:19090"}
@@ -163,65 +166,65 @@ health: {ejectAfterFailures: 5, ejectBase: 2s, ejectMax: 1m}
 retries: {budget: 3, deadline: 3s}
 accessLog: {enabled: true, path: /var/log/ringgate/access.log}
 )");
-    const gateway_config& g = c.gateway;
-    CHECK(g.listen.api == host_port{"127.0.0.1", 18080});
-    CHECK(g.listen.admin == host_port{"::1", 19090});
-    CHECK(g.workers == 3);
-    CHECK(g.pool.name == "llama");
-    REQUIRE(g.pool.kubernetes);
-    CHECK(g.pool.kubernetes->namespace_name == "llm");
-    CHECK(g.pool.kubernetes->service == "vllm-llama");
-    CHECK(g.pool.kubernetes->port_name == "http");
-    CHECK(g.pool.kubernetes->port_number == 0);
-    CHECK(g.pool.kubernetes->api_server == "http://127.0.0.1:8001");
-    CHECK(g.pool.static_endpoints.empty());
-    CHECK(g.scheduler.scorers.queue == 1.0);
-    CHECK(g.scheduler.scorers.kv_cache == 0.5);
-    CHECK(g.scheduler.scorers.prefix == 4.0);
-    CHECK(g.scheduler.prefix_block_bytes == 128);
-    CHECK_FALSE(g.scheduler.load_guard.enabled);
-    CHECK(g.scheduler.load_guard.ratio == 3.0);
-    CHECK(g.scheduler.load_guard.min_load == 8);
-    CHECK(g.scheduler.session_header == "x-conversation");
-    CHECK(g.scheduler.metrics_stale_after == 250ms);
-    CHECK(g.limits.max_header_bytes == 32 * 1024);
-    CHECK(g.limits.max_body_bytes == 1048576);
-    CHECK(g.timeouts.header_read == 5s);
-    CHECK(g.timeouts.client_idle == 2min);
-    CHECK(g.timeouts.upstream_connect == 500ms);
-    CHECK(g.timeouts.upstream_first_byte == 1min);
-    CHECK(g.timeouts.upstream_idle == 3s);
-    CHECK(g.timeouts.request == 0s);
-    CHECK(g.timeouts.drain == 10s);
-    CHECK(g.metrics.poll_interval == 100ms);
-    CHECK(g.metrics.scrape_timeout == 2s);
-    CHECK(g.health.eject_after_failures == 5);
-    CHECK(g.health.eject_base == 2s);
-    CHECK(g.health.eject_max == 1min);
-    CHECK(g.retries.budget == 3);
-    CHECK(g.retries.deadline == 3s);
-    CHECK(g.access_log.enabled);
-    CHECK(g.access_log.path == "/var/log/ringgate/access.log");
-    CHECK(g.file_sets("timeouts.request"));
-    CHECK(g.file_sets("scheduler.scorers.kv-cache"));
-    CHECK(g.file_sets("pool.discovery.kubernetes.port"));
-    CHECK(g.file_sets("accessLog"));
-    CHECK_FALSE(g.file_sets("metadata"));
+  const GatewayConfig& g = c.gateway;
+  CHECK(g.listen.api == HostPort{"127.0.0.1", 18080});
+  CHECK(g.listen.admin == HostPort{"::1", 19090});
+  CHECK(g.workers == 3);
+  CHECK(g.pool.name == "llama");
+  REQUIRE(g.pool.kubernetes);
+  CHECK(g.pool.kubernetes->namespace_name == "llm");
+  CHECK(g.pool.kubernetes->service == "vllm-llama");
+  CHECK(g.pool.kubernetes->port_name == "http");
+  CHECK(g.pool.kubernetes->port_number == 0);
+  CHECK(g.pool.kubernetes->api_server == "http://127.0.0.1:8001");
+  CHECK(g.pool.static_endpoints.empty());
+  CHECK(g.scheduler.scorers.queue == 1.0);
+  CHECK(g.scheduler.scorers.kv_cache == 0.5);
+  CHECK(g.scheduler.scorers.prefix == 4.0);
+  CHECK(g.scheduler.prefix_block_bytes == 128);
+  CHECK_FALSE(g.scheduler.load_guard.enabled);
+  CHECK(g.scheduler.load_guard.ratio == 3.0);
+  CHECK(g.scheduler.load_guard.min_load == 8);
+  CHECK(g.scheduler.session_header == "x-conversation");
+  CHECK(g.scheduler.metrics_stale_after == 250ms);
+  CHECK(g.limits.max_header_bytes == 32 * 1024);
+  CHECK(g.limits.max_body_bytes == 1048576);
+  CHECK(g.timeouts.header_read == 5s);
+  CHECK(g.timeouts.client_idle == 2min);
+  CHECK(g.timeouts.upstream_connect == 500ms);
+  CHECK(g.timeouts.upstream_first_byte == 1min);
+  CHECK(g.timeouts.upstream_idle == 3s);
+  CHECK(g.timeouts.request == 0s);
+  CHECK(g.timeouts.drain == 10s);
+  CHECK(g.metrics.poll_interval == 100ms);
+  CHECK(g.metrics.scrape_timeout == 2s);
+  CHECK(g.health.eject_after_failures == 5);
+  CHECK(g.health.eject_base == 2s);
+  CHECK(g.health.eject_max == 1min);
+  CHECK(g.retries.budget == 3);
+  CHECK(g.retries.deadline == 3s);
+  CHECK(g.access_log.enabled);
+  CHECK(g.access_log.path == "/var/log/ringgate/access.log");
+  CHECK(g.file_sets("timeouts.request"));
+  CHECK(g.file_sets("scheduler.scorers.kv-cache"));
+  CHECK(g.file_sets("pool.discovery.kubernetes.port"));
+  CHECK(g.file_sets("accessLog"));
+  CHECK_FALSE(g.file_sets("metadata"));
 }
 
 TEST_CASE("a numeric Kubernetes port is a number, a quoted one is a name only if it is one") {
-    config_set c = load_ok(R"(apiVersion: ringgate.io/v1
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {discovery: {kubernetes: {service: vllm, port: 8000}}}
 )");
-    REQUIRE(c.gateway.pool.kubernetes);
-    CHECK(c.gateway.pool.kubernetes->port_number == 8000);
-    CHECK(c.gateway.pool.kubernetes->port_name.empty());
-    CHECK(c.gateway.pool.kubernetes->namespace_name.empty());
+  REQUIRE(c.gateway.pool.kubernetes);
+  CHECK(c.gateway.pool.kubernetes->port_number == 8000);
+  CHECK(c.gateway.pool.kubernetes->port_name.empty());
+  CHECK(c.gateway.pool.kubernetes->namespace_name.empty());
 }
 
 TEST_CASE("rewrite documents: catch-all, unweighted targets, several documents in order") {
-    config_set c = load_ok(R"(apiVersion: ringgate.io/v1
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {discovery: {static: ["127.0.0.1:8000"]}}
 ---
@@ -246,17 +249,17 @@ spec:
   - matches: []
     targets: [{modelRewrite: default-model}]
 )");
-    REQUIRE(c.rewrites.size() == 2);
-    CHECK(c.rewrites[0].metadata.name == "first");
-    CHECK(c.rewrites[0].rules[0].exact_models == std::vector<std::string>{"a", "b"});
-    CHECK_FALSE(c.rewrites[0].rules[0].targets[0].weight.has_value());
-    CHECK(c.rewrites[1].rules[0].exact_models.empty());
-    REQUIRE(c.rewrites[1].pool);
-    CHECK(c.rewrites[1].pool->kind == "InferencePool");
+  REQUIRE(c.rewrites.size() == 2);
+  CHECK(c.rewrites[0].metadata.name == "first");
+  CHECK(c.rewrites[0].rules[0].exact_models == std::vector<std::string>{"a", "b"});
+  CHECK_FALSE(c.rewrites[0].rules[0].targets[0].weight.has_value());
+  CHECK(c.rewrites[1].rules[0].exact_models.empty());
+  REQUIRE(c.rewrites[1].pool);
+  CHECK(c.rewrites[1].pool->kind == "InferencePool");
 }
 
 TEST_CASE("InferencePool in both GAIE versions, InferenceObjective, and a file without a Gateway") {
-    config_set v1 = load_ok(R"(apiVersion: inference.networking.k8s.io/v1
+  ConfigSet v1 = load_ok(R"(apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
 metadata: {name: vllm-llama3}
 spec:
@@ -265,14 +268,14 @@ spec:
   targetPorts: [{number: 8000}]
   endpointPickerRef: {name: epp, portNumber: 9002, failureMode: FailOpen}
 )");
-    CHECK_FALSE(v1.has_gateway_document);
-    REQUIRE(v1.pools.size() == 1);
-    CHECK(v1.pools[0].metadata.name == "vllm-llama3");
-    CHECK(v1.pools[0].target_port == 8000);
-    REQUIRE(v1.pools[0].selector.size() == 2);
-    CHECK(v1.pools[0].selector[1] == std::pair<std::string, std::string>{"tier", "gpu"});
+  CHECK_FALSE(v1.has_gateway_document);
+  REQUIRE(v1.pools.size() == 1);
+  CHECK(v1.pools[0].metadata.name == "vllm-llama3");
+  CHECK(v1.pools[0].target_port == 8000);
+  REQUIRE(v1.pools[0].selector.size() == 2);
+  CHECK(v1.pools[0].selector[1] == std::pair<std::string, std::string>{"tier", "gpu"});
 
-    config_set v1alpha2 = load_ok(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  ConfigSet v1alpha2 = load_ok(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferencePool
 metadata: {name: pool-a}
 spec:
@@ -289,32 +292,32 @@ apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
 metadata: {name: default-priority}
 )");
-    CHECK(v1alpha2.pools[0].target_port == 8001);
-    CHECK(v1alpha2.pools[0].api_version == "inference.networking.x-k8s.io/v1alpha2");
-    REQUIRE(v1alpha2.objectives.size() == 2);
-    CHECK(v1alpha2.objectives[0].priority == 10);
-    CHECK_FALSE(v1alpha2.objectives[0].sheddable());
-    CHECK(v1alpha2.objectives[1].priority == 0);
+  CHECK(v1alpha2.pools[0].target_port == 8001);
+  CHECK(v1alpha2.pools[0].api_version == "inference.networking.x-k8s.io/v1alpha2");
+  REQUIRE(v1alpha2.objectives.size() == 2);
+  CHECK(v1alpha2.objectives[0].priority == 10);
+  CHECK_FALSE(v1alpha2.objectives[0].sheddable());
+  CHECK(v1alpha2.objectives[1].priority == 0);
 }
 
 TEST_CASE("a rewrite-only file is fine when the command line gives the pool") {
-    constexpr std::string_view text = R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  constexpr std::string_view text = R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModelRewrite
 spec:
   poolRef: {name: from-flags}
   rules: [{matches: [{model: {value: a}}], targets: [{modelRewrite: b}]}]
 )";
-    load_options options;
-    options.pool_given_by_flags = true;
-    options.pool_name_from_flags = "from-flags";
-    config_set c = load_ok(text, options);
-    CHECK_FALSE(c.has_gateway_document);
-    CHECK(c.rewrites.size() == 1);
-    CHECK_FALSE(load_config_text(text).ok());  // without the flag: no pool anywhere
+  LoadOptions options;
+  options.pool_given_by_flags = true;
+  options.pool_name_from_flags = "from-flags";
+  ConfigSet c = load_ok(text, options);
+  CHECK_FALSE(c.has_gateway_document);
+  CHECK(c.rewrites.size() == 1);
+  CHECK_FALSE(load_config_text(text).ok());  // without the flag: no pool anywhere
 }
 
 TEST_CASE("stray document separators and comments are harmless") {
-    config_set c = load_ok(R"(# leading comment
+  ConfigSet c = load_ok(R"(# leading comment
 ---
 apiVersion: ringgate.io/v1
 kind: Gateway
@@ -322,5 +325,5 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
 ---
 ---
 )");
-    CHECK(c.has_gateway_document);
+  CHECK(c.has_gateway_document);
 }

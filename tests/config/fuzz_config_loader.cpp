@@ -9,17 +9,17 @@
 #include "ringgate/config/rewrite_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    std::string_view text(reinterpret_cast<const char*>(data), size);
-    ringgate::config::load_result result = ringgate::config::load_config_text(text, "fuzz.yaml");
-    for (const auto& error : result.errors) (void)ringgate::config::format_error(error);
-    if (result.ok()) {
-        auto table = ringgate::config::rewrite_table::build(result.config.rewrites);
-        for (const auto& alias : table.aliases()) {
-            for (uint64_t random : {uint64_t(0), uint64_t(1) << 63, UINT64_MAX}) {
-                auto decision = table.pick(alias.alias, random);
-                if (decision.target.empty()) __builtin_trap();  // validated targets are never empty
-            }
-        }
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  ringgate::config::LoadResult result = ringgate::config::load_config_text(text, "fuzz.yaml");
+  for (const auto& error : result.errors) (void)ringgate::config::format_error(error);
+  if (result.ok()) {
+    auto table = ringgate::config::RewriteTable::build(result.config.rewrites);
+    for (const auto& alias : table.aliases()) {
+      for (uint64_t random : {uint64_t(0), uint64_t(1) << 63, UINT64_MAX}) {
+        auto decision = table.pick(alias.alias, random);
+        if (decision.target.empty()) __builtin_trap();  // validated targets are never empty
+      }
     }
-    return 0;
+  }
+  return 0;
 }

@@ -15,23 +15,23 @@ using namespace ringgate::config;
 static size_t allocations = 0;
 
 void* operator new(std::size_t size) {
-    ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
+  ++allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
-rewrite_table table_from(std::string_view rewrites_yaml) {
-    load_options options;
-    options.pool_given_by_flags = true;
-    load_result result = load_config_text(rewrites_yaml, "rewrites.yaml", options);
-    std::string listing;
-    for (const config_error& e : result.errors) listing += format_error(e) + "\n";
-    REQUIRE_MESSAGE(result.ok(), listing);
-    return rewrite_table::build(result.config.rewrites);
+RewriteTable table_from(std::string_view rewrites_yaml) {
+  LoadOptions options;
+  options.pool_given_by_flags = true;
+  LoadResult result = load_config_text(rewrites_yaml, "rewrites.yaml", options);
+  std::string listing;
+  for (const ConfigError& e : result.errors) listing += format_error(e) + "\n";
+  REQUIRE_MESSAGE(result.ok(), listing);
+  return RewriteTable::build(result.config.rewrites);
 }
 
 constexpr std::string_view canary = R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
@@ -48,50 +48,52 @@ spec:
 }  // namespace
 
 TEST_CASE("a 90/10 split over 10,000 seeded picks lands within 1.5 points") {
-    rewrite_table table = table_from(canary);
-    std::mt19937_64 rng(20261122);
-    int main_model = 0, canary_model = 0;
-    for (int i = 0; i < 10'000; ++i) {
-        rewrite_decision d = table.pick("my-chat", rng());
-        CHECK(d.reason == rewrite_reason::exact);
-        if (d.target == "facebook/opt-125m") ++main_model;
-        else if (d.target == "opt-125m-v2") ++canary_model;
-    }
-    CHECK(main_model + canary_model == 10'000);
-    const double share = main_model / 100.0;  // percent
-    CHECK(share >= 88.5);
-    CHECK(share <= 91.5);
+  RewriteTable table = table_from(canary);
+  std::mt19937_64 rng(20261122);
+  int main_model = 0, canary_model = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    RewriteDecision d = table.pick("my-chat", rng());
+    CHECK(d.reason == RewriteReason::Exact);
+    if (d.target == "facebook/opt-125m")
+      ++main_model;
+    else if (d.target == "opt-125m-v2")
+      ++canary_model;
+  }
+  CHECK(main_model + canary_model == 10'000);
+  const double share = main_model / 100.0;  // percent
+  CHECK(share >= 88.5);
+  CHECK(share <= 91.5);
 }
 
 TEST_CASE("the pick is a pure function of the random number, covering the whole range") {
-    rewrite_table table = table_from(canary);
-    // Random values map onto cumulative weights in order: the lowest 90% of the range to the first target.
-    CHECK(table.pick("my-chat", 0).target == "facebook/opt-125m");
-    CHECK(table.pick("my-chat", UINT64_MAX / 10 * 9 - 1000).target == "facebook/opt-125m");
-    CHECK(table.pick("my-chat", UINT64_MAX / 10 * 9 + 1000).target == "opt-125m-v2");
-    CHECK(table.pick("my-chat", UINT64_MAX).target == "opt-125m-v2");
+  RewriteTable table = table_from(canary);
+  // Random values map onto cumulative weights in order: the lowest 90% of the range to the first target.
+  CHECK(table.pick("my-chat", 0).target == "facebook/opt-125m");
+  CHECK(table.pick("my-chat", UINT64_MAX / 10 * 9 - 1000).target == "facebook/opt-125m");
+  CHECK(table.pick("my-chat", UINT64_MAX / 10 * 9 + 1000).target == "opt-125m-v2");
+  CHECK(table.pick("my-chat", UINT64_MAX).target == "opt-125m-v2");
 }
 
 TEST_CASE("unweighted targets split evenly") {
-    rewrite_table table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  RewriteTable table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModelRewrite
 spec:
   rules:
   - matches: [{model: {value: m}}]
     targets: [{modelRewrite: a}, {modelRewrite: b}, {modelRewrite: c}]
 )");
-    std::mt19937_64 rng(7);
-    std::map<std::string, int, std::less<>> counts;
-    for (int i = 0; i < 30'000; ++i) ++counts[std::string(table.pick("m", rng()).target)];
-    REQUIRE(counts.size() == 3);
-    for (auto& [model, count] : counts) {
-        CHECK(count > 9'400);
-        CHECK(count < 10'600);
-    }
+  std::mt19937_64 rng(7);
+  std::map<std::string, int, std::less<>> counts;
+  for (int i = 0; i < 30'000; ++i) ++counts[std::string(table.pick("m", rng()).target)];
+  REQUIRE(counts.size() == 3);
+  for (auto& [model, count] : counts) {
+    CHECK(count > 9'400);
+    CHECK(count < 10'600);
+  }
 }
 
 TEST_CASE("exact before catch-all, unknown passes through, forced header wins") {
-    rewrite_table table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  RewriteTable table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModelRewrite
 metadata: {name: fallback}
 spec:
@@ -106,68 +108,68 @@ spec:
   - matches: [{model: {value: chat}}]
     targets: [{modelRewrite: real-chat}]
 )");
-    // The catch-all comes first in the file, but an exact match still beats it.
-    rewrite_decision exact = table.pick("chat", 42);
-    CHECK(exact.target == "real-chat");
-    CHECK(exact.reason == rewrite_reason::exact);
-    CHECK(exact.rewrite_name == "alias");
-    CHECK(exact.changes("chat"));
+  // The catch-all comes first in the file, but an exact match still beats it.
+  RewriteDecision exact = table.pick("chat", 42);
+  CHECK(exact.target == "real-chat");
+  CHECK(exact.reason == RewriteReason::Exact);
+  CHECK(exact.rewrite_name == "alias");
+  CHECK(exact.changes("chat"));
 
-    rewrite_decision fallback = table.pick("anything-else", 42);
-    CHECK(fallback.target == "default-model");
-    CHECK(fallback.reason == rewrite_reason::catch_all);
-    CHECK(fallback.rewrite_name == "fallback");
+  RewriteDecision fallback = table.pick("anything-else", 42);
+  CHECK(fallback.target == "default-model");
+  CHECK(fallback.reason == RewriteReason::CatchAll);
+  CHECK(fallback.rewrite_name == "fallback");
 
-    rewrite_decision forced = table.pick("chat", 42, "opt-125m-v2");
-    CHECK(forced.target == "opt-125m-v2");
-    CHECK(forced.reason == rewrite_reason::forced);
-    CHECK(table.has_catch_all());
+  RewriteDecision forced = table.pick("chat", 42, "opt-125m-v2");
+  CHECK(forced.target == "opt-125m-v2");
+  CHECK(forced.reason == RewriteReason::Forced);
+  CHECK(table.has_catch_all());
 
-    rewrite_table no_catch_all = table_from(canary);
-    rewrite_decision none = no_catch_all.pick("gpt-4", 1);
-    CHECK(none.target == "gpt-4");
-    CHECK(none.reason == rewrite_reason::none);
-    CHECK_FALSE(none.changes("gpt-4"));
-    CHECK_FALSE(no_catch_all.has_catch_all());
+  RewriteTable no_catch_all = table_from(canary);
+  RewriteDecision none = no_catch_all.pick("gpt-4", 1);
+  CHECK(none.target == "gpt-4");
+  CHECK(none.reason == RewriteReason::None);
+  CHECK_FALSE(none.changes("gpt-4"));
+  CHECK_FALSE(no_catch_all.has_catch_all());
 
-    rewrite_table empty;
-    CHECK(empty.empty());
-    CHECK(empty.pick("x", 5).target == "x");
-    CHECK(empty.pick("x", 5, "y").target == "y");
+  RewriteTable empty;
+  CHECK(empty.empty());
+  CHECK(empty.pick("x", 5).target == "x");
+  CHECK(empty.pick("x", 5, "y").target == "y");
 }
 
 TEST_CASE("aliases list every exact name with its targets, in rule order") {
-    rewrite_table table = table_from(canary);
-    auto aliases = table.aliases();
-    REQUIRE(aliases.size() == 3);
-    CHECK(aliases[0].alias == "my-chat");
-    CHECK(aliases[0].targets == std::vector<std::string>{"facebook/opt-125m", "opt-125m-v2"});
-    CHECK(aliases[1].alias == "food-review");
-    CHECK(aliases[2].alias == "reviews");
-    CHECK(aliases[2].targets == std::vector<std::string>{"facebook/opt-125m"});
+  RewriteTable table = table_from(canary);
+  auto aliases = table.aliases();
+  REQUIRE(aliases.size() == 3);
+  CHECK(aliases[0].alias == "my-chat");
+  CHECK(aliases[0].targets == std::vector<std::string>{"facebook/opt-125m", "opt-125m-v2"});
+  CHECK(aliases[1].alias == "food-review");
+  CHECK(aliases[2].alias == "reviews");
+  CHECK(aliases[2].targets == std::vector<std::string>{"facebook/opt-125m"});
 }
 
 TEST_CASE("built from unvalidated structs it resolves conflicts the GAIE way") {
-    model_rewrite first;
-    first.metadata.name = "first";
-    first.rules.push_back(rewrite_rule{{"m"}, {rewrite_target{"a", std::nullopt}}, {}});
-    first.rules.push_back(rewrite_rule{{}, {rewrite_target{"catch-1", 0u}}, {}});
-    model_rewrite second;
-    second.metadata.name = "second";
-    second.rules.push_back(rewrite_rule{{"m", "n"}, {rewrite_target{"b", 5u}}, {}});
-    second.rules.push_back(rewrite_rule{{}, {rewrite_target{"catch-2", std::nullopt}}, {}});
-    second.rules.push_back(rewrite_rule{{"empty"}, {}, {}});  // no targets: ignored
-    std::vector<model_rewrite> rewrites{first, second};
-    rewrite_table table = rewrite_table::build(rewrites);
-    CHECK(table.pick("m", 0).target == "a");        // the first rule for "m" wins
-    CHECK(table.pick("n", 0).target == "b");
-    CHECK(table.pick("zzz", 0).target == "catch-1");  // the first catch-all wins
-    CHECK(table.pick("empty", 0).target == "catch-1");
-    CHECK(table.aliases().size() == 2);
+  ModelRewrite first;
+  first.metadata.name = "first";
+  first.rules.push_back(RewriteRule{{"m"}, {RewriteTarget{"a", std::nullopt}}, {}});
+  first.rules.push_back(RewriteRule{{}, {RewriteTarget{"catch-1", 0u}}, {}});
+  ModelRewrite second;
+  second.metadata.name = "second";
+  second.rules.push_back(RewriteRule{{"m", "n"}, {RewriteTarget{"b", 5u}}, {}});
+  second.rules.push_back(RewriteRule{{}, {RewriteTarget{"catch-2", std::nullopt}}, {}});
+  second.rules.push_back(RewriteRule{{"empty"}, {}, {}});  // no targets: ignored
+  std::vector<ModelRewrite> rewrites{first, second};
+  RewriteTable table = RewriteTable::build(rewrites);
+  CHECK(table.pick("m", 0).target == "a");  // the first rule for "m" wins
+  CHECK(table.pick("n", 0).target == "b");
+  CHECK(table.pick("zzz", 0).target == "catch-1");  // the first catch-all wins
+  CHECK(table.pick("empty", 0).target == "catch-1");
+  CHECK(table.aliases().size() == 2);
 }
 
 TEST_CASE("pick allocates nothing, whatever path it takes") {
-    rewrite_table table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
+  RewriteTable table = table_from(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModelRewrite
 spec:
   rules:
@@ -175,18 +177,18 @@ spec:
     targets: [{modelRewrite: x, weight: 3}, {modelRewrite: y, weight: 1}]
   - targets: [{modelRewrite: fallback}]
 )");
-    const std::string exact = "a-model-name-long-enough-to-defeat-small-string-optimisation";
-    const std::string other = "another-model-name-long-enough-to-defeat-small-string-optimisation";
-    std::mt19937_64 rng(1);
-    const size_t before = allocations;
-    size_t rewritten = 0;
-    for (int i = 0; i < 1000; ++i) {
-        rewritten += table.pick(exact, rng()).changes(exact);
-        rewritten += table.pick(other, rng()).changes(other);
-        rewritten += table.pick(other, rng(), "forced").changes(other);
-    }
-    CHECK(allocations == before);
-    CHECK(rewritten == 3000);
-    std::string probe(100, 'x');  // the counter does see allocations
-    CHECK(allocations > before);
+  const std::string exact = "a-model-name-long-enough-to-defeat-small-string-optimisation";
+  const std::string other = "another-model-name-long-enough-to-defeat-small-string-optimisation";
+  std::mt19937_64 rng(1);
+  const size_t before = allocations;
+  size_t rewritten = 0;
+  for (int i = 0; i < 1000; ++i) {
+    rewritten += table.pick(exact, rng()).changes(exact);
+    rewritten += table.pick(other, rng()).changes(other);
+    rewritten += table.pick(other, rng(), "forced").changes(other);
+  }
+  CHECK(allocations == before);
+  CHECK(rewritten == 3000);
+  std::string probe(100, 'x');  // the counter does see allocations
+  CHECK(allocations > before);
 }

@@ -21,7 +21,7 @@ gateway::ParsedOptions parse(std::vector<std::string> args) {
   return gateway::parse_options(int(argv.size()), argv.data());
 }
 
-gateway::Settings resolve(const gateway::Options& o, const config::config_set* f) {
+gateway::Settings resolve(const gateway::Options& o, const config::ConfigSet* f) {
   gateway::Settings s;
   const std::string error = gateway::resolve_settings(o, f, s);
   REQUIRE_MESSAGE(error.empty(), error);

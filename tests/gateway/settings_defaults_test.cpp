@@ -21,12 +21,12 @@ gateway::Options flags_of(std::vector<std::string> args) {
   return parsed.options;
 }
 
-config::config_set load(std::string_view text) {
-  config::load_options options;
+config::ConfigSet load(std::string_view text) {
+  config::LoadOptions options;
   options.pool_given_by_flags = true;  // the tests give --endpoint, as a user would
-  config::load_result r = config::load_config_text(text, "test.yaml", options);
+  config::LoadResult r = config::load_config_text(text, "test.yaml", options);
   std::string errors;
-  for (const config::config_error& e : r.errors) errors += config::format_error(e) + "\n";
+  for (const config::ConfigError& e : r.errors) errors += config::format_error(e) + "\n";
   REQUIRE_MESSAGE(r.ok(), errors);
   return r.config;
 }
@@ -71,7 +71,7 @@ TEST_CASE("a config with only apiVersion/kind gives the same runtime options as 
   const gateway::Options flags = flags_of({"--endpoint", "127.0.0.1:8000", "--workers", "2"});
   gateway::Settings without, with;
   REQUIRE(gateway::resolve_settings(flags, nullptr, without).empty());
-  const config::config_set file = load("apiVersion: ringgate.io/v1\nkind: Gateway\n");
+  const config::ConfigSet file = load("apiVersion: ringgate.io/v1\nkind: Gateway\n");
   REQUIRE(gateway::resolve_settings(flags, &file, with).empty());
   check_same(without, with);
   auto rules_without = gateway::rules_from(nullptr);
@@ -81,7 +81,7 @@ TEST_CASE("a config with only apiVersion/kind gives the same runtime options as 
 
 TEST_CASE("the runtime defaults are the ones that disagreed before (issue 12)") {
   gateway::Settings s;
-  const config::config_set file = load("apiVersion: ringgate.io/v1\nkind: Gateway\n");
+  const config::ConfigSet file = load("apiVersion: ringgate.io/v1\nkind: Gateway\n");
   REQUIRE(gateway::resolve_settings(flags_of({"--endpoint", "127.0.0.1:8000"}), &file, s).empty());
   const proxy::ProxyOptions defaults;
   CHECK(s.proxy.upstream_connect_timeout_ms == defaults.upstream_connect_timeout_ms);
@@ -94,7 +94,7 @@ TEST_CASE("the runtime defaults are the ones that disagreed before (issue 12)") 
 TEST_CASE("the config layer's initialisers mirror the runtime defaults") {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
-  const config::gateway_config g;
+  const config::GatewayConfig g;
   const proxy::ProxyOptions p;
   const control::PoolOptions pool;
   const sched::SchedulerConfig sc;
@@ -126,7 +126,7 @@ TEST_CASE("the config layer's initialisers mirror the runtime defaults") {
 
 TEST_CASE("timeouts.request is parsed into the runtime options") {
   gateway::Settings s;
-  const config::config_set file = load("apiVersion: ringgate.io/v1\nkind: Gateway\ntimeouts: {request: 42s}\n");
+  const config::ConfigSet file = load("apiVersion: ringgate.io/v1\nkind: Gateway\ntimeouts: {request: 42s}\n");
   REQUIRE(gateway::resolve_settings(flags_of({"--endpoint", "127.0.0.1:8000"}), &file, s).empty());
   CHECK(s.proxy.request_timeout_ms == 42000);
 }

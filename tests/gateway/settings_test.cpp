@@ -22,13 +22,13 @@ gateway::Options flags(std::vector<std::string> args) {
   return parsed.options;
 }
 
-config::config_set file(std::string_view yaml) {
+config::ConfigSet file(std::string_view yaml) {
   auto loaded = config::load_config_text(yaml, "settings_test.yaml");
   REQUIRE(loaded.ok());
   return loaded.config;
 }
 
-gateway::Settings resolve(const gateway::Options& o, const config::config_set* f) {
+gateway::Settings resolve(const gateway::Options& o, const config::ConfigSet* f) {
   gateway::Settings s;
   std::string error = gateway::resolve_settings(o, f, s);
   REQUIRE_MESSAGE(error.empty(), error);

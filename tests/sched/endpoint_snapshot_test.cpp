@@ -9,73 +9,73 @@ using namespace ringgate::sched;
 using namespace ringgate::sched::test;
 
 TEST_CASE("registry: ids are stable per address, dense, never reused, bounded") {
-    EndpointRegistry reg(3);
-    EndpointId a = reg.id_for("10.0.0.1", 8000);
-    EndpointId b = reg.id_for("10.0.0.2", 8000);
-    CHECK(a == 0);
-    CHECK(b == 1);
-    CHECK(reg.id_for("10.0.0.1", 8000) == a);
-    CHECK(reg.id_for("10.0.0.1", 8001) == 2);
-    CHECK(reg.id_for("10.0.0.9", 8000) == kNoEndpoint);  // full
-    CHECK(reg.find("10.0.0.2", 8000) == b);
-    CHECK(reg.find("10.0.0.3", 8000) == kNoEndpoint);
+  EndpointRegistry reg(3);
+  EndpointId a = reg.id_for("10.0.0.1", 8000);
+  EndpointId b = reg.id_for("10.0.0.2", 8000);
+  CHECK(a == 0);
+  CHECK(b == 1);
+  CHECK(reg.id_for("10.0.0.1", 8000) == a);
+  CHECK(reg.id_for("10.0.0.1", 8001) == 2);
+  CHECK(reg.id_for("10.0.0.9", 8000) == kNoEndpoint);  // full
+  CHECK(reg.find("10.0.0.2", 8000) == b);
+  CHECK(reg.find("10.0.0.3", 8000) == kNoEndpoint);
 }
 
 TEST_CASE("snapshot: endpoints by model and adapter, routable first, index by id") {
-    std::vector<EndpointState> v;
-    v.push_back(make_endpoint(5, "base"));
-    v.push_back(make_endpoint(2, "base", 0, 0, false));
-    v.push_back(make_endpoint(9, "other"));
-    v[0].lora_adapters = {"sql-lora"};
-    v[1].lora_adapters = {"sql-lora"};
-    EndpointSnapshot s(std::move(v));
-    CHECK(s.size() == 3);
-    CHECK(s.id_limit() == 10);
-    CHECK(s.index_of(9) == 2);
-    CHECK(s.index_of(3) == -1);
-    CHECK(s.index_of(1000) == -1);
+  std::vector<EndpointState> v;
+  v.push_back(make_endpoint(5, "base"));
+  v.push_back(make_endpoint(2, "base", 0, 0, false));
+  v.push_back(make_endpoint(9, "other"));
+  v[0].lora_adapters = {"sql-lora"};
+  v[1].lora_adapters = {"sql-lora"};
+  EndpointSnapshot s(std::move(v));
+  CHECK(s.size() == 3);
+  CHECK(s.id_limit() == 10);
+  CHECK(s.index_of(9) == 2);
+  CHECK(s.index_of(3) == -1);
+  CHECK(s.index_of(1000) == -1);
 
-    auto base = s.endpoints_for("base");
-    CHECK(base.serving.size() == 2);
-    REQUIRE(base.routable.size() == 1);
-    CHECK(s.at(base.routable[0]).id == 5);
-    auto lora = s.endpoints_for("sql-lora");
-    CHECK(lora.serving.size() == 2);
-    CHECK(lora.routable.size() == 1);
-    CHECK(s.endpoints_for("nope").serving.empty());
-    CHECK(s.model_names().size() == 3);
+  auto base = s.endpoints_for("base");
+  CHECK(base.serving.size() == 2);
+  REQUIRE(base.routable.size() == 1);
+  CHECK(s.at(base.routable[0]).id == 5);
+  auto lora = s.endpoints_for("sql-lora");
+  CHECK(lora.serving.size() == 2);
+  CHECK(lora.routable.size() == 1);
+  CHECK(s.endpoints_for("nope").serving.empty());
+  CHECK(s.model_names().size() == 3);
 }
 
 TEST_CASE("snapshot: freshness and address text") {
-    EndpointState e = make_endpoint(0);
-    CHECK(e.metrics_fresh(fresh_now(), std::chrono::seconds(2)));
-    CHECK_FALSE(e.metrics_fresh(fresh_now() + std::chrono::seconds(3), std::chrono::seconds(2)));
-    e.has_metrics = false;
-    CHECK_FALSE(e.metrics_fresh(fresh_now(), std::chrono::seconds(2)));
-    CHECK(e.address.text() == "10.0.0.1:8000");
-    EndpointAddress v6{"fd00::1", 8000, {}, 0};
-    CHECK(v6.text() == "[fd00::1]:8000");
-    CHECK(address_hash("10.0.0.1", 8000) == address_hash("10.0.0.1", 8000));
-    CHECK(address_hash("10.0.0.1", 8000) != address_hash("10.0.0.1", 8001));
+  EndpointState e = make_endpoint(0);
+  CHECK(e.metrics_fresh(fresh_now(), std::chrono::seconds(2)));
+  CHECK_FALSE(e.metrics_fresh(fresh_now() + std::chrono::seconds(3), std::chrono::seconds(2)));
+  e.has_metrics = false;
+  CHECK_FALSE(e.metrics_fresh(fresh_now(), std::chrono::seconds(2)));
+  CHECK(e.address.text() == "10.0.0.1:8000");
+  EndpointAddress v6{"fd00::1", 8000, {}, 0};
+  CHECK(v6.text() == "[fd00::1]:8000");
+  CHECK(address_hash("10.0.0.1", 8000) == address_hash("10.0.0.1", 8000));
+  CHECK(address_hash("10.0.0.1", 8000) != address_hash("10.0.0.1", 8001));
 }
 
 TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged without duplicates") {
-    ringgate::metrics::VllmMetrics m;
-    m.all.waiting = 3;
-    m.cache.present = true;
-    m.cache.num_gpu_blocks = 27545;
-    m.cache.block_size = 16;
-    m.lora.present = true;
-    m.lora.running_adapters = "sql-lora,chat-lora";
-    m.lora.waiting_adapters = "sql-lora";
-    EndpointState e = make_endpoint(0);
-    e.has_metrics = false;
-    std::vector<std::string> known{"chat-lora", "idle-lora"};
-    apply_scrape(e, m, fresh_now(), known);
-    CHECK(e.has_metrics);
-    CHECK(e.scraped_at == fresh_now());
-    CHECK(e.metrics.all.waiting == 3);
-    CHECK(e.num_gpu_blocks == 27545);
-    CHECK(e.block_size == 16);
-    CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
+  ringgate::metrics::VllmMetrics m;
+  m.all.waiting = 3;
+  m.cache.present = true;
+  m.cache.num_gpu_blocks = 27545;
+  m.cache.block_size = 16;
+  m.lora.present = true;
+  m.lora.running_adapters = "sql-lora,chat-lora";
+  m.lora.waiting_adapters = "sql-lora";
+  EndpointState e = make_endpoint(0);
+  e.has_metrics = false;
+  std::vector<std::string> known{"chat-lora", "idle-lora"};
+  apply_scrape(e, m, fresh_now(), known);
+  CHECK(e.has_metrics);
+  CHECK(e.scraped_at == fresh_now());
+  CHECK(e.metrics.all.waiting == 3);
+  CHECK(e.num_gpu_blocks == 27545);
+  CHECK(e.block_size == 16);
+  CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
 }

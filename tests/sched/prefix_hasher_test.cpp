@@ -11,44 +11,45 @@ using namespace ringgate::sched;
 
 namespace {
 std::vector<uint64_t> hashes(const PrefixHasher& h, std::string_view model, std::vector<std::string_view> parts) {
-    std::vector<uint64_t> out;
-    h.hash(model, parts, out);
-    return out;
+  std::vector<uint64_t> out;
+  h.hash(model, parts, out);
+  return out;
 }
 }  // namespace
 
 TEST_CASE("hasher: block count includes the separators and the partial tail") {
-    PrefixHasher h(64);
-    std::vector<std::string_view> one{std::string_view("x")};
-    CHECK(h.block_count(one) == 1);
-    std::string s63(63, 'a'), s64(64, 'a');
-    CHECK(h.block_count(std::vector<std::string_view>{s63}) == 1);  // 63 + 0xFF = 64
-    CHECK(h.block_count(std::vector<std::string_view>{s64}) == 2);
-    CHECK(hashes(h, "m", {s64}).size() == 2);
-    CHECK(hashes(h, "m", {}).empty());
+  PrefixHasher h(64);
+  std::vector<std::string_view> one{std::string_view("x")};
+  CHECK(h.block_count(one) == 1);
+  std::string s63(63, 'a'), s64(64, 'a');
+  CHECK(h.block_count(std::vector<std::string_view>{s63}) == 1);  // 63 + 0xFF = 64
+  CHECK(h.block_count(std::vector<std::string_view>{s64}) == 2);
+  CHECK(hashes(h, "m", {s64}).size() == 2);
+  CHECK(hashes(h, "m", {}).empty());
 }
 
 TEST_CASE("hasher: deterministic, seeded by model, and part boundaries matter") {
-    PrefixHasher h(8);
-    CHECK(hashes(h, "m", {"hello world"}) == hashes(h, "m", {"hello world"}));
-    CHECK(hashes(h, "m", {"hello world"}) != hashes(h, "n", {"hello world"}));
-    CHECK(hashes(h, "m", {"ab", "c"}) != hashes(h, "m", {"a", "bc"}));
-    CHECK(hashes(h, "m", {"user", "hi"}) != hashes(h, "m", {"userhi"}));
-    CHECK(hashes(h, "m", {"user", "hi", "assistant", "x"}) != hashes(h, "m", {"assistant", "hi", "user", "x"}));
+  PrefixHasher h(8);
+  CHECK(hashes(h, "m", {"hello world"}) == hashes(h, "m", {"hello world"}));
+  CHECK(hashes(h, "m", {"hello world"}) != hashes(h, "n", {"hello world"}));
+  CHECK(hashes(h, "m", {"ab", "c"}) != hashes(h, "m", {"a", "bc"}));
+  CHECK(hashes(h, "m", {"user", "hi"}) != hashes(h, "m", {"userhi"}));
+  CHECK(hashes(h, "m", {"user", "hi", "assistant", "x"}) != hashes(h, "m", {"assistant", "hi", "user", "x"}));
 }
 
 TEST_CASE("hasher: a conversation extended by a message keeps every earlier block") {
-    PrefixHasher h(16);
-    std::string system(200, 's');
-    auto turn1 = hashes(h, "m", {"system", system, "user", "what is a KV cache?"});
-    auto turn2 = hashes(h, "m", {"system", system, "user", "what is a KV cache?", "assistant", "it is...", "user", "and?"});
-    size_t full_blocks_turn1 = (6 + 1 + 200 + 1 + 4 + 1 + 19 + 1) / 16;  // blocks entirely inside turn1
-    REQUIRE(turn2.size() > turn1.size());
-    CHECK(std::equal(turn1.begin(), turn1.begin() + full_blocks_turn1, turn2.begin()));
-    // A different user question shares the system prompt's blocks but not the tail.
-    auto other = hashes(h, "m", {"system", system, "user", "something else entirely"});
-    CHECK(other[0] == turn1[0]);
-    CHECK(other.back() != turn1.back());
+  PrefixHasher h(16);
+  std::string system(200, 's');
+  auto turn1 = hashes(h, "m", {"system", system, "user", "what is a KV cache?"});
+  auto turn2 =
+      hashes(h, "m", {"system", system, "user", "what is a KV cache?", "assistant", "it is...", "user", "and?"});
+  size_t full_blocks_turn1 = (6 + 1 + 200 + 1 + 4 + 1 + 19 + 1) / 16;  // blocks entirely inside turn1
+  REQUIRE(turn2.size() > turn1.size());
+  CHECK(std::equal(turn1.begin(), turn1.begin() + full_blocks_turn1, turn2.begin()));
+  // A different user question shares the system prompt's blocks but not the tail.
+  auto other = hashes(h, "m", {"system", system, "user", "something else entirely"});
+  CHECK(other[0] == turn1[0]);
+  CHECK(other.back() != turn1.back());
 }
 
 namespace {
@@ -59,126 +60,126 @@ namespace {
 // blocks and every kPrefixSampleStride-th after.
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
-    std::string joined;
-    for (std::string_view p : parts) {
-        joined.append(p);
-        joined.push_back(char(0xFF));
-    }
-    std::vector<uint64_t> out;
-    const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
-    uint64_t seed = 0;
-    for (size_t at = 0; at < joined.size(); at += block_bytes) {
-        size_t len = std::min(block_bytes, joined.size() - at);
-        seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
-        // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
-        const size_t blocks = at / block_bytes + 1;
-        if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0)
-            out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
-    }
-    return out;
+  std::string joined;
+  for (std::string_view p : parts) {
+    joined.append(p);
+    joined.push_back(char(0xFF));
+  }
+  std::vector<uint64_t> out;
+  const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
+  uint64_t seed = 0;
+  for (size_t at = 0; at < joined.size(); at += block_bytes) {
+    size_t len = std::min(block_bytes, joined.size() - at);
+    seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
+    // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
+    const size_t blocks = at / block_bytes + 1;
+    if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0)
+      out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
+  }
+  return out;
 }
 }  // namespace
 
 TEST_CASE("hasher: equal to the reference chain, whatever the block size and however the parts straddle blocks") {
-    std::string text(300, 'a');
-    for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 11) % 26);
-    const std::string_view t(text);
-    const std::vector<std::vector<std::string_view>> splits{
-        {t},
-        {t.substr(0, 3), t.substr(3)},
-        {t.substr(0, 63), t.substr(63, 1), t.substr(64)},
-        {"system", t.substr(0, 200), "user", t.substr(200), "", "x"},
-        {""},
-    };
-    for (size_t block : {1u, 4u, 7u, 16u, 64u, 4096u}) {
-        PrefixHasher h(block);
-        for (const auto& parts : splits) {
-            CAPTURE(block);
-            CAPTURE(parts.size());
-            CHECK(hashes(h, "facebook/opt-125m", parts) == reference_hashes(block, "facebook/opt-125m", parts));
-        }
+  std::string text(300, 'a');
+  for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 11) % 26);
+  const std::string_view t(text);
+  const std::vector<std::vector<std::string_view>> splits{
+      {t},
+      {t.substr(0, 3), t.substr(3)},
+      {t.substr(0, 63), t.substr(63, 1), t.substr(64)},
+      {"system", t.substr(0, 200), "user", t.substr(200), "", "x"},
+      {""},
+  };
+  for (size_t block : {1u, 4u, 7u, 16u, 64u, 4096u}) {
+    PrefixHasher h(block);
+    for (const auto& parts : splits) {
+      CAPTURE(block);
+      CAPTURE(parts.size());
+      CHECK(hashes(h, "facebook/opt-125m", parts) == reference_hashes(block, "facebook/opt-125m", parts));
     }
-    // A block assembled from two parts ("ab" 0xFF "c" | "def" 0xFF) hashes like the
-    // same bytes given as one part: the layout is the joined stream's.
-    PrefixHasher h4(4);
-    std::string joined = std::string("ab") + char(0xFF) + "cdef";
-    CHECK(hashes(h4, "m", {"ab", "cdef"}) == hashes(h4, "m", {std::string_view(joined)}));
-    CHECK(hashes(h4, "m", {"ab", "cdef"}) == reference_hashes(4, "m", {"ab", "cdef"}));
+  }
+  // A block assembled from two parts ("ab" 0xFF "c" | "def" 0xFF) hashes like the
+  // same bytes given as one part: the layout is the joined stream's.
+  PrefixHasher h4(4);
+  std::string joined = std::string("ab") + char(0xFF) + "cdef";
+  CHECK(hashes(h4, "m", {"ab", "cdef"}) == hashes(h4, "m", {std::string_view(joined)}));
+  CHECK(hashes(h4, "m", {"ab", "cdef"}) == reference_hashes(4, "m", {"ab", "cdef"}));
 }
 
 TEST_CASE("hasher: span output caps the hashed length") {
-    PrefixHasher h(8);
-    std::string text(100, 'x');
-    std::vector<std::string_view> parts{text};
-    uint64_t out[3];
-    CHECK(h.hash("m", parts, std::span<uint64_t>(out, 3)) == 3);
-    auto all = hashes(h, "m", {text});
-    CHECK(all.size() == 13);
-    CHECK(std::equal(out, out + 3, all.begin()));
-    CHECK(h.hash("m", parts, std::span<uint64_t>()) == 0);
+  PrefixHasher h(8);
+  std::string text(100, 'x');
+  std::vector<std::string_view> parts{text};
+  uint64_t out[3];
+  CHECK(h.hash("m", parts, std::span<uint64_t>(out, 3)) == 3);
+  auto all = hashes(h, "m", {text});
+  CHECK(all.size() == 13);
+  CHECK(std::equal(out, out + 3, all.begin()));
+  CHECK(h.hash("m", parts, std::span<uint64_t>()) == 0);
 }
 
 TEST_CASE("hasher: the vector overload reuses capacity") {
-    PrefixHasher h(64);
-    std::vector<uint64_t> out;
-    std::string big(64 * 100, 'y'), small(64 * 10, 'y');
-    h.hash("m", std::vector<std::string_view>{big}, out);
-    const uint64_t* data = out.data();
-    h.hash("m", std::vector<std::string_view>{small}, out);
-    CHECK(out.data() == data);
-    CHECK(out.size() == 11);
+  PrefixHasher h(64);
+  std::vector<uint64_t> out;
+  std::string big(64 * 100, 'y'), small(64 * 10, 'y');
+  h.hash("m", std::vector<std::string_view>{big}, out);
+  const uint64_t* data = out.data();
+  h.hash("m", std::vector<std::string_view>{small}, out);
+  CHECK(out.data() == data);
+  CHECK(out.size() == 11);
 }
 
 TEST_CASE("hasher: only the leading max_blocks blocks, equal to an uncapped chain's") {
-    std::string big(64 * 100, 'x');
-    for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + (i * 7) % 26);
-    std::vector<std::string_view> parts{big};
-    PrefixHasher capped(64, 10), full(64, 1000);
-    CHECK(capped.block_count(parts) == 10);
-    CHECK(full.block_count(parts) == 101);  // 6400 bytes + the 0xFF terminator
-    std::vector<uint64_t> a, b;
-    capped.hash("m", parts, a);
-    full.hash("m", parts, b);
-    REQUIRE(a.size() == 10);
-    REQUIRE(b.size() == 101);
-    CHECK(std::equal(a.begin(), a.end(), b.begin()));
-    CHECK(PrefixHasher().max_blocks() == kDefaultMaxPrefixBlocks);
+  std::string big(64 * 100, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + (i * 7) % 26);
+  std::vector<std::string_view> parts{big};
+  PrefixHasher capped(64, 10), full(64, 1000);
+  CHECK(capped.block_count(parts) == 10);
+  CHECK(full.block_count(parts) == 101);  // 6400 bytes + the 0xFF terminator
+  std::vector<uint64_t> a, b;
+  capped.hash("m", parts, a);
+  full.hash("m", parts, b);
+  REQUIRE(a.size() == 10);
+  REQUIRE(b.size() == 101);
+  CHECK(std::equal(a.begin(), a.end(), b.begin()));
+  CHECK(PrefixHasher().max_blocks() == kDefaultMaxPrefixBlocks);
 }
 
 TEST_CASE("hasher: the chain fed while the body arrives gives hash()'s keys, however the text is cut") {
-    std::string text(5000, 'a');
-    for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 7) % 26);
-    const std::string_view t(text);
-    const std::vector<std::string_view> parts{"system", t.substr(0, 3000), "user", t.substr(3000), ""};
-    for (size_t block : {1u, 7u, 64u, 4096u}) {
-        PrefixHasher h(block);
-        const auto expected = hashes(h, "m", parts);
-        for (size_t piece : {1u, 3u, 63u, 64u, 65u, 1000u, 100000u}) {
-            CAPTURE(block);
-            CAPTURE(piece);
-            PrefixChain chain(block);
-            chain.reset(0);
-            for (std::string_view p : parts) {
-                for (size_t at = 0; at < p.size(); at += piece) chain.append(p.data() + at, std::min(piece, p.size() - at));
-                chain.end_part();
-            }
-            chain.finish();
-            std::vector<uint64_t> keys;
-            PrefixHasher::keys("m", chain.entries(), keys);
-            CHECK(keys == expected);
-            PrefixHasher::keys("n", chain.entries(), keys);
-            CHECK(keys != expected);  // the model is in every key
-        }
+  std::string text(5000, 'a');
+  for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 7) % 26);
+  const std::string_view t(text);
+  const std::vector<std::string_view> parts{"system", t.substr(0, 3000), "user", t.substr(3000), ""};
+  for (size_t block : {1u, 7u, 64u, 4096u}) {
+    PrefixHasher h(block);
+    const auto expected = hashes(h, "m", parts);
+    for (size_t piece : {1u, 3u, 63u, 64u, 65u, 1000u, 100000u}) {
+      CAPTURE(block);
+      CAPTURE(piece);
+      PrefixChain chain(block);
+      chain.reset(0);
+      for (std::string_view p : parts) {
+        for (size_t at = 0; at < p.size(); at += piece) chain.append(p.data() + at, std::min(piece, p.size() - at));
+        chain.end_part();
+      }
+      chain.finish();
+      std::vector<uint64_t> keys;
+      PrefixHasher::keys("m", chain.entries(), keys);
+      CHECK(keys == expected);
+      PrefixHasher::keys("n", chain.entries(), keys);
+      CHECK(keys != expected);  // the model is in every key
     }
-    // The block cap bounds the chain as it bounds hash().
-    PrefixHasher capped(8, 300);
-    PrefixChain chain(8, 300);
-    chain.reset(text.size());
-    chain.append(text.data(), text.size());
-    chain.end_part();
-    chain.finish();
-    std::vector<uint64_t> keys;
-    PrefixHasher::keys("m", chain.entries(), keys);
-    CHECK(keys == hashes(capped, "m", {t}));
-    CHECK(keys.size() == entries_for_blocks(300));
+  }
+  // The block cap bounds the chain as it bounds hash().
+  PrefixHasher capped(8, 300);
+  PrefixChain chain(8, 300);
+  chain.reset(text.size());
+  chain.append(text.data(), text.size());
+  chain.end_part();
+  chain.finish();
+  std::vector<uint64_t> keys;
+  PrefixHasher::keys("m", chain.entries(), keys);
+  CHECK(keys == hashes(capped, "m", {t}));
+  CHECK(keys.size() == entries_for_blocks(300));
 }

@@ -18,86 +18,86 @@ using namespace std::chrono_literals;
 
 namespace {
 EndpointSignals fresh(double waiting, double kv = 0, int64_t inflight = 0, double running = 0) {
-    EndpointSignals s;
-    s.fresh = true;
-    s.metrics_age = 10ms;
-    s.waiting = waiting;
-    s.kv_usage = kv;
-    s.inflight = inflight;
-    s.running = running;
-    return s;
+  EndpointSignals s;
+  s.fresh = true;
+  s.metrics_age = 10ms;
+  s.waiting = waiting;
+  s.kv_usage = kv;
+  s.inflight = inflight;
+  s.running = running;
+  return s;
 }
 }  // namespace
 
 TEST_CASE("saturation detector: GAIE's thresholds and staleness") {
-    SaturationConfig c;
-    CHECK(c.queue_depth_threshold == 5);
-    CHECK(c.kv_cache_util_threshold == doctest::Approx(0.8));
-    CHECK(c.metrics_staleness_threshold == 200ms);
-    CHECK_FALSE(endpoint_saturated(fresh(4, 0.79), c));
-    CHECK(endpoint_saturated(fresh(5), c));
-    CHECK(endpoint_saturated(fresh(0, 0.8), c));
-    EndpointSignals old = fresh(0);
-    old.metrics_age = 201ms;
-    CHECK(endpoint_saturated(old, c));
-    old.metrics_age = 200ms;
-    CHECK_FALSE(endpoint_saturated(old, c));
-    EndpointSignals never;  // never scraped
-    CHECK(endpoint_saturated(never, c));
-    CHECK(endpoint_saturation(never, c) == 1.0);
-    CHECK(endpoint_saturation(fresh(0, 0.4), c) == doctest::Approx(0.5));
+  SaturationConfig c;
+  CHECK(c.queue_depth_threshold == 5);
+  CHECK(c.kv_cache_util_threshold == doctest::Approx(0.8));
+  CHECK(c.metrics_staleness_threshold == 200ms);
+  CHECK_FALSE(endpoint_saturated(fresh(4, 0.79), c));
+  CHECK(endpoint_saturated(fresh(5), c));
+  CHECK(endpoint_saturated(fresh(0, 0.8), c));
+  EndpointSignals old = fresh(0);
+  old.metrics_age = 201ms;
+  CHECK(endpoint_saturated(old, c));
+  old.metrics_age = 200ms;
+  CHECK_FALSE(endpoint_saturated(old, c));
+  EndpointSignals never;  // never scraped
+  CHECK(endpoint_saturated(never, c));
+  CHECK(endpoint_saturation(never, c) == 1.0);
+  CHECK(endpoint_saturation(fresh(0, 0.4), c) == doctest::Approx(0.5));
 }
 
 TEST_CASE("saturation detector: requests sent since the scrape count as waiting") {
-    SaturationConfig c;
-    // The scrape saw 4 running, none waiting; the gateway has sent 9 since: 5 are waiting.
-    CHECK(estimated_waiting(fresh(0, 0, 9, 4)) == 5);
-    CHECK(endpoint_saturated(fresh(0, 0, 9, 4), c));
-    CHECK_FALSE(endpoint_saturated(fresh(0, 0, 8, 4), c));
-    // Another client's load the scrape saw still counts.
-    CHECK(estimated_waiting(fresh(6, 0, 1, 4)) == 6);
+  SaturationConfig c;
+  // The scrape saw 4 running, none waiting; the gateway has sent 9 since: 5 are waiting.
+  CHECK(estimated_waiting(fresh(0, 0, 9, 4)) == 5);
+  CHECK(endpoint_saturated(fresh(0, 0, 9, 4), c));
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 8, 4), c));
+  // Another client's load the scrape saw still counts.
+  CHECK(estimated_waiting(fresh(6, 0, 1, 4)) == 6);
 }
 
 TEST_CASE("scheduler with flow control: saturated endpoints are never picked; all saturated -> held") {
-    PrefixIndex index{100000, 1024};
-    InflightCounters inflight;
-    for (EndpointId i = 0; i < 3; ++i) inflight.ensure(i);
-    std::vector<EndpointState> v = make_pool(3);
-    v[0].metrics.all.waiting = 7;           // deep queue
-    v[2].metrics.all.kv_cache_usage = 0.9;  // full cache
-    EndpointSnapshot snap(std::move(v));
-    Scheduler s(SchedulerConfig{}, index, inflight);
-    Rng rng;
-    PickRequest r;
-    r.model = "m";
-    r.now = fresh_now();
-    r.hold_when_saturated = true;
-    for (int i = 0; i < 50; ++i) {
-        PickResult p = s.pick(snap, r, rng);
-        REQUIRE(p.ok());
-        CHECK(p.endpoint == 1);
-    }
-    // Endpoint 1 fills up with this gateway's own requests: nothing is left.
-    for (int i = 0; i < 5; ++i) inflight.add(1);
-    CHECK(s.pick(snap, r, rng).status == PickStatus::saturated);
-    // Without flow control a non-sheddable request is still placed.
-    r.hold_when_saturated = false;
-    CHECK(s.pick(snap, r, rng).ok());
-    // The request's own detector config wins over the scheduler's.
-    SaturationConfig loose;
-    loose.queue_depth_threshold = 100;
-    loose.kv_cache_util_threshold = 1.0;
-    r.hold_when_saturated = true;
-    r.saturation = &loose;
-    CHECK(s.pick(snap, r, rng).ok());
+  PrefixIndex index{100000, 1024};
+  InflightCounters inflight;
+  for (EndpointId i = 0; i < 3; ++i) inflight.ensure(i);
+  std::vector<EndpointState> v = make_pool(3);
+  v[0].metrics.all.waiting = 7;           // deep queue
+  v[2].metrics.all.kv_cache_usage = 0.9;  // full cache
+  EndpointSnapshot snap(std::move(v));
+  Scheduler s(SchedulerConfig{}, index, inflight);
+  Rng rng;
+  PickRequest r;
+  r.model = "m";
+  r.now = fresh_now();
+  r.hold_when_saturated = true;
+  for (int i = 0; i < 50; ++i) {
+    PickResult p = s.pick(snap, r, rng);
+    REQUIRE(p.ok());
+    CHECK(p.endpoint == 1);
+  }
+  // Endpoint 1 fills up with this gateway's own requests: nothing is left.
+  for (int i = 0; i < 5; ++i) inflight.add(1);
+  CHECK(s.pick(snap, r, rng).status == PickStatus::Saturated);
+  // Without flow control a non-sheddable request is still placed.
+  r.hold_when_saturated = false;
+  CHECK(s.pick(snap, r, rng).ok());
+  // The request's own detector config wins over the scheduler's.
+  SaturationConfig loose;
+  loose.queue_depth_threshold = 100;
+  loose.kv_cache_util_threshold = 1.0;
+  r.hold_when_saturated = true;
+  r.saturation = &loose;
+  CHECK(s.pick(snap, r, rng).ok());
 }
 
 TEST_CASE("saturation detector: maxConcurrency (GAIE's concurrency detector) counts this gateway's in-flight") {
-    SaturationConfig c;
-    c.max_concurrency = 4;
-    CHECK_FALSE(endpoint_saturated(fresh(0, 0, 3, 3), c));
-    CHECK(endpoint_saturated(fresh(0, 0, 4, 4), c));
-    CHECK(endpoint_saturation(fresh(0, 0, 2, 2), c) == doctest::Approx(0.5));
-    c.max_concurrency = 0;  // off
-    CHECK_FALSE(endpoint_saturated(fresh(0, 0, 4, 4), c));
+  SaturationConfig c;
+  c.max_concurrency = 4;
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 3, 3), c));
+  CHECK(endpoint_saturated(fresh(0, 0, 4, 4), c));
+  CHECK(endpoint_saturation(fresh(0, 0, 2, 2), c) == doctest::Approx(0.5));
+  c.max_concurrency = 0;  // off
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 4, 4), c));
 }

@@ -22,321 +22,324 @@ using namespace ringgate::sched::test;
 namespace {
 
 struct Fixture {
-    PrefixIndex index{100000, 1024};
-    InflightCounters inflight;
-    PrefixHasher hasher{64};
+  PrefixIndex index{100000, 1024};
+  InflightCounters inflight;
+  PrefixHasher hasher{64};
 
-    explicit Fixture(size_t endpoints = 8) {
-        for (EndpointId i = 0; i < endpoints; ++i) inflight.ensure(i);
-    }
-    std::vector<uint64_t> hashes(const std::string& prompt, std::string_view model = "m") const {
-        std::vector<uint64_t> out;
-        std::string_view part(prompt);
-        hasher.hash(model, std::span<const std::string_view>(&part, 1), out);
-        return out;
-    }
+  explicit Fixture(size_t endpoints = 8) {
+    for (EndpointId i = 0; i < endpoints; ++i) inflight.ensure(i);
+  }
+  std::vector<uint64_t> hashes(const std::string& prompt, std::string_view model = "m") const {
+    std::vector<uint64_t> out;
+    std::string_view part(prompt);
+    hasher.hash(model, std::span<const std::string_view>(&part, 1), out);
+    return out;
+  }
 };
 
 PickRequest request(std::span<const uint64_t> h, std::string_view model = "m") {
-    PickRequest r;
-    r.model = model;
-    r.prefix_hashes = h;
-    r.now = fresh_now();
-    return r;
+  PickRequest r;
+  r.model = model;
+  r.prefix_hashes = h;
+  r.now = fresh_now();
+  return r;
 }
 
 std::string prompt(int family, int variant, size_t shared_bytes = 2000, size_t own_bytes = 100) {
-    std::string s = "system prompt family " + std::to_string(family) + ": ";
-    while (s.size() < shared_bytes) s += "You are a helpful assistant. ";
-    s += " question " + std::to_string(variant) + ": ";
-    while (s.size() < shared_bytes + own_bytes) s += char('a' + variant % 26);
-    return s;
+  std::string s = "system prompt family " + std::to_string(family) + ": ";
+  while (s.size() < shared_bytes) s += "You are a helpful assistant. ";
+  s += " question " + std::to_string(variant) + ": ";
+  while (s.size() < shared_bytes + own_bytes) s += char('a' + variant % 26);
+  return s;
 }
 
 }  // namespace
 
 TEST_CASE("scheduler: status for unknown model, none routable, all excluded, saturated") {
-    Fixture f;
-    std::vector<EndpointState> v = make_pool(2);
-    v[1].routable = false;
-    v.push_back(make_endpoint(2, "down-model", 0, 0, false));
-    EndpointSnapshot snap(std::move(v));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng;
-    CHECK(s.pick(snap, request({}, "nope"), rng).status == PickStatus::unknown_model);
-    CHECK(s.pick(snap, request({}, "down-model"), rng).status == PickStatus::none_routable);
-    PickRequest r = request({});
-    EndpointId tried[] = {0};
-    r.exclude = tried;
-    CHECK(s.pick(snap, r, rng).status == PickStatus::all_excluded);
+  Fixture f;
+  std::vector<EndpointState> v = make_pool(2);
+  v[1].routable = false;
+  v.push_back(make_endpoint(2, "down-model", 0, 0, false));
+  EndpointSnapshot snap(std::move(v));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng;
+  CHECK(s.pick(snap, request({}, "nope"), rng).status == PickStatus::UnknownModel);
+  CHECK(s.pick(snap, request({}, "down-model"), rng).status == PickStatus::NoneRoutable);
+  PickRequest r = request({});
+  EndpointId tried[] = {0};
+  r.exclude = tried;
+  CHECK(s.pick(snap, r, rng).status == PickStatus::AllExcluded);
 
-    std::vector<EndpointState> full = make_pool(2);
-    full[0].metrics.all.waiting = 10;
-    full[1].metrics.all.kv_cache_usage = 0.95;
-    EndpointSnapshot snap_full(std::move(full));
-    PickRequest shed = request({});
-    shed.sheddable = true;
-    CHECK(s.pick(snap_full, shed, rng).status == PickStatus::saturated);
-    shed.sheddable = false;
-    CHECK(s.pick(snap_full, shed, rng).ok());
-    CHECK(std::string(to_string(PickStatus::saturated)).find("saturated") != std::string::npos);
+  std::vector<EndpointState> full = make_pool(2);
+  full[0].metrics.all.waiting = 10;
+  full[1].metrics.all.kv_cache_usage = 0.95;
+  EndpointSnapshot snap_full(std::move(full));
+  PickRequest shed = request({});
+  shed.sheddable = true;
+  CHECK(s.pick(snap_full, shed, rng).status == PickStatus::Saturated);
+  shed.sheddable = false;
+  CHECK(s.pick(snap_full, shed, rng).ok());
+  CHECK(std::string(to_string(PickStatus::Saturated)).find("saturated") != std::string::npos);
 }
 
 TEST_CASE("scheduler: without prefix, the shortest queue and emptiest KV cache win") {
-    Fixture f;
-    std::vector<EndpointState> v;
-    v.push_back(make_endpoint(0, "m", 8, 0.9));
-    v.push_back(make_endpoint(1, "m", 0, 0.1));
-    v.push_back(make_endpoint(2, "m", 4, 0.5));
-    EndpointSnapshot snap(std::move(v));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng;
-    PickResult r = s.pick(snap, request({}), rng);
-    REQUIRE(r.ok());
-    CHECK(r.endpoint == 1);
-    CHECK(r.reason == PickReason::score);
-    CHECK(s.last_candidates().size() == 3);
-    // Local in-flight counts join the queue signal at once.
-    for (int i = 0; i < 20; ++i) f.inflight.add(1);
-    CHECK(s.pick(snap, request({}), rng).endpoint != 1);
+  Fixture f;
+  std::vector<EndpointState> v;
+  v.push_back(make_endpoint(0, "m", 8, 0.9));
+  v.push_back(make_endpoint(1, "m", 0, 0.1));
+  v.push_back(make_endpoint(2, "m", 4, 0.5));
+  EndpointSnapshot snap(std::move(v));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng;
+  PickResult r = s.pick(snap, request({}), rng);
+  REQUIRE(r.ok());
+  CHECK(r.endpoint == 1);
+  CHECK(r.reason == PickReason::Score);
+  CHECK(s.last_candidates().size() == 3);
+  // Local in-flight counts join the queue signal at once.
+  for (int i = 0; i < 20; ++i) f.inflight.add(1);
+  CHECK(s.pick(snap, request({}), rng).endpoint != 1);
 }
 
 TEST_CASE("scheduler: a routed prefix comes back to the same endpoint; hit ratio reported") {
-    Fixture f;
-    EndpointSnapshot snap(make_pool(8));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng(1);
-    auto h = f.hashes(prompt(1, 1));
-    PickResult first = s.pick(snap, request(h), rng);
-    REQUIRE(first.ok());
-    CHECK(first.reason == PickReason::prefix_placement);
-    CHECK(first.matched_blocks == 0);
-    s.on_routed(first.endpoint, h);
-    auto h2 = f.hashes(prompt(1, 2));  // same system prompt, other question
-    PickResult second = s.pick(snap, request(h2), rng);
-    CHECK(second.endpoint == first.endpoint);
-    CHECK(second.reason == PickReason::score);
-    CHECK(second.matched_blocks > 0);
-    CHECK(second.prefix_hit_ratio() > 0.8);
-    CHECK(second.prefix_hit_ratio() < 1.0);
+  Fixture f;
+  EndpointSnapshot snap(make_pool(8));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng(1);
+  auto h = f.hashes(prompt(1, 1));
+  PickResult first = s.pick(snap, request(h), rng);
+  REQUIRE(first.ok());
+  CHECK(first.reason == PickReason::PrefixPlacement);
+  CHECK(first.matched_blocks == 0);
+  s.on_routed(first.endpoint, h);
+  auto h2 = f.hashes(prompt(1, 2));  // same system prompt, other question
+  PickResult second = s.pick(snap, request(h2), rng);
+  CHECK(second.endpoint == first.endpoint);
+  CHECK(second.reason == PickReason::Score);
+  CHECK(second.matched_blocks > 0);
+  CHECK(second.prefix_hit_ratio() > 0.8);
+  CHECK(second.prefix_hit_ratio() < 1.0);
 }
 
 TEST_CASE("scheduler: unseen prefixes are placed by rendezvous, the same in every scheduler instance") {
-    Fixture f1, f2;
-    EndpointSnapshot snap1(make_pool(16));
-    // A second gateway replica: same addresses, different ids and order.
-    std::vector<EndpointState> other = make_pool(16);
-    std::reverse(other.begin(), other.end());
-    for (size_t i = 0; i < other.size(); ++i) other[i].id = EndpointId(i);
-    EndpointSnapshot snap2(std::move(other));
-    Scheduler s1(SchedulerConfig{}, f1.index, f1.inflight);
-    Scheduler s2(SchedulerConfig{}, f2.index, f2.inflight);
-    Rng r1(1), r2(999);
-    std::map<std::string, int> spread;
-    for (int fam = 0; fam < 64; ++fam) {
-        auto h = f1.hashes(prompt(fam, 0));
-        PickResult a = s1.pick(snap1, request(h), r1);
-        PickResult b = s2.pick(snap2, request(h), r2);
-        REQUIRE(a.ok());
-        REQUIRE(b.ok());
-        CHECK(a.reason == PickReason::prefix_placement);
-        std::string addr_a = snap1.at(a.index).address.text(), addr_b = snap2.at(b.index).address.text();
-        CHECK(addr_a == addr_b);
-        spread[addr_a]++;
-    }
-    CHECK(spread.size() >= 8);  // 64 prefixes spread over most of 16 endpoints
+  Fixture f1, f2;
+  EndpointSnapshot snap1(make_pool(16));
+  // A second gateway replica: same addresses, different ids and order.
+  std::vector<EndpointState> other = make_pool(16);
+  std::reverse(other.begin(), other.end());
+  for (size_t i = 0; i < other.size(); ++i) other[i].id = EndpointId(i);
+  EndpointSnapshot snap2(std::move(other));
+  Scheduler s1(SchedulerConfig{}, f1.index, f1.inflight);
+  Scheduler s2(SchedulerConfig{}, f2.index, f2.inflight);
+  Rng r1(1), r2(999);
+  std::map<std::string, int> spread;
+  for (int fam = 0; fam < 64; ++fam) {
+    auto h = f1.hashes(prompt(fam, 0));
+    PickResult a = s1.pick(snap1, request(h), r1);
+    PickResult b = s2.pick(snap2, request(h), r2);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a.reason == PickReason::PrefixPlacement);
+    std::string addr_a = snap1.at(a.index).address.text(), addr_b = snap2.at(b.index).address.text();
+    CHECK(addr_a == addr_b);
+    spread[addr_a]++;
+  }
+  CHECK(spread.size() >= 8);  // 64 prefixes spread over most of 16 endpoints
 }
 
 TEST_CASE("scheduler: load guard makes a hot prefix spill to other endpoints") {
-    Fixture f;
-    EndpointSnapshot snap(make_pool(4));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng(3);
-    auto h = f.hashes(prompt(5, 0));
-    PickResult home = s.pick(snap, request(h), rng);
-    REQUIRE(home.ok());
-    std::map<EndpointId, int> share;
-    // Every request of the hot prefix stays in flight: the home endpoint's load
-    // climbs until the guard removes its bonus and traffic spills.
-    for (int i = 0; i < 200; ++i) {
-        auto hi = f.hashes(prompt(5, i));
-        PickResult r = s.pick(snap, request(hi), rng);
-        REQUIRE(r.ok());
-        s.on_routed(r.endpoint, hi);
-        f.inflight.add(r.endpoint);
-        share[r.endpoint]++;
-    }
-    CHECK(share.size() == 4);
-    for (auto [ep, n] : share) CHECK(n < 120);  // not everything on one server
-    int64_t max_load = 0, min_load = 1 << 30;
-    for (EndpointId e = 0; e < 4; ++e) {
-        max_load = std::max(max_load, f.inflight.get(e));
-        min_load = std::min(min_load, f.inflight.get(e));
-    }
-    CHECK(max_load - min_load <= 30);  // 200 requests, mean 50
+  Fixture f;
+  EndpointSnapshot snap(make_pool(4));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng(3);
+  auto h = f.hashes(prompt(5, 0));
+  PickResult home = s.pick(snap, request(h), rng);
+  REQUIRE(home.ok());
+  std::map<EndpointId, int> share;
+  // Every request of the hot prefix stays in flight: the home endpoint's load
+  // climbs until the guard removes its bonus and traffic spills.
+  for (int i = 0; i < 200; ++i) {
+    auto hi = f.hashes(prompt(5, i));
+    PickResult r = s.pick(snap, request(hi), rng);
+    REQUIRE(r.ok());
+    s.on_routed(r.endpoint, hi);
+    f.inflight.add(r.endpoint);
+    share[r.endpoint]++;
+  }
+  CHECK(share.size() == 4);
+  for (auto [ep, n] : share) CHECK(n < 120);  // not everything on one server
+  int64_t max_load = 0, min_load = 1 << 30;
+  for (EndpointId e = 0; e < 4; ++e) {
+    max_load = std::max(max_load, f.inflight.get(e));
+    min_load = std::min(min_load, f.inflight.get(e));
+  }
+  CHECK(max_load - min_load <= 30);  // 200 requests, mean 50
 
-    // Guard off (factor huge): the prefix keeps its home despite the load gap
-    // the queue scorer alone cannot overcome (2 < 3).
-    Fixture g;
-    SchedulerConfig no_guard;
-    no_guard.load_guard_factor = 1e9;
-    Scheduler s2(no_guard, g.index, g.inflight);
-    auto full = g.hashes(prompt(6, 0));
-    PickResult first = s2.pick(snap, request(full), rng);
-    s2.on_routed(first.endpoint, full);
-    for (int i = 0; i < 50; ++i) {
-        g.inflight.add(first.endpoint);
-        CHECK(s2.pick(snap, request(full), rng).endpoint == first.endpoint);
-    }
+  // Guard off (factor huge): the prefix keeps its home despite the load gap
+  // the queue scorer alone cannot overcome (2 < 3).
+  Fixture g;
+  SchedulerConfig no_guard;
+  no_guard.load_guard_factor = 1e9;
+  Scheduler s2(no_guard, g.index, g.inflight);
+  auto full = g.hashes(prompt(6, 0));
+  PickResult first = s2.pick(snap, request(full), rng);
+  s2.on_routed(first.endpoint, full);
+  for (int i = 0; i < 50; ++i) {
+    g.inflight.add(first.endpoint);
+    CHECK(s2.pick(snap, request(full), rng).endpoint == first.endpoint);
+  }
 }
 
 TEST_CASE("scheduler: an overloaded rendezvous home does not get the placement bonus") {
-    Fixture f;
-    EndpointSnapshot snap(make_pool(4));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng(5);
-    auto h = f.hashes(prompt(9, 0));
-    PickResult home = s.pick(snap, request(h), rng);
-    REQUIRE(home.reason == PickReason::prefix_placement);
-    for (int i = 0; i < 30; ++i) f.inflight.add(home.endpoint);
-    PickResult r = s.pick(snap, request(h), rng);
-    CHECK(r.endpoint != home.endpoint);
-    CHECK(r.reason == PickReason::score);
+  Fixture f;
+  EndpointSnapshot snap(make_pool(4));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng(5);
+  auto h = f.hashes(prompt(9, 0));
+  PickResult home = s.pick(snap, request(h), rng);
+  REQUIRE(home.reason == PickReason::PrefixPlacement);
+  for (int i = 0; i < 30; ++i) f.inflight.add(home.endpoint);
+  PickResult r = s.pick(snap, request(h), rng);
+  CHECK(r.endpoint != home.endpoint);
+  CHECK(r.reason == PickReason::Score);
 }
 
 TEST_CASE("scheduler: session affinity by rendezvous, unless overloaded; stale metrics not trusted") {
-    Fixture f;
-    EndpointSnapshot snap(make_pool(6));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng(11);
-    PickRequest r = request({});
-    r.session_id = "user-42";
-    PickResult a = s.pick(snap, r, rng);
-    REQUIRE(a.reason == PickReason::session);
-    for (int i = 0; i < 20; ++i) CHECK(s.pick(snap, r, rng).endpoint == a.endpoint);
-    for (int i = 0; i < 30; ++i) f.inflight.add(a.endpoint);
-    PickResult b = s.pick(snap, r, rng);
-    CHECK(b.endpoint != a.endpoint);
-    CHECK(b.reason == PickReason::score);
+  Fixture f;
+  EndpointSnapshot snap(make_pool(6));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng(11);
+  PickRequest r = request({});
+  r.session_id = "user-42";
+  PickResult a = s.pick(snap, r, rng);
+  REQUIRE(a.reason == PickReason::Session);
+  for (int i = 0; i < 20; ++i) CHECK(s.pick(snap, r, rng).endpoint == a.endpoint);
+  for (int i = 0; i < 30; ++i) f.inflight.add(a.endpoint);
+  PickResult b = s.pick(snap, r, rng);
+  CHECK(b.endpoint != a.endpoint);
+  CHECK(b.reason == PickReason::Score);
 
-    // Stale: a server whose last scrape said "idle" is not preferred on that
-    // basis once the metrics are old.
-    std::vector<EndpointState> v;
-    v.push_back(make_endpoint(0, "m", 50, 0.9));
-    v.push_back(make_endpoint(1, "m", 0, 0.0));
-    EndpointSnapshot two(std::move(v));
-    PickRequest late = request({});
-    late.now = fresh_now() + std::chrono::seconds(10);
-    std::map<EndpointId, int> seen;
-    Fixture g;
-    Scheduler s2(SchedulerConfig{}, g.index, g.inflight);
-    for (int i = 0; i < 200; ++i) seen[s2.pick(two, late, rng).endpoint]++;
-    CHECK(seen[0] > 40);  // both tie (no fresh signal): random split
-    CHECK(seen[1] > 40);
+  // Stale: a server whose last scrape said "idle" is not preferred on that
+  // basis once the metrics are old.
+  std::vector<EndpointState> v;
+  v.push_back(make_endpoint(0, "m", 50, 0.9));
+  v.push_back(make_endpoint(1, "m", 0, 0.0));
+  EndpointSnapshot two(std::move(v));
+  PickRequest late = request({});
+  late.now = fresh_now() + std::chrono::seconds(10);
+  std::map<EndpointId, int> seen;
+  Fixture g;
+  Scheduler s2(SchedulerConfig{}, g.index, g.inflight);
+  for (int i = 0; i < 200; ++i) seen[s2.pick(two, late, rng).endpoint]++;
+  CHECK(seen[0] > 40);  // both tie (no fresh signal): random split
+  CHECK(seen[1] > 40);
 }
 
 TEST_CASE("scheduler: two workers sending requests that share a prefix pick the same endpoint >= 99%") {
-    Fixture f(8);
-    EndpointSnapshot snap(make_pool(8));
-    constexpr int kFamilies = 16, kPerWorker = 2000;
-    std::vector<std::vector<EndpointId>> picks(2, std::vector<EndpointId>(kFamilies * kPerWorker));
-    std::vector<std::vector<int>> fams(2, std::vector<int>(kFamilies * kPerWorker));
-    auto worker = [&](int w) {
-        Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-        Rng rng(uint64_t(w) + 100);
-        std::vector<uint64_t> h;
-        for (int i = 0; i < kFamilies * kPerWorker; ++i) {
-            int fam = (i * 7 + w * 3) % kFamilies;
-            std::string p = prompt(fam, i % 50);
-            std::string_view part(p);
-            f.hasher.hash("m", std::span<const std::string_view>(&part, 1), h);
-            PickResult r = s.pick(snap, request(h), rng);
-            picks[size_t(w)][size_t(i)] = r.endpoint;
-            fams[size_t(w)][size_t(i)] = fam;
-            f.inflight.add(r.endpoint);
-            s.on_routed(r.endpoint, h);
-            f.inflight.sub(r.endpoint);
-        }
-    };
-    std::thread t0(worker, 0), t1(worker, 1);
-    t0.join();
-    t1.join();
-    // The endpoint each family went to most often; count agreement with it.
-    size_t agree = 0, total = 0;
-    for (int fam = 0; fam < kFamilies; ++fam) {
-        std::map<EndpointId, size_t> votes;
-        for (int w = 0; w < 2; ++w)
-            for (size_t i = 0; i < picks[size_t(w)].size(); ++i)
-                if (fams[size_t(w)][i] == fam) votes[picks[size_t(w)][i]]++;
-        size_t best = 0, sum = 0;
-        for (auto [ep, n] : votes) { best = std::max(best, n); sum += n; }
-        agree += best;
-        total += sum;
+  Fixture f(8);
+  EndpointSnapshot snap(make_pool(8));
+  constexpr int kFamilies = 16, kPerWorker = 2000;
+  std::vector<std::vector<EndpointId>> picks(2, std::vector<EndpointId>(kFamilies * kPerWorker));
+  std::vector<std::vector<int>> fams(2, std::vector<int>(kFamilies * kPerWorker));
+  auto worker = [&](int w) {
+    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+    Rng rng(uint64_t(w) + 100);
+    std::vector<uint64_t> h;
+    for (int i = 0; i < kFamilies * kPerWorker; ++i) {
+      int fam = (i * 7 + w * 3) % kFamilies;
+      std::string p = prompt(fam, i % 50);
+      std::string_view part(p);
+      f.hasher.hash("m", std::span<const std::string_view>(&part, 1), h);
+      PickResult r = s.pick(snap, request(h), rng);
+      picks[size_t(w)][size_t(i)] = r.endpoint;
+      fams[size_t(w)][size_t(i)] = fam;
+      f.inflight.add(r.endpoint);
+      s.on_routed(r.endpoint, h);
+      f.inflight.sub(r.endpoint);
     }
-    double ratio = double(agree) / double(total);
-    MESSAGE("same-endpoint ratio: " << ratio);
-    CHECK(ratio >= 0.99);
+  };
+  std::thread t0(worker, 0), t1(worker, 1);
+  t0.join();
+  t1.join();
+  // The endpoint each family went to most often; count agreement with it.
+  size_t agree = 0, total = 0;
+  for (int fam = 0; fam < kFamilies; ++fam) {
+    std::map<EndpointId, size_t> votes;
+    for (int w = 0; w < 2; ++w)
+      for (size_t i = 0; i < picks[size_t(w)].size(); ++i)
+        if (fams[size_t(w)][i] == fam) votes[picks[size_t(w)][i]]++;
+    size_t best = 0, sum = 0;
+    for (auto [ep, n] : votes) {
+      best = std::max(best, n);
+      sum += n;
+    }
+    agree += best;
+    total += sum;
+  }
+  double ratio = double(agree) / double(total);
+  MESSAGE("same-endpoint ratio: " << ratio);
+  CHECK(ratio >= 0.99);
 }
 
 TEST_CASE("scheduler: NaN / Inf / negative gauges do not break scoring") {
-    Fixture f;
-    std::vector<EndpointState> v = make_pool(3);
-    v[0].metrics.all.waiting = std::numeric_limits<double>::infinity();
-    v[1].metrics.all.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
-    v[2].metrics.all.waiting = -5;
-    EndpointSnapshot snap(std::move(v));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng;
-    PickResult r = s.pick(snap, request({}), rng);
-    REQUIRE(r.ok());
-    CHECK(r.endpoint != 0);  // the infinite queue never wins
-    for (const EndpointSignals& c : s.last_candidates()) {
-        CHECK(c.total == c.total);
-        CHECK(c.total >= 0);
-        CHECK(c.total <= 7);
-    }
+  Fixture f;
+  std::vector<EndpointState> v = make_pool(3);
+  v[0].metrics.all.waiting = std::numeric_limits<double>::infinity();
+  v[1].metrics.all.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+  v[2].metrics.all.waiting = -5;
+  EndpointSnapshot snap(std::move(v));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng;
+  PickResult r = s.pick(snap, request({}), rng);
+  REQUIRE(r.ok());
+  CHECK(r.endpoint != 0);  // the infinite queue never wins
+  for (const EndpointSignals& c : s.last_candidates()) {
+    CHECK(c.total == c.total);
+    CHECK(c.total >= 0);
+    CHECK(c.total <= 7);
+  }
 }
 
 TEST_CASE("rendezvous: stable winner, removing a non-winner keeps it") {
-    EndpointSnapshot snap(make_pool(10));
-    std::vector<uint32_t> all{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    ptrdiff_t w = rendezvous_pick(snap, all, 42);
-    REQUIRE(w >= 0);
-    std::vector<uint32_t> fewer;
-    for (uint32_t i : all)
-        if (i != uint32_t((w + 1) % 10)) fewer.push_back(i);
-    CHECK(rendezvous_pick(snap, fewer, 42) == w);
-    CHECK(rendezvous_pick(snap, {}, 42) == -1);
+  EndpointSnapshot snap(make_pool(10));
+  std::vector<uint32_t> all{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ptrdiff_t w = rendezvous_pick(snap, all, 42);
+  REQUIRE(w >= 0);
+  std::vector<uint32_t> fewer;
+  for (uint32_t i : all)
+    if (i != uint32_t((w + 1) % 10)) fewer.push_back(i);
+  CHECK(rendezvous_pick(snap, fewer, 42) == w);
+  CHECK(rendezvous_pick(snap, {}, 42) == -1);
 }
 
 TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the prefix hash cap is past 256 KB)") {
-    // A was sent to endpoint 0, B (same first 300 KB, another last 100 KB) to
-    // endpoint 1. A again must go to 0: it holds 400 KB of it, endpoint 1 only
-    // 300 KB. With the old cap of 4096 blocks (256 KB) both held "everything".
-    Fixture f(2);
-    std::string shared;
-    while (shared.size() < 300 * 1024) shared += "a shared document paragraph " + std::to_string(shared.size()) + ". ";
-    shared.resize(300 * 1024);
-    auto tail = [](char c) { return std::string(100 * 1024, c); };
-    auto a = f.hashes(shared + tail('a'));
-    auto b = f.hashes(shared + tail('b'));
-    f.index.on_routed(0, a);
-    f.index.on_routed(1, b);
-    EndpointSnapshot snap(make_pool(2));
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    Rng rng(7);
-    for (int i = 0; i < 20; ++i) {
-        PickResult r = s.pick(snap, request(a), rng);
-        REQUIRE(r.ok());
-        CHECK(r.endpoint == 0);
-        CHECK(r.total_blocks == 400 * 1024 / 64);  // 6400 blocks, 256 + 768 hashes
-        CHECK(r.matched_blocks == r.total_blocks);
-    }
-    auto c = s.last_candidates();
-    REQUIRE(c.size() == 2);
-    for (const EndpointSignals& e : c) {
-        // Told apart to within one sampling group (8 blocks = 512 bytes) of the divergence at 300 KB.
-        if (e.id == 1) CHECK(e.prefix_blocks <= 300 * 1024 / 64);
-        if (e.id == 1) CHECK(e.prefix_blocks + kPrefixSampleStride > 300 * 1024 / 64);
-    }
+  // A was sent to endpoint 0, B (same first 300 KB, another last 100 KB) to
+  // endpoint 1. A again must go to 0: it holds 400 KB of it, endpoint 1 only
+  // 300 KB. With the old cap of 4096 blocks (256 KB) both held "everything".
+  Fixture f(2);
+  std::string shared;
+  while (shared.size() < 300 * 1024) shared += "a shared document paragraph " + std::to_string(shared.size()) + ". ";
+  shared.resize(300 * 1024);
+  auto tail = [](char c) { return std::string(100 * 1024, c); };
+  auto a = f.hashes(shared + tail('a'));
+  auto b = f.hashes(shared + tail('b'));
+  f.index.on_routed(0, a);
+  f.index.on_routed(1, b);
+  EndpointSnapshot snap(make_pool(2));
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng(7);
+  for (int i = 0; i < 20; ++i) {
+    PickResult r = s.pick(snap, request(a), rng);
+    REQUIRE(r.ok());
+    CHECK(r.endpoint == 0);
+    CHECK(r.total_blocks == 400 * 1024 / 64);  // 6400 blocks, 256 + 768 hashes
+    CHECK(r.matched_blocks == r.total_blocks);
+  }
+  auto c = s.last_candidates();
+  REQUIRE(c.size() == 2);
+  for (const EndpointSignals& e : c) {
+    // Told apart to within one sampling group (8 blocks = 512 bytes) of the divergence at 300 KB.
+    if (e.id == 1) CHECK(e.prefix_blocks <= 300 * 1024 / 64);
+    if (e.id == 1) CHECK(e.prefix_blocks + kPrefixSampleStride > 300 * 1024 / 64);
+  }
 }

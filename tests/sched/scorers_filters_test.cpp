@@ -14,144 +14,144 @@ using namespace ringgate::sched::test;
 
 namespace {
 EndpointSignals sig(double load, bool fresh = true, double kv = 0) {
-    EndpointSignals s;
-    s.load = load;
-    s.fresh = fresh;
-    s.kv_usage = kv;
-    return s;
+  EndpointSignals s;
+  s.load = load;
+  s.fresh = fresh;
+  s.kv_usage = kv;
+  return s;
 }
 }  // namespace
 
 TEST_CASE("queue scorer: (maxQ - q) / (maxQ - minQ), all 1 when equal") {
-    std::vector<EndpointSignals> c{sig(0), sig(5), sig(10)};
-    score_queue(c);
-    CHECK(c[0].queue_score == 1.0);
-    CHECK(c[1].queue_score == doctest::Approx(0.5));
-    CHECK(c[2].queue_score == 0.0);
-    std::vector<EndpointSignals> same{sig(3), sig(3)};
-    score_queue(same);
-    CHECK(same[0].queue_score == 1.0);
-    CHECK(same[1].queue_score == 1.0);
-    score_queue(std::span<EndpointSignals>());  // empty: no crash
+  std::vector<EndpointSignals> c{sig(0), sig(5), sig(10)};
+  score_queue(c);
+  CHECK(c[0].queue_score == 1.0);
+  CHECK(c[1].queue_score == doctest::Approx(0.5));
+  CHECK(c[2].queue_score == 0.0);
+  std::vector<EndpointSignals> same{sig(3), sig(3)};
+  score_queue(same);
+  CHECK(same[0].queue_score == 1.0);
+  CHECK(same[1].queue_score == 1.0);
+  score_queue(std::span<EndpointSignals>());  // empty: no crash
 }
 
 TEST_CASE("kv-cache scorer: 1 - usage, neutral 0.5 when stale, clamped") {
-    std::vector<EndpointSignals> c{sig(0, true, 0.25), sig(0, false, 0.1), sig(0, true, 1.7)};
-    score_kv_cache(c);
-    CHECK(c[0].kv_score == doctest::Approx(0.75));
-    CHECK(c[1].kv_score == 0.5);
-    CHECK(c[2].kv_score == 0.0);
+  std::vector<EndpointSignals> c{sig(0, true, 0.25), sig(0, false, 0.1), sig(0, true, 1.7)};
+  score_kv_cache(c);
+  CHECK(c[0].kv_score == doctest::Approx(0.75));
+  CHECK(c[1].kv_score == 0.5);
+  CHECK(c[2].kv_score == 0.0);
 }
 
 TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
-    std::vector<EndpointSignals> c(4);
-    c[0].prefix_blocks = 5;
-    c[1].prefix_blocks = 10;
-    c[2].placement = true;
-    c[3].prefix_blocks = 10;
-    c[3].overloaded = true;
-    score_prefix(c, 10);
-    CHECK(c[0].prefix_score == doctest::Approx(0.5));
-    CHECK(c[1].prefix_score == 1.0);
-    CHECK(c[2].prefix_score == 1.0);
-    CHECK(c[3].prefix_score == 0.0);
-    score_prefix(c, 0);
-    CHECK(c[1].prefix_score == 0.0);
+  std::vector<EndpointSignals> c(4);
+  c[0].prefix_blocks = 5;
+  c[1].prefix_blocks = 10;
+  c[2].placement = true;
+  c[3].prefix_blocks = 10;
+  c[3].overloaded = true;
+  score_prefix(c, 10);
+  CHECK(c[0].prefix_score == doctest::Approx(0.5));
+  CHECK(c[1].prefix_score == 1.0);
+  CHECK(c[2].prefix_score == 1.0);
+  CHECK(c[3].prefix_score == 0.0);
+  score_prefix(c, 0);
+  CHECK(c[1].prefix_score == 0.0);
 }
 
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {
-    SchedulerConfig cfg;  // the defaults the gateway runs with
-    REQUIRE(cfg.load_guard_factor == 2.0);
-    REQUIRE(cfg.load_guard_min_excess == 8);
-    // At light load the min excess (8 requests) decides: a gap of 8 is allowed, 9 is not.
-    std::vector<EndpointSignals> at_excess{sig(0), sig(0), sig(8)};  // mean 2.67: allowed max(2.67, 8) = 8
-    apply_load_guard(at_excess, cfg);
-    CHECK_FALSE(at_excess[2].overloaded);
-    std::vector<EndpointSignals> past_excess{sig(0), sig(0), sig(9)};  // gap 9 > 8
-    CHECK(apply_load_guard(past_excess, cfg) == doctest::Approx(3.0));
-    CHECK(past_excess[2].overloaded);
-    CHECK_FALSE(past_excess[0].overloaded);
-    // Above it the gap allowed is (factor - 1) x mean = 1.0 x mean.
-    std::vector<EndpointSignals> under_mean{sig(10), sig(10), sig(10), sig(23)};  // gap 13 < mean 13.25
-    apply_load_guard(under_mean, cfg);
-    CHECK_FALSE(under_mean[3].overloaded);
-    std::vector<EndpointSignals> over_mean{sig(10), sig(10), sig(10), sig(24)};  // gap 14 > mean 13.5
-    apply_load_guard(over_mean, cfg);
-    CHECK(over_mean[3].overloaded);
-    std::vector<EndpointSignals> busy{sig(100), sig(110), sig(120)};  // gap 20 < 1.0 x 110
-    apply_load_guard(busy, cfg);
-    CHECK_FALSE(busy[2].overloaded);
-    // Most of the pool hot, one idle: the hot ones are far above the idle one.
-    std::vector<EndpointSignals> mostly_hot{sig(60), sig(60), sig(60), sig(0)};  // gap 60 > mean 45
-    apply_load_guard(mostly_hot, cfg);
-    CHECK(mostly_hot[0].overloaded);
-    CHECK_FALSE(mostly_hot[3].overloaded);
-    // Another factor and excess are honoured (the config file sets them).
-    SchedulerConfig tight;
-    tight.load_guard_factor = 1.5;
-    tight.load_guard_min_excess = 4;
-    std::vector<EndpointSignals> tight_case{sig(0), sig(0), sig(5)};  // gap 5 > max(0.83, 4)
-    apply_load_guard(tight_case, tight);
-    CHECK(tight_case[2].overloaded);
+  SchedulerConfig cfg;  // the defaults the gateway runs with
+  REQUIRE(cfg.load_guard_factor == 2.0);
+  REQUIRE(cfg.load_guard_min_excess == 8);
+  // At light load the min excess (8 requests) decides: a gap of 8 is allowed, 9 is not.
+  std::vector<EndpointSignals> at_excess{sig(0), sig(0), sig(8)};  // mean 2.67: allowed max(2.67, 8) = 8
+  apply_load_guard(at_excess, cfg);
+  CHECK_FALSE(at_excess[2].overloaded);
+  std::vector<EndpointSignals> past_excess{sig(0), sig(0), sig(9)};  // gap 9 > 8
+  CHECK(apply_load_guard(past_excess, cfg) == doctest::Approx(3.0));
+  CHECK(past_excess[2].overloaded);
+  CHECK_FALSE(past_excess[0].overloaded);
+  // Above it the gap allowed is (factor - 1) x mean = 1.0 x mean.
+  std::vector<EndpointSignals> under_mean{sig(10), sig(10), sig(10), sig(23)};  // gap 13 < mean 13.25
+  apply_load_guard(under_mean, cfg);
+  CHECK_FALSE(under_mean[3].overloaded);
+  std::vector<EndpointSignals> over_mean{sig(10), sig(10), sig(10), sig(24)};  // gap 14 > mean 13.5
+  apply_load_guard(over_mean, cfg);
+  CHECK(over_mean[3].overloaded);
+  std::vector<EndpointSignals> busy{sig(100), sig(110), sig(120)};  // gap 20 < 1.0 x 110
+  apply_load_guard(busy, cfg);
+  CHECK_FALSE(busy[2].overloaded);
+  // Most of the pool hot, one idle: the hot ones are far above the idle one.
+  std::vector<EndpointSignals> mostly_hot{sig(60), sig(60), sig(60), sig(0)};  // gap 60 > mean 45
+  apply_load_guard(mostly_hot, cfg);
+  CHECK(mostly_hot[0].overloaded);
+  CHECK_FALSE(mostly_hot[3].overloaded);
+  // Another factor and excess are honoured (the config file sets them).
+  SchedulerConfig tight;
+  tight.load_guard_factor = 1.5;
+  tight.load_guard_min_excess = 4;
+  std::vector<EndpointSignals> tight_case{sig(0), sig(0), sig(5)};  // gap 5 > max(0.83, 4)
+  apply_load_guard(tight_case, tight);
+  CHECK(tight_case[2].overloaded);
 }
 
 TEST_CASE("picker: the maximum wins; ties are broken uniformly at random") {
-    Rng rng(7);
-    std::vector<EndpointSignals> c(3);
-    c[0].total = 1;
-    c[1].total = 3;
-    c[2].total = 2;
-    CHECK(pick_max_score(c, rng) == 1);
-    std::vector<EndpointSignals> tie(3);
-    int counts[3] = {0, 0, 0};
-    for (int i = 0; i < 3000; ++i) counts[pick_max_score(tie, rng)]++;
-    for (int k = 0; k < 3; ++k) CHECK(counts[k] > 800);  // expected 1000 each
+  Rng rng(7);
+  std::vector<EndpointSignals> c(3);
+  c[0].total = 1;
+  c[1].total = 3;
+  c[2].total = 2;
+  CHECK(pick_max_score(c, rng) == 1);
+  std::vector<EndpointSignals> tie(3);
+  int counts[3] = {0, 0, 0};
+  for (int i = 0; i < 3000; ++i) counts[pick_max_score(tie, rng)]++;
+  for (int k = 0; k < 3; ++k) CHECK(counts[k] > 800);  // expected 1000 each
 }
 
 TEST_CASE("filter: routable endpoints serving the model or adapter, minus excluded; in-flight and freshness read") {
-    std::vector<EndpointState> v;
-    v.push_back(make_endpoint(0, "m", 3, 0.5));
-    v.push_back(make_endpoint(1, "m", 1, 0.1, false));  // not routable
-    v.push_back(make_endpoint(2, "m", 2, 0.2));
-    v.push_back(make_endpoint(3, "other"));
-    v[2].lora_adapters = {"lora-a"};
-    v[2].scraped_at -= std::chrono::seconds(10);  // stale
-    EndpointSnapshot snap(std::move(v));
-    InflightCounters inflight;
-    for (EndpointId i = 0; i < 4; ++i) inflight.ensure(i);
-    inflight.add(2);
-    SchedulerConfig cfg;
-    std::vector<EndpointSignals> out(snap.size());
-    size_t n = 0;
+  std::vector<EndpointState> v;
+  v.push_back(make_endpoint(0, "m", 3, 0.5));
+  v.push_back(make_endpoint(1, "m", 1, 0.1, false));  // not routable
+  v.push_back(make_endpoint(2, "m", 2, 0.2));
+  v.push_back(make_endpoint(3, "other"));
+  v[2].lora_adapters = {"lora-a"};
+  v[2].scraped_at -= std::chrono::seconds(10);  // stale
+  EndpointSnapshot snap(std::move(v));
+  InflightCounters inflight;
+  for (EndpointId i = 0; i < 4; ++i) inflight.ensure(i);
+  inflight.add(2);
+  SchedulerConfig cfg;
+  std::vector<EndpointSignals> out(snap.size());
+  size_t n = 0;
 
-    CHECK(filter_candidates(snap, "m", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::ok);
-    REQUIRE(n == 2);
-    CHECK(out[0].id == 0);
-    CHECK(out[0].fresh);
-    CHECK(out[0].load == 3);
-    CHECK(out[1].id == 2);
-    CHECK_FALSE(out[1].fresh);
-    CHECK(out[1].waiting == 0);  // stale metrics not trusted
-    CHECK(out[1].load == 1);     // in-flight only
+  CHECK(filter_candidates(snap, "m", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::Ok);
+  REQUIRE(n == 2);
+  CHECK(out[0].id == 0);
+  CHECK(out[0].fresh);
+  CHECK(out[0].load == 3);
+  CHECK(out[1].id == 2);
+  CHECK_FALSE(out[1].fresh);
+  CHECK(out[1].waiting == 0);  // stale metrics not trusted
+  CHECK(out[1].load == 1);     // in-flight only
 
-    CHECK(filter_candidates(snap, "lora-a", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::ok);
-    CHECK(n == 1);
-    CHECK(filter_candidates(snap, "nope", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::unknown_model);
-    std::vector<EndpointId> ex{0, 2};
-    CHECK(filter_candidates(snap, "m", ex, inflight, fresh_now(), cfg, out, n) == CandidateStatus::all_excluded);
+  CHECK(filter_candidates(snap, "lora-a", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::Ok);
+  CHECK(n == 1);
+  CHECK(filter_candidates(snap, "nope", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::UnknownModel);
+  std::vector<EndpointId> ex{0, 2};
+  CHECK(filter_candidates(snap, "m", ex, inflight, fresh_now(), cfg, out, n) == CandidateStatus::AllExcluded);
 
-    std::vector<EndpointState> down;
-    down.push_back(make_endpoint(0, "m", 0, 0, false));
-    EndpointSnapshot snap_down(std::move(down));
-    CHECK(filter_candidates(snap_down, "m", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::none_routable);
+  std::vector<EndpointState> down;
+  down.push_back(make_endpoint(0, "m", 0, 0, false));
+  EndpointSnapshot snap_down(std::move(down));
+  CHECK(filter_candidates(snap_down, "m", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::NoneRoutable);
 }
 
 TEST_CASE("saturation: stale, deep queue or full KV cache") {
-    SchedulerConfig cfg;
-    CHECK_FALSE(is_saturated(sig(0, true, 0.5), cfg));
-    CHECK(is_saturated(sig(0, false, 0.0), cfg));
-    CHECK(is_saturated(sig(0, true, 0.85), cfg));
-    EndpointSignals q = sig(0);
-    q.waiting = 5;
-    CHECK(is_saturated(q, cfg));
+  SchedulerConfig cfg;
+  CHECK_FALSE(is_saturated(sig(0, true, 0.5), cfg));
+  CHECK(is_saturated(sig(0, false, 0.0), cfg));
+  CHECK(is_saturated(sig(0, true, 0.85), cfg));
+  EndpointSignals q = sig(0);
+  q.waiting = 5;
+  CHECK(is_saturated(q, cfg));
 }

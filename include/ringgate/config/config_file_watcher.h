@@ -21,60 +21,59 @@
 
 namespace ringgate::config {
 
-class config_file_watcher {
-public:
-    using clock = std::chrono::steady_clock;
+class ConfigFileWatcher {
+ public:
+  using clock = std::chrono::steady_clock;
 
-    struct open_result;
+  struct open_result;
 
-    // Starts watching `path` (which need not be readable yet; its directory must exist).
-    static open_result open(std::string path,
-                            std::chrono::milliseconds debounce = std::chrono::milliseconds(200));
+  // Starts watching `path` (which need not be readable yet; its directory must exist).
+  static open_result open(std::string path, std::chrono::milliseconds debounce = std::chrono::milliseconds(200));
 
-    config_file_watcher(config_file_watcher&& other) noexcept;
-    config_file_watcher& operator=(config_file_watcher&& other) noexcept;
-    config_file_watcher(const config_file_watcher&) = delete;
-    config_file_watcher& operator=(const config_file_watcher&) = delete;
-    ~config_file_watcher();
+  ConfigFileWatcher(ConfigFileWatcher&& other) noexcept;
+  ConfigFileWatcher& operator=(ConfigFileWatcher&& other) noexcept;
+  ConfigFileWatcher(const ConfigFileWatcher&) = delete;
+  ConfigFileWatcher& operator=(const ConfigFileWatcher&) = delete;
+  ~ConfigFileWatcher();
 
-    // Non-blocking inotify fd; readable when events are pending.
-    int fd() const { return inotify_fd_; }
+  // Non-blocking inotify fd; readable when events are pending.
+  int fd() const { return inotify_fd_; }
 
-    // Drains pending events. Returns true once per change of the file's content, after
-    // `debounce` of quiet. Never blocks.
-    bool changed(clock::time_point now = clock::now());
+  // Drains pending events. Returns true once per change of the file's content, after
+  // `debounce` of quiet. Never blocks.
+  bool changed(clock::time_point now = clock::now());
 
-    // When changed() should be called again although fd() is not readable, if ever.
-    std::optional<clock::time_point> next_check() const { return deadline_; }
+  // When changed() should be called again although fd() is not readable, if ever.
+  std::optional<clock::time_point> next_check() const { return deadline_; }
 
-    // The path as given and the file it currently resolves to.
-    const std::string& path() const { return path_; }
-    const std::string& resolved_path() const { return resolved_path_; }
+  // The path as given and the file it currently resolves to.
+  const std::string& path() const { return path_; }
+  const std::string& resolved_path() const { return resolved_path_; }
 
-    // Forget the remembered content, so the next event reports a change even if the
-    // content is identical (e.g. after a reload the caller could not apply).
-    void reset_baseline() { content_hash_.reset(); }
+  // Forget the remembered content, so the next event reports a change even if the
+  // content is identical (e.g. after a reload the caller could not apply).
+  void reset_baseline() { content_hash_.reset(); }
 
-private:
-    config_file_watcher() = default;
-    void drain_events(clock::time_point now);
-    void rewatch();
-    std::optional<uint64_t> hash_file() const;
+ private:
+  ConfigFileWatcher() = default;
+  void drain_events(clock::time_point now);
+  void rewatch();
+  std::optional<uint64_t> hash_file() const;
 
-    std::string path_;
-    std::string resolved_path_;
-    int inotify_fd_ = -1;
-    int dir_watch_ = -1;       // directory of path_
-    int resolved_watch_ = -1;  // directory of resolved_path_, if different
-    std::chrono::milliseconds debounce_{200};
-    std::optional<clock::time_point> deadline_;
-    std::optional<clock::time_point> first_pending_event_;  // bounds the debounce under non-stop writes
-    std::optional<uint64_t> content_hash_;  // of the content last reported (or seen at open)
+  std::string path_;
+  std::string resolved_path_;
+  int inotify_fd_ = -1;
+  int dir_watch_ = -1;       // directory of path_
+  int resolved_watch_ = -1;  // directory of resolved_path_, if different
+  std::chrono::milliseconds debounce_{200};
+  std::optional<clock::time_point> deadline_;
+  std::optional<clock::time_point> first_pending_event_;  // bounds the debounce under non-stop writes
+  std::optional<uint64_t> content_hash_;                  // of the content last reported (or seen at open)
 };
 
-struct config_file_watcher::open_result {
-    std::optional<config_file_watcher> watcher;
-    std::string error;  // set when watcher is empty
+struct ConfigFileWatcher::open_result {
+  std::optional<ConfigFileWatcher> watcher;
+  std::string error;  // set when watcher is empty
 };
 
 }  // namespace ringgate::config

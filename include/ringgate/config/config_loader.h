@@ -11,27 +11,27 @@
 
 namespace ringgate::config {
 
-struct load_options {
-    // The command line supplies the endpoints (e.g. --endpoints), so a file without a
-    // `pool` is fine; rewrite/objective poolRefs may then name `pool_name_from_flags`.
-    bool pool_given_by_flags = false;
-    std::string pool_name_from_flags = "vllm";
+struct LoadOptions {
+  // The command line supplies the endpoints (e.g. --endpoints), so a file without a
+  // `pool` is fine; rewrite/objective poolRefs may then name `pool_name_from_flags`.
+  bool pool_given_by_flags = false;
+  std::string pool_name_from_flags = "vllm";
 };
 
-struct load_result {
-    config_set config;                 // meaningful only when ok()
-    std::vector<config_error> errors;  // sorted by position
+struct LoadResult {
+  ConfigSet config;                 // meaningful only when ok()
+  std::vector<ConfigError> errors;  // sorted by position
 
-    bool ok() const { return errors.empty(); }
+  bool ok() const { return errors.empty(); }
 };
 
 // Files above this size are rejected unread (a config is a few KB).
 inline constexpr size_t max_config_file_bytes = 4 * 1024 * 1024;
 
 // `file_name` is only used in error messages.
-load_result load_config_text(std::string_view text, std::string_view file_name = "<text>",
-                             const load_options& options = {});
+LoadResult load_config_text(std::string_view text, std::string_view file_name = "<text>",
+                            const LoadOptions& options = {});
 
-load_result load_config_file(const std::string& path, const load_options& options = {});
+LoadResult load_config_file(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace ringgate::config

@@ -11,16 +11,16 @@
 
 namespace ringgate::config {
 
-struct config_set {
-    gateway_config gateway;             // all defaults when the file has no Gateway document
-    bool has_gateway_document = false;
-    bool has_pool = false;              // the Gateway document has a `pool` section
-    std::vector<model_rewrite> rewrites;        // file order = precedence order
-    std::vector<inference_pool> pools;
-    std::vector<inference_objective> objectives;
+struct ConfigSet {
+  GatewayConfig gateway;  // all defaults when the file has no Gateway document
+  bool has_gateway_document = false;
+  bool has_pool = false;               // the Gateway document has a `pool` section
+  std::vector<ModelRewrite> rewrites;  // file order = precedence order
+  std::vector<InferencePool> pools;
+  std::vector<InferenceObjective> objectives;
 
-    // The objective a request names in its objective header, or nullptr.
-    const inference_objective* find_objective(std::string_view name) const;
+  // The objective a request names in its objective header, or nullptr.
+  const InferenceObjective* find_objective(std::string_view name) const;
 };
 
 }  // namespace ringgate::config

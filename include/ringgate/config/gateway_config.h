@@ -26,159 +26,159 @@ using std::chrono::seconds;
 inline constexpr std::string_view gateway_api_version = "ringgate.io/v1";
 inline constexpr std::string_view gateway_kind = "Gateway";
 
-struct listen_config {
-    host_port api{"", 8080};
-    host_port admin{"", 9090};
-    host_port epp{"", 9002};         // EPP mode: ext-proc gRPC ("epp")
-    host_port epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")
+struct ListenConfig {
+  HostPort api{"", 8080};
+  HostPort admin{"", 9090};
+  HostPort epp{"", 9002};         // EPP mode: ext-proc gRPC ("epp")
+  HostPort epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")
 };
 
 // Kubernetes EndpointSlice discovery for one Service.
-struct kubernetes_discovery {
-    std::string namespace_name;  // empty = the namespace the gateway pod runs in
-    std::string service;         // required
-    // The Service port to route to: by name (port_name non-empty) or by number.
-    std::string port_name;
-    uint16_t port_number = 0;
-    // Plain-HTTP API server URL (e.g. "http://127.0.0.1:8001" from `kubectl proxy`);
-    // empty = in-cluster service-account auth over TLS.
-    std::string api_server;
+struct KubernetesDiscovery {
+  std::string namespace_name;  // empty = the namespace the gateway pod runs in
+  std::string service;         // required
+  // The Service port to route to: by name (port_name non-empty) or by number.
+  std::string port_name;
+  uint16_t port_number = 0;
+  // Plain-HTTP API server URL (e.g. "http://127.0.0.1:8001" from `kubectl proxy`);
+  // empty = in-cluster service-account auth over TLS.
+  std::string api_server;
 };
 
-struct pool_config {
-    std::string name = "vllm";
-    // Exactly one of these is used: static_endpoints non-empty, or kubernetes set.
-    std::vector<host_port> static_endpoints;
-    std::optional<kubernetes_discovery> kubernetes;
+struct PoolConfig {
+  std::string name = "vllm";
+  // Exactly one of these is used: static_endpoints non-empty, or kubernetes set.
+  std::vector<HostPort> static_endpoints;
+  std::optional<KubernetesDiscovery> kubernetes;
 };
 
-struct scorer_weights {
-    double queue = 2.0;
-    double kv_cache = 2.0;  // YAML key "kv-cache"
-    double prefix = 3.0;
+struct ScorerWeights {
+  double queue = 2.0;
+  double kv_cache = 2.0;  // YAML key "kv-cache"
+  double prefix = 3.0;
 };
 
 // Cache affinity must not create a hotspot: an endpoint whose load (waiting + in
 // flight) exceeds the least-loaded candidate's by more than
 // max((ratio − 1) × mean load, min_load) loses its prefix / placement / session bonus.
-struct load_guard_config {
-    bool enabled = true;
-    double ratio = 2.0;      // YAML "ratio", > 1
-    uint32_t min_load = 8;   // YAML "minLoad": the smallest gap, in requests, that trips the guard
+struct LoadGuardConfig {
+  bool enabled = true;
+  double ratio = 2.0;     // YAML "ratio", > 1
+  uint32_t min_load = 8;  // YAML "minLoad": the smallest gap, in requests, that trips the guard
 };
 
-struct scheduler_config {
-    scorer_weights scorers;
-    uint32_t prefix_block_bytes = 64;          // 16 tokens × 4 chars, as llm-d
-    uint64_t prefix_index_memory_bytes = 0;    // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
-    load_guard_config load_guard;
-    std::string session_header = "x-session-id";  // empty = no session affinity hint
-    nanoseconds metrics_stale_after = seconds(2);
+struct SchedulerConfig {
+  ScorerWeights scorers;
+  uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d
+  uint64_t prefix_index_memory_bytes = 0;  // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
+  LoadGuardConfig load_guard;
+  std::string session_header = "x-session-id";  // empty = no session affinity hint
+  nanoseconds metrics_stale_after = seconds(2);
 };
 
-struct limits_config {
-    uint64_t max_header_bytes = 16 * 1024;         // 431 above
-    uint64_t max_body_bytes = 8ull * 1024 * 1024;  // 413 above
+struct LimitsConfig {
+  uint64_t max_header_bytes = 16 * 1024;         // 431 above
+  uint64_t max_body_bytes = 8ull * 1024 * 1024;  // 413 above
 };
 
-struct timeouts_config {
-    nanoseconds header_read = seconds(10);           // client must send the whole head within this (408)
-    nanoseconds client_idle = seconds(60);           // idle keep-alive client connection closed after
-    nanoseconds upstream_connect = seconds(3);
-    nanoseconds upstream_first_byte = seconds(300);  // non-streamed answers arrive whole: keep it long
-    nanoseconds upstream_idle = seconds(4);          // pooled upstream connection idle limit; < vLLM's 5 s
-    nanoseconds upstream_read_idle = seconds(120);   // between bytes of a response, once its head arrived
-    nanoseconds client_write = seconds(60);          // a client taking no response bytes this long is closed
-    nanoseconds request = seconds(600);              // whole request; 0 = no limit
-    nanoseconds drain = seconds(10);                 // graceful shutdown budget
+struct TimeoutsConfig {
+  nanoseconds header_read = seconds(10);  // client must send the whole head within this (408)
+  nanoseconds client_idle = seconds(60);  // idle keep-alive client connection closed after
+  nanoseconds upstream_connect = seconds(3);
+  nanoseconds upstream_first_byte = seconds(300);  // non-streamed answers arrive whole: keep it long
+  nanoseconds upstream_idle = seconds(4);          // pooled upstream connection idle limit; < vLLM's 5 s
+  nanoseconds upstream_read_idle = seconds(120);   // between bytes of a response, once its head arrived
+  nanoseconds client_write = seconds(60);          // a client taking no response bytes this long is closed
+  nanoseconds request = seconds(600);              // whole request; 0 = no limit
+  nanoseconds drain = seconds(10);                 // graceful shutdown budget
 };
 
-struct metrics_config {
-    nanoseconds poll_interval = milliseconds(50);
-    nanoseconds scrape_timeout = seconds(1);
-    // EPP name sets on the admin /metrics: "both", "gaie" (inference_*) or "llm-d" (llm_d_epp_*).
-    std::string names = "both";
+struct MetricsConfig {
+  nanoseconds poll_interval = milliseconds(50);
+  nanoseconds scrape_timeout = seconds(1);
+  // EPP name sets on the admin /metrics: "both", "gaie" (inference_*) or "llm-d" (llm_d_epp_*).
+  std::string names = "both";
 };
 
-struct health_config {
-    uint32_t eject_after_failures = 3;  // consecutive failures before passive ejection
-    nanoseconds eject_base = seconds(1);   // first ejection length, doubled per repeat
-    nanoseconds eject_max = seconds(30);   // cap on the ejection length
+struct HealthConfig {
+  uint32_t eject_after_failures = 3;    // consecutive failures before passive ejection
+  nanoseconds eject_base = seconds(1);  // first ejection length, doubled per repeat
+  nanoseconds eject_max = seconds(30);  // cap on the ejection length
 };
 
-struct retries_config {
-    uint32_t budget = 2;                 // extra attempts on other endpoints, before the first byte only
-    nanoseconds deadline = seconds(5);   // no new attempt starts after this since the request arrived
+struct RetriesConfig {
+  uint32_t budget = 2;                // extra attempts on other endpoints, before the first byte only
+  nanoseconds deadline = seconds(5);  // no new attempt starts after this since the request arrived
 };
 
-struct io_config {
-    std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
+struct IoConfig {
+  std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
 };
 
-struct access_log_config {
-    bool enabled = false;
-    std::string path = "-";  // "-" = standard output
+struct AccessLogConfig {
+  bool enabled = false;
+  std::string path = "-";  // "-" = standard output
 };
 
 // GAIE's saturation detector (saturationDetector: {queueDepthThreshold,
 // kvCacheUtilThreshold, metricsStalenessThreshold}), GAIE's defaults.
-struct saturation_detector_config {
-    uint32_t queue_depth_threshold = 5;
-    double kv_cache_util_threshold = 0.8;
-    nanoseconds metrics_staleness_threshold = milliseconds(200);
-    uint32_t max_concurrency = 0;  // GAIE's concurrency-detector maxConcurrency; 0 = off
+struct SaturationDetectorConfig {
+  uint32_t queue_depth_threshold = 5;
+  double kv_cache_util_threshold = 0.8;
+  nanoseconds metrics_staleness_threshold = milliseconds(200);
+  uint32_t max_concurrency = 0;  // GAIE's concurrency-detector maxConcurrency; 0 = off
 };
 
 // One priority band's bounds (GAIE's PriorityBandConfig: priority, maxBytes; plus maxRequests).
-struct priority_band_config {
-    int32_t priority = 0;
-    uint64_t max_bytes = 1'000'000'000;  // GAIE's default band capacity (1 GB)
-    uint64_t max_requests = 1000;
+struct PriorityBandConfig {
+  int32_t priority = 0;
+  uint64_t max_bytes = 1'000'000'000;  // GAIE's default band capacity (1 GB)
+  uint64_t max_requests = 1000;
 };
 
 // flowControl: requests wait in the gateway while every candidate is saturated.
 // Off unless enabled (GAIE gates it behind a feature flag too).
-struct flow_control_config {
-    bool enabled = false;
-    uint64_t max_bytes = 0;              // all bands together; 0 = no global limit (GAIE's maxBytes)
-    uint64_t max_requests = 0;           // all bands together; 0 = no global limit
-    nanoseconds default_request_ttl = seconds(30);  // queued longer: 503 (429 when sheddable)
-    priority_band_config default_band;   // defaultPriorityBand: bands not listed
-    std::vector<priority_band_config> priority_bands;
+struct FlowControlConfig {
+  bool enabled = false;
+  uint64_t max_bytes = 0;                         // all bands together; 0 = no global limit (GAIE's maxBytes)
+  uint64_t max_requests = 0;                      // all bands together; 0 = no global limit
+  nanoseconds default_request_ttl = seconds(30);  // queued longer: 503 (429 when sheddable)
+  PriorityBandConfig default_band;                // defaultPriorityBand: bands not listed
+  std::vector<PriorityBandConfig> priority_bands;
 };
 
 // rateLimits: per-tenant token and request budgets per minute (0 = no limit).
-struct rate_limit_config {
-    std::string tenant_header = "x-gateway-inference-fairness-id";
-    uint64_t tokens_per_minute = 0;
-    uint64_t requests_per_minute = 0;
-    uint32_t max_tenants = 10000;  // tenants tracked at once; later ones share one overflow budget
+struct RateLimitConfig {
+  std::string tenant_header = "x-gateway-inference-fairness-id";
+  uint64_t tokens_per_minute = 0;
+  uint64_t requests_per_minute = 0;
+  uint32_t max_tenants = 10000;  // tenants tracked at once; later ones share one overflow budget
 };
 
-struct gateway_config {
-    listen_config listen;
-    uint32_t workers = 0;  // 0 = one per core
-    std::string mode = "gateway";  // "gateway" (proxy on listen.api) or "epp" (ext-proc Endpoint Picker)
-    pool_config pool;
-    scheduler_config scheduler;
-    limits_config limits;
-    timeouts_config timeouts;
-    metrics_config metrics;
-    health_config health;
-    retries_config retries;
-    access_log_config access_log;
-    io_config io;
-    saturation_detector_config saturation_detector;
-    flow_control_config flow_control;
-    rate_limit_config rate_limits;
+struct GatewayConfig {
+  ListenConfig listen;
+  uint32_t workers = 0;          // 0 = one per core
+  std::string mode = "gateway";  // "gateway" (proxy on listen.api) or "epp" (ext-proc Endpoint Picker)
+  PoolConfig pool;
+  SchedulerConfig scheduler;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+  MetricsConfig metrics;
+  HealthConfig health;
+  RetriesConfig retries;
+  AccessLogConfig access_log;
+  IoConfig io;
+  SaturationDetectorConfig saturation_detector;
+  FlowControlConfig flow_control;
+  RateLimitConfig rate_limits;
 
-    // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
-    // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",
-    // "pool.discovery.static". Lets the caller apply: defaults < file < flags.
-    std::vector<std::string> set_by_file;
+  // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
+  // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",
+  // "pool.discovery.static". Lets the caller apply: defaults < file < flags.
+  std::vector<std::string> set_by_file;
 
-    // True if the file set `path` or anything below it ("timeouts" matches "timeouts.request").
-    bool file_sets(std::string_view path) const;
+  // True if the file set `path` or anything below it ("timeouts" matches "timeouts.request").
+  bool file_sets(std::string_view path) const;
 };
 
 }  // namespace ringgate::config

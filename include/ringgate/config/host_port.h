@@ -9,22 +9,22 @@
 
 namespace ringgate::config {
 
-struct host_port {
-    std::string host;   // hostname, IPv4 literal, or IPv6 literal without brackets; may be empty
-    uint16_t port = 0;  // 1..65535
+struct HostPort {
+  std::string host;   // hostname, IPv4 literal, or IPv6 literal without brackets; may be empty
+  uint16_t port = 0;  // 1..65535
 
-    friend bool operator==(const host_port&, const host_port&) = default;
+  friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
-struct host_port_parse_result {
-    std::optional<host_port> value;
-    std::string error;  // set when value is empty
+struct HostPortParseResult {
+  std::optional<HostPort> value;
+  std::string error;  // set when value is empty
 };
 
 // Parses "host:port", ":port" (only if allow_empty_host) or "[v6addr]:port".
-host_port_parse_result parse_host_port(std::string_view text, bool allow_empty_host);
+HostPortParseResult parse_host_port(std::string_view text, bool allow_empty_host);
 
 // "host:port", "[v6]:port" or ":port".
-std::string format_host_port(const host_port& address);
+std::string format_host_port(const HostPort& address);
 
 }  // namespace ringgate::config

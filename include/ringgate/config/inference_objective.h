@@ -22,13 +22,13 @@ inline constexpr std::string_view inference_objective_kind = "InferenceObjective
 inline constexpr std::string_view inference_objective_header = "x-gateway-inference-objective";
 inline constexpr std::string_view inference_objective_header_llmd = "x-llm-d-inference-objective";
 
-struct inference_objective {
-    object_meta metadata;          // metadata.name required, unique in the file
-    int32_t priority = 0;          // spec.priority
-    std::optional<pool_ref> pool;  // spec.poolRef (required by the CRD, optional here: absent = the gateway's pool)
-    source_position position;
+struct InferenceObjective {
+  ObjectMeta metadata;          // metadata.name required, unique in the file
+  int32_t priority = 0;         // spec.priority
+  std::optional<PoolRef> pool;  // spec.poolRef (required by the CRD, optional here: absent = the gateway's pool)
+  SourcePosition position;
 
-    bool sheddable() const { return priority < 0; }
+  bool sheddable() const { return priority < 0; }
 };
 
 }  // namespace ringgate::config

@@ -22,13 +22,13 @@ namespace ringgate::config {
 inline constexpr std::string_view inference_v1_api_version = "inference.networking.k8s.io/v1";
 inline constexpr std::string_view inference_pool_kind = "InferencePool";
 
-struct inference_pool {
-    std::string api_version;
-    object_meta metadata;  // metadata.name required
-    // Pod labels that must all match, in file order.
-    std::vector<std::pair<std::string, std::string>> selector;
-    uint16_t target_port = 0;  // v1: targetPorts[0].number; v1alpha2: targetPortNumber
-    source_position position;
+struct InferencePool {
+  std::string api_version;
+  ObjectMeta metadata;  // metadata.name required
+  // Pod labels that must all match, in file order.
+  std::vector<std::pair<std::string, std::string>> selector;
+  uint16_t target_port = 0;  // v1: targetPorts[0].number; v1alpha2: targetPortNumber
+  SourcePosition position;
 };
 
 }  // namespace ringgate::config

@@ -31,22 +31,22 @@ inline constexpr std::string_view inference_x_api_version = "inference.networkin
 inline constexpr std::string_view model_rewrite_kind = "InferenceModelRewrite";
 inline constexpr uint32_t max_rewrite_weight = 1'000'000;
 
-struct rewrite_target {
-    std::string model;              // spec.rules[].targets[].modelRewrite
-    std::optional<uint32_t> weight; // absent on every target of the rule = equal split
+struct RewriteTarget {
+  std::string model;               // spec.rules[].targets[].modelRewrite
+  std::optional<uint32_t> weight;  // absent on every target of the rule = equal split
 };
 
-struct rewrite_rule {
-    std::vector<std::string> exact_models;  // empty = catch-all
-    std::vector<rewrite_target> targets;    // never empty after a successful load
-    source_position position;
+struct RewriteRule {
+  std::vector<std::string> exact_models;  // empty = catch-all
+  std::vector<RewriteTarget> targets;     // never empty after a successful load
+  SourcePosition position;
 };
 
-struct model_rewrite {
-    object_meta metadata;
-    std::optional<pool_ref> pool;  // spec.poolRef
-    std::vector<rewrite_rule> rules;
-    source_position position;
+struct ModelRewrite {
+  ObjectMeta metadata;
+  std::optional<PoolRef> pool;  // spec.poolRef
+  std::vector<RewriteRule> rules;
+  SourcePosition position;
 };
 
 }  // namespace ringgate::config

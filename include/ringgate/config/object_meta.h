@@ -7,17 +7,17 @@
 
 namespace ringgate::config {
 
-struct object_meta {
-    std::string name;
-    std::string namespace_name;
+struct ObjectMeta {
+  std::string name;
+  std::string namespace_name;
 };
 
 // spec.poolRef of InferenceModelRewrite / InferenceObjective.
-struct pool_ref {
-    std::string group = "inference.networking.k8s.io";
-    std::string kind = "InferencePool";
-    std::string name;
-    source_position position;
+struct PoolRef {
+  std::string group = "inference.networking.k8s.io";
+  std::string kind = "InferencePool";
+  std::string name;
+  SourcePosition position;
 };
 
 }  // namespace ringgate::config

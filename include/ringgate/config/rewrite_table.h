@@ -28,69 +28,69 @@ namespace ringgate::config {
 inline constexpr std::string_view model_name_rewrite_header = "x-gateway-model-name-rewrite";
 inline constexpr std::string_view model_name_rewrite_header_llmd = "x-llm-d-model-name-rewrite";
 
-enum class rewrite_reason : uint8_t {
-    none,       // no rule matched: forward the model unchanged
-    exact,      // an exact-match rule chose the target
-    catch_all,  // the catch-all rule chose the target
-    forced,     // the model-name-rewrite header chose the target
+enum class RewriteReason : uint8_t {
+  None,      // no rule matched: forward the model unchanged
+  Exact,     // an exact-match rule chose the target
+  CatchAll,  // the catch-all rule chose the target
+  Forced,    // the model-name-rewrite header chose the target
 };
 
-struct rewrite_decision {
-    std::string_view target;        // model to forward as (== the incoming model when reason is none)
-    std::string_view rewrite_name;  // metadata.name of the InferenceModelRewrite, empty if none/forced
-    rewrite_reason reason = rewrite_reason::none;
+struct RewriteDecision {
+  std::string_view target;        // model to forward as (== the incoming model when reason is none)
+  std::string_view rewrite_name;  // metadata.name of the InferenceModelRewrite, empty if none/forced
+  RewriteReason reason = RewriteReason::None;
 
-    // True when the forwarded model differs from the incoming one.
-    bool changes(std::string_view incoming) const { return target != incoming; }
+  // True when the forwarded model differs from the incoming one.
+  bool changes(std::string_view incoming) const { return target != incoming; }
 };
 
 // One alias for /v1/models: a name clients may use, and what it may become.
-struct model_alias {
-    std::string alias;
-    std::vector<std::string> targets;
+struct ModelAlias {
+  std::string alias;
+  std::vector<std::string> targets;
 };
 
-class rewrite_table {
-public:
-    rewrite_table() = default;  // empty: rewrites nothing
+class RewriteTable {
+ public:
+  RewriteTable() = default;  // empty: rewrites nothing
 
-    // Compiles validated rewrites (as load_config_* returns them). If given unvalidated
-    // input it still builds something sane, GAIE-style: the first rule for a model wins,
-    // the first catch-all wins, zero/absent weights count as 1.
-    static rewrite_table build(std::span<const model_rewrite> rewrites);
+  // Compiles validated rewrites (as load_config_* returns them). If given unvalidated
+  // input it still builds something sane, GAIE-style: the first rule for a model wins,
+  // the first catch-all wins, zero/absent weights count as 1.
+  static RewriteTable build(std::span<const ModelRewrite> rewrites);
 
-    // `random` should be uniform over all 64 bits (e.g. one std::mt19937_64 draw).
-    // `forced` is the model-name-rewrite header value, empty if absent.
-    // The returned views point into this table, `model` or `forced`.
-    rewrite_decision pick(std::string_view model, uint64_t random, std::string_view forced = {}) const;
+  // `random` should be uniform over all 64 bits (e.g. one std::mt19937_64 draw).
+  // `forced` is the model-name-rewrite header value, empty if absent.
+  // The returned views point into this table, `model` or `forced`.
+  RewriteDecision pick(std::string_view model, uint64_t random, std::string_view forced = {}) const;
 
-    // Exact-match names, in rule order, with their targets.
-    std::span<const model_alias> aliases() const { return aliases_; }
+  // Exact-match names, in rule order, with their targets.
+  std::span<const ModelAlias> aliases() const { return aliases_; }
 
-    bool has_catch_all() const { return catch_all_ != no_rule; }
-    bool empty() const { return rules_.empty(); }
+  bool has_catch_all() const { return catch_all_ != no_rule; }
+  bool empty() const { return rules_.empty(); }
 
-private:
-    struct compiled_target {
-        std::string model;
-        uint64_t cumulative_weight;  // sum of weights of this and earlier targets
-    };
-    struct compiled_rule {
-        std::vector<compiled_target> targets;
-        std::string rewrite_name;
-    };
-    struct transparent_hash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-    static constexpr uint32_t no_rule = UINT32_MAX;
+ private:
+  struct CompiledTarget {
+    std::string model;
+    uint64_t cumulative_weight;  // sum of weights of this and earlier targets
+  };
+  struct CompiledRule {
+    std::vector<CompiledTarget> targets;
+    std::string rewrite_name;
+  };
+  struct TransparentHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  static constexpr uint32_t no_rule = UINT32_MAX;
 
-    rewrite_decision choose(const compiled_rule& rule, uint64_t random, rewrite_reason reason) const;
+  RewriteDecision choose(const CompiledRule& rule, uint64_t random, RewriteReason reason) const;
 
-    std::vector<compiled_rule> rules_;
-    std::unordered_map<std::string, uint32_t, transparent_hash, std::equal_to<>> exact_;
-    uint32_t catch_all_ = no_rule;
-    std::vector<model_alias> aliases_;
+  std::vector<CompiledRule> rules_;
+  std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>> exact_;
+  uint32_t catch_all_ = no_rule;
+  std::vector<ModelAlias> aliases_;
 };
 
 }  // namespace ringgate::config

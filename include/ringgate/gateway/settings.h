@@ -29,7 +29,7 @@ struct Settings {
   proxy::PassiveHealthOptions health;  // config `health`
   std::string pool_name = "vllm";
   std::vector<control::DesiredEndpoint> static_endpoints;  // flags, config, or demo servers
-  std::optional<config::kubernetes_discovery> kubernetes;
+  std::optional<config::KubernetesDiscovery> kubernetes;
   control::PoolOptions pool;
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
@@ -40,10 +40,10 @@ struct Settings {
 
 // Applies `file` (may be null: no --config) and then the flags given on the command
 // line. Returns an error message, or empty on success.
-std::string resolve_settings(const Options& flags, const config::config_set* file, Settings& out);
+std::string resolve_settings(const Options& flags, const config::ConfigSet* file, Settings& out);
 
 // The request rules (rewrites, objectives, session header) of a config.
-std::unique_ptr<proxy::RequestRules> rules_from(const config::config_set* file);
+std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file);
 
 // The aliases clients may name in requests, for GET /v1/models.
 std::vector<std::string> alias_names(const proxy::RequestRules& rules);

@@ -26,7 +26,7 @@ struct RequestRules {
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
-  config::rewrite_table rewrites;
+  config::RewriteTable rewrites;
   // Objective names (x-gateway-inference-objective values) whose priority is negative.
   std::unordered_set<std::string, NameHash, std::equal_to<>> sheddable_objectives;
   // Objective name -> spec.priority (the priority label of request_total); absent = 0.

@@ -14,22 +14,21 @@ class InflightCounters;
 class PrefixIndex;
 
 struct EndpointReport {
-    EndpointId id = kNoEndpoint;
-    std::string address;          // host:port
-    bool routable = false;
-    bool metrics_fresh = false;
-    double metrics_age_seconds = -1;  // -1 = never scraped
-    double waiting = 0, running = 0, kv_cache_usage = 0;
-    int64_t inflight = 0;
-    std::vector<std::string> models, lora_adapters;
-    uint64_t num_gpu_blocks = 0, block_size = 0;
-    size_t index_entries = 0;     // prefix-index pairs held for it
-    size_t index_capacity = 0;
-    double index_share = 0;       // its entries / all entries
+  EndpointId id = kNoEndpoint;
+  std::string address;  // host:port
+  bool routable = false;
+  bool metrics_fresh = false;
+  double metrics_age_seconds = -1;  // -1 = never scraped
+  double waiting = 0, running = 0, kv_cache_usage = 0;
+  int64_t inflight = 0;
+  std::vector<std::string> models, lora_adapters;
+  uint64_t num_gpu_blocks = 0, block_size = 0;
+  size_t index_entries = 0;  // prefix-index pairs held for it
+  size_t index_capacity = 0;
+  double index_share = 0;  // its entries / all entries
 };
 
-std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
-                                               const InflightCounters& inflight,
+std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot, const InflightCounters& inflight,
                                                const PrefixIndex& index, Clock::time_point now,
                                                const SchedulerConfig& config);
 

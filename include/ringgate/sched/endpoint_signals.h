@@ -10,21 +10,21 @@
 namespace ringgate::sched {
 
 struct EndpointSignals {
-    uint32_t index = 0;          // into the snapshot's endpoints()
-    EndpointId id = kNoEndpoint;
-    bool fresh = false;          // metrics younger than stale_after
-    // Age of the last scrape (when fresh): the saturation detector's own, shorter, staleness.
-    std::chrono::steady_clock::duration metrics_age{0};
-    double waiting = 0;          // last scraped waiting (0 when stale)
-    double running = 0;
-    double kv_usage = 0;         // 0..1 (meaningless when stale)
-    int64_t inflight = 0;        // this gateway's in-flight requests
-    double load = 0;             // waiting (fresh only) + inflight: queue signal and guard input
-    uint32_t prefix_blocks = 0;  // leading blocks held (prefix index)
-    bool placement = false;      // rendezvous home of an unseen prefix
-    bool overloaded = false;     // set by the load guard
-    // Scores in [0,1] and the weighted total.
-    double queue_score = 0, kv_score = 0, prefix_score = 0, total = 0;
+  uint32_t index = 0;  // into the snapshot's endpoints()
+  EndpointId id = kNoEndpoint;
+  bool fresh = false;  // metrics younger than stale_after
+  // Age of the last scrape (when fresh): the saturation detector's own, shorter, staleness.
+  std::chrono::steady_clock::duration metrics_age{0};
+  double waiting = 0;  // last scraped waiting (0 when stale)
+  double running = 0;
+  double kv_usage = 0;         // 0..1 (meaningless when stale)
+  int64_t inflight = 0;        // this gateway's in-flight requests
+  double load = 0;             // waiting (fresh only) + inflight: queue signal and guard input
+  uint32_t prefix_blocks = 0;  // leading blocks held (prefix index)
+  bool placement = false;      // rendezvous home of an unseen prefix
+  bool overloaded = false;     // set by the load guard
+  // Scores in [0,1] and the weighted total.
+  double queue_score = 0, kv_score = 0, prefix_score = 0, total = 0;
 };
 
 }  // namespace ringgate::sched

@@ -22,86 +22,88 @@ namespace ringgate::sched {
 using Clock = std::chrono::steady_clock;
 
 struct EndpointAddress {
-    std::string host;                  // as configured / discovered (IP or name)
-    uint16_t port = 0;
-    sockaddr_storage sockaddr{};       // resolved by the control thread
-    socklen_t sockaddr_len = 0;        // 0 = not resolved
-    std::string text() const;          // "host:port" ([v6]:port for IPv6 literals)
+  std::string host;  // as configured / discovered (IP or name)
+  uint16_t port = 0;
+  sockaddr_storage sockaddr{};  // resolved by the control thread
+  socklen_t sockaddr_len = 0;   // 0 = not resolved
+  std::string text() const;     // "host:port" ([v6]:port for IPv6 literals)
 };
 
 struct EndpointState {
-    EndpointId id = kNoEndpoint;
-    EndpointAddress address;
-    // Hash of "host:port", the same in every gateway replica: rendezvous
-    // placement uses it (EndpointIds depend on registration order).
-    uint64_t address_hash = 0;
-    std::vector<std::string> models;         // base models served
-    std::vector<std::string> lora_adapters;  // adapters (lora_requests_info and/or config)
-    bool routable = false;                   // healthy, ready, not ejected
-    bool has_metrics = false;                // at least one successful scrape
-    Clock::time_point scraped_at{};          // time of that scrape
-    metrics::VllmMetrics metrics;            // last successful scrape
-    uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
-    uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
+  EndpointId id = kNoEndpoint;
+  EndpointAddress address;
+  // Hash of "host:port", the same in every gateway replica: rendezvous
+  // placement uses it (EndpointIds depend on registration order).
+  uint64_t address_hash = 0;
+  std::vector<std::string> models;         // base models served
+  std::vector<std::string> lora_adapters;  // adapters (lora_requests_info and/or config)
+  bool routable = false;                   // healthy, ready, not ejected
+  bool has_metrics = false;                // at least one successful scrape
+  Clock::time_point scraped_at{};          // time of that scrape
+  metrics::VllmMetrics metrics;            // last successful scrape
+  uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
+  uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
 
-    // Metrics younger than max_age at `now`.
-    bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
-        return has_metrics && now - scraped_at <= max_age;
-    }
+  // Metrics younger than max_age at `now`.
+  bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
+    return has_metrics && now - scraped_at <= max_age;
+  }
 };
 
 // The few fields the scheduler reads for every candidate on every request,
 // packed contiguously (EndpointState is large: reading these from it costs a
 // cache miss or two per endpoint at 256 endpoints).
 struct EndpointScoringView {
-    EndpointId id = kNoEndpoint;
-    bool has_metrics = false;
-    Clock::time_point scraped_at{};
-    double waiting = 0;
-    double running = 0;
-    double kv_cache_usage = 0;
-    uint64_t address_hash = 0;
+  EndpointId id = kNoEndpoint;
+  bool has_metrics = false;
+  Clock::time_point scraped_at{};
+  double waiting = 0;
+  double running = 0;
+  double kv_cache_usage = 0;
+  uint64_t address_hash = 0;
 };
 
 class EndpointSnapshot {
-public:
-    // Indexes `endpoints` (any order) by id and by model. Ids must be unique.
-    explicit EndpointSnapshot(std::vector<EndpointState> endpoints);
+ public:
+  // Indexes `endpoints` (any order) by id and by model. Ids must be unique.
+  explicit EndpointSnapshot(std::vector<EndpointState> endpoints);
 
-    // Set by SnapshotPublisher::publish; 0 before publication.
-    uint64_t version() const { return version_; }
-    void set_version(uint64_t v) { version_ = v; }
+  // Set by SnapshotPublisher::publish; 0 before publication.
+  uint64_t version() const { return version_; }
+  void set_version(uint64_t v) { version_ = v; }
 
-    std::span<const EndpointState> endpoints() const { return endpoints_; }
-    size_t size() const { return endpoints_.size(); }
-    const EndpointState& at(size_t index) const { return endpoints_[index]; }
-    const EndpointScoringView& scoring_view(size_t index) const { return scoring_views_[index]; }
-    // Index into endpoints() or -1.
-    ptrdiff_t index_of(EndpointId id) const;
-    // One more than the largest id (sizes per-id arrays), 0 if empty.
-    EndpointId id_limit() const { return id_limit_; }
+  std::span<const EndpointState> endpoints() const { return endpoints_; }
+  size_t size() const { return endpoints_.size(); }
+  const EndpointState& at(size_t index) const { return endpoints_[index]; }
+  const EndpointScoringView& scoring_view(size_t index) const { return scoring_views_[index]; }
+  // Index into endpoints() or -1.
+  ptrdiff_t index_of(EndpointId id) const;
+  // One more than the largest id (sizes per-id arrays), 0 if empty.
+  EndpointId id_limit() const { return id_limit_; }
 
-    // Endpoints (indices into endpoints()) serving `model` as a base model or a
-    // LoRA adapter. `serving` includes unroutable ones; `routable` only routable.
-    struct ModelEndpoints {
-        std::span<const uint32_t> serving;
-        std::span<const uint32_t> routable;
-    };
-    // Empty spans when no endpoint serves the model. No allocation.
-    ModelEndpoints endpoints_for(std::string_view model) const;
-    // Every model / adapter name known, sorted.
-    std::span<const std::string> model_names() const { return model_names_; }
+  // Endpoints (indices into endpoints()) serving `model` as a base model or a
+  // LoRA adapter. `serving` includes unroutable ones; `routable` only routable.
+  struct ModelEndpoints {
+    std::span<const uint32_t> serving;
+    std::span<const uint32_t> routable;
+  };
+  // Empty spans when no endpoint serves the model. No allocation.
+  ModelEndpoints endpoints_for(std::string_view model) const;
+  // Every model / adapter name known, sorted.
+  std::span<const std::string> model_names() const { return model_names_; }
 
-private:
-    uint64_t version_ = 0;
-    std::vector<EndpointState> endpoints_;
-    std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
-    EndpointId id_limit_ = 0;
-    std::vector<int32_t> index_by_id_;           // id -> index or -1
-    std::vector<std::string> model_names_;       // sorted
-    struct Range { uint32_t begin, serving_end, routable_end; };
-    std::vector<Range> model_ranges_;            // parallel to model_names_
-    std::vector<uint32_t> model_members_;        // per model: routable first, then the rest
+ private:
+  uint64_t version_ = 0;
+  std::vector<EndpointState> endpoints_;
+  std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
+  EndpointId id_limit_ = 0;
+  std::vector<int32_t> index_by_id_;      // id -> index or -1
+  std::vector<std::string> model_names_;  // sorted
+  struct Range {
+    uint32_t begin, serving_end, routable_end;
+  };
+  std::vector<Range> model_ranges_;      // parallel to model_names_
+  std::vector<uint32_t> model_members_;  // per model: routable first, then the rest
 };
 
 // Convenience for the control thread / tests: xxh3 of "host:port".

@@ -14,15 +14,14 @@ namespace ringgate::sched {
 
 class InflightCounters;
 
-enum class CandidateStatus { ok, unknown_model, none_routable, all_excluded };
+enum class CandidateStatus { Ok, UnknownModel, NoneRoutable, AllExcluded };
 
 // Fills `out` (which must have room for snapshot.size()) with the routable
 // endpoints serving `model` (base model or LoRA adapter), minus `exclude`
 // (endpoints that already failed this request); sets `count`.
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
-                                  std::span<const EndpointId> exclude,
-                                  const InflightCounters& inflight, Clock::time_point now,
-                                  const SchedulerConfig& config, std::span<EndpointSignals> out,
+                                  std::span<const EndpointId> exclude, const InflightCounters& inflight,
+                                  Clock::time_point now, const SchedulerConfig& config, std::span<EndpointSignals> out,
                                   size_t& count);
 
 // True when a sheddable request should not be sent there (stale metrics,

@@ -17,35 +17,43 @@
 namespace ringgate::sched {
 
 class InflightCounters {
-public:
-    static constexpr size_t kChunkSize = 256;
-    static constexpr size_t kMaxChunks = 1024;  // ids < 262144
+ public:
+  static constexpr size_t kChunkSize = 256;
+  static constexpr size_t kMaxChunks = 1024;  // ids < 262144
 
-    InflightCounters();
-    ~InflightCounters();
-    InflightCounters(const InflightCounters&) = delete;
-    InflightCounters& operator=(const InflightCounters&) = delete;
+  InflightCounters();
+  ~InflightCounters();
+  InflightCounters(const InflightCounters&) = delete;
+  InflightCounters& operator=(const InflightCounters&) = delete;
 
-    // Control thread: make `id` addressable. False if id is beyond the limit.
-    bool ensure(EndpointId id);
+  // Control thread: make `id` addressable. False if id is beyond the limit.
+  bool ensure(EndpointId id);
 
-    void add(EndpointId id) { if (auto* c = slot(id)) c->fetch_add(1, std::memory_order_relaxed); }
-    void sub(EndpointId id) { if (auto* c = slot(id)) c->fetch_sub(1, std::memory_order_relaxed); }
-    int64_t get(EndpointId id) const {
-        auto* c = slot(id);
-        return c ? c->load(std::memory_order_relaxed) : 0;
-    }
+  void add(EndpointId id) {
+    if (auto* c = slot(id)) c->fetch_add(1, std::memory_order_relaxed);
+  }
+  void sub(EndpointId id) {
+    if (auto* c = slot(id)) c->fetch_sub(1, std::memory_order_relaxed);
+  }
+  int64_t get(EndpointId id) const {
+    auto* c = slot(id);
+    return c ? c->load(std::memory_order_relaxed) : 0;
+  }
 
-private:
-    struct alignas(64) Counter { std::atomic<int64_t> value{0}; };
-    struct Chunk { Counter counters[kChunkSize]; };
-    std::atomic<int64_t>* slot(EndpointId id) const {
-        size_t chunk = id / kChunkSize;
-        if (chunk >= kMaxChunks) return nullptr;
-        Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
-        return c ? &c->counters[id % kChunkSize].value : nullptr;
-    }
-    std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+ private:
+  struct alignas(64) Counter {
+    std::atomic<int64_t> value{0};
+  };
+  struct Chunk {
+    Counter counters[kChunkSize];
+  };
+  std::atomic<int64_t>* slot(EndpointId id) const {
+    size_t chunk = id / kChunkSize;
+    if (chunk >= kMaxChunks) return nullptr;
+    Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
+    return c ? &c->counters[id % kChunkSize].value : nullptr;
+  }
+  std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
 };
 
 }  // namespace ringgate::sched

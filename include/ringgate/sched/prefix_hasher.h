@@ -50,11 +50,13 @@ inline constexpr size_t kPrefixSampleStride = 8;
 
 // Prompt blocks covered by the first `entries` hashes of a chain.
 constexpr size_t covered_blocks(size_t entries) {
-    return entries <= kDensePrefixBlocks ? entries : kDensePrefixBlocks + (entries - kDensePrefixBlocks) * kPrefixSampleStride;
+  return entries <= kDensePrefixBlocks ? entries
+                                       : kDensePrefixBlocks + (entries - kDensePrefixBlocks) * kPrefixSampleStride;
 }
 // Hashes emitted for a prompt of `blocks` blocks.
 constexpr size_t entries_for_blocks(size_t blocks) {
-    return blocks <= kDensePrefixBlocks ? blocks : kDensePrefixBlocks + (blocks - kDensePrefixBlocks) / kPrefixSampleStride;
+  return blocks <= kDensePrefixBlocks ? blocks
+                                      : kDensePrefixBlocks + (blocks - kDensePrefixBlocks) / kPrefixSampleStride;
 }
 
 // The chain of one prompt fed incrementally: text bytes of the current part as
@@ -62,57 +64,55 @@ constexpr size_t entries_for_blocks(size_t blocks) {
 // emitted chain values (model-free; PrefixHasher::keys() turns them into index
 // keys) and one block of carry-over bytes; reused across requests (reset()).
 class PrefixChain {
-public:
-    explicit PrefixChain(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
-    // A new prompt; body_bytes (its body's length when known, else 0) sizes the entries.
-    void reset(size_t body_bytes);
-    void append(const char* data, size_t n);
-    void end_part();
-    void finish();  // hashes the trailing partial block
-    std::span<const uint64_t> entries() const { return entries_; }
-    bool full() const { return blocks_ >= max_blocks_; }
-    // Gives back memory above what a typical prompt needs (between requests).
-    void trim();
+ public:
+  explicit PrefixChain(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
+  // A new prompt; body_bytes (its body's length when known, else 0) sizes the entries.
+  void reset(size_t body_bytes);
+  void append(const char* data, size_t n);
+  void end_part();
+  void finish();  // hashes the trailing partial block
+  std::span<const uint64_t> entries() const { return entries_; }
+  bool full() const { return blocks_ >= max_blocks_; }
+  // Gives back memory above what a typical prompt needs (between requests).
+  void trim();
 
-private:
-    void block(const unsigned char* data, size_t len);
+ private:
+  void block(const unsigned char* data, size_t len);
 
-    size_t block_bytes_;
-    size_t max_blocks_;
-    uint64_t seed_ = 0;
-    size_t blocks_ = 0;
-    size_t filled_ = 0;  // bytes of the current block waiting in carry_
-    std::vector<unsigned char> carry_;
-    std::vector<uint64_t> entries_;
+  size_t block_bytes_;
+  size_t max_blocks_;
+  uint64_t seed_ = 0;
+  size_t blocks_ = 0;
+  size_t filled_ = 0;  // bytes of the current block waiting in carry_
+  std::vector<unsigned char> carry_;
+  std::vector<uint64_t> entries_;
 };
 
 class PrefixHasher {
-public:
-    explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
-    size_t block_bytes() const { return block_bytes_; }
-    size_t max_blocks() const { return max_blocks_; }
+ public:
+  explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
+  size_t block_bytes() const { return block_bytes_; }
+  size_t max_blocks() const { return max_blocks_; }
 
-    // Number of hashes hash() produces for this prompt: entries_for_blocks(blocks),
-    // blocks = ceil(stream / block) but at most max_blocks.
-    size_t block_count(std::span<const std::string_view> parts) const;
+  // Number of hashes hash() produces for this prompt: entries_for_blocks(blocks),
+  // blocks = ceil(stream / block) but at most max_blocks.
+  size_t block_count(std::span<const std::string_view> parts) const;
 
-    // Writes up to out.size() hashes (the leading entries, see kDensePrefixBlocks)
-    // and returns how many were written. Hashing stops when out is full or after
-    // max_blocks blocks: a cap on prompt length.
-    size_t hash(std::string_view model, std::span<const std::string_view> parts,
-                std::span<uint64_t> out) const;
+  // Writes up to out.size() hashes (the leading entries, see kDensePrefixBlocks)
+  // and returns how many were written. Hashing stops when out is full or after
+  // max_blocks blocks: a cap on prompt length.
+  size_t hash(std::string_view model, std::span<const std::string_view> parts, std::span<uint64_t> out) const;
 
-    // Replaces `out` with all hashes; allocates only if out lacks capacity.
-    void hash(std::string_view model, std::span<const std::string_view> parts,
-              std::vector<uint64_t>& out) const;
+  // Replaces `out` with all hashes; allocates only if out lacks capacity.
+  void hash(std::string_view model, std::span<const std::string_view> parts, std::vector<uint64_t>& out) const;
 
-    // The keys of a chain computed incrementally (PrefixChain::entries()) for
-    // `model`: the same values hash() gives for the same prompt.
-    static void keys(std::string_view model, std::span<const uint64_t> chain, std::vector<uint64_t>& out);
+  // The keys of a chain computed incrementally (PrefixChain::entries()) for
+  // `model`: the same values hash() gives for the same prompt.
+  static void keys(std::string_view model, std::span<const uint64_t> chain, std::vector<uint64_t>& out);
 
-private:
-    size_t block_bytes_;
-    size_t max_blocks_;
+ private:
+  size_t block_bytes_;
+  size_t max_blocks_;
 };
 
 }  // namespace ringgate::sched

@@ -57,100 +57,100 @@ namespace ringgate::sched {
 inline constexpr size_t kDefaultPrefixIndexBytes = size_t(128) << 20;
 
 struct PrefixMatch {
-    EndpointId endpoint = kNoEndpoint;
-    uint32_t blocks = 0;  // number of leading blocks this endpoint holds (>= 1)
+  EndpointId endpoint = kNoEndpoint;
+  uint32_t blocks = 0;  // number of leading blocks this endpoint holds (>= 1)
 };
 
 struct PrefixIndexStats {
-    size_t entries = 0;          // (hash, endpoint) pairs held, all endpoints
-    size_t capacity_blocks = 0;  // pairs the budget holds, all endpoints together
-    size_t memory_bytes = 0;     // allocated (<= budget_bytes)
-    size_t budget_bytes = 0;     // the configured budget
+  size_t entries = 0;          // (hash, endpoint) pairs held, all endpoints
+  size_t capacity_blocks = 0;  // pairs the budget holds, all endpoints together
+  size_t memory_bytes = 0;     // allocated (<= budget_bytes)
+  size_t budget_bytes = 0;     // the configured budget
 };
 
 class PrefixIndex {
-public:
-    // Bytes of index memory per block of capacity (block + segment record, two
-    // pair-table slots, 1.25 directory slots).
-    static constexpr size_t kBytesPerBlock = 84;
+ public:
+  // Bytes of index memory per block of capacity (block + segment record, two
+  // pair-table slots, 1.25 directory slots).
+  static constexpr size_t kBytesPerBlock = 84;
 
-    // default_capacity: blocks per endpoint until set_capacity() says otherwise.
-    // max_endpoints: ids must be below it (larger ids are ignored).
-    // memory_bytes: the budget for everything the index allocates.
-    explicit PrefixIndex(size_t default_capacity = 1u << 16, size_t max_endpoints = 1u << 16,
-                         size_t memory_bytes = kDefaultPrefixIndexBytes);
-    ~PrefixIndex();
-    PrefixIndex(const PrefixIndex&) = delete;
-    PrefixIndex& operator=(const PrefixIndex&) = delete;
+  // default_capacity: blocks per endpoint until set_capacity() says otherwise.
+  // max_endpoints: ids must be below it (larger ids are ignored).
+  // memory_bytes: the budget for everything the index allocates.
+  explicit PrefixIndex(size_t default_capacity = 1u << 16, size_t max_endpoints = 1u << 16,
+                       size_t memory_bytes = kDefaultPrefixIndexBytes);
+  ~PrefixIndex();
+  PrefixIndex(const PrefixIndex&) = delete;
+  PrefixIndex& operator=(const PrefixIndex&) = delete;
 
-    // Record that `endpoint` was sent the prompt with these chained hashes.
-    void on_routed(EndpointId endpoint, std::span<const uint64_t> hashes);
+  // Record that `endpoint` was sent the prompt with these chained hashes.
+  void on_routed(EndpointId endpoint, std::span<const uint64_t> hashes);
 
-    // For each endpoint holding hashes[0], how many leading blocks it holds
-    // (binary search). Writes at most out.size() matches; returns the count.
-    size_t longest_matches(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const;
-    // Same answer by a linear walk (for tests and verification).
-    size_t longest_matches_linear(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const;
-    // Does `endpoint` hold this hash?
-    bool holds(EndpointId endpoint, uint64_t hash) const;
+  // For each endpoint holding hashes[0], how many leading blocks it holds
+  // (binary search). Writes at most out.size() matches; returns the count.
+  size_t longest_matches(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const;
+  // Same answer by a linear walk (for tests and verification).
+  size_t longest_matches_linear(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const;
+  // Does `endpoint` hold this hash?
+  bool holds(EndpointId endpoint, uint64_t hash) const;
 
-    // Bound for one endpoint (blocks, any value: clamped to its share of the
-    // budget); evicts its LRU blocks if now over. Cheap when unchanged.
-    void set_capacity(EndpointId endpoint, size_t blocks);
-    // Forget everything about an endpoint (it left the pool).
-    void purge(EndpointId endpoint);
+  // Bound for one endpoint (blocks, any value: clamped to its share of the
+  // budget); evicts its LRU blocks if now over. Cheap when unchanged.
+  void set_capacity(EndpointId endpoint, size_t blocks);
+  // Forget everything about an endpoint (it left the pool).
+  void purge(EndpointId endpoint);
 
-    size_t entries(EndpointId endpoint) const;
-    // Effective bound of the endpoint (after clamping to the budget).
-    size_t capacity(EndpointId endpoint) const;
-    PrefixIndexStats stats() const;
+  size_t entries(EndpointId endpoint) const;
+  // Effective bound of the endpoint (after clamping to the budget).
+  size_t capacity(EndpointId endpoint) const;
+  PrefixIndexStats stats() const;
 
-    struct Block;
-    struct Segment;
-    struct Endpoint;
-    class Table;
+  struct Block;
+  struct Segment;
+  struct Endpoint;
+  class Table;
 
-private:
-    Endpoint* endpoint_state(EndpointId endpoint) const;
-    Endpoint* endpoint_state_or_create(EndpointId endpoint);
-    size_t share(size_t requested) const;
-    void trim_all();
-    void trim_locked(EndpointId id, Endpoint& e);
-    void make_known(Endpoint& e);
-    uint32_t probe(EndpointId endpoint, uint64_t hash) const;  // block id or none
-    size_t held_prefix(EndpointId endpoint, std::span<const uint64_t> hashes, uint32_t& last_block) const;
-    void touch_path(Endpoint& e, uint32_t segment, size_t& path_segments);
-    void unlink_segment(Endpoint& e, uint32_t s);
-    bool evict_one(EndpointId id, Endpoint& e, size_t protected_segments);
-    size_t apply_ops(EndpointId id);
-    void evict_to(EndpointId id, Endpoint& e, size_t blocks);
-    size_t take_blocks(size_t want, uint32_t* out);
-    void release_blocks(std::span<const uint32_t> blocks);
-    uint32_t take_segment();
-    void release_segment(uint32_t s);
+ private:
+  Endpoint* endpoint_state(EndpointId endpoint) const;
+  Endpoint* endpoint_state_or_create(EndpointId endpoint);
+  size_t share(size_t requested) const;
+  void trim_all();
+  void trim_locked(EndpointId id, Endpoint& e);
+  void make_known(Endpoint& e);
+  uint32_t probe(EndpointId endpoint, uint64_t hash) const;  // block id or none
+  size_t held_prefix(EndpointId endpoint, std::span<const uint64_t> hashes, uint32_t& last_block) const;
+  void touch_path(Endpoint& e, uint32_t segment, size_t& path_segments);
+  void unlink_segment(Endpoint& e, uint32_t s);
+  bool evict_one(EndpointId id, Endpoint& e, size_t protected_segments);
+  size_t apply_ops(EndpointId id);
+  void evict_to(EndpointId id, Endpoint& e, size_t blocks);
+  size_t take_blocks(size_t want, uint32_t* out);
+  void release_blocks(std::span<const uint32_t> blocks);
+  uint32_t take_segment();
+  void release_segment(uint32_t s);
 
-    size_t default_capacity_;
-    size_t max_endpoints_;
-    size_t budget_bytes_;
-    size_t pool_blocks_;  // blocks the budget holds
-    size_t allocated_bytes_ = 0;
-    uint64_t secret_;
+  size_t default_capacity_;
+  size_t max_endpoints_;
+  size_t budget_bytes_;
+  size_t pool_blocks_;  // blocks the budget holds
+  size_t allocated_bytes_ = 0;
+  uint64_t secret_;
 
-    Block* blocks_ = nullptr;
-    Segment* segments_ = nullptr;
-    std::unique_ptr<Table> pairs_;      // (hash, endpoint) -> block
-    std::unique_ptr<Table> roots_;      // h0 -> endpoints (entries keyed by h0 alone)
+  Block* blocks_ = nullptr;
+  Segment* segments_ = nullptr;
+  std::unique_ptr<Table> pairs_;  // (hash, endpoint) -> block
+  std::unique_ptr<Table> roots_;  // h0 -> endpoints (entries keyed by h0 alone)
 
-    mutable std::mutex pool_mu_;        // the free lists
-    uint32_t free_block_;               // linked through Block::prev
-    uint32_t free_segment_;             // linked through Segment::older
-    size_t fresh_blocks_ = 0;           // never used yet: [fresh_blocks_, pool_blocks_)
-    size_t fresh_segments_ = 0;
-    std::atomic<size_t> known_endpoints_{0};  // endpoints recorded or sized, not purged (the share divisor)
-    std::atomic<size_t> states_{0};     // endpoint records allocated
+  mutable std::mutex pool_mu_;  // the free lists
+  uint32_t free_block_;         // linked through Block::prev
+  uint32_t free_segment_;       // linked through Segment::older
+  size_t fresh_blocks_ = 0;     // never used yet: [fresh_blocks_, pool_blocks_)
+  size_t fresh_segments_ = 0;
+  std::atomic<size_t> known_endpoints_{0};  // endpoints recorded or sized, not purged (the share divisor)
+  std::atomic<size_t> states_{0};           // endpoint records allocated
 
-    std::unique_ptr<std::atomic<Endpoint*>[]> endpoints_;
-    std::atomic<size_t> entries_{0};
+  std::unique_ptr<std::atomic<Endpoint*>[]> endpoints_;
+  std::atomic<size_t> entries_{0};
 };
 
 }  // namespace ringgate::sched

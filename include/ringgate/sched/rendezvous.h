@@ -16,7 +16,6 @@ uint64_t rendezvous_weight(uint64_t key, uint64_t address_hash);
 
 // Index (into snapshot.endpoints()) of the winner among `candidates` (indices),
 // or -1 if candidates is empty.
-ptrdiff_t rendezvous_pick(const EndpointSnapshot& snapshot, std::span<const uint32_t> candidates,
-                          uint64_t key);
+ptrdiff_t rendezvous_pick(const EndpointSnapshot& snapshot, std::span<const uint32_t> candidates, uint64_t key);
 
 }  // namespace ringgate::sched

@@ -18,14 +18,14 @@
 namespace ringgate::sched {
 
 struct SaturationConfig {
-    double queue_depth_threshold = 5;      // queueDepthThreshold (waiting requests)
-    double kv_cache_util_threshold = 0.8;  // kvCacheUtilThreshold (0..1)
-    std::chrono::steady_clock::duration metrics_staleness_threshold = std::chrono::milliseconds(200);
-    // GAIE's concurrency-detector maxConcurrency: also saturated once this gateway has
-    // this many requests in flight there (0 = off). Set to the servers' max-num-seqs, no
-    // request waits inside a server, so a late high-priority request overtakes them all.
-    double max_concurrency = 0;
-    bool operator==(const SaturationConfig&) const = default;
+  double queue_depth_threshold = 5;      // queueDepthThreshold (waiting requests)
+  double kv_cache_util_threshold = 0.8;  // kvCacheUtilThreshold (0..1)
+  std::chrono::steady_clock::duration metrics_staleness_threshold = std::chrono::milliseconds(200);
+  // GAIE's concurrency-detector maxConcurrency: also saturated once this gateway has
+  // this many requests in flight there (0 = off). Set to the servers' max-num-seqs, no
+  // request waits inside a server, so a late high-priority request overtakes them all.
+  double max_concurrency = 0;
+  bool operator==(const SaturationConfig&) const = default;
 };
 
 // The waiting queue the detector believes (see above).

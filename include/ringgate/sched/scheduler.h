@@ -40,35 +40,35 @@ namespace ringgate::sched {
 class InflightCounters;
 
 struct PickRequest {
-    std::string_view model;                  // target (after rewrite): base model or adapter
-    std::span<const uint64_t> prefix_hashes; // PrefixHasher output; may be empty
-    std::string_view session_id;             // x-session-id; empty = none
-    bool sheddable = false;
-    // Flow control: never send to a saturated endpoint; when every candidate is
-    // saturated, answer `saturated` (the request waits in the gateway).
-    bool hold_when_saturated = false;
-    const SaturationConfig* saturation = nullptr;  // null = the scheduler's config
-    Clock::time_point now{};                 // decision time (staleness)
-    std::span<const EndpointId> exclude;     // endpoints already tried (retries)
+  std::string_view model;                   // target (after rewrite): base model or adapter
+  std::span<const uint64_t> prefix_hashes;  // PrefixHasher output; may be empty
+  std::string_view session_id;              // x-session-id; empty = none
+  bool sheddable = false;
+  // Flow control: never send to a saturated endpoint; when every candidate is
+  // saturated, answer `saturated` (the request waits in the gateway).
+  bool hold_when_saturated = false;
+  const SaturationConfig* saturation = nullptr;  // null = the scheduler's config
+  Clock::time_point now{};                       // decision time (staleness)
+  std::span<const EndpointId> exclude;           // endpoints already tried (retries)
 };
 
 enum class PickStatus {
-    ok,
-    unknown_model,   // no endpoint serves the model -> 404
-    none_routable,   // served, but no routable endpoint -> 503
-    all_excluded,    // every candidate already tried -> 502 (retries exhausted)
-    saturated,       // sheddable (or held) and every candidate saturated -> 429 / wait
+  Ok,
+  UnknownModel,  // no endpoint serves the model -> 404
+  NoneRoutable,  // served, but no routable endpoint -> 503
+  AllExcluded,   // every candidate already tried -> 502 (retries exhausted)
+  Saturated,     // sheddable (or held) and every candidate saturated -> 429 / wait
 };
 const char* to_string(PickStatus status);
 
-enum class PickReason { none, score, session, prefix_placement };
+enum class PickReason { None, Score, Session, PrefixPlacement };
 
 // The scheduler's steps under the names GAIE's / llm-d's plugins have, for
 // plugin_duration_seconds{extension_point, plugin_type, plugin_name}: the prefix scorer's
 // time includes its index lookup, as GAIE's prefix plugin scores by looking up.
 struct PluginStep {
-    const char* extension_point;
-    const char* type;
+  const char* extension_point;
+  const char* type;
 };
 inline constexpr std::array<PluginStep, 4> kPluginSteps = {{{"Scorer", "queue-scorer"},
                                                             {"Scorer", "kv-cache-utilization-scorer"},
@@ -76,48 +76,44 @@ inline constexpr std::array<PluginStep, 4> kPluginSteps = {{{"Scorer", "queue-sc
                                                             {"Picker", "max-score-picker"}}};
 
 struct PickResult {
-    PickStatus status = PickStatus::unknown_model;
-    EndpointId endpoint = kNoEndpoint;
-    uint32_t index = 0;            // into snapshot.endpoints()
-    PickReason reason = PickReason::none;
-    uint32_t matched_blocks = 0;   // leading blocks the chosen endpoint held
-    uint32_t total_blocks = 0;     // blocks in the request
-    // Nanoseconds each of kPluginSteps took; scored = the steps ran (a session-affinity
-    // or refused decision returns before scoring).
-    std::array<uint32_t, kPluginSteps.size()> step_ns{};
-    bool scored = false;
-    // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
-    double prefix_hit_ratio() const {
-        return total_blocks ? double(matched_blocks) / total_blocks : 0.0;
-    }
-    bool ok() const { return status == PickStatus::ok; }
+  PickStatus status = PickStatus::UnknownModel;
+  EndpointId endpoint = kNoEndpoint;
+  uint32_t index = 0;  // into snapshot.endpoints()
+  PickReason reason = PickReason::None;
+  uint32_t matched_blocks = 0;  // leading blocks the chosen endpoint held
+  uint32_t total_blocks = 0;    // blocks in the request
+  // Nanoseconds each of kPluginSteps took; scored = the steps ran (a session-affinity
+  // or refused decision returns before scoring).
+  std::array<uint32_t, kPluginSteps.size()> step_ns{};
+  bool scored = false;
+  // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
+  double prefix_hit_ratio() const { return total_blocks ? double(matched_blocks) / total_blocks : 0.0; }
+  bool ok() const { return status == PickStatus::Ok; }
 };
 
 class Scheduler {
-public:
-    Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight);
+ public:
+  Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight);
 
-    PickResult pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng);
+  PickResult pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng);
 
-    // After the request was sent to `endpoint`: remember its prefix.
-    void on_routed(EndpointId endpoint, std::span<const uint64_t> prefix_hashes);
+  // After the request was sent to `endpoint`: remember its prefix.
+  void on_routed(EndpointId endpoint, std::span<const uint64_t> prefix_hashes);
 
-    // The signals and scores of every candidate in the last pick() (for
-    // /debug/endpoints "why" views and tests). Valid until the next pick().
-    std::span<const EndpointSignals> last_candidates() const {
-        return {signals_.data(), candidate_count_};
-    }
+  // The signals and scores of every candidate in the last pick() (for
+  // /debug/endpoints "why" views and tests). Valid until the next pick().
+  std::span<const EndpointSignals> last_candidates() const { return {signals_.data(), candidate_count_}; }
 
-    const SchedulerConfig& config() const { return config_; }
+  const SchedulerConfig& config() const { return config_; }
 
-private:
-    SchedulerConfig config_;
-    PrefixIndex& index_;
-    InflightCounters& inflight_;
-    std::vector<EndpointSignals> signals_;
-    std::vector<PrefixMatch> matches_;
-    std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1
-    size_t candidate_count_ = 0;
+ private:
+  SchedulerConfig config_;
+  PrefixIndex& index_;
+  InflightCounters& inflight_;
+  std::vector<EndpointSignals> signals_;
+  std::vector<PrefixMatch> matches_;
+  std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1
+  size_t candidate_count_ = 0;
 };
 
 }  // namespace ringgate::sched

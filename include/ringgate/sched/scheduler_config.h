@@ -8,37 +8,37 @@
 namespace ringgate::sched {
 
 struct ScorerWeights {
-    double queue = 2;     // llm-d tuned defaults
-    double kv_cache = 2;
-    double prefix = 3;
+  double queue = 2;  // llm-d tuned defaults
+  double kv_cache = 2;
+  double prefix = 3;
 };
 
 struct SchedulerConfig {
-    ScorerWeights weights;
-    // Metrics older than this are stale: their waiting-queue and KV-usage values
-    // are not used for scoring (queue uses local in-flight only, KV score is a
-    // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
-    std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
-    // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
-    // the least-loaded candidate's by more than max((factor - 1) x pool mean,
-    // min_excess) loses its prefix / placement / session bonus, so a hot
-    // prefix spills to other endpoints instead of queueing.
-    // The gap never falls below min_excess: spilling a prefix costs its holder's
-    // cache (a full prefill elsewhere), worth it only once the holder is about a
-    // batch ahead (perf/routing/compare.sh: 4 spilled hot prefixes to TTFT p99 0.74x
-    // round-robin, 8 kept p99 at 0.10x with the busiest server at 1.15x mean load).
-    double load_guard_factor = 2.0;
-    double load_guard_min_excess = 8;
-    // The saturation detector (GAIE's defaults): sheddable requests are refused with
-    // 429 when every candidate is saturated; with flow control, requests wait.
-    SaturationConfig saturation;
-    bool session_affinity = true;
-    bool prefix_placement = true;  // rendezvous placement of unseen prefixes
-    // ...only when the rendezvous home's load is within this many requests of the
-    // least-loaded candidate's (unique prompts must not turn into hash routing).
-    double placement_max_gap = 1;
-    // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
-    size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
+  ScorerWeights weights;
+  // Metrics older than this are stale: their waiting-queue and KV-usage values
+  // are not used for scoring (queue uses local in-flight only, KV score is a
+  // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
+  std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
+  // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
+  // the least-loaded candidate's by more than max((factor - 1) x pool mean,
+  // min_excess) loses its prefix / placement / session bonus, so a hot
+  // prefix spills to other endpoints instead of queueing.
+  // The gap never falls below min_excess: spilling a prefix costs its holder's
+  // cache (a full prefill elsewhere), worth it only once the holder is about a
+  // batch ahead (perf/routing/compare.sh: 4 spilled hot prefixes to TTFT p99 0.74x
+  // round-robin, 8 kept p99 at 0.10x with the busiest server at 1.15x mean load).
+  double load_guard_factor = 2.0;
+  double load_guard_min_excess = 8;
+  // The saturation detector (GAIE's defaults): sheddable requests are refused with
+  // 429 when every candidate is saturated; with flow control, requests wait.
+  SaturationConfig saturation;
+  bool session_affinity = true;
+  bool prefix_placement = true;  // rendezvous placement of unseen prefixes
+  // ...only when the rendezvous home's load is within this many requests of the
+  // least-loaded candidate's (unique prompts must not turn into hash routing).
+  double placement_max_gap = 1;
+  // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
+  size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
 };
 
 }  // namespace ringgate::sched
