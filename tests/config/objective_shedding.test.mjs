@@ -49,6 +49,9 @@ test('negative priority is shed (429) only while every endpoint is saturated; ot
   const objectives = (batchPriority) => `apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: ["${sims[0].api}", "${sims[1].api}"]}}
+# Queue depth decides here: a scrape that a loaded CI machine delays past GAIE's 200 ms
+# default must not shed the idle-pool request (staleness has its own unit tests).
+saturationDetector: {metricsStalenessThreshold: 2s}
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
