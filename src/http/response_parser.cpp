@@ -53,6 +53,9 @@ struct ResponseCallbacks {
     s.chunked_ = (p->flags & F_CHUNKED) != 0;
     if (p->flags & F_CONTENT_LENGTH) s.content_length_ = int64_t(p->content_length);
     s.head_complete_ = true;
+    // 204 and 304 end at the blank line whatever their headers say (RFC 9112 §6.3): bytes
+    // after it are the next response, never this one's body (fuzz_response).
+    if (p->status_code == 204 || p->status_code == 304) return 1;
     return 0;
   }
   static int on_body(llhttp_t* p, const char* at, size_t len) {

@@ -286,6 +286,7 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
         return end;
       }
       emit(run, size_t(p - run));
+      if (state_ == State::GaveUp) return end;  // the run itself gave up (a model's control byte)
       state_ = State::Escape;
       return p + 1;
     }

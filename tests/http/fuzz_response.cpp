@@ -31,9 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (result.consumed == 0 && used < n) return 0;  // stuck: treat like an error, never spin
         break;
       }
-      // Complete: a known length must match what was delivered.
-      if (!parser.chunked() && parser.content_length() >= 0 && body.size() != size_t(parser.content_length()))
+      // Complete: a known length must match what was delivered (204 and 304 have no body
+      // whatever Content-Length says, RFC 9110 §8.6).
+      const bool bodiless = parser.status() == 204 || parser.status() == 304;
+      if (!parser.chunked() && !bodiless && parser.content_length() >= 0 &&
+          body.size() != size_t(parser.content_length()))
         __builtin_trap();
+      if (bodiless && !body.empty()) __builtin_trap();
       if (parser.status() < 100 || parser.status() > 999) __builtin_trap();
       body.clear();
       parser.reset();

@@ -31,6 +31,19 @@ TEST_CASE("a status below 100 is a malformed response, never relayed (fuzz_respo
   }
 }
 
+TEST_CASE("204 and 304 end at the blank line whatever Content-Length says (fuzz_response)") {
+  for (std::string status : {"204 No Content", "304 Not Modified"}) {
+    ResponseParser parser;
+    std::string body;
+    const std::string head = "HTTP/1.1 " + status + "\r\ncontent-length: 2\r\n\r\n";
+    const std::string bytes = head + "XY";
+    const ResponseFeed feed = parser.feed(bytes.data(), bytes.size(), &body);
+    CHECK(feed.state == ResponseState::Complete);
+    CHECK(feed.consumed == head.size());  // "XY" is not this response's body
+    CHECK(body.empty());
+  }
+}
+
 TEST_CASE("chunked SSE response decoded piece by piece") {
   ResponseParser parser;
   std::string body;

@@ -135,6 +135,7 @@ TEST_CASE("body scanner: gives up on what BodyReader must decide") {
            "[]",
            "\"model\"",
            R"({"model":"m")",                                   // unterminated
+           "{\"model\":\"a\x7f\\/b\"}",  // a control byte, then an escape in the same run (fuzz_body_scanner)
            R"({"model":"m"} x)",                                // trailing bytes
            R"({"model":"m"}{})",
            R"({"model":"m",})",                                 // trailing comma
