@@ -47,7 +47,7 @@ struct ResponseCallbacks {
       // it here (no body) and parses the next response head from the same bytes.
       if (++s.interim_count_ > 8) return -1;  // a server looping on 1xx is broken
       s.interim_ = true;
-      return 0;
+      return 1;  // never a body, whatever its headers say (RFC 9112 §6.3; fuzz_response)
     }
     s.status_ = p->status_code;
     s.chunked_ = (p->flags & F_CHUNKED) != 0;

@@ -44,6 +44,16 @@ TEST_CASE("204 and 304 end at the blank line whatever Content-Length says (fuzz_
   }
 }
 
+TEST_CASE("an interim 1xx with a Content-Length has no body either: the final response follows (fuzz_response)") {
+  ResponseParser parser;
+  std::string body;
+  const std::string bytes = "HTTP/1.1 100 Continue\r\ncontent-length: 3\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+  const ResponseFeed feed = parser.feed(bytes.data(), bytes.size(), &body);
+  CHECK(feed.state == ResponseState::Complete);
+  CHECK(parser.status() == 200);
+  CHECK(body == "{}");
+}
+
 TEST_CASE("chunked SSE response decoded piece by piece") {
   ResponseParser parser;
   std::string body;
