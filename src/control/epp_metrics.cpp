@@ -10,6 +10,8 @@
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/sched/scheduler.h"
 
+#include "metric_family_build.h"
+
 namespace ringgate::control {
 namespace {
 
@@ -17,22 +19,8 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
-
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void add_value(MetricFamily& f, Labels labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) m.counter.value = v;
-  else m.gauge.value = v;
-  f.metric.push_back(std::move(m));
-}
+using metric_build::family;
+using metric_build::add_value;
 
 // One histogram summed across workers (and label sets), as non-cumulative bucket counts
 // over the bounds it was observed with.

@@ -6,6 +6,8 @@
 
 #include "ringgate/util/json_text.h"
 
+#include "metric_family_build.h"
+
 namespace ringgate::control {
 
 namespace {
@@ -14,6 +16,8 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
+using metric_build::family;
+using metric_build::add_value;
 
 constexpr size_t kBuckets = metrics::kFlowQueueDurationBuckets.size();
 
@@ -43,22 +47,6 @@ std::map<int64_t, BandSum> sum_bands(std::span<const metrics::WorkerStats* const
     });
   }
   return bands;
-}
-
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void add_value(MetricFamily& f, Labels labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) m.counter.value = v;
-  else m.gauge.value = v;
-  f.metric.push_back(std::move(m));
 }
 
 void add_histogram(MetricFamily& f, Labels labels, const std::array<uint64_t, kBuckets + 1>& buckets, double sum) {

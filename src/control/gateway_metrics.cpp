@@ -9,6 +9,8 @@
 
 #include "ringgate/net/io_backend.h"
 
+#include "metric_family_build.h"
+
 namespace ringgate::control {
 namespace {
 
@@ -17,14 +19,7 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 using Labels = std::vector<ClientMetric::Label>;
-
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
+using metric_build::family;
 
 void add_gauge(MetricFamily& f, Labels labels, double v) {
   ClientMetric m;
