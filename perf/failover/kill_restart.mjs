@@ -107,8 +107,11 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   const onVictim = (r) => (r.dest ? r.dest === victimEp : null);
   // "Before the kill" ends when the victim's death was observed, not when the signal was
   // sent: a sim answering in the microseconds between the two is still answering.
+  // The gateway sends a response head only with its first body byte, so an error event
+  // that follows an event of the stream ends a stream the victim answered while alive,
+  // however late the client read it (its reads and the child's exit race by a few ms).
   const died = ev.victimExit ?? ev.kill;
-  const bytesBeforeKill = (r) => r.tHeaders >= 0 && r.tHeaders + r.tStart <= died;
+  const bytesBeforeKill = (r) => r.tHeaders >= 0 && (r.tHeaders + r.tStart <= died || (r.outcome === 'sse_error' && r.chunks >= 2));
   const excusable = (r) => inFlightAtKill(r) && onVictim(r) !== false && bytesBeforeKill(r);
   const describe = (r) => ({
     i: r.i, outcome: r.outcome, detail: r.detail, dest: r.dest, startS: +(r.tStart / 1000).toFixed(3),

@@ -73,6 +73,8 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   attempt_ = nullptr;
   holds_in_flight_ = false;
   response_started_ = false;
+  committed_ = false;
+  pending_head_.clear();
   event_stream_ = false;
   status_ = 0;
   from_model_server_ = false;
@@ -431,12 +433,22 @@ void Exchange::on_attempt_failed(FailureKind kind) {
   env_.counters->upstream_failures.add();
   const bool reused = attempt_ != nullptr && attempt_->reused();
   last_failure_ = kind;
-  if (response_started_) {  // bytes reached the client: only a visible end is left
+  if (committed_) {  // bytes reached the client: only a visible end is left
     env_.router->endpoint_failed(endpoint_id_);
     if (kind == FailureKind::ReadIdleTimeout) {
       return end_with_error(504, "upstream_timeout", "upstream stopped sending mid-response");
     }
     return end_with_error(502, "upstream_broken", "upstream connection broke mid-response");
+  }
+  if (response_started_) {
+    // A head arrived but no body byte: the client saw nothing yet. A server that died
+    // now (before its first token) is routed around like one that never answered.
+    response_started_ = false;
+    pending_head_.clear();
+    if (kind == FailureKind::Reset) {
+      env_.router->endpoint_failed(endpoint_id_);
+      return retry_elsewhere(kind);
+    }
   }
   switch (kind) {
     case FailureKind::Reset:
@@ -457,17 +469,7 @@ void Exchange::on_attempt_failed(FailureKind kind) {
     case FailureKind::ConnectTimeout: {
       // Nothing was answered: another endpoint may take the request.
       if (!reused) env_.router->endpoint_failed(endpoint_id_);
-      drop_attempt(false, /*keep_body=*/true);
-      if (holds_in_flight_) {
-        env_.router->released(endpoint_id_);
-        holds_in_flight_ = false;
-      }
-      if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
-        if (is_timeout(kind)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-        return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-      }
-      env_.counters->upstream_retries.add();
-      return next_attempt();
+      return retry_elsewhere(kind);
     }
     case FailureKind::FirstByteTimeout:
     case FailureKind::ReadIdleTimeout:
@@ -480,6 +482,21 @@ void Exchange::on_attempt_failed(FailureKind kind) {
       keep_alive_ = false;
       return end_with_error(502, "upstream_protocol_error", "upstream sent a malformed or truncated response");
   }
+}
+
+// Nothing reached the client: the next endpoint, within the retry budget and deadline.
+void Exchange::retry_elsewhere(FailureKind kind) {
+  drop_attempt(false, /*keep_body=*/true);
+  if (holds_in_flight_) {
+    env_.router->released(endpoint_id_);
+    holds_in_flight_ = false;
+  }
+  if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
+    if (is_timeout(kind)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
+    return end_with_error(502, "upstream_unavailable", "upstream connection failed");
+  }
+  env_.counters->upstream_retries.add();
+  next_attempt();
 }
 
 void Exchange::on_response_head(const http::ResponseParser& head) {
@@ -511,6 +528,8 @@ bool Exchange::retry_on_error_status(int status) {
   return true;
 }
 
+// The client's head is built now and held until the first body byte (commit_response):
+// until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head) {
   response_started_ = true;
   relayed_tail_ = uint16_t('\n') << 8 | '\n';
@@ -518,16 +537,21 @@ void Exchange::start_client_response(const http::ResponseParser& head) {
   if (framing_ == ClientFraming::CloseDelimited) keep_alive_ = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
   event_stream_ = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  const int status = head.status();
-  env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
-  status_ = status;
-  from_model_server_ = true;
+  status_ = head.status();
   first_byte_ns_ = steady_ns();
-  std::string& out = client_.output();
-  const size_t head_start = out.size();
+  std::string& out = pending_head_;
+  out.clear();
   build_client_head(out, head, framing_, !keep_alive_, request_id_, destination_);
   if (!extra_headers_.empty()) out.insert(out.size() - 2, extra_headers_);  // before the head's blank line
-  if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
+  if (!http11_ && keep_alive_) insert_keep_alive(out, 0);
+}
+
+void Exchange::commit_response() {
+  committed_ = true;
+  from_model_server_ = true;
+  env_.counters->responses_by_class[status_ >= 100 && status_ < 600 ? status_ / 100 : 5].add();
+  client_.output() += pending_head_;
+  pending_head_.clear();
 }
 
 void Exchange::emit_body(std::string_view data) {
@@ -537,7 +561,8 @@ void Exchange::emit_body(std::string_view data) {
 }
 
 void Exchange::on_response_body(std::string_view decoded) {
-  if (!response_started_) return;
+  if (!response_started_ || decoded.empty()) return;
+  if (!committed_) commit_response();
   if (!decoded.empty()) {
     // Where the relayed bytes end, so that an error event can start an event of its own.
     relayed_tail_ = uint16_t((relayed_tail_ << 8) | uint8_t(decoded.back()));
@@ -552,6 +577,7 @@ void Exchange::on_response_body(std::string_view decoded) {
 }
 
 void Exchange::on_response_end(bool reusable) {
+  if (!committed_) commit_response();
   if (framing_ == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
   drop_attempt(reusable && !env_.draining, /*keep_body=*/false);
   finish(keep_alive_);
@@ -588,7 +614,7 @@ void Exchange::drain_started() {
 void Exchange::cut_at_shutdown() {
   if (!active_) return;
   keep_alive_ = false;
-  end_with_error(503, "gateway_shutdown", response_started_ ? "the gateway shut down before the response ended"
+  end_with_error(503, "gateway_shutdown", committed_ ? "the gateway shut down before the response ended"
                                                              : "the gateway shut down before the response began");
 }
 
@@ -622,7 +648,8 @@ void Exchange::finish(bool keep_alive) {
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
   drop_attempt(false, /*keep_body=*/false);
-  if (!response_started_) {
+  if (!committed_) {
+    response_started_ = false;
     env_.counters->gateway_errors.add();
     env_.counters->responses_by_class[status / 100].add();
     status_ = status;

@@ -100,6 +100,19 @@ export const extraGatewayArgs = (process.env.RINGGATE_GATEWAY_ARGS ?? '').split(
 export const gatewayArgs = (args = []) => ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args, ...extraGatewayArgs];
 export const startGateway = (args = [], opts) => start(binaries.ringgate, gatewayArgs(args), opts);
 
+// Resolves once the gateway (from startGateway) routes to `count` endpoints (0: to all it
+// knows, at least one); throws after timeoutMs.
+export async function waitRoutable(gw, count = 0, timeoutMs = 5000) {
+  let d = null;
+  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
+    d = await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json();
+    const routable = d.endpoints.filter((e) => e.routable).length;
+    if (count > 0 ? routable >= count : routable > 0 && routable === d.endpoints.length) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gateway not routing to ${count || 'all'} endpoints within ${timeoutMs} ms: ${JSON.stringify(d?.endpoints)}`);
+}
+
 // Scrapes a Prometheus text endpoint into Map(name{labels} -> number).
 export async function scrape(url) {
   const text = await (await fetch(url)).text();

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { start, binaries, startGateway, scrape } from '../lib/procs.mjs';
+import { start, binaries, startGateway, scrape, waitRoutable } from '../lib/procs.mjs';
 import { request, jsonHeaders, MODEL, metric } from './raw_http.mjs';
 
 const live = [];
@@ -11,14 +11,6 @@ after(async () => { for (const p of live.reverse()) await p.stop?.(); });
 const body = { model: MODEL, prompt: 'hello', max_tokens: 2 };
 const text = JSON.stringify(body);
 const post = `POST /v1/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
-
-async function waitRoutable(g) {
-  for (let i = 0; i < 250; i++) {
-    const d = await (await fetch(`http://${g.admin}/debug/endpoints`)).json();
-    if (d.endpoints.length > 0 && d.endpoints.every((e) => e.routable)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 // An upstream that streams an endless SSE response and reports when its socket closes.
 async function endlessUpstream() {

@@ -393,6 +393,26 @@ TEST_CASE("after the first byte, a non-streaming response that breaks is visibly
   }
 }
 
+TEST_CASE("a server that breaks after its head but before a body byte is routed around unseen") {
+  for (std::string_view head : {kSse, kOkLength}) {
+    Fixture f;
+    f.router.endpoints = 2;
+    f.start(/*stream=*/head == kSse);
+    f.respond(f.attempt(0), head);
+    CHECK(f.client.out.empty());  // the head is held
+    f.fail(f.attempt(0), FailureKind::Reset);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.client.out.empty());
+    CHECK(f.counters.upstream_retries.get() == 1);
+    f.respond(f.attempt(1), head);
+    f.attempt(1).listener->on_response_body("0123456789");
+    f.attempt(1).listener->on_response_end(true);
+    CHECK(f.status() == 200);
+    CHECK(f.client.out.find("HTTP/1.1") == f.client.out.rfind("HTTP/1.1"));  // one head
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
 TEST_CASE("after the first byte, a stream that breaks ends with an SSE error event") {
   for (FailureKind kind : {FailureKind::Reset, FailureKind::ReadIdleTimeout}) {
     Fixture f;
@@ -408,7 +428,7 @@ TEST_CASE("after the first byte, a stream that breaks ends with an SSE error eve
   }
 }
 
-TEST_CASE("timeouts.request: 504 before the head, SSE error after it") {
+TEST_CASE("timeouts.request: 504 before the first body byte, SSE error after it") {
   {
     Fixture f;
     f.options.request_timeout_ms = 1000;
@@ -423,7 +443,19 @@ TEST_CASE("timeouts.request: 504 before the head, SSE error after it") {
     Fixture f;
     f.options.request_timeout_ms = 1000;
     f.start(/*stream=*/true);
+    f.respond(f.attempt(0), kSse);  // a head, held: the client has seen nothing
+    f.now += 1000;
+    f.timers.run(f.now);
+    CHECK(f.status() == 504);
+    CHECK(f.says("request_timeout"));
+    CHECK_FALSE(f.says("text/event-stream"));
+  }
+  {
+    Fixture f;
+    f.options.request_timeout_ms = 1000;
+    f.start(/*stream=*/true);
     f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body("data: 1\n\n");
     f.now += 1000;
     f.timers.run(f.now);
     CHECK(f.says("data: {\"error\""));
@@ -480,8 +512,8 @@ TEST_CASE("HTTP/1.0 with keep-alive gets connection: keep-alive") {
   Fixture f;
   f.start(false, /*http11=*/false, /*keep_alive=*/true);
   f.respond(f.attempt(0), kOkLength);
-  CHECK(f.says("connection: keep-alive\r\n"));
   f.attempt(0).listener->on_response_end(true);
+  CHECK(f.says("connection: keep-alive\r\n"));
   CHECK(f.client.keep_alive);
 }
 

@@ -205,7 +205,9 @@ class Exchange final : public AttemptListener, public net::TimerTarget, public F
   void dispatch(const RouteDecision& decision);
   void open_attempt(bool allow_reuse);
   void drop_attempt(bool reusable, bool keep_body);
+  void retry_elsewhere(FailureKind kind);
   void start_client_response(const http::ResponseParser& head);
+  void commit_response();  // the held head goes out: from now on failures are visible
   void emit_body(std::string_view data);
   void close_out();
   void finish(bool keep_alive);
@@ -239,7 +241,9 @@ class Exchange final : public AttemptListener, public net::TimerTarget, public F
   bool active_ = false;
   bool http11_ = true;
   bool keep_alive_ = true;
-  bool response_started_ = false;
+  bool response_started_ = false;  // the model server's head arrived
+  bool committed_ = false;         // ... and reached the client's output (its first body byte came)
+  std::string pending_head_;       // the client's head, held until committed
   bool event_stream_ = false;
   uint16_t relayed_tail_ = 0;  // the last two body bytes relayed
   ClientFraming framing_ = ClientFraming::ContentLength;
