@@ -30,6 +30,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
       worker_stats_(options_.workers, nullptr),
       worker_counters_(options_.workers, nullptr) {
   reader_ = publisher_.reader(options_.workers);
+  saturation_ = options_.scheduler.saturation;  // until the first rules are set
   // A released id goes to a new address only once no request is in flight to the old one.
   registry_.set_reuse_check([this](sched::EndpointId id) { return inflight_.get(id) == 0; });
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -54,6 +55,11 @@ void ControlPlane::attach_worker(size_t slot, const metrics::WorkerStats* stats,
   if (slot >= worker_stats_.size()) return;
   worker_stats_[slot] = stats;
   worker_counters_[slot] = counters;
+}
+
+void ControlPlane::set_saturation(const sched::SaturationConfig& saturation) {
+  std::lock_guard lock(pending_mutex_);
+  saturation_ = saturation;
 }
 
 void ControlPlane::set_aliases(std::vector<std::string> aliases) {
@@ -221,7 +227,10 @@ FlowView ControlPlane::flow_view() {
   view.pool_name = options_.pool_name;
   view.snapshot = reader_.current();
   view.inflight = &inflight_;
-  view.saturation = options_.scheduler.saturation;
+  {
+    std::lock_guard lock(pending_mutex_);
+    view.saturation = saturation_;
+  }
   view.now = Clock::now();
   view.limiter = options_.limiter;
   return view;

@@ -26,26 +26,58 @@ struct BandSum {
   int64_t bytes = 0;
   std::array<std::array<uint64_t, kBuckets + 1>, metrics::kFlowOutcomeNames.size()> buckets{};
   std::array<double, metrics::kFlowOutcomeNames.size()> sums{};
+
+  void add(const metrics::FlowBandStats& s) {
+    queued += s.queued.get();
+    bytes += s.queued_bytes.get();
+    for (size_t o = 0; o < buckets.size(); ++o) {
+      for (size_t i = 0; i <= kBuckets; ++i) buckets[o][i] += s.queue_duration[o].bucket(i);
+      sums[o] += s.queue_duration[o].sum();
+    }
+  }
+  uint64_t count(size_t outcome) const {
+    uint64_t n = 0;
+    for (uint64_t c : buckets[outcome]) n += c;
+    return n;
+  }
 };
 
-// By priority (numerically: the table's keys are decimal priorities).
+int64_t parse_priority(std::string_view text) {
+  int64_t priority = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  for (char c : text.substr(negative ? 1 : 0)) priority = priority * 10 + (c - '0');
+  return negative ? -priority : priority;
+}
+
+// fn(priority, fairness_id, stats) for every series of one worker.
+template <class Fn>
+void for_each_series(const metrics::WorkerStats& w, Fn&& fn) {
+  w.flow_bands.for_each([&](std::string_view key, const metrics::FlowBandStats& s) {
+    std::array<std::string_view, 2> parts;
+    // The table's own overflow entry (no band: past one "other" series per band, which
+    // the config's bands never reach) has no key parts: it stays empty.
+    if (!metrics::split_key(key, parts)) return;
+    fn(parse_priority(parts[0]), parts[1], s);
+  });
+}
+
+using SeriesKey = std::pair<int64_t, std::string>;  // priority, fairness_id
+
+// By (priority, fairness_id), all workers summed.
+std::map<SeriesKey, BandSum> sum_series(std::span<const metrics::WorkerStats* const> workers) {
+  std::map<SeriesKey, BandSum> series;
+  for (const metrics::WorkerStats* w : workers)
+    for_each_series(*w, [&](int64_t priority, std::string_view fairness, const metrics::FlowBandStats& s) {
+      series[{priority, std::string(fairness)}].add(s);
+    });
+  return series;
+}
+
+// By priority (numerically), all flows and workers summed.
 std::map<int64_t, BandSum> sum_bands(std::span<const metrics::WorkerStats* const> workers) {
   std::map<int64_t, BandSum> bands;
-  for (const metrics::WorkerStats* w : workers) {
-    w->flow_bands.for_each([&](std::string_view key, const metrics::FlowBandStats& s) {
-      if (key == "other") return;  // the table's overflow: bands come from the config, it stays empty
-      int64_t priority = 0;
-      bool negative = !key.empty() && key[0] == '-';
-      for (char c : key.substr(negative ? 1 : 0)) priority = priority * 10 + (c - '0');
-      BandSum& b = bands[negative ? -priority : priority];
-      b.queued += s.queued.get();
-      b.bytes += s.queued_bytes.get();
-      for (size_t o = 0; o < b.buckets.size(); ++o) {
-        for (size_t i = 0; i <= kBuckets; ++i) b.buckets[o][i] += s.queue_duration[o].bucket(i);
-        b.sums[o] += s.queue_duration[o].sum();
-      }
-    });
-  }
+  for (const metrics::WorkerStats* w : workers)
+    for_each_series(*w, [&](int64_t priority, std::string_view, const metrics::FlowBandStats& s) { bands[priority].add(s); });
   return bands;
 }
 
@@ -111,8 +143,19 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
     out.push_back(std::move(f));
   }
 
-  const std::map<int64_t, BandSum> bands = sum_bands(workers);
-  if (bands.empty()) return;  // flow control never queued anything: no families, as without it
+  const std::map<SeriesKey, BandSum> series = sum_series(workers);
+  if (series.empty()) return;  // flow control never queued anything: no families, as without it
+  uint64_t overflow = 0;
+  for (const metrics::WorkerStats* w : workers) overflow += w->flow_fairness_overflow.get();
+  {
+    auto f = family("ringgate_flow_fairness_id_overflow_total",
+                    "Requests queued by flow control whose fairness id was counted as fairness_id=\"other\": each "
+                    "worker labels at most " + std::to_string(metrics::kMaxFlowFairnessSeries) +
+                        " (priority, fairness_id) series.",
+                    MetricType::Counter);
+    add_value(f, {}, double(overflow));
+    out.push_back(std::move(f));
+  }
   const double saturation = pool_saturation(view);
   for (int set = 0; set < 2; ++set) {
     if ((set == 0 && !gaie) || (set == 1 && !llmd)) continue;
@@ -126,16 +169,18 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
                            "Distribution of total time requests spend in the Flow Control layer (from enqueue to "
                            "final outcome).",
                            MetricType::Histogram);
-    for (const auto& [priority, b] : bands) {
-      const std::string p = std::to_string(priority);
-      add_value(size, {{"inference_pool", view.pool_name}, {"priority", p}}, double(std::max<int64_t>(0, b.queued)));
-      add_value(bytes, {{"inference_pool", view.pool_name}, {"priority", p}}, double(std::max<int64_t>(0, b.bytes)));
+    for (const auto& [key, b] : series) {
+      const std::string p = std::to_string(key.first);
+      const std::string& fairness = key.second;
+      add_value(size, {{"fairness_id", fairness}, {"inference_pool", view.pool_name}, {"priority", p}},
+                double(std::max<int64_t>(0, b.queued)));
+      add_value(bytes, {{"fairness_id", fairness}, {"inference_pool", view.pool_name}, {"priority", p}},
+                double(std::max<int64_t>(0, b.bytes)));
       for (size_t o = 0; o < metrics::kFlowOutcomeNames.size(); ++o) {
-        uint64_t count = 0;
-        for (uint64_t c : b.buckets[o]) count += c;
-        if (count == 0) continue;
+        if (b.count(o) == 0) continue;
         add_histogram(duration,
-                      {{"inference_pool", view.pool_name},
+                      {{"fairness_id", fairness},
+                       {"inference_pool", view.pool_name},
                        {"outcome", std::string(metrics::kFlowOutcomeNames[o])},
                        {"priority", p}},
                       b.buckets[o], b.sums[o]);
@@ -158,6 +203,7 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
   body += ",\"saturation_detector\":{\"queueDepthThreshold\":" +
           std::to_string(view.saturation.queue_depth_threshold) +
           ",\"kvCacheUtilThreshold\":" + std::to_string(view.saturation.kv_cache_util_threshold) +
+          ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) +
           ",\"metricsStalenessThresholdMs\":" +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                              view.saturation.metrics_staleness_threshold)
@@ -183,17 +229,29 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
   for (const auto& [priority, b] : sum_bands(workers)) {
     if (!first) body += ',';
     first = false;
-    uint64_t dispatched = 0, rejected = 0, evicted = 0;
-    for (size_t o = 0; o < metrics::kFlowOutcomeNames.size(); ++o) {
-      uint64_t count = 0;
-      for (uint64_t c : b.buckets[o]) count += c;
-      if (o == 0) dispatched += count;
-      else if (o == 1) rejected += count;
-      else evicted += count;
-    }
+    uint64_t evicted = 0;
+    for (size_t o = 2; o < metrics::kFlowOutcomeNames.size(); ++o) evicted += b.count(o);
     body += "{\"priority\":" + std::to_string(priority) + ",\"queued\":" + std::to_string(b.queued) +
-            ",\"queued_bytes\":" + std::to_string(b.bytes) + ",\"dispatched\":" + std::to_string(dispatched) +
-            ",\"rejected\":" + std::to_string(rejected) + ",\"evicted\":" + std::to_string(evicted) + "}";
+            ",\"queued_bytes\":" + std::to_string(b.bytes) + ",\"dispatched\":" + std::to_string(b.count(0)) +
+            ",\"rejected\":" + std::to_string(b.count(1)) + ",\"evicted\":" + std::to_string(evicted) + "}";
+  }
+  // Each worker's own flows (where a tenant's connections landed, how each was served).
+  body += "],\"workers\":[";
+  for (size_t i = 0; i < workers.size(); ++i) {
+    if (i) body += ',';
+    body += "{\"worker\":" + std::to_string(i) + ",\"fairness_id_overflow\":" +
+            std::to_string(workers[i]->flow_fairness_overflow.get()) + ",\"flows\":[";
+    bool first_flow = true;
+    for_each_series(*workers[i], [&](int64_t priority, std::string_view fairness, const metrics::FlowBandStats& s) {
+      BandSum b;
+      b.add(s);
+      if (!first_flow) body += ',';
+      first_flow = false;
+      body += "{\"priority\":" + std::to_string(priority) + ",\"fairness_id\":";
+      util::append_json_string(body, fairness);
+      body += ",\"queued\":" + std::to_string(b.queued) + ",\"dispatched\":" + std::to_string(b.count(0)) + "}";
+    });
+    body += "]}";
   }
   body += "],\"rate_limits\":";
   if (view.limiter) {

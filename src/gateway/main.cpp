@@ -83,6 +83,7 @@ void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control
   }
   std::unique_ptr<proxy::RequestRules> next = gateway::rules_from(&r.config);
   control.set_aliases(gateway::alias_names(*next));
+  control.set_saturation(next->flow.saturation);
   rules.publish(std::move(next));
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
   proxy::RulesPublisher rules(settings.workers);
   std::unique_ptr<proxy::RequestRules> first_rules = gateway::rules_from(config);
   control.set_aliases(gateway::alias_names(*first_rules));
+  control.set_saturation(first_rules->flow.saturation);
   rules.publish(std::move(first_rules));
   proxy::CatalogPublisher catalog(settings.workers);
   catalog.publish(std::make_unique<proxy::ModelCatalog>());

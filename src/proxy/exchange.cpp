@@ -172,7 +172,8 @@ std::string_view Exchange::fairness_id() const {
 void Exchange::enter_flow() {
   queued_ = true;
   queued_at_ns_ = steady_ns();
-  metrics::FlowBandStats& band = env_.stats->flow_bands.find_or_add(std::to_string(priority_));
+  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness_id(), env_.key_scratch);
+  flow_stats_ = &band;
   band.queued.add(1);
   band.queued_bytes.add(int64_t(request_->body.size()));
   if (!env_.flow->enqueue(this, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now())) {
@@ -184,7 +185,7 @@ void Exchange::enter_flow() {
 }
 
 void Exchange::observe_flow(FlowOutcome outcome) {
-  metrics::FlowBandStats& band = env_.stats->flow_bands.find_or_add(std::to_string(priority_));
+  metrics::FlowBandStats& band = *flow_stats_;
   band.queued.add(-1);
   band.queued_bytes.add(-int64_t(request_->body.size()));
   band.queue_duration[size_t(outcome)].observe(double(steady_ns() - queued_at_ns_) / 1e9,

@@ -50,7 +50,11 @@ FlowQueue::Entry FlowQueue::take_newest_of_longest(Bands::iterator it) {
   size_t longest = 0;
   for (size_t i = 1; i < flows.size(); ++i)
     if (flows[i].items.size() > flows[longest].items.size()) longest = i;
-  return take(it, longest, flows[longest].items.size() - 1);
+  const int32_t priority = it->first;
+  const std::string id = flows[longest].id;
+  const Entry entry = take(it, longest, flows[longest].items.size() - 1);
+  fairness_->left(priority, id, /*served=*/false);
+  return entry;
 }
 
 bool FlowQueue::enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes,
@@ -59,6 +63,17 @@ bool FlowQueue::enqueue(FlowWaiter* waiter, int32_t priority, std::string_view f
   if (band_limits.max_requests == 0 || bytes > band_limits.max_bytes || limits.total.max_requests == 0 ||
       bytes > limits.total.max_bytes)
     return false;
+  bool offered = false;
+  // Nothing waits anywhere: no queue to join, no turn to take; the request goes at once
+  // if the pool has room (the shared fairness table is not touched off saturation).
+  if (bands_.empty() && !dispatching_ && fairness_->waiting() == 0 &&
+      (shared_ == nullptr || shared_->highest_elsewhere(worker_, workers_) == FlowShared::kNone)) {
+    dispatching_ = true;
+    const bool gone = waiter->flow_try_dispatch();
+    dispatching_ = false;
+    if (gone) return true;
+    offered = true;  // refused: the pool is saturated, no second offer below
+  }
   std::vector<FlowWaiter*> evicted;
   for (;;) {
     auto it = bands_.find(priority);
@@ -95,9 +110,10 @@ bool FlowQueue::enqueue(FlowWaiter* waiter, int32_t priority, std::string_view f
   band.bytes += bytes;
   total_requests_ += 1;
   total_bytes_ += bytes;
+  fairness_->joined(priority, flow_id);
   publish();
   notify(evicted, FlowOutcome::EvictedDisplaced);
-  dispatch();
+  if (!offered) dispatch();
   return true;
 }
 
@@ -108,7 +124,10 @@ bool FlowQueue::remove(FlowWaiter* waiter) {
       std::deque<Entry>& items = flows[f].items;
       for (size_t i = 0; i < items.size(); ++i) {
         if (items[i].waiter != waiter) continue;
+        const int32_t priority = it->first;
+        const std::string id = flows[f].id;
         take(it, f, i);
+        fairness_->left(priority, id, /*served=*/false);
         publish();
         return true;
       }
@@ -127,7 +146,16 @@ void FlowQueue::dispatch() {
     if (shared_ && shared_->highest_elsewhere(worker_, workers_) > priority) break;
     Band& band = it->second;
     if (band.next >= band.flows.size()) band.next = 0;
-    const size_t f = band.next;
+    // The flow served least gateway-wide; among equals, round-robin order from `next`.
+    const size_t n = band.flows.size();
+    turn_scratch_.clear();
+    for (size_t k = 0; k < n; ++k) turn_scratch_.push_back(band.flows[(band.next + k) % n].id);
+    const ptrdiff_t chosen = fairness_->pick(priority, turn_scratch_);
+    turn_scratch_.clear();
+    // A flow waiting on another worker is behind all of ours: its turn (that worker
+    // rechecks within a few ms).
+    if (chosen < 0) break;
+    const size_t f = (band.next + size_t(chosen)) % n;
     const std::string id = band.flows[f].id;
     const Entry entry = take(it, f, 0);
     // Next turn to the next flow (take() moved `next` back when the flow emptied).
@@ -139,6 +167,7 @@ void FlowQueue::dispatch() {
     // this band as waiting here (a put-back would otherwise open a window in which they
     // dispatch a lower band).
     if (entry.waiter->flow_try_dispatch()) {
+      fairness_->left(priority, id, /*served=*/true);
       publish();
       continue;
     }

@@ -9,8 +9,9 @@
 //   3. Saturation: with one server saturated and the other free, nothing is forwarded
 //      to the saturated one (the scorers are set to ignore load, so only the detector
 //      keeps requests away).
-//   4. Fairness: two tenants in one band, one with 10x the clients, both backlogged:
-//      each gets >= 45% of what is served.
+//   4. Fairness: two tenants in one band, one with 10x the clients, both backlogged,
+//      two workers and the light tenant's connections all on one of them: each gets
+//      >= 45% of what is served (fairness holds across workers, not per worker).
 //   5. Rate limits: a tenant past its tokens-per-minute budget gets 429 with correct
 //      x-ratelimit-* headers and Retry-After; the other tenant is served.
 //   6. A client that disconnects while queued leaves the queue at once.
@@ -175,9 +176,9 @@ flowControl:
   assert.equal(band(f, -1).evicted, timedOut.length);
   // GAIE's flow-control families on :9090.
   const m = await scrape(`${gw.adminUrl}/metrics`);
-  assert.equal(m.get('inference_extension_flow_control_queue_size{inference_pool="vllm",priority="-1"}'), 0);
-  assert.equal(m.get('llm_d_epp_flow_control_queue_size{inference_pool="vllm",priority="-1"}'), 0);
-  assert.equal(m.get('inference_extension_flow_control_request_queue_duration_seconds_count{inference_pool="vllm",outcome="RejectedCapacity",priority="-1"}'), full.length);
+  assert.equal(m.get('inference_extension_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",priority="-1"}'), 0);
+  assert.equal(m.get('llm_d_epp_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",priority="-1"}'), 0);
+  assert.equal(m.get('inference_extension_flow_control_request_queue_duration_seconds_count{fairness_id="default-flow",inference_pool="vllm",outcome="RejectedCapacity",priority="-1"}'), full.length);
   assert.ok(m.has('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}'));
   agent.destroy();
 });
@@ -217,37 +218,77 @@ flowControl: {enabled: true}
   agent.destroy();
 });
 
-test('two tenants in one band, one with 10x the clients, both backlogged: each gets >= 45% of what is served', { timeout: 90000 }, async () => {
-  const sim = await startSim(['--max-num-seqs', '2', '--inter-token-latency-ms', '10']);
-  procs.push(sim);
-  // One worker: round robin between flows is per worker (see README, flow control).
-  const gw = await startGateway(['--workers', '1', '--config', writeConfig([sim], `
-saturationDetector: {queueDepthThreshold: 1}
+// The worker a keep-alive connection (one agent, one socket) landed on: the worker
+// whose count of `tenant`'s dispatched requests grew by this request (/debug/flow).
+function dispatchedPerWorker(flow, tenant) {
+  return flow.workers.map((w) => w.flows.filter((f) => f.fairness_id === tenant).reduce((n, f) => n + f.dispatched, 0));
+}
+async function workerOf(gw, agent, tenant) {
+  const before = dispatchedPerWorker(await debugFlow(gw), tenant);
+  const r = await post(agent, gw.url, '/v1/completions', body(1), { 'x-gateway-inference-fairness-id': tenant }, 30000);
+  assert.equal(r.status, 200, r.body);
+  const after = dispatchedPerWorker(await debugFlow(gw), tenant);
+  const grew = after.map((n, i) => n - before[i]);
+  assert.equal(grew.reduce((a, b) => a + b, 0), 1, `one dispatch counted: ${grew}`);
+  return grew.findIndex((d) => d === 1);
+}
+
+test('two tenants in one band, one with 10x the clients, both backlogged, the light one on one worker only: each gets >= 45% of what is served', { timeout: 120000 }, async () => {
+  // 2 sims x 2 sequences, nothing waits inside a server: 4 slots the workers share.
+  const sims = await Promise.all([0, 1].map(() => startSim(['--max-num-seqs', '2', '--inter-token-latency-ms', '10'])));
+  procs.push(...sims);
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig(sims, `
+saturationDetector: {queueDepthThreshold: 1, maxConcurrency: 2}
 flowControl: {enabled: true, defaultRequestTTL: 120s}
 `, false)]);
   procs.push(gw);
-  await untilRoutable(gw, 1);
-  const served = { heavy: [], light: [] };
-  let stop = false;
-  const client = (tenant) => async () => {
+  await untilRoutable(gw, 2);
+  // The light tenant's connections all on one worker: SO_REUSEPORT spreads connections
+  // by a hash; open connections and keep those that landed where the first one did.
+  const LIGHT = 6, HEAVY = 60;
+  const lightAgents = [];
+  let lightWorker = -1;
+  for (let tries = 0; lightAgents.length < LIGHT; tries++) {
+    assert.ok(tries < 80, `only ${lightAgents.length} of ${tries} connections landed on worker ${lightWorker}`);
     const agent = keepAliveAgent(1);
+    const w = await workerOf(gw, agent, 'light');
+    if (lightWorker < 0) lightWorker = w;
+    if (w === lightWorker) lightAgents.push(agent);
+    else agent.destroy();
+  }
+  const served = { heavy: 0, light: 0 };
+  let stop = false;
+  const client = (tenant, agent) => async () => {
     while (!stop) {
       const r = await post(agent, gw.url, '/v1/completions', body(3), { 'x-gateway-inference-fairness-id': tenant }, 60000);
       assert.equal(r.status, 200, r.body);
-      served[tenant].push(performance.now());
+      served[tenant]++;
     }
     agent.destroy();
   };
-  const clients = [...Array.from({ length: 50 }, () => client('heavy')()), ...Array.from({ length: 5 }, () => client('light')())];
-  // Both backlogged: the light tenant has requests waiting too.
-  await until('both tenants queued', async () => (await debugFlow(gw)).bands.some((b) => b.queued > 6));
-  const from = { heavy: served.heavy.length, light: served.light.length };
-  await until('120 more served', async () => served.heavy.length + served.light.length - from.heavy - from.light >= 120, 60000);
-  const heavy = served.heavy.length - from.heavy, light = served.light.length - from.light;
+  const clients = [...Array.from({ length: HEAVY }, () => client('heavy', keepAliveAgent(1))()),
+    ...lightAgents.map((a) => client('light', a)())];
+  // Both backlogged: each tenant has requests waiting.
+  const queued = (flow, tenant) => flow.workers.flatMap((w) => w.flows).filter((f) => f.fairness_id === tenant).reduce((n, f) => n + f.queued, 0);
+  await until('both tenants queued', async () => {
+    const f = await debugFlow(gw);
+    return queued(f, 'heavy') > 10 && queued(f, 'light') > 0;
+  }, 30000);
+  const startFlow = await debugFlow(gw);
+  const from = { ...served };
+  await until('200 more served', async () => served.heavy + served.light - from.heavy - from.light >= 200, 90000);
+  const heavy = served.heavy - from.heavy, light = served.light - from.light;
+  const endFlow = await debugFlow(gw);
   stop = true;
   await Promise.all(clients);
+  // The placement held: every light request went through its one worker, and the heavy
+  // tenant was served by both.
+  const lightBy = dispatchedPerWorker(endFlow, 'light');
+  const heavyBy = dispatchedPerWorker(endFlow, 'heavy').map((n, i) => n - dispatchedPerWorker(startFlow, 'heavy')[i]);
+  assert.equal(lightBy.filter((n, i) => i !== lightWorker && n > 0).length, 0, `light served by ${lightBy}`);
+  assert.ok(heavyBy.every((n) => n > 0), `heavy served by ${heavyBy}`);
   const total = heavy + light;
-  assert.ok(light / total >= 0.45 && heavy / total >= 0.45, `heavy ${heavy}, light ${light}`);
+  assert.ok(light / total >= 0.45 && heavy / total >= 0.45, `heavy ${heavy}, light ${light} (light on worker ${lightWorker}; heavy per worker ${heavyBy})`);
 });
 
 test('a tenant over its token budget gets 429 with x-ratelimit-* headers; the other tenant is not affected', { timeout: 60000 }, async () => {
@@ -351,3 +392,72 @@ test('rate limits and flow control reload with the config file (SIGHUP)', { time
   assert.equal(JSON.parse(last.body).error.code, 'rate_limit_exceeded_requests');
   agent.destroy();
 });
+
+test('fairness_id labels are bounded: past 64 series per worker a new id is counted as "other" (and counted)', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '8']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '1', '--config', writeConfig([sim], 'flowControl: {enabled: true}\n', false)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(1);
+  for (let i = 0; i < 70; i++) {
+    const r = await post(agent, gw.url, '/v1/completions', body(1), { 'x-gateway-inference-fairness-id': `tenant-${i}` }, 30000);
+    assert.equal(r.status, 200, r.body);
+  }
+  agent.destroy();
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  const ids = new Set();
+  let otherDispatched = 0;
+  for (const [series, v] of m) {
+    const id = /^inference_extension_flow_control_request_queue_duration_seconds_count\{fairness_id="([^"]*)",.*outcome="Dispatched"/.exec(series)?.[1];
+    if (id === undefined) continue;
+    ids.add(id);
+    if (id === 'other') otherDispatched += v;
+  }
+  assert.equal(ids.size, 65, [...ids].join(','));  // 64 named + "other"
+  assert.equal(otherDispatched, 6);
+  assert.equal(m.get('ringgate_flow_fairness_id_overflow_total'), 6);
+  const f = await debugFlow(gw);
+  assert.equal(f.workers[0].fairness_id_overflow, 6);
+  assert.equal(f.workers[0].flows.length, 65);
+});
+
+test('a config reload that changes the saturation thresholds changes the detector and the reported gauge', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '8', '--inter-token-latency-ms', '20']);
+  procs.push(sim);
+  const file = writeConfig([sim], 'saturationDetector: {maxConcurrency: 4}\nflowControl: {enabled: true}\n', false);
+  const gw = await startGateway(['--workers', '2', '--config', file]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(2);
+  // One long request in flight: saturation 1/4 under maxConcurrency 4.
+  const long = post(agent, gw.url, '/v1/completions', body(250), {}, 30000);
+  let f = await until('one request in flight', async () => {
+    const v = await debugFlow(gw);
+    return v.endpoints[0].inflight === 1 ? v : null;
+  });
+  assert.equal(f.saturation_detector.maxConcurrency, 4);
+  assert.equal(f.endpoints[0].saturated, false);
+  assert.ok(f.pool_saturation >= 0.25 && f.pool_saturation < 0.5, JSON.stringify(f));
+  const gauge = async () => (await scrape(`${gw.adminUrl}/metrics`)).get('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}');
+  const before = await gauge();
+  assert.ok(before >= 0.25 && before < 0.5, `gauge ${before}`);
+  // Reload with maxConcurrency 1: the same in-flight request now saturates the server.
+  writeFileSync(file, readFileSync(file, 'utf8').replace('maxConcurrency: 4', 'maxConcurrency: 1'));
+  gw.proc.kill('SIGHUP');
+  f = await until('the reloaded detector', async () => {
+    const v = await debugFlow(gw);
+    return v.saturation_detector.maxConcurrency === 1 ? v : null;
+  });
+  assert.equal(f.endpoints[0].saturated, true, JSON.stringify(f));
+  assert.ok(f.pool_saturation >= 1, JSON.stringify(f));
+  assert.ok((await gauge()) >= 1);
+  // And the workers' detector: a second request waits in the gateway until the first ends.
+  const second = post(agent, gw.url, '/v1/completions', body(1), {}, 30000);
+  await until('the second request queued', async () => band(await debugFlow(gw), 0).queued === 1);
+  const [a, b] = await Promise.all([long, second]);
+  assert.equal(a.status, 200, a.body);
+  assert.equal(b.status, 200, b.body);
+  agent.destroy();
+});
+

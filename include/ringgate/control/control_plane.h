@@ -69,6 +69,9 @@ class ControlPlane {
   // models the pool serves plus `aliases` (set_aliases() changes them on reload).
   void attach_catalog(proxy::CatalogPublisher* catalog) { catalog_ = catalog; }
   void set_aliases(std::vector<std::string> aliases);
+  // The saturation detector's settings the workers use now (the loaded rules: a reload
+  // that changes the thresholds changes what /metrics and /debug/flow report too).
+  void set_saturation(const sched::SaturationConfig& saturation);
 
   // Any thread: the pool's new membership (static list, demo servers, or a
   // discovery update). `synced` = discovery has seen the full list at least once.
@@ -118,6 +121,7 @@ class ControlPlane {
   std::vector<const proxy::WorkerCounters*> worker_counters_;
   proxy::CatalogPublisher* catalog_ = nullptr;
   std::vector<std::string> aliases_;       // guarded by pending_mutex_
+  sched::SaturationConfig saturation_;      // guarded by pending_mutex_
   bool aliases_changed_ = false;           // guarded by pending_mutex_
   std::vector<std::string> catalog_names_, catalog_known_; // control thread: last published
   ControlCounters counters_;

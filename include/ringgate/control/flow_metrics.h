@@ -22,7 +22,7 @@ struct FlowView {
   std::string pool_name;
   const sched::EndpointSnapshot* snapshot = nullptr;
   const sched::InflightCounters* inflight = nullptr;
-  sched::SaturationConfig saturation;  // as configured at start
+  sched::SaturationConfig saturation;  // the loaded config's (hot-reloaded with the rules)
   sched::Clock::time_point now{};
   const proxy::RateLimiter* limiter = nullptr;
 };

@@ -188,7 +188,8 @@ inline constexpr std::array<double, 16> kFlowQueueDurationBuckets = {
 inline constexpr std::array<std::string_view, 5> kFlowOutcomeNames = {
     "Dispatched", "RejectedCapacity", "EvictedTTL", "EvictedContextCancelled", "EvictedDisplaced"};
 
-// One priority band of this worker's flow-control queue (keyed by the priority in decimal).
+// One flow (priority band, fairness id) of this worker's flow-control queue: GAIE's
+// flow-control series carry both labels. Keyed by flow_series_key().
 struct FlowBandStats {
   SingleWriterGauge queued;        // requests waiting now
   SingleWriterGauge queued_bytes;  // their body bytes
@@ -204,6 +205,22 @@ inline std::string_view rate_limit_key(std::string_view tenant, bool tokens, std
   return scratch;
 }
 
+// Key of a flow-control series: (priority in decimal, fairness_id).
+inline std::string_view flow_series_key(int32_t priority, std::string_view fairness, std::string& scratch) {
+  scratch.clear();
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, priority);
+  (void)ec;
+  append_key_part(scratch, std::string_view(digits, size_t(end - digits)));
+  append_key_part(scratch, fairness);
+  return scratch;
+}
+
+// The fairness id is a client's header: each worker gives at most this many distinct
+// (priority, fairness_id) series a label of their own; later ones are counted under
+// fairness_id "other" of their band (and in flow_fairness_overflow).
+inline constexpr size_t kMaxFlowFairnessSeries = 64;
+
 struct WorkerStats {
   util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
   // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}
@@ -218,9 +235,27 @@ struct WorkerStats {
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
-  // Flow control: per priority band (bands come from the config: bounded).
-  util::SingleWriterTable<FlowBandStats, 64> flow_bands;
+  // Flow control: per (priority band, fairness id), keyed by flow_series_key(). Bands
+  // come from the config; named fairness ids are capped (kMaxFlowFairnessSeries), the
+  // rest share their band's "other" series: the table keeps room for one per band.
+  util::SingleWriterTable<FlowBandStats, 512> flow_bands;
+  size_t flow_named_series = 0;                // writer only
+  SingleWriterCounter flow_fairness_overflow;  // requests counted as fairness_id "other" past the cap
   util::SingleWriterTable<SingleWriterCounter, 256> rate_limit_rejections;  // by rate_limit_key()
 };
+
+// The series a queued request of (priority, fairness) is counted in (worker thread).
+inline FlowBandStats& flow_series(WorkerStats& stats, int32_t priority, std::string_view fairness,
+                                  std::string& scratch) {
+  if (FlowBandStats* s = stats.flow_bands.find(flow_series_key(priority, fairness, scratch))) return *s;
+  if (fairness != kOtherModelLabel) {
+    if (stats.flow_named_series >= kMaxFlowFairnessSeries) {
+      stats.flow_fairness_overflow.add();
+      return stats.flow_bands.find_or_add(flow_series_key(priority, kOtherModelLabel, scratch));
+    }
+    ++stats.flow_named_series;
+  }
+  return stats.flow_bands.find_or_add(scratch);
+}
 
 }  // namespace ringgate::metrics

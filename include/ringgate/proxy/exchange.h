@@ -263,6 +263,7 @@ class Exchange final : public AttemptListener, public net::TimerTarget, public F
   bool sheddable_ = false;
   bool queued_ = false;
   uint64_t queued_at_ns_ = 0;
+  metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
   bool rate_active_ = false;
   RateDecision rate_;
   uint64_t estimated_tokens_ = 0;

@@ -3,14 +3,16 @@
 // candidate endpoint is saturated, requests wait here instead of queueing inside a
 // model server where nobody can reorder them.
 //   - priority bands (InferenceObjective priority), highest band dispatched first;
-//   - within a band, flows (fairness id) take turns (round robin), FCFS within a flow;
+//   - within a band, flows (fairness id) share fairly across all workers: the flow
+//     served least gateway-wide goes next (FlowFairness), FCFS within a flow;
 //   - bounds per band (requests, bytes) and for all bands; when they bind, lower bands
 //     are evicted first, then the most backlogged flow of the same band gives up its
 //     newest request (a heavy tenant cannot fill the band and lock a light one out);
 //   - a TTL: a request that waited that long is evicted.
-// One FlowQueue per worker (no lock). Workers publish the highest priority they hold
-// in FlowShared, and a worker does not dispatch a band while another worker holds a
-// higher one, so "no lower band dispatched while a higher one waits" holds gateway-wide.
+// One FlowQueue per worker (no lock of its own). Workers publish the highest priority
+// they hold in FlowShared, and a worker does not dispatch a band while another worker
+// holds a higher one, so "no lower band dispatched while a higher one waits" holds
+// gateway-wide; FlowShared's FlowFairness does the same for flows within a band.
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -20,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ringgate/proxy/flow_fairness.h"
 
 namespace ringgate::proxy {
 
@@ -85,6 +89,9 @@ class FlowShared {
     return best;
   }
 
+  // Served and waiting counts per flow of each band, across the workers.
+  FlowFairness fairness;
+
  private:
   std::atomic<int32_t> highest_[kMaxWorkers];
 };
@@ -100,7 +107,7 @@ class FlowQueue {
  public:
   // shared may be null (one worker, tests); workers = how many publish into shared.
   FlowQueue(FlowShared* shared = nullptr, size_t worker = 0, size_t workers = 1)
-      : shared_(shared), worker_(worker), workers_(workers) {}
+      : shared_(shared), worker_(worker), workers_(workers), fairness_(shared ? &shared->fairness : &own_fairness_) {}
   FlowQueue(const FlowQueue&) = delete;
   FlowQueue& operator=(const FlowQueue&) = delete;
 
@@ -142,7 +149,8 @@ class FlowQueue {
   Flow& flow_of(Band& band, std::string_view id, bool at_next);
   // Removes entry `index` of flow `f` in band `it` (erasing what became empty).
   Entry take(Bands::iterator it, size_t f, size_t index);
-  // The tail (newest) of the most backlogged flow of band `it`.
+  // The tail (newest) of the most backlogged flow of band `it` (it leaves the fairness
+  // table too).
   Entry take_newest_of_longest(Bands::iterator it);
   void notify(std::vector<FlowWaiter*>& evicted, FlowOutcome outcome);
   void publish();
@@ -150,6 +158,9 @@ class FlowQueue {
   FlowShared* shared_;
   size_t worker_;
   size_t workers_;
+  FlowFairness own_fairness_;  // without FlowShared (one worker, tests)
+  FlowFairness* fairness_;
+  std::vector<std::string_view> turn_scratch_;  // dispatch(): this band's flow ids in turn order
   Bands bands_;
   uint64_t total_requests_ = 0;
   uint64_t total_bytes_ = 0;

@@ -52,6 +52,17 @@ class SingleWriterTable {
     return overflow_.value;
   }
 
+  // Writer thread only: the entry of `key`, null if it has none (nothing is added).
+  Value* find(std::string_view key) {
+    size_t mask = Capacity - 1;
+    for (size_t i = hash(key) & mask, probes = 0; probes < Capacity; i = (i + 1) & mask, ++probes) {
+      Entry* e = slots_[i].load(std::memory_order_relaxed);
+      if (!e) return nullptr;
+      if (e->key == key) return &e->value;
+    }
+    return nullptr;
+  }
+
   // Any thread: fn(std::string_view key, const Value&) for every entry, then the
   // overflow entry.
   template <class Fn>
