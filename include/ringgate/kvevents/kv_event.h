@@ -1,4 +1,4 @@
-// vLLM's KV-cache events (vllm/distributed/kv_events.py, vLLM 0.11) as plain
+// vLLM's KV-cache events (vllm/distributed/kv_events.py, vLLM 0.12) as plain
 // data, and their wire form: a KVEventBatch encoded by msgspec's msgpack
 // encoder, every struct array-like (fields in declaration order) and each
 // event tagged by its class name as the array's first element:

@@ -1,5 +1,5 @@
 // vLLM's prefix-cache block hashes for --prefix-caching-hash-algo sha256_cbor
-// (vllm/v1/core/kv_cache_utils.py, vllm/utils/hashing.py, vLLM 0.11):
+// (vllm/v1/core/kv_cache_utils.py, vllm/utils/hashing.py, vLLM 0.12):
 //
 //   NONE_HASH  = sha256(cbor(PYTHONHASHSEED as a text string))
 //   hash(b)    = sha256(cbor([parent or NONE_HASH (32 bytes), [token ids of b], extra_keys]))
@@ -29,6 +29,8 @@ class VllmBlockHasher {
   // `python_hash_seed`: the PYTHONHASHSEED value the vLLM server runs with
   // (vLLM uses random bytes when it is unset, and then nobody can match them).
   explicit VllmBlockHasher(std::string_view python_hash_seed);
+  // vLLM without PYTHONHASHSEED: NONE_HASH is 32 random bytes.
+  explicit VllmBlockHasher(const BlockDigest& none_hash) : none_hash_(none_hash) {}
 
   const BlockDigest& none_hash() const { return none_hash_; }
 
