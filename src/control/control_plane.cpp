@@ -381,7 +381,9 @@ AdminResponse ControlPlane::render_debug_endpoints() {
       body += ",\"reason\":";
       util::append_json_string(body, subscriber_ ? std::string_view(exact.reason)
                                                  : std::string_view("no KV events configured (prefix mode approximate)"));
-      body += ",\"blocks\":" + std::to_string(exact.blocks) + ",\"batches\":" + std::to_string(exact.batches) +
+      body += ",\"blocks\":" + std::to_string(exact.blocks) +
+              ",\"max_blocks\":" + std::to_string(subscriber_ ? exact_.max_blocks_per_endpoint() : 0) +
+              ",\"batches\":" + std::to_string(exact.batches) +
               ",\"last_seq\":" + std::to_string(exact.last_seq) + "}";
       body.push_back('}');
     }

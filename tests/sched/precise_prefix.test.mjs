@@ -130,6 +130,9 @@ test('a prompt cached on a server (by its events) is routed there; replay fills 
     assert.equal(got, targets[i].api, `prompt ${i} warmed on ${targets[i].api} went to ${got}`);
   }
 
+  const src = await waitSource(gw, a.api, () => true, 'any');
+  assert.equal(src.max_blocks, 262144);  // kvEvents.maxBlocksPerEndpoint's default: the bound, reported
+  assert.ok(src.blocks > 0 && src.blocks <= src.max_blocks);
   const m = await scrape(`${gw.adminUrl}/metrics`);
   assert.ok(m.get('ringgate_kv_events_index_blocks') > 0);
   assert.ok(m.get('ringgate_kv_events_index_memory_bytes') > 0);
