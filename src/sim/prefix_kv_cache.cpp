@@ -97,7 +97,12 @@ uint32_t PrefixKvCache::take_free_block() {
     by_hash_.erase(b.hash);  // evicted: its prefix is no longer cached (only this block holds the hash)
     b.hashed = false;
     // vLLM's _maybe_evict_cached_block: one BlockRemoved per evicted block.
-    if (recording_) events_.push_back(kvevents::BlockRemoved{{b.hash}, std::string(kvevents::kMediumGpu)});
+    if (recording_) {
+      kvevents::BlockRemoved removed;
+      removed.block_hashes.push_back(b.hash);
+      removed.medium.emplace(kvevents::kMediumGpu);
+      events_.emplace_back(std::move(removed));
+    }
   }
   b.ref_count = 1;
   ++used_;

@@ -24,10 +24,17 @@ std::string hex(std::string_view bytes) {
 KvEventBatch sample() {
   KvEventBatch b;
   b.ts = 1700000000.5;
-  b.events.push_back(BlockStored{{2164874634404590027ULL, 17270480062156288726ULL}, std::nullopt,
-                                 {1, 2, 3, 4, 5, 6, 7, 8}, 4, std::nullopt, "GPU"});
-  b.events.push_back(BlockRemoved{{2164874634404590027ULL}, "GPU"});
-  b.events.push_back(AllBlocksCleared{});
+  BlockStored stored;
+  stored.block_hashes = {2164874634404590027ULL, 17270480062156288726ULL};
+  stored.token_ids = {1, 2, 3, 4, 5, 6, 7, 8};
+  stored.block_size = 4;
+  stored.medium = "GPU";
+  b.events.emplace_back(std::move(stored));
+  BlockRemoved removed;
+  removed.block_hashes = {2164874634404590027ULL};
+  removed.medium = "GPU";
+  b.events.emplace_back(std::move(removed));
+  b.events.emplace_back(AllBlocksCleared{});
   b.data_parallel_rank = 0;
   return b;
 }
