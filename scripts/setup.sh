@@ -9,6 +9,7 @@ packages=(
   liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
   prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
   clang libclang-rt-14-dev libseccomp-dev
+  libzmq3-dev libmsgpack-cxx-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
   wrk nginx-light haproxy prometheus
   curl openssl procps iproute2 python3 ca-certificates

@@ -5,7 +5,7 @@
 // Every (config, workload) cell gets freshly started sims (cold caches) and a fresh proxy.
 // Hit rates come from the sims' own counters; an offline oracle replays the same
 // sequence (see oracle.mjs). Run through perf/routing/compare.sh; --help for options.
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
@@ -13,14 +13,14 @@ import { makeWorkload, completionPrompt } from '../loadgen/workload.mjs';
 import { replay } from './oracle.mjs';
 import { startSims, simCounters, diff, binaries } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, helpText, sleep } from './proxies.mjs';
-import { stop as stopProc } from '../../tests/lib/procs.mjs';
+import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
 
 const HERE = import.meta.dirname;
 const D = {
   rate: 100, duration: 25, sims: 4, kvBlocks: 1200, blockSize: 16, prefillUs: 100, itlMs: 5,
   maxNumSeqs: 8, maxTokens: 24, warmup: 10, maxModelLen: 4096, seed: 1, workers: 2, streamFraction: 1,
   api: 'completions', model: 'facebook/opt-125m',
-  configs: 'ringgate,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash', workloads: 'A,B',
+  configs: 'ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash', workloads: 'A,B',
   ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
   simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10,
 };
@@ -32,7 +32,7 @@ const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopbac
   --prefill-us US --itl-ms MS  sim latency model                                  [${D.prefillUs} ${D.itlMs}]
   --max-tokens N --stream-fraction F --api completions|chat --seed N              [${D.maxTokens} ${D.streamFraction} ${D.api} ${D.seed}]
   --workers N                  ringgate worker threads                            [${D.workers}]
-  --configs LIST               of ringgate,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash  [all]
+  --configs LIST               of ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash  [all]
                                (haproxy-hash: consistent hash of the prompt's first 96 bytes, a
                                reference for naive prefix affinity; not one of the issue's rows)
   --workloads LIST             A,B
@@ -73,8 +73,30 @@ function cpuSeconds(pid) {
 }
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 
+// ringgate-precise: the sims publish vLLM KV-cache events (PYTHONHASHSEED=0) and the
+// gateway scores by them (scheduler.scorers.prefix.mode: precise), from a config file.
+const kvEventsSimArgs = ['--kv-events-config', JSON.stringify({ enable_kv_cache_events: true, publisher: 'zmq',
+  endpoint: 'tcp://127.0.0.1:*', replay_endpoint: 'tcp://127.0.0.1:*', topic: 'kv' })];
+function preciseConfig(o, sims) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-precise-')), 'gateway.yaml');
+  writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
+scheduler:
+  scorers: {prefix: {weight: 3, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
+kvEvents:
+  topic: kv
+  endpoints:
+${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}
+`);
+  return file;
+}
+
 async function runCell(o, config, workload, simArgs, notes) {
-  const sims = await startSims(o.sims, simArgs);
+  const precise = config === 'ringgate-precise';
+  const sims = precise
+    ? await Promise.all(Array.from({ length: o.sims }, () => startSim([...simArgs, ...kvEventsSimArgs], { env: { PYTHONHASHSEED: '0' } })))
+    : await startSims(o.sims, simArgs);
   const eps = sims.map((s) => `127.0.0.1:${s.port}`);
   let proxy;
   try {
@@ -84,7 +106,7 @@ async function runCell(o, config, workload, simArgs, notes) {
     else if (config.startsWith('ringgate')) {
       const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
       if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
-      proxy = await startRinggate(eps, extra);
+      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)]) : await startRinggate(eps, extra);
     } else throw new Error(`unknown config ${config}`);
     // One request sequence for the cell: the warm-up takes its first requests, the
     // measured window continues it (same system prompts, new requests).
@@ -207,7 +229,7 @@ async function main() {
         (rgHelp.length ? `; ringgate --help mentions: ${rgHelp.join(' | ')}` : '; ringgate --help mentions no prefix/scorer flag'));
     }
   }
-  const labels = { ringgate: 'ringgate', 'ringgate-noprefix': words(o.noprefixArgs).length ? 'ringgate-noprefix' : 'ringgate-noprefix*', 'nginx-rr': 'nginx-rr', 'haproxy-lc': 'haproxy-lc', 'haproxy-hash': 'haproxy-hash' };
+  const labels = { 'ringgate-precise': 'ringgate-precise', ringgate: 'ringgate', 'ringgate-noprefix': words(o.noprefixArgs).length ? 'ringgate-noprefix' : 'ringgate-noprefix*', 'nginx-rr': 'nginx-rr', 'haproxy-lc': 'haproxy-lc', 'haproxy-hash': 'haproxy-hash' };
   const meta = { date: new Date().toISOString(), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
   const workloads = o.workloads.split(',').map((w) => w.trim().toUpperCase());
   const rows = [], oracles = new Map();

@@ -137,6 +137,7 @@ ${endpoints.map((e, i) => `  server s${i} ${e}`).join('\n')}
 
 // ringgate in front of `endpoints`; extra args appended. Waits for /readyz when the
 // admin server answers it (any 2xx), else for the first /v1/models answer.
+// `endpoints`: host:port strings, or (with a `config` YAML path in extraArgs) none.
 export async function startRinggate(endpoints, extraArgs = []) {
   const args = [...endpoints.flatMap((e) => ['--endpoint', e]), ...extraArgs];
   const g = await startGateway(args);

@@ -297,7 +297,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
       switch (kind) {
         case DocumentKind::Gateway: {
           auto fields = reader.read_map(doc, "",
-                                        {"apiVersion", "kind", "metadata", "listen", "workers", "pool", "scheduler",
+                                        {"apiVersion", "kind", "metadata", "listen", "workers", "pool", "scheduler", "kvEvents",
                                          "limits", "timeouts", "metrics", "health", "retries", "accessLog", "io",
                                          "saturationDetector", "flowControl", "rateLimits", "mode"});
           if (!fields) break;

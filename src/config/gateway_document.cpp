@@ -162,6 +162,68 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
   }
 }
 
+void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KvEventsConfig& out) {
+  auto fields = r.read_map(node, path, {"port", "replayPort", "topic", "maxBlocksPerEndpoint", "endpoints"});
+  if (!fields) return;
+  with_field(*fields, path, "port", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.port, r.read_int(v, p, 1, 65535));
+  });
+  with_field(*fields, path, "replayPort", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.replay_port, r.read_int(v, p, 0, 65535));
+  });
+  with_field(*fields, path, "topic", [&](const YAML::Node& v, const std::string& p) {
+    auto topic = r.read_string(v, p, true);
+    if (topic && topic->size() > 256) r.error(v, p, "at most 256 characters");
+    else assign(out.topic, topic);
+  });
+  with_field(*fields, path, "maxBlocksPerEndpoint", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_blocks_per_endpoint, r.read_int(v, p, 1, int64_t(1) << 26));
+  });
+  with_field(*fields, path, "endpoints", [&](const YAML::Node& v, const std::string& p) {
+    if (!r.expect_sequence(v, p)) return;
+    if (v.size() > 4096) {
+      r.error(v, p, "at most 4096 entries");
+      return;
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string ip = p + "[" + std::to_string(i) + "]";
+      auto item = r.read_map(v[i], ip, {"endpoint", "address", "replay"});
+      if (!item) continue;
+      KvEventsEndpoint e;
+      bool ok = true;
+      auto address_field = [&](std::string_view key, std::string& target, bool required) {
+        bool seen = false;
+        with_field(*item, ip, key, [&](const YAML::Node& x, const std::string& xp) {
+          seen = true;
+          auto a = r.read_string(x, xp);
+          if (a && (!a->starts_with("tcp://") || a->size() > 256)) r.error(x, xp, "must be tcp://host:port");
+          else if (a) target = *a;
+          else ok = false;
+        });
+        if (required && !seen) {
+          r.error(v[i], ip, "missing required field '" + std::string(key) + "'");
+          ok = false;
+        }
+      };
+      bool has_endpoint = false;
+      with_field(*item, ip, "endpoint", [&](const YAML::Node& x, const std::string& xp) {
+        auto hp = r.read_host_port(x, xp, false);
+        if (hp) {
+          e.endpoint = *hp;
+          has_endpoint = true;
+        }
+      });
+      if (!has_endpoint) {
+        r.error(v[i], ip, "needs 'endpoint: host:port' (a pool endpoint)");
+        ok = false;
+      }
+      address_field("address", e.address, true);
+      address_field("replay", e.replay, false);
+      if (ok) out.endpoints.push_back(std::move(e));
+    }
+  });
+}
+
 void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
   auto fields = r.read_map(
       node, path,
@@ -177,7 +239,36 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     };
     weight("queue", out.scorers.queue);
     weight("kv-cache", out.scorers.kv_cache);
-    weight("prefix", out.scorers.prefix);
+    with_field(*scorers, p, "prefix", [&](const YAML::Node& w, const std::string& wp) {
+      if (!w.IsMap()) {
+        assign(out.scorers.prefix, r.read_number(w, wp, 0.0, 1000.0));
+        return;
+      }
+      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "blockSize", "hashSeed"});
+      if (!prefix) return;
+      with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
+        assign(out.scorers.prefix, r.read_number(x, xp, 0.0, 1000.0));
+      });
+      with_field(*prefix, wp, "mode", [&](const YAML::Node& x, const std::string& xp) {
+        auto mode = r.read_string(x, xp);
+        if (mode && *mode != "approximate" && *mode != "precise") r.error(x, xp, "must be approximate or precise");
+        else assign(out.prefix.mode, mode);
+      });
+      with_field(*prefix, wp, "tokenizer", [&](const YAML::Node& x, const std::string& xp) {
+        auto tokenizer = r.read_string(x, xp);
+        if (tokenizer && *tokenizer != "sim-bytes")
+          r.error(x, xp, "must be sim-bytes (ringgate-sim's 4-bytes-a-token rule)");
+        else assign(out.prefix.tokenizer, tokenizer);
+      });
+      with_field(*prefix, wp, "blockSize", [&](const YAML::Node& x, const std::string& xp) {
+        assign(out.prefix.block_size, r.read_int(x, xp, 1, 1 << 16));
+      });
+      with_field(*prefix, wp, "hashSeed", [&](const YAML::Node& x, const std::string& xp) {
+        auto seed = r.read_string(x, xp, true);
+        if (seed && seed->size() > 256) r.error(x, xp, "at most 256 characters");
+        else assign(out.prefix.hash_seed, seed);
+      });
+    });
     if (out.scorers.queue == 0 && out.scorers.kv_cache == 0 && out.scorers.prefix == 0)
       r.error(v, p, "at least one scorer weight must be above 0");
   });
@@ -479,6 +570,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
   });
   with_field(doc, "", "scheduler",
              [&](const YAML::Node& v, const std::string& p) { read_scheduler(r, v, p, c.scheduler); });
+  with_field(doc, "", "kvEvents",
+             [&](const YAML::Node& v, const std::string& p) { read_kv_events(r, v, p, c.kv_events); });
   with_field(doc, "", "limits", [&](const YAML::Node& v, const std::string& p) { read_limits(r, v, p, c.limits); });
   with_field(doc, "", "timeouts",
              [&](const YAML::Node& v, const std::string& p) { read_timeouts(r, v, p, c.timeouts); });

@@ -25,6 +25,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)),
       publisher_(options_.workers + 1),
       index_(size_t(1) << 16, size_t(1) << 16, options_.scheduler.prefix_index_bytes),
+      exact_(size_t(options_.kv_events.max_blocks_per_endpoint)),
       health_(options_.health),
       pool_(loop_, registry_, options_.pool),
       worker_stats_(options_.workers, nullptr),
@@ -39,6 +40,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
     admin_ = std::make_unique<AdminServer>(loop_, options_.admin_listen_fd);
     install_routes();
   }
+  if (options_.scheduler.precise_prefix)
+    subscriber_ = std::make_unique<KvEventSubscriber>(exact_, kvevents::KvEventLimits{}, options_.kv_events.topic);
   // Workers may start before the first membership arrives: give them an empty pool.
   publisher_.publish(std::make_unique<sched::EndpointSnapshot>(std::vector<sched::EndpointState>{}));
 }
@@ -128,6 +131,33 @@ void ControlPlane::apply_pending_endpoints() {
   for (sched::EndpointId gone : pool_.take_removed()) index_.purge(gone);
 }
 
+// Each endpoint's event addresses: an explicit kvEvents.endpoints entry, else its
+// host and kvEvents.port (replayPort). Only changes reach the subscriber.
+void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
+  std::vector<KvEventSource> sources;
+  const config::KvEventsConfig& kv = options_.kv_events;
+  for (const sched::EndpointState& e : snapshot.endpoints()) {
+    KvEventSource src;
+    src.id = e.id;
+    auto it = std::find_if(kv.endpoints.begin(), kv.endpoints.end(), [&](const config::KvEventsEndpoint& x) {
+      return x.endpoint.host == e.address.host && x.endpoint.port == e.address.port;
+    });
+    const bool v6 = e.address.host.find(':') != std::string::npos;
+    const std::string host = v6 ? "[" + e.address.host + "]" : e.address.host;
+    if (it != kv.endpoints.end()) {
+      src.address = it->address;
+      src.replay_address = it->replay;
+    } else {
+      src.address = "tcp://" + host + ":" + std::to_string(kv.port);
+      if (kv.replay_port) src.replay_address = "tcp://" + host + ":" + std::to_string(kv.replay_port);
+    }
+    sources.push_back(std::move(src));
+  }
+  if (sources == kv_sources_) return;
+  kv_sources_ = sources;
+  subscriber_->set_sources(std::move(sources));
+}
+
 void ControlPlane::publish_if_changed() {
   const bool published = pool_.changed();
   if (published) {
@@ -147,6 +177,7 @@ void ControlPlane::publish_if_changed() {
     }
     std::fill(routable_by_id_.begin(), routable_by_id_.end(), 0);
     for (const sched::EndpointState& e : snapshot->endpoints()) routable_by_id_[e.id] = e.routable ? 1 : 0;
+    if (subscriber_) update_kv_sources(*snapshot);
     publisher_.publish(std::move(snapshot));
     ++counters_.snapshots_published;
     routable_.store(routable, std::memory_order_relaxed);
@@ -289,9 +320,39 @@ AdminResponse ControlPlane::render_metrics() {
     for (const metrics::WorkerStats* w : worker_stats_)
       if (w) counters.access_log_dropped += w->access_log.dropped();
   }
-  return {200, "text/plain; version=0.0.4; charset=utf-8",
-          render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters, options_.build,
-                                 options_.metric_names, &flow)};
+  std::string text = render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters,
+                                            options_.build, options_.metric_names, &flow);
+  if (subscriber_) append_kv_event_metrics(text);
+  return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
+}
+
+// Precise prefix mode: the exact index's size and bound, and the event streams' health.
+void ControlPlane::append_kv_event_metrics(std::string& out) const {
+  const sched::ExactIndexStats st = exact_.stats();
+  const KvEventSubscriberCounters& c = subscriber_->counters();
+  auto gauge = [&](const char* name, const char* help, const char* type, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  gauge("ringgate_kv_events_index_blocks", "Block hashes held by the KV-event (precise) index, all endpoints.",
+        "gauge", st.blocks);
+  gauge("ringgate_kv_events_index_memory_bytes", "Estimated memory of the KV-event (precise) index.", "gauge",
+        st.memory_bytes);
+  gauge("ringgate_kv_events_index_max_blocks_per_endpoint", "Bound on one endpoint's blocks (kvEvents.maxBlocksPerEndpoint).",
+        "gauge", st.max_blocks_per_endpoint);
+  gauge("ringgate_kv_events_endpoints_precise", "Endpoints scored from their KV events.", "gauge",
+        st.endpoints_precise);
+  gauge("ringgate_kv_events_endpoints_fallback",
+        "Endpoints whose KV-event stream lost events: scored by the approximate index until resynced.", "gauge",
+        st.endpoints_fallback);
+  gauge("ringgate_kv_events_batches_total", "KV-event batches applied (replayed ones included).", "counter",
+        c.batches.load(std::memory_order_relaxed));
+  gauge("ringgate_kv_events_replayed_batches_total", "KV-event batches obtained by replay requests.", "counter",
+        c.replayed_batches.load(std::memory_order_relaxed));
+  gauge("ringgate_kv_events_gaps_total", "Sequence gaps seen in KV-event streams.", "counter",
+        c.gaps.load(std::memory_order_relaxed));
+  gauge("ringgate_kv_events_decode_errors_total", "KV-event messages refused (bad framing or payload).", "counter",
+        c.decode_errors.load(std::memory_order_relaxed));
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {
@@ -322,6 +383,17 @@ AdminResponse ControlPlane::render_debug_endpoints() {
         util::append_json_string(body, h->last_error);
         body.push_back('}');
       }
+      // Where its prefix score comes from: KV events (precise) or the approximate index, and why.
+      const sched::ExactEndpointReport exact = subscriber_ ? exact_.report(reports[i].id) : sched::ExactEndpointReport{};
+      body += ",\"prefix_source\":{\"source\":";
+      util::append_json_string(body, subscriber_ ? sched::to_string(exact.state) : "approximate");
+      body += ",\"reason\":";
+      util::append_json_string(body, subscriber_ ? std::string_view(exact.reason)
+                                                 : std::string_view("no KV events configured (prefix mode approximate)"));
+      body += ",\"blocks\":" + std::to_string(exact.blocks) +
+              ",\"max_blocks\":" + std::to_string(subscriber_ ? exact_.max_blocks_per_endpoint() : 0) +
+              ",\"batches\":" + std::to_string(exact.batches) +
+              ",\"last_seq\":" + std::to_string(exact.last_seq) + "}";
       body.push_back('}');
     }
   }

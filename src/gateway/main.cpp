@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
   control_options.scheduler = settings.scheduler;
+  control_options.kv_events = settings.kv_events;
   control_options.limiter = &limiter;
   control_options.health = settings.health;
   control_options.workers = settings.workers;
@@ -208,6 +209,7 @@ int main(int argc, char** argv) {
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;
+  context.router.exact = control.exact_index();
   context.rules = &rules;
   context.catalog = &catalog;
 

@@ -90,6 +90,10 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
   if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  s.scheduler.precise_prefix = g.scheduler.prefix.mode == "precise";
+  s.scheduler.precise_block_size = g.scheduler.prefix.block_size;
+  s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
+  s.kv_events = g.kv_events;
   if (set("saturationDetector")) {
     s.scheduler.saturation.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
     s.scheduler.saturation.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;

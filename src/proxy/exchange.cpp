@@ -354,6 +354,7 @@ RouteDecision Exchange::route_next() {
   route.model = target_model_;
   route.stats_target = stats_label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
+  route.body = request_->body;
   if (digested_) {
     route.prefix_chain = digest_.chain();
     route.chained = true;

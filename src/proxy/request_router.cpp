@@ -1,5 +1,6 @@
 #include "ringgate/proxy/request_router.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -17,11 +18,15 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
     : shared_(shared),
       reader_(shared.publisher->reader(worker_slot)),
       hasher_(shared.prefix_block_bytes),
-      scheduler_(shared.scheduler, *shared.index, *shared.inflight),
+      scheduler_(shared.scheduler, *shared.index, *shared.inflight, shared.exact),
       rng_(0x5eed0000ull + worker_slot),
       stats_(stats) {
   hashes_.reserve(4096);
   exclude_.reserve(256);
+  if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
+    tokenizer_ = std::make_unique<openai::SimByteTokenizer>();
+    vllm_hasher_ = std::make_unique<kvevents::VllmBlockHasher>(shared.scheduler.hash_seed);
+  }
 }
 
 RequestRouter::~RequestRouter() { reader_.release(); }
@@ -41,6 +46,18 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   sched::PickRequest pick;
   pick.model = request.model;
   pick.prefix_hashes = hashes_;
+  precise_hashes_.clear();
+  if (tokenizer_ && !request.body.empty() && tokenizer_->encode(request.body, token_ids_)) {
+    // vLLM's extra_keys: the adapter's name when the target is a LoRA adapter.
+    std::string_view lora;
+    const auto serving = snapshot_->endpoints_for(request.model).serving;
+    if (!serving.empty()) {
+      const auto& adapters = snapshot_->endpoints()[serving[0]].lora_adapters;
+      if (std::find(adapters.begin(), adapters.end(), request.model) != adapters.end()) lora = request.model;
+    }
+    vllm_hasher_->hash_prompt(token_ids_, shared_.scheduler.precise_block_size, lora, precise_hashes_);
+  }
+  pick.precise_hashes = precise_hashes_;
   pick.session_id = request.session_id;
   pick.sheddable = request.sheddable;
   pick.hold_when_saturated = request.hold_when_saturated;

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "ringgate/sched/filters.h"
 #include "ringgate/sched/inflight_counters.h"
@@ -52,8 +53,9 @@ const char* to_string(PickStatus status) {
   return "unknown";
 }
 
-Scheduler::Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight)
-    : config_(config), index_(index), inflight_(inflight) {}
+Scheduler::Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight,
+                     const ExactBlockIndex* exact)
+    : config_(config), index_(index), inflight_(inflight), exact_(exact) {}
 
 PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng) {
   PickResult result;
@@ -119,6 +121,19 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
       any_match = true;
     }
     for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = -1;
+    if (exact_ != nullptr && !request.precise_hashes.empty()) {
+      // Endpoints with a trusted event stream: the leading blocks they really hold,
+      // in the approximate index's units (the score is a fraction of the prompt).
+      const double precise_total = double(request.precise_hashes.size());
+      for (EndpointSignals& c : candidates) {
+        const int64_t held = exact_->leading_blocks(c.id, request.precise_hashes);
+        if (held < 0) continue;  // not precise: keeps its approximate match
+        c.prefix_blocks = uint32_t(std::llround(double(held) / precise_total * double(total_blocks)));
+        if (held > 0 && c.prefix_blocks == 0) c.prefix_blocks = 1;
+      }
+      any_match = std::any_of(candidates.begin(), candidates.end(),
+                              [](const EndpointSignals& c) { return c.prefix_blocks > 0; });
+    }
   }
 
   const Clock::time_point lookup_done = Clock::now();

@@ -10,7 +10,9 @@ Engine::Engine(const EngineConfig& config)
     : config_(config),
       kv_(config.kv_blocks),
       counters_(config.max_model_len),
-      lora_running_(config.num_loras, 0) {}
+      lora_running_(config.num_loras, 0) {
+  if (config.kv_events) kv_.record_events();
+}
 
 uint32_t Engine::blocks_for(uint64_t tokens) const {
   return static_cast<uint32_t>((tokens + config_.block_size - 1) / config_.block_size);
@@ -59,7 +61,10 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   const uint32_t max_cached = tokens > 0 ? static_cast<uint32_t>((tokens - 1) / config_.block_size) : 0;
   const uint32_t needed = std::max<uint32_t>(blocks_for(tokens), 1);
   const uint32_t hashed = static_cast<uint32_t>(std::min<size_t>(hashes.size(), needed));
-  if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached)) return false;
+  // vLLM's lora_id is the adapter's lora_int_id, counted from 1.
+  const StoredBlockInfo info{s.request.block_tokens, config_.block_size,
+                             s.request.lora >= 0 ? std::optional<int64_t>(s.request.lora + 1) : std::nullopt};
+  if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached, &info)) return false;
   s.running = true;
   running_order_.push_back(id);
   if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) ++active_loras_;

@@ -1,5 +1,6 @@
 // ringgate-sim: a vLLM simulator. See src/sim/README.md.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <variant>
 #include <vector>
@@ -20,7 +21,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringgate-sim: error: %s\n", error->message.c_str());
     return 2;
   }
-  const SimOptions& options = std::get<SimOptions>(parsed);
+  SimOptions& options = std::get<SimOptions>(parsed);
+  // As vLLM: PYTHONHASHSEED seeds the block hashes' NONE_HASH; unset, it is random.
+  if (const char* seed = std::getenv("PYTHONHASHSEED")) options.python_hash_seed = seed;
+  else if (options.kv_events.publishing())
+    std::fprintf(stderr, "ringgate-sim: warning: PYTHONHASHSEED is not set: block hashes in KV events "
+                         "are not reproducible (set it to match a gateway's precise prefix scorer)\n");
 
   ServerLoop loop(options);
   if (std::string error = loop.start(); !error.empty()) {
@@ -45,7 +51,12 @@ int main(int argc, char** argv) {
                options.served_model_names.front().c_str(), options.loras.size(), loop.address().c_str(),
                options.max_num_seqs, options.kv_blocks, options.block_size,
                options.mode == OutputMode::echo ? "echo" : "random");
-  std::printf("{\"event\":\"listening\",\"api\":\"%s\"}\n", loop.address().c_str());
+  std::string kv;
+  if (const KvEventPublisher* p = loop.kv_events()) {
+    kv = ",\"kv_events\":\"" + p->endpoint() + "\"";
+    if (!p->replay_endpoint().empty()) kv += ",\"kv_replay\":\"" + p->replay_endpoint() + "\"";
+  }
+  std::printf("{\"event\":\"listening\",\"api\":\"%s\"%s}\n", loop.address().c_str(), kv.c_str());
   std::fflush(stdout);
   return loop.run();
 }

@@ -41,6 +41,11 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
     {"--kv-cache-size", "N", "llm-d-inference-sim's name for --kv-blocks"},
+    {"--kv-events-config", "JSON",
+     "vLLM's KV-cache events: {\"enable_kv_cache_events\": true, \"publisher\": \"zmq\", \"endpoint\": "
+     "\"tcp://*:5557\", \"replay_endpoint\", \"topic\", \"buffer_steps\", \"hwm\", \"max_queue_size\"}"},
+    {"--prefix-caching-hash-algo", "sha256_cbor",
+     "block hash function; only sha256_cbor (seeded by PYTHONHASHSEED, as vLLM) is simulated"},
     {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
     {"--help", "", "print this help and exit"},
 };
@@ -75,6 +80,53 @@ bool parse_lora_json(std::string_view text, LoraAdapter& out) {
   out.name = name;
   out.path = path;
   return true;
+}
+
+// vLLM's KVEventsConfig as JSON. Unknown keys are refused, as vLLM's config does.
+std::string parse_kv_events_json(std::string_view text, KvEventsConfig& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (parser.parse(text.data(), text.size()).get(doc)) return "a JSON object";
+  KvEventsConfig c;
+  bool publisher_given = false;
+  for (auto [key, value] : doc) {
+    auto get_uint = [&](uint32_t& field) -> bool {
+      uint64_t v = 0;
+      if (value.get(v) || v == 0 || v > 100000000) return false;
+      field = static_cast<uint32_t>(v);
+      return true;
+    };
+    auto get_string = [&](std::string& field) -> bool {
+      std::string_view v;
+      if (value.get(v) || v.size() > 1024) return false;
+      field = v;
+      return true;
+    };
+    if (key == "enable_kv_cache_events") {
+      if (value.get(c.enable_kv_cache_events)) return "enable_kv_cache_events: a boolean";
+    } else if (key == "publisher") {
+      if (!get_string(c.publisher) || (c.publisher != "zmq" && c.publisher != "null")) return "publisher: zmq or null";
+      publisher_given = true;
+    } else if (key == "endpoint") {
+      if (!get_string(c.endpoint) || c.endpoint.empty()) return "endpoint: a ZMQ address such as tcp://*:5557";
+    } else if (key == "replay_endpoint") {
+      if (value.is_null()) c.replay_endpoint.clear();
+      else if (!get_string(c.replay_endpoint)) return "replay_endpoint: a ZMQ address or null";
+    } else if (key == "topic") {
+      if (!get_string(c.topic)) return "topic: a string";
+    } else if (key == "buffer_steps") {
+      if (!get_uint(c.buffer_steps)) return "buffer_steps: a positive integer";
+    } else if (key == "hwm") {
+      if (!get_uint(c.hwm)) return "hwm: a positive integer";
+    } else if (key == "max_queue_size") {
+      if (!get_uint(c.max_queue_size)) return "max_queue_size: a positive integer";
+    } else {
+      return "unknown key '" + std::string(key) + "'";
+    }
+  }
+  if (c.enable_kv_cache_events && !publisher_given) c.publisher = "zmq";
+  out = std::move(c);
+  return "";
 }
 
 // Applies one "--flag value"; returns an error message or "".
@@ -137,6 +189,10 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (value == "0.12" || value == "0.12.0") o.vllm_version = "0.12.0";
     else if (value == "0.10" || value == "0.10.2") o.vllm_version = "0.10.2";
     else return bad("0.10 or 0.12");
+  } else if (flag == "--kv-events-config") {
+    if (auto err = parse_kv_events_json(value, o.kv_events); !err.empty()) return "--kv-events-config: " + err;
+  } else if (flag == "--prefix-caching-hash-algo") {
+    if (value != "sha256_cbor") return bad("sha256_cbor");
   } else if (flag == "--seed") {
     if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
   } else {

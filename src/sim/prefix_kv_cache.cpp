@@ -33,7 +33,7 @@ bool PrefixKvCache::can_allocate(std::span<const uint64_t> hashes, uint32_t extr
 }
 
 bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out,
-                             uint32_t max_cached_blocks) {
+                             uint32_t max_cached_blocks, const StoredBlockInfo* info) {
   if (!can_allocate(hashes, extra_blocks, max_cached_blocks)) return false;
   out.blocks.clear();
   out.blocks.reserve(hashes.size() + extra_blocks);
@@ -50,16 +50,25 @@ bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_bl
     out.blocks.push_back(it->second);
     ++out.cached_blocks;
   }
+  // vLLM takes every new block (evicting: BlockRemoved) before it caches the
+  // full ones (BlockStored), so the stored events go after this call's removals.
+  std::vector<kvevents::BlockStored> stored;
+  bool joined = false;  // whether the next new block continues the last event
   for (; i < hashes.size(); ++i) {
     uint32_t index = take_free_block();
     // A later block can outlive an evicted earlier one; keep the first copy findable.
     if (by_hash_.emplace(hashes[i], index).second) {
       blocks_[index].hash = hashes[i];
       blocks_[index].hashed = true;
+      if (recording_) record_stored(stored, joined, hashes, i, info);
+      joined = true;
+    } else {
+      joined = false;  // a copy is not cached again: the next new block starts a new event
     }
     out.blocks.push_back(index);
   }
   for (uint32_t e = 0; e < extra_blocks; ++e) out.blocks.push_back(take_free_block());
+  for (auto& e : stored) events_.push_back(std::move(e));
   return true;
 }
 
@@ -87,10 +96,39 @@ uint32_t PrefixKvCache::take_free_block() {
   if (b.hashed) {
     by_hash_.erase(b.hash);  // evicted: its prefix is no longer cached (only this block holds the hash)
     b.hashed = false;
+    // vLLM's _maybe_evict_cached_block: one BlockRemoved per evicted block.
+    if (recording_) {
+      kvevents::BlockRemoved removed;
+      removed.block_hashes.push_back(b.hash);
+      removed.medium.emplace(kvevents::kMediumGpu);
+      events_.emplace_back(std::move(removed));
+    }
   }
   b.ref_count = 1;
   ++used_;
   return index;
+}
+
+void PrefixKvCache::record_stored(std::vector<kvevents::BlockStored>& stored, bool joined,
+                                  std::span<const uint64_t> hashes, size_t i, const StoredBlockInfo* info) {
+  // vLLM's cache_full_blocks: one event for the blocks a step fills, parent =
+  // the block before the first of them.
+  if (!joined || stored.empty()) {
+    kvevents::BlockStored e;
+    if (i > 0) e.parent_block_hash = hashes[i - 1];
+    e.medium = std::string(kvevents::kMediumGpu);
+    if (info) {
+      e.block_size = info->block_size;
+      e.lora_id = info->lora_id;
+    }
+    stored.push_back(std::move(e));
+  }
+  kvevents::BlockStored& open = stored.back();
+  open.block_hashes.push_back(hashes[i]);
+  if (info && info->block_size > 0 && (i + 1) * info->block_size <= info->tokens.size()) {
+    auto t = info->tokens.subspan(i * info->block_size, info->block_size);
+    open.token_ids.insert(open.token_ids.end(), t.begin(), t.end());
+  }
 }
 
 void PrefixKvCache::unlink(uint32_t index) {

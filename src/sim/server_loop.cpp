@@ -31,6 +31,7 @@ EngineConfig engine_config(const SimOptions& o) {
   c.max_model_len = o.max_model_len;
   c.num_loras = static_cast<uint32_t>(o.loras.size());
   c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms};
+  c.kv_events = o.kv_events.publishing();
   return c;
 }
 
@@ -120,6 +121,12 @@ std::string ServerLoop::start() {
   ev.events = EPOLLIN;
   ev.data.fd = signal_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev) != 0) return errno_text("epoll_ctl");
+  // After the signal mask is set: ZMQ's threads inherit it, so SIGTERM reaches the signalfd.
+  if (options_.kv_events.publishing()) {
+    std::string error;
+    kv_events_ = KvEventPublisher::start(options_.kv_events, error);
+    if (!kv_events_) return error;
+  }
   return {};
 }
 
@@ -239,6 +246,16 @@ void ServerLoop::process_touched() {
   } while (!touched_.empty());
 }
 
+void ServerLoop::flush_kv_events() {
+  if (!kv_events_) return;
+  std::vector<kvevents::KvEvent> events = engine_.take_kv_events();
+  if (events.empty()) return;  // vLLM publishes a batch only for a step with events
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  // The publisher stamps data_parallel_rank (0: the sim has one engine).
+  kv_events_->publish({double(ts.tv_sec) + double(ts.tv_nsec) / 1e9, std::move(events), 0});
+}
+
 void ServerLoop::close_idle_connections(uint64_t now_ns) {
   std::vector<int> idle;
   for (size_t fd = 0; fd < connections_.size(); ++fd) {
@@ -305,7 +322,9 @@ int ServerLoop::run() {
       if (ev & EPOLLOUT) touched_.push_back(fd);
     }
     process_touched();
+    flush_kv_events();
   }
+  flush_kv_events();
   std::fprintf(stderr, "ringgate-sim: drained, exiting\n");
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <memory>
+#include <random>
 #include <strings.h>
 
 #include "ringgate/sim/api_error.h"
@@ -59,6 +60,13 @@ bool is_json_media_type(std::string_view content_type) {
   return media.size() == kWanted.size() && strncasecmp(media.data(), kWanted.data(), media.size()) == 0;
 }
 
+kvevents::BlockDigest random_digest() {
+  std::random_device device;
+  kvevents::BlockDigest d;
+  for (auto& b : d) b = uint8_t(device());
+  return d;
+}
+
 std::string join_names(const std::vector<uint32_t>& indices, const std::vector<LoraAdapter>& loras) {
   std::string out;
   for (uint32_t i : indices) {
@@ -73,6 +81,8 @@ std::string join_names(const std::vector<uint32_t>& indices, const std::vector<L
 SimApi::SimApi(const SimOptions& options, Engine& engine)
     : options_(options),
       engine_(engine),
+      hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
+                                       : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? options.seed : monotonic_ns()) {
   std::vector<ModelEntry> entries;
@@ -255,12 +265,14 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   auto exchange = std::make_unique<CompletionExchange>(session, engine_, std::move(req), std::move(head),
                                                        CompletionExchange::Options{options_.enable_prompt_tokens_details});
   const CompletionRequest& owned = exchange->request();
-  const std::string& cache_key = lora >= 0 ? options_.loras[size_t(lora)].name : options_.model;
+  // vLLM's extra_keys: the adapter's name for a LoRA request, none for the base model.
+  const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
   std::vector<SequenceRequest> sequences;
   for (uint32_t p = 0; p < owned.prompts.size(); ++p) {
     const PromptInput& prompt = owned.prompts[p];
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
-    std::vector<uint64_t> hashes = block_hashes(prompt.text, cache_key, options_.block_size);
+    const std::vector<uint32_t> ids = tokenizer_.encode(prompt.text);
+    PromptBlocks blocks = prompt_blocks(ids, hasher_, lora_name, options_.block_size);
     for (uint32_t k = 0; k < owned.n; ++k) {
       OutputSpec spec;
       spec.mode = options_.mode;
@@ -275,7 +287,8 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       const PlannedOutput& out = exchange->output(uint32_t(sequences.size()));
       SequenceRequest seq;
       seq.prompt_tokens = prompt_tokens[p];
-      seq.block_hashes = hashes;
+      seq.block_hashes = blocks.hashes;
+      if (options_.kv_events.publishing()) seq.block_tokens = blocks.tokens;
       seq.lora = lora;
       seq.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(out.tokens.size()));
       seq.finish_reason = out.finish;

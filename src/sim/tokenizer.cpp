@@ -1,26 +1,11 @@
 #include "ringgate/sim/tokenizer.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 
 namespace ringgate::sim {
 
 uint32_t count_tokens(std::string_view text) {
   return static_cast<uint32_t>((text.size() + kBytesPerToken - 1) / kBytesPerToken);
-}
-
-std::vector<uint64_t> block_hashes(std::string_view text, std::string_view cache_key, uint32_t block_size) {
-  const size_t block_bytes = size_t(block_size) * kBytesPerToken;
-  std::vector<uint64_t> hashes;
-  if (block_bytes == 0) return hashes;
-  hashes.reserve(text.size() / block_bytes);
-  uint64_t seed = XXH3_64bits(cache_key.data(), cache_key.size());
-  for (size_t off = 0; off + block_bytes <= text.size(); off += block_bytes) {
-    seed = XXH3_64bits_withSeed(text.data() + off, block_bytes, seed);
-    hashes.push_back(seed);
-  }
-  return hashes;
 }
 
 std::vector<uint32_t> token_ids(std::string_view text) {

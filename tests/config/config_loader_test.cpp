@@ -327,3 +327,51 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
 )");
   CHECK(c.has_gateway_document);
 }
+
+TEST_CASE("the prefix scorer's precise mode and the kvEvents section") {
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["127.0.0.1:8000", "127.0.0.1:8001"]}}
+scheduler:
+  scorers: {prefix: {weight: 5, mode: precise, tokenizer: sim-bytes, blockSize: 32, hashSeed: "42"}}
+kvEvents:
+  port: 6000
+  replayPort: 6001
+  topic: kv
+  maxBlocksPerEndpoint: 1000
+  endpoints:
+  - {endpoint: "127.0.0.1:8001", address: "tcp://127.0.0.1:7000", replay: "tcp://127.0.0.1:7001"}
+)");
+  const GatewayConfig& g = c.gateway;
+  CHECK(g.scheduler.scorers.prefix == 5.0);
+  CHECK(g.scheduler.prefix.mode == "precise");
+  CHECK(g.scheduler.prefix.block_size == 32);
+  CHECK(g.scheduler.prefix.hash_seed == "42");
+  CHECK(g.kv_events.port == 6000);
+  CHECK(g.kv_events.replay_port == 6001);
+  CHECK(g.kv_events.topic == "kv");
+  CHECK(g.kv_events.max_blocks_per_endpoint == 1000);
+  REQUIRE(g.kv_events.endpoints.size() == 1);
+  CHECK(g.kv_events.endpoints[0].endpoint == HostPort{"127.0.0.1", 8001});
+  CHECK(g.kv_events.endpoints[0].address == "tcp://127.0.0.1:7000");
+  CHECK(g.kv_events.endpoints[0].replay == "tcp://127.0.0.1:7001");
+  // Defaults: approximate, vLLM's port.
+  ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
+  CHECK(d.gateway.scheduler.prefix.mode == "approximate");
+  CHECK(d.gateway.kv_events.port == 5557);
+  CHECK(d.gateway.kv_events.replay_port == 0);
+  // Bad values are refused.
+  for (const char* bad : {"scheduler: {scorers: {prefix: {mode: exact}}}\n",
+                          "scheduler: {scorers: {prefix: {tokenizer: llama}}}\n",
+                          "scheduler: {scorers: {prefix: {blockSize: 0}}}\n",
+                          "kvEvents: {port: 70000}\n",
+                          "kvEvents: {maxBlocksPerEndpoint: 0}\n",
+                          "kvEvents: {endpoints: [{endpoint: \"h:1\", address: \"http://h:2\"}]}\n",
+                          "kvEvents: {endpoints: [{address: \"tcp://h:2\"}]}\n",
+                          "kvEvents: {bogus: 1}\n"}) {
+    LoadResult r = load_config_text(
+        std::string("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n") + bad,
+        "test.yaml", {});
+    CHECK_MESSAGE(!r.ok(), bad);
+  }
+}

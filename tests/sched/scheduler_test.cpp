@@ -344,3 +344,35 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
     if (e.id == 0) CHECK(e.prefix_blocks == 400 * 1024 / 64);
   }
 }
+
+TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events announced") {
+  Fixture f;
+  EndpointSnapshot snap(make_pool(4));
+  ExactBlockIndex exact;
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight, &exact);
+  Rng rng(1);
+  auto h = f.hashes(prompt(7, 1));
+  const std::vector<uint64_t> vllm{11, 12, 13, 14};  // the prompt's vLLM block hashes
+  PickRequest r = request(h);
+  r.precise_hashes = vllm;
+  // The approximate index sends it to endpoint 0 ...
+  f.index.on_routed(0, h);
+  for (EndpointId id = 0; id < 4; ++id) exact.set_state(id, ExactState::Precise, "");
+  // ... but the events say endpoint 2 holds the first three blocks and 0 holds none.
+  ringgate::kvevents::KvEventBatch batch;
+  batch.events.push_back(ringgate::kvevents::BlockStored{{11, 12, 13}, std::nullopt, {}, 16, std::nullopt, "GPU"});
+  exact.apply(2, 0, batch);
+  PickResult got = s.pick(snap, r, rng);
+  CHECK(got.endpoint == 2);
+  CHECK(got.prefix_hit_ratio() == doctest::Approx(0.75).epsilon(0.05));
+  // Endpoint 2 loses its events' trust: it is scored by the approximate index again,
+  // where only endpoint 0 is known to hold the prompt.
+  exact.set_state(2, ExactState::Fallback, "gap");
+  exact.set_state(0, ExactState::Fallback, "gap");
+  got = s.pick(snap, r, rng);
+  CHECK(got.endpoint == 0);
+  // Without precise hashes the exact index is not asked.
+  exact.set_state(0, ExactState::Precise, "");
+  r.precise_hashes = {};
+  CHECK(s.pick(snap, r, rng).endpoint == 0);
+}

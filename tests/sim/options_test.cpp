@@ -81,3 +81,31 @@ TEST_CASE("vLLM's JSON --lora-modules and llm-d-inference-sim's flag names") {
   CHECK(std::holds_alternative<OptionsError>(parse({"--lora-modules", "{\"path\":\"x\"}"})));
   CHECK(std::holds_alternative<OptionsError>(parse({"--lora-modules", "{broken"})));
 }
+
+TEST_CASE("--kv-events-config takes vLLM's KVEventsConfig JSON") {
+  auto o = std::get<SimOptions>(parse({}));
+  CHECK(!o.kv_events.publishing());
+  o = std::get<SimOptions>(parse({"--kv-events-config",
+                                  R"({"enable_kv_cache_events": true, "publisher": "zmq", "endpoint": "tcp://*:6000",
+                                      "replay_endpoint": "tcp://*:6001", "topic": "kv@pod", "buffer_steps": 5,
+                                      "hwm": 10, "max_queue_size": 20})"}));
+  CHECK(o.kv_events.publishing());
+  CHECK(o.kv_events.endpoint == "tcp://*:6000");
+  CHECK(o.kv_events.replay_endpoint == "tcp://*:6001");
+  CHECK(o.kv_events.topic == "kv@pod");
+  CHECK(o.kv_events.buffer_steps == 5);
+  CHECK(o.kv_events.hwm == 10);
+  CHECK(o.kv_events.max_queue_size == 20);
+  // Enabled without a publisher: zmq, with vLLM's default endpoint.
+  o = std::get<SimOptions>(parse({"--kv-events-config", R"({"enable_kv_cache_events": true})"}));
+  CHECK(o.kv_events.publisher == "zmq");
+  CHECK(o.kv_events.endpoint == "tcp://*:5557");
+  CHECK(o.kv_events.replay_endpoint.empty());
+  o = std::get<SimOptions>(parse({"--kv-events-config", R"({"enable_kv_cache_events": true, "publisher": "null"})"}));
+  CHECK(!o.kv_events.publishing());
+  for (const char* bad : {"{", "[]", R"({"enable_kv_cache_events": 1})", R"({"publisher": "kafka"})",
+                          R"({"buffer_steps": 0})", R"({"endpont": "tcp://*:1"})"})
+    CHECK(std::holds_alternative<OptionsError>(parse({"--kv-events-config", bad})));
+  CHECK(std::holds_alternative<OptionsError>(parse({"--prefix-caching-hash-algo", "sha256"})));
+  CHECK(std::holds_alternative<SimOptions>(parse({"--prefix-caching-hash-algo", "sha256_cbor"})));
+}

@@ -114,3 +114,56 @@ TEST_CASE("a later block that outlived an evicted earlier one does not corrupt t
   CHECK(kv.used_blocks() == 0);
   CHECK(kv.match(std::vector<uint64_t>{1}) == 1);
 }
+
+namespace kve = ringgate::kvevents;
+
+TEST_CASE("KV events: stored when blocks are cached, removed when evicted, as vLLM's block pool emits them") {
+  PrefixKvCache kv(3);
+  KvAllocation a, b;
+  // Not recording: nothing collects.
+  REQUIRE(kv.allocate(std::vector<uint64_t>{1}, 0, a));
+  kv.release(a);
+  CHECK(kv.take_events().empty());
+
+  PrefixKvCache cache(3);
+  cache.record_events();
+  const std::vector<uint32_t> tokens{10, 11, 20, 21};
+  const ringgate::sim::StoredBlockInfo info{tokens, 2, std::nullopt};
+  REQUIRE(cache.allocate(std::vector<uint64_t>{100, 200}, 1, a, UINT32_MAX, &info));
+  auto events = cache.take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(std::get<kve::BlockStored>(events[0]) ==
+        kve::BlockStored{{100, 200}, std::nullopt, {10, 11, 20, 21}, 2, std::nullopt, "GPU"});
+  CHECK(cache.take_events().empty());  // taken once
+
+  // A hit on block 100 and a new block 300 after it: parent is 100; the LoRA id rides along.
+  cache.release(a);
+  const std::vector<uint32_t> tokens2{10, 11, 30, 31};
+  const ringgate::sim::StoredBlockInfo info2{tokens2, 2, 7};
+  REQUIRE(cache.allocate(std::vector<uint64_t>{100, 300}, 0, b, UINT32_MAX, &info2));
+  events = cache.take_events();
+  // 3 blocks: 100 is held again, 200 and the unhashed block are free; the unhashed one
+  // goes first, so nothing cached is evicted.
+  REQUIRE(events.size() == 1);
+  CHECK(std::get<kve::BlockStored>(events[0]) == kve::BlockStored{{300}, 100, {30, 31}, 2, 7, "GPU"});
+
+  // Now the only free block is 200's: taking it evicts 200 (BlockRemoved first, then the new store).
+  cache.release(b);
+  KvAllocation c;
+  REQUIRE(cache.allocate(std::vector<uint64_t>{100, 300}, 1, c));
+  events = cache.take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(std::get<kve::BlockRemoved>(events[0]) == kve::BlockRemoved{{200}, "GPU"});
+}
+
+TEST_CASE("KV events: a block already cached under its hash is not stored twice") {
+  PrefixKvCache cache(4);
+  cache.record_events();
+  KvAllocation a, b;
+  REQUIRE(cache.allocate(std::vector<uint64_t>{1, 2}, 0, a));
+  cache.take_events();
+  // Capped at 0 cached blocks (vLLM recomputes the last token): 1 and 2 get fresh blocks,
+  // but their hashes are already indexed, so no event says they were stored again.
+  REQUIRE(cache.allocate(std::vector<uint64_t>{1, 2}, 0, b, 0));
+  CHECK(cache.take_events().empty());
+}

@@ -67,8 +67,35 @@ struct LoadGuardConfig {
   uint32_t min_load = 8;  // YAML "minLoad": the smallest gap, in requests, that trips the guard
 };
 
+// The prefix scorer's source (YAML scheduler.scorers.prefix as a map: {weight, mode,
+// tokenizer, blockSize, hashSeed}). "precise" scores endpoints by the vLLM block
+// hashes their KV-cache events announced (kvEvents), hashing the prompt the same way;
+// endpoints without a trusted event stream are scored by the approximate index.
+struct PrefixScorerConfig {
+  std::string mode = "approximate";  // or "precise"
+  std::string tokenizer = "sim-bytes";  // how prompts become token ids: ringgate-sim's 4-bytes rule
+  uint32_t block_size = 16;             // the servers' --block-size
+  std::string hash_seed = "0";          // the servers' PYTHONHASHSEED
+};
+
+// Where each endpoint's KV-cache events are (YAML "kvEvents"): the endpoint's host
+// and `port` (vLLM's default tcp://*:5557), or an explicit address per endpoint.
+struct KvEventsEndpoint {
+  HostPort endpoint;      // the pool endpoint (host:port of its API)
+  std::string address;    // tcp://host:port of its PUB socket
+  std::string replay;     // tcp://host:port of its replay ROUTER, or ""
+};
+struct KvEventsConfig {
+  uint16_t port = 5557;
+  uint16_t replay_port = 0;  // 0: no replay socket
+  std::string topic;         // subscription prefix ("" = every topic)
+  uint64_t max_blocks_per_endpoint = uint64_t(1) << 18;
+  std::vector<KvEventsEndpoint> endpoints;
+};
+
 struct SchedulerConfig {
   ScorerWeights scorers;
+  PrefixScorerConfig prefix;
   uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d
   uint64_t prefix_index_memory_bytes = 0;  // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
   LoadGuardConfig load_guard;
@@ -161,6 +188,7 @@ struct GatewayConfig {
   std::string mode = "gateway";  // "gateway" (proxy on listen.api) or "epp" (ext-proc Endpoint Picker)
   PoolConfig pool;
   SchedulerConfig scheduler;
+  KvEventsConfig kv_events;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
   MetricsConfig metrics;

@@ -17,13 +17,16 @@
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epoll_loop.h"
+#include "ringgate/config/gateway_config.h"
 #include "ringgate/control/gateway_metrics.h"
+#include "ringgate/control/kv_event_subscriber.h"
 #include "ringgate/control/loop_watch.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_registry.h"
+#include "ringgate/sched/exact_block_index.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -47,6 +50,8 @@ struct ControlPlaneOptions {
   std::shared_ptr<AccessLogWriter> access_log;
   // The workers' shared rate limiter (/debug/flow shows its table); null = none.
   const proxy::RateLimiter* limiter = nullptr;
+  // Where the pool's KV-cache events are (followed when scheduler.precise_prefix).
+  config::KvEventsConfig kv_events;
 };
 
 class ControlPlane {
@@ -59,6 +64,8 @@ class ControlPlane {
   // Shared with the workers (stable for the ControlPlane's life).
   sched::SnapshotPublisher& publisher() { return publisher_; }
   sched::PrefixIndex& prefix_index() { return index_; }
+  // Precise prefix mode's KV-event block index (null when not in precise mode).
+  const sched::ExactBlockIndex* exact_index() const { return subscriber_ ? &exact_ : nullptr; }
   sched::InflightCounters& inflight() { return inflight_; }
   proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
@@ -97,6 +104,8 @@ class ControlPlane {
   void run();
   void apply_pending_endpoints();
   void publish_if_changed();
+  void update_kv_sources(const sched::EndpointSnapshot& snapshot);
+  void append_kv_event_metrics(std::string& out) const;
   void publish_catalog(const sched::EndpointSnapshot& snapshot);
   void install_routes();
   void flush_access_log();
@@ -110,6 +119,9 @@ class ControlPlane {
   sched::EndpointRegistry registry_;
   sched::SnapshotPublisher publisher_;
   sched::PrefixIndex index_;
+  sched::ExactBlockIndex exact_;
+  std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
+  std::vector<KvEventSource> kv_sources_;          // control thread: what the subscriber follows
   sched::InflightCounters inflight_;
   proxy::PassiveHealth health_;
   // Control thread: which ids were routable in the last snapshot. An endpoint that

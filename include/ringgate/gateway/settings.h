@@ -32,6 +32,7 @@ struct Settings {
   std::optional<config::KubernetesDiscovery> kubernetes;
   control::PoolOptions pool;
   sched::SchedulerConfig scheduler;
+  config::KvEventsConfig kv_events;  // where the pool's KV-cache events are (precise prefix mode)
   size_t prefix_block_bytes = 64;
   std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
   control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names

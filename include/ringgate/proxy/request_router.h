@@ -6,6 +6,7 @@
 // queue / kv-cache / prefix scorers → max-score picker). The prefix index and the
 // in-flight counts it consults are shared by every worker.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/passive_health.h"
+#include "ringgate/kvevents/vllm_block_hash.h"
+#include "ringgate/openai/prompt_tokenizer.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
@@ -32,6 +35,8 @@ struct RouterShared {
   PassiveHealth* health = nullptr;  // null = no passive ejection
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
+  // Precise prefix mode (scheduler.precise_prefix): the KV-event block index.
+  const sched::ExactBlockIndex* exact = nullptr;
 };
 
 struct RouteRequest {
@@ -44,6 +49,7 @@ struct RouteRequest {
   // the router then only keys it with the model (sched::PrefixHasher::keys).
   std::span<const uint64_t> prefix_chain;
   bool chained = false;
+  std::string_view body;  // the request body (precise mode tokenizes its prompt)
   std::string_view session_id;                     // affinity hint; empty = none
   bool sheddable = false;                          // may be refused with 429 when saturated
   // Flow control: saturated endpoints are left out; with none left, `saturated` is
@@ -98,6 +104,11 @@ class RequestRouter {
   sched::Rng rng_;
   metrics::WorkerStats& stats_;
   std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
+  // Precise mode: the prompt's token ids and vLLM block hashes, reused.
+  std::unique_ptr<openai::PromptTokenizer> tokenizer_;
+  std::unique_ptr<kvevents::VllmBlockHasher> vllm_hasher_;
+  std::vector<uint32_t> token_ids_;
+  std::vector<uint64_t> precise_hashes_;
   std::vector<uint32_t> exclude_; // tried + passively ejected endpoints, reused
   std::string key_scratch_;       // scheduler_attempts_total keys
 };

@@ -31,6 +31,7 @@
 
 #include "ringgate/sched/endpoint_signals.h"
 #include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/exact_block_index.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -42,6 +43,8 @@ class InflightCounters;
 struct PickRequest {
   std::string_view model;                   // target (after rewrite): base model or adapter
   std::span<const uint64_t> prefix_hashes;  // PrefixHasher output; may be empty
+  // Precise mode: the prompt's vLLM block hashes (empty: approximate only).
+  std::span<const uint64_t> precise_hashes;
   std::string_view session_id;              // x-session-id; empty = none
   bool sheddable = false;
   // Flow control: never send to a saturated endpoint; when every candidate is
@@ -93,7 +96,9 @@ struct PickResult {
 
 class Scheduler {
  public:
-  Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight);
+  // `exact`: the KV-event block index precise mode reads (null: approximate only).
+  Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounters& inflight,
+            const ExactBlockIndex* exact = nullptr);
 
   PickResult pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng);
 
@@ -110,6 +115,7 @@ class Scheduler {
   SchedulerConfig config_;
   PrefixIndex& index_;
   InflightCounters& inflight_;
+  const ExactBlockIndex* exact_ = nullptr;
   std::vector<EndpointSignals> signals_;
   std::vector<PrefixMatch> matches_;
   std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1

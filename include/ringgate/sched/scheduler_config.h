@@ -1,6 +1,7 @@
 #pragma once
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/saturation_detector.h"
@@ -39,6 +40,13 @@ struct SchedulerConfig {
   double placement_max_gap = 1;
   // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
   size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
+  // Precise prefix scoring (scheduler.scorers.prefix.mode: precise): the prompt is
+  // also hashed into vLLM's block hashes (precise_block_size tokens a block, NONE_HASH
+  // from hash_seed) and endpoints whose KV-event stream is trusted are scored by the
+  // leading blocks their events announced; the others by the approximate index.
+  bool precise_prefix = false;
+  uint32_t precise_block_size = 16;
+  std::string hash_seed = "0";
 };
 
 }  // namespace ringgate::sched

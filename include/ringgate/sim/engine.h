@@ -41,6 +41,8 @@ struct SequenceRequest {
   uint32_t prompt_tokens = 0;
   uint32_t output_tokens = 1;  // tokens to generate, >= 1
   std::vector<uint64_t> block_hashes;
+  // Token ids of the hashed blocks (block_size each): what BlockStored events carry.
+  std::vector<uint32_t> block_tokens;
   int32_t lora = -1;  // adapter index, -1 for the base model
   FinishReason finish_reason = FinishReason::length;
   SequenceObserver* observer = nullptr;
@@ -58,6 +60,7 @@ struct EngineConfig {
   uint32_t max_loras = 1;
   uint32_t num_loras = 0;
   uint32_t max_model_len = 2048;  // for the token-count histograms' buckets
+  bool kv_events = false;         // record KV-cache events for take_kv_events()
   LatencyModel latency;
 };
 
@@ -100,6 +103,8 @@ class Engine {
   uint32_t waiting() const { return static_cast<uint32_t>(waiting_.size()); }
   double kv_cache_usage() const { return kv_.usage(); }
   const PrefixKvCache& kv_cache() const { return kv_; }
+  // KV-cache events since the last call (empty unless config.kv_events).
+  std::vector<kvevents::KvEvent> take_kv_events() { return kv_.take_events(); }
   const SimCounters& counters() const { return counters_; }
   // Adapter indices with a running / waiting sequence.
   std::vector<uint32_t> running_loras() const;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -14,6 +15,19 @@ enum class OutputMode { echo, random };
 struct LoraAdapter {
   std::string name;
   std::string path;  // shown as "root" in /v1/models; the name when none was given
+};
+
+// vLLM's --kv-events-config (vllm/config/kv_events.py KVEventsConfig), same JSON keys.
+struct KvEventsConfig {
+  bool enable_kv_cache_events = false;
+  std::string publisher = "null";  // "zmq" when enabled and not given
+  std::string endpoint = "tcp://*:5557";
+  std::string replay_endpoint;     // "": no replay socket
+  uint32_t buffer_steps = 10000;   // batches kept for replay
+  uint32_t hwm = 100000;           // PUB socket high-water mark
+  uint32_t max_queue_size = 100000;
+  std::string topic;
+  bool publishing() const { return enable_kv_cache_events && publisher == "zmq"; }
 };
 
 struct SimOptions {
@@ -43,6 +57,10 @@ struct SimOptions {
   bool enable_force_include_usage = false;    // a usage event on every stream, as vLLM's flag
   std::string vllm_version = "0.12.0";        // the release followed where versions differ (0.10 or 0.12)
   uint64_t seed = 0;          // 0: seeded from the clock
+  KvEventsConfig kv_events;
+  // PYTHONHASHSEED from the environment, as vLLM reads it: seeds NONE_HASH of
+  // the block hashes; unset means random (nobody outside can match the hashes).
+  std::optional<std::string> python_hash_seed;
 };
 
 struct HelpRequested {};

@@ -5,9 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <utility>
 #include <unordered_map>
 #include <vector>
+
+#include "ringgate/kvevents/kv_event.h"
 
 namespace ringgate::sim {
 
@@ -16,6 +20,14 @@ namespace ringgate::sim {
 struct KvAllocation {
   std::vector<uint32_t> blocks;
   uint32_t cached_blocks = 0;  // leading blocks that were already in the cache
+};
+
+// What a BlockStored event says of newly cached blocks beyond their hashes:
+// the token ids of the hashed blocks (block_size each, in order) and the adapter.
+struct StoredBlockInfo {
+  std::span<const uint32_t> tokens;
+  uint32_t block_size = 0;
+  std::optional<int64_t> lora_id;
 };
 
 class PrefixKvCache {
@@ -42,8 +54,11 @@ class PrefixKvCache {
   // the rest of them (recorded under their hashes) and `extra_blocks`
   // unhashed blocks. Returns false and changes nothing when there are not
   // enough free blocks.
+  // With events recorded, blocks newly cached under a hash make BlockStored
+  // events (`info` gives their tokens) and evicted ones BlockRemoved, as vLLM's
+  // block pool emits them.
   bool allocate(std::span<const uint64_t> hashes, uint32_t extra_blocks, KvAllocation& out,
-                uint32_t max_cached_blocks = UINT32_MAX);
+                uint32_t max_cached_blocks = UINT32_MAX, const StoredBlockInfo* info = nullptr);
 
   // Appends `n` unhashed blocks to a held allocation (a decoding sequence's
   // next block). Returns false and changes nothing when not enough are free.
@@ -51,6 +66,11 @@ class PrefixKvCache {
 
   // Gives the blocks back; hashed ones stay cached until evicted.
   void release(const KvAllocation& allocation);
+
+  // Starts recording KV-cache events (off by default: nobody reads them).
+  void record_events() { recording_ = true; }
+  // The events since the last call, oldest first.
+  std::vector<kvevents::KvEvent> take_events() { return std::exchange(events_, {}); }
 
  private:
   static constexpr int32_t kNone = -1;
@@ -68,12 +88,16 @@ class PrefixKvCache {
   void push_back(uint32_t index);
   void push_front(uint32_t index);
   uint32_t take_free_block();
+  static void record_stored(std::vector<kvevents::BlockStored>& stored, bool joined,
+                            std::span<const uint64_t> hashes, size_t i, const StoredBlockInfo* info);
 
   std::vector<Block> blocks_;
   std::unordered_map<uint64_t, uint32_t> by_hash_;
   int32_t head_ = kNone;
   int32_t tail_ = kNone;
   uint32_t used_ = 0;
+  bool recording_ = false;
+  std::vector<kvevents::KvEvent> events_;
 };
 
 }  // namespace ringgate::sim

@@ -10,6 +10,7 @@
 
 #include "ringgate/sim/engine.h"
 #include "ringgate/sim/http_session.h"
+#include "ringgate/sim/kv_event_publisher.h"
 #include "ringgate/sim/options.h"
 #include "ringgate/sim/sim_api.h"
 
@@ -32,6 +33,8 @@ class ServerLoop {
   std::string begin_listening();
   // "host:port" actually bound (port resolved when 0 was asked).
   const std::string& address() const { return address_; }
+  // The KV-event publisher, when --kv-events-config enables one.
+  const KvEventPublisher* kv_events() const { return kv_events_.get(); }
   // Serves until drained after SIGTERM/SIGINT. Returns the exit status.
   int run();
 
@@ -46,6 +49,7 @@ class ServerLoop {
   void start_drain();
   void close_connection(int fd);
   void process_touched();
+  void flush_kv_events();
   void close_idle_connections(uint64_t now_ns);
   void watch_writes(int fd, Connection& c, bool on);
   Connection* find(int fd);
@@ -53,6 +57,7 @@ class ServerLoop {
   const SimOptions& options_;
   Engine engine_;
   SimApi api_;
+  std::unique_ptr<KvEventPublisher> kv_events_;
   uint64_t start_ns_ = 0;
   int epoll_fd_ = -1;
   int listen_fd_ = -1;

@@ -13,6 +13,7 @@
 #include "ringgate/sim/engine.h"
 #include "ringgate/sim/http_session.h"
 #include "ringgate/sim/options.h"
+#include "ringgate/sim/prompt_tokenizer.h"
 #include "ringgate/sim/responses.h"
 
 namespace ringgate::sim {
@@ -34,6 +35,8 @@ class SimApi final : public RequestHandler {
 
   const SimOptions& options_;
   Engine& engine_;
+  ByteTokenizer tokenizer_;  // the seam a real tokenizer plugs into
+  kvevents::VllmBlockHasher hasher_;
   uint64_t created_;  // unix seconds at start, for /v1/models
   uint64_t random_state_;
   std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index

@@ -15,12 +15,6 @@ inline constexpr uint32_t kBytesPerToken = 4;
 // Tokens in `text`: ceil(bytes / 4).
 uint32_t count_tokens(std::string_view text);
 
-// Chained hashes of the full KV blocks of `text` (block_size tokens each; a
-// trailing partial block is not cached, as in vLLM). Hash i covers blocks 0..i,
-// so equal hash i means equal prefix. `cache_key` (model or adapter name) seeds
-// the chain: adapters do not share KV blocks with the base model.
-std::vector<uint64_t> block_hashes(std::string_view text, std::string_view cache_key, uint32_t block_size);
-
 // Token ids: each 4-byte piece of text read as a little-endian number (the
 // last piece zero-padded), so ids and text convert both ways (/tokenize,
 // /detokenize, prompts given as token ids).

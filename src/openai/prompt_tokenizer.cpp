@@ -1,0 +1,66 @@
+#include "ringgate/openai/prompt_tokenizer.h"
+
+#include <simdjson.h>
+
+#include <string>
+
+namespace ringgate::openai {
+namespace {
+
+void append_content(simdjson::dom::element content, std::string& out) {
+  std::string_view s;
+  if (content.get(s) == simdjson::SUCCESS) {
+    out.append(s);
+    return;
+  }
+  simdjson::dom::array parts;
+  if (content.get(parts)) return;
+  for (simdjson::dom::element part : parts) {
+    std::string_view text;
+    if (part["text"].get(text) == simdjson::SUCCESS) out.append(text);
+  }
+}
+
+}  // namespace
+
+bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids) const {
+  ids.clear();
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) return false;
+  std::string text;
+  simdjson::dom::element prompt;
+  simdjson::dom::array messages;
+  if (doc["messages"].get(messages) == simdjson::SUCCESS) {
+    for (simdjson::dom::element m : messages) {
+      std::string_view role;
+      if (m["role"].get(role)) return false;
+      text.append(role);
+      text.append(": ");
+      simdjson::dom::element content;
+      if (m["content"].get(content) == simdjson::SUCCESS) append_content(content, text);
+      text.push_back('\n');
+    }
+  } else if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
+    std::string_view s;
+    simdjson::dom::array batch;
+    if (prompt.get(s) == simdjson::SUCCESS) {
+      text.append(s);
+    } else if (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS) {
+      text.append(s);  // a batch: its first prompt
+    } else {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  ids.reserve((text.size() + 3) / 4);
+  for (size_t off = 0; off < text.size(); off += 4) {
+    uint32_t id = 0;
+    for (size_t i = 0; i < 4 && off + i < text.size(); ++i) id |= uint32_t(uint8_t(text[off + i])) << (8 * i);
+    ids.push_back(id);
+  }
+  return !ids.empty();
+}
+
+}  // namespace ringgate::openai

@@ -1,0 +1,17 @@
+#include "ringgate/sim/prompt_tokenizer.h"
+
+#include "ringgate/sim/tokenizer.h"
+
+namespace ringgate::sim {
+
+std::vector<uint32_t> ByteTokenizer::encode(std::string_view text) const { return token_ids(text); }
+
+PromptBlocks prompt_blocks(std::span<const uint32_t> token_ids, const kvevents::VllmBlockHasher& hasher,
+                           std::string_view lora_name, uint32_t block_size) {
+  PromptBlocks out;
+  hasher.hash_prompt(token_ids, block_size, lora_name, out.hashes);
+  out.tokens.assign(token_ids.begin(), token_ids.begin() + ptrdiff_t(out.hashes.size() * block_size));
+  return out;
+}
+
+}  // namespace ringgate::sim

@@ -1,0 +1,91 @@
+// Block hashes against vectors computed with vLLM's own recipe in Python:
+// hashlib.sha256(cbor2.dumps((parent, tuple(tokens), extra_keys), canonical=True)),
+// NONE_HASH = sha256(cbor2.dumps(PYTHONHASHSEED)) (cbor2 5.4.6, Debian 12).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "ringgate/kvevents/cbor_writer.h"
+#include "ringgate/kvevents/vllm_block_hash.h"
+
+using namespace ringgate::kvevents;
+
+namespace {
+std::string hex(const BlockDigest& d) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : d) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : bytes) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+}  // namespace
+
+TEST_CASE("canonical CBOR: shortest integer forms, strings, arrays, null") {
+  CborWriter w;
+  w.unsigned_int(23);
+  w.unsigned_int(24);
+  w.unsigned_int(255);
+  w.unsigned_int(256);
+  w.unsigned_int(65536);
+  w.unsigned_int(4294967296ULL);
+  w.signed_int(-1);
+  w.signed_int(-25);
+  CHECK(hex(w.data()) == "171818" "18ff" "190100" "1a00010000" "1b0000000100000000" "20" "3818");
+  w.clear();
+  w.array_header(3);
+  w.text("0");
+  const uint8_t raw[2] = {0xab, 0xcd};
+  w.bytes(raw);
+  w.null();
+  CHECK(hex(w.data()) == "83" "6130" "42abcd" "f6");
+}
+
+TEST_CASE("NONE_HASH is sha256 of the CBOR text PYTHONHASHSEED") {
+  CHECK(hex(VllmBlockHasher("0").none_hash()) == "4e1195df020de59e0d65a33a4279f1183e7ae4e5d980e309f8b55adff2e61c3e");
+  CHECK(hex(VllmBlockHasher("42").none_hash()) == "9fa6eb003f14425eb9c8e6baacfbcaab26257357b829c7bfa74ffcc4f31c1780");
+}
+
+TEST_CASE("chained block hashes equal vLLM's sha256_cbor on fixed vectors") {
+  VllmBlockHasher hasher("0");
+  const uint32_t t0[] = {1, 2, 3, 4};
+  const uint32_t t1[] = {5, 6, 7, 8};
+  BlockDigest b0 = hasher.hash_block(nullptr, t0, "");
+  CHECK(hex(b0) == "c9d58ba695280d69b243e1e0df813136ca9196b286fb1a021e0b2e028ef071cb");
+  BlockDigest b1 = hasher.hash_block(&b0, t1, "");
+  CHECK(hex(b1) == "24125b23e68883b5c2141db2959d48433fe6bde2f26bd914efad121d154ab2d6");
+  // The event form: the low 64 bits (last 8 bytes, big-endian).
+  CHECK(external_block_hash(b0) == 2164874634404590027ULL);
+  CHECK(external_block_hash(b1) == 17270480062156288726ULL);
+
+  std::vector<uint64_t> chain;
+  const uint32_t prompt[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};  // the 9th token is a partial block: not hashed
+  hasher.hash_prompt(prompt, 4, "", chain);
+  CHECK(chain == std::vector<uint64_t>{2164874634404590027ULL, 17270480062156288726ULL});
+  chain.clear();
+  hasher.hash_prompt(prompt, 4, "", chain, 1);
+  CHECK(chain.size() == 1);
+}
+
+TEST_CASE("LoRA requests hash with extra_keys (lora_name,); large token ids use longer CBOR heads") {
+  VllmBlockHasher hasher("0");
+  const uint32_t t0[] = {1, 2, 3, 4};
+  CHECK(external_block_hash(hasher.hash_block(nullptr, t0, "sql-lora")) == 11329364245149159156ULL);
+  const uint32_t big[] = {0, 23, 24, 255, 256, 65535, 65536, 4294967295u};
+  CHECK(external_block_hash(hasher.hash_block(nullptr, big, "")) == 2746243798651614188ULL);
+}
+
+TEST_CASE("a different seed gives different hashes") {
+  const uint32_t t0[] = {1, 2, 3, 4};
+  CHECK(VllmBlockHasher("1").hash_block(nullptr, t0, "") != VllmBlockHasher("0").hash_block(nullptr, t0, ""));
+}
