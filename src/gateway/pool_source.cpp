@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "ringgate/config/gaie_object.h"
+#include "ringgate/discovery/endpointslice_paths.h"
 #include "ringgate/discovery/kube_api_config.h"
 #include "ringgate/discovery/target_port.h"
 
@@ -59,7 +60,8 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
     options.max_object_bytes = config::max_api_object_bytes + 4096;
     options.max_list_bytes = config::max_api_object_bytes + 4096;
     discovery::ObjectWatchCallbacks callbacks;
-    auto read = [this](const discovery::RawObject& raw) -> std::optional<std::optional<Selection>> {
+    // nullopt: rejected (reported, the current selection stays).
+    auto read = [this](const discovery::RawObject& raw) -> std::optional<Selection> {
       config::GaieObjectResult parsed =
           config::parse_gaie_object(raw.json, config::GaieKind::InferencePool, kPoolApiVersion);
       std::optional<Selection> selection;
@@ -77,7 +79,7 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
         control_->count_kube_rejected(kind_index("InferencePool"));
         return std::nullopt;
       }
-      return std::optional<Selection>{selection};
+      return selection;
     };
     callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) {
       if (items.empty()) return on_pool(std::nullopt);

@@ -47,9 +47,9 @@ class KindState {
     std::map<std::string, std::optional<Entry<T>>> next;
     for (discovery::RawObject& raw : items) {
       const std::string key = raw.key();
-      auto entry = read(raw);
-      if (entry) {
-        next[key] = std::move(*entry);
+      Read r = read(raw);
+      if (r.ok) {
+        next[key] = std::move(r.entry);
       } else if (auto old = good_.find(key); old != good_.end()) {
         next[key] = old->second;  // malformed now: keep the last good version
       }
@@ -67,16 +67,19 @@ class KindState {
       publish();
       return;
     }
-    auto entry = read(raw);
-    if (!entry) return;  // reported; the last good version (if any) stays
-    if (*entry) good_[key] = std::move(**entry);
+    Read r = read(raw);
+    if (!r.ok) return;  // reported; the last good version (if any) stays
+    if (r.entry) good_[key] = std::move(*r.entry);
     else good_.erase(key);  // now for another pool
     publish();
   }
 
  private:
-  // nullopt: malformed (reported). Inner nullopt: fine, but for another pool.
-  std::optional<std::optional<Entry<T>>> read(const discovery::RawObject& raw) {
+  struct Read {
+    bool ok = false;                // false: malformed (reported)
+    std::optional<Entry<T>> entry;  // empty when ok: fine, but for another pool
+  };
+  Read read(const discovery::RawObject& raw) {
     config::GaieObjectResult parsed = config::parse_gaie_object(raw.json, kind_, kApiVersion);
     if (!parsed.ok()) {
       std::string text;
@@ -84,11 +87,11 @@ class KindState {
       std::fprintf(stderr, "ringgate: kubernetes: %s %s rejected (the last good version stays): %s\n",
                    std::string(config::gaie_kind_name(kind_)).c_str(), raw.key().c_str(), text.c_str());
       control_.count_kube_rejected(kind_index(kind_));
-      return std::nullopt;
+      return Read{};
     }
     std::optional<T> object = extract_(parsed.object);
-    if (!object || !for_pool(object->pool, pool_)) return std::optional<Entry<T>>{};
-    return std::optional<Entry<T>>{Entry<T>{std::move(*object), parsed.object.creation_timestamp}};
+    if (!object || !for_pool(object->pool, pool_)) return Read{true, std::nullopt};
+    return Read{true, Entry<T>{std::move(*object), parsed.object.creation_timestamp}};
   }
 
   void publish() {

@@ -61,6 +61,11 @@ const poolObject = (port, matchLabels = { app: 'vllm' }) => ({
   },
 });
 
+async function rejected(adminUrl, kind) {
+  const m = await scrape(`${adminUrl}/metrics`);
+  return m.get(`ringgate_kube_objects_rejected_total{kind="${kind}"}`) ?? 0;
+}
+
 async function endpoints(adminUrl) {
   const d = await (await fetch(`${adminUrl}/debug/endpoints`)).json();
   return {
@@ -168,6 +173,27 @@ test('InferencePool: pods added, removed, turning ready or not, relabeled are ro
     // The InferencePool's selector changes: the pods are selected anew.
     ({ at } = api.updateObject('inferencepools', 'vllm-pool', (p) => { p.spec.selector.matchLabels = { app: 'something-else' }; }));
     lags.reselect = await until(gw.adminUrl, { routable: [], known: [] }, at);
+    assert.equal(api.listRequests().filter((r) => r.resource === 'pods').at(-1).query.labelSelector, 'app=something-else');
+    ({ at } = api.updateObject('inferencepools', 'vllm-pool', (p) => { p.spec.selector.matchLabels = { app: 'vllm' }; }));
+    lags.reselectBack = await until(gw.adminUrl, { routable: [A, C], known: [A, C] }, at);
+    // A malformed InferencePool update (a port out of range, a selector that is not a label):
+    // rejected and counted, the pool's last good selection keeps routing.
+    for (const bad of [(p) => { p.spec.targetPorts = [{ number: 70000 }]; },
+      (p) => { p.spec.selector.matchLabels = { 'app,x': 'vllm' }; }]) {
+      const before = await rejected(gw.adminUrl, 'InferencePool');
+      api.updateObject('inferencepools', 'vllm-pool', bad);
+      const deadline = performance.now() + 5000;
+      while (await rejected(gw.adminUrl, 'InferencePool') <= before) {
+        assert.ok(performance.now() < deadline, 'the malformed InferencePool was not counted');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(await endpoints(gw.adminUrl), { known: [A, C].sort(), routable: [A, C].sort() });
+      assert.deepEqual(await destinations(gw.url, 'facebook/opt-125m', 8), [A, C].sort());
+    }
+    assert.match(gw.stderr(), /InferencePool default\/vllm-pool rejected \(the last good version stays\)/);
+    // The pool deleted: no endpoints (as GAIE's EPP).
+    ({ at } = api.deleteObject('inferencepools', 'vllm-pool'));
+    lags.poolDeleted = await until(gw.adminUrl, { routable: [], known: [] }, at);
     console.log(`# InferencePool pod lags (ms): ${JSON.stringify(Object.fromEntries(Object.entries(lags).map(([k, v]) => [k, Math.round(v)])))}`);
     for (const [k, v] of Object.entries(lags)) assert.ok(v < LIMIT_MS, `${k} took ${v.toFixed(0)} ms`);
   } finally {
@@ -182,11 +208,6 @@ const rewrite = (name, target, { pool = 'vllm-pool', model = 'chat' } = {}) => (
     rules: [{ matches: [{ model: { type: 'Exact', value: model } }], targets: [{ modelRewrite: target }] }],
   },
 });
-
-async function rejected(adminUrl, kind) {
-  const m = await scrape(`${adminUrl}/metrics`);
-  return m.get(`ringgate_kube_objects_rejected_total{kind="${kind}"}`) ?? 0;
-}
 
 for (const mode of ['gateway', 'epp']) {
   test(`InferenceModelRewrite apply / update / delete changes routing within 1 s; a malformed one is rejected, the last good rules stay (${mode} mode)`, { timeout: 90000 }, async () => {
