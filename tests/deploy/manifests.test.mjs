@@ -672,7 +672,7 @@ test('deploy/epp: the Role grants exactly what the real ringgate --mode epp requ
   const dir = tmp();
   const docs = parseDocuments(eppConfigText(), 'deploy/epp ConfigMap');
   const gw = find(docs, 'Gateway');
-  gw.listen = { epp: '127.0.0.1:0', eppHealth: '127.0.0.1:0', admin: '127.0.0.1:0' };
+  gw.listen = { epp: `127.0.0.1:${await freePort()}`, eppHealth: `127.0.0.1:${await freePort()}`, admin: `127.0.0.1:${await freePort()}` };
   gw.pool.discovery.kubernetes.apiServer = api.url;
   gw.pool.discovery.kubernetes.namespace = ns;
   const file = path.join(dir, 'ringgate.yaml');
