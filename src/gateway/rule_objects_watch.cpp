@@ -146,7 +146,7 @@ std::string RuleObjectsWatch::start() {
     options.collection_path = discovery::collection_path(kGroup, kVersion, ns, resource);
     options.max_objects = kMaxObjects;
     options.max_object_bytes = config::max_api_object_bytes + 4096;  // the event wrapper
-    options.max_list_bytes = kMaxObjects * config::max_api_object_bytes;
+    options.max_list_bytes = 64u << 20;  // a LIST of kMaxObjects small objects fits many times over
     discovery::ObjectWatchCallbacks callbacks;
     callbacks.on_reset = [state](std::vector<discovery::RawObject>&& items) { state->reset(std::move(items)); };
     callbacks.on_event = [state](discovery::WatchEventType t, discovery::RawObject&& o) { state->event(t, std::move(o)); };
