@@ -27,7 +27,10 @@
 // CLI:  node fake_kube_api.mjs [--port N] [--token T] [--tls-dir DIR] [--namespace NS]
 //   prints {"event":"listening","api":"127.0.0.1:PORT","url":"…"} and then takes
 //   one JSON command per stdin line: {"op":"create|update|delete","name":…,"slice":{…}},
-//   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}.
+//   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}, and for any resource
+//   {"op":"createObject|updateObject|deleteObject","resource":…,"name":…,"object":{…}},
+//   {"op":"createPod","name":…,"options":{labels,ip,ready,port}}, {"op":"setPodReady","name":…,"ready":…}.
+//   Each answer is one line {"ok":true,…} or {"ok":false,"error":…}.
 import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
@@ -529,6 +532,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       else if (cmd.op === 'bookmark') out = api.bookmark();
       else if (cmd.op === 'drop') out = api.dropWatches();
       else if (cmd.op === 'expire') out = api.expire();
+      else if (cmd.op === 'createObject') out = api.createObject(cmd.resource, cmd.object);
+      else if (cmd.op === 'updateObject') out = api.updateObject(cmd.resource, cmd.name, cmd.object);
+      else if (cmd.op === 'deleteObject') out = api.deleteObject(cmd.resource, cmd.name);
+      else if (cmd.op === 'createPod') out = api.createPod(cmd.name, cmd.options ?? {});
+      else if (cmd.op === 'setPodReady') out = api.setPodReady(cmd.name, cmd.ready);
       else throw new Error(`unknown op ${cmd.op}`);
       console.log(JSON.stringify({ ok: true, ...out }));
     } catch (e) {
