@@ -143,10 +143,16 @@ void ObjectWatch::run() {
         if (!abort_.sleep_for(backoff.next())) break;
         continue;
       }
+      if (callbacks_.on_reset) {
+        if (auto taken = callbacks_.on_reset(std::move(list.value().items)); !taken) {
+          report(Error{"LIST " + options_.what + ": " + taken.error().message});
+          if (!abort_.sleep_for(backoff.next())) break;
+          continue;
+        }
+      }
       resource_version = list.value().resource_version;
       need_list = false;
       resumed_from_list = true;
-      if (callbacks_.on_reset) callbacks_.on_reset(std::move(list.value().items));
       synced_.store(true, std::memory_order_release);
     }
 
@@ -170,7 +176,13 @@ void ObjectWatch::run() {
       }
       ++outcome.events;
       if (!e.object.resource_version.empty()) resource_version = e.object.resource_version;
-      if (e.type != WatchEventType::bookmark && callbacks_.on_event) callbacks_.on_event(e.type, std::move(e.object));
+      if (e.type != WatchEventType::bookmark && callbacks_.on_event) {
+        if (auto taken = callbacks_.on_event(e.type, std::move(e.object)); !taken) {
+          outcome.error = Error{options_.what + " watch: " + taken.error().message};
+          outcome.relist = true;
+          return false;
+        }
+      }
       return true;
     };
     auto done = client.get(watch_target(resource_version), watch_options,

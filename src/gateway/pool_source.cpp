@@ -81,13 +81,15 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
       }
       return selection;
     };
-    callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) {
-      if (items.empty()) return on_pool(std::nullopt);
-      if (auto s = read(items.front())) on_pool(*s);
+    callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) -> discovery::Result<void> {
+      if (items.empty()) on_pool(std::nullopt);
+      else if (auto s = read(items.front())) on_pool(*s);
+      return {};
     };
-    callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) {
-      if (type == discovery::WatchEventType::deleted) return on_pool(std::nullopt);
-      if (auto s = read(raw)) on_pool(*s);
+    callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) -> discovery::Result<void> {
+      if (type == discovery::WatchEventType::deleted) on_pool(std::nullopt);
+      else if (auto s = read(raw)) on_pool(*s);
+      return {};
     };
     callbacks.on_error = [](const discovery::Error& e) {
       std::fprintf(stderr, "ringgate: kubernetes inferencepools: %s (retrying)\n", e.message.c_str());
@@ -146,7 +148,8 @@ void PoolSource::on_pool(std::optional<Selection> selection) {
     }
     return pod.value();
   };
-  callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) {
+  // A malformed pod is counted and keeps its last good state; it fails nothing else.
+  callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) -> discovery::Result<void> {
     std::map<std::string, discovery::PodState> next;
     for (const discovery::RawObject& raw : items) {
       if (auto pod = read(raw)) next[raw.name] = std::move(*pod);
@@ -154,16 +157,18 @@ void PoolSource::on_pool(std::optional<Selection> selection) {
     }
     pods_ = std::move(next);
     publish_pods();
+    return {};
   };
-  callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) {
+  callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) -> discovery::Result<void> {
     if (type == discovery::WatchEventType::deleted) {
       pods_.erase(raw.name);
     } else if (auto pod = read(raw)) {
       pods_[raw.name] = std::move(*pod);
     } else {
-      return;
+      return {};
     }
     publish_pods();
+    return {};
   };
   callbacks.on_error = [](const discovery::Error& e) {
     std::fprintf(stderr, "ringgate: kubernetes pods: %s (retrying)\n", e.message.c_str());

@@ -148,8 +148,15 @@ std::string RuleObjectsWatch::start() {
     options.max_object_bytes = config::max_api_object_bytes + 4096;  // the event wrapper
     options.max_list_bytes = 64u << 20;  // a LIST of kMaxObjects small objects fits many times over
     discovery::ObjectWatchCallbacks callbacks;
-    callbacks.on_reset = [state](std::vector<discovery::RawObject>&& items) { state->reset(std::move(items)); };
-    callbacks.on_event = [state](discovery::WatchEventType t, discovery::RawObject&& o) { state->event(t, std::move(o)); };
+    // A malformed object never fails the LIST or forces a relist: its last good version stays.
+    callbacks.on_reset = [state](std::vector<discovery::RawObject>&& items) -> discovery::Result<void> {
+      state->reset(std::move(items));
+      return {};
+    };
+    callbacks.on_event = [state](discovery::WatchEventType t, discovery::RawObject&& o) -> discovery::Result<void> {
+      state->event(t, std::move(o));
+      return {};
+    };
     callbacks.on_error = [resource](const discovery::Error& e) {
       std::fprintf(stderr, "ringgate: kubernetes %s: %s (retrying)\n", resource, e.message.c_str());
     };

@@ -50,10 +50,13 @@ struct ObjectWatchOptions {
 };
 
 struct ObjectWatchCallbacks {
-  // After every successful LIST: the whole collection (replaces what was known).
-  std::function<void(std::vector<RawObject>&&)> on_reset;
-  // ADDED / MODIFIED / DELETED, in order.
-  std::function<void(WatchEventType, RawObject&&)> on_event;
+  // After every successful LIST: the whole collection (replaces what was known). An
+  // Error fails the LIST (reported, retried after backoff): for a kind whose objects
+  // must all be readable (EndpointSlices); kinds that keep the last good version of a
+  // bad object return ok.
+  std::function<Result<void>(std::vector<RawObject>&&)> on_reset;
+  // ADDED / MODIFIED / DELETED, in order. An Error is reported and forces a relist.
+  std::function<Result<void>(WatchEventType, RawObject&&)> on_event;
   // A failure the watch will retry (401, refused, 410, a malformed event …).
   std::function<void(const Error&)> on_error;
 };
