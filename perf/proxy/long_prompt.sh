@@ -14,7 +14,8 @@
 #
 #   perf/proxy/long_prompt.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames;
-#        PERF_OUT=FILE keeps the perf.data)  SIZES="204800 409600" (prompt bytes, 16 clients)
+#        PERF_OUT=FILE keeps the perf.data; PROFILE_BYTES=409600 PROFILE_STREAM=1: the
+#        streamed 64-client run instead)  SIZES="204800 409600" (prompt bytes, 16 clients)
 #        STREAM_CASE=0 (skip the 64-client streamed case)
 #        BASE=PATH (another ringgate binary, e.g. a build of main: "ringgate-base" rows beside)
 #
@@ -161,8 +162,8 @@ run() {
   wrk -t1 -c"$conns" -d2s -s "$tmp/chat.lua" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true  # warm-up
   local p0=0 p1=0 perf_pid=
   [ "$proxy_pid" = - ] || p0=$(cpu_ticks "$proxy_pid")
-  if [ "${PROFILE:-0}" = 1 ] && [ "$proxy_pid" = "$rg_pid" ] && [ "$bytes" = 204800 ] && [ "$stream" = 0 ]; then
-    perf record -F 2999 -g -o "$tmp/perf.data" -p "$rg_pid" >/dev/null 2>"$tmp/perf.err" &
+  if [ "${PROFILE:-0}" = 1 ] && [ "$proxy_pid" = "$rg_pid" ] && [ "$bytes" = "${PROFILE_BYTES:-204800}" ] && [ "$stream" = "${PROFILE_STREAM:-0}" ]; then
+    perf record -F 2999 ${PERF_CALLGRAPH:--g} -o "$tmp/perf.data" -p "$rg_pid" >/dev/null 2>"$tmp/perf.err" &
     perf_pid=$!
   fi
   out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$tmp/chat.lua" "http://127.0.0.1:$port/")
@@ -215,7 +216,7 @@ for proxy in ringgate ${BASE:+ringgate-base} nginx haproxy; do
 done
 if [ -f "$tmp/perf.data" ]; then
   echo
-  echo "ringgate, 200 KB run: top frames (self %)"
+  echo "ringgate, profiled run: top frames (self %)"
   [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
     sed 's/ \{8,\}-  *- *$//' | head -25 || true

@@ -1,18 +1,16 @@
 #include "ringgate/http/headers.h"
 
-#include <cctype>
-
 namespace ringgate::http {
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
 }
 
-std::string_view find_header(const Headers& headers, std::string_view name) {
+std::string_view find_header(std::span<const Header> headers, std::string_view name) {
   for (const Header& header : headers) {
     if (header.name == name) return header.value;
   }

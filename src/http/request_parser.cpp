@@ -1,6 +1,5 @@
 #include "ringgate/http/request_parser.h"
 
-#include <cctype>
 #include <new>
 #include <stdexcept>
 
@@ -41,7 +40,7 @@ struct RequestCallbacks {
     }
     s.last_was_value_ = false;
     std::string& name = s.request_.headers.back().name;
-    for (size_t i = 0; i < len; ++i) name += char(std::tolower(static_cast<unsigned char>(at[i])));
+    append_lower(name, at, len);
     return s.count_head_bytes(len + 4);  // ": " and CRLF count too
   }
 

@@ -1,6 +1,5 @@
 #include "ringgate/http/response_parser.h"
 
-#include <cctype>
 
 namespace ringgate::http {
 
@@ -19,20 +18,23 @@ struct ResponseCallbacks {
   }
   static int on_header_field(llhttp_t* p, const char* at, size_t len) {
     ResponseParser& s = self(p);
-    if (s.headers_.empty() || s.last_was_value_) {
-      if (s.headers_.size() >= 200) return -1;
-      s.headers_.emplace_back();
+    if (s.header_count_ == 0 || s.last_was_value_) {
+      if (s.header_count_ >= 200) return -1;
+      if (s.header_count_ == s.headers_.size()) s.headers_.emplace_back();
+      Header& fresh = s.headers_[s.header_count_++];
+      fresh.name.clear();
+      fresh.value.clear();
     }
     s.last_was_value_ = false;
-    std::string& name = s.headers_.back().name;
+    std::string& name = s.headers_[s.header_count_ - 1].name;
     if (name.size() + len > 1024) return -1;
-    for (size_t i = 0; i < len; ++i) name += char(std::tolower(static_cast<unsigned char>(at[i])));
+    append_lower(name, at, len);
     return 0;
   }
   static int on_header_value(llhttp_t* p, const char* at, size_t len) {
     ResponseParser& s = self(p);
     s.last_was_value_ = true;
-    std::string& value = s.headers_.back().value;
+    std::string& value = s.headers_[s.header_count_ - 1].value;
     if (value.size() + len > 16384) return -1;
     value.append(at, len);
     return 0;
@@ -67,7 +69,7 @@ struct ResponseCallbacks {
     ResponseParser& s = self(p);
     if (s.interim_) {  // forget the interim head; the final one follows
       s.interim_ = false;
-      s.headers_.clear();
+      s.header_count_ = 0;
       s.reason_.clear();
       s.last_was_value_ = false;
       return 0;
@@ -92,7 +94,14 @@ ResponseParser::ResponseParser() {
 void ResponseParser::reset() {
   llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
   parser_.data = this;
-  headers_.clear();
+  // The fields' strings are kept for the next response (no allocation per header);
+  // what one hostile head grew is given back.
+  if (headers_.size() > kKeptFields) headers_.resize(kKeptFields);
+  for (Header& h : headers_) {
+    if (h.name.capacity() > kKeptFieldBytes) std::string().swap(h.name);
+    if (h.value.capacity() > kKeptFieldBytes) std::string().swap(h.value);
+  }
+  header_count_ = 0;
   reason_.clear();
   status_ = 0;
   content_length_ = -1;

@@ -26,13 +26,25 @@ int64_t number_after(std::string_view text, size_t pos) {
 
 }  // namespace
 
+// One pass over the quotes (the three keys start alike): a JSON body has many quotes,
+// and a find() per key walked them three times.
 void UsageScanner::scan(std::string_view text) {
-  for (size_t at = text.find(kPrompt); at != std::string_view::npos; at = text.find(kPrompt, at + 1))
-    if (int64_t v = number_after(text, at + kPrompt.size()); v >= 0) prompt_tokens_ = v;
-  for (size_t at = text.find(kCompletion); at != std::string_view::npos; at = text.find(kCompletion, at + 1))
-    if (int64_t v = number_after(text, at + kCompletion.size()); v >= 0) completion_tokens_ = v;
-  for (size_t at = text.find(kCached); at != std::string_view::npos; at = text.find(kCached, at + 1))
-    if (int64_t v = number_after(text, at + kCached.size()); v >= 0) cached_tokens_ = v;
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  for (const char* q = begin; q + 1 < end;) {
+    q = static_cast<const char*>(std::memchr(q, '"', size_t(end - q - 1)));
+    if (q == nullptr) break;
+    const std::string_view rest(q, size_t(end - q));
+    const size_t at = size_t(q - begin);
+    if (q[1] == 'p' && rest.starts_with(kPrompt)) {
+      if (int64_t v = number_after(text, at + kPrompt.size()); v >= 0) prompt_tokens_ = v;
+    } else if (q[1] == 'c' && rest.starts_with(kCompletion)) {
+      if (int64_t v = number_after(text, at + kCompletion.size()); v >= 0) completion_tokens_ = v;
+    } else if (q[1] == 'c' && rest.starts_with(kCached)) {
+      if (int64_t v = number_after(text, at + kCached.size()); v >= 0) cached_tokens_ = v;
+    }
+    ++q;
+  }
 }
 
 void UsageScanner::feed(std::string_view data) {

@@ -100,10 +100,12 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   const std::string_view client_id = request.header("x-request-id");
   add_request_id_ = client_id.empty() || client_id.size() > 200;
   if (add_request_id_) {
-    char id[48];
-    std::snprintf(id, sizeof id, "rg-%d-%llx-%llx", env_.worker_index, static_cast<unsigned long long>(now()),
-                  static_cast<unsigned long long>(++env_.request_serial));
-    request_id_ = id;
+    request_id_.assign("rg-");
+    util::append_uint(request_id_, uint64_t(env_.worker_index));
+    request_id_ += '-';
+    util::append_hex(request_id_, now());
+    request_id_ += '-';
+    util::append_hex(request_id_, ++env_.request_serial);
   } else {
     request_id_.assign(client_id);
   }

@@ -1,8 +1,7 @@
 #include "ringgate/proxy/forward_head.h"
 
-#include <cstdio>
-
 #include "ringgate/http/error_response.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
 
@@ -26,10 +25,9 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
     append_field(out, header.name, header.value);
   }
   if (add_request_id) append_field(out, "x-request-id", request_id);
-  char length[32];
-  std::snprintf(length, sizeof length, "%zu", body_length);
-  append_field(out, "content-length", length);
-  out += "\r\n";
+  out += "content-length: ";
+  util::append_uint(out, body_length);
+  out += "\r\n\r\n";
 }
 
 ClientFraming choose_framing(const http::ResponseParser& response, bool client_http11) {
@@ -41,9 +39,9 @@ ClientFraming choose_framing(const http::ResponseParser& response, bool client_h
 
 void build_client_head(std::string& out, const http::ResponseParser& response, ClientFraming framing, bool close,
                        std::string_view request_id, std::string_view destination) {
-  char line[64];
-  std::snprintf(line, sizeof line, "HTTP/1.1 %d ", response.status());
-  out += line;
+  out += "HTTP/1.1 ";
+  util::append_int(out, response.status());
+  out += ' ';
   out += response.reason().empty() ? http::reason_phrase(response.status()) : std::string_view(response.reason());
   out += "\r\n";
   const std::string_view connection = http::find_header(response.headers(), "connection");
@@ -56,8 +54,9 @@ void build_client_head(std::string& out, const http::ResponseParser& response, C
     append_field(out, header.name, header.value);
   }
   if (framing == ClientFraming::ContentLength && response.content_length() >= 0) {
-    std::snprintf(line, sizeof line, "%lld", static_cast<long long>(response.content_length()));
-    append_field(out, "content-length", line);
+    out += "content-length: ";
+    util::append_int(out, response.content_length());
+    out += "\r\n";
   } else if (framing == ClientFraming::Chunked) {
     append_field(out, "transfer-encoding", "chunked");
   }
@@ -69,9 +68,8 @@ void build_client_head(std::string& out, const http::ResponseParser& response, C
 
 void append_chunk(std::string& out, std::string_view data) {
   if (data.empty()) return;  // an empty chunk would end the body
-  char size[24];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  out += size;
+  util::append_hex(out, data.size());
+  out += "\r\n";
   out += data;
   out += "\r\n";
 }

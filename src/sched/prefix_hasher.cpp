@@ -47,10 +47,6 @@ void for_each_block(std::span<const std::string_view> parts, size_t block_bytes,
   if (filled > 0) emit(buffer, filled);
 }
 
-bool emitted(size_t blocks) {
-  return blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0;
-}
-
 uint64_t key_of(uint64_t chain, uint64_t model_seed) { return XXH3_64bits_withSeed(&chain, sizeof chain, model_seed); }
 
 // Chain entries a typical prompt needs (64 KB at 64-byte blocks); more is given back between requests.
@@ -80,7 +76,7 @@ void PrefixChain::trim() {
 void PrefixChain::block(const unsigned char* data, size_t len) {
   seed_ = XXH3_64bits_withSeed(data, len, seed_);
   ++blocks_;
-  if (emitted(blocks_)) entries_.push_back(seed_);
+  if (emits_entry(blocks_)) entries_.push_back(seed_);
 }
 
 void PrefixChain::append(const char* text, size_t n) {
@@ -132,7 +128,7 @@ size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_vi
   for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
     seed = XXH3_64bits_withSeed(data, len, seed);
     ++blocks;
-    if (emitted(blocks)) out[n++] = key_of(seed, model_seed);
+    if (emits_entry(blocks)) out[n++] = key_of(seed, model_seed);
     return n < out.size() && blocks < max_blocks_;
   });
   return n;

@@ -42,4 +42,18 @@ void append_uint(std::string& out, uint64_t value) {
   out.append(buf, end);
 }
 
+void append_int(std::string& out, int64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  (void)ec;
+  out.append(buf, end);
+}
+
+void append_hex(std::string& out, uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, 16);
+  (void)ec;
+  out.append(buf, end);
+}
+
 }  // namespace ringgate::util

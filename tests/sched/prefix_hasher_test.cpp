@@ -56,8 +56,8 @@ namespace {
 // The design's definition, written out independently of PrefixHasher's in-place
 // walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
 // last one partial), c0 = xxh3(block0, seed = 0), ci = xxh3(blocki, seed = c(i-1)),
-// hi = xxh3(ci, seed = xxh3(model)), every hash of the leading kDensePrefixBlocks
-// blocks and every kPrefixSampleStride-th after.
+// hi = xxh3(ci, seed = xxh3(model)), every hash of the leading 256 blocks, then every
+// 8th up to block 512, every 16th up to 1024, every 32nd up to 2048, ...
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
   std::string joined;
@@ -73,8 +73,12 @@ std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view mode
     seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
     // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
     const size_t blocks = at / block_bytes + 1;
-    if (blocks <= kDensePrefixBlocks || (blocks - kDensePrefixBlocks) % kPrefixSampleStride == 0)
-      out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
+    size_t octave_end = 256, stride = 1;
+    while (blocks > octave_end) {
+      stride = stride == 1 ? 8 : stride * 2;
+      octave_end *= 2;
+    }
+    if (stride == 1 || (octave_end - blocks) % stride == 0) out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
   }
   return out;
 }
@@ -99,6 +103,12 @@ TEST_CASE("hasher: equal to the reference chain, whatever the block size and how
       CHECK(hashes(h, "facebook/opt-125m", parts) == reference_hashes(block, "facebook/opt-125m", parts));
     }
   }
+  // Deep prompts: the sampling octaves (block 1: 9000 blocks reach the sixth).
+  std::string deep(9000, 'a');
+  for (size_t i = 0; i < deep.size(); ++i) deep[i] = char('a' + (i * 7) % 26);
+  PrefixHasher h1(1);
+  CHECK(hashes(h1, "m", {deep}) == reference_hashes(1, "m", {deep}));
+  CHECK(hashes(h1, "m", {deep.substr(0, 4000), deep.substr(4000)}) == reference_hashes(1, "m", {deep.substr(0, 4000), deep.substr(4000)}));
   // A block assembled from two parts ("ab" 0xFF "c" | "def" 0xFF) hashes like the
   // same bytes given as one part: the layout is the joined stream's.
   PrefixHasher h4(4);
@@ -182,4 +192,24 @@ TEST_CASE("hasher: the chain fed while the body arrives gives hash()'s keys, how
   PrefixHasher::keys("m", chain.entries(), keys);
   CHECK(keys == hashes(capped, "m", {t}));
   CHECK(keys.size() == entries_for_blocks(300));
+}
+
+TEST_CASE("sampling: entries_for_blocks counts emitted blocks, covered_blocks maps entries back to the last one") {
+  CHECK(entries_for_blocks(256) == 256);
+  CHECK(entries_for_blocks(263) == 256);
+  CHECK(entries_for_blocks(264) == 257);
+  CHECK(entries_for_blocks(512) == 288);
+  CHECK(entries_for_blocks(528) == 289);
+  CHECK(entries_for_blocks(6400) == 256 + 4 * 32 + (6400 - 4096) / 128);  // 400 KB at 64-byte blocks: 402
+  size_t entries = 0, last_emitted = 0;
+  for (size_t n = 1; n <= 40000; ++n) {
+    if (emits_entry(n)) {
+      ++entries;
+      last_emitted = n;
+    }
+    REQUIRE(entries_for_blocks(n) == entries);
+    REQUIRE(covered_blocks(entries) == last_emitted);
+    REQUIRE(n - last_emitted < sample_stride(n));
+    REQUIRE(sample_stride(n) * 32 <= std::max<size_t>(n, 256) * 2);  // within 1/32 of the depth (1/16 at an octave's start)
+  }
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "ringgate/http/headers.h"
@@ -36,7 +37,7 @@ class ResponseParser {
   bool head_complete() const { return head_complete_; }
   int status() const { return status_; }
   const std::string& reason() const { return reason_; }
-  const Headers& headers() const { return headers_; }
+  std::span<const Header> headers() const { return {headers_.data(), header_count_}; }
   int64_t content_length() const { return content_length_; }  // -1 when absent
   bool chunked() const { return chunked_; }
   bool keep_alive() const { return keep_alive_; }
@@ -47,7 +48,10 @@ class ResponseParser {
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
   std::string* body_ = nullptr;
-  Headers headers_;
+  static constexpr size_t kKeptFields = 32;
+  static constexpr size_t kKeptFieldBytes = 256;
+  Headers headers_;          // the first header_count_ are this response's
+  size_t header_count_ = 0;
   std::string reason_;
   int status_ = 0;
   int64_t content_length_ = -1;

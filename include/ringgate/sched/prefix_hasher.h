@@ -23,6 +23,7 @@
 // Thread-safe (no state besides the configuration); never allocates when the
 // output has capacity (the vector overload reuses its capacity).
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -39,24 +40,47 @@ inline constexpr unsigned char kPartTerminator = 0xFF;
 inline constexpr size_t kDefaultMaxPrefixBlocks = 16384;
 
 // Every block's hash is computed (the chain needs them), but past the leading
-// kDensePrefixBlocks (16 KB, ~4k tokens) only every kPrefixSampleStride-th is
-// emitted, the last block of each group of 8 (512 B, 128 tokens): the index
-// records ~8x fewer pairs for a long prompt (memory, and recording time: each
-// new pair is a random memory access), while two long prompts are still told
-// apart to within 512 bytes of where they diverge. Hashes are then "entries",
-// and covered_blocks() turns a count of leading entries back into blocks.
+// kDensePrefixBlocks (16 KB, ~4k tokens) only some are emitted, the sampling
+// stride doubling each time the depth doubles: 8 blocks (512 B) up to 32 KB, 16 up
+// to 64 KB, 32 up to 128 KB... so every octave of depth adds the same
+// kEntriesPerOctave entries. The index then records ~400 pairs for a 100k-token
+// prompt instead of 6,400 (recording is a random memory access per new pair: it
+// was a fifth of the gateway's CPU on long distinct prompts), while two prompts are
+// still told apart to within 1/32 of the depth where they diverge (two 400 KB prompts
+// sharing 300 KB: within 8 KB, with 100 KB after). Hashes are then "entries", and
+// covered_blocks() turns a count of leading entries back into blocks.
 inline constexpr size_t kDensePrefixBlocks = 256;
-inline constexpr size_t kPrefixSampleStride = 8;
+inline constexpr size_t kFirstSampleStride = 8;
+inline constexpr size_t kEntriesPerOctave = kDensePrefixBlocks / kFirstSampleStride;
+
+// The octave of a depth past the dense lead: blocks in (D·2^k, D·2^(k+1)] are octave k.
+constexpr size_t sample_octave(size_t blocks) { return size_t(std::bit_width((blocks - 1) / kDensePrefixBlocks)) - 1; }
+
+// The sampling stride at this depth (1 within the dense lead).
+constexpr size_t sample_stride(size_t blocks) {
+  return blocks <= kDensePrefixBlocks ? 1 : kFirstSampleStride << sample_octave(blocks);
+}
+
+// Is the hash of the blocks-th block (1-based) emitted?
+constexpr bool emits_entry(size_t blocks) {
+  if (blocks <= kDensePrefixBlocks) return true;
+  const size_t k = sample_octave(blocks);
+  return ((blocks - (kDensePrefixBlocks << k)) & ((kFirstSampleStride << k) - 1)) == 0;
+}
 
 // Prompt blocks covered by the first `entries` hashes of a chain.
 constexpr size_t covered_blocks(size_t entries) {
-  return entries <= kDensePrefixBlocks ? entries
-                                       : kDensePrefixBlocks + (entries - kDensePrefixBlocks) * kPrefixSampleStride;
+  if (entries <= kDensePrefixBlocks) return entries;
+  const size_t past = entries - kDensePrefixBlocks;
+  const size_t k = past / kEntriesPerOctave;
+  if (k >= 40) return SIZE_MAX / 2;  // beyond any prompt (the chain is capped far below)
+  return (kDensePrefixBlocks << k) + (past % kEntriesPerOctave) * (kFirstSampleStride << k);
 }
 // Hashes emitted for a prompt of `blocks` blocks.
 constexpr size_t entries_for_blocks(size_t blocks) {
-  return blocks <= kDensePrefixBlocks ? blocks
-                                      : kDensePrefixBlocks + (blocks - kDensePrefixBlocks) / kPrefixSampleStride;
+  if (blocks <= kDensePrefixBlocks) return blocks;
+  const size_t k = sample_octave(blocks);
+  return kDensePrefixBlocks + k * kEntriesPerOctave + (blocks - (kDensePrefixBlocks << k)) / (kFirstSampleStride << k);
 }
 
 // The chain of one prompt fed incrementally: text bytes of the current part as

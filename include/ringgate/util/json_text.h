@@ -15,5 +15,7 @@ void append_json_string(std::string& out, std::string_view text);
 void append_json_escaped(std::string& out, std::string_view text);
 
 void append_uint(std::string& out, uint64_t value);
+void append_int(std::string& out, int64_t value);
+void append_hex(std::string& out, uint64_t value);  // lower case, no prefix
 
 }  // namespace ringgate::util
