@@ -27,7 +27,9 @@ int check_config_main(const std::string& path, std::ostream& out, const LoadOpti
   out << path << ": OK: " << (c.has_gateway_document ? "1 Gateway" : "no Gateway (defaults)");
   if (c.has_pool) {
     out << " (pool " << c.gateway.pool.name << ", ";
-    if (c.gateway.pool.kubernetes)
+    if (c.gateway.pool.kubernetes && !c.gateway.pool.kubernetes->inference_pool.empty())
+      out << "kubernetes InferencePool " << c.gateway.pool.kubernetes->inference_pool;
+    else if (c.gateway.pool.kubernetes)
       out << "kubernetes service " << c.gateway.pool.kubernetes->service;
     else
       out << plural(c.gateway.pool.static_endpoints.size(), "static endpoint");

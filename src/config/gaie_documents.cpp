@@ -301,7 +301,8 @@ std::optional<InferencePool> read_inference_pool(YamlFieldReader& r, const MapFi
   if (const YAML::Node* picker = spec->find(picker_key)) {
     std::string path = "spec." + std::string(picker_key);
     const std::string_view port_number_key = "portNumber";
-    auto fields = r.read_map(*picker, path, {"group", "kind", "name", port_number_key, "failureMode"});
+    // v1: port: {number: 9002}; v1alpha2: portNumber: 9002.
+    auto fields = r.read_map(*picker, path, {"group", "kind", "name", port_number_key, "port", "failureMode"});
     if (fields) {
       if (const YAML::Node* name = fields->find("name"))
         r.read_string(*name, join_path(path, "name"));
@@ -311,6 +312,12 @@ std::optional<InferencePool> read_inference_pool(YamlFieldReader& r, const MapFi
         if (const YAML::Node* v = fields->find(key)) r.read_string(*v, join_path(path, key), true);
       if (const YAML::Node* v = fields->find(port_number_key))
         r.read_int(*v, join_path(path, port_number_key), 1, 65535);
+      if (const YAML::Node* v = fields->find("port")) {
+        const std::string port_path = join_path(path, "port");
+        if (auto port = r.read_map(*v, port_path, {"number"})) {
+          if (const YAML::Node* number = port->find("number")) r.read_int(*number, join_path(port_path, "number"), 1, 65535);
+        }
+      }
       if (const YAML::Node* v = fields->find("failureMode")) {
         auto mode = r.read_string(*v, join_path(path, "failureMode"));
         if (mode && *mode != "FailOpen" && *mode != "FailClose")

@@ -67,7 +67,7 @@ bool is_dns_label(std::string_view name) {
 }
 
 void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KubernetesDiscovery& out) {
-  auto fields = r.read_map(node, path, {"namespace", "service", "port", "apiServer"});
+  auto fields = r.read_map(node, path, {"namespace", "service", "port", "inferencePool", "watchRules", "apiServer"});
   if (!fields) return;
   with_field(*fields, path, "namespace", [&](const YAML::Node& v, const std::string& p) {
     auto name = r.read_string(v, p);
@@ -76,17 +76,37 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
     else
       assign(out.namespace_name, name);
   });
-  if (const YAML::Node* v = fields->find("service")) {
-    std::string p = join_path(path, "service");
-    auto name = r.read_string(*v, p);
+  const YAML::Node* service = fields->find("service");
+  const YAML::Node* pool = fields->find("inferencePool");
+  if (service && pool) {
+    r.error(*pool, join_path(path, "inferencePool"), "give either 'service' (with 'port') or 'inferencePool', not both");
+    return;
+  }
+  if (pool) {
+    std::string p = join_path(path, "inferencePool");
+    auto name = r.read_string(*pool, p);
     if (name && !is_dns_label(*name))
-      r.error(*v, p, "\"" + *name + "\" is not a valid Service name");
+      r.error(*pool, p, "\"" + *name + "\" is not a valid InferencePool name");
+    else
+      assign(out.inference_pool, name);
+    if (const YAML::Node* v = fields->find("port"))
+      r.error(*v, join_path(path, "port"), "not used with 'inferencePool' (its spec.targetPorts name the port)");
+  } else if (service) {
+    std::string p = join_path(path, "service");
+    auto name = r.read_string(*service, p);
+    if (name && !is_dns_label(*name))
+      r.error(*service, p, "\"" + *name + "\" is not a valid Service name");
     else
       assign(out.service, name);
   } else {
-    r.error(node, path, "missing required field 'service'");
+    r.error(node, path, "missing required field 'service' (or 'inferencePool')");
   }
-  if (const YAML::Node* v = fields->find("port")) {
+  with_field(*fields, path, "watchRules", [&](const YAML::Node& v, const std::string& p) {
+    if (auto flag = r.read_bool(v, p)) out.watch_rules = *flag;
+  });
+  if (pool) {
+    // the port comes from the InferencePool
+  } else if (const YAML::Node* v = fields->find("port")) {
     std::string p = join_path(path, "port");
     if (v->IsScalar() && !v->Scalar().empty() && v->Tag() != "!" &&
         std::all_of(v->Scalar().begin(), v->Scalar().end(), [](char c) { return c >= '0' && c <= '9'; })) {

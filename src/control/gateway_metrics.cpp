@@ -113,6 +113,14 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
         double(control.config_reloads_ok));
   plain("ringgate_config_reload_failures_total", "Configuration reloads rejected (old configuration kept).",
         MetricType::Counter, double(control.config_reloads_failed));
+  {
+    auto f = family("ringgate_kube_objects_rejected_total",
+                    "Kubernetes objects rejected as malformed (the last good version stays in use), by kind.",
+                    MetricType::Counter);
+    for (size_t i = 0; i < kube_object_kinds.size(); ++i)
+      add_counter(f, {{"kind", std::string(kube_object_kinds[i])}}, double(control.kube_objects_rejected[i]));
+    out.push_back(std::move(f));
+  }
   plain("ringgate_prefix_index_memory_bytes", "Memory the prefix index allocated (at most its budget).",
         MetricType::Gauge, double(index.memory_bytes));
   plain("ringgate_prefix_index_budget_bytes", "Memory budget of the prefix index (scheduler.prefixIndexMemoryBytes).",

@@ -228,6 +228,8 @@ void ExtProcServer::set_serving(bool serving) {
   if (health == nullptr) return;
   health->SetServingStatus("", serving);
   health->SetServingStatus("readiness", serving);
+  // GAIE's inferencepool chart probes its EPP with this service name (without leader election).
+  health->SetServingStatus("inference-extension", serving);
   health->SetServingStatus(kExtProcServiceName, serving);
   health->SetServingStatus("liveness", true);
 }

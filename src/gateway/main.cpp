@@ -30,6 +30,7 @@
 #include "ringgate/gateway/demo.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/gateway/pool_source.h"
+#include "ringgate/gateway/rules_source.h"
 #include "ringgate/gateway/settings.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/net/listener.h"
@@ -69,7 +70,7 @@ std::optional<size_t> file_digest(const std::string& path) {
 // `loaded` is the digest of the content last loaded (applied or rejected); a watcher
 // event for that same content is not a change. The digest is taken before the load,
 // so a write racing the load is seen as a change again, never missed.
-void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control::ControlPlane& control,
+void reload(const gateway::Options& flags, gateway::RulesSource& rules, control::ControlPlane& control,
             std::optional<size_t>& loaded, bool from_watcher) {
   const std::optional<size_t> digest = file_digest(flags.config_file);
   if (from_watcher && digest && digest == loaded) return;
@@ -81,10 +82,7 @@ void reload(const gateway::Options& flags, proxy::RulesPublisher& rules, control
     control.count_reload(false);
     return;
   }
-  std::unique_ptr<proxy::RequestRules> next = gateway::rules_from(&r.config);
-  control.set_aliases(gateway::alias_names(*next));
-  control.set_saturation(next->flow.saturation);
-  rules.publish(std::move(next));
+  rules.set_file(&r.config);  // with the watched Kubernetes rule objects, if any
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
     control.set_endpoints(settings.static_endpoints, true);
@@ -178,10 +176,9 @@ int main(int argc, char** argv) {
 
   // One reader slot per worker (the worker's index).
   proxy::RulesPublisher rules(settings.workers);
-  std::unique_ptr<proxy::RequestRules> first_rules = gateway::rules_from(config);
-  control.set_aliases(gateway::alias_names(*first_rules));
-  control.set_saturation(first_rules->flow.saturation);
-  rules.publish(std::move(first_rules));
+  // The file's rules, later joined by watched InferenceModelRewrite/InferenceObjective objects.
+  gateway::RulesSource rules_source(rules, control);
+  rules_source.set_file(config);
   proxy::CatalogPublisher catalog(settings.workers);
   catalog.publish(std::make_unique<proxy::ModelCatalog>());
   control.attach_catalog(&catalog);
@@ -260,7 +257,7 @@ int main(int argc, char** argv) {
 
   control.start();
   gateway::PoolSource pool_source;
-  if (std::string error = pool_source.start(settings, control); !error.empty()) {
+  if (std::string error = pool_source.start(settings, control, &rules_source); !error.empty()) {
     stop_workers();
     return fail(error);
   }
@@ -310,13 +307,13 @@ int main(int argc, char** argv) {
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
           if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
-          else reload(flags, rules, control, loaded_digest, /*from_watcher=*/false);
+          else reload(flags, rules_source, control, loaded_digest, /*from_watcher=*/false);
         } else {
           stop_signal = int(info.ssi_signo);
         }
       }
     }
-    if (watcher && watcher->changed()) reload(flags, rules, control, loaded_digest, /*from_watcher=*/true);
+    if (watcher && watcher->changed()) reload(flags, rules_source, control, loaded_digest, /*from_watcher=*/true);
   }
 
   // Drain: readiness goes 503 at once (load balancers move away), the listeners close,

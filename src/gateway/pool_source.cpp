@@ -2,12 +2,35 @@
 
 #include <cstdio>
 
+#include "ringgate/config/gaie_object.h"
+#include "ringgate/discovery/endpointslice_paths.h"
 #include "ringgate/discovery/kube_api_config.h"
 #include "ringgate/discovery/target_port.h"
 
 namespace ringgate::gateway {
+namespace {
 
-std::string PoolSource::start(const Settings& settings, control::ControlPlane& control) {
+constexpr std::string_view kPoolApiVersion = "inference.networking.k8s.io/v1";
+constexpr size_t kMaxPods = 10000;  // one pool; a LIST with more fails (and retries)
+
+size_t kind_index(std::string_view kind) {
+  for (size_t i = 0; i < control::kube_object_kinds.size(); ++i)
+    if (control::kube_object_kinds[i] == kind) return i;
+  return control::kube_object_kinds.size();
+}
+
+std::vector<control::DesiredEndpoint> members_of(const std::vector<discovery::DiscoveredEndpoint>& found) {
+  std::vector<control::DesiredEndpoint> members;
+  members.reserve(found.size());
+  for (const discovery::DiscoveredEndpoint& e : found)
+    members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name});
+  return members;
+}
+
+}  // namespace
+
+std::string PoolSource::start(const Settings& settings, control::ControlPlane& control, RulesSource* rules) {
+  control_ = &control;
   if (!settings.kubernetes) {
     control.set_endpoints(settings.static_endpoints, /*synced=*/true);
     return {};
@@ -15,30 +38,160 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
   const config::KubernetesDiscovery& k = *settings.kubernetes;
   auto api = k.api_server.empty() ? discovery::in_cluster_config() : discovery::api_url_config(k.api_server);
   if (!api) return "kubernetes discovery: " + api.error().message;
+  api_ = api.value();
+  namespace_name_ = !k.namespace_name.empty() ? k.namespace_name
+                                              : (api_.namespace_name.empty() ? "default" : api_.namespace_name);
+  if (auto valid = discovery::validate_object_name("namespace", namespace_name_); !valid)
+    return "kubernetes discovery: " + valid.error().message;
+
+  const bool watch_rules = k.watch_rules.value_or(!k.inference_pool.empty());
+  if (watch_rules && rules) {
+    rules_watch_ = std::make_unique<RuleObjectsWatch>(api_, namespace_name_, settings.pool_name, *rules, control);
+    if (std::string error = rules_watch_->start(); !error.empty()) return "kubernetes rules watch: " + error;
+  }
+
+  if (!k.inference_pool.empty()) {
+    discovery::ObjectWatchOptions options;
+    options.what = "inferencepools";
+    options.collection_path = discovery::collection_path("inference.networking.k8s.io", "v1", namespace_name_,
+                                                         "inferencepools");
+    options.field_selector = "metadata.name=" + k.inference_pool;
+    options.max_objects = 1;  // a field selector on the name: one at most
+    options.max_object_bytes = config::max_api_object_bytes + 4096;
+    options.max_list_bytes = config::max_api_object_bytes + 4096;
+    discovery::ObjectWatchCallbacks callbacks;
+    // nullopt: rejected (reported, the current selection stays).
+    auto read = [this](const discovery::RawObject& raw) -> std::optional<Selection> {
+      config::GaieObjectResult parsed =
+          config::parse_gaie_object(raw.json, config::GaieKind::InferencePool, kPoolApiVersion);
+      std::optional<Selection> selection;
+      std::string problem;
+      if (parsed.ok() && parsed.object.pool) {
+        auto text = discovery::label_selector_text(parsed.object.pool->selector);
+        if (text) selection = Selection{text.value(), {parsed.object.pool->target_port}};
+        else problem = "spec.selector: " + text.error().message;
+      } else {
+        for (size_t i = 0; i < parsed.errors.size() && i < 5; ++i) problem += (i ? "; " : "") + parsed.errors[i].message;
+      }
+      if (!selection) {
+        std::fprintf(stderr, "ringgate: kubernetes: InferencePool %s rejected (the last good version stays): %s\n",
+                     raw.key().c_str(), problem.c_str());
+        control_->count_kube_rejected(kind_index("InferencePool"));
+        return std::nullopt;
+      }
+      return selection;
+    };
+    callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) -> discovery::Result<void> {
+      if (items.empty()) on_pool(std::nullopt);
+      else if (auto s = read(items.front())) on_pool(*s);
+      return {};
+    };
+    callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) -> discovery::Result<void> {
+      if (type == discovery::WatchEventType::deleted) on_pool(std::nullopt);
+      else if (auto s = read(raw)) on_pool(*s);
+      return {};
+    };
+    callbacks.on_error = [](const discovery::Error& e) {
+      std::fprintf(stderr, "ringgate: kubernetes inferencepools: %s (retrying)\n", e.message.c_str());
+    };
+    pool_watch_ = std::make_unique<discovery::ObjectWatch>(api_, std::move(options), std::move(callbacks));
+    if (auto started = pool_watch_->start(); !started) return "kubernetes discovery: " + started.error().message;
+    return {};
+  }
+
   discovery::EndpointSliceWatchOptions options;
-  options.namespace_name = k.namespace_name;
+  options.namespace_name = namespace_name_;
   options.service = k.service;
   if (!k.port_name.empty()) options.port.name = k.port_name;
   else options.port.number = k.port_number;
   discovery::EndpointSliceWatchCallbacks callbacks;
   callbacks.on_change = [&control](const std::vector<discovery::DiscoveredEndpoint>& found) {
-    std::vector<control::DesiredEndpoint> members;
-    members.reserve(found.size());
-    for (const discovery::DiscoveredEndpoint& e : found)
-      members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name});
-    control.set_endpoints(std::move(members), /*synced=*/true);
+    control.set_endpoints(members_of(found), /*synced=*/true);
   };
   callbacks.on_error = [](const discovery::Error& e) {
     std::fprintf(stderr, "ringgate: kubernetes discovery: %s (retrying)\n", e.message.c_str());
   };
-  watch_ = std::make_unique<discovery::EndpointSliceWatch>(api.value(), options, callbacks);
+  watch_ = std::make_unique<discovery::EndpointSliceWatch>(api_, options, callbacks);
   if (auto started = watch_->start(); !started) return "kubernetes discovery: " + started.error().message;
   return {};
 }
 
+// On pool_watch_'s thread.
+void PoolSource::on_pool(std::optional<Selection> selection) {
+  if (pool_seen_ && selection == selection_) return;
+  if (pod_watch_) pod_watch_->stop();
+  pod_watch_.reset();
+  pool_seen_ = true;
+  selection_ = selection;
+  pods_.clear();
+  have_published_ = false;
+  if (!selection) {
+    // No InferencePool (not created yet, or deleted): no endpoints, as GAIE's EPP.
+    std::fprintf(stderr, "ringgate: kubernetes: no InferencePool: the pool has no endpoints\n");
+    publish_pods();
+    return;
+  }
+  std::fprintf(stderr, "ringgate: kubernetes: InferencePool selects pods %s on port %u\n",
+               selection->label_selector.c_str(), unsigned(selection->ports.front()));
+  discovery::ObjectWatchOptions options;
+  options.what = "pods";
+  options.collection_path = discovery::collection_path("", "v1", namespace_name_, "pods");
+  options.label_selector = selection->label_selector;
+  options.max_objects = kMaxPods;
+  discovery::ObjectWatchCallbacks callbacks;
+  auto read = [this](const discovery::RawObject& raw) -> std::optional<discovery::PodState> {
+    auto pod = discovery::parse_pod(raw.json);
+    if (!pod) {
+      std::fprintf(stderr, "ringgate: kubernetes: Pod %s rejected: %s\n", raw.key().c_str(), pod.error().message.c_str());
+      control_->count_kube_rejected(kind_index("Pod"));
+      return std::nullopt;
+    }
+    return pod.value();
+  };
+  // A malformed pod is counted and keeps its last good state; it fails nothing else.
+  callbacks.on_reset = [this, read](std::vector<discovery::RawObject>&& items) -> discovery::Result<void> {
+    std::map<std::string, discovery::PodState> next;
+    for (const discovery::RawObject& raw : items) {
+      if (auto pod = read(raw)) next[raw.name] = std::move(*pod);
+      else if (auto old = pods_.find(raw.name); old != pods_.end()) next[raw.name] = old->second;
+    }
+    pods_ = std::move(next);
+    publish_pods();
+    return {};
+  };
+  callbacks.on_event = [this, read](discovery::WatchEventType type, discovery::RawObject&& raw) -> discovery::Result<void> {
+    if (type == discovery::WatchEventType::deleted) {
+      pods_.erase(raw.name);
+    } else if (auto pod = read(raw)) {
+      pods_[raw.name] = std::move(*pod);
+    } else {
+      return {};
+    }
+    publish_pods();
+    return {};
+  };
+  callbacks.on_error = [](const discovery::Error& e) {
+    std::fprintf(stderr, "ringgate: kubernetes pods: %s (retrying)\n", e.message.c_str());
+  };
+  pod_watch_ = std::make_unique<discovery::ObjectWatch>(api_, std::move(options), std::move(callbacks));
+  if (auto started = pod_watch_->start(); !started)
+    std::fprintf(stderr, "ringgate: kubernetes pods: %s\n", started.error().message.c_str());
+}
+
+void PoolSource::publish_pods() {
+  auto found = selection_ ? discovery::pod_endpoints(pods_, selection_->ports) : std::vector<discovery::DiscoveredEndpoint>{};
+  if (have_published_ && found == published_) return;
+  published_ = std::move(found);
+  have_published_ = true;
+  control_->set_endpoints(members_of(published_), /*synced=*/true);
+}
+
 void PoolSource::stop() {
+  if (rules_watch_) rules_watch_->stop();
   if (watch_) watch_->stop();
   watch_.reset();
+  if (pool_watch_) pool_watch_->stop();  // first: it is the one that restarts the pod watch
+  if (pod_watch_) pod_watch_->stop();
 }
 
 }  // namespace ringgate::gateway

@@ -55,6 +55,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   for (const config::HostPort& hp : g.pool.static_endpoints)
     s.static_endpoints.push_back({hp.host, hp.port, true, ""});
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
+  // An InferencePool names the pool: its rewrites and objectives refer to it by that name.
+  if (s.kubernetes && !s.kubernetes->inference_pool.empty()) s.pool_name = s.kubernetes->inference_pool;
   // Limits and timeouts.
   proxy::ProxyOptions& p = s.proxy;
   if (set("limits.maxHeaderBytes")) p.limits.max_header_bytes = g.limits.max_header_bytes;

@@ -165,6 +165,16 @@ TEST_CASE("bad addresses") {
       4, 15, "listen.api: must differ from listen.admin");  // the default admin address
 }
 
+TEST_CASE("InferencePool discovery: one of service / inferencePool, no port, a valid name") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    kubernetes: ";
+  expect_error(head + "{service: s, port: http, inferencePool: p}\n", 5, 0,
+               "give either 'service' (with 'port') or 'inferencePool', not both");
+  expect_error(head + "{inferencePool: p, port: 8000}\n", 5, 0, "not used with 'inferencePool'");
+  expect_error(head + "{inferencePool: Bad_Pool}\n", 5, 0, "is not a valid InferencePool name");
+  expect_error(head + "{inferencePool: p, watchRules: maybe}\n", 5, 0, "watchRules");
+  expect_error(head + "{namespace: llm}\n", 5, 0, "missing required field 'service' (or 'inferencePool')", 2);
+}
+
 TEST_CASE("missing or contradictory pool") {
   expect_error("apiVersion: ringgate.io/v1\nkind: Gateway\nworkers: 2\n", 1, 1, "Gateway: missing pool");
   expect_error("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: p}\n", 3, 7,

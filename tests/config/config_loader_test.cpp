@@ -223,6 +223,28 @@ pool: {discovery: {kubernetes: {service: vllm, port: 8000}}}
   CHECK(c.gateway.pool.kubernetes->namespace_name.empty());
 }
 
+TEST_CASE("Kubernetes discovery through an InferencePool, with or without the rule watches") {
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {kubernetes: {namespace: llm, inferencePool: vllm-pool, apiServer: "http://127.0.0.1:8001"}}}
+)");
+  REQUIRE(c.gateway.pool.kubernetes);
+  CHECK(c.gateway.pool.kubernetes->inference_pool == "vllm-pool");
+  CHECK(c.gateway.pool.kubernetes->service.empty());
+  CHECK_FALSE(c.gateway.pool.kubernetes->watch_rules.has_value());
+  ConfigSet off = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {kubernetes: {inferencePool: vllm-pool, watchRules: false}}}
+)");
+  REQUIRE(off.gateway.pool.kubernetes);
+  CHECK(off.gateway.pool.kubernetes->watch_rules == false);
+  ConfigSet on = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {kubernetes: {service: vllm, port: http, watchRules: true}}}
+)");
+  CHECK(on.gateway.pool.kubernetes->watch_rules == true);
+}
+
 TEST_CASE("rewrite documents: catch-all, unweighted targets, several documents in order") {
   ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway

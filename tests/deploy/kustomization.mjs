@@ -29,5 +29,5 @@ export function kustomize(dir, seen = new Set()) {
 // Every kustomization directory of deploy/.
 export const kustomizationDirs = [
   'deploy/kubernetes', 'deploy/kubernetes/vllm-sim', 'deploy/kubernetes/vllm-cpu',
-  'deploy/kind/sim', 'deploy/kind/cpu',
+  'deploy/kind/sim', 'deploy/kind/cpu', 'deploy/epp',
 ].map((d) => path.join(root, d));

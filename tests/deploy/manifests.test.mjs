@@ -41,6 +41,10 @@ const find = (objs, kind, name) => {
 };
 
 const base = () => objectsOf(k8sDir);
+const eppDir = path.join(root, 'deploy/epp');
+const eppObjs = () => objectsOf(eppDir);
+const eppConfigText = () => find(eppObjs(), 'ConfigMap', 'ringgate-epp-config').data['ringgate.yaml'];
+const eppGatewayDoc = () => find(parseDocuments(eppConfigText(), 'ConfigMap ringgate-epp-config/ringgate.yaml'), 'Gateway');
 const simObjs = () => objectsOf(path.join(k8sDir, 'vllm-sim'));
 const cpuObjs = () => objectsOf(path.join(k8sDir, 'vllm-cpu'));
 const configMapText = () => find(base(), 'ConfigMap', 'ringgate-config').data['ringgate.yaml'];
@@ -179,11 +183,13 @@ async function loadFakeKubeApi() {
 
 test('manifests parse and kustomizations name every file', () => {
   const dirs = [k8sDir, path.join(k8sDir, 'vllm-sim'), path.join(k8sDir, 'vllm-cpu'),
-    path.join(root, 'deploy/kind/sim'), path.join(root, 'deploy/kind/cpu')];
+    path.join(root, 'deploy/kind/sim'), path.join(root, 'deploy/kind/cpu'), eppDir];
   const used = new Set();
   for (const dir of dirs) for (const { file } of kustomize(dir)) used.add(file);
-  for (const dir of [k8sDir, path.join(k8sDir, 'vllm-sim'), path.join(k8sDir, 'vllm-cpu')]) {
+  const helmValues = new Set([path.join(eppDir, 'inferencepool-values.yaml')]);  // for helm, not kustomize
+  for (const dir of [k8sDir, path.join(k8sDir, 'vllm-sim'), path.join(k8sDir, 'vllm-cpu'), eppDir]) {
     for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
+      if (helmValues.has(path.join(dir, f))) continue;
       assert.ok(used.has(path.join(dir, f)), `${rel(path.join(dir, f))} is in no kustomization`);
     }
   }
@@ -316,7 +322,7 @@ test('probes, container ports, Service ports and scrape annotations match the co
   assert.ok(cpu.args.includes('facebook/opt-125m'));
 });
 
-test('the discovery code asks the API server only for discovery.k8s.io EndpointSlices, with GET', () => {
+test('the discovery code builds API paths only for EndpointSlices and the generic namespaced list/watch, with GET', () => {
   const srcDir = path.join(root, 'src/discovery');
   const paths = new Set();
   const methods = new Set();
@@ -325,7 +331,10 @@ test('the discovery code asks the API server only for discovery.k8s.io EndpointS
     for (const m of text.matchAll(/"(\/apis?\/[^"]*)"/g)) paths.add(m[1]);
     for (const m of text.matchAll(/"(GET|POST|PUT|PATCH|DELETE) "/g)) methods.add(m[1]);
   }
-  assert.deepEqual([...paths], ['/apis/discovery.k8s.io/v1/namespaces/'], 'API paths built in src/discovery changed: review deploy/kubernetes/role.yaml');
+  // '/api/' and '/apis/' are collection_path() (object_watch.cpp): the namespaced list + watch that
+  // the InferencePool, Pod and rule watches use; the EPP Role test below holds their requests to deploy/epp/role.yaml.
+  assert.deepEqual([...paths].sort(), ['/api/', '/apis/', '/apis/discovery.k8s.io/v1/namespaces/'],
+    'API paths built in src/discovery changed: review deploy/kubernetes/role.yaml and deploy/epp/role.yaml');
   assert.deepEqual([...methods], ['GET'], 'HTTP methods used in src/discovery changed: review deploy/kubernetes/role.yaml');
 });
 
@@ -590,4 +599,120 @@ test('Grafana dashboard: valid JSON, ${DS_PROMETHEUS} input, llm-d and ringgate 
   const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
   if (r.error) assert.fail('promtool not found: install the prometheus package (scripts/setup.sh does)');
   assert.equal(r.status, 0, `promtool check rules:\n${r.stdout}${r.stderr}\n${exprs.map((e, i) => `${i}: [${e.panel}] ${e.expr}`).join('\n')}`);
+});
+
+// ---------------------------------------------------------------- EPP mode (deploy/epp)
+
+test('deploy/epp: ringgate --mode epp in place of the inferencepool chart\'s EPP (names, ports, probes, values)', () => {
+  const objs = eppObjs();
+  const gw = eppGatewayDoc();
+  assert.equal(gw.mode, 'epp');
+  const k = gw.pool.discovery.kubernetes;
+  const values = parseOne(read(path.join(eppDir, 'inferencepool-values.yaml')), 'inferencepool-values.yaml');
+  // The chart names its InferencePool after the release and its EPP <release>-epp.
+  const release = k.inferencePool;
+  assert.equal(release, 'vllm-pool');
+  const d = find(objs, 'Deployment', `${release}-epp`);
+  const svc = find(objs, 'Service', `${release}-epp`);
+  find(objs, 'ServiceAccount', `${release}-epp`);
+  assert.equal(d.spec.template.spec.serviceAccountName, `${release}-epp`);
+  const c = container(d);
+  assert.equal(c.name, 'epp', 'the chart\'s container is called epp: kubectl apply must patch it, not add a second one');
+  assert.deepEqual(d.spec.selector.matchLabels, { inferencepool: `${release}-epp` }, 'the chart\'s selector labels');
+  // Ports: the config's listeners, the chart's container port names, the endpointPickerRef port.
+  assert.equal(resolvePort(c, 'grpc'), portOf(gw.listen.epp));
+  assert.equal(resolvePort(c, 'grpc-health'), portOf(gw.listen.eppHealth));
+  assert.equal(resolvePort(c, 'metrics'), portOf(gw.listen.admin));
+  assert.equal(values.inferenceExtension.extProcPort, portOf(gw.listen.epp));
+  const grpcPort = svc.spec.ports.find((p) => p.port === values.inferenceExtension.extProcPort);
+  assert.ok(grpcPort, `Service ${svc.metadata.name} has no port ${values.inferenceExtension.extProcPort} (endpointPickerRef)`);
+  assert.equal(resolvePort(c, grpcPort.targetPort), portOf(gw.listen.epp));
+  for (const [kk, v] of Object.entries(svc.spec.selector)) assert.equal(d.spec.template.metadata.labels[kk], v);
+  // gRPC probes on the health listener: readiness on the chart's service name, liveness on
+  // "liveness" (always SERVING while the process runs: no restart loop while the pool has no ready pod).
+  for (const probe of [c.livenessProbe, c.readinessProbe]) assert.equal(probe.grpc.port, portOf(gw.listen.eppHealth));
+  assert.equal(c.readinessProbe.grpc.service, 'inference-extension');
+  assert.equal(c.livenessProbe.grpc.service, 'liveness');
+  const server = read(path.join(root, 'src/epp/ext_proc_server.cpp'));
+  for (const name of ['inference-extension', 'liveness']) {
+    assert.ok(server.includes(`SetServingStatus("${name}"`), `ringgate's gRPC health server does not answer service "${name}"`);
+  }
+  // The config is mounted where the args point, from the ConfigMap in this kustomization.
+  const mount = c.volumeMounts.find((m) => c.args.includes(path.posix.join(m.mountPath, 'ringgate.yaml')));
+  assert.ok(mount, 'no volume mounted where --config points');
+  const volume = d.spec.template.spec.volumes.find((v) => v.name === mount.name);
+  assert.equal(volume.configMap.name, 'ringgate-epp-config');
+  // The chart's pool selects the pods of deploy/kubernetes/vllm-sim at their port.
+  const sim = find(simObjs(), 'Deployment');
+  const simPort = container(sim).ports.find((p) => p.name === 'http' || p.containerPort === 8000).containerPort;
+  for (const pool of [values.inferencePool, values.global.inferencePool]) {
+    assert.deepEqual(pool.targetPorts, [{ number: simPort }]);
+    for (const [kk, v] of Object.entries(pool.modelServers.matchLabels)) {
+      assert.equal(sim.spec.template.metadata.labels[kk], v, `vllm-sim pods lack the pool's label ${kk}=${v}`);
+    }
+  }
+});
+
+test("deploy/epp: the ConfigMap's ringgate.yaml passes ringgate --check-config", () => {
+  requireGatewayFlags('--check-config');
+  const dir = tmp();
+  const file = path.join(dir, 'ringgate.yaml');
+  fs.writeFileSync(file, eppConfigText());
+  const ok = spawnSync(binaries.ringgate, ['--check-config', file], { encoding: 'utf8', timeout: 10000 });
+  assert.equal(ok.status, 0, `ringgate --check-config rejects deploy/epp's config:\n${ok.stdout}${ok.stderr}`);
+  fs.writeFileSync(file, eppConfigText().replace('inferencePool: vllm-pool', 'inferencePool: Not_A_Pool'));
+  const bad = spawnSync(binaries.ringgate, ['--check-config', file], { encoding: 'utf8', timeout: 10000 });
+  assert.notEqual(bad.status, 0, 'ringgate --check-config accepted an invalid InferencePool name');
+});
+
+test('deploy/epp: the Role grants exactly what the real ringgate --mode epp requests (pool, pods, rules; relist, reconnect)', { timeout: 60000 }, async () => {
+  const { FakeKubeApi } = await loadFakeKubeApi();
+  const ns = 'ringgate-epp-test';
+  const api = await new FakeKubeApi({ namespace: ns }).start();
+  const dir = tmp();
+  const docs = parseDocuments(eppConfigText(), 'deploy/epp ConfigMap');
+  const gw = find(docs, 'Gateway');
+  gw.listen = { epp: `127.0.0.1:${await freePort()}`, eppHealth: `127.0.0.1:${await freePort()}`, admin: `127.0.0.1:${await freePort()}` };
+  gw.pool.discovery.kubernetes.apiServer = api.url;
+  gw.pool.discovery.kubernetes.namespace = ns;
+  const file = path.join(dir, 'ringgate.yaml');
+  fs.writeFileSync(file, docs.map((d) => JSON.stringify(d, null, 2)).join('\n---\n') + '\n');
+  const sim = await startSim(['--model', 'facebook/opt-125m']);
+  let epp;
+  try {
+    const pool = gw.pool.discovery.kubernetes.inferencePool;
+    api.createObject('inferencepools', { metadata: { name: pool }, spec: {
+      selector: { matchLabels: { app: 'vllm-sim' } }, targetPorts: [{ number: sim.port }],
+      endpointPickerRef: { name: `${pool}-epp`, port: { number: 9002 } } } });
+    api.createPod('vllm-sim-0', { labels: { app: 'vllm-sim' }, ip: '127.0.0.1', port: sim.port });
+    api.createObject('inferencemodelrewrites', { metadata: { name: 'opt-stable' }, spec: {
+      poolRef: { group: 'inference.networking.k8s.io', name: pool },
+      rules: [{ matches: [{ model: { type: 'Exact', value: 'opt-stable' } }], targets: [{ modelRewrite: 'facebook/opt-125m' }] }] } });
+    api.createObject('inferenceobjectives', { metadata: { name: 'batch' }, spec: { priority: -1, poolRef: { name: pool } } });
+    epp = await start(binaries.ringgate, ['--config', file]);
+    const admin = `http://127.0.0.1:${epp.adminPort}`;
+    await waitFor('the pod is routable', async () => (await (await fetch(`${admin}/debug/endpoints`)).json())
+      .endpoints.some((e) => e.routable && e.address === `127.0.0.1:${sim.port}`));
+    for (const r of ['inferencepools', 'pods', 'inferencemodelrewrites', 'inferenceobjectives']) await api.waitForWatchesOf(r, 1);
+    api.bookmark();
+    const lists = api.listRequests().length;
+    api.expire();                                 // 410 Gone: every watch relists
+    await waitFor('relists after 410', () => api.listRequests().length >= lists + 4);
+    const watches = api.watchRequests().length;
+    api.dropWatches();                            // connections lost: watch again
+    await waitFor('re-watches after dropped connections', () => api.watchRequests().length >= watches + 4);
+  } finally {
+    if (epp) await epp.stop();
+    await stop(sim.proc);
+    await api.close();
+  }
+  const role = find(eppObjs(), 'Role');
+  const used = new Set();
+  for (const r of api.requests) {
+    const need = rbacOf(r);
+    assert.equal(need.namespace, ns, `request outside the pod's namespace needs more than a Role: ${r.method} ${r.path}`);
+    used.add(`${need.group}|${need.resource}|${need.verb}`);
+  }
+  assert.deepEqual([...used].sort(), [...roleGrants(role)].sort(),
+    `ringgate --mode epp needs ${[...used].sort().join(', ')}; the Role grants ${[...roleGrants(role)].sort().join(', ')}`);
 });

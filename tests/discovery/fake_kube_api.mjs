@@ -1,5 +1,7 @@
-// A fake Kubernetes API server for EndpointSlices, speaking the real wire
-// format: LIST (kind EndpointSliceList, metadata.resourceVersion, items without
+// A fake Kubernetes API server for EndpointSlices, Pods and the Gateway API
+// Inference Extension objects (InferencePool inference.networking.k8s.io/v1,
+// InferenceModelRewrite and InferenceObjective inference.networking.x-k8s.io/v1alpha2),
+// speaking the real wire format: LIST (kind EndpointSliceList, metadata.resourceVersion, items without
 // kind/apiVersion), WATCH (200, Transfer-Encoding: chunked, one JSON event per
 // line: {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{…}}), replay
 // from a resourceVersion, BOOKMARK events, an ERROR event carrying a 410
@@ -13,13 +15,22 @@
 //   api.deleteSlice('vllm-a');  api.bookmark();  api.dropWatches();  api.expire();
 //   await api.waitForWatches(1);   // before bookmark()/sendRaw(), which only reach open watches
 //   await api.close();
+// Other resources (one resourceVersion sequence for all, as etcd):
+//   api.createPod('vllm-0', { labels: { app: 'vllm' }, ip: '127.0.0.2', ready: true });
+//   api.setPodReady('vllm-0', false);  api.terminatePod('vllm-0');  api.deletePod('vllm-0');
+//   api.createObject('inferencemodelrewrites', { metadata: { name: 'alias' }, spec: {…} });
+//   api.updateObject('inferencemodelrewrites', 'alias', (o) => { … });  api.deleteObject(resource, name);
+// Watches and lists honour labelSelector (k=v[,k=v]) and fieldSelector (metadata.name=N).
 // Every mutation returns { resourceVersion, at } where `at` is performance.now()
 // just after the event was written to every open watch.
 //
 // CLI:  node fake_kube_api.mjs [--port N] [--token T] [--tls-dir DIR] [--namespace NS]
 //   prints {"event":"listening","api":"127.0.0.1:PORT","url":"…"} and then takes
 //   one JSON command per stdin line: {"op":"create|update|delete","name":…,"slice":{…}},
-//   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}.
+//   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}, and for any resource
+//   {"op":"createObject|updateObject|deleteObject","resource":…,"name":…,"object":{…}},
+//   {"op":"createPod","name":…,"options":{labels,ip,ready,port}}, {"op":"setPodReady","name":…,"ready":…}.
+//   Each answer is one line {"ok":true,…} or {"ok":false,"error":…}.
 import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
@@ -31,7 +42,48 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const SERVICE_LABEL = 'kubernetes.io/service-name';
-const LIST_PATH = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/;
+const LIST_PATH = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([a-z]+)$/;
+// resource → where it is served and what its objects are called.
+export const RESOURCES = {
+  endpointslices: { prefix: '/apis/discovery.k8s.io/v1', apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+  pods: { prefix: '/api/v1', apiVersion: 'v1', kind: 'Pod' },
+  inferencepools: { prefix: '/apis/inference.networking.k8s.io/v1', apiVersion: 'inference.networking.k8s.io/v1', kind: 'InferencePool' },
+  inferencemodelrewrites: { prefix: '/apis/inference.networking.x-k8s.io/v1alpha2', apiVersion: 'inference.networking.x-k8s.io/v1alpha2', kind: 'InferenceModelRewrite' },
+  inferenceobjectives: { prefix: '/apis/inference.networking.x-k8s.io/v1alpha2', apiVersion: 'inference.networking.x-k8s.io/v1alpha2', kind: 'InferenceObjective' },
+};
+const LABEL_TERM = /^([A-Za-z0-9][-A-Za-z0-9_./]*)==?([-A-Za-z0-9_.]*)$/;
+
+// labelSelector "k=v,k2=v2" (equality terms only) → { k: v, … }, or null if unparsable.
+function parseLabelSelector(text) {
+  const out = {};
+  for (const term of text.split(',')) {
+    const m = LABEL_TERM.exec(term.trim());
+    if (!m) return null;
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+// A Pod as the kubelet reports it: Ready condition, podIP (absent until networked).
+export function podObject(name, { labels = {}, ip = null, ready = true, port = 8000, namespace = 'default' } = {}) {
+  const status = { phase: ip ? 'Running' : 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }] };
+  if (ip) {
+    status.podIP = ip;
+    status.podIPs = [{ ip }];
+    status.hostIP = '10.0.0.100';
+    status.conditions.push({ type: 'Initialized', status: 'True', lastTransitionTime: now() },
+      { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: now() },
+      { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now() });
+  }
+  return {
+    kind: 'Pod', apiVersion: 'v1',
+    metadata: { name, namespace, uid: randomUUID(), labels, creationTimestamp: now() },
+    spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai:latest', ports: [{ containerPort: port, name: 'http', protocol: 'TCP' }] }], nodeName: 'node-1' },
+    status,
+  };
+}
 
 // An endpoint entry as the EndpointSlice controller writes it.
 // Pass ready/serving/terminating as undefined to leave the field out.
@@ -82,6 +134,8 @@ export class FakeKubeApi {
     this.resourceVersion = 1000;
     this.compactedBelow = 0;   // a watch from an older resourceVersion gets 410
     this.slices = new Map();   // "ns/name" -> object (with kind/apiVersion)
+    this.stores = {};          // resource -> Map("ns/name" -> object)
+    for (const r of Object.keys(RESOURCES)) this.stores[r] = r === 'endpointslices' ? this.slices : new Map();
     this.history = [];         // { rv, type, object }
     this.watches = new Set();
     this.requests = [];        // { at, method, path, query (object), authorization, kind: 'list'|'watch'|'other', status }
@@ -93,6 +147,16 @@ export class FakeKubeApi {
   listRequests() { return this.requests.filter((r) => r.kind === 'list'); }
   watchRequests() { return this.requests.filter((r) => r.kind === 'watch'); }
   openWatches() { return this.watches.size; }
+  openWatchesOf(resource) { return [...this.watches].filter((w) => w.resource === resource && !w.silent).length; }
+
+  // Resolves once at least `count` watches of `resource` are open.
+  async waitForWatchesOf(resource, count = 1, timeoutMs = 5000) {
+    const deadline = performance.now() + timeoutMs;
+    while (this.openWatchesOf(resource) < count) {
+      if (performance.now() > deadline) throw new Error(`fewer than ${count} open ${resource} watches after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 
   // Resolves once at least `count` watches are open (rejects after timeoutMs).
   async waitForWatches(count = 1, timeoutMs = 5000) {
@@ -152,6 +216,53 @@ export class FakeKubeApi {
     return this.#commit('ADDED', key, object, spec.silent);
   }
 
+  // --- any resource (RESOURCES) ---
+
+  // `object` needs metadata.name; kind/apiVersion, namespace, uid, creationTimestamp are filled in.
+  createObject(resource, object, { silent = false } = {}) {
+    const info = RESOURCES[resource];
+    if (!info) throw new Error(`unknown resource ${resource}`);
+    const o = structuredClone(object);
+    o.kind ??= info.kind;
+    o.apiVersion ??= info.apiVersion;
+    o.metadata = { namespace: this.namespace, uid: randomUUID(), generation: 1, creationTimestamp: now(), ...o.metadata };
+    const key = `${o.metadata.namespace}/${o.metadata.name}`;
+    if (this.stores[resource].has(key)) throw new Error(`${resource} ${key} exists`);
+    return this.#commit('ADDED', key, o, silent, resource);
+  }
+
+  // change: a function mutating a copy of the stored object, or a replacement object.
+  updateObject(resource, name, change, { namespace = this.namespace, silent = false } = {}) {
+    const key = `${namespace}/${name}`;
+    const current = this.stores[resource]?.get(key);
+    if (!current) throw new Error(`no ${resource} ${key}`);
+    let object = structuredClone(current);
+    if (typeof change === 'function') change(object);
+    else object = { ...structuredClone(change), kind: current.kind, apiVersion: current.apiVersion, metadata: { ...current.metadata, ...(change.metadata ?? {}) } };
+    object.metadata.generation = (object.metadata.generation ?? 1) + 1;
+    return this.#commit('MODIFIED', key, object, silent, resource);
+  }
+
+  deleteObject(resource, name, { namespace = this.namespace, silent = false } = {}) {
+    const key = `${namespace}/${name}`;
+    const current = this.stores[resource]?.get(key);
+    if (!current) throw new Error(`no ${resource} ${key}`);
+    return this.#commit('DELETED', key, structuredClone(current), silent, resource);
+  }
+
+  createPod(name, options = {}) { return this.createObject('pods', podObject(name, { namespace: this.namespace, ...options })); }
+  setPodReady(name, ready) {
+    return this.updateObject('pods', name, (p) => {
+      for (const c of p.status.conditions) if (c.type === 'Ready' || c.type === 'ContainersReady') { c.status = ready ? 'True' : 'False'; c.lastTransitionTime = now(); }
+    });
+  }
+  setPodLabels(name, labels) { return this.updateObject('pods', name, (p) => { p.metadata.labels = labels; }); }
+  // Graceful deletion starts: deletionTimestamp set, the pod still there.
+  terminatePod(name) {
+    return this.updateObject('pods', name, (p) => { p.metadata.deletionTimestamp = now(); p.metadata.deletionGracePeriodSeconds = 30; });
+  }
+  deletePod(name) { return this.deleteObject('pods', name); }
+
   // change: a function mutating the stored object, or a partial { endpoints, ports, addressType }.
   // { silent: true } changes the state without telling open watches (as if the event was lost).
   updateSlice(name, change, { namespace = this.namespace, silent = false } = {}) {
@@ -174,12 +285,15 @@ export class FakeKubeApi {
 
   // Sends a BOOKMARK at the current resourceVersion to watches that allowed bookmarks.
   bookmark() {
-    const object = {
-      kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1',
-      metadata: { resourceVersion: String(this.resourceVersion), creationTimestamp: null },
-      addressType: '', endpoints: null,
-    };
-    for (const w of this.watches) if (w.bookmarks) this.#send(w, { type: 'BOOKMARK', object });
+    for (const w of this.watches) {
+      if (!w.bookmarks) continue;
+      const info = RESOURCES[w.resource];
+      const object = { kind: info.kind, apiVersion: info.apiVersion,
+        metadata: { resourceVersion: String(this.resourceVersion), creationTimestamp: null } };
+      if (w.resource === 'endpointslices') Object.assign(object, { addressType: '', endpoints: null });
+      else object.spec = {};
+      this.#send(w, { type: 'BOOKMARK', object });
+    }
     return { resourceVersion: String(this.resourceVersion), at: performance.now() };
   }
 
@@ -248,13 +362,14 @@ export class FakeKubeApi {
     return statusObject(410, 'Expired', `too old resource version: ${rv} (${this.compactedBelow})`);
   }
 
-  #commit(type, key, object, silent) {
-    const previous = type === 'MODIFIED' ? structuredClone(this.slices.get(key)) : undefined;
+  #commit(type, key, object, silent, resource = 'endpointslices') {
+    const store = this.stores[resource];
+    const previous = type === 'MODIFIED' ? structuredClone(store.get(key)) : undefined;
     this.resourceVersion += 1;
     object.metadata.resourceVersion = String(this.resourceVersion);
-    if (type === 'DELETED') this.slices.delete(key);
-    else this.slices.set(key, object);
-    const event = { rv: this.resourceVersion, type, object: structuredClone(object), previous };
+    if (type === 'DELETED') store.delete(key);
+    else store.set(key, object);
+    const event = { rv: this.resourceVersion, type, object: structuredClone(object), previous, resource };
     this.history.push(event);
     if (!silent) for (const w of this.watches) { const e = this.#eventFor(w, event); if (e) this.#send(w, e); }
     return { resourceVersion: String(this.resourceVersion), at: performance.now() };
@@ -264,7 +379,8 @@ export class FakeKubeApi {
   // cache does for a label selector: an object whose labels move it out of the
   // selection is DELETED for that watch (its previous content at the new
   // resourceVersion), one that moves in is ADDED.
-  #eventFor(filter, { type, object, previous }) {
+  #eventFor(filter, { type, object, previous, resource }) {
+    if (filter.resource !== resource) return null;
     const now = this.#matches(filter, object);
     const before = previous !== undefined && this.#matches(filter, previous);
     if (type !== 'MODIFIED' || previous === undefined) return now ? { type, object } : null;
@@ -279,8 +395,10 @@ export class FakeKubeApi {
   }
 
   #matches(filter, object) {
-    return object.metadata.namespace === filter.namespace &&
-      (filter.service === null || object.metadata.labels?.[SERVICE_LABEL] === filter.service);
+    if (object.metadata.namespace !== filter.namespace) return false;
+    if (filter.name !== null && object.metadata.name !== filter.name) return false;
+    const labels = object.metadata.labels ?? {};
+    return Object.entries(filter.labels).every(([k, v]) => (labels[k] ?? '') === v && (v !== '' || k in labels));
   }
 
   #send(watch, event) {
@@ -318,25 +436,36 @@ export class FakeKubeApi {
       return reply(401, statusObject(401, 'Unauthorized', 'Unauthorized'));
     }
     const match = LIST_PATH.exec(url.pathname);
-    if (!match) return reply(404, statusObject(404, 'NotFound', 'the server could not find the requested resource'));
-    if (req.method !== 'GET') return reply(405, statusObject(405, 'MethodNotAllowed', `${req.method} not allowed`));
-    const namespace = decodeURIComponent(match[1]);
-    let service = null;
-    if (query.labelSelector !== undefined) {
-      const sel = /^kubernetes\.io\/service-name=([a-z0-9-]+)$/.exec(query.labelSelector);
-      if (!sel) return reply(400, statusObject(400, 'BadRequest', `unable to parse requirement: ${query.labelSelector}`));
-      service = sel[1];
+    const resource = match?.[3];
+    const info = RESOURCES[resource];
+    if (!match || !info || info.prefix !== match[1]) {
+      return reply(404, statusObject(404, 'NotFound', 'the server could not find the requested resource'));
     }
-    const filter = { namespace, service };
+    if (req.method !== 'GET') return reply(405, statusObject(405, 'MethodNotAllowed', `${req.method} not allowed`));
+    const namespace = decodeURIComponent(match[2]);
+    let labels = {};
+    if (query.labelSelector !== undefined) {
+      labels = parseLabelSelector(query.labelSelector);
+      if (!labels) return reply(400, statusObject(400, 'BadRequest', `unable to parse requirement: ${query.labelSelector}`));
+    }
+    let name = null;
+    if (query.fieldSelector !== undefined) {
+      const sel = /^metadata\.name==?([a-z0-9.-]+)$/.exec(query.fieldSelector);
+      if (!sel) return reply(400, statusObject(400, 'BadRequest', `field label not supported: ${query.fieldSelector}`));
+      name = sel[1];
+    }
+    const filter = { namespace, resource, labels, name, service: labels[SERVICE_LABEL] ?? null };
     record.kind = isWatch ? 'watch' : 'list';
+    record.resource = resource;
+    const store = this.stores[resource];
 
     if (!isWatch) {
-      const items = [...this.slices.values()].filter((o) => this.#matches(filter, o)).map((o) => {
+      const items = [...store.values()].filter((o) => this.#matches(filter, o)).map((o) => {
         const { kind, apiVersion, ...rest } = o;  // list items carry no kind/apiVersion
         return rest;
       });
       return reply(200, {
-        kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1',
+        kind: `${info.kind}List`, apiVersion: info.apiVersion,
         metadata: { resourceVersion: String(this.resourceVersion) }, items,
       });
     }
@@ -365,7 +494,7 @@ export class FakeKubeApi {
     }
     if (fromRv === '' || fromRv === '0') {
       // "Start at any": synthetic ADDED events for the current state.
-      for (const o of this.slices.values()) if (this.#matches(filter, o)) this.#send(watch, { type: 'ADDED', object: o });
+      for (const o of store.values()) if (this.#matches(filter, o)) this.#send(watch, { type: 'ADDED', object: o });
     } else {
       for (const e of this.history) {
         if (e.rv <= Number(fromRv)) continue;
@@ -403,6 +532,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       else if (cmd.op === 'bookmark') out = api.bookmark();
       else if (cmd.op === 'drop') out = api.dropWatches();
       else if (cmd.op === 'expire') out = api.expire();
+      else if (cmd.op === 'createObject') out = api.createObject(cmd.resource, cmd.object);
+      else if (cmd.op === 'updateObject') out = api.updateObject(cmd.resource, cmd.name, cmd.object);
+      else if (cmd.op === 'deleteObject') out = api.deleteObject(cmd.resource, cmd.name);
+      else if (cmd.op === 'createPod') out = api.createPod(cmd.name, cmd.options ?? {});
+      else if (cmd.op === 'setPodReady') out = api.setPodReady(cmd.name, cmd.ready);
       else throw new Error(`unknown op ${cmd.op}`);
       console.log(JSON.stringify({ ok: true, ...out }));
     } catch (e) {

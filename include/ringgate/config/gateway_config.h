@@ -33,10 +33,18 @@ struct ListenConfig {
   HostPort epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")
 };
 
-// Kubernetes EndpointSlice discovery for one Service.
+// Kubernetes discovery: the EndpointSlices of one Service, or (as GAIE's EPP does) the
+// pods an InferencePool selects.
 struct KubernetesDiscovery {
   std::string namespace_name;  // empty = the namespace the gateway pod runs in
-  std::string service;         // required
+  std::string service;         // EndpointSlice discovery (with a port)
+  // InferencePool discovery ("inferencePool"): watch this inference.networking.k8s.io/v1
+  // InferencePool and the pods its spec.selector selects, at its targetPorts. Exactly one
+  // of service / inference_pool is set.
+  std::string inference_pool;
+  // Also watch InferenceModelRewrite / InferenceObjective objects of the pool
+  // ("watchRules"); absent = on with inferencePool, off with service.
+  std::optional<bool> watch_rules;
   // The Service port to route to: by name (port_name non-empty) or by number.
   std::string port_name;
   uint16_t port_number = 0;

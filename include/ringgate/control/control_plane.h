@@ -5,6 +5,7 @@
 // listener (/metrics, /healthz, /readyz, /debug/endpoints). Workers only read
 // what it publishes (snapshots) and share the lock-free parts it owns (prefix
 // index, in-flight counters); nothing here runs on the request path.
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -92,6 +93,10 @@ class ControlPlane {
   bool draining() const;
   // A config reload was applied (true) or rejected (false): ringgate_config_reload*_total.
   void count_reload(bool applied) { (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
+  // Any thread: a Kubernetes object of kube_object_kinds[kind] was rejected as malformed.
+  void count_kube_rejected(size_t kind) {
+    if (kind < kube_rejected_.size()) kube_rejected_[kind].fetch_add(1, std::memory_order_relaxed);
+  }
   void stop();
 
   bool ready() const { return ready_.load(std::memory_order_relaxed); }
@@ -149,6 +154,7 @@ class ControlPlane {
   std::atomic<bool> ready_{false};
   std::atomic<bool> probed_{false};
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
+  std::array<std::atomic<uint64_t>, 4> kube_rejected_{};
   std::atomic<size_t> routable_{0};
   std::thread thread_;
   // The control thread's own reader slot (the last one), for rendering admin pages.

@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 // Renders :9090/metrics: llm-d EPP metric names (inference_pool_*,
 // inference_objective_*, inference_extension_*) plus ringgate_* gateway metrics.
 // Per-worker statistics are summed here, at scrape time, on the control thread.
@@ -42,12 +43,18 @@ struct PoolView {
 // (the same word as the per-worker tables' overflow entry).
 inline constexpr std::string_view kOtherModel = "other";
 
+// The kinds read from the Kubernetes API (ringgate_kube_objects_rejected_total{kind}).
+inline constexpr std::array<std::string_view, 4> kube_object_kinds = {"Pod", "InferencePool", "InferenceModelRewrite",
+                                                                      "InferenceObjective"};
+
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
   uint64_t scrapes_unreadable = 0;  // answered, but no vLLM metrics could be read from the page
   uint64_t ejections = 0;
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
+  // Kubernetes objects rejected as malformed, by kind (kube_object_kinds order).
+  std::array<uint64_t, 4> kube_objects_rejected{};
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
   uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // Keeps the endpoint set of one Kubernetes service up to date from its
-// discovery.k8s.io/v1 EndpointSlices: LIST, then WATCH from the list's
+// discovery.k8s.io/v1 EndpointSlices, through the generic ObjectWatch (object_watch.h,
+// the same list/watch loop as the InferencePool, Pod and rule watches): LIST, then WATCH from the list's
 // resourceVersion with bookmarks; re-watch from the last seen resourceVersion
 // when a watch ends or drops; relist on 410 (Expired/Gone) or another ERROR
 // event; capped exponential backoff on failures.
@@ -13,6 +14,9 @@
 // API permissions used: `list` and `watch` on `endpointslices` in API group
 // `discovery.k8s.io`, in the one namespace (nothing else; no `get`).
 //
+// A slice that cannot be read fails its LIST (retried after backoff) or, in a watch
+// event, forces a relist: the set is never published from a partial read.
+//
 // Threading: start() spawns one thread that does all the I/O and runs the
 // callbacks (hand the set over to your own thread from on_change). stop()
 // (any other thread; also the destructor) aborts the I/O in progress via an
@@ -20,6 +24,7 @@
 // stop() or destroy the watch from inside a callback. The thread blocks
 // SIGPIPE for itself.
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -27,9 +32,10 @@
 #include <thread>
 #include <vector>
 
-#include "ringgate/discovery/abort_signal.h"
 #include "ringgate/discovery/discovered_endpoint.h"
+#include "ringgate/discovery/endpoint_slice.h"
 #include "ringgate/discovery/kube_api_config.h"
+#include "ringgate/discovery/object_watch.h"
 #include "ringgate/discovery/result.h"
 #include "ringgate/discovery/target_port.h"
 
@@ -74,17 +80,21 @@ class EndpointSliceWatch {
   Result<void> start();
   void stop();
   // True once the first LIST has been published.
-  bool synced() const { return synced_.load(std::memory_order_acquire); }
+  bool synced() const { return watch_ && watch_->synced(); }
 
  private:
-  void run();
+  Result<void> take(std::vector<RawObject>&& items);
+  Result<void> take(WatchEventType type, RawObject&& object);
+  void publish();
 
   KubeApiConfig api_;
   EndpointSliceWatchOptions options_;
   EndpointSliceWatchCallbacks callbacks_;
-  AbortSignal abort_;
-  std::atomic<bool> synced_{false};
-  std::thread thread_;
+  std::unique_ptr<ObjectWatch> watch_;
+  // The watch's thread only:
+  std::map<std::string, EndpointSlice> slices_;
+  std::vector<DiscoveredEndpoint> published_;
+  bool have_published_ = false;
 };
 
 }  // namespace ringgate::discovery

@@ -1,0 +1,37 @@
+#pragma once
+// Pods as endpoints, the way GAIE's EPP reads them for an InferencePool: a pod is a
+// model server at status.podIP on each of the pool's target ports; it gets traffic
+// when its Ready condition is True and it is not being deleted (metadata.deletionTimestamp).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ringgate/discovery/discovered_endpoint.h"
+#include "ringgate/discovery/result.h"
+
+namespace ringgate::discovery {
+
+inline constexpr std::size_t max_pod_conditions = 64;
+
+struct PodState {
+  std::string name;
+  std::string ip;            // status.podIP; empty until scheduled and networked
+  bool ready = false;        // status.conditions[type=Ready].status == "True"
+  bool terminating = false;  // metadata.deletionTimestamp set
+  bool operator==(const PodState&) const = default;
+};
+
+Result<PodState> parse_pod(std::string_view json);
+
+// One endpoint per pod with an IP and per port, sorted by (address, port).
+std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodState>& pods,
+                                              const std::vector<std::uint16_t>& ports);
+
+// The labelSelector text for matchLabels (k1=v1,k2=v2), after checking each key and
+// value against the Kubernetes label syntax (a hostile selector must not reach a URL).
+Result<std::string> label_selector_text(const std::vector<std::pair<std::string, std::string>>& match_labels);
+
+}  // namespace ringgate::discovery

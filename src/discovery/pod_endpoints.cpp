@@ -1,0 +1,112 @@
+#include "ringgate/discovery/pod_endpoints.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "json_fields.h"
+
+namespace ringgate::discovery {
+namespace {
+
+bool valid_ip(const std::string& address) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, address.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
+
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// A label name or value: ≤ 63 of [A-Za-z0-9-_.], alphanumeric at both ends (a value may be empty).
+bool label_token(std::string_view s, bool empty_ok) {
+  if (s.empty()) return empty_ok;
+  if (s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+bool dns_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253 || !alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'; });
+}
+
+bool label_key(std::string_view key) {
+  size_t slash = key.find('/');
+  if (slash == std::string_view::npos) return label_token(key, false);
+  return dns_subdomain(key.substr(0, slash)) && label_token(key.substr(slash + 1), false);
+}
+
+}  // namespace
+
+Result<PodState> parse_pod(std::string_view json_text) {
+  auto parsed = json::parse_object(json_text, "Pod");
+  if (!parsed) return parsed.error();
+  const json::object& obj = parsed.value();
+  PodState pod;
+  auto metadata = json::read_object(obj, "metadata", "Pod.metadata");
+  if (!metadata) return metadata.error();
+  if (!metadata.value()) return Error{"Pod.metadata: missing"};
+  if (auto r = json::read_string(*metadata.value(), "name", "Pod.metadata.name", pod.name); !r) return r.error();
+  if (pod.name.empty() || pod.name.size() > 253) return Error{"Pod.metadata.name: missing or too long"};
+  pod.terminating = json::field(*metadata.value(), "deletionTimestamp").has_value();
+  auto status = json::read_object(obj, "status", "Pod.status");
+  if (!status) return status.error();
+  if (!status.value()) return pod;  // just created: not scheduled, not ready
+  const json::object& st = *status.value();
+  if (auto r = json::read_string(st, "podIP", "Pod.status.podIP", pod.ip); !r) return r.error();
+  if (!pod.ip.empty() && (pod.ip.size() > 45 || !valid_ip(pod.ip)))
+    return Error{"Pod.status.podIP: \"" + pod.ip.substr(0, 64) + "\" is not an IP address"};
+  auto conditions = json::read_array(st, "conditions", "Pod.status.conditions");
+  if (!conditions) return conditions.error();
+  if (conditions.value()) {
+    if (conditions.value()->size() > max_pod_conditions)
+      return Error{"Pod.status.conditions: more than " + std::to_string(max_pod_conditions)};
+    for (json::element item : *conditions.value()) {
+      json::object condition;
+      if (item.get_object().get(condition) != simdjson::SUCCESS)
+        return json::type_error("Pod.status.conditions[]", "an object");
+      std::string type, value;
+      if (auto r = json::read_string(condition, "type", "Pod.status.conditions[].type", type); !r) return r.error();
+      if (auto r = json::read_string(condition, "status", "Pod.status.conditions[].status", value); !r) return r.error();
+      if (type == "Ready") pod.ready = value == "True";
+    }
+  }
+  return pod;
+}
+
+std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodState>& pods,
+                                              const std::vector<std::uint16_t>& ports) {
+  std::vector<DiscoveredEndpoint> out;
+  for (const auto& [name, pod] : pods) {
+    if (pod.ip.empty()) continue;
+    for (std::uint16_t port : ports) {
+      DiscoveredEndpoint e;
+      e.address = pod.ip;
+      e.port = port;
+      e.ready = pod.ready;
+      e.serving = pod.ready;
+      e.terminating = pod.terminating;
+      e.pod_name = pod.name;
+      out.push_back(std::move(e));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DiscoveredEndpoint& a, const DiscoveredEndpoint& b) {
+              return std::tie(a.address, a.port, a.pod_name) < std::tie(b.address, b.port, b.pod_name);
+            });
+  return out;
+}
+
+Result<std::string> label_selector_text(const std::vector<std::pair<std::string, std::string>>& match_labels) {
+  if (match_labels.empty()) return Error{"empty label selector (it would select every pod)"};
+  std::string text;
+  for (const auto& [key, value] : match_labels) {
+    if (!label_key(key)) return Error{"label key \"" + key.substr(0, 64) + "\" is not a valid label name"};
+    if (!label_token(value, true)) return Error{"label value \"" + value.substr(0, 64) + "\" is not a valid label value"};
+    if (!text.empty()) text += ',';
+    text += key + "=" + value;
+  }
+  return text;
+}
+
+}  // namespace ringgate::discovery

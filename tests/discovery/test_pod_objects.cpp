@@ -1,0 +1,128 @@
+// Pods, lists and watch events of any kind: what the generic watch and the
+// InferencePool's pod discovery read from the API, including hostile input.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "ringgate/discovery/object_watch.h"
+#include "ringgate/discovery/pod_endpoints.h"
+#include "ringgate/discovery/raw_object.h"
+
+using namespace ringgate::discovery;
+
+namespace {
+
+std::string pod_json(const std::string& name, const std::string& ip, const std::string& ready,
+                     const std::string& extra_metadata = "") {
+  return R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
+         R"(","namespace":"default","resourceVersion":"17","labels":{"app":"vllm"})" + extra_metadata +
+         R"(},"spec":{"containers":[{"name":"vllm"}]},"status":{"phase":"Running","podIP":")" + ip +
+         R"(","conditions":[{"type":"PodScheduled","status":"True"},{"type":"Ready","status":")" + ready + R"("}]}})";
+}
+
+}  // namespace
+
+TEST_CASE("a pod is ready only with Ready=True, terminating once deletionTimestamp is set") {
+  auto ready = parse_pod(pod_json("vllm-0", "10.0.0.1", "True"));
+  REQUIRE(ready);
+  CHECK(ready.value() == PodState{"vllm-0", "10.0.0.1", true, false});
+  auto not_ready = parse_pod(pod_json("vllm-1", "10.0.0.2", "False"));
+  REQUIRE(not_ready);
+  CHECK_FALSE(not_ready.value().ready);
+  auto going = parse_pod(pod_json("vllm-2", "fd00::2", "True", R"(,"deletionTimestamp":"2026-01-01T00:00:00Z")"));
+  REQUIRE(going);
+  CHECK(going.value().terminating);
+  // Pending: no status, or no IP yet: known, no endpoint.
+  auto pending = parse_pod(R"({"metadata":{"name":"p"},"status":{"phase":"Pending"}})");
+  REQUIRE(pending);
+  CHECK(pending.value().ip.empty());
+  CHECK_FALSE(pending.value().ready);
+}
+
+TEST_CASE("hostile pods are errors, never crashes") {
+  CHECK_FALSE(parse_pod(pod_json("x", "not-an-ip", "True")));
+  CHECK_FALSE(parse_pod(pod_json("x", "10.0.0.1/24", "True")));
+  CHECK_FALSE(parse_pod(R"({"metadata":{}})"));
+  CHECK_FALSE(parse_pod(R"({"metadata":{"name":")" + std::string(300, 'a') + R"("}})"));
+  CHECK_FALSE(parse_pod(R"({"metadata":{"name":"x"},"status":{"conditions":"Ready"}})"));
+  CHECK_FALSE(parse_pod("[1,2]"));
+  CHECK_FALSE(parse_pod("{\"metadata\":"));
+  std::string many = R"({"metadata":{"name":"x"},"status":{"conditions":[)";
+  for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + R"({"type":"C","status":"True"})";
+  many += "]}}";
+  CHECK_FALSE(parse_pod(many));
+}
+
+TEST_CASE("pod endpoints: one per pod with an IP and per target port, sorted; readiness carried over") {
+  std::map<std::string, PodState> pods{{"b", {"b", "10.0.0.2", true, false}},
+                                       {"a", {"a", "10.0.0.1", false, false}},
+                                       {"c", {"c", "", true, false}},
+                                       {"d", {"d", "10.0.0.4", true, true}}};
+  auto endpoints = pod_endpoints(pods, {8000});
+  REQUIRE(endpoints.size() == 3);
+  CHECK(endpoints[0].address == "10.0.0.1");
+  CHECK_FALSE(is_routable(endpoints[0]));
+  CHECK(endpoints[1].address == "10.0.0.2");
+  CHECK(is_routable(endpoints[1]));
+  CHECK(endpoints[1].pod_name == "b");
+  CHECK_FALSE(is_routable(endpoints[2]));  // terminating
+  CHECK(pod_endpoints(pods, {8000, 8001}).size() == 6);
+}
+
+TEST_CASE("label selectors are checked before they reach a URL") {
+  auto ok = label_selector_text({{"app", "vllm"}, {"llm-d.ai/role", "decode"}});
+  REQUIRE(ok);
+  CHECK(ok.value() == "app=vllm,llm-d.ai/role=decode");
+  CHECK(label_selector_text({{"app", ""}}));
+  CHECK_FALSE(label_selector_text({}));
+  CHECK_FALSE(label_selector_text({{"app", "a,b=c"}}));
+  CHECK_FALSE(label_selector_text({{"app&x", "v"}}));
+  CHECK_FALSE(label_selector_text({{"app", std::string(64, 'v')}}));
+  CHECK_FALSE(label_selector_text({{std::string(64, 'k'), "v"}}));
+  CHECK(query_escape("app=vllm,x/y=z") == "app%3Dvllm%2Cx%2Fy%3Dz");
+  CHECK(collection_path("", "v1", "ns", "pods") == "/api/v1/namespaces/ns/pods");
+  CHECK(collection_path("inference.networking.k8s.io", "v1", "ns", "inferencepools") ==
+        "/apis/inference.networking.k8s.io/v1/namespaces/ns/inferencepools");
+}
+
+TEST_CASE("lists and watch events of any kind keep each object's JSON") {
+  auto list = parse_raw_object_list(R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"99"},"items":[)" +
+                                        pod_json("vllm-0", "10.0.0.1", "True") + "]}",
+                                    10);
+  REQUIRE(list);
+  CHECK(list.value().resource_version == "99");
+  REQUIRE(list.value().items.size() == 1);
+  CHECK(list.value().items[0].key() == "default/vllm-0");
+  auto again = parse_pod(list.value().items[0].json);
+  REQUIRE(again);
+  CHECK(again.value().ready);
+
+  auto event = parse_raw_watch_event(R"({"type":"MODIFIED","object":)" + pod_json("vllm-0", "10.0.0.1", "False") + "}");
+  REQUIRE(event);
+  CHECK(event.value().type == WatchEventType::modified);
+  CHECK(event.value().object.resource_version == "17");
+  auto bookmark = parse_raw_watch_event(R"({"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"120"}}})");
+  REQUIRE(bookmark);
+  CHECK(bookmark.value().type == WatchEventType::bookmark);
+  CHECK(bookmark.value().object.resource_version == "120");
+  auto gone = parse_raw_watch_event(
+      R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","code":410}})");
+  REQUIRE(gone);
+  CHECK(gone.value().status.code == 410);
+}
+
+TEST_CASE("hostile lists and events are errors") {
+  std::string big = R"({"metadata":{"resourceVersion":"1"},"items":[)";
+  for (int i = 0; i < 11; ++i) big += std::string(i ? "," : "") + R"({"metadata":{"name":"p)" + std::to_string(i) + R"("}})";
+  big += "]}";
+  CHECK_FALSE(parse_raw_object_list(big, 10));
+  CHECK(parse_raw_object_list(big, 11));
+  CHECK_FALSE(parse_raw_object_list(R"({"items":[]})", 10));  // no resourceVersion
+  CHECK_FALSE(parse_raw_object_list(R"({"metadata":{"resourceVersion":"1"},"items":[{"metadata":{}}]})", 10));
+  CHECK_FALSE(parse_raw_object_list(R"({"metadata":{"resourceVersion":"1"},"items":[7]})", 10));
+  CHECK_FALSE(parse_raw_watch_event(R"({"type":"EXPLODED","object":{"metadata":{"name":"x"}}})"));
+  CHECK_FALSE(parse_raw_watch_event(R"({"type":"ADDED"})"));
+  CHECK_FALSE(parse_raw_watch_event(R"({"type":"ADDED","object":{"metadata":{"name":")" + std::string(254, 'n') + R"("}}})"));
+  CHECK_FALSE(parse_raw_watch_event(R"({"type":"BOOKMARK","object":{"metadata":{}}})"));
+  CHECK_FALSE(parse_raw_watch_event(R"({"type":"ERROR","object":{"kind":"Pod"}})"));
+}
