@@ -3,6 +3,8 @@
 // for token ids, @huggingface/jinja for chat templates.
 import fs from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 const modules = path.resolve(import.meta.dirname, '../node_modules');
@@ -24,3 +26,15 @@ export function referenceTokenizer(dir) {
   const { tokenizerJson, config } = readModel(dir);
   return new Tokenizer(tokenizerJson, config);
 }
+
+const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
+const cli = process.env.RINGGATE_TOKENIZE_BIN ?? path.join(buildDir, 'src/tokenize/ringgate-tokenize');
+
+// Runs ringgate-tokenize on JSON-line inputs; one parsed JSON answer per input.
+export function runCli(dir, inputs) {
+  const input = inputs.map((x) => JSON.stringify(x)).join('\n') + '\n';
+  const r = spawnSync(cli, ['--tokenizer', dir], { input, maxBuffer: 1 << 28, timeout: 120_000 });
+  assert.equal(r.status, 0, `ringgate-tokenize failed: ${r.stderr}`);
+  return r.stdout.toString().trimEnd().split('\n').map((l) => JSON.parse(l));
+}
+

@@ -2,21 +2,10 @@
 // (@huggingface/tokenizers) on every prompt of the corpus, for every supported model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { models, referenceTokenizer } from './models.mjs';
+import { models, referenceTokenizer, runCli } from './models.mjs';
 import { corpus } from './corpus.mjs';
 
-const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
-const cli = process.env.RINGGATE_TOKENIZE_BIN ?? path.join(buildDir, 'src/tokenize/ringgate-tokenize');
 const prompts = corpus();
-
-export function runCli(dir, inputs) {
-  const input = inputs.map((x) => JSON.stringify(x)).join('\n') + '\n';
-  const r = spawnSync(cli, ['--tokenizer', dir], { input, maxBuffer: 1 << 28, timeout: 120_000 });
-  assert.equal(r.status, 0, `ringgate-tokenize failed: ${r.stderr}`);
-  return r.stdout.toString().trimEnd().split('\n').map((l) => JSON.parse(l));
-}
 
 for (const [name, dir] of Object.entries(models)) {
   test(`${name}: token ids equal the reference on ${prompts.length} prompts`, () => {
