@@ -1,7 +1,9 @@
 #include "ringgate/tokenize/bpe_model.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <cstring>
 
 #include "ringgate/tokenize/utf8.h"
 
@@ -74,6 +76,8 @@ bool byte_level_decode(std::string_view spelled, std::string& out) {
 std::string BpeModel::build(const Options& options, std::vector<std::pair<std::string, std::int32_t>> vocab,
                             const std::vector<std::pair<std::string, std::string>>& merges) {
   options_ = options;
+  static std::atomic<std::uint64_t> serials{0};
+  serial_ = ++serials;
   std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
   std::fill(std::begin(fallback_ids_), std::end(fallback_ids_), -1);
   vocab_.reserve(vocab.size() + 1024);
@@ -185,6 +189,29 @@ void BpeModel::push_candidate(BpeScratch& scratch, std::int32_t left) const {
 
 void BpeModel::encode_word(std::string_view word, BpeScratch& scratch, std::vector<std::int32_t>& ids) const {
   if (word.empty()) return;
+  BpeScratch::CacheSlot* slot = nullptr;
+  if (word.size() <= BpeScratch::kCacheWordBytes) {
+    if (scratch.cache.empty()) scratch.cache.resize(BpeScratch::kCacheSlots);
+    std::size_t h = std::hash<std::string_view>{}(word) ^ serial_;
+    slot = &scratch.cache[mix(h) & (BpeScratch::kCacheSlots - 1)];
+    if (slot->model == serial_ && slot->word_size == word.size() &&
+        std::memcmp(slot->word, word.data(), word.size()) == 0) {
+      ids.insert(ids.end(), slot->ids, slot->ids + slot->id_count);
+      return;
+    }
+  }
+  std::size_t first = ids.size();
+  encode_uncached(word, scratch, ids);
+  if (slot != nullptr && ids.size() - first <= BpeScratch::kCacheIds) {
+    slot->model = serial_;
+    slot->word_size = static_cast<std::uint8_t>(word.size());
+    std::memcpy(slot->word, word.data(), word.size());
+    slot->id_count = static_cast<std::uint8_t>(ids.size() - first);
+    std::copy(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end(), slot->ids);
+  }
+}
+
+void BpeModel::encode_uncached(std::string_view word, BpeScratch& scratch, std::vector<std::int32_t>& ids) const {
   if (options_.ignore_merges) {
     std::int32_t whole = token_id(word);
     if (whole >= 0) {

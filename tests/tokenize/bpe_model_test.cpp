@@ -85,3 +85,17 @@ TEST_CASE("BpeModel: one giant word is merged in n log n, not n^2") {
   CHECK(ids.size() == 100'000);
   CHECK(ids.front() == 2);
 }
+
+TEST_CASE("BpeModel: the word cache answers per model, never another model's ids") {
+  BpeModel one, two;
+  REQUIRE(one.build({}, {{"a", 0}, {"b", 1}, {"ab", 2}}, {{"a", "b"}}).empty());
+  REQUIRE(two.build({}, {{"a", 5}, {"b", 6}}, {}).empty());
+  BpeScratch scratch;  // shared, as one thread's scratch is
+  std::vector<std::int32_t> ids;
+  for (int round = 0; round < 2; ++round) {
+    ids.clear();
+    one.encode_word("ab", scratch, ids);
+    two.encode_word("ab", scratch, ids);
+    CHECK(ids == std::vector<std::int32_t>{2, 5, 6});
+  }
+}

@@ -43,6 +43,20 @@ struct BpeScratch {
   };
   std::vector<Symbol> symbols;
   std::vector<Candidate> heap;
+
+  // Short words repeat: their ids are kept in a direct-mapped cache of fixed size
+  // (a colliding word replaces the slot), so memory stays bounded whatever the text.
+  static constexpr std::size_t kCacheSlots = 1u << 14;
+  static constexpr std::size_t kCacheWordBytes = 24;
+  static constexpr std::size_t kCacheIds = 6;
+  struct CacheSlot {
+    std::uint64_t model = 0;  // BpeModel serial: never reused, unlike an address
+    std::uint8_t word_size = 0;
+    std::uint8_t id_count = 0;
+    char word[kCacheWordBytes];
+    std::int32_t ids[kCacheIds];
+  };
+  std::vector<CacheSlot> cache;
 };
 
 class BpeModel {
@@ -79,6 +93,7 @@ class BpeModel {
   static constexpr std::uint64_t kEmptyKey = ~std::uint64_t{0};
 
   const MergeSlot* find_merge(std::int32_t left, std::int32_t right) const;
+  void encode_uncached(std::string_view word, BpeScratch& scratch, std::vector<std::int32_t>& ids) const;
   void emit_unknown(std::string_view piece, std::vector<std::int32_t>& ids) const;
   void push_candidate(BpeScratch& scratch, std::int32_t left) const;
 
@@ -90,6 +105,7 @@ class BpeModel {
   std::int32_t unk_id_ = -1;
   std::vector<MergeSlot> merges_;   // open addressing, power-of-two size
   std::size_t merge_count_ = 0;
+  std::uint64_t serial_ = 0;
 };
 
 }  // namespace ringgate::tokenize
