@@ -35,6 +35,8 @@ export function runCli(dir, inputs) {
   const input = inputs.map((x) => JSON.stringify(x)).join('\n') + '\n';
   const r = spawnSync(cli, ['--tokenizer', dir], { input, maxBuffer: 1 << 28, timeout: 120_000 });
   assert.equal(r.status, 0, `ringgate-tokenize failed: ${r.stderr}`);
+  // Under the sanitizer build a UBSan report does not change the exit status.
+  assert.doesNotMatch(r.stderr.toString(), /runtime error: |ERROR: (Address|Leak)Sanitizer/);
   return r.stdout.toString().trimEnd().split('\n').map((l) => JSON.parse(l));
 }
 
