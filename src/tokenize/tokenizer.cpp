@@ -372,6 +372,8 @@ util::Result<void> Tokenizer::Impl::encode_section(std::string_view section, Scr
   std::string_view text = section;
   if (!normalizer.identity()) {
     if (auto r = normalizer.apply(section, s.normalized, s.normalize_tmp); !r) return r;
+    // Spans are 32-bit: a normalizer that grows text (Replace, NFC) must not overflow them.
+    if (s.normalized.size() > UINT32_MAX / 2) return Error{"normalized text too long"};
     text = s.normalized;
   }
   std::size_t pos = 0;
