@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ringgate/util/json_text.h"
+
 namespace ringgate::tokenize {
 
 namespace {
@@ -74,31 +76,6 @@ bool truthy(const Value& v) {
   return false;
 }
 
-void json_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string number_text(double f);
 
 // The reference's FloatValue text: an integral float keeps one decimal ("3.0").
@@ -128,7 +105,7 @@ void to_json(const Value& v, std::string& out, int depth = 0) {
     case Value::Kind::Bool: out += v.b ? "true" : "false"; break;
     case Value::Kind::Int: out += std::to_string(v.i); break;
     case Value::Kind::Float: out += number_text(v.f); break;
-    case Value::Kind::String: json_string(v.s, out); break;
+    case Value::Kind::String: util::append_json_string(out, v.s); break;
     case Value::Kind::Array: {
       out.push_back('[');
       bool first = true;
@@ -146,7 +123,7 @@ void to_json(const Value& v, std::string& out, int depth = 0) {
       for (const auto& [k, x] : *v.o) {
         if (!first) out += ", ";
         first = false;
-        json_string(k, out);
+        util::append_json_string(out, k);
         out += ": ";
         to_json(x, out, depth + 1);
       }

@@ -13,26 +13,9 @@
 
 #include "ringgate/tokenize/chat_template.h"
 #include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/util/json_text.h"
 
 namespace {
-
-void json_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
 
 }  // namespace
 
@@ -69,10 +52,10 @@ int main(int argc, char** argv) {
                            : ringgate::util::Result<std::string>(chat.error());
       if (rendered) {
         out += "{\"text\":";
-        json_string(rendered.value(), out);
+        ringgate::util::append_json_string(out, rendered.value());
       } else {
         out += "{\"error\":";
-        json_string(rendered.error().message, out);
+        ringgate::util::append_json_string(out, rendered.error().message);
       }
       out += "}\n";
       std::cout << out;
