@@ -125,6 +125,10 @@ Result<EndpointSlice> slice_from_json(const json::object& obj, std::string_view 
 Result<EndpointSlice> parse_endpoint_slice(std::string_view json_text) {
   auto obj = json::parse_object(json_text, "EndpointSlice");
   if (!obj) return obj.error();
+  std::string kind;  // absent in a LIST's items
+  RG_TRY(json::read_string(obj.value(), "kind", "EndpointSlice.kind", kind));
+  if (!kind.empty() && kind != "EndpointSlice")
+    return Error{"EndpointSlice.kind: expected \"EndpointSlice\", got \"" + kind.substr(0, 64) + "\""};
   return slice_from_json(obj.value(), "EndpointSlice");
 }
 

@@ -1,5 +1,6 @@
 #include "ringgate/discovery/watch_event.h"
 
+#include "ringgate/discovery/raw_object.h"
 #include "slice_from_json.h"
 
 namespace ringgate::discovery {
@@ -30,51 +31,21 @@ Result<KubeStatus> parse_kube_status(std::string_view json_text) {
   return status_from_json(obj.value(), "Status");
 }
 
+// The raw event (the one wire-format reader, kind-agnostic) with its object read as a slice.
 Result<WatchEvent> parse_watch_event(std::string_view json_text) {
-  auto parsed = json::parse_object(json_text, "watch event");
-  if (!parsed) return parsed.error();
-  const json::object& obj = parsed.value();
-  std::string type;
-  if (auto read = json::read_string(obj, "type", "watch event.type", type); !read) return read.error();
-  auto object = json::read_object(obj, "object", "watch event.object");
-  if (!object) return object.error();
-  if (!object.value()) return Error{"watch event.object: missing"};
-  const json::object& inner = *object.value();
-
+  auto raw = parse_raw_watch_event(json_text);
+  if (!raw) return raw.error();
   WatchEvent event;
-  if (type == "ERROR") {
-    auto status = status_from_json(inner, "watch event.object");
-    if (!status) return status.error();
-    event.type = WatchEventType::error;
-    event.status = std::move(status.value());
+  event.type = raw.value().type;
+  if (event.type == WatchEventType::error) {
+    event.status = std::move(raw.value().status);
     return event;
   }
-  if (type == "BOOKMARK") {
-    // Only metadata.resourceVersion is meaningful in a bookmark.
-    event.type = WatchEventType::bookmark;
-    auto metadata = json::read_object(inner, "metadata", "watch event.object.metadata");
-    if (!metadata) return metadata.error();
-    if (metadata.value()) {
-      auto read = json::read_string(*metadata.value(), "resourceVersion",
-                                    "watch event.object.metadata.resourceVersion", event.resource_version);
-      if (!read) return read.error();
-    }
-    if (event.resource_version.empty()) return Error{"BOOKMARK event without metadata.resourceVersion"};
-    return event;
-  }
-  if (type == "ADDED") event.type = WatchEventType::added;
-  else if (type == "MODIFIED") event.type = WatchEventType::modified;
-  else if (type == "DELETED") event.type = WatchEventType::deleted;
-  else return Error{"watch event.type: unknown type \"" + type + "\""};
-
-  std::string kind;
-  if (auto read = json::read_string(inner, "kind", "watch event.object.kind", kind); !read) return read.error();
-  if (!kind.empty() && kind != "EndpointSlice")
-    return Error{"watch event.object.kind: expected \"EndpointSlice\", got \"" + kind + "\""};
-  auto slice = slice_from_json(inner, "watch event.object");
+  event.resource_version = std::move(raw.value().object.resource_version);
+  if (event.type == WatchEventType::bookmark) return event;
+  auto slice = parse_endpoint_slice(raw.value().object.json);
   if (!slice) return slice.error();
   event.slice = std::move(slice.value());
-  event.resource_version = event.slice.resource_version;
   return event;
 }
 
