@@ -126,8 +126,17 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
   if (t != json_type::array || v.get_array().get(arr)) return wrong_type("messages", "a valid list");
-  size_t n = 0;
+  // The array as sent, for a model's chat template (--tokenizer); reading it consumes
+  // the array, so the fields are read from a copy.
+  std::string_view raw;
+  if (arr.raw_json().get(raw)) return bad("JSON decode error");
   PromptInput prompt;
+  prompt.messages_json.assign(raw);
+  const simdjson::padded_string copy(raw);
+  thread_local simdjson::ondemand::parser messages_parser;
+  simdjson::ondemand::document messages;
+  if (messages_parser.iterate(copy).get(messages) || messages.get_array().get(arr)) return bad("JSON decode error");
+  size_t n = 0;
   for (auto item : arr) {
     simdjson::ondemand::object obj;
     if (item.get_object().get(obj)) return wrong_type("messages", "a list of message objects");

@@ -28,6 +28,8 @@ struct PromptInput {
   std::string text;
   // What --mode echo repeats and `echo` prepends: the prompt, or the last chat message's content.
   std::string echo_text;
+  // Chat: the request's messages array as sent (JSON), for a model's chat template.
+  std::string messages_json;
 };
 
 struct CompletionRequest {
