@@ -132,7 +132,7 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
   if (arr.raw_json().get(raw)) return bad("JSON decode error");
   PromptInput prompt;
   prompt.messages_json.assign(raw);
-  const simdjson::padded_string copy(raw);
+  simdjson::padded_string copy(raw);
   thread_local simdjson::ondemand::parser messages_parser;
   simdjson::ondemand::document messages;
   if (messages_parser.iterate(copy).get(messages) || messages.get_array().get(arr)) return bad("JSON decode error");
