@@ -107,8 +107,20 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
   const other = await startGateway(['--config', writeConfig(sims, 'llama.yaml', LLAMA)]);
   live.push(same, other);
   await Promise.all([waitRoutable(same, 3), waitRoutable(other, 3)]);
-  for (const gw of [same, other])
-    for (const s of sims) await waitSource(gw, s.api, (p) => p.source === 'precise', 'precise');
+  // A server turns precise on its first batch after the subscription is live: each
+  // gets fresh conversations until both gateways say so.
+  let seed = 50000;
+  for (const s of sims) {
+    for (let i = 0; ; i++) {
+      await chat(s.url, conversation(seed++).slice(1));
+      try {
+        for (const gw of [same, other]) await waitSource(gw, s.api, (p) => p.source === 'precise', 'precise', 200);
+        break;
+      } catch (e) {
+        if (i === 50) throw e;
+      }
+    }
+  }
 
   // Conversations the gateways never routed, each warmed directly on one sim.
   const targets = [0, 1, 2, 0, 1, 2];
