@@ -103,6 +103,16 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
   const bytes = Buffer.byteLength(probe.map((m) => m.content).join(''));
   assert.ok(usage.prompt_tokens > 50 && usage.prompt_tokens !== Math.ceil(bytes / 4), JSON.stringify(usage));
 
+  // Exactly the ids ringgate-tokenize prints (tests/openai/hf_prompt_tokenizer_test.cpp pins them):
+  // chat rendered by Qwen3's template (18 ids), completions encoded as given (2 ids).
+  const short = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello world' }];
+  assert.equal((await chat(sims[0].url, short)).usage.prompt_tokens, 18);
+  const res = await fetch(`${sims[0].url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'Hello world', max_tokens: 1 }),
+  });
+  assert.equal((await res.json()).usage.prompt_tokens, 2);
+
   const same = await startGateway(['--config', writeConfig(sims, 'qwen.yaml', QWEN3)]);
   const other = await startGateway(['--config', writeConfig(sims, 'llama.yaml', LLAMA)]);
   live.push(same, other);
