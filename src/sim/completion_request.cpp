@@ -32,6 +32,7 @@ std::optional<ApiError> read_token_ids(simdjson::ondemand::array arr, PromptInpu
     if (item.get_uint64().get(id) || id > UINT32_MAX)
       return wrong_type("prompt", "a valid string, array of strings, array of tokens, or array of token arrays");
     append_token_text(out.text, static_cast<uint32_t>(id));
+    out.token_ids.push_back(static_cast<uint32_t>(id));
     ++n;
   }
   if (n == 0) return bad("Prompt cannot be empty", "prompt");
@@ -65,6 +66,7 @@ std::optional<ApiError> read_prompt(value v, CompletionRequest& r) {
         uint64_t id = 0;
         if (it != json_type::number || item.get_uint64().get(id) || id > UINT32_MAX) return invalid();
         append_token_text(id_prompt.text, static_cast<uint32_t>(id));
+        id_prompt.token_ids.push_back(static_cast<uint32_t>(id));
         continue;
       }
       if (r.prompts.size() >= kMaxPromptsPerRequest)

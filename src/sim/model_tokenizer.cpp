@@ -25,6 +25,8 @@ util::Result<std::vector<uint32_t>> ModelTokenizer::encode(const PromptInput& pr
     auto rendered = chat_->render_json(prompt.messages_json, true);
     if (!rendered) return util::Error{"the chat template cannot render these messages: " + rendered.error().message};
     if (!tokenizer_.encode(rendered.value(), false, ids)) return util::Error{"the tokenizer refused the prompt"};
+  } else if (!prompt.token_ids.empty()) {
+    return prompt.token_ids;  // vLLM takes a prompt given as ids as it is
   } else if (!tokenizer_.encode(prompt.text, true, ids)) {
     return util::Error{"the tokenizer refused the prompt"};
   }

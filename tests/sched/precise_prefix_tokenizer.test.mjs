@@ -112,6 +112,11 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
     body: JSON.stringify({ model: MODEL, prompt: 'Hello world', max_tokens: 1 }),
   });
   assert.equal((await res.json()).usage.prompt_tokens, 2);
+  const ids = await fetch(`${sims[0].url}/v1/completions`, {  // ids are taken as they are
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: [151644, 8948, 198], max_tokens: 1 }),
+  });
+  assert.equal((await ids.json()).usage.prompt_tokens, 3);
 
   const same = await startGateway(['--config', writeConfig(sims, 'qwen.yaml', QWEN3)]);
   const other = await startGateway(['--config', writeConfig(sims, 'llama.yaml', LLAMA)]);
