@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,17 @@ const std::string kModels = RINGGATE_TEST_MODELS;
 const std::string kQwen3 = kModels + "/tokenizer-qwen3/models";
 const std::string kLlama = kModels + "/tokenizer-llama3_1/models";
 
+// A fresh HfPromptTokenizer (its own counts) per call; loading takes ~0.3 s.
 std::shared_ptr<HfPromptTokenizer> load(const std::string& dir, size_t max_bytes = 1u << 20) {
   auto r = HfPromptTokenizer::load(dir, max_bytes);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   return r.value();
+}
+std::shared_ptr<HfPromptTokenizer> shared(const std::string& dir) {
+  static std::map<std::string, std::shared_ptr<HfPromptTokenizer>> loaded;
+  auto& t = loaded[dir];
+  if (!t) t = load(dir);
+  return t;
 }
 
 std::vector<uint32_t> ids_of(const HfPromptTokenizer& t, std::string_view body) {
@@ -32,10 +40,15 @@ std::vector<uint32_t> ids_of(const HfPromptTokenizer& t, std::string_view body) 
 
 // What ringgate-tokenize computes for a text / a conversation (the library it runs).
 std::vector<uint32_t> reference(const std::string& dir, std::string_view text, bool add_special) {
-  auto t = ringgate::tokenize::Tokenizer::load(dir);
-  REQUIRE(t.ok());
+  static std::map<std::string, ringgate::tokenize::Tokenizer> loaded;  // loading takes ~0.3 s
+  auto it = loaded.find(dir);
+  if (it == loaded.end()) {
+    auto t = ringgate::tokenize::Tokenizer::load(dir);
+    REQUIRE(t.ok());
+    it = loaded.emplace(dir, t.value()).first;
+  }
   std::vector<std::int32_t> ids;
-  REQUIRE(t.value().encode(text, add_special, ids).ok());
+  REQUIRE(it->second.encode(text, add_special, ids).ok());
   return {ids.begin(), ids.end()};
 }
 std::string rendered(const std::string& dir, std::string_view messages) {
@@ -54,7 +67,7 @@ constexpr std::string_view kMessages =
 TEST_CASE("completions: the prompt with special tokens; chat: the rendered template without") {
   for (const std::string& dir : {kQwen3, kLlama}) {
     CAPTURE(dir);
-    auto t = load(dir);
+    auto t = shared(dir);
     CHECK(t->has_chat_template());
     CHECK(ids_of(*t, R"({"model":"m","prompt":"Hello world"})") == reference(dir, "Hello world", true));
     CHECK(ids_of(*t, R"({"prompt":["Hello world","other"]})") == reference(dir, "Hello world", true));
@@ -65,14 +78,14 @@ TEST_CASE("completions: the prompt with special tokens; chat: the rendered templ
 
 TEST_CASE("pinned ids, as ringgate-tokenize prints them") {
   // printf '{"text":"Hello world","add_special":true}\n' | ringgate-tokenize --tokenizer DIR
-  CHECK(ids_of(*load(kLlama), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{128000, 9906, 1917});
-  CHECK(ids_of(*load(kQwen3), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{9707, 1879});
+  CHECK(ids_of(*shared(kLlama), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{128000, 9906, 1917});
+  CHECK(ids_of(*shared(kQwen3), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{9707, 1879});
   // The rendered chat, encoded without special tokens: Llama's template writes BOS once.
-  const auto chat = ids_of(*load(kLlama), std::string(R"({"messages":)") + std::string(kMessages) + "}");
+  const auto chat = ids_of(*shared(kLlama), std::string(R"({"messages":)") + std::string(kMessages) + "}");
   REQUIRE(chat.size() > 2);
   CHECK(chat[0] == 128000);
   CHECK(chat[1] != 128000);
-  CHECK(ids_of(*load(kQwen3), std::string(R"({"messages":)") + std::string(kMessages) + "}") ==
+  CHECK(ids_of(*shared(kQwen3), std::string(R"({"messages":)") + std::string(kMessages) + "}") ==
         std::vector<uint32_t>{151644, 8948, 198, 3430, 9814, 13, 151645, 198, 151644, 872, 198, 9707, 1879, 151645, 198, 151644, 77091, 198});
 }
 
