@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "ringgate/openai/hf_prompt_tokenizer.h"
 #include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/util/json_text.h"
 
 using ringgate::tokenize::Tokenizer;
 
@@ -79,8 +81,44 @@ void approximate_blocks(benchmark::State& state) {
                                                   benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// What the gateway pays per request in precise mode with a model's tokenizer: the
+// request body parsed, chat rendered by the template, the first max_bytes tokenized
+// (openai::HfPromptTokenizer). range(0): max bytes; range(1): 1 = chat, 0 = completions.
+void gateway_request(benchmark::State& state, const char* model) {
+  auto t = ringgate::openai::HfPromptTokenizer::load(models_dir() + "/tokenizer-" + model + "/models",
+                                                     static_cast<std::size_t>(state.range(0)));
+  if (!t) {
+    state.SkipWithError(t.error().message.c_str());
+    return;
+  }
+  std::vector<std::string> bodies;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    std::string body = state.range(1) ? "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                                      : "{\"model\":\"m\",\"prompt\":";
+    ringgate::util::append_json_string(body, prompt(seed));
+    body += state.range(1) ? "}]}" : "}";
+    bodies.push_back(std::move(body));
+  }
+  std::vector<std::uint32_t> ids;
+  std::size_t tokens = 0, i = 0;
+  for (auto _ : state) {
+    if (!t.value()->encode(bodies[i++ % bodies.size()], ids)) state.SkipWithError("encode failed");
+    tokens += ids.size();
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.counters["us/request"] = benchmark::Counter(static_cast<double>(state.iterations()) * 1e-6,
+                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["tokens/request"] = static_cast<double>(tokens) / static_cast<double>(state.iterations());
+}
+
 }  // namespace
 
+BENCHMARK_CAPTURE(gateway_request, llama3_1, "llama3_1")
+    ->ArgsProduct({{64 << 10, 8 << 20}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(gateway_request, qwen3, "qwen3")
+    ->ArgsProduct({{64 << 10, 8 << 20}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(gateway_request, gemma3, "gemma3")
+    ->ArgsProduct({{64 << 10, 8 << 20}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(tokenize, llama3_1, "llama3_1")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(tokenize, qwen3, "qwen3")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(tokenize, gemma3, "gemma3")->Unit(benchmark::kMicrosecond);

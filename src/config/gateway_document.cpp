@@ -264,7 +264,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         assign(out.scorers.prefix, r.read_number(w, wp, 0.0, 1000.0));
         return;
       }
-      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "blockSize", "hashSeed"});
+      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "maxTokenizeBytes", "blockSize", "hashSeed"});
       if (!prefix) return;
       with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.scorers.prefix, r.read_number(x, xp, 0.0, 1000.0));
@@ -274,11 +274,27 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         if (mode && *mode != "approximate" && *mode != "precise") r.error(x, xp, "must be approximate or precise");
         else assign(out.prefix.mode, mode);
       });
+      with_field(*prefix, wp, "maxTokenizeBytes", [&](const YAML::Node& x, const std::string& xp) {
+        assign(out.prefix.max_tokenize_bytes, r.read_byte_size(x, xp, 1ull << 10, 64ull << 20));
+      });
+      // After maxTokenizeBytes: the tokenizer is loaded here, once, with its bound.
       with_field(*prefix, wp, "tokenizer", [&](const YAML::Node& x, const std::string& xp) {
         auto tokenizer = r.read_string(x, xp);
-        if (tokenizer && *tokenizer != "sim-bytes")
-          r.error(x, xp, "must be sim-bytes (ringgate-sim's 4-bytes-a-token rule)");
-        else assign(out.prefix.tokenizer, tokenizer);
+        if (!tokenizer) return;
+        if (tokenizer->empty() || tokenizer->size() > 4096) {
+          r.error(x, xp, "must be sim-bytes or a directory holding tokenizer.json");
+          return;
+        }
+        if (*tokenizer != "sim-bytes") {
+          auto loaded = openai::HfPromptTokenizer::load(*tokenizer, out.prefix.max_tokenize_bytes);
+          if (!loaded) {
+            r.error(x, xp, "cannot load the tokenizer (sim-bytes or a directory holding tokenizer.json): " +
+                               loaded.error().message);
+            return;
+          }
+          out.prefix.hf_tokenizer = std::move(loaded.value());
+        }
+        out.prefix.tokenizer = *tokenizer;
       });
       with_field(*prefix, wp, "blockSize", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.prefix.block_size, r.read_int(x, xp, 1, 1 << 16));

@@ -355,6 +355,23 @@ void ControlPlane::append_kv_event_metrics(std::string& out) const {
         c.gaps.load(std::memory_order_relaxed));
   gauge("ringgate_kv_events_decode_errors_total", "KV-event messages refused (bad framing or payload).", "counter",
         c.decode_errors.load(std::memory_order_relaxed));
+  if (const auto& tokenizer = options_.prompt_tokenizer) {
+    // Requests the model's tokenizer could not read are scored by the approximate index.
+    const openai::PromptTokenizerCounts n = tokenizer->counts();
+    out += "# HELP ringgate_prompt_tokenizer_requests_total Requests tokenized for precise prefix scoring, by "
+           "outcome (other than ok: scored by the approximate index; truncated: ok, first maxTokenizeBytes only).\n"
+           "# TYPE ringgate_prompt_tokenizer_requests_total counter\n";
+    const std::pair<const char*, uint64_t> outcomes[] = {{"ok", n.tokenized},
+                                                         {"truncated", n.truncated},
+                                                         {"no_prompt", n.no_prompt},
+                                                         {"template_failed", n.template_failed},
+                                                         {"encode_failed", n.encode_failed}};
+    for (const auto& [outcome, value] : outcomes)
+      out += std::string("ringgate_prompt_tokenizer_requests_total{outcome=\"") + outcome + "\"} " +
+             std::to_string(value) + "\n";
+    gauge("ringgate_prompt_tokenizer_chat_template", "1 when the tokenizer directory's chat template loaded.", "gauge",
+          tokenizer->has_chat_template() ? 1 : 0);
+  }
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

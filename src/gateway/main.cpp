@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   control_options.pool = settings.pool;
   control_options.scheduler = settings.scheduler;
   control_options.kv_events = settings.kv_events;
+  control_options.prompt_tokenizer = settings.prompt_tokenizer;
   control_options.limiter = &limiter;
   control_options.health = settings.health;
   control_options.workers = settings.workers;
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;
   context.router.exact = control.exact_index();
+  context.router.tokenizer = settings.prompt_tokenizer;
   context.rules = &rules;
   context.catalog = &catalog;
 

@@ -96,6 +96,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.scheduler.precise_block_size = g.scheduler.prefix.block_size;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.kv_events = g.kv_events;
+  s.prompt_tokenizer = g.scheduler.prefix.hf_tokenizer;
   if (set("saturationDetector")) {
     s.scheduler.saturation.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
     s.scheduler.saturation.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;

@@ -24,7 +24,7 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
   hashes_.reserve(4096);
   exclude_.reserve(256);
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
-    tokenizer_ = std::make_unique<openai::SimByteTokenizer>();
+    tokenizer_ = shared.tokenizer ? shared.tokenizer : std::make_shared<const openai::SimByteTokenizer>();
     vllm_hasher_ = std::make_unique<kvevents::VllmBlockHasher>(shared.scheduler.hash_seed);
   }
 }

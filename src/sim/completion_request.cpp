@@ -32,6 +32,7 @@ std::optional<ApiError> read_token_ids(simdjson::ondemand::array arr, PromptInpu
     if (item.get_uint64().get(id) || id > UINT32_MAX)
       return wrong_type("prompt", "a valid string, array of strings, array of tokens, or array of token arrays");
     append_token_text(out.text, static_cast<uint32_t>(id));
+    out.token_ids.push_back(static_cast<uint32_t>(id));
     ++n;
   }
   if (n == 0) return bad("Prompt cannot be empty", "prompt");
@@ -65,6 +66,7 @@ std::optional<ApiError> read_prompt(value v, CompletionRequest& r) {
         uint64_t id = 0;
         if (it != json_type::number || item.get_uint64().get(id) || id > UINT32_MAX) return invalid();
         append_token_text(id_prompt.text, static_cast<uint32_t>(id));
+        id_prompt.token_ids.push_back(static_cast<uint32_t>(id));
         continue;
       }
       if (r.prompts.size() >= kMaxPromptsPerRequest)
@@ -126,8 +128,17 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
   if (t != json_type::array || v.get_array().get(arr)) return wrong_type("messages", "a valid list");
-  size_t n = 0;
+  // The array as sent, for a model's chat template (--tokenizer); reading it consumes
+  // the array, so the fields are read from a copy.
+  std::string_view raw;
+  if (arr.raw_json().get(raw)) return bad("JSON decode error");
   PromptInput prompt;
+  prompt.messages_json.assign(raw);
+  simdjson::padded_string copy(raw);
+  thread_local simdjson::ondemand::parser messages_parser;
+  simdjson::ondemand::document messages;
+  if (messages_parser.iterate(copy).get(messages) || messages.get_array().get(arr)) return bad("JSON decode error");
+  size_t n = 0;
   for (auto item : arr) {
     simdjson::ondemand::object obj;
     if (item.get_object().get(obj)) return wrong_type("messages", "a list of message objects");

@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "ringgate/sim/model_tokenizer.h"
 #include "ringgate/sim/options.h"
 #include "ringgate/sim/server_loop.h"
 
@@ -27,6 +28,15 @@ int main(int argc, char** argv) {
   else if (options.kv_events.publishing())
     std::fprintf(stderr, "ringgate-sim: warning: PYTHONHASHSEED is not set: block hashes in KV events "
                          "are not reproducible (set it to match a gateway's precise prefix scorer)\n");
+
+  if (!options.tokenizer_dir.empty()) {
+    auto tokenizer = ModelTokenizer::load(options.tokenizer_dir);
+    if (!tokenizer) {
+      std::fprintf(stderr, "ringgate-sim: error: %s\n", tokenizer.error().message.c_str());
+      return 2;
+    }
+    options.tokenizer = std::move(tokenizer.value());
+  }
 
   ServerLoop loop(options);
   if (std::string error = loop.start(); !error.empty()) {

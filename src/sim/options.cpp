@@ -46,6 +46,7 @@ constexpr util::FlagSpec kFlags[] = {
      "\"tcp://*:5557\", \"replay_endpoint\", \"topic\", \"buffer_steps\", \"hwm\", \"max_queue_size\"}"},
     {"--prefix-caching-hash-algo", "sha256_cbor",
      "block hash function; only sha256_cbor (seeded by PYTHONHASHSEED, as vLLM) is simulated"},
+    {"--tokenizer", "DIR", "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
     {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
     {"--help", "", "print this help and exit"},
 };
@@ -193,6 +194,9 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (auto err = parse_kv_events_json(value, o.kv_events); !err.empty()) return "--kv-events-config: " + err;
   } else if (flag == "--prefix-caching-hash-algo") {
     if (value != "sha256_cbor") return bad("sha256_cbor");
+  } else if (flag == "--tokenizer") {
+    if (value.empty() || value.size() > 4096) return bad("a directory holding tokenizer.json");
+    o.tokenizer_dir = std::string(value);
   } else if (flag == "--seed") {
     if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
   } else {

@@ -1,5 +1,6 @@
 #include "ringgate/sim/sim_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <random>
@@ -8,6 +9,7 @@
 #include "ringgate/sim/api_error.h"
 #include "ringgate/sim/completion_exchange.h"
 #include "ringgate/sim/monotonic_clock.h"
+#include "ringgate/sim/model_tokenizer.h"
 #include "ringgate/sim/tokenizer.h"
 #include "ringgate/util/json_text.h"
 
@@ -230,8 +232,18 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   const uint32_t max_len = options_.max_model_len;
   std::vector<uint32_t> prompt_tokens;
   prompt_tokens.reserve(req.prompts.size());
+  // With --tokenizer: the model's token ids (counted and hashed as vLLM does).
+  std::vector<std::vector<uint32_t>> model_ids;
   for (const PromptInput& p : req.prompts) {
-    const uint32_t tokens = count_tokens(p.text);
+    uint32_t tokens = 0;
+    if (options_.tokenizer) {
+      auto ids = options_.tokenizer->encode(p, endpoint);
+      if (!ids) return respond_error(session, {400, ids.error().message, {}});
+      tokens = static_cast<uint32_t>(std::min<size_t>(ids.value().size(), UINT32_MAX));
+      model_ids.push_back(std::move(ids.value()));
+    } else {
+      tokens = count_tokens(p.text);
+    }
     prompt_tokens.push_back(tokens);
     if (!asked && tokens >= max_len)
       return respond_error(session, {400,
@@ -271,7 +283,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   for (uint32_t p = 0; p < owned.prompts.size(); ++p) {
     const PromptInput& prompt = owned.prompts[p];
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
-    const std::vector<uint32_t> ids = tokenizer_.encode(prompt.text);
+    const std::vector<uint32_t> ids = options_.tokenizer ? std::move(model_ids[p]) : tokenizer_.encode(prompt.text);
     PromptBlocks blocks = prompt_blocks(ids, hasher_, lora_name, options_.block_size);
     for (uint32_t k = 0; k < owned.n; ++k) {
       OutputSpec spec;

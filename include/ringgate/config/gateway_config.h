@@ -9,6 +9,7 @@
 // fails if they drift apart.
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "ringgate/config/host_port.h"
+#include "ringgate/openai/hf_prompt_tokenizer.h"
 
 namespace ringgate::config {
 
@@ -81,7 +83,13 @@ struct LoadGuardConfig {
 // endpoints without a trusted event stream are scored by the approximate index.
 struct PrefixScorerConfig {
   std::string mode = "approximate";  // or "precise"
-  std::string tokenizer = "sim-bytes";  // how prompts become token ids: ringgate-sim's 4-bytes rule
+  // How prompts become token ids: "sim-bytes" (ringgate-sim's 4-bytes rule) or a
+  // directory holding the model's tokenizer.json (+ tokenizer_config.json for chat).
+  std::string tokenizer = "sim-bytes";
+  // YAML "maxTokenizeBytes": only this much of a prompt's text is tokenized.
+  uint64_t max_tokenize_bytes = openai::kDefaultMaxTokenizeBytes;
+  // Loaded once with the config when `tokenizer` names a directory (null for sim-bytes).
+  std::shared_ptr<openai::HfPromptTokenizer> hf_tokenizer;
   uint32_t block_size = 16;             // the servers' --block-size
   std::string hash_seed = "0";          // the servers' PYTHONHASHSEED
 };

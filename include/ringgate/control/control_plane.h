@@ -53,6 +53,8 @@ struct ControlPlaneOptions {
   const proxy::RateLimiter* limiter = nullptr;
   // Where the pool's KV-cache events are (followed when scheduler.precise_prefix).
   config::KvEventsConfig kv_events;
+  // Precise mode's model tokenizer (null: sim-bytes): its outcomes go to /metrics.
+  std::shared_ptr<const openai::HfPromptTokenizer> prompt_tokenizer;
 };
 
 class ControlPlane {

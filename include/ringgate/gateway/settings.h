@@ -33,6 +33,9 @@ struct Settings {
   control::PoolOptions pool;
   sched::SchedulerConfig scheduler;
   config::KvEventsConfig kv_events;  // where the pool's KV-cache events are (precise prefix mode)
+  // Precise prefix mode's model tokenizer (config scheduler.scorers.prefix.tokenizer a
+  // directory); null: ringgate-sim's 4-bytes rule.
+  std::shared_ptr<openai::HfPromptTokenizer> prompt_tokenizer;
   size_t prefix_block_bytes = 64;
   std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
   control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names

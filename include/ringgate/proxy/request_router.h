@@ -37,6 +37,8 @@ struct RouterShared {
   size_t prefix_block_bytes = 64;
   // Precise prefix mode (scheduler.precise_prefix): the KV-event block index.
   const sched::ExactBlockIndex* exact = nullptr;
+  // The model's tokenizer (shared, thread-safe); null: ringgate-sim's 4-bytes rule.
+  std::shared_ptr<const openai::PromptTokenizer> tokenizer;
 };
 
 struct RouteRequest {
@@ -105,7 +107,7 @@ class RequestRouter {
   metrics::WorkerStats& stats_;
   std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
   // Precise mode: the prompt's token ids and vLLM block hashes, reused.
-  std::unique_ptr<openai::PromptTokenizer> tokenizer_;
+  std::shared_ptr<const openai::PromptTokenizer> tokenizer_;
   std::unique_ptr<kvevents::VllmBlockHasher> vllm_hasher_;
   std::vector<uint32_t> token_ids_;
   std::vector<uint64_t> precise_hashes_;

@@ -28,6 +28,10 @@ struct PromptInput {
   std::string text;
   // What --mode echo repeats and `echo` prepends: the prompt, or the last chat message's content.
   std::string echo_text;
+  // Chat: the request's messages array as sent (JSON), for a model's chat template.
+  std::string messages_json;
+  // Completions given as token ids: the ids (a model's tokenizer takes them as they are).
+  std::vector<uint32_t> token_ids;
 };
 
 struct CompletionRequest {

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 namespace ringgate::sim {
+
+class ModelTokenizer;  // model_tokenizer.h
 
 enum class OutputMode { echo, random };
 
@@ -61,6 +64,9 @@ struct SimOptions {
   // PYTHONHASHSEED from the environment, as vLLM reads it: seeds NONE_HASH of
   // the block hashes; unset means random (nobody outside can match the hashes).
   std::optional<std::string> python_hash_seed;
+  // --tokenizer DIR (a tokenizer.json directory): tokens are the model's; empty: 4 bytes a token.
+  std::string tokenizer_dir;
+  std::shared_ptr<const ModelTokenizer> tokenizer;  // loaded from tokenizer_dir at start
 };
 
 struct HelpRequested {};

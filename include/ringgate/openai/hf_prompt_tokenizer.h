@@ -1,0 +1,70 @@
+#pragma once
+// A request's prompt token ids as vLLM computes them from a model's Hugging Face
+// tokenizer (tokenizer.json) and chat template (tokenizer_config.json), for precise
+// prefix scoring. vLLM's two paths (protocol.py defaults):
+//   completions: the prompt string encoded with add_special_tokens=True;
+//   chat:        the messages rendered by the chat template with
+//                add_generation_prompt=True, encoded with add_special_tokens=False
+//                (the template writes BOS itself).
+// Only the first max_prompt_bytes of the prompt text are tokenized (the exact index
+// scores leading blocks; a 200 KB prompt would otherwise cost milliseconds). The cut
+// is made where the tokenization of the prefix is a prefix of the whole's (after a
+// newline that a non-space follows), and the last kCutMarginTokens ids before a cut
+// are dropped in case a model merges across it.
+//
+// Shared by every worker: encode() is thread-safe; its outcomes are counted.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringgate/openai/prompt_tokenizer.h"
+#include "ringgate/tokenize/chat_template.h"
+#include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/util/result.h"
+
+namespace ringgate::openai {
+
+inline constexpr std::size_t kDefaultMaxTokenizeBytes = 64u << 10;
+inline constexpr std::size_t kCutMarginTokens = 16;
+
+// What happened to the requests handed to encode(), since start.
+struct PromptTokenizerCounts {
+  uint64_t tokenized = 0;
+  uint64_t truncated = 0;        // tokenized, but only the first max_prompt_bytes
+  uint64_t no_prompt = 0;        // no prompt text (token-id prompts, bad JSON): approximate
+  uint64_t template_failed = 0;  // no chat template, or the template could not render: approximate
+  uint64_t encode_failed = 0;    // the tokenizer refused the text: approximate
+};
+
+class HfPromptTokenizer final : public PromptTokenizer {
+ public:
+  // dir/tokenizer.json must load; dir/tokenizer_config.json's chat template is
+  // optional (without one, chat requests are scored by the approximate index).
+  static util::Result<std::shared_ptr<HfPromptTokenizer>> load(const std::string& dir, std::size_t max_prompt_bytes);
+
+  bool encode(std::string_view body, std::vector<uint32_t>& ids) const override;
+
+  // Where the prompt text is cut to at most max_bytes (see the header comment).
+  static std::size_t cut_point(std::string_view text, std::size_t max_bytes);
+
+  bool has_chat_template() const { return chat_.has_value(); }
+  const std::string& chat_template_error() const { return chat_error_; }
+  PromptTokenizerCounts counts() const;
+
+ private:
+  HfPromptTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat, std::string chat_error,
+                    std::size_t max_prompt_bytes);
+  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids) const;
+
+  tokenize::Tokenizer tokenizer_;
+  std::optional<tokenize::ChatTemplate> chat_;
+  std::string chat_error_;
+  std::size_t max_prompt_bytes_;
+  mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
+};
+
+}  // namespace ringgate::openai

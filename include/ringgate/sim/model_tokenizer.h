@@ -1,0 +1,38 @@
+// --tokenizer DIR: the model's own tokenizer (tokenizer.json) and chat template
+// (tokenizer_config.json), used as vLLM's OpenAI server uses them, so prompt token
+// counts and KV-event block hashes are the model's (and match a gateway tokenizing
+// with the same directory). Completions: the prompt encoded with special tokens
+// (add_special_tokens=True); chat: the messages rendered with add_generation_prompt
+// =True, encoded without (add_special_tokens=False: the template writes BOS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringgate/sim/completion_request.h"
+#include "ringgate/tokenize/chat_template.h"
+#include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/util/result.h"
+
+namespace ringgate::sim {
+
+class ModelTokenizer {
+ public:
+  static util::Result<std::shared_ptr<const ModelTokenizer>> load(const std::string& dir);
+
+  // The prompt's token ids; an error (a 400 to the client) when the chat template
+  // cannot render the messages or the tokenizer refuses the text.
+  util::Result<std::vector<uint32_t>> encode(const PromptInput& prompt, Endpoint endpoint) const;
+
+ private:
+  ModelTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat, std::string chat_error);
+
+  tokenize::Tokenizer tokenizer_;
+  std::optional<tokenize::ChatTemplate> chat_;
+  std::string chat_error_;
+};
+
+}  // namespace ringgate::sim

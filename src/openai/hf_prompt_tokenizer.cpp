@@ -1,0 +1,112 @@
+#include "ringgate/openai/hf_prompt_tokenizer.h"
+
+#include <simdjson.h>
+
+namespace ringgate::openai {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load(const std::string& dir,
+                                                                         std::size_t max_prompt_bytes) {
+  auto tokenizer = tokenize::Tokenizer::load(dir);
+  if (!tokenizer) return util::Error{"tokenizer " + dir + ": " + tokenizer.error().message};
+  std::optional<tokenize::ChatTemplate> chat;
+  std::string chat_error;
+  auto loaded = tokenize::ChatTemplate::load(dir);
+  if (loaded) chat = std::move(loaded.value());
+  else chat_error = loaded.error().message;
+  return std::shared_ptr<HfPromptTokenizer>(
+      new HfPromptTokenizer(std::move(tokenizer.value()), std::move(chat), std::move(chat_error), max_prompt_bytes));
+}
+
+HfPromptTokenizer::HfPromptTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat,
+                                     std::string chat_error, std::size_t max_prompt_bytes)
+    : tokenizer_(std::move(tokenizer)),
+      chat_(std::move(chat)),
+      chat_error_(std::move(chat_error)),
+      max_prompt_bytes_(max_prompt_bytes) {}
+
+std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text.size();
+  if (max_bytes == 0) return 0;
+  // After a newline that a non-space follows: every supported pre-tokenizer ends a
+  // piece there whatever comes next, and no added token spans it.
+  for (std::size_t i = text.rfind('\n', max_bytes - 1); i != std::string_view::npos && i > 0;
+       i = text.rfind('\n', i - 1)) {
+    if (!is_space(text[i + 1])) return i + 1;
+  }
+  // Before a space between a non-space and a letter (" word" is one piece).
+  for (std::size_t i = text.rfind(' ', max_bytes); i != std::string_view::npos && i > 0; i = text.rfind(' ', i - 1)) {
+    if (i + 1 < text.size() && !is_space(text[i - 1]) && is_ascii_letter(text[i + 1])) return i;
+  }
+  // No such place: a UTF-8 character boundary (the margin absorbs the difference).
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
+bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids) const {
+  const std::size_t cut = cut_point(text, max_prompt_bytes_);
+  const bool truncated = cut < text.size();
+  thread_local std::vector<std::int32_t> scratch;
+  scratch.clear();
+  if (!tokenizer_.encode(text.substr(0, cut), add_special, scratch)) {
+    encode_failed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  std::size_t keep = scratch.size();
+  if (truncated) {
+    // Ids just before the cut may differ from the whole prompt's (a merge across it).
+    keep = keep > kCutMarginTokens ? keep - kCutMarginTokens : 0;
+    truncated_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ids.resize(keep);
+  for (std::size_t i = 0; i < keep; ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
+  tokenized_.fetch_add(1, std::memory_order_relaxed);
+  return !ids.empty();
+}
+
+bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids) const {
+  ids.clear();
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    no_prompt_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  simdjson::dom::array messages;
+  simdjson::dom::element prompt;
+  if (doc["messages"].get(messages) == simdjson::SUCCESS) {
+    if (!chat_) {
+      template_failed_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    auto rendered = chat_->render_json(simdjson::minify(messages), true);
+    if (!rendered) {
+      template_failed_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return encode_text(rendered.value(), false, ids);
+  }
+  if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
+    std::string_view s;
+    simdjson::dom::array batch;
+    if (prompt.get(s) == simdjson::SUCCESS ||
+        (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS))
+      return encode_text(s, true, ids);  // a batch: its first prompt
+  }
+  no_prompt_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+PromptTokenizerCounts HfPromptTokenizer::counts() const {
+  return {tokenized_.load(std::memory_order_relaxed), truncated_.load(std::memory_order_relaxed),
+          no_prompt_.load(std::memory_order_relaxed), template_failed_.load(std::memory_order_relaxed),
+          encode_failed_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace ringgate::openai

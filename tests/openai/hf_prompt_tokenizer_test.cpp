@@ -1,0 +1,148 @@
+// The gateway's model tokenizer for precise prefix scoring: the ids vLLM computes
+// (completions: prompt + special tokens; chat: template rendered with the generation
+// prompt, no added special tokens), the bound on how much is tokenized, and the
+// requests it cannot read (counted, left to the approximate index).
+#include "ringgate/openai/hf_prompt_tokenizer.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+using ringgate::openai::HfPromptTokenizer;
+
+namespace {
+
+const std::string kModels = RINGGATE_TEST_MODELS;
+const std::string kQwen3 = kModels + "/tokenizer-qwen3/models";
+const std::string kLlama = kModels + "/tokenizer-llama3_1/models";
+
+// A fresh HfPromptTokenizer (its own counts) per call; loading takes ~0.3 s.
+std::shared_ptr<HfPromptTokenizer> load(const std::string& dir, size_t max_bytes = 1u << 20) {
+  auto r = HfPromptTokenizer::load(dir, max_bytes);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  return r.value();
+}
+std::shared_ptr<HfPromptTokenizer> shared(const std::string& dir) {
+  static std::map<std::string, std::shared_ptr<HfPromptTokenizer>> loaded;
+  auto& t = loaded[dir];
+  if (!t) t = load(dir);
+  return t;
+}
+
+std::vector<uint32_t> ids_of(const HfPromptTokenizer& t, std::string_view body) {
+  std::vector<uint32_t> ids;
+  REQUIRE(t.encode(body, ids));
+  return ids;
+}
+
+// What ringgate-tokenize computes for a text / a conversation (the library it runs).
+std::vector<uint32_t> reference(const std::string& dir, std::string_view text, bool add_special) {
+  static std::map<std::string, ringgate::tokenize::Tokenizer> loaded;  // loading takes ~0.3 s
+  auto it = loaded.find(dir);
+  if (it == loaded.end()) {
+    auto t = ringgate::tokenize::Tokenizer::load(dir);
+    REQUIRE(t.ok());
+    it = loaded.emplace(dir, t.value()).first;
+  }
+  std::vector<std::int32_t> ids;
+  REQUIRE(it->second.encode(text, add_special, ids).ok());
+  return {ids.begin(), ids.end()};
+}
+std::string rendered(const std::string& dir, std::string_view messages) {
+  auto c = ringgate::tokenize::ChatTemplate::load(dir);
+  REQUIRE(c.ok());
+  auto r = c.value().render_json(messages, true);
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+constexpr std::string_view kMessages =
+    R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hello world"}])";
+
+}  // namespace
+
+TEST_CASE("completions: the prompt with special tokens; chat: the rendered template without") {
+  for (const std::string& dir : {kQwen3, kLlama}) {
+    CAPTURE(dir);
+    auto t = shared(dir);
+    CHECK(t->has_chat_template());
+    CHECK(ids_of(*t, R"({"model":"m","prompt":"Hello world"})") == reference(dir, "Hello world", true));
+    CHECK(ids_of(*t, R"({"prompt":["Hello world","other"]})") == reference(dir, "Hello world", true));
+    const std::string body = std::string(R"({"model":"m","messages":)") + std::string(kMessages) + "}";
+    CHECK(ids_of(*t, body) == reference(dir, rendered(dir, kMessages), false));
+  }
+}
+
+TEST_CASE("pinned ids, as ringgate-tokenize prints them") {
+  // printf '{"text":"Hello world","add_special":true}\n' | ringgate-tokenize --tokenizer DIR
+  CHECK(ids_of(*shared(kLlama), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{128000, 9906, 1917});
+  CHECK(ids_of(*shared(kQwen3), R"({"prompt":"Hello world"})") == std::vector<uint32_t>{9707, 1879});
+  // The rendered chat, encoded without special tokens: Llama's template writes BOS once.
+  const auto chat = ids_of(*shared(kLlama), std::string(R"({"messages":)") + std::string(kMessages) + "}");
+  REQUIRE(chat.size() > 2);
+  CHECK(chat[0] == 128000);
+  CHECK(chat[1] != 128000);
+  CHECK(ids_of(*shared(kQwen3), std::string(R"({"messages":)") + std::string(kMessages) + "}") ==
+        std::vector<uint32_t>{151644, 8948, 198, 3430, 9814, 13, 151645, 198, 151644, 872, 198, 9707, 1879, 151645, 198, 151644, 77091, 198});
+}
+
+TEST_CASE("a long prompt: only the first max bytes, its ids a prefix of the whole prompt's") {
+  std::string text;
+  for (int i = 0; text.size() < 20000; ++i)
+    text += "line " + std::to_string(i) + ": naïve Straße 東京 🙂 tokens   and\tspaces" + (i % 3 ? "\n" : "\n\n  ");
+  for (const std::string& dir : {kQwen3, kLlama, kModels + "/tokenizer-gemma3/models",
+                                 kModels + "/tokenizer-deepseek_v3/models"}) {
+    CAPTURE(dir);
+    if (!std::filesystem::exists(dir + "/tokenizer.json")) continue;
+    auto t = load(dir, 4096);
+    std::string json = "{\"prompt\":\"";
+    for (char c : text) json += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : std::string(1, c);
+    json += "\"}";
+    const auto cut = ids_of(*t, json);
+    const auto whole = reference(dir, text, true);
+    REQUIRE(cut.size() > 100);
+    CHECK(cut.size() < whole.size() / 3);
+    CHECK(std::equal(cut.begin(), cut.end(), whole.begin()));
+    CHECK(t->counts().truncated == 1);
+  }
+}
+
+TEST_CASE("cut points: after a newline a non-space follows, else before ' word', else a UTF-8 boundary") {
+  CHECK(HfPromptTokenizer::cut_point("short", 100) == 5);
+  CHECK(HfPromptTokenizer::cut_point("ab\ncd\n  ef gh", 9) == 3);
+  CHECK(HfPromptTokenizer::cut_point("abc def ghi", 9) == 7);
+  CHECK(HfPromptTokenizer::cut_point("ab\xC3\xA9\xC3\xA9", 3) == 2);
+  CHECK(HfPromptTokenizer::cut_point("\n\n\n\n", 2) == 2);
+}
+
+TEST_CASE("what the tokenizer cannot read is counted and left to the approximate index") {
+  auto t = load(kQwen3);
+  std::vector<uint32_t> ids;
+  CHECK_FALSE(t->encode(R"({"prompt":[1,2,3]})", ids));  // token ids: no text
+  CHECK_FALSE(t->encode("not json", ids));
+  CHECK_FALSE(t->encode(R"({"model":"m"})", ids));
+  CHECK(t->counts().no_prompt == 3);
+  // A message the template cannot render (content an object: Qwen3's calls a string method on it).
+  CHECK_FALSE(t->encode(R"({"messages":[{"role":"user","content":{"a":1}}]})", ids));
+  CHECK(t->counts().template_failed == 1);
+  CHECK(t->counts().tokenized == 0);
+
+  // A directory with tokenizer.json but no chat template: completions only.
+  const auto dir = std::filesystem::temp_directory_path() / "ringgate-hf-no-template";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kQwen3 + "/tokenizer.json", dir / "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto bare = load(dir.string());
+  CHECK_FALSE(bare->has_chat_template());
+  CHECK_FALSE(bare->encode(R"({"messages":[{"role":"user","content":"hi"}]})", ids));
+  CHECK(bare->counts().template_failed == 1);
+  CHECK(bare->encode(R"({"prompt":"hi"})", ids));
+  std::filesystem::remove_all(dir);
+
+  auto missing = HfPromptTokenizer::load("/nonexistent/ringgate-tokenizer", 1024);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("/nonexistent/ringgate-tokenizer") != std::string::npos);
+}
