@@ -217,11 +217,14 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
 // - obs-fold (§5.2: a line starting with whitespace continues the previous value),
 //   which llhttp hands over joined; refusing it keeps every header one line;
 // - whitespace between a field name and its colon (§5.1: MUST be rejected with 400),
-//   which llhttp drops, so "Host : x" would be read as Host.
+//   which llhttp drops, so "Host : x" would be read as Host;
+// - a bare CR (§2.2: MAY be rejected), which llhttp takes as a line end, so the rest
+//   of that line would be read as a field name the whitespace rule never saw.
 // Scans the head only, across reads: it stops at the blank line.
 std::string_view RequestParser::scan_head(const char* data, size_t len) noexcept {
   for (size_t i = 0; i < len && !head_scan_done_; ++i) {
     const char c = data[i];
+    if (head_scan_prev_ == '\r' && c != '\n') return "bare CR in the header section";
     if (head_scan_prev_ == '\n') {
       if (c == ' ' || c == '\t') return "obsolete line folding in the header section";
       if (c == '\r' || c == '\n') {

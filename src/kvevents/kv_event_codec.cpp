@@ -197,6 +197,7 @@ std::string decode_kv_event_batch(std::string_view payload, const KvEventLimits&
   KvEventBatch batch;
   if (f[0].type == msgpack::type::FLOAT64 || f[0].type == msgpack::type::FLOAT32) batch.ts = f[0].via.f64;
   else if (f[0].type == msgpack::type::POSITIVE_INTEGER) batch.ts = double(f[0].via.u64);
+  else if (f[0].type == msgpack::type::NEGATIVE_INTEGER) batch.ts = double(f[0].via.i64);
   else return "ts is not a number";
   if (f[1].type != msgpack::type::ARRAY) return "events is not an array";
   if (f[1].via.array.size > limits.max_events) return "too many events in one batch";

@@ -60,6 +60,14 @@ TEST_CASE("decode(encode(x)) == x") {
   REQUIRE(decode_kv_event_batch(encode_kv_event_batch(lora), {}, out) == "");
   CHECK(out == lora);
   CHECK(!out.data_parallel_rank);
+  // msgpack-c packs an integral double as an integer; a negative one must read back too
+  // (found by fuzz_kv_event_batch).
+  for (double ts : {-262144.0, -2.8e18, 0.0}) {
+    CAPTURE(ts);
+    lora.ts = ts;
+    REQUIRE(decode_kv_event_batch(encode_kv_event_batch(lora), {}, out) == "");
+    CHECK(out.ts == ts);
+  }
 }
 
 TEST_CASE("hashes as 32 bytes fold to the integer form; older and newer field counts are read") {
