@@ -41,7 +41,7 @@ export const DEFAULTS = {
   timeline: false,             // return a per-second timeline
   extraBody: {},
 };
-const MAX_DURATION_S = 900, MAX_REQUESTS = 500000;
+const MAX_DURATION_S = 900, MAX_REQUESTS = 500000, MAX_KEPT_TEXT = 1 << 16;
 
 export function percentiles(values, ps = [50, 90, 99]) {
   const a = Float64Array.from(values).sort();
@@ -76,13 +76,14 @@ function chunkText(obj) {
 }
 
 // Sends one request; resolves (never rejects) with its record.
-export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t0 }) {
+// keepText: also collect the content text of the answer into rec.text (bounded).
+export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t0, keepText = false }) {
   return new Promise((resolve) => {
     const payload = Buffer.from(JSON.stringify(body));
     const rec = {
       stream, tStart: performance.now() - t0, status: 0, outcome: '', detail: '',
       tHeaders: -1, tFirstContent: -1, tEnd: -1, chunks: 0, bytes: 0, dest: null,
-      done: false, sseError: null,
+      done: false, sseError: null, text: keepText ? '' : undefined,
     };
     const start = performance.now();
     let finished = false, gotResponse = false, sseBuf = '', bodyBuf = '';
@@ -125,7 +126,9 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
         if (!rec.sseError) rec.sseError = (obj && obj.error && (obj.error.message || JSON.stringify(obj.error))) || data || 'error event';
         return;
       }
-      if (rec.tFirstContent < 0 && chunkText(obj)) rec.tFirstContent = performance.now() - start;
+      const t = chunkText(obj);
+      if (rec.tFirstContent < 0 && t) rec.tFirstContent = performance.now() - start;
+      if (keepText && t && rec.text.length < MAX_KEPT_TEXT) rec.text += t;
     };
 
     req.on('response', (res) => {
@@ -165,6 +168,8 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
         let o;
         try { o = JSON.parse(bodyBuf); } catch { return finish('truncated', `body not JSON (${how}, ${bodyBuf.length} bytes)`); }
         if (o && Array.isArray(o.choices)) {
+          const c0 = o.choices[0];
+          if (keepText && c0) rec.text = String(c0.text ?? c0.message?.content ?? '').slice(0, MAX_KEPT_TEXT);
           if (rec.tFirstContent < 0) rec.tFirstContent = rec.tEnd >= 0 ? rec.tEnd : performance.now() - start;
           return finish('ok');
         }
@@ -192,8 +197,11 @@ export async function runLoad(options = {}) {
   if (!(o.duration > 0) && !(o.requests > 0)) throw new Error('bound the run: duration and/or requests');
   if (o.duration > MAX_DURATION_S || o.requests > MAX_REQUESTS) throw new Error('run too large');
   if (!(o.concurrency > 0) && !(o.rate > 0)) throw new Error('need rate > 0 or concurrency > 0');
-  const path = endpointPath(base, o.api);
-  const wl = o.workloadObj ?? makeWorkload({ ...(o.workloadOptions || {}), kind: o.workload, seed: o.seed });
+  // C's answers are the sim's echo of max_tokens tokens unless told otherwise.
+  const wl = o.workloadObj ?? makeWorkload({ answerTokens: o.maxTokens, ...(o.workloadOptions || {}), kind: o.workload, seed: o.seed });
+  // Workload C is chat histories: always the chat API.
+  const api = wl.kind === 'C' ? 'chat' : o.api;
+  const path = endpointPath(base, api);
   const streamRand = rng32(subSeed(o.seed, 'stream'));
   const arrivalRand = rng32(subSeed(o.seed, 'arrival'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, keepAliveMsecs: 1000 });
@@ -208,7 +216,8 @@ export async function runLoad(options = {}) {
   const buildBody = (req, stream) => {
     // The prompt goes first in the JSON, so a proxy hashing the body's first bytes (see
     // perf/routing haproxy-hash) sees the prompt's start.
-    const body = o.api === 'chat'
+    const body = req.messages ? { messages: req.messages }
+      : api === 'chat'
       ? { messages: [{ role: 'system', content: req.system }, { role: 'user', content: req.user }] }
       : { prompt: completionPrompt(req) };
     return Object.assign(body, { model: o.model, max_tokens: o.maxTokens, temperature: 0, stream, ...o.extraBody });
@@ -219,9 +228,13 @@ export async function runLoad(options = {}) {
     const req = wl.next();
     const stream = streamRand() < o.streamFraction;
     const i = sent++;
-    const p = sendOne({ agent, base, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0 })
+    const keepText = req.answer !== undefined;
+    const p = sendOne({ agent, base, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0, keepText })
       .then((rec) => {
         rec.i = i; rec.promptId = req.promptId;
+        // Workload C appends its own copy of the answer to the history; count the
+        // answers that differ from what the server actually returned.
+        if (keepText) { rec.answerMatches = rec.outcome !== 'ok' || rec.text === req.answer; if (!o.records) delete rec.text; }
         if (scheduledAt !== undefined) rec.lagMs = round(rec.tStart - scheduledAt);
         records[i] = rec;
         inflight.delete(p);
@@ -261,7 +274,7 @@ export async function runLoad(options = {}) {
 
   const summary = summarize(records, { sendEnd, end });
   summary.config = {
-    url: o.url, model: o.model, api: o.api, workload: wl.kind, seed: o.seed,
+    url: o.url, model: o.model, api, workload: wl.kind, seed: o.seed,
     mode: o.concurrency > 0 ? `concurrency ${o.concurrency}` : `rate ${o.rate}/s ${o.arrival}`,
     duration: o.duration, requests: o.requests, streamFraction: o.streamFraction, maxTokens: o.maxTokens,
     startedAt: new Date(wallStart).toISOString(),
@@ -274,9 +287,10 @@ export async function runLoad(options = {}) {
 export function summarize(records, { sendEnd, end }) {
   const outcomes = {}, byMode = { stream: {}, nonstream: {} }, dests = {};
   const ttft = [], lat = [], lags = [], chunks = [];
-  let ok = 0;
+  let ok = 0, answersChecked = 0, answerMismatches = 0;
   for (const r of records) {
     if (!r) continue;
+    if (r.answerMatches !== undefined && r.outcome === 'ok') { answersChecked++; if (!r.answerMatches) answerMismatches++; }
     outcomes[r.outcome] = (outcomes[r.outcome] || 0) + 1;
     const m = byMode[r.stream ? 'stream' : 'nonstream'];
     m[r.outcome] = (m[r.outcome] || 0) + 1;
@@ -298,6 +312,7 @@ export function summarize(records, { sendEnd, end }) {
     chunksPerStream: percentiles(chunks, [50]),
     scheduleLagMs: percentiles(lags, [99]),
     destinations: Object.keys(dests).length ? dests : null,
+    ...(answersChecked ? { answersChecked, answerMismatches } : {}),
   };
 }
 
@@ -329,9 +344,11 @@ const HELP = `usage: node perf/loadgen/loadgen.mjs [options]
   --stream-fraction F    share of streaming requests, 0..1        [${DEFAULTS.streamFraction}]
   --max-tokens N                                                  [${DEFAULTS.maxTokens}]
   --timeout-ms MS        per-request limit (counts as 'timeout')  [${DEFAULTS.timeoutMs}]
-  --workload A|B         A shared prefixes (Zipf), B all unique   [${DEFAULTS.workload}]
+  --workload A|B|C       A shared prefixes (Zipf), B all unique,  [${DEFAULTS.workload}]
+                         C multi-turn chat histories (chat API; answers = the sim's --mode echo text)
   --seed N                                                        [${DEFAULTS.seed}]
   --prompts N --min-bytes N --max-bytes N --zipf S                [${WORKLOAD_DEFAULTS.prompts} ${WORKLOAD_DEFAULTS.minBytes} ${WORKLOAD_DEFAULTS.maxBytes} ${WORKLOAD_DEFAULTS.zipf}]
+  --conversations N --turns MIN-MAX --answer-tokens N   (C)     [${WORKLOAD_DEFAULTS.conversations} ${WORKLOAD_DEFAULTS.minTurns}-${WORKLOAD_DEFAULTS.maxTurns} ${WORKLOAD_DEFAULTS.answerTokens}]
   --header 'name: value' (repeatable)
   --timeline             add a per-second timeline to the summary
   --records-out FILE     write per-request records (JSON lines)
@@ -362,6 +379,14 @@ export function parseArgs(argv) {
       case '--min-bytes': o.workloadOptions.minBytes = num(val(), a); break;
       case '--max-bytes': o.workloadOptions.maxBytes = num(val(), a); break;
       case '--zipf': o.workloadOptions.zipf = num(val(), a); break;
+      case '--conversations': o.workloadOptions.conversations = num(val(), a); break;
+      case '--answer-tokens': o.workloadOptions.answerTokens = num(val(), a); break;
+      case '--turns': {
+        const m = /^(\d+)-(\d+)$/.exec(val());
+        if (!m) throw new Error('--turns MIN-MAX');
+        o.workloadOptions.minTurns = Number(m[1]); o.workloadOptions.maxTurns = Number(m[2]);
+        break;
+      }
       case '--header': { const h = val(); const c = h.indexOf(':'); o.headers[h.slice(0, c).trim().toLowerCase()] = h.slice(c + 1).trim(); break; }
       case '--timeline': o.timeline = true; break;
       case '--records-out': o.recordsOut = val(); o.records = true; break;

@@ -5,6 +5,17 @@
 //     is one of them followed by a short user suffix unique to the request.
 //   B (no sharing): every prompt unique, with the same length distribution as A (the
 //     length of a Zipf-drawn system prompt of A, filled with fresh text).
+//   C (multi-turn chat): `conversations` conversations open at a time, each a growing
+//     `messages` history (a system prompt drawn with Zipf from `chatSystems` shared ones,
+//     then user/assistant turns) sent to /v1/chat/completions; each request is the next
+//     turn of a conversation picked uniformly among the open ones that were not among the
+//     last `minGap` picked (so its previous turn has normally been answered); a
+//     conversation lasts `minTurns`..`maxTurns` turns and is then replaced by a new one.
+//     The assistant answer appended to the history is the text ringgate-sim returns in
+//     `--mode echo` (the last message's first `answerTokens` 4-byte tokens, i.e. the
+//     first 4 × answerTokens bytes of the ASCII user message); it is computed here, not
+//     read from the response, so the sequence is a function of the seed alone and the
+//     oracle replays it exactly (the load client checks the sims returned that text).
 //
 // Everything derives from `seed`: the i-th request of a workload is the same on every
 // run, whatever the rate, timing or stream mix (those use their own RNG streams).
@@ -73,13 +84,26 @@ export function zipfSampler(n, s) {
 export const WORKLOAD_DEFAULTS = {
   kind: 'A', seed: 1, prompts: 32, minBytes: 2048, maxBytes: 8192, zipf: 1.1,
   suffixMinBytes: 48, suffixMaxBytes: 160,
+  // C
+  conversations: 64, chatSystems: 8, chatSystemMinBytes: 1024, chatSystemMaxBytes: 3072, chatZipf: 1.0,
+  minTurns: 3, maxTurns: 10, userMinBytes: 64, userMaxBytes: 480, answerTokens: 24, minGap: 8,
 };
+
+// ringgate-sim's `--mode echo` answer to a chat request whose last message is `content`
+// (src/sim/output_text.cpp: the content cut into 4-byte tokens, at most `maxTokens`).
+// Valid for ASCII content, which is all this file writes.
+export const echoAnswer = (content, maxTokens) => content.slice(0, 4 * maxTokens);
+
+// The text ringgate-sim counts and hashes for a chat request without --tokenizer
+// (src/sim/completion_request.cpp read_messages): every message as `role: content\n`.
+export const chatPromptText = (messages) => messages.map((m) => `${m.role}: ${m.content}\n`).join('');
 
 // Returns { kind, systemPrompts, next() } where next() gives the next request:
 // { i, promptId (-1 for B), system, user } — system + user is the prompt.
 export function makeWorkload(opts = {}) {
   const o = { ...WORKLOAD_DEFAULTS, ...opts };
-  if (o.kind !== 'A' && o.kind !== 'B') throw new Error(`workload must be A or B, not ${o.kind}`);
+  if (o.kind === 'C') return makeChatWorkload(o);
+  if (o.kind !== 'A' && o.kind !== 'B') throw new Error(`workload must be A, B or C, not ${o.kind}`);
   const vocabRand = rng32(subSeed(o.seed, 'vocab'));
   const vocab = makeVocab(vocabRand, 4000);
   const sysRand = rng32(subSeed(o.seed, 'system'));
@@ -115,5 +139,61 @@ export function makeWorkload(opts = {}) {
   };
 }
 
+// Workload C. Requests: { i, promptId: conversation number, turn, messages, answer } —
+// `answer` is the assistant text the next turn of that conversation will carry.
+function makeChatWorkload(o) {
+  if (!(o.conversations >= 1 && o.minGap >= 0 && o.minGap < o.conversations)) throw new Error('C: need 0 <= minGap < conversations');
+  if (!(o.minTurns >= 1 && o.maxTurns >= o.minTurns)) throw new Error('C: need 1 <= minTurns <= maxTurns');
+  const vocab = makeVocab(rng32(subSeed(o.seed, 'vocab')), 4000);
+  const sysRand = rng32(subSeed(o.seed, 'chat-system'));
+  const systemPrompts = [];
+  for (let p = 0; p < o.chatSystems; p++) {
+    const n = o.chatSystemMinBytes + Math.floor(sysRand() * (o.chatSystemMaxBytes - o.chatSystemMinBytes + 1));
+    systemPrompts.push(`Chat system prompt #${p}. You are assistant ${p}. ` + text(sysRand, vocab, n));
+  }
+  const convRand = rng32(subSeed(o.seed, 'chat-conversations'));
+  const pickRand = rng32(subSeed(o.seed, 'chat-pick'));
+  const textRand = rng32(subSeed(o.seed, 'chat-text'));
+  const pickSystem = zipfSampler(o.chatSystems, o.chatZipf);
+  let conversations = 0;
+  const open = () => {
+    const system = pickSystem(convRand());
+    const turns = o.minTurns + Math.floor(convRand() * (o.maxTurns - o.minTurns + 1));
+    return { id: conversations++, system, turns, turn: 0, lastPick: -Infinity,
+      history: [{ role: 'system', content: systemPrompts[system] }] };
+  };
+  const slots = Array.from({ length: o.conversations }, open);
+  let i = 0;
+  return {
+    kind: 'C',
+    options: o,
+    systemPrompts,
+    next() {
+      // Uniform over the slots not picked in the last minGap requests (at least
+      // conversations - minGap of them).
+      const ready = [];
+      for (let s = 0; s < slots.length; s++) if (i - slots[s].lastPick > o.minGap) ready.push(s);
+      const slot = ready[Math.floor(pickRand() * ready.length)];
+      const c = slots[slot];
+      const len = o.userMinBytes + Math.floor(textRand() * (o.userMaxBytes - o.userMinBytes + 1));
+      const user = `Turn ${c.turn} of chat ${o.seed}-${c.id}: ` + text(textRand, vocab, len);
+      const messages = [...c.history, { role: 'user', content: user }];
+      const answer = echoAnswer(user, o.answerTokens);
+      const req = { i: i, promptId: c.id, turn: c.turn, messages, answer };
+      c.history = [...messages, { role: 'assistant', content: answer }];
+      c.turn++;
+      c.lastPick = i;
+      if (c.turn >= c.turns) { slots[slot] = open(); slots[slot].lastPick = i; }
+      i++;
+      return req;
+    },
+  };
+}
+
 // The text the server sees as the prompt for the completions API.
 export const completionPrompt = (req) => `${req.system}\n\n${req.user}`;
+
+// The text ringgate-sim tokenizes for a request of any workload sent to the API `api`.
+export const simPromptText = (req, api) => (req.messages ? chatPromptText(req.messages)
+  : api === 'chat' ? chatPromptText([{ role: 'system', content: req.system }, { role: 'user', content: req.user }])
+  : completionPrompt(req));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Routing-quality benchmark (issue 4 acceptance): the same sims, the same request
 // sequence, behind ringgate (defaults), ringgate (prefix scorer off), nginx round-robin
-// and HAProxy leastconn; workload A (shared prefixes, Zipf) then B (no sharing) for each.
+// and HAProxy leastconn; workload A (shared prefixes, Zipf) then B (no sharing) for each;
+// workload C (multi-turn chat histories, issue 14) on request.
 // Every (config, workload) cell gets freshly started sims (cold caches) and a fresh proxy.
 // Hit rates come from the sims' own counters; an offline oracle replays the same
 // sequence (see oracle.mjs). Run through perf/routing/compare.sh; --help for options.
@@ -9,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
-import { makeWorkload, completionPrompt } from '../loadgen/workload.mjs';
+import { makeWorkload, simPromptText, WORKLOAD_DEFAULTS as WD } from '../loadgen/workload.mjs';
 import { replay } from './oracle.mjs';
 import { startSims, simCounters, diff, binaries } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, helpText, sleep } from './proxies.mjs';
@@ -35,7 +36,7 @@ const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopbac
   --configs LIST               of ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash  [all]
                                (haproxy-hash: consistent hash of the prompt's first 96 bytes, a
                                reference for naive prefix affinity; not one of the issue's rows)
-  --workloads LIST             A,B
+  --workloads LIST             of A,B,C (C: multi-turn chat, sims in --mode echo)  [${D.workloads}]
   --ringgate-args "..."        extra ringgate flags for both ringgate rows   (env RINGGATE_ARGS)
   --noprefix-args "..."        flags that turn the prefix scorer off (env RINGGATE_NOPREFIX_ARGS);
                                without them the row runs ringgate's defaults and is marked so
@@ -92,8 +93,13 @@ ${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay:
   return file;
 }
 
-async function runCell(o, config, workload, simArgs, notes) {
+// Workload C's history carries the sims' own answers: their --mode echo text.
+const cellSimArgs = (simArgs, workload) => (workload === 'C' ? [...simArgs, '--mode', 'echo'] : simArgs);
+const workloadFor = (o, workload) => makeWorkload({ kind: workload, seed: o.seed, answerTokens: o.maxTokens });
+
+async function runCell(o, config, workload, simArgsAll, notes) {
   const precise = config === 'ringgate-precise';
+  const simArgs = cellSimArgs(simArgsAll, workload);
   const sims = precise
     ? await Promise.all(Array.from({ length: o.sims }, () => startSim([...simArgs, ...kvEventsSimArgs], { env: { PYTHONHASHSEED: '0' } })))
     : await startSims(o.sims, simArgs);
@@ -110,7 +116,7 @@ async function runCell(o, config, workload, simArgs, notes) {
     } else throw new Error(`unknown config ${config}`);
     // One request sequence for the cell: the warm-up takes its first requests, the
     // measured window continues it (same system prompts, new requests).
-    const wl = makeWorkload({ kind: workload, seed: o.seed });
+    const wl = workloadFor(o, workload);
     const common = { url: proxy.url, model: o.model, api: o.api, rate: o.rate, streamFraction: o.streamFraction,
       maxTokens: o.maxTokens, workloadObj: wl, timeoutMs: 30000 };
     let warm = { sent: 0, failed: 0 };
@@ -132,6 +138,8 @@ async function runCell(o, config, workload, simArgs, notes) {
       lagP99: s.scheduleLagMs.p99, proxyCpuPerSec: proxyCpu / s.wallSeconds,
       hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
       destinations: s.destinations, timeline: s.timeline,
+      answersChecked: (warm.answersChecked ?? 0) + (s.answersChecked ?? 0),
+      answerMismatches: (warm.answerMismatches ?? 0) + (s.answerMismatches ?? 0),
     };
   } finally {
     if (proxy) await proxy.stop().catch(() => {});
@@ -142,8 +150,8 @@ async function runCell(o, config, workload, simArgs, notes) {
 function oracleFor(o, workload, warm, n, cache) {
   const key = `${workload}/${warm}/${n}`;
   if (!cache.has(key)) {
-    const wl = makeWorkload({ kind: workload, seed: o.seed });
-    const prompts = Array.from({ length: warm + n }, () => completionPrompt(wl.next()));
+    const wl = workloadFor(o, workload);
+    const prompts = Array.from({ length: warm + n }, () => simPromptText(wl.next(), o.api));
     cache.set(key, replay(prompts, { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle', countFrom: warm }));
   }
   return cache.get(key);
@@ -154,7 +162,11 @@ function table(o, rows, notes, meta) {
   L.push(`# ringgate routing-quality benchmark — ${meta.date}`);
   L.push(`# machine: ${os.cpus().length} cores (shared with other work; figures are noisy), load avg at start ${meta.load}`);
   L.push(`# sims: ${o.sims} × ringgate-sim --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --max-model-len ${o.maxModelLen} ${o.simArgs}`);
-  L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api}, stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
+  L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api} (C: chat), stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
+  if (rows.some((r) => r.workload === 'C')) {
+    L.push(`# workload C = ${WD.conversations} chat conversations open at a time (${WD.minTurns}–${WD.maxTurns} turns, then replaced), system prompt one of ${WD.chatSystems} (${WD.chatSystemMinBytes}–${WD.chatSystemMaxBytes} B, Zipf s=${WD.chatZipf}), ` +
+      `user turns ${WD.userMinBytes}–${WD.userMaxBytes} B, next turn from a uniformly picked conversation not among the last ${WD.minGap} picked; each turn's history holds the previous answers (the sims run --mode echo: answer = first ${o.maxTokens} tokens of the user turn)`);
+  }
   L.push(`# every cell: fresh (cold) sims and a fresh proxy, ${o.warmup > 0 ? `${o.warmup} s warm-up through that proxy (same rate, continuing request sequence, not measured), then` : 'no warm-up,'} the measured window; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
   L.push('');
   const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %', 'proxy CPU'];
@@ -181,14 +193,18 @@ L.push('proxy CPU = the proxy process\'s user+system CPU time over the measured 
     const sq = rows.filter((r) => r.workload === w2).map((r) => `${r.label}: ${r.queries}`).join(', ');
     L.push(`replay ${w2}: ${or.warmup} warm-up + ${or.requests} measured requests, ${or.queriedTokens} prompt tokens (sims counted ${sq}); compulsory-miss bound hit rate ${f(or.compulsoryHitRate, 3)}; ` +
       `requests mostly uncached (< half their tokens hit) even under the oracle: ${or.coldRequests} (${f(100 * or.coldRequests / Math.max(1, or.requests), 2)}%)`);
+    // Each cell replays its own warm-up + measured count; the token counts must agree.
+    const off = rows.filter((r) => r.workload === w2 && r.queries !== r.oracle.queriedTokens);
+    L.push(`  cross-check ${w2}: replay prompt tokens == sims' Δ prefix_cache_queries_total: ${off.length ? 'MISMATCH in ' + off.map((r) => `${r.label} (${r.queries} vs ${r.oracle.queriedTokens})`).join(', ') : 'OK in every row'}`);
+    const checked = rows.filter((r) => r.workload === w2 && r.answersChecked);
+    if (checked.length) L.push(`  answers ${w2}: ${checked.reduce((a, r) => a + r.answersChecked, 0)} streamed answers checked against the history's copy, ${checked.reduce((a, r) => a + r.answerMismatches, 0)} differ`);
   }
   // Targets (issue 4) for the ringgate defaults row.
   const rg = (w2) => rows.find((r) => r.config === 'ringgate' && r.workload === w2);
   const base = (c, w2) => rows.find((r) => r.config === c && r.workload === w2);
-  L.push('');
-  L.push('Targets (issue 4), ringgate defaults:');
   const verdict = (name, ok, detail) => L.push(`  ${ok === null ? 'N/A ' : ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
   const a = rg('A'), arr = base('nginx-rr', 'A');
+  if (a || (rg('B') && base('haproxy-lc', 'B'))) { L.push(''); L.push('Targets (issue 4), ringgate defaults:'); }
   if (a) {
     verdict('A hit rate ≥ 0.9 × oracle', a.hitRate >= 0.9 * a.oracle.hitRate, `${f(a.hitRate, 3)} vs oracle ${f(a.oracle.hitRate, 3)} (${f(a.hitRate / a.oracle.hitRate, 2)}×)`);
     if (arr) {
@@ -204,6 +220,21 @@ L.push('proxy CPU = the proxy process\'s user+system CPU time over the measured 
     verdict(`B TTFT mean ≤ HAProxy LC (×${t})`, b.ttft.mean <= t * blc.ttft.mean, `${f(b.ttft.mean)} vs ${f(blc.ttft.mean)} ms`);
     verdict(`B TTFT p99 ≤ HAProxy LC (×${t})`, b.ttft.p99 <= t * blc.ttft.p99, `${f(b.ttft.p99)} vs ${f(blc.ttft.p99)} ms`);
     verdict('B failures ≤ HAProxy LC', b.failed <= blc.failed, `${b.failed} vs ${blc.failed}`);
+  }
+  // Targets (issue 14): precise vs approximate vs the oracle, on every workload run with both rows.
+  for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
+    const p = base('ringgate-precise', w2), ap = rg(w2), rr = base('nginx-rr', w2);
+    if (!p) continue;
+    L.push('');
+    L.push(`Targets (issue 14), ringgate-precise on ${w2}:`);
+    if (ap) {
+      verdict(`${w2} precise hit rate ≥ approximate`, p.hitRate >= ap.hitRate, `${f(p.hitRate, 3)} vs ${f(ap.hitRate, 3)}`);
+      verdict(`${w2} precise TTFT mean ≤ approximate`, p.ttft.mean <= ap.ttft.mean, `${f(p.ttft.mean)} vs ${f(ap.ttft.mean)} ms (${f(p.ttft.mean / ap.ttft.mean, 2)}×)`);
+      verdict(`${w2} precise TTFT p99 ≤ approximate`, p.ttft.p99 <= ap.ttft.p99, `${f(p.ttft.p99)} vs ${f(ap.ttft.p99)} ms (${f(p.ttft.p99 / ap.ttft.p99, 2)}×)`);
+    } else verdict(`${w2} precise vs approximate`, null, 'ringgate not run');
+    verdict(`${w2} precise hit rate ≥ 0.95 × oracle`, p.hitRate >= 0.95 * p.oracle.hitRate, `${f(p.hitRate, 3)} vs oracle ${f(p.oracle.hitRate, 3)} (${f(p.hitRate / p.oracle.hitRate, 2)}×)`);
+    if (rr) L.push(`  (round-robin: hit ${f(rr.hitRate, 3)}, TTFT mean ${f(rr.ttft.mean)} p99 ${f(rr.ttft.p99)} ms; precise/RR mean ${f(p.ttft.mean / rr.ttft.mean, 2)}×)`);
+    verdict(`${w2} precise no failed requests`, p.failed === 0, JSON.stringify(p.outcomes));
   }
   if (notes.length) { L.push(''); L.push('Notes:'); for (const n of notes) L.push(`  - ${n}`); }
   return L.join('\n');
@@ -246,7 +277,6 @@ async function main() {
       rows.push(r);
     }
   }
-  if (o.api === 'chat') notes.push('chat API: the oracle replays the completions prompt text, the sims hash the rendered chat template: oracle approximate');
   const text = table(o, rows, notes, meta);
   console.log(text);
   mkdirSync(o.out, { recursive: true });

@@ -1,13 +1,17 @@
 // Offline replay of a request sequence through a model of N prefix caches, to bound the
 // prefix-cache hit rate a router could reach on the same sims.
 //
-// The cache model follows ringgate-sim (src/sim/tokenizer.cpp, prefix_kv_cache.cpp):
-// 4 bytes per token; the prompt's full blocks of `blockTokens` tokens are hashed as a
-// chain (block i's key covers blocks 0..i); a request hits the leading run of blocks
-// present in the cache; all of its full blocks are then cached, LRU-evicted at block
-// granularity with `capacity` blocks per server, the prompt's head most recent (the sim
-// releases a request's blocks tail first). Hit rate = hit tokens / prompt tokens, the
-// ratio of the sims' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total.
+// The cache model follows ringgate-sim (src/sim/tokenizer.cpp, prefix_kv_cache.cpp,
+// engine.cpp) without --tokenizer: 4 bytes per token (the last one may be shorter); the
+// prompt's full blocks of `blockTokens` tokens are hashed as a chain (block i's key
+// covers blocks 0..i); a request hits the leading run of blocks present in the cache,
+// at most (tokens - 1) / blockTokens of them (the last token is always computed); its
+// missing full blocks are then cached, LRU-evicted at block granularity with `capacity`
+// blocks per server, the prompt's head most recent (the sim releases a request's blocks
+// tail first). Hit rate = hit tokens / prompt tokens, the ratio of the sims'
+// vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total. The prompt text is
+// what the sim tokenizes: the completions prompt, or for chat every message as
+// `role: content\n` (workload.mjs simPromptText).
 //
 // Simplifications (all in the oracle's favour or neutral): requests are served one at
 // a time in send order, so no blocks are pinned by running requests and no output
@@ -25,29 +29,39 @@ import { createHash } from 'node:crypto';
 export const BYTES_PER_TOKEN = 4;
 
 // Chained keys of the full blocks of `text` (ASCII or not: bytes, as the sim counts).
+// A token is 4 bytes, the last one possibly shorter (the sim pads its id with zero
+// bytes), so a block is full when it has `blockTokens` tokens, not 4 × that many bytes.
 export function blockKeys(text, blockTokens, cacheKey = '') {
   const buf = Buffer.from(text, 'utf8');
+  const tokens = Math.ceil(buf.length / BYTES_PER_TOKEN);
   const bb = blockTokens * BYTES_PER_TOKEN;
   const keys = [];
   let prev = createHash('sha1').update(cacheKey).digest();
-  for (let off = 0; off + bb <= buf.length; off += bb) {
-    prev = createHash('sha1').update(prev).update(buf.subarray(off, off + bb)).digest();
+  for (let b = 0; b < Math.floor(tokens / blockTokens); b++) {
+    prev = createHash('sha1').update(prev).update(buf.subarray(b * bb, Math.min(buf.length, (b + 1) * bb))).digest();
     keys.push(prev.toString('base64'));
   }
-  return { keys, tokens: Math.ceil(buf.length / BYTES_PER_TOKEN) };
+  return { keys, tokens };
 }
 
 class Lru {
   constructor(capacity) { this.capacity = capacity; this.map = new Map(); }
   has(k) { return this.map.has(k); }
-  touchAll(keys) {
-    // Tail first, so the head of the prompt ends most recently used.
-    for (let j = keys.length - 1; j >= 0; j--) {
-      const k = keys[j];
-      if (this.map.has(k)) this.map.delete(k);
-      else while (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value);
-      this.map.set(k, true);
+  // Serves a request whose first `matched` blocks were hits, as the sim's PrefixKvCache
+  // allocate + release do: the hit blocks are taken out of the free list (they cannot be
+  // evicted by this request's new blocks), each missing block evicts the least recently
+  // used one, a block already cached elsewhere in the cache (after the hit run) is not
+  // cached again nor refreshed, and the release puts the prompt's head most recent.
+  serve(keys, matched) {
+    for (let j = 0; j < matched; j++) this.map.delete(keys[j]);
+    const fresh = [];
+    for (let j = matched; j < keys.length; j++) {
+      if (this.map.has(keys[j]) || fresh.includes(keys[j])) continue;
+      while (this.map.size > 0 && this.map.size + matched + fresh.length >= this.capacity) this.map.delete(this.map.keys().next().value);
+      fresh.push(keys[j]);
     }
+    for (let j = fresh.length - 1; j >= 0; j--) this.map.set(fresh[j], true);
+    for (let j = matched - 1; j >= 0; j--) this.map.set(keys[j], true);
   }
 }
 
@@ -68,7 +82,10 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
     while (lead < keys.length && seen.has(keys[lead])) lead++;
     if (counted) { queried += tokens; compulsoryHit += lead * blockTokens; }
     for (const k of keys) seen.add(k);
-    const matched = caches.map((c) => { let n = 0; while (n < keys.length && c.has(keys[n])) n++; return n; });
+    // The sim recomputes at least the last prompt token: a hit covers at most
+    // (tokens - 1) / blockTokens blocks (src/sim/engine.cpp try_start).
+    const cap = tokens > 0 ? Math.floor((tokens - 1) / blockTokens) : 0;
+    const matched = caches.map((c) => { let n = 0; while (n < keys.length && n < cap && c.has(keys[n])) n++; return n; });
     let s;
     if (policy === 'roundrobin') s = i % servers;
     else {
@@ -80,7 +97,7 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
       if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
     }
     load[s]++;
-    caches[s].touchAll(keys);
+    caches[s].serve(keys, matched[s]);
   });
   return {
     policy, requests: prompts.length - countFrom, warmup: countFrom, queriedTokens: queried, hitTokens: hit,
