@@ -23,7 +23,7 @@ const D = {
   api: 'completions', model: 'facebook/opt-125m',
   configs: 'ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash', workloads: 'A,B',
   ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
-  simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10,
+  simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10, prefixWeight: 0,
 };
 const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopback only)
   --rate R --duration S        load per cell (open loop, streaming share below)   [${D.rate} ${D.duration}]
@@ -42,14 +42,16 @@ const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopbac
                                without them the row runs ringgate's defaults and is marked so
   --sim-args "..."             extra ringgate-sim flags
   --out DIR                    where the table and JSON go                        [perf/results]
-  --tolerance F                "no worse than" margin on workload B               [${D.tolerance}]`;
+  --tolerance F                "no worse than" margin on workload B               [${D.tolerance}]
+  --prefix-weight W            prefix scorer weight for every ringgate row, from a config file
+                               (queue and kv-cache stay 2; 0 = ringgate's default, 3)`;
 
 function parse(argv) {
   const o = { ...D };
   const keys = { '--rate': 'rate', '--duration': 'duration', '--sims': 'sims', '--kv-blocks': 'kvBlocks',
     '--block-size': 'blockSize', '--prefill-us': 'prefillUs', '--itl-ms': 'itlMs', '--max-num-seqs': 'maxNumSeqs',
     '--max-tokens': 'maxTokens', '--max-model-len': 'maxModelLen', '--seed': 'seed', '--workers': 'workers',
-    '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance', '--warmup': 'warmup' };
+    '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance', '--warmup': 'warmup', '--prefix-weight': 'prefixWeight' };
   const strs = { '--api': 'api', '--model': 'model', '--configs': 'configs', '--workloads': 'workloads',
     '--ringgate-args': 'ringgateArgs', '--noprefix-args': 'noprefixArgs', '--sim-args': 'simArgs', '--out': 'out' };
   for (let i = 0; i < argv.length; i++) {
@@ -84,11 +86,22 @@ function preciseConfig(o, sims) {
 kind: Gateway
 pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
 scheduler:
-  scorers: {prefix: {weight: 3, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
+  scorers: {prefix: {weight: ${o.prefixWeight || 3}, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
 kvEvents:
   topic: kv
   endpoints:
 ${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}
+`);
+  return file;
+}
+// The approximate rows with a prefix weight (--prefix-weight): the same pool from a config.
+function weightConfig(o, eps) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-weight-')), 'gateway.yaml');
+  writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${eps.map((e) => `"${e}"`).join(', ')}]}}
+scheduler:
+  scorers: {prefix: {weight: ${o.prefixWeight}}}
 `);
   return file;
 }
@@ -112,7 +125,9 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     else if (config.startsWith('ringgate')) {
       const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
       if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
-      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)]) : await startRinggate(eps, extra);
+      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)])
+        : o.prefixWeight > 0 ? await startRinggate([], [...extra, '--config', weightConfig(o, eps)])
+        : await startRinggate(eps, extra);
     } else throw new Error(`unknown config ${config}`);
     // One request sequence for the cell: the warm-up takes its first requests, the
     // measured window continues it (same system prompts, new requests).
@@ -120,10 +135,14 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     const common = { url: proxy.url, model: o.model, api: o.api, rate: o.rate, streamFraction: o.streamFraction,
       maxTokens: o.maxTokens, workloadObj: wl, timeoutMs: 30000 };
     let warm = { sent: 0, failed: 0 };
-    if (o.warmup > 0) warm = await runLoad({ ...common, duration: o.warmup, seed: o.seed + 7919 });
+    if (o.warmup > 0) warm = await runLoad({ ...common, duration: o.warmup, seed: o.seed + 7919, records: true });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
     const cpu0 = cpuSeconds(proxy.proc.pid);
-    const s = await runLoad({ ...common, duration: o.duration, seed: o.seed, timeline: true });
+    const s = await runLoad({ ...common, duration: o.duration, seed: o.seed, timeline: true, records: true });
+    // Which sim each request went to (the gateway's x-gateway-destination-endpoint
+    // response header; null when the proxy does not say) for the oracle's `given` replay.
+    const simIndex = new Map(eps.map((e, j) => [e, j]));
+    const decisions = [...(warm.records ?? []), ...s.records].map((r) => (r && r.dest && simIndex.has(r.dest) ? simIndex.get(r.dest) : null));
     const proxyCpu = cpuSeconds(proxy.proc.pid) - cpu0;
     await sleep(300);
     const after = await Promise.all(sims.map((s2) => simCounters(s2.url)));
@@ -138,6 +157,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
       lagP99: s.scheduleLagMs.p99, proxyCpuPerSec: proxyCpu / s.wallSeconds,
       hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
       destinations: s.destinations, timeline: s.timeline,
+      decisions: decisions.every((x) => x !== null) ? decisions : null,
       answersChecked: (warm.answersChecked ?? 0) + (s.answersChecked ?? 0),
       answerMismatches: (warm.answerMismatches ?? 0) + (s.answerMismatches ?? 0),
     };
@@ -147,20 +167,31 @@ async function runCell(o, config, workload, simArgsAll, notes) {
   }
 }
 
+function promptsFor(o, workload, count) {
+  const wl = workloadFor(o, workload);
+  return Array.from({ length: count }, () => simPromptText(wl.next(), o.api));
+}
+
 function oracleFor(o, workload, warm, n, cache) {
   const key = `${workload}/${warm}/${n}`;
   if (!cache.has(key)) {
-    const wl = workloadFor(o, workload);
-    const prompts = Array.from({ length: warm + n }, () => simPromptText(wl.next(), o.api));
-    cache.set(key, replay(prompts, { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle', countFrom: warm }));
+    cache.set(key, replay(promptsFor(o, workload, warm + n), { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize, policy: 'oracle', countFrom: warm }));
   }
   return cache.get(key);
+}
+
+// The cache model's replay of a row's own routing decisions (null without them).
+function ownReplay(o, r) {
+  if (!r.decisions) return null;
+  return replay(promptsFor(o, r.workload, r.decisions.length), { servers: o.sims, capacity: o.kvBlocks, blockTokens: o.blockSize,
+    policy: 'given', choices: r.decisions, countFrom: r.warmupSent });
 }
 
 function table(o, rows, notes, meta) {
   const L = [];
   L.push(`# ringgate routing-quality benchmark — ${meta.date}`);
   L.push(`# machine: ${os.cpus().length} cores (shared with other work; figures are noisy), load avg at start ${meta.load}`);
+  if (o.prefixWeight > 0) L.push(`# ringgate rows: prefix scorer weight ${o.prefixWeight} (queue 2, kv-cache 2) from a config file`);
   L.push(`# sims: ${o.sims} × ringgate-sim --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --max-model-len ${o.maxModelLen} ${o.simArgs}`);
   L.push(`# load: ${o.rate} req/s open loop for ${o.duration} s per cell, ${o.api} (C: chat), stream fraction ${o.streamFraction}, max_tokens ${o.maxTokens}, seed ${o.seed}; workload A = 32 system prompts 2–8 KB, Zipf s=1.1, unique suffix; B = all unique`);
   if (rows.some((r) => r.workload === 'C')) {
@@ -169,13 +200,14 @@ function table(o, rows, notes, meta) {
   }
   L.push(`# every cell: fresh (cold) sims and a fresh proxy, ${o.warmup > 0 ? `${o.warmup} s warm-up through that proxy (same rate, continuing request sequence, not measured), then` : 'no warm-up,'} the measured window; hit rate = Σ Δvllm:prefix_cache_hits_total / Σ Δvllm:prefix_cache_queries_total over the sims`);
   L.push('');
-  const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %', 'proxy CPU'];
+  const hdr = ['config', 'wl', 'sent', 'fail', 'req/s', 'hit', 'oracle', 'hit/or', 'model', 'best%', 'ttft mean', 'p50', 'p90', 'p99', 'mean/RR', 'p99/RR', 'mean/LC', 'p99/LC', 'max/mean', 'shares %', 'proxy CPU'];
   const lines = [hdr];
   for (const r of rows) {
     const rr = rows.find((x) => x.config === 'nginx-rr' && x.workload === r.workload);
     const lc = rows.find((x) => x.config === 'haproxy-lc' && x.workload === r.workload);
     const ratio = (a, b) => (a !== undefined && b ? a / b : NaN);
     lines.push([r.label, r.workload, r.sent, r.failed, f(r.rps), f(r.hitRate, 3), f(r.oracle.hitRate, 3), f(r.hitRate / r.oracle.hitRate, 2),
+      r.own ? f(r.own.hitRate, 3) : '-', r.own ? f(100 * r.own.bestPicked / Math.max(1, r.own.requests), 0) : '-',
       f(r.ttft.mean), f(r.ttft.p50), f(r.ttft.p90), f(r.ttft.p99),
       f(ratio(r.ttft.mean, rr?.ttft.mean), 2), f(ratio(r.ttft.p99, rr?.ttft.p99), 2),
       f(ratio(r.ttft.mean, lc?.ttft.mean), 2), f(ratio(r.ttft.p99, lc?.ttft.p99), 2),
@@ -187,7 +219,9 @@ function table(o, rows, notes, meta) {
   L.push('TTFT in ms (streams only, time to the first chunk with text); req/s = completed OK / wall time; max/mean = busiest sim\'s share × N;');
 L.push('proxy CPU = the proxy process\'s user+system CPU time over the measured window / its length (100% = one core);');
   L.push('oracle = offline replay of the same request sequence through 4 LRU block caches of the sims\' capacity, each request sent to the');
-  L.push('sim with the longest cached prefix (no pinning, no load limit; see perf/routing/oracle.mjs).');
+  L.push('sim with the longest cached prefix (no pinning, no load limit; see perf/routing/oracle.mjs); model = the same cache model replaying');
+  L.push('the row\'s own decisions (x-gateway-destination-endpoint; - when the proxy does not send it); best% = share of measured requests');
+  L.push('sent to a sim holding the longest cached prefix in that model (the oracle\'s is 100).');
   for (const w2 of [...new Set(rows.map((r) => r.workload))]) {
     const or = rows.find((r) => r.workload === w2).oracle;
     const sq = rows.filter((r) => r.workload === w2).map((r) => `${r.label}: ${r.queries}`).join(', ');
@@ -270,6 +304,8 @@ async function main() {
       const r = await runCell(o, c, w, simArgs, notes);
       r.label = labels[c] ?? c;
       r.oracle = oracleFor(o, w, r.warmupSent, r.sent, oracles);
+      r.own = ownReplay(o, r);
+      delete r.decisions;
       process.stderr.write(`sent ${r.sent}, failed ${r.failed}, hit ${f(r.hitRate, 3)}, ttft mean ${f(r.ttft.mean)} ms p99 ${f(r.ttft.p99)} ms\n`);
       if (r.warmupFailed) notes.push(`${c}/${w}: ${r.warmupFailed} requests failed during the warm-up`);
       if (r.failed) notes.push(`${c}/${w}: outcomes ${JSON.stringify(r.outcomes)}`);

@@ -22,6 +22,13 @@
 //               one that has been sent the fewest requests) — "always the best-cached
 //               server", the issue's reference.
 //   roundrobin  i mod N, as a model of nginx round-robin (for calibration only).
+//   given       `choices[i]`, the server a real router picked for request i: the cache
+//               model's hit rate for a router's own decisions. Compared with the hit
+//               rate the sims measured behind that router it shows what the model leaves
+//               out (running requests' pinned and output blocks); compared with the
+//               oracle, what the decisions cost.
+// Every policy also reports how many counted requests went to a server holding the
+// longest cached prefix in the model (`bestPicked`) and the hit tokens the others lost.
 // Also returned: the compulsory bound, the hit rate of one infinite cache (each distinct
 // block misses once), an upper bound for any router and any capacity.
 import { createHash } from 'node:crypto';
@@ -67,13 +74,15 @@ class Lru {
 
 // prompts: array of prompt strings in send order.
 // Only requests from index countFrom on are counted (the ones before warm the caches).
-export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '', countFrom = 0 }) {
+export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '', countFrom = 0, choices = null }) {
+  if (policy === 'given' && !(choices && choices.length >= prompts.length && choices.every((c) => Number.isInteger(c) && c >= 0 && c < servers)))
+    throw new Error('policy given: need a server index for every request');
   const caches = Array.from({ length: servers }, () => new Lru(capacity));
   const load = new Array(servers).fill(0);
   const counted0 = () => load.slice();
   let loadAtCount = null;
   const seen = new Set();
-  let queried = 0, hit = 0, compulsoryHit = 0, coldRequests = 0;
+  let queried = 0, hit = 0, compulsoryHit = 0, coldRequests = 0, bestPicked = 0, lostTokens = 0;
   prompts.forEach((p, i) => {
     if (i === countFrom) loadAtCount = counted0();
     const { keys, tokens } = blockKeys(p, blockTokens, cacheKey);
@@ -88,11 +97,15 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
     const matched = caches.map((c) => { let n = 0; while (n < keys.length && n < cap && c.has(keys[n])) n++; return n; });
     let s;
     if (policy === 'roundrobin') s = i % servers;
+    else if (policy === 'given') s = choices[i];
     else {
       s = 0;
       for (let j = 1; j < servers; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && load[j] < load[s])) s = j;
     }
     if (counted) {
+      const best = Math.max(...matched);
+      if (matched[s] === best) bestPicked++;
+      lostTokens += (best - matched[s]) * blockTokens;
       hit += matched[s] * blockTokens;
       if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
     }
@@ -102,6 +115,7 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
   return {
     policy, requests: prompts.length - countFrom, warmup: countFrom, queriedTokens: queried, hitTokens: hit,
     hitRate: queried ? hit / queried : 0,
+    bestPicked, lostTokens,
     coldRequests, // requests with less than half their prompt cached (their TTFT is a miss's)
     compulsoryHitRate: queried ? compulsoryHit / queried : 0,
     shares: load.map((n, j) => (n - (loadAtCount ? loadAtCount[j] : 0)) / Math.max(1, prompts.length - countFrom)),
