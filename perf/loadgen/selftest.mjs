@@ -6,7 +6,7 @@
 import http from 'node:http';
 import assert from 'node:assert/strict';
 import { runLoad } from './loadgen.mjs';
-import { makeWorkload, completionPrompt } from './workload.mjs';
+import { makeWorkload, completionPrompt, chatPromptText, echoAnswer } from './workload.mjs';
 
 const modes = ['ok', 'http500', 'sse_error', 'truncate', 'reset', 'ok', 'hang', 'nonstream_error_body'];
 const seen = [];
@@ -73,4 +73,61 @@ const heads = new Set(Array.from({ length: 200 }, () => completionPrompt(b.next(
 assert.equal(heads.size, 200);
 server.close();
 server.closeAllConnections();
+
+// Workload C: deterministic; every turn carries the conversation's earlier turns and
+// their answers (the sim's echo text); no conversation picked twice within minGap.
+{
+  const take = (seed) => { const w = makeWorkload({ kind: 'C', seed, answerTokens: 6 }); return Array.from({ length: 600 }, () => w.next()); };
+  const c1 = take(5), c2 = take(5);
+  assert.deepEqual(c1, c2);
+  const last = new Map(), lastPick = new Map();
+  for (const r of c1) {
+    const m = r.messages;
+    assert.equal(m[0].role, 'system');
+    assert.equal(m.at(-1).role, 'user');
+    assert.equal(r.answer, echoAnswer(m.at(-1).content, 6));
+    assert.equal(r.answer.length, 24);
+    const prev = last.get(r.promptId);
+    if (prev) {
+      assert.equal(r.turn, prev.turn + 1);
+      assert.deepEqual(m.slice(0, -2), prev.messages);
+      assert.deepEqual(m.at(-2), { role: 'assistant', content: prev.answer });
+      assert.ok(r.i - lastPick.get(r.promptId) > makeWorkload({ kind: 'C' }).options.minGap);
+    } else assert.equal(r.turn, 0);
+    last.set(r.promptId, r); lastPick.set(r.promptId, r.i);
+  }
+  assert.ok([...last.values()].some((r) => r.turn >= 5), 'conversations grow');
+  assert.equal(chatPromptText([{ role: 'system', content: 'a' }, { role: 'user', content: 'b c' }]), 'system: a\nuser: b c\n');
+}
+// Workload C through the client: chat API, answers compared with the history's copy
+// (the fake echoes like ringgate-sim --mode echo, but gets turn 1 wrong).
+{
+  const chat = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      assert.equal(req.url, '/v1/chat/completions');
+      const b = JSON.parse(body);
+      const content = b.messages.at(-1).content;
+      let answer = content.slice(0, 4 * b.max_tokens);
+      if (content.startsWith('Turn 1 ')) answer += 'x';
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let o = 0; o < answer.length; o += 4)
+        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: answer.slice(o, o + 4) }, index: 0 }] })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
+  });
+  await new Promise((r) => chat.listen(0, '127.0.0.1', r));
+  const s = await runLoad({ url: `http://127.0.0.1:${chat.address().port}`, workload: 'C', rate: 400, requests: 200, duration: 0,
+    maxTokens: 5, seed: 9, records: true });
+  chat.close();
+  chat.closeAllConnections();
+  const w = makeWorkload({ kind: 'C', seed: 9, answerTokens: 5 });
+  const turn1 = Array.from({ length: 200 }, () => w.next()).filter((r) => r.turn === 1).length;
+  assert.equal(s.ok, 200);
+  assert.equal(s.answersChecked, 200);
+  assert.ok(turn1 > 0);
+  assert.equal(s.answerMismatches, turn1);
+  console.log(`workload C: ${s.answersChecked} answers checked, ${s.answerMismatches} differ (the ${turn1} turn-1 answers the fake got wrong)`);
+}
 console.log('loadgen selftest: PASS');
