@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // A stand-in for ringgate-sim, for testing these scripts when the real binary is not
 // built (RINGGATE_SIM_BIN=perf/routing/fake_sim.mjs). Speaks the subset the scripts use:
-// POST /v1/completions (stream or not), GET /v1/models, /health, /metrics with vLLM's
+// POST /v1/completions and /v1/chat/completions (stream or not; chat rendered as the sim
+// does, `role: content\n` per message; --mode echo answers with the last message), GET /v1/models, /health, /metrics with vLLM's
 // counter names; 4-byte tokens, chained block hashes, an LRU prefix cache of --kv-blocks,
 // prefill time per uncached token, inter-token latency, --max-num-seqs with a queue.
 // Not a benchmark subject: the numbers only check the plumbing.
 import http from 'node:http';
 import { blockKeys } from './oracle.mjs';
+import { chatPromptText } from '../loadgen/workload.mjs';
 
 const opt = { host: '127.0.0.1', port: 8000, model: 'facebook/opt-125m', 'kv-blocks': 8192, 'block-size': 16,
-  'prefill-time-per-token-us': 0, 'inter-token-latency-ms': 0, 'max-num-seqs': 256 };
+  'prefill-time-per-token-us': 0, 'inter-token-latency-ms': 0, 'max-num-seqs': 256, mode: 'random' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const k = argv[i].replace(/^--/, '');
-  if (k === 'help') { console.log('fake ringgate-sim: --host --port --model --kv-blocks --block-size --prefill-time-per-token-us --inter-token-latency-ms --max-num-seqs'); process.exit(0); }
+  if (k === 'help') { console.log('fake ringgate-sim: --host --port --model --kv-blocks --block-size --prefill-time-per-token-us --inter-token-latency-ms --max-num-seqs --mode echo|random'); process.exit(0); }
   if (k in opt) opt[k] = typeof opt[k] === 'number' ? Number(argv[++i]) : argv[++i]; else i++;
 }
 const cache = new Map();
@@ -40,10 +42,11 @@ const server = http.createServer((req, res) => {
     }
     if (req.url === '/health') return res.end();
     if (req.url === '/v1/models') return res.end(JSON.stringify({ object: 'list', data: [{ id: opt.model, object: 'model' }] }));
-    if (req.url !== '/v1/completions') { res.writeHead(404); return res.end('{"error":{"message":"not found"}}'); }
+    const chat = req.url === '/v1/chat/completions';
+    if (req.url !== '/v1/completions' && !chat) { res.writeHead(404); return res.end('{"error":{"message":"not found"}}'); }
     const b = JSON.parse(body);
     await slot();
-    const { keys, tokens } = blockKeys(b.prompt, opt['block-size'], opt.model);
+    const { keys, tokens } = blockKeys(chat ? chatPromptText(b.messages) : b.prompt, opt['block-size'], opt.model);
     let n = 0;
     while (n < keys.length && cache.has(keys[n])) n++;
     for (let j = keys.length - 1; j >= 0; j--) {
@@ -54,18 +57,24 @@ const server = http.createServer((req, res) => {
     const hit = Math.min(n * opt['block-size'], tokens);
     c.hits += hit; c.queries += tokens;
     await sleep(((tokens - hit) * opt['prefill-time-per-token-us']) / 1000);
-    const itl = opt['inter-token-latency-ms'], nTok = b.max_tokens || 16;
+    const itl = opt['inter-token-latency-ms'], limit = b.max_tokens || 16;
+    const echo = opt.mode === 'echo' ? (chat ? b.messages.at(-1).content : b.prompt) : '';
+    const toks = echo ? Array.from({ length: Math.min(limit, Math.ceil(echo.length / 4)) }, (_, t) => echo.slice(4 * t, 4 * t + 4))
+      : Array(limit).fill(' tok');
+    const choice = (text, last) => (chat ? { index: 0, [b.stream ? 'delta' : 'message']: { role: 'assistant', content: text }, finish_reason: last ? 'length' : null }
+      : { index: 0, text, finish_reason: last ? 'length' : null });
+    const object = chat ? (b.stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
     if (b.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (let t = 0; t < nTok; t++) {
+      for (let t = 0; t < toks.length; t++) {
         await sleep(itl);
-        res.write(`data: ${JSON.stringify({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text: ' tok', finish_reason: t === nTok - 1 ? 'length' : null }] })}\n\n`);
+        res.write(`data: ${JSON.stringify({ id: 'cmpl-1', object, choices: [choice(toks[t], t === toks.length - 1)] })}\n\n`);
       }
       res.end('data: [DONE]\n\n');
     } else {
-      await sleep(itl * nTok);
+      await sleep(itl * toks.length);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text: ' tok'.repeat(nTok), finish_reason: 'length' }] }));
+      res.end(JSON.stringify({ id: 'cmpl-1', object, choices: [choice(toks.join(''), true)] }));
     }
     c.success++;
     release();
