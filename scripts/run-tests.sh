@@ -37,7 +37,11 @@ meson test -C build --no-rebuild --print-errorlogs --num-processes 1 --logbase t
 # Every ringgate / ringgate-sim / watch_probe the integration tests start is the
 # sanitized build; the first report ends that process (halt_on_error) and
 # tests/lib/procs.mjs fails the test file that saw it.
-configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
+# Built with clang: the same sanitizers as g++'s, in a quarter of the compile time
+# (g++ -O2 -g with ASan+UBSan took ~16 of CI's 46 minutes on 2 cores). A build dir
+# made by another compiler is started afresh (meson cannot switch it in place).
+if [ -f build-asan/build.ninja ] && ! grep -q '^C++ compiler for the host machine: clang++' build-asan/meson-logs/meson-log.txt; then rm -rf build-asan; fi
+CC=clang CXX=clang++ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
 build build-asan
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=86

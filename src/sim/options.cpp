@@ -90,7 +90,9 @@ std::string parse_kv_events_json(std::string_view text, KvEventsConfig& out) {
   if (parser.parse(text.data(), text.size()).get(doc)) return "a JSON object";
   KvEventsConfig c;
   bool publisher_given = false;
-  for (auto [key, value] : doc) {
+  for (const simdjson::dom::key_value_pair entry : doc) {
+    const std::string_view key = entry.key;
+    const simdjson::dom::element value = entry.value;  // a lambda may not capture a structured binding (clang 14)
     auto get_uint = [&](uint32_t& field) -> bool {
       uint64_t v = 0;
       if (value.get(v) || v == 0 || v > 100000000) return false;

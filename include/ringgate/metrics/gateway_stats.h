@@ -108,6 +108,13 @@ inline void append_key_part(std::string& key, std::string_view part) {
   key.push_back(char(part.size() >> 8));
   key.append(part);
 }
+// A number as a key part, in decimal.
+inline void append_key_number(std::string& key, int64_t value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  (void)ec;  // 24 bytes hold every int64
+  append_key_part(key, std::string_view(digits, size_t(end - digits)));
+}
 // Splits a key into `out.size()` parts; false if it was not built from that many.
 template <size_t N>
 bool split_key(std::string_view key, std::array<std::string_view, N>& out) {
@@ -136,10 +143,7 @@ inline std::string_view objective_key(std::string_view model, std::string_view t
   scratch.clear();
   append_key_part(scratch, model);
   append_key_part(scratch, target);
-  char digits[16];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, priority);
-  (void)ec;
-  append_key_part(scratch, std::string_view(digits, size_t(end - digits)));
+  append_key_number(scratch, priority);
   append_key_part(scratch, fairness);
   return scratch;
 }
@@ -160,14 +164,8 @@ inline std::string_view attempt_key(bool success, std::string_view target, uint3
   scratch.clear();
   append_key_part(scratch, success ? "s" : "f");
   append_key_part(scratch, target);
-  char digits[16];
-  size_t n = 0;
-  if (success) {
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, endpoint_id);
-    (void)ec;
-    n = size_t(end - digits);
-  }
-  append_key_part(scratch, std::string_view(digits, n));
+  if (success) append_key_number(scratch, endpoint_id);
+  else append_key_part(scratch, "");
   return scratch;
 }
 
@@ -208,10 +206,7 @@ inline std::string_view rate_limit_key(std::string_view tenant, bool tokens, std
 // Key of a flow-control series: (priority in decimal, fairness_id).
 inline std::string_view flow_series_key(int32_t priority, std::string_view fairness, std::string& scratch) {
   scratch.clear();
-  char digits[16];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, priority);
-  (void)ec;
-  append_key_part(scratch, std::string_view(digits, size_t(end - digits)));
+  append_key_number(scratch, priority);
   append_key_part(scratch, fairness);
   return scratch;
 }
