@@ -1,0 +1,140 @@
+"""Issues 14 and 15 together: the precise prefix scorer (vLLM KV-cache events) in EPP mode.
+Real ringgate-sims publish KVEventBatches (ZMQ PUB + replay ROUTER, sha256_cbor block
+hashes with PYTHONHASHSEED=0); `ringgate --mode epp` with `prefix.mode: precise`
+subscribes to them, and a prompt that one sim served directly (never through ringgate)
+is picked for that sim over ext-proc, driven as Envoy's ext_proc filter drives GAIE's
+EPP. One sim is warmed before ringgate starts: its history arrives by replay."""
+import json
+import unittest
+
+import epp_harness as h
+from epp_harness import ep, Mode
+
+MODEL = 'facebook/opt-125m'
+SIM_ENV = {'PYTHONHASHSEED': '0'}  # what vLLM's sha256_cbor hashing of the root block is seeded with
+KV_EVENTS = json.dumps({'enable_kv_cache_events': True, 'publisher': 'zmq', 'endpoint': 'tcp://127.0.0.1:*',
+                        'topic': 'kv', 'replay_endpoint': 'tcp://127.0.0.1:*'})
+
+
+def text(seed, size):
+    """A prompt of `size` bytes, distinct per seed (as tests/sched/precise_prefix.test.mjs)."""
+    x = (seed * 2654435761) % 4294967296
+    out = ''
+    while len(out) < size:
+        x = (x * 1103515245 + 12345) % 2147483648
+        out += 'w%x ' % (x % 9973)
+    return out[:size]
+
+
+def complete_direct(sim, prompt):
+    """The sim serves the prompt itself: ringgate never sees this request."""
+    body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 1}).encode()
+    conn, resp = h.send_to(sim.info['api'], '/v1/completions', body)
+    resp.read()
+    conn.close()
+    assert resp.status == 200, resp.status
+
+
+class EppPrecise(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sims = [h.start_sim('--model', MODEL, '--kv-blocks', '256', '--block-size', '16',
+                                '--kv-events-config', KV_EVENTS, env=SIM_ENV) for _ in range(3)]
+        cls.early = text(999, 2048)
+        complete_direct(cls.sims[2], cls.early)  # before ringgate subscribes: comes by replay
+        endpoints = '\n'.join('    - {endpoint: "%s", address: "%s", replay: "%s"}' %
+                              (s.info['api'], s.info['kv_events'], s.info['kv_replay']) for s in cls.sims)
+        config = h.write_config('''apiVersion: ringgate.io/v1
+kind: Gateway
+mode: epp
+pool: {name: vllm, discovery: {static: [%s]}}
+scheduler:
+  scorers:
+    queue: 1
+    kv-cache: 1
+    prefix: {weight: 5, mode: precise, tokenizer: sim-bytes, blockSize: 16, hashSeed: "0"}
+kvEvents:
+  topic: kv
+  endpoints:
+%s
+''' % (', '.join('"%s"' % s.info['api'] for s in cls.sims), endpoints))
+        cls.epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0',
+                          '--epp-health-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'])
+        cls.admin = cls.epp.info['admin']
+        h.wait_for(lambda: h.health_status(cls.epp.info['eppHealth']) == h.SERVING, what='EPP health SERVING')
+        h.wait_for(lambda: len(h.debug_endpoints(cls.admin)) == 3 and
+                   all(e['routable'] for e in h.debug_endpoints(cls.admin)), what='three sims routable')
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.epp.stop()
+        for s in cls.sims:
+            s.stop()
+        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+
+    def prefix_source(self, sim):
+        for e in h.debug_endpoints(self.admin):
+            if e['address'] == sim.info['api']:
+                return e['prefix_source']
+        return None
+
+    def until_source(self, sim, pred, what):
+        """Until the subscription is live a batch can go unseen: the sim serves fresh prompts
+        (each one a new batch) until ringgate reports the state awaited."""
+        for seed in range(100):
+            complete_direct(sim, text(10000 + 100 * self.sims.index(sim) + seed, 100))
+            try:
+                return h.wait_for(lambda: pred(self.prefix_source(sim)), timeout=0.3, what=what)
+            except AssertionError:
+                pass
+        raise AssertionError('%s: %s not reached: %s' % (sim.info['api'], what, self.prefix_source(sim)))
+
+    def pick(self, prompt, mode):
+        """One ext-proc exchange up to the decision, as Envoy sends it; returns the picked endpoint."""
+        body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 1}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=mode))
+        if mode == Mode.BUFFERED:
+            self.assertEqual(s.recv().WhichOneof('response'), 'request_headers')
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            r = s.recv()
+            common = r.request_body.response
+        else:
+            for i in range(0, len(body), 1000):  # streamed in parts, as Envoy forwards them
+                s.send(request_body=ep.HttpBody(body=body[i:i + 1000], end_of_stream=i + 1000 >= len(body)))
+            r = s.recv()
+            common = r.request_headers.response
+        dest = h.header_map(common.header_mutation)['x-gateway-destination-endpoint']
+        self.assertEqual(h.destination_metadata(r), dest)
+        self.assertEqual(s.close(), h.grpc.StatusCode.OK)  # released before any response
+        return dest
+
+    def test_prompt_cached_on_a_sim_by_its_events_is_picked_for_it(self):
+        a, b, c = self.sims
+        for s in (a, b):
+            self.until_source(s, lambda p: p and p['source'] == 'precise', 'precise')
+        # c's first batch (seq 0, the early prompt) went out before ringgate subscribed.
+        self.until_source(c, lambda p: p and p['source'] == 'precise' and p['last_seq'] >= 1,
+                          'precise after replay')
+
+        targets = [a, b, c, a, b, c, c]
+        prompts = [text(100 + i, 3000) for i in range(6)] + [self.early]
+        for sim, prompt in list(zip(targets, prompts))[:6]:
+            before = self.prefix_source(sim)['blocks']
+            complete_direct(sim, prompt)
+            h.wait_for(lambda: self.prefix_source(sim)['blocks'] > before, timeout=5, what='blocks announced')
+        for i, (sim, prompt) in enumerate(zip(targets, prompts)):
+            mode = Mode.BUFFERED if i % 2 else Mode.FULL_DUPLEX_STREAMED
+            got = self.pick(prompt, mode)
+            self.assertEqual(got, sim.info['api'], 'prompt %d warmed on %s was picked for %s' %
+                             (i, sim.info['api'], got))
+
+        metrics = h.scrape(self.admin)
+        self.assertEqual(metrics['ringgate_kv_events_endpoints_precise'], 3)
+        self.assertGreaterEqual(metrics['ringgate_kv_events_replayed_batches_total'], 1)
+        self.assertGreater(metrics['ringgate_kv_events_index_blocks'], 0)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
