@@ -110,7 +110,7 @@ kvEvents:
         self.assertEqual(s.close(), h.grpc.StatusCode.OK)  # released before any response
         return dest
 
-    def test_prompt_cached_on_a_sim_by_its_events_is_picked_for_it(self):
+    def test_1_prompt_cached_on_a_sim_by_its_events_is_picked_for_it(self):
         a, b, c = self.sims
         for s in (a, b):
             self.until_source(s, lambda p: p and p['source'] == 'precise', 'precise')
@@ -130,6 +130,29 @@ kvEvents:
             self.assertEqual(got, sim.info['api'], 'prompt %d warmed on %s was picked for %s' %
                              (i, sim.info['api'], got))
 
+        self.assert_metrics()
+
+    def test_2_blocks_a_sim_evicts_stop_counting_for_it(self):
+        # After test 1 (a's cache is not yet full, so a's new blocks show in its count).
+        # The pick follows BlockRemoved too: a prompt evicted from a's cache no longer
+        # draws it, and a sim holding only its first half wins. Were the removals lost,
+        # a's full match (47 blocks) would beat b's half (23) every time.
+        a, b, _ = self.sims
+        for s in (a, b):
+            self.until_source(s, lambda p: p and p['source'] == 'precise', 'precise')
+        prompt = text(500, 3000)
+        before = self.prefix_source(a)['blocks']
+        complete_direct(a, prompt)
+        h.wait_for(lambda: self.prefix_source(a)['blocks'] > before, timeout=5, what='blocks announced')
+        self.assertEqual(self.pick(prompt, Mode.BUFFERED), a.info['api'])
+        # 7 fresh prompts of ~47 blocks each through a's 256 blocks: LRU evicts every older one.
+        for seed in range(7):
+            complete_direct(a, text(600 + seed, 3000))
+        complete_direct(b, prompt[:1500])
+        h.wait_for(lambda: self.pick(prompt, Mode.FULL_DUPLEX_STREAMED) == b.info['api'], timeout=5,
+                   what='the pick to follow a\'s evictions to b')
+
+    def assert_metrics(self):
         metrics = h.scrape(self.admin)
         self.assertEqual(metrics['ringgate_kv_events_endpoints_precise'], 3)
         self.assertGreaterEqual(metrics['ringgate_kv_events_replayed_batches_total'], 1)
