@@ -74,7 +74,7 @@ def prefix_source(admin, api):
 def until_source(admin, sim, pred, what, salt):
     """Until the subscription is live a batch can go unseen: the sim serves fresh prompts
     (each one a new batch) until ringgate reports the state awaited."""
-    for seed in range(100):
+    for seed in range(50):
         complete_direct(sim, text(10000 + 100 * salt + seed, 100))
         try:
             return h.wait_for(lambda: pred(prefix_source(admin, sim.info['api'])), timeout=0.3, what=what)
