@@ -71,11 +71,12 @@ atexit.register(_kill_all)
 class Proc:
     """A started binary and the fields of its {"event":"listening"} line."""
 
-    def __init__(self, args, timeout=15):
+    def __init__(self, args, timeout=15, env=None):
         self.args = args
         self.stderr_path = os.path.join(_TMP, 'stderr-%d-%d' % (os.getpid(), len(_live)))
         self.stderr_file = open(self.stderr_path, 'wb')
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file,
+                                     env=None if env is None else {**os.environ, **env})
         _live.append(self.proc)
         box = {}
 
@@ -120,8 +121,8 @@ class Proc:
         return self.proc.returncode
 
 
-def start_sim(*extra):
-    return Proc([SIM, '--host', '127.0.0.1', '--port', '0', '--seed', '7', *extra])
+def start_sim(*extra, env=None):
+    return Proc([SIM, '--host', '127.0.0.1', '--port', '0', '--seed', '7', *extra], env=env)
 
 
 def start_epp(*extra):
