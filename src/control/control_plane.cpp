@@ -127,29 +127,59 @@ void ControlPlane::apply_pending_endpoints() {
     next.swap(pending_);
   }
   if (!next) return;
+  if (subscriber_) note_kv_annotations(*next);
   pool_.set_members(*next);
   for (sched::EndpointId gone : pool_.take_removed()) index_.purge(gone);
 }
 
-// Each endpoint's event addresses: an explicit kvEvents.endpoints entry, else its
-// host and kvEvents.port (replayPort). Only changes reach the subscriber.
+void ControlPlane::note_kv_annotations(const std::vector<DesiredEndpoint>& members) {
+  decltype(kv_annotations_) next;
+  for (const DesiredEndpoint& d : members) {
+    if (!d.kv_events_port && !d.kv_events_replay_port && d.kv_events_problem.empty()) continue;
+    KvAnnotation a{d.kv_events_port, d.kv_events_replay_port, d.kv_events_problem};
+    auto old = kv_annotations_.find({d.host, d.port});
+    // Once per change, not per membership update: a pod's bad annotation stays until edited.
+    if (!a.problem.empty() && (old == kv_annotations_.end() || old->second.problem != a.problem))
+      std::fprintf(stderr, "ringgate: kv events: %s (%s:%u): %s\n", d.name.c_str(), d.host.c_str(), unsigned(d.port),
+                   a.problem.c_str());
+    next.emplace(std::make_pair(d.host, d.port), std::move(a));
+  }
+  if (next == kv_annotations_) return;
+  kv_annotations_ = std::move(next);
+  kv_annotations_changed_ = true;
+}
+
+// Each endpoint's event addresses: an explicit kvEvents.endpoints entry, else its host
+// and the ports its pod's annotations name, else kvEvents.port (replayPort). An
+// annotation names only ports: the host stays the endpoint's own. Only changes reach
+// the subscriber.
 void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
   std::vector<KvEventSource> sources;
   const config::KvEventsConfig& kv = options_.kv_events;
+  kv_annotations_changed_ = false;
+  kv_annotation_problems_.clear();
   for (const sched::EndpointState& e : snapshot.endpoints()) {
     KvEventSource src;
     src.id = e.id;
     auto it = std::find_if(kv.endpoints.begin(), kv.endpoints.end(), [&](const config::KvEventsEndpoint& x) {
       return x.endpoint.host == e.address.host && x.endpoint.port == e.address.port;
     });
+    auto annotation = kv_annotations_.find({e.address.host, e.address.port});
+    if (annotation != kv_annotations_.end() && !annotation->second.problem.empty())
+      kv_annotation_problems_[e.id] = annotation->second.problem;
     const bool v6 = e.address.host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + e.address.host + "]" : e.address.host;
     if (it != kv.endpoints.end()) {
       src.address = it->address;
       src.replay_address = it->replay;
     } else {
-      src.address = "tcp://" + host + ":" + std::to_string(kv.port);
-      if (kv.replay_port) src.replay_address = "tcp://" + host + ":" + std::to_string(kv.replay_port);
+      int port = kv.port, replay_port = kv.replay_port;
+      if (annotation != kv_annotations_.end()) {
+        if (annotation->second.port) port = annotation->second.port;
+        if (annotation->second.replay_port) replay_port = annotation->second.replay_port;
+      }
+      src.address = "tcp://" + host + ":" + std::to_string(port);
+      if (replay_port) src.replay_address = "tcp://" + host + ":" + std::to_string(replay_port);
     }
     sources.push_back(std::move(src));
   }
@@ -190,6 +220,9 @@ void ControlPlane::publish_if_changed() {
     probed_.store(synced && pool_.all_probed(), std::memory_order_relaxed);
   }
   const sched::EndpointSnapshot* current = reader_.refresh();
+  // Annotations edited on pods whose membership did not change: a quiet pool (no new
+  // scrape values either) publishes no snapshot to carry them.
+  if (subscriber_ && kv_annotations_changed_ && current) update_kv_sources(*current);
   bool aliases_changed;
   {
     std::lock_guard lock(pending_mutex_);
@@ -412,7 +445,19 @@ AdminResponse ControlPlane::render_debug_endpoints() {
       body += ",\"blocks\":" + std::to_string(exact.blocks) +
               ",\"max_blocks\":" + std::to_string(subscriber_ ? exact_.max_blocks_per_endpoint() : 0) +
               ",\"batches\":" + std::to_string(exact.batches) +
-              ",\"last_seq\":" + std::to_string(exact.last_seq) + "}";
+              ",\"last_seq\":" + std::to_string(exact.last_seq);
+      if (subscriber_) {
+        auto src = std::find_if(kv_sources_.begin(), kv_sources_.end(),
+                                [&](const KvEventSource& k) { return k.id == reports[i].id; });
+        body += ",\"events_address\":";
+        util::append_json_string(body, src != kv_sources_.end() ? src->address : std::string());
+        body += ",\"replay_address\":";
+        util::append_json_string(body, src != kv_sources_.end() ? src->replay_address : std::string());
+        auto problem = kv_annotation_problems_.find(reports[i].id);
+        body += ",\"annotation_problem\":";
+        util::append_json_string(body, problem != kv_annotation_problems_.end() ? problem->second : std::string());
+      }
+      body += "}";
       body.push_back('}');
     }
   }

@@ -36,6 +36,24 @@ bool label_key(std::string_view key) {
   return dns_subdomain(key.substr(0, slash)) && label_token(key.substr(slash + 1), false);
 }
 
+// Only the two keys are looked up: the rest of the annotations are not ours to bound.
+// Whatever is wrong with them costs this pod its annotation, never its place in the pool.
+KvEventsAnnotation kv_events_annotation(const json::object& metadata) {
+  auto annotations = json::field(metadata, "annotations");
+  if (!annotations) return {};
+  json::object obj;
+  if (annotations->get_object().get(obj) != simdjson::SUCCESS)
+    return {0, 0, "Pod.metadata.annotations: not an object, kv-events annotations ignored"};
+  auto text = [&](std::string_view key) -> std::optional<std::string_view> {
+    auto value = json::field(obj, key);
+    if (!value) return std::nullopt;
+    std::string_view s;
+    if (value->get_string().get(s) != simdjson::SUCCESS) return std::string_view("(not a string)");
+    return s;
+  };
+  return read_kv_events_annotation(text(kv_events_port_annotation), text(kv_events_replay_port_annotation));
+}
+
 }  // namespace
 
 Result<PodState> parse_pod(std::string_view json_text) {
@@ -49,6 +67,7 @@ Result<PodState> parse_pod(std::string_view json_text) {
   if (auto r = json::read_string(*metadata.value(), "name", "Pod.metadata.name", pod.name); !r) return r.error();
   if (pod.name.empty() || pod.name.size() > 253) return Error{"Pod.metadata.name: missing or too long"};
   pod.terminating = json::field(*metadata.value(), "deletionTimestamp").has_value();
+  pod.kv_events = kv_events_annotation(*metadata.value());
   auto status = json::read_object(obj, "status", "Pod.status");
   if (!status) return status.error();
   if (!status.value()) return pod;  // just created: not scheduled, not ready
@@ -87,6 +106,7 @@ std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodSta
       e.serving = pod.ready;
       e.terminating = pod.terminating;
       e.pod_name = pod.name;
+      e.kv_events = pod.kv_events;
       out.push_back(std::move(e));
     }
   }

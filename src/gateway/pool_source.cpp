@@ -23,7 +23,8 @@ std::vector<control::DesiredEndpoint> members_of(const std::vector<discovery::Di
   std::vector<control::DesiredEndpoint> members;
   members.reserve(found.size());
   for (const discovery::DiscoveredEndpoint& e : found)
-    members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name});
+    members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name, e.kv_events.port,
+                       e.kv_events.replay_port, e.kv_events.problem});
   return members;
 }
 

@@ -29,7 +29,7 @@
 //   one JSON command per stdin line: {"op":"create|update|delete","name":…,"slice":{…}},
 //   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}, and for any resource
 //   {"op":"createObject|updateObject|deleteObject","resource":…,"name":…,"object":{…}},
-//   {"op":"createPod","name":…,"options":{labels,ip,ready,port}}, {"op":"setPodReady","name":…,"ready":…}.
+//   {"op":"createPod","name":…,"options":{labels,ip,ready,port,annotations}}, {"op":"setPodReady","name":…,"ready":…}.
 //   Each answer is one line {"ok":true,…} or {"ok":false,"error":…}.
 import http from 'node:http';
 import https from 'node:https';
@@ -67,7 +67,7 @@ function parseLabelSelector(text) {
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 // A Pod as the kubelet reports it: Ready condition, podIP (absent until networked).
-export function podObject(name, { labels = {}, ip = null, ready = true, port = 8000, namespace = 'default' } = {}) {
+export function podObject(name, { labels = {}, ip = null, ready = true, port = 8000, namespace = 'default', annotations } = {}) {
   const status = { phase: ip ? 'Running' : 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }] };
   if (ip) {
     status.podIP = ip;
@@ -79,7 +79,7 @@ export function podObject(name, { labels = {}, ip = null, ready = true, port = 8
   }
   return {
     kind: 'Pod', apiVersion: 'v1',
-    metadata: { name, namespace, uid: randomUUID(), labels, creationTimestamp: now() },
+    metadata: { name, namespace, uid: randomUUID(), labels, ...(annotations ? { annotations } : {}), creationTimestamp: now() },
     spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai:latest', ports: [{ containerPort: port, name: 'http', protocol: 'TCP' }] }], nodeName: 'node-1' },
     status,
   };

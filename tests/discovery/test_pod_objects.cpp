@@ -126,3 +126,65 @@ TEST_CASE("hostile lists and events are errors") {
   CHECK_FALSE(parse_raw_watch_event(R"({"type":"BOOKMARK","object":{"metadata":{}}})"));
   CHECK_FALSE(parse_raw_watch_event(R"({"type":"ERROR","object":{"kind":"Pod"}})"));
 }
+
+TEST_CASE("kv-events annotation: a port 1-65535 in decimal digits, nothing else") {
+  CHECK(parse_annotation_port("5557") == 5557);
+  CHECK(parse_annotation_port("1") == 1);
+  CHECK(parse_annotation_port("65535") == 65535);
+  const std::initializer_list<std::string_view> bad_values{
+      "", "0", "65536", "99999", "123456", "-1", "+5557", " 5557", "5557 ", "55.7", "0x15",
+      "tcp://10.0.0.9:5557", "5557\n", std::string_view("55\0" "7", 4)};
+  for (std::string_view bad : bad_values)
+    CHECK_MESSAGE(!parse_annotation_port(bad), std::string(bad));
+}
+
+TEST_CASE("kv-events annotations on a pod: ports used, a bad one ignored with a reason, the pod kept") {
+  auto annotated = [](const std::string& annotations) {
+    return parse_pod(pod_json("vllm-0", "10.0.0.1", "True", R"(,"annotations":)" + annotations));
+  };
+  auto both = annotated(
+      R"({"other.io/x":"y","kv-events.ringgate.io/port":"6000","kv-events.ringgate.io/replay-port":"6001"})");
+  REQUIRE(both);
+  CHECK(both.value().kv_events == KvEventsAnnotation{6000, 6001, ""});
+  CHECK(both.value().ready);
+
+  auto none = parse_pod(pod_json("vllm-0", "10.0.0.1", "True"));
+  REQUIRE(none);
+  CHECK(none.value().kv_events == KvEventsAnnotation{});
+
+  // A host never comes from an annotation: an address is refused, the configured port stays.
+  auto elsewhere = annotated(
+      R"({"kv-events.ringgate.io/port":"tcp://203.0.113.9:5557","kv-events.ringgate.io/replay-port":"6001"})");
+  REQUIRE(elsewhere);
+  CHECK(elsewhere.value().ready);
+  CHECK(elsewhere.value().kv_events.port == 0);
+  CHECK(elsewhere.value().kv_events.replay_port == 6001);
+  CHECK(elsewhere.value().kv_events.problem.find("kv-events.ringgate.io/port") != std::string::npos);
+
+  // Out of range, not a string, huge, control characters: ignored, the reason bounded and printable.
+  auto range = annotated(R"({"kv-events.ringgate.io/port":"70000"})");
+  REQUIRE(range);
+  CHECK(range.value().kv_events.port == 0);
+  CHECK_FALSE(range.value().kv_events.problem.empty());
+  auto number = annotated(R"({"kv-events.ringgate.io/port":5557})");
+  REQUIRE(number);
+  CHECK(number.value().kv_events.port == 0);
+  CHECK_FALSE(number.value().kv_events.problem.empty());
+  auto huge =
+      annotated(R"({"kv-events.ringgate.io/replay-port":")" + std::string(100000, '7') + R"(\u0001"})");
+  REQUIRE(huge);
+  CHECK(huge.value().kv_events.replay_port == 0);
+  CHECK(huge.value().kv_events.problem.size() < max_kv_events_problem_bytes);
+  CHECK(huge.value().kv_events.problem.find('\x01') == std::string::npos);
+  auto not_object = annotated(R"(["kv-events.ringgate.io/port"])");
+  REQUIRE(not_object);
+  CHECK(not_object.value().kv_events.port == 0);
+  CHECK_FALSE(not_object.value().kv_events.problem.empty());
+}
+
+TEST_CASE("pod endpoints carry the pod's kv-events annotation") {
+  std::map<std::string, PodState> pods{{"a", {"a", "10.0.0.1", true, false, {6000, 0, ""}}}};
+  auto found = pod_endpoints(pods, {8000});
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].kv_events == KvEventsAnnotation{6000, 0, ""});
+}

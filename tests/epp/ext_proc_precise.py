@@ -180,12 +180,15 @@ kvEvents:
 
 class EppPreciseKubernetes(unittest.TestCase):
     """As GAIE deploys an EPP: the pool is an InferencePool's pods (fake API server). One
-    pod's event stream is found at its own address and kvEvents.port / replayPort, the
-    other's from a kvEvents.endpoints entry. (Both at one port would need two binds of a
-    concrete port, and a concrete endpoint makes vLLM's publisher, and the sim's, connect
-    rather than bind: only an endpoint with '*' binds.)"""
+    pod's event stream is found at its own address and kvEvents.port / replayPort, one
+    from a kvEvents.endpoints entry, and the third only through its pod's annotations
+    (kv-events.ringgate.io/port, /replay-port: its ports are not the configured ones).
+    The first pod's bad annotation (an address elsewhere) is ignored, with its reason in
+    /debug/endpoints. (All at one port would need two binds of a concrete port, and a
+    concrete endpoint makes vLLM's publisher, and the sim's, connect rather than bind:
+    only an endpoint with '*' binds.)"""
 
-    def test_pod_event_streams_by_port_and_by_entry(self):
+    def test_pod_event_streams_by_port_by_entry_and_by_annotation(self):
         from ext_proc_kube import FakeApi
         a = h.start_sim('--model', MODEL, '--host', '127.0.0.2', '--kv-blocks', '256', '--block-size', '16',
                         '--kv-events-config', kv_events('127.0.0.2'), env=SIM_ENV)
@@ -194,6 +197,11 @@ class EppPreciseKubernetes(unittest.TestCase):
         replay_port = a.info['kv_replay'].rsplit(':', 1)[1]
         b = h.start_sim('--model', MODEL, '--host', '127.0.0.3', '--port', port, '--kv-blocks', '256',
                         '--block-size', '16', '--kv-events-config', kv_events('127.0.0.3'), env=SIM_ENV)
+        c = h.start_sim('--model', MODEL, '--host', '127.0.0.4', '--port', port, '--kv-blocks', '256',
+                        '--block-size', '16', '--kv-events-config', kv_events('127.0.0.4'), env=SIM_ENV)
+        c_kv_port = c.info['kv_events'].rsplit(':', 1)[1]
+        c_replay_port = c.info['kv_replay'].rsplit(':', 1)[1]
+        self.assertNotEqual(c_kv_port, kv_port)  # else the configured port would find it too
         api = FakeApi()
         epp = None
         try:
@@ -201,8 +209,15 @@ class EppPreciseKubernetes(unittest.TestCase):
                 'metadata': {'name': 'vllm-pool'},
                 'spec': {'selector': {'matchLabels': {'app': 'vllm'}}, 'targetPorts': [{'number': int(port)}],
                          'endpointPickerRef': {'name': 'vllm-pool-epp', 'port': {'number': 9002}}}})
-            for name, ip in (('vllm-0', '127.0.0.2'), ('vllm-1', '127.0.0.3')):
-                api.do(op='createPod', name=name, options={'labels': {'app': 'vllm'}, 'ip': ip, 'port': int(port)})
+            annotations = {
+                # Hostile: an annotation naming another host is refused; kvEvents.replayPort stays.
+                'vllm-0': {'kv-events.ringgate.io/replay-port': 'tcp://203.0.113.9:%s' % replay_port},
+            }
+            for name, ip in (('vllm-0', '127.0.0.2'), ('vllm-1', '127.0.0.3'), ('vllm-2', '127.0.0.4')):
+                options = {'labels': {'app': 'vllm'}, 'ip': ip, 'port': int(port)}
+                if name in annotations:
+                    options['annotations'] = annotations[name]
+                api.do(op='createPod', name=name, options=options)
             config = h.write_config('''apiVersion: ringgate.io/v1
 kind: Gateway
 mode: epp
@@ -223,11 +238,30 @@ kvEvents:
             epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
                           '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'])
             admin = epp.info['admin']
-            h.wait_for(lambda: len(h.debug_endpoints(admin)) == 2 and
-                       all(e['routable'] for e in h.debug_endpoints(admin)), what='both pods routable')
-            for salt, sim in enumerate((a, b)):
+            h.wait_for(lambda: len(h.debug_endpoints(admin)) == 3 and
+                       all(e['routable'] for e in h.debug_endpoints(admin)), what='three pods routable')
+            # vllm-2 unannotated: followed at kvEvents.port, where nothing publishes. Annotated
+            # afterwards (its membership unchanged), it is followed at its own ports.
+            self.assertEqual(prefix_source(admin, c.info['api'])['events_address'], 'tcp://127.0.0.4:%s' % kv_port)
+            api.do(op='updateObject', resource='pods', name='vllm-2', object={
+                'metadata': {'annotations': {'kv-events.ringgate.io/port': c_kv_port,
+                                             'kv-events.ringgate.io/replay-port': c_replay_port}},
+                'spec': {'containers': [{'name': 'vllm'}]},
+                'status': {'phase': 'Running', 'podIP': '127.0.0.4', 'conditions': [{'type': 'Ready', 'status': 'True'}]}})
+            h.wait_for(lambda: prefix_source(admin, c.info['api'])['events_address'] == c.info['kv_events'],
+                       what='the annotated ports followed')
+            for salt, sim in enumerate((a, b, c)):
                 until_source(admin, sim, lambda p: p and p['source'] == 'precise', 'precise', salt)
-            prompts = [(a, text(700, 3000)), (b, text(701, 3000)), (a, text(702, 3000)), (b, text(703, 3000))]
+            src_a, src_c = prefix_source(admin, a.info['api']), prefix_source(admin, c.info['api'])
+            self.assertEqual(src_c['events_address'], c.info['kv_events'])
+            self.assertEqual(src_c['replay_address'], c.info['kv_replay'])
+            self.assertEqual(src_c['annotation_problem'], '')
+            self.assertEqual(src_a['events_address'], a.info['kv_events'])
+            self.assertEqual(src_a['replay_address'], a.info['kv_replay'])
+            self.assertIn('kv-events.ringgate.io/replay-port', src_a['annotation_problem'])
+            self.assertIn('ignored', src_a['annotation_problem'])
+            prompts = [(a, text(700, 3000)), (b, text(701, 3000)), (c, text(704, 3000)), (a, text(702, 3000)),
+                       (b, text(703, 3000)), (c, text(705, 3000))]
             for sim, prompt in prompts:
                 before = prefix_source(admin, sim.info['api'])['blocks']
                 complete_direct(sim, prompt)
@@ -241,6 +275,7 @@ kvEvents:
             api.stop()
             a.stop()
             b.stop()
+            c.stop()
         self.assertEqual(code, 0)
 
 

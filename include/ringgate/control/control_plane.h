@@ -6,6 +6,9 @@
 // what it publishes (snapshots) and share the lock-free parts it owns (prefix
 // index, in-flight counters); nothing here runs on the request path.
 #include <array>
+#include <map>
+#include <unordered_map>
+#include <utility>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -111,6 +114,7 @@ class ControlPlane {
   void run();
   void apply_pending_endpoints();
   void publish_if_changed();
+  void note_kv_annotations(const std::vector<DesiredEndpoint>& members);
   void update_kv_sources(const sched::EndpointSnapshot& snapshot);
   void append_kv_event_metrics(std::string& out) const;
   void publish_catalog(const sched::EndpointSnapshot& snapshot);
@@ -129,6 +133,17 @@ class ControlPlane {
   sched::ExactBlockIndex exact_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
   std::vector<KvEventSource> kv_sources_;          // control thread: what the subscriber follows
+  // Control thread: the pods' kv-events.ringgate.io annotations by (host, port), only
+  // where one is set or was refused; refusals shown per id in /debug/endpoints.
+  struct KvAnnotation {
+    uint16_t port = 0;
+    uint16_t replay_port = 0;
+    std::string problem;
+    bool operator==(const KvAnnotation&) const = default;
+  };
+  std::map<std::pair<std::string, uint16_t>, KvAnnotation> kv_annotations_;
+  bool kv_annotations_changed_ = false;
+  std::unordered_map<sched::EndpointId, std::string> kv_annotation_problems_;
   sched::InflightCounters inflight_;
   proxy::PassiveHealth health_;
   // Control thread: which ids were routable in the last snapshot. An endpoint that

@@ -28,6 +28,11 @@ struct DesiredEndpoint {
   uint16_t port = 0;
   bool ready = true;   // discovery's verdict (Kubernetes: ready and not terminating)
   std::string name;    // pod name when known, else host:port
+  // The pod's kv-events.ringgate.io annotations: its KV-event publisher on `host` at
+  // these ports (0 = kvEvents.port / replayPort), and why an annotation was ignored.
+  uint16_t kv_events_port = 0;
+  uint16_t kv_events_replay_port = 0;
+  std::string kv_events_problem = {};  // an initializer: aggregate inits may leave it out
 };
 
 struct PoolOptions {

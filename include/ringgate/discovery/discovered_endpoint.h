@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "ringgate/discovery/kv_events_annotation.h"
+
 namespace ringgate::discovery {
 
 struct DiscoveredEndpoint {
@@ -13,6 +15,7 @@ struct DiscoveredEndpoint {
   bool terminating = false; // conditions.terminating (absent = false)
   std::string pod_name;     // targetRef.name
   std::string zone;
+  KvEventsAnnotation kv_events = {};  // from the pod's annotations (InferencePool discovery only)
   bool operator==(const DiscoveredEndpoint&) const = default;
 };
 

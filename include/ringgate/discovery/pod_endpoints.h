@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ringgate/discovery/discovered_endpoint.h"
+#include "ringgate/discovery/kv_events_annotation.h"
 #include "ringgate/discovery/result.h"
 
 namespace ringgate::discovery {
@@ -21,6 +22,7 @@ struct PodState {
   std::string ip;            // status.podIP; empty until scheduled and networked
   bool ready = false;        // status.conditions[type=Ready].status == "True"
   bool terminating = false;  // metadata.deletionTimestamp set
+  KvEventsAnnotation kv_events = {};  // metadata.annotations kv-events.ringgate.io/*; a bad one never rejects the pod
   bool operator==(const PodState&) const = default;
 };
 

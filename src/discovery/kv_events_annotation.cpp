@@ -1,0 +1,45 @@
+#include "ringgate/discovery/kv_events_annotation.h"
+
+namespace ringgate::discovery {
+namespace {
+
+// The value as shown in a reason: bounded and printable (it comes from whoever can edit pods).
+std::string shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 32)) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?');
+  if (text.size() > 32) out += "...";
+  return out;
+}
+
+void read_one(std::optional<std::string_view> text, std::string_view key, std::uint16_t& out, std::string& problem) {
+  if (!text) return;
+  if (auto port = parse_annotation_port(*text)) {
+    out = *port;
+    return;
+  }
+  if (!problem.empty()) problem += "; ";
+  problem += std::string(key) + ": \"" + shown(*text) + "\" is not a port (1-65535), ignored";
+}
+
+}  // namespace
+
+std::optional<std::uint16_t> parse_annotation_port(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  std::uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + std::uint32_t(c - '0');
+  }
+  if (value == 0 || value > 65535) return std::nullopt;
+  return std::uint16_t(value);
+}
+
+KvEventsAnnotation read_kv_events_annotation(std::optional<std::string_view> port,
+                                             std::optional<std::string_view> replay_port) {
+  KvEventsAnnotation out;
+  read_one(port, kv_events_port_annotation, out.port, out.problem);
+  read_one(replay_port, kv_events_replay_port_annotation, out.replay_port, out.problem);
+  return out;
+}
+
+}  // namespace ringgate::discovery
