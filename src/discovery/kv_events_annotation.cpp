@@ -11,7 +11,7 @@ std::string shown(std::string_view text) {
   return out;
 }
 
-void read_one(std::optional<std::string_view> text, std::string_view key, std::uint16_t& out, std::string& problem) {
+void read_one(std::optional<std::string_view> text, std::string_view key, uint16_t& out, std::string& problem) {
   if (!text) return;
   if (auto port = parse_annotation_port(*text)) {
     out = *port;
@@ -23,22 +23,22 @@ void read_one(std::optional<std::string_view> text, std::string_view key, std::u
 
 }  // namespace
 
-std::optional<std::uint16_t> parse_annotation_port(std::string_view text) {
+std::optional<uint16_t> parse_annotation_port(std::string_view text) {
   if (text.empty() || text.size() > 5) return std::nullopt;
-  std::uint32_t value = 0;
+  uint32_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + std::uint32_t(c - '0');
+    value = value * 10 + uint32_t(c - '0');
   }
   if (value == 0 || value > 65535) return std::nullopt;
-  return std::uint16_t(value);
+  return uint16_t(value);
 }
 
 KvEventsAnnotation read_kv_events_annotation(std::optional<std::string_view> port,
                                              std::optional<std::string_view> replay_port) {
   KvEventsAnnotation out;
-  read_one(port, kv_events_port_annotation, out.port, out.problem);
-  read_one(replay_port, kv_events_replay_port_annotation, out.replay_port, out.problem);
+  read_one(port, kKvEventsPortAnnotation, out.port, out.problem);
+  read_one(replay_port, kKvEventsReplayPortAnnotation, out.replay_port, out.problem);
   return out;
 }
 

@@ -51,7 +51,7 @@ KvEventsAnnotation kv_events_annotation(const json::object& metadata) {
     if (value->get_string().get(s) != simdjson::SUCCESS) return std::string_view("(not a string)");
     return s;
   };
-  return read_kv_events_annotation(text(kv_events_port_annotation), text(kv_events_replay_port_annotation));
+  return read_kv_events_annotation(text(kKvEventsPortAnnotation), text(kKvEventsReplayPortAnnotation));
 }
 
 }  // namespace

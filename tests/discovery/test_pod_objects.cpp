@@ -174,7 +174,7 @@ TEST_CASE("kv-events annotations on a pod: ports used, a bad one ignored with a 
       annotated(R"({"kv-events.ringgate.io/replay-port":")" + std::string(100000, '7') + R"(\u0001"})");
   REQUIRE(huge);
   CHECK(huge.value().kv_events.replay_port == 0);
-  CHECK(huge.value().kv_events.problem.size() < max_kv_events_problem_bytes);
+  CHECK(huge.value().kv_events.problem.size() < kMaxKvEventsProblemBytes);
   CHECK(huge.value().kv_events.problem.find('\x01') == std::string::npos);
   auto not_object = annotated(R"(["kv-events.ringgate.io/port"])");
   REQUIRE(not_object);

@@ -11,19 +11,19 @@
 
 namespace ringgate::discovery {
 
-inline constexpr std::string_view kv_events_port_annotation = "kv-events.ringgate.io/port";
-inline constexpr std::string_view kv_events_replay_port_annotation = "kv-events.ringgate.io/replay-port";
-inline constexpr std::size_t max_kv_events_problem_bytes = 200;
+inline constexpr std::string_view kKvEventsPortAnnotation = "kv-events.ringgate.io/port";
+inline constexpr std::string_view kKvEventsReplayPortAnnotation = "kv-events.ringgate.io/replay-port";
+inline constexpr size_t kMaxKvEventsProblemBytes = 200;
 
 struct KvEventsAnnotation {
-  std::uint16_t port = 0;         // 0 = not annotated (or refused): the configured kvEvents.port
-  std::uint16_t replay_port = 0;  // 0 = not annotated (or refused): the configured replayPort
+  uint16_t port = 0;         // 0 = not annotated (or refused): the configured kvEvents.port
+  uint16_t replay_port = 0;  // 0 = not annotated (or refused): the configured replayPort
   std::string problem;            // why an annotation was ignored, "" if none was
   bool operator==(const KvEventsAnnotation&) const = default;
 };
 
 // A port annotation's value: decimal digits only, 1-65535; nullopt otherwise.
-std::optional<std::uint16_t> parse_annotation_port(std::string_view text);
+std::optional<uint16_t> parse_annotation_port(std::string_view text);
 
 // The two annotations' values (nullopt = absent). A bad value is ignored (its port stays
 // 0) and named in `problem`; the other one still counts.
