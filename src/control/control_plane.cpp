@@ -457,8 +457,7 @@ AdminResponse ControlPlane::render_debug_endpoints() {
         body += ",\"annotation_problem\":";
         util::append_json_string(body, problem != kv_annotation_problems_.end() ? problem->second : std::string());
       }
-      body += "}";
-      body.push_back('}');
+      body += "}}";  // prefix_source, then the endpoint
     }
   }
   body.push_back(']');

@@ -130,6 +130,12 @@ def start_epp(*extra):
                  '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', *extra])
 
 
+def start_epp_with_config(config, *extra):
+    # The mode comes from the file's `mode: epp` (no --mode flag): both spellings are wired.
+    return Proc([RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
+                 '--admin', '127.0.0.1:0', '--workers', '2', *extra])
+
+
 def start_gateway(*extra):
     return Proc([RINGGATE, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', *extra])
 

@@ -33,10 +33,7 @@ spec:
   - matches: [{model: {type: Exact, value: %s}}]
     targets: [{modelRewrite: %s}]
 ''' % (', '.join('"%s"' % a for a in sorted(cls.sim_addresses)), ALIAS, MODEL))
-        # mode comes from the config file here (no --mode flag): both spellings are wired.
-        cls.epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0',
-                          '--epp-health-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
-                          '--workers', '2', '--max-body-bytes', str(BODY_LIMIT)])
+        cls.epp = h.start_epp_with_config(config, '--max-body-bytes', str(BODY_LIMIT))
         cls.address = cls.epp.info['epp']
         cls.admin = cls.epp.info['admin']
         h.wait_for(lambda: h.health_status(cls.epp.info['eppHealth']) == h.SERVING, what='EPP health SERVING')

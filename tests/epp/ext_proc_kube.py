@@ -67,8 +67,7 @@ pool:
   discovery:
     kubernetes: {namespace: default, inferencePool: vllm-pool, apiServer: "%s"}
 ''' % cls.api.info['url'])
-        cls.epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
-                          '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'])
+        cls.epp = h.start_epp_with_config(config)
         cls.address = cls.epp.info['epp']
         cls.admin = cls.epp.info['admin']
         h.wait_for(lambda: h.health_status(cls.epp.info['eppHealth'], 'inference-extension') == h.SERVING,

