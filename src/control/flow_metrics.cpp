@@ -204,6 +204,7 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
           std::to_string(view.saturation.queue_depth_threshold) +
           ",\"kvCacheUtilThreshold\":" + std::to_string(view.saturation.kv_cache_util_threshold) +
           ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) +
+          ",\"sheddableHeadroom\":" + std::to_string(view.saturation.sheddable_headroom) +
           ",\"metricsStalenessThresholdMs\":" +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                              view.saturation.metrics_staleness_threshold)

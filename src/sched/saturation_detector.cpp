@@ -6,9 +6,11 @@ namespace ringgate::sched {
 
 double estimated_waiting(const EndpointSignals& s) { return std::max(s.waiting, double(s.inflight) - s.running); }
 
-bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c) {
+bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c, bool sheddable) {
   if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return true;
-  if (c.max_concurrency > 0 && double(s.inflight) >= c.max_concurrency) return true;
+  if (c.max_concurrency > 0 &&
+      double(s.inflight) >= c.max_concurrency - (sheddable ? c.sheddable_headroom : 0.0))
+    return true;
   return estimated_waiting(s) >= c.queue_depth_threshold || s.kv_usage >= c.kv_cache_util_threshold;
 }
 

@@ -101,3 +101,40 @@ TEST_CASE("saturation detector: maxConcurrency (GAIE's concurrency detector) cou
   c.max_concurrency = 0;  // off
   CHECK_FALSE(endpoint_saturated(fresh(0, 0, 4, 4), c));
 }
+
+TEST_CASE("saturation detector: sheddableHeadroom keeps the last slots for non-sheddable requests") {
+  SaturationConfig c;
+  c.max_concurrency = 4;
+  c.sheddable_headroom = 2;
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 1, 1), c, true));
+  CHECK(endpoint_saturated(fresh(0, 0, 2, 2), c, true));   // 2 of 4 left: kept
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 3, 3), c));   // a critical one still fits
+  CHECK(endpoint_saturated(fresh(0, 0, 4, 4), c));
+  c.max_concurrency = 0;  // headroom means nothing without the cap
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 3, 3), c, true));
+}
+
+TEST_CASE("scheduler: a sheddable request is held back by the headroom, a critical one is not") {
+  PrefixIndex index{100000, 1024};
+  InflightCounters inflight;
+  inflight.ensure(0);
+  EndpointSnapshot snap(make_pool(1));
+  Scheduler s(SchedulerConfig{}, index, inflight);
+  Rng rng;
+  for (int i = 0; i < 2; ++i) inflight.add(0);
+  SaturationConfig c;
+  c.max_concurrency = 4;
+  c.sheddable_headroom = 2;
+  PickRequest r;
+  r.model = "m";
+  r.now = fresh_now();
+  r.hold_when_saturated = true;
+  r.saturation = &c;
+  r.sheddable = true;
+  CHECK(s.pick(snap, r, rng).status == PickStatus::Saturated);
+  r.sheddable = false;
+  CHECK(s.pick(snap, r, rng).ok());
+  c.sheddable_headroom = 0;
+  r.sheddable = true;
+  CHECK(s.pick(snap, r, rng).ok());
+}
