@@ -15,8 +15,9 @@
 //   5. Rate limits: a tenant past its tokens-per-minute budget gets 429 with correct
 //      x-ratelimit-* headers and Retry-After; the other tenant is served.
 //   6. A client that disconnects while queued leaves the queue at once.
-//   7. Headroom: with `sheddableHeadroom`, sheddable requests leave the last slots of
-//      a server free; a critical request arriving then is dispatched at once.
+//   7. Headroom: with `sheddableHeadroom`, sheddable requests leave slots of a server
+//      free (critical requests in flight fill them first); a critical request arriving
+//      then is dispatched at once.
 // Each test awaits conditions (the gateway's /debug/flow), never a fixed sleep; the
 // assertions count what happened, they do not time it.
 import { test, after } from 'node:test';
@@ -185,7 +186,7 @@ flowControl:
   agent.destroy();
 });
 
-test('sheddableHeadroom: sheddable requests leave the last slots free, a critical one arriving takes one at once', { timeout: 60000 }, async () => {
+test('sheddableHeadroom: sheddable requests leave slots free, critical ones fill them first and take one at once', { timeout: 60000 }, async () => {
   const sim = await startSim(['--max-num-seqs', '4', '--inter-token-latency-ms', '50']);
   procs.push(sim);
   const gw = await startGateway(['--workers', '2', '--config', writeConfig([sim], `
@@ -196,20 +197,28 @@ flowControl: {enabled: true, defaultRequestTTL: 60s}
   await untilRoutable(gw, 1);
   assert.equal((await debugFlow(gw)).saturation_detector.sheddableHeadroom, 2);
   const agent = keepAliveAgent(16);
-  // Four sheddable requests of 3 s each: two run, two wait in the gateway although the
-  // server has four sequences.
+  const critical = { 'x-gateway-inference-objective': 'critical' };
+  // One critical request of 3 s holds one of the two kept slots.
+  const long = post(agent, gw.url, '/v1/completions', body(60), critical, 30000);
+  await until('the long critical request in flight', async () => band(await debugFlow(gw), 10).dispatched === 1);
+  // Four sheddable requests of 3 s: two run (4 slots - the reserve of 2, which the
+  // critical one is using), two wait in the gateway.
   const shed = Array.from({ length: 4 }, () =>
     post(agent, gw.url, '/v1/completions', body(60), { 'x-gateway-inference-objective': 'batch' }, 30000));
-  await until('2 sheddable dispatched, 2 waiting', async () => {
-    const b = band(await debugFlow(gw), -1);
-    return b.dispatched === 2 && b.queued === 2;
+  const settled = await until('2 sheddable dispatched, 2 waiting', async () => {
+    const f = await debugFlow(gw);
+    const b = band(f, -1);
+    return b.dispatched === 2 && b.queued === 2 ? f : null;
   });
-  // A critical request takes a kept slot while the sheddable ones still wait.
-  const critical = await post(agent, gw.url, '/v1/completions', body(2), { 'x-gateway-inference-objective': 'critical' }, 30000);
-  assert.equal(critical.status, 200, critical.body);
-  const b = band(await debugFlow(gw), -1);
-  assert.equal(b.dispatched, 2, 'a sheddable request was dispatched into the headroom (or the first two already ended)');
-  for (const r of await Promise.all(shed)) assert.equal(r.status, 200, r.body);
+  assert.equal(settled.endpoints[0].sheddable_inflight, 2);
+  assert.equal(settled.endpoints[0].saturated_for_sheddable, true);
+  assert.equal(settled.endpoints[0].saturated, false);
+  // A second critical request takes the last kept slot while the sheddable ones wait.
+  const short = await post(agent, gw.url, '/v1/completions', body(2), critical, 30000);
+  assert.equal(short.status, 200, short.body);
+  assert.equal(band(await debugFlow(gw), -1).dispatched, 2, 'a sheddable request was dispatched into the headroom (or the first two already ended)');
+  for (const r of [await long, ...await Promise.all(shed)]) assert.equal(r.status, 200, r.body);
+  assert.equal((await debugFlow(gw)).endpoints[0].sheddable_inflight, 0);
   agent.destroy();
 });
 
