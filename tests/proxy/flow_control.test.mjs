@@ -198,18 +198,19 @@ flowControl: {enabled: true, defaultRequestTTL: 60s}
   assert.equal((await debugFlow(gw)).saturation_detector.sheddableHeadroom, 2);
   const agent = keepAliveAgent(16);
   const critical = { 'x-gateway-inference-objective': 'critical' };
-  // One critical request of 3 s holds one of the two kept slots.
-  const long = post(agent, gw.url, '/v1/completions', body(60), critical, 30000);
+  // One critical request of 5 s holds one of the two kept slots.
+  const long = post(agent, gw.url, '/v1/completions', body(100), critical, 60000);
   await until('the long critical request in flight', async () => band(await debugFlow(gw), 10).dispatched === 1);
-  // Four sheddable requests of 3 s: two run (4 slots - the reserve of 2, which the
+  // Four sheddable requests of 5 s: two run (4 slots - the reserve of 2, which the
   // critical one is using), two wait in the gateway.
   const shed = Array.from({ length: 4 }, () =>
-    post(agent, gw.url, '/v1/completions', body(60), { 'x-gateway-inference-objective': 'batch' }, 30000));
+    post(agent, gw.url, '/v1/completions', body(100), { 'x-gateway-inference-objective': 'batch' }, 60000));
+  let last = null;
   const settled = await until('2 sheddable dispatched, 2 waiting', async () => {
-    const f = await debugFlow(gw);
-    const b = band(f, -1);
-    return b.dispatched === 2 && b.queued === 2 ? f : null;
-  });
+    last = await debugFlow(gw);
+    const b = band(last, -1);
+    return b.dispatched === 2 && b.queued === 2 ? last : null;
+  }).catch((e) => { throw new Error(`${e.message}; last /debug/flow: ${JSON.stringify([last?.endpoints, last?.bands])}`); });
   assert.equal(settled.endpoints[0].sheddable_inflight, 2);
   assert.equal(settled.endpoints[0].saturated_for_sheddable, true);
   assert.equal(settled.endpoints[0].saturated, false);
