@@ -46,7 +46,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
   // optional (without one, chat requests are scored by the approximate index).
   static util::Result<std::shared_ptr<HfPromptTokenizer>> load(const std::string& dir, std::size_t max_prompt_bytes);
 
-  bool encode(std::string_view body, std::vector<uint32_t>& ids) const override;
+  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
 
   // Where the prompt text is cut to at most max_bytes (see the header comment).
   static std::size_t cut_point(std::string_view text, std::size_t max_bytes);
@@ -58,7 +58,10 @@ class HfPromptTokenizer final : public PromptTokenizer {
  private:
   HfPromptTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat, std::string chat_error,
                     std::size_t max_prompt_bytes);
-  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids) const;
+  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted) const;
+  static void count(std::atomic<uint64_t>& outcome, bool counted) {
+    if (counted) outcome.fetch_add(1, std::memory_order_relaxed);
+  }
 
   tokenize::Tokenizer tokenizer_;
   std::optional<tokenize::ChatTemplate> chat_;
