@@ -107,7 +107,7 @@ class AdminServer::Connection final : public EpollHandler {
     if (r.state == http::ParseState::Error) {
       const int status = r.status ? r.status : 400;
       // A POST route speaks the API's error format (its clients send API bodies).
-      if (parser_.head_complete() && server_.is_post_route(parser_.request().target))
+      if (server_.is_post_route(parser_.request().target))
         respond({status, "application/json", http::error_body(status, parse_error_code(status), r.reason)}, false);
       else
         respond({status, "text/plain; charset=utf-8", std::string(r.reason) + "\n"}, false);
