@@ -6,7 +6,7 @@
 // critical class alone through ringgate (its unloaded TTFT).
 //
 //   node perf/flow/overload.mjs [--duration S] [--warmup S] [--min-samples N]
-//                               [--critical N] [--sheddable N] [--out FILE.json]
+//                               [--critical N] [--sheddable N] [--headroom N] [--out FILE.json]
 //   RINGGATE_BUILD_DIR=build (default) ; nginx and haproxy from PATH
 //
 // Each row: fresh sims and proxy, --warmup seconds of the same load whose answers are
@@ -21,6 +21,10 @@
 // (default 4 = half the slots) and --sheddable (default 20 = 2.5x the slots). A client that
 // gets 429 waits its Retry-After (capped at 200 ms) before sending again. Numbers depend
 // on the machine: this is a measurement, not a test.
+//
+// --headroom (default 2): ringgate's `sheddableHeadroom`, the slots of each sim's 4 that
+// sheddable requests leave free (2 per sim = the 4 critical clients' worth). With it
+// above 0 a second ringgate row runs without it, to show what it buys.
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,18 +42,19 @@ const MIN_SAMPLES = opt('min-samples', 400);
 const OUT = (() => { const i = args.indexOf('--out'); return i >= 0 ? args[i + 1] : null; })();
 const CRITICAL = opt('critical', 4);
 const SHEDDABLE = opt('sheddable', 20);
+const HEADROOM = opt('headroom', 2);
 const SIM_ARGS = ['--max-num-seqs', '4', '--prefill-overhead-ms', '100', '--prefill-time-per-token-us', '50',
   '--inter-token-latency-ms', '10'];
 const MODEL = 'facebook/opt-125m';
 
-function ringgateConfig(sims) {
+function ringgateConfig(sims, headroom = HEADROOM) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'rg-flow-perf-')), 'ringgate.yaml');
   // maxConcurrency = the sims' max-num-seqs: nothing waits inside a server.
   writeFileSync(file, `apiVersion: ringgate.io/v1
 kind: Gateway
 workers: 2
 pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
-saturationDetector: {queueDepthThreshold: 1, maxConcurrency: 4}
+saturationDetector: {queueDepthThreshold: 1, maxConcurrency: 4, sheddableHeadroom: ${headroom}}
 flowControl:
   enabled: true
   defaultRequestTTL: 10s
@@ -125,8 +130,15 @@ rows.push(await withPool(async (sims) => {
 rows.push(await withPool(async (sims) => {
   const gw = await startGateway(['--config', ringgateConfig(sims)]);
   await sleep(500);
-  try { return await run('ringgate flow control', gw.url, { critical: CRITICAL, sheddable: SHEDDABLE }); } finally { await gw.stop('SIGKILL'); }
+  try { return await run(`ringgate flow control, headroom ${HEADROOM}`, gw.url, { critical: CRITICAL, sheddable: SHEDDABLE }); } finally { await gw.stop('SIGKILL'); }
 }));
+if (HEADROOM > 0) {
+  rows.push(await withPool(async (sims) => {
+    const gw = await startGateway(['--config', ringgateConfig(sims, 0)]);
+    await sleep(500);
+    try { return await run('ringgate flow control, headroom 0', gw.url, { critical: CRITICAL, sheddable: SHEDDABLE }); } finally { await gw.stop('SIGKILL'); }
+  }));
+}
 rows.push(await withPool(async (sims) => {
   const p = await startNginx(sims.map((s) => s.api));
   try { return await run('nginx round-robin', p.url, { critical: CRITICAL, sheddable: SHEDDABLE }); } finally { await p.stop(); }
@@ -141,13 +153,15 @@ console.log(`TTFT ms after ${WARMUP_S} s warm-up, >= ${DURATION_S} s and >= ${MI
   `${CRITICAL} critical + ${SHEDDABLE} sheddable closed-loop clients, 2 sims x 4 seqs`);
 console.log(`${'config'.padEnd(36)} |     s | critical p50      p99     ok   429 other | sheddable p50    p99     ok   429 other`);
 for (const r of rows) console.log(`${r.label.padEnd(36)} | ${String(r.seconds).padStart(5)} | ${fmt(r.critical)} | ${r.sheddable.ok ? fmt(r.sheddable) : ''}`);
-const unloaded = rows[0].critical.p99, rg = rows[1].critical.p99, nginx = rows[2].critical.p99, haproxy = rows[3].critical.p99;
+const byLabel = (prefix) => rows.find((r) => r.label.startsWith(prefix)).critical.p99;
+const unloaded = byLabel('ringgate, critical alone'), rg = byLabel('ringgate flow control'),
+  nginx = byLabel('nginx'), haproxy = byLabel('haproxy');
 const ratios = { vs_unloaded: rg / unloaded, vs_nginx_rr: rg / nginx, vs_haproxy_leastconn: rg / haproxy };
-console.log(`critical p99 ms: ringgate ${rg}, unloaded ${unloaded}, nginx RR ${nginx}, haproxy leastconn ${haproxy}`);
+console.log(`critical p99 ms: ringgate (headroom ${HEADROOM}) ${rg}, unloaded ${unloaded}, nginx RR ${nginx}, haproxy leastconn ${haproxy}`);
 console.log(`  ringgate / unloaded  = ${ratios.vs_unloaded.toFixed(2)} (target <= 2)   ${ratios.vs_unloaded <= 2 ? 'met' : 'NOT met'}`);
 console.log(`  ringgate / nginx RR  = ${ratios.vs_nginx_rr.toFixed(2)} (target <= 0.3) ${ratios.vs_nginx_rr <= 0.3 ? 'met' : 'NOT met'}`);
 console.log(`  ringgate / haproxy leastconn = ${ratios.vs_haproxy_leastconn.toFixed(2)} (for comparison)`);
 if (rows.some((r) => r.critical.other > 0 || (r.sheddable.other ?? 0) > 0)) console.log('note: some answers were neither 200 nor 429 (column "other")');
 if (OUT) writeFileSync(OUT, JSON.stringify({ duration_s: DURATION_S, warmup_s: WARMUP_S, min_samples: MIN_SAMPLES,
-  critical: CRITICAL, sheddable: SHEDDABLE, rows, ratios }, null, 1));
+  critical: CRITICAL, sheddable: SHEDDABLE, headroom: HEADROOM, rows, ratios }, null, 1));
 process.exit(0);

@@ -469,7 +469,8 @@ bool is_header_token(std::string_view name) {
 void read_saturation_detector(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
                               SaturationDetectorConfig& out) {
   auto fields = r.read_map(
-      node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold", "maxConcurrency"});
+      node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold", "maxConcurrency",
+                   "sheddableHeadroom"});
   if (!fields) return;
   with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
     assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
@@ -486,6 +487,15 @@ void read_saturation_detector(YamlFieldReader& r, const YAML::Node& node, const 
   });
   with_field(*fields, path, "maxConcurrency", [&](const YAML::Node& v, const std::string& p) {
     assign(out.max_concurrency, r.read_int(v, p, 0, 1'000'000));
+  });
+  with_field(*fields, path, "sheddableHeadroom", [&](const YAML::Node& v, const std::string& p) {
+    auto headroom = r.read_int(v, p, 0, 1'000'000);
+    // Slots kept free below maxConcurrency: meaningless without it, and at or past it
+    // no sheddable request would ever be sent.
+    if (headroom && *headroom > 0 && (out.max_concurrency == 0 || *headroom >= out.max_concurrency))
+      r.error(v, p, "must be below saturationDetector.maxConcurrency (which must be set)");
+    else
+      assign(out.sheddable_headroom, headroom);
   });
 }
 

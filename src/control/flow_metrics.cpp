@@ -1,5 +1,6 @@
 #include "ringgate/control/flow_metrics.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <string_view>
@@ -105,6 +106,7 @@ sched::EndpointSignals signals_of(const sched::EndpointState& e, const FlowView&
   s.running = e.metrics.all.running;
   s.kv_usage = e.metrics.all.kv_cache_usage;
   s.inflight = view.inflight ? std::max<int64_t>(0, view.inflight->get(e.id)) : 0;
+  s.sheddable_inflight = view.inflight ? std::clamp<int64_t>(view.inflight->get_sheddable(e.id), 0, s.inflight) : 0;
   return s;
 }
 
@@ -204,6 +206,7 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
           std::to_string(view.saturation.queue_depth_threshold) +
           ",\"kvCacheUtilThreshold\":" + std::to_string(view.saturation.kv_cache_util_threshold) +
           ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) +
+          ",\"sheddableHeadroom\":" + std::to_string(view.saturation.sheddable_headroom) +
           ",\"metricsStalenessThresholdMs\":" +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                              view.saturation.metrics_staleness_threshold)
@@ -219,9 +222,12 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
       util::append_json_string(body, e.address.text());
       body += std::string(",\"routable\":") + (e.routable ? "true" : "false") +
               ",\"saturated\":" + (sched::endpoint_saturated(s, view.saturation) ? "true" : "false") +
+              ",\"saturated_for_sheddable\":" +
+              (sched::endpoint_saturated(s, view.saturation, true) ? "true" : "false") +
               ",\"saturation\":" + std::to_string(sched::endpoint_saturation(s, view.saturation)) +
               ",\"estimated_waiting\":" + std::to_string(sched::estimated_waiting(s)) +
-              ",\"inflight\":" + std::to_string(s.inflight) + "}";
+              ",\"inflight\":" + std::to_string(s.inflight) +
+              ",\"sheddable_inflight\":" + std::to_string(s.sheddable_inflight) + "}";
     }
   }
   body += "],\"bands\":[";

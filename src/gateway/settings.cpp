@@ -24,6 +24,16 @@ std::optional<net::Address> to_address(const config::HostPort& hp) {
 // sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
 // only says what the file set (GatewayConfig::file_sets), so a file that sets nothing
 // runs exactly like no file at all.
+sched::SaturationConfig saturation_config(const config::SaturationDetectorConfig& d) {
+  sched::SaturationConfig c;
+  c.queue_depth_threshold = double(d.queue_depth_threshold);
+  c.kv_cache_util_threshold = d.kv_cache_util_threshold;
+  c.metrics_staleness_threshold = std::chrono::duration_cast<sched::Clock::duration>(d.metrics_staleness_threshold);
+  c.max_concurrency = double(d.max_concurrency);
+  c.sheddable_headroom = double(d.sheddable_headroom);
+  return c;
+}
+
 std::string apply_file(const config::ConfigSet& file, Settings& s) {
   const config::GatewayConfig& g = file.gateway;
   auto set = [&g](std::string_view path) { return g.file_sets(path); };
@@ -97,13 +107,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.kv_events = g.kv_events;
   s.prompt_tokenizer = g.scheduler.prefix.hf_tokenizer;
-  if (set("saturationDetector")) {
-    s.scheduler.saturation.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
-    s.scheduler.saturation.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
-    s.scheduler.saturation.max_concurrency = double(g.saturation_detector.max_concurrency);
-    s.scheduler.saturation.metrics_staleness_threshold =
-        clock_duration(g.saturation_detector.metrics_staleness_threshold);
-  }
+  if (set("saturationDetector")) s.scheduler.saturation = saturation_config(g.saturation_detector);
   if (set("scheduler.prefixIndexMemoryBytes")) s.scheduler.prefix_index_bytes = g.scheduler.prefix_index_memory_bytes;
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
@@ -191,12 +195,7 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
     if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
     const config::GatewayConfig& g = file->gateway;
     // Saturation detector and flow control: hot-reloaded with the rest of the rules.
-    sched::SaturationConfig& sat = rules->flow.saturation;
-    sat.queue_depth_threshold = double(g.saturation_detector.queue_depth_threshold);
-    sat.kv_cache_util_threshold = g.saturation_detector.kv_cache_util_threshold;
-    sat.max_concurrency = double(g.saturation_detector.max_concurrency);
-    sat.metrics_staleness_threshold =
-        std::chrono::duration_cast<sched::Clock::duration>(g.saturation_detector.metrics_staleness_threshold);
+    rules->flow.saturation = saturation_config(g.saturation_detector);
     const config::FlowControlConfig& fc = g.flow_control;
     rules->flow.enabled = fc.enabled;
     proxy::FlowLimits& limits = rules->flow.limits;

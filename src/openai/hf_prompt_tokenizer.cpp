@@ -12,23 +12,13 @@ bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 
 util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load(const std::string& dir,
                                                                          std::size_t max_prompt_bytes) {
-  auto tokenizer = tokenize::Tokenizer::load(dir);
-  if (!tokenizer) return util::Error{"tokenizer " + dir + ": " + tokenizer.error().message};
-  std::optional<tokenize::ChatTemplate> chat;
-  std::string chat_error;
-  auto loaded = tokenize::ChatTemplate::load(dir);
-  if (loaded) chat = std::move(loaded.value());
-  else chat_error = loaded.error().message;
-  return std::shared_ptr<HfPromptTokenizer>(
-      new HfPromptTokenizer(std::move(tokenizer.value()), std::move(chat), std::move(chat_error), max_prompt_bytes));
+  auto files = tokenize::ModelFiles::load(dir);
+  if (!files) return util::Error{"tokenizer " + files.error().message};
+  return std::shared_ptr<HfPromptTokenizer>(new HfPromptTokenizer(std::move(files.value()), max_prompt_bytes));
 }
 
-HfPromptTokenizer::HfPromptTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat,
-                                     std::string chat_error, std::size_t max_prompt_bytes)
-    : tokenizer_(std::move(tokenizer)),
-      chat_(std::move(chat)),
-      chat_error_(std::move(chat_error)),
-      max_prompt_bytes_(max_prompt_bytes) {}
+HfPromptTokenizer::HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes)
+    : files_(std::move(files)), max_prompt_bytes_(max_prompt_bytes) {}
 
 std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text.size();
@@ -55,7 +45,7 @@ bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std
   const bool truncated = cut < text.size();
   thread_local std::vector<std::int32_t> scratch;
   scratch.clear();
-  if (!tokenizer_.encode(text.substr(0, cut), add_special, scratch)) {
+  if (!files_.tokenizer.encode(text.substr(0, cut), add_special, scratch)) {
     count(encode_failed_, counted);
     return false;
   }
@@ -82,11 +72,11 @@ bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids
   simdjson::dom::array messages;
   simdjson::dom::element prompt;
   if (doc["messages"].get(messages) == simdjson::SUCCESS) {
-    if (!chat_) {
+    if (!files_.chat) {
       count(template_failed_, counted);
       return false;
     }
-    auto rendered = chat_->render_json(simdjson::minify(messages), true);
+    auto rendered = files_.chat->render_json(simdjson::minify(messages), true);
     if (!rendered) {
       count(template_failed_, counted);
       return false;

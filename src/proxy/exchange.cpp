@@ -384,7 +384,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   endpoint_address_ = decision.address;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
-  env_.router->routed(decision.endpoint_id);
+  env_.router->routed(decision.endpoint_id, sheddable_);
   holds_in_flight_ = true;
   const http::Request& request = *request_;
   const size_t body_length = model_token_.empty()
@@ -485,7 +485,7 @@ void Exchange::on_attempt_failed(FailureKind kind) {
 void Exchange::retry_elsewhere(FailureKind kind) {
   drop_attempt(false, /*keep_body=*/true);
   if (holds_in_flight_) {
-    env_.router->released(endpoint_id_);
+    env_.router->released(endpoint_id_, sheddable_);
     holds_in_flight_ = false;
   }
   if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
@@ -518,7 +518,7 @@ bool Exchange::retry_on_error_status(int status) {
   env_.counters->upstream_retries.add();
   drop_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
   if (holds_in_flight_) {
-    env_.router->released(endpoint_id_);
+    env_.router->released(endpoint_id_, sheddable_);
     holds_in_flight_ = false;
   }
   dispatch(decision);
@@ -593,7 +593,7 @@ void Exchange::client_gone() {
     drop_attempt(false, /*keep_body=*/false);
   }
   if (holds_in_flight_) {
-    env_.router->released(endpoint_id_);
+    env_.router->released(endpoint_id_, sheddable_);
     holds_in_flight_ = false;
   }
   request_timer_.cancel();
@@ -629,7 +629,7 @@ void Exchange::close_out() {
   settle_rate();
   digest_.trim();
   if (holds_in_flight_) {
-    env_.router->released(endpoint_id_);
+    env_.router->released(endpoint_id_, sheddable_);
     holds_in_flight_ = false;
   }
   record();

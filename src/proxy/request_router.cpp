@@ -168,8 +168,8 @@ void RequestRouter::count_attempt(const RouteRequest& request, bool success, uin
   stats_.scheduler_attempts.find_or_add(metrics::attempt_key(success, request.stats_target, endpoint_id, key_scratch_)).add();
 }
 
-void RequestRouter::routed(uint32_t endpoint_id) {
-  shared_.inflight->add(endpoint_id);
+void RequestRouter::routed(uint32_t endpoint_id, bool sheddable) {
+  shared_.inflight->add(endpoint_id, sheddable);
   scheduler_.on_routed(endpoint_id, hashes_);
 }
 

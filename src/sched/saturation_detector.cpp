@@ -6,9 +6,18 @@ namespace ringgate::sched {
 
 double estimated_waiting(const EndpointSignals& s) { return std::max(s.waiting, double(s.inflight) - s.running); }
 
-bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c) {
+bool endpoint_saturated(const EndpointSignals& s, const SaturationConfig& c, bool sheddable) {
   if (!s.fresh || s.metrics_age > c.metrics_staleness_threshold) return true;
-  if (c.max_concurrency > 0 && double(s.inflight) >= c.max_concurrency) return true;
+  if (c.max_concurrency > 0) {
+    // For a sheddable request the headroom counts as taken until non-sheddable
+    // requests in flight there fill it: they use the reserve first.
+    double taken = double(s.inflight);
+    if (sheddable) {
+      const double others = double(s.inflight - s.sheddable_inflight);
+      taken = double(s.sheddable_inflight) + std::max(others, c.sheddable_headroom);
+    }
+    if (taken >= c.max_concurrency) return true;
+  }
   return estimated_waiting(s) >= c.queue_depth_threshold || s.kv_usage >= c.kv_cache_util_threshold;
 }
 

@@ -91,7 +91,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     // Only unsaturated endpoints stay candidates (in their order).
     size_t kept = 0;
     for (size_t i = 0; i < count; ++i)
-      if (!endpoint_saturated(candidates[i], saturation)) candidates[kept++] = candidates[i];
+      if (!endpoint_saturated(candidates[i], saturation, request.sheddable)) candidates[kept++] = candidates[i];
     if (kept == 0) {
       result.status = PickStatus::Saturated;
       return result;
@@ -100,7 +100,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     candidate_count_ = count;
     candidates = std::span<EndpointSignals>(signals_.data(), count);
   } else if (request.sheddable && std::all_of(candidates.begin(), candidates.end(), [&](const EndpointSignals& s) {
-               return endpoint_saturated(s, saturation);
+               return endpoint_saturated(s, saturation, true);
              })) {
     result.status = PickStatus::Saturated;
     return result;

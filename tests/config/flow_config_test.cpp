@@ -41,7 +41,8 @@ TEST_CASE("flow control fields: GAIE's defaults when absent") {
 
 TEST_CASE("flow control fields: every one read") {
   LoadResult r = load_config_text(gateway(R"(
-saturationDetector: {queueDepthThreshold: 2, kvCacheUtilThreshold: 0.5, metricsStalenessThreshold: 150ms, maxConcurrency: 4}
+saturationDetector: {queueDepthThreshold: 2, kvCacheUtilThreshold: 0.5, metricsStalenessThreshold: 150ms, maxConcurrency: 4,
+                    sheddableHeadroom: 2}
 flowControl:
   enabled: true
   maxBytes: 64Mi
@@ -60,6 +61,7 @@ rateLimits: {tenantHeader: X-Tenant, tokensPerMinute: 100000, requestsPerMinute:
   CHECK(g.saturation_detector.kv_cache_util_threshold == doctest::Approx(0.5));
   CHECK(g.saturation_detector.metrics_staleness_threshold == 150ms);
   CHECK(g.saturation_detector.max_concurrency == 4);
+  CHECK(g.saturation_detector.sheddable_headroom == 2);
   CHECK(g.flow_control.enabled);
   CHECK(g.flow_control.max_bytes == 64ull << 20);
   CHECK(g.flow_control.max_requests == 500);
@@ -89,6 +91,10 @@ TEST_CASE("flow control fields: bad values are refused with their path") {
         Bad{"saturationDetector: {metricsStalenessThreshold: 0s}\n", "saturationDetector.metricsStalenessThreshold"},
         Bad{"saturationDetector: {queueDepth: 3}\n", "saturationDetector"},
         Bad{"saturationDetector: {maxConcurrency: -1}\n", "saturationDetector.maxConcurrency"},
+        Bad{"saturationDetector: {sheddableHeadroom: 1}\n", "saturationDetector.sheddableHeadroom"},
+        Bad{"saturationDetector: {maxConcurrency: 4, sheddableHeadroom: 4}\n", "saturationDetector.sheddableHeadroom"},
+        Bad{"saturationDetector: {maxConcurrency: 4, sheddableHeadroom: -1}\n",
+            "saturationDetector.sheddableHeadroom"},
         Bad{"flowControl: {enabled: maybe}\n", "flowControl.enabled"},
         Bad{"flowControl: {defaultRequestTTL: 0s}\n", "flowControl.defaultRequestTTL"},
         Bad{"flowControl: {priorityBands: [{maxRequests: 3}]}\n", "flowControl.priorityBands[0]"},

@@ -109,8 +109,8 @@ struct FakeRouter : RouteService {
     d.message = "no model server is available";
     return d;
   }
-  void routed(uint32_t) override { ++in_flight; }
-  void released(uint32_t) override { --in_flight; }
+  void routed(uint32_t, bool) override { ++in_flight; }
+  void released(uint32_t, bool) override { --in_flight; }
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
 };

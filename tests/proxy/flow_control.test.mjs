@@ -15,6 +15,9 @@
 //   5. Rate limits: a tenant past its tokens-per-minute budget gets 429 with correct
 //      x-ratelimit-* headers and Retry-After; the other tenant is served.
 //   6. A client that disconnects while queued leaves the queue at once.
+//   7. Headroom: with `sheddableHeadroom`, sheddable requests leave slots of a server
+//      free (critical requests in flight fill them first); a critical request arriving
+//      then is dispatched at once.
 // Each test awaits conditions (the gateway's /debug/flow), never a fixed sleep; the
 // assertions count what happened, they do not time it.
 import { test, after } from 'node:test';
@@ -180,6 +183,42 @@ flowControl:
   assert.equal(m.get('llm_d_epp_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",priority="-1"}'), 0);
   assert.equal(m.get('inference_extension_flow_control_request_queue_duration_seconds_count{fairness_id="default-flow",inference_pool="vllm",outcome="RejectedCapacity",priority="-1"}'), full.length);
   assert.ok(m.has('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}'));
+  agent.destroy();
+});
+
+test('sheddableHeadroom: sheddable requests leave slots free, critical ones fill them first and take one at once', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '4', '--inter-token-latency-ms', '50']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '2', '--config', writeConfig([sim], `
+saturationDetector: {maxConcurrency: 4, sheddableHeadroom: 2}
+flowControl: {enabled: true, defaultRequestTTL: 60s}
+`)]);
+  procs.push(gw);
+  await untilRoutable(gw, 1);
+  assert.equal((await debugFlow(gw)).saturation_detector.sheddableHeadroom, 2);
+  const agent = keepAliveAgent(16);
+  const critical = { 'x-gateway-inference-objective': 'critical' };
+  // One critical request of 3 s holds one of the two kept slots.
+  const long = post(agent, gw.url, '/v1/completions', body(60), critical, 30000);
+  await until('the long critical request in flight', async () => band(await debugFlow(gw), 10).dispatched === 1);
+  // Four sheddable requests of 3 s: two run (4 slots - the reserve of 2, which the
+  // critical one is using), two wait in the gateway.
+  const shed = Array.from({ length: 4 }, () =>
+    post(agent, gw.url, '/v1/completions', body(60), { 'x-gateway-inference-objective': 'batch' }, 30000));
+  const settled = await until('2 sheddable dispatched, 2 waiting', async () => {
+    const f = await debugFlow(gw);
+    const b = band(f, -1);
+    return b.dispatched === 2 && b.queued === 2 ? f : null;
+  });
+  assert.equal(settled.endpoints[0].sheddable_inflight, 2);
+  assert.equal(settled.endpoints[0].saturated_for_sheddable, true);
+  assert.equal(settled.endpoints[0].saturated, false);
+  // A second critical request takes the last kept slot while the sheddable ones wait.
+  const short = await post(agent, gw.url, '/v1/completions', body(2), critical, 30000);
+  assert.equal(short.status, 200, short.body);
+  assert.equal(band(await debugFlow(gw), -1).dispatched, 2, 'a sheddable request was dispatched into the headroom (or the first two already ended)');
+  for (const r of [await long, ...await Promise.all(shed)]) assert.equal(r.status, 200, r.body);
+  assert.equal((await debugFlow(gw)).endpoints[0].sheddable_inflight, 0);
   agent.destroy();
 });
 

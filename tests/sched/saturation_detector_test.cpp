@@ -101,3 +101,55 @@ TEST_CASE("saturation detector: maxConcurrency (GAIE's concurrency detector) cou
   c.max_concurrency = 0;  // off
   CHECK_FALSE(endpoint_saturated(fresh(0, 0, 4, 4), c));
 }
+
+TEST_CASE("saturation detector: sheddableHeadroom keeps slots for non-sheddable requests, which fill it first") {
+  SaturationConfig c;
+  c.max_concurrency = 4;
+  c.sheddable_headroom = 2;
+  auto with = [](int64_t sheddable, int64_t others) {
+    EndpointSignals s = fresh(0, 0, sheddable + others, double(sheddable + others));
+    s.sheddable_inflight = sheddable;
+    return s;
+  };
+  CHECK_FALSE(endpoint_saturated(with(1, 0), c, true));
+  CHECK(endpoint_saturated(with(2, 0), c, true));     // 2 of 4 left: kept
+  CHECK_FALSE(endpoint_saturated(with(2, 0), c));     // a critical one still fits
+  CHECK_FALSE(endpoint_saturated(with(1, 1), c, true));  // the critical one took a kept slot
+  CHECK_FALSE(endpoint_saturated(with(0, 2), c, true));  // both kept slots used by critical ones
+  CHECK_FALSE(endpoint_saturated(with(1, 2), c, true));
+  CHECK(endpoint_saturated(with(2, 2), c, true));     // full
+  CHECK(endpoint_saturated(with(0, 4), c, true));
+  CHECK(endpoint_saturated(with(2, 2), c));
+  c.max_concurrency = 0;  // headroom means nothing without the cap
+  CHECK_FALSE(endpoint_saturated(with(3, 0), c, true));
+}
+
+TEST_CASE("scheduler: a sheddable request is held back by the headroom, a critical one is not") {
+  PrefixIndex index{100000, 1024};
+  InflightCounters inflight;
+  inflight.ensure(0);
+  EndpointSnapshot snap(make_pool(1));
+  Scheduler s(SchedulerConfig{}, index, inflight);
+  Rng rng;
+  for (int i = 0; i < 2; ++i) inflight.add(0, /*sheddable=*/true);
+  SaturationConfig c;
+  c.max_concurrency = 4;
+  c.sheddable_headroom = 2;
+  PickRequest r;
+  r.model = "m";
+  r.now = fresh_now();
+  r.hold_when_saturated = true;
+  r.saturation = &c;
+  r.sheddable = true;
+  CHECK(s.pick(snap, r, rng).status == PickStatus::Saturated);
+  r.sheddable = false;
+  CHECK(s.pick(snap, r, rng).ok());
+  c.sheddable_headroom = 0;
+  r.sheddable = true;
+  CHECK(s.pick(snap, r, rng).ok());
+  // Two non-sheddable in flight instead: they use the reserve, a sheddable one fits.
+  c.sheddable_headroom = 2;
+  for (int i = 0; i < 2; ++i) inflight.sub(0, true);
+  for (int i = 0; i < 2; ++i) inflight.add(0);
+  CHECK(s.pick(snap, r, rng).ok());
+}

@@ -170,6 +170,7 @@ struct SaturationDetectorConfig {
   double kv_cache_util_threshold = 0.8;
   nanoseconds metrics_staleness_threshold = milliseconds(200);
   uint32_t max_concurrency = 0;  // GAIE's concurrency-detector maxConcurrency; 0 = off
+  uint32_t sheddable_headroom = 0;  // slots of maxConcurrency sheddable requests leave free
 };
 
 // One priority band's bounds (GAIE's PriorityBandConfig: priority, maxBytes; plus maxRequests).

@@ -22,8 +22,7 @@
 #include <vector>
 
 #include "ringgate/openai/prompt_tokenizer.h"
-#include "ringgate/tokenize/chat_template.h"
-#include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/tokenize/model_files.h"
 #include "ringgate/util/result.h"
 
 namespace ringgate::openai {
@@ -51,21 +50,18 @@ class HfPromptTokenizer final : public PromptTokenizer {
   // Where the prompt text is cut to at most max_bytes (see the header comment).
   static std::size_t cut_point(std::string_view text, std::size_t max_bytes);
 
-  bool has_chat_template() const { return chat_.has_value(); }
-  const std::string& chat_template_error() const { return chat_error_; }
+  bool has_chat_template() const { return files_.chat.has_value(); }
+  const std::string& chat_template_error() const { return files_.chat_error; }
   PromptTokenizerCounts counts() const;
 
  private:
-  HfPromptTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat, std::string chat_error,
-                    std::size_t max_prompt_bytes);
+  HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes);
   bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted) const;
   static void count(std::atomic<uint64_t>& outcome, bool counted) {
     if (counted) outcome.fetch_add(1, std::memory_order_relaxed);
   }
 
-  tokenize::Tokenizer tokenizer_;
-  std::optional<tokenize::ChatTemplate> chat_;
-  std::string chat_error_;
+  tokenize::ModelFiles files_;
   std::size_t max_prompt_bytes_;
   mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
 };

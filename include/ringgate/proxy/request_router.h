@@ -99,9 +99,9 @@ class RequestRouter {
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
   // The request was handed to `endpoint_id` (after route()): count it in flight and
   // remember its prefix there.
-  void routed(uint32_t endpoint_id);
+  void routed(uint32_t endpoint_id, bool sheddable);
   // The request left `endpoint_id` (finished, failed, abandoned).
-  void released(uint32_t endpoint_id) { shared_.inflight->sub(endpoint_id); }
+  void released(uint32_t endpoint_id, bool sheddable) { shared_.inflight->sub(endpoint_id, sheddable); }
   // What requests learn about endpoints (passive health); may be null.
   PassiveHealth* health() const { return shared_.health; }
 

@@ -19,6 +19,7 @@ struct EndpointSignals {
   double running = 0;
   double kv_usage = 0;         // 0..1 (meaningless when stale)
   int64_t inflight = 0;        // this gateway's in-flight requests
+  int64_t sheddable_inflight = 0;  // of which sheddable
   double load = 0;             // waiting (fresh only) + inflight: queue signal and guard input
   uint32_t prefix_blocks = 0;  // leading blocks held (prefix index)
   bool placement = false;      // rendezvous home of an unseen prefix

@@ -1,6 +1,7 @@
 #pragma once
-// Per-endpoint count of requests this gateway has in flight, shared by all
-// workers (relaxed atomics, one cache line per counter to avoid false sharing).
+// Per-endpoint count of requests this gateway has in flight, and how many of them are
+// sheddable (the saturation detector's headroom), shared by all workers (relaxed
+// atomics, one cache line per endpoint to avoid false sharing).
 // Storage is stable: chunks are allocated on demand by the control thread
 // (ensure()) before an endpoint id is published in a snapshot, and never freed
 // or moved while the object lives. Workers call add()/sub()/get() for ids in
@@ -29,29 +30,40 @@ class InflightCounters {
   // Control thread: make `id` addressable. False if id is beyond the limit.
   bool ensure(EndpointId id);
 
-  void add(EndpointId id) {
-    if (auto* c = slot(id)) c->fetch_add(1, std::memory_order_relaxed);
+  void add(EndpointId id, bool sheddable = false) {
+    if (Counter* c = slot(id)) {
+      c->all.fetch_add(1, std::memory_order_relaxed);
+      if (sheddable) c->sheddable.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  void sub(EndpointId id) {
-    if (auto* c = slot(id)) c->fetch_sub(1, std::memory_order_relaxed);
+  void sub(EndpointId id, bool sheddable = false) {
+    if (Counter* c = slot(id)) {
+      c->all.fetch_sub(1, std::memory_order_relaxed);
+      if (sheddable) c->sheddable.fetch_sub(1, std::memory_order_relaxed);
+    }
   }
   int64_t get(EndpointId id) const {
-    auto* c = slot(id);
-    return c ? c->load(std::memory_order_relaxed) : 0;
+    const Counter* c = slot(id);
+    return c ? c->all.load(std::memory_order_relaxed) : 0;
+  }
+  int64_t get_sheddable(EndpointId id) const {
+    const Counter* c = slot(id);
+    return c ? c->sheddable.load(std::memory_order_relaxed) : 0;
   }
 
  private:
   struct alignas(64) Counter {
-    std::atomic<int64_t> value{0};
+    std::atomic<int64_t> all{0};
+    std::atomic<int64_t> sheddable{0};
   };
   struct Chunk {
     Counter counters[kChunkSize];
   };
-  std::atomic<int64_t>* slot(EndpointId id) const {
+  Counter* slot(EndpointId id) const {
     size_t chunk = id / kChunkSize;
     if (chunk >= kMaxChunks) return nullptr;
     Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
-    return c ? &c->counters[id % kChunkSize].value : nullptr;
+    return c ? &c->counters[id % kChunkSize] : nullptr;
   }
   std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
 };

@@ -8,13 +8,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "ringgate/sim/completion_request.h"
-#include "ringgate/tokenize/chat_template.h"
-#include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/tokenize/model_files.h"
 #include "ringgate/util/result.h"
 
 namespace ringgate::sim {
@@ -28,11 +26,9 @@ class ModelTokenizer {
   util::Result<std::vector<uint32_t>> encode(const PromptInput& prompt, Endpoint endpoint) const;
 
  private:
-  ModelTokenizer(tokenize::Tokenizer tokenizer, std::optional<tokenize::ChatTemplate> chat, std::string chat_error);
+  explicit ModelTokenizer(tokenize::ModelFiles files);
 
-  tokenize::Tokenizer tokenizer_;
-  std::optional<tokenize::ChatTemplate> chat_;
-  std::string chat_error_;
+  tokenize::ModelFiles files_;
 };
 
 }  // namespace ringgate::sim
