@@ -286,7 +286,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
           return;
         }
         if (*tokenizer != "sim-bytes") {
-          auto loaded = openai::HfPromptTokenizer::load(*tokenizer, out.prefix.max_tokenize_bytes);
+          auto loaded = openai::HfPromptTokenizer::load_shared(*tokenizer, out.prefix.max_tokenize_bytes);
           if (!loaded) {
             r.error(x, xp, "cannot load the tokenizer (sim-bytes or a directory holding tokenizer.json): " +
                                loaded.error().message);

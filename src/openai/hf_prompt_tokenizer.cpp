@@ -1,9 +1,31 @@
 #include "ringgate/openai/hf_prompt_tokenizer.h"
 
 #include <simdjson.h>
+#include <sys/stat.h>
+
+#include <mutex>
 
 namespace ringgate::openai {
 namespace {
+
+// What identifies a loaded tokenizer: its directory, bound, and both files as they are.
+struct FileStamp {
+  int64_t size = -1, mtime_ns = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+struct LoadKey {
+  std::string dir;
+  std::size_t max_prompt_bytes = 0;
+  FileStamp tokenizer, config;
+  bool operator==(const LoadKey&) const = default;
+};
+
+FileStamp stamp_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {int64_t(st.st_size), int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, uint64_t(st.st_ino)};
+}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -15,6 +37,23 @@ util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load(const s
   auto files = tokenize::ModelFiles::load(dir);
   if (!files) return util::Error{"tokenizer " + files.error().message};
   return std::shared_ptr<HfPromptTokenizer>(new HfPromptTokenizer(std::move(files.value()), max_prompt_bytes));
+}
+
+util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load_shared(const std::string& dir,
+                                                                                std::size_t max_prompt_bytes) {
+  // Entries only point at live tokenizers: at most one per configured directory that
+  // some loaded config still holds (dead ones are dropped on every call).
+  static std::mutex mutex;
+  static std::vector<std::pair<LoadKey, std::weak_ptr<HfPromptTokenizer>>> live;
+  LoadKey key{dir, max_prompt_bytes, stamp_of(dir + "/tokenizer.json"), stamp_of(dir + "/tokenizer_config.json")};
+  std::lock_guard lock(mutex);
+  std::erase_if(live, [](const auto& entry) { return entry.second.expired(); });
+  for (const auto& [k, weak] : live)
+    if (k == key)
+      if (auto alive = weak.lock()) return alive;
+  auto loaded = load(dir, max_prompt_bytes);
+  if (loaded) live.emplace_back(std::move(key), loaded.value());
+  return loaded;
 }
 
 HfPromptTokenizer::HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes)

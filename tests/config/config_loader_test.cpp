@@ -410,6 +410,15 @@ scheduler:
   CHECK(c.gateway.scheduler.prefix.max_tokenize_bytes == 32 * 1024);
   REQUIRE(c.gateway.scheduler.prefix.hf_tokenizer != nullptr);
   CHECK(c.gateway.scheduler.prefix.hf_tokenizer->has_chat_template());
+  // A reload of the same file while the first config lives: the same tokenizer, not
+  // another half second of parsing on the control thread.
+  ConfigSet reloaded = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["127.0.0.1:8000"]}}
+scheduler:
+  scorers: {prefix: {weight: 5, mode: precise, tokenizer: ")" + qwen3 + R"(", maxTokenizeBytes: 32Ki}}
+)");
+  CHECK(reloaded.gateway.scheduler.prefix.hf_tokenizer == c.gateway.scheduler.prefix.hf_tokenizer);
   // sim-bytes loads nothing.
   ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
   CHECK(d.gateway.scheduler.prefix.hf_tokenizer == nullptr);

@@ -6,6 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -145,4 +148,32 @@ TEST_CASE("what the tokenizer cannot read is counted and left to the approximate
   auto missing = HfPromptTokenizer::load("/nonexistent/ringgate-tokenizer", 1024);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message.find("/nonexistent/ringgate-tokenizer") != std::string::npos);
+}
+
+TEST_CASE("load_shared: the same live tokenizer while its directory, bound and files are unchanged") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ringgate-hf-shared-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) fs::copy_file(fs::path(kQwen3) / name, dir / name);
+  auto first = HfPromptTokenizer::load_shared(dir.string(), 4096);
+  REQUIRE(first);
+  auto again = HfPromptTokenizer::load_shared(dir.string(), 4096);
+  REQUIRE(again);
+  CHECK(again.value() == first.value());
+  auto other_bound = HfPromptTokenizer::load_shared(dir.string(), 8192);
+  REQUIRE(other_bound);
+  CHECK(other_bound.value() != first.value());
+  // A changed file is loaded again.
+  fs::last_write_time(dir / "tokenizer_config.json",
+                      fs::last_write_time(dir / "tokenizer_config.json") + std::chrono::seconds(5));
+  auto changed = HfPromptTokenizer::load_shared(dir.string(), 4096);
+  REQUIRE(changed);
+  CHECK(changed.value() != first.value());
+  CHECK(changed.value()->has_chat_template());
+  // A directory without tokenizer.json is an error, every time.
+  fs::remove(dir / "tokenizer.json");
+  CHECK_FALSE(HfPromptTokenizer::load_shared(dir.string(), 4096));
+  CHECK_FALSE(HfPromptTokenizer::load_shared(dir.string(), 4096));
+  fs::remove_all(dir);
 }

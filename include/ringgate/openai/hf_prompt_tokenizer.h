@@ -44,6 +44,13 @@ class HfPromptTokenizer final : public PromptTokenizer {
   // dir/tokenizer.json must load; dir/tokenizer_config.json's chat template is
   // optional (without one, chat requests are scored by the approximate index).
   static util::Result<std::shared_ptr<HfPromptTokenizer>> load(const std::string& dir, std::size_t max_prompt_bytes);
+  // load(), but while a tokenizer loaded from the same directory with the same bound is
+  // alive and its two files are unchanged (size, mtime, inode), that one: a config
+  // reload then costs the control thread nothing here instead of ~0.5 s of parsing
+  // (metrics polls wait meanwhile, and the detector counts stale metrics as
+  // saturated), and the outcome counters carry on across reloads.
+  static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(const std::string& dir,
+                                                                      std::size_t max_prompt_bytes);
 
   bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
 
