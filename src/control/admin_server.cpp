@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "ringgate/http/error_response.h"
 #include "ringgate/http/request_parser.h"
 
 namespace ringgate::control {
@@ -27,6 +28,19 @@ const char* reason(int status) {
     default: return "Status";
   }
 }
+
+// The data path's error codes for a request it could not parse.
+std::string_view parse_error_code(int status) {
+  switch (status) {
+    case 408: return "request_timeout";
+    case 413: return "body_too_large";
+    case 417: return "expectation_failed";
+    case 431: return "headers_too_large";
+    default: return "bad_request";
+  }
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 }  // namespace
 
 class AdminServer::Connection final : public EpollHandler {
@@ -35,9 +49,10 @@ class AdminServer::Connection final : public EpollHandler {
       : server_(server),
         fd_(fd),
         index_(index),
-        parser_(http::RequestLimits{server.limits_.max_request_bytes, server.limits_.max_request_bytes}),
+        parser_(http::RequestLimits{server.limits_.max_request_bytes, server.limits_.max_body_bytes}),
         last_active_(Clock::now()) {}
   ~Connection() {
+    release_input();
     release_output();
     close(fd_);
   }
@@ -71,6 +86,14 @@ class AdminServer::Connection final : public EpollHandler {
       }
       last_active_ = Clock::now();
       if (!parser_.started()) request_started_ = last_active_;
+      // Bodies (POST routes) are the only large input: all of them together are capped.
+      input_counted_ += size_t(n);
+      server_.input_bytes_ += size_t(n);
+      if (server_.input_bytes_ > server_.limits_.max_input_bytes) {
+        release_input();
+        respond({503, "text/plain; charset=utf-8", "admin input queue full, retry\n"}, false);
+        return;
+      }
       if (consume(buf, size_t(n))) return;
     }
   }
@@ -80,8 +103,14 @@ class AdminServer::Connection final : public EpollHandler {
   bool consume(const char* data, size_t len) {
     const http::ParseResult r = parser_.feed(data, len);
     if (r.state == http::ParseState::NeedMore) return false;
+    release_input();  // the request is complete (or refused): its bytes are no longer waiting
     if (r.state == http::ParseState::Error) {
-      respond({r.status ? r.status : 400, "text/plain; charset=utf-8", std::string(r.reason) + "\n"}, false);
+      const int status = r.status ? r.status : 400;
+      // A POST route speaks the API's error format (its clients send API bodies).
+      if (server_.is_post_route(parser_.request().target))
+        respond({status, "application/json", http::error_body(status, parse_error_code(status), r.reason)}, false);
+      else
+        respond({status, "text/plain; charset=utf-8", std::string(r.reason) + "\n"}, false);
       return true;
     }
     // Pipelined bytes after this request wait until its answer is sent (bounded:
@@ -93,11 +122,9 @@ class AdminServer::Connection final : public EpollHandler {
 
   void answer() {
     const http::Request& request = parser_.request();
-    std::string_view url = request.target;
-    std::string_view path = url.substr(0, url.find('?'));
     bool keep = request.keep_alive;
     auto method = request.method;
-    AdminResponse r = server_.dispatch(llhttp_method_name(method), path);
+    AdminResponse r = server_.dispatch(request);
     head_only_ = method == HTTP_HEAD;
     if (!head_only_ && server_.output_bytes_ + r.body.size() > server_.limits_.max_output_bytes) {
       // Slow readers hold too much already: a short answer instead of more memory.
@@ -116,6 +143,11 @@ class AdminServer::Connection final : public EpollHandler {
     counted_ = out_.size();
     server_.output_bytes_ += counted_;
     flush();
+  }
+
+  void release_input() {
+    server_.input_bytes_ -= input_counted_;
+    input_counted_ = 0;
   }
 
   void release_output() {
@@ -162,6 +194,7 @@ class AdminServer::Connection final : public EpollHandler {
   std::string out_;
   size_t sent_ = 0;
   size_t counted_ = 0;  // bytes of out_ counted in server_.output_bytes_
+  size_t input_counted_ = 0;  // bytes of the unfinished request counted in server_.input_bytes_
   bool keep_alive_ = true;
   bool head_only_ = false;
 };
@@ -202,6 +235,12 @@ void AdminServer::sweep(Clock::time_point now) {
 
 void AdminServer::route(std::string path, Route render) { routes_[std::move(path)] = std::move(render); }
 
+void AdminServer::route_post(std::string path, PostRoute handle) { post_routes_[std::move(path)] = std::move(handle); }
+
+bool AdminServer::is_post_route(std::string_view target) const {
+  return post_routes_.count(std::string(path_of(target))) > 0;
+}
+
 void AdminServer::evict_idlest() {
   auto idlest = std::min_element(connections_.begin(), connections_.end(), [](auto& a, auto& b) {
     return a->last_active() < b->last_active();
@@ -225,10 +264,18 @@ void AdminServer::on_event(uint32_t) {
   }
 }
 
-AdminResponse AdminServer::dispatch(std::string_view method, std::string_view path) const {
-  auto it = routes_.find(std::string(path));
+AdminResponse AdminServer::dispatch(const http::Request& request) const {
+  const std::string_view url = request.target;
+  const std::string path(path_of(url));
+  const std::string_view query = path.size() < url.size() ? url.substr(path.size() + 1) : std::string_view();
+  if (auto post = post_routes_.find(path); post != post_routes_.end()) {
+    if (request.method != HTTP_POST) return {405, "text/plain; charset=utf-8", "method not allowed: use POST\n"};
+    return post->second(request, query);
+  }
+  auto it = routes_.find(path);
   if (it == routes_.end()) return {404, "text/plain; charset=utf-8", "not found\n"};
-  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+  if (request.method != HTTP_GET && request.method != HTTP_HEAD)
+    return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   return it->second();
 }
 

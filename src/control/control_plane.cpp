@@ -23,7 +23,7 @@ void ControlPlane::WakeHandler::on_event(uint32_t) {
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)),
-      publisher_(options_.workers + 1),
+      publisher_(options_.workers + 2),  // the workers, the admin pages, the dry-run router
       index_(size_t(1) << 16, size_t(1) << 16, options_.scheduler.prefix_index_bytes),
       exact_(size_t(options_.kv_events.max_blocks_per_endpoint)),
       health_(options_.health),
@@ -37,7 +37,9 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   loop_.add(wake_.fd, EPOLLIN, &wake_);
   if (options_.admin_listen_fd >= 0) {
-    admin_ = std::make_unique<AdminServer>(loop_, options_.admin_listen_fd);
+    AdminLimits limits;
+    limits.max_body_bytes = std::max(limits.max_body_bytes, options_.admin_max_body_bytes);
+    admin_ = std::make_unique<AdminServer>(loop_, options_.admin_listen_fd, limits);
     install_routes();
   }
   if (options_.scheduler.precise_prefix)
@@ -48,6 +50,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
 
 ControlPlane::~ControlPlane() {
   stop();
+  dry_run_.reset();
   reader_.release();
   loop_.remove(wake_.fd);
   close(wake_.fd);
@@ -58,6 +61,15 @@ void ControlPlane::attach_worker(size_t slot, const metrics::WorkerStats* stats,
   if (slot >= worker_stats_.size()) return;
   worker_stats_[slot] = stats;
   worker_counters_[slot] = counters;
+}
+
+void ControlPlane::enable_dry_run(const proxy::RouterShared& router, const proxy::RulesPublisher* rules,
+                                  size_t rules_slot) {
+  if (!admin_) return;
+  dry_run_ = std::make_unique<DryRunPicker>(router, options_.workers + 1, rules, rules_slot);
+  admin_->route_post("/debug/pick", [this](const http::Request& request, std::string_view query) {
+    return dry_run_->pick(request, query);
+  });
 }
 
 void ControlPlane::set_saturation(const sched::SaturationConfig& saturation) {

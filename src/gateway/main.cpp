@@ -167,16 +167,18 @@ int main(int argc, char** argv) {
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
   control_options.metric_names = settings.metric_names;
+  control_options.admin_max_body_bytes = settings.proxy.limits.max_body_bytes;
   if (settings.kubernetes) control_options.pool_namespace = settings.kubernetes->namespace_name;
   if (!settings.access_log_path.empty()) {
     control::AccessLogOpen opened = control::AccessLogWriter::open(settings.access_log_path);
     if (!opened.writer) return fail(opened.error);
     control_options.access_log = std::move(opened.writer);
   }
+  // One reader slot per worker (the worker's index), and one for /debug/pick's dry
+  // runs on the control thread (slot `workers`); declared first, it outlives the control plane.
+  proxy::RulesPublisher rules(settings.workers + 1);
   control::ControlPlane control(control_options);
 
-  // One reader slot per worker (the worker's index).
-  proxy::RulesPublisher rules(settings.workers);
   // The file's rules, later joined by watched InferenceModelRewrite/InferenceObjective objects.
   gateway::RulesSource rules_source(rules, control);
   rules_source.set_file(config);
@@ -211,6 +213,7 @@ int main(int argc, char** argv) {
   context.router.tokenizer = settings.prompt_tokenizer;
   context.rules = &rules;
   context.catalog = &catalog;
+  control.enable_dry_run(context.router, &rules, settings.workers);
 
   // EPP mode (GAIE's Endpoint Picker): no proxy workers; ext-proc gRPC threads decide
   // with the same router, rules, catalog and statistics slots, and the Gateway proxies.

@@ -18,7 +18,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--config", "FILE", "YAML config (Gateway, InferenceModelRewrite, ...); reloaded on SIGHUP and on change"},
     {"--check-config", "FILE", "validate FILE, print every error with its line, exit 0 if valid"},
     {"--listen", "ADDR:PORT", "API listener (default :8080)"},
-    {"--admin", "ADDR:PORT", "admin listener: /metrics /healthz /readyz /debug/endpoints (default :9090)"},
+    {"--admin", "ADDR:PORT", "admin listener: /metrics /healthz /readyz /debug/endpoints, POST /debug/pick (default :9090)"},
     {"--mode", "gateway|epp", "gateway (default): proxy on --listen; epp: GAIE Endpoint Picker over Envoy ext-proc gRPC"},
     {"--epp-listen", "ADDR:PORT", "EPP mode: ext-proc gRPC listener (default :9002)"},
     {"--epp-health-listen", "ADDR:PORT", "EPP mode: grpc.health.v1 listener (default :9003)"},

@@ -78,57 +78,58 @@ std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_
   return cut;
 }
 
-bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids) const {
+bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids,
+                                    bool counted) const {
   const std::size_t cut = cut_point(text, max_prompt_bytes_);
   const bool truncated = cut < text.size();
   thread_local std::vector<std::int32_t> scratch;
   scratch.clear();
   if (!files_.tokenizer.encode(text.substr(0, cut), add_special, scratch)) {
-    encode_failed_.fetch_add(1, std::memory_order_relaxed);
+    count(encode_failed_, counted);
     return false;
   }
   std::size_t keep = scratch.size();
   if (truncated) {
     // Ids just before the cut may differ from the whole prompt's (a merge across it).
     keep = keep > kCutMarginTokens ? keep - kCutMarginTokens : 0;
-    truncated_.fetch_add(1, std::memory_order_relaxed);
+    count(truncated_, counted);
   }
   ids.resize(keep);
   for (std::size_t i = 0; i < keep; ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
-  tokenized_.fetch_add(1, std::memory_order_relaxed);
+  count(tokenized_, counted);
   return !ids.empty();
 }
 
-bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids) const {
+bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool counted) const {
   ids.clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
   if (parser.parse(body.data(), body.size()).get(doc)) {
-    no_prompt_.fetch_add(1, std::memory_order_relaxed);
+    count(no_prompt_, counted);
     return false;
   }
   simdjson::dom::array messages;
   simdjson::dom::element prompt;
   if (doc["messages"].get(messages) == simdjson::SUCCESS) {
     if (!files_.chat) {
-      template_failed_.fetch_add(1, std::memory_order_relaxed);
+      count(template_failed_, counted);
       return false;
     }
     auto rendered = files_.chat->render_json(simdjson::minify(messages), true);
     if (!rendered) {
-      template_failed_.fetch_add(1, std::memory_order_relaxed);
+      count(template_failed_, counted);
       return false;
     }
-    return encode_text(rendered.value(), false, ids);
+    return encode_text(rendered.value(), false, ids, counted);
   }
   if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
     std::string_view s;
     simdjson::dom::array batch;
     if (prompt.get(s) == simdjson::SUCCESS ||
         (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS))
-      return encode_text(s, true, ids);  // a batch: its first prompt
+      return encode_text(s, true, ids, counted);  // a batch: its first prompt
   }
-  no_prompt_.fetch_add(1, std::memory_order_relaxed);
+  count(no_prompt_, counted);
   return false;
 }
 

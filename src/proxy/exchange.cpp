@@ -8,6 +8,7 @@
 #include "ringgate/config/inference_objective.h"
 #include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
+#include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
@@ -230,9 +231,7 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
 // changes, model_token_ (the JSON string token, quotes included) that the forwarded
 // body gets in place of fields_.model_offset/model_length — spliced with an iovec.
 void Exchange::apply_model_rewrite() {
-  std::string_view forced = request_->header(config::model_name_rewrite_header);
-  if (forced.empty()) forced = request_->header(config::model_name_rewrite_header_llmd);
-  const config::RewriteDecision decision = env_.rules->rewrites.pick(fields_.model, env_.rng.next(), forced);
+  const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *request_);
   target_model_.assign(decision.target);
   model_token_.clear();
   if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
@@ -250,11 +249,7 @@ std::string_view Exchange::stats_label(std::string_view model) const {
   return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
 }
 
-std::string_view Exchange::objective_name() const {
-  std::string_view objective = request_->header(config::inference_objective_header);
-  if (objective.empty()) objective = request_->header(config::inference_objective_header_llmd);
-  return objective;
-}
+std::string_view Exchange::objective_name() const { return proxy::objective_name(*request_); }
 
 // The label set of the request (model, target, objective priority, fairness id); it
 // counts as a request only once scheduled (count_scheduled).
@@ -360,9 +355,7 @@ RouteDecision Exchange::route_next() {
     route.chained = true;
   }
   const RequestRules& rules = *env_.rules;
-  if (!rules.session_header.empty()) route.session_id = request_->header(rules.session_header);
-  route.sheddable = rules.sheddable(objective_name());
-  route.saturation = &rules.flow.saturation;
+  add_route_hints(route, *request_, rules);
   // A first dispatch under flow control never goes to a saturated endpoint (it waits
   // instead); a retry goes wherever is left.
   route.hold_when_saturated = attempts_ == 0 && env_.flow != nullptr && rules.flow.enabled;

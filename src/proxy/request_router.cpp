@@ -47,7 +47,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.model = request.model;
   pick.prefix_hashes = hashes_;
   precise_hashes_.clear();
-  if (tokenizer_ && !request.body.empty() && tokenizer_->encode(request.body, token_ids_)) {
+  if (tokenizer_ && !request.body.empty() && tokenizer_->encode(request.body, token_ids_, !request.dry_run)) {
     // vLLM's extra_keys: the adapter's name when the target is a LoRA adapter.
     std::string_view lora;
     const auto serving = snapshot_->endpoints_for(request.model).serving;
@@ -78,7 +78,9 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     const bool screened = exclude_.size() > request.exclude.size();
     pick.exclude = exclude_;
     result = scheduler_.pick(*snapshot_, pick, rng_);
-    for (int lost = 0; result.ok() && !health->claim_trial(result.endpoint, now_ms) && lost < 4; ++lost) {
+    // A dry run claims nothing: it answers what this request would get.
+    for (int lost = 0; result.ok() && !request.dry_run && !health->claim_trial(result.endpoint, now_ms) && lost < 4;
+         ++lost) {
       exclude_.push_back(result.endpoint);  // another request holds its trial
       pick.exclude = exclude_;
       result = scheduler_.pick(*snapshot_, pick, rng_);
@@ -90,10 +92,12 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       result = scheduler_.pick(*snapshot_, pick, rng_);
     }
   }
-  const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
-  stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
   static_assert(sched::kPluginSteps.size() == std::tuple_size_v<decltype(stats_.plugin_duration)>);
-  if (result.scored)
+  if (!request.dry_run) {
+    const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
+    stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
+  }
+  if (result.scored && !request.dry_run)
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
       stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
@@ -143,12 +147,16 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     return decision;
   }
   count_attempt(request, true, result.endpoint);
-  if (request.first_attempt) {  // one prefix lookup per request, as GAIE's prefix plugin records it
+  if (request.first_attempt && !request.dry_run) {  // one prefix lookup per request, as GAIE's prefix plugin records it
     stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
     stats_.prefix_hit_bytes.observe(double(result.matched_blocks) * double(hasher_.block_bytes()),
                                     metrics::kHitBytesBuckets);
   }
   decision.endpoint_id = result.endpoint;
+  decision.reason = result.reason;
+  decision.matched_blocks = result.matched_blocks;
+  decision.total_blocks = result.total_blocks;
+  decision.precise_blocks = uint32_t(precise_hashes_.size());
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
@@ -156,7 +164,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
 }
 
 void RequestRouter::count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id) {
-  if (!request.first_attempt) return;
+  if (!request.first_attempt || request.dry_run) return;
   stats_.scheduler_attempts.find_or_add(metrics::attempt_key(success, request.stats_target, endpoint_id, key_scratch_)).add();
 }
 

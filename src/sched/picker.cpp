@@ -12,10 +12,16 @@ size_t pick_max_score(std::span<const EndpointSignals> candidates, Rng& rng) {
       best = i;
       ties = 1;
     } else if (t >= b - kTie) {
-      // Reservoir sampling: each of the tied candidates ends up chosen
-      // with probability 1/ties.
-      ++ties;
-      if (rng.below(ties) == 0) best = i;
+      const uint64_t r = candidates[i].tie_rank, rb = candidates[best].tie_rank;
+      if (r > rb) {
+        best = i;
+        ties = 1;
+      } else if (r == rb) {
+        // Reservoir sampling: each of the tied candidates ends up chosen
+        // with probability 1/ties.
+        ++ties;
+        if (rng.below(ties) == 0) best = i;
+      }
     }
   }
   return best;

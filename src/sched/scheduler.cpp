@@ -173,6 +173,14 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   const ScorerWeights& w = config_.weights;
   for (EndpointSignals& c : candidates)
     c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
+  if (!request.prefix_hashes.empty()) {
+    // Equal totals (idle pool, a prompt nobody holds) go where the prompt's own key
+    // says, so two gateway replicas agree; the whole prompt's key, not its first
+    // block's, so prompts sharing a system prompt still spread.
+    const uint64_t key = request.prefix_hashes.back();
+    for (EndpointSignals& c : candidates)
+      c.tie_rank = rendezvous_weight(key, snapshot.scoring_view(c.index).address_hash);
+  }
 
   const Clock::time_point t4 = Clock::now();
   const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];

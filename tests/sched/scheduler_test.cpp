@@ -376,3 +376,27 @@ TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events 
   r.precise_hashes = {};
   CHECK(s.pick(snap, r, rng).endpoint == 0);
 }
+
+TEST_CASE("scheduler: equal scores are broken by the prompt's key: two replicas agree, prompts still spread") {
+  // Two replicas: their own index, counters, scheduler and random stream; the same pool.
+  Fixture a(4), b(4);
+  SchedulerConfig config;
+  config.prefix_placement = false;  // no placement bonus: an idle pool ties on every prompt
+  EndpointSnapshot snap(make_pool(4));
+  Scheduler sa(config, a.index, a.inflight), sb(config, b.index, b.inflight);
+  Rng ra(1), rb(999);
+  std::map<EndpointId, int> spread;
+  int agree = 0;
+  const int n = 400;
+  for (int i = 0; i < n; ++i) {
+    const std::vector<uint64_t> h = a.hashes(prompt(i % 4, i));  // 4 shared system prompts
+    const PickResult pa = sa.pick(snap, request(h), ra);
+    const PickResult pb = sb.pick(snap, request(h), rb);
+    REQUIRE(pa.ok());
+    agree += pa.endpoint == pb.endpoint ? 1 : 0;
+    spread[pa.endpoint]++;
+  }
+  CHECK(agree == n);
+  REQUIRE(spread.size() == 4);
+  for (const auto& [endpoint, count] : spread) CHECK(count > n / 8);  // 100 each expected
+}

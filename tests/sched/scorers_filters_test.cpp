@@ -108,6 +108,20 @@ TEST_CASE("picker: the maximum wins; ties are broken uniformly at random") {
   for (int k = 0; k < 3; ++k) CHECK(counts[k] > 800);  // expected 1000 each
 }
 
+TEST_CASE("picker: among equal totals the highest tie rank wins, whatever the random stream") {
+  std::vector<EndpointSignals> tie(3);
+  tie[0].tie_rank = 5;
+  tie[1].tie_rank = 9;
+  tie[2].tie_rank = 7;
+  for (uint64_t seed = 1; seed < 50; ++seed) {
+    Rng rng(seed);
+    CHECK(pick_max_score(tie, rng) == 1);
+  }
+  tie[2].total = 1;  // a higher total still beats any rank
+  Rng rng(3);
+  CHECK(pick_max_score(tie, rng) == 2);
+}
+
 TEST_CASE("filter: routable endpoints serving the model or adapter, minus excluded; in-flight and freshness read") {
   std::vector<EndpointState> v;
   v.push_back(make_endpoint(0, "m", 3, 0.5));

@@ -1,6 +1,7 @@
 #pragma once
-// The admin listener (:9090): GET-only HTTP/1.1 on the control thread, never on the
-// API port. Routes are exact paths bound to functions that render a response.
+// The admin listener (:9090): HTTP/1.1 on the control thread, never on the API port.
+// Routes are exact paths bound to functions that render a response: GET (and HEAD)
+// pages, and POST routes that read the request (/debug/pick).
 //
 // The control thread never waits on an admin client: sockets are non-blocking, each
 // connection holds at most one response, all queued response bytes together are
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "ringgate/control/epoll_loop.h"
+#include "ringgate/http/request_parser.h"
 
 namespace ringgate::control {
 
@@ -28,7 +30,9 @@ struct AdminResponse {
 
 struct AdminLimits {
   size_t max_connections = 4096;
-  size_t max_request_bytes = 16384;       // admin requests are one short GET
+  size_t max_request_bytes = 16384;       // request line + headers (a GET is only that)
+  size_t max_body_bytes = 16384;          // a request body (POST routes): 413 beyond
+  size_t max_input_bytes = 64u << 20;     // unfinished request bytes over all connections: 503 beyond
   size_t max_output_bytes = 64u << 20;    // response bytes queued over all connections
   std::chrono::milliseconds idle_timeout{15000};    // no byte either way for this long: closed
   std::chrono::milliseconds request_timeout{5000};  // first byte of a request → its end
@@ -37,6 +41,8 @@ struct AdminLimits {
 class AdminServer final : public EpollHandler {
  public:
   using Route = std::function<AdminResponse()>;
+  // A POST route: the whole request (headers, body) and the target's query string.
+  using PostRoute = std::function<AdminResponse(const http::Request& request, std::string_view query)>;
   using Clock = std::chrono::steady_clock;
 
   // Takes ownership of a bound, listening, non-blocking socket.
@@ -46,6 +52,7 @@ class AdminServer final : public EpollHandler {
   AdminServer& operator=(const AdminServer&) = delete;
 
   void route(std::string path, Route render);
+  void route_post(std::string path, PostRoute handle);
   void on_event(uint32_t events) override;  // accept
   size_t open_connections() const { return connections_.size(); }
   // Frees connections closed during earlier dispatches and closes the ones past
@@ -58,7 +65,8 @@ class AdminServer final : public EpollHandler {
 
  private:
   friend class Connection;
-  AdminResponse dispatch(std::string_view method, std::string_view path) const;
+  AdminResponse dispatch(const http::Request& request) const;
+  bool is_post_route(std::string_view target) const;
   void closed(Connection* c);
   void evict_idlest();
   void sweep(Clock::time_point now);
@@ -67,9 +75,11 @@ class AdminServer final : public EpollHandler {
   int listen_fd_;
   AdminLimits limits_;
   std::unordered_map<std::string, Route> routes_;
+  std::unordered_map<std::string, PostRoute> post_routes_;
   std::vector<std::unique_ptr<Connection>> connections_;  // a Connection knows its index
   std::vector<std::unique_ptr<Connection>> graveyard_;    // freed outside their own callback
   size_t output_bytes_ = 0;
+  size_t input_bytes_ = 0;  // request bytes received for requests not yet complete
   Clock::time_point next_sweep_{};
   uint64_t evicted_ = 0, timed_out_ = 0;
 };

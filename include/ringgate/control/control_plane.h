@@ -19,6 +19,7 @@
 
 #include "ringgate/control/access_log_writer.h"
 #include "ringgate/control/admin_server.h"
+#include "ringgate/control/dry_run_picker.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epoll_loop.h"
 #include "ringgate/config/gateway_config.h"
@@ -58,6 +59,8 @@ struct ControlPlaneOptions {
   config::KvEventsConfig kv_events;
   // Precise mode's model tokenizer (null: sim-bytes): its outcomes go to /metrics.
   std::shared_ptr<const openai::HfPromptTokenizer> prompt_tokenizer;
+  // The data path's request-body cap: POST /debug/pick takes bodies up to it.
+  size_t admin_max_body_bytes = 16384;
 };
 
 class ControlPlane {
@@ -85,6 +88,10 @@ class ControlPlane {
   // The saturation detector's settings the workers use now (the loaded rules: a reload
   // that changes the thresholds changes what /metrics and /debug/flow report too).
   void set_saturation(const sched::SaturationConfig& saturation);
+  // Before start(): serve POST /debug/pick (a dry-run decision) with a router built
+  // on `router` as the workers' are, reading the rules from `rules` slot `rules_slot`
+  // (one no worker uses). `rules` must outlive this ControlPlane.
+  void enable_dry_run(const proxy::RouterShared& router, const proxy::RulesPublisher* rules, size_t rules_slot);
 
   // Any thread: the pool's new membership (static list, demo servers, or a
   // discovery update). `synced` = discovery has seen the full list at least once.
@@ -174,8 +181,10 @@ class ControlPlane {
   std::array<std::atomic<uint64_t>, 4> kube_rejected_{};
   std::atomic<size_t> routable_{0};
   std::thread thread_;
-  // The control thread's own reader slot (the last one), for rendering admin pages.
+  // The control thread's own reader slot (slot `workers`), for rendering admin pages.
   sched::SnapshotPublisher::Reader reader_;
+  // POST /debug/pick (control thread; its router reads snapshot slot `workers + 1`).
+  std::unique_ptr<DryRunPicker> dry_run_;
   struct WakeHandler final : EpollHandler {
     int fd = -1;
     void on_event(uint32_t) override;

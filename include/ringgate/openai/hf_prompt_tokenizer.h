@@ -52,7 +52,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
   static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(const std::string& dir,
                                                                       std::size_t max_prompt_bytes);
 
-  bool encode(std::string_view body, std::vector<uint32_t>& ids) const override;
+  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
 
   // Where the prompt text is cut to at most max_bytes (see the header comment).
   static std::size_t cut_point(std::string_view text, std::size_t max_bytes);
@@ -63,7 +63,10 @@ class HfPromptTokenizer final : public PromptTokenizer {
 
  private:
   HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes);
-  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids) const;
+  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted) const;
+  static void count(std::atomic<uint64_t>& outcome, bool counted) {
+    if (counted) outcome.fetch_add(1, std::memory_order_relaxed);
+  }
 
   tokenize::ModelFiles files_;
   std::size_t max_prompt_bytes_;

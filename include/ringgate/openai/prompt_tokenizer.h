@@ -18,12 +18,14 @@ class PromptTokenizer {
  public:
   virtual ~PromptTokenizer() = default;
   // Token ids of `body`'s prompt into `ids`; false when it has none this tokenizer knows.
-  virtual bool encode(std::string_view body, std::vector<uint32_t>& ids) const = 0;
+  // `counted`: the outcome goes to the tokenizer's counts (/metrics); a dry-run pick
+  // (/debug/pick) is not a request and passes false.
+  virtual bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const = 0;
 };
 
 class SimByteTokenizer final : public PromptTokenizer {
  public:
-  bool encode(std::string_view body, std::vector<uint32_t>& ids) const override;
+  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
 };
 
 }  // namespace ringgate::openai

@@ -62,6 +62,9 @@ struct RouteRequest {
   // The request's first decision: counted in scheduler_attempts_total (a retry is not
   // a new scheduling attempt of the request).
   bool first_attempt = true;
+  // A dry run (/debug/pick): the same decision, recorded nowhere: no statistics, no
+  // tokenizer outcome, no half-open trial claimed (and the caller never calls routed()).
+  bool dry_run = false;
 };
 
 struct RouteDecision {
@@ -73,6 +76,10 @@ struct RouteDecision {
   std::string_view code;           // on error
   std::string_view message;        // on error
   bool saturated = false;          // every candidate was saturated (status 429)
+  sched::PickReason reason = sched::PickReason::None;
+  uint32_t matched_blocks = 0;     // leading prefix blocks the chosen endpoint holds
+  uint32_t total_blocks = 0;       // prefix blocks of the request (approximate units)
+  uint32_t precise_blocks = 0;     // vLLM block hashes of the prompt (precise mode; 0 = approximate)
 };
 
 class RequestRouter {
@@ -87,6 +94,9 @@ class RequestRouter {
   const sched::EndpointSnapshot* snapshot() const { return snapshot_; }
 
   RouteDecision route(const RouteRequest& request);
+  // Every candidate's signals and scores in the last route() that scored (views die
+  // at the next route()).
+  std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
   // The request was handed to `endpoint_id` (after route()): count it in flight and
   // remember its prefix there.
   void routed(uint32_t endpoint_id, bool sheddable);

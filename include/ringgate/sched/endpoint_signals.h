@@ -24,6 +24,10 @@ struct EndpointSignals {
   uint32_t prefix_blocks = 0;  // leading blocks held (prefix index)
   bool placement = false;      // rendezvous home of an unseen prefix
   bool overloaded = false;     // set by the load guard
+  // Tie-break rank: among equal totals the highest wins. The rendezvous weight of the
+  // request's prefix key and the endpoint's address, so every gateway replica breaks a
+  // tie the same way; 0 for every candidate when the request has no key (random then).
+  uint64_t tie_rank = 0;
   // Scores in [0,1] and the weighted total.
   double queue_score = 0, kv_score = 0, prefix_score = 0, total = 0;
 };

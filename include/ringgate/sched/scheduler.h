@@ -18,7 +18,9 @@
 //   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
 //      (prefix score 1) on the rendezvous endpoint of its first block, unless
 //      that endpoint is overloaded;
-//   6. weighted sum of queue / kv-cache / prefix scores, max wins, random tie-break;
+//   6. weighted sum of queue / kv-cache / prefix scores, max wins; ties go to the
+//      rendezvous winner of the prompt's last prefix hash (the same in every replica;
+//      random only for a prompt shorter than one block);
 //   7. sheddable requests are refused when every candidate is saturated;
 //      with flow control (hold_when_saturated) saturated candidates are left out
 //      before scoring and a request with none left is held.

@@ -1,0 +1,26 @@
+#pragma once
+// What a request's headers and the loaded rules add to its routing: the objective
+// it names, a forced model rewrite, session affinity and sheddability. One place for
+// the data path (Exchange) and the dry-run pick (/debug/pick), so both decide alike.
+#include <cstdint>
+#include <string_view>
+
+#include "ringgate/config/rewrite_table.h"
+#include "ringgate/http/request_parser.h"
+#include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/request_rules.h"
+
+namespace ringgate::proxy {
+
+// x-gateway-inference-objective (or llm-d's spelling); empty = none.
+std::string_view objective_name(const http::Request& request);
+
+// The model the request is routed and forwarded as: the rules' rewrite of `model`
+// (a weighted split draws with `random`), or the target a rewrite header forces.
+config::RewriteDecision pick_model_rewrite(const RequestRules& rules, std::string_view model, uint64_t random,
+                                           const http::Request& request);
+
+// The request's session id, sheddability and the rules' saturation thresholds.
+void add_route_hints(RouteRequest& route, const http::Request& request, const RequestRules& rules);
+
+}  // namespace ringgate::proxy

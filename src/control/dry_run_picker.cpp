@@ -1,0 +1,174 @@
+#include "ringgate/control/dry_run_picker.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "ringgate/http/error_response.h"
+#include "ringgate/proxy/route_hints.h"
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::control {
+namespace {
+
+const proxy::RequestRules kNoRules;
+
+AdminResponse error(int status, std::string_view code, std::string_view message) {
+  return {status, "application/json", http::error_body(status, code, message)};
+}
+
+// The API paths the data path routes (client_connection.cpp): the body decides the
+// route, the path only has to be one of them.
+bool routed_path(std::string_view path) {
+  return path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" ||
+         path == "/v1/responses";
+}
+
+// `path=` of a query string (no percent-decoding: a path has nothing to escape).
+std::string_view query_path(std::string_view query) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair.substr(0, 5) == "path=") return pair.substr(5);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "/v1/completions";
+}
+
+const char* reason_name(sched::PickReason reason) {
+  switch (reason) {
+    case sched::PickReason::Score: return "score";
+    case sched::PickReason::Session: return "session";
+    case sched::PickReason::PrefixPlacement: return "prefix_placement";
+    case sched::PickReason::None: break;
+  }
+  return "none";
+}
+
+// Every digit a double has, so two replicas' answers compare exactly.
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  out += buf;
+}
+
+}  // namespace
+
+DryRunPicker::DryRunPicker(const proxy::RouterShared& shared, size_t snapshot_slot, const proxy::RulesPublisher* rules,
+                           size_t rules_slot)
+    : router_(shared, snapshot_slot, unused_stats_), digest_(shared.prefix_block_bytes) {
+  if (rules) rules_reader_ = rules->reader(rules_slot);
+}
+
+DryRunPicker::~DryRunPicker() { rules_reader_.release(); }
+
+AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view query) {
+  const std::string_view path = query_path(query);
+  if (!routed_path(path))
+    return error(400, "invalid_path", "path= must name /v1/completions, /v1/chat/completions, /v1/embeddings or /v1/responses");
+  router_.refresh();
+  const proxy::RequestRules* rules = rules_reader_.refresh();
+  if (rules == nullptr) rules = &kNoRules;
+
+  // The body as the data path reads it: the scanner and the prefix chain first; a body
+  // the scanner does not understand read whole (which words any error).
+  body_.assign(request.body);
+  openai::BodyReader::pad(body_);
+  digest_.begin(body_.size());
+  digest_.advance(body_);
+  const bool digested = digest_.finish(body_, fields_);
+  if (!digested) {
+    const openai::BodyError bad = body_reader_.read(body_, body_.capacity(), fields_);
+    if (bad.status != 0) return error(bad.status, bad.code, bad.message);
+  }
+  const config::RewriteDecision rewrite = proxy::pick_model_rewrite(*rules, fields_.model, rng_.next(), request);
+  const std::string target(rewrite.target);
+
+  proxy::RouteRequest route;
+  route.model = target;
+  route.stats_target = target;
+  route.prompt_parts = fields_.prompt_parts;
+  route.body = body_;
+  if (digested) {
+    route.prefix_chain = digest_.chain();
+    route.chained = true;
+  }
+  proxy::add_route_hints(route, request, *rules);
+  route.hold_when_saturated = rules->flow.enabled;
+  route.dry_run = true;
+  const proxy::RouteDecision decision = router_.route(route);
+  digest_.trim();
+  const bool held = decision.saturated && route.hold_when_saturated;
+  if (decision.status != 0 && !held) return error(decision.status, decision.code, decision.message);
+
+  std::string out = "{\"path\":";
+  util::append_json_string(out, path);
+  out += ",\"model\":";
+  util::append_json_string(out, fields_.model);
+  out += ",\"target_model\":";
+  util::append_json_string(out, target);
+  out += ",\"endpoint\":";
+  if (held) {
+    out += "null,\"held\":true";  // every candidate saturated: the request would wait in the gateway
+  } else {
+    std::string endpoint(decision.endpoint_host);
+    endpoint += ':';
+    util::append_uint(endpoint, decision.endpoint_port);
+    util::append_json_string(out, endpoint);
+    out += ",\"held\":false";
+  }
+  out += ",\"reason\":";
+  util::append_json_string(out, held ? "saturated" : reason_name(decision.reason));
+  out += ",\"matched_blocks\":";
+  util::append_uint(out, decision.matched_blocks);
+  out += ",\"total_blocks\":";
+  util::append_uint(out, decision.total_blocks);
+  out += ",\"precise_blocks\":";
+  util::append_uint(out, decision.precise_blocks);
+  out += ",\"candidates\":[";
+  const sched::EndpointSnapshot* snapshot = router_.snapshot();
+  bool first = true;
+  for (const sched::EndpointSignals& c : router_.last_candidates()) {
+    if (snapshot == nullptr || c.index >= snapshot->size()) break;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"endpoint\":";
+    util::append_json_string(out, snapshot->at(c.index).address.text());
+    out += ",\"total\":";
+    append_number(out, c.total);
+    out += ",\"queue_score\":";
+    append_number(out, c.queue_score);
+    out += ",\"kv_cache_score\":";
+    append_number(out, c.kv_score);
+    out += ",\"prefix_score\":";
+    append_number(out, c.prefix_score);
+    out += ",\"prefix_blocks\":";
+    util::append_uint(out, c.prefix_blocks);
+    out += ",\"load\":";
+    append_number(out, c.load);
+    out += ",\"inflight\":";
+    util::append_int(out, c.inflight);
+    out += ",\"waiting\":";
+    append_number(out, c.waiting);
+    out += ",\"running\":";
+    append_number(out, c.running);
+    out += ",\"kv_usage\":";
+    append_number(out, c.kv_usage);
+    out += std::string(",\"fresh\":") + (c.fresh ? "true" : "false");
+    out += ",\"metrics_age_ms\":";
+    util::append_int(out, std::chrono::duration_cast<std::chrono::milliseconds>(c.metrics_age).count());
+    out += std::string(",\"placement\":") + (c.placement ? "true" : "false");
+    out += std::string(",\"overloaded\":") + (c.overloaded ? "true" : "false");
+    out += ",\"tie_rank\":\"";  // 64 bits: a string, JSON numbers are doubles
+    util::append_hex(out, c.tie_rank);
+    out += "\"}";
+  }
+  out += "]}\n";
+  return {200, "application/json", std::move(out)};
+}
+
+}  // namespace ringgate::control

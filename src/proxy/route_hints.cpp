@@ -1,0 +1,26 @@
+#include "ringgate/proxy/route_hints.h"
+
+#include "ringgate/config/inference_objective.h"
+
+namespace ringgate::proxy {
+
+std::string_view objective_name(const http::Request& request) {
+  std::string_view objective = request.header(config::inference_objective_header);
+  if (objective.empty()) objective = request.header(config::inference_objective_header_llmd);
+  return objective;
+}
+
+config::RewriteDecision pick_model_rewrite(const RequestRules& rules, std::string_view model, uint64_t random,
+                                           const http::Request& request) {
+  std::string_view forced = request.header(config::model_name_rewrite_header);
+  if (forced.empty()) forced = request.header(config::model_name_rewrite_header_llmd);
+  return rules.rewrites.pick(model, random, forced);
+}
+
+void add_route_hints(RouteRequest& route, const http::Request& request, const RequestRules& rules) {
+  if (!rules.session_header.empty()) route.session_id = request.header(rules.session_header);
+  route.sheddable = rules.sheddable(objective_name(request));
+  route.saturation = &rules.flow.saturation;
+}
+
+}  // namespace ringgate::proxy
