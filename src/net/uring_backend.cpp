@@ -56,6 +56,16 @@ class UringBackend final : public IoBackend {
     io_uring_prep_cancel64(sqe, tag(h, IoOp::Recv), 0);
     io_uring_sqe_set_data64(sqe, tag(h, IoOp::Cancel));
   }
+  void recv_into(int fd, char* buffer, size_t len, IoHandler* h) override {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_recv(sqe, fd, buffer, len, 0);
+    io_uring_sqe_set_data64(sqe, tag(h, IoOp::RecvInto));
+  }
+  void cancel_recv_into(int, IoHandler* h) override {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel64(sqe, tag(h, IoOp::RecvInto), 0);
+    io_uring_sqe_set_data64(sqe, tag(h, IoOp::Cancel));
+  }
   void send(int fd, const void* data, size_t len, IoHandler* h) override {
     io_uring_sqe* sqe = ring_.sqe();
     io_uring_prep_send(sqe, fd, data, len, MSG_NOSIGNAL);
