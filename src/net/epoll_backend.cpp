@@ -44,6 +44,8 @@ struct FdState {
   IoHandler* recv_into = nullptr;  // a receive into the handler's buffer (one completion)
   char* recv_buffer = nullptr;
   size_t recv_len = 0;
+  size_t recv_done = 0;     // wait_all: bytes already in the buffer
+  bool recv_wait_all = false;
   IoHandler* send = nullptr;     // send or sendmsg waiting for room
   IoHandler* connect = nullptr;  // connect in progress
   const void* send_data = nullptr;
@@ -122,11 +124,13 @@ class EpollBackend final : public IoBackend {
     s.recv = nullptr;
     post(h, IoOp::Cancel, 0);
   }
-  void recv_into(int fd, char* buffer, size_t len, IoHandler* h) override {
+  void recv_into(int fd, char* buffer, size_t len, bool wait_all, IoHandler* h) override {
     FdState& s = state(fd);
     s.recv_into = h;
     s.recv_buffer = buffer;
     s.recv_len = len;
+    s.recv_done = 0;
+    s.recv_wait_all = wait_all;
     if (s.readable) enqueue(fd);
   }
   void cancel_recv_into(int fd, IoHandler* h) override {
@@ -390,18 +394,27 @@ class EpollBackend final : public IoBackend {
   // A plain recv() straight into the handler's buffer (no batching: a body of many
   // KB per call, not worth an io_submit's bookkeeping). Posted, not delivered at once:
   // the handler owns the bytes, nothing here reuses them.
+  // wait_all: short reads accumulate until the buffer is full (MSG_WAITALL's meaning),
+  // or the FIN or an error ends it with what came.
   void run_recv_into(int fd, FdState& s) {
-    ssize_t n;
-    do {
-      n = ::recv(fd, s.recv_buffer, s.recv_len, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 && errno == EAGAIN) {
-      s.readable = false;  // the next edge tells
+    for (;;) {
+      ssize_t n;
+      do {
+        n = ::recv(fd, s.recv_buffer + s.recv_done, s.recv_len - s.recv_done, MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && errno == EAGAIN) {
+        s.readable = false;  // the next edge tells
+        return;
+      }
+      if (n > 0) s.recv_done += size_t(n);
+      const bool full = s.recv_done == s.recv_len;
+      if (n > 0 && !full && s.recv_wait_all) continue;  // try again: EAGAIN says when it is empty
+      if (n > 0 && !full && !s.peer_closed) s.readable = false;  // a short read emptied the socket
+      const int32_t res = n < 0 && s.recv_done == 0 ? -errno : int32_t(s.recv_done);
+      post(s.recv_into, IoOp::RecvInto, res);
+      s.recv_into = nullptr;
       return;
     }
-    if (n >= 0 && size_t(n) < s.recv_len && !s.peer_closed) s.readable = false;  // emptied the socket
-    post(s.recv_into, IoOp::RecvInto, n < 0 ? -errno : int32_t(n));
-    s.recv_into = nullptr;
   }
 
   // True when the fd may have more right now (the burst ran out).
