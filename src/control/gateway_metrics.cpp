@@ -95,6 +95,9 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   }
   counter("ringgate_io_uring_multishot_rearms_total", "Multishot operations re-armed after ending.",
           &C::multishot_rearms);
+  counter("ringgate_client_body_direct_receives_total",
+          "Receives of a large request body straight into its own buffer (no copy out of a receive buffer).",
+          &C::direct_body_receives);
   auto plain = [&](const char* name, const char* help, MetricType type, double v) {
     auto f = family(name, help, type);
     if (type == MetricType::Counter) add_counter(f, {}, v);

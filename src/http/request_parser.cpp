@@ -102,8 +102,12 @@ struct RequestCallbacks {
 
   static int on_body(llhttp_t* p, const char* at, size_t len) {
     RequestParser& s = self(p);
-    if (s.request_.body.size() + len > s.limits_.max_body_bytes) return s.fail(413, "request body too large");
-    s.request_.body.append(at, len);
+    BodyBuffer& body = s.request_.body;
+    if (body.size() + len > s.limits_.max_body_bytes) return s.fail(413, "request body too large");
+    // Bytes received straight into the body's spare room (the caller fed the parser
+    // from there) are taken in place: the body's bytes land once.
+    if (body.in_spare(at, len)) body.commit(at, len);
+    else body.append(at, len);
     return 0;
   }
 

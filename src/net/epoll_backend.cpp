@@ -7,6 +7,7 @@
 //     result one completion with more = true;
 //   - multishot recv: one read per ready fd per round, the round's reads in one
 //     io_submit (aio_batch.h), each result one completion with more = true;
+//   - recv into the handler's buffer: one recv() when the fd is ready, one completion;
 //   - send / sendmsg: written once the round's reads are done, in one io_submit;
 //     when the socket has no room, again when it is writable; one completion;
 //   - connect: tried at once, else when writable; one completion;
@@ -40,6 +41,11 @@ constexpr long kTickMs = 100;
 struct FdState {
   IoHandler* accept = nullptr;
   IoHandler* recv = nullptr;
+  IoHandler* recv_into = nullptr;  // a receive into the handler's buffer (one completion)
+  char* recv_buffer = nullptr;
+  size_t recv_len = 0;
+  size_t recv_done = 0;     // wait_all: bytes already in the buffer
+  bool recv_wait_all = false;
   IoHandler* send = nullptr;     // send or sendmsg waiting for room
   IoHandler* connect = nullptr;  // connect in progress
   const void* send_data = nullptr;
@@ -118,6 +124,21 @@ class EpollBackend final : public IoBackend {
     s.recv = nullptr;
     post(h, IoOp::Cancel, 0);
   }
+  void recv_into(int fd, char* buffer, size_t len, bool wait_all, IoHandler* h) override {
+    FdState& s = state(fd);
+    s.recv_into = h;
+    s.recv_buffer = buffer;
+    s.recv_len = len;
+    s.recv_done = 0;
+    s.recv_wait_all = wait_all;
+    if (s.readable) enqueue(fd);
+  }
+  void cancel_recv_into(int fd, IoHandler* h) override {
+    FdState& s = state(fd);
+    if (s.recv_into) post(s.recv_into, IoOp::RecvInto, -ECANCELED);
+    s.recv_into = nullptr;
+    post(h, IoOp::Cancel, 0);
+  }
   // Sends are written when the turn's reads are done (queue_send), not from the
   // handler that submits them: see flush_sends().
   void send(int fd, const void* data, size_t len, IoHandler* h) override {
@@ -146,6 +167,7 @@ class EpollBackend final : public IoBackend {
       FdState& s = fds_[size_t(fd)];
       if (s.accept) post(s.accept, IoOp::Accept, -ECANCELED);
       if (s.recv) post(s.recv, IoOp::Recv, -ECANCELED);
+      if (s.recv_into) post(s.recv_into, IoOp::RecvInto, -ECANCELED);
       if (s.send) post(s.send, s.send_msg ? IoOp::SendMsg : IoOp::Send, -ECANCELED);
       if (s.connect) post(s.connect, IoOp::Connect, -ECANCELED);
       // The fd number is reused after close(): forget everything about it now.
@@ -281,6 +303,7 @@ class EpollBackend final : public IoBackend {
       if (s.writable && s.connect) finish_connect(fd, s);
       if (s.writable && s.send && !s.send_queued) finish_send(fd, s);
       if (s.readable && s.accept) again |= run_accept(fd, s);
+      if (s.readable && s.recv_into) run_recv_into(fd, s);
       if (s.readable && s.recv) {
         if (aio_.usable()) queue_read(fd, s);
         else again |= run_recv(fd, s);
@@ -366,6 +389,32 @@ class EpollBackend final : public IoBackend {
     post(s.send, s.send_msg ? IoOp::SendMsg : IoOp::Send, n < 0 ? -errno : int32_t(n));
     s.send = nullptr;
     s.send_msg = nullptr;
+  }
+
+  // A plain recv() straight into the handler's buffer (no batching: a body of many
+  // KB per call, not worth an io_submit's bookkeeping). Posted, not delivered at once:
+  // the handler owns the bytes, nothing here reuses them.
+  // wait_all: short reads accumulate until the buffer is full (MSG_WAITALL's meaning),
+  // or the FIN or an error ends it with what came.
+  void run_recv_into(int fd, FdState& s) {
+    for (;;) {
+      ssize_t n;
+      do {
+        n = ::recv(fd, s.recv_buffer + s.recv_done, s.recv_len - s.recv_done, MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && errno == EAGAIN) {
+        s.readable = false;  // the next edge tells
+        return;
+      }
+      if (n > 0) s.recv_done += size_t(n);
+      const bool full = s.recv_done == s.recv_len;
+      if (n > 0 && !full && s.recv_wait_all) continue;  // try again: EAGAIN says when it is empty
+      if (n > 0 && !full && !s.peer_closed) s.readable = false;  // a short read emptied the socket
+      const int32_t res = n < 0 && s.recv_done == 0 ? -errno : int32_t(s.recv_done);
+      post(s.recv_into, IoOp::RecvInto, res);
+      s.recv_into = nullptr;
+      return;
+    }
   }
 
   // True when the fd may have more right now (the burst ran out).

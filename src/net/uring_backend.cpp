@@ -56,6 +56,17 @@ class UringBackend final : public IoBackend {
     io_uring_prep_cancel64(sqe, tag(h, IoOp::Recv), 0);
     io_uring_sqe_set_data64(sqe, tag(h, IoOp::Cancel));
   }
+  void recv_into(int fd, char* buffer, size_t len, bool wait_all, IoHandler* h) override {
+    io_uring_sqe* sqe = ring_.sqe();
+    // MSG_WAITALL: the kernel retries short receives itself (no CQE, no new SQE each).
+    io_uring_prep_recv(sqe, fd, buffer, len, wait_all ? MSG_WAITALL : 0);
+    io_uring_sqe_set_data64(sqe, tag(h, IoOp::RecvInto));
+  }
+  void cancel_recv_into(int, IoHandler* h) override {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel64(sqe, tag(h, IoOp::RecvInto), 0);
+    io_uring_sqe_set_data64(sqe, tag(h, IoOp::Cancel));
+  }
   void send(int fd, const void* data, size_t len, IoHandler* h) override {
     io_uring_sqe* sqe = ring_.sqe();
     io_uring_prep_send(sqe, fd, data, len, MSG_NOSIGNAL);

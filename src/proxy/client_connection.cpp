@@ -20,6 +20,20 @@ constexpr size_t kKeepCapacity = 64 * 1024;   // larger input/output buffers go 
 // client sending 200 KB prompts would otherwise regrow it every time); a larger one
 // (a burst of multi-MB bodies) is freed as soon as its request is done.
 constexpr size_t kKeepBodyCapacity = 1024 * 1024;
+// A body with at least this much still to come is received straight into its own
+// buffer (one receive per socket-buffer's worth, no copy out of a 16 KB receive
+// buffer); a smaller rest is not worth switching receives (a cancel and a re-arm).
+constexpr size_t kDirectMinBytes = 32 * 1024;
+// A chunked body (length unknown) goes direct once this much of it has come; each
+// direct receive takes at most kDirectChunkedBytes (framing included), so what a
+// pipelining client sends past the body's end and must be copied out stays small.
+constexpr size_t kDirectChunkedAfter = 16 * 1024;
+constexpr size_t kDirectChunkedBytes = 256 * 1024;
+// A Content-Length body is received in pieces of this size, each complete before its
+// one completion (MSG_WAITALL: the kernel, not the loop, waits for the segments of a
+// piece). Parsing and hashing still follow the body piece by piece, while each is in
+// cache; one receive per segment cost a submission and a poll re-arm each.
+constexpr size_t kDirectPieceBytes = 64 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -52,6 +66,13 @@ ClientConnection::ClientConnection(ClientRuntime& runtime, int fd)
 ClientConnection::~ClientConnection() {
   exchange_.client_gone();  // records the request if one was still running
   rt_.buffered_request_bytes -= accounted_;
+  // Only when the worker tears down a stopped loop can a direct receive still be in
+  // flight: its buffer is left to the kernel (the ring is closed right after), not
+  // freed under it.
+  if (direct_armed_) {
+    rt_.direct_receiving_bytes -= direct_len_;
+    parser_.request().body.abandon();
+  }
   if (prev) prev->next = next;
   else rt_.all = next;
   if (next) next->prev = prev;
@@ -98,14 +119,105 @@ void ClientConnection::set_deadline(Deadline kind) {
 }
 
 void ClientConnection::arm_recv() {
-  if (recv_armed_ || closing_ || !recv_wanted_ || peer_closed_) return;
+  if (closing_ || !recv_wanted_ || peer_closed_ || direct_armed_) return;
+  if (wants_direct()) {
+    if (!recv_armed_) return arm_direct();
+    // The multishot ends first; its final completion comes back here.
+    if (!multishot_stopping_) {
+      multishot_stopping_ = true;
+      rt_.loop->cancel_recv(fd_, this);
+    }
+    return;
+  }
+  if (recv_armed_) return;
   recv_armed_ = true;
   rt_.loop->recv(fd_, this);
 }
 
+// A request's head is in and a large part of its body is still to come, with nothing
+// else buffered: the body can be received in place.
+bool ClientConnection::wants_direct() const {
+  if (phase_ != Phase::Reading || !parser_.head_complete() || in_pos_ != in_.size()) return false;
+  // What direct receives may fill before their completions are seen counts against the
+  // worker's buffered-bytes cap up front; without room, the multishot reads (and the
+  // cap answers 503 as it always did).
+  if (direct_room() < kDirectMinBytes) return false;
+  const http::Request& request = parser_.request();
+  if (request.content_length >= 0) {
+    return size_t(request.content_length) > request.body.size() &&
+           size_t(request.content_length) - request.body.size() >= kDirectMinBytes;
+  }
+  return request.chunked && request.body.size() >= kDirectChunkedAfter;
+}
+
+size_t ClientConnection::direct_room() const {
+  const size_t held = rt_.buffered_request_bytes + rt_.direct_receiving_bytes;
+  return held < rt_.options->max_buffered_body_bytes ? rt_.options->max_buffered_body_bytes - held : 0;
+}
+
+void ClientConnection::arm_direct() {
+  http::Request& request = parser_.request();
+  http::BodyBuffer& body = request.body;
+  size_t want = 0;
+  if (request.content_length >= 0) {
+    // The head reserved the whole body (Content-Length ≤ the body limit); asking for
+    // exactly the rest means no byte of a pipelined request lands in the body's room.
+    want = std::min({size_t(request.content_length) - body.size(), body.spare_capacity(), kDirectPieceBytes});
+  } else {
+    // Chunked: room for the next run of framing and data, never more than the body
+    // limit (plus a run's worth of framing) in all; the parser refuses a body past it.
+    const size_t limit = parser_.max_body_bytes() + kDirectChunkedBytes;
+    if (body.spare_capacity() < kDirectChunkedBytes && body.capacity() < limit) {
+      try {
+        body.reserve(std::min(limit, std::max(body.size() + kDirectChunkedBytes, 2 * body.capacity())));
+      } catch (const std::exception&) {  // no memory for it: the multishot reads on
+      }
+    }
+    want = std::min(body.spare_capacity(), kDirectChunkedBytes);
+  }
+  want = std::min(want, direct_room());
+  if (want == 0) {  // (cannot happen with a reserved body) the multishot reads on
+    recv_armed_ = true;
+    return rt_.loop->recv(fd_, this);
+  }
+  direct_armed_ = true;
+  direct_at_ = body.spare();
+  direct_len_ = want;
+  rt_.direct_receiving_bytes += want;
+  rt_.counters->direct_body_receives.add();
+  // Chunked: the body's end is unknown, so no waiting for a full piece.
+  rt_.loop->recv_into(fd_, direct_at_, want, /*wait_all=*/request.content_length >= 0, this);
+}
+
+void ClientConnection::on_direct_done(int32_t res) {
+  if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) return arm_recv();  // paused, or to be re-armed
+  if (res <= 0) return on_eof();  // the peer's FIN or a socket error, as for the multishot
+  http::Request& request = parser_.request();
+  if (phase_ != Phase::Reading || !parser_.head_complete() || direct_at_ != request.body.spare()) {
+    return close();  // bytes the connection no longer expected (see direct_armed_): cannot happen
+  }
+  rt_.counters->bytes_from_clients.add(uint64_t(res));
+  parsing_ = true;
+  direct_parse_ = true;
+  parse_span(direct_at_, size_t(res));
+  direct_parse_ = false;
+  parsing_ = false;
+  if (closing_) return;
+  // A pipelined request saved from the body's room (chunked only) is read at once
+  // when the request was answered without proxying.
+  if (phase_ == Phase::Reading && in_pos_ != in_.size()) process_input();
+  if (closing_) return;
+  if (phase_ != Phase::Reading && in_.size() - in_pos_ > rt_.options->limits.max_header_bytes + 64 * 1024) pause_recv();
+  account_buffered();
+  if (closing_) return;
+  arm_recv();
+}
+
 void ClientConnection::pause_recv() {
   recv_wanted_ = false;
-  if (recv_armed_ && !closing_) rt_.loop->cancel_recv(fd_, this);
+  if (closing_) return;
+  if (recv_armed_) rt_.loop->cancel_recv(fd_, this);
+  if (direct_armed_) rt_.loop->cancel_recv_into(fd_, this);
 }
 
 void ClientConnection::resume_recv() {
@@ -119,6 +231,12 @@ void ClientConnection::on_completion(const net::Completion& c) {
       if (!c.more) recv_armed_ = false;
       if (!closing_) net::dispatch_recv(c, *this);
       return;
+    case net::IoOp::RecvInto:
+      direct_armed_ = false;
+      rt_.direct_receiving_bytes -= direct_len_;
+      direct_len_ = 0;
+      if (closing_) return;
+      return on_direct_done(c.res);
     case net::IoOp::Send:
       send_in_flight_ = false;
       write_timer_.cancel();
@@ -131,12 +249,15 @@ void ClientConnection::on_completion(const net::Completion& c) {
 
 void ClientConnection::on_recv_stopped(bool ran_dry) {
   if (ran_dry) rt_.counters->enobufs_rearms.add();  // not a connection error: the multishot ran dry
+  const bool switching = multishot_stopping_;       // our own cancel, for the direct receive
+  multishot_stopping_ = false;
   if (closing_ || !recv_wanted_) return;            // closed meanwhile, or paused
-  if (!ran_dry) rt_.counters->multishot_rearms.add();
+  if (!ran_dry && !switching) rt_.counters->multishot_rearms.add();
   arm_recv();
 }
 
 void ClientConnection::on_data(const char* data, size_t len) {
+  if (direct_armed_) return close();  // (cannot happen: the multishot ended before the direct receive began)
   rt_.counters->bytes_from_clients.add(len);
   if (in_pos_ == in_.size()) {
     in_.clear();
@@ -149,6 +270,7 @@ void ClientConnection::on_data(const char* data, size_t len) {
       parsing_ = false;
       if (used < len && phase_ != Phase::Closing && !closing_) in_.append(data + used, len - used);
       if (!closing_) account_buffered();
+      if (!closing_ && wants_direct()) arm_recv();  // a large body follows: receive it in place
       return;
     }
   }
@@ -158,6 +280,7 @@ void ClientConnection::on_data(const char* data, size_t len) {
   // Bounded memory: stop reading a client that sends far ahead of its answers.
   if (phase_ != Phase::Reading && in_.size() - in_pos_ > rt_.options->limits.max_header_bytes + 64 * 1024) pause_recv();
   account_buffered();
+  if (!closing_ && wants_direct()) arm_recv();
 }
 
 void ClientConnection::account_buffered() {
@@ -227,6 +350,13 @@ size_t ClientConnection::parse_span(const char* data, size_t len) {
     const bool was_started = parser_.started();
     const http::ParseResult result = parser_.feed(data + offset, len - offset);
     offset += result.consumed;
+    if (result.state == http::ParseState::Complete && direct_parse_ && offset < len) {
+      // Bytes past the body that landed in its room: a pipelining client's next
+      // request (chunked bodies only). Saved before this request is handled: from
+      // then on the exchange owns the body.
+      in_.append(data + offset, len - offset);
+      len = offset;
+    }
     if (!was_started && parser_.started()) {
       body_digest_started_ = false;
       request_started_ms_ = rt_.loop->now_ms();
@@ -307,8 +437,9 @@ void ClientConnection::exchange_aborted() {
 }
 
 void ClientConnection::release_memory() {
-  std::string& body = parser_.request().body;
-  if (body.capacity() > kKeepBodyCapacity) std::string().swap(body);
+  http::BodyBuffer& body = parser_.request().body;
+  // (Never while a direct receive may still write into it: see direct_armed_.)
+  if (body.capacity() > kKeepBodyCapacity && !direct_armed_) body.release();
   if (in_pos_ == in_.size() && in_.capacity() > kKeepCapacity) {
     std::string().swap(in_);
     in_pos_ = 0;

@@ -342,7 +342,7 @@ RouteDecision Exchange::route_next() {
   if (attempts_ > 0 && !digested_) {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
-    std::string& body = request_->body;
+    const http::BodyBuffer& body = request_->body;
     env_.body_reader.read(body, body.capacity(), fields_);
   }
   RouteRequest route;
@@ -412,11 +412,11 @@ void Exchange::drop_attempt(bool reusable, bool keep_body) {
   UpstreamAttempt* attempt = attempt_;
   attempt_ = nullptr;
   if (attempt == nullptr) return;
-  std::string& body = request_->body;
+  http::BodyBuffer& body = request_->body;
   if (attempt->send_in_flight()) {
     // The kernel may still read the body: the attempt takes its heap block and frees it
     // after the send's last completion; a retry (rare) sends a copy.
-    std::string copy;
+    http::BodyBuffer copy;
     if (keep_body) copy = body;
     attempt->release(false, body);
     body = std::move(copy);

@@ -87,7 +87,7 @@ void UpstreamConnection::close() {
   rt_.loop->retire(this);
 }
 
-void UpstreamConnection::release(bool reusable, std::string& body) {
+void UpstreamConnection::release(bool reusable, http::BodyBuffer& body) {
   listener_ = nullptr;
   if (send_in_flight_) {
     retained_body_ = std::move(body);
@@ -145,7 +145,7 @@ void UpstreamConnection::on_completion(const net::Completion& c) {
       return;
     case net::IoOp::SendMsg:
       send_in_flight_ = false;
-      if (!retained_body_.empty()) std::string().swap(retained_body_);
+      retained_body_.release();
       if (closing_ || listener_ == nullptr) return;
       return on_sent(c.res);
     case net::IoOp::Recv:

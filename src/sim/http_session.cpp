@@ -98,7 +98,7 @@ void HttpSession::parse_pending() {
     http::Request& parsed = parser_.request();
     request_.method = parsed.method;
     request_.path = std::move(parsed.target);
-    request_.body = std::move(parsed.body);
+    request_.body.assign(parsed.body.data(), parsed.body.size());
     request_.return_error.assign(parsed.header("x-return-error"));
     request_.content_type.assign(parsed.header("content-type"));
     request_.request_id.assign(parsed.header("x-request-id"));

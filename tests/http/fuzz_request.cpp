@@ -39,13 +39,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& header : request.headers) {
         if (header.name.find_first_of(" \t:") != std::string::npos) __builtin_trap();
       }
-      std::string& body = parser.request().body;
+      ringgate::http::BodyBuffer& body = parser.request().body;
       ringgate::openai::BodyReader::pad(body);
       ringgate::openai::RequestFields fields;
       reader.read(body, body.capacity(), fields);
       if (fields.model_length) {
         // The model token must lie inside the body and be a quoted string.
-        if (fields.model_offset + fields.model_length > body.size() || body[fields.model_offset] != '"') __builtin_trap();
+        if (fields.model_offset + fields.model_length > body.size() || body.data()[fields.model_offset] != '"') __builtin_trap();
       }
       parser.next();
     }

@@ -345,3 +345,102 @@ TEST_CASE("an allocation failing inside a callback is a parse error, never an ex
     CHECK(parse_all(parser, bytes).state == ParseState::Complete);
   }
 }
+
+namespace {
+
+// Feeds a request as ClientConnection's direct receive does: the head from an ordinary
+// buffer, then each piece of the body written into the body's own spare room (where
+// the kernel would put it) and parsed from there. `cut` is where the body bytes split
+// into two receives. Returns the result of the last feed; `leftover` gets what the
+// parser left unconsumed in the spare room (a pipelined request's bytes).
+ParseResult feed_in_place(RequestParser& parser, std::string_view head, std::string_view rest, size_t cut,
+                          std::string& leftover, const char** block) {
+  ParseResult result = parser.feed(head.data(), head.size());
+  REQUIRE(result.state == ParseState::NeedMore);
+  REQUIRE(parser.head_complete());
+  BodyBuffer& body = parser.request().body;
+  if (body.spare_capacity() < rest.size()) body.reserve(body.size() + rest.size() + 64);  // chunked: room made up front
+  *block = body.data();
+  for (std::string_view piece : {rest.substr(0, cut), rest.substr(cut)}) {
+    if (piece.empty()) continue;
+    REQUIRE(body.spare_capacity() >= piece.size());
+    char* at = body.spare();
+    std::copy(piece.begin(), piece.end(), at);  // "received" straight into the body's room
+    result = parser.feed(at, piece.size());
+    if (result.state != ParseState::NeedMore) {
+      leftover.assign(at + result.consumed, piece.size() - result.consumed);
+      break;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("body bytes received into the body's own room are taken in place, split at every boundary") {
+  std::string payload;
+  for (int i = 0; payload.size() < 300; ++i) payload += "{\"k\":" + std::to_string(i) + "},";
+  const std::string cl_head = "POST /v1/completions HTTP/1.1\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
+  // Chunked: uneven chunks (framing between them is dropped in place), then a trailer.
+  std::string chunked;
+  for (size_t at = 0, n = 1; at < payload.size(); at += n, n = n * 3 % 97 + 1) {
+    const std::string_view part = std::string_view(payload).substr(at, n);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", part.size());
+    chunked += std::string(size) + "\r\n" + std::string(part) + "\r\n";
+  }
+  chunked += "0\r\nX-Trailer: t\r\n\r\n";
+  const std::string te_head = "POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string next = "GET /v1/models HTTP/1.1\r\n\r\n";  // pipelined behind the body
+
+  struct Case {
+    const char* name;
+    const std::string& head;
+    std::string rest;
+  };
+  const Case cases[] = {{"content-length", cl_head, payload}, {"chunked", te_head, chunked},
+                        {"chunked, then a pipelined request", te_head, chunked + next}};
+  for (const Case& c : cases) {
+    for (size_t cut = 0; cut <= c.rest.size(); ++cut) {
+      CAPTURE(std::string(c.name));
+      CAPTURE(cut);
+      RequestParser parser;
+      std::string leftover;
+      const char* block = nullptr;
+      const ParseResult result = feed_in_place(parser, c.head, c.rest, cut, leftover, &block);
+      REQUIRE(result.state == ParseState::Complete);
+      CHECK(parser.request().body == payload);
+      CHECK(parser.request().body.data() == block);  // never regrown: every byte landed in place
+      CHECK(parser.request().header("x-trailer").empty());
+      // What followed the body in the receive that ended it is left where it landed,
+      // for the caller to save (the rest of it comes in a later receive).
+      const bool pipelined = c.rest.size() > chunked.size();
+      const std::string expected = !pipelined ? "" : cut < chunked.size() ? next : next.substr(0, cut - chunked.size());
+      CHECK(leftover == expected);
+    }
+  }
+}
+
+TEST_CASE("BodyBuffer: spare room, commit in place, growth keeps the bytes, release") {
+  BodyBuffer body;
+  CHECK(body.empty());
+  CHECK(body.view().empty());
+  body.append("abc");
+  body.reserve(100);
+  CHECK(body == "abc");
+  CHECK(body.spare_capacity() >= 97);
+  char* at = body.spare() + 5;  // framing at spare()[0..5), then data
+  std::copy_n("xyz", 3, at);
+  CHECK(body.in_spare(at, 3));
+  CHECK_FALSE(body.in_spare(at, body.spare_capacity()));  // past the block
+  body.commit(at, 3);
+  CHECK(body == "abcxyz");
+  body.append(body.view());  // its own bytes, through a regrowth
+  CHECK(body == "abcxyzabcxyz");
+  BodyBuffer moved = std::move(body);
+  CHECK(moved == "abcxyzabcxyz");
+  CHECK(body.capacity() == 0);
+  moved.release();
+  CHECK(moved.capacity() == 0);
+  CHECK(moved.empty());
+}

@@ -35,12 +35,12 @@ struct FakeAttempt : UpstreamAttempt {
   bool released = false;
   bool released_reusable = false;
   bool paused = false;
-  std::string taken_body;  // what release() took while a send was in flight
+  http::BodyBuffer taken_body;  // what release() took while a send was in flight
   std::string sent;        // the request as the iovecs would send it
   AttemptListener* listener = nullptr;
   bool reused() const override { return is_reused; }
   bool send_in_flight() const override { return sending; }
-  void release(bool reusable, std::string& body) override {
+  void release(bool reusable, http::BodyBuffer& body) override {
     released = true;
     released_reusable = reusable;
     if (sending) taken_body = std::move(body);
@@ -475,7 +475,7 @@ TEST_CASE("a send still in flight keeps its body alive; a retry sends a copy") {
   Fixture g;
   g.router.endpoints = 2;
   g.start();
-  const std::string original = g.request.body;
+  const std::string original = g.request.body.str();
   const char* g_block = g.request.body.data();
   REQUIRE(g.attempt(0).sending);  // an early 5xx answer while the body is still going out
   g.attempt(0).listener->on_response_head(g.head(k503));

@@ -30,7 +30,7 @@ struct FakeAttempt : UpstreamAttempt {
   uint32_t endpoint = 0;
   bool reused() const override { return false; }
   bool send_in_flight() const override { return false; }
-  void release(bool, std::string&) override {}
+  void release(bool, http::BodyBuffer&) override {}
   void pause_reading(bool) override {}
 };
 

@@ -85,7 +85,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   // UpstreamAttempt (the Gateway holds the real upstream connection)
   bool reused() const override { return false; }
   bool send_in_flight() const override { return false; }
-  void release(bool, std::string&) override { attempt_open_ = false; }
+  void release(bool, http::BodyBuffer&) override { attempt_open_ = false; }
   void pause_reading(bool) override {}
 
  private:

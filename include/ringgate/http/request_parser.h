@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ringgate/http/body_buffer.h"
 #include "ringgate/http/headers.h"
 
 namespace ringgate::http {
@@ -25,7 +26,7 @@ struct Request {
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   Headers headers;
-  std::string body;
+  BodyBuffer body;  // decoded; may be received in place (BodyBuffer::spare)
   int64_t content_length = -1;  // -1 when absent
   bool chunked = false;
   bool keep_alive = true;
@@ -49,6 +50,10 @@ class RequestParser {
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
+  // `data` may lie in request().body's spare room (a receive straight into the body):
+  // its body bytes are then taken in place (moved down over chunk framing at most),
+  // and bytes past the request's end stay where they are for the caller to save
+  // before it touches the body.
   ParseResult feed(const char* data, size_t len);
   // After Complete: forget the request and accept the next one on the connection.
   void next();

@@ -41,6 +41,14 @@ class IoBackend {
   // Ends the handler's multishot receive (its final completion: -ECANCELED), then
   // posts the cancel's own completion.
   virtual void cancel_recv(int fd, IoHandler* handler) = 0;
+  // One receive of at most len bytes into `buffer` (the handler's own memory, which
+  // must stay put until the final completion); completes with what the socket had, or
+  // with wait_all (MSG_WAITALL) once all len bytes are in (fewer only at the peer's
+  // FIN or an error): one completion per len bytes, however many segments they took.
+  virtual void recv_into(int fd, char* buffer, size_t len, bool wait_all, IoHandler* handler) = 0;
+  // Ends the handler's recv_into (-ECANCELED unless its bytes came first), then posts
+  // the cancel's own completion.
+  virtual void cancel_recv_into(int fd, IoHandler* handler) = 0;
   virtual void send(int fd, const void* data, size_t len, IoHandler* handler) = 0;
   virtual void sendmsg(int fd, const msghdr* msg, IoHandler* handler) = 0;
   virtual void connect(int fd, const sockaddr* address, socklen_t length, IoHandler* handler) = 0;

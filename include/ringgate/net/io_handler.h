@@ -11,7 +11,9 @@
 
 namespace ringgate::net {
 
-enum class IoOp : uint8_t { Accept = 1, Recv = 2, Send = 3, SendMsg = 4, Connect = 5, Cancel = 6 };
+// RecvInto: one receive into the handler's own buffer (not a provided one); its one
+// completion's res counts the bytes written at the start of that buffer (data: null).
+enum class IoOp : uint8_t { Accept = 1, Recv = 2, Send = 3, SendMsg = 4, Connect = 5, Cancel = 6, RecvInto = 7 };
 
 struct Completion {
   IoOp op;

@@ -32,6 +32,13 @@ class Loop {
   void cancel_accept(int fd, IoHandler* h) { submit(h); backend_->cancel_accept(fd, h); }
   void recv(int fd, IoHandler* h) { submit(h); backend_->recv_multishot(fd, h); }
   void cancel_recv(int fd, IoHandler* h) { submit(h); backend_->cancel_recv(fd, h); }
+  // A receive straight into the handler's memory: `buffer` must stay put (not freed,
+  // not reallocated) until its final completion.
+  void recv_into(int fd, char* buffer, size_t len, bool wait_all, IoHandler* h) {
+    submit(h);
+    backend_->recv_into(fd, buffer, len, wait_all, h);
+  }
+  void cancel_recv_into(int fd, IoHandler* h) { submit(h); backend_->cancel_recv_into(fd, h); }
   void send(int fd, const void* data, size_t len, IoHandler* h) { submit(h); backend_->send(fd, data, len, h); }
   // The msghdr, its iovec array and the bytes they name must stay put until the final
   // completion (the io_uring kernel side reads them asynchronously).

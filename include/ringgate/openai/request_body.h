@@ -50,6 +50,8 @@ class BodyReader {
 
   // Makes sure a std::string can be read in place.
   static void pad(std::string& body) { body.reserve(body.size() + kPadding); }
+  template <class Body>  // http::BodyBuffer (openai sits above http but needs only reserve/size)
+  static void pad(Body& body) { body.reserve(body.size() + kPadding); }
 
  private:
   struct Parser;

@@ -28,6 +28,9 @@ struct ClientRuntime {
   size_t clients = 0;
   ClientConnection* all = nullptr;    // every open connection (walked only when draining)
   size_t buffered_request_bytes = 0;  // unfinished request bytes held, all connections
+  // Room promised to direct body receives in flight (the kernel may fill it before any
+  // completion is seen): with buffered_request_bytes, kept under the buffered-bytes cap.
+  size_t direct_receiving_bytes = 0;
 };
 
 class ClientConnection final : public net::IoHandler,
@@ -79,7 +82,13 @@ class ClientConnection final : public net::IoHandler,
   void request_done();
   void submit_send();
   void on_sent(int32_t res);
+  // Arms the receive the connection wants now: the multishot into provided buffers, or,
+  // once a large body's head is in, one receive straight into the body's spare room.
   void arm_recv();
+  bool wants_direct() const;
+  size_t direct_room() const;  // under the worker's buffered-bytes cap
+  void arm_direct();
+  void on_direct_done(int32_t res);
   void pause_recv();
   void resume_recv();
   void set_deadline(Deadline kind);
@@ -110,7 +119,18 @@ class ClientConnection final : public net::IoHandler,
   bool body_digest_started_ = false;  // the exchange is reading this request's body as it arrives
   bool parsing_ = false;       // inside parse_span: it loops on by itself
   bool peer_closed_ = false;   // the client half-closed: answer what it asked, then close
-  bool recv_armed_ = false;
+  bool recv_armed_ = false;      // the multishot receive is in flight
+  bool multishot_stopping_ = false;  // cancelled by us to switch to the direct receive
+  // A receive straight into the request body's spare room is in flight (the body's bytes
+  // land once, no copy out of a receive buffer). While it is, the body's block must not
+  // move or be freed: nothing appends to the body (the parser is only fed from the
+  // receive's own completion), release_memory() keeps the block, and the connection
+  // (which owns parser_ and the body) is deleted only after the receive's final
+  // completion (Loop's deferred deletion).
+  bool direct_armed_ = false;
+  char* direct_at_ = nullptr;   // where it writes: the body's spare() when armed
+  size_t direct_len_ = 0;       // how much it may write (counted in direct_receiving_bytes)
+  bool direct_parse_ = false;   // parse_span is reading bytes that landed in the body's room
   bool recv_wanted_ = true;
   bool send_in_flight_ = false;
   bool closing_ = false;

@@ -75,7 +75,7 @@ class UpstreamAttempt {
   // pool, else closed. `body` is what the attempt's send may still be reading: when a
   // send is in flight the attempt takes it (moved: the heap block the iovecs point
   // into does not move) and frees it after the send's last completion.
-  virtual void release(bool reusable, std::string& body) = 0;
+  virtual void release(bool reusable, http::BodyBuffer& body) = 0;
   // Backpressure from a slow client: stop / resume reading the response.
   virtual void pause_reading(bool paused) = 0;
 };

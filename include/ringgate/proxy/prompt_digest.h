@@ -3,7 +3,8 @@
 // body scanner reads model / stream / prompt text from each new run of bytes and
 // the prompt's prefix chain is hashed from that text at once, so at the end of the
 // body the decision needs no second pass over it (a 200 KB prompt is read once,
-// while it is still in cache from its copy out of the receive buffer). A body the
+// while it is still in cache from its receive: a large body's pieces land in the
+// body itself, see ClientConnection::arm_direct). A body the
 // scanner does not understand is read whole by BodyReader afterwards, as before.
 #include <cstddef>
 #include <cstdint>

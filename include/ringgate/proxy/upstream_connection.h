@@ -53,7 +53,7 @@ class UpstreamConnection final : public net::IoHandler,
   // UpstreamAttempt
   bool reused() const override { return reused_; }
   bool send_in_flight() const override { return send_in_flight_; }
-  void release(bool reusable, std::string& body) override;
+  void release(bool reusable, http::BodyBuffer& body) override;
   void pause_reading(bool paused) override;
 
   void on_completion(const net::Completion& c) override;
@@ -89,7 +89,7 @@ class UpstreamConnection final : public net::IoHandler,
   // the send's final completion (net::Loop deferred deletion).
   std::string head_;
   std::string token_;
-  std::string retained_body_;
+  http::BodyBuffer retained_body_;
   iovec iov_[4]{};
   size_t iov_count_ = 0;
   size_t iov_first_ = 0;

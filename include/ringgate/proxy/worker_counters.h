@@ -31,6 +31,7 @@ struct WorkerCounters {
   Counter streams_broken;         // responses cut after bytes reached the client (ended with an error event)
   Counter enobufs_rearms;         // multishot receives re-armed after running out of buffers
   Counter multishot_rearms;       // multishot ops that ended without error and were re-armed
+  Counter direct_body_receives;   // receives of a large request body straight into its own buffer
   Counter cq_overflows;           // CQ overflow count (from the kernel's counter)
   Counter accept_errors;          // accept failed (EMFILE, ENFILE, ...): each one backs off
   Counter connections_rejected;   // beyond --max-connections: answered 503 and closed
