@@ -19,11 +19,7 @@ std::optional<net::Address> to_address(const config::HostPort& hp) {
   return net::parse_address(text);
 }
 
-// The leaves the file set, over the runtime defaults. The defaults live in one place,
-// the runtime option structs (proxy::ProxyOptions, control::PoolOptions,
-// sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
-// only says what the file set (GatewayConfig::file_sets), so a file that sets nothing
-// runs exactly like no file at all.
+// The file's saturationDetector, as the scheduler (startup) and the rules (reload) take it.
 sched::SaturationConfig saturation_config(const config::SaturationDetectorConfig& d) {
   sched::SaturationConfig c;
   c.queue_depth_threshold = double(d.queue_depth_threshold);
@@ -34,6 +30,11 @@ sched::SaturationConfig saturation_config(const config::SaturationDetectorConfig
   return c;
 }
 
+// The leaves the file set, over the runtime defaults. The defaults live in one place,
+// the runtime option structs (proxy::ProxyOptions, control::PoolOptions,
+// sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
+// only says what the file set (GatewayConfig::file_sets), so a file that sets nothing
+// runs exactly like no file at all.
 std::string apply_file(const config::ConfigSet& file, Settings& s) {
   const config::GatewayConfig& g = file.gateway;
   auto set = [&g](std::string_view path) { return g.file_sets(path); };

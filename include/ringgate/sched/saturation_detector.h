@@ -26,13 +26,14 @@ struct SaturationConfig {
   // request waits inside a server, so a late high-priority request overtakes them all.
   double max_concurrency = 0;
   // With max_concurrency: this many slots of every endpoint are kept for non-sheddable
-  // requests: a sheddable request (negative priority) sees the endpoint saturated once
+  // requests. A sheddable request (negative priority) sees the endpoint saturated once
   // sheddable in flight + max(non-sheddable in flight, headroom) reaches
-  // max_concurrency. Non-sheddable requests fill the reserve first, so with them in
-  // flight sheddable ones lose no more than the headroom. Without it, a critical request arriving while
-  // sheddable ones fill every slot waits for the next completion (with ~0.3 s requests
-  // on 8 slots, p99 ~160 ms of waiting); with headroom ≥ the critical concurrency it
-  // finds a slot at once. A ringgate addition (GAIE has no such knob); 0 = off.
+  // max_concurrency: non-sheddable requests fill the reserve first, so sheddable ones
+  // never lose more than the headroom. Without it, a critical request arriving while
+  // sheddable ones hold every slot waits for the next completion (with ~0.3 s requests
+  // on 8 slots, p99 ~160 ms of waiting); with a headroom of at least the critical
+  // concurrency it finds a slot at once. A ringgate addition (GAIE has no such knob);
+  // 0 = off.
   double sheddable_headroom = 0;
   bool operator==(const SaturationConfig&) const = default;
 };
