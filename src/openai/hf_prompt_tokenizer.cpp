@@ -108,14 +108,14 @@ bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids
     count(no_prompt_, counted);
     return false;
   }
-  simdjson::dom::array messages;
+  simdjson::dom::element messages;
   simdjson::dom::element prompt;
-  if (doc["messages"].get(messages) == simdjson::SUCCESS) {
+  if (doc["messages"].get(messages) == simdjson::SUCCESS && messages.is_array()) {
     if (!files_.chat) {
       count(template_failed_, counted);
       return false;
     }
-    auto rendered = files_.chat->render_json(simdjson::minify(messages), true);
+    auto rendered = files_.chat->render_messages(messages, true);
     if (!rendered) {
       count(template_failed_, counted);
       return false;

@@ -125,14 +125,19 @@ util::Result<std::string> ChatTemplate::render_json(std::string_view messages_js
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(messages_json.data(), messages_json.size()).get(root)) return Error{"messages are not JSON"};
-  if (root.type() != simdjson::dom::element_type::ARRAY) return Error{"messages are not a JSON array"};
-  Value messages;
+  return render_messages(root, add_generation_prompt);
+}
+
+util::Result<std::string> ChatTemplate::render_messages(const simdjson::dom::element& messages,
+                                                        bool add_generation_prompt) const {
+  if (messages.type() != simdjson::dom::element_type::ARRAY) return Error{"messages are not a JSON array"};
+  Value list;
   try {
-    messages = from_json(root);
+    list = from_json(messages);
   } catch (const TemplateError& e) {
     return Error{e.message};
   }
-  return impl_->render(messages, add_generation_prompt);
+  return impl_->render(list, add_generation_prompt);
 }
 
 util::Result<std::string> ChatTemplate::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       bool generation = false;
       if (doc["add_generation_prompt"].get(generation)) generation = false;
       out.clear();
-      auto rendered = chat ? chat.value().render_json(simdjson::minify(messages), generation)
+      auto rendered = chat ? chat.value().render_messages(messages, generation)
                            : ringgate::util::Result<std::string>(chat.error());
       if (rendered) {
         out += "{\"text\":";

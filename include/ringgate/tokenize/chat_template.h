@@ -14,6 +14,10 @@
 
 #include "ringgate/util/result.h"
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace ringgate::tokenize {
 
 // Bounds for a template from a volume and for a conversation from a client.
@@ -37,6 +41,10 @@ class ChatTemplate {
   // messages_json: a JSON array of OpenAI chat messages (role, content as a string
   // or parts, tool_calls …), as found in a request body.
   util::Result<std::string> render_json(std::string_view messages_json, bool add_generation_prompt) const;
+  // The same for a request body already parsed: its "messages" element, read in place
+  // (the gateway's per-request path; a 200 KB conversation is not written out and
+  // parsed again).
+  util::Result<std::string> render_messages(const simdjson::dom::element& messages, bool add_generation_prompt) const;
   util::Result<std::string> render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
 
  private:
