@@ -33,6 +33,21 @@ uint64_t to_ns(Clock::time_point t) {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
+// The first instant after `now` that is a multiple of `interval` on the wall clock
+// (CLOCK_REALTIME), as a steady-clock time. Gateway replicas on synchronised clocks then
+// read every server at the same moments and share one load picture (the shared load
+// signal), instead of each at its own phase of the interval.
+Clock::time_point next_aligned(Clock::time_point now, Clock::duration interval) {
+  const int64_t step = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+  if (step <= 0) return now;
+  const int64_t wall =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  int64_t into = wall % step;
+  if (into < 0) into += step;
+  return now + std::chrono::nanoseconds(step - into);
+}
+
 // Appends `s` unless `seen` has it: linear in the list, however many adapters a page names.
 void add_unique(std::vector<std::string>& v, std::unordered_set<std::string_view>& seen, std::string_view s) {
   if (seen.insert(s).second) v.emplace_back(s);
@@ -182,7 +197,7 @@ void EndpointPool::tick(Clock::time_point now) {
     m->metrics_client->check_deadline(now_ns);
     m->models_client->check_deadline(now_ns);
     if (now >= m->next_scrape && !m->metrics_client->busy()) {
-      m->next_scrape = now + options_.poll_interval;
+      m->next_scrape = next_aligned(now, options_.poll_interval);
       m->metrics_client->start(to_ns(now + options_.scrape_timeout));
     }
     if (now >= m->next_models && !m->models_client->busy()) {
@@ -191,6 +206,16 @@ void EndpointPool::tick(Clock::time_point now) {
       m->models_client->start(to_ns(now + options_.scrape_timeout));
     }
   }
+}
+
+Clock::time_point EndpointPool::next_due() const {
+  Clock::time_point due = Clock::time_point::max();
+  for (const auto& m : members_) {
+    // A poll still running starts its successor when it ends, within that turn.
+    if (!m->metrics_client->busy()) due = std::min(due, m->next_scrape);
+    if (!m->models_client->busy()) due = std::min(due, m->next_models);
+  }
+  return due;
 }
 
 void EndpointPool::on_metrics(Member& m, const GetResult& r) {

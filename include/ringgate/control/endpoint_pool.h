@@ -1,7 +1,7 @@
 #pragma once
 // The control thread's live table of model servers: who is in the pool (from
 // discovery), what each serves (its /v1/models), how loaded it is (its /metrics,
-// polled every poll_interval), and whether it is routable. Turned into an
+// polled every poll_interval, wall-clock aligned), and whether it is routable. Turned into an
 // immutable sched::EndpointSnapshot for the workers after every change.
 // Control thread only.
 #include <chrono>
@@ -73,7 +73,11 @@ class EndpointPool {
   std::vector<sched::EndpointId> take_removed();
 
   // Starts the polls that are due and fails the overdue ones. Call every turn.
+  // Scrapes start at multiples of poll_interval on the wall clock (every replica of
+  // the gateway at the same instants), after the first one.
   void tick(Clock::time_point now);
+  // When the next poll is due (time_point::max() when none): the control loop wakes then.
+  Clock::time_point next_due() const;
 
   // Something changed since the last snapshot was built.
   bool changed() const { return changed_; }
