@@ -33,21 +33,6 @@ uint64_t to_ns(Clock::time_point t) {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
-// The first instant after `now` that is a multiple of `interval` on the wall clock
-// (CLOCK_REALTIME), as a steady-clock time. Gateway replicas on synchronised clocks then
-// read every server at the same moments and share one load picture (the shared load
-// signal), instead of each at its own phase of the interval.
-Clock::time_point next_aligned(Clock::time_point now, Clock::duration interval) {
-  const int64_t step = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
-  if (step <= 0) return now;
-  const int64_t wall =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  int64_t into = wall % step;
-  if (into < 0) into += step;
-  return now + std::chrono::nanoseconds(step - into);
-}
-
 // Appends `s` unless `seen` has it: linear in the list, however many adapters a page names.
 void add_unique(std::vector<std::string>& v, std::unordered_set<std::string_view>& seen, std::string_view s) {
   if (seen.insert(s).second) v.emplace_back(s);
@@ -189,6 +174,16 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
   for (auto& m : members_) by_id_.emplace(m->id, m.get());
 }
 
+Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
+                                    std::chrono::system_clock::time_point wall_now) {
+  const int64_t step = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+  if (step <= 0) return now;
+  const int64_t wall = std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count();
+  int64_t into = wall % step;
+  if (into < 0) into += step;  // a clock before 1970
+  return now + std::chrono::nanoseconds(step - into);
+}
+
 std::vector<sched::EndpointId> EndpointPool::take_removed() { return std::exchange(removed_, {}); }
 
 void EndpointPool::tick(Clock::time_point now) {
@@ -197,7 +192,7 @@ void EndpointPool::tick(Clock::time_point now) {
     m->metrics_client->check_deadline(now_ns);
     m->models_client->check_deadline(now_ns);
     if (now >= m->next_scrape && !m->metrics_client->busy()) {
-      m->next_scrape = next_aligned(now, options_.poll_interval);
+      m->next_scrape = next_wall_aligned(now, options_.poll_interval, std::chrono::system_clock::now());
       m->metrics_client->start(to_ns(now + options_.scrape_timeout));
     }
     if (now >= m->next_models && !m->models_client->busy()) {

@@ -116,6 +116,14 @@ class EndpointPool {
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 
+// The first instant after `now` (steady clock) that falls on a multiple of `interval`
+// on the wall clock (`wall_now` = CLOCK_REALTIME at `now`); `now` itself when interval
+// <= 0. Scrapes start there: gateway replicas on synchronised clocks then read every
+// server at the same moments and share one load picture (the shared load signal),
+// instead of each at its own phase of the interval.
+Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
+                                    std::chrono::system_clock::time_point wall_now);
+
 // Resolves host:port (numeric or a name) to a socket address; false if it cannot.
 bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len);
 
