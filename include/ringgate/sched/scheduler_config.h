@@ -45,7 +45,8 @@ struct SchedulerConfig {
   // are not used for scoring (queue uses local in-flight only, KV score is a
   // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
   std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
-  // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
+  // Load guard: an endpoint whose load (waiting + local in-flight, or the shared
+  // signal's stepped scraped load) exceeds
   // the least-loaded candidate's by more than max((factor - 1) x pool mean,
   // min_excess) loses its prefix / placement / session bonus, so a hot
   // prefix spills to other endpoints instead of queueing.
