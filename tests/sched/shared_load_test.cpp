@@ -70,9 +70,11 @@ int disagreements(LoadSignal signal) {
     mine.ensure(i);
     theirs.ensure(i);
   }
-  for (int i = 0; i < 3; ++i) mine.add(3);  // this replica's own requests at endpoint 3
+  // This replica's own requests: 9 at endpoint 3 (two load steps, were they counted), one
+  // at 0; the other's: 5 at endpoint 1.
+  for (int i = 0; i < 9; ++i) mine.add(3);
   mine.add(0);
-  theirs.add(1);
+  for (int i = 0; i < 5; ++i) theirs.add(1);
   SchedulerConfig config;
   config.load_signal = signal;
   Scheduler a(config, index, mine), b(config, index, theirs);
@@ -150,8 +152,9 @@ TEST_CASE("shared load: scraped waiting + running in coarse steps, KV usage step
 }
 
 TEST_CASE("shared load: a one-step load difference does not outweigh half the prompt cached") {
-  // Endpoint 0 holds the first half of the prompt, 2 waiting and 3 running; endpoint 1 is idle.
-  std::vector<EndpointState> pool{scraped(0, 2, 3, 0.0), scraped(1, 0, 0, 0.0)};
+  // Endpoint 0 holds the first half of the prompt, 2 waiting and 3 running; endpoint 1 is
+  // idle. KV usage 0.1 and 0.2: the same step.
+  std::vector<EndpointState> pool{scraped(0, 2, 3, 0.1), scraped(1, 0, 0, 0.2)};
   EndpointSnapshot snap(std::move(pool));
   PrefixIndex index{100000, 1024};
   PrefixHasher hasher{64};
@@ -169,6 +172,7 @@ TEST_CASE("shared load: a one-step load difference does not outweigh half the pr
   REQUIRE(r.ok());
   CHECK(r.endpoint == 0);
   CHECK(r.matched_blocks > 0);
+  for (const EndpointSignals& c : shared.last_candidates()) CHECK(c.kv_score == 1.0);  // both 0 in steps of 0.25
 
   // The local signal's min-max turns the same gap into a full point: the idle one wins.
   Scheduler local(SchedulerConfig{}, index, inflight);
