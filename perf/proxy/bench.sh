@@ -11,6 +11,10 @@
 #
 #   perf/proxy/bench.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s CONNECTIONS=64 BACKEND=sim|nginx (default: sim)
+#        ROUNDS=1: run every case this many times, interleaved (round r starts at the
+#        r-th case, so no case always follows the same neighbour), and compute the
+#        ratios from each case's median. One run of one case moves ±20% on this VM
+#        (host noise, not the proxy); the median of 5 interleaved rounds does not.
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -36,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source perf/proxy/common.sh
 
 # Starts a binary that prints the listening JSON line; echoes its API port.
 start_listening() {
@@ -52,8 +56,6 @@ start_listening() {
   done
   echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
 }
-
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; cat "$tmp"/*.err >&2; exit 1; }
 
 # --- backend ------------------------------------------------------------------------
 reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
@@ -150,21 +152,6 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 EOF
 
-clk_tck=$(getconf CLK_TCK)
-# A process and its descendants (nginx: master + worker).
-proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
-# user+sys clock ticks of a process tree (threads included: /proc/PID/stat sums them).
-cpu_ticks() {
-  local total=0 p t
-  for p in $(proc_tree "$1"); do
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-    total=$((total + ${t:-0}))
-  done
-  echo "$total"
-}
-# Latency as wrk prints it (1.23ms, 456.00us, 1.2s) → microseconds.
-to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print "" }'; }
-
 # run NAME PORT BODY_FILE CONNECTIONS PROXY_PID ("-" for none)
 #   → "name rps p50 p99 proxy-cpu/req backend-cpu/req errors"
 run() {
@@ -182,32 +169,34 @@ run() {
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
-  per_req() { awk -v t="$1" -v n="$requests" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'; }
-  if [ "$proxy_pid" = - ]; then proxy_us=-; else proxy_us=$(per_req $((p1 - p0))); fi
-  backend_us=$(per_req $((b1 - b0)))
+  if [ "$proxy_pid" = - ]; then proxy_us=-; else proxy_us=$(per_request_us $((p1 - p0)) "$requests"); fi
+  backend_us=$(per_request_us $((b1 - b0)) "$requests")
   printf '%-24s %10s %9s %9s %12s %12s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "$backend_us" "${errors:-ok}"
   echo "$name $rps $(to_us "$p50") $(to_us "$p99") $proxy_us" >>"$tmp/results"
 }
 
-echo "backend: $backend_desc; wrk -t1 -c$connections -d$duration; $(nproc) cores (shared)"
+rounds=${ROUNDS:-1}
+echo "backend: $backend_desc; wrk -t1 -c$connections -d$duration; $(nproc) cores (shared); $rounds round(s)"
 echo "cpu/req: user+sys CPU microseconds per completed request (proxy: its processes; backend: the backend's)"
-printf '%-24s %10s %9s %9s %12s %12s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" "backend-cpu/req" errors
-run direct "$backend_port" "$tmp/small.json" "$connections" -
-run ringgate-1w "$rg1_port" "$tmp/small.json" "$connections" "$rg1_pid"
-[ $epoll = 1 ] && run ringgate-1w-epoll "$rg1e_port" "$tmp/small.json" "$connections" "$rg1e_pid"
-run nginx-1w "$nginx_port" "$tmp/small.json" "$connections" "$nginx_pid"
-run haproxy-1t "$haproxy_port" "$tmp/small.json" "$connections" "$haproxy_pid"
-run ringgate-2w "$rg2_port" "$tmp/small.json" "$connections" "$rg2_pid"
-[ $epoll = 1 ] && run ringgate-2w-epoll "$rg2e_port" "$tmp/small.json" "$connections" "$rg2e_pid"
 big_conns=$((connections < 16 ? connections : 16))
-run direct-200KB "$backend_port" "$tmp/big.json" "$big_conns" -
-run ringgate-1w-200KB "$rg1_port" "$tmp/big.json" "$big_conns" "$rg1_pid"
-[ $epoll = 1 ] && run ringgate-1w-epoll-200KB "$rg1e_port" "$tmp/big.json" "$big_conns" "$rg1e_pid"
-run nginx-1w-200KB "$nginx_port" "$tmp/big.json" "$big_conns" "$nginx_pid"
-run haproxy-1t-200KB "$haproxy_port" "$tmp/big.json" "$big_conns" "$haproxy_pid"
+# NAME PORT BODY CONNECTIONS PROXY_PID, one case per line.
+cases=$(
+  echo "direct $backend_port $tmp/small.json $connections -"
+  echo "ringgate-1w $rg1_port $tmp/small.json $connections $rg1_pid"
+  [ $epoll = 1 ] && echo "ringgate-1w-epoll $rg1e_port $tmp/small.json $connections $rg1e_pid"
+  echo "nginx-1w $nginx_port $tmp/small.json $connections $nginx_pid"
+  echo "haproxy-1t $haproxy_port $tmp/small.json $connections $haproxy_pid"
+  echo "ringgate-2w $rg2_port $tmp/small.json $connections $rg2_pid"
+  [ $epoll = 1 ] && echo "ringgate-2w-epoll $rg2e_port $tmp/small.json $connections $rg2e_pid"
+  echo "direct-200KB $backend_port $tmp/big.json $big_conns -"
+  echo "ringgate-1w-200KB $rg1_port $tmp/big.json $big_conns $rg1_pid"
+  [ $epoll = 1 ] && echo "ringgate-1w-epoll-200KB $rg1e_port $tmp/big.json $big_conns $rg1e_pid"
+  echo "nginx-1w-200KB $nginx_port $tmp/big.json $big_conns $nginx_pid"
+  echo "haproxy-1t-200KB $haproxy_port $tmp/big.json $big_conns $haproxy_pid"
+  true)
+printf '%-24s %10s %9s %9s %12s %12s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" "backend-cpu/req" errors
+run_rounds "$rounds" run <<<"$cases"
 
-# field NAME COLUMN: 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
-field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "-" && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # The best peer (nginx or HAProxy) of a workload for a column: the lowest CPU/req or
 # p99, the highest req/s.

@@ -18,6 +18,7 @@
 #        streamed 64-client run instead)  SIZES="204800 409600" (prompt bytes, 16 clients)
 #        STREAM_CASE=0 (skip the 64-client streamed case)
 #        BASE=PATH (another ringgate binary, e.g. a build of main: "ringgate-base" rows beside)
+#        ROUNDS=1 (every case this many times, interleaved; the summary uses the medians)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -39,8 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; cat "$tmp"/*.err >&2; exit 1; }
+source perf/proxy/common.sh
 
 # --- static backend -------------------------------------------------------------------
 reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
@@ -143,18 +143,6 @@ request = function()
 end
 EOF
 
-clk_tck=$(getconf CLK_TCK)
-proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
-cpu_ticks() {
-  local total=0 p t
-  for p in $(proc_tree "$1"); do
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-    total=$((total + ${t:-0}))
-  done
-  echo "$total"
-}
-to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print "" }'; }
-
 # run NAME PORT PROMPT_BYTES CONNECTIONS STREAM PROXY_PID ("-" for none)
 run() {
   local name=$1 port=$2 bytes=$3 conns=$4 stream=$5 proxy_pid=$6 out
@@ -175,31 +163,33 @@ run() {
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
-  if [ "$proxy_pid" = - ]; then proxy_us=-; else
-    proxy_us=$(awk -v t=$((p1 - p0)) -v n="$requests" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'); fi
+  if [ "$proxy_pid" = - ]; then proxy_us=-; else proxy_us=$(per_request_us $((p1 - p0)) "$requests"); fi
   printf '%-26s %9s %9s %9s %14s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "${errors:-ok}"
   echo "$name $rps $(to_us "$p50") $(to_us "$p99") $proxy_us" >>"$tmp/results"
 }
 
-echo "backend: nginx returning a fixed chat completion; distinct chat prompts; wrk -t1 -d$duration; $(nproc) cores (shared)"
+rounds=${ROUNDS:-1}
+echo "backend: nginx returning a fixed chat completion; distinct chat prompts; wrk -t1 -d$duration; $(nproc) cores (shared); $rounds round(s)"
+# NAME PORT PROMPT_BYTES CONNECTIONS STREAM PROXY_PID, one case per line.
+cases=$(
+  for size in ${SIZES:-204800 409600}; do
+    label=$((size / 1024))KB
+    echo "direct-$label $backend_port $size 16 0 -"
+    echo "ringgate-1w-$label $rg_port $size 16 0 $rg_pid"
+    [ -z "$base_port" ] || echo "ringgate-base-$label $base_port $size 16 0 $base_pid"
+    echo "nginx-1w-$label $nginx_port $size 16 0 $nginx_pid"
+    echo "haproxy-1t-$label $haproxy_port $size 16 0 $haproxy_pid"
+  done
+  if [ "${STREAM_CASE:-1}" = 1 ]; then
+    echo "direct-400KB-stream-c64 $backend_port 409600 64 1 -"
+    echo "ringgate-400KB-stream-c64 $rg_port 409600 64 1 $rg_pid"
+    [ -z "$base_port" ] || echo "ringgate-base-400KB-stream-c64 $base_port 409600 64 1 $base_pid"
+    echo "nginx-400KB-stream-c64 $nginx_port 409600 64 1 $nginx_pid"
+    echo "haproxy-400KB-stream-c64 $haproxy_port 409600 64 1 $haproxy_pid"
+  fi)
 printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" errors
-for size in ${SIZES:-204800 409600}; do
-  label=$((size / 1024))KB
-  run "direct-$label" "$backend_port" $size 16 0 -
-  run "ringgate-1w-$label" "$rg_port" $size 16 0 "$rg_pid"
-  [ -z "$base_port" ] || run "ringgate-base-$label" "$base_port" $size 16 0 "$base_pid"
-  run "nginx-1w-$label" "$nginx_port" $size 16 0 "$nginx_pid"
-  run "haproxy-1t-$label" "$haproxy_port" $size 16 0 "$haproxy_pid"
-done
-if [ "${STREAM_CASE:-1}" = 1 ]; then
-  run "direct-400KB-stream-c64" "$backend_port" 409600 64 1 -
-  run "ringgate-400KB-stream-c64" "$rg_port" 409600 64 1 "$rg_pid"
-  [ -z "$base_port" ] || run "ringgate-base-400KB-stream-c64" "$base_port" 409600 64 1 "$base_pid"
-  run "nginx-400KB-stream-c64" "$nginx_port" 409600 64 1 "$nginx_pid"
-  run "haproxy-400KB-stream-c64" "$haproxy_port" 409600 64 1 "$haproxy_pid"
-fi
+run_rounds "$rounds" run <<<"$cases"
 
-field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 echo
 for size in 200KB 400KB; do
   [ -n "$(field ringgate-1w-$size 5)" ] || continue

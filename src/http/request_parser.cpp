@@ -13,7 +13,15 @@ struct RequestCallbacks {
 
   static int on_message_begin(llhttp_t* p) {
     RequestParser& s = self(p);
+    // A fresh request, but the header list and target keep their storage: on a
+    // keep-alive connection every request would otherwise regrow them (1, 2, 4, 8...).
+    Headers headers = std::move(s.request_.headers);
+    std::string target = std::move(s.request_.target);
+    headers.clear();
+    target.clear();
     s.request_ = Request{};
+    s.request_.headers = std::move(headers);
+    s.request_.target = std::move(target);
     s.started_ = true;
     s.head_complete_ = false;
     s.last_was_value_ = false;

@@ -1,0 +1,55 @@
+# Shared by bench.sh and long_prompt.sh (sourced, after `tmp` is set): ports, the CPU
+# time of a process tree, wrk's latency units, and interleaved rounds with medians.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; cat "$tmp"/*.err >&2; exit 1; }
+
+clk_tck=$(getconf CLK_TCK)
+# A process and its descendants (nginx: master + worker).
+proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
+# user+sys clock ticks of a process tree (threads included: /proc/PID/stat sums them).
+cpu_ticks() {
+  local total=0 p t
+  for p in $(proc_tree "$1"); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+# CPU microseconds per request from a tick difference and a request count.
+per_request_us() { awk -v t="$1" -v n="$2" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'; }
+# Latency as wrk prints it (1.23ms, 456.00us, 1.2s) → microseconds.
+to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print "" }'; }
+
+# run_rounds ROUNDS RUN_FUNCTION < CASES: each line of CASES is the argument list of one
+# RUN_FUNCTION call, which appends "name col2 col3 ..." to $tmp/results. The cases run
+# ROUNDS times, interleaved, round r starting at the r-th case (no case always follows
+# the same neighbour); $tmp/results then holds each case's median per column (of an even
+# count the lower middle; "-" where a case has no value) and $tmp/runs every run.
+run_rounds() {
+  local rounds=$1 fn=$2 cases ncases r c
+  cases=$(cat)
+  ncases=$(wc -l <<<"$cases")
+  : >"$tmp/results"
+  for ((r = 0; r < rounds; r++)); do
+    [ "$rounds" = 1 ] || echo "-- round $((r + 1))"
+    while read -r c; do $fn $c </dev/null; done < <(tail -n +$((r % ncases + 1)) <<<"$cases"; head -n $((r % ncases)) <<<"$cases")
+  done
+  mv "$tmp/results" "$tmp/runs"
+  awk '{ if (!($1 in n)) name[++k] = $1; n[$1]++; cols = NF > cols ? NF : cols; for (c = 2; c <= NF; c++) v[$1, c, n[$1]] = $c }
+    END { for (i = 1; i <= k; i++) { m = name[i]; line = m
+            for (c = 2; c <= cols; c++) { cnt = 0
+              for (j = 1; j <= n[m]; j++) if (v[m, c, j] != "-" && v[m, c, j] != "") a[++cnt] = v[m, c, j] + 0
+              for (x = 2; x <= cnt; x++) for (y = x; y > 1 && a[y - 1] > a[y]; y--) { t = a[y]; a[y] = a[y - 1]; a[y - 1] = t }
+              line = line " " (cnt ? a[int((cnt + 1) / 2)] : "-") }
+            print line } }' "$tmp/runs" >"$tmp/results"
+  if [ "$rounds" != 1 ]; then
+    echo
+    echo "medians over $rounds rounds (req/s, p50 us, p99 us, proxy cpu us/req):"
+    awk '{ printf "%-26s %10s %9s %9s %12s\n", $1, $2, $3, $4, $5 }' "$tmp/results"
+  fi
+}
+
+# field NAME COLUMN (of $tmp/results): 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
+field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
