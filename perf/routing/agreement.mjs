@@ -28,7 +28,7 @@ const HERE = import.meta.dirname;
 const D = {
   duration: 45, warmup: 15, rate: 40, sims: 4, kvBlocks: 400, blockSize: 16, prefillUs: 100, itlMs: 5,
   maxNumSeqs: 8, maxModelLen: 4096, maxTokens: 24, seed: 1, workers: 2, sample: 1, prefixWeight: 3,
-  model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'),
+  model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'), loadSignal: '',
 };
 const HELP = `usage: node perf/routing/agreement.mjs [options]     (loopback only, bounded)
   --duration S --warmup S     measured seconds (dry runs asked) after S s of the same
@@ -38,6 +38,7 @@ const HELP = `usage: node perf/routing/agreement.mjs [options]     (loopback onl
   --sims N --kv-blocks N --block-size N --max-num-seqs N --max-model-len N  [${D.sims} ${D.kvBlocks} ${D.blockSize} ${D.maxNumSeqs} ${D.maxModelLen}]
   --prefill-us US --itl-ms MS --max-tokens N --seed N --workers N            [${D.prefillUs} ${D.itlMs} ${D.maxTokens} ${D.seed} ${D.workers}]
   --prefix-weight W           precise prefix scorer weight (queue, kv-cache: ringgate's defaults) [${D.prefixWeight}]
+  --load-signal MODE          scheduler.loadSignal.mode: local or shared     [precise mode's default: shared]
   --out DIR                   where the JSON goes                            [perf/results]`;
 
 function parse(argv) {
@@ -45,15 +46,16 @@ function parse(argv) {
   const keys = { '--duration': 'duration', '--warmup': 'warmup', '--rate': 'rate', '--sample': 'sample', '--sims': 'sims',
     '--kv-blocks': 'kvBlocks', '--block-size': 'blockSize', '--max-num-seqs': 'maxNumSeqs', '--max-model-len': 'maxModelLen',
     '--prefill-us': 'prefillUs', '--itl-ms': 'itlMs', '--max-tokens': 'maxTokens', '--seed': 'seed', '--workers': 'workers',
-    '--prefix-weight': 'prefixWeight', '--out': 'out' };
+    '--prefix-weight': 'prefixWeight', '--out': 'out', '--load-signal': 'loadSignal' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--help' || argv[i] === '-h') { console.log(HELP); process.exit(0); }
     const k = keys[argv[i]];
     if (!k || i + 1 >= argv.length) throw new Error(`unknown or incomplete option ${argv[i]} (--help)`);
-    o[k] = k === 'out' ? argv[++i] : Number(argv[++i]);
+    o[k] = k === 'out' || k === 'loadSignal' ? argv[++i] : Number(argv[++i]);
   }
   if (!(o.duration > 0 && o.duration + o.warmup <= 150)) throw new Error('need 0 < duration and warmup + duration <= 150 s');
   if (!(o.rate > 0 && o.rate <= 200)) throw new Error('need 0 < rate <= 200');
+  if (!['', 'local', 'shared'].includes(o.loadSignal)) throw new Error('--load-signal: local or shared');
   return o;
 }
 
@@ -68,7 +70,7 @@ kind: Gateway
 pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
 scheduler:
   scorers: {prefix: {weight: ${o.prefixWeight}, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
-kvEvents:
+${o.loadSignal ? `  loadSignal: {mode: ${o.loadSignal}}\n` : ''}kvEvents:
   topic: kv
   endpoints:
 ${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}
@@ -98,7 +100,7 @@ function dryRun(agent, adminUrl, body) {
 // Which of the replicas' inputs differed, candidate by candidate.
 function differences(a, b) {
   const byA = new Map(a.candidates.map((c) => [c.endpoint, c]));
-  const d = { prefix: false, inflight: false, scraped: false, candidates: false, placement: false };
+  const d = { prefix: false, inflight: false, scraped: false, scored: false, candidates: false, placement: false };
   if (a.candidates.length !== b.candidates.length) d.candidates = true;
   for (const cb of b.candidates) {
     const ca = byA.get(cb.endpoint);
@@ -107,6 +109,8 @@ function differences(a, b) {
     if (ca.inflight !== cb.inflight) d.inflight = true;
     if (ca.waiting !== cb.waiting || ca.running !== cb.running || ca.kv_usage !== cb.kv_usage || ca.fresh !== cb.fresh) d.scraped = true;
     if (ca.placement !== cb.placement) d.placement = true;
+    // What the scores were computed from: the load (stepped when shared) and the KV score.
+    if (ca.load !== cb.load || ca.queue_score !== cb.queue_score || ca.kv_cache_score !== cb.kv_cache_score) d.scored = true;
   }
   return d;
 }
@@ -177,6 +181,7 @@ async function main() {
     while (inflight.size) await Promise.all([...inflight]);
     agent.destroy();
     adminAgent.destroy();
+    const replicasSignal = (await (await fetch(`${replicas[0].adminUrl}/debug/endpoints`)).json()).load_signal?.mode ?? '?';
     const sources = await Promise.all(replicas.map(async (g) => (await (await fetch(`${g.adminUrl}/debug/endpoints`)).json())
       .endpoints.map((e) => `${e.address}=${e.prefix_source?.source}`).join(' ')));
 
@@ -185,16 +190,17 @@ async function main() {
     const agree = both.filter((x) => x.picks[0].json.endpoint === x.picks[1].json.endpoint);
     const own = both.filter((x) => x.picks[x.replica].json.endpoint === x.dest);  // the replica then sent it where its dry run said
     const causes = { prefix_only: 0, load_only: 0, prefix_and_load: 0, tie_only: 0, none: 0 };
-    const detail = { prefix: 0, inflight: 0, scraped: 0, placement: 0, candidates: 0, tie: 0 };
-    const inputsDiffered = { prefix: 0, load: 0 };
+    const detail = { prefix: 0, inflight: 0, scraped: 0, scored: 0, placement: 0, candidates: 0, tie: 0 };
+    const inputsDiffered = { prefix: 0, load: 0, scored: 0 };
     for (const x of both) {
       const [a, b] = x.picks.map((p) => p.json);
       const d = differences(a, b);
       if (d.prefix) inputsDiffered.prefix++;
       if (d.inflight || d.scraped) inputsDiffered.load++;
+      if (d.scored) inputsDiffered.scored++;
       if (a.endpoint === b.endpoint) continue;
       const t = tie(a) || tie(b);
-      for (const k of ['prefix', 'inflight', 'scraped', 'placement', 'candidates']) if (d[k]) detail[k]++;
+      for (const k of ['prefix', 'inflight', 'scraped', 'scored', 'placement', 'candidates']) if (d[k]) detail[k]++;
       if (t) detail.tie++;
       const load = d.inflight || d.scraped;
       if (d.prefix && load) causes.prefix_and_load++;
@@ -208,15 +214,15 @@ async function main() {
     const shares = sims.map((sm) => (measured ? (dests[sm.api] ?? 0) / measured : 0));
     const L = [];
     L.push(`# two-replica agreement, precise mode, workload C — ${new Date().toISOString()}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    L.push(`# ${o.sims} sims --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --mode echo, KV events; 2 × ringgate --workers ${o.workers}, prefix weight ${o.prefixWeight}`);
+    L.push(`# ${o.sims} sims --kv-blocks ${o.kvBlocks} --block-size ${o.blockSize} --max-num-seqs ${o.maxNumSeqs} --prefill-time-per-token-us ${o.prefillUs} --inter-token-latency-ms ${o.itlMs} --mode echo, KV events; 2 × ringgate --workers ${o.workers}, prefix weight ${o.prefixWeight}, load signal ${o.loadSignal || 'default'} (${replicasSignal})`);
     L.push(`# ${o.rate} req/s alternating replicas, warm-up ${o.warmup} s, measured ${o.duration} s, sample ${o.sample}`);
     L.push(`requests sent ${sent} (${JSON.stringify(outcomes)}), echo answers differing ${answerMismatches}`);
     L.push(`dry runs asked of both: ${samples.length}, both answered with an endpoint: ${both.length}`);
     L.push(`AGREEMENT: ${agree.length}/${both.length} = ${pct(agree.length, both.length)}   (target >= 99%: ${both.length && agree.length / both.length >= 0.99 ? 'PASS' : 'FAIL'})`);
     L.push(`dry run = where the replica then sent it: ${own.length}/${both.length} = ${pct(own.length, both.length)}`);
-    L.push(`inputs that differed between the replicas (all ${both.length} sampled): prefix blocks ${pct(inputsDiffered.prefix, both.length)}, load terms (in-flight or scraped) ${pct(inputsDiffered.load, both.length)}`);
+    L.push(`inputs that differed between the replicas (all ${both.length} sampled): prefix blocks ${pct(inputsDiffered.prefix, both.length)}, load terms (in-flight or scraped) ${pct(inputsDiffered.load, both.length)}, scored load / KV terms ${pct(inputsDiffered.scored, both.length)}`);
     L.push(`disagreements ${disagree}: prefix picture only ${causes.prefix_only}, load terms only ${causes.load_only}, both ${causes.prefix_and_load}, tie only ${causes.tie_only}, nothing differed ${causes.none}`);
-    L.push(`  of which with: prefix blocks differing ${detail.prefix}, in-flight counts differing ${detail.inflight}, scraped metrics differing ${detail.scraped}, placement differing ${detail.placement}, candidates differing ${detail.candidates}, a tie in either ${detail.tie}`);
+    L.push(`  of which with: prefix blocks differing ${detail.prefix}, in-flight counts differing ${detail.inflight}, scraped metrics differing ${detail.scraped}, scored load / KV terms differing ${detail.scored}, placement differing ${detail.placement}, candidates differing ${detail.candidates}, a tie in either ${detail.tie}`);
     L.push(`sim shares (measured, by x-gateway-destination-endpoint): ${shares.map((x) => x.toFixed(3)).join(' ')}; busiest ${(Math.max(...shares) * o.sims).toFixed(2)}× mean`);
     L.push(`prefix sources at the end: A: ${sources[0]} | B: ${sources[1]}`);
     console.log(L.join('\n'));

@@ -23,7 +23,7 @@ const D = {
   api: 'completions', model: 'facebook/opt-125m',
   configs: 'ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash', workloads: 'A,B',
   ringgateArgs: process.env.RINGGATE_ARGS ?? '', noprefixArgs: process.env.RINGGATE_NOPREFIX_ARGS ?? '',
-  simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10, prefixWeight: 0,
+  simArgs: '', out: path.resolve(HERE, '../results'), tolerance: 0.10, prefixWeight: 0, loadSignal: '',
 };
 const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopback only)
   --rate R --duration S        load per cell (open loop, streaming share below)   [${D.rate} ${D.duration}]
@@ -44,7 +44,9 @@ const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopbac
   --out DIR                    where the table and JSON go                        [perf/results]
   --tolerance F                "no worse than" margin on workload B               [${D.tolerance}]
   --prefix-weight W            prefix scorer weight for every ringgate row, from a config file
-                               (queue and kv-cache stay 2; 0 = ringgate's default, 3)`;
+                               (queue and kv-cache stay 2; 0 = ringgate's default, 3)
+  --load-signal MODE           scheduler.loadSignal.mode of the ringgate-precise row: local or
+                               shared ["" = precise mode's default, shared]`;
 
 function parse(argv) {
   const o = { ...D };
@@ -53,7 +55,8 @@ function parse(argv) {
     '--max-tokens': 'maxTokens', '--max-model-len': 'maxModelLen', '--seed': 'seed', '--workers': 'workers',
     '--stream-fraction': 'streamFraction', '--tolerance': 'tolerance', '--warmup': 'warmup', '--prefix-weight': 'prefixWeight' };
   const strs = { '--api': 'api', '--model': 'model', '--configs': 'configs', '--workloads': 'workloads',
-    '--ringgate-args': 'ringgateArgs', '--noprefix-args': 'noprefixArgs', '--sim-args': 'simArgs', '--out': 'out' };
+    '--ringgate-args': 'ringgateArgs', '--noprefix-args': 'noprefixArgs', '--sim-args': 'simArgs', '--out': 'out',
+    '--load-signal': 'loadSignal' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
@@ -63,6 +66,7 @@ function parse(argv) {
     else throw new Error(`unknown option ${a}`);
   }
   if (o.duration > 120 || o.warmup > 120 || o.rate > 1000) throw new Error('keep it bounded: --duration ≤ 120, --rate ≤ 1000');
+  if (!['', 'local', 'shared'].includes(o.loadSignal)) throw new Error('--load-signal: local or shared');
   return o;
 }
 const words = (s) => s.split(/\s+/).filter(Boolean);
@@ -87,7 +91,7 @@ kind: Gateway
 pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
 scheduler:
   scorers: {prefix: {weight: ${o.prefixWeight || 3}, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
-kvEvents:
+${o.loadSignal ? `  loadSignal: {mode: ${o.loadSignal}}\n` : ''}kvEvents:
   topic: kv
   endpoints:
 ${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}

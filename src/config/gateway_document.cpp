@@ -247,7 +247,8 @@ void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::strin
 void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
   auto fields = r.read_map(
       node, path,
-      {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "sessionHeader", "metricsStaleAfter"});
+      {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "loadSignal", "sessionHeader",
+       "metricsStaleAfter"});
   if (!fields) return;
   with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
     auto scorers = r.read_map(v, p, {"queue", "kv-cache", "prefix"});
@@ -328,6 +329,21 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     });
     with_field(*guard, p, "minLoad", [&](const YAML::Node& g, const std::string& gp) {
       assign(out.load_guard.min_load, r.read_int(g, gp, 0, 1'000'000));
+    });
+  });
+  with_field(*fields, path, "loadSignal", [&](const YAML::Node& v, const std::string& p) {
+    auto signal = r.read_map(v, p, {"mode", "step", "kvStep"});
+    if (!signal) return;
+    with_field(*signal, p, "mode", [&](const YAML::Node& x, const std::string& xp) {
+      auto mode = r.read_string(x, xp);
+      if (mode && *mode != "local" && *mode != "shared") r.error(x, xp, "must be local or shared");
+      else assign(out.load_signal.mode, mode);
+    });
+    with_field(*signal, p, "step", [&](const YAML::Node& x, const std::string& xp) {
+      assign(out.load_signal.step, r.read_number(x, xp, 1.0, 1e6));
+    });
+    with_field(*signal, p, "kvStep", [&](const YAML::Node& x, const std::string& xp) {
+      assign(out.load_signal.kv_step, r.read_number(x, xp, 0.01, 1.0));
     });
   });
   with_field(*fields, path, "sessionHeader", [&](const YAML::Node& v, const std::string& p) {

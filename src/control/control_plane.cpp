@@ -109,9 +109,17 @@ void ControlPlane::stop() {
 
 void ControlPlane::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
-    // 10 ms turns: polls are due every poll_interval (default 50 ms) and their
-    // deadlines need checking; a wake-up costs nothing next to a scrape.
-    loop_.run_once(10);
+    // 10 ms turns at most: polls are due every poll_interval (default 50 ms) and their
+    // deadlines need checking; a wake-up costs nothing next to a scrape. Sooner when a
+    // poll is due sooner: scrapes start at their wall-clock instants (EndpointPool::tick),
+    // not up to a turn late, so replicas read the servers at the same moment.
+    int timeout_ms = 10;
+    const Clock::time_point due = pool_.next_due(), now = Clock::now();
+    if (due <= now)
+      timeout_ms = 0;
+    else if (due - now < std::chrono::milliseconds(10))
+      timeout_ms = int((std::chrono::duration_cast<std::chrono::microseconds>(due - now).count() + 999) / 1000);
+    loop_.run_once(timeout_ms);
     apply_pending_endpoints();
     pool_.tick(Clock::now());
     publish_if_changed();
@@ -424,7 +432,19 @@ AdminResponse ControlPlane::render_debug_endpoints() {
   std::string body = "{\"pool\":";
   util::append_json_string(body, options_.pool_name);  // a configured name: escape it
   body += std::string(",\"ready\":") + (ready() ? "true" : "false") + ",\"draining\":" +
-          (draining() ? "true" : "false") + ",\"io_backend\":{\"backend\":";
+          (draining() ? "true" : "false");
+  // The scheduler's load signal (scheduler.loadSignal): shared replicas agree, local ones
+  // count their own in-flight requests.
+  const sched::SchedulerConfig& scheduler = options_.scheduler;
+  auto number = [](double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  body += ",\"load_signal\":{\"mode\":\"" + std::string(sched::to_string(scheduler.load_signal)) +
+          "\",\"step\":" + number(scheduler.shared_load.step) +
+          ",\"kv_step\":" + number(scheduler.shared_load.kv_step) + "}";
+  body += ",\"io_backend\":{\"backend\":";
   util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
   body += ",\"fallback_reason\":";
   util::append_json_string(body, net::chosen_backend().reason);

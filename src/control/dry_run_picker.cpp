@@ -129,6 +129,15 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   util::append_uint(out, decision.total_blocks);
   out += ",\"precise_blocks\":";
   util::append_uint(out, decision.precise_blocks);
+  // Where the load part of the scores came from (scheduler.loadSignal).
+  const sched::SchedulerConfig& config = router_.scheduler_config();
+  out += ",\"load_signal\":{\"mode\":\"";
+  out += sched::to_string(config.load_signal);
+  out += "\",\"step\":";
+  append_number(out, config.shared_load.step);
+  out += ",\"kv_step\":";
+  append_number(out, config.shared_load.kv_step);
+  out += "}";
   out += ",\"candidates\":[";
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
   bool first = true;

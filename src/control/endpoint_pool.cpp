@@ -174,6 +174,16 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
   for (auto& m : members_) by_id_.emplace(m->id, m.get());
 }
 
+Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
+                                    std::chrono::system_clock::time_point wall_now) {
+  const int64_t step = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+  if (step <= 0) return now;
+  const int64_t wall = std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count();
+  int64_t into = wall % step;
+  if (into < 0) into += step;  // a clock before 1970
+  return now + std::chrono::nanoseconds(step - into);
+}
+
 std::vector<sched::EndpointId> EndpointPool::take_removed() { return std::exchange(removed_, {}); }
 
 void EndpointPool::tick(Clock::time_point now) {
@@ -182,7 +192,7 @@ void EndpointPool::tick(Clock::time_point now) {
     m->metrics_client->check_deadline(now_ns);
     m->models_client->check_deadline(now_ns);
     if (now >= m->next_scrape && !m->metrics_client->busy()) {
-      m->next_scrape = now + options_.poll_interval;
+      m->next_scrape = next_wall_aligned(now, options_.poll_interval, std::chrono::system_clock::now());
       m->metrics_client->start(to_ns(now + options_.scrape_timeout));
     }
     if (now >= m->next_models && !m->models_client->busy()) {
@@ -191,6 +201,16 @@ void EndpointPool::tick(Clock::time_point now) {
       m->models_client->start(to_ns(now + options_.scrape_timeout));
     }
   }
+}
+
+Clock::time_point EndpointPool::next_due() const {
+  Clock::time_point due = Clock::time_point::max();
+  for (const auto& m : members_) {
+    // A poll still running starts its successor when it ends, within that turn.
+    if (!m->metrics_client->busy()) due = std::min(due, m->next_scrape);
+    if (!m->models_client->busy()) due = std::min(due, m->next_models);
+  }
+  return due;
 }
 
 void EndpointPool::on_metrics(Member& m, const GetResult& r) {

@@ -105,6 +105,14 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
   s.scheduler.precise_prefix = g.scheduler.prefix.mode == "precise";
   s.scheduler.precise_block_size = g.scheduler.prefix.block_size;
+  // Precise mode's point is one true picture several replicas share: its load part is
+  // shared too unless the config says otherwise.
+  const std::string& signal = g.scheduler.load_signal.mode;
+  s.scheduler.load_signal = signal == "shared" || (signal.empty() && s.scheduler.precise_prefix)
+                                ? sched::LoadSignal::Shared
+                                : sched::LoadSignal::Local;
+  s.scheduler.shared_load.step = g.scheduler.load_signal.step;
+  s.scheduler.shared_load.kv_step = g.scheduler.load_signal.kv_step;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.kv_events = g.kv_events;
   s.prompt_tokenizer = g.scheduler.prefix.hf_tokenizer;

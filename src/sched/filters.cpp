@@ -4,6 +4,7 @@
 
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/saturation_detector.h"
+#include "ringgate/sched/scorers.h"
 
 namespace ringgate::sched {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 // score never wins nor loses): NaN counts as 0, the rest is clamped.
 constexpr double kMaxQueue = 1e9;
 double sane(double v, double hi) { return v == v ? std::clamp(v, 0.0, hi) : 0.0; }
+
 
 }  // namespace
 
@@ -40,7 +42,14 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
       s.running = sane(e.running, kMaxQueue);
       s.kv_usage = sane(e.kv_cache_usage, 1.0);
     }
-    s.load = s.waiting + double(s.inflight);
+    if (config.load_signal == LoadSignal::Shared) {
+      // What every replica reads from the server, in coarse steps; this gateway's own
+      // in-flight count only when there is no fresh scrape to share.
+      const double raw = s.fresh ? s.waiting + s.running : double(s.inflight);
+      s.load = to_step(raw, config.shared_load.step);
+    } else {
+      s.load = s.waiting + double(s.inflight);
+    }
   }
   return count == 0 ? CandidateStatus::AllExcluded : CandidateStatus::Ok;
 }

@@ -37,6 +37,8 @@ size_t rendezvous_position(const EndpointSnapshot& snapshot, std::span<const End
 
 }  // namespace
 
+const char* to_string(LoadSignal signal) { return signal == LoadSignal::Shared ? "shared" : "local"; }
+
 const char* to_string(PickStatus status) {
   switch (status) {
     case PickStatus::Ok:
@@ -164,9 +166,12 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   }
 
   const Clock::time_point t0 = Clock::now();
-  score_queue(candidates);
+  if (config_.load_signal == LoadSignal::Shared)
+    score_queue_absolute(candidates, kSharedQueueSteps * config_.shared_load.step);
+  else
+    score_queue(candidates);
   const Clock::time_point t1 = Clock::now();
-  score_kv_cache(candidates);
+  score_kv_cache(candidates, config_.load_signal == LoadSignal::Shared ? config_.shared_load.kv_step : 0.0);
   const Clock::time_point t2 = Clock::now();
   score_prefix(candidates, total_blocks);
   const Clock::time_point t3 = Clock::now();

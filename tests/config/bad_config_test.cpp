@@ -132,6 +132,11 @@ TEST_CASE("out-of-range numbers") {
   expect_error(head + "health: {ejectBase: 10s, ejectMax: 5s}\n", 4, 36,
                "health.ejectMax: must not be below health.ejectBase (10s)");
   expect_error(head + "scheduler: {loadGuard: {ratio: 1}}\n", 4, 32, "scheduler.loadGuard.ratio: must be above 1");
+  expect_error(head + "scheduler: {loadSignal: {mode: both}}\n", 4, 32, "scheduler.loadSignal.mode: must be local or shared");
+  expect_error(head + "scheduler: {loadSignal: {step: 0.5}}\n", 4, 32,
+               "scheduler.loadSignal.step: value 0.5 is out of range (1 to 1000000)");
+  expect_error(head + "scheduler: {loadSignal: {kvStep: 2}}\n", 4, 34,
+               "scheduler.loadSignal.kvStep: value 2 is out of range (0.01 to 1)");
 }
 
 TEST_CASE("bad durations") {

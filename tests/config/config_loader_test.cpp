@@ -103,6 +103,9 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
   CHECK(g.scheduler.scorers.prefix == 3.0);
   CHECK(g.scheduler.prefix_block_bytes == 64);
   CHECK(g.scheduler.load_guard.enabled);
+  CHECK(g.scheduler.load_signal.mode.empty());  // by the prefix mode
+  CHECK(g.scheduler.load_signal.step == 4.0);
+  CHECK(g.scheduler.load_signal.kv_step == 0.25);
   CHECK(g.metrics.poll_interval == 50ms);
   CHECK(g.metrics.scrape_timeout == 1s);
   CHECK(g.metrics.names == "both");
@@ -150,6 +153,7 @@ scheduler:
   scorers: {queue: 1, kv-cache: 0.5, prefix: 4}
   prefixBlockBytes: 128
   loadGuard: {enabled: false, ratio: 3, minLoad: 8}
+  loadSignal: {mode: shared, step: 2, kvStep: 0.1}
   sessionHeader: x-conversation
   metricsStaleAfter: 250ms
 limits: {maxHeaderBytes: 32Ki, maxBodyBytes: 1048576}
@@ -185,6 +189,9 @@ accessLog: {enabled: true, path: /var/log/ringgate/access.log}
   CHECK_FALSE(g.scheduler.load_guard.enabled);
   CHECK(g.scheduler.load_guard.ratio == 3.0);
   CHECK(g.scheduler.load_guard.min_load == 8);
+  CHECK(g.scheduler.load_signal.mode == "shared");
+  CHECK(g.scheduler.load_signal.step == 2.0);
+  CHECK(g.scheduler.load_signal.kv_step == 0.1);
   CHECK(g.scheduler.session_header == "x-conversation");
   CHECK(g.scheduler.metrics_stale_after == 250ms);
   CHECK(g.limits.max_header_bytes == 32 * 1024);

@@ -99,6 +99,9 @@ test('precise mode: the dry run picks the server whose KV events hold the prompt
   assert.equal(r.json.target_model, MODEL);
   assert.ok(r.json.precise_blocks >= 40, JSON.stringify(r.json));
   assert.equal(r.json.candidates.length, 3);
+  // Precise mode's default load signal: the scraped picture only, in steps (replicas agree).
+  assert.deepEqual(r.json.load_signal, { mode: 'shared', step: 4, kv_step: 0.25 });
+  assert.equal((await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json()).load_signal.mode, 'shared');
   const byEndpoint = Object.fromEntries(r.json.candidates.map((c) => [c.endpoint, c]));
   assert.ok(byEndpoint[sims[2].api].prefix_blocks > 0);
   assert.equal(byEndpoint[sims[0].api].prefix_blocks, 0);
@@ -145,6 +148,7 @@ test('approximate mode: a dry run records nothing (statistics, in-flight, prefix
   const r = await pick(gw, body);
   assert.equal(r.json.endpoint, dest);
   assert.ok(r.json.matched_blocks > 0, JSON.stringify(r.json));
+  assert.equal(r.json.load_signal.mode, 'local');  // approximate mode keeps the local signal
 });
 
 test('hostile input: OpenAI-style errors with the data path\'s statuses; the cap is the data path\'s body cap', async () => {

@@ -182,3 +182,50 @@ TEST_CASE("pool: a model declared on the command line (--model) makes a server r
   CHECK(snap->at(0).routable);
   CHECK(snap->at(0).models == std::vector<std::string>{"declared-model"});
 }
+
+TEST_CASE("pool: scrapes are due at multiples of the poll interval on the wall clock") {
+  using std::chrono::milliseconds;
+  using Wall = std::chrono::system_clock;
+  const Clock::time_point now = Clock::time_point{} + std::chrono::seconds(1000);
+  // Wall clock 12.345 s past a whole second: the next multiple of 50 ms is 12.350 s, 5 ms on.
+  const Wall::time_point wall = Wall::time_point{} + milliseconds(1'700'000'012'345);
+  CHECK(next_wall_aligned(now, milliseconds(50), wall) == now + milliseconds(5));
+  // Exactly on a multiple: the next one, a whole interval on (never `now` again).
+  CHECK(next_wall_aligned(now, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'350)) ==
+        now + milliseconds(50));
+  // Two replicas whose turns fall at different moments of one interval pick the same
+  // wall-clock instant: 12.312 and 12.349 both go to 12.350.
+  const Clock::time_point later = now + milliseconds(37);
+  CHECK(next_wall_aligned(now, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'312)) ==
+        now + milliseconds(38));
+  CHECK(next_wall_aligned(later, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'349)) ==
+        later + milliseconds(1));
+  CHECK(next_wall_aligned(now, Clock::duration::zero(), wall) == now);
+}
+
+TEST_CASE("pool: the next poll due is reported so the control loop wakes for it") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer a(loop);
+  PoolOptions options = fast_options();
+  options.poll_interval = std::chrono::milliseconds(200);
+  options.models_refresh = std::chrono::seconds(10);
+  EndpointPool pool(loop, registry, options);
+  CHECK(pool.next_due() == Clock::time_point::max());  // no members
+  pool.set_members({a.member()});
+  CHECK(pool.next_due() <= Clock::now());  // a new member is polled at once
+  run_until(loop, pool, {&a}, [&](const sched::EndpointSnapshot& s) {
+    auto* e = find(s, a.port);
+    return e && e->has_metrics;
+  });
+  // After that, the next scrape waits for a wall-clock multiple of 200 ms: at most one
+  // interval away, and on the wall clock's 200 ms grid (20 ms of slack for a thread
+  // preempted between the two clock reads; an unaligned poll lands anywhere on it).
+  const auto wall = std::chrono::system_clock::now();
+  const Clock::time_point now = Clock::now(), due = pool.next_due();
+  REQUIRE(due != Clock::time_point::max());
+  CHECK(due <= now + std::chrono::milliseconds(200));
+  const int64_t at = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch() + (due - now)).count();
+  const int64_t off = at % 200;
+  CHECK(std::min(off, 200 - off) <= 20);
+}

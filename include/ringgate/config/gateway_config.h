@@ -109,8 +109,18 @@ struct KvEventsConfig {
   std::vector<KvEventsEndpoint> endpoints;
 };
 
+// YAML "scheduler.loadSignal": where the load part of a decision comes from (see
+// sched::LoadSignal). mode "" = by the prefix mode: "shared" in precise mode (several
+// replicas then agree), "local" in approximate mode.
+struct LoadSignalConfig {
+  std::string mode;       // "", "local" or "shared"
+  double step = 4;        // shared: requests a load step (1..1e6)
+  double kv_step = 0.25;  // shared: KV-usage step (0.01..1)
+};
+
 struct SchedulerConfig {
   ScorerWeights scorers;
+  LoadSignalConfig load_signal;
   PrefixScorerConfig prefix;
   uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d
   uint64_t prefix_index_memory_bytes = 0;  // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched

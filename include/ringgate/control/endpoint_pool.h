@@ -1,7 +1,7 @@
 #pragma once
 // The control thread's live table of model servers: who is in the pool (from
 // discovery), what each serves (its /v1/models), how loaded it is (its /metrics,
-// polled every poll_interval), and whether it is routable. Turned into an
+// polled every poll_interval, wall-clock aligned), and whether it is routable. Turned into an
 // immutable sched::EndpointSnapshot for the workers after every change.
 // Control thread only.
 #include <chrono>
@@ -73,7 +73,11 @@ class EndpointPool {
   std::vector<sched::EndpointId> take_removed();
 
   // Starts the polls that are due and fails the overdue ones. Call every turn.
+  // Scrapes start at multiples of poll_interval on the wall clock (every replica of
+  // the gateway at the same instants), after the first one.
   void tick(Clock::time_point now);
+  // When the next poll is due (time_point::max() when none): the control loop wakes then.
+  Clock::time_point next_due() const;
 
   // Something changed since the last snapshot was built.
   bool changed() const { return changed_; }
@@ -111,6 +115,14 @@ class EndpointPool {
   bool changed_ = true;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
+
+// The first instant after `now` (steady clock) that falls on a multiple of `interval`
+// on the wall clock (`wall_now` = CLOCK_REALTIME at `now`); `now` itself when interval
+// <= 0. Scrapes start there: gateway replicas on synchronised clocks then read every
+// server at the same moments and share one load picture (the shared load signal),
+// instead of each at its own phase of the interval.
+Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
+                                    std::chrono::system_clock::time_point wall_now);
 
 // Resolves host:port (numeric or a name) to a socket address; false if it cannot.
 bool resolve_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len);

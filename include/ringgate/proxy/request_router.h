@@ -97,6 +97,7 @@ class RequestRouter {
   // Every candidate's signals and scores in the last route() that scored (views die
   // at the next route()).
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
+  const sched::SchedulerConfig& scheduler_config() const { return scheduler_.config(); }
   // The request was handed to `endpoint_id` (after route()): count it in flight and
   // remember its prefix there.
   void routed(uint32_t endpoint_id, bool sheddable);

@@ -20,7 +20,9 @@ struct EndpointSignals {
   double kv_usage = 0;         // 0..1 (meaningless when stale)
   int64_t inflight = 0;        // this gateway's in-flight requests
   int64_t sheddable_inflight = 0;  // of which sheddable
-  double load = 0;             // waiting (fresh only) + inflight: queue signal and guard input
+  // Queue signal and guard input: waiting (fresh only) + inflight (LoadSignal::Local), or
+  // scraped waiting + running in coarse steps (Shared; the KV scorer then steps kv_usage).
+  double load = 0;
   uint32_t prefix_blocks = 0;  // leading blocks held (prefix index)
   bool placement = false;      // rendezvous home of an unseen prefix
   bool overloaded = false;     // set by the load guard

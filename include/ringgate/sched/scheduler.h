@@ -10,7 +10,8 @@
 //
 // Decision order:
 //   1. candidates: routable endpoints serving the model/adapter, minus exclude;
-//   2. signals: load = waiting (fresh metrics only) + in-flight; KV usage;
+//   2. signals: load = waiting (fresh metrics only) + in-flight, or with the shared
+//      load signal scraped waiting + running in coarse steps (scheduler_config.h); KV usage;
 //      prefix blocks held (index, binary search);
 //   3. load guard marks endpoints far above the mean load;
 //   4. session affinity: if a session id is given, its rendezvous endpoint

@@ -14,13 +14,39 @@ struct ScorerWeights {
   double prefix = 3;
 };
 
+// Where the load signal (queue score, load guard, placement gap) comes from.
+//   Local: scraped waiting + this gateway's in-flight requests, min-max normalised
+//     (the least loaded candidate scores 1, the most loaded 0). Reacts at once to what
+//     this gateway sends, but two gateway replicas count different in-flight requests
+//     and any difference is a full point: they disagree (perf/routing agreement.mjs).
+//   Shared: scraped waiting + running only (what every replica reads from the same
+//     server), in coarse steps on an absolute scale: load = step x floor(raw / step),
+//     queue score = 1 - min(1, load / (kSharedQueueSteps x step)); KV usage in kv_step
+//     steps. Replicas scraping at the same wall-clock instants see the same picture,
+//     and a difference of a request or two rarely changes a step. An endpoint without
+//     fresh metrics falls back to this gateway's in-flight count (no shared picture).
+enum class LoadSignal { Local, Shared };
+const char* to_string(LoadSignal signal);
+
+// Shared mode: the queue score falls from 1 to 0 over this many load steps.
+inline constexpr double kSharedQueueSteps = 8;
+
+struct SharedLoadConfig {
+  double step = 4;        // requests a load step
+  double kv_step = 0.25;  // KV-usage step (0..1)
+  bool operator==(const SharedLoadConfig&) const = default;
+};
+
 struct SchedulerConfig {
   ScorerWeights weights;
+  LoadSignal load_signal = LoadSignal::Local;
+  SharedLoadConfig shared_load;
   // Metrics older than this are stale: their waiting-queue and KV-usage values
   // are not used for scoring (queue uses local in-flight only, KV score is a
   // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
   std::chrono::steady_clock::duration stale_after = std::chrono::seconds(2);
-  // Load guard: an endpoint whose load (waiting + local in-flight) exceeds
+  // Load guard: an endpoint whose load (waiting + local in-flight, or the shared
+  // signal's stepped scraped load) exceeds
   // the least-loaded candidate's by more than max((factor - 1) x pool mean,
   // min_excess) loses its prefix / placement / session bonus, so a hot
   // prefix spills to other endpoints instead of queueing.
