@@ -435,15 +435,8 @@ AdminResponse ControlPlane::render_debug_endpoints() {
           (draining() ? "true" : "false");
   // The scheduler's load signal (scheduler.loadSignal): shared replicas agree, local ones
   // count their own in-flight requests.
-  const sched::SchedulerConfig& scheduler = options_.scheduler;
-  auto number = [](double v) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return std::string(buf);
-  };
-  body += ",\"load_signal\":{\"mode\":\"" + std::string(sched::to_string(scheduler.load_signal)) +
-          "\",\"step\":" + number(scheduler.shared_load.step) +
-          ",\"kv_step\":" + number(scheduler.shared_load.kv_step) + "}";
+  body += ",\"load_signal\":";
+  sched::append_load_signal_json(body, options_.scheduler);
   body += ",\"io_backend\":{\"backend\":";
   util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
   body += ",\"fallback_reason\":";

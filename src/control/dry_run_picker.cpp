@@ -5,6 +5,7 @@
 
 #include "ringgate/http/error_response.h"
 #include "ringgate/proxy/route_hints.h"
+#include "ringgate/sched/endpoint_report.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
@@ -130,14 +131,8 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   out += ",\"precise_blocks\":";
   util::append_uint(out, decision.precise_blocks);
   // Where the load part of the scores came from (scheduler.loadSignal).
-  const sched::SchedulerConfig& config = router_.scheduler_config();
-  out += ",\"load_signal\":{\"mode\":\"";
-  out += sched::to_string(config.load_signal);
-  out += "\",\"step\":";
-  append_number(out, config.shared_load.step);
-  out += ",\"kv_step\":";
-  append_number(out, config.shared_load.kv_step);
-  out += "}";
+  out += ",\"load_signal\":";
+  sched::append_load_signal_json(out, router_.scheduler_config());
   out += ",\"candidates\":[";
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
   bool first = true;

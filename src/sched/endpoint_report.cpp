@@ -100,4 +100,14 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
   return out;
 }
 
+void append_load_signal_json(std::string& out, const SchedulerConfig& config) {
+  out += "{\"mode\":\"";
+  out += to_string(config.load_signal);
+  out += "\",\"step\":";
+  append_number(out, config.shared_load.step);
+  out += ",\"kv_step\":";
+  append_number(out, config.shared_load.kv_step);
+  out += "}";
+}
+
 }  // namespace ringgate::sched

@@ -14,7 +14,6 @@ namespace {
 constexpr double kMaxQueue = 1e9;
 double sane(double v, double hi) { return v == v ? std::clamp(v, 0.0, hi) : 0.0; }
 
-
 }  // namespace
 
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,

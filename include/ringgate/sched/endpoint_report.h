@@ -35,4 +35,8 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
 // JSON array for /debug/endpoints.
 std::string to_json(const std::vector<EndpointReport>& reports);
 
+// {"mode":…,"step":…,"kv_step":…}: the scheduler's load signal, for /debug/endpoints
+// and /debug/pick.
+void append_load_signal_json(std::string& out, const SchedulerConfig& config);
+
 }  // namespace ringgate::sched
