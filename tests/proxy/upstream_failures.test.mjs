@@ -5,6 +5,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { request, jsonHeaders, MODEL, metric } from './raw_http.mjs';
 import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
@@ -95,7 +98,17 @@ test('an endpoint that drops the request before answering: the request is retrie
 });
 
 test('every endpoint refuses: 502 with an OpenAI error', async () => {
-  const gw = await gateway(['--endpoint', `127.0.0.1:${await deadPort()}`, '--endpoint', `127.0.0.1:${await deadPort()}`]);
+  // What the data path answers when every attempt is refused. Two failed scrapes in a
+  // row make an endpoint unroutable (then it is a 503 before any attempt), and scrapes
+  // fall on wall-clock multiples of the poll interval, so the second can follow the
+  // first within a millisecond: poll once an hour, and only the first scrape has failed
+  // when the request comes.
+  const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-refused-'));
+  const config = path.join(dir, 'gateway.yaml');
+  writeFileSync(config, 'apiVersion: ringgate.io/v1\nkind: Gateway\nmetrics: {pollInterval: 1h}\n');
+  live.push({ stop: () => rmSync(dir, { recursive: true, force: true }) });
+  const gw = await gateway(['--config', config,
+    '--endpoint', `127.0.0.1:${await deadPort()}`, '--endpoint', `127.0.0.1:${await deadPort()}`]);
   const res = await request(gw.port, { headers: jsonHeaders, body });
   assert.equal(res.status, 502);
   assert.equal(JSON.parse(res.body).error.code, 'upstream_unavailable');
