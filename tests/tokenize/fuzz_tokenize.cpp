@@ -1,7 +1,8 @@
 // libFuzzer target: a tokenizer.json, a chat template and a prompt are all hostile
 // input. The first byte picks what the rest is:
-//   0: a prompt for Qwen3's tokenizer (ids in range, at most one token per byte,
-//      the same ids a second time: the word cache answers as the BPE does)
+//   0: a prompt for Qwen3's tokenizer (ids in range, at most one token per byte of
+//      the repaired text — a malformed byte reads as U+FFFD, three bytes — and the
+//      same ids a second time: the word cache answers as the BPE does)
 //   1: a tokenizer.json (load it; if it loads, encode a fixed text)
 //   2: a chat template (parse it; if it parses, render a fixed conversation)
 // None may crash, hang or read out of bounds; failures are error values.
@@ -14,6 +15,7 @@
 
 #include "ringgate/tokenize/chat_template.h"
 #include "ringgate/tokenize/tokenizer.h"
+#include "ringgate/tokenize/utf8.h"
 
 using namespace ringgate::tokenize;
 
@@ -37,7 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       std::vector<std::int32_t> a, b;
       if (!qwen().encode(rest, false, a)) return 0;
-      if (a.size() > rest.size()) std::abort();
+      std::string repaired;
+      utf8_repair(rest, repaired);
+      if (a.size() > repaired.size()) std::abort();
       for (std::int32_t id : a) {
         if (id < 0 || id > 200'000) std::abort();
       }
