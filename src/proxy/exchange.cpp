@@ -384,7 +384,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   endpoint_address_ = decision.address;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
-  env_.router->routed(decision.endpoint_id, sheddable_);
+  env_.router->routed(decision.endpoint_id);
   holds_in_flight_ = true;
   const http::Request& request = *request_;
   const size_t body_length = model_token_.empty()

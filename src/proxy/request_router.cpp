@@ -1,5 +1,7 @@
 #include "ringgate/proxy/request_router.h"
 
+#include "ringgate/sched/saturation_detector.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -146,6 +148,13 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     decision.message = "the chosen model server has no resolved IPv4 or IPv6 address";
     return decision;
   }
+  if (!request.dry_run && !claim(result.endpoint, request)) {
+    decision.status = 429;
+    decision.saturated = true;
+    decision.code = "pool_saturated";
+    decision.message = "every model server is saturated and the request is sheddable";
+    return decision;  // held by flow control: asks again, counted when placed
+  }
   count_attempt(request, true, result.endpoint);
   if (request.first_attempt && !request.dry_run) {  // one prefix lookup per request, as GAIE's prefix plugin records it
     stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
@@ -168,9 +177,29 @@ void RequestRouter::count_attempt(const RouteRequest& request, bool success, uin
   stats_.scheduler_attempts.find_or_add(metrics::attempt_key(success, request.stats_target, endpoint_id, key_scratch_)).add();
 }
 
-void RequestRouter::routed(uint32_t endpoint_id, bool sheddable) {
-  shared_.inflight->add(endpoint_id, sheddable);
-  scheduler_.on_routed(endpoint_id, hashes_);
+// Workers pick at once from the same shared counts: two could both see the last slot
+// under a saturation limit free. Under flow control the slot is therefore taken first
+// and the limit checked after, everyone's claims counted but this one; a request that
+// finds it crossed gives the slot back and waits for the next dispatch cycle (when two
+// collide, both may: the conservative side, retried within a tick).
+bool RequestRouter::claim(uint32_t endpoint_id, const RouteRequest& request) {
+  shared_.inflight->add(endpoint_id, request.sheddable);
+  if (!request.hold_when_saturated) return true;
+  for (const sched::EndpointSignals& chosen : scheduler_.last_candidates()) {
+    if (chosen.id != endpoint_id) continue;
+    sched::EndpointSignals now = chosen;
+    now.inflight = std::max<int64_t>(0, shared_.inflight->get(endpoint_id) - 1);
+    now.sheddable_inflight = std::clamp<int64_t>(
+        shared_.inflight->get_sheddable(endpoint_id) - (request.sheddable ? 1 : 0), 0, now.inflight);
+    const sched::SaturationConfig& saturation =
+        request.saturation ? *request.saturation : scheduler_.config().saturation;
+    if (!sched::endpoint_saturated(now, saturation, request.sheddable)) return true;
+    shared_.inflight->sub(endpoint_id, request.sheddable);
+    return false;
+  }
+  return true;  // (not reached: the chosen endpoint is always among the candidates)
 }
+
+void RequestRouter::routed(uint32_t endpoint_id) { scheduler_.on_routed(endpoint_id, hashes_); }
 
 }  // namespace ringgate::proxy

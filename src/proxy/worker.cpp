@@ -141,7 +141,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
   // RouteService: the worker's RequestRouter and the shared passive health.
   RouteDecision route(const RouteRequest& request) override { return router_.route(request); }
-  void routed(uint32_t endpoint_id, bool sheddable) override { router_.routed(endpoint_id, sheddable); }
+  void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override {
     if (PassiveHealth* health = router_.health()) health->record_failure(endpoint_id, PassiveHealth::now_ms());

@@ -102,6 +102,7 @@ struct FakeRouter : RouteService {
       d.endpoint_id = id;
       d.endpoint_host = "10.0.0.1";
       d.endpoint_port = uint16_t(8000 + id);
+      ++in_flight;  // a routed decision holds its slot
       return d;
     }
     d.status = 503;
@@ -109,7 +110,7 @@ struct FakeRouter : RouteService {
     d.message = "no model server is available";
     return d;
   }
-  void routed(uint32_t, bool) override { ++in_flight; }
+  void routed(uint32_t) override {}
   void released(uint32_t, bool) override { --in_flight; }
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }

@@ -63,7 +63,7 @@ struct FakeRouter : RouteService {
     d.endpoint_port = 8000;
     return d;
   }
-  void routed(uint32_t, bool) override {}
+  void routed(uint32_t) override {}
   void released(uint32_t, bool) override {}
   void endpoint_failed(uint32_t) override {}
   void endpoint_succeeded(uint32_t) override {}

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/proxy/forward_head.h"
@@ -161,6 +164,63 @@ TEST_CASE("router: schedules over the published snapshot; 404, 503 and 502 as er
   request.first_attempt = false;
   router.route(request);
   CHECK(stats.scheduler_attempts.find_or_add(metrics::attempt_key(false, "anything", 0, scratch)).get() == 1);
+}
+
+TEST_CASE("router: workers racing for the last slots under a saturation limit never take more than it allows") {
+  // maxConcurrency 4 with a headroom of 2 leaves sheddable requests two slots. Two
+  // workers route sheddable requests at once, each holding its slot a moment: the
+  // requests counted in flight as placed may never exceed two, though each worker
+  // reads the shared counts before the other's claim lands.
+  sched::SnapshotPublisher publisher(2);
+  sched::PrefixIndex index;
+  sched::InflightCounters inflight;
+  inflight.ensure(0);
+  std::vector<sched::EndpointState> states;
+  states.push_back(endpoint(0, 1001, {"m"}, true));
+  states[0].has_metrics = true;
+  states[0].scraped_at = sched::Clock::now() + std::chrono::hours(1);  // fresh throughout
+  publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
+  proxy::RouterShared shared;
+  shared.publisher = &publisher;
+  shared.index = &index;
+  shared.inflight = &inflight;
+  shared.scheduler.saturation.max_concurrency = 4;
+  shared.scheduler.saturation.sheddable_headroom = 2;
+  std::atomic<int> placed{0}, most{0};
+  std::atomic<uint64_t> held{0}, unexpected{0};
+  auto worker = [&](size_t slot) {
+    metrics::WorkerStats stats;
+    proxy::RequestRouter router(shared, slot, stats);
+    router.refresh();
+    proxy::RouteRequest request;
+    request.model = request.stats_target = "m";
+    request.sheddable = true;
+    request.hold_when_saturated = true;
+    for (int i = 0; i < 20000; ++i) {
+      int mine = 0;  // each worker asks for up to three slots, then gives them back
+      for (int k = 0; k < 3; ++k) {
+        const proxy::RouteDecision d = router.route(request);
+        if (d.status != 0) {
+          (d.saturated ? held : unexpected).fetch_add(1);
+          continue;
+        }
+        ++mine;
+        const int now = placed.fetch_add(1) + 1;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {}
+      }
+      placed.fetch_sub(mine);
+      for (; mine > 0; --mine) router.released(0, true);
+    }
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  CHECK(most.load() == 2);
+  CHECK(held.load() > 0);
+  CHECK(unexpected.load() == 0);
+  CHECK(inflight.get(0) == 0);
+  CHECK(inflight.get_sheddable(0) == 0);
 }
 
 TEST_CASE("model catalog deduplicates and renders the OpenAI list") {

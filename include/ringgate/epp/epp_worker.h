@@ -59,7 +59,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
 
   // RouteService
   proxy::RouteDecision route(const proxy::RouteRequest& request) override;
-  void routed(uint32_t endpoint_id, bool sheddable) override { router_.routed(endpoint_id, sheddable); }
+  void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override;
   void endpoint_succeeded(uint32_t endpoint_id) override;

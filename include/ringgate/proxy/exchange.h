@@ -95,7 +95,7 @@ class RouteService {
  public:
   virtual ~RouteService() = default;
   virtual RouteDecision route(const RouteRequest& request) = 0;
-  virtual void routed(uint32_t endpoint_id, bool sheddable) = 0;
+  virtual void routed(uint32_t endpoint_id) = 0;
   virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
   virtual void endpoint_failed(uint32_t endpoint_id) = 0;
   virtual void endpoint_succeeded(uint32_t endpoint_id) = 0;

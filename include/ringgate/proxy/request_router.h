@@ -93,14 +93,15 @@ class RequestRouter {
   void refresh() { snapshot_ = reader_.refresh(); }
   const sched::EndpointSnapshot* snapshot() const { return snapshot_; }
 
+  // A decision with status 0 holds a slot at its endpoint (counted in flight): the
+  // caller hands the request there (routed()) and calls released() when it leaves.
   RouteDecision route(const RouteRequest& request);
   // Every candidate's signals and scores in the last route() that scored (views die
   // at the next route()).
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
   const sched::SchedulerConfig& scheduler_config() const { return scheduler_.config(); }
-  // The request was handed to `endpoint_id` (after route()): count it in flight and
-  // remember its prefix there.
-  void routed(uint32_t endpoint_id, bool sheddable);
+  // The request was handed to `endpoint_id` (after route()): remember its prefix there.
+  void routed(uint32_t endpoint_id);
   // The request left `endpoint_id` (finished, failed, abandoned).
   void released(uint32_t endpoint_id, bool sheddable) { shared_.inflight->sub(endpoint_id, sheddable); }
   // What requests learn about endpoints (passive health); may be null.
@@ -108,6 +109,9 @@ class RequestRouter {
 
  private:
   void count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id);
+  // Counts the request in flight at `endpoint_id`; false (nothing counted) when that
+  // crossed a saturation limit the request is held to.
+  bool claim(uint32_t endpoint_id, const RouteRequest& request);
 
   RouterShared shared_;
   sched::SnapshotPublisher::Reader reader_;
