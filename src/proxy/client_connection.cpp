@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr uint64_t kDrainIdleGraceMs = 1000;  // draining: idle keep-alive connections stay open this long
+constexpr uint64_t kLingerMs = 5000;          // a refused request's rest is read and dropped this long at most
 constexpr size_t kKeepCapacity = 64 * 1024;   // larger input/output buffers go back to the allocator after use
 // A request body buffer up to this size is kept for the connection's next request (a
 // client sending 200 KB prompts would otherwise regrow it every time); a larger one
@@ -111,6 +112,7 @@ void ClientConnection::set_deadline(Deadline kind) {
     case Deadline::Idle: duration = idle_duration(); break;  // shorter once draining
     case Deadline::Header: duration = rt_.options->header_timeout_ms; break;
     case Deadline::Body: duration = rt_.options->body_timeout_ms; break;
+    case Deadline::Linger: duration = kLingerMs; break;
   }
   if (kind == deadline_kind_ && deadline_.armed() && duration == deadline_duration_) return;
   deadline_kind_ = kind;
@@ -192,6 +194,7 @@ void ClientConnection::arm_direct() {
 void ClientConnection::on_direct_done(int32_t res) {
   if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) return arm_recv();  // paused, or to be re-armed
   if (res <= 0) return on_eof();  // the peer's FIN or a socket error, as for the multishot
+  if (lingering_) return arm_recv();  // the refused request's rest: dropped
   http::Request& request = parser_.request();
   if (phase_ != Phase::Reading || !parser_.head_complete() || direct_at_ != request.body.spare()) {
     return close();  // bytes the connection no longer expected (see direct_armed_): cannot happen
@@ -259,6 +262,7 @@ void ClientConnection::on_recv_stopped(bool ran_dry) {
 void ClientConnection::on_data(const char* data, size_t len) {
   if (direct_armed_) return close();  // (cannot happen: the multishot ended before the direct receive began)
   rt_.counters->bytes_from_clients.add(len);
+  if (lingering_) return;  // the refused request's rest: dropped
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -291,8 +295,8 @@ void ClientConnection::account_buffered() {
   if (rt_.buffered_request_bytes > rt_.options->max_buffered_body_bytes && phase_ == Phase::Reading &&
       parser_.started()) {
     // The worker holds too many unfinished request bytes: this one, still growing, is refused.
-    respond_error(503, "overloaded", "the gateway is holding too many request bytes; retry later", /*close=*/true,
-                  "retry-after: 1\r\n");
+    refuse_unfinished(503, "overloaded", "the gateway is holding too many request bytes; retry later",
+                      "retry-after: 1\r\n");
   }
 }
 
@@ -363,7 +367,7 @@ size_t ClientConnection::parse_span(const char* data, size_t len) {
       set_deadline(Deadline::Header);
     }
     if (result.state == http::ParseState::Error) {
-      respond_error(result.status, status_code_name(result.status), result.reason, /*close=*/true);
+      refuse_unfinished(result.status, status_code_name(result.status), result.reason);
       return len;
     }
     if (parser_.head_complete() && parser_.request().method == HTTP_POST) {
@@ -425,6 +429,21 @@ void ClientConnection::respond_error(int status, std::string_view code, std::str
   request_done();
 }
 
+void ClientConnection::refuse_unfinished(int status, std::string_view code, std::string_view message,
+                                         std::string_view extra_headers) {
+  linger_ = true;
+  respond_error(status, code, message, /*close=*/true, extra_headers);
+}
+
+void ClientConnection::finish() {
+  if (!linger_ || peer_closed_) return close();
+  if (lingering_) return;
+  lingering_ = true;
+  shutdown(fd_, SHUT_WR);  // the answer, then our FIN; the client's bytes still come in
+  set_deadline(Deadline::Linger);
+  resume_recv();
+}
+
 void ClientConnection::exchange_finished(bool keep_alive) {
   keep_alive_ = keep_alive;
   request_done();
@@ -468,7 +487,7 @@ void ClientConnection::request_done() {
 void ClientConnection::flush() {
   if (send_in_flight_ || closing_) return;
   if (out_.empty()) {
-    if (phase_ == Phase::Closing) close();
+    if (phase_ == Phase::Closing) finish();
     return;
   }
   std::swap(out_, sending_);
@@ -499,10 +518,11 @@ void ClientConnection::on_sent(int32_t res) {
 void ClientConnection::on_timer(net::Timer& timer) {
   if (closing_) return;
   if (&timer == &write_timer_) return close();  // the exchange and its upstream go with it
+  if (lingering_) return close();
   deadline_kind_ = Deadline::None;
   if (phase_ != Phase::Reading) return;
   if (parser_.started()) {
-    respond_error(408, "request_timeout", "request not received in time", /*close=*/true);
+    refuse_unfinished(408, "request_timeout", "request not received in time");
   } else {
     close();  // idle keep-alive connection
   }
@@ -525,6 +545,7 @@ void ClientConnection::drain_started() {
 
 void ClientConnection::cut_at_shutdown() {
   if (closing_) return;
+  if (lingering_) return close();  // its answer is out
   keep_alive_ = false;
   if (phase_ == Phase::Proxying) return exchange_.cut_at_shutdown();  // ends in request_done(): flush, close
   if (phase_ == Phase::Closing) return;                                // its last bytes are on their way

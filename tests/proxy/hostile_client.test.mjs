@@ -214,6 +214,61 @@ test('a chunk size above the body limit is answered 413 at once, before its data
   assert.ok(elapsed < 2500, `answered after ${elapsed} ms, not after reading 1 MiB or the body timeout`);
 });
 
+// Writes `total` bytes of body in pieces (each after the last drained), `gapMs` apart;
+// stops at the first error. Returns what was written.
+async function sendBody(socket, total, errors, gapMs = 0) {
+  const piece = Buffer.alloc(256 << 10, 'a');
+  let n = 0;
+  for (; n < total && errors.length === 0 && !socket.destroyed; n += piece.length) {
+    if (!socket.write(piece)) await new Promise((r) => { socket.once('drain', r); socket.once('close', r); });
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return n;
+}
+
+test('a request refused before its body is in keeps its answer: the rest is read and dropped, not reset (lingering close)', { timeout: 60000 }, async () => {
+  const gw = await gateway(['--endpoint', (await sim()).api]);
+  const socket = net.connect(gw.port, '127.0.0.1');
+  const errors = [];
+  socket.on('error', (e) => errors.push(e.code));
+  await new Promise((r) => socket.once('connect', r));
+  socket.pause();  // nothing is read until the body is sent, as a client that answers after uploading
+  // 16 MiB declared over the 8 MiB limit: 413 at the head. The client sends on
+  // regardless; closing with those bytes unread would reset the connection, and the
+  // reset destroys the answer before the client reads it.
+  socket.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16777216\r\n\r\n');
+  const sent = await sendBody(socket, 12 << 20, errors);
+  assert.deepEqual(errors, [], `the upload failed after ${sent} bytes`);
+  const chunks = [];
+  socket.on('data', (d) => chunks.push(d));
+  socket.resume();
+  await new Promise((r) => { socket.once('close', r); });
+  const text = Buffer.concat(chunks).toString('latin1');
+  assert.deepEqual(statuses(text), [413], text.slice(0, 300));
+  assert.equal(errorOf(text).code, 'body_too_large');
+  assert.deepEqual(errors, []);
+});
+
+test('lingering is bounded: a refused client that never stops sending is cut off after about 5 s', { timeout: 60000 }, async () => {
+  const gw = await gateway(['--endpoint', (await sim()).api]);
+  const socket = net.connect({ port: gw.port, host: '127.0.0.1', allowHalfOpen: true });
+  const errors = [];
+  const chunks = [];
+  socket.on('error', (e) => errors.push(e.code));
+  socket.on('data', (d) => chunks.push(d));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n');
+  await waitFor(() => chunks.length > 0, { timeoutMs: 5000, stepMs: 20, what: 'the 413' });
+  const answered = Date.now();
+  // 256 KiB every 50 ms, past the gateway's FIN, for up to 12 s.
+  await Promise.race([sendBody(socket, 1 << 30, errors, 50), new Promise((r) => setTimeout(r, 12000))]);
+  const cut = Date.now() - answered;
+  socket.destroy();
+  assert.deepEqual(statuses(Buffer.concat(chunks).toString('latin1')), [413]);
+  assert.ok(errors.length > 0, 'the gateway never closed a connection that kept sending');
+  assert.ok(cut >= 4000 && cut < 9000, `cut off ${cut} ms after the answer (linger limit 5 s)`);
+});
+
 test('an HTTP/1.0 client asking for keep-alive gets Connection: keep-alive while the connection stays open', async () => {
   const gw = await gateway(['--endpoint', (await sim()).api]);
   const res = await rawExchange(gw.port, [

@@ -66,7 +66,7 @@ class ClientConnection final : public net::IoHandler,
 
  private:
   enum class Phase : uint8_t { Reading, Proxying, Closing };
-  enum class Deadline : uint8_t { None, Idle, Header, Body };
+  enum class Deadline : uint8_t { None, Idle, Header, Body, Linger };
 
   // net::RecvOwner
   void on_recv_data(const char* data, size_t len) override { on_data(data, len); }
@@ -79,6 +79,11 @@ class ClientConnection final : public net::IoHandler,
   void handle_request();
   void respond_error(int status, std::string_view code, std::string_view message, bool close,
                      std::string_view extra_headers = {});
+  // Refuses a request before all of it arrived: the answer, then a lingering close.
+  void refuse_unfinished(int status, std::string_view code, std::string_view message,
+                         std::string_view extra_headers = {});
+  // The answer is out and the connection ends: closes it, or lingers first (see linger_).
+  void finish();
   void request_done();
   void submit_send();
   void on_sent(int32_t res);
@@ -119,6 +124,12 @@ class ClientConnection final : public net::IoHandler,
   bool body_digest_started_ = false;  // the exchange is reading this request's body as it arrives
   bool parsing_ = false;       // inside parse_span: it loops on by itself
   bool peer_closed_ = false;   // the client half-closed: answer what it asked, then close
+  // A request was refused before its last byte came: the client may still be sending.
+  // Closing a socket with unread bytes resets it, and the reset can destroy the answer
+  // before the client reads it; so the connection half-closes after the answer and
+  // reads and drops what comes until the client closes or kLingerMs pass (lingering_).
+  bool linger_ = false;
+  bool lingering_ = false;
   bool recv_armed_ = false;      // the multishot receive is in flight
   bool multishot_stopping_ = false;  // cancelled by us to switch to the direct receive
   // A receive straight into the request body's spare room is in flight (the body's bytes
