@@ -181,7 +181,9 @@ Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration inter
   const int64_t wall = std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count();
   int64_t into = wall % step;
   if (into < 0) into += step;  // a clock before 1970
-  return now + std::chrono::nanoseconds(step - into);
+  int64_t wait = step - into;
+  if (wait < step / 2) wait += step;
+  return now + std::chrono::nanoseconds(wait);
 }
 
 std::vector<sched::EndpointId> EndpointPool::take_removed() { return std::exchange(removed_, {}); }

@@ -187,19 +187,23 @@ TEST_CASE("pool: scrapes are due at multiples of the poll interval on the wall c
   using std::chrono::milliseconds;
   using Wall = std::chrono::system_clock;
   const Clock::time_point now = Clock::time_point{} + std::chrono::seconds(1000);
-  // Wall clock 12.345 s past a whole second: the next multiple of 50 ms is 12.350 s, 5 ms on.
-  const Wall::time_point wall = Wall::time_point{} + milliseconds(1'700'000'012'345);
-  CHECK(next_wall_aligned(now, milliseconds(50), wall) == now + milliseconds(5));
+  // Wall clock 12.325 s past a whole second: the next multiple of 50 ms is 12.350 s, 25 ms on.
+  const Wall::time_point wall = Wall::time_point{} + milliseconds(1'700'000'012'325);
+  CHECK(next_wall_aligned(now, milliseconds(50), wall) == now + milliseconds(25));
+  // Less than half an interval to the next multiple: the one after (12.345 → 12.400),
+  // so a first poll at any phase and the next are never a moment apart.
+  CHECK(next_wall_aligned(now, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'345)) ==
+        now + milliseconds(55));
   // Exactly on a multiple: the next one, a whole interval on (never `now` again).
   CHECK(next_wall_aligned(now, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'350)) ==
         now + milliseconds(50));
   // Two replicas whose turns fall at different moments of one interval pick the same
-  // wall-clock instant: 12.312 and 12.349 both go to 12.350.
-  const Clock::time_point later = now + milliseconds(37);
+  // wall-clock instant: 12.312 and 12.324 both go to 12.350.
+  const Clock::time_point later = now + milliseconds(12);
   CHECK(next_wall_aligned(now, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'312)) ==
         now + milliseconds(38));
-  CHECK(next_wall_aligned(later, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'349)) ==
-        later + milliseconds(1));
+  CHECK(next_wall_aligned(later, milliseconds(50), Wall::time_point{} + milliseconds(1'700'000'012'324)) ==
+        later + milliseconds(26));
   CHECK(next_wall_aligned(now, Clock::duration::zero(), wall) == now);
 }
 

@@ -116,11 +116,14 @@ class EndpointPool {
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 
-// The first instant after `now` (steady clock) that falls on a multiple of `interval`
-// on the wall clock (`wall_now` = CLOCK_REALTIME at `now`); `now` itself when interval
-// <= 0. Scrapes start there: gateway replicas on synchronised clocks then read every
-// server at the same moments and share one load picture (the shared load signal),
-// instead of each at its own phase of the interval.
+// The first instant at least half an `interval` after `now` (steady clock) that falls
+// on a multiple of `interval` on the wall clock (`wall_now` = CLOCK_REALTIME at `now`);
+// `now` itself when interval <= 0. Scrapes start there: gateway replicas on
+// synchronised clocks then read every server at the same moments and share one load
+// picture (the shared load signal), instead of each at its own phase of the interval.
+// The half interval keeps a new member's first poll (made at once, at any phase) and
+// its next apart: two failed polls make a server unroutable, and a millisecond apart
+// they would both fall in one short outage.
 Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
                                     std::chrono::system_clock::time_point wall_now);
 
