@@ -265,7 +265,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         assign(out.scorers.prefix, r.read_number(w, wp, 0.0, 1000.0));
         return;
       }
-      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "maxTokenizeBytes", "blockSize", "hashSeed"});
+      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "maxTokenizeBytes", "tokenCacheBytes", "blockSize", "hashSeed"});
       if (!prefix) return;
       with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.scorers.prefix, r.read_number(x, xp, 0.0, 1000.0));
@@ -278,7 +278,11 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
       with_field(*prefix, wp, "maxTokenizeBytes", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.prefix.max_tokenize_bytes, r.read_byte_size(x, xp, 1ull << 10, 64ull << 20));
       });
-      // After maxTokenizeBytes: the tokenizer is loaded here, once, with its bound.
+      with_field(*prefix, wp, "tokenCacheBytes", [&](const YAML::Node& x, const std::string& xp) {
+        assign(out.prefix.token_cache_bytes, r.read_byte_size(x, xp, 0, 16ull << 30));
+      });
+      // After maxTokenizeBytes and tokenCacheBytes: the tokenizer is loaded here, once,
+      // with its bounds.
       with_field(*prefix, wp, "tokenizer", [&](const YAML::Node& x, const std::string& xp) {
         auto tokenizer = r.read_string(x, xp);
         if (!tokenizer) return;
@@ -287,7 +291,8 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
           return;
         }
         if (*tokenizer != "sim-bytes") {
-          auto loaded = openai::HfPromptTokenizer::load_shared(*tokenizer, out.prefix.max_tokenize_bytes);
+          auto loaded = openai::HfPromptTokenizer::load_shared(*tokenizer, out.prefix.max_tokenize_bytes,
+                                                              out.prefix.token_cache_bytes);
           if (!loaded) {
             r.error(x, xp, "cannot load the tokenizer (sim-bytes or a directory holding tokenizer.json): " +
                                loaded.error().message);

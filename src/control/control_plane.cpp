@@ -424,6 +424,16 @@ void ControlPlane::append_kv_event_metrics(std::string& out) const {
              std::to_string(value) + "\n";
     gauge("ringgate_prompt_tokenizer_chat_template", "1 when the tokenizer directory's chat template loaded.", "gauge",
           tokenizer->has_chat_template() ? 1 : 0);
+    const openai::TokenCacheStats cache = tokenizer->cache_stats();
+    gauge("ringgate_prompt_tokenizer_cache_hits_total",
+          "Prompt texts (at least 4 KiB up to the maxTokenizeBytes cut) whose token ids came from the token cache.",
+          "counter", cache.hits);
+    gauge("ringgate_prompt_tokenizer_cache_misses_total", "Prompt texts looked up in the token cache and tokenized.",
+          "counter", cache.misses);
+    gauge("ringgate_prompt_tokenizer_cache_entries", "Prompt texts whose token ids the cache holds.", "gauge",
+          cache.entries);
+    gauge("ringgate_prompt_tokenizer_cache_bytes", "Memory the token cache holds (bounded by tokenCacheBytes).", "gauge",
+          cache.bytes);
   }
 }
 

@@ -16,7 +16,7 @@ struct FileStamp {
 };
 struct LoadKey {
   std::string dir;
-  std::size_t max_prompt_bytes = 0;
+  std::size_t max_prompt_bytes = 0, token_cache_bytes = 0;
   FileStamp tokenizer, config;
   bool operator==(const LoadKey&) const = default;
 };
@@ -33,31 +33,36 @@ bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 }  // namespace
 
 util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load(const std::string& dir,
-                                                                         std::size_t max_prompt_bytes) {
+                                                                         std::size_t max_prompt_bytes,
+                                                                         std::size_t token_cache_bytes) {
   auto files = tokenize::ModelFiles::load(dir);
   if (!files) return util::Error{"tokenizer " + files.error().message};
-  return std::shared_ptr<HfPromptTokenizer>(new HfPromptTokenizer(std::move(files.value()), max_prompt_bytes));
+  return std::shared_ptr<HfPromptTokenizer>(
+      new HfPromptTokenizer(std::move(files.value()), max_prompt_bytes, token_cache_bytes));
 }
 
 util::Result<std::shared_ptr<HfPromptTokenizer>> HfPromptTokenizer::load_shared(const std::string& dir,
-                                                                                std::size_t max_prompt_bytes) {
+                                                                                std::size_t max_prompt_bytes,
+                                                                                std::size_t token_cache_bytes) {
   // Entries only point at live tokenizers: at most one per configured directory that
   // some loaded config still holds (dead ones are dropped on every call).
   static std::mutex mutex;
   static std::vector<std::pair<LoadKey, std::weak_ptr<HfPromptTokenizer>>> live;
-  LoadKey key{dir, max_prompt_bytes, stamp_of(dir + "/tokenizer.json"), stamp_of(dir + "/tokenizer_config.json")};
+  LoadKey key{dir, max_prompt_bytes, token_cache_bytes, stamp_of(dir + "/tokenizer.json"),
+              stamp_of(dir + "/tokenizer_config.json")};
   std::lock_guard lock(mutex);
   std::erase_if(live, [](const auto& entry) { return entry.second.expired(); });
   for (const auto& [k, weak] : live)
     if (k == key)
       if (auto alive = weak.lock()) return alive;
-  auto loaded = load(dir, max_prompt_bytes);
+  auto loaded = load(dir, max_prompt_bytes, token_cache_bytes);
   if (loaded) live.emplace_back(std::move(key), loaded.value());
   return loaded;
 }
 
-HfPromptTokenizer::HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes)
-    : files_(std::move(files)), max_prompt_bytes_(max_prompt_bytes) {}
+HfPromptTokenizer::HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes,
+                                     std::size_t token_cache_bytes)
+    : files_(std::move(files)), max_prompt_bytes_(max_prompt_bytes), cache_(token_cache_bytes) {}
 
 std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text.size();
@@ -81,21 +86,24 @@ std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_
 bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids,
                                     bool counted) const {
   const std::size_t cut = cut_point(text, max_prompt_bytes_);
+  const std::string_view region = text.substr(0, cut);
   const bool truncated = cut < text.size();
-  thread_local std::vector<std::int32_t> scratch;
-  scratch.clear();
-  if (!files_.tokenizer.encode(text.substr(0, cut), add_special, scratch)) {
-    count(encode_failed_, counted);
-    return false;
+  if (!cache_.find(region, add_special, ids)) {
+    thread_local std::vector<std::int32_t> scratch;
+    scratch.clear();
+    if (!files_.tokenizer.encode(region, add_special, scratch)) {
+      count(encode_failed_, counted);
+      return false;
+    }
+    ids.resize(scratch.size());
+    for (std::size_t i = 0; i < scratch.size(); ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
+    cache_.insert(region, add_special, ids);  // the region's ids, before the margin below
   }
-  std::size_t keep = scratch.size();
   if (truncated) {
     // Ids just before the cut may differ from the whole prompt's (a merge across it).
-    keep = keep > kCutMarginTokens ? keep - kCutMarginTokens : 0;
+    ids.resize(ids.size() > kCutMarginTokens ? ids.size() - kCutMarginTokens : 0);
     count(truncated_, counted);
   }
-  ids.resize(keep);
-  for (std::size_t i = 0; i < keep; ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
   count(tokenized_, counted);
   return !ids.empty();
 }

@@ -426,6 +426,23 @@ scheduler:
   scorers: {prefix: {weight: 5, mode: precise, tokenizer: ")" + qwen3 + R"(", maxTokenizeBytes: 32Ki}}
 )");
   CHECK(reloaded.gateway.scheduler.prefix.hf_tokenizer == c.gateway.scheduler.prefix.hf_tokenizer);
+  CHECK(c.gateway.scheduler.prefix.token_cache_bytes == 64u << 20);
+  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->cache_stats().entries == 0);
+  // The token cache's bound: 0 turns it off; another bound is another tokenizer.
+  ConfigSet uncached = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["127.0.0.1:8000"]}}
+scheduler:
+  scorers: {prefix: {weight: 5, mode: precise, tokenizer: ")" + qwen3 + R"(", maxTokenizeBytes: 32Ki, tokenCacheBytes: 0}}
+)");
+  CHECK(uncached.gateway.scheduler.prefix.token_cache_bytes == 0);
+  CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer != c.gateway.scheduler.prefix.hf_tokenizer);
+  std::vector<uint32_t> ids;
+  const std::string long_prompt = "{\"prompt\":\"" + std::string(8192, 'a') + "\"}";
+  CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer->encode(long_prompt, ids));
+  CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer->cache_stats().entries == 0);
+  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->encode(long_prompt, ids));
+  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->cache_stats().entries == 1);
   // sim-bytes loads nothing.
   ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
   CHECK(d.gateway.scheduler.prefix.hf_tokenizer == nullptr);
@@ -438,7 +455,8 @@ scheduler:
   REQUIRE_FALSE(r.ok());
   CHECK(r.errors[0].message.find("cannot load the tokenizer") != std::string::npos);
   CHECK(r.errors[0].message.find("/nonexistent/model") != std::string::npos);
-  for (const char* bad : {"maxTokenizeBytes: 10", "maxTokenizeBytes: 1Gi"}) {
+  for (const char* bad : {"maxTokenizeBytes: 10", "maxTokenizeBytes: 1Gi", "tokenCacheBytes: 17Gi",
+                          "tokenCacheBytes: -1", "tokenCacheBytes: lots"}) {
     LoadResult b = load_config_text(
         std::string("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
                     "scheduler: {scorers: {prefix: {") + bad + "}}}\n",

@@ -113,6 +113,53 @@ TEST_CASE("a long prompt: only the first max bytes, its ids a prefix of the whol
   }
 }
 
+TEST_CASE("token cache: a prompt whose tokenized text was seen before gets the ids tokenizing would give") {
+  // Three bodies over an 8 KiB bound: a and b share their first 8 KiB (the cut falls
+  // there for both: the next turn of one conversation), c is that text alone (no cut,
+  // so all its ids count, where a and b drop the margin before the cut).
+  std::string head;
+  for (int i = 0; head.size() < 8000; ++i) head += "turn " + std::to_string(i) + ": naïve Straße 東京 🙂 and more words\n";
+  const auto body = [](std::string_view text) {
+    std::string json = "{\"prompt\":\"";
+    for (char c : text) json += c == '\n' ? std::string("\\n") : std::string(1, c);
+    return json + "\"}";
+  };
+  // No cut past the head: no newline, and no " word" (a cut after a newline wins anyway).
+  const std::string a = head + "Question one? " + std::string(900, 'x') + "\nthe end";
+  const std::string b = head + "Question two. " + std::string(700, 'y');
+  REQUIRE(HfPromptTokenizer::cut_point(a, 8192) == head.size());
+  REQUIRE(HfPromptTokenizer::cut_point(b, 8192) == head.size());
+  const std::string c = a.substr(0, HfPromptTokenizer::cut_point(a, 8192));
+  for (const std::string& dir : {kQwen3, kLlama}) {
+    CAPTURE(dir);
+    auto fresh = [&](const std::string& text) {  // no cache: what tokenizing gives
+      auto r = HfPromptTokenizer::load(dir, 8192, 0);
+      REQUIRE(r.ok());
+      return ids_of(*r.value(), body(text));
+    };
+    auto t = HfPromptTokenizer::load(dir, 8192);
+    REQUIRE(t.ok());
+    const auto& cached = *t.value();
+    CHECK(ids_of(cached, body(a)) == fresh(a));
+    CHECK(cached.cache_stats().misses == 1);
+    CHECK(ids_of(cached, body(b)) == fresh(b));
+    CHECK(ids_of(cached, body(c)) == fresh(c));
+    CHECK(ids_of(cached, body(a)) == fresh(a));
+    CHECK(fresh(c).size() == fresh(a).size() + ringgate::openai::kCutMarginTokens);
+    const auto s = cached.cache_stats();
+    CHECK(s.hits == 3);
+    CHECK(s.misses == 1);
+    CHECK(s.entries == 1);
+    // Chat: the rendered text is the key; the same conversation hits.
+    const std::string chat = std::string(R"({"messages":[{"role":"system","content":")") + std::string(5000, 'w') +
+                             R"("},{"role":"user","content":"hi"}]})";
+    const auto first = ids_of(cached, chat);
+    CHECK(ids_of(cached, chat) == first);
+    CHECK(cached.cache_stats().hits == 4);
+    CHECK(cached.counts().tokenized == 6);
+  }
+}
+
 TEST_CASE("cut points: after a newline a non-space follows, else before ' word', else a UTF-8 boundary") {
   CHECK(HfPromptTokenizer::cut_point("short", 100) == 5);
   CHECK(HfPromptTokenizer::cut_point("ab\ncd\n  ef gh", 9) == 3);

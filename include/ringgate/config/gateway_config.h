@@ -88,6 +88,8 @@ struct PrefixScorerConfig {
   std::string tokenizer = "sim-bytes";
   // YAML "maxTokenizeBytes": only this much of a prompt's text is tokenized.
   uint64_t max_tokenize_bytes = openai::kDefaultMaxTokenizeBytes;
+  // YAML "tokenCacheBytes": token ids of prompt texts kept for their next request (0: none).
+  uint64_t token_cache_bytes = openai::kDefaultTokenCacheBytes;
   // Loaded once with the config when `tokenizer` names a directory (null for sim-bytes).
   std::shared_ptr<openai::HfPromptTokenizer> hf_tokenizer;
   uint32_t block_size = 16;             // the servers' --block-size

@@ -10,7 +10,10 @@
 // scores leading blocks; a 200 KB prompt would otherwise cost milliseconds). The cut
 // is made where the tokenization of the prefix is a prefix of the whole's (after a
 // newline that a non-space follows), and the last kCutMarginTokens ids before a cut
-// are dropped in case a model merges across it.
+// are dropped in case a model merges across it. The ids of the text tokenized (all of
+// it, or up to the cut) are kept in a TokenCache: a request whose text there was seen
+// before (the next turn of a conversation past the bound, a shared document) costs a
+// lookup.
 //
 // Shared by every worker: encode() is thread-safe; its outcomes are counted.
 #include <atomic>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "ringgate/openai/prompt_tokenizer.h"
+#include "ringgate/openai/token_cache.h"
 #include "ringgate/tokenize/model_files.h"
 #include "ringgate/util/result.h"
 
@@ -43,14 +47,15 @@ class HfPromptTokenizer final : public PromptTokenizer {
  public:
   // dir/tokenizer.json must load; dir/tokenizer_config.json's chat template is
   // optional (without one, chat requests are scored by the approximate index).
-  static util::Result<std::shared_ptr<HfPromptTokenizer>> load(const std::string& dir, std::size_t max_prompt_bytes);
+  static util::Result<std::shared_ptr<HfPromptTokenizer>> load(const std::string& dir, std::size_t max_prompt_bytes,
+                                                               std::size_t token_cache_bytes = kDefaultTokenCacheBytes);
   // load(), but while a tokenizer loaded from the same directory with the same bound is
   // alive and its two files are unchanged (size, mtime, inode), that one: a config
   // reload then costs the control thread nothing here instead of ~0.5 s of parsing
   // (metrics polls wait meanwhile, and the detector counts stale metrics as
   // saturated), and the outcome counters carry on across reloads.
-  static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(const std::string& dir,
-                                                                      std::size_t max_prompt_bytes);
+  static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(
+      const std::string& dir, std::size_t max_prompt_bytes, std::size_t token_cache_bytes = kDefaultTokenCacheBytes);
 
   bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
 
@@ -60,9 +65,10 @@ class HfPromptTokenizer final : public PromptTokenizer {
   bool has_chat_template() const { return files_.chat.has_value(); }
   const std::string& chat_template_error() const { return files_.chat_error; }
   PromptTokenizerCounts counts() const;
+  TokenCacheStats cache_stats() const { return cache_.stats(); }
 
  private:
-  HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes);
+  HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes, std::size_t token_cache_bytes);
   bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted) const;
   static void count(std::atomic<uint64_t>& outcome, bool counted) {
     if (counted) outcome.fetch_add(1, std::memory_order_relaxed);
@@ -70,6 +76,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
 
   tokenize::ModelFiles files_;
   std::size_t max_prompt_bytes_;
+  mutable TokenCache cache_;  // a memo: encode() stays const (and thread-safe)
   mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
 };
 
