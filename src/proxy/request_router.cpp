@@ -28,6 +28,7 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
     tokenizer_ = shared.tokenizer ? shared.tokenizer : std::make_shared<const openai::SimByteTokenizer>();
     vllm_hasher_ = std::make_unique<kvevents::VllmBlockHasher>(shared.scheduler.hash_seed);
+    block_hashes_ = std::make_unique<kvevents::BlockHashMemo>(*vllm_hasher_, shared.scheduler.precise_block_size);
   }
 }
 
@@ -57,7 +58,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       const auto& adapters = snapshot_->endpoints()[serving[0]].lora_adapters;
       if (std::find(adapters.begin(), adapters.end(), request.model) != adapters.end()) lora = request.model;
     }
-    vllm_hasher_->hash_prompt(token_ids_, shared_.scheduler.precise_block_size, lora, precise_hashes_);
+    block_hashes_->hash_prompt(token_ids_, lora, precise_hashes_);
   }
   pick.precise_hashes = precise_hashes_;
   pick.session_id = request.session_id;

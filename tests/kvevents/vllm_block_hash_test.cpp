@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ringgate/kvevents/cbor_writer.h"
+#include "ringgate/kvevents/block_hash_memo.h"
 #include "ringgate/kvevents/vllm_block_hash.h"
 
 using namespace ringgate::kvevents;
@@ -88,4 +89,48 @@ TEST_CASE("LoRA requests hash with extra_keys (lora_name,); large token ids use 
 TEST_CASE("a different seed gives different hashes") {
   const uint32_t t0[] = {1, 2, 3, 4};
   CHECK(VllmBlockHasher("1").hash_block(nullptr, t0, "") != VllmBlockHasher("0").hash_block(nullptr, t0, ""));
+}
+
+TEST_CASE("the block-hash memo: what the hasher gives, from the memo for a sequence hashed before") {
+  VllmBlockHasher hasher("0");
+  BlockHashMemo memo(hasher, 16, 1u << 20);
+  std::vector<uint32_t> a(4000), b(4000);
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = uint32_t(i * 7919 % 128000);
+    b[i] = a[i];
+  }
+  b[3000] += 1;  // the same first 187 blocks, then different
+  const auto direct = [&](const std::vector<uint32_t>& t, std::string_view lora) {
+    std::vector<uint64_t> out;
+    hasher.hash_prompt(t, 16, lora, out);
+    return out;
+  };
+  const auto memoised = [&](const std::vector<uint32_t>& t, std::string_view lora) {
+    std::vector<uint64_t> out{42};  // appended to, as hash_prompt does
+    memo.hash_prompt(t, lora, out);
+    CHECK(out[0] == 42);
+    return std::vector<uint64_t>(out.begin() + 1, out.end());
+  };
+  CHECK(memoised(a, "") == direct(a, ""));
+  CHECK(memo.hits() == 0);
+  CHECK(memoised(a, "") == direct(a, ""));
+  CHECK(memo.hits() == 1);
+  CHECK(memoised(b, "") == direct(b, ""));      // other ids: hashed
+  CHECK(memoised(a, "sql") == direct(a, "sql"));  // another adapter: hashed
+  CHECK(memo.hits() == 1);
+  CHECK(memo.entries() == 3);
+  CHECK(direct(a, "")[186] == direct(b, "")[186]);
+  CHECK(direct(a, "")[187] != direct(b, "")[187]);
+  // Short sequences are hashed every time, never kept.
+  const std::vector<uint32_t> short_ids(a.begin(), a.begin() + 100);
+  CHECK(memoised(short_ids, "") == direct(short_ids, ""));
+  CHECK(memo.entries() == 3);
+  // Bounded: a memo with room for one entry keeps the last.
+  BlockHashMemo small(hasher, 16, ringgate::util::BoundedLru<uint64_t>::cost(250));
+  std::vector<uint64_t> out;
+  small.hash_prompt(a, "", out);
+  small.hash_prompt(b, "", out);
+  CHECK(small.entries() == 1);
+  small.hash_prompt(b, "", out);
+  CHECK(small.hits() == 1);
 }

@@ -12,13 +12,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "ringgate/util/bounded_lru.h"
 
 namespace ringgate::openai {
 
@@ -45,33 +45,18 @@ class TokenCache {
   TokenCacheStats stats() const;
 
  private:
-  struct Key {
-    uint64_t low = 0, high = 0;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(k.low); }
-  };
-  struct Entry {
-    Key key;
-    std::vector<uint32_t> ids;
-  };
   struct Shard {
     mutable std::mutex mutex;
-    mutable std::list<Entry> lru;  // most recently used first
-    std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> by_key;
-    std::size_t bytes = 0;
+    util::BoundedLru<uint32_t> ids;
+    explicit Shard(std::size_t max_bytes) : ids(max_bytes) {}
   };
   static constexpr std::size_t kShards = 8;
-  static constexpr std::size_t kEntryOverhead = 128;  // list node, map node, vector header
 
-  static Key key_of(std::string_view text, bool add_special);
-  Shard& shard_of(const Key& key) const { return shards_[(key.high >> 32) % kShards]; }
-  static std::size_t cost(std::size_t ids) { return ids * sizeof(uint32_t) + kEntryOverhead; }
+  static util::Hash128 key_of(std::string_view text, bool add_special);
+  Shard& shard_of(const util::Hash128& key) const { return *shards_[(key.high >> 32) % kShards]; }
 
   std::size_t max_bytes_;
-  std::size_t shard_bytes_;
-  mutable std::array<Shard, kShards> shards_;
+  std::array<std::unique_ptr<Shard>, kShards> shards_;
   mutable std::atomic<uint64_t> hits_{0}, misses_{0};
 };
 

@@ -15,6 +15,7 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/passive_health.h"
+#include "ringgate/kvevents/block_hash_memo.h"
 #include "ringgate/kvevents/vllm_block_hash.h"
 #include "ringgate/openai/prompt_tokenizer.h"
 #include "ringgate/sched/inflight_counters.h"
@@ -124,6 +125,7 @@ class RequestRouter {
   // Precise mode: the prompt's token ids and vLLM block hashes, reused.
   std::shared_ptr<const openai::PromptTokenizer> tokenizer_;
   std::unique_ptr<kvevents::VllmBlockHasher> vllm_hasher_;
+  std::unique_ptr<kvevents::BlockHashMemo> block_hashes_;  // over vllm_hasher_
   std::vector<uint32_t> token_ids_;
   std::vector<uint64_t> precise_hashes_;
   std::vector<uint32_t> exclude_; // tried + passively ejected endpoints, reused
