@@ -1,10 +1,10 @@
 #include "ringgate/proxy/request_router.h"
 
-#include "ringgate/sched/saturation_detector.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+
+#include "ringgate/sched/saturation_detector.h"
 
 namespace ringgate::proxy {
 
@@ -13,6 +13,13 @@ bool any_routable(const sched::EndpointSnapshot& snapshot) {
   for (const sched::EndpointState& e : snapshot.endpoints())
     if (e.routable) return true;
   return false;
+}
+
+void refuse_saturated(RouteDecision& decision) {
+  decision.status = 429;
+  decision.saturated = true;
+  decision.code = "pool_saturated";
+  decision.message = "every model server is saturated and the request is sheddable";
 }
 }  // namespace
 
@@ -128,12 +135,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       decision.code = "upstream_unavailable";
       decision.message = "every model server that serves the requested model failed";
       break;
-    case sched::PickStatus::Saturated:
-      decision.status = 429;
-      decision.saturated = true;
-      decision.code = "pool_saturated";
-      decision.message = "every model server is saturated and the request is sheddable";
-      break;
+    case sched::PickStatus::Saturated: refuse_saturated(decision); break;
   }
   if (decision.status != 0) {
     // A request held by flow control asks again until it is placed: one attempt, counted then.
@@ -150,10 +152,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     return decision;
   }
   if (!request.dry_run && !claim(result.endpoint, request)) {
-    decision.status = 429;
-    decision.saturated = true;
-    decision.code = "pool_saturated";
-    decision.message = "every model server is saturated and the request is sheddable";
+    refuse_saturated(decision);
     return decision;  // held by flow control: asks again, counted when placed
   }
   count_attempt(request, true, result.endpoint);
