@@ -218,17 +218,26 @@ TEST_CASE("pool: the next poll due is reported so the control loop wakes for it"
   CHECK(pool.next_due() == Clock::time_point::max());  // no members
   pool.set_members({a.member()});
   CHECK(pool.next_due() <= Clock::now());  // a new member is polled at once
+  const Clock::time_point added = Clock::now();
   run_until(loop, pool, {&a}, [&](const sched::EndpointSnapshot& s) {
     auto* e = find(s, a.port);
     return e && e->has_metrics;
   });
+  // Until the models are known they are asked for at the poll rate, unaligned, and may
+  // be due first: past the second models poll (one interval after the first, with the
+  // models known) they are next asked for in 10 s, and the scrape is what is due.
+  run_until(loop, pool, {&a}, [&](const sched::EndpointSnapshot& s) {
+    auto* e = find(s, a.port);
+    return e && !e->models.empty() && Clock::now() > added + std::chrono::milliseconds(350);
+  });
   // After that, the next scrape waits for a wall-clock multiple of 200 ms: at most one
-  // interval away, and on the wall clock's 200 ms grid (20 ms of slack for a thread
-  // preempted between the two clock reads; an unaligned poll lands anywhere on it).
+  // and a half intervals away (at least half of one), and on the wall clock's 200 ms
+  // grid (20 ms of slack for a thread preempted between the two clock reads; an
+  // unaligned poll lands anywhere on it).
   const auto wall = std::chrono::system_clock::now();
   const Clock::time_point now = Clock::now(), due = pool.next_due();
   REQUIRE(due != Clock::time_point::max());
-  CHECK(due <= now + std::chrono::milliseconds(200));
+  CHECK(due <= now + std::chrono::milliseconds(300));
   const int64_t at = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch() + (due - now)).count();
   const int64_t off = at % 200;
   CHECK(std::min(off, 200 - off) <= 20);
