@@ -225,10 +225,12 @@ TEST_CASE("pool: the next poll due is reported so the control loop wakes for it"
   });
   // Until the models are known they are asked for at the poll rate, unaligned, and may
   // be due first: past the second models poll (one interval after the first, with the
-  // models known) they are next asked for in 10 s, and the scrape is what is due.
+  // models known) they are next asked for in 10 s, and the scrape is what is due (once
+  // no scrape is running: a running one is not due, and the models' 10 s would show).
   run_until(loop, pool, {&a}, [&](const sched::EndpointSnapshot& s) {
     auto* e = find(s, a.port);
-    return e && !e->models.empty() && Clock::now() > added + std::chrono::milliseconds(350);
+    return e && !e->models.empty() && Clock::now() > added + std::chrono::milliseconds(350) &&
+           pool.next_due() < Clock::now() + std::chrono::seconds(1);
   });
   // After that, the next scrape waits for a wall-clock multiple of 200 ms: at most one
   // and a half intervals away (at least half of one), and on the wall clock's 200 ms
