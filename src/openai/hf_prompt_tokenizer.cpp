@@ -67,14 +67,19 @@ HfPromptTokenizer::HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max
 std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text.size();
   if (max_bytes == 0) return 0;
+  // Only in the second half of the bound: the last good place may lie far back (a chat
+  // template's header ends in newlines, and a long message of one line follows it), and
+  // cutting there would score the prompt by almost none of its text.
+  const std::size_t floor = max_bytes / 2;
   // After a newline that a non-space follows: every supported pre-tokenizer ends a
   // piece there whatever comes next, and no added token spans it.
-  for (std::size_t i = text.rfind('\n', max_bytes - 1); i != std::string_view::npos && i > 0;
+  for (std::size_t i = text.rfind('\n', max_bytes - 1); i != std::string_view::npos && i + 1 > floor && i > 0;
        i = text.rfind('\n', i - 1)) {
     if (!is_space(text[i + 1])) return i + 1;
   }
   // Before a space between a non-space and a letter (" word" is one piece).
-  for (std::size_t i = text.rfind(' ', max_bytes); i != std::string_view::npos && i > 0; i = text.rfind(' ', i - 1)) {
+  for (std::size_t i = text.rfind(' ', max_bytes); i != std::string_view::npos && i >= floor && i > 0;
+       i = text.rfind(' ', i - 1)) {
     if (i + 1 < text.size() && !is_space(text[i - 1]) && is_ascii_letter(text[i + 1])) return i;
   }
   // No such place: a UTF-8 character boundary (the margin absorbs the difference).

@@ -110,6 +110,15 @@ TEST_CASE("a long prompt: only the first max bytes, its ids a prefix of the whol
     CHECK(cut.size() < whole.size() / 3);
     CHECK(std::equal(cut.begin(), cut.end(), whole.begin()));
     CHECK(t->counts().truncated == 1);
+    // One long line after a short header with newlines: cut near the bound (at a word),
+    // not after the header, and still a prefix of the whole prompt's ids.
+    std::string line = "header\n\n";
+    for (int i = 0; line.size() < 20000; ++i) line += "word" + std::to_string(i % 97) + " naïve, ";
+    const auto cut_line = ids_of(*t, "{\"prompt\":\"" + std::string("header\\n\\n") + line.substr(8) + "\"}");
+    const auto whole_line = reference(dir, line, true);
+    CHECK(cut_line.size() > 300);  // ~2 KB of words at least, not the header's few ids
+    CHECK(cut_line.size() < whole_line.size() / 3);
+    CHECK(std::equal(cut_line.begin(), cut_line.end(), whole_line.begin()));
   }
 }
 
@@ -160,10 +169,17 @@ TEST_CASE("token cache: a prompt whose tokenized text was seen before gets the i
   }
 }
 
-TEST_CASE("cut points: after a newline a non-space follows, else before ' word', else a UTF-8 boundary") {
+TEST_CASE("cut points: after a newline a non-space follows, else before ' word', else a UTF-8 boundary; "
+          "never in the first half of the bound") {
   CHECK(HfPromptTokenizer::cut_point("short", 100) == 5);
-  CHECK(HfPromptTokenizer::cut_point("ab\ncd\n  ef gh", 9) == 3);
+  CHECK(HfPromptTokenizer::cut_point("abcdef\ncd\n  ef gh", 10) == 7);
   CHECK(HfPromptTokenizer::cut_point("abc def ghi", 9) == 7);
+  // The only newline cut (3) and no " word" in the second half: the bound itself.
+  CHECK(HfPromptTokenizer::cut_point("ab\ncd\n  ef gh", 9) == 9);
+  // A chat header, then one long line: a word boundary near the bound, not the header's end.
+  std::string chat = "<|start_header_id|>user<|end_header_id|>\n\nHello";
+  for (int i = 0; i < 50; ++i) chat += " word";
+  CHECK(HfPromptTokenizer::cut_point(chat, 200) == 197);
   CHECK(HfPromptTokenizer::cut_point("ab\xC3\xA9\xC3\xA9", 3) == 2);
   CHECK(HfPromptTokenizer::cut_point("\n\n\n\n", 2) == 2);
 }

@@ -8,9 +8,10 @@
 //                (the template writes BOS itself).
 // Only the first max_prompt_bytes of the prompt text are tokenized (the exact index
 // scores leading blocks; a 200 KB prompt would otherwise cost milliseconds). The cut
-// is made where the tokenization of the prefix is a prefix of the whole's (after a
-// newline that a non-space follows), and the last kCutMarginTokens ids before a cut
-// are dropped in case a model merges across it. The ids of the text tokenized (all of
+// is made, in the second half of the bound, where the tokenization of the prefix is a
+// prefix of the whole's (after a newline that a non-space follows, else before
+// " word"; failing both, at a character boundary), and the last kCutMarginTokens ids
+// before a cut are dropped in case a model merges across it. The ids of the text tokenized (all of
 // it, or up to the cut) are kept in a TokenCache: a request whose text there was seen
 // before (the next turn of a conversation past the bound, a shared document) costs a
 // lookup.
