@@ -42,37 +42,10 @@ trap cleanup EXIT
 
 source perf/proxy/common.sh
 
-# Starts a binary that prints the listening JSON line; echoes its API port.
-start_listening() {
-  local log=$tmp/$1.out; shift
-  "$@" >"$log" 2>"$log.err" &
-  echo $! >"$tmp/$(basename "$log" .out).pid"
-  for _ in $(seq 100); do
-    if grep -q '"listening"' "$log" 2>/dev/null; then
-      grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
-      return
-    fi
-    sleep 0.1
-  done
-  echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
-}
-
 # --- backend ------------------------------------------------------------------------
 reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
 if [ "$backend_kind" = nginx ]; then
-  backend_port=$(free_port)
-  mkdir -p "$tmp/nginx-backend"
-  cat >"$tmp/nginx-backend/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $tmp/nginx-backend/pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $tmp/nginx-backend; client_max_body_size 16m; client_body_buffer_size 1m;
-  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$reply'; } } }
-EOF
-  nginx -p "$tmp/nginx-backend" -c "$tmp/nginx-backend/nginx.conf" 2>"$tmp/nginx-backend.err" &
-  pids+=($!)
-  backend_pid=$!
-  wait_port "$backend_port"
+  start_static_backend "$reply"
   backend_desc="nginx returning a fixed completion JSON"
 else
   backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --kv-blocks 131072 --max-model-len 1000000)

@@ -1,5 +1,6 @@
-# Shared by bench.sh and long_prompt.sh (sourced, after `tmp` is set): ports, the CPU
-# time of a process tree, wrk's latency units, and interleaved rounds with medians.
+# Shared by bench.sh, long_prompt.sh and perf/tokenize/gateway_cpu.sh (sourced, after
+# `tmp` is set): ports, starting ringgate and the static backend, the CPU time of a
+# process tree, wrk's latency units, and interleaved rounds with medians.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -17,6 +18,41 @@ cpu_ticks() {
   done
   echo "$total"
 }
+# start_listening NAME COMMAND...: starts a ringgate or ringgate-sim (which print a
+# "listening" line with their "api" address), its pid in $tmp/NAME.pid; prints its port.
+start_listening() {
+  local log=$tmp/$1.out; shift
+  "$@" >"$log" 2>"$log.err" &
+  echo $! >"$tmp/$(basename "$log" .out).pid"
+  for _ in $(seq 100); do
+    if grep -q '"listening"' "$log" 2>/dev/null; then
+      grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
+      return
+    fi
+    sleep 0.1
+  done
+  echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
+}
+
+# start_static_backend REPLY: nginx answering every request with REPLY (JSON), one
+# worker, so every proxy in front of it meets the same backend cost. Sets backend_port
+# and backend_pid (in $tmp/backend.pid too).
+start_static_backend() {
+  backend_port=$(free_port)
+  mkdir -p "$tmp/backend"
+  cat >"$tmp/backend/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
+  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$1'; } } }
+EOF
+  nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
+  backend_pid=$!
+  echo "$backend_pid" >"$tmp/backend.pid"
+  wait_port "$backend_port"
+}
+
 # CPU microseconds per request from a tick difference and a request count.
 per_request_us() { awk -v t="$1" -v n="$2" -v hz="$clk_tck" 'BEGIN { if (n > 0) printf "%.1f", t * 1000000 / hz / n; else print "n/a" }'; }
 # Latency as wrk prints it (1.23ms, 456.00us, 1.2s) → microseconds.

@@ -44,19 +44,7 @@ source perf/proxy/common.sh
 
 # --- static backend -------------------------------------------------------------------
 reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
-backend_port=$(free_port)
-mkdir -p "$tmp/backend"
-cat >"$tmp/backend/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
-  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$reply'; } } }
-EOF
-nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
-pids+=($!)
-backend_pid=$!
-wait_port "$backend_port"
+start_static_backend "$reply"
 
 # --- proxies --------------------------------------------------------------------------
 nginx_port=$(free_port)
@@ -95,31 +83,14 @@ haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
 pids+=($!)
 haproxy_pid=$!
 
-"$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port \
-  --model $model --max-body-bytes 16777216 >"$tmp/rg.out" 2>"$tmp/rg.err" &
-rg_pid=$!
-pids+=($rg_pid)
-rg_port=
-for _ in $(seq 100); do
-  if grep -q '"listening"' "$tmp/rg.out" 2>/dev/null; then
-    rg_port=$(grep -o '"api":"[^"]*"' "$tmp/rg.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
-  fi
-  sleep 0.1
-done
-[ -n "$rg_port" ] || { echo "ringgate did not start" >&2; cat "$tmp/rg.err" >&2; exit 1; }
+rg_port=$(start_listening rg "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+  --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216)
+rg_pid=$(cat "$tmp/rg.pid")
 base_port=
 if [ -n "${BASE:-}" ]; then
-  "$BASE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port \
-    --model $model --max-body-bytes 16777216 >"$tmp/base.out" 2>"$tmp/base.err" &
-  base_pid=$!
-  pids+=($base_pid)
-  for _ in $(seq 100); do
-    if grep -q '"listening"' "$tmp/base.out" 2>/dev/null; then
-      base_port=$(grep -o '"api":"[^"]*"' "$tmp/base.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
-    fi
-    sleep 0.1
-  done
-  [ -n "$base_port" ] || { echo "$BASE did not start" >&2; cat "$tmp/base.err" >&2; exit 1; }
+  base_port=$(start_listening base "$BASE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+    --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216)
+  base_pid=$(cat "$tmp/base.pid")
 fi
 wait_port "$nginx_port"
 wait_port "$haproxy_port"

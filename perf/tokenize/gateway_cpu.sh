@@ -33,6 +33,7 @@ for tool in wrk nginx; do command -v $tool >/dev/null || { echo "missing $tool (
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$tmp"
@@ -42,38 +43,12 @@ source perf/proxy/common.sh
 
 # --- static backend -------------------------------------------------------------------
 reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
-backend_port=$(free_port)
-mkdir -p "$tmp/backend"
-cat >"$tmp/backend/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
-  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$reply'; } } }
-EOF
-nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
-pids+=($!)
-wait_port "$backend_port"
+start_static_backend "$reply"
 
 # --- the two gateways -----------------------------------------------------------------
-# start_gateway NAME [CONFIG]: one worker; prints its API port.
-start_gateway() {
-  local name=$1 port= source=(--endpoint "127.0.0.1:$backend_port")
-  [ -z "${2:-}" ] || source=(--config "$2")
-  "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --model m --max-body-bytes 16777216 \
-    "${source[@]}" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  echo $! >"$tmp/$name.pid"
-  for _ in $(seq 100); do
-    if grep -q '"listening"' "$tmp/$name.out" 2>/dev/null; then
-      port=$(grep -o '"api":"[^"]*"' "$tmp/$name.out" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'); break
-    fi
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "ringgate ($name) did not start" >&2; cat "$tmp/$name.err" >&2; exit 1; }
-  echo "$port"
-}
-approx_port=$(start_gateway approx)
-pids+=("$(cat "$tmp/approx.pid")")
+# One worker each; their pids in $tmp/approx.pid and $tmp/precise.pid.
+gateway=("$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --model m --max-body-bytes 16777216)
+approx_port=$(start_listening approx "${gateway[@]}" --endpoint "127.0.0.1:$backend_port")
 # Precise: KV events from a publisher that is not there (nothing to subscribe to; the
 # prompt is tokenized and hashed on every request all the same).
 cat >"$tmp/precise.yaml" <<EOF
@@ -86,8 +61,7 @@ kvEvents:
   endpoints:
   - {endpoint: "127.0.0.1:$backend_port", address: "tcp://127.0.0.1:$(free_port)"}
 EOF
-precise_port=$(start_gateway precise "$tmp/precise.yaml")
-pids+=("$(cat "$tmp/precise.pid")")
+precise_port=$(start_listening precise "${gateway[@]}" --config "$tmp/precise.yaml")
 
 # --- prompts: prose and code from this repository, JSON-escaped ------------------------
 python3 - "$bytes" "$tmp/filler" <<'EOF'
