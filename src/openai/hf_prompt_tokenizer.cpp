@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace ringgate::openai {
@@ -88,32 +89,53 @@ std::size_t HfPromptTokenizer::cut_point(std::string_view text, std::size_t max_
   return cut;
 }
 
+bool HfPromptTokenizer::tokenize(std::string_view region, bool add_special, std::vector<uint32_t>& ids) const {
+  thread_local std::vector<std::int32_t> scratch;
+  scratch.clear();
+  if (!files_.tokenizer.encode(region, add_special, scratch)) return false;
+  ids.resize(scratch.size());
+  for (std::size_t i = 0; i < scratch.size(); ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
+  return true;
+}
+
 bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids,
-                                    bool counted) const {
+                                    bool counted, TokenProbe* probe) const {
   const std::size_t cut = cut_point(text, max_prompt_bytes_);
   const std::string_view region = text.substr(0, cut);
   const bool truncated = cut < text.size();
+  // Ids just before a cut may differ from the whole prompt's (a merge across it).
+  const auto drop_margin = [](std::size_t n) { return n > kCutMarginTokens ? n - kCutMarginTokens : 0; };
   if (!cache_.find(region, add_special, ids)) {
-    thread_local std::vector<std::int32_t> scratch;
-    scratch.clear();
-    if (!files_.tokenizer.encode(region, add_special, scratch)) {
+    if (probe != nullptr && region.size() > kProbeMinBytes) {
+      const std::string_view lead = text.substr(0, cut_point(text, kProbeBytes));
+      if (!tokenize(lead, add_special, ids)) {
+        count(encode_failed_, counted);
+        return false;
+      }
+      const std::size_t whole = ids.size() * region.size() / std::max<std::size_t>(lead.size(), 1);
+      ids.resize(drop_margin(ids.size()));
+      if (!probe->wants_more(ids, truncated ? drop_margin(whole) : whole)) {
+        count(probed_, counted);
+        count(tokenized_, counted);
+        return !ids.empty();
+      }
+    }
+    if (!tokenize(region, add_special, ids)) {
       count(encode_failed_, counted);
       return false;
     }
-    ids.resize(scratch.size());
-    for (std::size_t i = 0; i < scratch.size(); ++i) ids[i] = static_cast<uint32_t>(scratch[i]);
     cache_.insert(region, add_special, ids);  // the region's ids, before the margin below
   }
   if (truncated) {
-    // Ids just before the cut may differ from the whole prompt's (a merge across it).
-    ids.resize(ids.size() > kCutMarginTokens ? ids.size() - kCutMarginTokens : 0);
+    ids.resize(drop_margin(ids.size()));
     count(truncated_, counted);
   }
   count(tokenized_, counted);
   return !ids.empty();
 }
 
-bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool counted) const {
+bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool counted,
+                               TokenProbe* probe) const {
   ids.clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
@@ -133,14 +155,14 @@ bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids
       count(template_failed_, counted);
       return false;
     }
-    return encode_text(rendered.value(), false, ids, counted);
+    return encode_text(rendered.value(), false, ids, counted, probe);
   }
   if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
     std::string_view s;
     simdjson::dom::array batch;
     if (prompt.get(s) == simdjson::SUCCESS ||
         (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS))
-      return encode_text(s, true, ids, counted);  // a batch: its first prompt
+      return encode_text(s, true, ids, counted, probe);  // a batch: its first prompt
   }
   count(no_prompt_, counted);
   return false;
@@ -148,7 +170,7 @@ bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids
 
 PromptTokenizerCounts HfPromptTokenizer::counts() const {
   return {tokenized_.load(std::memory_order_relaxed), truncated_.load(std::memory_order_relaxed),
-          no_prompt_.load(std::memory_order_relaxed), template_failed_.load(std::memory_order_relaxed),
+          probed_.load(std::memory_order_relaxed), no_prompt_.load(std::memory_order_relaxed), template_failed_.load(std::memory_order_relaxed),
           encode_failed_.load(std::memory_order_relaxed)};
 }
 

@@ -23,7 +23,7 @@ void append_content(simdjson::dom::element content, std::string& out) {
 
 }  // namespace
 
-bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool) const {
+bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool, TokenProbe*) const {
   ids.clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;

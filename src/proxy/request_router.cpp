@@ -57,17 +57,15 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.model = request.model;
   pick.prefix_hashes = hashes_;
   precise_hashes_.clear();
-  if (tokenizer_ && !request.body.empty() && tokenizer_->encode(request.body, token_ids_, !request.dry_run)) {
-    // vLLM's extra_keys: the adapter's name when the target is a LoRA adapter.
-    std::string_view lora;
-    const auto serving = snapshot_->endpoints_for(request.model).serving;
-    if (!serving.empty()) {
-      const auto& adapters = snapshot_->endpoints()[serving[0]].lora_adapters;
-      if (std::find(adapters.begin(), adapters.end(), request.model) != adapters.end()) lora = request.model;
+  if (tokenizer_ && !request.body.empty()) {
+    probe_.start(request.model);
+    if (tokenizer_->encode(request.body, token_ids_, !request.dry_run, &probe_) && !probe_.stopped) {
+      precise_hashes_.clear();  // the probe's, when it asked for more
+      block_hashes_->hash_prompt(token_ids_, probe_.lora, precise_hashes_);
     }
-    block_hashes_->hash_prompt(token_ids_, lora, precise_hashes_);
   }
   pick.precise_hashes = precise_hashes_;
+  pick.precise_total_blocks = probe_.stopped ? std::max(probe_.whole_blocks, precise_hashes_.size()) : 0;
   pick.session_id = request.session_id;
   pick.sheddable = request.sheddable;
   pick.hold_when_saturated = request.hold_when_saturated;
@@ -170,6 +168,35 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
   return decision;
+}
+
+void RequestRouter::LeadProbe::start(std::string_view target_model) {
+  model = target_model;
+  stopped = false;
+  whole_blocks = 0;
+  // vLLM's extra_keys: the adapter's name when the target is a LoRA adapter.
+  lora = {};
+  const auto serving = router.snapshot_->endpoints_for(model).serving;
+  if (!serving.empty()) {
+    const auto& adapters = router.snapshot_->endpoints()[serving[0]].lora_adapters;
+    if (std::find(adapters.begin(), adapters.end(), model) != adapters.end()) lora = model;
+  }
+}
+
+// The lead's blocks are the prompt's first blocks: where some server holds them all, its
+// match may go on past them, and the whole prompt is needed; else every match ends
+// within them, and more ids could change no score.
+bool RequestRouter::LeadProbe::wants_more(std::span<const uint32_t> ids, std::size_t whole_ids) {
+  std::vector<uint64_t>& hashes = router.precise_hashes_;
+  hashes.clear();
+  router.block_hashes_->hash_prompt(ids, lora, hashes);
+  if (hashes.empty()) return true;
+  for (uint32_t i : router.snapshot_->endpoints_for(model).serving)
+    if (router.shared_.exact->leading_blocks(router.snapshot_->endpoints()[i].id, hashes) >= int64_t(hashes.size()))
+      return true;
+  stopped = true;
+  whole_blocks = whole_ids / router.shared_.scheduler.precise_block_size;
+  return false;
 }
 
 void RequestRouter::count_attempt(const RouteRequest& request, bool success, uint32_t endpoint_id) {

@@ -126,7 +126,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     if (exact_ != nullptr && !request.precise_hashes.empty()) {
       // Endpoints with a trusted event stream: the leading blocks they really hold,
       // in the approximate index's units (the score is a fraction of the prompt).
-      const double precise_total = double(request.precise_hashes.size());
+      const double precise_total = double(std::max(request.precise_hashes.size(), request.precise_total_blocks));
       for (EndpointSignals& c : candidates) {
         const int64_t held = exact_->leading_blocks(c.id, request.precise_hashes);
         if (held < 0) continue;  // not precise: keeps its approximate match

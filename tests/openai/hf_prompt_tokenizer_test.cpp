@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,71 @@ TEST_CASE("a long prompt: only the first max bytes, its ids a prefix of the whol
     CHECK(cut_line.size() > 300);  // ~2 KB of words at least, not the header's few ids
     CHECK(cut_line.size() < whole_line.size() / 3);
     CHECK(std::equal(cut_line.begin(), cut_line.end(), whole_line.begin()));
+  }
+}
+
+// Answers the tokenizer's question as told, and keeps what it was asked with.
+struct ScriptedProbe final : ringgate::openai::TokenProbe {
+  explicit ScriptedProbe(bool more) : more(more) {}
+  bool wants_more(std::span<const uint32_t> ids, std::size_t whole) override {
+    ++asked;
+    lead.assign(ids.begin(), ids.end());
+    whole_ids = whole;
+    return more;
+  }
+  bool more;
+  int asked = 0;
+  std::vector<uint32_t> lead;
+  std::size_t whole_ids = 0;
+};
+
+TEST_CASE("a long prompt not cached: the probe sees its first KiB's ids first, and may stop there") {
+  std::string text;
+  for (int i = 0; text.size() < 40000; ++i)
+    text += "para " + std::to_string(i) + ": naïve Straße 東京 🙂 words   and\tspaces" + (i % 4 ? "\n" : "\n\n");
+  const auto prompt_body = [](std::string_view t) {
+    std::string json = "{\"prompt\":\"";
+    for (char c : t) json += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : std::string(1, c);
+    return json + "\"}";
+  };
+  const std::string body = prompt_body(text);
+  for (const std::string& dir : {kQwen3, kLlama}) {
+    CAPTURE(dir);
+    auto t = load(dir, 32768);
+    std::vector<uint32_t> full, ids;
+    REQUIRE(t->encode(body, full));  // no probe: the whole region, and now cached
+    const auto whole = reference(dir, text.substr(0, HfPromptTokenizer::cut_point(text, 32768)), true);
+
+    auto fresh = load(dir, 32768);
+    ScriptedProbe stop(false);
+    REQUIRE(fresh->encode(body, ids, true, &stop));
+    CHECK(stop.asked == 1);
+    CHECK(ids == stop.lead);
+    // The lead's ids are the whole prompt's first ids, ~4 KiB of them.
+    REQUIRE(ids.size() > 400);
+    CHECK(ids.size() < whole.size() / 5);
+    CHECK(std::equal(ids.begin(), ids.end(), whole.begin()));
+    // The estimate of the whole: within a fifth of the ids the region gives.
+    CHECK(double(stop.whole_ids) > 0.8 * double(full.size()));
+    CHECK(double(stop.whole_ids) < 1.2 * double(full.size()));
+    CHECK(fresh->counts().probed == 1);
+    CHECK(fresh->counts().tokenized == 1);
+    CHECK(fresh->cache_stats().entries == 0);  // nothing of the region was tokenized
+
+    ScriptedProbe more(true);
+    REQUIRE(fresh->encode(body, ids, true, &more));
+    CHECK(more.asked == 1);
+    CHECK(ids == full);
+    CHECK(fresh->counts().probed == 1);
+    // Cached now: no probe is asked, the ids come from the cache.
+    ScriptedProbe unasked(false);
+    REQUIRE(fresh->encode(body, ids, true, &unasked));
+    CHECK(unasked.asked == 0);
+    CHECK(ids == full);
+    // A prompt of at most kProbeMinBytes is tokenized whole, unasked.
+    REQUIRE(fresh->encode(prompt_body(text.substr(0, 8000)), ids, true, &unasked));
+    CHECK(unasked.asked == 0);
+    CHECK(ids == reference(dir, text.substr(0, 8000), true));
   }
 }
 

@@ -125,6 +125,23 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
   // Llama's ids hash to blocks no sim announced: routing falls to load and placement.
   assert.ok(otherHits < convs.length, `the other model's tokenizer still matched ${otherHits}/${convs.length}`);
 
+  // Long prompts (past the tokenizer's 16 KiB probe size): one warmed on a sim is
+  // tokenized whole, its match going past the first 4 KiB, and sent there; one new
+  // from its first words is tokenized only as far as its first 4 KiB (outcome
+  // "probed"): every server's match ends within them, so the rest could change no score.
+  const probed = async () =>
+    (await scrape(`${same.adminUrl}/metrics`)).get('ringgate_prompt_tokenizer_requests_total{outcome="probed"}');
+  const long = (seed) => [{ role: 'system', content: 'Read this.' }, { role: 'user', content: words(seed, 3500) }];
+  assert.ok(Buffer.byteLength(long(777)[1].content) > 20000);
+  const before = (await waitSource(same, sims[1].api, () => true, 'any')).blocks;
+  await chat(sims[1].url, long(777));
+  await waitSource(same, sims[1].api, (p) => p.blocks > before + 200, 'the long prompt\'s blocks');
+  const probedBefore = await probed();
+  assert.equal((await chat(same.url, long(777))).endpoint, sims[1].api, 'the long conversation');
+  assert.equal(await probed(), probedBefore);
+  await chat(same.url, long(778));
+  assert.equal(await probed(), probedBefore + 1);
+
   const m = await scrape(`${same.adminUrl}/metrics`);
   assert.equal(m.get('ringgate_prompt_tokenizer_chat_template'), 1);
   assert.ok(m.get('ringgate_prompt_tokenizer_requests_total{outcome="ok"}') >= 12);

@@ -365,6 +365,13 @@ TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events 
   PickResult got = s.pick(snap, r, rng);
   CHECK(got.endpoint == 2);
   CHECK(got.prefix_hit_ratio() == doctest::Approx(0.75).epsilon(0.05));
+  // Only the prompt's lead hashed (its match ends within it): the score is a share of the
+  // whole prompt's blocks, as if all were hashed.
+  r.precise_total_blocks = 12;
+  got = s.pick(snap, r, rng);
+  CHECK(got.endpoint == 2);
+  CHECK(got.prefix_hit_ratio() == doctest::Approx(0.25).epsilon(0.05));
+  r.precise_total_blocks = 0;
   // Endpoint 2 loses its events' trust: it is scored by the approximate index again,
   // where only endpoint 0 is known to hold the prompt.
   exact.set_state(2, ExactState::Fallback, "gap");

@@ -14,7 +14,10 @@
 // before a cut are dropped in case a model merges across it. The ids of the text tokenized (all of
 // it, or up to the cut) are kept in a TokenCache: a request whose text there was seen
 // before (the next turn of a conversation past the bound, a shared document) costs a
-// lookup.
+// lookup. A text that is not there and is longer than kProbeMinBytes is first tokenized
+// only up to a cut at kProbeBytes, and the caller's probe told: when no server holds all
+// of those ids' blocks, the rest cannot change a score (the match ends within them) and is
+// never tokenized. A prompt new from its first KiB then costs a few KiB of BPE, not 64.
 //
 // Shared by every worker: encode() is thread-safe; its outcomes are counted.
 #include <atomic>
@@ -34,11 +37,14 @@ namespace ringgate::openai {
 
 inline constexpr std::size_t kDefaultMaxTokenizeBytes = 64u << 10;
 inline constexpr std::size_t kCutMarginTokens = 16;
+inline constexpr std::size_t kProbeBytes = 4u << 10;
+inline constexpr std::size_t kProbeMinBytes = 16u << 10;
 
 // What happened to the requests handed to encode(), since start.
 struct PromptTokenizerCounts {
   uint64_t tokenized = 0;
   uint64_t truncated = 0;        // tokenized, but only the first max_prompt_bytes
+  uint64_t probed = 0;           // tokenized, but only the first kProbeBytes: the probe wanted no more
   uint64_t no_prompt = 0;        // no prompt text (token-id prompts, bad JSON): approximate
   uint64_t template_failed = 0;  // no chat template, or the template could not render: approximate
   uint64_t encode_failed = 0;    // the tokenizer refused the text: approximate
@@ -58,7 +64,8 @@ class HfPromptTokenizer final : public PromptTokenizer {
   static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(
       const std::string& dir, std::size_t max_prompt_bytes, std::size_t token_cache_bytes = kDefaultTokenCacheBytes);
 
-  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
+  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+              TokenProbe* probe = nullptr) const override;
 
   // Where the prompt text is cut to at most max_bytes (see the header comment).
   static std::size_t cut_point(std::string_view text, std::size_t max_bytes);
@@ -70,7 +77,10 @@ class HfPromptTokenizer final : public PromptTokenizer {
 
  private:
   HfPromptTokenizer(tokenize::ModelFiles files, std::size_t max_prompt_bytes, std::size_t token_cache_bytes);
-  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted) const;
+  bool encode_text(std::string_view text, bool add_special, std::vector<uint32_t>& ids, bool counted,
+                   TokenProbe* probe) const;
+  // The ids of `region` into `ids`; false when the tokenizer refused it.
+  bool tokenize(std::string_view region, bool add_special, std::vector<uint32_t>& ids) const;
   static void count(std::atomic<uint64_t>& outcome, bool counted) {
     if (counted) outcome.fetch_add(1, std::memory_order_relaxed);
   }
@@ -78,7 +88,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
   tokenize::ModelFiles files_;
   std::size_t max_prompt_bytes_;
   mutable TokenCache cache_;  // a memo: encode() stays const (and thread-safe)
-  mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
+  mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, probed_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
 };
 
 }  // namespace ringgate::openai

@@ -8,24 +8,41 @@
 // "role: content\n" (text parts joined); every 4 bytes are one token, read as a
 // little-endian number. Prompts given as token ids are not handled (false: the
 // request is scored by the approximate index).
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
 namespace ringgate::openai {
+
+// Routing reads a prompt's ids only as far as some server holds its leading blocks: a
+// tokenizer that would spend long on a prompt asks its probe first, with the ids of the
+// prompt's first few KiB, whether more could matter.
+class TokenProbe {
+ public:
+  virtual ~TokenProbe() = default;
+  // `ids`: the prompt's leading ids (exactly those the whole tokenization starts with);
+  // `whole_ids`: an estimate of how many the whole tokenization would give. False: these
+  // are enough, and encode() returns them.
+  virtual bool wants_more(std::span<const uint32_t> ids, std::size_t whole_ids) = 0;
+};
 
 class PromptTokenizer {
  public:
   virtual ~PromptTokenizer() = default;
   // Token ids of `body`'s prompt into `ids`; false when it has none this tokenizer knows.
   // `counted`: the outcome goes to the tokenizer's counts (/metrics); a dry-run pick
-  // (/debug/pick) is not a request and passes false.
-  virtual bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const = 0;
+  // (/debug/pick) is not a request and passes false. `probe` (may be null): see TokenProbe.
+  virtual bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+                      TokenProbe* probe = nullptr) const = 0;
 };
 
 class SimByteTokenizer final : public PromptTokenizer {
  public:
-  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true) const override;
+  // 4 bytes a token costs nothing: the probe is never asked.
+  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+              TokenProbe* probe = nullptr) const override;
 };
 
 }  // namespace ringgate::openai

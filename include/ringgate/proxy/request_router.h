@@ -114,6 +114,18 @@ class RequestRouter {
   // crossed a saturation limit the request is held to.
   bool claim(uint32_t endpoint_id, const RouteRequest& request);
 
+  // Precise mode: stops the tokenizer after a long prompt's first KiB when no server
+  // holds all of their blocks (the rest could change no score).
+  struct LeadProbe final : openai::TokenProbe {
+    explicit LeadProbe(RequestRouter& r) : router(r) {}
+    void start(std::string_view target_model);  // before each encode()
+    bool wants_more(std::span<const uint32_t> ids, std::size_t whole_ids) override;
+    RequestRouter& router;
+    std::string_view model, lora;  // lora: vLLM's extra_keys (the adapter, if the model is one)
+    bool stopped = false;          // the prompt's ids are the lead's; its hashes in precise_hashes_
+    std::size_t whole_blocks = 0;  // then: an estimate of the whole prompt's blocks
+  };
+
   RouterShared shared_;
   sched::SnapshotPublisher::Reader reader_;
   const sched::EndpointSnapshot* snapshot_ = nullptr;
@@ -128,6 +140,7 @@ class RequestRouter {
   std::unique_ptr<kvevents::BlockHashMemo> block_hashes_;  // over vllm_hasher_
   std::vector<uint32_t> token_ids_;
   std::vector<uint64_t> precise_hashes_;
+  LeadProbe probe_{*this};
   std::vector<uint32_t> exclude_; // tried + passively ejected endpoints, reused
   std::string key_scratch_;       // scheduler_attempts_total keys
 };

@@ -48,6 +48,9 @@ struct PickRequest {
   std::span<const uint64_t> prefix_hashes;  // PrefixHasher output; may be empty
   // Precise mode: the prompt's vLLM block hashes (empty: approximate only).
   std::span<const uint64_t> precise_hashes;
+  // Blocks the whole prompt would hash to, when precise_hashes are only its lead (every
+  // server's match ends within them); 0: precise_hashes are the whole prompt's.
+  size_t precise_total_blocks = 0;
   std::string_view session_id;              // x-session-id; empty = none
   bool sheddable = false;
   // Flow control: never send to a saturated endpoint; when every candidate is
