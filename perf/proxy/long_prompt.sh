@@ -19,6 +19,8 @@
 #        STREAM_CASE=0 (skip the 64-client streamed case)
 #        BASE=PATH (another ringgate binary, e.g. a build of main: "ringgate-base" rows beside)
 #        ROUNDS=1 (every case this many times, interleaved; the summary uses the medians)
+#        TEXT=random (base64 of random bytes: no escapes) | repo (this repository's prose and
+#        code, JSON-escaped: escapes every few dozen bytes, some non-ASCII)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -96,11 +98,28 @@ wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
 # --- load: each request a distinct chat prompt of PROMPT_BYTES --------------------------
-head -c 307200 /dev/urandom | base64 -w0 >"$tmp/filler"  # 409600 bytes
+if [ "${TEXT:-random}" = repo ]; then
+  # Prose and code (this repository's text), JSON-escaped: a newline or a quote every
+  # few dozen bytes, some non-ASCII, as real prompts are.
+  python3 - "$tmp/filler" <<'PYEOF'
+import json, pathlib, sys
+text = ""
+for p in sorted(pathlib.Path(".").glob("*.md")) + sorted(pathlib.Path("src").rglob("*.cpp")):
+    text += p.read_text(errors="replace") + "\n"
+    if len(text.encode()) >= 409600: break
+escaped = json.dumps(text.encode()[:409600].decode(errors="ignore"), ensure_ascii=False)[1:-1]
+pathlib.Path(sys.argv[1]).write_bytes(escaped.encode()[:409600].decode(errors="ignore").rstrip("\\").encode())
+PYEOF
+else
+  head -c 307200 /dev/urandom | base64 -w0 >"$tmp/filler"  # 409600 bytes
+fi
 cat >"$tmp/chat.lua" <<'EOF'
 local f = io.open(os.getenv("FILLER"), "rb")
 local filler = f:read("*a"):sub(1, tonumber(os.getenv("PROMPT_BYTES")))
 f:close()
+-- TEXT=repo: no character or escape cut in two at the end
+filler = filler:gsub("[\128-\255]+$", "")
+if #filler:match("\\*$") % 2 == 1 then filler = filler:sub(1, -2) end
 local stream = os.getenv("STREAM") == "1" and ',"stream":true' or ''
 local n = 0
 local tag = tostring(math.random(1, 1000000000))

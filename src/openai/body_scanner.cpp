@@ -25,6 +25,24 @@ int hex_value(char c) {
   return -1;
 }
 
+// What a one-character escape (\" \\ \/ \b \f \n \r \t) stands for; 0 for any other byte.
+char simple_escape(char c) {
+  switch (c) {
+    case '"': case '\\': case '/': return c;
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+  }
+}
+
+// Prompt text decoded within one scan_string() call, handed on in pieces of up to this
+// size: prose and code escape a newline or a quote every few dozen bytes, and a piece
+// per escape made the sink (the prefix hasher) the scanner's largest cost.
+constexpr size_t kGatherBytes = 4096;
+
 // Number grammar states (RFC 8259): after '-', after a leading 0, in the integer
 // digits, after '.', in the fraction, after 'e', after the exponent's sign, in the
 // exponent. A number may end in the states marked true.
@@ -232,7 +250,8 @@ void BodyScanner::emit_code_point(uint32_t cp) {
 }
 
 // Inside a string: runs of plain bytes go to the target as they are (no copy for
-// text); stops at the closing quote, a backslash or the end of the chunk. UTF-8 is
+// text), and a one-character escape whose two bytes are in this chunk is decoded here;
+// stops at the closing quote, any other escape or the end of the chunk. UTF-8 is
 // validated as simdjson validates it (no overlongs, surrogates or code points past
 // U+10FFFF), sequences may straddle chunks.
 const char* BodyScanner::scan_string(const char* p, const char* end, const char* chunk) {
@@ -240,7 +259,25 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
     give_up();
     return end;
   }
+  // Once an escape is met, the runs around it and its byte are gathered (copied) and
+  // emitted together.
+  thread_local char gathered[kGatherBytes];
+  size_t held = 0;
+  const auto gather = [&](const char* data, size_t n) {
+    if (held + n > kGatherBytes) {
+      emit(gathered, held);
+      held = 0;
+      if (n > kGatherBytes / 2) return emit(data, n);
+    }
+    std::memcpy(gathered + held, data, n);
+    held += n;
+  };
   const char* run = p;
+  const auto emit_run = [&](const char* to) {
+    if (held == 0) return emit(run, size_t(to - run));
+    gather(run, size_t(to - run));
+    emit(gathered, held);
+  };
   while (p < end) {
     if (utf8_need_ > 0) {
       const auto b = static_cast<unsigned char>(*p);
@@ -274,7 +311,7 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
     if (p == end) break;
     const auto c = static_cast<unsigned char>(*p);
     if (c == '"') {
-      emit(run, size_t(p - run));
+      emit_run(p);
       token_at_ = size_t(p - chunk);  // the closing quote's place, for the model token
       ++p;
       if (state_ != State::GaveUp) end_string();
@@ -285,7 +322,17 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
         give_up();
         return end;
       }
-      emit(run, size_t(p - run));
+      const char decoded = end - p >= 2 && high_surrogate_ == 0 ? simple_escape(p[1]) : 0;
+      if (decoded != 0 && (target_ == Target::Text || target_ == Target::Skip)) {
+        if (target_ == Target::Text) {
+          gather(run, size_t(p - run));
+          gather(&decoded, 1);
+        }
+        p += 2;
+        run = p;
+        continue;
+      }
+      emit_run(p);
       if (state_ == State::GaveUp) return end;  // the run itself gave up (a model's control byte)
       state_ = State::Escape;
       return p + 1;
@@ -309,7 +356,7 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
     }
     ++p;
   }
-  emit(run, size_t(p - run));
+  emit_run(p);
   return p;
 }
 
@@ -330,20 +377,16 @@ void BodyScanner::feed(const char* data, size_t len) {
           give_up();
           continue;
         }
-        char decoded;
-        switch (c) {
-          case '"': case '\\': case '/': decoded = c; break;
-          case 'b': decoded = '\b'; break;
-          case 'f': decoded = '\f'; break;
-          case 'n': decoded = '\n'; break;
-          case 'r': decoded = '\r'; break;
-          case 't': decoded = '\t'; break;
-          case 'u':
-            unicode_ = 0;
-            unicode_digits_ = 0;
-            state_ = State::Unicode;
-            continue;
-          default: give_up(); continue;
+        if (c == 'u') {
+          unicode_ = 0;
+          unicode_digits_ = 0;
+          state_ = State::Unicode;
+          continue;
+        }
+        const char decoded = simple_escape(c);
+        if (decoded == 0) {
+          give_up();
+          continue;
         }
         state_ = State::String;
         emit(&decoded, 1);

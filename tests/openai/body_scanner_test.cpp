@@ -128,6 +128,26 @@ TEST_CASE("body scanner: long prompts cut into receive-sized pieces") {
   }
 }
 
+TEST_CASE("body scanner: escapes met within a piece are decoded there, whatever lies between them") {
+  // Dense escapes (more than the 4 KiB gathered at once), runs longer than half of it
+  // between two escapes, escapes on both sides of a run, non-ASCII text in between.
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += i % 3 ? "\\n" : "\\\"";
+  text += std::string(3000, 'a') + "\\t" + std::string(2100, 'b') + "\\/" + "\\r";
+  for (int i = 0; i < 400; ++i) text += "caf\xc3\xa9 \\\\ " + std::string(size_t(i) % 97, 'x') + "\\b\\f";
+  const std::string body = R"({"model":"m","prompt":")" + text + R"(","messages":[{"role":"user","content":"\n)" +
+                           text.substr(0, 9000) + R"(\n"}]})";
+  const auto expected = reference(body);
+  REQUIRE(expected.has_value());
+  for (size_t piece : {1u, 2u, 3u, 1000u, 4096u, 65536u, 1u << 20}) {
+    std::vector<size_t> cuts;
+    for (size_t at = piece; at < body.size(); at += piece) cuts.push_back(at);
+    const auto got = scan(body, cuts);
+    REQUIRE(got.has_value());
+    CHECK(got->joined == expected->joined);
+  }
+}
+
 TEST_CASE("body scanner: gives up on what BodyReader must decide") {
   for (const char* body : {
            "",
