@@ -169,9 +169,9 @@ bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids
 }
 
 PromptTokenizerCounts HfPromptTokenizer::counts() const {
-  return {tokenized_.load(std::memory_order_relaxed), truncated_.load(std::memory_order_relaxed),
-          probed_.load(std::memory_order_relaxed), no_prompt_.load(std::memory_order_relaxed), template_failed_.load(std::memory_order_relaxed),
-          encode_failed_.load(std::memory_order_relaxed)};
+  return {tokenized_.load(std::memory_order_relaxed),       truncated_.load(std::memory_order_relaxed),
+          probed_.load(std::memory_order_relaxed),          no_prompt_.load(std::memory_order_relaxed),
+          template_failed_.load(std::memory_order_relaxed), encode_failed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace ringgate::openai

@@ -59,13 +59,15 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   precise_hashes_.clear();
   if (tokenizer_ && !request.body.empty()) {
     probe_.start(request.model);
-    if (tokenizer_->encode(request.body, token_ids_, !request.dry_run, &probe_) && !probe_.stopped) {
-      precise_hashes_.clear();  // the probe's, when it asked for more
-      block_hashes_->hash_prompt(token_ids_, probe_.lora, precise_hashes_);
+    const bool encoded = tokenizer_->encode(request.body, token_ids_, !request.dry_run, &probe_);
+    if (encoded && probe_.stopped) {
+      pick.precise_total_blocks = std::max(probe_.whole_blocks, precise_hashes_.size());  // hashed by the probe
+    } else {
+      precise_hashes_.clear();  // the probe's, if it asked for more
+      if (encoded) block_hashes_->hash_prompt(token_ids_, probe_.lora, precise_hashes_);
     }
   }
   pick.precise_hashes = precise_hashes_;
-  pick.precise_total_blocks = probe_.stopped ? std::max(probe_.whole_blocks, precise_hashes_.size()) : 0;
   pick.session_id = request.session_id;
   pick.sheddable = request.sheddable;
   pick.hold_when_saturated = request.hold_when_saturated;
@@ -191,6 +193,7 @@ bool RequestRouter::LeadProbe::wants_more(std::span<const uint32_t> ids, std::si
   hashes.clear();
   router.block_hashes_->hash_prompt(ids, lora, hashes);
   if (hashes.empty()) return true;
+  // (A server not followed by its events answers -1: its score is the approximate one.)
   for (uint32_t i : router.snapshot_->endpoints_for(model).serving)
     if (router.shared_.exact->leading_blocks(router.snapshot_->endpoints()[i].id, hashes) >= int64_t(hashes.size()))
       return true;

@@ -88,7 +88,8 @@ class HfPromptTokenizer final : public PromptTokenizer {
   tokenize::ModelFiles files_;
   std::size_t max_prompt_bytes_;
   mutable TokenCache cache_;  // a memo: encode() stays const (and thread-safe)
-  mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, probed_{0}, no_prompt_{0}, template_failed_{0}, encode_failed_{0};
+  mutable std::atomic<uint64_t> tokenized_{0}, truncated_{0}, probed_{0}, no_prompt_{0}, template_failed_{0},
+      encode_failed_{0};
 };
 
 }  // namespace ringgate::openai
