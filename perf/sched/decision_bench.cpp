@@ -6,6 +6,11 @@
 // preemption on a shared, overloaded machine does not inflate (the CPU clock
 // read is a syscall: it adds a few hundred ns to the cpu_ figures).
 //
+// BM_control_alu / BM_control_dram time fixed work of the same length the same way:
+// on a shared VM a fixed ~20 us multiply chain has p99 ~3x its p50 (the hypervisor's
+// and the kernel's interruptions, charged to the thread's CPU clock too), so a tail of
+// that size is the machine's; compare the index's tails with theirs.
+//
 // Index state: 32 shared "system prompt" families, each routed in full to two
 // endpoints; the request shares its family's first 90% and differs after, so
 // two endpoints match partially and the binary search does real work.
@@ -231,6 +236,43 @@ void on_routed_new(benchmark::State& state, bool distinct) {
 void BM_on_routed_new_tail(benchmark::State& state) { on_routed_new(state, false); }
 void BM_on_routed_new_prompt(benchmark::State& state) { on_routed_new(state, true); }
 
+// Controls for the tails above: fixed work of about the same length, timed the same
+// way. Whatever p99/p50 these show is the machine's (interrupts, a hypervisor's exits,
+// preemption charged to the thread), not the index's. ALU: a dependent multiply chain
+// (arg: steps). DRAM: dependent loads at random places in 256 MiB, as an index insert
+// or erase misses the cache (arg: loads).
+void BM_control_alu(benchmark::State& state) {
+    const auto steps = uint64_t(state.range(0));
+    uint64_t x = 1;
+    Samples ns;
+    for (auto _ : state) {
+        auto t0 = Samples::start();
+        for (uint64_t i = 0; i < steps; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        benchmark::DoNotOptimize(x);
+        auto t1 = Samples::stop();
+        ns.add(t0, t1);
+    }
+    report(state, ns);
+}
+
+void BM_control_dram(benchmark::State& state) {
+    const auto loads = size_t(state.range(0));
+    const size_t n = (size_t(256) << 20) / sizeof(uint32_t);
+    std::vector<uint32_t> next(n);
+    std::mt19937_64 rng(7);
+    for (auto& v : next) v = uint32_t(rng() % n);  // a random walk, touched once up front
+    uint32_t at = 0;
+    Samples ns;
+    for (auto _ : state) {
+        auto t0 = Samples::start();
+        for (size_t i = 0; i < loads; ++i) at = next[at];
+        benchmark::DoNotOptimize(at);
+        auto t1 = Samples::stop();
+        ns.add(t0, t1);
+    }
+    report(state, ns);
+}
+
 void shapes(benchmark::internal::Benchmark* b) {
     for (int64_t endpoints : {8, 64, 256})
         for (int64_t tokens : {1000, 8000, 100000}) b->Args({endpoints, tokens});
@@ -245,4 +287,6 @@ BENCHMARK(BM_hash_and_decision)->Apply(shapes);
 BENCHMARK(BM_on_routed)->Apply(shapes);
 BENCHMARK(BM_on_routed_new_tail)->Apply(shapes);
 BENCHMARK(BM_on_routed_new_prompt)->Apply(shapes);
+BENCHMARK(BM_control_alu)->Arg(1500)->Arg(15000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_control_dram)->Arg(50)->Arg(250)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();
