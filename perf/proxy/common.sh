@@ -89,3 +89,45 @@ run_rounds() {
 
 # field NAME COLUMN (of $tmp/results): 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
 field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
+
+# start_peer_proxies: the peers every proxy benchmark runs beside ringgate, in front of
+# the backend at $backend_port: nginx (1 worker, upstream keep-alive, no buffering) and
+# HAProxy (1 thread, keep-alive, connection reuse). Sets nginx_port, nginx_pid,
+# haproxy_port and haproxy_pid, and adds both pids to pids.
+start_peer_proxies() {
+  nginx_port=$(free_port)
+  mkdir -p "$tmp/nginx"
+  cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/nginx/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/nginx; client_max_body_size 16m; client_body_buffer_size 1m;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  server { listen 127.0.0.1:$nginx_port; keepalive_requests 1000000;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }
+EOF
+  nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx.err" &
+  pids+=($!)
+  nginx_pid=$!
+
+  haproxy_port=$(free_port)
+  cat >"$tmp/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$haproxy_port
+  default_backend be
+backend be
+  server s1 127.0.0.1:$backend_port maxconn 1000
+EOF
+  haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
+  pids+=($!)
+  haproxy_pid=$!
+}
