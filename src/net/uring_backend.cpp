@@ -136,7 +136,8 @@ class UringBackend final : public IoBackend {
  private:
   void dispatch(uint64_t user_data, int32_t res, uint32_t flags, Loop& loop) {
     auto* h = reinterpret_cast<IoHandler*>(user_data & ~kOpMask);
-    Completion c{IoOp(user_data & kOpMask), res, (flags & IORING_CQE_F_MORE) != 0, nullptr};
+    Completion c{IoOp(user_data & kOpMask), res, (flags & IORING_CQE_F_MORE) != 0, nullptr,
+                 (flags & IORING_CQE_F_SOCK_NONEMPTY) != 0};
     if (c.op == IoOp::Recv && (flags & IORING_CQE_F_BUFFER)) {
       const uint16_t buffer_id = uint16_t(flags >> IORING_CQE_BUFFER_SHIFT);
       c.data = buffers_.data(buffer_id);

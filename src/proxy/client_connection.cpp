@@ -140,6 +140,11 @@ void ClientConnection::arm_recv() {
 // else buffered: the body can be received in place.
 bool ClientConnection::wants_direct() const {
   if (phase_ != Phase::Reading || !parser_.head_complete() || in_pos_ != in_.size()) return false;
+  // The socket held more when this receive completed: the multishot took it in the same
+  // pass (its completions are posted; a 200 KB body sent at once is all there). Stopping
+  // it now would only add a cancel and a re-arm; the last of them, if the body goes on,
+  // decides.
+  if (multishot_ahead_) return false;
   // What direct receives may fill before their completions are seen counts against the
   // worker's buffered-bytes cap up front; without room, the multishot reads (and the
   // cap answers 503 as it always did).
@@ -232,6 +237,7 @@ void ClientConnection::on_completion(const net::Completion& c) {
   switch (c.op) {
     case net::IoOp::Recv:
       if (!c.more) recv_armed_ = false;
+      multishot_ahead_ = c.more && c.queued;
       if (!closing_) net::dispatch_recv(c, *this);
       return;
     case net::IoOp::RecvInto:

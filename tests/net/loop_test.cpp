@@ -153,3 +153,49 @@ TEST_CASE("a refused connect completes with -ECONNREFUSED on both backends") {
     ::close(fd);
   }
 }
+
+// A client that sends a large body at once: the first receives of it say more is queued
+// (ClientConnection then leaves the multishot running rather than switching to a direct
+// receive it does not need); the one that empties the socket does not. io_uring only: the
+// epoll backend never sets it.
+TEST_CASE("a receive says whether the socket held more bytes after it") {
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    CAPTURE(backend_kind_name(kind));
+    Loop loop;
+    LoopOptions options;
+    options.backend = kind;
+    options.buffer_count = 16;
+    options.buffer_size = 4096;
+    REQUIRE(loop.init(options).empty());
+    ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
+    REQUIRE(l.fd >= 0);
+    const Address at = *local_address(l.fd);
+    const int client = new_client_socket();
+    REQUIRE((::connect(client, &at.sa, at.length()) == 0 || errno == EINPROGRESS));  // loopback: done at once
+    int server = -1;
+    for (int i = 0; i < 200 && server < 0; ++i) {
+      server = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (server < 0) ::usleep(1000);
+    }
+    REQUIRE(server >= 0);
+    const std::string body(12 * 4096, 'x');  // 12 of the 16 receive buffers
+    for (size_t sent = 0, tries = 0; sent < body.size() && tries < 1000; ++tries) {  // all queued before the receive
+      const ssize_t n = ::write(client, body.data() + sent, body.size() - sent);
+      if (n > 0) sent += size_t(n);
+      else ::usleep(1000);
+    }
+    Probe probe;
+    loop.recv(server, &probe);
+    run_until(loop, [&] { return probe.received.size() == body.size(); });
+    REQUIRE(probe.received == body);
+    REQUIRE(probe.completions.size() >= 2);
+    CHECK(probe.completions.front().queued == (kind == BackendKind::IoUring));
+    CHECK_FALSE(probe.completions.back().queued);
+    loop.cancel_fd(server, &probe);
+    run_until(loop, [&] { return probe.pending_ops() == 0; });
+    ::close(server);
+    ::close(client);
+    ::close(l.fd);
+  }
+}

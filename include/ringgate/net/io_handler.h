@@ -20,6 +20,8 @@ struct Completion {
   int32_t res;               // bytes / fd / 0, or -errno
   bool more;                 // more completions of this (multishot) operation follow
   const char* data;          // Recv with res > 0: the bytes, valid during on_completion only
+  bool queued = false;       // Recv (io_uring): the socket held more bytes after this receive,
+                             // which this multishot is delivering (its completions follow)
 };
 
 // 16-aligned: the io_uring backend keeps the operation in the low bits of the pointer.

@@ -132,6 +132,7 @@ class ClientConnection final : public net::IoHandler,
   bool lingering_ = false;
   bool recv_armed_ = false;      // the multishot receive is in flight
   bool multishot_stopping_ = false;  // cancelled by us to switch to the direct receive
+  bool multishot_ahead_ = false;     // the multishot is delivering bytes already queued
   // A receive straight into the request body's spare room is in flight (the body's bytes
   // land once, no copy out of a receive buffer). While it is, the body's block must not
   // move or be freed: nothing appends to the body (the parser is only fed from the
