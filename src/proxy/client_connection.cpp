@@ -141,9 +141,9 @@ void ClientConnection::arm_recv() {
 bool ClientConnection::wants_direct() const {
   if (phase_ != Phase::Reading || !parser_.head_complete() || in_pos_ != in_.size()) return false;
   // The socket held more when this receive completed: the multishot took it in the same
-  // pass (its completions are posted; a 200 KB body sent at once is all there). Stopping
-  // it now would only add a cancel and a re-arm; the last of them, if the body goes on,
-  // decides.
+  // pass (its completions are already posted; a 200 KB body sent at once is all there).
+  // Stopping it now would only add a cancel and a re-arm. The pass's last completion
+  // decides, if the body goes on past it.
   if (multishot_ahead_) return false;
   // What direct receives may fill before their completions are seen counts against the
   // worker's buffered-bytes cap up front; without room, the multishot reads (and the

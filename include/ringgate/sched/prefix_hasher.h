@@ -13,13 +13,12 @@
 //
 // The stream is cut into blocks of block_bytes (default 64 = llm-d's 16 tokens
 // x 4 bytes); the trailing partial block is hashed too, so even short prompts
-// get one hash. The chain c(-1) = 0, ci = step(c(i-1), XXH3_64(block_i)) (step: one
-// 128-bit multiply-fold, see chain_step) covers every byte before the end of block
-// i; the key of block i
-// is hi = XXH3_64(ci as 8 bytes, seed = XXH3_64(model)), so it covers the model
-// too. The model goes in last because the chain is computed while the body
-// arrives (PrefixChain), before the model field may have been read (JSON keys
-// come in any order) and before a rewrite picks the target model.
+// get one hash. The chain c(-1) = 0, ci = step(c(i-1), XXH3_64(block_i)) (step: a
+// 128-bit multiply-fold, see chain_step) covers every byte before the end of block i;
+// the key of block i is hi = XXH3_64(ci as 8 bytes, seed = XXH3_64(model)), so it
+// covers the model too. The model goes in last because the chain is computed while
+// the body arrives (PrefixChain), before the model field may have been read (JSON
+// keys come in any order) and before a rewrite picks the target model.
 //
 // Thread-safe (no state besides the configuration); never allocates when the
 // output has capacity (the vector overload reuses its capacity).
@@ -36,8 +35,8 @@ namespace ringgate::sched {
 inline constexpr unsigned char kPartTerminator = 0xFF;
 
 // Only the leading max_blocks blocks are hashed (default 16384 = 1 MiB of prompt,
-// ~256k tokens, beyond any served context window): every block is hashed (~3.2 ns
-// a block), so the cap bounds per-request CPU for huge bodies.
+// ~256k tokens, beyond any served context window): every block is hashed (~4 ns a
+// block), so the cap bounds per-request CPU for huge bodies.
 inline constexpr size_t kDefaultMaxPrefixBlocks = 16384;
 
 // Every block's hash is computed (the chain needs them), but past the leading
