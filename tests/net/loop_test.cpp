@@ -35,6 +35,15 @@ struct Probe : IoHandler {
 
 bool usable(BackendKind kind) { return kind == BackendKind::Epoll || io_uring_refusal().empty(); }
 
+// 16 provided buffers of 4 KiB: small enough that a test can fill most of them.
+void init(Loop& loop, BackendKind kind) {
+  LoopOptions options;
+  options.backend = kind;
+  options.buffer_count = 16;
+  options.buffer_size = 4096;
+  REQUIRE(loop.init(options).empty());
+}
+
 void run_until(Loop& loop, const std::function<bool()>& done) {
   for (int i = 0; i < 200 && !done(); ++i) loop.run_once(10);
 }
@@ -46,11 +55,7 @@ TEST_CASE("recv multishot, send, cancel by fd and deferred deletion on both back
     if (!usable(kind)) continue;
     CAPTURE(backend_kind_name(kind));
     Loop loop;
-    LoopOptions options;
-    options.backend = kind;
-    options.buffer_count = 16;
-    options.buffer_size = 4096;
-    REQUIRE(loop.init(options).empty());
+    init(loop, kind);
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
     bool deleted = false;
@@ -83,11 +88,7 @@ TEST_CASE("EOF ends the multishot receive with res 0 on both backends") {
   for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
     if (!usable(kind)) continue;
     Loop loop;
-    LoopOptions options;
-    options.backend = kind;
-    options.buffer_count = 16;
-    options.buffer_size = 4096;
-    REQUIRE(loop.init(options).empty());
+    init(loop, kind);
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
     Probe probe;
@@ -106,11 +107,7 @@ TEST_CASE("accept multishot and connect on both backends") {
   for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
     if (!usable(kind)) continue;
     Loop loop;
-    LoopOptions options;
-    options.backend = kind;
-    options.buffer_count = 16;
-    options.buffer_size = 4096;
-    REQUIRE(loop.init(options).empty());
+    init(loop, kind);
     ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
     REQUIRE(l.fd >= 0);
     const Address at = *local_address(l.fd);
@@ -136,11 +133,7 @@ TEST_CASE("a refused connect completes with -ECONNREFUSED on both backends") {
   for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
     if (!usable(kind)) continue;
     Loop loop;
-    LoopOptions options;
-    options.backend = kind;
-    options.buffer_count = 16;
-    options.buffer_size = 4096;
-    REQUIRE(loop.init(options).empty());
+    init(loop, kind);
     ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
     const Address at = *local_address(l.fd);
     ::close(l.fd);  // nothing listens there now
@@ -163,11 +156,7 @@ TEST_CASE("a receive says whether the socket held more bytes after it") {
     if (!usable(kind)) continue;
     CAPTURE(backend_kind_name(kind));
     Loop loop;
-    LoopOptions options;
-    options.backend = kind;
-    options.buffer_count = 16;
-    options.buffer_size = 4096;
-    REQUIRE(loop.init(options).empty());
+    init(loop, kind);
     ListenResult l = listen_tcp(*parse_address("127.0.0.1:0"), false);
     REQUIRE(l.fd >= 0);
     const Address at = *local_address(l.fd);
