@@ -34,21 +34,30 @@ start_listening() {
   echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
 }
 
+# start_nginx NAME SERVERS: one nginx worker (no access log, bodies up to 16 MB, kept in
+# memory up to 1 MB) whose http block holds SERVERS, its files under $tmp/NAME, its
+# stderr in $tmp/NAME.err; the backend and the nginx peer share these settings. Sets
+# started_pid.
+start_nginx() {
+  mkdir -p "$tmp/$1"
+  cat >"$tmp/$1/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $tmp/$1/pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $tmp/$1; client_max_body_size 16m; client_body_buffer_size 1m;
+$2 }
+EOF
+  nginx -p "$tmp/$1" -c "$tmp/$1/nginx.conf" 2>"$tmp/$1.err" &
+  started_pid=$!
+}
+
 # start_static_backend REPLY: nginx answering every request with REPLY (JSON), one
 # worker, so every proxy in front of it meets the same backend cost. Sets backend_port
 # and backend_pid (in $tmp/backend.pid too).
 start_static_backend() {
   backend_port=$(free_port)
-  mkdir -p "$tmp/backend"
-  cat >"$tmp/backend/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $tmp/backend/pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $tmp/backend; client_max_body_size 16m; client_body_buffer_size 1m;
-  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$1'; } } }
-EOF
-  nginx -p "$tmp/backend" -c "$tmp/backend/nginx.conf" 2>"$tmp/backend.err" &
-  backend_pid=$!
+  start_nginx backend "  server { listen 127.0.0.1:$backend_port reuseport; keepalive_requests 1000000;
+    location / { default_type application/json; return 200 '$1'; } }"
+  backend_pid=$started_pid
   echo "$backend_pid" >"$tmp/backend.pid"
   wait_port "$backend_port"
 }
@@ -96,18 +105,11 @@ field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 # haproxy_port and haproxy_pid, and adds both pids to pids.
 start_peer_proxies() {
   nginx_port=$(free_port)
-  mkdir -p "$tmp/nginx"
-  cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $tmp/nginx/pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $tmp/nginx; client_max_body_size 16m; client_body_buffer_size 1m;
-  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  start_nginx nginx "  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
   server { listen 127.0.0.1:$nginx_port; keepalive_requests 1000000;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }
-EOF
-  nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx.err" &
-  pids+=($!)
-  nginx_pid=$!
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
+  pids+=($started_pid)
+  nginx_pid=$started_pid
 
   haproxy_port=$(free_port)
   cat >"$tmp/haproxy.cfg" <<EOF
