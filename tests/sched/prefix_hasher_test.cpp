@@ -55,9 +55,11 @@ TEST_CASE("hasher: a conversation extended by a message keeps every earlier bloc
 namespace {
 // The design's definition, written out independently of PrefixHasher's in-place
 // walk: join the parts with a 0xFF after each, cut into blocks of B bytes (the
-// last one partial), c(-1) = 0, ci = fold((c(i-1) ^ A) * (xxh3(blocki) ^ B)) ^ rotl(c(i-1), 29)
-// (fold: the 128-bit product's halves xored), hi = xxh3(ci, seed = xxh3(model)), every hash of the leading 256 blocks, then every
-// 8th up to block 512, every 16th up to 1024, every 32nd up to 2048, ...
+// last one partial), c(-1) = 0,
+// ci = fold((c(i-1) ^ A) * (xxh3(blocki) ^ B)) ^ rotl(c(i-1), 29) (fold: the 128-bit
+// product's halves xored), hi = xxh3(ci, seed = xxh3(model)), every hash of the leading
+// 256 blocks, then every 8th up to block 512, every 16th up to 1024, every 32nd up to
+// 2048, ...
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
   std::string joined;
