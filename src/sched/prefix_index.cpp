@@ -168,7 +168,10 @@ class PrefixIndex::Table {
     }
   }
   size_t count(size_t shard) const { return shards_[shard].count; }
-  void prefetch(uint64_t key) const { __builtin_prefetch(shard_entries(key) + home(key), 1); }
+  // Where a probe for `key` starts (to prefetch it). The caller issues the
+  // __builtin_prefetch itself: inside a helper, GCC 12 deems the helper pure
+  // and deletes every call to it (it did here: apply_ops had no prefetch).
+  const Entry* home_slot(uint64_t key) const { return shard_entries(key) + home(key); }
 
  private:
   Entry* shard_entries(uint64_t key) const { return entries_ + shard_of(key) * slots_; }
@@ -398,7 +401,7 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
       // or the next ones) on their way.
       if (i + 16 < ops.size()) {
         const Op& ahead = sc.sorted[i + 16];
-        (is_root(ahead) ? *roots_ : *pairs_).prefetch(ahead.key);
+        __builtin_prefetch((is_root(ahead) ? *roots_ : *pairs_).home_slot(ahead.key), 1);
       }
       const Op& op = sc.sorted[i];
       switch (op.kind) {
