@@ -242,3 +242,15 @@ TEST_CASE("body scanner: whatever it accepts among mutated bodies, BodyReader ac
   }
   CHECK(accepted > 100);  // the oracle saw real work
 }
+
+TEST_CASE("body scanner: a byte that ends the plain run is found at any offset within the vector width") {
+  // The plain-text search runs 32 or 16 bytes at a time; what stops it may sit at any
+  // place in a vector or in the bytes left after the last whole one.
+  for (size_t n = 0; n <= 80; ++n) {
+    const std::string run(n, 'a');
+    check_understood(R"({"model":"m","prompt":")" + run + R"("})");
+    check_understood(R"({"model":"m","prompt":")" + run + R"(\n)" + run + R"("})");
+    check_understood("{\"model\":\"m\",\"prompt\":\"" + run + "\xc3\xa9" + run + "\"}");
+    check_gives_up("{\"model\":\"m\",\"prompt\":\"" + run + "\x01" + run + "\"}");
+  }
+}
