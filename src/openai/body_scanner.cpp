@@ -75,7 +75,11 @@ __attribute__((target("avx2"))) const char* find_special_avx2(const char* p, con
   return find_special_sse2(p, end);
 }
 
-const auto find_special = __builtin_cpu_supports("avx2") ? find_special_avx2 : find_special_sse2;
+// A static initializer may run before libgcc's own CPU probe: it asks first.
+const auto find_special = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? find_special_avx2 : find_special_sse2;
+}();
 #else
 const auto find_special = find_special_sse2;
 #endif
