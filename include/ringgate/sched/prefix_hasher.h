@@ -43,17 +43,16 @@ inline constexpr size_t kDefaultMaxPrefixBlocks = 16384;
 // kDensePrefixBlocks (4 KB, ~1k tokens) only some are emitted, the sampling stride
 // doubling each time the depth doubles: 2 blocks (128 B) up to 8 KB, 4 up to 16 KB,
 // 8 up to 32 KB... so every octave of depth adds the same kEntriesPerOctave entries,
-// and a prompt's match is known to within 1/32 of its depth (1/16 at an octave's
-// start). The index then records 274 pairs for a 100k-token prompt instead of 6,400
-// (recording is a random memory access per new pair, and the pairs of an evicted
-// prompt are as many again: on long distinct prompts this was the gateway's largest
-// user-space cost), while two prompts are still told apart to within 1/32 of the
-// depth where they diverge (two 400 KB prompts sharing 300 KB: within 8 KB, with
-// 100 KB after). The dense lead was 16 KB until the index's cost per entry was
-// measured (issue 13): 1/32 of 4-16 KB is 128-512 bytes, far below what moves a
-// score, for 32% fewer entries per 100k-token prompt. (llm-d's approximate scorer
-// stops at the first 16 KB altogether.) Hashes are then "entries", and
-// covered_blocks() turns a count of leading entries back into blocks.
+// and two prompts are told apart to within 1/32 of the depth where they diverge
+// (1/16 at an octave's start; two 400 KB prompts sharing 300 KB: within 8 KB, with
+// 100 KB after). The index then records 274 pairs for a 100k-token prompt instead
+// of 6,400: recording is a random memory access per new pair, and evicting a prompt
+// costs as many again; on long distinct prompts this was the gateway's largest
+// user-space cost. The dense lead was 16 KB until that cost was measured (issue 13):
+// 1/32 of 4-16 KB is 128-512 bytes, far below what moves a score, for 32% fewer
+// entries per 100k-token prompt (llm-d's approximate scorer stops at the first
+// 16 KB altogether). Hashes are then "entries", and covered_blocks() turns a count
+// of leading entries back into blocks.
 inline constexpr size_t kDensePrefixBlocks = 64;
 inline constexpr size_t kFirstSampleStride = 2;
 inline constexpr size_t kEntriesPerOctave = kDensePrefixBlocks / kFirstSampleStride;
