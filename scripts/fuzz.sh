@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds every libFuzzer target (tests/<layer>/fuzz_*.cpp) with clang and runs each
-# for SECONDS (default 20), starting from its committed seed corpus
-# tests/<layer>/corpus/<target>/ (read-only here: new inputs go to a scratch corpus).
-# Writes one line per target to build-fuzz/fuzz-results.txt ("<target> OK|FAIL|NOSEEDS")
+# Builds every libFuzzer target (tests/<layer>/fuzz_*.cpp) in the sanitized build
+# (scripts/sanitized_build.sh: clang, ASan+UBSan, coverage-instrumented) and runs each
+# for SECONDS (default 20), nproc of them at a time, starting from its committed seed
+# corpus tests/<layer>/corpus/<target>/ (read-only here: new inputs go to a scratch corpus).
+# Writes one line per target to build-asan/fuzz-results.txt ("<target> OK|FAIL|NOSEEDS")
 # for scripts/run-tests.sh's closing count, and exits non-zero when any target
 # fails, has no seeds, or when there are no targets at all.
 #
@@ -11,20 +12,12 @@
 #                                   seed corpora (-merge=1), to review and commit
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/sanitized_build.sh
 seconds=${1:-20}
-dir=build-fuzz
-options=(-Dfuzzers=true -Dmimalloc=disabled -Dbenchmarks=disabled
-  -Db_sanitize=address,undefined -Db_lundef=false
-  -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link)
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-# Everything instrumented for coverage + ASan/UBSan; only fuzz_* link libFuzzer's main.
-# An existing build dir is reconfigured with the same options, so it is never stale.
-if [ -f "$dir/build.ninja" ]; then
-  CC=clang CXX=clang++ meson setup --reconfigure "$dir" "${options[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
-else
-  CC=clang CXX=clang++ meson setup "$dir" "${options[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
-fi
+dir=$sanitized_dir
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+configure_sanitized
 mapfile -t targets < <(meson introspect --targets "$dir" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
@@ -37,18 +30,19 @@ if ((${#targets[@]} == 0)); then
   echo "fuzz_targets FAIL" >"$results"
   exit 1
 fi
-ninja -C "$dir" "${targets[@]#$PWD/$dir/}" >"$log" 2>&1 || { tail -60 "$log"; exit 1; }
-status=0
+ninja -C "$dir" "${targets[@]#$PWD/$dir/}" >"$logs/ninja" 2>&1 || { tail -60 "$logs/ninja"; exit 1; }
 mkdir -p "$dir/artifacts"
-for bin in "${targets[@]}"; do
+
+fuzz_one() {  # fuzz_one BIN: one target for $seconds; prints its line, appends its result
+  local bin=$1 name source seeds corpus log
   name=$(basename "$bin")
   source=$(find tests -name "$name.cpp" | head -1)
   seeds=$(dirname "$source")/corpus/$name
+  log=$logs/$name
   if [ ! -d "$seeds" ] || [ -z "$(ls -A "$seeds")" ]; then
     echo "fuzz $name: FAILED, no committed seed corpus at $seeds"
     echo "$name NOSEEDS" >>"$results"
-    status=1
-    continue
+    return 1
   fi
   corpus=$(mktemp -d)
   if "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -58,11 +52,23 @@ for bin in "${targets[@]}"; do
     if [ "${FUZZ_MERGE:-0}" = 1 ]; then
       "$bin" -merge=1 "$seeds" "$corpus" >"$log" 2>&1 || { echo "fuzz $name: merge failed"; tail -20 "$log"; }
     fi
+    rm -rf "$corpus"
   else
     echo "fuzz $name: FAILED (input saved under $dir/artifacts/$name-*)"; tail -40 "$log"
     echo "$name FAIL" >>"$results"
-    status=1
+    rm -rf "$corpus"
+    return 1
   fi
-  rm -rf "$corpus"
+}
+
+# One target per core: each is a single-threaded process, so the run takes
+# ceil(targets / nproc) x SECONDS instead of targets x SECONDS.
+status=0
+running=0
+for bin in "${targets[@]}"; do
+  if ((running == $(nproc))); then wait -n || status=1; running=$((running - 1)); fi
+  fuzz_one "$bin" &
+  running=$((running + 1))
 done
+while ((running > 0)); do wait -n || status=1; running=$((running - 1)); done
 exit $status

@@ -26,10 +26,14 @@ test('second gateway on the same port, first one SIGTERMed under load: zero fail
 
   const t0 = performance.now();
   const now = () => performance.now() - t0;
+  // The load runs until 4 s after the first gateway has exited (timed from that event,
+  // not from the start: under the sanitizers, with other tests beside it, starting the
+  // second gateway and draining the first take seconds longer); 30 s bounds it.
+  const stopLoad = new AbortController();
   const load = runLoad({
-    url: `http://127.0.0.1:${port}`, model: MODEL, rate: 100, duration: 9, streamFraction: 0.5, maxTokens: 16,
+    url: `http://127.0.0.1:${port}`, model: MODEL, rate: 100, duration: 30, streamFraction: 0.5, maxTokens: 16,
     seed: 7, workload: 'A', workloadOptions: { minBytes: 128, maxBytes: 512, prompts: 16 }, timeoutMs: 10000,
-    records: true, t0,
+    records: true, t0, signal: stopLoad.signal,
   });
   const ev = {};
   const chaos = (async () => {
@@ -59,6 +63,8 @@ test('second gateway on the same port, first one SIGTERMed under load: zero fail
     }
     const ex = await exited;
     ev.firstExit = ex;
+    await sleep(4000);
+    stopLoad.abort();
     return second;
   })();
   const [summary, second] = await Promise.all([load, chaos]);
