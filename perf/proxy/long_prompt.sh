@@ -14,6 +14,7 @@
 #
 #   perf/proxy/long_prompt.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s  PROFILE=1 (perf record ringgate during the 200 KB run, top frames;
+#        PROFILE_PROXY=nginx|haproxy profiles that peer's processes instead;
 #        PERF_OUT=FILE keeps the perf.data; PROFILE_BYTES=409600 PROFILE_STREAM=1: the
 #        streamed 64-client run instead)  SIZES="204800 409600" (prompt bytes, 16 clients)
 #        STREAM_CASE=0 (skip the 64-client streamed case)
@@ -106,8 +107,8 @@ run() {
   wrk -t1 -c"$conns" -d2s -s "$tmp/chat.lua" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true  # warm-up
   local p0=0 p1=0 perf_pid=
   [ "$proxy_pid" = - ] || p0=$(cpu_ticks "$proxy_pid")
-  if [ "${PROFILE:-0}" = 1 ] && [ "$proxy_pid" = "$rg_pid" ] && [ "$bytes" = "${PROFILE_BYTES:-204800}" ] && [ "$stream" = "${PROFILE_STREAM:-0}" ]; then
-    perf record -F 2999 ${PERF_CALLGRAPH:--g} -o "$tmp/perf.data" -p "$rg_pid" >/dev/null 2>"$tmp/perf.err" &
+  if [ "${PROFILE:-0}" = 1 ] && [ "$proxy_pid" = "$profiled_pid" ] && [ "$bytes" = "${PROFILE_BYTES:-204800}" ] && [ "$stream" = "${PROFILE_STREAM:-0}" ]; then
+    perf record -F 2999 ${PERF_CALLGRAPH:--g} -o "$tmp/perf.data" -p "$(proc_tree "$proxy_pid" | paste -sd,)" >/dev/null 2>"$tmp/perf.err" &
     perf_pid=$!
   fi
   out=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$tmp/chat.lua" "http://127.0.0.1:$port/")
@@ -125,6 +126,12 @@ run() {
 }
 
 rounds=${ROUNDS:-1}
+case ${PROFILE_PROXY:-ringgate} in
+  ringgate) profiled_pid=$rg_pid ;;
+  nginx) profiled_pid=$nginx_pid ;;
+  haproxy) profiled_pid=$haproxy_pid ;;
+  *) echo "PROFILE_PROXY: ringgate, nginx or haproxy" >&2; exit 1 ;;
+esac
 echo "backend: nginx returning a fixed chat completion; distinct chat prompts; wrk -t1 -d$duration; $(nproc) cores (shared); $rounds round(s)"
 # NAME PORT PROMPT_BYTES CONNECTIONS STREAM PROXY_PID, one case per line.
 cases=$(
@@ -162,7 +169,7 @@ for proxy in ringgate ${BASE:+ringgate-base} nginx haproxy; do
 done
 if [ -f "$tmp/perf.data" ]; then
   echo
-  echo "ringgate, profiled run: top frames (self %)"
+  echo "${PROFILE_PROXY:-ringgate}, profiled run: top frames (self %)"
   [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
     sed 's/ \{8,\}-  *- *$//' | head -25 || true
