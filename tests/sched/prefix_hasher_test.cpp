@@ -58,7 +58,7 @@ namespace {
 // last one partial), c(-1) = 0,
 // ci = fold((c(i-1) ^ A) * (xxh3(blocki) ^ B)) ^ rotl(c(i-1), 29) (fold: the 128-bit
 // product's halves xored), hi = xxh3(ci, seed = xxh3(model)), every hash of the leading
-// 64 blocks, then every 2nd up to block 128, every 4th up to 256, every 8th up to
+// 64 blocks, then every 4th up to block 128, every 8th up to 256, every 16th up to
 // 512, ...
 std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view model,
                                        const std::vector<std::string_view>& parts) {
@@ -79,7 +79,7 @@ std::vector<uint64_t> reference_hashes(size_t block_bytes, std::string_view mode
     const size_t blocks = at / block_bytes + 1;
     size_t octave_end = 64, stride = 1;
     while (blocks > octave_end) {
-      stride *= 2;
+      stride = stride == 1 ? 4 : stride * 2;
       octave_end *= 2;
     }
     if (stride == 1 || (octave_end - blocks) % stride == 0) out.push_back(XXH3_64bits_withSeed(&seed, sizeof seed, model_seed));
@@ -150,12 +150,12 @@ TEST_CASE("hasher: only the leading max_blocks blocks, equal to an uncapped chai
   std::vector<std::string_view> parts{big};
   PrefixHasher capped(64, 10), full(64, 1000);
   CHECK(capped.block_count(parts) == 10);
-  CHECK(full.block_count(parts) == 82);  // 6400 bytes + the 0xFF terminator: 101 blocks, 64 + 37 / 2 entries
+  CHECK(full.block_count(parts) == 73);  // 6400 bytes + the 0xFF terminator: 101 blocks, 64 + 37 / 4 entries
   std::vector<uint64_t> a, b;
   capped.hash("m", parts, a);
   full.hash("m", parts, b);
   REQUIRE(a.size() == 10);
-  REQUIRE(b.size() == 82);
+  REQUIRE(b.size() == 73);
   CHECK(std::equal(a.begin(), a.end(), b.begin()));
   CHECK(PrefixHasher().max_blocks() == kDefaultMaxPrefixBlocks);
 }
@@ -203,11 +203,12 @@ TEST_CASE("hasher: the chain fed while the body arrives gives hash()'s keys, how
 TEST_CASE("sampling: entries_for_blocks counts emitted blocks, covered_blocks maps entries back to the last one") {
   CHECK(entries_for_blocks(64) == 64);
   CHECK(entries_for_blocks(65) == 64);
-  CHECK(entries_for_blocks(66) == 65);
-  CHECK(entries_for_blocks(128) == 96);
-  CHECK(entries_for_blocks(131) == 96);
-  CHECK(entries_for_blocks(132) == 97);
-  CHECK(entries_for_blocks(6400) == 64 + 6 * 32 + (6400 - 4096) / 128);  // 400 KB at 64-byte blocks: 274
+  CHECK(entries_for_blocks(67) == 64);
+  CHECK(entries_for_blocks(68) == 65);
+  CHECK(entries_for_blocks(128) == 80);
+  CHECK(entries_for_blocks(135) == 80);
+  CHECK(entries_for_blocks(136) == 81);
+  CHECK(entries_for_blocks(6400) == 64 + 6 * 16 + (6400 - 4096) / 256);  // 400 KB at 64-byte blocks: 169
   size_t entries = 0, last_emitted = 0;
   for (size_t n = 1; n <= 40000; ++n) {
     if (emits_entry(n)) {
@@ -217,6 +218,6 @@ TEST_CASE("sampling: entries_for_blocks counts emitted blocks, covered_blocks ma
     REQUIRE(entries_for_blocks(n) == entries);
     REQUIRE(covered_blocks(entries) == last_emitted);
     REQUIRE(n - last_emitted < sample_stride(n));
-    REQUIRE(sample_stride(n) * 32 <= std::max<size_t>(n, 64) * 2);  // within 1/32 of the depth (1/16 at an octave's start)
+    REQUIRE(sample_stride(n) * 16 <= std::max<size_t>(n, 64));  // within 1/16 of the depth
   }
 }

@@ -332,13 +332,13 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
     PickResult r = s.pick(snap, request(a), rng);
     REQUIRE(r.ok());
     CHECK(r.endpoint == 0);
-    CHECK(r.total_blocks == 400 * 1024 / 64);  // 6400 blocks, 402 hashes
+    CHECK(r.total_blocks == 400 * 1024 / 64);  // 6400 blocks, 169 hashes
     CHECK(r.matched_blocks == r.total_blocks);
   }
   auto c = s.last_candidates();
   REQUIRE(c.size() == 2);
   for (const EndpointSignals& e : c) {
-    // Told apart to within one sampling stride (128 blocks = 8 KB at that depth) of the divergence at 300 KB.
+    // Told apart to within one sampling stride (256 blocks = 16 KB at that depth) of the divergence at 300 KB.
     if (e.id == 1) CHECK(e.prefix_blocks <= 300 * 1024 / 64);
     if (e.id == 1) CHECK(e.prefix_blocks + sample_stride(300 * 1024 / 64) > 300 * 1024 / 64);
     if (e.id == 0) CHECK(e.prefix_blocks == 400 * 1024 / 64);

@@ -41,20 +41,23 @@ inline constexpr size_t kDefaultMaxPrefixBlocks = 16384;
 
 // Every block's hash is computed (the chain needs them), but past the leading
 // kDensePrefixBlocks (4 KB, ~1k tokens) only some are emitted, the sampling stride
-// doubling each time the depth doubles: 2 blocks (128 B) up to 8 KB, 4 up to 16 KB,
-// 8 up to 32 KB... so every octave of depth adds the same kEntriesPerOctave entries,
-// and two prompts are told apart to within 1/32 of the depth where they diverge
-// (1/16 at an octave's start; two 400 KB prompts sharing 300 KB: within 8 KB, with
-// 100 KB after). The index then records 274 pairs for a 100k-token prompt instead
-// of 6,400: recording is a random memory access per new pair, and evicting a prompt
-// costs as many again; on long distinct prompts this was the gateway's largest
-// user-space cost. The dense lead was 16 KB until that cost was measured (issue 13):
-// 1/32 of 4-16 KB is 128-512 bytes, far below what moves a score, for 32% fewer
-// entries per 100k-token prompt (llm-d's approximate scorer stops at the first
-// 16 KB altogether). Hashes are then "entries", and covered_blocks() turns a count
-// of leading entries back into blocks.
+// doubling each time the depth doubles: 4 blocks (256 B) up to 8 KB, 8 up to 16 KB,
+// 16 up to 32 KB... so every octave of depth adds the same kEntriesPerOctave (16)
+// entries, and the stride stays under 1/16 of the depth (1/32 at an octave's end):
+// two prompts are told apart to within 1/16 of the depth where they diverge (two
+// 400 KB prompts sharing 300 KB: within 16 KB, with 100 KB after). The index then
+// records 169 pairs for a 100k-token prompt instead of 6,400. Recording is a random
+// memory access per new pair, and evicting a prompt costs as many again: on long
+// distinct prompts, with the network's copies between requests evicting the index
+// from cache, it was the gateway's largest user-space cost (issue 13). So the
+// density was measured down twice: a 16 KB dense lead to 4 KB (402 -> 274 pairs),
+// then 32 entries an octave to 16 (274 -> 169, recording a new 100k-token prompt
+// 17-24 us -> 12.5 us in sched_decision_bench). 1/16 of a depth is far below what
+// moves a score; llm-d's approximate scorer stops at the first 16 KB altogether.
+// Hashes are then "entries", and covered_blocks() turns a count of leading entries
+// back into blocks.
 inline constexpr size_t kDensePrefixBlocks = 64;
-inline constexpr size_t kFirstSampleStride = 2;
+inline constexpr size_t kFirstSampleStride = 4;
 inline constexpr size_t kEntriesPerOctave = kDensePrefixBlocks / kFirstSampleStride;
 
 // The octave of a depth past the dense lead: blocks in (D·2^k, D·2^(k+1)] are octave k.
