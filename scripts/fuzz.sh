@@ -45,6 +45,7 @@ fuzz_one() {  # fuzz_one BIN: one target for $seconds; prints its line, appends 
     return 1
   fi
   corpus=$(mktemp -d)
+  local failed=0
   if "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$dir/artifacts/$name-" "$corpus" "$seeds" >"$log" 2>&1; then
     echo "fuzz $name: ok, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}') runs in ${seconds}s from $(ls "$seeds" | wc -l) seeds"
@@ -52,13 +53,13 @@ fuzz_one() {  # fuzz_one BIN: one target for $seconds; prints its line, appends 
     if [ "${FUZZ_MERGE:-0}" = 1 ]; then
       "$bin" -merge=1 "$seeds" "$corpus" >"$log" 2>&1 || { echo "fuzz $name: merge failed"; tail -20 "$log"; }
     fi
-    rm -rf "$corpus"
   else
     echo "fuzz $name: FAILED (input saved under $dir/artifacts/$name-*)"; tail -40 "$log"
     echo "$name FAIL" >>"$results"
-    rm -rf "$corpus"
-    return 1
+    failed=1
   fi
+  rm -rf "$corpus"
+  return $failed
 }
 
 # One target per core: each is a single-threaded process, so the run takes
