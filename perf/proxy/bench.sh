@@ -31,21 +31,12 @@ for tool in wrk nginx haproxy; do command -v $tool >/dev/null || { echo "missing
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  # start_listening runs in $( ): its children are recorded in pid files, not in pids.
-  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
+source perf/proxy/common.sh
 trap cleanup EXIT
 
-source perf/proxy/common.sh
-
 # --- backend ------------------------------------------------------------------------
-reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
 if [ "$backend_kind" = nginx ]; then
-  start_static_backend "$reply"
+  start_static_backend "$completion_reply"
   backend_desc="nginx returning a fixed completion JSON"
 else
   backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 --kv-blocks 131072 --max-model-len 1000000)
@@ -83,13 +74,7 @@ small='{"model":"facebook/opt-125m","prompt":"Say hello to the benchmark","max_t
 big_prompt=$(head -c 150000 /dev/urandom | base64 -w0 | head -c 204800)
 printf '{"model":"facebook/opt-125m","prompt":"%s","max_tokens":1}' "$big_prompt" >"$tmp/big.json"
 printf '%s' "$small" >"$tmp/small.json"
-cat >"$tmp/post.lua" <<'EOF'
-local f = io.open(os.getenv("BODY_FILE"), "rb")
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-EOF
+write_post_lua
 
 # run NAME PORT BODY_FILE CONNECTIONS PROXY_PID ("-" for none)
 #   → "name rps p50 p99 proxy-cpu/req backend-cpu/req errors"

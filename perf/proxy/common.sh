@@ -1,6 +1,31 @@
-# Shared by bench.sh, long_prompt.sh and perf/tokenize/gateway_cpu.sh (sourced, after
-# `tmp` is set): ports, starting ringgate and the static backend, the CPU time of a
+# Shared by bench.sh, long_prompt.sh, small_request_floor.sh and
+# perf/tokenize/gateway_cpu.sh (sourced, after `tmp` and `pids` are set): stopping what
+# they started, ports, starting ringgate and the static backend, the CPU time of a
 # process tree, wrk's latency units, and interleaved rounds with medians.
+
+# The scripts' exit trap: stops every process in pids and every one whose pid file
+# start_listening wrote (it runs in $( ): its children cannot join pids), then removes
+# $tmp unless KEEP_TMP is set.
+cleanup() {
+  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+
+# What the static backend answers to a small completion (max_tokens 1).
+completion_reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
+
+# $tmp/post.lua: wrk POSTs the JSON file named by $BODY_FILE.
+write_post_lua() {
+  cat >"$tmp/post.lua" <<'EOF'
+local f = io.open(os.getenv("BODY_FILE"), "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+EOF
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 

@@ -35,15 +35,8 @@ for tool in wrk nginx haproxy; do command -v $tool >/dev/null || { echo "missing
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 source perf/proxy/common.sh
+trap cleanup EXIT
 
 # --- static backend -------------------------------------------------------------------
 reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'

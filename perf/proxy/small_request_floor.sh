@@ -31,18 +31,11 @@ for tool in wrk nginx haproxy perf; do command -v $tool >/dev/null || { echo "mi
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
+source perf/proxy/common.sh
 trap cleanup EXIT
 
-source perf/proxy/common.sh
-
 model=facebook/opt-125m
-start_static_backend '{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
+start_static_backend "$completion_reply"
 pids+=("$backend_pid")
 start_peer_proxies
 uring_flag=()
@@ -54,13 +47,7 @@ wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
 printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
-cat >"$tmp/post.lua" <<'EOF'
-local f = io.open(os.getenv("BODY_FILE"), "rb")
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-EOF
+write_post_lua
 load() { BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d"$1" -s "$tmp/post.lua" "http://127.0.0.1:$2/v1/completions"; }
 # user and sys clock ticks of a process tree, "USER SYS".
 cpu_split() {

@@ -33,14 +33,8 @@ for tool in wrk nginx; do command -v $tool >/dev/null || { echo "missing $tool (
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  for f in "$tmp"/*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
 source perf/proxy/common.sh
+trap cleanup EXIT
 
 # --- static backend -------------------------------------------------------------------
 reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
