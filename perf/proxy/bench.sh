@@ -88,14 +88,10 @@ run() {
   [ "$proxy_pid" = - ] || p1=$(cpu_ticks "$proxy_pid")
   b1=$(cpu_ticks "$backend_pid")
   local rps p50 p99 errors requests proxy_us backend_us
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
+  read -r rps requests p50 p99 errors < <(wrk_report "$out")
   if [ "$proxy_pid" = - ]; then proxy_us=-; else proxy_us=$(per_request_us $((p1 - p0)) "$requests"); fi
   backend_us=$(per_request_us $((b1 - b0)) "$requests")
-  printf '%-24s %10s %9s %9s %12s %12s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "$backend_us" "${errors:-ok}"
+  printf '%-24s %10s %9s %9s %12s %12s   %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "$backend_us" "$errors"
   echo "$name $rps $(to_us "$p50") $(to_us "$p99") $proxy_us" >>"$tmp/results"
 }
 

@@ -16,6 +16,9 @@ cleanup() {
 # What the static backend answers to a small completion (max_tokens 1).
 completion_reply='{"id":"cmpl-1","object":"text_completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"text":" hi","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
 
+# ... and to a chat completion.
+chat_reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"facebook/opt-125m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
+
 # $tmp/post.lua: wrk POSTs the JSON file named by $BODY_FILE.
 write_post_lua() {
   cat >"$tmp/post.lua" <<'EOF'
@@ -85,6 +88,14 @@ start_static_backend() {
   backend_pid=$started_pid
   echo "$backend_pid" >"$tmp/backend.pid"
   wait_port "$backend_port"
+}
+
+# wrk_report OUTPUT (of wrk --latency) → "REQ/S REQUESTS P50 P99 ERRORS": latencies as
+# wrk prints them; ERRORS "ok", or what wrk counted (non-2xx answers, socket errors).
+wrk_report() {
+  awk '/Requests\/sec/ { rps = $2 } /requests in/ { n = $1 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+       /Non-2xx/ { e = e (e ? "," : "") "non-2xx:" $NF } /Socket errors/ { e = e (e ? "," : "") "socket-errors" }
+       END { print rps, n, p50, p99, (e ? e : "ok") }' <<<"$1"
 }
 
 # CPU microseconds per request from a tick difference and a request count.

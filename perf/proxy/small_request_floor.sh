@@ -74,7 +74,7 @@ run() {
   read -r u0 s0 < <(cpu_split "$pid"); g0=$(out_segs)
   out=$(load "$duration" "$port")
   read -r u1 s1 < <(cpu_split "$pid"); g1=$(out_segs)
-  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  read -r _ requests _ < <(wrk_report "$out")
   perf record -F 2999 -g -o "$tmp/perf.data" -p "$(proc_tree "$pid" | paste -sd,)" >/dev/null 2>"$tmp/perf.err" &
   local perf_pid=$!
   load "$profile_duration" "$port" >/dev/null

@@ -37,8 +37,7 @@ source perf/proxy/common.sh
 trap cleanup EXIT
 
 # --- static backend -------------------------------------------------------------------
-reply='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"total_tokens":3,"completion_tokens":1}}'
-start_static_backend "$reply"
+start_static_backend "$chat_reply"
 
 # --- the two gateways -----------------------------------------------------------------
 # One worker each; their pids in $tmp/approx.pid and $tmp/precise.pid.
@@ -150,13 +149,9 @@ run() {
   p1=$(cpu_ticks "$pid")
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   local rps p50 p99 errors requests cpu
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {print "sockerr"}' <<<"$out" | paste -sd' ')
+  read -r rps requests p50 p99 errors < <(wrk_report "$out")
   cpu=$(per_request_us $((p1 - p0)) "$requests")
-  printf '%-26s %9s %9s %9s %14s   %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "${errors:-ok}"
+  printf '%-26s %9s %9s %9s %14s   %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$errors"
   echo "$name $rps $(to_us "$p50") $(to_us "$p99") $cpu" >>"$tmp/results"
 }
 
