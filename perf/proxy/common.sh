@@ -91,11 +91,13 @@ start_static_backend() {
 }
 
 # wrk_report OUTPUT (of wrk --latency) → "REQ/S REQUESTS P50 P99 ERRORS": latencies as
-# wrk prints them; ERRORS "ok", or what wrk counted (non-2xx answers, socket errors).
+# wrk prints them, "-" for what it did not print; ERRORS "ok", or what wrk counted
+# (non-2xx answers, socket errors).
 wrk_report() {
-  awk '/Requests\/sec/ { rps = $2 } /requests in/ { n = $1 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+  awk 'function v(x) { return x == "" ? "-" : x }
+       /Requests\/sec/ { rps = $2 } /requests in/ { n = $1 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
        /Non-2xx/ { e = e (e ? "," : "") "non-2xx:" $NF } /Socket errors/ { e = e (e ? "," : "") "socket-errors" }
-       END { print rps, n, p50, p99, (e ? e : "ok") }' <<<"$1"
+       END { print v(rps), v(n), v(p50), v(p99), (e ? e : "ok") }' <<<"$1"
 }
 
 # CPU microseconds per request from a tick difference and a request count.
