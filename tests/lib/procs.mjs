@@ -40,6 +40,27 @@ process.on('exit', () => {
 // ---- [tests] end sanitizer reports ----
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
 
+// ---- [tests] no process outlives its test file ----
+// A test that fails between starting processes and handing them to its own after hook
+// (one start of a Promise.all times out, an assertion between two starts) leaves them
+// running, and their pipes would keep this process alive until meson's timeout. This
+// hook runs once the file's tests have ended, before the file's own after hooks: what
+// is still running a grace period later (time for those hooks to stop theirs, SIGTERM
+// and drain included) is killed and fails the file. Only under the test runner: perf/
+// scripts import this module too, and node:test would report on them.
+const leftoverGraceMs = 60000;
+if (process.env.NODE_TEST_CONTEXT) {
+  const { after } = await import('node:test');
+  after(() => {
+    setTimeout(() => {
+      if (live.size === 0) return;
+      process.stderr.write(`\n# ${live.size} process(es) still running ${leftoverGraceMs / 1000} s after the tests ended: killed\n`);
+      process.exitCode = 1;
+      stopAll();
+    }, leftoverGraceMs).unref();
+  });
+}
+
 // Spawns `bin args`, resolves once the "listening" line arrives:
 // { proc, api, admin, port, adminPort, stderr(): string, stop(signal) }.
 export function start(bin, args, { timeoutMs = 10000, env } = {}) {
