@@ -40,6 +40,11 @@ export const DEFAULTS = {
   t0: undefined,               // performance.now() origin of record times (default: now)
   timeline: false,             // return a per-second timeline
   extraBody: {},
+  // A request that failed on a pooled keep-alive connection before any answer is sent
+  // again, once, on a new connection: what HTTP clients do when a server closed an idle
+  // connection as the request crossed it (the OpenAI SDK retries it; Envoy calls it a reset
+  // before request). Its record keeps the first send's start and counts `retries`.
+  retryReused: false,
 };
 const MAX_DURATION_S = 900, MAX_REQUESTS = 500000, MAX_KEPT_TEXT = 1 << 16;
 
@@ -77,6 +82,7 @@ function chunkText(obj) {
 
 // Sends one request; resolves (never rejects) with its record.
 // keepText: also collect the content text of the answer into rec.text (bounded).
+// agent false: a connection of its own, closed after the answer.
 export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t0, keepText = false }) {
   return new Promise((resolve) => {
     const payload = Buffer.from(JSON.stringify(body));
@@ -182,7 +188,9 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
     req.on('error', (e) => {
       // reusedSocket: the request went out on a pooled keep-alive connection (a reset
       // then is often the server closing that connection as the request arrived).
-      if (!gotResponse) finish('conn_error', (e.code || e.message) + (req.reusedSocket ? ' (reused keep-alive connection)' : ' (new connection)'));
+      if (gotResponse) return;
+      rec.reusedConnection = req.reusedSocket;
+      finish('conn_error', (e.code || e.message) + (req.reusedSocket ? ' (reused keep-alive connection)' : ' (new connection)'));
       // errors after the response started are concluded by the response handlers
     });
     req.end(payload);
@@ -229,7 +237,16 @@ export async function runLoad(options = {}) {
     const stream = streamRand() < o.streamFraction;
     const i = sent++;
     const keepText = req.answer !== undefined;
-    const p = sendOne({ agent, base, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0, keepText })
+    const send = (via) => sendOne({ agent: via, base, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0, keepText });
+    const p = send(agent)
+      .then((rec) => {
+        if (!(o.retryReused && rec.outcome === 'conn_error' && rec.reusedConnection)) return rec;
+        return send(false).then((again) => {
+          const shift = again.tStart - rec.tStart;  // its times count from the first send
+          for (const k of ['tHeaders', 'tFirstContent', 'tEnd']) if (again[k] >= 0) again[k] += shift;
+          return Object.assign(again, { tStart: rec.tStart, retries: 1, firstDetail: rec.detail });
+        });
+      })
       .then((rec) => {
         rec.i = i; rec.promptId = req.promptId;
         // Workload C appends its own copy of the answer to the history; count the
@@ -287,7 +304,7 @@ export async function runLoad(options = {}) {
 export function summarize(records, { sendEnd, end }) {
   const outcomes = {}, byMode = { stream: {}, nonstream: {} }, dests = {};
   const ttft = [], lat = [], lags = [], chunks = [];
-  let ok = 0, answersChecked = 0, answerMismatches = 0;
+  let ok = 0, retried = 0, answersChecked = 0, answerMismatches = 0;
   for (const r of records) {
     if (!r) continue;
     if (r.answerMatches !== undefined && r.outcome === 'ok') { answersChecked++; if (!r.answerMatches) answerMismatches++; }
@@ -296,6 +313,7 @@ export function summarize(records, { sendEnd, end }) {
     m[r.outcome] = (m[r.outcome] || 0) + 1;
     if (r.dest) dests[r.dest] = (dests[r.dest] || 0) + 1;
     if (r.lagMs !== undefined) lags.push(r.lagMs);
+    if (r.retries) retried++;
     if (r.outcome !== 'ok') continue;
     ok++;
     lat.push(r.tEnd);
@@ -303,7 +321,7 @@ export function summarize(records, { sendEnd, end }) {
   }
   const sent = records.filter(Boolean).length;
   return {
-    sent, ok, failed: sent - ok,
+    sent, ok, failed: sent - ok, retried,
     outcomes, byMode,
     sendSeconds: round(sendEnd / 1000), wallSeconds: round(end / 1000),
     offeredRps: round(sent / (sendEnd / 1000)),
@@ -350,6 +368,8 @@ const HELP = `usage: node perf/loadgen/loadgen.mjs [options]
   --prompts N --min-bytes N --max-bytes N --zipf S                [${WORKLOAD_DEFAULTS.prompts} ${WORKLOAD_DEFAULTS.minBytes} ${WORKLOAD_DEFAULTS.maxBytes} ${WORKLOAD_DEFAULTS.zipf}]
   --conversations N --turns MIN-MAX --answer-tokens N   (C)     [${WORKLOAD_DEFAULTS.conversations} ${WORKLOAD_DEFAULTS.minTurns}-${WORKLOAD_DEFAULTS.maxTurns} ${WORKLOAD_DEFAULTS.answerTokens}]
   --header 'name: value' (repeatable)
+  --retry-reused         send a request that failed on a pooled connection before any answer
+                         again, once, on a new connection (as HTTP clients do); counted as retried
   --timeline             add a per-second timeline to the summary
   --records-out FILE     write per-request records (JSON lines)
 Prints one JSON summary on stdout.`;
@@ -389,6 +409,7 @@ export function parseArgs(argv) {
       }
       case '--header': { const h = val(); const c = h.indexOf(':'); o.headers[h.slice(0, c).trim().toLowerCase()] = h.slice(c + 1).trim(); break; }
       case '--timeline': o.timeline = true; break;
+      case '--retry-reused': o.retryReused = true; break;
       case '--records-out': o.recordsOut = val(); o.records = true; break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }

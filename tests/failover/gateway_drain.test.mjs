@@ -151,3 +151,90 @@ test('drain deadline during a send in flight: the SSE error event is queued behi
   assert.equal(ex.code, 0, JSON.stringify(ex));
   sock.destroy();
 });
+
+// A raw HTTP/1.1 connection: sends requests and reads whole answers (content-length or
+// chunked), and notes when the gateway closes it.
+function rawConnection(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0), waiter = null;
+  const conn = { sock, closedAt: null, error: null };
+  const poke = () => { if (waiter) waiter(); };
+  sock.on('data', (c) => { buf = Buffer.concat([buf, c]); poke(); });
+  sock.on('end', () => { conn.closedAt = performance.now(); poke(); });
+  sock.on('error', (e) => { conn.error = e.code ?? e.message; conn.closedAt ??= performance.now(); poke(); });
+  conn.connected = new Promise((r) => sock.once('connect', r));
+  // Resolves with {status, head, body} once a whole answer is in, or null if the
+  // connection ended first.
+  conn.answer = async () => {
+    for (;;) {
+      const text = buf.toString('latin1');
+      const h = text.indexOf('\r\n\r\n');
+      if (h >= 0) {
+        const head = text.slice(0, h).toLowerCase();
+        const length = /\r\ncontent-length: *(\d+)/.exec(head);
+        const rest = text.slice(h + 4);
+        const end = length ? (rest.length >= Number(length[1]) ? Number(length[1]) : -1)
+                           : (rest.indexOf('\r\n0\r\n\r\n') >= 0 ? rest.indexOf('\r\n0\r\n\r\n') + 7 : rest.startsWith('0\r\n\r\n') ? 5 : -1);
+        if (end >= 0) {
+          buf = buf.subarray(h + 4 + end);
+          return { status: Number(head.split(' ')[1]), head, body: rest.slice(0, end) };
+        }
+      }
+      if (conn.closedAt !== null) return null;
+      await new Promise((r) => { waiter = r; });
+      waiter = null;
+    }
+  };
+  conn.send = (body) => {
+    const b = JSON.stringify(body);
+    sock.write(`POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${b.length}\r\n\r\n${b}`);
+  };
+  return conn;
+}
+
+// No retries here: a request that reached the draining gateway on a connection it had
+// kept open is answered (with `connection: close`), whether the connection was idle when
+// the drain began or carried an answer that had promised keep-alive; a connection that
+// stays idle is closed after the short grace (1 s); then the process exits 0.
+test('draining: every request that reaches a kept-open connection is answered; idle ones close after the grace', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '50']);
+  live.push(sim);
+  const gw = await startGateway(['--endpoint', `127.0.0.1:${sim.port}`, '--workers', '1', '--drain-timeout-ms', '15000']);
+  live.push(gw);
+  const ask = { model: MODEL, prompt: 'again', max_tokens: 2 };
+  const streaming = rawConnection(gw.port), idle = rawConnection(gw.port), silent = rawConnection(gw.port);
+  await Promise.all([streaming.connected, idle.connected, silent.connected]);
+  idle.send(ask);
+  assert.equal((await idle.answer())?.status, 200, 'a first answer on the idle connection');
+  // ~20 tokens at 50 ms: its head (keep-alive, as HTTP/1.1 is by default) goes out before the SIGTERM.
+  streaming.send({ model: MODEL, prompt: 'long', max_tokens: 20, ignore_eos: true, stream: true });
+  await untilInFlight(sim, 1);
+  const exited = new Promise((resolve) => gw.proc.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
+  const term = performance.now();
+  gw.proc.kill('SIGTERM');
+  for (let i = 0; i < 100 && (await fetch(`${gw.adminUrl}/readyz`)).status !== 503; i++) await sleep(10);
+
+  await sleep(300);  // inside the idle grace
+  idle.send(ask);
+  const onIdle = await idle.answer();
+  const first = await streaming.answer();
+  streaming.send(ask);  // at once, as a pooling client does after an answer that promised keep-alive
+  const afterStream = await streaming.answer();
+  await Promise.all([idle, streaming, silent].map((c) => c.answer()));  // each one's end
+  const ex = await exited;
+  console.log(`drain, kept-open connections: idle one answered ${onIdle?.status} (${/connection: close/.test(onIdle?.head) ? 'close' : 'no close'}), ` +
+    `stream ${first?.status} then ${afterStream?.status} (${/connection: close/.test(afterStream?.head) ? 'close' : 'no close'}); ` +
+    `silent one closed ${Math.round(silent.closedAt - term)} ms after SIGTERM (${silent.error ?? 'FIN'}); exit ${ex.code ?? ex.signal} at ${Math.round(ex.at - term)} ms`);
+  assert.equal(onIdle?.status, 200, 'a request on a connection idle at SIGTERM is answered');
+  assert.match(onIdle.head, /\r\nconnection: close/);
+  assert.equal(first?.status, 200);
+  assert.match(first.body, /data: \[DONE\]/, 'the stream finished');
+  assert.doesNotMatch(first.head, /connection: close/, 'its head had promised keep-alive');
+  assert.equal(afterStream?.status, 200, 'the request sent right after it is answered, not reset');
+  assert.match(afterStream.head, /\r\nconnection: close/);
+  for (const c of [idle, streaming]) assert.ok(c.closedAt !== null && c.error === null, `closed cleanly after its answer (${c.error})`);
+  assert.equal(silent.error, null, 'the silent connection got a FIN, not a reset');
+  assert.ok(silent.closedAt - term >= 900 && silent.closedAt - term < 3000, `closed after the grace (${Math.round(silent.closedAt - term)} ms)`);
+  assert.equal(ex.code, 0, JSON.stringify(ex));
+  for (const c of [idle, streaming, silent]) c.sock.destroy();
+});
