@@ -72,9 +72,12 @@ test('eight kinds of bad config on reload are rejected; the old rules keep servi
   const ask = (model) => post(agent, gw.url, '/v1/completions', { model, prompt: 'p', max_tokens: 1 });
   assert.equal((await ask('my-chat')).model, REAL);
 
-  // Steady traffic for the whole sequence.
+  // Steady traffic for the whole sequence, however long this machine takes for it (the
+  // sanitized build beside other tests takes seconds longer); 30 s bounds it.
   const t0 = performance.now();
-  const load = openLoop({ url: gw.url, rate: 300, durationMs: 7000, body: { model: 'my-chat', prompt: 'q', max_tokens: 1 } });
+  let sequenceDone = false;
+  const load = openLoop({ url: gw.url, rate: 300, durationMs: 30000, stopWhen: () => sequenceDone,
+                          body: { model: 'my-chat', prompt: 'q', max_tokens: 1 } });
 
   const problems = [];
   for (let i = 0; i < BAD.length; i++) {
@@ -109,12 +112,13 @@ test('eight kinds of bad config on reload are rejected; the old rules keep servi
   assert.equal((await ask('brand-new')).model, CANARY);
   const listed = JSON.parse((await (await fetch(`${gw.url}/v1/models`)).text())).data.map((m) => m.id);
   assert.ok(listed.includes('my-chat') && listed.includes('brand-new'), `the new alias is listed: ${JSON.stringify(listed)}`);
+  await sleep(500);  // traffic under the good file
+  sequenceDone = true;
 
   const { tally, records } = await load;
   const s = tally.summary();
   console.log(`background load: ${tally.sent} requests at 300 req/s, ok ${tally.ok}, connection errors ${tally.connErrors}, ` +
               `by model ${JSON.stringify(s.byModel)}; good file sent at ${Math.round(tGood)} ms, applied by ${Math.round(tApplied)} ms`);
-  assert.ok(tApplied < 6500, 'the sequence ran within the load');
   assert.equal(tally.ok, tally.sent, `nothing failed: ${JSON.stringify(s)}`);
   const early = records.filter((r) => r.t < tGood);
   const late = records.filter((r) => r.t > tApplied + 100);
