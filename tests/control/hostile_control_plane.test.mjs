@@ -76,6 +76,10 @@ async function timedGet(url) {
   return { status: res.status, body, ms: performance.now() - t0 };
 }
 
+// What a probe may take: 100 ms; 300 ms under the sanitizers (a build several times slower,
+// beside other tests on two cores). A blocked admin server takes seconds.
+const PROBE_LIMIT_MS = process.env.ASAN_OPTIONS ? 300 : 100;
+
 const completion = (gw, body) => fetch(`${gw.url}/v1/completions`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
 });
@@ -119,7 +123,7 @@ test('8 endpoints serving hostile 8 MB /metrics pages: /healthz within 100 ms, r
   const p95 = latencies[Math.floor(latencies.length * 0.95)];
   console.log(`healthz probes: ${latencies.length}, p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, ` +
     `p95 ${p95.toFixed(1)} ms, max ${latencies.at(-1).toFixed(1)} ms; completions by status: ${JSON.stringify([...statuses])}`);
-  assert.ok(p95 < 100, `/healthz p95 ${p95} ms`);
+  assert.ok(p95 < PROBE_LIMIT_MS, `/healthz p95 ${p95} ms`);
   assert.deepEqual([...statuses.keys()], [200]);
   // The sims served them.
   debug = await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json();
@@ -219,7 +223,8 @@ test('1,000 idle or slow connections on the admin port: /healthz and /readyz sti
     latencies.sort((a, b) => a - b);
     console.log(`admin probes with 1000 idle/slow connections: p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, ` +
       `max ${latencies.at(-1).toFixed(1)} ms`);
-    assert.ok(latencies[Math.floor(latencies.length * 0.95)] < 100, `p95 ${latencies[Math.floor(latencies.length * 0.95)]} ms`);
+    const p95 = latencies[Math.floor(latencies.length * 0.95)];
+    assert.ok(p95 < PROBE_LIMIT_MS, `p95 ${p95} ms`);
   } finally {
     for (const s of sockets) s.destroy();
   }

@@ -472,18 +472,22 @@ test('a config reload that changes the saturation thresholds changes the detecto
   procs.push(gw);
   await untilRoutable(gw, 1);
   const agent = keepAliveAgent(2);
-  // One long request in flight: saturation 1/4 under maxConcurrency 4.
+  // One long request in flight: saturation 1/4 under maxConcurrency 4. (An endpoint whose
+  // metrics went stale counts as saturated, 1: on a machine starved enough to delay a
+  // scrape, each read waits for fresh ones.)
   const long = post(agent, gw.url, '/v1/completions', body(250), {}, 30000);
-  let f = await until('one request in flight', async () => {
+  let f = await until('one request in flight (and fresh metrics)', async () => {
     const v = await debugFlow(gw);
-    return v.endpoints[0].inflight === 1 ? v : null;
+    return v.endpoints[0].inflight === 1 && v.pool_saturation < 1 ? v : null;
   });
   assert.equal(f.saturation_detector.maxConcurrency, 4);
   assert.equal(f.endpoints[0].saturated, false);
   assert.ok(f.pool_saturation >= 0.25 && f.pool_saturation < 0.5, JSON.stringify(f));
   const gauge = async () => (await scrape(`${gw.adminUrl}/metrics`)).get('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}');
-  const before = await gauge();
-  assert.ok(before >= 0.25 && before < 0.5, `gauge ${before}`);
+  await until('the gauge at one request in four', async () => {
+    const g = await gauge();
+    return g >= 0.25 && g < 0.5 ? g : null;
+  });
   // Reload with maxConcurrency 1: the same in-flight request now saturates the server.
   writeFileSync(file, readFileSync(file, 'utf8').replace('maxConcurrency: 4', 'maxConcurrency: 1'));
   gw.proc.kill('SIGHUP');
