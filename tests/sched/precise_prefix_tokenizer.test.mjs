@@ -31,9 +31,10 @@ const kvConfig = JSON.stringify({
 });
 // Loading a model's tokenizer.json (~10 MB) takes seconds under ASan with other tests
 // beside it: the sims and gateways here get a minute to start, not the default 10 s.
+const TOKENIZER_START_MS = 60000;
 const startTokenizerSim = () =>
   startSim(['--model', MODEL, '--kv-blocks', '1024', '--block-size', '16', '--max-model-len', '8192',
-    '--kv-events-config', kvConfig, '--tokenizer', QWEN3], { env: { PYTHONHASHSEED: '0' }, timeoutMs: 60000 });
+    '--kv-events-config', kvConfig, '--tokenizer', QWEN3], { env: { PYTHONHASHSEED: '0' }, timeoutMs: TOKENIZER_START_MS });
 
 // Prose with unicode, so byte counts and token counts differ.
 function words(seed, n) {
@@ -85,8 +86,8 @@ test('a chat warmed on a sim is routed there when gateway and sims tokenize with
   });
   assert.equal((await ids.json()).usage.prompt_tokens, 3);
 
-  const same = await startGateway(['--config', writePreciseConfig(dir, 'qwen.yaml', sims, QWEN3)], { timeoutMs: 60000 });
-  const other = await startGateway(['--config', writePreciseConfig(dir, 'llama.yaml', sims, LLAMA)], { timeoutMs: 60000 });
+  const same = await startGateway(['--config', writePreciseConfig(dir, 'qwen.yaml', sims, QWEN3)], { timeoutMs: TOKENIZER_START_MS });
+  const other = await startGateway(['--config', writePreciseConfig(dir, 'llama.yaml', sims, LLAMA)], { timeoutMs: TOKENIZER_START_MS });
   live.push(same, other);
   await Promise.all([waitRoutable(same, 3), waitRoutable(other, 3)]);
   // A server turns precise on its first batch after the subscription is live: each
