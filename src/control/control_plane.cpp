@@ -91,7 +91,7 @@ void ControlPlane::set_endpoints(std::vector<DesiredEndpoint> endpoints, bool sy
   {
     std::lock_guard lock(pending_mutex_);
     pending_ = std::move(endpoints);
-    if (synced) synced_ = true;
+    if (synced) pending_synced_ = true;
   }
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wake_.fd, &one, sizeof one);
@@ -145,6 +145,7 @@ void ControlPlane::apply_pending_endpoints() {
   {
     std::lock_guard lock(pending_mutex_);
     next.swap(pending_);
+    if (next && pending_synced_) synced_ = true;  // applied below, before this thread publishes
   }
   if (!next) return;
   if (subscriber_) note_kv_annotations(*next);

@@ -172,6 +172,9 @@ class ControlPlane {
 
   std::mutex pending_mutex_;
   std::optional<std::vector<DesiredEndpoint>> pending_;
+  bool pending_synced_ = false;  // pending_ is a whole, synced membership
+  // Set when a synced membership has been applied to the pool, not when it arrived: an
+  // empty pool that looked synced would count as probed and ready to serve.
   bool synced_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> draining_{false};
