@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ringgate/config/check_config.h"
@@ -232,11 +233,20 @@ int main(int argc, char** argv) {
   }
 
   // Each worker sets up its ring on its own thread (SINGLE_ISSUER); the first one
-  // binds the port (maybe 0) and the rest join it with SO_REUSEPORT.
+  // binds the port (maybe 0) and the rest join it with SO_REUSEPORT. They listen and
+  // serve once the pool can route (below): a connection taken before that would get a
+  // 503, where another gateway on the port (a replacement) would have served it.
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::thread> threads;
+  std::promise<void> serve;
+  const std::shared_future<void> serving = serve.get_future().share();
+  bool served = false;
+  auto start_serving = [&] {
+    if (!std::exchange(served, true)) serve.set_value();
+  };
   auto stop_workers = [&] {
     for (auto& w : workers) w->stop();
+    start_serving();  // a worker stopped before it began returns at once
     for (auto& t : threads) t.join();
     threads.clear();
   };
@@ -247,11 +257,13 @@ int main(int argc, char** argv) {
     control.attach_worker(i, &worker->stats(), &worker->counters());
     std::promise<std::string> ready;
     std::future<std::string> ready_result = ready.get_future();
-    threads.emplace_back([worker, listen, &ready] {
+    threads.emplace_back([worker, listen, &ready, serving] {
       std::string error = worker->init(listen);
       const bool ok = error.empty();
       ready.set_value(std::move(error));
-      if (ok) worker->run();
+      if (!ok) return;
+      serving.wait();
+      worker->run();
     });
     if (std::string error = ready_result.get(); !error.empty()) {
       stop_workers();
@@ -266,13 +278,21 @@ int main(int argc, char** argv) {
     stop_workers();
     return fail(error);
   }
-  // A static pool is known at once: give the first probes (models, health) a moment
-  // so the first request does not race them. Discovery pools report readiness instead.
+  // A static pool is known at once: the workers listen once every server answered its
+  // first probe (models, health), so no request races them; after 3 s they listen anyway
+  // (a pool of dead servers gets its 503s). Discovery pools report readiness instead.
   if (!settings.kubernetes) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (!control.probed() && std::chrono::steady_clock::now() < give_up)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  for (auto& w : workers) {
+    if (std::string error = w->open_listener(); !error.empty()) {
+      stop_workers();
+      return fail(error);
+    }
+  }
+  start_serving();
 
   if (epp_server) {  // "api" is the ext-proc address, so test harnesses find the port as usual
     std::printf("{\"event\":\"listening\",\"mode\":\"epp\",\"api\":\"%s\",\"epp\":\"%s\",\"eppHealth\":\"%s\",\"admin\":\"%s\"}\n",

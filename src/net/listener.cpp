@@ -9,7 +9,7 @@
 
 namespace ringgate::net {
 
-ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
+ListenResult bind_tcp(const Address& address, bool reuse_port) {
   ListenResult result;
   const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -28,12 +28,23 @@ ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
     close(fd);
     return result;
   }
-  if (listen(fd, backlog) != 0) {
-    result.error = "listen " + address.to_string() + ": " + std::strerror(errno);
-    close(fd);
-    return result;
-  }
   result.fd = fd;
+  return result;
+}
+
+std::string start_listening(int fd, int backlog) {
+  if (listen(fd, backlog) == 0) return {};
+  const std::optional<Address> at = local_address(fd);
+  return "listen " + (at ? at->to_string() : std::string("?")) + ": " + std::strerror(errno);
+}
+
+ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
+  ListenResult result = bind_tcp(address, reuse_port);
+  if (result.fd < 0) return result;
+  if (std::string error = start_listening(result.fd, backlog); !error.empty()) {
+    close(result.fd);
+    return ListenResult{-1, std::move(error)};
+  }
   return result;
 }
 

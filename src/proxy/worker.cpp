@@ -104,12 +104,14 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     loop_options.buffer_count = options_.buffer_count;
     loop_options.buffer_size = options_.buffer_size;
     if (std::string error = loop_.init(loop_options); !error.empty()) return error;
-    net::ListenResult listener = net::listen_tcp(listen, /*reuse_port=*/true);
+    net::ListenResult listener = net::bind_tcp(listen, /*reuse_port=*/true);
     if (listener.fd < 0) return listener.error;
     listen_fd_ = listener.fd;
     listen_address_ = *net::local_address(listen_fd_);
     return {};
   }
+
+  std::string open_listener() { return net::start_listening(listen_fd_); }
 
   net::Address listen_address() const { return listen_address_; }
   const WorkerCounters& counters() const { return counters_; }
@@ -117,6 +119,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   void stop() { stop_requested_.store(true, std::memory_order_release); }
 
   void run() {
+    if (stop_requested_.load(std::memory_order_acquire)) return;  // stopped before it opened
     now_ms_ = loop_.now_ms();
     adopt_published_state();
     // Every turn, before its completions: the newest endpoint snapshot and rules.
@@ -359,6 +362,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 Worker::Worker(const WorkerContext& context, int index) : loop_(std::make_unique<WorkerLoop>(context, index)) {}
 Worker::~Worker() = default;
 std::string Worker::init(const net::Address& listen) { return loop_->init(listen); }
+std::string Worker::open_listener() { return loop_->open_listener(); }
 net::Address Worker::listen_address() const { return loop_->listen_address(); }
 void Worker::run() { loop_->run(); }
 void Worker::stop() { loop_->stop(); }

@@ -12,8 +12,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
-import { runLoad } from '../../perf/loadgen/loadgen.mjs';
+import { startFakeVllm, json } from '../lib/fake_vllm.mjs';
+import { runLoad, sendOne } from '../../perf/loadgen/loadgen.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const SIM_ARGS = ['--model', MODEL, '--inter-token-latency-ms', '10', '--max-num-seqs', '256'];
@@ -97,4 +101,50 @@ test('second gateway on the same port, first one SIGTERMed under load: zero fail
   // it had open); everything sent after it exited was the second one's.
   assert.ok(afterExit.length > 300, `the load went on after the switch (${afterExit.length})`);
   assert.ok(secondMetrics.get('ringgate_requests_total') >= afterExit.length, 'the second gateway served everything after the first exited');
+});
+
+// A gateway that cannot route yet takes no connection. A second gateway joins the port
+// while its one server holds back its first /v1/models answer (for 1.5 s; its probes may
+// wait 30 s): until that arrives, every new connection must be the first gateway's (a
+// second that listened at once would get about half of them, and answer each 503
+// no_endpoint); then the second takes its share.
+test('a second gateway on the port takes no connection before it can route', { timeout: 60000 }, async () => {
+  const sim = await startSim(SIM_ARGS);
+  live.push(sim);
+  const first = await startGateway(['--endpoint', `127.0.0.1:${sim.port}`, '--workers', '2']);
+  live.push(first);
+  let modelsAsked, answerModels;
+  const asked = new Promise((r) => { modelsAsked = r; }), answer = new Promise((r) => { answerModels = r; });
+  const starting = await startFakeVllm({
+    model: MODEL, beforeModels: () => { modelsAsked(); return answer; },
+    onRequest: (req, body, res) => json(res, 200, { id: 'cmpl-second', object: 'text_completion', model: MODEL,
+      choices: [{ index: 0, text: 'second', finish_reason: 'stop' }] }),
+  });
+  live.push({ stop: () => starting.stop() });
+  const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-join-'));
+  const config = path.join(dir, 'ringgate.yaml');
+  writeFileSync(config, `apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {static: ["${starting.api}"]}}\n` +
+                        'metrics: {scrapeTimeout: 30s}\n');
+  const secondStarted = startGateway(['--config', config, '--workers', '2', '--listen', `127.0.0.1:${first.port}`]);
+  await asked;  // the second gateway is up, its workers bound to the port
+  // One request per new connection, as a client that does not pool.
+  const base = new URL(first.url), t0 = performance.now();
+  const ask = (i) => sendOne({ agent: false, base, path: '/v1/completions', stream: false, headers: {}, timeoutMs: 10000, t0,
+    body: { model: MODEL, prompt: `join ${i}`, max_tokens: 2 } });
+  const whileStarting = [];
+  while (performance.now() - t0 < 1500) whileStarting.push(await ask(whileStarting.length));
+  answerModels();
+  const second = await secondStarted;
+  live.push(second);
+  rmSync(dir, { recursive: true, force: true });
+  const afterListening = [];
+  for (let i = 0; i < 200 && starting.requests.length === 0; i++) afterListening.push(await ask(i));
+  const bad = whileStarting.filter((r) => r.outcome !== 'ok');
+  console.log(`joining gateway: ${whileStarting.length} requests on new connections while its server was starting, ` +
+    `${bad.length} not ok ${JSON.stringify(bad.slice(0, 3).map((r) => `${r.status} ${r.detail}`))}; ` +
+    `after it listened, its server had a request after ${afterListening.length}`);
+  assert.ok(whileStarting.length >= 20, `${whileStarting.length} requests`);
+  assert.deepEqual(bad.map((r) => `${r.outcome} ${r.detail}`).slice(0, 5), [], 'the first gateway served every one');
+  assert.ok(starting.requests.length > 0, 'once it could route, the second gateway took connections on the port');
+  assert.ok(afterListening.every((r) => r.outcome === 'ok'));
 });

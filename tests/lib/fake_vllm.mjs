@@ -7,19 +7,21 @@
 //   up.api            "127.0.0.1:PORT" for --endpoint
 //   up.requests       [{ method, path, headers, body }] of the data path only
 //   up.waiting = 50   changes what the next /metrics scrape reports
+//   beforeModels: async () => {}   awaited before GET /v1/models answers (a server still starting)
 //   await up.stop()
 import http from 'node:http';
 
-export async function startFakeVllm({ model, adapters = [], waiting = 0, running = 0, kvUsage = 0, onRequest } = {}) {
+export async function startFakeVllm({ model, adapters = [], waiting = 0, running = 0, kvUsage = 0, onRequest, beforeModels } = {}) {
   const handle = { waiting, running, kvUsage, requests: [], api: '', url: '', stop: null };
   const sockets = new Set();
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const path = req.url.split('?')[0];
       if (req.method === 'GET' && path === '/v1/models') {
+        if (beforeModels) await beforeModels();
         const data = [{ id: model, object: 'model', created: 0, owned_by: 'vllm', root: model, parent: null }];
         for (const a of adapters) data.push({ id: a, object: 'model', created: 0, owned_by: 'vllm', root: a, parent: model });
         return json(res, 200, { object: 'list', data });

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "ringgate/net/address.h"
 #include "ringgate/net/listener.h"
 
@@ -33,6 +35,41 @@ TEST_CASE("SO_REUSEPORT listeners share a port; a plain one cannot take it") {
   CHECK(plain.error.find("Address already in use") != std::string::npos);
   close(first.fd);
   if (second.fd >= 0) close(second.fd);
+}
+
+// A worker's socket joins the port at start but takes connections only once it listens:
+// until then the kernel hands every new connection to the group's listening members.
+TEST_CASE("a bound SO_REUSEPORT socket takes no connection until it listens") {
+  const ListenResult serving = listen_tcp(*parse_address("127.0.0.1:0"), true);
+  REQUIRE(serving.fd >= 0);
+  const Address port = *local_address(serving.fd);
+  const ListenResult joining = bind_tcp(port, true);
+  REQUIRE(joining.fd >= 0);
+  CHECK(local_address(joining.fd)->port() == port.port());
+  const auto connect_one = [&] {
+    const int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(connect(c, &port.sa, port.length()) == 0);
+    return c;
+  };
+  const auto accepted = [](int listener) {  // takes one queued connection, if there is one
+    const int a = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (a >= 0) close(a);
+    return a >= 0;
+  };
+  std::vector<int> clients;
+  for (int i = 0; i < 32; ++i) clients.push_back(connect_one());
+  int to_serving = 0;
+  while (accepted(serving.fd)) ++to_serving;
+  CHECK(to_serving == 32);  // the bound-only socket got none
+  CHECK(start_listening(joining.fd).empty());
+  for (int i = 0; i < 64; ++i) clients.push_back(connect_one());
+  int to_joining = 0;
+  while (accepted(joining.fd)) ++to_joining;
+  CHECK(to_joining > 0);  // now the kernel spreads them
+  CHECK(bind_tcp(port, false).fd == -1);  // a taken address fails at bind, before any listen
+  for (int c : clients) close(c);
+  close(serving.fd);
+  close(joining.fd);
 }
 
 TEST_CASE("IPv6 literals in brackets") {

@@ -17,6 +17,12 @@ struct ListenResult {
 // (the kernel spreads connections across them).
 ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog = 4096);
 
+// The two halves: bind_tcp takes the address (a bad or taken one fails here) but queues
+// no connection until start_listening (with reuse_port, the kernel hands new connections
+// only to the sockets of the group that listen). start_listening: empty string = success.
+ListenResult bind_tcp(const Address& address, bool reuse_port);
+std::string start_listening(int fd, int backlog = 4096);
+
 // A fresh non-blocking TCP socket for an outgoing connection, TCP_NODELAY set; -1 on failure.
 int new_client_socket(int family = AF_INET);
 

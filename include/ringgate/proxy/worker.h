@@ -42,13 +42,17 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Sets up the ring, buffers and the listener on `listen` (port 0 = any; other
+  // Sets up the ring, buffers and the listener bound to `listen` (port 0 = any; other
   // workers then pass listen_address() of the first). Empty string = success.
   std::string init(const net::Address& listen);
   net::Address listen_address() const;
+  // From any thread, after init() and before run(): the listener starts queueing
+  // connections (until then the kernel hands them to other listeners on the port).
+  std::string open_listener();
 
-  // Serves until stop(), then drains in-flight requests (bounded) and returns.
-  // Must run on the thread that will own the ring (call init() on it too).
+  // Serves until stop(), then drains in-flight requests (bounded) and returns (at once
+  // when stopped before it began). Must run on the thread that owns the ring (call
+  // init() on it too), after open_listener().
   void run();
   // From any thread.
   void stop();
