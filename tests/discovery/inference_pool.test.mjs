@@ -284,11 +284,18 @@ for (const mode of ['gateway', 'epp']) {
         lags.delete = await routedWithin(gw.url, 'chat', (r) => r.status === 404, at);
         console.log(`# InferenceModelRewrite lags (ms): ${JSON.stringify(Object.fromEntries(Object.entries(lags).map(([k, v]) => [k, Math.round(v)])))}`);
         for (const [k, v] of Object.entries(lags)) assert.ok(v < LIMIT_MS, `${k} took ${v.toFixed(0)} ms`);
-        // /v1/models lists the alias while it exists (the catalog follows the watched rules).
+        // /v1/models lists the alias while it exists (the catalog follows the watched rules,
+        // published by the control thread a moment after the rules themselves).
         api.createObject('inferencemodelrewrites', rewrite('listed', 'model-a', { model: 'listed-alias' }));
-        await routedWithin(gw.url, 'listed-alias', (r) => r.status === 200, performance.now());
-        const listed = await (await fetch(`${gw.url}/v1/models`)).json();
-        assert.ok(listed.data.some((m) => m.id === 'listed-alias'), JSON.stringify(listed));
+        const created = performance.now();
+        await routedWithin(gw.url, 'listed-alias', (r) => r.status === 200, created);
+        const models = async () => (await (await fetch(`${gw.url}/v1/models`)).json());
+        let listed = await models();
+        while (!listed.data.some((m) => m.id === 'listed-alias') && performance.now() - created < LIMIT_MS) {
+          await new Promise((r) => setTimeout(r, 10));
+          listed = await models();
+        }
+        assert.ok(listed.data.some((m) => m.id === 'listed-alias'), `listed within ${LIMIT_MS} ms: ${JSON.stringify(listed)}`);
       } else {
         // EPP mode has no OpenAI listener: the same watch feeds the same rules; seen here
         // through the rejection metric and the /v1/models aliases of the admin catalog.
