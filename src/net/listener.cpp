@@ -34,8 +34,9 @@ ListenResult bind_tcp(const Address& address, bool reuse_port) {
 
 std::string start_listening(int fd, int backlog) {
   if (listen(fd, backlog) == 0) return {};
+  const int error = errno;  // before getsockname can change it
   const std::optional<Address> at = local_address(fd);
-  return "listen " + (at ? at->to_string() : std::string("?")) + ": " + std::strerror(errno);
+  return "listen " + (at ? at->to_string() : std::string("?")) + ": " + std::strerror(error);
 }
 
 ListenResult listen_tcp(const Address& address, bool reuse_port, int backlog) {
