@@ -76,14 +76,18 @@ bool parse_model_list(std::string_view body, std::vector<std::string>& base_mode
   for (auto item : data) {
     simdjson::ondemand::object model;
     if (item.get_object().get(model)) return refuse("/v1/models: an entry is not an object");
-    std::string_view id;
+    // Whether an id was seen is its own flag: an empty first id must not read as "none yet".
+    bool has_id = false;
     bool has_parent = false;
     for (auto field : model) {
       std::string_view key;
       if (field.unescaped_key().get(key)) return refuse("/v1/models is not JSON");
       if (key == "id") {
-        if (!id.empty()) return refuse("/v1/models: an entry has two ids");
+        if (has_id) return refuse("/v1/models: an entry has two ids");
+        has_id = true;
+        std::string_view id;
         if (field.value().get_string().get(id)) return refuse("/v1/models: an id is not a string");
+        if (id.empty()) return refuse("/v1/models: an entry has an empty id");
         // Longer than a client may ask for (openai::kMaxModelBytes): it could never be routed to.
         if (id.size() > kMaxModelNameBytes) return refuse("/v1/models: a model id is longer than 256 bytes");
         // copy now: the view dies with the next field
@@ -96,7 +100,7 @@ bool parse_model_list(std::string_view body, std::vector<std::string>& base_mode
         has_parent = !is_null;
       }
     }
-    if (id.empty()) return refuse("/v1/models: an entry has no id");
+    if (!has_id) return refuse("/v1/models: an entry has no id");
     if (has_parent) {
       adapters.push_back(std::move(base_models.back()));
       base_models.pop_back();

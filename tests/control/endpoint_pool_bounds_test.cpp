@@ -59,3 +59,22 @@ TEST_CASE("/v1/models past its bounds is refused with a reason") {
   CHECK(models == std::vector<std::string>{"base"});
   CHECK(adapters == std::vector<std::string>{"lora"});
 }
+
+// Found by fuzz_model_list (issue 37): an empty first id read as "no id yet", so the
+// second was taken too and both names were kept, the empty one included.
+TEST_CASE("/v1/models: an empty id, or a second id in one entry, is refused whatever the first held") {
+  std::vector<std::string> models, adapters;
+  std::string why;
+  CHECK_FALSE(control::parse_model_list(R"({"object":"list","data":[{"id":"","id":"a"}]})", models, adapters, &why));
+  CHECK(why.starts_with("/v1/models: "));
+  CHECK(models.empty());
+  CHECK_FALSE(control::parse_model_list(R"({"data":[{"id":""}]})", models, adapters, &why));
+  CHECK(why == "/v1/models: an entry has an empty id");
+  CHECK_FALSE(control::parse_model_list(R"({"data":[{"id":"a","id":"b"}]})", models, adapters, &why));
+  CHECK(why == "/v1/models: an entry has two ids");
+  CHECK_FALSE(control::parse_model_list(R"({"data":[{"id":"a","id":""}]})", models, adapters, &why));
+  CHECK(why == "/v1/models: an entry has two ids");
+  CHECK(models.empty());
+  CHECK_FALSE(control::parse_model_list(R"({"data":[{"object":"model"}]})", models, adapters, &why));
+  CHECK(why == "/v1/models: an entry has no id");
+}
