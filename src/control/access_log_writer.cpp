@@ -85,6 +85,14 @@ void AccessLogWriter::format(std::string& out, const metrics::AccessRecord& r, i
   out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
   out += ",\"attempts\":";
   util::append_uint(out, r.attempts);
+  if (r.migrations) {
+    out += ",\"migrations\":";
+    util::append_uint(out, r.migrations);
+    out += ",\"migrated_from\":";
+    util::append_json_string(out, r.first_endpoint.view());
+    out += ",\"migration_reason\":";
+    util::append_json_string(out, r.migration.view());
+  }
   out += ",\"ttft_ms\":";
   if (r.ttft_ns) append_ms(out, r.ttft_ns);
   else out += "null";

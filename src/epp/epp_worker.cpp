@@ -26,6 +26,7 @@ proxy::ProxyOptions epp_options(proxy::ProxyOptions options) {
   options.max_attempts = 1;
   options.request_timeout_ms = 0;
   options.max_client_buffer_bytes = SIZE_MAX;  // nothing is buffered for a client here
+  options.migration.enabled = false;           // the Gateway relays the stream, not the EPP
   return options;
 }
 
@@ -119,7 +120,7 @@ void EppWorker::endpoint_succeeded(uint32_t endpoint_id) {
   if (proxy::PassiveHealth* health = router_.health()) health->record_success(endpoint_id, proxy::PassiveHealth::now_ms());
 }
 
-proxy::UpstreamAttempt* EppWorker::open(uint32_t, const net::Address& address, bool, const proxy::RequestImage& image,
+proxy::UpstreamChannel* EppWorker::open(uint32_t, const net::Address& address, bool, const proxy::RequestImage& image,
                                         proxy::AttemptListener* listener) {
   ExtProcStream* stream = current_;
   if (stream == nullptr) return nullptr;

@@ -192,8 +192,9 @@ void ExtProcStream::decide(bool trailers_follow, std::vector<ProcessingResponse>
   answer_pick(picked_, /*body_follows=*/true, trailers_follow, out);
 }
 
-proxy::UpstreamAttempt* ExtProcStream::opened(const net::Address& address, const proxy::RequestImage& image,
-                                              proxy::AttemptListener*) {
+proxy::UpstreamChannel* ExtProcStream::opened(const net::Address& address, const proxy::RequestImage& image,
+                                              proxy::AttemptListener* listener) {
+  listener_ = listener;
   picked_ = address.to_string();
   rewritten_ = !image.model_token.empty();
   if (rewritten_) {
@@ -300,7 +301,7 @@ void ExtProcStream::on_response_headers(const extproc::HttpHeaders& headers, std
     head += "\r\n";
     response_head_.feed(head.data(), head.size(), &ignored);
   }
-  exchange_.on_response_head(response_head_);
+  listener_->on_response_head(response_head_);
   scratch_.clear();
   if (headers.end_of_stream()) end_exchange();
 }
@@ -308,7 +309,7 @@ void ExtProcStream::on_response_headers(const extproc::HttpHeaders& headers, std
 void ExtProcStream::on_response_body(const extproc::HttpBody& body, std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_body before response_headers");
   if (attempt_open_ && exchange_.active()) {
-    exchange_.on_response_body(body.body());  // usage, TTFT, inter-token gaps, sizes
+    listener_->on_response_body(body.body());  // usage, TTFT, inter-token gaps, sizes
     scratch_.clear();
   }
   if (!duplex_response_) {
@@ -358,7 +359,7 @@ void ExtProcStream::read_subset_hint(const envoy::config::core::v3::Metadata& me
 void ExtProcStream::end_exchange() {
   phase_ = Phase::Done;
   if (!exchange_.active()) return;
-  if (attempt_open_ && exchange_.response_started()) exchange_.on_response_end(/*reusable=*/false);
+  if (attempt_open_ && exchange_.response_started()) listener_->on_response_end(/*reusable=*/false);
   else exchange_.client_gone();
   scratch_.clear();
 }

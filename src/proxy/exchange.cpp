@@ -1,13 +1,11 @@
 #include "ringgate/proxy/exchange.h"
 
-#include <time.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include "ringgate/config/inference_objective.h"
 #include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
+#include "ringgate/openai/continuation_request.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/json_text.h"
 
@@ -15,42 +13,17 @@ namespace ringgate::proxy {
 
 namespace {
 
-uint64_t steady_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
 
-// llm-d's flow identity (fairness_id label). A client picks it, so it is bounded: a long
-// or control-byte value reads as "other", and the stats table caps how many there are.
-// GAIE's spelling first, then llm-d's.
-constexpr std::string_view kFairnessIdHeader = "x-gateway-inference-fairness-id";
-constexpr std::string_view kFairnessIdHeaderLlmd = "x-llm-d-inference-fairness-id";
-constexpr size_t kMaxFairnessIdBytes = 128;
-
-bool has_control_bytes(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; });
-}
-
-bool is_timeout(FailureKind kind) {
-  return kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
-         kind == FailureKind::ReadIdleTimeout;
+// The paths whose streams can be continued on another server (their requests and
+// events are the ones openai::build_continuation and RelayState know).
+bool continuable_path(std::string_view target, bool& chat) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  chat = path == "/v1/chat/completions";
+  return chat || path == "/v1/completions";
 }
 
 }  // namespace
-
-const char* failure_kind_name(FailureKind kind) {
-  switch (kind) {
-    case FailureKind::ConnectFailed: return "connect_failed";
-    case FailureKind::ConnectTimeout: return "connect_timeout";
-    case FailureKind::Reset: return "reset";
-    case FailureKind::FirstByteTimeout: return "first_byte_timeout";
-    case FailureKind::ReadIdleTimeout: return "read_idle_timeout";
-    case FailureKind::ErrorStatus: return "error_status";
-    case FailureKind::Malformed: return "malformed";
-  }
-  return "?";
-}
 
 Exchange::~Exchange() {
   if (active_) client_gone();
@@ -67,28 +40,23 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   http11_ = http11;
   keep_alive_ = keep_alive;
   started_ms_ = started_ms;
+  leg_started_ms_ = started_ms;
   attempts_ = 0;
+  leg_attempts_ = 0;
+  migrations_ = 0;
   tried_.clear();
   fresh_retry_used_ = false;
   last_failure_ = FailureKind::ConnectFailed;
-  attempt_ = nullptr;
-  holds_in_flight_ = false;
-  response_started_ = false;
-  committed_ = false;
+  response_ = Response{};
   pending_head_.clear();
-  event_stream_ = false;
-  status_ = 0;
-  from_model_server_ = false;
-  first_byte_ns_ = 0;
-  objective_ = nullptr;
-  destination_.clear();
-  queued_ = false;
-  rate_active_ = false;
-  extra_headers_.clear();
-  priority_ = env_.rules->priority(objective_name());
-  sheddable_ = env_.rules->sheddable(objective_name());
+  first_endpoint_.clear();
+  migration_reason_ = {};
+  stalled_ = false;
+  resume_counted_ = false;
+  admission_.begin(request);
 
-  if (!admit_rate()) return;
+  if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused)
+    return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error.
   digested_ = digest_.finish(request.body, fields_);
@@ -111,103 +79,23 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     request_id_.assign(client_id);
   }
   apply_model_rewrite();
-  begin_stats();
+  stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_id(), fields_.stream);
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, now());
-  if (env_.flow != nullptr && env_.rules->flow.enabled) return enter_flow();
+  if (admission_.flow_enabled()) {
+    // The queue's dispatch cycle runs at once: with room in the pool this dispatches
+    // (and may end the exchange) before it returns, so nothing may follow it.
+    const AdmissionDecision queued = admission_.enqueue(this);
+    if (queued.verdict == AdmissionVerdict::Refused)
+      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
+    return;
+  }
   next_attempt();
-}
-
-// Token and request budgets of the request's tenant. Every answer of the request
-// carries the x-ratelimit-* headers of this decision.
-bool Exchange::admit_rate() {
-  const RequestRules& rules = *env_.rules;
-  if (env_.limiter == nullptr || !rules.rate_limits.active()) return true;
-  const std::string_view tenant = request_->header(rules.tenant_header);
-  if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant)) {
-    end_with_error(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
-    return false;
-  }
-  // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
-  estimated_tokens_ = request_->body.size() / 4;
-  rate_ = env_.limiter->admit(tenant, estimated_tokens_, rules.rate_limits, now());
-  append_rate_limit_headers(extra_headers_, rules.rate_limits, rate_);
-  if (!rate_.allowed) {
-    env_.stats->rate_limit_rejections
-        .find_or_add(metrics::rate_limit_key(tenant.empty() ? metrics::kDefaultFairnessId : tenant,
-                                             rate_.tokens_exhausted, env_.key_scratch))
-        .add();
-    char retry[48];
-    std::snprintf(retry, sizeof retry, "retry-after: %llu\r\n",
-                  static_cast<unsigned long long>(std::max<uint64_t>(1, (rate_.reset_ms + 999) / 1000)));
-    end_with_error(429, rate_.tokens_exhausted ? "rate_limit_exceeded_tokens" : "rate_limit_exceeded_requests",
-                   rate_.tokens_exhausted ? "the tenant's tokens-per-minute budget is spent"
-                                          : "the tenant's requests-per-minute budget is spent",
-                   retry);
-    return false;
-  }
-  rate_active_ = true;
-  return true;
-}
-
-// The estimate made at admission, replaced by what the answer's usage reports; a
-// request that never reached a model server gives its estimate back.
-void Exchange::settle_rate() {
-  if (!rate_active_) return;
-  rate_active_ = false;
-  int64_t actual = 0;
-  if (usage_.prompt_tokens() > 0) actual = usage_.prompt_tokens() + std::max<int64_t>(0, usage_.completion_tokens());
-  else if (from_model_server_ || attempts_ > 0) return;  // ran, but reported no usage: the estimate stays
-  env_.limiter->correct(rate_.slot, rate_.window_start_ms, actual - int64_t(estimated_tokens_));
-}
-
-std::string_view Exchange::fairness_id() const {
-  std::string_view id = request_->header(kFairnessIdHeader);
-  if (id.empty()) id = request_->header(kFairnessIdHeaderLlmd);
-  if (id.empty()) return metrics::kDefaultFairnessId;
-  if (id.size() > kMaxFairnessIdBytes || has_control_bytes(id)) return metrics::kOtherModelLabel;
-  return id;
-}
-
-// Flow control: the request joins the queue (by priority band and flow) and leaves it
-// when the queue's dispatch cycle finds an unsaturated endpoint for it. The enqueue
-// runs a cycle at once, so with room in the pool this dispatches before returning;
-// the exchange may then have ended already: nothing may follow the enqueue.
-void Exchange::enter_flow() {
-  queued_ = true;
-  queued_at_ns_ = steady_ns();
-  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness_id(), env_.key_scratch);
-  flow_stats_ = &band;
-  band.queued.add(1);
-  band.queued_bytes.add(int64_t(request_->body.size()));
-  if (!env_.flow->enqueue(this, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now())) {
-    leave_flow(FlowOutcome::RejectedCapacity);
-    return end_with_error(sheddable_ ? 429 : 503, "queue_full",
-                          "every model server is saturated and the gateway's queue for this priority is full",
-                          "retry-after: 1\r\n");
-  }
-}
-
-void Exchange::observe_flow(FlowOutcome outcome) {
-  metrics::FlowBandStats& band = *flow_stats_;
-  band.queued.add(-1);
-  band.queued_bytes.add(-int64_t(request_->body.size()));
-  band.queue_duration[size_t(outcome)].observe(double(steady_ns() - queued_at_ns_) / 1e9,
-                                               metrics::kFlowQueueDurationBuckets);
-}
-
-// Out of the queue however it left (dispatch, eviction, the client going, a timeout).
-void Exchange::leave_flow(FlowOutcome outcome) {
-  if (!queued_) return;
-  queued_ = false;
-  if (outcome == FlowOutcome::EvictedContextCancelled || outcome == FlowOutcome::RejectedCapacity)
-    env_.flow->remove(this);
-  observe_flow(outcome);
 }
 
 bool Exchange::flow_try_dispatch() {
   const RouteDecision decision = route_next();
   if (decision.saturated) return false;  // stays queued
-  leave_flow(FlowOutcome::Dispatched);
+  admission_.leave_flow(FlowOutcome::Dispatched);
   if (decision.status != 0) {
     end_with_error(decision.status, decision.code, decision.message);
     return true;
@@ -217,13 +105,13 @@ bool Exchange::flow_try_dispatch() {
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
-  leave_flow(outcome);
+  admission_.leave_flow(outcome);
+  const int status = admission_.sheddable() ? 429 : 503;
   if (outcome == FlowOutcome::EvictedTTL)
-    return end_with_error(sheddable_ ? 429 : 503, "queue_timeout",
+    return end_with_error(status, "queue_timeout",
                           "every model server stayed saturated while the request waited in the gateway's queue",
                           "retry-after: 1\r\n");
-  end_with_error(sheddable_ ? 429 : 503, "queue_full",
-                 "the request was evicted from the gateway's queue by higher-priority traffic",
+  end_with_error(status, "queue_full", "the request was evicted from the gateway's queue by higher-priority traffic",
                  "retry-after: 1\r\n");
 }
 
@@ -237,104 +125,10 @@ void Exchange::apply_model_rewrite() {
   if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
   if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
     env_.stats->rewrite_decisions
-        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_label(fields_.model),
-                                                   stats_label(decision.target), env_.key_scratch))
+        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_.label(fields_.model),
+                                                   stats_.label(decision.target), env_.key_scratch))
         .add();
   }
-}
-
-// A model name as a statistics label: names the pool does not know share "other", so
-// clients cannot mint label sets or fill a worker's statistics table.
-std::string_view Exchange::stats_label(std::string_view model) const {
-  return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
-}
-
-std::string_view Exchange::objective_name() const { return proxy::objective_name(*request_); }
-
-// The label set of the request (model, target, objective priority, fairness id); it
-// counts as a request only once scheduled (count_scheduled).
-void Exchange::begin_stats() {
-  const std::string_view fairness = fairness_id();
-  objective_ = &env_.stats->objectives.find_or_add(metrics::objective_key(
-      stats_label(fields_.model), stats_label(target_model_), env_.rules->priority(objective_name()), fairness,
-      env_.key_scratch));
-  objective_->running.add(1);
-  started_ns_ = steady_ns();
-  first_token_ns_ = 0;
-  last_chunk_ns_ = 0;
-  response_bytes_ = 0;
-  usage_.reset();
-  first_token_.reset(fields_.stream);
-}
-
-// The request reached a model server for the first time: it counts as a request
-// (GAIE's request_total and request_sizes are recorded once scheduling succeeded).
-void Exchange::count_scheduled() {
-  if (objective_ == nullptr) return;
-  objective_->requests.add();
-  objective_->request_sizes.observe(double(request_->body.size()), metrics::kRequestSizeBuckets);
-}
-
-// Body bytes of the answer on their way to the client: usage, response size, first
-// token, gaps between a stream's chunks. Scanners keep fixed state: nothing allocated.
-void Exchange::observe_body(std::string_view data) {
-  usage_.feed(data);
-  response_bytes_ += data.size();
-  const bool first = first_token_.feed(data);
-  if (!fields_.stream && !first) return;
-  const uint64_t now_ns = steady_ns();
-  if (first) first_token_ns_ = now_ns;
-  if (fields_.stream) {
-    if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
-    last_chunk_ns_ = now_ns;
-  }
-}
-
-// The request ended (answered, failed, or its client went away): recorded once.
-void Exchange::record() {
-  metrics::ObjectiveStats* o = objective_;
-  if (o == nullptr) return;
-  objective_ = nullptr;
-  o->running.add(-1);
-  const uint64_t end_ns = steady_ns();
-  if (env_.stats->access_log.enabled()) log_access(end_ns);
-  if (status_ >= 400) o->errors[size_t(metrics::error_code_for(status_, from_model_server_))].add();
-  if (status_ == 0 || status_ >= 400) return;  // latency and tokens of answers only
-  const double seconds = double(end_ns - started_ns_) / 1e9;
-  o->duration.observe(seconds, metrics::kRequestDurationBuckets);
-  o->response_sizes.observe(double(response_bytes_), metrics::kResponseSizeBuckets);
-  if (first_token_ns_)
-    o->ttft[fields_.stream ? 1 : 0].observe(double(first_token_ns_ - started_ns_) / 1e9,
-                                            metrics::kRequestDurationBuckets);
-  if (usage_.prompt_tokens() > 0) o->input_tokens.observe(double(usage_.prompt_tokens()), metrics::kInputTokenBuckets);
-  if (usage_.cached_tokens() >= 0) o->cached_tokens.observe(double(usage_.cached_tokens()), metrics::kInputTokenBuckets);
-  const int64_t out = usage_.completion_tokens();
-  if (out > 0) {
-    o->output_tokens.observe(double(out), metrics::kOutputTokenBuckets);
-    o->ntpot.observe(seconds / double(out), metrics::kNtpotBuckets);
-  }
-  // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
-  if (fields_.stream && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
-    o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
-}
-
-// Filled in place in this worker's ring (no lock, no allocation, no syscall).
-void Exchange::log_access(uint64_t end_ns) {
-  metrics::AccessRecord* r = env_.stats->access_log.claim();
-  if (r == nullptr) return;
-  r->end_ns = end_ns;
-  r->duration_ns = end_ns - started_ns_;
-  r->ttft_ns = first_token_ns_ ? first_token_ns_ - started_ns_ : 0;  // to the first token, as the metrics
-  r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage_.prompt_tokens()));
-  r->completion_tokens = uint32_t(std::max<int64_t>(0, usage_.completion_tokens()));
-  r->status = uint16_t(status_);
-  r->attempts = uint8_t(std::min<uint32_t>(attempts_, 255));
-  r->stream = fields_.stream;
-  r->request_id.set(request_id_);
-  r->model.set(fields_.model);
-  r->target_model.set(target_model_);
-  r->endpoint.set(attempts_ ? std::string_view(destination_) : std::string_view());
-  env_.stats->access_log.commit();
 }
 
 // Where the next attempt goes (endpoints already tried are excluded).
@@ -347,7 +141,7 @@ RouteDecision Exchange::route_next() {
   }
   RouteRequest route;
   route.model = target_model_;
-  route.stats_target = stats_label(target_model_);
+  route.stats_target = stats_.label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
   route.body = request_->body;
   if (digested_) {
@@ -357,8 +151,8 @@ RouteDecision Exchange::route_next() {
   const RequestRules& rules = *env_.rules;
   add_route_hints(route, *request_, rules);
   // A first dispatch under flow control never goes to a saturated endpoint (it waits
-  // instead); a retry goes wherever is left.
-  route.hold_when_saturated = attempts_ == 0 && env_.flow != nullptr && rules.flow.enabled;
+  // instead); a retry or a continuation goes wherever is left.
+  route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
   route.exclude = tried_;
   route.first_attempt = attempts_ == 0;
   return env_.router->route(route);
@@ -366,273 +160,317 @@ RouteDecision Exchange::route_next() {
 
 void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
-  if (decision.status != 0) {
-    if (attempts_ > 0) {  // tried and failed everywhere it could
-      if (is_timeout(last_failure_)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-      return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-    }
-    return end_with_error(decision.status, decision.code, decision.message);
-  }
-  dispatch(decision);
+  if (decision.status == 0) return dispatch(decision);
+  if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
+  if (attempts_ == 0) return end_with_error(decision.status, decision.code, decision.message);
+  // Tried and failed everywhere it could.
+  if (last_failure_ == FailureKind::ConnectTimeout || last_failure_ == FailureKind::FirstByteTimeout ||
+      last_failure_ == FailureKind::ReadIdleTimeout)
+    return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
+  end_with_error(502, "upstream_unavailable", "upstream connection failed");
 }
 
-void Exchange::dispatch(const RouteDecision& decision) {
-  if (attempts_ == 0) count_scheduled();
-  ++attempts_;
-  tried_.push_back(decision.endpoint_id);
-  endpoint_id_ = decision.endpoint_id;
-  endpoint_address_ = decision.address;
-  destination_.assign(decision.endpoint_host).push_back(':');
-  util::append_uint(destination_, decision.endpoint_port);
-  env_.router->routed(decision.endpoint_id);
-  holds_in_flight_ = true;
-  const http::Request& request = *request_;
-  const size_t body_length = model_token_.empty()
-                                 ? request.body.size()
-                                 : request.body.size() - fields_.model_length + model_token_.size();
-  upstream_head_.clear();
-  build_upstream_head(upstream_head_, request, request_id_, add_request_id_, body_length);
-  open_attempt(/*allow_reuse=*/true);
-}
+http::BodyBuffer& Exchange::leg_body() { return relay_.leg() > 0 ? continuation_ : request_->body; }
 
-void Exchange::open_attempt(bool allow_reuse) {
+RequestImage Exchange::image() const {
   RequestImage image;
   image.head = upstream_head_;
+  if (relay_.leg() > 0) {
+    image.body = continuation_;  // the rewritten model is written into it
+    return image;
+  }
   image.body = request_->body;
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
     image.model_token = model_token_;
   }
-  attempt_ = env_.upstreams->open(endpoint_id_, endpoint_address_, allow_reuse, image, this);
-  if (attempt_ == nullptr) on_attempt_failed(FailureKind::ConnectFailed);
+  return image;
 }
 
-void Exchange::drop_attempt(bool reusable, bool keep_body) {
-  UpstreamAttempt* attempt = attempt_;
-  attempt_ = nullptr;
-  if (attempt == nullptr) return;
-  http::BodyBuffer& body = request_->body;
-  if (attempt->send_in_flight()) {
-    // The kernel may still read the body: the attempt takes its heap block and frees it
-    // after the send's last completion; a retry (rare) sends a copy.
-    http::BodyBuffer copy;
-    if (keep_body) copy = body;
-    attempt->release(false, body);
-    body = std::move(copy);
-    if (keep_body) openai::BodyReader::pad(body);
-    return;
-  }
-  attempt->release(reusable, body);
+void Exchange::dispatch(const RouteDecision& decision) {
+  if (attempts_ == 0) stats_.scheduled(request_->body.size());
+  ++attempts_;
+  ++leg_attempts_;
+  tried_.push_back(decision.endpoint_id);
+  const size_t body_length = relay_.leg() > 0 ? continuation_.size()
+                             : model_token_.empty()
+                                 ? request_->body.size()
+                                 : request_->body.size() - fields_.model_length + model_token_.size();
+  upstream_head_.clear();
+  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length);
+  if (!attempt_.open(decision, image(), admission_.sheddable())) attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
-void Exchange::on_attempt_failed(FailureKind kind) {
+void Exchange::end_attempt(bool reusable, bool keep_body) { attempt_.end(reusable, leg_body(), keep_body); }
+
+RequestProgress Exchange::progress() const {
+  RequestProgress p;
+  p.leg_attempts = leg_attempts_;
+  p.leg_started_ms = leg_started_ms_;
+  p.now_ms = now();
+  p.fresh_retry_used = fresh_retry_used_;
+  p.migrations = migrations_;
+  p.continuable = relay_.keeping();
+  return p;
+}
+
+void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   env_.counters->upstream_failures.add();
-  const bool reused = attempt_ != nullptr && attempt_->reused();
   last_failure_ = kind;
-  if (committed_) {  // bytes reached the client: only a visible end is left
-    env_.router->endpoint_failed(endpoint_id_);
-    if (kind == FailureKind::ReadIdleTimeout) {
-      return end_with_error(504, "upstream_timeout", "upstream stopped sending mid-response");
-    }
-    return end_with_error(502, "upstream_broken", "upstream connection broke mid-response");
-  }
-  if (response_started_) {
-    // A head arrived but no body byte: the client saw nothing yet. A server that died
-    // now (before its first token) is routed around like one that never answered.
-    response_started_ = false;
-    pending_head_.clear();
-    if (kind == FailureKind::Reset) {
-      env_.router->endpoint_failed(endpoint_id_);
-      return retry_elsewhere(kind);
-    }
-  }
-  switch (kind) {
-    case FailureKind::Reset:
-      if (reused && !fresh_retry_used_) {
-        // The server may have closed the pooled connection while idle: one retry on a
-        // fresh connection to the same endpoint, within the same budget and deadline.
-        drop_attempt(false, /*keep_body=*/true);
-        if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
-          return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-        }
-        fresh_retry_used_ = true;
-        ++attempts_;
-        env_.counters->upstream_retries.add();
-        return open_attempt(/*allow_reuse=*/false);
+  const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
+  const AttemptPlan plan = policy().after_failure(failure, progress());
+  if (plan.blame_endpoint) attempt.blame();
+  switch (plan.step) {
+    case NextStep::FreshConnection:
+      end_attempt(false, /*keep_body=*/true);  // the slot stays: same endpoint
+      fresh_retry_used_ = true;
+      ++attempts_;
+      ++leg_attempts_;
+      env_.counters->upstream_retries.add();
+      if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
+      return;
+    case NextStep::OtherEndpoint:
+      // Nothing of this attempt reached the client: its head (if one came) is dropped.
+      if (!response_.committed) {
+        response_.started = false;
+        pending_head_.clear();
       }
-      [[fallthrough]];
-    case FailureKind::ConnectFailed:
-    case FailureKind::ConnectTimeout: {
-      // Nothing was answered: another endpoint may take the request.
-      if (!reused) env_.router->endpoint_failed(endpoint_id_);
-      return retry_elsewhere(kind);
-    }
-    case FailureKind::FirstByteTimeout:
-    case FailureKind::ReadIdleTimeout:
-      // The request was sent and may be running: not retried.
-      env_.router->endpoint_failed(endpoint_id_);
-      return end_with_error(504, "upstream_timeout", "upstream sent no response in time");
-    case FailureKind::ErrorStatus:
-    case FailureKind::Malformed:
-      env_.router->endpoint_failed(endpoint_id_);
-      keep_alive_ = false;
-      return end_with_error(502, "upstream_protocol_error", "upstream sent a malformed or truncated response");
+      end_attempt(false, /*keep_body=*/true);
+      env_.counters->upstream_retries.add();
+      return next_attempt();
+    case NextStep::Continuation:
+      return continue_stream(kind);
+    case NextStep::GiveUp:
+      break;
   }
+  if (!response_.committed) response_.started = false;
+  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) keep_alive_ = false;
+  if (!plan.not_continued.empty() && response_.event_stream)
+    return give_up_stream(plan.status, plan.code, plan.message, plan.not_continued);
+  end_with_error(plan.status, plan.code, plan.message);
 }
 
-// Nothing reached the client: the next endpoint, within the retry budget and deadline.
-void Exchange::retry_elsewhere(FailureKind kind) {
-  drop_attempt(false, /*keep_body=*/true);
-  if (holds_in_flight_) {
-    env_.router->released(endpoint_id_, sheddable_);
-    holds_in_flight_ = false;
-  }
-  if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) {
-    if (is_timeout(kind)) return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-    return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-  }
-  env_.counters->upstream_retries.add();
-  next_attempt();
-}
-
-void Exchange::on_response_head(const http::ResponseParser& head) {
+void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const int status = head.status();
+  if (relay_.leg() > 0) {
+    // A continuation: the client has its head already; only a 2xx can go on.
+    if (status >= 200 && status < 300) return attempt.credit();
+    if (status >= 500) {
+      attempt.blame();
+      if (retry_error_status(attempt, status)) return;
+    }
+    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
+  }
   if (status >= 500) {
-    env_.router->endpoint_failed(endpoint_id_);
-    if (retry_on_error_status(status)) return;
+    attempt.blame();
+    if (retry_error_status(attempt, status)) return;
   } else {
-    env_.router->endpoint_succeeded(endpoint_id_);
+    attempt.credit();
   }
   start_client_response(head);
 }
 
-// A 5xx head and nothing reached the client: another endpoint if one is left (true);
-// otherwise the 5xx is relayed as it is.
-bool Exchange::retry_on_error_status(int status) {
-  if (status == 501 || status == 505) return false;
-  if (!env_.options->retry_policy().allows_another(attempts_, started_ms_, now())) return false;
+// A 5xx head and nothing of it reached the client: another endpoint if one is left
+// (true); otherwise the 5xx is relayed as it is.
+bool Exchange::retry_error_status(Attempt&, int status) {
+  if (!policy().retries_error_status(status, progress())) return false;
   // Route first: with no endpoint left, the 5xx in hand is the better answer.
   const RouteDecision decision = route_next();
   if (decision.status != 0) return false;
   env_.counters->upstream_retries.add();
-  drop_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
-  if (holds_in_flight_) {
-    env_.router->released(endpoint_id_, sheddable_);
-    holds_in_flight_ = false;
-  }
+  end_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
   dispatch(decision);
   return true;
+}
+
+// Whether this answer's events are kept for a continuation: a stream of a completion
+// or chat completion, with migration on.
+bool Exchange::keeps_stream(const http::ResponseParser& head) const {
+  bool chat = false;
+  return env_.options->migration.enabled && response_.event_stream && fields_.stream && head.status() == 200 &&
+         continuable_path(request_->target, chat);
 }
 
 // The client's head is built now and held until the first body byte (commit_response):
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head) {
-  response_started_ = true;
-  relayed_tail_ = uint16_t('\n') << 8 | '\n';
-  framing_ = choose_framing(head, http11_);
-  if (framing_ == ClientFraming::CloseDelimited) keep_alive_ = false;
+  response_.started = true;
+  response_.tail = kEventBoundary;
+  response_.framing = choose_framing(head, http11_);
+  if (response_.framing == ClientFraming::CloseDelimited) keep_alive_ = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
-  event_stream_ = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  status_ = head.status();
-  first_byte_ns_ = steady_ns();
+  response_.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
+  response_.status = head.status();
+  relay_.begin(keeps_stream(head), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
-  build_client_head(out, head, framing_, !keep_alive_, request_id_, destination_);
-  if (!extra_headers_.empty()) out.insert(out.size() - 2, extra_headers_);  // before the head's blank line
+  build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt_.destination());
+  const std::string& extra = admission_.extra_headers();
+  if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
   if (!http11_ && keep_alive_) insert_keep_alive(out, 0);
 }
 
 void Exchange::commit_response() {
-  committed_ = true;
-  from_model_server_ = true;
-  env_.counters->responses_by_class[status_ >= 100 && status_ < 600 ? status_ / 100 : 5].add();
+  response_.committed = true;
+  response_.from_model_server = true;
+  const int status = response_.status;
+  env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
   client_.output() += pending_head_;
   pending_head_.clear();
 }
 
 void Exchange::emit_body(std::string_view data) {
   std::string& out = client_.output();
-  if (framing_ == ClientFraming::Chunked) append_chunk(out, data);
+  if (response_.framing == ClientFraming::Chunked) append_chunk(out, data);
   else out += data;
 }
 
-void Exchange::on_response_body(std::string_view decoded) {
-  if (!response_started_ || decoded.empty()) return;
-  if (!committed_) commit_response();
-  if (!decoded.empty()) {
-    // Where the relayed bytes end, so that an error event can start an event of its own.
-    relayed_tail_ = uint16_t((relayed_tail_ << 8) | uint8_t(decoded.back()));
-    if (decoded.size() >= 2) relayed_tail_ = uint16_t((uint8_t(decoded[decoded.size() - 2]) << 8) | uint8_t(decoded.back()));
+void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
+  if (!response_.started || decoded.empty()) return;
+  relay(attempt, relay_.take(decoded, env_.stream_events));
+}
+
+// Bytes of the answer reach the client's output.
+void Exchange::relay(Attempt& attempt, std::string_view data) {
+  if (data.empty()) return;  // an event's start, held until its end arrives
+  if (!response_.committed) commit_response();
+  if (!attempt.delivered()) {
+    attempt.mark_delivered();
+    // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
+    if (relay_.keeping())
+      attempt.set_read_idle_timeout(
+          std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
+    if (relay_.leg() > 0 && !resume_counted_) {
+      resume_counted_ = true;
+      stats_.migration(0, migration_reason_);
+      stats_.resumed_after_pause();
+    }
   }
-  if (objective_) observe_body(decoded);
-  emit_body(decoded);
-  if (attempt_ && client_.output().size() > env_.options->max_client_buffer_bytes) {
-    attempt_->pause_reading(true);  // slow client: backpressure
-  }
+  // Where the relayed bytes end, so that an error event can start an event of its own.
+  if (data.size() >= 2) response_.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
+  else response_.tail = uint16_t((response_.tail << 8) | uint8_t(data.back()));
+  stats_.observe(data);
+  emit_body(data);
+  if (client_.output().size() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
   client_.flush();
 }
 
-void Exchange::on_response_end(bool reusable) {
-  if (!committed_) commit_response();
-  if (framing_ == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-  drop_attempt(reusable && !env_.draining, /*keep_body=*/false);
+void Exchange::attempt_end(Attempt& attempt, bool reusable) {
+  relay(attempt, relay_.finish());
+  if (!response_.committed) commit_response();
+  if (relay_.leg() > 0 && !resume_counted_) {  // a continuation that had nothing left to say
+    resume_counted_ = true;
+    stats_.migration(0, migration_reason_);
+  }
+  if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+  end_attempt(reusable && !env_.draining, /*keep_body=*/false);
   finish(keep_alive_);
 }
 
-void Exchange::client_drained() {
-  if (attempt_) attempt_->pause_reading(false);
+// The client has part of a stream and its server broke: the same request, the output
+// so far appended, goes to another endpoint; its events are stitched onto the client's.
+void Exchange::continue_stream(FailureKind kind) {
+  const std::string_view blocker = relay_.prepare_continuation(env_.stream_events);
+  if (relay_.done()) {
+    // The client has the whole stream ([DONE]); only the end of the body is missing.
+    end_attempt(false, /*keep_body=*/false);
+    if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+    return finish(keep_alive_);
+  }
+  stalled_ = kind == FailureKind::ReadIdleTimeout;
+  if (!blocker.empty()) return give_up_continuation({}, blocker);
+  bool chat = false;
+  continuable_path(request_->target, chat);
+  openai::ContinuationSpec spec;
+  spec.chat = chat;
+  spec.model_token = model_token_;
+  spec.text = relay_.text();
+  spec.tokens = relay_.tokens();
+  const openai::ContinuationObstacle obstacle = openai::build_continuation(request_->body, spec, scratch_);
+  if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
+  if (migrations_ == 0) {
+    first_endpoint_ = attempt_.destination();
+    migration_reason_ = stalled_ ? "stall" : "reset";
+  }
+  end_attempt(false, /*keep_body=*/false);
+  ++migrations_;
+  resume_counted_ = false;
+  leg_attempts_ = 0;
+  leg_started_ms_ = now();
+  fresh_retry_used_ = false;
+  relay_.start_leg();
+  continuation_.assign(scratch_);
+  openai::BodyReader::pad(continuation_);
+  next_attempt();
 }
+
+// A stream that reached the client ends with an error event, counted by why it was not continued.
+void Exchange::give_up_stream(int status, std::string_view code, std::string_view message, std::string_view reason) {
+  stats_.migration(1, reason);
+  end_with_error(status, code, message);
+}
+
+// The error event says what broke the stream (a stall or a broken connection) and,
+// when there is more to say, why it did not go on elsewhere.
+void Exchange::give_up_continuation(std::string_view why, std::string_view reason) {
+  std::string message = stalled_ ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
+  if (!why.empty()) message.append("; ").append(why);
+  give_up_stream(stalled_ ? 504 : 502, stalled_ ? "upstream_timeout" : "upstream_broken", message, reason);
+}
+
+void Exchange::client_drained() { attempt_.pause_reading(false); }
 
 void Exchange::client_gone() {
   if (!active_) return;
-  leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
-  if (attempt_) {
-    // The server stops generating once its connection goes.
-    env_.counters->client_disconnects_mid_response.add();
-    drop_attempt(false, /*keep_body=*/false);
-  }
-  if (holds_in_flight_) {
-    env_.router->released(endpoint_id_, sheddable_);
-    holds_in_flight_ = false;
-  }
-  request_timer_.cancel();
-  settle_rate();
-  record();
-  active_ = false;
+  admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
+  // The server stops generating once its connection goes.
+  if (attempt_.connected()) env_.counters->client_disconnects_mid_response.add();
+  close_out();
 }
 
 void Exchange::drain_started() {
   // A response whose head already promised keep-alive ends with the connection open
   // (the client may have sent its next request already); any other says close.
-  if (!response_started_) keep_alive_ = false;
+  if (!response_.started) keep_alive_ = false;
 }
 
 void Exchange::cut_at_shutdown() {
   if (!active_) return;
   keep_alive_ = false;
-  end_with_error(503, "gateway_shutdown", committed_ ? "the gateway shut down before the response ended"
-                                                             : "the gateway shut down before the response began");
+  end_with_error(503, "gateway_shutdown", response_.committed ? "the gateway shut down before the response ended"
+                                                              : "the gateway shut down before the response began");
 }
 
 void Exchange::on_timer(net::Timer&) {
   // timeouts.request: the whole request, however many attempts and bytes it took.
   if (!active_) return;
-  if (attempt_) env_.counters->upstream_failures.add();
+  if (attempt_.connected()) env_.counters->upstream_failures.add();
   end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
 }
 
-// The request is over, however it ended: its timer, its in-flight count, its statistics.
+// The request is over, however it ended: its attempt, timer, queue place, rate budget
+// and statistics.
 void Exchange::close_out() {
-  leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
+  admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   request_timer_.cancel();
-  settle_rate();
+  end_attempt(false, /*keep_body=*/false);
+  const openai::UsageScanner& usage = stats_.usage();
+  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), response_.from_model_server || attempts_ > 0);
   digest_.trim();
-  if (holds_in_flight_) {
-    env_.router->released(endpoint_id_, sheddable_);
-    holds_in_flight_ = false;
-  }
-  record();
+  RequestOutcome outcome;
+  outcome.status = response_.status;
+  outcome.from_model_server = response_.from_model_server;
+  outcome.attempts = attempts_;
+  outcome.migrations = migrations_;
+  outcome.request_id = request_id_;
+  outcome.model = fields_.model;
+  outcome.target_model = target_model_;
+  outcome.endpoint = attempt_.destination();
+  outcome.first_endpoint = first_endpoint_;
+  outcome.migration = migration_reason_;
+  stats_.record(outcome);
+  relay_.clear();
   active_ = false;
 }
 
@@ -644,18 +482,19 @@ void Exchange::finish(bool keep_alive) {
 
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
-  drop_attempt(false, /*keep_body=*/false);
-  if (!committed_) {
-    response_started_ = false;
+  end_attempt(false, /*keep_body=*/false);
+  if (!response_.committed) {
+    response_.started = false;
     env_.counters->gateway_errors.add();
     env_.counters->responses_by_class[status / 100].add();
-    status_ = status;
+    response_.status = status;
     std::string& out = client_.output();
     const size_t head_start = out.size();
+    const std::string& extra = admission_.extra_headers();
     if (retry_after.empty()) {
-      http::append_error(out, status, code, message, !keep_alive_, extra_headers_);
+      http::append_error(out, status, code, message, !keep_alive_, extra);
     } else {
-      std::string headers = extra_headers_;
+      std::string headers = extra;
       headers += retry_after;
       http::append_error(out, status, code, message, !keep_alive_, headers);
     }
@@ -663,12 +502,12 @@ void Exchange::end_with_error(int status, std::string_view code, std::string_vie
     return finish(keep_alive_);
   }
   env_.counters->streams_broken.add();
-  if (framing_ == ClientFraming::Chunked && event_stream_) {
+  if (response_.framing == ClientFraming::Chunked && response_.event_stream) {
     // A stream ends with an error event and a proper end of its chunked body: the
     // connection stays usable (the client saw the body end cleanly, it may pool it).
     // A stream cut mid-event: a blank line first, so that an SSE client reads the error
     // as an event of its own, not as the tail of the cut one.
-    std::string event = relayed_tail_ == (uint16_t('\n') << 8 | '\n') ? "data: " : "\n\ndata: ";
+    std::string event = response_.tail == kEventBoundary ? "data: " : "\n\ndata: ";
     event += http::error_body(status, code, message);
     event += "\n\n";
     append_chunk(client_.output(), event);

@@ -32,6 +32,7 @@ void UpstreamConnection::begin(const RequestImage& image, AttemptListener* liste
   listener_ = listener;
   reused_ = reused;
   head_seen_ = false;
+  read_idle_ms_ = rt_.options->upstream_read_idle_timeout_ms;
   parser_.reset();
   head_.assign(image.head);
   token_.assign(image.model_token);
@@ -113,10 +114,13 @@ void UpstreamConnection::pause_reading(bool paused) {
   }
   if (recv_wanted_) return arm_recv();
   recv_wanted_ = true;
-  if (head_seen_ && listener_) {
-    rt_.loop->timers().arm(timer_, rt_.options->upstream_read_idle_timeout_ms, rt_.loop->now_ms());
-  }
+  if (head_seen_ && listener_) rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
   arm_recv();
+}
+
+void UpstreamConnection::set_read_idle_timeout(uint32_t ms) {
+  read_idle_ms_ = ms;
+  if (!closing_ && head_seen_ && listener_ && recv_wanted_) rt_.loop->timers().arm(timer_, ms, rt_.loop->now_ms());
 }
 
 void UpstreamConnection::report(FailureKind kind) {
@@ -188,11 +192,11 @@ void UpstreamConnection::on_data(const char* data, size_t len) {
   AttemptListener* listener = listener_;
   if (parser_.head_complete() && !head_seen_) {
     head_seen_ = true;
-    if (recv_wanted_) rt_.loop->timers().arm(timer_, rt_.options->upstream_read_idle_timeout_ms, rt_.loop->now_ms());
+    if (recv_wanted_) rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
     listener->on_response_head(parser_);
     if (listener_ != listener) return;  // the exchange let go (a 5xx it retries elsewhere)
   } else if (head_seen_ && recv_wanted_) {
-    rt_.loop->timers().arm(timer_, rt_.options->upstream_read_idle_timeout_ms, rt_.loop->now_ms());
+    rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
   }
   if (!body.empty() && head_seen_) {
     listener->on_response_body(body);

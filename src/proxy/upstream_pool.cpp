@@ -6,7 +6,7 @@ namespace ringgate::proxy {
 
 UpstreamPool::~UpstreamPool() { close_idle(); }
 
-UpstreamAttempt* UpstreamPool::open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
+UpstreamChannel* UpstreamPool::open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
                                     const RequestImage& image, AttemptListener* listener) {
   UpstreamConnection* connection = allow_reuse ? take(endpoint_id) : nullptr;
   const bool reused = connection != nullptr;

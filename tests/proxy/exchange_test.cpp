@@ -28,7 +28,7 @@ struct FakeClient : ExchangeClient {
   void exchange_aborted() override { aborted = true; }
 };
 
-struct FakeAttempt : UpstreamAttempt {
+struct FakeChannel : UpstreamChannel {
   uint32_t endpoint = 0;
   bool is_reused = false;
   bool sending = false;
@@ -46,21 +46,23 @@ struct FakeAttempt : UpstreamAttempt {
     if (sending) taken_body = std::move(body);
   }
   void pause_reading(bool p) override { paused = p; }
+  uint32_t read_idle_ms = 0;  // set_read_idle_timeout (0: never set)
+  void set_read_idle_timeout(uint32_t ms) override { read_idle_ms = ms; }
 };
 
 struct FakeUpstreams : UpstreamSide {
-  std::vector<std::unique_ptr<FakeAttempt>> attempts;
+  std::vector<std::unique_ptr<FakeChannel>> attempts;
   std::vector<bool> allow_reuse;
   int pooled = 0;          // this many next opens with allow_reuse get a reused connection
   int refuse_sockets = 0;  // this many next opens fail at once (no socket)
-  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address&, bool reuse, const RequestImage& image,
+  UpstreamChannel* open(uint32_t endpoint_id, const net::Address&, bool reuse, const RequestImage& image,
                         AttemptListener* listener) override {
     allow_reuse.push_back(reuse);
     if (refuse_sockets > 0) {
       --refuse_sockets;
       return nullptr;
     }
-    auto a = std::make_unique<FakeAttempt>();
+    auto a = std::make_unique<FakeChannel>();
     a->endpoint = endpoint_id;
     a->listener = listener;
     a->is_reused = reuse && pooled > 0;
@@ -158,12 +160,12 @@ struct Fixture {
     exchange->start(request, http11, keep_alive, now);
   }
 
-  FakeAttempt& attempt(size_t i) { return *upstreams.attempts.at(i); }
-  FakeAttempt& last() { return *upstreams.attempts.back(); }
+  FakeChannel& attempt(size_t i) { return *upstreams.attempts.at(i); }
+  FakeChannel& last() { return *upstreams.attempts.back(); }
   size_t attempts() const { return upstreams.attempts.size(); }
 
   // The attempt's request went out completely.
-  void sent(FakeAttempt& a) { a.sending = false; }
+  void sent(FakeChannel& a) { a.sending = false; }
 
   const http::ResponseParser& head(std::string_view text) {
     heads.push_back(std::make_unique<http::ResponseParser>());
@@ -172,11 +174,11 @@ struct Fixture {
     REQUIRE(heads.back()->head_complete());
     return *heads.back();
   }
-  void respond(FakeAttempt& a, std::string_view head_text) {
+  void respond(FakeChannel& a, std::string_view head_text) {
     sent(a);
     a.listener->on_response_head(head(head_text));
   }
-  void fail(FakeAttempt& a, FailureKind kind) { a.listener->on_attempt_failed(kind); }
+  void fail(FakeChannel& a, FailureKind kind) { a.listener->on_attempt_failed(kind); }
 
   int status() const { return client.out.size() > 12 ? std::stoi(client.out.substr(9, 3)) : 0; }
   bool says(std::string_view text) const { return client.out.find(text) != std::string::npos; }
@@ -414,9 +416,10 @@ TEST_CASE("a server that breaks after its head but before a body byte is routed 
   }
 }
 
-TEST_CASE("after the first byte, a stream that breaks ends with an SSE error event") {
+TEST_CASE("after the first byte, a stream that breaks (migration off) ends with an SSE error event") {
   for (FailureKind kind : {FailureKind::Reset, FailureKind::ReadIdleTimeout}) {
     Fixture f;
+    f.options.migration.enabled = false;
     f.start(/*stream=*/true);
     f.respond(f.attempt(0), kSse);
     f.attempt(0).listener->on_response_body("data: {\"a\":1}\n\n");
@@ -426,6 +429,8 @@ TEST_CASE("after the first byte, a stream that breaks ends with an SSE error eve
     CHECK(f.says(kind == FailureKind::Reset ? "upstream_broken" : "upstream_timeout"));
     CHECK(f.client.out.ends_with("0\r\n\r\n"));
     CHECK(f.client.keep_alive);
+    CHECK(f.attempts() == 1);
+    CHECK(f.stats.migrations.count[1][metrics::migration_reason_index("disabled")].get() == 1);
   }
 }
 
@@ -687,4 +692,213 @@ TEST_CASE("a body the scanner gives up on is read by BodyReader: same prefix, sa
   g.exchange->start(g.request, true, true, g.now);
   CHECK(g.status() == 400);
   CHECK(g.attempts() == 0);
+}
+
+// ---- Round 3: a stream whose server breaks continues on another ----
+
+namespace {
+
+std::string completion_event(std::string_view id, std::string_view created, std::string_view text,
+                             std::string_view finish = "null") {
+  return "data: {\"id\":\"" + std::string(id) + "\",\"object\":\"text_completion\",\"created\":" + std::string(created) +
+         ",\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\"" + std::string(text) +
+         "\",\"logprobs\":null,\"finish_reason\":" + std::string(finish) + "}],\"usage\":null}\n\n";
+}
+
+std::string chat_event(std::string_view id, std::string_view delta, std::string_view finish = "null") {
+  return "data: {\"id\":\"" + std::string(id) + "\",\"object\":\"chat.completion.chunk\",\"created\":5,\"model\":\"m\","
+         "\"choices\":[{\"index\":0,\"delta\":" + std::string(delta) + ",\"logprobs\":null,\"finish_reason\":" +
+         std::string(finish) + "}]}\n\n";
+}
+
+void start_with(Fixture& f, std::string_view target, std::string_view body) {
+  f.request = http::Request{};
+  f.request.method = HTTP_POST;
+  f.request.target = std::string(target);
+  f.request.headers.push_back({"host", "gw"});
+  f.request.body = std::string(body);
+  f.exchange->start(f.request, true, true, f.now);
+}
+
+// The body the attempt sent (after its head).
+std::string sent_body(const FakeChannel& a) { return a.sent.substr(a.sent.find("\r\n\r\n") + 4); }
+
+uint64_t migrations(const Fixture& f, size_t outcome, std::string_view reason) {
+  return f.stats.migrations.count[outcome][metrics::migration_reason_index(reason)].get();
+}
+
+}  // namespace
+
+TEST_CASE("migration: a completion stream that resets continues elsewhere, stitched token for token") {
+  Fixture f;
+  start_with(f, "/v1/completions",
+             R"({"model":"m","prompt":"Hi","max_tokens":6,"stream":true,"stream_options":{"include_usage":true}})");
+  f.respond(f.attempt(0), kSse);
+  f.attempt(0).listener->on_response_body(completion_event("cmpl-1", "100", " the"));
+  CHECK(f.attempt(0).read_idle_ms == f.options.migration.stall_timeout_ms);  // from its first byte
+  // The next event arrives cut: its start is held back, the client stays at an event boundary.
+  const std::string second = completion_event("cmpl-1", "100", " kv ");
+  f.attempt(0).listener->on_response_body(second.substr(0, 30));
+  const std::string seen = f.client.out;
+  CHECK(seen.ends_with("\n\n\r\n"));
+  f.fail(f.attempt(0), FailureKind::Reset);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(1).endpoint != f.attempt(0).endpoint);  // never the one that failed
+  CHECK(f.router.failed == std::vector<uint32_t>{0});
+  CHECK(sent_body(f.attempt(1)) ==
+        R"({"model":"m","prompt":"Hi the","stream":true,"stream_options":{"include_usage":true},"max_tokens":5})");
+  CHECK(f.attempt(1).sent.find("content-length: " + std::to_string(sent_body(f.attempt(1)).size())) !=
+        std::string::npos);
+  CHECK(f.client.out == seen);  // nothing more yet
+  // The continuation: another id and time, the usage of its own prompt.
+  f.respond(f.attempt(1), kSse);
+  CHECK(f.client.out == seen);  // no second head
+  f.attempt(1).listener->on_response_body(completion_event("cmpl-2", "107", " kv ") +
+                                          completion_event("cmpl-2", "107", " gpu", "\"length\""));
+  f.attempt(1).listener->on_response_body(
+      "data: {\"id\":\"cmpl-2\",\"object\":\"text_completion\",\"created\":107,\"model\":\"m\",\"choices\":[],"
+      "\"usage\":{\"prompt_tokens\":2,\"total_tokens\":7,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n");
+  f.attempt(1).listener->on_response_end(true);
+  CHECK(f.client.finished == 1);
+  CHECK(f.client.out.find("HTTP/1.1") == f.client.out.rfind("HTTP/1.1"));
+  CHECK(f.client.out.find("cmpl-2") == std::string::npos);
+  CHECK(f.client.out.find("107") == std::string::npos);
+  CHECK(f.says(R"("text":" kv ")"));
+  CHECK(f.says(R"("text":" gpu")"));
+  // prompt 2 - 1 carried = 1 (the original prompt); completion 1 carried + 5.
+  CHECK(f.says(R"("usage":{"prompt_tokens":1,"total_tokens":7,"completion_tokens":6})"));
+  CHECK(f.says("data: [DONE]\n\n"));
+  CHECK(f.client.out.ends_with("0\r\n\r\n"));
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.exchange->migrations() == 1);
+  CHECK(migrations(f, 0, "reset") == 1);
+  CHECK(f.counters.streams_broken.get() == 0);
+}
+
+TEST_CASE("migration: a chat stream continues with the text so far as the assistant's own message") {
+  Fixture f;
+  start_with(f, "/v1/chat/completions",
+             R"({"model":"m","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":8,"stream":true})");
+  f.respond(f.attempt(0), kSse);
+  f.attempt(0).listener->on_response_body(chat_event("chat-1", R"({"role":"assistant","content":""})") +
+                                          chat_event("chat-1", R"({"content":"Hel"})") +
+                                          chat_event("chat-1", R"({"content":"lo \"x\""})"));
+  f.fail(f.attempt(0), FailureKind::ReadIdleTimeout);  // a stall
+  REQUIRE(f.attempts() == 2);
+  CHECK(sent_body(f.attempt(1)) ==
+        R"({"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello \"x\""}],)"
+        R"("stream":true,"max_completion_tokens":6,"continue_final_message":true,"add_generation_prompt":false})");
+  f.respond(f.attempt(1), kSse);
+  const size_t before = f.client.out.size();
+  f.attempt(1).listener->on_response_body(chat_event("chat-2", R"({"role":"assistant","content":""})") +
+                                          chat_event("chat-2", R"({"content":"!"})", "\"stop\"") + "data: [DONE]\n\n");
+  f.attempt(1).listener->on_response_end(true);
+  const std::string added = f.client.out.substr(before);
+  CHECK(added.find("role") == std::string::npos);  // the client had its role chunk
+  CHECK(added.find("\"id\":\"chat-1\"") != std::string::npos);
+  CHECK(added.find("chat-2") == std::string::npos);
+  CHECK(added.find(R"("content":"!")") != std::string::npos);
+  CHECK(migrations(f, 0, "stall") == 1);
+  CHECK(f.client.finished == 1);
+}
+
+TEST_CASE("migration: requests a continuation cannot carry exactly end with the error event, by reason") {
+  struct Case {
+    std::string_view body;
+    std::string event;
+    std::string_view reason;
+  };
+  const Case cases[] = {
+      {R"({"model":"m","prompt":"p","n":2,"stream":true})", completion_event("c", "1", "a"), "several_choices"},
+      {R"({"model":"m","prompt":"p","logprobs":1,"stream":true})", completion_event("c", "1", "a"), "logprobs"},
+      {R"({"model":"m","prompt":"p","echo":true,"stream":true})", completion_event("c", "1", "a"), "echo"},
+      {R"({"model":"m","prompt":"p","guided_json":{"type":"object"},"stream":true})", completion_event("c", "1", "a"),
+       "guided_decoding"},
+      {R"({"model":"m","prompt":[1,2],"stream":true})", completion_event("c", "1", "a"), "prompt_shape"},
+      {R"({"model":"m","prompt":"p","max_tokens":1,"stream":true})", completion_event("c", "1", "a"), "nothing_left"},
+      {R"({"model":"m","messages":[],"stream":true})",
+       chat_event("c", R"({"tool_calls":[{"index":0,"function":{"name":"f"}}]})"), "tool_calls"},
+      {R"({"model":"m","prompt":"p","stream":true})", completion_event("c", "1", "a", "\"stop\""), "finished"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.reason);
+    Fixture f;
+    start_with(f, c.reason == "tool_calls" ? "/v1/chat/completions" : "/v1/completions", c.body);
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body(c.event);
+    f.fail(f.attempt(0), FailureKind::Reset);
+    CHECK(f.attempts() == 1);
+    CHECK(f.says("upstream_broken"));
+    CHECK(f.client.out.ends_with("0\r\n\r\n"));
+    CHECK(migrations(f, 1, c.reason) == 1);
+    CHECK(f.counters.streams_broken.get() == 1);
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
+TEST_CASE("migration: bounded per request, refused continuations and an empty pool end visibly") {
+  SUBCASE("maxPerRequest") {
+    Fixture f;
+    f.router.endpoints = 5;
+    f.options.migration.max_per_request = 2;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","max_tokens":50,"stream":true})");
+    for (size_t i = 0; i < 3; ++i) {
+      f.respond(f.attempt(i), kSse);
+      f.attempt(i).listener->on_response_body(completion_event("c", "1", "a"));
+      f.fail(f.attempt(i), FailureKind::Reset);
+    }
+    CHECK(f.attempts() == 3);
+    CHECK(migrations(f, 0, "reset") == 2);
+    CHECK(migrations(f, 1, "max_per_request") == 1);
+    CHECK(sent_body(f.attempt(2)).find(R"("prompt":"paa")") != std::string::npos);  // the text of both legs
+    CHECK(sent_body(f.attempt(2)).find(R"("max_tokens":48)") != std::string::npos);
+    CHECK(f.says("upstream_broken"));
+  }
+  SUBCASE("a continuation answered 400") {
+    Fixture f;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body(completion_event("c", "1", "a"));
+    f.fail(f.attempt(0), FailureKind::Reset);
+    f.respond(f.attempt(1), "HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n");
+    CHECK(migrations(f, 1, "continuation_refused") == 1);
+    CHECK(f.says("upstream_broken"));
+    CHECK(f.client.finished == 1);
+  }
+  SUBCASE("no endpoint left, and a continuation whose first try cannot connect") {
+    Fixture f;
+    f.router.endpoints = 3;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body(completion_event("c", "1", "a"));
+    f.fail(f.attempt(0), FailureKind::Reset);
+    f.fail(f.attempt(1), FailureKind::ConnectFailed);  // before its first byte: the next endpoint
+    REQUIRE(f.attempts() == 3);
+    CHECK(sent_body(f.attempt(2)) == sent_body(f.attempt(1)));
+    f.fail(f.attempt(2), FailureKind::ConnectFailed);
+    CHECK(migrations(f, 1, "no_endpoint") == 1);
+    CHECK(f.says("no model server left"));
+    CHECK(f.router.in_flight == 0);
+  }
+  SUBCASE("the client already had [DONE]: the body just ends") {
+    Fixture f;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body(completion_event("c", "1", "a", "\"length\"") + "data: [DONE]\n\n");
+    f.fail(f.attempt(0), FailureKind::Reset);
+    CHECK(f.attempts() == 1);
+    CHECK(f.client.out.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"));
+    CHECK(f.counters.streams_broken.get() == 0);
+  }
+}
+
+TEST_CASE("migration: a non-streaming answer cut mid-body is not continued (cut visibly, never sent twice)") {
+  Fixture f;
+  start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+  f.respond(f.attempt(0), kOkLength);
+  f.attempt(0).listener->on_response_body("01234");
+  f.fail(f.attempt(0), FailureKind::Reset);
+  CHECK(f.attempts() == 1);
+  CHECK(f.client.aborted);
+  CHECK(migrations(f, 1, "unsupported") == 0);  // not a stream: not a migration either
 }

@@ -25,20 +25,21 @@ struct FakeClient : ExchangeClient {
   void exchange_aborted() override {}
 };
 
-struct FakeAttempt : UpstreamAttempt {
+struct FakeChannel : UpstreamChannel {
   AttemptListener* listener = nullptr;
   uint32_t endpoint = 0;
   bool reused() const override { return false; }
   bool send_in_flight() const override { return false; }
   void release(bool, http::BodyBuffer&) override {}
   void pause_reading(bool) override {}
+  void set_read_idle_timeout(uint32_t) override {}
 };
 
 struct FakeUpstreams : UpstreamSide {
-  std::vector<std::unique_ptr<FakeAttempt>> attempts;
-  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address&, bool, const RequestImage&,
+  std::vector<std::unique_ptr<FakeChannel>> attempts;
+  UpstreamChannel* open(uint32_t endpoint_id, const net::Address&, bool, const RequestImage&,
                         AttemptListener* listener) override {
-    attempts.push_back(std::make_unique<FakeAttempt>());
+    attempts.push_back(std::make_unique<FakeChannel>());
     attempts.back()->listener = listener;
     attempts.back()->endpoint = endpoint_id;
     return attempts.back().get();
@@ -127,7 +128,7 @@ struct Fixture {
   }
 
   void answer(size_t attempt, std::string_view body = "0123456789") {
-    FakeAttempt& a = *upstreams.attempts.at(attempt);
+    FakeChannel& a = *upstreams.attempts.at(attempt);
     http::ResponseParser head;
     std::string ignored;
     const std::string text = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
@@ -154,11 +155,14 @@ TEST_CASE("flow control: nothing is forwarded while the pool is saturated; capac
   f.router.saturated = false;
   f.queue.dispatch();
   REQUIRE(f.upstreams.attempts.size() == 3);
-  CHECK(f.upstreams.attempts[0]->listener == crit.exchange.get());
-  CHECK(f.upstreams.attempts[1]->listener == normal.exchange.get());
-  CHECK(f.upstreams.attempts[2]->listener == shed.exchange.get());
+  // Which exchange each attempt belongs to: its answer reaches that client only.
+  f.answer(0, "critical..");
+  f.answer(1, "normal....");
+  f.answer(2, "batch.....");
+  CHECK(crit.says("critical.."));
+  CHECK(normal.says("normal...."));
+  CHECK(shed.says("batch....."));
   CHECK_FALSE(shed.exchange->queued());
-  f.answer(0);
   CHECK(crit.status() == 200);
 }
 

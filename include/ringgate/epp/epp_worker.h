@@ -66,7 +66,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
 
   // UpstreamSide: in EPP mode the Gateway sends the request; "opening" an attempt is
   // handing the decision back to the stream that asked.
-  proxy::UpstreamAttempt* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
+  proxy::UpstreamChannel* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
                                const proxy::RequestImage& image, proxy::AttemptListener* listener) override;
 
  private:

@@ -48,7 +48,7 @@ enum class StreamEnd : uint8_t {
   Unimplemented,    // a processing mode this EPP does not speak (STREAMED request body)
 };
 
-class ExtProcStream final : public proxy::ExchangeClient, public proxy::UpstreamAttempt {
+class ExtProcStream final : public proxy::ExchangeClient, public proxy::UpstreamChannel {
  public:
   explicit ExtProcStream(EppWorker& worker);
   ~ExtProcStream() override;
@@ -72,7 +72,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   const std::vector<std::string>& subset() const { return subset_; }
 
   // From EppWorker::open: the Exchange picked `address` and built the request image.
-  proxy::UpstreamAttempt* opened(const net::Address& address, const proxy::RequestImage& image,
+  proxy::UpstreamChannel* opened(const net::Address& address, const proxy::RequestImage& image,
                                  proxy::AttemptListener* listener);
 
   // ExchangeClient (the Gateway talks to the client: our copy of the bytes is dropped)
@@ -82,11 +82,16 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void exchange_finished(bool) override {}
   void exchange_aborted() override {}
 
-  // UpstreamAttempt (the Gateway holds the real upstream connection)
+  // UpstreamChannel (the Gateway holds the real upstream connection; what it sees of
+  // the response is reported to the Exchange's attempt, listener_)
   bool reused() const override { return false; }
   bool send_in_flight() const override { return false; }
-  void release(bool, http::BodyBuffer&) override { attempt_open_ = false; }
+  void release(bool, http::BodyBuffer&) override {
+    attempt_open_ = false;
+    listener_ = nullptr;
+  }
   void pause_reading(bool) override {}
+  void set_read_idle_timeout(uint32_t) override {}
 
  private:
   enum class Phase : uint8_t { Headers, RequestBody, Decided, Response, Done };
@@ -120,6 +125,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   bool has_subset_ = false;
   bool rewritten_ = false;
   bool attempt_open_ = false;
+  proxy::AttemptListener* listener_ = nullptr;  // the Exchange's attempt, while attempt_open_
   bool duplex_request_ = false;   // FULL_DUPLEX_STREAMED request body
   bool duplex_response_ = false;  // FULL_DUPLEX_STREAMED response body
   bool buffered_request_ = false; // BUFFERED(_PARTIAL): one message holds the whole body

@@ -47,12 +47,15 @@ struct AccessRecord {
   uint32_t prompt_tokens = 0;    // from the response's usage; 0 = not reported
   uint32_t completion_tokens = 0;
   uint16_t status = 0;           // 0 = the client went away before any response
-  uint8_t attempts = 0;          // endpoints tried (0 = answered by the gateway itself)
+  uint8_t attempts = 0;          // upstream attempts (0 = answered by the gateway itself)
+  uint8_t migrations = 0;        // continuations of a broken stream sent
   bool stream = false;
   InlineText<128> request_id;
   InlineText<128> model;         // as the client asked
   InlineText<128> target_model;  // after rewrite
   InlineText<64> endpoint;       // host:port that served it; empty when none did
+  InlineText<64> first_endpoint; // with migrations: host:port whose stream broke first
+  InlineText<32> migration;      // with migrations: why the first one happened (a kMigrationReasons name)
 };
 
 class AccessLogRing {

@@ -9,14 +9,23 @@
 namespace ringgate::proxy {
 
 // The retry budget: attempts (every connection tried, the fresh-connection retry after
-// a reused one failed included) and the deadline since the request's first byte.
-struct AttemptPolicy {
+// a reused one failed included) and the deadline since the request's first byte (for a
+// continuation: since its stream broke).
+struct RetryBudget {
   uint32_t max_attempts = 3;
   uint32_t retry_deadline_ms = 5000;  // 0 = none
   bool allows_another(uint32_t attempts, uint64_t request_started_ms, uint64_t now_ms) const {
     if (attempts >= max_attempts) return false;
     return retry_deadline_ms == 0 || now_ms - request_started_ms < retry_deadline_ms;
   }
+};
+
+// Streams that lose their server mid-way continue on another (config `migration`).
+struct MigrationOptions {
+  bool enabled = true;
+  uint32_t stall_timeout_ms = 30000;  // a stream silent this long counts as broken ("stallTimeout")
+  uint32_t max_per_request = 2;       // continuations of one request ("maxPerRequest")
+  uint32_t max_tokens = 8192;         // longest generated text carried into a continuation ("maxTokens")
 };
 
 struct ProxyOptions {
@@ -43,7 +52,9 @@ struct ProxyOptions {
   size_t max_buffered_body_bytes = 256ull << 20;  // per worker, unfinished request bytes: 503 + Retry-After beyond
   uint32_t accept_backoff_ms = 100;           // accept failing with EMFILE/ENFILE: pause this long
 
-  AttemptPolicy retry_policy() const { return {max_attempts, retry_deadline_ms}; }
+  MigrationOptions migration;
+
+  RetryBudget retry_budget() const { return {max_attempts, retry_deadline_ms}; }
 };
 
 }  // namespace ringgate::proxy

@@ -12,7 +12,7 @@
 #include "ringgate/net/address.h"
 #include "ringgate/net/loop.h"
 #include "ringgate/net/recv_owner.h"
-#include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/upstream_side.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/worker_counters.h"
 
@@ -33,7 +33,7 @@ struct UpstreamRuntime {
 class UpstreamConnection final : public net::IoHandler,
                                  public net::RecvOwner,
                                  public net::TimerTarget,
-                                 public UpstreamAttempt {
+                                 public UpstreamChannel {
  public:
   UpstreamConnection(UpstreamRuntime& runtime, uint32_t endpoint_id, const net::Address& address)
       : rt_(runtime), endpoint_id_(endpoint_id), address_(address) {}
@@ -50,11 +50,12 @@ class UpstreamConnection final : public net::IoHandler,
   bool closing() const { return closing_; }
   bool pooled = false;  // in the pool's idle list
 
-  // UpstreamAttempt
+  // UpstreamChannel
   bool reused() const override { return reused_; }
   bool send_in_flight() const override { return send_in_flight_; }
   void release(bool reusable, http::BodyBuffer& body) override;
   void pause_reading(bool paused) override;
+  void set_read_idle_timeout(uint32_t ms) override;
 
   void on_completion(const net::Completion& c) override;
   void on_timer(net::Timer& timer) override;
@@ -95,6 +96,7 @@ class UpstreamConnection final : public net::IoHandler,
   size_t iov_first_ = 0;
   msghdr msg_{};
   net::Timer timer_{this, 0};  // connect, then first byte (whole head), then read idle; pool idle when idle
+  uint32_t read_idle_ms_ = 0;  // this request's read-idle timeout (set_read_idle_timeout)
   bool connecting_ = false;
   bool send_pending_ = false;   // begin() came before the connect finished
   bool send_in_flight_ = false;

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "ringgate/proxy/exchange.h"
 #include "ringgate/proxy/upstream_connection.h"
 
 namespace ringgate::proxy {
@@ -16,7 +15,7 @@ class UpstreamPool final : public UpstreamSide {
   explicit UpstreamPool(UpstreamRuntime& runtime) : rt_(runtime) {}
   ~UpstreamPool() override;
 
-  UpstreamAttempt* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
+  UpstreamChannel* open(uint32_t endpoint_id, const net::Address& address, bool allow_reuse,
                         const RequestImage& image, AttemptListener* listener) override;
 
   void put(UpstreamConnection* connection);

@@ -1,0 +1,78 @@
+#pragma once
+// Whether a request may go to a model server now: its tenant's rate budgets, then flow
+// control (the request waits in the gateway while every candidate is saturated). Each
+// step returns a decision; the Exchange acts on it. What a decision costs is settled
+// here too: the rate estimate is corrected by the answer's usage, once per request.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ringgate/http/request_parser.h"
+#include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/rate_limiter.h"
+
+namespace ringgate::proxy {
+
+enum class AdmissionVerdict : uint8_t {
+  Go,       // send it now
+  Queued,   // it waits in the flow-control queue (which may have dispatched it already)
+  Refused,  // answer the error below
+};
+
+struct AdmissionDecision {
+  AdmissionVerdict verdict = AdmissionVerdict::Go;
+  int status = 0;
+  std::string_view code, message;
+  std::string_view retry_after;  // a "retry-after: N\r\n" line, or empty
+};
+
+class Admission {
+ public:
+  explicit Admission(ExchangeEnv& env) : env_(env) {}
+
+  // A new request: its objective's priority and sheddability.
+  void begin(const http::Request& request);
+  // The tenant's token and request budgets.
+  AdmissionDecision admit_rate();
+  // Flow control is on for this worker's rules.
+  bool flow_enabled() const { return env_.flow != nullptr && env_.rules->flow.enabled; }
+  // Joins the flow-control queue: Queued (its dispatch cycle runs at once, so with room
+  // in the pool the waiter was dispatched before this returns: nothing may follow), or
+  // Refused when the queue is full.
+  AdmissionDecision enqueue(FlowWaiter* waiter);
+  // Out of the queue however it left (dispatch, eviction, the client going, a timeout).
+  void leave_flow(FlowOutcome outcome);
+  // The estimate made at admission, replaced by what the answer's usage reports
+  // (prompt_tokens < 0: none reported); a request that never reached a model server
+  // gives its estimate back. Once per request.
+  void settle(int64_t prompt_tokens, int64_t completion_tokens, bool reached_server);
+
+  int32_t priority() const { return priority_; }
+  bool sheddable() const { return sheddable_; }
+  bool queued() const { return queued_; }
+  // llm-d's flow identity (fairness_id label), bounded.
+  std::string_view fairness_id() const;
+  // The x-ratelimit-* lines every answer of the request carries.
+  const std::string& extra_headers() const { return extra_headers_; }
+
+ private:
+  uint64_t now() const { return *env_.now_ms; }
+  void observe_flow(FlowOutcome outcome);
+
+  ExchangeEnv& env_;
+  const http::Request* request_ = nullptr;
+  int32_t priority_ = 0;
+  bool sheddable_ = false;
+  bool queued_ = false;
+  FlowWaiter* waiter_ = nullptr;  // while queued
+  uint64_t queued_at_ns_ = 0;
+  metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
+  bool rate_active_ = false;
+  RateDecision rate_;
+  uint64_t estimated_tokens_ = 0;
+  char retry_after_[48] = {};
+  std::string extra_headers_;
+};
+
+}  // namespace ringgate::proxy

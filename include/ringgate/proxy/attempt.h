@@ -1,0 +1,89 @@
+#pragma once
+// One upstream request of an exchange (Envoy's UpstreamRequest): the endpoint it went
+// to, the channel that carries it, its in-flight slot at that endpoint, and what it did
+// (a head arrived, bytes of it reached the client). The slot and the channel are let
+// go in one place, end(). What the channel reports goes to the owner with the attempt
+// attached, so that an exchange can tell two attempts apart (a continuation after a
+// failure, or two at once).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ringgate/http/body_buffer.h"
+#include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/upstream_side.h"
+
+namespace ringgate::proxy {
+
+class Attempt;
+
+// What an attempt reports to its exchange (from a completion or timer, never from
+// inside a call the exchange made on it).
+class AttemptOwner {
+ public:
+  virtual ~AttemptOwner() = default;
+  virtual void attempt_head(Attempt& attempt, const http::ResponseParser& head) = 0;
+  virtual void attempt_body(Attempt& attempt, std::string_view decoded) = 0;
+  virtual void attempt_end(Attempt& attempt, bool reusable) = 0;
+  virtual void attempt_failed(Attempt& attempt, FailureKind kind) = 0;
+};
+
+class Attempt final : public AttemptListener {
+ public:
+  Attempt(ExchangeEnv& env, AttemptOwner& owner) : env_(env), owner_(owner) {}
+  ~Attempt() override;
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+
+  // Takes the in-flight slot route() claimed for `decision` and sends `image` to its
+  // endpoint. False: no socket could be made (the slot is held until end()).
+  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable);
+  // The same endpoint again on a new connection (a pooled one turned out stale).
+  bool reopen(const RequestImage& image);
+  // THE place an attempt lets go: its channel (back to the pool when reusable, else
+  // closed) and its in-flight slot. When the channel's send is still in flight it takes
+  // `body` (the bytes it may still read); keep_body leaves a copy for another attempt.
+  void end(bool reusable, http::BodyBuffer& body, bool keep_body);
+
+  bool active() const { return holds_slot_; }
+  bool connected() const { return channel_ != nullptr; }
+  uint32_t endpoint_id() const { return endpoint_id_; }
+  const std::string& destination() const { return destination_; }  // "host:port"
+  bool reused() const { return channel_ != nullptr && channel_->reused(); }
+  bool response_started() const { return response_started_; }
+  bool delivered() const { return delivered_; }
+  // The exchange relayed bytes of this attempt's answer to the client.
+  void mark_delivered() { delivered_ = true; }
+
+  // Passive health: what this attempt says about its endpoint.
+  void blame() const { env_.router->endpoint_failed(endpoint_id_); }
+  void credit() const { env_.router->endpoint_succeeded(endpoint_id_); }
+  void pause_reading(bool paused) {
+    if (channel_) channel_->pause_reading(paused);
+  }
+  void set_read_idle_timeout(uint32_t ms) {
+    if (channel_) channel_->set_read_idle_timeout(ms);
+  }
+
+  // AttemptListener (from the channel)
+  void on_response_head(const http::ResponseParser& head) override;
+  void on_response_body(std::string_view decoded) override { owner_.attempt_body(*this, decoded); }
+  void on_response_end(bool reusable) override { owner_.attempt_end(*this, reusable); }
+  void on_attempt_failed(FailureKind kind) override { owner_.attempt_failed(*this, kind); }
+
+ private:
+  bool connect(const RequestImage& image, bool allow_reuse);
+
+  ExchangeEnv& env_;
+  AttemptOwner& owner_;
+  UpstreamChannel* channel_ = nullptr;
+  uint32_t endpoint_id_ = 0;
+  net::Address address_;
+  std::string destination_;
+  bool holds_slot_ = false;
+  bool sheddable_ = false;
+  bool response_started_ = false;
+  bool delivered_ = false;
+};
+
+}  // namespace ringgate::proxy

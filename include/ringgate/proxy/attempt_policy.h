@@ -1,0 +1,83 @@
+#pragma once
+// What follows a failed upstream attempt (Envoy's retry state, plus Round 3's
+// continuation): a fresh connection to the same endpoint, another endpoint, a
+// continuation of the stream on another endpoint, or the end of the request with an
+// error. One function decides, from plain data; the Exchange carries the plan out.
+//
+// Before any byte of an attempt reached the client, a failure that cannot have run
+// the request (no connection, a reset) is retried within the retry budget; one that
+// may have run it (a timeout with the request sent, a 5xx, a malformed answer) is not.
+// After bytes reached the client, only a stream that can be continued goes on
+// (migration); anything else ends visibly broken.
+#include <cstdint>
+#include <string_view>
+
+#include "ringgate/proxy/proxy_options.h"
+
+namespace ringgate::proxy {
+
+// Why an attempt failed: the one classification every retry decision reads.
+enum class FailureKind : uint8_t {
+  ConnectFailed,     // no connection (refused, unreachable, no socket): nothing was sent
+  ConnectTimeout,    // the connection did not open in time: nothing was sent
+  Reset,             // the connection failed or closed before the response was complete
+  FirstByteTimeout,  // request sent, the whole response head did not arrive in time
+  ReadIdleTimeout,   // the response started, then no byte for the read-idle (or stall) timeout
+  ErrorStatus,       // a 5xx head
+  Malformed,         // an unparseable response
+};
+const char* failure_kind_name(FailureKind kind);
+
+enum class NextStep : uint8_t {
+  FreshConnection,  // the same endpoint again, on a new connection (a pooled one was stale)
+  OtherEndpoint,    // the same request (or the same continuation) to another endpoint
+  Continuation,     // the stream continues on another endpoint (migration)
+  GiveUp,           // the request ends with the error below
+};
+
+struct AttemptFailure {
+  FailureKind kind = FailureKind::ConnectFailed;
+  bool reused = false;            // the attempt's connection came from the pool
+  bool response_started = false;  // its response head arrived
+  bool delivered = false;         // bytes of its response reached the client
+};
+
+// What the request has spent so far. A leg is the original request or one continuation.
+struct RequestProgress {
+  uint32_t leg_attempts = 0;    // attempts of the current leg (a fresh-connection retry included)
+  uint64_t leg_started_ms = 0;  // the request's first byte, or when its stream broke
+  uint64_t now_ms = 0;
+  bool fresh_retry_used = false;
+  uint32_t migrations = 0;  // continuations sent
+  bool continuable = false; // a stream whose relayed events are kept for a continuation
+};
+
+struct AttemptPlan {
+  NextStep step = NextStep::GiveUp;
+  bool blame_endpoint = false;  // passive health counts a failure against the endpoint
+  // GiveUp: the status and error (a JSON error before the response began, else the
+  // stream's error event or a cut body).
+  int status = 0;
+  std::string_view code, message;
+  // GiveUp of a stream that reached the client: why it was not continued (the
+  // gave_up reason of ringgate_stream_migrations_total); empty otherwise.
+  std::string_view not_continued;
+};
+
+class AttemptPolicy {
+ public:
+  AttemptPolicy(RetryBudget budget, const MigrationOptions& migration) : budget_(budget), migration_(migration) {}
+  AttemptPlan after_failure(const AttemptFailure& failure, const RequestProgress& progress) const;
+  // A 5xx head whose body has not reached the client: another endpoint may be tried
+  // (true), or the 5xx is relayed as it is.
+  bool retries_error_status(int status, const RequestProgress& progress) const;
+
+ private:
+  bool budget_left(const RequestProgress& p) const {
+    return budget_.allows_another(p.leg_attempts, p.leg_started_ms, p.now_ms);
+  }
+  RetryBudget budget_;
+  MigrationOptions migration_;
+};
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,74 @@
+#pragma once
+// What an exchange works with: routing (RouteService), its client connection
+// (ExchangeClient) and what every exchange of a worker shares (ExchangeEnv). The
+// worker implements the interfaces; tests/proxy/exchange_test.cpp fakes them.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/net/timeout_list.h"
+#include "ringgate/openai/request_body.h"
+#include "ringgate/openai/stream_event.h"
+#include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/proxy_options.h"
+#include "ringgate/proxy/rate_limiter.h"
+#include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/request_rules.h"
+#include "ringgate/proxy/upstream_side.h"
+#include "ringgate/proxy/worker_counters.h"
+#include "ringgate/sched/rng.h"
+
+namespace ringgate::proxy {
+
+// Routing and passive health as an exchange sees them (RequestRouter in the worker).
+class RouteService {
+ public:
+  virtual ~RouteService() = default;
+  virtual RouteDecision route(const RouteRequest& request) = 0;
+  virtual void routed(uint32_t endpoint_id) = 0;
+  virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
+  virtual void endpoint_failed(uint32_t endpoint_id) = 0;
+  virtual void endpoint_succeeded(uint32_t endpoint_id) = 0;
+};
+
+// The client connection as an exchange sees it.
+class ExchangeClient {
+ public:
+  virtual ~ExchangeClient() = default;
+  virtual std::string& output() = 0;  // bytes queued for the client
+  virtual void flush() = 0;
+  // The response is entirely in output(): go on (keep_alive) or close after sending it.
+  virtual void exchange_finished(bool keep_alive) = 0;
+  // The response cannot be completed: send what is queued, then cut the connection
+  // without ending the body (no terminating chunk; short of Content-Length).
+  virtual void exchange_aborted() = 0;
+};
+
+// What every exchange of a worker shares.
+struct ExchangeEnv {
+  const ProxyOptions* options = nullptr;
+  WorkerCounters* counters = nullptr;
+  metrics::WorkerStats* stats = nullptr;
+  RouteService* router = nullptr;
+  const RequestRules* rules = nullptr;  // the worker's current rules (swapped between turns)
+  const ModelCatalog* catalog = nullptr;  // the worker's current model catalog (/v1/models, statistics labels)
+  UpstreamSide* upstreams = nullptr;
+  // Flow control: this worker's queue and its share of the bounds (null = none).
+  FlowQueue* flow = nullptr;
+  const FlowLimits* flow_limits = nullptr;
+  RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
+  net::Timers* timers = nullptr;
+  const uint64_t* now_ms = nullptr;
+  openai::BodyReader body_reader;
+  openai::StreamEventReader stream_events;  // streams being continued read their events with it
+  size_t prefix_block_bytes = 64;  // the routers' block size: the digests hash prompts with it
+  sched::Rng rng{1};
+  std::string key_scratch;
+  int worker_index = 0;
+  uint64_t request_serial = 0;
+  bool draining = false;
+};
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,65 @@
+#pragma once
+// The metrics and access-log leaf of one request: its objective's series (GAIE's and
+// llm-d's request metrics: count, sizes, TTFT, inter-token gaps, tokens, errors), the
+// answer's usage and first token read as the bytes are relayed, and one access-log
+// record when the request ends. Fixed state: nothing is allocated per request.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "ringgate/openai/first_token_scanner.h"
+#include "ringgate/openai/usage_scanner.h"
+#include "ringgate/proxy/exchange_env.h"
+
+namespace ringgate::proxy {
+
+// How a request ended, for record().
+struct RequestOutcome {
+  int status = 0;                  // 0 = the client went away before any response
+  bool from_model_server = false;  // the status is the model server's answer, relayed
+  uint32_t attempts = 0;
+  uint32_t migrations = 0;
+  std::string_view request_id, model, target_model;
+  std::string_view endpoint;        // that served the end of it
+  std::string_view first_endpoint;  // whose stream broke first (with migrations)
+  std::string_view migration;       // why (with migrations)
+};
+
+class RequestStats {
+ public:
+  explicit RequestStats(ExchangeEnv& env) : env_(env) {}
+
+  // A model name as a statistics label: names the pool does not know share "other", so
+  // clients cannot mint label sets or fill a worker's statistics table.
+  std::string_view label(std::string_view model) const;
+  // The request's label set; it counts as a request only once scheduled().
+  void begin(std::string_view model, std::string_view target, int32_t priority, std::string_view fairness,
+             bool stream);
+  // It reached a model server for the first time (GAIE's request_total and request_sizes).
+  void scheduled(size_t request_bytes);
+  // Body bytes of the answer on their way to the client: usage, size, first token, gaps.
+  void observe(std::string_view relayed);
+  // A broken stream went on elsewhere (outcome 0) or ended (1), by reason.
+  void migration(size_t outcome, std::string_view reason);
+  // The continuation's first bytes reach the client: the pause since the last bytes before the break.
+  void resumed_after_pause();
+  // Once per request.
+  void record(const RequestOutcome& outcome);
+
+  const openai::UsageScanner& usage() const { return usage_; }
+
+ private:
+  void log_access(const RequestOutcome& outcome, uint64_t end_ns);
+
+  ExchangeEnv& env_;
+  metrics::ObjectiveStats* objective_ = nullptr;
+  bool stream_ = false;
+  uint64_t started_ns_ = 0;
+  uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
+  uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)
+  uint64_t response_bytes_ = 0;  // body bytes relayed (response_sizes)
+  openai::UsageScanner usage_;
+  openai::FirstTokenScanner first_token_;
+};
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,121 @@
+#include "ringgate/proxy/admission.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "ringgate/proxy/route_hints.h"
+#include "ringgate/util/monotonic_clock.h"
+
+namespace ringgate::proxy {
+
+namespace {
+
+// llm-d's flow identity (fairness_id label). A client picks it, so it is bounded: a long
+// or control-byte value reads as "other", and the stats table caps how many there are.
+// GAIE's spelling first, then llm-d's.
+constexpr std::string_view kFairnessIdHeader = "x-gateway-inference-fairness-id";
+constexpr std::string_view kFairnessIdHeaderLlmd = "x-llm-d-inference-fairness-id";
+constexpr size_t kMaxFairnessIdBytes = 128;
+
+bool has_control_bytes(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; });
+}
+
+AdmissionDecision refuse(int status, std::string_view code, std::string_view message,
+                         std::string_view retry_after = {}) {
+  return {AdmissionVerdict::Refused, status, code, message, retry_after};
+}
+
+constexpr std::string_view kRetryAfterOne = "retry-after: 1\r\n";
+
+}  // namespace
+
+void Admission::begin(const http::Request& request) {
+  request_ = &request;
+  const std::string_view objective = objective_name(request);
+  priority_ = env_.rules->priority(objective);
+  sheddable_ = env_.rules->sheddable(objective);
+  queued_ = false;
+  rate_active_ = false;
+  extra_headers_.clear();
+}
+
+std::string_view Admission::fairness_id() const {
+  std::string_view id = request_->header(kFairnessIdHeader);
+  if (id.empty()) id = request_->header(kFairnessIdHeaderLlmd);
+  if (id.empty()) return metrics::kDefaultFairnessId;
+  if (id.size() > kMaxFairnessIdBytes || has_control_bytes(id)) return metrics::kOtherModelLabel;
+  return id;
+}
+
+// Token and request budgets of the request's tenant. Every answer of the request
+// carries the x-ratelimit-* headers of this decision.
+AdmissionDecision Admission::admit_rate() {
+  const RequestRules& rules = *env_.rules;
+  if (env_.limiter == nullptr || !rules.rate_limits.active()) return {};
+  const std::string_view tenant = request_->header(rules.tenant_header);
+  if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant))
+    return refuse(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
+  // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
+  estimated_tokens_ = request_->body.size() / 4;
+  rate_ = env_.limiter->admit(tenant, estimated_tokens_, rules.rate_limits, now());
+  append_rate_limit_headers(extra_headers_, rules.rate_limits, rate_);
+  if (!rate_.allowed) {
+    env_.stats->rate_limit_rejections
+        .find_or_add(metrics::rate_limit_key(tenant.empty() ? metrics::kDefaultFairnessId : tenant,
+                                             rate_.tokens_exhausted, env_.key_scratch))
+        .add();
+    const int n = std::snprintf(retry_after_, sizeof retry_after_, "retry-after: %llu\r\n",
+                                static_cast<unsigned long long>(std::max<uint64_t>(1, (rate_.reset_ms + 999) / 1000)));
+    return refuse(429, rate_.tokens_exhausted ? "rate_limit_exceeded_tokens" : "rate_limit_exceeded_requests",
+                  rate_.tokens_exhausted ? "the tenant's tokens-per-minute budget is spent"
+                                         : "the tenant's requests-per-minute budget is spent",
+                  std::string_view(retry_after_, size_t(n)));
+  }
+  rate_active_ = true;
+  return {};
+}
+
+void Admission::settle(int64_t prompt_tokens, int64_t completion_tokens, bool reached_server) {
+  if (!rate_active_) return;
+  rate_active_ = false;
+  int64_t actual = 0;
+  if (prompt_tokens > 0) actual = prompt_tokens + std::max<int64_t>(0, completion_tokens);
+  else if (reached_server) return;  // ran, but reported no usage: the estimate stays
+  env_.limiter->correct(rate_.slot, rate_.window_start_ms, actual - int64_t(estimated_tokens_));
+}
+
+AdmissionDecision Admission::enqueue(FlowWaiter* waiter) {
+  waiter_ = waiter;
+  queued_ = true;
+  queued_at_ns_ = util::steady_ns();
+  const std::string_view fairness = fairness_id();
+  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness, env_.key_scratch);
+  flow_stats_ = &band;
+  band.queued.add(1);
+  band.queued_bytes.add(int64_t(request_->body.size()));
+  if (!env_.flow->enqueue(waiter, priority_, fairness, request_->body.size(), *env_.flow_limits, now())) {
+    leave_flow(FlowOutcome::RejectedCapacity);
+    return refuse(sheddable_ ? 429 : 503, "queue_full",
+                  "every model server is saturated and the gateway's queue for this priority is full", kRetryAfterOne);
+  }
+  return {AdmissionVerdict::Queued};
+}
+
+void Admission::observe_flow(FlowOutcome outcome) {
+  metrics::FlowBandStats& band = *flow_stats_;
+  band.queued.add(-1);
+  band.queued_bytes.add(-int64_t(request_->body.size()));
+  band.queue_duration[size_t(outcome)].observe(double(util::steady_ns() - queued_at_ns_) / 1e9,
+                                               metrics::kFlowQueueDurationBuckets);
+}
+
+void Admission::leave_flow(FlowOutcome outcome) {
+  if (!queued_) return;
+  queued_ = false;
+  if (outcome == FlowOutcome::EvictedContextCancelled || outcome == FlowOutcome::RejectedCapacity)
+    env_.flow->remove(waiter_);
+  observe_flow(outcome);
+}
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,60 @@
+#include "ringgate/proxy/attempt.h"
+
+#include "ringgate/openai/request_body.h"
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::proxy {
+
+Attempt::~Attempt() {
+  // An exchange ends its attempts before it goes; this only guards against a leak of
+  // the slot if one is ever dropped without end() (the channel has no body to take).
+  if (holds_slot_) env_.router->released(endpoint_id_, sheddable_);
+}
+
+bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable) {
+  endpoint_id_ = decision.endpoint_id;
+  address_ = decision.address;
+  destination_.assign(decision.endpoint_host).push_back(':');
+  util::append_uint(destination_, decision.endpoint_port);
+  sheddable_ = sheddable;
+  holds_slot_ = true;
+  env_.router->routed(endpoint_id_);
+  return connect(image, /*allow_reuse=*/true);
+}
+
+bool Attempt::reopen(const RequestImage& image) { return connect(image, /*allow_reuse=*/false); }
+
+bool Attempt::connect(const RequestImage& image, bool allow_reuse) {
+  response_started_ = false;
+  delivered_ = false;
+  channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, image, this);
+  return channel_ != nullptr;
+}
+
+void Attempt::on_response_head(const http::ResponseParser& head) {
+  response_started_ = true;
+  owner_.attempt_head(*this, head);
+}
+
+void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
+  if (UpstreamChannel* channel = channel_) {
+    channel_ = nullptr;
+    if (channel->send_in_flight()) {
+      // The kernel may still read the body: the channel takes its heap block and frees
+      // it after the send's last completion; another attempt (rare) sends a copy.
+      http::BodyBuffer copy;
+      if (keep_body) copy = body;
+      channel->release(false, body);
+      body = std::move(copy);
+      if (keep_body) openai::BodyReader::pad(body);
+    } else {
+      channel->release(reusable, body);
+    }
+  }
+  if (holds_slot_) {
+    holds_slot_ = false;
+    env_.router->released(endpoint_id_, sheddable_);
+  }
+}
+
+}  // namespace ringgate::proxy

@@ -1,0 +1,107 @@
+#include "ringgate/proxy/request_stats.h"
+
+#include <algorithm>
+
+#include "ringgate/util/monotonic_clock.h"
+
+namespace ringgate::proxy {
+
+using util::steady_ns;
+
+std::string_view RequestStats::label(std::string_view model) const {
+  return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
+}
+
+void RequestStats::begin(std::string_view model, std::string_view target, int32_t priority,
+                         std::string_view fairness, bool stream) {
+  objective_ = &env_.stats->objectives.find_or_add(
+      metrics::objective_key(label(model), label(target), priority, fairness, env_.key_scratch));
+  objective_->running.add(1);
+  stream_ = stream;
+  started_ns_ = steady_ns();
+  first_token_ns_ = 0;
+  last_chunk_ns_ = 0;
+  response_bytes_ = 0;
+  usage_.reset();
+  first_token_.reset(stream);
+}
+
+void RequestStats::scheduled(size_t request_bytes) {
+  if (objective_ == nullptr) return;
+  objective_->requests.add();
+  objective_->request_sizes.observe(double(request_bytes), metrics::kRequestSizeBuckets);
+}
+
+// Scanners keep fixed state: nothing allocated.
+void RequestStats::observe(std::string_view data) {
+  if (objective_ == nullptr) return;
+  usage_.feed(data);
+  response_bytes_ += data.size();
+  const bool first = first_token_.feed(data);
+  if (!stream_ && !first) return;
+  const uint64_t now_ns = steady_ns();
+  if (first) first_token_ns_ = now_ns;
+  if (stream_) {
+    if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
+    last_chunk_ns_ = now_ns;
+  }
+}
+
+void RequestStats::migration(size_t outcome, std::string_view reason) {
+  env_.stats->migrations.count[outcome][metrics::migration_reason_index(reason)].add();
+}
+
+void RequestStats::resumed_after_pause() {
+  if (last_chunk_ns_ == 0) return;
+  env_.stats->migrations.pause.observe(double(steady_ns() - last_chunk_ns_) / 1e9, metrics::kMigrationPauseBuckets);
+}
+
+void RequestStats::record(const RequestOutcome& r) {
+  metrics::ObjectiveStats* o = objective_;
+  if (o == nullptr) return;
+  objective_ = nullptr;
+  o->running.add(-1);
+  const uint64_t end_ns = steady_ns();
+  if (env_.stats->access_log.enabled()) log_access(r, end_ns);
+  if (r.status >= 400) o->errors[size_t(metrics::error_code_for(r.status, r.from_model_server))].add();
+  if (r.status == 0 || r.status >= 400) return;  // latency and tokens of answers only
+  const double seconds = double(end_ns - started_ns_) / 1e9;
+  o->duration.observe(seconds, metrics::kRequestDurationBuckets);
+  o->response_sizes.observe(double(response_bytes_), metrics::kResponseSizeBuckets);
+  if (first_token_ns_)
+    o->ttft[stream_ ? 1 : 0].observe(double(first_token_ns_ - started_ns_) / 1e9, metrics::kRequestDurationBuckets);
+  if (usage_.prompt_tokens() > 0) o->input_tokens.observe(double(usage_.prompt_tokens()), metrics::kInputTokenBuckets);
+  if (usage_.cached_tokens() >= 0) o->cached_tokens.observe(double(usage_.cached_tokens()), metrics::kInputTokenBuckets);
+  const int64_t out = usage_.completion_tokens();
+  if (out > 0) {
+    o->output_tokens.observe(double(out), metrics::kOutputTokenBuckets);
+    o->ntpot.observe(seconds / double(out), metrics::kNtpotBuckets);
+  }
+  // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
+  if (stream_ && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
+    o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
+}
+
+// Filled in place in this worker's ring (no lock, no allocation, no syscall).
+void RequestStats::log_access(const RequestOutcome& o, uint64_t end_ns) {
+  metrics::AccessRecord* r = env_.stats->access_log.claim();
+  if (r == nullptr) return;
+  r->end_ns = end_ns;
+  r->duration_ns = end_ns - started_ns_;
+  r->ttft_ns = first_token_ns_ ? first_token_ns_ - started_ns_ : 0;  // to the first token, as the metrics
+  r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage_.prompt_tokens()));
+  r->completion_tokens = uint32_t(std::max<int64_t>(0, usage_.completion_tokens()));
+  r->status = uint16_t(o.status);
+  r->attempts = uint8_t(std::min<uint32_t>(o.attempts, 255));
+  r->migrations = uint8_t(std::min<uint32_t>(o.migrations, 255));
+  r->stream = stream_;
+  r->request_id.set(o.request_id);
+  r->model.set(o.model);
+  r->target_model.set(o.target_model);
+  r->endpoint.set(o.attempts ? o.endpoint : std::string_view());
+  r->first_endpoint.set(o.migrations ? o.first_endpoint : std::string_view());
+  r->migration.set(o.migrations ? o.migration : std::string_view());
+  env_.stats->access_log.commit();
+}
+
+}  // namespace ringgate::proxy
