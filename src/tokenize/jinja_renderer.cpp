@@ -55,16 +55,20 @@ void Renderer::exec(const Stmt& s) {
 
 void Renderer::exec_for(const Stmt& s) {
   Value iterable = eval(*s.expr);
-  Array items;
+  // Arrays are read in place (no template changes an array); an object's keys are copied out.
+  Array keys;
+  const Array* source = &keys;
   if (iterable.kind == Value::Kind::Array) {
-    items = *iterable.a;
+    source = iterable.a.get();
   } else if (iterable.kind == Value::Kind::Object) {
-    for (auto& [k, v] : *iterable.o) items.push_back(Value::string(k));
+    keys.reserve(iterable.o->size());
+    for (auto& [k, v] : *iterable.o) keys.push_back(Value::string(k));
   } else if (iterable.kind == Value::Kind::String) {
     fail("iterating a string is not supported");
   } else {
     fail("for over a value that is not iterable");
   }
+  const Array& items = *source;
   if (items.empty()) {
     run(s.else_body);
     return;
@@ -81,6 +85,7 @@ void Renderer::exec_for(const Stmt& s) {
       for (std::size_t k = 0; k < s.targets.size(); ++k) scope[s.targets[k]] = (*item.a)[k];
     }
     Object loop;
+    loop.reserve(9);
     loop.emplace_back("index", Value::integer(i + 1));
     loop.emplace_back("index0", Value::integer(i));
     loop.emplace_back("revindex", Value::integer(n - i));
