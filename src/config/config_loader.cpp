@@ -299,7 +299,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
           auto fields = reader.read_map(doc, "",
                                         {"apiVersion", "kind", "metadata", "listen", "workers", "pool", "scheduler", "kvEvents",
                                          "limits", "timeouts", "metrics", "health", "retries", "accessLog", "io",
-                                         "saturationDetector", "flowControl", "rateLimits", "mode"});
+                                         "saturationDetector", "flowControl", "rateLimits", "migration", "mode"});
           if (!fields) break;
           if (config.has_gateway_document) {
             reader.error(kind_node, "",

@@ -455,6 +455,21 @@ void read_retries(YamlFieldReader& r, const YAML::Node& node, const std::string&
   });
 }
 
+void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::string& path, MigrationConfig& out) {
+  auto fields = r.read_map(node, path, {"enabled", "stallTimeout", "maxPerRequest", "maxTokens"});
+  if (!fields) return;
+  with_field(*fields, path, "enabled",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
+  with_field(*fields, path, "stallTimeout", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.stall_timeout, r.read_duration(v, p, milliseconds(100), hours(1)));
+  });
+  with_field(*fields, path, "maxPerRequest",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.max_per_request, r.read_int(v, p, 1, 10)); });
+  with_field(*fields, path, "maxTokens", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_tokens, r.read_int(v, p, 1, 1000000));
+  });
+}
+
 void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::string& path, AccessLogConfig& out) {
   auto fields = r.read_map(node, path, {"enabled", "path"});
   if (!fields) return;
@@ -645,6 +660,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
   with_field(doc, "", "metrics", [&](const YAML::Node& v, const std::string& p) { read_metrics(r, v, p, c.metrics); });
   with_field(doc, "", "health", [&](const YAML::Node& v, const std::string& p) { read_health(r, v, p, c.health); });
   with_field(doc, "", "retries", [&](const YAML::Node& v, const std::string& p) { read_retries(r, v, p, c.retries); });
+  with_field(doc, "", "migration",
+             [&](const YAML::Node& v, const std::string& p) { read_migration(r, v, p, c.migration); });
   with_field(doc, "", "accessLog",
              [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
   with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });

@@ -5,6 +5,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <sstream>
 
 #include "ringgate/net/io_backend.h"
@@ -140,6 +141,46 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   }
 }
 
+// Streams whose server broke after bytes reached the client: continued elsewhere or not.
+void migration_families(std::span<const metrics::WorkerStats* const> workers, std::vector<MetricFamily>& out) {
+  using metrics::kMigrationOutcomes;
+  using metrics::kMigrationPauseBuckets;
+  using metrics::kMigrationReasons;
+  auto count = family("ringgate_stream_migrations_total",
+                      "Streams whose model server broke after bytes reached the client: resumed on another server "
+                      "(reason: what broke, reset or stall) or gave_up with an error event (reason: why it was not "
+                      "continued).",
+                      MetricType::Counter);
+  for (size_t o = 0; o < kMigrationOutcomes.size(); ++o) {
+    for (size_t r = 0; r < kMigrationReasons.size(); ++r) {
+      uint64_t n = 0;
+      for (const metrics::WorkerStats* w : workers) n += w->migrations.count[o][r].get();
+      // Every resumed reason, and the gave_up ones that happened: the label set stays small.
+      if (n == 0 && (o != 0 || r > 1)) continue;
+      add_counter(count, {{"outcome", std::string(kMigrationOutcomes[o])}, {"reason", std::string(kMigrationReasons[r])}},
+                  double(n));
+    }
+  }
+  out.push_back(std::move(count));
+  auto pause = family("ringgate_stream_migration_pause_seconds",
+                      "The pause a client saw when its stream moved to another server: from the last bytes before the "
+                      "break to the first of the continuation.",
+                      MetricType::Histogram);
+  ClientMetric m;
+  uint64_t cumulative = 0;
+  double sum = 0;
+  for (const metrics::WorkerStats* w : workers) sum += w->migrations.pause.sum();
+  for (size_t i = 0; i <= kMigrationPauseBuckets.size(); ++i) {
+    for (const metrics::WorkerStats* w : workers) cumulative += w->migrations.pause.bucket(i);
+    m.histogram.bucket.push_back(
+        {cumulative, i < kMigrationPauseBuckets.size() ? kMigrationPauseBuckets[i] : std::numeric_limits<double>::infinity()});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = sum;
+  pause.metric.push_back(std::move(m));
+  out.push_back(std::move(pause));
+}
+
 }  // namespace
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
@@ -150,6 +191,7 @@ std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics
   append_epp_families(pool, workers, index, control, build, names, families);
   if (flow) append_flow_families(*flow, workers, names != MetricNames::LlmD, names != MetricNames::Gaie, families);
   gateway_families(counters, index, control, families);
+  migration_families(workers, families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

@@ -84,6 +84,10 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("io.backend")) s.io_backend = g.io.backend;
   if (set("retries.budget")) p.max_attempts = g.retries.budget + 1;
   if (set("retries.deadline")) p.retry_deadline_ms = g.retries.deadline.count() == 0 ? 0 : to_ms(g.retries.deadline);
+  if (set("migration.enabled")) p.migration.enabled = g.migration.enabled;
+  if (set("migration.stallTimeout")) p.migration.stall_timeout_ms = to_ms(g.migration.stall_timeout);
+  if (set("migration.maxPerRequest")) p.migration.max_per_request = g.migration.max_per_request;
+  if (set("migration.maxTokens")) p.migration.max_tokens = g.migration.max_tokens;
   if (set("health.ejectAfterFailures")) s.health.eject_after_failures = g.health.eject_after_failures;
   if (set("health.ejectBase")) s.health.eject_base_ms = to_ms(g.health.eject_base);
   if (set("health.ejectMax")) s.health.eject_max_ms = to_ms(g.health.eject_max);

@@ -186,6 +186,15 @@ test('a gateway that served traffic: promtool-clean, every EPP family with its l
     assert.equal(types.get(family), type, `${family}: type`);
     assert.equal(find(samples, family, {}).length, 1, `${family}: one sample`);
   }
+  // Migrations: both resumed reasons from the start (at 0 here: no server broke), gave_up ones as they happen.
+  assert.equal(types.get('ringgate_stream_migrations_total'), 'counter');
+  for (const reason of ['reset', 'stall']) {
+    assert.equal(one(samples, 'ringgate_stream_migrations_total', { outcome: 'resumed', reason }), 0, reason);
+  }
+  assert.equal(find(samples, 'ringgate_stream_migrations_total', { outcome: 'gave_up' }).length, 0);
+  assert.equal(types.get('ringgate_stream_migration_pause_seconds'), 'histogram');
+  assert.equal(one(samples, 'ringgate_stream_migration_pause_seconds_count', {}), 0);
+  assert.equal(one(samples, 'ringgate_stream_migration_pause_seconds_bucket', { le: '+Inf' }), 0);
 
   // The counts match what was sent.
   const pair = (model) => ({ model_name: model, target_model_name: MODEL });

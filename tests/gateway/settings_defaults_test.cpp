@@ -111,6 +111,10 @@ TEST_CASE("the config layer's initialisers mirror the runtime defaults") {
   CHECK(ms(g.timeouts.drain) == p.drain_timeout_ms);
   CHECK(g.retries.budget + 1 == p.max_attempts);
   CHECK(ms(g.retries.deadline) == p.retry_deadline_ms);
+  CHECK(g.migration.enabled == p.migration.enabled);
+  CHECK(ms(g.migration.stall_timeout) == p.migration.stall_timeout_ms);
+  CHECK(g.migration.max_per_request == p.migration.max_per_request);
+  CHECK(g.migration.max_tokens == p.migration.max_tokens);
   CHECK(ms(g.metrics.poll_interval) == ms(pool.poll_interval));
   CHECK(ms(g.metrics.scrape_timeout) == ms(pool.scrape_timeout));
   CHECK(ms(g.scheduler.metrics_stale_after) == ms(sc.stale_after));

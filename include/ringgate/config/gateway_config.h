@@ -166,6 +166,15 @@ struct RetriesConfig {
   nanoseconds deadline = seconds(5);  // no new attempt starts after this since the request arrived
 };
 
+// migration: a stream whose server breaks after bytes reached the client continues on
+// another (the request with the text so far appended; see proxy::MigrationOptions).
+struct MigrationConfig {
+  bool enabled = true;
+  nanoseconds stall_timeout = seconds(30);  // a stream silent this long counts as broken
+  uint32_t max_per_request = 2;             // continuations of one request
+  uint32_t max_tokens = 8192;               // longest generated text carried into a continuation
+};
+
 struct IoConfig {
   std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
 };
@@ -223,6 +232,7 @@ struct GatewayConfig {
   MetricsConfig metrics;
   HealthConfig health;
   RetriesConfig retries;
+  MigrationConfig migration;
   AccessLogConfig access_log;
   IoConfig io;
   SaturationDetectorConfig saturation_detector;
