@@ -97,7 +97,7 @@ server.closeAllConnections();
     last.set(r.promptId, r); lastPick.set(r.promptId, r.i);
   }
   assert.ok([...last.values()].some((r) => r.turn >= 5), 'conversations grow');
-  assert.equal(chatPromptText([{ role: 'system', content: 'a' }, { role: 'user', content: 'b c' }]), 'system: a\nuser: b c\n');
+  assert.equal(chatPromptText([{ role: 'system', content: 'a' }, { role: 'user', content: 'b c' }]), 'system: a\nuser: b c\nassistant: ');
 }
 // Workload C through the client: chat API, answers compared with the history's copy
 // (the fake echoes like ringgate-sim --mode echo, but gets turn 1 wrong).

@@ -95,8 +95,9 @@ export const WORKLOAD_DEFAULTS = {
 export const echoAnswer = (content, maxTokens) => content.slice(0, 4 * maxTokens);
 
 // The text ringgate-sim counts and hashes for a chat request without --tokenizer
-// (src/sim/completion_request.cpp read_messages): every message as `role: content\n`.
-export const chatPromptText = (messages) => messages.map((m) => `${m.role}: ${m.content}\n`).join('');
+// (src/sim/completion_request.cpp): every message as `role: content\n`, then the
+// generation prompt `assistant: ` (vLLM's add_generation_prompt, on by default).
+export const chatPromptText = (messages) => `${messages.map((m) => `${m.role}: ${m.content}\n`).join('')}assistant: `;
 
 // Returns { kind, systemPrompts, next() } where next() gives the next request:
 // { i, promptId (-1 for B), system, user } — system + user is the prompt.

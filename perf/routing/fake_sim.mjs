@@ -2,7 +2,7 @@
 // A stand-in for ringgate-sim, for testing these scripts when the real binary is not
 // built (RINGGATE_SIM_BIN=perf/routing/fake_sim.mjs). Speaks the subset the scripts use:
 // POST /v1/completions and /v1/chat/completions (stream or not; chat rendered as the sim
-// does, `role: content\n` per message; --mode echo answers with the last message), GET /v1/models, /health, /metrics with vLLM's
+// does, `role: content\n` per message then `assistant: `; --mode echo answers with the last message), GET /v1/models, /health, /metrics with vLLM's
 // counter names; 4-byte tokens, chained block hashes, an LRU prefix cache of --kv-blocks,
 // prefill time per uncached token, inter-token latency, --max-num-seqs with a queue.
 // Not a benchmark subject: the numbers only check the plumbing.

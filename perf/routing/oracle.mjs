@@ -11,7 +11,7 @@
 // tail first). Hit rate = hit tokens / prompt tokens, the ratio of the sims'
 // vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total. The prompt text is
 // what the sim tokenizes: the completions prompt, or for chat every message as
-// `role: content\n` (workload.mjs simPromptText).
+// `role: content\n` then `assistant: ` (workload.mjs simPromptText).
 //
 // Simplifications (all in the oracle's favour or neutral): requests are served one at
 // a time in send order, so no blocks are pinned by running requests and no output

@@ -41,6 +41,13 @@ bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids,
       if (m["content"].get(content) == simdjson::SUCCESS) append_content(content, text);
       text.push_back('\n');
     }
+    // ringgate-sim's rendering switches, as vLLM's (defaults: add_generation_prompt true,
+    // continue_final_message false): the generation prompt, or the final message left open.
+    bool generation = true, continue_final = false;
+    if (doc["add_generation_prompt"].get(generation)) generation = true;
+    if (doc["continue_final_message"].get(continue_final)) continue_final = false;
+    if (continue_final && !text.empty()) text.pop_back();
+    else if (generation) text.append("assistant: ");
   } else if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
     std::string_view s;
     simdjson::dom::array batch;

@@ -167,6 +167,28 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
   return std::nullopt;
 }
 
+// The end of the chat text, once every field is read: the generation prompt, or
+// (continue_final_message) the final message left open.
+std::optional<ApiError> finish_chat_text(CompletionRequest& r, bool generation_prompt_given) {
+  const ChatRendering& how = r.rendering;
+  if (how.continue_final_message && how.add_generation_prompt) {
+    // vLLM's check_generation_prompt validator sees only fields the client set; with
+    // add_generation_prompt left at its default, HF's apply_chat_template refuses.
+    if (generation_prompt_given)
+      return bad("Value error, Cannot set both `continue_final_message` and `add_generation_prompt` to True.");
+    return ApiError{400,
+                    "continue_final_message and add_generation_prompt are not compatible. Use "
+                    "continue_final_message when you want the model to continue the final message, and "
+                    "add_generation_prompt when you want to add a header that will prompt it to start a new "
+                    "assistant message instead.",
+                    {}};
+  }
+  std::string& text = r.prompts.front().text;
+  if (how.continue_final_message) text.pop_back();  // the final message's "\n"
+  else if (how.add_generation_prompt) text += kGenerationPrompt;
+  return std::nullopt;
+}
+
 // An optional integer with a lower bound (null leaves it unset).
 std::optional<ApiError> read_count(value v, std::string_view field, int64_t min_value, std::optional<uint32_t>& out) {
   json_type t;
@@ -250,7 +272,7 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
   if (doc.type().get(top)) return bad("JSON decode error");
   if (top != json_type::object) return bad("Input should be a valid dictionary");
   if (doc.get_object().get(obj)) return bad("JSON decode error");
-  bool has_prompt = false, has_stream_options = false;
+  bool has_prompt = false, has_stream_options = false, generation_prompt_given = false;
   bool chat_logprobs = false;
   std::optional<uint32_t> top_logprobs, n;
   const bool chat = endpoint == Endpoint::chat_completions;
@@ -299,6 +321,13 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
       err = read_stream_options(v, r, has_stream_options);
     } else if (key == "ignore_eos") {
       err = read_bool(v, "ignore_eos", r.ignore_eos);
+    } else if (chat && key == "add_generation_prompt") {
+      json_type t;
+      if (v.type().get(t)) return bad("JSON decode error");
+      generation_prompt_given = t != json_type::null;
+      err = read_bool(v, key, r.rendering.add_generation_prompt);
+    } else if (chat && key == "continue_final_message") {
+      err = read_bool(v, key, r.rendering.continue_final_message);
     }
     if (err) return *err;
   }
@@ -310,6 +339,7 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
   if (has_stream_options && !r.stream)
     return bad("Stream options can only be defined when `stream=True`.", "stream_options");
   if (chat) {
+    if (auto err = finish_chat_text(r, generation_prompt_given)) return *err;
     if (top_logprobs && !chat_logprobs)
       return bad("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
     if (chat_logprobs) r.logprobs = top_logprobs.value_or(0);

@@ -47,7 +47,10 @@ constexpr util::FlagSpec kFlags[] = {
     {"--prefix-caching-hash-algo", "sha256_cbor",
      "block hash function; only sha256_cbor (seeded by PYTHONHASHSEED, as vLLM) is simulated"},
     {"--tokenizer", "DIR", "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
-    {"--seed", "N", "random seed for outputs and --fail-rate (default: from the clock)"},
+    {"--seed", "N",
+     "random mode: each word is picked from N and the last 8 tokens of the text so far (prompt and output), so "
+     "sims with the same N continue each other's output token for token; also seeds the faults (default: a new "
+     "N per request, from the clock)"},
     {"--help", "", "print this help and exit"},
 };
 
@@ -200,7 +203,9 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (value.empty() || value.size() > 4096) return bad("a directory holding tokenizer.json");
     o.tokenizer_dir = std::string(value);
   } else if (flag == "--seed") {
-    if (!parse_uint<uint64_t>(value, o.seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
+    uint64_t seed = 0;
+    if (!parse_uint<uint64_t>(value, seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
+    o.seed = seed;
   } else {
     return std::string("unknown option ") + std::string(flag);
   }

@@ -2,25 +2,46 @@
 
 #include <algorithm>
 
-#include "ringgate/sim/tokenizer.h"
+#include <xxhash.h>
 
 namespace ringgate::sim {
 namespace {
 
+// One sim token each (4 bytes), plain ASCII with nothing JSON must escape.
 constexpr std::string_view kWords[] = {
-    " the", " a",    " model", " token", " cache", " prefix", " gate", " ring",  " fast", " block",
-    " of",  " and",  " to",    " is",    " in",    " that",   " it",   " with",  " as",   " for",
-    " on",  " was",  " be",    " by",    " this",  " are",    " from", " at",    " or",   " an",
-    " we",  " can",  " will",  " not",   " all",   " more",   " one",  " time",  " new",  " data",
-    " KV",  " GPU",  " batch", " route", " pod",   " load",   " hit",  " queue", " seq",  ".",
+    " the", " and", " for", " are", " was", " not", " but", " can", " one", " all", " new", " how",
+    " gpu", " pod", " kv ", " hit", " key", " map", " row", " set", " log", " run", " job", " net",
+    " api", " seq", " lru", " sse", " cpu", " ram", " top", " end", " use", " way", " get", " put",
+    " fit", " few", " has", " its", " now", " own", " see", " two", " why", " yes", " ok.", " so,",
+    " of ", " to ", " is ", " in ", " it ", " as ", " on ", " by ", " at ", " or ", " an ", " we ",
+    " be ", " if ", " no.", " up ",
 };
 constexpr size_t kWordCount = sizeof kWords / sizeof kWords[0];
 
-uint64_t next_random(uint64_t& state) {  // splitmix64
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+uint64_t mix(uint64_t z) {  // splitmix64's finaliser
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
+}
+
+// Random mode: every step hashes the seed with the last kContextBytes of the
+// text so far; the hash says whether to stop there and which word comes next.
+void plan_random(PlannedOutput& out, const OutputSpec& spec, uint32_t limit) {
+  const bool may_stop = !spec.limit_given && !spec.ignore_eos;
+  std::string context(spec.context.substr(spec.context.size() - std::min(spec.context.size(), kContextBytes)));
+  out.tokens.reserve(may_stop ? std::min<uint32_t>(limit, 4 * kStopOneIn) : limit);
+  out.finish = FinishReason::length;
+  while (out.tokens.size() < limit) {
+    const uint64_t h = XXH3_64bits_withSeed(context.data(), context.size(), spec.seed);
+    if (may_stop && !out.tokens.empty() && h % kStopOneIn == 0) {
+      out.finish = FinishReason::stop;
+      break;
+    }
+    const std::string_view word = kWords[(h >> 8) % kWordCount];
+    out.tokens.push_back(word);
+    context += word;
+    if (context.size() > kContextBytes) context.erase(0, context.size() - kContextBytes);
+  }
 }
 
 // Cuts the output at the earliest stop string: tokens after the one that
@@ -61,7 +82,7 @@ void apply_stop(PlannedOutput& out, const OutputSpec& spec) {
 
 }  // namespace
 
-PlannedOutput plan_output(const OutputSpec& spec, uint64_t random) {
+PlannedOutput plan_output(const OutputSpec& spec) {
   PlannedOutput out;
   const uint32_t limit = std::max<uint32_t>(spec.limit, 1);
   if (spec.mode == OutputMode::echo && !spec.echo_text.empty()) {
@@ -71,15 +92,16 @@ PlannedOutput plan_output(const OutputSpec& spec, uint64_t random) {
     }
     out.finish = out.tokens.size() < limit ? FinishReason::stop : FinishReason::length;
   } else {
-    uint32_t count = limit;
-    if (!spec.limit_given && !spec.ignore_eos)
-      count = 1 + uint32_t(next_random(random) % std::min(limit, kDefaultMaxTokens));
-    out.tokens.reserve(count);
-    for (uint32_t i = 0; i < count; ++i) out.tokens.push_back(kWords[next_random(random) % kWordCount]);
-    out.finish = count < limit ? FinishReason::stop : FinishReason::length;
+    plan_random(out, spec, limit);
   }
   apply_stop(out, spec);
   return out;
+}
+
+std::span<const std::string_view> random_words() { return kWords; }
+
+uint64_t choice_seed(uint64_t seed, uint32_t choice) {
+  return choice == 0 ? seed : mix(seed + 0x9E3779B97F4A7C15ull * choice);
 }
 
 }  // namespace ringgate::sim

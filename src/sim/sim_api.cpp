@@ -62,6 +62,15 @@ bool is_json_media_type(std::string_view content_type) {
   return media.size() == kWanted.size() && strncasecmp(media.data(), kWanted.data(), media.size()) == 0;
 }
 
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+double unit_interval(uint64_t random) { return double(random >> 11) * 0x1.0p-53; }  // [0, 1)
+
 kvevents::BlockDigest random_digest() {
   std::random_device device;
   kvevents::BlockDigest d;
@@ -86,7 +95,7 @@ SimApi::SimApi(const SimOptions& options, Engine& engine)
       hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
-      random_state_(options.seed ? options.seed : monotonic_ns()) {
+      random_state_(options.seed ? *options.seed : monotonic_ns()) {
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -99,12 +108,7 @@ SimApi::SimApi(const SimOptions& options, Engine& engine)
   models_body_ = models_body(entries, created_, options.max_model_len);
 }
 
-uint64_t SimApi::next_random() {  // splitmix64
-  uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t SimApi::next_random() { return splitmix64(random_state_); }
 
 void SimApi::handle(HttpSession& session, HttpRequest& request) {
   const Route route = route_of(request.path);
@@ -165,7 +169,7 @@ bool SimApi::answer_injected_error(HttpSession& session, const HttpRequest& requ
     respond_error(session, {status, "Simulated error (X-Return-Error: " + v + ")", {}});
     return true;
   }
-  if (options_.fail_rate > 0 && double(next_random() >> 11) * 0x1.0p-53 < options_.fail_rate) {
+  if (options_.fail_rate > 0 && unit_interval(next_random()) < options_.fail_rate) {
     respond_error(session, {500, "Simulated failure (--fail-rate)", {}});
     return true;
   }
@@ -181,7 +185,15 @@ void SimApi::handle_tokenize(HttpSession& session, HttpRequest& request) {
   const CompletionRequest& req = std::get<CompletionRequest>(parsed);
   if (req.model && !models_.contains(*req.model))
     return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
-  const std::vector<uint32_t> ids = token_ids(req.prompts.front().text);
+  // Counted as a completion of the same prompt or messages would be (--tokenizer: the model's ids).
+  std::vector<uint32_t> ids;
+  if (options_.tokenizer) {
+    auto model_ids = options_.tokenizer->encode(req.prompts.front(), shape, req.rendering);
+    if (!model_ids) return respond_error(session, {400, model_ids.error().message, {}});
+    ids = std::move(model_ids.value());
+  } else {
+    ids = token_ids(req.prompts.front().text);
+  }
   std::string body = "{\"count\":";
   util::append_uint(body, ids.size());
   body += ",\"max_model_len\":";
@@ -237,7 +249,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   for (const PromptInput& p : req.prompts) {
     uint32_t tokens = 0;
     if (options_.tokenizer) {
-      auto ids = options_.tokenizer->encode(p, endpoint);
+      auto ids = options_.tokenizer->encode(p, endpoint, req.rendering);
       if (!ids) return respond_error(session, {400, ids.error().message, {}});
       tokens = static_cast<uint32_t>(std::min<size_t>(ids.value().size(), UINT32_MAX));
       model_ids.push_back(std::move(ids.value()));
@@ -280,6 +292,9 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   // vLLM's extra_keys: the adapter's name for a LoRA request, none for the base model.
   const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
   std::vector<SequenceRequest> sequences;
+  // --seed N: every request's outputs follow from N and the text alone, so another sim
+  // with the same N continues this one's output token for token.
+  const uint64_t seed = options_.seed ? *options_.seed : next_random();
   for (uint32_t p = 0; p < owned.prompts.size(); ++p) {
     const PromptInput& prompt = owned.prompts[p];
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
@@ -289,13 +304,15 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       OutputSpec spec;
       spec.mode = options_.mode;
       spec.echo_text = prompt.echo_text;
+      spec.context = prompt.text;
+      spec.seed = choice_seed(seed, k);
       spec.limit = limit;
       spec.limit_given = asked.has_value() && (chat ? (owned.max_tokens || owned.max_completion_tokens)
                                                    : owned.max_tokens.has_value());
       spec.ignore_eos = owned.ignore_eos;
       spec.stop = &owned.stop;
       spec.include_stop_str_in_output = owned.include_stop_str_in_output;
-      SequenceObserver& observer = exchange->add_choice(p, prompt_tokens[p], plan_output(spec, next_random()));
+      SequenceObserver& observer = exchange->add_choice(p, prompt_tokens[p], plan_output(spec));
       const PlannedOutput& out = exchange->output(uint32_t(sequences.size()));
       SequenceRequest seq;
       seq.prompt_tokens = prompt_tokens[p];

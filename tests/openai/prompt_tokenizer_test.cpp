@@ -30,7 +30,14 @@ TEST_CASE("sim-bytes tokenizer: completions prompt and chat rendered as ringgate
                       {"role":"user","content":[{"type":"text","text":"hi "},{"type":"text","text":"there"}]},
                       {"role":"assistant","content":null}]})",
                    ids));
-  CHECK(ids == sim_ids("system: be brief\nuser: hi there\nassistant: \n"));
+  CHECK(ids == sim_ids("system: be brief\nuser: hi there\nassistant: \nassistant: "));
+  // add_generation_prompt (default true) and continue_final_message, as ringgate-sim renders them.
+  REQUIRE(t.encode(R"({"messages":[{"role":"user","content":"hi"}],"add_generation_prompt":false})", ids));
+  CHECK(ids == sim_ids("user: hi\n"));
+  REQUIRE(t.encode(R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" the gpu"}],
+                       "continue_final_message":true,"add_generation_prompt":false})",
+                   ids));
+  CHECK(ids == sim_ids("user: hi\nassistant:  the gpu"));
 }
 
 TEST_CASE("sim-bytes tokenizer: what it cannot read is not tokenized") {

@@ -67,8 +67,8 @@ test('chat, not streaming: message with role assistant; prompt counts every mess
   assert.equal(r.choices[0].message.role, 'assistant');
   assert.equal(r.choices[0].message.content, 'Say it back');
   assert.equal(r.choices[0].finish_reason, 'stop');
-  // "system: You are terse.\nuser: Say it back\n" is 41 bytes: 11 tokens
-  assert.equal(r.usage.prompt_tokens, 11);
+  // "system: You are terse.\nuser: Say it back\nassistant: " is 52 bytes: 13 tokens
+  assert.equal(r.usage.prompt_tokens, 13);
   assert.equal(r.usage.completion_tokens, 3);
 });
 

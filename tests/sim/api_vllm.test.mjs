@@ -154,7 +154,15 @@ test('/version, /ping, /tokenize and /detokenize', async () => {
   const back = (await post(sim.url, '/detokenize', { model: MODEL, tokens: tok.tokens })).json();
   assert.deepEqual(back, { prompt: 'hello world' });
   const chatTok = (await post(sim.url, '/tokenize', { messages: [{ role: 'user', content: 'hi' }] })).json();
-  assert.equal(chatTok.count, 3);  // "user: hi\n"
+  assert.equal(chatTok.count, 5);  // "user: hi\nassistant: " (the generation prompt, as vLLM's default)
+  const noPrompt = (await post(sim.url, '/tokenize', { messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: false })).json();
+  assert.equal(noPrompt.count, 3);  // "user: hi\n"
+  const continued = (await post(sim.url, '/tokenize', { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hel' }],
+    add_generation_prompt: false, continue_final_message: true })).json();
+  assert.equal(continued.count, 6);  // "user: hi\nassistant: Hel"
+  const both = await post(sim.url, '/tokenize', { messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: true, continue_final_message: true });
+  assert.equal(both.status, 400);
+  assert.match(both.json().error.message, /Cannot set both `continue_final_message` and `add_generation_prompt` to True\./);
   assert.equal((await post(sim.url, '/tokenize', { model: 'nope', prompt: 'x' })).status, 404);
 });
 
@@ -177,14 +185,14 @@ test('errors typed as vLLM types them: Bad Request (validation, non-JSON), BadRe
 test('chat max_tokens: max_completion_tokens wins; neither means max_model_len minus the prompt', async () => {
   const both = (await post(sim.url, '/v1/chat/completions', { messages: [{ role: 'user', content: 'a'.repeat(40) }], max_tokens: 9, max_completion_tokens: 2 })).json();
   assert.equal(both.usage.completion_tokens, 2);
-  // 'user: ' + 200 bytes + '\n' = 207 bytes = 52 tokens; 256 - 52 = 204 tokens left.
+  // 'user: ' + 200 bytes + '\n' + 'assistant: ' = 218 bytes = 55 tokens; 256 - 55 = 201 tokens left.
   const open = (await post(sim.url, '/v1/chat/completions', { messages: [{ role: 'user', content: 'a'.repeat(200) }], ignore_eos: true })).json();
-  assert.equal(open.usage.prompt_tokens, 52);
-  assert.equal(open.usage.completion_tokens, 204);
+  assert.equal(open.usage.prompt_tokens, 55);
+  assert.equal(open.usage.completion_tokens, 201);
   assert.equal(open.choices[0].finish_reason, 'length');
   const tooLong = await post(sim.url, '/v1/chat/completions', { messages: [{ role: 'user', content: 'a'.repeat(1100) }] });
   assert.equal(tooLong.status, 400);
-  assert.match(tooLong.json().error.message, /you requested 277 tokens in the messages/);
+  assert.match(tooLong.json().error.message, /you requested 280 tokens in the messages/);
 });
 
 test('stream_options: {} includes usage (vLLM\'s default), continuous_usage_stats on every chunk', async () => {

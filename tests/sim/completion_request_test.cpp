@@ -37,7 +37,7 @@ TEST_CASE("chat prompt text is every message with its role; echo text is the las
                      "max_completion_tokens":3})");
   const auto& r = ok(p);
   REQUIRE(r.prompts.size() == 1);
-  CHECK(r.prompts[0].text == "system: be brief\nuser: hello you\n");
+  CHECK(r.prompts[0].text == "system: be brief\nuser: hello you\nassistant: ");  // + the generation prompt
   CHECK(r.prompts[0].echo_text == "hello you");
   CHECK(r.max_completion_tokens == 3u);
   CHECK_FALSE(r.max_tokens);

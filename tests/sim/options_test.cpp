@@ -38,6 +38,13 @@ TEST_CASE("flags take values separated or after '='; nargs+ flags take several")
   CHECK(o.legacy_gpu_cache_metric);
 }
 
+TEST_CASE("--seed: unset draws from the clock; any value is a seed, 0 included") {
+  CHECK_FALSE(std::get<SimOptions>(parse({})).seed);
+  CHECK(std::get<SimOptions>(parse({"--seed", "0"})).seed == 0u);
+  CHECK(std::get<SimOptions>(parse({"--seed", "18446744073709551615"})).seed == 18446744073709551615u);
+  CHECK(std::holds_alternative<OptionsError>(parse({"--seed", "-1"})));
+}
+
 TEST_CASE("bad input is an error with a message, never a crash") {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--nope"}, {"--port", "70000"}, {"--port"}, {"--max-num-seqs", "0"}, {"--fail-rate", "2"},

@@ -90,19 +90,19 @@ TEST_CASE("stop strings cut the output before the earliest one, or after it when
   spec.limit = 4;
   spec.limit_given = true;
   spec.stop = &stop;
-  PlannedOutput out = plan_output(spec, 1);
+  PlannedOutput out = plan_output(spec);
   CHECK(out.finish == FinishReason::stop);
   CHECK(out.stop_reason == "b");
   REQUIRE(out.tokens.size() == 2);  // the token that completed "b" is the last generated
   CHECK(out.tokens[0] == "aaaa");
   CHECK(out.tokens[1] == "");
   spec.include_stop_str_in_output = true;
-  out = plan_output(spec, 1);
+  out = plan_output(spec);
   REQUIRE(out.tokens.size() == 2);
   CHECK(out.tokens[1] == "b");
   const std::vector<std::string> none{"zz"};
   spec.stop = &none;
-  out = plan_output(spec, 1);
+  out = plan_output(spec);
   CHECK(out.tokens.size() == 4);
   CHECK(out.finish == FinishReason::length);
   CHECK(out.stop_reason.empty());

@@ -5,9 +5,11 @@
 //
 // SimByteTokenizer is ringgate-sim's rule (src/sim/README.md "How text becomes
 // tokens"): completions read the (first) prompt string, chat renders each message as
-// "role: content\n" (text parts joined); every 4 bytes are one token, read as a
-// little-endian number. Prompts given as token ids are not handled (false: the
-// request is scored by the approximate index).
+// "role: content\n" (text parts joined) then "assistant: " (add_generation_prompt,
+// default true), or with continue_final_message no "\n" after the final message and
+// no generation prompt; every 4 bytes are one token, read as a little-endian number.
+// Prompts given as token ids are not handled (false: the request is scored by the
+// approximate index).
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -22,9 +23,21 @@ inline constexpr uint32_t kMaxChoicesPerRequest = 1024;  // prompts x n
 inline constexpr uint32_t kMaxStopStrings = 64;
 inline constexpr uint32_t kMaxLogprobs = 20;  // vLLM's default --max-logprobs is 20
 
+// vLLM's chat rendering switches (ChatCompletionRequest, TokenizeChatRequest).
+struct ChatRendering {
+  bool add_generation_prompt = true;    // end with the generation prompt ("assistant: ")
+  bool continue_final_message = false;  // end inside the final message, for the model to continue it
+};
+
+// The sim's own chat template's generation prompt.
+inline constexpr std::string_view kGenerationPrompt = "assistant: ";
+
 struct PromptInput {
   // What the tokenizer sees. Completions: the prompt. Chat: every message in
-  // order as "role: content\n" (roles included, like a chat template would).
+  // order as "role: content\n" (roles included, like a chat template would),
+  // then kGenerationPrompt; with continue_final_message, no generation prompt
+  // and no "\n" after the final message, so "...user: hi\nassistant: " + output
+  // reads the same whether the output was generated or sent back to be continued.
   std::string text;
   // What --mode echo repeats and `echo` prepends: the prompt, or the last chat message's content.
   std::string echo_text;
@@ -51,6 +64,7 @@ struct CompletionRequest {
   bool include_usage = false;           // stream_options.include_usage (default true when stream_options is given)
   bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats
   bool ignore_eos = false;
+  ChatRendering rendering;  // chat
 };
 
 using ParsedRequest = std::variant<CompletionRequest, ApiError>;

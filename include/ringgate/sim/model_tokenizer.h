@@ -2,8 +2,10 @@
 // (tokenizer_config.json), used as vLLM's OpenAI server uses them, so prompt token
 // counts and KV-event block hashes are the model's (and match a gateway tokenizing
 // with the same directory). Completions: the prompt encoded with special tokens
-// (add_special_tokens=True); chat: the messages rendered with add_generation_prompt
-// =True, encoded without (add_special_tokens=False: the template writes BOS).
+// (add_special_tokens=True); chat: the messages rendered with the request's
+// add_generation_prompt (default true) and continue_final_message as HF's
+// apply_chat_template does them, encoded without special tokens
+// (add_special_tokens=False: the template writes BOS).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,10 @@ class ModelTokenizer {
 
   // The prompt's token ids; an error (a 400 to the client) when the chat template
   // cannot render the messages or the tokenizer refuses the text.
-  util::Result<std::vector<uint32_t>> encode(const PromptInput& prompt, Endpoint endpoint) const;
+  util::Result<std::vector<uint32_t>> encode(const PromptInput& prompt, Endpoint endpoint,
+                                             const ChatRendering& rendering = {}) const;
+  // The chat text the template gives (what encode() then tokenizes).
+  util::Result<std::string> render_chat(const PromptInput& prompt, const ChatRendering& rendering) const;
 
  private:
   explicit ModelTokenizer(tokenize::ModelFiles files);

@@ -59,7 +59,9 @@ struct SimOptions {
   bool enable_prompt_tokens_details = false;  // usage.prompt_tokens_details.cached_tokens, as vLLM's flag
   bool enable_force_include_usage = false;    // a usage event on every stream, as vLLM's flag
   std::string vllm_version = "0.12.0";        // the release followed where versions differ (0.10 or 0.12)
-  uint64_t seed = 0;          // 0: seeded from the clock
+  // --seed N: random mode's outputs are a function of N and the text (two sims with the same N answer the
+  // same request alike); the faults draw from it too. Unset: a new N per request, from the clock.
+  std::optional<uint64_t> seed;
   KvEventsConfig kv_events;
   // PYTHONHASHSEED from the environment, as vLLM reads it: seeds NONE_HASH of
   // the block hashes; unset means random (nobody outside can match the hashes).
