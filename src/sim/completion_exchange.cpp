@@ -32,6 +32,11 @@ std::string_view CompletionExchange::echo_prefix(const Choice& c) const {
   return request_.prompts[c.prompt].echo_text;
 }
 
+void CompletionExchange::drop_connection_after(uint64_t tokens, uint64_t& drops) {
+  drop_after_ = tokens;
+  drops_ = &drops;
+}
+
 void CompletionExchange::start() {
   if (request_.stream) session_.begin_stream(200, "text/event-stream; charset=utf-8");
 }
@@ -54,9 +59,22 @@ Usage CompletionExchange::total_usage() const {
   return u;
 }
 
-void CompletionExchange::on_token(Choice& c, uint32_t token) {
-  c.emitted = token + 1;
-  if (!request_.stream) return;
+bool CompletionExchange::on_token(Choice& c, uint32_t token) {
+  if (!dropped_) {
+    c.emitted = token + 1;
+    const bool drop = ++tokens_ == drop_after_;
+    if (request_.stream) send_token_event(c, token);
+    if (!drop) return true;
+    dropped_ = true;
+    ++*drops_;
+    session_.drop_connection();
+  }
+  // Dropped: this sequence (and any other choice's, at its next token) ends now.
+  c.sequence_id = 0;
+  return false;
+}
+
+void CompletionExchange::send_token_event(Choice& c, uint32_t token) {
   const bool chat = request_.endpoint == Endpoint::chat_completions;
   Usage continuous;
   const Usage* usage = nullptr;

@@ -126,7 +126,11 @@ void Engine::emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns) {
     counters_.inter_token_latency.observe(double(due_ns - s.last_token_ns) / 1e9);
   }
   s.last_token_ns = due_ns;
-  s.request.observer->on_token(index);
+  if (!s.request.observer->on_token(index)) {
+    abort(id, s, now_ns);
+    schedule(now_ns);
+    return;
+  }
   if (s.next_token >= s.request.output_tokens) {
     finish(id, s, due_ns);
     schedule(now_ns);
@@ -198,7 +202,12 @@ void Engine::finish(uint64_t id, Sequence& s, uint64_t now_ns) {
 void Engine::cancel(uint64_t id, uint64_t now_ns) {
   auto it = sequences_.find(id);
   if (it == sequences_.end()) return;
-  Sequence& s = it->second;
+  abort(id, it->second, now_ns);
+  schedule(now_ns);
+  record_step(now_ns);
+}
+
+void Engine::abort(uint64_t id, Sequence& s, uint64_t now_ns) {
   if (s.running) {
     release(id, s);
   } else {
@@ -206,9 +215,7 @@ void Engine::cancel(uint64_t id, uint64_t now_ns) {
   }
   ++counters_.success[int(FinishReason::abort)];
   counters_.e2e_request_latency.observe(double(now_ns - s.arrival_ns) / 1e9);
-  sequences_.erase(it);
-  schedule(now_ns);
-  record_step(now_ns);
+  sequences_.erase(id);
 }
 
 void Engine::record_step(uint64_t now_ns) {

@@ -210,6 +210,7 @@ SessionState HttpSession::after_events() {
     parse_pending();
   }
   if (flush() == SessionState::close) return SessionState::close;
+  if (drop_ && !wants_write()) return SessionState::close;
   if (!responding_ && close_after_response_ && !wants_write()) return SessionState::close;
   return SessionState::open;
 }

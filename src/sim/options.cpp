@@ -32,6 +32,10 @@ constexpr util::FlagSpec kFlags[] = {
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
+    {"--fail-mid-stream-rate", "F",
+     "fraction 0..1 of completions whose connection is dropped after k of their tokens, 1 <= k < all (a server "
+     "dying mid-generation: a stream ends without its last chunk, a non-streamed answer never comes; counted in "
+     "ringgate_sim_mid_stream_drops_total) (default 0)"},
     {"--startup-delay", "S", "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", "", "also emit vllm:gpu_cache_usage_perc"},
@@ -187,6 +191,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");
   } else if (flag == "--fail-rate") {
     if (!parse_double(value, o.fail_rate, 0, 1)) return bad("a fraction 0..1");
+  } else if (flag == "--fail-mid-stream-rate") {
+    if (!parse_double(value, o.fail_mid_stream_rate, 0, 1)) return bad("a fraction 0..1");
   } else if (flag == "--startup-delay") {
     if (!parse_double(value, o.startup_delay_s, 0, 86400)) return bad("seconds >= 0");
   } else if (flag == "--timeout-keep-alive") {

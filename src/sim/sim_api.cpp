@@ -95,7 +95,8 @@ SimApi::SimApi(const SimOptions& options, Engine& engine)
       hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
-      random_state_(options.seed ? *options.seed : monotonic_ns()) {
+      random_state_(options.seed ? *options.seed : monotonic_ns()),
+      fault_random_state_(~random_state_) {
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -109,6 +110,14 @@ SimApi::SimApi(const SimOptions& options, Engine& engine)
 }
 
 uint64_t SimApi::next_random() { return splitmix64(random_state_); }
+
+uint64_t SimApi::mid_stream_drop_after(uint64_t planned_tokens) {
+  const double rate = options_.fail_mid_stream_rate;
+  if (rate <= 0 || unit_interval(splitmix64(fault_random_state_)) >= rate) return 0;
+  // 1 <= k < planned: at least one token goes out, and the output is never whole.
+  if (planned_tokens < 2) return 0;
+  return 1 + splitmix64(fault_random_state_) % (planned_tokens - 1);
+}
 
 void SimApi::handle(HttpSession& session, HttpRequest& request) {
   const Route route = route_of(request.path);
@@ -295,6 +304,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   // --seed N: every request's outputs follow from N and the text alone, so another sim
   // with the same N continues this one's output token for token.
   const uint64_t seed = options_.seed ? *options_.seed : next_random();
+  uint64_t planned_tokens = 0;
   for (uint32_t p = 0; p < owned.prompts.size(); ++p) {
     const PromptInput& prompt = owned.prompts[p];
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
@@ -314,6 +324,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       spec.include_stop_str_in_output = owned.include_stop_str_in_output;
       SequenceObserver& observer = exchange->add_choice(p, prompt_tokens[p], plan_output(spec));
       const PlannedOutput& out = exchange->output(uint32_t(sequences.size()));
+      planned_tokens += out.tokens.size();
       SequenceRequest seq;
       seq.prompt_tokens = prompt_tokens[p];
       seq.block_hashes = blocks.hashes;
@@ -341,6 +352,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
     exchange->set_sequence(i, submitted.id);
   }
+  if (const uint64_t k = mid_stream_drop_after(planned_tokens)) exchange->drop_connection_after(k, mid_stream_drops_);
   exchange->start();
   session.set_in_flight(std::move(exchange));
 }
@@ -364,7 +376,15 @@ std::string SimApi::metrics_text() const {
     g.lora_series.push_back({join_names(s.running, options_.loras), join_names(s.waiting, options_.loras),
                              unix_now - age});
   }
-  return render_metrics(engine_.counters(), g);
+  std::string text = render_metrics(engine_.counters(), g);
+  if (options_.fail_mid_stream_rate > 0) {  // the sim's own, apart from vLLM's set
+    text += "# HELP ringgate_sim_mid_stream_drops_total Connections dropped mid-response by --fail-mid-stream-rate.\n"
+            "# TYPE ringgate_sim_mid_stream_drops_total counter\n"
+            "ringgate_sim_mid_stream_drops_total ";
+    util::append_uint(text, mid_stream_drops_);
+    text += '\n';
+  }
+  return text;
 }
 
 }  // namespace ringgate::sim

@@ -16,7 +16,10 @@ struct Recorder final : SequenceObserver {
   std::vector<uint32_t> tokens;
   bool finished = false;
   SequenceResult result;
-  void on_token(uint32_t index) override { tokens.push_back(index); }
+  bool on_token(uint32_t index) override {
+    tokens.push_back(index);
+    return true;
+  }
   void on_finished(const SequenceResult& r) override {
     finished = true;
     result = r;

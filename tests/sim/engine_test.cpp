@@ -12,7 +12,11 @@ struct Recorder final : SequenceObserver {
   std::vector<uint32_t> tokens;
   bool finished = false;
   SequenceResult result;
-  void on_token(uint32_t index) override { tokens.push_back(index); }
+  uint32_t stop_after = UINT32_MAX;  // on_token answers false at this many tokens
+  bool on_token(uint32_t index) override {
+    tokens.push_back(index);
+    return tokens.size() < stop_after;
+  }
   void on_finished(const SequenceResult& r) override {
     finished = true;
     result = r;
@@ -140,6 +144,24 @@ TEST_CASE("cancel frees a running sequence at once and counts an abort") {
   CHECK(a.tokens.size() == 1);  // nothing more for the cancelled one
   CHECK_FALSE(a.finished);
   CHECK(b.finished);
+}
+
+TEST_CASE("an observer refusing a token ends its sequence there, even within one step: freed, counted an abort") {
+  EngineConfig c;
+  c.max_num_seqs = 1;
+  Engine e(c);  // no latency: every token is due at once
+  Recorder a, b;
+  a.stop_after = 3;
+  e.submit(request(a, 4, 10), 0);
+  e.submit(request(b, 4, 2), 0);
+  e.advance(0);
+  CHECK(a.tokens.size() == 3);  // nothing after the refused one
+  CHECK_FALSE(a.finished);
+  CHECK(b.finished);  // admitted in a's place in the same step
+  CHECK(e.counters().success[int(FinishReason::abort)] == 1);
+  CHECK(e.counters().success[int(FinishReason::length)] == 1);
+  CHECK(e.running() == 0);
+  CHECK(e.kv_cache().used_blocks() == 0);
 }
 
 TEST_CASE("max_loras limits adapters running at once; other adapters wait, base requests pass") {

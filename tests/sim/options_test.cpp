@@ -45,9 +45,15 @@ TEST_CASE("--seed: unset draws from the clock; any value is a seed, 0 included")
   CHECK(std::holds_alternative<OptionsError>(parse({"--seed", "-1"})));
 }
 
+TEST_CASE("--fail-mid-stream-rate: a fraction, off by default") {
+  CHECK(std::get<SimOptions>(parse({})).fail_mid_stream_rate == 0);
+  CHECK(std::get<SimOptions>(parse({"--fail-mid-stream-rate", "0.05"})).fail_mid_stream_rate == 0.05);
+}
+
 TEST_CASE("bad input is an error with a message, never a crash") {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--nope"}, {"--port", "70000"}, {"--port"}, {"--max-num-seqs", "0"}, {"--fail-rate", "2"},
+           {"--fail-mid-stream-rate", "1.5"}, {"--fail-mid-stream-rate", "-0.1"},
            {"--mode", "loud"}, {"--kv-blocks", "-1"}, {"--lora-modules", "noequals"}, {"positional"},
            {"--legacy-gpu-cache-metric=1"}, {"--inter-token-latency-ms", "nan"},
            {"--kv-blocks", "2", "--block-size", "16", "--max-model-len", "100"}, {"--lora", "facebook/opt-125m"}}) {
@@ -69,7 +75,7 @@ TEST_CASE("help lists every flag") {
   for (const char* f : {"--host", "--port", "--model", "--served-model-name", "--lora", "--lora-modules", "--max-loras",
                         "--max-num-seqs", "--max-waiting", "--block-size", "--kv-blocks", "--max-model-len", "--mode",
                         "--inter-token-latency-ms", "--prefill-overhead-ms", "--prefill-time-per-token-us",
-                        "--fail-rate", "--startup-delay", "--timeout-keep-alive", "--legacy-gpu-cache-metric", "--seed",
+                        "--fail-rate", "--fail-mid-stream-rate", "--startup-delay", "--timeout-keep-alive", "--legacy-gpu-cache-metric", "--seed",
                         "--help"})
     CHECK_MESSAGE(h.find(f) != std::string::npos, f);
 }

@@ -34,6 +34,11 @@ class CompletionExchange final : public InFlight {
   SequenceObserver& add_choice(uint32_t prompt, uint32_t prompt_tokens, PlannedOutput output);
   const PlannedOutput& output(uint32_t choice) const { return choices_[choice]->output; }
   void set_sequence(uint32_t choice, uint64_t id) { choices_[choice]->sequence_id = id; }
+  // --fail-mid-stream-rate: once `tokens` tokens (of all choices) were generated,
+  // the connection is dropped with the response unfinished (a stream sent those
+  // tokens' events; a plain answer sends nothing), and `drops` counts it. The
+  // sequences end there, aborted as on a client's disconnect.
+  void drop_connection_after(uint64_t tokens, uint64_t& drops);
   // After every choice was submitted: streams start with their head now.
   void start();
 
@@ -49,11 +54,12 @@ class CompletionExchange final : public InFlight {
     size_t text_offset = 0;  // completions logprobs: text before the next token
     bool finished = false;
     SequenceResult result;
-    void on_token(uint32_t index) override { owner->on_token(*this, index); }
+    bool on_token(uint32_t index) override { return owner->on_token(*this, index); }
     void on_finished(const SequenceResult& r) override { owner->on_finished(*this, r); }
   };
 
-  void on_token(Choice& c, uint32_t token);
+  bool on_token(Choice& c, uint32_t token);
+  void send_token_event(Choice& c, uint32_t token);
   void on_finished(Choice& c, const SequenceResult& result);
   Usage total_usage() const;
   std::string_view echo_prefix(const Choice& c) const;
@@ -65,6 +71,10 @@ class CompletionExchange final : public InFlight {
   Options options_;
   std::vector<std::unique_ptr<Choice>> choices_;
   uint32_t unfinished_ = 0;
+  uint64_t tokens_ = 0;           // generated so far, all choices
+  uint64_t drop_after_ = 0;       // 0: never
+  uint64_t* drops_ = nullptr;
+  bool dropped_ = false;
   bool role_sent_ = false;
   std::string event_;  // reused buffer for one SSE event
 };

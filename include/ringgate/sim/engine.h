@@ -30,7 +30,9 @@ struct SequenceResult {
 // engine from these callbacks (defer cancel() to after Engine::advance returns).
 class SequenceObserver {
  public:
-  virtual void on_token(uint32_t index) = 0;
+  // False: the sequence ends here, aborted as by cancel() (its connection is being
+  // dropped), and the observer hears nothing more of it.
+  virtual bool on_token(uint32_t index) = 0;
   virtual void on_finished(const SequenceResult& result) = 0;
 
  protected:
@@ -144,6 +146,8 @@ class Engine {
   void preempt(uint64_t id, Sequence& s);
   void emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns);
   void finish(uint64_t id, Sequence& s, uint64_t now_ns);
+  // Drops `s` unfinished (its blocks freed), counted as "abort"; `s` is gone after.
+  void abort(uint64_t id, Sequence& s, uint64_t now_ns);
   void release(uint64_t id, Sequence& s);
   void push_timer(uint64_t due_ns, uint64_t id);
   void record_step(uint64_t now_ns);

@@ -78,6 +78,13 @@ class HttpSession {
   void begin_stream(int status, std::string_view content_type);
   void stream_data(std::string_view data);  // one HTTP chunk, written as soon as the loop flushes
   void end_stream();
+  // Closes the connection once what was written is sent, the response left
+  // unfinished: a server dying mid-response (--fail-mid-stream-rate). The
+  // in-flight work is then destroyed, as on a client's disconnect.
+  void drop_connection() {
+    drop_ = true;
+    touch();
+  }
   // Keeps `work` alive until the response finishes (or the client leaves).
   void set_in_flight(std::unique_ptr<InFlight> work) { in_flight_ = std::move(work); }
 
@@ -109,6 +116,7 @@ class HttpSession {
   bool raw_stream_ = false;     // the current stream is unframed (HTTP/1.0)
   bool close_after_response_ = false;
   bool broken_ = false;         // write failure or unusable input: close now
+  bool drop_ = false;           // close once the output is flushed, the response unfinished
   bool peer_closed_ = false;
   uint64_t last_activity_ns_ = 0;
 };

@@ -53,6 +53,7 @@ struct SimOptions {
   double prefill_time_per_token_us = 0;
 
   double fail_rate = 0;       // fraction of requests answered 500
+  double fail_mid_stream_rate = 0;  // fraction of completions whose connection drops after 1..planned-1 tokens
   double startup_delay_s = 0; // the port is bound but refuses connections until then
   double timeout_keep_alive_s = 5;  // idle connections closed after this (uvicorn's default in vLLM); 0: never
   bool legacy_gpu_cache_metric = false;

@@ -32,6 +32,8 @@ class SimApi final : public RequestHandler {
   void handle_detokenize(HttpSession& session, HttpRequest& request);
   bool answer_injected_error(HttpSession& session, const HttpRequest& request);
   uint64_t next_random();
+  // --fail-mid-stream-rate: after how many tokens to drop this request's connection (0: not).
+  uint64_t mid_stream_drop_after(uint64_t planned_tokens);
 
   const SimOptions& options_;
   Engine& engine_;
@@ -39,6 +41,9 @@ class SimApi final : public RequestHandler {
   kvevents::VllmBlockHasher hasher_;
   uint64_t created_;  // unix seconds at start, for /v1/models
   uint64_t random_state_;
+  // The faults' own draws (--fail-mid-stream-rate), apart from the outputs' and ids'.
+  uint64_t fault_random_state_;
+  uint64_t mid_stream_drops_ = 0;  // ringgate_sim_mid_stream_drops_total
   std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index
   std::string models_body_;
 };
