@@ -5,7 +5,8 @@
 // judges it against the criteria:
 //   SIGKILL: zero failed non-streaming requests; streaming failures only for streams in
 //            flight on the killed sim, each ended by an SSE error event; the restarted
-//            sim takes traffic within 1 s.
+//            sim takes traffic within 1 s. ringgate with stream migration (its default,
+//            `migration: false` turns it off): zero failed streams.
 //   SIGTERM: zero failures of any kind; the restarted sim takes traffic within 1 s.
 // The core is runKillRestart(options) → result (counts, timeline, criteria), usable from
 // a Node integration test; the CLI prints a report. Every process it starts is killed
@@ -14,6 +15,19 @@ import { runLoad } from '../loadgen/loadgen.mjs';
 import { startSims, startSimOnPort, simCounters } from '../routing/sims.mjs';
 import { startRinggate, startNginx, startHaproxy, sleep } from '../routing/proxies.mjs';
 import { stop as stopProc } from '../../tests/lib/procs.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// ringgate's flags for the run: the endpoints come as --endpoint; a config file only to
+// turn migration off (the --endpoint flags override its pool).
+function ringgateArgs(o, dir) {
+  const args = ['--workers', String(o.workers), ...o.gatewayArgs];
+  if (o.migration !== false) return args;
+  const config = path.join(dir, 'no-migration.yaml');
+  fs.writeFileSync(config, 'apiVersion: ringgate.io/v1\nkind: Gateway\nmigration: {enabled: false}\n');
+  return [...args, '--config', config];
+}
 
 export const KILL_RESTART_DEFAULTS = {
   signal: 'SIGKILL', sims: 3, victim: 1, rate: 100, duration: 30, killAt: 10, restartAt: 20,
@@ -24,6 +38,7 @@ export const KILL_RESTART_DEFAULTS = {
   simArgs: ['--max-num-seqs', '128', '--inter-token-latency-ms', '20', '--prefill-time-per-token-us', '10', '--kv-blocks', '8192'],
   gatewayArgs: [],
   proxy: 'ringgate',           // or 'nginx' / 'haproxy': the same scenario against a baseline
+  migration: true,             // ringgate: false runs it with `migration: {enabled: false}`
   workloadOptions: { minBytes: 256, maxBytes: 1024, prompts: 32 },
   log: () => {},
 };
@@ -38,10 +53,11 @@ export async function runKillRestart(options = {}) {
   const victimPort = sims[o.victim].port;
   let gw, restarted;
   const events = {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-kill-restart-'));
   try {
     gw = o.proxy === 'nginx' ? await startNginx(eps) : o.proxy === 'haproxy' ? await startHaproxy(eps)
-      : await startRinggate(eps, ['--workers', String(o.workers), ...o.gatewayArgs]);
-    log(`sims ${eps.join(' ')}; ${o.proxy} ${gw.url}; victim ${victimEp}; ${o.signal} at ${o.killAt} s, restart at ${o.restartAt} s`);
+      : await startRinggate(eps, ringgateArgs(o, dir));
+    log(`sims ${eps.join(' ')}; ${label(o)} ${gw.url}; victim ${victimEp}; ${o.signal} at ${o.killAt} s, restart at ${o.restartAt} s`);
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     const load = runLoad({
@@ -88,10 +104,14 @@ export async function runKillRestart(options = {}) {
     }
     return analyze(o, summary, events, victimEp, gatewayAlive);
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
     if (gw) await gw.stop().catch(() => {});
     await Promise.all([...sims.map((s) => stopProc(s.proc, 'SIGKILL')), restarted && stopProc(restarted.proc, 'SIGKILL')]);
   }
 }
+
+const migrating = (o) => o.proxy === 'ringgate' && o.migration !== false;
+const label = (o) => (o.proxy === 'ringgate' ? `ringgate (migration ${migrating(o) ? 'on' : 'off'})` : o.proxy);
 
 function analyze(o, s, ev, victimEp, gatewayAlive) {
   const recs = s.records.filter(Boolean);
@@ -139,6 +159,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   const criteria = [];
   const crit = (name, pass, detail) => criteria.push({ name, pass, detail });
   if (o.signal === 'SIGKILL') {
+    if (migrating(o)) crit('zero failed streams (they continue on another sim)', failedS.length === 0, `${failedS.length} of ${streams.length} streams failed`);
     crit('zero failed non-streaming requests', failedNS.length === 0, `${failedNS.length} of ${nonStream.length} failed ${JSON.stringify(count(failedNS))}`);
     crit('stream failures only for streams in flight on the killed sim', notExcusable.length === 0,
       `${failedS.length} of ${streams.length} streams failed; ${failedS.length - notExcusable.length} were in flight on the killed sim` +
@@ -153,7 +174,7 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
     `${haveDest ? (readmitHeaderMs === null ? 'never by header' : `${Math.round(readmitHeaderMs)} ms by destination header`) : 'no destination header'}`);
   crit(`${o.proxy} still running`, gatewayAlive, gatewayAlive ? 'yes' : 'exited during the run');
   return {
-    signal: o.signal, proxy: o.proxy, rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
+    signal: o.signal, proxy: label(o), rate: o.rate, duration: o.duration, sent: recs.length, ok: s.ok, achievedRps: s.achievedRps,
     outcomes: s.outcomes, nonStreaming: { sent: nonStream.length, failed: failedNS.length, outcomes: count(failedNS), failures: failedNS.map(describe) },
     streaming: { sent: streams.length, failed: failedS.length, sseError: sseEnded.length, truncated: truncated.length, hung: hung.length,
       excusable: failedS.length - notExcusable.length, notExcusable: notExcusable.length, failures: streamFail },
@@ -188,13 +209,14 @@ export function report(r) {
 const HELP = `usage: perf/failover/kill_restart.sh [--signal SIGKILL|SIGTERM|both] [--rate R] [--duration S]
     [--kill-at S] [--restart-at S] [--stream-fraction F] [--workers N] [--timeout-ms MS] [--json FILE]
     [--proxy ringgate|nginx|haproxy]   (baselines: the same scenario in front of nginx RR / HAProxy LC)
+    [--migration on|off|both]          ringgate's stream migration (default on); both: side by side
     [--repeat N]                       run the scenario N times (flakiness), summary at the end
 Defaults: both signals, 100 req/s, 30 s, kill at 10 s, restart at 20 s, stream fraction 0.5.`;
 
 async function main() {
   const a = process.argv.slice(2);
   const o = { log: (m) => console.error(`[kill_restart] ${m}`) };
-  let signals = ['SIGKILL', 'SIGTERM'], jsonOut, repeat = 1;
+  let signals = ['SIGKILL', 'SIGTERM'], jsonOut, repeat = 1, migrations = [true];
   for (let i = 0; i < a.length; i++) {
     const v = () => a[++i];
     switch (a[i]) {
@@ -209,6 +231,7 @@ async function main() {
       case '--timeout-ms': o.timeoutMs = Number(v()); break;
       case '--json': jsonOut = v(); break;
       case '--proxy': o.proxy = v(); break;
+      case '--migration': { const m = v(); migrations = m === 'both' ? [true, false] : [m !== 'off']; break; }
       case '--repeat': repeat = Math.max(1, Math.min(20, Number(v()))); break;
       default: throw new Error(`unknown option ${a[i]} (see --help)`);
     }
@@ -217,9 +240,18 @@ async function main() {
   const results = [];
   for (let k = 0; k < repeat; k++) {
     for (const signal of signals) {
-      const r = await runKillRestart({ ...o, signal });
-      console.log(report(r));
-      results.push(r);
+      for (const migration of migrations) {
+        const r = await runKillRestart({ ...o, signal, migration });
+        console.log(report(r));
+        results.push(r);
+      }
+    }
+  }
+  if (migrations.length > 1) {
+    for (const signal of signals) {
+      const line = results.filter((r) => r.signal === signal)
+        .map((r) => `${r.proxy}: ${r.streaming.failed} failed streams of ${r.streaming.sent}, ${r.nonStreaming.failed} failed non-streaming of ${r.nonStreaming.sent}`);
+      console.log(`${signal} side by side: ${line.join('; ')}`);
     }
   }
   if (repeat > 1) {
