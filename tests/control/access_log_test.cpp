@@ -131,6 +131,20 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   CHECK(int64_t(doc["prompt_tokens"].get_int64().value()) == 31);
   CHECK(int64_t(doc["completion_tokens"].get_int64().value()) == 22);
 
+  CHECK(line.find("migrat") == std::string::npos);  // a request that never moved says nothing of it
+
+  r.attempts = 2;  // a stream continued elsewhere: where it broke first, and why
+  r.migrations = 1;
+  r.first_endpoint.set("127.0.0.1:7000");
+  r.migration.set("reset");
+  line.clear();
+  AccessLogWriter::format(line, r, 0);
+  simdjson::padded_string moved_json(line);
+  simdjson::ondemand::document moved = parser.iterate(moved_json);
+  CHECK(int64_t(moved["migrations"].get_int64().value()) == 1);
+  CHECK(std::string_view(moved["migrated_from"].get_string().value()) == "127.0.0.1:7000");
+  CHECK(std::string_view(moved["migration_reason"].get_string().value()) == "reset");
+
   AccessRecord none;  // answered by the gateway: no endpoint, no first byte
   none.status = 404;
   line.clear();
