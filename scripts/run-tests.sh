@@ -44,7 +44,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # ---- [tests] fuzzing: each target is one test in the closing count ----
 rm -f "$sanitized_dir/fuzz-results.txt"
-./scripts/fuzz.sh 20 || status=1
+./scripts/fuzz.sh --ci || status=1
 # ---- [tests] end fuzzing ----
 
 # One closing line for every suite run above (meson's SKIP is exit code 77).
