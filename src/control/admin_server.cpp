@@ -138,7 +138,7 @@ class AdminServer::Connection final : public EpollHandler {
     keep_alive_ = keep_alive;
     out_ = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) +
            "\r\nContent-Type: " + r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
-           (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+           "\r\n" + r.headers + (keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
     if (!head_only_) out_ += r.body;
     counted_ = out_.size();
     server_.output_bytes_ += counted_;
@@ -233,7 +233,11 @@ void AdminServer::sweep(Clock::time_point now) {
   }
 }
 
-void AdminServer::route(std::string path, Route render) { routes_[std::move(path)] = std::move(render); }
+void AdminServer::route(std::string path, Route render) {
+  routes_[std::move(path)] = [render = std::move(render)](std::string_view) { return render(); };
+}
+
+void AdminServer::route_query(std::string path, QueryRoute render) { routes_[std::move(path)] = std::move(render); }
 
 void AdminServer::route_post(std::string path, PostRoute handle) { post_routes_[std::move(path)] = std::move(handle); }
 
@@ -276,7 +280,7 @@ AdminResponse AdminServer::dispatch(const http::Request& request) const {
   if (it == routes_.end()) return {404, "text/plain; charset=utf-8", "not found\n"};
   if (request.method != HTTP_GET && request.method != HTTP_HEAD)
     return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-  return it->second();
+  return it->second(query);
 }
 
 void AdminServer::closed(Connection* c) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <unordered_set>
 
+#include "ringgate/control/status_page.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
 #include "ringgate/util/json_text.h"
@@ -123,6 +124,7 @@ void ControlPlane::run() {
     apply_pending_endpoints();
     pool_.tick(Clock::now());
     publish_if_changed();
+    note_passive_health();
     loop_ticks_.clear();
     for (const proxy::WorkerCounters* w : worker_counters_) loop_ticks_.push_back(w ? w->loop_ticks.get() : 0);
     loop_watch_.observe(loop_ticks_, Clock::now());
@@ -213,6 +215,7 @@ void ControlPlane::publish_if_changed() {
   const bool published = pool_.changed();
   if (published) {
     std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot();
+    note_endpoint_events(reader_.current(), *snapshot);  // this thread's slot still holds the last one
     size_t routable = 0;
     for (const sched::EndpointState& e : snapshot->endpoints()) {
       inflight_.ensure(e.id);  // before any worker can see the id
@@ -251,6 +254,70 @@ void ControlPlane::publish_if_changed() {
   }
   if (current && (published || aliases_changed)) publish_catalog(*current);
   publisher_.reclaim();
+}
+
+namespace {
+std::string unroutable_reason(const EndpointHealth* h) {
+  if (!h) return {};
+  if (!h->discovered_ready) return "not ready in discovery";
+  if (h->failed_scrapes) return std::to_string(h->failed_scrapes) + " failed polls: " + h->last_error;
+  if (!h->has_models) return "serves no model";
+  return {};
+}
+}  // namespace
+
+// Endpoints that joined, left, or became routable or not between two snapshots (by id).
+void ControlPlane::note_endpoint_events(const sched::EndpointSnapshot* previous,
+                                        const sched::EndpointSnapshot& next) {
+  std::unordered_map<sched::EndpointId, const sched::EndpointState*> before;
+  if (previous)
+    for (const sched::EndpointState& e : previous->endpoints()) before.emplace(e.id, &e);
+  for (const sched::EndpointState& e : next.endpoints()) {
+    const std::string address = e.address.text();
+    auto it = before.find(e.id);
+    if (it == before.end()) {
+      const std::string_view name = pool_.name(e.id);
+      events_.record(EventKind::Joined, address, name.empty() || name == address ? std::string("joined the pool")
+                                                                                 : "pod " + std::string(name));
+      if (e.id < passive_seen_.size()) passive_seen_[e.id] = {};
+      if (e.routable) events_.record(EventKind::Routable, address, "answers its polls");
+      continue;
+    }
+    if (it->second->routable != e.routable) {
+      if (e.routable)
+        events_.record(EventKind::Routable, address, "answers its polls");
+      else
+        events_.record(EventKind::Unroutable, address, unroutable_reason(pool_.health(e.id)));
+    }
+    before.erase(it);
+  }
+  for (const auto& [id, e] : before) events_.record(EventKind::Left, e->address.text(), "no longer in the pool");
+}
+
+// Passive health is the workers' (atomics): looked at only while an ejection is new or
+// running, so a healthy pool costs two loads a turn.
+void ControlPlane::note_passive_health() {
+  const uint64_t total = health_.ejections_total();
+  if (total == passive_ejections_seen_ && health_.ejected_count() == 0 && !passive_any_out_) return;
+  passive_ejections_seen_ = total;
+  passive_any_out_ = false;
+  const sched::EndpointSnapshot* snapshot = reader_.current();
+  if (!snapshot) return;
+  const uint64_t now_ms = proxy::PassiveHealth::now_ms();
+  for (const sched::EndpointState& e : snapshot->endpoints()) {
+    const proxy::PassiveHealthView v = health_.view(e.id, now_ms);
+    if (e.id >= passive_seen_.size()) passive_seen_.resize(size_t(e.id) + 1);
+    PassiveSeen& seen = passive_seen_[e.id];
+    const bool out = v.ejected || v.half_open;
+    if (out && v.ejections != seen.ejections)
+      events_.record(EventKind::Ejected, e.address.text(),
+                     std::to_string(v.consecutive_failures) + " failed requests in a row; out for " +
+                         std::to_string(v.ejected_for_ms) + " ms");
+    else if (seen.out && !out)
+      events_.record(EventKind::Readmitted, e.address.text(), "back in rotation (its trial request succeeded, or its polls answered again)");
+    seen = {v.ejections, out};
+    passive_any_out_ |= out;
+  }
 }
 
 void ControlPlane::publish_catalog(const sched::EndpointSnapshot& snapshot) {
@@ -305,6 +372,8 @@ void ControlPlane::install_routes() {
   admin_->route("/metrics", [this] { return render_metrics(); });
   admin_->route("/debug/endpoints", [this] { return render_debug_endpoints(); });
   admin_->route("/debug/flow", [this] { return render_debug_flow(); });
+  admin_->route_query("/debug/events", [this](std::string_view query) { return events_.render(query); });
+  admin_->route("/", [] { return status_page(); });
 }
 
 FlowView ControlPlane::flow_view() {

@@ -80,14 +80,14 @@ void reload(const gateway::Options& flags, gateway::RulesSource& rules, control:
   if (!r.ok()) {
     std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
     print_errors(r);
-    control.count_reload(false);
+    control.count_reload(false, r.errors.empty() ? std::string() : config::format_error(r.errors.front()));
     return;
   }
   rules.set_file(&r.config);  // with the watched Kubernetes rule objects, if any
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
     control.set_endpoints(settings.static_endpoints, true);
-  control.count_reload(true);
+  control.count_reload(true, flags.config_file);
   std::fprintf(stderr, "ringgate: config reloaded from %s\n", flags.config_file.c_str());
 }
 

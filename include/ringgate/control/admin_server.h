@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ringgate/control/epoll_loop.h"
@@ -23,9 +24,13 @@
 namespace ringgate::control {
 
 struct AdminResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
+  AdminResponse(int status = 200, std::string content_type = "text/plain; charset=utf-8", std::string body = {},
+                std::string headers = {})
+      : status(status), content_type(std::move(content_type)), body(std::move(body)), headers(std::move(headers)) {}
+  int status;
+  std::string content_type;
   std::string body;
+  std::string headers;  // more header lines, each ending in \r\n (the status page's policy)
 };
 
 struct AdminLimits {
@@ -41,6 +46,8 @@ struct AdminLimits {
 class AdminServer final : public EpollHandler {
  public:
   using Route = std::function<AdminResponse()>;
+  // A GET page that reads the target's query string (/debug/events?since=N).
+  using QueryRoute = std::function<AdminResponse(std::string_view query)>;
   // A POST route: the whole request (headers, body) and the target's query string.
   using PostRoute = std::function<AdminResponse(const http::Request& request, std::string_view query)>;
   using Clock = std::chrono::steady_clock;
@@ -52,6 +59,7 @@ class AdminServer final : public EpollHandler {
   AdminServer& operator=(const AdminServer&) = delete;
 
   void route(std::string path, Route render);
+  void route_query(std::string path, QueryRoute render);
   void route_post(std::string path, PostRoute handle);
   void on_event(uint32_t events) override;  // accept
   size_t open_connections() const { return connections_.size(); }
@@ -74,7 +82,7 @@ class AdminServer final : public EpollHandler {
   EpollLoop& loop_;
   int listen_fd_;
   AdminLimits limits_;
-  std::unordered_map<std::string, Route> routes_;
+  std::unordered_map<std::string, QueryRoute> routes_;
   std::unordered_map<std::string, PostRoute> post_routes_;
   std::vector<std::unique_ptr<Connection>> connections_;  // a Connection knows its index
   std::vector<std::unique_ptr<Connection>> graveyard_;    // freed outside their own callback

@@ -22,6 +22,7 @@
 #include "ringgate/control/dry_run_picker.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epoll_loop.h"
+#include "ringgate/control/event_log.h"
 #include "ringgate/config/gateway_config.h"
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/control/kv_event_subscriber.h"
@@ -99,12 +100,18 @@ class ControlPlane {
 
   void start();
   // /readyz answers 503 from now on (SIGTERM: let load balancers move away).
-  void begin_drain() { draining_.store(true); }
+  void begin_drain() {
+    if (!draining_.exchange(true)) events_.record(EventKind::Draining, {}, "SIGTERM: /readyz answers 503");
+  }
   // Draining, or a SIGTERM/SIGINT already sent but not yet taken by the main thread:
   // "/readyz 503 at once" must not depend on when that thread is scheduled.
   bool draining() const;
-  // A config reload was applied (true) or rejected (false): ringgate_config_reload*_total.
-  void count_reload(bool applied) { (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
+  // A config reload was applied (true) or rejected (false): ringgate_config_reload*_total,
+  // and an event for the status page (`detail`: the file, or its first error).
+  void count_reload(bool applied, std::string_view detail = {}) {
+    (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
+    events_.record(applied ? EventKind::Reloaded : EventKind::ReloadRejected, {}, detail);
+  }
   // Any thread: a Kubernetes object of kube_object_kinds[kind] was rejected as malformed.
   void count_kube_rejected(size_t kind) {
     if (kind < kube_rejected_.size()) kube_rejected_[kind].fetch_add(1, std::memory_order_relaxed);
@@ -125,6 +132,8 @@ class ControlPlane {
   void update_kv_sources(const sched::EndpointSnapshot& snapshot);
   void append_kv_event_metrics(std::string& out) const;
   void publish_catalog(const sched::EndpointSnapshot& snapshot);
+  void note_endpoint_events(const sched::EndpointSnapshot* previous, const sched::EndpointSnapshot& next);
+  void note_passive_health();
   void install_routes();
   void flush_access_log();
   AdminResponse render_metrics();
@@ -167,6 +176,15 @@ class ControlPlane {
   std::vector<std::string> catalog_names_, catalog_known_; // control thread: last published
   ControlCounters counters_;
   Clock::time_point next_access_flush_{};
+  EventLog events_;                      // /debug/events (any thread records)
+  // Control thread: what note_passive_health() saw last, per endpoint id.
+  struct PassiveSeen {
+    uint64_t ejections = 0;
+    bool out = false;  // ejected or half-open
+  };
+  std::vector<PassiveSeen> passive_seen_;
+  uint64_t passive_ejections_seen_ = 0;
+  bool passive_any_out_ = false;
   LoopWatch loop_watch_;                 // control thread: /healthz
   std::vector<uint64_t> loop_ticks_;     // control thread: scratch for it
 
