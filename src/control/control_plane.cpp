@@ -1,5 +1,6 @@
 #include "ringgate/control/control_plane.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -109,6 +110,7 @@ void ControlPlane::stop() {
 }
 
 void ControlPlane::run() {
+  pthread_setname_np(pthread_self(), "rg-control");  // top -H, /proc/PID/task/*/comm (perf/ui)
   while (!stop_.load(std::memory_order_relaxed)) {
     // 10 ms turns at most: polls are due every poll_interval (default 50 ms) and their
     // deadlines need checking; a wake-up costs nothing next to a scrape. Sooner when a
@@ -266,32 +268,35 @@ std::string unroutable_reason(const EndpointHealth* h) {
 }
 }  // namespace
 
-// Endpoints that joined, left, or became routable or not between two snapshots (by id).
+// Endpoints that joined, left, or became routable or not since the last snapshot. Linear in
+// the pool with one allocation: this runs on every publish (each scrape that moved a number);
+// texts are made only for an event.
 void ControlPlane::note_endpoint_events(const sched::EndpointSnapshot* previous,
                                         const sched::EndpointSnapshot& next) {
-  std::unordered_map<sched::EndpointId, const sched::EndpointState*> before;
-  if (previous)
-    for (const sched::EndpointState& e : previous->endpoints()) before.emplace(e.id, &e);
+  std::vector<uint8_t> state(member_state_.size(), kAbsent);
   for (const sched::EndpointState& e : next.endpoints()) {
+    if (e.id >= state.size()) state.resize(size_t(e.id) + 1, kAbsent);
+    state[e.id] = e.routable ? kRoutable : kUnroutable;
+    const uint8_t was = e.id < member_state_.size() ? member_state_[e.id] : kAbsent;
+    if (was == state[e.id]) continue;
     const std::string address = e.address.text();
-    auto it = before.find(e.id);
-    if (it == before.end()) {
+    if (was == kAbsent) {
       const std::string_view name = pool_.name(e.id);
       events_.record(EventKind::Joined, address, name.empty() || name == address ? std::string("joined the pool")
                                                                                  : "pod " + std::string(name));
       if (e.id < passive_seen_.size()) passive_seen_[e.id] = {};
-      if (e.routable) events_.record(EventKind::Routable, address, "answers its polls");
-      continue;
     }
-    if (it->second->routable != e.routable) {
-      if (e.routable)
-        events_.record(EventKind::Routable, address, "answers its polls");
-      else
-        events_.record(EventKind::Unroutable, address, unroutable_reason(pool_.health(e.id)));
-    }
-    before.erase(it);
+    if (e.routable)
+      events_.record(EventKind::Routable, address, "answers its polls");
+    else if (was != kAbsent)
+      events_.record(EventKind::Unroutable, address, unroutable_reason(pool_.health(e.id)));
   }
-  for (const auto& [id, e] : before) events_.record(EventKind::Left, e->address.text(), "no longer in the pool");
+  for (size_t id = 0; id < member_state_.size(); ++id) {
+    if (member_state_[id] == kAbsent || state[id] != kAbsent || !previous) continue;
+    for (const sched::EndpointState& e : previous->endpoints())
+      if (e.id == id) events_.record(EventKind::Left, e.address.text(), "no longer in the pool");
+  }
+  member_state_.swap(state);
 }
 
 // Passive health is the workers' (atomics): looked at only while an ejection is new or

@@ -68,7 +68,7 @@ function startLoad(gw) {
   ]);
 }
 
-test('status page: live endpoints, a killed sim seen within 2 s, hostile names stay text, the pick box answers', { timeout: 90000 }, async () => {
+test('status page: live endpoints, a killed sim seen within 2 s, hostile names stay text, the pick box answers', { timeout: 90000 }, async (t) => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: scripts/setup.sh installs Debian's chromium`);
   fs.mkdirSync(shots, { recursive: true });
   const { sims, gw } = await setup();
@@ -137,6 +137,7 @@ test('status page: live endpoints, a killed sim seen within 2 s, hostile names s
   }, victim.api, { timeout: 2000 });
   const seenMs = performance.now() - t0;
   assert.ok(seenMs <= 2000, `seen after ${seenMs} ms`);
+  t.diagnostic(`killed sim shown unhealthy, with its event, after ${seenMs.toFixed(0)} ms`);
   const healthy = await page.$$eval('#endpoints tbody tr[data-health="healthy"]', (trs) => trs.map((tr) => tr.dataset.endpoint));
   assert.deepEqual(healthy.sort(), [sims[0].api, sims[2].api].sort());
   await page.screenshot({ path: path.join(shots, 'sim-killed.png'), fullPage: true });
@@ -190,4 +191,42 @@ test('admin paths the page reads: the page itself, /debug/events and its bounds'
     assert.equal(r.status, 400, q);
     assert.equal((await r.json()).error.code, 'bad_request');
   }
+});
+
+// Membership and reload events, as the page lists them: a static pool edited in the config
+// file (SIGHUP), and a file with an error (rejected, its first error in the event).
+test('/debug/events: joined and left on a reloaded static pool, reload applied and rejected', async () => {
+  const [a, b] = await Promise.all([startSim(['--model', MODEL]), startSim(['--model', MODEL])]);
+  live.push(a, b);
+  const config = path.join(dir, 'reload.yaml');
+  const write = (eps) => fs.writeFileSync(config, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${eps.map((s) => JSON.stringify(s.api)).join(', ')}]}}
+`);
+  write([a]);
+  const gw = await startGateway(['--config', config]);
+  live.push(gw);
+  await waitRoutable(gw, 1);
+  const kinds = async (since) => (await (await fetch(`${gw.adminUrl}/debug/events?since=${since}`)).json()).events
+    .map((e) => [e.kind, e.endpoint || e.detail]);
+  const until = async (since, want) => {
+    let got;
+    for (const t0 = performance.now(); performance.now() - t0 < 10000;) {
+      got = await kinds(since);
+      if (want.every((w) => got.some((g) => g[0] === w[0] && g[1].includes(w[1])))) return got;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`events ${JSON.stringify(got)} lack ${JSON.stringify(want)}`);
+  };
+  await until(0, [['joined', a.api], ['routable', a.api]]);
+  write([a, b]);
+  gw.proc.kill('SIGHUP');
+  await until(2, [['reloaded', config], ['joined', b.api], ['routable', b.api]]);
+  const seq = (await (await fetch(`${gw.adminUrl}/debug/events`)).json()).last_seq;
+  fs.writeFileSync(config, 'apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {}}\n');
+  gw.proc.kill('SIGHUP');
+  await until(seq, [['reload_rejected', 'reload.yaml:3']]);
+  write([b]);
+  gw.proc.kill('SIGHUP');
+  await until(seq, [['reloaded', config], ['left', a.api]]);
 });

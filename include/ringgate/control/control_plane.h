@@ -177,6 +177,9 @@ class ControlPlane {
   ControlCounters counters_;
   Clock::time_point next_access_flush_{};
   EventLog events_;                      // /debug/events (any thread records)
+  // Control thread: each endpoint id as the last snapshot had it, for note_endpoint_events().
+  static constexpr uint8_t kAbsent = 0, kUnroutable = 1, kRoutable = 2;
+  std::vector<uint8_t> member_state_;
   // Control thread: what note_passive_health() saw last, per endpoint id.
   struct PassiveSeen {
     uint64_t ejections = 0;
