@@ -274,10 +274,12 @@ std::string unroutable_reason(const EndpointHealth* h) {
 void ControlPlane::note_endpoint_events(const sched::EndpointSnapshot* previous,
                                         const sched::EndpointSnapshot& next) {
   std::vector<uint8_t> state(member_state_.size(), kAbsent);
+  size_t stayed = 0;
   for (const sched::EndpointState& e : next.endpoints()) {
     if (e.id >= state.size()) state.resize(size_t(e.id) + 1, kAbsent);
     state[e.id] = e.routable ? kRoutable : kUnroutable;
     const uint8_t was = e.id < member_state_.size() ? member_state_[e.id] : kAbsent;
+    if (was != kAbsent) ++stayed;
     if (was == state[e.id]) continue;
     const std::string address = e.address.text();
     if (was == kAbsent) {
@@ -291,12 +293,13 @@ void ControlPlane::note_endpoint_events(const sched::EndpointSnapshot* previous,
     else if (was != kAbsent)
       events_.record(EventKind::Unroutable, address, unroutable_reason(pool_.health(e.id)));
   }
-  for (size_t id = 0; id < member_state_.size(); ++id) {
-    if (member_state_[id] == kAbsent || state[id] != kAbsent || !previous) continue;
+  if (stayed < members_ && previous) {
     for (const sched::EndpointState& e : previous->endpoints())
-      if (e.id == id) events_.record(EventKind::Left, e.address.text(), "no longer in the pool");
+      if (e.id >= state.size() || state[e.id] == kAbsent)
+        events_.record(EventKind::Left, e.address.text(), "no longer in the pool");
   }
   member_state_.swap(state);
+  members_ = next.endpoints().size();
 }
 
 // Passive health is the workers' (atomics): looked at only while an ejection is new or
@@ -319,7 +322,8 @@ void ControlPlane::note_passive_health() {
                      std::to_string(v.consecutive_failures) + " failed requests in a row; out for " +
                          std::to_string(v.ejected_for_ms) + " ms");
     else if (seen.out && !out)
-      events_.record(EventKind::Readmitted, e.address.text(), "back in rotation (its trial request succeeded, or its polls answered again)");
+      events_.record(EventKind::Readmitted, e.address.text(),
+                     "back in rotation (its trial request succeeded, or its polls answered again)");
     seen = {v.ejections, out};
     passive_any_out_ |= out;
   }

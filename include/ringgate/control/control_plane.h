@@ -180,6 +180,7 @@ class ControlPlane {
   // Control thread: each endpoint id as the last snapshot had it, for note_endpoint_events().
   static constexpr uint8_t kAbsent = 0, kUnroutable = 1, kRoutable = 2;
   std::vector<uint8_t> member_state_;
+  size_t members_ = 0;  // endpoints in the last snapshot
   // Control thread: what note_passive_health() saw last, per endpoint id.
   struct PassiveSeen {
     uint64_t ejections = 0;
