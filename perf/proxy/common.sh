@@ -137,20 +137,22 @@ run_rounds() {
 # field NAME COLUMN (of $tmp/results): 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
 field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 
-# start_peer_proxies: the peers every proxy benchmark runs beside ringgate, in front of
-# the backend at $backend_port: nginx (1 worker, upstream keep-alive, no buffering) and
-# HAProxy (1 thread, keep-alive, connection reuse). Sets nginx_port, nginx_pid,
-# haproxy_port and haproxy_pid, and adds both pids to pids.
+# start_peer_proxies [SUFFIX]: the peers every proxy benchmark runs beside ringgate, in
+# front of the backend at $backend_port: nginx (1 worker, upstream keep-alive, no
+# buffering) and HAProxy (1 thread, keep-alive, connection reuse). Sets nginx_port,
+# nginx_pid, haproxy_port and haproxy_pid, and adds both pids to pids. SUFFIX names
+# their files apart when a script runs two pairs (one per backend).
 start_peer_proxies() {
+  local s=${1:-}
   nginx_port=$(free_port)
-  start_nginx nginx "  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  start_nginx nginx$s "  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
   server { listen 127.0.0.1:$nginx_port; keepalive_requests 1000000;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
   pids+=($started_pid)
   nginx_pid=$started_pid
 
   haproxy_port=$(free_port)
-  cat >"$tmp/haproxy.cfg" <<EOF
+  cat >"$tmp/haproxy$s.cfg" <<EOF
 global
   nbthread 1
   maxconn 4000
@@ -167,7 +169,7 @@ frontend fe
 backend be
   server s1 127.0.0.1:$backend_port maxconn 1000
 EOF
-  haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
+  haproxy -f "$tmp/haproxy$s.cfg" -db 2>"$tmp/haproxy$s.err" &
   pids+=($!)
   haproxy_pid=$!
 }
