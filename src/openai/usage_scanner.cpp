@@ -1,74 +1,202 @@
 #include "ringgate/openai/usage_scanner.h"
 
+#include <algorithm>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ringgate::openai {
 namespace {
 
-constexpr std::string_view kPrompt = "\"prompt_tokens\"";
-constexpr std::string_view kCompletion = "\"completion_tokens\"";
-constexpr std::string_view kCached = "\"cached_tokens\"";  // usage.prompt_tokens_details
+constexpr std::string_view kKey = "\"usage\"";
 
-// Reads `: 123` after a key at `pos`; -1 if what follows is not (yet) a number.
-int64_t number_after(std::string_view text, size_t pos) {
-  while (pos < text.size() && (text[pos] == ' ' || text[pos] == ':')) ++pos;
-  int64_t value = 0;
-  size_t digits = 0;
-  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 18) {
-    value = value * 10 + (text[pos] - '0');
-    ++pos;
-    ++digits;
+// Where `"usage"` starts in p[at, n), or n. Candidates are the positions holding `"`, `u`
+// and, 6 bytes on, `"`: 32 of them are tested at once, and in SSE JSON the three agree
+// almost only at the key itself, so memcmp runs about once per event that has it.
+size_t find_key(const char* p, size_t n, size_t at) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i u = _mm_set1_epi8('u');
+  auto candidates = [&](const char* s) {
+    const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)), quote);
+    const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 1)), u);
+    const __m128i c = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 6)), quote);
+    return uint32_t(_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b), c)));
+  };
+  for (; at + 32 + kKey.size() - 1 <= n; at += 32) {
+    uint32_t mask = candidates(p + at) | candidates(p + at + 16) << 16;
+    for (; mask != 0; mask &= mask - 1) {
+      const size_t pos = at + size_t(__builtin_ctz(mask));
+      if (std::memcmp(p + pos, kKey.data(), kKey.size()) == 0) return pos;
+    }
   }
-  // A number cut at the end of the chunk is incomplete: the carried tail re-reads it.
-  if (digits == 0 || pos == text.size()) return -1;
-  return value;
+#endif
+  const size_t pos = std::string_view(p, n).find(kKey, at);
+  return pos == std::string_view::npos ? n : pos;
 }
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
-// One pass over the quotes (the three keys start alike): a JSON body has many quotes,
-// and a find() per key walked them three times.
-void UsageScanner::scan(std::string_view text) {
-  const char* const begin = text.data();
-  const char* const end = begin + text.size();
-  for (const char* q = begin; q + 1 < end;) {
-    q = static_cast<const char*>(std::memchr(q, '"', size_t(end - q - 1)));
-    if (q == nullptr) break;
-    const std::string_view rest(q, size_t(end - q));
-    const size_t at = size_t(q - begin);
-    if (q[1] == 'p' && rest.starts_with(kPrompt)) {
-      if (int64_t v = number_after(text, at + kPrompt.size()); v >= 0) prompt_tokens_ = v;
-    } else if (q[1] == 'c' && rest.starts_with(kCompletion)) {
-      if (int64_t v = number_after(text, at + kCompletion.size()); v >= 0) completion_tokens_ = v;
-    } else if (q[1] == 'c' && rest.starts_with(kCached)) {
-      if (int64_t v = number_after(text, at + kCached.size()); v >= 0) cached_tokens_ = v;
-    }
-    ++q;
-  }
+void UsageScanner::feed(std::string_view data) {
+  size_t at = 0;
+  while (at < data.size()) at = state_ == State::Search ? search(data, at) : read_object(data, at);
+  if (!data.empty()) last_byte_ = data.back();
 }
 
-void UsageScanner::feed(std::string_view data) {
-  if (data.empty()) return;
-  // Keys split between the carried tail and this chunk: scan the seam.
-  if (carry_len_ > 0) {
-    char seam[sizeof carry_ * 2];
-    size_t take = data.size() < sizeof carry_ ? data.size() : sizeof carry_;
-    std::memcpy(seam, carry_, carry_len_);
-    std::memcpy(seam + carry_len_, data.data(), take);
-    scan(std::string_view(seam, carry_len_ + take));
+// Looks for the key from `at`; returns where reading goes on (after the key, in state
+// AfterKey), or the end of the chunk (remembering a key cut there).
+size_t UsageScanner::search(std::string_view data, size_t at) {
+  const size_t n = data.size();
+  if (matched_ > 0) {  // the last chunk ended inside the key
+    const size_t want = kKey.size() - matched_;
+    const size_t take = std::min(want, n - at);
+    const bool same = data.substr(at, take) == kKey.substr(matched_, take);
+    if (same && take < want) {
+      matched_ = uint8_t(matched_ + take);
+      return n;
+    }
+    matched_ = 0;
+    if (same && !quote_escaped_) {
+      state_ = State::AfterKey;
+      return at + take;
+    }
   }
-  scan(data);
-  size_t keep = data.size() < sizeof carry_ ? data.size() : sizeof carry_;
-  if (keep < sizeof carry_ && carry_len_ > 0) {
-    // Short chunk: keep the end of the old tail plus all of it.
-    size_t old_keep = carry_len_ + keep > sizeof carry_ ? sizeof carry_ - keep : carry_len_;
-    std::memmove(carry_, carry_ + carry_len_ - old_keep, old_keep);
-    std::memcpy(carry_ + old_keep, data.data(), keep);
-    carry_len_ = old_keep + keep;
-  } else {
-    std::memcpy(carry_, data.data() + data.size() - keep, keep);
-    carry_len_ = keep;
+  for (size_t pos = find_key(data.data(), n, at); pos < n; pos = find_key(data.data(), n, pos + 1)) {
+    // `\"usage"` is text inside a string (an escaped quote), not a key.
+    if ((pos > 0 ? data[pos - 1] : last_byte_) == '\\') continue;
+    state_ = State::AfterKey;
+    return pos + kKey.size();
   }
+  // A key cut at the end: the longest end of the chunk that begins it (it has no other
+  // quote than its first and last, so no shorter start could complete instead).
+  for (size_t k = std::min(kKey.size() - 1, n - at); k > 0; --k) {
+    if (data.substr(n - k) == kKey.substr(0, k)) {
+      matched_ = uint8_t(k);
+      quote_escaped_ = (n - k > 0 ? data[n - k - 1] : last_byte_) == '\\';
+      break;
+    }
+  }
+  return n;
+}
+
+void UsageScanner::end_number() {
+  if (digits_ <= 18) {
+    if (field_ == Field::Prompt) prompt_tokens_ = number_;
+    else if (field_ == Field::Completion) completion_tokens_ = number_;
+    else if (field_ == Field::Cached) cached_tokens_ = number_;
+  }
+  digits_ = 0;
+  field_ = Field::None;
+}
+
+// After the key, one byte at a time: `: {` opens the usage object (anything else, such as
+// `null` or a string value that reads "usage", sends the scanner back to searching), and
+// the object's keys and numbers are read until it closes.
+size_t UsageScanner::read_object(std::string_view data, size_t at) {
+  for (; at < data.size(); ++at) {
+    const char c = data[at];
+    if (state_ == State::AfterKey || state_ == State::AfterColon) {
+      if (is_space(c)) continue;
+      if (state_ == State::AfterKey && c == ':') {
+        state_ = State::AfterColon;
+        continue;
+      }
+      if (state_ == State::AfterColon && c == '{') {
+        state_ = State::Object;
+        object_bytes_ = 0;
+        depth_ = 1;
+        in_string_ = escape_ = expect_value_ = false;
+        key_ = field_ = Field::None;
+        digits_ = 0;
+        continue;
+      }
+      state_ = State::Search;
+      return at;
+    }
+    if (++object_bytes_ > kMaxUsageObjectBytes) {
+      state_ = State::Search;
+      return at;
+    }
+    if (in_string_) {
+      if (escape_) {
+        escape_ = false;
+        key_len_ = UINT8_MAX;  // an escaped key is none of ours
+      } else if (c == '\\') {
+        escape_ = true;
+      } else if (c == '"') {
+        in_string_ = false;
+        if (string_is_key_) {
+          const std::string_view key(key_text_, key_len_ <= sizeof key_text_ ? key_len_ : 0);
+          key_ = key == "prompt_tokens"       ? Field::Prompt
+                 : key == "completion_tokens" ? Field::Completion
+                 : key == "cached_tokens"     ? Field::Cached
+                                              : Field::None;
+        }
+      } else if (key_len_ < sizeof key_text_) {
+        key_text_[key_len_++] = c;
+      } else {
+        key_len_ = UINT8_MAX;
+      }
+      continue;
+    }
+    if (digits_ > 0) {
+      if (c >= '0' && c <= '9') {
+        if (digits_ <= 18) number_ = number_ * 10 + (c - '0');
+        if (digits_ < UINT8_MAX) ++digits_;
+        continue;
+      }
+      // A count ends at a separator; `12.5` or `1e3` is not one.
+      if (c == ',' || c == '}' || c == ']' || is_space(c)) end_number();
+      digits_ = 0;
+      field_ = Field::None;
+    }
+    switch (c) {
+      case '"':
+        in_string_ = true;
+        string_is_key_ = !expect_value_;
+        key_len_ = 0;
+        expect_value_ = false;
+        field_ = Field::None;
+        break;
+      case ':':
+        expect_value_ = true;
+        field_ = key_;
+        key_ = Field::None;
+        break;
+      case '{':
+      case '[':
+        if (++depth_ > kMaxUsageDepth) {
+          state_ = State::Search;
+          return at + 1;
+        }
+        expect_value_ = false;
+        field_ = Field::None;
+        break;
+      case '}':
+      case ']':
+        if (--depth_ == 0) {
+          state_ = State::Search;
+          return at + 1;
+        }
+        expect_value_ = false;
+        field_ = Field::None;
+        break;
+      default:
+        if (expect_value_ && c >= '0' && c <= '9') {
+          number_ = c - '0';
+          digits_ = 1;
+        } else if (!is_space(c)) {
+          field_ = Field::None;  // `,`, a literal, a sign: the count, if any, is over
+        }
+        if (!is_space(c)) expect_value_ = false;
+        break;
+    }
+  }
+  return at;
 }
 
 }  // namespace ringgate::openai

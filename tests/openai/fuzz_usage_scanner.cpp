@@ -1,6 +1,8 @@
 // libFuzzer target: the usage scanner that reads token counts out of every relayed
 // model-server response (JSON or SSE) as it streams past. Random splits; the counts
-// it reports are "not seen" (-1) or a non-negative number of at most 18 digits.
+// it reports are "not seen" (-1) or a non-negative number of at most 18 digits, and
+// the same as when the body is fed in one piece (a chunk seam neither hides nor
+// invents a count).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -17,7 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t n = left - offset < step ? left - offset : step;
     scanner.feed(std::string_view(bytes + offset, n));
   }
-  for (int64_t v : {scanner.prompt_tokens(), scanner.completion_tokens()})
+  for (int64_t v : {scanner.prompt_tokens(), scanner.completion_tokens(), scanner.cached_tokens()})
     if (v < -1 || v >= 1000000000000000000) __builtin_trap();
+  ringgate::openai::UsageScanner whole;
+  whole.feed(std::string_view(bytes, left));
+  if (whole.prompt_tokens() != scanner.prompt_tokens() || whole.completion_tokens() != scanner.completion_tokens() ||
+      whole.cached_tokens() != scanner.cached_tokens())
+    __builtin_trap();
   return 0;
 }
