@@ -30,10 +30,21 @@ Value value_after(std::string_view text, size_t pos) {
 
 }  // namespace
 
+// One pass over the quotes, ended by the first token: a key-by-key find() walked a whole
+// read once per key (a bulk stream's first read can be all of it) to find one token.
 bool FirstTokenScanner::scan(std::string_view text) {
-  for (std::string_view key : kKeys)
-    for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1))
-      if (value_after(text, at + key.size()) == Value::Token) return true;
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  for (const char* q = begin; q + 1 < end; ++q) {
+    q = static_cast<const char*>(std::memchr(q, '"', size_t(end - q - 1)));
+    if (q == nullptr) break;
+    const std::string_view rest(q, size_t(end - q));
+    for (std::string_view key : kKeys) {
+      if (q[1] != key[1] || !rest.starts_with(key)) continue;
+      if (value_after(text, size_t(q - begin) + key.size()) == Value::Token) return true;
+      break;
+    }
+  }
   return false;
 }
 

@@ -7,7 +7,8 @@
 //     "reasoning_content", "arguments") that is not empty. `"content":""` (vLLM's
 //     first chat chunk) and `"content":null` are not tokens.
 // Like UsageScanner it neither parses nor buffers the body: it keeps a few bytes
-// between chunks so a key cut across two reads is still found. Bounded work per byte.
+// between chunks so a key cut across two reads is still found. Bounded work per byte, and
+// none past the first token (a stream's first or second event).
 #include <cstddef>
 #include <string_view>
 
