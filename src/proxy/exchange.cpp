@@ -45,6 +45,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   leg_attempts_ = 0;
   migrations_ = 0;
   tried_.clear();
+  broke_mid_stream_.clear();
   fresh_retry_used_ = false;
   last_failure_ = FailureKind::ConnectFailed;
   response_ = Response{};
@@ -155,7 +156,19 @@ RouteDecision Exchange::route_next() {
   route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
   route.exclude = tried_;
   route.first_attempt = attempts_ == 0;
-  return env_.router->route(route);
+  RouteDecision decision = env_.router->route(route);
+  if (decision.status != 0 && broke_mid_stream_.size() > 1) {
+    // Every endpoint had this request: a continuation may go back to one whose leg broke
+    // mid-stream earlier (a dropped connection is not a dead server), never to the last.
+    const auto earlier = std::span<const uint32_t>(broke_mid_stream_).first(broke_mid_stream_.size() - 1);
+    std::vector<uint32_t> exclude;
+    for (uint32_t id : tried_)
+      if (id == broke_mid_stream_.back() || std::find(earlier.begin(), earlier.end(), id) == earlier.end())
+        exclude.push_back(id);
+    route.exclude = exclude;
+    decision = env_.router->route(route);
+  }
+  return decision;
 }
 
 void Exchange::next_attempt() {
@@ -389,6 +402,7 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.tokens = relay_.tokens();
   const openai::ContinuationObstacle obstacle = openai::build_continuation(request_->body, spec, scratch_);
   if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
+  broke_mid_stream_.push_back(attempt_.endpoint_id());
   if (migrations_ == 0) {
     first_endpoint_ = attempt_.destination();
     migration_reason_ = stalled_ ? "stall" : "reset";

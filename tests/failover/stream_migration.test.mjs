@@ -119,8 +119,7 @@ async function checkWhole(gw, results, references) {
   try {
     checkResults(results, references);
   } catch (e) {
-    e.message += `\ngateway: ${await gatewayState(gw)}`;
-    throw e;
+    throw new Error(`${e.message}\ngateway: ${await gatewayState(gw)}`);
   }
 }
 

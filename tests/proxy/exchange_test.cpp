@@ -854,6 +854,20 @@ TEST_CASE("migration: bounded per request, refused continuations and an empty po
     CHECK(sent_body(f.attempt(2)).find(R"("max_tokens":48)") != std::string::npos);
     CHECK(f.says("upstream_broken"));
   }
+  SUBCASE("every endpoint had a leg: back to one whose leg broke earlier, never to the last") {
+    Fixture f;
+    f.router.endpoints = 2;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","max_tokens":50,"stream":true})");
+    for (size_t i = 0; i < 2; ++i) {
+      f.respond(f.attempt(i), kSse);
+      f.attempt(i).listener->on_response_body(completion_event("c", "1", "a"));
+      f.fail(f.attempt(i), FailureKind::Reset);
+    }
+    REQUIRE(f.attempts() == 3);
+    CHECK(f.attempt(2).endpoint == f.attempt(0).endpoint);
+    CHECK(sent_body(f.attempt(2)).find(R"("prompt":"paa")") != std::string::npos);
+    CHECK(migrations(f, 1, "no_endpoint") == 0);
+  }
   SUBCASE("a continuation answered 400") {
     Fixture f;
     start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");

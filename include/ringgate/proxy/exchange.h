@@ -137,6 +137,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   http::BodyBuffer continuation_;  // the body a continuation leg sends
   std::string scratch_;            // a continuation's body as it is built
   std::vector<uint32_t> tried_;
+  std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
   Response response_;
   uint64_t started_ms_ = 0;
   uint64_t leg_started_ms_ = 0;
