@@ -101,8 +101,9 @@ void gateway_request(benchmark::State& state, const char* model) {
   }
   std::vector<std::uint32_t> ids;
   std::size_t tokens = 0, i = 0;
+  constexpr auto kChat = ringgate::openai::kMessagesField;
   for (auto _ : state) {
-    if (!t.value()->encode(bodies[i++ % bodies.size()], ids)) state.SkipWithError("encode failed");
+    if (!t.value()->encode(kChat, bodies[i++ % bodies.size()], ids)) state.SkipWithError("encode failed");
     tokens += ids.size();
     benchmark::DoNotOptimize(ids.data());
   }

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ringgate/http/error_response.h"
+#include "ringgate/openai/api_routes.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/sched/endpoint_report.h"
 #include "ringgate/util/json_text.h"
@@ -15,13 +16,6 @@ const proxy::RequestRules kNoRules;
 
 AdminResponse error(int status, std::string_view code, std::string_view message) {
   return {status, "application/json", http::error_body(status, code, message)};
-}
-
-// The API paths the data path routes (client_connection.cpp): the body decides the
-// route, the path only has to be one of them.
-bool routed_path(std::string_view path) {
-  return path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" ||
-         path == "/v1/responses";
 }
 
 // `path=` of a query string (no percent-decoding: a path has nothing to escape).
@@ -68,9 +62,11 @@ DryRunPicker::DryRunPicker(const proxy::RouterShared& shared, size_t snapshot_sl
 DryRunPicker::~DryRunPicker() { rules_reader_.release(); }
 
 AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view query) {
+  // The route table's paths that the data path proxies: their body fields and routing.
   const std::string_view path = query_path(query);
-  if (!routed_path(path))
-    return error(400, "invalid_path", "path= must name /v1/completions, /v1/chat/completions, /v1/embeddings or /v1/responses");
+  const openai::ApiRoute* api = openai::find_route(path);
+  if (api == nullptr || api->handler != openai::RouteHandler::Proxy)
+    return error(400, "invalid_path", "path= must name an API path the gateway proxies (POST /v1/completions, ...)");
   router_.refresh();
   const proxy::RequestRules* rules = rules_reader_.refresh();
   if (rules == nullptr) rules = &kNoRules;
@@ -79,11 +75,11 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   // the scanner does not understand read whole (which words any error).
   body_.assign(request.body);
   openai::BodyReader::pad(body_);
-  digest_.begin(body_.size());
+  digest_.begin(*api, body_.size());
   digest_.advance(body_);
-  const bool digested = digest_.finish(body_, fields_);
+  const bool digested = digest_.finish(*api, body_, fields_);
   if (!digested) {
-    const openai::BodyError bad = body_reader_.read(body_, body_.capacity(), fields_);
+    const openai::BodyError bad = body_reader_.read(*api, request.header("content-type"), body_, body_.capacity(), fields_);
     if (bad.status != 0) return error(bad.status, bad.code, bad.message);
   }
   const config::RewriteDecision rewrite = proxy::pick_model_rewrite(*rules, fields_.model, rng_.next(), request);
@@ -94,6 +90,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   route.stats_target = target;
   route.prompt_parts = fields_.prompt_parts;
   route.body = body_;
+  route.text_fields = api->routed_text();
   if (digested) {
     route.prefix_chain = digest_.chain();
     route.chained = true;

@@ -12,8 +12,9 @@ namespace ringgate::openai {
 namespace {
 
 // Routing fields met at the root: each may appear once (a second one gives up,
-// BodyReader then reads the body as it always did).
-constexpr uint8_t kSeenModel = 1, kSeenStream = 2, kSeenPrompt = 4, kSeenMessages = 8, kSeenInput = 16;
+// BodyReader then reads the body as it always did). Text fields count by their own bit.
+constexpr uint32_t kSeenModel = 1u << 16, kSeenStream = 1u << 17;
+static_assert(sizeof(TextFields) == 2, "text fields take the low 16 bits of seen_");
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -92,8 +93,9 @@ constexpr bool kNumberMayEnd[] = {false, true, true, false, true, false, false, 
 
 }  // namespace
 
-void BodyScanner::reset(TextSink* sink) {
+void BodyScanner::reset(TextSink* sink, TextFields fields) {
   sink_ = sink;
+  fields_ = fields;
   state_ = State::Value;
   slot_ = Slot::Skip;
   target_ = Target::Skip;
@@ -196,21 +198,35 @@ void BodyScanner::start_value(char c) {
   }
 }
 
+// How a text field's value is read (api_routes.h): "prompt" strictly, "messages" as
+// chat messages, the others loosely.
+BodyScanner::Slot BodyScanner::text_slot(TextFields field) {
+  if (field == kPromptField) return Slot::Prompt;
+  if (field == kMessagesField) return Slot::Messages;
+  return Slot::Input;
+}
+
 void BodyScanner::end_key() {
   const std::string_view key(key_, key_len_ <= sizeof key_ ? key_len_ : 0);
   slot_ = Slot::Skip;
-  auto once = [&](uint8_t bit, Slot slot) {
+  auto once = [&](uint32_t bit, Slot slot) {
     if (seen_ & bit) return give_up();
     seen_ |= bit;
     slot_ = slot;
   };
   switch (top()) {
     case Frame::Root:
-      if (key == "model") once(kSeenModel, Slot::Model);
-      else if (key == "stream") once(kSeenStream, Slot::Stream);
-      else if (key == "prompt") once(kSeenPrompt, Slot::Prompt);
-      else if (key == "messages") once(kSeenMessages, Slot::Messages);
-      else if (key == "input") once(kSeenInput, Slot::Input);
+      if (key == "model") {
+        once(kSeenModel, Slot::Model);
+      } else if (key == "stream") {
+        once(kSeenStream, Slot::Stream);
+      } else {
+        for (const TextFieldKey& text : kTextFieldKeys) {
+          if (key != text.key) continue;
+          if (fields_ & text.field) once(text.field, text_slot(text.field));
+          break;
+        }
+      }
       break;
     case Frame::Message:
       if (key == "role") {

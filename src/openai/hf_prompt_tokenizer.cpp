@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "prompt_source.h"
+
 namespace ringgate::openai {
 namespace {
 
@@ -134,38 +136,27 @@ bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std
   return !ids.empty();
 }
 
-bool HfPromptTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool counted,
+bool HfPromptTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted,
                                TokenProbe* probe) const {
   ids.clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
-  if (parser.parse(body.data(), body.size()).get(doc)) {
+  PromptSource prompt;
+  if (parser.parse(body.data(), body.size()).get(doc) || !find_prompt(doc, fields, prompt)) {
     count(no_prompt_, counted);
     return false;
   }
-  simdjson::dom::element messages;
-  simdjson::dom::element prompt;
-  if (doc["messages"].get(messages) == simdjson::SUCCESS && messages.is_array()) {
-    if (!files_.chat) {
-      count(template_failed_, counted);
-      return false;
-    }
-    auto rendered = files_.chat->render_messages(messages, true);
-    if (!rendered) {
-      count(template_failed_, counted);
-      return false;
-    }
-    return encode_text(rendered.value(), false, ids, counted, probe);
+  if (!prompt.chat) return encode_text(prompt.text, true, ids, counted, probe);
+  if (!files_.chat) {
+    count(template_failed_, counted);
+    return false;
   }
-  if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
-    std::string_view s;
-    simdjson::dom::array batch;
-    if (prompt.get(s) == simdjson::SUCCESS ||
-        (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS))
-      return encode_text(s, true, ids, counted, probe);  // a batch: its first prompt
+  auto rendered = files_.chat->render_messages(prompt.messages, true);
+  if (!rendered) {
+    count(template_failed_, counted);
+    return false;
   }
-  count(no_prompt_, counted);
-  return false;
+  return encode_text(rendered.value(), false, ids, counted, probe);
 }
 
 PromptTokenizerCounts HfPromptTokenizer::counts() const {

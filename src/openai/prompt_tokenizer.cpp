@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "prompt_source.h"
+
 namespace ringgate::openai {
 namespace {
 
@@ -23,15 +25,18 @@ void append_content(simdjson::dom::element content, std::string& out) {
 
 }  // namespace
 
-bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids, bool, TokenProbe*) const {
+bool SimByteTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool,
+                              TokenProbe*) const {
   ids.clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
   if (parser.parse(body.data(), body.size()).get(doc)) return false;
+  PromptSource prompt;
+  if (!find_prompt(doc, fields, prompt)) return false;
   std::string text;
-  simdjson::dom::element prompt;
-  simdjson::dom::array messages;
-  if (doc["messages"].get(messages) == simdjson::SUCCESS) {
+  if (prompt.chat) {
+    simdjson::dom::array messages;
+    if (prompt.messages.get(messages)) return false;
     for (simdjson::dom::element m : messages) {
       std::string_view role;
       if (m["role"].get(role)) return false;
@@ -48,18 +53,8 @@ bool SimByteTokenizer::encode(std::string_view body, std::vector<uint32_t>& ids,
     if (doc["continue_final_message"].get(continue_final)) continue_final = false;
     if (continue_final && !text.empty()) text.pop_back();
     else if (generation) text.append("assistant: ");
-  } else if (doc["prompt"].get(prompt) == simdjson::SUCCESS) {
-    std::string_view s;
-    simdjson::dom::array batch;
-    if (prompt.get(s) == simdjson::SUCCESS) {
-      text.append(s);
-    } else if (prompt.get(batch) == simdjson::SUCCESS && batch.size() > 0 && batch.at(0).get(s) == simdjson::SUCCESS) {
-      text.append(s);  // a batch: its first prompt
-    } else {
-      return false;
-    }
   } else {
-    return false;
+    text.assign(prompt.text);
   }
   ids.reserve((text.size() + 3) / 4);
   for (size_t off = 0; off < text.size(); off += 4) {

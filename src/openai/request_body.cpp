@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "ringgate/openai/form_body.h"
+
 namespace ringgate::openai {
 
 using simdjson::SUCCESS;
@@ -107,8 +109,11 @@ struct BodyReader::Parser {
 BodyReader::BodyReader() : parser_(std::make_unique<Parser>()) {}
 BodyReader::~BodyReader() = default;
 
-BodyError BodyReader::read(std::string_view body, size_t capacity, RequestFields& out) {
+BodyError BodyReader::read(const ApiRoute& route, std::string_view content_type, std::string_view body,
+                           size_t capacity, RequestFields& out) {
+  if (route.body == BodyFormat::MultipartForm) return read_form_body(content_type, body, out);
   out = RequestFields{};
+  const TextFields fields = route.routed_text();
   if (capacity < body.size() + kPadding) return kBadJson;  // caller forgot pad(): refuse rather than overread
   od::document doc;
   if (parser_->parser.iterate(body.data(), body.size(), capacity).get(doc) != SUCCESS) return kBadJson;
@@ -147,13 +152,19 @@ BodyError BodyReader::read(std::string_view body, size_t capacity, RequestFields
       if (value.type().get(value_type) != SUCCESS) return kBadJson;
       if (value_type == od::json_type::null) continue;
       if (value.get_bool().get(out.stream) != SUCCESS) return kBadStream;
-    } else if (key == "prompt") {
-      if (!read_prompt(value, out.prompt_parts)) return kBadPrompt;
-    } else if (key == "messages") {
-      if (!read_messages(value, out.prompt_parts)) return kBadMessages;
-    } else if (key == "input") {  // embeddings / responses: route on the input text the same way
-      if (!read_prompt(value, out.prompt_parts)) {
-        // responses' input may be a list of message objects; not an error for routing.
+    } else {
+      // The route's text fields (api_routes.h), read as BodyScanner reads them.
+      TextFields field = 0;
+      for (const TextFieldKey& text : kTextFieldKeys)
+        if (key == text.key) field = text.field & fields;
+      if (field == kPromptField) {
+        if (!read_prompt(value, out.prompt_parts)) return kBadPrompt;
+      } else if (field == kMessagesField) {
+        if (!read_messages(value, out.prompt_parts)) return kBadMessages;
+      } else if (field != 0) {
+        // Loosely: a value that is neither a string nor an array (responses' message
+        // items, a multimodal document) is the model server's to judge, not routing's.
+        read_prompt(value, out.prompt_parts);
       }
     }
   }

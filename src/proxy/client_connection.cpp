@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "ringgate/http/error_response.h"
+#include "ringgate/openai/api_routes.h"
 #include "ringgate/proxy/forward_head.h"
 
 namespace ringgate::proxy {
@@ -36,11 +37,9 @@ constexpr size_t kDirectChunkedBytes = 256 * 1024;
 // cache; one receive per segment cost a submission and a poll re-arm each.
 constexpr size_t kDirectPieceBytes = 64 * 1024;
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
-
-bool is_proxied_path(std::string_view path) {
-  return path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" ||
-         path == "/v1/responses";
+bool method_allowed(const openai::ApiRoute& route, llhttp_method_t method) {
+  if (method == HTTP_GET || method == HTTP_HEAD) return route.methods & openai::kMethodGet;
+  return method == HTTP_POST && (route.methods & openai::kMethodPost);
 }
 
 std::string_view status_code_name(int status) {
@@ -403,11 +402,18 @@ void ClientConnection::handle_request() {
   http::Request& request = parser_.request();
   keep_alive_ = request.keep_alive && !rt_.draining;
   http11_ = request.version_minor >= 1;
-  const std::string_view path = path_of(request.target);
-  if (path == "/v1/models") {
-    if (request.method != HTTP_GET && request.method != HTTP_HEAD) {
-      return respond_error(405, "method_not_allowed", "use GET for /v1/models", !keep_alive_, "allow: GET\r\n");
-    }
+  const openai::ApiRoute* route = openai::find_route(request.target);
+  if (route == nullptr) return respond_error(404, "not_found", "unknown path", !keep_alive_);
+  if (!method_allowed(*route, request.method)) {
+    std::string message = "use ", allow = "allow: ";
+    message += route->allow;
+    message += " for ";
+    message += route->path;
+    allow += route->allow;
+    allow += "\r\n";
+    return respond_error(405, "method_not_allowed", message, !keep_alive_, allow);
+  }
+  if (route->handler == openai::RouteHandler::ModelList) {
     const std::string& body = rt_.exchange_env->catalog->render_json();
     rt_.counters->responses_by_class[2].add();
     const size_t head_start = out_.size();
@@ -415,10 +421,6 @@ void ClientConnection::handle_request() {
     if (request.method == HTTP_HEAD) out_.resize(out_.size() - body.size());
     if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
     return request_done();
-  }
-  if (!is_proxied_path(path)) return respond_error(404, "not_found", "unknown path", !keep_alive_);
-  if (request.method != HTTP_POST) {
-    return respond_error(405, "method_not_allowed", "use POST for this path", !keep_alive_, "allow: POST\r\n");
   }
   phase_ = Phase::Proxying;
   exchange_.start(request, http11_, keep_alive_, request_started_ms_);

@@ -30,13 +30,15 @@ Exchange::~Exchange() {
 }
 
 void Exchange::body_arrived(const http::Request& request, bool first) {
-  if (first) digest_.begin(request.content_length > 0 ? size_t(request.content_length) : 0);
+  if (first)
+    digest_.begin(openai::route_for(request.target), request.content_length > 0 ? size_t(request.content_length) : 0);
   digest_.advance(request.body);
 }
 
 void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms) {
   active_ = true;
   request_ = &request;
+  route_ = &openai::route_for(request.target);
   http11_ = http11;
   keep_alive_ = keep_alive;
   started_ms_ = started_ms;
@@ -60,10 +62,11 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error.
-  digested_ = digest_.finish(request.body, fields_);
+  digested_ = digest_.finish(*route_, request.body, fields_);
   if (!digested_) {
     openai::BodyReader::pad(request.body);
-    const openai::BodyError error = env_.body_reader.read(request.body, request.body.capacity(), fields_);
+    const openai::BodyError error = env_.body_reader.read(*route_, request.header("content-type"), request.body,
+                                                          request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
 
@@ -123,7 +126,10 @@ void Exchange::apply_model_rewrite() {
   const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *request_);
   target_model_.assign(decision.target);
   model_token_.clear();
-  if (decision.changes(fields_.model)) util::append_json_string(model_token_, decision.target);
+  if (decision.changes(fields_.model)) {
+    if (fields_.model_in_form) model_token_.assign(decision.target);  // a form field's bare value
+    else util::append_json_string(model_token_, decision.target);
+  }
   if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
     env_.stats->rewrite_decisions
         .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_.label(fields_.model),
@@ -138,13 +144,14 @@ RouteDecision Exchange::route_next() {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
     const http::BodyBuffer& body = request_->body;
-    env_.body_reader.read(body, body.capacity(), fields_);
+    env_.body_reader.read(*route_, request_->header("content-type"), body, body.capacity(), fields_);
   }
   RouteRequest route;
   route.model = target_model_;
   route.stats_target = stats_.label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
   route.body = request_->body;
+  route.text_fields = route_->routed_text();
   if (digested_) {
     route.prefix_chain = digest_.chain();
     route.chained = true;

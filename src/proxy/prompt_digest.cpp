@@ -2,24 +2,25 @@
 
 namespace ringgate::proxy {
 
-void PromptDigest::begin(size_t expected_bytes) {
-  scanner_.reset(this);
+void PromptDigest::begin(const openai::ApiRoute& route, size_t expected_bytes) {
+  scanner_.reset(this, route.routed_text());
   chain_.reset(expected_bytes);
   scanned_ = 0;
   begun_ = true;
+  json_ = route.body == openai::BodyFormat::Json;
 }
 
 void PromptDigest::advance(std::string_view body) {
-  if (body.size() <= scanned_ || scanner_.gave_up()) return;
+  if (!json_ || body.size() <= scanned_ || scanner_.gave_up()) return;
   scanner_.feed(body.data() + scanned_, body.size() - scanned_);
   scanned_ = body.size();
 }
 
-bool PromptDigest::finish(std::string_view body, openai::RequestFields& fields) {
-  if (!begun_) begin(body.size());
+bool PromptDigest::finish(const openai::ApiRoute& route, std::string_view body, openai::RequestFields& fields) {
+  if (!begun_) begin(route, body.size());
   advance(body);
   begun_ = false;
-  if (!scanner_.finish(fields)) return false;
+  if (!json_ || !scanner_.finish(fields)) return false;
   chain_.finish();
   return true;
 }

@@ -57,9 +57,9 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.model = request.model;
   pick.prefix_hashes = hashes_;
   precise_hashes_.clear();
-  if (tokenizer_ && !request.body.empty()) {
+  if (tokenizer_ && !request.body.empty() && request.text_fields != 0) {
     probe_.start(request.model);
-    const bool encoded = tokenizer_->encode(request.body, token_ids_, !request.dry_run, &probe_);
+    const bool encoded = tokenizer_->encode(request.text_fields, request.body, token_ids_, !request.dry_run, &probe_);
     if (encoded && probe_.stopped) {
       pick.precise_total_blocks = std::max(probe_.whole_blocks, precise_hashes_.size());  // hashed by the probe
     } else {

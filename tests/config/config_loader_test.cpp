@@ -439,9 +439,9 @@ scheduler:
   CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer != c.gateway.scheduler.prefix.hf_tokenizer);
   std::vector<uint32_t> ids;
   const std::string long_prompt = "{\"prompt\":\"" + std::string(8192, 'a') + "\"}";
-  CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer->encode(long_prompt, ids));
+  CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer->encode(ringgate::openai::kPromptField, long_prompt, ids));
   CHECK(uncached.gateway.scheduler.prefix.hf_tokenizer->cache_stats().entries == 0);
-  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->encode(long_prompt, ids));
+  CHECK(c.gateway.scheduler.prefix.hf_tokenizer->encode(ringgate::openai::kPromptField, long_prompt, ids));
   CHECK(c.gateway.scheduler.prefix.hf_tokenizer->cache_stats().entries == 1);
   // sim-bytes loads nothing.
   ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");

@@ -42,10 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ringgate::http::BodyBuffer& body = parser.request().body;
       ringgate::openai::BodyReader::pad(body);
       ringgate::openai::RequestFields fields;
-      reader.read(body, body.capacity(), fields);
+      reader.read(ringgate::openai::route_for(request.target), request.header("content-type"), body, body.capacity(),
+                  fields);
       if (fields.model_length) {
-        // The model token must lie inside the body and be a quoted string.
-        if (fields.model_offset + fields.model_length > body.size() || body.data()[fields.model_offset] != '"') __builtin_trap();
+        // The model token must lie inside the body: a quoted string (JSON), or the form
+        // field's bare value (multipart).
+        if (fields.model_offset + fields.model_length > body.size()) __builtin_trap();
+        const std::string_view token(body.data() + fields.model_offset, fields.model_length);
+        if (fields.model_in_form ? token != fields.model : token.front() != '"') __builtin_trap();
       }
       parser.next();
     }

@@ -27,11 +27,21 @@ struct Scan {
   std::string joined;
 };
 
+// Every field that carries text, as no one route reads them: each body below is read
+// with the same fields by both readers.
+constexpr TextFields kEveryTextField =
+    kPromptField | kMessagesField | kInputField | kText1Field | kText2Field | kQueryField | kDocumentsField;
+
+// A route that reads `fields`.
+ApiRoute route_reading(TextFields fields) {
+  return {"", kMethodPost, "POST", RouteHandler::Proxy, BodyFormat::Json, fields, Routing::PrefixAndLoad};
+}
+
 // Feeds `body` cut at `cuts` (sorted offsets).
-std::optional<Scan> scan(std::string_view body, const std::vector<size_t>& cuts) {
+std::optional<Scan> scan(std::string_view body, const std::vector<size_t>& cuts, TextFields fields = kEveryTextField) {
   BodyScanner scanner;
   JoinSink sink;
-  scanner.reset(&sink);
+  scanner.reset(&sink, fields);
   size_t at = 0;
   for (size_t cut : cuts) {
     scanner.feed(body.data() + at, cut - at);
@@ -44,12 +54,12 @@ std::optional<Scan> scan(std::string_view body, const std::vector<size_t>& cuts)
   return s;
 }
 
-std::optional<Scan> reference(std::string_view body) {
+std::optional<Scan> reference(std::string_view body, TextFields fields = kEveryTextField) {
   static BodyReader reader;
   std::string copy(body);
   BodyReader::pad(copy);
   Scan s;
-  if (reader.read(copy, copy.capacity(), s.fields).status != 0) return std::nullopt;
+  if (reader.read(route_reading(fields), {}, copy, copy.capacity(), s.fields).status != 0) return std::nullopt;
   for (std::string_view part : s.fields.prompt_parts) {
     s.joined.append(part);
     s.joined.push_back(char(0xFF));
@@ -58,9 +68,10 @@ std::optional<Scan> reference(std::string_view body) {
 }
 
 // The scanner accepts `body` whole, at every single cut and in 1-byte pieces, with BodyReader's answer.
-void check_understood(std::string_view body) {
+void check_understood(std::string_view body, TextFields fields = kEveryTextField) {
   CAPTURE(body);
-  const std::optional<Scan> expected = reference(body);
+  CAPTURE(fields);
+  const std::optional<Scan> expected = reference(body, fields);
   REQUIRE(expected.has_value());
   std::vector<std::vector<size_t>> splits{{}};
   for (size_t cut = 0; cut <= body.size(); ++cut) splits.push_back({cut});
@@ -68,7 +79,7 @@ void check_understood(std::string_view body) {
   for (size_t cut = 1; cut < body.size(); ++cut) bytes.push_back(cut);
   splits.push_back(bytes);
   for (const auto& cuts : splits) {
-    const std::optional<Scan> got = scan(body, cuts);
+    const std::optional<Scan> got = scan(body, cuts, fields);
     CAPTURE(cuts.size() == 1 ? cuts[0] : cuts.size());
     REQUIRE(got.has_value());
     CHECK(got->fields.model == expected->fields.model);
@@ -101,6 +112,29 @@ TEST_CASE("body scanner: chat and completion bodies, every split, BodyReader's f
   check_understood(R"({"model":"m","messages":[{"content":"no role"},{"role":"assistant"},{"role":"user","name":"x","content":[{"type":"text","text":"part one"},{"type":"image_url","image_url":{"url":"data:,"}},{"text":"part two","type":"text"}]}]})");
   check_understood(R"({"model":"m","messages":[],"prompt":[]})");
   check_understood(R"({"model":"m","n":[-0,0.5,-12.25e+3,1E-2,10,{"a":[true,false,null,{}]},[],"s"]})");
+}
+
+TEST_CASE("body scanner: each route's text fields, as BodyReader reads them for that route") {
+  const std::string body =
+      R"({"model":"m","prompt":"p","messages":[{"role":"user","content":"c"}],"input":["i",1],"text_1":"t1",)"
+      R"("text_2":["t2"],"query":"q","documents":["d",{"content":[]}],"tokens":[1,2],"stream":true})";
+  for (const ApiRoute& route : api_routes()) {
+    if (route.body != BodyFormat::Json) continue;
+    CAPTURE(route.path);
+    check_understood(body, route.routed_text());
+  }
+  // A field the route does not read may be anything, even twice.
+  check_understood(R"({"model":"m","prompt":5,"prompt":{},"query":"q"})", kQueryField);
+  CHECK(scan(R"({"model":"m","query":"a","query":"b"})", {}, kQueryField) == std::nullopt);  // read twice: BodyReader decides
+  // The text of a route's fields, in body order.
+  const auto rerank = scan(R"({"documents":["d1","d2"],"model":"m","query":"q","prompt":"not read"})", {},
+                           find_route("/v1/rerank")->routed_text());
+  REQUIRE(rerank.has_value());
+  CHECK(rerank->joined == "d1\xFF" "d2\xFF" "q\xFF");
+  // A load-only route reads no text at all.
+  const auto tokenize = scan(R"({"model":"m","prompt":"some text"})", {}, find_route("/tokenize")->routed_text());
+  REQUIRE(tokenize.has_value());
+  CHECK(tokenize->joined.empty());
 }
 
 TEST_CASE("body scanner: escapes and UTF-8 are decoded as simdjson decodes them") {

@@ -2,7 +2,8 @@
 // must take any bytes, cut anywhere, without reading past them; it must give the
 // same answer however the body is cut; and whatever it accepts, BodyReader
 // (simdjson) must accept with the same model, model token, stream flag and prompt
-// text (the scanner may give up on more, never accept differently).
+// text (the scanner may give up on more, never accept differently). The input's first
+// byte picks the piece size, its second the text fields read (any set of them).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,13 +24,15 @@ struct JoinSink final : ringgate::openai::TextSink {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringgate::openai;
-  if (size < 1) return 0;
+  if (size < 2) return 0;
   const size_t cut = data[0];
-  const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  const TextFields text_fields = data[1];
+  const ApiRoute route{"", kMethodPost, "POST", RouteHandler::Proxy, BodyFormat::Json, text_fields, Routing::PrefixAndLoad};
+  const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
 
   BodyScanner whole;
   JoinSink whole_sink;
-  whole.reset(&whole_sink);
+  whole.reset(&whole_sink, text_fields);
   whole.feed(body.data(), body.size());
   RequestFields whole_fields;
   const bool whole_ok = whole.finish(whole_fields);
@@ -37,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Each piece in a buffer of its own, so reading past a piece is an ASan error.
   BodyScanner split;
   JoinSink split_sink;
-  split.reset(&split_sink);
+  split.reset(&split_sink, text_fields);
   for (size_t at = 0; at < body.size();) {
     const size_t n = std::min(body.size() - at, cut == 0 ? size_t(1) : cut);
     std::string piece(body.substr(at, n));
@@ -56,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string padded(body);
   BodyReader::pad(padded);
   RequestFields fields;
-  if (reader.read(padded, padded.capacity(), fields).status != 0) __builtin_trap();
+  if (reader.read(route, {}, padded, padded.capacity(), fields).status != 0) __builtin_trap();
   std::string joined;
   for (std::string_view part : fields.prompt_parts) {
     joined.append(part);

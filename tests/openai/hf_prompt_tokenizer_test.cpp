@@ -19,6 +19,9 @@ using ringgate::openai::HfPromptTokenizer;
 
 namespace {
 
+// The fields the bodies below use: a prompt or chat messages.
+constexpr ringgate::openai::TextFields kPromptOrChat = ringgate::openai::kPromptField | ringgate::openai::kMessagesField;
+
 const std::string kModels = RINGGATE_TEST_MODELS;
 const std::string kQwen3 = kModels + "/tokenizer-qwen3/models";
 const std::string kLlama = kModels + "/tokenizer-llama3_1/models";
@@ -38,7 +41,7 @@ std::shared_ptr<HfPromptTokenizer> shared(const std::string& dir) {
 
 std::vector<uint32_t> ids_of(const HfPromptTokenizer& t, std::string_view body) {
   std::vector<uint32_t> ids;
-  REQUIRE(t.encode(body, ids));
+  REQUIRE(t.encode(kPromptOrChat, body, ids));
   return ids;
 }
 
@@ -152,12 +155,12 @@ TEST_CASE("a long prompt not cached: the probe sees its first KiB's ids first, a
     CAPTURE(dir);
     auto t = load(dir, 32768);
     std::vector<uint32_t> full, ids;
-    REQUIRE(t->encode(body, full));  // no probe: the whole region, and now cached
+    REQUIRE(t->encode(kPromptOrChat, body, full));  // no probe: the whole region, and now cached
     const auto whole = reference(dir, text.substr(0, HfPromptTokenizer::cut_point(text, 32768)), true);
 
     auto fresh = load(dir, 32768);
     ScriptedProbe stop(false);
-    REQUIRE(fresh->encode(body, ids, true, &stop));
+    REQUIRE(fresh->encode(kPromptOrChat, body, ids, true, &stop));
     CHECK(stop.asked == 1);
     CHECK(ids == stop.lead);
     // The lead's ids are the whole prompt's first ids, ~4 KiB of them.
@@ -172,17 +175,17 @@ TEST_CASE("a long prompt not cached: the probe sees its first KiB's ids first, a
     CHECK(fresh->cache_stats().entries == 0);  // nothing of the region was tokenized
 
     ScriptedProbe more(true);
-    REQUIRE(fresh->encode(body, ids, true, &more));
+    REQUIRE(fresh->encode(kPromptOrChat, body, ids, true, &more));
     CHECK(more.asked == 1);
     CHECK(ids == full);
     CHECK(fresh->counts().probed == 1);
     // Cached now: no probe is asked, the ids come from the cache.
     ScriptedProbe unasked(false);
-    REQUIRE(fresh->encode(body, ids, true, &unasked));
+    REQUIRE(fresh->encode(kPromptOrChat, body, ids, true, &unasked));
     CHECK(unasked.asked == 0);
     CHECK(ids == full);
     // A prompt of at most kProbeMinBytes is tokenized whole, unasked.
-    REQUIRE(fresh->encode(prompt_body(text.substr(0, 8000)), ids, true, &unasked));
+    REQUIRE(fresh->encode(kPromptOrChat, prompt_body(text.substr(0, 8000)), ids, true, &unasked));
     CHECK(unasked.asked == 0);
     CHECK(ids == reference(dir, text.substr(0, 8000), true));
   }
@@ -253,12 +256,12 @@ TEST_CASE("cut points: after a newline a non-space follows, else before ' word',
 TEST_CASE("what the tokenizer cannot read is counted and left to the approximate index") {
   auto t = load(kQwen3);
   std::vector<uint32_t> ids;
-  CHECK_FALSE(t->encode(R"({"prompt":[1,2,3]})", ids));  // token ids: no text
-  CHECK_FALSE(t->encode("not json", ids));
-  CHECK_FALSE(t->encode(R"({"model":"m"})", ids));
+  CHECK_FALSE(t->encode(kPromptOrChat, R"({"prompt":[1,2,3]})", ids));  // token ids: no text
+  CHECK_FALSE(t->encode(kPromptOrChat, "not json", ids));
+  CHECK_FALSE(t->encode(kPromptOrChat, R"({"model":"m"})", ids));
   CHECK(t->counts().no_prompt == 3);
   // A message the template cannot render (content an object: Qwen3's calls a string method on it).
-  CHECK_FALSE(t->encode(R"({"messages":[{"role":"user","content":{"a":1}}]})", ids));
+  CHECK_FALSE(t->encode(kPromptOrChat, R"({"messages":[{"role":"user","content":{"a":1}}]})", ids));
   CHECK(t->counts().template_failed == 1);
   CHECK(t->counts().tokenized == 0);
 
@@ -269,9 +272,9 @@ TEST_CASE("what the tokenizer cannot read is counted and left to the approximate
                              std::filesystem::copy_options::overwrite_existing);
   auto bare = load(dir.string());
   CHECK_FALSE(bare->has_chat_template());
-  CHECK_FALSE(bare->encode(R"({"messages":[{"role":"user","content":"hi"}]})", ids));
+  CHECK_FALSE(bare->encode(kPromptOrChat, R"({"messages":[{"role":"user","content":"hi"}]})", ids));
   CHECK(bare->counts().template_failed == 1);
-  CHECK(bare->encode(R"({"prompt":"hi"})", ids));
+  CHECK(bare->encode(kPromptOrChat, R"({"prompt":"hi"})", ids));
   std::filesystem::remove_all(dir);
 
   auto missing = HfPromptTokenizer::load("/nonexistent/ringgate-tokenizer", 1024);

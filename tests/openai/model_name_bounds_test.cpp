@@ -11,7 +11,7 @@ using namespace ringgate::openai;
 namespace {
 BodyError read(BodyReader& reader, std::string body, RequestFields& fields) {
   BodyReader::pad(body);
-  return reader.read(body, body.capacity(), fields);
+  return reader.read(*find_route("/v1/completions"), {}, body, body.capacity(), fields);
 }
 std::string body_with_model(const std::string& model_json) { return R"({"model":")" + model_json + R"(","prompt":"x"})"; }
 }  // namespace

@@ -2,11 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
-using ringgate::openai::SimByteTokenizer;
+using namespace ringgate::openai;
 
 namespace {
+constexpr TextFields kPromptOrChat = kPromptField | kMessagesField;
+
 // ringgate-sim's ids for `text`: 4 bytes a token, little-endian.
 std::vector<uint32_t> sim_ids(std::string_view text) {
   std::vector<uint32_t> ids;
@@ -22,11 +25,11 @@ std::vector<uint32_t> sim_ids(std::string_view text) {
 TEST_CASE("sim-bytes tokenizer: completions prompt and chat rendered as ringgate-sim renders them") {
   SimByteTokenizer t;
   std::vector<uint32_t> ids;
-  REQUIRE(t.encode(R"({"model":"m","prompt":"abcdefgh"})", ids));
+  REQUIRE(t.encode(kPromptOrChat, R"({"model":"m","prompt":"abcdefgh"})", ids));
   CHECK(ids == std::vector<uint32_t>{1684234849u, 1751606885u});
-  REQUIRE(t.encode(R"({"model":"m","prompt":["first one","second"]})", ids));
+  REQUIRE(t.encode(kPromptOrChat, R"({"model":"m","prompt":["first one","second"]})", ids));
   CHECK(ids == sim_ids("first one"));
-  REQUIRE(t.encode(R"({"model":"m","messages":[{"role":"system","content":"be brief"},
+  REQUIRE(t.encode(kPromptOrChat, R"({"model":"m","messages":[{"role":"system","content":"be brief"},
                       {"role":"user","content":[{"type":"text","text":"hi "},{"type":"text","text":"there"}]},
                       {"role":"assistant","content":null}]})",
                    ids));
@@ -43,9 +46,25 @@ TEST_CASE("sim-bytes tokenizer: completions prompt and chat rendered as ringgate
 TEST_CASE("sim-bytes tokenizer: what it cannot read is not tokenized") {
   SimByteTokenizer t;
   std::vector<uint32_t> ids;
-  CHECK(!t.encode("not json", ids));
-  CHECK(!t.encode(R"({"model":"m","prompt":[1,2,3]})", ids));  // token ids: left to the approximate index
-  CHECK(!t.encode(R"({"model":"m"})", ids));
-  CHECK(!t.encode(R"({"model":"m","messages":[{"content":"no role"}]})", ids));
-  CHECK(!t.encode(R"({"model":"m","prompt":""})", ids));
+  CHECK(!t.encode(kPromptOrChat, "not json", ids));
+  // Token ids: left to the approximate index.
+  CHECK(!t.encode(kPromptOrChat, R"({"model":"m","prompt":[1,2,3]})", ids));
+  CHECK(!t.encode(kPromptOrChat, R"({"model":"m"})", ids));
+  CHECK(!t.encode(kPromptOrChat, R"({"model":"m","messages":[{"content":"no role"}]})", ids));
+  CHECK(!t.encode(kPromptOrChat, R"({"model":"m","prompt":""})", ids));
+}
+
+TEST_CASE("sim-bytes tokenizer: only the route's text fields are read") {
+  SimByteTokenizer t;
+  std::vector<uint32_t> ids;
+  const std::string both = R"({"model":"m","messages":[{"role":"user","content":"chat"}],"prompt":"text","input":"in"})";
+  REQUIRE(t.encode(find_route("/v1/completions")->routed_text(), both, ids));
+  CHECK(ids == sim_ids("text"));
+  REQUIRE(t.encode(find_route("/v1/chat/completions")->routed_text(), both, ids));
+  CHECK(ids == sim_ids("user: chat\n"));
+  REQUIRE(t.encode(find_route("/v1/embeddings")->routed_text(), R"({"model":"m","input":["in","two"]})", ids));
+  CHECK(ids == sim_ids("in"));
+  // Pairs (score, rerank) are tokenized by vLLM its own way; load-only routes have no text.
+  CHECK(!t.encode(find_route("/v1/score")->routed_text(), R"({"model":"m","text_1":"a","text_2":"b"})", ids));
+  CHECK(!t.encode(find_route("/tokenize")->routed_text(), both, ids));
 }

@@ -2,17 +2,27 @@
 
 #include <string>
 
+#include "ringgate/openai/form_body.h"
 #include "ringgate/openai/request_body.h"
 
 using namespace ringgate::openai;
 
 namespace {
 
-BodyError read(BodyReader& reader, std::string body, RequestFields& fields, std::string* kept = nullptr) {
+const ApiRoute& kCompletions = *find_route("/v1/completions");
+const ApiRoute& kChat = *find_route("/v1/chat/completions");
+
+BodyError read(BodyReader& reader, std::string body, RequestFields& fields, std::string* kept = nullptr,
+               const ApiRoute& route = kCompletions) {
   BodyReader::pad(body);
-  BodyError error = reader.read(body, body.capacity(), fields);
+  BodyError error = reader.read(route, {}, body, body.capacity(), fields);
   if (kept) *kept = body;
   return error;
+}
+
+BodyError read_at(std::string_view path, std::string body, RequestFields& fields) {
+  static BodyReader reader;  // the prompt parts are views into its buffers
+  return read(reader, std::move(body), fields, nullptr, *find_route(path));
 }
 
 std::string joined(const RequestFields& fields) {
@@ -28,7 +38,7 @@ TEST_CASE("completions: model, stream, prompt string and array") {
   RequestFields fields;
   std::string body = R"({"prompt":"Hello","model":"facebook/opt-125m","stream":true,"max_tokens":8})";
   BodyReader::pad(body);
-  REQUIRE(reader.read(body, body.capacity(), fields).status == 0);
+  REQUIRE(reader.read(kCompletions, {}, body, body.capacity(), fields).status == 0);
   CHECK(fields.model == "facebook/opt-125m");
   CHECK(fields.stream);
   CHECK(joined(fields) == "Hello|");
@@ -45,7 +55,7 @@ TEST_CASE("chat: role then content for each message, in order, whatever the key 
   REQUIRE(read(reader,
                R"({"model":"m","messages":[{"role":"system","content":"be brief"},)"
                R"({"content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"x"}}],"role":"user"}]})",
-               fields)
+               fields, nullptr, kChat)
               .status == 0);
   CHECK(joined(fields) == "system|be brief|user|hi|");
 }
@@ -73,7 +83,7 @@ TEST_CASE("errors: bad JSON, missing or non-string model, wrong types") {
   CHECK(read(reader, R"({"model":""})", fields).code == "invalid_model");
   CHECK(read(reader, R"({"model":"m","stream":"yes"})", fields).code == "invalid_stream");
   CHECK(read(reader, R"({"model":"m","prompt":5})", fields).code == "invalid_prompt");
-  CHECK(read(reader, R"({"model":"m","messages":"hi"})", fields).code == "invalid_messages");
+  CHECK(read(reader, R"({"model":"m","messages":"hi"})", fields, nullptr, kChat).code == "invalid_messages");
   CHECK(read(reader, R"({"model":"m","stream":null})", fields).status == 0);
 }
 
@@ -81,5 +91,59 @@ TEST_CASE("an unpadded buffer is refused, not over-read") {
   BodyReader reader;
   RequestFields fields;
   const std::string body = R"({"model":"m"})";
-  CHECK(reader.read(body, body.size(), fields).status == 400);
+  CHECK(reader.read(kCompletions, {}, body, body.size(), fields).status == 400);
+}
+
+TEST_CASE("each route reads its own text fields (api_routes.h), in body order") {
+  RequestFields fields;
+  // A field another route reads is not this route's text, nor its error.
+  REQUIRE(read_at("/v1/completions", R"({"model":"m","messages":"x","input":"i","prompt":"p"})", fields).status == 0);
+  CHECK(joined(fields) == "p|");
+  REQUIRE(read_at("/v1/chat/completions", R"({"model":"m","prompt":5,"messages":[{"role":"user","content":"c"}]})",
+                  fields)
+              .status == 0);
+  CHECK(joined(fields) == "user|c|");
+  REQUIRE(read_at("/v1/embeddings", R"({"model":"m","input":["a",[1,2],"b"]})", fields).status == 0);
+  CHECK(joined(fields) == "a|b|");
+  REQUIRE(read_at("/pooling", R"({"model":"m","messages":[{"role":"user","content":"c"}]})", fields).status == 0);
+  CHECK(joined(fields) == "user|c|");
+  REQUIRE(read_at("/classify", R"({"model":"m","input":"spam?"})", fields).status == 0);
+  CHECK(joined(fields) == "spam?|");
+  REQUIRE(read_at("/v1/score", R"({"model":"m","text_1":"q","text_2":["d1","d2"]})", fields).status == 0);
+  CHECK(joined(fields) == "q|d1|d2|");
+  REQUIRE(read_at("/score", R"({"text_2":"b","model":"m","text_1":"a"})", fields).status == 0);
+  CHECK(joined(fields) == "b|a|");  // body order: the prefix is what the server is sent
+  REQUIRE(read_at("/v1/rerank", R"({"model":"m","query":"q","documents":["d1","d2"],"top_n":1})", fields).status == 0);
+  CHECK(joined(fields) == "q|d1|d2|");
+  // Loose fields: a value of another shape (a multimodal document) is the server's to judge.
+  REQUIRE(read_at("/rerank", R"({"model":"m","query":"q","documents":{"content":[]}})", fields).status == 0);
+  CHECK(joined(fields) == "q|");
+  REQUIRE(read_at("/v1/responses", R"({"model":"m","input":[{"role":"user","content":"x"}]})", fields).status == 0);
+  CHECK(joined(fields).empty());
+}
+
+TEST_CASE("load-only routes read the model and stream, no text") {
+  RequestFields fields;
+  REQUIRE(read_at("/tokenize", R"({"model":"m","prompt":"some text"})", fields).status == 0);
+  CHECK(fields.model == "m");
+  CHECK(joined(fields).empty());
+  REQUIRE(read_at("/detokenize", R"({"model":"m","tokens":[1,2,3]})", fields).status == 0);
+  CHECK(joined(fields).empty());
+  // Nor do they judge a text field's type: vLLM answers for it.
+  CHECK(read_at("/tokenize", R"({"model":"m","prompt":5})", fields).status == 0);
+  CHECK(read_at("/detokenize", R"({"tokens":[1]})", fields).code == "missing_model");
+}
+
+TEST_CASE("an audio route reads a multipart/form-data body") {
+  BodyReader reader;
+  RequestFields fields;
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nRIFF....\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper\r\n--b--\r\n";
+  const ApiRoute& audio = *find_route("/v1/audio/transcriptions");
+  REQUIRE(reader.read(audio, "multipart/form-data; boundary=b", body, body.size(), fields).status == 0);
+  CHECK(fields.model == "whisper");
+  CHECK(fields.model_in_form);
+  CHECK(body.substr(fields.model_offset, fields.model_length) == "whisper");
+  CHECK(reader.read(audio, "application/json", body, body.size(), fields).code == "invalid_content_type");
 }

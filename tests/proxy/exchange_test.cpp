@@ -630,13 +630,13 @@ TEST_CASE("statistics: a stream's TTFT waits for the first token, not the respon
 }
 
 namespace {
-// The prefix keys BodyReader's reading of `body` gives (the path every body took before).
+// The prefix keys BodyReader's reading of a chat `body` gives (the path every body took before).
 std::vector<uint64_t> reference_keys(const std::string& body) {
   openai::BodyReader reader;
   openai::RequestFields fields;
   std::string padded = body;
   openai::BodyReader::pad(padded);
-  REQUIRE(reader.read(padded, padded.capacity(), fields).status == 0);
+  REQUIRE(reader.read(*openai::find_route("/v1/chat/completions"), {}, padded, padded.capacity(), fields).status == 0);
   std::vector<uint64_t> keys;
   sched::PrefixHasher(64).hash(fields.model, fields.prompt_parts, keys);
   return keys;
@@ -676,6 +676,7 @@ TEST_CASE("a body the scanner gives up on is read by BodyReader: same prefix, sa
   Fixture f;
   f.request = http::Request{};
   f.request.method = HTTP_POST;
+  f.request.target = "/v1/chat/completions";
   f.request.body = body;
   f.exchange->body_arrived(f.request, true);
   f.exchange->start(f.request, true, true, f.now);
@@ -686,6 +687,7 @@ TEST_CASE("a body the scanner gives up on is read by BodyReader: same prefix, sa
   Fixture g;
   g.request = http::Request{};
   g.request.method = HTTP_POST;
+  g.request.target = "/v1/completions";
   g.request.body = R"({"model":"m","prompt":"x")";
   g.exchange->body_arrived(g.request, true);
   g.request.body += ",}";

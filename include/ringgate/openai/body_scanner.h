@@ -1,9 +1,9 @@
 #pragma once
 // The routing fields of an OpenAI request body, read while the body arrives: bytes
-// go in as they are received (any split), the prompt text goes out to a TextSink as
-// it is decoded (completions: each prompt string; chat: each message's role then
-// content parts), and at the end of the body the model, its token's place and
-// `stream` are known without a second pass over the bytes.
+// go in as they are received (any split), the text of the route's text fields
+// (api_routes.h) goes out to a TextSink as it is decoded (a prompt string, each
+// message's role then content parts, ...), and at the end of the body the model, its
+// token's place and `stream` are known without a second pass over the bytes.
 //
 // The scanner is strict and only ever says "understood": any body it is not sure
 // about (invalid JSON, escapes in keys, a role after its content, duplicate routing
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ringgate/openai/api_routes.h"
 #include "ringgate/openai/request_body.h"
 
 namespace ringgate::openai {
@@ -34,8 +35,8 @@ inline constexpr size_t kMaxScanDepth = 64;
 
 class BodyScanner {
  public:
-  // A new body; its text goes to `sink`.
-  void reset(TextSink* sink);
+  // A new body; the text of its `fields` (a route's routed_text()) goes to `sink`.
+  void reset(TextSink* sink, TextFields fields);
   // The next bytes of the body (they follow the previous ones).
   void feed(const char* data, size_t len);
   // At the end of the body: true when the body was understood; `out` then has
@@ -67,6 +68,7 @@ class BodyScanner {
   enum class Frame : uint8_t { Root, Generic, PromptArray, Messages, Message, ContentArray, ContentPart };
   enum class Target : uint8_t { Key, Model, Text, Skip };
 
+  static Slot text_slot(TextFields field);
   void give_up() { state_ = State::GaveUp; }
   void start_value(char c);
   void push(Frame frame, bool object);
@@ -82,6 +84,7 @@ class BodyScanner {
   const char* scan_string(const char* p, const char* end, const char* chunk);
 
   TextSink* sink_ = nullptr;
+  TextFields fields_ = 0;
   State state_ = State::Value;
   Slot slot_ = Slot::Skip;
   Target target_ = Target::Skip;
@@ -106,7 +109,7 @@ class BodyScanner {
   std::string model_;
   size_t model_offset_ = 0, model_length_ = 0;
   bool stream_ = false;
-  uint8_t seen_ = 0;          // routing fields met at the root (each at most once)
+  uint32_t seen_ = 0;         // routing fields met at the root (each at most once)
   bool literal_true_ = false;
   bool message_role_ = false, message_content_ = false;
 };

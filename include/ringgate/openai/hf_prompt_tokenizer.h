@@ -64,7 +64,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
   static util::Result<std::shared_ptr<HfPromptTokenizer>> load_shared(
       const std::string& dir, std::size_t max_prompt_bytes, std::size_t token_cache_bytes = kDefaultTokenCacheBytes);
 
-  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+  bool encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
               TokenProbe* probe = nullptr) const override;
 
   // Where the prompt text is cut to at most max_bytes (see the header comment).

@@ -3,18 +3,25 @@
 // (the token ids vLLM hashes into KV blocks). The interface takes the request body:
 // a real tokenizer needs the chat messages to render the model's chat template.
 //
+// The body's text is read from the route's text fields (api_routes.h): "messages" as
+// a chat, else the (first) string of "prompt" or "input", as vLLM tokenizes a
+// completion, an embedding or a pooling request. Scoring pairs (text_1/text_2,
+// query/documents) are tokenized by vLLM as pairs of its own making: not here (false:
+// the request is scored by the approximate index).
+//
 // SimByteTokenizer is ringgate-sim's rule (src/sim/README.md "How text becomes
-// tokens"): completions read the (first) prompt string, chat renders each message as
-// "role: content\n" (text parts joined) then "assistant: " (add_generation_prompt,
-// default true), or with continue_final_message no "\n" after the final message and
-// no generation prompt; every 4 bytes are one token, read as a little-endian number.
-// Prompts given as token ids are not handled (false: the request is scored by the
-// approximate index).
+// tokens"): a prompt is its string, chat renders each message as "role: content\n"
+// (text parts joined) then "assistant: " (add_generation_prompt, default true), or with
+// continue_final_message no "\n" after the final message and no generation prompt;
+// every 4 bytes are one token, read as a little-endian number. Prompts given as token
+// ids are not handled (false: the request is scored by the approximate index).
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "ringgate/openai/api_routes.h"
 
 namespace ringgate::openai {
 
@@ -33,17 +40,18 @@ class TokenProbe {
 class PromptTokenizer {
  public:
   virtual ~PromptTokenizer() = default;
-  // Token ids of `body`'s prompt into `ids`; false when it has none this tokenizer knows.
-  // `counted`: the outcome goes to the tokenizer's counts (/metrics); a dry-run pick
-  // (/debug/pick) is not a request and passes false. `probe` (may be null): see TokenProbe.
-  virtual bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+  // Token ids of the text `body` holds in `fields` (a route's routed_text()) into `ids`;
+  // false when it has none this tokenizer knows. `counted`: the outcome goes to the
+  // tokenizer's counts (/metrics); a dry-run pick (/debug/pick) is not a request and
+  // passes false. `probe` (may be null): see TokenProbe.
+  virtual bool encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
                       TokenProbe* probe = nullptr) const = 0;
 };
 
 class SimByteTokenizer final : public PromptTokenizer {
  public:
   // 4 bytes a token costs nothing: the probe is never asked.
-  bool encode(std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
+  bool encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
               TokenProbe* probe = nullptr) const override;
 };
 

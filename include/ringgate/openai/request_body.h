@@ -1,12 +1,16 @@
 #pragma once
 // The fields of an OpenAI request body that routing needs, read with simdjson
-// on-demand straight from the receive buffer: model, stream, and the prompt text
-// (completions: prompt string(s); chat: each message's role then content, in order).
+// on-demand straight from the receive buffer: model, stream, and the text of the
+// route's text fields (api_routes.h; completions: prompt string(s); chat: each
+// message's role then content, in order). A multipart/form-data body (audio) is read
+// by form_body.h: its model and stream form fields.
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ringgate/openai/api_routes.h"
 
 namespace ringgate::openai {
 
@@ -23,6 +27,9 @@ struct RequestFields {
   std::string model;          // unescaped
   size_t model_offset = 0;    // byte offset of the model's JSON string token (quotes included) in the body
   size_t model_length = 0;    // length of that token: splice a rewrite in with an iovec
+  // The model is a form field's raw value (multipart/form-data), not a JSON string
+  // token: a rewrite splices in the bare name, no quotes, no escapes.
+  bool model_in_form = false;
   bool stream = false;
   // Text the prompt is made of, in order. Views into the parser's string buffer:
   // valid until the next parse with the same BodyReader.
@@ -45,8 +52,11 @@ class BodyReader {
   BodyReader(const BodyReader&) = delete;
   BodyReader& operator=(const BodyReader&) = delete;
 
-  // `body` must have kPadding bytes of capacity past its size (see padded()).
-  BodyError read(std::string_view body, size_t capacity, RequestFields& out);
+  // The body of a request to `route`. A JSON body must have kPadding bytes of capacity
+  // past its size (see pad()); `content_type` (the request's Content-Type) is read for a
+  // multipart/form-data body's boundary.
+  BodyError read(const ApiRoute& route, std::string_view content_type, std::string_view body, size_t capacity,
+                 RequestFields& out);
 
   // Makes sure a std::string can be read in place.
   static void pad(std::string& body) { body.reserve(body.size() + kPadding); }

@@ -126,6 +126,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   RelayState relay_;
   Attempt attempt_;
   http::Request* request_ = nullptr;
+  const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table
   openai::RequestFields fields_;
   bool digested_ = false;  // fields_ and the prefix chain come from digest_ (else BodyReader)
   std::string target_model_;

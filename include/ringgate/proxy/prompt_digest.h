@@ -21,14 +21,16 @@ class PromptDigest final : public openai::TextSink {
  public:
   explicit PromptDigest(size_t block_bytes) : chain_(block_bytes) {}
 
-  // A new body of about `expected_bytes` (its Content-Length, or 0).
-  void begin(size_t expected_bytes);
+  // A new body of a request to `route`, of about `expected_bytes` (its Content-Length,
+  // or 0). Only a JSON body is scanned (a form is read whole by BodyReader).
+  void begin(const openai::ApiRoute& route, size_t expected_bytes);
   bool begun() const { return begun_; }
   // `body` is the body received so far (it only ever grows): scans what is new.
   void advance(std::string_view body);
-  // The whole body is here: true when the scanner understood it; `fields` then has
+  // The whole body of a request to `route` is here (begin() was called with the same
+  // route, or not at all): true when the scanner understood it; `fields` then has
   // model, model token and stream, and chain() the prompt's prefix chain.
-  bool finish(std::string_view body, openai::RequestFields& fields);
+  bool finish(const openai::ApiRoute& route, std::string_view body, openai::RequestFields& fields);
   std::span<const uint64_t> chain() const { return chain_.entries(); }
   // Between requests: memory a long prompt needed goes back.
   void trim() { chain_.trim(); }
@@ -41,6 +43,7 @@ class PromptDigest final : public openai::TextSink {
   sched::PrefixChain chain_;
   size_t scanned_ = 0;
   bool begun_ = false;
+  bool json_ = false;  // the body is JSON: the scanner reads it
 };
 
 }  // namespace ringgate::proxy

@@ -53,6 +53,7 @@ struct RouteRequest {
   std::span<const uint64_t> prefix_chain;
   bool chained = false;
   std::string_view body;  // the request body (precise mode tokenizes its prompt)
+  openai::TextFields text_fields = 0;  // where the body's prompt is (the route's routed_text()); 0: none
   std::string_view session_id;                     // affinity hint; empty = none
   bool sheddable = false;                          // may be refused with 429 when saturated
   // Flow control: saturated endpoints are left out; with none left, `saturated` is
