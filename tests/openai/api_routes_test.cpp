@@ -1,0 +1,48 @@
+// The route table: lookups by request target, and the routing rule it states.
+#include "ringgate/openai/api_routes.h"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+
+using namespace ringgate::openai;
+
+TEST_CASE("a request target finds its route, its query string ignored") {
+  REQUIRE(find_route("/v1/chat/completions") != nullptr);
+  CHECK(find_route("/v1/chat/completions?x=1") == find_route("/v1/chat/completions"));
+  CHECK(find_route("/v1/chat/completions/") == nullptr);
+  CHECK(find_route("/V1/models") == nullptr);
+  CHECK(find_route("") == nullptr);
+  CHECK(find_route("/admin") == nullptr);
+  CHECK(&route_for("/admin") == &kUnlistedRoute);
+  CHECK(route_for("/admin").routed_text() == 0);
+  CHECK(&route_for("/rerank") == find_route("/rerank"));
+}
+
+TEST_CASE("every path once; text-bearing paths route by prefix, the rest by load") {
+  std::set<std::string_view> paths;
+  for (const ApiRoute& route : api_routes()) {
+    CAPTURE(route.path);
+    CHECK(paths.insert(route.path).second);
+    if (route.handler == RouteHandler::ModelList) {
+      CHECK(route.methods == kMethodGet);
+      continue;
+    }
+    CHECK(route.methods == kMethodPost);
+    CHECK(route.allow == "POST");
+    if (route.body == BodyFormat::MultipartForm) CHECK(route.routing == Routing::Load);
+    if (route.routing == Routing::PrefixAndLoad) CHECK(route.text != 0);
+    CHECK((route.text & ~TextFields(kPromptField | kMessagesField | kInputField | kText1Field | kText2Field |
+                                    kQueryField | kDocumentsField | kTokensField)) == 0);
+  }
+  for (std::string_view path : {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/pooling",
+                                "/classify", "/v1/score", "/score", "/v1/rerank", "/rerank"})
+    CHECK_MESSAGE(find_route(path)->routing == Routing::PrefixAndLoad, path);
+  for (std::string_view path : {"/tokenize", "/detokenize", "/v1/audio/transcriptions", "/v1/audio/translations"})
+    CHECK_MESSAGE(find_route(path)->routing == Routing::Load, path);
+  CHECK(find_route("/v1/score")->text == (kText1Field | kText2Field));
+  CHECK(find_route("/v1/rerank")->text == (kQueryField | kDocumentsField));
+  CHECK(find_route("/v1/audio/translations")->body == BodyFormat::MultipartForm);
+  CHECK(find_route("/v1/models")->handler == RouteHandler::ModelList);
+}
