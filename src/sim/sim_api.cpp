@@ -22,11 +22,21 @@ void respond_error(HttpSession& session, const ApiError& error) {
   session.respond(error.status, kJson, error_body(error));
 }
 
-enum class Route { completions, chat_completions, models, health, ping, version, tokenize, detokenize, metrics, none };
+enum class Route {
+  completions, chat_completions, models, health, ping, version, tokenize, detokenize, metrics,
+  embeddings, pooling, classify, score, rerank, transcriptions, translations, none
+};
 
 Route route_of(std::string_view path) {
   if (path == "/v1/completions") return Route::completions;
   if (path == "/v1/chat/completions") return Route::chat_completions;
+  if (path == "/v1/embeddings") return Route::embeddings;
+  if (path == "/pooling") return Route::pooling;
+  if (path == "/classify") return Route::classify;
+  if (path == "/v1/score" || path == "/score") return Route::score;
+  if (path == "/v1/rerank" || path == "/rerank" || path == "/v2/rerank") return Route::rerank;
+  if (path == "/v1/audio/transcriptions") return Route::transcriptions;
+  if (path == "/v1/audio/translations") return Route::translations;
   if (path == "/v1/models") return Route::models;
   if (path == "/health") return Route::health;
   if (path == "/ping") return Route::ping;
@@ -44,6 +54,13 @@ bool method_allowed(Route route, llhttp_method_t m, const char*& allow) {
     case Route::chat_completions:
     case Route::tokenize:
     case Route::detokenize:
+    case Route::embeddings:
+    case Route::pooling:
+    case Route::classify:
+    case Route::score:
+    case Route::rerank:
+    case Route::transcriptions:
+    case Route::translations:
       allow = "allow: POST\r\n";
       return m == HTTP_POST;
     case Route::ping:
@@ -52,6 +69,24 @@ bool method_allowed(Route route, llhttp_method_t m, const char*& allow) {
     default:
       allow = "allow: GET\r\n";
       return m == HTTP_GET;
+  }
+}
+
+// The POST routes vLLM guards with validate_json_request (all but the audio uploads and /ping).
+bool takes_json(Route route) {
+  switch (route) {
+    case Route::completions:
+    case Route::chat_completions:
+    case Route::tokenize:
+    case Route::detokenize:
+    case Route::embeddings:
+    case Route::pooling:
+    case Route::classify:
+    case Route::score:
+    case Route::rerank:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -130,9 +165,7 @@ void SimApi::handle(HttpSession& session, HttpRequest& request) {
     session.respond(405, kJson, error_body({405, "Method Not Allowed", {}, "Method Not Allowed"}), allow);
     return;
   }
-  const bool json_body = route == Route::completions || route == Route::chat_completions ||
-                         route == Route::tokenize || route == Route::detokenize;
-  if (json_body && !is_json_media_type(request.content_type)) {
+  if (takes_json(route) && !is_json_media_type(request.content_type)) {
     respond_error(session, validation_error("Unsupported Media Type: Only 'application/json' is allowed"));
     return;
   }
@@ -161,6 +194,13 @@ void SimApi::handle(HttpSession& session, HttpRequest& request) {
       handle_completion(session, request,
                         route == Route::completions ? Endpoint::completions : Endpoint::chat_completions);
       return;
+    case Route::embeddings: return handle_pooling(session, request, PoolingEndpoint::embeddings);
+    case Route::pooling: return handle_pooling(session, request, PoolingEndpoint::pooling);
+    case Route::classify: return handle_pooling(session, request, PoolingEndpoint::classify);
+    case Route::score: return handle_pooling(session, request, PoolingEndpoint::score);
+    case Route::rerank: return handle_pooling(session, request, PoolingEndpoint::rerank);
+    case Route::transcriptions: return handle_audio(session, request, AudioTask::transcription);
+    case Route::translations: return handle_audio(session, request, AudioTask::translation);
     case Route::none:
       return;
   }
@@ -229,6 +269,41 @@ void SimApi::handle_detokenize(HttpSession& session, HttpRequest& request) {
   util::append_json_string(body, text);
   body += '}';
   session.respond(200, kJson, body);
+}
+
+// The name a response carries for `model`: the first served name, or the adapter.
+const std::string& SimApi::answer_model(const std::optional<std::string>& model) const {
+  const auto found = model ? models_.find(*model) : models_.end();
+  if (found == models_.end() || found->second < 0) return options_.served_model_names.front();
+  return options_.loras[size_t(found->second)].name;
+}
+
+void SimApi::handle_pooling(HttpSession& session, HttpRequest& request, PoolingEndpoint endpoint) {
+  if (answer_injected_error(session, request)) return;
+  ParsedPooling parsed = parse_pooling_request(endpoint, request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  const PoolingRequest& req = std::get<PoolingRequest>(parsed);
+  if (req.model && !models_.contains(*req.model))
+    return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+  session.respond(200, kJson,
+                  pooling_response(req, answer_model(req.model), uint64_t(unix_seconds()), next_random()));
+}
+
+void SimApi::handle_audio(HttpSession& session, HttpRequest& request, AudioTask task) {
+  if (answer_injected_error(session, request)) return;
+  ParsedAudio parsed = parse_audio_request(task, request.content_type, request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  const AudioRequest& req = std::get<AudioRequest>(parsed);
+  if (req.model && !models_.contains(*req.model))
+    return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+  if (req.stream) {
+    session.begin_stream(200, "text/event-stream");
+    session.stream_data(audio_events(req, answer_model(req.model), uint64_t(unix_seconds()), next_random()));
+    session.end_stream();
+    return;
+  }
+  if (req.text_format) return session.respond(200, "text/plain; charset=utf-8", audio_text(req));
+  session.respond(200, kJson, audio_response(req));
 }
 
 void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint) {

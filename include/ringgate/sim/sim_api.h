@@ -1,7 +1,10 @@
 // The simulator's HTTP API, routed as vLLM's OpenAI server routes it:
 // POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
 // GET /health, GET|POST /ping, GET /version, POST /tokenize, POST /detokenize,
-// GET /metrics; with the fault injections on top.
+// GET /metrics; the pooling endpoints (POST /v1/embeddings, /pooling, /classify,
+// /v1/score, /score, /v1/rerank, /rerank, /v2/rerank: pooling_api.h) and speech to
+// text (POST /v1/audio/transcriptions, /v1/audio/translations: audio_api.h); with the
+// fault injections on top.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +12,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ringgate/sim/audio_api.h"
 #include "ringgate/sim/completion_request.h"
 #include "ringgate/sim/engine.h"
 #include "ringgate/sim/http_session.h"
 #include "ringgate/sim/options.h"
+#include "ringgate/sim/pooling_api.h"
 #include "ringgate/sim/prompt_tokenizer.h"
 #include "ringgate/sim/responses.h"
 
@@ -30,6 +35,9 @@ class SimApi final : public RequestHandler {
   void handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint);
   void handle_tokenize(HttpSession& session, HttpRequest& request);
   void handle_detokenize(HttpSession& session, HttpRequest& request);
+  void handle_pooling(HttpSession& session, HttpRequest& request, PoolingEndpoint endpoint);
+  void handle_audio(HttpSession& session, HttpRequest& request, AudioTask task);
+  const std::string& answer_model(const std::optional<std::string>& model) const;
   bool answer_injected_error(HttpSession& session, const HttpRequest& request);
   uint64_t next_random();
   // --fail-mid-stream-rate: after how many tokens to drop this request's connection (0: not).
