@@ -35,9 +35,9 @@ TEST_CASE("sim-bytes tokenizer: completions prompt and chat rendered as ringgate
                    ids));
   CHECK(ids == sim_ids("system: be brief\nuser: hi there\nassistant: \nassistant: "));
   // add_generation_prompt (default true) and continue_final_message, as ringgate-sim renders them.
-  REQUIRE(t.encode(R"({"messages":[{"role":"user","content":"hi"}],"add_generation_prompt":false})", ids));
+  REQUIRE(t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":"hi"}],"add_generation_prompt":false})", ids));
   CHECK(ids == sim_ids("user: hi\n"));
-  REQUIRE(t.encode(R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" the gpu"}],
+  REQUIRE(t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":" the gpu"}],
                        "continue_final_message":true,"add_generation_prompt":false})",
                    ids));
   CHECK(ids == sim_ids("user: hi\nassistant:  the gpu"));
@@ -61,7 +61,7 @@ TEST_CASE("sim-bytes tokenizer: only the route's text fields are read") {
   REQUIRE(t.encode(find_route("/v1/completions")->routed_text(), both, ids));
   CHECK(ids == sim_ids("text"));
   REQUIRE(t.encode(find_route("/v1/chat/completions")->routed_text(), both, ids));
-  CHECK(ids == sim_ids("user: chat\n"));
+  CHECK(ids == sim_ids("user: chat\nassistant: "));
   REQUIRE(t.encode(find_route("/v1/embeddings")->routed_text(), R"({"model":"m","input":["in","two"]})", ids));
   CHECK(ids == sim_ids("in"));
   // Pairs (score, rerank) are tokenized by vLLM its own way; load-only routes have no text.

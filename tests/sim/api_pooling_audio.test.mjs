@@ -3,7 +3,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSim } from '../lib/procs.mjs';
-import { MODEL } from './sim_helpers.mjs';
+import { MODEL, wav } from './sim_helpers.mjs';
 
 let sim;
 before(async () => { sim = await startSim(['--model', MODEL]); });
@@ -12,17 +12,6 @@ after(async () => { await sim?.stop(); });
 const post = (path, body) => fetch(`${sim.url}${path}`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
 });
-
-// A 16 kHz 16-bit mono WAV of `seconds` of silence.
-export function wav(seconds) {
-  const data = 32000 * seconds;
-  const b = Buffer.alloc(44 + data);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + data, 4); b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(16000, 24); b.writeUInt32LE(32000, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
-  b.write('data', 36); b.writeUInt32LE(data, 40);
-  return b;
-}
 
 function audioForm(fields, file = wav(2)) {
   const form = new FormData();

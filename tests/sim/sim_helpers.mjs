@@ -60,3 +60,14 @@ export async function stopClean(sim) {
   const { code, signal } = await sim.stop('SIGTERM');
   if (code !== 0) throw new Error(`ringgate-sim exited with ${code ?? signal}: ${sim.stderr()}`);
 }
+
+// A 16 kHz 16-bit mono WAV of `seconds` of silence (an audio upload).
+export function wav(seconds) {
+  const data = 32000 * seconds;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + data, 4); b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(16000, 24); b.writeUInt32LE(32000, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(data, 40);
+  return b;
+}
