@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,14 +12,18 @@ using namespace ringgate::http;
 
 namespace {
 
+// Parts are views into the body, so the Read keeps its own copy of it on the heap
+// (stable across moves): callers may pass a temporary form.
 struct Read {
+  std::unique_ptr<std::string> body;
   std::vector<FormPart> parts;
   MultipartStatus end = MultipartStatus::Part;
 };
 
 Read read_all(std::string_view body, std::string_view boundary, MultipartLimits limits = {}) {
-  MultipartReader reader(body, boundary, limits);
   Read r;
+  r.body = std::make_unique<std::string>(body);
+  MultipartReader reader(*r.body, boundary, limits);
   FormPart part;
   while ((r.end = reader.next(part)) == MultipartStatus::Part) r.parts.push_back(part);
   return r;
