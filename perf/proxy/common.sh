@@ -150,9 +150,15 @@ start_peer_proxies() {
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
   pids+=($started_pid)
   nginx_pid=$started_pid
+  start_haproxy "haproxy$s"
+}
 
+# start_haproxy NAME: HAProxy (1 thread, keep-alive, connection reuse) in front of the
+# backend at $backend_port, its files $tmp/NAME.*. Sets haproxy_port and haproxy_pid,
+# and adds it to pids.
+start_haproxy() {
   haproxy_port=$(free_port)
-  cat >"$tmp/haproxy$s.cfg" <<EOF
+  cat >"$tmp/$1.cfg" <<EOF
 global
   nbthread 1
   maxconn 4000
@@ -169,7 +175,7 @@ frontend fe
 backend be
   server s1 127.0.0.1:$backend_port maxconn 1000
 EOF
-  haproxy -f "$tmp/haproxy$s.cfg" -db 2>"$tmp/haproxy$s.err" &
+  haproxy -f "$tmp/$1.cfg" -db 2>"$tmp/$1.err" &
   pids+=($!)
   haproxy_pid=$!
 }

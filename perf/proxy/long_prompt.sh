@@ -138,6 +138,46 @@ cases=$(
     echo "nginx-400KB-stream-c64 $nginx_port 409600 64 1 $nginx_pid"
     echo "haproxy-400KB-stream-c64 $haproxy_port 409600 64 1 $haproxy_pid"
   fi)
+# fresh_runs: FRESH short 200 KB runs (wrk -c16, FRESH_DURATION), each against a gateway
+# started for it (no warm-up: a stall of a young gateway's first seconds shows), beside
+# HAProxy (1 thread, also restarted per run) in front of the same backend; a line per
+# run (p99 and wrk's max latency, µs) and the max of each over the runs.
+fresh_runs() {
+  local n=$1 i out rps requests p50 p99 errors max port name
+  export FILLER=$tmp/filler PROMPT_BYTES=204800 STREAM=0
+  echo
+  echo "fresh gateways: $n runs of wrk -c16 -d${FRESH_DURATION:-2s}, 200 KB prompts, each against a just-started ringgate and HAProxy (us)"
+  : >"$tmp/fresh"
+  for ((i = 1; i <= n; i++)); do
+    port=$(start_listening "fresh-rg-$i" "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+      --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216)
+    start_haproxy "fresh-ha-$i"
+    wait_port "$haproxy_port"
+    for name in ringgate haproxy; do
+      [ $name = ringgate ] || port=$haproxy_port
+      out=$(wrk -t1 -c16 -d"${FRESH_DURATION:-2s}" --latency -s "$tmp/chat.lua" "http://127.0.0.1:$port/")
+      read -r rps requests p50 p99 errors < <(wrk_report "$out")
+      max=$(awk '$1 == "Latency" { print $4; exit }' <<<"$out")
+      echo "$name $i $(to_us "$p99") $(to_us "$max") $errors" | tee -a "$tmp/fresh" |
+        awk '{ printf "  %-9s run %2d  p99 %8s  max %8s  %s  load %s\n", $1, $2, $3, $4, $5, load }' load="$(cut -d' ' -f1 /proc/loadavg)"
+    done
+    kill "$(cat "$tmp/fresh-rg-$i.pid")" "$haproxy_pid" 2>/dev/null || true
+    wait "$haproxy_pid" 2>/dev/null || true
+    tail --pid="$(cat "$tmp/fresh-rg-$i.pid")" -f /dev/null 2>/dev/null || true
+    rm "$tmp/fresh-rg-$i.pid"  # stopped: not for cleanup to signal again
+    local kept=() p
+    for p in "${pids[@]}"; do [ "$p" = "$haproxy_pid" ] || kept+=("$p"); done
+    pids=("${kept[@]}")
+  done
+  awk '{ if ($3 > p[$1]) p[$1] = $3; if ($4 > m[$1]) m[$1] = $4 }
+    END { printf "max over %d fresh runs: p99 ringgate %d us, haproxy %d us (%.2fx); max latency ringgate %d us, haproxy %d us\n",
+            n, p["ringgate"], p["haproxy"], p["haproxy"] ? p["ringgate"] / p["haproxy"] : 0, m["ringgate"], m["haproxy"] }' n="$n" "$tmp/fresh"
+}
+
+if [ "${FRESH_ONLY:-0}" = 1 ]; then
+  fresh_runs "${FRESH:-10}"
+  exit 0
+fi
 printf '%-26s %9s %9s %9s %14s   %s\n' case "req/s" p50 p99 "proxy-cpu/req" errors
 run_rounds "$rounds" run <<<"$cases"
 
@@ -162,3 +202,4 @@ if [ -f "$tmp/perf.data" ]; then
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
     sed 's/ \{8,\}-  *- *$//' | head -25 || true
 fi
+[ "${FRESH:-10}" = 0 ] || fresh_runs "${FRESH:-10}"

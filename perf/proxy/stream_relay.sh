@@ -17,7 +17,8 @@
 #   env: DURATION=5s  ROUNDS=5 (every case this many times, interleaved; medians, and the
 #        spread min-max)  CASES="bulk paced"  BASE=PATH (another ringgate binary, e.g. a
 #        build of main: "ringgate-base" rows beside)  PROFILE=bulk|paced (perf record
-#        ringgate's worker in that case's first round, top frames at the end)
+#        ringgate's worker in that case's first round, top frames at the end; PERF_OUT=FILE
+#        keeps the perf.data)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -139,6 +140,7 @@ done
 if [ -f "$tmp/perf.data" ]; then
   echo
   echo "ringgate, profiled $PROFILE run: top frames (self %)"
+  [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
   perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
     sed 's/ \{8,\}-  *- *$//' | head -25 || true
 fi
