@@ -55,6 +55,7 @@ constexpr util::FlagSpec kFlags[] = {
      "random mode: each word is picked from N and the last 8 tokens of the text so far (prompt and output), so "
      "sims with the same N continue each other's output token for token; also seeds the faults (default: a new "
      "N per request, from the clock)"},
+    {"--fault-seed", "N", "seeds the faults apart from the text: sims sharing --seed fail independently (default: from --seed)"},
     {"--help", "", "print this help and exit"},
 };
 
@@ -208,6 +209,10 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
   } else if (flag == "--tokenizer") {
     if (value.empty() || value.size() > 4096) return bad("a directory holding tokenizer.json");
     o.tokenizer_dir = std::string(value);
+  } else if (flag == "--fault-seed") {
+    uint64_t seed = 0;
+    if (!parse_uint<uint64_t>(value, seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");
+    o.fault_seed = seed;
   } else if (flag == "--seed") {
     uint64_t seed = 0;
     if (!parse_uint<uint64_t>(value, seed, 0, std::numeric_limits<uint64_t>::max())) return bad("an integer");

@@ -131,7 +131,7 @@ SimApi::SimApi(const SimOptions& options, Engine& engine)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? *options.seed : monotonic_ns()),
-      fault_random_state_(~random_state_) {
+      fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_) {
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);

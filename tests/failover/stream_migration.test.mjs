@@ -30,8 +30,12 @@ after(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
+// Each sim draws its faults from its own seed: sims sharing --seed (so that each continues
+// the others' text) would otherwise drop their k-th answers alike, and a stream moved from
+// one to the next would meet the same drop again and again.
+let faultSeed = 0;
 async function startSims(count, extra = []) {
-  const sims = await Promise.all(Array.from({ length: count }, () => startSim([...SIM_ARGS, ...extra])));
+  const sims = await Promise.all(Array.from({ length: count }, () => startSim([...SIM_ARGS, '--fault-seed', String(++faultSeed), ...extra])));
   live.push(...sims);
   return sims;
 }

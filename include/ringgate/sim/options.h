@@ -63,6 +63,10 @@ struct SimOptions {
   // --seed N: random mode's outputs are a function of N and the text (two sims with the same N answer the
   // same request alike); the faults draw from it too. Unset: a new N per request, from the clock.
   std::optional<uint64_t> seed;
+  // --fault-seed N: seeds the fault draws (--fail-rate, --fail-mid-stream-rate) apart from
+  // the text, so sims that share --seed (to continue each other's output) still fail
+  // independently, as servers do. Default: from --seed.
+  std::optional<uint64_t> fault_seed;
   KvEventsConfig kv_events;
   // PYTHONHASHSEED from the environment, as vLLM reads it: seeds NONE_HASH of
   // the block hashes; unset means random (nobody outside can match the hashes).
