@@ -26,8 +26,25 @@ void assign(T& target, const std::optional<U>& value) {
   if (value) target = static_cast<T>(*value);
 }
 
+// listen.tls: {certFile, keyFile, clientCAFile?, handshakeTimeout?}
+void read_listen_tls(YamlFieldReader& r, const YAML::Node& node, const std::string& path, TlsListenConfig& out) {
+  auto fields = r.read_map(node, path, {"certFile", "keyFile", "clientCAFile", "handshakeTimeout"});
+  if (!fields) return;
+  auto file = [&](const char* key, std::string& target) {
+    with_field(*fields, path, key, [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_string(v, p)); });
+  };
+  file("certFile", out.cert_file);
+  file("keyFile", out.key_file);
+  file("clientCAFile", out.client_ca_file);
+  with_field(*fields, path, "handshakeTimeout", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.handshake_timeout, r.read_duration(v, p, milliseconds(10), std::chrono::minutes(1)));
+  });
+  for (const char* key : {"certFile", "keyFile"})
+    if (!fields->find(key)) r.error(node, join_path(path, key), "required: listen.tls needs certFile and keyFile");
+}
+
 void read_listen(YamlFieldReader& r, const YAML::Node& node, const std::string& path, ListenConfig& out) {
-  auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth"});
+  auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth", "tls"});
   if (!fields) return;
   with_field(*fields, path, "api",
              [&](const YAML::Node& v, const std::string& p) { assign(out.api, r.read_host_port(v, p, true)); });
@@ -37,6 +54,10 @@ void read_listen(YamlFieldReader& r, const YAML::Node& node, const std::string& 
              [&](const YAML::Node& v, const std::string& p) { assign(out.epp, r.read_host_port(v, p, true)); });
   with_field(*fields, path, "eppHealth",
              [&](const YAML::Node& v, const std::string& p) { assign(out.epp_health, r.read_host_port(v, p, true)); });
+  with_field(*fields, path, "tls", [&](const YAML::Node& v, const std::string& p) {
+    out.tls.emplace();
+    read_listen_tls(r, v, p, *out.tls);
+  });
   if (out.api == out.admin) {
     const bool admin_given = fields->find("admin") != nullptr;
     r.error(admin_given ? *fields->find("admin") : *fields->find("api"), join_path(path, admin_given ? "admin" : "api"),

@@ -445,6 +445,10 @@ AdminResponse ControlPlane::render_metrics() {
   counters.ejections = health_.ejections_total();
   counters.config_reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
   counters.config_reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(tls_mutex_);
+    counters.tls = tls_;
+  }
   for (size_t i = 0; i < kube_rejected_.size(); ++i)
     counters.kube_objects_rejected[i] = kube_rejected_[i].load(std::memory_order_relaxed);
   if (options_.access_log) {

@@ -105,6 +105,35 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
     else add_gauge(f, {}, v);
     out.push_back(std::move(f));
   };
+  if (control.tls.enabled) {
+    {
+      auto f = family("ringgate_tls_info", "TLS on the API listener: how records are handled, and why kernel TLS is not.",
+                      MetricType::Gauge);
+      add_gauge(f, {{"mode", control.tls.mode}, {"reason", control.tls.reason}}, 1);
+      out.push_back(std::move(f));
+    }
+    counter("ringgate_tls_handshakes_total", "TLS handshakes completed on the API listener.", &C::tls_handshakes);
+    {
+      auto f = family("ringgate_tls_handshake_failures_total",
+                      "TLS handshakes that failed: protocol (not TLS, no shared version, cipher or ALPN, a refused "
+                      "client certificate), too_large (more than 128 KiB before it ended), timeout.",
+                      MetricType::Counter);
+      const char* reasons[] = {"protocol", "too_large", "timeout"};
+      for (size_t i = 0; i < 3; ++i) {
+        uint64_t v = 0;
+        for (const C* w : workers) v += w->tls_handshake_failures[i].get();
+        add_counter(f, {{"reason", reasons[i]}}, double(v));
+      }
+      out.push_back(std::move(f));
+    }
+    plain("ringgate_tls_certificate_reloads_total", "Certificate reloads applied (the files changed).",
+          MetricType::Counter, double(control.tls.reloads_ok));
+    plain("ringgate_tls_certificate_reload_failures_total",
+          "Certificate reloads rejected (unreadable, or key and certificate disagree): the previous one stays.",
+          MetricType::Counter, double(control.tls.reloads_failed));
+    plain("ringgate_tls_certificate_expiry_timestamp_seconds", "notAfter of the certificate served now.",
+          MetricType::Gauge, double(control.tls.not_after));
+  }
   plain("ringgate_endpoint_ejections_total", "Endpoints taken out of rotation after consecutive failures.",
         MetricType::Counter, double(control.ejections));
   plain("ringgate_metrics_scrapes_total", "Successful scrapes of model server /metrics.", MetricType::Counter,

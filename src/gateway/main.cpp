@@ -33,6 +33,7 @@
 #include "ringgate/gateway/pool_source.h"
 #include "ringgate/gateway/rules_source.h"
 #include "ringgate/gateway/settings.h"
+#include "ringgate/gateway/tls_source.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/net/listener.h"
 #include "ringgate/proxy/worker.h"
@@ -198,7 +199,18 @@ int main(int argc, char** argv) {
                  backend.reason.c_str());
   }
 
+  // HTTPS on the API listener: the certificate, published to the workers and reloaded
+  // when its files change.
+  std::optional<gateway::TlsSource> tls;
+  if (settings.tls && settings.epp_mode)
+    std::fprintf(stderr, "ringgate: listen.tls is for the API listener: EPP mode has none, so it is not used\n");
+  if (settings.tls && !settings.epp_mode) {
+    tls.emplace(*settings.tls, settings.workers, control);
+    if (std::string error = tls->start(); !error.empty()) return fail(error);
+  }
+
   proxy::WorkerContext context;
+  context.tls = tls ? tls->publisher() : nullptr;
   context.flow_shared = &flow_shared;
   context.limiter = &limiter;
   context.workers = settings.workers;
@@ -299,10 +311,14 @@ int main(int argc, char** argv) {
                 epp_server->address().to_string().c_str(), epp_server->address().to_string().c_str(),
                 epp_server->health_address().to_string().c_str(), admin_address.c_str());
   } else {
-    std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\"}\n", listen.to_string().c_str(),
-                admin_address.c_str());
+    std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\",\"tls\":\"%s\"}\n",
+                listen.to_string().c_str(), admin_address.c_str(), tls ? tls->mode().name.c_str() : "off");
   }
   std::fflush(stdout);
+  if (tls) {
+    std::fprintf(stderr, "ringgate: TLS on %s: %s (%s)\n", listen.to_string().c_str(), tls->mode().name.c_str(),
+                 tls->mode().reason.c_str());
+  }
   std::fprintf(stderr, "ringgate: %u %s, pool %s (%s)\n", settings.workers, epp_server ? "EPP threads" : "workers", settings.pool_name.c_str(),
                settings.kubernetes ? "kubernetes" : (std::to_string(settings.static_endpoints.size()) + " endpoints").c_str());
 
@@ -315,14 +331,18 @@ int main(int argc, char** argv) {
   }
   int stop_signal = 0;
   while (stop_signal == 0) {
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    std::optional<std::chrono::steady_clock::time_point> next_check = watcher ? watcher->next_check() : std::nullopt;
+    if (tls) {
+      tls->add_poll_fds(fds);
+      if (auto t = tls->next_check(); t && (!next_check || *t < *next_check)) next_check = t;
+    }
     int timeout_ms = -1;
-    if (watcher && watcher->next_check()) {
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*watcher->next_check() -
-                                                                        std::chrono::steady_clock::now());
+    if (next_check) {
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next_check - std::chrono::steady_clock::now());
       timeout_ms = int(std::max<int64_t>(0, wait.count()) + 1);
     }
-    poll(fds, 2, timeout_ms);
+    poll(fds.data(), fds.size(), timeout_ms);
     if (fds[0].revents & POLLIN) {
       // Readiness turns 503 before the pending stop signal is consumed (ControlPlane::draining()).
       sigset_t pending;
@@ -339,6 +359,7 @@ int main(int argc, char** argv) {
       }
     }
     if (watcher && watcher->changed()) reload(flags, rules_source, control, loaded_digest, /*from_watcher=*/true);
+    if (tls) tls->check();
   }
 
   // Drain: readiness goes 503 at once (load balancers move away), the listeners close,

@@ -18,6 +18,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--config", "FILE", "YAML config (Gateway, InferenceModelRewrite, ...); reloaded on SIGHUP and on change"},
     {"--check-config", "FILE", "validate FILE, print every error with its line, exit 0 if valid"},
     {"--listen", "ADDR:PORT", "API listener (default :8080)"},
+    {"--tls-cert", "FILE", "HTTPS on the API listener: PEM certificate chain (with --tls-key; reloaded on change)"},
+    {"--tls-key", "FILE", "the certificate's PEM private key"},
     {"--admin", "ADDR:PORT", "admin listener: /metrics /healthz /readyz /debug/endpoints, POST /debug/pick (default :9090)"},
     {"--mode", "gateway|epp", "gateway (default): proxy on --listen; epp: GAIE Endpoint Picker over Envoy ext-proc gRPC"},
     {"--epp-listen", "ADDR:PORT", "EPP mode: ext-proc gRPC listener (default :9002)"},
@@ -93,6 +95,12 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
   } else if (arg == "--check-config") {
     if (value.empty()) return "empty path";
     o.check_config_file = value;
+  } else if (arg == "--tls-cert") {
+    if (value.empty()) return "empty path";
+    o.tls_cert = value;
+  } else if (arg == "--tls-key") {
+    if (value.empty()) return "empty path";
+    o.tls_key = value;
   } else if (arg == "--listen") {
     if (!address(o.listen)) return "expected IPv4ADDR:PORT or :PORT";
   } else if (arg == "--admin") {
@@ -198,7 +206,10 @@ ParsedOptions parse_options(int argc, char** argv) {
     o.given.emplace_back(flag.name);
     return apply(o, flag.name, value, !flag.value_hint.empty());
   });
-  if (!error) return parsed;
+  if (!error) {
+    if (o.tls_cert.empty() != o.tls_key.empty()) parsed.error = "--tls-cert and --tls-key go together";
+    return parsed;
+  }
   switch (error->kind) {
     case util::FlagErrorKind::NotAFlag:
     case util::FlagErrorKind::UnknownFlag:

@@ -45,6 +45,10 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     if (!a) return "listen.api: only IPv4 addresses are supported";
     s.listen = *a;
   }
+  if (g.listen.tls) {
+    s.tls = net::TlsFiles{g.listen.tls->cert_file, g.listen.tls->key_file, g.listen.tls->client_ca_file};
+    s.proxy.tls_handshake_timeout_ms = to_ms(g.listen.tls->handshake_timeout);
+  }
   if (set("listen.admin")) {
     auto a = to_address(g.listen.admin);
     if (!a) return "listen.admin: only IPv4 addresses are supported";
@@ -172,6 +176,8 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   }
   if (!flags.io_backend.empty()) s.io_backend = flags.io_backend;
   if (flags.given_flag("--listen")) s.listen = flags.listen;
+  if (!flags.tls_cert.empty())  // the flags' pair replaces the file's; its clientCAFile stays
+    s.tls = net::TlsFiles{flags.tls_cert, flags.tls_key, s.tls ? s.tls->client_ca_file : std::string()};
   if (flags.given_flag("--admin")) s.admin = flags.admin;
   if (!flags.mode.empty()) s.epp_mode = flags.mode == "epp";
   if (flags.given_flag("--epp-listen")) s.epp_listen = flags.epp_listen;

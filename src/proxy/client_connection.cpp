@@ -55,8 +55,9 @@ std::string_view status_code_name(int status) {
 
 }  // namespace
 
-ClientConnection::ClientConnection(ClientRuntime& runtime, int fd)
+ClientConnection::ClientConnection(ClientRuntime& runtime, int fd, SSL_CTX* tls)
     : rt_(runtime), fd_(fd), parser_(runtime.options->limits), exchange_(*runtime.exchange_env, *this) {
+  if (tls) tls_ = std::make_unique<net::TlsSession>(tls);
   ++rt_.clients;
   next = rt_.all;
   if (rt_.all) rt_.all->prev = this;
@@ -82,7 +83,7 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::start() {
-  set_deadline(Deadline::Idle);
+  set_deadline(tls_ ? Deadline::Handshake : Deadline::Idle);
   arm_recv();
 }
 
@@ -112,6 +113,7 @@ void ClientConnection::set_deadline(Deadline kind) {
     case Deadline::Header: duration = rt_.options->header_timeout_ms; break;
     case Deadline::Body: duration = rt_.options->body_timeout_ms; break;
     case Deadline::Linger: duration = kLingerMs; break;
+    case Deadline::Handshake: duration = rt_.options->tls_handshake_timeout_ms; break;
   }
   if (kind == deadline_kind_ && deadline_.armed() && duration == deadline_duration_) return;
   deadline_kind_ = kind;
@@ -138,6 +140,7 @@ void ClientConnection::arm_recv() {
 // A request's head is in and a large part of its body is still to come, with nothing
 // else buffered: the body can be received in place.
 bool ClientConnection::wants_direct() const {
+  if (tls_) return false;  // records must be opened first: they go through the multishot
   if (phase_ != Phase::Reading || !parser_.head_complete() || in_pos_ != in_.size()) return false;
   // The socket held more when this receive completed: the multishot took it in the same
   // pass (its completions are already posted; a 200 KB body sent at once is all there).
@@ -290,6 +293,43 @@ void ClientConnection::on_data(const char* data, size_t len) {
   if (phase_ != Phase::Reading && in_.size() - in_pos_ > rt_.options->limits.max_header_bytes + 64 * 1024) pause_recv();
   account_buffered();
   if (!closing_ && wants_direct()) arm_recv();
+}
+
+void ClientConnection::on_tls_data(const char* data, size_t len) {
+  if (lingering_) {  // the refused request's rest: dropped unopened
+    rt_.counters->bytes_from_clients.add(len);
+    return;
+  }
+  const bool was_established = tls_->established();
+  if (!tls_->receive(data, len)) return tls_failed(tls_->failure() == net::TlsFailure::TooLarge ? 1 : 0);
+  if (!tls_->established()) return flush();  // the handshake's next messages
+  if (!was_established) {
+    rt_.counters->tls_handshakes.add();
+    set_deadline(Deadline::Idle);
+  }
+  char plain[16384];
+  while (!closing_) {
+    const int n = tls_->read(plain, sizeof plain);
+    if (n == 0) break;
+    if (n < 0) {  // close_notify: the client's EOF; a broken record: the connection is done
+      if (tls_->failure() != net::TlsFailure::None) return close();
+      return on_eof();
+    }
+    on_data(plain, size_t(n));
+  }
+  flush();
+}
+
+// A handshake that failed: its alert goes out, then the connection closes. (Once
+// established, records that fail to open close the connection at once: see above.)
+void ClientConnection::tls_failed(size_t reason) {
+  rt_.counters->tls_handshake_failures[reason].add();
+  if (tls_->established()) return close();
+  keep_alive_ = false;
+  phase_ = Phase::Closing;
+  set_deadline(Deadline::None);
+  pause_recv();
+  flush();
 }
 
 void ClientConnection::account_buffered() {
@@ -494,14 +534,30 @@ void ClientConnection::request_done() {
 
 void ClientConnection::flush() {
   if (send_in_flight_ || closing_) return;
-  if (out_.empty()) {
+  take_output();
+  if (sending_.empty() && phase_ == Phase::Closing && tls_ && !close_notify_sent_) {
+    close_notify_sent_ = true;  // the answer is out: TLS ends with close_notify, then FIN
+    tls_->shutdown();
+    tls_->take_output(sending_);
+  }
+  if (sending_.empty()) {
     if (phase_ == Phase::Closing) finish();
     return;
   }
-  std::swap(out_, sending_);
-  out_.clear();
   sending_offset_ = 0;
   submit_send();
+}
+
+void ClientConnection::take_output() {
+  // (sending_ is empty: no send is in flight.)
+  if (!tls_) {
+    std::swap(out_, sending_);
+    out_.clear();
+    return;
+  }
+  if (!out_.empty()) tls_->write(out_);
+  out_.clear();
+  tls_->take_output(sending_);
 }
 
 void ClientConnection::submit_send() {
@@ -527,6 +583,10 @@ void ClientConnection::on_timer(net::Timer& timer) {
   if (closing_) return;
   if (&timer == &write_timer_) return close();  // the exchange and its upstream go with it
   if (lingering_) return close();
+  if (deadline_kind_ == Deadline::Handshake) {
+    rt_.counters->tls_handshake_failures[2].add();
+    return close();
+  }
   deadline_kind_ = Deadline::None;
   if (phase_ != Phase::Reading) return;
   if (parser_.started()) {

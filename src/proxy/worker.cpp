@@ -70,6 +70,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.router = this;
     if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
     if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
+    if (context.tls) tls_reader_ = context.tls->reader(size_t(index));
     env_.rules = &kNoRules;
     env_.upstreams = &pool_;
     env_.flow = &flow_;
@@ -213,6 +214,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       env_.rules = rules;
     }
     if (const ModelCatalog* catalog = catalog_reader_.refresh()) env_.catalog = catalog;
+    tls_ = tls_reader_.refresh();
   }
 
   // The rules' gateway-wide queue bounds, this worker's share.
@@ -251,7 +253,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       return;
     }
     net::set_nodelay(fd);
-    auto* client = new ClientConnection(client_rt_, fd);
+    auto* client = new ClientConnection(client_rt_, fd, tls_ ? tls_->ctx() : nullptr);
     client->start();
   }
 
@@ -334,6 +336,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   // What the control plane published (one Reader slot per worker).
   RulesPublisher::Reader rules_reader_;
   CatalogPublisher::Reader catalog_reader_;
+  net::TlsPublisher::Reader tls_reader_;
+  const net::TlsContext* tls_ = nullptr;  // the newest certificate (null: plain HTTP)
   uint64_t now_ms_ = 0;
   UpstreamRuntime upstream_rt_;
   UpstreamPool pool_{upstream_rt_};

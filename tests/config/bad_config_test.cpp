@@ -170,6 +170,17 @@ TEST_CASE("bad addresses") {
       4, 15, "listen.api: must differ from listen.admin");  // the default admin address
 }
 
+TEST_CASE("listen.tls: certFile and keyFile both, a bounded handshake timeout, known fields only") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  expect_error(head + "listen: {tls: {certFile: /c.pem}}\n", 4, 15, "listen.tls.keyFile: required: listen.tls needs certFile and keyFile");
+  expect_error(head + "listen: {tls: {keyFile: /k.pem}}\n", 4, 15, "listen.tls.certFile: required");
+  expect_error(head + "listen: {tls: {certFile: /c.pem, keyFile: /k.pem, handshakeTimeout: 5m}}\n", 4, 69,
+               "listen.tls.handshakeTimeout: duration 5m is out of range (10ms to 1m)");
+  expect_error(head + "listen: {tls: {certFile: /c.pem, keyFile: /k.pem, ciphers: x}}\n", 4, 51,
+               "listen.tls.ciphers: unknown field in listen.tls");
+  expect_error(head + "listen: {tls: {certFile: \"\", keyFile: /k.pem}}\n", 4, 26, "listen.tls.certFile: must not be empty");
+}
+
 TEST_CASE("InferencePool discovery: one of service / inferencePool, no port, a valid name") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    kubernetes: ";
   expect_error(head + "{service: s, port: http, inferencePool: p}\n", 5, 0,

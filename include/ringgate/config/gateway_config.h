@@ -28,8 +28,17 @@ using std::chrono::seconds;
 inline constexpr std::string_view gateway_api_version = "ringgate.io/v1";
 inline constexpr std::string_view gateway_kind = "Gateway";
 
+// listen.tls: HTTPS on the API listener (the files reload when they change).
+struct TlsListenConfig {
+  std::string cert_file;       // certFile: PEM chain, the leaf first
+  std::string key_file;        // keyFile: PEM private key
+  std::string client_ca_file;  // clientCAFile (optional): require client certificates these CAs issued
+  nanoseconds handshake_timeout = seconds(10);  // handshakeTimeout
+};
+
 struct ListenConfig {
   HostPort api{"", 8080};
+  std::optional<TlsListenConfig> tls;
   HostPort admin{"", 9090};
   HostPort epp{"", 9002};         // EPP mode: ext-proc gRPC ("epp")
   HostPort epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")

@@ -112,6 +112,12 @@ class ControlPlane {
     (applied ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
     events_.record(applied ? EventKind::Reloaded : EventKind::ReloadRejected, {}, detail);
   }
+  // The API listener's TLS (main thread): set at start, then after each certificate
+  // reload, applied or not (the certificate served stays the last good one).
+  void set_tls_status(TlsStatus status) {
+    std::lock_guard lock(tls_mutex_);
+    tls_ = std::move(status);
+  }
   // Any thread: a Kubernetes object of kube_object_kinds[kind] was rejected as malformed.
   void count_kube_rejected(size_t kind) {
     if (kind < kube_rejected_.size()) kube_rejected_[kind].fetch_add(1, std::memory_order_relaxed);
@@ -203,6 +209,8 @@ class ControlPlane {
   std::atomic<bool> ready_{false};
   std::atomic<bool> probed_{false};
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
+  mutable std::mutex tls_mutex_;
+  TlsStatus tls_;
   std::array<std::atomic<uint64_t>, 4> kube_rejected_{};
   std::atomic<size_t> routable_{0};
   std::thread thread_;

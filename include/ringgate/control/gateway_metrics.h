@@ -47,6 +47,16 @@ inline constexpr std::string_view kOtherModel = "other";
 inline constexpr std::array<std::string_view, 4> kube_object_kinds = {"Pod", "InferencePool", "InferenceModelRewrite",
                                                                       "InferenceObjective"};
 
+// The API listener's TLS, when on: how records are handled, the certificate served and
+// its reloads.
+struct TlsStatus {
+  bool enabled = false;
+  std::string mode, reason;  // net::tls_mode()
+  std::string serial;        // of the certificate served now (hex)
+  int64_t not_after = 0;     // its notAfter, Unix seconds
+  uint64_t reloads_ok = 0, reloads_failed = 0;
+};
+
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
@@ -57,6 +67,7 @@ struct ControlCounters {
   std::array<uint64_t, 4> kube_objects_rejected{};
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
   uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
+  TlsStatus tls;
 };
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,

@@ -20,6 +20,8 @@ struct Options {
   std::vector<std::string> models;     // --model NAME, repeatable: served by every endpoint
   std::string config_file;             // --config FILE
   std::string check_config_file;       // --check-config FILE
+  std::string tls_cert;                // --tls-cert FILE: HTTPS on --listen (with --tls-key)
+  std::string tls_key;                 // --tls-key FILE
   unsigned workers = 0;                // --workers (0 = one per core)
   unsigned demo = 0;                   // --demo N: start N ringgate-sim servers
   std::string sim_bin;                 // --sim-bin PATH

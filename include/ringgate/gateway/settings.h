@@ -11,6 +11,7 @@
 #include "ringgate/control/epp_metrics.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
+#include "ringgate/net/tls_context.h"
 #include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_rules.h"
@@ -20,6 +21,7 @@ namespace ringgate::gateway {
 
 struct Settings {
   net::Address listen;
+  std::optional<net::TlsFiles> tls;  // HTTPS on `listen` (--tls-cert/--tls-key, listen.tls)
   net::Address admin;
   bool epp_mode = false;           // --mode / mode: epp
   net::Address epp_listen;         // ext-proc gRPC (EPP mode)

@@ -4,11 +4,13 @@
 // deadlines and the write-stall deadline, queues the output (one send in flight),
 // handles half-close, and owns the Exchange of the request being proxied.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/net/loop.h"
 #include "ringgate/net/recv_owner.h"
+#include "ringgate/net/tls_session.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
@@ -38,7 +40,8 @@ class ClientConnection final : public net::IoHandler,
                                public net::TimerTarget,
                                public ExchangeClient {
  public:
-  ClientConnection(ClientRuntime& runtime, int fd);
+  // `tls`: the listener's TLS context (null: plain HTTP).
+  ClientConnection(ClientRuntime& runtime, int fd, SSL_CTX* tls = nullptr);
   ~ClientConnection() override;
 
   void start();
@@ -66,13 +69,21 @@ class ClientConnection final : public net::IoHandler,
 
  private:
   enum class Phase : uint8_t { Reading, Proxying, Closing };
-  enum class Deadline : uint8_t { None, Idle, Header, Body, Linger };
+  enum class Deadline : uint8_t { None, Idle, Header, Body, Linger, Handshake };
 
   // net::RecvOwner
-  void on_recv_data(const char* data, size_t len) override { on_data(data, len); }
+  void on_recv_data(const char* data, size_t len) override {
+    if (tls_) return on_tls_data(data, len);
+    on_data(data, len);
+  }
   void on_recv_end(int32_t) override { on_eof(); }
   void on_recv_stopped(bool ran_dry) override;
   void on_data(const char* data, size_t len);
+  // TLS: ciphertext in; the handshake advances, plaintext goes on to on_data().
+  void on_tls_data(const char* data, size_t len);
+  void tls_failed(size_t reason);
+  // The bytes for the socket into sending_: out_ itself, or (TLS) its records.
+  void take_output();
   void on_eof();
   void process_input();
   size_t parse_span(const char* data, size_t len);
@@ -107,6 +118,8 @@ class ClientConnection final : public net::IoHandler,
   Phase phase_ = Phase::Reading;
   http::RequestParser parser_;
   Exchange exchange_;
+  std::unique_ptr<net::TlsSession> tls_;  // TLS listener: the transport seam (null: plain)
+  bool close_notify_sent_ = false;
   std::string in_;       // received, not yet parsed (pipelined requests wait here)
   size_t in_pos_ = 0;
   std::string out_;      // queued for the client while `sending_` is on the wire

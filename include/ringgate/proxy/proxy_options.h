@@ -33,6 +33,7 @@ struct ProxyOptions {
   uint32_t header_timeout_ms = 10000;         // first byte of a request → end of its head (408)
   uint32_t body_timeout_ms = 60000;           // end of head → end of body (408)
   uint32_t client_idle_timeout_ms = 60000;    // keep-alive connection with no request: closed
+  uint32_t tls_handshake_timeout_ms = 10000;  // TLS listener: accept → handshake done, else closed
   uint32_t upstream_connect_timeout_ms = 3000;      // 504 when every try timed out
   uint32_t upstream_first_byte_timeout_ms = 300000; // request sent → first response byte (504)
   uint32_t upstream_idle_timeout_ms = 4000;   // pooled connection lifetime; below vLLM's 5 s

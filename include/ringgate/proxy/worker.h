@@ -11,6 +11,7 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
 #include "ringgate/net/io_backend.h"
+#include "ringgate/net/tls_context.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/rate_limiter.h"
@@ -26,6 +27,8 @@ struct WorkerContext {
   RouterShared router;                  // each worker builds its own RequestRouter on it
   const RulesPublisher* rules = nullptr;     // one reader slot per worker index
   const CatalogPublisher* catalog = nullptr; // one reader slot per worker index
+  // The API listener's TLS certificate, rotated by the control thread (null: plain HTTP).
+  const net::TlsPublisher* tls = nullptr;
   net::BackendKind backend = net::BackendKind::IoUring;  // resolved (never Auto): net::choose_backend()
   // Flow control and rate limits, shared by the workers (null: none).
   FlowShared* flow_shared = nullptr;

@@ -35,6 +35,10 @@ struct WorkerCounters {
   Counter cq_overflows;           // CQ overflow count (from the kernel's counter)
   Counter accept_errors;          // accept failed (EMFILE, ENFILE, ...): each one backs off
   Counter connections_rejected;   // beyond --max-connections: answered 503 and closed
+  Counter tls_handshakes;          // TLS handshakes completed on the API listener
+  // TLS handshakes that failed: [0] protocol (not TLS, no shared version/cipher/ALPN, a
+  // refused client certificate), [1] too large, [2] timed out.
+  Counter tls_handshake_failures[3];
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 
