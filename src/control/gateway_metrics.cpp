@@ -118,11 +118,10 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
                       "TLS handshakes that failed: protocol (not TLS, no shared version, cipher or ALPN, a refused "
                       "client certificate), too_large (more than 128 KiB before it ended), timeout.",
                       MetricType::Counter);
-      const char* reasons[] = {"protocol", "too_large", "timeout"};
-      for (size_t i = 0; i < 3; ++i) {
+      for (size_t i = 0; i < std::size(proxy::kTlsHandshakeFailureNames); ++i) {
         uint64_t v = 0;
         for (const C* w : workers) v += w->tls_handshake_failures[i].get();
-        add_counter(f, {{"reason", reasons[i]}}, double(v));
+        add_counter(f, {{"reason", proxy::kTlsHandshakeFailureNames[i]}}, double(v));
       }
       out.push_back(std::move(f));
     }

@@ -301,7 +301,10 @@ void ClientConnection::on_tls_data(const char* data, size_t len) {
     return;
   }
   const bool was_established = tls_->established();
-  if (!tls_->receive(data, len)) return tls_failed(tls_->failure() == net::TlsFailure::TooLarge ? 1 : 0);
+  if (!tls_->receive(data, len)) {
+    return tls_failed(tls_->failure() == net::TlsFailure::TooLarge ? TlsHandshakeFailure::TooLarge
+                                                                  : TlsHandshakeFailure::Protocol);
+  }
   if (!tls_->established()) return flush();  // the handshake's next messages
   if (!was_established) {
     rt_.counters->tls_handshakes.add();
@@ -322,9 +325,9 @@ void ClientConnection::on_tls_data(const char* data, size_t len) {
 
 // A handshake that failed: its alert goes out, then the connection closes. (Once
 // established, records that fail to open close the connection at once: see above.)
-void ClientConnection::tls_failed(size_t reason) {
-  rt_.counters->tls_handshake_failures[reason].add();
+void ClientConnection::tls_failed(TlsHandshakeFailure why) {
   if (tls_->established()) return close();
+  rt_.counters->tls_handshake_failures[size_t(why)].add();
   keep_alive_ = false;
   phase_ = Phase::Closing;
   set_deadline(Deadline::None);
@@ -584,7 +587,7 @@ void ClientConnection::on_timer(net::Timer& timer) {
   if (&timer == &write_timer_) return close();  // the exchange and its upstream go with it
   if (lingering_) return close();
   if (deadline_kind_ == Deadline::Handshake) {
-    rt_.counters->tls_handshake_failures[2].add();
+    rt_.counters->tls_handshake_failures[size_t(TlsHandshakeFailure::Timeout)].add();
     return close();
   }
   deadline_kind_ = Deadline::None;

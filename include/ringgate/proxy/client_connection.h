@@ -81,7 +81,7 @@ class ClientConnection final : public net::IoHandler,
   void on_data(const char* data, size_t len);
   // TLS: ciphertext in; the handshake advances, plaintext goes on to on_data().
   void on_tls_data(const char* data, size_t len);
-  void tls_failed(size_t reason);
+  void tls_failed(TlsHandshakeFailure why);
   // The bytes for the socket into sending_: out_ itself, or (TLS) its records.
   void take_output();
   void on_eof();

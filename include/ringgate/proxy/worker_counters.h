@@ -4,6 +4,7 @@
 // time: the metrics layer sums Worker::counters() over the workers.
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 
 namespace ringgate::proxy {
 
@@ -12,6 +13,15 @@ struct Counter {
   void add(uint64_t n = 1) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   uint64_t get() const { return value.load(std::memory_order_relaxed); }
 };
+
+// Why a TLS handshake failed (the index of WorkerCounters::tls_handshake_failures, and
+// the metric's reason label).
+enum class TlsHandshakeFailure : uint8_t {
+  Protocol,  // not TLS, no shared version, cipher or ALPN, a refused client certificate
+  TooLarge,  // more than net::kMaxHandshakeBytes before it ended
+  Timeout,   // not done within listen.tls.handshakeTimeout
+};
+inline constexpr const char* kTlsHandshakeFailureNames[] = {"protocol", "too_large", "timeout"};
 
 struct WorkerCounters {
   Counter connections_accepted;
@@ -36,9 +46,8 @@ struct WorkerCounters {
   Counter accept_errors;          // accept failed (EMFILE, ENFILE, ...): each one backs off
   Counter connections_rejected;   // beyond --max-connections: answered 503 and closed
   Counter tls_handshakes;          // TLS handshakes completed on the API listener
-  // TLS handshakes that failed: [0] protocol (not TLS, no shared version/cipher/ALPN, a
-  // refused client certificate), [1] too large, [2] timed out.
-  Counter tls_handshake_failures[3];
+  // TLS handshakes that failed, by TlsHandshakeFailure.
+  Counter tls_handshake_failures[std::size(kTlsHandshakeFailureNames)];
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 
