@@ -217,7 +217,9 @@ test('every sim drops 5% of its answers mid-way: 2,000 streams whole, migrations
   // and a continuation could find none left. Ejection has its own tests.
   const gw = await gatewayFor(sims, ['migration: {maxPerRequest: 4}', 'health: {ejectAfterFailures: 100}']);
   const results = await pool(2000, 400, (i) => stream(gw.url, i));
-  const [reference] = await startSims(1);
+  // The oracle keeps idle connections: undici forgets its own after ~4 s by a coarse timer, and
+  // a loaded machine let the sim's 5 s (uvicorn's) close one first under a reused POST.
+  const [reference] = await startSims(1, ['--timeout-keep-alive', '0']);
   const references = await pool(2000, 400, (i) => unbroken(reference, i));
   await checkWhole(gw, results, references);
   let drops = 0;
