@@ -67,7 +67,8 @@ bool is_dns_label(std::string_view name) {
 }
 
 void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KubernetesDiscovery& out) {
-  auto fields = r.read_map(node, path, {"namespace", "service", "port", "inferencePool", "watchRules", "apiServer"});
+  auto fields =
+      r.read_map(node, path, {"namespace", "service", "port", "inferencePool", "inferencePoolGroup", "watchRules", "apiServer"});
   if (!fields) return;
   with_field(*fields, path, "namespace", [&](const YAML::Node& v, const std::string& p) {
     auto name = r.read_string(v, p);
@@ -91,7 +92,16 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
       assign(out.inference_pool, name);
     if (const YAML::Node* v = fields->find("port"))
       r.error(*v, join_path(path, "port"), "not used with 'inferencePool' (its spec.targetPorts name the port)");
+    with_field(*fields, path, "inferencePoolGroup", [&](const YAML::Node& v, const std::string& p) {
+      auto group = r.read_string(v, p);
+      if (group && *group != kInferencePoolGroup && *group != kInferencePoolGroupX)
+        r.error(v, p, "must be " + std::string(kInferencePoolGroup) + " or " + std::string(kInferencePoolGroupX));
+      else
+        assign(out.inference_pool_group, group);
+    });
   } else if (service) {
+    if (const YAML::Node* v = fields->find("inferencePoolGroup"))
+      r.error(*v, join_path(path, "inferencePoolGroup"), "only with 'inferencePool'");
     std::string p = join_path(path, "service");
     auto name = r.read_string(*service, p);
     if (name && !is_dns_label(*name))
