@@ -11,6 +11,8 @@
 #include <map>
 #include <sstream>
 
+#include "ringgate/config/gateway_schema.h"
+
 #include "document_readers.h"
 #include "yaml_field_reader.h"
 
@@ -299,10 +301,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
 
       switch (kind) {
         case DocumentKind::Gateway: {
-          auto fields = reader.read_map(doc, "",
-                                        {"apiVersion", "kind", "metadata", "listen", "workers", "pool", "scheduler", "kvEvents",
-                                         "limits", "timeouts", "metrics", "health", "retries", "accessLog", "io",
-                                         "saturationDetector", "flowControl", "rateLimits", "migration", "mode"});
+          auto fields = reader.read_map(doc, "", gateway_schema::kRoot);
           if (!fields) break;
           if (config.has_gateway_document) {
             reader.error(kind_node, "",
@@ -310,6 +309,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
             break;
           }
           detail::GatewayDocument gateway = detail::read_gateway_document(reader, *fields);
+          result.gateway_keys_allowed = reader.keys_allowed();
           config.gateway = std::move(gateway.config);
           config.has_pool = gateway.has_pool;
           config.has_gateway_document = true;
