@@ -185,5 +185,24 @@ class ChartArgsXK8sPool(ChartArgs):
                          'extensionRef': {'name': 'vllm-pool-epp'}}}
 
 
+class UnknownFlagsWithEppConfig(unittest.TestCase):
+    """No --mode and a config file saying `mode: epp`: unknown flags are warned about once the
+    file is read, and ringgate runs (in gateway mode they are refused: tests/gateway)."""
+
+    def test_warned_not_fatal(self):
+        sim = h.start_sim('--model', 'model-a')
+        config = h.write_config('apiVersion: ringgate.io/v1\nkind: Gateway\nmode: epp\n'
+                                'pool: {discovery: {static: ["%s"]}}\n' % sim.info['api'])
+        epp = h.start_epp_with_config(config, '--some-newer-epp-flag', 'x', '--zap-devel')
+        try:
+            warnings = [line for line in epp.stderr().splitlines() if line.startswith('ringgate: warning: ')]
+            self.assertIn('ringgate: warning: --some-newer-epp-flag=x is ignored: not a flag ringgate knows (see --help)',
+                          warnings)
+            self.assertEqual(len([w for w in warnings if w.startswith('ringgate: warning: --zap-devel is ignored')]), 1)
+        finally:
+            self.assertEqual(epp.stop(), 0)
+            sim.stop()
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)
