@@ -376,8 +376,8 @@ bool Options::given_flag(std::string_view name) const {
 
 std::string usage() {
   return "usage: ringgate [flags]\n" + util::flag_help(kFlags) +
-         "\nThe Go EPP's flags, as GAIE's inferencepool Helm chart passes them (also -flag, --flag=value); the image\n"
-         "can replace the Go EPP's with the chart's args unchanged. Unknown flags are warned about in EPP mode:\n" +
+         "\nThe Go EPP's flags, so that GAIE's inferencepool Helm chart starts ringgate with its own args (in Go's\n"
+         "forms: --flag value, --flag=value, -flag). In EPP mode, flags ringgate does not know are warned about:\n" +
          util::flag_help(kEppFlags);
 }
 
