@@ -11,6 +11,8 @@
 #include <map>
 #include <sstream>
 
+#include "ringgate/config/gateway_schema.h"
+
 #include "document_readers.h"
 #include "yaml_field_reader.h"
 
@@ -60,52 +62,6 @@ std::string expected_api_version(DocumentKind kind) {
       break;
   }
   return {};
-}
-
-// yaml-cpp 0.7's LoadAll loops forever, allocating all the while, on some malformed
-// streams: a document whose first token the parser cannot use (a stray ',' for one) is
-// reported as a null document without consuming that token, so the next "document"
-// starts at the same place (jbeder/yaml-cpp#1040, fixed upstream by #1319, after 0.7).
-// A first pass over the parse events catches a document that does not move the parser
-// forward, so LoadAll only ever sees streams it can finish.
-class DocumentProgressCheck : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  YAML::Mark start;
-};
-
-constexpr size_t max_documents = 10'000;
-
-// Returns the problem that would make LoadAll hang, if any. Parser exceptions propagate.
-std::optional<ConfigError> find_stuck_document(std::string_view text, const std::string& file) {
-  std::istringstream in{std::string(text)};
-  YAML::Parser parser(in);
-  DocumentProgressCheck check;
-  std::optional<int> previous_start;
-  for (size_t documents = 0; parser.HandleNextDocument(check); ++documents) {
-    if (previous_start && *previous_start == check.start.pos) {
-      std::string what = "invalid YAML: a document cannot start here";
-      if (check.start.pos >= 0 && size_t(check.start.pos) < text.size() &&
-          std::isprint(static_cast<unsigned char>(text[size_t(check.start.pos)])))
-        what = std::string("invalid YAML: unexpected '") + text[size_t(check.start.pos)] + "'";
-      return ConfigError{file, {check.start.line + 1, check.start.column + 1}, what};
-    }
-    if (documents == max_documents)
-      return ConfigError{file,
-                         {check.start.line + 1, check.start.column + 1},
-                         "more than " + std::to_string(max_documents) + " documents; not a config"};
-    previous_start = check.start.pos;
-  }
-  return std::nullopt;
 }
 
 std::string position_text(SourcePosition p) { return "line " + std::to_string(p.line); }
@@ -214,6 +170,55 @@ class CrossDocumentChecks {
 
 }  // namespace
 
+namespace detail {
+
+// yaml-cpp 0.7's LoadAll loops forever, allocating all the while, on some malformed
+// streams: a document whose first token the parser cannot use (a stray ',' for one) is
+// reported as a null document without consuming that token, so the next "document"
+// starts at the same place (jbeder/yaml-cpp#1040, fixed upstream by #1319, after 0.7).
+// A first pass over the parse events catches a document that does not move the parser
+// forward, so LoadAll only ever sees streams it can finish.
+class DocumentProgressCheck : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark start;
+};
+
+constexpr size_t max_documents = 10'000;
+
+std::optional<ConfigError> find_stuck_document(std::string_view text, const std::string& file) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentProgressCheck check;
+  std::optional<int> previous_start;
+  for (size_t documents = 0; parser.HandleNextDocument(check); ++documents) {
+    if (previous_start && *previous_start == check.start.pos) {
+      std::string what = "invalid YAML: a document cannot start here";
+      if (check.start.pos >= 0 && size_t(check.start.pos) < text.size() &&
+          std::isprint(static_cast<unsigned char>(text[size_t(check.start.pos)])))
+        what = std::string("invalid YAML: unexpected '") + text[size_t(check.start.pos)] + "'";
+      return ConfigError{file, {check.start.line + 1, check.start.column + 1}, what};
+    }
+    if (documents == max_documents)
+      return ConfigError{file,
+                         {check.start.line + 1, check.start.column + 1},
+                         "more than " + std::to_string(max_documents) + " documents; not a config"};
+    previous_start = check.start.pos;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
 LoadResult load_config_text(std::string_view text, std::string_view file_name, const LoadOptions& options) {
   LoadResult result;
   const std::string file(file_name);
@@ -222,7 +227,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
 
   std::vector<YAML::Node> documents;
   try {
-    if (auto stuck = find_stuck_document(text, file)) {
+    if (auto stuck = detail::find_stuck_document(text, file)) {
       errors.push_back(std::move(*stuck));
       return result;
     }
@@ -296,10 +301,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
 
       switch (kind) {
         case DocumentKind::Gateway: {
-          auto fields = reader.read_map(doc, "",
-                                        {"apiVersion", "kind", "metadata", "listen", "workers", "pool", "scheduler", "kvEvents",
-                                         "limits", "timeouts", "metrics", "health", "retries", "accessLog", "io",
-                                         "saturationDetector", "flowControl", "rateLimits", "migration", "mode"});
+          auto fields = reader.read_map(doc, "", gateway_schema::kRoot);
           if (!fields) break;
           if (config.has_gateway_document) {
             reader.error(kind_node, "",
@@ -307,6 +309,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
             break;
           }
           detail::GatewayDocument gateway = detail::read_gateway_document(reader, *fields);
+          result.gateway_keys_allowed = reader.keys_allowed();
           config.gateway = std::move(gateway.config);
           config.has_pool = gateway.has_pool;
           config.has_gateway_document = true;

@@ -24,6 +24,11 @@ std::optional<InferencePool> read_inference_pool(YamlFieldReader& reader, const 
                                                  std::string_view api_version);
 std::optional<InferenceObjective> read_inference_objective(YamlFieldReader& reader, const MapFields& doc);
 
+// The problem that would make yaml-cpp 0.7's LoadAll hang on `text`, if any (see
+// config_loader.cpp). Call it before LoadAll on any text from outside; parser
+// exceptions propagate.
+std::optional<ConfigError> find_stuck_document(std::string_view text, const std::string& file);
+
 // metadata: {name, namespace, labels, annotations, ...}; name required if `name_required`.
 ObjectMeta read_object_meta(YamlFieldReader& reader, const MapFields& doc, bool name_required);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ringgate/config/duration.h"
+#include "ringgate/config/gateway_schema.h"
 
 #include "document_readers.h"
 
@@ -28,7 +29,7 @@ void assign(T& target, const std::optional<U>& value) {
 
 // listen.tls: {certFile, keyFile, clientCAFile?, handshakeTimeout?}
 void read_listen_tls(YamlFieldReader& r, const YAML::Node& node, const std::string& path, TlsListenConfig& out) {
-  auto fields = r.read_map(node, path, {"certFile", "keyFile", "clientCAFile", "handshakeTimeout"});
+  auto fields = r.read_map(node, path, gateway_schema::kListenTls);
   if (!fields) return;
   auto file = [&](const char* key, std::string& target) {
     with_field(*fields, path, key, [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_string(v, p)); });
@@ -44,7 +45,7 @@ void read_listen_tls(YamlFieldReader& r, const YAML::Node& node, const std::stri
 }
 
 void read_listen(YamlFieldReader& r, const YAML::Node& node, const std::string& path, ListenConfig& out) {
-  auto fields = r.read_map(node, path, {"api", "admin", "epp", "eppHealth", "tls"});
+  auto fields = r.read_map(node, path, gateway_schema::kListen);
   if (!fields) return;
   with_field(*fields, path, "api",
              [&](const YAML::Node& v, const std::string& p) { assign(out.api, r.read_host_port(v, p, true)); });
@@ -88,7 +89,7 @@ bool is_dns_label(std::string_view name) {
 }
 
 void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KubernetesDiscovery& out) {
-  auto fields = r.read_map(node, path, {"namespace", "service", "port", "inferencePool", "watchRules", "apiServer"});
+  auto fields = r.read_map(node, path, gateway_schema::kKubernetes);
   if (!fields) return;
   with_field(*fields, path, "namespace", [&](const YAML::Node& v, const std::string& p) {
     auto name = r.read_string(v, p);
@@ -112,7 +113,16 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
       assign(out.inference_pool, name);
     if (const YAML::Node* v = fields->find("port"))
       r.error(*v, join_path(path, "port"), "not used with 'inferencePool' (its spec.targetPorts name the port)");
+    with_field(*fields, path, "inferencePoolGroup", [&](const YAML::Node& v, const std::string& p) {
+      auto group = r.read_string(v, p);
+      if (group && *group != kInferencePoolGroup && *group != kInferencePoolGroupX)
+        r.error(v, p, "must be " + std::string(kInferencePoolGroup) + " or " + std::string(kInferencePoolGroupX));
+      else
+        assign(out.inference_pool_group, group);
+    });
   } else if (service) {
+    if (const YAML::Node* v = fields->find("inferencePoolGroup"))
+      r.error(*v, join_path(path, "inferencePoolGroup"), "only with 'inferencePool'");
     std::string p = join_path(path, "service");
     auto name = r.read_string(*service, p);
     if (name && !is_dns_label(*name))
@@ -155,7 +165,7 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
 }
 
 void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& path, PoolConfig& out) {
-  auto fields = r.read_map(node, path, {"name", "discovery"});
+  auto fields = r.read_map(node, path, gateway_schema::kPool);
   if (!fields) return;
   with_field(*fields, path, "name",
              [&](const YAML::Node& v, const std::string& p) { assign(out.name, r.read_string(v, p)); });
@@ -165,7 +175,7 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
     r.error(node, path, "missing required field 'discovery' (static: [host:port, ...] or kubernetes: {...})");
     return;
   }
-  auto discovery = r.read_map(*discovery_node, discovery_path, {"static", "kubernetes"});
+  auto discovery = r.read_map(*discovery_node, discovery_path, gateway_schema::kDiscovery);
   if (!discovery) return;
   const YAML::Node* static_node = discovery->find("static");
   const YAML::Node* kubernetes_node = discovery->find("kubernetes");
@@ -204,7 +214,7 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
 }
 
 void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KvEventsConfig& out) {
-  auto fields = r.read_map(node, path, {"port", "replayPort", "topic", "maxBlocksPerEndpoint", "endpoints"});
+  auto fields = r.read_map(node, path, gateway_schema::kKvEvents);
   if (!fields) return;
   with_field(*fields, path, "port", [&](const YAML::Node& v, const std::string& p) {
     assign(out.port, r.read_int(v, p, 1, 65535));
@@ -228,7 +238,7 @@ void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::strin
     }
     for (size_t i = 0; i < v.size(); ++i) {
       const std::string ip = p + "[" + std::to_string(i) + "]";
-      auto item = r.read_map(v[i], ip, {"endpoint", "address", "replay"});
+      auto item = r.read_map(v[i], ip, gateway_schema::kKvEventsEndpoint);
       if (!item) continue;
       KvEventsEndpoint e;
       bool ok = true;
@@ -266,13 +276,10 @@ void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::strin
 }
 
 void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
-  auto fields = r.read_map(
-      node, path,
-      {"scorers", "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard", "loadSignal", "sessionHeader",
-       "metricsStaleAfter"});
+  auto fields = r.read_map(node, path, gateway_schema::kScheduler);
   if (!fields) return;
   with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
-    auto scorers = r.read_map(v, p, {"queue", "kv-cache", "prefix"});
+    auto scorers = r.read_map(v, p, gateway_schema::kScorers);
     if (!scorers) return;
     auto weight = [&](std::string_view key, double& target) {
       with_field(*scorers, p, key, [&](const YAML::Node& w, const std::string& wp) {
@@ -286,7 +293,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         assign(out.scorers.prefix, r.read_number(w, wp, 0.0, 1000.0));
         return;
       }
-      auto prefix = r.read_map(w, wp, {"weight", "mode", "tokenizer", "maxTokenizeBytes", "tokenCacheBytes", "blockSize", "hashSeed"});
+      auto prefix = r.read_map(w, wp, gateway_schema::kPrefixScorer);
       if (!prefix) return;
       with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.scorers.prefix, r.read_number(x, xp, 0.0, 1000.0));
@@ -342,7 +349,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     assign(out.prefix_index_memory_bytes, r.read_byte_size(v, p, 1ull << 20, 1ull << 40));
   });
   with_field(*fields, path, "loadGuard", [&](const YAML::Node& v, const std::string& p) {
-    auto guard = r.read_map(v, p, {"enabled", "ratio", "minLoad"});
+    auto guard = r.read_map(v, p, gateway_schema::kLoadGuard);
     if (!guard) return;
     with_field(*guard, p, "enabled",
                [&](const YAML::Node& g, const std::string& gp) { assign(out.load_guard.enabled, r.read_bool(g, gp)); });
@@ -358,7 +365,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     });
   });
   with_field(*fields, path, "loadSignal", [&](const YAML::Node& v, const std::string& p) {
-    auto signal = r.read_map(v, p, {"mode", "step", "kvStep"});
+    auto signal = r.read_map(v, p, gateway_schema::kLoadSignal);
     if (!signal) return;
     with_field(*signal, p, "mode", [&](const YAML::Node& x, const std::string& xp) {
       auto mode = r.read_string(x, xp);
@@ -390,7 +397,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
 }
 
 void read_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& path, LimitsConfig& out) {
-  auto fields = r.read_map(node, path, {"maxHeaderBytes", "maxBodyBytes"});
+  auto fields = r.read_map(node, path, gateway_schema::kLimits);
   if (!fields) return;
   with_field(*fields, path, "maxHeaderBytes", [&](const YAML::Node& v, const std::string& p) {
     assign(out.max_header_bytes, r.read_byte_size(v, p, 1024, 1ull << 20));
@@ -401,9 +408,7 @@ void read_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& 
 }
 
 void read_timeouts(YamlFieldReader& r, const YAML::Node& node, const std::string& path, TimeoutsConfig& out) {
-  auto fields = r.read_map(node, path,
-                           {"headerRead", "clientIdle", "upstreamConnect", "upstreamFirstByte", "upstreamIdle",
-                            "upstreamReadIdle", "clientWrite", "request", "drain"});
+  auto fields = r.read_map(node, path, gateway_schema::kTimeouts);
   if (!fields) return;
   struct TimeoutField {
     std::string_view key;
@@ -427,7 +432,7 @@ void read_timeouts(YamlFieldReader& r, const YAML::Node& node, const std::string
 }
 
 void read_metrics(YamlFieldReader& r, const YAML::Node& node, const std::string& path, MetricsConfig& out) {
-  auto fields = r.read_map(node, path, {"pollInterval", "scrapeTimeout", "names"});
+  auto fields = r.read_map(node, path, gateway_schema::kMetrics);
   if (!fields) return;
   with_field(*fields, path, "names", [&](const YAML::Node& v, const std::string& p) {
     auto names = r.read_string(v, p);
@@ -445,7 +450,7 @@ void read_metrics(YamlFieldReader& r, const YAML::Node& node, const std::string&
 }
 
 void read_health(YamlFieldReader& r, const YAML::Node& node, const std::string& path, HealthConfig& out) {
-  auto fields = r.read_map(node, path, {"ejectAfterFailures", "ejectBase", "ejectMax"});
+  auto fields = r.read_map(node, path, gateway_schema::kHealth);
   if (!fields) return;
   with_field(*fields, path, "ejectAfterFailures", [&](const YAML::Node& v, const std::string& p) {
     assign(out.eject_after_failures, r.read_int(v, p, 1, 1000));
@@ -467,7 +472,7 @@ void read_health(YamlFieldReader& r, const YAML::Node& node, const std::string& 
 }
 
 void read_retries(YamlFieldReader& r, const YAML::Node& node, const std::string& path, RetriesConfig& out) {
-  auto fields = r.read_map(node, path, {"budget", "deadline"});
+  auto fields = r.read_map(node, path, gateway_schema::kRetries);
   if (!fields) return;
   with_field(*fields, path, "budget",
              [&](const YAML::Node& v, const std::string& p) { assign(out.budget, r.read_int(v, p, 0, 10)); });
@@ -477,7 +482,7 @@ void read_retries(YamlFieldReader& r, const YAML::Node& node, const std::string&
 }
 
 void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::string& path, MigrationConfig& out) {
-  auto fields = r.read_map(node, path, {"enabled", "stallTimeout", "maxPerRequest", "maxTokens"});
+  auto fields = r.read_map(node, path, gateway_schema::kMigration);
   if (!fields) return;
   with_field(*fields, path, "enabled",
              [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
@@ -492,7 +497,7 @@ void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::strin
 }
 
 void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::string& path, AccessLogConfig& out) {
-  auto fields = r.read_map(node, path, {"enabled", "path"});
+  auto fields = r.read_map(node, path, gateway_schema::kAccessLog);
   if (!fields) return;
   with_field(*fields, path, "enabled",
              [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
@@ -502,7 +507,7 @@ void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::stri
 
 // io: {backend: auto | io_uring | epoll}
 void read_io(YamlFieldReader& r, const YAML::Node& node, const std::string& path, IoConfig& out) {
-  auto fields = r.read_map(node, path, {"backend"});
+  auto fields = r.read_map(node, path, gateway_schema::kIo);
   if (!fields) return;
   with_field(*fields, path, "backend", [&](const YAML::Node& v, const std::string& p) {
     std::optional<std::string> text = r.read_string(v, p);
@@ -525,9 +530,7 @@ bool is_header_token(std::string_view name) {
 // saturationDetector: GAIE's field names and ranges.
 void read_saturation_detector(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
                               SaturationDetectorConfig& out) {
-  auto fields = r.read_map(
-      node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold", "maxConcurrency",
-                   "sheddableHeadroom"});
+  auto fields = r.read_map(node, path, gateway_schema::kSaturationDetector);
   if (!fields) return;
   with_field(*fields, path, "queueDepthThreshold", [&](const YAML::Node& v, const std::string& p) {
     assign(out.queue_depth_threshold, r.read_int(v, p, 1, 1'000'000));
@@ -568,8 +571,7 @@ void read_band_bounds(YamlFieldReader& r, const MapFields& fields, const std::st
 // flowControl: {enabled, maxBytes, maxRequests, defaultRequestTTL,
 //               defaultPriorityBand: {maxBytes, maxRequests}, priorityBands: [{priority, maxBytes, maxRequests}]}
 void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::string& path, FlowControlConfig& out) {
-  auto fields = r.read_map(
-      node, path, {"enabled", "maxBytes", "maxRequests", "defaultRequestTTL", "defaultPriorityBand", "priorityBands"});
+  auto fields = r.read_map(node, path, gateway_schema::kFlowControl);
   if (!fields) return;
   with_field(*fields, path, "enabled",
              [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
@@ -583,7 +585,7 @@ void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::st
     assign(out.default_request_ttl, r.read_duration(v, p, milliseconds(1), hours(1)));
   });
   with_field(*fields, path, "defaultPriorityBand", [&](const YAML::Node& v, const std::string& p) {
-    auto band = r.read_map(v, p, {"maxBytes", "maxRequests"});
+    auto band = r.read_map(v, p, gateway_schema::kDefaultPriorityBand);
     if (band) read_band_bounds(r, *band, p, out.default_band);
   });
   with_field(*fields, path, "priorityBands", [&](const YAML::Node& v, const std::string& p) {
@@ -591,7 +593,7 @@ void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::st
     if (v.size() > 64) return r.error(v, p, "at most 64 priority bands");
     for (size_t i = 0; i < v.size(); ++i) {
       const std::string bp = index_path(p, i);
-      auto band = r.read_map(v[i], bp, {"priority", "maxBytes", "maxRequests"});
+      auto band = r.read_map(v[i], bp, gateway_schema::kPriorityBand);
       if (!band) continue;
       PriorityBandConfig b = out.default_band;
       const YAML::Node* priority = band->find("priority");
@@ -615,7 +617,7 @@ void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::st
 
 // rateLimits: {tenantHeader, tokensPerMinute, requestsPerMinute, maxTenants}
 void read_rate_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& path, RateLimitConfig& out) {
-  auto fields = r.read_map(node, path, {"tenantHeader", "tokensPerMinute", "requestsPerMinute", "maxTenants"});
+  auto fields = r.read_map(node, path, gateway_schema::kRateLimits);
   if (!fields) return;
   with_field(*fields, path, "tenantHeader", [&](const YAML::Node& v, const std::string& p) {
     auto name = r.read_string(v, p);

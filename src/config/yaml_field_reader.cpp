@@ -35,7 +35,7 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
-std::string allowed_list(std::initializer_list<std::string_view> allowed) {
+std::string allowed_list(std::span<const std::string_view> allowed) {
   std::string out;
   for (std::string_view key : allowed) {
     if (!out.empty()) out += ", ";
@@ -82,8 +82,26 @@ void YamlFieldReader::error_at(SourcePosition at, std::string_view path, std::st
   errors_.push_back(ConfigError{file_, at, std::move(text)});
 }
 
+namespace {
+
+// "a.b[3].c" → "a.b[].c"
+std::string without_indices(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    out += path[i];
+    if (path[i] == '[') {
+      while (i + 1 < path.size() && path[i + 1] != ']') ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<MapFields> YamlFieldReader::read_map(const YAML::Node& node, std::string_view path,
-                                                   std::initializer_list<std::string_view> allowed) {
+                                                   std::span<const std::string_view> allowed) {
+  const std::string schema_path = without_indices(path);
+  for (std::string_view key : allowed) keys_allowed_.push_back(join_path(schema_path, key));
   auto fields = read_open_map(node, path);
   if (!fields) return std::nullopt;
   std::vector<MapEntry> known;

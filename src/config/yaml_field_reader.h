@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,11 @@ class YamlFieldReader {
   // A map whose keys are all in `allowed` (others are reported, and skipped). A null
   // node reads as an empty map. Returns nothing when the node is not a map.
   std::optional<MapFields> read_map(const YAML::Node& node, std::string_view path,
-                                    std::initializer_list<std::string_view> allowed);
+                                    std::span<const std::string_view> allowed);
+  std::optional<MapFields> read_map(const YAML::Node& node, std::string_view path,
+                                    std::initializer_list<std::string_view> allowed) {
+    return read_map(node, path, std::span<const std::string_view>(allowed.begin(), allowed.size()));
+  }
   // A map with any string keys (labels, selectors).
   std::optional<MapFields> read_open_map(const YAML::Node& node, std::string_view path);
 
@@ -78,6 +83,10 @@ class YamlFieldReader {
   // Paths of the leaves read successfully, in read order (for "set by file").
   const std::vector<std::string>& leaves_read() const { return leaves_read_; }
 
+  // Every dotted path a read_map call allowed, list indices as "[]" ("kvEvents.endpoints[].address"),
+  // in call order with repeats: what the schema check compares with gateway_schema.
+  const std::vector<std::string>& keys_allowed() const { return keys_allowed_; }
+
  private:
   std::optional<std::string> read_scalar(const YAML::Node& node, std::string_view path, std::string_view expected);
   void note_leaf(std::string_view path) { leaves_read_.emplace_back(path); }
@@ -86,6 +95,7 @@ class YamlFieldReader {
   std::string context_;
   std::vector<ConfigError>& errors_;
   std::vector<std::string> leaves_read_;
+  std::vector<std::string> keys_allowed_;
 };
 
 }  // namespace ringgate::config::detail

@@ -172,7 +172,10 @@ std::string ExtProcServer::start() {
   grpc::ServerBuilder builder;
   int port = 0, health_port = 0;
   builder.AddListeningPort(options_.listen.to_string(), grpc::InsecureServerCredentials(), &port);
-  const bool separate_health = options_.health_listen.to_string() != options_.listen.to_string();
+  // One address for both: one port. Two asks for an ephemeral port (":0", as the chart's
+  // --grpc-port 0 --grpc-health-port 0 would be) are two ports, as the Go EPP binds them.
+  const bool separate_health =
+      options_.health_listen.to_string() != options_.listen.to_string() || options_.listen.port() == 0;
   if (separate_health)
     builder.AddListeningPort(options_.health_listen.to_string(), grpc::InsecureServerCredentials(), &health_port);
   builder.RegisterService(&impl_->service);

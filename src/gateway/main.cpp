@@ -26,6 +26,7 @@
 #include "ringgate/config/check_config.h"
 #include "ringgate/config/config_file_watcher.h"
 #include "ringgate/config/config_loader.h"
+#include "ringgate/config/endpoint_picker_config.h"
 #include "ringgate/control/control_plane.h"
 #include "ringgate/epp/ext_proc_server.h"
 #include "ringgate/gateway/demo.h"
@@ -49,13 +50,16 @@ int fail(const std::string& message) {
 
 config::LoadOptions load_options_for(const gateway::Options& flags) {
   config::LoadOptions o;
-  o.pool_given_by_flags = !flags.endpoints.empty() || flags.demo > 0;
+  o.pool_given_by_flags = !flags.endpoints.empty() || flags.demo > 0 || !flags.pool_name.empty();
+  if (!flags.pool_name.empty()) o.pool_name_from_flags = flags.pool_name;  // what poolRefs must name
   return o;
 }
 
-void print_errors(const config::LoadResult& r) {
-  for (const config::ConfigError& e : r.errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
+void print_errors(const std::vector<config::ConfigError>& errors) {
+  for (const config::ConfigError& e : errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
 }
+
+void warn(const std::string& message) { std::fprintf(stderr, "ringgate: warning: %s\n", message.c_str()); }
 
 // A digest of the config file's bytes (nullopt if unreadable): lets the file watcher
 // skip content that a SIGHUP already loaded, so one change is one reload.
@@ -72,18 +76,20 @@ std::optional<size_t> file_digest(const std::string& path) {
 // `loaded` is the digest of the content last loaded (applied or rejected); a watcher
 // event for that same content is not a change. The digest is taken before the load,
 // so a write racing the load is seen as a change again, never missed.
-void reload(const gateway::Options& flags, gateway::RulesSource& rules, control::ControlPlane& control,
-            std::optional<size_t>& loaded, bool from_watcher) {
+// `picker`: the EndpointPickerConfig (--config-file), put under the file again.
+void reload(const gateway::Options& flags, const config::GatewayConfig* picker, gateway::RulesSource& rules,
+            control::ControlPlane& control, std::optional<size_t>& loaded, bool from_watcher) {
   const std::optional<size_t> digest = file_digest(flags.config_file);
   if (from_watcher && digest && digest == loaded) return;
   loaded = digest;
   config::LoadResult r = config::load_config_file(flags.config_file, load_options_for(flags));
   if (!r.ok()) {
     std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
-    print_errors(r);
+    print_errors(r.errors);
     control.count_reload(false, r.errors.empty() ? std::string() : config::format_error(r.errors.front()));
     return;
   }
+  if (picker) config::apply_picker_config(*picker, r.config.gateway);
   rules.set_file(&r.config);  // with the watched Kubernetes rule objects, if any
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
@@ -106,6 +112,22 @@ int main(int argc, char** argv) {
   }
   gateway::Options& flags = parsed.options;
   if (!flags.check_config_file.empty()) return config::check_config_main(flags.check_config_file, std::cout);
+  for (const std::string& w : flags.warnings) warn(w);
+
+  // The Go EPP's --config-file (GAIE EndpointPickerConfig): what maps onto ringgate's
+  // settings goes under the config file's; what cannot be honored is said once, here.
+  std::optional<config::PickerConfigResult> picker;
+  if (!flags.picker_config_file.empty() || !flags.picker_config_text.empty()) {
+    const bool inline_text = flags.picker_config_file.empty();
+    const std::string name = inline_text ? "--config-text" : flags.picker_config_file;
+    picker = inline_text ? config::load_picker_config_text(flags.picker_config_text, name)
+                         : config::load_picker_config_file(flags.picker_config_file);
+    if (!picker->ok()) {
+      print_errors(picker->errors);
+      return fail("invalid EndpointPickerConfig " + name);
+    }
+    for (const std::string& w : picker->warnings) warn(name + ": " + w);
+  }
 
   std::optional<config::LoadResult> file;
   std::optional<size_t> loaded_digest;
@@ -113,11 +135,14 @@ int main(int argc, char** argv) {
     loaded_digest = file_digest(flags.config_file);
     file = config::load_config_file(flags.config_file, load_options_for(flags));
     if (!file->ok()) {
-      print_errors(*file);
+      print_errors(file->errors);
       return fail("invalid config " + flags.config_file);
     }
   }
-  const config::ConfigSet* config = file ? &file->config : nullptr;
+  config::ConfigSet picker_only;  // the EndpointPickerConfig's settings when there is no --config
+  if (picker) config::apply_picker_config(picker->gateway, file ? file->config.gateway : picker_only.gateway);
+  const config::ConfigSet* config = file ? &file->config : (picker ? &picker_only : nullptr);
+  const config::GatewayConfig* picker_gateway = picker ? &picker->gateway : nullptr;
 
   // Signals are taken through a signalfd by this thread only; every thread inherits the mask.
   sigset_t signals;
@@ -143,6 +168,14 @@ int main(int argc, char** argv) {
 
   gateway::Settings settings;
   if (std::string error = gateway::resolve_settings(flags, config, settings); !error.empty()) return fail(error);
+  // Unknown flags waited for the config file's mode: warned about in EPP mode, refused otherwise.
+  if (!flags.unknown_flags.empty()) {
+    if (!settings.epp_mode) {
+      std::fprintf(stderr, "ringgate: %s\n\n%s", gateway::unknown_flags_error(flags).c_str(), gateway::usage().c_str());
+      return 2;
+    }
+    for (const std::string& u : flags.unknown_flags) warn(u + " is ignored: not a flag ringgate knows (see --help)");
+  }
   if (settings.static_endpoints.empty() && !settings.kubernetes) {
     std::fprintf(stderr, "ringgate: no upstream: give --endpoint HOST:PORT (repeatable), --demo N, or a pool in --config\n\n%s",
                  gateway::usage().c_str());
@@ -352,13 +385,14 @@ int main(int argc, char** argv) {
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
           if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
-          else reload(flags, rules_source, control, loaded_digest, /*from_watcher=*/false);
+          else reload(flags, picker_gateway, rules_source, control, loaded_digest, /*from_watcher=*/false);
         } else {
           stop_signal = int(info.ssi_signo);
         }
       }
     }
-    if (watcher && watcher->changed()) reload(flags, rules_source, control, loaded_digest, /*from_watcher=*/true);
+    if (watcher && watcher->changed())
+      reload(flags, picker_gateway, rules_source, control, loaded_digest, /*from_watcher=*/true);
     if (tls) tls->check();
   }
 

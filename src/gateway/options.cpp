@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ringgate/config/duration.h"
 #include "ringgate/util/flag_table.h"
 
 namespace ringgate::gateway {
@@ -52,6 +53,57 @@ constexpr util::FlagSpec kFlags[] = {
     {"--access-log-ring-slots", "N", "access log records a worker holds between writes (every 100 ms; default 1024); more are dropped and counted"},
     {"--help", "", "print this help"},
 };
+
+// The Go EPP's flags (GAIE v1.3 pkg/epp/server/options.go and controller-runtime's zap
+// flags), so that `ringgate` runs from the inferencepool chart's args with only the
+// image changed. Those ringgate does not act on are taken and warned about at start.
+constexpr util::FlagSpec kEppFlags[] = {
+    {"--pool-name", "NAME", "the InferencePool whose pods are the pool (pool.discovery.kubernetes.inferencePool); implies --mode epp unless --mode is given"},
+    {"--pool-namespace", "NS", "its namespace (default: the pod's own)"},
+    {"--pool-group", "GROUP", "its API group: inference.networking.k8s.io (v1, default) or inference.networking.x-k8s.io (v1alpha2)"},
+    {"--config-file", "PATH", "GAIE EndpointPickerConfig: scorer weights, prefix blockSize, saturationDetector; what ringgate cannot honor is warned about"},
+    {"--config-text", "YAML", "the same, inline"},
+    {"--grpc-port", "PORT", "ext-proc gRPC port, as --epp-listen :PORT"},
+    {"--grpc-health-port", "PORT", "grpc.health.v1 port, as --epp-health-listen :PORT"},
+    {"--metrics-port", "PORT", "/metrics port, as --admin :PORT (the admin listener)"},
+    {"--refresh-metrics-interval", "DURATION", "model-server scrape interval (metrics.pollInterval)"},
+    {"--metrics-staleness-threshold", "DURATION", "older metrics are not trusted as fresh (scheduler.metricsStaleAfter)"},
+    {"--total-queued-requests-metric", "SPEC", "vLLM's vllm:num_requests_waiting only; another is warned about"},
+    {"--total-running-requests-metric", "SPEC", "vLLM's vllm:num_requests_running only; another is warned about"},
+    {"--kv-cache-usage-percentage-metric", "SPEC", "vLLM's vllm:kv_cache_usage_perc (or vllm:gpu_cache_usage_perc) only; another is warned about"},
+    {"--lora-info-metric", "SPEC", "vLLM's vllm:lora_requests_info only; another is warned about"},
+    {"--cache-info-metric", "SPEC", "vLLM's vllm:cache_config_info only; another is warned about"},
+    {"--model-server-metrics-path", "PATH", "/metrics only; another is warned about"},
+    {"--model-server-metrics-scheme", "http|https", "http only; https is warned about"},
+    {"--model-server-metrics-port", "PORT", "ignored (deprecated in GAIE): metrics are read from the pool's target port"},
+    {"--model-server-metrics-https-insecure-skip-verify", "", "ignored: metrics are read over http", false, true},
+    {"--ha-enable-leader-election", "", "ignored: every ringgate replica serves and is ready (no leader election)", false, true},
+    {"--secure-serving", "", "ignored: ext-proc is served without TLS (the Go EPP's default is TLS)", false, true},
+    {"--cert-path", "PATH", "ignored: ext-proc is served without TLS"},
+    {"--enable-cert-reload", "", "ignored: ext-proc is served without TLS", false, true},
+    {"--health-checking", "", "ignored: grpc.health.v1 is always served", false, true},
+    {"--metrics-endpoint-auth", "", "ignored: /metrics takes no authentication", false, true},
+    {"--tracing", "", "ignored: ringgate emits no traces", false, true},
+    {"--enable-pprof", "", "ignored: no pprof handlers", false, true},
+    {"--refresh-prometheus-metrics-interval", "DURATION", "ignored: /metrics is computed when scraped"},
+    {"--disable-endpoint-subset-filter", "", "ignored: the Gateway's endpoint subset hint is always honored", false, true},
+    {"--v", "N", "ignored (also -v N): ringgate logs plain lines to stderr, no verbosity levels"},
+    {"--zap-encoder", "json|console", "ignored: ringgate logs plain lines to stderr"},
+    {"--zap-log-level", "LEVEL", "ignored: ringgate logs plain lines to stderr"},
+    {"--zap-devel", "", "ignored: ringgate logs plain lines to stderr", false, true},
+    {"--zap-stacktrace-level", "LEVEL", "ignored: ringgate logs plain lines to stderr"},
+    {"--zap-time-encoding", "ENCODING", "ignored: ringgate logs plain lines to stderr"},
+};
+
+// Both tables, in help order: the parser looks a flag up in this one.
+const std::vector<util::FlagSpec>& all_flags() {
+  static const std::vector<util::FlagSpec> all = [] {
+    std::vector<util::FlagSpec> v(std::begin(kFlags), std::end(kFlags));
+    v.insert(v.end(), std::begin(kEppFlags), std::end(kEppFlags));
+    return v;
+  }();
+  return all;
+}
 
 template <typename T>
 bool parse_number(std::string_view text, T& out) {
@@ -184,6 +236,144 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
   return {};
 }
 
+
+// Go's strconv.ParseBool; a bare switch ("") is true.
+std::optional<bool> go_bool(std::string_view value) {
+  for (std::string_view t : {"", "1", "t", "T", "true", "TRUE", "True"})
+    if (value == t) return true;
+  for (std::string_view f : {"0", "f", "F", "false", "FALSE", "False"})
+    if (value == f) return false;
+  return std::nullopt;
+}
+
+// "--flag=value" or "--flag" as an operator wrote it, for warnings.
+std::string written(std::string_view flag, std::string_view value) {
+  return value.empty() ? std::string(flag) : std::string(flag) + "=" + std::string(value);
+}
+
+// A Go EPP flag (kEppFlags). Returns "" or what is wrong with the value; a flag taken
+// without effect adds a warning that names it.
+std::string apply_epp(Options& o, const util::FlagSpec& flag, std::string_view value) {
+  const std::string_view arg = flag.name;
+  auto ignored = [&](std::string_view why) {
+    o.warnings.push_back(written(arg, value) + " is ignored: " + std::string(why));
+    return std::string();
+  };
+  if (flag.boolean && !go_bool(value)) return "expected true or false";
+  auto port = [&](net::Address& out) -> std::string {
+    uint32_t n = 0;
+    if (!parse_number(value, n) || n > 65535) return "expected a port number (0-65535)";
+    out = *net::parse_address(":" + std::to_string(n));
+    return {};
+  };
+  auto duration = [&](std::chrono::nanoseconds& out, std::chrono::nanoseconds min) -> std::string {
+    config::DurationParseResult d = config::parse_duration(value);
+    if (!d.value) return d.error;
+    if (*d.value < min || *d.value > std::chrono::hours(1))
+      return "between " + config::format_duration(min) + " and 1h";
+    out = *d.value;
+    return {};
+  };
+  // A metric flag names what ringgate reads anyway, or it is warned about.
+  auto metric = [&](std::initializer_list<std::string_view> read) {
+    for (std::string_view name : read)
+      if (value == name) return std::string();
+    return ignored("ringgate reads vLLM's " + std::string(*read.begin()) + " (a model server's other metrics are not read)");
+  };
+  if (arg == "--pool-name") {
+    // An InferencePool name is a DNS label (RFC 1123), as the config field checks.
+    if (value.empty() || value.size() > 63 || value.front() == '-' || value.back() == '-' ||
+        value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos)
+      return "not a valid InferencePool name (a DNS label: a-z, 0-9, '-', at most 63)";
+    o.pool_name = value;
+  } else if (arg == "--pool-namespace") {
+    if (value.size() > 63 || value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos)
+      return "not a valid namespace name";
+    o.pool_namespace = value;  // empty: the pod's own, as the Go EPP
+  } else if (arg == "--pool-group") {
+    if (value != "inference.networking.k8s.io" && value != "inference.networking.x-k8s.io")
+      return "expected inference.networking.k8s.io or inference.networking.x-k8s.io";
+    o.pool_group = value;
+  } else if (arg == "--config-file") {
+    if (value.empty()) return "empty path";
+    o.picker_config_file = value;
+  } else if (arg == "--config-text") {
+    if (value.empty()) return "empty";
+    o.picker_config_text = value;
+  } else if (arg == "--grpc-port") {
+    return port(o.epp_listen);
+  } else if (arg == "--grpc-health-port") {
+    return port(o.epp_health_listen);
+  } else if (arg == "--metrics-port") {
+    return port(o.admin);
+  } else if (arg == "--refresh-metrics-interval") {
+    return duration(o.refresh_metrics_interval, std::chrono::milliseconds(5));
+  } else if (arg == "--metrics-staleness-threshold") {
+    return duration(o.metrics_staleness_threshold, std::chrono::milliseconds(1));
+  } else if (arg == "--refresh-prometheus-metrics-interval") {
+    std::chrono::nanoseconds unused{0};
+    if (std::string e = duration(unused, std::chrono::nanoseconds(0)); !e.empty()) return e;
+    return ignored("ringgate computes /metrics when it is scraped");
+  } else if (arg == "--total-queued-requests-metric") {
+    return metric({"vllm:num_requests_waiting"});
+  } else if (arg == "--total-running-requests-metric") {
+    return metric({"vllm:num_requests_running"});
+  } else if (arg == "--kv-cache-usage-percentage-metric") {
+    return metric({"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"});
+  } else if (arg == "--lora-info-metric") {
+    return metric({"vllm:lora_requests_info"});
+  } else if (arg == "--cache-info-metric") {
+    return metric({"vllm:cache_config_info"});
+  } else if (arg == "--model-server-metrics-path") {
+    if (value != "/metrics") return ignored("ringgate scrapes /metrics");
+  } else if (arg == "--model-server-metrics-scheme") {
+    if (value != "http" && value != "https") return "expected http or https";
+    if (value == "https") return ignored("ringgate scrapes model servers over http");
+  } else if (arg == "--model-server-metrics-port") {
+    uint32_t n = 0;
+    if (!parse_number(value, n) || n > 65535) return "expected a port number (0-65535)";
+    return ignored("ringgate scrapes the pool's target port");
+  } else if (arg == "--model-server-metrics-https-insecure-skip-verify") {
+    return ignored("ringgate scrapes model servers over http");
+  } else if (arg == "--ha-enable-leader-election") {
+    return ignored("ringgate has no leader election: every replica serves and reports ready");
+  } else if (arg == "--secure-serving" || arg == "--cert-path" || arg == "--enable-cert-reload") {
+    return ignored("ringgate serves ext-proc and grpc.health.v1 without TLS");
+  } else if (arg == "--health-checking") {
+    return ignored("grpc.health.v1 is always served");
+  } else if (arg == "--metrics-endpoint-auth") {
+    return ignored("ringgate's /metrics takes no authentication");
+  } else if (arg == "--tracing") {
+    return ignored("ringgate emits no traces");
+  } else if (arg == "--enable-pprof") {
+    return ignored("ringgate has no pprof handlers");
+  } else if (arg == "--disable-endpoint-subset-filter") {
+    return ignored("ringgate always honors the Gateway's x-gateway-destination-endpoint-subset hint");
+  } else if (arg == "--v") {
+    int64_t level = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), level);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return "expected an integer";
+    return ignored("ringgate logs plain lines to stderr, with no verbosity levels");
+  } else if (arg == "--zap-encoder") {
+    if (value != "json" && value != "console") return "expected json or console";
+    return ignored("ringgate logs plain lines to stderr");
+  } else if (arg.starts_with("--zap-")) {
+    return ignored("ringgate logs plain lines to stderr");
+  }
+  return {};
+}
+
+bool is_epp_flag(std::string_view name) {
+  for (const util::FlagSpec& f : kEppFlags)
+    if (f.name == name) return true;
+  return false;
+}
+
+std::string skipped_text(const util::FlagError& e) {
+  if (e.kind == util::FlagErrorKind::NotAFlag) return "argument " + e.flag;
+  return written(e.flag, e.value);
+}
+
 }  // namespace
 
 bool Options::given_flag(std::string_view name) const {
@@ -192,7 +382,16 @@ bool Options::given_flag(std::string_view name) const {
   return false;
 }
 
-std::string usage() { return "usage: ringgate [flags]\n" + util::flag_help(kFlags); }
+std::string usage() {
+  return "usage: ringgate [flags]\n" + util::flag_help(kFlags) +
+         "\nThe Go EPP's flags, so that GAIE's inferencepool Helm chart starts ringgate with its own args (in Go's\n"
+         "forms: --flag value, --flag=value, -flag). In EPP mode, flags ringgate does not know are warned about:\n" +
+         util::flag_help(kEppFlags);
+}
+
+std::string unknown_flags_error(const Options& options) {
+  return options.unknown_flags.empty() ? std::string() : "unknown flag: " + options.unknown_flags.front();
+}
 
 ParsedOptions parse_options(int argc, char** argv) {
   ParsedOptions parsed;
@@ -202,12 +401,46 @@ ParsedOptions parse_options(int argc, char** argv) {
   o.epp_listen = *net::parse_address(":9002");
   o.epp_health_listen = *net::parse_address(":9003");
   const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
-  auto error = util::parse_flags(args, kFlags, [&](const util::FlagSpec& flag, std::string_view value) {
-    o.given.emplace_back(flag.name);
-    return apply(o, flag.name, value, !flag.value_hint.empty());
-  });
+  // Unknown flags are collected, not fatal: in EPP mode the Go EPP's chart may pass flags
+  // of a newer EPP. Whether they are errors is decided once the mode is known.
+  std::vector<util::FlagError> skipped;
+  util::FlagParseRules rules;
+  rules.single_dash = true;
+  rules.skipped = &skipped;
+  auto error = util::parse_flags(
+      args, all_flags(),
+      [&](const util::FlagSpec& flag, std::string_view value) {
+        o.given.emplace_back(flag.name);
+        if (is_epp_flag(flag.name)) return apply_epp(o, flag, value);
+        return apply(o, flag.name, value, !flag.value_hint.empty());
+      },
+      rules);
+  if (!error && !o.picker_config_file.empty() && !o.picker_config_text.empty()) {
+    parsed.error = "--config-file and --config-text: give one, not both";
+    return parsed;
+  }
+  if (!error && o.tls_cert.empty() != o.tls_key.empty()) {
+    parsed.error = "--tls-cert and --tls-key go together";
+    return parsed;
+  }
   if (!error) {
-    if (o.tls_cert.empty() != o.tls_key.empty()) parsed.error = "--tls-cert and --tls-key go together";
+    // The Go EPP's one required flag: the chart's args alone start ringgate as the EPP.
+    if (o.mode.empty() && !o.pool_name.empty()) o.mode = "epp";
+    std::vector<std::string> unknown;
+    for (const util::FlagError& e : skipped) unknown.push_back(skipped_text(e));
+    if (o.mode == "epp") {
+      for (const std::string& u : unknown)
+        o.warnings.push_back(u + " is ignored: not a flag ringgate knows (see --help)");
+    } else if (!unknown.empty() && o.mode.empty() && !o.config_file.empty()) {
+      o.unknown_flags = std::move(unknown);  // the file may say `mode: epp`
+    } else if (!unknown.empty()) {
+      const util::FlagError& first = skipped.front();
+      parsed.error = "unknown flag: " + first.flag;
+    }
+    if (o.mode == "epp" && !o.pool_name.empty() && !o.given_flag("--secure-serving"))
+      o.warnings.push_back(
+          "ext-proc is served without TLS, where the Go EPP serves TLS unless --secure-serving=false: a Gateway set "
+          "up to reach the EPP over TLS (the chart's Istio DestinationRule) must be set up for plaintext");
     return parsed;
   }
   switch (error->kind) {
@@ -217,8 +450,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       break;
     case util::FlagErrorKind::MissingValue:
       parsed.error = error->flag + " needs a value";
-      for (const util::FlagSpec& f : kFlags)
-        if (f.name == error->flag) parsed.error += " (" + std::string(f.value_hint) + ")";
+      for (const util::FlagSpec& f : all_flags())
+        if (f.name == error->flag || f.name == "-" + error->flag) parsed.error += " (" + std::string(f.value_hint) + ")";
       break;
     case util::FlagErrorKind::UnexpectedValue:
       parsed.error = error->flag + " takes no value";

@@ -10,7 +10,6 @@
 namespace ringgate::gateway {
 namespace {
 
-constexpr std::string_view kPoolApiVersion = "inference.networking.k8s.io/v1";
 constexpr size_t kMaxPods = 10000;  // one pool; a LIST with more fails (and retries)
 
 size_t kind_index(std::string_view kind) {
@@ -52,19 +51,22 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
   }
 
   if (!k.inference_pool.empty()) {
+    // The group's served version, and the schema its objects follow (--pool-group).
+    const bool x_group = k.inference_pool_group == config::kInferencePoolGroupX;
+    const std::string_view pool_api_version = x_group ? config::inference_x_api_version : config::inference_v1_api_version;
     discovery::ObjectWatchOptions options;
     options.what = "inferencepools";
-    options.collection_path = discovery::collection_path("inference.networking.k8s.io", "v1", namespace_name_,
-                                                         "inferencepools");
+    options.collection_path = discovery::collection_path(x_group ? config::kInferencePoolGroupX : config::kInferencePoolGroup,
+                                                         x_group ? "v1alpha2" : "v1", namespace_name_, "inferencepools");
     options.field_selector = "metadata.name=" + k.inference_pool;
     options.max_objects = 1;  // a field selector on the name: one at most
     options.max_object_bytes = config::max_api_object_bytes + 4096;
     options.max_list_bytes = config::max_api_object_bytes + 4096;
     discovery::ObjectWatchCallbacks callbacks;
     // nullopt: rejected (reported, the current selection stays).
-    auto read = [this](const discovery::RawObject& raw) -> std::optional<Selection> {
+    auto read = [this, pool_api_version](const discovery::RawObject& raw) -> std::optional<Selection> {
       config::GaieObjectResult parsed =
-          config::parse_gaie_object(raw.json, config::GaieKind::InferencePool, kPoolApiVersion);
+          config::parse_gaie_object(raw.json, config::GaieKind::InferencePool, pool_api_version);
       std::optional<Selection> selection;
       std::string problem;
       if (parsed.ok() && parsed.object.pool) {

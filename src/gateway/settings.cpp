@@ -178,10 +178,32 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (!flags.tls_cert.empty())  // the flags' pair replaces the file's; its clientCAFile stays
     s.tls = net::TlsFiles{flags.tls_cert, flags.tls_key, s.tls ? s.tls->client_ca_file : std::string()};
-  if (flags.given_flag("--admin")) s.admin = flags.admin;
+  // The Go EPP's port flags write the same options as ringgate's (the last one given wins).
+  if (flags.given_flag("--admin") || flags.given_flag("--metrics-port")) s.admin = flags.admin;
   if (!flags.mode.empty()) s.epp_mode = flags.mode == "epp";
-  if (flags.given_flag("--epp-listen")) s.epp_listen = flags.epp_listen;
-  if (flags.given_flag("--epp-health-listen")) s.epp_health_listen = flags.epp_health_listen;
+  if (flags.given_flag("--epp-listen") || flags.given_flag("--grpc-port")) s.epp_listen = flags.epp_listen;
+  if (flags.given_flag("--epp-health-listen") || flags.given_flag("--grpc-health-port"))
+    s.epp_health_listen = flags.epp_health_listen;
+  if (!flags.pool_name.empty()) {
+    // --pool-name: the InferencePool's pods, as the Go EPP; the file's way to the API
+    // server (apiServer) stays, its Service or InferencePool gives way.
+    config::KubernetesDiscovery k = s.kubernetes.value_or(config::KubernetesDiscovery{});
+    k.service.clear();
+    k.port_name.clear();
+    k.port_number = 0;
+    k.inference_pool = flags.pool_name;
+    if (flags.given_flag("--pool-namespace")) k.namespace_name = flags.pool_namespace;
+    s.kubernetes = std::move(k);
+    s.static_endpoints.clear();
+    s.pool_name = flags.pool_name;
+  } else if (flags.given_flag("--pool-namespace") && s.kubernetes) {
+    s.kubernetes->namespace_name = flags.pool_namespace;
+  }
+  if (!flags.pool_group.empty() && s.kubernetes) s.kubernetes->inference_pool_group = flags.pool_group;
+  if (flags.given_flag("--refresh-metrics-interval"))
+    s.pool.poll_interval = std::chrono::duration_cast<control::Clock::duration>(flags.refresh_metrics_interval);
+  if (flags.given_flag("--metrics-staleness-threshold"))
+    s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(flags.metrics_staleness_threshold);
   if (flags.given_flag("--workers")) s.workers = flags.workers;
   if (flags.given_flag("--prefix-index-bytes")) s.scheduler.prefix_index_bytes = flags.prefix_index_bytes;
   if (flags.given_flag("--metrics-names"))

@@ -189,6 +189,10 @@ TEST_CASE("InferencePool discovery: one of service / inferencePool, no port, a v
   expect_error(head + "{inferencePool: Bad_Pool}\n", 5, 0, "is not a valid InferencePool name");
   expect_error(head + "{inferencePool: p, watchRules: maybe}\n", 5, 0, "watchRules");
   expect_error(head + "{namespace: llm}\n", 5, 0, "missing required field 'service' (or 'inferencePool')", 2);
+  expect_error(head + "{inferencePool: p, inferencePoolGroup: example.com}\n", 5, 0,
+               "must be inference.networking.k8s.io or inference.networking.x-k8s.io");
+  expect_error(head + "{service: s, port: http, inferencePoolGroup: inference.networking.k8s.io}\n", 5, 0,
+               "inferencePoolGroup: only with 'inferencePool'");
 }
 
 TEST_CASE("missing or contradictory pool") {

@@ -239,6 +239,12 @@ pool: {discovery: {kubernetes: {namespace: llm, inferencePool: vllm-pool, apiSer
   CHECK(c.gateway.pool.kubernetes->inference_pool == "vllm-pool");
   CHECK(c.gateway.pool.kubernetes->service.empty());
   CHECK_FALSE(c.gateway.pool.kubernetes->watch_rules.has_value());
+  CHECK(c.gateway.pool.kubernetes->inference_pool_group == "inference.networking.k8s.io");
+  ConfigSet x = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {kubernetes: {inferencePool: vllm-pool, inferencePoolGroup: inference.networking.x-k8s.io}}}
+)");
+  CHECK(x.gateway.pool.kubernetes->inference_pool_group == "inference.networking.x-k8s.io");
   ConfigSet off = load_ok(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {discovery: {kubernetes: {inferencePool: vllm-pool, watchRules: false}}}

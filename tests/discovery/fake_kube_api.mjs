@@ -24,7 +24,7 @@
 // Every mutation returns { resourceVersion, at } where `at` is performance.now()
 // just after the event was written to every open watch.
 //
-// CLI:  node fake_kube_api.mjs [--port N] [--token T] [--tls-dir DIR] [--namespace NS]
+// CLI:  node fake_kube_api.mjs [--port N] [--token T] [--tls-dir DIR] [--namespace NS] [--pool-group GROUP]
 //   prints {"event":"listening","api":"127.0.0.1:PORT","url":"…"} and then takes
 //   one JSON command per stdin line: {"op":"create|update|delete","name":…,"slice":{…}},
 //   {"op":"bookmark"}, {"op":"drop"}, {"op":"expire"}, and for any resource
@@ -125,7 +125,13 @@ export class FakeKubeApi {
   // token: required bearer token (null: no auth). tls: { key, cert } PEM paths or contents.
   // chunking: 'line' (one chunk per event) or 'split' (each event cut into three chunks).
   // expiredAs: 'event' (200 + ERROR 410 event, as the watch cache does) or 'http' (HTTP 410).
-  constructor({ token = null, tls = null, namespace = 'default', chunking = 'line', expiredAs = 'event' } = {}) {
+  // poolGroup: the API group InferencePools are served under: inference.networking.k8s.io
+  // (v1) or, as older GAIE installs, inference.networking.x-k8s.io (v1alpha2).
+  constructor({ token = null, tls = null, namespace = 'default', chunking = 'line', expiredAs = 'event',
+    poolGroup = 'inference.networking.k8s.io' } = {}) {
+    this.resources = poolGroup === 'inference.networking.x-k8s.io'
+      ? { ...RESOURCES, inferencepools: { ...RESOURCES.inferencemodelrewrites, kind: 'InferencePool' } }
+      : RESOURCES;
     this.token = token;
     this.tls = tls;
     this.namespace = namespace;
@@ -220,7 +226,7 @@ export class FakeKubeApi {
 
   // `object` needs metadata.name; kind/apiVersion, namespace, uid, creationTimestamp are filled in.
   createObject(resource, object, { silent = false } = {}) {
-    const info = RESOURCES[resource];
+    const info = this.resources[resource];
     if (!info) throw new Error(`unknown resource ${resource}`);
     const o = structuredClone(object);
     o.kind ??= info.kind;
@@ -287,7 +293,7 @@ export class FakeKubeApi {
   bookmark() {
     for (const w of this.watches) {
       if (!w.bookmarks) continue;
-      const info = RESOURCES[w.resource];
+      const info = this.resources[w.resource];
       const object = { kind: info.kind, apiVersion: info.apiVersion,
         metadata: { resourceVersion: String(this.resourceVersion), creationTimestamp: null } };
       if (w.resource === 'endpointslices') Object.assign(object, { addressType: '', endpoints: null });
@@ -437,7 +443,7 @@ export class FakeKubeApi {
     }
     const match = LIST_PATH.exec(url.pathname);
     const resource = match?.[3];
-    const info = RESOURCES[resource];
+    const info = this.resources[resource];
     if (!match || !info || info.prefix !== match[1]) {
       return reply(404, statusObject(404, 'NotFound', 'the server could not find the requested resource'));
     }
@@ -519,7 +525,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const certs = makeTestCerts(tlsDir);
     tls = { key: certs.key, cert: certs.cert };
   }
-  const api = await new FakeKubeApi({ token: flag('--token', null), tls, namespace: flag('--namespace', 'default') })
+  const api = await new FakeKubeApi({ token: flag('--token', null), tls, namespace: flag('--namespace', 'default'),
+    poolGroup: flag('--pool-group', 'inference.networking.k8s.io') })
     .start(Number(flag('--port', '0')));
   console.log(JSON.stringify({ event: 'listening', api: `127.0.0.1:${api.port}`, url: api.url }));
   createInterface({ input: process.stdin }).on('line', (line) => {

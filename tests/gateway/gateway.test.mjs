@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { start, startSim, startGateway, binaries } from '../lib/procs.mjs';
 
 const live = [];
@@ -29,6 +30,9 @@ test('bad flags are clear errors, exit 2', () => {
     [['--endpoint', '127.0.0.1:1', '--max-body-bytes', '10'], /bad value for --max-body-bytes/],
     [['--endpoint', '127.0.0.1:1', '--metrics-names', 'llmd'], /bad value for --metrics-names.*gaie, llm-d or both/],
     [[], /no upstream/],
+    // No --mode: the config's mode decides, and in gateway mode an unknown flag is still an error.
+    [['--config', path.join(import.meta.dirname, '../../deploy/examples/ringgate.yaml'), '--listen', '127.0.0.1:0',
+      '--admin', '127.0.0.1:0', '--bogus'], /unknown flag: --bogus/],
   ];
   for (const [args, message] of cases) {
     const res = spawnSync(binaries.ringgate, args, { encoding: 'utf8', timeout: 5000 });

@@ -21,6 +21,10 @@ struct LoadOptions {
 struct LoadResult {
   ConfigSet config;                 // meaningful only when ok()
   std::vector<ConfigError> errors;  // sorted by position
+  // Every dotted path the Gateway document's reader allowed while reading this file ("[]"
+  // for list items, repeats included): the schema check (tests/config/example_schema_test.cpp)
+  // holds it to config::gateway_schema, so no map of the reader escapes the schema.
+  std::vector<std::string> gateway_keys_allowed;
 
   bool ok() const { return errors.empty(); }
 };

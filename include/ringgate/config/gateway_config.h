@@ -44,6 +44,9 @@ struct ListenConfig {
   HostPort epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")
 };
 
+inline constexpr std::string_view kInferencePoolGroup = "inference.networking.k8s.io";
+inline constexpr std::string_view kInferencePoolGroupX = "inference.networking.x-k8s.io";
+
 // Kubernetes discovery: the EndpointSlices of one Service, or (as GAIE's EPP does) the
 // pods an InferencePool selects.
 struct KubernetesDiscovery {
@@ -53,6 +56,9 @@ struct KubernetesDiscovery {
   // InferencePool and the pods its spec.selector selects, at its targetPorts. Exactly one
   // of service / inference_pool is set.
   std::string inference_pool;
+  // Its API group ("inferencePoolGroup"): inference.networking.k8s.io (v1) or, for older
+  // GAIE installs, inference.networking.x-k8s.io (v1alpha2); the Go EPP's --pool-group.
+  std::string inference_pool_group = std::string(kInferencePoolGroup);
   // Also watch InferenceModelRewrite / InferenceObjective objects of the pool
   // ("watchRules"); absent = on with inferencePool, off with service.
   std::optional<bool> watch_rules;

@@ -1,5 +1,6 @@
 #pragma once
 // Command-line flags of the ringgate binary.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,22 @@ struct Options {
   bool help = false;
   std::vector<std::string> given;      // the flags on the command line, in order
 
+  // The Go EPP's flags as GAIE's inferencepool Helm chart passes them (usage() lists
+  // them), with the Go EPP's meaning; --grpc-port, --grpc-health-port and --metrics-port
+  // set epp_listen, epp_health_listen and admin.
+  std::string pool_name;       // --pool-name: the InferencePool whose pods are the pool (implies --mode epp)
+  std::string pool_namespace;  // --pool-namespace (empty: the pod's own namespace)
+  std::string pool_group;      // --pool-group (empty: inference.networking.k8s.io)
+  std::string picker_config_file;  // --config-file: a GAIE EndpointPickerConfig
+  std::string picker_config_text;  // --config-text: the same, inline
+  std::chrono::nanoseconds refresh_metrics_interval{0};     // --refresh-metrics-interval (metrics.pollInterval)
+  std::chrono::nanoseconds metrics_staleness_threshold{0};  // --metrics-staleness-threshold (scheduler.metricsStaleAfter)
+  // Said once at start: flags taken that change nothing here, and unknown flags in EPP mode.
+  std::vector<std::string> warnings;
+  // Unknown flags and stray arguments while the mode is not known (no --mode, and --config
+  // may say `mode: epp`): an error unless the settings turn out to be EPP mode.
+  std::vector<std::string> unknown_flags;
+
   // Whether `name` ("--listen") was on the command line: flags beat the config file.
   bool given_flag(std::string_view name) const;
 };
@@ -46,5 +63,9 @@ struct ParsedOptions {
 
 ParsedOptions parse_options(int argc, char** argv);
 std::string usage();
+
+// The message for unknown flags left pending (Options::unknown_flags) when the mode turns
+// out not to be EPP; "" when there are none.
+std::string unknown_flags_error(const Options& options);
 
 }  // namespace ringgate::gateway

@@ -1,0 +1,54 @@
+#pragma once
+// GAIE's EndpointPickerConfig (apiVersion inference.networking.x-k8s.io/v1alpha1), the file
+// the Go EPP takes with --config-file and the inferencepool chart mounts (its
+// default-plugins.yaml), read onto ringgate's Gateway settings:
+//
+//   plugins + the scheduling profile   → scheduler.scorers: queue-scorer → queue,
+//                                        kv-cache-utilization-scorer → kv-cache,
+//                                        prefix-cache-scorer → prefix (its weight in the
+//                                        profile, 1 when none, as GAIE; a scorer left out
+//                                        of the profile weighs 0); prefix-cache-scorer's
+//                                        blockSize → scheduler.prefixBlockBytes
+//   max-score-picker, single-profile-handler → what ringgate does anyway
+//   saturationDetector                 → saturationDetector (same names; 0 = GAIE's default)
+//
+// Everything else (other plugin types, other profiles, featureGates, data, unknown
+// top-level fields) cannot be honored exactly: it is loaded around and named in
+// `warnings`. What the Go EPP refuses (not YAML, another kind, a plugin without a type, a
+// profile naming an undefined plugin, unknown fields in what ringgate reads) is an error.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringgate/config/config_error.h"
+#include "ringgate/config/gateway_config.h"
+
+namespace ringgate::config {
+
+inline constexpr std::string_view endpoint_picker_api_version = "inference.networking.x-k8s.io/v1alpha1";
+inline constexpr std::string_view endpoint_picker_kind = "EndpointPickerConfig";
+
+// Bounds on what one file may hold (an operator's file, still bounded).
+inline constexpr size_t max_picker_plugins = 256;
+inline constexpr size_t max_picker_profiles = 64;
+
+struct PickerConfigResult {
+  // The Gateway fields the file maps to, as if a Gateway document had set them:
+  // gateway.set_by_file names them (scheduler.scorers.*, scheduler.prefixBlockBytes,
+  // saturationDetector.*). Meaningful only when ok().
+  GatewayConfig gateway;
+  std::vector<std::string> warnings;  // what ringgate does not honor, one line each
+  std::vector<ConfigError> errors;    // sorted by position
+  bool ok() const { return errors.empty(); }
+};
+
+// `file_name` is only used in messages.
+PickerConfigResult load_picker_config_text(std::string_view text, std::string_view file_name = "<text>");
+PickerConfigResult load_picker_config_file(const std::string& path);
+
+// Puts what `picker` set into `into` (a config file's Gateway), leaf by leaf, under it:
+// what `into` set itself stays (defaults < EndpointPickerConfig < --config < flags).
+void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into);
+
+}  // namespace ringgate::config

@@ -1,0 +1,398 @@
+#include "ringgate/config/endpoint_picker_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+
+#include "ringgate/config/config_loader.h"
+#include "ringgate/config/duration.h"
+#include "document_readers.h"
+#include "yaml_field_reader.h"
+
+namespace ringgate::config {
+
+namespace {
+
+using detail::join_path;
+using detail::MapFields;
+using detail::YamlFieldReader;
+using std::chrono::hours;
+
+// GAIE's plugin types that ringgate has an equivalent for.
+constexpr std::string_view kQueueScorer = "queue-scorer";
+constexpr std::string_view kKvCacheScorer = "kv-cache-utilization-scorer";
+constexpr std::string_view kPrefixScorer = "prefix-cache-scorer";
+constexpr std::string_view kMaxScorePicker = "max-score-picker";
+constexpr std::string_view kSingleProfileHandler = "single-profile-handler";
+constexpr int kDefaultScorerWeight = 1;  // GAIE's DefaultScorerWeight
+
+struct Plugin {
+  std::string name;  // defaults to the type, as GAIE
+  std::string type;
+  YAML::Node parameters;
+  std::string path;  // "plugins[2]"
+};
+
+struct ProfileEntry {
+  const Plugin* plugin = nullptr;
+  int weight = kDefaultScorerWeight;
+};
+
+struct Profile {
+  std::string name;
+  std::vector<ProfileEntry> entries;
+};
+
+class PickerReader {
+ public:
+  PickerReader(std::string file, PickerConfigResult& out) : r_(std::move(file), out.errors), out_(out) {
+    r_.set_context("EndpointPickerConfig: ");
+  }
+
+  void read(const YAML::Node& root) {
+    auto fields = r_.read_open_map(root, "");
+    if (!fields) return;
+    check_type(*fields, root);
+    for (const detail::MapEntry& e : fields->entries()) {
+      static constexpr std::string_view kKnown[] = {"apiVersion", "kind", "metadata", "plugins", "schedulingProfiles",
+                                                    "saturationDetector", "featureGates", "data"};
+      if (std::find(std::begin(kKnown), std::end(kKnown), e.key) == std::end(kKnown))
+        warn(e.key + " is ignored: not a field ringgate knows");
+    }
+    if (const YAML::Node* v = fields->find("plugins")) read_plugins(*v);
+    else warn("no plugins: ringgate's scorer weights stay as they are");
+    std::vector<Profile> profiles;
+    if (const YAML::Node* v = fields->find("schedulingProfiles")) profiles = read_profiles(*v);
+    if (r_.error_count() == 0) apply_profiles(profiles, fields->find("plugins") != nullptr);
+    if (const YAML::Node* v = fields->find("saturationDetector")) read_saturation(*v);
+    if (const YAML::Node* v = fields->find("featureGates")) read_feature_gates(*v);
+    if (fields->find("data") != nullptr)
+      warn("data is ignored: ringgate scrapes each endpoint's vLLM /metrics itself (no data-layer plugins)");
+    std::sort(sets_.begin(), sets_.end());
+    out_.gateway.set_by_file = sets_;
+  }
+
+ private:
+  void warn(std::string text) { out_.warnings.push_back(std::move(text)); }
+  void set(std::string path) { sets_.push_back(std::move(path)); }
+
+  void check_type(const MapFields& fields, const YAML::Node& root) {
+    const YAML::Node* version = fields.find("apiVersion");
+    const YAML::Node* kind = fields.find("kind");
+    if (!version) r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
+    else if (auto v = r_.read_string(*version, "apiVersion"); v && *v != endpoint_picker_api_version)
+      r_.error(*version, "apiVersion", "expected " + std::string(endpoint_picker_api_version) + ", got \"" + *v + "\"");
+    if (!kind) r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
+    else if (auto k = r_.read_string(*kind, "kind"); k && *k != endpoint_picker_kind)
+      r_.error(*kind, "kind", "expected " + std::string(endpoint_picker_kind) + ", got \"" + *k + "\"");
+  }
+
+  void read_plugins(const YAML::Node& node) {
+    if (!r_.expect_sequence(node, "plugins")) return;
+    if (node.size() > max_picker_plugins)
+      return r_.error(node, "plugins", "at most " + std::to_string(max_picker_plugins) + " plugins");
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string path = detail::index_path("plugins", i);
+      auto fields = r_.read_map(node[i], path, {"name", "type", "parameters"});
+      if (!fields) continue;
+      Plugin p;
+      p.path = path;
+      if (const YAML::Node* v = fields->find("type")) p.type = r_.read_string(*v, join_path(path, "type")).value_or("");
+      if (const YAML::Node* v = fields->find("name")) p.name = r_.read_string(*v, join_path(path, "name"), true).value_or("");
+      if (const YAML::Node* v = fields->find("parameters")) p.parameters = *v;
+      if (p.type.empty()) {
+        if (!fields->find("type")) r_.error(node[i], path, "plugin '" + p.name + "' is missing a type");
+        continue;
+      }
+      if (p.name.empty()) p.name = p.type;
+      if (find_plugin(p.name) != nullptr) {
+        r_.error(node[i], path, "duplicate plugin name '" + p.name + "'");
+        continue;
+      }
+      plugins_.push_back(std::move(p));
+    }
+  }
+
+  const Plugin* find_plugin(std::string_view name) const {
+    for (const Plugin& p : plugins_)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
+
+  std::vector<Profile> read_profiles(const YAML::Node& node) {
+    std::vector<Profile> profiles;
+    if (!r_.expect_sequence(node, "schedulingProfiles")) return profiles;
+    if (node.size() > max_picker_profiles) {
+      r_.error(node, "schedulingProfiles", "at most " + std::to_string(max_picker_profiles) + " profiles");
+      return profiles;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string path = detail::index_path("schedulingProfiles", i);
+      auto fields = r_.read_map(node[i], path, {"name", "plugins"});
+      if (!fields) continue;
+      Profile profile;
+      if (const YAML::Node* v = fields->find("name")) profile.name = r_.read_string(*v, join_path(path, "name")).value_or("");
+      else r_.error(node[i], path, "missing required field 'name'");
+      const YAML::Node* refs = fields->find("plugins");
+      const std::string refs_path = join_path(path, "plugins");
+      if (refs && r_.expect_sequence(*refs, refs_path)) {
+        if (refs->size() > max_picker_plugins) {
+          r_.error(*refs, refs_path, "at most " + std::to_string(max_picker_plugins) + " plugins");
+          continue;
+        }
+        for (size_t j = 0; j < refs->size(); ++j) {
+          const std::string ref_path = detail::index_path(refs_path, j);
+          auto ref = r_.read_map((*refs)[j], ref_path, {"pluginRef", "weight"});
+          if (!ref) continue;
+          ProfileEntry entry;
+          const YAML::Node* name = ref->find("pluginRef");
+          if (!name) {
+            r_.error((*refs)[j], ref_path, "missing required field 'pluginRef'");
+            continue;
+          }
+          auto plugin_name = r_.read_string(*name, join_path(ref_path, "pluginRef"));
+          if (!plugin_name) continue;
+          entry.plugin = find_plugin(*plugin_name);
+          if (entry.plugin == nullptr) {
+            r_.error(*name, join_path(ref_path, "pluginRef"),
+                     "plugin '" + *plugin_name + "' referenced in profile '" + profile.name + "' is not in plugins");
+            continue;
+          }
+          if (const YAML::Node* w = ref->find("weight")) {
+            // ringgate's weight range (scheduler.scorers).
+            auto weight = r_.read_int(*w, join_path(ref_path, "weight"), 0, 1000);
+            if (!weight) continue;
+            entry.weight = int(*weight);
+          }
+          profile.entries.push_back(entry);
+        }
+      }
+      profiles.push_back(std::move(profile));
+    }
+    return profiles;
+  }
+
+  // The profile ringgate runs: the only one, else "default", else the first.
+  void apply_profiles(std::vector<Profile>& profiles, bool have_plugins) {
+    if (profiles.empty()) {
+      if (!have_plugins) return;
+      // GAIE's default: one profile with every plugin, scorers at weight 1.
+      Profile all{"default", {}};
+      for (const Plugin& p : plugins_) all.entries.push_back({&p, kDefaultScorerWeight});
+      profiles.push_back(std::move(all));
+    }
+    size_t chosen = 0;
+    for (size_t i = 0; i < profiles.size(); ++i)
+      if (profiles[i].name == "default") chosen = i;
+    if (profiles.size() > 1) {
+      std::string others;
+      for (size_t i = 0; i < profiles.size(); ++i)
+        if (i != chosen) others += (others.empty() ? "'" : ", '") + profiles[i].name + "'";
+      warn("schedulingProfiles: ringgate runs one profile, '" + profiles[chosen].name + "'; " + others +
+           " ignored (a multi-profile handler such as prefill/decode disaggregation has no equivalent)");
+    }
+    const Profile& profile = profiles[chosen];
+    double queue = 0, kv_cache = 0, prefix = 0;
+    for (const ProfileEntry& e : profile.entries) {
+      const Plugin& p = *e.plugin;
+      if (p.type == kQueueScorer) {
+        queue += e.weight;
+        no_parameters(p);
+      } else if (p.type == kKvCacheScorer) {
+        kv_cache += e.weight;
+        no_parameters(p);
+      } else if (p.type == kPrefixScorer) {
+        prefix += e.weight;
+        read_prefix_parameters(p);
+      } else if (p.type == kMaxScorePicker) {
+        no_parameters(p);  // ringgate's picker: the highest score, ties at random
+      } else if (p.type != kSingleProfileHandler) {
+        warn("plugin '" + p.name + "' (type " + p.type + ") in profile '" + profile.name +
+             "' is ignored: ringgate has no such plugin (its scorers: queue-scorer, kv-cache-utilization-scorer, "
+             "prefix-cache-scorer)");
+      }
+    }
+    // Profile handlers are plugins no profile lists.
+    for (const Plugin& p : plugins_)
+      if (p.type.ends_with("-profile-handler") && p.type != kSingleProfileHandler)
+        warn("plugin '" + p.name + "' (type " + p.type + ") is ignored: ringgate runs one scheduling profile");
+    if (queue + kv_cache + prefix == 0) {
+      warn("profile '" + profile.name +
+           "' has no scorer ringgate has (queue-scorer, kv-cache-utilization-scorer, prefix-cache-scorer): "
+           "ringgate's scorer weights stay as they are");
+      return;
+    }
+    ScorerWeights& w = out_.gateway.scheduler.scorers;
+    w.queue = std::min(queue, 1000.0);
+    w.kv_cache = std::min(kv_cache, 1000.0);
+    w.prefix = std::min(prefix, 1000.0);
+    set("scheduler.scorers.queue");
+    set("scheduler.scorers.kv-cache");
+    set("scheduler.scorers.prefix");
+  }
+
+  void no_parameters(const Plugin& p) {
+    if (p.parameters.IsDefined() && !p.parameters.IsNull())
+      warn("plugin '" + p.name + "' (type " + p.type + "): parameters are ignored");
+  }
+
+  void read_prefix_parameters(const Plugin& p) {
+    if (!p.parameters.IsDefined() || p.parameters.IsNull()) return;
+    const std::string path = join_path(p.path, "parameters");
+    auto fields = r_.read_open_map(p.parameters, path);
+    if (!fields) return;
+    for (const detail::MapEntry& e : fields->entries()) {
+      if (e.key == "blockSize") {
+        // GAIE: characters per block (64); ringgate: prompt bytes per block, the same cut.
+        auto size = r_.read_int(e.value, join_path(path, e.key), 1, 1 << 20);
+        if (size) {
+          out_.gateway.scheduler.prefix_block_bytes = uint32_t(*size);
+          set("scheduler.prefixBlockBytes");
+        }
+      } else if (e.key == "maxPrefixBlocksToMatch" || e.key == "lruCapacityPerServer" || e.key == "autoTune") {
+        warn("plugin '" + p.name + "' (type " + p.type + "): " + e.key +
+             " is ignored: ringgate matches every block of a prompt and bounds its index by "
+             "scheduler.prefixIndexMemoryBytes");
+      } else {
+        r_.error(e.key_node, join_path(path, e.key), "unknown parameter (prefix-cache-scorer: blockSize, "
+                                                     "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+      }
+    }
+  }
+
+  // GAIE's saturationDetector: a field left out or 0 keeps the default.
+  void read_saturation(const YAML::Node& node) {
+    const std::string path = "saturationDetector";
+    auto fields = r_.read_map(node, path, {"queueDepthThreshold", "kvCacheUtilThreshold", "metricsStalenessThreshold"});
+    if (!fields) return;
+    SaturationDetectorConfig& d = out_.gateway.saturation_detector;
+    if (const YAML::Node* v = fields->find("queueDepthThreshold")) {
+      auto n = r_.read_int(*v, join_path(path, "queueDepthThreshold"), 0, 1'000'000);
+      if (n && *n > 0) {
+        d.queue_depth_threshold = uint32_t(*n);
+        set("saturationDetector.queueDepthThreshold");
+      }
+    }
+    if (const YAML::Node* v = fields->find("kvCacheUtilThreshold")) {
+      auto kv = r_.read_number(*v, join_path(path, "kvCacheUtilThreshold"), 0.0, 1.0);
+      if (kv && *kv > 0) {
+        d.kv_cache_util_threshold = *kv;
+        set("saturationDetector.kvCacheUtilThreshold");
+      }
+    }
+    if (const YAML::Node* v = fields->find("metricsStalenessThreshold")) {
+      auto t = r_.read_duration(*v, join_path(path, "metricsStalenessThreshold"), std::chrono::nanoseconds(0), hours(1));
+      if (t && t->count() > 0) {
+        d.metrics_staleness_threshold = *t;
+        set("saturationDetector.metricsStalenessThreshold");
+      }
+    }
+  }
+
+  void read_feature_gates(const YAML::Node& node) {
+    if (!r_.expect_sequence(node, "featureGates")) return;
+    for (size_t i = 0; i < node.size() && i < max_picker_plugins; ++i) {
+      auto gate = r_.read_string(node[i], detail::index_path("featureGates", i));
+      if (!gate) continue;
+      std::string why = "ringgate has no such feature gate";
+      if (*gate == "flowControl") why = "ringgate's flow control is the Gateway config's flowControl (--config)";
+      warn("featureGates: " + *gate + " is ignored: " + why);
+    }
+  }
+
+  YamlFieldReader r_;
+  PickerConfigResult& out_;
+  std::vector<Plugin> plugins_;
+  std::vector<std::string> sets_;
+};
+
+}  // namespace
+
+PickerConfigResult load_picker_config_text(std::string_view text, std::string_view file_name) {
+  PickerConfigResult result;
+  const std::string file(file_name);
+  YAML::Node root;
+  try {
+    if (auto stuck = detail::find_stuck_document(text, file)) {
+      result.errors.push_back(std::move(*stuck));
+      return result;
+    }
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    size_t count = 0;
+    for (const YAML::Node& d : documents) {
+      if (d.IsNull()) continue;
+      if (++count == 1) root = d;
+    }
+    if (count != 1) {
+      result.errors.push_back(ConfigError{file, {1, 1}, count == 0 ? "EndpointPickerConfig: the file is empty"
+                                                                    : "EndpointPickerConfig: expected one document"});
+      return result;
+    }
+  } catch (const YAML::Exception& e) {
+    SourcePosition at;
+    if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};
+    result.errors.push_back(ConfigError{file, at, "invalid YAML: " + e.msg});
+    return result;
+  }
+  try {
+    PickerReader(file, result).read(root);
+  } catch (const std::exception& e) {
+    result.errors.push_back(ConfigError{file, {}, std::string("internal error while reading the config: ") + e.what()});
+  }
+  sort_by_position(result.errors);
+  return result;
+}
+
+PickerConfigResult load_picker_config_file(const std::string& path) {
+  PickerConfigResult result;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    result.errors.push_back(ConfigError{path, {}, "cannot read: is a directory"});
+    return result;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    result.errors.push_back(ConfigError{path, {}, std::string("cannot open: ") + std::strerror(errno)});
+    return result;
+  }
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, size_t(in.gcount()));
+    if (text.size() > max_config_file_bytes) {
+      result.errors.push_back(
+          ConfigError{path, {}, "file is larger than " + std::to_string(max_config_file_bytes) + " bytes; not a config"});
+      return result;
+    }
+  }
+  return load_picker_config_text(text, path);
+}
+
+void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
+  std::vector<std::string> taken;
+  for (const std::string& path : picker.set_by_file) {
+    if (into.file_sets(path)) continue;
+    taken.push_back(path);
+    if (path == "scheduler.scorers.queue") into.scheduler.scorers.queue = picker.scheduler.scorers.queue;
+    else if (path == "scheduler.scorers.kv-cache") into.scheduler.scorers.kv_cache = picker.scheduler.scorers.kv_cache;
+    else if (path == "scheduler.scorers.prefix") into.scheduler.scorers.prefix = picker.scheduler.scorers.prefix;
+    else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
+    else if (path == "saturationDetector.queueDepthThreshold")
+      into.saturation_detector.queue_depth_threshold = picker.saturation_detector.queue_depth_threshold;
+    else if (path == "saturationDetector.kvCacheUtilThreshold")
+      into.saturation_detector.kv_cache_util_threshold = picker.saturation_detector.kv_cache_util_threshold;
+    else if (path == "saturationDetector.metricsStalenessThreshold")
+      into.saturation_detector.metrics_staleness_threshold = picker.saturation_detector.metrics_staleness_threshold;
+    else taken.pop_back();  // nothing else is read from an EndpointPickerConfig
+  }
+  into.set_by_file.insert(into.set_by_file.end(), taken.begin(), taken.end());
+  std::sort(into.set_by_file.begin(), into.set_by_file.end());
+}
+
+}  // namespace ringgate::config

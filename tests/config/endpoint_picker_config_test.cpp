@@ -1,0 +1,212 @@
+// GAIE's EndpointPickerConfig (the Go EPP's --config-file) read onto ringgate's Gateway
+// settings (issue 34): what maps is set as a Gateway document would set it, what cannot
+// be honored is loaded around and named in a warning, and what the Go EPP refuses is an
+// error with its line.
+#include "ringgate/config/endpoint_picker_config.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ringgate/config/config_loader.h"
+
+using namespace ringgate::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string all_errors(const PickerConfigResult& r) {
+  std::string out;
+  for (const ConfigError& e : r.errors) out += format_error(e) + "\n";
+  return out;
+}
+
+PickerConfigResult load_ok(std::string_view text) {
+  PickerConfigResult r = load_picker_config_text(text, "picker.yaml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  return r;
+}
+
+std::string first_error(std::string_view text) {
+  PickerConfigResult r = load_picker_config_text(text, "picker.yaml");
+  REQUIRE_FALSE(r.ok());
+  return format_error(r.errors.front());
+}
+
+bool warned(const PickerConfigResult& r, std::string_view part) {
+  return std::any_of(r.warnings.begin(), r.warnings.end(),
+                     [&](const std::string& w) { return w.find(part) != std::string::npos; });
+}
+
+constexpr std::string_view kHead = "apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n";
+
+const std::vector<std::string> kScorerPaths = {"scheduler.scorers.kv-cache", "scheduler.scorers.prefix",
+                                               "scheduler.scorers.queue"};
+
+}  // namespace
+
+TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, nothing to warn about") {
+  PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/inferencepool-default-plugins.yaml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK(r.warnings.empty());
+  CHECK(r.gateway.scheduler.scorers.queue == 2);
+  CHECK(r.gateway.scheduler.scorers.kv_cache == 2);
+  CHECK(r.gateway.scheduler.scorers.prefix == 3);
+  CHECK(r.gateway.set_by_file == kScorerPaths);
+}
+
+TEST_CASE("weights as GAIE gives them: 1 when the profile names none, 0 for a scorer it leaves out") {
+  PickerConfigResult r = load_ok(std::string(kHead) + R"(plugins:
+- {type: queue-scorer}
+- {name: kv, type: kv-cache-utilization-scorer}
+- {type: prefix-cache-scorer}
+- {type: max-score-picker}
+- {type: single-profile-handler}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: kv}, {pluginRef: prefix-cache-scorer, weight: 5}, {pluginRef: max-score-picker}]
+)");
+  CHECK(r.warnings.empty());
+  CHECK(r.gateway.scheduler.scorers.queue == 0);
+  CHECK(r.gateway.scheduler.scorers.kv_cache == 1);
+  CHECK(r.gateway.scheduler.scorers.prefix == 5);
+
+  // No profile: GAIE's default profile holds every plugin, scorers at weight 1.
+  r = load_ok(std::string(kHead) + "plugins: [{type: queue-scorer}, {type: prefix-cache-scorer}]\n");
+  CHECK(r.gateway.scheduler.scorers.queue == 1);
+  CHECK(r.gateway.scheduler.scorers.kv_cache == 0);
+  CHECK(r.gateway.scheduler.scorers.prefix == 1);
+}
+
+TEST_CASE("prefix-cache-scorer's blockSize is the prefix block; its index bounds are warned about") {
+  PickerConfigResult r = load_ok(std::string(kHead) + R"(plugins:
+- type: prefix-cache-scorer
+  parameters: {blockSize: 32, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 31250}
+)");
+  CHECK(r.gateway.scheduler.prefix_block_bytes == 32);
+  CHECK(std::find(r.gateway.set_by_file.begin(), r.gateway.set_by_file.end(), "scheduler.prefixBlockBytes") !=
+        r.gateway.set_by_file.end());
+  CHECK(warned(r, "maxPrefixBlocksToMatch is ignored"));
+  CHECK(warned(r, "lruCapacityPerServer is ignored"));
+  CHECK(first_error(std::string(kHead) + "plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSzie: 32}\n") ==
+        "picker.yaml:5:16: EndpointPickerConfig: plugins[0].parameters.blockSzie: unknown parameter "
+        "(prefix-cache-scorer: blockSize, maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+}
+
+TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins, profiles, gates, fields") {
+  PickerConfigResult r = load_ok(std::string(kHead) + R"(featureGates: [flowControl, prepareDataPlugins]
+plugins:
+- {type: queue-scorer}
+- {type: lora-affinity-scorer}
+- {type: random-picker}
+- {name: pd, type: pd-profile-handler}
+- {type: kv-cache-utilization-scorer, parameters: {x: 1}}
+schedulingProfiles:
+- name: prefill
+  plugins: [{pluginRef: queue-scorer}]
+- name: default
+  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: random-picker},
+            {pluginRef: kv-cache-utilization-scorer}]
+data: {sources: []}
+flowControl: {}
+)");
+  CHECK(r.gateway.scheduler.scorers.queue == 4);
+  CHECK(r.gateway.scheduler.scorers.kv_cache == 1);
+  CHECK(r.gateway.scheduler.scorers.prefix == 0);
+  CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
+  CHECK(warned(r, "plugin 'lora-affinity-scorer' (type lora-affinity-scorer) in profile 'default' is ignored"));
+  CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
+  CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
+  CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));
+  CHECK(warned(r, "featureGates: flowControl is ignored: ringgate's flow control is the Gateway config's flowControl"));
+  CHECK(warned(r, "featureGates: prepareDataPlugins is ignored"));
+  CHECK(warned(r, "data is ignored"));
+  CHECK(warned(r, "flowControl is ignored: not a field ringgate knows"));
+  CHECK(r.warnings.size() == 9);
+}
+
+TEST_CASE("a profile with no scorer ringgate has leaves the weights alone") {
+  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: [{type: predicted-latency-scorer}]\n"
+                                                      "schedulingProfiles: [{name: default, plugins: [{pluginRef: predicted-latency-scorer}]}]\n");
+  CHECK(r.gateway.set_by_file.empty());
+  CHECK(warned(r, "has no scorer ringgate has"));
+}
+
+TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps the default") {
+  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: []\nsaturationDetector: {queueDepthThreshold: 8, "
+                                                      "kvCacheUtilThreshold: 0, metricsStalenessThreshold: 150ms}\n");
+  CHECK(r.gateway.saturation_detector.queue_depth_threshold == 8);
+  CHECK(r.gateway.saturation_detector.kv_cache_util_threshold == 0.8);
+  CHECK(r.gateway.saturation_detector.metrics_staleness_threshold == 150ms);
+  CHECK(r.gateway.set_by_file ==
+        std::vector<std::string>{"saturationDetector.metricsStalenessThreshold", "saturationDetector.queueDepthThreshold"});
+}
+
+TEST_CASE("what the Go EPP refuses is an error, with its line") {
+  CHECK(first_error("apiVersion: ringgate.io/v1\nkind: Gateway\n") ==
+        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected inference.networking.x-k8s.io/v1alpha1, got "
+        "\"ringgate.io/v1\"");
+  CHECK(first_error("apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: InferencePool\n") ==
+        "picker.yaml:2:7: EndpointPickerConfig: kind: expected EndpointPickerConfig, got \"InferencePool\"");
+  CHECK(first_error(std::string(kHead) + "plugins: [{name: a}]\n") ==
+        "picker.yaml:3:11: EndpointPickerConfig: plugins[0]: plugin 'a' is missing a type");
+  CHECK(first_error(std::string(kHead) + "plugins: [{type: queue-scorer}, {type: queue-scorer}]\n") ==
+        "picker.yaml:3:33: EndpointPickerConfig: plugins[1]: duplicate plugin name 'queue-scorer'");
+  CHECK(first_error(std::string(kHead) + "plugins: []\nschedulingProfiles: [{name: d, plugins: [{pluginRef: nope}]}]\n") ==
+        "picker.yaml:4:54: EndpointPickerConfig: schedulingProfiles[0].plugins[0].pluginRef: plugin 'nope' referenced "
+        "in profile 'd' is not in plugins");
+  CHECK(first_error(std::string(kHead) +
+                    "plugins: [{type: queue-scorer}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer, "
+                    "weight: 1001}]}]\n")
+            .find("weight: value 1001 is out of range (0 to 1000)") != std::string::npos);
+  CHECK(first_error(std::string(kHead) + "plugins: [{type: queue-scorer, wieght: 2}]\n")
+            .find("plugins[0].wieght: unknown field") != std::string::npos);
+  CHECK(first_error("plugins: [\n").starts_with("picker.yaml:2:1: invalid YAML"));
+  CHECK(first_error(",\n") == "picker.yaml:1:1: invalid YAML: unexpected ','");
+  CHECK(first_error(std::string(kHead) + "---\n" + std::string(kHead)) ==
+        "picker.yaml:1:1: EndpointPickerConfig: expected one document");
+  CHECK(first_error("") == "picker.yaml:1:1: EndpointPickerConfig: the file is empty");
+  CHECK(format_error(load_picker_config_file("/nonexistent/p.yaml").errors.front()) ==
+        "/nonexistent/p.yaml: cannot open: No such file or directory");
+}
+
+TEST_CASE("under a config file: what the file sets stays the file's, the rest comes from the picker config") {
+  LoadResult file = load_config_text(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["127.0.0.1:8000"]}}
+scheduler: {scorers: {queue: 7}}
+saturationDetector: {queueDepthThreshold: 9}
+)");
+  REQUIRE(file.ok());
+  PickerConfigResult picker = load_ok(std::string(kHead) + R"(plugins:
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+- type: prefix-cache-scorer
+  parameters: {blockSize: 128}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: queue-scorer, weight: 1}, {pluginRef: kv-cache-utilization-scorer, weight: 5},
+            {pluginRef: prefix-cache-scorer, weight: 6}]
+saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
+)");
+  GatewayConfig& g = file.config.gateway;
+  apply_picker_config(picker.gateway, g);
+  CHECK(g.scheduler.scorers.queue == 7);     // the file's
+  CHECK(g.scheduler.scorers.kv_cache == 5);  // the picker config's
+  CHECK(g.scheduler.scorers.prefix == 6);
+  CHECK(g.scheduler.prefix_block_bytes == 128);
+  CHECK(g.saturation_detector.queue_depth_threshold == 9);
+  CHECK(g.saturation_detector.kv_cache_util_threshold == 0.5);
+  CHECK(g.file_sets("scheduler.scorers.kv-cache"));
+  CHECK(g.file_sets("scheduler.prefixBlockBytes"));
+  CHECK(g.file_sets("saturationDetector.kvCacheUtilThreshold"));
+  CHECK(std::is_sorted(g.set_by_file.begin(), g.set_by_file.end()));
+
+  // No config file: the picker config's settings alone.
+  GatewayConfig alone;
+  apply_picker_config(picker.gateway, alone);
+  CHECK(alone.scheduler.scorers.queue == 1);
+  CHECK(alone.file_sets("scheduler.scorers.queue"));
+}
