@@ -195,6 +195,58 @@ class DocumentProgressCheck : public YAML::EventHandler {
 
 constexpr size_t max_documents = 10'000;
 
+std::optional<std::string> read_config_text(const std::string& path, size_t max_bytes,
+                                            std::vector<ConfigError>& errors) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errors.push_back(ConfigError{path, {}, "cannot read: is a directory"});
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back(ConfigError{path, {}, std::string("cannot open: ") + std::strerror(errno)});
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, size_t(in.gcount()));
+    if (text.size() > max_bytes) {
+      errors.push_back(ConfigError{path, {}, "file is larger than " + std::to_string(max_bytes) + " bytes; not a config"});
+      return std::nullopt;
+    }
+  }
+  if (in.bad()) {
+    errors.push_back(ConfigError{path, {}, "read error"});
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<YAML::Node> load_one_document(std::string_view text, const std::string& file, std::string_view kind,
+                                            std::vector<ConfigError>& errors) {
+  try {
+    if (auto stuck = find_stuck_document(text, file)) {
+      errors.push_back(std::move(*stuck));
+      return std::nullopt;
+    }
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    std::optional<YAML::Node> root;
+    size_t count = 0;
+    for (const YAML::Node& d : documents) {
+      if (d.IsNull()) continue;
+      if (++count == 1) root = d;
+    }
+    if (count == 1) return root;
+    errors.push_back(ConfigError{file, {1, 1}, std::string(kind) + (count == 0 ? ": the file is empty" : ": expected one document")});
+  } catch (const YAML::Exception& e) {
+    SourcePosition at;
+    if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};
+    errors.push_back(ConfigError{file, at, "invalid YAML: " + e.msg});
+  }
+  return std::nullopt;
+}
+
 std::optional<ConfigError> find_stuck_document(std::string_view text, const std::string& file) {
   std::istringstream in{std::string(text)};
   YAML::Parser parser(in);
@@ -357,35 +409,10 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
 }
 
 LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    LoadResult result;
-    result.errors.push_back(ConfigError{path, {}, "cannot read: is a directory"});
-    return result;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult result;
-    result.errors.push_back(ConfigError{path, {}, std::string("cannot open: ") + std::strerror(errno)});
-    return result;
-  }
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, size_t(in.gcount()));
-    if (text.size() > max_config_file_bytes) {
-      LoadResult result;
-      result.errors.push_back(ConfigError{
-          path, {}, "file is larger than " + std::to_string(max_config_file_bytes) + " bytes; not a config"});
-      return result;
-    }
-  }
-  if (in.bad()) {
-    LoadResult result;
-    result.errors.push_back(ConfigError{path, {}, "read error"});
-    return result;
-  }
-  return load_config_text(text, path, options);
+  LoadResult result;
+  std::optional<std::string> text = detail::read_config_text(path, max_config_file_bytes, result.errors);
+  if (!text) return result;
+  return load_config_text(*text, path, options);
 }
 
 }  // namespace ringgate::config

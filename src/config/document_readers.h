@@ -29,6 +29,15 @@ std::optional<InferenceObjective> read_inference_objective(YamlFieldReader& read
 // exceptions propagate.
 std::optional<ConfigError> find_stuck_document(std::string_view text, const std::string& file);
 
+// The text of a config file of at most max_bytes, or nothing with the error said.
+std::optional<std::string> read_config_text(const std::string& path, size_t max_bytes,
+                                            std::vector<ConfigError>& errors);
+
+// The one YAML document of `text` (`kind` names it in messages: "EndpointPickerConfig"),
+// or nothing with the error said: invalid YAML, no document, several.
+std::optional<YAML::Node> load_one_document(std::string_view text, const std::string& file, std::string_view kind,
+                                            std::vector<ConfigError>& errors);
+
 // metadata: {name, namespace, labels, annotations, ...}; name required if `name_required`.
 ObjectMeta read_object_meta(YamlFieldReader& reader, const MapFields& doc, bool name_required);
 

@@ -317,29 +317,9 @@ class PickerReader {
 PickerConfigResult load_picker_config_text(std::string_view text, std::string_view file_name) {
   PickerConfigResult result;
   const std::string file(file_name);
-  YAML::Node root;
-  try {
-    if (auto stuck = detail::find_stuck_document(text, file)) {
-      result.errors.push_back(std::move(*stuck));
-      return result;
-    }
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    size_t count = 0;
-    for (const YAML::Node& d : documents) {
-      if (d.IsNull()) continue;
-      if (++count == 1) root = d;
-    }
-    if (count != 1) {
-      result.errors.push_back(ConfigError{file, {1, 1}, count == 0 ? "EndpointPickerConfig: the file is empty"
-                                                                    : "EndpointPickerConfig: expected one document"});
-      return result;
-    }
-  } catch (const YAML::Exception& e) {
-    SourcePosition at;
-    if (!e.mark.is_null()) at = {e.mark.line + 1, e.mark.column + 1};
-    result.errors.push_back(ConfigError{file, at, "invalid YAML: " + e.msg});
-    return result;
-  }
+  std::optional<YAML::Node> document = detail::load_one_document(text, file, "EndpointPickerConfig", result.errors);
+  if (!document) return result;
+  const YAML::Node root = *document;
   try {
     PickerReader(file, result).read(root);
   } catch (const std::exception& e) {
@@ -351,27 +331,9 @@ PickerConfigResult load_picker_config_text(std::string_view text, std::string_vi
 
 PickerConfigResult load_picker_config_file(const std::string& path) {
   PickerConfigResult result;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    result.errors.push_back(ConfigError{path, {}, "cannot read: is a directory"});
-    return result;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    result.errors.push_back(ConfigError{path, {}, std::string("cannot open: ") + std::strerror(errno)});
-    return result;
-  }
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, size_t(in.gcount()));
-    if (text.size() > max_config_file_bytes) {
-      result.errors.push_back(
-          ConfigError{path, {}, "file is larger than " + std::to_string(max_config_file_bytes) + " bytes; not a config"});
-      return result;
-    }
-  }
-  return load_picker_config_text(text, path);
+  std::optional<std::string> text = detail::read_config_text(path, max_config_file_bytes, result.errors);
+  if (!text) return result;
+  return load_picker_config_text(*text, path);
 }
 
 void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {

@@ -695,6 +695,21 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
              [&](const YAML::Node& v, const std::string& p) { read_flow_control(r, v, p, c.flow_control); });
   with_field(doc, "", "rateLimits",
              [&](const YAML::Node& v, const std::string& p) { read_rate_limits(r, v, p, c.rate_limits); });
+  with_field(doc, "", "auth", [&](const YAML::Node& v, const std::string& p) {
+    auto fields = r.read_map(v, p, gateway_schema::kAuth);
+    if (!fields) return;
+    with_field(*fields, p, "apiKeysFile",
+               [&](const YAML::Node& f, const std::string& fp) { assign(c.auth.api_keys_file, r.read_string(f, fp)); });
+  });
+  with_field(doc, "", "admin", [&](const YAML::Node& v, const std::string& p) {
+    auto fields = r.read_map(v, p, gateway_schema::kAdmin);
+    if (!fields) return;
+    with_field(*fields, p, "auth", [&](const YAML::Node& f, const std::string& fp) {
+      assign(c.admin.auth, r.read_bool(f, fp));
+      if (c.admin.auth && c.auth.api_keys_file.empty())
+        r.error(f, fp, "needs auth.apiKeysFile: the admin port takes the keys marked admin: true");
+    });
+  });
   c.set_by_file = settable_paths(r.leaves_read());
   return out;
 }

@@ -272,6 +272,8 @@ AdminResponse AdminServer::dispatch(const http::Request& request) const {
   const std::string_view url = request.target;
   const std::string path(path_of(url));
   const std::string_view query = path.size() < url.size() ? url.substr(path.size() + 1) : std::string_view();
+  if (gate_)
+    if (std::optional<AdminResponse> refused = gate_(request, path)) return std::move(*refused);
   if (auto post = post_routes_.find(path); post != post_routes_.end()) {
     if (request.method != HTTP_POST) return {405, "text/plain; charset=utf-8", "method not allowed: use POST\n"};
     return post->second(request, query);

@@ -360,6 +360,23 @@ bool ControlPlane::draining() const {
   return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
 }
 
+void ControlPlane::require_admin_key(const proxy::ApiKeysPublisher* keys, size_t slot) {
+  admin_keys_ = keys->reader(slot);
+  admin_->set_gate([this](const http::Request& request, std::string_view path) -> std::optional<AdminResponse> {
+    if (path == "/healthz" || path == "/readyz") return std::nullopt;  // the kubelet's probes carry no key
+    const proxy::ApiKeyTable* table = admin_keys_.refresh();
+    const std::string_view presented = proxy::presented_api_key(request);
+    const proxy::ApiKey* key = table != nullptr ? table->find(presented) : nullptr;
+    if (key != nullptr && key->admin) return std::nullopt;
+    admin_auth_rejections_.fetch_add(1, std::memory_order_relaxed);
+    if (key != nullptr) return AdminResponse{403, "text/plain; charset=utf-8", "this API key is not an admin key\n"};
+    return AdminResponse{401, "text/plain; charset=utf-8",
+                         presented.empty() ? "an admin API key is required: Authorization: Bearer KEY\n"
+                                           : "the API key is not valid\n",
+                         "www-authenticate: Bearer realm=\"ringgate-admin\"\r\n"};
+  });
+}
+
 void ControlPlane::install_routes() {
   admin_->route("/healthz", [this] {
     // This answer comes from the control loop, so it turns; the workers' loops must too
@@ -448,7 +465,9 @@ AdminResponse ControlPlane::render_metrics() {
   {
     std::lock_guard lock(tls_mutex_);
     counters.tls = tls_;
+    counters.auth = auth_;
   }
+  counters.admin_auth_rejections = admin_auth_rejections_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < kube_rejected_.size(); ++i)
     counters.kube_objects_rejected[i] = kube_rejected_[i].load(std::memory_order_relaxed);
   if (options_.access_log) {

@@ -133,6 +133,28 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
     plain("ringgate_tls_certificate_expiry_timestamp_seconds", "notAfter of the certificate served now.",
           MetricType::Gauge, double(control.tls.not_after));
   }
+  if (control.auth.enabled) {
+    plain("ringgate_api_keys", "API keys loaded from auth.apiKeysFile.", MetricType::Gauge, double(control.auth.keys));
+    plain("ringgate_api_keys_reloads_total", "Reloads of the API keys file applied (the file changed).",
+          MetricType::Counter, double(control.auth.reloads_ok));
+    plain("ringgate_api_keys_reload_failures_total",
+          "Reloads of the API keys file rejected (unreadable or invalid): the keys loaded before stay.",
+          MetricType::Counter, double(control.auth.reloads_failed));
+    {
+      auto f = family("ringgate_auth_rejections_total",
+                      "Requests refused by auth on the API listener: missing_key and invalid_key (401), "
+                      "model_not_allowed (403).",
+                      MetricType::Counter);
+      for (size_t i = 0; i < std::size(proxy::kAuthFailureNames); ++i) {
+        uint64_t v = 0;
+        for (const C* w : workers) v += w->auth_rejections[i].get();
+        add_counter(f, {{"reason", proxy::kAuthFailureNames[i]}}, double(v));
+      }
+      out.push_back(std::move(f));
+    }
+    plain("ringgate_admin_auth_rejections_total", "Admin requests refused for want of an admin API key (admin.auth).",
+          MetricType::Counter, double(control.admin_auth_rejections));
+  }
   plain("ringgate_endpoint_ejections_total", "Endpoints taken out of rotation after consecutive failures.",
         MetricType::Counter, double(control.ejections));
   plain("ringgate_metrics_scrapes_total", "Successful scrapes of model server /metrics.", MetricType::Counter,

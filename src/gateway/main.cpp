@@ -34,6 +34,7 @@
 #include "ringgate/gateway/pool_source.h"
 #include "ringgate/gateway/rules_source.h"
 #include "ringgate/gateway/settings.h"
+#include "ringgate/gateway/api_keys_source.h"
 #include "ringgate/gateway/tls_source.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/net/listener.h"
@@ -72,7 +73,8 @@ std::optional<size_t> file_digest(const std::string& path) {
 
 // Applies what a reload may change while running: the request rules (rewrites,
 // objectives, session header), the aliases /v1/models lists, and a static pool.
-// Listeners, workers, limits and scheduler weights take effect on restart.
+// Listeners, workers, limits, scheduler weights and auth (which file, admin.auth: the
+// keys file itself reloads on its own) take effect on restart.
 // `loaded` is the digest of the content last loaded (applied or rejected); a watcher
 // event for that same content is not a change. The digest is taken before the load,
 // so a write racing the load is seen as a change again, never missed.
@@ -212,6 +214,8 @@ int main(int argc, char** argv) {
   // One reader slot per worker (the worker's index), and one for /debug/pick's dry
   // runs on the control thread (slot `workers`); declared first, it outlives the control plane.
   proxy::RulesPublisher rules(settings.workers + 1);
+  // API keys, the same way: a slot per worker and one for the admin port's gate.
+  proxy::ApiKeysPublisher api_keys(settings.workers + 1);
   control::ControlPlane control(control_options);
 
   // The file's rules, later joined by watched InferenceModelRewrite/InferenceObjective objects.
@@ -242,8 +246,19 @@ int main(int argc, char** argv) {
     if (std::string error = tls->start(); !error.empty()) return fail(error);
   }
 
+  // API keys (auth.apiKeysFile) on the API listener and, with admin.auth, the admin port.
+  std::optional<gateway::ApiKeysSource> keys;
+  if (!settings.api_keys_file.empty()) {
+    keys.emplace(settings.api_keys_file, api_keys, control);
+    if (std::string error = keys->start(); !error.empty()) return fail(error);
+    if (settings.admin_auth) control.require_admin_key(&api_keys, settings.workers);
+    if (settings.epp_mode && !settings.admin_auth)
+      std::fprintf(stderr, "ringgate: auth is for the API listener: EPP mode has none, so only admin.auth uses the keys\n");
+  }
+
   proxy::WorkerContext context;
   context.tls = tls ? tls->publisher() : nullptr;
+  context.api_keys = keys ? &api_keys : nullptr;
   context.flow_shared = &flow_shared;
   context.limiter = &limiter;
   context.workers = settings.workers;
@@ -366,9 +381,10 @@ int main(int argc, char** argv) {
   while (stop_signal == 0) {
     std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
     std::optional<std::chrono::steady_clock::time_point> next_check = watcher ? watcher->next_check() : std::nullopt;
-    if (tls) {
-      tls->add_poll_fds(fds);
-      if (auto t = tls->next_check(); t && (!next_check || *t < *next_check)) next_check = t;
+    for (gateway::WatchedFiles* files : {tls ? &tls->files() : nullptr, keys ? &keys->files() : nullptr}) {
+      if (files == nullptr) continue;
+      files->add_poll_fds(fds);
+      if (auto t = files->next_check(); t && (!next_check || *t < *next_check)) next_check = t;
     }
     int timeout_ms = -1;
     if (next_check) {
@@ -394,6 +410,7 @@ int main(int argc, char** argv) {
     if (watcher && watcher->changed())
       reload(flags, picker_gateway, rules_source, control, loaded_digest, /*from_watcher=*/true);
     if (tls) tls->check();
+    if (keys) keys->check();
   }
 
   // Drain: readiness goes 503 at once (load balancers move away), the listeners close,

@@ -49,6 +49,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.tls = net::TlsFiles{g.listen.tls->cert_file, g.listen.tls->key_file, g.listen.tls->client_ca_file};
     s.proxy.tls_handshake_timeout_ms = to_ms(g.listen.tls->handshake_timeout);
   }
+  s.api_keys_file = g.auth.api_keys_file;
+  s.admin_auth = g.admin.auth;
   if (set("listen.admin")) {
     auto a = to_address(g.listen.admin);
     if (!a) return "listen.admin: only IPv4 addresses are supported";

@@ -18,35 +18,12 @@ std::string TlsSource::start() {
   status_.not_after = loaded.value()->not_after();
   publisher_.publish(std::move(loaded.value()));
   control_.set_tls_status(status_);
-  for (const std::string& path : {files_.cert_file, files_.key_file, files_.client_ca_file}) {
-    if (path.empty()) continue;
-    auto opened = config::ConfigFileWatcher::open(path);
-    if (opened.watcher) watchers_.push_back(std::move(*opened.watcher));
-    else std::fprintf(stderr, "ringgate: TLS: not watching %s for changes: %s\n", path.c_str(), opened.error.c_str());
-  }
+  files_watched_.watch({files_.cert_file, files_.key_file, files_.client_ca_file}, "TLS");
   return {};
 }
 
-void TlsSource::add_poll_fds(std::vector<pollfd>& fds) const {
-  for (const config::ConfigFileWatcher& w : watchers_) fds.push_back({w.fd(), POLLIN, 0});
-}
-
-std::optional<config::ConfigFileWatcher::clock::time_point> TlsSource::next_check() const {
-  std::optional<config::ConfigFileWatcher::clock::time_point> first;
-  for (const config::ConfigFileWatcher& w : watchers_)
-    if (w.next_check() && (!first || *w.next_check() < *first)) first = w.next_check();
-  return first;
-}
-
 void TlsSource::check() {
-  for (config::ConfigFileWatcher& w : watchers_) changed_ |= w.changed();  // every watcher drains its events
-  if (!changed_) return;
-  // A rotation rewrites the key and the certificate one after the other: load once
-  // every file has settled, not between the two.
-  for (const config::ConfigFileWatcher& w : watchers_)
-    if (w.next_check()) return;
-  changed_ = false;
-  load();
+  if (files_watched_.settled_change()) load();
 }
 
 bool TlsSource::load() {

@@ -30,8 +30,13 @@ constexpr std::string_view kRetryAfterOne = "retry-after: 1\r\n";
 
 }  // namespace
 
-void Admission::begin(const http::Request& request) {
+void Admission::begin(const http::Request& request, const ApiKey* key) {
   request_ = &request;
+  keyed_ = key != nullptr;
+  if (keyed_) {
+    tenant_.assign(key->tenant);
+    key_limits_ = key->limits;
+  }
   const std::string_view objective = objective_name(request);
   priority_ = env_.rules->priority(objective);
   sheddable_ = env_.rules->sheddable(objective);
@@ -41,6 +46,7 @@ void Admission::begin(const http::Request& request) {
 }
 
 std::string_view Admission::fairness_id() const {
+  if (keyed_) return tenant_;  // bounded by the keys file
   std::string_view id = request_->header(kFairnessIdHeader);
   if (id.empty()) id = request_->header(kFairnessIdHeaderLlmd);
   if (id.empty()) return metrics::kDefaultFairnessId;
@@ -52,14 +58,17 @@ std::string_view Admission::fairness_id() const {
 // carries the x-ratelimit-* headers of this decision.
 AdmissionDecision Admission::admit_rate() {
   const RequestRules& rules = *env_.rules;
-  if (env_.limiter == nullptr || !rules.rate_limits.active()) return {};
-  const std::string_view tenant = request_->header(rules.tenant_header);
+  // With auth on, the key names the tenant (its header is the client's to forge) and
+  // may set budgets of its own.
+  const RateLimitPolicy& policy = keyed_ && key_limits_.active() ? key_limits_ : rules.rate_limits;
+  if (env_.limiter == nullptr || !policy.active()) return {};
+  const std::string_view tenant = keyed_ ? std::string_view(tenant_) : request_->header(rules.tenant_header);
   if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant))
     return refuse(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
   // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
   estimated_tokens_ = request_->body.size() / 4;
-  rate_ = env_.limiter->admit(tenant, estimated_tokens_, rules.rate_limits, now());
-  append_rate_limit_headers(extra_headers_, rules.rate_limits, rate_);
+  rate_ = env_.limiter->admit(tenant, estimated_tokens_, policy, now());
+  append_rate_limit_headers(extra_headers_, policy, rate_);
   if (!rate_.allowed) {
     env_.stats->rate_limit_rejections
         .find_or_add(metrics::rate_limit_key(tenant.empty() ? metrics::kDefaultFairnessId : tenant,

@@ -456,8 +456,18 @@ void ClientConnection::handle_request() {
     allow += "\r\n";
     return respond_error(405, "method_not_allowed", message, !keep_alive_, allow);
   }
+  const ApiKey* key = nullptr;
+  if (const ApiKeyTable* keys = rt_.exchange_env->api_keys) {
+    const std::string_view presented = presented_api_key(request);
+    key = keys->find(presented);
+    if (key == nullptr) return refuse_auth(presented.empty() ? AuthFailure::MissingKey : AuthFailure::InvalidKey);
+  }
   if (route->handler == openai::RouteHandler::ModelList) {
-    const std::string& body = rt_.exchange_env->catalog->render_json();
+    const ModelCatalog& catalog = *rt_.exchange_env->catalog;
+    std::string listed;  // only for a key limited to some models
+    if (key != nullptr && !key->all_models())
+      listed = catalog.render_json([key](std::string_view model) { return key->allows_model(model); });
+    const std::string& body = listed.empty() ? catalog.render_json() : listed;
     rt_.counters->responses_by_class[2].add();
     const size_t head_start = out_.size();
     http::append_response(out_, 200, "application/json", body, !keep_alive_);
@@ -466,7 +476,18 @@ void ClientConnection::handle_request() {
     return request_done();
   }
   phase_ = Phase::Proxying;
-  exchange_.start(request, http11_, keep_alive_, request_started_ms_);
+  exchange_.start(request, http11_, keep_alive_, request_started_ms_, key);
+}
+
+// 401 as OpenAI answers it; the key is never echoed.
+void ClientConnection::refuse_auth(AuthFailure failure) {
+  rt_.counters->auth_rejections[size_t(failure)].add();
+  constexpr std::string_view kChallenge = "www-authenticate: Bearer realm=\"ringgate\"\r\n";
+  if (failure == AuthFailure::MissingKey)
+    return respond_error(401, "missing_api_key",
+                         "an API key is required: send it as Authorization: Bearer KEY (or api-key: KEY)", !keep_alive_,
+                         kChallenge);
+  respond_error(401, "invalid_api_key", "the API key is not valid", !keep_alive_, kChallenge);
 }
 
 void ClientConnection::respond_error(int status, std::string_view code, std::string_view message, bool close,

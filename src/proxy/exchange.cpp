@@ -35,7 +35,7 @@ void Exchange::body_arrived(const http::Request& request, bool first) {
   digest_.advance(request.body);
 }
 
-void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms) {
+void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key) {
   active_ = true;
   request_ = &request;
   route_ = &openai::route_for(request.target);
@@ -56,10 +56,8 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   migration_reason_ = {};
   stalled_ = false;
   resume_counted_ = false;
-  admission_.begin(request);
+  admission_.begin(request, key);
 
-  if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused)
-    return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error.
   digested_ = digest_.finish(*route_, request.body, fields_);
@@ -69,6 +67,13 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
                                                           request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
+  // The model the client names, before any alias: the name the key's globs were written for.
+  if (key != nullptr && !key->allows_model(fields_.model)) {
+    env_.counters->auth_rejections[size_t(AuthFailure::ModelNotAllowed)].add();
+    return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
+  }
+  if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused)
+    return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
 
   const std::string_view client_id = request.header("x-request-id");
   add_request_id_ = client_id.empty() || client_id.size() > 200;
@@ -218,7 +223,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
                                  ? request_->body.size()
                                  : request_->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length);
+  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
   if (!attempt_.open(decision, image(), admission_.sheddable())) attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 

@@ -13,7 +13,7 @@ static void append_field(std::string& out, std::string_view name, std::string_vi
 }
 
 void build_upstream_head(std::string& out, const http::Request& request, std::string_view request_id,
-                         bool add_request_id, size_t body_length) {
+                         bool add_request_id, size_t body_length, bool drop_credentials) {
   out += llhttp_method_name(request.method);
   out += ' ';
   out += request.target;
@@ -22,6 +22,7 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
   for (const http::Header& header : request.headers) {
     if (http::is_hop_by_hop(header.name, connection)) continue;
     if (header.name == "content-length" || header.name == "expect") continue;
+    if (drop_credentials && (header.name == "authorization" || header.name == "api-key")) continue;
     append_field(out, header.name, header.value);
   }
   if (add_request_id) append_field(out, "x-request-id", request_id);

@@ -17,16 +17,22 @@ ModelCatalog::ModelCatalog(std::vector<std::string> models, std::vector<std::str
     if (seen.insert(model).second) models_.push_back(model);
   index_.reserve(models_.size());
   for (const std::string& model : models_) index_.insert(model);
-  json_ = "{\"object\":\"list\",\"data\":[";
+  json_ = render_json([](std::string_view) { return true; });
+}
+
+std::string ModelCatalog::render_json(const std::function<bool(std::string_view)>& keep) const {
+  std::string json = "{\"object\":\"list\",\"data\":[";
   bool first = true;
   for (const std::string& model : models_) {
-    if (!first) json_ += ',';
+    if (!keep(model)) continue;
+    if (!first) json += ',';
     first = false;
-    json_ += "{\"id\":\"";
-    util::append_json_escaped(json_, model);
-    json_ += "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"ringgate\"}";
+    json += "{\"id\":\"";
+    util::append_json_escaped(json, model);
+    json += "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"ringgate\"}";
   }
-  json_ += "]}";
+  json += "]}";
+  return json;
 }
 
 }  // namespace ringgate::proxy

@@ -71,6 +71,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
     if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
     if (context.tls) tls_reader_ = context.tls->reader(size_t(index));
+    if (context.api_keys) api_keys_reader_ = context.api_keys->reader(size_t(index));
     env_.rules = &kNoRules;
     env_.upstreams = &pool_;
     env_.flow = &flow_;
@@ -215,6 +216,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     }
     if (const ModelCatalog* catalog = catalog_reader_.refresh()) env_.catalog = catalog;
     tls_ = tls_reader_.refresh();
+    env_.api_keys = api_keys_reader_.refresh();
   }
 
   // The rules' gateway-wide queue bounds, this worker's share.
@@ -337,6 +339,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   RulesPublisher::Reader rules_reader_;
   CatalogPublisher::Reader catalog_reader_;
   net::TlsPublisher::Reader tls_reader_;
+  ApiKeysPublisher::Reader api_keys_reader_;
   const net::TlsContext* tls_ = nullptr;  // the newest certificate (null: plain HTTP)
   uint64_t now_ms_ = 0;
   UpstreamRuntime upstream_rt_;

@@ -672,7 +672,6 @@ test('deploy/epp: the Role grants exactly what the real ringgate --mode epp requ
   const dir = tmp();
   const docs = parseDocuments(eppConfigText(), 'deploy/epp ConfigMap');
   const gw = find(docs, 'Gateway');
-  gw.listen = { epp: `127.0.0.1:${await freePort()}`, eppHealth: `127.0.0.1:${await freePort()}`, admin: `127.0.0.1:${await freePort()}` };
   gw.pool.discovery.kubernetes.apiServer = api.url;
   gw.pool.discovery.kubernetes.namespace = ns;
   const file = path.join(dir, 'ringgate.yaml');
@@ -689,7 +688,10 @@ test('deploy/epp: the Role grants exactly what the real ringgate --mode epp requ
       poolRef: { group: 'inference.networking.k8s.io', name: pool },
       rules: [{ matches: [{ model: { type: 'Exact', value: 'opt-stable' } }], targets: [{ modelRewrite: 'facebook/opt-125m' }] }] } });
     api.createObject('inferenceobjectives', { metadata: { name: 'batch' }, spec: { priority: -1, poolRef: { name: pool } } });
-    epp = await start(binaries.ringgate, ['--config', file]);
+    // Ephemeral ports (flags: the file's must be 1-65535): a free port picked here could be
+    // taken by a test running beside this one before ringgate binds it. The listening line names the admin port.
+    epp = await start(binaries.ringgate, ['--config', file, '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
+      '--admin', '127.0.0.1:0']);
     const admin = `http://127.0.0.1:${epp.adminPort}`;
     await waitFor('the pod is routable', async () => (await (await fetch(`${admin}/debug/endpoints`)).json())
       .endpoints.some((e) => e.routable && e.address === `127.0.0.1:${sim.port}`));

@@ -235,6 +235,15 @@ struct RateLimitConfig {
   uint32_t max_tenants = 10000;  // tenants tracked at once; later ones share one overflow budget
 };
 
+// auth: API keys on the API listener (config/api_keys_file.h); admin.auth: on the admin
+// listener too (keys with admin: true; /healthz and /readyz stay open for probes).
+struct AuthConfig {
+  std::string api_keys_file;  // empty: no auth
+};
+struct AdminConfig {
+  bool auth = false;
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   uint32_t workers = 0;          // 0 = one per core
@@ -253,6 +262,8 @@ struct GatewayConfig {
   SaturationDetectorConfig saturation_detector;
   FlowControlConfig flow_control;
   RateLimitConfig rate_limits;
+  AuthConfig auth;
+  AdminConfig admin;
 
   // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
   // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",

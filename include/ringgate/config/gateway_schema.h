@@ -15,8 +15,10 @@ using Keys = std::span<const std::string_view>;
 inline constexpr std::string_view kRoot[] = {
     "apiVersion",  "kind",       "metadata",  "listen", "workers", "pool",      "scheduler", "kvEvents",
     "limits",      "timeouts",   "metrics",   "health", "retries", "accessLog", "io",        "saturationDetector",
-    "flowControl", "rateLimits", "migration", "mode"};
+    "flowControl", "rateLimits", "migration", "mode",      "auth",   "admin"};
 inline constexpr std::string_view kListen[] = {"api", "admin", "epp", "eppHealth", "tls"};
+inline constexpr std::string_view kAuth[] = {"apiKeysFile"};
+inline constexpr std::string_view kAdmin[] = {"auth"};
 inline constexpr std::string_view kListenTls[] = {"certFile", "keyFile", "clientCAFile", "handshakeTimeout"};
 inline constexpr std::string_view kPool[] = {"name", "discovery"};
 inline constexpr std::string_view kDiscovery[] = {"static", "kubernetes"};
@@ -87,6 +89,8 @@ inline constexpr Map kMaps[] = {
     {"flowControl.defaultPriorityBand", kDefaultPriorityBand},
     {"flowControl.priorityBands[]", kPriorityBand},
     {"rateLimits", kRateLimits},
+    {"auth", kAuth},
+    {"admin", kAdmin},
 };
 
 }  // namespace ringgate::config::gateway_schema

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +62,9 @@ class AdminServer final : public EpollHandler {
   void route(std::string path, Route render);
   void route_query(std::string path, QueryRoute render);
   void route_post(std::string path, PostRoute handle);
+  // Runs before every route (admin.auth): an answer refuses the request, nothing lets it through.
+  using Gate = std::function<std::optional<AdminResponse>(const http::Request& request, std::string_view path)>;
+  void set_gate(Gate gate) { gate_ = std::move(gate); }
   void on_event(uint32_t events) override;  // accept
   size_t open_connections() const { return connections_.size(); }
   // Frees connections closed during earlier dispatches and closes the ones past
@@ -84,6 +88,7 @@ class AdminServer final : public EpollHandler {
   AdminLimits limits_;
   std::unordered_map<std::string, QueryRoute> routes_;
   std::unordered_map<std::string, PostRoute> post_routes_;
+  Gate gate_;
   std::vector<std::unique_ptr<Connection>> connections_;  // a Connection knows its index
   std::vector<std::unique_ptr<Connection>> graveyard_;    // freed outside their own callback
   size_t output_bytes_ = 0;

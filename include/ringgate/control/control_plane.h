@@ -28,6 +28,7 @@
 #include "ringgate/control/kv_event_subscriber.h"
 #include "ringgate/control/loop_watch.h"
 #include "ringgate/metrics/gateway_stats.h"
+#include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/worker_counters.h"
@@ -118,6 +119,14 @@ class ControlPlane {
     std::lock_guard lock(tls_mutex_);
     tls_ = std::move(status);
   }
+  // API keys (main thread): set at start, then after each reload of the keys file.
+  void set_auth_status(AuthStatus status) {
+    std::lock_guard lock(tls_mutex_);
+    auth_ = status;
+  }
+  // Before start(), with admin.auth: every admin request but /healthz and /readyz needs a
+  // key of `keys` marked admin (read through reader slot `slot`, one no worker uses).
+  void require_admin_key(const proxy::ApiKeysPublisher* keys, size_t slot);
   // Any thread: a Kubernetes object of kube_object_kinds[kind] was rejected as malformed.
   void count_kube_rejected(size_t kind) {
     if (kind < kube_rejected_.size()) kube_rejected_[kind].fetch_add(1, std::memory_order_relaxed);
@@ -209,8 +218,11 @@ class ControlPlane {
   std::atomic<bool> ready_{false};
   std::atomic<bool> probed_{false};
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
-  mutable std::mutex tls_mutex_;
+  mutable std::mutex tls_mutex_;  // tls_ and auth_
   TlsStatus tls_;
+  AuthStatus auth_;
+  proxy::ApiKeysPublisher::Reader admin_keys_;  // control thread only
+  std::atomic<uint64_t> admin_auth_rejections_{0};
   std::array<std::atomic<uint64_t>, 4> kube_rejected_{};
   std::atomic<size_t> routable_{0};
   std::thread thread_;

@@ -57,6 +57,13 @@ struct TlsStatus {
   uint64_t reloads_ok = 0, reloads_failed = 0;
 };
 
+// API keys (auth.apiKeysFile): the keys file loaded now and its reloads.
+struct AuthStatus {
+  bool enabled = false;
+  size_t keys = 0;
+  uint64_t reloads_ok = 0, reloads_failed = 0;
+};
+
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
@@ -68,6 +75,8 @@ struct ControlCounters {
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
   uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
   TlsStatus tls;
+  AuthStatus auth;
+  uint64_t admin_auth_rejections = 0;  // admin.auth: requests refused on the admin port
 };
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,

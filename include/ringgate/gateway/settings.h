@@ -41,6 +41,8 @@ struct Settings {
   size_t prefix_block_bytes = 64;
   std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
   control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names
+  std::string api_keys_file;  // auth.apiKeysFile; empty = no auth
+  bool admin_auth = false;    // admin.auth
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
 };
 

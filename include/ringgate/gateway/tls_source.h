@@ -7,16 +7,11 @@
 // change tries again. Connections keep the certificate they began with, so a rotation
 // drops none.
 //
-// Main thread only, driven from its poll loop: poll_fds() and next_check(), then check().
-#include <poll.h>
-
-#include <chrono>
-#include <optional>
+// Main thread only, driven from its poll loop (files()), then check().
 #include <string>
-#include <vector>
 
-#include "ringgate/config/config_file_watcher.h"
 #include "ringgate/control/control_plane.h"
+#include "ringgate/gateway/watched_files.h"
 #include "ringgate/net/tls_context.h"
 
 namespace ringgate::gateway {
@@ -31,8 +26,7 @@ class TlsSource {
   const net::TlsPublisher* publisher() const { return &publisher_; }
   const net::TlsMode& mode() const { return mode_; }
 
-  void add_poll_fds(std::vector<pollfd>& fds) const;
-  std::optional<config::ConfigFileWatcher::clock::time_point> next_check() const;
+  WatchedFiles& files() { return files_watched_; }
   // Reloads if a file changed (call after poll, whatever woke it).
   void check();
 
@@ -43,9 +37,8 @@ class TlsSource {
   net::TlsPublisher publisher_;
   control::ControlPlane& control_;
   net::TlsMode mode_;
-  std::vector<config::ConfigFileWatcher> watchers_;
+  WatchedFiles files_watched_;
   control::TlsStatus status_;
-  bool changed_ = false;  // a file changed; loaded once none is still settling
 };
 
 }  // namespace ringgate::gateway

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ringgate/http/request_parser.h"
+#include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/rate_limiter.h"
@@ -31,8 +32,9 @@ class Admission {
  public:
   explicit Admission(ExchangeEnv& env) : env_(env) {}
 
-  // A new request: its objective's priority and sheddability.
-  void begin(const http::Request& request);
+  // A new request: its objective's priority and sheddability; `key` (auth on, else null)
+  // names its tenant and may bring budgets of its own (copied: valid during this call only).
+  void begin(const http::Request& request, const ApiKey* key = nullptr);
   // The tenant's token and request budgets.
   AdmissionDecision admit_rate();
   // Flow control is on for this worker's rules.
@@ -51,7 +53,8 @@ class Admission {
   int32_t priority() const { return priority_; }
   bool sheddable() const { return sheddable_; }
   bool queued() const { return queued_; }
-  // llm-d's flow identity (fairness_id label), bounded.
+  bool keyed() const { return keyed_; }  // the request presented an API key (auth on)
+  // llm-d's flow identity (fairness_id label), bounded: the key's tenant when auth is on.
   std::string_view fairness_id() const;
   // The x-ratelimit-* lines every answer of the request carries.
   const std::string& extra_headers() const { return extra_headers_; }
@@ -68,6 +71,9 @@ class Admission {
   FlowWaiter* waiter_ = nullptr;  // while queued
   uint64_t queued_at_ns_ = 0;
   metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
+  bool keyed_ = false;          // auth on: tenant_ and key_limits_ are the key's
+  std::string tenant_;
+  RateLimitPolicy key_limits_;
   bool rate_active_ = false;
   RateDecision rate_;
   uint64_t estimated_tokens_ = 0;

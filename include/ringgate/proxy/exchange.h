@@ -48,7 +48,8 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
 
   // A complete POST to a proxied path. `request` (its body) stays put until the
   // exchange ends. started_ms: the request's first byte (the retry deadline counts from it).
-  void start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms);
+  // `key`: the API key it presented (auth on; valid during this call only), else null.
+  void start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key = nullptr);
 
   bool active() const { return active_; }
   bool queued() const { return admission_.queued(); }  // waiting in the flow-control queue

@@ -10,6 +10,7 @@
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/openai/stream_event.h"
+#include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
@@ -59,6 +60,7 @@ struct ExchangeEnv {
   FlowQueue* flow = nullptr;
   const FlowLimits* flow_limits = nullptr;
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
+  const ApiKeyTable* api_keys = nullptr;  // the worker's current keys; null = auth off
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;
   openai::BodyReader body_reader;

@@ -2,6 +2,7 @@
 // The models GET /v1/models lists: the union of what the endpoints serve (and the
 // rewrite aliases), without duplicates, and its JSON body rendered once. Immutable:
 // the control plane publishes a new one through CatalogPublisher when the list moves.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -30,6 +31,8 @@ class ModelCatalog {
   const std::vector<std::string>& known() const { return known_names_; }
   // The OpenAI list body: {"object":"list","data":[{"id":..,"object":"model","created":..,"owned_by":"ringgate"}...]}.
   const std::string& render_json() const { return json_; }
+  // The same list of only the models `keep` accepts (an API key limited to some models).
+  std::string render_json(const std::function<bool(std::string_view)>& keep) const;
 
  private:
   std::vector<std::string> models_;

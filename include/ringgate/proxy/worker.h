@@ -17,6 +17,7 @@
 #include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
+#include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/proxy/worker_counters.h"
 
@@ -29,6 +30,7 @@ struct WorkerContext {
   const CatalogPublisher* catalog = nullptr; // one reader slot per worker index
   // The API listener's TLS certificate, rotated by the control thread (null: plain HTTP).
   const net::TlsPublisher* tls = nullptr;
+  const ApiKeysPublisher* api_keys = nullptr;  // auth on: one reader slot per worker index
   net::BackendKind backend = net::BackendKind::IoUring;  // resolved (never Auto): net::choose_backend()
   // Flow control and rate limits, shared by the workers (null: none).
   FlowShared* flow_shared = nullptr;

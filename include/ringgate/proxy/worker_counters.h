@@ -23,6 +23,15 @@ enum class TlsHandshakeFailure : uint8_t {
 };
 inline constexpr const char* kTlsHandshakeFailureNames[] = {"protocol", "too_large", "timeout"};
 
+// Why auth refused a request (the index of WorkerCounters::auth_rejections, and the
+// metric's reason label).
+enum class AuthFailure : uint8_t {
+  MissingKey,       // 401: no Authorization: Bearer / api-key
+  InvalidKey,       // 401: a key the keys file does not hold
+  ModelNotAllowed,  // 403: the key's models do not match the one asked for
+};
+inline constexpr const char* kAuthFailureNames[] = {"missing_key", "invalid_key", "model_not_allowed"};
+
 struct WorkerCounters {
   Counter connections_accepted;
   Counter connections_closed;     // open = accepted - closed
@@ -48,6 +57,7 @@ struct WorkerCounters {
   Counter tls_handshakes;          // TLS handshakes completed on the API listener
   // TLS handshakes that failed, by TlsHandshakeFailure.
   Counter tls_handshake_failures[std::size(kTlsHandshakeFailureNames)];
+  Counter auth_rejections[std::size(kAuthFailureNames)];  // by AuthFailure
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 
