@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <limits>
+#include <span>
 #include <sstream>
 
 #include "ringgate/net/io_backend.h"
@@ -44,6 +45,17 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
     for (const C* w : workers) v += (w->*member).get();
     auto f = family(name, help, MetricType::Counter);
     add_counter(f, {}, double(v));
+    out.push_back(std::move(f));
+  };
+  // A counter array of the workers, one series per reason (names[i] labels member[i]).
+  auto counter_by_reason = [&](const char* name, const char* help, std::span<const char* const> names,
+                               auto member) {
+    auto f = family(name, help, MetricType::Counter);
+    for (size_t i = 0; i < names.size(); ++i) {
+      uint64_t v = 0;
+      for (const C* w : workers) v += (w->*member)[i].get();
+      add_counter(f, {{"reason", names[i]}}, double(v));
+    }
     out.push_back(std::move(f));
   };
   counter("ringgate_connections_accepted_total", "Client connections accepted.", &C::connections_accepted);
@@ -113,18 +125,10 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
       out.push_back(std::move(f));
     }
     counter("ringgate_tls_handshakes_total", "TLS handshakes completed on the API listener.", &C::tls_handshakes);
-    {
-      auto f = family("ringgate_tls_handshake_failures_total",
+    counter_by_reason("ringgate_tls_handshake_failures_total",
                       "TLS handshakes that failed: protocol (not TLS, no shared version, cipher or ALPN, a refused "
                       "client certificate), too_large (more than 128 KiB before it ended), timeout.",
-                      MetricType::Counter);
-      for (size_t i = 0; i < std::size(proxy::kTlsHandshakeFailureNames); ++i) {
-        uint64_t v = 0;
-        for (const C* w : workers) v += w->tls_handshake_failures[i].get();
-        add_counter(f, {{"reason", proxy::kTlsHandshakeFailureNames[i]}}, double(v));
-      }
-      out.push_back(std::move(f));
-    }
+                      proxy::kTlsHandshakeFailureNames, &C::tls_handshake_failures);
     plain("ringgate_tls_certificate_reloads_total", "Certificate reloads applied (the files changed).",
           MetricType::Counter, double(control.tls.reloads_ok));
     plain("ringgate_tls_certificate_reload_failures_total",
@@ -140,18 +144,10 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
     plain("ringgate_api_keys_reload_failures_total",
           "Reloads of the API keys file rejected (unreadable or invalid): the keys loaded before stay.",
           MetricType::Counter, double(control.auth.reloads_failed));
-    {
-      auto f = family("ringgate_auth_rejections_total",
+    counter_by_reason("ringgate_auth_rejections_total",
                       "Requests refused by auth on the API listener: missing_key and invalid_key (401), "
                       "model_not_allowed (403).",
-                      MetricType::Counter);
-      for (size_t i = 0; i < std::size(proxy::kAuthFailureNames); ++i) {
-        uint64_t v = 0;
-        for (const C* w : workers) v += w->auth_rejections[i].get();
-        add_counter(f, {{"reason", proxy::kAuthFailureNames[i]}}, double(v));
-      }
-      out.push_back(std::move(f));
-    }
+                      proxy::kAuthFailureNames, &C::auth_rejections);
     plain("ringgate_admin_auth_rejections_total", "Admin requests refused for want of an admin API key (admin.auth).",
           MetricType::Counter, double(control.admin_auth_rejections));
   }
