@@ -114,6 +114,20 @@ async function loopbackConfig(dir, { discovery } = {}) {
   return { file, apiPort, adminPort, api: `http://127.0.0.1:${apiPort}`, admin: `http://127.0.0.1:${adminPort}` };
 }
 
+// Starts ringgate on loopbackConfig(dir, opts): the config's own fixed ports are the
+// point of these tests, and a port found free here can be taken by a test running beside
+// this one before ringgate binds it, so a bind that loses that race is tried again on new ports.
+async function startOnLoopbackConfig(dir, opts = {}, startOpts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const cfg = await loopbackConfig(dir, opts);
+    try {
+      return { cfg, gw: await start(binaries.ringgate, ['--config', cfg.file], startOpts) };
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(e.message)) throw e;
+    }
+  }
+}
+
 async function waitFor(what, fn, timeoutMs = 10000) {
   const until = Date.now() + timeoutMs;
   let last;
@@ -417,8 +431,7 @@ test('a gateway on the ConfigMap\'s config (loopback, static endpoints) serves t
   const sims = await Promise.all([0, 1, 2].map(() => startSim(['--model', 'facebook/opt-125m'])));
   t.after(() => Promise.all(sims.map((s) => s.stop())));
   const dir = tmp();
-  const cfg = await loopbackConfig(dir, { discovery: { static: sims.map((s) => `127.0.0.1:${s.port}`) } });
-  const gw = await start(binaries.ringgate, ['--config', cfg.file]);
+  const { cfg, gw } = await startOnLoopbackConfig(dir, { discovery: { static: sims.map((s) => `127.0.0.1:${s.port}`) } });
   t.after(() => gw.stop('SIGKILL'));
   assert.equal(gw.adminPort, cfg.adminPort, 'the gateway did not take listen.admin from the config');
   assert.equal(gw.port, cfg.apiPort, 'the gateway did not take listen.api from the config');
@@ -466,8 +479,7 @@ test('in-cluster: service-account files + KUBERNETES_SERVICE_HOST/PORT → TLS A
     endpoints: [endpoint('127.0.0.1', { pod: `${k.service}-${i}`, namespace: ns })],
   }));
 
-  const cfg = await loopbackConfig(dir);  // discovery exactly as in the ConfigMap
-  const gw = await start(binaries.ringgate, ['--config', cfg.file], {
+  const { cfg, gw } = await startOnLoopbackConfig(dir, {}, {  // discovery exactly as in the ConfigMap
     env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), RINGGATE_SA_DIR: sa },
   });
   t.after(() => gw.stop('SIGKILL'));
