@@ -153,8 +153,10 @@ start_peer_proxies() {
   start_haproxy "haproxy$s"
 }
 
-# start_haproxy NAME: HAProxy (1 thread, keep-alive, connection reuse) in front of the
-# backend at $backend_port, its files $tmp/NAME.*. Sets haproxy_port and haproxy_pid,
+# start_haproxy NAME [BIND_OPTIONS [GLOBAL_LINE]]: HAProxy (1 thread, keep-alive,
+# connection reuse) in front of the backend at $backend_port, its files $tmp/NAME.*;
+# BIND_OPTIONS follow the frontend's bind address ("ssl crt FILE alpn http/1.1"),
+# GLOBAL_LINE is one more line of its global section. Sets haproxy_port and haproxy_pid,
 # and adds it to pids.
 start_haproxy() {
   haproxy_port=$(free_port)
@@ -162,6 +164,7 @@ start_haproxy() {
 global
   nbthread 1
   maxconn 4000
+  ${3:-}
 defaults
   mode http
   timeout connect 5s
@@ -170,7 +173,7 @@ defaults
   option http-keep-alive
   http-reuse always
 frontend fe
-  bind 127.0.0.1:$haproxy_port
+  bind 127.0.0.1:$haproxy_port ${2:-}
   default_backend be
 backend be
   server s1 127.0.0.1:$backend_port maxconn 1000

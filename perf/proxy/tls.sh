@@ -47,28 +47,7 @@ start_nginx nginx "  upstream backend { server 127.0.0.1:$backend_port; keepaliv
 pids+=($started_pid)
 nginx_pid=$started_pid
 
-haproxy_port=$(free_port)
-cat >"$tmp/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 4000
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$haproxy_port ssl crt $tmp/haproxy.pem alpn http/1.1
-  default_backend be
-backend be
-  server s1 127.0.0.1:$backend_port maxconn 1000
-EOF
-haproxy -f "$tmp/haproxy.cfg" -db 2>"$tmp/haproxy.err" &
-pids+=($!)
-haproxy_pid=$!
+start_haproxy haproxy "ssl crt $tmp/haproxy.pem alpn http/1.1" "ssl-default-bind-options ssl-min-ver TLSv1.2"
 
 uring_flag=()
 if "$ringgate" --help 2>&1 | grep -q -- '--io-backend'; then uring_flag=(--io-backend io_uring); fi
