@@ -15,21 +15,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ringgate/net/tls_context.h"
+
 namespace ringgate::discovery {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string openssl_errors() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text;
-}
 
 bool is_ip_literal(const std::string& host) {
   unsigned char address[sizeof(in6_addr)];
@@ -138,16 +129,16 @@ Result<void> KubeTransport::handshake(const KubeApiConfig& config, std::chrono::
   const std::string where = host_header(config);
   ERR_clear_error();
   ctx_ = SSL_CTX_new(TLS_client_method());
-  if (!ctx_) return Error{"TLS setup: " + openssl_errors()};
+  if (!ctx_) return Error{"TLS setup: " + net::openssl_errors()};
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);  // the HTTP parser spots truncation
   if (config.ca_file.empty()) return Error{"TLS to " + where + ": no CA file to verify the server with"};
   if (SSL_CTX_load_verify_locations(ctx_, config.ca_file.c_str(), nullptr) != 1)
-    return Error{"TLS: cannot load CA file " + config.ca_file + ": " + openssl_errors()};
+    return Error{"TLS: cannot load CA file " + config.ca_file + ": " + net::openssl_errors()};
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
 
   ssl_ = SSL_new(ctx_);
-  if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return Error{"TLS setup: " + openssl_errors()};
+  if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return Error{"TLS setup: " + net::openssl_errors()};
   if (is_ip_literal(config.host)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), config.host.c_str()) != 1)
       return Error{"TLS setup: bad IP " + config.host};
@@ -172,7 +163,7 @@ Result<void> KubeTransport::handshake(const KubeApiConfig& config, std::chrono::
     if (verify != X509_V_OK)
       return Error{"TLS: certificate of " + where + " failed verification against " + config.ca_file + ": " +
                    X509_verify_cert_error_string(verify)};
-    std::string detail = openssl_errors();
+    std::string detail = net::openssl_errors();
     if (detail.empty()) detail = reason == SSL_ERROR_SYSCALL && errno ? std::strerror(errno) : "connection closed";
     return Error{"TLS handshake with " + where + " failed: " + detail};
   }
@@ -194,7 +185,7 @@ Result<void> KubeTransport::write_all(std::string_view data, std::chrono::millis
         if (!ready) return ready;
         continue;
       }
-      return Error{"TLS write failed: " + openssl_errors()};
+      return Error{"TLS write failed: " + net::openssl_errors()};
     }
     ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) {
@@ -225,7 +216,7 @@ Result<std::size_t> KubeTransport::read_some(char* buffer, std::size_t capacity,
         continue;
       }
       if (reason == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) return std::size_t{0};
-      std::string detail = openssl_errors();
+      std::string detail = net::openssl_errors();
       return Error{"TLS read failed: " + (detail.empty() ? std::string(std::strerror(errno)) : detail)};
     }
     ssize_t n = ::recv(fd_, buffer, capacity, 0);

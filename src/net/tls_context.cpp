@@ -22,13 +22,18 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
   return SSL_TLSEXT_ERR_OK;
 }
 
+std::string openssl_error() {
+  std::string text = openssl_errors();
+  return text.empty() ? "unknown error" : text;
+}
+
 util::Error file_error(const std::string& what, const std::string& path) {
   return util::Error{what + " " + path + ": " + openssl_error()};
 }
 
 }  // namespace
 
-std::string openssl_error() {
+std::string openssl_errors() {
   std::string text;
   while (unsigned long e = ERR_get_error()) {
     char buf[256];
@@ -36,7 +41,7 @@ std::string openssl_error() {
     if (!text.empty()) text += "; ";
     text += buf;
   }
-  return text.empty() ? "unknown error" : text;
+  return text;
 }
 
 util::Result<std::unique_ptr<TlsContext>> TlsContext::load(const TlsFiles& files) {

@@ -57,7 +57,8 @@ struct TlsMode {
 };
 TlsMode tls_mode();
 
-// The last OpenSSL error of this thread as text (and the queue cleared).
-std::string openssl_error();
+// This thread's queued OpenSSL errors as text, "; " between them (the queue cleared);
+// empty when there are none.
+std::string openssl_errors();
 
 }  // namespace ringgate::net
