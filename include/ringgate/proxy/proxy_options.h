@@ -3,6 +3,7 @@
 // THE defaults: the config file only overrides what it sets (gateway/settings.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "ringgate/http/request_parser.h"
 
@@ -26,6 +27,16 @@ struct MigrationOptions {
   uint32_t stall_timeout_ms = 30000;  // a stream silent this long counts as broken ("stallTimeout")
   uint32_t max_per_request = 2;       // continuations of one request ("maxPerRequest")
   uint32_t max_tokens = 8192;         // longest generated text carried into a continuation ("maxTokens")
+};
+
+// Prefill/decode disaggregation (config `disaggregation`): a request whose prompt has at
+// least non_cached_tokens tokens its decode pod does not hold is prefilled on a prefill
+// pod first (llm-d's prefix-based-pd-decider).
+struct DisaggregationOptions {
+  // Unset: on when the pool has a `prefill` pod ("enabled").
+  std::optional<bool> enabled;
+  uint32_t non_cached_tokens = 512;       // "nonCachedTokens"; 0 = never split
+  uint32_t prefill_timeout_ms = 30000;    // the prefill leg, sent → whole answer ("prefillTimeout")
 };
 
 struct ProxyOptions {
@@ -54,6 +65,7 @@ struct ProxyOptions {
   uint32_t accept_backoff_ms = 100;           // accept failing with EMFILE/ENFILE: pause this long
 
   MigrationOptions migration;
+  DisaggregationOptions disaggregation;
 
   RetryBudget retry_budget() const { return {max_attempts, retry_deadline_ms}; }
 };

@@ -16,6 +16,7 @@
 
 #include "ringgate/metrics/vllm_metrics.h"
 #include "ringgate/sched/endpoint_id.h"
+#include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::sched {
 
@@ -43,6 +44,7 @@ struct EndpointState {
   metrics::VllmMetrics metrics;            // last successful scrape
   uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
   uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
+  EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
 
   // Metrics younger than max_age at `now`.
   bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
