@@ -49,6 +49,7 @@ EppWorker::EppWorker(const EppWorkerContext& context, int index)
   env_.now_ms = &now_ms_;
   env_.rng = sched::Rng(0xe99ull * uint64_t(index + 1));
   env_.worker_index = index;
+  env_.sends_prefill_leg = false;  // llm-d's routing sidecar on the decode pod does
   refresh();
 }
 

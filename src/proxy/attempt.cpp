@@ -11,14 +11,14 @@ Attempt::~Attempt() {
   if (holds_slot_) env_.router->released(endpoint_id_, sheddable_);
 }
 
-bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable) {
+bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool announce) {
   endpoint_id_ = decision.endpoint_id;
   address_ = decision.address;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
   sheddable_ = sheddable;
   holds_slot_ = true;
-  env_.router->routed(endpoint_id_);
+  if (announce) env_.router->routed(endpoint_id_);
   return connect(image, /*allow_reuse=*/true);
 }
 
@@ -37,6 +37,14 @@ void Attempt::on_response_head(const http::ResponseParser& head) {
 }
 
 void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
+  release_channel(reusable, body, keep_body);
+  if (holds_slot_) {
+    holds_slot_ = false;
+    env_.router->released(endpoint_id_, sheddable_);
+  }
+}
+
+void Attempt::release_channel(bool reusable, http::BodyBuffer& body, bool keep_body) {
   if (UpstreamChannel* channel = channel_) {
     channel_ = nullptr;
     if (channel->send_in_flight()) {
@@ -50,10 +58,6 @@ void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
     } else {
       channel->release(reusable, body);
     }
-  }
-  if (holds_slot_) {
-    holds_slot_ = false;
-    env_.router->released(endpoint_id_, sheddable_);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
 #include "ringgate/openai/continuation_request.h"
+#include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/json_text.h"
 
@@ -56,6 +57,9 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   migration_reason_ = {};
   stalled_ = false;
   resume_counted_ = false;
+  own_body_ = false;
+  split_ = false;
+  prefill_endpoint_.clear();
   admission_.begin(request, key);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
@@ -143,8 +147,8 @@ void Exchange::apply_model_rewrite() {
   }
 }
 
-// Where the next attempt goes (endpoints already tried are excluded).
-RouteDecision Exchange::route_next() {
+// What routing is told of the request.
+RouteRequest Exchange::route_request() {
   if (attempts_ > 0 && !digested_) {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
@@ -163,6 +167,12 @@ RouteDecision Exchange::route_next() {
   }
   const RequestRules& rules = *env_.rules;
   add_route_hints(route, *request_, rules);
+  return route;
+}
+
+// Where the next attempt goes (endpoints already tried are excluded).
+RouteDecision Exchange::route_next() {
+  RouteRequest route = route_request();
   // A first dispatch under flow control never goes to a saturated endpoint (it waits
   // instead); a retry or a continuation goes wherever is left.
   route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
@@ -195,13 +205,13 @@ void Exchange::next_attempt() {
   end_with_error(502, "upstream_unavailable", "upstream connection failed");
 }
 
-http::BodyBuffer& Exchange::leg_body() { return relay_.leg() > 0 ? continuation_ : request_->body; }
+http::BodyBuffer& Exchange::leg_body() { return own_body_ ? leg_body_ : request_->body; }
 
 RequestImage Exchange::image() const {
   RequestImage image;
   image.head = upstream_head_;
-  if (relay_.leg() > 0) {
-    image.body = continuation_;  // the rewritten model is written into it
+  if (own_body_) {
+    image.body = leg_body_;  // the rewritten model is written into it
     return image;
   }
   image.body = request_->body;
@@ -214,17 +224,99 @@ RequestImage Exchange::image() const {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  if (attempts_ == 0) stats_.scheduled(request_->body.size());
+  if (attempts_ == 0) {
+    stats_.scheduled(request_->body.size());
+    if (env_.router->disaggregating() && split(decision)) return;
+  }
+  send(decision, /*announce=*/true);
+}
+
+void Exchange::send(const RouteDecision& decision, bool announce) {
   ++attempts_;
   ++leg_attempts_;
   tried_.push_back(decision.endpoint_id);
-  const size_t body_length = relay_.leg() > 0 ? continuation_.size()
+  const size_t body_length = own_body_ ? leg_body_.size()
                              : model_token_.empty()
                                  ? request_->body.size()
                                  : request_->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
   build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
-  if (!attempt_.open(decision, image(), admission_.sheddable())) attempt_failed(attempt_, FailureKind::ConnectFailed);
+  if (!attempt_.open(decision, image(), admission_.sheddable(), announce))
+    attempt_failed(attempt_, FailureKind::ConnectFailed);
+}
+
+// llm-d's prefix-based P/D decider: a prompt whose uncached part on the decode pick is
+// long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
+// EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
+// are written for.
+bool Exchange::split(const RouteDecision& decode) {
+  bool chat = false;
+  const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
+                      continuable_path(request_->target, chat) && !fields_.model_in_form;
+  RouteDecision prefill;
+  if (wanted) {
+    const uint32_t decode_id = decode.endpoint_id;
+    prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
+  }
+  const bool splits = wanted && prefill.status == 0;
+  env_.stats->disaggregation.decisions
+      .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
+      .add();
+  if (!splits) return false;
+  split_ = true;
+  prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
+  util::append_uint(prefill_endpoint_, prefill.endpoint_port);
+  if (!env_.sends_prefill_leg) {
+    // EPP mode: the decode pod's sidecar runs the prefill leg; no slot is held for it here.
+    env_.router->released(prefill.endpoint_id, false);
+    return false;
+  }
+  // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
+  // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
+  decode_ = decode;
+  decode_host_.assign(decode.endpoint_host);
+  decode_.endpoint_host = decode_host_;
+  decode_waiting_ = true;
+  env_.router->routed(decode.endpoint_id);
+  if (!openai::build_prefill_request(request_->body, {chat, model_token_}, scratch_)) {
+    env_.router->released(prefill.endpoint_id, false);
+    prefill_done({});  // (the server will say what is wrong with the body)
+    return true;
+  }
+  std::string head;
+  build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed());
+  prefill_.start(prefill, head, scratch_);
+  return true;
+}
+
+RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
+  RouteRequest route = route_request();
+  route.leg = sched::PickLeg::Prefill;
+  route.session_id = {};  // a session keeps to its decode pod
+  route.exclude = exclude;
+  route.first_attempt = false;  // the request's scheduling attempt is its decode pick
+  return env_.router->route(route);
+}
+
+// The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
+// leg failed (the decode pod prefills, as without disaggregation).
+void Exchange::prefill_done(std::string_view kv_transfer_params) {
+  decode_waiting_ = false;
+  if (kv_transfer_params.empty()) {
+    prefill_endpoint_.clear();
+  } else {
+    bool chat = false;
+    continuable_path(request_->target, chat);
+    if (openai::build_decode_request(request_->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
+      leg_body_.assign(scratch_);
+      openai::BodyReader::pad(leg_body_);
+      own_body_ = true;
+      prefill_endpoint_ = prefill_.destination();
+    }
+  }
+  decode_started_ms_ = now();
+  leg_started_ms_ = decode_started_ms_;  // the decode leg's retries get their own deadline
+  send(decode_, /*announce=*/false);
 }
 
 void Exchange::end_attempt(bool reusable, bool keep_body) { attempt_.end(reusable, leg_body(), keep_body); }
@@ -248,11 +340,11 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   if (plan.blame_endpoint) attempt.blame();
   switch (plan.step) {
     case NextStep::FreshConnection:
-      end_attempt(false, /*keep_body=*/true);  // the slot stays: same endpoint
       fresh_retry_used_ = true;
       ++attempts_;
       ++leg_attempts_;
       env_.counters->upstream_retries.add();
+      attempt_.drop_channel(leg_body());
       if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
@@ -333,6 +425,8 @@ void Exchange::start_client_response(const http::ResponseParser& head) {
   build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt_.destination());
   const std::string& extra = admission_.extra_headers();
   if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
+  if (!prefill_endpoint_.empty())
+    out.insert(out.size() - 2, "x-gateway-prefill-endpoint: " + prefill_endpoint_ + "\r\n");
   if (!http11_ && keep_alive_) insert_keep_alive(out, 0);
 }
 
@@ -426,8 +520,9 @@ void Exchange::continue_stream(FailureKind kind) {
   leg_started_ms_ = now();
   fresh_retry_used_ = false;
   relay_.start_leg();
-  continuation_.assign(scratch_);
-  openai::BodyReader::pad(continuation_);
+  leg_body_.assign(scratch_);
+  openai::BodyReader::pad(leg_body_);
+  own_body_ = true;
   next_attempt();
 }
 
@@ -480,6 +575,14 @@ void Exchange::on_timer(net::Timer&) {
 void Exchange::close_out() {
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   request_timer_.cancel();
+  prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
+  if (decode_waiting_) {
+    decode_waiting_ = false;
+    env_.router->released(decode_.endpoint_id, admission_.sheddable());
+  } else if (split_ && env_.sends_prefill_leg) {
+    env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_started_ms_) / 1e3,
+                                                       metrics::kPdLegDurationBuckets);
+  }
   end_attempt(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
   admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), response_.from_model_server || attempts_ > 0);

@@ -74,6 +74,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.saturation = request.saturation;
   pick.now = started;
   pick.exclude = request.exclude;
+  pick.leg = request.leg;
   sched::PickResult result;
   PassiveHealth* health = shared_.health;
   if (health == nullptr || health->ejected_count() == 0) {
@@ -166,6 +167,9 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.matched_blocks = result.matched_blocks;
   decision.total_blocks = result.total_blocks;
   decision.precise_blocks = uint32_t(precise_hashes_.size());
+  decision.uncached_tokens = uint32_t(std::min<uint64_t>(
+      uint64_t(result.total_blocks - std::min(result.matched_blocks, result.total_blocks)) * hasher_.block_bytes() / 4,
+      UINT32_MAX));
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;

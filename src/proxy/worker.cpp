@@ -154,6 +154,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   void endpoint_succeeded(uint32_t endpoint_id) override {
     if (PassiveHealth* health = router_.health()) health->record_success(endpoint_id, PassiveHealth::now_ms());
   }
+  bool disaggregating() const override { return router_.disaggregating(options_.disaggregation); }
 
   // The listener's completions (multishot accept).
   void on_completion(const net::Completion& c) override {

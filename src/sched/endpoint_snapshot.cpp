@@ -57,6 +57,8 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.running = e.metrics.all.running;
     v.kv_cache_usage = e.metrics.all.kv_cache_usage;
     v.address_hash = e.address_hash;
+    v.role = e.role;
+    if (e.role == EndpointRole::Prefill) has_prefill_role_ = true;
     scoring_views_.push_back(v);
   }
   for (const EndpointState& e : endpoints_)

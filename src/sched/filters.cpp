@@ -19,13 +19,16 @@ double sane(double v, double hi) { return v == v ? std::clamp(v, 0.0, hi) : 0.0;
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
                                   std::span<const EndpointId> exclude, const InflightCounters& inflight,
                                   Clock::time_point now, const SchedulerConfig& config, std::span<EndpointSignals> out,
-                                  size_t& count) {
+                                  size_t& count, PickLeg leg) {
   count = 0;
   EndpointSnapshot::ModelEndpoints serving = snapshot.endpoints_for(model);
   if (serving.serving.empty()) return CandidateStatus::UnknownModel;
   if (serving.routable.empty()) return CandidateStatus::NoneRoutable;
+  bool any_takes_leg = false;
   for (uint32_t index : serving.routable) {
     const EndpointScoringView& e = snapshot.scoring_view(index);
+    if (!takes(e.role, leg)) continue;
+    any_takes_leg = true;
     if (!exclude.empty() && std::find(exclude.begin(), exclude.end(), e.id) != exclude.end()) continue;
     if (count >= out.size()) break;
     EndpointSignals& s = out[count++];
@@ -50,6 +53,7 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
       s.load = s.waiting + double(s.inflight);
     }
   }
+  if (!any_takes_leg) return CandidateStatus::NoneRoutable;
   return count == 0 ? CandidateStatus::AllExcluded : CandidateStatus::Ok;
 }
 

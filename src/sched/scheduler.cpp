@@ -70,7 +70,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   size_t count = 0;
   CandidateStatus status = filter_candidates(snapshot, request.model, request.exclude, inflight_, request.now, config_,
-                                             std::span<EndpointSignals>(signals_), count);
+                                             std::span<EndpointSignals>(signals_), count, request.leg);
   switch (status) {
     case CandidateStatus::Ok:
       break;

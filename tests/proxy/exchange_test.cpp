@@ -116,6 +116,7 @@ struct FakeRouter : RouteService {
   void released(uint32_t, bool) override { --in_flight; }
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
+  bool disaggregating() const override { return false; }
 };
 
 struct Fixture {
@@ -281,6 +282,7 @@ TEST_CASE("a reused connection that fails before any byte gets one fresh-connect
   CHECK_FALSE(f.upstreams.allow_reuse[1]);  // on a fresh connection
   CHECK(f.router.failed.empty());           // the idle close is not the endpoint's fault
   CHECK(f.exchange->attempts() == 2);       // counted in the budget
+  CHECK(f.router.in_flight == 1);           // the endpoint's slot is still the request's
   SUBCASE("the fresh one answers") {
     f.respond(f.attempt(1), kOkLength);
     f.attempt(1).listener->on_response_end(false);

@@ -68,6 +68,7 @@ struct FakeRouter : RouteService {
   void released(uint32_t, bool) override {}
   void endpoint_failed(uint32_t) override {}
   void endpoint_succeeded(uint32_t) override {}
+  bool disaggregating() const override { return false; }
 };
 
 struct Call {

@@ -63,6 +63,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override;
   void endpoint_succeeded(uint32_t endpoint_id) override;
+  bool disaggregating() const override { return router_.disaggregating(options_.disaggregation); }
 
   // UpstreamSide: in EPP mode the Gateway sends the request; "opening" an attempt is
   // handing the decision back to the stream that asked.

@@ -244,7 +244,32 @@ struct MigrationStats {
   SingleWriterHistogram<kMigrationPauseBuckets.size()> pause;
 };
 
+// Prefill/decode disaggregation. llm-d's decision counters
+// (llm_d_inference_scheduler_pd_decision_total / disagg_decision_total{model_name,
+// decision_type}) keyed by pd_decision_key(); ringgate's own: prefill legs that failed by
+// why (proxy::PrefillFailure's order), requests served decode-only after a failed
+// prefill, and each leg's duration.
+inline constexpr std::array<std::string_view, 2> kPdDecisionTypes = {"decode-only", "prefill-decode"};
+inline constexpr std::array<std::string_view, 7> kPrefillFailureNames = {
+    "connect_failed", "timeout", "reset", "error_status", "client_error", "malformed", "no_kv_transfer_params"};
+inline constexpr std::array<std::string_view, 2> kPdLegs = {"prefill", "decode"};
+inline constexpr std::array<double, 16> kPdLegDurationBuckets = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320};
+inline std::string_view pd_decision_key(std::string_view model, bool split, std::string& scratch) {
+  scratch.clear();
+  append_key_part(scratch, model);
+  append_key_part(scratch, kPdDecisionTypes[split]);
+  return scratch;
+}
+struct DisaggregationStats {
+  util::SingleWriterTable<SingleWriterCounter, 256> decisions;  // by pd_decision_key()
+  std::array<SingleWriterCounter, kPrefillFailureNames.size()> prefill_failures;
+  SingleWriterCounter decode_only_fallbacks;
+  std::array<SingleWriterHistogram<kPdLegDurationBuckets.size()>, kPdLegs.size()> leg_duration;
+};
+
 struct WorkerStats {
+  DisaggregationStats disaggregation;
   util::SingleWriterTable<ObjectiveStats, 256> objectives;  // by objective_key()
   MigrationStats migrations;
   // inference_extension_model_rewrite_decisions_total{model_rewrite_name, model_name, target_model}

@@ -36,9 +36,14 @@ class Attempt final : public AttemptListener {
   Attempt& operator=(const Attempt&) = delete;
 
   // Takes the in-flight slot route() claimed for `decision` and sends `image` to its
-  // endpoint. False: no socket could be made (the slot is held until end()).
-  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable);
-  // The same endpoint again on a new connection (a pooled one turned out stale).
+  // endpoint. False: no socket could be made (the slot is held until end()). `announce`:
+  // tell the router now that the request went there (it records the prompt of its last
+  // route() at the endpoint); false when the caller did so when it routed (a decode leg
+  // opened after its prefill leg).
+  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool announce = true);
+  // The same endpoint again on a new connection (a pooled one turned out stale): first
+  // drop_channel(), then reopen() with the image of what `body` now holds. The slot stays.
+  void drop_channel(http::BodyBuffer& body) { release_channel(false, body, /*keep_body=*/true); }
   bool reopen(const RequestImage& image);
   // THE place an attempt lets go: its channel (back to the pool when reusable, else
   // closed) and its in-flight slot. When the channel's send is still in flight it takes
@@ -73,6 +78,7 @@ class Attempt final : public AttemptListener {
 
  private:
   bool connect(const RequestImage& image, bool allow_reuse);
+  void release_channel(bool reusable, http::BodyBuffer& body, bool keep_body);
 
   ExchangeEnv& env_;
   AttemptOwner& owner_;

@@ -28,16 +28,23 @@
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
 #include "ringgate/proxy/request_stats.h"
 
 namespace ringgate::proxy {
 
-class Exchange final : public AttemptOwner, public net::TimerTarget, public FlowWaiter {
+class Exchange final : public AttemptOwner, public net::TimerTarget, public FlowWaiter, public PrefillOwner {
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client)
-      : env_(env), client_(client), digest_(env.prefix_block_bytes), admission_(env), stats_(env), attempt_(env, *this) {}
+      : env_(env),
+        client_(client),
+        digest_(env.prefix_block_bytes),
+        admission_(env),
+        stats_(env),
+        attempt_(env, *this),
+        prefill_(env, *this) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -57,6 +64,9 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   ClientFraming framing() const { return response_.framing; }
   uint32_t attempts() const { return attempts_; }
   uint32_t migrations() const { return migrations_; }
+  // The prefill pod of a split request ("host:port"): in gateway mode once its leg
+  // succeeded, in EPP mode once picked (for x-prefiller-host-port); else empty.
+  const std::string& prefill_endpoint() const { return prefill_endpoint_; }
   int status() const { return response_.status; }
 
   // The client went away (or stalled): drop the upstream, record the request.
@@ -80,6 +90,9 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   // FlowWaiter
   bool flow_try_dispatch() override;
   void flow_evicted(FlowOutcome outcome) override;
+  // PrefillOwner
+  RouteDecision route_prefill(std::span<const uint32_t> exclude) override;
+  void prefill_done(std::string_view kv_transfer_params) override;
 
  private:
   // What the client is sent: the head held until the first body byte (commit), then
@@ -96,9 +109,12 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
 
   uint64_t now() const { return *env_.now_ms; }
   void apply_model_rewrite();
+  RouteRequest route_request();
   RouteDecision route_next();
   void next_attempt();
   void dispatch(const RouteDecision& decision);
+  void send(const RouteDecision& decision, bool announce);
+  bool split(const RouteDecision& decode);
   RequestImage image() const;      // what the current leg sends
   http::BodyBuffer& leg_body();    // the body the current leg's image points into
   void end_attempt(bool reusable, bool keep_body);
@@ -126,6 +142,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   RequestStats stats_;
   RelayState relay_;
   Attempt attempt_;
+  PrefillLeg prefill_;
   http::Request* request_ = nullptr;
   const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table
   openai::RequestFields fields_;
@@ -136,8 +153,18 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   bool add_request_id_ = false;
   std::string upstream_head_;
   std::string pending_head_;  // the client's head, held until committed
-  http::BodyBuffer continuation_;  // the body a continuation leg sends
-  std::string scratch_;            // a continuation's body as it is built
+  // The body the current leg sends when it is not the client's (own_body_): a decode leg
+  // with its kv_transfer_params, a continuation.
+  http::BodyBuffer leg_body_;
+  bool own_body_ = false;
+  std::string scratch_;            // such a body as it is built
+  // Disaggregation: the decode pick, its slot claimed, waiting for the prefill leg.
+  RouteDecision decode_;
+  std::string decode_host_;        // decode_.endpoint_host's text (the snapshot's may go)
+  bool decode_waiting_ = false;
+  bool split_ = false;             // decided prefill-decode
+  uint64_t decode_started_ms_ = 0;
+  std::string prefill_endpoint_;
   std::vector<uint32_t> tried_;
   std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
   Response response_;

@@ -32,6 +32,8 @@ class RouteService {
   virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
   virtual void endpoint_failed(uint32_t endpoint_id) = 0;
   virtual void endpoint_succeeded(uint32_t endpoint_id) = 0;
+  // Requests may be split into prefill and decode legs now (RequestRouter::disaggregating).
+  virtual bool disaggregating() const = 0;
 };
 
 // The client connection as an exchange sees it.
@@ -71,6 +73,9 @@ struct ExchangeEnv {
   int worker_index = 0;
   uint64_t request_serial = 0;
   bool draining = false;
+  // A split request's prefill leg is sent by the exchange (gateway mode); in EPP mode the
+  // decode pod's routing sidecar sends it, told the prefill pod by x-prefiller-host-port.
+  bool sends_prefill_leg = true;
 };
 
 }  // namespace ringgate::proxy

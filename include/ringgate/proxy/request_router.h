@@ -15,6 +15,7 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/passive_health.h"
+#include "ringgate/proxy/proxy_options.h"
 #include "ringgate/kvevents/block_hash_memo.h"
 #include "ringgate/kvevents/vllm_block_hash.h"
 #include "ringgate/openai/prompt_tokenizer.h"
@@ -67,6 +68,9 @@ struct RouteRequest {
   // A dry run (/debug/pick): the same decision, recorded nowhere: no statistics, no
   // tokenizer outcome, no half-open trial claimed (and the caller never calls routed()).
   bool dry_run = false;
+  // Which leg of a disaggregated request this picks for (the decode leg: every request
+  // that is not split).
+  sched::PickLeg leg = sched::PickLeg::Decode;
 };
 
 struct RouteDecision {
@@ -82,6 +86,9 @@ struct RouteDecision {
   uint32_t matched_blocks = 0;     // leading prefix blocks the chosen endpoint holds
   uint32_t total_blocks = 0;       // prefix blocks of the request (approximate units)
   uint32_t precise_blocks = 0;     // vLLM block hashes of the prompt (precise mode; 0 = approximate)
+  // The prompt's tokens the chosen endpoint does not hold, as llm-d's prefix-based P/D
+  // decider counts them (4 bytes a token, whole prefix blocks).
+  uint32_t uncached_tokens = 0;
 };
 
 class RequestRouter {
@@ -102,6 +109,11 @@ class RequestRouter {
   // at the next route()).
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
   const sched::SchedulerConfig& scheduler_config() const { return scheduler_.config(); }
+  // Whether requests may be split into prefill and decode legs now: `disaggregation.enabled`,
+  // by default whether the pool has a prefill pod.
+  bool disaggregating(const DisaggregationOptions& options) const {
+    return snapshot_ != nullptr && options.non_cached_tokens > 0 && options.enabled.value_or(snapshot_->has_prefill_role());
+  }
   // The request was handed to `endpoint_id` (after route()): remember its prefix there.
   void routed(uint32_t endpoint_id);
   // The request left `endpoint_id` (finished, failed, abandoned).

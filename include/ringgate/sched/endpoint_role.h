@@ -30,9 +30,13 @@ inline std::optional<EndpointRole> parse_endpoint_role(std::string_view text) {
   return std::nullopt;
 }
 
-// May serve the decode leg, or a request that is not split.
-inline bool decodes(EndpointRole role) { return role != EndpointRole::Prefill; }
-// May serve the prefill leg of a split request.
-inline bool prefills(EndpointRole role) { return role != EndpointRole::Decode; }
+// What a pick is for (llm-d's scheduling profiles): the decode leg, which is also the
+// whole of a request that is not split, or the prefill leg of a split one.
+enum class PickLeg : uint8_t { Decode, Prefill };
+
+// Whether an endpoint of `role` takes `leg`.
+inline bool takes(EndpointRole role, PickLeg leg) {
+  return leg == PickLeg::Decode ? role != EndpointRole::Prefill : role != EndpointRole::Decode;
+}
 
 }  // namespace ringgate::sched

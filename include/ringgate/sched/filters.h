@@ -18,11 +18,13 @@ enum class CandidateStatus { Ok, UnknownModel, NoneRoutable, AllExcluded };
 
 // Fills `out` (which must have room for snapshot.size()) with the routable
 // endpoints serving `model` (base model or LoRA adapter), minus `exclude`
-// (endpoints that already failed this request); sets `count`.
+// (endpoints that already failed this request) and those whose role does not take
+// `leg`; sets `count`. Routable endpoints serving the model but none taking the leg:
+// NoneRoutable.
 CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_view model,
                                   std::span<const EndpointId> exclude, const InflightCounters& inflight,
                                   Clock::time_point now, const SchedulerConfig& config, std::span<EndpointSignals> out,
-                                  size_t& count);
+                                  size_t& count, PickLeg leg = PickLeg::Decode);
 
 // True when a sheddable request should not be sent there (stale metrics,
 // queue at/over the depth threshold, or KV usage at/over its threshold).

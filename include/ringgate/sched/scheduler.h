@@ -59,6 +59,9 @@ struct PickRequest {
   const SaturationConfig* saturation = nullptr;  // null = the scheduler's config
   Clock::time_point now{};                       // decision time (staleness)
   std::span<const EndpointId> exclude;           // endpoints already tried (retries)
+  // The decode leg (or a whole request) goes to decode and both pods; the prefill leg
+  // of a split request to prefill and both pods.
+  PickLeg leg = PickLeg::Decode;
 };
 
 enum class PickStatus {
