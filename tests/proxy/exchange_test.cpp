@@ -89,7 +89,27 @@ struct FakeRouter : RouteService {
   std::vector<std::string> stats_targets;
   std::vector<bool> chained;                // RouteRequest::chained of every route() call
   std::vector<std::vector<uint64_t>> keys;  // the prefix keys each route() call would look up
+  // Disaggregation: on, with these prefill pods (ids past the decode ones), and what
+  // every decode pick reports as its uncached tokens.
+  bool pd = false;
+  std::vector<uint32_t> prefill_ids;
+  uint32_t uncached = 0;
+  std::vector<sched::PickLeg> legs;  // RouteRequest::leg of every route() call
   RouteDecision route(const RouteRequest& request) override {
+    legs.push_back(request.leg);
+    if (request.leg == sched::PickLeg::Prefill) {
+      RouteDecision d;
+      for (uint32_t id : prefill_ids) {
+        if (std::find(request.exclude.begin(), request.exclude.end(), id) != request.exclude.end()) continue;
+        d.endpoint_id = id;
+        d.endpoint_host = "10.0.0.2";
+        d.endpoint_port = uint16_t(9000 + id);
+        ++in_flight;
+        return d;
+      }
+      d.status = 503;
+      return d;
+    }
     first_attempts.push_back(request.first_attempt);
     chained.push_back(request.chained);
     keys.emplace_back();
@@ -104,6 +124,7 @@ struct FakeRouter : RouteService {
       d.endpoint_id = id;
       d.endpoint_host = "10.0.0.1";
       d.endpoint_port = uint16_t(8000 + id);
+      d.uncached_tokens = uncached;
       ++in_flight;  // a routed decision holds its slot
       return d;
     }
@@ -116,7 +137,7 @@ struct FakeRouter : RouteService {
   void released(uint32_t, bool) override { --in_flight; }
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
-  bool disaggregating() const override { return false; }
+  bool disaggregating() const override { return pd; }
 };
 
 struct Fixture {
@@ -919,4 +940,179 @@ TEST_CASE("migration: a non-streaming answer cut mid-body is not continued (cut 
   CHECK(f.attempts() == 1);
   CHECK(f.client.aborted);
   CHECK(migrations(f, 1, "unsupported") == 0);  // not a stream: not a migration either
+}
+
+namespace {
+
+const ModelCatalog& catalog_of_m() {
+  static const ModelCatalog catalog({"m"});
+  return catalog;
+}
+
+// A pool of decode pods 0..2 and prefill pods 10, 11; every decode pick leaves 600 tokens uncached.
+void disaggregated(Fixture& f) {
+  f.env.catalog = &catalog_of_m();  // "m" is a label of its own
+  f.router.pd = true;
+  f.router.prefill_ids = {10, 11};
+  f.router.uncached = 600;
+  f.options.disaggregation.non_cached_tokens = 512;
+}
+
+constexpr std::string_view kPrefillAnswer =
+    R"({"id":"cmpl-p","choices":[{"text":"x"}],"kv_transfer_params":{"do_remote_prefill":true,)"
+    R"("remote_block_ids":[1,2],"remote_engine_id":"e1","remote_host":"10.0.0.2","remote_port":9010}})";
+
+void answer_prefill(Fixture& f, FakeChannel& a, std::string_view body = kPrefillAnswer) {
+  f.respond(a, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
+                   "\r\n\r\n");
+  a.listener->on_response_body(body);
+  a.listener->on_response_end(true);
+}
+
+uint64_t decisions(Fixture& f, bool split) {
+  const metrics::SingleWriterCounter* c =
+      f.stats.disaggregation.decisions.find(metrics::pd_decision_key("m", split, f.env.key_scratch));
+  return c ? c->get() : 0;
+}
+
+}  // namespace
+
+TEST_CASE("disaggregation: a long uncached prompt is prefilled on a prefill pod, then decoded with its params") {
+  Fixture f;
+  disaggregated(f);
+  start_with(f, "/v1/chat/completions",
+             R"({"model":"m","messages":[{"role":"user","content":"long"}],"stream":true,"max_tokens":50})");
+  REQUIRE(f.attempts() == 1);
+  CHECK(f.attempt(0).endpoint == 10);  // the prefill pod
+  CHECK(sent_body(f.attempt(0)) ==
+        R"({"model":"m","messages":[{"role":"user","content":"long"}],"stream":false,"max_tokens":1,)"
+        R"("max_completion_tokens":1,"kv_transfer_params":{"do_remote_decode":true,"do_remote_prefill":false,)"
+        R"("remote_engine_id":null,"remote_block_ids":null,"remote_host":null,"remote_port":null}})");
+  CHECK(f.attempt(0).sent.find("content-length: " + std::to_string(sent_body(f.attempt(0)).size())) !=
+        std::string::npos);
+  CHECK(f.router.in_flight == 2);  // the decode pod's slot is held while the prefill runs
+  CHECK(decisions(f, true) == 1);
+  answer_prefill(f, f.attempt(0));
+  CHECK(f.attempt(0).released_reusable);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(1).endpoint == 0);  // the decode pod picked first
+  CHECK(sent_body(f.attempt(1)) ==
+        R"({"model":"m","messages":[{"role":"user","content":"long"}],"stream":true,"max_tokens":50,)"
+        R"("kv_transfer_params":{"do_remote_prefill":true,"remote_block_ids":[1,2],"remote_engine_id":"e1",)"
+        R"("remote_host":"10.0.0.2","remote_port":9010}})");
+  CHECK(f.client.out.empty());  // the client saw nothing of the prefill
+  f.respond(f.attempt(1), kSse);
+  f.attempt(1).listener->on_response_body("data: {\"x\":1}\n\n");
+  f.attempt(1).listener->on_response_end(true);
+  CHECK(f.status() == 200);
+  CHECK(f.says("x-gateway-destination-endpoint: 10.0.0.1:8000\r\n"));
+  CHECK(f.says("x-gateway-prefill-endpoint: 10.0.0.2:9010\r\n"));
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.stats.disaggregation.leg_duration[0].count() == 1);
+  CHECK(f.stats.disaggregation.leg_duration[1].count() == 1);
+}
+
+TEST_CASE("disaggregation: short or cached prompts, forms and other paths are decode-only") {
+  Fixture f;
+  disaggregated(f);
+  f.router.uncached = 511;
+  start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+  REQUIRE(f.attempts() == 1);
+  CHECK(f.attempt(0).endpoint == 0);
+  CHECK(sent_body(f.attempt(0)) == R"({"model":"m","prompt":"p"})");
+  CHECK(decisions(f, false) == 1);
+  CHECK(f.router.legs == std::vector<sched::PickLeg>{sched::PickLeg::Decode});
+  SUBCASE("off: no decision counted") {
+    Fixture g;
+    g.env.catalog = &catalog_of_m();
+    g.router.uncached = 5000;
+    start_with(g, "/v1/completions", R"({"model":"m","prompt":"p"})");
+    CHECK(g.attempt(0).endpoint == 0);
+    CHECK(decisions(g, false) + decisions(g, true) == 0);
+  }
+  SUBCASE("no prefill pod to split to") {
+    Fixture g;
+    disaggregated(g);
+    g.router.prefill_ids.clear();
+    start_with(g, "/v1/completions", R"({"model":"m","prompt":"p"})");
+    REQUIRE(g.attempts() == 1);
+    CHECK(g.attempt(0).endpoint == 0);
+    CHECK(decisions(g, false) == 1);
+    CHECK(g.router.in_flight == 1);
+  }
+}
+
+TEST_CASE("disaggregation: a failed prefill is tried once more elsewhere, then the request is decode-only") {
+  Fixture f;
+  disaggregated(f);
+  start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+  REQUIRE(f.attempt(0).endpoint == 10);
+  SUBCASE("the second prefill pod answers") {
+    f.fail(f.attempt(0), FailureKind::ConnectFailed);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(1).endpoint == 11);
+    CHECK(sent_body(f.attempt(1)) == sent_body(f.attempt(0)));
+    answer_prefill(f, f.attempt(1));
+    REQUIRE(f.attempts() == 3);
+    CHECK(f.attempt(2).endpoint == 0);
+    CHECK(sent_body(f.attempt(2)).find("\"kv_transfer_params\":{\"do_remote_prefill\":true") != std::string::npos);
+    CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::ConnectFailed)].get() == 1);
+  }
+  SUBCASE("both fail: decode-only, the client's own body") {
+    f.fail(f.attempt(0), FailureKind::Reset);
+    f.respond(f.attempt(1), k503);
+    REQUIRE(f.attempts() == 3);
+    CHECK(f.attempt(2).endpoint == 0);
+    CHECK(sent_body(f.attempt(2)) == R"({"model":"m","prompt":"p","stream":true})");
+    CHECK(f.stats.disaggregation.decode_only_fallbacks.get() == 1);
+    CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::ErrorStatus)].get() == 1);
+    CHECK(f.router.in_flight == 1);  // the prefill pods' slots are given back
+    f.respond(f.attempt(2), kSse);
+    f.attempt(2).listener->on_response_end(true);
+    CHECK(f.status() == 200);
+    CHECK_FALSE(f.says("x-gateway-prefill-endpoint"));
+  }
+  SUBCASE("a 4xx is the request's fault: decode-only at once, the decode pod answers it") {
+    f.respond(f.attempt(0), "HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n");
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(1).endpoint == 0);
+  }
+  SUBCASE("an answer without kv_transfer_params: decode-only") {
+    answer_prefill(f, f.attempt(0), R"({"id":"x","choices":[]})");
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(1).endpoint == 0);
+    CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::NoParams)].get() == 1);
+  }
+  SUBCASE("a prefill slower than prefillTimeout: decode-only") {
+    f.options.disaggregation.prefill_timeout_ms = 100;  // (armed at start with the default: run past it)
+    f.now += 30000;
+    f.timers.run(f.now);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(0).released);
+    CHECK(f.attempt(1).endpoint == 0);
+    CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::Timeout)].get() == 1);
+  }
+  SUBCASE("the decode leg fails before its first byte: another decode pod, the same params") {
+    answer_prefill(f, f.attempt(0));
+    f.fail(f.attempt(1), FailureKind::ConnectFailed);
+    REQUIRE(f.attempts() == 3);
+    CHECK(f.attempt(2).endpoint == 1);
+    CHECK(sent_body(f.attempt(2)) == sent_body(f.attempt(1)));
+    CHECK(f.router.legs.back() == sched::PickLeg::Decode);
+  }
+}
+
+TEST_CASE("disaggregation: a client that leaves mid-prefill cancels the prefill leg and frees both slots") {
+  Fixture f;
+  disaggregated(f);
+  start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+  REQUIRE(f.attempts() == 1);
+  f.exchange->client_gone();
+  CHECK(f.attempt(0).released);
+  CHECK_FALSE(f.attempt(0).released_reusable);
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.attempts() == 1);  // no decode leg
+  f.now += 60000;
+  f.timers.run(f.now);  // the prefill timer was cancelled with it
+  CHECK(f.attempts() == 1);
 }

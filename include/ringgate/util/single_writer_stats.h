@@ -42,6 +42,11 @@ class SingleWriterHistogram {
   }
   uint64_t bucket(size_t i) const noexcept { return buckets_[i].get(); }
   double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  uint64_t count() const noexcept {
+    uint64_t n = 0;
+    for (const SingleWriterCounter& b : buckets_) n += b.get();
+    return n;
+  }
   static constexpr size_t kBuckets = NumBounds + 1;
 
  private:
