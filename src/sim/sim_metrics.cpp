@@ -129,6 +129,10 @@ std::span<const double> inter_token_latency_buckets() { return kItlBuckets; }
 std::span<const double> iteration_tokens_buckets() { return kIterationTokenBuckets; }
 std::span<const double> params_n_buckets() { return kParamsNBuckets; }
 
+// NixlPromMetrics: vllm:nixl_xfer_time_seconds takes buckets[1:] of its list.
+constexpr double kNixlXferTimeBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0};
+std::span<const double> nixl_xfer_time_buckets() { return kNixlXferTimeBuckets; }
+
 std::vector<double> one_two_five_buckets(uint64_t max_value) {
   std::vector<double> out;
   for (uint64_t scale = 1;; scale *= 10) {

@@ -33,6 +33,7 @@ std::span<const double> e2e_latency_buckets();  // also queue, prefill, decode, 
 std::span<const double> inter_token_latency_buckets();  // also request_time_per_output_token
 std::span<const double> iteration_tokens_buckets();
 std::span<const double> params_n_buckets();
+std::span<const double> nixl_xfer_time_buckets();  // NixlPromMetrics' vllm:nixl_xfer_time_seconds
 // build_1_2_5_buckets(max_model_len): 1, 2, 5, 10, 20, 50, ... up to max_value.
 std::vector<double> one_two_five_buckets(uint64_t max_value);
 
@@ -69,6 +70,15 @@ struct SimCounters {
   Histogram request_generation_tokens;
   Histogram request_params_max_tokens;
   Histogram request_max_num_generation_tokens;
+  // A KV connector (--kv-transfer-config): what the engine sees of transfers.
+  uint64_t external_prefix_cache_queries = 0;  // prompt tokens looked up through the connector
+  uint64_t external_prefix_cache_hits = 0;     // prompt tokens pulled from a remote prefill
+  uint64_t kv_blocks_transferred = 0;          // blocks pulled into this engine
+  uint64_t kv_transfers_held = 0;              // prefills that held their blocks for a remote decode
+  uint64_t kv_transfers_served = 0;            // held transfers a remote decoder pulled (blocks freed)
+  uint64_t kv_transfers_expired = 0;           // held transfers freed by the timeout (vllm:nixl_num_kv_expired_reqs)
+  uint64_t kv_transfers_evicted = 0;           // held transfers freed beyond the cap
+  Histogram nixl_xfer_time{nixl_xfer_time_buckets()};  // modelled time of each pull
 };
 
 // One vllm:lora_requests_info series: its labels and when it was last set.
