@@ -77,6 +77,19 @@ TEST_CASE("a prefill admitted while a sequence decodes delays its next token by 
   CHECK(times(b.at) == "55 65");  // its own prefill then one ITL
 }
 
+TEST_CASE("a prefill submitted while a decode token is overdue (not yet emitted) delays the tokens after it") {
+  EngineConfig c;
+  c.latency = LatencyModel{0, 1000.0, 10.0};
+  Engine e(c);
+  Recorder a, b;
+  e.submit(request(a, 1, 4), 0);  // tokens due 11, 21, 31, 41
+  run(e, {&a}, 0, 20);
+  e.submit(request(b, 20, 1), 22 * ms);  // a's token due at 21 is overdue: the loop has not run since 20
+  run(e, {&a, &b}, 22, 100);
+  CHECK(times(a.at) == "11 22 51 61");  // 21 (emitted at 22), then 31 + 20, 41 + 20
+  CHECK(times(b.at) == "52");
+}
+
 TEST_CASE("without prefill overlap the timing is as before; prefills queue behind each other") {
   EngineConfig c;
   c.latency = LatencyModel{2.0, 1000.0, 10.0};

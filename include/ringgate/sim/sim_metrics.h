@@ -88,6 +88,14 @@ struct LoraInfoSeries {
   double unix_time = 0;
 };
 
+// NixlConnector's figures kept outside the engine (the API's pulls) and read at scrape time.
+struct KvTransferGauges {
+  bool enabled = false;           // --kv-transfer-config: render the NIXL metrics
+  uint64_t pulls = 0;             // pulls that succeeded (decode side)
+  uint64_t failed_transfers = 0;  // pulls that failed, then recomputed (or failed the request)
+  uint32_t held = 0;              // held transfers now (prefill side)
+};
+
 // Values read at scrape time.
 struct SimGauges {
   std::string model_name;
@@ -100,7 +108,8 @@ struct SimGauges {
   uint32_t num_gpu_blocks = 0;
   bool lora_enabled = false;
   uint32_t max_lora = 0;
-  std::vector<LoraInfoSeries> lora_series;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
+  std::vector<LoraInfoSeries> lora_series;
+  KvTransferGauges kv_transfer;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
 };
 
 std::string render_metrics(const SimCounters& counters, const SimGauges& gauges);
