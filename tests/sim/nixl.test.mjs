@@ -159,6 +159,21 @@ test('failed pulls recompute and count: --fail-kv-pulls, wrong engine, refused, 
   }
 });
 
+test('kv_load_failure_policy "fail": a failed pull answers 500 instead of recomputing', async () => {
+  const d = await startSim(['--kv-transfer-config', JSON.stringify({ kv_connector: 'NixlConnector',
+    kv_role: 'kv_consumer', kv_load_failure_policy: 'fail' }), '--fail-kv-pulls']);
+  try {
+    const res = await postCompletion(d.url, { model: MODEL, prompt: PROMPT, max_tokens: 1, kv_transfer_params: {
+      do_remote_prefill: true, remote_block_ids: [0], remote_engine_id: 'e', remote_request_id: 'r',
+      remote_host: '127.0.0.1', remote_port: 1 } });
+    assert.equal(res.status, 500);
+    assert.match((await res.json()).error.message, /KV transfer from the prefill engine failed/);
+    assert.equal(await metric(d, 'vllm:nixl_num_failed_transfers_total'), 1);
+  } finally {
+    await stopClean(d);
+  }
+});
+
 test('held blocks expire after --nixl-abort-request-timeout; beyond --max-held-kv-transfers the oldest goes', async () => {
   const p = await startNixl(['--nixl-abort-request-timeout', '0.3', '--max-held-kv-transfers', '2']);
   const d = await startNixl();
