@@ -1,6 +1,7 @@
 #include "ringgate/sim/completion_exchange.h"
 
 #include "ringgate/sim/monotonic_clock.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sim {
 
@@ -144,9 +145,28 @@ void CompletionExchange::on_finished(Choice& c, const SequenceResult& result) {
                                 echo_prefix(*each).size()};
     views.push_back(v);
   }
+  std::string kv_params;
+  if (kv_source_ && !choices_.front()->result.held_block_ids.empty()) {
+    // vLLM's NixlConnectorScheduler.request_finished, key for key.
+    const auto& ids = choices_.front()->result.held_block_ids;
+    kv_params = "{\"do_remote_prefill\":true,\"do_remote_decode\":false,\"remote_block_ids\":[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i) kv_params += ',';
+      util::append_uint(kv_params, ids[i]);
+    }
+    kv_params += "],\"remote_engine_id\":";
+    util::append_json_string(kv_params, kv_source_->engine_id);
+    kv_params += ",\"remote_request_id\":";
+    util::append_json_string(kv_params, kv_source_->request_id);
+    kv_params += ",\"remote_host\":";
+    util::append_json_string(kv_params, kv_source_->host);
+    kv_params += ",\"remote_port\":";
+    util::append_uint(kv_params, kv_source_->port);
+    kv_params += ",\"tp_size\":1}";
+  }
   std::string body;
-  body.reserve(480 * views.size() + bytes);
-  append_full_response(body, head_, views, usage);
+  body.reserve(480 * views.size() + bytes + kv_params.size());
+  append_full_response(body, head_, views, usage, kv_params);
   session_.respond(200, "application/json", body);
 }
 

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "ringgate/sim/tokenizer.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sim {
 namespace {
@@ -256,6 +257,77 @@ std::optional<ApiError> read_stream_options(value v, CompletionRequest& r, bool&
   return std::nullopt;
 }
 
+std::optional<ApiError> read_optional_string(value v, std::string_view field, std::optional<std::string>& out) {
+  json_type t;
+  if (v.type().get(t)) return bad("JSON decode error");
+  if (t == json_type::null) return std::nullopt;
+  std::string_view s;
+  if (t != json_type::string || v.get_string().get(s)) return wrong_type(field, "a valid string");
+  if (s.size() > kMaxKvTransferStringBytes)
+    return bad(std::string(field) + ": at most " + std::to_string(kMaxKvTransferStringBytes) + " bytes",
+               std::string(field));
+  out.emplace(s);
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_block_ids(value v, std::string_view field, std::vector<uint32_t>& out) {
+  json_type t;
+  if (v.type().get(t)) return bad("JSON decode error");
+  if (t == json_type::null) return std::nullopt;
+  simdjson::ondemand::array arr;
+  if (t != json_type::array || v.get_array().get(arr)) return wrong_type(field, "a valid list of block ids");
+  for (auto item : arr) {
+    uint64_t id = 0;
+    if (item.get_uint64().get(id) || id > UINT32_MAX) return wrong_type(field, "a valid list of block ids");
+    if (out.size() >= kMaxRemoteBlockIds)
+      return bad(std::string(field) + ": at most " + std::to_string(kMaxRemoteBlockIds) + " block ids",
+                 std::string(field));
+    out.push_back(static_cast<uint32_t>(id));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_kv_transfer_params(value v, KvTransferParams& p) {
+  json_type t;
+  if (v.type().get(t)) return bad("JSON decode error");
+  if (t == json_type::null) return std::nullopt;
+  simdjson::ondemand::object obj;
+  if (t != json_type::object || v.get_object().get(obj)) return wrong_type("kv_transfer_params", "a valid dictionary");
+  p.present = true;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad("JSON decode error");
+    value fv;
+    if (field.value().get(fv)) return bad("JSON decode error");
+    std::optional<ApiError> err;
+    if (key == "do_remote_decode") {
+      err = read_bool(fv, "kv_transfer_params.do_remote_decode", p.do_remote_decode);
+    } else if (key == "do_remote_prefill") {
+      err = read_bool(fv, "kv_transfer_params.do_remote_prefill", p.do_remote_prefill);
+    } else if (key == "remote_block_ids") {
+      err = read_block_ids(fv, "kv_transfer_params.remote_block_ids", p.remote_block_ids);
+    } else if (key == "remote_engine_id") {
+      err = read_optional_string(fv, "kv_transfer_params.remote_engine_id", p.remote_engine_id);
+    } else if (key == "remote_request_id") {
+      err = read_optional_string(fv, "kv_transfer_params.remote_request_id", p.remote_request_id);
+    } else if (key == "remote_host") {
+      err = read_optional_string(fv, "kv_transfer_params.remote_host", p.remote_host);
+    } else if (key == "remote_port" || key == "tp_size") {
+      std::optional<uint32_t> n;
+      err = read_count(fv, "kv_transfer_params." + std::string(key), 0, n);
+      if (!err && key == "remote_port" && n) {
+        if (*n > 65535) return bad("kv_transfer_params.remote_port: a port 0-65535", "kv_transfer_params");
+        p.remote_port = n;
+      }
+    }
+    if (err) return err;
+  }
+  if (p.do_remote_decode && p.do_remote_prefill)
+    return bad("kv_transfer_params: do_remote_decode and do_remote_prefill cannot both be true",
+               "kv_transfer_params");
+  return std::nullopt;
+}
+
 }  // namespace
 
 ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
@@ -328,6 +400,8 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
       err = read_bool(v, key, r.rendering.add_generation_prompt);
     } else if (chat && key == "continue_final_message") {
       err = read_bool(v, key, r.rendering.continue_final_message);
+    } else if (key == "kv_transfer_params") {
+      err = read_kv_transfer_params(v, r.kv_transfer);
     }
     if (err) return *err;
   }
@@ -393,6 +467,51 @@ ParsedDetokenize parse_detokenize_request(std::string& body) {
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) return bad("JSON decode error");
   if (!has_tokens) return bad("tokens: Field required", "tokens");
   return r;
+}
+
+ParsedKvPull parse_kv_pull_request(std::string& body) {
+  static simdjson::ondemand::parser parser;
+  KvPullRequest r;
+  const size_t size = body.size();
+  body.reserve(size + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc))
+    return bad("JSON decode error");
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return bad("Input should be a valid dictionary");
+  std::optional<std::string> engine, request;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad("JSON decode error");
+    value v;
+    if (field.value().get(v)) return bad("JSON decode error");
+    std::optional<ApiError> err;
+    if (key == "remote_engine_id") err = read_optional_string(v, key, engine);
+    else if (key == "remote_request_id") err = read_optional_string(v, key, request);
+    else if (key == "remote_block_ids") err = read_block_ids(v, key, r.remote_block_ids);
+    if (err) return *err;
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) return bad("JSON decode error");
+  if (!engine) return bad("remote_engine_id: Field required", "remote_engine_id");
+  if (!request) return bad("remote_request_id: Field required", "remote_request_id");
+  r.remote_engine_id = std::move(*engine);
+  r.remote_request_id = std::move(*request);
+  return r;
+}
+
+std::string kv_pull_request_body(const KvPullRequest& request) {
+  std::string body = "{\"remote_engine_id\":";
+  util::append_json_string(body, request.remote_engine_id);
+  body += ",\"remote_request_id\":";
+  util::append_json_string(body, request.remote_request_id);
+  body += ",\"remote_block_ids\":[";
+  for (size_t i = 0; i < request.remote_block_ids.size(); ++i) {
+    if (i) body += ',';
+    util::append_uint(body, request.remote_block_ids[i]);
+  }
+  body += "]}";
+  return body;
 }
 
 }  // namespace ringgate::sim

@@ -69,22 +69,115 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   running_order_.push_back(id);
   if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) ++active_loras_;
   const uint32_t hit = std::min<uint32_t>(s.kv.cached_blocks * config_.block_size, uint32_t(tokens));
+  // Pulled from a remote prefill (first scheduling only: a preempted sequence recomputes):
+  // the tokens past the local hit, never the last one.
+  uint32_t external = 0;
+  if (!s.scheduled_once && tokens > 0) {
+    const uint32_t remote = std::min<uint32_t>(s.request.remote_tokens, uint32_t(tokens - 1));
+    if (remote > hit) external = remote - hit;
+  }
   if (!s.scheduled_once) {
     // vLLM counts a preempted request's second lookup apart (PrefixCacheStats.preempted_*),
     // not in vllm:prefix_cache_queries/hits.
     counters_.prefix_cache_queries += tokens;
     counters_.prefix_cache_hits += hit;
+    if (config_.kv_connector) {
+      counters_.external_prefix_cache_queries += tokens;
+      counters_.external_prefix_cache_hits += external;
+    }
     s.scheduled_once = true;
     s.first_scheduled_ns = now_ns;
-    s.cached_tokens = hit;
+    s.cached_tokens = hit + external;
   }
   s.start_ns = now_ns;
   s.resume_token = s.next_token;
-  s.prefill_ns = config_.latency.prefill_ns(static_cast<uint32_t>(tokens - hit));
-  s.next_due_ns = now_ns + config_.latency.token_due_ns(s.prefill_ns, 0);
-  push_timer(s.next_due_ns, id);
+  s.stall_ns = 0;
+  s.prefill_left = static_cast<uint32_t>(tokens - hit - external);
+  uint64_t load_ns = 0;
+  if (external > 0) {
+    const uint32_t pulled = blocks_for(uint64_t(hit) + external) - hit / config_.block_size;
+    counters_.kv_blocks_transferred += pulled;
+    load_ns = config_.latency.kv_transfer_ns(pulled);
+    counters_.nixl_xfer_time.observe(double(load_ns) / 1e9);
+  }
+  if (load_ns > 0) {
+    s.phase = Phase::loading;  // the pull is no compute: nothing waits for it but this sequence
+    s.next_due_ns = now_ns + load_ns;
+    push_timer(s.next_due_ns, id);
+  } else {
+    lane_enqueue(id, s, now_ns);
+  }
   stepped_ = true;
   return true;
+}
+
+void Engine::lane_enqueue(uint64_t id, Sequence& s, uint64_t at_ns) {
+  s.phase = Phase::prefilling;
+  s.lane_ready_ns = at_ns;
+  lane_.push_back(id);
+  if (lane_current_ == 0) lane_start_next(at_ns);
+}
+
+void Engine::lane_start_next(uint64_t at_ns) {
+  while (!lane_.empty()) {
+    const uint64_t id = lane_.front();
+    lane_.pop_front();
+    auto it = sequences_.find(id);
+    if (it == sequences_.end() || !it->second.running || it->second.phase != Phase::prefilling) continue;
+    Sequence& s = it->second;
+    const uint64_t start = std::max(at_ns, s.lane_ready_ns);
+    const uint32_t chunk = std::min(s.prefill_left, config_.max_num_batched_tokens);
+    s.prefill_left -= chunk;
+    const uint64_t compute = config_.latency.prefill_tokens_ns(chunk);
+    stall_decodes(start, compute);
+    lane_current_ = id;
+    lane_current_live_ = true;
+    // A prompt longer than one chunk goes on in the next step: the decodes get a token in between.
+    lane_free_ns_ = start + compute + (s.prefill_left > 0 ? config_.latency.inter_token_ns(1) : 0);
+    if (lane_free_ns_ > start) return;
+    complete_chunk();  // no time: done now (all-zero latencies answer at once)
+    at_ns = start;
+  }
+  lane_current_ = 0;
+}
+
+void Engine::lane_chunk_done() {
+  const uint64_t end = lane_free_ns_;
+  complete_chunk();
+  lane_start_next(end);
+}
+
+void Engine::complete_chunk() {
+  const uint64_t end = lane_free_ns_;
+  const uint64_t id = lane_current_;
+  lane_current_ = 0;
+  auto it = sequences_.find(id);
+  if (lane_current_live_ && it != sequences_.end() && it->second.running && it->second.phase == Phase::prefilling) {
+    Sequence& s = it->second;
+    if (s.prefill_left > 0) {
+      lane_.push_front(id);  // a partly prefilled sequence is scheduled first, as vLLM's running queue
+      s.lane_ready_ns = end;
+    } else {
+      s.phase = Phase::decoding;
+      s.run_base_ns = end + config_.latency.overhead_ns();
+      s.next_due_ns = s.run_base_ns + config_.latency.inter_token_ns(1);
+      push_timer(s.next_due_ns, id);
+    }
+  }
+}
+
+void Engine::stall_decodes(uint64_t at_ns, uint64_t delay_ns) {
+  if (delay_ns == 0) return;
+  for (uint64_t id : running_order_) {
+    Sequence& s = sequences_.at(id);
+    if (s.phase != Phase::decoding) continue;
+    s.stall_ns += delay_ns;
+    // A token already due before the chunk (not yet emitted: the chunk came in through
+    // submit) belongs to an earlier step; the chunk delays the ones after it.
+    if (s.next_due_ns < at_ns) continue;
+    s.next_due_ns += delay_ns;
+    push_timer(s.next_due_ns, id);
+  }
 }
 
 void Engine::push_timer(uint64_t due_ns, uint64_t id) {
@@ -96,14 +189,28 @@ void Engine::advance(uint64_t now_ns) {
   step_tokens_ = 0;
   stepped_ = false;
   preempted_this_step_ = false;
+  expire_transfers(now_ns);
   schedule(now_ns);
-  while (!timers_.empty() && timers_.front().due_ns <= now_ns) {
+  // Chunk ends and token timers, in time order (a chunk's start delays the decodes after it).
+  while (true) {
+    const uint64_t timer_due = timers_.empty() ? std::numeric_limits<uint64_t>::max() : timers_.front().due_ns;
+    if (lane_current_ != 0 && lane_free_ns_ <= now_ns && lane_free_ns_ <= timer_due) {
+      lane_chunk_done();
+      continue;
+    }
+    if (timer_due > now_ns) break;
     Timer t = timers_.front();
     std::pop_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
     timers_.pop_back();
     auto it = sequences_.find(t.id);
     if (it == sequences_.end() || !it->second.running || it->second.next_due_ns != t.due_ns) continue;
-    emit(t.id, it->second, t.due_ns, now_ns);
+    Sequence& s = it->second;
+    if (s.phase == Phase::loading) {
+      lane_enqueue(t.id, s, t.due_ns);  // the pulled blocks are in: prefill the rest
+      continue;
+    }
+    if (s.phase != Phase::decoding) continue;
+    emit(t.id, s, t.due_ns, now_ns);
   }
   preempted_this_step_ = false;
   if (stepped_) record_step(now_ns);
@@ -138,7 +245,7 @@ void Engine::emit(uint64_t id, Sequence& s, uint64_t due_ns, uint64_t now_ns) {
   }
   // The next step computes this token's KV: it may need a new block.
   if (!grow_or_preempt(id, s, uint64_t(s.request.prompt_tokens) + s.next_token)) return;
-  s.next_due_ns = s.start_ns + config_.latency.token_due_ns(s.prefill_ns, s.next_token - s.resume_token);
+  s.next_due_ns = s.run_base_ns + s.stall_ns + config_.latency.inter_token_ns(s.next_token - s.resume_token + 1);
   push_timer(s.next_due_ns, id);
 }
 
@@ -169,13 +276,23 @@ void Engine::release(uint64_t id, Sequence& s) {
   s.kv.blocks.clear();
   s.kv.cached_blocks = 0;
   s.running = false;
+  if (s.phase == Phase::prefilling) {
+    if (lane_current_ == id) lane_current_live_ = false;  // the chunk already launched still takes its time
+    else if (auto queued = std::find(lane_.begin(), lane_.end(), id); queued != lane_.end()) lane_.erase(queued);
+  }
   running_order_.erase(std::find(running_order_.begin(), running_order_.end(), id));
   if (s.request.lora >= 0 && --lora_running_[s.request.lora] == 0) --active_loras_;
 }
 
 void Engine::finish(uint64_t id, Sequence& s, uint64_t now_ns) {
+  SequenceResult result{s.request.prompt_tokens, s.cached_tokens, s.request.output_tokens, {}};
+  // NixlConnector's request_finished holds the blocks of a length-capped do_remote_decode
+  // request for the decoder; any other finish frees them at once.
+  if (!s.request.hold_for_transfer.empty() && s.request.finish_reason == FinishReason::length) {
+    hold(s, result.held_block_ids, now_ns);
+    s.kv.blocks.clear();  // owned by the held transfer now
+  }
   release(id, s);
-  SequenceResult result{s.request.prompt_tokens, s.cached_tokens, s.request.output_tokens};
   ++counters_.success[int(s.request.finish_reason)];
   // vLLM's FinishedRequestStats: queued = first scheduled - arrival, prefill =
   // first token - scheduled, decode = last token - first token, inference =
@@ -240,7 +357,55 @@ void Engine::record_step(uint64_t now_ns) {
 uint64_t Engine::next_due_ns() const {
   // A preemption can leave admissions for the next step with nothing running.
   if (!waiting_.empty() && running_order_.empty()) return 0;
-  return timers_.empty() ? std::numeric_limits<uint64_t>::max() : timers_.front().due_ns;
+  uint64_t due = timers_.empty() ? std::numeric_limits<uint64_t>::max() : timers_.front().due_ns;
+  if (lane_current_ != 0) due = std::min(due, lane_free_ns_);
+  if (!held_.empty()) due = std::min(due, held_.front().expires_ns);
+  return due;
+}
+
+void Engine::hold(Sequence& s, std::vector<uint32_t>& block_ids, uint64_t now_ns) {
+  const std::string& request_id = s.request.hold_for_transfer;
+  if (auto same = held_by_id_.find(request_id); same != held_by_id_.end()) {
+    // A client reused the id: the older blocks could never be told apart, so they go.
+    kv_.release(same->second->kv);
+    held_.erase(same->second);
+    held_by_id_.erase(same);
+  }
+  block_ids = s.kv.blocks;
+  held_.push_back({request_id, std::move(s.kv), now_ns + config_.held_transfer_timeout_ns});
+  held_by_id_[request_id] = std::prev(held_.end());
+  ++counters_.kv_transfers_held;
+  while (held_.size() > config_.max_held_transfers) {
+    kv_.release(held_.front().kv);
+    held_by_id_.erase(held_.front().request_id);
+    held_.pop_front();
+    ++counters_.kv_transfers_evicted;
+  }
+}
+
+void Engine::expire_transfers(uint64_t now_ns) {
+  while (!held_.empty() && held_.front().expires_ns <= now_ns) {
+    kv_.release(held_.front().kv);
+    held_by_id_.erase(held_.front().request_id);
+    held_.pop_front();
+    ++counters_.kv_transfers_expired;
+  }
+}
+
+std::optional<uint32_t> Engine::release_transfer(std::string_view request_id, uint64_t now_ns) {
+  expire_transfers(now_ns);
+  auto it = held_by_id_.find(std::string(request_id));
+  if (it == held_by_id_.end()) return std::nullopt;
+  const uint32_t blocks = static_cast<uint32_t>(it->second->kv.blocks.size());
+  kv_.release(it->second->kv);
+  held_.erase(it->second);
+  held_by_id_.erase(it);
+  ++counters_.kv_transfers_served;
+  // Freed blocks may let a waiting request in.
+  step_tokens_ = 0;
+  schedule(now_ns);
+  record_step(now_ns);
+  return blocks;
 }
 
 std::vector<uint32_t> Engine::running_loras() const {

@@ -31,6 +31,19 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency-ms", "MS", "time between output tokens (default 0)"},
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
+    {"--max-num-batched-tokens", "N",
+     "prefill tokens per engine step (chunked prefill); each step's prefill delays every running decode by its "
+     "tokens x prefill time per token (default 8192, as vLLM)"},
+    {"--kv-transfer-config", "JSON",
+     "vLLM's KV connector: {\"kv_connector\": \"NixlConnector\", \"kv_role\": \"kv_producer|kv_consumer|kv_both\", "
+     "\"engine_id\", \"kv_load_failure_policy\": \"recompute|fail\", ...}; enables prefill/decode "
+     "disaggregation through kv_transfer_params"},
+    {"--kv-transfer-time-per-block-us", "US", "modelled time to pull one KV block from a prefill sim (default 0)"},
+    {"--nixl-abort-request-timeout", "S",
+     "seconds a prefill holds its blocks for a decoder to pull (VLLM_NIXL_ABORT_REQUEST_TIMEOUT, default 480)"},
+    {"--max-held-kv-transfers", "N", "prefills whose blocks are held at once; beyond it the oldest is freed (default 4096)"},
+    {"--kv-pull-timeout", "S", "a pull from a prefill sim not answered within S seconds fails (default 5)"},
+    {"--fail-kv-pulls", "", "every KV pull fails (the decode prefills locally, counted as a failed transfer)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
     {"--fail-mid-stream-rate", "F",
      "fraction 0..1 of completions whose connection is dropped after k of their tokens, 1 <= k < all (a server "
@@ -140,6 +153,56 @@ std::string parse_kv_events_json(std::string_view text, KvEventsConfig& out) {
   return "";
 }
 
+// vLLM's KVTransferConfig as JSON. Keys vLLM has that the sim does not model are
+// accepted (type-checked) and ignored; unknown keys are refused, as vLLM's config does.
+std::string parse_kv_transfer_json(std::string_view text, KvTransferConfig& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (parser.parse(text.data(), text.size()).get(doc)) return "a JSON object";
+  KvTransferConfig c;
+  for (const simdjson::dom::key_value_pair entry : doc) {
+    const std::string_view key = entry.key;
+    const simdjson::dom::element value = entry.value;
+    auto get_string = [&](std::string& field) -> bool {
+      if (value.is_null()) return true;
+      std::string_view v;
+      if (value.get(v) || v.size() > 256) return false;
+      field = v;
+      return true;
+    };
+    std::string ignored;
+    if (key == "kv_connector") {
+      if (!get_string(c.kv_connector)) return "kv_connector: a string";
+    } else if (key == "kv_role") {
+      if (!get_string(c.kv_role)) return "kv_role: a string";
+    } else if (key == "engine_id") {
+      if (!get_string(c.engine_id)) return "engine_id: a string of at most 256 bytes";
+    } else if (key == "kv_load_failure_policy") {
+      if (!get_string(c.kv_load_failure_policy) ||
+          (c.kv_load_failure_policy != "recompute" && c.kv_load_failure_policy != "fail"))
+        return "kv_load_failure_policy: recompute or fail";
+    } else if (key == "kv_buffer_device" || key == "kv_ip" || key == "kv_connector_module_path") {
+      if (!get_string(ignored)) return std::string(key) + ": a string";
+    } else if (key == "kv_buffer_size" || key == "kv_rank" || key == "kv_parallel_size" || key == "kv_port") {
+      if (!value.is_null() && !value.is_number()) return std::string(key) + ": a number";
+    } else if (key == "enable_permute_local_kv") {
+      if (!value.is_bool()) return "enable_permute_local_kv: a boolean";
+    } else if (key == "kv_connector_extra_config") {
+      if (!value.is_object()) return "kv_connector_extra_config: an object";
+    } else {
+      return "unknown key '" + std::string(key) + "'";
+    }
+  }
+  if (c.kv_connector.empty()) return "kv_connector is required (only NixlConnector is simulated)";
+  if (c.kv_connector != "NixlConnector")
+    return "unsupported kv_connector '" + c.kv_connector + "' (only NixlConnector is simulated)";
+  if (c.kv_role != "kv_producer" && c.kv_role != "kv_consumer" && c.kv_role != "kv_both")
+    return "kv_role must be kv_producer, kv_consumer or kv_both" +
+           (c.kv_role.empty() ? std::string() : ", got '" + c.kv_role + "'");
+  out = std::move(c);
+  return "";
+}
+
 // Applies one "--flag value"; returns an error message or "".
 std::string apply(SimOptions& o, std::string_view flag, std::string_view value) {
   auto bad = [&](const char* expected) {
@@ -190,6 +253,18 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.prefill_overhead_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
   } else if (flag == "--prefill-time-per-token-us") {
     if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");
+  } else if (flag == "--max-num-batched-tokens") {
+    if (!parse_uint<uint32_t>(value, o.max_num_batched_tokens, 1, 1u << 24)) return bad("an integer 1-16777216");
+  } else if (flag == "--kv-transfer-config") {
+    if (auto err = parse_kv_transfer_json(value, o.kv_transfer); !err.empty()) return "--kv-transfer-config: " + err;
+  } else if (flag == "--kv-transfer-time-per-block-us") {
+    if (!parse_double(value, o.kv_transfer_time_per_block_us, 0, 3.6e9)) return bad("microseconds >= 0");
+  } else if (flag == "--nixl-abort-request-timeout") {
+    if (!parse_double(value, o.nixl_abort_request_timeout_s, 0, 86400 * 7)) return bad("seconds >= 0");
+  } else if (flag == "--max-held-kv-transfers") {
+    if (!parse_uint<uint32_t>(value, o.max_held_kv_transfers, 1, 1u << 20)) return bad("an integer 1-1048576");
+  } else if (flag == "--kv-pull-timeout") {
+    if (!parse_double(value, o.kv_pull_timeout_s, 0.001, 3600)) return bad("seconds 0.001-3600");
   } else if (flag == "--fail-rate") {
     if (!parse_double(value, o.fail_rate, 0, 1)) return bad("a fraction 0..1");
   } else if (flag == "--fail-mid-stream-rate") {
@@ -258,6 +333,10 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
         }
         if (flag.name == "--enable-prompt-tokens-details") {
           o.enable_prompt_tokens_details = true;
+          return {};
+        }
+        if (flag.name == "--fail-kv-pulls") {
+          o.fail_kv_pulls = true;
           return {};
         }
         if (flag.name == "--enable-force-include-usage") {

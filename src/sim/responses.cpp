@@ -165,7 +165,7 @@ std::string make_response_id(Endpoint endpoint, uint64_t hi, uint64_t lo) {
 }
 
 void append_full_response(std::string& out, const ResponseHead& h, const std::vector<ChoiceView>& choices,
-                          const Usage& usage) {
+                          const Usage& usage, std::string_view kv_transfer_params) {
   const bool chat = is_chat(h);
   append_head(out, h, chat ? "chat.completion" : "text_completion");
   out += ",\"choices\":[";
@@ -197,7 +197,9 @@ void append_full_response(std::string& out, const ResponseHead& h, const std::ve
   out += "],\"service_tier\":null,\"system_fingerprint\":null,\"usage\":";
   append_usage(out, usage, true);
   if (chat) out += ",\"prompt_logprobs\":null,\"prompt_token_ids\":null";
-  out += ",\"kv_transfer_params\":null}";
+  out += ",\"kv_transfer_params\":";
+  out += kv_transfer_params.empty() ? std::string_view("null") : kv_transfer_params;
+  out += '}';
 }
 
 void append_chat_role_event(std::string& out, const ResponseHead& h, uint32_t index, const Usage* usage) {

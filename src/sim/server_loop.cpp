@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -30,9 +31,19 @@ EngineConfig engine_config(const SimOptions& o) {
   c.max_loras = o.max_loras;
   c.max_model_len = o.max_model_len;
   c.num_loras = static_cast<uint32_t>(o.loras.size());
-  c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms};
+  c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms,
+                           o.kv_transfer_time_per_block_us};
   c.kv_events = o.kv_events.publishing();
+  c.max_num_batched_tokens = o.max_num_batched_tokens;
+  c.kv_connector = o.kv_transfer.enabled();
+  c.held_transfer_timeout_ns = static_cast<uint64_t>(o.nixl_abort_request_timeout_s * 1e9);
+  c.max_held_transfers = o.max_held_kv_transfers;
   return c;
+}
+
+uint16_t ss_port(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
 }
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -57,7 +68,9 @@ std::string format_address(const sockaddr_storage& ss) {
 ServerLoop::ServerLoop(const SimOptions& options)
     : options_(options),
       engine_(engine_config(options)),
-      api_(options, engine_),
+      pulls_(static_cast<uint64_t>(options.kv_pull_timeout_s * 1e9),
+             [this](uint64_t pull, const KvPullOutcome& outcome) { api_.on_pull_done(pull, outcome); }),
+      api_(options, engine_, pulls_),
       start_ns_(monotonic_ns()),
       keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
@@ -80,6 +93,7 @@ std::string ServerLoop::start() {
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return errno_text("epoll_create1");
+  pulls_.set_epoll(epoll_fd_);
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -116,6 +130,17 @@ std::string ServerLoop::start() {
   socklen_t len = sizeof bound;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
   address_ = format_address(bound);
+  // NixlConnector's remote_host / remote_port: this sim's HTTP address, reachable from the
+  // same machine when bound to every interface (VLLM_NIXL_SIDE_CHANNEL_HOST overrides the host).
+  {
+    std::string host = address_.substr(0, address_.rfind(':'));
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    else if (host == "[::]") host = "::1";
+    else if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (const char* side = std::getenv("VLLM_NIXL_SIDE_CHANNEL_HOST"); side && *side) host = side;
+    const uint16_t port = ss_port(bound);
+    api_.set_kv_transfer_address(std::move(host), port);
+  }
 
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -281,6 +306,7 @@ int ServerLoop::run() {
       }
       due = std::min(due, next_idle_sweep_ns_);
     }
+    due = std::min(due, pulls_.next_deadline_ns());
     timespec timeout{};
     timespec* timeout_ptr = nullptr;  // no deadline: wait for I/O
     if (due != std::numeric_limits<uint64_t>::max()) {
@@ -311,6 +337,10 @@ int ServerLoop::run() {
         on_signal();
         continue;
       }
+      if (pulls_.owns(fd)) {
+        pulls_.on_event(fd, ev);
+        continue;
+      }
       Connection* c = find(fd);
       if (!c) continue;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -321,6 +351,7 @@ int ServerLoop::run() {
       }
       if (ev & EPOLLOUT) touched_.push_back(fd);
     }
+    pulls_.expire(monotonic_ns());
     process_touched();
     flush_kv_events();
   }

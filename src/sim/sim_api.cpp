@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <strings.h>
@@ -24,7 +25,7 @@ void respond_error(HttpSession& session, const ApiError& error) {
 
 enum class Route {
   completions, chat_completions, models, health, ping, version, tokenize, detokenize, metrics,
-  embeddings, pooling, classify, score, rerank, transcriptions, translations, none
+  embeddings, pooling, classify, score, rerank, transcriptions, translations, nixl_pull, none
 };
 
 Route route_of(std::string_view path) {
@@ -44,6 +45,7 @@ Route route_of(std::string_view path) {
   if (path == "/tokenize") return Route::tokenize;
   if (path == "/detokenize") return Route::detokenize;
   if (path == "/metrics") return Route::metrics;
+  if (path == "/nixl/pull") return Route::nixl_pull;
   return Route::none;
 }
 
@@ -61,6 +63,7 @@ bool method_allowed(Route route, llhttp_method_t m, const char*& allow) {
     case Route::rerank:
     case Route::transcriptions:
     case Route::translations:
+    case Route::nixl_pull:
       allow = "allow: POST\r\n";
       return m == HTTP_POST;
     case Route::ping:
@@ -84,6 +87,7 @@ bool takes_json(Route route) {
     case Route::classify:
     case Route::score:
     case Route::rerank:
+    case Route::nixl_pull:
       return true;
     default:
       return false;
@@ -122,16 +126,55 @@ std::string join_names(const std::vector<uint32_t>& indices, const std::vector<L
   return out;
 }
 
+// vLLM's default engine_id: str(uuid.uuid4()).
+std::string random_uuid4() {
+  std::random_device device;
+  uint8_t b[16];
+  for (auto& x : b) x = uint8_t(device());
+  b[6] = uint8_t((b[6] & 0x0f) | 0x40);
+  b[8] = uint8_t((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 15];
+  }
+  return out;
+}
+
 }  // namespace
 
-SimApi::SimApi(const SimOptions& options, Engine& engine)
+// A do_remote_prefill request while its pull is under way: owns the request's
+// exchange and sequences until the pull ends; dropped (the pull forgotten) if the
+// client goes first.
+class SimApi::PendingPull final : public InFlight {
+ public:
+  PendingPull(SimApi& api, HttpSession& session) : api_(api), session_(session) {}
+  ~PendingPull() override {
+    if (pull_ == 0) return;
+    api_.pulls_.cancel(pull_);
+    api_.pending_pulls_.erase(pull_);
+  }
+  SimApi& api_;
+  HttpSession& session_;
+  uint64_t pull_ = 0;
+  std::unique_ptr<CompletionExchange> exchange;
+  std::vector<SequenceRequest> sequences;
+  uint64_t planned_tokens = 0;
+  uint32_t remote_tokens = 0;  // prompt 0's tokens, the KV the prefill engine computed
+};
+
+SimApi::SimApi(const SimOptions& options, Engine& engine, KvPullClient& pulls)
     : options_(options),
       engine_(engine),
       hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? *options.seed : monotonic_ns()),
-      fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_) {
+      fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_),
+      pulls_(pulls),
+      engine_id_(options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id) {
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -155,7 +198,8 @@ uint64_t SimApi::mid_stream_drop_after(uint64_t planned_tokens) {
 }
 
 void SimApi::handle(HttpSession& session, HttpRequest& request) {
-  const Route route = route_of(request.path);
+  Route route = route_of(request.path);
+  if (route == Route::nixl_pull && !options_.kv_transfer.enabled()) route = Route::none;
   if (route == Route::none) {
     respond_error(session, {404, "Not Found", {}, "Not Found"});
     return;
@@ -201,6 +245,7 @@ void SimApi::handle(HttpSession& session, HttpRequest& request) {
     case Route::rerank: return handle_pooling(session, request, PoolingEndpoint::rerank);
     case Route::transcriptions: return handle_audio(session, request, AudioTask::transcription);
     case Route::translations: return handle_audio(session, request, AudioTask::translation);
+    case Route::nixl_pull: return handle_kv_pull(session, request);
     case Route::none:
       return;
   }
@@ -363,6 +408,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   std::string id = request.request_id.empty()
                        ? make_response_id(endpoint, next_random(), next_random())
                        : std::string(chat ? "chatcmpl-" : "cmpl-") + request.request_id;
+  const std::string response_id = id;
   ResponseHead head{endpoint, std::move(id), static_cast<uint64_t>(unix_seconds()), model_name,
                     !options_.vllm_version.starts_with("0.10")};
   if (!req.stream) req.include_usage = false;
@@ -415,6 +461,76 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       sequences.push_back(std::move(seq));
     }
   }
+  const KvTransferParams& kv = owned.kv_transfer;
+  if (options_.kv_transfer.enabled() && kv.present) {
+    if (kv.do_remote_decode) {
+      // A prefill for a remote decoder (only choice 0 of prompt 0: one set of blocks to name).
+      sequences.front().hold_for_transfer = response_id;
+      exchange->set_kv_transfer_source({engine_id_, kv_host_, kv_port_, response_id});
+    } else if (kv.do_remote_prefill && !kv.remote_block_ids.empty() && kv.remote_engine_id &&
+               kv.remote_request_id && kv.remote_host && kv.remote_port) {
+      // vLLM takes do_remote_prefill without every remote_* field as no transfer at all
+      // (a warning, a local prefill); with them it pulls before the request can run.
+      std::string error;
+      uint64_t pull = 0;
+      if (options_.fail_kv_pulls) {
+        error = "--fail-kv-pulls";
+      } else {
+        KvPullRequest pr{*kv.remote_engine_id, *kv.remote_request_id, kv.remote_block_ids};
+        pull = pulls_.start(*kv.remote_host, *kv.remote_port, pr, monotonic_ns(), error);
+      }
+      if (pull == 0) {
+        if (!pull_failed(error))
+          return respond_error(session, {500, "KV transfer from the prefill engine failed: " + error, {}});
+      } else {
+        auto pending = std::make_unique<PendingPull>(*this, session);
+        pending->pull_ = pull;
+        pending->exchange = std::move(exchange);
+        pending->sequences = std::move(sequences);
+        pending->planned_tokens = planned_tokens;
+        pending->remote_tokens = prompt_tokens.front();
+        pending_pulls_[pull] = pending.get();
+        session.set_in_flight(std::move(pending));
+        return;
+      }
+    }
+  }
+  submit_sequences(session, std::move(exchange), std::move(sequences), planned_tokens);
+}
+
+bool SimApi::pull_failed(const std::string& why) {
+  ++kv_pulls_failed_;
+  std::fprintf(stderr, "ringgate-sim: KV pull failed (%s); %s\n", why.c_str(),
+               options_.kv_transfer.kv_load_failure_policy == "fail" ? "failing the request"
+                                                                     : "prefilling locally (recompute)");
+  return options_.kv_transfer.kv_load_failure_policy != "fail";
+}
+
+void SimApi::on_pull_done(uint64_t pull, const KvPullOutcome& outcome) {
+  auto it = pending_pulls_.find(pull);
+  if (it == pending_pulls_.end()) return;
+  PendingPull& pending = *it->second;
+  pending_pulls_.erase(it);
+  pending.pull_ = 0;
+  HttpSession& session = pending.session_;
+  std::unique_ptr<CompletionExchange> exchange = std::move(pending.exchange);
+  std::vector<SequenceRequest> sequences = std::move(pending.sequences);
+  const uint64_t planned_tokens = pending.planned_tokens;
+  const uint32_t remote_tokens = pending.remote_tokens;
+  if (outcome.ok) {
+    ++kv_pulls_ok_;
+    // The prompt's KV is here now: prompt 0's sequences start from it (the engine caps
+    // it below the last token and counts the blocks it did not already hold).
+    for (auto& seq : sequences)
+      if (seq.prompt_tokens == remote_tokens) seq.remote_tokens = remote_tokens;
+  } else if (!pull_failed(outcome.error)) {
+    return respond_error(session, {500, "KV transfer from the prefill engine failed: " + outcome.error, {}});
+  }
+  submit_sequences(session, std::move(exchange), std::move(sequences), planned_tokens);  // ends `pending`
+}
+
+void SimApi::submit_sequences(HttpSession& session, std::unique_ptr<CompletionExchange> exchange,
+                              std::vector<SequenceRequest> sequences, uint64_t planned_tokens) {
   const uint64_t now = monotonic_ns();
   for (uint32_t i = 0; i < sequences.size(); ++i) {
     SubmitResult submitted = engine_.submit(std::move(sequences[i]), now);
@@ -430,6 +546,34 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   if (const uint64_t k = mid_stream_drop_after(planned_tokens)) exchange->drop_connection_after(k, mid_stream_drops_);
   exchange->start();
   session.set_in_flight(std::move(exchange));
+}
+
+void SimApi::handle_kv_pull(HttpSession& session, HttpRequest& request) {
+  ParsedKvPull parsed = parse_kv_pull_request(request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  const KvPullRequest& pull = std::get<KvPullRequest>(parsed);
+  if (pull.remote_engine_id != engine_id_)
+    return respond_error(session, {404,
+                                   "remote_engine_id '" + pull.remote_engine_id + "' is not this engine ('" +
+                                       engine_id_ + "')",
+                                   {}});
+  const std::optional<uint32_t> blocks = engine_.release_transfer(pull.remote_request_id, monotonic_ns());
+  if (!blocks)
+    return respond_error(session, {404,
+                                   "no KV blocks held for request '" + pull.remote_request_id +
+                                       "' (never held, already pulled, expired or released)",
+                                   {}});
+  std::string body = "{\"remote_request_id\":";
+  util::append_json_string(body, pull.remote_request_id);
+  body += ",\"num_blocks\":";
+  util::append_uint(body, *blocks);
+  body += '}';
+  session.respond(200, kJson, body);
+}
+
+void SimApi::set_kv_transfer_address(std::string host, uint16_t port) {
+  kv_host_ = std::move(host);
+  kv_port_ = port;
 }
 
 std::string SimApi::metrics_text() const {
@@ -451,6 +595,10 @@ std::string SimApi::metrics_text() const {
     g.lora_series.push_back({join_names(s.running, options_.loras), join_names(s.waiting, options_.loras),
                              unix_now - age});
   }
+  g.kv_transfer.enabled = options_.kv_transfer.enabled();
+  g.kv_transfer.pulls = kv_pulls_ok_;
+  g.kv_transfer.failed_transfers = kv_pulls_failed_;
+  g.kv_transfer.held = engine_.held_transfers();
   std::string text = render_metrics(engine_.counters(), g);
   if (options_.fail_mid_stream_rate > 0) {  // the sim's own, apart from vLLM's set
     text += "# HELP ringgate_sim_mid_stream_drops_total Connections dropped mid-response by --fail-mid-stream-rate.\n"

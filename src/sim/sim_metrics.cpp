@@ -129,6 +129,10 @@ std::span<const double> inter_token_latency_buckets() { return kItlBuckets; }
 std::span<const double> iteration_tokens_buckets() { return kIterationTokenBuckets; }
 std::span<const double> params_n_buckets() { return kParamsNBuckets; }
 
+// NixlPromMetrics: vllm:nixl_xfer_time_seconds takes buckets[1:] of its list.
+constexpr double kNixlXferTimeBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0};
+std::span<const double> nixl_xfer_time_buckets() { return kNixlXferTimeBuckets; }
+
 std::vector<double> one_two_five_buckets(uint64_t max_value) {
   std::vector<double> out;
   for (uint64_t scale = 1;; scale *= 10) {
@@ -204,11 +208,11 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
     counter("vllm:external_prefix_cache_queries_total",
             "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of "
             "queried tokens.",
-            0);
+            double(c.external_prefix_cache_queries));
     counter("vllm:external_prefix_cache_hits_total",
             "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of "
             "cached tokens.",
-            0);
+            double(c.external_prefix_cache_hits));
     counter("vllm:mm_cache_queries_total", "Multi-modal cache queries, in terms of number of queried items.", 0);
     counter("vllm:mm_cache_hits_total", "Multi-modal cache hits, in terms of number of cached items.", 0);
   }
@@ -281,6 +285,33 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
                               {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
                               {"engine", "0"}});
   append_sample(out, "vllm:cache_config_info", l, 1.0);
+
+  if (g.kv_transfer.enabled) {
+    // NixlConnector's NixlPromMetrics (vLLM's names), then the sim's own transfer figures.
+    histogram("vllm:nixl_xfer_time_seconds", "Histogram of transfer duration for NIXL KV Cache transfers.",
+              c.nixl_xfer_time);
+    counter("vllm:nixl_num_failed_transfers_total", "Number of failed NIXL KV Cache transfers.",
+            double(g.kv_transfer.failed_transfers));
+    counter("vllm:nixl_num_failed_notifications_total", "Number of failed NIXL KV Cache notifications.", 0);
+    counter("vllm:nixl_num_kv_expired_reqs_total",
+            "Number of requests that had their KV expire. NOTE: This metric is tracked on the P instance.",
+            double(c.kv_transfers_expired));
+    counter("ringgate_sim_kv_transfer_prefills_total",
+            "Prefills for a remote decoder (do_remote_decode) whose blocks were held for it to pull.",
+            double(c.kv_transfers_held));
+    counter("ringgate_sim_kv_transfer_pulls_served_total",
+            "Held transfers a remote decoder pulled from this sim (their blocks freed).",
+            double(c.kv_transfers_served));
+    counter("ringgate_sim_kv_transfer_held_evicted_total",
+            "Held transfers freed unpulled because --max-held-kv-transfers were held.",
+            double(c.kv_transfers_evicted));
+    gauge("ringgate_sim_kv_transfer_held", "Held transfers waiting for a remote decoder now.", g.kv_transfer.held);
+    counter("ringgate_sim_kv_transfer_pulls_total",
+            "Remote-prefill decodes (do_remote_prefill) that pulled their blocks from the prefill sim.",
+            double(g.kv_transfer.pulls));
+    counter("ringgate_sim_kv_transfer_blocks_total", "KV blocks pulled into this sim from prefill sims.",
+            double(c.kv_blocks_transferred));
+  }
   return out;
 }
 

@@ -122,3 +122,67 @@ TEST_CASE("--kv-events-config takes vLLM's KVEventsConfig JSON") {
   CHECK(std::holds_alternative<OptionsError>(parse({"--prefix-caching-hash-algo", "sha256"})));
   CHECK(std::holds_alternative<SimOptions>(parse({"--prefix-caching-hash-algo", "sha256_cbor"})));
 }
+
+TEST_CASE("--kv-transfer-config takes vLLM's KVTransferConfig JSON; only NixlConnector") {
+  auto o = std::get<SimOptions>(parse({}));
+  CHECK_FALSE(o.kv_transfer.enabled());
+  for (const char* role : {"kv_producer", "kv_consumer", "kv_both"}) {
+    auto p = parse({"--kv-transfer-config",
+                    std::string(R"({"kv_connector":"NixlConnector","kv_role":")") + role + R"("})"});
+    REQUIRE(std::holds_alternative<SimOptions>(p));
+    const auto& t = std::get<SimOptions>(p).kv_transfer;
+    CHECK(t.enabled());
+    CHECK(t.kv_role == role);
+    CHECK(t.engine_id.empty());  // drawn at start
+    CHECK(t.kv_load_failure_policy == "recompute");
+  }
+  o = std::get<SimOptions>(parse({"--kv-transfer-config",
+                                  R"({"kv_connector":"NixlConnector","kv_role":"kv_both","engine_id":"e1",
+                                      "kv_buffer_device":"cuda","kv_buffer_size":1e9,"kv_rank":null,
+                                      "kv_parallel_size":1,"kv_ip":"127.0.0.1","kv_port":14579,
+                                      "kv_connector_extra_config":{"backends":["UCX"]},
+                                      "kv_connector_module_path":null,"enable_permute_local_kv":false,
+                                      "kv_load_failure_policy":"fail"})"}));
+  CHECK(o.kv_transfer.engine_id == "e1");
+  CHECK(o.kv_transfer.kv_load_failure_policy == "fail");
+  auto error_of = [](const char* json) {
+    auto p = parse({"--kv-transfer-config", json});
+    REQUIRE(std::holds_alternative<OptionsError>(p));
+    return std::get<OptionsError>(p).message;
+  };
+  CHECK(error_of(R"({"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"})").find("unsupported kv_connector 'LMCacheConnectorV1'") != std::string::npos);
+  CHECK(error_of(R"({"kv_role":"kv_both"})").find("kv_connector is required") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector","kv_role":"kv_leader"})").find("kv_role must be") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector"})").find("kv_role must be") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector","kv_role":"kv_both","colour":1})").find("unknown key 'colour'") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector","kv_role":"kv_both")").find("a JSON object") != std::string::npos);
+  CHECK(error_of(R"(["NixlConnector"])").find("a JSON object") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector","kv_role":"kv_both","kv_load_failure_policy":"retry"})").find("recompute or fail") != std::string::npos);
+  CHECK(error_of(R"({"kv_connector":"NixlConnector","kv_role":"kv_both","kv_port":"x"})").find("kv_port") != std::string::npos);
+  const std::string long_id(257, 'e');
+  CHECK(error_of(("{\"kv_connector\":\"NixlConnector\",\"kv_role\":\"kv_both\",\"engine_id\":\"" + long_id + "\"}").c_str())
+            .find("engine_id") != std::string::npos);
+}
+
+TEST_CASE("the NIXL cost and bound flags, and --max-num-batched-tokens") {
+  auto o = std::get<SimOptions>(parse({}));
+  CHECK(o.max_num_batched_tokens == 8192);
+  CHECK(o.nixl_abort_request_timeout_s == 480);
+  CHECK(o.max_held_kv_transfers == 4096);
+  CHECK(o.kv_pull_timeout_s == 5);
+  CHECK_FALSE(o.fail_kv_pulls);
+  o = std::get<SimOptions>(parse({"--max-num-batched-tokens", "512", "--kv-transfer-time-per-block-us", "30",
+                                  "--nixl-abort-request-timeout", "0.5", "--max-held-kv-transfers", "2",
+                                  "--kv-pull-timeout", "0.25", "--fail-kv-pulls"}));
+  CHECK(o.max_num_batched_tokens == 512);
+  CHECK(o.kv_transfer_time_per_block_us == 30);
+  CHECK(o.nixl_abort_request_timeout_s == 0.5);
+  CHECK(o.max_held_kv_transfers == 2);
+  CHECK(o.kv_pull_timeout_s == 0.25);
+  CHECK(o.fail_kv_pulls);
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--max-num-batched-tokens", "0"},
+                                       {"--max-held-kv-transfers", "0"}, {"--max-held-kv-transfers", "2000000"},
+                                       {"--kv-pull-timeout", "0"}, {"--kv-transfer-time-per-block-us", "-1"},
+                                       {"--nixl-abort-request-timeout", "x"}, {"--fail-kv-pulls=1"}})
+    CHECK(std::holds_alternative<OptionsError>(parse(bad)));
+}

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,13 @@ class CompletionExchange final : public InFlight {
   struct Options {
     bool prompt_tokens_details = false;  // --enable-prompt-tokens-details
   };
+  // NixlConnector: who a decoder pulls choice 0's held blocks from.
+  struct KvTransferSource {
+    std::string engine_id;
+    std::string host;
+    uint16_t port = 0;
+    std::string request_id;  // the key the blocks are held under
+  };
 
   CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request, ResponseHead head,
                      Options options);
@@ -39,6 +47,9 @@ class CompletionExchange final : public InFlight {
   // tokens' events; a plain answer sends nothing), and `drops` counts it. The
   // sequences end there, aborted as on a client's disconnect.
   void drop_connection_after(uint64_t tokens, uint64_t& drops);
+  // do_remote_decode: a non-streamed answer carries kv_transfer_params naming choice 0's
+  // held blocks (null when none were held, as vLLM's request_finished).
+  void set_kv_transfer_source(KvTransferSource source) { kv_source_ = std::move(source); }
   // After every choice was submitted: streams start with their head now.
   void start();
 
@@ -77,6 +88,7 @@ class CompletionExchange final : public InFlight {
   bool dropped_ = false;
   bool role_sent_ = false;
   std::string event_;  // reused buffer for one SSE event
+  std::optional<KvTransferSource> kv_source_;
 };
 
 }  // namespace ringgate::sim

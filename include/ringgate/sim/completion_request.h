@@ -47,6 +47,21 @@ struct PromptInput {
   std::vector<uint32_t> token_ids;
 };
 
+// kv_transfer_params (vLLM's request field, read by NixlConnector): the keys the sim acts
+// on, type-checked (a wrong type is a 400); other keys are ignored.
+inline constexpr uint32_t kMaxRemoteBlockIds = 131072;  // a 2M-token prompt of 16-token blocks
+inline constexpr size_t kMaxKvTransferStringBytes = 256;  // remote_engine_id, remote_request_id, remote_host
+struct KvTransferParams {
+  bool present = false;  // an object was given (null or absent: false)
+  bool do_remote_decode = false;
+  bool do_remote_prefill = false;
+  std::vector<uint32_t> remote_block_ids;
+  std::optional<std::string> remote_engine_id;
+  std::optional<std::string> remote_request_id;
+  std::optional<std::string> remote_host;
+  std::optional<uint32_t> remote_port;
+};
+
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::completions;
   std::optional<std::string> model;  // absent or null: the base model
@@ -65,6 +80,7 @@ struct CompletionRequest {
   bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats
   bool ignore_eos = false;
   ChatRendering rendering;  // chat
+  KvTransferParams kv_transfer;
 };
 
 using ParsedRequest = std::variant<CompletionRequest, ApiError>;
@@ -80,5 +96,17 @@ struct DetokenizeRequest {
 };
 using ParsedDetokenize = std::variant<DetokenizeRequest, ApiError>;
 ParsedDetokenize parse_detokenize_request(std::string& body);
+
+// POST /nixl/pull (the sim's stand-in for a NIXL read and its notification): a decode
+// sim asks the prefill sim for the blocks it held, which frees them.
+// {"remote_engine_id": str, "remote_request_id": str, "remote_block_ids": [int, ...]}.
+struct KvPullRequest {
+  std::string remote_engine_id;
+  std::string remote_request_id;
+  std::vector<uint32_t> remote_block_ids;
+};
+using ParsedKvPull = std::variant<KvPullRequest, ApiError>;
+ParsedKvPull parse_kv_pull_request(std::string& body);
+std::string kv_pull_request_body(const KvPullRequest& request);
 
 }  // namespace ringgate::sim

@@ -3,6 +3,8 @@
 // decode costs one inter-token latency per output token, so token k (0-based)
 // is due (k + 1) inter-token latencies after prefill ends, and the whole
 // request takes prefill + output_tokens * inter-token latency once running.
+// The engine runs the per-token part of prefill through one lane (engine.h): prefills
+// wait for each other, and each chunk's time delays every running decode.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,12 @@ struct LatencyModel {
   double prefill_overhead_ms = 0;
   double prefill_time_per_token_us = 0;
   double inter_token_latency_ms = 0;
+  double kv_transfer_time_per_block_us = 0;  // pulling one block from a remote prefill engine
+
+  uint64_t overhead_ns() const;
+  uint64_t prefill_tokens_ns(uint32_t tokens) const;  // the per-token part only
+  uint64_t inter_token_ns(uint32_t count) const;      // count inter-token latencies
+  uint64_t kv_transfer_ns(uint32_t blocks) const;
 
   uint64_t prefill_ns(uint32_t uncached_prompt_tokens) const;
   // Offset of output token `index` from the moment the sequence started running.

@@ -33,6 +33,18 @@ struct KvEventsConfig {
   bool publishing() const { return enable_kv_cache_events && publisher == "zmq"; }
 };
 
+// vLLM's --kv-transfer-config (vllm/config/kv_transfer.py KVTransferConfig), same JSON keys. Only
+// NixlConnector is simulated (prefill/decode disaggregation, see src/sim/README.md).
+struct KvTransferConfig {
+  std::string kv_connector;  // "": no connector (kv_transfer_params in requests are ignored, as vLLM)
+  std::string kv_role;       // kv_producer, kv_consumer or kv_both (NixlConnector acts alike for each)
+  std::string engine_id;     // "": a random uuid4 at start, as vLLM's __post_init__
+  // What a decode does when pulling the prefill's blocks fails: "recompute" prefills locally;
+  // "fail" answers 500. The sim defaults to recompute (vLLM's own default is "fail").
+  std::string kv_load_failure_policy = "recompute";
+  bool enabled() const { return !kv_connector.empty(); }
+};
+
 struct SimOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;
@@ -51,6 +63,17 @@ struct SimOptions {
   double inter_token_latency_ms = 0;
   double prefill_overhead_ms = 0;
   double prefill_time_per_token_us = 0;
+  // Prefill tokens one engine step computes (vLLM's chunked prefill budget): a longer
+  // prompt is prefilled over several steps, and every step's prefill tokens delay the
+  // running decodes' next tokens (tokens x prefill time per token).
+  uint32_t max_num_batched_tokens = 8192;
+
+  KvTransferConfig kv_transfer;
+  double kv_transfer_time_per_block_us = 0;  // modelled time to pull one KV block from a prefill sim
+  double nixl_abort_request_timeout_s = 480;  // VLLM_NIXL_ABORT_REQUEST_TIMEOUT: held blocks freed after this
+  uint32_t max_held_kv_transfers = 4096;      // held prefills kept at most; beyond, the oldest is released
+  double kv_pull_timeout_s = 5;               // a pull not answered by then fails (vLLM's handshake waits 5 s)
+  bool fail_kv_pulls = false;                 // every pull fails (then recomputes), for tests
 
   double fail_rate = 0;       // fraction of requests answered 500
   double fail_mid_stream_rate = 0;  // fraction of completions whose connection drops after 1..planned-1 tokens

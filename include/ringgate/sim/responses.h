@@ -50,9 +50,9 @@ struct ChoiceView {
 // "cmpl-" or "chatcmpl-" followed by 32 hex digits of `random_hi`/`random_lo`.
 std::string make_response_id(Endpoint endpoint, uint64_t random_hi, uint64_t random_lo);
 
-// The whole non-streaming body.
+// The whole non-streaming body. `kv_transfer_params`: a JSON object, or empty for null.
 void append_full_response(std::string& out, const ResponseHead& head, const std::vector<ChoiceView>& choices,
-                          const Usage& usage);
+                          const Usage& usage, std::string_view kv_transfer_params = {});
 
 // SSE events ("data: {...}\n\n"). `usage`: continuous_usage_stats, else null.
 // Chat: the first event of each choice carries only role "assistant" and "" content.

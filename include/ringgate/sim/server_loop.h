@@ -56,6 +56,7 @@ class ServerLoop {
 
   const SimOptions& options_;
   Engine engine_;
+  KvPullClient pulls_;  // before api_, which uses it
   SimApi api_;
   std::unique_ptr<KvEventPublisher> kv_events_;
   uint64_t start_ns_ = 0;

@@ -8,14 +8,17 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "ringgate/sim/audio_api.h"
+#include "ringgate/sim/completion_exchange.h"
 #include "ringgate/sim/completion_request.h"
 #include "ringgate/sim/engine.h"
 #include "ringgate/sim/http_session.h"
+#include "ringgate/sim/kv_pull_client.h"
 #include "ringgate/sim/options.h"
 #include "ringgate/sim/pooling_api.h"
 #include "ringgate/sim/prompt_tokenizer.h"
@@ -25,14 +28,27 @@ namespace ringgate::sim {
 
 class SimApi final : public RequestHandler {
  public:
-  SimApi(const SimOptions& options, Engine& engine);
+  SimApi(const SimOptions& options, Engine& engine, KvPullClient& pulls);
 
   void handle(HttpSession& session, HttpRequest& request) override;
 
   std::string metrics_text() const;
 
+  // NixlConnector: where a decoder pulls this sim's held blocks (its own HTTP address),
+  // named as remote_host / remote_port in the kv_transfer_params it answers.
+  void set_kv_transfer_address(std::string host, uint16_t port);
+  const std::string& engine_id() const { return engine_id_; }
+  // A pull this sim started (a do_remote_prefill request) ended.
+  void on_pull_done(uint64_t pull, const KvPullOutcome& outcome);
+
  private:
+  class PendingPull;
   void handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint);
+  void submit_sequences(HttpSession& session, std::unique_ptr<CompletionExchange> exchange,
+                        std::vector<SequenceRequest> sequences, uint64_t planned_tokens);
+  // A pull failed (or was never tried): counted; false when the policy is to fail the request.
+  bool pull_failed(const std::string& why);
+  void handle_kv_pull(HttpSession& session, HttpRequest& request);
   void handle_tokenize(HttpSession& session, HttpRequest& request);
   void handle_detokenize(HttpSession& session, HttpRequest& request);
   void handle_pooling(HttpSession& session, HttpRequest& request, PoolingEndpoint endpoint);
@@ -54,6 +70,13 @@ class SimApi final : public RequestHandler {
   uint64_t mid_stream_drops_ = 0;  // ringgate_sim_mid_stream_drops_total
   std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index
   std::string models_body_;
+  KvPullClient& pulls_;
+  std::unordered_map<uint64_t, PendingPull*> pending_pulls_;
+  std::string engine_id_;  // --kv-transfer-config engine_id, or a uuid4
+  std::string kv_host_ = "127.0.0.1";
+  uint16_t kv_port_ = 0;
+  uint64_t kv_pulls_ok_ = 0;      // ringgate_sim_kv_transfer_pulls_total
+  uint64_t kv_pulls_failed_ = 0;  // vllm:nixl_num_failed_transfers_total
 };
 
 }  // namespace ringgate::sim

@@ -33,6 +33,7 @@ std::span<const double> e2e_latency_buckets();  // also queue, prefill, decode, 
 std::span<const double> inter_token_latency_buckets();  // also request_time_per_output_token
 std::span<const double> iteration_tokens_buckets();
 std::span<const double> params_n_buckets();
+std::span<const double> nixl_xfer_time_buckets();  // NixlPromMetrics' vllm:nixl_xfer_time_seconds
 // build_1_2_5_buckets(max_model_len): 1, 2, 5, 10, 20, 50, ... up to max_value.
 std::vector<double> one_two_five_buckets(uint64_t max_value);
 
@@ -69,6 +70,15 @@ struct SimCounters {
   Histogram request_generation_tokens;
   Histogram request_params_max_tokens;
   Histogram request_max_num_generation_tokens;
+  // A KV connector (--kv-transfer-config): what the engine sees of transfers.
+  uint64_t external_prefix_cache_queries = 0;  // prompt tokens looked up through the connector
+  uint64_t external_prefix_cache_hits = 0;     // prompt tokens pulled from a remote prefill
+  uint64_t kv_blocks_transferred = 0;          // blocks pulled into this engine
+  uint64_t kv_transfers_held = 0;              // prefills that held their blocks for a remote decode
+  uint64_t kv_transfers_served = 0;            // held transfers a remote decoder pulled (blocks freed)
+  uint64_t kv_transfers_expired = 0;           // held transfers freed by the timeout (vllm:nixl_num_kv_expired_reqs)
+  uint64_t kv_transfers_evicted = 0;           // held transfers freed beyond the cap
+  Histogram nixl_xfer_time{nixl_xfer_time_buckets()};  // modelled time of each pull
 };
 
 // One vllm:lora_requests_info series: its labels and when it was last set.
@@ -76,6 +86,14 @@ struct LoraInfoSeries {
   std::string running_lora_adapters;  // comma-separated
   std::string waiting_lora_adapters;
   double unix_time = 0;
+};
+
+// NixlConnector's figures kept outside the engine (the API's pulls) and read at scrape time.
+struct KvTransferGauges {
+  bool enabled = false;           // --kv-transfer-config: render the NIXL metrics
+  uint64_t pulls = 0;             // pulls that succeeded (decode side)
+  uint64_t failed_transfers = 0;  // pulls that failed, then recomputed (or failed the request)
+  uint32_t held = 0;              // held transfers now (prefill side)
 };
 
 // Values read at scrape time.
@@ -90,7 +108,8 @@ struct SimGauges {
   uint32_t num_gpu_blocks = 0;
   bool lora_enabled = false;
   uint32_t max_lora = 0;
-  std::vector<LoraInfoSeries> lora_series;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
+  std::vector<LoraInfoSeries> lora_series;
+  KvTransferGauges kv_transfer;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
 };
 
 std::string render_metrics(const SimCounters& counters, const SimGauges& gauges);
