@@ -506,6 +506,57 @@ std::optional<MetricNames> parse_metric_names(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// Prefill/decode disaggregation: llm-d's decision counters (under both of its names: the
+// deprecated pd_decision_total and disagg_decision_total), and ringgate's prefill-leg
+// failures, decode-only fallbacks and leg durations.
+void disaggregation_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+                             std::vector<MetricFamily>& out) {
+  std::map<std::pair<std::string, std::string>, uint64_t> decisions;  // (model_name, decision_type)
+  std::array<uint64_t, metrics::kPrefillFailureNames.size()> failures{};
+  uint64_t fallbacks = 0;
+  std::array<Hist<metrics::kPdLegDurationBuckets.size()>, metrics::kPdLegs.size()> legs;
+  for (const metrics::WorkerStats* w : workers) {
+    const metrics::DisaggregationStats& d = w->disaggregation;
+    d.decisions.for_each([&](std::string_view k, const util::SingleWriterCounter& c) {
+      std::array<std::string_view, 2> parts;  // model, decision type
+      if (c.get() == 0 || !metrics::split_key(k, parts)) return;
+      decisions[{std::string(model_label(pool, parts[0])), std::string(parts[1])}] += c.get();
+    });
+    for (size_t i = 0; i < failures.size(); ++i) failures[i] += d.prefill_failures[i].get();
+    fallbacks += d.decode_only_fallbacks.get();
+    for (size_t i = 0; i < legs.size(); ++i) legs[i].add(d.leg_duration[i]);
+  }
+  for (const char* name : {"llm_d_inference_scheduler_disagg_decision_total", "llm_d_inference_scheduler_pd_decision_total"}) {
+    auto f = family(name, "Requests by their prefill/decode disaggregation decision.", MetricType::Counter);
+    for (const auto& [labels, n] : decisions)
+      add_value(f, {{"decision_type", labels.second}, {"model_name", labels.first}}, double(n));
+    out.push_back(std::move(f));
+  }
+  auto failed = family("ringgate_pd_prefill_failures_total",
+                       "Prefill legs of disaggregated requests that failed (tried once more elsewhere, else served "
+                       "decode-only), by reason.",
+                       MetricType::Counter);
+  for (size_t i = 0; i < failures.size(); ++i)
+    if (failures[i] > 0) add_value(failed, {{"reason", std::string(metrics::kPrefillFailureNames[i])}}, double(failures[i]));
+  out.push_back(std::move(failed));
+  auto fallback = family("ringgate_pd_decode_only_fallbacks_total",
+                         "Disaggregated requests served decode-only because their prefill leg failed.",
+                         MetricType::Counter);
+  add_value(fallback, {}, double(fallbacks));
+  out.push_back(std::move(fallback));
+  auto duration = family("ringgate_pd_leg_duration_seconds",
+                         "Legs of disaggregated requests: prefill (sent to its answer, retries included) and decode "
+                         "(sent to the end of the response).",
+                         MetricType::Histogram);
+  for (size_t i = 0; i < legs.size(); ++i)
+    legs[i].emit(duration, {{"leg", std::string(metrics::kPdLegs[i])}}, metrics::kPdLegDurationBuckets);
+  out.push_back(std::move(duration));
+}
+
+}  // namespace
+
 void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
                          const sched::PrefixIndexStats& index, const ControlCounters& control, const BuildInfo& build,
                          MetricNames names, std::vector<MetricFamily>& out) {
@@ -515,6 +566,7 @@ void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerSt
   if (gaie) gaie_objective_families(sums, out);
   if (llmd) llmd_objective_families(sums, out);
   extension_families(sum_extension(pool, workers), index, control, build, gaie, llmd, out);
+  disaggregation_families(pool, workers, out);
 }
 
 }  // namespace ringgate::control

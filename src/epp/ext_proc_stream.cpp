@@ -38,6 +38,13 @@ void set_header(extproc::HeaderMutation* mutation, std::string_view key, std::st
   option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
 }
 
+// llm-d's routing sidecar on the decode pod sends the prefill leg to this pod: set for a
+// split request, removed from any other (a client's own would steer the sidecar).
+void set_prefiller(extproc::HeaderMutation* mutation, std::string_view prefill_endpoint) {
+  if (prefill_endpoint.empty()) mutation->add_remove_headers(std::string(kPrefillerHeader));
+  else set_header(mutation, kPrefillerHeader, prefill_endpoint);
+}
+
 void set_destination_metadata(ProcessingResponse& response, std::string_view endpoint) {
   google::protobuf::Struct& inner =
       *(*response.mutable_dynamic_metadata()->mutable_fields())[std::string(kDestinationMetadataNamespace)]
@@ -220,6 +227,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
     extproc::CommonResponse* common = r.mutable_request_headers()->mutable_response();
     common->set_clear_route_cache(true);
     set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
+    set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
     if (!body.empty()) set_header(common->mutable_header_mutation(), "content-length", content_length);
     set_destination_metadata(r, endpoint);
     if (!body_follows) return;
@@ -240,6 +248,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   extproc::CommonResponse* common = r.mutable_request_body()->mutable_response();
   common->set_clear_route_cache(true);
   set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
+  set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
   if (rewritten_) {
     set_header(common->mutable_header_mutation(), "content-length", content_length);
     common->mutable_body_mutation()->set_body(std::string(body));

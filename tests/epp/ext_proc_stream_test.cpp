@@ -41,10 +41,16 @@ struct Fixture {
   sched::InflightCounters inflight;
   std::unique_ptr<epp::EppWorker> worker;
 
-  Fixture() {
-    inflight.ensure(0);
+  // pd: a second endpoint, a prefill pod (disaggregation on by default).
+  explicit Fixture(bool pd = false) {
+    inflight.ensure(1);
     std::vector<sched::EndpointState> states;
     states.push_back(endpoint(0, 8001));
+    if (pd) {
+      states.push_back(endpoint(1, 8002));
+      states.back().role = sched::EndpointRole::Prefill;
+      states.front().role = sched::EndpointRole::Decode;
+    }
     publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
     epp::EppWorkerContext context;
     context.options.limits.max_body_bytes = 4096;
@@ -295,4 +301,25 @@ TEST_CASE("the Gateway's subset hint narrows the pick; none eligible (or an empt
   CHECK(pick({"127.0.0.1:9999"}) == "503");
   CHECK(pick({}) == "503");
   CHECK(f.inflight.get(0) == 0);
+}
+
+TEST_CASE("P/D: a long uncached prompt names its prefill pod in x-prefiller-host-port; a short one removes it") {
+  Fixture f(/*pd=*/true);
+  auto decide = [&](const std::string& prompt) {
+    epp::ExtProcStream s(*f.worker);
+    std::vector<ProcessingResponse> out;
+    s.on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+    s.on_request(body(R"({"model":"m","prompt":")" + prompt + R"("})", true), out);
+    REQUIRE(!out.empty());
+    return out[0].request_headers().response().header_mutation();
+  };
+  const epp::extproc::HeaderMutation split = decide(std::string(3000, 'x'));  // ~750 tokens, none cached
+  CHECK(header(split, "x-gateway-destination-endpoint") == "127.0.0.1:8001");  // the decode pod
+  CHECK(header(split, "x-prefiller-host-port") == "127.0.0.1:8002");
+  CHECK(f.inflight.get(1) == 0);  // the sidecar's prefill leg is not counted here
+  const epp::extproc::HeaderMutation whole = decide("short");
+  CHECK(header(whole, "x-gateway-destination-endpoint") == "127.0.0.1:8001");
+  CHECK(header(whole, "x-prefiller-host-port") == "<absent>");
+  REQUIRE(whole.remove_headers_size() == 1);
+  CHECK(whole.remove_headers(0) == "x-prefiller-host-port");  // a client's own does not reach the sidecar
 }

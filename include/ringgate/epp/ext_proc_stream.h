@@ -30,6 +30,7 @@ namespace ringgate::epp {
 namespace extproc = envoy::service::ext_proc::v3;
 
 inline constexpr std::string_view kDestinationEndpointHeader = "x-gateway-destination-endpoint";
+inline constexpr std::string_view kPrefillerHeader = "x-prefiller-host-port";  // llm-d routing sidecar
 inline constexpr std::string_view kDestinationMetadataNamespace = "envoy.lb";
 // GAIE's EPP protocol: the Gateway may restrict the pick to a subset of the pool.
 inline constexpr std::string_view kSubsetHintNamespace = "envoy.lb.subset_hint";
