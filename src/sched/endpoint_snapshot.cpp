@@ -58,7 +58,6 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.kv_cache_usage = e.metrics.all.kv_cache_usage;
     v.address_hash = e.address_hash;
     v.role = e.role;
-    if (e.role == EndpointRole::Prefill) has_prefill_role_ = true;
     scoring_views_.push_back(v);
   }
   for (const EndpointState& e : endpoints_)

@@ -110,9 +110,10 @@ class RequestRouter {
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
   const sched::SchedulerConfig& scheduler_config() const { return scheduler_.config(); }
   // Whether requests may be split into prefill and decode legs now: `disaggregation.enabled`,
-  // by default whether the pool has a prefill pod.
+  // by default whether the pool has a routable prefill pod.
   bool disaggregating(const DisaggregationOptions& options) const {
-    return snapshot_ != nullptr && options.non_cached_tokens > 0 && options.enabled.value_or(snapshot_->has_prefill_role());
+    return snapshot_ != nullptr && options.non_cached_tokens > 0 &&
+           options.enabled.value_or(snapshot_->has_routable_prefill());
   }
   // The request was handed to `endpoint_id` (after route()): remember its prefix there.
   void routed(uint32_t endpoint_id);

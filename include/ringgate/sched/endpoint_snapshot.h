@@ -92,8 +92,6 @@ class EndpointSnapshot {
   };
   // Empty spans when no endpoint serves the model. No allocation.
   ModelEndpoints endpoints_for(std::string_view model) const;
-  // Some endpoint (routable or not) is a `prefill` pod: disaggregation is on by default.
-  bool has_prefill_role() const { return has_prefill_role_; }
   // Every model / adapter name known, sorted.
   std::span<const std::string> model_names() const { return model_names_; }
   // Some routable endpoint has role prefill: a request could be split now (P/D
@@ -105,7 +103,6 @@ class EndpointSnapshot {
   std::vector<EndpointState> endpoints_;
   std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
   EndpointId id_limit_ = 0;
-  bool has_prefill_role_ = false;
   std::vector<int32_t> index_by_id_;      // id -> index or -1
   std::vector<std::string> model_names_;  // sorted
   struct Range {
