@@ -18,7 +18,7 @@ import { percentiles } from '../loadgen/loadgen.mjs';
 const HERE = import.meta.dirname;
 const envNum = (name, dflt) => (process.env[name] !== undefined && process.env[name] !== '' ? Number(process.env[name]) : dflt);
 const D = {
-  rate: envNum('RATE', 4), duration: envNum('DURATION', 60), seed: envNum('SEED', 1),
+  rate: envNum('RATE', 6), duration: envNum('DURATION', 60), seed: envNum('SEED', 1),
   longFraction: 0.2, longTokens: 8000, shortTokens: 100, minOut: 64, maxOut: 128,
   sims: 4, prefillSims: 2, prefillUs: 80, itlMs: 15, batchedTokens: 2048, kvTransferUs: 10,
   kvBlocks: 8192, blockSize: 16, maxModelLen: 10000, maxNumSeqs: 64,
@@ -360,8 +360,8 @@ async function main() {
   const stamp = meta.date.replace(/[:.]/g, '-');
   writeFileSync(path.join(o.out, `disaggregation-${stamp}.txt`), out + '\n');
   writeFileSync(path.join(o.out, `disaggregation-${stamp}.json`), JSON.stringify({ options: o, meta, summary, goals,
-    results: results.map((r) => ({ ...r, records: r.records.map(({ i, cls, maxTokens, lagMs, status, outcome, detail, ttft, tLast, tEnd, deltas, usageTokens, promptTokens, cachedTokens, dest, prefill }) =>
-      ({ i, cls, maxTokens, lagMs, status, outcome, detail, ttft, tLast, tEnd, deltas, usageTokens, promptTokens, cachedTokens, dest, prefill })) })) }, null, 1));
+    results: results.map((r) => ({ ...r, records: r.records.map(({ i, cls, maxTokens, tStart, lagMs, status, outcome, detail, ttft, tLast, tEnd, deltas, usageTokens, promptTokens, cachedTokens, dest, prefill }) =>
+      ({ i, cls, maxTokens, tStart, lagMs, status, outcome, detail, ttft, tLast, tEnd, deltas, usageTokens, promptTokens, cachedTokens, dest, prefill })) })) }, null, 1));
   process.stderr.write(`[disagg] written to ${o.out}/disaggregation-${stamp}.{txt,json}\n`);
 }
 
