@@ -1,5 +1,7 @@
 #include "ringgate/config/check_config.h"
 
+#include "ringgate/config/duration.h"
+
 namespace ringgate::config {
 
 namespace {
@@ -7,6 +9,19 @@ namespace {
 std::string plural(size_t n, std::string_view word) {
   std::string suffix = n == 1 ? "" : (word.ends_with('s') ? "es" : "s");
   return std::to_string(n) + " " + std::string(word) + suffix;
+}
+
+// ": 1 prefill, 2 decode, 1 both" when any endpoint has a role other than both, else "".
+std::string roles(const std::vector<StaticEndpoint>& endpoints) {
+  size_t count[3] = {0, 0, 0};
+  for (const StaticEndpoint& e : endpoints) ++count[size_t(e.role)];
+  if (count[size_t(sched::EndpointRole::Both)] == endpoints.size()) return {};
+  std::string out;
+  for (sched::EndpointRole role :
+       {sched::EndpointRole::Prefill, sched::EndpointRole::Decode, sched::EndpointRole::Both})
+    if (count[size_t(role)])
+      out += (out.empty() ? ": " : ", ") + std::to_string(count[size_t(role)]) + " " + to_string(role);
+  return out;
 }
 
 }  // namespace
@@ -32,8 +47,15 @@ int check_config_main(const std::string& path, std::ostream& out, const LoadOpti
     else if (c.gateway.pool.kubernetes)
       out << "kubernetes service " << c.gateway.pool.kubernetes->service;
     else
-      out << plural(c.gateway.pool.static_endpoints.size(), "static endpoint");
+      out << plural(c.gateway.pool.static_endpoints.size(), "static endpoint")
+          << roles(c.gateway.pool.static_endpoints);
     out << ")";
+  }
+  if (c.gateway.file_sets("disaggregation")) {
+    const DisaggregationConfig& d = c.gateway.disaggregation;
+    const char* enabled = !d.enabled ? "auto" : (*d.enabled ? "on" : "off");
+    out << ", disaggregation " << enabled << " (nonCachedTokens " << d.non_cached_tokens << ", prefillTimeout "
+        << format_duration(d.prefill_timeout) << ")";
   }
   out << ", " << c.rewrites.size() << " InferenceModelRewrite (" << plural(rules, "rule") << ", "
       << plural(aliases, "alias") << "), " << c.pools.size() << " InferencePool, " << c.objectives.size()

@@ -164,6 +164,41 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
   });
 }
 
+// pool.discovery.static[i]: "host:port" (role both) or {address: host:port, role: prefill|decode|both}.
+std::optional<StaticEndpoint> read_static_endpoint(YamlFieldReader& r, const YAML::Node& item,
+                                                   const std::string& path) {
+  if (!item.IsMap()) {
+    auto address = r.read_host_port(item, path, false);
+    if (!address) return std::nullopt;
+    return StaticEndpoint{*address, sched::EndpointRole::Both};
+  }
+  auto fields = r.read_map(item, path, gateway_schema::kStaticEndpoint);
+  if (!fields) return std::nullopt;
+  StaticEndpoint out;
+  bool ok = true;
+  if (const YAML::Node* address = fields->find("address")) {
+    auto hp = r.read_host_port(*address, join_path(path, "address"), false);
+    if (hp)
+      out.address = *hp;
+    else
+      ok = false;
+  } else {
+    r.error(item, path, "missing required field 'address' (host:port)");
+    ok = false;
+  }
+  with_field(*fields, path, "role", [&](const YAML::Node& v, const std::string& p) {
+    auto text = r.read_string(v, p);
+    auto role = text ? sched::parse_endpoint_role(*text) : std::nullopt;
+    if (text && !role) r.error(v, p, "must be prefill, decode or both (got \"" + text->substr(0, 64) + "\")");
+    if (role)
+      out.role = *role;
+    else
+      ok = false;
+  });
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& path, PoolConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kPool);
   if (!fields) return;
@@ -198,13 +233,14 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
     for (size_t i = 0; i < static_node->size(); ++i) {
       YAML::Node item = (*static_node)[i];
       std::string item_path = index_path(p, i);
-      auto address = r.read_host_port(item, item_path, false);
-      if (!address) continue;
-      if (std::find(out.static_endpoints.begin(), out.static_endpoints.end(), *address) != out.static_endpoints.end()) {
-        r.error(item, item_path, "duplicate endpoint " + format_host_port(*address));
+      auto endpoint = read_static_endpoint(r, item, item_path);
+      if (!endpoint) continue;
+      if (std::any_of(out.static_endpoints.begin(), out.static_endpoints.end(),
+                      [&](const StaticEndpoint& e) { return e.address == endpoint->address; })) {
+        r.error(item, item_path, "duplicate endpoint " + format_host_port(endpoint->address));
         continue;
       }
-      out.static_endpoints.push_back(*address);
+      out.static_endpoints.push_back(*endpoint);
     }
   } else {
     KubernetesDiscovery k;
@@ -496,6 +532,22 @@ void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
 }
 
+// disaggregation: {enabled, nonCachedTokens, prefillTimeout}
+void read_disaggregation(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
+                         DisaggregationConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kDisaggregation);
+  if (!fields) return;
+  with_field(*fields, path, "enabled", [&](const YAML::Node& v, const std::string& p) {
+    if (auto flag = r.read_bool(v, p)) out.enabled = *flag;
+  });
+  with_field(*fields, path, "nonCachedTokens", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.non_cached_tokens, r.read_int(v, p, 0, 1'000'000));
+  });
+  with_field(*fields, path, "prefillTimeout", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.prefill_timeout, r.read_duration(v, p, milliseconds(1), hours(1)));
+  });
+}
+
 void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::string& path, AccessLogConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kAccessLog);
   if (!fields) return;
@@ -685,6 +737,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
   with_field(doc, "", "retries", [&](const YAML::Node& v, const std::string& p) { read_retries(r, v, p, c.retries); });
   with_field(doc, "", "migration",
              [&](const YAML::Node& v, const std::string& p) { read_migration(r, v, p, c.migration); });
+  with_field(doc, "", "disaggregation",
+             [&](const YAML::Node& v, const std::string& p) { read_disaggregation(r, v, p, c.disaggregation); });
   with_field(doc, "", "accessLog",
              [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
   with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });

@@ -19,6 +19,7 @@ struct EndpointPool::Member {
   sched::EndpointAddress address;
   uint64_t address_hash = 0;
   std::string name;
+  sched::EndpointRole role = sched::EndpointRole::Both;  // discovery's latest word (a relabelled pod changes it)
   EndpointHealth health;
   std::vector<std::string> models, adapters;  // from /v1/models
   metrics::VllmMetrics metrics;               // last good scrape
@@ -156,8 +157,9 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
           loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
           [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
     }
-    if (m->health.discovered_ready != d.ready || m->name != d.name) set_changed();
+    if (m->health.discovered_ready != d.ready || m->name != d.name || m->role != d.role) set_changed();
     m->health.discovered_ready = d.ready;
+    m->role = d.role;
     m->name = d.name.empty() ? m->address.text() : d.name;
     if (!options_.declared_models.empty() && !m->health.has_models) {
       m->models = options_.declared_models;
@@ -323,6 +325,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     s.metrics = m->metrics;
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
+    s.role = m->role;
     states.push_back(std::move(s));
   }
   changed_ = false;

@@ -54,6 +54,39 @@ KvEventsAnnotation kv_events_annotation(const json::object& metadata) {
   return read_kv_events_annotation(text(kKvEventsPortAnnotation), text(kKvEventsReplayPortAnnotation));
 }
 
+// A label value as shown in a message: bounded and printable (whoever edits pods wrote it).
+std::string shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 32)) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?');
+  if (text.size() > 32) out += "...";
+  return out;
+}
+
+// Only the one key is looked up: the rest of the labels are not ours to bound. A bad
+// value costs the pod its role (it is `both`), never its place in the pool.
+void read_role_label(const json::object& metadata, PodState& pod) {
+  auto labels = json::field(metadata, "labels");
+  if (!labels) return;
+  json::object obj;
+  if (labels->get_object().get(obj) != simdjson::SUCCESS) {
+    pod.role_problem = "Pod.metadata.labels: not an object, role label ignored (both)";
+    return;
+  }
+  auto value = json::field(obj, sched::kRoleLabel);
+  if (!value) return;
+  std::string_view text;
+  if (value->get_string().get(text) != simdjson::SUCCESS) {
+    pod.role_problem = std::string(sched::kRoleLabel) + ": not a string, ignored (both)";
+    return;
+  }
+  if (auto role = sched::parse_endpoint_role(text)) {
+    pod.role = *role;
+    return;
+  }
+  pod.role_problem =
+      std::string(sched::kRoleLabel) + ": \"" + shown(text) + "\" is not prefill, decode or both, ignored (both)";
+}
+
 }  // namespace
 
 Result<PodState> parse_pod(std::string_view json_text) {
@@ -68,6 +101,7 @@ Result<PodState> parse_pod(std::string_view json_text) {
   if (pod.name.empty() || pod.name.size() > 253) return Error{"Pod.metadata.name: missing or too long"};
   pod.terminating = json::field(*metadata.value(), "deletionTimestamp").has_value();
   pod.kv_events = kv_events_annotation(*metadata.value());
+  read_role_label(*metadata.value(), pod);
   auto status = json::read_object(obj, "status", "Pod.status");
   if (!status) return status.error();
   if (!status.value()) return pod;  // just created: not scheduled, not ready
@@ -107,6 +141,7 @@ std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodSta
       e.terminating = pod.terminating;
       e.pod_name = pod.name;
       e.kv_events = pod.kv_events;
+      e.role = pod.role;
       out.push_back(std::move(e));
     }
   }

@@ -23,7 +23,7 @@ std::vector<control::DesiredEndpoint> members_of(const std::vector<discovery::Di
   members.reserve(found.size());
   for (const discovery::DiscoveredEndpoint& e : found)
     members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name, e.kv_events.port,
-                       e.kv_events.replay_port, e.kv_events.problem});
+                       e.kv_events.replay_port, e.kv_events.problem, e.role});
   return members;
 }
 
@@ -148,6 +148,13 @@ void PoolSource::on_pool(std::optional<Selection> selection) {
       std::fprintf(stderr, "ringgate: kubernetes: Pod %s rejected: %s\n", raw.key().c_str(), pod.error().message.c_str());
       control_->count_kube_rejected(kind_index("Pod"));
       return std::nullopt;
+    }
+    // A bad role label is said once per pod and value, not at every update of the pod
+    // (status changes, relists).
+    if (const std::string& problem = pod.value().role_problem; !problem.empty()) {
+      auto old = pods_.find(raw.name);
+      if (old == pods_.end() || old->second.role_problem != problem)
+        std::fprintf(stderr, "ringgate: kubernetes: Pod %s: %s\n", raw.key().c_str(), problem.c_str());
     }
     return pod.value();
   };

@@ -69,8 +69,11 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.epp_health_listen = *a;
   }
   if (set("pool.name")) s.pool_name = g.pool.name;
-  for (const config::HostPort& hp : g.pool.static_endpoints)
-    s.static_endpoints.push_back({hp.host, hp.port, true, ""});
+  for (const config::StaticEndpoint& e : g.pool.static_endpoints) {
+    control::DesiredEndpoint d{e.address.host, e.address.port, true, ""};
+    d.role = e.role;
+    s.static_endpoints.push_back(std::move(d));
+  }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
   // An InferencePool names the pool: its rewrites and objectives refer to it by that name.
   if (s.kubernetes && !s.kubernetes->inference_pool.empty()) s.pool_name = s.kubernetes->inference_pool;
@@ -94,6 +97,10 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("migration.stallTimeout")) p.migration.stall_timeout_ms = to_ms(g.migration.stall_timeout);
   if (set("migration.maxPerRequest")) p.migration.max_per_request = g.migration.max_per_request;
   if (set("migration.maxTokens")) p.migration.max_tokens = g.migration.max_tokens;
+  if (set("disaggregation.enabled")) p.disaggregation.enabled = g.disaggregation.enabled;
+  if (set("disaggregation.nonCachedTokens")) p.disaggregation.non_cached_tokens = g.disaggregation.non_cached_tokens;
+  if (set("disaggregation.prefillTimeout"))
+    p.disaggregation.prefill_timeout_ms = to_ms(g.disaggregation.prefill_timeout);
   if (set("health.ejectAfterFailures")) s.health.eject_after_failures = g.health.eject_after_failures;
   if (set("health.ejectBase")) s.health.eject_base_ms = to_ms(g.health.eject_base);
   if (set("health.ejectMax")) s.health.eject_max_ms = to_ms(g.health.eject_max);
@@ -138,11 +145,20 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
 }  // namespace
 
 std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text) {
+  sched::EndpointRole role = sched::EndpointRole::Both;
+  if (size_t eq = text.rfind('='); eq != std::string_view::npos) {  // "host:port=prefill"
+    auto parsed = sched::parse_endpoint_role(text.substr(eq + 1));
+    if (!parsed) return std::nullopt;
+    role = *parsed;
+    text = text.substr(0, eq);
+  }
   auto a = net::parse_address(text);
   if (!a || a->port() == 0) return std::nullopt;
   std::string host(text.substr(0, text.rfind(':')));
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);  // "[v6]:port"
-  return control::DesiredEndpoint{host.empty() ? "127.0.0.1" : host, a->port(), true, ""};
+  control::DesiredEndpoint d{host.empty() ? "127.0.0.1" : host, a->port(), true, ""};
+  d.role = role;
+  return d;
 }
 
 std::string resolve_settings(const Options& flags, const config::ConfigSet* file, Settings& s) {

@@ -103,6 +103,11 @@ PrefillAnswerError read_prefill_answer(std::string_view answer, std::string_view
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return PrefillAnswerError::BadBody;
   if (found.empty() || found.front() != '{') return PrefillAnswerError::NoParams;
   if (found.size() > kMaxKvTransferParamsBytes) return PrefillAnswerError::ParamsTooLong;
+  // On-demand parsing skips over values it is not asked for: the object is parsed whole
+  // before the decode leg carries it (a broken one would turn into the client's 400).
+  simdjson::dom::parser dom;
+  simdjson::dom::object params;
+  if (dom.parse(found.data(), found.size()).get(params) != SUCCESS) return PrefillAnswerError::BadBody;
   // A view into the padded copy would die with it: the same bytes of `answer`.
   kv_transfer_params = answer.substr(size_t(found.data() - padded.data()), found.size());
   return PrefillAnswerError::None;

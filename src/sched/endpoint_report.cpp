@@ -22,6 +22,7 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     EndpointReport r;
     r.id = e.id;
     r.address = e.address.text();
+    r.role = e.role;
     r.routable = e.routable;
     r.metrics_fresh = e.metrics_fresh(now, config.stale_after);
     if (e.has_metrics) r.metrics_age_seconds = std::chrono::duration<double>(now - e.scraped_at).count();
@@ -71,7 +72,9 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     if (i) out.push_back(',');
     out += "{\"id\":" + std::to_string(r.id) + ",\"address\":";
     util::append_json_string(out, r.address);
-    out += ",\"routable\":";
+    out += ",\"role\":\"";
+    out += to_string(r.role);
+    out += "\",\"routable\":";
     out += r.routable ? "true" : "false";
     out += ",\"metrics_fresh\":";
     out += r.metrics_fresh ? "true" : "false";

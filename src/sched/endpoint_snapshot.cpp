@@ -66,6 +66,9 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
   index_by_id_.assign(id_limit_, -1);
   for (size_t i = 0; i < endpoints_.size(); ++i)
     if (endpoints_[i].id != kNoEndpoint) index_by_id_[endpoints_[i].id] = int32_t(i);
+  has_routable_prefill_ = std::any_of(endpoints_.begin(), endpoints_.end(), [](const EndpointState& e) {
+    return e.routable && e.role == EndpointRole::Prefill;
+  });
 
   // (name, endpoint index) for every model and adapter, then grouped by name.
   std::vector<std::pair<std::string_view, uint32_t>> pairs;

@@ -397,3 +397,38 @@ TEST_CASE("io.backend: auto, io_uring or epoll; anything else is an error at its
   expect_error(head + "io:\n  backend: uring\n", 5, 12, "must be one of auto, io_uring, epoll");
   expect_error(head + "io: {backends: epoll}\n", 4, 0, "backends");
 }
+
+TEST_CASE("pool.discovery.static {address, role}: a known role, a required address, known keys") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static:\n";
+  expect_error(head + "    - {address: \"h:1\", role: prefil}\n", 6, 30,
+               "pool.discovery.static[0].role: must be prefill, decode or both (got \"prefil\")");
+  expect_error(head + "    - {address: \"h:1\", role: Prefill}\n", 6, 30, "must be prefill, decode or both");
+  expect_error(head + "    - {address: \"h:1\", role: \"\"}\n", 6, 30,
+               "pool.discovery.static[0].role: must not be empty");
+  expect_error(head + "    - {address: \"h:1\", role: [prefill]}\n", 6, 30, "pool.discovery.static[0].role: expected");
+  expect_error(head + "    - h:1\n    - {role: decode}\n", 7, 7,
+               "pool.discovery.static[1]: missing required field 'address'");
+  expect_error(head + "    - {address: \"h:1\", weight: 2}\n", 6, 24, "pool.discovery.static[0].weight: unknown field");
+  expect_error(head + "    - {address: \"h\", role: decode}\n", 6, 17,
+               "pool.discovery.static[0].address: invalid address \"h\": missing :port");
+  expect_error(head + "    - h:1\n    - {address: \"h:1\", role: decode}\n", 7, 7,
+               "pool.discovery.static[1]: duplicate endpoint h:1");
+}
+
+TEST_CASE("disaggregation: types and bounds") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  expect_error(head + "disaggregation: {enabled: auto}\n", 4, 27,
+               "disaggregation.enabled: expected true or false, got \"auto\"");
+  expect_error(head + "disaggregation: {nonCachedTokens: -1}\n", 4, 35,
+               "disaggregation.nonCachedTokens: value -1 is out of range (0 to 1000000)");
+  expect_error(head + "disaggregation: {nonCachedTokens: 1000001}\n", 4, 35,
+               "disaggregation.nonCachedTokens: value 1000001 is out of range (0 to 1000000)");
+  expect_error(head + "disaggregation: {prefillTimeout: 500us}\n", 4, 34,
+               "disaggregation.prefillTimeout: duration 500us is out of range (1ms to 1h)");
+  expect_error(head + "disaggregation: {prefillTimeout: 61m}\n", 4, 34,
+               "disaggregation.prefillTimeout: duration 61m is out of range (1ms to 1h)");
+  expect_error(head + "disaggregation: {prefillTimeout: 30}\n", 4, 34,
+               "disaggregation.prefillTimeout: missing unit in duration \"30\"");
+  expect_error(head + "disaggregation: {timeout: 30s}\n", 4, 18, "disaggregation.timeout: unknown field");
+  expect_error(head + "disaggregation: true\n", 4, 17, "disaggregation: expected a map");
+}

@@ -27,8 +27,9 @@ TEST_CASE("a good file: exit 0 and a one-line summary") {
   const std::string path = RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml";
   CHECK(check_config_main(path, out) == 0);
   CHECK(out.str() == path +
-                         ": OK: 1 Gateway (pool vllm, 3 static endpoints), 2 InferenceModelRewrite (2 rules, "
-                         "2 aliases), 0 InferencePool, 1 InferenceObjective\n");
+                         ": OK: 1 Gateway (pool vllm, 3 static endpoints: 1 prefill, 1 decode, 1 both), "
+                         "disaggregation on (nonCachedTokens 512, prefillTimeout 30s), 2 InferenceModelRewrite "
+                         "(2 rules, 2 aliases), 0 InferencePool, 1 InferenceObjective\n");
 }
 
 TEST_CASE("a bad file: exit 1 and FILE:LINE:COL: message per error") {

@@ -47,7 +47,7 @@ TEST_CASE("the DESIGN.md example parses") {
   CHECK(c.has_pool);
   CHECK(c.gateway.pool.name == "vllm");
   REQUIRE(c.gateway.pool.static_endpoints.size() == 1);
-  CHECK(c.gateway.pool.static_endpoints[0] == HostPort{"10.0.0.1", 8000});
+  CHECK(c.gateway.pool.static_endpoints[0].address == HostPort{"10.0.0.1", 8000});
   CHECK(c.gateway.listen.api.port == 8080);
   CHECK(c.gateway.listen.admin.port == 9090);
   CHECK(c.gateway.scheduler.scorers.prefix == 3.0);
@@ -469,4 +469,54 @@ scheduler:
         "test.yaml", {});
     CHECK_MESSAGE(!b.ok(), bad);
   }
+}
+
+TEST_CASE("pool.discovery.static: plain host:port is role both, {address, role} gives the role") {
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool:
+  discovery:
+    static:
+    - "10.0.0.1:8000"
+    - {address: "10.0.0.2:8000", role: prefill}
+    - {address: "10.0.0.3:8000", role: decode}
+    - {address: "[::1]:8000", role: both}
+    - address: "10.0.0.4:8000"
+)");
+  const auto& s = c.gateway.pool.static_endpoints;
+  REQUIRE(s.size() == 5);
+  using ringgate::sched::EndpointRole;
+  CHECK(s[0] == StaticEndpoint{HostPort{"10.0.0.1", 8000}, EndpointRole::Both});
+  CHECK(s[1] == StaticEndpoint{HostPort{"10.0.0.2", 8000}, EndpointRole::Prefill});
+  CHECK(s[2] == StaticEndpoint{HostPort{"10.0.0.3", 8000}, EndpointRole::Decode});
+  CHECK(s[3] == StaticEndpoint{HostPort{"::1", 8000}, EndpointRole::Both});
+  CHECK(s[4] == StaticEndpoint{HostPort{"10.0.0.4", 8000}, EndpointRole::Both});
+  CHECK(c.gateway.file_sets("pool.discovery.static"));
+}
+
+TEST_CASE("disaggregation: the file's values; unset ones stay unset and at the defaults") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  GatewayConfig none = load_ok(head).gateway;
+  CHECK_FALSE(none.file_sets("disaggregation"));
+  CHECK_FALSE(none.disaggregation.enabled.has_value());
+  CHECK(none.disaggregation.non_cached_tokens == 512);
+  CHECK(none.disaggregation.prefill_timeout == 30s);
+
+  GatewayConfig all =
+      load_ok(head + "disaggregation: {enabled: false, nonCachedTokens: 0, prefillTimeout: 1500ms}\n").gateway;
+  REQUIRE(all.disaggregation.enabled.has_value());
+  CHECK_FALSE(*all.disaggregation.enabled);
+  CHECK(all.disaggregation.non_cached_tokens == 0);
+  CHECK(all.disaggregation.prefill_timeout == 1500ms);
+  CHECK(all.file_sets("disaggregation.enabled"));
+  CHECK(all.file_sets("disaggregation.nonCachedTokens"));
+  CHECK(all.file_sets("disaggregation.prefillTimeout"));
+
+  GatewayConfig bounds = load_ok(head + "disaggregation: {nonCachedTokens: 1000000, prefillTimeout: 1h}\n").gateway;
+  CHECK_FALSE(bounds.disaggregation.enabled.has_value());
+  CHECK(bounds.disaggregation.non_cached_tokens == 1000000);
+  CHECK(bounds.disaggregation.prefill_timeout == 1h);
+  CHECK_FALSE(bounds.file_sets("disaggregation.enabled"));
+  CHECK(load_ok(head + "disaggregation: {prefillTimeout: 1ms}\n").gateway.disaggregation.prefill_timeout == 1ms);
+  CHECK(*load_ok(head + "disaggregation: {enabled: true}\n").gateway.disaggregation.enabled);
 }

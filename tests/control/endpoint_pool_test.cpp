@@ -244,3 +244,33 @@ TEST_CASE("pool: the next poll due is reported so the control loop wakes for it"
   const int64_t off = at % 200;
   CHECK(std::min(off, 200 - off) <= 20);
 }
+
+TEST_CASE("pool: each member's role reaches the snapshot; a role change (a relabelled pod) is a change") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  EndpointPool pool(loop, registry, fast_options());
+  auto member = [](uint16_t port, sched::EndpointRole role) {
+    DesiredEndpoint d{"127.0.0.1", port, true, "pod-" + std::to_string(port)};  // named: as Kubernetes pods
+    d.role = role;
+    return d;
+  };
+  pool.set_members({member(1, sched::EndpointRole::Prefill), member(2, sched::EndpointRole::Decode),
+                    member(3, sched::EndpointRole::Both)});
+  auto snap = pool.build_snapshot();
+  REQUIRE(snap->size() == 3);
+  CHECK(snap->at(0).role == sched::EndpointRole::Prefill);
+  CHECK(snap->at(1).role == sched::EndpointRole::Decode);
+  CHECK(snap->at(2).role == sched::EndpointRole::Both);
+  const sched::EndpointId decode_id = snap->at(1).id;
+  CHECK_FALSE(pool.changed());
+
+  // Same members, one relabelled decode -> prefill: same endpoint (id), new role, a new snapshot due.
+  pool.set_members({member(1, sched::EndpointRole::Prefill), member(2, sched::EndpointRole::Prefill),
+                    member(3, sched::EndpointRole::Both)});
+  CHECK(pool.changed());
+  snap = pool.build_snapshot();
+  REQUIRE(snap->size() == 3);
+  CHECK(snap->at(1).id == decode_id);
+  CHECK(snap->at(1).role == sched::EndpointRole::Prefill);
+  CHECK(pool.take_removed().empty());
+}

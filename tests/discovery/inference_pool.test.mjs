@@ -319,3 +319,58 @@ for (const mode of ['gateway', 'epp']) {
     }
   });
 }
+
+// Issue 31: llm-d's pod label llm-d.ai/role is the endpoint's prefill/decode role.
+test('InferencePool: a pod\'s llm-d.ai/role label is its role, relabelling changes it in place; an unknown value is both, said once', { timeout: 60000 }, async () => {
+  const { sims, port } = await startPods(['facebook/opt-125m', 'facebook/opt-125m', 'facebook/opt-125m']);
+  const [A, B, C] = sims.map((s) => s.address);
+  const api = await new FakeKubeApi().start();
+  const roles = async (adminUrl) => {
+    const d = await (await fetch(`${adminUrl}/debug/endpoints`)).json();
+    return Object.fromEntries(d.endpoints.map((e) => [e.address, e.role]));
+  };
+  const untilRoles = async (adminUrl, want) => {
+    const deadline = performance.now() + 5000;
+    for (let last; ; await new Promise((r) => setTimeout(r, 10))) {
+      last = await roles(adminUrl);
+      if (JSON.stringify(Object.entries(last).sort()) === JSON.stringify(Object.entries(want).sort())) return;
+      if (performance.now() > deadline) assert.deepEqual(last, want);
+    }
+  };
+  const said = (gw, value) => gw.stderr().split('\n')
+    .filter((l) => l.includes(`Pod default/vllm-x: llm-d.ai/role: "${value}" is not prefill, decode or both`)).length;
+  try {
+    api.createObject('inferencepools', poolObject(port));
+    api.createPod('vllm-p', { labels: { app: 'vllm', 'llm-d.ai/role': 'prefill' }, ip: sims[0].host, port });
+    api.createPod('vllm-d', { labels: { app: 'vllm', 'llm-d.ai/role': 'decode' }, ip: sims[1].host, port });
+    api.createPod('vllm-x', { labels: { app: 'vllm', 'llm-d.ai/role': 'Prefill' }, ip: sims[2].host, port });
+    const gw = await startGateway(['--config', writeConfig(api), '--workers', '1']);
+    live.push(gw);
+    await until(gw.adminUrl, { routable: [A, B, C], known: [A, B, C] });
+    assert.deepEqual(await roles(gw.adminUrl), { [A]: 'prefill', [B]: 'decode', [C]: 'both' });
+    // Relabelled: decode -> prefill; the label removed -> both. Same endpoints, new roles.
+    api.setPodLabels('vllm-d', { app: 'vllm', 'llm-d.ai/role': 'prefill' });
+    await untilRoles(gw.adminUrl, { [A]: 'prefill', [B]: 'prefill', [C]: 'both' });
+    api.setPodLabels('vllm-p', { app: 'vllm' });
+    await untilRoles(gw.adminUrl, { [A]: 'both', [B]: 'prefill', [C]: 'both' });
+    // The unknown value is said once, not at every update of its pod.
+    api.setPodReady('vllm-x', false);
+    await until(gw.adminUrl, { routable: [A, B] });
+    api.setPodReady('vllm-x', true);
+    await until(gw.adminUrl, { routable: [A, B, C] });
+    assert.equal(said(gw, 'Prefill'), 1, gw.stderr());
+    // Another unknown value is said (once) too; a known one then counts.
+    api.setPodLabels('vllm-x', { app: 'vllm', 'llm-d.ai/role': 'prefil' });
+    const deadline = performance.now() + 5000;
+    while (said(gw, 'prefil') === 0) {
+      assert.ok(performance.now() < deadline, gw.stderr());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    api.setPodLabels('vllm-x', { app: 'vllm', 'llm-d.ai/role': 'decode' });
+    await untilRoles(gw.adminUrl, { [A]: 'both', [B]: 'prefill', [C]: 'decode' });
+    assert.equal(said(gw, 'Prefill'), 1);
+    assert.equal(said(gw, 'prefil'), 1);
+  } finally {
+    await api.close();
+  }
+});

@@ -188,3 +188,86 @@ TEST_CASE("pod endpoints carry the pod's kv-events annotation") {
   REQUIRE(found.size() == 1);
   CHECK(found[0].kv_events == KvEventsAnnotation{6000, 0, ""});
 }
+
+namespace {
+
+// A ready pod whose metadata.labels is `labels` (JSON).
+std::string labelled_pod(const std::string& labels) {
+  return R"({"metadata":{"name":"vllm-0","labels":)" + labels +
+         R"(},"status":{"podIP":"10.0.0.1","conditions":[{"type":"Ready","status":"True"}]}})";
+}
+
+}  // namespace
+
+TEST_CASE("role label llm-d.ai/role: prefill, decode or both; absent is both") {
+  using ringgate::sched::EndpointRole;
+  auto role_of = [](const std::string& labels) {
+    auto pod = parse_pod(labelled_pod(labels));
+    REQUIRE(pod);
+    CHECK(pod.value().ready);
+    CHECK(pod.value().role_problem.empty());
+    return pod.value().role;
+  };
+  CHECK(role_of(R"({"app":"vllm","llm-d.ai/role":"prefill"})") == EndpointRole::Prefill);
+  CHECK(role_of(R"({"llm-d.ai/role":"decode","app":"vllm"})") == EndpointRole::Decode);
+  CHECK(role_of(R"({"llm-d.ai/role":"both"})") == EndpointRole::Both);
+  CHECK(role_of(R"({"app":"vllm"})") == EndpointRole::Both);
+  CHECK(role_of(R"({"llm-d.ai/rolex":"prefill","role":"prefill"})") == EndpointRole::Both);
+  CHECK(role_of(R"({"llm-d.ai/role":null})") == EndpointRole::Both);  // null reads as absent
+  auto no_labels = parse_pod(R"({"metadata":{"name":"p"},"status":{"podIP":"10.0.0.1"}})");
+  REQUIRE(no_labels);
+  CHECK(no_labels.value().role == EndpointRole::Both);
+  CHECK(no_labels.value().role_problem.empty());
+}
+
+TEST_CASE("role label: an unknown value is both with a bounded, printable reason; the pod is kept") {
+  using ringgate::sched::EndpointRole;
+  auto bad = [](const std::string& labels) {
+    auto pod = parse_pod(labelled_pod(labels));
+    REQUIRE(pod);
+    CHECK(pod.value().ready);
+    CHECK(pod.value().ip == "10.0.0.1");
+    CHECK(pod.value().role == EndpointRole::Both);
+    CHECK_FALSE(pod.value().role_problem.empty());
+    CHECK(pod.value().role_problem.size() <= kMaxRoleProblemBytes);
+    CHECK(pod.value().role_problem.find("llm-d.ai/role") != std::string::npos);
+    return pod.value().role_problem;
+  };
+  CHECK(bad(R"({"llm-d.ai/role":"Prefill"})").find("\"Prefill\" is not prefill, decode or both") != std::string::npos);
+  bad(R"({"llm-d.ai/role":""})");
+  bad(R"({"llm-d.ai/role":"prefill-decode"})");
+  bad(R"({"llm-d.ai/role":7})");
+  bad(R"({"llm-d.ai/role":["prefill"]})");
+  // An API server that does not check label values: huge, control characters, quotes.
+  const std::string huge = bad(R"({"llm-d.ai/role":")" + std::string(100000, 'p') + R"(\u0001\"x"})");
+  CHECK(huge.find('\x01') == std::string::npos);
+  const std::string ctl = bad(R"({"llm-d.ai/role":"pre\u0001fill\"\\"})");
+  CHECK(ctl.find('\x01') == std::string::npos);
+  CHECK(ctl.find("\\") == std::string::npos);
+  // labels not an object: the role is both, the pod still parses.
+  auto weird = parse_pod(labelled_pod(R"(["llm-d.ai/role"])"));
+  REQUIRE(weird);
+  CHECK(weird.value().role == EndpointRole::Both);
+  CHECK_FALSE(weird.value().role_problem.empty());
+}
+
+TEST_CASE("pod endpoints carry the pod's role, one per port") {
+  using ringgate::sched::EndpointRole;
+  PodState p{"p", "10.0.0.1", true, false};
+  p.role = EndpointRole::Prefill;
+  PodState d{"d", "10.0.0.2", true, false};
+  d.role = EndpointRole::Decode;
+  PodState b{"b", "10.0.0.3", true, false};
+  auto found = pod_endpoints({{"p", p}, {"d", d}, {"b", b}}, {8000, 8001});
+  REQUIRE(found.size() == 6);
+  CHECK(found[0].role == EndpointRole::Prefill);
+  CHECK(found[1].role == EndpointRole::Prefill);
+  CHECK(found[2].role == EndpointRole::Decode);
+  CHECK(found[3].role == EndpointRole::Decode);
+  CHECK(found[4].role == EndpointRole::Both);
+  CHECK(found[5].role == EndpointRole::Both);
+  // A relabelled pod is a different endpoint set: the pool source republishes it.
+  auto relabelled = found;
+  d.role = EndpointRole::Prefill;
+  CHECK(pod_endpoints({{"p", p}, {"d", d}, {"b", b}}, {8000, 8001}) != relabelled);
+}

@@ -115,6 +115,9 @@ TEST_CASE("the config layer's initialisers mirror the runtime defaults") {
   CHECK(ms(g.migration.stall_timeout) == p.migration.stall_timeout_ms);
   CHECK(g.migration.max_per_request == p.migration.max_per_request);
   CHECK(g.migration.max_tokens == p.migration.max_tokens);
+  CHECK(g.disaggregation.enabled == p.disaggregation.enabled);
+  CHECK(g.disaggregation.non_cached_tokens == p.disaggregation.non_cached_tokens);
+  CHECK(ms(g.disaggregation.prefill_timeout) == p.disaggregation.prefill_timeout_ms);
   CHECK(ms(g.metrics.poll_interval) == ms(pool.poll_interval));
   CHECK(ms(g.metrics.scrape_timeout) == ms(pool.scrape_timeout));
   CHECK(ms(g.scheduler.metrics_stale_after) == ms(sc.stale_after));

@@ -129,3 +129,56 @@ TEST_CASE("settings: --prefix-index-bytes refuses what the config field refuses"
     CHECK_MESSAGE(!gateway::parse_options(int(argv.size()), argv.data()).error.empty(), bad);
   }
 }
+
+TEST_CASE("settings: static endpoints keep their roles; --endpoint HOST:PORT[=ROLE]") {
+  using sched::EndpointRole;
+  const auto f = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool:
+  discovery:
+    static: ["10.0.0.1:8000", {address: "10.0.0.2:8000", role: prefill}, {address: "10.0.0.3:8000", role: decode}]
+)");
+  auto s = resolve(flags({}), &f);
+  REQUIRE(s.static_endpoints.size() == 3);
+  CHECK(s.static_endpoints[0].role == EndpointRole::Both);
+  CHECK(s.static_endpoints[1].host == "10.0.0.2");
+  CHECK(s.static_endpoints[1].role == EndpointRole::Prefill);
+  CHECK(s.static_endpoints[2].role == EndpointRole::Decode);
+
+  auto e = resolve(flags({"--endpoint", "127.0.0.1:9001", "--endpoint", "127.0.0.1:9002=prefill", "--endpoint",
+                          "127.0.0.1:9003=decode", "--endpoint", "127.0.0.1:9004=both"}),
+                   &f);
+  REQUIRE(e.static_endpoints.size() == 4);
+  CHECK(e.static_endpoints[0].role == EndpointRole::Both);
+  CHECK(e.static_endpoints[1].port == 9002);
+  CHECK(e.static_endpoints[1].role == EndpointRole::Prefill);
+  CHECK(e.static_endpoints[2].role == EndpointRole::Decode);
+  CHECK(e.static_endpoints[3].role == EndpointRole::Both);
+
+  for (std::string bad : {"127.0.0.1:9001=prefil", "127.0.0.1:9001=", "127.0.0.1:9001=Decode", "127.0.0.1=prefill"}) {
+    std::vector<char*> argv{const_cast<char*>("ringgate"), const_cast<char*>("--endpoint"), bad.data()};
+    CHECK(gateway::parse_options(int(argv.size()), argv.data()).error ==
+          "bad value for --endpoint: '" + bad + "' (expected HOST:PORT or HOST:PORT=ROLE (prefill, decode or both))");
+  }
+}
+
+TEST_CASE("settings: disaggregation from the file over the option defaults, only what it sets") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  const proxy::DisaggregationOptions defaults;
+  const auto none = file(head);
+  auto s = resolve(flags({}), &none);
+  CHECK(s.proxy.disaggregation.enabled == defaults.enabled);
+  CHECK(s.proxy.disaggregation.non_cached_tokens == defaults.non_cached_tokens);
+  CHECK(s.proxy.disaggregation.prefill_timeout_ms == defaults.prefill_timeout_ms);
+
+  const auto all = file(head + "disaggregation: {enabled: true, nonCachedTokens: 2048, prefillTimeout: 2500ms}\n");
+  s = resolve(flags({}), &all);
+  CHECK(s.proxy.disaggregation.enabled == std::optional<bool>(true));
+  CHECK(s.proxy.disaggregation.non_cached_tokens == 2048);
+  CHECK(s.proxy.disaggregation.prefill_timeout_ms == 2500);
+
+  const auto off = file(head + "disaggregation: {enabled: false}\n");
+  s = resolve(flags({}), &off);
+  CHECK(s.proxy.disaggregation.enabled == std::optional<bool>(false));
+  CHECK(s.proxy.disaggregation.non_cached_tokens == defaults.non_cached_tokens);
+}

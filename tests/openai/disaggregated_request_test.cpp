@@ -62,6 +62,8 @@ TEST_CASE("the prefill answer's kv_transfer_params: an object, bounded") {
   CHECK(read_prefill_answer(R"({"kv_transfer_params":null})", params) == PrefillAnswerError::NoParams);
   CHECK(read_prefill_answer(R"({"kv_transfer_params":[1]})", params) == PrefillAnswerError::NoParams);
   CHECK(read_prefill_answer("not json", params) == PrefillAnswerError::BadBody);
+  // Broken inside: on-demand parsing would step over it, the decode leg must not carry it.
+  CHECK(read_prefill_answer(R"({"kv_transfer_params":{"a":true[0,1],"b":}})", params) == PrefillAnswerError::BadBody);
   CHECK(read_prefill_answer(R"({"kv_transfer_params":{}} {})", params) == PrefillAnswerError::BadBody);
   std::string huge = R"({"kv_transfer_params":{"remote_block_ids":[)";
   for (size_t i = 0; huge.size() <= kMaxKvTransferParamsBytes + 64; ++i) huge += std::to_string(i) + ",";

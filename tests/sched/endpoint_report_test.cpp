@@ -35,3 +35,26 @@ TEST_CASE("endpoint report: inputs, in-flight, index share; JSON escapes and NaN
   CHECK(json.front() == '[');
   CHECK(json.back() == ']');
 }
+
+TEST_CASE("endpoint report: each endpoint's role, in the JSON") {
+  std::vector<EndpointState> v = make_pool(3);
+  v[0].role = EndpointRole::Prefill;
+  v[1].role = EndpointRole::Decode;
+  EndpointSnapshot snap(std::move(v));
+  InflightCounters inflight;
+  PrefixIndex index(100, 4);
+  auto reports = describe_endpoints(snap, inflight, index, fresh_now(), SchedulerConfig{});
+  REQUIRE(reports.size() == 3);
+  CHECK(reports[0].role == EndpointRole::Prefill);
+  CHECK(reports[1].role == EndpointRole::Decode);
+  CHECK(reports[2].role == EndpointRole::Both);
+  std::string json = to_json(reports);
+  const size_t prefill = json.find("\"role\":\"prefill\"");
+  const size_t decode = json.find("\"role\":\"decode\"");
+  const size_t both = json.find("\"role\":\"both\"");
+  REQUIRE(prefill != std::string::npos);
+  REQUIRE(decode != std::string::npos);
+  REQUIRE(both != std::string::npos);
+  CHECK(prefill < decode);
+  CHECK(decode < both);
+}

@@ -79,3 +79,24 @@ TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged withou
   CHECK(e.block_size == 16);
   CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
 }
+
+TEST_CASE("snapshot: has_routable_prefill needs a routable endpoint of role prefill") {
+  auto snapshot_of = [](std::initializer_list<std::pair<EndpointRole, bool>> roles) {
+    std::vector<EndpointState> v;
+    EndpointId id = 0;
+    for (auto [role, routable] : roles) {
+      v.push_back(make_endpoint(id++, "base", 0, 0, routable));
+      v.back().role = role;
+    }
+    return EndpointSnapshot(std::move(v));
+  };
+  CHECK_FALSE(EndpointSnapshot({}).has_routable_prefill());
+  CHECK_FALSE(snapshot_of({{EndpointRole::Both, true}, {EndpointRole::Decode, true}}).has_routable_prefill());
+  CHECK_FALSE(snapshot_of({{EndpointRole::Prefill, false}, {EndpointRole::Decode, true}}).has_routable_prefill());
+  CHECK(snapshot_of({{EndpointRole::Decode, true}, {EndpointRole::Prefill, true}}).has_routable_prefill());
+  CHECK(snapshot_of({{EndpointRole::Prefill, false}, {EndpointRole::Prefill, true}}).has_routable_prefill());
+  // The role reaches the snapshot's endpoints as given.
+  auto s = snapshot_of({{EndpointRole::Decode, true}, {EndpointRole::Prefill, false}});
+  CHECK(s.at(0).role == EndpointRole::Decode);
+  CHECK(s.at(1).role == EndpointRole::Prefill);
+}

@@ -18,6 +18,7 @@
 
 #include "ringgate/config/host_port.h"
 #include "ringgate/openai/hf_prompt_tokenizer.h"
+#include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::config {
 
@@ -70,10 +71,18 @@ struct KubernetesDiscovery {
   std::string api_server;
 };
 
+// One entry of pool.discovery.static: "host:port" (role both) or {address, role}.
+struct StaticEndpoint {
+  HostPort address;
+  sched::EndpointRole role = sched::EndpointRole::Both;  // "role": prefill | decode | both
+
+  friend bool operator==(const StaticEndpoint&, const StaticEndpoint&) = default;
+};
+
 struct PoolConfig {
   std::string name = "vllm";
   // Exactly one of these is used: static_endpoints non-empty, or kubernetes set.
-  std::vector<HostPort> static_endpoints;
+  std::vector<StaticEndpoint> static_endpoints;
   std::optional<KubernetesDiscovery> kubernetes;
 };
 
@@ -190,6 +199,13 @@ struct MigrationConfig {
   uint32_t max_tokens = 8192;               // longest generated text carried into a continuation
 };
 
+// disaggregation: prefill/decode split of long prompts (see proxy::DisaggregationOptions).
+struct DisaggregationConfig {
+  std::optional<bool> enabled;                // unset: on when the pool has a prefill endpoint
+  uint32_t non_cached_tokens = 512;           // "nonCachedTokens" (0..1,000,000; 0 = never split)
+  nanoseconds prefill_timeout = seconds(30);  // "prefillTimeout" (1ms..1h)
+};
+
 struct IoConfig {
   std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
 };
@@ -257,6 +273,7 @@ struct GatewayConfig {
   HealthConfig health;
   RetriesConfig retries;
   MigrationConfig migration;
+  DisaggregationConfig disaggregation;
   AccessLogConfig access_log;
   IoConfig io;
   SaturationDetectorConfig saturation_detector;

@@ -12,16 +12,20 @@ namespace ringgate::config::gateway_schema {
 
 using Keys = std::span<const std::string_view>;
 
-inline constexpr std::string_view kRoot[] = {
-    "apiVersion",  "kind",       "metadata",  "listen", "workers", "pool",      "scheduler", "kvEvents",
-    "limits",      "timeouts",   "metrics",   "health", "retries", "accessLog", "io",        "saturationDetector",
-    "flowControl", "rateLimits", "migration", "mode",      "auth",   "admin"};
+inline constexpr std::string_view kRoot[] = {"apiVersion",  "kind",       "metadata",  "listen",
+                                             "workers",     "pool",       "scheduler", "kvEvents",
+                                             "limits",      "timeouts",   "metrics",   "health",
+                                             "retries",     "accessLog",  "io",        "saturationDetector",
+                                             "flowControl", "rateLimits", "migration", "disaggregation",
+                                             "mode",        "auth",       "admin"};
 inline constexpr std::string_view kListen[] = {"api", "admin", "epp", "eppHealth", "tls"};
 inline constexpr std::string_view kAuth[] = {"apiKeysFile"};
 inline constexpr std::string_view kAdmin[] = {"auth"};
 inline constexpr std::string_view kListenTls[] = {"certFile", "keyFile", "clientCAFile", "handshakeTimeout"};
 inline constexpr std::string_view kPool[] = {"name", "discovery"};
 inline constexpr std::string_view kDiscovery[] = {"static", "kubernetes"};
+// pool.discovery.static items written as a map (a plain "host:port" is role both).
+inline constexpr std::string_view kStaticEndpoint[] = {"address", "role"};
 inline constexpr std::string_view kKubernetes[] = {"namespace",          "service",    "port",     "inferencePool",
                                                    "inferencePoolGroup", "watchRules", "apiServer"};
 inline constexpr std::string_view kScheduler[] = {"scorers",          "prefixBlockBytes", "prefixIndexMemoryBytes",
@@ -43,6 +47,7 @@ inline constexpr std::string_view kMetrics[] = {"pollInterval", "scrapeTimeout",
 inline constexpr std::string_view kHealth[] = {"ejectAfterFailures", "ejectBase", "ejectMax"};
 inline constexpr std::string_view kRetries[] = {"budget", "deadline"};
 inline constexpr std::string_view kMigration[] = {"enabled", "stallTimeout", "maxPerRequest", "maxTokens"};
+inline constexpr std::string_view kDisaggregation[] = {"enabled", "nonCachedTokens", "prefillTimeout"};
 inline constexpr std::string_view kAccessLog[] = {"enabled", "path"};
 inline constexpr std::string_view kIo[] = {"backend"};
 inline constexpr std::string_view kSaturationDetector[] = {
@@ -68,6 +73,7 @@ inline constexpr Map kMaps[] = {
     {"listen.tls", kListenTls},
     {"pool", kPool},
     {"pool.discovery", kDiscovery},
+    {"pool.discovery.static[]", kStaticEndpoint},
     {"pool.discovery.kubernetes", kKubernetes},
     {"scheduler", kScheduler},
     {"scheduler.scorers", kScorers},
@@ -82,6 +88,7 @@ inline constexpr Map kMaps[] = {
     {"health", kHealth},
     {"retries", kRetries},
     {"migration", kMigration},
+    {"disaggregation", kDisaggregation},
     {"accessLog", kAccessLog},
     {"io", kIo},
     {"saturationDetector", kSaturationDetector},

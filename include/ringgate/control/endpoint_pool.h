@@ -33,6 +33,8 @@ struct DesiredEndpoint {
   uint16_t kv_events_port = 0;
   uint16_t kv_events_replay_port = 0;
   std::string kv_events_problem = {};  // an initializer: aggregate inits may leave it out
+  // Prefill/decode disaggregation: the pod's llm-d.ai/role label, a static entry's role.
+  sched::EndpointRole role = sched::EndpointRole::Both;
 };
 
 struct PoolOptions {

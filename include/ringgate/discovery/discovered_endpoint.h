@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ringgate/discovery/kv_events_annotation.h"
+#include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::discovery {
 
@@ -16,6 +17,8 @@ struct DiscoveredEndpoint {
   std::string pod_name;     // targetRef.name
   std::string zone;
   KvEventsAnnotation kv_events = {};  // from the pod's annotations (InferencePool discovery only)
+  // The pod's llm-d.ai/role label (InferencePool discovery only; EndpointSlices: both).
+  sched::EndpointRole role = sched::EndpointRole::Both;
   bool operator==(const DiscoveredEndpoint&) const = default;
 };
 

@@ -12,10 +12,12 @@
 #include "ringgate/discovery/discovered_endpoint.h"
 #include "ringgate/discovery/kv_events_annotation.h"
 #include "ringgate/discovery/result.h"
+#include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::discovery {
 
 inline constexpr std::size_t max_pod_conditions = 64;
+inline constexpr std::size_t kMaxRoleProblemBytes = 120;
 
 struct PodState {
   std::string name;
@@ -23,6 +25,11 @@ struct PodState {
   bool ready = false;        // status.conditions[type=Ready].status == "True"
   bool terminating = false;  // metadata.deletionTimestamp set
   KvEventsAnnotation kv_events = {};  // metadata.annotations kv-events.ringgate.io/*; a bad one never rejects the pod
+  // metadata.labels["llm-d.ai/role"] (sched::kRoleLabel): absent, or a value that is not
+  // prefill / decode / both, is `both`; a bad value never rejects the pod, role_problem
+  // says why it was ignored (at most kMaxRoleProblemBytes).
+  sched::EndpointRole role = sched::EndpointRole::Both;
+  std::string role_problem = {};
   bool operator==(const PodState&) const = default;
 };
 

@@ -56,7 +56,8 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file);
 // The aliases clients may name in requests, for GET /v1/models.
 std::vector<std::string> alias_names(const proxy::RequestRules& rules);
 
-// "host:port" (an IPv4 literal or "localhost") as a pool member.
+// "host:port" (an IPv4 literal or "localhost") as a pool member, role both; or
+// "host:port=prefill|decode|both" with that role.
 std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text);
 
 }  // namespace ringgate::gateway

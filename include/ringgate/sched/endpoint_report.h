@@ -16,6 +16,7 @@ class PrefixIndex;
 struct EndpointReport {
   EndpointId id = kNoEndpoint;
   std::string address;  // host:port
+  EndpointRole role = EndpointRole::Both;
   bool routable = false;
   bool metrics_fresh = false;
   double metrics_age_seconds = -1;  // -1 = never scraped

@@ -96,6 +96,9 @@ class EndpointSnapshot {
   bool has_prefill_role() const { return has_prefill_role_; }
   // Every model / adapter name known, sorted.
   std::span<const std::string> model_names() const { return model_names_; }
+  // Some routable endpoint has role prefill: a request could be split now (P/D
+  // disaggregation). Computed once here, a load on the data path.
+  bool has_routable_prefill() const { return has_routable_prefill_; }
 
  private:
   uint64_t version_ = 0;
@@ -110,6 +113,7 @@ class EndpointSnapshot {
   };
   std::vector<Range> model_ranges_;      // parallel to model_names_
   std::vector<uint32_t> model_members_;  // per model: routable first, then the rest
+  bool has_routable_prefill_ = false;
 };
 
 // Convenience for the control thread / tests: xxh3 of "host:port".
