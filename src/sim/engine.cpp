@@ -174,7 +174,7 @@ void Engine::stall_decodes(uint64_t at_ns, uint64_t delay_ns) {
     s.stall_ns += delay_ns;
     // A token already due before the chunk (not yet emitted: the chunk came in through
     // submit) belongs to an earlier step; the chunk delays the ones after it.
-    if (s.next_due_ns < at_ns) continue;
+    if (s.next_due_ns <= at_ns) continue;
     s.next_due_ns += delay_ns;
     push_timer(s.next_due_ns, id);
   }

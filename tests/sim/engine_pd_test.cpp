@@ -122,6 +122,21 @@ TEST_CASE("a prompt longer than max_num_batched_tokens is prefilled in chunks, d
   CHECK(times(a.at).starts_with("6 21 36 46 51 "));
 }
 
+TEST_CASE("a prompt's first token waits for one chunk of the next prompt, not two") {
+  EngineConfig c;
+  c.max_num_batched_tokens = 10;
+  c.kv_blocks = 64;
+  c.latency = LatencyModel{0, 1000.0, 5.0};
+  Engine e(c);
+  Recorder a, b;
+  e.submit(request(a, 10, 2), 0);  // one 10 ms chunk; its first token one step after it: 15
+  e.submit(request(b, 30, 1), 0);  // three chunks from 10 ms, an ITL after each but the last
+  run(e, {&a, &b}, 0, 80);
+  // b's first chunk (10-20) shares the step of a's first token: 15 + 10. b's second chunk
+  // starts at 25, when that token is due, and belongs to the step after it.
+  CHECK(times(a.at).starts_with("25 "));
+}
+
 TEST_CASE("do_remote_decode: a length-capped sequence holds its blocks until pulled") {
   EngineConfig c;
   c.block_size = 4;
