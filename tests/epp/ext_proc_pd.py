@@ -1,0 +1,94 @@
+"""Issue 31 in EPP mode: with prefill and decode pods in the pool, `ringgate --mode epp` picks
+the decode pod as always and, for a prompt long enough to split, names the prefill pod in
+x-prefiller-host-port for llm-d's routing sidecar on the decode pod; for a short prompt the
+header is absent (and a client's own is removed). Real sims playing vLLM with NixlConnector;
+the test then does what the sidecar does with the decision (the prefill leg to the named pod,
+the decode leg with its kv_transfer_params to the destination) and checks both sims' counters."""
+import json
+import unittest
+
+import epp_harness as h
+from epp_harness import ep, Mode
+
+MODEL = 'facebook/opt-125m'
+NIXL = json.dumps({'kv_connector': 'NixlConnector', 'kv_role': 'kv_both'})
+
+
+class EppDisaggregation(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.prefill = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        config = h.write_config('''apiVersion: ringgate.io/v1
+kind: Gateway
+mode: epp
+pool:
+  name: vllm
+  discovery:
+    static:
+    - {address: "%s", role: prefill}
+    - {address: "%s", role: decode}
+disaggregation: {nonCachedTokens: 512}
+''' % (cls.prefill.info['api'], cls.decode.info['api']))
+        cls.epp = h.start_epp_with_config(config)
+        cls.admin = cls.epp.info['admin']
+        h.wait_for(lambda: len([e for e in h.debug_endpoints(cls.admin) if e['routable']]) == 2,
+                   what='both sims routable')
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.epp.stop()
+        for s in (cls.prefill, cls.decode):
+            s.stop()
+        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+
+    def decide(self, prompt):
+        """The headers' answer of a duplex exchange (a client's own x-prefiller-host-port sent)."""
+        body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body),
+                                                        extra=[('x-prefiller-host-port', '10.9.9.9:1')])),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        r = s.recv()
+        self.assertEqual(r.WhichOneof('response'), 'request_headers')
+        mutation = r.request_headers.response.header_mutation
+        s.close()
+        return body, h.header_map(mutation), list(mutation.remove_headers)
+
+    def metric(self, sim, name):
+        return sum(v for k, v in h.scrape(sim.info['api']).items() if k.startswith(name + '{'))
+
+    def test_long_prompt_names_the_prefill_pod(self):
+        body, headers, removed = self.decide('lorem ipsum dolor sit amet ' * 120)  # ~800 tokens
+        self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
+        self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
+        self.assertEqual(removed, [])
+        # What llm-d's sidecar then does: the prefill leg, then the decode leg with its params.
+        request = json.loads(body)
+        prefill_leg = dict(request, stream=False, max_tokens=1, kv_transfer_params={
+            'do_remote_decode': True, 'do_remote_prefill': False, 'remote_engine_id': None,
+            'remote_block_ids': None, 'remote_host': None, 'remote_port': None})
+        conn, resp = h.send_to(headers['x-prefiller-host-port'], '/v1/completions', json.dumps(prefill_leg).encode())
+        params = json.loads(resp.read())['kv_transfer_params']
+        conn.close()
+        conn, resp = h.send_to(headers['x-gateway-destination-endpoint'], '/v1/completions',
+                               json.dumps(dict(request, kv_transfer_params=params)).encode())
+        self.assertEqual(resp.status, 200)
+        resp.read()
+        conn.close()
+        self.assertEqual(self.metric(self.decode, 'ringgate_sim_kv_transfer_pulls_total'), 1)
+        m = h.scrape(self.admin)
+        self.assertGreaterEqual(m.get('llm_d_inference_scheduler_disagg_decision_total{decision_type="prefill-decode",'
+                                      'model_name="%s"}' % MODEL, 0), 1)
+
+    def test_short_prompt_has_no_prefill_pod(self):
+        _, headers, removed = self.decide('Hello there?')
+        self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
+        self.assertNotIn('x-prefiller-host-port', headers)
+        self.assertEqual(removed, ['x-prefiller-host-port'])  # the client's own never reaches the sidecar
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
