@@ -267,7 +267,9 @@ bool Exchange::split(const RouteDecision& decode) {
   prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
   util::append_uint(prefill_endpoint_, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
-    // EPP mode: the decode pod's sidecar runs the prefill leg; no slot is held for it here.
+    // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
+    // prefill pod, no slot is held for it here.
+    env_.router->routed(prefill.endpoint_id);
     env_.router->released(prefill.endpoint_id, false);
     return false;
   }

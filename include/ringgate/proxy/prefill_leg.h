@@ -39,7 +39,8 @@ class PrefillOwner {
   // Where the prefill leg goes next: a prefill pod, none of `exclude` (status != 0: none).
   virtual RouteDecision route_prefill(std::span<const uint32_t> exclude) = 0;
   // The leg is over: the kv_transfer_params to decode with (valid during the call) or,
-  // empty, decode-only. Called from a completion or timer, never from start().
+  // empty, decode-only. From a completion or timer, or from start() when no socket could
+  // be made to any prefill pod (start() is then the caller's last step).
   virtual void prefill_done(std::string_view kv_transfer_params) = 0;
 };
 
@@ -63,8 +64,6 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
 
   bool active() const { return active_; }
   const std::string& destination() const { return attempt_.destination(); }  // the pod that prefilled
-  uint64_t started_ms() const { return started_ms_; }
-  uint32_t pods_tried() const { return uint32_t(tried_.size()); }
 
   // AttemptOwner
   void attempt_head(Attempt& attempt, const http::ResponseParser& head) override;
