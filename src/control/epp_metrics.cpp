@@ -511,7 +511,7 @@ namespace {
 // Prefill/decode disaggregation: llm-d's decision counters (under both of its names: the
 // deprecated pd_decision_total and disagg_decision_total), and ringgate's prefill-leg
 // failures, decode-only fallbacks and leg durations.
-void disaggregation_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
+void disaggregation_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers, bool llmd,
                              std::vector<MetricFamily>& out) {
   std::map<std::pair<std::string, std::string>, uint64_t> decisions;  // (model_name, decision_type)
   std::array<uint64_t, metrics::kPrefillFailureNames.size()> failures{};
@@ -528,8 +528,13 @@ void disaggregation_families(const PoolView& pool, std::span<const metrics::Work
     fallbacks += d.decode_only_fallbacks.get();
     for (size_t i = 0; i < legs.size(); ++i) legs[i].add(d.leg_duration[i]);
   }
-  for (const char* name : {"llm_d_inference_scheduler_disagg_decision_total", "llm_d_inference_scheduler_pd_decision_total"}) {
-    auto f = family(name, "Requests by their prefill/decode disaggregation decision.", MetricType::Counter);
+  // As llm-d's CounterVecs: absent until a decision was made (a pool without prefill pods).
+  const std::pair<const char*, const char*> llmd_families[] = {
+      {"llm_d_inference_scheduler_disagg_decision_total", "[ALPHA] Total number of disaggregation routing decisions made"},
+      {"llm_d_inference_scheduler_pd_decision_total", "[ALPHA] Total number of P/D disaggregation decisions made"}};
+  for (const auto& [name, help] : llmd_families) {
+    if (!llmd || decisions.empty()) break;
+    auto f = family(name, help, MetricType::Counter);
     for (const auto& [labels, n] : decisions)
       add_value(f, {{"decision_type", labels.second}, {"model_name", labels.first}}, double(n));
     out.push_back(std::move(f));
@@ -566,7 +571,7 @@ void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerSt
   if (gaie) gaie_objective_families(sums, out);
   if (llmd) llmd_objective_families(sums, out);
   extension_families(sum_extension(pool, workers), index, control, build, gaie, llmd, out);
-  disaggregation_families(pool, workers, out);
+  disaggregation_families(pool, workers, llmd, out);
 }
 
 }  // namespace ringgate::control

@@ -111,6 +111,9 @@ test('long prompts are split (prefill on a prefill sim, decode on a decode sim),
   assert.equal(await total(prefill, 'ringgate_sim_kv_transfer_prefills_total'), LONG);
   assert.equal(await allSeries(prefill, 'vllm:request_success_total'), LONG);  // prefill sims saw the prefill legs only
 
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  assert.match(text, /^# HELP llm_d_inference_scheduler_disagg_decision_total \[ALPHA\] Total number of disaggregation routing decisions made$/m);
+  assert.match(text, /^# HELP llm_d_inference_scheduler_pd_decision_total \[ALPHA\] Total number of P\/D disaggregation decisions made$/m);
   const m = await scrape(`${gw.adminUrl}/metrics`);
   assert.equal(m.get(`llm_d_inference_scheduler_disagg_decision_total{decision_type="prefill-decode",model_name="${MODEL}"}`), LONG);
   assert.equal(m.get(`llm_d_inference_scheduler_disagg_decision_total{decision_type="decode-only",model_name="${MODEL}"}`), 5);
