@@ -31,7 +31,7 @@ runs_for() {  # runs_for NAME
     fuzz_config_loader) echo 16000 ;;
     fuzz_api_keys) echo 120000 ;;
     fuzz_tokenize) echo 40000 ;;
-    fuzz_first_token_scanner | fuzz_usage_scanner | fuzz_watch_event) echo 300000 ;;
+    fuzz_first_token_scanner | fuzz_usage_scanner | fuzz_watch_event | fuzz_disaggregated_request) echo 300000 ;;
     *) echo 500000 ;;
   esac
 }
