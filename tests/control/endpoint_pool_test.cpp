@@ -311,9 +311,8 @@ TEST_CASE("pool: a terminating endpoint is unroutable at once, stays a member, a
   snap = pool.build_snapshot();
   CHECK_FALSE(find(*snap, b.port)->routable);
   // Polls go on (it still answers) and do not bring it back.
-  snap = run_until(loop, pool, {&a, &b}, [&](const sched::EndpointSnapshot&) {
-    return pool.health(b_id)->scrapes_ok >= 3;
-  });
+  snap = run_until(loop, pool, {&a, &b},
+                   [&](const sched::EndpointSnapshot&) { return pool.health(b_id)->scrapes_ok >= 3; });
   CHECK_FALSE(find(*snap, b.port)->routable);
   CHECK(pool.routable_count() == 1);
 
