@@ -261,6 +261,7 @@ void ControlPlane::publish_if_changed() {
 namespace {
 std::string unroutable_reason(const EndpointHealth* h) {
   if (!h) return {};
+  if (h->terminating) return "terminating in discovery (draining: no new requests)";
   if (!h->discovered_ready) return "not ready in discovery";
   if (h->failed_scrapes) return std::to_string(h->failed_scrapes) + " failed polls: " + h->last_error;
   if (!h->has_models) return "serves no model";
@@ -565,6 +566,8 @@ AdminResponse ControlPlane::render_debug_endpoints() {
       if (i) body.push_back(',');
       body.append(one, 1, one.size() - 3);                    // "{..." without the closing "}]"
       if (const EndpointHealth* h = pool_.health(reports[i].id)) {
+        // Going away (Kubernetes terminating): no new request goes there, those running finish.
+        body += std::string(",\"terminating\":") + (h->terminating ? "true" : "false");
         body += std::string(",\"health\":{\"discovered_ready\":") + (h->discovered_ready ? "true" : "false") +
                 ",\"has_models\":" + (h->has_models ? "true" : "false") +
                 ",\"probed\":" + (h->probed ? "true" : "false") +

@@ -157,8 +157,12 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
           loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
           [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
     }
-    if (m->health.discovered_ready != d.ready || m->name != d.name || m->role != d.role) set_changed();
-    m->health.discovered_ready = d.ready;
+    const bool ready = d.ready && !d.terminating;  // a terminating endpoint never takes new requests
+    if (m->health.discovered_ready != ready || m->health.terminating != d.terminating || m->name != d.name ||
+        m->role != d.role)
+      set_changed();
+    m->health.discovered_ready = ready;
+    m->health.terminating = d.terminating;
     m->role = d.role;
     m->name = d.name.empty() ? m->address.text() : d.name;
     if (!options_.declared_models.empty() && !m->health.has_models) {

@@ -18,16 +18,16 @@ size_t kind_index(std::string_view kind) {
   return control::kube_object_kinds.size();
 }
 
-std::vector<control::DesiredEndpoint> members_of(const std::vector<discovery::DiscoveredEndpoint>& found) {
+}  // namespace
+
+std::vector<control::DesiredEndpoint> pool_members(const std::vector<discovery::DiscoveredEndpoint>& found) {
   std::vector<control::DesiredEndpoint> members;
   members.reserve(found.size());
   for (const discovery::DiscoveredEndpoint& e : found)
     members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name, e.kv_events.port,
-                       e.kv_events.replay_port, e.kv_events.problem, e.role});
+                       e.kv_events.replay_port, e.kv_events.problem, e.role, e.terminating});
   return members;
 }
-
-}  // namespace
 
 std::string PoolSource::start(const Settings& settings, control::ControlPlane& control, RulesSource* rules) {
   control_ = &control;
@@ -109,7 +109,7 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
   else options.port.number = k.port_number;
   discovery::EndpointSliceWatchCallbacks callbacks;
   callbacks.on_change = [&control](const std::vector<discovery::DiscoveredEndpoint>& found) {
-    control.set_endpoints(members_of(found), /*synced=*/true);
+    control.set_endpoints(pool_members(found), /*synced=*/true);
   };
   callbacks.on_error = [](const discovery::Error& e) {
     std::fprintf(stderr, "ringgate: kubernetes discovery: %s (retrying)\n", e.message.c_str());
@@ -193,7 +193,7 @@ void PoolSource::publish_pods() {
   if (have_published_ && found == published_) return;
   published_ = std::move(found);
   have_published_ = true;
-  control_->set_endpoints(members_of(published_), /*synced=*/true);
+  control_->set_endpoints(pool_members(published_), /*synced=*/true);
 }
 
 void PoolSource::stop() {

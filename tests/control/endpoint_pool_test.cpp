@@ -274,3 +274,52 @@ TEST_CASE("pool: each member's role reaches the snapshot; a role change (a relab
   CHECK(snap->at(1).role == sched::EndpointRole::Prefill);
   CHECK(pool.take_removed().empty());
 }
+
+TEST_CASE("pool: a terminating endpoint is unroutable at once, stays a member, and says why") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer a(loop), b(loop);
+  EndpointPool pool(loop, registry, fast_options());
+  auto member = [](const FakeServer& s, bool ready, bool terminating) {
+    DesiredEndpoint d{"127.0.0.1", s.port, ready, "pod-" + std::to_string(s.port)};
+    d.terminating = terminating;
+    return d;
+  };
+  pool.set_members({member(a, true, false), member(b, true, false)});
+  auto snap = run_until(loop, pool, {&a, &b}, [&](const sched::EndpointSnapshot& s) {
+    return find(s, a.port)->routable && find(s, b.port)->routable;
+  });
+  REQUIRE(find(*snap, b.port)->routable);
+  const sched::EndpointId b_id = find(*snap, b.port)->id;
+  CHECK_FALSE(pool.health(b_id)->terminating);
+  CHECK_FALSE(pool.changed());
+
+  // EndpointSlice: ready false, serving true, terminating true. The next snapshot (no poll
+  // in between: no scrape is awaited) has it unroutable; it is still a member, same id.
+  pool.set_members({member(a, true, false), member(b, false, true)});
+  CHECK(pool.changed());
+  snap = pool.build_snapshot();
+  REQUIRE(find(*snap, b.port) != nullptr);
+  CHECK(find(*snap, b.port)->id == b_id);
+  CHECK_FALSE(find(*snap, b.port)->routable);
+  CHECK(find(*snap, a.port)->routable);
+  CHECK(pool.health(b_id)->terminating);
+  CHECK_FALSE(pool.health(b_id)->discovered_ready);
+  CHECK(pool.take_removed().empty());
+  // Discovery calling it ready while terminating (a hand-written member) does not route to it.
+  pool.set_members({member(a, true, false), member(b, true, true)});
+  snap = pool.build_snapshot();
+  CHECK_FALSE(find(*snap, b.port)->routable);
+  // Polls go on (it still answers) and do not bring it back.
+  snap = run_until(loop, pool, {&a, &b},
+                   [&](const sched::EndpointSnapshot&) { return pool.health(b_id)->scrapes_ok >= 3; });
+  CHECK_FALSE(find(*snap, b.port)->routable);
+  CHECK(pool.routable_count() == 1);
+
+  // Not terminating and ready again (a terminated pod's replacement at the same address).
+  pool.set_members({member(a, true, false), member(b, true, false)});
+  CHECK(pool.changed());
+  snap = pool.build_snapshot();
+  CHECK(find(*snap, b.port)->routable);
+  CHECK_FALSE(pool.health(b_id)->terminating);
+}

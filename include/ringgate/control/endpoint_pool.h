@@ -35,6 +35,10 @@ struct DesiredEndpoint {
   std::string kv_events_problem = {};  // an initializer: aggregate inits may leave it out
   // Prefill/decode disaggregation: the pod's llm-d.ai/role label, a static entry's role.
   sched::EndpointRole role = sched::EndpointRole::Both;
+  // Kubernetes: the endpoint is going away (EndpointSlice conditions.terminating, a pod's
+  // deletionTimestamp). Never routable (`ready` is false then); what it runs finishes
+  // there. Kept apart from `ready` so /debug/endpoints can say why it gets no traffic.
+  bool terminating = false;
 };
 
 struct PoolOptions {
@@ -55,6 +59,7 @@ struct PoolOptions {
 // Why an endpoint is or is not routable, for /debug/endpoints and logs.
 struct EndpointHealth {
   bool discovered_ready = false;
+  bool terminating = false;  // discovery says it is going away (draining: no new requests)
   bool has_models = false;
   bool probed = false;  // its first /v1/models poll has finished (answered or not)
   uint32_t failed_scrapes = 0;

@@ -20,6 +20,10 @@
 
 namespace ringgate::gateway {
 
+// What the control plane is told of discovered endpoints: routable (ready, not
+// terminating) as `ready`, and whether each is terminating (draining, shown as such).
+std::vector<control::DesiredEndpoint> pool_members(const std::vector<discovery::DiscoveredEndpoint>& found);
+
 class PoolSource {
  public:
   // Starts feeding `control` (and `rules`, if non-null); returns an error message or empty.
