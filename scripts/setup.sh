@@ -9,9 +9,9 @@ packages=(
   liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
   prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
   clang libclang-rt-14-dev libseccomp-dev libpcre2-dev libicu-dev
-  libzmq3-dev libmsgpack-cxx-dev
+  libzmq3-dev libmsgpack-cxx-dev libhiredis-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
-  wrk nginx-light haproxy prometheus
+  wrk nginx-light haproxy prometheus redis-server
   chromium
   curl openssl procps iproute2 python3 ca-certificates
 )
@@ -32,10 +32,14 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these daemons on install; ringgate's tests start their own on loopback ports.
-  for svc in nginx haproxy prometheus prometheus-node-exporter; do
+  for svc in nginx haproxy prometheus prometheus-node-exporter redis-server; do
     systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
+# redis-server's package enables a system redis on :6379 (on a machine without systemd
+# it may still be running from an earlier install): shared-state tests start their own.
+if systemctl is-enabled redis-server >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+service redis-server stop >/dev/null 2>&1 || true
 
 # The official OpenAI client, used by the integration tests as a real client; the
 # tokenizer references (@huggingface/tokenizers, @huggingface/jinja) and the models'

@@ -690,6 +690,29 @@ void read_rate_limits(YamlFieldReader& r, const YAML::Node& node, const std::str
   });
 }
 
+// sharedState: {redis: {address: HOST:PORT, passwordFile: PATH}, syncInterval}
+void read_shared_state(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SharedStateConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kSharedState);
+  if (!fields) return;
+  with_field(*fields, path, "redis", [&](const YAML::Node& v, const std::string& p) {
+    auto redis = r.read_map(v, p, gateway_schema::kSharedStateRedis);
+    if (!redis) return;
+    RedisConfig c;
+    const YAML::Node* address = redis->find("address");
+    if (!address) return r.error(v, p, "needs address: HOST:PORT");
+    auto hp = r.read_host_port(*address, join_path(p, "address"), false);
+    if (!hp) return;
+    c.address = *hp;
+    with_field(*redis, p, "passwordFile", [&](const YAML::Node& f, const std::string& fp) {
+      assign(c.password_file, r.read_string(f, fp));
+    });
+    out.redis = std::move(c);
+  });
+  with_field(*fields, path, "syncInterval", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.sync_interval, r.read_duration(v, p, milliseconds(5), seconds(10)));
+  });
+}
+
 // "pool.discovery.static[2]" → "pool.discovery.static"; drops apiVersion/kind/metadata.
 std::vector<std::string> settable_paths(const std::vector<std::string>& leaves) {
   std::vector<std::string> out;
@@ -764,6 +787,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
         r.error(f, fp, "needs auth.apiKeysFile: the admin port takes the keys marked admin: true");
     });
   });
+  with_field(doc, "", "sharedState",
+             [&](const YAML::Node& v, const std::string& p) { read_shared_state(r, v, p, c.shared_state); });
   c.set_by_file = settable_paths(r.leaves_read());
   return out;
 }

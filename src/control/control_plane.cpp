@@ -38,6 +38,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
   registry_.set_reuse_check([this](sched::EndpointId id) { return inflight_.get(id) == 0; });
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   loop_.add(wake_.fd, EPOLLIN, &wake_);
+  if (options_.shared_state.enabled())
+    shared_ = std::make_unique<SharedState>(loop_, options_.shared_state, options_.pool_name);
   if (options_.admin_listen_fd >= 0) {
     AdminLimits limits;
     limits.max_body_bytes = std::max(limits.max_body_bytes, options_.admin_max_body_bytes);
@@ -125,6 +127,10 @@ void ControlPlane::run() {
     loop_.run_once(timeout_ms);
     apply_pending_endpoints();
     pool_.tick(Clock::now());
+    if (shared_) {
+      shared_->tick(Clock::now(), reader_.current(), inflight_);
+      if (shared_->take_changed()) pool_.set_remote_inflight(shared_->remote_inflight());
+    }
     publish_if_changed();
     note_passive_health();
     loop_ticks_.clear();
@@ -399,6 +405,10 @@ void ControlPlane::install_routes() {
   admin_->route("/metrics", [this] { return render_metrics(); });
   admin_->route("/debug/endpoints", [this] { return render_debug_endpoints(); });
   admin_->route("/debug/flow", [this] { return render_debug_flow(); });
+  admin_->route("/debug/shared", [this] {
+    if (!shared_) return AdminResponse{200, "application/json", "{\"state\":\"off\"}\n"};
+    return shared_->render_debug(reader_.current());
+  });
   admin_->route_query("/debug/events", [this](std::string_view query) { return events_.render(query); });
   admin_->route("/", [] { return status_page(); });
 }
@@ -481,6 +491,7 @@ AdminResponse ControlPlane::render_metrics() {
   std::string text = render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters,
                                             options_.build, options_.metric_names, &flow);
   if (subscriber_) append_kv_event_metrics(text);
+  if (shared_) shared_->append_metrics(text);
   return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
 }
 

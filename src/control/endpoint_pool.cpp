@@ -330,6 +330,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
+    if (auto it = remote_inflight_.find(m->address_hash); it != remote_inflight_.end()) s.remote_inflight = it->second;
     states.push_back(std::move(s));
   }
   changed_ = false;

@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
   control_options.limiter = &limiter;
   control_options.health = settings.health;
   control_options.workers = settings.workers;
+  control_options.shared_state = settings.shared_state;
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
   control_options.metric_names = settings.metric_names;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ringgate/config/duration.h"
+#include "ringgate/config/host_port.h"
 #include "ringgate/gateway/settings.h"
 #include "ringgate/util/flag_table.h"
 
@@ -53,6 +54,7 @@ constexpr util::FlagSpec kFlags[] = {
     {"--max-buffered-body-bytes", "N", "unfinished request bytes per worker, 503 beyond (default 268435456)"},
     {"--prefix-index-bytes", "N[Ki|Mi|Gi]", "prefix index memory budget, 1Mi..1024Gi (config scheduler.prefixIndexMemoryBytes; default 128Mi)"},
     {"--access-log-ring-slots", "N", "access log records a worker holds between writes (every 100 ms; default 1024); more are dropped and counted"},
+    {"--redis", "HOST:PORT", "share load between replicas through this Redis (config sharedState.redis.address)"},
     {"--help", "", "print this help"},
 };
 
@@ -185,6 +187,10 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
     net::BackendKind kind;
     if (!net::parse_backend_kind(value, kind)) return "expected auto, io_uring or epoll";
     o.io_backend = std::string(net::backend_kind_name(kind));
+  } else if (arg == "--redis") {
+    auto hp = config::parse_host_port(value, false);
+    if (!hp.value) return hp.error;
+    o.redis = std::string(value);
   } else if (!numeric) {
     return "expected a non-negative integer";
   } else if (arg == "--workers") {

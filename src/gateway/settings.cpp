@@ -132,6 +132,13 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.scheduler.shared_load.kv_step = g.scheduler.load_signal.kv_step;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.kv_events = g.kv_events;
+  if (g.shared_state.redis) {
+    s.shared_state.redis_host = g.shared_state.redis->address.host;
+    s.shared_state.redis_port = g.shared_state.redis->address.port;
+    s.shared_state.password_file = g.shared_state.redis->password_file;
+  }
+  if (set("sharedState.syncInterval"))
+    s.shared_state.sync_interval = std::chrono::duration_cast<std::chrono::milliseconds>(g.shared_state.sync_interval);
   s.prompt_tokenizer = g.scheduler.prefix.hf_tokenizer;
   if (set("saturationDetector")) s.scheduler.saturation = saturation_config(g.saturation_detector);
   if (set("scheduler.prefixIndexMemoryBytes")) s.scheduler.prefix_index_bytes = g.scheduler.prefix_index_memory_bytes;
@@ -223,6 +230,11 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   if (flags.given_flag("--metrics-staleness-threshold"))
     s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(flags.metrics_staleness_threshold);
   if (flags.given_flag("--workers")) s.workers = flags.workers;
+  if (!flags.redis.empty()) {
+    auto hp = config::parse_host_port(flags.redis, false);  // checked when parsed
+    s.shared_state.redis_host = hp.value->host;
+    s.shared_state.redis_port = hp.value->port;
+  }
   if (flags.given_flag("--prefix-index-bytes")) s.scheduler.prefix_index_bytes = flags.prefix_index_bytes;
   if (flags.given_flag("--metrics-names"))
     s.metric_names = control::parse_metric_names(flags.metrics_names).value_or(control::MetricNames::Both);

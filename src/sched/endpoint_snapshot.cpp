@@ -58,6 +58,7 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.kv_cache_usage = e.metrics.all.kv_cache_usage;
     v.address_hash = e.address_hash;
     v.role = e.role;
+    v.remote_inflight = e.remote_inflight;
     scoring_views_.push_back(v);
   }
   for (const EndpointState& e : endpoints_)

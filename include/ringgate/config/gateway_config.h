@@ -260,6 +260,16 @@ struct AdminConfig {
   bool auth = false;
 };
 
+// sharedState: replicas share load (and, later, rate-limit budgets) through Redis.
+struct RedisConfig {
+  HostPort address;           // "address": HOST:PORT
+  std::string password_file;  // "passwordFile": AUTH with this file's first line
+};
+struct SharedStateConfig {
+  std::optional<RedisConfig> redis;          // absent: no shared state
+  nanoseconds sync_interval = milliseconds(20);  // "syncInterval" (5ms..10s)
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   uint32_t workers = 0;          // 0 = one per core
@@ -281,6 +291,7 @@ struct GatewayConfig {
   RateLimitConfig rate_limits;
   AuthConfig auth;
   AdminConfig admin;
+  SharedStateConfig shared_state;
 
   // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
   // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",

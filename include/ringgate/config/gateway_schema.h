@@ -17,10 +17,12 @@ inline constexpr std::string_view kRoot[] = {"apiVersion",  "kind",       "metad
                                              "limits",      "timeouts",   "metrics",   "health",
                                              "retries",     "accessLog",  "io",        "saturationDetector",
                                              "flowControl", "rateLimits", "migration", "disaggregation",
-                                             "mode",        "auth",       "admin"};
+                                             "mode",        "auth",       "admin",     "sharedState"};
 inline constexpr std::string_view kListen[] = {"api", "admin", "epp", "eppHealth", "tls"};
 inline constexpr std::string_view kAuth[] = {"apiKeysFile"};
 inline constexpr std::string_view kAdmin[] = {"auth"};
+inline constexpr std::string_view kSharedState[] = {"redis", "syncInterval"};
+inline constexpr std::string_view kSharedStateRedis[] = {"address", "passwordFile"};
 inline constexpr std::string_view kListenTls[] = {"certFile", "keyFile", "clientCAFile", "handshakeTimeout"};
 inline constexpr std::string_view kPool[] = {"name", "discovery"};
 inline constexpr std::string_view kDiscovery[] = {"static", "kubernetes"};
@@ -98,6 +100,8 @@ inline constexpr Map kMaps[] = {
     {"rateLimits", kRateLimits},
     {"auth", kAuth},
     {"admin", kAdmin},
+    {"sharedState", kSharedState},
+    {"sharedState.redis", kSharedStateRedis},
 };
 
 }  // namespace ringgate::config::gateway_schema

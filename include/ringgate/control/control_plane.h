@@ -27,6 +27,7 @@
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/control/kv_event_subscriber.h"
 #include "ringgate/control/loop_watch.h"
+#include "ringgate/control/shared_state.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/model_catalog.h"
@@ -63,6 +64,8 @@ struct ControlPlaneOptions {
   std::shared_ptr<const openai::HfPromptTokenizer> prompt_tokenizer;
   // The data path's request-body cap: POST /debug/pick takes bodies up to it.
   size_t admin_max_body_bytes = 16384;
+  // sharedState / --redis: replicas share their load through Redis (off: redis_host empty).
+  SharedStateOptions shared_state;
 };
 
 class ControlPlane {
@@ -182,6 +185,7 @@ class ControlPlane {
   std::vector<uint8_t> routable_by_id_;
   EndpointPool pool_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<SharedState> shared_;  // sharedState configured
   std::vector<const metrics::WorkerStats*> worker_stats_;
   std::vector<const proxy::WorkerCounters*> worker_counters_;
   proxy::CatalogPublisher* catalog_ = nullptr;

@@ -89,6 +89,12 @@ class EndpointPool {
   // Something changed since the last snapshot was built.
   bool changed() const { return changed_; }
   std::unique_ptr<sched::EndpointSnapshot> build_snapshot();
+  // The other replicas' in-flight requests by address hash (sharedState), carried into
+  // the next snapshot; marks the pool changed.
+  void set_remote_inflight(const std::unordered_map<uint64_t, int64_t>& by_address_hash) {
+    remote_inflight_ = by_address_hash;
+    changed_ = true;
+  }
 
   size_t size() const { return members_.size(); }
   size_t routable_count() const;
@@ -120,6 +126,7 @@ class EndpointPool {
   std::unordered_map<sched::EndpointId, Member*> by_id_;
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
+  std::unordered_map<uint64_t, int64_t> remote_inflight_;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 

@@ -20,6 +20,7 @@ struct Options {
   std::vector<std::string> endpoints;  // --endpoint host:port, repeatable
   std::vector<std::string> models;     // --model NAME, repeatable: served by every endpoint
   std::string config_file;             // --config FILE
+  std::string redis;                   // --redis HOST:PORT (sharedState.redis.address)
   std::string check_config_file;       // --check-config FILE
   std::string tls_cert;                // --tls-cert FILE: HTTPS on --listen (with --tls-key)
   std::string tls_key;                 // --tls-key FILE

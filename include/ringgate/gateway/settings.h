@@ -9,6 +9,7 @@
 #include "ringgate/config/gateway_config.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epp_metrics.h"
+#include "ringgate/control/shared_state.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
 #include "ringgate/net/tls_context.h"
@@ -43,6 +44,7 @@ struct Settings {
   control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names
   std::string api_keys_file;  // auth.apiKeysFile; empty = no auth
   bool admin_auth = false;    // admin.auth
+  control::SharedStateOptions shared_state;  // sharedState / --redis
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
 };
 

@@ -45,6 +45,8 @@ struct EndpointState {
   uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
   uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
+  // Requests the other gateway replicas have in flight to it (sharedState; 0 without).
+  int64_t remote_inflight = 0;
 
   // Metrics younger than max_age at `now`.
   bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
@@ -64,6 +66,7 @@ struct EndpointScoringView {
   double kv_cache_usage = 0;
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
+  int64_t remote_inflight = 0;  // the other replicas' (sharedState)
 };
 
 class EndpointSnapshot {

@@ -1,0 +1,79 @@
+#pragma once
+// State shared between gateway replicas through Redis (config `sharedState`, flag
+// --redis). Control thread only: the workers never wait on it, they read what the
+// control thread publishes. Every sync_interval each replica writes its per-endpoint
+// in-flight counts under its replica id (with a TTL, so a dead replica's share expires)
+// and reads the sum of every other live replica's, in one atomic Lua script; that sum is
+// published in the endpoint snapshot (EndpointState::remote_inflight). While Redis is
+// down, slow or answering nonsense, the sum is zero (local only) and /metrics and
+// /debug/shared say so; once it answers again the next sync shares again.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "ringgate/control/admin_server.h"
+#include "ringgate/control/redis_client.h"
+#include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/inflight_counters.h"
+
+namespace ringgate::control {
+
+struct SharedStateOptions {
+  std::string redis_host;  // empty: no shared state
+  uint16_t redis_port = 0;
+  std::string password_file;
+  std::chrono::milliseconds sync_interval{20};
+  std::string key_prefix = "ringgate";  // keys: PREFIX:POOL:replicas, PREFIX:POOL:load:REPLICA
+  std::string replica_id;               // empty: hostname:pid:random
+  RedisLimits limits;
+  bool enabled() const { return !redis_host.empty(); }
+};
+
+class SharedState {
+ public:
+  using Clock = std::chrono::steady_clock;
+  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name);
+
+  // Control thread, every turn: syncs when due with this replica's counts for the
+  // endpoints of `snapshot`.
+  void tick(Clock::time_point now, const sched::EndpointSnapshot* snapshot, const sched::InflightCounters& inflight);
+  // True while the others' counts are current (Redis answered the last sync in time).
+  bool shared() const { return shared_; }
+  // Every other live replica's in-flight requests by endpoint address hash; empty when
+  // not shared. Changes set changed(), which take_changed() clears.
+  const std::unordered_map<uint64_t, int64_t>& remote_inflight() const { return remote_; }
+  bool take_changed() {
+    bool c = changed_;
+    changed_ = false;
+    return c;
+  }
+  // Live replicas as last seen (this one included); 1 before the first sync.
+  uint64_t replicas() const { return replicas_; }
+
+  void append_metrics(std::string& out) const;
+  AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;
+
+ private:
+  void sync(Clock::time_point now, const sched::EndpointSnapshot& snapshot, const sched::InflightCounters& inflight);
+  void on_sync_reply(const redisReply* reply, Clock::time_point now);
+  void go_local(const char* why);
+
+  SharedStateOptions options_;
+  RedisClient client_;
+  std::string prefix_;  // PREFIX:POOL
+  std::string replica_id_;
+  std::chrono::milliseconds ttl_;
+  bool shared_ = false;
+  bool sync_in_flight_ = false;
+  Clock::time_point sync_sent_{}, next_sync_{};
+  std::unordered_map<uint64_t, int64_t> remote_;
+  std::unordered_map<uint64_t, int64_t> scratch_;
+  bool changed_ = false;
+  uint64_t replicas_ = 1;
+  uint64_t syncs_ = 0, sync_errors_ = 0, fallbacks_ = 0, unknown_fields_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace ringgate::control

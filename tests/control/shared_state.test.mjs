@@ -1,0 +1,192 @@
+// Issue 33, shared state through Redis (sharedState / --redis), against a real
+// redis-server on a free loopback port: two gateways in front of one sim see each
+// other's in-flight requests (/debug/shared othersInflight, which the scorers add to
+// their own count); a SIGKILLed replica's share expires; Redis SIGKILLed: requests keep
+// succeeding, the fallback is counted and shown; Redis back: shared again within 5 s;
+// AUTH from passwordFile; hostile replies (a huge array, a huge bulk string, a reply to
+// no command) are refused and counted, and the gateway stays up.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { startRedis, redisCommand } from '../lib/redis.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const live = [];
+after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const shared = async (gw) => (await fetch(`${gw.adminUrl}/debug/shared`)).json();
+
+async function waitFor(what, probe, timeoutMs = 5000) {
+  const t0 = performance.now();
+  let last;
+  while (!(last = await probe())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+  return performance.now() - t0;
+}
+
+const complete = (gw, maxTokens = 1) => fetch(`${gw.url}/v1/completions`, {
+  method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ model: MODEL, prompt: 'hello there', max_tokens: maxTokens, ignore_eos: true }),
+}).then(async (r) => ({ status: r.status, body: await r.text() }));
+
+test('two replicas see each other\'s in-flight requests; a dead replica\'s share expires', async () => {
+  const redis = await startRedis();
+  live.push(redis);
+  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '20']);
+  live.push(sim);
+  const ep = `127.0.0.1:${sim.port}`;
+  const args = ['--workers', '1', '--endpoint', ep, '--redis', `127.0.0.1:${redis.port}`];
+  const a = await startGateway(args);
+  live.push(a);
+  const b = await startGateway(args);
+  live.push(b);
+  await waitRoutable(a);
+  await waitRoutable(b);
+  await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  assert.equal((await shared(b)).replicas, 2);
+  // Six requests of ~100 tokens x 20 ms each in flight through A only.
+  const pending = Array.from({ length: 6 }, () => complete(a, 100).catch(() => null));  // cut when A dies
+  await waitFor('B sees A\'s 6 in flight', async () => (await shared(b)).othersInflight[ep] === 6);
+  assert.deepEqual((await shared(a)).othersInflight, {}, 'A does not count its own requests twice');
+  // A dies with its requests: its share leaves B's view once its TTL passes.
+  await a.stop('SIGKILL');
+  await waitFor('A\'s share expired', async () => (await shared(b)).othersInflight[ep] === undefined, 3000);
+  await waitFor('B sees one replica', async () => (await shared(b)).replicas === 1, 3000);
+  await Promise.allSettled(pending);
+  const m = await scrape(`${b.adminUrl}/metrics`);
+  assert.equal(m.get('ringgate_shared_state_up'), 1);
+  assert.ok(m.get('ringgate_shared_state_syncs_total') > 0);
+});
+
+test('Redis SIGKILLed: no request fails, the fallback is counted; Redis back: shared again within 5 s', async () => {
+  const redis = await startRedis();
+  live.push(redis);
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const gw = await startGateway(['--workers', '1', '--endpoint', `127.0.0.1:${sim.port}`, '--redis', `127.0.0.1:${redis.port}`]);
+  live.push(gw);
+  await waitRoutable(gw);
+  await waitFor('shared', async () => (await shared(gw)).state === 'shared');
+  let stop = false, failed = 0, ok = 0;
+  const traffic = (async () => {
+    while (!stop) { const r = await complete(gw); if (r.status === 200) ++ok; else ++failed; }
+  })();
+  await sleep(100);
+  await redis.stop('SIGKILL');
+  await waitFor('local-only', async () => (await shared(gw)).state === 'local-only');
+  const down = await scrape(`${gw.adminUrl}/metrics`);
+  assert.equal(down.get('ringgate_shared_state_up'), 0);
+  assert.ok(down.get('ringgate_shared_state_fallbacks_total') >= 1);
+  await sleep(300);  // requests keep flowing while Redis is gone
+  const again = await startRedis({ port: redis.port });
+  live.push(again);
+  const ms = await waitFor('shared again', async () => (await shared(gw)).state === 'shared', 5000);
+  stop = true;
+  await traffic;
+  assert.equal(failed, 0);
+  assert.ok(ok > 10, `${ok} requests`);
+  assert.ok(ms < 5000);
+});
+
+test('AUTH with sharedState.redis.passwordFile (config), and a wrong password is refused and reported', async () => {
+  const redis = await startRedis({ password: 's3cret' });
+  live.push(redis);
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-redis-'));
+  const config = (file) => {
+    const p = path.join(dir, `gw-${path.basename(file)}.yaml`);
+    fs.writeFileSync(p, `apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: ["127.0.0.1:${sim.port}"]}}\n` +
+      `sharedState: {redis: {address: "127.0.0.1:${redis.port}", passwordFile: "${file}"}, syncInterval: 30ms}\n`);
+    return p;
+  };
+  fs.writeFileSync(path.join(dir, 'good'), 's3cret\n');
+  fs.writeFileSync(path.join(dir, 'bad'), 'nope\n');
+  const good = await startGateway(['--workers', '1', '--config', config(path.join(dir, 'good'))]);
+  live.push(good);
+  const bad = await startGateway(['--workers', '1', '--config', config(path.join(dir, 'bad'))]);
+  live.push(bad);
+  await waitFor('good shared', async () => (await shared(good)).state === 'shared');
+  assert.equal((await shared(good)).syncIntervalMs, 30);
+  await waitFor('bad reports AUTH', async () => /AUTH|WRONGPASS|invalid/i.test((await shared(bad)).lastError));
+  const d = await shared(bad);
+  assert.equal(d.state, 'local-only');
+  assert.ok(d.errors.connect >= 1);
+  const r = await complete(bad);
+  assert.equal(r.status, 200);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// A fake Redis: answers PING, then whatever `hostile` sends for the next command.
+function fakeRedis(hostile) {
+  const sockets = new Set();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    let seen = 0;
+    s.on('error', () => {});
+    s.on('data', (d) => {
+      for (const cmd of d.toString('latin1').split('*').slice(1)) {
+        ++seen;
+        if (/PING/i.test(cmd)) s.write('+PONG\r\n');
+        else hostile(s, seen);
+      }
+    });
+  });
+  server.shut = () => { for (const s of sockets) s.destroy(); server.close(); };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+for (const [name, hostile] of [
+  ['an array of 2^31-1 elements', (s) => s.write('*2147483647\r\n:1\r\n')],
+  ['a 512 MB bulk string (2 MB sent)', (s) => { s.write('$536870912\r\n'); s.write(Buffer.alloc(2 << 20, 120)); }],
+  ['a reply to no command', (s) => s.write('*1\r\n:1\r\n+OK\r\n+OK\r\n')],
+  ['nesting five deep', (s) => s.write('*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n')],
+]) {
+  test(`a hostile Redis reply is refused and counted: ${name}`, async () => {
+    const server = await fakeRedis(hostile);
+    const sim = await startSim(['--model', MODEL]);
+    live.push(sim);
+    const gw = await startGateway(['--workers', '1', '--endpoint', `127.0.0.1:${sim.port}`,
+      '--redis', `127.0.0.1:${server.address().port}`]);
+    live.push(gw);
+    await waitRoutable(gw);
+    await waitFor('refused', async () => (await scrape(`${gw.adminUrl}/metrics`)).get('ringgate_shared_state_errors_total{kind="refused_reply"}') >= 1);
+    const d = await shared(gw);
+    assert.equal(d.state, 'local-only');
+    assert.match(d.lastError, /refused reply|larger than/);
+    assert.equal((await complete(gw)).status, 200);
+    server.shut();
+  });
+}
+
+test('no Redis command per request: syncs follow the clock, not the traffic', async () => {
+  const redis = await startRedis();
+  live.push(redis);
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const gw = await startGateway(['--workers', '1', '--endpoint', `127.0.0.1:${sim.port}`, '--redis', `127.0.0.1:${redis.port}`]);
+  live.push(gw);
+  await waitRoutable(gw);
+  await waitFor('shared', async () => (await shared(gw)).state === 'shared');
+  const stats = async () => {
+    const [info] = await redisCommand(redis.port, [['INFO', 'commandstats']]);
+    const calls = [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    return { calls, evals: Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0) };
+  };
+  const before = await stats();
+  let n = 0;
+  while (n < 400) { await Promise.all(Array.from({ length: 8 }, () => complete(gw))); n += 8; }
+  const after_ = await stats();
+  const evals = after_.evals - before.evals, calls = after_.calls - before.calls;
+  // A sync is one EVAL and the 9 commands its script runs for one replica and endpoint
+  // (+1 for our INFO): every command Redis saw belongs to a sync, none to a request.
+  assert.ok(evals >= 1);
+  assert.ok(calls <= 10 * evals + 1, `${calls} commands for ${evals} syncs and ${n} requests`);
+});
