@@ -270,7 +270,7 @@ bool Exchange::split(const RouteDecision& decode) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
     // prefill pod, no slot is held for it here.
     env_.router->routed(prefill.endpoint_id);
-    env_.router->released(prefill.endpoint_id, false);
+    env_.router->released(prefill.endpoint_id, admission_.sheddable());
     return false;
   }
   // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
@@ -281,13 +281,13 @@ bool Exchange::split(const RouteDecision& decode) {
   decode_waiting_ = true;
   env_.router->routed(decode.endpoint_id);
   if (!openai::build_prefill_request(request_->body, {chat, model_token_}, scratch_)) {
-    env_.router->released(prefill.endpoint_id, false);
+    env_.router->released(prefill.endpoint_id, admission_.sheddable());
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
   build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed());
-  prefill_.start(prefill, head, scratch_);
+  prefill_.start(prefill, head, scratch_, admission_.sheddable());
   return true;
 }
 
@@ -304,17 +304,15 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
 // leg failed (the decode pod prefills, as without disaggregation).
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
   decode_waiting_ = false;
-  if (kv_transfer_params.empty()) {
-    prefill_endpoint_.clear();
-  } else {
-    bool chat = false;
-    continuable_path(request_->target, chat);
-    if (openai::build_decode_request(request_->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
-      leg_body_.assign(scratch_);
-      openai::BodyReader::pad(leg_body_);
-      own_body_ = true;
-      prefill_endpoint_ = prefill_.destination();
-    }
+  prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
+  bool chat = false;
+  continuable_path(request_->target, chat);
+  if (!kv_transfer_params.empty() &&
+      openai::build_decode_request(request_->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
+    leg_body_.assign(scratch_);
+    openai::BodyReader::pad(leg_body_);
+    own_body_ = true;
+    prefill_endpoint_ = prefill_.destination();
   }
   decode_started_ms_ = now();
   leg_started_ms_ = decode_started_ms_;  // the decode leg's retries get their own deadline

@@ -5,8 +5,9 @@
 
 namespace ringgate::proxy {
 
-void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std::string_view body) {
+void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable) {
   active_ = true;
+  sheddable_ = sheddable;
   started_ms_ = *env_.now_ms;
   head_.assign(head);
   body_.assign(body);
@@ -21,7 +22,7 @@ void PrefillLeg::open(const RouteDecision& decision) {
   tried_.push_back(decision.endpoint_id);
   fresh_retry_used_ = false;
   answer_.clear();
-  if (!attempt_.open(decision, image(), /*sheddable=*/false)) attempt_failed(attempt_, FailureKind::ConnectFailed);
+  if (!attempt_.open(decision, image(), sheddable_)) attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
 void PrefillLeg::cancel() {

@@ -85,6 +85,7 @@ struct FakeRouter : RouteService {
   uint32_t endpoints = 3;
   std::vector<uint32_t> failed, succeeded;
   int in_flight = 0;
+  int sheddable_in_flight = 0;  // claimed by sheddable requests, given back as such
   std::vector<bool> first_attempts;  // RouteRequest::first_attempt of every route() call
   std::vector<std::string> stats_targets;
   std::vector<bool> chained;                // RouteRequest::chained of every route() call
@@ -105,6 +106,7 @@ struct FakeRouter : RouteService {
         d.endpoint_host = "10.0.0.2";
         d.endpoint_port = uint16_t(9000 + id);
         ++in_flight;
+        sheddable_in_flight += request.sheddable;
         return d;
       }
       d.status = 503;
@@ -126,6 +128,7 @@ struct FakeRouter : RouteService {
       d.endpoint_port = uint16_t(8000 + id);
       d.uncached_tokens = uncached;
       ++in_flight;  // a routed decision holds its slot
+      sheddable_in_flight += request.sheddable;
       return d;
     }
     d.status = 503;
@@ -134,7 +137,10 @@ struct FakeRouter : RouteService {
     return d;
   }
   void routed(uint32_t) override {}
-  void released(uint32_t, bool) override { --in_flight; }
+  void released(uint32_t, bool sheddable) override {
+    --in_flight;
+    sheddable_in_flight -= sheddable;
+  }
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
   bool disaggregating() const override { return pd; }
@@ -1115,4 +1121,27 @@ TEST_CASE("disaggregation: a client that leaves mid-prefill cancels the prefill 
   f.now += 60000;
   f.timers.run(f.now);  // the prefill timer was cancelled with it
   CHECK(f.attempts() == 1);
+}
+
+TEST_CASE("disaggregation: a sheddable request's slots are claimed and given back as sheddable, both legs") {
+  Fixture f;
+  disaggregated(f);
+  f.rules.sheddable_objectives.insert("batch");
+  f.request = http::Request{};
+  f.request.method = HTTP_POST;
+  f.request.target = "/v1/completions";
+  f.request.headers.push_back({"host", "gw"});
+  f.request.headers.push_back({"x-gateway-inference-objective", "batch"});
+  f.request.body = std::string(R"({"model":"m","prompt":"p"})");
+  f.exchange->start(f.request, true, true, f.now);
+  REQUIRE(f.attempts() == 1);
+  CHECK(f.router.sheddable_in_flight == 2);
+  SUBCASE("served") {
+    answer_prefill(f, f.attempt(0));
+    f.respond(f.attempt(1), kOkLength);
+    f.attempt(1).listener->on_response_end(true);
+  }
+  SUBCASE("the client leaves mid-prefill") { f.exchange->client_gone(); }
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.router.sheddable_in_flight == 0);
 }

@@ -56,8 +56,8 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   PrefillLeg& operator=(const PrefillLeg&) = delete;
 
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
-  // copied) to `decision`'s endpoint, whose slot the leg takes.
-  void start(const RouteDecision& decision, std::string_view head, std::string_view body);
+  // copied) to `decision`'s endpoint, whose slot the leg takes (claimed as `sheddable`).
+  void start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable);
   // The exchange no longer wants the leg (its client left, it timed out): the connection
   // is closed, so the prefill pod stops and frees what it held. No prefill_done() follows.
   void cancel();
@@ -88,6 +88,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   std::vector<uint32_t> tried_;
   uint64_t started_ms_ = 0;
   bool fresh_retry_used_ = false;
+  bool sheddable_ = false;
   bool active_ = false;
   net::Timer timer_{this, 0};
 };
