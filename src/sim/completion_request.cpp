@@ -328,6 +328,17 @@ std::optional<ApiError> read_kv_transfer_params(value v, KvTransferParams& p) {
   return std::nullopt;
 }
 
+// The body as a JSON object (padded in place), or the error vLLM words for it.
+std::optional<ApiError> open_object(simdjson::ondemand::parser& parser, std::string& body,
+                                    simdjson::ondemand::document& doc, simdjson::ondemand::object& obj) {
+  const size_t size = body.size();
+  body.reserve(size + simdjson::SIMDJSON_PADDING);
+  if (parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc))
+    return bad("JSON decode error");
+  if (doc.get_object().get(obj)) return bad("Input should be a valid dictionary");
+  return std::nullopt;
+}
+
 }  // namespace
 
 ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
@@ -431,13 +442,9 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
 ParsedDetokenize parse_detokenize_request(std::string& body) {
   static simdjson::ondemand::parser parser;
   DetokenizeRequest r;
-  const size_t size = body.size();
-  body.reserve(size + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
-  if (parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc))
-    return bad("JSON decode error");
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) return bad("Input should be a valid dictionary");
+  if (std::optional<ApiError> err = open_object(parser, body, doc, obj)) return *err;
   bool has_tokens = false;
   for (auto field : obj) {
     std::string_view key;
@@ -472,13 +479,9 @@ ParsedDetokenize parse_detokenize_request(std::string& body) {
 ParsedKvPull parse_kv_pull_request(std::string& body) {
   static simdjson::ondemand::parser parser;
   KvPullRequest r;
-  const size_t size = body.size();
-  body.reserve(size + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
-  if (parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc))
-    return bad("JSON decode error");
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) return bad("Input should be a valid dictionary");
+  if (std::optional<ApiError> err = open_object(parser, body, doc, obj)) return *err;
   std::optional<std::string> engine, request;
   for (auto field : obj) {
     std::string_view key;
