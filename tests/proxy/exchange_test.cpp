@@ -1089,6 +1089,17 @@ TEST_CASE("disaggregation: a failed prefill is tried once more elsewhere, then t
     CHECK(f.attempt(1).endpoint == 0);
     CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::NoParams)].get() == 1);
   }
+  SUBCASE("an answer longer than PrefillLeg::kMaxAnswerBytes: read no further, decode-only") {
+    f.respond(f.attempt(0), "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+    const std::string chunk(64 * 1024, ' ');
+    for (size_t sent = 0; sent <= PrefillLeg::kMaxAnswerBytes && !f.attempt(0).released; sent += chunk.size())
+      f.attempt(0).listener->on_response_body(chunk);
+    CHECK(f.attempt(0).released);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.attempt(1).endpoint == 0);
+    CHECK(sent_body(f.attempt(1)) == R"({"model":"m","prompt":"p","stream":true})");
+    CHECK(f.stats.disaggregation.prefill_failures[size_t(PrefillFailure::Malformed)].get() == 1);
+  }
   SUBCASE("a prefill slower than prefillTimeout: decode-only") {
     f.options.disaggregation.prefill_timeout_ms = 100;  // (armed at start with the default: run past it)
     f.now += 30000;
