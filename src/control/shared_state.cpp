@@ -60,7 +60,8 @@ std::string default_replica_id() {
 
 }  // namespace
 
-SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name)
+SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
+                         proxy::RateLimiter* limiter)
     : options_(std::move(options)),
       client_(loop, [&] {
         RedisOptions o;
@@ -75,12 +76,14 @@ SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std:
       // A replica that missed this many syncs is gone; its counts expire with it.
       ttl_(std::max(std::chrono::milliseconds(500), 25 * options_.sync_interval)) {
   if (replica_id_.size() > kMaxReplicaIdBytes) replica_id_.resize(kMaxReplicaIdBytes);
+  if (limiter) rates_ = std::make_unique<SharedRateLimits>(client_, *limiter, prefix_, replica_id_);
 }
 
 void SharedState::go_local(const char* why) {
   if (shared_) ++fallbacks_;
   shared_ = false;
   if (why) last_error_ = why;
+  if (rates_) rates_->go_local(replicas_);
   if (!remote_.empty()) {
     remote_.clear();
     changed_ = true;
@@ -119,6 +122,9 @@ void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& sna
   sync_sent_ = now;
   // Fixed cadence from the last start, not from the reply: replicas stay in step.
   next_sync_ = std::max(next_sync_ + options_.sync_interval, now);
+  if (rates_)
+    rates_->sync(uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()),
+                 replicas_);
 }
 
 void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
@@ -182,6 +188,7 @@ void SharedState::append_metrics(std::string& out) const {
   kind("refused_reply", c.refused_replies);
   kind("error_reply", c.error_replies);
   kind("sync", sync_errors_);
+  if (rates_) rates_->append_metrics(out);
 }
 
 AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot) const {
@@ -207,6 +214,10 @@ AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot)
   // Not connected: why (refused, AUTH, a hostile reply); connected: what the last sync said.
   const std::string& why = !client_.up() && !client_.last_error().empty() ? client_.last_error() : last_error_;
   util::append_json_string(out, why);
+  if (rates_) {
+    out += ",\"rateLimits\":";
+    rates_->append_debug(out);
+  }
   out += ",\"othersInflight\":{";
   bool first = true;
   if (snapshot) {

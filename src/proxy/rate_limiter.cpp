@@ -18,7 +18,9 @@ size_t power_of_two_at_least(size_t n) {
 RateLimiter::RateLimiter(size_t max_tenants)
     : max_tenants_(std::max<size_t>(1, max_tenants)),
       capacity_(power_of_two_at_least(2 * max_tenants_)),
-      slots_(new Slot[capacity_ + 1]) {}
+      slots_(new Slot[capacity_ + 1]),
+      claimed_words_((capacity_ + 63) / 64),
+      claimed_(new std::atomic<uint64_t>[claimed_words_]()) {}
 
 uint32_t RateLimiter::find_slot(uint64_t key, uint64_t now_ms) {
   const size_t mask = capacity_ - 1;
@@ -31,7 +33,8 @@ uint32_t RateLimiter::find_slot(uint64_t key, uint64_t now_ms) {
       if (used_.load(std::memory_order_relaxed) >= max_tenants_) continue;  // full: only idle slots can be taken
       if (s.key.compare_exchange_strong(current, key, std::memory_order_acq_rel)) {
         used_.fetch_add(1, std::memory_order_relaxed);
-        s.window_start_ms.store(now_ms, std::memory_order_relaxed);
+        claimed_[index / 64].fetch_or(uint64_t(1) << (index % 64), std::memory_order_release);
+        s.window_start_ms.store(window_start_for(now_ms), std::memory_order_relaxed);
         s.tokens.store(0, std::memory_order_relaxed);
         s.requests.store(0, std::memory_order_relaxed);
         return uint32_t(index);
@@ -43,7 +46,7 @@ uint32_t RateLimiter::find_slot(uint64_t key, uint64_t now_ms) {
     const uint64_t start = s.window_start_ms.load(std::memory_order_relaxed);
     if (now_ms > start && now_ms - start >= 2 * kWindowMs &&
         s.key.compare_exchange_strong(current, key, std::memory_order_acq_rel)) {
-      s.window_start_ms.store(now_ms, std::memory_order_relaxed);
+      s.window_start_ms.store(window_start_for(now_ms), std::memory_order_relaxed);
       s.tokens.store(0, std::memory_order_relaxed);
       s.requests.store(0, std::memory_order_relaxed);
       return uint32_t(index);
@@ -51,6 +54,12 @@ uint32_t RateLimiter::find_slot(uint64_t key, uint64_t now_ms) {
   }
   overflowed_.fetch_add(1, std::memory_order_relaxed);
   return uint32_t(capacity_);
+}
+
+uint64_t RateLimiter::window_start_for(uint64_t now_ms) const {
+  if (!shared_.load(std::memory_order_relaxed)) return now_ms;
+  const uint64_t into = (now_ms + kWindowMs - origin_ms_.load(std::memory_order_relaxed) % kWindowMs) % kWindowMs;
+  return into < now_ms ? now_ms - into : now_ms;
 }
 
 RateDecision RateLimiter::admit(std::string_view tenant, uint64_t estimated_tokens, const RateLimitPolicy& policy,
@@ -63,19 +72,42 @@ RateDecision RateLimiter::admit(std::string_view tenant, uint64_t estimated_toke
   uint64_t start = s.window_start_ms.load(std::memory_order_acquire);
   if (now_ms >= start + kWindowMs || start == 0) {
     // A new window: whoever wins the exchange resets the counts.
-    if (s.window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_acq_rel)) {
+    const uint64_t next = window_start_for(now_ms);
+    if (s.window_start_ms.compare_exchange_strong(start, next, std::memory_order_acq_rel)) {
       s.tokens.store(0, std::memory_order_relaxed);
       s.requests.store(0, std::memory_order_relaxed);
-      start = now_ms;
+      start = next;
+    }
+  }
+  if (s.limit_tokens.load(std::memory_order_relaxed) != policy.tokens_per_minute)
+    s.limit_tokens.store(policy.tokens_per_minute, std::memory_order_relaxed);
+  if (s.limit_requests.load(std::memory_order_relaxed) != policy.requests_per_minute)
+    s.limit_requests.store(policy.requests_per_minute, std::memory_order_relaxed);
+  // What this replica may spend in the window: the whole budget unshared, the
+  // published allowance when it is this window's, else limit / replicas.
+  uint64_t cap_tokens = policy.tokens_per_minute, cap_requests = policy.requests_per_minute;
+  uint64_t others_tokens = 0, others_requests = 0;
+  bool allowance = false;
+  if (shared_.load(std::memory_order_relaxed)) {
+    if (s.allowance_window.load(std::memory_order_acquire) == start) {
+      allowance = true;
+      cap_tokens = std::min(cap_tokens, s.allowance_tokens.load(std::memory_order_relaxed));
+      cap_requests = std::min(cap_requests, s.allowance_requests.load(std::memory_order_relaxed));
+      others_tokens = s.others_tokens.load(std::memory_order_relaxed);
+      others_requests = s.others_requests.load(std::memory_order_relaxed);
+    } else {
+      const uint64_t r = std::max<uint64_t>(1, replicas_.load(std::memory_order_relaxed));
+      cap_tokens = (cap_tokens + r - 1) / r;
+      cap_requests = (cap_requests + r - 1) / r;
     }
   }
   d.window_start_ms = start;
   d.reset_ms = start + kWindowMs > now_ms ? start + kWindowMs - now_ms : 0;
   const uint64_t tokens = s.tokens.load(std::memory_order_relaxed);
   const uint64_t requests = s.requests.load(std::memory_order_relaxed);
-  if (policy.requests_per_minute && requests >= policy.requests_per_minute) {
+  if (policy.requests_per_minute && requests >= cap_requests) {
     d.allowed = false;
-  } else if (policy.tokens_per_minute && tokens + estimated_tokens > policy.tokens_per_minute) {
+  } else if (policy.tokens_per_minute && tokens + estimated_tokens > cap_tokens) {
     d.allowed = false;
     d.tokens_exhausted = true;
   }
@@ -84,9 +116,17 @@ RateDecision RateLimiter::admit(std::string_view tenant, uint64_t estimated_toke
     tokens_after = s.tokens.fetch_add(estimated_tokens, std::memory_order_relaxed) + estimated_tokens;
     requests_after = s.requests.fetch_add(1, std::memory_order_relaxed) + 1;
   }
-  if (policy.tokens_per_minute) d.remaining_tokens = policy.tokens_per_minute - std::min(tokens_after, policy.tokens_per_minute);
+  // The headers tell the global budget when it is known (the others' reservations),
+  // else what this replica may still spend.
+  auto remaining = [allowance](uint64_t limit, uint64_t cap, uint64_t others, uint64_t spent) {
+    const uint64_t of = allowance ? limit : cap;
+    const uint64_t used = allowance ? others + spent : spent;
+    return of - std::min(used, of);
+  };
+  if (policy.tokens_per_minute)
+    d.remaining_tokens = remaining(policy.tokens_per_minute, cap_tokens, others_tokens, tokens_after);
   if (policy.requests_per_minute)
-    d.remaining_requests = policy.requests_per_minute - std::min(requests_after, policy.requests_per_minute);
+    d.remaining_requests = remaining(policy.requests_per_minute, cap_requests, others_requests, requests_after);
   return d;
 }
 
@@ -103,6 +143,44 @@ void RateLimiter::correct(uint32_t slot, uint64_t window_start_ms, int64_t delta
     const uint64_t next = current > uint64_t(-delta) ? current - uint64_t(-delta) : 0;
     if (s.tokens.compare_exchange_weak(current, next, std::memory_order_relaxed)) return;
   }
+}
+
+void RateLimiter::set_shared(uint64_t window_origin_ms, uint64_t replicas) {
+  origin_ms_.store(window_origin_ms % kWindowMs, std::memory_order_relaxed);
+  replicas_.store(std::max<uint64_t>(1, replicas), std::memory_order_relaxed);
+  shared_.store(true, std::memory_order_release);
+}
+
+RateSlotView RateLimiter::read_slot(uint32_t slot) const {
+  RateSlotView v;
+  if (slot > capacity_) return v;
+  const Slot& s = slots_[slot];
+  v.key = s.key.load(std::memory_order_acquire);
+  v.window_start_ms = s.window_start_ms.load(std::memory_order_acquire);
+  v.tokens = s.tokens.load(std::memory_order_relaxed);
+  v.requests = s.requests.load(std::memory_order_relaxed);
+  v.policy.tokens_per_minute = s.limit_tokens.load(std::memory_order_relaxed);
+  v.policy.requests_per_minute = s.limit_requests.load(std::memory_order_relaxed);
+  return v;
+}
+
+void RateLimiter::set_allowance(uint32_t slot, const RateAllowance& a) {
+  if (slot > capacity_) return;
+  Slot& s = slots_[slot];
+  // A reader that sees the window sees this allowance's numbers (or a later one's).
+  if (s.allowance_window.load(std::memory_order_relaxed) != a.window_start_ms) {
+    s.allowance_window.store(0, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  s.allowance_tokens.store(a.tokens, std::memory_order_relaxed);
+  s.allowance_requests.store(a.requests, std::memory_order_relaxed);
+  s.others_tokens.store(a.others_tokens, std::memory_order_relaxed);
+  s.others_requests.store(a.others_requests, std::memory_order_relaxed);
+  s.allowance_window.store(a.window_start_ms, std::memory_order_release);
+}
+
+void RateLimiter::clear_allowances() {
+  for (size_t i = 0; i <= capacity_; ++i) slots_[i].allowance_window.store(0, std::memory_order_release);
 }
 
 void append_reset_duration(std::string& out, uint64_t ms) {

@@ -77,3 +77,59 @@ TEST_CASE("rate limiter: x-ratelimit-* headers") {
   append_reset_duration(out, 60000);
   CHECK(out == "60s");
 }
+
+TEST_CASE("rate limiter: shared budgets without an allowance spend limit / replicas, windows on the origin") {
+  RateLimiter limiter(16);
+  RateLimitPolicy policy{900, 0};
+  limiter.set_shared(5000, 3);
+  RateDecision a = limiter.admit("t", 300, policy, 70000);
+  CHECK(a.allowed);
+  CHECK(a.window_start_ms == 65000);  // Redis's minute, not the first request
+  CHECK(a.reset_ms == 55000);
+  CHECK(a.remaining_tokens == 0);     // of this replica's third
+  CHECK_FALSE(limiter.admit("t", 1, policy, 70001).allowed);
+  // The next window starts on the origin too.
+  CHECK(limiter.admit("t", 300, policy, 125000).window_start_ms == 125000);
+}
+
+TEST_CASE("rate limiter: a published allowance for the window caps the tenant; the headers tell the global budget") {
+  RateLimiter limiter(16);
+  RateLimitPolicy policy{900, 10};
+  limiter.set_shared(5000, 3);
+  RateDecision a = limiter.admit("t", 100, policy, 70000);
+  REQUIRE(a.allowed);
+  size_t claimed = 0;
+  limiter.for_each_claimed([&](uint32_t slot) {
+    ++claimed;
+    CHECK(slot == a.slot);
+  });
+  CHECK(claimed == 1);
+  RateSlotView v = limiter.read_slot(a.slot);
+  CHECK(v.tokens == 100);
+  CHECK(v.requests == 1);
+  CHECK(v.window_start_ms == 65000);
+  CHECK(v.policy.tokens_per_minute == 900);
+  limiter.set_allowance(a.slot, RateAllowance{65000, 600, 5, 200, 3});
+  RateDecision b = limiter.admit("t", 400, policy, 70010);  // 500 of 600
+  CHECK(b.allowed);
+  CHECK(b.remaining_tokens == 200);    // 900 - (200 others + 500 here)
+  CHECK(b.remaining_requests == 5);    // 10 - (3 + 2)
+  RateDecision c = limiter.admit("t", 200, policy, 70020);
+  CHECK_FALSE(c.allowed);              // 700 > 600 here, though the window has 200 left
+  CHECK(c.tokens_exhausted);
+  // An allowance for another window is not this one's: back to limit / replicas (300, spent 500).
+  limiter.set_allowance(a.slot, RateAllowance{5000, 900, 10, 0, 0});
+  CHECK_FALSE(limiter.admit("t", 1, policy, 70030).allowed);
+  limiter.set_allowance(a.slot, RateAllowance{65000, 900, 10, 0, 0});
+  CHECK(limiter.admit("t", 1, policy, 70040).allowed);
+  limiter.clear_allowances();
+  CHECK_FALSE(limiter.admit("t", 1, policy, 70050).allowed);
+}
+
+TEST_CASE("rate limiter: request budgets divide rounding up, so a small budget is not zero per replica") {
+  RateLimiter limiter(16);
+  limiter.set_shared(0, 3);
+  RateLimitPolicy policy{0, 2};
+  CHECK(limiter.admit("t", 1, policy, 70000).allowed);  // ceil(2 / 3) = 1
+  CHECK_FALSE(limiter.admit("t", 1, policy, 70001).allowed);
+}

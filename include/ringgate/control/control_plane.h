@@ -56,8 +56,9 @@ struct ControlPlaneOptions {
   // Structured access log: the opened writer (null = off). The workers' rings must be
   // enabled (ProxyOptions::access_log) for it to get records.
   std::shared_ptr<AccessLogWriter> access_log;
-  // The workers' shared rate limiter (/debug/flow shows its table); null = none.
-  const proxy::RateLimiter* limiter = nullptr;
+  // The workers' shared rate limiter (/debug/flow shows its table; sharedState shares
+  // its budgets); null = none.
+  proxy::RateLimiter* limiter = nullptr;
   // Where the pool's KV-cache events are (followed when scheduler.precise_prefix).
   config::KvEventsConfig kv_events;
   // Precise mode's model tokenizer (null: sim-bytes): its outcomes go to /metrics.

@@ -6,7 +6,8 @@
 // and reads the sum of every other live replica's, in one atomic Lua script; that sum is
 // published in the endpoint snapshot (EndpointState::remote_inflight). While Redis is
 // down, slow or answering nonsense, the sum is zero (local only) and /metrics and
-// /debug/shared say so; once it answers again the next sync shares again.
+// /debug/shared say so; once it answers again the next sync shares again. The same
+// cadence carries the rate limits' reservations (SharedRateLimits).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/redis_client.h"
+#include "ringgate/control/shared_rate_limits.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/inflight_counters.h"
 
@@ -34,7 +36,9 @@ struct SharedStateOptions {
 class SharedState {
  public:
   using Clock = std::chrono::steady_clock;
-  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name);
+  // `limiter` (may be null): the workers' rate limiter, whose budgets become shared.
+  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
+              proxy::RateLimiter* limiter);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.
@@ -74,6 +78,7 @@ class SharedState {
   uint64_t replicas_ = 1;
   uint64_t syncs_ = 0, sync_errors_ = 0, fallbacks_ = 0, unknown_fields_ = 0;
   std::string last_error_;
+  std::unique_ptr<SharedRateLimits> rates_;
 };
 
 }  // namespace ringgate::control

@@ -13,6 +13,15 @@
 //
 // Tokens are estimated at admission (prompt bytes / 4) and corrected when the
 // response's usage reports the real count (prompt + completion tokens).
+//
+// Replicas sharing budgets (sharedState): the control thread's SharedRateLimits
+// reserves budget from Redis for each tenant and window and publishes here, per slot,
+// the allowance this replica may spend (its reservation plus its share of what nobody
+// reserved yet) and what the other replicas hold. Windows then start on Redis's minute
+// boundaries (set_shared's origin), so every replica spends in the same window. A slot
+// without a current allowance (a new window before the next sync, Redis down) spends
+// at most limit / replicas, the replica count as last seen. Admission itself stays a
+// few atomics: no request waits on Redis.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -25,6 +34,24 @@ struct RateLimitPolicy {
   uint64_t tokens_per_minute = 0;    // 0 = no token budget
   uint64_t requests_per_minute = 0;  // 0 = no request budget
   bool active() const { return tokens_per_minute != 0 || requests_per_minute != 0; }
+};
+
+// What the control thread reads of one tenant slot (SharedRateLimits).
+struct RateSlotView {
+  uint64_t key = 0;  // the tenant id's hash; 0 = empty
+  uint64_t window_start_ms = 0;
+  uint64_t tokens = 0;    // spent in that window (estimates, corrected by usage)
+  uint64_t requests = 0;
+  RateLimitPolicy policy;  // the budgets of the tenant's last request
+};
+
+// Published by the control thread for one slot's window.
+struct RateAllowance {
+  uint64_t window_start_ms = 0;  // the window it is for; another window ignores it
+  uint64_t tokens = 0;           // this replica may spend up to these in the window
+  uint64_t requests = 0;
+  uint64_t others_tokens = 0;    // the other replicas' reservations (x-ratelimit-remaining-*)
+  uint64_t others_requests = 0;
 };
 
 struct RateDecision {
@@ -52,6 +79,26 @@ class RateLimiter {
   // still the one the request was admitted in. Never goes below 0.
   void correct(uint32_t slot, uint64_t window_start_ms, int64_t delta);
 
+  // Control thread (sharedState). `window_origin_ms` (< kWindowMs): new windows start
+  // at origin + k * kWindowMs instead of at a tenant's first request; `replicas`: the
+  // divisor of a budget without a current allowance. (0, 1) is the unshared default.
+  void set_shared(uint64_t window_origin_ms, uint64_t replicas);
+  uint64_t shared_replicas() const { return replicas_.load(std::memory_order_relaxed); }
+  // Slots 0..slot_count()-1, the overflow slot last.
+  size_t slot_count() const { return capacity_ + 1; }
+  // Calls f(slot) for each slot a tenant ever held (claiming one is rare; a scan of
+  // the whole table every sync would not be).
+  template <typename F>
+  void for_each_claimed(F&& f) const {
+    for (size_t w = 0; w < claimed_words_; ++w)
+      for (uint64_t bits = claimed_[w].load(std::memory_order_acquire); bits != 0; bits &= bits - 1)
+        f(uint32_t(w * 64 + size_t(__builtin_ctzll(bits))));
+  }
+  RateSlotView read_slot(uint32_t slot) const;
+  void set_allowance(uint32_t slot, const RateAllowance& allowance);
+  // Every slot back to limit / replicas (Redis gone).
+  void clear_allowances();
+
   size_t tenants() const { return used_.load(std::memory_order_relaxed); }
   size_t max_tenants() const { return max_tenants_; }
   uint64_t overflowed() const { return overflowed_.load(std::memory_order_relaxed); }
@@ -63,14 +110,28 @@ class RateLimiter {
     std::atomic<uint64_t> window_start_ms{0};
     std::atomic<uint64_t> tokens{0};
     std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> limit_tokens{0};  // the last request's policy, for the control thread
+    std::atomic<uint64_t> limit_requests{0};
+    // Written by the control thread (set_allowance); allowance_window last, read first.
+    std::atomic<uint64_t> allowance_window{0};
+    std::atomic<uint64_t> allowance_tokens{0};
+    std::atomic<uint64_t> allowance_requests{0};
+    std::atomic<uint64_t> others_tokens{0};
+    std::atomic<uint64_t> others_requests{0};
   };
   uint32_t find_slot(uint64_t key, uint64_t now_ms);
+  uint64_t window_start_for(uint64_t now_ms) const;
 
   size_t max_tenants_;
   size_t capacity_;  // a power of two; slots_[capacity_] is the overflow slot
   std::unique_ptr<Slot[]> slots_;
+  size_t claimed_words_;
+  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;  // a bit per slot: ever claimed
   std::atomic<size_t> used_{0};
   std::atomic<uint64_t> overflowed_{0};
+  std::atomic<uint64_t> origin_ms_{0};  // meaningful when shared_
+  std::atomic<uint64_t> replicas_{1};
+  std::atomic<bool> shared_{false};
 };
 
 // "12.5s" (OpenAI's x-ratelimit-reset-* are durations).
