@@ -1,0 +1,167 @@
+// Issue 33, rate limits shared by replicas through a real redis-server: three gateways
+// with one tenant budget (rateLimits.tokensPerMinute) admit that budget once, whether
+// the tenant's requests are pinned to one replica or spread over all three (without
+// sharedState each replica would admit its own); the x-ratelimit-remaining-* headers
+// tell the global budget; Redis SIGKILLed: each replica falls back to limit / replicas
+// and no request fails for it; Redis back: shared again, a tenant gets its whole budget.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { startRedis, redisCommand } from '../lib/redis.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const LIMIT = 6000;
+const live = [];
+after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const shared = async (gw) => (await fetch(`${gw.adminUrl}/debug/shared`)).json();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-shared-limits-'));
+
+async function waitFor(what, probe, timeoutMs = 5000) {
+  const t0 = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+  return Date.now() - t0;
+}
+
+// 50 prompt tokens (the sim counts 4 bytes a token) + 10 completion tokens: 60 a request.
+const ask = (gw, tenant) => fetch(`${gw.url}/v1/completions`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-gateway-inference-fairness-id': tenant },
+  body: JSON.stringify({ model: MODEL, prompt: 'word '.repeat(40), max_tokens: 10, ignore_eos: true }),
+}).then(async (r) => {
+  const body = await r.json();
+  return { status: r.status, headers: r.headers, tokens: r.status === 200 ? body.usage.total_tokens : 0 };
+});
+
+// Spends `tenant`'s budget, three requests at a time through pick(i), until a second of
+// rounds is refused whole (a replica idle for 10 syncs gives its unspent reservation
+// back to the others). Returns the tokens admitted and the statuses seen.
+async function spend(gateways, tenant, pick) {
+  let tokens = 0, refusedSince = 0, i = 0;
+  const statuses = {};
+  for (;;) {
+    const rs = await Promise.all([0, 1, 2].map(() => ask(gateways[pick(i++)], tenant)));
+    for (const r of rs) { statuses[r.status] = (statuses[r.status] ?? 0) + 1; tokens += r.tokens; }
+    if (rs.some((r) => r.status === 200)) refusedSince = 0;
+    else if (!refusedSince) refusedSince = Date.now();
+    else if (Date.now() - refusedSince > 1000) break;
+    if (!rs.some((r) => r.status === 200)) await sleep(50);
+    if (i > 3 * LIMIT / 60) throw new Error(`still admitting after ${i} requests (${tokens} tokens)`);
+  }
+  return { tokens, statuses };
+}
+
+// Windows are Redis's minutes: start a scenario with time left in the minute.
+async function awayFromMinuteEnd(port, needMs = 15000) {
+  const [[s, us]] = await redisCommand(port, [['TIME']]);
+  const into = (Number(s) * 1000 + Math.floor(Number(us) / 1000)) % 60000;
+  if (60000 - into < needMs) await sleep(60000 - into + 200);
+}
+
+async function replicas(redis) {
+  const sim = await startSim(['--model', MODEL]);
+  live.push(sim);
+  const file = path.join(dir, `gw-${redis.port}.yaml`);
+  fs.writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["127.0.0.1:${sim.port}"]}}
+rateLimits: {tokensPerMinute: ${LIMIT}}
+sharedState: {redis: {address: "127.0.0.1:${redis.port}"}, syncInterval: 20ms}
+`);
+  const gws = [];
+  for (let k = 0; k < 3; k++) {
+    const gw = await startGateway(['--workers', '1', '--config', file]);
+    live.push(gw);
+    gws.push(gw);
+  }
+  for (const gw of gws) await waitRoutable(gw);
+  await waitFor('three replicas shared', async () => {
+    const s = await Promise.all(gws.map(shared));
+    return s.every((x) => x.state === 'shared' && x.replicas === 3);
+  });
+  return gws;
+}
+
+const within5 = (tokens) => Math.abs(tokens - LIMIT) <= 0.05 * LIMIT;
+
+test('one budget for three replicas, pinned or spread; headers tell the global budget; no command per request', { timeout: 120000 }, async (t) => {
+  const redis = await startRedis();
+  live.push(redis);
+  const gws = await replicas(redis);
+  await awayFromMinuteEnd(redis.port);
+  const commands = async () => {
+    const [info] = await redisCommand(redis.port, [['INFO', 'commandstats']]);
+    return {
+      evals: Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0),
+      other: [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)]
+        .filter(([, name]) => !['eval', 'info', 'ping', 'auth', 'time'].includes(name))
+        .reduce((n, m) => n + Number(m[2]), 0),
+    };
+  };
+  const syncs = async () => {
+    let n = 0;
+    for (const gw of gws) {
+      const m = await scrape(`${gw.adminUrl}/metrics`);
+      n += m.get('ringgate_shared_state_syncs_total') + m.get('ringgate_shared_state_rate_limit_syncs_total');
+    }
+    return n;
+  };
+  const before = { ...(await commands()), syncs: await syncs() };
+
+  const pinned = await spend(gws, 'pinned', () => 0);
+  t.diagnostic(`pinned to one replica: ${pinned.tokens} tokens admitted of ${LIMIT} (${JSON.stringify(pinned.statuses)})`);
+  assert.ok(within5(pinned.tokens), `pinned: ${pinned.tokens} admitted`);
+  // Another replica's answer for the same tenant tells the global budget, not its third.
+  await sleep(100);
+  await ask(gws[1], 'pinned');  // B's first request claims its slot; its next sync learns the totals
+  await sleep(100);
+  const late = await ask(gws[1], 'pinned');
+  assert.equal(late.status, 429);
+  assert.ok(Number(late.headers.get('x-ratelimit-remaining-tokens')) < 0.05 * LIMIT,
+    `B says ${late.headers.get('x-ratelimit-remaining-tokens')} left after A spent the budget`);
+
+  const spread = await spend(gws, 'spread', (i) => i % 3);
+  t.diagnostic(`spread over three replicas: ${spread.tokens} tokens admitted of ${LIMIT} (${JSON.stringify(spread.statuses)})`);
+  assert.ok(within5(spread.tokens), `spread: ${spread.tokens} admitted`);
+
+  // Every command Redis saw belongs to a sync (one EVAL each, the script's own commands
+  // are not counted as calls of their own in commandstats' eval line), none to a request.
+  const after_ = { ...(await commands()), syncs: await syncs() };
+  const requests = Object.values(pinned.statuses).concat(Object.values(spread.statuses)).reduce((a, b) => a + b, 0);
+  const evals = after_.evals - before.evals;
+  t.diagnostic(`${requests} requests, ${evals} EVALs, ${after_.syncs - before.syncs} syncs answered`);
+  assert.ok(evals <= after_.syncs - before.syncs + 6, `${evals} EVALs for ${after_.syncs - before.syncs} syncs`);
+  const m = await scrape(`${gws[0].adminUrl}/metrics`);
+  assert.ok(m.get('ringgate_shared_state_rate_limit_syncs_total') > 0);
+  const debug = await shared(gws[0]);
+  assert.ok(debug.rateLimits.syncs > 0 && debug.rateLimits.lastError === '', JSON.stringify(debug.rateLimits));
+});
+
+test('Redis SIGKILLed: limit / replicas each, no request fails; Redis back: one budget again', { timeout: 120000 }, async (t) => {
+  const redis = await startRedis();
+  live.push(redis);
+  const gws = await replicas(redis);
+  await awayFromMinuteEnd(redis.port, 25000);
+  await redis.stop('SIGKILL');
+  await waitFor('every replica local-only', async () => (await Promise.all(gws.map(shared))).every((s) => s.state === 'local-only'));
+  const down = await spend(gws, 'while-down', () => 0);
+  t.diagnostic(`Redis down, pinned to one replica: ${down.tokens} tokens (limit / 3 = ${LIMIT / 3})`);
+  assert.deepEqual(Object.keys(down.statuses).sort(), ['200', '429'], JSON.stringify(down.statuses));
+  assert.ok(Math.abs(down.tokens - LIMIT / 3) <= 0.05 * LIMIT, `down: ${down.tokens}`);
+  for (const gw of gws) assert.ok((await scrape(`${gw.adminUrl}/metrics`)).get('ringgate_shared_state_fallbacks_total') >= 1);
+
+  const again = await startRedis({ port: redis.port });
+  live.push(again);
+  const ms = await waitFor('shared again', async () => (await Promise.all(gws.map(shared))).every((s) => s.state === 'shared'), 5000);
+  t.diagnostic(`shared again ${ms} ms after Redis came back`);
+  await awayFromMinuteEnd(again.port);
+  const back = await spend(gws, 'after', () => 0);
+  t.diagnostic(`Redis back, pinned to one replica: ${back.tokens} tokens of ${LIMIT}`);
+  assert.ok(within5(back.tokens), `back: ${back.tokens}`);
+});
