@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <span>
+
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::sched {
 namespace {
@@ -258,6 +262,52 @@ EndpointLatencyReport LatencyModel::describe_pool() const {
   r.ttft_source = pool_.ttft.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
   r.tpot_source = pool_.tpot.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
   return r;
+}
+
+namespace {
+
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {  // not JSON; cannot happen (fits stay finite), but never emit it
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  out += buf;
+}
+
+void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource source,
+                std::span<const std::string_view> names) {
+  out += "{\"source\":\"";
+  out += to_string(source);
+  out += "\",\"samples\":";
+  util::append_uint(out, fit.samples);
+  out += ",\"mean_abs_error_ms\":";
+  append_number(out, fit.mean_abs_error_ms);
+  out += ",\"relative_mean_abs_error\":";
+  append_number(out, fit.relative_mean_abs_error);
+  out += ",\"clipped\":";
+  util::append_uint(out, fit.clipped);
+  out += ",\"p_resets\":";
+  util::append_uint(out, fit.p_resets);
+  out += ",\"coefficients\":{";
+  for (size_t i = 0; i < names.size() && i < fit.coefficients.size(); ++i) {
+    if (i) out.push_back(',');
+    util::append_json_string(out, names[i]);
+    out.push_back(':');
+    append_number(out, fit.coefficients[i]);
+  }
+  out += "}}";
+}
+
+}  // namespace
+
+void append_json(std::string& out, const EndpointLatencyReport& report) {
+  out += "{\"ttft\":";
+  append_fit(out, report.ttft, report.ttft_source, kTtftFeatureNames);
+  out += ",\"tpot\":";
+  append_fit(out, report.tpot, report.tpot_source, kTpotFeatureNames);
+  out.push_back('}');
 }
 
 }  // namespace ringgate::sched

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 
 using namespace ringgate::sched;
 
@@ -245,6 +246,23 @@ TEST_CASE("the regression itself survives input that overflows its arithmetic") 
   CHECK(r.predict({1, 2, 1}) == doctest::Approx(10).epsilon(0.01));
   CHECK_FALSE(r.update({std::numeric_limits<double>::quiet_NaN(), 0, 1}, 1));
   CHECK(r.samples() == 51);
+}
+
+TEST_CASE("the debug JSON names every coefficient and says which fit predicts") {
+  LatencyModel m;
+  REQUIRE(m.ensure(0));
+  for (int i = 0; i < 3; ++i) m.observe_tpot(0, TpotFeatures{double(i), 100}, 10);
+  std::string out;
+  append_json(out, m.describe(0));
+  CHECK(out.find(R"("ttft":{"source":"cold","samples":0,)") != std::string::npos);
+  CHECK(out.find(R"("tpot":{"source":"cold","samples":3,)") != std::string::npos);
+  for (std::string_view name : kTtftFeatureNames)
+    CHECK(out.find("\"" + std::string(name) + "\":") != std::string::npos);
+  CHECK(out.find(R"("batched_ktokens":)") != std::string::npos);
+  CHECK(out.find("relative_mean_abs_error") != std::string::npos);
+  CHECK(out.front() == '{');
+  CHECK(out.back() == '}');
+  CHECK(out.find("nan") == std::string::npos);
 }
 
 TEST_CASE("endpoint ids are bounded and storage is fixed per endpoint") {

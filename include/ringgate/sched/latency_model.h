@@ -44,6 +44,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -169,6 +170,11 @@ struct EndpointLatencyReport {
   LatencySource ttft_source = LatencySource::Cold;  // which fit predicts for it now
   LatencySource tpot_source = LatencySource::Cold;
 };
+
+// {"ttft":{"source":"endpoint","samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
+//  "clipped":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
+// one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
+void append_json(std::string& out, const EndpointLatencyReport& report);
 
 // Every endpoint's fits and the pool's. Control thread only (see the threads note).
 class LatencyModel {
