@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include "ringgate/sim/latency_model.h"
 #include "ringgate/util/flag_table.h"
 
 namespace ringgate::sim {
@@ -34,6 +35,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--max-num-batched-tokens", "N",
      "prefill tokens per engine step (chunked prefill); each step's prefill delays every running decode by its "
      "tokens x prefill time per token (default 8192, as vLLM)"},
+    {"--speed", "F",
+     "hardware speed: prefill and decode times (overhead, per token, inter-token) are divided by F, so 0.4 is "
+     "2.5x slower and 2 twice as fast; 0.01-100 (default 1)"},
     {"--kv-transfer-config", "JSON",
      "vLLM's KV connector: {\"kv_connector\": \"NixlConnector\", \"kv_role\": \"kv_producer|kv_consumer|kv_both\", "
      "\"engine_id\", \"kv_load_failure_policy\": \"recompute|fail\", ...}; enables prefill/decode "
@@ -255,6 +259,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");
   } else if (flag == "--max-num-batched-tokens") {
     if (!parse_uint<uint32_t>(value, o.max_num_batched_tokens, 1, 1u << 24)) return bad("an integer 1-16777216");
+  } else if (flag == "--speed") {
+    if (!parse_double(value, o.speed, kMinSpeed, kMaxSpeed)) return bad("a factor 0.01-100 (0.4: 2.5x slower)");
   } else if (flag == "--kv-transfer-config") {
     if (auto err = parse_kv_transfer_json(value, o.kv_transfer); !err.empty()) return "--kv-transfer-config: " + err;
   } else if (flag == "--kv-transfer-time-per-block-us") {

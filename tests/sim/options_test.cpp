@@ -50,6 +50,18 @@ TEST_CASE("--fail-mid-stream-rate: a fraction, off by default") {
   CHECK(std::get<SimOptions>(parse({"--fail-mid-stream-rate", "0.05"})).fail_mid_stream_rate == 0.05);
 }
 
+TEST_CASE("--speed: a factor 0.01-100, 1 by default; anything else is refused with the range") {
+  CHECK(std::get<SimOptions>(parse({})).speed == 1);
+  CHECK(std::get<SimOptions>(parse({"--speed", "0.4"})).speed == 0.4);
+  CHECK(std::get<SimOptions>(parse({"--speed=100"})).speed == 100);
+  CHECK(std::get<SimOptions>(parse({"--speed", "0.01"})).speed == 0.01);
+  for (const char* bad : {"0", "-1", "0.009", "100.5", "nan", "inf", "fast", ""}) {
+    auto p = parse({"--speed", bad});
+    REQUIRE_MESSAGE(std::holds_alternative<OptionsError>(p), bad);
+    CHECK_MESSAGE(std::get<OptionsError>(p).message.find("0.01-100") != std::string::npos, bad);
+  }
+}
+
 TEST_CASE("bad input is an error with a message, never a crash") {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--nope"}, {"--port", "70000"}, {"--port"}, {"--max-num-seqs", "0"}, {"--fail-rate", "2"},
@@ -76,7 +88,7 @@ TEST_CASE("help lists every flag") {
                         "--max-num-seqs", "--max-waiting", "--block-size", "--kv-blocks", "--max-model-len", "--mode",
                         "--inter-token-latency-ms", "--prefill-overhead-ms", "--prefill-time-per-token-us",
                         "--fail-rate", "--fail-mid-stream-rate", "--startup-delay", "--timeout-keep-alive", "--legacy-gpu-cache-metric", "--seed",
-                        "--help"})
+                        "--speed", "--help"})
     CHECK_MESSAGE(h.find(f) != std::string::npos, f);
 }
 

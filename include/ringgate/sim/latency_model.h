@@ -5,17 +5,24 @@
 // request takes prefill + output_tokens * inter-token latency once running.
 // The engine runs the per-token part of prefill through one lane (engine.h): prefills
 // wait for each other, and each chunk's time delays every running decode.
+// `speed` models faster or slower hardware (--speed): every compute time (prefill
+// overhead, prefill per token, inter-token latency) is divided by it, so speed 0.4 is
+// 2.5x slower; a KV pull is the network's time, not the GPU's, and is not scaled.
 #pragma once
 
 #include <cstdint>
 
 namespace ringgate::sim {
 
+inline constexpr double kMinSpeed = 0.01;
+inline constexpr double kMaxSpeed = 100;
+
 struct LatencyModel {
   double prefill_overhead_ms = 0;
   double prefill_time_per_token_us = 0;
   double inter_token_latency_ms = 0;
   double kv_transfer_time_per_block_us = 0;  // pulling one block from a remote prefill engine
+  double speed = 1;                          // > 0 (options bound it to kMinSpeed..kMaxSpeed)
 
   uint64_t overhead_ns() const;
   uint64_t prefill_tokens_ns(uint32_t tokens) const;  // the per-token part only

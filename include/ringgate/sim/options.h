@@ -67,6 +67,9 @@ struct SimOptions {
   // prompt is prefilled over several steps, and every step's prefill tokens delay the
   // running decodes' next tokens (tokens x prefill time per token).
   uint32_t max_num_batched_tokens = 8192;
+  // --speed F: this sim's hardware speed; prefill and decode times are divided by F
+  // (0.4: 2.5x slower, 2: twice as fast), so a test or benchmark can mix GPU types.
+  double speed = 1;
 
   KvTransferConfig kv_transfer;
   double kv_transfer_time_per_block_us = 0;  // modelled time to pull one KV block from a prefill sim

@@ -1,0 +1,222 @@
+#pragma once
+// Predicted latency per endpoint (issue 35): an online linear regression of TTFT and of
+// TPOT on the endpoint's load, learned from every response the gateway sees, so that a
+// pool of mixed hardware can be told apart (one server prefills 2.5x faster than
+// another: fixed scorer weights cannot know it). Not wired into routing yet.
+//
+//   TTFT_ms = c · [uncached prompt ktokens, waiting, running, KV use, in-flight prefill ktokens, 1]
+//   TPOT_ms = c · [running sequences, batched ktokens, 1]
+//
+// Fit: recursive least squares with exponential forgetting (lambda 0.99: a sample weighs
+// half after ~69 newer ones, so a server that slows down is followed within a few hundred
+// responses), on fixed-size arrays: an update is O(N^2) with N = 6 or 3, no allocation,
+// well under a microsecond (perf/latency_model/). Robust:
+//   - an endpoint with fewer than kMinSamples samples is predicted by the pool's model
+//     (the same RLS over every endpoint's samples);
+//   - a residual is clipped to kClipMae x the running mean absolute error before the
+//     update, so one stalled response cannot wreck the fit (a lasting change still gets
+//     through: the error's mean follows the clipped residuals up, ~15% per sample);
+//   - P (the inverse information matrix) is kept from winding up in directions no sample
+//     excites (a feature that stays 0 would grow it by 1/lambda per update until it
+//     overflows): any diagonal entry past kMaxP scales its row and column down, a
+//     congruence that keeps P positive definite; P is reset to kInitialP x I if it goes
+//     non-finite or loses a positive diagonal, and the coefficients are kept (or, if they
+//     went non-finite, restored to their value before that update);
+//   - features are clamped to [0, bound] (hostile input: counts and token numbers from
+//     scrapes and clients), NaN or infinite features or targets are refused, as are
+//     targets outside 0..kMaxLatencyMs; predictions are clamped to 0..kMaxLatencyMs.
+// Memory: one fixed-size EndpointLatency (~500 bytes) per endpoint id, up to max_endpoints
+// ids (ids are dense and reused, EndpointRegistry), grown by ensure() when an endpoint
+// joins, never per request; a released id's fits are reset() for its next holder.
+//
+// Threads: ONE WRITER, the control thread. Workers do not call LatencyModel. A worker
+// reports each finished response as a fixed-size record through its own single-producer
+// ring, as the access log does (metrics/access_log_ring.h); the control thread drains the
+// rings each tick and calls observe_ttft()/observe_tpot(), then copies coefficients(id)
+// (a small value) into the next EndpointSnapshot it publishes with SnapshotPublisher; a
+// worker predicts with LatencyCoefficients::predict_*() on the snapshot it holds, a pure
+// function of that immutable copy. Why not one model per worker, merged by the control
+// thread: each worker would see only 1/W of an endpoint's responses (W times longer to
+// warm up, W times noisier), RLS states with forgetting and clipping do not merge into
+// the fit of the union of their samples, and the features (scraped waiting, running, KV
+// use) are the control thread's anyway. The cost is a prediction at most one tick old,
+// the same staleness as the scraped metrics it is computed from.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringgate/sched/endpoint_id.h"
+
+namespace ringgate::sched {
+
+// What the gateway knows of an endpoint when it sends a request (and, for the update,
+// what it knew when it sent the request that was answered).
+struct TtftFeatures {
+  double uncached_prompt_tokens = 0;   // prompt tokens the endpoint's prefix cache is not expected to hold
+  double waiting = 0;                  // requests waiting there (scraped, plus this gateway's not yet seen)
+  double running = 0;                  // sequences running there
+  double kv_cache_usage = 0;           // 0..1
+  double inflight_prefill_tokens = 0;  // uncached prompt tokens sent there whose first token has not come
+};
+
+struct TpotFeatures {
+  double running = 0;         // sequences decoding there
+  double batched_tokens = 0;  // tokens per engine step (decodes plus prefill chunks) there
+};
+
+inline constexpr size_t kTtftFeatures = 6;  // the five above plus a bias
+inline constexpr size_t kTpotFeatures = 3;  // the two above plus a bias
+// Coefficient names, in order, for /debug/endpoints (token counts are in thousands).
+inline constexpr std::array<std::string_view, kTtftFeatures> kTtftFeatureNames = {
+    "uncached_prompt_ktokens", "waiting", "running", "kv_cache_usage", "inflight_prefill_ktokens", "bias"};
+inline constexpr std::array<std::string_view, kTpotFeatures> kTpotFeatureNames = {"running", "batched_ktokens", "bias"};
+
+// Bounds of the inputs (hostile input: everything here comes from scrapes, clients and
+// clocks). Features past them are clamped, targets past kMaxLatencyMs refused.
+inline constexpr double kMaxLatencyMs = 3.6e6;  // one hour
+inline constexpr double kMaxTokens = 1e7;
+inline constexpr double kMaxCount = 1e6;
+
+// Fitting constants.
+inline constexpr double kForgetting = 0.99;
+inline constexpr double kInitialP = 1e4;     // prior variance of a coefficient: a weak prior at 0
+inline constexpr double kMaxP = 1e6;         // anti-windup bound on P's diagonal
+inline constexpr double kClipMae = 4;        // residuals clipped to this many mean absolute errors...
+inline constexpr uint32_t kClipAfter = 10;   // ...once a fit has this many samples
+inline constexpr double kMaeAlpha = 0.05;    // EWMA weight of the error means (~20 samples)
+inline constexpr uint32_t kMinSamples = 20;  // below: the pool's model predicts for the endpoint
+
+// Recursive least squares with forgetting on N features (the last one a constant 1 by
+// convention of the callers). Fixed size, no allocation; not thread-safe.
+template <size_t N>
+class OnlineRegression {
+ public:
+  using Vector = std::array<double, N>;
+
+  OnlineRegression() { reset(); }
+  void reset();
+
+  // One observation; false (nothing changed) if x or y is not finite.
+  bool update(const Vector& x, double y);
+  double predict(const Vector& x) const;
+
+  const Vector& coefficients() const { return theta_; }
+  uint64_t samples() const { return samples_; }
+  double mean_abs_error() const { return mae_; }               // a priori, after clipping (the clip's scale)
+  double relative_mean_abs_error() const { return rel_mae_; }  // a priori |y - ŷ| / y, not clipped
+  uint64_t clipped() const { return clipped_; }                // residuals that were clipped
+  uint64_t p_resets() const { return p_resets_; }              // P reset for degeneracy
+
+ private:
+  void reset_p();
+
+  Vector theta_{};
+  std::array<double, N * N> p_{};
+  uint64_t samples_ = 0;
+  double mae_ = 0, rel_mae_ = 0;
+  uint64_t clipped_ = 0, p_resets_ = 0;
+};
+
+extern template class OnlineRegression<kTtftFeatures>;
+extern template class OnlineRegression<kTpotFeatures>;
+
+enum class LatencySource : uint8_t {
+  Endpoint,  // the endpoint's own fit (kMinSamples or more)
+  Pool,      // the pool's fit (the endpoint has too few samples)
+  Cold,      // neither has kMinSamples: the pool's fit so far, not to be trusted
+};
+std::string_view to_string(LatencySource source);
+
+struct LatencyPrediction {
+  double ms = 0;  // 0..kMaxLatencyMs
+  LatencySource source = LatencySource::Cold;
+};
+
+// The coefficients a worker predicts with: a small value, to be copied into the
+// endpoint snapshot by the control thread (see the threads note above).
+struct LatencyCoefficients {
+  std::array<double, kTtftFeatures> ttft{};
+  std::array<double, kTpotFeatures> tpot{};
+  LatencySource ttft_source = LatencySource::Cold;
+  LatencySource tpot_source = LatencySource::Cold;
+
+  LatencyPrediction predict_ttft(const TtftFeatures& f) const;
+  LatencyPrediction predict_tpot(const TpotFeatures& f) const;
+};
+
+// The regression inputs of a request (clamped to the bounds above; token counts in
+// thousands, so every coefficient is of the order of milliseconds). Exposed for tests.
+std::array<double, kTtftFeatures> ttft_vector(const TtftFeatures& f);
+std::array<double, kTpotFeatures> tpot_vector(const TpotFeatures& f);
+// True when every feature is finite (what observe_*() refuses otherwise).
+bool finite(const TtftFeatures& f);
+bool finite(const TpotFeatures& f);
+
+// One fit as /debug/endpoints will show it.
+struct LatencyFitReport {
+  std::vector<double> coefficients;  // in the order of kTtftFeatureNames / kTpotFeatureNames
+  uint64_t samples = 0;
+  double mean_abs_error_ms = 0;
+  double relative_mean_abs_error = 0;  // e.g. 0.12 = predictions off by 12% on average
+  uint64_t clipped = 0;
+  uint64_t p_resets = 0;
+};
+
+struct EndpointLatencyReport {
+  LatencyFitReport ttft, tpot;
+  LatencySource ttft_source = LatencySource::Cold;  // which fit predicts for it now
+  LatencySource tpot_source = LatencySource::Cold;
+};
+
+// {"ttft":{"source":"endpoint","samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
+//  "clipped":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
+// one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
+void append_json(std::string& out, const EndpointLatencyReport& report);
+
+// Every endpoint's fits and the pool's. Control thread only (see the threads note).
+class LatencyModel {
+ public:
+  explicit LatencyModel(size_t max_endpoints = 1u << 16);
+
+  // Makes `id` observable (allocates up to the id, once). False beyond max_endpoints.
+  bool ensure(EndpointId id);
+  // The id's address left the pool (EndpointRegistry::release): its fits start over.
+  void reset(EndpointId id);
+
+  // One answered request: its features when sent, its TTFT (ms) / TPOT (ms). Updates the
+  // endpoint's fit and the pool's. False (nothing learned) for an id never ensured,
+  // non-finite input or a latency outside 0..kMaxLatencyMs.
+  bool observe_ttft(EndpointId id, const TtftFeatures& f, double ttft_ms);
+  bool observe_tpot(EndpointId id, const TpotFeatures& f, double tpot_ms);
+
+  // What a worker will predict with for `id` (the pool's for an unknown id).
+  LatencyCoefficients coefficients(EndpointId id) const;
+  LatencyPrediction predict_ttft(EndpointId id, const TtftFeatures& f) const {
+    return coefficients(id).predict_ttft(f);
+  }
+  LatencyPrediction predict_tpot(EndpointId id, const TpotFeatures& f) const {
+    return coefficients(id).predict_tpot(f);
+  }
+
+  // Allocates (debug pages only). An id never ensured shows empty fits and the pool's source.
+  EndpointLatencyReport describe(EndpointId id) const;
+  EndpointLatencyReport describe_pool() const;
+
+  size_t max_endpoints() const { return max_endpoints_; }
+
+ private:
+  struct EndpointLatency {
+    OnlineRegression<kTtftFeatures> ttft;
+    OnlineRegression<kTpotFeatures> tpot;
+  };
+  const EndpointLatency* find(EndpointId id) const { return id < endpoints_.size() ? &endpoints_[id] : nullptr; }
+
+  size_t max_endpoints_;
+  std::vector<EndpointLatency> endpoints_;  // by id
+  EndpointLatency pool_;
+};
+
+}  // namespace ringgate::sched

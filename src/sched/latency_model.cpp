@@ -1,0 +1,313 @@
+#include "ringgate/sched/latency_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <span>
+
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::sched {
+namespace {
+
+// Clamped to [0, hi]; callers have refused non-finite values already.
+double bounded(double v, double hi) { return std::clamp(v, 0.0, hi); }
+
+double clamp_latency(double ms) {
+  if (!std::isfinite(ms)) return ms > 0 ? kMaxLatencyMs : 0;  // not reached: coefficients stay finite
+  return std::clamp(ms, 0.0, kMaxLatencyMs);
+}
+
+bool valid_latency(double ms) { return std::isfinite(ms) && ms >= 0 && ms <= kMaxLatencyMs; }
+
+template <size_t N>
+double dot(const std::array<double, N>& a, const std::array<double, N>& b) {
+  double s = 0;
+  for (size_t i = 0; i < N; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+template <size_t N>
+void OnlineRegression<N>::reset() {
+  theta_.fill(0);
+  reset_p();
+  samples_ = 0;
+  mae_ = rel_mae_ = 0;
+  clipped_ = p_resets_ = 0;
+}
+
+template <size_t N>
+void OnlineRegression<N>::reset_p() {
+  p_.fill(0);
+  for (size_t i = 0; i < N; ++i) p_[i * N + i] = kInitialP;
+}
+
+template <size_t N>
+double OnlineRegression<N>::predict(const Vector& x) const {
+  return dot(theta_, x);
+}
+
+template <size_t N>
+bool OnlineRegression<N>::update(const Vector& x, double y) {
+  if (!std::isfinite(y)) return false;
+  for (double v : x)
+    if (!std::isfinite(v)) return false;
+
+  const double predicted = dot(theta_, x);
+  double e = y - predicted;  // a priori error: what a prediction would have missed by
+  const double abs_e = std::fabs(e);
+  // Relative error against the observed value, with a 1 ms floor so that near-zero
+  // latencies do not make it explode.
+  const double rel = abs_e / std::max(std::fabs(y), 1.0);
+  if (samples_ >= kClipAfter) {
+    // The clip's scale has a floor (5% of the prediction + 0.01 ms): a noise-free fit's
+    // error mean tends to 0 and would otherwise freeze the model against a real change.
+    const double limit = kClipMae * std::max(mae_, 0.01 + 0.05 * std::fabs(predicted));
+    if (abs_e > limit) {
+      e = e > 0 ? limit : -limit;
+      ++clipped_;
+    }
+  }
+  if (samples_ == 0) {
+    mae_ = std::fabs(e);
+    rel_mae_ = rel;
+  } else {
+    mae_ += kMaeAlpha * (std::fabs(e) - mae_);
+    rel_mae_ += kMaeAlpha * (rel - rel_mae_);
+  }
+
+  // RLS: k = P x / (lambda + x' P x); theta += k e; P = (P - k x' P) / lambda.
+  const Vector saved = theta_;
+  Vector px{};
+  for (size_t i = 0; i < N; ++i) {
+    double s = 0;
+    for (size_t j = 0; j < N; ++j) s += p_[i * N + j] * x[j];
+    px[i] = s;
+  }
+  const double denom = kForgetting + dot(x, px);  // >= lambda while P is positive semi-definite
+  bool degenerate = !(denom >= kForgetting * 0.5) || !std::isfinite(denom);
+  if (!degenerate) {
+    for (size_t i = 0; i < N; ++i) theta_[i] += px[i] / denom * e;
+    for (size_t i = 0; i < N; ++i) {
+      for (size_t j = i; j < N; ++j) {
+        // Symmetric by construction: both triangles from the same product.
+        const double v = (p_[i * N + j] - px[i] * px[j] / denom) / kForgetting;
+        p_[i * N + j] = v;
+        p_[j * N + i] = v;
+      }
+    }
+    // Anti-windup: scale row and column i by s_i = sqrt(kMaxP / P_ii) where P_ii is past
+    // kMaxP (D P D with D diagonal and positive: still positive definite).
+    Vector scale;
+    bool wound = false;
+    for (size_t i = 0; i < N; ++i) {
+      const double d = p_[i * N + i];
+      scale[i] = d > kMaxP ? std::sqrt(kMaxP / d) : 1.0;
+      wound |= d > kMaxP;
+    }
+    if (wound)
+      for (size_t i = 0; i < N; ++i)
+        for (size_t j = 0; j < N; ++j) p_[i * N + j] *= scale[i] * scale[j];
+    for (size_t i = 0; i < N && !degenerate; ++i) {
+      degenerate = !(p_[i * N + i] > 0) || !std::isfinite(theta_[i]);
+      for (size_t j = 0; j < N && !degenerate; ++j) degenerate = !std::isfinite(p_[i * N + j]);
+    }
+  }
+  if (degenerate) {
+    ++p_resets_;
+    reset_p();
+    for (double v : theta_) {
+      if (!std::isfinite(v)) {
+        theta_ = saved;
+        break;
+      }
+    }
+  }
+  ++samples_;
+  return true;
+}
+
+template class OnlineRegression<kTtftFeatures>;
+template class OnlineRegression<kTpotFeatures>;
+
+std::string_view to_string(LatencySource source) {
+  switch (source) {
+    case LatencySource::Endpoint:
+      return "endpoint";
+    case LatencySource::Pool:
+      return "pool";
+    case LatencySource::Cold:
+      return "cold";
+  }
+  return "cold";
+}
+
+bool finite(const TtftFeatures& f) {
+  return std::isfinite(f.uncached_prompt_tokens) && std::isfinite(f.waiting) && std::isfinite(f.running) &&
+         std::isfinite(f.kv_cache_usage) && std::isfinite(f.inflight_prefill_tokens);
+}
+
+bool finite(const TpotFeatures& f) { return std::isfinite(f.running) && std::isfinite(f.batched_tokens); }
+
+std::array<double, kTtftFeatures> ttft_vector(const TtftFeatures& f) {
+  // NaN compares false everywhere: clamp would keep it; predictions from NaN become 0.
+  if (!finite(f)) return {0, 0, 0, 0, 0, 1};
+  return {bounded(f.uncached_prompt_tokens, kMaxTokens) / 1000,
+          bounded(f.waiting, kMaxCount),
+          bounded(f.running, kMaxCount),
+          bounded(f.kv_cache_usage, 1.0),
+          bounded(f.inflight_prefill_tokens, kMaxTokens) / 1000,
+          1.0};
+}
+
+std::array<double, kTpotFeatures> tpot_vector(const TpotFeatures& f) {
+  if (!finite(f)) return {0, 0, 1};
+  return {bounded(f.running, kMaxCount), bounded(f.batched_tokens, kMaxTokens) / 1000, 1.0};
+}
+
+LatencyPrediction LatencyCoefficients::predict_ttft(const TtftFeatures& f) const {
+  return {clamp_latency(dot(ttft, ttft_vector(f))), ttft_source};
+}
+
+LatencyPrediction LatencyCoefficients::predict_tpot(const TpotFeatures& f) const {
+  return {clamp_latency(dot(tpot, tpot_vector(f))), tpot_source};
+}
+
+LatencyModel::LatencyModel(size_t max_endpoints) : max_endpoints_(max_endpoints) {}
+
+bool LatencyModel::ensure(EndpointId id) {
+  if (id == kNoEndpoint || id >= max_endpoints_) return false;
+  if (id >= endpoints_.size()) endpoints_.resize(size_t(id) + 1);
+  return true;
+}
+
+void LatencyModel::reset(EndpointId id) {
+  if (id < endpoints_.size()) {
+    endpoints_[id].ttft.reset();
+    endpoints_[id].tpot.reset();
+  }
+}
+
+bool LatencyModel::observe_ttft(EndpointId id, const TtftFeatures& f, double ttft_ms) {
+  if (id >= endpoints_.size() || !finite(f) || !valid_latency(ttft_ms)) return false;
+  const auto x = ttft_vector(f);
+  endpoints_[id].ttft.update(x, ttft_ms);
+  pool_.ttft.update(x, ttft_ms);
+  return true;
+}
+
+bool LatencyModel::observe_tpot(EndpointId id, const TpotFeatures& f, double tpot_ms) {
+  if (id >= endpoints_.size() || !finite(f) || !valid_latency(tpot_ms)) return false;
+  const auto x = tpot_vector(f);
+  endpoints_[id].tpot.update(x, tpot_ms);
+  pool_.tpot.update(x, tpot_ms);
+  return true;
+}
+
+namespace {
+
+template <size_t N>
+LatencySource pick(const OnlineRegression<N>* own, const OnlineRegression<N>& pool, const std::array<double, N>*& out) {
+  if (own && own->samples() >= kMinSamples) {
+    out = &own->coefficients();
+    return LatencySource::Endpoint;
+  }
+  out = &pool.coefficients();
+  return pool.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
+}
+
+template <size_t N>
+LatencyFitReport report(const OnlineRegression<N>& fit) {
+  LatencyFitReport r;
+  r.coefficients.assign(fit.coefficients().begin(), fit.coefficients().end());
+  r.samples = fit.samples();
+  r.mean_abs_error_ms = fit.mean_abs_error();
+  r.relative_mean_abs_error = fit.relative_mean_abs_error();
+  r.clipped = fit.clipped();
+  r.p_resets = fit.p_resets();
+  return r;
+}
+
+}  // namespace
+
+LatencyCoefficients LatencyModel::coefficients(EndpointId id) const {
+  const EndpointLatency* e = find(id);
+  LatencyCoefficients c;
+  const std::array<double, kTtftFeatures>* ttft = nullptr;
+  const std::array<double, kTpotFeatures>* tpot = nullptr;
+  c.ttft_source = pick(e ? &e->ttft : nullptr, pool_.ttft, ttft);
+  c.tpot_source = pick(e ? &e->tpot : nullptr, pool_.tpot, tpot);
+  c.ttft = *ttft;
+  c.tpot = *tpot;
+  return c;
+}
+
+EndpointLatencyReport LatencyModel::describe(EndpointId id) const {
+  const EndpointLatency* e = find(id);
+  EndpointLatencyReport r;
+  r.ttft = e ? report(e->ttft) : report(OnlineRegression<kTtftFeatures>{});  // unknown id: no samples
+  r.tpot = e ? report(e->tpot) : report(OnlineRegression<kTpotFeatures>{});
+  const LatencyCoefficients c = coefficients(id);
+  r.ttft_source = c.ttft_source;
+  r.tpot_source = c.tpot_source;
+  return r;
+}
+
+EndpointLatencyReport LatencyModel::describe_pool() const {
+  EndpointLatencyReport r;
+  r.ttft = report(pool_.ttft);
+  r.tpot = report(pool_.tpot);
+  r.ttft_source = pool_.ttft.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
+  r.tpot_source = pool_.tpot.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
+  return r;
+}
+
+namespace {
+
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {  // not JSON; cannot happen (fits stay finite), but never emit it
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  out += buf;
+}
+
+void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource source,
+                std::span<const std::string_view> names) {
+  out += "{\"source\":\"";
+  out += to_string(source);
+  out += "\",\"samples\":";
+  util::append_uint(out, fit.samples);
+  out += ",\"mean_abs_error_ms\":";
+  append_number(out, fit.mean_abs_error_ms);
+  out += ",\"relative_mean_abs_error\":";
+  append_number(out, fit.relative_mean_abs_error);
+  out += ",\"clipped\":";
+  util::append_uint(out, fit.clipped);
+  out += ",\"p_resets\":";
+  util::append_uint(out, fit.p_resets);
+  out += ",\"coefficients\":{";
+  for (size_t i = 0; i < names.size() && i < fit.coefficients.size(); ++i) {
+    if (i) out.push_back(',');
+    util::append_json_string(out, names[i]);
+    out.push_back(':');
+    append_number(out, fit.coefficients[i]);
+  }
+  out += "}}";
+}
+
+}  // namespace
+
+void append_json(std::string& out, const EndpointLatencyReport& report) {
+  out += "{\"ttft\":";
+  append_fit(out, report.ttft, report.ttft_source, kTtftFeatureNames);
+  out += ",\"tpot\":";
+  append_fit(out, report.tpot, report.tpot_source, kTpotFeatureNames);
+  out.push_back('}');
+}
+
+}  // namespace ringgate::sched
