@@ -13,7 +13,8 @@ import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText, WORKLOAD_DEFAULTS as WD } from '../loadgen/workload.mjs';
 import { replay } from './oracle.mjs';
 import { startSims, simCounters, diff, binaries } from './sims.mjs';
-import { startNginx, startHaproxy, startRinggate, helpText, sleep } from './proxies.mjs';
+import { startNginx, startHaproxy, startRinggate, startReplicas, helpText, sleep } from './proxies.mjs';
+import { startRedis } from '../../tests/lib/redis.mjs';
 import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
 
 const HERE = import.meta.dirname;
@@ -33,7 +34,8 @@ const HELP = `usage: perf/routing/compare.sh [options]     (all bounded; loopbac
   --prefill-us US --itl-ms MS  sim latency model                                  [${D.prefillUs} ${D.itlMs}]
   --max-tokens N --stream-fraction F --api completions|chat --seed N              [${D.maxTokens} ${D.streamFraction} ${D.api} ${D.seed}]
   --workers N                  ringgate worker threads                            [${D.workers}]
-  --configs LIST               of ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash  [all]
+  --configs LIST               of ringgate,ringgate-precise,ringgate-noprefix,nginx-rr,haproxy-lc,haproxy-hash,
+                               ringgate-x3, ringgate-x3-shared (3 replicas behind HAProxy TCP, without / with Redis)  [the first six]
                                (haproxy-hash: consistent hash of the prompt's first 96 bytes, a
                                reference for naive prefix affinity; not one of the issue's rows)
   --workloads LIST             of A,B,C (C: multi-turn chat, sims in --mode echo)  [${D.workloads}]
@@ -121,7 +123,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     ? await Promise.all(Array.from({ length: o.sims }, () => startSim([...simArgs, ...kvEventsSimArgs], { env: { PYTHONHASHSEED: '0' } })))
     : await startSims(o.sims, simArgs);
   const eps = sims.map((s) => `127.0.0.1:${s.port}`);
-  let proxy;
+  let proxy, redis;
   try {
     if (config === 'nginx-rr') proxy = await startNginx(eps);
     else if (config === 'haproxy-lc') proxy = await startHaproxy(eps);
@@ -132,6 +134,16 @@ async function runCell(o, config, workload, simArgsAll, notes) {
       proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)])
         : o.prefixWeight > 0 ? await startRinggate([], [...extra, '--config', weightConfig(o, eps)])
         : await startRinggate(eps, extra);
+    } else if (config === 'ringgate-x3' || config === 'ringgate-x3-shared') {
+      // Three replicas behind HAProxy TCP round robin (issue 33), one worker each; with
+      // sharedState they add each other's in-flight requests to their load scores.
+      const extra = ['--workers', '1', ...words(o.ringgateArgs)];
+      if (config === 'ringgate-x3-shared') {
+        redis = await startRedis();
+        extra.push('--redis', `127.0.0.1:${redis.port}`);
+      }
+      proxy = o.prefixWeight > 0 ? await startReplicas(3, [], [...extra, '--config', weightConfig(o, eps)])
+        : await startReplicas(3, eps, extra);
     } else throw new Error(`unknown config ${config}`);
     // One request sequence for the cell: the warm-up takes its first requests, the
     // measured window continues it (same system prompts, new requests).
@@ -141,13 +153,15 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     let warm = { sent: 0, failed: 0 };
     if (o.warmup > 0) warm = await runLoad({ ...common, duration: o.warmup, seed: o.seed + 7919, records: true });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
-    const cpu0 = cpuSeconds(proxy.proc.pid);
+    const pids = proxy.pids ?? [proxy.proc.pid];
+    const cpu = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+    const cpu0 = cpu();
     const s = await runLoad({ ...common, duration: o.duration, seed: o.seed, timeline: true, records: true });
     // Which sim each request went to (the gateway's x-gateway-destination-endpoint
     // response header; null when the proxy does not say) for the oracle's `given` replay.
     const simIndex = new Map(eps.map((e, j) => [e, j]));
     const decisions = [...(warm.records ?? []), ...s.records].map((r) => (r && r.dest && simIndex.has(r.dest) ? simIndex.get(r.dest) : null));
-    const proxyCpu = cpuSeconds(proxy.proc.pid) - cpu0;
+    const proxyCpu = cpu() - cpu0;
     await sleep(300);
     const after = await Promise.all(sims.map((s2) => simCounters(s2.url)));
     const d = sims.map((_, i) => diff(before[i], after[i]));
@@ -167,6 +181,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     };
   } finally {
     if (proxy) await proxy.stop().catch(() => {});
+    if (redis) await redis.stop('SIGKILL');
     await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
   }
 }

@@ -154,6 +154,46 @@ export async function startRinggate(endpoints, extraArgs = []) {
   return { proc: g.proc, label: 'ringgate', url: g.url, adminUrl: g.adminUrl, port: g.port, stderr: g.stderr, stop: () => g.stop('SIGTERM') };
 }
 
+// HAProxy in TCP mode, round robin over `backends` (host:port): how replicas of one
+// gateway sit behind a Kubernetes Service (each connection to one replica).
+export async function startHaproxyTcp(backends) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rg-haproxy-tcp-'));
+  tmpDirs.add(dir);
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'haproxy.cfg'), `global
+  nbthread 1
+  maxconn 8192
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend replicas
+backend replicas
+  balance roundrobin
+${backends.map((e, i) => `  server r${i} ${e}`).join('\n')}
+`);
+  const t = spawnTracked('haproxy', ['-f', path.join(dir, 'haproxy.cfg'), '-db'], 'haproxy-tcp');
+  try { await waitPort(port, 10000, t.proc); } catch (e) { throw new Error(`haproxy: ${e.message}: ${t.stderr()}`); }
+  return handle(t, port, dir);
+}
+
+// `count` ringgate replicas (each started as startRinggate would) behind HAProxy TCP
+// round robin. The handle's url is HAProxy's; pids lists every process (CPU per
+// request counts them all); replicas holds the gateways (their admin URLs).
+export async function startReplicas(count, endpoints, extraArgs = []) {
+  const replicas = [];
+  for (let i = 0; i < count; i++) replicas.push(await startRinggate(endpoints, extraArgs));
+  const lb = await startHaproxyTcp(replicas.map((r) => `127.0.0.1:${r.port}`));
+  return {
+    ...lb, label: `ringgate x${count}`, replicas, pids: [lb.proc.pid, ...replicas.map((r) => r.proc.pid)],
+    stderr: () => replicas.map((r) => r.stderr()).join('\n'),
+    stop: async () => { await lb.stop(); for (const r of replicas) await r.stop(); },
+  };
+}
+
 export function helpText(bin) {
   try { return execFileSync(bin, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }); }
   catch (e) { return String(e.stdout || '') + String(e.stderr || ''); }
