@@ -213,16 +213,17 @@ void RequestRouter::count_attempt(const RouteRequest& request, bool success, uin
 
 // Workers pick at once from the same shared counts: two could both see the last slot
 // under a saturation limit free. Under flow control the slot is therefore taken first
-// and the limit checked after, everyone's claims counted but this one; a request that
-// finds it crossed gives the slot back and waits for the next dispatch cycle (when two
-// collide, both may: the conservative side, retried within a tick).
+// and the limit checked after, everyone's claims counted but this one (the other
+// replicas' as last synced too); a request that finds it crossed gives the slot back and
+// waits for the next dispatch cycle (when two collide, both may: the conservative side,
+// retried within a tick).
 bool RequestRouter::claim(uint32_t endpoint_id, const RouteRequest& request) {
   shared_.inflight->add(endpoint_id, request.sheddable);
   if (!request.hold_when_saturated) return true;
   for (const sched::EndpointSignals& chosen : scheduler_.last_candidates()) {
     if (chosen.id != endpoint_id) continue;
     sched::EndpointSignals now = chosen;
-    now.inflight = std::max<int64_t>(0, shared_.inflight->get(endpoint_id) - 1);
+    now.inflight = std::max<int64_t>(0, shared_.inflight->get(endpoint_id) - 1) + chosen.remote_inflight;
     now.sheddable_inflight = std::clamp<int64_t>(
         shared_.inflight->get_sheddable(endpoint_id) - (request.sheddable ? 1 : 0), 0, now.inflight);
     const sched::SaturationConfig& saturation =

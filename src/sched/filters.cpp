@@ -36,7 +36,8 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     s.index = index;
     s.id = e.id;
     // Every replica's requests: this gateway's own, live, and the others' as last synced.
-    s.inflight = std::max<int64_t>(0, inflight.get(e.id)) + std::max<int64_t>(0, e.remote_inflight);
+    s.remote_inflight = std::max<int64_t>(0, e.remote_inflight);
+    s.inflight = std::max<int64_t>(0, inflight.get(e.id)) + s.remote_inflight;
     s.sheddable_inflight = std::clamp<int64_t>(inflight.get_sheddable(e.id), 0, s.inflight);
     if (e.has_metrics) s.metrics_age = now - e.scraped_at;
     s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;

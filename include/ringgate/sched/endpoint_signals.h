@@ -18,7 +18,8 @@ struct EndpointSignals {
   double waiting = 0;  // last scraped waiting (0 when stale)
   double running = 0;
   double kv_usage = 0;         // 0..1 (meaningless when stale)
-  int64_t inflight = 0;        // this gateway's in-flight requests
+  int64_t inflight = 0;        // in-flight requests: this gateway's + remote_inflight
+  int64_t remote_inflight = 0; // the other replicas' as last synced (sharedState)
   int64_t sheddable_inflight = 0;  // of which sheddable
   // Queue signal and guard input: waiting (fresh only) + inflight (LoadSignal::Local), or
   // scraped waiting + running in coarse steps (Shared; the KV scorer then steps kv_usage).
