@@ -112,6 +112,16 @@ const evalCalls = async (port) => {
   return Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0);
 };
 
+// The replicas' syncs (load and rate limits: a script each), to set the EVALs against.
+const syncCount = async (gws) => {
+  let n = 0;
+  for (const g of gws) {
+    const m = await scrape(`${g.adminUrl}/metrics`);
+    n += (m.get('ringgate_shared_state_syncs_total') ?? 0) + (m.get('ringgate_shared_state_rate_limit_syncs_total') ?? 0);
+  }
+  return n;
+};
+
 async function scenario(name, sims) {
   const shared = name.startsWith('shared') || name === 'redis-kill';
   const pinned = name.endsWith('pinned');
@@ -136,13 +146,15 @@ async function scenario(name, sims) {
   // Shared windows are Redis's minutes; unshared ones start at the tenant's first request.
   if (redis) await nextMinute(redis.port);
   const evals0 = shared ? await evalCalls(redis.port) : 0;
+  const syncs0 = await syncCount(set.gws);
   const r = await offer(set.lb.url, { pinned, durationMs: 59000, events });
   const evals = shared ? (await evalCalls(redis.port)) - (name === 'redis-kill' ? 0 : evals0) : null;
+  const syncs = shared ? (await syncCount(set.gws)) - syncs0 : null;
   let fallbacks = 0;
   for (const g of set.gws) fallbacks += (await scrape(`${g.adminUrl}/metrics`)).get('ringgate_shared_state_fallbacks_total') ?? 0;
   await set.stop();
   if (redis) await redis.stop('SIGKILL');
-  return { name, ...r, evals, fallbacks, back };
+  return { name, ...r, evals, syncs, fallbacks, back };
 }
 
 const sims = await startSims(2, ['--model', MODEL, '--max-num-seqs', '64']);
@@ -154,14 +166,14 @@ for (const name of o.scenarios.split(',')) {
 const pct = (x) => `${(100 * (x / o.limit - 1)).toFixed(1)}%`;
 const L = [`# tenant budget ${o.limit} tokens/min; 3 replicas (--workers 1) behind HAProxy TCP round robin; the tenant offers 2× its budget over one Redis minute`,
   `# (${o.promptBytes / 4} prompt + ${o.maxTokens} completion tokens a request); pinned = one kept-alive connection, spread = a connection a request`,
-  '', 'scenario        sent    200    429  failed  admitted tokens  vs budget  EVALs  EVALs/request  fallbacks  shared again'];
+  '', 'scenario        sent    200    429  failed  admitted tokens  vs budget  EVALs  syncs  EVALs/request  fallbacks  shared again'];
 for (const r of rows) {
   L.push([r.name.padEnd(14), String(r.sent).padStart(5), String(r.ok).padStart(6), String(r.refused).padStart(6), String(r.failed).padStart(7),
-    String(r.tokens).padStart(16), pct(r.tokens).padStart(10), String(r.evals ?? '-').padStart(6),
+    String(r.tokens).padStart(16), pct(r.tokens).padStart(10), String(r.evals ?? '-').padStart(6), String(r.syncs ?? '-').padStart(6),
     (r.evals === null ? '-' : (r.evals / r.sent).toFixed(2)).padStart(14), String(r.fallbacks).padStart(10),
     (r.back === null ? '-' : `${r.back} ms`).padStart(13)].join(' ') + (r.failed ? `  errors ${JSON.stringify(r.errors)}` : ''));
 }
-L.push('', 'today = no sharedState, each replica configured limit / 3 (README\'s advice before sharedState); EVALs = Redis INFO commandstats cmdstat_eval calls during the minute (syncs: 3 replicas × 50/s × 2 scripts, whatever the traffic).');
+L.push('', 'today = no sharedState, each replica configured limit / 3 (README\'s advice before sharedState); EVALs = Redis INFO commandstats cmdstat_eval calls during the minute; syncs = the replicas\' ringgate_shared_state_syncs_total + _rate_limit_syncs_total in it (a script each, whatever the traffic: the EVALs follow the syncs, not the requests).');
 console.log(L.join('\n'));
 const out = path.resolve(import.meta.dirname, '../results');
 mkdirSync(out, { recursive: true });
