@@ -21,7 +21,7 @@ const HERE = import.meta.dirname;
 export const SLO_HEADERS = { ttft: 'x-llm-d-slo-ttft-ms', tpot: 'x-llm-d-slo-tpot-ms' };
 const ALL_CONFIGS = ['ringgate', 'ringgate-slo', 'ringgate-latency', 'haproxy-lc', 'nginx-rr'];
 const D = {
-  loads: '0.7,0.9', capacity: 0, capacityWarmup: 10, capacitySeconds: 15, capacityOnly: false,
+  loads: '0.7,0.9', capacity: 0, capacityBasis: 'pool', capacityWarmup: 10, capacitySeconds: 15, capacityOnly: false,
   duration: 25, warmup: 10, speeds: '1,0.4,1,0.4', kvBlocks: 4000, blockSize: 16, maxNumSeqs: 8,
   prefillUs: 150, overheadMs: 10, itlMs: 20, maxTokens: 32, maxModelLen: 4096, ttftSlo: 300, tpotSlo: 40,
   seed: 1, workers: 2, arrival: 'poisson', configs: ALL_CONFIGS.join(','), model: 'facebook/opt-125m',
@@ -32,6 +32,9 @@ const D = {
 const HELP = `usage: perf/routing/slo.sh [options]     (bounded; loopback only)
   --loads LIST               fractions of the pool's capacity, one table block each      [${D.loads}]
   --capacity R               the pool's capacity in req/s (skips the measurement)         [measured]
+  --capacity-basis pool|fast  what the loads are fractions of: the whole pool's measured
+                             throughput at saturation, or the fast sims' part of it (the most
+                             any router can serve within the TPOT objective)              [${D.capacityBasis}]
   --capacity-warmup S --capacity-seconds S   the measurement: closed loop, concurrency = every
                              slot of every sim, through HAProxy leastconn                 [${D.capacityWarmup} ${D.capacitySeconds}]
   --capacity-only            measure (or compute) the capacity, print it, stop
@@ -62,7 +65,7 @@ function parse(argv) {
     '--seed': 'seed', '--workers': 'workers', '--timeout-ms': 'timeoutMs' };
   const strs = { '--loads': 'loads', '--speeds': 'speeds', '--arrival': 'arrival', '--configs': 'configs', '--model': 'model',
     '--ringgate-args': 'ringgateArgs', '--slo-args': 'sloArgs', '--latency-scorers': 'latencyScorers', '--sim-args': 'simArgs',
-    '--out': 'out' };
+    '--out': 'out', '--capacity-basis': 'capacityBasis' };
   const flags = { '--headers-all': 'headersAll', '--capacity-only': 'capacityOnly' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -81,6 +84,7 @@ function parse(argv) {
   if (o.speedList.some((x) => !(x >= 0.01 && x <= 100))) throw new Error('--speeds: 0.01..100 each');
   if (o.duration > 120 || o.warmup > 120 || o.capacitySeconds > 60) throw new Error('keep it bounded: --duration, --warmup ≤ 120, --capacity-seconds ≤ 60');
   if (o.maxTokens < 2) throw new Error('--max-tokens ≥ 2 (TPOT needs two tokens)');
+  if (!['pool', 'fast'].includes(o.capacityBasis)) throw new Error('--capacity-basis pool|fast');
   if (!['poisson', 'uniform'].includes(o.arrival)) throw new Error('--arrival poisson|uniform');
   return o;
 }
@@ -356,7 +360,7 @@ function table(o, cap, rows, notes, meta) {
   const at = (c) => rows.find((r) => r.config === c && r.load === target && !r.skipped);
   const verdict = (name, ok, detail) => L.push(`  ${ok === null ? 'N/A ' : ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
   L.push('');
-  L.push(`Goals (issue 35), at ${Math.round(target * 100)}% of capacity:`);
+  L.push(`Goals (issue 35), at ${Math.round(target * 100)}% of capacity${o.capacityBasis === 'fast' ? ' (the fast sims\' part: --capacity-basis fast)' : ''}:`);
   const base = at('ringgate'), slo = at('ringgate-slo'), lat = at('ringgate-latency');
   const latRow = rows.find((r) => r.config === 'ringgate-latency' && r.load === target);
   if (base && slo) {
@@ -364,9 +368,9 @@ function table(o, cap, rows, notes, meta) {
       `${pct(slo.slo.attainment)}% vs ${pct(base.slo.attainment)}% (${f(slo.slo.attainment / base.slo.attainment, 2)}×)${slo.star ? ' [ringgate-slo*]' : ''}`);
   } else verdict('with SLO headers, attainment ≥ 1.3 × default', null, 'ringgate and ringgate-slo rows needed');
   if (base && lat) {
-    verdict('without headers, {latency: 1, prefix: 3} TTFT p99 ≤ 0.7 × default', lat.slo.ttft.p99 <= 0.7 * base.slo.ttft.p99,
+    verdict(`without headers, ${o.latencyScorers} TTFT p99 ≤ 0.7 × default`, lat.slo.ttft.p99 <= 0.7 * base.slo.ttft.p99,
       `${f(lat.slo.ttft.p99)} vs ${f(base.slo.ttft.p99)} ms (${f(lat.slo.ttft.p99 / base.slo.ttft.p99, 2)}×)${lat.star ? ' [ringgate-latency*]' : ''}`);
-  } else verdict('without headers, {latency: 1, prefix: 3} TTFT p99 ≤ 0.7 × default', latRow?.skipped ? false : null,
+  } else verdict(`without headers, ${o.latencyScorers} TTFT p99 ≤ 0.7 × default`, latRow?.skipped ? false : null,
     latRow?.skipped ? 'ringgate-latency* not run (see Notes)' : 'ringgate and ringgate-latency rows needed');
   for (const r of [slo, lat].filter(Boolean)) {
     const fits = (r.model ?? []).filter((m) => m.where && !String(m.where).startsWith('('));
@@ -394,8 +398,8 @@ async function main() {
   else {
     process.stderr.write(`[slo] measuring capacity: closed loop, ${o.speedList.length * o.maxNumSeqs} at once through HAProxy leastconn, ${o.capacityWarmup} + ${o.capacitySeconds} s ... `);
     cap.measured = await measureCapacity(o);
-    cap.rps = cap.measured.rps;
-    cap.source = `${f(cap.rps)} req/s measured`;
+    cap.rps = o.capacityBasis === 'fast' ? cap.measured.fastRps : cap.measured.rps;
+    cap.source = o.capacityBasis === 'fast' ? `${f(cap.rps)} req/s measured, the fast sims' part (--capacity-basis fast)` : `${f(cap.rps)} req/s measured`;
     process.stderr.write(`${f(cap.rps)} req/s (computed ${f(cap.computed.total)})\n`);
   }
   if (o.capacityOnly) {
