@@ -88,7 +88,7 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
     const payload = Buffer.from(JSON.stringify(body));
     const rec = {
       stream, tStart: performance.now() - t0, status: 0, outcome: '', detail: '',
-      tHeaders: -1, tFirstContent: -1, tEnd: -1, chunks: 0, bytes: 0, dest: null,
+      tHeaders: -1, tFirstContent: -1, tLastContent: -1, contentChunks: 0, tEnd: -1, chunks: 0, bytes: 0, dest: null,
       done: false, sseError: null, text: keepText ? '' : undefined,
     };
     const start = performance.now();
@@ -133,7 +133,12 @@ export function sendOne({ agent, base, path, body, stream, headers, timeoutMs, t
         return;
       }
       const t = chunkText(obj);
-      if (rec.tFirstContent < 0 && t) rec.tFirstContent = performance.now() - start;
+      if (t) {
+        // Each content chunk is one output token (vLLM and the sim stream token by token).
+        rec.tLastContent = performance.now() - start;
+        if (rec.tFirstContent < 0) rec.tFirstContent = rec.tLastContent;
+        rec.contentChunks++;
+      }
       if (keepText && t && rec.text.length < MAX_KEPT_TEXT) rec.text += t;
     };
 
@@ -301,9 +306,16 @@ export async function runLoad(options = {}) {
   return summary;
 }
 
+// Time per output token of one streamed request, in ms: (last content chunk − first) /
+// (content chunks − 1); null for a stream of fewer than two content chunks or a non-stream.
+export function tpotOf(r) {
+  if (!r.stream || !(r.contentChunks >= 2) || r.tFirstContent < 0) return null;
+  return round((r.tLastContent - r.tFirstContent) / (r.contentChunks - 1));
+}
+
 export function summarize(records, { sendEnd, end }) {
   const outcomes = {}, byMode = { stream: {}, nonstream: {} }, dests = {};
-  const ttft = [], lat = [], lags = [], chunks = [];
+  const ttft = [], tpot = [], lat = [], lags = [], chunks = [];
   let ok = 0, retried = 0, answersChecked = 0, answerMismatches = 0;
   for (const r of records) {
     if (!r) continue;
@@ -317,7 +329,12 @@ export function summarize(records, { sendEnd, end }) {
     if (r.outcome !== 'ok') continue;
     ok++;
     lat.push(r.tEnd);
-    if (r.stream) { if (r.tFirstContent >= 0) ttft.push(r.tFirstContent); chunks.push(r.chunks); }
+    if (r.stream) {
+      if (r.tFirstContent >= 0) ttft.push(r.tFirstContent);
+      chunks.push(r.chunks);
+      const t = tpotOf(r);
+      if (t !== null) tpot.push(t);
+    }
   }
   const sent = records.filter(Boolean).length;
   return {
@@ -326,7 +343,7 @@ export function summarize(records, { sendEnd, end }) {
     sendSeconds: round(sendEnd / 1000), wallSeconds: round(end / 1000),
     offeredRps: round(sent / (sendEnd / 1000)),
     achievedRps: round(ok / (end / 1000)),
-    ttftMs: percentiles(ttft), latencyMs: percentiles(lat),
+    ttftMs: percentiles(ttft), tpotMs: percentiles(tpot), latencyMs: percentiles(lat),
     chunksPerStream: percentiles(chunks, [50]),
     scheduleLagMs: percentiles(lags, [99]),
     destinations: Object.keys(dests).length ? dests : null,

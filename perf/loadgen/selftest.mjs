@@ -5,7 +5,7 @@
 // with the same seed send the same prompts. Run: node perf/loadgen/selftest.mjs
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { runLoad } from './loadgen.mjs';
+import { runLoad, tpotOf } from './loadgen.mjs';
 import { makeWorkload, completionPrompt, chatPromptText, echoAnswer } from './workload.mjs';
 
 const modes = ['ok', 'http500', 'sse_error', 'truncate', 'reset', 'ok', 'hang', 'nonstream_error_body'];
@@ -129,5 +129,37 @@ server.closeAllConnections();
   assert.ok(turn1 > 0);
   assert.equal(s.answerMismatches, turn1);
   console.log(`workload C: ${s.answersChecked} answers checked, ${s.answerMismatches} differ (the ${turn1} turn-1 answers the fake got wrong)`);
+}
+// TPOT: 5 content chunks 15 ms apart after an empty role chunk (chat): (last − first) / 4,
+// custom headers reach the server.
+{
+  let sawHeader = 0;
+  const paced = http.createServer((req, res) => {
+    if (req.headers['x-llm-d-slo-tpot-ms'] === '40') sawHeader++;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: { role: 'assistant', content: '' }, index: 0 }] })}\n\n`);
+      let k = 0;
+      const tick = () => {
+        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: ` w${k}` }, index: 0 }] })}\n\n`);
+        if (++k < 5) setTimeout(tick, 15); else res.end('data: [DONE]\n\n');
+      };
+      tick();
+    });
+  });
+  await new Promise((r) => paced.listen(0, '127.0.0.1', r));
+  const s = await runLoad({ url: `http://127.0.0.1:${paced.address().port}`, api: 'chat', rate: 50, requests: 4, duration: 0,
+    seed: 2, records: true, headers: { 'x-llm-d-slo-tpot-ms': '40' } });
+  paced.close();
+  paced.closeAllConnections();
+  assert.equal(s.ok, 4);
+  assert.equal(sawHeader, 4);
+  for (const r of s.records) {
+    assert.equal(r.contentChunks, 5);
+    assert.ok(tpotOf(r) >= 14 && tpotOf(r) < 200, `tpot ${tpotOf(r)}`);
+  }
+  assert.equal(s.tpotMs.n, 4);
+  console.log(`tpot: ${JSON.stringify(s.tpotMs)}`);
 }
 console.log('loadgen selftest: PASS');
