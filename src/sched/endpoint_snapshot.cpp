@@ -59,6 +59,7 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.address_hash = e.address_hash;
     v.role = e.role;
     v.remote_inflight = e.remote_inflight;
+    v.latency = e.latency;
     scoring_views_.push_back(v);
   }
   for (const EndpointState& e : endpoints_)

@@ -7,6 +7,7 @@
 
 #include "ringgate/sched/filters.h"
 #include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/latency_prediction.h"
 #include "ringgate/sched/load_guard.h"
 #include "ringgate/sched/picker.h"
 #include "ringgate/sched/prefix_hasher.h"
@@ -14,6 +15,7 @@
 #include "ringgate/sched/rendezvous.h"
 #include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorers.h"
+#include "ringgate/sched/slo_pick.h"
 
 namespace ringgate::sched {
 namespace {
@@ -150,6 +152,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
       result.index = candidates[pos].index;
       result.reason = PickReason::Session;
       result.matched_blocks = candidates[pos].prefix_blocks;
+      result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
       return result;
     }
   }
@@ -188,7 +191,14 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   }
 
   const Clock::time_point t4 = Clock::now();
-  const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
+  // Latency objectives: the SLO-aware pick places the request (from the latency model's
+  // predictions); while the model is cold it decides nothing and the scores do.
+  std::optional<SloPick> slo;
+  if (request.slo.any()) {
+    predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
+    slo = pick_for_slo(candidates, request.slo);
+  }
+  const EndpointSignals& chosen = candidates[slo ? slo->position : pick_max_score(candidates, rng)];
   const Clock::time_point t5 = Clock::now();
   auto ns = [](Clock::duration d) {
     return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
@@ -198,8 +208,12 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   result.status = PickStatus::Ok;
   result.endpoint = chosen.id;
   result.index = chosen.index;
-  result.reason = chosen.placement ? PickReason::PrefixPlacement : PickReason::Score;
+  result.reason = slo ? PickReason::Slo : chosen.placement ? PickReason::PrefixPlacement : PickReason::Score;
   result.matched_blocks = chosen.prefix_blocks;
+  result.features = latency_features(chosen, total_blocks, request.tokens_per_block);
+  result.slo_met = slo && slo->met;
+  result.predicted_ttft_ms = chosen.predicted_ttft_ms;
+  result.predicted_tpot_ms = chosen.predicted_tpot_ms;
   return result;
 }
 

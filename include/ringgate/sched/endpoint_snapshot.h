@@ -17,6 +17,7 @@
 #include "ringgate/metrics/vllm_metrics.h"
 #include "ringgate/sched/endpoint_id.h"
 #include "ringgate/sched/endpoint_role.h"
+#include "ringgate/sched/latency_model.h"
 
 namespace ringgate::sched {
 
@@ -47,6 +48,9 @@ struct EndpointState {
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
   // Requests the other gateway replicas have in flight to it (sharedState; 0 without).
   int64_t remote_inflight = 0;
+  // Its fitted latency model as of this snapshot (LatencyModel::coefficients: its own fit,
+  // or the pool's while it has few samples); workers predict from this copy.
+  LatencyCoefficients latency;
 
   // Metrics younger than max_age at `now`.
   bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
@@ -67,6 +71,7 @@ struct EndpointScoringView {
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
+  LatencyCoefficients latency;  // read only by the latency scorer and the SLO pick
 };
 
 class EndpointSnapshot {

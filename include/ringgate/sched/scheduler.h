@@ -22,6 +22,9 @@
 //   6. weighted sum of queue / kv-cache / prefix scores, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
+//   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
+//      pick instead (slo_pick.h: predicted to meet them with the least headroom, else the
+//      fastest), from the latency model's predictions (latency_prediction.h);
 //   7. sheddable requests are refused when every candidate is saturated;
 //      with flow control (hold_when_saturated) saturated candidates are left out
 //      before scoring and a request with none left is held.
@@ -35,9 +38,11 @@
 #include "ringgate/sched/endpoint_signals.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/exact_block_index.h"
+#include "ringgate/sched/latency_sample.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler_config.h"
+#include "ringgate/sched/slo_targets.h"
 
 namespace ringgate::sched {
 
@@ -62,6 +67,11 @@ struct PickRequest {
   // The decode leg (or a whole request) goes to decode and both pods; the prefill leg
   // of a split request to prefill and both pods.
   PickLeg leg = PickLeg::Decode;
+  // Prompt tokens a prefix block stands for (the latency model's uncached prompt tokens:
+  // the router's block bytes / 4, ringgate-sim's and llm-d's 4 bytes a token).
+  double tokens_per_block = 16;
+  // The request's latency objectives (llm-d's SLO headers); none: scores decide.
+  SloTargets slo;
 };
 
 enum class PickStatus {
@@ -73,7 +83,7 @@ enum class PickStatus {
 };
 const char* to_string(PickStatus status);
 
-enum class PickReason { None, Score, Session, PrefixPlacement };
+enum class PickReason { None, Score, Session, PrefixPlacement, Slo };
 
 // The scheduler's steps under the names GAIE's / llm-d's plugins have, for
 // plugin_duration_seconds{extension_point, plugin_type, plugin_name}: the prefix scorer's
@@ -98,6 +108,12 @@ struct PickResult {
   // or refused decision returns before scoring).
   std::array<uint32_t, kPluginSteps.size()> step_ns{};
   bool scored = false;
+  // The request's latency features at the chosen endpoint (what it is sent with: the
+  // latency model learns from them when the answer comes, latency_sample.h).
+  LatencyFeatures features;
+  // An SLO-aware pick (reason Slo): whether the chosen one is predicted to meet them.
+  bool slo_met = false;
+  double predicted_ttft_ms = 0, predicted_tpot_ms = 0;  // of the chosen one, when predicted
   // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
   double prefix_hit_ratio() const { return total_blocks ? double(matched_blocks) / total_blocks : 0.0; }
   bool ok() const { return status == PickStatus::Ok; }
