@@ -30,6 +30,8 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
       scheduler_(shared.scheduler, *shared.index, *shared.inflight, shared.exact),
       rng_(0x5eed0000ull + worker_slot),
       stats_(stats) {
+  if (shared.latency_rings != nullptr && worker_slot < shared.latency_ring_count)
+    latency_ring_ = &shared.latency_rings[worker_slot];
   hashes_.reserve(4096);
   exclude_.reserve(256);
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
@@ -75,6 +77,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.now = started;
   pick.exclude = request.exclude;
   pick.leg = request.leg;
+  pick.tokens_per_block = double(hasher_.block_bytes()) / 4;
+  pick.slo = request.slo;
   sched::PickResult result;
   PassiveHealth* health = shared_.health;
   if (health == nullptr || health->ejected_count() == 0) {
@@ -170,6 +174,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.uncached_tokens = uint32_t(std::min<uint64_t>(
       uint64_t(result.total_blocks - std::min(result.matched_blocks, result.total_blocks)) * hasher_.block_bytes() / 4,
       UINT32_MAX));
+  decision.features = result.features;
+  decision.slo_met = result.slo_met;
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
