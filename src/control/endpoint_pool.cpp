@@ -308,7 +308,7 @@ std::string_view EndpointPool::name(sched::EndpointId id) const {
   return it == by_id_.end() ? std::string_view() : std::string_view(it->second->name);
 }
 
-std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
+std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sched::LatencyModel* latency) {
   std::vector<sched::EndpointState> states;
   states.reserve(members_.size());
   for (auto& m : members_) {
@@ -331,6 +331,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
     if (auto it = remote_inflight_.find(m->address_hash); it != remote_inflight_.end()) s.remote_inflight = it->second;
+    if (latency) s.latency = latency->coefficients(m->id);
     states.push_back(std::move(s));
   }
   changed_ = false;
