@@ -456,6 +456,7 @@ AdminResponse ControlPlane::render_metrics() {
   // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
   view.pod_name = [this](sched::EndpointId id) { return pool_.name(id); };
+  view.scorer_weights = options_.scheduler.weights;
   // Label values only for models the pool serves (any endpoint, routable or not, so a
   // restarting pod's model keeps its series) and the rewrite aliases: every other name
   // a client sent is counted as model_name="other".
@@ -577,6 +578,9 @@ AdminResponse ControlPlane::render_debug_endpoints() {
   // count their own in-flight requests.
   body += ",\"load_signal\":";
   sched::append_load_signal_json(body, options_.scheduler);
+  // The scorers that run and their weights (scheduler.scorers).
+  body += ",\"scorers\":";
+  sched::append_scorers_json(body, options_.scheduler.weights);
   body += ",\"io_backend\":{\"backend\":";
   util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
   body += ",\"fallback_reason\":";

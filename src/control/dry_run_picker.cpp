@@ -138,6 +138,8 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   // Where the load part of the scores came from (scheduler.loadSignal).
   out += ",\"load_signal\":";
   sched::append_load_signal_json(out, router_.scheduler_config());
+  out += ",\"scorers\":";
+  sched::append_scorers_json(out, router_.scheduler_config().weights);
   out += ",\"candidates\":[";
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
   bool first = true;
@@ -149,12 +151,14 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     util::append_json_string(out, snapshot->at(c.index).address.text());
     out += ",\"total\":";
     append_number(out, c.total);
-    out += ",\"queue_score\":";
-    append_number(out, c.queue_score);
-    out += ",\"kv_cache_score\":";
-    append_number(out, c.kv_score);
-    out += ",\"prefix_score\":";
-    append_number(out, c.prefix_score);
+    // "<scorer>_score" for every scorer that ran ("kv-cache" -> "kv_cache_score").
+    for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
+      if (router_.scheduler_config().weights[slot] == 0) continue;
+      out += ",\"";
+      for (char ch : sched::kScorers[slot].name) out += ch == '-' ? '_' : ch;
+      out += "_score\":";
+      append_number(out, c.scores[slot]);
+    }
     out += ",\"prefix_blocks\":";
     util::append_uint(out, c.prefix_blocks);
     out += ",\"load\":";

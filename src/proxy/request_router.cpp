@@ -107,14 +107,15 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       result = scheduler_.pick(*snapshot_, pick, rng_);
     }
   }
-  static_assert(sched::kPluginSteps.size() == std::tuple_size_v<decltype(stats_.plugin_duration)>);
+  static_assert(sched::kPluginSteps.size() <= std::tuple_size_v<decltype(stats_.plugin_duration)>);
   if (!request.dry_run) {
     const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
     stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
   }
   if (result.scored && !request.dry_run)
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
-      stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
+      if (result.step_ran[i])  // a scorer of weight 0 is not run
+        stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
     case sched::PickStatus::Ok: break;
     case sched::PickStatus::UnknownModel:

@@ -113,4 +113,22 @@ void append_load_signal_json(std::string& out, const SchedulerConfig& config) {
   out += "}";
 }
 
+void append_scorers_json(std::string& out, const ScorerWeights& weights) {
+  out += '[';
+  bool first = true;
+  for (size_t slot = 0; slot < kScorerCount; ++slot) {
+    if (weights[slot] == 0) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":\"";
+    out += kScorers[slot].name;  // registry literals: nothing to escape
+    out += "\",\"plugin_type\":\"";
+    out += kScorers[slot].plugin_type;
+    out += "\",\"weight\":";
+    append_number(out, weights[slot]);
+    out += '}';
+  }
+  out += ']';
+}
+
 }  // namespace ringgate::sched

@@ -4,7 +4,7 @@
 
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/saturation_detector.h"
-#include "ringgate/sched/scorers.h"
+#include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::sched {
 namespace {

@@ -14,7 +14,7 @@
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rendezvous.h"
 #include "ringgate/sched/saturation_detector.h"
-#include "ringgate/sched/scorers.h"
+#include "ringgate/sched/scorer_registry.h"
 #include "ringgate/sched/slo_pick.h"
 
 namespace ringgate::sched {
@@ -114,7 +114,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
   result.total_blocks = total_blocks;
   bool any_match = false;
-  if (total_blocks > 0 && config_.weights.prefix != 0) {
+  if (total_blocks > 0 && config_.weights[kPrefixScorerSlot] != 0) {
     for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
     size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
     for (size_t m = 0; m < n; ++m) {
@@ -157,7 +157,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     }
   }
 
-  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
+  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
     // An unseen prompt may never come again: its rendezvous home gets the bonus
     // only when it is about as idle as the idlest candidate, else load decides.
     // Either way the index remembers where it went, so a repeat follows it.
@@ -168,19 +168,30 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
       candidates[pos].placement = true;
   }
 
-  const Clock::time_point t0 = Clock::now();
-  if (config_.load_signal == LoadSignal::Shared)
-    score_queue_absolute(candidates, kSharedQueueSteps * config_.shared_load.step);
-  else
-    score_queue(candidates);
-  const Clock::time_point t1 = Clock::now();
-  score_kv_cache(candidates, config_.load_signal == LoadSignal::Shared ? config_.shared_load.kv_step : 0.0);
-  const Clock::time_point t2 = Clock::now();
-  score_prefix(candidates, total_blocks);
-  const Clock::time_point t3 = Clock::now();
-  const ScorerWeights& w = config_.weights;
-  for (EndpointSignals& c : candidates)
-    c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
+  auto ns = [](Clock::duration d) {
+    return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
+  };
+  const ScorerWeights& weights = config_.weights;
+  ScoreContext context{snapshot, request, config_, total_blocks, 0};
+  Clock::time_point before = Clock::now();
+  for (size_t slot = 0; slot < kScorerCount; ++slot) {
+    if (weights[slot] == 0) continue;  // not configured: no cost
+    context.slot = slot;
+    kScorers[slot].score(candidates, context);
+    const Clock::time_point after = Clock::now();
+    result.step_ns[slot] = ns(after - before);
+    result.step_ran[slot] = true;
+    before = after;
+  }
+  if (result.step_ran[kPrefixScorerSlot])  // its index lookup ran before the load guard
+    result.step_ns[kPrefixScorerSlot] =
+        ns(std::chrono::nanoseconds(result.step_ns[kPrefixScorerSlot]) + (lookup_done - lookup_started));
+  for (EndpointSignals& c : candidates) {
+    double total = 0;
+    for (size_t slot = 0; slot < kScorerCount; ++slot)
+      if (weights[slot] != 0) total += weights[slot] * c.scores[slot];
+    c.total = total;
+  }
   if (!request.prefix_hashes.empty()) {
     // Equal totals (idle pool, a prompt nobody holds) go where the prompt's own key
     // says, so two gateway replicas agree; the whole prompt's key, not its first
@@ -199,11 +210,8 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     slo = pick_for_slo(candidates, request.slo);
   }
   const EndpointSignals& chosen = candidates[slo ? slo->position : pick_max_score(candidates, rng)];
-  const Clock::time_point t5 = Clock::now();
-  auto ns = [](Clock::duration d) {
-    return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
-  };
-  result.step_ns = {ns(t1 - t0), ns(t2 - t1), ns(t3 - t2 + lookup_done - lookup_started), ns(t5 - t4)};
+  result.step_ns[kPickerStep] = ns(Clock::now() - t4);
+  result.step_ran[kPickerStep] = true;
   result.scored = true;
   result.status = PickStatus::Ok;
   result.endpoint = chosen.id;

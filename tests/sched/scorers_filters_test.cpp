@@ -6,7 +6,6 @@
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/load_guard.h"
 #include "ringgate/sched/picker.h"
-#include "ringgate/sched/scorers.h"
 #include "sched_test_support.h"
 
 using namespace ringgate::sched;
@@ -24,23 +23,23 @@ EndpointSignals sig(double load, bool fresh = true, double kv = 0) {
 
 TEST_CASE("queue scorer: (maxQ - q) / (maxQ - minQ), all 1 when equal") {
   std::vector<EndpointSignals> c{sig(0), sig(5), sig(10)};
-  score_queue(c);
-  CHECK(c[0].queue_score == 1.0);
-  CHECK(c[1].queue_score == doctest::Approx(0.5));
-  CHECK(c[2].queue_score == 0.0);
+  run_scorer("queue", c);
+  CHECK(score_of(c[0], "queue") == 1.0);
+  CHECK(score_of(c[1], "queue") == doctest::Approx(0.5));
+  CHECK(score_of(c[2], "queue") == 0.0);
   std::vector<EndpointSignals> same{sig(3), sig(3)};
-  score_queue(same);
-  CHECK(same[0].queue_score == 1.0);
-  CHECK(same[1].queue_score == 1.0);
-  score_queue(std::span<EndpointSignals>());  // empty: no crash
+  run_scorer("queue", same);
+  CHECK(score_of(same[0], "queue") == 1.0);
+  CHECK(score_of(same[1], "queue") == 1.0);
+  run_scorer("queue", std::span<EndpointSignals>());  // empty: no crash
 }
 
 TEST_CASE("kv-cache scorer: 1 - usage, neutral 0.5 when stale, clamped") {
   std::vector<EndpointSignals> c{sig(0, true, 0.25), sig(0, false, 0.1), sig(0, true, 1.7)};
-  score_kv_cache(c);
-  CHECK(c[0].kv_score == doctest::Approx(0.75));
-  CHECK(c[1].kv_score == 0.5);
-  CHECK(c[2].kv_score == 0.0);
+  run_scorer("kv-cache", c);
+  CHECK(score_of(c[0], "kv-cache") == doctest::Approx(0.75));
+  CHECK(score_of(c[1], "kv-cache") == 0.5);
+  CHECK(score_of(c[2], "kv-cache") == 0.0);
 }
 
 TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
@@ -50,13 +49,13 @@ TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
   c[2].placement = true;
   c[3].prefix_blocks = 10;
   c[3].overloaded = true;
-  score_prefix(c, 10);
-  CHECK(c[0].prefix_score == doctest::Approx(0.5));
-  CHECK(c[1].prefix_score == 1.0);
-  CHECK(c[2].prefix_score == 1.0);
-  CHECK(c[3].prefix_score == 0.0);
-  score_prefix(c, 0);
-  CHECK(c[1].prefix_score == 0.0);
+  run_scorer("prefix", c, {}, 10);
+  CHECK(score_of(c[0], "prefix") == doctest::Approx(0.5));
+  CHECK(score_of(c[1], "prefix") == 1.0);
+  CHECK(score_of(c[2], "prefix") == 1.0);
+  CHECK(score_of(c[3], "prefix") == 0.0);
+  run_scorer("prefix", c, {}, 0);
+  CHECK(score_of(c[1], "prefix") == 0.0);
 }
 
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {

@@ -39,5 +39,8 @@ std::string to_json(const std::vector<EndpointReport>& reports);
 // {"mode":…,"step":…,"kv_step":…}: the scheduler's load signal, for /debug/endpoints
 // and /debug/pick.
 void append_load_signal_json(std::string& out, const SchedulerConfig& config);
+// [{"name":"queue","plugin_type":"queue-scorer","weight":2},...]: the scorers of non-zero
+// weight, in slot order.
+void append_scorers_json(std::string& out, const ScorerWeights& weights);
 
 }  // namespace ringgate::sched

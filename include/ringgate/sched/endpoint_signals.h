@@ -2,10 +2,12 @@
 // The per-candidate inputs of one scheduling decision, gathered once and then
 // read by the filters, scorers and the load guard.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 
 #include "ringgate/sched/endpoint_id.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::sched {
 
@@ -37,8 +39,10 @@ struct EndpointSignals {
   // then); cold: from a fit with too few samples to trust.
   double predicted_ttft_ms = 0, predicted_tpot_ms = 0;
   bool latency_cold = true;
-  // Scores in [0,1] and the weighted total.
-  double queue_score = 0, kv_score = 0, prefix_score = 0, total = 0;
+  // Scores in [0,1] by scorer slot (scorer_registry.h; 0 for a scorer not run) and the
+  // weighted total.
+  std::array<double, kScorerCount> scores{};
+  double total = 0;
 };
 
 }  // namespace ringgate::sched

@@ -19,7 +19,8 @@
 //   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
 //      (prefix score 1) on the rendezvous endpoint of its first block, unless
 //      that endpoint is overloaded;
-//   6. weighted sum of queue / kv-cache / prefix scores, max wins; ties go to the
+//   6. the scorers of non-zero weight (scorer_registry.h) each score every candidate;
+//      weighted sum, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
 //   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
@@ -86,16 +87,21 @@ const char* to_string(PickStatus status);
 enum class PickReason { None, Score, Session, PrefixPlacement, Slo };
 
 // The scheduler's steps under the names GAIE's / llm-d's plugins have, for
-// plugin_duration_seconds{extension_point, plugin_type, plugin_name}: the prefix scorer's
-// time includes its index lookup, as GAIE's prefix plugin scores by looking up.
+// plugin_duration_seconds{extension_point, plugin_type, plugin_name}: every scorer of
+// kScorers (in slot order), then the picker. The prefix scorer's time includes its index
+// lookup, as GAIE's prefix plugin scores by looking up.
 struct PluginStep {
-  const char* extension_point;
-  const char* type;
+  std::string_view extension_point;
+  std::string_view type;
 };
-inline constexpr std::array<PluginStep, 4> kPluginSteps = {{{"Scorer", "queue-scorer"},
-                                                            {"Scorer", "kv-cache-utilization-scorer"},
-                                                            {"Scorer", "prefix-cache-scorer"},
-                                                            {"Picker", "max-score-picker"}}};
+inline constexpr size_t kPluginStepCount = kScorerCount + 1;
+inline constexpr size_t kPickerStep = kScorerCount;
+inline constexpr std::array<PluginStep, kPluginStepCount> kPluginSteps = [] {
+  std::array<PluginStep, kPluginStepCount> steps{};
+  for (size_t i = 0; i < kScorerCount; ++i) steps[i] = {"Scorer", kScorers[i].plugin_type};
+  steps[kPickerStep] = {"Picker", "max-score-picker"};
+  return steps;
+}();
 
 struct PickResult {
   PickStatus status = PickStatus::UnknownModel;
@@ -105,8 +111,10 @@ struct PickResult {
   uint32_t matched_blocks = 0;  // leading blocks the chosen endpoint held
   uint32_t total_blocks = 0;    // blocks in the request
   // Nanoseconds each of kPluginSteps took; scored = the steps ran (a session-affinity
-  // or refused decision returns before scoring).
-  std::array<uint32_t, kPluginSteps.size()> step_ns{};
+  // or refused decision returns before scoring). A scorer of weight 0 does not run:
+  // its step_ns stays 0 and step_ran(i) false.
+  std::array<uint32_t, kPluginStepCount> step_ns{};
+  std::array<bool, kPluginStepCount> step_ran{};
   bool scored = false;
   // The request's latency features at the chosen endpoint (what it is sent with: the
   // latency model learns from them when the answer comes, latency_sample.h).
