@@ -30,4 +30,15 @@ void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapsh
   }
 }
 
+bool near_fastest(std::span<const EndpointSignals> candidates, size_t pos, double ratio) {
+  if (pos >= candidates.size()) return false;
+  double fastest = candidates[pos].predicted_ttft_ms;
+  bool cold = true;
+  for (const EndpointSignals& c : candidates) {
+    fastest = std::min(fastest, c.predicted_ttft_ms);
+    cold &= c.latency_cold;
+  }
+  return cold || candidates[pos].predicted_ttft_ms <= ratio * fastest;
+}
+
 }  // namespace ringgate::sched

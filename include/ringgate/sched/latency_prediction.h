@@ -22,4 +22,8 @@ LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks
 void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapshot& snapshot, uint32_t total_blocks,
                      double tokens_per_block);
 
+// Whether candidate `pos` is predicted (predict_latency first) at most `ratio` times the
+// fastest candidate's TTFT; true while every prediction is cold (nothing is known).
+bool near_fastest(std::span<const EndpointSignals> candidates, size_t pos, double ratio);
+
 }  // namespace ringgate::sched

@@ -18,7 +18,8 @@
 //      wins outright unless overloaded;
 //   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
 //      (prefix score 1) on the rendezvous endpoint of its first block, unless
-//      that endpoint is overloaded;
+//      that endpoint is overloaded (or, with the latency scorer, predicted much slower
+//      than the fastest candidate);
 //   6. the scorers of non-zero weight (scorer_registry.h) each score every candidate;
 //      weighted sum, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;

@@ -65,6 +65,11 @@ struct SchedulerConfig {
   // ...only when the rendezvous home's load is within this many requests of the
   // least-loaded candidate's (unique prompts must not turn into hash routing).
   double placement_max_gap = 1;
+  // ...and, when the latency scorer runs, only when the home's predicted TTFT is within
+  // this factor of the fastest candidate's: in a pool of mixed hardware a hash must not
+  // send a third of the unseen prompts (and their repeats, which follow them) to the slow
+  // server, whatever the latency scorer says (its weight is below the prefix's).
+  double placement_max_ttft_ratio = 1.25;
   // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
   size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
   // Precise prefix scoring (scheduler.scorers.prefix.mode: precise): the prompt is

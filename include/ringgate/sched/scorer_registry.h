@@ -23,6 +23,7 @@ inline constexpr Scorer kScorers[] = {
     {"queue", "queue-scorer", 2, &score_queue},
     {"kv-cache", "kv-cache-utilization-scorer", 2, &score_kv_cache},
     {"prefix", "prefix-cache-scorer", 3, &score_prefix},
+    {"latency", "latency-scorer", 0, &score_latency},
 };
 inline constexpr size_t kScorerCount = std::size(kScorers);
 
@@ -42,6 +43,8 @@ constexpr std::optional<size_t> scorer_slot_by_plugin_type(std::string_view type
 // The prefix scorer's slot: its weight also decides whether the prefix index is looked
 // up and unseen prefixes get a placement.
 inline constexpr size_t kPrefixScorerSlot = *scorer_slot("prefix");
+// The latency scorer's slot: its weight also keeps unseen prefixes off slow servers.
+inline constexpr size_t kLatencyScorerSlot = *scorer_slot("latency");
 
 // Weights by slot; 0 = the scorer is not run.
 using ScorerWeights = std::array<double, kScorerCount>;

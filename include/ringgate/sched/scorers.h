@@ -18,5 +18,8 @@ void score_kv_cache(std::span<EndpointSignals> candidates, const ScoreContext& c
 // prefix_blocks / total_blocks; 1 for the placement endpoint; 0 when overloaded (load
 // guard) or when total_blocks is 0.
 void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// Predicted TTFT (the latency model's coefficients in the snapshot): (slowest - t) /
+// (slowest - fastest) over the candidates, 1 for all when equal or while the model is cold.
+void score_latency(std::span<EndpointSignals> candidates, const ScoreContext& context);
 
 }  // namespace ringgate::sched
