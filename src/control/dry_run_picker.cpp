@@ -182,6 +182,8 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     out += ",\"predicted_tpot_ms\":";
     append_number(out, c.predicted_tpot_ms);
     out += std::string(",\"latency_cold\":") + (c.latency_cold ? "true" : "false");
+    out += ",\"inflight_prefill_tokens\":";
+    append_number(out, c.inflight_prefill_tokens);
     out += ",\"tie_rank\":\"";  // 64 bits: a string, JSON numbers are doubles
     util::append_hex(out, c.tie_rank);
     out += "\"}";
