@@ -142,6 +142,11 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       decision.message = "every model server that serves the requested model failed";
       break;
     case sched::PickStatus::Saturated: refuse_saturated(decision); break;
+    case sched::PickStatus::SloUnattainable:
+      decision.status = 429;
+      decision.code = "slo_unattainable";
+      decision.message = "no model server is predicted to meet the request's latency objectives and it is sheddable";
+      break;
   }
   if (decision.status != 0) {
     // A request held by flow control asks again until it is placed: one attempt, counted then.

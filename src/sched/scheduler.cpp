@@ -51,6 +51,8 @@ const char* to_string(PickStatus status) {
       return "no routable endpoint serves the model";
     case PickStatus::AllExcluded:
       return "every endpoint serving the model has already failed this request";
+    case PickStatus::SloUnattainable:
+      return "no endpoint serving the model is predicted to meet the request's latency objectives";
     case PickStatus::Saturated:
       return "every endpoint serving the model is saturated";
   }
@@ -212,6 +214,13 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   if (request.slo.any()) {
     predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
     slo = pick_for_slo(candidates, request.slo);
+    // llm-d's latency admitter: shed a sheddable request nobody can serve in time, unless
+    // a server is idle (its prediction may be stale; an idle one answers soonest anyway).
+    if (slo && !slo->met && request.sheddable && request.hold_when_saturated &&
+        std::none_of(candidates.begin(), candidates.end(), [](const EndpointSignals& c) { return c.inflight == 0; })) {
+      result.status = PickStatus::SloUnattainable;
+      return result;
+    }
   }
   const EndpointSignals& chosen = candidates[slo ? slo->position : pick_max_score(candidates, rng)];
   result.step_ns[kPickerStep] = ns(Clock::now() - t4);

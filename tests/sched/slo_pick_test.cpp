@@ -169,3 +169,46 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   r.slo = {150, 40};
   CHECK(s.pick(cold_snap, r, rng).reason != PickReason::Slo);
 }
+
+TEST_CASE("scheduler: under flow control a sheddable request nobody can serve in time is shed, unless a server is idle") {
+  PrefixIndex index{100000, 1024};
+  InflightCounters inflight;
+  for (EndpointId i = 0; i < 2; ++i) inflight.ensure(i);
+  std::vector<EndpointState> v = make_pool(2);
+  v[0].latency = coefficients(100, 20, 20);
+  v[1].latency = coefficients(300, 60, 70);
+  EndpointSnapshot snap(std::move(v));
+  Scheduler s(SchedulerConfig{}, index, inflight);
+  Rng rng;
+  PickRequest r;
+  r.model = "m";
+  r.now = fresh_now();
+  r.slo = {5, 0};  // faster than either: nobody meets it
+  r.sheddable = true;
+  r.hold_when_saturated = true;
+  // Both idle: served, by the fastest (a stale prediction is no reason to refuse an idle server).
+  PickResult p = s.pick(snap, r, rng);
+  REQUIRE(p.ok());
+  CHECK(p.endpoint == 0);
+  // Both busy: shed.
+  inflight.add(0);
+  inflight.add(1);
+  p = s.pick(snap, r, rng);
+  CHECK(p.status == PickStatus::SloUnattainable);
+  CHECK(std::string(to_string(p.status)).find("latency objectives") != std::string::npos);
+  // Not sheddable, or no flow control, or an objective someone meets: served.
+  r.sheddable = false;
+  CHECK(s.pick(snap, r, rng).ok());
+  r.sheddable = true;
+  r.hold_when_saturated = false;
+  CHECK(s.pick(snap, r, rng).ok());
+  r.hold_when_saturated = true;
+  r.slo = {500, 0};
+  CHECK(s.pick(snap, r, rng).ok());
+  // A cold model decides nothing, sheds nothing.
+  std::vector<EndpointState> cold = make_pool(2);
+  for (auto& e : cold) e.latency = coefficients(100, 20, 20, LatencySource::Cold);
+  EndpointSnapshot cold_snap(std::move(cold));
+  r.slo = {5, 0};
+  CHECK(s.pick(cold_snap, r, rng).ok());
+}

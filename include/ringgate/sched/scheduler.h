@@ -27,6 +27,8 @@
 //   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
 //      pick instead (slo_pick.h: predicted to meet them with the least headroom, else the
 //      fastest), from the latency model's predictions (latency_prediction.h);
+//   6c. under flow control a sheddable request that no candidate is predicted to serve
+//      within its objectives, and none is idle, is shed (SloUnattainable);
 //   7. sheddable requests are refused when every candidate is saturated;
 //      with flow control (hold_when_saturated) saturated candidates are left out
 //      before scoring and a request with none left is held.
@@ -82,6 +84,10 @@ enum class PickStatus {
   NoneRoutable,  // served, but no routable endpoint -> 503
   AllExcluded,   // every candidate already tried -> 502 (retries exhausted)
   Saturated,     // sheddable (or held) and every candidate saturated -> 429 / wait
+  // Flow control: a sheddable request whose latency objectives no candidate is predicted
+  // to meet, none of them idle (llm-d's latency admitter) -> 429, shed before it takes a
+  // server's time for an answer that will come too late.
+  SloUnattainable,
 };
 const char* to_string(PickStatus status);
 
