@@ -18,5 +18,9 @@ void score_kv_cache(std::span<EndpointSignals> candidates, const ScoreContext& c
 // prefix_blocks / total_blocks; 1 for the placement endpoint; 0 when overloaded (load
 // guard) or when total_blocks is 0.
 void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// The request's LoRA adapter: 1 where it runs, 0.8 where a slot is free, 0.6 where it
+// waits, 0 where there is no room (llm-d's scores; lora_affinity_scorer.cpp); 1 for a
+// base model everywhere.
+void score_lora_affinity(std::span<EndpointSignals> candidates, const ScoreContext& context);
 
 }  // namespace ringgate::sched
