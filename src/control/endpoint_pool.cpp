@@ -323,6 +323,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     auto add = [&](std::string_view a) { add_unique(s.lora_adapters, seen, a); };
     metrics::for_each_adapter(m->metrics.lora.running_adapters, add);
     metrics::for_each_adapter(m->metrics.lora.waiting_adapters, add);
+    s.loras.assign(m->metrics.lora);  // what runs and waits now (lora-affinity scorer)
     s.routable = routable(*m);
     s.has_metrics = m->has_metrics;
     s.scraped_at = m->scraped_at;

@@ -106,6 +106,7 @@ TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins,
 plugins:
 - {type: queue-scorer}
 - {type: lora-affinity-scorer}
+- {type: no-hit-lru-scorer}
 - {type: random-picker}
 - {name: pd, type: pd-profile-handler}
 - {type: kv-cache-utilization-scorer, parameters: {x: 1}}
@@ -113,16 +114,17 @@ schedulingProfiles:
 - name: prefill
   plugins: [{pluginRef: queue-scorer}]
 - name: default
-  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: random-picker},
-            {pluginRef: kv-cache-utilization-scorer}]
+  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: no-hit-lru-scorer},
+            {pluginRef: random-picker}, {pluginRef: kv-cache-utilization-scorer}]
 data: {sources: []}
 flowControl: {}
 )");
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 4);
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 1);
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 0);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "lora-affinity") == 1);  // a scorer ringgate has
   CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
-  CHECK(warned(r, "plugin 'lora-affinity-scorer' (type lora-affinity-scorer) in profile 'default' is ignored"));
+  CHECK(warned(r, "plugin 'no-hit-lru-scorer' (type no-hit-lru-scorer) in profile 'default' is ignored"));
   CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
   CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
   CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));

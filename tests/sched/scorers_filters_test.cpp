@@ -58,6 +58,59 @@ TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
   CHECK(score_of(c[1], "prefix") == 0.0);
 }
 
+TEST_CASE("lora-affinity scorer: llm-d's 1 loaded / 0.8 slot free / 0.6 waiting / 0 no room; base model 1; unknown 0.8") {
+  // Servers with max_lora 2 (0-4) or unknown LoRA state (5, 6).
+  std::vector<EndpointState> pool;
+  auto server = [&](std::vector<std::string> running, std::vector<std::string> waiting, uint32_t max_lora = 2) {
+    EndpointState e = make_endpoint(EndpointId(pool.size()), "base");
+    e.lora_adapters = {"sql", "chat", "tweet"};
+    e.loras.reported = true;
+    e.loras.max_lora = max_lora;
+    e.loras.running = std::move(running);
+    e.loras.waiting = std::move(waiting);
+    pool.push_back(std::move(e));
+  };
+  server({"sql"}, {"chat"});        // 0: sql runs
+  server({"chat"}, {});             // 1: one slot free
+  server({"chat", "tweet"}, {"sql"});  // 2: full, sql waits
+  server({"chat", "tweet"}, {});    // 3: full, sql is nowhere
+  server({"chat"}, {"tweet"});      // 4: full (running + waiting = max_lora), sql is nowhere
+  server({}, {}, 0);                // 5: max_lora not said
+  server({}, {});                   // 6: not reported (below)
+  pool[6].loras.reported = false;
+  EndpointSnapshot snap(std::move(pool));
+  std::vector<EndpointSignals> c(snap.size());
+  for (size_t i = 0; i < c.size(); ++i) {
+    c[i].index = uint32_t(i);
+    c[i].fresh = true;
+  }
+  PickRequest sql;
+  sql.model = "sql";
+  run_scorer("lora-affinity", c, {}, 0, &snap, sql);
+  CHECK(score_of(c[0], "lora-affinity") == 1.0);
+  CHECK(score_of(c[1], "lora-affinity") == 0.8);
+  CHECK(score_of(c[2], "lora-affinity") == 0.6);
+  CHECK(score_of(c[3], "lora-affinity") == 0.0);
+  CHECK(score_of(c[4], "lora-affinity") == 0.0);
+  CHECK(score_of(c[5], "lora-affinity") == 0.8);
+  CHECK(score_of(c[6], "lora-affinity") == 0.8);
+  // Running wins over a free slot (llm-d's order): chat runs on 1 with a slot free.
+  PickRequest chat;
+  chat.model = "chat";
+  run_scorer("lora-affinity", c, {}, 0, &snap, chat);
+  CHECK(score_of(c[1], "lora-affinity") == 1.0);
+  CHECK(score_of(c[0], "lora-affinity") == 0.6);  // full (sql runs, chat waits): chat waits
+  // Stale metrics: the state is not known.
+  c[3].fresh = false;
+  run_scorer("lora-affinity", c, {}, 0, &snap, sql);
+  CHECK(score_of(c[3], "lora-affinity") == 0.8);
+  // A base-model request is indifferent to adapters.
+  PickRequest base;
+  base.model = "base";
+  run_scorer("lora-affinity", c, {}, 0, &snap, base);
+  for (const EndpointSignals& s : c) CHECK(score_of(s, "lora-affinity") == 1.0);
+}
+
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {
   SchedulerConfig cfg;  // the defaults the gateway runs with
   REQUIRE(cfg.load_guard_factor == 2.0);

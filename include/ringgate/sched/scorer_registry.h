@@ -24,6 +24,7 @@ inline constexpr Scorer kScorers[] = {
     {"kv-cache", "kv-cache-utilization-scorer", 2, &score_kv_cache},
     {"prefix", "prefix-cache-scorer", 3, &score_prefix},
     {"latency", "latency-scorer", 0, &score_latency},
+    {"lora-affinity", "lora-affinity-scorer", 0, &score_lora_affinity},
 };
 inline constexpr size_t kScorerCount = std::size(kScorers);
 

@@ -21,5 +21,9 @@ void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& con
 // Predicted TTFT (the latency model's coefficients in the snapshot): (slowest - t) /
 // (slowest - fastest) over the candidates, 1 for all when equal or while the model is cold.
 void score_latency(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// The request's LoRA adapter: 1 where it runs, 0.8 where a slot is free, 0.6 where it
+// waits, 0 where there is no room (llm-d's scores; lora_affinity_scorer.cpp); 1 for a
+// base model everywhere.
+void score_lora_affinity(std::span<EndpointSignals> candidates, const ScoreContext& context);
 
 }  // namespace ringgate::sched
