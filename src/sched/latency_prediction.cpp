@@ -20,6 +20,9 @@ LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks
 void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapshot& snapshot, uint32_t total_blocks,
                      double tokens_per_block) {
   for (EndpointSignals& c : candidates) {
+    // Its inputs (prefix match, signals) are settled before anyone asks: one prediction.
+    if (c.latency_predicted) continue;
+    c.latency_predicted = true;
     const LatencyCoefficients& k = snapshot.scoring_view(c.index).latency;
     const LatencyFeatures f = latency_features(c, total_blocks, tokens_per_block);
     const LatencyPrediction ttft = k.predict_ttft(f.ttft);

@@ -45,12 +45,14 @@ TEST_CASE("latency scorer: fastest predicted TTFT 1, slowest 0, linear between; 
   CHECK(c[1].predicted_ttft_ms == doctest::Approx(300 * 0.992 + 60));
   // The load the model knows of moves the ranking: 0 with 60 waiting is now the slowest.
   c[0].waiting = 60;
+  for (auto& x : c) x.latency_predicted = false;  // predictions are made once a decision
   run_scorer("latency", c, {}, 62, &snap, request);
   CHECK(score_of(c[0], "latency") == doctest::Approx(0));
   CHECK(score_of(c[2], "latency") == doctest::Approx(1));
   c[0].waiting = 0;
   // A prefix the slow one holds entirely: nothing to prefill there, fastest now.
   c[1].prefix_blocks = 62;
+  for (auto& x : c) x.latency_predicted = false;
   run_scorer("latency", c, {}, 62, &snap, request);
   CHECK(score_of(c[1], "latency") == doctest::Approx(1));
   c[1].prefix_blocks = 0;
@@ -68,6 +70,7 @@ TEST_CASE("latency scorer: fastest predicted TTFT 1, slowest 0, linear between; 
   cold[0].latency = ttft(100, 20, LatencySource::Cold);
   cold[1].latency = ttft(900, 20, LatencySource::Cold);
   EndpointSnapshot cold_snap(std::move(cold));
+  for (auto& x : two) x.latency_predicted = false;
   run_scorer("latency", two, {}, 62, &cold_snap, request);
   CHECK(score_of(two[0], "latency") == 1);
   CHECK(score_of(two[1], "latency") == 1);  // a cold fit's numbers mean nothing yet

@@ -39,6 +39,8 @@ struct EndpointSignals {
   // then); cold: from a fit with too few samples to trust.
   double predicted_ttft_ms = 0, predicted_tpot_ms = 0;
   bool latency_cold = true;
+  bool latency_predicted = false;  // the two above are set (once a decision: the placement
+                                   // gate, the latency scorer and the SLO pick share them)
   // Scores in [0,1] by scorer slot (scorer_registry.h; 0 for a scorer not run) and the
   // weighted total.
   std::array<double, kScorerCount> scores{};

@@ -18,7 +18,8 @@ namespace ringgate::sched {
 // plus those prefill tokens, what the engine's next steps will carry).
 LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks, double tokens_per_block);
 
-// Fills predicted_ttft_ms / predicted_tpot_ms / latency_cold of every candidate.
+// Fills predicted_ttft_ms / predicted_tpot_ms / latency_cold of every candidate not yet
+// predicted in this decision (latency_predicted).
 void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapshot& snapshot, uint32_t total_blocks,
                      double tokens_per_block);
 
