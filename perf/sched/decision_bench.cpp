@@ -31,6 +31,7 @@
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/scheduler.h"
+#include "ringgate/sched/scorer_registry.h"
 
 using namespace ringgate::sched;
 
@@ -73,6 +74,11 @@ struct World {
             e.scraped_at = Clock::now() + std::chrono::hours(1);  // fresh for the whole run
             e.metrics.all.waiting = double(rng() % 8);
             e.metrics.all.kv_cache_usage = double(rng() % 100) / 100.0;
+            // A fitted latency model (issue 35), one server in four 3x slower.
+            const double slow = i % 4 == 3 ? 3 : 1;
+            e.latency.ttft = {100 * slow, 4 * slow, 2 * slow, 10, 30 * slow, 25 * slow};
+            e.latency.tpot = {0.3 * slow, 4 * slow, 8 * slow};
+            e.latency.ttft_source = e.latency.tpot_source = LatencySource::Endpoint;
             v.push_back(std::move(e));
             inflight.ensure(EndpointId(i));
             for (uint64_t k = rng() % 4; k > 0; --k) inflight.add(EndpointId(i));
@@ -157,6 +163,32 @@ void BM_decision(benchmark::State& state) {
     }
     state.counters["blocks"] = double(w.hashes.size());
     state.counters["matched"] = matched;
+    report(state, ns);
+}
+
+// The same decision by predicted latency: {latency: 1, prefix: 3} (the latency scorer's
+// predictions for every candidate), and a request with objectives (the SLO-aware pick).
+void BM_decision_latency(benchmark::State& state) {
+    World w(size_t(state.range(0)), size_t(state.range(1)));
+    SchedulerConfig config;
+    config.weights = {};
+    config.weights[*scorer_slot("latency")] = 1;
+    config.weights[*scorer_slot("prefix")] = 3;
+    Scheduler sched(config, w.index, w.inflight);
+    Rng rng(1);
+    PickRequest req;
+    req.model = "meta-llama/Llama-3.1-8B-Instruct";
+    req.prefix_hashes = w.hashes;
+    req.now = Clock::now();
+    req.slo = {300, 40};
+    Samples ns;
+    for (auto _ : state) {
+        auto t0 = Samples::start();
+        PickResult r = sched.pick(*w.snapshot, req, rng);
+        auto t1 = Samples::stop();
+        benchmark::DoNotOptimize(r);
+        ns.add(t0, t1);
+    }
     report(state, ns);
 }
 
@@ -283,6 +315,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_decision)->Apply(shapes);
+BENCHMARK(BM_decision_latency)->Apply(shapes);
 BENCHMARK(BM_hash_and_decision)->Apply(shapes);
 BENCHMARK(BM_on_routed)->Apply(shapes);
 BENCHMARK(BM_on_routed_new_tail)->Apply(shapes);

@@ -24,10 +24,8 @@ using detail::MapFields;
 using detail::YamlFieldReader;
 using std::chrono::hours;
 
-// GAIE's plugin types that ringgate has an equivalent for.
-constexpr std::string_view kQueueScorer = "queue-scorer";
-constexpr std::string_view kKvCacheScorer = "kv-cache-utilization-scorer";
-constexpr std::string_view kPrefixScorer = "prefix-cache-scorer";
+// GAIE's plugin types that ringgate has an equivalent for: every scorer of the registry
+// (sched::kScorers, by its plugin type) and these.
 constexpr std::string_view kMaxScorePicker = "max-score-picker";
 constexpr std::string_view kSingleProfileHandler = "single-profile-handler";
 constexpr int kDefaultScorerWeight = 1;  // GAIE's DefaultScorerWeight
@@ -198,43 +196,33 @@ class PickerReader {
            " ignored (a multi-profile handler such as prefill/decode disaggregation has no equivalent)");
     }
     const Profile& profile = profiles[chosen];
-    double queue = 0, kv_cache = 0, prefix = 0;
+    sched::ScorerWeights weights{};  // a scorer left out of the profile weighs 0
     for (const ProfileEntry& e : profile.entries) {
       const Plugin& p = *e.plugin;
-      if (p.type == kQueueScorer) {
-        queue += e.weight;
-        no_parameters(p);
-      } else if (p.type == kKvCacheScorer) {
-        kv_cache += e.weight;
-        no_parameters(p);
-      } else if (p.type == kPrefixScorer) {
-        prefix += e.weight;
-        read_prefix_parameters(p);
+      if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
+        weights[*slot] += e.weight;
+        if (*slot == sched::kPrefixScorerSlot) read_prefix_parameters(p);
+        else no_parameters(p);
       } else if (p.type == kMaxScorePicker) {
         no_parameters(p);  // ringgate's picker: the highest score, ties at random
       } else if (p.type != kSingleProfileHandler) {
         warn("plugin '" + p.name + "' (type " + p.type + ") in profile '" + profile.name +
-             "' is ignored: ringgate has no such plugin (its scorers: queue-scorer, kv-cache-utilization-scorer, "
-             "prefix-cache-scorer)");
+             "' is ignored: ringgate has no such plugin (its scorers: " + sched::known_scorer_plugin_types() + ")");
       }
     }
     // Profile handlers are plugins no profile lists.
     for (const Plugin& p : plugins_)
       if (p.type.ends_with("-profile-handler") && p.type != kSingleProfileHandler)
         warn("plugin '" + p.name + "' (type " + p.type + ") is ignored: ringgate runs one scheduling profile");
-    if (queue + kv_cache + prefix == 0) {
-      warn("profile '" + profile.name +
-           "' has no scorer ringgate has (queue-scorer, kv-cache-utilization-scorer, prefix-cache-scorer): "
-           "ringgate's scorer weights stay as they are");
+    if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; })) {
+      warn("profile '" + profile.name + "' has no scorer ringgate has (" + sched::known_scorer_plugin_types() +
+           "): ringgate's scorer weights stay as they are");
       return;
     }
-    ScorerWeights& w = out_.gateway.scheduler.scorers;
-    w.queue = std::min(queue, 1000.0);
-    w.kv_cache = std::min(kv_cache, 1000.0);
-    w.prefix = std::min(prefix, 1000.0);
-    set("scheduler.scorers.queue");
-    set("scheduler.scorers.kv-cache");
-    set("scheduler.scorers.prefix");
+    for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
+      out_.gateway.scheduler.scorers[slot] = std::min(weights[slot], 1000.0);
+      set("scheduler.scorers." + std::string(sched::kScorers[slot].name));
+    }
   }
 
   void no_parameters(const Plugin& p) {
@@ -336,14 +324,23 @@ PickerConfigResult load_picker_config_file(const std::string& path) {
   return load_picker_config_text(*text, path);
 }
 
+namespace {
+
+// "scheduler.scorers.<name>" -> the scorer's slot.
+std::optional<size_t> scorer_slot_of_path(std::string_view path) {
+  constexpr std::string_view kPrefix = "scheduler.scorers.";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  return sched::scorer_slot(path.substr(kPrefix.size()));
+}
+
+}  // namespace
+
 void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
   std::vector<std::string> taken;
   for (const std::string& path : picker.set_by_file) {
     if (into.file_sets(path)) continue;
     taken.push_back(path);
-    if (path == "scheduler.scorers.queue") into.scheduler.scorers.queue = picker.scheduler.scorers.queue;
-    else if (path == "scheduler.scorers.kv-cache") into.scheduler.scorers.kv_cache = picker.scheduler.scorers.kv_cache;
-    else if (path == "scheduler.scorers.prefix") into.scheduler.scorers.prefix = picker.scheduler.scorers.prefix;
+    if (const auto slot = scorer_slot_of_path(path)) into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
     else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
     else if (path == "saturationDetector.queueDepthThreshold")
       into.saturation_detector.queue_depth_threshold = picker.saturation_detector.queue_depth_threshold;

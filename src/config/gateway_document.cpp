@@ -317,22 +317,24 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
   with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
     auto scorers = r.read_map(v, p, gateway_schema::kScorers);
     if (!scorers) return;
-    auto weight = [&](std::string_view key, double& target) {
-      with_field(*scorers, p, key, [&](const YAML::Node& w, const std::string& wp) {
-        assign(target, r.read_number(w, wp, 0.0, 1000.0));
+    // Every scorer's key is its weight; the prefix scorer's may also be a map of its
+    // parameters (below).
+    for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
+      if (slot == sched::kPrefixScorerSlot) continue;
+      with_field(*scorers, p, sched::kScorers[slot].name, [&](const YAML::Node& w, const std::string& wp) {
+        assign(out.scorers[slot], r.read_number(w, wp, 0.0, 1000.0));
       });
-    };
-    weight("queue", out.scorers.queue);
-    weight("kv-cache", out.scorers.kv_cache);
+    }
+    double& prefix_weight = out.scorers[sched::kPrefixScorerSlot];
     with_field(*scorers, p, "prefix", [&](const YAML::Node& w, const std::string& wp) {
       if (!w.IsMap()) {
-        assign(out.scorers.prefix, r.read_number(w, wp, 0.0, 1000.0));
+        assign(prefix_weight, r.read_number(w, wp, 0.0, 1000.0));
         return;
       }
       auto prefix = r.read_map(w, wp, gateway_schema::kPrefixScorer);
       if (!prefix) return;
       with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
-        assign(out.scorers.prefix, r.read_number(x, xp, 0.0, 1000.0));
+        assign(prefix_weight, r.read_number(x, xp, 0.0, 1000.0));
       });
       with_field(*prefix, wp, "mode", [&](const YAML::Node& x, const std::string& xp) {
         auto mode = r.read_string(x, xp);
@@ -375,7 +377,7 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         else assign(out.prefix.hash_seed, seed);
       });
     });
-    if (out.scorers.queue == 0 && out.scorers.kv_cache == 0 && out.scorers.prefix == 0)
+    if (std::all_of(out.scorers.begin(), out.scorers.end(), [](double w) { return w == 0; }))
       r.error(v, p, "at least one scorer weight must be above 0");
   });
   with_field(*fields, path, "prefixBlockBytes", [&](const YAML::Node& v, const std::string& p) {

@@ -28,6 +28,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
       publisher_(options_.workers + 2),  // the workers, the admin pages, the dry-run router
       index_(size_t(1) << 16, size_t(1) << 16, options_.scheduler.prefix_index_bytes),
       exact_(size_t(options_.kv_events.max_blocks_per_endpoint)),
+      latency_(options_.workers + 2),  // the workers' slots, and the admin and dry-run ones (never written)
       health_(options_.health),
       pool_(loop_, registry_, options_.pool),
       worker_stats_(options_.workers, nullptr),
@@ -131,6 +132,14 @@ void ControlPlane::run() {
       shared_->tick(Clock::now(), reader_.current(), inflight_);
       if (shared_->take_changed()) pool_.set_remote_inflight(shared_->remote_inflight());
     }
+    // What the workers' answers taught the latency model goes out with the next snapshot;
+    // new coefficients alone publish one at most every 50 ms (a scrape publishes anyway).
+    latency_learnt_ |= latency_.drain();
+    if (latency_learnt_ && Clock::now() >= next_latency_publish_) {
+      pool_.mark_changed();
+      latency_learnt_ = false;
+      next_latency_publish_ = Clock::now() + std::chrono::milliseconds(50);
+    }
     publish_if_changed();
     note_passive_health();
     loop_ticks_.clear();
@@ -160,7 +169,10 @@ void ControlPlane::apply_pending_endpoints() {
   if (!next) return;
   if (subscriber_) note_kv_annotations(*next);
   pool_.set_members(*next);
-  for (sched::EndpointId gone : pool_.take_removed()) index_.purge(gone);
+  for (sched::EndpointId gone : pool_.take_removed()) {
+    index_.purge(gone);
+    latency_.reset(gone);  // its id's next holder is another server
+  }
 }
 
 void ControlPlane::note_kv_annotations(const std::vector<DesiredEndpoint>& members) {
@@ -222,11 +234,12 @@ void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
 void ControlPlane::publish_if_changed() {
   const bool published = pool_.changed();
   if (published) {
-    std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot();
+    std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot(&latency_.model());
     note_endpoint_events(reader_.current(), *snapshot);  // this thread's slot still holds the last one
     size_t routable = 0;
     for (const sched::EndpointState& e : snapshot->endpoints()) {
       inflight_.ensure(e.id);  // before any worker can see the id
+      latency_.ensure(e.id);
       health_.ensure(e.id);
       if (e.id >= routable_by_id_.size()) routable_by_id_.resize(size_t(e.id) + 1, 0);
       if (e.routable && !routable_by_id_[e.id]) health_.reset(e.id);
@@ -443,6 +456,7 @@ AdminResponse ControlPlane::render_metrics() {
   // scheduler's: scoring may distrust a 500 ms old number that a dashboard still should show.
   view.endpoints_known = pool_.size();
   view.pod_name = [this](sched::EndpointId id) { return pool_.name(id); };
+  view.scorer_weights = options_.scheduler.weights;
   // Label values only for models the pool serves (any endpoint, routable or not, so a
   // restarting pod's model keeps its series) and the rewrite aliases: every other name
   // a client sent is counted as model_name="other".
@@ -492,6 +506,7 @@ AdminResponse ControlPlane::render_metrics() {
                                             options_.build, options_.metric_names, &flow);
   if (subscriber_) append_kv_event_metrics(text);
   if (shared_) shared_->append_metrics(text);
+  latency_.append_metrics(text, view.snapshot);
   return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
 }
 
@@ -563,6 +578,9 @@ AdminResponse ControlPlane::render_debug_endpoints() {
   // count their own in-flight requests.
   body += ",\"load_signal\":";
   sched::append_load_signal_json(body, options_.scheduler);
+  // The scorers that run and their weights (scheduler.scorers).
+  body += ",\"scorers\":";
+  sched::append_scorers_json(body, options_.scheduler.weights);
   body += ",\"io_backend\":{\"backend\":";
   util::append_json_string(body, net::backend_kind_name(net::chosen_backend().kind));
   body += ",\"fallback_reason\":";
@@ -588,6 +606,9 @@ AdminResponse ControlPlane::render_debug_endpoints() {
         util::append_json_string(body, h->last_error);
         body.push_back('}');
       }
+      // Its latency model: fitted coefficients and errors (issue 35).
+      body += ",\"latency\":";
+      latency_.append_endpoint_json(body, reports[i].id);
       // Where its prefix score comes from: KV events (precise) or the approximate index, and why.
       const sched::ExactEndpointReport exact = subscriber_ ? exact_.report(reports[i].id) : sched::ExactEndpointReport{};
       body += ",\"prefix_source\":{\"source\":";
@@ -614,6 +635,9 @@ AdminResponse ControlPlane::render_debug_endpoints() {
     }
   }
   body.push_back(']');
+  // The pool's latency fit: what an endpoint with few samples is predicted by.
+  body += ",\"latency_pool\":";
+  latency_.append_pool_json(body);
   // What requests learnt (passive health): consecutive failures, ejection, half-open.
   body += ",\"passive_health\":[";
   if (snapshot) {

@@ -35,6 +35,7 @@ const char* reason_name(sched::PickReason reason) {
     case sched::PickReason::Score: return "score";
     case sched::PickReason::Session: return "session";
     case sched::PickReason::PrefixPlacement: return "prefix_placement";
+    case sched::PickReason::Slo: return "slo";
     case sched::PickReason::None: break;
   }
   return "none";
@@ -127,9 +128,18 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   util::append_uint(out, decision.total_blocks);
   out += ",\"precise_blocks\":";
   util::append_uint(out, decision.precise_blocks);
+  // The request's latency objectives (x-slo-ttft-ms / x-slo-tpot-ms; 0: none) and whether
+  // the SLO-aware pick found a server predicted to meet them.
+  out += ",\"slo\":{\"ttft_ms\":";
+  append_number(out, route.slo.ttft_ms);
+  out += ",\"tpot_ms\":";
+  append_number(out, route.slo.tpot_ms);
+  out += std::string(",\"met\":") + (decision.slo_met ? "true" : "false") + "}";
   // Where the load part of the scores came from (scheduler.loadSignal).
   out += ",\"load_signal\":";
   sched::append_load_signal_json(out, router_.scheduler_config());
+  out += ",\"scorers\":";
+  sched::append_scorers_json(out, router_.scheduler_config().weights);
   out += ",\"candidates\":[";
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
   bool first = true;
@@ -141,12 +151,14 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     util::append_json_string(out, snapshot->at(c.index).address.text());
     out += ",\"total\":";
     append_number(out, c.total);
-    out += ",\"queue_score\":";
-    append_number(out, c.queue_score);
-    out += ",\"kv_cache_score\":";
-    append_number(out, c.kv_score);
-    out += ",\"prefix_score\":";
-    append_number(out, c.prefix_score);
+    // "<scorer>_score" for every scorer that ran ("kv-cache" -> "kv_cache_score").
+    for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
+      if (router_.scheduler_config().weights[slot] == 0) continue;
+      out += ",\"";
+      for (char ch : sched::kScorers[slot].name) out += ch == '-' ? '_' : ch;
+      out += "_score\":";
+      append_number(out, c.scores[slot]);
+    }
     out += ",\"prefix_blocks\":";
     util::append_uint(out, c.prefix_blocks);
     out += ",\"load\":";
@@ -164,6 +176,14 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     util::append_int(out, std::chrono::duration_cast<std::chrono::milliseconds>(c.metrics_age).count());
     out += std::string(",\"placement\":") + (c.placement ? "true" : "false");
     out += std::string(",\"overloaded\":") + (c.overloaded ? "true" : "false");
+    // The latency model's predictions for the request there (0 when nothing asked for them).
+    out += ",\"predicted_ttft_ms\":";
+    append_number(out, c.predicted_ttft_ms);
+    out += ",\"predicted_tpot_ms\":";
+    append_number(out, c.predicted_tpot_ms);
+    out += std::string(",\"latency_cold\":") + (c.latency_cold ? "true" : "false");
+    out += ",\"inflight_prefill_tokens\":";
+    append_number(out, c.inflight_prefill_tokens);
     out += ",\"tie_rank\":\"";  // 64 bits: a string, JSON numbers are doubles
     util::append_hex(out, c.tie_rank);
     out += "\"}";

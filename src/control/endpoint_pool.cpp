@@ -308,7 +308,7 @@ std::string_view EndpointPool::name(sched::EndpointId id) const {
   return it == by_id_.end() ? std::string_view() : std::string_view(it->second->name);
 }
 
-std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
+std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sched::LatencyModel* latency) {
   std::vector<sched::EndpointState> states;
   states.reserve(members_.size());
   for (auto& m : members_) {
@@ -323,6 +323,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     auto add = [&](std::string_view a) { add_unique(s.lora_adapters, seen, a); };
     metrics::for_each_adapter(m->metrics.lora.running_adapters, add);
     metrics::for_each_adapter(m->metrics.lora.waiting_adapters, add);
+    s.loras.assign(m->metrics.lora);  // what runs and waits now (lora-affinity scorer)
     s.routable = routable(*m);
     s.has_metrics = m->has_metrics;
     s.scraped_at = m->scraped_at;
@@ -331,6 +332,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot() {
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
     if (auto it = remote_inflight_.find(m->address_hash); it != remote_inflight_.end()) s.remote_inflight = it->second;
+    if (latency) s.latency = latency->coefficients(m->id);
     states.push_back(std::move(s));
   }
   changed_ = false;

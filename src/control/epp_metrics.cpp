@@ -406,8 +406,9 @@ ExtensionSum sum_extension(const PoolView& pool, std::span<const metrics::Worker
   return x;
 }
 
-void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& index, const ControlCounters& control,
-                        const BuildInfo& build, bool gaie, bool llmd, std::vector<MetricFamily>& out) {
+void extension_families(const ExtensionSum& x, const sched::ScorerWeights& scorer_weights,
+                        const sched::PrefixIndexStats& index, const ControlCounters& control, const BuildInfo& build,
+                        bool gaie, bool llmd, std::vector<MetricFamily>& out) {
   struct Names {
     const char* info;
     const char* e2e;
@@ -445,9 +446,11 @@ void extension_families(const ExtensionSum& x, const sched::PrefixIndexStats& in
                                   "type and plugin name.",
                                   MetricType::Histogram);
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i) {
+      if (i < sched::kScorerCount && scorer_weights[i] == 0) continue;  // not run
       const sched::PluginStep& step = sched::kPluginSteps[i];
+      const std::string type(step.type);
       x.plugins[i].emit(plugin_duration,
-                        {{"extension_point", step.extension_point}, {"plugin_name", step.type}, {"plugin_type", step.type}},
+                        {{"extension_point", std::string(step.extension_point)}, {"plugin_name", type}, {"plugin_type", type}},
                         metrics::kSchedulerDurationBuckets);
     }
     auto attempts = family(n.attempts, "Total number of scheduling attempts.", MetricType::Counter);
@@ -570,7 +573,7 @@ void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerSt
   const std::map<Key, Sum> sums = sum_objectives(pool, workers);
   if (gaie) gaie_objective_families(sums, out);
   if (llmd) llmd_objective_families(sums, out);
-  extension_families(sum_extension(pool, workers), index, control, build, gaie, llmd, out);
+  extension_families(sum_extension(pool, workers), pool.scorer_weights, index, control, build, gaie, llmd, out);
   disaggregation_families(pool, workers, llmd, out);
 }
 

@@ -268,6 +268,8 @@ int main(int argc, char** argv) {
   context.router.publisher = &control.publisher();
   context.router.index = &control.prefix_index();
   context.router.inflight = &control.inflight();
+  context.router.latency_rings = control.latency_rings();
+  context.router.latency_ring_count = control.latency_ring_count();
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;

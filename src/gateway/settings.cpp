@@ -109,9 +109,9 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("metrics.scrapeTimeout")) s.pool.scrape_timeout = clock_duration(g.metrics.scrape_timeout);
   if (set("metrics.names"))
     s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
-  if (set("scheduler.scorers.queue")) s.scheduler.weights.queue = g.scheduler.scorers.queue;
-  if (set("scheduler.scorers.kv-cache")) s.scheduler.weights.kv_cache = g.scheduler.scorers.kv_cache;
-  if (set("scheduler.scorers.prefix")) s.scheduler.weights.prefix = g.scheduler.scorers.prefix;
+  for (size_t slot = 0; slot < sched::kScorerCount; ++slot)
+    if (set("scheduler.scorers." + std::string(sched::kScorers[slot].name)))
+      s.scheduler.weights[slot] = g.scheduler.scorers[slot];
   if (set("scheduler.metricsStaleAfter"))
     s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(g.scheduler.metrics_stale_after);
   if (set("scheduler.loadGuard.ratio")) s.scheduler.load_guard_factor = g.scheduler.load_guard.ratio;

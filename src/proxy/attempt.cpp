@@ -1,14 +1,20 @@
 #include "ringgate/proxy/attempt.h"
 
+#include <algorithm>
+
 #include "ringgate/openai/request_body.h"
 #include "ringgate/util/json_text.h"
+#include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::proxy {
 
 Attempt::~Attempt() {
   // An exchange ends its attempts before it goes; this only guards against a leak of
   // the slot if one is ever dropped without end() (the channel has no body to take).
-  if (holds_slot_) env_.router->released(endpoint_id_, sheddable_);
+  if (holds_slot_) {
+    end_prefill();
+    env_.router->released(endpoint_id_, sheddable_);
+  }
 }
 
 bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool announce) {
@@ -18,6 +24,11 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
   util::append_uint(destination_, decision.endpoint_port);
   sheddable_ = sheddable;
   holds_slot_ = true;
+  features_ = decision.features;
+  // The uncached prompt tokens (bounded: a feature is clamped to 1e7 tokens anyway).
+  const double uncached = std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7);
+  prefill_tokens_ = uint32_t(uncached);
+  if (prefill_tokens_) env_.router->prefill_sent(endpoint_id_, prefill_tokens_);
   if (announce) env_.router->routed(endpoint_id_);
   return connect(image, /*allow_reuse=*/true);
 }
@@ -27,6 +38,7 @@ bool Attempt::reopen(const RequestImage& image) { return connect(image, /*allow_
 bool Attempt::connect(const RequestImage& image, bool allow_reuse) {
   response_started_ = false;
   delivered_ = false;
+  sent_ns_ = util::steady_ns();
   channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, image, this);
   return channel_ != nullptr;
 }
@@ -40,6 +52,7 @@ void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
   release_channel(reusable, body, keep_body);
   if (holds_slot_) {
     holds_slot_ = false;
+    end_prefill();
     env_.router->released(endpoint_id_, sheddable_);
   }
 }

@@ -598,6 +598,11 @@ void Exchange::close_out() {
   outcome.endpoint = attempt_.destination();
   outcome.first_endpoint = first_endpoint_;
   outcome.migration = migration_reason_;
+  if (attempts_ > 0 && migrations_ == 0 && !split_ && attempt_.delivered()) {
+    outcome.latency_endpoint = attempt_.endpoint_id();
+    outcome.sent_ns = attempt_.sent_ns();
+    outcome.features = attempt_.features();
+  }
   stats_.record(outcome);
   relay_.clear();
   active_ = false;

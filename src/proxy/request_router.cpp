@@ -30,6 +30,8 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
       scheduler_(shared.scheduler, *shared.index, *shared.inflight, shared.exact),
       rng_(0x5eed0000ull + worker_slot),
       stats_(stats) {
+  if (shared.latency_rings != nullptr && worker_slot < shared.latency_ring_count)
+    latency_ring_ = &shared.latency_rings[worker_slot];
   hashes_.reserve(4096);
   exclude_.reserve(256);
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
@@ -75,6 +77,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.now = started;
   pick.exclude = request.exclude;
   pick.leg = request.leg;
+  pick.tokens_per_block = double(hasher_.block_bytes()) / 4;
+  pick.slo = request.slo;
   sched::PickResult result;
   PassiveHealth* health = shared_.health;
   if (health == nullptr || health->ejected_count() == 0) {
@@ -103,14 +107,15 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       result = scheduler_.pick(*snapshot_, pick, rng_);
     }
   }
-  static_assert(sched::kPluginSteps.size() == std::tuple_size_v<decltype(stats_.plugin_duration)>);
+  static_assert(sched::kPluginSteps.size() <= std::tuple_size_v<decltype(stats_.plugin_duration)>);
   if (!request.dry_run) {
     const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
     stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
   }
   if (result.scored && !request.dry_run)
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)
-      stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
+      if (result.step_ran[i])  // a scorer of weight 0 is not run
+        stats_.plugin_duration[i].observe(double(result.step_ns[i]) / 1e9, metrics::kSchedulerDurationBuckets);
   switch (result.status) {
     case sched::PickStatus::Ok: break;
     case sched::PickStatus::UnknownModel:
@@ -137,6 +142,11 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       decision.message = "every model server that serves the requested model failed";
       break;
     case sched::PickStatus::Saturated: refuse_saturated(decision); break;
+    case sched::PickStatus::SloUnattainable:
+      decision.status = 429;
+      decision.code = "slo_unattainable";
+      decision.message = "no model server is predicted to meet the request's latency objectives and it is sheddable";
+      break;
   }
   if (decision.status != 0) {
     // A request held by flow control asks again until it is placed: one attempt, counted then.
@@ -170,6 +180,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.uncached_tokens = uint32_t(std::min<uint64_t>(
       uint64_t(result.total_blocks - std::min(result.matched_blocks, result.total_blocks)) * hasher_.block_bytes() / 4,
       UINT32_MAX));
+  decision.features = result.features;
+  decision.slo_met = result.slo_met;
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;

@@ -80,6 +80,22 @@ void RequestStats::record(const RequestOutcome& r) {
   // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
   if (stream_ && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
     o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
+  if (r.status >= 200 && r.status < 300) report_latency(r, end_ns, out);
+}
+
+// A stream's TTFT counted from when its attempt was sent (not from the request's start:
+// time queued in the gateway or spent on failed attempts is not the server's), and its
+// TPOT as the metric above; a body that is not a stream tells neither.
+void RequestStats::report_latency(const RequestOutcome& r, uint64_t end_ns, int64_t completion_tokens) {
+  if (!stream_ || r.latency_endpoint == sched::kNoEndpoint || r.sent_ns == 0) return;
+  if (first_token_ns_ <= r.sent_ns) return;
+  sched::LatencySample sample;
+  sample.endpoint = r.latency_endpoint;
+  sample.features = r.features;
+  sample.ttft_ns = first_token_ns_ - r.sent_ns;
+  if (completion_tokens > 1 && end_ns > first_token_ns_)
+    sample.tpot_ns = (end_ns - first_token_ns_) / uint64_t(completion_tokens - 1);
+  env_.router->latency_observed(sample);
 }
 
 // Filled in place in this worker's ring (no lock, no allocation, no syscall).

@@ -21,6 +21,16 @@ void add_route_hints(RouteRequest& route, const http::Request& request, const Re
   if (!rules.session_header.empty()) route.session_id = request.header(rules.session_header);
   route.sheddable = rules.sheddable(objective_name(request));
   route.saturation = &rules.flow.saturation;
+  route.slo = slo_targets(request);
+}
+
+sched::SloTargets slo_targets(const http::Request& request) {
+  auto one = [&](std::string_view name, std::string_view issue_name) {
+    std::string_view v = request.header(name);
+    if (v.empty()) v = request.header(issue_name);
+    return sched::parse_slo_ms(v);
+  };
+  return {one(kSloTtftHeader, kSloTtftHeaderIssue), one(kSloTpotHeader, kSloTpotHeaderIssue)};
 }
 
 }  // namespace ringgate::proxy

@@ -32,6 +32,7 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     r.inflight = inflight.get(e.id);
     r.models = e.models;
     r.lora_adapters = e.lora_adapters;
+    r.loras = e.loras;
     r.num_gpu_blocks = e.num_gpu_blocks;
     r.block_size = e.block_size;
     r.index_entries = index.entries(e.id);
@@ -91,6 +92,17 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     append_list(out, r.models);
     out += ",\"lora_adapters\":";
     append_list(out, r.lora_adapters);
+    // vllm:lora_requests_info as the lora-affinity scorer reads it (null: not reported).
+    out += ",\"lora\":";
+    if (r.loras.reported) {
+      out += "{\"max_lora\":" + std::to_string(r.loras.max_lora) + ",\"running\":";
+      append_list(out, r.loras.running);
+      out += ",\"waiting\":";
+      append_list(out, r.loras.waiting);
+      out += '}';
+    } else {
+      out += "null";
+    }
     out += ",\"num_gpu_blocks\":" + std::to_string(r.num_gpu_blocks);
     out += ",\"block_size\":" + std::to_string(r.block_size);
     out += ",\"prefix_index_entries\":" + std::to_string(r.index_entries);
@@ -111,6 +123,24 @@ void append_load_signal_json(std::string& out, const SchedulerConfig& config) {
   out += ",\"kv_step\":";
   append_number(out, config.shared_load.kv_step);
   out += "}";
+}
+
+void append_scorers_json(std::string& out, const ScorerWeights& weights) {
+  out += '[';
+  bool first = true;
+  for (size_t slot = 0; slot < kScorerCount; ++slot) {
+    if (weights[slot] == 0) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":\"";
+    out += kScorers[slot].name;  // registry literals: nothing to escape
+    out += "\",\"plugin_type\":\"";
+    out += kScorers[slot].plugin_type;
+    out += "\",\"weight\":";
+    append_number(out, weights[slot]);
+    out += '}';
+  }
+  out += ']';
 }
 
 }  // namespace ringgate::sched

@@ -44,7 +44,37 @@ void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, 
     metrics::for_each_adapter(scraped.lora.running_adapters, add);
     metrics::for_each_adapter(scraped.lora.waiting_adapters, add);
   }
+  endpoint.loras.assign(scraped.lora);
 }
+
+namespace {
+
+// Sorted and unique, for the lora-affinity scorer's binary search (the parser bounded
+// the count: ScrapeLimits::max_adapters).
+void fill_set(std::vector<std::string>& set, std::string_view csv) {
+  set.clear();
+  metrics::for_each_adapter(csv, [&](std::string_view name) { set.emplace_back(name); });
+  std::sort(set.begin(), set.end());
+  set.erase(std::unique(set.begin(), set.end()), set.end());
+}
+
+bool sorted_contains(const std::vector<std::string>& set, std::string_view name) {
+  auto it = std::lower_bound(set.begin(), set.end(), name,
+                             [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
+  return it != set.end() && *it == name;
+}
+
+}  // namespace
+
+void EndpointLoras::assign(const metrics::LoraInfo& info) {
+  reported = info.present;
+  max_lora = info.present ? info.max_lora : 0;
+  fill_set(running, info.present ? std::string_view(info.running_adapters) : std::string_view());
+  fill_set(waiting, info.present ? std::string_view(info.waiting_adapters) : std::string_view());
+}
+
+bool EndpointLoras::is_running(std::string_view adapter) const { return sorted_contains(running, adapter); }
+bool EndpointLoras::is_waiting(std::string_view adapter) const { return sorted_contains(waiting, adapter); }
 
 EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpoints_(std::move(endpoints)) {
   scoring_views_.reserve(endpoints_.size());
@@ -59,6 +89,7 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.address_hash = e.address_hash;
     v.role = e.role;
     v.remote_inflight = e.remote_inflight;
+    v.latency = e.latency;
     scoring_views_.push_back(v);
   }
   for (const EndpointState& e : endpoints_)

@@ -4,7 +4,7 @@
 
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/saturation_detector.h"
-#include "ringgate/sched/scorers.h"
+#include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::sched {
 namespace {
@@ -39,6 +39,7 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     s.remote_inflight = std::max<int64_t>(0, e.remote_inflight);
     s.inflight = std::max<int64_t>(0, inflight.get(e.id)) + s.remote_inflight;
     s.sheddable_inflight = std::clamp<int64_t>(inflight.get_sheddable(e.id), 0, s.inflight);
+    s.inflight_prefill_tokens = double(std::max<int64_t>(0, inflight.get_prefill_tokens(e.id)));
     if (e.has_metrics) s.metrics_age = now - e.scraped_at;
     s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
     if (s.fresh) {

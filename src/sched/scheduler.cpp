@@ -7,13 +7,15 @@
 
 #include "ringgate/sched/filters.h"
 #include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/latency_prediction.h"
 #include "ringgate/sched/load_guard.h"
 #include "ringgate/sched/picker.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rendezvous.h"
 #include "ringgate/sched/saturation_detector.h"
-#include "ringgate/sched/scorers.h"
+#include "ringgate/sched/scorer_registry.h"
+#include "ringgate/sched/slo_pick.h"
 
 namespace ringgate::sched {
 namespace {
@@ -49,6 +51,8 @@ const char* to_string(PickStatus status) {
       return "no routable endpoint serves the model";
     case PickStatus::AllExcluded:
       return "every endpoint serving the model has already failed this request";
+    case PickStatus::SloUnattainable:
+      return "no endpoint serving the model is predicted to meet the request's latency objectives";
     case PickStatus::Saturated:
       return "every endpoint serving the model is saturated";
   }
@@ -112,7 +116,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
   result.total_blocks = total_blocks;
   bool any_match = false;
-  if (total_blocks > 0 && config_.weights.prefix != 0) {
+  if (total_blocks > 0 && config_.weights[kPrefixScorerSlot] != 0) {
     for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
     size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
     for (size_t m = 0; m < n; ++m) {
@@ -150,34 +154,50 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
       result.index = candidates[pos].index;
       result.reason = PickReason::Session;
       result.matched_blocks = candidates[pos].prefix_blocks;
+      result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
       return result;
     }
   }
 
-  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights.prefix != 0) {
+  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
     // An unseen prompt may never come again: its rendezvous home gets the bonus
     // only when it is about as idle as the idlest candidate, else load decides.
     // Either way the index remembers where it went, so a repeat follows it.
     size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-    if (!candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap)
-      candidates[pos].placement = true;
+    bool home = !candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap;
+    if (home && config_.weights[kLatencyScorerSlot] != 0) {
+      predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
+      home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);
+    }
+    if (home) candidates[pos].placement = true;
   }
 
-  const Clock::time_point t0 = Clock::now();
-  if (config_.load_signal == LoadSignal::Shared)
-    score_queue_absolute(candidates, kSharedQueueSteps * config_.shared_load.step);
-  else
-    score_queue(candidates);
-  const Clock::time_point t1 = Clock::now();
-  score_kv_cache(candidates, config_.load_signal == LoadSignal::Shared ? config_.shared_load.kv_step : 0.0);
-  const Clock::time_point t2 = Clock::now();
-  score_prefix(candidates, total_blocks);
-  const Clock::time_point t3 = Clock::now();
-  const ScorerWeights& w = config_.weights;
-  for (EndpointSignals& c : candidates)
-    c.total = w.queue * c.queue_score + w.kv_cache * c.kv_score + w.prefix * c.prefix_score;
+  auto ns = [](Clock::duration d) {
+    return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
+  };
+  const ScorerWeights& weights = config_.weights;
+  ScoreContext context{snapshot, request, config_, total_blocks, 0};
+  Clock::time_point before = Clock::now();
+  for (size_t slot = 0; slot < kScorerCount; ++slot) {
+    if (weights[slot] == 0) continue;  // not configured: no cost
+    context.slot = slot;
+    kScorers[slot].score(candidates, context);
+    const Clock::time_point after = Clock::now();
+    result.step_ns[slot] = ns(after - before);
+    result.step_ran[slot] = true;
+    before = after;
+  }
+  if (result.step_ran[kPrefixScorerSlot])  // its index lookup ran before the load guard
+    result.step_ns[kPrefixScorerSlot] =
+        ns(std::chrono::nanoseconds(result.step_ns[kPrefixScorerSlot]) + (lookup_done - lookup_started));
+  for (EndpointSignals& c : candidates) {
+    double total = 0;
+    for (size_t slot = 0; slot < kScorerCount; ++slot)
+      if (weights[slot] != 0) total += weights[slot] * c.scores[slot];
+    c.total = total;
+  }
   if (!request.prefix_hashes.empty()) {
     // Equal totals (idle pool, a prompt nobody holds) go where the prompt's own key
     // says, so two gateway replicas agree; the whole prompt's key, not its first
@@ -188,18 +208,33 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   }
 
   const Clock::time_point t4 = Clock::now();
-  const EndpointSignals& chosen = candidates[pick_max_score(candidates, rng)];
-  const Clock::time_point t5 = Clock::now();
-  auto ns = [](Clock::duration d) {
-    return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
-  };
-  result.step_ns = {ns(t1 - t0), ns(t2 - t1), ns(t3 - t2 + lookup_done - lookup_started), ns(t5 - t4)};
+  // Latency objectives: the SLO-aware pick places the request (from the latency model's
+  // predictions); while the model is cold it decides nothing and the scores do.
+  std::optional<SloPick> slo;
+  if (request.slo.any()) {
+    predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
+    slo = pick_for_slo(candidates, request.slo);
+    // llm-d's latency admitter: shed a sheddable request nobody can serve in time, unless
+    // a server is idle (its prediction may be stale; an idle one answers soonest anyway).
+    if (slo && !slo->met && request.sheddable && request.hold_when_saturated &&
+        std::none_of(candidates.begin(), candidates.end(), [](const EndpointSignals& c) { return c.inflight == 0; })) {
+      result.status = PickStatus::SloUnattainable;
+      return result;
+    }
+  }
+  const EndpointSignals& chosen = candidates[slo ? slo->position : pick_max_score(candidates, rng)];
+  result.step_ns[kPickerStep] = ns(Clock::now() - t4);
+  result.step_ran[kPickerStep] = true;
   result.scored = true;
   result.status = PickStatus::Ok;
   result.endpoint = chosen.id;
   result.index = chosen.index;
-  result.reason = chosen.placement ? PickReason::PrefixPlacement : PickReason::Score;
+  result.reason = slo ? PickReason::Slo : chosen.placement ? PickReason::PrefixPlacement : PickReason::Score;
   result.matched_blocks = chosen.prefix_blocks;
+  result.features = latency_features(chosen, total_blocks, request.tokens_per_block);
+  result.slo_met = slo && slo->met;
+  result.predicted_ttft_ms = chosen.predicted_ttft_ms;
+  result.predicted_tpot_ms = chosen.predicted_tpot_ms;
   return result;
 }
 

@@ -67,7 +67,10 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached, &info)) return false;
   s.running = true;
   running_order_.push_back(id);
-  if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) ++active_loras_;
+  if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) {
+    ++active_loras_;
+    load_lora(uint32_t(s.request.lora));
+  }
   const uint32_t hit = std::min<uint32_t>(s.kv.cached_blocks * config_.block_size, uint32_t(tokens));
   // Pulled from a remote prefill (first scheduling only: a preempted sequence recomputes):
   // the tokens past the local hit, never the last one.
@@ -406,6 +409,23 @@ std::optional<uint32_t> Engine::release_transfer(std::string_view request_id, ui
   schedule(now_ns);
   record_step(now_ns);
   return blocks;
+}
+
+void Engine::load_lora(uint32_t lora) {
+  auto it = std::find(lora_slots_.begin(), lora_slots_.end(), lora);
+  if (it != lora_slots_.end()) {
+    std::rotate(lora_slots_.begin(), it, it + 1);  // still loaded: most recent now
+    return;
+  }
+  ++counters_.lora_swaps;
+  lora_slots_.insert(lora_slots_.begin(), lora);
+  // Evict the least recently activated adapter that runs nothing (schedule() admits a new
+  // adapter only while fewer than max_loras run, so there is one).
+  while (lora_slots_.size() > std::max<uint32_t>(config_.max_loras, 1)) {
+    auto idle = std::find_if(lora_slots_.rbegin(), lora_slots_.rend(), [&](uint32_t a) { return lora_running_[a] == 0; });
+    if (idle == lora_slots_.rend()) break;
+    lora_slots_.erase(std::next(idle).base());
+  }
 }
 
 std::vector<uint32_t> Engine::running_loras() const {

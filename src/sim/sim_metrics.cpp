@@ -266,6 +266,11 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
 
   // vLLM creates one series per (running, waiting) pair it ever reports and
   // sets each to the time of its last update; none before the first step.
+  if (g.lora_enabled)
+    counter("ringgate_sim_lora_swaps_total",
+            "LoRA adapters loaded into one of the --max-loras slots because they were not in one (the first "
+            "load of each included).",
+            double(c.lora_swaps));
   if (g.lora_enabled && !g.lora_series.empty()) {
     append_header(out, "vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
     for (const LoraInfoSeries& series : g.lora_series) {

@@ -106,6 +106,10 @@ TEST_CASE("wrong types") {
   expect_error(head + "workers: four\n", 4, 10, "expected an integer, got \"four\"");
   expect_error(head + "scheduler: {scorers: {queue: [1]}}\n", 4, 30,
                "scheduler.scorers.queue: expected a number, got a list");
+  // A key that is no scorer names the scorers there are.
+  expect_error(head + "scheduler: {scorers: {colour: 1}}\n", 4, 23,
+               "scheduler.scorers.colour: unknown field in scheduler.scorers (allowed: " +
+                   ringgate::sched::known_scorer_names() + ")");
   expect_error(head + "accessLog: {enabled: yes}\n", 4, 22, "accessLog.enabled: expected true or false, got \"yes\"");
   expect_error("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: \"h:1\"}}\n", 3, 28,
                "pool.discovery.static: expected a list, got a scalar");

@@ -50,7 +50,7 @@ TEST_CASE("the DESIGN.md example parses") {
   CHECK(c.gateway.pool.static_endpoints[0].address == HostPort{"10.0.0.1", 8000});
   CHECK(c.gateway.listen.api.port == 8080);
   CHECK(c.gateway.listen.admin.port == 9090);
-  CHECK(c.gateway.scheduler.scorers.prefix == 3.0);
+  CHECK(ringgate::sched::weight_of(c.gateway.scheduler.scorers, "prefix") == 3.0);
   REQUIRE(c.rewrites.size() == 1);
   REQUIRE(c.rewrites[0].rules.size() == 1);
   const RewriteRule& rule = c.rewrites[0].rules[0];
@@ -98,9 +98,9 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
   CHECK(g.listen.admin == HostPort{"", 9090});
   CHECK(g.workers == 0);
   CHECK(g.pool.name == "vllm");
-  CHECK(g.scheduler.scorers.queue == 2.0);
-  CHECK(g.scheduler.scorers.kv_cache == 2.0);
-  CHECK(g.scheduler.scorers.prefix == 3.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "queue") == 2.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "kv-cache") == 2.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "prefix") == 3.0);
   CHECK(g.scheduler.prefix_block_bytes == 64);
   CHECK(g.scheduler.load_guard.enabled);
   CHECK(g.scheduler.load_signal.mode.empty());  // by the prefix mode
@@ -182,9 +182,9 @@ accessLog: {enabled: true, path: /var/log/ringgate/access.log}
   CHECK(g.pool.kubernetes->port_number == 0);
   CHECK(g.pool.kubernetes->api_server == "http://127.0.0.1:8001");
   CHECK(g.pool.static_endpoints.empty());
-  CHECK(g.scheduler.scorers.queue == 1.0);
-  CHECK(g.scheduler.scorers.kv_cache == 0.5);
-  CHECK(g.scheduler.scorers.prefix == 4.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "queue") == 1.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "kv-cache") == 0.5);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "prefix") == 4.0);
   CHECK(g.scheduler.prefix_block_bytes == 128);
   CHECK_FALSE(g.scheduler.load_guard.enabled);
   CHECK(g.scheduler.load_guard.ratio == 3.0);
@@ -378,7 +378,7 @@ kvEvents:
   - {endpoint: "127.0.0.1:8001", address: "tcp://127.0.0.1:7000", replay: "tcp://127.0.0.1:7001"}
 )");
   const GatewayConfig& g = c.gateway;
-  CHECK(g.scheduler.scorers.prefix == 5.0);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "prefix") == 5.0);
   CHECK(g.scheduler.prefix.mode == "precise");
   CHECK(g.scheduler.prefix.block_size == 32);
   CHECK(g.scheduler.prefix.hash_seed == "42");

@@ -42,8 +42,14 @@ bool warned(const PickerConfigResult& r, std::string_view part) {
 
 constexpr std::string_view kHead = "apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n";
 
-const std::vector<std::string> kScorerPaths = {"scheduler.scorers.kv-cache", "scheduler.scorers.prefix",
-                                               "scheduler.scorers.queue"};
+// A profile sets every scorer's weight (one it leaves out weighs 0), sorted as set_by_file.
+const std::vector<std::string> kScorerPaths = [] {
+  std::vector<std::string> paths;
+  for (const ringgate::sched::Scorer& s : ringgate::sched::kScorers)
+    paths.push_back("scheduler.scorers." + std::string(s.name));
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}();
 
 }  // namespace
 
@@ -51,9 +57,9 @@ TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, noth
   PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/inferencepool-default-plugins.yaml");
   REQUIRE_MESSAGE(r.ok(), all_errors(r));
   CHECK(r.warnings.empty());
-  CHECK(r.gateway.scheduler.scorers.queue == 2);
-  CHECK(r.gateway.scheduler.scorers.kv_cache == 2);
-  CHECK(r.gateway.scheduler.scorers.prefix == 3);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 2);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 2);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 3);
   CHECK(r.gateway.set_by_file == kScorerPaths);
 }
 
@@ -69,15 +75,15 @@ schedulingProfiles:
   plugins: [{pluginRef: kv}, {pluginRef: prefix-cache-scorer, weight: 5}, {pluginRef: max-score-picker}]
 )");
   CHECK(r.warnings.empty());
-  CHECK(r.gateway.scheduler.scorers.queue == 0);
-  CHECK(r.gateway.scheduler.scorers.kv_cache == 1);
-  CHECK(r.gateway.scheduler.scorers.prefix == 5);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 0);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 1);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 5);
 
   // No profile: GAIE's default profile holds every plugin, scorers at weight 1.
   r = load_ok(std::string(kHead) + "plugins: [{type: queue-scorer}, {type: prefix-cache-scorer}]\n");
-  CHECK(r.gateway.scheduler.scorers.queue == 1);
-  CHECK(r.gateway.scheduler.scorers.kv_cache == 0);
-  CHECK(r.gateway.scheduler.scorers.prefix == 1);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 1);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 0);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 1);
 }
 
 TEST_CASE("prefix-cache-scorer's blockSize is the prefix block; its index bounds are warned about") {
@@ -100,6 +106,7 @@ TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins,
 plugins:
 - {type: queue-scorer}
 - {type: lora-affinity-scorer}
+- {type: no-hit-lru-scorer}
 - {type: random-picker}
 - {name: pd, type: pd-profile-handler}
 - {type: kv-cache-utilization-scorer, parameters: {x: 1}}
@@ -107,16 +114,17 @@ schedulingProfiles:
 - name: prefill
   plugins: [{pluginRef: queue-scorer}]
 - name: default
-  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: random-picker},
-            {pluginRef: kv-cache-utilization-scorer}]
+  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: no-hit-lru-scorer},
+            {pluginRef: random-picker}, {pluginRef: kv-cache-utilization-scorer}]
 data: {sources: []}
 flowControl: {}
 )");
-  CHECK(r.gateway.scheduler.scorers.queue == 4);
-  CHECK(r.gateway.scheduler.scorers.kv_cache == 1);
-  CHECK(r.gateway.scheduler.scorers.prefix == 0);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 4);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 1);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 0);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "lora-affinity") == 1);  // a scorer ringgate has
   CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
-  CHECK(warned(r, "plugin 'lora-affinity-scorer' (type lora-affinity-scorer) in profile 'default' is ignored"));
+  CHECK(warned(r, "plugin 'no-hit-lru-scorer' (type no-hit-lru-scorer) in profile 'default' is ignored"));
   CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
   CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
   CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));
@@ -193,9 +201,9 @@ saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
 )");
   GatewayConfig& g = file.config.gateway;
   apply_picker_config(picker.gateway, g);
-  CHECK(g.scheduler.scorers.queue == 7);     // the file's
-  CHECK(g.scheduler.scorers.kv_cache == 5);  // the picker config's
-  CHECK(g.scheduler.scorers.prefix == 6);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "queue") == 7);     // the file's
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "kv-cache") == 5);  // the picker config's
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "prefix") == 6);
   CHECK(g.scheduler.prefix_block_bytes == 128);
   CHECK(g.saturation_detector.queue_depth_threshold == 9);
   CHECK(g.saturation_detector.kv_cache_util_threshold == 0.5);
@@ -207,6 +215,6 @@ saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
   // No config file: the picker config's settings alone.
   GatewayConfig alone;
   apply_picker_config(picker.gateway, alone);
-  CHECK(alone.scheduler.scorers.queue == 1);
+  CHECK(ringgate::sched::weight_of(alone.scheduler.scorers, "queue") == 1);
   CHECK(alone.file_sets("scheduler.scorers.queue"));
 }

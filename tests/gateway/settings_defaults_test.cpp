@@ -57,9 +57,9 @@ void check_same(const gateway::Settings& a, const gateway::Settings& b) {
   CHECK(a.health.eject_max_ms == b.health.eject_max_ms);
   CHECK(a.pool.poll_interval == b.pool.poll_interval);
   CHECK(a.pool.scrape_timeout == b.pool.scrape_timeout);
-  CHECK(a.scheduler.weights.queue == b.scheduler.weights.queue);
-  CHECK(a.scheduler.weights.kv_cache == b.scheduler.weights.kv_cache);
-  CHECK(a.scheduler.weights.prefix == b.scheduler.weights.prefix);
+  CHECK(ringgate::sched::weight_of(a.scheduler.weights, "queue") == ringgate::sched::weight_of(b.scheduler.weights, "queue"));
+  CHECK(ringgate::sched::weight_of(a.scheduler.weights, "kv-cache") == ringgate::sched::weight_of(b.scheduler.weights, "kv-cache"));
+  CHECK(ringgate::sched::weight_of(a.scheduler.weights, "prefix") == ringgate::sched::weight_of(b.scheduler.weights, "prefix"));
   CHECK(a.scheduler.stale_after == b.scheduler.stale_after);
   CHECK(a.scheduler.load_guard_factor == b.scheduler.load_guard_factor);
   CHECK(a.scheduler.load_guard_min_excess == b.scheduler.load_guard_min_excess);
@@ -121,9 +121,9 @@ TEST_CASE("the config layer's initialisers mirror the runtime defaults") {
   CHECK(ms(g.metrics.poll_interval) == ms(pool.poll_interval));
   CHECK(ms(g.metrics.scrape_timeout) == ms(pool.scrape_timeout));
   CHECK(ms(g.scheduler.metrics_stale_after) == ms(sc.stale_after));
-  CHECK(g.scheduler.scorers.queue == sc.weights.queue);
-  CHECK(g.scheduler.scorers.kv_cache == sc.weights.kv_cache);
-  CHECK(g.scheduler.scorers.prefix == sc.weights.prefix);
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "queue") == ringgate::sched::weight_of(sc.weights, "queue"));
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "kv-cache") == ringgate::sched::weight_of(sc.weights, "kv-cache"));
+  CHECK(ringgate::sched::weight_of(g.scheduler.scorers, "prefix") == ringgate::sched::weight_of(sc.weights, "prefix"));
   CHECK(g.scheduler.load_guard.ratio == sc.load_guard_factor);
   CHECK(double(g.scheduler.load_guard.min_load) == sc.load_guard_min_excess);
   CHECK(g.health.eject_after_failures == h.eject_after_failures);

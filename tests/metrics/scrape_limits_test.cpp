@@ -84,6 +84,21 @@ TEST_CASE("lora_requests_info with more adapters than the cap is refused") {
   CHECK(r.over_limit);
 }
 
+TEST_CASE("lora_requests_info: an absurd max_lora is clamped, a bad one reads as unknown (0)") {
+  VllmMetricsParser parser;
+  VllmMetrics m;
+  REQUIRE(parser.parse("vllm:lora_requests_info{max_lora=\"99999999999999\",running_lora_adapters=\"a\","
+                       "waiting_lora_adapters=\"\"} 1\n",
+                       m)
+              .ok);
+  CHECK(m.lora.max_lora == UINT32_MAX);
+  REQUIRE(parser.parse("vllm:lora_requests_info{max_lora=\"-1\",running_lora_adapters=\"a\","
+                       "waiting_lora_adapters=\"\"} 1\n",
+                       m)
+              .ok);
+  CHECK(m.lora.max_lora == 0);
+}
+
 TEST_CASE("cache_config_info is clamped: an absurd num_gpu_blocks cannot size the prefix index") {
   VllmMetricsParser parser;
   VllmMetrics m;

@@ -3,6 +3,7 @@
 // response byte, streaming or not, against the retry budget and deadline.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -127,6 +128,7 @@ struct FakeRouter : RouteService {
       d.endpoint_host = "10.0.0.1";
       d.endpoint_port = uint16_t(8000 + id);
       d.uncached_tokens = uncached;
+      d.features.ttft.uncached_prompt_tokens = 500 + id;  // what the scheduler would say
       ++in_flight;  // a routed decision holds its slot
       sheddable_in_flight += request.sheddable;
       return d;
@@ -144,6 +146,17 @@ struct FakeRouter : RouteService {
   void endpoint_failed(uint32_t id) override { failed.push_back(id); }
   void endpoint_succeeded(uint32_t id) override { succeeded.push_back(id); }
   bool disaggregating() const override { return pd; }
+  // The latency model's inputs: in-flight prefill tokens per endpoint, samples reported.
+  std::map<uint32_t, int64_t> prefill;
+  std::vector<sched::LatencySample> samples;
+  void prefill_sent(uint32_t id, uint32_t tokens) override { prefill[id] += tokens; }
+  void prefill_done(uint32_t id, uint32_t tokens) override { prefill[id] -= tokens; }
+  void latency_observed(const sched::LatencySample& s) override { samples.push_back(s); }
+  int64_t prefill_in_flight() const {
+    int64_t n = 0;
+    for (const auto& [id, tokens] : prefill) n += tokens;
+    return n;
+  }
 };
 
 struct Fixture {
@@ -530,6 +543,71 @@ TEST_CASE("client gone mid-response: upstream dropped, in-flight released") {
   CHECK_FALSE(f.attempt(0).released_reusable);
   CHECK(f.router.in_flight == 0);
   CHECK(f.counters.client_disconnects_mid_response.get() == 1);
+}
+
+TEST_CASE("latency model inputs: prefill tokens in flight until the first token, one sample per answered stream") {
+  Fixture f;
+  f.start(/*stream=*/true);
+  CHECK(f.router.prefill[0] == 500);  // the decision's uncached tokens, counted at the endpoint
+  f.respond(f.attempt(0), kSse);
+  CHECK(f.router.prefill[0] == 500);  // a head is no token
+  f.attempt(0).listener->on_response_body("data: {\"choices\":[{\"text\":\"hi\"}]}\n\n");
+  CHECK(f.router.prefill[0] == 0);  // the first token: its prefill is done
+  f.attempt(0).listener->on_response_body(
+      "data: {\"choices\":[{\"text\":\" there\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+      "\"completion_tokens\":4,\"total_tokens\":13}}\n\ndata: [DONE]\n\n");
+  f.attempt(0).listener->on_response_end(true);
+  REQUIRE(f.router.samples.size() == 1);
+  const sched::LatencySample& s = f.router.samples[0];
+  CHECK(s.endpoint == 0);
+  CHECK(s.features.ttft.uncached_prompt_tokens == 500);  // as sent
+  CHECK(s.ttft_ns > 0);
+  CHECK(s.tpot_ns > 0);  // 4 tokens: (end - first) / 3
+  CHECK(f.router.prefill_in_flight() == 0);
+}
+
+TEST_CASE("latency model inputs: a failed try gives its prefill back; no sample without a token, a stream, or a 2xx") {
+  {  // connect failure, then endpoint 1 answers: its features, its send time
+    Fixture f;
+    f.start(true);
+    f.fail(f.attempt(0), FailureKind::ConnectFailed);
+    CHECK(f.router.prefill[0] == 0);
+    CHECK(f.router.prefill[1] == 501);
+    f.respond(f.attempt(1), kSse);
+    f.attempt(1).listener->on_response_body("data: {\"choices\":[{\"text\":\"hi\"}]}\n\ndata: [DONE]\n\n");
+    f.attempt(1).listener->on_response_end(true);
+    REQUIRE(f.router.samples.size() == 1);
+    CHECK(f.router.samples[0].endpoint == 1);
+    CHECK(f.router.samples[0].features.ttft.uncached_prompt_tokens == 501);
+    CHECK(f.router.samples[0].tpot_ns == 0);  // no usage: the token count is not known
+    CHECK(f.router.prefill_in_flight() == 0);
+  }
+  {  // the client leaves before any token
+    Fixture f;
+    f.start(true);
+    f.respond(f.attempt(0), kSse);
+    f.exchange->client_gone();
+    CHECK(f.router.prefill_in_flight() == 0);
+    CHECK(f.router.samples.empty());
+  }
+  {  // not a stream: its first byte is its last, no TTFT
+    Fixture f;
+    f.start(false);
+    f.respond(f.attempt(0), kOkLength);
+    f.last().listener->on_response_body("0123456789");
+    f.last().listener->on_response_end(true);
+    CHECK(f.router.prefill_in_flight() == 0);
+    CHECK(f.router.samples.empty());
+  }
+  {  // a 4xx stream answer
+    Fixture f;
+    f.start(true);
+    f.respond(f.attempt(0), "HTTP/1.1 400 Bad Request\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
+    f.attempt(0).listener->on_response_body("data: {\"choices\":[{\"text\":\"x\"}]}\n\n");
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(f.router.prefill_in_flight() == 0);
+    CHECK(f.router.samples.empty());
+  }
 }
 
 TEST_CASE("backpressure: a slow client pauses the upstream, draining resumes it") {

@@ -58,3 +58,31 @@ TEST_CASE("endpoint report: each endpoint's role, in the JSON") {
   CHECK(prefill < decode);
   CHECK(decode < both);
 }
+
+TEST_CASE("endpoint report: the LoRA state the lora-affinity scorer reads, null when not reported") {
+  std::vector<EndpointState> v = make_pool(2);
+  v[0].loras.reported = true;
+  v[0].loras.max_lora = 2;
+  v[0].loras.running = {"sql"};
+  v[0].loras.waiting = {"chat", "tweet"};
+  EndpointSnapshot snap(std::move(v));
+  InflightCounters inflight;
+  PrefixIndex index(100, 4);
+  std::string json = to_json(describe_endpoints(snap, inflight, index, fresh_now(), SchedulerConfig{}));
+  CHECK(json.find("\"lora\":{\"max_lora\":2,\"running\":[\"sql\"],\"waiting\":[\"chat\",\"tweet\"]}") != std::string::npos);
+  CHECK(json.find("\"lora\":null") != std::string::npos);
+}
+
+TEST_CASE("the scorers that run and their weights, for /debug/endpoints and /debug/pick") {
+  std::string out;
+  append_scorers_json(out, SchedulerConfig{}.weights);
+  CHECK(out ==
+        "[{\"name\":\"queue\",\"plugin_type\":\"queue-scorer\",\"weight\":2},"
+        "{\"name\":\"kv-cache\",\"plugin_type\":\"kv-cache-utilization-scorer\",\"weight\":2},"
+        "{\"name\":\"prefix\",\"plugin_type\":\"prefix-cache-scorer\",\"weight\":3}]");
+  ScorerWeights w{};
+  w[slot_of("lora-affinity")] = 0.5;
+  out.clear();
+  append_scorers_json(out, w);
+  CHECK(out == "[{\"name\":\"lora-affinity\",\"plugin_type\":\"lora-affinity-scorer\",\"weight\":0.5}]");
+}

@@ -80,6 +80,32 @@ TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged withou
   CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
 }
 
+TEST_CASE("apply_scrape: the running and waiting adapter sets (sorted, unique) and max_lora, cleared without the series") {
+  ringgate::metrics::VllmMetrics m;
+  m.lora.present = true;
+  m.lora.max_lora = 2;
+  m.lora.running_adapters = "sql-lora,chat-lora,,sql-lora";
+  m.lora.waiting_adapters = "tweet-lora";
+  EndpointState e = make_endpoint(0);
+  apply_scrape(e, m, fresh_now());
+  CHECK(e.loras.reported);
+  CHECK(e.loras.max_lora == 2);
+  CHECK(e.loras.running == std::vector<std::string>{"chat-lora", "sql-lora"});
+  CHECK(e.loras.waiting == std::vector<std::string>{"tweet-lora"});
+  CHECK(e.loras.is_running("sql-lora"));
+  CHECK(e.loras.is_running("chat-lora"));
+  CHECK_FALSE(e.loras.is_running("tweet-lora"));
+  CHECK_FALSE(e.loras.is_running("sql"));
+  CHECK(e.loras.is_waiting("tweet-lora"));
+  // The next page has no lora_requests_info: nothing is known to run or wait.
+  m.lora = {};
+  apply_scrape(e, m, fresh_now());
+  CHECK_FALSE(e.loras.reported);
+  CHECK(e.loras.max_lora == 0);
+  CHECK(e.loras.running.empty());
+  CHECK(e.loras.waiting.empty());
+}
+
 TEST_CASE("snapshot: has_routable_prefill needs a routable endpoint of role prefill") {
   auto snapshot_of = [](std::initializer_list<std::pair<EndpointRole, bool>> roles) {
     std::vector<EndpointState> v;

@@ -1,11 +1,34 @@
 #pragma once
 // Builders for snapshots in tests.
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringgate/sched/endpoint_snapshot.h"
+#include "ringgate/sched/scheduler.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::sched::test {
+
+// The slot of a registered scorer (a typo fails the test at once).
+inline size_t slot_of(std::string_view name) {
+  const auto slot = scorer_slot(name);
+  if (!slot) throw std::invalid_argument("no scorer " + std::string(name));
+  return *slot;
+}
+
+// c.scores of the scorer `name`.
+inline double score_of(const EndpointSignals& c, std::string_view name) { return c.scores[slot_of(name)]; }
+
+// Runs the scorer `name` on `candidates` as the scheduler does.
+inline void run_scorer(std::string_view name, std::span<EndpointSignals> candidates, const SchedulerConfig& config = {},
+                       uint32_t total_blocks = 0, const EndpointSnapshot* snapshot = nullptr,
+                       const PickRequest& request = {}) {
+  static const EndpointSnapshot kEmpty{{}};
+  const ScoreContext context{snapshot ? *snapshot : kEmpty, request, config, total_blocks, slot_of(name)};
+  kScorers[context.slot].score(candidates, context);
+}
 
 inline EndpointState make_endpoint(EndpointId id, std::string model = "m", double waiting = 0, double kv_usage = 0,
                                    bool routable = true) {

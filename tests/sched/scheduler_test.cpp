@@ -82,6 +82,46 @@ TEST_CASE("scheduler: status for unknown model, none routable, all excluded, sat
   CHECK(std::string(to_string(PickStatus::Saturated)).find("saturated") != std::string::npos);
 }
 
+TEST_CASE("scheduler: the scorers of non-zero weight run, in registry order; weight 0 costs nothing") {
+  Fixture f;
+  std::vector<EndpointState> v;
+  v.push_back(make_endpoint(0, "m", 8, 0.1));  // long queue, empty KV cache
+  v.push_back(make_endpoint(1, "m", 0, 0.9));  // short queue, full KV cache
+  EndpointSnapshot snap(std::move(v));
+  Rng rng;
+  SchedulerConfig defaults;
+  CHECK(weight_of(defaults.weights, "queue") == 2);  // llm-d's tuned defaults
+  CHECK(weight_of(defaults.weights, "kv-cache") == 2);
+  CHECK(weight_of(defaults.weights, "prefix") == 3);
+  for (size_t slot = 0; slot < kScorerCount; ++slot)
+    if (kScorers[slot].name != "queue" && kScorers[slot].name != "kv-cache" && kScorers[slot].name != "prefix")
+      CHECK_MESSAGE(defaults.weights[slot] == 0, "a new scorer is off unless configured: ", kScorers[slot].name);
+
+  SchedulerConfig kv_only;
+  kv_only.weights = {};
+  kv_only.weights[slot_of("kv-cache")] = 1;
+  Scheduler s(kv_only, f.index, f.inflight);
+  PickResult r = s.pick(snap, request({}), rng);
+  REQUIRE(r.ok());
+  CHECK(r.endpoint == 0);  // the queue does not count
+  for (size_t step = 0; step < kPluginStepCount; ++step)
+    CHECK(r.step_ran[step] == (step == slot_of("kv-cache") || step == kPickerStep));
+  for (const EndpointSignals& c : s.last_candidates()) {
+    CHECK(score_of(c, "queue") == 0);  // not run
+    CHECK(c.total == doctest::Approx(score_of(c, "kv-cache")));
+  }
+
+  SchedulerConfig queue_only;
+  queue_only.weights = {};
+  queue_only.weights[slot_of("queue")] = 1;
+  Scheduler q(queue_only, f.index, f.inflight);
+  r = q.pick(snap, request({}), rng);
+  REQUIRE(r.ok());
+  CHECK(r.endpoint == 1);
+  CHECK(kPluginSteps[kPickerStep].type == "max-score-picker");
+  CHECK(kPluginSteps[slot_of("prefix")].type == "prefix-cache-scorer");
+}
+
 TEST_CASE("scheduler: without prefix, the shortest queue and emptiest KV cache win") {
   Fixture f;
   std::vector<EndpointState> v;

@@ -6,7 +6,6 @@
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/load_guard.h"
 #include "ringgate/sched/picker.h"
-#include "ringgate/sched/scorers.h"
 #include "sched_test_support.h"
 
 using namespace ringgate::sched;
@@ -24,23 +23,23 @@ EndpointSignals sig(double load, bool fresh = true, double kv = 0) {
 
 TEST_CASE("queue scorer: (maxQ - q) / (maxQ - minQ), all 1 when equal") {
   std::vector<EndpointSignals> c{sig(0), sig(5), sig(10)};
-  score_queue(c);
-  CHECK(c[0].queue_score == 1.0);
-  CHECK(c[1].queue_score == doctest::Approx(0.5));
-  CHECK(c[2].queue_score == 0.0);
+  run_scorer("queue", c);
+  CHECK(score_of(c[0], "queue") == 1.0);
+  CHECK(score_of(c[1], "queue") == doctest::Approx(0.5));
+  CHECK(score_of(c[2], "queue") == 0.0);
   std::vector<EndpointSignals> same{sig(3), sig(3)};
-  score_queue(same);
-  CHECK(same[0].queue_score == 1.0);
-  CHECK(same[1].queue_score == 1.0);
-  score_queue(std::span<EndpointSignals>());  // empty: no crash
+  run_scorer("queue", same);
+  CHECK(score_of(same[0], "queue") == 1.0);
+  CHECK(score_of(same[1], "queue") == 1.0);
+  run_scorer("queue", std::span<EndpointSignals>());  // empty: no crash
 }
 
 TEST_CASE("kv-cache scorer: 1 - usage, neutral 0.5 when stale, clamped") {
   std::vector<EndpointSignals> c{sig(0, true, 0.25), sig(0, false, 0.1), sig(0, true, 1.7)};
-  score_kv_cache(c);
-  CHECK(c[0].kv_score == doctest::Approx(0.75));
-  CHECK(c[1].kv_score == 0.5);
-  CHECK(c[2].kv_score == 0.0);
+  run_scorer("kv-cache", c);
+  CHECK(score_of(c[0], "kv-cache") == doctest::Approx(0.75));
+  CHECK(score_of(c[1], "kv-cache") == 0.5);
+  CHECK(score_of(c[2], "kv-cache") == 0.0);
 }
 
 TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
@@ -50,13 +49,66 @@ TEST_CASE("prefix scorer: matched / total, placement = 1, overloaded = 0") {
   c[2].placement = true;
   c[3].prefix_blocks = 10;
   c[3].overloaded = true;
-  score_prefix(c, 10);
-  CHECK(c[0].prefix_score == doctest::Approx(0.5));
-  CHECK(c[1].prefix_score == 1.0);
-  CHECK(c[2].prefix_score == 1.0);
-  CHECK(c[3].prefix_score == 0.0);
-  score_prefix(c, 0);
-  CHECK(c[1].prefix_score == 0.0);
+  run_scorer("prefix", c, {}, 10);
+  CHECK(score_of(c[0], "prefix") == doctest::Approx(0.5));
+  CHECK(score_of(c[1], "prefix") == 1.0);
+  CHECK(score_of(c[2], "prefix") == 1.0);
+  CHECK(score_of(c[3], "prefix") == 0.0);
+  run_scorer("prefix", c, {}, 0);
+  CHECK(score_of(c[1], "prefix") == 0.0);
+}
+
+TEST_CASE("lora-affinity scorer: llm-d's 1 loaded / 0.8 slot free / 0.6 waiting / 0 no room; base model 1; unknown 0.8") {
+  // Servers with max_lora 2 (0-4) or unknown LoRA state (5, 6).
+  std::vector<EndpointState> pool;
+  auto server = [&](std::vector<std::string> running, std::vector<std::string> waiting, uint32_t max_lora = 2) {
+    EndpointState e = make_endpoint(EndpointId(pool.size()), "base");
+    e.lora_adapters = {"sql", "chat", "tweet"};
+    e.loras.reported = true;
+    e.loras.max_lora = max_lora;
+    e.loras.running = std::move(running);
+    e.loras.waiting = std::move(waiting);
+    pool.push_back(std::move(e));
+  };
+  server({"sql"}, {"chat"});        // 0: sql runs
+  server({"chat"}, {});             // 1: one slot free
+  server({"chat", "tweet"}, {"sql"});  // 2: full, sql waits
+  server({"chat", "tweet"}, {});    // 3: full, sql is nowhere
+  server({"chat"}, {"tweet"});      // 4: full (running + waiting = max_lora), sql is nowhere
+  server({}, {}, 0);                // 5: max_lora not said
+  server({}, {});                   // 6: not reported (below)
+  pool[6].loras.reported = false;
+  EndpointSnapshot snap(std::move(pool));
+  std::vector<EndpointSignals> c(snap.size());
+  for (size_t i = 0; i < c.size(); ++i) {
+    c[i].index = uint32_t(i);
+    c[i].fresh = true;
+  }
+  PickRequest sql;
+  sql.model = "sql";
+  run_scorer("lora-affinity", c, {}, 0, &snap, sql);
+  CHECK(score_of(c[0], "lora-affinity") == 1.0);
+  CHECK(score_of(c[1], "lora-affinity") == 0.8);
+  CHECK(score_of(c[2], "lora-affinity") == 0.6);
+  CHECK(score_of(c[3], "lora-affinity") == 0.0);
+  CHECK(score_of(c[4], "lora-affinity") == 0.0);
+  CHECK(score_of(c[5], "lora-affinity") == 0.8);
+  CHECK(score_of(c[6], "lora-affinity") == 0.8);
+  // Running wins over a free slot (llm-d's order): chat runs on 1 with a slot free.
+  PickRequest chat;
+  chat.model = "chat";
+  run_scorer("lora-affinity", c, {}, 0, &snap, chat);
+  CHECK(score_of(c[1], "lora-affinity") == 1.0);
+  CHECK(score_of(c[0], "lora-affinity") == 0.6);  // full (sql runs, chat waits): chat waits
+  // Stale metrics: the state is not known.
+  c[3].fresh = false;
+  run_scorer("lora-affinity", c, {}, 0, &snap, sql);
+  CHECK(score_of(c[3], "lora-affinity") == 0.8);
+  // A base-model request is indifferent to adapters.
+  PickRequest base;
+  base.model = "base";
+  run_scorer("lora-affinity", c, {}, 0, &snap, base);
+  for (const EndpointSignals& s : c) CHECK(score_of(s, "lora-affinity") == 1.0);
 }
 
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {

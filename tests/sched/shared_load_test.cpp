@@ -12,7 +12,6 @@
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/scheduler.h"
-#include "ringgate/sched/scorers.h"
 #include "sched_test_support.h"
 
 using namespace ringgate::sched;
@@ -125,11 +124,11 @@ TEST_CASE("shared load: scraped waiting + running in coarse steps, KV usage step
   CHECK(out[2].load == 8);   // 9
   CHECK(out[3].load == 4);   // stale: its in-flight count (6), stepped
   CHECK(out[1].kv_usage == doctest::Approx(0.74));  // raw: the saturation detector reads it
-  score_kv_cache(std::span<EndpointSignals>(out.data(), n), cfg.shared_load.kv_step);
-  CHECK(out[0].kv_score == doctest::Approx(0.75));  // 0.30 -> 0.25
-  CHECK(out[1].kv_score == doctest::Approx(0.5));   // 0.74 -> 0.5
-  CHECK(out[2].kv_score == doctest::Approx(0.75));  // 0.25
-  CHECK(out[3].kv_score == 0.5);                    // stale: unknown
+  run_scorer("kv-cache", std::span<EndpointSignals>(out.data(), n), cfg);
+  CHECK(score_of(out[0], "kv-cache") == doctest::Approx(0.75));  // 0.30 -> 0.25
+  CHECK(score_of(out[1], "kv-cache") == doctest::Approx(0.5));   // 0.74 -> 0.5
+  CHECK(score_of(out[2], "kv-cache") == doctest::Approx(0.75));  // 0.25
+  CHECK(score_of(out[3], "kv-cache") == 0.5);                    // stale: unknown
 
   // A finer step keeps more of the raw value.
   cfg.shared_load.step = 1;
@@ -137,18 +136,18 @@ TEST_CASE("shared load: scraped waiting + running in coarse steps, KV usage step
   REQUIRE(filter_candidates(snap, "m", {}, inflight, fresh_now(), cfg, out, n) == CandidateStatus::Ok);
   CHECK(out[0].load == 3);
   CHECK(out[1].load == 5);
-  score_kv_cache(std::span<EndpointSignals>(out.data(), n), cfg.shared_load.kv_step);
-  CHECK(out[1].kv_score == doctest::Approx(0.3));
+  run_scorer("kv-cache", std::span<EndpointSignals>(out.data(), n), cfg);
+  CHECK(score_of(out[1], "kv-cache") == doctest::Approx(0.3));
 
   // The queue score is absolute: 1 at no load, 0 at kSharedQueueSteps steps and past.
   std::vector<EndpointSignals> c(3);
   c[0].load = 0;
   c[1].load = 4;
   c[2].load = 40;
-  score_queue_absolute(c, kSharedQueueSteps * 4);
-  CHECK(c[0].queue_score == 1.0);
-  CHECK(c[1].queue_score == doctest::Approx(1.0 - 1.0 / kSharedQueueSteps));
-  CHECK(c[2].queue_score == 0.0);
+  run_scorer("queue", c, shared_config());  // step 4
+  CHECK(score_of(c[0], "queue") == 1.0);
+  CHECK(score_of(c[1], "queue") == doctest::Approx(1.0 - 1.0 / kSharedQueueSteps));
+  CHECK(score_of(c[2], "queue") == 0.0);
 }
 
 TEST_CASE("shared load: a one-step load difference does not outweigh half the prompt cached") {
@@ -172,7 +171,7 @@ TEST_CASE("shared load: a one-step load difference does not outweigh half the pr
   REQUIRE(r.ok());
   CHECK(r.endpoint == 0);
   CHECK(r.matched_blocks > 0);
-  for (const EndpointSignals& c : shared.last_candidates()) CHECK(c.kv_score == 1.0);  // both 0 in steps of 0.25
+  for (const EndpointSignals& c : shared.last_candidates()) CHECK(score_of(c, "kv-cache") == 1.0);  // both 0 in steps of 0.25
 
   // The local signal's min-max turns the same gap into a full point: the idle one wins.
   Scheduler local(SchedulerConfig{}, index, inflight);

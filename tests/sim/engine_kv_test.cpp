@@ -196,3 +196,34 @@ TEST_CASE("LoRA series: none before the first step, then every (running, waiting
   CHECK(find({}, {})->updated_ns == 4 * ms);
   CHECK(find({0}, {1})->updated_ns <= 1 * ms);
 }
+
+TEST_CASE("LoRA swaps: an adapter stays in its slot after its last request; loading one that is not there counts") {
+  EngineConfig c;
+  c.max_loras = 2;
+  c.num_loras = 3;
+  c.latency = LatencyModel{0, 0, 1.0};
+  Engine e(c);
+  Recorder r[6];
+  uint64_t now = 0;
+  auto run = [&](Recorder& rec, int32_t lora) {
+    e.submit(request(rec, 1, 1, {}, lora), now);
+    now += 2 * ms;
+    e.advance(now);
+  };
+  run(r[0], 0);
+  CHECK(e.counters().lora_swaps == 1);  // the first load
+  run(r[1], 0);
+  CHECK(e.counters().lora_swaps == 1);  // still loaded, though nothing ran it meanwhile
+  run(r[2], 1);
+  CHECK(e.counters().lora_swaps == 2);
+  CHECK(e.loaded_loras() == std::vector<uint32_t>{1, 0});
+  run(r[3], 0);
+  CHECK(e.counters().lora_swaps == 2);  // both fit in the two slots
+  run(r[4], 2);                         // evicts 1, the least recently used
+  CHECK(e.counters().lora_swaps == 3);
+  CHECK(e.loaded_loras() == std::vector<uint32_t>{2, 0});
+  run(r[5], 1);
+  CHECK(e.counters().lora_swaps == 4);
+  run(r[0], -1);  // the base model loads nothing
+  CHECK(e.counters().lora_swaps == 4);
+}

@@ -3,12 +3,15 @@
 // the Go EPP takes with --config-file and the inferencepool chart mounts (its
 // default-plugins.yaml), read onto ringgate's Gateway settings:
 //
-//   plugins + the scheduling profile   → scheduler.scorers: queue-scorer → queue,
+//   plugins + the scheduling profile   → scheduler.scorers, each scorer of sched::kScorers
+//                                        by its plugin type: queue-scorer → queue,
 //                                        kv-cache-utilization-scorer → kv-cache,
-//                                        prefix-cache-scorer → prefix (its weight in the
-//                                        profile, 1 when none, as GAIE; a scorer left out
-//                                        of the profile weighs 0); prefix-cache-scorer's
-//                                        blockSize → scheduler.prefixBlockBytes
+//                                        prefix-cache-scorer → prefix,
+//                                        lora-affinity-scorer → lora-affinity (its weight
+//                                        in the profile, 1 when none, as GAIE; a scorer
+//                                        left out of the profile weighs 0);
+//                                        prefix-cache-scorer's blockSize →
+//                                        scheduler.prefixBlockBytes
 //   max-score-picker, single-profile-handler → what ringgate does anyway
 //   saturationDetector                 → saturationDetector (same names; 0 = GAIE's default)
 //

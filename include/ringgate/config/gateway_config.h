@@ -19,6 +19,7 @@
 #include "ringgate/config/host_port.h"
 #include "ringgate/openai/hf_prompt_tokenizer.h"
 #include "ringgate/sched/endpoint_role.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::config {
 
@@ -86,12 +87,6 @@ struct PoolConfig {
   std::optional<KubernetesDiscovery> kubernetes;
 };
 
-struct ScorerWeights {
-  double queue = 2.0;
-  double kv_cache = 2.0;  // YAML key "kv-cache"
-  double prefix = 3.0;
-};
-
 // Cache affinity must not create a hotspot: an endpoint whose load (waiting + in
 // flight) exceeds the least-loaded candidate's by more than
 // max((ratio − 1) × mean load, min_load) loses its prefix / placement / session bonus.
@@ -145,7 +140,9 @@ struct LoadSignalConfig {
 };
 
 struct SchedulerConfig {
-  ScorerWeights scorers;
+  // YAML scheduler.scorers: weight by scorer slot (sched::kScorers; keys are the scorers'
+  // names). A key the file leaves out keeps its default (sched::default_scorer_weights).
+  sched::ScorerWeights scorers = sched::default_scorer_weights();
   LoadSignalConfig load_signal;
   PrefixScorerConfig prefix;
   uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d

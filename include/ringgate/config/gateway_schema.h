@@ -5,8 +5,11 @@
 // enumerate the list (tests/config/example_schema_test.cpp: every field must be shown in
 // deploy/examples/ringgate.yaml).
 
+#include <array>
 #include <span>
 #include <string_view>
+
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::config::gateway_schema {
 
@@ -33,7 +36,8 @@ inline constexpr std::string_view kKubernetes[] = {"namespace",          "servic
 inline constexpr std::string_view kScheduler[] = {"scorers",          "prefixBlockBytes", "prefixIndexMemoryBytes",
                                                   "loadGuard",        "loadSignal",       "sessionHeader",
                                                   "metricsStaleAfter"};
-inline constexpr std::string_view kScorers[] = {"queue", "kv-cache", "prefix"};
+// Every scorer of the registry (sched::kScorers) is a key.
+inline constexpr std::array<std::string_view, sched::kScorerCount> kScorers = sched::scorer_names();
 // scheduler.scorers.prefix as a map (it may also be a plain weight).
 inline constexpr std::string_view kPrefixScorer[] = {"weight",          "mode",      "tokenizer", "maxTokenizeBytes",
                                                      "tokenCacheBytes", "blockSize", "hashSeed"};

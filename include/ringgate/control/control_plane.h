@@ -26,6 +26,7 @@
 #include "ringgate/config/gateway_config.h"
 #include "ringgate/control/gateway_metrics.h"
 #include "ringgate/control/kv_event_subscriber.h"
+#include "ringgate/control/latency_learner.h"
 #include "ringgate/control/loop_watch.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/metrics/gateway_stats.h"
@@ -82,6 +83,9 @@ class ControlPlane {
   // Precise prefix mode's KV-event block index (null when not in precise mode).
   const sched::ExactBlockIndex* exact_index() const { return subscriber_ ? &exact_ : nullptr; }
   sched::InflightCounters& inflight() { return inflight_; }
+  // The latency model's sample rings, one per worker slot (RouterShared::latency_rings).
+  sched::LatencySampleRing* latency_rings() { return latency_.rings(); }
+  size_t latency_ring_count() const { return latency_.ring_count(); }
   proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 
@@ -180,6 +184,10 @@ class ControlPlane {
   bool kv_annotations_changed_ = false;
   std::unordered_map<sched::EndpointId, std::string> kv_annotation_problems_;
   sched::InflightCounters inflight_;
+  // The latency model (issue 35): drained every turn, its coefficients in every snapshot.
+  LatencyLearner latency_;
+  bool latency_learnt_ = false;              // learnt since the last snapshot
+  Clock::time_point next_latency_publish_{};  // new coefficients alone publish at most this often
   proxy::PassiveHealth health_;
   // Control thread: which ids were routable in the last snapshot. An endpoint that
   // becomes routable (joined, or answered polls again) starts with a clean passive record.

@@ -88,7 +88,10 @@ class EndpointPool {
 
   // Something changed since the last snapshot was built.
   bool changed() const { return changed_; }
-  std::unique_ptr<sched::EndpointSnapshot> build_snapshot();
+  // `latency`: the fitted latency model whose coefficients each endpoint carries (null: none).
+  std::unique_ptr<sched::EndpointSnapshot> build_snapshot(const sched::LatencyModel* latency = nullptr);
+  // The next snapshot is wanted for something outside the pool (new latency coefficients).
+  void mark_changed() { changed_ = true; }
   // The other replicas' in-flight requests by address hash (sharedState), carried into
   // the next snapshot; marks the pool changed.
   void set_remote_inflight(const std::unordered_map<uint64_t, int64_t>& by_address_hash) {

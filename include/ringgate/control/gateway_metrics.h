@@ -13,6 +13,7 @@
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::control {
 
@@ -37,6 +38,9 @@ struct PoolView {
   std::function<bool(std::string_view)> serves_model;
   // The pods' Kubernetes namespace (scheduler_attempts_total{namespace}); empty for static pools.
   std::string namespace_name;
+  // The scheduler's weights: plugin_duration_seconds has a series for each scorer that runs
+  // (weight not 0) and the picker, as an EPP has one for each plugin of its profile.
+  sched::ScorerWeights scorer_weights = sched::default_scorer_weights();
 };
 
 // The one label value every model name outside PoolView::serves_model is folded into

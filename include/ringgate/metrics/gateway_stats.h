@@ -30,6 +30,8 @@ inline constexpr std::array<double, 19> kInputTokenBuckets = {
     131072, 262144, 524288, 1048576};
 inline constexpr std::array<double, 12> kOutputTokenBuckets = {
     1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+// Scheduler plugins timed per worker (sched::kPluginSteps: every scorer, the picker).
+inline constexpr size_t kMaxPluginSteps = 12;
 inline constexpr std::array<double, 10> kSchedulerDurationBuckets = {
     0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
 inline constexpr std::array<double, 11> kHitRatioBuckets = {
@@ -276,8 +278,9 @@ struct WorkerStats {
   // keyed by rewrite_decision_key().
   util::SingleWriterTable<SingleWriterCounter, 256> rewrite_decisions;
   SingleWriterHistogram<kSchedulerDurationBuckets.size()> scheduler_duration;
-  // plugin_duration_seconds, one histogram per sched::kPluginSteps entry.
-  std::array<SingleWriterHistogram<kSchedulerDurationBuckets.size()>, 4> plugin_duration;
+  // plugin_duration_seconds, one histogram per sched::kPluginSteps entry (the scorers and
+  // the picker; room for kMaxPluginSteps, a static_assert in the router checks it).
+  std::array<SingleWriterHistogram<kSchedulerDurationBuckets.size()>, kMaxPluginSteps> plugin_duration;
   // One per request's first scheduling decision (retries are not new attempts); see attempt_key().
   util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;

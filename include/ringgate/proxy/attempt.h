@@ -58,7 +58,14 @@ class Attempt final : public AttemptListener {
   bool response_started() const { return response_started_; }
   bool delivered() const { return delivered_; }
   // The exchange relayed bytes of this attempt's answer to the client.
-  void mark_delivered() { delivered_ = true; }
+  // Its first bytes are its first token: the prompt's prefill is no longer in flight there.
+  void mark_delivered() {
+    delivered_ = true;
+    end_prefill();
+  }
+  // When it was (last) sent, steady_ns(); the latency features it was sent with.
+  uint64_t sent_ns() const { return sent_ns_; }
+  const sched::LatencyFeatures& features() const { return features_; }
 
   // Passive health: what this attempt says about its endpoint.
   void blame() const { env_.router->endpoint_failed(endpoint_id_); }
@@ -78,6 +85,11 @@ class Attempt final : public AttemptListener {
 
  private:
   bool connect(const RequestImage& image, bool allow_reuse);
+  void end_prefill() {
+    if (prefill_tokens_ == 0) return;
+    env_.router->prefill_done(endpoint_id_, prefill_tokens_);
+    prefill_tokens_ = 0;
+  }
   void release_channel(bool reusable, http::BodyBuffer& body, bool keep_body);
 
   ExchangeEnv& env_;
@@ -90,6 +102,9 @@ class Attempt final : public AttemptListener {
   bool sheddable_ = false;
   bool response_started_ = false;
   bool delivered_ = false;
+  uint32_t prefill_tokens_ = 0;  // counted in flight at the endpoint until the first token or end()
+  uint64_t sent_ns_ = 0;
+  sched::LatencyFeatures features_;
 };
 
 }  // namespace ringgate::proxy

@@ -19,6 +19,7 @@
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/proxy/upstream_side.h"
 #include "ringgate/proxy/worker_counters.h"
+#include "ringgate/sched/latency_sample.h"
 #include "ringgate/sched/rng.h"
 
 namespace ringgate::proxy {
@@ -34,6 +35,12 @@ class RouteService {
   virtual void endpoint_succeeded(uint32_t endpoint_id) = 0;
   // Requests may be split into prefill and decode legs now (RequestRouter::disaggregating).
   virtual bool disaggregating() const = 0;
+  // The latency model's inputs (issue 35; no-ops where nothing learns, e.g. test fakes):
+  // uncached prompt tokens sent to an endpoint, counted there until their first token
+  // (prefill_done with the same number), and one answered request's sample.
+  virtual void prefill_sent(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
+  virtual void prefill_done(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
+  virtual void latency_observed(const sched::LatencySample& /*sample*/) {}
 };
 
 // The client connection as an exchange sees it.

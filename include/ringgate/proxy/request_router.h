@@ -41,6 +41,9 @@ struct RouterShared {
   const sched::ExactBlockIndex* exact = nullptr;
   // The model's tokenizer (shared, thread-safe); null: ringgate-sim's 4-bytes rule.
   std::shared_ptr<const openai::PromptTokenizer> tokenizer;
+  // The latency model's sample rings, one per worker slot (the control plane's; null: none).
+  sched::LatencySampleRing* latency_rings = nullptr;
+  size_t latency_ring_count = 0;
 };
 
 struct RouteRequest {
@@ -71,6 +74,8 @@ struct RouteRequest {
   // Which leg of a disaggregated request this picks for (the decode leg: every request
   // that is not split).
   sched::PickLeg leg = sched::PickLeg::Decode;
+  // Latency objectives (x-slo-ttft-ms / x-slo-tpot-ms): the SLO-aware pick places it.
+  sched::SloTargets slo;
 };
 
 struct RouteDecision {
@@ -89,6 +94,10 @@ struct RouteDecision {
   // The prompt's tokens the chosen endpoint does not hold, as llm-d's prefix-based P/D
   // decider counts them (4 bytes a token, whole prefix blocks).
   uint32_t uncached_tokens = 0;
+  // The request's latency features at the chosen endpoint, as the latency model will learn
+  // from them (sched::PickResult::features).
+  sched::LatencyFeatures features;
+  bool slo_met = false;  // an SLO-aware pick (reason Slo) found a server predicted to meet them
 };
 
 class RequestRouter {
@@ -119,6 +128,18 @@ class RequestRouter {
   void routed(uint32_t endpoint_id);
   // The request left `endpoint_id` (finished, failed, abandoned).
   void released(uint32_t endpoint_id, bool sheddable) { shared_.inflight->sub(endpoint_id, sheddable); }
+  // In-flight prefill tokens at `endpoint_id` (the latency model's feature).
+  void prefill_sent(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->add_prefill_tokens(endpoint_id, tokens); }
+  void prefill_done(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->sub_prefill_tokens(endpoint_id, tokens); }
+  // One answered request for the latency model: into this worker's ring (dropped and
+  // counted when full; the control thread drains it).
+  void latency_observed(const sched::LatencySample& sample) {
+    if (latency_ring_ == nullptr) return;
+    if (sched::LatencySample* slot = latency_ring_->claim()) {
+      *slot = sample;
+      latency_ring_->commit();
+    }
+  }
   // What requests learn about endpoints (passive health); may be null.
   PassiveHealth* health() const { return shared_.health; }
 
@@ -141,6 +162,7 @@ class RequestRouter {
   };
 
   RouterShared shared_;
+  sched::LatencySampleRing* latency_ring_ = nullptr;  // this worker's (null: none)
   sched::SnapshotPublisher::Reader reader_;
   const sched::EndpointSnapshot* snapshot_ = nullptr;
   sched::PrefixHasher hasher_;

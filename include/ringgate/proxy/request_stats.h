@@ -23,6 +23,12 @@ struct RequestOutcome {
   std::string_view endpoint;        // that served the end of it
   std::string_view first_endpoint;  // whose stream broke first (with migrations)
   std::string_view migration;       // why (with migrations)
+  // The latency model's sample, when the answer was one attempt's own from its start (no
+  // migration, no prefill leg): the endpoint (kNoEndpoint: no sample), when it was sent
+  // and the features it was sent with.
+  uint32_t latency_endpoint = UINT32_MAX;
+  uint64_t sent_ns = 0;
+  sched::LatencyFeatures features;
 };
 
 class RequestStats {
@@ -50,6 +56,7 @@ class RequestStats {
 
  private:
   void log_access(const RequestOutcome& outcome, uint64_t end_ns);
+  void report_latency(const RequestOutcome& outcome, uint64_t end_ns, int64_t completion_tokens);
 
   ExchangeEnv& env_;
   metrics::ObjectiveStats* objective_ = nullptr;

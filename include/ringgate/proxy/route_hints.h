@@ -20,7 +20,17 @@ std::string_view objective_name(const http::Request& request);
 config::RewriteDecision pick_model_rewrite(const RequestRules& rules, std::string_view model, uint64_t random,
                                            const http::Request& request);
 
-// The request's session id, sheddability and the rules' saturation thresholds.
+// Latency objectives: llm-d's headers (its predicted-latency plugins read these names),
+// and the x-llm-d-slo-* spelling issue 35 gives them. A value that does not parse or is
+// out of bounds is no objective (sched::parse_slo_ms: llm-d ignores it too).
+inline constexpr std::string_view kSloTtftHeader = "x-slo-ttft-ms";
+inline constexpr std::string_view kSloTpotHeader = "x-slo-tpot-ms";
+inline constexpr std::string_view kSloTtftHeaderIssue = "x-llm-d-slo-ttft-ms";
+inline constexpr std::string_view kSloTpotHeaderIssue = "x-llm-d-slo-tpot-ms";
+sched::SloTargets slo_targets(const http::Request& request);
+
+// The request's session id, sheddability, latency objectives and the rules' saturation
+// thresholds.
 void add_route_hints(RouteRequest& route, const http::Request& request, const RequestRules& rules);
 
 }  // namespace ringgate::proxy

@@ -23,6 +23,7 @@ struct EndpointReport {
   double waiting = 0, running = 0, kv_cache_usage = 0;
   int64_t inflight = 0;
   std::vector<std::string> models, lora_adapters;
+  EndpointLoras loras;  // what the lora-affinity scorer reads: running, waiting, max_lora
   uint64_t num_gpu_blocks = 0, block_size = 0;
   size_t index_entries = 0;  // prefix-index pairs held for it
   size_t index_capacity = 0;
@@ -39,5 +40,8 @@ std::string to_json(const std::vector<EndpointReport>& reports);
 // {"mode":…,"step":…,"kv_step":…}: the scheduler's load signal, for /debug/endpoints
 // and /debug/pick.
 void append_load_signal_json(std::string& out, const SchedulerConfig& config);
+// [{"name":"queue","plugin_type":"queue-scorer","weight":2},...]: the scorers of non-zero
+// weight, in slot order.
+void append_scorers_json(std::string& out, const ScorerWeights& weights);
 
 }  // namespace ringgate::sched

@@ -2,10 +2,12 @@
 // The per-candidate inputs of one scheduling decision, gathered once and then
 // read by the filters, scorers and the load guard.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 
 #include "ringgate/sched/endpoint_id.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::sched {
 
@@ -21,6 +23,8 @@ struct EndpointSignals {
   int64_t inflight = 0;        // in-flight requests: this gateway's + remote_inflight
   int64_t remote_inflight = 0; // the other replicas' as last synced (sharedState)
   int64_t sheddable_inflight = 0;  // of which sheddable
+  // Uncached prompt tokens this gateway sent there whose first token has not come.
+  double inflight_prefill_tokens = 0;
   // Queue signal and guard input: waiting (fresh only) + inflight (LoadSignal::Local), or
   // scraped waiting + running in coarse steps (Shared; the KV scorer then steps kv_usage).
   double load = 0;
@@ -31,8 +35,16 @@ struct EndpointSignals {
   // request's prefix key and the endpoint's address, so every gateway replica breaks a
   // tie the same way; 0 for every candidate when the request has no key (random then).
   uint64_t tie_rank = 0;
-  // Scores in [0,1] and the weighted total.
-  double queue_score = 0, kv_score = 0, prefix_score = 0, total = 0;
+  // The latency model's predictions for this request there (predict_latency; 0 until
+  // then); cold: from a fit with too few samples to trust.
+  double predicted_ttft_ms = 0, predicted_tpot_ms = 0;
+  bool latency_cold = true;
+  bool latency_predicted = false;  // the two above are set (once a decision: the placement
+                                   // gate, the latency scorer and the SLO pick share them)
+  // Scores in [0,1] by scorer slot (scorer_registry.h; 0 for a scorer not run) and the
+  // weighted total.
+  std::array<double, kScorerCount> scores{};
+  double total = 0;
 };
 
 }  // namespace ringgate::sched

@@ -17,6 +17,7 @@
 #include "ringgate/metrics/vllm_metrics.h"
 #include "ringgate/sched/endpoint_id.h"
 #include "ringgate/sched/endpoint_role.h"
+#include "ringgate/sched/latency_model.h"
 
 namespace ringgate::sched {
 
@@ -30,6 +31,22 @@ struct EndpointAddress {
   std::string text() const;     // "host:port" ([v6]:port for IPv6 literals)
 };
 
+// vllm:lora_requests_info as last scraped, for the lora-affinity scorer: the adapters with
+// running requests and those with waiting ones (each sorted, unique; at most
+// metrics::ScrapeLimits::max_adapters in all, the parser refuses a page with more) and
+// the server's --max-loras (max_lora, 0 = not said).
+struct EndpointLoras {
+  bool reported = false;  // the last scrape had vllm:lora_requests_info
+  uint32_t max_lora = 0;
+  std::vector<std::string> running;
+  std::vector<std::string> waiting;
+
+  // From a scrape's lora_requests_info (not present: nothing known). Control thread.
+  void assign(const metrics::LoraInfo& info);
+  bool is_running(std::string_view adapter) const;
+  bool is_waiting(std::string_view adapter) const;
+};
+
 struct EndpointState {
   EndpointId id = kNoEndpoint;
   EndpointAddress address;
@@ -38,6 +55,7 @@ struct EndpointState {
   uint64_t address_hash = 0;
   std::vector<std::string> models;         // base models served
   std::vector<std::string> lora_adapters;  // adapters (lora_requests_info and/or config)
+  EndpointLoras loras;                     // which run / wait now (lora_requests_info)
   bool routable = false;                   // healthy, ready, not ejected
   bool has_metrics = false;                // at least one successful scrape
   Clock::time_point scraped_at{};          // time of that scrape
@@ -47,6 +65,9 @@ struct EndpointState {
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
   // Requests the other gateway replicas have in flight to it (sharedState; 0 without).
   int64_t remote_inflight = 0;
+  // Its fitted latency model as of this snapshot (LatencyModel::coefficients: its own fit,
+  // or the pool's while it has few samples); workers predict from this copy.
+  LatencyCoefficients latency;
 
   // Metrics younger than max_age at `now`.
   bool metrics_fresh(Clock::time_point now, Clock::duration max_age) const {
@@ -67,6 +88,7 @@ struct EndpointScoringView {
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
+  LatencyCoefficients latency;  // read only by the latency scorer and the SLO pick
 };
 
 class EndpointSnapshot {
@@ -123,7 +145,8 @@ uint64_t address_hash(std::string_view host, uint16_t port);
 // fresh as of `scraped_at`, takes num_gpu_blocks/block_size from
 // cache_config_info when reported, and sets lora_adapters to `known_adapters`
 // (from config or /v1/models: vLLM only lists adapters with running/waiting
-// requests in lora_requests_info) plus those running/waiting adapters.
+// requests in lora_requests_info) plus those running/waiting adapters, and `loras` to
+// the running / waiting sets.
 void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, Clock::time_point scraped_at,
                   std::span<const std::string> known_adapters = {});
 

@@ -18,10 +18,17 @@
 //      wins outright unless overloaded;
 //   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
 //      (prefix score 1) on the rendezvous endpoint of its first block, unless
-//      that endpoint is overloaded;
-//   6. weighted sum of queue / kv-cache / prefix scores, max wins; ties go to the
+//      that endpoint is overloaded (or, with the latency scorer, predicted much slower
+//      than the fastest candidate);
+//   6. the scorers of non-zero weight (scorer_registry.h) each score every candidate;
+//      weighted sum, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
+//   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
+//      pick instead (slo_pick.h: predicted to meet them with the least headroom, else the
+//      fastest), from the latency model's predictions (latency_prediction.h);
+//   6c. under flow control a sheddable request that no candidate is predicted to serve
+//      within its objectives, and none is idle, is shed (SloUnattainable);
 //   7. sheddable requests are refused when every candidate is saturated;
 //      with flow control (hold_when_saturated) saturated candidates are left out
 //      before scoring and a request with none left is held.
@@ -35,9 +42,11 @@
 #include "ringgate/sched/endpoint_signals.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/exact_block_index.h"
+#include "ringgate/sched/latency_sample.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler_config.h"
+#include "ringgate/sched/slo_targets.h"
 
 namespace ringgate::sched {
 
@@ -62,6 +71,11 @@ struct PickRequest {
   // The decode leg (or a whole request) goes to decode and both pods; the prefill leg
   // of a split request to prefill and both pods.
   PickLeg leg = PickLeg::Decode;
+  // Prompt tokens a prefix block stands for (the latency model's uncached prompt tokens:
+  // the router's block bytes / 4, ringgate-sim's and llm-d's 4 bytes a token).
+  double tokens_per_block = 16;
+  // The request's latency objectives (llm-d's SLO headers); none: scores decide.
+  SloTargets slo;
 };
 
 enum class PickStatus {
@@ -70,22 +84,31 @@ enum class PickStatus {
   NoneRoutable,  // served, but no routable endpoint -> 503
   AllExcluded,   // every candidate already tried -> 502 (retries exhausted)
   Saturated,     // sheddable (or held) and every candidate saturated -> 429 / wait
+  // Flow control: a sheddable request whose latency objectives no candidate is predicted
+  // to meet, none of them idle (llm-d's latency admitter) -> 429, shed before it takes a
+  // server's time for an answer that will come too late.
+  SloUnattainable,
 };
 const char* to_string(PickStatus status);
 
-enum class PickReason { None, Score, Session, PrefixPlacement };
+enum class PickReason { None, Score, Session, PrefixPlacement, Slo };
 
 // The scheduler's steps under the names GAIE's / llm-d's plugins have, for
-// plugin_duration_seconds{extension_point, plugin_type, plugin_name}: the prefix scorer's
-// time includes its index lookup, as GAIE's prefix plugin scores by looking up.
+// plugin_duration_seconds{extension_point, plugin_type, plugin_name}: every scorer of
+// kScorers (in slot order), then the picker. The prefix scorer's time includes its index
+// lookup, as GAIE's prefix plugin scores by looking up.
 struct PluginStep {
-  const char* extension_point;
-  const char* type;
+  std::string_view extension_point;
+  std::string_view type;
 };
-inline constexpr std::array<PluginStep, 4> kPluginSteps = {{{"Scorer", "queue-scorer"},
-                                                            {"Scorer", "kv-cache-utilization-scorer"},
-                                                            {"Scorer", "prefix-cache-scorer"},
-                                                            {"Picker", "max-score-picker"}}};
+inline constexpr size_t kPluginStepCount = kScorerCount + 1;
+inline constexpr size_t kPickerStep = kScorerCount;
+inline constexpr std::array<PluginStep, kPluginStepCount> kPluginSteps = [] {
+  std::array<PluginStep, kPluginStepCount> steps{};
+  for (size_t i = 0; i < kScorerCount; ++i) steps[i] = {"Scorer", kScorers[i].plugin_type};
+  steps[kPickerStep] = {"Picker", "max-score-picker"};
+  return steps;
+}();
 
 struct PickResult {
   PickStatus status = PickStatus::UnknownModel;
@@ -95,9 +118,17 @@ struct PickResult {
   uint32_t matched_blocks = 0;  // leading blocks the chosen endpoint held
   uint32_t total_blocks = 0;    // blocks in the request
   // Nanoseconds each of kPluginSteps took; scored = the steps ran (a session-affinity
-  // or refused decision returns before scoring).
-  std::array<uint32_t, kPluginSteps.size()> step_ns{};
+  // or refused decision returns before scoring). A scorer of weight 0 does not run:
+  // its step_ns stays 0 and step_ran(i) false.
+  std::array<uint32_t, kPluginStepCount> step_ns{};
+  std::array<bool, kPluginStepCount> step_ran{};
   bool scored = false;
+  // The request's latency features at the chosen endpoint (what it is sent with: the
+  // latency model learns from them when the answer comes, latency_sample.h).
+  LatencyFeatures features;
+  // An SLO-aware pick (reason Slo): whether the chosen one is predicted to meet them.
+  bool slo_met = false;
+  double predicted_ttft_ms = 0, predicted_tpot_ms = 0;  // of the chosen one, when predicted
   // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
   double prefix_hit_ratio() const { return total_blocks ? double(matched_blocks) / total_blocks : 0.0; }
   bool ok() const { return status == PickStatus::Ok; }

@@ -1,18 +1,14 @@
 #pragma once
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <string>
 
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/saturation_detector.h"
+#include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::sched {
-
-struct ScorerWeights {
-  double queue = 2;  // llm-d tuned defaults
-  double kv_cache = 2;
-  double prefix = 3;
-};
 
 // Where the load signal (queue score, load guard, placement gap) comes from.
 //   Local: scraped waiting + this gateway's in-flight requests, min-max normalised
@@ -31,6 +27,9 @@ const char* to_string(LoadSignal signal);
 // Shared mode: the queue score falls from 1 to 0 over this many load steps.
 inline constexpr double kSharedQueueSteps = 8;
 
+// `value` down to a multiple of `step` (step <= 0: unchanged): the shared signal's steps.
+inline double to_step(double value, double step) { return step > 0 ? std::floor(value / step) * step : value; }
+
 struct SharedLoadConfig {
   double step = 4;        // requests a load step
   double kv_step = 0.25;  // KV-usage step (0..1)
@@ -38,7 +37,9 @@ struct SharedLoadConfig {
 };
 
 struct SchedulerConfig {
-  ScorerWeights weights;
+  // By scorer slot (scorer_registry.h); defaults queue 2, kv-cache 2, prefix 3 (llm-d's
+  // tuned defaults), the others 0 (not run).
+  ScorerWeights weights = default_scorer_weights();
   LoadSignal load_signal = LoadSignal::Local;
   SharedLoadConfig shared_load;
   // Metrics older than this are stale: their waiting-queue and KV-usage values
@@ -64,6 +65,11 @@ struct SchedulerConfig {
   // ...only when the rendezvous home's load is within this many requests of the
   // least-loaded candidate's (unique prompts must not turn into hash routing).
   double placement_max_gap = 1;
+  // ...and, when the latency scorer runs, only when the home's predicted TTFT is within
+  // this factor of the fastest candidate's: in a pool of mixed hardware a hash must not
+  // send a third of the unseen prompts (and their repeats, which follow them) to the slow
+  // server, whatever the latency scorer says (its weight is below the prefix's).
+  double placement_max_ttft_ratio = 1.25;
   // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
   size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
   // Precise prefix scoring (scheduler.scorers.prefix.mode: precise): the prompt is

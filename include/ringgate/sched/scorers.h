@@ -1,25 +1,29 @@
 #pragma once
-// Scorers: each writes a score in [0,1] into every candidate's signals.
+// The scorers, one file each (src/sched/<name>_scorer.cpp); each writes a score in [0,1]
+// into every candidate's scores[context.slot]. Listed in scorer_registry.h.
 
-#include <cstdint>
 #include <span>
 
-#include "ringgate/sched/endpoint_signals.h"
+#include "ringgate/sched/scorer.h"
 
 namespace ringgate::sched {
 
-// (maxQ - q) / (maxQ - minQ) over `load` (waiting + in-flight); 1 for all when equal.
-void score_queue(std::span<EndpointSignals> candidates);
-// `value` down to a multiple of `step` (step <= 0: unchanged).
-double to_step(double value, double step);
-// 1 - load / full_load, clamped to [0,1]: an absolute scale, so a candidate's score
-// does not depend on the others' (shared load signal); 1 for all when full_load <= 0.
-void score_queue_absolute(std::span<EndpointSignals> candidates, double full_load);
-// 1 - kv_usage when fresh (kv_usage down to a multiple of `step` when step > 0: the
-// shared load signal), 0.5 (unknown) when stale.
-void score_kv_cache(std::span<EndpointSignals> candidates, double step = 0);
-// prefix_blocks / total_blocks; 1 for the placement endpoint; 0 when overloaded
-// (load guard) or when total_blocks is 0.
-void score_prefix(std::span<EndpointSignals> candidates, uint32_t total_blocks);
+// Load (waiting + in-flight). Local load signal: (maxQ - q) / (maxQ - minQ), 1 for all
+// when equal. Shared: 1 - load / (kSharedQueueSteps x step) clamped to [0,1], an absolute
+// scale, so a candidate's score does not depend on the others'.
+void score_queue(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// 1 - kv_usage when fresh (down to a multiple of the shared signal's kv_step), 0.5
+// (unknown) when stale.
+void score_kv_cache(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// prefix_blocks / total_blocks; 1 for the placement endpoint; 0 when overloaded (load
+// guard) or when total_blocks is 0.
+void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// Predicted TTFT (the latency model's coefficients in the snapshot): (slowest - t) /
+// (slowest - fastest) over the candidates, 1 for all when equal or while the model is cold.
+void score_latency(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// The request's LoRA adapter: 1 where it runs, 0.8 where a slot is free, 0.6 where it
+// waits, 0 where there is no room (llm-d's scores; lora_affinity_scorer.cpp); 1 for a
+// base model everywhere.
+void score_lora_affinity(std::span<EndpointSignals> candidates, const ScoreContext& context);
 
 }  // namespace ringgate::sched

@@ -142,6 +142,8 @@ class Engine {
   const SimCounters& counters() const { return counters_; }
   // Adapter indices with a running / waiting sequence.
   std::vector<uint32_t> running_loras() const;
+  // The adapters in the --max-loras slots now, most recently activated first.
+  const std::vector<uint32_t>& loaded_loras() const { return lora_slots_; }
   std::vector<uint32_t> waiting_loras() const;
   // Every (running, waiting) adapter pair seen after a step; empty before the first step.
   const std::vector<LoraStepState>& lora_series() const { return lora_series_; }
@@ -204,6 +206,8 @@ class Engine {
   };
   void hold(Sequence& s, std::vector<uint32_t>& block_ids, uint64_t now_ns);
   void expire_transfers(uint64_t now_ns);
+  // `lora` starts running: counts a swap unless it is still in a slot.
+  void load_lora(uint32_t lora);
 
   EngineConfig config_;
   PrefixKvCache kv_;
@@ -214,6 +218,9 @@ class Engine {
   std::vector<Timer> timers_;  // min-heap on due_ns
   std::vector<uint32_t> lora_running_;  // running sequences per adapter
   uint32_t active_loras_ = 0;
+  // The adapters in the --max-loras slots, most recently activated first (vLLM keeps an
+  // adapter loaded after its last request until its slot is needed: an LRU of max_loras).
+  std::vector<uint32_t> lora_slots_;
   uint64_t next_id_ = 1;
   // Tokens of the current step, for vllm:iteration_tokens_total.
   uint64_t step_tokens_ = 0;

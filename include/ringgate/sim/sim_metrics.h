@@ -79,6 +79,9 @@ struct SimCounters {
   uint64_t kv_transfers_expired = 0;           // held transfers freed by the timeout (vllm:nixl_num_kv_expired_reqs)
   uint64_t kv_transfers_evicted = 0;           // held transfers freed beyond the cap
   Histogram nixl_xfer_time{nixl_xfer_time_buckets()};  // modelled time of each pull
+  // LoRA adapters loaded into one of the --max-loras slots because they were not there
+  // (ringgate_sim_lora_swaps_total): what routing by adapter affinity saves.
+  uint64_t lora_swaps = 0;
 };
 
 // One vllm:lora_requests_info series: its labels and when it was last set.

@@ -1,0 +1,66 @@
+#pragma once
+// A single-producer/single-consumer ring of fixed-size records: one worker fills a slot
+// in place and publishes it with one release store (no lock, no allocation, no syscall);
+// one consumer (the control thread) drains it. A full ring drops the record and counts
+// it: the producer never waits. metrics::AccessLogRing is the same protocol for the
+// access log's records; this is the generic one for new record types (the latency
+// model's samples, sched/latency_sample.h).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "ringgate/util/single_writer_stats.h"
+
+namespace ringgate::util {
+
+template <class T>
+class SpscRing {
+ public:
+  // Before the producer runs: capacity is rounded up to a power of two (>= 2).
+  void enable(size_t capacity) {
+    size_t c = 2;
+    while (c < capacity) c <<= 1;
+    slots_ = std::make_unique<T[]>(c);
+    mask_ = c - 1;
+  }
+  bool enabled() const noexcept { return slots_ != nullptr; }
+  size_t capacity() const noexcept { return slots_ ? mask_ + 1 : 0; }
+
+  // Producer: the slot to fill, or nullptr when the ring is full or not enabled (the
+  // record is dropped and counted). Call commit() once it is filled.
+  T* claim() noexcept {
+    if (!slots_) return nullptr;
+    const uint64_t head = head_.load(std::memory_order_relaxed);
+    if (head - tail_.load(std::memory_order_acquire) > mask_) {
+      dropped_.add();
+      return nullptr;
+    }
+    return &slots_[head & mask_];
+  }
+  void commit() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
+  // Consumer (one thread): f(const T&) for each published record, oldest first, then
+  // their slots are freed. Returns how many.
+  template <class F>
+  size_t drain(F&& f) const {
+    if (!slots_) return 0;
+    const uint64_t tail = tail_.load(std::memory_order_relaxed);
+    const uint64_t head = head_.load(std::memory_order_acquire);
+    for (uint64_t i = tail; i != head; ++i) f(static_cast<const T&>(slots_[i & mask_]));
+    tail_.store(head, std::memory_order_release);
+    return size_t(head - tail);
+  }
+
+  uint64_t published() const noexcept { return head_.load(std::memory_order_relaxed); }
+  uint64_t dropped() const noexcept { return dropped_.get(); }
+
+ private:
+  std::unique_ptr<T[]> slots_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<uint64_t> head_{0};          // written by the producer
+  alignas(64) mutable std::atomic<uint64_t> tail_{0};  // written by the consumer
+  SingleWriterCounter dropped_;                        // written by the producer
+};
+
+}  // namespace ringgate::util

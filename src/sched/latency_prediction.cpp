@@ -1,0 +1,47 @@
+#include "ringgate/sched/latency_prediction.h"
+
+#include <algorithm>
+
+namespace ringgate::sched {
+
+LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks, double tokens_per_block) {
+  LatencyFeatures f;
+  const uint32_t held = std::min(c.prefix_blocks, total_blocks);
+  f.ttft.uncached_prompt_tokens = double(total_blocks - held) * std::max(0.0, tokens_per_block);
+  f.ttft.waiting = c.waiting;
+  f.ttft.running = c.running;
+  f.ttft.kv_cache_usage = c.kv_usage;
+  f.ttft.inflight_prefill_tokens = c.inflight_prefill_tokens;
+  f.tpot.running = c.running;
+  f.tpot.batched_tokens = c.running + c.inflight_prefill_tokens;
+  return f;
+}
+
+void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapshot& snapshot, uint32_t total_blocks,
+                     double tokens_per_block) {
+  for (EndpointSignals& c : candidates) {
+    // Its inputs (prefix match, signals) are settled before anyone asks: one prediction.
+    if (c.latency_predicted) continue;
+    c.latency_predicted = true;
+    const LatencyCoefficients& k = snapshot.scoring_view(c.index).latency;
+    const LatencyFeatures f = latency_features(c, total_blocks, tokens_per_block);
+    const LatencyPrediction ttft = k.predict_ttft(f.ttft);
+    const LatencyPrediction tpot = k.predict_tpot(f.tpot);
+    c.predicted_ttft_ms = ttft.ms;
+    c.predicted_tpot_ms = tpot.ms;
+    c.latency_cold = ttft.source == LatencySource::Cold || tpot.source == LatencySource::Cold;
+  }
+}
+
+bool near_fastest(std::span<const EndpointSignals> candidates, size_t pos, double ratio) {
+  if (pos >= candidates.size()) return false;
+  double fastest = candidates[pos].predicted_ttft_ms;
+  bool cold = true;
+  for (const EndpointSignals& c : candidates) {
+    fastest = std::min(fastest, c.predicted_ttft_ms);
+    cold &= c.latency_cold;
+  }
+  return cold || candidates[pos].predicted_ttft_ms <= ratio * fastest;
+}
+
+}  // namespace ringgate::sched

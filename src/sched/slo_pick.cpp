@@ -1,0 +1,59 @@
+#include "ringgate/sched/slo_pick.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ringgate::sched {
+namespace {
+
+// The smaller relative headroom over the objectives set (>= 0 when met).
+double headroom(const EndpointSignals& c, const SloTargets& slo) {
+  double h = INFINITY;
+  if (slo.ttft_ms > 0) h = std::min(h, (slo.ttft_ms - c.predicted_ttft_ms) / slo.ttft_ms);
+  if (slo.tpot_ms > 0) h = std::min(h, (slo.tpot_ms - c.predicted_tpot_ms) / slo.tpot_ms);
+  return h;
+}
+
+// Equal keys (within 1e-9) are decided by the score total, then tie_rank.
+bool better_tie(const EndpointSignals& a, const EndpointSignals& b) {
+  if (std::fabs(a.total - b.total) > 1e-9) return a.total > b.total;
+  return a.tie_rank > b.tie_rank;
+}
+
+}  // namespace
+
+bool meets_slo(const EndpointSignals& c, const SloTargets& slo) {
+  return (slo.ttft_ms <= 0 || c.predicted_ttft_ms <= slo.ttft_ms) &&
+         (slo.tpot_ms <= 0 || c.predicted_tpot_ms <= slo.tpot_ms);
+}
+
+std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates, const SloTargets& slo) {
+  if (!slo.any() || candidates.empty()) return std::nullopt;
+  if (std::all_of(candidates.begin(), candidates.end(), [](const EndpointSignals& c) { return c.latency_cold; }))
+    return std::nullopt;
+  // Least headroom among those predicted to meet every objective.
+  std::optional<size_t> best;
+  double best_key = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const EndpointSignals& c = candidates[i];
+    if (!meets_slo(c, slo)) continue;
+    const double key = headroom(c, slo);
+    if (!best || key < best_key - 1e-9 || (std::fabs(key - best_key) <= 1e-9 && better_tie(c, candidates[*best]))) {
+      best = i;
+      best_key = key;
+    }
+  }
+  if (best) return SloPick{*best, true};
+  // None: the fastest, by the objective's own measure (TTFT when one is set).
+  const bool by_ttft = slo.ttft_ms > 0;
+  size_t fastest = 0;
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    const EndpointSignals& c = candidates[i];
+    const double key = by_ttft ? c.predicted_ttft_ms : c.predicted_tpot_ms;
+    const double was = by_ttft ? candidates[fastest].predicted_ttft_ms : candidates[fastest].predicted_tpot_ms;
+    if (key < was - 1e-9 || (std::fabs(key - was) <= 1e-9 && better_tie(c, candidates[fastest]))) fastest = i;
+  }
+  return SloPick{fastest, false};
+}
+
+}  // namespace ringgate::sched
