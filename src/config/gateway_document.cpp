@@ -1,6 +1,7 @@
 // Reads `kind: Gateway` into GatewayConfig, range-checking every value.
 
 #include <algorithm>
+#include <array>
 
 #include "ringgate/config/duration.h"
 #include "ringgate/config/gateway_schema.h"
@@ -318,23 +319,31 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     auto scorers = r.read_map(v, p, gateway_schema::kScorers);
     if (!scorers) return;
     // Every scorer's key is its weight; the prefix scorer's may also be a map of its
-    // parameters (below).
+    // parameters (below). A map of weights lists the scorers that run, as an llm-d
+    // profile lists its plugins: `{latency: 1, prefix: 3}` runs those two and no other.
+    // Only the prefix scorer's parameter map given alone (`prefix: {mode: precise}`)
+    // keeps the other scorers' defaults.
+    std::array<bool, sched::kScorerCount> given{};
+    bool lists_weights = false;
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
       if (slot == sched::kPrefixScorerSlot) continue;
       with_field(*scorers, p, sched::kScorers[slot].name, [&](const YAML::Node& w, const std::string& wp) {
         assign(out.scorers[slot], r.read_number(w, wp, 0.0, 1000.0));
+        given[slot] = lists_weights = true;
       });
     }
     double& prefix_weight = out.scorers[sched::kPrefixScorerSlot];
     with_field(*scorers, p, "prefix", [&](const YAML::Node& w, const std::string& wp) {
       if (!w.IsMap()) {
         assign(prefix_weight, r.read_number(w, wp, 0.0, 1000.0));
+        given[sched::kPrefixScorerSlot] = lists_weights = true;
         return;
       }
       auto prefix = r.read_map(w, wp, gateway_schema::kPrefixScorer);
       if (!prefix) return;
       with_field(*prefix, wp, "weight", [&](const YAML::Node& x, const std::string& xp) {
         assign(prefix_weight, r.read_number(x, xp, 0.0, 1000.0));
+        given[sched::kPrefixScorerSlot] = true;
       });
       with_field(*prefix, wp, "mode", [&](const YAML::Node& x, const std::string& xp) {
         auto mode = r.read_string(x, xp);
@@ -377,6 +386,9 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         else assign(out.prefix.hash_seed, seed);
       });
     });
+    if (lists_weights)
+      for (size_t slot = 0; slot < sched::kScorerCount; ++slot)
+        if (!given[slot]) out.scorers[slot] = 0;
     if (std::all_of(out.scorers.begin(), out.scorers.end(), [](double w) { return w == 0; }))
       r.error(v, p, "at least one scorer weight must be above 0");
   });

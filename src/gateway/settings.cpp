@@ -109,9 +109,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("metrics.scrapeTimeout")) s.pool.scrape_timeout = clock_duration(g.metrics.scrape_timeout);
   if (set("metrics.names"))
     s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
-  for (size_t slot = 0; slot < sched::kScorerCount; ++slot)
-    if (set("scheduler.scorers." + std::string(sched::kScorers[slot].name)))
-      s.scheduler.weights[slot] = g.scheduler.scorers[slot];
+  // The document resolves a partial map (its defaults mirror these; see read_scheduler).
+  if (set("scheduler.scorers")) s.scheduler.weights = g.scheduler.scorers;
   if (set("scheduler.metricsStaleAfter"))
     s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(g.scheduler.metrics_stale_after);
   if (set("scheduler.loadGuard.ratio")) s.scheduler.load_guard_factor = g.scheduler.load_guard.ratio;

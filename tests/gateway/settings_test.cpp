@@ -182,3 +182,32 @@ TEST_CASE("settings: disaggregation from the file over the option defaults, only
   CHECK(s.proxy.disaggregation.enabled == std::optional<bool>(false));
   CHECK(s.proxy.disaggregation.non_cached_tokens == defaults.non_cached_tokens);
 }
+
+TEST_CASE("settings: a map of scorer weights lists the scorers that run; the prefix parameters alone keep the defaults") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  auto weight = [](const gateway::Settings& s, const char* name) { return sched::weight_of(s.scheduler.weights, name); };
+  const auto listed = file(head + "scheduler: {scorers: {latency: 1, prefix: 3}}\n");
+  auto s = resolve(flags({}), &listed);
+  CHECK(weight(s, "latency") == 1);
+  CHECK(weight(s, "prefix") == 3);
+  CHECK(weight(s, "queue") == 0);
+  CHECK(weight(s, "kv-cache") == 0);
+  CHECK(weight(s, "lora-affinity") == 0);
+
+  const auto with_prefix_map = file(head + "scheduler: {scorers: {lora-affinity: 20, prefix: {weight: 4, mode: approximate}}}\n");
+  s = resolve(flags({}), &with_prefix_map);
+  CHECK(weight(s, "lora-affinity") == 20);
+  CHECK(weight(s, "prefix") == 4);
+  CHECK(weight(s, "queue") == 0);
+
+  const sched::ScorerWeights defaults = sched::default_scorer_weights();
+  const auto parameters_only = file(head + "scheduler: {scorers: {prefix: {weight: 5, mode: approximate}}}\n");
+  s = resolve(flags({}), &parameters_only);
+  CHECK(weight(s, "prefix") == 5);
+  CHECK(weight(s, "queue") == sched::weight_of(defaults, "queue"));
+  CHECK(weight(s, "kv-cache") == sched::weight_of(defaults, "kv-cache"));
+  CHECK(weight(s, "latency") == 0);
+
+  // Every weight listed 0: refused at load (nothing would score).
+  CHECK_FALSE(config::load_config_text(head + "scheduler: {scorers: {latency: 0}}\n", "settings_test.yaml").ok());
+}
