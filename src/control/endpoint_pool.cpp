@@ -331,7 +331,10 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
-    if (auto it = remote_inflight_.find(m->address_hash); it != remote_inflight_.end()) s.remote_inflight = it->second;
+    if (auto it = remote_load_.find(m->address_hash); it != remote_load_.end()) {
+      s.remote_inflight = it->second.inflight;
+      s.remote_prefill_tokens = it->second.prefill_tokens;
+    }
     if (latency) s.latency = latency->coefficients(m->id);
     states.push_back(std::move(s));
   }

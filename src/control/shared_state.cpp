@@ -14,8 +14,10 @@ namespace {
 
 // One round trip per sync, atomic: refresh this replica in the live set (scored by
 // Redis's clock, so replicas' clocks need not agree), replace its counts, and return
-// {live replicas, address, sum over the OTHER live replicas, address, sum, ...}.
-// ARGV: prefix, replica id, ttl ms, then address/count pairs (nonzero counts only).
+// {live replicas, field, sum over the OTHER live replicas, field, sum, ...}.
+// ARGV: prefix, replica id, ttl ms, then field/count pairs (nonzero counts only): a
+// field is an endpoint's address (its in-flight requests) or "t:" and the address (its
+// in-flight prefill tokens); the script sums any field alike.
 constexpr const char* kSyncScript = R"lua(
 local prefix, me, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
@@ -46,6 +48,8 @@ return out
 )lua";
 
 constexpr int64_t kMaxCount = 1'000'000;      // one endpoint's in-flight requests, all replicas
+constexpr int64_t kMaxTokens = 10'000'000'000;  // one endpoint's in-flight prefill tokens, all replicas
+constexpr std::string_view kTokensField = "t:";
 constexpr uint64_t kMaxReplicas = 100'000;    // a count beyond this is nonsense
 constexpr size_t kMaxReplicaIdBytes = 128;
 
@@ -110,13 +114,17 @@ void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& sna
   std::vector<std::string> args{"EVAL", kSyncScript, "0", prefix_, replica_id_, std::to_string(ttl_.count())};
   for (const sched::EndpointState& e : snapshot.endpoints()) {
     const int64_t n = inflight.get(e.id);
-    if (n <= 0) continue;
+    if (n <= 0) continue;  // no request in flight, no prefill either
     args.push_back(e.address.text());
     args.push_back(std::to_string(n));
+    if (const int64_t tokens = inflight.get_prefill_tokens(e.id); tokens > 0) {
+      args.push_back(std::string(kTokensField) + e.address.text());
+      args.push_back(std::to_string(tokens));
+    }
   }
   // The known addresses, for reading the reply (anything else in it is ignored).
   scratch_.clear();
-  for (const sched::EndpointState& e : snapshot.endpoints()) scratch_.emplace(e.address_hash, 0);
+  for (const sched::EndpointState& e : snapshot.endpoints()) scratch_.emplace(e.address_hash, sched::RemoteLoad{});
   if (!client_.command(args, [this](const redisReply* r) { on_sync_reply(r, Clock::now()); })) return;
   sync_in_flight_ = true;
   sync_sent_ = now;
@@ -144,12 +152,18 @@ void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
     const redisReply* a = r->element[i];
     const redisReply* n = r->element[i + 1];
     if (a->type != REDIS_REPLY_STRING || n->type != REDIS_REPLY_INTEGER) return refuse("sync: malformed reply");
-    auto it = scratch_.find(XXH3_64bits(a->str, a->len));
+    std::string_view field(a->str, a->len);
+    const bool tokens = field.starts_with(kTokensField);
+    if (tokens) field.remove_prefix(kTokensField.size());
+    auto it = scratch_.find(XXH3_64bits(field.data(), field.size()));
     if (it == scratch_.end()) {
       ++unknown_fields_;  // an endpoint another replica knows and this one not (yet)
       continue;
     }
-    it->second = std::clamp<int64_t>(it->second + n->integer, 0, kMaxCount);
+    if (tokens)
+      it->second.prefill_tokens = std::clamp<int64_t>(it->second.prefill_tokens + n->integer, 0, kMaxTokens);
+    else
+      it->second.inflight = std::clamp<int64_t>(it->second.inflight + n->integer, 0, kMaxCount);
   }
   replicas_ = uint64_t(r->element[0]->integer);
   ++syncs_;
@@ -157,7 +171,7 @@ void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
   shared_ = true;
   // Only the nonzero sums are kept (and compared: a quiet pool publishes nothing).
   for (auto it = scratch_.begin(); it != scratch_.end();)
-    it = it->second == 0 ? scratch_.erase(it) : std::next(it);
+    it = it->second == sched::RemoteLoad{} ? scratch_.erase(it) : std::next(it);
   if (scratch_ != remote_) {
     remote_.swap(scratch_);
     changed_ = true;
@@ -218,19 +232,24 @@ AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot)
     out += ",\"rateLimits\":";
     rates_->append_debug(out);
   }
-  out += ",\"othersInflight\":{";
-  bool first = true;
-  if (snapshot) {
+  // The others' in-flight requests and prefill tokens by endpoint (nonzero only).
+  auto others = [&](const char* key, int64_t sched::RemoteLoad::*count) {
+    out += std::string(",\"") + key + "\":{";
+    bool first = true;
+    if (!snapshot) return void(out += "}");
     for (const sched::EndpointState& e : snapshot->endpoints()) {
       auto it = remote_.find(e.address_hash);
-      if (it == remote_.end()) continue;
+      if (it == remote_.end() || it->second.*count == 0) continue;
       if (!first) out += ",";
       first = false;
       util::append_json_string(out, e.address.text());
-      out += ":" + std::to_string(it->second);
+      out += ":" + std::to_string(it->second.*count);
     }
-  }
-  out += "}}\n";
+    out += "}";
+  };
+  others("othersInflight", &sched::RemoteLoad::inflight);
+  others("othersPrefillTokens", &sched::RemoteLoad::prefill_tokens);
+  out += "}\n";
   return {200, "application/json", std::move(out)};
 }
 

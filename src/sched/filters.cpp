@@ -39,7 +39,8 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     s.remote_inflight = std::max<int64_t>(0, e.remote_inflight);
     s.inflight = std::max<int64_t>(0, inflight.get(e.id)) + s.remote_inflight;
     s.sheddable_inflight = std::clamp<int64_t>(inflight.get_sheddable(e.id), 0, s.inflight);
-    s.inflight_prefill_tokens = double(std::max<int64_t>(0, inflight.get_prefill_tokens(e.id)));
+    s.inflight_prefill_tokens = double(std::max<int64_t>(0, inflight.get_prefill_tokens(e.id)) +
+                                       std::max<int64_t>(0, e.remote_prefill_tokens));
     if (e.has_metrics) s.metrics_age = now - e.scraped_at;
     s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
     if (s.fresh) {

@@ -1,7 +1,7 @@
 // Issue 33, shared state through Redis (sharedState / --redis), against a real
 // redis-server on a free loopback port: two gateways in front of one sim see each
 // other's in-flight requests (/debug/shared othersInflight, which the scorers add to
-// their own count); a SIGKILLed replica's share expires; Redis SIGKILLed: requests keep
+// their own count) and prefill tokens (othersPrefillTokens, the latency model's feature); a SIGKILLed replica's share expires; Redis SIGKILLed: requests keep
 // succeeding, the fallback is counted and shown; Redis back: shared again within 5 s;
 // AUTH from passwordFile; hostile replies (a huge array, a huge bulk string, a reply to
 // no command) are refused and counted, and the gateway stays up.
@@ -63,6 +63,41 @@ test('two replicas see each other\'s in-flight requests; a dead replica\'s share
   const m = await scrape(`${b.adminUrl}/metrics`);
   assert.equal(m.get('ringgate_shared_state_up'), 1);
   assert.ok(m.get('ringgate_shared_state_syncs_total') > 0);
+});
+
+test('the others\' in-flight prefill tokens are shared too, and reach the latency model\'s feature', async () => {
+  const redis = await startRedis();
+  live.push(redis);
+  // ~1000-token prompts (4 bytes a token) at 1 ms a token, prefilled one after another.
+  const sim = await startSim(['--model', MODEL, '--prefill-time-per-token-us', '1000', '--max-model-len', '4096']);
+  live.push(sim);
+  const ep = `127.0.0.1:${sim.port}`;
+  const args = ['--workers', '1', '--endpoint', ep, '--redis', `127.0.0.1:${redis.port}`];
+  const a = await startGateway(args);
+  live.push(a);
+  const b = await startGateway(args);
+  live.push(b);
+  await waitRoutable(a);
+  await waitRoutable(b);
+  await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  const long = (i) => fetch(`${a.url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: `${i} ${'lorem ipsum '.repeat(330)}`, max_tokens: 1, stream: true }),
+  }).then((r) => r.text());
+  const pending = Array.from({ length: 3 }, (_, i) => long(i));
+  let seen = 0;
+  await waitFor('B sees A\'s prefill tokens', async () => (seen = (await shared(b)).othersPrefillTokens[ep] ?? 0) > 1000);
+  assert.deepEqual((await shared(a)).othersPrefillTokens, {}, 'A does not count its own tokens twice');
+  // B's decision reads them as the endpoint's in-flight prefill (its own are 0).
+  const res = await fetch(`${b.adminUrl}/debug/pick?path=/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
+  });
+  const picked = await res.json();
+  assert.ok(picked.candidates[0].inflight_prefill_tokens > 0, JSON.stringify(picked.candidates[0]));
+  await Promise.all(pending);
+  await waitFor('A\'s prefills done: nothing left to share', async () => (await shared(b)).othersPrefillTokens[ep] === undefined);
+  console.log(`B saw up to ${seen} of A's prefill tokens in flight`);
 });
 
 test('Redis SIGKILLed: no request fails, the fallback is counted; Redis back: shared again within 5 s', async () => {

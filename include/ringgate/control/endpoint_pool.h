@@ -92,10 +92,10 @@ class EndpointPool {
   std::unique_ptr<sched::EndpointSnapshot> build_snapshot(const sched::LatencyModel* latency = nullptr);
   // The next snapshot is wanted for something outside the pool (new latency coefficients).
   void mark_changed() { changed_ = true; }
-  // The other replicas' in-flight requests by address hash (sharedState), carried into
-  // the next snapshot; marks the pool changed.
-  void set_remote_inflight(const std::unordered_map<uint64_t, int64_t>& by_address_hash) {
-    remote_inflight_ = by_address_hash;
+  // The other replicas' in-flight requests and prefill tokens by address hash
+  // (sharedState), carried into the next snapshot; marks the pool changed.
+  void set_remote_load(const std::unordered_map<uint64_t, sched::RemoteLoad>& by_address_hash) {
+    remote_load_ = by_address_hash;
     changed_ = true;
   }
 
@@ -129,7 +129,7 @@ class EndpointPool {
   std::unordered_map<sched::EndpointId, Member*> by_id_;
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
-  std::unordered_map<uint64_t, int64_t> remote_inflight_;
+  std::unordered_map<uint64_t, sched::RemoteLoad> remote_load_;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 

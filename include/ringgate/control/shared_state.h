@@ -2,9 +2,10 @@
 // State shared between gateway replicas through Redis (config `sharedState`, flag
 // --redis). Control thread only: the workers never wait on it, they read what the
 // control thread publishes. Every sync_interval each replica writes its per-endpoint
-// in-flight counts under its replica id (with a TTL, so a dead replica's share expires)
-// and reads the sum of every other live replica's, in one atomic Lua script; that sum is
-// published in the endpoint snapshot (EndpointState::remote_inflight). While Redis is
+// in-flight requests and prefill tokens under its replica id (with a TTL, so a dead
+// replica's share expires) and reads the sums of every other live replica's, in one
+// atomic Lua script; those sums are published in the endpoint snapshot
+// (EndpointState::remote_inflight, remote_prefill_tokens). While Redis is
 // down, slow or answering nonsense, the sum is zero (local only) and /metrics and
 // /debug/shared say so; once it answers again the next sync shares again. The same
 // cadence carries the rate limits' reservations (SharedRateLimits).
@@ -45,9 +46,9 @@ class SharedState {
   void tick(Clock::time_point now, const sched::EndpointSnapshot* snapshot, const sched::InflightCounters& inflight);
   // True while the others' counts are current (Redis answered the last sync in time).
   bool shared() const { return shared_; }
-  // Every other live replica's in-flight requests by endpoint address hash; empty when
-  // not shared. Changes set changed(), which take_changed() clears.
-  const std::unordered_map<uint64_t, int64_t>& remote_inflight() const { return remote_; }
+  // Every other live replica's in-flight requests and prefill tokens by endpoint address
+  // hash; empty when not shared. Changes set changed(), which take_changed() clears.
+  const std::unordered_map<uint64_t, sched::RemoteLoad>& remote_load() const { return remote_; }
   bool take_changed() {
     bool c = changed_;
     changed_ = false;
@@ -72,8 +73,8 @@ class SharedState {
   bool shared_ = false;
   bool sync_in_flight_ = false;
   Clock::time_point sync_sent_{}, next_sync_{};
-  std::unordered_map<uint64_t, int64_t> remote_;
-  std::unordered_map<uint64_t, int64_t> scratch_;
+  std::unordered_map<uint64_t, sched::RemoteLoad> remote_;
+  std::unordered_map<uint64_t, sched::RemoteLoad> scratch_;
   bool changed_ = false;
   uint64_t replicas_ = 1;
   uint64_t syncs_ = 0, sync_errors_ = 0, fallbacks_ = 0, unknown_fields_ = 0;

@@ -47,6 +47,13 @@ struct EndpointLoras {
   bool is_waiting(std::string_view adapter) const;
 };
 
+// What the other gateway replicas have in flight to one endpoint (sharedState).
+struct RemoteLoad {
+  int64_t inflight = 0;        // requests
+  int64_t prefill_tokens = 0;  // prompt tokens whose first token has not come
+  bool operator==(const RemoteLoad&) const = default;
+};
+
 struct EndpointState {
   EndpointId id = kNoEndpoint;
   EndpointAddress address;
@@ -63,8 +70,11 @@ struct EndpointState {
   uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
   uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
-  // Requests the other gateway replicas have in flight to it (sharedState; 0 without).
+  // What the other gateway replicas have in flight to it (sharedState; 0 without):
+  // requests, and prompt tokens sent whose first token has not come (the latency model's
+  // in-flight prefill).
   int64_t remote_inflight = 0;
+  int64_t remote_prefill_tokens = 0;
   // Its fitted latency model as of this snapshot (LatencyModel::coefficients: its own fit,
   // or the pool's while it has few samples); workers predict from this copy.
   LatencyCoefficients latency;
@@ -88,6 +98,7 @@ struct EndpointScoringView {
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
+  int64_t remote_prefill_tokens = 0;
   LatencyCoefficients latency;  // read only by the latency scorer and the SLO pick
 };
 
