@@ -1,12 +1,36 @@
 #include "ringgate/proxy/request_stats.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::proxy {
 
 using util::steady_ns;
+
+namespace {
+
+// SSE events ended in `data` ("\n\n"; one cut across two reads too). memchr-paced.
+uint32_t count_event_ends(std::string_view data, bool& ended_with_newline) {
+  uint32_t n = 0;
+  if (data.empty()) return 0;
+  if (ended_with_newline && data[0] == '\n') ++n;
+  const char* p = data.data();
+  const char* end = p + data.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)))) != nullptr && p + 1 < end) {
+    if (p[1] == '\n') {
+      ++n;
+      p += 2;
+    } else {
+      ++p;
+    }
+  }
+  ended_with_newline = data.back() == '\n';
+  return n;
+}
+
+}  // namespace
 
 std::string_view RequestStats::label(std::string_view model) const {
   return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
@@ -24,6 +48,8 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
   response_bytes_ = 0;
   usage_.reset();
   first_token_.reset(stream);
+  events_ = events_before_first_ = 0;
+  ended_with_newline_ = false;
 }
 
 void RequestStats::scheduled(size_t request_bytes) {
@@ -42,6 +68,9 @@ void RequestStats::observe(std::string_view data) {
   const uint64_t now_ns = steady_ns();
   if (first) first_token_ns_ = now_ns;
   if (stream_) {
+    const uint32_t before = events_;
+    events_ += count_event_ends(data, ended_with_newline_);
+    if (first) events_before_first_ = before;
     if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
     last_chunk_ns_ = now_ns;
   }
@@ -80,7 +109,9 @@ void RequestStats::record(const RequestOutcome& r) {
   // Time per output token after the first, of a stream (llm-d: (e2e - TTFT) / (n - 1)).
   if (stream_ && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
     o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
-  if (r.status >= 200 && r.status < 300) report_latency(r, end_ns, out);
+  // Without usage, a stream's token events: from the first token's to the end, but [DONE].
+  const int64_t token_events = int64_t(events_ - events_before_first_) - 1;
+  if (r.status >= 200 && r.status < 300) report_latency(r, end_ns, out > 0 ? out : token_events);
 }
 
 // A stream's TTFT counted from when its attempt was sent (not from the request's start:

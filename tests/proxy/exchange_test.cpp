@@ -3,9 +3,11 @@
 // response byte, streaming or not, against the retry budget and deadline.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ringgate/proxy/exchange.h"
@@ -566,6 +568,26 @@ TEST_CASE("latency model inputs: prefill tokens in flight until the first token,
   CHECK(f.router.prefill_in_flight() == 0);
 }
 
+TEST_CASE("latency model inputs: a stream without usage counts its token events for TPOT") {
+  // A client that did not ask for stream_options.include_usage: three token events, one of
+  // them ended across two reads, then [DONE]. TPOT = (end - first token) / 2.
+  Fixture f;
+  f.start(true);
+  f.respond(f.attempt(0), kSse);
+  const auto t0 = std::chrono::steady_clock::now();
+  f.attempt(0).listener->on_response_body("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\"}]}\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  f.attempt(0).listener->on_response_body("\ndata: {\"choices\":[{\"text\":\"c\"}]}\n\ndata: [DONE]\n\n");
+  f.attempt(0).listener->on_response_end(true);
+  const auto elapsed_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  REQUIRE(f.router.samples.size() == 1);
+  const uint64_t tpot = f.router.samples[0].tpot_ns;
+  // Two gaps span at least the 50 ms slept and at most the time it all took: counted as
+  // one gap the product would pass the time taken, as three it would fall under the sleep.
+  CHECK(2 * tpot >= 50'000'000);
+  CHECK(2 * tpot <= elapsed_ns + 1'000'000);
+}
+
 TEST_CASE("latency model inputs: a failed try gives its prefill back; no sample without a token, a stream, or a 2xx") {
   {  // connect failure, then endpoint 1 answers: its features, its send time
     Fixture f;
@@ -579,7 +601,7 @@ TEST_CASE("latency model inputs: a failed try gives its prefill back; no sample 
     REQUIRE(f.router.samples.size() == 1);
     CHECK(f.router.samples[0].endpoint == 1);
     CHECK(f.router.samples[0].features.ttft.uncached_prompt_tokens == 501);
-    CHECK(f.router.samples[0].tpot_ns == 0);  // no usage: the token count is not known
+    CHECK(f.router.samples[0].tpot_ns == 0);  // one token event (no usage): no TPOT
     CHECK(f.router.prefill_in_flight() == 0);
   }
   {  // the client leaves before any token

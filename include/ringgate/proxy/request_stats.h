@@ -65,6 +65,11 @@ class RequestStats {
   uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
   uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)
   uint64_t response_bytes_ = 0;  // body bytes relayed (response_sizes)
+  // SSE events ended ("\n\n") in a stream, and how many had ended before the chunk with
+  // the first token: the token events when the answer carries no usage (a client that did
+  // not ask for stream_options.include_usage), for the latency model's TPOT.
+  uint32_t events_ = 0, events_before_first_ = 0;
+  bool ended_with_newline_ = false;  // the last byte relayed was '\n' (an end cut across reads)
   openai::UsageScanner usage_;
   openai::FirstTokenScanner first_token_;
 };
