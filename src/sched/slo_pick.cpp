@@ -44,16 +44,29 @@ std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates,
     }
   }
   if (best) return SloPick{*best, true};
-  // None: the fastest, by the objective's own measure (TTFT when one is set).
+  // None. A server predicted to miss the TPOT objective cannot meet it by waiting (its
+  // decode is too slow, not its queue too long): the request, which nobody serves in time
+  // now, is parked on the fastest of those, and the servers that can meet the objectives
+  // stay free for requests that still can (attainment: issue 35's "parked on a slow
+  // server"). Without such a server, the fastest of all, by the objective's own measure
+  // (TTFT when one is set).
   const bool by_ttft = slo.ttft_ms > 0;
-  size_t fastest = 0;
-  for (size_t i = 1; i < candidates.size(); ++i) {
+  const auto too_slow = [&](const EndpointSignals& c) { return slo.tpot_ms > 0 && c.predicted_tpot_ms > slo.tpot_ms; };
+  const bool park = std::any_of(candidates.begin(), candidates.end(), too_slow);
+  std::optional<size_t> fastest;
+  for (size_t i = 0; i < candidates.size(); ++i) {
     const EndpointSignals& c = candidates[i];
+    if (park && !too_slow(c)) continue;
+    if (!fastest) {
+      fastest = i;
+      continue;
+    }
+    const EndpointSignals& was = candidates[*fastest];
     const double key = by_ttft ? c.predicted_ttft_ms : c.predicted_tpot_ms;
-    const double was = by_ttft ? candidates[fastest].predicted_ttft_ms : candidates[fastest].predicted_tpot_ms;
-    if (key < was - 1e-9 || (std::fabs(key - was) <= 1e-9 && better_tie(c, candidates[fastest]))) fastest = i;
+    const double was_key = by_ttft ? was.predicted_ttft_ms : was.predicted_tpot_ms;
+    if (key < was_key - 1e-9 || (std::fabs(key - was_key) <= 1e-9 && better_tie(c, was))) fastest = i;
   }
-  return SloPick{fastest, false};
+  return SloPick{*fastest, false};
 }
 
 }  // namespace ringgate::sched

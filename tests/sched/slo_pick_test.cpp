@@ -79,6 +79,14 @@ TEST_CASE("slo: none predicted to meet them: the fastest") {
   CHECK(pick->position == 1);  // by TTFT, the objective that is set first
   pick = pick_for_slo(c, SloTargets{0, 5});  // only TPOT: by TPOT
   CHECK(pick->position == 2);
+  // Nobody in time, one server too slow to decode within the TPOT objective however idle:
+  // parked there, not on the fast one (which stays free for requests it can serve in time).
+  std::vector<EndpointSignals> busy_fast = {candidate(320, 20), candidate(350, 50)};
+  pick = pick_for_slo(busy_fast, SloTargets{300, 40});
+  CHECK_FALSE(pick->met);
+  CHECK(pick->position == 1);
+  pick = pick_for_slo(busy_fast, SloTargets{300, 0});  // no TPOT objective: the fastest
+  CHECK(pick->position == 0);
   // One objective only: the other prediction does not matter.
   pick = pick_for_slo(c, SloTargets{0, 25});
   CHECK(pick->met);
