@@ -5,14 +5,12 @@
 // allocation, no syscall per request); the control thread drains every ring about
 // every 100 ms and writes the JSON lines. A full ring drops the record and counts it:
 // the request path never waits for the log.
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <string_view>
 
-#include "ringgate/util/single_writer_stats.h"
+#include "ringgate/util/spsc_ring.h"
 
 namespace ringgate::metrics {
 
@@ -58,51 +56,7 @@ struct AccessRecord {
   InlineText<32> migration;      // with migrations: why the first one happened (a kMigrationReasons name)
 };
 
-class AccessLogRing {
- public:
-  // Before the producer runs: capacity is rounded up to a power of two (>= 2).
-  void enable(size_t capacity) {
-    size_t c = 2;
-    while (c < capacity) c <<= 1;
-    slots_ = std::make_unique<AccessRecord[]>(c);
-    mask_ = c - 1;
-  }
-  bool enabled() const noexcept { return slots_ != nullptr; }
-  size_t capacity() const noexcept { return slots_ ? mask_ + 1 : 0; }
-
-  // Producer: the slot to fill, or nullptr when the ring is full (the record is
-  // dropped and counted). Call commit() once it is filled.
-  AccessRecord* claim() noexcept {
-    const uint64_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_.load(std::memory_order_acquire) > mask_) {
-      dropped_.add();
-      return nullptr;
-    }
-    return &slots_[head & mask_];
-  }
-  void commit() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
-
-  // Consumer (one thread): calls f(const AccessRecord&) for each published record,
-  // oldest first, then frees their slots. Returns how many. The consumer's cursor is
-  // its own state, hence usable on a const ring (the producer's view is read-only).
-  template <class F>
-  size_t drain(F&& f) const {
-    const uint64_t tail = tail_.load(std::memory_order_relaxed);
-    const uint64_t head = head_.load(std::memory_order_acquire);
-    for (uint64_t i = tail; i != head; ++i) f(static_cast<const AccessRecord&>(slots_[i & mask_]));
-    tail_.store(head, std::memory_order_release);
-    return size_t(head - tail);
-  }
-
-  uint64_t published() const noexcept { return head_.load(std::memory_order_relaxed); }
-  uint64_t dropped() const noexcept { return dropped_.get(); }
-
- private:
-  std::unique_ptr<AccessRecord[]> slots_;
-  size_t mask_ = 0;
-  alignas(64) std::atomic<uint64_t> head_{0};          // written by the producer
-  alignas(64) mutable std::atomic<uint64_t> tail_{0};  // written by the consumer
-  util::SingleWriterCounter dropped_;                  // written by the producer
-};
+// Its ring (util::SpscRing): claim() a slot, fill it, commit(); the control thread drains.
+using AccessLogRing = util::SpscRing<AccessRecord>;
 
 }  // namespace ringgate::metrics

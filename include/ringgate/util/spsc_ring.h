@@ -2,9 +2,8 @@
 // A single-producer/single-consumer ring of fixed-size records: one worker fills a slot
 // in place and publishes it with one release store (no lock, no allocation, no syscall);
 // one consumer (the control thread) drains it. A full ring drops the record and counts
-// it: the producer never waits. metrics::AccessLogRing is the same protocol for the
-// access log's records; this is the generic one for new record types (the latency
-// model's samples, sched/latency_sample.h).
+// it: the producer never waits. The access log's records (metrics::AccessLogRing) and
+// the latency model's samples (sched/latency_sample.h) travel this way.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
