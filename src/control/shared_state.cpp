@@ -16,7 +16,7 @@ namespace {
 // Redis's clock, so replicas' clocks need not agree), replace its counts, and return
 // {live replicas, field, sum over the OTHER live replicas, field, sum, ...}.
 // ARGV: prefix, replica id, ttl ms, then field/count pairs (nonzero counts only): a
-// field is an endpoint's address (its in-flight requests) or "t:" and the address (its
+// field is an endpoint's address (its in-flight requests) or "tokens@" and the address (its
 // in-flight prefill tokens); the script sums any field alike.
 constexpr const char* kSyncScript = R"lua(
 local prefix, me, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -49,7 +49,7 @@ return out
 
 constexpr int64_t kMaxCount = 1'000'000;      // one endpoint's in-flight requests, all replicas
 constexpr int64_t kMaxTokens = 10'000'000'000;  // one endpoint's in-flight prefill tokens, all replicas
-constexpr std::string_view kTokensField = "t:";
+constexpr std::string_view kTokensField = "tokens@";  // no host name or address has an @
 constexpr uint64_t kMaxReplicas = 100'000;    // a count beyond this is nonsense
 constexpr size_t kMaxReplicaIdBytes = 128;
 
