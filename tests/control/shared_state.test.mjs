@@ -36,10 +36,12 @@ const complete = (gw, maxTokens = 1) => fetch(`${gw.url}/v1/completions`, {
   body: JSON.stringify({ model: MODEL, prompt: 'hello there', max_tokens: maxTokens, ignore_eos: true }),
 }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
-test('two replicas see each other\'s in-flight requests; a dead replica\'s share expires', async () => {
+// A real Redis, one sim (with `simArgs`) and two gateways A and B sharing state through
+// it, both routable and shared.
+async function twoReplicas(simArgs) {
   const redis = await startRedis();
   live.push(redis);
-  const sim = await startSim(['--model', MODEL, '--inter-token-latency-ms', '20']);
+  const sim = await startSim(['--model', MODEL, ...simArgs]);
   live.push(sim);
   const ep = `127.0.0.1:${sim.port}`;
   const args = ['--workers', '1', '--endpoint', ep, '--redis', `127.0.0.1:${redis.port}`];
@@ -50,6 +52,11 @@ test('two replicas see each other\'s in-flight requests; a dead replica\'s share
   await waitRoutable(a);
   await waitRoutable(b);
   await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  return { ep, a, b };
+}
+
+test('two replicas see each other\'s in-flight requests; a dead replica\'s share expires', async () => {
+  const { ep, a, b } = await twoReplicas(['--inter-token-latency-ms', '20']);
   assert.equal((await shared(b)).replicas, 2);
   // Six requests of ~100 tokens x 20 ms each in flight through A only.
   const pending = Array.from({ length: 6 }, () => complete(a, 100).catch(() => null));  // cut when A dies
@@ -66,20 +73,8 @@ test('two replicas see each other\'s in-flight requests; a dead replica\'s share
 });
 
 test('the others\' in-flight prefill tokens are shared too, and reach the latency model\'s feature', async () => {
-  const redis = await startRedis();
-  live.push(redis);
   // ~1000-token prompts (4 bytes a token) at 1 ms a token, prefilled one after another.
-  const sim = await startSim(['--model', MODEL, '--prefill-time-per-token-us', '1000', '--max-model-len', '4096']);
-  live.push(sim);
-  const ep = `127.0.0.1:${sim.port}`;
-  const args = ['--workers', '1', '--endpoint', ep, '--redis', `127.0.0.1:${redis.port}`];
-  const a = await startGateway(args);
-  live.push(a);
-  const b = await startGateway(args);
-  live.push(b);
-  await waitRoutable(a);
-  await waitRoutable(b);
-  await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  const { ep, a, b } = await twoReplicas(['--prefill-time-per-token-us', '1000', '--max-model-len', '4096']);
   const long = (i) => fetch(`${a.url}/v1/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: MODEL, prompt: `${i} ${'lorem ipsum '.repeat(330)}`, max_tokens: 1, stream: true }),

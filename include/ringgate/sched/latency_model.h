@@ -2,7 +2,8 @@
 // Predicted latency per endpoint (issue 35): an online linear regression of TTFT and of
 // TPOT on the endpoint's load, learned from every response the gateway sees, so that a
 // pool of mixed hardware can be told apart (one server prefills 2.5x faster than
-// another: fixed scorer weights cannot know it). Not wired into routing yet.
+// another: fixed scorer weights cannot know it). Fed by control::LatencyLearner; read by the
+// latency scorer and the SLO pick (latency_prediction.h).
 //
 //   TTFT_ms = c · [uncached prompt ktokens, waiting, running, KV use, in-flight prefill ktokens, 1]
 //   TPOT_ms = c · [running sequences, batched ktokens, 1]
@@ -31,7 +32,7 @@
 //
 // Threads: ONE WRITER, the control thread. Workers do not call LatencyModel. A worker
 // reports each finished response as a fixed-size record through its own single-producer
-// ring, as the access log does (metrics/access_log_ring.h); the control thread drains the
+// ring, as the access log does (util/spsc_ring.h); the control thread drains the
 // rings each tick and calls observe_ttft()/observe_tpot(), then copies coefficients(id)
 // (a small value) into the next EndpointSnapshot it publishes with SnapshotPublisher; a
 // worker predicts with LatencyCoefficients::predict_*() on the snapshot it holds, a pure
