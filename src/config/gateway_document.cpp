@@ -546,6 +546,19 @@ void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
 }
 
+// hedging: {enabled, maxExtraLoad, headroom}
+void read_hedging(YamlFieldReader& r, const YAML::Node& node, const std::string& path, HedgingConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kHedging);
+  if (!fields) return;
+  with_field(*fields, path, "enabled",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
+  with_field(*fields, path, "maxExtraLoad", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_extra_load, r.read_number(v, p, 0.0, 1.0));
+  });
+  with_field(*fields, path, "headroom",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.headroom, r.read_number(v, p, 0.0, 1.0)); });
+}
+
 // disaggregation: {enabled, nonCachedTokens, prefillTimeout}
 void read_disaggregation(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
                          DisaggregationConfig& out) {
@@ -776,6 +789,7 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
              [&](const YAML::Node& v, const std::string& p) { read_migration(r, v, p, c.migration); });
   with_field(doc, "", "disaggregation",
              [&](const YAML::Node& v, const std::string& p) { read_disaggregation(r, v, p, c.disaggregation); });
+  with_field(doc, "", "hedging", [&](const YAML::Node& v, const std::string& p) { read_hedging(r, v, p, c.hedging); });
   with_field(doc, "", "accessLog",
              [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
   with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });

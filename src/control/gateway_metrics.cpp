@@ -48,15 +48,18 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
     out.push_back(std::move(f));
   };
   // A counter array of the workers, one series per reason (names[i] labels member[i]).
-  auto counter_by_reason = [&](const char* name, const char* help, std::span<const char* const> names,
-                               auto member) {
+  auto counter_by_label = [&](const char* name, const char* help, const char* label,
+                              std::span<const char* const> names, auto member) {
     auto f = family(name, help, MetricType::Counter);
     for (size_t i = 0; i < names.size(); ++i) {
       uint64_t v = 0;
       for (const C* w : workers) v += (w->*member)[i].get();
-      add_counter(f, {{"reason", names[i]}}, double(v));
+      add_counter(f, {{label, names[i]}}, double(v));
     }
     out.push_back(std::move(f));
+  };
+  auto counter_by_reason = [&](const char* name, const char* help, std::span<const char* const> names, auto member) {
+    counter_by_label(name, help, "reason", names, member);
   };
   counter("ringgate_connections_accepted_total", "Client connections accepted.", &C::connections_accepted);
   {
@@ -88,6 +91,14 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
           &C::upstream_failures);
   counter("ringgate_client_disconnects_total", "Clients that went away while their request was being served.",
           &C::client_disconnects_mid_response);
+  counter_by_label("ringgate_hedged_requests_total",
+                   "Requests sent to a second server at once (hedging), by how the race to the first token ended: "
+                   "primary or hedge streamed first (the other cancelled), failover (one failed first), abandoned "
+                   "(the request ended before either streamed).",
+                   "result", proxy::kHedgeResultNames, &C::hedged_requests);
+  counter("ringgate_hedges_over_budget_total",
+          "Requests hedging would have sent to a second server but its budget (hedging.maxExtraLoad) refused.",
+          &C::hedges_over_budget);
   counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &C::bytes_from_clients);
   counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &C::bytes_to_clients);
   counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &C::bytes_to_upstreams);

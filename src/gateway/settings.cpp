@@ -101,6 +101,9 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("disaggregation.nonCachedTokens")) p.disaggregation.non_cached_tokens = g.disaggregation.non_cached_tokens;
   if (set("disaggregation.prefillTimeout"))
     p.disaggregation.prefill_timeout_ms = to_ms(g.disaggregation.prefill_timeout);
+  if (set("hedging.enabled")) p.hedging.enabled = g.hedging.enabled;
+  if (set("hedging.maxExtraLoad")) p.hedging.max_extra_load = g.hedging.max_extra_load;
+  if (set("hedging.headroom")) p.hedging.headroom = g.hedging.headroom;
   if (set("health.ejectAfterFailures")) s.health.eject_after_failures = g.health.eject_after_failures;
   if (set("health.ejectBase")) s.health.eject_base_ms = to_ms(g.health.eject_base);
   if (set("health.ejectMax")) s.health.eject_max_ms = to_ms(g.health.eject_max);

@@ -59,6 +59,8 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   resume_counted_ = false;
   own_body_ = false;
   split_ = false;
+  lead_ = &attempt_;
+  racing_ = false;
   prefill_endpoint_.clear();
   admission_.begin(request, key);
 
@@ -207,14 +209,14 @@ void Exchange::next_attempt() {
 
 http::BodyBuffer& Exchange::leg_body() { return own_body_ ? leg_body_ : request_->body; }
 
-RequestImage Exchange::image() const {
+RequestImage Exchange::image_for(const Attempt& attempt) const {
   RequestImage image;
   image.head = upstream_head_;
   if (own_body_) {
     image.body = leg_body_;  // the rewritten model is written into it
     return image;
   }
-  image.body = request_->body;
+  image.body = &attempt == &hedge_ ? hedge_body_ : request_->body;
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
@@ -224,11 +226,44 @@ RequestImage Exchange::image() const {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  if (attempts_ == 0) {
-    stats_.scheduled(request_->body.size());
-    if (env_.router->disaggregating() && split(decision)) return;
-  }
+  if (attempts_ > 0) return send(decision, /*announce=*/true);
+  stats_.scheduled(request_->body.size());
+  if (env_.router->disaggregating() && split(decision)) return;
   send(decision, /*announce=*/true);
+  // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
+  const HedgingOptions& hedging = env_.options->hedging;
+  if (!hedging.enabled || !env_.sends_prefill_leg) return;
+  env_.hedge_budget.earn(hedging.max_extra_load);
+  if (!active_ || attempts_ != 1 || !attempt_.connected() || !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
+    return;
+  if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
+  hedge();
+}
+
+// The request also goes to the next-best server (the first pick excluded, saturated ones
+// too under flow control); the first of the two to stream a token is kept.
+void Exchange::hedge() {
+  RouteRequest route = route_request();
+  route.exclude = tried_;
+  route.first_attempt = false;
+  route.hold_when_saturated = admission_.flow_enabled();
+  const RouteDecision second = env_.router->route(route);
+  if (second.status != 0) return;
+  env_.hedge_budget.spend();
+  ++attempts_;
+  ++leg_attempts_;
+  tried_.push_back(second.endpoint_id);
+  hedge_body_.assign(request_->body.view());
+  openai::BodyReader::pad(hedge_body_);
+  if (!hedge_.open(second, image_for(hedge_), admission_.sheddable())) {
+    hedge_.end(false, hedge_body_, /*keep_body=*/false);
+    return;
+  }
+  racing_ = true;
+  for (RaceSide& side : race_) {
+    side.head.clear();
+    side.held.clear();
+  }
 }
 
 void Exchange::send(const RouteDecision& decision, bool announce) {
@@ -241,7 +276,8 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
                                  : request_->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
   build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
-  if (!attempt_.open(decision, image(), admission_.sheddable(), announce))
+  lead_ = &attempt_;
+  if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), announce))
     attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
@@ -319,7 +355,56 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
   send(decode_, /*announce=*/false);
 }
 
-void Exchange::end_attempt(bool reusable, bool keep_body) { attempt_.end(reusable, leg_body(), keep_body); }
+void Exchange::end_attempt(bool reusable, bool keep_body) {
+  if (racing_) end_race(*lead_, HedgeResult::Abandoned);  // the request ends before either streamed
+  lead_->end(reusable, body_of(*lead_), keep_body);
+}
+
+// A racing attempt is let go; the client's body stays for the other (a copy if the kernel
+// may still be reading it).
+void Exchange::cancel(Attempt& attempt) { attempt.end(false, body_of(attempt), /*keep_body=*/&attempt == &attempt_); }
+
+// The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
+// answer began, it is the client's now: its head and what it held go out as if relayed
+// on arrival.
+void Exchange::end_race(Attempt& kept, HedgeResult result) {
+  racing_ = false;
+  cancel(rival(kept));
+  lead_ = &kept;
+  env_.counters->hedged_requests[size_t(result)].add();
+  RaceSide& side = race_side(kept);
+  if (result == HedgeResult::Abandoned || side.head.empty()) return;
+  response_ = side.response;
+  response_.started = true;
+  pending_head_.swap(side.head);
+  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
+  if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
+}
+
+// A racing attempt's head: a 2xx is held with the client's head built for it; anything
+// else takes it out of the race (the other answers alone, whatever it has to say).
+void Exchange::race_head(Attempt& attempt, const http::ResponseParser& head) {
+  const int status = head.status();
+  if (status < 200 || status >= 300) {
+    if (status >= 500) attempt.blame();
+    return end_race(rival(attempt), HedgeResult::Failover);
+  }
+  attempt.credit();
+  start_client_response(head, attempt);
+  RaceSide& side = race_side(attempt);
+  side.response = response_;
+  side.head.swap(pending_head_);
+  pending_head_.clear();
+  response_.started = false;
+}
+
+// The first of the two to hold a whole event (its first token) is kept.
+void Exchange::race_body(Attempt& attempt, std::string_view decoded) {
+  RaceSide& side = race_side(attempt);
+  if (side.head.empty() || decoded.empty()) return;
+  side.held += decoded;
+  if (race_decided(side.held)) end_race(attempt, &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary);
+}
 
 RequestProgress Exchange::progress() const {
   RequestProgress p;
@@ -338,14 +423,15 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
   const AttemptPlan plan = policy().after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
+  if (racing_) return end_race(rival(attempt), HedgeResult::Failover);  // the other one is its retry
   switch (plan.step) {
     case NextStep::FreshConnection:
       fresh_retry_used_ = true;
       ++attempts_;
       ++leg_attempts_;
       env_.counters->upstream_retries.add();
-      attempt_.drop_channel(leg_body());
-      if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
+      attempt.drop_channel(body_of(attempt));
+      if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
@@ -369,6 +455,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
+  if (racing_) return race_head(attempt, head);
   const int status = head.status();
   if (relay_.leg() > 0) {
     // A continuation: the client has its head already; only a 2xx can go on.
@@ -385,7 +472,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
   } else {
     attempt.credit();
   }
-  start_client_response(head);
+  start_client_response(head, attempt);
 }
 
 // A 5xx head and nothing of it reached the client: another endpoint if one is left
@@ -403,15 +490,15 @@ bool Exchange::retry_error_status(Attempt&, int status) {
 
 // Whether this answer's events are kept for a continuation: a stream of a completion
 // or chat completion, with migration on.
-bool Exchange::keeps_stream(const http::ResponseParser& head) const {
+bool Exchange::keeps_stream() const {
   bool chat = false;
-  return env_.options->migration.enabled && response_.event_stream && fields_.stream && head.status() == 200 &&
+  return env_.options->migration.enabled && response_.event_stream && fields_.stream && response_.status == 200 &&
          continuable_path(request_->target, chat);
 }
 
 // The client's head is built now and held until the first body byte (commit_response):
 // until then a server that dies can still be routed around unseen.
-void Exchange::start_client_response(const http::ResponseParser& head) {
+void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
   response_.started = true;
   response_.tail = kEventBoundary;
   response_.framing = choose_framing(head, http11_);
@@ -419,10 +506,10 @@ void Exchange::start_client_response(const http::ResponseParser& head) {
   const std::string_view type = http::find_header(head.headers(), "content-type");
   response_.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
   response_.status = head.status();
-  relay_.begin(keeps_stream(head), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
-  build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt_.destination());
+  build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt.destination());
   const std::string& extra = admission_.extra_headers();
   if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
   if (!prefill_endpoint_.empty())
@@ -446,6 +533,7 @@ void Exchange::emit_body(std::string_view data) {
 }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
+  if (racing_) return race_body(attempt, decoded);
   if (!response_.started || decoded.empty()) return;
   relay(attempt, relay_.take(decoded, env_.stream_events));
 }
@@ -476,6 +564,8 @@ void Exchange::relay(Attempt& attempt, std::string_view data) {
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
+  // A racing answer that ended before it held a whole event is kept as it is.
+  if (racing_) end_race(attempt, &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary);
   relay(attempt, relay_.finish());
   if (!response_.committed) commit_response();
   if (relay_.leg() > 0 && !resume_counted_) {  // a continuation that had nothing left to say
@@ -508,9 +598,9 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.tokens = relay_.tokens();
   const openai::ContinuationObstacle obstacle = openai::build_continuation(request_->body, spec, scratch_);
   if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
-  broke_mid_stream_.push_back(attempt_.endpoint_id());
+  broke_mid_stream_.push_back(lead_->endpoint_id());
   if (migrations_ == 0) {
-    first_endpoint_ = attempt_.destination();
+    first_endpoint_ = lead_->destination();
     migration_reason_ = stalled_ ? "stall" : "reset";
   }
   end_attempt(false, /*keep_body=*/false);
@@ -540,13 +630,13 @@ void Exchange::give_up_continuation(std::string_view why, std::string_view reaso
   give_up_stream(stalled_ ? 504 : 502, stalled_ ? "upstream_timeout" : "upstream_broken", message, reason);
 }
 
-void Exchange::client_drained() { attempt_.pause_reading(false); }
+void Exchange::client_drained() { lead_->pause_reading(false); }
 
 void Exchange::client_gone() {
   if (!active_) return;
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
   // The server stops generating once its connection goes.
-  if (attempt_.connected()) env_.counters->client_disconnects_mid_response.add();
+  if (upstream_connected()) env_.counters->client_disconnects_mid_response.add();
   close_out();
 }
 
@@ -566,7 +656,7 @@ void Exchange::cut_at_shutdown() {
 void Exchange::on_timer(net::Timer&) {
   // timeouts.request: the whole request, however many attempts and bytes it took.
   if (!active_) return;
-  if (attempt_.connected()) env_.counters->upstream_failures.add();
+  if (upstream_connected()) env_.counters->upstream_failures.add();
   end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
 }
 
@@ -595,13 +685,14 @@ void Exchange::close_out() {
   outcome.request_id = request_id_;
   outcome.model = fields_.model;
   outcome.target_model = target_model_;
-  outcome.endpoint = attempt_.destination();
+  const Attempt& lead = *lead_;
+  outcome.endpoint = lead.destination();
   outcome.first_endpoint = first_endpoint_;
   outcome.migration = migration_reason_;
-  if (attempts_ > 0 && migrations_ == 0 && !split_ && attempt_.delivered()) {
-    outcome.latency_endpoint = attempt_.endpoint_id();
-    outcome.sent_ns = attempt_.sent_ns();
-    outcome.features = attempt_.features();
+  if (attempts_ > 0 && migrations_ == 0 && !split_ && lead.delivered()) {
+    outcome.latency_endpoint = lead.endpoint_id();
+    outcome.sent_ns = lead.sent_ns();
+    outcome.features = lead.features();
   }
   stats_.record(outcome);
   relay_.clear();

@@ -182,6 +182,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       UINT32_MAX));
   decision.features = result.features;
   decision.slo_met = result.slo_met;
+  if (result.reason == sched::PickReason::Slo && request.slo.ttft_ms > 0)
+    decision.ttft_headroom = (request.slo.ttft_ms - result.predicted_ttft_ms) / request.slo.ttft_ms;
   decision.address = *address;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;

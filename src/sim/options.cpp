@@ -38,6 +38,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--speed", "F",
      "hardware speed: prefill and decode times (overhead, per token, inter-token) are divided by F, so 0.4 is "
      "2.5x slower and 2 twice as fast; 0.01-100 (default 1)"},
+    {"--speed-after", "S:F",
+     "S seconds after start, the --speed becomes F (a GPU slowed mid-run, e.g. 30:0.1 is 10x slower from 30 s)"},
     {"--kv-transfer-config", "JSON",
      "vLLM's KV connector: {\"kv_connector\": \"NixlConnector\", \"kv_role\": \"kv_producer|kv_consumer|kv_both\", "
      "\"engine_id\", \"kv_load_failure_policy\": \"recompute|fail\", ...}; enables prefill/decode "
@@ -261,6 +263,11 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_uint<uint32_t>(value, o.max_num_batched_tokens, 1, 1u << 24)) return bad("an integer 1-16777216");
   } else if (flag == "--speed") {
     if (!parse_double(value, o.speed, kMinSpeed, kMaxSpeed)) return bad("a factor 0.01-100 (0.4: 2.5x slower)");
+  } else if (flag == "--speed-after") {
+    const size_t colon = value.find(':');
+    if (colon == std::string_view::npos || !parse_double(value.substr(0, colon), o.speed_change_after_s, 0.001, 86400) ||
+        !parse_double(value.substr(colon + 1), o.speed_change_to, kMinSpeed, kMaxSpeed))
+      return bad("S:F, seconds 0.001-86400 and a factor 0.01-100 (30:0.1: 10x slower from 30 s)");
   } else if (flag == "--kv-transfer-config") {
     if (auto err = parse_kv_transfer_json(value, o.kv_transfer); !err.empty()) return "--kv-transfer-config: " + err;
   } else if (flag == "--kv-transfer-time-per-block-us") {

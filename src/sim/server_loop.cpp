@@ -72,6 +72,9 @@ ServerLoop::ServerLoop(const SimOptions& options)
              [this](uint64_t pull, const KvPullOutcome& outcome) { api_.on_pull_done(pull, outcome); }),
       api_(options, engine_, pulls_),
       start_ns_(monotonic_ns()),
+      speed_change_ns_(options.speed_change_after_s > 0
+                           ? start_ns_ + static_cast<uint64_t>(options.speed_change_after_s * 1e9)
+                           : 0),
       keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
 ServerLoop::~ServerLoop() {
@@ -297,6 +300,15 @@ int ServerLoop::run() {
   epoll_event events[kMaxEvents];
   while (!(draining_ && open_connections_ == 0)) {
     uint64_t due = engine_.next_due_ns();
+    if (speed_change_ns_ != 0) {
+      if (monotonic_ns() >= speed_change_ns_) {
+        speed_change_ns_ = 0;
+        engine_.set_speed(options_.speed_change_to);
+        std::fprintf(stderr, "ringgate-sim: speed now %g (--speed-after)\n", options_.speed_change_to);
+      } else {
+        due = std::min(due, speed_change_ns_);
+      }
+    }
     if (keep_alive_ns_ > 0 && open_connections_ > 0) {
       uint64_t now = monotonic_ns();
       if (now >= next_idle_sweep_ns_) {

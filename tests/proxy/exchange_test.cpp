@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -99,6 +100,7 @@ struct FakeRouter : RouteService {
   std::vector<uint32_t> prefill_ids;
   uint32_t uncached = 0;
   std::vector<sched::PickLeg> legs;  // RouteRequest::leg of every route() call
+  double ttft_headroom = std::numeric_limits<double>::infinity();  // every decision's
   RouteDecision route(const RouteRequest& request) override {
     legs.push_back(request.leg);
     if (request.leg == sched::PickLeg::Prefill) {
@@ -131,6 +133,7 @@ struct FakeRouter : RouteService {
       d.endpoint_port = uint16_t(8000 + id);
       d.uncached_tokens = uncached;
       d.features.ttft.uncached_prompt_tokens = 500 + id;  // what the scheduler would say
+      d.ttft_headroom = ttft_headroom;
       ++in_flight;  // a routed decision holds its slot
       sheddable_in_flight += request.sheddable;
       return d;
@@ -1255,4 +1258,127 @@ TEST_CASE("disaggregation: a sheddable request's slots are claimed and given bac
   SUBCASE("the client leaves mid-prefill") { f.exchange->client_gone(); }
   CHECK(f.router.in_flight == 0);
   CHECK(f.router.sheddable_in_flight == 0);
+}
+
+namespace {
+
+// Hedging on, a budget that never runs out, every pick predicted with 10% TTFT headroom.
+void hedging_on(Fixture& f, double max_extra_load = 1.0) {
+  f.options.hedging.enabled = true;
+  f.options.hedging.max_extra_load = max_extra_load;
+  f.options.hedging.headroom = 0.2;
+  f.router.ttft_headroom = 0.1;
+}
+
+}  // namespace
+
+TEST_CASE("hedging: a tight stream goes to two servers; the first to stream a token is kept, the other never heard") {
+  Fixture f;
+  hedging_on(f);
+  f.start(/*stream=*/true);
+  REQUIRE(f.attempts() == 2);
+  CHECK(f.attempt(0).endpoint == 0);
+  CHECK(f.attempt(1).endpoint == 1);
+  CHECK(f.attempt(1).sent == f.attempt(0).sent);  // the same request
+  CHECK(f.router.in_flight == 2);
+  f.respond(f.attempt(0), kSse);
+  f.respond(f.attempt(1), kSse);
+  f.attempt(0).listener->on_response_body("data: {\"from\":\"first\"");  // half an event: not yet a token
+  CHECK(f.client.out.empty());
+  SUBCASE("the hedge streams first") {
+    f.attempt(1).listener->on_response_body("data: {\"from\":\"hedge\"}\n\ndata: {\"n\":2");
+    CHECK(f.attempt(0).released);  // cancelled at once
+    CHECK_FALSE(f.attempt(1).released);
+    CHECK(f.says("x-gateway-destination-endpoint: 10.0.0.1:8001"));
+    CHECK(f.says(R"({"from":"hedge"})"));
+    CHECK_FALSE(f.says("first"));
+    f.attempt(1).listener->on_response_body("}\n\ndata: [DONE]\n\n");
+    f.attempt(1).listener->on_response_end(true);
+    CHECK(f.says(R"({"n":2})"));
+    CHECK(f.counters.hedged_requests[size_t(HedgeResult::Hedge)].get() == 1);
+  }
+  SUBCASE("the first pick streams first") {
+    f.attempt(0).listener->on_response_body("}\n\n");
+    CHECK(f.attempt(1).released);
+    f.attempt(1).listener = nullptr;  // a released channel reports nothing more
+    CHECK(f.says("x-gateway-destination-endpoint: 10.0.0.1:8000"));
+    CHECK(f.says(R"({"from":"first"})"));
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(f.counters.hedged_requests[size_t(HedgeResult::Primary)].get() == 1);
+  }
+  CHECK(f.client.finished == 1);
+  CHECK(f.status() == 200);
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.router.prefill_in_flight() == 0);
+  CHECK(f.exchange->attempts() == 2);
+  CHECK(f.counters.upstream_retries.get() == 0);  // a hedge is not a retry
+}
+
+TEST_CASE("hedging: one side failing or refusing before either streamed leaves the other to answer alone") {
+  for (int how = 0; how < 3; ++how) {
+    CAPTURE(how);
+    Fixture f;
+    hedging_on(f);
+    f.start(/*stream=*/true);
+    REQUIRE(f.attempts() == 2);
+    if (how != 1) {
+      f.respond(f.attempt(1), kSse);
+      f.attempt(1).listener->on_response_body("data: {\"from\":");  // held
+    }
+    if (how == 0) f.fail(f.attempt(1), FailureKind::Reset);
+    if (how == 1) f.respond(f.attempt(1), k503);
+    if (how == 2) f.fail(f.attempt(0), FailureKind::Reset);
+    FakeChannel& survivor = f.attempt(how == 2 ? 1 : 0);
+    FakeChannel& gone = f.attempt(how == 2 ? 0 : 1);
+    CHECK(gone.released);
+    CHECK(f.attempts() == 2);  // no third attempt: the other one is the retry
+    CHECK(f.counters.hedged_requests[size_t(HedgeResult::Failover)].get() == 1);
+    if (how != 2) f.respond(survivor, kSse);
+    survivor.listener->on_response_body(how == 2 ? "\"hedge\"}\n\n" : "data: {\"from\":\"first\"}\n\n");
+    survivor.listener->on_response_end(true);
+    CHECK(f.status() == 200);
+    CHECK(f.says(how == 2 ? R"({"from":"hedge"})" : R"({"from":"first"})"));
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
+TEST_CASE("hedging: a client that leaves mid-race cancels both; a request timeout ends both") {
+  Fixture f;
+  hedging_on(f);
+  f.start(/*stream=*/true);
+  REQUIRE(f.attempts() == 2);
+  f.respond(f.attempt(0), kSse);
+  f.exchange->client_gone();
+  CHECK(f.attempt(0).released);
+  CHECK(f.attempt(1).released);
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.counters.hedged_requests[size_t(HedgeResult::Abandoned)].get() == 1);
+  CHECK(f.counters.client_disconnects_mid_response.get() == 1);
+}
+
+TEST_CASE("hedging: only tight streams are hedged, and never past maxExtraLoad") {
+  SUBCASE("headroom to spare, a plain answer, or hedging off: one attempt") {
+    for (int how = 0; how < 3; ++how) {
+      Fixture f;
+      hedging_on(f);
+      if (how == 0) f.router.ttft_headroom = 0.5;
+      if (how == 2) f.options.hedging.enabled = false;
+      f.start(/*stream=*/how != 1);
+      CHECK(f.attempts() == 1);
+    }
+  }
+  SUBCASE("the budget") {
+    Fixture f;
+    hedging_on(f, 0.05);
+    size_t hedges = 0;
+    for (int i = 0; i < 200; ++i) {
+      const size_t before = f.attempts();
+      f.start(/*stream=*/true);
+      hedges += f.attempts() - before - 1;
+      f.exchange->client_gone();
+    }
+    CHECK(hedges == 10);  // 5% of 200, not one more
+    CHECK(f.counters.hedges_over_budget.get() == 190);
+    CHECK(f.router.in_flight == 0);
+  }
 }

@@ -196,6 +196,13 @@ struct MigrationConfig {
   uint32_t max_tokens = 8192;               // longest generated text carried into a continuation
 };
 
+// hedging: a tight-SLO stream also goes to the next-best server (see proxy::HedgingOptions).
+struct HedgingConfig {
+  bool enabled = false;
+  double max_extra_load = 0.05;  // hedges per request, at most
+  double headroom = 0.2;         // hedge below this predicted TTFT headroom (a fraction of the objective)
+};
+
 // disaggregation: prefill/decode split of long prompts (see proxy::DisaggregationOptions).
 struct DisaggregationConfig {
   std::optional<bool> enabled;                // unset: on when the pool has a prefill endpoint
@@ -281,6 +288,7 @@ struct GatewayConfig {
   RetriesConfig retries;
   MigrationConfig migration;
   DisaggregationConfig disaggregation;
+  HedgingConfig hedging;
   AccessLogConfig access_log;
   IoConfig io;
   SaturationDetectorConfig saturation_detector;

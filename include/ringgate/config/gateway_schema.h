@@ -20,7 +20,8 @@ inline constexpr std::string_view kRoot[] = {"apiVersion",  "kind",       "metad
                                              "limits",      "timeouts",   "metrics",   "health",
                                              "retries",     "accessLog",  "io",        "saturationDetector",
                                              "flowControl", "rateLimits", "migration", "disaggregation",
-                                             "mode",        "auth",       "admin",     "sharedState"};
+                                             "mode",        "auth",       "admin",     "sharedState",
+                                             "hedging"};
 inline constexpr std::string_view kListen[] = {"api", "admin", "epp", "eppHealth", "tls"};
 inline constexpr std::string_view kAuth[] = {"apiKeysFile"};
 inline constexpr std::string_view kAdmin[] = {"auth"};
@@ -54,6 +55,7 @@ inline constexpr std::string_view kHealth[] = {"ejectAfterFailures", "ejectBase"
 inline constexpr std::string_view kRetries[] = {"budget", "deadline"};
 inline constexpr std::string_view kMigration[] = {"enabled", "stallTimeout", "maxPerRequest", "maxTokens"};
 inline constexpr std::string_view kDisaggregation[] = {"enabled", "nonCachedTokens", "prefillTimeout"};
+inline constexpr std::string_view kHedging[] = {"enabled", "maxExtraLoad", "headroom"};
 inline constexpr std::string_view kAccessLog[] = {"enabled", "path"};
 inline constexpr std::string_view kIo[] = {"backend"};
 inline constexpr std::string_view kSaturationDetector[] = {
@@ -95,6 +97,7 @@ inline constexpr Map kMaps[] = {
     {"retries", kRetries},
     {"migration", kMigration},
     {"disaggregation", kDisaggregation},
+    {"hedging", kHedging},
     {"accessLog", kAccessLog},
     {"io", kIo},
     {"saturationDetector", kSaturationDetector},

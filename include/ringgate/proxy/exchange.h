@@ -6,7 +6,8 @@
 // (a fresh connection, another endpoint, a continuation of the stream elsewhere, or an
 // error); the RelayState keeps what the client has seen of a stream so that a
 // continuation is stitched in without a repeated or missing byte; RequestStats is the
-// metrics and access-log leaf. Only the Exchange decides what the client sees, and it
+// metrics and access-log leaf. A hedged prefill (proxy/hedging.h) races a second Attempt
+// against the first until one streams a token; the lead is the one the client hears. Only the Exchange decides what the client sees, and it
 // fails in ONE way (end_with_error): a JSON error before the response head went out;
 // after it, an SSE error event for streams, else a visibly cut body.
 //
@@ -28,6 +29,7 @@
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/hedging.h"
 #include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
@@ -44,6 +46,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
         admission_(env),
         stats_(env),
         attempt_(env, *this),
+        hedge_(env, *this),
         prefill_(env, *this) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
@@ -107,6 +110,14 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
     uint16_t tail = 0;  // the last two body bytes relayed
   };
 
+  // One racing attempt's answer, held until the race is decided: the client's head and
+  // response state as start_client_response made them for it, and its bytes so far.
+  struct RaceSide {
+    Response response;
+    std::string head;
+    std::string held;
+  };
+
   uint64_t now() const { return *env_.now_ms; }
   void apply_model_rewrite();
   RouteRequest route_request();
@@ -115,12 +126,23 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   void dispatch(const RouteDecision& decision);
   void send(const RouteDecision& decision, bool announce);
   bool split(const RouteDecision& decode);
-  RequestImage image() const;      // what the current leg sends
+  RequestImage image_for(const Attempt& attempt) const;  // what the current leg sends on `attempt`
   http::BodyBuffer& leg_body();    // the body the current leg's image points into
+  http::BodyBuffer& body_of(const Attempt& attempt) { return &attempt == &hedge_ ? hedge_body_ : leg_body(); }
+  Attempt& rival(const Attempt& attempt) { return &attempt == &hedge_ ? attempt_ : hedge_; }
+  RaceSide& race_side(const Attempt& attempt) { return race_[&attempt == &hedge_ ? 1 : 0]; }
+  bool upstream_connected() const { return attempt_.connected() || hedge_.connected(); }
   void end_attempt(bool reusable, bool keep_body);
+  // Hedging: the second attempt, the race's events, and its end (the rival of `kept`
+  // cancelled; the lead's held answer goes to the client).
+  void hedge();
+  void race_head(Attempt& attempt, const http::ResponseParser& head);
+  void race_body(Attempt& attempt, std::string_view decoded);
+  void end_race(Attempt& kept, HedgeResult result);
+  void cancel(Attempt& attempt);
   bool retry_error_status(Attempt& attempt, int status);
-  void start_client_response(const http::ResponseParser& head);
-  bool keeps_stream(const http::ResponseParser& head) const;
+  void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
+  bool keeps_stream() const;
   void commit_response();
   void relay(Attempt& attempt, std::string_view data);
   void emit_body(std::string_view data);
@@ -142,6 +164,8 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   RequestStats stats_;
   RelayState relay_;
   Attempt attempt_;
+  Attempt hedge_;            // a hedged prefill's second attempt
+  Attempt* lead_ = &attempt_;  // whose answer the client gets (or, while racing, the first pick)
   PrefillLeg prefill_;
   http::Request* request_ = nullptr;
   const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table
@@ -168,6 +192,11 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   std::vector<uint32_t> tried_;
   std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
   Response response_;
+  // Hedging: the hedge's own copy of the body (each attempt's send owns what it reads),
+  // the two sides of a race ([0] attempt_, [1] hedge_), and whether one is on.
+  http::BodyBuffer hedge_body_;
+  RaceSide race_[2];
+  bool racing_ = false;
   uint64_t started_ms_ = 0;
   uint64_t leg_started_ms_ = 0;
   uint32_t attempts_ = 0;      // every attempt of the request

@@ -12,6 +12,7 @@
 #include "ringgate/openai/stream_event.h"
 #include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/hedging.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/rate_limiter.h"
@@ -76,6 +77,7 @@ struct ExchangeEnv {
   openai::StreamEventReader stream_events;  // streams being continued read their events with it
   size_t prefix_block_bytes = 64;  // the routers' block size: the digests hash prompts with it
   sched::Rng rng{1};
+  HedgeBudget hedge_budget;  // this worker's hedges (hedging.maxExtraLoad)
   std::string key_scratch;
   int worker_index = 0;
   uint64_t request_serial = 0;

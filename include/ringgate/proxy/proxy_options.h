@@ -39,6 +39,15 @@ struct DisaggregationOptions {
   uint32_t prefill_timeout_ms = 30000;    // the prefill leg, sent → whole answer ("prefillTimeout")
 };
 
+// Hedged prefill (config `hedging`; proxy/hedging.h): a streamed request with a TTFT
+// objective whose pick's predicted headroom is below `headroom` (a fraction of the
+// objective) also goes to the next-best server; the first to stream a token is kept.
+struct HedgingOptions {
+  bool enabled = false;          // "enabled"
+  double max_extra_load = 0.05;  // hedges per request a worker dispatches, at most ("maxExtraLoad")
+  double headroom = 0.2;         // "headroom"
+};
+
 struct ProxyOptions {
   http::RequestLimits limits;                 // 431 / 413
   uint32_t header_timeout_ms = 10000;         // first byte of a request → end of its head (408)
@@ -66,6 +75,7 @@ struct ProxyOptions {
 
   MigrationOptions migration;
   DisaggregationOptions disaggregation;
+  HedgingOptions hedging;
 
   RetryBudget retry_budget() const { return {max_attempts, retry_deadline_ms}; }
 };

@@ -6,6 +6,7 @@
 // queue / kv-cache / prefix scorers → max-score picker). The prefix index and the
 // in-flight counts it consults are shared by every worker.
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -98,6 +99,9 @@ struct RouteDecision {
   // from them (sched::PickResult::features).
   sched::LatencyFeatures features;
   bool slo_met = false;  // an SLO-aware pick (reason Slo) found a server predicted to meet them
+  // An SLO-aware pick with a TTFT objective: (objective - predicted TTFT) / objective at the
+  // chosen server (hedging reads it); else +inf.
+  double ttft_headroom = std::numeric_limits<double>::infinity();
 };
 
 class RequestRouter {

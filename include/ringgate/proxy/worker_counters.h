@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <iterator>
 
+#include "ringgate/proxy/hedging.h"
+
 namespace ringgate::proxy {
 
 struct Counter {
@@ -58,6 +60,8 @@ struct WorkerCounters {
   // TLS handshakes that failed, by TlsHandshakeFailure.
   Counter tls_handshake_failures[std::size(kTlsHandshakeFailureNames)];
   Counter auth_rejections[std::size(kAuthFailureNames)];  // by AuthFailure
+  Counter hedged_requests[std::size(kHedgeResultNames)];  // by HedgeResult: how each race ended
+  Counter hedges_over_budget;     // requests hedging wanted but its budget (maxExtraLoad) refused
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 

@@ -126,6 +126,8 @@ class Engine {
 
   // When advance() next has work; UINT64_MAX if never.
   uint64_t next_due_ns() const;
+  // The hardware's speed from now on (--speed-after): steps scheduled later take the new time.
+  void set_speed(double speed) { config_.latency.speed = speed; }
 
   // A remote decoder pulled the blocks held under `request_id`: they are freed.
   // The number of blocks, or nothing when no such transfer is held (never, already

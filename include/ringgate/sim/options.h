@@ -70,6 +70,10 @@ struct SimOptions {
   // --speed F: this sim's hardware speed; prefill and decode times are divided by F
   // (0.4: 2.5x slower, 2: twice as fast), so a test or benchmark can mix GPU types.
   double speed = 1;
+  // --speed-after S:F: S seconds after the sim started, its speed becomes F (hardware that
+  // slows down mid-run: a throttled GPU, a noisy neighbour); 0 S: never.
+  double speed_change_after_s = 0;
+  double speed_change_to = 1;
 
   KvTransferConfig kv_transfer;
   double kv_transfer_time_per_block_us = 0;  // modelled time to pull one KV block from a prefill sim

@@ -60,6 +60,7 @@ class ServerLoop {
   SimApi api_;
   std::unique_ptr<KvEventPublisher> kv_events_;
   uint64_t start_ns_ = 0;
+  uint64_t speed_change_ns_ = 0;  // --speed-after: when (0: none or done)
   int epoll_fd_ = -1;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
