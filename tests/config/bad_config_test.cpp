@@ -419,6 +419,16 @@ TEST_CASE("pool.discovery.static {address, role}: a known role, a required addre
                "pool.discovery.static[1]: duplicate endpoint h:1");
 }
 
+TEST_CASE("hedging: types and bounds") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  expect_error(head + "hedging: {enabled: yes please}\n", 4, 20, "hedging.enabled: expected true or false");
+  expect_error(head + "hedging: {maxExtraLoad: 1.5}\n", 4, 25, "hedging.maxExtraLoad: value 1.5 is out of range");
+  expect_error(head + "hedging: {maxExtraLoad: -0.1}\n", 4, 25, "hedging.maxExtraLoad: value -0.1 is out of range");
+  expect_error(head + "hedging: {headroom: 2}\n", 4, 21, "hedging.headroom: value 2 is out of range");
+  expect_error(head + "hedging: {budget: 0.05}\n", 4, 11, "hedging.budget: unknown field");
+  expect_error(head + "hedging: true\n", 4, 10, "hedging: expected a map");
+}
+
 TEST_CASE("disaggregation: types and bounds") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   expect_error(head + "disaggregation: {enabled: auto}\n", 4, 27,

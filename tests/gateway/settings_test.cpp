@@ -162,6 +162,24 @@ pool:
   }
 }
 
+TEST_CASE("settings: hedging from the file over the option defaults, only what it sets") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  const proxy::HedgingOptions defaults;
+  const auto none = file(head);
+  auto s = resolve(flags({}), &none);
+  CHECK_FALSE(s.proxy.hedging.enabled);
+  CHECK(s.proxy.hedging.max_extra_load == defaults.max_extra_load);
+  CHECK(s.proxy.hedging.headroom == defaults.headroom);
+  const auto on = file(head + "hedging: {enabled: true, maxExtraLoad: 0.02}\n");
+  s = resolve(flags({}), &on);
+  CHECK(s.proxy.hedging.enabled);
+  CHECK(s.proxy.hedging.max_extra_load == 0.02);
+  CHECK(s.proxy.hedging.headroom == defaults.headroom);
+  const auto all = file(head + "hedging: {enabled: true, maxExtraLoad: 0.1, headroom: 0.5}\n");
+  s = resolve(flags({}), &all);
+  CHECK(s.proxy.hedging.headroom == 0.5);
+}
+
 TEST_CASE("settings: disaggregation from the file over the option defaults, only what it sets") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   const proxy::DisaggregationOptions defaults;
