@@ -35,7 +35,8 @@ void OnlineRegression<N>::reset() {
   reset_p();
   samples_ = 0;
   mae_ = rel_mae_ = 0;
-  clipped_ = p_resets_ = 0;
+  clipped_ = p_resets_ = shifts_ = 0;
+  clip_run_ = 0;
 }
 
 template <size_t N>
@@ -65,9 +66,18 @@ bool OnlineRegression<N>::update(const Vector& x, double y) {
     // The clip's scale has a floor (5% of the prediction + 0.01 ms): a noise-free fit's
     // error mean tends to 0 and would otherwise freeze the model against a real change.
     const double limit = kClipMae * std::max(mae_, 0.01 + 0.05 * std::fabs(predicted));
-    if (abs_e > limit) {
+    if (abs_e <= limit) {
+      clip_run_ = 0;
+    } else if (clip_run_ = e > 0 ? std::max(clip_run_, 0) + 1 : std::min(clip_run_, 0) - 1;
+               std::abs(clip_run_) < kShiftRun) {
       e = e > 0 ? limit : -limit;
       ++clipped_;
+    } else {
+      // A change, not outliers: re-learn at full gain, from this error's scale.
+      clip_run_ = 0;
+      ++shifts_;
+      reset_p();
+      mae_ = abs_e;
     }
   }
   if (samples_ == 0) {
@@ -226,6 +236,7 @@ LatencyFitReport report(const OnlineRegression<N>& fit) {
   r.mean_abs_error_ms = fit.mean_abs_error();
   r.relative_mean_abs_error = fit.relative_mean_abs_error();
   r.clipped = fit.clipped();
+  r.shifts = fit.shifts();
   r.p_resets = fit.p_resets();
   return r;
 }
@@ -288,6 +299,8 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
   append_number(out, fit.relative_mean_abs_error);
   out += ",\"clipped\":";
   util::append_uint(out, fit.clipped);
+  out += ",\"shifts\":";
+  util::append_uint(out, fit.shifts);
   out += ",\"p_resets\":";
   util::append_uint(out, fit.p_resets);
   out += ",\"coefficients\":{";

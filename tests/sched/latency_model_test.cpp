@@ -171,6 +171,34 @@ TEST_CASE("one outlier (a stalled response, 100x the law) barely moves a warmed-
   CHECK(mean_ttft_error(m, 0, load) < 0.03);
 }
 
+TEST_CASE("a server that slows 10x at once is followed within a dozen responses; scattered outliers are not a change") {
+  LatencyModel m;
+  REQUIRE(m.ensure(0));
+  Load load;
+  for (int i = 0; i < 300; ++i) {
+    const TtftFeatures f = load.ttft();
+    m.observe_ttft(0, f, ttft_law(f) * load.noise(3));
+  }
+  // Every third response stalls (100x): outliers one at a time, never a run of one sign.
+  for (int i = 0; i < 60; ++i) {
+    const TtftFeatures f = load.ttft();
+    m.observe_ttft(0, f, ttft_law(f) * (i % 3 == 2 ? 100 : load.noise(3)));
+  }
+  CHECK(m.describe(0).ttft.shifts == 0);
+  for (int i = 0; i < 100; ++i) {
+    const TtftFeatures f = load.ttft();
+    m.observe_ttft(0, f, ttft_law(f) * load.noise(3));
+  }
+  CHECK(mean_ttft_error(m, 0, load) < 0.05);
+  // The server slows 10x (--speed 0.1): after 12 responses the fit predicts the new law.
+  for (int i = 0; i < 12; ++i) {
+    const TtftFeatures f = load.ttft();
+    m.observe_ttft(0, f, ttft_law(f, 0.1) * load.noise(3));
+  }
+  CHECK(m.describe(0).ttft.shifts >= 1);
+  CHECK(mean_ttft_error(m, 0, load, 0.1) < 0.2);
+}
+
 TEST_CASE("degenerate input: all-zero features, huge values and NaN leave the model finite") {
   LatencyModel m;
   REQUIRE(m.ensure(0));

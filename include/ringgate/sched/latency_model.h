@@ -15,8 +15,12 @@
 //   - an endpoint with fewer than kMinSamples samples is predicted by the pool's model
 //     (the same RLS over every endpoint's samples);
 //   - a residual is clipped to kClipMae x the running mean absolute error before the
-//     update, so one stalled response cannot wreck the fit (a lasting change still gets
-//     through: the error's mean follows the clipped residuals up, ~15% per sample);
+//     update, so one stalled response cannot wreck the fit; but kShiftRun clipped in a
+//     row, all of one sign, are no outliers: the server changed (a GPU throttled, a
+//     noisy neighbour, 10x slower at once). Then P is reset (the fit re-learns at full
+//     gain from its coefficients), the clip's scale jumps to that error and the sample
+//     goes in whole: the fit follows within about ten responses, where the error's mean
+//     alone (~15% a sample) took dozens;
 //   - P (the inverse information matrix) is kept from winding up in directions no sample
 //     excites (a feature that stays 0 would grow it by 1/lambda per update until it
 //     overflows): any diagonal entry past kMaxP scales its row and column down, a
@@ -87,6 +91,7 @@ inline constexpr double kInitialP = 1e4;     // prior variance of a coefficient:
 inline constexpr double kMaxP = 1e6;         // anti-windup bound on P's diagonal
 inline constexpr double kClipMae = 4;        // residuals clipped to this many mean absolute errors...
 inline constexpr uint32_t kClipAfter = 10;   // ...once a fit has this many samples
+inline constexpr int kShiftRun = 4;          // clipped in a row, one sign: a change, not outliers
 inline constexpr double kMaeAlpha = 0.05;    // EWMA weight of the error means (~20 samples)
 inline constexpr uint32_t kMinSamples = 20;  // below: the pool's model predicts for the endpoint
 
@@ -110,6 +115,7 @@ class OnlineRegression {
   double relative_mean_abs_error() const { return rel_mae_; }  // a priori |y - ŷ| / y, not clipped
   uint64_t clipped() const { return clipped_; }                // residuals that were clipped
   uint64_t p_resets() const { return p_resets_; }              // P reset for degeneracy
+  uint64_t shifts() const { return shifts_; }                  // changes taken in whole (kShiftRun)
 
  private:
   void reset_p();
@@ -118,7 +124,8 @@ class OnlineRegression {
   std::array<double, N * N> p_{};
   uint64_t samples_ = 0;
   double mae_ = 0, rel_mae_ = 0;
-  uint64_t clipped_ = 0, p_resets_ = 0;
+  uint64_t clipped_ = 0, p_resets_ = 0, shifts_ = 0;
+  int clip_run_ = 0;  // residuals clipped in a row: > 0 above the fit, < 0 below
 };
 
 extern template class OnlineRegression<kTtftFeatures>;
@@ -164,6 +171,7 @@ struct LatencyFitReport {
   double relative_mean_abs_error = 0;  // e.g. 0.12 = predictions off by 12% on average
   uint64_t clipped = 0;
   uint64_t p_resets = 0;
+  uint64_t shifts = 0;
 };
 
 struct EndpointLatencyReport {
@@ -173,7 +181,7 @@ struct EndpointLatencyReport {
 };
 
 // {"ttft":{"source":"endpoint","samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
-//  "clipped":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
+//  "clipped":…,"shifts":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
 // one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
 void append_json(std::string& out, const EndpointLatencyReport& report);
 
