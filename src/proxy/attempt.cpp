@@ -17,7 +17,8 @@ Attempt::~Attempt() {
   }
 }
 
-bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool announce) {
+bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool token_first,
+                   bool announce) {
   endpoint_id_ = decision.endpoint_id;
   address_ = decision.address;
   destination_.assign(decision.endpoint_host).push_back(':');
@@ -28,7 +29,9 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
   // The uncached prompt tokens (bounded: a feature is clamped to 1e7 tokens anyway).
   const double uncached = std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7);
   prefill_tokens_ = uint32_t(uncached);
-  if (prefill_tokens_) env_.router->prefill_sent(endpoint_id_, prefill_tokens_);
+  awaiting_ = true;
+  awaiting_since_ms_ = token_first ? util::steady_ns() / 1000000 : 0;
+  env_.router->prefill_sent(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
   if (announce) env_.router->routed(endpoint_id_);
   return connect(image, /*allow_reuse=*/true);
 }

@@ -255,7 +255,7 @@ void Exchange::hedge() {
   tried_.push_back(second.endpoint_id);
   hedge_body_.assign(request_->body.view());
   openai::BodyReader::pad(hedge_body_);
-  if (!hedge_.open(second, image_for(hedge_), admission_.sheddable())) {
+  if (!hedge_.open(second, image_for(hedge_), admission_.sheddable(), /*token_first=*/true)) {
     hedge_.end(false, hedge_body_, /*keep_body=*/false);
     return;
   }
@@ -277,7 +277,7 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
   upstream_head_.clear();
   build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
   lead_ = &attempt_;
-  if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), announce))
+  if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), fields_.stream, announce))
     attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 

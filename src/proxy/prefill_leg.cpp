@@ -22,7 +22,7 @@ void PrefillLeg::open(const RouteDecision& decision) {
   tried_.push_back(decision.endpoint_id);
   fresh_retry_used_ = false;
   answer_.clear();
-  if (!attempt_.open(decision, image(), sheddable_)) attempt_failed(attempt_, FailureKind::ConnectFailed);
+  if (!attempt_.open(decision, image(), sheddable_, /*token_first=*/true)) attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
 void PrefillLeg::cancel() {

@@ -155,8 +155,12 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     if (PassiveHealth* health = router_.health()) health->record_success(endpoint_id, PassiveHealth::now_ms());
   }
   bool disaggregating() const override { return router_.disaggregating(options_.disaggregation); }
-  void prefill_sent(uint32_t endpoint_id, uint32_t tokens) override { router_.prefill_sent(endpoint_id, tokens); }
-  void prefill_done(uint32_t endpoint_id, uint32_t tokens) override { router_.prefill_done(endpoint_id, tokens); }
+  void prefill_sent(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) override {
+    router_.prefill_sent(endpoint_id, tokens, sent_ms);
+  }
+  void prefill_done(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) override {
+    router_.prefill_done(endpoint_id, tokens, sent_ms);
+  }
   void latency_observed(const sched::LatencySample& sample) override { router_.latency_observed(sample); }
 
   // The listener's completions (multishot accept).

@@ -21,6 +21,7 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
                                   Clock::time_point now, const SchedulerConfig& config, std::span<EndpointSignals> out,
                                   size_t& count, PickLeg leg) {
   count = 0;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   EndpointSnapshot::ModelEndpoints serving = snapshot.endpoints_for(model);
   if (serving.serving.empty()) return CandidateStatus::UnknownModel;
   if (serving.routable.empty()) return CandidateStatus::NoneRoutable;
@@ -41,6 +42,7 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     s.sheddable_inflight = std::clamp<int64_t>(inflight.get_sheddable(e.id), 0, s.inflight);
     s.inflight_prefill_tokens = double(std::max<int64_t>(0, inflight.get_prefill_tokens(e.id)) +
                                        std::max<int64_t>(0, e.remote_prefill_tokens));
+    s.awaiting_age_ms = inflight.awaiting_age_ms(e.id, now_ms);
     if (e.has_metrics) s.metrics_age = now - e.scraped_at;
     s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;
     if (s.fresh) {

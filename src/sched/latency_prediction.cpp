@@ -27,7 +27,8 @@ void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapsh
     const LatencyFeatures f = latency_features(c, total_blocks, tokens_per_block);
     const LatencyPrediction ttft = k.predict_ttft(f.ttft);
     const LatencyPrediction tpot = k.predict_tpot(f.tpot);
-    c.predicted_ttft_ms = ttft.ms;
+    // Requests there longer than the model predicts without a first token: it is stale.
+    c.predicted_ttft_ms = std::max(ttft.ms, c.awaiting_age_ms);
     c.predicted_tpot_ms = tpot.ms;
     c.latency_cold = ttft.source == LatencySource::Cold || tpot.source == LatencySource::Cold;
   }

@@ -154,8 +154,15 @@ struct FakeRouter : RouteService {
   // The latency model's inputs: in-flight prefill tokens per endpoint, samples reported.
   std::map<uint32_t, int64_t> prefill;
   std::vector<sched::LatencySample> samples;
-  void prefill_sent(uint32_t id, uint32_t tokens) override { prefill[id] += tokens; }
-  void prefill_done(uint32_t id, uint32_t tokens) override { prefill[id] -= tokens; }
+  std::map<uint32_t, int64_t> awaiting;  // requests awaiting their first token
+  void prefill_sent(uint32_t id, uint32_t tokens, uint64_t) override {
+    prefill[id] += tokens;
+    ++awaiting[id];
+  }
+  void prefill_done(uint32_t id, uint32_t tokens, uint64_t) override {
+    prefill[id] -= tokens;
+    --awaiting[id];
+  }
   void latency_observed(const sched::LatencySample& s) override { samples.push_back(s); }
   int64_t prefill_in_flight() const {
     int64_t n = 0;

@@ -155,11 +155,24 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   CHECK(p.features.ttft.uncached_prompt_tokens == p.total_blocks * 16);  // nothing held anywhere
   CHECK(p.predicted_ttft_ms == doctest::Approx(120 * p.total_blocks * 16 / 1000.0 + 20));
   // In-flight prefill at 1 (a long prompt just sent there) takes it past the objective.
-  inflight.add_prefill_tokens(1, 2000);
+  inflight.add_awaiting(1, 2000, 0);
   p = s.pick(snap, r, rng);
   CHECK(p.endpoint == 0);
   CHECK(p.features.ttft.inflight_prefill_tokens == 0);
-  inflight.sub_prefill_tokens(1, 2000);
+  inflight.sub_awaiting(1, 2000, 0);
+  // A request there 5 s without its first token: the server is slower than its fit says,
+  // whatever the fit predicts (the awaiting requests' mean age is a floor under it).
+  const int64_t sent_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.now.time_since_epoch()).count() - 5000;
+  inflight.add_awaiting(1, 0, sent_ms);
+  p = s.pick(snap, r, rng);
+  CHECK(p.endpoint == 0);
+  REQUIRE(s.last_candidates().size() == 3);
+  for (const EndpointSignals& c : s.last_candidates())
+    if (c.id == 1) CHECK(c.predicted_ttft_ms >= 5000);
+  inflight.sub_awaiting(1, 0, sent_ms);
+  p = s.pick(snap, r, rng);
+  CHECK(p.endpoint == 1);
   // Objectives nobody meets: the fastest.
   r.slo = {10, 0};
   p = s.pick(snap, r, rng);

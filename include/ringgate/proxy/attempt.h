@@ -39,8 +39,11 @@ class Attempt final : public AttemptListener {
   // endpoint. False: no socket could be made (the slot is held until end()). `announce`:
   // tell the router now that the request went there (it records the prompt of its last
   // route() at the endpoint); false when the caller did so when it routed (a decode leg
-  // opened after its prefill leg).
-  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool announce = true);
+  // opened after its prefill leg). `token_first`: the answer's first byte comes with its
+  // first token (a stream, a prefill leg), so the time it awaits that byte is the server's
+  // TTFT (else it is the whole answer's time, and not counted in the awaiting age).
+  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool token_first,
+            bool announce = true);
   // The same endpoint again on a new connection (a pooled one turned out stale): first
   // drop_channel(), then reopen() with the image of what `body` now holds. The slot stays.
   void drop_channel(http::BodyBuffer& body) { release_channel(false, body, /*keep_body=*/true); }
@@ -86,9 +89,9 @@ class Attempt final : public AttemptListener {
  private:
   bool connect(const RequestImage& image, bool allow_reuse);
   void end_prefill() {
-    if (prefill_tokens_ == 0) return;
-    env_.router->prefill_done(endpoint_id_, prefill_tokens_);
-    prefill_tokens_ = 0;
+    if (!awaiting_) return;
+    awaiting_ = false;
+    env_.router->prefill_done(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
   }
   void release_channel(bool reusable, http::BodyBuffer& body, bool keep_body);
 
@@ -102,7 +105,11 @@ class Attempt final : public AttemptListener {
   bool sheddable_ = false;
   bool response_started_ = false;
   bool delivered_ = false;
-  uint32_t prefill_tokens_ = 0;  // counted in flight at the endpoint until the first token or end()
+  // Awaiting its first token at the endpoint (counted there until it comes or end()): its
+  // uncached prompt tokens, since when (steady ms).
+  bool awaiting_ = false;
+  uint32_t prefill_tokens_ = 0;
+  uint64_t awaiting_since_ms_ = 0;
   uint64_t sent_ns_ = 0;
   sched::LatencyFeatures features_;
 };

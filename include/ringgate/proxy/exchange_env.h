@@ -37,10 +37,11 @@ class RouteService {
   // Requests may be split into prefill and decode legs now (RequestRouter::disaggregating).
   virtual bool disaggregating() const = 0;
   // The latency model's inputs (issue 35; no-ops where nothing learns, e.g. test fakes):
-  // uncached prompt tokens sent to an endpoint, counted there until their first token
-  // (prefill_done with the same number), and one answered request's sample.
-  virtual void prefill_sent(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
-  virtual void prefill_done(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
+  // a request sent to an endpoint (its uncached prompt tokens, when: steady-clock ms),
+  // awaiting its first token there until prefill_done with the same numbers, and one
+  // answered request's sample.
+  virtual void prefill_sent(uint32_t /*endpoint_id*/, uint32_t /*tokens*/, uint64_t /*sent_ms*/) {}
+  virtual void prefill_done(uint32_t /*endpoint_id*/, uint32_t /*tokens*/, uint64_t /*sent_ms*/) {}
   virtual void latency_observed(const sched::LatencySample& /*sample*/) {}
 };
 

@@ -132,9 +132,14 @@ class RequestRouter {
   void routed(uint32_t endpoint_id);
   // The request left `endpoint_id` (finished, failed, abandoned).
   void released(uint32_t endpoint_id, bool sheddable) { shared_.inflight->sub(endpoint_id, sheddable); }
-  // In-flight prefill tokens at `endpoint_id` (the latency model's feature).
-  void prefill_sent(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->add_prefill_tokens(endpoint_id, tokens); }
-  void prefill_done(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->sub_prefill_tokens(endpoint_id, tokens); }
+  // A request awaiting its first token at `endpoint_id` (the latency model's in-flight
+  // prefill tokens and the awaiting requests' age): sent, then done with the same numbers.
+  void prefill_sent(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) {
+    shared_.inflight->add_awaiting(endpoint_id, tokens, int64_t(sent_ms));
+  }
+  void prefill_done(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) {
+    shared_.inflight->sub_awaiting(endpoint_id, tokens, int64_t(sent_ms));
+  }
   // One answered request for the latency model: into this worker's ring (dropped and
   // counted when full; the control thread drains it).
   void latency_observed(const sched::LatencySample& sample) {

@@ -25,6 +25,10 @@ struct EndpointSignals {
   int64_t sheddable_inflight = 0;  // of which sheddable
   // Uncached prompt tokens this gateway sent there whose first token has not come.
   double inflight_prefill_tokens = 0;
+  // The mean age of this gateway's requests there still awaiting their first token (ms):
+  // a floor under the predicted TTFT (a server that stalls or slows down shows it here
+  // long before its late answers reach the latency model).
+  double awaiting_age_ms = 0;
   // Queue signal and guard input: waiting (fresh only) + inflight (LoadSignal::Local), or
   // scraped waiting + running in coarse steps (Shared; the KV scorer then steps kv_usage).
   double load = 0;

@@ -1,8 +1,10 @@
 #pragma once
 // Per-endpoint count of requests this gateway has in flight, how many of them are
-// sheddable (the saturation detector's headroom), and the uncached prompt tokens sent
-// there whose first token has not come yet (the latency model's in-flight prefill: the
-// prefill work queued ahead of a new request, known before any scrape shows it), shared
+// sheddable (the saturation detector's headroom), and those whose first token has not
+// come yet: their uncached prompt tokens (the latency model's in-flight prefill: the
+// prefill work queued ahead of a new request, known before any scrape shows it) and
+// their mean age (how long a new request would at least wait there: a server that
+// stalls or slows shows it at once, long before its answers teach the model), shared
 // by all workers (relaxed atomics, one cache line per endpoint to avoid false sharing).
 // Storage is stable: chunks are allocated on demand by the control thread
 // (ensure()) before an endpoint id is published in a snapshot, and never freed
@@ -10,6 +12,7 @@
 // their snapshot; those never allocate or lock. Ids never ensured read 0 and
 // their add/sub are ignored.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -52,17 +55,38 @@ class InflightCounters {
     const Counter* c = slot(id);
     return c ? c->sheddable.load(std::memory_order_relaxed) : 0;
   }
-  // In-flight prefill tokens: added when a request is sent, removed (the same amount)
-  // at its first token or its end, whichever comes first.
-  void add_prefill_tokens(EndpointId id, int64_t tokens) {
-    if (Counter* c = slot(id)) c->prefill_tokens.fetch_add(tokens, std::memory_order_relaxed);
+  // A request awaiting its first token: added when it is sent (its uncached prompt tokens,
+  // when it was sent in steady-clock ms; 0: not timed, an answer whose first byte is not
+  // its first token), removed with the same numbers at its first byte or its end.
+  void add_awaiting(EndpointId id, int64_t tokens, int64_t sent_ms) {
+    if (Counter* c = slot(id)) {
+      c->prefill_tokens.fetch_add(tokens, std::memory_order_relaxed);
+      if (sent_ms == 0) return;
+      c->awaiting.fetch_add(1, std::memory_order_relaxed);
+      c->awaiting_sent_ms.fetch_add(sent_ms, std::memory_order_relaxed);
+    }
   }
-  void sub_prefill_tokens(EndpointId id, int64_t tokens) {
-    if (Counter* c = slot(id)) c->prefill_tokens.fetch_sub(tokens, std::memory_order_relaxed);
+  void sub_awaiting(EndpointId id, int64_t tokens, int64_t sent_ms) {
+    if (Counter* c = slot(id)) {
+      c->prefill_tokens.fetch_sub(tokens, std::memory_order_relaxed);
+      if (sent_ms == 0) return;
+      c->awaiting.fetch_sub(1, std::memory_order_relaxed);
+      c->awaiting_sent_ms.fetch_sub(sent_ms, std::memory_order_relaxed);
+    }
   }
   int64_t get_prefill_tokens(EndpointId id) const {
     const Counter* c = slot(id);
     return c ? c->prefill_tokens.load(std::memory_order_relaxed) : 0;
+  }
+  // The mean age at `now_ms` of the requests awaiting their first token there (0: none).
+  // The two loads are not one snapshot: a racing add/sub skews one read, clamped to 0..1 h.
+  double awaiting_age_ms(EndpointId id, int64_t now_ms) const {
+    const Counter* c = slot(id);
+    if (!c) return 0;
+    const int64_t n = c->awaiting.load(std::memory_order_relaxed);
+    if (n <= 0) return 0;
+    const double mean_sent = double(c->awaiting_sent_ms.load(std::memory_order_relaxed)) / double(n);
+    return std::clamp(double(now_ms) - mean_sent, 0.0, 3.6e6);
   }
 
  private:
@@ -70,6 +94,8 @@ class InflightCounters {
     std::atomic<int64_t> all{0};
     std::atomic<int64_t> sheddable{0};
     std::atomic<int64_t> prefill_tokens{0};  // same cache line: no extra miss per candidate
+    std::atomic<int64_t> awaiting{0};
+    std::atomic<int64_t> awaiting_sent_ms{0};  // the sum of their send times
   };
   struct Chunk {
     Counter counters[kChunkSize];
