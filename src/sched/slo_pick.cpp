@@ -6,6 +6,8 @@
 namespace ringgate::sched {
 namespace {
 
+constexpr double kParkSlack = 2;
+
 // The smaller relative headroom over the objectives set (>= 0 when met).
 double headroom(const EndpointSignals& c, const SloTargets& slo) {
   double h = INFINITY;
@@ -48,10 +50,17 @@ std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates,
   // decode is too slow, not its queue too long): the request, which nobody serves in time
   // now, is parked on the fastest of those, and the servers that can meet the objectives
   // stay free for requests that still can (attainment: issue 35's "parked on a slow
-  // server"). Without such a server, the fastest of all, by the objective's own measure
-  // (TTFT when one is set).
+  // server"). Not where it would wait for its first token past both its TTFT objective
+  // and kParkSlack x the fastest server's predicted TTFT (a server slowed 10x, a stalled
+  // one: seconds of waiting for nothing). Without such a server, the fastest of all, by
+  // the objective's own measure (TTFT when one is set).
   const bool by_ttft = slo.ttft_ms > 0;
-  const auto too_slow = [&](const EndpointSignals& c) { return slo.tpot_ms > 0 && c.predicted_tpot_ms > slo.tpot_ms; };
+  double fastest_ttft = INFINITY;
+  for (const EndpointSignals& c : candidates) fastest_ttft = std::min(fastest_ttft, c.predicted_ttft_ms);
+  const double park_ttft = std::max(slo.ttft_ms, kParkSlack * fastest_ttft);
+  const auto too_slow = [&](const EndpointSignals& c) {
+    return slo.tpot_ms > 0 && c.predicted_tpot_ms > slo.tpot_ms && c.predicted_ttft_ms <= park_ttft;
+  };
   const bool park = std::any_of(candidates.begin(), candidates.end(), too_slow);
   std::optional<size_t> fastest;
   for (size_t i = 0; i < candidates.size(); ++i) {

@@ -4,8 +4,10 @@
 // headroom to spare, so that the servers with room keep it for the requests that need it
 // (llm-d's default "least" headroom strategy: bin-packing); when no candidate is predicted
 // to meet them, to the one predicted fastest (lowest TTFT, or TPOT when only a TPOT
-// objective is set) among those predicted to miss the TPOT objective if any (parked where
-// it takes nothing from requests that can still be served in time), else among all. Headroom is relative ((objective - predicted) / objective, the
+// objective is set) among those predicted to miss the TPOT objective whose predicted TTFT
+// is within the TTFT objective or twice the fastest's, if any (parked where it takes
+// nothing from requests that can still be served in time, but never where it would wait
+// far longer than anywhere else), else among all. Headroom is relative ((objective - predicted) / objective, the
 // smaller of the two when both are set) so that a TTFT in hundreds of milliseconds and a
 // TPOT in tens compare. Reads predicted_ttft_ms / predicted_tpot_ms (predict_latency
 // first). Ties go to the higher score total, then the higher tie_rank.
