@@ -18,9 +18,9 @@ import { stop as stopProc, startSim, scrape } from '../../tests/lib/procs.mjs';
 const HERE = import.meta.dirname;
 const ALL_CONFIGS = ['ringgate-slo', 'ringgate-hedge'];
 const D = {
-  load: 0.6, duration: 30, warmup: 10, slowAt: 8, slowFactor: 0.1, sims: 4, kvBlocks: 4000, blockSize: 16,
+  load: 0.6, duration: 60, warmup: 10, slowAt: 15, slowFactor: 0.1, sims: 4, kvBlocks: 4000, blockSize: 16,
   maxNumSeqs: 8, prefillUs: 150, overheadMs: 10, itlMs: 20, maxTokens: 32, maxModelLen: 4096,
-  tightShare: 0.04, tightTtft: 60, tightTpot: 100, maxExtraLoad: 0.05, headroom: 0.2, seed: 1, workers: 2,
+  tightShare: 0.05, tightTtft: 60, tightTpot: 100, maxExtraLoad: 0.05, headroom: 0.2, seed: 1, workers: 2,
   configs: ALL_CONFIGS.join(','), model: 'facebook/opt-125m', timeoutMs: 60000, out: path.resolve(HERE, '../results'),
 };
 const HELP = `usage: perf/routing/hedge.sh [options]     (bounded; loopback only)

@@ -6,7 +6,7 @@
 namespace ringgate::sched {
 namespace {
 
-constexpr double kParkSlack = 2;
+constexpr double kParkSlack = 4;
 
 // The smaller relative headroom over the objectives set (>= 0 when met).
 double headroom(const EndpointSignals& c, const SloTargets& slo) {

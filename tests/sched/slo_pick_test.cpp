@@ -87,13 +87,13 @@ TEST_CASE("slo: none predicted to meet them: the fastest") {
   CHECK(pick->position == 1);
   pick = pick_for_slo(busy_fast, SloTargets{300, 0});  // no TPOT objective: the fastest
   CHECK(pick->position == 0);
-  // Not parked where it would wait past its TTFT objective and twice the fastest's TTFT
+  // Not parked where it would wait past its TTFT objective and 4x the fastest's TTFT
   // (a server slowed 10x, its awaiting requests seconds old): the fastest instead.
   std::vector<EndpointSignals> slowed = {candidate(320, 20), candidate(3500, 200)};
   pick = pick_for_slo(slowed, SloTargets{300, 40});
   CHECK_FALSE(pick->met);
   CHECK(pick->position == 0);
-  slowed[1] = candidate(640, 200);  // within 2x the fastest: parked
+  slowed[1] = candidate(1200, 200);  // within 4x the fastest: parked
   CHECK(pick_for_slo(slowed, SloTargets{300, 40})->position == 1);
   // One objective only: the other prediction does not matter.
   pick = pick_for_slo(c, SloTargets{0, 25});

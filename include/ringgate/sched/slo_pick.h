@@ -5,7 +5,7 @@
 // (llm-d's default "least" headroom strategy: bin-packing); when no candidate is predicted
 // to meet them, to the one predicted fastest (lowest TTFT, or TPOT when only a TPOT
 // objective is set) among those predicted to miss the TPOT objective whose predicted TTFT
-// is within the TTFT objective or twice the fastest's, if any (parked where it takes
+// is within the TTFT objective or 4x the fastest's, if any (parked where it takes
 // nothing from requests that can still be served in time, but never where it would wait
 // far longer than anywhere else), else among all. Headroom is relative ((objective - predicted) / objective, the
 // smaller of the two when both are set) so that a TTFT in hundreds of milliseconds and a
