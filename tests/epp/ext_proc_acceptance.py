@@ -110,6 +110,8 @@ spec:
         self.assertIn(b'"usage"', relayed)
         self.assertEqual(s.close(), h.grpc.StatusCode.OK)
         self.await_inflight(dest, 0)
+        # The latency model learned from it (TTFT from the decision to the first body chunk).
+        h.wait_for(lambda: self.metric_sum('ringgate_latency_samples_total') >= 1, what='a latency sample')
         # Same statistics as the gateway: counted under the alias and its target, usage seen.
         self.assertGreaterEqual(self.metric_sum('inference_objective_request_total{', 'model_name="%s"' % ALIAS,
                                                 'target_model_name="%s"' % MODEL), 1)

@@ -64,6 +64,15 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   void endpoint_failed(uint32_t endpoint_id) override;
   void endpoint_succeeded(uint32_t endpoint_id) override;
   bool disaggregating() const override { return router_.disaggregating(options_.disaggregation); }
+  // The latency model learns from the streams the Gateway relays through ext-proc (with the
+  // response body streamed to the EPP, as GAIE configures it), as from the gateway's own.
+  void prefill_sent(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) override {
+    router_.prefill_sent(endpoint_id, tokens, sent_ms);
+  }
+  void prefill_done(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) override {
+    router_.prefill_done(endpoint_id, tokens, sent_ms);
+  }
+  void latency_observed(const sched::LatencySample& sample) override { router_.latency_observed(sample); }
 
   // UpstreamSide: in EPP mode the Gateway sends the request; "opening" an attempt is
   // handing the decision back to the stream that asked.
