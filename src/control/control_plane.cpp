@@ -253,6 +253,10 @@ void ControlPlane::publish_if_changed() {
     std::fill(routable_by_id_.begin(), routable_by_id_.end(), 0);
     for (const sched::EndpointState& e : snapshot->endpoints()) routable_by_id_[e.id] = e.routable ? 1 : 0;
     if (subscriber_) update_kv_sources(*snapshot);
+    // The catalog first: a worker adopts the snapshot, then the catalog (adopt_published_state),
+    // so one that routes on this snapshot labels its models (a request on the first routable
+    // snapshot was counted as model "other" when the catalog came a moment later).
+    publish_catalog(*snapshot);
     publisher_.publish(std::move(snapshot));
     ++counters_.snapshots_published;
     routable_.store(routable, std::memory_order_relaxed);
@@ -273,7 +277,7 @@ void ControlPlane::publish_if_changed() {
     std::lock_guard lock(pending_mutex_);
     aliases_changed = aliases_changed_;
   }
-  if (current && (published || aliases_changed)) publish_catalog(*current);
+  if (current && aliases_changed && !published) publish_catalog(*current);
   publisher_.reclaim();
 }
 

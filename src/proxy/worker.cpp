@@ -215,6 +215,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
  private:
   void adopt_published_state() {
+    // The snapshot before the catalog (the control plane publishes them the other way
+    // round): the catalog adopted is at least as new as the snapshot routed on.
     router_.refresh();
     // A pointer from refresh() stays valid until this reader's next refresh(): nothing
     // keeps the previous one (exchanges read env_.rules / the catalog at each use).
