@@ -254,7 +254,6 @@ void Exchange::hedge() {
   ++leg_attempts_;
   tried_.push_back(second.endpoint_id);
   hedge_body_.assign(request_->body.view());
-  openai::BodyReader::pad(hedge_body_);
   if (!hedge_.open(second, image_for(hedge_), admission_.sheddable(), /*token_first=*/true)) {
     hedge_.end(false, hedge_body_, /*keep_body=*/false);
     return;
