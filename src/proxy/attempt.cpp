@@ -30,18 +30,19 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
   const double uncached = std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7);
   prefill_tokens_ = uint32_t(uncached);
   awaiting_ = true;
-  awaiting_since_ms_ = token_first ? util::steady_ns() / 1000000 : 0;
+  const uint64_t now_ns = util::steady_ns();  // one clock read: the send time and the awaiting age's
+  awaiting_since_ms_ = token_first ? now_ns / 1000000 : 0;
   env_.router->prefill_sent(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
   if (announce) env_.router->routed(endpoint_id_);
-  return connect(image, /*allow_reuse=*/true);
+  return connect(image, /*allow_reuse=*/true, now_ns);
 }
 
-bool Attempt::reopen(const RequestImage& image) { return connect(image, /*allow_reuse=*/false); }
+bool Attempt::reopen(const RequestImage& image) { return connect(image, /*allow_reuse=*/false, util::steady_ns()); }
 
-bool Attempt::connect(const RequestImage& image, bool allow_reuse) {
+bool Attempt::connect(const RequestImage& image, bool allow_reuse, uint64_t now_ns) {
   response_started_ = false;
   delivered_ = false;
-  sent_ns_ = util::steady_ns();
+  sent_ns_ = now_ns;
   channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, image, this);
   return channel_ != nullptr;
 }

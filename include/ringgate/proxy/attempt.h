@@ -87,7 +87,7 @@ class Attempt final : public AttemptListener {
   void on_attempt_failed(FailureKind kind) override { owner_.attempt_failed(*this, kind); }
 
  private:
-  bool connect(const RequestImage& image, bool allow_reuse);
+  bool connect(const RequestImage& image, bool allow_reuse, uint64_t now_ns);
   void end_prefill() {
     if (!awaiting_) return;
     awaiting_ = false;
