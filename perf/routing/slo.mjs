@@ -343,7 +343,8 @@ function table(o, cap, rows, notes, meta) {
 
   // Latency model (ringgate rows): /debug/endpoints at the end of the measured window.
   L.push('');
-  L.push('Latency model, relative mean absolute error at the end of each ringgate row (/debug/endpoints; EWMA of the last ~20 samples):');
+  L.push('Latency model, relative mean absolute error (mean |error| / latency) [and normalized: mean |error| / mean latency] at the end of');
+  L.push('each ringgate row (/debug/endpoints; EWMAs of the last ~20 samples):');
   for (const r of rows.filter((x) => x.config.startsWith('ringgate') && !x.skipped)) {
     const head = `  ${r.label}${r.star} @${Math.round(r.load * 100)}%:`;
     if (!r.model || !r.model.length) {
@@ -351,8 +352,9 @@ function table(o, cap, rows, notes, meta) {
       continue;
     }
     const label = (where) => { const i = r.eps.indexOf(where); return i >= 0 ? `${where} (speed ${o.speedList[i]})` : where; };
-    L.push(`${head} ${r.model.map((m) => `${label(m.where)}: TTFT ${m.ttft ? `${f(m.ttft.relative_mean_abs_error, 3)} (${m.ttft.source ?? '?'}, ${m.ttft.samples ?? '?'} samples)` : 'n/a'}, ` +
-      `TPOT ${m.tpot ? `${f(m.tpot.relative_mean_abs_error, 3)} (${m.tpot.source ?? '?'}, ${m.tpot.samples ?? '?'})` : 'n/a'}`).join('; ')}`);
+    const err = (fit) => `${f(fit.relative_mean_abs_error, 3)}${typeof fit.normalized_mean_abs_error === 'number' ? ` [${f(fit.normalized_mean_abs_error, 3)}]` : ''}`;
+    L.push(`${head} ${r.model.map((m) => `${label(m.where)}: TTFT ${m.ttft ? `${err(m.ttft)} (${m.ttft.source ?? '?'}, ${m.ttft.samples ?? '?'} samples)` : 'n/a'}, ` +
+      `TPOT ${m.tpot ? `${err(m.tpot)} (${m.tpot.source ?? '?'}, ${m.tpot.samples ?? '?'})` : 'n/a'}`).join('; ')}`);
   }
 
   // Goals (issue 35), at the load closest to 90%.
@@ -375,8 +377,12 @@ function table(o, cap, rows, notes, meta) {
   for (const r of [slo, lat].filter(Boolean)) {
     const fits = (r.model ?? []).filter((m) => m.where && !String(m.where).startsWith('('));
     if (!fits.length) { verdict(`${r.label} predictions within 20% relative MAE after warm-up`, null, 'n/a (no latency model errors in /debug/endpoints)'); continue; }
-    const worst = Math.max(...fits.flatMap((m) => [m.ttft?.relative_mean_abs_error, m.tpot?.relative_mean_abs_error].filter((x) => typeof x === 'number')));
+    const worstOf = (key) => Math.max(...fits.flatMap((m) => [m.ttft?.[key], m.tpot?.[key]].filter((x) => typeof x === 'number')));
+    const worst = worstOf('relative_mean_abs_error');
     verdict(`${r.label} predictions within 20% relative MAE after warm-up (every endpoint, TTFT and TPOT)`, worst <= 0.2, `worst ${f(worst, 3)}`);
+    const worstNorm = worstOf('normalized_mean_abs_error');
+    if (Number.isFinite(worstNorm))
+      verdict(`${r.label} predictions within 20% MAE / mean latency after warm-up (the same, normalized by the mean)`, worstNorm <= 0.2, `worst ${f(worstNorm, 3)}`);
   }
   for (const r of rows.filter((x) => !x.skipped)) {
     if (r.failed) notes.push(`${r.config}@${r.load}: outcomes ${JSON.stringify(r.outcomes)}`);

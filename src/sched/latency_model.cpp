@@ -34,7 +34,7 @@ void OnlineRegression<N>::reset() {
   theta_.fill(0);
   reset_p();
   samples_ = 0;
-  mae_ = rel_mae_ = 0;
+  mae_ = rel_mae_ = abs_error_ = mean_y_ = 0;
   clipped_ = p_resets_ = shifts_ = 0;
   clip_run_ = 0;
 }
@@ -83,9 +83,13 @@ bool OnlineRegression<N>::update(const Vector& x, double y) {
   if (samples_ == 0) {
     mae_ = std::fabs(e);
     rel_mae_ = rel;
+    abs_error_ = abs_e;
+    mean_y_ = std::fabs(y);
   } else {
     mae_ += kMaeAlpha * (std::fabs(e) - mae_);
     rel_mae_ += kMaeAlpha * (rel - rel_mae_);
+    abs_error_ += kMaeAlpha * (abs_e - abs_error_);
+    mean_y_ += kMaeAlpha * (std::fabs(y) - mean_y_);
   }
 
   // RLS: k = P x / (lambda + x' P x); theta += k e; P = (P - k x' P) / lambda.
@@ -235,6 +239,7 @@ LatencyFitReport report(const OnlineRegression<N>& fit) {
   r.samples = fit.samples();
   r.mean_abs_error_ms = fit.mean_abs_error();
   r.relative_mean_abs_error = fit.relative_mean_abs_error();
+  r.normalized_mean_abs_error = fit.normalized_mean_abs_error();
   r.clipped = fit.clipped();
   r.shifts = fit.shifts();
   r.p_resets = fit.p_resets();
@@ -297,6 +302,8 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
   append_number(out, fit.mean_abs_error_ms);
   out += ",\"relative_mean_abs_error\":";
   append_number(out, fit.relative_mean_abs_error);
+  out += ",\"normalized_mean_abs_error\":";
+  append_number(out, fit.normalized_mean_abs_error);
   out += ",\"clipped\":";
   util::append_uint(out, fit.clipped);
   out += ",\"shifts\":";

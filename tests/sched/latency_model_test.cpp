@@ -87,6 +87,9 @@ TEST_CASE("learns a linear TTFT and TPOT law within a few percent after a few hu
   // uniform: mean 1.5%), not the early misses.
   CHECK(r.ttft.relative_mean_abs_error < 0.03);
   CHECK(r.ttft.relative_mean_abs_error > 0.005);
+  // Against the mean latency: about the same for a law with no small values to blow up.
+  CHECK(r.ttft.normalized_mean_abs_error < 0.03);
+  CHECK(r.ttft.normalized_mean_abs_error > 0.003);
   CHECK(r.ttft.mean_abs_error_ms > 0);
 }
 
@@ -288,6 +291,7 @@ TEST_CASE("the debug JSON names every coefficient and says which fit predicts") 
     CHECK(out.find("\"" + std::string(name) + "\":") != std::string::npos);
   CHECK(out.find(R"("batched_ktokens":)") != std::string::npos);
   CHECK(out.find("relative_mean_abs_error") != std::string::npos);
+  CHECK(out.find("normalized_mean_abs_error") != std::string::npos);
   CHECK(out.front() == '{');
   CHECK(out.back() == '}');
   CHECK(out.find("nan") == std::string::npos);

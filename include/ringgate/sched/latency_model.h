@@ -113,6 +113,9 @@ class OnlineRegression {
   uint64_t samples() const { return samples_; }
   double mean_abs_error() const { return mae_; }               // a priori, after clipping (the clip's scale)
   double relative_mean_abs_error() const { return rel_mae_; }  // a priori |y - ŷ| / y, not clipped
+  // The a priori |y - ŷ| (not clipped) over y, each an EWMA: the error in ms against the
+  // typical latency (a 36 ms answer predicted at 80 ms weighs by its 44 ms, not by 1.2).
+  double normalized_mean_abs_error() const { return mean_y_ > 0 ? abs_error_ / mean_y_ : 0; }
   uint64_t clipped() const { return clipped_; }                // residuals that were clipped
   uint64_t p_resets() const { return p_resets_; }              // P reset for degeneracy
   uint64_t shifts() const { return shifts_; }                  // changes taken in whole (kShiftRun)
@@ -123,7 +126,7 @@ class OnlineRegression {
   Vector theta_{};
   std::array<double, N * N> p_{};
   uint64_t samples_ = 0;
-  double mae_ = 0, rel_mae_ = 0;
+  double mae_ = 0, rel_mae_ = 0, abs_error_ = 0, mean_y_ = 0;
   uint64_t clipped_ = 0, p_resets_ = 0, shifts_ = 0;
   int clip_run_ = 0;  // residuals clipped in a row: > 0 above the fit, < 0 below
 };
@@ -169,6 +172,7 @@ struct LatencyFitReport {
   uint64_t samples = 0;
   double mean_abs_error_ms = 0;
   double relative_mean_abs_error = 0;  // e.g. 0.12 = predictions off by 12% on average
+  double normalized_mean_abs_error = 0;  // mean |error| / mean latency
   uint64_t clipped = 0;
   uint64_t p_resets = 0;
   uint64_t shifts = 0;
@@ -181,6 +185,7 @@ struct EndpointLatencyReport {
 };
 
 // {"ttft":{"source":"endpoint","samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
+//  "normalized_mean_abs_error":…,
 //  "clipped":…,"shifts":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
 // one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
 void append_json(std::string& out, const EndpointLatencyReport& report);
