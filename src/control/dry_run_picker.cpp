@@ -184,6 +184,10 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     out += std::string(",\"latency_cold\":") + (c.latency_cold ? "true" : "false");
     out += ",\"inflight_prefill_tokens\":";
     append_number(out, c.inflight_prefill_tokens);
+    // The mean age of the streams there still awaiting their first token: a floor under
+    // predicted_ttft_ms (a server that stalls shows here first).
+    out += ",\"awaiting_age_ms\":";
+    append_number(out, c.awaiting_age_ms);
     out += ",\"tie_rank\":\"";  // 64 bits: a string, JSON numbers are doubles
     util::append_hex(out, c.tie_rank);
     out += "\"}";

@@ -201,6 +201,7 @@ test('SLO-aware pick: tight objectives go to the fast servers, loose ones are pa
   assert.deepEqual(pick.slo, { ttft_ms: 50, tpot_ms: 10, met: true });
   assert.notEqual(pick.endpoint, slow);
   const predicted = (api) => pick.candidates.find((c) => c.endpoint === api);
+  for (const c of pick.candidates) assert.equal(c.awaiting_age_ms, 0, JSON.stringify(c));  // nothing in flight
   for (const s of sims.filter((x) => x.api !== slow)) {
     assert.ok(predicted(slow).predicted_ttft_ms > 2 * predicted(s.api).predicted_ttft_ms, JSON.stringify(pick.candidates));
     assert.ok(predicted(slow).predicted_tpot_ms > 2 * predicted(s.api).predicted_tpot_ms, JSON.stringify(pick.candidates));
