@@ -6,7 +6,7 @@
 // and a few tight-SLO ones (x-llm-d-slo-ttft-ms / -tpot-ms). Compares the tight requests'
 // TTFT (p50/p99, also only those sent after the slowdown), the background's, and the extra
 // load hedging added (its own counters, against the requests sent). perf/routing/hedge.sh --help
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad, percentiles } from '../loadgen/loadgen.mjs';
@@ -63,6 +63,14 @@ function parse(argv) {
 }
 
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
+// The process's user + system CPU seconds (/proc/PID/stat utime + stime, 100 Hz ticks).
+function cpuSeconds(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fl = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(fl[11]) + Number(fl[12])) / 100;
+  } catch { return NaN; }
+}
 const sum = (m, prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 
 function config(o, eps, hedging) {
@@ -101,9 +109,11 @@ async function runRow(o, configName, rate) {
     ]);
     if (o.warmup > 0) await both(o.warmup, 7919);
     const before = await scrape(`${proxy.adminUrl}/metrics`);
+    const cpu0 = cpuSeconds(proxy.proc.pid);
     const t0 = performance.now();
     const slowAtMs = simsStarted + slowAfter * 1000 - t0;  // in the measured window's clock
     const [bg, tight] = await both(o.duration, 0, t0);
+    const cpu = cpuSeconds(proxy.proc.pid) - cpu0;
     const after = await scrape(`${proxy.adminUrl}/metrics`);
     const ok = (rs) => rs.filter((r) => r && r.outcome === 'ok' && r.tFirstContent >= 0);
     const ttft = (rs) => percentiles(ok(rs).map((r) => r.tFirstContent));
@@ -114,6 +124,7 @@ async function runRow(o, configName, rate) {
     const sent = bg.sent + tight.sent;
     return {
       config: configName, rate, slowAtMs, sent, failed: bg.failed + tight.failed, tightSent: tight.sent,
+      cpuMsPerReq: (1000 * cpu) / Math.max(1, bg.ok + tight.ok),
       tight: ttft(tight.records), tightAfter: ttft(tight.records.filter((r) => r && r.tStart >= slowAtMs)),
       background: ttft(bg.records),
       tightOnSlowed: ok(tight.records).filter((r) => r.dest === slowed).length,
@@ -139,19 +150,21 @@ function table(o, cap, rows, meta) {
     `hedging: {enabled: true, maxExtraLoad: ${o.maxExtraLoad}, headroom: ${o.headroom}}; ${o.warmup} s warm-up, ${o.duration} s measured, fresh sims and gateway per row`);
   L.push('');
   const hdr = ['config', 'sent', 'fail', 'tight', 'tight TTFT p50', 'p99', 'after slowdown p50', 'p99', 'on slowed', 'background TTFT p50', 'p99',
-    'hedged', 'prim/hedge/failover/aband', 'extra load', 'over budget'];
+    'hedged', 'prim/hedge/failover/aband', 'extra load', 'over budget', 'CPU ms/req'];
   const lines = [hdr];
   for (const r of rows) {
     lines.push([r.config, r.sent, r.failed, r.tightSent, f(r.tight.p50), f(r.tight.p99), f(r.tightAfter.p50), f(r.tightAfter.p99),
       r.tightOnSlowed, f(r.background.p50), f(r.background.p99), r.hedged,
-      `${r.hedges.primary}/${r.hedges.hedge}/${r.hedges.failover}/${r.hedges.abandoned}`, `${f(100 * r.extraLoad, 2)}%`, r.overBudget]);
+      `${r.hedges.primary}/${r.hedges.hedge}/${r.hedges.failover}/${r.hedges.abandoned}`, `${f(100 * r.extraLoad, 2)}%`, r.overBudget,
+      f(r.cpuMsPerReq, 3)]);
   }
   const w = hdr.map((_, c) => Math.max(...lines.map((l) => String(l[c]).length)));
   for (const l of lines) L.push(l.map((x, c) => (c < 1 ? String(x).padEnd(w[c]) : String(x).padStart(w[c]))).join('  '));
   L.push('');
   L.push('TTFT = first chunk with text, client-side, ms, over OK streams; "after slowdown" = tight requests sent after sim 0 slowed;');
   L.push('on slowed = tight requests the slowed sim answered (x-gateway-destination-endpoint); hedged = Δringgate_hedged_requests_total,');
-  L.push('by result; extra load = hedged / requests sent; over budget = Δringgate_hedges_over_budget_total.');
+  L.push('by result; extra load = hedged / requests sent; over budget = Δringgate_hedges_over_budget_total;');
+  L.push('CPU ms/req = the gateway process\'s user+system CPU over the measured window / OK requests (/proc).');
   for (const r of rows) L.push(`  ${r.config}: sim 0 slowed ${f(r.slowAtMs / 1000)} s into the measured window; the gateway counted ${r.gatewayRequests} requests`);
   const base = rows.find((r) => r.config === 'ringgate-slo'), hedge = rows.find((r) => r.config === 'ringgate-hedge');
   if (base && hedge) {

@@ -402,7 +402,7 @@ void Exchange::race_body(Attempt& attempt, std::string_view decoded) {
   RaceSide& side = race_side(attempt);
   if (side.head.empty() || decoded.empty()) return;
   side.held += decoded;
-  if (race_decided(side.held)) end_race(attempt, &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary);
+  if (race_decided(side.held)) end_race(attempt, won_by(attempt));
 }
 
 RequestProgress Exchange::progress() const {
@@ -564,7 +564,7 @@ void Exchange::relay(Attempt& attempt, std::string_view data) {
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   // A racing answer that ended before it held a whole event is kept as it is.
-  if (racing_) end_race(attempt, &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary);
+  if (racing_) end_race(attempt, won_by(attempt));
   relay(attempt, relay_.finish());
   if (!response_.committed) commit_response();
   if (relay_.leg() > 0 && !resume_counted_) {  // a continuation that had nothing left to say

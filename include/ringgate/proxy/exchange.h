@@ -130,6 +130,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   http::BodyBuffer& leg_body();    // the body the current leg's image points into
   http::BodyBuffer& body_of(const Attempt& attempt) { return &attempt == &hedge_ ? hedge_body_ : leg_body(); }
   Attempt& rival(const Attempt& attempt) { return &attempt == &hedge_ ? attempt_ : hedge_; }
+  HedgeResult won_by(const Attempt& attempt) const { return &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary; }
   RaceSide& race_side(const Attempt& attempt) { return race_[&attempt == &hedge_ ? 1 : 0]; }
   bool upstream_connected() const { return attempt_.connected() || hedge_.connected(); }
   void end_attempt(bool reusable, bool keep_body);

@@ -7,7 +7,6 @@
 // the Exchange carries it out with its second Attempt.
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <string_view>
 
 #include "ringgate/proxy/proxy_options.h"
@@ -34,15 +33,6 @@ class HedgeBudget {
  private:
   double credit_ = 0;
 };
-
-// How the race of a hedged request ended (ringgate_hedged_requests_total's result label).
-enum class HedgeResult : uint8_t {
-  Primary,    // the first pick streamed first; the hedge was cancelled
-  Hedge,      // the hedge streamed first; the first pick was cancelled
-  Failover,   // one of them failed or refused before either streamed: the other went on alone
-  Abandoned,  // the request ended (client gone, timeout) before either streamed
-};
-inline constexpr const char* kHedgeResultNames[] = {"primary", "hedge", "failover", "abandoned"};
 
 // A racing attempt's answer, held until the race is decided, decides it once it holds a
 // whole event (the blank line that ends an SSE event: a token, or vLLM's role chunk that

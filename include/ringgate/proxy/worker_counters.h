@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <iterator>
 
-#include "ringgate/proxy/hedging.h"
-
 namespace ringgate::proxy {
 
 struct Counter {
@@ -33,6 +31,16 @@ enum class AuthFailure : uint8_t {
   ModelNotAllowed,  // 403: the key's models do not match the one asked for
 };
 inline constexpr const char* kAuthFailureNames[] = {"missing_key", "invalid_key", "model_not_allowed"};
+
+// How the race of a hedged request ended (proxy/hedging.h; the index of
+// WorkerCounters::hedged_requests, and the metric's result label).
+enum class HedgeResult : uint8_t {
+  Primary,    // the first pick streamed first; the hedge was cancelled
+  Hedge,      // the hedge streamed first; the first pick was cancelled
+  Failover,   // one of them failed or refused before either streamed: the other went on alone
+  Abandoned,  // the request ended (client gone, timeout) before either streamed
+};
+inline constexpr const char* kHedgeResultNames[] = {"primary", "hedge", "failover", "abandoned"};
 
 struct WorkerCounters {
   Counter connections_accepted;

@@ -60,7 +60,7 @@ class InflightCounters {
   // its first token), removed with the same numbers at its first byte or its end.
   void add_awaiting(EndpointId id, int64_t tokens, int64_t sent_ms) {
     if (Counter* c = slot(id)) {
-      c->prefill_tokens.fetch_add(tokens, std::memory_order_relaxed);
+      if (tokens) c->prefill_tokens.fetch_add(tokens, std::memory_order_relaxed);
       if (sent_ms == 0) return;
       c->awaiting.fetch_add(1, std::memory_order_relaxed);
       c->awaiting_sent_ms.fetch_add(sent_ms, std::memory_order_relaxed);
@@ -68,7 +68,7 @@ class InflightCounters {
   }
   void sub_awaiting(EndpointId id, int64_t tokens, int64_t sent_ms) {
     if (Counter* c = slot(id)) {
-      c->prefill_tokens.fetch_sub(tokens, std::memory_order_relaxed);
+      if (tokens) c->prefill_tokens.fetch_sub(tokens, std::memory_order_relaxed);
       if (sent_ms == 0) return;
       c->awaiting.fetch_sub(1, std::memory_order_relaxed);
       c->awaiting_sent_ms.fetch_sub(sent_ms, std::memory_order_relaxed);
