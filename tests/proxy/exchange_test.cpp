@@ -1349,6 +1349,24 @@ TEST_CASE("hedging: one side failing or refusing before either streamed leaves t
   }
 }
 
+TEST_CASE("hedging: an answer that is no event stream is held at most 64 KiB, then kept as it is") {
+  Fixture f;
+  hedging_on(f);
+  f.start(/*stream=*/true);
+  REQUIRE(f.attempts() == 2);
+  f.respond(f.attempt(0), kSse);
+  const std::string chunk(16 * 1024, 'x');  // no blank line anywhere: no whole event
+  for (int i = 0; i < 4; ++i) f.attempt(0).listener->on_response_body(chunk);
+  CHECK(f.client.out.empty());  // 64 KiB held, nothing decided
+  CHECK_FALSE(f.attempt(1).released);
+  f.attempt(0).listener->on_response_body("x");
+  CHECK(f.attempt(1).released);  // past the bound: kept, the rival cancelled
+  CHECK(f.says("xxxx"));
+  CHECK(f.counters.hedged_requests[size_t(HedgeResult::Primary)].get() == 1);
+  f.attempt(0).listener->on_response_end(true);
+  CHECK(f.router.in_flight == 0);
+}
+
 TEST_CASE("hedging: a client that leaves mid-race cancels both; a request timeout ends both") {
   Fixture f;
   hedging_on(f);

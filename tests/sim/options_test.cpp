@@ -62,6 +62,18 @@ TEST_CASE("--speed: a factor 0.01-100, 1 by default; anything else is refused wi
   }
 }
 
+TEST_CASE("--speed-after S:F: seconds 0.001-86400 and a factor 0.01-100; anything else is refused with the ranges") {
+  CHECK(std::get<SimOptions>(parse({})).speed_change_after_s == 0);
+  const SimOptions o = std::get<SimOptions>(parse({"--speed-after", "30:0.1"}));
+  CHECK(o.speed_change_after_s == 30);
+  CHECK(o.speed_change_to == 0.1);
+  for (const char* bad : {"30", "30:", ":0.1", "0:0.1", "86401:1", "30:0", "30:101", "30:nan", "x:1", "30:0.1:2", ""}) {
+    auto p = parse({"--speed-after", bad});
+    REQUIRE_MESSAGE(std::holds_alternative<OptionsError>(p), bad);
+    CHECK_MESSAGE(std::get<OptionsError>(p).message.find("0.01-100") != std::string::npos, bad);
+  }
+}
+
 TEST_CASE("bad input is an error with a message, never a crash") {
   for (auto args : std::vector<std::vector<std::string>>{
            {"--nope"}, {"--port", "70000"}, {"--port"}, {"--max-num-seqs", "0"}, {"--fail-rate", "2"},
