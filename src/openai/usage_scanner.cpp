@@ -47,6 +47,12 @@ void UsageScanner::feed(std::string_view data) {
   if (!data.empty()) last_byte_ = data.back();
 }
 
+void UsageScanner::skip() {
+  state_ = State::Search;
+  matched_ = 0;
+  last_byte_ = 0;
+}
+
 // Looks for the key from `at`; returns where reading goes on (after the key, in state
 // AfterKey), or the end of the chunk (remembering a key cut there).
 size_t UsageScanner::search(std::string_view data, size_t at) {

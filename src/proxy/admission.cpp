@@ -108,7 +108,7 @@ AdmissionDecision Admission::enqueue(FlowWaiter* waiter) {
     return refuse(sheddable_ ? 429 : 503, "queue_full",
                   "every model server is saturated and the gateway's queue for this priority is full", kRetryAfterOne);
   }
-  return {AdmissionVerdict::Queued};
+  return {AdmissionVerdict::Queued, 0, {}, {}, {}};
 }
 
 void Admission::observe_flow(FlowOutcome outcome) {

@@ -1,36 +1,12 @@
 #include "ringgate/proxy/request_stats.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::proxy {
 
 using util::steady_ns;
-
-namespace {
-
-// SSE events ended in `data` ("\n\n"; one cut across two reads too). memchr-paced.
-uint32_t count_event_ends(std::string_view data, bool& ended_with_newline) {
-  uint32_t n = 0;
-  if (data.empty()) return 0;
-  if (ended_with_newline && data[0] == '\n') ++n;
-  const char* p = data.data();
-  const char* end = p + data.size();
-  while ((p = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)))) != nullptr && p + 1 < end) {
-    if (p[1] == '\n') {
-      ++n;
-      p += 2;
-    } else {
-      ++p;
-    }
-  }
-  ended_with_newline = data.back() == '\n';
-  return n;
-}
-
-}  // namespace
 
 std::string_view RequestStats::label(std::string_view model) const {
   return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
@@ -48,8 +24,8 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
   response_bytes_ = 0;
   usage_.reset();
   first_token_.reset(stream);
-  events_ = events_before_first_ = 0;
-  ended_with_newline_ = false;
+  events_.reset();
+  events_before_first_ = 0;
 }
 
 void RequestStats::scheduled(size_t request_bytes) {
@@ -61,19 +37,22 @@ void RequestStats::scheduled(size_t request_bytes) {
 // Scanners keep fixed state: nothing allocated.
 void RequestStats::observe(std::string_view data) {
   if (objective_ == nullptr) return;
-  usage_.feed(data);
   response_bytes_ += data.size();
   const bool first = first_token_.feed(data);
-  if (!stream_ && !first) return;
-  const uint64_t now_ns = steady_ns();
-  if (first) first_token_ns_ = now_ns;
-  if (stream_) {
-    const uint32_t before = events_;
-    events_ += count_event_ends(data, ended_with_newline_);
-    if (first) events_before_first_ = before;
-    if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
-    last_chunk_ns_ = now_ns;
+  if (!stream_) {
+    usage_.feed(data);
+    if (first) first_token_ns_ = steady_ns();
+    return;
   }
+  const uint32_t before = events_.events();
+  events_.feed(data);
+  const uint64_t now_ns = steady_ns();
+  if (first) {
+    first_token_ns_ = now_ns;
+    events_before_first_ = before;
+  }
+  if (last_chunk_ns_) objective_->itl.observe(double(now_ns - last_chunk_ns_) / 1e9, metrics::kItlBuckets);
+  last_chunk_ns_ = now_ns;
 }
 
 void RequestStats::migration(size_t outcome, std::string_view reason) {
@@ -99,9 +78,10 @@ void RequestStats::record(const RequestOutcome& r) {
   o->response_sizes.observe(double(response_bytes_), metrics::kResponseSizeBuckets);
   if (first_token_ns_)
     o->ttft[stream_ ? 1 : 0].observe(double(first_token_ns_ - started_ns_) / 1e9, metrics::kRequestDurationBuckets);
-  if (usage_.prompt_tokens() > 0) o->input_tokens.observe(double(usage_.prompt_tokens()), metrics::kInputTokenBuckets);
-  if (usage_.cached_tokens() >= 0) o->cached_tokens.observe(double(usage_.cached_tokens()), metrics::kInputTokenBuckets);
-  const int64_t out = usage_.completion_tokens();
+  const openai::UsageScanner& counts = usage();
+  if (counts.prompt_tokens() > 0) o->input_tokens.observe(double(counts.prompt_tokens()), metrics::kInputTokenBuckets);
+  if (counts.cached_tokens() >= 0) o->cached_tokens.observe(double(counts.cached_tokens()), metrics::kInputTokenBuckets);
+  const int64_t out = counts.completion_tokens();
   if (out > 0) {
     o->output_tokens.observe(double(out), metrics::kOutputTokenBuckets);
     o->ntpot.observe(seconds / double(out), metrics::kNtpotBuckets);
@@ -110,7 +90,7 @@ void RequestStats::record(const RequestOutcome& r) {
   if (stream_ && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
     o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
   // Without usage, a stream's token events: from the first token's to the end, but [DONE].
-  const int64_t token_events = int64_t(events_ - events_before_first_) - 1;
+  const int64_t token_events = int64_t(events_.events() - events_before_first_) - 1;
   if (r.status >= 200 && r.status < 300) report_latency(r, end_ns, out > 0 ? out : token_events);
 }
 
@@ -136,8 +116,8 @@ void RequestStats::log_access(const RequestOutcome& o, uint64_t end_ns) {
   r->end_ns = end_ns;
   r->duration_ns = end_ns - started_ns_;
   r->ttft_ns = first_token_ns_ ? first_token_ns_ - started_ns_ : 0;  // to the first token, as the metrics
-  r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage_.prompt_tokens()));
-  r->completion_tokens = uint32_t(std::max<int64_t>(0, usage_.completion_tokens()));
+  r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage().prompt_tokens()));
+  r->completion_tokens = uint32_t(std::max<int64_t>(0, usage().completion_tokens()));
   r->status = uint16_t(o.status);
   r->attempts = uint8_t(std::min<uint32_t>(o.attempts, 255));
   r->migrations = uint8_t(std::min<uint32_t>(o.migrations, 255));

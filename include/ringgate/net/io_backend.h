@@ -27,7 +27,7 @@ struct LoopOptions {
   BackendKind backend = BackendKind::IoUring;  // Auto is resolved before a Loop starts
   unsigned sq_entries = 2048;
   unsigned cq_factor = 4;       // io_uring: CQ = 4 × SQ (multishot ops post many CQEs per SQE)
-  uint32_t buffer_count = 1024; // io_uring provided receive buffers (power of two)
+  uint32_t buffer_count = 128;  // io_uring provided receive buffers (power of two)
   uint32_t buffer_size = 16384; // bytes per receive (both backends)
 };
 

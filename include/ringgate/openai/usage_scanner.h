@@ -25,6 +25,9 @@ class UsageScanner {
  public:
   void reset() { *this = UsageScanner{}; }
   void feed(std::string_view data);
+  // The next bytes fed do not follow the last ones: whatever was being read is dropped
+  // (the counts found stay).
+  void skip();
 
   int64_t prompt_tokens() const { return prompt_tokens_; }          // -1 = not seen
   int64_t completion_tokens() const { return completion_tokens_; }  // -1 = not seen

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ringgate/openai/event_stream_scanner.h"
 #include "ringgate/openai/first_token_scanner.h"
 #include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/exchange_env.h"
@@ -52,7 +53,7 @@ class RequestStats {
   // Once per request.
   void record(const RequestOutcome& outcome);
 
-  const openai::UsageScanner& usage() const { return usage_; }
+  const openai::UsageScanner& usage() const { return stream_ ? events_.usage() : usage_; }
 
  private:
   void log_access(const RequestOutcome& outcome, uint64_t end_ns);
@@ -65,12 +66,12 @@ class RequestStats {
   uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
   uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)
   uint64_t response_bytes_ = 0;  // body bytes relayed (response_sizes)
-  // SSE events ended ("\n\n") in a stream, and how many had ended before the chunk with
-  // the first token: the token events when the answer carries no usage (a client that did
-  // not ask for stream_options.include_usage), for the latency model's TPOT.
-  uint32_t events_ = 0, events_before_first_ = 0;
-  bool ended_with_newline_ = false;  // the last byte relayed was '\n' (an end cut across reads)
-  openai::UsageScanner usage_;
+  // A stream's events and usage; how many events had ended before the chunk with the first
+  // token: the token events when the answer carries no usage (a client that did not ask
+  // for stream_options.include_usage), for the latency model's TPOT.
+  openai::EventStreamScanner events_;
+  uint32_t events_before_first_ = 0;
+  openai::UsageScanner usage_;  // an answer that is no stream
   openai::FirstTokenScanner first_token_;
 };
 
