@@ -8,21 +8,19 @@ namespace ringgate::openai {
 namespace {
 
 // The event ends in one read: how many, where the first is and where the last four are
-// (each the offset just past its `\n\n`).
+// (each the offset just past its `\n\n`; a ring, so that adding one is two stores).
 struct EventEnds {
   uint32_t count = 0;
   size_t first = 0;
-  size_t recent[4] = {};  // recent[0] the last, recent[1] the one before, ...
+  size_t ring[4] = {};
 
   void add(size_t end) {
-    if (count++ == 0) first = end;
-    recent[3] = recent[2];
-    recent[2] = recent[1];
-    recent[1] = recent[0];
-    recent[0] = end;
+    if (count == 0) first = end;
+    ring[count++ & 3] = end;
   }
-  // The start of the event that ends at recent[k]: the end before it, or the read's start.
-  size_t start_of(uint32_t k) const { return k + 1 < count ? recent[k + 1] : 0; }
+  size_t end_of(uint32_t k) const { return ring[(count - 1 - k) & 3]; }  // k = 0: the last event
+  // The start of the event that ends at end_of(k): the end before it, or the read's start.
+  size_t start_of(uint32_t k) const { return k + 1 < count ? end_of(k + 1) : 0; }
 };
 
 // Each offset in p[at, n - 1) where a pair of '\n' starts, in order (the vector versions
@@ -117,17 +115,17 @@ void EventStreamScanner::feed(std::string_view data) {
     // The last complete data event, unless it began before `fed` (then it was fed whole).
     uint32_t k = 0;
     while (k < 2 && k + 1 <= ends.count &&
-           holds_no_usage(data.substr(ends.start_of(k), ends.recent[k] - ends.start_of(k))))
+           holds_no_usage(data.substr(ends.start_of(k), ends.end_of(k) - ends.start_of(k))))
       ++k;
     if (k < ends.count && ends.start_of(k) >= fed) {
       const size_t start = ends.start_of(k);
       usage_.skip();
-      usage_.feed(data.substr(start, ends.recent[k] - start));
+      usage_.feed(data.substr(start, ends.end_of(k) - start));
     }
   }
-  inside_event_ = ends.count == 0 || ends.recent[0] < data.size();
+  inside_event_ = ends.count == 0 || ends.end_of(0) < data.size();
   if (inside_event_) {
-    const size_t start = ends.count > 0 ? ends.recent[0] : 0;
+    const size_t start = ends.count > 0 ? ends.end_of(0) : 0;
     usage_.skip();
     usage_.feed(data.substr(start));
   }

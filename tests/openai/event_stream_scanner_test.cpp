@@ -113,4 +113,15 @@ TEST_CASE("event ends: a pair of newlines, once; split across reads; CRLF is no 
   EventStreamScanner m;
   m.feed(many);
   CHECK(m.events() == 100);
+  // A pair (or a run of three) at every offset: inside a step, across two, in the tail.
+  for (size_t at = 0; at + 3 <= 100; ++at) {
+    for (std::string_view run : {"\n\n", "\n\n\n"}) {
+      std::string bytes(100, 'x');
+      bytes.replace(at, run.size(), run);
+      EventStreamScanner one;
+      one.feed(bytes);
+      CAPTURE(at);
+      CHECK(one.events() == 1);
+    }
+  }
 }
