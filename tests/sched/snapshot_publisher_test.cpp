@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -77,6 +78,10 @@ TEST_CASE("publisher: concurrent readers never see a freed or torn snapshot; all
       reader.release();
     });
   }
+  // Publishing starts once a reader runs: on a loaded machine the 3000 publishes could
+  // all be over before any reader thread got a core (reads == 0, nothing raced).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads.load() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   for (int v = 2; v <= 3000; ++v) {
     pub.publish(marked_snapshot(double(v)));
     if (v % 64 == 0) std::this_thread::yield();
