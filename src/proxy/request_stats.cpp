@@ -24,7 +24,7 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
   response_bytes_ = 0;
   usage_.reset();
   first_token_.reset(stream);
-  events_.reset();
+  stream_scanner_.reset();
   events_before_first_ = 0;
 }
 
@@ -44,8 +44,8 @@ void RequestStats::observe(std::string_view data) {
     if (first) first_token_ns_ = steady_ns();
     return;
   }
-  const uint32_t before = events_.events();
-  events_.feed(data);
+  const uint32_t before = stream_scanner_.events();
+  stream_scanner_.feed(data);
   const uint64_t now_ns = steady_ns();
   if (first) {
     first_token_ns_ = now_ns;
@@ -90,7 +90,7 @@ void RequestStats::record(const RequestOutcome& r) {
   if (stream_ && out > 1 && first_token_ns_ && end_ns > first_token_ns_)
     o->tpot.observe(double(end_ns - first_token_ns_) / 1e9 / double(out - 1), metrics::kTpotBuckets);
   // Without usage, a stream's token events: from the first token's to the end, but [DONE].
-  const int64_t token_events = int64_t(events_.events() - events_before_first_) - 1;
+  const int64_t token_events = int64_t(stream_scanner_.events() - events_before_first_) - 1;
   if (r.status >= 200 && r.status < 300) report_latency(r, end_ns, out > 0 ? out : token_events);
 }
 

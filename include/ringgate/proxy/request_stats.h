@@ -53,7 +53,7 @@ class RequestStats {
   // Once per request.
   void record(const RequestOutcome& outcome);
 
-  const openai::UsageScanner& usage() const { return stream_ ? events_.usage() : usage_; }
+  const openai::UsageScanner& usage() const { return stream_ ? stream_scanner_.usage() : usage_; }
 
  private:
   void log_access(const RequestOutcome& outcome, uint64_t end_ns);
@@ -69,7 +69,7 @@ class RequestStats {
   // A stream's events and usage; how many events had ended before the chunk with the first
   // token: the token events when the answer carries no usage (a client that did not ask
   // for stream_options.include_usage), for the latency model's TPOT.
-  openai::EventStreamScanner events_;
+  openai::EventStreamScanner stream_scanner_;
   uint32_t events_before_first_ = 0;
   openai::UsageScanner usage_;  // an answer that is no stream
   openai::FirstTokenScanner first_token_;
