@@ -114,6 +114,24 @@ void Loop::free_retired() {
   }
 }
 
+void Loop::at_turn_end(IoHandler* h) {
+  if (h->turn_end_queued_) return;
+  h->turn_end_queued_ = true;
+  turn_end_.push_back(h);
+}
+
+// Handlers are freed only in free_retired(), after this: every one listed is alive.
+void Loop::run_turn_end() {
+  while (!turn_end_.empty()) {
+    turn_end_running_.swap(turn_end_);
+    for (IoHandler* h : turn_end_running_) {
+      h->turn_end_queued_ = false;
+      if (!h->retired_) h->on_turn_end();
+    }
+    turn_end_running_.clear();
+  }
+}
+
 int Loop::run_once(int max_wait_ms) {
   int timeout = max_wait_ms;
   const uint64_t next = timers_.next_expiry();
@@ -125,6 +143,7 @@ int Loop::run_once(int max_wait_ms) {
   const int rc = backend_->wait(timeout, *this);
   update_time();
   timers_.run(now_ms_);
+  run_turn_end();
   free_retired();
   return rc;
 }

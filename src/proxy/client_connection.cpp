@@ -305,7 +305,7 @@ void ClientConnection::on_tls_data(const char* data, size_t len) {
     return tls_failed(tls_->failure() == net::TlsFailure::TooLarge ? TlsHandshakeFailure::TooLarge
                                                                   : TlsHandshakeFailure::Protocol);
   }
-  if (!tls_->established()) return flush();  // the handshake's next messages
+  if (!tls_->established()) return send_output();  // the handshake's next messages
   if (!was_established) {
     rt_.counters->tls_handshakes.add();
     set_deadline(Deadline::Idle);
@@ -320,7 +320,7 @@ void ClientConnection::on_tls_data(const char* data, size_t len) {
     }
     on_data(plain, size_t(n));
   }
-  flush();
+  send_output();
 }
 
 // A handshake that failed: its alert goes out, then the connection closes. (Once
@@ -332,7 +332,7 @@ void ClientConnection::tls_failed(TlsHandshakeFailure why) {
   phase_ = Phase::Closing;
   set_deadline(Deadline::None);
   pause_recv();
-  flush();
+  send_output();
 }
 
 void ClientConnection::account_buffered() {
@@ -362,7 +362,7 @@ void ClientConnection::on_eof() {
     // Answers are still queued for a client that half-closed: they go out, then the close.
     peer_closed_ = true;
     phase_ = Phase::Closing;
-    flush();
+    send_output();
     return;
   }
   // The client went away mid-response (or idle): drop the upstream at once so the
@@ -392,7 +392,7 @@ size_t ClientConnection::parse_span(const char* data, size_t len) {
       if (!parser_.started()) {
         if (peer_closed_) {  // nothing more will come
           phase_ = Phase::Closing;
-          flush();
+          send_output();
           return offset;
         }
         set_deadline(Deadline::Idle);
@@ -428,7 +428,7 @@ size_t ClientConnection::parse_span(const char* data, size_t len) {
         if (parser_.request().expect_continue && !continue_sent_) {
           continue_sent_ = true;
           out_ += kContinue;
-          flush();
+          send_output();
         }
         set_deadline(Deadline::Body);
       }
@@ -546,17 +546,17 @@ void ClientConnection::request_done() {
   if (!keep_alive_) {
     phase_ = Phase::Closing;
     pause_recv();
-    flush();
+    send_output();
     return;
   }
   phase_ = Phase::Reading;
-  flush();
+  send_output();
   if (!recv_wanted_) resume_recv();
   // parse_span() loops on by itself; from anywhere else, restart the parse.
   if (!parsing_) process_input();
 }
 
-void ClientConnection::flush() {
+void ClientConnection::send_output() {
   if (send_in_flight_ || closing_) return;
   take_output();
   if (sending_.empty() && phase_ == Phase::Closing && tls_ && !close_notify_sent_) {
@@ -600,7 +600,7 @@ void ClientConnection::on_sent(int32_t res) {
   sending_.clear();
   if (sending_.capacity() > kKeepCapacity) std::string().swap(sending_);
   if (exchange_.active() && out_.size() <= rt_.options->max_client_buffer_bytes / 2) exchange_.client_drained();
-  flush();
+  send_output();
 }
 
 void ClientConnection::on_timer(net::Timer& timer) {
@@ -643,7 +643,7 @@ void ClientConnection::cut_at_shutdown() {
   if (phase_ == Phase::Closing) return;                                // its last bytes are on their way
   phase_ = Phase::Closing;  // reading: an unfinished request gets nothing; queued answers still go
   pause_recv();
-  flush();
+  send_output();
 }
 
 }  // namespace ringgate::proxy

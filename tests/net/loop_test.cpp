@@ -188,3 +188,61 @@ TEST_CASE("a receive says whether the socket held more bytes after it") {
     ::close(l.fd);
   }
 }
+
+TEST_CASE("at_turn_end: once a turn, after its completions, never for a retired handler, on both backends") {
+  struct TurnProbe : Probe {
+    Loop* loop = nullptr;
+    std::vector<std::string>* log = nullptr;
+    TurnProbe* then = nullptr;  // asks for this one's turn end from its own
+    void on_completion(const Completion& c) override {
+      Probe::on_completion(c);
+      if (c.op == IoOp::Recv && c.res > 0) {
+        log->push_back("recv " + received);
+        loop->at_turn_end(this);  // every receive asks; the turn end runs once
+      }
+    }
+    void on_turn_end() override {
+      log->push_back("turn end " + received);
+      if (then) loop->at_turn_end(then);
+    }
+  };
+  for (BackendKind kind : {BackendKind::IoUring, BackendKind::Epoll}) {
+    if (!usable(kind)) continue;
+    CAPTURE(backend_kind_name(kind));
+    Loop loop;
+    init(loop, kind);
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    std::vector<std::string> log;
+    auto* probe = new TurnProbe;
+    auto* second = new TurnProbe;
+    probe->loop = second->loop = &loop;
+    probe->log = second->log = &log;
+    probe->then = second;
+    loop.recv(sv[0], probe);
+    REQUIRE(::write(sv[1], "ab", 2) == 2);
+    run_until(loop, [&] { return !log.empty(); });
+    REQUIRE(log.size() == 3);
+    CHECK(log[0] == "recv ab");
+    CHECK(log[1] == "turn end ab");
+    CHECK(log[2] == "turn end ");  // asked for during the turn end: run in the same turn
+    // Asked for twice in one turn: once.
+    loop.at_turn_end(probe);
+    loop.at_turn_end(probe);
+    loop.run_once(0);
+    CHECK(log.size() == 5);  // probe's, then second's (probe asks for it again)
+    // A handler retired after asking is not called.
+    log.clear();
+    loop.at_turn_end(second);
+    loop.retire(second);
+    loop.run_once(0);
+    CHECK(log.empty());
+    bool deleted = false;
+    probe->deleted = &deleted;
+    loop.cancel_fd(sv[0], probe);
+    loop.retire(probe);
+    run_until(loop, [&] { return deleted; });
+    ::close(sv[0]);
+    ::close(sv[1]);
+  }
+}

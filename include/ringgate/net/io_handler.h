@@ -29,6 +29,8 @@ class alignas(16) IoHandler {
  public:
   virtual ~IoHandler() = default;
   virtual void on_completion(const Completion& completion) = 0;
+  // Asked for with Loop::at_turn_end: this turn's completions and timers have run.
+  virtual void on_turn_end() {}
 
   uint32_t pending_ops() const { return pending_ops_; }
   bool retired() const { return retired_; }
@@ -38,6 +40,7 @@ class alignas(16) IoHandler {
   uint32_t pending_ops_ = 0;  // submitted operations whose final completion has not arrived
   bool retired_ = false;
   bool queued_for_delete_ = false;
+  bool turn_end_queued_ = false;
   IoHandler* retired_prev_ = nullptr;  // Loop's list of retired handlers still waiting
   IoHandler* retired_next_ = nullptr;
 };

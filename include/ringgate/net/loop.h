@@ -48,6 +48,11 @@ class Loop {
   // backend forgets its registration there (a reused fd number starts afresh).
   void cancel_fd(int fd, IoHandler* h) { submit(h); backend_->cancel_fd(fd, h); }
 
+  // h->on_turn_end() once this turn's completions and timers have run, before the next
+  // wait submits what they prepared: work that should see all the turn brought (a send
+  // of every byte several receives of one turn produced, not of the first one's).
+  void at_turn_end(IoHandler* h);
+
   // The handler gets no more completions; it is deleted once none is pending.
   void retire(IoHandler* h);
   // The loop has stopped for good: delete every retired handler now, pending or not
@@ -79,6 +84,7 @@ class Loop {
  private:
   void submit(IoHandler* h) { ++h->pending_ops_; }
   void free_retired();
+  void run_turn_end();
   void queue_delete(IoHandler* h);
 
   std::unique_ptr<IoBackend> backend_;
@@ -86,6 +92,7 @@ class Loop {
   Timers timers_;
   uint64_t now_ms_ = 0;
   std::vector<IoHandler*> to_delete_;
+  std::vector<IoHandler*> turn_end_, turn_end_running_;
   IoHandler* waiting_ = nullptr;  // retired, operations still pending
   std::function<void()> turn_hook_;
 };

@@ -57,17 +57,22 @@ class ClientConnection final : public net::IoHandler,
 
   // ExchangeClient
   std::string& output() override { return out_; }
-  void flush() override;
+  // Sent at the end of this turn (net::Loop::at_turn_end): the relayed bytes of every
+  // receive the turn brought go in one send.
+  void flush() override { rt_.loop->at_turn_end(this); }
   void exchange_finished(bool keep_alive) override;
   void exchange_aborted() override;
 
   void on_completion(const net::Completion& c) override;
+  void on_turn_end() override { send_output(); }
   void on_timer(net::Timer& timer) override;
 
   ClientConnection* prev = nullptr;
   ClientConnection* next = nullptr;
 
  private:
+  // Sends what out_ holds now, unless a send is in flight (its completion sends the rest).
+  void send_output();
   enum class Phase : uint8_t { Reading, Proxying, Closing };
   enum class Deadline : uint8_t { None, Idle, Header, Body, Linger, Handshake };
 
