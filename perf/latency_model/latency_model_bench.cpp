@@ -26,9 +26,9 @@ struct Inputs {
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<double> u(0, 1);
     for (size_t i = 0; i < kInputs; ++i) {
-      ttft[i] = {4000 * u(rng), double(int(8 * u(rng))), double(int(32 * u(rng))), u(rng), 6000 * u(rng)};
+      ttft[i] = {4000 * u(rng), double(int(8 * u(rng))), 6000 * u(rng)};
       tpot[i] = {double(int(64 * u(rng))), 8192 * u(rng)};
-      ttft_ms[i] = (20 + 40 * ttft[i].uncached_prompt_tokens / 1000 + 15 * ttft[i].waiting) * (0.97 + 0.06 * u(rng));
+      ttft_ms[i] = (20 + 40 * ttft[i].uncached_prompt_tokens / 1000 + 15 * ttft[i].slot_waits) * (0.97 + 0.06 * u(rng));
       tpot_ms[i] = (8 + 0.3 * tpot[i].running + 4 * tpot[i].batched_tokens / 1000) * (0.97 + 0.06 * u(rng));
     }
   }

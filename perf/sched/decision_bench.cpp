@@ -76,7 +76,7 @@ struct World {
             e.metrics.all.kv_cache_usage = double(rng() % 100) / 100.0;
             // A fitted latency model (issue 35), one server in four 3x slower.
             const double slow = i % 4 == 3 ? 3 : 1;
-            e.latency.ttft = {100 * slow, 4 * slow, 2 * slow, 10, 30 * slow, 25 * slow};
+            e.latency.ttft = {100 * slow, 4 * slow, 30 * slow, 25 * slow};
             e.latency.tpot = {0.3 * slow, 4 * slow, 8 * slow};
             e.latency.ttft_source = e.latency.tpot_source = LatencySource::Endpoint;
             v.push_back(std::move(e));

@@ -24,6 +24,7 @@ struct EndpointPool::Member {
   std::vector<std::string> models, adapters;  // from /v1/models
   metrics::VllmMetrics metrics;               // last good scrape
   bool has_metrics = false;
+  double slots = 0;  // sched::EndpointState::slots
   Clock::time_point scraped_at{};
   Clock::time_point next_scrape{}, next_models{};
   std::unique_ptr<HttpGetClient> metrics_client, models_client;
@@ -234,6 +235,8 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
   if (r.ok && parsed.ok) {
     std::swap(m.metrics, scratch_);
     m.has_metrics = true;
+    // The parser refuses non-finite gauges; a hostile count is bounded as every feature is.
+    if (m.metrics.all.waiting > 0) m.slots = std::clamp(m.metrics.all.running, m.slots, sched::kMaxCount);
     m.scraped_at = Clock::now();
     m.health.failed_scrapes = 0;
     ++m.health.scrapes_ok;
@@ -331,6 +334,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
+    s.slots = m->slots;
     if (auto it = remote_load_.find(m->address_hash); it != remote_load_.end()) {
       s.remote_inflight = it->second.inflight;
       s.remote_prefill_tokens = it->second.prefill_tokens;

@@ -29,6 +29,7 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     r.waiting = e.metrics.all.waiting;
     r.running = e.metrics.all.running;
     r.kv_cache_usage = e.metrics.all.kv_cache_usage;
+    r.slots = e.slots;
     r.inflight = inflight.get(e.id);
     r.models = e.models;
     r.lora_adapters = e.lora_adapters;
@@ -87,6 +88,8 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     append_number(out, r.running);
     out += ",\"kv_cache_usage\":";
     append_number(out, r.kv_cache_usage);
+    out += ",\"slots\":";
+    append_number(out, r.slots);
     out += ",\"inflight\":" + std::to_string(r.inflight);
     out += ",\"models\":";
     append_list(out, r.models);

@@ -90,6 +90,7 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.role = e.role;
     v.remote_inflight = e.remote_inflight;
     v.remote_prefill_tokens = e.remote_prefill_tokens;
+    v.slots = e.slots;
     v.latency = e.latency;
     scoring_views_.push_back(v);
   }

@@ -36,7 +36,7 @@ void OnlineRegression<N>::reset() {
   samples_ = 0;
   mae_ = rel_mae_ = abs_error_ = mean_y_ = 0;
   clipped_ = p_resets_ = shifts_ = 0;
-  clip_run_ = 0;
+  clip_run_ = far_run_ = 0;
 }
 
 template <size_t N>
@@ -62,7 +62,17 @@ bool OnlineRegression<N>::update(const Vector& x, double y) {
   // Relative error against the observed value, with a 1 ms floor so that near-zero
   // latencies do not make it explode.
   const double rel = abs_e / std::max(std::fabs(y), 1.0);
-  if (samples_ >= kClipAfter) {
+  // Predicted over twice what it took, kShiftRun times in a row: the fit has lost the
+  // server even when its error mean is as large (so nothing is clipped). The seconds-long
+  // answers of an overloaded start, then ~100 ms ones once its queue is gone: without
+  // this the fit kept predicting them seconds long for a hundred responses.
+  far_run_ = e < -std::max(std::fabs(y), 1.0) ? far_run_ + 1 : 0;
+  if (far_run_ >= kShiftRun) {
+    far_run_ = clip_run_ = 0;
+    ++shifts_;
+    reset_p();
+    mae_ = abs_e;
+  } else if (samples_ >= kClipAfter) {
     // The clip's scale has a floor (5% of the prediction + 0.01 ms): a noise-free fit's
     // error mean tends to 0 and would otherwise freeze the model against a real change.
     const double limit = kClipMae * std::max(mae_, 0.01 + 0.05 * std::fabs(predicted));
@@ -159,21 +169,17 @@ std::string_view to_string(LatencySource source) {
 }
 
 bool finite(const TtftFeatures& f) {
-  return std::isfinite(f.uncached_prompt_tokens) && std::isfinite(f.waiting) && std::isfinite(f.running) &&
-         std::isfinite(f.kv_cache_usage) && std::isfinite(f.inflight_prefill_tokens);
+  return std::isfinite(f.uncached_prompt_tokens) && std::isfinite(f.slot_waits) &&
+         std::isfinite(f.inflight_prefill_tokens);
 }
 
 bool finite(const TpotFeatures& f) { return std::isfinite(f.running) && std::isfinite(f.batched_tokens); }
 
 std::array<double, kTtftFeatures> ttft_vector(const TtftFeatures& f) {
   // NaN compares false everywhere: clamp would keep it; predictions from NaN become 0.
-  if (!finite(f)) return {0, 0, 0, 0, 0, 1};
-  return {bounded(f.uncached_prompt_tokens, kMaxTokens) / 1000,
-          bounded(f.waiting, kMaxCount),
-          bounded(f.running, kMaxCount),
-          bounded(f.kv_cache_usage, 1.0),
-          bounded(f.inflight_prefill_tokens, kMaxTokens) / 1000,
-          1.0};
+  if (!finite(f)) return {0, 0, 0, 1};
+  return {bounded(f.uncached_prompt_tokens, kMaxTokens) / 1000, bounded(f.slot_waits, kMaxCount),
+          bounded(f.inflight_prefill_tokens, kMaxTokens) / 1000, 1.0};
 }
 
 std::array<double, kTpotFeatures> tpot_vector(const TpotFeatures& f) {

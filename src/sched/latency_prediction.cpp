@@ -8,9 +8,8 @@ LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks
   LatencyFeatures f;
   const uint32_t held = std::min(c.prefix_blocks, total_blocks);
   f.ttft.uncached_prompt_tokens = double(total_blocks - held) * std::max(0.0, tokens_per_block);
-  f.ttft.waiting = c.waiting;
-  f.ttft.running = c.running;
-  f.ttft.kv_cache_usage = c.kv_usage;
+  const double occupancy = std::max(double(c.inflight), c.waiting + c.running);
+  f.ttft.slot_waits = c.slots > 0 ? std::max(0.0, occupancy + 1 - c.slots) : c.waiting;
   f.ttft.inflight_prefill_tokens = c.inflight_prefill_tokens;
   f.tpot.running = c.running;
   f.tpot.batched_tokens = c.running + c.inflight_prefill_tokens;

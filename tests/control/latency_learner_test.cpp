@@ -23,7 +23,7 @@ sched::LatencySample sample(sched::EndpointId id, double speed, int i) {
   sched::LatencySample s;
   s.endpoint = id;
   s.features.ttft.uncached_prompt_tokens = 200 + (i * 37) % 1800;
-  s.features.ttft.running = i % 8;
+  s.features.ttft.slot_waits = i % 8;
   s.features.tpot.running = i % 8;
   s.features.tpot.batched_tokens = i % 8;
   const double ttft_ms = (20 + 100 * s.features.ttft.uncached_prompt_tokens / 1000) / speed;
@@ -82,7 +82,7 @@ TEST_CASE("latency learner: workers' samples -> model -> the next snapshot's coe
   CHECK(snap->scoring_view(size_t(snap->index_of(slow))).latency.ttft == es.latency.ttft);
   sched::TtftFeatures f;
   f.uncached_prompt_tokens = 1000;
-  f.running = 2;
+  f.slot_waits = 2;
   const double fast_ttft = ef.latency.predict_ttft(f).ms, slow_ttft = es.latency.predict_ttft(f).ms;
   CHECK(fast_ttft == doctest::Approx(120).epsilon(0.05));
   CHECK(slow_ttft == doctest::Approx(400).epsilon(0.05));

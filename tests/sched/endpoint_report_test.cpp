@@ -15,6 +15,7 @@ TEST_CASE("endpoint report: inputs, in-flight, index share; JSON escapes and NaN
   std::vector<EndpointState> v = make_pool(2);
   v[0].models = {"we\"ird"};
   v[1].metrics.all.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+  v[1].slots = 8;
   EndpointSnapshot snap(std::move(v));
   InflightCounters inflight;
   inflight.ensure(0);
@@ -32,6 +33,8 @@ TEST_CASE("endpoint report: inputs, in-flight, index share; JSON escapes and NaN
   std::string json = to_json(reports);
   CHECK(json.find("\"we\\\"ird\"") != std::string::npos);
   CHECK(json.find("\"kv_cache_usage\":null") != std::string::npos);
+  CHECK(json.find("\"slots\":0,") != std::string::npos);
+  CHECK(json.find("\"slots\":8,") != std::string::npos);
   CHECK(json.front() == '[');
   CHECK(json.back() == ']');
 }

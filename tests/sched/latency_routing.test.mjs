@@ -122,7 +122,7 @@ test('the gateway learns each server\'s latency: coefficients and errors in /deb
   for (const e of d.endpoints) {
     assert.equal(e.latency.ttft.source, 'endpoint');
     assert.equal(e.latency.tpot.source, 'endpoint');
-    for (const name of ['uncached_prompt_ktokens', 'waiting', 'running', 'kv_cache_usage', 'inflight_prefill_ktokens', 'bias'])
+    for (const name of ['uncached_prompt_ktokens', 'slot_waits', 'inflight_prefill_ktokens', 'bias'])
       assert.equal(typeof e.latency.ttft.coefficients[name], 'number', name);
   }
   assert.ok(d.latency_pool.ttft.samples >= 3 * 40);

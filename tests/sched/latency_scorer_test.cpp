@@ -17,10 +17,10 @@ using namespace ringgate::sched::test;
 
 namespace {
 
-// TTFT = per_ktoken x (uncached + in-flight prefill ktokens) + 5 ms a waiting request + bias.
+// TTFT = per_ktoken x (uncached + in-flight prefill ktokens) + 5 ms a slot wait + bias.
 LatencyCoefficients ttft(double per_ktoken, double bias, LatencySource source = LatencySource::Endpoint) {
   LatencyCoefficients c;
-  c.ttft = {per_ktoken, 5, 0, 0, per_ktoken, bias};
+  c.ttft = {per_ktoken, 5, per_ktoken, bias};
   c.tpot = {0, 0, 10};
   c.ttft_source = c.tpot_source = source;
   return c;

@@ -25,7 +25,7 @@ namespace {
 LatencyCoefficients coefficients(double ttft_per_ktoken, double ttft_bias, double tpot_ms,
                                  LatencySource source = LatencySource::Endpoint) {
   LatencyCoefficients c;
-  c.ttft = {ttft_per_ktoken, 0, 0, 0, ttft_per_ktoken, ttft_bias};  // in-flight prefill costs as much as its own
+  c.ttft = {ttft_per_ktoken, 0, ttft_per_ktoken, ttft_bias};  // in-flight prefill costs as much as its own
   c.tpot = {0, 0, tpot_ms};
   c.ttft_source = c.tpot_source = source;
   return c;
@@ -120,10 +120,24 @@ TEST_CASE("latency prediction: features per candidate from its prefix match, que
   c.inflight_prefill_tokens = 1000;
   LatencyFeatures f = latency_features(c, 10, 16);
   CHECK(f.ttft.uncached_prompt_tokens == 7 * 16);
-  CHECK(f.ttft.waiting == 2);
-  CHECK(f.ttft.running == 5);
-  CHECK(f.ttft.kv_cache_usage == 0.5);
+  CHECK(f.ttft.slot_waits == 2);  // its slots not known yet: the scraped waiting
   CHECK(f.ttft.inflight_prefill_tokens == 1000);
+  // Slots known (8): this request and the 7 there (scraped) fit, it waits for none...
+  c.slots = 8;
+  CHECK(latency_features(c, 10, 16).ttft.slot_waits == 0);
+  // ...but the gateway's own 11 in flight there (fresher than the scrape) leave it
+  // behind 3 queued: it waits for 4 sequences to end.
+  c.inflight = 11;
+  CHECK(latency_features(c, 10, 16).ttft.slot_waits == 4);
+  // Clients that bypass the gateway: the scrape's count when it is the larger.
+  c.inflight = 1;
+  c.waiting = 6;
+  c.running = 8;
+  CHECK(latency_features(c, 10, 16).ttft.slot_waits == 7);
+  c.waiting = 2;
+  c.running = 5;
+  c.inflight = 0;
+  c.slots = 0;
   CHECK(f.tpot.running == 5);
   CHECK(f.tpot.batched_tokens == 1005);
   c.prefix_blocks = 50;  // more than the request has (hostile or stale): nothing uncached, no wrap

@@ -21,6 +21,7 @@ struct EndpointReport {
   bool metrics_fresh = false;
   double metrics_age_seconds = -1;  // -1 = never scraped
   double waiting = 0, running = 0, kv_cache_usage = 0;
+  double slots = 0;  // EndpointState::slots (0: not known yet)
   int64_t inflight = 0;
   std::vector<std::string> models, lora_adapters;
   EndpointLoras loras;  // what the lora-affinity scorer reads: running, waiting, max_lora

@@ -20,6 +20,7 @@ struct EndpointSignals {
   double waiting = 0;  // last scraped waiting (0 when stale)
   double running = 0;
   double kv_usage = 0;         // 0..1 (meaningless when stale)
+  double slots = 0;            // sequences it runs at once, as seen (EndpointState::slots; 0: unknown)
   int64_t inflight = 0;        // in-flight requests: this gateway's + remote_inflight
   int64_t remote_inflight = 0; // the other replicas' as last synced (sharedState)
   int64_t sheddable_inflight = 0;  // of which sheddable

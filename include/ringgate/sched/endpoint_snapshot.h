@@ -75,6 +75,10 @@ struct EndpointState {
   // in-flight prefill).
   int64_t remote_inflight = 0;
   int64_t remote_prefill_tokens = 0;
+  // The most sequences a scrape saw it run while requests waited there: the sequences it
+  // runs at once (vLLM's max_num_seqs, or fewer when its KV cache is the limit), which
+  // no metric states. 0 until it has queued. The latency model's slot waits.
+  double slots = 0;
   // Its fitted latency model as of this snapshot (LatencyModel::coefficients: its own fit,
   // or the pool's while it has few samples); workers predict from this copy.
   LatencyCoefficients latency;
@@ -99,6 +103,7 @@ struct EndpointScoringView {
   EndpointRole role = EndpointRole::Both;
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
   int64_t remote_prefill_tokens = 0;
+  double slots = 0;
   LatencyCoefficients latency;  // read only by the latency scorer and the SLO pick
 };
 

@@ -5,13 +5,25 @@
 // another: fixed scorer weights cannot know it). Fed by control::LatencyLearner; read by the
 // latency scorer and the SLO pick (latency_prediction.h).
 //
-//   TTFT_ms = c · [uncached prompt ktokens, waiting, running, KV use, in-flight prefill ktokens, 1]
+//   TTFT_ms = c · [uncached prompt ktokens, slot waits, in-flight prefill ktokens, 1]
 //   TPOT_ms = c · [running sequences, batched ktokens, 1]
+//
+// The TTFT features are the three ways a request waits on a server: for a slot (a
+// server runs so many sequences at once; the rest queue for a running one to end), for
+// the prefill work sent ahead of it, and for its own prefill. The queue enters as the
+// slot waits it implies (latency_prediction.h), not as raw waiting, running and KV-use
+// terms: a linear fit cannot bend at the slot count. On issue 35's mixed pool
+// (perf/routing/slo.sh, three runs each) the latency scorer's TTFT p99 went from 666 /
+// 666 / 359 ms with those terms to 363 / 428 / 548 ms with the slot waits (KV use acts
+// through the queue it makes).
 //
 // Fit: recursive least squares with exponential forgetting (lambda 0.99: a sample weighs
 // half after ~69 newer ones, so a server that slows down is followed within a few hundred
-// responses), on fixed-size arrays: an update is O(N^2) with N = 6 or 3, no allocation,
-// well under a microsecond (perf/latency_model/). Robust:
+// responses), on fixed-size arrays: an update is O(N^2) with N = 4 or 3, no allocation,
+// well under a microsecond (perf/latency_model/). Unweighted: weighting by 1 / latency^2
+// (least relative error) halved the relative error of the predictions but cut the SLO
+// pick's attainment from ~70% to ~58% (three runs each): it fits the many short answers
+// and misjudges the long ones, which decide whether an objective is met. Robust:
 //   - an endpoint with fewer than kMinSamples samples is predicted by the pool's model
 //     (the same RLS over every endpoint's samples);
 //   - a residual is clipped to kClipMae x the running mean absolute error before the
@@ -20,7 +32,10 @@
 //     noisy neighbour, 10x slower at once). Then P is reset (the fit re-learns at full
 //     gain from its coefficients), the clip's scale jumps to that error and the sample
 //     goes in whole: the fit follows within about ten responses, where the error's mean
-//     alone (~15% a sample) took dozens;
+//     alone (~15% a sample) took dozens. kShiftRun predictions in a row over twice the
+//     latency are a change too, clipped or not (an overloaded start's seconds-long
+//     answers, then ~100 ms ones once its queue is gone: the error's mean is as large as
+//     the errors, so none is clipped);
 //   - P (the inverse information matrix) is kept from winding up in directions no sample
 //     excites (a feature that stays 0 would grow it by 1/lambda per update until it
 //     overflows): any diagonal entry past kMaxP scales its row and column down, a
@@ -61,9 +76,7 @@ namespace ringgate::sched {
 // what it knew when it sent the request that was answered).
 struct TtftFeatures {
   double uncached_prompt_tokens = 0;   // prompt tokens the endpoint's prefix cache is not expected to hold
-  double waiting = 0;                  // requests waiting there (scraped, plus this gateway's not yet seen)
-  double running = 0;                  // sequences running there
-  double kv_cache_usage = 0;           // 0..1
+  double slot_waits = 0;               // sequences there to end before this one runs (latency_prediction.h)
   double inflight_prefill_tokens = 0;  // uncached prompt tokens sent there whose first token has not come
 };
 
@@ -72,11 +85,11 @@ struct TpotFeatures {
   double batched_tokens = 0;  // tokens per engine step (decodes plus prefill chunks) there
 };
 
-inline constexpr size_t kTtftFeatures = 6;  // the five above plus a bias
+inline constexpr size_t kTtftFeatures = 4;  // the three above plus a bias
 inline constexpr size_t kTpotFeatures = 3;  // the two above plus a bias
 // Coefficient names, in order, for /debug/endpoints (token counts are in thousands).
 inline constexpr std::array<std::string_view, kTtftFeatures> kTtftFeatureNames = {
-    "uncached_prompt_ktokens", "waiting", "running", "kv_cache_usage", "inflight_prefill_ktokens", "bias"};
+    "uncached_prompt_ktokens", "slot_waits", "inflight_prefill_ktokens", "bias"};
 inline constexpr std::array<std::string_view, kTpotFeatures> kTpotFeatureNames = {"running", "batched_ktokens", "bias"};
 
 // Bounds of the inputs (hostile input: everything here comes from scrapes, clients and
@@ -129,6 +142,7 @@ class OnlineRegression {
   double mae_ = 0, rel_mae_ = 0, abs_error_ = 0, mean_y_ = 0;
   uint64_t clipped_ = 0, p_resets_ = 0, shifts_ = 0;
   int clip_run_ = 0;  // residuals clipped in a row: > 0 above the fit, < 0 below
+  int far_run_ = 0;   // predictions over twice the latency in a row
 };
 
 extern template class OnlineRegression<kTtftFeatures>;

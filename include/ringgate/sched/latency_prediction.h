@@ -13,9 +13,14 @@
 namespace ringgate::sched {
 
 // The request at candidate `c`: its uncached prompt tokens there ((total_blocks - the
-// blocks `c` holds) x tokens_per_block), the scraped queue and KV use, and the prefill
-// tokens this gateway has in flight there (TPOT's batched tokens: one a running sequence
+// blocks `c` holds) x tokens_per_block), its slot waits, and the prefill tokens the
+// gateway replicas have in flight there (TPOT's batched tokens: one a running sequence
 // plus those prefill tokens, what the engine's next steps will carry).
+// Slot waits: how many sequences must end there before this one can run. The requests
+// there (the replicas' in flight, or the scraped waiting + running if more: clients
+// that bypass the gateway) plus this one, beyond the server's slots (the most it was
+// seen running while others waited, EndpointSignals::slots); the scraped waiting while
+// the slots are not known (the server has not queued yet).
 LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks, double tokens_per_block);
 
 // Fills predicted_ttft_ms / predicted_tpot_ms / latency_cold of every candidate not yet
