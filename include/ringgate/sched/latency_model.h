@@ -14,7 +14,7 @@
 // slot waits it implies (latency_prediction.h), not as raw waiting, running and KV-use
 // terms: a linear fit cannot bend at the slot count. On issue 35's mixed pool
 // (perf/routing/slo.sh, three runs each) the latency scorer's TTFT p99 went from 666 /
-// 666 / 359 ms with those terms to 363 / 428 / 548 ms with the slot waits (KV use acts
+// 666 / 359 ms with those terms to 476 / 568 / 328 ms with the slot waits (KV use acts
 // through the queue it makes).
 //
 // Fit: recursive least squares with exponential forgetting (lambda 0.99: a sample weighs
