@@ -22,7 +22,7 @@
 // responses), on fixed-size arrays: an update is O(N^2) with N = 4 or 3, no allocation,
 // well under a microsecond (perf/latency_model/). Unweighted: weighting by 1 / latency^2
 // (least relative error) halved the relative error of the predictions but cut the SLO
-// pick's attainment from ~70% to ~58% (three runs each): it fits the many short answers
+// pick's attainment from ~70% to ~58% (four runs): it fits the many short answers
 // and misjudges the long ones, which decide whether an objective is met. Robust:
 //   - an endpoint with fewer than kMinSamples samples is predicted by the pool's model
 //     (the same RLS over every endpoint's samples);
