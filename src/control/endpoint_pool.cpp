@@ -24,7 +24,8 @@ struct EndpointPool::Member {
   std::vector<std::string> models, adapters;  // from /v1/models
   metrics::VllmMetrics metrics;               // last good scrape
   bool has_metrics = false;
-  double slots = 0;  // sched::EndpointState::slots
+  double max_running = 0;  // the most a scrape saw running
+  bool queued = false;     // a scrape saw requests waiting (then max_running is its slots)
   Clock::time_point scraped_at{};
   Clock::time_point next_scrape{}, next_models{};
   std::unique_ptr<HttpGetClient> metrics_client, models_client;
@@ -236,7 +237,8 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
     std::swap(m.metrics, scratch_);
     m.has_metrics = true;
     // The parser refuses non-finite gauges; a hostile count is bounded as every feature is.
-    if (m.metrics.all.waiting > 0) m.slots = std::clamp(m.metrics.all.running, m.slots, sched::kMaxCount);
+    m.max_running = std::clamp(m.metrics.all.running, m.max_running, sched::kMaxCount);
+    m.queued |= m.metrics.all.waiting > 0;
     m.scraped_at = Clock::now();
     m.health.failed_scrapes = 0;
     ++m.health.scrapes_ok;
@@ -334,7 +336,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
-    s.slots = m->slots;
+    s.slots = m->queued ? m->max_running : 0;
     if (auto it = remote_load_.find(m->address_hash); it != remote_load_.end()) {
       s.remote_inflight = it->second.inflight;
       s.remote_prefill_tokens = it->second.prefill_tokens;

@@ -122,11 +122,11 @@ TEST_CASE("latency prediction: features per candidate from its prefix match, que
   CHECK(f.ttft.uncached_prompt_tokens == 7 * 16);
   CHECK(f.ttft.slot_waits == 2);  // its slots not known yet: the scraped waiting
   CHECK(f.ttft.inflight_prefill_tokens == 1000);
-  // Slots known (8): this request and the 7 there (scraped) fit, it waits for none...
+  // Slots known (8): this request and the 7 there (scraped) fit, it waits for none.
   c.slots = 8;
   CHECK(latency_features(c, 10, 16).ttft.slot_waits == 0);
-  // ...but the gateway's own 11 in flight there (fresher than the scrape) leave it
-  // behind 3 queued: it waits for 4 sequences to end.
+  // The gateway's own 11 in flight there (fresher than the scrape) leave it behind 3
+  // queued: it waits for 4 sequences to end.
   c.inflight = 11;
   CHECK(latency_features(c, 10, 16).ttft.slot_waits == 4);
   // Clients that bypass the gateway: the scrape's count when it is the larger.
@@ -134,6 +134,11 @@ TEST_CASE("latency prediction: features per candidate from its prefix match, que
   c.waiting = 6;
   c.running = 8;
   CHECK(latency_features(c, 10, 16).ttft.slot_waits == 7);
+  // Room: 3 there and 2 of ours, this one fits.
+  c.waiting = 0;
+  c.running = 3;
+  c.inflight = 2;
+  CHECK(latency_features(c, 10, 16).ttft.slot_waits == 0);
   c.waiting = 2;
   c.running = 5;
   c.inflight = 0;

@@ -75,9 +75,11 @@ struct EndpointState {
   // in-flight prefill).
   int64_t remote_inflight = 0;
   int64_t remote_prefill_tokens = 0;
-  // The most sequences a scrape saw it run while requests waited there: the sequences it
-  // runs at once (vLLM's max_num_seqs, or fewer when its KV cache is the limit), which
-  // no metric states. 0 until it has queued. The latency model's slot waits.
+  // The sequences it runs at once (vLLM's max_num_seqs, which no metric states): the most
+  // a scrape saw it run, once a scrape has seen requests wait there (a server that never
+  // queued has shown no limit); 0 before. Not "the most running while others waited":
+  // vLLM shows a request waiting until its next step at any load, and that count would
+  // be far below the limit. The latency model's slot waits (latency_prediction.h).
   double slots = 0;
   // Its fitted latency model as of this snapshot (LatencyModel::coefficients: its own fit,
   // or the pool's while it has few samples); workers predict from this copy.
