@@ -66,7 +66,7 @@ bool OnlineRegression<N>::update(const Vector& x, double y) {
   // server even when its error mean is as large (so nothing is clipped). The seconds-long
   // answers of an overloaded start, then ~100 ms ones once its queue is gone: without
   // this the fit kept predicting them seconds long for a hundred responses.
-  far_run_ = e < -std::max(std::fabs(y), 1.0) ? far_run_ + 1 : 0;
+  far_run_ = e < 0 && rel > 1 ? far_run_ + 1 : 0;
   if (far_run_ >= kShiftRun) {
     far_run_ = clip_run_ = 0;
     ++shifts_;
