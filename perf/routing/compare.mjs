@@ -128,13 +128,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     if (config === 'nginx-rr') proxy = await startNginx(eps);
     else if (config === 'haproxy-lc') proxy = await startHaproxy(eps);
     else if (config === 'haproxy-hash') proxy = await startHaproxy(eps, { balance: 'hash' });
-    else if (config.startsWith('ringgate')) {
-      const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
-      if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
-      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)])
-        : o.prefixWeight > 0 ? await startRinggate([], [...extra, '--config', weightConfig(o, eps)])
-        : await startRinggate(eps, extra);
-    } else if (config === 'ringgate-x3' || config === 'ringgate-x3-shared') {
+    else if (config === 'ringgate-x3' || config === 'ringgate-x3-shared') {
       // Three replicas behind HAProxy TCP round robin (issue 33), one worker each; with
       // sharedState they add each other's in-flight requests to their load scores.
       const extra = ['--workers', '1', ...words(o.ringgateArgs)];
@@ -144,6 +138,12 @@ async function runCell(o, config, workload, simArgsAll, notes) {
       }
       proxy = o.prefixWeight > 0 ? await startReplicas(3, [], [...extra, '--config', weightConfig(o, eps)])
         : await startReplicas(3, eps, extra);
+    } else if (config.startsWith('ringgate')) {
+      const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
+      if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
+      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)])
+        : o.prefixWeight > 0 ? await startRinggate([], [...extra, '--config', weightConfig(o, eps)])
+        : await startRinggate(eps, extra);
     } else throw new Error(`unknown config ${config}`);
     // One request sequence for the cell: the warm-up takes its first requests, the
     // measured window continues it (same system prompts, new requests).
@@ -169,11 +169,21 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     const success = d.reduce((a, x) => a + x.success, 0);
     const shares = d.map((x) => (success ? x.success / success : 0));
     if (proxy.proc.exitCode !== null || proxy.proc.signalCode !== null) notes.push(`${config}/${workload}: proxy exited during the run: ${proxy.stderr().slice(-500)}`);
+    // A replicated row must be one: every replica answered requests, and with sharedState
+    // every replica synced with Redis (a row that silently ran one gateway once hid both).
+    const replicas = proxy.replicas ? await Promise.all(proxy.replicas.map((r) => replicaState(r))) : null;
+    if (config.startsWith('ringgate-x')) {
+      if (!replicas) throw new Error(`${config}: not started as replicas`);
+      if (replicas.some((r) => !(r.requests > 0))) throw new Error(`${config}: a replica answered nothing (requests ${replicas.map((r) => r.requests)})`);
+      if (config.endsWith('-shared') && replicas.some((r) => r.shared !== 'shared' || !(r.syncs > 0)))
+        throw new Error(`${config}: a replica did not share state (${JSON.stringify(replicas)})`);
+    }
     return {
       config, workload, warmupSent: warm.sent, warmupFailed: warm.failed, sent: s.sent, ok: s.ok, failed: s.failed, outcomes: s.outcomes,
       ttft: s.ttftMs, latency: s.latencyMs, rps: s.achievedRps, offered: s.offeredRps,
       lagP99: s.scheduleLagMs.p99, proxyCpuPerSec: proxyCpu / s.wallSeconds,
       hits, queries, hitRate: queries ? hits / queries : NaN, shares, maxLoad: Math.max(...shares) * o.sims,
+      replicas,
       destinations: s.destinations, timeline: s.timeline,
       decisions: decisions.every((x) => x !== null) ? decisions : null,
       answersChecked: (warm.answersChecked ?? 0) + (s.answersChecked ?? 0),
@@ -184,6 +194,17 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     if (redis) await redis.stop('SIGKILL');
     await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
   }
+}
+
+// A replica's requests answered (ringgate_requests_total) and its shared-state view.
+async function replicaState(r) {
+  const text = await (await fetch(`${r.adminUrl}/metrics`)).text();
+  const m = text.match(/^ringgate_requests_total(?:\{[^}]*\})? ([0-9.e+]+)$/m);
+  let shared = null, syncs = null;
+  const res = await fetch(`${r.adminUrl}/debug/shared`);
+  if (res.ok) ({ state: shared, syncs } = await res.json());
+  else await res.arrayBuffer();
+  return { requests: m ? Number(m[1]) : NaN, shared, syncs };
 }
 
 function promptsFor(o, workload, count) {
