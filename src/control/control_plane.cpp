@@ -130,7 +130,7 @@ void ControlPlane::run() {
     pool_.tick(Clock::now());
     if (shared_) {
       shared_->tick(Clock::now(), reader_.current(), inflight_);
-      if (shared_->take_changed()) pool_.set_remote_load(shared_->remote_load());
+      if (shared_->take_changed()) pool_.set_remote_load(shared_->remote_load(), shared_->replicas());
     }
     // What the workers' answers taught the latency model goes out with the next snapshot;
     // new coefficients alone publish one at most every 50 ms (a scrape publishes anyway).

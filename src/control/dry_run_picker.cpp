@@ -140,8 +140,11 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   sched::append_load_signal_json(out, router_.scheduler_config());
   out += ",\"scorers\":";
   sched::append_scorers_json(out, router_.scheduler_config().weights);
-  out += ",\"candidates\":[";
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
+  // Replicas as the shared state last saw them: more than 1, unseen prompts go home.
+  out += ",\"gateway_replicas\":";
+  util::append_uint(out, snapshot ? snapshot->gateway_replicas() : 1);
+  out += ",\"candidates\":[";
   bool first = true;
   for (const sched::EndpointSignals& c : router_.last_candidates()) {
     if (snapshot == nullptr || c.index >= snapshot->size()) break;

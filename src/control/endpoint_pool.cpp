@@ -345,7 +345,9 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     states.push_back(std::move(s));
   }
   changed_ = false;
-  return std::make_unique<sched::EndpointSnapshot>(std::move(states));
+  auto snapshot = std::make_unique<sched::EndpointSnapshot>(std::move(states));
+  snapshot->set_gateway_replicas(gateway_replicas_);
+  return snapshot;
 }
 
 }  // namespace ringgate::control

@@ -165,6 +165,7 @@ void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
     else
       it->second.inflight = std::clamp<int64_t>(it->second.inflight + n->integer, 0, kMaxCount);
   }
+  if (uint64_t(r->element[0]->integer) != replicas_) changed_ = true;
   replicas_ = uint64_t(r->element[0]->integer);
   ++syncs_;
   if (!shared_) last_error_.clear();

@@ -163,10 +163,16 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     // An unseen prompt may never come again: its rendezvous home gets the bonus
     // only when it is about as idle as the idlest candidate, else load decides.
     // Either way the index remembers where it went, so a repeat follows it.
+    // One of several replicas has not seen what the others routed: the prompt may
+    // well be placed already, at its home, by another one. Then home wins unless the
+    // load guard calls it overloaded, so that the replicas agree (a load-driven first
+    // pick differs between replicas and leaves each prompt cached on several servers:
+    // perf/routing x3 rows, workload A, hit rate 0.86 -> 0.97).
     size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-    bool home = !candidates[pos].overloaded && candidates[pos].load - least <= config_.placement_max_gap;
+    bool home = !candidates[pos].overloaded &&
+                (snapshot.gateway_replicas() > 1 || candidates[pos].load - least <= config_.placement_max_gap);
     if (home && config_.weights[kLatencyScorerSlot] != 0) {
       predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
       home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);

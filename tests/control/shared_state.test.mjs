@@ -58,6 +58,13 @@ async function twoReplicas(simArgs) {
 test('two replicas see each other\'s in-flight requests; a dead replica\'s share expires', async () => {
   const { ep, a, b } = await twoReplicas(['--inter-token-latency-ms', '20']);
   assert.equal((await shared(b)).replicas, 2);
+  // Each knows it is one of two: the scheduler's snapshot carries the count (unseen
+  // prompts then go to their rendezvous home unless it is overloaded).
+  const pick = async (gw) => (await (await fetch(`${gw.adminUrl}/debug/pick?path=/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
+  })).json()).gateway_replicas;
+  await waitFor('both schedulers see two replicas', async () => (await pick(a)) === 2 && (await pick(b)) === 2);
   // Six requests of ~100 tokens x 20 ms each in flight through A only.
   const pending = Array.from({ length: 6 }, () => complete(a, 100).catch(() => null));  // cut when A dies
   await waitFor('B sees A\'s 6 in flight', async () => (await shared(b)).othersInflight[ep] === 6);
@@ -66,6 +73,7 @@ test('two replicas see each other\'s in-flight requests; a dead replica\'s share
   await a.stop('SIGKILL');
   await waitFor('A\'s share expired', async () => (await shared(b)).othersInflight[ep] === undefined, 3000);
   await waitFor('B sees one replica', async () => (await shared(b)).replicas === 1, 3000);
+  await waitFor('B\'s scheduler sees one replica', async () => (await pick(b)) === 1, 3000);
   await Promise.allSettled(pending);
   const m = await scrape(`${b.adminUrl}/metrics`);
   assert.equal(m.get('ringgate_shared_state_up'), 1);

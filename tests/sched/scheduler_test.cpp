@@ -244,6 +244,36 @@ TEST_CASE("scheduler: an overloaded rendezvous home does not get the placement b
   CHECK(r.reason == PickReason::Score);
 }
 
+TEST_CASE("scheduler: one of several replicas places an unseen prompt at home despite a small load gap") {
+  // Home busier than the idlest by 3 requests: past placement_max_gap (1), under the
+  // load guard (8). Alone, load decides; one of three replicas, home wins (the others
+  // may have placed the prompt there already), until the guard calls home overloaded.
+  for (uint64_t replicas : {uint64_t(1), uint64_t(3)}) {
+    CAPTURE(replicas);
+    Fixture f;
+    EndpointSnapshot snap(make_pool(4));
+    snap.set_gateway_replicas(replicas);
+    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+    Rng rng(7);
+    auto h = f.hashes(prompt(12, 0));
+    const PickResult idle = s.pick(snap, request(h), rng);
+    REQUIRE(idle.reason == PickReason::PrefixPlacement);
+    const EndpointId home = idle.endpoint;
+    for (EndpointId e = 0; e < 4; ++e) f.inflight.add(e);  // every server 1 in flight,
+    for (int i = 0; i < 3; ++i) f.inflight.add(home);      // home 4
+    const PickResult r = s.pick(snap, request(h), rng);
+    if (replicas > 1) {
+      CHECK(r.endpoint == home);
+      CHECK(r.reason == PickReason::PrefixPlacement);
+    } else {
+      CHECK(r.endpoint != home);
+      CHECK(r.reason == PickReason::Score);
+    }
+    for (int i = 0; i < 10; ++i) f.inflight.add(home);  // 14 against 1: past the guard's 8
+    CHECK(s.pick(snap, request(h), rng).endpoint != home);
+  }
+}
+
 TEST_CASE("scheduler: session affinity by rendezvous, unless overloaded; stale metrics not trusted") {
   Fixture f;
   EndpointSnapshot snap(make_pool(6));

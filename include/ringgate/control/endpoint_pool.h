@@ -92,10 +92,13 @@ class EndpointPool {
   std::unique_ptr<sched::EndpointSnapshot> build_snapshot(const sched::LatencyModel* latency = nullptr);
   // The next snapshot is wanted for something outside the pool (new latency coefficients).
   void mark_changed() { changed_ = true; }
-  // The other replicas' in-flight requests and prefill tokens by address hash
-  // (sharedState), carried into the next snapshot; marks the pool changed.
-  void set_remote_load(const std::unordered_map<uint64_t, sched::RemoteLoad>& by_address_hash) {
+  // The other replicas' in-flight requests and prefill tokens by address hash, and how
+  // many replicas there are, this one included (sharedState), carried into the next
+  // snapshot; marks the pool changed.
+  void set_remote_load(const std::unordered_map<uint64_t, sched::RemoteLoad>& by_address_hash,
+                       uint64_t gateway_replicas) {
     remote_load_ = by_address_hash;
+    gateway_replicas_ = gateway_replicas;
     changed_ = true;
   }
 
@@ -130,6 +133,7 @@ class EndpointPool {
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
   std::unordered_map<uint64_t, sched::RemoteLoad> remote_load_;
+  uint64_t gateway_replicas_ = 1;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 

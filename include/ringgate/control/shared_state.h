@@ -54,7 +54,10 @@ class SharedState {
     changed_ = false;
     return c;
   }
-  // Live replicas as last seen (this one included); 1 before the first sync.
+  // Live replicas as last seen (this one included); 1 before the first sync. Kept while
+  // Redis is away (the replicas are still there): rate limits divide by it, and
+  // placement keeps treating unseen prompts as possibly another replica's. Changes set
+  // changed() too.
   uint64_t replicas() const { return replicas_; }
 
   void append_metrics(std::string& out) const;

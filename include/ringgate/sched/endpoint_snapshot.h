@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -140,9 +141,15 @@ class EndpointSnapshot {
   // Some routable endpoint has role prefill: a request could be split now (P/D
   // disaggregation). Computed once here, a load on the data path.
   bool has_routable_prefill() const { return has_routable_prefill_; }
+  // Gateway replicas routing to this pool, this one included, as the shared state last
+  // saw them (1: alone, or no sharedState). A replica's prefix index holds only the
+  // prompts it routed itself, so an unseen prompt may be another replica's.
+  uint64_t gateway_replicas() const { return gateway_replicas_; }
+  void set_gateway_replicas(uint64_t n) { gateway_replicas_ = std::max<uint64_t>(n, 1); }
 
  private:
   uint64_t version_ = 0;
+  uint64_t gateway_replicas_ = 1;
   std::vector<EndpointState> endpoints_;
   std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
   EndpointId id_limit_ = 0;
