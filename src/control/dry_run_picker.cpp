@@ -95,6 +95,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   if (digested) {
     route.prefix_chain = digest_.chain();
     route.chained = true;
+    route.root_blocks = digest_.root_blocks();
   }
   proxy::add_route_hints(route, request, *rules);
   route.hold_when_saturated = rules->flow.enabled;

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -141,6 +142,7 @@ void BodyScanner::after_value() { state_ = depth_ == 0 ? State::Done : State::Co
 
 void BodyScanner::close_container(char c) {
   if (depth_ == 0 || (c == '}') != in_object()) return give_up();
+  if (top() == Frame::Message) sink_->message_end(std::string_view(role_, role_len_) == "user");
   --depth_;
   after_value();
 }
@@ -167,6 +169,7 @@ void BodyScanner::start_value(char c) {
     case '{':
       if (slot == Slot::Message) {
         message_role_ = message_content_ = false;
+        role_len_ = 0;
         return push(Frame::Message, true);
       }
       if (slot == Slot::ContentItem) return push(Frame::ContentPart, true);
@@ -276,7 +279,13 @@ void BodyScanner::emit(const char* data, size_t n) {
         if (static_cast<unsigned char>(data[i]) < 0x20 || data[i] == 0x7f) return give_up();
       model_.append(data, n);
       return;
-    case Target::Text: sink_->text(data, n); return;
+    case Target::Text:
+      if (slot_ == Slot::Role) {
+        if (role_len_ + n <= sizeof role_) std::memcpy(role_ + role_len_, data, n);
+        role_len_ = uint8_t(std::min(role_len_ + n, sizeof role_));  // past "user"'s length: not it
+      }
+      sink_->text(data, n);
+      return;
     case Target::Skip: return;
   }
 }

@@ -166,6 +166,7 @@ RouteRequest Exchange::route_request() {
   if (digested_) {
     route.prefix_chain = digest_.chain();
     route.chained = true;
+    route.root_blocks = digest_.root_blocks();
   }
   const RequestRules& rules = *env_.rules;
   add_route_hints(route, *request_, rules);

@@ -6,6 +6,8 @@ void PromptDigest::begin(const openai::ApiRoute& route, size_t expected_bytes) {
   scanner_.reset(this, route.routed_text());
   chain_.reset(expected_bytes);
   scanned_ = 0;
+  root_blocks_ = 0;
+  rooted_ = false;
   begun_ = true;
   json_ = route.body == openai::BodyFormat::Json;
 }

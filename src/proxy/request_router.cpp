@@ -58,6 +58,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   sched::PickRequest pick;
   pick.model = request.model;
   pick.prefix_hashes = hashes_;
+  pick.root_blocks = request.root_blocks;
   precise_hashes_.clear();
   if (tokenizer_ && !request.body.empty() && request.text_fields != 0) {
     probe_.start(request.model);

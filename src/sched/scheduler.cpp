@@ -159,23 +159,45 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     }
   }
 
-  if (total_blocks > 0 && !any_match && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
+  // An unseen prompt goes to its rendezvous home, keyed by its first block (which
+  // names a system prompt). One of several replicas knows only the turns of a
+  // conversation it routed itself, and following its own partial index sends a turn
+  // where another replica's turns are not: so a replicated gateway sends a chat to the
+  // home of its root (the messages through the first user one), every turn, in every
+  // replica, unless the load guard calls home overloaded (perf/routing x3 rows,
+  // workload C).
+  const bool replicated = snapshot.gateway_replicas() > 1;
+  size_t key_entries = 1;
+  if (replicated && request.root_blocks > 0)
+    key_entries = std::clamp<size_t>(entries_for_blocks(request.root_blocks), 1, request.prefix_hashes.size());
+  const bool place = key_entries > 1 || !any_match;
+  if (total_blocks > 0 && place && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
     // An unseen prompt may never come again: its rendezvous home gets the bonus
     // only when it is about as idle as the idlest candidate, else load decides.
     // Either way the index remembers where it went, so a repeat follows it.
-    // One of several replicas has not seen what the others routed: the prompt may
-    // well be placed already, at its home, by another one. Then home wins unless the
-    // load guard calls it overloaded, so that the replicas agree (a load-driven first
-    // pick differs between replicas and leaves each prompt cached on several servers:
-    // perf/routing x3 rows, workload A, hit rate 0.86 -> 0.97).
-    size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[0]);
+    // A replica's unseen prompt may well be placed already, at its home, by another
+    // replica: then home wins unless the load guard calls it overloaded, so that the
+    // replicas agree (a load-driven first pick differs between replicas and leaves each
+    // prompt cached on several servers: workload A, hit rate 0.83 -> 0.96).
+    size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[key_entries - 1]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-    bool home = !candidates[pos].overloaded &&
-                (snapshot.gateway_replicas() > 1 || candidates[pos].load - least <= config_.placement_max_gap);
+    bool home = !candidates[pos].overloaded && (replicated || candidates[pos].load - least <= config_.placement_max_gap);
     if (home && config_.weights[kLatencyScorerSlot] != 0) {
       predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
       home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);
+    }
+    if (home && replicated) {
+      // Decided here, not by a bonus among the scores: the servers that hold the system
+      // prompt (and this replica's own load) would outscore home now and then, and each
+      // replica differently.
+      result.status = PickStatus::Ok;
+      result.endpoint = candidates[pos].id;
+      result.index = candidates[pos].index;
+      result.reason = PickReason::PrefixPlacement;
+      result.matched_blocks = candidates[pos].prefix_blocks;
+      result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
+      return result;
     }
     if (home) candidates[pos].placement = true;
   }

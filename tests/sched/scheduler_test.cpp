@@ -274,6 +274,43 @@ TEST_CASE("scheduler: one of several replicas places an unseen prompt at home de
   }
 }
 
+TEST_CASE("scheduler: replicas place a conversation by its root: every turn goes where its first did") {
+  // Two replicas, each with its own index, take a conversation's turns in turn; 16
+  // conversations share one system prompt. Each replica knows only the turns it routed,
+  // so its index would send a turn after the system prompt (every conversation on one
+  // server) or its own load (each replica elsewhere); keyed by the root (system prompt
+  // and first user message) both send every turn to the conversation's own home.
+  Fixture a, b;
+  EndpointSnapshot snap(make_pool(8));
+  snap.set_gateway_replicas(2);
+  Scheduler sa(SchedulerConfig{}, a.index, a.inflight), sb(SchedulerConfig{}, b.index, b.inflight);
+  Rng rng(13);
+  const std::string system = prompt(3, 0, 2000, 0);
+  std::map<EndpointId, int> homes;
+  for (int conversation = 0; conversation < 16; ++conversation) {
+    CAPTURE(conversation);
+    std::string text = system + " user " + std::to_string(conversation) + ": " + std::string(300, 'q');
+    const size_t root = text.size() / 64;
+    EndpointId home = kNoEndpoint;
+    for (int turn = 0; turn < 6; ++turn) {
+      if (turn > 0) text += " answer and question " + std::to_string(turn) + std::string(100, 'a');
+      Fixture& f = turn % 2 ? b : a;
+      Scheduler& s = turn % 2 ? sb : sa;
+      auto h = f.hashes(text);
+      PickRequest r = request(h);
+      r.root_blocks = root;
+      const PickResult p = s.pick(snap, r, rng);
+      REQUIRE(p.ok());
+      s.on_routed(p.endpoint, h);
+      if (turn == 0) home = p.endpoint;
+      CHECK(p.endpoint == home);
+      CHECK(p.reason == PickReason::PrefixPlacement);
+    }
+    homes[home]++;
+  }
+  CHECK(homes.size() >= 4);  // conversations spread, not piled on the system prompt's server
+}
+
 TEST_CASE("scheduler: session affinity by rendezvous, unless overloaded; stale metrics not trusted") {
   Fixture f;
   EndpointSnapshot snap(make_pool(6));

@@ -29,6 +29,8 @@ class TextSink {
   virtual ~TextSink() = default;
   virtual void text(const char* data, size_t n) = 0;  // more bytes of the current part
   virtual void part_end() = 0;                        // the current part is complete
+  // A chat message is complete (after its parts); `user`: its role is "user".
+  virtual void message_end(bool user) { (void)user; }
 };
 
 inline constexpr size_t kMaxScanDepth = 64;
@@ -112,6 +114,8 @@ class BodyScanner {
   uint32_t seen_ = 0;         // routing fields met at the root (each at most once)
   bool literal_true_ = false;
   bool message_role_ = false, message_content_ = false;
+  char role_[5] = {};  // the message's role, when it is at most "user" long
+  uint8_t role_len_ = 0;
 };
 
 }  // namespace ringgate::openai

@@ -32,16 +32,27 @@ class PromptDigest final : public openai::TextSink {
   // model, model token and stream, and chain() the prompt's prefix chain.
   bool finish(const openai::ApiRoute& route, std::string_view body, openai::RequestFields& fields);
   std::span<const uint64_t> chain() const { return chain_.entries(); }
+  // The prompt's root: the whole blocks up to the end of a chat's first user message
+  // (0: not a chat, no user message, or a shorter one). Every turn of a conversation
+  // has the same root blocks (sched::PickRequest::root_blocks).
+  size_t root_blocks() const { return root_blocks_; }
   // Between requests: memory a long prompt needed goes back.
   void trim() { chain_.trim(); }
 
  private:
   void text(const char* data, size_t n) override { chain_.append(data, n); }
   void part_end() override { chain_.end_part(); }
+  void message_end(bool user) override {
+    if (!user || rooted_) return;
+    rooted_ = true;
+    root_blocks_ = chain_.blocks();  // a root shorter than a block has none: 0
+  }
 
   openai::BodyScanner scanner_;
   sched::PrefixChain chain_;
   size_t scanned_ = 0;
+  size_t root_blocks_ = 0;
+  bool rooted_ = false;
   bool begun_ = false;
   bool json_ = false;  // the body is JSON: the scanner reads it
 };

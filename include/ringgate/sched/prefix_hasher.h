@@ -104,6 +104,8 @@ class PrefixChain {
   void finish();  // hashes the trailing partial block
   std::span<const uint64_t> entries() const { return entries_; }
   bool full() const { return blocks_ >= max_blocks_; }
+  // Whole blocks hashed so far (a partial one waits for more bytes).
+  size_t blocks() const { return blocks_; }
   // Gives back memory above what a typical prompt needs (between requests).
   void trim();
 

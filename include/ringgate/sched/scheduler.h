@@ -55,6 +55,10 @@ class InflightCounters;
 struct PickRequest {
   std::string_view model;                   // target (after rewrite): base model or adapter
   std::span<const uint64_t> prefix_hashes;  // PrefixHasher output; may be empty
+  // Leading whole blocks of the prompt's root: a chat's messages through its first user
+  // message, the same in every turn of a conversation (0: none). One of several gateway
+  // replicas places a prompt whose root it has not seen by the root (Scheduler::pick).
+  size_t root_blocks = 0;
   // Precise mode: the prompt's vLLM block hashes (empty: approximate only).
   std::span<const uint64_t> precise_hashes;
   // Blocks the whole prompt would hash to, when precise_hashes are only its lead (every
