@@ -144,41 +144,40 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   const Clock::time_point lookup_done = Clock::now();
   apply_load_guard(candidates, config_);
+  // A pick decided by a key before any score (the same in every replica).
+  auto decided = [&](size_t pos, PickReason reason) {
+    result.status = PickStatus::Ok;
+    result.endpoint = candidates[pos].id;
+    result.index = candidates[pos].index;
+    result.reason = reason;
+    result.matched_blocks = candidates[pos].prefix_blocks;
+    result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
+    return result;
+  };
 
   if (config_.session_affinity && !request.session_id.empty()) {
     uint64_t key = XXH3_64bits(request.session_id.data(), request.session_id.size());
     size_t pos = rendezvous_position(snapshot, candidates, key);
-    if (!candidates[pos].overloaded) {
-      result.status = PickStatus::Ok;
-      result.endpoint = candidates[pos].id;
-      result.index = candidates[pos].index;
-      result.reason = PickReason::Session;
-      result.matched_blocks = candidates[pos].prefix_blocks;
-      result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
-      return result;
-    }
+    if (!candidates[pos].overloaded) return decided(pos, PickReason::Session);
   }
 
-  // An unseen prompt goes to its rendezvous home, keyed by its first block (which
-  // names a system prompt). One of several replicas knows only the turns of a
-  // conversation it routed itself, and following its own partial index sends a turn
-  // where another replica's turns are not: so a replicated gateway sends a chat to the
-  // home of its root (the messages through the first user one), every turn, in every
-  // replica, unless the load guard calls home overloaded (perf/routing x3 rows,
-  // workload C).
+  // An unseen prompt goes to its rendezvous home, keyed by its first block (which names a
+  // system prompt). One of several replicas knows only what it routed itself: the prompt
+  // may well be placed already, at its home, by another replica, and a conversation's
+  // turns routed by the others are not in its index. So a replicated gateway sends an
+  // unseen prompt home unless the load guard calls it overloaded, and a chat, every turn,
+  // to the home of its root (the messages through the first user one), so that the
+  // replicas agree (perf/routing/README.md, "Gateway replicas": a load-driven first pick
+  // or a partial index left prompts and conversations on several servers).
   const bool replicated = snapshot.gateway_replicas() > 1;
   size_t key_entries = 1;
   if (replicated && request.root_blocks > 0)
     key_entries = std::clamp<size_t>(entries_for_blocks(request.root_blocks), 1, request.prefix_hashes.size());
   const bool place = key_entries > 1 || !any_match;
   if (total_blocks > 0 && place && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
-    // An unseen prompt may never come again: its rendezvous home gets the bonus
-    // only when it is about as idle as the idlest candidate, else load decides.
-    // Either way the index remembers where it went, so a repeat follows it.
-    // A replica's unseen prompt may well be placed already, at its home, by another
-    // replica: then home wins unless the load guard calls it overloaded, so that the
-    // replicas agree (a load-driven first pick differs between replicas and leaves each
-    // prompt cached on several servers: workload A, hit rate 0.83 -> 0.96).
+    // Alone, an unseen prompt may never come again: its home gets the bonus only when it
+    // is about as idle as the idlest candidate, else load decides. Either way the index
+    // remembers where it went, so a repeat follows it.
     size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[key_entries - 1]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
@@ -187,18 +186,10 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
       predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
       home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);
     }
-    if (home && replicated) {
-      // Decided here, not by a bonus among the scores: the servers that hold the system
-      // prompt (and this replica's own load) would outscore home now and then, and each
-      // replica differently.
-      result.status = PickStatus::Ok;
-      result.endpoint = candidates[pos].id;
-      result.index = candidates[pos].index;
-      result.reason = PickReason::PrefixPlacement;
-      result.matched_blocks = candidates[pos].prefix_blocks;
-      result.features = latency_features(candidates[pos], total_blocks, request.tokens_per_block);
-      return result;
-    }
+    // Replicated, home is decided here, not by a bonus among the scores: the servers
+    // holding the system prompt (and this replica's own load) would outscore it now and
+    // then, each replica differently. Latency objectives still go to the SLO-aware pick.
+    if (home && replicated && !request.slo.any()) return decided(pos, PickReason::PrefixPlacement);
     if (home) candidates[pos].placement = true;
   }
 

@@ -210,6 +210,15 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   r.slo = {};
   p = s.pick(snap, r, rng);
   CHECK(p.reason != PickReason::Slo);
+  // One of several replicas sends an unseen prompt to its rendezvous home, but a request
+  // with objectives still goes where the SLO-aware pick says.
+  snap.set_gateway_replicas(3);
+  CHECK(s.pick(snap, r, rng).reason == PickReason::PrefixPlacement);
+  r.slo = {150, 40};
+  p = s.pick(snap, r, rng);
+  CHECK(p.reason == PickReason::Slo);
+  CHECK(p.endpoint == 1);
+  snap.set_gateway_replicas(1);
   // A cold model decides nothing: scores again.
   std::vector<EndpointState> cold = make_pool(3);
   for (auto& e : cold) e.latency = coefficients(100, 20, 20, LatencySource::Cold);
