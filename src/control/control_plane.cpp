@@ -40,7 +40,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
   wake_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   loop_.add(wake_.fd, EPOLLIN, &wake_);
   if (options_.shared_state.enabled())
-    shared_ = std::make_unique<SharedState>(loop_, options_.shared_state, options_.pool_name, options_.limiter);
+    shared_ = std::make_unique<SharedState>(loop_, options_.shared_state, options_.pool_name, options_.limiter, index_,
+                                            options_.workers);
   if (options_.admin_listen_fd >= 0) {
     AdminLimits limits;
     limits.max_body_bytes = std::max(limits.max_body_bytes, options_.admin_max_body_bytes);
@@ -130,7 +131,8 @@ void ControlPlane::run() {
     pool_.tick(Clock::now());
     if (shared_) {
       shared_->tick(Clock::now(), reader_.current(), inflight_);
-      if (shared_->take_changed()) pool_.set_remote_load(shared_->remote_load(), shared_->replicas());
+      if (shared_->take_changed())
+        pool_.set_remote_load(shared_->remote_load(), shared_->replicas(), shared_->index_shared());
     }
     // What the workers' answers taught the latency model goes out with the next snapshot;
     // new coefficients alone publish one at most every 50 ms (a scrape publishes anyway).

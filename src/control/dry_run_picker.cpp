@@ -142,9 +142,12 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   out += ",\"scorers\":";
   sched::append_scorers_json(out, router_.scheduler_config().weights);
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
-  // Replicas as the shared state last saw them: more than 1, unseen prompts go home.
+  // Replicas as the shared state last saw them (more than 1 and the index not shared:
+  // unseen prompts go home).
   out += ",\"gateway_replicas\":";
   util::append_uint(out, snapshot ? snapshot->gateway_replicas() : 1);
+  out += ",\"prefix_index_shared\":";
+  out += snapshot && snapshot->prefix_index_shared() ? "true" : "false";
   out += ",\"candidates\":[";
   bool first = true;
   for (const sched::EndpointSignals& c : router_.last_candidates()) {

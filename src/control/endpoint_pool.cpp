@@ -346,7 +346,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
   }
   changed_ = false;
   auto snapshot = std::make_unique<sched::EndpointSnapshot>(std::move(states));
-  snapshot->set_gateway_replicas(gateway_replicas_);
+  snapshot->set_gateway_replicas(gateway_replicas_, prefix_index_shared_);
   return snapshot;
 }
 

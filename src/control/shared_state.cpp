@@ -65,7 +65,7 @@ std::string default_replica_id() {
 }  // namespace
 
 SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-                         proxy::RateLimiter* limiter)
+                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, size_t workers)
     : options_(std::move(options)),
       client_(loop, [&] {
         RedisOptions o;
@@ -81,6 +81,7 @@ SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std:
       ttl_(std::max(std::chrono::milliseconds(500), 25 * options_.sync_interval)) {
   if (replica_id_.size() > kMaxReplicaIdBytes) replica_id_.resize(kMaxReplicaIdBytes);
   if (limiter) rates_ = std::make_unique<SharedRateLimits>(client_, *limiter, prefix_, replica_id_);
+  placements_ = std::make_unique<SharedPlacements>(client_, index, workers, prefix_, replica_id_, 3 * ttl_);
 }
 
 void SharedState::go_local(const char* why) {
@@ -88,6 +89,7 @@ void SharedState::go_local(const char* why) {
   shared_ = false;
   if (why) last_error_ = why;
   if (rates_) rates_->go_local(replicas_);
+  placements_->go_local();
   if (!remote_.empty()) {
     remote_.clear();
     changed_ = true;
@@ -107,6 +109,10 @@ void SharedState::tick(Clock::time_point now, const sched::EndpointSnapshot* sna
   const auto late = std::max(std::chrono::milliseconds(250), 5 * options_.sync_interval);
   if (sync_in_flight_ && now - sync_sent_ > late && shared_) go_local("sync reply late");
   if (!sync_in_flight_ && now >= next_sync_ && snapshot) sync(now, *snapshot, inflight);
+  if (index_shared() != index_shared_) {
+    index_shared_ = !index_shared_;
+    changed_ = true;
+  }
 }
 
 void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& snapshot,
@@ -133,6 +139,7 @@ void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& sna
   if (rates_)
     rates_->sync(uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()),
                  replicas_);
+  placements_->sync(snapshot);
 }
 
 void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
@@ -204,6 +211,7 @@ void SharedState::append_metrics(std::string& out) const {
   kind("error_reply", c.error_replies);
   kind("sync", sync_errors_);
   if (rates_) rates_->append_metrics(out);
+  placements_->append_metrics(out);
 }
 
 AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot) const {
@@ -233,6 +241,8 @@ AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot)
     out += ",\"rateLimits\":";
     rates_->append_debug(out);
   }
+  out += ",\"placements\":";
+  placements_->append_debug(out);
   // The others' in-flight requests and prefill tokens by endpoint (nonzero only).
   auto others = [&](const char* key, int64_t sched::RemoteLoad::*count) {
     out += std::string(",\"") + key + "\":{";

@@ -32,6 +32,8 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
       stats_(stats) {
   if (shared.latency_rings != nullptr && worker_slot < shared.latency_ring_count)
     latency_ring_ = &shared.latency_rings[worker_slot];
+  if (shared.placement_rings != nullptr && worker_slot < shared.placement_ring_count)
+    placement_ring_ = &shared.placement_rings[worker_slot];
   hashes_.reserve(4096);
   exclude_.reserve(256);
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
@@ -250,6 +252,15 @@ bool RequestRouter::claim(uint32_t endpoint_id, const RouteRequest& request) {
   return true;  // (not reached: the chosen endpoint is always among the candidates)
 }
 
-void RequestRouter::routed(uint32_t endpoint_id) { scheduler_.on_routed(endpoint_id, hashes_); }
+void RequestRouter::routed(uint32_t endpoint_id) {
+  scheduler_.on_routed(endpoint_id, hashes_);
+  if (placement_ring_ == nullptr || hashes_.empty()) return;
+  if (sched::PlacementRecord* r = placement_ring_->claim()) {
+    r->endpoint = endpoint_id;
+    r->count = uint32_t(std::min(hashes_.size(), r->hashes.size()));
+    std::copy_n(hashes_.begin(), r->count, r->hashes.begin());
+    placement_ring_->commit();
+  }
+}
 
 }  // namespace ringgate::proxy

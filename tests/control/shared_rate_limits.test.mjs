@@ -109,7 +109,8 @@ test('one budget for three replicas, pinned or spread; headers tell the global b
     let n = 0;
     for (const gw of gws) {
       const m = await scrape(`${gw.adminUrl}/metrics`);
-      n += m.get('ringgate_shared_state_syncs_total') + m.get('ringgate_shared_state_rate_limit_syncs_total');
+      n += m.get('ringgate_shared_state_syncs_total') + m.get('ringgate_shared_state_rate_limit_syncs_total') +
+        m.get('ringgate_shared_state_placement_syncs_total');
     }
     return n;
   };

@@ -3,6 +3,8 @@
 // other's in-flight requests (/debug/shared othersInflight, which the scorers add to
 // their own count) and prefill tokens (othersPrefillTokens, the latency model's feature); a SIGKILLed replica's share expires; Redis SIGKILLed: requests keep
 // succeeding, the fallback is counted and shown; Redis back: shared again within 5 s;
+// what one replica routes reaches the other's prefix index (placements), and foreign
+// or torn entries in their stream are skipped and counted;
 // AUTH from passwordFile; hostile replies (a huge array, a huge bulk string, a reply to
 // no command) are refused and counted, and the gateway stays up.
 import { test, after } from 'node:test';
@@ -101,6 +103,95 @@ test('the others\' in-flight prefill tokens are shared too, and reach the latenc
   await Promise.all(pending);
   await waitFor('A\'s prefills done: nothing left to share', async () => (await shared(b)).othersPrefillTokens[ep] === undefined);
   console.log(`B saw up to ${seen} of A's prefill tokens in flight`);
+});
+
+// A placement payload record: address length, "host:port", entry count (LE), entries (LE).
+function placementRecord(address, hashes) {
+  const b = Buffer.alloc(1 + address.length + 2 + 8 * hashes.length);
+  b[0] = address.length;
+  b.write(address, 1, 'latin1');
+  b.writeUInt16LE(hashes.length, 1 + address.length);
+  hashes.forEach((h, i) => b.writeBigUInt64LE(h, 3 + address.length + 8 * i));
+  return b;
+}
+
+test('what one replica routed is in the other\'s prefix index: a conversation\'s next turn through B goes where A sent it', async () => {
+  const redis = await startRedis();
+  live.push(redis);
+  const sims = [];
+  for (let k = 0; k < 4; k++) { const sim = await startSim(['--model', MODEL]); live.push(sim); sims.push(sim); }
+  const args = ['--workers', '1', '--redis', `127.0.0.1:${redis.port}`,
+    ...sims.flatMap((sim) => ['--endpoint', `127.0.0.1:${sim.port}`])];
+  const a = await startGateway(args);
+  live.push(a);
+  const b = await startGateway(args);
+  live.push(b);
+  await waitRoutable(a);
+  await waitRoutable(b);
+  await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  const pickB = async (messages) => (await fetch(`${b.adminUrl}/debug/pick?path=/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages, max_tokens: 1 }),
+  })).json();
+  const turn1 = [
+    { role: 'system', content: `You answer questions about ${'the history of shipping lanes '.repeat(60)}` },
+    { role: 'user', content: 'Which lane was busiest in 1890, and why did it decline afterwards?' },
+  ];
+  await waitFor('B\'s scheduler knows its index is shared', async () => (await pickB(turn1)).prefix_index_shared === true);
+  const r = await fetch(`${a.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: turn1, max_tokens: 8 }),
+  });
+  const answer = await r.json();
+  const where = r.headers.get('x-gateway-destination-endpoint');
+  assert.equal(r.status, 200);
+  await waitFor('B received A\'s placement', async () => (await shared(b)).placements.received >= 1);
+  assert.ok((await shared(a)).placements.sent >= 1);
+  const turn2 = [...turn1, answer.choices[0].message, { role: 'user', content: 'And the one after it?' }];
+  const picked = await pickB(turn2);
+  assert.equal(picked.endpoint, where, JSON.stringify(picked));
+  assert.ok(picked.matched_blocks > 0.5 * picked.total_blocks, `B matched ${picked.matched_blocks} of ${picked.total_blocks} blocks`);
+  assert.equal((await shared(a)).placements.received, 0, 'A does not read its own placements back');
+
+  // Hostile or foreign entries in the stream: skipped and counted, the rest applied, still shared.
+  const [keys] = await redisCommand(redis.port, [['KEYS', '*:placements']]);
+  assert.equal(keys.length, 1, JSON.stringify(keys));
+  const before = (await shared(b)).placements;
+  const entry = (payload) => ['XADD', keys[0], '*', 'r', 'someone-else', 'p', payload];
+  await redisCommand(redis.port, [
+    entry(Buffer.from([200, 49, 50])),                                   // an address running past the end
+    entry(Buffer.concat([placementRecord('10.9.9.9:1', [1n, 2n])])),     // a server B does not know
+    entry(placementRecord(`127.0.0.1:${sims[0].port}`, [])),             // no entries
+    entry(Buffer.concat([placementRecord(`127.0.0.1:${sims[0].port}`, [7n]), Buffer.from([3, 0])])),  // a good record, then a torn one
+    entry(Buffer.alloc(40 * 1024, 1)),                                   // more than one sync may carry
+  ]);
+  await waitFor('B counted them', async () => {
+    const p = (await shared(b)).placements;
+    return p.malformed - before.malformed >= 4 && p.unknownEndpoints - before.unknownEndpoints >= 1;
+  });
+  const after_ = await shared(b);
+  assert.equal(after_.state, 'shared');
+  assert.equal(after_.placements.current, true);
+  assert.equal(after_.placements.received - before.received, 1, 'the good record before the torn one was applied');
+  assert.equal((await complete(b)).status, 200);
+
+  // The stream made anew with ids below the last one B read (Redis lost it, or came back
+  // with an earlier clock): B reads it from its start, and A's placements reach it again.
+  const future = '99999999999999-0';
+  await redisCommand(redis.port, [['XADD', keys[0], future, 'r', 'someone-else', 'p', placementRecord(`127.0.0.1:${sims[1].port}`, [9n])]]);
+  // (A's entries after it get ids of that millisecond too: XADD never goes back)
+  await waitFor('B read the far-future entry', async () => (await shared(b)).placements.lastId.startsWith('99999999999999-'));
+  await redisCommand(redis.port, [['DEL', keys[0]]]);
+  const received = (await shared(b)).placements.received;
+  await fetch(`${a.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: turn2, max_tokens: 1 }),
+  }).then((res) => res.text());
+  await waitFor('B reads the new stream', async () => (await shared(b)).placements.received > received);
+  assert.ok(!(await shared(b)).placements.lastId.startsWith('99999999999999-'));
+  const m = await scrape(`${b.adminUrl}/metrics`);
+  assert.ok(m.get('ringgate_shared_state_placement_syncs_total') > 0);
+  assert.ok(m.get('ringgate_shared_state_placements_total{direction="received"}') >= 2);
 });
 
 test('Redis SIGKILLed: no request fails, the fallback is counted; Redis back: shared again within 5 s', async () => {
@@ -223,8 +314,9 @@ test('no Redis command per request: syncs follow the clock, not the traffic', as
   while (n < 400) { await Promise.all(Array.from({ length: 8 }, () => complete(gw))); n += 8; }
   const after_ = await stats();
   const evals = after_.evals - before.evals, calls = after_.calls - before.calls;
-  // A sync is one EVAL and the 9 commands its script runs for one replica and endpoint
-  // (+1 for our INFO): every command Redis saw belongs to a sync, none to a request.
+  // A sync is two EVALs: the load's, whose script runs 9 commands for one replica and
+  // endpoint, and the placements', whose script runs at most 4 (+1 for our INFO): every
+  // command Redis saw belongs to a sync, none to a request.
   assert.ok(evals >= 1);
   assert.ok(calls <= 10 * evals + 1, `${calls} commands for ${evals} syncs and ${n} requests`);
 });

@@ -32,7 +32,7 @@ export async function startRedis({ port, password } = {}) {
   return { port, proc, stop };
 }
 
-// Sends each command of `commands` (arrays of strings) on one connection; resolves with
+// Sends each command of `commands` (arrays of strings or Buffers) on one connection; resolves with
 // their replies (strings, numbers, arrays; errors as Error objects).
 export function redisCommand(port, commands) {
   return new Promise((resolve, reject) => {
@@ -41,7 +41,11 @@ export function redisCommand(port, commands) {
     const replies = [];
     s.on('error', reject);
     s.on('connect', () => {
-      for (const c of commands) s.write(`*${c.length}\r\n` + c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''));
+      for (const c of commands) {
+        const args = c.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))));
+        s.write(Buffer.concat([Buffer.from(`*${args.length}\r\n`),
+          ...args.flatMap((a) => [Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n')])]));
+      }
     });
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);

@@ -248,11 +248,18 @@ TEST_CASE("scheduler: one of several replicas places an unseen prompt at home de
   // Home busier than the idlest by 3 requests: past placement_max_gap (1), under the
   // load guard (8). Alone, load decides; one of three replicas, home wins (the others
   // may have placed the prompt there already), until the guard calls home overloaded.
-  for (uint64_t replicas : {uint64_t(1), uint64_t(3)}) {
-    CAPTURE(replicas);
+  // Three replicas whose indexes hold each other's placements decide as one gateway.
+  struct Mode {
+    uint64_t replicas;
+    bool index_shared;
+  };
+  for (Mode mode : {Mode{1, false}, Mode{3, false}, Mode{3, true}}) {
+    const uint64_t replicas = mode.index_shared ? 1 : mode.replicas;  // deciding as
+    CAPTURE(mode.replicas);
+    CAPTURE(mode.index_shared);
     Fixture f;
     EndpointSnapshot snap(make_pool(4));
-    snap.set_gateway_replicas(replicas);
+    snap.set_gateway_replicas(mode.replicas, mode.index_shared);
     Scheduler s(SchedulerConfig{}, f.index, f.inflight);
     Rng rng(7);
     auto h = f.hashes(prompt(12, 0));

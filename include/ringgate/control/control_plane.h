@@ -86,6 +86,9 @@ class ControlPlane {
   // The latency model's sample rings, one per worker slot (RouterShared::latency_rings).
   sched::LatencySampleRing* latency_rings() { return latency_.rings(); }
   size_t latency_ring_count() const { return latency_.ring_count(); }
+  // The placement rings, one per worker slot, while replicas share state (null: none).
+  sched::PlacementRing* placement_rings() { return shared_ ? shared_->placement_rings() : nullptr; }
+  size_t placement_ring_count() const { return shared_ ? shared_->placement_ring_count() : 0; }
   proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 

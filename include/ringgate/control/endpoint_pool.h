@@ -92,13 +92,14 @@ class EndpointPool {
   std::unique_ptr<sched::EndpointSnapshot> build_snapshot(const sched::LatencyModel* latency = nullptr);
   // The next snapshot is wanted for something outside the pool (new latency coefficients).
   void mark_changed() { changed_ = true; }
-  // The other replicas' in-flight requests and prefill tokens by address hash, and how
-  // many replicas there are, this one included (sharedState), carried into the next
-  // snapshot; marks the pool changed.
+  // The other replicas' in-flight requests and prefill tokens by address hash, how many
+  // replicas there are, this one included, and whether the prefix index holds their
+  // placements too (sharedState), carried into the next snapshot; marks the pool changed.
   void set_remote_load(const std::unordered_map<uint64_t, sched::RemoteLoad>& by_address_hash,
-                       uint64_t gateway_replicas) {
+                       uint64_t gateway_replicas, bool prefix_index_shared) {
     remote_load_ = by_address_hash;
     gateway_replicas_ = gateway_replicas;
+    prefix_index_shared_ = prefix_index_shared;
     changed_ = true;
   }
 
@@ -134,6 +135,7 @@ class EndpointPool {
   bool changed_ = true;
   std::unordered_map<uint64_t, sched::RemoteLoad> remote_load_;
   uint64_t gateway_replicas_ = 1;
+  bool prefix_index_shared_ = false;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
 };
 

@@ -8,7 +8,8 @@
 // (EndpointState::remote_inflight, remote_prefill_tokens). While Redis is
 // down, slow or answering nonsense, the sum is zero (local only) and /metrics and
 // /debug/shared say so; once it answers again the next sync shares again. The same
-// cadence carries the rate limits' reservations (SharedRateLimits).
+// cadence carries the rate limits' reservations (SharedRateLimits) and what each replica
+// routed, into every other's prefix index (SharedPlacements).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,9 +18,11 @@
 
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/redis_client.h"
+#include "ringgate/control/shared_placements.h"
 #include "ringgate/control/shared_rate_limits.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/prefix_index.h"
 
 namespace ringgate::control {
 
@@ -37,9 +40,11 @@ struct SharedStateOptions {
 class SharedState {
  public:
   using Clock = std::chrono::steady_clock;
-  // `limiter` (may be null): the workers' rate limiter, whose budgets become shared.
+  // `limiter` (may be null): the workers' rate limiter, whose budgets become shared;
+  // `index`: the prefix index the other replicas' placements go into (`workers` rings
+  // bring this one's, placement_rings()).
   SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-              proxy::RateLimiter* limiter);
+              proxy::RateLimiter* limiter, sched::PrefixIndex& index, size_t workers);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.
@@ -59,6 +64,12 @@ class SharedState {
   // placement keeps treating unseen prompts as possibly another replica's. Changes set
   // changed() too.
   uint64_t replicas() const { return replicas_; }
+  // True while this replica's prefix index holds the others' placements too (shared, and
+  // the last placement exchange answered): the replicas then score like one gateway.
+  bool index_shared() const { return shared_ && placements_->current(); }
+  // The workers' placement rings, one per worker (SharedPlacements).
+  sched::PlacementRing* placement_rings() { return placements_->rings(); }
+  size_t placement_ring_count() const { return placements_->ring_count(); }
 
   void append_metrics(std::string& out) const;
   AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;
@@ -80,9 +91,11 @@ class SharedState {
   std::unordered_map<uint64_t, sched::RemoteLoad> scratch_;
   bool changed_ = false;
   uint64_t replicas_ = 1;
+  bool index_shared_ = false;  // as last published (changed() when it flips)
   uint64_t syncs_ = 0, sync_errors_ = 0, fallbacks_ = 0, unknown_fields_ = 0;
   std::string last_error_;
   std::unique_ptr<SharedRateLimits> rates_;
+  std::unique_ptr<SharedPlacements> placements_;
 };
 
 }  // namespace ringgate::control

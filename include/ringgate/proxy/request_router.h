@@ -21,6 +21,7 @@
 #include "ringgate/kvevents/vllm_block_hash.h"
 #include "ringgate/openai/prompt_tokenizer.h"
 #include "ringgate/sched/inflight_counters.h"
+#include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/rng.h"
@@ -45,6 +46,9 @@ struct RouterShared {
   // The latency model's sample rings, one per worker slot (the control plane's; null: none).
   sched::LatencySampleRing* latency_rings = nullptr;
   size_t latency_ring_count = 0;
+  // What each worker routed, for the other gateway replicas (sharedState; null: alone).
+  sched::PlacementRing* placement_rings = nullptr;
+  size_t placement_ring_count = 0;
 };
 
 struct RouteRequest {
@@ -173,6 +177,7 @@ class RequestRouter {
 
   RouterShared shared_;
   sched::LatencySampleRing* latency_ring_ = nullptr;  // this worker's (null: none)
+  sched::PlacementRing* placement_ring_ = nullptr;    // this worker's (null: no replicas to tell)
   sched::SnapshotPublisher::Reader reader_;
   const sched::EndpointSnapshot* snapshot_ = nullptr;
   sched::PrefixHasher hasher_;

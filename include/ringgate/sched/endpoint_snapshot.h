@@ -142,14 +142,20 @@ class EndpointSnapshot {
   // disaggregation). Computed once here, a load on the data path.
   bool has_routable_prefill() const { return has_routable_prefill_; }
   // Gateway replicas routing to this pool, this one included, as the shared state last
-  // saw them (1: alone, or no sharedState). A replica's prefix index holds only the
-  // prompts it routed itself, so an unseen prompt may be another replica's.
+  // saw them (1: alone, or no sharedState), and whether this replica's prefix index holds
+  // what the others routed (their placements, as last exchanged). Without that, it holds
+  // only the prompts it routed itself, so an unseen prompt may be another replica's.
   uint64_t gateway_replicas() const { return gateway_replicas_; }
-  void set_gateway_replicas(uint64_t n) { gateway_replicas_ = std::max<uint64_t>(n, 1); }
+  bool prefix_index_shared() const { return prefix_index_shared_; }
+  void set_gateway_replicas(uint64_t n, bool index_shared = false) {
+    gateway_replicas_ = std::max<uint64_t>(n, 1);
+    prefix_index_shared_ = index_shared;
+  }
 
  private:
   uint64_t version_ = 0;
   uint64_t gateway_replicas_ = 1;
+  bool prefix_index_shared_ = false;
   std::vector<EndpointState> endpoints_;
   std::vector<EndpointScoringView> scoring_views_;  // parallel to endpoints_
   EndpointId id_limit_ = 0;

@@ -1,0 +1,193 @@
+#include "ringgate/control/shared_placements.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "ringgate/util/json_text.h"
+
+namespace ringgate::control {
+namespace {
+
+// ARGV: stream key, replica id, last id read, this sync's payload (empty: none), entries
+// kept, entries read, ttl ms. Returns {the last id read, then the others' payloads}. A
+// stream whose newest entry is older than the last one read was made anew (Redis lost
+// it, or came back with an earlier clock): it is read from its start.
+constexpr const char* kPlacementScript = R"lua(
+local key, me, last = ARGV[1], ARGV[2], ARGV[3]
+local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+if top and last ~= '0' then
+  local tm, ts = string.match(top[1], '^(%d+)-(%d+)$')
+  local lm, ls = string.match(last, '^(%d+)-(%d+)$')
+  tm, ts, lm, ls = tonumber(tm), tonumber(ts), tonumber(lm), tonumber(ls)
+  if tm and lm and (tm < lm or (tm == lm and ts < ls)) then last = '0' end
+end
+if #ARGV[4] > 0 then redis.call('XADD', key, 'MAXLEN', '~', ARGV[5], '*', 'r', me, 'p', ARGV[4]) end
+redis.call('PEXPIRE', key, ARGV[7])
+local out = {last}
+for _, row in ipairs(redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', ARGV[6])) do
+  out[1] = row[1]
+  local f = row[2]
+  if f[1] == 'r' and f[2] ~= me and f[3] == 'p' then out[#out + 1] = f[4] end
+end
+return out
+)lua";
+
+// "ms-seq", as XADD makes them (or our "0" before the first read).
+bool valid_stream_id(std::string_view id) {
+  if (id.empty() || id.size() > SharedPlacements::kMaxIdBytes) return false;
+  const size_t dash = id.find('-');
+  auto digits = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return dash == std::string_view::npos ? digits(id) : digits(id.substr(0, dash)) && digits(id.substr(dash + 1));
+}
+
+}  // namespace
+
+SharedPlacements::SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers,
+                                   std::string prefix, std::string replica_id, std::chrono::milliseconds ttl)
+    : client_(client),
+      index_(index),
+      ring_count_(workers),
+      rings_(std::make_unique<sched::PlacementRing[]>(workers)),
+      key_(std::move(prefix) + ":placements"),
+      replica_id_(std::move(replica_id)),
+      ttl_ms_(std::to_string(ttl.count())) {
+  for (size_t i = 0; i < ring_count_; ++i) rings_[i].enable(sched::kPlacementRingSize);
+  payload_.reserve(kMaxEntryBytes);
+}
+
+void SharedPlacements::append_record(const sched::EndpointSnapshot& snapshot, const sched::PlacementRecord& record) {
+  const ptrdiff_t pos = snapshot.index_of(record.endpoint);
+  if (pos < 0) return;  // it left the pool since
+  const std::string address = snapshot.at(size_t(pos)).address.text();
+  const size_t count = std::min<size_t>(record.count, sched::kMaxPlacementEntries);
+  if (address.size() > 255 || payload_.size() + 3 + address.size() + 8 * count > kMaxEntryBytes) {
+    ++dropped_;
+    return;
+  }
+  payload_.push_back(char(address.size()));
+  payload_ += address;
+  payload_.push_back(char(count & 0xff));
+  payload_.push_back(char(count >> 8));
+  for (size_t i = 0; i < count; ++i)
+    for (int b = 0; b < 8; ++b) payload_.push_back(char(record.hashes[i] >> (8 * b)));
+  ++sent_;
+}
+
+void SharedPlacements::sync(const sched::EndpointSnapshot& snapshot) {
+  if (in_flight_ || !client_.up()) return;
+  payload_.clear();
+  for (size_t i = 0; i < ring_count_; ++i)
+    rings_[i].drain([&](const sched::PlacementRecord& r) { append_record(snapshot, r); });
+  // What the reply's addresses mean: the endpoints as this snapshot knows them.
+  ids_.clear();
+  for (const sched::EndpointState& e : snapshot.endpoints()) ids_.emplace(e.address_hash, e.id);
+  const std::vector<std::string> args{"EVAL",
+                                      kPlacementScript,
+                                      "0",
+                                      key_,
+                                      replica_id_,
+                                      last_id_,
+                                      payload_,
+                                      std::to_string(kStreamEntries),
+                                      std::to_string(kReadEntries),
+                                      ttl_ms_};
+  if (!client_.command(args, [this](const redisReply* r) {
+        in_flight_ = false;
+        on_reply(r);
+      }))
+    return;
+  in_flight_ = true;
+}
+
+void SharedPlacements::refuse(std::string why) {
+  ++errors_;
+  last_error_ = std::move(why);
+  current_ = false;
+}
+
+void SharedPlacements::on_reply(const redisReply* r) {
+  if (!r) return refuse("placements: no reply (" + client_.last_error() + ")");
+  if (r->type == REDIS_REPLY_ERROR)
+    return refuse("placements: " + std::string(r->str, std::min<size_t>(r->len, 200)));
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements > 1 + kReadEntries)
+    return refuse("placements: malformed reply");
+  for (size_t i = 0; i < r->elements; ++i)
+    if (r->element[i]->type != REDIS_REPLY_STRING) return refuse("placements: malformed reply");
+  const std::string_view id(r->element[0]->str, r->element[0]->len);
+  if (!valid_stream_id(id)) return refuse("placements: malformed reply");
+  last_id_.assign(id);
+  for (size_t i = 1; i < r->elements; ++i) {
+    const std::string_view payload(r->element[i]->str, r->element[i]->len);
+    if (payload.size() > kMaxEntryBytes || !apply(payload)) ++malformed_;
+  }
+  ++syncs_;
+  last_error_.clear();
+  current_ = true;
+}
+
+bool SharedPlacements::apply(std::string_view p) {
+  size_t at = 0;
+  while (at < p.size()) {
+    const size_t address_len = uint8_t(p[at]);
+    if (address_len == 0 || p.size() - at < 1 + address_len + 2) return false;
+    const std::string_view address = p.substr(at + 1, address_len);
+    at += 1 + address_len;
+    const size_t count = size_t(uint8_t(p[at])) | size_t(uint8_t(p[at + 1])) << 8;
+    at += 2;
+    if (count == 0 || count > sched::kMaxPlacementEntries || (p.size() - at) / 8 < count) return false;
+    uint64_t hashes[sched::kMaxPlacementEntries];
+    for (size_t i = 0; i < count; ++i) {
+      uint64_t h = 0;
+      for (int b = 0; b < 8; ++b) h |= uint64_t(uint8_t(p[at + 8 * i + size_t(b)])) << (8 * b);
+      hashes[i] = h;
+    }
+    at += 8 * count;
+    const auto it = ids_.find(XXH3_64bits(address.data(), address.size()));
+    if (it == ids_.end()) {
+      ++unknown_;  // a server another replica knows and this one not (yet)
+      continue;
+    }
+    index_.on_routed(it->second, std::span<const uint64_t>(hashes, count));
+    ++received_;
+  }
+  return true;
+}
+
+void SharedPlacements::append_metrics(std::string& out) const {
+  uint64_t ring_drops = 0;
+  for (size_t i = 0; i < ring_count_; ++i) ring_drops += rings_[i].dropped();
+  out +=
+      "# HELP ringgate_shared_state_placement_syncs_total Placement exchanges answered by Redis.\n"
+      "# TYPE ringgate_shared_state_placement_syncs_total counter\n"
+      "ringgate_shared_state_placement_syncs_total " +
+      std::to_string(syncs_) +
+      "\n# HELP ringgate_shared_state_placements_total Placements passed to or taken from the other replicas "
+      "(dropped: not passed on, a ring or one sync's entry full).\n"
+      "# TYPE ringgate_shared_state_placements_total counter\n"
+      "ringgate_shared_state_placements_total{direction=\"sent\"} " +
+      std::to_string(sent_) + "\nringgate_shared_state_placements_total{direction=\"received\"} " +
+      std::to_string(received_) + "\nringgate_shared_state_placements_total{direction=\"dropped\"} " +
+      std::to_string(dropped_ + ring_drops) + "\n";
+}
+
+void SharedPlacements::append_debug(std::string& out) const {
+  uint64_t ring_drops = 0;
+  for (size_t i = 0; i < ring_count_; ++i) ring_drops += rings_[i].dropped();
+  out += "{\"current\":";
+  out += current_ ? "true" : "false";
+  out += ",\"syncs\":" + std::to_string(syncs_) + ",\"errors\":" + std::to_string(errors_) +
+         ",\"sent\":" + std::to_string(sent_) + ",\"received\":" + std::to_string(received_) +
+         ",\"dropped\":" + std::to_string(dropped_ + ring_drops) + ",\"unknownEndpoints\":" +
+         std::to_string(unknown_) + ",\"malformed\":" + std::to_string(malformed_) + ",\"lastId\":";
+  util::append_json_string(out, last_id_);
+  out += ",\"lastError\":";
+  util::append_json_string(out, last_error_);
+  out += "}";
+}
+
+}  // namespace ringgate::control
