@@ -3,9 +3,9 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
+#include "ringgate/control/placement_payload.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
@@ -65,16 +65,11 @@ void SharedPlacements::append_record(const sched::EndpointSnapshot& snapshot, co
   if (pos < 0) return;  // it left the pool since
   const std::string address = snapshot.at(size_t(pos)).address.text();
   const size_t count = std::min<size_t>(record.count, sched::kMaxPlacementEntries);
-  if (address.size() > 255 || payload_.size() + 3 + address.size() + 8 * count > kMaxEntryBytes) {
+  if (payload_.size() + placement_record_bytes(address.size(), count) > kMaxEntryBytes ||
+      !append_placement(payload_, address, std::span<const uint64_t>(record.hashes.data(), count))) {
     ++dropped_;
     return;
   }
-  payload_.push_back(char(address.size()));
-  payload_ += address;
-  payload_.push_back(char(count & 0xff));
-  payload_.push_back(char(count >> 8));
-  for (size_t i = 0; i < count; ++i)
-    for (int b = 0; b < 8; ++b) payload_.push_back(char(record.hashes[i] >> (8 * b)));
   ++sent_;
 }
 
@@ -130,32 +125,25 @@ void SharedPlacements::on_reply(const redisReply* r) {
   current_ = true;
 }
 
-bool SharedPlacements::apply(std::string_view p) {
+bool SharedPlacements::apply(std::string_view payload) {
   size_t at = 0;
-  while (at < p.size()) {
-    const size_t address_len = uint8_t(p[at]);
-    if (address_len == 0 || p.size() - at < 1 + address_len + 2) return false;
-    const std::string_view address = p.substr(at + 1, address_len);
-    at += 1 + address_len;
-    const size_t count = size_t(uint8_t(p[at])) | size_t(uint8_t(p[at + 1])) << 8;
-    at += 2;
-    if (count == 0 || count > sched::kMaxPlacementEntries || (p.size() - at) / 8 < count) return false;
-    uint64_t hashes[sched::kMaxPlacementEntries];
-    for (size_t i = 0; i < count; ++i) {
-      uint64_t h = 0;
-      for (int b = 0; b < 8; ++b) h |= uint64_t(uint8_t(p[at + 8 * i + size_t(b)])) << (8 * b);
-      hashes[i] = h;
+  PlacementView record;
+  uint64_t entries[sched::kMaxPlacementEntries];
+  for (;;) {
+    switch (next_placement(payload, at, record)) {
+      case PayloadStep::End: return true;
+      case PayloadStep::Malformed: return false;
+      case PayloadStep::Record: break;
     }
-    at += 8 * count;
-    const auto it = ids_.find(XXH3_64bits(address.data(), address.size()));
+    const auto it = ids_.find(XXH3_64bits(record.address.data(), record.address.size()));
     if (it == ids_.end()) {
       ++unknown_;  // a server another replica knows and this one not (yet)
       continue;
     }
-    index_.on_routed(it->second, std::span<const uint64_t>(hashes, count));
+    for (size_t i = 0; i < record.count(); ++i) entries[i] = record.entry(i);
+    index_.on_routed(it->second, std::span<const uint64_t>(entries, record.count()));
     ++received_;
   }
-  return true;
 }
 
 void SharedPlacements::append_metrics(std::string& out) const {

@@ -10,10 +10,9 @@
 // the last sync to one Redis stream as a single entry (PREFIX:POOL:placements, trimmed to
 // kStreamEntries, expiring when nobody syncs) and returns the others' entries after the
 // last one this replica read, at most kReadEntries of them; a replica that joins reads the
-// recent history first. An entry's payload is records of: address length (1 byte), the
-// endpoint's "host:port", entry count (2 bytes, little-endian), the entries (8 bytes each,
-// little-endian). Everything read is bounded and checked: a malformed entry is skipped and
-// counted, the rest applied.
+// recent history first. An entry's payload is records of an endpoint's address and a
+// prompt's leading entries (placement_payload.h). Everything read is bounded and checked: a
+// malformed entry is counted and left where it breaks, the rest applied.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -17,9 +17,12 @@
 //   4. session affinity: if a session id is given, its rendezvous endpoint
 //      wins outright unless overloaded;
 //   5. an unseen prefix (no candidate holds block 0) gets a placement bonus
-//      (prefix score 1) on the rendezvous endpoint of its first block, unless
-//      that endpoint is overloaded (or, with the latency scorer, predicted much slower
-//      than the fastest candidate);
+//      (prefix score 1) on the rendezvous endpoint of its first block, when that
+//      endpoint is about as idle as the idlest (placement_max_gap; with the latency
+//      scorer, not predicted much slower than the fastest); one of several gateway
+//      replicas whose index holds only what it routed (the snapshot's
+//      prefix_index_shared false) sends it there outright unless overloaded, and a chat
+//      by its root's rendezvous endpoint instead;
 //   6. the scorers of non-zero weight (scorer_registry.h) each score every candidate;
 //      weighted sum, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
