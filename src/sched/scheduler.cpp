@@ -163,7 +163,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   // An unseen prompt goes to its rendezvous home, keyed by its first block (which names a
   // system prompt). One of several replicas whose index holds only what it routed itself
-  // (the replicas' placements not exchanged: no Redis, or Redis away) cannot tell: the
+  // (their placements not exchanged: Redis away) cannot tell: the
   // prompt may well be placed already, at its home, by another replica, and a
   // conversation's turns routed by the others are not in its index. So such a replica
   // sends an unseen prompt home unless the load guard calls it overloaded, and a chat,
@@ -171,9 +171,9 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   // the replicas agree (perf/routing/README.md, "Gateway replicas": a load-driven first
   // pick or a partial index left prompts and conversations on several servers). With
   // the placements exchanged, the index is everyone's and the replicas pick like one.
-  const bool replicated = snapshot.gateway_replicas() > 1 && !snapshot.prefix_index_shared();
+  const bool partial_index = snapshot.gateway_replicas() > 1 && !snapshot.prefix_index_shared();
   size_t key_entries = 1;
-  if (replicated && request.root_blocks > 0)
+  if (partial_index && request.root_blocks > 0)
     key_entries = std::clamp<size_t>(entries_for_blocks(request.root_blocks), 1, request.prefix_hashes.size());
   const bool place = key_entries > 1 || !any_match;
   if (total_blocks > 0 && place && config_.prefix_placement && config_.weights[kPrefixScorerSlot] != 0) {
@@ -183,15 +183,15 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[key_entries - 1]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-    bool home = !candidates[pos].overloaded && (replicated || candidates[pos].load - least <= config_.placement_max_gap);
+    bool home = !candidates[pos].overloaded && (partial_index || candidates[pos].load - least <= config_.placement_max_gap);
     if (home && config_.weights[kLatencyScorerSlot] != 0) {
       predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
       home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);
     }
-    // Replicated, home is decided here, not by a bonus among the scores: the servers
-    // holding the system prompt (and this replica's own load) would outscore it now and
-    // then, each replica differently. Latency objectives still go to the SLO-aware pick.
-    if (home && replicated && !request.slo.any()) return decided(pos, PickReason::PrefixPlacement);
+    // With a partial index, home is decided here, not by a bonus among the scores: the
+    // servers holding the system prompt (and this replica's own load) would outscore it now
+    // and then, each replica differently. Latency objectives still go to the SLO-aware pick.
+    if (home && partial_index && !request.slo.any()) return decided(pos, PickReason::PrefixPlacement);
     if (home) candidates[pos].placement = true;
   }
 
