@@ -28,8 +28,7 @@ PayloadStep next_placement(std::string_view p, size_t& at, PlacementView& out) {
   const size_t address_bytes = uint8_t(p[at]);
   if (address_bytes == 0 || p.size() - at < placement_record_bytes(address_bytes, 0)) return PayloadStep::Malformed;
   const size_t count = size_t(uint8_t(p[at + 1 + address_bytes])) | size_t(uint8_t(p[at + 2 + address_bytes])) << 8;
-  if (count == 0 || count > sched::kMaxPlacementEntries ||
-      p.size() - at < placement_record_bytes(address_bytes, count))
+  if (count == 0 || count > sched::kMaxPlacementEntries || p.size() - at < placement_record_bytes(address_bytes, count))
     return PayloadStep::Malformed;
   out.address = p.substr(at + 1, address_bytes);
   out.entries = p.substr(at + 3 + address_bytes, 8 * count);

@@ -47,8 +47,8 @@ bool valid_stream_id(std::string_view id) {
 
 }  // namespace
 
-SharedPlacements::SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers,
-                                   std::string prefix, std::string replica_id, std::chrono::milliseconds ttl)
+SharedPlacements::SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers, std::string prefix,
+                                   std::string replica_id, std::chrono::milliseconds ttl)
     : client_(client),
       index_(index),
       ring_count_(workers),
@@ -107,8 +107,7 @@ void SharedPlacements::refuse(std::string why) {
 
 void SharedPlacements::on_reply(const redisReply* r) {
   if (!r) return refuse("placements: no reply (" + client_.last_error() + ")");
-  if (r->type == REDIS_REPLY_ERROR)
-    return refuse("placements: " + std::string(r->str, std::min<size_t>(r->len, 200)));
+  if (r->type == REDIS_REPLY_ERROR) return refuse("placements: " + std::string(r->str, std::min<size_t>(r->len, 200)));
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements > 1 + kReadEntries)
     return refuse("placements: malformed reply");
   for (size_t i = 0; i < r->elements; ++i)
@@ -130,11 +129,8 @@ bool SharedPlacements::apply(std::string_view payload) {
   PlacementView record;
   uint64_t entries[sched::kMaxPlacementEntries];
   for (;;) {
-    switch (next_placement(payload, at, record)) {
-      case PayloadStep::End: return true;
-      case PayloadStep::Malformed: return false;
-      case PayloadStep::Record: break;
-    }
+    const PayloadStep step = next_placement(payload, at, record);
+    if (step != PayloadStep::Record) return step == PayloadStep::End;
     const auto it = ids_.find(XXH3_64bits(record.address.data(), record.address.size()));
     if (it == ids_.end()) {
       ++unknown_;  // a server another replica knows and this one not (yet)
@@ -170,8 +166,8 @@ void SharedPlacements::append_debug(std::string& out) const {
   out += current_ ? "true" : "false";
   out += ",\"syncs\":" + std::to_string(syncs_) + ",\"errors\":" + std::to_string(errors_) +
          ",\"sent\":" + std::to_string(sent_) + ",\"received\":" + std::to_string(received_) +
-         ",\"dropped\":" + std::to_string(dropped_ + ring_drops) + ",\"unknownEndpoints\":" +
-         std::to_string(unknown_) + ",\"malformed\":" + std::to_string(malformed_) + ",\"lastId\":";
+         ",\"dropped\":" + std::to_string(dropped_ + ring_drops) + ",\"unknownEndpoints\":" + std::to_string(unknown_) +
+         ",\"malformed\":" + std::to_string(malformed_) + ",\"lastId\":";
   util::append_json_string(out, last_id_);
   out += ",\"lastError\":";
   util::append_json_string(out, last_error_);

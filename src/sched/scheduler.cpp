@@ -183,7 +183,8 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     size_t pos = rendezvous_position(snapshot, candidates, request.prefix_hashes[key_entries - 1]);
     double least = candidates[0].load;
     for (size_t i = 1; i < count; ++i) least = std::min(least, candidates[i].load);
-    bool home = !candidates[pos].overloaded && (partial_index || candidates[pos].load - least <= config_.placement_max_gap);
+    bool home =
+        !candidates[pos].overloaded && (partial_index || candidates[pos].load - least <= config_.placement_max_gap);
     if (home && config_.weights[kLatencyScorerSlot] != 0) {
       predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
       home = near_fastest(candidates, pos, config_.placement_max_ttft_ratio);

@@ -56,10 +56,12 @@ TEST_CASE("placement payload: a torn, empty or oversized record stops the readin
   std::string good;
   REQUIRE(append_placement(good, "h:1", std::vector<uint64_t>{5, 6}));
   const std::string cases[] = {
-      good.substr(0, good.size() - 1),           // an entry cut short
-      std::string("\x00", 1),                    // no address
-      std::string("\xc8" "12", 3),               // an address running past the end
-      std::string("\x03h:1\x00\x00", 6),         // no entries
+      good.substr(0, good.size() - 1),  // an entry cut short
+      std::string("\x00", 1),           // no address
+      std::string("\xc8"
+                  "12",
+                  3),                                                 // an address running past the end
+      std::string("\x03h:1\x00\x00", 6),                              // no entries
       std::string("\x03h:1\x81\x00", 6) + std::string(8 * 129, 'x'),  // more entries than a record may carry
   };
   for (const std::string& bad : cases) {

@@ -29,9 +29,9 @@ namespace ringgate::control {
 class SharedPlacements {
  public:
   static constexpr size_t kMaxEntryBytes = 32 * 1024;  // one sync's placements; more are dropped
-  static constexpr size_t kReadEntries = 16;            // the others' entries read a sync (<= 512 KB)
-  static constexpr size_t kStreamEntries = 4096;        // what the stream keeps
-  static constexpr size_t kMaxIdBytes = 48;             // a stream id, "ms-seq"
+  static constexpr size_t kReadEntries = 16;           // the others' entries read a sync (<= 512 KB)
+  static constexpr size_t kStreamEntries = 4096;       // what the stream keeps
+  static constexpr size_t kMaxIdBytes = 48;            // a stream id, "ms-seq"
 
   // `workers`: one ring each. `prefix`: PREFIX:POOL.
   SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers, std::string prefix,
@@ -64,8 +64,8 @@ class SharedPlacements {
   size_t ring_count_;
   std::unique_ptr<sched::PlacementRing[]> rings_;
   std::string key_, replica_id_, ttl_ms_;
-  std::string last_id_ = "0";  // the last entry read (0: from the oldest kept)
-  std::string payload_;        // this sync's entry, being built
+  std::string last_id_ = "0";                            // the last entry read (0: from the oldest kept)
+  std::string payload_;                                  // this sync's entry, being built
   std::unordered_map<uint64_t, sched::EndpointId> ids_;  // address hash -> id, as of the last send
   bool in_flight_ = false;
   bool current_ = false;
