@@ -38,15 +38,19 @@ const complete = (gw, maxTokens = 1) => fetch(`${gw.url}/v1/completions`, {
   body: JSON.stringify({ model: MODEL, prompt: 'hello there', max_tokens: maxTokens, ignore_eos: true }),
 }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
-// A real Redis, one sim (with `simArgs`) and two gateways A and B sharing state through
-// it, both routable and shared.
-async function twoReplicas(simArgs) {
+// A real Redis, `count` sims (with `simArgs`) and two gateways A and B sharing state
+// through it, both routable and shared; `ep` is the first sim's address.
+async function twoReplicas(simArgs, count = 1) {
   const redis = await startRedis();
   live.push(redis);
-  const sim = await startSim(['--model', MODEL, ...simArgs]);
-  live.push(sim);
-  const ep = `127.0.0.1:${sim.port}`;
-  const args = ['--workers', '1', '--endpoint', ep, '--redis', `127.0.0.1:${redis.port}`];
+  const sims = [];
+  for (let k = 0; k < count; k++) {
+    const sim = await startSim(['--model', MODEL, ...simArgs]);
+    live.push(sim);
+    sims.push(sim);
+  }
+  const eps = sims.map((sim) => `127.0.0.1:${sim.port}`);
+  const args = ['--workers', '1', '--redis', `127.0.0.1:${redis.port}`, ...eps.flatMap((ep) => ['--endpoint', ep])];
   const a = await startGateway(args);
   live.push(a);
   const b = await startGateway(args);
@@ -54,7 +58,7 @@ async function twoReplicas(simArgs) {
   await waitRoutable(a);
   await waitRoutable(b);
   await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
-  return { ep, a, b };
+  return { ep: eps[0], eps, a, b, redis };
 }
 
 test('two replicas see each other\'s in-flight requests; a dead replica\'s share expires', async () => {
@@ -116,19 +120,7 @@ function placementRecord(address, hashes) {
 }
 
 test('what one replica routed is in the other\'s prefix index: a conversation\'s next turn through B goes where A sent it', async () => {
-  const redis = await startRedis();
-  live.push(redis);
-  const sims = [];
-  for (let k = 0; k < 4; k++) { const sim = await startSim(['--model', MODEL]); live.push(sim); sims.push(sim); }
-  const args = ['--workers', '1', '--redis', `127.0.0.1:${redis.port}`,
-    ...sims.flatMap((sim) => ['--endpoint', `127.0.0.1:${sim.port}`])];
-  const a = await startGateway(args);
-  live.push(a);
-  const b = await startGateway(args);
-  live.push(b);
-  await waitRoutable(a);
-  await waitRoutable(b);
-  await waitFor('both shared', async () => (await shared(a)).state === 'shared' && (await shared(b)).state === 'shared');
+  const { eps, a, b, redis } = await twoReplicas([], 4);
   const pickB = async (messages) => (await fetch(`${b.adminUrl}/debug/pick?path=/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: MODEL, messages, max_tokens: 1 }),
@@ -161,8 +153,8 @@ test('what one replica routed is in the other\'s prefix index: a conversation\'s
   await redisCommand(redis.port, [
     entry(Buffer.from([200, 49, 50])),                                   // an address running past the end
     entry(Buffer.concat([placementRecord('10.9.9.9:1', [1n, 2n])])),     // a server B does not know
-    entry(placementRecord(`127.0.0.1:${sims[0].port}`, [])),             // no entries
-    entry(Buffer.concat([placementRecord(`127.0.0.1:${sims[0].port}`, [7n]), Buffer.from([3, 0])])),  // a good record, then a torn one
+    entry(placementRecord(eps[0], [])),             // no entries
+    entry(Buffer.concat([placementRecord(eps[0], [7n]), Buffer.from([3, 0])])),  // a good record, then a torn one
     entry(Buffer.alloc(40 * 1024, 1)),                                   // more than one sync may carry
   ]);
   await waitFor('B counted them', async () => {
@@ -178,7 +170,7 @@ test('what one replica routed is in the other\'s prefix index: a conversation\'s
   // The stream made anew with ids below the last one B read (Redis lost it, or came back
   // with an earlier clock): B reads it from its start, and A's placements reach it again.
   const future = '99999999999999-0';
-  await redisCommand(redis.port, [['XADD', keys[0], future, 'r', 'someone-else', 'p', placementRecord(`127.0.0.1:${sims[1].port}`, [9n])]]);
+  await redisCommand(redis.port, [['XADD', keys[0], future, 'r', 'someone-else', 'p', placementRecord(eps[1], [9n])]]);
   // (A's entries after it get ids of that millisecond too: XADD never goes back)
   await waitFor('B read the far-future entry', async () => (await shared(b)).placements.lastId.startsWith('99999999999999-'));
   await redisCommand(redis.port, [['DEL', keys[0]]]);
