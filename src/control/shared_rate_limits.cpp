@@ -171,12 +171,21 @@ void SharedRateLimits::on_reply(const redisReply* r, uint64_t now_ms) {
     const proxy::RateSlotView v = limiter_.read_slot(s.slot);
     if (v.key != lease.key || v.window_start_ms != lease.window_start_ms) continue;  // the slot moved on
     const redisReply* const* e = r->element + 1 + 4 * i;
-    lease.tokens.grant = clamp_count(e[0]->integer);
-    lease.tokens.total = std::max(lease.tokens.grant, clamp_count(e[1]->integer));
-    lease.requests.grant = clamp_count(e[2]->integer);
-    lease.requests.total = std::max(lease.requests.grant, clamp_count(e[3]->integer));
+    auto update = [](Budget& b, long long grant, long long total) {
+      const uint64_t others_before = b.total - b.grant;
+      b.grant = clamp_count(grant);
+      b.total = std::max(b.grant, clamp_count(total));
+      const uint64_t others = b.total - b.grant;
+      b.others_growth = others > others_before ? others - others_before : 0;
+    };
+    update(lease.tokens, e[0]->integer, e[1]->integer);
+    update(lease.requests, e[2]->integer, e[3]->integer);
+    // Beyond its reservation a replica may spend its share of what nobody reserved, less
+    // what the others reserved since its last reply: they are likely reserving as much
+    // again meanwhile, and a share counted on twice is the overshoot.
     auto allowance = [this](const Budget& b, uint64_t limit) {
-      return b.grant + (limit - std::min(limit, b.total)) / replicas_;
+      const uint64_t unreserved = limit - std::min(limit, b.total);
+      return b.grant + (unreserved - std::min(unreserved, b.others_growth)) / replicas_;
     };
     proxy::RateAllowance a;
     a.window_start_ms = lease.window_start_ms;

@@ -11,8 +11,11 @@
 // costs nothing: the next sync asks again and Redis's view of this replica's
 // reservation is the truth. The reply's totals give each slot its allowance: the
 // reservation plus 1/replicas of what nobody reserved yet (so a burst between two
-// syncs is admitted without waiting, and the replicas together cannot take more than
-// the window has), and the others' reservations for the x-ratelimit-remaining-* headers.
+// syncs is admitted without waiting), less what the others reserved between its last two
+// replies: they are likely reserving as much again meanwhile, and a share they take
+// after this replica counted on it is spent twice (three replicas spending one budget as
+// fast as they could overshot it by a request each, 3%, before). The others'
+// reservations also give the x-ratelimit-remaining-* headers.
 // Windows are Redis's minutes (its TIME), so every replica spends in the same one.
 #include <cstdint>
 #include <string>
@@ -44,6 +47,7 @@ class SharedRateLimits {
   struct Budget {
     uint64_t grant = 0;  // this replica's reservation, as Redis last said
     uint64_t total = 0;  // every replica's reservations in the window
+    uint64_t others_growth = 0;  // what the others reserved since the reply before
     uint64_t last_spent = 0;
     double rate = 0;     // spent per sync, smoothed
   };
