@@ -77,8 +77,7 @@ uint64_t SharedRateLimits::target(Budget& b, uint64_t spent, uint64_t limit, uin
 void SharedRateLimits::sync(uint64_t now_ms, uint64_t replicas) {
   replicas_ = std::max<uint64_t>(1, replicas);
   if (in_flight_ || !client_.up()) return;
-  std::vector<std::string> args{"EVAL",      kReserveScript, "0", prefix_, replica_id_,
-                                std::to_string(kWindowMs)};
+  std::vector<std::string> args{"EVAL", kReserveScript, "0", prefix_, replica_id_, std::to_string(kWindowMs)};
   sent_.clear();
   // The first script carries no tenant: it learns Redis's clock, whose minutes are the windows.
   if (clock_known_) {
@@ -109,8 +108,7 @@ bool SharedRateLimits::add(uint32_t slot, uint64_t now_ms, std::vector<std::stri
     lease.key = v.key;
     lease.window_start_ms = v.window_start_ms;
   }
-  lease.window_id =
-      uint64_t((int64_t(v.window_start_ms) + offset_ms_ + int64_t(kWindowMs / 2)) / int64_t(kWindowMs));
+  lease.window_id = uint64_t((int64_t(v.window_start_ms) + offset_ms_ + int64_t(kWindowMs / 2)) / int64_t(kWindowMs));
   lease.idle_syncs = v.requests == lease.requests.last_spent ? lease.idle_syncs + 1 : 0;
   const bool idle = lease.idle_syncs >= kIdleSyncs;
   const uint64_t want_tokens = target(lease.tokens, v.tokens, v.policy.tokens_per_minute, replicas_, idle);
@@ -119,9 +117,9 @@ bool SharedRateLimits::add(uint32_t slot, uint64_t now_ms, std::vector<std::stri
   if (idle && want_tokens == lease.tokens.grant && want_requests == lease.requests.grant) return false;
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(v.key));
-  args.insert(args.end(), {hash, std::to_string(lease.window_id), std::to_string(want_tokens),
-                           std::to_string(want_requests), std::to_string(v.policy.tokens_per_minute),
-                           std::to_string(v.policy.requests_per_minute)});
+  args.insert(args.end(),
+              {hash, std::to_string(lease.window_id), std::to_string(want_tokens), std::to_string(want_requests),
+               std::to_string(v.policy.tokens_per_minute), std::to_string(v.policy.requests_per_minute)});
   sent_.push_back({slot, v.policy});
   return true;
 }
@@ -147,8 +145,7 @@ void SharedRateLimits::go_local(uint64_t replicas) {
 
 void SharedRateLimits::on_reply(const redisReply* r, uint64_t now_ms) {
   if (!r) return refuse("rate limits: no reply (" + client_.last_error() + ")");
-  if (r->type == REDIS_REPLY_ERROR)
-    return refuse("rate limits: " + std::string(r->str, std::min<size_t>(r->len, 200)));
+  if (r->type == REDIS_REPLY_ERROR) return refuse("rate limits: " + std::string(r->str, std::min<size_t>(r->len, 200)));
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 4 * sent_.size())
     return refuse("rate limits: malformed reply");
   for (size_t i = 0; i < r->elements; ++i)
@@ -180,9 +177,7 @@ void SharedRateLimits::on_reply(const redisReply* r, uint64_t now_ms) {
     };
     update(lease.tokens, e[0]->integer, e[1]->integer);
     update(lease.requests, e[2]->integer, e[3]->integer);
-    // Beyond its reservation a replica may spend its share of what nobody reserved, less
-    // what the others reserved since its last reply: they are likely reserving as much
-    // again meanwhile, and a share counted on twice is the overshoot.
+    // Its reservation, and its share of what nobody reserved less the others' last growth.
     auto allowance = [this](const Budget& b, uint64_t limit) {
       const uint64_t unreserved = limit - std::min(limit, b.total);
       return b.grant + (unreserved - std::min(unreserved, b.others_growth)) / replicas_;

@@ -47,16 +47,16 @@ class SharedRateLimits {
 
  private:
   struct Budget {
-    uint64_t grant = 0;  // this replica's reservation, as Redis last said
-    uint64_t total = 0;  // every replica's reservations in the window
+    uint64_t grant = 0;          // this replica's reservation, as Redis last said
+    uint64_t total = 0;          // every replica's reservations in the window
     uint64_t others_growth = 0;  // what the others reserved since the reply before
     uint64_t last_spent = 0;
-    double rate = 0;     // spent per sync, smoothed
+    double rate = 0;  // spent per sync, smoothed
   };
   struct Lease {
-    uint64_t key = 0;           // the tenant slot's key when sent
+    uint64_t key = 0;  // the tenant slot's key when sent
     uint64_t window_start_ms = 0;
-    uint64_t window_id = 0;     // Redis's minute
+    uint64_t window_id = 0;  // Redis's minute
     Budget tokens, requests;
     uint32_t idle_syncs = 0;
   };
@@ -73,16 +73,16 @@ class SharedRateLimits {
   RedisClient& client_;
   proxy::RateLimiter& limiter_;
   std::string prefix_, replica_id_;
-  std::vector<Lease> leases_;  // by limiter slot
-  std::vector<Sent> sent_;     // the tenants of the script awaiting its reply
+  std::vector<Lease> leases_;      // by limiter slot
+  std::vector<Sent> sent_;         // the tenants of the script awaiting its reply
   std::vector<uint32_t> scratch_;  // claimed slots, this sync
-  size_t cursor_ = 0;          // where the next sync starts when more than kMaxTenantsPerSync are active
+  size_t cursor_ = 0;              // where the next sync starts when more than kMaxTenantsPerSync are active
   bool in_flight_ = false;
   bool clock_known_ = false;
-  int64_t offset_ms_ = 0;      // Redis's clock minus ours
+  int64_t offset_ms_ = 0;  // Redis's clock minus ours
   uint64_t replicas_ = 1;
   uint64_t syncs_ = 0, errors_ = 0;
-  uint64_t tenants_ = 0;       // in the last reply
+  uint64_t tenants_ = 0;  // in the last reply
   std::string last_error_;
 };
 
