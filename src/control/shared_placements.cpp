@@ -79,8 +79,11 @@ void SharedPlacements::sync(const sched::EndpointSnapshot& snapshot) {
   for (size_t i = 0; i < ring_count_; ++i)
     rings_[i].drain([&](const sched::PlacementRecord& r) { append_record(snapshot, r); });
   // What the reply's addresses mean: the endpoints as this snapshot knows them.
-  ids_.clear();
-  for (const sched::EndpointState& e : snapshot.endpoints()) ids_.emplace(e.address_hash, e.id);
+  if (snapshot.version() != ids_version_ || ids_version_ == 0) {
+    ids_.clear();
+    for (const sched::EndpointState& e : snapshot.endpoints()) ids_.emplace(e.address_hash, e.id);
+    ids_version_ = snapshot.version();
+  }
   const std::vector<std::string> args{"EVAL",
                                       kPlacementScript,
                                       "0",
@@ -142,9 +145,13 @@ bool SharedPlacements::apply(std::string_view payload) {
   }
 }
 
+uint64_t SharedPlacements::dropped() const {
+  uint64_t n = dropped_;
+  for (size_t i = 0; i < ring_count_; ++i) n += rings_[i].dropped();
+  return n;
+}
+
 void SharedPlacements::append_metrics(std::string& out) const {
-  uint64_t ring_drops = 0;
-  for (size_t i = 0; i < ring_count_; ++i) ring_drops += rings_[i].dropped();
   out +=
       "# HELP ringgate_shared_state_placement_syncs_total Placement exchanges answered by Redis.\n"
       "# TYPE ringgate_shared_state_placement_syncs_total counter\n"
@@ -156,17 +163,15 @@ void SharedPlacements::append_metrics(std::string& out) const {
       "ringgate_shared_state_placements_total{direction=\"sent\"} " +
       std::to_string(sent_) + "\nringgate_shared_state_placements_total{direction=\"received\"} " +
       std::to_string(received_) + "\nringgate_shared_state_placements_total{direction=\"dropped\"} " +
-      std::to_string(dropped_ + ring_drops) + "\n";
+      std::to_string(dropped()) + "\n";
 }
 
 void SharedPlacements::append_debug(std::string& out) const {
-  uint64_t ring_drops = 0;
-  for (size_t i = 0; i < ring_count_; ++i) ring_drops += rings_[i].dropped();
   out += "{\"current\":";
   out += current_ ? "true" : "false";
   out += ",\"syncs\":" + std::to_string(syncs_) + ",\"errors\":" + std::to_string(errors_) +
          ",\"sent\":" + std::to_string(sent_) + ",\"received\":" + std::to_string(received_) +
-         ",\"dropped\":" + std::to_string(dropped_ + ring_drops) + ",\"unknownEndpoints\":" + std::to_string(unknown_) +
+         ",\"dropped\":" + std::to_string(dropped()) + ",\"unknownEndpoints\":" + std::to_string(unknown_) +
          ",\"malformed\":" + std::to_string(malformed_) + ",\"lastId\":";
   util::append_json_string(out, last_id_);
   out += ",\"lastError\":";

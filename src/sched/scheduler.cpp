@@ -163,14 +163,14 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   // An unseen prompt goes to its rendezvous home, keyed by its first block (which names a
   // system prompt). One of several replicas whose index holds only what it routed itself
-  // (their placements not exchanged: Redis away) cannot tell: the
-  // prompt may well be placed already, at its home, by another replica, and a
-  // conversation's turns routed by the others are not in its index. So such a replica
-  // sends an unseen prompt home unless the load guard calls it overloaded, and a chat,
-  // every turn, to the home of its root (the messages through the first user one), so that
-  // the replicas agree (perf/routing/README.md, "Gateway replicas": a load-driven first
-  // pick or a partial index left prompts and conversations on several servers). With
-  // the placements exchanged, the index is everyone's and the replicas pick like one.
+  // (their placements not exchanged: Redis away) cannot tell: the prompt may well be
+  // placed already, at its home, by another replica, and a conversation's turns routed by
+  // the others are not in its index. So such a replica sends an unseen prompt home unless
+  // the load guard calls it overloaded, and a chat, every turn, to the home of its root
+  // (the messages through the first user one), so that the replicas agree
+  // (perf/routing/README.md, "Gateway replicas": a load-driven first pick or a partial
+  // index left prompts and conversations on several servers). With the placements
+  // exchanged, the index is everyone's and the replicas pick like one.
   const bool partial_index = snapshot.gateway_replicas() > 1 && !snapshot.prefix_index_shared();
   size_t key_entries = 1;
   if (partial_index && request.root_blocks > 0)

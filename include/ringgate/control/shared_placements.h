@@ -50,11 +50,11 @@ class SharedPlacements {
   void append_metrics(std::string& out) const;
   void append_debug(std::string& out) const;  // a JSON object
 
+ private:
   // One stream entry's payload into the index (addresses by their hash, as the snapshot
   // knows them); returns false when malformed (what came before the fault is applied).
   bool apply(std::string_view payload);
-
- private:
+  uint64_t dropped() const;  // not passed on: the rings' and the entry's
   void on_reply(const redisReply* reply);
   void refuse(std::string why);
   void append_record(const sched::EndpointSnapshot& snapshot, const sched::PlacementRecord& record);
@@ -67,6 +67,7 @@ class SharedPlacements {
   std::string last_id_ = "0";                            // the last entry read (0: from the oldest kept)
   std::string payload_;                                  // this sync's entry, being built
   std::unordered_map<uint64_t, sched::EndpointId> ids_;  // address hash -> id, as of the last send
+  uint64_t ids_version_ = 0;                             // the snapshot ids_ was built from (0: none)
   bool in_flight_ = false;
   bool current_ = false;
   uint64_t syncs_ = 0, errors_ = 0, sent_ = 0, received_ = 0, dropped_ = 0, unknown_ = 0, malformed_ = 0;
