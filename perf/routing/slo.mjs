@@ -344,7 +344,7 @@ function table(o, cap, rows, notes, meta) {
   // Latency model (ringgate rows): /debug/endpoints at the end of the measured window.
   L.push('');
   L.push('Latency model, relative mean absolute error (mean |error| / latency) [and normalized: mean |error| / mean latency] at the end of');
-  L.push('each ringgate row (/debug/endpoints; EWMAs of the last ~20 samples):');
+  L.push('each ringgate row (/debug/endpoints; EWMAs of the last ~20 predictions each fit made once it had the 20 samples to be used: "scored"):');
   for (const r of rows.filter((x) => x.config.startsWith('ringgate') && !x.skipped)) {
     const head = `  ${r.label}${r.star} @${Math.round(r.load * 100)}%:`;
     if (!r.model || !r.model.length) {
@@ -353,8 +353,9 @@ function table(o, cap, rows, notes, meta) {
     }
     const label = (where) => { const i = r.eps.indexOf(where); return i >= 0 ? `${where} (speed ${o.speedList[i]})` : where; };
     const err = (fit) => `${f(fit.relative_mean_abs_error, 3)}${typeof fit.normalized_mean_abs_error === 'number' ? ` [${f(fit.normalized_mean_abs_error, 3)}]` : ''}`;
-    L.push(`${head} ${r.model.map((m) => `${label(m.where)}: TTFT ${m.ttft ? `${err(m.ttft)} (${m.ttft.source ?? '?'}, ${m.ttft.samples ?? '?'} samples)` : 'n/a'}, ` +
-      `TPOT ${m.tpot ? `${err(m.tpot)} (${m.tpot.source ?? '?'}, ${m.tpot.samples ?? '?'})` : 'n/a'}`).join('; ')}`);
+    const scored = (fit) => (typeof fit.error_samples === 'number' ? `, ${fit.error_samples} scored` : '');
+    L.push(`${head} ${r.model.map((m) => `${label(m.where)}: TTFT ${m.ttft ? `${err(m.ttft)} (${m.ttft.source ?? '?'}, ${m.ttft.samples ?? '?'} samples${scored(m.ttft)})` : 'n/a'}, ` +
+      `TPOT ${m.tpot ? `${err(m.tpot)} (${m.tpot.source ?? '?'}, ${m.tpot.samples ?? '?'}${scored(m.tpot)})` : 'n/a'}`).join('; ')}`);
   }
 
   // Goals (issue 35), at the load closest to 90%.
@@ -377,7 +378,10 @@ function table(o, cap, rows, notes, meta) {
   for (const r of [slo, lat].filter(Boolean)) {
     const fits = (r.model ?? []).filter((m) => m.where && !String(m.where).startsWith('('));
     if (!fits.length) { verdict(`${r.label} predictions within 20% relative MAE after warm-up`, null, 'n/a (no latency model errors in /debug/endpoints)'); continue; }
-    const worstOf = (key) => Math.max(...fits.flatMap((m) => [m.ttft?.[key], m.tpot?.[key]].filter((x) => typeof x === 'number')));
+    // A fit that has scored no prediction (error_samples 0: it never had the samples to be
+    // used; the pool's fit predicted for its endpoint) has no error to judge.
+    const inUse = (fit) => fit && fit.error_samples !== 0;
+    const worstOf = (key) => Math.max(...fits.flatMap((m) => [m.ttft, m.tpot].filter(inUse).map((fit) => fit[key]).filter((x) => typeof x === 'number')));
     const worst = worstOf('relative_mean_abs_error');
     verdict(`${r.label} predictions within 20% relative MAE after warm-up (every endpoint, TTFT and TPOT)`, worst <= 0.2, `worst ${f(worst, 3)}`);
     const worstNorm = worstOf('normalized_mean_abs_error');

@@ -67,7 +67,7 @@ void LatencyLearner::append_metrics(std::string& out, const sched::EndpointSnaps
   out +=
       "# HELP ringgate_latency_prediction_error_ratio Mean absolute relative error of the latency model's "
       "predictions per endpoint and kind (ttft, tpot): |observed - predicted| / observed, an a-priori EWMA over "
-      "~20 responses of the endpoint's own fit.\n"
+      "~20 responses of the endpoint's own fit, from when it has enough samples to predict.\n"
       "# TYPE ringgate_latency_prediction_error_ratio gauge\n";
   std::string samples_lines;
   if (snapshot) {
@@ -77,7 +77,7 @@ void LatencyLearner::append_metrics(std::string& out, const sched::EndpointSnaps
       for (int k = 0; k < 2; ++k) {
         const sched::LatencyFitReport& fit = k == 0 ? r.ttft : r.tpot;
         const char* kind = k == 0 ? "ttft" : "tpot";
-        if (fit.samples > 0) {
+        if (fit.error_samples > 0) {
           out += "ringgate_latency_prediction_error_ratio{endpoint=\"" + address + "\",kind=\"" + kind + "\"} ";
           number(fit.relative_mean_abs_error);
           out.push_back('\n');
@@ -87,18 +87,22 @@ void LatencyLearner::append_metrics(std::string& out, const sched::EndpointSnaps
       }
     }
   }
-  out += "# HELP ringgate_latency_samples Responses the endpoint's latency fit has learnt from (since it joined).\n"
-         "# TYPE ringgate_latency_samples gauge\n";
+  out +=
+      "# HELP ringgate_latency_samples Responses the endpoint's latency fit has learnt from (since it joined).\n"
+      "# TYPE ringgate_latency_samples gauge\n";
   out += samples_lines;
-  out += "# HELP ringgate_latency_samples_total Latency observations (TTFT or TPOT) the model learnt from.\n"
-         "# TYPE ringgate_latency_samples_total counter\nringgate_latency_samples_total " +
-         std::to_string(samples_) + "\n";
-  out += "# HELP ringgate_latency_samples_refused_total Latency observations refused (out of bounds, unknown endpoint).\n"
-         "# TYPE ringgate_latency_samples_refused_total counter\nringgate_latency_samples_refused_total " +
-         std::to_string(refused_) + "\n";
-  out += "# HELP ringgate_latency_samples_dropped_total Latency samples lost to a full worker ring.\n"
-         "# TYPE ringgate_latency_samples_dropped_total counter\nringgate_latency_samples_dropped_total " +
-         std::to_string(dropped()) + "\n";
+  out +=
+      "# HELP ringgate_latency_samples_total Latency observations (TTFT or TPOT) the model learnt from.\n"
+      "# TYPE ringgate_latency_samples_total counter\nringgate_latency_samples_total " +
+      std::to_string(samples_) + "\n";
+  out +=
+      "# HELP ringgate_latency_samples_refused_total Latency observations refused (out of bounds, unknown endpoint).\n"
+      "# TYPE ringgate_latency_samples_refused_total counter\nringgate_latency_samples_refused_total " +
+      std::to_string(refused_) + "\n";
+  out +=
+      "# HELP ringgate_latency_samples_dropped_total Latency samples lost to a full worker ring.\n"
+      "# TYPE ringgate_latency_samples_dropped_total counter\nringgate_latency_samples_dropped_total " +
+      std::to_string(dropped()) + "\n";
 }
 
 }  // namespace ringgate::control

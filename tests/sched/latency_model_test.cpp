@@ -151,6 +151,46 @@ TEST_CASE("an endpoint with few samples is predicted by the pool's model until i
   CHECK(m.describe(1).ttft.samples == 0);
 }
 
+TEST_CASE("the reported error scores the predictions a fit is used for, not its guesses while it had too few samples") {
+  LatencyModel m;
+  REQUIRE(m.ensure(0));
+  Load load;
+  // A noise-free law: the fit is exact after a handful of samples (4 coefficients), but
+  // its first guesses (0 ms: relative error 1) are not what it is used for.
+  for (uint32_t i = 0; i + 1 < kMinSamples; ++i) {
+    const TtftFeatures f = load.ttft();
+    REQUIRE(m.observe_ttft(0, f, ttft_law(f)));
+  }
+  EndpointLatencyReport r = m.describe(0);
+  CHECK(r.ttft.error_samples == 0);
+  CHECK(r.ttft.relative_mean_abs_error == 0);
+  for (int i = 0; i < 6; ++i) {
+    const TtftFeatures f = load.ttft();
+    REQUIRE(m.observe_ttft(0, f, ttft_law(f)));
+  }
+  r = m.describe(0);
+  CHECK(r.ttft_source == LatencySource::Endpoint);
+  CHECK(r.ttft.samples == kMinSamples + 5);
+  CHECK(r.ttft.error_samples == 5);  // the 21st to the 25th: made by a fit with 20 or more
+  CHECK(r.ttft.relative_mean_abs_error < 0.01);
+  CHECK(r.ttft.normalized_mean_abs_error < 0.01);
+  // The clip's scale still learns from the first sample on.
+  CHECK(r.ttft.mean_abs_error_ms > 0);
+  std::string out;
+  append_json(out, r);
+  CHECK(out.find(R"("samples":25,"error_samples":5,)") != std::string::npos);
+
+  // A change after that is scored at once: a plain mean of the first errors, not an EWMA
+  // that starts from the first one and needs ~20 to forget it.
+  for (int i = 0; i < 2; ++i) {
+    const TtftFeatures f = load.ttft();
+    REQUIRE(m.observe_ttft(0, f, 2 * ttft_law(f)));
+  }
+  CHECK(m.describe(0).ttft.relative_mean_abs_error > 0.1);
+  m.reset(0);
+  CHECK(m.describe(0).ttft.error_samples == 0);
+}
+
 TEST_CASE("an overloaded start (answers 30x the law for a while) does not own the fit once the queue is gone") {
   // A cold pool takes a burst: its first answers wait seconds behind each other, in ways
   // the features do not tell (ringgate-sim's first 20 answers on a slow server: 1.6-3.8 s,

@@ -45,7 +45,8 @@ class LatencyLearner {
   // The pool's fit, same shape.
   void append_pool_json(std::string& out) const;
   // ringgate_latency_prediction_error_ratio{endpoint,kind} (mean absolute relative error
-  // of each endpoint's own fit, per kind ttft / tpot), ringgate_latency_samples{endpoint,kind}
+  // of each endpoint's own fit, per kind ttft / tpot, once it has scored a prediction it
+  // was used for), ringgate_latency_samples{endpoint,kind}
   // and the sample counters. Labels: the snapshot's endpoints only (bounded by the pool).
   void append_metrics(std::string& out, const sched::EndpointSnapshot* snapshot) const;
 

@@ -124,21 +124,24 @@ class OnlineRegression {
 
   const Vector& coefficients() const { return theta_; }
   uint64_t samples() const { return samples_; }
-  double mean_abs_error() const { return mae_; }               // a priori, after clipping (the clip's scale)
+  double mean_abs_error() const { return mae_; }  // a priori, after clipping (the clip's scale)
+  // The errors below score the predictions made once the fit had kMinSamples (the ones
+  // it is used for), error_samples() of them; 0 until then.
+  uint64_t error_samples() const { return error_samples_; }
   double relative_mean_abs_error() const { return rel_mae_; }  // a priori |y - ŷ| / y, not clipped
   // The a priori |y - ŷ| (not clipped) over y, each an EWMA: the error in ms against the
   // typical latency (a 36 ms answer predicted at 80 ms weighs by its 44 ms, not by 1.2).
   double normalized_mean_abs_error() const { return mean_y_ > 0 ? abs_error_ / mean_y_ : 0; }
-  uint64_t clipped() const { return clipped_; }                // residuals that were clipped
-  uint64_t p_resets() const { return p_resets_; }              // P reset for degeneracy
-  uint64_t shifts() const { return shifts_; }                  // changes taken in whole (kShiftRun)
+  uint64_t clipped() const { return clipped_; }    // residuals that were clipped
+  uint64_t p_resets() const { return p_resets_; }  // P reset for degeneracy
+  uint64_t shifts() const { return shifts_; }      // changes taken in whole (kShiftRun)
 
  private:
   void reset_p();
 
   Vector theta_{};
   std::array<double, N * N> p_{};
-  uint64_t samples_ = 0;
+  uint64_t samples_ = 0, error_samples_ = 0;
   double mae_ = 0, rel_mae_ = 0, abs_error_ = 0, mean_y_ = 0;
   uint64_t clipped_ = 0, p_resets_ = 0, shifts_ = 0;
   int clip_run_ = 0;  // residuals clipped in a row: > 0 above the fit, < 0 below
@@ -184,8 +187,9 @@ bool finite(const TpotFeatures& f);
 struct LatencyFitReport {
   std::vector<double> coefficients;  // in the order of kTtftFeatureNames / kTpotFeatureNames
   uint64_t samples = 0;
+  uint64_t error_samples = 0;  // predictions the errors score (made by the fit in use)
   double mean_abs_error_ms = 0;
-  double relative_mean_abs_error = 0;  // e.g. 0.12 = predictions off by 12% on average
+  double relative_mean_abs_error = 0;    // e.g. 0.12 = predictions off by 12% on average
   double normalized_mean_abs_error = 0;  // mean |error| / mean latency
   uint64_t clipped = 0;
   uint64_t p_resets = 0;
@@ -198,7 +202,7 @@ struct EndpointLatencyReport {
   LatencySource tpot_source = LatencySource::Cold;
 };
 
-// {"ttft":{"source":"endpoint","samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
+// {"ttft":{"source":"endpoint","samples":…,"error_samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
 //  "normalized_mean_abs_error":…,
 //  "clipped":…,"shifts":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
 // one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
