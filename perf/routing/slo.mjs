@@ -19,7 +19,9 @@ import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
 
 const HERE = import.meta.dirname;
 export const SLO_HEADERS = { ttft: 'x-llm-d-slo-ttft-ms', tpot: 'x-llm-d-slo-tpot-ms' };
-const ALL_CONFIGS = ['ringgate', 'ringgate-slo', 'ringgate-latency', 'haproxy-lc', 'nginx-rr'];
+const ALL_CONFIGS = ['ringgate', 'ringgate-slo', 'ringgate-slo-most', 'ringgate-latency', 'haproxy-lc', 'nginx-rr'];
+// The rows that send the SLO headers (the SLO-aware pick with llm-d's two headroom strategies).
+const SLO_ROWS = ['ringgate-slo', 'ringgate-slo-most'];
 const D = {
   loads: '0.7,0.9', capacity: 0, capacityBasis: 'pool', capacityWarmup: 10, capacitySeconds: 15, capacityOnly: false,
   duration: 25, warmup: 10, speeds: '1,0.4,1,0.4', kvBlocks: 4000, blockSize: 16, maxNumSeqs: 8,
@@ -47,11 +49,11 @@ const HELP = `usage: perf/routing/slo.sh [options]     (bounded; loopback only)
   --max-tokens N             output tokens per request (exactly, random mode)            [${D.maxTokens}]
   --ttft-slo MS --tpot-slo MS   the objectives, sent as ${SLO_HEADERS.ttft} / ${SLO_HEADERS.tpot}   [${D.ttftSlo} ${D.tpotSlo}]
   --configs LIST             of ${ALL_CONFIGS.join(',')}   [all]
-  --headers-all              send the SLO headers on every row (default: ringgate-slo only, so
+  --headers-all              send the SLO headers on every row (default: the ringgate-slo rows only, so
                              that the ringgate row stays today's default scorers once the
                              gateway honours them; the requests are otherwise identical)
   --ringgate-args "..."      extra flags for every ringgate row                    (env RINGGATE_ARGS)
-  --slo-args "..."           extra flags for the ringgate-slo row (e.g. a --config that turns
+  --slo-args "..."           extra flags for the ringgate-slo rows (e.g. a --config that turns
                              the SLO pick on, if it needs one)                     (env RINGGATE_SLO_ARGS)
   --latency-scorers MAP      scheduler.scorers of the ringgate-latency row         [${D.latencyScorers}]
   --workers N --seed N --sim-args "..." --timeout-ms MS --out DIR                 [${D.workers} ${D.seed} "" ${D.timeoutMs} perf/results]`;
@@ -187,17 +189,22 @@ async function measureCapacity(o) {
   }
 }
 
-// The ringgate-latency row's config: the same static pool, the issue's scorer map.
-function latencyConfig(o, eps) {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-latency-')), 'gateway.yaml');
+// A row's config file: the same static pool, and its `scheduler:` fields (the
+// ringgate-latency row: the issue's scorer map; ringgate-slo-most: the headroom strategy).
+function gatewayConfig(eps, scheduler) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-slo-')), 'gateway.yaml');
   writeFileSync(file, `apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: [${eps.map((e) => `"${e}"`).join(', ')}]}}
 scheduler:
-  scorers: ${o.latencyScorers}
+  ${scheduler}
 `);
   return file;
 }
+const ROW_SCHEDULER = {
+  'ringgate-latency': (o) => `scorers: ${o.latencyScorers}`,
+  'ringgate-slo-most': () => 'headroomSelectionStrategy: most',
+};
 function checkConfig(file) {
   try {
     const out = execFileSync(binaries.ringgate, ['--check-config', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
@@ -238,21 +245,23 @@ async function runCell(o, config, load, rate, notes) {
     else if (config === 'haproxy-lc') proxy = await startHaproxy(eps);
     else if (config === 'ringgate') proxy = await startRinggate(eps, extra);
     else if (config === 'ringgate-slo') proxy = await startRinggate(eps, [...extra, ...words(o.sloArgs)]);
-    else if (config === 'ringgate-latency') {
-      const file = latencyConfig(o, eps);
+    else if (ROW_SCHEDULER[config]) {
+      const fields = ROW_SCHEDULER[config](o);
+      const file = gatewayConfig(eps, fields);
       const check = checkConfig(file);
       if (!check.ok) {
         row.star = '*';
-        row.skipped = `the gateway refuses scheduler.scorers: ${o.latencyScorers}: ${check.text.split('\n')[0].replace(/^\S*gateway\.yaml:/, 'line ')}`;
+        row.skipped = `the gateway refuses scheduler ${fields}: ${check.text.split('\n')[0].replace(/^\S*gateway\.yaml:/, 'line ')}`;
         return row;
       }
-      try { proxy = await startRinggate([], [...extra, '--config', file]); } catch (e) {
+      const rowArgs = config === 'ringgate-slo-most' ? words(o.sloArgs) : [];
+      try { proxy = await startRinggate([], [...extra, ...rowArgs, '--config', file]); } catch (e) {
         row.star = '*';
-        row.skipped = `the gateway did not start with scheduler.scorers: ${o.latencyScorers}: ${String(e.message).slice(0, 300)}`;
+        row.skipped = `the gateway did not start with scheduler ${fields}: ${String(e.message).slice(0, 300)}`;
         return row;
       }
     }
-    const headers = (config === 'ringgate-slo' || o.headersAll)
+    const headers = (SLO_ROWS.includes(config) || o.headersAll)
       ? { [SLO_HEADERS.ttft]: String(o.ttftSlo), [SLO_HEADERS.tpot]: String(o.tpotSlo) } : {};
     row.headers = Object.keys(headers).length > 0;
     const wl = workloadFor(o);
@@ -276,9 +285,9 @@ async function runCell(o, config, load, rate, notes) {
         if (r.ok) row.model = latencyErrors(await r.json());
       } catch (e) { row.debugError = e.message; }
       // Today's gateway cannot honour headers it has never heard of: the row is its defaults.
-      if (config === 'ringgate-slo' && !binaryMentions(binaries.ringgate, SLO_HEADERS.ttft)) {
+      if (SLO_ROWS.includes(config) && !binaryMentions(binaries.ringgate, SLO_HEADERS.ttft)) {
         row.star = '*';
-        notes.push(`ringgate-slo*: the ringgate binary does not contain "${SLO_HEADERS.ttft}": it ignores the SLO headers, so this row ran today's default scorers`);
+        notes.push(`${config}*: the ringgate binary does not contain "${SLO_HEADERS.ttft}": it ignores the SLO headers, so this row ran today's default scorers`);
       }
       const warnings = proxy.stderr().split('\n').filter((l) => /latency/i.test(l) && /warn|ignor|unknown/i.test(l));
       if (config === 'ringgate-latency' && warnings.length) {
@@ -309,7 +318,7 @@ function table(o, cap, rows, notes, meta) {
     `--prefill-time-per-token-us ${o.prefillUs} --prefill-overhead-ms ${o.overheadMs} --inter-token-latency-ms ${o.itlMs} --max-model-len ${o.maxModelLen} ${o.simArgs}`);
   L.push(`# workload: shared-prefix chats (A over /v1/chat/completions: ${WD.prompts} system prompts ${WD.minBytes}–${WD.maxBytes} B, Zipf s=${WD.zipf}, unique user turn), ` +
     `streaming, max_tokens ${o.maxTokens}, ${o.arrival} arrivals, seed ${o.seed}; objectives TTFT ≤ ${o.ttftSlo} ms and TPOT ≤ ${o.tpotSlo} ms ` +
-    `(headers ${SLO_HEADERS.ttft} / ${SLO_HEADERS.tpot} sent ${o.headersAll ? 'on every row' : 'on ringgate-slo only'})`);
+    `(headers ${SLO_HEADERS.ttft} / ${SLO_HEADERS.tpot} sent ${o.headersAll ? 'on every row' : 'on the ringgate-slo rows only'})`);
   L.push(`# capacity: ${cap.source}; computed from the flags ${f(cap.computed.total)} req/s ` +
     `(${cap.computed.perSim.map((x) => f(x)).join(' + ')}; residence ${cap.computed.residenceMs.map((x) => f(x, 0)).join('/')} ms, ${f(cap.computed.uncachedTokens, 0)} uncached tokens a hit)`);
   if (cap.measured) {
@@ -364,18 +373,20 @@ function table(o, cap, rows, notes, meta) {
   const verdict = (name, ok, detail) => L.push(`  ${ok === null ? 'N/A ' : ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
   L.push('');
   L.push(`Goals (issue 35), at ${Math.round(target * 100)}% of capacity${o.capacityBasis === 'fast' ? ' (the fast sims\' part: --capacity-basis fast)' : ''}:`);
-  const base = at('ringgate'), slo = at('ringgate-slo'), lat = at('ringgate-latency');
+  const base = at('ringgate'), lat = at('ringgate-latency');
+  const sloRows = SLO_ROWS.map(at).filter(Boolean);
   const latRow = rows.find((r) => r.config === 'ringgate-latency' && r.load === target);
-  if (base && slo) {
-    verdict('with SLO headers, attainment ≥ 1.3 × today\'s default scorers\'', slo.slo.attainment >= 1.3 * base.slo.attainment,
-      `${pct(slo.slo.attainment)}% vs ${pct(base.slo.attainment)}% (${f(slo.slo.attainment / base.slo.attainment, 2)}×)${slo.star ? ' [ringgate-slo*]' : ''}`);
+  if (base && sloRows.length) {
+    for (const slo of sloRows)
+      verdict(`with SLO headers (${slo.label}), attainment ≥ 1.3 × today's default scorers'`, slo.slo.attainment >= 1.3 * base.slo.attainment,
+        `${pct(slo.slo.attainment)}% vs ${pct(base.slo.attainment)}% (${f(slo.slo.attainment / base.slo.attainment, 2)}×)${slo.star ? ` [${slo.label}*]` : ''}`);
   } else verdict('with SLO headers, attainment ≥ 1.3 × default', null, 'ringgate and ringgate-slo rows needed');
   if (base && lat) {
     verdict(`without headers, ${o.latencyScorers} TTFT p99 ≤ 0.7 × default`, lat.slo.ttft.p99 <= 0.7 * base.slo.ttft.p99,
       `${f(lat.slo.ttft.p99)} vs ${f(base.slo.ttft.p99)} ms (${f(lat.slo.ttft.p99 / base.slo.ttft.p99, 2)}×)${lat.star ? ' [ringgate-latency*]' : ''}`);
   } else verdict(`without headers, ${o.latencyScorers} TTFT p99 ≤ 0.7 × default`, latRow?.skipped ? false : null,
     latRow?.skipped ? 'ringgate-latency* not run (see Notes)' : 'ringgate and ringgate-latency rows needed');
-  for (const r of [slo, lat].filter(Boolean)) {
+  for (const r of [...sloRows, lat].filter(Boolean)) {
     const fits = (r.model ?? []).filter((m) => m.where && !String(m.where).startsWith('('));
     if (!fits.length) { verdict(`${r.label} predictions within 20% relative MAE after warm-up`, null, 'n/a (no latency model errors in /debug/endpoints)'); continue; }
     // A fit that has scored no prediction (error_samples 0: it never had the samples to be

@@ -58,13 +58,16 @@ class PickerReader {
     if (!fields) return;
     check_type(*fields, root);
     for (const detail::MapEntry& e : fields->entries()) {
-      static constexpr std::string_view kKnown[] = {"apiVersion", "kind", "metadata", "plugins", "schedulingProfiles",
-                                                    "saturationDetector", "featureGates", "data"};
+      static constexpr std::string_view kKnown[] = {
+          "apiVersion",         "kind",         "metadata", "plugins", "schedulingProfiles",
+          "saturationDetector", "featureGates", "data"};
       if (std::find(std::begin(kKnown), std::end(kKnown), e.key) == std::end(kKnown))
         warn(e.key + " is ignored: not a field ringgate knows");
     }
-    if (const YAML::Node* v = fields->find("plugins")) read_plugins(*v);
-    else warn("no plugins: ringgate's scorer weights stay as they are");
+    if (const YAML::Node* v = fields->find("plugins"))
+      read_plugins(*v);
+    else
+      warn("no plugins: ringgate's scorer weights stay as they are");
     std::vector<Profile> profiles;
     if (const YAML::Node* v = fields->find("schedulingProfiles")) profiles = read_profiles(*v);
     if (r_.error_count() == 0) apply_profiles(profiles, fields->find("plugins") != nullptr);
@@ -83,10 +86,12 @@ class PickerReader {
   void check_type(const MapFields& fields, const YAML::Node& root) {
     const YAML::Node* version = fields.find("apiVersion");
     const YAML::Node* kind = fields.find("kind");
-    if (!version) r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
+    if (!version)
+      r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
     else if (auto v = r_.read_string(*version, "apiVersion"); v && *v != endpoint_picker_api_version)
       r_.error(*version, "apiVersion", "expected " + std::string(endpoint_picker_api_version) + ", got \"" + *v + "\"");
-    if (!kind) r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
+    if (!kind)
+      r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
     else if (auto k = r_.read_string(*kind, "kind"); k && *k != endpoint_picker_kind)
       r_.error(*kind, "kind", "expected " + std::string(endpoint_picker_kind) + ", got \"" + *k + "\"");
   }
@@ -102,7 +107,8 @@ class PickerReader {
       Plugin p;
       p.path = path;
       if (const YAML::Node* v = fields->find("type")) p.type = r_.read_string(*v, join_path(path, "type")).value_or("");
-      if (const YAML::Node* v = fields->find("name")) p.name = r_.read_string(*v, join_path(path, "name"), true).value_or("");
+      if (const YAML::Node* v = fields->find("name"))
+        p.name = r_.read_string(*v, join_path(path, "name"), true).value_or("");
       if (const YAML::Node* v = fields->find("parameters")) p.parameters = *v;
       if (p.type.empty()) {
         if (!fields->find("type")) r_.error(node[i], path, "plugin '" + p.name + "' is missing a type");
@@ -135,8 +141,10 @@ class PickerReader {
       auto fields = r_.read_map(node[i], path, {"name", "plugins"});
       if (!fields) continue;
       Profile profile;
-      if (const YAML::Node* v = fields->find("name")) profile.name = r_.read_string(*v, join_path(path, "name")).value_or("");
-      else r_.error(node[i], path, "missing required field 'name'");
+      if (const YAML::Node* v = fields->find("name"))
+        profile.name = r_.read_string(*v, join_path(path, "name")).value_or("");
+      else
+        r_.error(node[i], path, "missing required field 'name'");
       const YAML::Node* refs = fields->find("plugins");
       const std::string refs_path = join_path(path, "plugins");
       if (refs && r_.expect_sequence(*refs, refs_path)) {
@@ -201,8 +209,12 @@ class PickerReader {
       const Plugin& p = *e.plugin;
       if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
         weights[*slot] += e.weight;
-        if (*slot == sched::kPrefixScorerSlot) read_prefix_parameters(p);
-        else no_parameters(p);
+        if (*slot == sched::kPrefixScorerSlot)
+          read_prefix_parameters(p);
+        else if (*slot == sched::kLatencyScorerSlot)
+          read_latency_parameters(p);
+        else
+          no_parameters(p);
       } else if (p.type == kMaxScorePicker) {
         no_parameters(p);  // ringgate's picker: the highest score, ties at random
       } else if (p.type != kSingleProfileHandler) {
@@ -248,8 +260,44 @@ class PickerReader {
              " is ignored: ringgate matches every block of a prompt and bounds its index by "
              "scheduler.prefixIndexMemoryBytes");
       } else {
-        r_.error(e.key_node, join_path(path, e.key), "unknown parameter (prefix-cache-scorer: blockSize, "
-                                                     "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+        r_.error(e.key_node, join_path(path, e.key),
+                 "unknown parameter (prefix-cache-scorer: blockSize, "
+                 "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+      }
+    }
+  }
+
+  // llm-d's latency-scorer: its headroomSelectionStrategy is ringgate's SLO pick's
+  // (scheduler.headroomSelectionStrategy); its blending and composite-fallback weights
+  // have no counterpart (ringgate's SLO pick compares relative headroom, and without a
+  // model the scorers decide).
+  void read_latency_parameters(const Plugin& p) {
+    if (!p.parameters.IsDefined() || p.parameters.IsNull()) return;
+    const std::string path = join_path(p.path, "parameters");
+    auto fields = r_.read_open_map(p.parameters, path);
+    if (!fields) return;
+    for (const detail::MapEntry& e : fields->entries()) {
+      if (e.key == "headroomSelectionStrategy") {
+        auto strategy = r_.read_string(e.value, join_path(path, e.key));
+        if (!strategy) continue;
+        if (*strategy == "least" || *strategy == "most") {
+          out_.gateway.scheduler.headroom_strategy = *strategy;
+          set("scheduler.headroomSelectionStrategy");
+        } else if (strategy->starts_with("composite-")) {
+          warn("plugin '" + p.name + "' (type " + p.type + "): headroomSelectionStrategy " + *strategy +
+               " is ignored: ringgate's SLO pick is least or most headroom (it stays least)");
+        } else {
+          r_.error(e.value, join_path(path, e.key), "must be least or most");
+        }
+      } else if (e.key == "ttftWeight" || e.key == "tpotWeight" || e.key == "compositeKVWeight" ||
+                 e.key == "compositeQueueWeight" || e.key == "compositePrefixWeight") {
+        warn("plugin '" + p.name + "' (type " + p.type + "): " + e.key +
+             " is ignored: ringgate's SLO pick compares relative headroom, and its scorers decide while the "
+             "latency model is cold");
+      } else {
+        r_.error(e.key_node, join_path(path, e.key),
+                 "unknown parameter (latency-scorer: headroomSelectionStrategy, ttftWeight, tpotWeight, "
+                 "compositeKVWeight, compositeQueueWeight, compositePrefixWeight)");
       }
     }
   }
@@ -275,7 +323,8 @@ class PickerReader {
       }
     }
     if (const YAML::Node* v = fields->find("metricsStalenessThreshold")) {
-      auto t = r_.read_duration(*v, join_path(path, "metricsStalenessThreshold"), std::chrono::nanoseconds(0), hours(1));
+      auto t =
+          r_.read_duration(*v, join_path(path, "metricsStalenessThreshold"), std::chrono::nanoseconds(0), hours(1));
       if (t && t->count() > 0) {
         d.metrics_staleness_threshold = *t;
         set("saturationDetector.metricsStalenessThreshold");
@@ -340,15 +389,20 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
   for (const std::string& path : picker.set_by_file) {
     if (into.file_sets(path)) continue;
     taken.push_back(path);
-    if (const auto slot = scorer_slot_of_path(path)) into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
-    else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
+    if (const auto slot = scorer_slot_of_path(path))
+      into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
+    else if (path == "scheduler.prefixBlockBytes")
+      into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
+    else if (path == "scheduler.headroomSelectionStrategy")
+      into.scheduler.headroom_strategy = picker.scheduler.headroom_strategy;
     else if (path == "saturationDetector.queueDepthThreshold")
       into.saturation_detector.queue_depth_threshold = picker.saturation_detector.queue_depth_threshold;
     else if (path == "saturationDetector.kvCacheUtilThreshold")
       into.saturation_detector.kv_cache_util_threshold = picker.saturation_detector.kv_cache_util_threshold;
     else if (path == "saturationDetector.metricsStalenessThreshold")
       into.saturation_detector.metrics_staleness_threshold = picker.saturation_detector.metrics_staleness_threshold;
-    else taken.pop_back();  // nothing else is read from an EndpointPickerConfig
+    else
+      taken.pop_back();  // nothing else is read from an EndpointPickerConfig
   }
   into.set_by_file.insert(into.set_by_file.end(), taken.begin(), taken.end());
   std::sort(into.set_by_file.begin(), into.set_by_file.end());

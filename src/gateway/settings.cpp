@@ -15,7 +15,8 @@ uint32_t to_ms(std::chrono::nanoseconds d) {
 }
 
 std::optional<net::Address> to_address(const config::HostPort& hp) {
-  std::string text = (hp.host.empty() || hp.host == "0.0.0.0" ? std::string() : hp.host) + ":" + std::to_string(hp.port);
+  std::string text =
+      (hp.host.empty() || hp.host == "0.0.0.0" ? std::string() : hp.host) + ":" + std::to_string(hp.port);
   return net::parse_address(text);
 }
 
@@ -121,6 +122,9 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("scheduler.loadGuard.enabled") && !g.scheduler.load_guard.enabled)
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
   if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
+  if (set("scheduler.headroomSelectionStrategy"))
+    s.scheduler.headroom_strategy =
+        g.scheduler.headroom_strategy == "most" ? sched::HeadroomStrategy::Most : sched::HeadroomStrategy::Least;
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
   s.scheduler.precise_prefix = g.scheduler.prefix.mode == "precise";
   s.scheduler.precise_block_size = g.scheduler.prefix.block_size;
@@ -265,7 +269,8 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
       rules->objective_priorities.emplace(o.metadata.name, o.priority);
     }
-    if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
+    if (file->gateway.file_sets("scheduler.sessionHeader"))
+      rules->session_header = file->gateway.scheduler.session_header;
     const config::GatewayConfig& g = file->gateway;
     // Saturation detector and flow control: hot-reloaded with the rest of the rules.
     rules->flow.saturation = saturation_config(g.saturation_detector);

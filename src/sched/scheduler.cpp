@@ -235,7 +235,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   std::optional<SloPick> slo;
   if (request.slo.any()) {
     predict_latency(candidates, snapshot, total_blocks, request.tokens_per_block);
-    slo = pick_for_slo(candidates, request.slo);
+    slo = pick_for_slo(candidates, request.slo, config_.headroom_strategy);
     // llm-d's latency admitter: shed a sheddable request nobody can serve in time, unless
     // a server is idle (its prediction may be stale; an idle one answers soonest anyway).
     if (slo && !slo->met && request.sheddable && request.hold_when_saturated &&

@@ -29,17 +29,20 @@ bool meets_slo(const EndpointSignals& c, const SloTargets& slo) {
          (slo.tpot_ms <= 0 || c.predicted_tpot_ms <= slo.tpot_ms);
 }
 
-std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates, const SloTargets& slo) {
+std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates, const SloTargets& slo,
+                                    HeadroomStrategy strategy) {
   if (!slo.any() || candidates.empty()) return std::nullopt;
   if (std::all_of(candidates.begin(), candidates.end(), [](const EndpointSignals& c) { return c.latency_cold; }))
     return std::nullopt;
-  // Least headroom among those predicted to meet every objective.
+  // The least (or most) headroom among those predicted to meet every objective: the
+  // key is the headroom, negated for Most, and the smallest key wins.
+  const double sign = strategy == HeadroomStrategy::Most ? -1 : 1;
   std::optional<size_t> best;
   double best_key = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const EndpointSignals& c = candidates[i];
     if (!meets_slo(c, slo)) continue;
-    const double key = headroom(c, slo);
+    const double key = sign * headroom(c, slo);
     if (!best || key < best_key - 1e-9 || (std::fabs(key - best_key) <= 1e-9 && better_tie(c, candidates[*best]))) {
       best = i;
       best_key = key;

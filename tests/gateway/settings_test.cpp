@@ -180,6 +180,16 @@ TEST_CASE("settings: hedging from the file over the option defaults, only what i
   CHECK(s.proxy.hedging.headroom == 0.5);
 }
 
+TEST_CASE("settings: the SLO pick's headroom strategy from the file; least (llm-d's default) without it") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  const auto none = file(head);
+  CHECK(resolve(flags({}), &none).scheduler.headroom_strategy == sched::HeadroomStrategy::Least);
+  const auto most = file(head + "scheduler: {headroomSelectionStrategy: most}\n");
+  CHECK(resolve(flags({}), &most).scheduler.headroom_strategy == sched::HeadroomStrategy::Most);
+  const auto least = file(head + "scheduler: {headroomSelectionStrategy: least}\n");
+  CHECK(resolve(flags({}), &least).scheduler.headroom_strategy == sched::HeadroomStrategy::Least);
+}
+
 TEST_CASE("settings: disaggregation from the file over the option defaults, only what it sets") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   const proxy::DisaggregationOptions defaults;
@@ -201,9 +211,12 @@ TEST_CASE("settings: disaggregation from the file over the option defaults, only
   CHECK(s.proxy.disaggregation.non_cached_tokens == defaults.non_cached_tokens);
 }
 
-TEST_CASE("settings: a map of scorer weights lists the scorers that run; the prefix parameters alone keep the defaults") {
+TEST_CASE(
+    "settings: a map of scorer weights lists the scorers that run; the prefix parameters alone keep the defaults") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
-  auto weight = [](const gateway::Settings& s, const char* name) { return sched::weight_of(s.scheduler.weights, name); };
+  auto weight = [](const gateway::Settings& s, const char* name) {
+    return sched::weight_of(s.scheduler.weights, name);
+  };
   const auto listed = file(head + "scheduler: {scorers: {latency: 1, prefix: 3}}\n");
   auto s = resolve(flags({}), &listed);
   CHECK(weight(s, "latency") == 1);
@@ -212,7 +225,8 @@ TEST_CASE("settings: a map of scorer weights lists the scorers that run; the pre
   CHECK(weight(s, "kv-cache") == 0);
   CHECK(weight(s, "lora-affinity") == 0);
 
-  const auto with_prefix_map = file(head + "scheduler: {scorers: {lora-affinity: 20, prefix: {weight: 4, mode: approximate}}}\n");
+  const auto with_prefix_map =
+      file(head + "scheduler: {scorers: {lora-affinity: 20, prefix: {weight: 4, mode: approximate}}}\n");
   s = resolve(flags({}), &with_prefix_map);
   CHECK(weight(s, "lora-affinity") == 20);
   CHECK(weight(s, "prefix") == 4);

@@ -71,12 +71,34 @@ TEST_CASE("slo: the least headroom among those predicted to meet both objectives
   CHECK(pick_for_slo(c, slo)->position == 0);
 }
 
+TEST_CASE("slo: the most headroom instead (llm-d's \"most\"); unmet objectives are placed as with the least") {
+  const SloTargets slo{300, 40};
+  std::vector<EndpointSignals> c = {candidate(100, 20), candidate(280, 35), candidate(50, 60)};
+  auto pick = pick_for_slo(c, slo, HeadroomStrategy::Most);
+  REQUIRE(pick);
+  CHECK(pick->position == 0);  // 67% of TTFT and 50% of TPOT to spare; 2 misses TPOT
+  CHECK(pick->met);
+  c = {candidate(290, 10), candidate(100, 30)};  // 3% against 25%
+  CHECK(pick_for_slo(c, slo, HeadroomStrategy::Most)->position == 1);
+  // Equal headroom: the same ties as the least.
+  c = {candidate(150, 20, 1.0), candidate(150, 20, 2.0)};
+  CHECK(pick_for_slo(c, slo, HeadroomStrategy::Most)->position == 1);
+  // Nobody meets them: the strategy plays no part.
+  c = {candidate(400, 20), candidate(350, 60), candidate(500, 70)};
+  for (HeadroomStrategy s : {HeadroomStrategy::Least, HeadroomStrategy::Most}) {
+    pick = pick_for_slo(c, slo, s);
+    REQUIRE(pick);
+    CHECK_FALSE(pick->met);
+    CHECK(pick->position == 1);  // parked: the fastest of those missing TPOT
+  }
+}
+
 TEST_CASE("slo: none predicted to meet them: the fastest") {
   std::vector<EndpointSignals> c = {candidate(900, 20), candidate(400, 90), candidate(700, 10)};
   auto pick = pick_for_slo(c, SloTargets{300, 40});
   REQUIRE(pick);
   CHECK_FALSE(pick->met);
-  CHECK(pick->position == 1);  // by TTFT, the objective that is set first
+  CHECK(pick->position == 1);                // by TTFT, the objective that is set first
   pick = pick_for_slo(c, SloTargets{0, 5});  // only TPOT: by TPOT
   CHECK(pick->position == 2);
   // Nobody in time, one server too slow to decode within the TPOT objective however idle:
@@ -179,6 +201,10 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   CHECK(p.reason == PickReason::Slo);
   CHECK(p.slo_met);
   CHECK(p.endpoint == 1);  // meets both with the least to spare
+  SchedulerConfig spread;
+  spread.headroom_strategy = HeadroomStrategy::Most;
+  Scheduler most(spread, index, inflight);
+  CHECK(most.pick(snap, r, rng).endpoint == 0);                          // configured: the most to spare
   CHECK(p.features.ttft.uncached_prompt_tokens == p.total_blocks * 16);  // nothing held anywhere
   CHECK(p.predicted_ttft_ms == doctest::Approx(120 * p.total_blocks * 16 / 1000.0 + 20));
   // In-flight prefill at 1 (a long prompt just sent there) takes it past the objective.
@@ -227,7 +253,8 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   CHECK(s.pick(cold_snap, r, rng).reason != PickReason::Slo);
 }
 
-TEST_CASE("scheduler: under flow control a sheddable request nobody can serve in time is shed, unless a server is idle") {
+TEST_CASE(
+    "scheduler: under flow control a sheddable request nobody can serve in time is shed, unless a server is idle") {
   PrefixIndex index{100000, 1024};
   InflightCounters inflight;
   for (EndpointId i = 0; i < 2; ++i) inflight.ensure(i);

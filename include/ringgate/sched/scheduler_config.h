@@ -7,6 +7,7 @@
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorer_registry.h"
+#include "ringgate/sched/slo_pick.h"
 
 namespace ringgate::sched {
 
@@ -70,6 +71,9 @@ struct SchedulerConfig {
   // send a third of the unseen prompts (and their repeats, which follow them) to the slow
   // server, whatever the latency scorer says (its weight is below the prefix's).
   double placement_max_ttft_ratio = 1.25;
+  // Which server a request with latency objectives goes to among those predicted to meet
+  // them (config scheduler.headroomSelectionStrategy; slo_pick.h).
+  HeadroomStrategy headroom_strategy = HeadroomStrategy::Least;
   // Memory budget of the shared prefix index (config scheduler.prefixIndexMemoryBytes).
   size_t prefix_index_bytes = kDefaultPrefixIndexBytes;
   // Precise prefix scoring (scheduler.scorers.prefix.mode: precise): the prompt is
