@@ -32,11 +32,16 @@ std::string_view query_path(std::string_view query) {
 
 const char* reason_name(sched::PickReason reason) {
   switch (reason) {
-    case sched::PickReason::Score: return "score";
-    case sched::PickReason::Session: return "session";
-    case sched::PickReason::PrefixPlacement: return "prefix_placement";
-    case sched::PickReason::Slo: return "slo";
-    case sched::PickReason::None: break;
+    case sched::PickReason::Score:
+      return "score";
+    case sched::PickReason::Session:
+      return "session";
+    case sched::PickReason::PrefixPlacement:
+      return "prefix_placement";
+    case sched::PickReason::Slo:
+      return "slo";
+    case sched::PickReason::None:
+      break;
   }
   return "none";
 }
@@ -80,7 +85,8 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   digest_.advance(body_);
   const bool digested = digest_.finish(*api, body_, fields_);
   if (!digested) {
-    const openai::BodyError bad = body_reader_.read(*api, request.header("content-type"), body_, body_.capacity(), fields_);
+    const openai::BodyError bad =
+        body_reader_.read(*api, request.header("content-type"), body_, body_.capacity(), fields_);
     if (bad.status != 0) return error(bad.status, bad.code, bad.message);
   }
   const config::RewriteDecision rewrite = proxy::pick_model_rewrite(*rules, fields_.model, rng_.next(), request);
@@ -129,13 +135,16 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   util::append_uint(out, decision.total_blocks);
   out += ",\"precise_blocks\":";
   util::append_uint(out, decision.precise_blocks);
-  // The request's latency objectives (x-slo-ttft-ms / x-slo-tpot-ms; 0: none) and whether
-  // the SLO-aware pick found a server predicted to meet them.
+  // The request's latency objectives (x-slo-ttft-ms / x-slo-tpot-ms; 0: none), whether
+  // the SLO-aware pick found a server predicted to meet them, and which of those it takes
+  // (scheduler.headroomSelectionStrategy).
   out += ",\"slo\":{\"ttft_ms\":";
   append_number(out, route.slo.ttft_ms);
   out += ",\"tpot_ms\":";
   append_number(out, route.slo.tpot_ms);
-  out += std::string(",\"met\":") + (decision.slo_met ? "true" : "false") + "}";
+  out += std::string(",\"met\":") + (decision.slo_met ? "true" : "false");
+  out += std::string(",\"headroom_strategy\":\"") +
+         (router_.scheduler_config().headroom_strategy == sched::HeadroomStrategy::Most ? "most" : "least") + "\"}";
   // Where the load part of the scores came from (scheduler.loadSignal).
   out += ",\"load_signal\":";
   sched::append_load_signal_json(out, router_.scheduler_config());

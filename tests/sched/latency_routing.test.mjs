@@ -198,7 +198,7 @@ test('SLO-aware pick: tight objectives go to the fast servers, loose ones are pa
   const pick = await (await fetch(`${gw.adminUrl}/debug/pick?path=/v1/completions`, { method: 'POST',
     headers: { 'content-type': 'application/json', ...tight }, body: JSON.stringify({ model: MODEL, prompt: 'q' }) })).json();
   assert.equal(pick.reason, 'slo', JSON.stringify(pick));
-  assert.deepEqual(pick.slo, { ttft_ms: 50, tpot_ms: 10, met: true });
+  assert.deepEqual(pick.slo, { ttft_ms: 50, tpot_ms: 10, met: true, headroom_strategy: 'least' });
   assert.notEqual(pick.endpoint, slow);
   const predicted = (api) => pick.candidates.find((c) => c.endpoint === api);
   for (const c of pick.candidates) assert.equal(c.awaiting_age_ms, 0, JSON.stringify(c));  // nothing in flight
@@ -219,4 +219,16 @@ test('SLO-aware pick: tight objectives go to the fast servers, loose ones are pa
   const ignored = await run(gw, 60, 1, shortPrompt, { 'x-slo-ttft-ms': '2000ms', 'x-slo-tpot-ms': '+200' });
   console.log(`bad SLO values: ${JSON.stringify([...ignored])}`);
   assert.ok((ignored.get(slow) ?? 0) <= 40, `bad SLO values: ${JSON.stringify([...ignored])}`);
+  // llm-d's other strategy, configured: the most headroom, so the same loose objectives
+  // are spread over the fast servers instead.
+  const spread = await gateway(sims, '{headroomSelectionStrategy: most}');
+  await warmUp(spread);
+  const spreadLoose = await run(spread, 60, 1, shortPrompt, { 'x-slo-ttft-ms': '2000', 'x-slo-tpot-ms': '200' });
+  console.log(`loose SLO, headroomSelectionStrategy most: ${JSON.stringify([...spreadLoose])}`);
+  assert.ok((spreadLoose.get(slow) ?? 0) <= 6, `most: ${JSON.stringify([...spreadLoose])}`);
+  const mostPick = await (await fetch(`${spread.adminUrl}/debug/pick?path=/v1/completions`, { method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-slo-ttft-ms': '2000', 'x-slo-tpot-ms': '200' },
+    body: JSON.stringify({ model: MODEL, prompt: 'q' }) })).json();
+  assert.equal(mostPick.slo.headroom_strategy, 'most', JSON.stringify(mostPick.slo));
+  assert.notEqual(mostPick.endpoint, slow);
 });
