@@ -58,16 +58,13 @@ class PickerReader {
     if (!fields) return;
     check_type(*fields, root);
     for (const detail::MapEntry& e : fields->entries()) {
-      static constexpr std::string_view kKnown[] = {
-          "apiVersion",         "kind",         "metadata", "plugins", "schedulingProfiles",
-          "saturationDetector", "featureGates", "data"};
+      static constexpr std::string_view kKnown[] = {"apiVersion", "kind", "metadata", "plugins", "schedulingProfiles",
+                                                    "saturationDetector", "featureGates", "data"};
       if (std::find(std::begin(kKnown), std::end(kKnown), e.key) == std::end(kKnown))
         warn(e.key + " is ignored: not a field ringgate knows");
     }
-    if (const YAML::Node* v = fields->find("plugins"))
-      read_plugins(*v);
-    else
-      warn("no plugins: ringgate's scorer weights stay as they are");
+    if (const YAML::Node* v = fields->find("plugins")) read_plugins(*v);
+    else warn("no plugins: ringgate's scorer weights stay as they are");
     std::vector<Profile> profiles;
     if (const YAML::Node* v = fields->find("schedulingProfiles")) profiles = read_profiles(*v);
     if (r_.error_count() == 0) apply_profiles(profiles, fields->find("plugins") != nullptr);
@@ -86,12 +83,10 @@ class PickerReader {
   void check_type(const MapFields& fields, const YAML::Node& root) {
     const YAML::Node* version = fields.find("apiVersion");
     const YAML::Node* kind = fields.find("kind");
-    if (!version)
-      r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
+    if (!version) r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
     else if (auto v = r_.read_string(*version, "apiVersion"); v && *v != endpoint_picker_api_version)
       r_.error(*version, "apiVersion", "expected " + std::string(endpoint_picker_api_version) + ", got \"" + *v + "\"");
-    if (!kind)
-      r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
+    if (!kind) r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
     else if (auto k = r_.read_string(*kind, "kind"); k && *k != endpoint_picker_kind)
       r_.error(*kind, "kind", "expected " + std::string(endpoint_picker_kind) + ", got \"" + *k + "\"");
   }
@@ -107,8 +102,7 @@ class PickerReader {
       Plugin p;
       p.path = path;
       if (const YAML::Node* v = fields->find("type")) p.type = r_.read_string(*v, join_path(path, "type")).value_or("");
-      if (const YAML::Node* v = fields->find("name"))
-        p.name = r_.read_string(*v, join_path(path, "name"), true).value_or("");
+      if (const YAML::Node* v = fields->find("name")) p.name = r_.read_string(*v, join_path(path, "name"), true).value_or("");
       if (const YAML::Node* v = fields->find("parameters")) p.parameters = *v;
       if (p.type.empty()) {
         if (!fields->find("type")) r_.error(node[i], path, "plugin '" + p.name + "' is missing a type");
@@ -141,10 +135,8 @@ class PickerReader {
       auto fields = r_.read_map(node[i], path, {"name", "plugins"});
       if (!fields) continue;
       Profile profile;
-      if (const YAML::Node* v = fields->find("name"))
-        profile.name = r_.read_string(*v, join_path(path, "name")).value_or("");
-      else
-        r_.error(node[i], path, "missing required field 'name'");
+      if (const YAML::Node* v = fields->find("name")) profile.name = r_.read_string(*v, join_path(path, "name")).value_or("");
+      else r_.error(node[i], path, "missing required field 'name'");
       const YAML::Node* refs = fields->find("plugins");
       const std::string refs_path = join_path(path, "plugins");
       if (refs && r_.expect_sequence(*refs, refs_path)) {
@@ -209,12 +201,10 @@ class PickerReader {
       const Plugin& p = *e.plugin;
       if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
         weights[*slot] += e.weight;
-        if (*slot == sched::kPrefixScorerSlot)
-          read_prefix_parameters(p);
+        if (*slot == sched::kPrefixScorerSlot) read_prefix_parameters(p);
         else if (*slot == sched::kLatencyScorerSlot)
           read_latency_parameters(p);
-        else
-          no_parameters(p);
+        else no_parameters(p);
       } else if (p.type == kMaxScorePicker) {
         no_parameters(p);  // ringgate's picker: the highest score, ties at random
       } else if (p.type != kSingleProfileHandler) {
@@ -260,9 +250,8 @@ class PickerReader {
              " is ignored: ringgate matches every block of a prompt and bounds its index by "
              "scheduler.prefixIndexMemoryBytes");
       } else {
-        r_.error(e.key_node, join_path(path, e.key),
-                 "unknown parameter (prefix-cache-scorer: blockSize, "
-                 "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+        r_.error(e.key_node, join_path(path, e.key), "unknown parameter (prefix-cache-scorer: blockSize, "
+                                                     "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
       }
     }
   }
@@ -323,8 +312,7 @@ class PickerReader {
       }
     }
     if (const YAML::Node* v = fields->find("metricsStalenessThreshold")) {
-      auto t =
-          r_.read_duration(*v, join_path(path, "metricsStalenessThreshold"), std::chrono::nanoseconds(0), hours(1));
+      auto t = r_.read_duration(*v, join_path(path, "metricsStalenessThreshold"), std::chrono::nanoseconds(0), hours(1));
       if (t && t->count() > 0) {
         d.metrics_staleness_threshold = *t;
         set("saturationDetector.metricsStalenessThreshold");
@@ -389,10 +377,8 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
   for (const std::string& path : picker.set_by_file) {
     if (into.file_sets(path)) continue;
     taken.push_back(path);
-    if (const auto slot = scorer_slot_of_path(path))
-      into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
-    else if (path == "scheduler.prefixBlockBytes")
-      into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
+    if (const auto slot = scorer_slot_of_path(path)) into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
+    else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
     else if (path == "scheduler.headroomSelectionStrategy")
       into.scheduler.headroom_strategy = picker.scheduler.headroom_strategy;
     else if (path == "saturationDetector.queueDepthThreshold")
@@ -401,8 +387,7 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
       into.saturation_detector.kv_cache_util_threshold = picker.saturation_detector.kv_cache_util_threshold;
     else if (path == "saturationDetector.metricsStalenessThreshold")
       into.saturation_detector.metrics_staleness_threshold = picker.saturation_detector.metrics_staleness_threshold;
-    else
-      taken.pop_back();  // nothing else is read from an EndpointPickerConfig
+    else taken.pop_back();  // nothing else is read from an EndpointPickerConfig
   }
   into.set_by_file.insert(into.set_by_file.end(), taken.begin(), taken.end());
   std::sort(into.set_by_file.begin(), into.set_by_file.end());

@@ -33,8 +33,7 @@ void read_listen_tls(YamlFieldReader& r, const YAML::Node& node, const std::stri
   auto fields = r.read_map(node, path, gateway_schema::kListenTls);
   if (!fields) return;
   auto file = [&](const char* key, std::string& target) {
-    with_field(*fields, path, key,
-               [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_string(v, p)); });
+    with_field(*fields, path, key, [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_string(v, p)); });
   };
   file("certFile", out.cert_file);
   file("keyFile", out.key_file);
@@ -103,8 +102,7 @@ void read_kubernetes(YamlFieldReader& r, const YAML::Node& node, const std::stri
   const YAML::Node* service = fields->find("service");
   const YAML::Node* pool = fields->find("inferencePool");
   if (service && pool) {
-    r.error(*pool, join_path(path, "inferencePool"),
-            "give either 'service' (with 'port') or 'inferencePool', not both");
+    r.error(*pool, join_path(path, "inferencePool"), "give either 'service' (with 'port') or 'inferencePool', not both");
     return;
   }
   if (pool) {
@@ -255,16 +253,16 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
 void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::string& path, KvEventsConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kKvEvents);
   if (!fields) return;
-  with_field(*fields, path, "port",
-             [&](const YAML::Node& v, const std::string& p) { assign(out.port, r.read_int(v, p, 1, 65535)); });
-  with_field(*fields, path, "replayPort",
-             [&](const YAML::Node& v, const std::string& p) { assign(out.replay_port, r.read_int(v, p, 0, 65535)); });
+  with_field(*fields, path, "port", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.port, r.read_int(v, p, 1, 65535));
+  });
+  with_field(*fields, path, "replayPort", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.replay_port, r.read_int(v, p, 0, 65535));
+  });
   with_field(*fields, path, "topic", [&](const YAML::Node& v, const std::string& p) {
     auto topic = r.read_string(v, p, true);
-    if (topic && topic->size() > 256)
-      r.error(v, p, "at most 256 characters");
-    else
-      assign(out.topic, topic);
+    if (topic && topic->size() > 256) r.error(v, p, "at most 256 characters");
+    else assign(out.topic, topic);
   });
   with_field(*fields, path, "maxBlocksPerEndpoint", [&](const YAML::Node& v, const std::string& p) {
     assign(out.max_blocks_per_endpoint, r.read_int(v, p, 1, int64_t(1) << 26));
@@ -286,12 +284,9 @@ void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::strin
         with_field(*item, ip, key, [&](const YAML::Node& x, const std::string& xp) {
           seen = true;
           auto a = r.read_string(x, xp);
-          if (a && (!a->starts_with("tcp://") || a->size() > 256))
-            r.error(x, xp, "must be tcp://host:port");
-          else if (a)
-            target = *a;
-          else
-            ok = false;
+          if (a && (!a->starts_with("tcp://") || a->size() > 256)) r.error(x, xp, "must be tcp://host:port");
+          else if (a) target = *a;
+          else ok = false;
         });
         if (required && !seen) {
           r.error(v[i], ip, "missing required field '" + std::string(key) + "'");
@@ -352,10 +347,8 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
       });
       with_field(*prefix, wp, "mode", [&](const YAML::Node& x, const std::string& xp) {
         auto mode = r.read_string(x, xp);
-        if (mode && *mode != "approximate" && *mode != "precise")
-          r.error(x, xp, "must be approximate or precise");
-        else
-          assign(out.prefix.mode, mode);
+        if (mode && *mode != "approximate" && *mode != "precise") r.error(x, xp, "must be approximate or precise");
+        else assign(out.prefix.mode, mode);
       });
       with_field(*prefix, wp, "maxTokenizeBytes", [&](const YAML::Node& x, const std::string& xp) {
         assign(out.prefix.max_tokenize_bytes, r.read_byte_size(x, xp, 1ull << 10, 64ull << 20));
@@ -374,11 +367,10 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         }
         if (*tokenizer != "sim-bytes") {
           auto loaded = openai::HfPromptTokenizer::load_shared(*tokenizer, out.prefix.max_tokenize_bytes,
-                                                               out.prefix.token_cache_bytes);
+                                                              out.prefix.token_cache_bytes);
           if (!loaded) {
-            r.error(x, xp,
-                    "cannot load the tokenizer (sim-bytes or a directory holding tokenizer.json): " +
-                        loaded.error().message);
+            r.error(x, xp, "cannot load the tokenizer (sim-bytes or a directory holding tokenizer.json): " +
+                               loaded.error().message);
             return;
           }
           out.prefix.hf_tokenizer = std::move(loaded.value());
@@ -390,10 +382,8 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
       });
       with_field(*prefix, wp, "hashSeed", [&](const YAML::Node& x, const std::string& xp) {
         auto seed = r.read_string(x, xp, true);
-        if (seed && seed->size() > 256)
-          r.error(x, xp, "at most 256 characters");
-        else
-          assign(out.prefix.hash_seed, seed);
+        if (seed && seed->size() > 256) r.error(x, xp, "at most 256 characters");
+        else assign(out.prefix.hash_seed, seed);
       });
     });
     if (lists_weights)
@@ -429,10 +419,8 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     if (!signal) return;
     with_field(*signal, p, "mode", [&](const YAML::Node& x, const std::string& xp) {
       auto mode = r.read_string(x, xp);
-      if (mode && *mode != "local" && *mode != "shared")
-        r.error(x, xp, "must be local or shared");
-      else
-        assign(out.load_signal.mode, mode);
+      if (mode && *mode != "local" && *mode != "shared") r.error(x, xp, "must be local or shared");
+      else assign(out.load_signal.mode, mode);
     });
     with_field(*signal, p, "step", [&](const YAML::Node& x, const std::string& xp) {
       assign(out.load_signal.step, r.read_number(x, xp, 1.0, 1e6));
@@ -443,10 +431,8 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
   with_field(*fields, path, "headroomSelectionStrategy", [&](const YAML::Node& v, const std::string& p) {
     auto strategy = r.read_string(v, p);
-    if (strategy && *strategy != "least" && *strategy != "most")
-      r.error(v, p, "must be least or most");
-    else
-      assign(out.headroom_strategy, strategy);
+    if (strategy && *strategy != "least" && *strategy != "most") r.error(v, p, "must be least or most");
+    else assign(out.headroom_strategy, strategy);
   });
   with_field(*fields, path, "sessionHeader", [&](const YAML::Node& v, const std::string& p) {
     auto name = r.read_string(v, p, true);
@@ -560,8 +546,9 @@ void read_migration(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
   with_field(*fields, path, "maxPerRequest",
              [&](const YAML::Node& v, const std::string& p) { assign(out.max_per_request, r.read_int(v, p, 1, 10)); });
-  with_field(*fields, path, "maxTokens",
-             [&](const YAML::Node& v, const std::string& p) { assign(out.max_tokens, r.read_int(v, p, 1, 1000000)); });
+  with_field(*fields, path, "maxTokens", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_tokens, r.read_int(v, p, 1, 1000000));
+  });
 }
 
 // hedging: {enabled, maxExtraLoad, headroom}
@@ -748,8 +735,9 @@ void read_shared_state(YamlFieldReader& r, const YAML::Node& node, const std::st
     auto hp = r.read_host_port(*address, join_path(p, "address"), false);
     if (!hp) return;
     c.address = *hp;
-    with_field(*redis, p, "passwordFile",
-               [&](const YAML::Node& f, const std::string& fp) { assign(c.password_file, r.read_string(f, fp)); });
+    with_field(*redis, p, "passwordFile", [&](const YAML::Node& f, const std::string& fp) {
+      assign(c.password_file, r.read_string(f, fp));
+    });
     out.redis = std::move(c);
   });
   with_field(*fields, path, "syncInterval", [&](const YAML::Node& v, const std::string& p) {

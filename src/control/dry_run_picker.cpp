@@ -32,16 +32,11 @@ std::string_view query_path(std::string_view query) {
 
 const char* reason_name(sched::PickReason reason) {
   switch (reason) {
-    case sched::PickReason::Score:
-      return "score";
-    case sched::PickReason::Session:
-      return "session";
-    case sched::PickReason::PrefixPlacement:
-      return "prefix_placement";
-    case sched::PickReason::Slo:
-      return "slo";
-    case sched::PickReason::None:
-      break;
+    case sched::PickReason::Score: return "score";
+    case sched::PickReason::Session: return "session";
+    case sched::PickReason::PrefixPlacement: return "prefix_placement";
+    case sched::PickReason::Slo: return "slo";
+    case sched::PickReason::None: break;
   }
   return "none";
 }
@@ -85,8 +80,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   digest_.advance(body_);
   const bool digested = digest_.finish(*api, body_, fields_);
   if (!digested) {
-    const openai::BodyError bad =
-        body_reader_.read(*api, request.header("content-type"), body_, body_.capacity(), fields_);
+    const openai::BodyError bad = body_reader_.read(*api, request.header("content-type"), body_, body_.capacity(), fields_);
     if (bad.status != 0) return error(bad.status, bad.code, bad.message);
   }
   const config::RewriteDecision rewrite = proxy::pick_model_rewrite(*rules, fields_.model, rng_.next(), request);

@@ -87,22 +87,18 @@ void LatencyLearner::append_metrics(std::string& out, const sched::EndpointSnaps
       }
     }
   }
-  out +=
-      "# HELP ringgate_latency_samples Responses the endpoint's latency fit has learnt from (since it joined).\n"
-      "# TYPE ringgate_latency_samples gauge\n";
+  out += "# HELP ringgate_latency_samples Responses the endpoint's latency fit has learnt from (since it joined).\n"
+         "# TYPE ringgate_latency_samples gauge\n";
   out += samples_lines;
-  out +=
-      "# HELP ringgate_latency_samples_total Latency observations (TTFT or TPOT) the model learnt from.\n"
-      "# TYPE ringgate_latency_samples_total counter\nringgate_latency_samples_total " +
-      std::to_string(samples_) + "\n";
-  out +=
-      "# HELP ringgate_latency_samples_refused_total Latency observations refused (out of bounds, unknown endpoint).\n"
-      "# TYPE ringgate_latency_samples_refused_total counter\nringgate_latency_samples_refused_total " +
-      std::to_string(refused_) + "\n";
-  out +=
-      "# HELP ringgate_latency_samples_dropped_total Latency samples lost to a full worker ring.\n"
-      "# TYPE ringgate_latency_samples_dropped_total counter\nringgate_latency_samples_dropped_total " +
-      std::to_string(dropped()) + "\n";
+  out += "# HELP ringgate_latency_samples_total Latency observations (TTFT or TPOT) the model learnt from.\n"
+         "# TYPE ringgate_latency_samples_total counter\nringgate_latency_samples_total " +
+         std::to_string(samples_) + "\n";
+  out += "# HELP ringgate_latency_samples_refused_total Latency observations refused (out of bounds, unknown endpoint).\n"
+         "# TYPE ringgate_latency_samples_refused_total counter\nringgate_latency_samples_refused_total " +
+         std::to_string(refused_) + "\n";
+  out += "# HELP ringgate_latency_samples_dropped_total Latency samples lost to a full worker ring.\n"
+         "# TYPE ringgate_latency_samples_dropped_total counter\nringgate_latency_samples_dropped_total " +
+         std::to_string(dropped()) + "\n";
 }
 
 }  // namespace ringgate::control

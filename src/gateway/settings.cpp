@@ -15,8 +15,7 @@ uint32_t to_ms(std::chrono::nanoseconds d) {
 }
 
 std::optional<net::Address> to_address(const config::HostPort& hp) {
-  std::string text =
-      (hp.host.empty() || hp.host == "0.0.0.0" ? std::string() : hp.host) + ":" + std::to_string(hp.port);
+  std::string text = (hp.host.empty() || hp.host == "0.0.0.0" ? std::string() : hp.host) + ":" + std::to_string(hp.port);
   return net::parse_address(text);
 }
 
@@ -269,8 +268,7 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
       if (o.sheddable()) rules->sheddable_objectives.insert(o.metadata.name);
       rules->objective_priorities.emplace(o.metadata.name, o.priority);
     }
-    if (file->gateway.file_sets("scheduler.sessionHeader"))
-      rules->session_header = file->gateway.scheduler.session_header;
+    if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
     const config::GatewayConfig& g = file->gateway;
     // Saturation detector and flow control: hot-reloaded with the rest of the rules.
     rules->flow.saturation = saturation_config(g.saturation_detector);

@@ -140,8 +140,7 @@ TEST_CASE("out-of-range numbers") {
                "scheduler.headroomSelectionStrategy: must be least or most");
   expect_error(head + "scheduler: {headroomSelectionStrategy: [most]}\n", 4, 40,
                "scheduler.headroomSelectionStrategy: expected a string");
-  expect_error(head + "scheduler: {loadSignal: {mode: both}}\n", 4, 32,
-               "scheduler.loadSignal.mode: must be local or shared");
+  expect_error(head + "scheduler: {loadSignal: {mode: both}}\n", 4, 32, "scheduler.loadSignal.mode: must be local or shared");
   expect_error(head + "scheduler: {loadSignal: {step: 0.5}}\n", 4, 32,
                "scheduler.loadSignal.step: value 0.5 is out of range (1 to 1000000)");
   expect_error(head + "scheduler: {loadSignal: {kvStep: 2}}\n", 4, 34,
@@ -181,15 +180,13 @@ TEST_CASE("bad addresses") {
 
 TEST_CASE("listen.tls: certFile and keyFile both, a bounded handshake timeout, known fields only") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
-  expect_error(head + "listen: {tls: {certFile: /c.pem}}\n", 4, 15,
-               "listen.tls.keyFile: required: listen.tls needs certFile and keyFile");
+  expect_error(head + "listen: {tls: {certFile: /c.pem}}\n", 4, 15, "listen.tls.keyFile: required: listen.tls needs certFile and keyFile");
   expect_error(head + "listen: {tls: {keyFile: /k.pem}}\n", 4, 15, "listen.tls.certFile: required");
   expect_error(head + "listen: {tls: {certFile: /c.pem, keyFile: /k.pem, handshakeTimeout: 5m}}\n", 4, 69,
                "listen.tls.handshakeTimeout: duration 5m is out of range (10ms to 1m)");
   expect_error(head + "listen: {tls: {certFile: /c.pem, keyFile: /k.pem, ciphers: x}}\n", 4, 51,
                "listen.tls.ciphers: unknown field in listen.tls");
-  expect_error(head + "listen: {tls: {certFile: \"\", keyFile: /k.pem}}\n", 4, 26,
-               "listen.tls.certFile: must not be empty");
+  expect_error(head + "listen: {tls: {certFile: \"\", keyFile: /k.pem}}\n", 4, 26, "listen.tls.certFile: must not be empty");
 }
 
 TEST_CASE("InferencePool discovery: one of service / inferencePool, no port, a valid name") {

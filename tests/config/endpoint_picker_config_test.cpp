@@ -54,8 +54,7 @@ const std::vector<std::string> kScorerPaths = [] {
 }  // namespace
 
 TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, nothing to warn about") {
-  PickerConfigResult r =
-      load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/inferencepool-default-plugins.yaml");
+  PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/inferencepool-default-plugins.yaml");
   REQUIRE_MESSAGE(r.ok(), all_errors(r));
   CHECK(r.warnings.empty());
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 2);
@@ -165,23 +164,20 @@ TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its wei
 }
 
 TEST_CASE("a profile with no scorer ringgate has leaves the weights alone") {
-  PickerConfigResult r =
-      load_ok(std::string(kHead) +
-              "plugins: [{type: predicted-latency-scorer}]\n"
-              "schedulingProfiles: [{name: default, plugins: [{pluginRef: predicted-latency-scorer}]}]\n");
+  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: [{type: predicted-latency-scorer}]\n"
+                                                      "schedulingProfiles: [{name: default, plugins: [{pluginRef: predicted-latency-scorer}]}]\n");
   CHECK(r.gateway.set_by_file.empty());
   CHECK(warned(r, "has no scorer ringgate has"));
 }
 
 TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps the default") {
-  PickerConfigResult r = load_ok(std::string(kHead) +
-                                 "plugins: []\nsaturationDetector: {queueDepthThreshold: 8, "
-                                 "kvCacheUtilThreshold: 0, metricsStalenessThreshold: 150ms}\n");
+  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: []\nsaturationDetector: {queueDepthThreshold: 8, "
+                                                      "kvCacheUtilThreshold: 0, metricsStalenessThreshold: 150ms}\n");
   CHECK(r.gateway.saturation_detector.queue_depth_threshold == 8);
   CHECK(r.gateway.saturation_detector.kv_cache_util_threshold == 0.8);
   CHECK(r.gateway.saturation_detector.metrics_staleness_threshold == 150ms);
-  CHECK(r.gateway.set_by_file == std::vector<std::string>{"saturationDetector.metricsStalenessThreshold",
-                                                          "saturationDetector.queueDepthThreshold"});
+  CHECK(r.gateway.set_by_file ==
+        std::vector<std::string>{"saturationDetector.metricsStalenessThreshold", "saturationDetector.queueDepthThreshold"});
 }
 
 TEST_CASE("what the Go EPP refuses is an error, with its line") {
@@ -194,15 +190,13 @@ TEST_CASE("what the Go EPP refuses is an error, with its line") {
         "picker.yaml:3:11: EndpointPickerConfig: plugins[0]: plugin 'a' is missing a type");
   CHECK(first_error(std::string(kHead) + "plugins: [{type: queue-scorer}, {type: queue-scorer}]\n") ==
         "picker.yaml:3:33: EndpointPickerConfig: plugins[1]: duplicate plugin name 'queue-scorer'");
-  CHECK(first_error(std::string(kHead) +
-                    "plugins: []\nschedulingProfiles: [{name: d, plugins: [{pluginRef: nope}]}]\n") ==
+  CHECK(first_error(std::string(kHead) + "plugins: []\nschedulingProfiles: [{name: d, plugins: [{pluginRef: nope}]}]\n") ==
         "picker.yaml:4:54: EndpointPickerConfig: schedulingProfiles[0].plugins[0].pluginRef: plugin 'nope' referenced "
         "in profile 'd' is not in plugins");
-  CHECK(
-      first_error(std::string(kHead) +
-                  "plugins: [{type: queue-scorer}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer, "
-                  "weight: 1001}]}]\n")
-          .find("weight: value 1001 is out of range (0 to 1000)") != std::string::npos);
+  CHECK(first_error(std::string(kHead) +
+                    "plugins: [{type: queue-scorer}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer, "
+                    "weight: 1001}]}]\n")
+            .find("weight: value 1001 is out of range (0 to 1000)") != std::string::npos);
   CHECK(first_error(std::string(kHead) + "plugins: [{type: queue-scorer, wieght: 2}]\n")
             .find("plugins[0].wieght: unknown field") != std::string::npos);
   CHECK(first_error("plugins: [\n").starts_with("picker.yaml:2:1: invalid YAML"));

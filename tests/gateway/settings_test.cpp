@@ -211,12 +211,9 @@ TEST_CASE("settings: disaggregation from the file over the option defaults, only
   CHECK(s.proxy.disaggregation.non_cached_tokens == defaults.non_cached_tokens);
 }
 
-TEST_CASE(
-    "settings: a map of scorer weights lists the scorers that run; the prefix parameters alone keep the defaults") {
+TEST_CASE("settings: a map of scorer weights lists the scorers that run; the prefix parameters alone keep the defaults") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
-  auto weight = [](const gateway::Settings& s, const char* name) {
-    return sched::weight_of(s.scheduler.weights, name);
-  };
+  auto weight = [](const gateway::Settings& s, const char* name) { return sched::weight_of(s.scheduler.weights, name); };
   const auto listed = file(head + "scheduler: {scorers: {latency: 1, prefix: 3}}\n");
   auto s = resolve(flags({}), &listed);
   CHECK(weight(s, "latency") == 1);
@@ -225,8 +222,7 @@ TEST_CASE(
   CHECK(weight(s, "kv-cache") == 0);
   CHECK(weight(s, "lora-affinity") == 0);
 
-  const auto with_prefix_map =
-      file(head + "scheduler: {scorers: {lora-affinity: 20, prefix: {weight: 4, mode: approximate}}}\n");
+  const auto with_prefix_map = file(head + "scheduler: {scorers: {lora-affinity: 20, prefix: {weight: 4, mode: approximate}}}\n");
   s = resolve(flags({}), &with_prefix_map);
   CHECK(weight(s, "lora-affinity") == 20);
   CHECK(weight(s, "prefix") == 4);

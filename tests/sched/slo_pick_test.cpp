@@ -98,7 +98,7 @@ TEST_CASE("slo: none predicted to meet them: the fastest") {
   auto pick = pick_for_slo(c, SloTargets{300, 40});
   REQUIRE(pick);
   CHECK_FALSE(pick->met);
-  CHECK(pick->position == 1);                // by TTFT, the objective that is set first
+  CHECK(pick->position == 1);  // by TTFT, the objective that is set first
   pick = pick_for_slo(c, SloTargets{0, 5});  // only TPOT: by TPOT
   CHECK(pick->position == 2);
   // Nobody in time, one server too slow to decode within the TPOT objective however idle:
@@ -253,8 +253,7 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   CHECK(s.pick(cold_snap, r, rng).reason != PickReason::Slo);
 }
 
-TEST_CASE(
-    "scheduler: under flow control a sheddable request nobody can serve in time is shed, unless a server is idle") {
+TEST_CASE("scheduler: under flow control a sheddable request nobody can serve in time is shed, unless a server is idle") {
   PrefixIndex index{100000, 1024};
   InflightCounters inflight;
   for (EndpointId i = 0; i < 2; ++i) inflight.ensure(i);

@@ -32,9 +32,9 @@ inline constexpr std::string_view gateway_kind = "Gateway";
 
 // listen.tls: HTTPS on the API listener (the files reload when they change).
 struct TlsListenConfig {
-  std::string cert_file;                        // certFile: PEM chain, the leaf first
-  std::string key_file;                         // keyFile: PEM private key
-  std::string client_ca_file;                   // clientCAFile (optional): require client certificates these CAs issued
+  std::string cert_file;       // certFile: PEM chain, the leaf first
+  std::string key_file;        // keyFile: PEM private key
+  std::string client_ca_file;  // clientCAFile (optional): require client certificates these CAs issued
   nanoseconds handshake_timeout = seconds(10);  // handshakeTimeout
 };
 
@@ -111,16 +111,16 @@ struct PrefixScorerConfig {
   uint64_t token_cache_bytes = openai::kDefaultTokenCacheBytes;
   // Loaded once with the config when `tokenizer` names a directory (null for sim-bytes).
   std::shared_ptr<openai::HfPromptTokenizer> hf_tokenizer;
-  uint32_t block_size = 16;     // the servers' --block-size
-  std::string hash_seed = "0";  // the servers' PYTHONHASHSEED
+  uint32_t block_size = 16;             // the servers' --block-size
+  std::string hash_seed = "0";          // the servers' PYTHONHASHSEED
 };
 
 // Where each endpoint's KV-cache events are (YAML "kvEvents"): the endpoint's host
 // and `port` (vLLM's default tcp://*:5557), or an explicit address per endpoint.
 struct KvEventsEndpoint {
-  HostPort endpoint;    // the pool endpoint (host:port of its API)
-  std::string address;  // tcp://host:port of its PUB socket
-  std::string replay;   // tcp://host:port of its replay ROUTER, or ""
+  HostPort endpoint;      // the pool endpoint (host:port of its API)
+  std::string address;    // tcp://host:port of its PUB socket
+  std::string replay;     // tcp://host:port of its replay ROUTER, or ""
 };
 struct KvEventsConfig {
   uint16_t port = 5557;
@@ -226,7 +226,7 @@ struct SaturationDetectorConfig {
   uint32_t queue_depth_threshold = 5;
   double kv_cache_util_threshold = 0.8;
   nanoseconds metrics_staleness_threshold = milliseconds(200);
-  uint32_t max_concurrency = 0;     // GAIE's concurrency-detector maxConcurrency; 0 = off
+  uint32_t max_concurrency = 0;  // GAIE's concurrency-detector maxConcurrency; 0 = off
   uint32_t sheddable_headroom = 0;  // slots of maxConcurrency sheddable requests leave free
 };
 
@@ -271,7 +271,7 @@ struct RedisConfig {
   std::string password_file;  // "passwordFile": AUTH with this file's first line
 };
 struct SharedStateConfig {
-  std::optional<RedisConfig> redis;              // absent: no shared state
+  std::optional<RedisConfig> redis;          // absent: no shared state
   nanoseconds sync_interval = milliseconds(20);  // "syncInterval" (5ms..10s)
 };
 

@@ -132,9 +132,9 @@ class OnlineRegression {
   // The a priori |y - ŷ| (not clipped) over y, each an EWMA: the error in ms against the
   // typical latency (a 36 ms answer predicted at 80 ms weighs by its 44 ms, not by 1.2).
   double normalized_mean_abs_error() const { return mean_y_ > 0 ? abs_error_ / mean_y_ : 0; }
-  uint64_t clipped() const { return clipped_; }    // residuals that were clipped
-  uint64_t p_resets() const { return p_resets_; }  // P reset for degeneracy
-  uint64_t shifts() const { return shifts_; }      // changes taken in whole (kShiftRun)
+  uint64_t clipped() const { return clipped_; }                // residuals that were clipped
+  uint64_t p_resets() const { return p_resets_; }              // P reset for degeneracy
+  uint64_t shifts() const { return shifts_; }                  // changes taken in whole (kShiftRun)
 
  private:
   void reset_p();
@@ -189,7 +189,7 @@ struct LatencyFitReport {
   uint64_t samples = 0;
   uint64_t error_samples = 0;  // predictions the errors score (made by the fit in use)
   double mean_abs_error_ms = 0;
-  double relative_mean_abs_error = 0;    // e.g. 0.12 = predictions off by 12% on average
+  double relative_mean_abs_error = 0;  // e.g. 0.12 = predictions off by 12% on average
   double normalized_mean_abs_error = 0;  // mean |error| / mean latency
   uint64_t clipped = 0;
   uint64_t p_resets = 0;
