@@ -145,10 +145,14 @@ TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its wei
         r.gateway.set_by_file.end());
   CHECK(warned(r, "ttftWeight is ignored"));
   CHECK(warned(r, "compositeKVWeight is ignored"));
-  // A Gateway document that sets it wins; one that does not takes the picker's.
+  // A Gateway document that does not set it takes the picker's; one that sets it keeps its own.
   GatewayConfig into;
   apply_picker_config(r.gateway, into);
   CHECK(into.scheduler.headroom_strategy == "most");
+  GatewayConfig document;
+  document.set_by_file = {"scheduler.headroomSelectionStrategy"};
+  apply_picker_config(r.gateway, document);
+  CHECK(document.scheduler.headroom_strategy == "least");
   r = load_ok(std::string(kHead) +
               "plugins:\n- type: latency-scorer\n  parameters: {headroomSelectionStrategy: "
               "composite-least}\n");

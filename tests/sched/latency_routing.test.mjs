@@ -220,7 +220,7 @@ test('SLO-aware pick: tight objectives go to the fast servers, loose ones are pa
   console.log(`bad SLO values: ${JSON.stringify([...ignored])}`);
   assert.ok((ignored.get(slow) ?? 0) <= 40, `bad SLO values: ${JSON.stringify([...ignored])}`);
   // llm-d's other strategy, configured: the most headroom, so the same loose objectives
-  // are spread over the fast servers instead.
+  // go to a fast server (idle servers, one request at a time: the fastest) instead.
   const spread = await gateway(sims, '{headroomSelectionStrategy: most}');
   await warmUp(spread);
   const spreadLoose = await run(spread, 60, 1, shortPrompt, { 'x-slo-ttft-ms': '2000', 'x-slo-tpot-ms': '200' });
