@@ -19,6 +19,21 @@ void VllmMetrics::clear() {
   lora.waiting_adapters.clear();
   cache = CacheConfig{};
   samples = 0;
+  unreadable_engine_samples = 0;
+  engine_count_ = 0;
+}
+
+ModelLoad& VllmMetrics::engine_slot(size_t engine) {
+  if (engines_.size() <= engine) engines_.resize(engine + 1);
+  // Slots between the last named engine and this one start empty (reused capacity).
+  for (; engine_count_ <= engine; ++engine_count_) engines_[engine_count_] = ModelLoad{};
+  return engines_[engine];
+}
+
+size_t VllmMetrics::engines_named() const {
+  size_t n = 0;
+  for (size_t i = 0; i < engine_count_; ++i) n += has_load(engines_[i]) ? 1 : 0;
+  return n;
 }
 
 ModelLoad* VllmMetrics::model_slot(std::string_view name, size_t max_models) {

@@ -87,7 +87,8 @@ bool parse_value(std::string_view s, double& out) {
 
 // The labels we care about for one sample, as raw (still escaped) views.
 struct Labels {
-  std::string_view model_name, max_lora, running, waiting, block_size, num_gpu_blocks;
+  std::string_view model_name, max_lora, running, waiting, block_size, num_gpu_blocks, engine;
+  bool has_engine = false;
   bool model_name_escaped = false, running_escaped = false, waiting_escaped = false;
 };
 
@@ -188,6 +189,47 @@ void add_prefix_counter(double& sum, CounterSource& source, bool legacy, double 
   sum += value;
 }
 
+// One sample of a load gauge or prefix counter into `m` (a model's or an engine's sums).
+void accumulate(ModelLoad& m, Metric metric, double value) {
+  switch (metric) {
+    case Metric::Waiting:
+      m.waiting += value;
+      m.has_waiting = true;
+      break;
+    case Metric::Running:
+      m.running += value;
+      m.has_running = true;
+      break;
+    case Metric::KvUsage:
+      if (!m.has_kv_cache_usage || m.kv_cache_usage_is_legacy) {
+        m.kv_cache_usage = value;
+      } else {
+        m.kv_cache_usage = std::max(m.kv_cache_usage, value);
+      }
+      m.has_kv_cache_usage = true;
+      m.kv_cache_usage_is_legacy = false;
+      break;
+    case Metric::KvUsageLegacy:
+      if (m.has_kv_cache_usage && !m.kv_cache_usage_is_legacy) break;  // new gauge wins
+      m.kv_cache_usage = m.has_kv_cache_usage ? std::max(m.kv_cache_usage, value) : value;
+      m.has_kv_cache_usage = true;
+      m.kv_cache_usage_is_legacy = true;
+      break;
+    case Metric::PrefixQueries:
+    case Metric::PrefixQueriesLegacy:
+      add_prefix_counter(m.prefix_cache_queries, m.prefix_queries_source, metric == Metric::PrefixQueriesLegacy, value);
+      m.has_prefix_cache = true;
+      break;
+    case Metric::PrefixHits:
+    case Metric::PrefixHitsLegacy:
+      add_prefix_counter(m.prefix_cache_hits, m.prefix_hits_source, metric == Metric::PrefixHitsLegacy, value);
+      m.has_prefix_cache = true;
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 std::string ParseResult::describe() const {
@@ -265,6 +307,10 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
             labels.block_size = value;
           else if (label == "num_gpu_blocks")
             labels.num_gpu_blocks = value;
+          else if (label == "engine") {
+            labels.engine = value;
+            labels.has_engine = true;
+          }
         }
         p.skip_blanks();
         if (p.peek() == ',') {
@@ -332,44 +378,14 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
     if (value < 0) value = 0;  // no negative queue, load or counter
     ModelLoad* slot = out.model_slot(model, limits_.max_models);
     if (slot == nullptr) return p.refuse("too many model_name values on one page");
-    ModelLoad& m = *slot;
-    switch (metric) {
-      case Metric::Waiting:
-        m.waiting += value;
-        m.has_waiting = true;
-        break;
-      case Metric::Running:
-        m.running += value;
-        m.has_running = true;
-        break;
-      case Metric::KvUsage:
-        if (!m.has_kv_cache_usage || m.kv_cache_usage_is_legacy) {
-          m.kv_cache_usage = value;
-        } else {
-          m.kv_cache_usage = std::max(m.kv_cache_usage, value);
-        }
-        m.has_kv_cache_usage = true;
-        m.kv_cache_usage_is_legacy = false;
-        break;
-      case Metric::KvUsageLegacy:
-        if (m.has_kv_cache_usage && !m.kv_cache_usage_is_legacy) break;  // new gauge wins
-        m.kv_cache_usage = m.has_kv_cache_usage ? std::max(m.kv_cache_usage, value) : value;
-        m.has_kv_cache_usage = true;
-        m.kv_cache_usage_is_legacy = true;
-        break;
-      case Metric::PrefixQueries:
-      case Metric::PrefixQueriesLegacy:
-        add_prefix_counter(m.prefix_cache_queries, m.prefix_queries_source, metric == Metric::PrefixQueriesLegacy,
-                           value);
-        m.has_prefix_cache = true;
-        break;
-      case Metric::PrefixHits:
-      case Metric::PrefixHitsLegacy:
-        add_prefix_counter(m.prefix_cache_hits, m.prefix_hits_source, metric == Metric::PrefixHitsLegacy, value);
-        m.has_prefix_cache = true;
-        break;
-      default:
-        break;
+    accumulate(*slot, metric, value);
+    if (labels.has_engine) {
+      // vLLM numbers its data-parallel engines; anything else is counted, not trusted.
+      uint64_t engine = 0;
+      if (parse_u64(labels.engine, engine) && engine < limits_.max_engines)
+        accumulate(out.engine_slot(size_t(engine)), metric, value);
+      else
+        ++out.unreadable_engine_samples;
     }
   }
 

@@ -125,6 +125,53 @@ TEST_CASE("several engines of one model are combined; several models each get a 
     CHECK(m.all.kv_cache_usage == doctest::Approx(0.6));
 }
 
+TEST_CASE("each data-parallel engine keeps its own load beside the combined one") {
+    const char* text =
+        "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 2\n"
+        "vllm:num_requests_waiting{engine=\"2\",model_name=\"m\"} 3\n"
+        "vllm:num_requests_running{engine=\"2\",model_name=\"m\"} 4\n"
+        "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.3\n"
+        "vllm:kv_cache_usage_perc{engine=\"2\",model_name=\"m\"} 0.6\n"
+        "vllm:prefix_cache_hits_total{engine=\"2\",model_name=\"m\"} 7\n"
+        "vllm:num_requests_waiting{engine=\"2\",model_name=\"other\"} 1\n";
+    VllmMetricsParser parser;
+    VllmMetrics m;
+    REQUIRE(parser.parse(text, m).ok);
+    REQUIRE(m.engines().size() == 3);
+    CHECK(m.engines_named() == 2);
+    CHECK(m.engines()[0].waiting == 2);
+    CHECK(m.engines()[0].kv_cache_usage == doctest::Approx(0.3));
+    CHECK_FALSE(has_load(m.engines()[1]));  // the page names no engine 1
+    CHECK(m.engines()[2].waiting == 4);     // both models of engine 2
+    CHECK(m.engines()[2].running == 4);
+    CHECK(m.engines()[2].kv_cache_usage == doctest::Approx(0.6));
+    CHECK(m.engines()[2].prefix_cache_hits == 7);
+    CHECK(m.all.waiting == 6);
+    // A scrape without engine labels has no per-engine view; a reused struct forgets the last one.
+    REQUIRE(parser.parse("vllm:num_requests_waiting{model_name=\"m\"} 1\n", m).ok);
+    CHECK(m.engines().empty());
+    CHECK(m.engines_named() == 0);
+}
+
+TEST_CASE("an engine label past max_engines or not a number is counted and left out of the engines") {
+    ScrapeLimits limits;
+    limits.max_engines = 4;
+    VllmMetricsParser parser(limits);
+    VllmMetrics m;
+    const char* text =
+        "vllm:num_requests_waiting{engine=\"3\",model_name=\"m\"} 1\n"   // the last one kept
+        "vllm:num_requests_waiting{engine=\"4\",model_name=\"m\"} 5\n"   // one past the bound
+        "vllm:num_requests_waiting{engine=\"x\",model_name=\"m\"} 6\n"
+        "vllm:num_requests_waiting{engine=\"-1\",model_name=\"m\"} 7\n"
+        "vllm:num_requests_waiting{engine=\"99999999999999999999999\",model_name=\"m\"} 8\n"
+        "vllm:time_to_first_token_seconds_sum{engine=\"x\",model_name=\"m\"} 8\n";  // not a gauge we read
+    REQUIRE(parser.parse(text, m).ok);
+    CHECK(m.engines().size() == 4);
+    CHECK(m.engines()[3].waiting == 1);
+    CHECK(m.unreadable_engine_samples == 4);
+    CHECK(m.all.waiting == 27);  // the combined load still counts them
+}
+
 TEST_CASE("tolerates CRLF, blanks, timestamps, NaN/Inf on metrics it does not read, escapes, trailing comma, no labels") {
     const char* text =
         "# a comment\r\n"

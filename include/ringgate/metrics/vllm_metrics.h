@@ -21,6 +21,10 @@ struct ScrapeLimits {
   size_t max_adapters = 256;            // adapters in one lora_requests_info series (running + waiting)
   size_t max_label_value_bytes = 4096;  // one label value we read (adapter lists included)
   size_t max_labels_per_sample = 64;    // label pairs in one sample
+  // Data-parallel engines told apart (engine="0" .. "max_engines-1"); a series of another
+  // engine label (a larger number, or not a number) is counted and left out of the
+  // per-engine view (VllmMetrics::engines), never a reason to refuse the page.
+  size_t max_engines = 64;
   // vllm:cache_config_info is clamped into these bounds (0 stays "not reported").
   uint64_t max_block_size = 4096;          // tokens per block (vLLM: 1..256 in practice)
   uint64_t max_num_gpu_blocks = 1u << 24;  // 16.7M blocks: past any GPU's KV cache
@@ -75,9 +79,18 @@ struct VllmMetrics {
   LoraInfo lora;
   CacheConfig cache;
   size_t samples = 0;  // sample lines seen (any metric)
+  // Load-gauge samples whose engine label was past ScrapeLimits::max_engines or not a
+  // number: in `all`, not in engines().
+  size_t unreadable_engine_samples = 0;
 
   std::span<const ModelLoad> models() const { return {models_.data(), model_count_}; }
   const ModelLoad* find_model(std::string_view name) const;
+  // The load of each data-parallel engine (vLLM labels its gauges engine="N"), every model
+  // summed as in `all`; index = engine number, up to the largest engine the page names
+  // (an engine it does not name has no has_* flag set). Empty when no gauge had an engine label.
+  std::span<const ModelLoad> engines() const { return {engines_.data(), engine_count_}; }
+  // Engine numbers the page names, ascending (at most ScrapeLimits::max_engines).
+  size_t engines_named() const;
 
   // Empties the struct but keeps allocated capacity for the next scrape.
   void clear();
@@ -86,11 +99,20 @@ struct VllmMetrics {
   // nullptr when that would make more than `max_models` models. Linear in the
   // models so far, which the cap keeps small: a page costs time linear in its size.
   ModelLoad* model_slot(std::string_view name, size_t max_models);
+  // Used by the parser: engine `engine`'s entry (engine < max_engines, checked by the caller).
+  ModelLoad& engine_slot(size_t engine);
 
  private:
   std::vector<ModelLoad> models_;
   size_t model_count_ = 0;
+  std::vector<ModelLoad> engines_;
+  size_t engine_count_ = 0;
 };
+
+// Whether `load` carries any gauge (an engine slot the page named).
+inline bool has_load(const ModelLoad& load) {
+  return load.has_waiting || load.has_running || load.has_kv_cache_usage || load.has_prefix_cache;
+}
 
 // Splits a comma-separated adapter list ("a,b,,c" -> a, b, c; blanks skipped,
 // surrounding spaces trimmed), calling fn(std::string_view) for each name.
