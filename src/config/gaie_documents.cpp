@@ -275,24 +275,38 @@ std::optional<InferencePool> read_inference_pool(YamlFieldReader& r, const MapFi
   if (const YAML::Node* ports = spec->find(port_key)) {
     if (v1) {
       if (r.expect_sequence(*ports, "spec.targetPorts")) {
-        if (ports->size() != 1) {
-          r.error(*ports, "spec.targetPorts", "must list exactly one port, e.g. [{number: 8000}]");
+        // GAIE v1: 1..8 ports; several are one data-parallel rank each, in rank order.
+        if (ports->size() == 0 || ports->size() > kMaxTargetPorts) {
+          r.error(*ports, "spec.targetPorts",
+                  "must list 1 to 8 ports (one per data-parallel rank), e.g. [{number: 8000}], not " +
+                      std::to_string(ports->size()));
         } else {
-          YAML::Node port = (*ports)[0];
-          auto fields = r.read_map(port, "spec.targetPorts[0]", {"number"});
-          if (fields) {
-            if (const YAML::Node* number = fields->find("number")) {
-              auto value = r.read_int(*number, "spec.targetPorts[0].number", 1, 65535);
-              if (value) out.target_port = uint16_t(*value);
-            } else {
-              r.error(port, "spec.targetPorts[0]", "missing required field 'number'");
+          for (size_t i = 0; i < ports->size(); ++i) {
+            YAML::Node port = (*ports)[i];
+            const std::string path = "spec.targetPorts[" + std::to_string(i) + "]";
+            auto fields = r.read_map(port, path, {"number"});
+            if (!fields) continue;
+            const YAML::Node* number = fields->find("number");
+            if (!number) {
+              r.error(port, path, "missing required field 'number'");
+              continue;
             }
+            auto value = r.read_int(*number, path + ".number", 1, 65535);
+            if (!value) continue;
+            auto same = std::find(out.target_ports.begin(), out.target_ports.end(), uint16_t(*value));
+            if (same != out.target_ports.end()) {
+              r.error(*number, path + ".number",
+                      "duplicate port " + std::to_string(*value) + " (also spec.targetPorts[" +
+                          std::to_string(same - out.target_ports.begin()) + "])");
+              continue;
+            }
+            out.target_ports.push_back(uint16_t(*value));
           }
         }
       }
     } else {
       auto value = r.read_int(*ports, "spec.targetPortNumber", 1, 65535);
-      if (value) out.target_port = uint16_t(*value);
+      if (value) out.target_ports = {uint16_t(*value)};
     }
   } else {
     r.error(*spec_node, "spec", "missing required field '" + std::string(port_key) + "'");

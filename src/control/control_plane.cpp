@@ -171,6 +171,11 @@ void ControlPlane::apply_pending_endpoints() {
   if (!next) return;
   if (subscriber_) note_kv_annotations(*next);
   pool_.set_members(*next);
+  purge_removed();
+}
+
+// Endpoints that left (discovery), or ranks a server no longer serves (its /metrics).
+void ControlPlane::purge_removed() {
   for (sched::EndpointId gone : pool_.take_removed()) {
     index_.purge(gone);
     latency_.reset(gone);  // its id's next holder is another server
@@ -223,6 +228,12 @@ void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
         if (annotation->second.port) port = annotation->second.port;
         if (annotation->second.replay_port) replay_port = annotation->second.replay_port;
       }
+      // vLLM's data-parallel rank R publishes on the configured port + R (and replays on
+      // its replay port + R): ZmqEventPublisher.offset_endpoint_port.
+      if (e.dp.rank > 0) {
+        port = std::min(port + e.dp.rank, 65535);
+        if (replay_port) replay_port = std::min(replay_port + e.dp.rank, 65535);
+      }
       src.address = "tcp://" + host + ":" + std::to_string(port);
       if (replay_port) src.replay_address = "tcp://" + host + ":" + std::to_string(replay_port);
     }
@@ -236,6 +247,7 @@ void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
 void ControlPlane::publish_if_changed() {
   const bool published = pool_.changed();
   if (published) {
+    purge_removed();
     std::unique_ptr<sched::EndpointSnapshot> snapshot = pool_.build_snapshot(&latency_.model());
     note_endpoint_events(reader_.current(), *snapshot);  // this thread's slot still holds the last one
     size_t routable = 0;

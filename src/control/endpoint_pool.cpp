@@ -14,26 +14,53 @@
 
 namespace ringgate::control {
 
-struct EndpointPool::Member {
+// One engine: a scheduling endpoint (the whole server, or one data-parallel rank of it).
+struct EndpointPool::Engine {
   sched::EndpointId id = sched::kNoEndpoint;
-  sched::EndpointAddress address;
+  sched::DataParallelRank dp;
   uint64_t address_hash = 0;
   std::string name;
+  double max_running = 0;  // the most a scrape saw running
+  bool queued = false;     // a scrape saw requests waiting (then max_running is its slots)
+};
+
+// One address (a server): its polls, its health and what it serves are its engines'.
+struct EndpointPool::Member {
+  sched::EndpointAddress address;
+  std::string name;
+  std::string pod;
   sched::EndpointRole role = sched::EndpointRole::Both;  // discovery's latest word (a relabelled pod changes it)
+  int32_t port_rank = -1;         // DesiredEndpoint::rank
+  uint32_t declared_size = 0;     // DesiredEndpoint::data_parallel_size (0: learnt)
+  uint32_t learned_size = 1;      // engines its /metrics names (when it names two or more)
+  std::vector<Engine> engines;
   EndpointHealth health;
   std::vector<std::string> models, adapters;  // from /v1/models
   metrics::VllmMetrics metrics;               // last good scrape
   bool has_metrics = false;
-  double max_running = 0;  // the most a scrape saw running
-  bool queued = false;     // a scrape saw requests waiting (then max_running is its slots)
   Clock::time_point scraped_at{};
   Clock::time_point next_scrape{}, next_models{};
   std::unique_ptr<HttpGetClient> metrics_client, models_client;
+
+  // Ranks behind this one port (1: the whole server is one endpoint).
+  uint32_t header_ranks() const {
+    if (port_rank >= 0) return 1;
+    return declared_size ? declared_size : learned_size;
+  }
 };
 
 namespace {
 uint64_t to_ns(Clock::time_point t) {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+// The load an engine is scored on: its rank's own series when ranks share the port, else
+// the whole page's (a port of its own serves one engine, whatever its label says).
+const metrics::ModelLoad& engine_load(const metrics::VllmMetrics& page, sched::DataParallelRank dp) {
+  static const metrics::ModelLoad kNone;
+  if (!dp.header) return page.all;
+  const auto engines = page.engines();
+  return size_t(dp.rank) < engines.size() ? engines[size_t(dp.rank)] : kNone;
 }
 
 // Appends `s` unless `seen` has it: linear in the list, however many adapters a page names.
@@ -121,33 +148,26 @@ EndpointPool::~EndpointPool() = default;
 
 void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
   // Linear in the membership: a Kubernetes pool can list thousands of addresses.
-  std::unordered_map<sched::EndpointId, size_t> current;
+  std::unordered_map<std::string, size_t> current;
   current.reserve(members_.size());
-  for (size_t i = 0; i < members_.size(); ++i) current.emplace(members_[i]->id, i);
-  std::unordered_set<sched::EndpointId> taken;
+  for (size_t i = 0; i < members_.size(); ++i) current.emplace(members_[i]->address.text(), i);
+  std::unordered_set<std::string> taken;
   std::vector<std::unique_ptr<Member>> next;
   for (const DesiredEndpoint& d : desired) {
-    sched::EndpointId id = registry_.id_for(d.host, d.port);
-    if (id == sched::kNoEndpoint) {
-      std::fprintf(stderr, "ringgate: more than %zu endpoints at once, %s:%u skipped\n", registry_.max_ids(),
-                   d.host.c_str(), unsigned(d.port));
-      continue;
-    }
-    if (!taken.insert(id).second) continue;
-    auto it = current.find(id);
+    sched::EndpointAddress address;
+    address.host = d.host;
+    address.port = d.port;
+    std::string key = address.text();
+    if (!taken.insert(key).second) continue;
+    auto it = current.find(key);
     std::unique_ptr<Member> m;
     if (it != current.end()) {
       m = std::move(members_[it->second]);
     } else {
       m = std::make_unique<Member>();
-      m->id = id;
-      m->address.host = d.host;
-      m->address.port = d.port;
-      m->address_hash = sched::address_hash(d.host, d.port);
+      m->address = std::move(address);
       if (!resolve_address(d.host, d.port, m->address.sockaddr, m->address.sockaddr_len)) {
         std::fprintf(stderr, "ringgate: cannot resolve endpoint %s:%u, skipped\n", d.host.c_str(), unsigned(d.port));
-        taken.erase(id);
-        registry_.release(id);
         continue;
       }
       std::string host_header = m->address.text();
@@ -160,30 +180,81 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
           [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
     }
     const bool ready = d.ready && !d.terminating;  // a terminating endpoint never takes new requests
-    if (m->health.discovered_ready != ready || m->health.terminating != d.terminating || m->name != d.name ||
-        m->role != d.role)
+    std::string name = d.name.empty() ? m->address.text() : d.name;
+    std::string pod = d.pod.empty() ? d.host : d.pod;
+    const uint32_t declared = std::min(d.data_parallel_size, kMaxDataParallelSize);
+    if (m->health.discovered_ready != ready || m->health.terminating != d.terminating || m->name != name ||
+        m->role != d.role || m->pod != pod || m->port_rank != d.rank || m->declared_size != declared)
       set_changed();
     m->health.discovered_ready = ready;
     m->health.terminating = d.terminating;
     m->role = d.role;
-    m->name = d.name.empty() ? m->address.text() : d.name;
+    m->name = std::move(name);
+    m->pod = std::move(pod);
+    m->port_rank = std::clamp(d.rank, -1, sched::kMaxDataParallelRank);
+    m->declared_size = declared;
     if (!options_.declared_models.empty() && !m->health.has_models) {
       m->models = options_.declared_models;
       m->health.has_models = true;
     }
+    shape_engines(*m);
+    if (m->engines.empty()) continue;  // no id to be had (logged): its polls go with it
     next.push_back(std::move(m));
   }
   for (auto& old : members_)
     if (old) {
-      removed_.push_back(old->id);
-      // Its id may serve a new address later (after the registry's quarantine): pod
+      // Its ids may serve a new address later (after the registry's quarantine): pod
       // churn over weeks must not exhaust ids.
-      registry_.release(old->id);
+      for (const Engine& e : old->engines) {
+        removed_.push_back(e.id);
+        registry_.release(e.id);
+      }
       set_changed();
     }
   members_ = std::move(next);
+  index_members();
+}
+
+void EndpointPool::shape_engines(Member& m) {
+  const uint32_t ranks = m.header_ranks();
+  std::vector<Engine> engines;
+  engines.reserve(ranks);
+  for (uint32_t r = 0; r < ranks; ++r) {
+    sched::DataParallelRank dp;
+    if (m.port_rank >= 0) dp.rank = m.port_rank;       // a port of its own
+    else if (ranks > 1) dp = {int32_t(r), true};       // one port, the rank in a header
+    auto same = std::find_if(m.engines.begin(), m.engines.end(), [&](const Engine& e) { return e.dp == dp; });
+    if (same != m.engines.end()) {
+      engines.push_back(std::move(*same));
+      same->id = sched::kNoEndpoint;  // kept: not released below
+    } else {
+      Engine e;
+      e.dp = dp;
+      e.id = registry_.id_for(m.address.host, m.address.port, dp.header ? dp.rank : -1);
+      if (e.id == sched::kNoEndpoint) {
+        std::fprintf(stderr, "ringgate: more than %zu endpoints at once, %s rank %d skipped\n", registry_.max_ids(),
+                     m.address.text().c_str(), int(dp.rank));
+        continue;
+      }
+      e.address_hash = sched::address_hash(m.address.host, m.address.port, dp);
+      engines.push_back(std::move(e));
+      set_changed();
+    }
+  }
+  for (const Engine& gone : m.engines)
+    if (gone.id != sched::kNoEndpoint) {
+      removed_.push_back(gone.id);
+      registry_.release(gone.id);
+      set_changed();
+    }
+  for (Engine& e : engines) e.name = e.dp.rank >= 0 ? m.name + "-rank-" + std::to_string(e.dp.rank) : m.name;
+  m.engines = std::move(engines);
+}
+
+void EndpointPool::index_members() {
   by_id_.clear();
-  for (auto& m : members_) by_id_.emplace(m->id, m.get());
+  for (auto& m : members_)
+    for (size_t i = 0; i < m->engines.size(); ++i) by_id_.emplace(m->engines[i].id, EngineRef{m.get(), i});
 }
 
 Clock::time_point next_wall_aligned(Clock::time_point now, Clock::duration interval,
@@ -236,9 +307,27 @@ void EndpointPool::on_metrics(Member& m, const GetResult& r) {
   if (r.ok && parsed.ok) {
     std::swap(m.metrics, scratch_);
     m.has_metrics = true;
-    // The parser refuses non-finite gauges; a hostile count is bounded as every feature is.
-    m.max_running = std::clamp(m.metrics.all.running, m.max_running, sched::kMaxCount);
-    m.queued |= m.metrics.all.waiting > 0;
+    // A server behind one port learns its ranks from the engines its page names (vLLM
+    // labels every engine's gauges engine="N"), unless its entry declared them.
+    if (m.port_rank < 0 && m.declared_size == 0) {
+      const size_t named = m.metrics.engines_named();
+      const uint32_t learned = named >= 2 ? uint32_t(std::min<size_t>(m.metrics.engines().size(), kMaxDataParallelSize)) : 1;
+      if (learned != m.learned_size) {
+        m.learned_size = learned;
+        shape_engines(m);
+        index_members();
+      }
+    }
+    const std::span<const metrics::ModelLoad> per_engine = m.metrics.engines();
+    m.health.undeclared_engine_samples += m.metrics.unreadable_engine_samples;
+    for (size_t i = m.header_ranks(); i < per_engine.size() && m.header_ranks() > 1; ++i)
+      m.health.undeclared_engine_samples += metrics::has_load(per_engine[i]) ? 1 : 0;
+    for (Engine& e : m.engines) {
+      const metrics::ModelLoad& load = engine_load(m.metrics, e.dp);
+      // The parser refuses non-finite gauges; a hostile count is bounded as every feature is.
+      e.max_running = std::clamp(load.running, e.max_running, sched::kMaxCount);
+      e.queued |= load.waiting > 0;
+    }
     m.scraped_at = Clock::now();
     m.health.failed_scrapes = 0;
     ++m.health.scrapes_ok;
@@ -300,17 +389,19 @@ bool EndpointPool::all_probed() const {
 }
 
 size_t EndpointPool::routable_count() const {
-  return size_t(std::count_if(members_.begin(), members_.end(), [this](auto& m) { return routable(*m); }));
+  size_t n = 0;
+  for (const auto& m : members_) n += routable(*m) ? m->engines.size() : 0;
+  return n;
 }
 
 const EndpointHealth* EndpointPool::health(sched::EndpointId id) const {
   auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : &it->second->health;
+  return it == by_id_.end() ? nullptr : &it->second.member->health;
 }
 
 std::string_view EndpointPool::name(sched::EndpointId id) const {
   auto it = by_id_.find(id);
-  return it == by_id_.end() ? std::string_view() : std::string_view(it->second->name);
+  return it == by_id_.end() ? std::string_view() : std::string_view(it->second.member->engines[it->second.engine].name);
 }
 
 std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sched::LatencyModel* latency) {
@@ -318,9 +409,8 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
   states.reserve(members_.size());
   for (auto& m : members_) {
     sched::EndpointState s;
-    s.id = m->id;
     s.address = m->address;
-    s.address_hash = m->address_hash;
+    s.pod = m->pod;
     s.models = m->models;
     s.lora_adapters = m->adapters;
     // Adapters the server reports loaded or queued are servable too.
@@ -336,13 +426,20 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
-    s.slots = m->queued ? m->max_running : 0;
-    if (auto it = remote_load_.find(m->address_hash); it != remote_load_.end()) {
-      s.remote_inflight = it->second.inflight;
-      s.remote_prefill_tokens = it->second.prefill_tokens;
+    for (const Engine& e : m->engines) {
+      sched::EndpointState& state = states.emplace_back(s);
+      state.id = e.id;
+      state.dp = e.dp;
+      state.address_hash = e.address_hash;
+      // A rank behind a shared port is scored on its own engine's series.
+      if (e.dp.header) state.metrics.all = engine_load(m->metrics, e.dp);
+      state.slots = e.queued ? e.max_running : 0;
+      if (auto it = remote_load_.find(e.address_hash); it != remote_load_.end()) {
+        state.remote_inflight = it->second.inflight;
+        state.remote_prefill_tokens = it->second.prefill_tokens;
+      }
+      if (latency) state.latency = latency->coefficients(e.id);
     }
-    if (latency) s.latency = latency->coefficients(m->id);
-    states.push_back(std::move(s));
   }
   changed_ = false;
   auto snapshot = std::make_unique<sched::EndpointSnapshot>(std::move(states));

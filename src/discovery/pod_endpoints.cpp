@@ -69,22 +69,47 @@ void read_role_label(const json::object& metadata, PodState& pod) {
   if (!labels) return;
   json::object obj;
   if (labels->get_object().get(obj) != simdjson::SUCCESS) {
-    pod.role_problem = "Pod.metadata.labels: not an object, role label ignored (both)";
+    pod.problem = "Pod.metadata.labels: not an object, role label ignored (both)";
     return;
   }
   auto value = json::field(obj, sched::kRoleLabel);
   if (!value) return;
   std::string_view text;
   if (value->get_string().get(text) != simdjson::SUCCESS) {
-    pod.role_problem = std::string(sched::kRoleLabel) + ": not a string, ignored (both)";
+    pod.problem = std::string(sched::kRoleLabel) + ": not a string, ignored (both)";
     return;
   }
   if (auto role = sched::parse_endpoint_role(text)) {
     pod.role = *role;
     return;
   }
-  pod.role_problem =
+  pod.problem =
       std::string(sched::kRoleLabel) + ": \"" + shown(text) + "\" is not prefill, decode or both, ignored (both)";
+}
+
+// The one annotation key; a bad value costs the pod the annotation (its ranks are then
+// learnt from its /metrics), never its place in the pool.
+void read_data_parallel_annotation(const json::object& metadata, PodState& pod) {
+  auto annotations = json::field(metadata, "annotations");
+  if (!annotations) return;
+  json::object obj;
+  if (annotations->get_object().get(obj) != simdjson::SUCCESS) return;  // said by the kv-events reader
+  auto value = json::field(obj, kDataParallelSizeAnnotation);
+  if (!value) return;
+  std::string_view text;
+  uint32_t size = 0;
+  bool ok = value->get_string().get(text) == simdjson::SUCCESS && !text.empty() && text.size() <= 2;
+  for (char c : text) {
+    ok = ok && c >= '0' && c <= '9';
+    size = size * 10 + uint32_t(c - '0');
+  }
+  if (ok && size >= 1 && size <= kMaxAnnotatedDataParallelSize) {
+    pod.data_parallel_size = size;
+    return;
+  }
+  if (!pod.problem.empty()) pod.problem += "; ";
+  pod.problem += std::string(kDataParallelSizeAnnotation) + ": \"" + shown(text) +
+                 "\" is not a rank count (1-64), ignored (ranks learnt from /metrics)";
 }
 
 }  // namespace
@@ -101,6 +126,7 @@ Result<PodState> parse_pod(std::string_view json_text) {
   if (pod.name.empty() || pod.name.size() > 253) return Error{"Pod.metadata.name: missing or too long"};
   pod.terminating = json::field(*metadata.value(), "deletionTimestamp").has_value();
   pod.kv_events = kv_events_annotation(*metadata.value());
+  read_data_parallel_annotation(*metadata.value(), pod);
   read_role_label(*metadata.value(), pod);
   auto status = json::read_object(obj, "status", "Pod.status");
   if (!status) return status.error();
@@ -132,8 +158,11 @@ std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodSta
   std::vector<DiscoveredEndpoint> out;
   for (const auto& [name, pod] : pods) {
     if (pod.ip.empty()) continue;
-    for (std::uint16_t port : ports) {
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const std::uint16_t port = ports[i];
       DiscoveredEndpoint e;
+      if (ports.size() > 1) e.rank = std::int32_t(i);
+      e.data_parallel_size = pod.data_parallel_size;
       e.address = pod.ip;
       e.port = port;
       e.ready = pod.ready;

@@ -24,8 +24,10 @@ std::vector<control::DesiredEndpoint> pool_members(const std::vector<discovery::
   std::vector<control::DesiredEndpoint> members;
   members.reserve(found.size());
   for (const discovery::DiscoveredEndpoint& e : found)
-    members.push_back({e.address, e.port, discovery::is_routable(e), e.pod_name, e.kv_events.port,
-                       e.kv_events.replay_port, e.kv_events.problem, e.role, e.terminating});
+    members.push_back({e.address, e.port, discovery::is_routable(e),
+                       e.rank >= 0 ? e.pod_name + "-rank-" + std::to_string(e.rank) : e.pod_name, e.kv_events.port,
+                       e.kv_events.replay_port, e.kv_events.problem, e.role, e.terminating, e.pod_name, e.rank,
+                       e.data_parallel_size});
   return members;
 }
 
@@ -71,7 +73,7 @@ std::string PoolSource::start(const Settings& settings, control::ControlPlane& c
       std::string problem;
       if (parsed.ok() && parsed.object.pool) {
         auto text = discovery::label_selector_text(parsed.object.pool->selector);
-        if (text) selection = Selection{text.value(), {parsed.object.pool->target_port}};
+        if (text) selection = Selection{text.value(), parsed.object.pool->target_ports};
         else problem = "spec.selector: " + text.error().message;
       } else {
         for (size_t i = 0; i < parsed.errors.size() && i < 5; ++i) problem += (i ? "; " : "") + parsed.errors[i].message;
@@ -134,8 +136,9 @@ void PoolSource::on_pool(std::optional<Selection> selection) {
     publish_pods();
     return;
   }
-  std::fprintf(stderr, "ringgate: kubernetes: InferencePool selects pods %s on port %u\n",
-               selection->label_selector.c_str(), unsigned(selection->ports.front()));
+  std::fprintf(stderr, "ringgate: kubernetes: InferencePool selects pods %s on port %u%s\n",
+               selection->label_selector.c_str(), unsigned(selection->ports.front()),
+               selection->ports.size() > 1 ? " and more (one data-parallel rank each)" : "");
   discovery::ObjectWatchOptions options;
   options.what = "pods";
   options.collection_path = discovery::collection_path("", "v1", namespace_name_, "pods");
@@ -151,9 +154,9 @@ void PoolSource::on_pool(std::optional<Selection> selection) {
     }
     // A bad role label is said once per pod and value, not at every update of the pod
     // (status changes, relists).
-    if (const std::string& problem = pod.value().role_problem; !problem.empty()) {
+    if (const std::string& problem = pod.value().problem; !problem.empty()) {
       auto old = pods_.find(raw.name);
-      if (old == pods_.end() || old->second.role_problem != problem)
+      if (old == pods_.end() || old->second.problem != problem)
         std::fprintf(stderr, "ringgate: kubernetes: Pod %s: %s\n", raw.key().c_str(), problem.c_str());
     }
     return pod.value();

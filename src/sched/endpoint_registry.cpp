@@ -2,10 +2,14 @@
 
 namespace ringgate::sched {
 
-std::string EndpointRegistry::key(std::string_view host, uint16_t port) {
+std::string EndpointRegistry::key(std::string_view host, uint16_t port, int32_t header_rank) {
   std::string k(host);
   k.push_back(':');
   k.append(std::to_string(port));
+  if (header_rank >= 0) {
+    k.push_back('#');
+    k.append(std::to_string(header_rank));
+  }
   return k;
 }
 
@@ -23,8 +27,8 @@ EndpointId EndpointRegistry::reuse_released() {
   return kNoEndpoint;
 }
 
-EndpointId EndpointRegistry::id_for(std::string_view host, uint16_t port) {
-  std::string k = key(host, port);
+EndpointId EndpointRegistry::id_for(std::string_view host, uint16_t port, int32_t header_rank) {
+  std::string k = key(host, port, header_rank);
   auto it = ids_.find(k);
   if (it != ids_.end()) return it->second;
   EndpointId id = reuse_released();
@@ -38,8 +42,8 @@ EndpointId EndpointRegistry::id_for(std::string_view host, uint16_t port) {
   return id;
 }
 
-EndpointId EndpointRegistry::find(std::string_view host, uint16_t port) const {
-  auto it = ids_.find(key(host, port));
+EndpointId EndpointRegistry::find(std::string_view host, uint16_t port, int32_t header_rank) const {
+  auto it = ids_.find(key(host, port, header_rank));
   return it == ids_.end() ? kNoEndpoint : it->second;
 }
 

@@ -22,6 +22,8 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     EndpointReport r;
     r.id = e.id;
     r.address = e.address.text();
+    r.pod = e.pod;
+    r.dp = e.dp;
     r.role = e.role;
     r.routable = e.routable;
     r.metrics_fresh = e.metrics_fresh(now, config.stale_after);
@@ -74,6 +76,14 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     if (i) out.push_back(',');
     out += "{\"id\":" + std::to_string(r.id) + ",\"address\":";
     util::append_json_string(out, r.address);
+    // The pod it fails with, and its data-parallel rank (null: not a rank); rank_header:
+    // requests name the rank in X-data-parallel-rank (several ranks behind one port).
+    out += ",\"pod\":";
+    util::append_json_string(out, r.pod);
+    out += ",\"data_parallel_rank\":";
+    out += r.dp.rank >= 0 ? std::to_string(r.dp.rank) : "null";
+    out += ",\"rank_header\":";
+    out += r.dp.header ? "true" : "false";
     out += ",\"role\":\"";
     out += to_string(r.role);
     out += "\",\"routable\":";

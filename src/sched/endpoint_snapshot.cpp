@@ -18,12 +18,25 @@ std::string EndpointAddress::text() const {
   return s;
 }
 
-uint64_t address_hash(std::string_view host, uint16_t port) {
+uint64_t address_hash(std::string_view host, uint16_t port, DataParallelRank dp) {
   EndpointAddress a;
   a.host.assign(host);
   a.port = port;
   std::string text = a.text();
+  if (dp.header) text += '#' + std::to_string(dp.rank);
   return XXH3_64bits(text.data(), text.size());
+}
+
+void same_server(const EndpointSnapshot& snapshot, EndpointId id, std::vector<EndpointId>& out) {
+  const ptrdiff_t at = snapshot.index_of(id);
+  if (at < 0) return;
+  const EndpointState& self = snapshot.at(size_t(at));
+  if (!self.dp.header) {
+    out.push_back(id);
+    return;
+  }
+  for (const EndpointState& e : snapshot.endpoints())
+    if (e.address.port == self.address.port && e.address.host == self.address.host) out.push_back(e.id);
 }
 
 void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, Clock::time_point scraped_at,

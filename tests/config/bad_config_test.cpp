@@ -309,10 +309,18 @@ TEST_CASE("InferencePool and InferenceObjective shape") {
   expect_error(
       pool_head + "metadata: {name: vllm}\nspec:\n  selector: {matchLabels: {}}\n  targetPorts: [{number: 8000}]\n", 9,
       27, "spec.selector.matchLabels: needs at least one label");
+  // GAIE v1: up to 8 ports, one data-parallel rank each; a ninth, or a port twice, is an error where it is.
   expect_error(pool_head +
                    "metadata: {name: vllm}\nspec:\n  selector: {matchLabels: {a: b}}\n"
-                   "  targetPorts: [{number: 8000}, {number: 8001}]\n",
-               10, 16, "spec.targetPorts: must list exactly one port");
+                   "  targetPorts: [{number: 8000}, {number: 8000}]\n",
+               10, 42, "spec.targetPorts[1].number: duplicate port 8000 (also spec.targetPorts[0])");
+  expect_error(pool_head +
+                   "metadata: {name: vllm}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+                   "  targetPorts: [{number: 1}, {number: 2}, {number: 3}, {number: 4}, {number: 5}, {number: 6},"
+                   " {number: 7}, {number: 8}, {number: 9}]\n",
+               10, 16, "spec.targetPorts: must list 1 to 8 ports (one per data-parallel rank), e.g. [{number: 8000}], not 9");
+  expect_error(pool_head + "metadata: {name: vllm}\nspec:\n  selector: {matchLabels: {a: b}}\n  targetPorts: []\n", 10,
+               16, "spec.targetPorts: must list 1 to 8 ports");
   expect_error(pool_head + "spec:\n  selector: {matchLabels: {a: b}}\n  targetPorts: [{number: 8000}]\n", 5, 1,
                "metadata: missing required field 'metadata.name'");
   expect_error(

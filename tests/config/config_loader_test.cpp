@@ -306,8 +306,17 @@ spec:
   CHECK_FALSE(v1.has_gateway_document);
   REQUIRE(v1.pools.size() == 1);
   CHECK(v1.pools[0].metadata.name == "vllm-llama3");
-  CHECK(v1.pools[0].target_port == 8000);
+  CHECK(v1.pools[0].target_ports == std::vector<uint16_t>{8000});
   REQUIRE(v1.pools[0].selector.size() == 2);
+  // One port per data-parallel rank (llm-d's wide-EP guides), in rank order.
+  ConfigSet ranks = load_ok(R"(apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: wide-ep}
+spec:
+  selector: {matchLabels: {app: ds}}
+  targetPorts: [{number: 8000}, {number: 8001}, {number: 8002}, {number: 8003}, {number: 8004}, {number: 8005}, {number: 8006}, {number: 8007}]
+)");
+  CHECK(ranks.pools[0].target_ports == std::vector<uint16_t>{8000, 8001, 8002, 8003, 8004, 8005, 8006, 8007});
   CHECK(v1.pools[0].selector[1] == std::pair<std::string, std::string>{"tier", "gpu"});
 
   ConfigSet v1alpha2 = load_ok(R"(apiVersion: inference.networking.x-k8s.io/v1alpha2
@@ -327,7 +336,7 @@ apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceObjective
 metadata: {name: default-priority}
 )");
-  CHECK(v1alpha2.pools[0].target_port == 8001);
+  CHECK(v1alpha2.pools[0].target_ports == std::vector<uint16_t>{8001});
   CHECK(v1alpha2.pools[0].api_version == "inference.networking.x-k8s.io/v1alpha2");
   REQUIRE(v1alpha2.objectives.size() == 2);
   CHECK(v1alpha2.objectives[0].priority == 10);

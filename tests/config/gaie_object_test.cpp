@@ -56,7 +56,7 @@ TEST_CASE("a v1 InferencePool as GAIE's chart writes it (endpointPickerRef.port.
                              GaieKind::InferencePool, kV1);
   REQUIRE(r.ok());
   REQUIRE(r.object.pool);
-  CHECK(r.object.pool->target_port == 8000);
+  CHECK(r.object.pool->target_ports == std::vector<uint16_t>{8000});
   CHECK(r.object.pool->selector == std::vector<std::pair<std::string, std::string>>{{"app", "vllm-sim"}});
 }
 

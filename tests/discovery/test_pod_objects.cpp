@@ -205,7 +205,7 @@ TEST_CASE("role label llm-d.ai/role: prefill, decode or both; absent is both") {
     auto pod = parse_pod(labelled_pod(labels));
     REQUIRE(pod);
     CHECK(pod.value().ready);
-    CHECK(pod.value().role_problem.empty());
+    CHECK(pod.value().problem.empty());
     return pod.value().role;
   };
   CHECK(role_of(R"({"app":"vllm","llm-d.ai/role":"prefill"})") == EndpointRole::Prefill);
@@ -217,7 +217,7 @@ TEST_CASE("role label llm-d.ai/role: prefill, decode or both; absent is both") {
   auto no_labels = parse_pod(R"({"metadata":{"name":"p"},"status":{"podIP":"10.0.0.1"}})");
   REQUIRE(no_labels);
   CHECK(no_labels.value().role == EndpointRole::Both);
-  CHECK(no_labels.value().role_problem.empty());
+  CHECK(no_labels.value().problem.empty());
 }
 
 TEST_CASE("role label: an unknown value is both with a bounded, printable reason; the pod is kept") {
@@ -228,10 +228,10 @@ TEST_CASE("role label: an unknown value is both with a bounded, printable reason
     CHECK(pod.value().ready);
     CHECK(pod.value().ip == "10.0.0.1");
     CHECK(pod.value().role == EndpointRole::Both);
-    CHECK_FALSE(pod.value().role_problem.empty());
-    CHECK(pod.value().role_problem.size() <= kMaxRoleProblemBytes);
-    CHECK(pod.value().role_problem.find("llm-d.ai/role") != std::string::npos);
-    return pod.value().role_problem;
+    CHECK_FALSE(pod.value().problem.empty());
+    CHECK(pod.value().problem.size() <= kMaxRoleProblemBytes);
+    CHECK(pod.value().problem.find("llm-d.ai/role") != std::string::npos);
+    return pod.value().problem;
   };
   CHECK(bad(R"({"llm-d.ai/role":"Prefill"})").find("\"Prefill\" is not prefill, decode or both") != std::string::npos);
   bad(R"({"llm-d.ai/role":""})");
@@ -248,7 +248,7 @@ TEST_CASE("role label: an unknown value is both with a bounded, printable reason
   auto weird = parse_pod(labelled_pod(R"(["llm-d.ai/role"])"));
   REQUIRE(weird);
   CHECK(weird.value().role == EndpointRole::Both);
-  CHECK_FALSE(weird.value().role_problem.empty());
+  CHECK_FALSE(weird.value().problem.empty());
 }
 
 TEST_CASE("pod endpoints carry the pod's role, one per port") {

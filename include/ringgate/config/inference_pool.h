@@ -8,6 +8,7 @@
 // ringgate is its own endpoint picker, so endpointPickerRef / extensionRef are checked
 // for shape and otherwise ignored (and optional).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,13 +22,16 @@ namespace ringgate::config {
 
 inline constexpr std::string_view inference_v1_api_version = "inference.networking.k8s.io/v1";
 inline constexpr std::string_view inference_pool_kind = "InferencePool";
+inline constexpr size_t kMaxTargetPorts = 8;  // GAIE v1's bound on spec.targetPorts
 
 struct InferencePool {
   std::string api_version;
   ObjectMeta metadata;  // metadata.name required
   // Pod labels that must all match, in file order.
   std::vector<std::pair<std::string, std::string>> selector;
-  uint16_t target_port = 0;  // v1: targetPorts[0].number; v1alpha2: targetPortNumber
+  // v1: targetPorts[].number, 1..8 distinct ports (several: one data-parallel rank each, in
+  // rank order); v1alpha2: [targetPortNumber].
+  std::vector<uint16_t> target_ports;
   SourcePosition position;
 };
 

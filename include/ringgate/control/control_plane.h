@@ -153,6 +153,7 @@ class ControlPlane {
  private:
   void run();
   void apply_pending_endpoints();
+  void purge_removed();
   void publish_if_changed();
   void note_kv_annotations(const std::vector<DesiredEndpoint>& members);
   void update_kv_sources(const sched::EndpointSnapshot& snapshot);

@@ -39,7 +39,19 @@ struct DesiredEndpoint {
   // deletionTimestamp). Never routable (`ready` is false then); what it runs finishes
   // there. Kept apart from `ready` so /debug/endpoints can say why it gets no traffic.
   bool terminating = false;
+  // Its failure domain: the pod's name ("" = the host, for static entries). The engines of
+  // one pod join, drain and leave together (every membership update replaces them all).
+  std::string pod = {};
+  // Data parallelism (sched::DataParallelRank): the one rank this port serves (>= 0, its
+  // position in the pool's targetPorts / the entry's ports), or -1: then this port serves
+  // `data_parallel_size` ranks, each request naming its rank in X-data-parallel-rank (0 =
+  // as many as the engine labels of its /metrics name, one when they name fewer than two).
+  int32_t rank = -1;
+  uint32_t data_parallel_size = 0;
 };
+
+// Ranks one port may serve (vLLM's --data-parallel-size; wide-EP pods run 8 or 16).
+inline constexpr uint32_t kMaxDataParallelSize = 64;
 
 struct PoolOptions {
   Clock::duration poll_interval = std::chrono::milliseconds(50);
@@ -64,6 +76,9 @@ struct EndpointHealth {
   bool probed = false;  // its first /v1/models poll has finished (answered or not)
   uint32_t failed_scrapes = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  // Load-gauge series of its /metrics whose engine label names no rank it serves (past its
+  // declared data-parallel size, or not a number): counted over its life, never read.
+  uint64_t undeclared_engine_samples = 0;
   std::string last_error;
 };
 
@@ -109,7 +124,8 @@ class EndpointPool {
   bool all_probed() const;
   // Per-member health, parallel to the snapshot's endpoint order of the last build.
   const EndpointHealth* health(sched::EndpointId id) const;
-  // The member's name: its pod name when discovery knows it, else host:port ("" if unknown id).
+  // The engine's name: its pod name when discovery knows it, else host:port; a
+  // data-parallel rank's adds "-rank-N", as GAIE names a targetPort's endpoint ("" if unknown id).
   std::string_view name(sched::EndpointId id) const;
   const PoolOptions& options() const { return options_; }
   // Totals over the pool's life (removed endpoints included): monotonic counters.
@@ -118,19 +134,28 @@ class EndpointPool {
   uint64_t scrapes_unreadable() const { return scrapes_unreadable_; }  // answered 2xx, not vLLM's metrics
 
  private:
+  struct Engine;
   struct Member;
   void on_metrics(Member& m, const GetResult& r);
   void on_models(Member& m, const GetResult& r);
   bool routable(const Member& m) const;
   void set_changed() { changed_ = true; }
+  // Gives `m` the engines its data-parallel shape asks for (ids kept for ranks it still
+  // serves, allocated for new ones, released for those it no longer serves).
+  void shape_engines(Member& m);
+  void index_members();
 
   EpollLoop& loop_;
   sched::EndpointRegistry& registry_;
   PoolOptions options_;
   metrics::VllmMetricsParser parser_;
   metrics::VllmMetrics scratch_;
-  std::vector<std::unique_ptr<Member>> members_;
-  std::unordered_map<sched::EndpointId, Member*> by_id_;
+  std::vector<std::unique_ptr<Member>> members_;  // one per address (a server)
+  struct EngineRef {
+    Member* member;
+    size_t engine;  // index into member->engines
+  };
+  std::unordered_map<sched::EndpointId, EngineRef> by_id_;
   std::vector<sched::EndpointId> removed_;
   bool changed_ = true;
   std::unordered_map<uint64_t, sched::RemoteLoad> remote_load_;

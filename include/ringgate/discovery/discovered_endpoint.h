@@ -19,6 +19,10 @@ struct DiscoveredEndpoint {
   KvEventsAnnotation kv_events = {};  // from the pod's annotations (InferencePool discovery only)
   // The pod's llm-d.ai/role label (InferencePool discovery only; EndpointSlices: both).
   sched::EndpointRole role = sched::EndpointRole::Both;
+  // Data parallelism (control::DesiredEndpoint): the rank of this port (-1: none), or the
+  // ranks behind it from its pod's annotation (0: learnt).
+  std::int32_t rank = -1;
+  std::uint32_t data_parallel_size = 0;
   bool operator==(const DiscoveredEndpoint&) const = default;
 };
 

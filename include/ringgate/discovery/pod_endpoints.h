@@ -18,6 +18,8 @@ namespace ringgate::discovery {
 
 inline constexpr std::size_t max_pod_conditions = 64;
 inline constexpr std::size_t kMaxRoleProblemBytes = 120;
+inline constexpr std::string_view kDataParallelSizeAnnotation = "data-parallel.ringgate.io/size";
+inline constexpr std::uint32_t kMaxAnnotatedDataParallelSize = 64;  // = control::kMaxDataParallelSize
 
 struct PodState {
   std::string name;
@@ -26,16 +28,22 @@ struct PodState {
   bool terminating = false;  // metadata.deletionTimestamp set
   KvEventsAnnotation kv_events = {};  // metadata.annotations kv-events.ringgate.io/*; a bad one never rejects the pod
   // metadata.labels["llm-d.ai/role"] (sched::kRoleLabel): absent, or a value that is not
-  // prefill / decode / both, is `both`; a bad value never rejects the pod, role_problem
+  // prefill / decode / both, is `both`; a bad value never rejects the pod, problem
   // says why it was ignored (at most kMaxRoleProblemBytes).
   sched::EndpointRole role = sched::EndpointRole::Both;
-  std::string role_problem = {};
+  // metadata.annotations["data-parallel.ringgate.io/size"]: the data-parallel ranks behind
+  // each of its ports (vLLM internal load balancing), 1..64; 0 = not annotated (learnt from
+  // its /metrics). A bad value is ignored as a bad role is.
+  uint32_t data_parallel_size = 0;
+  std::string problem = {};  // why its role label or data-parallel annotation was ignored
   bool operator==(const PodState&) const = default;
 };
 
 Result<PodState> parse_pod(std::string_view json);
 
-// One endpoint per pod with an IP and per port, sorted by (address, port).
+// One endpoint per pod with an IP and per port, sorted by (address, port). With several
+// ports, each is one data-parallel rank: its position in `ports` (GAIE names it
+// "<pod>-rank-<position>").
 std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodState>& pods,
                                               const std::vector<std::uint16_t>& ports);
 

@@ -29,12 +29,13 @@ class EndpointRegistry {
   explicit EndpointRegistry(size_t max_ids = 1u << 16, Clock::duration quarantine = std::chrono::seconds(60))
       : max_ids_(max_ids), quarantine_(quarantine) {}
 
-  // The id of host:port, allocating one if new (a released id past its quarantine
-  // first, else the next fresh one). kNoEndpoint when max_ids addresses are in use
-  // or quarantined (caller logs and skips it).
-  EndpointId id_for(std::string_view host, uint16_t port);
+  // The id of host:port (of its rank `header_rank` when ranks share that port: one id per
+  // engine), allocating one if new (a released id past its quarantine first, else the next
+  // fresh one). kNoEndpoint when max_ids addresses are in use or quarantined (caller logs
+  // and skips it).
+  EndpointId id_for(std::string_view host, uint16_t port, int32_t header_rank = -1);
   // kNoEndpoint if not registered.
-  EndpointId find(std::string_view host, uint16_t port) const;
+  EndpointId find(std::string_view host, uint16_t port, int32_t header_rank = -1) const;
   // The address holding `id` left the pool: its id may go to another one later.
   void release(EndpointId id);
   // An extra condition for reusing a released id (e.g. no request still in flight to it).
@@ -45,7 +46,7 @@ class EndpointRegistry {
   size_t max_ids() const { return max_ids_; }
 
  private:
-  static std::string key(std::string_view host, uint16_t port);
+  static std::string key(std::string_view host, uint16_t port, int32_t header_rank);
   EndpointId reuse_released();
 
   struct Released {

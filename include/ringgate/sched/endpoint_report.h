@@ -16,6 +16,8 @@ class PrefixIndex;
 struct EndpointReport {
   EndpointId id = kNoEndpoint;
   std::string address;  // host:port
+  std::string pod;      // EndpointState::pod
+  DataParallelRank dp;  // EndpointState::dp
   EndpointRole role = EndpointRole::Both;
   bool routable = false;
   bool metrics_fresh = false;

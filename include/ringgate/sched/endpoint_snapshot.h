@@ -55,12 +55,27 @@ struct RemoteLoad {
   bool operator==(const RemoteLoad&) const = default;
 };
 
+// Data parallelism (DESIGN.md, "Endpoints are engines, pods are failure domains"): an
+// endpoint is one engine. Its pod is the failure domain it shares with the other engines
+// on it; its rank is its data-parallel rank, reached on a port of its own (vLLM's external
+// load balancing, one targetPort per rank) or, when `header`, on its server's one port
+// with `X-data-parallel-rank: rank` on each request (internal or hybrid balancing).
+struct DataParallelRank {
+  int32_t rank = -1;    // -1: not a rank of a data-parallel server
+  bool header = false;  // the rank shares its server's port: the request names it
+  bool operator==(const DataParallelRank&) const = default;
+};
+inline constexpr int32_t kMaxDataParallelRank = 1023;  // vLLM ranks are small numbers; a bound for what discovery says
+
 struct EndpointState {
   EndpointId id = kNoEndpoint;
   EndpointAddress address;
-  // Hash of "host:port", the same in every gateway replica: rendezvous
-  // placement uses it (EndpointIds depend on registration order).
+  // Hash of "host:port" ("host:port#rank" for a rank addressed by header), the same in
+  // every gateway replica: rendezvous placement uses it (EndpointIds depend on
+  // registration order).
   uint64_t address_hash = 0;
+  std::string pod;  // its failure domain: the pod's name, else the host
+  DataParallelRank dp;
   std::vector<std::string> models;         // base models served
   std::vector<std::string> lora_adapters;  // adapters (lora_requests_info and/or config)
   EndpointLoras loras;                     // which run / wait now (lora_requests_info)
@@ -169,8 +184,15 @@ class EndpointSnapshot {
   bool has_routable_prefill_ = false;
 };
 
-// Convenience for the control thread / tests: xxh3 of "host:port".
-uint64_t address_hash(std::string_view host, uint16_t port);
+// Convenience for the control thread / tests: xxh3 of "host:port", or of
+// "host:port#rank" for a rank addressed by header (dp.header).
+uint64_t address_hash(std::string_view host, uint16_t port, DataParallelRank dp = {});
+
+// The endpoints that answer on the same address as `id` (itself included): the ranks of
+// one data-parallel server behind one port, which fail together when that server does.
+// Indices into snapshot.endpoints(); appended to `out`. Linear in the snapshot: for
+// failure paths and the control thread, not per request.
+void same_server(const EndpointSnapshot& snapshot, EndpointId id, std::vector<EndpointId>& out);
 
 // Control thread, after a successful scrape: copies the metrics, marks them
 // fresh as of `scraped_at`, takes num_gpu_blocks/block_size from
