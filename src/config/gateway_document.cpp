@@ -196,6 +196,39 @@ std::optional<StaticEndpoint> read_static_endpoint(YamlFieldReader& r, const YAM
     else
       ok = false;
   });
+  // One data-parallel rank per port (vLLM's external load balancing), as an InferencePool's targetPorts.
+  with_field(*fields, path, "targetPorts", [&](const YAML::Node& v, const std::string& p) {
+    if (!r.expect_sequence(v, p)) return void(ok = false);
+    if (v.size() == 0 || v.size() > kMaxTargetPorts) {
+      r.error(v, p, "must list 1 to 8 ports (one per data-parallel rank), not " + std::to_string(v.size()));
+      return void(ok = false);
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string item = index_path(p, i);
+      auto port = r.read_int(v[i], item, 1, 65535);
+      if (!port) {
+        ok = false;
+        continue;
+      }
+      auto same = std::find(out.target_ports.begin(), out.target_ports.end(), uint16_t(*port));
+      if (same != out.target_ports.end()) {
+        r.error(v[i], item, "duplicate port " + std::to_string(*port) + " (also " +
+                                index_path(p, size_t(same - out.target_ports.begin())) + ")");
+        ok = false;
+        continue;
+      }
+      out.target_ports.push_back(uint16_t(*port));
+    }
+    if (ok && out.target_ports.front() != out.address.port)
+      r.error(v[0], index_path(p, 0), "must be the address's port (rank 0), " + std::to_string(out.address.port)), ok = false;
+  });
+  // Ranks behind the one port (vLLM's internal load balancing; each request names its rank).
+  with_field(*fields, path, "dataParallelSize", [&](const YAML::Node& v, const std::string& p) {
+    if (auto n = r.read_int(v, p, 1, kMaxDataParallelSize)) out.data_parallel_size = uint32_t(*n);
+    else ok = false;
+    if (fields->find("targetPorts"))
+      r.error(v, p, "give either targetPorts (a port per rank) or dataParallelSize (ranks behind one port), not both"), ok = false;
+  });
   if (!ok) return std::nullopt;
   return out;
 }
@@ -236,9 +269,17 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
       std::string item_path = index_path(p, i);
       auto endpoint = read_static_endpoint(r, item, item_path);
       if (!endpoint) continue;
-      if (std::any_of(out.static_endpoints.begin(), out.static_endpoints.end(),
-                      [&](const StaticEndpoint& e) { return e.address == endpoint->address; })) {
-        r.error(item, item_path, "duplicate endpoint " + format_host_port(endpoint->address));
+      // Each host:port once, a rank's port included.
+      auto ports_of = [](const StaticEndpoint& e) {
+        return e.target_ports.empty() ? std::vector<uint16_t>{e.address.port} : e.target_ports;
+      };
+      std::optional<HostPort> taken;
+      for (uint16_t port : ports_of(*endpoint))
+        for (const StaticEndpoint& e : out.static_endpoints)
+          for (uint16_t other : ports_of(e))
+            if (!taken && e.address.host == endpoint->address.host && other == port) taken = HostPort{e.address.host, port};
+      if (taken) {
+        r.error(item, item_path, "duplicate endpoint " + format_host_port(*taken));
         continue;
       }
       out.static_endpoints.push_back(*endpoint);

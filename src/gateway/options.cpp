@@ -27,8 +27,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--mode", "gateway|epp", "gateway (default): proxy on --listen; epp: GAIE Endpoint Picker over Envoy ext-proc gRPC"},
     {"--epp-listen", "ADDR:PORT", "EPP mode: ext-proc gRPC listener (default :9002)"},
     {"--epp-health-listen", "ADDR:PORT", "EPP mode: grpc.health.v1 listener (default :9003)"},
-    {"--endpoint", "HOST:PORT[=ROLE]",
-     "upstream vLLM server (repeatable; overrides the config's pool); ROLE prefill, decode or both (default)"},
+    {"--endpoint", "HOST:PORT[,PORT...][=ROLE]",
+     "upstream vLLM server (repeatable; overrides the config's pool); ROLE prefill, decode or both (default); "
+     "several ports: one data-parallel rank each, in rank order"},
     {"--model", "NAME", "a model every endpoint serves besides what its /v1/models lists (repeatable)"},
     {"--workers", "N", "worker threads (default: one per core)"},
     {"--metrics-names", "gaie|llm-d|both", "EPP metric names on /metrics: GAIE inference_*, llm-d llm_d_epp_*, or both (default)"},
@@ -169,7 +170,10 @@ std::string apply(Options& o, std::string_view arg, std::string_view value, bool
   } else if (arg == "--epp-health-listen") {
     if (!address(o.epp_health_listen)) return "expected IPv4ADDR:PORT or :PORT";
   } else if (arg == "--endpoint") {
-    if (!parse_endpoint(value)) return "expected HOST:PORT or HOST:PORT=ROLE (prefill, decode or both)";
+    std::vector<control::DesiredEndpoint> members;
+    if (!parse_endpoint(value, members))
+      return "expected HOST:PORT, HOST:PORT=ROLE (prefill, decode or both) or HOST:PORT,PORT,... (up to 8 distinct "
+             "ports, one data-parallel rank each)";
     o.endpoints.emplace_back(value);
   } else if (arg == "--model") {
     if (value.empty()) return "empty model name";

@@ -72,7 +72,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   for (const config::StaticEndpoint& e : g.pool.static_endpoints) {
     control::DesiredEndpoint d{e.address.host, e.address.port, true, ""};
     d.role = e.role;
-    s.static_endpoints.push_back(std::move(d));
+    d.data_parallel_size = e.data_parallel_size;
+    append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
   // An InferencePool names the pool: its rewrites and objectives refer to it by that name.
@@ -156,21 +157,56 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
 
 }  // namespace
 
-std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text) {
+void append_ranks(std::vector<control::DesiredEndpoint>& out, control::DesiredEndpoint d,
+                  const std::vector<uint16_t>& ports) {
+  if (ports.size() <= 1) return out.push_back(std::move(d));
+  for (size_t i = 0; i < ports.size(); ++i) {
+    control::DesiredEndpoint rank = d;
+    rank.port = ports[i];
+    rank.rank = int32_t(i);
+    out.push_back(std::move(rank));
+  }
+}
+
+bool parse_endpoint(std::string_view text, std::vector<control::DesiredEndpoint>& out) {
   sched::EndpointRole role = sched::EndpointRole::Both;
   if (size_t eq = text.rfind('='); eq != std::string_view::npos) {  // "host:port=prefill"
     auto parsed = sched::parse_endpoint_role(text.substr(eq + 1));
-    if (!parsed) return std::nullopt;
+    if (!parsed) return false;
     role = *parsed;
     text = text.substr(0, eq);
   }
+  // "host:8000,8001,...": the ports after the first are its ranks' (one each).
+  std::vector<uint16_t> ports;
+  const size_t comma = text.find(',');
+  std::string_view more = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  text = text.substr(0, comma);
   auto a = net::parse_address(text);
-  if (!a || a->port() == 0) return std::nullopt;
+  if (!a || a->port() == 0) return false;
+  if (!more.empty() || comma != std::string_view::npos) {
+    ports.push_back(a->port());
+    while (true) {
+      const size_t next = more.find(',');
+      const std::string_view item = more.substr(0, next);
+      uint32_t port = 0;
+      if (item.empty() || item.size() > 5) return false;
+      for (char c : item) {
+        if (c < '0' || c > '9') return false;
+        port = port * 10 + uint32_t(c - '0');
+      }
+      if (port == 0 || port > 65535 || std::find(ports.begin(), ports.end(), uint16_t(port)) != ports.end()) return false;
+      ports.push_back(uint16_t(port));
+      if (ports.size() > config::kMaxTargetPorts) return false;
+      if (next == std::string_view::npos) break;
+      more.remove_prefix(next + 1);
+    }
+  }
   std::string host(text.substr(0, text.rfind(':')));
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);  // "[v6]:port"
   control::DesiredEndpoint d{host.empty() ? "127.0.0.1" : host, a->port(), true, ""};
   d.role = role;
-  return d;
+  append_ranks(out, std::move(d), ports);
+  return true;
 }
 
 std::string resolve_settings(const Options& flags, const config::ConfigSet* file, Settings& s) {
@@ -248,9 +284,7 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
     s.static_endpoints.clear();
     s.kubernetes.reset();
     for (const std::string& e : flags.endpoints) {
-      auto d = parse_endpoint(e);
-      if (!d) return "bad --endpoint " + e;
-      s.static_endpoints.push_back(*d);
+      if (!parse_endpoint(e, s.static_endpoints)) return "bad --endpoint " + e;
     }
   }
   // Per worker, drained every 100 ms; only with an access log to drain into.

@@ -158,7 +158,43 @@ pool:
   for (std::string bad : {"127.0.0.1:9001=prefil", "127.0.0.1:9001=", "127.0.0.1:9001=Decode", "127.0.0.1=prefill"}) {
     std::vector<char*> argv{const_cast<char*>("ringgate"), const_cast<char*>("--endpoint"), bad.data()};
     CHECK(gateway::parse_options(int(argv.size()), argv.data()).error ==
-          "bad value for --endpoint: '" + bad + "' (expected HOST:PORT or HOST:PORT=ROLE (prefill, decode or both))");
+          "bad value for --endpoint: '" + bad + "' (expected HOST:PORT, HOST:PORT=ROLE (prefill, decode or both) or HOST:PORT,PORT,... (up to 8 distinct ports, one data-parallel rank each))");
+  }
+}
+
+TEST_CASE("settings: data-parallel ranks from static entries and --endpoint") {
+  const auto f = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool:
+  discovery:
+    static:
+    - {address: "10.0.0.1:8000", targetPorts: [8000, 8001, 8002]}
+    - {address: "10.0.0.2:8000", dataParallelSize: 4, role: decode}
+)");
+  auto s = resolve(flags({}), &f);
+  REQUIRE(s.static_endpoints.size() == 4);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(s.static_endpoints[size_t(i)].host == "10.0.0.1");
+    CHECK(s.static_endpoints[size_t(i)].port == 8000 + i);
+    CHECK(s.static_endpoints[size_t(i)].rank == i);
+  }
+  CHECK(s.static_endpoints[3].rank == -1);
+  CHECK(s.static_endpoints[3].data_parallel_size == 4);
+  CHECK(s.static_endpoints[3].role == sched::EndpointRole::Decode);
+
+  auto e = resolve(flags({"--endpoint", "127.0.0.1:9001,9003,9002=prefill", "--endpoint", "127.0.0.1:9010"}), &f);
+  REQUIRE(e.static_endpoints.size() == 4);
+  CHECK(e.static_endpoints[2].port == 9002);
+  CHECK(e.static_endpoints[2].rank == 2);
+  CHECK(e.static_endpoints[2].role == sched::EndpointRole::Prefill);
+  CHECK(e.static_endpoints[3].rank == -1);
+  // Up to 8 distinct ports; a ninth, a repeat, an empty or non-numeric one is an error.
+  std::vector<control::DesiredEndpoint> out;
+  CHECK(gateway::parse_endpoint("127.0.0.1:1,2,3,4,5,6,7,8", out));
+  CHECK(out.size() == 8);
+  for (const char* bad : {"127.0.0.1:1,2,3,4,5,6,7,8,9", "127.0.0.1:1,1", "127.0.0.1:1,", "127.0.0.1:1,x", "127.0.0.1:1,0", "127.0.0.1:1,65536", "127.0.0.1:1,,2"}) {
+    out.clear();
+    CHECK_MESSAGE(!gateway::parse_endpoint(bad, out), bad);
   }
 }
 

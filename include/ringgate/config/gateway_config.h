@@ -76,6 +76,11 @@ struct KubernetesDiscovery {
 struct StaticEndpoint {
   HostPort address;
   sched::EndpointRole role = sched::EndpointRole::Both;  // "role": prefill | decode | both
+  // Data parallelism (control::DesiredEndpoint): "targetPorts", one rank per port on the
+  // address's host (address's port first), or "dataParallelSize", ranks behind address's
+  // one port (0: learnt from its /metrics).
+  std::vector<uint16_t> target_ports;
+  uint32_t data_parallel_size = 0;
 
   friend bool operator==(const StaticEndpoint&, const StaticEndpoint&) = default;
 };

@@ -31,7 +31,7 @@ inline constexpr std::string_view kListenTls[] = {"certFile", "keyFile", "client
 inline constexpr std::string_view kPool[] = {"name", "discovery"};
 inline constexpr std::string_view kDiscovery[] = {"static", "kubernetes"};
 // pool.discovery.static items written as a map (a plain "host:port" is role both).
-inline constexpr std::string_view kStaticEndpoint[] = {"address", "role"};
+inline constexpr std::string_view kStaticEndpoint[] = {"address", "role", "targetPorts", "dataParallelSize"};
 inline constexpr std::string_view kKubernetes[] = {"namespace",          "service",    "port",     "inferencePool",
                                                    "inferencePoolGroup", "watchRules", "apiServer"};
 inline constexpr std::string_view kScheduler[] = {

@@ -23,6 +23,7 @@ namespace ringgate::config {
 inline constexpr std::string_view inference_v1_api_version = "inference.networking.k8s.io/v1";
 inline constexpr std::string_view inference_pool_kind = "InferencePool";
 inline constexpr size_t kMaxTargetPorts = 8;  // GAIE v1's bound on spec.targetPorts
+inline constexpr int64_t kMaxDataParallelSize = 64;  // a static entry's dataParallelSize (control::kMaxDataParallelSize)
 
 struct InferencePool {
   std::string api_version;

@@ -59,7 +59,13 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file);
 std::vector<std::string> alias_names(const proxy::RequestRules& rules);
 
 // "host:port" (an IPv4 literal or "localhost") as a pool member, role both; or
-// "host:port=prefill|decode|both" with that role.
-std::optional<control::DesiredEndpoint> parse_endpoint(std::string_view text);
+// "host:port=prefill|decode|both" with that role; "host:port,port2,..." (up to 8 ports,
+// each once): one data-parallel rank per port, in that order (the pool members appended).
+bool parse_endpoint(std::string_view text, std::vector<control::DesiredEndpoint>& out);
+
+// `d` as pool members: itself, or one per port of `ports` when it has several (the rank
+// of each its position), sharing d's host and pod.
+void append_ranks(std::vector<control::DesiredEndpoint>& out, control::DesiredEndpoint d,
+                  const std::vector<uint16_t>& ports);
 
 }  // namespace ringgate::gateway
