@@ -24,6 +24,12 @@ constexpr util::FlagSpec kFlags[] = {
     {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters", true},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
+    {"--data-parallel-size", "N",
+     "data-parallel engines, 1-64 (default 1); without --data-parallel-rank all N run behind this port, each with "
+     "its own queues, slots and KV cache, picked by X-data-parallel-rank or vLLM's balancer"},
+    {"--data-parallel-rank", "R",
+     "this process is rank R (0..N-1) of --data-parallel-size N (vLLM's external load balancing): one engine, "
+     "metrics labelled engine=\"R\", KV events on port + R"},
     {"--max-waiting", "N", "waiting-queue limit, beyond it requests get 429; 0 unbounded as vLLM (default 0)"},
     {"--block-size", "N", "tokens per KV-cache block (default 16)"},
     {"--kv-blocks", "N", "KV-cache blocks (default 8192)"},
@@ -241,6 +247,13 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_uint<uint32_t>(value, o.max_loras, 1, 1024)) return bad("an integer 1-1024");
   } else if (flag == "--max-num-seqs") {
     if (!parse_uint<uint32_t>(value, o.max_num_seqs, 1, 1u << 20)) return bad("a positive integer");
+  } else if (flag == "--data-parallel-size") {
+    if (!parse_uint<uint32_t>(value, o.data_parallel_size, 1, kMaxDataParallelSize)) return bad("an integer 1-64");
+    o.data_parallel_size_given = true;
+  } else if (flag == "--data-parallel-rank") {
+    uint32_t rank = 0;
+    if (!parse_uint<uint32_t>(value, rank, 0, kMaxDataParallelSize - 1)) return bad("a rank 0-63");
+    o.data_parallel_rank = rank;
   } else if (flag == "--max-waiting") {
     if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
   } else if (flag == "--block-size") {
@@ -319,6 +332,12 @@ std::string finish(SimOptions& o) {
     for (size_t j = 0; j < i; ++j)
       if (o.loras[i].name == o.loras[j].name) return "LoRA adapter '" + o.loras[i].name + "' given twice";
   }
+  if (o.data_parallel_rank && !o.data_parallel_size_given)
+    return "--data-parallel-rank needs --data-parallel-size (the number of ranks)";
+  if (o.data_parallel_rank && *o.data_parallel_rank >= o.data_parallel_size)
+    return "--data-parallel-rank " + std::to_string(*o.data_parallel_rank) + " needs --data-parallel-size > " +
+           std::to_string(*o.data_parallel_rank) + " (ranks are 0..size-1; size is " +
+           std::to_string(o.data_parallel_size) + ")";
   uint64_t capacity = uint64_t(o.kv_blocks) * o.block_size;
   if (o.max_model_len == 0) {
     o.max_model_len = static_cast<uint32_t>(std::min<uint64_t>(2048, capacity));
