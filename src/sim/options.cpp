@@ -30,6 +30,10 @@ constexpr util::FlagSpec kFlags[] = {
     {"--data-parallel-rank", "R",
      "this process is rank R (0..N-1) of --data-parallel-size N (vLLM's external load balancing): one engine, "
      "metrics labelled engine=\"R\", KV events on port + R"},
+    {"--data-parallel-stats-interval-ms", "MS",
+     "sim only: how old the queue counts vLLM's internal balancer picks from may get (its DP coordinator "
+     "publishes them every 100 ms; between two, each pick counts as one more waiting); 0: live counts "
+     "(default 100)"},
     {"--max-waiting", "N", "waiting-queue limit, beyond it requests get 429; 0 unbounded as vLLM (default 0)"},
     {"--block-size", "N", "tokens per KV-cache block (default 16)"},
     {"--kv-blocks", "N", "KV-cache blocks (default 8192)"},
@@ -254,6 +258,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     uint32_t rank = 0;
     if (!parse_uint<uint32_t>(value, rank, 0, kMaxDataParallelSize - 1)) return bad("a rank 0-63");
     o.data_parallel_rank = rank;
+  } else if (flag == "--data-parallel-stats-interval-ms") {
+    if (!parse_double(value, o.data_parallel_stats_interval_ms, 0, 60000)) return bad("milliseconds 0-60000");
   } else if (flag == "--max-waiting") {
     if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
   } else if (flag == "--block-size") {

@@ -61,7 +61,8 @@ struct SimOptions {
   // (external load balancing). Without, and size > 1: `size` engines behind one port (internal).
   uint32_t data_parallel_size = 1;
   std::optional<uint32_t> data_parallel_rank;
-  bool data_parallel_size_given = false;  // a rank is refused without an explicit size
+  bool data_parallel_size_given = false;
+  double data_parallel_stats_interval_ms = 100;  // the balancer's snapshot age (vLLM's coordinator: 100 ms)  // a rank is refused without an explicit size
   // The data-parallel ranks this process runs: {rank} with --data-parallel-rank, else 0..size-1.
   std::vector<uint32_t> local_ranks() const {
     if (data_parallel_rank) return {*data_parallel_rank};
