@@ -165,7 +165,9 @@ std::string ServerLoop::start() {
   // After the signal mask is set: ZMQ's threads inherit it, so SIGTERM reaches the signalfd.
   // One publisher per data-parallel rank, on the endpoints offset by the rank as vLLM's
   // ZmqEventPublisher.offset_endpoint_port does (port + rank).
+  // Every rank's endpoints are checked before any socket opens.
   if (options_.kv_events.publishing()) {
+    std::vector<KvEventsConfig> configs;
     for (uint32_t rank : ranks_) {
       std::string error;
       KvEventsConfig config = options_.kv_events;
@@ -173,6 +175,10 @@ std::string ServerLoop::start() {
       if (!error.empty()) return error;
       config.replay_endpoint = offset_endpoint_port(options_.kv_events.replay_endpoint, rank, error);
       if (!error.empty()) return error;
+      configs.push_back(std::move(config));
+    }
+    for (const KvEventsConfig& config : configs) {
+      std::string error;
       auto publisher = KvEventPublisher::start(config, error);
       if (!publisher) return error;
       kv_events_.push_back(std::move(publisher));
