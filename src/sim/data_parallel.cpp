@@ -45,8 +45,8 @@ RankHeader parse_rank_header(std::string_view v, uint32_t size) {
   }
   out.kind = RankHeader::Kind::out_of_range;
   // vLLM repeats the number in full; a header is at most 64 KiB, so is the message.
-  out.message = "data_parallel_rank " + std::string(negative && !zero ? "-" : "") + digits +
-                " is out of range [0, " + std::to_string(size) + ").";
+  out.message = "data_parallel_rank " + std::string(negative && !zero ? "-" : "") + digits + " is out of range [0, " +
+                std::to_string(size) + ").";
   return out;
 }
 

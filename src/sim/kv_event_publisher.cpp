@@ -38,8 +38,8 @@ std::string offset_endpoint_port(std::string_view endpoint, uint32_t rank, std::
   const std::string suffix = std::to_string(rank);
   if (endpoint.find("inproc") != std::string_view::npos) return std::string(endpoint) + "_dp" + suffix;
   if (endpoint.find("tcp") == std::string_view::npos) {
-    error = "kv events: invalid endpoint '" + std::string(endpoint) +
-            "' for data-parallel rank " + suffix + ": must contain 'inproc' or match tcp://<host>:<port>";
+    error = "kv events: invalid endpoint '" + std::string(endpoint) + "' for data-parallel rank " + suffix +
+            ": must contain 'inproc' or match tcp://<host>:<port>";
     return {};
   }
   const size_t colon = endpoint.rfind(':');
@@ -49,8 +49,10 @@ std::string offset_endpoint_port(std::string_view endpoint, uint32_t rank, std::
   uint32_t port = 0;
   bool digits = !port_text.empty() && port_text.size() <= 5;
   for (char c : port_text) {
-    if (c < '0' || c > '9') digits = false;
-    else port = port * 10 + uint32_t(c - '0');
+    if (c < '0' || c > '9')
+      digits = false;
+    else
+      port = port * 10 + uint32_t(c - '0');
   }
   if (!digits || port + rank > 65535) {
     error = "kv events: endpoint '" + std::string(endpoint) + "' has no port that data-parallel rank " + suffix +

@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
                options.mode == OutputMode::echo ? "echo" : "random");
   if (options.data_parallel_size > 1)
     std::fprintf(stderr, "ringgate-sim: data parallel: %s of %u ranks\n",
-                 options.data_parallel_rank ? ("rank " + std::to_string(*options.data_parallel_rank)).c_str()
-                                            : "all",
+                 options.data_parallel_rank ? ("rank " + std::to_string(*options.data_parallel_rank)).c_str() : "all",
                  options.data_parallel_size);
   std::string kv;
   if (const KvEventPublisher* p = loop.kv_events()) {

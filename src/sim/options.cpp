@@ -21,7 +21,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--model", "NAME", "base model name (default facebook/opt-125m)"},
     {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics", true},
     {"--lora", "NAME", "serve a LoRA adapter NAME as an extra model (repeatable)"},
-    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters", true},
+    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters",
+     true},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
     {"--data-parallel-size", "N",
@@ -57,7 +58,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--kv-transfer-time-per-block-us", "US", "modelled time to pull one KV block from a prefill sim (default 0)"},
     {"--nixl-abort-request-timeout", "S",
      "seconds a prefill holds its blocks for a decoder to pull (VLLM_NIXL_ABORT_REQUEST_TIMEOUT, default 480)"},
-    {"--max-held-kv-transfers", "N", "prefills whose blocks are held at once; beyond it the oldest is freed (default 4096)"},
+    {"--max-held-kv-transfers", "N",
+     "prefills whose blocks are held at once; beyond it the oldest is freed (default 4096)"},
     {"--kv-pull-timeout", "S", "a pull from a prefill sim not answered within S seconds fails (default 5)"},
     {"--fail-kv-pulls", "", "every KV pull fails (the decode prefills locally, counted as a failed transfer)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
@@ -65,7 +67,8 @@ constexpr util::FlagSpec kFlags[] = {
      "fraction 0..1 of completions whose connection is dropped after k of their tokens, 1 <= k < all (a server "
      "dying mid-generation: a stream ends without its last chunk, a non-streamed answer never comes; counted in "
      "ringgate_sim_mid_stream_drops_total) (default 0)"},
-    {"--startup-delay", "S", "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
+    {"--startup-delay", "S",
+     "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", "", "also emit vllm:gpu_cache_usage_perc"},
     {"--enable-prompt-tokens-details", "", "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
@@ -79,12 +82,14 @@ constexpr util::FlagSpec kFlags[] = {
      "\"tcp://*:5557\", \"replay_endpoint\", \"topic\", \"buffer_steps\", \"hwm\", \"max_queue_size\"}"},
     {"--prefix-caching-hash-algo", "sha256_cbor",
      "block hash function; only sha256_cbor (seeded by PYTHONHASHSEED, as vLLM) is simulated"},
-    {"--tokenizer", "DIR", "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
+    {"--tokenizer", "DIR",
+     "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
     {"--seed", "N",
      "random mode: each word is picked from N and the last 8 tokens of the text so far (prompt and output), so "
      "sims with the same N continue each other's output token for token; also seeds the faults (default: a new "
      "N per request, from the clock)"},
-    {"--fault-seed", "N", "seeds the faults apart from the text: sims sharing --seed fail independently (default: from --seed)"},
+    {"--fault-seed", "N",
+     "seeds the faults apart from the text: sims sharing --seed fail independently (default: from --seed)"},
     {"--help", "", "print this help and exit"},
 };
 

@@ -85,9 +85,8 @@ ServerLoop::ServerLoop(const SimOptions& options)
              [this](uint64_t pull, const KvPullOutcome& outcome) { api_.on_pull_done(pull, outcome); }),
       api_(options, pointers(engines_), pulls_),
       start_ns_(monotonic_ns()),
-      speed_change_ns_(options.speed_change_after_s > 0
-                           ? start_ns_ + static_cast<uint64_t>(options.speed_change_after_s * 1e9)
-                           : 0),
+      speed_change_ns_(
+          options.speed_change_after_s > 0 ? start_ns_ + static_cast<uint64_t>(options.speed_change_after_s * 1e9) : 0),
       keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
 ServerLoop::~ServerLoop() {
@@ -269,8 +268,8 @@ void ServerLoop::on_signal() {
 void ServerLoop::start_drain() {
   if (draining_) return;
   draining_ = true;
-  std::fprintf(stderr, "ringgate-sim: draining %u running and %u waiting requests, then exiting\n",
-               running(), waiting());
+  std::fprintf(stderr, "ringgate-sim: draining %u running and %u waiting requests, then exiting\n", running(),
+               waiting());
   if (listen_fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     ::close(listen_fd_);

@@ -181,7 +181,8 @@ SimApi::SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullCl
       kv_pulls_failed_(engines_.size(), 0) {
   // vLLM appends the rank to the engine id of each data-parallel engine (EngineCoreProc.run_engine_core).
   const std::string base_id = options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id;
-  for (uint32_t rank : ranks_) engine_ids_.push_back(data_parallel_engine_id(base_id, rank, options.data_parallel_size));
+  for (uint32_t rank : ranks_)
+    engine_ids_.push_back(data_parallel_engine_id(base_id, rank, options.data_parallel_size));
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -433,8 +434,8 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   else req.include_usage = req.include_usage || options_.enable_force_include_usage;
   if (!req.include_usage) req.continuous_usage_stats = false;
 
-  auto exchange = std::make_unique<CompletionExchange>(session, std::move(req), std::move(head),
-                                                       CompletionExchange::Options{options_.enable_prompt_tokens_details});
+  auto exchange = std::make_unique<CompletionExchange>(
+      session, std::move(req), std::move(head), CompletionExchange::Options{options_.enable_prompt_tokens_details});
   const CompletionRequest& owned = exchange->request();
   // vLLM's extra_keys: the adapter's name for a LoRA request, none for the base model.
   const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
@@ -576,8 +577,10 @@ void SimApi::submit_sequences(HttpSession& session, std::unique_ptr<CompletionEx
       return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
     exchange->set_sequence(i, engine, submitted.id);
     const std::string rank = std::to_string(ranks_[engine_of[i]]);
-    if (served.empty()) served = rank;
-    else if (("," + served + ",").find("," + rank + ",") == std::string::npos) served += "," + rank;
+    if (served.empty())
+      served = rank;
+    else if (("," + served + ",").find("," + rank + ",") == std::string::npos)
+      served += "," + rank;
   }
   session.add_response_header("x-sim-engine: " + served + "\r\n");
   if (const uint64_t k = mid_stream_drop_after(planned_tokens)) exchange->drop_connection_after(k, mid_stream_drops_);
@@ -595,12 +598,10 @@ void SimApi::handle_kv_pull(HttpSession& session, HttpRequest& request) {
   if (engine == engine_ids_.size()) {
     std::string ours;
     for (const std::string& id : engine_ids_) ours += (ours.empty() ? "'" : ", '") + id + "'";
-    return respond_error(session, {404, "remote_engine_id '" + pull.remote_engine_id + "' is not this engine (" +
-                                            ours + ")",
-                                   {}});
+    return respond_error(
+        session, {404, "remote_engine_id '" + pull.remote_engine_id + "' is not this engine (" + ours + ")", {}});
   }
-  const std::optional<uint32_t> blocks =
-      engines_[engine]->release_transfer(pull.remote_request_id, monotonic_ns());
+  const std::optional<uint32_t> blocks = engines_[engine]->release_transfer(pull.remote_request_id, monotonic_ns());
   if (!blocks)
     return respond_error(session, {404,
                                    "no KV blocks held for request '" + pull.remote_request_id +
@@ -654,8 +655,10 @@ std::string SimApi::metrics_text() const {
                             unix_now - age};
       auto [at, added] = lora_index.try_emplace(series.running_lora_adapters + '\n' + series.waiting_lora_adapters,
                                                 g.lora_series.size());
-      if (added) g.lora_series.push_back(std::move(series));
-      else g.lora_series[at->second].unix_time = std::max(g.lora_series[at->second].unix_time, series.unix_time);
+      if (added)
+        g.lora_series.push_back(std::move(series));
+      else
+        g.lora_series[at->second].unix_time = std::max(g.lora_series[at->second].unix_time, series.unix_time);
     }
   }
   std::string text = render_metrics(engines, g);

@@ -206,7 +206,8 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
             "instead.",
             [](const EngineMetrics& e) { return e.counters->prefix_cache_hits; });
   }
-  gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", [](const EngineMetrics& e) { return e.kv_cache_usage; });
+  gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
+        [](const EngineMetrics& e) { return e.kv_cache_usage; });
   counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.",
           [](const EngineMetrics& e) { return e.counters->prefix_cache_queries; });
   counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
@@ -227,8 +228,10 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
   }
   counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
           [](const EngineMetrics& e) { return e.counters->num_preemptions; });
-  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", [](const EngineMetrics& e) { return e.counters->prompt_tokens; });
-  counter("vllm:generation_tokens_total", "Number of generation tokens processed.", [](const EngineMetrics& e) { return e.counters->generation_tokens; });
+  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
+          [](const EngineMetrics& e) { return e.counters->prompt_tokens; });
+  counter("vllm:generation_tokens_total", "Number of generation tokens processed.",
+          [](const EngineMetrics& e) { return e.counters->generation_tokens; });
 
   append_header(out, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
   for (size_t i = 0; i < engines.size(); ++i) {
@@ -246,8 +249,10 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
       append_histogram_series(out, name, engines[i].counters->*member, g.model_name, engine_names[i]);
   };
   histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", &SimCounters::request_prompt_tokens);
-  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", &SimCounters::request_generation_tokens);
-  histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", &SimCounters::iteration_tokens);
+  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.",
+            &SimCounters::request_generation_tokens);
+  histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
+            &SimCounters::iteration_tokens);
   histogram("vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
             &SimCounters::request_max_num_generation_tokens);
   histogram("vllm:request_params_n", "Histogram of the n request parameter.", &SimCounters::request_params_n);
@@ -264,8 +269,8 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
   histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
             &SimCounters::inter_token_latency);
   if (!v0_10) {
-    histogram("vllm:request_time_per_output_token_seconds",
-              "Histogram of time_per_output_token_seconds per request.", &SimCounters::request_time_per_output_token);
+    histogram("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request.",
+              &SimCounters::request_time_per_output_token);
   }
   histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
             &SimCounters::e2e_request_latency);
@@ -327,7 +332,8 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
     counter("ringgate_sim_kv_transfer_held_evicted_total",
             "Held transfers freed unpulled because --max-held-kv-transfers were held.",
             [](const EngineMetrics& e) { return e.counters->kv_transfers_evicted; });
-    gauge("ringgate_sim_kv_transfer_held", "Held transfers waiting for a remote decoder now.", [](const EngineMetrics& e) { return e.kv_transfer.held; });
+    gauge("ringgate_sim_kv_transfer_held", "Held transfers waiting for a remote decoder now.",
+          [](const EngineMetrics& e) { return e.kv_transfer.held; });
     counter("ringgate_sim_kv_transfer_pulls_total",
             "Remote-prefill decodes (do_remote_prefill) that pulled their blocks from the prefill sim.",
             [](const EngineMetrics& e) { return e.kv_transfer.pulls; });

@@ -113,7 +113,7 @@ class HttpSession {
   std::string out_;
   size_t out_offset_ = 0;
   std::unique_ptr<InFlight> in_flight_;
-  std::string next_headers_;  // add_response_header's lines, for the next head
+  std::string next_headers_;    // add_response_header's lines, for the next head
   bool responding_ = false;     // a request was dispatched and its response is not complete
   bool keep_alive_ = true;      // of the request being answered
   bool http_1_0_ = false;       // of the request being answered: no chunked encoding, stream until close

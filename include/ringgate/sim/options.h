@@ -62,7 +62,8 @@ struct SimOptions {
   uint32_t data_parallel_size = 1;
   std::optional<uint32_t> data_parallel_rank;
   bool data_parallel_size_given = false;
-  double data_parallel_stats_interval_ms = 100;  // the balancer's snapshot age (vLLM's coordinator: 100 ms)  // a rank is refused without an explicit size
+  double data_parallel_stats_interval_ms =
+      100;  // the balancer's snapshot age (vLLM's coordinator: 100 ms)  // a rank is refused without an explicit size
   // The data-parallel ranks this process runs: {rank} with --data-parallel-rank, else 0..size-1.
   std::vector<uint32_t> local_ranks() const {
     if (data_parallel_rank) return {*data_parallel_rank};

@@ -63,7 +63,7 @@ class ServerLoop {
   uint32_t waiting() const;
 
   const SimOptions& options_;
-  std::vector<uint32_t> ranks_;                  // the data-parallel rank of each engine
+  std::vector<uint32_t> ranks_;                   // the data-parallel rank of each engine
   std::vector<std::unique_ptr<Engine>> engines_;  // one per local data-parallel rank
   KvPullClient pulls_;  // before api_, which uses it
   SimApi api_;

@@ -121,7 +121,7 @@ struct EngineMetrics {
   const SimCounters* counters = nullptr;
   uint32_t running = 0;
   uint32_t waiting = 0;
-  double kv_cache_usage = 0;  // 0..1
+  double kv_cache_usage = 0;     // 0..1
   KvTransferGauges kv_transfer;  // this engine's pulls, failures, holds (enabled: from SimGauges)
 };
 
