@@ -5,14 +5,14 @@
 
 namespace ringgate::sim {
 
-CompletionExchange::CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request,
-                                       ResponseHead head, Options options)
-    : session_(session), engine_(engine), request_(std::move(request)), head_(std::move(head)), options_(options) {}
+CompletionExchange::CompletionExchange(HttpSession& session, CompletionRequest request, ResponseHead head,
+                                       Options options)
+    : session_(session), request_(std::move(request)), head_(std::move(head)), options_(options) {}
 
 CompletionExchange::~CompletionExchange() {
   const uint64_t now = monotonic_ns();
   for (auto& c : choices_)
-    if (c->sequence_id != 0 && !c->finished) engine_.cancel(c->sequence_id, now);
+    if (c->sequence_id != 0 && !c->finished) c->engine->cancel(c->sequence_id, now);
 }
 
 SequenceObserver& CompletionExchange::add_choice(uint32_t prompt, uint32_t prompt_tokens, PlannedOutput output) {

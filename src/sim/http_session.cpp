@@ -102,6 +102,7 @@ void HttpSession::parse_pending() {
     request_.return_error.assign(parsed.header("x-return-error"));
     request_.content_type.assign(parsed.header("content-type"));
     request_.request_id.assign(parsed.header("x-request-id"));
+    request_.data_parallel_rank.assign(parsed.header("x-data-parallel-rank"));
     keep_alive_ = parsed.keep_alive;
     http_1_0_ = parsed.version_major == 1 && parsed.version_minor == 0;
     parser_.next();
@@ -134,6 +135,8 @@ void HttpSession::append_head(int status, std::string_view content_type, std::st
   out_ += content_type;
   out_ += "\r\n";
   out_ += extra_headers;
+  out_ += next_headers_;
+  next_headers_.clear();
   if (!keep_alive_ || close_after_response_) out_ += "connection: close\r\n";
 }
 

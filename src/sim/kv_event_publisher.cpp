@@ -33,6 +33,35 @@ std::string zmq_error(const std::string& what) { return what + ": " + zmq_strerr
 
 }  // namespace
 
+std::string offset_endpoint_port(std::string_view endpoint, uint32_t rank, std::string& error) {
+  if (endpoint.empty() || rank == 0) return std::string(endpoint);
+  const std::string suffix = std::to_string(rank);
+  if (endpoint.find("inproc") != std::string_view::npos) return std::string(endpoint) + "_dp" + suffix;
+  if (endpoint.find("tcp") == std::string_view::npos) {
+    error = "kv events: invalid endpoint '" + std::string(endpoint) + "' for data-parallel rank " + suffix +
+            ": must contain 'inproc' or match tcp://<host>:<port>";
+    return {};
+  }
+  const size_t colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos) return std::string(endpoint);
+  const std::string_view port_text = endpoint.substr(colon + 1);
+  if (port_text == "*") return std::string(endpoint);
+  uint32_t port = 0;
+  bool digits = !port_text.empty() && port_text.size() <= 5;
+  for (char c : port_text) {
+    if (c < '0' || c > '9')
+      digits = false;
+    else
+      port = port * 10 + uint32_t(c - '0');
+  }
+  if (!digits || port + rank > 65535) {
+    error = "kv events: endpoint '" + std::string(endpoint) + "' has no port that data-parallel rank " + suffix +
+            " can be offset from (port + rank must be 1-65535)";
+    return {};
+  }
+  return std::string(endpoint.substr(0, colon + 1)) + std::to_string(port + rank);
+}
+
 std::unique_ptr<KvEventPublisher> KvEventPublisher::start(const KvEventsConfig& config, std::string& error) {
   std::unique_ptr<KvEventPublisher> p(new KvEventPublisher(config));
   p->context_ = zmq_ctx_new();

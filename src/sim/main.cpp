@@ -61,10 +61,24 @@ int main(int argc, char** argv) {
                options.served_model_names.front().c_str(), options.loras.size(), loop.address().c_str(),
                options.max_num_seqs, options.kv_blocks, options.block_size,
                options.mode == OutputMode::echo ? "echo" : "random");
+  if (options.data_parallel_size > 1)
+    std::fprintf(stderr, "ringgate-sim: data parallel: %s of %u ranks\n",
+                 options.data_parallel_rank ? ("rank " + std::to_string(*options.data_parallel_rank)).c_str() : "all",
+                 options.data_parallel_size);
   std::string kv;
   if (const KvEventPublisher* p = loop.kv_events()) {
     kv = ",\"kv_events\":\"" + p->endpoint() + "\"";
     if (!p->replay_endpoint().empty()) kv += ",\"kv_replay\":\"" + p->replay_endpoint() + "\"";
+    // Several engines behind this port: every rank's endpoints, rank by rank.
+    if (loop.engine_count() > 1) {
+      std::string pubs, replays;
+      for (size_t i = 0; i < loop.engine_count(); ++i) {
+        pubs += std::string(i ? "," : "") + "\"" + loop.kv_events(i)->endpoint() + "\"";
+        replays += std::string(i ? "," : "") + "\"" + loop.kv_events(i)->replay_endpoint() + "\"";
+      }
+      kv += ",\"kv_events_by_rank\":[" + pubs + "]";
+      if (!p->replay_endpoint().empty()) kv += ",\"kv_replay_by_rank\":[" + replays + "]";
+    }
   }
   std::printf("{\"event\":\"listening\",\"api\":\"%s\"%s}\n", loop.address().c_str(), kv.c_str());
   std::fflush(stdout);

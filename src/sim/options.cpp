@@ -21,9 +21,20 @@ constexpr util::FlagSpec kFlags[] = {
     {"--model", "NAME", "base model name (default facebook/opt-125m)"},
     {"--served-model-name", "NAME...", "one or more names the base model answers to; the first labels metrics", true},
     {"--lora", "NAME", "serve a LoRA adapter NAME as an extra model (repeatable)"},
-    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters", true},
+    {"--lora-modules", "NAME=PATH...", "vLLM spelling of --lora: name=path or {\"name\":..,\"path\":..} adapters",
+     true},
     {"--max-loras", "N", "LoRA adapters that may run at once; requests for others wait (default 1)"},
     {"--max-num-seqs", "N", "sequences running at once (default 256)"},
+    {"--data-parallel-size", "N",
+     "data-parallel engines, 1-64 (default 1); without --data-parallel-rank all N run behind this port, each with "
+     "its own queues, slots and KV cache, picked by X-data-parallel-rank or vLLM's balancer"},
+    {"--data-parallel-rank", "R",
+     "this process is rank R (0..N-1) of --data-parallel-size N (vLLM's external load balancing): one engine, "
+     "metrics labelled engine=\"R\", KV events on port + R"},
+    {"--data-parallel-stats-interval-ms", "MS",
+     "sim only: how old the queue counts vLLM's internal balancer picks from may get (its DP coordinator "
+     "publishes them every 100 ms; between two, each pick counts as one more waiting); 0: live counts "
+     "(default 100)"},
     {"--max-waiting", "N", "waiting-queue limit, beyond it requests get 429; 0 unbounded as vLLM (default 0)"},
     {"--block-size", "N", "tokens per KV-cache block (default 16)"},
     {"--kv-blocks", "N", "KV-cache blocks (default 8192)"},
@@ -47,7 +58,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--kv-transfer-time-per-block-us", "US", "modelled time to pull one KV block from a prefill sim (default 0)"},
     {"--nixl-abort-request-timeout", "S",
      "seconds a prefill holds its blocks for a decoder to pull (VLLM_NIXL_ABORT_REQUEST_TIMEOUT, default 480)"},
-    {"--max-held-kv-transfers", "N", "prefills whose blocks are held at once; beyond it the oldest is freed (default 4096)"},
+    {"--max-held-kv-transfers", "N",
+     "prefills whose blocks are held at once; beyond it the oldest is freed (default 4096)"},
     {"--kv-pull-timeout", "S", "a pull from a prefill sim not answered within S seconds fails (default 5)"},
     {"--fail-kv-pulls", "", "every KV pull fails (the decode prefills locally, counted as a failed transfer)"},
     {"--fail-rate", "F", "fraction 0..1 of requests answered 500 (default 0)"},
@@ -55,7 +67,8 @@ constexpr util::FlagSpec kFlags[] = {
      "fraction 0..1 of completions whose connection is dropped after k of their tokens, 1 <= k < all (a server "
      "dying mid-generation: a stream ends without its last chunk, a non-streamed answer never comes; counted in "
      "ringgate_sim_mid_stream_drops_total) (default 0)"},
-    {"--startup-delay", "S", "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
+    {"--startup-delay", "S",
+     "seconds the port stays bound but closed (connections refused) before serving (default 0)"},
     {"--timeout-keep-alive", "S", "close connections idle this long, as vLLM's uvicorn does; 0 never (default 5)"},
     {"--legacy-gpu-cache-metric", "", "also emit vllm:gpu_cache_usage_perc"},
     {"--enable-prompt-tokens-details", "", "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
@@ -69,12 +82,14 @@ constexpr util::FlagSpec kFlags[] = {
      "\"tcp://*:5557\", \"replay_endpoint\", \"topic\", \"buffer_steps\", \"hwm\", \"max_queue_size\"}"},
     {"--prefix-caching-hash-algo", "sha256_cbor",
      "block hash function; only sha256_cbor (seeded by PYTHONHASHSEED, as vLLM) is simulated"},
-    {"--tokenizer", "DIR", "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
+    {"--tokenizer", "DIR",
+     "count and hash prompt tokens with DIR's tokenizer.json and chat template (default: 4 bytes a token)"},
     {"--seed", "N",
      "random mode: each word is picked from N and the last 8 tokens of the text so far (prompt and output), so "
      "sims with the same N continue each other's output token for token; also seeds the faults (default: a new "
      "N per request, from the clock)"},
-    {"--fault-seed", "N", "seeds the faults apart from the text: sims sharing --seed fail independently (default: from --seed)"},
+    {"--fault-seed", "N",
+     "seeds the faults apart from the text: sims sharing --seed fail independently (default: from --seed)"},
     {"--help", "", "print this help and exit"},
 };
 
@@ -241,6 +256,15 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_uint<uint32_t>(value, o.max_loras, 1, 1024)) return bad("an integer 1-1024");
   } else if (flag == "--max-num-seqs") {
     if (!parse_uint<uint32_t>(value, o.max_num_seqs, 1, 1u << 20)) return bad("a positive integer");
+  } else if (flag == "--data-parallel-size") {
+    if (!parse_uint<uint32_t>(value, o.data_parallel_size, 1, kMaxDataParallelSize)) return bad("an integer 1-64");
+    o.data_parallel_size_given = true;
+  } else if (flag == "--data-parallel-rank") {
+    uint32_t rank = 0;
+    if (!parse_uint<uint32_t>(value, rank, 0, kMaxDataParallelSize - 1)) return bad("a rank 0-63");
+    o.data_parallel_rank = rank;
+  } else if (flag == "--data-parallel-stats-interval-ms") {
+    if (!parse_double(value, o.data_parallel_stats_interval_ms, 0, 60000)) return bad("milliseconds 0-60000");
   } else if (flag == "--max-waiting") {
     if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
   } else if (flag == "--block-size") {
@@ -319,6 +343,12 @@ std::string finish(SimOptions& o) {
     for (size_t j = 0; j < i; ++j)
       if (o.loras[i].name == o.loras[j].name) return "LoRA adapter '" + o.loras[i].name + "' given twice";
   }
+  if (o.data_parallel_rank && !o.data_parallel_size_given)
+    return "--data-parallel-rank needs --data-parallel-size (the number of ranks)";
+  if (o.data_parallel_rank && *o.data_parallel_rank >= o.data_parallel_size)
+    return "--data-parallel-rank " + std::to_string(*o.data_parallel_rank) + " needs --data-parallel-size > " +
+           std::to_string(*o.data_parallel_rank) + " (ranks are 0..size-1; size is " +
+           std::to_string(o.data_parallel_size) + ")";
   uint64_t capacity = uint64_t(o.kv_blocks) * o.block_size;
   if (o.max_model_len == 0) {
     o.max_model_len = static_cast<uint32_t>(std::min<uint64_t>(2048, capacity));

@@ -63,18 +63,30 @@ std::string format_address(const sockaddr_storage& ss) {
   return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
+std::vector<std::unique_ptr<Engine>> make_engines(const SimOptions& o, size_t count) {
+  std::vector<std::unique_ptr<Engine>> out;
+  for (size_t i = 0; i < count; ++i) out.push_back(std::make_unique<Engine>(engine_config(o)));
+  return out;
+}
+
+std::vector<Engine*> pointers(const std::vector<std::unique_ptr<Engine>>& engines) {
+  std::vector<Engine*> out;
+  for (const auto& e : engines) out.push_back(e.get());
+  return out;
+}
+
 }  // namespace
 
 ServerLoop::ServerLoop(const SimOptions& options)
     : options_(options),
-      engine_(engine_config(options)),
+      ranks_(options.local_ranks()),
+      engines_(make_engines(options, ranks_.size())),
       pulls_(static_cast<uint64_t>(options.kv_pull_timeout_s * 1e9),
              [this](uint64_t pull, const KvPullOutcome& outcome) { api_.on_pull_done(pull, outcome); }),
-      api_(options, engine_, pulls_),
+      api_(options, pointers(engines_), pulls_),
       start_ns_(monotonic_ns()),
-      speed_change_ns_(options.speed_change_after_s > 0
-                           ? start_ns_ + static_cast<uint64_t>(options.speed_change_after_s * 1e9)
-                           : 0),
+      speed_change_ns_(
+          options.speed_change_after_s > 0 ? start_ns_ + static_cast<uint64_t>(options.speed_change_after_s * 1e9) : 0),
       keep_alive_ns_(static_cast<uint64_t>(options.timeout_keep_alive_s * 1e9)) {}
 
 ServerLoop::~ServerLoop() {
@@ -150,10 +162,26 @@ std::string ServerLoop::start() {
   ev.data.fd = signal_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev) != 0) return errno_text("epoll_ctl");
   // After the signal mask is set: ZMQ's threads inherit it, so SIGTERM reaches the signalfd.
+  // One publisher per data-parallel rank, on the endpoints offset by the rank as vLLM's
+  // ZmqEventPublisher.offset_endpoint_port does (port + rank).
+  // Every rank's endpoints are checked before any socket opens.
   if (options_.kv_events.publishing()) {
-    std::string error;
-    kv_events_ = KvEventPublisher::start(options_.kv_events, error);
-    if (!kv_events_) return error;
+    std::vector<KvEventsConfig> configs;
+    for (uint32_t rank : ranks_) {
+      std::string error;
+      KvEventsConfig config = options_.kv_events;
+      config.endpoint = offset_endpoint_port(options_.kv_events.endpoint, rank, error);
+      if (!error.empty()) return error;
+      config.replay_endpoint = offset_endpoint_port(options_.kv_events.replay_endpoint, rank, error);
+      if (!error.empty()) return error;
+      configs.push_back(std::move(config));
+    }
+    for (const KvEventsConfig& config : configs) {
+      std::string error;
+      auto publisher = KvEventPublisher::start(config, error);
+      if (!publisher) return error;
+      kv_events_.push_back(std::move(publisher));
+    }
   }
   return {};
 }
@@ -240,8 +268,8 @@ void ServerLoop::on_signal() {
 void ServerLoop::start_drain() {
   if (draining_) return;
   draining_ = true;
-  std::fprintf(stderr, "ringgate-sim: draining %u running and %u waiting requests, then exiting\n",
-               engine_.running(), engine_.waiting());
+  std::fprintf(stderr, "ringgate-sim: draining %u running and %u waiting requests, then exiting\n", running(),
+               waiting());
   if (listen_fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     ::close(listen_fd_);
@@ -257,9 +285,22 @@ void ServerLoop::start_drain() {
   for (int fd : idle) close_connection(fd);
 }
 
+uint32_t ServerLoop::running() const {
+  uint32_t n = 0;
+  for (const auto& e : engines_) n += e->running();
+  return n;
+}
+
+uint32_t ServerLoop::waiting() const {
+  uint32_t n = 0;
+  for (const auto& e : engines_) n += e->waiting();
+  return n;
+}
+
 void ServerLoop::process_touched() {
   do {
-    engine_.advance(monotonic_ns());
+    const uint64_t now = monotonic_ns();
+    for (auto& e : engines_) e->advance(now);
     std::vector<int> batch;
     batch.swap(touched_);
     for (int fd : batch) {
@@ -275,13 +316,14 @@ void ServerLoop::process_touched() {
 }
 
 void ServerLoop::flush_kv_events() {
-  if (!kv_events_) return;
-  std::vector<kvevents::KvEvent> events = engine_.take_kv_events();
-  if (events.empty()) return;  // vLLM publishes a batch only for a step with events
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  // The publisher stamps data_parallel_rank (0: the sim has one engine).
-  kv_events_->publish({double(ts.tv_sec) + double(ts.tv_nsec) / 1e9, std::move(events), 0});
+  for (size_t i = 0; i < kv_events_.size(); ++i) {
+    std::vector<kvevents::KvEvent> events = engines_[i]->take_kv_events();
+    if (events.empty()) continue;  // vLLM publishes a batch only for a step with events
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    // Each batch says which data-parallel rank it comes from, as vLLM's scheduler stamps it.
+    kv_events_[i]->publish({double(ts.tv_sec) + double(ts.tv_nsec) / 1e9, std::move(events), ranks_[i]});
+  }
 }
 
 void ServerLoop::close_idle_connections(uint64_t now_ns) {
@@ -299,11 +341,12 @@ int ServerLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!(draining_ && open_connections_ == 0)) {
-    uint64_t due = engine_.next_due_ns();
+    uint64_t due = std::numeric_limits<uint64_t>::max();
+    for (const auto& e : engines_) due = std::min(due, e->next_due_ns());
     if (speed_change_ns_ != 0) {
       if (monotonic_ns() >= speed_change_ns_) {
         speed_change_ns_ = 0;
-        engine_.set_speed(options_.speed_change_to);
+        for (auto& e : engines_) e->set_speed(options_.speed_change_to);
         std::fprintf(stderr, "ringgate-sim: speed now %g (--speed-after)\n", options_.speed_change_to);
       } else {
         due = std::min(due, speed_change_ns_);

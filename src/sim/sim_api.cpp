@@ -161,20 +161,28 @@ class SimApi::PendingPull final : public InFlight {
   uint64_t pull_ = 0;
   std::unique_ptr<CompletionExchange> exchange;
   std::vector<SequenceRequest> sequences;
+  std::vector<uint32_t> engine_of;
   uint64_t planned_tokens = 0;
   uint32_t remote_tokens = 0;  // prompt 0's tokens, the KV the prefill engine computed
 };
 
-SimApi::SimApi(const SimOptions& options, Engine& engine, KvPullClient& pulls)
+SimApi::SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullClient& pulls)
     : options_(options),
-      engine_(engine),
+      engines_(std::move(engines)),
+      ranks_(options.local_ranks()),
+      balancer_(uint32_t(engines_.size()), static_cast<uint64_t>(options.data_parallel_stats_interval_ms * 1e6)),
       hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? *options.seed : monotonic_ns()),
       fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_),
       pulls_(pulls),
-      engine_id_(options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id) {
+      kv_pulls_ok_(engines_.size(), 0),
+      kv_pulls_failed_(engines_.size(), 0) {
+  // vLLM appends the rank to the engine id of each data-parallel engine (EngineCoreProc.run_engine_core).
+  const std::string base_id = options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id;
+  for (uint32_t rank : ranks_)
+    engine_ids_.push_back(data_parallel_engine_id(base_id, rank, options.data_parallel_size));
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -403,6 +411,16 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
                                      {}});
   }
 
+  // X-data-parallel-rank, checked where vLLM's process_inputs checks it (after the prompt's).
+  // With --data-parallel-rank this process's one engine serves any rank in range (vLLM's
+  // external-LB client has one engine and ignores the request's rank).
+  std::optional<uint32_t> pinned;
+  if (!request.data_parallel_rank.empty()) {
+    RankHeader rank = parse_rank_header(request.data_parallel_rank, options_.data_parallel_size);
+    if (rank.kind == RankHeader::Kind::out_of_range) return respond_error(session, {400, rank.message, {}});
+    if (rank.kind == RankHeader::Kind::rank) pinned = options_.data_parallel_rank ? 0 : rank.rank;
+  }
+
   // The response names the first served name (or the adapter), whatever alias was asked for.
   const std::string& model_name = lora >= 0 ? options_.loras[size_t(lora)].name : options_.served_model_names.front();
   std::string id = request.request_id.empty()
@@ -416,8 +434,8 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   else req.include_usage = req.include_usage || options_.enable_force_include_usage;
   if (!req.include_usage) req.continuous_usage_stats = false;
 
-  auto exchange = std::make_unique<CompletionExchange>(session, engine_, std::move(req), std::move(head),
-                                                       CompletionExchange::Options{options_.enable_prompt_tokens_details});
+  auto exchange = std::make_unique<CompletionExchange>(
+      session, std::move(req), std::move(head), CompletionExchange::Options{options_.enable_prompt_tokens_details});
   const CompletionRequest& owned = exchange->request();
   // vLLM's extra_keys: the adapter's name for a LoRA request, none for the base model.
   const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
@@ -461,12 +479,22 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       sequences.push_back(std::move(seq));
     }
   }
+  // Each sequence's engine, picked on arrival as vLLM's API server picks one per child request.
+  std::vector<uint32_t> engine_of;
+  if (pinned || engines_.size() == 1) {
+    engine_of.assign(sequences.size(), pinned.value_or(0));
+  } else {
+    std::vector<EngineLoad> live;
+    for (const Engine* e : engines_) live.push_back({e->waiting(), e->running()});
+    engine_of = balancer_.pick(monotonic_ns(), live, uint32_t(sequences.size()));
+  }
   const KvTransferParams& kv = owned.kv_transfer;
   if (options_.kv_transfer.enabled() && kv.present) {
     if (kv.do_remote_decode) {
-      // A prefill for a remote decoder (only choice 0 of prompt 0: one set of blocks to name).
+      // A prefill for a remote decoder (only choice 0 of prompt 0: one set of blocks to name),
+      // held by the engine that runs it, named by that engine's id.
       sequences.front().hold_for_transfer = response_id;
-      exchange->set_kv_transfer_source({engine_id_, kv_host_, kv_port_, response_id});
+      exchange->set_kv_transfer_source({engine_ids_[engine_of.front()], kv_host_, kv_port_, response_id});
     } else if (kv.do_remote_prefill && !kv.remote_block_ids.empty() && kv.remote_engine_id &&
                kv.remote_request_id && kv.remote_host && kv.remote_port) {
       // vLLM takes do_remote_prefill without every remote_* field as no transfer at all
@@ -480,13 +508,14 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
         pull = pulls_.start(*kv.remote_host, *kv.remote_port, pr, monotonic_ns(), error);
       }
       if (pull == 0) {
-        if (!pull_failed(error))
+        if (!pull_failed(engine_of.front(), error))
           return respond_error(session, {500, "KV transfer from the prefill engine failed: " + error, {}});
       } else {
         auto pending = std::make_unique<PendingPull>(*this, session);
         pending->pull_ = pull;
         pending->exchange = std::move(exchange);
         pending->sequences = std::move(sequences);
+        pending->engine_of = std::move(engine_of);
         pending->planned_tokens = planned_tokens;
         pending->remote_tokens = prompt_tokens.front();
         pending_pulls_[pull] = pending.get();
@@ -495,11 +524,11 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       }
     }
   }
-  submit_sequences(session, std::move(exchange), std::move(sequences), planned_tokens);
+  submit_sequences(session, std::move(exchange), std::move(sequences), std::move(engine_of), planned_tokens);
 }
 
-bool SimApi::pull_failed(const std::string& why) {
-  ++kv_pulls_failed_;
+bool SimApi::pull_failed(uint32_t engine, const std::string& why) {
+  ++kv_pulls_failed_[engine];
   std::fprintf(stderr, "ringgate-sim: KV pull failed (%s); %s\n", why.c_str(),
                options_.kv_transfer.kv_load_failure_policy == "fail" ? "failing the request"
                                                                      : "prefilling locally (recompute)");
@@ -515,34 +544,45 @@ void SimApi::on_pull_done(uint64_t pull, const KvPullOutcome& outcome) {
   HttpSession& session = pending.session_;
   std::unique_ptr<CompletionExchange> exchange = std::move(pending.exchange);
   std::vector<SequenceRequest> sequences = std::move(pending.sequences);
+  std::vector<uint32_t> engine_of = std::move(pending.engine_of);
   const uint64_t planned_tokens = pending.planned_tokens;
   const uint32_t remote_tokens = pending.remote_tokens;
   if (outcome.ok) {
-    ++kv_pulls_ok_;
+    ++kv_pulls_ok_[engine_of.front()];
     // The prompt's KV is here now: prompt 0's sequences start from it (the engine caps
     // it below the last token and counts the blocks it did not already hold).
     for (auto& seq : sequences)
       if (seq.prompt_tokens == remote_tokens) seq.remote_tokens = remote_tokens;
-  } else if (!pull_failed(outcome.error)) {
+  } else if (!pull_failed(engine_of.front(), outcome.error)) {
     return respond_error(session, {500, "KV transfer from the prefill engine failed: " + outcome.error, {}});
   }
-  submit_sequences(session, std::move(exchange), std::move(sequences), planned_tokens);  // ends `pending`
+  // ends `pending`
+  submit_sequences(session, std::move(exchange), std::move(sequences), std::move(engine_of), planned_tokens);
 }
 
 void SimApi::submit_sequences(HttpSession& session, std::unique_ptr<CompletionExchange> exchange,
-                              std::vector<SequenceRequest> sequences, uint64_t planned_tokens) {
+                              std::vector<SequenceRequest> sequences, std::vector<uint32_t> engine_of,
+                              uint64_t planned_tokens) {
   const uint64_t now = monotonic_ns();
+  std::string served;  // the sim's x-sim-engine: the ranks that run the request, in choice order
   for (uint32_t i = 0; i < sequences.size(); ++i) {
-    SubmitResult submitted = engine_.submit(std::move(sequences[i]), now);
+    Engine& engine = *engines_[engine_of[i]];
+    SubmitResult submitted = engine.submit(std::move(sequences[i]), now);
     if (submitted.status == SubmitStatus::queue_full)
       return respond_error(session, {429,
                                      "The server is overloaded: the waiting queue is full (" +
-                                         std::to_string(engine_.waiting()) + " requests). Try again later.",
+                                         std::to_string(engine.waiting()) + " requests). Try again later.",
                                      {}});
     if (submitted.status == SubmitStatus::too_large)
       return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
-    exchange->set_sequence(i, submitted.id);
+    exchange->set_sequence(i, engine, submitted.id);
+    const std::string rank = std::to_string(ranks_[engine_of[i]]);
+    if (served.empty())
+      served = rank;
+    else if (("," + served + ",").find("," + rank + ",") == std::string::npos)
+      served += "," + rank;
   }
+  session.add_response_header("x-sim-engine: " + served + "\r\n");
   if (const uint64_t k = mid_stream_drop_after(planned_tokens)) exchange->drop_connection_after(k, mid_stream_drops_);
   exchange->start();
   session.set_in_flight(std::move(exchange));
@@ -552,12 +592,16 @@ void SimApi::handle_kv_pull(HttpSession& session, HttpRequest& request) {
   ParsedKvPull parsed = parse_kv_pull_request(request.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
   const KvPullRequest& pull = std::get<KvPullRequest>(parsed);
-  if (pull.remote_engine_id != engine_id_)
-    return respond_error(session, {404,
-                                   "remote_engine_id '" + pull.remote_engine_id + "' is not this engine ('" +
-                                       engine_id_ + "')",
-                                   {}});
-  const std::optional<uint32_t> blocks = engine_.release_transfer(pull.remote_request_id, monotonic_ns());
+  // The engine id names the data-parallel rank holding the blocks (its "_dp<rank>" suffix).
+  size_t engine = 0;
+  while (engine < engine_ids_.size() && engine_ids_[engine] != pull.remote_engine_id) ++engine;
+  if (engine == engine_ids_.size()) {
+    std::string ours;
+    for (const std::string& id : engine_ids_) ours += (ours.empty() ? "'" : ", '") + id + "'";
+    return respond_error(
+        session, {404, "remote_engine_id '" + pull.remote_engine_id + "' is not this engine (" + ours + ")", {}});
+  }
+  const std::optional<uint32_t> blocks = engines_[engine]->release_transfer(pull.remote_request_id, monotonic_ns());
   if (!blocks)
     return respond_error(session, {404,
                                    "no KV blocks held for request '" + pull.remote_request_id +
@@ -580,26 +624,44 @@ std::string SimApi::metrics_text() const {
   SimGauges g;
   g.model_name = options_.served_model_names.front();
   g.version = options_.vllm_version.starts_with("0.10") ? MetricsVersion::v0_10 : MetricsVersion::v0_12;
-  g.running = engine_.running();
-  g.waiting = engine_.waiting();
-  g.kv_cache_usage = engine_.kv_cache_usage();
   g.legacy_gpu_cache_metric = options_.legacy_gpu_cache_metric;
   g.block_size = options_.block_size;
   g.num_gpu_blocks = options_.kv_blocks;
   g.lora_enabled = !options_.loras.empty();
   g.max_lora = options_.max_loras;
+  g.kv_transfer.enabled = options_.kv_transfer.enabled();
   const double unix_now = unix_seconds();
   const uint64_t mono_now = monotonic_ns();
-  for (const LoraStepState& s : engine_.lora_series()) {
-    const double age = mono_now > s.updated_ns ? double(mono_now - s.updated_ns) / 1e9 : 0.0;
-    g.lora_series.push_back({join_names(s.running, options_.loras), join_names(s.waiting, options_.loras),
-                             unix_now - age});
+  std::vector<EngineMetrics> engines;
+  std::unordered_map<std::string, size_t> lora_index;  // "running\nwaiting" -> its series in g.lora_series
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    const Engine& engine = *engines_[i];
+    EngineMetrics m;
+    m.rank = ranks_[i];
+    m.counters = &engine.counters();
+    m.running = engine.running();
+    m.waiting = engine.waiting();
+    m.kv_cache_usage = engine.kv_cache_usage();
+    m.kv_transfer.enabled = g.kv_transfer.enabled;
+    m.kv_transfer.pulls = kv_pulls_ok_[i];
+    m.kv_transfer.failed_transfers = kv_pulls_failed_[i];
+    m.kv_transfer.held = engine.held_transfers();
+    engines.push_back(m);
+    // vllm:lora_requests_info has no engine label: every engine's steps set the same series, the
+    // latest update of a (running, waiting) pair wins.
+    for (const LoraStepState& s : engine.lora_series()) {
+      const double age = mono_now > s.updated_ns ? double(mono_now - s.updated_ns) / 1e9 : 0.0;
+      LoraInfoSeries series{join_names(s.running, options_.loras), join_names(s.waiting, options_.loras),
+                            unix_now - age};
+      auto [at, added] = lora_index.try_emplace(series.running_lora_adapters + '\n' + series.waiting_lora_adapters,
+                                                g.lora_series.size());
+      if (added)
+        g.lora_series.push_back(std::move(series));
+      else
+        g.lora_series[at->second].unix_time = std::max(g.lora_series[at->second].unix_time, series.unix_time);
+    }
   }
-  g.kv_transfer.enabled = options_.kv_transfer.enabled();
-  g.kv_transfer.pulls = kv_pulls_ok_;
-  g.kv_transfer.failed_transfers = kv_pulls_failed_;
-  g.kv_transfer.held = engine_.held_transfers();
-  std::string text = render_metrics(engine_.counters(), g);
+  std::string text = render_metrics(engines, g);
   if (options_.fail_mid_stream_rate > 0) {  // the sim's own, apart from vLLM's set
     text += "# HELP ringgate_sim_mid_stream_drops_total Connections dropped mid-response by --fail-mid-stream-rate.\n"
             "# TYPE ringgate_sim_mid_stream_drops_total counter\n"

@@ -86,9 +86,8 @@ void append_sample(std::string& out, const char* name, std::string_view labels, 
   out += '\n';
 }
 
-void append_histogram(std::string& out, const char* name, const char* help, const Histogram& h,
-                      const std::string& model_name) {
-  append_header(out, name, "histogram", help);
+void append_histogram_series(std::string& out, const char* name, const Histogram& h, const std::string& model_name,
+                             const std::string& engine) {
   std::string base = name;
   const std::string bucket_name = base + "_bucket";
   auto bounds = h.upper_bounds();
@@ -97,10 +96,10 @@ void append_histogram(std::string& out, const char* name, const char* help, cons
     if (i < bounds.size()) append_number(le, bounds[i]);
     else le = "+Inf";
     append_sample(out, bucket_name.c_str(),
-                  label_text({{"model_name", model_name}, {"engine", "0"}, {"le", std::move(le)}}),
+                  label_text({{"model_name", model_name}, {"engine", engine}, {"le", std::move(le)}}),
                   double(h.cumulative_count(i)));
   }
-  const std::string labels = label_text({{"model_name", model_name}, {"engine", "0"}});
+  const std::string labels = label_text({{"model_name", model_name}, {"engine", engine}});
   append_sample(out, (base + "_sum").c_str(), labels, h.sum());
   append_sample(out, (base + "_count").c_str(), labels, double(h.count()));
 }
@@ -158,111 +157,131 @@ const char* finish_reason_name(FinishReason reason) {
   return "stop";
 }
 
-std::string render_metrics(const SimCounters& c, const SimGauges& g) {
+std::string render_metrics(std::span<const EngineMetrics> engines, const SimGauges& g) {
   std::string out;
   out.reserve(32768);
   const bool v0_10 = g.version == MetricsVersion::v0_10;
-  const std::string labels = label_text({{"model_name", g.model_name}, {"engine", "0"}});
-  auto gauge = [&](const char* name, const char* help, double v) {
-    append_header(out, name, "gauge", help);
-    append_sample(out, name, labels, v);
+  std::vector<std::string> engine_names;  // the engine label of each, "0", "1", ...
+  std::vector<std::string> labels;        // {engine, model_name} of each
+  for (const EngineMetrics& e : engines) {
+    engine_names.push_back(std::to_string(e.rank));
+    labels.push_back(label_text({{"model_name", g.model_name}, {"engine", engine_names.back()}}));
+  }
+  // A family's header once, then one sample per engine: value(engine) gives each its value.
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    append_header(out, name, type, help);
+    for (size_t i = 0; i < engines.size(); ++i) append_sample(out, name, labels[i], double(value(engines[i])));
   };
-  auto counter = [&](const char* name, const char* help, double v) {
-    append_header(out, name, "counter", help);
-    append_sample(out, name, labels, v);
-  };
+  auto gauge = [&](const char* name, const char* help, auto value) { family(name, "gauge", help, value); };
+  auto counter = [&](const char* name, const char* help, auto value) { family(name, "counter", help, value); };
 
   // In the order vLLM registers them (vllm/v1/metrics/loggers.py).
-  gauge("vllm:num_requests_running", "Number of requests in model execution batches.", g.running);
-  gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", g.waiting);
+  gauge("vllm:num_requests_running", "Number of requests in model execution batches.",
+        [](const EngineMetrics& e) { return e.running; });
+  gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+        [](const EngineMetrics& e) { return e.waiting; });
   if (!v0_10) {
     append_header(out, "vllm:engine_sleep_state", "gauge",
                   "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; "
                   "weights_offloaded = 1 means sleep level 1; discard_all = 1 means sleep level 2.");
-    for (const char* state : {"awake", "weights_offloaded", "discard_all"}) {
-      std::string l = label_text({{"model_name", g.model_name}, {"engine", "0"}, {"sleep_state", state}});
-      append_sample(out, "vllm:engine_sleep_state", l, std::string_view(state) == "awake" ? 1.0 : 0.0);
+    for (const std::string& engine : engine_names) {
+      for (const char* state : {"awake", "weights_offloaded", "discard_all"}) {
+        std::string l = label_text({{"model_name", g.model_name}, {"engine", engine}, {"sleep_state", state}});
+        append_sample(out, "vllm:engine_sleep_state", l, std::string_view(state) == "awake" ? 1.0 : 0.0);
+      }
     }
   }
   if (v0_10 || g.legacy_gpu_cache_metric) {
     gauge("vllm:gpu_cache_usage_perc",
           "GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use vllm:kv_cache_usage_perc instead.",
-          g.kv_cache_usage);
+          [](const EngineMetrics& e) { return e.kv_cache_usage; });
   }
   if (v0_10) {
     counter("vllm:gpu_prefix_cache_queries_total",
             "GPU prefix cache queries, in terms of number of queriedtokens. DEPRECATED: Use "
             "vllm:prefix_cache_queries instead.",
-            double(c.prefix_cache_queries));
+            [](const EngineMetrics& e) { return e.counters->prefix_cache_queries; });
     counter("vllm:gpu_prefix_cache_hits_total",
             "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: Use vllm:prefix_cache_hits "
             "instead.",
-            double(c.prefix_cache_hits));
+            [](const EngineMetrics& e) { return e.counters->prefix_cache_hits; });
   }
-  gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", g.kv_cache_usage);
+  gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
+        [](const EngineMetrics& e) { return e.kv_cache_usage; });
   counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.",
-          double(c.prefix_cache_queries));
+          [](const EngineMetrics& e) { return e.counters->prefix_cache_queries; });
   counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
-          double(c.prefix_cache_hits));
+          [](const EngineMetrics& e) { return e.counters->prefix_cache_hits; });
   if (!v0_10) {
     counter("vllm:external_prefix_cache_queries_total",
             "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of "
             "queried tokens.",
-            double(c.external_prefix_cache_queries));
+            [](const EngineMetrics& e) { return e.counters->external_prefix_cache_queries; });
     counter("vllm:external_prefix_cache_hits_total",
             "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of "
             "cached tokens.",
-            double(c.external_prefix_cache_hits));
-    counter("vllm:mm_cache_queries_total", "Multi-modal cache queries, in terms of number of queried items.", 0);
-    counter("vllm:mm_cache_hits_total", "Multi-modal cache hits, in terms of number of cached items.", 0);
+            [](const EngineMetrics& e) { return e.counters->external_prefix_cache_hits; });
+    counter("vllm:mm_cache_queries_total", "Multi-modal cache queries, in terms of number of queried items.",
+            [](const EngineMetrics&) { return 0; });
+    counter("vllm:mm_cache_hits_total", "Multi-modal cache hits, in terms of number of cached items.",
+            [](const EngineMetrics&) { return 0; });
   }
   counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
-          double(c.num_preemptions));
-  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", double(c.prompt_tokens));
-  counter("vllm:generation_tokens_total", "Number of generation tokens processed.", double(c.generation_tokens));
+          [](const EngineMetrics& e) { return e.counters->num_preemptions; });
+  counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
+          [](const EngineMetrics& e) { return e.counters->prompt_tokens; });
+  counter("vllm:generation_tokens_total", "Number of generation tokens processed.",
+          [](const EngineMetrics& e) { return e.counters->generation_tokens; });
 
   append_header(out, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
-  for (FinishReason r : {FinishReason::stop, FinishReason::length, FinishReason::abort}) {
-    std::string l =
-        label_text({{"model_name", g.model_name}, {"engine", "0"}, {"finished_reason", finish_reason_name(r)}});
-    append_sample(out, "vllm:request_success_total", l, double(c.success[int(r)]));
+  for (size_t i = 0; i < engines.size(); ++i) {
+    for (FinishReason r : {FinishReason::stop, FinishReason::length, FinishReason::abort}) {
+      std::string l = label_text(
+          {{"model_name", g.model_name}, {"engine", engine_names[i]}, {"finished_reason", finish_reason_name(r)}});
+      append_sample(out, "vllm:request_success_total", l, double(engines[i].counters->success[int(r)]));
+    }
   }
 
-  auto histogram = [&](const char* name, const char* help, const Histogram& h) {
-    append_histogram(out, name, help, h, g.model_name);
+  // Histogram families: `member` picks the engine's histogram out of its counters.
+  auto histogram = [&](const char* name, const char* help, Histogram SimCounters::*member) {
+    append_header(out, name, "histogram", help);
+    for (size_t i = 0; i < engines.size(); ++i)
+      append_histogram_series(out, name, engines[i].counters->*member, g.model_name, engine_names[i]);
   };
-  histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", c.request_prompt_tokens);
-  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", c.request_generation_tokens);
-  histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", c.iteration_tokens);
+  histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", &SimCounters::request_prompt_tokens);
+  histogram("vllm:request_generation_tokens", "Number of generation tokens processed.",
+            &SimCounters::request_generation_tokens);
+  histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
+            &SimCounters::iteration_tokens);
   histogram("vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
-            c.request_max_num_generation_tokens);
-  histogram("vllm:request_params_n", "Histogram of the n request parameter.", c.request_params_n);
+            &SimCounters::request_max_num_generation_tokens);
+  histogram("vllm:request_params_n", "Histogram of the n request parameter.", &SimCounters::request_params_n);
   histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
-            c.request_params_max_tokens);
+            &SimCounters::request_params_max_tokens);
   histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-            c.time_to_first_token);
+            &SimCounters::time_to_first_token);
   if (v0_10) {
     histogram("vllm:time_per_output_token_seconds",
               "Histogram of time per output token in seconds.DEPRECATED: Use vllm:inter_token_latency_seconds "
               "instead.",
-              c.inter_token_latency);
+              &SimCounters::inter_token_latency);
   }
   histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-            c.inter_token_latency);
+            &SimCounters::inter_token_latency);
   if (!v0_10) {
-    histogram("vllm:request_time_per_output_token_seconds",
-              "Histogram of time_per_output_token_seconds per request.", c.request_time_per_output_token);
+    histogram("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request.",
+              &SimCounters::request_time_per_output_token);
   }
   histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-            c.e2e_request_latency);
+            &SimCounters::e2e_request_latency);
   histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
-            c.request_queue_time);
+            &SimCounters::request_queue_time);
   histogram("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
-            c.request_inference_time);
+            &SimCounters::request_inference_time);
   histogram("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
-            c.request_prefill_time);
+            &SimCounters::request_prefill_time);
   histogram("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
-            c.request_decode_time);
+            &SimCounters::request_decode_time);
 
   // vLLM creates one series per (running, waiting) pair it ever reports and
   // sets each to the time of its last update; none before the first step.
@@ -270,7 +289,7 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
     counter("ringgate_sim_lora_swaps_total",
             "LoRA adapters loaded into one of the --max-loras slots because they were not in one (the first "
             "load of each included).",
-            double(c.lora_swaps));
+            [](const EngineMetrics& e) { return e.counters->lora_swaps; });
   if (g.lora_enabled && !g.lora_series.empty()) {
     append_header(out, "vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
     for (const LoraInfoSeries& series : g.lora_series) {
@@ -282,42 +301,56 @@ std::string render_metrics(const SimCounters& c, const SimGauges& g) {
   }
 
   append_header(out, "vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig");
-  std::string l = label_text({{"block_size", std::to_string(g.block_size)},
-                              {"cache_dtype", "auto"},
-                              {"enable_prefix_caching", "True"},
-                              {"gpu_memory_utilization", "0.9"},
-                              {"num_cpu_blocks", "None"},
-                              {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
-                              {"engine", "0"}});
-  append_sample(out, "vllm:cache_config_info", l, 1.0);
+  for (const std::string& engine : engine_names) {  // one series per engine, as log_metrics_info sets them
+    std::string l = label_text({{"block_size", std::to_string(g.block_size)},
+                                {"cache_dtype", "auto"},
+                                {"enable_prefix_caching", "True"},
+                                {"gpu_memory_utilization", "0.9"},
+                                {"num_cpu_blocks", "None"},
+                                {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
+                                {"engine", engine}});
+    append_sample(out, "vllm:cache_config_info", l, 1.0);
+  }
 
   if (g.kv_transfer.enabled) {
     // NixlConnector's NixlPromMetrics (vLLM's names), then the sim's own transfer figures.
     histogram("vllm:nixl_xfer_time_seconds", "Histogram of transfer duration for NIXL KV Cache transfers.",
-              c.nixl_xfer_time);
+              &SimCounters::nixl_xfer_time);
     counter("vllm:nixl_num_failed_transfers_total", "Number of failed NIXL KV Cache transfers.",
-            double(g.kv_transfer.failed_transfers));
-    counter("vllm:nixl_num_failed_notifications_total", "Number of failed NIXL KV Cache notifications.", 0);
+            [](const EngineMetrics& e) { return e.kv_transfer.failed_transfers; });
+    counter("vllm:nixl_num_failed_notifications_total", "Number of failed NIXL KV Cache notifications.",
+            [](const EngineMetrics&) { return 0; });
     counter("vllm:nixl_num_kv_expired_reqs_total",
             "Number of requests that had their KV expire. NOTE: This metric is tracked on the P instance.",
-            double(c.kv_transfers_expired));
+            [](const EngineMetrics& e) { return e.counters->kv_transfers_expired; });
     counter("ringgate_sim_kv_transfer_prefills_total",
             "Prefills for a remote decoder (do_remote_decode) whose blocks were held for it to pull.",
-            double(c.kv_transfers_held));
+            [](const EngineMetrics& e) { return e.counters->kv_transfers_held; });
     counter("ringgate_sim_kv_transfer_pulls_served_total",
             "Held transfers a remote decoder pulled from this sim (their blocks freed).",
-            double(c.kv_transfers_served));
+            [](const EngineMetrics& e) { return e.counters->kv_transfers_served; });
     counter("ringgate_sim_kv_transfer_held_evicted_total",
             "Held transfers freed unpulled because --max-held-kv-transfers were held.",
-            double(c.kv_transfers_evicted));
-    gauge("ringgate_sim_kv_transfer_held", "Held transfers waiting for a remote decoder now.", g.kv_transfer.held);
+            [](const EngineMetrics& e) { return e.counters->kv_transfers_evicted; });
+    gauge("ringgate_sim_kv_transfer_held", "Held transfers waiting for a remote decoder now.",
+          [](const EngineMetrics& e) { return e.kv_transfer.held; });
     counter("ringgate_sim_kv_transfer_pulls_total",
             "Remote-prefill decodes (do_remote_prefill) that pulled their blocks from the prefill sim.",
-            double(g.kv_transfer.pulls));
+            [](const EngineMetrics& e) { return e.kv_transfer.pulls; });
     counter("ringgate_sim_kv_transfer_blocks_total", "KV blocks pulled into this sim from prefill sims.",
-            double(c.kv_blocks_transferred));
+            [](const EngineMetrics& e) { return e.counters->kv_blocks_transferred; });
   }
   return out;
+}
+
+std::string render_metrics(const SimCounters& counters, const SimGauges& gauges) {
+  EngineMetrics one;
+  one.counters = &counters;
+  one.running = gauges.running;
+  one.waiting = gauges.waiting;
+  one.kv_cache_usage = gauges.kv_cache_usage;
+  one.kv_transfer = gauges.kv_transfer;
+  return render_metrics(std::span<const EngineMetrics>(&one, 1), gauges);
 }
 
 }  // namespace ringgate::sim

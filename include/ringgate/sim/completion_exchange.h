@@ -32,8 +32,7 @@ class CompletionExchange final : public InFlight {
     std::string request_id;  // the key the blocks are held under
   };
 
-  CompletionExchange(HttpSession& session, Engine& engine, CompletionRequest request, ResponseHead head,
-                     Options options);
+  CompletionExchange(HttpSession& session, CompletionRequest request, ResponseHead head, Options options);
   ~CompletionExchange() override;
 
   const CompletionRequest& request() const { return request_; }
@@ -41,7 +40,12 @@ class CompletionExchange final : public InFlight {
   // must point into request().prompts[prompt].echo_text or static storage.
   SequenceObserver& add_choice(uint32_t prompt, uint32_t prompt_tokens, PlannedOutput output);
   const PlannedOutput& output(uint32_t choice) const { return choices_[choice]->output; }
-  void set_sequence(uint32_t choice, uint64_t id) { choices_[choice]->sequence_id = id; }
+  // The choice runs as sequence `id` of `engine` (each choice may run on a data-parallel rank of its own,
+  // as vLLM routes each child request).
+  void set_sequence(uint32_t choice, Engine& engine, uint64_t id) {
+    choices_[choice]->engine = &engine;
+    choices_[choice]->sequence_id = id;
+  }
   // --fail-mid-stream-rate: once `tokens` tokens (of all choices) were generated,
   // the connection is dropped with the response unfinished (a stream sent those
   // tokens' events; a plain answer sends nothing), and `drops` counts it. The
@@ -60,6 +64,7 @@ class CompletionExchange final : public InFlight {
     uint32_t prompt = 0;
     uint32_t prompt_tokens = 0;
     PlannedOutput output;
+    Engine* engine = nullptr;
     uint64_t sequence_id = 0;
     uint32_t emitted = 0;
     size_t text_offset = 0;  // completions logprobs: text before the next token
@@ -76,7 +81,6 @@ class CompletionExchange final : public InFlight {
   std::string_view echo_prefix(const Choice& c) const;
 
   HttpSession& session_;
-  Engine& engine_;
   CompletionRequest request_;
   ResponseHead head_;
   Options options_;

@@ -21,6 +21,7 @@ struct HttpRequest {
   std::string return_error;  // the X-Return-Error header, if any
   std::string content_type;  // the Content-Type header, if any
   std::string request_id;    // the X-Request-Id header, if any (becomes the completion id, as in vLLM)
+  std::string data_parallel_rank;  // the X-data-parallel-rank header, if any (the engine to run on)
 };
 
 // Work a request left running (a simulated sequence). Destroying it before it
@@ -76,6 +77,8 @@ class HttpSession {
   void respond(int status, std::string_view content_type, std::string_view body,
                std::string_view extra_headers = {});
   void begin_stream(int status, std::string_view content_type);
+  // One more "name: value\r\n" line for the next response's head only (the sim's x-sim-engine).
+  void add_response_header(std::string_view line) { next_headers_ += line; }
   void stream_data(std::string_view data);  // one HTTP chunk, written as soon as the loop flushes
   void end_stream();
   // Closes the connection once what was written is sent, the response left
@@ -110,6 +113,7 @@ class HttpSession {
   std::string out_;
   size_t out_offset_ = 0;
   std::unique_ptr<InFlight> in_flight_;
+  std::string next_headers_;    // add_response_header's lines, for the next head
   bool responding_ = false;     // a request was dispatched and its response is not complete
   bool keep_alive_ = true;      // of the request being answered
   bool http_1_0_ = false;       // of the request being answered: no chunked encoding, stream until close

@@ -14,12 +14,20 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "ringgate/kvevents/kv_event.h"
 #include "ringgate/sim/options.h"
 
 namespace ringgate::sim {
+
+// vLLM's ZmqEventPublisher.offset_endpoint_port: the endpoint data-parallel rank `rank`
+// publishes on. Rank 0 (and an empty endpoint) as given; an "inproc" endpoint gets "_dp<rank>"
+// appended; a "tcp" one its port + rank (no ':' at all: as given). Anything else (ipc://), or a
+// port that is not a number, is vLLM's ValueError: empty result and `error` set. The sim's one
+// extension: a "*" port (zmq's free port) stays "*", each rank binding a free port of its own.
+std::string offset_endpoint_port(std::string_view endpoint, uint32_t rank, std::string& error);
 
 class KvEventPublisher {
  public:

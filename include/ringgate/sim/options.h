@@ -45,6 +45,9 @@ struct KvTransferConfig {
   bool enabled() const { return !kv_connector.empty(); }
 };
 
+// --data-parallel-size's upper bound (vLLM has none; the sim keeps per-engine state bounded).
+inline constexpr uint32_t kMaxDataParallelSize = 64;
+
 struct SimOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;
@@ -53,7 +56,21 @@ struct SimOptions {
   std::vector<LoraAdapter> loras;
   uint32_t max_loras = 1;
 
-  uint32_t max_num_seqs = 256;
+  uint32_t max_num_seqs = 256;  // per engine, as vLLM's (each data-parallel rank has its own)
+  // vLLM's --data-parallel-size / --data-parallel-rank. With a rank: this process is that one rank
+  // (external load balancing). Without, and size > 1: `size` engines behind one port (internal).
+  uint32_t data_parallel_size = 1;
+  std::optional<uint32_t> data_parallel_rank;
+  bool data_parallel_size_given = false;
+  double data_parallel_stats_interval_ms =
+      100;  // the balancer's snapshot age (vLLM's coordinator: 100 ms)  // a rank is refused without an explicit size
+  // The data-parallel ranks this process runs: {rank} with --data-parallel-rank, else 0..size-1.
+  std::vector<uint32_t> local_ranks() const {
+    if (data_parallel_rank) return {*data_parallel_rank};
+    std::vector<uint32_t> out(data_parallel_size);
+    for (uint32_t r = 0; r < data_parallel_size; ++r) out[r] = r;
+    return out;
+  }
   uint32_t max_waiting = 0;     // 0: unbounded, as vLLM; else the next request gets 429
   uint32_t block_size = 16;     // tokens per KV block
   uint32_t kv_blocks = 8192;

@@ -33,8 +33,12 @@ class ServerLoop {
   std::string begin_listening();
   // "host:port" actually bound (port resolved when 0 was asked).
   const std::string& address() const { return address_; }
-  // The KV-event publisher, when --kv-events-config enables one.
-  const KvEventPublisher* kv_events() const { return kv_events_.get(); }
+  // The KV-event publisher of local engine `index` (one per data-parallel rank, on the
+  // configured ports + rank), when --kv-events-config enables them; null otherwise.
+  const KvEventPublisher* kv_events(size_t index = 0) const {
+    return index < kv_events_.size() ? kv_events_[index].get() : nullptr;
+  }
+  size_t engine_count() const { return engines_.size(); }
   // Serves until drained after SIGTERM/SIGINT. Returns the exit status.
   int run();
 
@@ -54,11 +58,16 @@ class ServerLoop {
   void watch_writes(int fd, Connection& c, bool on);
   Connection* find(int fd);
 
+  // Summed over the engines.
+  uint32_t running() const;
+  uint32_t waiting() const;
+
   const SimOptions& options_;
-  Engine engine_;
+  std::vector<uint32_t> ranks_;                   // the data-parallel rank of each engine
+  std::vector<std::unique_ptr<Engine>> engines_;  // one per local data-parallel rank
   KvPullClient pulls_;  // before api_, which uses it
   SimApi api_;
-  std::unique_ptr<KvEventPublisher> kv_events_;
+  std::vector<std::unique_ptr<KvEventPublisher>> kv_events_;  // by engine
   uint64_t start_ns_ = 0;
   uint64_t speed_change_ns_ = 0;  // --speed-after: when (0: none or done)
   int epoll_fd_ = -1;

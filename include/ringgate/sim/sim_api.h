@@ -16,6 +16,7 @@
 #include "ringgate/sim/audio_api.h"
 #include "ringgate/sim/completion_exchange.h"
 #include "ringgate/sim/completion_request.h"
+#include "ringgate/sim/data_parallel.h"
 #include "ringgate/sim/engine.h"
 #include "ringgate/sim/http_session.h"
 #include "ringgate/sim/kv_pull_client.h"
@@ -28,7 +29,10 @@ namespace ringgate::sim {
 
 class SimApi final : public RequestHandler {
  public:
-  SimApi(const SimOptions& options, Engine& engine, KvPullClient& pulls);
+  // `engines[i]` runs data-parallel rank options.local_ranks()[i]: one engine, or every rank of
+  // --data-parallel-size behind this port (a request goes to the rank its X-data-parallel-rank
+  // names, else to vLLM's balancer's choice).
+  SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullClient& pulls);
 
   void handle(HttpSession& session, HttpRequest& request) override;
 
@@ -37,17 +41,21 @@ class SimApi final : public RequestHandler {
   // NixlConnector: where a decoder pulls this sim's held blocks (its own HTTP address),
   // named as remote_host / remote_port in the kv_transfer_params it answers.
   void set_kv_transfer_address(std::string host, uint16_t port);
-  const std::string& engine_id() const { return engine_id_; }
+  // NixlConnector's engine id of local engine `index` ("<engine_id>_dp<rank>" with data parallelism).
+  const std::string& engine_id(size_t index = 0) const { return engine_ids_[index]; }
   // A pull this sim started (a do_remote_prefill request) ended.
   void on_pull_done(uint64_t pull, const KvPullOutcome& outcome);
 
  private:
   class PendingPull;
   void handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint);
+  // `engine_of[i]`: the local engine sequence i runs on.
   void submit_sequences(HttpSession& session, std::unique_ptr<CompletionExchange> exchange,
-                        std::vector<SequenceRequest> sequences, uint64_t planned_tokens);
-  // A pull failed (or was never tried): counted; false when the policy is to fail the request.
-  bool pull_failed(const std::string& why);
+                        std::vector<SequenceRequest> sequences, std::vector<uint32_t> engine_of,
+                        uint64_t planned_tokens);
+  // A pull for local engine `engine` failed (or was never tried): counted; false when the
+  // policy is to fail the request.
+  bool pull_failed(uint32_t engine, const std::string& why);
   void handle_kv_pull(HttpSession& session, HttpRequest& request);
   void handle_tokenize(HttpSession& session, HttpRequest& request);
   void handle_detokenize(HttpSession& session, HttpRequest& request);
@@ -60,7 +68,9 @@ class SimApi final : public RequestHandler {
   uint64_t mid_stream_drop_after(uint64_t planned_tokens);
 
   const SimOptions& options_;
-  Engine& engine_;
+  std::vector<Engine*> engines_;
+  std::vector<uint32_t> ranks_;  // the data-parallel rank of each engine
+  DpBalancer balancer_;
   ByteTokenizer tokenizer_;  // the seam a real tokenizer plugs into
   kvevents::VllmBlockHasher hasher_;
   uint64_t created_;  // unix seconds at start, for /v1/models
@@ -72,11 +82,11 @@ class SimApi final : public RequestHandler {
   std::string models_body_;
   KvPullClient& pulls_;
   std::unordered_map<uint64_t, PendingPull*> pending_pulls_;
-  std::string engine_id_;  // --kv-transfer-config engine_id, or a uuid4
+  std::vector<std::string> engine_ids_;  // --kv-transfer-config engine_id (or a uuid4), per rank
   std::string kv_host_ = "127.0.0.1";
   uint16_t kv_port_ = 0;
-  uint64_t kv_pulls_ok_ = 0;      // ringgate_sim_kv_transfer_pulls_total
-  uint64_t kv_pulls_failed_ = 0;  // vllm:nixl_num_failed_transfers_total
+  std::vector<uint64_t> kv_pulls_ok_;      // ringgate_sim_kv_transfer_pulls_total, per engine
+  std::vector<uint64_t> kv_pulls_failed_;  // vllm:nixl_num_failed_transfers_total, per engine
 };
 
 }  // namespace ringgate::sim

@@ -115,6 +115,20 @@ struct SimGauges {
   KvTransferGauges kv_transfer;  // every (running, waiting) pair seen, as vLLM's gauge keeps them
 };
 
+// One engine (a data-parallel rank): its series carry engine="<rank>", as vLLM labels them.
+struct EngineMetrics {
+  uint32_t rank = 0;
+  const SimCounters* counters = nullptr;
+  uint32_t running = 0;
+  uint32_t waiting = 0;
+  double kv_cache_usage = 0;     // 0..1
+  KvTransferGauges kv_transfer;  // this engine's pulls, failures, holds (enabled: from SimGauges)
+};
+
+// Every engine's series of a family under the family's one HELP/TYPE, engines in the order
+// given; vllm:lora_requests_info (no engine label in vLLM) from `gauges`.
+std::string render_metrics(std::span<const EngineMetrics> engines, const SimGauges& gauges);
+// One engine, engine="0", its gauges read from `gauges`.
 std::string render_metrics(const SimCounters& counters, const SimGauges& gauges);
 
 }  // namespace ringgate::sim
