@@ -638,12 +638,15 @@ std::string SimApi::metrics_text() const {
   return text;
 }
 
+// vLLM's random_uuid(): uuid4().hex. From the OS, not from --seed: sims that share a seed
+// (to continue each other's output) must still name their responses apart.
 std::string SimApi::random_hex32() {
   static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device device;
   std::string out;
   out.reserve(32);
   for (int word = 0; word < 2; ++word) {
-    const uint64_t r = next_random();
+    const uint64_t r = (uint64_t(device()) << 32) ^ device();
     for (int i = 60; i >= 0; i -= 4) out += kHex[(r >> i) & 15];
   }
   return out;
