@@ -34,6 +34,7 @@ const char* reason_name(sched::PickReason reason) {
   switch (reason) {
     case sched::PickReason::Score: return "score";
     case sched::PickReason::Session: return "session";
+    case sched::PickReason::Response: return "response";
     case sched::PickReason::PrefixPlacement: return "prefix_placement";
     case sched::PickReason::Slo: return "slo";
     case sched::PickReason::None: break;

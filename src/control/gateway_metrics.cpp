@@ -99,6 +99,9 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   counter("ringgate_hedges_over_budget_total",
           "Requests hedging would have sent to a second server but its budget (hedging.maxExtraLoad) refused.",
           &C::hedges_over_budget);
+  counter("ringgate_responses_learned_total",
+          "Responses API response ids learned from model servers' answers (the server that holds each one).",
+          &C::responses_learned);
   counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &C::bytes_from_clients);
   counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &C::bytes_to_clients);
   counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &C::bytes_to_upstreams);

@@ -267,6 +267,7 @@ int main(int argc, char** argv) {
   context.options = settings.proxy;
   context.router.publisher = &control.publisher();
   context.router.index = &control.prefix_index();
+  context.router.responses = &control.responses();
   context.router.inflight = &control.inflight();
   context.router.latency_rings = control.latency_rings();
   context.router.latency_ring_count = control.latency_ring_count();

@@ -15,6 +15,11 @@ constexpr ApiRoute kRoutes[] = {
     proxied("/v1/chat/completions", kMessagesField, Routing::PrefixAndLoad),
     proxied("/v1/embeddings", kInputField | kMessagesField, Routing::PrefixAndLoad),
     proxied("/v1/responses", kInputField, Routing::PrefixAndLoad),
+    // vLLM routes GET and POST .../cancel; DELETE is OpenAI's, and goes to the holder too.
+    {"/v1/responses/{id}", kMethodGet | kMethodDelete, "GET, DELETE", RouteHandler::Proxy, BodyFormat::None, 0,
+     Routing::ResponseHolder},
+    {"/v1/responses/{id}/cancel", kMethodPost, "POST", RouteHandler::Proxy, BodyFormat::None, 0,
+     Routing::ResponseHolder},
     proxied("/pooling", kInputField | kMessagesField, Routing::PrefixAndLoad),
     proxied("/classify", kInputField | kMessagesField, Routing::PrefixAndLoad),
     proxied("/v1/score", kText1Field | kText2Field, Routing::PrefixAndLoad),
@@ -28,15 +33,38 @@ constexpr ApiRoute kRoutes[] = {
     proxied("/v1/audio/translations", 0, Routing::Load, BodyFormat::MultipartForm),
 };
 
+// `path` matches `pattern` segment by segment, {id} standing for one non-empty segment
+// (returned in `id`).
+bool path_matches(std::string_view pattern, std::string_view path, std::string_view& id) {
+  const size_t at = pattern.find(kResponseIdSegment);
+  if (at == std::string_view::npos) return pattern == path;
+  const std::string_view before = pattern.substr(0, at), after = pattern.substr(at + kResponseIdSegment.size());
+  if (path.size() <= before.size() + after.size() || !path.starts_with(before) || !path.ends_with(after)) return false;
+  const std::string_view segment = path.substr(before.size(), path.size() - before.size() - after.size());
+  if (segment.find('/') != std::string_view::npos) return false;
+  id = segment;
+  return true;
+}
+
+const ApiRoute* match(std::string_view target, std::string_view& id) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (const ApiRoute& route : kRoutes)
+    if (path_matches(route.path, path, id)) return &route;
+  return nullptr;
+}
+
 }  // namespace
 
 std::span<const ApiRoute> api_routes() { return kRoutes; }
 
 const ApiRoute* find_route(std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  for (const ApiRoute& route : kRoutes)
-    if (route.path == path) return &route;
-  return nullptr;
+  std::string_view id;
+  return match(target, id);
+}
+
+std::string_view response_id_of(std::string_view target) {
+  std::string_view id;
+  return match(target, id) != nullptr ? id : std::string_view();
 }
 
 const ApiRoute& route_for(std::string_view target) {

@@ -15,6 +15,8 @@ namespace {
 // Routing fields met at the root: each may appear once (a second one gives up,
 // BodyReader then reads the body as it always did). Text fields count by their own bit.
 constexpr uint32_t kSeenModel = 1u << 16, kSeenStream = 1u << 17;
+constexpr uint32_t kSeenRoutingKey = 1u << 18;  // << the key's index: bits 18..21
+static_assert(kRoutingKeyCount <= 4, "routing keys take bits 18..21 of seen_");
 static_assert(sizeof(TextFields) == 2, "text fields take the low 16 bits of seen_");
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -111,6 +113,7 @@ void BodyScanner::reset(TextSink* sink, TextFields fields) {
   model_.clear();
   model_offset_ = model_length_ = 0;
   stream_ = false;
+  keys_.clear();
   seen_ = 0;
   message_role_ = message_content_ = false;
 }
@@ -153,13 +156,18 @@ void BodyScanner::start_value(char c) {
     return push(Frame::Root, true);
   }
   const Slot slot = slot_;
-  const bool loose = slot == Slot::Skip || slot == Slot::PromptItem || slot == Slot::Input;  // any JSON value
+  // Any JSON value (a routing key that is not a string is none: skipped).
+  const bool loose = slot == Slot::Skip || slot == Slot::PromptItem || slot == Slot::Input || slot == Slot::RoutingKey;
   switch (c) {
     case '"':
       switch (slot) {
         case Slot::Model: target_ = Target::Model; model_offset_ = token_at_; break;
         case Slot::Role: case Slot::Text: case Slot::Prompt: case Slot::Input: case Slot::PromptItem: case Slot::Content:
           target_ = Target::Text;
+          break;
+        case Slot::RoutingKey:
+          target_ = Target::RoutingKey;
+          keys_.values[routing_key_].present = true;
           break;
         case Slot::Skip: target_ = Target::Skip; break;
         default: return give_up();
@@ -223,6 +231,9 @@ void BodyScanner::end_key() {
         once(kSeenModel, Slot::Model);
       } else if (key == "stream") {
         once(kSeenStream, Slot::Stream);
+      } else if (const int routing = routing_key_of(key); routing >= 0) {
+        routing_key_ = uint8_t(routing);
+        once(kSeenRoutingKey << routing, Slot::RoutingKey);
       } else {
         for (const TextFieldKey& text : kTextFieldKeys) {
           if (key != text.key) continue;
@@ -260,6 +271,7 @@ void BodyScanner::end_string() {
       model_length_ = token_at_ + 1 - model_offset_;
       break;
     case Target::Text: sink_->part_end(); break;
+    case Target::RoutingKey:
     case Target::Skip: break;
   }
   after_value();
@@ -286,6 +298,7 @@ void BodyScanner::emit(const char* data, size_t n) {
       }
       sink_->text(data, n);
       return;
+    case Target::RoutingKey: keys_.values[routing_key_].append(data, n); return;
     case Target::Skip: return;
   }
 }
@@ -577,6 +590,7 @@ bool BodyScanner::finish(RequestFields& out) {
   out.model_offset = model_offset_;
   out.model_length = model_length_;
   out.stream = stream_;
+  out.keys = keys_;
   out.prompt_parts.clear();
   return true;
 }

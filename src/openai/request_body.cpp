@@ -152,6 +152,16 @@ BodyError BodyReader::read(const ApiRoute& route, std::string_view content_type,
       if (value.type().get(value_type) != SUCCESS) return kBadJson;
       if (value_type == od::json_type::null) continue;
       if (value.get_bool().get(out.stream) != SUCCESS) return kBadStream;
+    } else if (const int routing = routing_key_of(key); routing >= 0) {
+      // As BodyScanner: a string is the key (the last one wins, as in Python); any other
+      // value is none.
+      std::string_view text;
+      RoutingKeyValue& slot = out.keys.values[size_t(routing)];
+      slot.clear();
+      if (value.get_string().get(text) == SUCCESS) {
+        slot.present = true;
+        slot.append(text.data(), text.size());
+      }
     } else {
       // The route's text fields (api_routes.h), read as BodyScanner reads them.
       TextFields field = 0;

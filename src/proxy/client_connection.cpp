@@ -39,6 +39,7 @@ constexpr size_t kDirectPieceBytes = 64 * 1024;
 
 bool method_allowed(const openai::ApiRoute& route, llhttp_method_t method) {
   if (method == HTTP_GET || method == HTTP_HEAD) return route.methods & openai::kMethodGet;
+  if (method == HTTP_DELETE) return route.methods & openai::kMethodDelete;
   return method == HTTP_POST && (route.methods & openai::kMethodPost);
 }
 

@@ -65,16 +65,27 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   admission_.begin(request, key);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
-  // is read again, whole, by BodyReader, which also words any error.
-  digested_ = digest_.finish(*route_, request.body, fields_);
-  if (!digested_) {
+  // is read again, whole, by BodyReader, which also words any error. A path that names a
+  // response has no body to read: its server is the response's.
+  const bool bodiless = route_->routing == openai::Routing::ResponseHolder;
+  if (bodiless) fields_ = openai::RequestFields{};
+  digested_ = !bodiless && digest_.finish(*route_, request.body, fields_);
+  if (!digested_ && !bodiless) {
     openai::BodyReader::pad(request.body);
     const openai::BodyError error = env_.body_reader.read(*route_, request.header("content-type"), request.body,
                                                           request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
+  if (const AffinityError refused =
+          affinity_.begin(env_.responses, *route_, request.target, fields_, request.method == HTTP_DELETE);
+      refused.status != 0)
+    return end_with_error(refused.status, refused.code, refused.message);
+  if (affinity_.unknown_path()) {
+    const AffinityError unknown = affinity_.unknown();
+    return end_with_error(unknown.status, unknown.code, unknown.message);
+  }
   // The model the client names, before any alias: the name the key's globs were written for.
-  if (key != nullptr && !key->allows_model(fields_.model)) {
+  if (key != nullptr && !bodiless && !key->allows_model(fields_.model)) {
     env_.counters->auth_rejections[size_t(AuthFailure::ModelNotAllowed)].add();
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
@@ -176,6 +187,17 @@ RouteRequest Exchange::route_request() {
 // Where the next attempt goes (endpoints already tried are excluded).
 RouteDecision Exchange::route_next() {
   RouteRequest route = route_request();
+  if (affinity_.pinned()) {
+    // Its server or none: a retry elsewhere would meet a server without the response.
+    RouteDecision decision = attempts_ == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
+    if (attempts_ > 0 || decision.status != 0) {
+      const AffinityError gone = affinity_.gone();
+      decision.status = gone.status;
+      decision.code = gone.code;
+      decision.message = gone.message;
+    }
+    return decision;
+  }
   // A first dispatch under flow control never goes to a saturated endpoint (it waits
   // instead); a retry or a continuation goes wherever is left.
   route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
@@ -200,7 +222,7 @@ void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
   if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
-  if (attempts_ == 0) return end_with_error(decision.status, decision.code, decision.message);
+  if (attempts_ == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
   if (last_failure_ == FailureKind::ConnectTimeout || last_failure_ == FailureKind::FirstByteTimeout ||
       last_failure_ == FailureKind::ReadIdleTimeout)
@@ -235,7 +257,8 @@ void Exchange::dispatch(const RouteDecision& decision) {
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
-  if (!active_ || attempts_ != 1 || !attempt_.connected() || !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
+  if (!active_ || attempts_ != 1 || !attempt_.connected() || affinity_.pinned() ||
+      !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
   hedge();
@@ -277,6 +300,7 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
   upstream_head_.clear();
   build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
   lead_ = &attempt_;
+  answering_server_ = decision.server;
   if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), fields_.stream, announce))
     attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
@@ -434,6 +458,20 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
+      if (affinity_.pinned()) {
+        // Never elsewhere. A server that refuses connections is gone (its responses with
+        // it); any other failure is the usual 502 / 504.
+        if (!response_.committed) response_.started = false;
+        end_attempt(false, /*keep_body=*/false);
+        if (kind == FailureKind::ConnectFailed) {
+          const AffinityError gone = affinity_.gone();
+          return end_with_error(gone.status, gone.code, gone.message);
+        }
+        if (kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
+            kind == FailureKind::ReadIdleTimeout)
+          return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
+        return end_with_error(502, "upstream_unavailable", "upstream connection failed");
+      }
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
       if (!response_.committed) {
         response_.started = false;
@@ -478,7 +516,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
 // A 5xx head and nothing of it reached the client: another endpoint if one is left
 // (true); otherwise the 5xx is relayed as it is.
 bool Exchange::retry_error_status(Attempt&, int status) {
-  if (!policy().retries_error_status(status, progress())) return false;
+  if (affinity_.pinned() || !policy().retries_error_status(status, progress())) return false;
   // Route first: with no endpoint left, the 5xx in hand is the better answer.
   const RouteDecision decision = route_next();
   if (decision.status != 0) return false;
@@ -506,6 +544,7 @@ void Exchange::start_client_response(const http::ResponseParser& head, const Att
   const std::string_view type = http::find_header(head.headers(), "content-type");
   response_.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
   response_.status = head.status();
+  affinity_.answer_started(response_.status, response_.event_stream, answering_server_);
   relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
@@ -535,6 +574,7 @@ void Exchange::emit_body(std::string_view data) {
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   if (racing_) return race_body(attempt, decoded);
   if (!response_.started || decoded.empty()) return;
+  if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   relay(attempt, relay_.take(decoded, env_.stream_events));
 }
 

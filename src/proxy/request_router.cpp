@@ -188,8 +188,38 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   if (result.reason == sched::PickReason::Slo && request.slo.ttft_ms > 0)
     decision.ttft_headroom = (request.slo.ttft_ms - result.predicted_ttft_ms) / request.slo.ttft_ms;
   decision.address = *address;
+  decision.server = endpoint.address_hash;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
+  return decision;
+}
+
+RouteDecision RequestRouter::route_to(uint64_t server, const RouteRequest& request) {
+  RouteDecision decision;
+  const sched::EndpointState* chosen = nullptr;
+  if (snapshot_ != nullptr)
+    for (const sched::EndpointState& e : snapshot_->endpoints()) {
+      if (e.address_hash != server) continue;
+      if (chosen == nullptr || (e.routable && !chosen->routable)) chosen = &e;
+    }
+  const std::optional<net::Address> address =
+      chosen != nullptr ? net::Address::from(chosen->address.sockaddr) : std::nullopt;
+  if (!address) {
+    count_attempt(request, false, 0);
+    decision.status = 404;
+    decision.code = "server_gone";
+    decision.message = "the pool has no such model server";
+    return decision;
+  }
+  hashes_.clear();  // routed() records no prefix for it: the state it continues is elsewhere
+  if (!request.dry_run) shared_.inflight->add(chosen->id, request.sheddable);
+  count_attempt(request, true, chosen->id);
+  decision.endpoint_id = chosen->id;
+  decision.reason = sched::PickReason::Response;
+  decision.server = chosen->address_hash;
+  decision.address = *address;
+  decision.endpoint_host = chosen->address.host;
+  decision.endpoint_port = chosen->address.port;
   return decision;
 }
 

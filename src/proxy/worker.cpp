@@ -77,6 +77,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.flow = &flow_;
     env_.flow_limits = &flow_limits_;
     env_.limiter = context.limiter;
+    env_.responses = context.router.responses;
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
@@ -146,6 +147,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
   // RouteService: the worker's RequestRouter and the shared passive health.
   RouteDecision route(const RouteRequest& request) override { return router_.route(request); }
+  RouteDecision route_to(uint64_t server, const RouteRequest& request) override {
+    return router_.route_to(server, request);
+  }
   void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override {

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringgate-sim: warning: PYTHONHASHSEED is not set: block hashes in KV events "
                          "are not reproducible (set it to match a gateway's precise prefix scorer)\n");
 
+  // As vLLM's envs: bool(int(os.getenv("VLLM_ENABLE_RESPONSES_API_STORE", "0"))).
+  if (const char* store = std::getenv("VLLM_ENABLE_RESPONSES_API_STORE"); store && std::atoi(store) != 0)
+    options.enable_responses_store = true;
+
   if (!options.tokenizer_dir.empty()) {
     auto tokenizer = ModelTokenizer::load(options.tokenizer_dir);
     if (!tokenizer) {

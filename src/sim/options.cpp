@@ -73,6 +73,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--legacy-gpu-cache-metric", "", "also emit vllm:gpu_cache_usage_perc"},
     {"--enable-prompt-tokens-details", "", "report usage.prompt_tokens_details.cached_tokens (when > 0), as vLLM"},
     {"--enable-force-include-usage", "", "end every stream with a usage event, as vLLM"},
+    {"--enable-responses-store", "",
+     "store Responses API responses (store, background, previous_response_id), as vLLM with "
+     "VLLM_ENABLE_RESPONSES_API_STORE=1 (which also turns it on)"},
     {"--vllm-version", "0.10|0.12", "vLLM release to imitate where they differ: metric set, /version (default 0.12)"},
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
@@ -384,6 +387,10 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
         }
         if (flag.name == "--enable-force-include-usage") {
           o.enable_force_include_usage = true;
+          return {};
+        }
+        if (flag.name == "--enable-responses-store") {
+          o.enable_responses_store = true;
           return {};
         }
         return apply(o, flag.name, value);

@@ -25,8 +25,22 @@ void respond_error(HttpSession& session, const ApiError& error) {
 
 enum class Route {
   completions, chat_completions, models, health, ping, version, tokenize, detokenize, metrics,
-  embeddings, pooling, classify, score, rerank, transcriptions, translations, nixl_pull, none
+  embeddings, pooling, classify, score, rerank, transcriptions, translations, nixl_pull, responses, response_item,
+  response_cancel, none
 };
+
+constexpr std::string_view kResponsesPrefix = "/v1/responses/";
+constexpr std::string_view kCancelSuffix = "/cancel";
+
+// /v1/responses/{id} or /v1/responses/{id}/cancel: the id (a path segment: no '/'); empty if neither.
+std::string_view response_path_id(std::string_view path, bool& cancel) {
+  if (!path.starts_with(kResponsesPrefix)) return {};
+  std::string_view rest = path.substr(kResponsesPrefix.size());
+  cancel = rest.ends_with(kCancelSuffix);
+  if (cancel) rest.remove_suffix(kCancelSuffix.size());
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return {};
+  return rest;
+}
 
 Route route_of(std::string_view path) {
   if (path == "/v1/completions") return Route::completions;
@@ -46,6 +60,9 @@ Route route_of(std::string_view path) {
   if (path == "/detokenize") return Route::detokenize;
   if (path == "/metrics") return Route::metrics;
   if (path == "/nixl/pull") return Route::nixl_pull;
+  if (path == "/v1/responses") return Route::responses;
+  bool cancel = false;
+  if (!response_path_id(path, cancel).empty()) return cancel ? Route::response_cancel : Route::response_item;
   return Route::none;
 }
 
@@ -64,6 +81,8 @@ bool method_allowed(Route route, llhttp_method_t m, const char*& allow) {
     case Route::transcriptions:
     case Route::translations:
     case Route::nixl_pull:
+    case Route::responses:
+    case Route::response_cancel:
       allow = "allow: POST\r\n";
       return m == HTTP_POST;
     case Route::ping:
@@ -88,6 +107,7 @@ bool takes_json(Route route) {
     case Route::score:
     case Route::rerank:
     case Route::nixl_pull:
+    case Route::responses:
       return true;
     default:
       return false;
@@ -178,7 +198,8 @@ SimApi::SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullCl
       fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_),
       pulls_(pulls),
       kv_pulls_ok_(engines_.size(), 0),
-      kv_pulls_failed_(engines_.size(), 0) {
+      kv_pulls_failed_(engines_.size(), 0),
+      responses_(options.responses_store_max_entries, options.responses_store_max_bytes) {
   // vLLM appends the rank to the engine id of each data-parallel engine (EngineCoreProc.run_engine_core).
   const std::string base_id = options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id;
   for (uint32_t rank : ranks_)
@@ -254,6 +275,13 @@ void SimApi::handle(HttpSession& session, HttpRequest& request) {
     case Route::transcriptions: return handle_audio(session, request, AudioTask::transcription);
     case Route::translations: return handle_audio(session, request, AudioTask::translation);
     case Route::nixl_pull: return handle_kv_pull(session, request);
+    case Route::responses: return handle_responses(session, request);
+    case Route::response_item:
+    case Route::response_cancel: {
+      bool cancel = false;
+      const std::string_view id = response_path_id(request.path, cancel);
+      return cancel ? handle_response_cancel(session, id) : handle_response_get(session, id);
+    }
     case Route::none:
       return;
   }
@@ -415,11 +443,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
   // With --data-parallel-rank this process's one engine serves any rank in range (vLLM's
   // external-LB client has one engine and ignores the request's rank).
   std::optional<uint32_t> pinned;
-  if (!request.data_parallel_rank.empty()) {
-    RankHeader rank = parse_rank_header(request.data_parallel_rank, options_.data_parallel_size);
-    if (rank.kind == RankHeader::Kind::out_of_range) return respond_error(session, {400, rank.message, {}});
-    if (rank.kind == RankHeader::Kind::rank) pinned = options_.data_parallel_rank ? 0 : rank.rank;
-  }
+  if (!pinned_engine(session, request, pinned)) return;
 
   // The response names the first served name (or the adapter), whatever alias was asked for.
   const std::string& model_name = lora >= 0 ? options_.loras[size_t(lora)].name : options_.served_model_names.front();
@@ -670,6 +694,175 @@ std::string SimApi::metrics_text() const {
     text += '\n';
   }
   return text;
+}
+
+// vLLM's random_uuid(): uuid4().hex. From the OS, not from --seed: sims that share a seed
+// (to continue each other's output) must still name their responses apart.
+std::string SimApi::random_hex32() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device device;
+  std::string out;
+  out.reserve(32);
+  for (int word = 0; word < 2; ++word) {
+    const uint64_t r = (uint64_t(device()) << 32) ^ device();
+    for (int i = 60; i >= 0; i -= 4) out += kHex[(r >> i) & 15];
+  }
+  return out;
+}
+
+// vLLM's create_responses (serving_responses.py), for a non-harmony model: no tools.
+bool SimApi::pinned_engine(HttpSession& session, const HttpRequest& request, std::optional<uint32_t>& pinned) {
+  if (request.data_parallel_rank.empty()) return true;
+  RankHeader rank = parse_rank_header(request.data_parallel_rank, options_.data_parallel_size);
+  if (rank.kind == RankHeader::Kind::out_of_range) {
+    respond_error(session, {400, rank.message, {}});
+    return false;
+  }
+  if (rank.kind == RankHeader::Kind::rank) pinned = options_.data_parallel_rank ? 0 : rank.rank;
+  return true;
+}
+
+void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
+  // Background runs that ended are dropped here, outside any engine callback.
+  std::erase_if(background_runs_, [](const std::unique_ptr<ResponseRun>& run) { return run->finished(); });
+  if (answer_injected_error(session, request)) return;
+  ParsedResponses parsed = parse_responses_request(request.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
+  ResponsesRequest& req = std::get<ResponsesRequest>(parsed);
+  int32_t lora = -1;
+  if (req.model) {
+    auto model = models_.find(*req.model);
+    if (model == models_.end())
+      return respond_error(session, {404, "The model `" + *req.model + "` does not exist.", "model"});
+    lora = model->second;
+  }
+  if (req.store && !options_.enable_responses_store) {
+    if (req.background)
+      return respond_error(session, {400,
+                                     "This vLLM engine does not support `store=True` and therefore does not support "
+                                     "the background mode. To enable these features, set the environment variable "
+                                     "`VLLM_ENABLE_RESPONSES_API_STORE=1` when launching the vLLM server.",
+                                     "background", "invalid_request_error"});
+    req.store = false;  // silently, as vLLM
+  }
+  const ResponseStore::Entry* previous = nullptr;
+  if (req.previous_response_id) {
+    previous = responses_.find(*req.previous_response_id);
+    if (previous == nullptr) return respond_error(session, response_not_found(*req.previous_response_id));
+  }
+  // _construct_input_messages: instructions, the previous messages and output, the input.
+  std::vector<ChatTurn> messages;
+  if (req.instructions && !req.instructions->empty()) messages.push_back({"system", *req.instructions});
+  if (previous != nullptr) {
+    messages.insert(messages.end(), previous->messages.begin(), previous->messages.end());
+    if (previous->record.has_output) messages.push_back({"assistant", previous->record.text});
+  }
+  for (ChatTurn& turn : req.input) messages.push_back(std::move(turn));
+  std::string prompt;
+  for (const ChatTurn& turn : messages) {
+    prompt += turn.role;
+    prompt += ": ";
+    prompt += turn.text;
+    prompt += '\n';
+  }
+  prompt += kGenerationPrompt;
+  const uint32_t tokens = count_tokens(prompt);
+  const uint32_t max_len = options_.max_model_len;
+  if (tokens >= max_len)
+    return respond_error(session, {400,
+                                   "The engine prompt length " + std::to_string(tokens) + " exceeds the max_model_len " +
+                                       std::to_string(max_len) + ". Please reduce prompt.",
+                                   "input", "invalid_request_error"});
+  const uint32_t room = max_len - tokens;
+  const uint32_t limit = req.max_output_tokens ? std::min(*req.max_output_tokens, room) : room;
+
+  ResponseRecord record;
+  record.id = "resp_" + random_hex32();
+  record.created_at = uint64_t(unix_seconds());
+  record.model = lora >= 0 ? options_.loras[size_t(lora)].name : options_.served_model_names.front();
+  record.instructions = req.instructions;
+  record.previous_response_id = req.previous_response_id;
+  record.max_output_tokens = req.max_output_tokens;
+  record.background = req.background;
+  record.item_id = "msg_" + random_hex32();
+
+  OutputSpec spec;
+  spec.mode = options_.mode;
+  spec.echo_text = messages.empty() ? std::string_view() : std::string_view(messages.back().text);
+  spec.context = prompt;
+  spec.seed = options_.seed ? *options_.seed : next_random();
+  spec.limit = limit;
+  spec.limit_given = req.max_output_tokens.has_value();
+  PlannedOutput output = plan_output(spec);  // views into `messages`' last text: kept alive by the run
+  if (req.background) {
+    record.status = ResponseStatus::queued;
+    responses_.put(record, messages);
+  }
+  // One engine of this server's (its one store holds the response, as vLLM's API server's).
+  std::optional<uint32_t> pinned;
+  if (!pinned_engine(session, request, pinned)) return;
+  uint32_t engine_index = pinned.value_or(0);
+  if (!pinned && engines_.size() > 1) {
+    std::vector<EngineLoad> live;
+    for (const Engine* e : engines_) live.push_back({e->waiting(), e->running()});
+    engine_index = balancer_.pick(monotonic_ns(), live, 1).front();
+  }
+  Engine& engine = *engines_[engine_index];
+  HttpSession* client = req.background && !req.stream ? nullptr : &session;
+  const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
+  PromptBlocks blocks = prompt_blocks(tokenizer_.encode(prompt), hasher_, lora_name, options_.block_size);
+  ResponseRecord answer = record;  // a background request's answer: the queued response
+  auto run = std::make_unique<ResponseRun>(client, engine, responses_, response_runs_, std::move(record),
+                                           std::move(messages), req.store, req.stream, std::move(output));
+  SequenceRequest seq;
+  seq.prompt_tokens = tokens;
+  seq.block_hashes = std::move(blocks.hashes);
+  if (options_.kv_events.publishing()) seq.block_tokens = std::move(blocks.tokens);
+  seq.lora = lora;
+  seq.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(run->output().tokens.size()));
+  seq.finish_reason = run->output().finish;
+  seq.observer = run.get();
+  seq.n_param = 1;
+  seq.max_tokens_param = limit;
+  const SubmitResult submitted = engine.submit(std::move(seq), monotonic_ns());
+  if (submitted.status == SubmitStatus::queue_full)
+    return respond_error(session, {429,
+                                   "The server is overloaded: the waiting queue is full (" +
+                                       std::to_string(engine.waiting()) + " requests). Try again later.",
+                                   {}});
+  if (submitted.status == SubmitStatus::too_large)
+    return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
+  run->start(submitted.id);
+  if (client == nullptr) {
+    background_runs_.push_back(std::move(run));
+    std::string body;
+    append_response_json(body, answer);
+    return session.respond(200, kJson, body);
+  }
+  session.set_in_flight(std::move(run));
+}
+
+// retrieve_responses (stream=false).
+void SimApi::handle_response_get(HttpSession& session, std::string_view id) {
+  const ResponseStore::Entry* entry = responses_.find(id);
+  if (entry == nullptr) return respond_error(session, response_not_found(id));
+  std::string body;
+  append_response_json(body, entry->record);
+  session.respond(200, kJson, body);
+}
+
+// cancel_responses: a queued or running (background) response only.
+void SimApi::handle_response_cancel(HttpSession& session, std::string_view id) {
+  ResponseStore::Entry* entry = responses_.find(id);
+  if (entry == nullptr) return respond_error(session, response_not_found(id));
+  const ResponseStatus status = entry->record.status;
+  if (status != ResponseStatus::queued && status != ResponseStatus::in_progress)
+    return respond_error(session, {400, "Cannot cancel a synchronous response.", {}, "invalid_request_error"});
+  entry->record.status = ResponseStatus::cancelled;
+  if (auto run = response_runs_.find(std::string(id)); run != response_runs_.end()) run->second->cancel();
+  std::string body;
+  append_response_json(body, entry->record);
+  session.respond(200, kJson, body);
 }
 
 }  // namespace ringgate::sim

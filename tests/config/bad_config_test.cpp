@@ -116,6 +116,22 @@ TEST_CASE("wrong types") {
   expect_error(rewrite("  rules: {matches: []}\n"), 9, 10, "spec.rules: expected a list, got a map");
 }
 
+TEST_CASE("static data-parallel entries: each port once, up to 8, one form at a time") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static:\n";
+  expect_error(head + "    - {address: \"h:1\", targetPorts: [1, 2, 1]}\n", 6, 44,
+               "pool.discovery.static[0].targetPorts[2]: duplicate port 1 (also pool.discovery.static[0].targetPorts[0])");
+  expect_error(head + "    - {address: \"h:1\", targetPorts: [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", 6, 37,
+               "targetPorts: must list 1 to 8 ports (one per data-parallel rank), not 9");
+  expect_error(head + "    - {address: \"h:1\", targetPorts: [2, 1]}\n", 6, 38,
+               "targetPorts[0]: must be the address's port (rank 0), 1");
+  expect_error(head + "    - {address: \"h:1\", targetPorts: [1, 2], dataParallelSize: 2}\n", 6, 63,
+               "dataParallelSize: give either targetPorts (a port per rank) or dataParallelSize");
+  expect_error(head + "    - {address: \"h:1\", dataParallelSize: 65}\n", 6, 42, "dataParallelSize");
+  expect_error(head + "    - {address: \"h:1\", dataParallelSize: 0}\n", 6, 42, "dataParallelSize");
+  // A rank's port is an endpoint as any other: twice in the pool is an error.
+  expect_error(head + "    - {address: \"h:1\", targetPorts: [1, 2]}\n    - \"h:2\"\n", 7, 7, "duplicate endpoint h:2");
+}
+
 TEST_CASE("out-of-range numbers") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   expect_error(head + "workers: -1\n", 4, 10, "workers: value -1 is out of range (0 to 1024)");

@@ -67,7 +67,9 @@ TEST_CASE("the shipped deploy/examples/ringgate.yaml loads") {
   LoadResult result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml");
   REQUIRE_MESSAGE(result.ok(), all_errors(result));
   const ConfigSet& c = result.config;
-  CHECK(c.gateway.pool.static_endpoints.size() == 3);
+  REQUIRE(c.gateway.pool.static_endpoints.size() == 5);
+  CHECK(c.gateway.pool.static_endpoints[3].data_parallel_size == 4);
+  CHECK(c.gateway.pool.static_endpoints[4].target_ports == std::vector<uint16_t>{8010, 8011, 8012, 8013});
   REQUIRE(c.rewrites.size() == 2);
   CHECK(c.rewrites[0].metadata.name == "food-review-alias");
   REQUIRE(c.rewrites[0].pool.has_value());

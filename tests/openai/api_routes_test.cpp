@@ -29,6 +29,10 @@ TEST_CASE("every path once; text-bearing paths route by prefix, the rest by load
       CHECK(route.methods == kMethodGet);
       continue;
     }
+    if (route.routing == Routing::ResponseHolder) {  // the id paths: their own case below
+      CHECK(route.body == BodyFormat::None);
+      continue;
+    }
     CHECK(route.methods == kMethodPost);
     CHECK(route.allow == "POST");
     if (route.body == BodyFormat::MultipartForm) CHECK(route.routing == Routing::Load);
@@ -45,4 +49,23 @@ TEST_CASE("every path once; text-bearing paths route by prefix, the rest by load
   CHECK(find_route("/v1/rerank")->text == (kQueryField | kDocumentsField));
   CHECK(find_route("/v1/audio/translations")->body == BodyFormat::MultipartForm);
   CHECK(find_route("/v1/models")->handler == RouteHandler::ModelList);
+}
+
+TEST_CASE("the Responses API's id paths: one segment, GET/DELETE and POST .../cancel, routed to the holder") {
+  const ApiRoute* item = find_route("/v1/responses/resp_1");
+  REQUIRE(item != nullptr);
+  CHECK(item->routing == Routing::ResponseHolder);
+  CHECK(item->methods == (kMethodGet | kMethodDelete));
+  CHECK(item->body == BodyFormat::None);
+  CHECK(response_id_of("/v1/responses/resp_1?stream=false") == "resp_1");
+  const ApiRoute* cancel = find_route("/v1/responses/resp_1/cancel");
+  REQUIRE(cancel != nullptr);
+  CHECK(cancel->methods == kMethodPost);
+  CHECK(cancel->routing == Routing::ResponseHolder);
+  CHECK(response_id_of("/v1/responses/resp_1/cancel") == "resp_1");
+  CHECK(find_route("/v1/responses/") == nullptr);
+  CHECK(find_route("/v1/responses/a/b") == nullptr);
+  CHECK(find_route("/v1/responses//cancel") == nullptr);
+  CHECK(response_id_of("/v1/responses") == "");
+  CHECK(find_route("/v1/responses")->routing == Routing::PrefixAndLoad);
 }

@@ -38,6 +38,7 @@
 #include "ringgate/sched/exact_block_index.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/response_table.h"
 #include "ringgate/sched/scheduler_config.h"
 #include "ringgate/sched/snapshot_publisher.h"
 #include "ringgate/control/flow_metrics.h"
@@ -46,6 +47,7 @@ namespace ringgate::control {
 
 struct ControlPlaneOptions {
   std::string pool_name = "vllm";
+  sched::ResponseTableLimits responses;  // which server holds each Responses API response
   PoolOptions pool;
   sched::SchedulerConfig scheduler;
   proxy::PassiveHealthOptions health;  // passive ejection (config `health`)
@@ -80,6 +82,7 @@ class ControlPlane {
   // Shared with the workers (stable for the ControlPlane's life).
   sched::SnapshotPublisher& publisher() { return publisher_; }
   sched::PrefixIndex& prefix_index() { return index_; }
+  sched::ResponseTable& responses() { return responses_; }
   // Precise prefix mode's KV-event block index (null when not in precise mode).
   const sched::ExactBlockIndex* exact_index() const { return subscriber_ ? &exact_ : nullptr; }
   sched::InflightCounters& inflight() { return inflight_; }
@@ -173,6 +176,7 @@ class ControlPlane {
   sched::EndpointRegistry registry_;
   sched::SnapshotPublisher publisher_;
   sched::PrefixIndex index_;
+  sched::ResponseTable responses_;
   sched::ExactBlockIndex exact_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
   std::vector<KvEventSource> kv_sources_;          // control thread: what the subscriber follows

@@ -49,6 +49,9 @@ enum class BodyFormat : uint8_t {
 enum class Routing : uint8_t {
   PrefixAndLoad,  // the text's prefix blocks and the servers' load
   Load,           // the servers' load only
+  // The server that holds the response the path names (/v1/responses/{id}...): vLLM
+  // keeps stored responses in the memory of the API server that made them.
+  ResponseHolder,
 };
 
 enum class RouteHandler : uint8_t {
@@ -59,6 +62,14 @@ enum class RouteHandler : uint8_t {
 // Methods, as a set of bits.
 inline constexpr uint8_t kMethodGet = 1;   // GET and HEAD
 inline constexpr uint8_t kMethodPost = 2;
+inline constexpr uint8_t kMethodDelete = 4;
+
+// A path segment that stands for a response id: "/v1/responses/{id}" matches any one
+// non-empty segment there (response_id_of() gives it).
+inline constexpr std::string_view kResponseIdSegment = "{id}";
+// Longest response id a path or a body may name (bytes). vLLM's are "resp_" + 32 hex
+// digits; OpenAI's about 50 characters. A longer one is refused (400), never looked up.
+inline constexpr size_t kMaxResponseIdBytes = 256;
 
 struct ApiRoute {
   std::string_view path;
@@ -78,6 +89,9 @@ std::span<const ApiRoute> api_routes();
 
 // The route of a request target (its query string ignored); null for a path not in the table.
 const ApiRoute* find_route(std::string_view target);
+
+// The {id} segment of a target whose route has one (as sent: not percent-decoded); empty if none.
+std::string_view response_id_of(std::string_view target);
 
 // EPP mode: the Gateway decides which paths reach the picker, so a path the table does
 // not name is still picked for: a JSON body routed by its model and load.

@@ -42,8 +42,8 @@ class BodyScanner {
   // The next bytes of the body (they follow the previous ones).
   void feed(const char* data, size_t len);
   // At the end of the body: true when the body was understood; `out` then has
-  // model, model_offset/length and stream (prompt_parts stays empty: the text went
-  // to the sink). False: read the body with BodyReader.
+  // model, model_offset/length, stream and the routing keys (prompt_parts stays empty:
+  // the text went to the sink). False: read the body with BodyReader.
   bool finish(RequestFields& out);
   bool gave_up() const { return state_ == State::GaveUp; }
 
@@ -65,10 +65,10 @@ class BodyScanner {
   };
   // What the value about to start (or the open container) means for routing.
   enum class Slot : uint8_t {
-    Skip, Model, Stream, Prompt, Input, PromptItem, Messages, Message, Role, Content, ContentItem, Text,
+    Skip, Model, Stream, Prompt, Input, PromptItem, Messages, Message, Role, Content, ContentItem, Text, RoutingKey,
   };
   enum class Frame : uint8_t { Root, Generic, PromptArray, Messages, Message, ContentArray, ContentPart };
-  enum class Target : uint8_t { Key, Model, Text, Skip };
+  enum class Target : uint8_t { Key, Model, Text, RoutingKey, Skip };
 
   static Slot text_slot(TextFields field);
   void give_up() { state_ = State::GaveUp; }
@@ -102,7 +102,7 @@ class BodyScanner {
   uint32_t unicode_digits_ = 0;
   uint32_t high_surrogate_ = 0;  // a \uD800-\uDBFF waiting for its low half
   bool after_high_escape_ = false;  // the escape just read was a high surrogate: a \u must follow
-  char key_[16];
+  char key_[24];  // the longest key read: previous_response_id
   size_t key_len_ = 0;  // > sizeof key_: a long key (none of ours)
   // Numbers and literals.
   uint8_t number_state_ = 0;
@@ -111,6 +111,8 @@ class BodyScanner {
   std::string model_;
   size_t model_offset_ = 0, model_length_ = 0;
   bool stream_ = false;
+  RoutingKeys keys_;
+  uint8_t routing_key_ = 0;  // which one a RoutingKey slot reads
   uint32_t seen_ = 0;         // routing fields met at the root (each at most once)
   bool literal_true_ = false;
   bool message_role_ = false, message_content_ = false;

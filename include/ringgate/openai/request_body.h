@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ringgate/openai/api_routes.h"
+#include "ringgate/openai/routing_keys.h"
 
 namespace ringgate::openai {
 
@@ -34,6 +35,8 @@ struct RequestFields {
   // Text the prompt is made of, in order. Views into the parser's string buffer:
   // valid until the next parse with the same BodyReader.
   std::vector<std::string_view> prompt_parts;
+  // previous_response_id, prompt_cache_key, safety_identifier, user (routing_keys.h).
+  RoutingKeys keys;
 };
 
 struct BodyError {

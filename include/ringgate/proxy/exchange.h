@@ -33,6 +33,7 @@
 #include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
+#include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/request_stats.h"
 
 namespace ringgate::proxy {
@@ -168,6 +169,8 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   Attempt hedge_;            // a hedged prefill's second attempt
   Attempt* lead_ = &attempt_;  // whose answer the client gets (or, while racing, the first pick)
   PrefillLeg prefill_;
+  ResponseAffinity affinity_;  // the Responses API response it names, and the one it makes
+  uint64_t answering_server_ = 0;  // the lead attempt's server (address hash), for affinity_
   http::Request* request_ = nullptr;
   const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table
   openai::RequestFields fields_;

@@ -30,6 +30,14 @@ class RouteService {
  public:
   virtual ~RouteService() = default;
   virtual RouteDecision route(const RouteRequest& request) = 0;
+  // To the server `server` (an address hash) whatever its load (RequestRouter::route_to).
+  // (Fakes that know no servers need not: none is found.)
+  virtual RouteDecision route_to(uint64_t /*server*/, const RouteRequest& /*request*/) {
+    RouteDecision none;
+    none.status = 404;
+    none.code = "server_gone";
+    return none;
+  }
   virtual void routed(uint32_t endpoint_id) = 0;
   virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
   virtual void endpoint_failed(uint32_t endpoint_id) = 0;
@@ -71,6 +79,7 @@ struct ExchangeEnv {
   FlowQueue* flow = nullptr;
   const FlowLimits* flow_limits = nullptr;
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
+  sched::ResponseTable* responses = nullptr;  // shared by the workers; null = none kept
   const ApiKeyTable* api_keys = nullptr;  // the worker's current keys; null = auth off
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;

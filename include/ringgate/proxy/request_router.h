@@ -24,6 +24,7 @@
 #include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/response_table.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -49,6 +50,8 @@ struct RouterShared {
   // What each worker routed, for the other gateway replicas (sharedState; null: alone).
   sched::PlacementRing* placement_rings = nullptr;
   size_t placement_ring_count = 0;
+  // Which server holds each Responses API response (null: none kept).
+  sched::ResponseTable* responses = nullptr;
 };
 
 struct RouteRequest {
@@ -87,6 +90,7 @@ struct RouteRequest {
 struct RouteDecision {
   int status = 0;  // 0 = routed; else the error status (404 unknown model, 503 no endpoint, 429)
   uint32_t endpoint_id = 0;
+  uint64_t server = 0;  // the endpoint's address hash (sched::address_hash): its server in every replica
   net::Address address;
   std::string_view endpoint_host;  // valid until the next refresh()
   uint16_t endpoint_port = 0;
@@ -123,6 +127,10 @@ class RequestRouter {
   // A decision with status 0 holds a slot at its endpoint (counted in flight): the
   // caller hands the request there (routed()) and calls released() when it leaves.
   RouteDecision route(const RouteRequest& request);
+  // The request must go to the server at `server` (an address hash: the one holding the
+  // response it names), whatever its load or health: one of its engines, a routable one
+  // first. Counted in flight as route() counts; status 404 when the pool has no such server.
+  RouteDecision route_to(uint64_t server, const RouteRequest& request);
   // Every candidate's signals and scores in the last route() that scored (views die
   // at the next route()).
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }

@@ -70,6 +70,7 @@ struct WorkerCounters {
   Counter auth_rejections[std::size(kAuthFailureNames)];  // by AuthFailure
   Counter hedged_requests[std::size(kHedgeResultNames)];  // by HedgeResult: how each race ended
   Counter hedges_over_budget;     // requests hedging wanted but its budget (maxExtraLoad) refused
+  Counter responses_learned;      // Responses API ids learned from answers (proxy/response_affinity.h)
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 

@@ -98,7 +98,9 @@ enum class PickStatus {
 };
 const char* to_string(PickStatus status);
 
-enum class PickReason { None, Score, Session, PrefixPlacement, Slo };
+// Response: pinned to the server holding the Responses API response the request names
+// (proxy::ResponseAffinity), decided before the scheduler.
+enum class PickReason { None, Score, Session, PrefixPlacement, Slo, Response };
 
 // The scheduler's steps under the names GAIE's / llm-d's plugins have, for
 // plugin_duration_seconds{extension_point, plugin_type, plugin_name}: every scorer of

@@ -106,6 +106,13 @@ struct SimOptions {
   bool legacy_gpu_cache_metric = false;
   bool enable_prompt_tokens_details = false;  // usage.prompt_tokens_details.cached_tokens, as vLLM's flag
   bool enable_force_include_usage = false;    // a usage event on every stream, as vLLM's flag
+  // VLLM_ENABLE_RESPONSES_API_STORE=1 from the environment (or --enable-responses-store): the
+  // Responses API stores responses (store, background, previous_response_id); unset, vLLM
+  // silently drops `store` and refuses `background`.
+  bool enable_responses_store = false;
+  // The store's bounds (vLLM has none): beyond them the oldest responses are forgotten.
+  size_t responses_store_max_entries = 100000;
+  size_t responses_store_max_bytes = size_t(1) << 30;
   std::string vllm_version = "0.12.0";        // the release followed where versions differ (0.10 or 0.12)
   // --seed N: random mode's outputs are a function of N and the text (two sims with the same N answer the
   // same request alike); the faults draw from it too. Unset: a new N per request, from the clock.

@@ -3,8 +3,9 @@
 // GET /health, GET|POST /ping, GET /version, POST /tokenize, POST /detokenize,
 // GET /metrics; the pooling endpoints (POST /v1/embeddings, /pooling, /classify,
 // /v1/score, /score, /v1/rerank, /rerank, /v2/rerank: pooling_api.h) and speech to
-// text (POST /v1/audio/transcriptions, /v1/audio/translations: audio_api.h); with the
-// fault injections on top.
+// text (POST /v1/audio/transcriptions, /v1/audio/translations: audio_api.h); the
+// Responses API (POST /v1/responses, GET /v1/responses/{id}, POST
+// /v1/responses/{id}/cancel: responses_api.h); with the fault injections on top.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,8 @@
 #include "ringgate/sim/options.h"
 #include "ringgate/sim/pooling_api.h"
 #include "ringgate/sim/prompt_tokenizer.h"
+#include "ringgate/sim/response_run.h"
+#include "ringgate/sim/response_store.h"
 #include "ringgate/sim/responses.h"
 
 namespace ringgate::sim {
@@ -61,6 +64,13 @@ class SimApi final : public RequestHandler {
   void handle_detokenize(HttpSession& session, HttpRequest& request);
   void handle_pooling(HttpSession& session, HttpRequest& request, PoolingEndpoint endpoint);
   void handle_audio(HttpSession& session, HttpRequest& request, AudioTask task);
+  void handle_responses(HttpSession& session, HttpRequest& request);
+  // X-data-parallel-rank: the engine it names (none: the balancer picks); false when it was
+  // out of range (answered 400, as vLLM's process_inputs).
+  bool pinned_engine(HttpSession& session, const HttpRequest& request, std::optional<uint32_t>& pinned);
+  void handle_response_get(HttpSession& session, std::string_view id);
+  void handle_response_cancel(HttpSession& session, std::string_view id);
+  std::string random_hex32();
   const std::string& answer_model(const std::optional<std::string>& model) const;
   bool answer_injected_error(HttpSession& session, const HttpRequest& request);
   uint64_t next_random();
@@ -87,6 +97,11 @@ class SimApi final : public RequestHandler {
   uint16_t kv_port_ = 0;
   std::vector<uint64_t> kv_pulls_ok_;      // ringgate_sim_kv_transfer_pulls_total, per engine
   std::vector<uint64_t> kv_pulls_failed_;  // vllm:nixl_num_failed_transfers_total, per engine
+  // The Responses API: stored responses, the runs under way by id (for cancel), and the
+  // background runs (no client holds them), dropped once finished.
+  ResponseStore responses_;
+  ResponseRun::Registry response_runs_;
+  std::vector<std::unique_ptr<ResponseRun>> background_runs_;
 };
 
 }  // namespace ringgate::sim
