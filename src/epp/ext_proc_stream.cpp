@@ -45,6 +45,15 @@ void set_prefiller(extproc::HeaderMutation* mutation, std::string_view prefill_e
   else set_header(mutation, kPrefillerHeader, prefill_endpoint);
 }
 
+// A rank behind its server's one port is named in X-data-parallel-rank; the header is
+// removed from every other request (a client's own would override the pick).
+void set_rank(extproc::HeaderMutation* mutation, int32_t rank) {
+  if (rank < 0) return mutation->add_remove_headers(std::string(proxy::kDataParallelRankHeader));
+  char text[12];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, rank);
+  set_header(mutation, proxy::kDataParallelRankHeader, std::string_view(text, size_t(end - text)));
+}
+
 void set_destination_metadata(ProcessingResponse& response, std::string_view endpoint) {
   google::protobuf::Struct& inner =
       *(*response.mutable_dynamic_metadata()->mutable_fields())[std::string(kDestinationMetadataNamespace)]
@@ -203,6 +212,7 @@ proxy::UpstreamChannel* ExtProcStream::opened(const net::Address& address, const
                                               proxy::AttemptListener* listener) {
   listener_ = listener;
   picked_ = address.to_string();
+  picked_rank_ = image.data_parallel_rank;
   rewritten_ = !image.model_token.empty();
   if (rewritten_) {
     // The body as the gateway would forward it: the model's JSON token replaced in place.
@@ -228,6 +238,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
     common->set_clear_route_cache(true);
     set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
     set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
+    set_rank(common->mutable_header_mutation(), picked_rank_);
     if (!body.empty()) set_header(common->mutable_header_mutation(), "content-length", content_length);
     set_destination_metadata(r, endpoint);
     if (!body_follows) return;
@@ -249,6 +260,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   common->set_clear_route_cache(true);
   set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
   set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
+  set_rank(common->mutable_header_mutation(), picked_rank_);
   if (rewritten_) {
     set_header(common->mutable_header_mutation(), "content-length", content_length);
     common->mutable_body_mutation()->set_body(std::string(body));

@@ -21,6 +21,7 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
                    bool announce) {
   endpoint_id_ = decision.endpoint_id;
   address_ = decision.address;
+  header_rank_ = decision.dp.header ? decision.dp.rank : -1;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
   sheddable_ = sheddable;
@@ -43,7 +44,9 @@ bool Attempt::connect(const RequestImage& image, bool allow_reuse, uint64_t now_
   response_started_ = false;
   delivered_ = false;
   sent_ns_ = now_ns;
-  channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, image, this);
+  RequestImage ranked = image;
+  ranked.data_parallel_rank = header_rank_;
+  channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, ranked, this);
   return channel_ != nullptr;
 }
 

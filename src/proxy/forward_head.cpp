@@ -1,6 +1,7 @@
 #include "ringgate/proxy/forward_head.h"
 
 #include "ringgate/http/error_response.h"
+#include "ringgate/proxy/upstream_side.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
@@ -23,6 +24,8 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
     if (http::is_hop_by_hop(header.name, connection)) continue;
     if (header.name == "content-length" || header.name == "expect") continue;
     if (drop_credentials && (header.name == "authorization" || header.name == "api-key")) continue;
+    // The gateway picks the rank (the attempt adds its own): a client's would override it.
+    if (header.name == kDataParallelRankHeader) continue;
     append_field(out, header.name, header.value);
   }
   if (add_request_id) append_field(out, "x-request-id", request_id);

@@ -189,6 +189,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     decision.ttft_headroom = (request.slo.ttft_ms - result.predicted_ttft_ms) / request.slo.ttft_ms;
   decision.address = *address;
   decision.server = endpoint.address_hash;
+  decision.dp = endpoint.dp;
   decision.endpoint_host = endpoint.address.host;
   decision.endpoint_port = endpoint.address.port;
   return decision;
@@ -217,6 +218,7 @@ RouteDecision RequestRouter::route_to(uint64_t server, const RouteRequest& reque
   decision.endpoint_id = chosen->id;
   decision.reason = sched::PickReason::Response;
   decision.server = chosen->address_hash;
+  decision.dp = chosen->dp;
   decision.address = *address;
   decision.endpoint_host = chosen->address.host;
   decision.endpoint_port = chosen->address.port;

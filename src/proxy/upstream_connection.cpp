@@ -8,6 +8,7 @@
 
 #include "ringgate/net/listener.h"
 #include "ringgate/proxy/upstream_pool.h"
+#include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
 
@@ -35,6 +36,13 @@ void UpstreamConnection::begin(const RequestImage& image, AttemptListener* liste
   read_idle_ms_ = rt_.options->upstream_read_idle_timeout_ms;
   parser_.reset();
   head_.assign(image.head);
+  if (image.data_parallel_rank >= 0 && head_.ends_with("\r\n\r\n")) {
+    head_.resize(head_.size() - 2);  // before the blank line that ends the head
+    head_ += kDataParallelRankHeader;
+    head_ += ": ";
+    util::append_int(head_, image.data_parallel_rank);
+    head_ += "\r\n\r\n";
+  }
   token_.assign(image.model_token);
   iov_count_ = 0;
   iov_[iov_count_++] = {head_.data(), head_.size()};

@@ -121,6 +121,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   std::string scratch_;        // what the Exchange writes for its client: dropped
   std::string response_text_;  // the response head, rebuilt for response_head_
   std::string picked_;         // "ip:port" of the decision
+  int32_t picked_rank_ = -1;   // its data-parallel rank when named by header (RequestImage::data_parallel_rank)
   std::string forward_body_;   // the body as forwarded (model rewritten)
   std::vector<std::string> subset_;  // sorted
   bool has_subset_ = false;

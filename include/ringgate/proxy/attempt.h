@@ -100,6 +100,7 @@ class Attempt final : public AttemptListener {
   UpstreamChannel* channel_ = nullptr;
   uint32_t endpoint_id_ = 0;
   net::Address address_;
+  int32_t header_rank_ = -1;  // RequestImage::data_parallel_rank of its sends
   std::string destination_;
   bool holds_slot_ = false;
   bool sheddable_ = false;

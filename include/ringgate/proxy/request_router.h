@@ -91,6 +91,7 @@ struct RouteDecision {
   int status = 0;  // 0 = routed; else the error status (404 unknown model, 503 no endpoint, 429)
   uint32_t endpoint_id = 0;
   uint64_t server = 0;  // the endpoint's address hash (sched::address_hash): its server in every replica
+  sched::DataParallelRank dp;  // the endpoint's rank; dp.header: the request names it (X-data-parallel-rank)
   net::Address address;
   std::string_view endpoint_host;  // valid until the next refresh()
   uint16_t endpoint_port = 0;

@@ -22,7 +22,13 @@ struct RequestImage {
   size_t model_offset = 0;
   size_t model_length = 0;
   std::string_view model_token;
+  // The data-parallel rank the endpoint is reached by (X-data-parallel-rank: rank, added to
+  // the head, which never carries a client's own); -1: none. Set by the Attempt from its route.
+  int32_t data_parallel_rank = -1;
 };
+
+// The request header that pins a vLLM request to one data-parallel rank.
+inline constexpr std::string_view kDataParallelRankHeader = "x-data-parallel-rank";
 
 // What a channel reports. Never called from inside the call that caused it (open(),
 // release(), pause_reading()), always from a completion or timer.
