@@ -1,0 +1,139 @@
+// docs/reference/ is generated from the code (reference_docs.cpp): the Gateway document's
+// schema, the GAIE documents, the flag tables and the metric families ringgate renders.
+// These tests fail when the committed pages are stale (an entry missing, or one naming a
+// field, flag or family that no longer exists), when a schema field has no description,
+// when a field names a flag ringgate does not have, when a metric family has no HELP, and
+// when the source names a family the generator does not render.
+// Regenerate with: ninja -C build reference-docs
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "reference_docs.h"
+#include "ringgate/config/gaie_schema.h"
+#include "ringgate/config/gateway_schema.h"
+#include "ringgate/gateway/options.h"
+
+using namespace ringgate;
+
+namespace {
+
+const std::string kSource = RINGGATE_SOURCE_DIR;
+constexpr const char* kRegenerate = "regenerate with: ninja -C build reference-docs (and commit docs/reference/)";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string listing(const std::set<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += "  " + n + "\n";
+  return out;
+}
+
+// The committed page against the generated one: entries missing, entries stale, then any
+// other difference (a description, default or HELP changed).
+void check_page(const std::string& name, const std::string& generated) {
+  const std::string committed = read_text(kSource + "/docs/reference/" + name);
+  const std::set<std::string> want = docs::entries_of(generated), have = docs::entries_of(committed);
+  std::set<std::string> missing, stale;
+  for (const std::string& e : want)
+    if (!have.contains(e)) missing.insert(e);
+  for (const std::string& e : have)
+    if (!want.contains(e)) stale.insert(e);
+  CHECK_MESSAGE(missing.empty(), "docs/reference/" << name << " has no entry for:\n" << listing(missing) << kRegenerate);
+  CHECK_MESSAGE(stale.empty(),
+                "docs/reference/" << name << " has entries for what no longer exists:\n" << listing(stale) << kRegenerate);
+  CHECK_MESSAGE(committed == generated, "docs/reference/" << name << " is not what the code generates; " << kRegenerate);
+}
+
+}  // namespace
+
+TEST_CASE("every field of the Gateway document's schema has a type and a description") {
+  std::set<std::string> undescribed;
+  for (const config::gateway_schema::Map& map : config::gateway_schema::kMaps) {
+    REQUIRE(map.fields.size() == map.keys.size());
+    for (size_t i = 0; i < map.fields.size(); ++i) {
+      const config::gateway_schema::Field& f = map.fields[i];
+      CHECK(f.name == map.keys[i]);
+      if (f.description.empty() || f.type.empty())
+        undescribed.insert(std::string(map.path) + (map.path.empty() ? "" : ".") + std::string(f.name));
+    }
+  }
+  CHECK_MESSAGE(undescribed.empty(), "fields of config::gateway_schema without a type or description (add them where "
+                                     "the field is declared, include/ringgate/config/gateway_schema.h):\n"
+                                         << listing(undescribed));
+  for (const config::gaie_schema::Document& d : config::gaie_schema::kDocuments)
+    for (const config::gaie_schema::Field& f : d.fields) {
+      CAPTURE(f.path);
+      CHECK(!f.description.empty());
+    }
+}
+
+TEST_CASE("a schema field's flag is a flag of ringgate") {
+  std::set<std::string> flags;
+  for (const util::FlagSpec& f : gateway::gateway_flags()) flags.insert(std::string(f.name));
+  for (const util::FlagSpec& f : gateway::epp_flags()) flags.insert(std::string(f.name));
+  static const std::regex flag_name("--[a-z][-a-z]*");
+  std::set<std::string> unknown;
+  for (const config::gateway_schema::Map& map : config::gateway_schema::kMaps)
+    for (const config::gateway_schema::Field& f : map.fields) {
+      const std::string text(f.flag);
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), flag_name); it != std::sregex_iterator(); ++it)
+        if (!flags.contains(it->str())) unknown.insert(std::string(map.path) + "." + std::string(f.name) + ": " + it->str());
+    }
+  CHECK_MESSAGE(unknown.empty(), "schema fields naming flags ringgate does not have:\n" << listing(unknown));
+}
+
+TEST_CASE("every metric family ringgate renders has HELP, a type and samples") {
+  const auto families = docs::parse_families(docs::render_all_metrics());
+  CHECK(families.size() > 100);
+  std::set<std::string> bad;
+  for (const auto& [name, f] : families) {
+    if (f.help.empty()) bad.insert(name + ": no HELP");
+    if (f.type.empty()) bad.insert(name + ": no TYPE");
+    // A family without a sample would show no labels in the reference, whatever it has.
+    if (!f.has_samples) bad.insert(name + ": no sample rendered (its labels are unknown)");
+    if (!name.starts_with("ringgate_") && !name.starts_with("inference_") && !name.starts_with("llm_d_"))
+      bad.insert(name + ": not a ringgate_, inference_ or llm_d_ name");
+  }
+  CHECK_MESSAGE(bad.empty(), listing(bad));
+}
+
+TEST_CASE("every metric family the source names is rendered by the generator") {
+  // A family added to the code but not rendered by docs::render_all_metrics (a new
+  // source of families, or a feature it does not switch on) would be missing from the
+  // reference: give render_all_metrics what makes it appear.
+  const auto families = docs::parse_families(docs::render_all_metrics());
+  std::set<std::string> labels;  // a label name (inference_pool) is no family
+  for (const auto& [name, f] : families) labels.insert(f.labels.begin(), f.labels.end());
+  static const std::regex literal(R"re(("|# (?:HELP|TYPE) )((?:ringgate|inference|llm_d)_[a-z0-9_]*[a-z0-9])[" ])re");
+  std::set<std::string> missing;
+  for (const char* dir : {"src/control", "src/proxy", "src/epp", "src/metrics", "src/gateway", "include/ringgate"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(kSource + "/" + dir)) {
+      const std::string path = entry.path().string();
+      if (!path.ends_with(".cpp") && !path.ends_with(".h")) continue;
+      const std::string text = read_text(path);
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), literal); it != std::sregex_iterator(); ++it) {
+        const std::string name = (*it)[2];
+        if (!families.contains(name) && !labels.contains(name)) missing.insert(name + " (" + path.substr(kSource.size() + 1) + ")");
+      }
+    }
+  }
+  CHECK_MESSAGE(missing.empty(), "families named in the source that tests/docs/reference_docs.cpp does not render:\n"
+                                     << listing(missing));
+}
+
+TEST_CASE("docs/reference/configuration.md is generated from the schema and the flag tables") {
+  check_page("configuration.md", docs::configuration_reference());
+}
+
+TEST_CASE("docs/reference/metrics.md is generated from the families ringgate renders") {
+  check_page("metrics.md", docs::metrics_reference());
+}
