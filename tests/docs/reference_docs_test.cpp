@@ -22,7 +22,7 @@ using namespace ringgate;
 namespace {
 
 const std::string kSource = RINGGATE_SOURCE_DIR;
-constexpr const char* kRegenerate = "regenerate with: ninja -C build reference-docs (and commit docs/reference/)";
+const std::string kRegenerate = "regenerate with: ninja -C build reference-docs (and commit docs/reference/)";
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -50,7 +50,22 @@ void check_page(const std::string& name, const std::string& generated) {
   CHECK_MESSAGE(missing.empty(), "docs/reference/" << name << " has no entry for:\n" << listing(missing) << kRegenerate);
   CHECK_MESSAGE(stale.empty(),
                 "docs/reference/" << name << " has entries for what no longer exists:\n" << listing(stale) << kRegenerate);
-  CHECK_MESSAGE(committed == generated, "docs/reference/" << name << " is not what the code generates; " << kRegenerate);
+  // The first line that differs, rather than both pages.
+  std::istringstream a(committed), b(generated);
+  std::string la, lb;
+  int line = 0;
+  bool more_a = true, more_b = true;
+  while (true) {
+    ++line;
+    more_a = bool(std::getline(a, la));
+    more_b = bool(std::getline(b, lb));
+    if (!more_a || !more_b || la != lb) break;
+  }
+  const bool same = !more_a && !more_b;
+  CHECK_MESSAGE(same, "docs/reference/" << name << " is not what the code generates; first difference at line " << line
+                                        << ":\n  committed: " << (more_a ? la : "(end)")
+                                        << "\n  generated: " << (more_b ? lb : "(end)") << "\n"
+                                        << kRegenerate);
 }
 
 }  // namespace
