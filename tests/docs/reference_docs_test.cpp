@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "reference_docs.h"
+#include "ringgate/config/config_loader.h"
 #include "ringgate/config/gaie_schema.h"
 #include "ringgate/config/gateway_schema.h"
 #include "ringgate/gateway/options.h"
@@ -154,4 +155,64 @@ TEST_CASE("docs/reference/configuration.md is generated from the schema and the 
 
 TEST_CASE("docs/reference/metrics.md is generated from the families ringgate renders") {
   check_page("metrics.md", docs::metrics_reference());
+}
+
+TEST_CASE("config::gaie_schema lists exactly the GAIE documents' fields the reader takes") {
+  // One document of each kind the config loader reads, every map of it present, so the
+  // reader allows every key it knows (EndpointPickerConfig has its own reader and is not
+  // held to the list here).
+  const char* kDocuments = R"(apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: pool}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  targetPorts: [{number: 8000}]
+  endpointPickerRef: {group: "", kind: Service, name: epp, port: {number: 9002}, failureMode: FailClose}
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferencePool
+metadata: {name: pool-old}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  targetPortNumber: 8000
+  extensionRef: {group: "", kind: Service, name: epp, portNumber: 9002, failureMode: FailOpen}
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+metadata: {name: alias}
+spec:
+  poolRef: {group: inference.networking.k8s.io, kind: InferencePool, name: vllm}
+  rules:
+  - matches: [{model: {type: Exact, value: a}}]
+    targets: [{modelRewrite: b, weight: 1}]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceObjective
+metadata: {name: batch}
+spec: {priority: -1, poolRef: {group: inference.networking.k8s.io, kind: InferencePool, name: vllm}}
+)";
+  const config::LoadResult loaded = config::load_config_text(kDocuments, "gaie documents");
+  for (const config::gaie_schema::Document& d : config::gaie_schema::kDocuments) {
+    if (d.kind == "EndpointPickerConfig") continue;
+    CAPTURE(d.kind);
+    const auto it = loaded.keys_allowed_by_kind.find(std::string(d.kind));
+    REQUIRE(it != loaded.keys_allowed_by_kind.end());
+    std::set<std::string> listed;
+    for (const config::gaie_schema::Field& f : d.fields) listed.insert(std::string(f.path));
+    auto covered = [&](const std::string& p) {
+      for (const std::string& l : listed)
+        if (l == p || l.starts_with(p + ".") || l.starts_with(p + "[]") || p.starts_with(l + ".")) return true;
+      return false;
+    };
+    std::set<std::string> unlisted, stale;
+    for (const std::string& p : it->second) {
+      if (p == "apiVersion" || p == "kind" || p == "status" || p == "metadata" || p.starts_with("metadata.")) continue;
+      if (!covered(p)) unlisted.insert(p);
+    }
+    for (const std::string& l : listed)
+      if (!it->second.contains(l)) stale.insert(l);
+    CHECK_MESSAGE(unlisted.empty(), d.kind << " fields the reader takes that include/ringgate/config/gaie_schema.h does "
+                                              "not list:\n" << listing(unlisted));
+    CHECK_MESSAGE(stale.empty(), d.kind << " fields gaie_schema.h lists that the reader does not take:\n" << listing(stale));
+  }
 }

@@ -6,6 +6,9 @@
 // InferenceModelRewrite, InferenceObjective) and src/config/endpoint_picker_config.cpp
 // (EndpointPickerConfig, the Go EPP's --config-file). Fields of these kinds that are not
 // listed here are refused (the rule documents) or warned about (EndpointPickerConfig).
+// tests/docs/reference_docs_test.cpp holds this list to the keys the config loader's
+// reader allows for InferencePool, InferenceModelRewrite and InferenceObjective (a map
+// listed whole, such as spec.poolRef, covers its keys); EndpointPickerConfig's is by hand.
 #include <span>
 #include <string_view>
 
