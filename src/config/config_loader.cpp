@@ -351,6 +351,7 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
       }
       reader.set_context(context + ": ");
 
+      const size_t allowed_before = reader.keys_allowed().size();
       switch (kind) {
         case DocumentKind::Gateway: {
           auto fields = reader.read_map(doc, "", gateway_schema::kRoot);
@@ -392,6 +393,8 @@ LoadResult load_config_text(std::string_view text, std::string_view file_name, c
         case DocumentKind::Unknown:
           break;
       }
+      std::set<std::string>& allowed = result.keys_allowed_by_kind[kind_name];
+      for (size_t k = allowed_before; k < reader.keys_allowed().size(); ++k) allowed.insert(reader.keys_allowed()[k]);
     }
   } catch (const std::exception& e) {
     // yaml-cpp accessors should not throw on the paths used above; if one does,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <unordered_set>
 
+#include "ringgate/control/kv_event_metrics.h"
 #include "ringgate/control/status_page.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
@@ -531,60 +532,9 @@ AdminResponse ControlPlane::render_metrics() {
 
 // Precise prefix mode: the exact index's size and bound, and the event streams' health.
 void ControlPlane::append_kv_event_metrics(std::string& out) const {
-  const sched::ExactIndexStats st = exact_.stats();
-  const KvEventSubscriberCounters& c = subscriber_->counters();
-  auto gauge = [&](const char* name, const char* help, const char* type, uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           std::to_string(value) + "\n";
-  };
-  gauge("ringgate_kv_events_index_blocks", "Block hashes held by the KV-event (precise) index, all endpoints.",
-        "gauge", st.blocks);
-  gauge("ringgate_kv_events_index_memory_bytes", "Estimated memory of the KV-event (precise) index.", "gauge",
-        st.memory_bytes);
-  gauge("ringgate_kv_events_index_max_blocks_per_endpoint", "Bound on one endpoint's blocks (kvEvents.maxBlocksPerEndpoint).",
-        "gauge", st.max_blocks_per_endpoint);
-  gauge("ringgate_kv_events_endpoints_precise", "Endpoints scored from their KV events.", "gauge",
-        st.endpoints_precise);
-  gauge("ringgate_kv_events_endpoints_fallback",
-        "Endpoints whose KV-event stream lost events: scored by the approximate index until resynced.", "gauge",
-        st.endpoints_fallback);
-  gauge("ringgate_kv_events_batches_total", "KV-event batches applied (replayed ones included).", "counter",
-        c.batches.load(std::memory_order_relaxed));
-  gauge("ringgate_kv_events_replayed_batches_total", "KV-event batches obtained by replay requests.", "counter",
-        c.replayed_batches.load(std::memory_order_relaxed));
-  gauge("ringgate_kv_events_gaps_total", "Sequence gaps seen in KV-event streams.", "counter",
-        c.gaps.load(std::memory_order_relaxed));
-  gauge("ringgate_kv_events_decode_errors_total", "KV-event messages refused (bad framing or payload).", "counter",
-        c.decode_errors.load(std::memory_order_relaxed));
-  if (const auto& tokenizer = options_.prompt_tokenizer) {
-    // Requests the model's tokenizer could not read are scored by the approximate index.
-    const openai::PromptTokenizerCounts n = tokenizer->counts();
-    out += "# HELP ringgate_prompt_tokenizer_requests_total Requests tokenized for precise prefix scoring, by "
-           "outcome (other than ok: scored by the approximate index; truncated: ok, first maxTokenizeBytes only; "
-           "probed: ok, first 4 KiB only, as no server held all of it).\n"
-           "# TYPE ringgate_prompt_tokenizer_requests_total counter\n";
-    const std::pair<const char*, uint64_t> outcomes[] = {{"ok", n.tokenized},
-                                                         {"truncated", n.truncated},
-                                                         {"probed", n.probed},
-                                                         {"no_prompt", n.no_prompt},
-                                                         {"template_failed", n.template_failed},
-                                                         {"encode_failed", n.encode_failed}};
-    for (const auto& [outcome, value] : outcomes)
-      out += std::string("ringgate_prompt_tokenizer_requests_total{outcome=\"") + outcome + "\"} " +
-             std::to_string(value) + "\n";
-    gauge("ringgate_prompt_tokenizer_chat_template", "1 when the tokenizer directory's chat template loaded.", "gauge",
-          tokenizer->has_chat_template() ? 1 : 0);
-    const openai::TokenCacheStats cache = tokenizer->cache_stats();
-    gauge("ringgate_prompt_tokenizer_cache_hits_total",
-          "Prompt texts (at least 4 KiB up to the maxTokenizeBytes cut) whose token ids came from the token cache.",
-          "counter", cache.hits);
-    gauge("ringgate_prompt_tokenizer_cache_misses_total", "Prompt texts looked up in the token cache and tokenized.",
-          "counter", cache.misses);
-    gauge("ringgate_prompt_tokenizer_cache_entries", "Prompt texts whose token ids the cache holds.", "gauge",
-          cache.entries);
-    gauge("ringgate_prompt_tokenizer_cache_bytes", "Memory the token cache holds (bounded by tokenCacheBytes).", "gauge",
-          cache.bytes);
-  }
+  append_kv_event_families(out, exact_.stats(), subscriber_->counters());
+  if (const auto& tokenizer = options_.prompt_tokenizer)
+    append_prompt_tokenizer_families(out, tokenizer->counts(), tokenizer->has_chat_template(), tokenizer->cache_stats());
 }
 
 AdminResponse ControlPlane::render_debug_endpoints() {

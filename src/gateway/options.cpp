@@ -100,6 +100,13 @@ constexpr util::FlagSpec kEppFlags[] = {
     {"--zap-time-encoding", "ENCODING", "ignored: ringgate logs plain lines to stderr"},
 };
 
+}  // namespace
+
+std::span<const util::FlagSpec> gateway_flags() { return kFlags; }
+std::span<const util::FlagSpec> epp_flags() { return kEppFlags; }
+
+namespace {
+
 // Both tables, in help order: the parser looks a flag up in this one.
 const std::vector<util::FlagSpec>& all_flags() {
   static const std::vector<util::FlagSpec> all = [] {

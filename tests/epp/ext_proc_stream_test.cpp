@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -320,6 +321,38 @@ TEST_CASE("P/D: a long uncached prompt names its prefill pod in x-prefiller-host
   const epp::extproc::HeaderMutation whole = decide("short");
   CHECK(header(whole, "x-gateway-destination-endpoint") == "127.0.0.1:8001");
   CHECK(header(whole, "x-prefiller-host-port") == "<absent>");
-  REQUIRE(whole.remove_headers_size() == 1);
+  REQUIRE(whole.remove_headers_size() == 2);
   CHECK(whole.remove_headers(0) == "x-prefiller-host-port");  // a client's own does not reach the sidecar
+  CHECK(whole.remove_headers(1) == "x-data-parallel-rank");   // nor its own rank (not a rank's endpoint)
+}
+
+TEST_CASE("a rank behind its server's one port is named in x-data-parallel-rank; a client's own never survives") {
+  Fixture f;
+  std::vector<sched::EndpointState> states;
+  for (int32_t rank = 0; rank < 2; ++rank) {
+    states.push_back(endpoint(sched::EndpointId(rank), 8001));
+    states.back().dp = {rank, true};
+    states.back().address_hash = sched::address_hash("127.0.0.1", 8001, states.back().dp);
+  }
+  f.inflight.ensure(1);
+  f.publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
+  f.worker->refresh();
+  std::set<std::string> ranks;
+  for (int i = 0; i < 40 && ranks.size() < 2; ++i) {
+    epp::ExtProcStream s(*f.worker);
+    std::vector<ProcessingResponse> out;
+    ProcessingRequest head = with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED);
+    auto* own = head.mutable_request_headers()->mutable_headers()->add_headers();
+    own->set_key("x-data-parallel-rank");
+    own->set_raw_value("7");
+    s.on_request(head, out);
+    s.on_request(body(R"({"model":"m","prompt":"p)" + std::to_string(i) + R"("})", true), out);
+    REQUIRE(!out.empty());
+    const auto& mutation = out[0].request_headers().response().header_mutation();
+    CHECK(header(mutation, "x-gateway-destination-endpoint") == "127.0.0.1:8001");
+    const std::string rank = header(mutation, "x-data-parallel-rank");
+    CHECK((rank == "0" || rank == "1"));  // overwrites the client's 7
+    ranks.insert(rank);
+  }
+  CHECK(ranks.size() == 2);  // both ranks are endpoints the picker uses
 }

@@ -2,6 +2,8 @@
 // Parses and validates a config file. Every problem is collected (not just the first),
 // each with its line and column; nothing throws.
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,9 @@ struct LoadResult {
   // for list items, repeats included): the schema check (tests/config/example_schema_test.cpp)
   // holds it to config::gateway_schema, so no map of the reader escapes the schema.
   std::vector<std::string> gateway_keys_allowed;
+  // The same for every kind read, by kind ("InferencePool" -> {"spec.selector", ...}): the
+  // configuration reference's test holds the GAIE kinds' to config::gaie_schema.
+  std::map<std::string, std::set<std::string>> keys_allowed_by_kind;
 
   bool ok() const { return errors.empty(); }
 };

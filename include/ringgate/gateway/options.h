@@ -2,12 +2,14 @@
 // Command-line flags of the ringgate binary.
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/proxy_options.h"
+#include "ringgate/util/flag_table.h"
 
 namespace ringgate::gateway {
 
@@ -64,6 +66,11 @@ struct ParsedOptions {
 
 ParsedOptions parse_options(int argc, char** argv);
 std::string usage();
+
+// The flag tables (the --help text): ringgate's own, and the Go EPP's as the inferencepool
+// chart passes them. docs/reference/configuration.md lists both (tests/docs).
+std::span<const util::FlagSpec> gateway_flags();
+std::span<const util::FlagSpec> epp_flags();
 
 // The message for unknown flags left pending (Options::unknown_flags) when the mode turns
 // out not to be EPP; "" when there are none.
