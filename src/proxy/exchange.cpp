@@ -448,6 +448,14 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   const AttemptPlan plan = policy().after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
   if (racing_) return end_race(rival(attempt), HedgeResult::Failover);  // the other one is its retry
+  if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout) {
+    // A server that takes no connection is down for every rank behind its port: what comes
+    // next goes to another server, not to its other ranks.
+    std::vector<uint32_t> server;
+    env_.router->same_server(attempt.endpoint_id(), server);
+    for (uint32_t id : server)
+      if (std::find(tried_.begin(), tried_.end(), id) == tried_.end()) tried_.push_back(id);
+  }
   switch (plan.step) {
     case NextStep::FreshConnection:
       fresh_retry_used_ = true;

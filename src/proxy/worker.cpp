@@ -147,6 +147,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
   // RouteService: the worker's RequestRouter and the shared passive health.
   RouteDecision route(const RouteRequest& request) override { return router_.route(request); }
+  void same_server(uint32_t endpoint_id, std::vector<uint32_t>& out) override {
+    if (const sched::EndpointSnapshot* snapshot = router_.snapshot()) sched::same_server(*snapshot, endpoint_id, out);
+  }
   RouteDecision route_to(uint64_t server, const RouteRequest& request) override {
     return router_.route_to(server, request);
   }

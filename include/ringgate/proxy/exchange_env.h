@@ -38,6 +38,9 @@ class RouteService {
     none.code = "server_gone";
     return none;
   }
+  // The endpoints that fail with `endpoint_id` when its server does: the ranks behind its
+  // server's one port (sched::same_server), else itself. Appended to `out`; failure paths only.
+  virtual void same_server(uint32_t endpoint_id, std::vector<uint32_t>& out) { out.push_back(endpoint_id); }
   virtual void routed(uint32_t endpoint_id) = 0;
   virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
   virtual void endpoint_failed(uint32_t endpoint_id) = 0;
