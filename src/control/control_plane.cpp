@@ -571,7 +571,8 @@ AdminResponse ControlPlane::render_debug_endpoints() {
                 ",\"probed\":" + (h->probed ? "true" : "false") +
                 ",\"failed_scrapes\":" + std::to_string(h->failed_scrapes) +
                 ",\"scrapes_ok\":" + std::to_string(h->scrapes_ok) +
-                ",\"scrapes_failed\":" + std::to_string(h->scrapes_failed) + ",\"last_error\":";
+                ",\"scrapes_failed\":" + std::to_string(h->scrapes_failed) +
+                ",\"undeclared_engine_samples\":" + std::to_string(h->undeclared_engine_samples) + ",\"last_error\":";
         util::append_json_string(body, h->last_error);
         body.push_back('}');
       }

@@ -448,9 +448,10 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   const AttemptPlan plan = policy().after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
   if (racing_) return end_race(rival(attempt), HedgeResult::Failover);  // the other one is its retry
-  if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout) {
-    // A server that takes no connection is down for every rank behind its port: what comes
-    // next goes to another server, not to its other ranks.
+  if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout || kind == FailureKind::Reset) {
+    // A connection that fails fails for every rank behind its server's port (one API server
+    // fronts them): what comes next goes to another server, not to its other ranks. (A
+    // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
     for (uint32_t id : server)
