@@ -64,7 +64,7 @@ disaggregation: {nonCachedTokens: 512}
         body, headers, removed = self.decide('lorem ipsum dolor sit amet ' * 120)  # ~800 tokens
         self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
         self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
-        self.assertEqual(removed, [])
+        self.assertEqual(removed, ['x-data-parallel-rank'])  # not a data-parallel rank: a client's own is dropped
         # What llm-d's sidecar then does: the prefill leg, then the decode leg with its params.
         request = json.loads(body)
         prefill_leg = dict(request, stream=False, max_tokens=1, kv_transfer_params={
@@ -87,7 +87,8 @@ disaggregation: {nonCachedTokens: 512}
         _, headers, removed = self.decide('Hello there?')
         self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
         self.assertNotIn('x-prefiller-host-port', headers)
-        self.assertEqual(removed, ['x-prefiller-host-port'])  # the client's own never reaches the sidecar
+        # The client's own never reaches the sidecar, nor its own rank header vLLM.
+        self.assertEqual(removed, ['x-prefiller-host-port', 'x-data-parallel-rank'])
 
 
 if __name__ == '__main__':
