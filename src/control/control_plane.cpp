@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <unordered_set>
 
@@ -201,6 +202,19 @@ void ControlPlane::note_kv_annotations(const std::vector<DesiredEndpoint>& membe
   kv_annotations_changed_ = true;
 }
 
+namespace {
+// "tcp://host:port" with port + rank (vLLM's offset_endpoint_port for a data-parallel
+// rank); anything else, or a port that would pass 65535, unchanged.
+std::string offset_endpoint_port(const std::string& endpoint, int rank) {
+  const size_t colon = endpoint.rfind(':');
+  if (rank <= 0 || !endpoint.starts_with("tcp://") || colon == std::string::npos) return endpoint;
+  int port = 0;
+  const auto [end, ec] = std::from_chars(endpoint.data() + colon + 1, endpoint.data() + endpoint.size(), port);
+  if (ec != std::errc() || end != endpoint.data() + endpoint.size() || port + rank > 65535) return endpoint;
+  return endpoint.substr(0, colon + 1) + std::to_string(port + rank);
+}
+}  // namespace
+
 // Each endpoint's event addresses: an explicit kvEvents.endpoints entry, else its host
 // and the ports its pod's annotations name, else kvEvents.port (replayPort). An
 // annotation names only ports: the host stays the endpoint's own. Only changes reach
@@ -222,8 +236,11 @@ void ControlPlane::update_kv_sources(const sched::EndpointSnapshot& snapshot) {
     const bool v6 = e.address.host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + e.address.host + "]" : e.address.host;
     if (it != kv.endpoints.end()) {
-      src.address = it->address;
-      src.replay_address = it->replay;
+      // The entry names the server's publisher; a rank behind its one port publishes on
+      // that port + rank, as vLLM's ZmqEventPublisher.offset_endpoint_port.
+      const int offset = e.dp.header ? e.dp.rank : 0;
+      src.address = offset_endpoint_port(it->address, offset);
+      src.replay_address = it->replay.empty() ? std::string() : offset_endpoint_port(it->replay, offset);
     } else {
       int port = kv.port, replay_port = kv.replay_port;
       if (annotation != kv_annotations_.end()) {

@@ -115,3 +115,66 @@ test('without precise mode the prefix source says approximate', async () => {
   assert.equal(ep.prefix_source.source, 'approximate');
   assert.match(ep.prefix_source.reason, /no KV events configured/);
 });
+
+// Issue 48: vLLM's data-parallel rank R publishes its KV events on the configured port + R.
+// A server of two ranks behind one port: a prompt warmed on rank 1 alone (the header sent to
+// the server directly) is routed to rank 1 by the events of that rank's stream.
+test('precise mode rank by rank: each rank of a one-port server is followed on its own event port', { timeout: 60000 }, async () => {
+  const { freePort } = await import('../lib/prometheus.mjs');
+  let sim = null;
+  let base = 0;
+  let replay = 0;
+  // Two consecutive free ports for the publishers, two for the replay sockets.
+  for (let attempt = 0; attempt < 20 && !sim; attempt++) {
+    base = await freePort();
+    replay = await freePort();
+    if (Math.abs(base - replay) < 2 || base + 1 > 65535 || replay + 1 > 65535) continue;
+    const c = { enable_kv_cache_events: true, publisher: 'zmq', endpoint: `tcp://*:${base}`,  // bound (vLLM connects a PUB to any other host)
+      replay_endpoint: `tcp://127.0.0.1:${replay}`, topic: 'kv' };
+    try {
+      sim = await startSim(['--model', MODEL, '--kv-blocks', '256', '--block-size', '16', '--data-parallel-size', '2',
+        '--data-parallel-stats-interval-ms', '0', '--kv-events-config', JSON.stringify(c)], { env: simEnv });
+    } catch { /* a port was taken meanwhile: another pair */ }
+  }
+  assert.ok(sim, 'no free port pair for the sim\'s publishers');
+  live.push(sim);
+  const gw = await startGateway(['--config', writePreciseConfig(dir, 'dp.yaml',
+    [{ api: sim.api, kv_events: `tcp://127.0.0.1:${base}`, kv_replay: `tcp://127.0.0.1:${replay}` }])]);
+  live.push(gw);
+  await waitRoutable(gw, 2);
+  const ranks = (await debugEndpoints(gw)).sort((x, y) => x.data_parallel_rank - y.data_parallel_rank);
+  assert.deepEqual(ranks.map((e) => [e.data_parallel_rank, e.prefix_source.events_address]),
+    [[0, `tcp://127.0.0.1:${base}`], [1, `tcp://127.0.0.1:${base + 1}`]]);
+  assert.equal(ranks[1].prefix_source.replay_address, `tcp://127.0.0.1:${replay + 1}`);
+  // Both ranks' streams followed (a warm-up batch each, until the gateway reports precise).
+  for (let r = 0, seed = 20000; r < 2; r++) {
+    for (let i = 0; ; i++) {
+      await fetch(`${sim.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-data-parallel-rank': String(r) },
+        body: JSON.stringify({ model: MODEL, prompt: text(seed++, 100), max_tokens: 1 }) }).then((res) => res.text());
+      const src = (await debugEndpoints(gw)).find((e) => e.data_parallel_rank === r).prefix_source;
+      if (src.source === 'precise' && src.blocks > 0) break;
+      assert.ok(i < 100, `rank ${r}: ${JSON.stringify(src)}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+  for (let k = 0; k < 4; k++) {
+    const prompt = text(300 + k, 3000);
+    const warmRank = k % 2;
+    const before = (await debugEndpoints(gw)).find((e) => e.data_parallel_rank === warmRank).prefix_source.blocks;
+    const warm = await fetch(`${sim.url}/v1/completions`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-data-parallel-rank': String(warmRank) },
+      body: JSON.stringify({ model: MODEL, prompt, max_tokens: 1 }) });
+    await warm.text();
+    assert.equal(warm.headers.get('x-sim-engine'), String(warmRank));
+    await waitSource(gw, sim.api, () => true, 'any');
+    for (const t0 = performance.now(); ; await new Promise((res) => setTimeout(res, 20))) {
+      const src = (await debugEndpoints(gw)).find((e) => e.data_parallel_rank === warmRank).prefix_source;
+      if (src.blocks > before) break;
+      assert.ok(performance.now() - t0 < 5000, `rank ${warmRank} announced no blocks`);
+    }
+    const res = await fetch(`${gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, prompt, max_tokens: 1 }) });
+    await res.text();
+    assert.equal(res.headers.get('x-sim-engine'), String(warmRank), `prompt ${k} warmed on rank ${warmRank}`);
+  }
+});
