@@ -122,6 +122,8 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     util::append_json_string(out, endpoint);
     out += ",\"held\":false";
   }
+  out += ",\"data_parallel_rank\":";
+  out += !held && decision.dp.rank >= 0 ? std::to_string(decision.dp.rank) : "null";
   out += ",\"reason\":";
   util::append_json_string(out, held ? "saturated" : reason_name(decision.reason));
   out += ",\"matched_blocks\":";
@@ -160,6 +162,10 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     first = false;
     out += "{\"endpoint\":";
     util::append_json_string(out, snapshot->at(c.index).address.text());
+    // A data-parallel rank's (null: the whole server): ranks behind one port share the address.
+    const int32_t rank = snapshot->at(c.index).dp.rank;
+    out += ",\"data_parallel_rank\":";
+    out += rank >= 0 ? std::to_string(rank) : "null";
     out += ",\"total\":";
     append_number(out, c.total);
     // "<scorer>_score" for every scorer that ran ("kv-cache" -> "kv_cache_score").

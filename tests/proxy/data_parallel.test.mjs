@@ -93,7 +93,13 @@ test('ranks behind one port are learnt from /metrics and scheduled one by one; a
     const r = await complete(gw, `own rank ${own}`, { 'X-data-parallel-rank': own });
     assert.equal(r.status, 200, r.text);
   }
-  // Each rank's load signal is its own engine's series: in-flight and scraped waiting per rank.
+  // /debug/pick names the rank it would choose, and every candidate's.
+  const pick = await (await fetch(`${gw.adminUrl}/debug/pick?path=/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'which rank?' }),
+  })).json();
+  assert.equal(pick.endpoint, `127.0.0.1:${sim.port}`);
+  assert.ok([0, 1, 2, 3].includes(pick.data_parallel_rank), JSON.stringify(pick));
+  assert.deepEqual(pick.candidates.map((c) => c.data_parallel_rank).sort(), [0, 1, 2, 3]);
   const m = await scrape(`${gw.adminUrl}/metrics`);
   assert.equal(m.get('inference_pool_ready_pods{name="vllm"}'), 4);  // llm-d counts endpoints (ranks) here
 });
