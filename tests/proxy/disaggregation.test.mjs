@@ -195,3 +195,32 @@ test('a decode sim whose pulls fail: no client error, the recompute counted', as
   assert.equal(await counter(decode[0], 'vllm:nixl_num_failed_transfers_total'), 8);
   assert.equal(await counter(decode[0], 'ringgate_sim_kv_transfer_pulls_total'), 0);
 });
+
+// Issue 48: P/D rank by rank. A prefill server and a decode server of two data-parallel ranks
+// each, behind one port (ranks learnt from /metrics): the prefill leg goes to a prefill rank,
+// the decode leg to a decode rank, each named in X-data-parallel-rank; the prefill answer's
+// kv_transfer_params (engine id "…_dp<R>") lead the decode rank's pull to the rank that holds
+// the blocks, so every pull is served by the rank that prefilled.
+test('P/D with data-parallel ranks: each leg goes to a rank, the pull finds the prefill rank', async () => {
+  const [prefill] = await sims('kv_producer', 1, ['--data-parallel-size', '2', '--data-parallel-stats-interval-ms', '0']);
+  const [decode] = await sims('kv_consumer', 1, ['--data-parallel-size', '2', '--data-parallel-stats-interval-ms', '0']);
+  const gw = await gatewayFor([prefill], [decode]);
+  await waitRoutable(gw, 4);  // two ranks each, learnt
+  const LONG = 8;
+  for (let i = 0; i < LONG; ++i) {
+    const r = await complete(gw.url, { prompt: longPrompt(100 + i), max_tokens: 4 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('x-gateway-prefill-endpoint'), `127.0.0.1:${prefill.port}`);
+  }
+  const perEngine = async (sim, name) => {
+    const m = await scrape(`${sim.url}/metrics`);
+    return [0, 1].map((e) => m.get(`${name}{engine="${e}",model_name="${MODEL}"}`) ?? 0);
+  };
+  const prefills = await perEngine(prefill, 'ringgate_sim_kv_transfer_prefills_total');
+  const served = await perEngine(prefill, 'ringgate_sim_kv_transfer_pulls_served_total');
+  assert.equal(prefills[0] + prefills[1], LONG);
+  assert.deepEqual(served, prefills, 'each rank served the pulls of what it prefilled');
+  assert.ok(prefills[0] > 0 && prefills[1] > 0, `the gateway used one prefill rank only: ${prefills}`);
+  assert.equal(await allSeries([decode], 'ringgate_sim_kv_transfer_pulls_total'), LONG);
+  assert.equal(await allSeries([decode], 'vllm:nixl_num_failed_transfers_total'), 0);
+});
