@@ -359,3 +359,91 @@ TEST_CASE("pool: an endpoint's slots are the most it was seen running, once it w
   snap = scraped(1e300, 1);
   CHECK(find(*snap, a.port)->slots == sched::kMaxCount);
 }
+
+// Issue 48: a server behind one port serves its data-parallel ranks, each its own endpoint
+// (own id, own load from its engine's series); learnt from its engine labels, or declared.
+TEST_CASE("pool: ranks behind one port are learnt from the engine labels, scored on their own series, and leave with it") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  EndpointPool pool(loop, registry, fast_options());
+  FakeServer s(loop);
+  s.metrics.body =
+      "vllm:num_requests_waiting{engine=\"0\",model_name=\"base\"} 1\n"
+      "vllm:num_requests_waiting{engine=\"1\",model_name=\"base\"} 5\n"
+      "vllm:kv_cache_usage_perc{engine=\"1\",model_name=\"base\"} 0.7\n"
+      "vllm:num_requests_waiting{engine=\"2\",model_name=\"base\"} 2\n";
+  DesiredEndpoint d = s.member();
+  d.name = "pod-a";
+  d.pod = "pod-a";
+  pool.set_members({d});
+  auto snap = run_until(loop, pool, {&s}, [](const sched::EndpointSnapshot& sn) { return sn.size() == 3 && sn.at(0).has_metrics; });
+  REQUIRE(snap->size() == 3);
+  std::vector<sched::EndpointId> ids;
+  for (size_t i = 0; i < 3; ++i) {
+    const sched::EndpointState& e = snap->at(i);
+    CHECK(e.dp.rank == int32_t(i));
+    CHECK(e.dp.header);
+    CHECK(e.pod == "pod-a");
+    CHECK(e.address_hash == sched::address_hash("127.0.0.1", s.port, e.dp));
+    CHECK(pool.name(e.id) == std::string("pod-a-rank-") + std::to_string(i));
+    ids.push_back(e.id);
+  }
+  CHECK(snap->at(1).metrics.all.waiting == 5);  // rank 1's own series, not the server's 8
+  CHECK(snap->at(1).metrics.all.kv_cache_usage == doctest::Approx(0.7));
+  CHECK(snap->at(2).metrics.all.waiting == 2);
+  std::vector<sched::EndpointId> same;
+  sched::same_server(*snap, ids[1], same);
+  CHECK(same.size() == 3);
+  CHECK(pool.take_removed().size() == 1);  // the whole-server endpoint it was before its first scrape
+
+  // The page names one engine now: the server is one endpoint again; the ranks' ids are released.
+  s.metrics.body = "vllm:num_requests_waiting{engine=\"0\",model_name=\"base\"} 1\n";
+  snap = run_until(loop, pool, {&s}, [](const sched::EndpointSnapshot& sn) { return sn.size() == 1; });
+  REQUIRE(snap->size() == 1);
+  CHECK(snap->at(0).dp.rank == -1);
+  CHECK_FALSE(snap->at(0).dp.header);
+  CHECK(pool.take_removed().size() == 3);
+
+  // Declared: two ranks whatever the page says; an engine past them is counted, never scored.
+  s.metrics.body =
+      "vllm:num_requests_waiting{engine=\"0\",model_name=\"base\"} 1\n"
+      "vllm:num_requests_waiting{engine=\"1\",model_name=\"base\"} 3\n"
+      "vllm:num_requests_waiting{engine=\"7\",model_name=\"base\"} 9\n";
+  d.data_parallel_size = 2;
+  pool.set_members({d});
+  snap = run_until(loop, pool, {&s}, [&](const sched::EndpointSnapshot& sn) {
+    return sn.size() == 2 && pool.health(sn.at(0).id)->undeclared_engine_samples > 0;
+  });
+  REQUIRE(snap->size() == 2);
+  CHECK(snap->at(1).metrics.all.waiting == 3);
+  CHECK(pool.health(snap->at(0).id)->undeclared_engine_samples > 0);
+
+  // The pod leaves: every rank in the same update.
+  pool.take_removed();
+  pool.set_members({});
+  CHECK(pool.take_removed().size() == 2);
+  CHECK(pool.build_snapshot()->size() == 0);
+}
+
+TEST_CASE("pool: one rank per port keeps its rank and pod, no header, its own id") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  EndpointPool pool(loop, registry, fast_options());
+  std::vector<DesiredEndpoint> ranks;
+  for (int32_t r = 0; r < 4; ++r) {
+    DesiredEndpoint d{"127.0.0.1", uint16_t(8000 + r), true, "ds-0-rank-" + std::to_string(r)};
+    d.pod = "ds-0";
+    d.rank = r;
+    ranks.push_back(d);
+  }
+  pool.set_members(ranks);
+  auto snap = pool.build_snapshot();
+  REQUIRE(snap->size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(snap->at(i).dp == sched::DataParallelRank{int32_t(i), false});
+    CHECK(snap->at(i).pod == "ds-0");
+    std::vector<sched::EndpointId> same;
+    sched::same_server(*snap, snap->at(i).id, same);
+    CHECK(same == std::vector<sched::EndpointId>{snap->at(i).id});  // a port of its own fails alone
+  }
+}
