@@ -291,6 +291,11 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   s.proxy.access_log_ring_slots = s.access_log_path.empty() ? 0 : flags.access_log_ring_slots;
   s.pool.declared_models = flags.models;
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
+  // What another replica learns reaches this one's response table within two of their
+  // syncs, two control-loop turns (10 ms) and the round trips (control/shared_responses.h):
+  // a request naming a response this replica does not know waits that long.
+  s.proxy.response_wait_ms =
+      s.shared_state.enabled() ? uint32_t(std::min<int64_t>(5 * s.shared_state.sync_interval.count() + 50, 60000)) : 0;
   return {};
 }
 

@@ -275,3 +275,16 @@ TEST_CASE("settings: a map of scorer weights lists the scorers that run; the pre
   // Every weight listed 0: refused at load (nothing would score).
   CHECK_FALSE(config::load_config_text(head + "scheduler: {scorers: {latency: 0}}\n", "settings_test.yaml").ok());
 }
+
+TEST_CASE("settings: requests naming an unknown response wait for the other replicas only while state is shared") {
+  CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000"}), nullptr).proxy.response_wait_ms == 0);
+  // Two of the others' syncs (20 ms each by default), the control loop's turns, round trips.
+  CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000", "--redis", "127.0.0.1:6379"}), nullptr).proxy.response_wait_ms ==
+        150);
+  const config::ConfigSet f = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
+sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: 100ms}
+)");
+  CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 550);
+}

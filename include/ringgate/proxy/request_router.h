@@ -24,6 +24,7 @@
 #include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler.h"
@@ -52,6 +53,9 @@ struct RouterShared {
   size_t placement_ring_count = 0;
   // Which server holds each Responses API response (null: none kept).
   sched::ResponseTable* responses = nullptr;
+  // What each worker learns of them, for the other gateway replicas (sharedState; null: alone).
+  sched::ResponseRing* response_rings = nullptr;
+  size_t response_ring_count = 0;
 };
 
 struct RouteRequest {
