@@ -198,7 +198,7 @@ RouteRequest Exchange::route_request() {
     route.root_blocks = digest_.root_blocks();
   }
   const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *request_, rules);
+  add_route_hints(route, *request_, fields_.keys, rules);
   return route;
 }
 

@@ -288,3 +288,26 @@ sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: 100ms}
 )");
   CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 550);
 }
+
+TEST_CASE("settings: sessionKeys: the order reaches the rules; session affinity is off only when no key can pin") {
+  auto with = [](std::string scheduler) {
+    return file("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {static: [\"10.0.0.1:8000\"]}}\n"
+                "scheduler: " + scheduler + "\n");
+  };
+  const config::ConfigSet defaults = with("{prefixBlockBytes: 64}");
+  CHECK(resolve(flags({}), &defaults).scheduler.session_affinity);
+  CHECK(gateway::rules_from(&defaults)->session_keys == sched::SessionKeyOrder{});
+  const config::ConfigSet none = with("{sessionKeys: []}");
+  CHECK_FALSE(resolve(flags({}), &none).scheduler.session_affinity);
+  CHECK(gateway::rules_from(&none)->session_keys.empty());
+  // No header named: "header" alone pins nothing; the body's keys still do.
+  const config::ConfigSet header_only = with("{sessionKeys: [header], sessionHeader: \"\"}");
+  CHECK_FALSE(resolve(flags({}), &header_only).scheduler.session_affinity);
+  const config::ConfigSet body_keys = with("{sessionHeader: \"\"}");
+  CHECK(resolve(flags({}), &body_keys).scheduler.session_affinity);
+  const config::ConfigSet ordered = with("{sessionKeys: [user, prompt_cache_key]}");
+  const auto rules = gateway::rules_from(&ordered);
+  REQUIRE(rules->session_keys.count == 2);
+  CHECK(rules->session_keys.keys[0] == sched::SessionSource::User);
+  CHECK(rules->session_keys.keys[1] == sched::SessionSource::PromptCacheKey);
+}

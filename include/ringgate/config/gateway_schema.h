@@ -35,8 +35,8 @@ inline constexpr std::string_view kStaticEndpoint[] = {"address", "role", "targe
 inline constexpr std::string_view kKubernetes[] = {"namespace",          "service",    "port",     "inferencePool",
                                                    "inferencePoolGroup", "watchRules", "apiServer"};
 inline constexpr std::string_view kScheduler[] = {
-    "scorers",    "prefixBlockBytes", "prefixIndexMemoryBytes", "loadGuard",
-    "loadSignal", "sessionHeader",    "metricsStaleAfter",      "headroomSelectionStrategy"};
+    "scorers",       "prefixBlockBytes",  "prefixIndexMemoryBytes",    "loadGuard", "loadSignal",
+    "sessionHeader", "metricsStaleAfter", "headroomSelectionStrategy", "sessionKeys"};
 // Every scorer of the registry (sched::kScorers) is a key.
 inline constexpr std::array<std::string_view, sched::kScorerCount> kScorers = sched::scorer_names();
 // scheduler.scorers.prefix as a map (it may also be a plain weight).

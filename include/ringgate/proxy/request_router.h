@@ -26,6 +26,7 @@
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
+#include "ringgate/sched/session_keys.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -72,6 +73,7 @@ struct RouteRequest {
   std::string_view body;  // the request body (precise mode tokenizes its prompt)
   openai::TextFields text_fields = 0;  // where the body's prompt is (the route's routed_text()); 0: none
   std::string_view session_id;                     // affinity hint; empty = none
+  sched::SessionSource session_source = sched::SessionSource::None;  // which key it is (/debug/pick)
   bool sheddable = false;                          // may be refused with 429 when saturated
   // Flow control: saturated endpoints are left out; with none left, `saturated` is
   // answered and the request waits in the gateway.
