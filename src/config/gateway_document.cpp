@@ -490,6 +490,40 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
   with_field(*fields, path, "metricsStaleAfter", [&](const YAML::Node& v, const std::string& p) {
     assign(out.metrics_stale_after, r.read_duration(v, p, milliseconds(1), hours(1)));
   });
+  // The keys that pin a conversation, first found first (sched/session_keys.h); [] = none.
+  with_field(*fields, path, "sessionKeys", [&](const YAML::Node& v, const std::string& p) {
+    if (!v.IsSequence()) return r.error(v, p, "expected a list of session keys ([] for none)");
+    if (v.size() > sched::kSessionSourceCount) {
+      r.error(v, p, "lists at most 4 keys (prompt_cache_key, safety_identifier, user, header), not " +
+                        std::to_string(v.size()));
+      return;
+    }
+    sched::SessionKeyOrder order;
+    order.count = 0;
+    bool ok = true;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string item = index_path(p, i);
+      auto name = r.read_string(v[i], item);
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      const std::optional<sched::SessionSource> source = sched::session_source_named(*name);
+      if (!source) {
+        r.error(v[i], item, "\"" + *name + "\" is not a session key (prompt_cache_key, safety_identifier, user, header)");
+        ok = false;
+      } else if (std::find(order.keys.begin(), order.keys.begin() + order.count, *source) !=
+                 order.keys.begin() + order.count) {
+        r.error(v[i], item, "\"" + *name + "\" is listed twice");
+        ok = false;
+      } else {
+        order.keys[order.count++] = *source;
+      }
+    }
+    if (!ok) return;
+    out.session_keys = order;
+    r.note_set(p);  // [] reads no scalar, yet the file set it
+  });
 }
 
 void read_limits(YamlFieldReader& r, const YAML::Node& node, const std::string& path, LimitsConfig& out) {

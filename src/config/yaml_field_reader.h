@@ -86,6 +86,8 @@ class YamlFieldReader {
   // Every dotted path a read_map call allowed, list indices as "[]" ("kvEvents.endpoints[].address"),
   // in call order with repeats: what the schema check compares with gateway_schema.
   const std::vector<std::string>& keys_allowed() const { return keys_allowed_; }
+  // A value read whole by the caller (an empty list) counts as set by the file.
+  void note_set(std::string_view path) { note_leaf(path); }
 
  private:
   std::optional<std::string> read_scalar(const YAML::Node& node, std::string_view path, std::string_view expected);

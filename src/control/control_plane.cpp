@@ -44,7 +44,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
   loop_.add(wake_.fd, EPOLLIN, &wake_);
   if (options_.shared_state.enabled())
     shared_ = std::make_unique<SharedState>(loop_, options_.shared_state, options_.pool_name, options_.limiter, index_,
-                                            options_.workers);
+                                            responses_, options_.workers);
   if (options_.admin_listen_fd >= 0) {
     AdminLimits limits;
     limits.max_body_bytes = std::max(limits.max_body_bytes, options_.admin_max_body_bytes);

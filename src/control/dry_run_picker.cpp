@@ -98,7 +98,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     route.chained = true;
     route.root_blocks = digest_.root_blocks();
   }
-  proxy::add_route_hints(route, request, *rules);
+  proxy::add_route_hints(route, request, fields_.keys, *rules);
   route.hold_when_saturated = rules->flow.enabled;
   route.dry_run = true;
   const proxy::RouteDecision decision = router_.route(route);
@@ -126,6 +126,11 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   out += !held && decision.dp.rank >= 0 ? std::to_string(decision.dp.rank) : "null";
   out += ",\"reason\":";
   util::append_json_string(out, held ? "saturated" : reason_name(decision.reason));
+  // The key that made the request's session (scheduler.sessionKeys), null: none; it
+  // pinned the pick when the reason is "session" (else the load guard let scores decide).
+  out += ",\"session_key\":";
+  if (route.session_source == sched::SessionSource::None) out += "null";
+  else util::append_json_string(out, sched::kSessionSourceNames[size_t(route.session_source)]);
   out += ",\"matched_blocks\":";
   util::append_uint(out, decision.matched_blocks);
   out += ",\"total_blocks\":";

@@ -102,6 +102,10 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   counter("ringgate_responses_learned_total",
           "Responses API response ids learned from model servers' answers (the server that holds each one).",
           &C::responses_learned);
+  counter_by_label("ringgate_response_waits_total",
+                   "Requests naming a Responses API response this replica did not know that waited for the other "
+                   "replicas to tell it (sharedState), by outcome: found, or expired (then routed as unknown).",
+                   "outcome", proxy::kResponseWaitOutcomes, &C::response_waits);
   counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &C::bytes_from_clients);
   counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &C::bytes_to_clients);
   counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &C::bytes_to_upstreams);

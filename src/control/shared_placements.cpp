@@ -6,46 +6,10 @@
 #include <vector>
 
 #include "ringgate/control/placement_payload.h"
+#include "ringgate/control/stream_exchange.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
-namespace {
-
-// ARGV: stream key, replica id, last id read, this sync's payload (empty: none), entries
-// kept, entries read, ttl ms. Returns {the last id read, then the others' payloads}. A
-// stream whose newest entry is older than the last one read was made anew (Redis lost
-// it, or came back with an earlier clock): it is read from its start.
-constexpr const char* kPlacementScript = R"lua(
-local key, me, last = ARGV[1], ARGV[2], ARGV[3]
-local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
-if top and last ~= '0' then
-  local tm, ts = string.match(top[1], '^(%d+)-(%d+)$')
-  local lm, ls = string.match(last, '^(%d+)-(%d+)$')
-  tm, ts, lm, ls = tonumber(tm), tonumber(ts), tonumber(lm), tonumber(ls)
-  if tm and lm and (tm < lm or (tm == lm and ts < ls)) then last = '0' end
-end
-if #ARGV[4] > 0 then redis.call('XADD', key, 'MAXLEN', '~', ARGV[5], '*', 'r', me, 'p', ARGV[4]) end
-redis.call('PEXPIRE', key, ARGV[7])
-local out = {last}
-for _, row in ipairs(redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', ARGV[6])) do
-  out[1] = row[1]
-  local f = row[2]
-  if f[1] == 'r' and f[2] ~= me and f[3] == 'p' then out[#out + 1] = f[4] end
-end
-return out
-)lua";
-
-// "ms-seq", as XADD makes them (or our "0" before the first read).
-bool valid_stream_id(std::string_view id) {
-  if (id.empty() || id.size() > SharedPlacements::kMaxIdBytes) return false;
-  const size_t dash = id.find('-');
-  auto digits = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return dash == std::string_view::npos ? digits(id) : digits(id.substr(0, dash)) && digits(id.substr(dash + 1));
-}
-
-}  // namespace
 
 SharedPlacements::SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers, std::string prefix,
                                    std::string replica_id, std::chrono::milliseconds ttl)
@@ -85,7 +49,7 @@ void SharedPlacements::sync(const sched::EndpointSnapshot& snapshot) {
     ids_version_ = snapshot.version();
   }
   const std::vector<std::string> args{"EVAL",
-                                      kPlacementScript,
+                                      kStreamExchangeScript,
                                       "0",
                                       key_,
                                       replica_id_,

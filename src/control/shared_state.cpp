@@ -65,7 +65,8 @@ std::string default_replica_id() {
 }  // namespace
 
 SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, size_t workers)
+                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses,
+                         size_t workers)
     : options_(std::move(options)),
       client_(loop, [&] {
         RedisOptions o;
@@ -82,6 +83,9 @@ SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std:
   if (replica_id_.size() > kMaxReplicaIdBytes) replica_id_.resize(kMaxReplicaIdBytes);
   if (limiter) rates_ = std::make_unique<SharedRateLimits>(client_, *limiter, prefix_, replica_id_);
   placements_ = std::make_unique<SharedPlacements>(client_, index, workers, prefix_, replica_id_, 3 * ttl_);
+  // A response outlives its stream entry only in the tables that read it: the stream
+  // is for replicas that are up, as the placements'.
+  responses_ = std::make_unique<SharedResponses>(client_, responses, workers, prefix_, replica_id_, 3 * ttl_);
 }
 
 void SharedState::go_local(const char* why) {
@@ -90,6 +94,7 @@ void SharedState::go_local(const char* why) {
   if (why) last_error_ = why;
   if (rates_) rates_->go_local(replicas_);
   placements_->go_local();
+  responses_->go_local();
   if (!remote_.empty()) {
     remote_.clear();
     changed_ = true;
@@ -140,6 +145,7 @@ void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& sna
     rates_->sync(uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()),
                  replicas_);
   placements_->sync(snapshot);
+  responses_->sync();
 }
 
 void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
@@ -212,6 +218,7 @@ void SharedState::append_metrics(std::string& out) const {
   kind("sync", sync_errors_);
   if (rates_) rates_->append_metrics(out);
   placements_->append_metrics(out);
+  responses_->append_metrics(out);
 }
 
 AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot) const {
@@ -243,6 +250,8 @@ AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot)
   }
   out += ",\"placements\":";
   placements_->append_debug(out);
+  out += ",\"responses\":";
+  responses_->append_debug(out);
   // The others' in-flight requests and prefill tokens by endpoint (nonzero only).
   auto others = [&](const char* key, int64_t sched::RemoteLoad::*count) {
     out += std::string(",\"") + key + "\":{";

@@ -273,6 +273,8 @@ int main(int argc, char** argv) {
   context.router.latency_ring_count = control.latency_ring_count();
   context.router.placement_rings = control.placement_rings();
   context.router.placement_ring_count = control.placement_ring_count();
+  context.router.response_rings = control.response_rings();
+  context.router.response_ring_count = control.response_ring_count();
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;

@@ -30,6 +30,13 @@ sched::SaturationConfig saturation_config(const config::SaturationDetectorConfig
   return c;
 }
 
+// Whether any of the keys can pin a conversation (the header only when one is named).
+bool sessions_possible(const sched::SessionKeyOrder& keys, const std::string& header) {
+  for (size_t i = 0; i < keys.count; ++i)
+    if (keys.keys[i] != sched::SessionSource::Header || !header.empty()) return true;
+  return false;
+}
+
 // The leaves the file set, over the runtime defaults. The defaults live in one place,
 // the runtime option structs (proxy::ProxyOptions, control::PoolOptions,
 // sched::SchedulerConfig, proxy::PassiveHealthOptions, Settings); the config layer
@@ -121,7 +128,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("scheduler.loadGuard.minLoad")) s.scheduler.load_guard_min_excess = double(g.scheduler.load_guard.min_load);
   if (set("scheduler.loadGuard.enabled") && !g.scheduler.load_guard.enabled)
     s.scheduler.load_guard_factor = std::numeric_limits<double>::infinity();
-  if (set("scheduler.sessionHeader")) s.scheduler.session_affinity = !g.scheduler.session_header.empty();
+  if (set("scheduler.sessionHeader") || set("scheduler.sessionKeys"))
+    s.scheduler.session_affinity = sessions_possible(g.scheduler.session_keys, g.scheduler.session_header);
   if (set("scheduler.headroomSelectionStrategy"))
     s.scheduler.headroom_strategy =
         g.scheduler.headroom_strategy == "most" ? sched::HeadroomStrategy::Most : sched::HeadroomStrategy::Least;
@@ -291,6 +299,11 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   s.proxy.access_log_ring_slots = s.access_log_path.empty() ? 0 : flags.access_log_ring_slots;
   s.pool.declared_models = flags.models;
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
+  // What another replica learns reaches this one's response table within two of their
+  // syncs, two control-loop turns (10 ms) and the round trips (control/shared_responses.h):
+  // a request naming a response this replica does not know waits that long.
+  s.proxy.response_wait_ms =
+      s.shared_state.enabled() ? uint32_t(std::min<int64_t>(5 * s.shared_state.sync_interval.count() + 50, 60000)) : 0;
   return {};
 }
 
@@ -303,6 +316,7 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
       rules->objective_priorities.emplace(o.metadata.name, o.priority);
     }
     if (file->gateway.file_sets("scheduler.sessionHeader")) rules->session_header = file->gateway.scheduler.session_header;
+    if (file->gateway.file_sets("scheduler.sessionKeys")) rules->session_keys = file->gateway.scheduler.session_keys;
     const config::GatewayConfig& g = file->gateway;
     // Saturation detector and flow control: hot-reloaded with the rest of the rules.
     rules->flow.saturation = saturation_config(g.saturation_detector);

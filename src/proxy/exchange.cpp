@@ -76,11 +76,12 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
                                                           request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
-  if (const AffinityError refused =
-          affinity_.begin(env_.responses, *route_, request.target, fields_, request.method == HTTP_DELETE);
+  if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *route_, request.target,
+                                                    fields_, request.method == HTTP_DELETE);
       refused.status != 0)
     return end_with_error(refused.status, refused.code, refused.message);
-  if (affinity_.unknown_path()) {
+  const uint32_t wait_ms = env_.options->response_wait_ms;
+  if (affinity_.unknown_path() && wait_ms == 0) {
     const AffinityError unknown = affinity_.unknown();
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
@@ -91,7 +92,24 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   }
   if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused)
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
+  // A response another replica made may not have reached this one's table yet.
+  if (response_wait_.begin(affinity_, *env_.timers, now(), wait_ms)) return;
+  proceed();
+}
 
+void Exchange::response_wait_over(bool found) {
+  env_.counters->response_waits[found ? 0 : 1].add();
+  proceed();
+}
+
+// start() once the request may be routed: its id, rewrite, statistics, then the queue or
+// the first attempt.
+void Exchange::proceed() {
+  if (affinity_.unknown_path()) {
+    const AffinityError unknown = affinity_.unknown();
+    return end_with_error(unknown.status, unknown.code, unknown.message);
+  }
+  http::Request& request = *request_;
   const std::string_view client_id = request.header("x-request-id");
   add_request_id_ = client_id.empty() || client_id.size() > 200;
   if (add_request_id_) {
@@ -180,7 +198,7 @@ RouteRequest Exchange::route_request() {
     route.root_blocks = digest_.root_blocks();
   }
   const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *request_, rules);
+  add_route_hints(route, *request_, fields_.keys, rules);
   return route;
 }
 
@@ -713,6 +731,7 @@ void Exchange::on_timer(net::Timer&) {
 // and statistics.
 void Exchange::close_out() {
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
+  response_wait_.cancel();
   request_timer_.cancel();
   prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
   if (decode_waiting_) {

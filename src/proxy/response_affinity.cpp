@@ -17,9 +17,11 @@ static_assert(openai::kMaxResponseIdBytes == 256 && sched::ResponseTable::kMaxId
 
 }  // namespace
 
-AffinityError ResponseAffinity::begin(sched::ResponseTable* table, const openai::ApiRoute& route,
-                                      std::string_view target, const openai::RequestFields& fields, bool is_delete) {
+AffinityError ResponseAffinity::begin(sched::ResponseTable* table, sched::ResponseRing* ring,
+                                      const openai::ApiRoute& route, std::string_view target,
+                                      const openai::RequestFields& fields, bool is_delete) {
   table_ = table;
+  ring_ = ring;
   creates_ = route.path == kCreatePath;
   is_path_ = route.routing == openai::Routing::ResponseHolder;
   is_delete_ = is_delete;
@@ -40,12 +42,17 @@ AffinityError ResponseAffinity::begin(sched::ResponseTable* table, const openai:
       return {400, "invalid_previous_response_id", "\"previous_response_id\" must not contain control characters"};
     if (previous.present && !previous.value.empty()) id_ = previous.value;
   }
-  if (table_ == nullptr || id_.empty()) return {};
+  if (table_ != nullptr && !id_.empty()) find_again();
+  return {};
+}
+
+bool ResponseAffinity::find_again() {
+  if (table_ == nullptr || id_.empty() || pinned_) return pinned_;
   if (const std::optional<uint64_t> server = table_->find(id_)) {
     pinned_ = true;
     server_ = *server;
   }
-  return {};
+  return pinned_;
 }
 
 AffinityError ResponseAffinity::gone() const {
@@ -58,7 +65,11 @@ AffinityError ResponseAffinity::gone() const {
 void ResponseAffinity::answer_started(int status, bool event_stream, uint64_t server) {
   scanning_ = false;
   if (table_ == nullptr || status < 200 || status >= 300) return;
-  if (is_delete_ && !id_.empty()) return table_->forget(id_);
+  if (is_delete_ && !id_.empty()) {
+    table_->forget(id_);
+    sched::record_response(ring_, id_, 0, true);
+    return;
+  }
   if (!creates_) return;
   answered_by_ = server;
   scanning_ = true;
@@ -70,7 +81,9 @@ bool ResponseAffinity::answer_bytes(std::string_view decoded) {
   scanner_.feed(decoded);
   if (!scanner_.done()) return false;
   scanning_ = false;
-  return !scanner_.id().empty() && table_->learn(scanner_.id(), answered_by_);
+  if (scanner_.id().empty() || !table_->learn(scanner_.id(), answered_by_)) return false;
+  sched::record_response(ring_, scanner_.id(), answered_by_, false);
+  return true;
 }
 
 }  // namespace ringgate::proxy

@@ -17,8 +17,12 @@ config::RewriteDecision pick_model_rewrite(const RequestRules& rules, std::strin
   return rules.rewrites.pick(model, random, forced);
 }
 
-void add_route_hints(RouteRequest& route, const http::Request& request, const RequestRules& rules) {
-  if (!rules.session_header.empty()) route.session_id = request.header(rules.session_header);
+void add_route_hints(RouteRequest& route, const http::Request& request, const openai::RoutingKeys& keys,
+                     const RequestRules& rules) {
+  const std::string_view header = rules.session_header.empty() ? std::string_view() : request.header(rules.session_header);
+  const sched::SessionChoice session = sched::choose_session(rules.session_keys, keys, header);
+  route.session_id = session.id;
+  route.session_source = session.source;
   route.sheddable = rules.sheddable(objective_name(request));
   route.saturation = &rules.flow.saturation;
   route.slo = slo_targets(request);

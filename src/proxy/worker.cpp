@@ -78,6 +78,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.flow_limits = &flow_limits_;
     env_.limiter = context.limiter;
     env_.responses = context.router.responses;
+    if (context.router.response_rings != nullptr && size_t(index) < context.router.response_ring_count)
+      env_.response_ring = &context.router.response_rings[index];
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));

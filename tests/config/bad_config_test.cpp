@@ -156,6 +156,13 @@ TEST_CASE("out-of-range numbers") {
                "scheduler.headroomSelectionStrategy: must be least or most");
   expect_error(head + "scheduler: {headroomSelectionStrategy: [most]}\n", 4, 40,
                "scheduler.headroomSelectionStrategy: expected a string");
+  expect_error(head + "scheduler: {sessionKeys: [prompt_cache_key, cookie]}\n", 4, 0,
+               "scheduler.sessionKeys[1]: \"cookie\" is not a session key");
+  expect_error(head + "scheduler: {sessionKeys: [user, header, user]}\n", 4, 0,
+               "scheduler.sessionKeys[2]: \"user\" is listed twice");
+  expect_error(head + "scheduler: {sessionKeys: [user, header, user, safety_identifier, prompt_cache_key]}\n", 4, 0,
+               "scheduler.sessionKeys: lists at most 4 keys");
+  expect_error(head + "scheduler: {sessionKeys: user}\n", 4, 0, "scheduler.sessionKeys");
   expect_error(head + "scheduler: {loadSignal: {mode: both}}\n", 4, 32, "scheduler.loadSignal.mode: must be local or shared");
   expect_error(head + "scheduler: {loadSignal: {step: 0.5}}\n", 4, 32,
                "scheduler.loadSignal.step: value 0.5 is out of range (1 to 1000000)");

@@ -157,6 +157,7 @@ scheduler:
   loadGuard: {enabled: false, ratio: 3, minLoad: 8}
   loadSignal: {mode: shared, step: 2, kvStep: 0.1}
   sessionHeader: x-conversation
+  sessionKeys: [header, user]
   metricsStaleAfter: 250ms
 limits: {maxHeaderBytes: 32Ki, maxBodyBytes: 1048576}
 timeouts:
@@ -195,6 +196,10 @@ accessLog: {enabled: true, path: /var/log/ringgate/access.log}
   CHECK(g.scheduler.load_signal.step == 2.0);
   CHECK(g.scheduler.load_signal.kv_step == 0.1);
   CHECK(g.scheduler.session_header == "x-conversation");
+  CHECK(g.scheduler.session_keys.count == 2);
+  CHECK(g.scheduler.session_keys.keys[0] == ringgate::sched::SessionSource::Header);
+  CHECK(g.scheduler.session_keys.keys[1] == ringgate::sched::SessionSource::User);
+  CHECK(g.file_sets("scheduler.sessionKeys"));
   CHECK(g.scheduler.metrics_stale_after == 250ms);
   CHECK(g.limits.max_header_bytes == 32 * 1024);
   CHECK(g.limits.max_body_bytes == 1048576);

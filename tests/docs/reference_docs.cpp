@@ -18,6 +18,7 @@
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/response_table.h"
 #include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::docs {
@@ -205,7 +206,8 @@ std::string render_all_metrics() {
   shared_options.redis_port = 6379;
   shared_options.replica_id = "docs";
   sched::PrefixIndex index;
-  control::SharedState shared(loop, shared_options, "vllm", &limiter, index, 1);
+  sched::ResponseTable responses;
+  control::SharedState shared(loop, shared_options, "vllm", &limiter, index, responses, 1);
   shared.append_metrics(text);
   // The latency model reports an endpoint's error once its fit has scored predictions: learn a while.
   control::LatencyLearner latency(1);

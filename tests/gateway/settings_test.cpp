@@ -275,3 +275,39 @@ TEST_CASE("settings: a map of scorer weights lists the scorers that run; the pre
   // Every weight listed 0: refused at load (nothing would score).
   CHECK_FALSE(config::load_config_text(head + "scheduler: {scorers: {latency: 0}}\n", "settings_test.yaml").ok());
 }
+
+TEST_CASE("settings: requests naming an unknown response wait for the other replicas only while state is shared") {
+  CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000"}), nullptr).proxy.response_wait_ms == 0);
+  // Two of the others' syncs (20 ms each by default), the control loop's turns, round trips.
+  CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000", "--redis", "127.0.0.1:6379"}), nullptr).proxy.response_wait_ms ==
+        150);
+  const config::ConfigSet f = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
+sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: 100ms}
+)");
+  CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 550);
+}
+
+TEST_CASE("settings: sessionKeys: the order reaches the rules; session affinity is off only when no key can pin") {
+  auto with = [](std::string scheduler) {
+    return file("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {static: [\"10.0.0.1:8000\"]}}\n"
+                "scheduler: " + scheduler + "\n");
+  };
+  const config::ConfigSet defaults = with("{prefixBlockBytes: 64}");
+  CHECK(resolve(flags({}), &defaults).scheduler.session_affinity);
+  CHECK(gateway::rules_from(&defaults)->session_keys == sched::SessionKeyOrder{});
+  const config::ConfigSet none = with("{sessionKeys: []}");
+  CHECK_FALSE(resolve(flags({}), &none).scheduler.session_affinity);
+  CHECK(gateway::rules_from(&none)->session_keys.empty());
+  // No header named: "header" alone pins nothing; the body's keys still do.
+  const config::ConfigSet header_only = with("{sessionKeys: [header], sessionHeader: \"\"}");
+  CHECK_FALSE(resolve(flags({}), &header_only).scheduler.session_affinity);
+  const config::ConfigSet body_keys = with("{sessionHeader: \"\"}");
+  CHECK(resolve(flags({}), &body_keys).scheduler.session_affinity);
+  const config::ConfigSet ordered = with("{sessionKeys: [user, prompt_cache_key]}");
+  const auto rules = gateway::rules_from(&ordered);
+  REQUIRE(rules->session_keys.count == 2);
+  CHECK(rules->session_keys.keys[0] == sched::SessionSource::User);
+  CHECK(rules->session_keys.keys[1] == sched::SessionSource::PromptCacheKey);
+}

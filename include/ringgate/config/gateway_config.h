@@ -20,6 +20,7 @@
 #include "ringgate/openai/hf_prompt_tokenizer.h"
 #include "ringgate/sched/endpoint_role.h"
 #include "ringgate/sched/scorer_registry.h"
+#include "ringgate/sched/session_keys.h"
 
 namespace ringgate::config {
 
@@ -154,6 +155,8 @@ struct SchedulerConfig {
   uint64_t prefix_index_memory_bytes = 0;  // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
   LoadGuardConfig load_guard;
   std::string session_header = "x-session-id";  // empty = no session affinity hint
+  // YAML sessionKeys: which keys pin a conversation, in order (body fields and "header").
+  sched::SessionKeyOrder session_keys;
   std::string headroom_strategy = "least";      // YAML headroomSelectionStrategy: least (llm-d's default) or most
   nanoseconds metrics_stale_after = seconds(2);
 };

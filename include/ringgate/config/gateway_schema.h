@@ -126,7 +126,8 @@ inline constexpr Field kSchedulerFields[] = {
     {"prefixIndexMemoryBytes", "byte size", "128Mi", "1Mi..1Ti", kRestart, "--prefix-index-bytes", "Prefix index memory budget."},
     {"loadGuard", "map", "", "", kRestart, "", "Cache affinity must not create a hotspot: an endpoint whose load exceeds the least-loaded one's by more than max((ratio - 1) x mean load, minLoad) loses its prefix bonus."},
     {"loadSignal", "map", "", "", kRestart, "", "Where the load part of a decision comes from."},
-    {"sessionHeader", "string", "x-session-id", "an HTTP header name, or \"\" = none", kLive, "", "Request header that pins a conversation."},
+    {"sessionHeader", "string", "x-session-id", "an HTTP header name, or \"\" = none", kLive, "", "Request header that pins a conversation (the `header` key of `sessionKeys`)."},
+    {"sessionKeys", "list of string", "[prompt_cache_key, safety_identifier, user, header]", "each of prompt_cache_key, safety_identifier, user, header at most once", kLive, "", "What pins a conversation to a server, first present wins: the body's prompt_cache_key, safety_identifier or user (OpenAI's fields), or `sessionHeader`. A key left out is off; [] turns session affinity off. Bad values (over 256 bytes, control bytes) fall through to the next key."},
     {"metricsStaleAfter", "duration", "2s", "1ms..1h", kRestart, "--metrics-staleness-threshold", "Older scraped metrics are not trusted as fresh."},
     {"headroomSelectionStrategy", "string", "least", "least, most", kRestart, "", "Requests with latency objectives (x-llm-d-slo-*-ms) go to the server predicted to meet them with the least headroom (bin-packing, llm-d's default) or the most (spreading)."},
 };

@@ -92,6 +92,9 @@ class ControlPlane {
   // The placement rings, one per worker slot, while replicas share state (null: none).
   sched::PlacementRing* placement_rings() { return shared_ ? shared_->placement_rings() : nullptr; }
   size_t placement_ring_count() const { return shared_ ? shared_->placement_ring_count() : 0; }
+  // The response-id rings, one per worker slot, while replicas share state (null: none).
+  sched::ResponseRing* response_rings() { return shared_ ? shared_->response_rings() : nullptr; }
+  size_t response_ring_count() const { return shared_ ? shared_->response_ring_count() : 0; }
   proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 

@@ -31,7 +31,6 @@ class SharedPlacements {
   static constexpr size_t kMaxEntryBytes = 32 * 1024;  // one sync's placements; more are dropped
   static constexpr size_t kReadEntries = 16;           // the others' entries read a sync (<= 512 KB)
   static constexpr size_t kStreamEntries = 4096;       // what the stream keeps
-  static constexpr size_t kMaxIdBytes = 48;            // a stream id, "ms-seq"
 
   // `workers`: one ring each. `prefix`: PREFIX:POOL.
   SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers, std::string prefix,

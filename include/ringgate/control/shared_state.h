@@ -9,7 +9,8 @@
 // down, slow or answering nonsense, the sum is zero (local only) and /metrics and
 // /debug/shared say so; once it answers again the next sync shares again. The same
 // cadence carries the rate limits' reservations (SharedRateLimits) and what each replica
-// routed, into every other's prefix index (SharedPlacements).
+// routed, into every other's prefix index (SharedPlacements), and the Responses API ids
+// each learned, into every other's response table (SharedResponses).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "ringgate/control/redis_client.h"
 #include "ringgate/control/shared_placements.h"
 #include "ringgate/control/shared_rate_limits.h"
+#include "ringgate/control/shared_responses.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
@@ -42,9 +44,10 @@ class SharedState {
   using Clock = std::chrono::steady_clock;
   // `limiter` (may be null): the workers' rate limiter, whose budgets become shared;
   // `index`: the prefix index the other replicas' placements go into (`workers` rings
-  // bring this one's, placement_rings()).
+  // bring this one's, placement_rings()); `responses`: the response table the others'
+  // response ids go into (the workers' response_rings() bring this one's).
   SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-              proxy::RateLimiter* limiter, sched::PrefixIndex& index, size_t workers);
+              proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses, size_t workers);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.
@@ -70,6 +73,9 @@ class SharedState {
   // The workers' placement rings, one per worker (SharedPlacements).
   sched::PlacementRing* placement_rings() { return placements_->rings(); }
   size_t placement_ring_count() const { return placements_->ring_count(); }
+  // The workers' response-id rings, one per worker (SharedResponses).
+  sched::ResponseRing* response_rings() { return responses_->rings(); }
+  size_t response_ring_count() const { return responses_->ring_count(); }
 
   void append_metrics(std::string& out) const;
   AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;
@@ -96,6 +102,7 @@ class SharedState {
   std::string last_error_;
   std::unique_ptr<SharedRateLimits> rates_;
   std::unique_ptr<SharedPlacements> placements_;
+  std::unique_ptr<SharedResponses> responses_;
 };
 
 }  // namespace ringgate::control

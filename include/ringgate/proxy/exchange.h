@@ -34,11 +34,16 @@
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
 #include "ringgate/proxy/response_affinity.h"
+#include "ringgate/proxy/response_wait.h"
 #include "ringgate/proxy/request_stats.h"
 
 namespace ringgate::proxy {
 
-class Exchange final : public AttemptOwner, public net::TimerTarget, public FlowWaiter, public PrefillOwner {
+class Exchange final : public AttemptOwner,
+                       public net::TimerTarget,
+                       public FlowWaiter,
+                       public PrefillOwner,
+                       public ResponseWaiter {
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client)
       : env_(env),
@@ -48,7 +53,8 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
         stats_(env),
         attempt_(env, *this),
         hedge_(env, *this),
-        prefill_(env, *this) {}
+        prefill_(env, *this),
+        response_wait_(*this) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -97,6 +103,8 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   // PrefillOwner
   RouteDecision route_prefill(std::span<const uint32_t> exclude) override;
   void prefill_done(std::string_view kv_transfer_params) override;
+  // ResponseWaiter
+  void response_wait_over(bool found) override;
 
  private:
   // What the client is sent: the head held until the first body byte (commit), then
@@ -120,6 +128,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   };
 
   uint64_t now() const { return *env_.now_ms; }
+  void proceed();
   void apply_model_rewrite();
   RouteRequest route_request();
   RouteDecision route_next();
@@ -170,6 +179,7 @@ class Exchange final : public AttemptOwner, public net::TimerTarget, public Flow
   Attempt* lead_ = &attempt_;  // whose answer the client gets (or, while racing, the first pick)
   PrefillLeg prefill_;
   ResponseAffinity affinity_;  // the Responses API response it names, and the one it makes
+  ResponseWait response_wait_;  // for a response another replica made, not known here yet
   uint64_t answering_server_ = 0;  // the lead attempt's server (address hash), for affinity_
   http::Request* request_ = nullptr;
   const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table

@@ -83,6 +83,7 @@ struct ExchangeEnv {
   const FlowLimits* flow_limits = nullptr;
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
   sched::ResponseTable* responses = nullptr;  // shared by the workers; null = none kept
+  sched::ResponseRing* response_ring = nullptr;  // this worker's, for the other replicas; null = alone
   const ApiKeyTable* api_keys = nullptr;  // the worker's current keys; null = auth off
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;

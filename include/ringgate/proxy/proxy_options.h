@@ -76,6 +76,10 @@ struct ProxyOptions {
   uint32_t max_connections = 16384;           // per worker: beyond, accepted connections get a 503 and are closed
   size_t max_buffered_body_bytes = 256ull << 20;  // per worker, unfinished request bytes: 503 + Retry-After beyond
   uint32_t accept_backoff_ms = 100;           // accept failing with EMFILE/ENFILE: pause this long
+  // A request naming a Responses API response this replica does not know waits this long
+  // for the other replicas to tell it (proxy/response_wait.h); 0 = no wait (alone). Set
+  // from sharedState's sync interval (gateway/settings.cpp).
+  uint32_t response_wait_ms = 0;
 
   MigrationOptions migration;
   DisaggregationOptions disaggregation;

@@ -24,7 +24,9 @@
 #include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
+#include "ringgate/sched/session_keys.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler.h"
 #include "ringgate/sched/scheduler_config.h"
@@ -52,6 +54,9 @@ struct RouterShared {
   size_t placement_ring_count = 0;
   // Which server holds each Responses API response (null: none kept).
   sched::ResponseTable* responses = nullptr;
+  // What each worker learns of them, for the other gateway replicas (sharedState; null: alone).
+  sched::ResponseRing* response_rings = nullptr;
+  size_t response_ring_count = 0;
 };
 
 struct RouteRequest {
@@ -68,6 +73,7 @@ struct RouteRequest {
   std::string_view body;  // the request body (precise mode tokenizes its prompt)
   openai::TextFields text_fields = 0;  // where the body's prompt is (the route's routed_text()); 0: none
   std::string_view session_id;                     // affinity hint; empty = none
+  sched::SessionSource session_source = sched::SessionSource::None;  // which key it is (/debug/pick)
   bool sheddable = false;                          // may be refused with 429 when saturated
   // Flow control: saturated endpoints are left out; with none left, `saturated` is
   // answered and the request waits in the gateway.

@@ -15,6 +15,7 @@
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/sched/saturation_detector.h"
+#include "ringgate/sched/session_keys.h"
 #include "ringgate/util/snapshot_publisher.h"
 
 namespace ringgate::proxy {
@@ -31,7 +32,9 @@ struct RequestRules {
   std::unordered_set<std::string, NameHash, std::equal_to<>> sheddable_objectives;
   // Objective name -> spec.priority (the priority label of request_total); absent = 0.
   std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> objective_priorities;
-  std::string session_header = "x-session-id";  // empty = no session affinity
+  std::string session_header = "x-session-id";  // empty = none ("header" in session_keys pins nothing)
+  // What pins a conversation, first found first (scheduler.sessionKeys; sched/session_keys.h).
+  sched::SessionKeyOrder session_keys;
 
   // Flow control (Gateway flowControl / saturationDetector). The bounds are the whole
   // gateway's: each worker enforces its share (FlowLimits, divided by the workers).

@@ -10,7 +10,10 @@
 //   - the id of each answer to a POST /v1/responses is learned (the root "id" of a JSON
 //     answer, the response.created event of a stream) into the shared ResponseTable, as
 //     held by the server that answered.
-// A previous_response_id the table does not know (learned by no one, or forgotten beyond
+// What is learned and forgotten also goes to the worker's response ring, for the other
+// gateway replicas (sharedState). A request naming an id the table does not know may wait
+// for them to tell it (proxy/response_wait.h: find_again()). After that, a
+// previous_response_id the table does not know (learned by no one, or forgotten beyond
 // its bounds) is routed as any request is, and the server's own 404 speaks; an unknown
 // /v1/responses/{id} is the gateway's 404. Bad input: an id longer
 // than openai::kMaxResponseIdBytes or with control bytes is a 400.
@@ -21,6 +24,7 @@
 #include "ringgate/openai/api_routes.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/openai/response_id_scanner.h"
+#include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
 
 namespace ringgate::proxy {
@@ -38,9 +42,13 @@ class ResponseAffinity {
   static constexpr std::string_view kResponseNotFound = "response_not_found";
 
   // A new request (its body read): whether it names a response, and where that is.
-  // `table` null: no table (every request routed as before).
-  AffinityError begin(sched::ResponseTable* table, const openai::ApiRoute& route, std::string_view target,
-                      const openai::RequestFields& fields, bool is_delete);
+  // `table` null: no table (every request routed as before); `ring` null: nothing shared.
+  AffinityError begin(sched::ResponseTable* table, sched::ResponseRing* ring, const openai::ApiRoute& route,
+                      std::string_view target, const openai::RequestFields& fields, bool is_delete);
+  // Names a response the table does not know (yet).
+  bool unplaced() const { return table_ != nullptr && !id_.empty() && !pinned_; }
+  // Looks the response up again (another replica may have told the table since); true: pinned now.
+  bool find_again();
   // The request must go to this server (an address hash).
   bool pinned() const { return pinned_; }
   uint64_t server() const { return server_; }
@@ -62,6 +70,7 @@ class ResponseAffinity {
 
  private:
   sched::ResponseTable* table_ = nullptr;
+  sched::ResponseRing* ring_ = nullptr;
   bool creates_ = false;   // POST /v1/responses: its answer names a new response
   bool is_path_ = false;   // /v1/responses/{id}...
   bool is_delete_ = false;

@@ -29,8 +29,10 @@ inline constexpr std::string_view kSloTtftHeaderIssue = "x-llm-d-slo-ttft-ms";
 inline constexpr std::string_view kSloTpotHeaderIssue = "x-llm-d-slo-tpot-ms";
 sched::SloTargets slo_targets(const http::Request& request);
 
-// The request's session id, sheddability, latency objectives and the rules' saturation
+// The request's session (the first of the rules' session keys it carries: its body's
+// `keys`, the session header), sheddability, latency objectives and the rules' saturation
 // thresholds.
-void add_route_hints(RouteRequest& route, const http::Request& request, const RequestRules& rules);
+void add_route_hints(RouteRequest& route, const http::Request& request, const openai::RoutingKeys& keys,
+                     const RequestRules& rules);
 
 }  // namespace ringgate::proxy

@@ -42,6 +42,8 @@ enum class HedgeResult : uint8_t {
 };
 inline constexpr const char* kHedgeResultNames[] = {"primary", "hedge", "failover", "abandoned"};
 
+inline constexpr const char* kResponseWaitOutcomes[] = {"found", "expired"};
+
 struct WorkerCounters {
   Counter connections_accepted;
   Counter connections_closed;     // open = accepted - closed
@@ -71,6 +73,9 @@ struct WorkerCounters {
   Counter hedged_requests[std::size(kHedgeResultNames)];  // by HedgeResult: how each race ended
   Counter hedges_over_budget;     // requests hedging wanted but its budget (maxExtraLoad) refused
   Counter responses_learned;      // Responses API ids learned from answers (proxy/response_affinity.h)
+  // Requests that waited for another replica's response id (proxy/response_wait.h), by
+  // kResponseWaitOutcomes: found, or routed as unknown once the wait was over.
+  Counter response_waits[2];
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
 };
 

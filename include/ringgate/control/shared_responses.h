@@ -1,0 +1,71 @@
+#pragma once
+// Response ids shared by the gateway's replicas through Redis (part of sharedState), so
+// that a request naming a Responses API response (previous_response_id, GET/DELETE/cancel
+// of /v1/responses/{id}) finds its server whichever replica routed the request that made
+// it: what each replica's workers learn (and forget) goes into every other replica's
+// response table (sched/response_table.h) within a sync or two; a request that names an
+// id its replica does not know yet waits that long for it (proxy/response_wait.h).
+// Control thread only; the workers only write their rings (sched/response_record.h).
+//
+// Every sync, one round trip (stream_exchange.h) appends this replica's changes since the
+// last sync as one entry of the stream PREFIX:POOL:responses (trimmed to kStreamEntries)
+// and returns the others' entries after the last one read, at most kReadEntries. An
+// entry's payload is response_payload.h's records. Everything read is bounded and
+// checked: a malformed entry is counted and left where it breaks, the rest applied.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ringgate/control/redis_client.h"
+#include "ringgate/sched/response_record.h"
+#include "ringgate/sched/response_table.h"
+
+namespace ringgate::control {
+
+class SharedResponses {
+ public:
+  static constexpr size_t kMaxEntryBytes = 32 * 1024;  // one sync's changes (>= 120 ids); more are dropped
+  static constexpr size_t kReadEntries = 16;           // the others' entries read a sync (<= 512 KB)
+  static constexpr size_t kStreamEntries = 4096;       // what the stream keeps
+
+  // `workers`: one ring each. `prefix`: PREFIX:POOL.
+  SharedResponses(RedisClient& client, sched::ResponseTable& table, size_t workers, std::string prefix,
+                  std::string replica_id, std::chrono::milliseconds ttl);
+
+  sched::ResponseRing* rings() { return rings_.get(); }
+  size_t ring_count() const { return ring_count_; }
+
+  // Sends what the workers learned since the last sync and asks for the others' (nothing
+  // when the last reply is still awaited: the rings keep the records meanwhile).
+  void sync();
+  bool current() const { return current_; }
+  void go_local() { current_ = false; }
+
+  // One stream entry's payload into the table; false when malformed (what came before
+  // the fault is applied). Public for the tests.
+  bool apply(std::string_view payload);
+
+  void append_metrics(std::string& out) const;
+  void append_debug(std::string& out) const;  // a JSON object
+
+ private:
+  void on_reply(const redisReply* reply);
+  void refuse(std::string why);
+  uint64_t dropped() const;
+
+  RedisClient& client_;
+  sched::ResponseTable& table_;
+  size_t ring_count_;
+  std::unique_ptr<sched::ResponseRing[]> rings_;
+  std::string key_, replica_id_, ttl_ms_;
+  std::string last_id_ = "0";
+  std::string payload_;
+  bool in_flight_ = false;
+  bool current_ = false;
+  uint64_t syncs_ = 0, errors_ = 0, sent_ = 0, received_ = 0, dropped_ = 0, malformed_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace ringgate::control

@@ -1,0 +1,41 @@
+#pragma once
+// One Redis stream the gateway replicas share (sharedState): every sync, one Lua script
+// (one round trip) appends this replica's entry, if any, as one stream entry (trimmed to
+// a count, expiring when nobody syncs) and returns the others' entries after the last
+// one this replica read, a bounded number of them. The placements (shared_placements.h)
+// and the response ids (shared_responses.h) each travel on their own stream this way.
+#include <cstddef>
+#include <string_view>
+
+namespace ringgate::control {
+
+inline constexpr size_t kMaxStreamIdBytes = 48;  // a stream id, "ms-seq"
+
+// ARGV: stream key, replica id, last id read, this sync's payload (empty: none), entries
+// kept, entries read, ttl ms. Returns {the last id read, then the others' payloads}. A
+// stream whose newest entry is older than the last one read was made anew (Redis lost
+// it, or came back with an earlier clock): it is read from its start.
+inline constexpr const char* kStreamExchangeScript = R"lua(
+local key, me, last = ARGV[1], ARGV[2], ARGV[3]
+local top = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+if top and last ~= '0' then
+  local tm, ts = string.match(top[1], '^(%d+)-(%d+)$')
+  local lm, ls = string.match(last, '^(%d+)-(%d+)$')
+  tm, ts, lm, ls = tonumber(tm), tonumber(ts), tonumber(lm), tonumber(ls)
+  if tm and lm and (tm < lm or (tm == lm and ts < ls)) then last = '0' end
+end
+if #ARGV[4] > 0 then redis.call('XADD', key, 'MAXLEN', '~', ARGV[5], '*', 'r', me, 'p', ARGV[4]) end
+redis.call('PEXPIRE', key, ARGV[7])
+local out = {last}
+for _, row in ipairs(redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', ARGV[6])) do
+  out[1] = row[1]
+  local f = row[2]
+  if f[1] == 'r' and f[2] ~= me and f[3] == 'p' then out[#out + 1] = f[4] end
+end
+return out
+)lua";
+
+// "ms-seq", as XADD makes them (or "0", before the first read), at most kMaxStreamIdBytes.
+bool valid_stream_id(std::string_view id);
+
+}  // namespace ringgate::control

@@ -1,0 +1,172 @@
+// Issue 49, Responses API state through three gateway replicas sharing state (sharedState,
+// a real redis-server on a free loopback port) in front of 4 sims
+// (VLLM_ENABLE_RESPONSES_API_STORE=1): the official openai client sends every turn of
+// every chain, every background poll and cancel, to a replica picked at random; whichever
+// replica routed the request that made a response, the others find its server (within a
+// sync or two, the request waiting for it): 0 errors. Then a response created through one
+// replica is read at once through the two others; and hostile entries in the responses'
+// stream are skipped and counted, the rest applied.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
+import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { startRedis, redisCommand } from '../lib/redis.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const CHAINS = 200;
+const BACKGROUND = 50;
+const CANCELLED = 10;
+const live = [];
+let redis;
+let sims = [];
+let gws = [];
+let clients = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const shared = async (gw) => (await fetch(`${gw.adminUrl}/debug/shared`)).json();
+const anyClient = () => clients[Math.floor(Math.random() * clients.length)];
+
+async function waitFor(what, probe, timeoutMs = 5000) {
+  const t0 = performance.now();
+  while (!(await probe())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+before(async () => {
+  redis = await startRedis();
+  live.push(redis);
+  sims = await Promise.all([0, 1, 2, 3].map(() => startSim(
+    ['--model', MODEL, '--inter-token-latency-ms', '1', '--seed', '7'],
+    { env: { VLLM_ENABLE_RESPONSES_API_STORE: '1' } })));
+  live.push(...sims);
+  const args = ['--workers', '1', '--redis', `127.0.0.1:${redis.port}`, ...sims.flatMap((s) => ['--endpoint', s.api])];
+  gws = await Promise.all([0, 1, 2].map(() => startGateway(args)));
+  live.push(...gws);
+  for (const gw of gws) await waitRoutable(gw, 4);
+  await waitFor('all three shared', async () => (await Promise.all(gws.map(shared))).every((s) => s.state === 'shared'));
+  clients = gws.map((gw) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 20000 }));
+});
+after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+
+// One turn through a random replica: the new response's id.
+async function turn(chain, t, previous) {
+  const params = { model: MODEL, input: `chain ${chain} turn ${t}: tell me more`, max_output_tokens: 8 };
+  if (previous) params.previous_response_id = previous;
+  if (chain % 2 === 0) {
+    const data = await anyClient().responses.create(params);
+    assert.equal(data.status, 'completed');
+    assert.equal(data.previous_response_id ?? undefined, previous ?? undefined);
+    return data.id;
+  }
+  const events = await anyClient().responses.create({ ...params, stream: true });
+  let completed = null;
+  for await (const event of events) if (event.type === 'response.completed') completed = event.response;
+  assert.ok(completed, 'the stream ended with response.completed');
+  assert.equal(completed.previous_response_id ?? undefined, previous ?? undefined);
+  return completed.id;
+}
+
+async function pool(n, width, fn) {
+  const outcomes = new Array(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) {
+      const i = next++;
+      try { outcomes[i] = { ok: true, value: await fn(i) }; } catch (error) { outcomes[i] = { ok: false, error }; }
+    }
+  }));
+  return outcomes;
+}
+const describe = (e) => `${e?.status ?? ''} ${e?.code ?? ''} ${e?.message ?? e}`;
+const sum = async (name) => {
+  let n = 0;
+  for (const gw of gws) n += (await scrape(`${gw.adminUrl}/metrics`)).get(name) ?? 0;
+  return n;
+};
+
+test('200 chains of 3-6 turns, half streamed, each turn to a random replica: 0 errors', async () => {
+  const outcomes = await pool(CHAINS, 24, async (chain) => {
+    let previous = null;
+    const turns = 3 + (chain % 4);
+    for (let t = 0; t < turns; t++) previous = await turn(chain, t, previous);
+    return turns;
+  });
+  const failed = outcomes.filter((o) => !o.ok);
+  assert.equal(failed.length, 0, `${failed.length} errors: ${failed.slice(0, 3).map((o) => describe(o.error)).join('; ')}`);
+  assert.equal(outcomes.reduce((n, o) => n + o.value, 0), CHAINS * 4.5);
+  // The replicas told each other, and some requests waited for it.
+  assert.ok(await sum('ringgate_shared_state_responses_total{direction="received"}') >= CHAINS * 4.5);
+  assert.ok(await sum('ringgate_response_waits_total{outcome="found"}') > 0);
+  assert.equal(await sum('ringgate_response_waits_total{outcome="expired"}'), 0);
+});
+
+test('50 background requests polled and 10 cancelled, each call to a random replica', async () => {
+  const outcomes = await pool(BACKGROUND, 25, async (i) => {
+    const cancel = i < CANCELLED;
+    const created = await anyClient().responses.create({
+      model: MODEL, input: `background ${i}`, background: true, max_output_tokens: cancel ? 5000 : 8,
+    });
+    assert.equal(created.status, 'queued');
+    if (cancel) {
+      assert.equal((await anyClient().responses.cancel(created.id)).status, 'cancelled');
+      assert.equal((await anyClient().responses.retrieve(created.id)).status, 'cancelled');
+      return 'cancelled';
+    }
+    for (let polls = 0; polls < 2000; polls++) {
+      const r = await anyClient().responses.retrieve(created.id);
+      if (r.status === 'completed') return 'completed';
+      assert.equal(r.status, 'queued');
+      await sleep(5);
+    }
+    throw new Error(`response ${created.id} never completed`);
+  });
+  const failed = outcomes.filter((o) => !o.ok);
+  assert.equal(failed.length, 0, `errors: ${failed.slice(0, 3).map((o) => describe(o.error)).join('; ')}`);
+  assert.equal(outcomes.filter((o) => o.value === 'cancelled').length, CANCELLED);
+});
+
+test('a response made through one replica is read at once through the two others', async () => {
+  for (let k = 0; k < 10; k++) {
+    const made = await clients[k % 3].responses.create({ model: MODEL, input: `read me ${k}`, max_output_tokens: 4 });
+    for (const other of [1, 2]) {
+      const got = await clients[(k + other) % 3].responses.retrieve(made.id);
+      assert.equal(got.id, made.id);
+    }
+  }
+});
+
+test('hostile entries in the responses stream: skipped and counted, the good ones applied', async () => {
+  const [keys] = await redisCommand(redis.port, [['KEYS', '*:responses']]);
+  assert.equal(keys.length, 1, JSON.stringify(keys));
+  const b = gws[1];
+  const before = (await shared(b)).responses;
+  const record = (kind, id, server) => {
+    const idb = Buffer.from(id);
+    const head = Buffer.from([kind.charCodeAt(0), idb.length & 0xff, idb.length >> 8]);
+    const s = Buffer.alloc(8);
+    s.writeBigUInt64LE(server);
+    return Buffer.concat([head, idb, s]);
+  };
+  const entry = (payload) => ['XADD', keys[0], '*', 'r', 'someone-else', 'p', payload];
+  await redisCommand(redis.port, [
+    entry(Buffer.from([76, 0xff, 0xff, 1, 2])),                                  // an id running past the end
+    entry(record('L', 'resp_\u0001ctl', 1n)),                                    // control bytes in the id
+    entry(Buffer.concat([record('L', 'resp_planted', 12345n), Buffer.from([76, 3])])),  // a good record, then a torn one
+    entry(Buffer.alloc(40 * 1024, 76)),                                          // more than one sync may carry
+  ]);
+  await waitFor('B counted them', async () => (await shared(b)).responses.malformed - before.malformed >= 4);
+  const now = await shared(b);
+  assert.equal(now.state, 'shared');
+  assert.equal(now.responses.current, true);
+  assert.equal(now.responses.received - before.received, 1, 'the good record before the torn one was applied');
+  // The planted id names a server no replica has: its paths get the gateway's 404, never another server.
+  await assert.rejects(clients[1].responses.retrieve('resp_planted'),
+    (e) => e.status === 404 && e.code === 'response_not_found');
+  const m = await scrape(`${b.adminUrl}/metrics`);
+  assert.ok(m.get('ringgate_shared_state_responses_total{direction="malformed"}') >= 4);
+  // And the replicas still serve chains across each other.
+  let previous = null;
+  for (let t = 0; t < 4; t++) previous = await turn(1000, t, previous);
+});
