@@ -635,9 +635,9 @@ void read_tracing(YamlFieldReader& r, const YAML::Node& node, const std::string&
   auto fields = r.read_map(node, path, gateway_schema::kTracing);
   if (!fields) return;
   with_field(*fields, path, "endpoint", [&](const YAML::Node& v, const std::string& p) {
-    std::optional<std::string> text = r.read_string(v, p);
+    std::optional<std::string> text = r.read_string(v, p, /*allow_empty=*/true);
     if (!text) return;
-    if (!text->starts_with("http://")) {
+    if (!text->empty() && !text->starts_with("http://")) {
       r.error(v, p, "must be an http:// URL (got \"" + *text + "\")");
       return;
     }

@@ -70,6 +70,7 @@ std::string resolve_tracing(const config::TracingConfig* file, const std::functi
   proxy.enabled = false;
   control::OtlpExporterOptions o;
   std::string error;
+  if (from_file("endpoint") && t.endpoint.empty()) return {};  // off, whatever the environment says
   if (from_file("endpoint")) error = control::parse_otlp_endpoint(t.endpoint, false, o);
   else if (!var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").empty())
     error = control::parse_otlp_endpoint(var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), true, o);

@@ -222,7 +222,7 @@ inline constexpr Field kAccessLogFields[] = {
     {"path", "path", "-", "", kRestart, "", "Where to; \"-\" = standard output."},
 };
 inline constexpr Field kTracingFields[] = {
-    {"endpoint", "url", "", "http://host:port[/base]", kRestart, "", "The OTLP/HTTP collector; spans go to <endpoint>/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT's form). Unset: tracing off."},
+    {"endpoint", "url", "", "http://host:port[/base]", kRestart, "", "The OTLP/HTTP collector; spans go to <endpoint>/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT's form). Unset: the environment's, else off; empty: off."},
     {"sampleRatio", "number", "1", "0..1", kRestart, "", "Of the traces this gateway starts, the share sampled; a request with a traceparent follows its sampled flag (parent-based)."},
     {"serviceName", "string", "ringgate", "", kRestart, "", "The resource's service.name."},
     {"headers", "map", "", "header name: value", kRestart, "", "Headers sent with every export (e.g. an authorization for the collector)."},
