@@ -664,6 +664,47 @@ void read_access_log(YamlFieldReader& r, const YAML::Node& node, const std::stri
              [&](const YAML::Node& v, const std::string& p) { assign(out.path, r.read_string(v, p)); });
 }
 
+// tracing: {endpoint, sampleRatio, serviceName, headers, timeout, maxQueueSpans}
+void read_tracing(YamlFieldReader& r, const YAML::Node& node, const std::string& path, TracingConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kTracing);
+  if (!fields) return;
+  with_field(*fields, path, "endpoint", [&](const YAML::Node& v, const std::string& p) {
+    std::optional<std::string> text = r.read_string(v, p, /*allow_empty=*/true);
+    if (!text) return;
+    if (!text->empty() && !text->starts_with("http://")) {
+      r.error(v, p, "must be an http:// URL (got \"" + *text + "\")");
+      return;
+    }
+    out.endpoint = *text;
+  });
+  with_field(*fields, path, "sampleRatio",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.sample_ratio, r.read_number(v, p, 0.0, 1.0)); });
+  with_field(*fields, path, "serviceName",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.service_name, r.read_string(v, p)); });
+  with_field(*fields, path, "headers", [&](const YAML::Node& v, const std::string& p) {
+    auto entries = r.read_open_map(v, p);
+    if (!entries) return;
+    for (const auto& entry : entries->entries()) {
+      const std::string field_path = p + "." + entry.key;
+      std::optional<std::string> value = r.read_string(entry.value, field_path, true);
+      if (!value) continue;
+      const auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+      if (entry.key.empty() || std::any_of(entry.key.begin(), entry.key.end(), [](char c) { return c <= ' ' || c == ':'; }) ||
+          std::any_of(value->begin(), value->end(), bad)) {
+        r.error(entry.value, field_path, "not a valid HTTP header");
+        continue;
+      }
+      out.headers.emplace_back(entry.key, *value);
+    }
+  });
+  with_field(*fields, path, "timeout", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.timeout, r.read_duration(v, p, milliseconds(1), std::chrono::minutes(10)));
+  });
+  with_field(*fields, path, "maxQueueSpans", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_queue_spans, r.read_int(v, p, 1, 1'000'000));
+  });
+}
+
 // io: {backend: auto | io_uring | epoll}
 void read_io(YamlFieldReader& r, const YAML::Node& node, const std::string& path, IoConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kIo);
@@ -873,6 +914,7 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
   with_field(doc, "", "accessLog",
              [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
   with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
+  with_field(doc, "", "tracing", [&](const YAML::Node& v, const std::string& p) { read_tracing(r, v, p, c.tracing); });
   with_field(doc, "", "saturationDetector", [&](const YAML::Node& v, const std::string& p) {
     read_saturation_detector(r, v, p, c.saturation_detector);
   });

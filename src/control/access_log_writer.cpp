@@ -102,6 +102,14 @@ void AccessLogWriter::format(std::string& out, const metrics::AccessRecord& r, i
   util::append_uint(out, r.prompt_tokens);
   out += ",\"completion_tokens\":";
   util::append_uint(out, r.completion_tokens);
+  if (r.traced) {
+    // The request's trace and SERVER span (tracing on), as OTLP/JSON spells ids: lower-case hex.
+    char hex[32];
+    util::hex_id(r.trace_id.data(), r.trace_id.size(), hex);
+    out.append(",\"trace_id\":\"").append(hex, 32).append("\"");
+    util::hex_id(r.span_id.data(), r.span_id.size(), hex);
+    out.append(",\"span_id\":\"").append(hex, 16).append("\"");
+  }
   if (r.request_id.truncated || r.model.truncated || r.target_model.truncated) out += ",\"truncated\":true";
   out += "}\n";
 }

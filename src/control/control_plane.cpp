@@ -16,6 +16,7 @@
 #include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
 #include "ringgate/util/json_text.h"
+#include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::control {
 
@@ -51,6 +52,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
     admin_ = std::make_unique<AdminServer>(loop_, options_.admin_listen_fd, limits);
     install_routes();
   }
+  if (options_.tracing) exporter_ = std::make_unique<OtlpExporter>(loop_, *options_.tracing);
   if (options_.scheduler.precise_prefix)
     subscriber_ = std::make_unique<KvEventSubscriber>(exact_, kvevents::KvEventLimits{}, options_.kv_events.topic);
   // Workers may start before the first membership arrives: give them an empty pool.
@@ -151,6 +153,7 @@ void ControlPlane::run() {
     for (const proxy::WorkerCounters* w : worker_counters_) loop_ticks_.push_back(w ? w->loop_ticks.get() : 0);
     loop_watch_.observe(loop_ticks_, Clock::now());
     if (admin_) admin_->reap();
+    if (exporter_) exporter_->tick(worker_stats_, util::steady_ns());
     if (options_.access_log && Clock::now() >= next_access_flush_) {
       next_access_flush_ = Clock::now() + std::chrono::milliseconds(100);
       flush_access_log();
@@ -538,6 +541,14 @@ AdminResponse ControlPlane::render_metrics() {
     counters.access_log_write_errors = options_.access_log->write_errors();
     for (const metrics::WorkerStats* w : worker_stats_)
       if (w) counters.access_log_dropped += w->access_log.dropped();
+  }
+  if (exporter_) {
+    counters.tracing_enabled = true;
+    counters.trace_spans_exported = exporter_->exported();
+    for (size_t i = 0; i < kSpanDropReasons.size(); ++i)
+      counters.trace_spans_dropped[i] = exporter_->dropped(i, worker_stats_);
+    for (size_t i = 0; i < kExportFailureReasons.size(); ++i) counters.trace_export_failures[i] = exporter_->failures(i);
+    counters.trace_spans_queued = exporter_->queued();
   }
   std::string text = render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters,
                                             options_.build, options_.metric_names, &flow);

@@ -1,6 +1,7 @@
 #include "ringgate/control/gateway_metrics.h"
 
 #include "ringgate/control/flow_metrics.h"
+#include "ringgate/control/otlp_exporter.h"
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -202,6 +203,29 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
           MetricType::Counter, double(control.access_log_dropped));
     plain("ringgate_access_log_write_errors_total", "Access log writes that failed (their lines are lost).",
           MetricType::Counter, double(control.access_log_write_errors));
+  }
+  if (control.tracing_enabled) {
+    plain("ringgate_trace_spans_exported_total", "Spans the OTLP collector accepted.", MetricType::Counter,
+          double(control.trace_spans_exported));
+    plain("ringgate_trace_spans_queued", "Spans waiting to be exported (the batch being sent included).",
+          MetricType::Gauge, double(control.trace_spans_queued));
+    auto dropped = family("ringgate_trace_spans_dropped_total",
+                          "Spans never exported, by reason: ring_full (a worker's span ring was full), queue_full "
+                          "(the exporter's queue was full, e.g. while the collector was down), rejected (the "
+                          "collector refused their batch, e.g. 400).",
+                          MetricType::Counter);
+    for (size_t i = 0; i < kSpanDropReasons.size(); ++i)
+      add_counter(dropped, {{"reason", std::string(kSpanDropReasons[i])}}, double(control.trace_spans_dropped[i]));
+    out.push_back(std::move(dropped));
+    auto failures = family("ringgate_trace_export_failures_total",
+                           "OTLP export POSTs that failed, by reason: retryable_status (429, 502, 503, 504: sent "
+                           "again after a backoff), rejected (any other status: dropped), timeout, connection "
+                           "(both sent again after a backoff).",
+                           MetricType::Counter);
+    for (size_t i = 0; i < kExportFailureReasons.size(); ++i)
+      add_counter(failures, {{"reason", std::string(kExportFailureReasons[i])}},
+                  double(control.trace_export_failures[i]));
+    out.push_back(std::move(failures));
   }
 }
 

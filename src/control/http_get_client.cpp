@@ -178,6 +178,7 @@ void HttpGetClient::finish_ok() {
   r.ok = status == 200;
   r.status = status;
   r.body = body_;
+  r.retry_after = http::find_header(parser_.headers(), "retry-after");
   if (!r.ok) r.error = "endpoint answered a non-200 status";
   on_done_(r);
 }

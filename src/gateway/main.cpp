@@ -212,12 +212,15 @@ int main(int argc, char** argv) {
     if (!opened.writer) return fail(opened.error);
     control_options.access_log = std::move(opened.writer);
   }
+  control_options.tracing = settings.trace_export;
+  if (control_options.tracing) control_options.tracing->service_version = RINGGATE_VERSION;
   // One reader slot per worker (the worker's index), and one for /debug/pick's dry
   // runs on the control thread (slot `workers`); declared first, it outlives the control plane.
   proxy::RulesPublisher rules(settings.workers + 1);
   // API keys, the same way: a slot per worker and one for the admin port's gate.
   proxy::ApiKeysPublisher api_keys(settings.workers + 1);
   control::ControlPlane control(control_options);
+  if (std::string error = control.tracing_error(); !error.empty()) return fail(error);
 
   // The file's rules, later joined by watched InferenceModelRewrite/InferenceObjective objects.
   gateway::RulesSource rules_source(rules, control);

@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <thread>
+
+#include "ringgate/gateway/tracing_settings.h"
 
 namespace ringgate::gateway {
 namespace {
@@ -217,6 +220,15 @@ bool parse_endpoint(std::string_view text, std::vector<control::DesiredEndpoint>
   return true;
 }
 
+namespace {
+const char* real_environment(const char* name) { return std::getenv(name); }
+const char* (*environment_lookup)(const char*) = &real_environment;
+}  // namespace
+
+void set_environment_for_tests(const char* (*lookup)(const char*)) {
+  environment_lookup = lookup ? lookup : &real_environment;
+}
+
 std::string resolve_settings(const Options& flags, const config::ConfigSet* file, Settings& s) {
   s.listen = *net::parse_address(":8080");
   s.admin = *net::parse_address(":9090");
@@ -297,6 +309,15 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   }
   // Per worker, drained every 100 ms; only with an access log to drain into.
   s.proxy.access_log_ring_slots = s.access_log_path.empty() ? 0 : flags.access_log_ring_slots;
+  {
+    const uint32_t ring_slots = s.proxy.tracing.ring_slots;
+    auto sets = [file](std::string_view path) { return file != nullptr && file->gateway.file_sets(path); };
+    if (std::string e = resolve_tracing(file ? &file->gateway.tracing : nullptr, sets, environment_lookup,
+                                        s.proxy.tracing, s.trace_export);
+        !e.empty())
+      return "tracing: " + e;
+    s.proxy.tracing.ring_slots = ring_slots;
+  }
   s.pool.declared_models = flags.models;
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   // What another replica learns reaches this one's response table within two of their

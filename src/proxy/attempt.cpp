@@ -46,16 +46,23 @@ bool Attempt::connect(const RequestImage& image, bool allow_reuse, uint64_t now_
   sent_ns_ = now_ns;
   RequestImage ranked = image;
   ranked.data_parallel_rank = header_rank_;
+  if (image.trace.trace != nullptr) {
+    span_.open(image.trace, destination_, now_ns);
+    ranked.traceparent = span_.traceparent();
+    ranked.tracestate = span_.tracestate();
+  }
   channel_ = env_.upstreams->open(endpoint_id_, address_, allow_reuse, ranked, this);
   return channel_ != nullptr;
 }
 
 void Attempt::on_response_head(const http::ResponseParser& head) {
   response_started_ = true;
+  span_.head(head.status());
   owner_.attempt_head(*this, head);
 }
 
 void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
+  if (span_.open()) span_.close(util::steady_ns());
   release_channel(reusable, body, keep_body);
   if (holds_slot_) {
     holds_slot_ = false;

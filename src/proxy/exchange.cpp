@@ -63,6 +63,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   racing_ = false;
   prefill_endpoint_.clear();
   admission_.begin(request, key);
+  stats_.trace().begin(request);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error. A path that names a
@@ -90,8 +91,10 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     env_.counters->auth_rejections[size_t(AuthFailure::ModelNotAllowed)].add();
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
-  if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused)
+  if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused) {
+    stats_.trace().admitted("rate_limited", false);
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
+  }
   // A response another replica made may not have reached this one's table yet.
   if (response_wait_.begin(affinity_, *env_.timers, now(), wait_ms)) return;
   proceed();
@@ -150,6 +153,7 @@ bool Exchange::flow_try_dispatch() {
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
   admission_.leave_flow(outcome);
+  stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true);
   const int status = admission_.sheddable() ? 429 : 503;
   if (outcome == FlowOutcome::EvictedTTL)
     return end_with_error(status, "queue_timeout",
@@ -204,36 +208,42 @@ RouteRequest Exchange::route_request() {
 
 // Where the next attempt goes (endpoints already tried are excluded).
 RouteDecision Exchange::route_next() {
-  RouteRequest route = route_request();
-  if (affinity_.pinned()) {
-    // Its server or none: a retry elsewhere would meet a server without the response.
-    RouteDecision decision = attempts_ == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
-    if (attempts_ > 0 || decision.status != 0) {
-      const AffinityError gone = affinity_.gone();
-      decision.status = gone.status;
-      decision.code = gone.code;
-      decision.message = gone.message;
+  // The pick is one span of the request's trace (when sampled), however it was made.
+  const uint64_t pick_ns = stats_.trace().pick_started();
+  RouteDecision picked = [&] {
+    RouteRequest route = route_request();
+    if (affinity_.pinned()) {
+      // Its server or none: a retry elsewhere would meet a server without the response.
+      RouteDecision decision = attempts_ == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
+      if (attempts_ > 0 || decision.status != 0) {
+        const AffinityError gone = affinity_.gone();
+        decision.status = gone.status;
+        decision.code = gone.code;
+        decision.message = gone.message;
+      }
+      return decision;
+    }
+    // A first dispatch under flow control never goes to a saturated endpoint (it waits
+    // instead); a retry or a continuation goes wherever is left.
+    route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
+    route.exclude = tried_;
+    route.first_attempt = attempts_ == 0;
+    RouteDecision decision = env_.router->route(route);
+    if (decision.status != 0 && broke_mid_stream_.size() > 1) {
+      // Every endpoint had this request: a continuation may go back to one whose leg broke
+      // mid-stream earlier (a dropped connection is not a dead server), never to the last.
+      const auto earlier = std::span<const uint32_t>(broke_mid_stream_).first(broke_mid_stream_.size() - 1);
+      std::vector<uint32_t> exclude;
+      for (uint32_t id : tried_)
+        if (id == broke_mid_stream_.back() || std::find(earlier.begin(), earlier.end(), id) == earlier.end())
+          exclude.push_back(id);
+      route.exclude = exclude;
+      decision = env_.router->route(route);
     }
     return decision;
-  }
-  // A first dispatch under flow control never goes to a saturated endpoint (it waits
-  // instead); a retry or a continuation goes wherever is left.
-  route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
-  route.exclude = tried_;
-  route.first_attempt = attempts_ == 0;
-  RouteDecision decision = env_.router->route(route);
-  if (decision.status != 0 && broke_mid_stream_.size() > 1) {
-    // Every endpoint had this request: a continuation may go back to one whose leg broke
-    // mid-stream earlier (a dropped connection is not a dead server), never to the last.
-    const auto earlier = std::span<const uint32_t>(broke_mid_stream_).first(broke_mid_stream_.size() - 1);
-    std::vector<uint32_t> exclude;
-    for (uint32_t id : tried_)
-      if (id == broke_mid_stream_.back() || std::find(earlier.begin(), earlier.end(), id) == earlier.end())
-        exclude.push_back(id);
-    route.exclude = exclude;
-    decision = env_.router->route(route);
-  }
-  return decision;
+  }();
+  stats_.trace().picked(picked, pick_ns, relay_.leg() > 0 ? "migration" : "attempt");
+  return picked;
 }
 
 void Exchange::next_attempt() {
@@ -250,9 +260,14 @@ void Exchange::next_attempt() {
 
 http::BodyBuffer& Exchange::leg_body() { return own_body_ ? leg_body_ : request_->body; }
 
-RequestImage Exchange::image_for(const Attempt& attempt) const {
+RequestImage Exchange::image_for(const Attempt& attempt) {
   RequestImage image;
   image.head = upstream_head_;
+  if (stats_.trace().on()) {
+    image.trace.trace = &stats_.trace();
+    image.trace.leg = &attempt == &hedge_ ? "hedge" : relay_.leg() > 0 ? "migration" : split_ ? "decode" : "attempt";
+    if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
+  }
   if (own_body_) {
     image.body = leg_body_;  // the rewritten model is written into it
     return image;
@@ -268,6 +283,7 @@ RequestImage Exchange::image_for(const Attempt& attempt) const {
 
 void Exchange::dispatch(const RouteDecision& decision) {
   if (attempts_ > 0) return send(decision, /*announce=*/true);
+  stats_.trace().admitted("admitted", admission_.flow_enabled());
   stats_.scheduled(request_->body.size());
   if (env_.router->disaggregating() && split(decision)) return;
   send(decision, /*announce=*/true);
@@ -316,7 +332,8 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
                                  ? request_->body.size()
                                  : request_->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed());
+  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed(),
+                      stats_.trace().on());
   lead_ = &attempt_;
   answering_server_ = decision.server;
   if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), fields_.stream, announce))
@@ -364,18 +381,23 @@ bool Exchange::split(const RouteDecision& decode) {
     return true;
   }
   std::string head;
-  build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed());
-  prefill_.start(prefill, head, scratch_, admission_.sheddable());
+  build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed(),
+                      stats_.trace().on());
+  prefill_.start(prefill, head, scratch_, admission_.sheddable(),
+                 {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"});
   return true;
 }
 
 RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
+  const uint64_t pick_ns = stats_.trace().pick_started();
   RouteRequest route = route_request();
   route.leg = sched::PickLeg::Prefill;
   route.session_id = {};  // a session keeps to its decode pod
   route.exclude = exclude;
   route.first_attempt = false;  // the request's scheduling attempt is its decode pick
-  return env_.router->route(route);
+  const RouteDecision decision = env_.router->route(route);
+  stats_.trace().picked(decision, pick_ns, "prefill");
+  return decision;
 }
 
 // The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill

@@ -14,7 +14,7 @@ static void append_field(std::string& out, std::string_view name, std::string_vi
 }
 
 void build_upstream_head(std::string& out, const http::Request& request, std::string_view request_id,
-                         bool add_request_id, size_t body_length, bool drop_credentials) {
+                         bool add_request_id, size_t body_length, bool drop_credentials, bool drop_trace) {
   out += llhttp_method_name(request.method);
   out += ' ';
   out += request.target;
@@ -26,6 +26,7 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
     if (drop_credentials && (header.name == "authorization" || header.name == "api-key")) continue;
     // The gateway picks the rank (the attempt adds its own): a client's would override it.
     if (header.name == kDataParallelRankHeader) continue;
+    if (drop_trace && (header.name == "traceparent" || header.name == "tracestate")) continue;
     append_field(out, header.name, header.value);
   }
   if (add_request_id) append_field(out, "x-request-id", request_id);

@@ -5,9 +5,11 @@
 
 namespace ringgate::proxy {
 
-void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable) {
+void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable,
+                       LegTrace trace) {
   active_ = true;
   sheddable_ = sheddable;
+  trace_ = trace;
   started_ms_ = *env_.now_ms;
   head_.assign(head);
   body_.assign(body);

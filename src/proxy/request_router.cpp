@@ -178,6 +178,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.endpoint_id = result.endpoint;
   decision.reason = result.reason;
   decision.matched_blocks = result.matched_blocks;
+  decision.candidates = uint32_t(scheduler_.last_candidates().size());
   decision.total_blocks = result.total_blocks;
   decision.precise_blocks = uint32_t(precise_hashes_.size());
   decision.uncached_tokens = uint32_t(std::min<uint64_t>(

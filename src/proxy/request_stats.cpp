@@ -17,6 +17,7 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
   objective_ = &env_.stats->objectives.find_or_add(
       metrics::objective_key(label(model), label(target), priority, fairness, env_.key_scratch));
   objective_->running.add(1);
+  trace_.labels(priority, fairness);
   stream_ = stream;
   started_ns_ = steady_ns();
   first_token_ns_ = 0;
@@ -38,6 +39,7 @@ void RequestStats::scheduled(size_t request_bytes) {
 void RequestStats::observe(std::string_view data) {
   if (objective_ == nullptr) return;
   response_bytes_ += data.size();
+  trace_.observe(data, stream_);
   const bool first = first_token_.feed(data);
   if (!stream_) {
     usage_.feed(data);
@@ -66,6 +68,26 @@ void RequestStats::resumed_after_pause() {
 
 void RequestStats::record(const RequestOutcome& r) {
   metrics::ObjectiveStats* o = objective_;
+  traced_ = false;
+  if (trace_.on()) {
+    // Before the access log, which names the trace.
+    RequestSpanFacts facts;
+    facts.status = r.status;
+    facts.attempts = r.attempts;
+    facts.migrations = r.migrations;
+    facts.stream = stream_;
+    facts.request_id = r.request_id;
+    facts.model = r.model;
+    facts.target_model = r.target_model;
+    facts.endpoint = r.endpoint;
+    if (o != nullptr) {
+      facts.input_tokens = usage().prompt_tokens();
+      facts.output_tokens = usage().completion_tokens();
+      facts.first_token_ns = first_token_ns_;
+    }
+    trace_.finish(facts);
+    traced_ = true;
+  }
   if (o == nullptr) return;
   objective_ = nullptr;
   o->running.add(-1);
@@ -128,6 +150,11 @@ void RequestStats::log_access(const RequestOutcome& o, uint64_t end_ns) {
   r->endpoint.set(o.attempts ? o.endpoint : std::string_view());
   r->first_endpoint.set(o.migrations ? o.first_endpoint : std::string_view());
   r->migration.set(o.migrations ? o.migration : std::string_view());
+  r->traced = traced_;
+  if (traced_) {
+    r->trace_id = trace_.trace_id();
+    r->span_id = trace_.server_span();
+  }
   env_.stats->access_log.commit();
 }
 

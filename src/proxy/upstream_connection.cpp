@@ -36,12 +36,19 @@ void UpstreamConnection::begin(const RequestImage& image, AttemptListener* liste
   read_idle_ms_ = rt_.options->upstream_read_idle_timeout_ms;
   parser_.reset();
   head_.assign(image.head);
-  if (image.data_parallel_rank >= 0 && head_.ends_with("\r\n\r\n")) {
+  if ((image.data_parallel_rank >= 0 || !image.traceparent.empty()) && head_.ends_with("\r\n\r\n")) {
     head_.resize(head_.size() - 2);  // before the blank line that ends the head
-    head_ += kDataParallelRankHeader;
-    head_ += ": ";
-    util::append_int(head_, image.data_parallel_rank);
-    head_ += "\r\n\r\n";
+    if (image.data_parallel_rank >= 0) {
+      head_ += kDataParallelRankHeader;
+      head_ += ": ";
+      util::append_int(head_, image.data_parallel_rank);
+      head_ += "\r\n";
+    }
+    if (!image.traceparent.empty()) {
+      head_.append("traceparent: ").append(image.traceparent).append("\r\n");
+      if (!image.tracestate.empty()) head_.append("tracestate: ").append(image.tracestate).append("\r\n");
+    }
+    head_ += "\r\n";
   }
   token_.assign(image.model_token);
   iov_count_ = 0;

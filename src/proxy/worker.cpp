@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "ringgate/http/error_response.h"
 #include "ringgate/net/listener.h"
@@ -18,6 +19,7 @@
 #include "ringgate/proxy/client_connection.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/proxy/upstream_pool.h"
+#include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::proxy {
 
@@ -60,6 +62,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
         router_(context.router, size_t(index), stats_),
         flow_(context.flow_shared, size_t(index), context.workers) {
     if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
+    if (options_.tracing.enabled) stats_.spans.enable(options_.tracing.ring_slots);
     upstream_rt_.loop = &loop_;
     upstream_rt_.options = &options_;
     upstream_rt_.counters = &counters_;
@@ -83,6 +86,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
+    // Trace ids must differ between processes (and restarts), not only between workers.
+    env_.trace_ids = util::TraceIdSource(std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32) ^
+                                         (uint64_t(index) << 56) ^ uint64_t(util::steady_ns()));
     env_.worker_index = index;
     env_.prefix_block_bytes = context.router.prefix_block_bytes;
     client_rt_.loop = &loop_;

@@ -1,5 +1,7 @@
 #include "ringgate/sim/completion_exchange.h"
 
+#include <ctime>
+
 #include "ringgate/sim/monotonic_clock.h"
 #include "ringgate/util/json_text.h"
 
@@ -9,7 +11,28 @@ CompletionExchange::CompletionExchange(HttpSession& session, CompletionRequest r
                                        Options options)
     : session_(session), request_(std::move(request)), head_(std::move(head)), options_(options) {}
 
+namespace {
+uint64_t unix_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+}  // namespace
+
+void CompletionExchange::record_span(bool error) {
+  if (tracer_ == nullptr) return;
+  SimTraceExporter* tracer = tracer_;
+  tracer_ = nullptr;
+  const Usage usage = total_usage();
+  span_.end_unix_ns = unix_ns();
+  span_.prompt_tokens = usage.prompt_tokens;
+  span_.completion_tokens = usage.completion_tokens;
+  span_.error = error;
+  tracer->record(std::move(span_));
+}
+
 CompletionExchange::~CompletionExchange() {
+  record_span(/*error=*/true);  // the client went away (or the connection was dropped) first
   const uint64_t now = monotonic_ns();
   for (auto& c : choices_)
     if (c->sequence_id != 0 && !c->finished) c->engine->cancel(c->sequence_id, now);
@@ -61,6 +84,7 @@ Usage CompletionExchange::total_usage() const {
 }
 
 bool CompletionExchange::on_token(Choice& c, uint32_t token) {
+  if (tracer_ != nullptr && span_.first_token_unix_ns == 0) span_.first_token_unix_ns = unix_ns();
   if (!dropped_) {
     c.emitted = token + 1;
     const bool drop = ++tokens_ == drop_after_;
@@ -116,6 +140,7 @@ void CompletionExchange::on_finished(Choice& c, const SequenceResult& result) {
   c.result = result;
   c.emitted = result.output_tokens;
   if (--unfinished_ > 0) return;
+  record_span(/*error=*/false);
   const Usage usage = total_usage();
   if (request_.stream) {
     event_.clear();

@@ -103,6 +103,7 @@ void HttpSession::parse_pending() {
     request_.content_type.assign(parsed.header("content-type"));
     request_.request_id.assign(parsed.header("x-request-id"));
     request_.data_parallel_rank.assign(parsed.header("x-data-parallel-rank"));
+    request_.traceparent.assign(parsed.header("traceparent"));
     keep_alive_ = parsed.keep_alive;
     http_1_0_ = parsed.version_major == 1 && parsed.version_minor == 0;
     parser_.next();

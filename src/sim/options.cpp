@@ -80,6 +80,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
     {"--kv-cache-size", "N", "llm-d-inference-sim's name for --kv-blocks"},
+    {"--otlp-traces-endpoint", "URL",
+     "export a span per completion request (OTLP/HTTP protobuf, the full URL: http://host:4318/v1/traces), under its "
+     "traceparent, as vLLM does"},
     {"--kv-events-config", "JSON",
      "vLLM's KV-cache events: {\"enable_kv_cache_events\": true, \"publisher\": \"zmq\", \"endpoint\": "
      "\"tcp://*:5557\", \"replay_endpoint\", \"topic\", \"buffer_steps\", \"hwm\", \"max_queue_size\"}"},
@@ -317,6 +320,9 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (value == "0.12" || value == "0.12.0") o.vllm_version = "0.12.0";
     else if (value == "0.10" || value == "0.10.2") o.vllm_version = "0.10.2";
     else return bad("0.10 or 0.12");
+  } else if (flag == "--otlp-traces-endpoint") {
+    if (!value.starts_with("http://")) return bad("an http:// URL");
+    o.otlp_traces_endpoint = value;
   } else if (flag == "--kv-events-config") {
     if (auto err = parse_kv_events_json(value, o.kv_events); !err.empty()) return "--kv-events-config: " + err;
   } else if (flag == "--prefix-caching-hash-algo") {

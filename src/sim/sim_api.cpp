@@ -200,6 +200,8 @@ SimApi::SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullCl
       kv_pulls_ok_(engines_.size(), 0),
       kv_pulls_failed_(engines_.size(), 0),
       responses_(options.responses_store_max_entries, options.responses_store_max_bytes) {
+  if (!options.otlp_traces_endpoint.empty())
+    tracer_ = std::make_unique<SimTraceExporter>(options.otlp_traces_endpoint, "vllm");
   // vLLM appends the rank to the engine id of each data-parallel engine (EngineCoreProc.run_engine_core).
   const std::string base_id = options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id;
   for (uint32_t rank : ranks_)
@@ -460,6 +462,17 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
 
   auto exchange = std::make_unique<CompletionExchange>(
       session, std::move(req), std::move(head), CompletionExchange::Options{options_.enable_prompt_tokens_details});
+  if (tracer_) {
+    // vLLM continues a traceparent it receives (a malformed one: a trace of its own).
+    SimSpan span;
+    span.has_parent = util::parse_traceparent(request.traceparent, span.parent);
+    span.request_id = response_id;
+    span.model = model_name;
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    span.start_unix_ns = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+    exchange->set_trace(tracer_.get(), std::move(span));
+  }
   const CompletionRequest& owned = exchange->request();
   // vLLM's extra_keys: the adapter's name for a LoRA request, none for the base model.
   const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();

@@ -177,6 +177,7 @@ std::string render_all_metrics() {
 
   control::ControlCounters control;
   control.access_log_enabled = true;
+  control.tracing_enabled = true;  // the ringgate_trace_* families
   control.tls.enabled = true;
   control.tls.mode = "userspace";
   control.tls.reason = "example";

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ringgate/config/host_port.h"
@@ -223,6 +224,16 @@ struct IoConfig {
   std::string backend = "auto";  // auto | io_uring | epoll (auto: epoll when io_uring is refused)
 };
 
+// tracing: OpenTelemetry traces (see control::OtlpExporterOptions, proxy::TracingOptions).
+struct TracingConfig {
+  std::string endpoint;  // empty: off (unless OTEL_EXPORTER_OTLP_ENDPOINT says)
+  double sample_ratio = 1.0;
+  std::string service_name = "ringgate";
+  std::vector<std::pair<std::string, std::string>> headers;
+  nanoseconds timeout = seconds(10);
+  uint32_t max_queue_spans = 2048;
+};
+
 struct AccessLogConfig {
   bool enabled = false;
   std::string path = "-";  // "-" = standard output
@@ -299,6 +310,7 @@ struct GatewayConfig {
   DisaggregationConfig disaggregation;
   HedgingConfig hedging;
   AccessLogConfig access_log;
+  TracingConfig tracing;
   IoConfig io;
   SaturationDetectorConfig saturation_detector;
   FlowControlConfig flow_control;

@@ -69,6 +69,7 @@ inline constexpr Field kRootFields[] = {
     {"admin", "map", "", "", kRestart, "", "The admin listener's own settings."},
     {"sharedState", "map", "", "", kRestart, "", "Replicas share their load, budgets and placements through Redis and pick as one (leave out: each alone)."},
     {"hedging", "map", "", "", kRestart, "", "Hedged prefill: a streamed request with a TTFT objective whose pick has little to spare also goes to the next-best server; the first to stream a token is kept."},
+    {"tracing", "map", "", "", kRestart, "", "OpenTelemetry traces over OTLP/HTTP (protobuf): a span for each request, its admission, each pick and each upstream attempt; W3C traceparent continued and sent to the model servers. Off unless an endpoint is set here or by OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG) and OTEL_EXPORTER_OTLP_(TRACES_)HEADERS apply where the file sets nothing."},
 };
 inline constexpr Field kListenFields[] = {
     {"api", "host:port", ":8080", "", kRestart, "--listen", "OpenAI API listener; empty host = all interfaces."},
@@ -221,6 +222,14 @@ inline constexpr Field kAccessLogFields[] = {
     {"enabled", "bool", "false", "", kRestart, "", "One JSON line per request."},
     {"path", "path", "-", "", kRestart, "", "Where to; \"-\" = standard output."},
 };
+inline constexpr Field kTracingFields[] = {
+    {"endpoint", "url", "", "http://host:port[/base]", kRestart, "", "The OTLP/HTTP collector; spans go to <endpoint>/v1/traces (OTEL_EXPORTER_OTLP_ENDPOINT's form). Unset: the environment's, else off; empty: off."},
+    {"sampleRatio", "number", "1", "0..1", kRestart, "", "Of the traces this gateway starts, the share sampled; a request with a traceparent follows its sampled flag (parent-based)."},
+    {"serviceName", "string", "ringgate", "", kRestart, "", "The resource's service.name."},
+    {"headers", "map", "", "header name: value", kRestart, "", "Headers sent with every export (e.g. an authorization for the collector)."},
+    {"timeout", "duration", "10s", "1ms..10m", kRestart, "", "One export POST; a timed-out batch is sent again after a backoff."},
+    {"maxQueueSpans", "int", "2048", "1..1000000", kRestart, "", "Spans waiting for export; beyond, new spans are dropped (ringgate_trace_spans_dropped_total{reason=\"queue_full\"})."},
+};
 inline constexpr Field kIoFields[] = {
     {"backend", "string", "auto", "auto, io_uring, epoll", kRestart, "--io-backend", "Event loop: auto (io_uring, epoll where it is refused, e.g. by a container's seccomp profile), io_uring or epoll."},
 };
@@ -286,6 +295,7 @@ inline constexpr auto kDisaggregation = names_of(kDisaggregationFields);
 inline constexpr auto kHedging = names_of(kHedgingFields);
 inline constexpr auto kAccessLog = names_of(kAccessLogFields);
 inline constexpr auto kIo = names_of(kIoFields);
+inline constexpr auto kTracing = names_of(kTracingFields);
 inline constexpr auto kSaturationDetector = names_of(kSaturationDetectorFields);
 inline constexpr auto kFlowControl = names_of(kFlowControlFields);
 inline constexpr auto kDefaultPriorityBand = names_of(kDefaultPriorityBandFields);
@@ -326,6 +336,7 @@ inline constexpr Map kMaps[] = {
     {"hedging", kHedging, kHedgingFields},
     {"accessLog", kAccessLog, kAccessLogFields},
     {"io", kIo, kIoFields},
+    {"tracing", kTracing, kTracingFields},
     {"saturationDetector", kSaturationDetector, kSaturationDetectorFields},
     {"flowControl", kFlowControl, kFlowControlFields},
     {"flowControl.defaultPriorityBand", kDefaultPriorityBand, kDefaultPriorityBandFields},

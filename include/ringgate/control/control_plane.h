@@ -28,6 +28,7 @@
 #include "ringgate/control/kv_event_subscriber.h"
 #include "ringgate/control/latency_learner.h"
 #include "ringgate/control/loop_watch.h"
+#include "ringgate/control/otlp_exporter.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/api_key_table.h"
@@ -59,6 +60,9 @@ struct ControlPlaneOptions {
   // Structured access log: the opened writer (null = off). The workers' rings must be
   // enabled (ProxyOptions::access_log) for it to get records.
   std::shared_ptr<AccessLogWriter> access_log;
+  // OpenTelemetry traces: where the workers' spans go (unset = tracing off). The workers'
+  // span rings must be enabled (ProxyOptions::tracing) for it to get spans.
+  std::optional<OtlpExporterOptions> tracing;
   // The workers' shared rate limiter (/debug/flow shows its table; sharedState shares
   // its budgets); null = none.
   proxy::RateLimiter* limiter = nullptr;
@@ -150,6 +154,9 @@ class ControlPlane {
   }
   void stop();
 
+  // Why the trace exporter could not start (its collector's host did not resolve); empty: fine.
+  std::string tracing_error() const { return exporter_ && !exporter_->ok() ? exporter_->error() : std::string(); }
+
   bool ready() const { return ready_.load(std::memory_order_relaxed); }
   // True once every endpoint of the current membership has been probed once.
   bool probed() const { return probed_.load(std::memory_order_relaxed); }
@@ -182,6 +189,7 @@ class ControlPlane {
   sched::ResponseTable responses_;
   sched::ExactBlockIndex exact_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
+  std::unique_ptr<OtlpExporter> exporter_;         // tracing on only
   std::vector<KvEventSource> kv_sources_;          // control thread: what the subscriber follows
   // Control thread: the pods' kv-events.ringgate.io annotations by (host, port), only
   // where one is set or was refused; refusals shown per id in /debug/endpoints.

@@ -78,6 +78,10 @@ struct ControlCounters {
   std::array<uint64_t, 4> kube_objects_rejected{};
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
   uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
+  bool tracing_enabled = false;  // the ringgate_trace_* families appear only then
+  uint64_t trace_spans_exported = 0, trace_spans_queued = 0;
+  std::array<uint64_t, 3> trace_spans_dropped{};    // by kSpanDropReasons (control/otlp_exporter.h)
+  std::array<uint64_t, 4> trace_export_failures{};  // by kExportFailureReasons
   TlsStatus tls;
   AuthStatus auth;
   uint64_t admin_auth_rejections = 0;  // admin.auth: requests refused on the admin port

@@ -28,6 +28,7 @@ struct GetResult {
   int status = 0;             // HTTP status when a response arrived
   std::string_view body;      // valid during the callback only
   std::string_view error;     // why it failed, when !ok
+  std::string_view retry_after;  // the response's Retry-After, when it sent one (callback only)
 };
 
 class HttpGetClient final : public EpollHandler {
@@ -43,6 +44,9 @@ class HttpGetClient final : public EpollHandler {
   bool busy() const { return state_ != State::kIdle; }
   // Starts a GET unless one is in flight; `deadline_ns` is on CLOCK_MONOTONIC.
   void start(uint64_t deadline_ns);
+  // Another request than the GET (the OTLP exporter's POSTs): the whole request, head and
+  // body, sent by the next start(). Not while busy().
+  void set_request(std::string request) { request_ = std::move(request); }
   // Fails the GET in flight if its deadline has passed.
   void check_deadline(uint64_t now_ns);
   void on_event(uint32_t events) override;

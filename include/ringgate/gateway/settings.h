@@ -9,6 +9,7 @@
 #include "ringgate/config/gateway_config.h"
 #include "ringgate/control/endpoint_pool.h"
 #include "ringgate/control/epp_metrics.h"
+#include "ringgate/control/otlp_exporter.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
@@ -46,7 +47,13 @@ struct Settings {
   bool admin_auth = false;    // admin.auth
   control::SharedStateOptions shared_state;  // sharedState / --redis
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
+  // tracing (config or OTEL_* variables; gateway/tracing_settings.h): the exporter's
+  // settings, unset when tracing is off (proxy.tracing says the same to the workers).
+  std::optional<control::OtlpExporterOptions> trace_export;
 };
+
+// resolve_settings reads OTEL_* variables through this (std::getenv unless a test sets it).
+void set_environment_for_tests(const char* (*lookup)(const char*));
 
 // Applies `file` (may be null: no --config) and then the flags given on the command
 // line. Returns an error message, or empty on success.

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ringgate/util/spsc_ring.h"
+#include "ringgate/util/trace_context.h"
 
 namespace ringgate::metrics {
 
@@ -54,6 +55,9 @@ struct AccessRecord {
   InlineText<64> endpoint;       // host:port that served it; empty when none did
   InlineText<64> first_endpoint; // with migrations: host:port whose stream broke first
   InlineText<32> migration;      // with migrations: why the first one happened (a kMigrationReasons name)
+  bool traced = false;           // tracing on: the request's trace and SERVER span
+  util::TraceId trace_id{};
+  util::SpanId span_id{};
 };
 
 // Its ring (util::SpscRing): claim() a slot, fill it, commit(); the control thread drains.

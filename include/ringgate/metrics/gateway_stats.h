@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ringgate/metrics/access_log_ring.h"
+#include "ringgate/metrics/span_record.h"
 #include "ringgate/util/single_writer_stats.h"
 #include "ringgate/util/single_writer_table.h"
 
@@ -287,6 +288,8 @@ struct WorkerStats {
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
+  // OpenTelemetry spans for the control thread's exporter (enabled only when tracing is on).
+  SpanRing spans;
   // Flow control: per (priority band, fairness id), keyed by flow_series_key(). Bands
   // come from the config; named fairness ids are capped (kMaxFlowFairnessSeries), the
   // rest share their band's "other" series: the table keeps room for one per band.

@@ -11,6 +11,7 @@
 
 #include "ringgate/http/body_buffer.h"
 #include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/request_trace.h"
 #include "ringgate/proxy/upstream_side.h"
 
 namespace ringgate::proxy {
@@ -82,9 +83,18 @@ class Attempt final : public AttemptListener {
 
   // AttemptListener (from the channel)
   void on_response_head(const http::ResponseParser& head) override;
-  void on_response_body(std::string_view decoded) override { owner_.attempt_body(*this, decoded); }
-  void on_response_end(bool reusable) override { owner_.attempt_end(*this, reusable); }
-  void on_attempt_failed(FailureKind kind) override { owner_.attempt_failed(*this, kind); }
+  void on_response_body(std::string_view decoded) override {
+    span_.body(decoded.size());
+    owner_.attempt_body(*this, decoded);
+  }
+  void on_response_end(bool reusable) override {
+    span_.completed();
+    owner_.attempt_end(*this, reusable);
+  }
+  void on_attempt_failed(FailureKind kind) override {
+    span_.failed(kind);
+    owner_.attempt_failed(*this, kind);
+  }
 
  private:
   bool connect(const RequestImage& image, bool allow_reuse, uint64_t now_ns);
@@ -113,6 +123,7 @@ class Attempt final : public AttemptListener {
   uint64_t awaiting_since_ms_ = 0;
   uint64_t sent_ns_ = 0;
   sched::LatencyFeatures features_;
+  AttemptSpan span_;  // its CLIENT span, when the request is traced (each connect() opens one)
 };
 
 }  // namespace ringgate::proxy

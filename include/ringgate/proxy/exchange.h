@@ -136,7 +136,7 @@ class Exchange final : public AttemptOwner,
   void dispatch(const RouteDecision& decision);
   void send(const RouteDecision& decision, bool announce);
   bool split(const RouteDecision& decode);
-  RequestImage image_for(const Attempt& attempt) const;  // what the current leg sends on `attempt`
+  RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   http::BodyBuffer& leg_body();    // the body the current leg's image points into
   http::BodyBuffer& body_of(const Attempt& attempt) { return &attempt == &hedge_ ? hedge_body_ : leg_body(); }
   Attempt& rival(const Attempt& attempt) { return &attempt == &hedge_ ? attempt_ : hedge_; }

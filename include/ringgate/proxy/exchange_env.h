@@ -22,6 +22,7 @@
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/latency_sample.h"
 #include "ringgate/sched/rng.h"
+#include "ringgate/util/trace_context.h"
 
 namespace ringgate::proxy {
 
@@ -91,6 +92,7 @@ struct ExchangeEnv {
   openai::StreamEventReader stream_events;  // streams being continued read their events with it
   size_t prefix_block_bytes = 64;  // the routers' block size: the digests hash prompts with it
   sched::Rng rng{1};
+  util::TraceIdSource trace_ids{1};  // trace and span ids (the worker seeds it)
   HedgeBudget hedge_budget;  // this worker's hedges (hedging.maxExtraLoad)
   std::string key_scratch;
   int worker_index = 0;

@@ -16,9 +16,11 @@ enum class ClientFraming { ContentLength, Chunked, CloseDelimited };
 // "POST <target> HTTP/1.1", the client's end-to-end fields (its Host kept), then
 // x-request-id (only when the client sent none) and content-length: body_length.
 // drop_credentials (auth on): the gateway's API key stays at the gateway, it is not the
-// model server's (Authorization and api-key are not forwarded).
+// model server's (Authorization and api-key are not forwarded). drop_trace (tracing on):
+// the client's traceparent and tracestate are not copied; each attempt adds its own.
 void build_upstream_head(std::string& out, const http::Request& request, std::string_view request_id,
-                         bool add_request_id, size_t body_length, bool drop_credentials = false);
+                         bool add_request_id, size_t body_length, bool drop_credentials = false,
+                         bool drop_trace = false);
 
 // Picks the framing for a response: the upstream's Content-Length when it sent one,
 // else chunked for HTTP/1.1 clients, else close-delimited (HTTP/1.0).

@@ -57,7 +57,9 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
 
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
   // copied) to `decision`'s endpoint, whose slot the leg takes (claimed as `sheddable`).
-  void start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable);
+  // `trace`: the request's, when traced (the leg's attempts are its "prefill" spans).
+  void start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable,
+             LegTrace trace = {});
   // The exchange no longer wants the leg (its client left, it timed out): the connection
   // is closed, so the prefill pod stops and frees what it held. No prefill_done() follows.
   void cancel();
@@ -77,7 +79,11 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   void open(const RouteDecision& decision);
   void fail(PrefillFailure why, bool may_retry);
   void done(std::string_view kv_transfer_params);
-  RequestImage image() const { return {head_, body_, 0, 0, {}}; }
+  RequestImage image() const {
+    RequestImage image{head_, body_, 0, 0, {}};
+    image.trace = trace_;
+    return image;
+  }
 
   ExchangeEnv& env_;
   PrefillOwner& owner_;
@@ -89,6 +95,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   uint64_t started_ms_ = 0;
   bool fresh_retry_used_ = false;
   bool sheddable_ = false;
+  LegTrace trace_;
   bool active_ = false;
   net::Timer timer_{this, 0};
 };

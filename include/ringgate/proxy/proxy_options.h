@@ -48,6 +48,14 @@ struct HedgingOptions {
   double headroom = 0.2;         // "headroom"
 };
 
+// tracing: OpenTelemetry spans of each request (proxy/request_trace.h); off by default.
+struct TracingOptions {
+  bool enabled = false;
+  double sample_ratio = 1.0;  // of traces this gateway starts (and, not parent-based, of all)
+  bool parent_based = true;   // a client's traceparent decides (its sampled flag)
+  uint32_t ring_slots = 1024;  // per worker: spans waiting for the control thread; full: dropped
+};
+
 struct ProxyOptions {
   http::RequestLimits limits;                 // 431 / 413
   uint32_t header_timeout_ms = 10000;         // first byte of a request → end of its head (408)
@@ -82,6 +90,7 @@ struct ProxyOptions {
   uint32_t response_wait_ms = 0;
 
   MigrationOptions migration;
+  TracingOptions tracing;
   DisaggregationOptions disaggregation;
   HedgingOptions hedging;
 

@@ -108,6 +108,7 @@ struct RouteDecision {
   uint32_t matched_blocks = 0;     // leading prefix blocks the chosen endpoint holds
   uint32_t total_blocks = 0;       // prefix blocks of the request (approximate units)
   uint32_t precise_blocks = 0;     // vLLM block hashes of the prompt (precise mode; 0 = approximate)
+  uint32_t candidates = 0;         // endpoints the pick chose among (its trace span says)
   // The prompt's tokens the chosen endpoint does not hold, as llm-d's prefix-based P/D
   // decider counts them (4 bytes a token, whole prefix blocks).
   uint32_t uncached_tokens = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// The metrics and access-log leaf of one request: its objective's series (GAIE's and
+// The metrics, trace and access-log leaf of one request: its objective's series (GAIE's and
 // llm-d's request metrics: count, sizes, TTFT, inter-token gaps, tokens, errors), the
 // answer's usage and first token read as the bytes are relayed, and one access-log
 // record when the request ends. Fixed state: nothing is allocated per request.
@@ -11,6 +11,7 @@
 #include "ringgate/openai/first_token_scanner.h"
 #include "ringgate/openai/usage_scanner.h"
 #include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/request_trace.h"
 
 namespace ringgate::proxy {
 
@@ -34,7 +35,10 @@ struct RequestOutcome {
 
 class RequestStats {
  public:
-  explicit RequestStats(ExchangeEnv& env) : env_(env) {}
+  explicit RequestStats(ExchangeEnv& env) : env_(env), trace_(env) {}
+
+  // The request's trace (tracing on): begun by the exchange, its SERVER span recorded by record().
+  RequestTrace& trace() { return trace_; }
 
   // A model name as a statistics label: names the pool does not know share "other", so
   // clients cannot mint label sets or fill a worker's statistics table.
@@ -60,8 +64,10 @@ class RequestStats {
   void report_latency(const RequestOutcome& outcome, uint64_t end_ns, int64_t completion_tokens);
 
   ExchangeEnv& env_;
+  RequestTrace trace_;
   metrics::ObjectiveStats* objective_ = nullptr;
   bool stream_ = false;
+  bool traced_ = false;  // record(): the trace's SERVER span was written (the access log names it)
   uint64_t started_ns_ = 0;
   uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
   uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)

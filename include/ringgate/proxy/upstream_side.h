@@ -14,6 +14,16 @@
 
 namespace ringgate::proxy {
 
+class RequestTrace;
+
+// The trace an attempt's span belongs to and what leg of the request it is
+// (proxy/request_trace.h); trace null: tracing is off, the attempt records nothing.
+struct LegTrace {
+  RequestTrace* trace = nullptr;
+  const char* leg = "attempt";  // attempt | hedge | migration | prefill | decode
+  uint32_t carried_tokens = 0;  // a migration: the generated tokens its continuation carries
+};
+
 // What an attempt sends: head, then the body with the model value replaced by
 // model_token when it is not empty (spliced with iovecs, never re-serialised).
 struct RequestImage {
@@ -25,6 +35,12 @@ struct RequestImage {
   // The data-parallel rank the endpoint is reached by (X-data-parallel-rank: rank, added to
   // the head, which never carries a client's own); -1: none. Set by the Attempt from its route.
   int32_t data_parallel_rank = -1;
+  // Tracing: whose span the attempt opens (set by the exchange), and the W3C headers the
+  // attempt then sends (traceparent: its own span as the parent; the client's tracestate),
+  // added to the head as the rank is.
+  LegTrace trace;
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 
 // The request header that pins a vLLM request to one data-parallel rank.

@@ -16,6 +16,7 @@
 #include "ringgate/sim/http_session.h"
 #include "ringgate/sim/output_text.h"
 #include "ringgate/sim/responses.h"
+#include "ringgate/sim/trace_export.h"
 
 namespace ringgate::sim {
 
@@ -54,6 +55,11 @@ class CompletionExchange final : public InFlight {
   // do_remote_decode: a non-streamed answer carries kv_transfer_params naming choice 0's
   // held blocks (null when none were held, as vLLM's request_finished).
   void set_kv_transfer_source(KvTransferSource source) { kv_source_ = std::move(source); }
+  // --otlp-traces-endpoint: the request's span goes to `exporter` when it ends (or is dropped).
+  void set_trace(SimTraceExporter* exporter, SimSpan span) {
+    tracer_ = exporter;
+    span_ = std::move(span);
+  }
   // After every choice was submitted: streams start with their head now.
   void start();
 
@@ -84,6 +90,9 @@ class CompletionExchange final : public InFlight {
   CompletionRequest request_;
   ResponseHead head_;
   Options options_;
+  SimTraceExporter* tracer_ = nullptr;
+  SimSpan span_;
+  void record_span(bool error);
   std::vector<std::unique_ptr<Choice>> choices_;
   uint32_t unfinished_ = 0;
   uint64_t tokens_ = 0;           // generated so far, all choices

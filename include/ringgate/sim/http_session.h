@@ -22,6 +22,7 @@ struct HttpRequest {
   std::string content_type;  // the Content-Type header, if any
   std::string request_id;    // the X-Request-Id header, if any (becomes the completion id, as in vLLM)
   std::string data_parallel_rank;  // the X-data-parallel-rank header, if any (the engine to run on)
+  std::string traceparent;         // the W3C traceparent header, if any (--otlp-traces-endpoint)
 };
 
 // Work a request left running (a simulated sequence). Destroying it before it

@@ -126,6 +126,7 @@ struct SimOptions {
   // the block hashes; unset means random (nobody outside can match the hashes).
   std::optional<std::string> python_hash_seed;
   // --tokenizer DIR (a tokenizer.json directory): tokens are the model's; empty: 4 bytes a token.
+  std::string otlp_traces_endpoint;  // --otlp-traces-endpoint: a span per request, as vLLM's
   std::string tokenizer_dir;
   std::shared_ptr<const ModelTokenizer> tokenizer;  // loaded from tokenizer_dir at start
 };

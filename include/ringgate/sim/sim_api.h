@@ -16,6 +16,7 @@
 
 #include "ringgate/sim/audio_api.h"
 #include "ringgate/sim/completion_exchange.h"
+#include "ringgate/sim/trace_export.h"
 #include "ringgate/sim/completion_request.h"
 #include "ringgate/sim/data_parallel.h"
 #include "ringgate/sim/engine.h"
@@ -91,6 +92,7 @@ class SimApi final : public RequestHandler {
   std::unordered_map<std::string, int32_t> models_;  // served name -> -1 (base) or adapter index
   std::string models_body_;
   KvPullClient& pulls_;
+  std::unique_ptr<SimTraceExporter> tracer_;  // --otlp-traces-endpoint
   std::unordered_map<uint64_t, PendingPull*> pending_pulls_;
   std::vector<std::string> engine_ids_;  // --kv-transfer-config engine_id (or a uuid4), per rank
   std::string kv_host_ = "127.0.0.1";

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Tracing's cost (issue 50): ringgate with 1 worker, small completions (max_tokens 1) to a
+# zero-latency ringgate-sim, tracing off / sampleRatio 0.01 / sampleRatio 1.0 (each span
+# exported to a local OTLP sink that answers 200), as perf/proxy/bench.sh measures: the
+# CPU time per request of the gateway's process (its control thread, which encodes and
+# sends the spans, included). The budget: 1.0 within 10% of off, 0.01 within 2%. On shared
+# cores, use ROUNDS=3 or more and read the medians. Not a test.
+#
+#   perf/proxy/tracing_cost.sh [BUILD_DIR]    env: DURATION=5s CONNECTIONS=64 ROUNDS=1
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+duration=${DURATION:-5s}
+connections=${CONNECTIONS:-64}
+model=facebook/opt-125m
+ringgate=$build/src/gateway/ringgate
+sim=$build/src/sim/ringgate-sim
+for bin in "$ringgate" "$sim"; do [ -x "$bin" ] || { echo "missing $bin: build first" >&2; exit 1; }; done
+command -v wrk >/dev/null || { echo "missing wrk (scripts/setup.sh)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+pids=()
+source perf/proxy/common.sh
+trap cleanup EXIT
+
+backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096)
+backend_pid=$(cat "$tmp/sim.pid")
+
+# The OTLP sink: reads each POST whole, answers 200.
+sink_port=$(free_port)
+python3 - "$sink_port" >"$tmp/sink.out" 2>"$tmp/sink.out.err" <<'PY' &
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
+echo $! >"$tmp/sink.pid"
+wait_port "$sink_port"
+
+gateway() {  # gateway NAME [TRACING_LINE]
+  local name=$1 config=$tmp/$1.yaml
+  printf 'apiVersion: ringgate.io/v1\nkind: Gateway\n%s\n' "${2:-}" >"$config"
+  start_listening "$name" "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+    --endpoint 127.0.0.1:$backend_port --model $model --config "$config"
+}
+off_port=$(gateway off)
+r001_port=$(gateway ratio-0.01 "tracing: {endpoint: \"http://127.0.0.1:$sink_port\", sampleRatio: 0.01}")
+r1_port=$(gateway ratio-1 "tracing: {endpoint: \"http://127.0.0.1:$sink_port\", sampleRatio: 1}")
+
+printf '{"model":"%s","prompt":"Say hello","max_tokens":1}' $model >"$tmp/small.json"
+write_post_lua
+
+run() {  # run NAME PORT
+  local name=$1 port=$2 pid out
+  pid=$(cat "$tmp/$name.pid")
+  BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d2s -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions" >/dev/null 2>&1 || true
+  local p0 p1
+  p0=$(cpu_ticks "$pid")
+  out=$(BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d"$duration" --latency -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions")
+  p1=$(cpu_ticks "$pid")
+  local rps requests p50 p99 errors
+  read -r rps requests p50 p99 errors < <(wrk_report "$out")
+  local us
+  us=$(per_request_us $((p1 - p0)) "$requests")
+  printf '%-12s %10s %9s %9s %10s   %s\n' "$name" "$rps" "$p50" "$p99" "$us" "$errors"
+  echo "$name $rps $(to_us "$p50") $(to_us "$p99") $us" >>"$tmp/results"
+}
+
+rounds=${ROUNDS:-1}
+echo "wrk -t1 -c$connections -d$duration; $(nproc) cores (shared); $rounds round(s)"
+printf '%-12s %10s %9s %9s %10s\n' case req/s p50 p99 cpu-us/req
+run_rounds "$rounds" run <<EOF2
+off $off_port
+ratio-0.01 $r001_port
+ratio-1 $r1_port
+EOF2
+off=$(field off 5)
+for c in ratio-0.01 ratio-1; do
+  awk -v n="$c" -v a="$(field $c 5)" -v b="$off" 'BEGIN { printf "%-12s cpu/req vs off: %+.1f%%\n", n, (a / b - 1) * 100 }'
+done
+exported=$(curl -s "http://127.0.0.1:$(grep -o '"admin":"[^"]*"' "$tmp/ratio-1.out" | sed 's/.*:\([0-9]*\)"$/\1/')/metrics" | grep '^ringgate_trace_spans_exported_total' || true)
+echo "ratio-1: $exported"

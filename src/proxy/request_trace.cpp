@@ -1,0 +1,256 @@
+#include "ringgate/proxy/request_trace.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ringgate/proxy/exchange_env.h"
+#include "ringgate/util/monotonic_clock.h"
+
+namespace ringgate::proxy {
+
+using util::steady_ns;
+
+namespace {
+
+// OpenTelemetry's TraceIdRatioBased: the trace id's last 8 bytes against the ratio, so
+// every process that sees a trace id decides the same way.
+bool ratio_samples(const util::TraceId& id, double ratio) {
+  if (ratio >= 1.0) return true;
+  if (ratio <= 0.0) return false;
+  uint64_t low = 0;
+  for (size_t i = 8; i < 16; ++i) low = low << 8 | id[i];
+  return double(low >> 1) < ratio * 9223372036854775808.0;  // 2^63
+}
+
+// GenAI semantic conventions' gen_ai.operation.name, by path; empty: not a GenAI operation.
+std::string_view operation_name(std::string_view path) {
+  if (path == "/v1/chat/completions") return "chat";
+  if (path == "/v1/completions") return "text_completion";
+  if (path == "/v1/embeddings") return "embeddings";
+  if (path == "/v1/responses") return "chat";
+  return {};
+}
+
+const char* pick_reason_name(sched::PickReason reason) {
+  switch (reason) {
+    case sched::PickReason::None: return "none";
+    case sched::PickReason::Score: return "score";
+    case sched::PickReason::Session: return "session";
+    case sched::PickReason::PrefixPlacement: return "prefix_placement";
+    case sched::PickReason::Slo: return "slo";
+    case sched::PickReason::Response: return "response";
+  }
+  return "none";
+}
+
+}  // namespace
+
+void RequestTrace::begin(const http::Request& request) {
+  on_ = sampled_ = false;
+  const TracingOptions& options = env_.options->tracing;
+  if (!options.enabled) return;
+  on_ = true;
+  admission_open_ = true;
+  response_id_started_ = false;
+  labelled_ = false;
+  tenant_size_ = 0;
+  start_ns_ = steady_ns();
+  util::TraceParent parent;
+  has_parent_ = util::parse_traceparent(request.header("traceparent"), parent);
+  tracestate_ = {};
+  if (has_parent_) {
+    trace_id_ = parent.trace_id;
+    parent_ = parent.parent_id;
+    const std::string_view state = request.header("tracestate");
+    if (util::valid_tracestate(state)) tracestate_ = state;
+    sampled_ = options.parent_based ? parent.sampled() : ratio_samples(trace_id_, options.sample_ratio);
+  } else {
+    trace_id_ = env_.trace_ids.trace_id();
+    sampled_ = ratio_samples(trace_id_, options.sample_ratio);
+  }
+  flags_ = sampled_ ? util::kTraceFlagSampled : 0;
+  server_span_ = env_.trace_ids.span_id();
+  const std::string_view target = request.target;
+  method_ = llhttp_method_name(request.method);
+  target_ = target.substr(0, target.find('?'));
+}
+
+util::SpanId RequestTrace::new_span_id() { return env_.trace_ids.span_id(); }
+
+metrics::SpanRecord* RequestTrace::claim(const char* name, metrics::SpanKind kind, uint64_t start_ns) {
+  if (!sampled_) return nullptr;
+  metrics::SpanRecord* r = env_.stats->spans.claim();
+  if (r == nullptr) return nullptr;
+  r->reset();
+  r->set_tracestate(tracestate_);
+  r->set_name(name);
+  r->trace_id = trace_id_;
+  r->parent_id = server_span_;
+  r->has_parent = true;
+  r->flags = flags_;
+  r->kind = kind;
+  r->start_ns = start_ns;
+  return r;
+}
+
+void RequestTrace::commit() { env_.stats->spans.commit(); }
+
+void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_view) {
+  if (!admission_open_) return;
+  admission_open_ = false;
+  metrics::SpanRecord* r = claim("ringgate.admission", metrics::SpanKind::Internal, start_ns_);
+  if (r == nullptr) return;
+  r->span_id = new_span_id();
+  r->end_ns = steady_ns();
+  r->add_string("ringgate.admission.outcome", outcome);
+  r->add_bool("ringgate.flow_control.queued", queued);
+  if (queued) r->add_double("ringgate.flow_control.queue_seconds", double(r->end_ns - start_ns_) / 1e9);
+  r->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
+  if (outcome != "admitted") r->status = metrics::SpanStatus::Error;
+  commit();
+}
+
+uint64_t RequestTrace::pick_started() const { return sampled_ ? steady_ns() : 0; }
+
+void RequestTrace::picked(const RouteDecision& d, uint64_t started_ns, const char* leg) {
+  if (!sampled_ || started_ns == 0 || d.saturated) return;  // a saturated pick leaves it queued: no span
+  metrics::SpanRecord* r = claim("ringgate.pick", metrics::SpanKind::Internal, started_ns);
+  if (r == nullptr) return;
+  r->span_id = new_span_id();
+  r->end_ns = steady_ns();
+  r->add_string("ringgate.pick.leg", leg);
+  if (d.status == 0) {
+    char endpoint[80];
+    const size_t host = std::min<size_t>(d.endpoint_host.size(), 64);
+    std::memcpy(endpoint, d.endpoint_host.data(), host);
+    size_t n = host;
+    endpoint[n++] = ':';
+    n += size_t(std::snprintf(endpoint + n, sizeof endpoint - n, "%u", unsigned(d.endpoint_port)));
+    r->add_string("ringgate.pick.endpoint", std::string_view(endpoint, n));
+    r->add_string("ringgate.pick.reason", pick_reason_name(d.reason));
+    r->add_int("ringgate.pick.prefix_blocks_matched", d.matched_blocks);
+    r->add_int("ringgate.pick.prefix_blocks", d.total_blocks);
+    r->add_int("ringgate.pick.candidates", d.candidates);
+  } else {
+    r->status = metrics::SpanStatus::Error;
+    r->add_int("http.response.status_code", d.status);
+    r->add_string("error.type", d.code);
+  }
+  commit();
+}
+
+void RequestTrace::labels(int32_t priority, std::string_view tenant) {
+  if (!sampled_) return;
+  labelled_ = true;
+  priority_ = priority;
+  size_t n = std::min(tenant.size(), sizeof tenant_);
+  if (!tenant.empty()) std::memcpy(tenant_, tenant.data(), n);
+  tenant_size_ = uint8_t(n);
+}
+
+void RequestTrace::observe(std::string_view relayed, bool event_stream) {
+  if (!sampled_) return;
+  if (!response_id_started_) {
+    response_id_started_ = true;
+    response_id_.reset(event_stream);
+  }
+  if (!response_id_.done()) response_id_.feed(relayed);
+}
+
+void RequestTrace::finish(const RequestSpanFacts& f) {
+  if (!on_) return;
+  on_ = false;
+  admission_open_ = false;
+  metrics::SpanRecord* r = claim("", metrics::SpanKind::Server, start_ns_);
+  if (r == nullptr) return;
+  // The HTTP server span's name: "{method} {route}" (its text holds it).
+  char name[96];
+  const size_t m = std::min<size_t>(method_.size(), 16), t = std::min<size_t>(target_.size(), 78);
+  std::memcpy(name, method_.data(), m);
+  name[m] = ' ';
+  std::memcpy(name + m + 1, target_.data(), t);
+  r->set_name(std::string_view(name, m + 1 + t));
+  r->span_id = server_span_;
+  r->has_parent = has_parent_;
+  r->parent_id = has_parent_ ? parent_ : util::SpanId{};
+  r->end_ns = steady_ns();
+  if (f.first_token_ns) {
+    r->event_name = "gen_ai.first_token";
+    r->event_ns = f.first_token_ns;
+  }
+  r->add_string("http.request.method", method_);
+  r->add_string("url.path", target_);
+  r->add_string("http.route", target_);
+  if (f.status) r->add_int("http.response.status_code", f.status);
+  const std::string_view operation = operation_name(target_);
+  if (!operation.empty()) r->add_string("gen_ai.operation.name", operation);
+  if (!f.model.empty()) r->add_string("gen_ai.request.model", f.model);
+  if (!f.target_model.empty() && f.attempts > 0) r->add_string("gen_ai.response.model", f.target_model);
+  if (f.input_tokens >= 0) r->add_int("gen_ai.usage.input_tokens", f.input_tokens);
+  if (f.output_tokens >= 0) r->add_int("gen_ai.usage.output_tokens", f.output_tokens);
+  if (response_id_started_ && !response_id_.id().empty()) r->add_string("gen_ai.response.id", response_id_.id());
+  if (f.first_token_ns > start_ns_) r->add_double("ringgate.ttft_seconds", double(f.first_token_ns - start_ns_) / 1e9);
+  if (!f.request_id.empty()) r->add_string("ringgate.request_id", f.request_id);
+  if (labelled_) {
+    r->add_int("ringgate.priority", priority_);
+    if (tenant_size_) r->add_string("ringgate.tenant", std::string_view(tenant_, tenant_size_));
+  }
+  r->add_bool("ringgate.stream", f.stream);
+  r->add_int("ringgate.attempts", f.attempts);
+  if (f.migrations) r->add_int("ringgate.migrations", f.migrations);
+  if (!f.endpoint.empty() && f.attempts > 0) r->add_string("server.address", f.endpoint);
+  r->status = f.status >= 500 || f.status == 0 ? metrics::SpanStatus::Error : metrics::SpanStatus::Unset;
+  commit();
+}
+
+void AttemptSpan::open(const LegTrace& leg, std::string_view destination, uint64_t now_ns) {
+  if (trace_ != nullptr) close(now_ns);
+  if (leg.trace == nullptr || !leg.trace->on()) return;
+  trace_ = leg.trace;
+  leg_ = leg.leg;
+  carried_tokens_ = leg.carried_tokens;
+  id_ = trace_->new_span_id();
+  start_ns_ = now_ns;
+  bytes_ = 0;
+  status_ = 0;
+  completed_ = failed_ = false;
+  const size_t n = std::min(destination.size(), sizeof destination_);
+  if (n) std::memcpy(destination_, destination.data(), n);
+  destination_size_ = uint8_t(n);
+  util::format_traceparent(trace_->trace_id(), id_, trace_->flags(), traceparent_);
+}
+
+std::string_view AttemptSpan::tracestate() const { return trace_ ? trace_->tracestate() : std::string_view(); }
+
+void AttemptSpan::close(uint64_t now_ns) {
+  RequestTrace* trace = trace_;
+  if (trace == nullptr) return;
+  trace_ = nullptr;
+  char name[32] = "ringgate.";
+  const size_t leg = std::min<size_t>(std::strlen(leg_), sizeof name - 10);
+  std::memcpy(name + 9, leg_, leg);
+  metrics::SpanRecord* r = trace->claim("", metrics::SpanKind::Client, start_ns_);
+  if (r == nullptr) return;
+  r->set_name(std::string_view(name, 9 + leg));
+  r->span_id = id_;
+  r->end_ns = now_ns;
+  r->add_string("ringgate.leg", leg_);
+  r->add_string("http.request.method", "POST");
+  const std::string_view destination(destination_, destination_size_);
+  r->add_string("server.address", destination.substr(0, destination.rfind(':')));
+  if (const size_t colon = destination.rfind(':'); colon != std::string_view::npos) {
+    int port = 0;
+    for (char c : destination.substr(colon + 1)) port = port * 10 + (c - '0');
+    r->add_int("server.port", port);
+  }
+  if (status_) r->add_int("http.response.status_code", status_);
+  r->add_int("ringgate.attempt.response_bytes", int64_t(bytes_));
+  const char* outcome = failed_ ? failure_kind_name(failure_) : completed_ ? "complete" : "cancelled";
+  r->add_string("ringgate.attempt.outcome", outcome);
+  if (failed_) r->add_string("error.type", outcome);
+  if (carried_tokens_) r->add_int("ringgate.migration.carried_tokens", carried_tokens_);
+  r->status = failed_ || status_ >= 400 ? metrics::SpanStatus::Error : metrics::SpanStatus::Unset;
+  trace->commit();
+}
+
+}  // namespace ringgate::proxy
