@@ -171,7 +171,9 @@ std::string ExtProcServer::start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0, health_port = 0;
-  builder.AddListeningPort(options_.listen.to_string(), grpc::InsecureServerCredentials(), &port);
+  auto credentials = ext_proc_credentials(options_.tls, transport_);
+  if (!credentials) return "ext-proc TLS: " + credentials.error().message;
+  builder.AddListeningPort(options_.listen.to_string(), credentials.value(), &port);
   // One address for both: one port. Two asks for an ephemeral port (":0", as the chart's
   // --grpc-port 0 --grpc-health-port 0 would be) are two ports, as the Go EPP binds them.
   const bool separate_health =

@@ -294,6 +294,7 @@ int main(int argc, char** argv) {
     epp::ExtProcServerOptions epp_options;
     epp_options.listen = settings.epp_listen;
     epp_options.health_listen = settings.epp_health_listen;
+    epp_options.tls = settings.epp_tls;
     epp_options.threads = settings.workers;
     epp_options.worker = {settings.proxy, context.router, &rules, &catalog};
     epp_options.ready = [&control] { return control.ready() && !control.draining(); };  // as /readyz
@@ -301,6 +302,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < epp_server->worker_count(); ++i)
       control.attach_worker(i, &epp_server->worker(i).stats(), &epp_server->worker(i).counters());
     if (std::string error = epp_server->start(); !error.empty()) return fail(error);
+    std::fprintf(stderr, "ringgate: ext-proc served with %s\n", epp_server->transport().c_str());
   }
 
   // Each worker sets up its ring on its own thread (SINGLE_ISSUER); the first one
@@ -366,9 +368,10 @@ int main(int argc, char** argv) {
   start_serving();
 
   if (epp_server) {  // "api" is the ext-proc address, so test harnesses find the port as usual
-    std::printf("{\"event\":\"listening\",\"mode\":\"epp\",\"api\":\"%s\",\"epp\":\"%s\",\"eppHealth\":\"%s\",\"admin\":\"%s\"}\n",
+    std::printf("{\"event\":\"listening\",\"mode\":\"epp\",\"api\":\"%s\",\"epp\":\"%s\",\"eppHealth\":\"%s\",\"admin\":\"%s\",\"eppTls\":%s}\n",
                 epp_server->address().to_string().c_str(), epp_server->address().to_string().c_str(),
-                epp_server->health_address().to_string().c_str(), admin_address.c_str());
+                epp_server->health_address().to_string().c_str(), admin_address.c_str(),
+                settings.epp_tls.secure ? "true" : "false");
   } else {
     std::printf("{\"event\":\"listening\",\"api\":\"%s\",\"admin\":\"%s\",\"tls\":\"%s\"}\n",
                 listen.to_string().c_str(), admin_address.c_str(), tls ? tls->mode().name.c_str() : "off");

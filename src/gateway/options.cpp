@@ -83,9 +83,9 @@ constexpr util::FlagSpec kEppFlags[] = {
     {"--model-server-metrics-port", "PORT", "ignored (deprecated in GAIE): metrics are read from the pool's target port"},
     {"--model-server-metrics-https-insecure-skip-verify", "", "ignored: metrics are read over http", false, true},
     {"--ha-enable-leader-election", "", "ignored: every ringgate replica serves and is ready (no leader election)", false, true},
-    {"--secure-serving", "", "ignored: ext-proc is served without TLS (the Go EPP's default is TLS)", false, true},
-    {"--cert-path", "PATH", "ignored: ext-proc is served without TLS"},
-    {"--enable-cert-reload", "", "ignored: ext-proc is served without TLS", false, true},
+    {"--secure-serving", "", "serve ext-proc over TLS (default true; =false: plain text); the health port stays plain", false, true},
+    {"--cert-path", "PATH", "a directory with tls.crt and tls.key for ext-proc's TLS (default: a self-signed certificate made at start)"},
+    {"--enable-cert-reload", "", "re-read --cert-path's tls.crt and tls.key when they change", false, true},
     {"--health-checking", "", "ignored: grpc.health.v1 is always served", false, true},
     {"--metrics-endpoint-auth", "", "ignored: /metrics takes no authentication", false, true},
     {"--tracing", "", "ignored: ringgate emits no traces", false, true},
@@ -356,8 +356,13 @@ std::string apply_epp(Options& o, const util::FlagSpec& flag, std::string_view v
     return ignored("ringgate scrapes model servers over http");
   } else if (arg == "--ha-enable-leader-election") {
     return ignored("ringgate has no leader election: every replica serves and reports ready");
-  } else if (arg == "--secure-serving" || arg == "--cert-path" || arg == "--enable-cert-reload") {
-    return ignored("ringgate serves ext-proc and grpc.health.v1 without TLS");
+  } else if (arg == "--secure-serving") {
+    o.epp_tls.secure = *go_bool(value);
+  } else if (arg == "--cert-path") {
+    if (value.empty() || value.size() > 4096) return "expected a directory";
+    o.epp_tls.cert_path = std::string(value);
+  } else if (arg == "--enable-cert-reload") {
+    o.epp_tls.reload = *go_bool(value);
   } else if (arg == "--health-checking") {
     return ignored("grpc.health.v1 is always served");
   } else if (arg == "--metrics-endpoint-auth") {
@@ -456,10 +461,6 @@ ParsedOptions parse_options(int argc, char** argv) {
       const util::FlagError& first = skipped.front();
       parsed.error = "unknown flag: " + first.flag;
     }
-    if (o.mode == "epp" && !o.pool_name.empty() && !o.given_flag("--secure-serving"))
-      o.warnings.push_back(
-          "ext-proc is served without TLS, where the Go EPP serves TLS unless --secure-serving=false: a Gateway set "
-          "up to reach the EPP over TLS (the chart's Istio DestinationRule) must be set up for plaintext");
     return parsed;
   }
   switch (error->kind) {

@@ -270,6 +270,7 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   if (flags.given_flag("--epp-listen") || flags.given_flag("--grpc-port")) s.epp_listen = flags.epp_listen;
   if (flags.given_flag("--epp-health-listen") || flags.given_flag("--grpc-health-port"))
     s.epp_health_listen = flags.epp_health_listen;
+  s.epp_tls = flags.epp_tls;
   if (!flags.pool_name.empty()) {
     // --pool-name: the InferencePool's pods, as the Go EPP; the file's way to the API
     // server (apiServer) stays, its Service or InferencePool gives way.

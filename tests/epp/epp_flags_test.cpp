@@ -116,22 +116,31 @@ TEST_CASE("the scrape interval and the staleness threshold map onto ringgate's")
 
 TEST_CASE("flags ringgate does not act on are taken and warned about once, by name") {
   const gateway::Options o = ok({"--pool-name", "p", "--zap-encoder", "json", "--ha-enable-leader-election", "--v", "1",
-                                 "--tracing=false", "--metrics-endpoint-auth=false", "-v=2", "--secure-serving", "false",
-                                 "--enable-pprof", "--zap-log-level", "debug"});
+                                 "--tracing=false", "--metrics-endpoint-auth=false", "-v=2", "--enable-pprof",
+                                 "--zap-log-level", "debug"});
   CHECK(warning_for(o, "--zap-encoder") == "--zap-encoder=json is ignored: ringgate logs plain lines to stderr");
   CHECK(warning_for(o, "--ha-enable-leader-election").find("no leader election") != std::string::npos);
   CHECK(warning_for(o, "--tracing") == "--tracing=false is ignored: ringgate emits no traces");
   CHECK(warning_for(o, "--metrics-endpoint-auth").find("no authentication") != std::string::npos);
-  CHECK(warning_for(o, "--secure-serving").find("--secure-serving=false is ignored") == 0);
   CHECK_FALSE(warning_for(o, "--enable-pprof").empty());
   CHECK_FALSE(warning_for(o, "--zap-log-level").empty());
   size_t verbosity = 0;
   for (const std::string& w : o.warnings) verbosity += w.starts_with("--v=");
   CHECK(verbosity == 2);  // --v 1 and -v=2: one warning per flag given
-  // Without --secure-serving=false the chart's EPP would serve TLS: said once.
-  const gateway::Options tls = ok({"--pool-name", "p"});
-  REQUIRE(tls.warnings.size() == 1);
-  CHECK(tls.warnings[0].find("without TLS") != std::string::npos);
+}
+
+TEST_CASE("ext-proc TLS as the Go EPP's flags say: on by default, a certificate directory, reload, or off") {
+  const gateway::Options plain_default = ok({"--pool-name", "p"});
+  CHECK(plain_default.warnings.empty());
+  CHECK(plain_default.epp_tls.secure);
+  CHECK(plain_default.epp_tls.cert_path.empty());
+  CHECK_FALSE(plain_default.epp_tls.reload);
+  const gateway::Options files = ok({"--pool-name", "p", "--cert-path", "/etc/epp-certs", "--enable-cert-reload"});
+  CHECK(files.epp_tls.cert_path == "/etc/epp-certs");
+  CHECK(files.epp_tls.reload);
+  for (const char* off : {"--secure-serving=false", "-secure-serving=0", "--secure-serving=F"})
+    CHECK_FALSE(ok({"--pool-name", "p", off}).epp_tls.secure);
+  CHECK(resolve(files).epp_tls.cert_path == "/etc/epp-certs");
 }
 
 TEST_CASE("a model-server metric flag naming vLLM's metric is honored silently; another is warned about") {

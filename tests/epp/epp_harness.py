@@ -125,15 +125,37 @@ def start_sim(*extra, env=None):
     return Proc([SIM, '--host', '127.0.0.1', '--port', '0', '--seed', '7', *extra], env=env)
 
 
+# Plain-text ext-proc (--secure-serving=false) unless the test asks for TLS: the TLS path
+# has its own tests (ext_proc_tls.py, ext_proc_chart_args.py).
 def start_epp(*extra):
     return Proc([RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
-                 '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', *extra])
+                 '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--secure-serving=false', *extra])
 
 
 def start_epp_with_config(config, *extra):
     # The mode comes from the file's `mode: epp` (no --mode flag): both spellings are wired.
     return Proc([RINGGATE, '--config', config, '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
-                 '--admin', '127.0.0.1:0', '--workers', '2', *extra])
+                 '--admin', '127.0.0.1:0', '--workers', '2', '--secure-serving=false', *extra])
+
+
+def server_certificate(address):
+    """The certificate (PEM) the TLS server at host:port presents, unverified (as a Gateway
+    that skips verification of the EPP's self-signed certificate sees it)."""
+    import socket
+    import ssl
+    host, port = address.rsplit(':', 1)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(['h2'])
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        with context.wrap_socket(sock, server_hostname=host) as tls:
+            return ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
+
+
+def tls_channel(address, root_pem):
+    """A grpc channel over TLS trusting `root_pem` (the server's own certificate)."""
+    return grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=root_pem.encode()))
 
 
 def start_gateway(*extra):
@@ -190,8 +212,8 @@ def request_head(path, body_len, authority='gateway.local', extra=()):
 class ExtProcStream:
     """One Process stream driven message by message, as Envoy's ext_proc filter does."""
 
-    def __init__(self, address):
-        self.channel = grpc.insecure_channel(address)
+    def __init__(self, address, channel=None):
+        self.channel = channel if channel is not None else grpc.insecure_channel(address)
         self.stub = ep_grpc.ExternalProcessorStub(self.channel)
         self.outbox = queue.Queue()
         self.responses = self.stub.Process(self._requests(), timeout=30)

@@ -110,6 +110,9 @@ class ChartArgs(unittest.TestCase):
         cls.epp = h.Proc([h.RINGGATE, *cls.args], env=env)
         local = lambda address: '127.0.0.1:' + address.rsplit(':', 1)[1]  # bound on every interface, as the Go EPP
         cls.grpc, cls.health, cls.metrics = (local(cls.epp.info[k]) for k in ('epp', 'eppHealth', 'admin'))
+        # The chart's args say nothing of TLS: ext-proc is TLS with a self-signed certificate,
+        # as the Go EPP's --secure-serving default; the client trusts what the server shows.
+        cls.cert = h.server_certificate(cls.grpc)
 
     @classmethod
     def tearDownClass(cls):
@@ -123,7 +126,7 @@ class ChartArgs(unittest.TestCase):
     def decide(self, model):
         """One buffered ext-proc exchange as Envoy's ext_proc filter drives it: (status, destination)."""
         body = json.dumps({'model': model, 'prompt': 'hello', 'max_tokens': 1}).encode()
-        s = h.ExtProcStream(self.grpc)
+        s = h.ExtProcStream(self.grpc, h.tls_channel(self.grpc, self.cert))
         s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
                protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.BUFFERED))
         s.recv()
@@ -136,6 +139,8 @@ class ChartArgs(unittest.TestCase):
 
     def test_epp_mode_on_the_ports_the_flags_name(self):
         self.assertEqual(self.epp.info.get('mode'), 'epp')  # from the chart's flags alone: no --mode
+        self.assertIs(self.epp.info.get('eppTls'), True)
+        self.assertIn('self-signed', self.epp.stderr())
         ports = {k: int(self.epp.info[k].rsplit(':', 1)[1]) for k in ('epp', 'eppHealth', 'admin')}
         # Each was given as 0 through its chart flag: ephemeral, none at ringgate's own default.
         self.assertEqual(len(set(ports.values())), 3, ports)
@@ -163,10 +168,10 @@ class ChartArgs(unittest.TestCase):
         for flag in IGNORED:
             named = [w for w in warnings if w.startswith('ringgate: warning: %s is ignored: ' % flag)]
             self.assertEqual(len(named), 1, '%s: %s' % (flag, warnings))
-        tls = [w for w in warnings if 'without TLS' in w]
-        self.assertEqual(len(tls), 1, warnings)
+        # TLS is served as the chart expects: nothing to warn about.
+        self.assertFalse([w for w in warnings if 'TLS' in w], warnings)
         # The flags it honors, and the chart's EndpointPickerConfig, give no warning.
-        self.assertEqual(len(warnings), len(IGNORED) + 1, '\n'.join(warnings))
+        self.assertEqual(len(warnings), len(IGNORED), '\n'.join(warnings))
         for honored in ('--pool-name', '--pool-namespace', '--pool-group', '--grpc-port', '--grpc-health-port',
                         '--metrics-port', '--config-file', '--kv-cache-usage-percentage-metric', 'default-plugins'):
             self.assertFalse([w for w in warnings if honored in w], honored)

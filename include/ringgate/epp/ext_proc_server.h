@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "ringgate/epp/epp_worker.h"
+#include "ringgate/epp/ext_proc_tls.h"
 #include "ringgate/net/address.h"
 
 namespace ringgate::epp {
 
 struct ExtProcServerOptions {
   net::Address listen;         // ext-proc (0 port = any)
-  net::Address health_listen;  // grpc.health.v1 only (0 port = any)
+  net::Address health_listen;  // grpc.health.v1 only (0 port = any), always plain text
+  ExtProcTls tls;              // the ext-proc port's (TLS by default, as the Go EPP)
   unsigned threads = 1;
   EppWorkerContext worker;
   // Concurrent streams beyond this are refused by gRPC (RESOURCE_EXHAUSTED) before any
@@ -38,6 +40,8 @@ class ExtProcServer {
 
   // Binds, starts the threads. Empty string = success.
   std::string start();
+  // How the ext-proc port is served (after start()): ext_proc_credentials' description.
+  const std::string& transport() const { return transport_; }
   // The bound addresses (after start()).
   net::Address address() const { return address_; }
   net::Address health_address() const { return health_address_; }
@@ -60,6 +64,7 @@ class ExtProcServer {
   std::vector<std::thread> threads_;
   net::Address address_;
   net::Address health_address_;
+  std::string transport_;
   std::atomic<bool> serving_{false};
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};  // the health status stays NOT_SERVING from stop() on

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ringgate/epp/ext_proc_tls.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/util/flag_table.h"
@@ -19,6 +20,7 @@ struct Options {
   std::string mode;                    // --mode gateway|epp (empty = the config's, else gateway)
   net::Address epp_listen;             // --epp-listen (default :9002): ext-proc gRPC in EPP mode
   net::Address epp_health_listen;      // --epp-health-listen (default :9003): grpc.health.v1 in EPP mode
+  epp::ExtProcTls epp_tls;             // --secure-serving, --cert-path, --enable-cert-reload (the Go EPP's)
   std::vector<std::string> endpoints;  // --endpoint host:port, repeatable
   std::vector<std::string> models;     // --model NAME, repeatable: served by every endpoint
   std::string config_file;             // --config FILE

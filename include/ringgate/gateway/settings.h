@@ -11,6 +11,7 @@
 #include "ringgate/control/epp_metrics.h"
 #include "ringgate/control/otlp_exporter.h"
 #include "ringgate/control/shared_state.h"
+#include "ringgate/epp/ext_proc_tls.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
 #include "ringgate/net/tls_context.h"
@@ -28,6 +29,7 @@ struct Settings {
   bool epp_mode = false;           // --mode / mode: epp
   net::Address epp_listen;         // ext-proc gRPC (EPP mode)
   net::Address epp_health_listen;  // grpc.health.v1 (EPP mode)
+  epp::ExtProcTls epp_tls;         // the ext-proc port's TLS (EPP mode; flags only, as the Go EPP's)
   unsigned workers = 0;  // resolved: > 0
   proxy::ProxyOptions proxy;
   proxy::PassiveHealthOptions health;  // config `health`

@@ -1,0 +1,34 @@
+#pragma once
+// How the ext-proc port is served, as the Go EPP's flags say it: TLS by default
+// (--secure-serving), from tls.crt / tls.key in --cert-path (the inferencepool chart mounts
+// a Secret there), re-read when they change (--enable-cert-reload), or with a self-signed
+// certificate made at start when no path is given; plain text with --secure-serving=false.
+// The health port stays plain text either way (kubelet's gRPC probes speak no TLS; the Go
+// EPP's health server is plain too).
+#include <memory>
+#include <string>
+
+#include "ringgate/util/result.h"
+
+namespace grpc {
+class ServerCredentials;
+}
+
+namespace ringgate::epp {
+
+struct ExtProcTls {
+  bool secure = true;     // --secure-serving
+  std::string cert_path;  // --cert-path: a directory holding tls.crt and tls.key ("" = self-signed)
+  bool reload = false;    // --enable-cert-reload: watch the files (needs cert_path)
+};
+
+// The credentials for the ext-proc port, and a line for the log saying which. An
+// unreadable or invalid key pair in cert_path is an error (the EPP does not start).
+util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls, std::string& described);
+
+// A self-signed certificate and its key (PEM), EC P-256, valid for ten years, CN
+// "ringgate-epp" with DNS localhost and IP 127.0.0.1 as names: what the Go EPP makes
+// (tls.CreateSelfSignedTLSCertificate) for a Gateway that does not verify it.
+util::Result<void> make_self_signed(std::string& key_pem, std::string& cert_pem);
+
+}  // namespace ringgate::epp
