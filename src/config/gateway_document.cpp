@@ -5,6 +5,7 @@
 
 #include "ringgate/config/duration.h"
 #include "ringgate/config/gateway_schema.h"
+#include "ringgate/sched/prefix_hasher.h"
 
 #include "document_readers.h"
 
@@ -435,6 +436,12 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
   with_field(*fields, path, "prefixBlockBytes", [&](const YAML::Node& v, const std::string& p) {
     assign(out.prefix_block_bytes, r.read_int(v, p, 1, 1 << 20));
+  });
+  with_field(*fields, path, "tokensPerImage", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.tokens_per_image, r.read_int(v, p, 1, sched::kMaxMediaTokens));
+  });
+  with_field(*fields, path, "tokensPerAudio", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.tokens_per_audio, r.read_int(v, p, 1, sched::kMaxMediaTokens));
   });
   with_field(*fields, path, "prefixIndexMemoryBytes", [&](const YAML::Node& v, const std::string& p) {
     assign(out.prefix_index_memory_bytes, r.read_byte_size(v, p, 1ull << 20, 1ull << 40));

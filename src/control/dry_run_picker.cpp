@@ -57,7 +57,7 @@ void append_number(std::string& out, double v) {
 
 DryRunPicker::DryRunPicker(const proxy::RouterShared& shared, size_t snapshot_slot, const proxy::RulesPublisher* rules,
                            size_t rules_slot)
-    : router_(shared, snapshot_slot, unused_stats_), digest_(shared.prefix_block_bytes) {
+    : router_(shared, snapshot_slot, unused_stats_), digest_(proxy::DigestOptions{shared.prefix_block_bytes, shared.media, nullptr}) {
   if (rules) rules_reader_ = rules->reader(rules_slot);
 }
 

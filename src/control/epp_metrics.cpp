@@ -563,6 +563,22 @@ void disaggregation_families(const PoolView& pool, std::span<const metrics::Work
   out.push_back(std::move(duration));
 }
 
+// Chat content parts as the prefix hashing read them: each outcome always present.
+void media_part_families(std::span<const metrics::WorkerStats* const> workers, std::vector<MetricFamily>& out) {
+  std::array<uint64_t, openai::kMediaOutcomeNames.size()> parts{};
+  for (const metrics::WorkerStats* w : workers)
+    for (size_t i = 0; i < parts.size(); ++i) parts[i] += w->media_parts.parts[i].get();
+  auto f = family("ringgate_media_parts_total",
+                  "Chat content parts that are not text, by outcome: image and audio were hashed by their decoded "
+                  "bytes into one unit of the prefix chain; broken (a data URI or base64 that does not decode, a media "
+                  "part without its url or data) and unknown_type (a part type the gateway does not hash) were passed "
+                  "on unhashed.",
+                  MetricType::Counter);
+  for (size_t i = 0; i < parts.size(); ++i)
+    add_value(f, {{"outcome", std::string(openai::kMediaOutcomeNames[i])}}, double(parts[i]));
+  out.push_back(std::move(f));
+}
+
 }  // namespace
 
 void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
@@ -575,6 +591,7 @@ void append_epp_families(const PoolView& pool, std::span<const metrics::WorkerSt
   if (llmd) llmd_objective_families(sums, out);
   extension_families(sum_extension(pool, workers), pool.scorer_weights, index, control, build, gaie, llmd, out);
   disaggregation_families(pool, workers, llmd, out);
+  media_part_families(workers, out);
 }
 
 }  // namespace ringgate::control

@@ -281,6 +281,7 @@ int main(int argc, char** argv) {
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;
+  context.router.media = settings.media_weights;
   context.router.exact = control.exact_index();
   context.router.tokenizer = settings.prompt_tokenizer;
   context.rules = &rules;

@@ -137,6 +137,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.scheduler.headroom_strategy =
         g.scheduler.headroom_strategy == "most" ? sched::HeadroomStrategy::Most : sched::HeadroomStrategy::Least;
   if (set("scheduler.prefixBlockBytes")) s.prefix_block_bytes = g.scheduler.prefix_block_bytes;
+  if (set("scheduler.tokensPerImage")) s.media_weights.image_tokens = g.scheduler.tokens_per_image;
+  if (set("scheduler.tokensPerAudio")) s.media_weights.audio_tokens = g.scheduler.tokens_per_audio;
   s.scheduler.precise_prefix = g.scheduler.prefix.mode == "precise";
   s.scheduler.precise_block_size = g.scheduler.prefix.block_size;
   // Precise mode's point is one true picture several replicas share: its load part is

@@ -116,6 +116,7 @@ void BodyScanner::reset(TextSink* sink, TextFields fields) {
   keys_.clear();
   seen_ = 0;
   message_role_ = message_content_ = false;
+  media_counts_ = {};
 }
 
 void BodyScanner::push(Frame frame, bool object) {
@@ -146,6 +147,7 @@ void BodyScanner::after_value() { state_ = depth_ == 0 ? State::Done : State::Co
 void BodyScanner::close_container(char c) {
   if (depth_ == 0 || (c == '}') != in_object()) return give_up();
   if (top() == Frame::Message) sink_->message_end(std::string_view(role_, role_len_) == "user");
+  if (top() == Frame::ContentPart) close_part();
   --depth_;
   after_value();
 }
@@ -157,7 +159,11 @@ void BodyScanner::start_value(char c) {
   }
   const Slot slot = slot_;
   // Any JSON value (a routing key that is not a string is none: skipped).
-  const bool loose = slot == Slot::Skip || slot == Slot::PromptItem || slot == Slot::Input || slot == Slot::RoutingKey;
+  // Media fields of a content part are the model server's to judge too: a value that is
+  // not what routing reads is skipped (the part is then counted as broken).
+  const bool loose = slot == Slot::Skip || slot == Slot::PromptItem || slot == Slot::Input ||
+                     slot == Slot::RoutingKey || slot == Slot::PartType || slot == Slot::ImageUrl ||
+                     slot == Slot::InputAudio || slot == Slot::MediaUrl || slot == Slot::AudioData;
   switch (c) {
     case '"':
       switch (slot) {
@@ -169,6 +175,14 @@ void BodyScanner::start_value(char c) {
           target_ = Target::RoutingKey;
           keys_.values[routing_key_].present = true;
           break;
+        case Slot::PartType:
+          target_ = Target::PartType;
+          part_typed_ = true;
+          part_type_len_ = 0;
+          break;
+        case Slot::ImageUrl: case Slot::MediaUrl: start_media(MediaKind::Image, false); break;
+        case Slot::AudioData: start_media(MediaKind::Audio, true); break;
+        case Slot::InputAudio:
         case Slot::Skip: target_ = Target::Skip; break;
         default: return give_up();
       }
@@ -180,7 +194,14 @@ void BodyScanner::start_value(char c) {
         role_len_ = 0;
         return push(Frame::Message, true);
       }
-      if (slot == Slot::ContentItem) return push(Frame::ContentPart, true);
+      if (slot == Slot::ContentItem) {
+        part_typed_ = false;
+        part_type_len_ = 0;
+        part_media_ = {};
+        return push(Frame::ContentPart, true);
+      }
+      if (slot == Slot::ImageUrl) return push(Frame::ImageUrl, true);
+      if (slot == Slot::InputAudio) return push(Frame::InputAudio, true);
       if (loose) return push(Frame::Generic, true);
       return give_up();
     case '[':
@@ -257,6 +278,15 @@ void BodyScanner::end_key() {
       break;
     case Frame::ContentPart:
       if (key == "text") slot_ = Slot::Text;
+      else if (key == "type") slot_ = Slot::PartType;
+      else if (key == "image_url") slot_ = Slot::ImageUrl;
+      else if (key == "input_audio") slot_ = Slot::InputAudio;
+      break;
+    case Frame::ImageUrl:
+      if (key == "url") slot_ = Slot::MediaUrl;
+      break;
+    case Frame::InputAudio:
+      if (key == "data") slot_ = Slot::AudioData;
       break;
     default: break;
   }
@@ -271,10 +301,39 @@ void BodyScanner::end_string() {
       model_length_ = token_at_ + 1 - model_offset_;
       break;
     case Target::Text: sink_->part_end(); break;
+    case Target::Media: end_media(); break;
+    case Target::PartType:
     case Target::RoutingKey:
     case Target::Skip: break;
   }
   after_value();
+}
+
+void BodyScanner::start_media(MediaKind kind, bool bare_base64) {
+  target_ = Target::Media;
+  media_kind_ = kind;
+  media_hasher_.reset(kind, bare_base64);
+}
+
+void BodyScanner::end_media() {
+  // A part's last value of each kind counts (BodyReader reads them so too).
+  const std::optional<uint64_t> hash = media_hasher_.finish();
+  if (media_kind_ == MediaKind::Image) {
+    part_media_.image = hash.has_value();
+    part_media_.image_hash = hash.value_or(0);
+  } else {
+    part_media_.audio = hash.has_value();
+    part_media_.audio_hash = hash.value_or(0);
+  }
+}
+
+void BodyScanner::close_part() {
+  const PartType type = !part_typed_ ? PartType::None
+                        : part_type_len_ > sizeof part_type_
+                            ? PartType::Other
+                            : part_type_of(std::string_view(part_type_, part_type_len_));
+  MediaRecord record;
+  if (close_content_part(type, part_media_, media_counts_, record)) sink_->media(record);
 }
 
 void BodyScanner::emit(const char* data, size_t n) {
@@ -299,6 +358,11 @@ void BodyScanner::emit(const char* data, size_t n) {
       sink_->text(data, n);
       return;
     case Target::RoutingKey: keys_.values[routing_key_].append(data, n); return;
+    case Target::PartType:
+      if (part_type_len_ + n <= sizeof part_type_) std::memcpy(part_type_ + part_type_len_, data, n);
+      part_type_len_ = uint8_t(std::min(part_type_len_ + n, sizeof part_type_ + 1));  // past it: no type we know
+      return;
+    case Target::Media: media_hasher_.feed(std::string_view(data, n)); return;
     case Target::Skip: return;
   }
 }
@@ -386,8 +450,8 @@ const char* BodyScanner::scan_string(const char* p, const char* end, const char*
         return end;
       }
       const char decoded = end - p >= 2 && high_surrogate_ == 0 ? simple_escape(p[1]) : 0;
-      if (decoded != 0 && (target_ == Target::Text || target_ == Target::Skip)) {
-        if (target_ == Target::Text) {
+      if (decoded != 0 && (target_ == Target::Text || target_ == Target::Media || target_ == Target::Skip)) {
+        if (target_ != Target::Skip) {
           gather(run, size_t(p - run));
           gather(&decoded, 1);
         }
@@ -591,7 +655,9 @@ bool BodyScanner::finish(RequestFields& out) {
   out.model_length = model_length_;
   out.stream = stream_;
   out.keys = keys_;
+  out.media = media_counts_;
   out.prompt_parts.clear();
+  out.media_records.clear();
   return true;
 }
 

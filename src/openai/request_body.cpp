@@ -48,8 +48,51 @@ bool read_prompt(od::value value, std::vector<std::string_view>& parts) {
   return true;
 }
 
+// A media string into `hasher`: in place when it has no escape (the usual base64), else
+// unescaped once into the parser's string buffer. False when the value is no string.
+bool hash_media(od::value& value, MediaHasher& hasher, MediaKind kind, bool bare_base64, uint64_t& hash) {
+  od::json_type type;
+  if (value.type().get(type) != SUCCESS || type != od::json_type::string) return false;
+  hasher.reset(kind, bare_base64);
+  std::string_view raw = value.raw_json_token();
+  while (!raw.empty() && raw.back() != '"') raw.remove_suffix(1);  // trailing whitespace
+  if (raw.size() >= 2 && raw.substr(1, raw.size() - 2).find('\\') == std::string_view::npos) {
+    hasher.feed(raw.substr(1, raw.size() - 2));
+  } else {
+    std::string_view text;
+    if (value.get_string().get(text) != SUCCESS) return false;
+    hasher.feed(text);
+  }
+  const std::optional<uint64_t> h = hasher.finish();
+  hash = h.value_or(0);
+  return h.has_value();
+}
+
+// image_url: "url" | {"url": "...", "detail": ...}; input_audio: {"data": "...", "format": ...}.
+// As BodyScanner: the last value of a kind counts, a value that is not a string is none.
+void read_media(od::value& value, std::string_view field, MediaHasher& hasher, bool image, PartMedia& media) {
+  bool& made = image ? media.image : media.audio;
+  uint64_t& hash = image ? media.image_hash : media.audio_hash;
+  od::json_type type;
+  if (value.type().get(type) != SUCCESS) return;
+  if (image && type == od::json_type::string) {
+    made = hash_media(value, hasher, MediaKind::Image, false, hash);
+    return;
+  }
+  if (type != od::json_type::object) return;
+  od::object object;
+  if (value.get_object().get(object) != SUCCESS) return;
+  for (auto member : object) {
+    std::string_view key;
+    od::value member_value;
+    if (member.unescaped_key().get(key) != SUCCESS || member.value().get(member_value) != SUCCESS) return;
+    if (key == field) made = hash_media(member_value, hasher, image ? MediaKind::Image : MediaKind::Audio, !image, hash);
+  }
+}
+
 // content: "text" | [{"type":"text","text":"..."}, {"type":"image_url",...}, ...]
-bool read_content(od::value value, std::vector<std::string_view>& parts) {
+bool read_content(od::value value, RequestFields& out, MediaHasher& hasher) {
+  std::vector<std::string_view>& parts = out.prompt_parts;
   od::json_type type;
   if (value.type().get(type) != SUCCESS) return false;
   if (type == od::json_type::string) return append_text(value, parts);
@@ -60,18 +103,40 @@ bool read_content(od::value value, std::vector<std::string_view>& parts) {
   for (auto element : array) {
     od::object part;
     if (element.get_object().get(part) != SUCCESS) return false;
+    PartType part_type = PartType::None;
+    PartMedia media;
     for (auto field : part) {
       std::string_view key;
       if (field.unescaped_key().get(key) != SUCCESS) return false;
-      if (key != "text") continue;
-      std::string_view text;
-      if (field.value().get_string().get(text) == SUCCESS) parts.push_back(text);
+      od::value field_value;
+      if (field.value().get(field_value) != SUCCESS) return false;
+      if (key == "text") {
+        std::string_view text;
+        if (field_value.get_string().get(text) == SUCCESS) parts.push_back(text);
+      } else if (key == "type") {
+        std::string_view text;
+        od::json_type t;
+        if (field_value.type().get(t) == SUCCESS && t == od::json_type::string) {
+          if (field_value.get_string().get(text) != SUCCESS) return false;
+          part_type = part_type_of(text);
+        }
+      } else if (key == "image_url") {
+        read_media(field_value, "url", hasher, true, media);
+      } else if (key == "input_audio") {
+        read_media(field_value, "data", hasher, false, media);
+      }
+    }
+    MediaRecord record;
+    if (close_content_part(part_type, media, out.media, record)) {
+      out.media_records.push_back(record);
+      parts.push_back(out.media_records.back().view());
     }
   }
   return true;
 }
 
-bool read_messages(od::value value, std::vector<std::string_view>& parts) {
+bool read_messages(od::value value, RequestFields& out, MediaHasher& hasher) {
+  std::vector<std::string_view>& parts = out.prompt_parts;
   od::array array;
   if (value.get_array().get(array) != SUCCESS) return false;
   for (auto element : array) {
@@ -90,7 +155,7 @@ bool read_messages(od::value value, std::vector<std::string_view>& parts) {
         if (field_value.get_string().get(role) != SUCCESS) return false;
         has_role = true;
       } else if (key == "content") {
-        if (!read_content(field_value, parts)) return false;
+        if (!read_content(field_value, out, hasher)) return false;
       }
     }
     if (has_role) parts.insert(parts.begin() + std::ptrdiff_t(content_start), role);
@@ -104,6 +169,7 @@ static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
 
 struct BodyReader::Parser {
   od::parser parser;
+  MediaHasher media;
 };
 
 BodyReader::BodyReader() : parser_(std::make_unique<Parser>()) {}
@@ -170,7 +236,7 @@ BodyError BodyReader::read(const ApiRoute& route, std::string_view content_type,
       if (field == kPromptField) {
         if (!read_prompt(value, out.prompt_parts)) return kBadPrompt;
       } else if (field == kMessagesField) {
-        if (!read_messages(value, out.prompt_parts)) return kBadMessages;
+        if (!read_messages(value, out, parser_->media)) return kBadMessages;
       } else if (field != 0) {
         // Loosely: a value that is neither a string nor an array (responses' message
         // items, a multimodal document) is the model server's to judge, not routing's.
@@ -182,6 +248,7 @@ BodyError BodyReader::read(const ApiRoute& route, std::string_view content_type,
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return kBadJson;
   if (!has_model) return kMissingModel;
   if (out.model.empty()) return BodyError{400, "invalid_model", "\"model\" must not be empty"};
+  if (media_counters_ != nullptr) media_counters_->add(out.media);
   return {};
 }
 

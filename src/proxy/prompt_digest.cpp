@@ -24,6 +24,7 @@ bool PromptDigest::finish(const openai::ApiRoute& route, std::string_view body, 
   begun_ = false;
   if (!json_ || !scanner_.finish(fields)) return false;
   chain_.finish();
+  if (counters_ != nullptr) counters_->add(fields.media);
   return true;
 }
 

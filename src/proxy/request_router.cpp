@@ -26,7 +26,7 @@ void refuse_saturated(RouteDecision& decision) {
 RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, metrics::WorkerStats& stats)
     : shared_(shared),
       reader_(shared.publisher->reader(worker_slot)),
-      hasher_(shared.prefix_block_bytes),
+      hasher_(shared.prefix_block_bytes, sched::kDefaultMaxPrefixBlocks, shared.media),
       scheduler_(shared.scheduler, *shared.index, *shared.inflight, shared.exact),
       rng_(0x5eed0000ull + worker_slot),
       stats_(stats) {

@@ -90,7 +90,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.trace_ids = util::TraceIdSource(std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32) ^
                                          (uint64_t(index) << 56) ^ uint64_t(util::steady_ns()));
     env_.worker_index = index;
-    env_.prefix_block_bytes = context.router.prefix_block_bytes;
+    env_.prefix_block_bytes = DigestOptions{context.router.prefix_block_bytes, context.router.media, &stats_.media_parts};
+    env_.body_reader.count_media_into(&stats_.media_parts);
     client_rt_.loop = &loop_;
     client_rt_.options = &options_;
     client_rt_.counters = &counters_;

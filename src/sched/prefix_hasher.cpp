@@ -1,5 +1,7 @@
 #include "ringgate/sched/prefix_hasher.h"
 
+#include "ringgate/openai/media_part.h"
+
 // Inline xxh3 (the installed header carries the implementation): one call per
 // 64-byte block, so the call overhead into the shared library matters.
 #define XXH_INLINE_ALL
@@ -15,8 +17,18 @@ namespace {
 // Walks the joined stream (part, 0xFF, part, 0xFF, ...) block by block without
 // materializing it: a block lying inside one part is hashed in place; only a
 // block that straddles part boundaries is assembled in a small stack buffer.
+// A media record's stream bytes, pushed a repetition at a time (in place: no copy of it).
+template <class Push>
+bool push_media(std::string_view record, size_t bytes, Push&& push) {
+  const auto* data = reinterpret_cast<const unsigned char*>(record.data());
+  for (size_t done = 0; done < bytes; done += record.size())
+    if (!push(data, std::min(record.size(), bytes - done))) return false;
+  return true;
+}
+
 template <class Emit>
-void for_each_block(std::span<const std::string_view> parts, size_t block_bytes, Emit&& emit) {
+void for_each_block(std::span<const std::string_view> parts, size_t block_bytes, const MediaWeights& media,
+                    Emit&& emit) {
   constexpr size_t kMaxStackBlock = 4096;
   unsigned char buffer[kMaxStackBlock];
   size_t filled = 0;  // bytes of the current straddling block in buffer
@@ -42,7 +54,12 @@ void for_each_block(std::span<const std::string_view> parts, size_t block_bytes,
   };
   static const unsigned char terminator = kPartTerminator;
   for (std::string_view part : parts) {
-    if (!push(reinterpret_cast<const unsigned char*>(part.data()), part.size())) return;
+    const size_t media_bytes = media_stream_bytes(part, media);
+    if (media_bytes > 0) {
+      if (!push_media(part, media_bytes, push)) return;
+    } else if (!push(reinterpret_cast<const unsigned char*>(part.data()), part.size())) {
+      return;
+    }
     if (!push(&terminator, 1)) return;
   }
   if (filled > 0) emit(buffer, filled);
@@ -67,9 +84,17 @@ constexpr size_t kKeptEntries = 512;
 
 }  // namespace
 
-PrefixChain::PrefixChain(size_t block_bytes, size_t max_blocks)
+size_t media_stream_bytes(std::string_view record, const MediaWeights& weights) {
+  openai::MediaKind kind;
+  if (!openai::media_record_kind(record, kind)) return 0;
+  const uint32_t tokens = kind == openai::MediaKind::Image ? weights.image_tokens : weights.audio_tokens;
+  return std::max<size_t>(record.size(), size_t(std::clamp<uint32_t>(tokens, 1, kMaxMediaTokens)) * 4);
+}
+
+PrefixChain::PrefixChain(size_t block_bytes, size_t max_blocks, MediaWeights media)
     : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)),
       max_blocks_(std::max<size_t>(max_blocks, 1)),
+      media_(media),
       carry_(block_bytes_) {}
 
 void PrefixChain::reset(size_t body_bytes) {
@@ -138,17 +163,26 @@ void PrefixChain::end_part() {
   append(&terminator, 1);
 }
 
+void PrefixChain::media(std::string_view record) {
+  const size_t bytes = media_stream_bytes(record, media_);
+  push_media(record, bytes, [&](const unsigned char* data, size_t n) {
+    append(reinterpret_cast<const char*>(data), n);
+    return !full();
+  });
+  end_part();
+}
+
 void PrefixChain::finish() {
   if (filled_ > 0 && blocks_ < max_blocks_) block(carry_.data(), filled_);
   filled_ = 0;
 }
 
-PrefixHasher::PrefixHasher(size_t block_bytes, size_t max_blocks)
-    : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)), max_blocks_(std::max<size_t>(max_blocks, 1)) {}
+PrefixHasher::PrefixHasher(size_t block_bytes, size_t max_blocks, MediaWeights media)
+    : block_bytes_(std::clamp<size_t>(block_bytes, 1, 4096)), max_blocks_(std::max<size_t>(max_blocks, 1)), media_(media) {}
 
 size_t PrefixHasher::block_count(std::span<const std::string_view> parts) const {
   size_t bytes = 0;
-  for (std::string_view p : parts) bytes += p.size() + 1;
+  for (std::string_view p : parts) bytes += std::max(p.size(), media_stream_bytes(p, media_)) + 1;
   return entries_for_blocks(std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_));
 }
 
@@ -158,7 +192,7 @@ size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_vi
   const uint64_t model_seed = XXH3_64bits(model.data(), model.size());
   uint64_t seed = 0;
   size_t n = 0, blocks = 0;
-  for_each_block(parts, block_bytes_, [&](const unsigned char* data, size_t len) {
+  for_each_block(parts, block_bytes_, media_, [&](const unsigned char* data, size_t len) {
     seed = chain_step(seed, data, len);
     ++blocks;
     if (emits_entry(blocks)) out[n++] = key_of(seed, model_seed);

@@ -1,6 +1,10 @@
 #include "ringgate/sim/completion_request.h"
 
 #include <simdjson.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "ringgate/sim/tokenizer.h"
 #include "ringgate/util/json_text.h"
@@ -95,8 +99,35 @@ std::optional<ApiError> read_prompt(value v, CompletionRequest& r) {
   return std::nullopt;
 }
 
-// Chat content: a string, null, or a list of {"type":"text","text":...} parts.
-std::optional<ApiError> read_content(value v, std::string& out) {
+// A media part's tokens: a 16-byte record (0xFE, its kind, the xxh3 of its text) repeated
+// to 4 bytes a token.
+void append_media(std::string& out, char kind, std::string_view text, uint32_t tokens) {
+  const uint64_t h = XXH3_64bits_withSeed(text.data(), text.size(), uint64_t(uint8_t(kind)));
+  char record[16] = {char(0xFE), kind};
+  std::memcpy(record + 8, &h, sizeof h);
+  const size_t bytes = size_t(std::clamp<uint32_t>(tokens, 1, kMaxMediaTokens)) * kBytesPerToken;
+  for (size_t done = 0; done < bytes; done += sizeof record) out.append(record, std::min(sizeof record, bytes - done));
+}
+
+// The text of a media part's value (image_url: "url" or {"url"}; input_audio: {"data"}).
+bool media_text(value v, std::string_view field, bool string_ok, std::string_view& out) {
+  json_type t;
+  if (v.type().get(t)) return false;
+  if (t == json_type::string) return string_ok && !v.get_string().get(out);
+  simdjson::ondemand::object obj;
+  if (t != json_type::object || v.get_object().get(obj)) return false;
+  bool found = false;
+  for (auto member : obj) {
+    std::string_view key;
+    if (member.unescaped_key().get(key)) return false;
+    if (key == field) found = !member.value().get_string().get(out);
+  }
+  return found;
+}
+
+// Chat content: a string, null, or a list of parts: {"type":"text","text":...}, and media
+// ({"type":"image_url",...}, {"type":"input_audio",...}) as `media` says.
+std::optional<ApiError> read_content(value v, std::string& out, const MediaTokens& media) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
   if (t == json_type::null) return std::nullopt;
@@ -112,19 +143,36 @@ std::optional<ApiError> read_content(value v, std::string& out) {
   for (auto part : parts) {
     simdjson::ondemand::object obj;
     if (part.get_object().get(obj)) return wrong_type("messages.content", "a list of content parts");
+    std::string type;
+    std::string media_value;  // the last media text of the part (copied: the iteration moves on)
+    char media_kind = 0;
     for (auto field : obj) {
       std::string_view key;
       if (field.unescaped_key().get(key)) return bad("JSON decode error");
-      if (key != "text") continue;
       std::string_view s;
-      if (field.value().get_string().get(s)) return wrong_type("messages.content.text", "a valid string");
-      out.append(s);
+      if (key == "type") {
+        if (!field.value().get_string().get(s)) type.assign(s);
+      } else if (key == "image_url" || key == "input_audio") {
+        const bool image = key == "image_url";
+        if (media_text(field.value(), image ? "url" : "data", image, s)) {
+          media_value.assign(s);
+          media_kind = image ? 1 : 2;
+        }
+      } else if (key == "text") {
+        if (field.value().get_string().get(s)) return wrong_type("messages.content.text", "a valid string");
+        out.append(s);
+      }
     }
+    if ((type == "image_url" && media_kind == 1) || (type == "input_audio" && media_kind == 2))
+      append_media(out, media_kind, media_value, media_kind == 1 ? media.image : media.audio);
+    else if (type == "image_url" || type == "input_audio")
+      return bad("messages.content: a " + type + " part without its " + (type == "image_url" ? "url" : "data"),
+                 "messages");
   }
   return std::nullopt;
 }
 
-std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
+std::optional<ApiError> read_messages(value v, CompletionRequest& r, const MediaTokens& media) {
   simdjson::ondemand::array arr;
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
@@ -152,7 +200,7 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r) {
         if (!read_string(field.value(), role)) return wrong_type("messages.role", "a valid string");
         has_role = true;
       } else if (key == "content") {
-        if (auto err = read_content(field.value(), content)) return err;
+        if (auto err = read_content(field.value(), content, media)) return err;
       }
     }
     if (!has_role) return bad("messages." + std::to_string(n) + ".role: Field required", "messages");
@@ -341,7 +389,7 @@ std::optional<ApiError> open_object(simdjson::ondemand::parser& parser, std::str
 
 }  // namespace
 
-ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
+ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body, MediaTokens media) {
   static simdjson::ondemand::parser parser;
   CompletionRequest r;
   r.endpoint = endpoint;
@@ -376,7 +424,7 @@ ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body) {
       err = read_prompt(v, r);
       has_prompt = true;
     } else if (chat && key == "messages") {
-      err = read_messages(v, r);
+      err = read_messages(v, r, media);
       has_prompt = true;
     } else if (key == "max_tokens") {
       err = read_count(v, key, 1, r.max_tokens);

@@ -43,6 +43,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency-ms", "MS", "time between output tokens (default 0)"},
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
+    {"--tokens-per-image", "N", "prompt tokens a chat image_url part costs, cached by a hash of its url / data (default 576, 1-16384)"},
+    {"--tokens-per-audio", "N", "prompt tokens a chat input_audio part costs, likewise (default 750, 1-16384)"},
     {"--max-num-batched-tokens", "N",
      "prefill tokens per engine step (chunked prefill); each step's prefill delays every running decode by its "
      "tokens x prefill time per token (default 8192, as vLLM)"},
@@ -289,6 +291,10 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (!parse_double(value, o.prefill_overhead_ms, 0, 3.6e6)) return bad("milliseconds >= 0");
   } else if (flag == "--prefill-time-per-token-us") {
     if (!parse_double(value, o.prefill_time_per_token_us, 0, 3.6e9)) return bad("microseconds >= 0");
+  } else if (flag == "--tokens-per-image") {
+    if (!parse_uint<uint32_t>(value, o.media_tokens.image, 1, kMaxMediaTokens)) return bad("an integer 1-16384");
+  } else if (flag == "--tokens-per-audio") {
+    if (!parse_uint<uint32_t>(value, o.media_tokens.audio, 1, kMaxMediaTokens)) return bad("an integer 1-16384");
   } else if (flag == "--max-num-batched-tokens") {
     if (!parse_uint<uint32_t>(value, o.max_num_batched_tokens, 1, 1u << 24)) return bad("an integer 1-16777216");
   } else if (flag == "--speed") {

@@ -312,7 +312,7 @@ void SimApi::handle_tokenize(HttpSession& session, HttpRequest& request) {
   // vLLM takes {"prompt": str} or a chat {"messages": [...]} here.
   const Endpoint shape =
       request.body.find("\"messages\"") != std::string::npos ? Endpoint::chat_completions : Endpoint::completions;
-  ParsedRequest parsed = parse_completion_request(shape, request.body);
+  ParsedRequest parsed = parse_completion_request(shape, request.body, options_.media_tokens);
   if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
   const CompletionRequest& req = std::get<CompletionRequest>(parsed);
   if (req.model && !models_.contains(*req.model))
@@ -391,7 +391,7 @@ void SimApi::handle_audio(HttpSession& session, HttpRequest& request, AudioTask 
 
 void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpoint endpoint) {
   if (answer_injected_error(session, request)) return;
-  ParsedRequest parsed = parse_completion_request(endpoint, request.body);
+  ParsedRequest parsed = parse_completion_request(endpoint, request.body, options_.media_tokens);
   if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
   CompletionRequest& req = std::get<CompletionRequest>(parsed);
 

@@ -162,6 +162,7 @@ std::string render_all_metrics() {
   for (auto& c : stats->disaggregation.prefill_failures) c.add();
   stats->disaggregation.decode_only_fallbacks.add();
   for (auto& h : stats->disaggregation.leg_duration) h.observe(0.1, metrics::kPdLegDurationBuckets);
+  for (auto& c : stats->media_parts.parts) c.add();
   for (auto& outcome : stats->migrations.count)
     for (auto& c : outcome) c.add();
   stats->migrations.pause.observe(0.1, metrics::kMigrationPauseBuckets);

@@ -37,6 +37,8 @@ void check_same(const gateway::Settings& a, const gateway::Settings& b) {
   CHECK(a.workers == b.workers);
   CHECK(a.pool_name == b.pool_name);
   CHECK(a.prefix_block_bytes == b.prefix_block_bytes);
+  CHECK(a.media_weights.image_tokens == b.media_weights.image_tokens);
+  CHECK(a.media_weights.audio_tokens == b.media_weights.audio_tokens);
   CHECK(a.access_log_path == b.access_log_path);
   const proxy::ProxyOptions &p = a.proxy, &q = b.proxy;
   CHECK(p.limits.max_header_bytes == q.limits.max_header_bytes);

@@ -87,6 +87,7 @@ void check_understood(std::string_view body, TextFields fields = kEveryTextField
     CHECK(got->fields.model_length == expected->fields.model_length);
     CHECK(got->fields.stream == expected->fields.stream);
     CHECK(got->joined == expected->joined);
+    CHECK(got->fields.media == expected->fields.media);
   }
 }
 
@@ -245,6 +246,69 @@ TEST_CASE("body scanner: gives up on what BodyReader must decide") {
   for (size_t i = 0; i < kMaxScanDepth; ++i) deep += '[';
   for (size_t i = 0; i < kMaxScanDepth; ++i) deep += ']';
   check_gives_up(deep + "}");
+}
+
+// A chat of `parts` (JSON content parts) after a system message.
+std::string chat_with(std::string_view parts) {
+  return std::string(R"({"model":"m","messages":[{"role":"system","content":"Look."},{"role":"user","content":[)") +
+         std::string(parts) + "]}]}";
+}
+
+// The media records the joined stream holds, in order (each its 16 bytes).
+std::vector<std::string> records_in(std::string_view joined) {
+  std::vector<std::string> out;
+  for (size_t at = 0; (at = joined.find(char(kMediaRecordMark), at)) != std::string_view::npos; at += kMediaRecordBytes)
+    out.emplace_back(joined.substr(at, kMediaRecordBytes));
+  return out;
+}
+
+TEST_CASE("body scanner: media parts give BodyReader's chain and counts, every split") {
+  const std::string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+  check_understood(chat_with(R"({"type":"text","text":"What is it?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,)" + png + R"(","detail":"low"}})"));
+  // type after the media, the url a bare string, escaped slashes, an audio part.
+  check_understood(chat_with(R"({"image_url":{"detail":"auto","url":"data:image\/png;base64,iVBO\/Rw=="},"type":"image_url"},{"type":"input_audio","input_audio":{"format":"wav","data":"UklGRg=="}})"));
+  check_understood(chat_with(R"({"type":"image_url","image_url":"https://example.com/cat.png"},{"text":"and?","type":"text"})"));
+  // Passed on unhashed and counted: broken base64, no url, a url not a string, unknown types.
+  check_understood(chat_with(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,@@@@"}},{"type":"image_url","image_url":{}},{"type":"image_url","image_url":{"url":7}},{"type":"input_audio","input_audio":"UklGRg=="},{"type":"video_url","video_url":{"url":"https://v"}},{"type":"a very long part type name","text":"t"},{"type":7})"));
+  // Two values of a kind: the last counts; a part holding both kinds, its type says which.
+  check_understood(chat_with(R"({"type":"image_url","image_url":{"url":"data:,a"},"image_url":{"url":"data:,b"},"input_audio":{"data":"AAAA"}})"));
+  check_understood(chat_with(R"({"type":"input_audio","image_url":{"url":"data:,a"},"input_audio":{"data":"AAAA","data":"AAAB"}})"));
+}
+
+TEST_CASE("body scanner: a media part is one record keyed by its decoded bytes") {
+  auto joined_of = [](const std::string& body) {
+    const auto s = scan(body, {body.size() / 3});
+    REQUIRE(s.has_value());
+    return s->joined;
+  };
+  const std::string a = joined_of(chat_with(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAECAwQF"}})"));
+  // The same bytes written another way (URL-safe alphabet is the same here; JSON escapes; no padding needed).
+  const std::string same = joined_of(chat_with(R"({"image_url":{"url":"data:image\/png;base64,\u0041AECAwQF"},"type":"image_url"})"));
+  const std::string other = joined_of(chat_with(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAECAwQG"}})"));
+  const std::string as_audio = joined_of(chat_with(R"({"type":"input_audio","input_audio":{"data":"AAECAwQF"}})"));
+  REQUIRE(records_in(a).size() == 1);
+  CHECK(records_in(a) == records_in(same));
+  CHECK(a == same);
+  CHECK(records_in(other).size() == 1);
+  CHECK(records_in(a) != records_in(other));
+  CHECK(records_in(as_audio) != records_in(a));
+  // The text around it is the text it was: the record is a part of its own.
+  CHECK(a.substr(0, a.find(char(kMediaRecordMark))) == std::string("system\xFFLook.\xFFuser\xFF"));
+}
+
+TEST_CASE("body scanner: a 20 MB data URI is hashed as it streams, in receive-sized pieces") {
+  std::string data(20u << 20, 'A');  // 15 MiB of zero bytes in base64
+  const std::string body = chat_with(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + data + R"("}})");
+  std::vector<size_t> cuts;
+  for (size_t at = 16384; at < body.size(); at += 16384) cuts.push_back(at);
+  const auto got = scan(body, cuts);
+  REQUIRE(got.has_value());
+  CHECK(got->fields.media.parts[size_t(MediaOutcome::Image)] == 1);
+  // The stream holds the record, not the 20 MB.
+  CHECK(got->joined.size() < 64);
+  const auto expected = reference(body);
+  REQUIRE(expected.has_value());
+  CHECK(got->joined == expected->joined);
 }
 
 TEST_CASE("body scanner: whatever it accepts among mutated bodies, BodyReader accepts alike") {

@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (whole_ok != split_ok) __builtin_trap();
   if (!whole_ok) return 0;
   if (whole_sink.joined != split_sink.joined || whole_fields.model != split_fields.model ||
-      whole_fields.model_offset != split_fields.model_offset || whole_fields.stream != split_fields.stream)
+      whole_fields.model_offset != split_fields.model_offset || whole_fields.stream != split_fields.stream ||
+      !(whole_fields.media == split_fields.media))
     __builtin_trap();
 
   static BodyReader reader;
@@ -67,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (joined != whole_sink.joined || fields.model != whole_fields.model ||
       fields.model_offset != whole_fields.model_offset || fields.model_length != whole_fields.model_length ||
-      fields.stream != whole_fields.stream)
+      fields.stream != whole_fields.stream || !(fields.media == whole_fields.media))
     __builtin_trap();
   return 0;
 }

@@ -116,3 +116,28 @@ TEST_CASE("media hasher: 20 MB of data URI in 16 KB receives, hashed once in con
   CHECK(hash(uri, MediaKind::Image, false, 16384) == expected("image/webp;base64", raw));
   CHECK(sizeof(MediaHasher) < 8192);
 }
+
+TEST_CASE("media hasher: the 16-at-a-time decoder hands every byte it cannot read to the bytewise one") {
+  const std::string raw = bytes(30'000, 7);
+  const std::string b64 = base64(raw);
+  const uint64_t want = expected("image/png;base64", raw);
+  // The URL-safe alphabet here and there: the vector loop refuses those 16, the bytewise loop reads them.
+  std::string url_safe = b64;
+  for (size_t i = 0; i < url_safe.size(); ++i) {
+    if (url_safe[i] == '+') url_safe[i] = '-';
+    if (url_safe[i] == '/' && i % 3 == 0) url_safe[i] = '_';
+  }
+  for (size_t piece : {size_t(0), size_t(5), size_t(17), size_t(4096)}) {
+    CAPTURE(piece);
+    CHECK(hash("data:image/png;base64," + url_safe, MediaKind::Image, false, piece) == want);
+    // A bad byte at any place of a long run, and a byte >= 0x80, break it.
+    for (size_t at : {size_t(0), size_t(15), size_t(16), size_t(4097), b64.size() - 3}) {
+      CAPTURE(at);
+      for (char bad : {'@', char(0xC3), ' ', '\0'}) {
+        std::string broken = b64;
+        broken[at] = bad;
+        CHECK_FALSE(hash("data:image/png;base64," + broken, MediaKind::Image, false, piece).has_value());
+      }
+    }
+  }
+}

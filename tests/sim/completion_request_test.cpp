@@ -65,3 +65,23 @@ TEST_CASE("malformed bodies are 400 Bad Request (vLLM's validation errors) namin
             .param == "stream_options");
   CHECK(err(parse(Endpoint::completions, "")).status == 400);
 }
+
+TEST_CASE("chat media parts cost --tokens-per-image / --tokens-per-audio tokens, keyed by their data") {
+  auto text_of = [](const std::string& parts, MediaTokens media = {}) {
+    std::string body = R"({"model":"m","messages":[{"role":"user","content":[)" + parts + "]}]}";
+    const auto p = parse_completion_request(Endpoint::chat_completions, body, media);
+    return ok(p).prompts.at(0).text;
+  };
+  const std::string cat = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}})";
+  const std::string dog = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAB"}})";
+  const std::string base = text_of("");
+  CHECK(text_of(cat).size() == base.size() + 576 * 4);
+  CHECK(text_of(cat, {100, 750}).size() == base.size() + 100 * 4);
+  CHECK(text_of(R"({"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}})").size() == base.size() + 750 * 4);
+  CHECK(text_of(cat) == text_of(R"({"image_url":{"url":"data:image/png;base64,AAAA","detail":"low"},"type":"image_url"})"));
+  CHECK(text_of(cat) != text_of(dog));
+  // A bare string url (the Responses shape) is an image too; a part without its url is refused.
+  CHECK(text_of(R"({"type":"image_url","image_url":"https://x/y.png"})").size() == base.size() + 576 * 4);
+  std::string body = R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})";
+  CHECK(err(parse_completion_request(Endpoint::chat_completions, body)).status == 400);
+}

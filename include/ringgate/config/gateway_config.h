@@ -154,6 +154,8 @@ struct SchedulerConfig {
   PrefixScorerConfig prefix;
   uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d
   uint64_t prefix_index_memory_bytes = 0;  // YAML "prefixIndexMemoryBytes" (1 MiB..1 TiB); default: sched
+  uint32_t tokens_per_image = 576;         // YAML "tokensPerImage" (sched::MediaWeights)
+  uint32_t tokens_per_audio = 750;         // YAML "tokensPerAudio"
   LoadGuardConfig load_guard;
   std::string session_header = "x-session-id";  // empty = no session affinity hint
   // YAML sessionKeys: which keys pin a conversation, in order (body fields and "header").

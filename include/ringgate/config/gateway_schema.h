@@ -125,6 +125,8 @@ inline constexpr Field kSchedulerFields[] = {
     {"scorers", "map", "queue: 2, kv-cache: 2, prefix: 3", "", kRestart, "", "Weights of the scores summed per endpoint. The map lists the scorers that run, as an llm-d profile: a key left out does not run (only `prefix: {mode: ...}` given alone keeps the others' defaults); weight 0 = not run."},
     {"prefixBlockBytes", "int", "64", "1..1048576", kRestart, "", "Prompt bytes per prefix-hash block (16 tokens x 4 chars)."},
     {"prefixIndexMemoryBytes", "byte size", "128Mi", "1Mi..1Ti", kRestart, "--prefix-index-bytes", "Prefix index memory budget."},
+    {"tokensPerImage", "int", "576", "1..16384", kRestart, "", "Tokens an image content part (`image_url`) counts for in the prefix chain and the gateway's token estimates, whatever the size of its base64 (the model's rule, e.g. 576 for LLaVA-1.5's 336 px, 256 for PaliGemma); the part itself is keyed by a hash of its decoded bytes (a remote URL: of its text)."},
+    {"tokensPerAudio", "int", "750", "1..16384", kRestart, "", "Tokens an audio content part (`input_audio`) counts for, as `tokensPerImage` (750: Whisper's 30 s window)."},
     {"loadGuard", "map", "", "", kRestart, "", "Cache affinity must not create a hotspot: an endpoint whose load exceeds the least-loaded one's by more than max((ratio - 1) x mean load, minLoad) loses its prefix bonus."},
     {"loadSignal", "map", "", "", kRestart, "", "Where the load part of a decision comes from."},
     {"sessionHeader", "string", "x-session-id", "an HTTP header name, or \"\" = none", kLive, "", "Request header that pins a conversation (the `header` key of `sessionKeys`)."},

@@ -18,6 +18,7 @@
 #include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_rules.h"
+#include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::gateway {
@@ -43,6 +44,7 @@ struct Settings {
   // directory); null: ringgate-sim's 4-bytes rule.
   std::shared_ptr<openai::HfPromptTokenizer> prompt_tokenizer;
   size_t prefix_block_bytes = 64;
+  sched::MediaWeights media_weights;  // scheduler.tokensPerImage / tokensPerAudio
   std::string io_backend = "auto";  // --io-backend / io.backend: auto | io_uring | epoll
   control::MetricNames metric_names = control::MetricNames::Both;  // --metrics-names / metrics.names
   std::string api_keys_file;  // auth.apiKeysFile; empty = no auth

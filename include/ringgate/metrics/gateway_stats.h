@@ -12,6 +12,7 @@
 
 #include "ringgate/metrics/access_log_ring.h"
 #include "ringgate/metrics/span_record.h"
+#include "ringgate/openai/media_part.h"
 #include "ringgate/util/single_writer_stats.h"
 #include "ringgate/util/single_writer_table.h"
 
@@ -297,6 +298,8 @@ struct WorkerStats {
   size_t flow_named_series = 0;                // writer only
   SingleWriterCounter flow_fairness_overflow;  // requests counted as fairness_id "other" past the cap
   util::SingleWriterTable<SingleWriterCounter, 256> rate_limit_rejections;  // by rate_limit_key()
+  // Chat content parts by how the prefix hashing read them (ringgate_media_parts_total).
+  openai::MediaPartCounters media_parts;
 };
 
 // The series a queued request of (priority, fairness) is counted in (worker thread).

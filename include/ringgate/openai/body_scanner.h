@@ -13,13 +13,20 @@
 // text are BodyReader's (checked by tests/openai/body_scanner_test.cpp and the
 // fuzz_body_scanner target on every split).
 //
+// Media parts of chat content (`image_url`'s url, `input_audio`'s data) are not text:
+// their bytes go, as they are decoded, into a MediaHasher (a data: URI's base64 decoded
+// on the fly, never gathered), and when the part closes its record (media_part.h) goes
+// to the sink, or the part is counted as broken / of an unknown type.
+//
 // Bounds: constant memory (a depth stack, a key buffer, the model name up to
-// kMaxModelBytes); work linear in the bytes.
+// kMaxModelBytes, the media hasher's window); work linear in the bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "ringgate/openai/api_routes.h"
+#include "ringgate/openai/media_hasher.h"
+#include "ringgate/openai/media_part.h"
 #include "ringgate/openai/request_body.h"
 
 namespace ringgate::openai {
@@ -31,6 +38,12 @@ class TextSink {
   virtual void part_end() = 0;                        // the current part is complete
   // A chat message is complete (after its parts); `user`: its role is "user".
   virtual void message_end(bool user) { (void)user; }
+  // A media content part (image_url, input_audio) closed with a good hash: one part of
+  // its own in the stream (media_part.h), between the text parts around it.
+  virtual void media(const MediaRecord& record) {
+    text(record.bytes.data(), record.bytes.size());
+    part_end();
+  }
 };
 
 inline constexpr size_t kMaxScanDepth = 64;
@@ -42,8 +55,9 @@ class BodyScanner {
   // The next bytes of the body (they follow the previous ones).
   void feed(const char* data, size_t len);
   // At the end of the body: true when the body was understood; `out` then has
-  // model, model_offset/length, stream and the routing keys (prompt_parts stays empty:
-  // the text went to the sink). False: read the body with BodyReader.
+  // model, model_offset/length, stream, the routing keys and the media counts
+  // (prompt_parts stays empty: the text went to the sink). False: read the body with
+  // BodyReader.
   bool finish(RequestFields& out);
   bool gave_up() const { return state_ == State::GaveUp; }
 
@@ -66,9 +80,12 @@ class BodyScanner {
   // What the value about to start (or the open container) means for routing.
   enum class Slot : uint8_t {
     Skip, Model, Stream, Prompt, Input, PromptItem, Messages, Message, Role, Content, ContentItem, Text, RoutingKey,
+    PartType, ImageUrl, InputAudio, MediaUrl, AudioData,
   };
-  enum class Frame : uint8_t { Root, Generic, PromptArray, Messages, Message, ContentArray, ContentPart };
-  enum class Target : uint8_t { Key, Model, Text, RoutingKey, Skip };
+  enum class Frame : uint8_t {
+    Root, Generic, PromptArray, Messages, Message, ContentArray, ContentPart, ImageUrl, InputAudio,
+  };
+  enum class Target : uint8_t { Key, Model, Text, RoutingKey, PartType, Media, Skip };
 
   static Slot text_slot(TextFields field);
   void give_up() { state_ = State::GaveUp; }
@@ -81,6 +98,9 @@ class BodyScanner {
   void end_key();
   void emit(const char* data, size_t n);
   void emit_code_point(uint32_t cp);
+  void start_media(MediaKind kind, bool bare_base64);
+  void end_media();
+  void close_part();
   bool in_object() const { return depth_ > 0 && (objects_ >> (depth_ - 1) & 1); }
   Frame top() const { return frames_[depth_ - 1]; }
   const char* scan_string(const char* p, const char* end, const char* chunk);
@@ -118,6 +138,14 @@ class BodyScanner {
   bool message_role_ = false, message_content_ = false;
   char role_[5] = {};  // the message's role, when it is at most "user" long
   uint8_t role_len_ = 0;
+  // The open content part: its type (up to "input_audio"'s length), its media hashes.
+  char part_type_[12] = {};
+  uint8_t part_type_len_ = 0;
+  bool part_typed_ = false;
+  PartMedia part_media_;
+  MediaKind media_kind_ = MediaKind::Image;  // of the string being hashed
+  MediaHasher media_hasher_;
+  MediaPartCounts media_counts_;
 };
 
 }  // namespace ringgate::openai

@@ -5,12 +5,14 @@
 // message's role then content, in order). A multipart/form-data body (audio) is read
 // by form_body.h: its model and stream form fields.
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ringgate/openai/api_routes.h"
+#include "ringgate/openai/media_part.h"
 #include "ringgate/openai/routing_keys.h"
 
 namespace ringgate::openai {
@@ -33,8 +35,11 @@ struct RequestFields {
   bool model_in_form = false;
   bool stream = false;
   // Text the prompt is made of, in order. Views into the parser's string buffer:
-  // valid until the next parse with the same BodyReader.
+  // valid until the next parse with the same BodyReader. A media content part is a
+  // view of its record (media_part.h) in media_records.
   std::vector<std::string_view> prompt_parts;
+  std::deque<MediaRecord> media_records;  // a deque: the views stay where they are
+  MediaPartCounts media;                  // the body's content parts, by outcome
   // previous_response_id, prompt_cache_key, safety_identifier, user (routing_keys.h).
   RoutingKeys keys;
 };
@@ -61,6 +66,10 @@ class BodyReader {
   BodyError read(const ApiRoute& route, std::string_view content_type, std::string_view body, size_t capacity,
                  RequestFields& out);
 
+  // Where the media parts of the bodies it reads are counted (the worker's; null: not
+  // counted). A request read again for a retry (its scanner gave up) is counted again.
+  void count_media_into(MediaPartCounters* counters) { media_counters_ = counters; }
+
   // Makes sure a std::string can be read in place.
   static void pad(std::string& body) { body.reserve(body.size() + kPadding); }
   template <class Body>  // http::BodyBuffer (openai sits above http but needs only reserve/size)
@@ -69,6 +78,7 @@ class BodyReader {
  private:
   struct Parser;
   std::unique_ptr<Parser> parser_;
+  MediaPartCounters* media_counters_ = nullptr;
 };
 
 }  // namespace ringgate::openai

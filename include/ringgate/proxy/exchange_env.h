@@ -14,6 +14,7 @@
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/hedging.h"
 #include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/request_router.h"
@@ -90,7 +91,10 @@ struct ExchangeEnv {
   const uint64_t* now_ms = nullptr;
   openai::BodyReader body_reader;
   openai::StreamEventReader stream_events;  // streams being continued read their events with it
-  size_t prefix_block_bytes = 64;  // the routers' block size: the digests hash prompts with it
+  // How the digests hash prompts (the routers' block size and media weights) and where they
+  // count media parts. Named for its first field: Exchange's constructor hands it to its
+  // PromptDigest as `digest_(env.prefix_block_bytes)`.
+  DigestOptions prefix_block_bytes;
   sched::Rng rng{1};
   util::TraceIdSource trace_ids{1};  // trace and span ids (the worker seeds it)
   HedgeBudget hedge_budget;  // this worker's hedges (hedging.maxExtraLoad)

@@ -17,9 +17,20 @@
 
 namespace ringgate::proxy {
 
+// How a worker's digests hash: the routers' block size and media weights, and where the
+// media parts of the bodies they understand are counted.
+struct DigestOptions {
+  DigestOptions(size_t block = 64, sched::MediaWeights weights = {}, openai::MediaPartCounters* count = nullptr)
+      : block_bytes(block), media(weights), counters(count) {}
+  size_t block_bytes;
+  sched::MediaWeights media;
+  openai::MediaPartCounters* counters;  // the worker's; null: not counted (dry runs, tests)
+};
+
 class PromptDigest final : public openai::TextSink {
  public:
-  explicit PromptDigest(size_t block_bytes) : chain_(block_bytes) {}
+  explicit PromptDigest(const DigestOptions& options)
+      : chain_(options.block_bytes, sched::kDefaultMaxPrefixBlocks, options.media), counters_(options.counters) {}
 
   // A new body of a request to `route`, of about `expected_bytes` (its Content-Length,
   // or 0). Only a JSON body is scanned (a form is read whole by BodyReader).
@@ -42,6 +53,7 @@ class PromptDigest final : public openai::TextSink {
  private:
   void text(const char* data, size_t n) override { chain_.append(data, n); }
   void part_end() override { chain_.end_part(); }
+  void media(const openai::MediaRecord& record) override { chain_.media(record.view()); }
   void message_end(bool user) override {
     if (!user || rooted_) return;
     rooted_ = true;
@@ -50,6 +62,7 @@ class PromptDigest final : public openai::TextSink {
 
   openai::BodyScanner scanner_;
   sched::PrefixChain chain_;
+  openai::MediaPartCounters* counters_;
   size_t scanned_ = 0;
   size_t root_blocks_ = 0;
   bool rooted_ = false;

@@ -42,6 +42,7 @@ struct RouterShared {
   PassiveHealth* health = nullptr;  // null = no passive ejection
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
+  sched::MediaWeights media;  // what a media part weighs in the chain (scheduler.tokensPerImage / tokensPerAudio)
   // Precise prefix mode (scheduler.precise_prefix): the KV-event block index.
   const sched::ExactBlockIndex* exact = nullptr;
   // The model's tokenizer (shared, thread-safe); null: ringgate-sim's 4-bytes rule.

@@ -20,6 +20,14 @@
 // the body arrives (PrefixChain), before the model field may have been read (JSON
 // keys come in any order) and before a rewrite picks the target model.
 //
+// A media content part (openai/media_part.h: a 16-byte record, 0xFE then its kind and the
+// hash of its decoded bytes) is one unit of the stream weighed as the tokens the model
+// spends on it (MediaWeights: scheduler.tokensPerImage / tokensPerAudio), not by the size
+// of its base64: its record is repeated to fill 4 bytes a token (llm-d's and the
+// approximate index's rule), so an image holds as many blocks as its tokens would, the
+// same image in the next turn gives the same blocks, and two images differ from the
+// block where they start.
+//
 // Thread-safe (no state besides the configuration); never allocates when the
 // output has capacity (the vector overload reuses its capacity).
 
@@ -33,6 +41,15 @@
 namespace ringgate::sched {
 
 inline constexpr unsigned char kPartTerminator = 0xFF;
+
+// Tokens a media part stands for in the chain (1..kMaxMediaTokens each).
+inline constexpr uint32_t kMaxMediaTokens = 16384;
+struct MediaWeights {
+  uint32_t image_tokens = 576;  // LLaVA-1.5's 24 x 24 patches, a common fixed count
+  uint32_t audio_tokens = 750;  // Whisper's encoder: 30 s of audio
+};
+// Bytes of the stream a media record fills (4 a token, at least the record itself).
+size_t media_stream_bytes(std::string_view record, const MediaWeights& weights);
 
 // Only the leading max_blocks blocks are hashed (default 16384 = 1 MiB of prompt,
 // ~256k tokens, beyond any served context window): every block is hashed (~4 ns a
@@ -96,11 +113,13 @@ constexpr size_t entries_for_blocks(size_t blocks) {
 // keys) and one block of carry-over bytes; reused across requests (reset()).
 class PrefixChain {
  public:
-  explicit PrefixChain(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
+  explicit PrefixChain(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks, MediaWeights media = {});
   // A new prompt; body_bytes (its body's length when known, else 0) sizes the entries.
   void reset(size_t body_bytes);
   void append(const char* data, size_t n);
   void end_part();
+  // A media part (its 16-byte record): its weight in bytes, then the part's end.
+  void media(std::string_view record);
   void finish();  // hashes the trailing partial block
   std::span<const uint64_t> entries() const { return entries_; }
   bool full() const { return blocks_ >= max_blocks_; }
@@ -116,6 +135,7 @@ class PrefixChain {
 
   size_t block_bytes_;
   size_t max_blocks_;
+  MediaWeights media_;
   uint64_t seed_ = 0;
   size_t blocks_ = 0;
   size_t filled_ = 0;  // bytes of the current block waiting in carry_
@@ -125,7 +145,7 @@ class PrefixChain {
 
 class PrefixHasher {
  public:
-  explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks);
+  explicit PrefixHasher(size_t block_bytes = 64, size_t max_blocks = kDefaultMaxPrefixBlocks, MediaWeights media = {});
   size_t block_bytes() const { return block_bytes_; }
   size_t max_blocks() const { return max_blocks_; }
 
@@ -148,6 +168,7 @@ class PrefixHasher {
  private:
   size_t block_bytes_;
   size_t max_blocks_;
+  MediaWeights media_;
 };
 
 }  // namespace ringgate::sched

@@ -86,7 +86,16 @@ struct CompletionRequest {
 using ParsedRequest = std::variant<CompletionRequest, ApiError>;
 
 // `body` must have room for simdjson's padding; this function reserves it.
-ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body);
+// What a chat's media content parts cost (--tokens-per-image / --tokens-per-audio): an
+// image_url or input_audio part is that many tokens of the prompt, made from a hash of
+// its url / data text, so that the prefix cache holds the same image as the same blocks
+// and two images as different ones (vLLM keys them by the item's mm_hash).
+struct MediaTokens {
+  uint32_t image = 576;
+  uint32_t audio = 750;
+};
+inline constexpr uint32_t kMaxMediaTokens = 16384;
+ParsedRequest parse_completion_request(Endpoint endpoint, std::string& body, MediaTokens media = {});
 
 // POST /detokenize: {"model"?: str, "tokens": [int, ...]}.
 inline constexpr size_t kMaxDetokenizeTokens = 1 << 20;

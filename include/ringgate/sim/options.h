@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 #include <vector>
+#include "ringgate/sim/completion_request.h"
 
 namespace ringgate::sim {
 
@@ -80,6 +81,7 @@ struct SimOptions {
   double inter_token_latency_ms = 0;
   double prefill_overhead_ms = 0;
   double prefill_time_per_token_us = 0;
+  MediaTokens media_tokens;  // --tokens-per-image / --tokens-per-audio
   // Prefill tokens one engine step computes (vLLM's chunked prefill budget): a longer
   // prompt is prefilled over several steps, and every step's prefill tokens delay the
   // running decodes' next tokens (tokens x prefill time per token).
