@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "ringgate/openai/media_part.h"
+
 #include <string>
 
 #include "ringgate/openai/form_body.h"
@@ -57,7 +59,12 @@ TEST_CASE("chat: role then content for each message, in order, whatever the key 
                R"({"content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"x"}}],"role":"user"}]})",
                fields, nullptr, kChat)
               .status == 0);
-  CHECK(joined(fields) == "system|be brief|user|hi|");
+  // The image part is one unit of the chain: a media record (issue 49), after the text.
+  REQUIRE(fields.prompt_parts.size() == 5);
+  CHECK(joined(fields).starts_with("system|be brief|user|hi|"));
+  MediaKind kind{};
+  CHECK(media_record_kind(fields.prompt_parts[4], kind));
+  CHECK(kind == MediaKind::Image);
 }
 
 TEST_CASE("escaped model names are unescaped, token offsets stay on the raw bytes") {
