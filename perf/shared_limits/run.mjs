@@ -118,7 +118,7 @@ const syncCount = async (gws) => {
   for (const g of gws) {
     const m = await scrape(`${g.adminUrl}/metrics`);
     n += (m.get('ringgate_shared_state_syncs_total') ?? 0) + (m.get('ringgate_shared_state_rate_limit_syncs_total') ?? 0) +
-      (m.get('ringgate_shared_state_placement_syncs_total') ?? 0);
+      (m.get('ringgate_shared_state_placement_syncs_total') ?? 0) + (m.get('ringgate_shared_state_response_syncs_total') ?? 0);
   }
   return n;
 };
@@ -174,7 +174,7 @@ for (const r of rows) {
     (r.evals === null ? '-' : (r.evals / r.sent).toFixed(2)).padStart(14), String(r.fallbacks).padStart(10),
     (r.back === null ? '-' : `${r.back} ms`).padStart(13)].join(' ') + (r.failed ? `  errors ${JSON.stringify(r.errors)}` : ''));
 }
-L.push('', 'today = no sharedState, each replica configured limit / 3 (README\'s advice before sharedState); EVALs = Redis INFO commandstats cmdstat_eval calls during the minute; syncs = the replicas\' ringgate_shared_state_syncs_total + _rate_limit_syncs_total + _placement_syncs_total in it (a script each, whatever the traffic: the EVALs follow the syncs, not the requests).');
+L.push('', 'today = no sharedState, each replica configured limit / 3 (README\'s advice before sharedState); EVALs = Redis INFO commandstats cmdstat_eval calls during the minute; syncs = the replicas\' ringgate_shared_state_syncs_total + _rate_limit_syncs_total + _placement_syncs_total + _response_syncs_total in it (a script each, whatever the traffic: the EVALs follow the syncs, not the requests).');
 console.log(L.join('\n'));
 const out = path.resolve(import.meta.dirname, '../results');
 mkdirSync(out, { recursive: true });

@@ -100,7 +100,11 @@ uint64_t SharedResponses::dropped() const {
 
 void SharedResponses::append_metrics(std::string& out) const {
   out +=
-      "# HELP ringgate_shared_state_responses_total Responses API ids (learned or forgotten) passed to or taken from "
+      "# HELP ringgate_shared_state_response_syncs_total Response-id exchanges answered by Redis (one EVAL each).\n"
+      "# TYPE ringgate_shared_state_response_syncs_total counter\n"
+      "ringgate_shared_state_response_syncs_total " +
+      std::to_string(syncs_) +
+      "\n# HELP ringgate_shared_state_responses_total Responses API ids (learned or forgotten) passed to or taken from "
       "the other replicas (dropped: not passed on, a ring or one sync's entry full; malformed: entries read that "
       "broke off).\n"
       "# TYPE ringgate_shared_state_responses_total counter\n"

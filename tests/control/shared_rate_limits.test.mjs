@@ -113,7 +113,7 @@ test('one budget for three replicas, pinned or spread; headers tell the global b
     for (const gw of gws) {
       const m = await scrape(`${gw.adminUrl}/metrics`);
       n += m.get('ringgate_shared_state_syncs_total') + m.get('ringgate_shared_state_rate_limit_syncs_total') +
-        m.get('ringgate_shared_state_placement_syncs_total');
+        m.get('ringgate_shared_state_placement_syncs_total') + m.get('ringgate_shared_state_response_syncs_total');
     }
     return n;
   };
