@@ -29,6 +29,7 @@ struct RequestSpanFacts {
   std::string_view request_id, model, target_model, endpoint;
   int64_t input_tokens = -1, output_tokens = -1;
   uint64_t first_token_ns = 0;  // steady ns; 0 = none
+  uint64_t end_ns = 0;          // steady ns; 0 = now
 };
 
 class RequestTrace {
@@ -44,8 +45,9 @@ class RequestTrace {
   // The flow-control queue and rate limits are behind it (`outcome`: admitted, rate_limited,
   // queue_timeout, queue_full, ...); the admission span, once.
   void admitted(std::string_view outcome, bool queued, std::string_view priority_band_tenant = {});
-  // Before a route(): its start (0: not recorded); after it, the pick span.
-  uint64_t pick_started() const;
+  // Before a route(): its start (0: not recorded); after it, the pick span. The start of
+  // the last pick before admitted() is when admission ended.
+  uint64_t pick_started();
   void picked(const RouteDecision& decision, uint64_t started_ns, const char* leg);
   // Where a model's tenant and priority are known (RequestStats::begin).
   void labels(int32_t priority, std::string_view tenant);
@@ -79,6 +81,7 @@ class RequestTrace {
   std::string_view tracestate_;  // the client's (valid while the request is)
   std::string_view method_, target_;
   uint64_t start_ns_ = 0;
+  uint64_t last_pick_ns_ = 0;  // while admission is open: when the last pick began
   int32_t priority_ = 0;
   bool labelled_ = false;
   char tenant_[64];
