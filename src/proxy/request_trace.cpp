@@ -161,8 +161,10 @@ void RequestTrace::observe(std::string_view relayed, bool event_stream) {
   if (!response_id_started_) {
     response_id_started_ = true;
     response_id_.reset(event_stream);
+    finish_reasons_.reset();
   }
   if (!response_id_.done()) response_id_.feed(relayed);
+  finish_reasons_.feed(relayed);
 }
 
 void RequestTrace::finish(const RequestSpanFacts& f) {
@@ -197,6 +199,11 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   if (f.input_tokens >= 0) r->add_int("gen_ai.usage.input_tokens", f.input_tokens);
   if (f.output_tokens >= 0) r->add_int("gen_ai.usage.output_tokens", f.output_tokens);
   if (response_id_started_ && !response_id_.id().empty()) r->add_string("gen_ai.response.id", response_id_.id());
+  if (response_id_started_ && !operation.empty()) {
+    char reasons[openai::FinishReasonTail::kReasonsBytes];
+    r->add_string("gen_ai.response.finish_reasons", std::string_view(reasons, finish_reasons_.reasons(reasons)),
+                  /*list=*/true);
+  }
   if (f.first_token_ns > start_ns_) r->add_double("ringgate.ttft_seconds", double(f.first_token_ns - start_ns_) / 1e9);
   if (!f.request_id.empty()) r->add_string("ringgate.request_id", f.request_id);
   if (labelled_) {

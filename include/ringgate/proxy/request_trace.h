@@ -11,6 +11,7 @@
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/metrics/span_record.h"
+#include "ringgate/openai/finish_reason_tail.h"
 #include "ringgate/openai/response_id_scanner.h"
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/upstream_side.h"
@@ -51,7 +52,8 @@ class RequestTrace {
   void picked(const RouteDecision& decision, uint64_t started_ns, const char* leg);
   // Where a model's tenant and priority are known (RequestStats::begin).
   void labels(int32_t priority, std::string_view tenant);
-  // Answer bytes relayed to the client (gen_ai.response.id).
+  // Answer bytes relayed to the client (gen_ai.response.id; its tail for
+  // gen_ai.response.finish_reasons, read once at finish()).
   void observe(std::string_view relayed, bool event_stream);
   // The request is over: its SERVER span. Once.
   void finish(const RequestSpanFacts& facts);
@@ -87,6 +89,7 @@ class RequestTrace {
   char tenant_[64];
   uint8_t tenant_size_ = 0;
   openai::ResponseIdScanner response_id_;
+  openai::FinishReasonTail finish_reasons_;
 };
 
 // One attempt's CLIENT span (kept by its Attempt): opened when the attempt sends (its id
