@@ -73,6 +73,8 @@ class OtlpExporter {
   uint64_t dropped(size_t reason, std::span<const metrics::WorkerStats* const> workers) const;
   uint64_t failures(size_t reason) const { return failures_[reason]; }
   size_t queued() const { return queued_sizes_.size() + in_flight_; }
+  // When the batch that failed is sent again (CLOCK_MONOTONIC ns); 0: no retry waits.
+  uint64_t retry_at_ns() const { return waiting_retry_ ? retry_at_ns_ : 0; }
 
  private:
   void take(const metrics::SpanRecord& record, uint64_t realtime_offset_ns);
