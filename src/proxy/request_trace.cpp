@@ -103,9 +103,9 @@ void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_v
   metrics::SpanRecord* r = claim("ringgate.admission", metrics::SpanKind::Internal, start_ns_);
   if (r == nullptr) return;
   r->span_id = new_span_id();
-  // Admitted after a pick: the admission ended when that pick began (the pick is a span of
-  // its own); refused before any pick: now.
-  r->end_ns = last_pick_ns_ ? last_pick_ns_ : steady_ns();
+  // Admitted: the admission ended when the pick that admitted it began (the pick is a span
+  // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
+  r->end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
   r->add_string("ringgate.admission.outcome", outcome);
   r->add_bool("ringgate.flow_control.queued", queued);
   if (queued) r->add_double("ringgate.flow_control.queue_seconds", double(r->end_ns - start_ns_) / 1e9);
