@@ -8,7 +8,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
+#include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
@@ -26,6 +27,20 @@ uint64_t clock_ns(clockid_t clock) {
 void set_string(otlp::common::v1::KeyValue* kv, std::string_view key, std::string_view value) {
   kv->set_key(std::string(key));
   kv->mutable_value()->set_string_value(std::string(value));
+}
+
+// The Resource (service.name, service.version) and the scope, encoded once.
+OtlpBatchFrame make_frame(const OtlpExporterOptions& o) {
+  otlp::resource::v1::Resource resource;
+  set_string(resource.add_attributes(), "service.name", o.service_name);
+  if (!o.service_version.empty()) set_string(resource.add_attributes(), "service.version", o.service_version);
+  otlp::common::v1::InstrumentationScope scope;
+  scope.set_name("ringgate");
+  if (!o.service_version.empty()) scope.set_version(o.service_version);
+  OtlpBatchFrame frame;
+  resource.SerializeToString(&frame.resource);
+  scope.SerializeToString(&frame.scope);
+  return frame;
 }
 
 // Retry-After in seconds (the HTTP-date form is not used by collectors we know: ignored).
@@ -79,7 +94,8 @@ std::string parse_otlp_endpoint(std::string_view url, bool exact, OtlpExporterOp
   return {};
 }
 
-OtlpExporter::OtlpExporter(EpollLoop& loop, OtlpExporterOptions options) : loop_(loop), options_(std::move(options)) {
+OtlpExporter::OtlpExporter(EpollLoop& loop, OtlpExporterOptions options)
+    : loop_(loop), options_(std::move(options)), frame_(make_frame(options_)) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
@@ -115,45 +131,12 @@ uint64_t OtlpExporter::dropped(size_t reason, std::span<const metrics::WorkerSta
 }
 
 void OtlpExporter::take(const metrics::SpanRecord& r, uint64_t offset) {
-  if (queue_.size() + in_flight_ >= options_.max_queue_spans) {
+  if (queued_sizes_.size() + in_flight_ >= options_.max_queue_spans) {
     ++dropped_[1];
     return;
   }
-  auto span = std::make_unique<otlp::trace::v1::Span>();
-  span->set_trace_id(r.trace_id.data(), r.trace_id.size());
-  span->set_span_id(r.span_id.data(), r.span_id.size());
-  if (r.has_parent) span->set_parent_span_id(r.parent_id.data(), r.parent_id.size());
-  if (r.tracestate_length) span->set_trace_state(std::string(r.tracestate()));
-  span->set_flags(r.flags);
-  span->set_name(std::string(r.name()));
-  span->set_kind(otlp::trace::v1::Span::SpanKind(r.kind));
-  span->set_start_time_unix_nano(r.start_ns + offset);
-  span->set_end_time_unix_nano(std::max(r.end_ns, r.start_ns) + offset);
-  for (size_t i = 0; i < r.attribute_count; ++i) {
-    const metrics::SpanAttribute& a = r.attributes[i];
-    otlp::common::v1::KeyValue* kv = span->add_attributes();
-    kv->set_key(a.key);
-    otlp::common::v1::AnyValue* v = kv->mutable_value();
-    switch (a.type) {
-      case metrics::SpanAttribute::Type::String: v->set_string_value(std::string(r.string_of(a))); break;
-      case metrics::SpanAttribute::Type::Int: v->set_int_value(a.int_value); break;
-      case metrics::SpanAttribute::Type::Double: v->set_double_value(a.double_value); break;
-      case metrics::SpanAttribute::Type::Bool: v->set_bool_value(a.int_value != 0); break;
-      case metrics::SpanAttribute::Type::StringList:
-        v->mutable_array_value()->add_values()->set_string_value(std::string(r.string_of(a)));
-        break;
-    }
-  }
-  if (r.dropped_attributes) span->set_dropped_attributes_count(r.dropped_attributes);
-  if (r.event_name != nullptr) {
-    otlp::trace::v1::Span::Event* e = span->add_events();
-    e->set_name(r.event_name);
-    e->set_time_unix_nano(r.event_ns + offset);
-  }
-  if (r.status != metrics::SpanStatus::Unset)
-    span->mutable_status()->set_code(otlp::trace::v1::Status::StatusCode(r.status));
-  if (queue_.empty()) oldest_ns_ = now_ns_;
-  queue_.push_back(std::move(span));
+  if (queued_sizes_.empty()) oldest_ns_ = now_ns_;
+  queued_sizes_.push_back(uint32_t(append_span(r, offset, queued_)));
 }
 
 void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, uint64_t now_ns) {
@@ -164,8 +147,9 @@ void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, ui
     if (w) w->spans.drain([&](const metrics::SpanRecord& r) { take(r, offset); });
   if (!client_) {
     // No collector to send to: whatever was taken is dropped as a full queue would.
-    dropped_[1] += queue_.size();
-    queue_.clear();
+    dropped_[1] += queued_sizes_.size();
+    queued_sizes_.clear();
+    queued_.clear();
     return;
   }
   client_->check_deadline(now_ns);
@@ -177,34 +161,30 @@ void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, ui
     }
     return;
   }
-  if (queue_.empty()) return;
+  if (queued_sizes_.empty()) return;
   const uint64_t delay = uint64_t(std::chrono::nanoseconds(options_.batch_delay).count());
-  if (queue_.size() < options_.max_batch_spans && now_ns - oldest_ns_ < delay) return;
+  if (queued_sizes_.size() < options_.max_batch_spans && now_ns - oldest_ns_ < delay) return;
   send_batch(now_ns);
 }
 
 void OtlpExporter::send_batch(uint64_t now_ns) {
-  otlp::collector::trace::v1::ExportTraceServiceRequest request;
-  otlp::trace::v1::ResourceSpans* resource = request.add_resource_spans();
-  set_string(resource->mutable_resource()->add_attributes(), "service.name", options_.service_name);
-  if (!options_.service_version.empty())
-    set_string(resource->mutable_resource()->add_attributes(), "service.version", options_.service_version);
-  otlp::trace::v1::ScopeSpans* scope = resource->add_scope_spans();
-  scope->mutable_scope()->set_name("ringgate");
-  if (!options_.service_version.empty()) scope->mutable_scope()->set_version(options_.service_version);
-  const size_t n = std::min(queue_.size(), options_.max_batch_spans);
+  const size_t n = std::min(queued_sizes_.size(), options_.max_batch_spans);
+  size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    scope->mutable_spans()->AddAllocated(queue_.front().release());
-    queue_.pop_front();
+    bytes += queued_sizes_.front();
+    queued_sizes_.pop_front();
   }
   in_flight_ = n;
-  if (!queue_.empty()) oldest_ns_ = now_ns;
-  body_.clear();
-  request.SerializeToString(&body_);
-  std::string wire = head_;
-  util::append_uint(wire, body_.size());
+  if (!queued_sizes_.empty()) oldest_ns_ = now_ns;
+  // Head and body in one buffer, the spans copied once (the client keeps it for a retry).
+  const size_t body = export_request_size(frame_, bytes);
+  std::string wire;
+  wire.reserve(head_.size() + 24 + body);
+  wire = head_;
+  util::append_uint(wire, body);
   wire += "\r\n\r\n";
-  wire += body_;
+  append_export_request(frame_, std::string_view(queued_).substr(0, bytes), wire);
+  queued_.erase(0, bytes);
   client_->set_request(std::move(wire));
   backoff_ns_ = 0;
   client_->start(now_ns + uint64_t(std::chrono::nanoseconds(options_.timeout).count()));

@@ -3,8 +3,10 @@
 #include <time.h>
 
 #include <algorithm>
+#include <random>
 
 #include "ringgate/epp/ext_proc_stream.h"
+#include "ringgate/util/monotonic_clock.h"
 
 namespace ringgate::epp {
 
@@ -35,6 +37,7 @@ proxy::ProxyOptions epp_options(proxy::ProxyOptions options) {
 EppWorker::EppWorker(const EppWorkerContext& context, int index)
     : options_(epp_options(context.options)), index_(index), router_(context.router, size_t(index), stats_) {
   if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
+  if (options_.tracing.enabled) stats_.spans.enable(options_.tracing.ring_slots);
   if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
   if (context.catalog) catalog_reader_ = context.catalog->reader(size_t(index));
   now_ms_ = monotonic_ms();
@@ -48,6 +51,9 @@ EppWorker::EppWorker(const EppWorkerContext& context, int index)
   env_.timers = &timers_;
   env_.now_ms = &now_ms_;
   env_.rng = sched::Rng(0xe99ull * uint64_t(index + 1));
+  // Trace ids must differ between processes (and restarts), not only between threads.
+  env_.trace_ids = util::TraceIdSource(std::random_device{}() ^ (uint64_t(std::random_device{}()) << 32) ^
+                                       (uint64_t(index) << 56) ^ uint64_t(util::steady_ns()));
   env_.worker_index = index;
   env_.sends_prefill_leg = false;  // llm-d's routing sidecar on the decode pod does
   refresh();

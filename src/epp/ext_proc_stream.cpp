@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "ringgate/http/error_response.h"
+#include "ringgate/util/monotonic_clock.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::epp {
@@ -192,6 +193,10 @@ void ExtProcStream::decide(bool trailers_follow, std::vector<ProcessingResponse>
   worker_.counters().requests.add();
   scratch_.clear();
   attempt_open_ = false;
+  trace_ = nullptr;
+  traceparent_.clear();
+  tracestate_.clear();
+  if (worker_.options().tracing.enabled) decide_ns_ = util::steady_ns();
   worker_.set_current(this);
   exchange_.start(request_, /*http11=*/true, /*keep_alive=*/true, worker_.now_ms());
   worker_.set_current(nullptr);
@@ -214,6 +219,11 @@ proxy::UpstreamChannel* ExtProcStream::opened(const net::Address& address, const
   picked_ = address.to_string();
   picked_rank_ = image.data_parallel_rank;
   rewritten_ = !image.model_token.empty();
+  if (image.trace.trace != nullptr && image.trace.trace->on()) {
+    trace_ = image.trace.trace;
+    traceparent_.assign(image.traceparent);
+    tracestate_.assign(image.tracestate);
+  }
   if (rewritten_) {
     // The body as the gateway would forward it: the model's JSON token replaced in place.
     forward_body_.assign(image.body.substr(0, image.model_offset));
@@ -231,6 +241,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   char length[24];
   const auto [length_end, ec] = std::to_chars(length, length + sizeof length, body.size());
   const std::string_view content_length(length, size_t(length_end - length));
+  record_decision(endpoint);
   if (duplex_request_ || !body_follows) {
     // GAIE's order: the headers' answer carries the pick, then the body streams back.
     ProcessingResponse& r = out.emplace_back();
@@ -239,6 +250,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
     set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
     set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
     set_rank(common->mutable_header_mutation(), picked_rank_);
+    set_trace_headers(common->mutable_header_mutation());
     if (!body.empty()) set_header(common->mutable_header_mutation(), "content-length", content_length);
     set_destination_metadata(r, endpoint);
     if (!body_follows) return;
@@ -261,6 +273,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   set_header(common->mutable_header_mutation(), kDestinationEndpointHeader, endpoint);
   set_prefiller(common->mutable_header_mutation(), exchange_.prefill_endpoint());
   set_rank(common->mutable_header_mutation(), picked_rank_);
+  set_trace_headers(common->mutable_header_mutation());
   if (rewritten_) {
     set_header(common->mutable_header_mutation(), "content-length", content_length);
     common->mutable_body_mutation()->set_body(std::string(body));
@@ -355,6 +368,31 @@ void ExtProcStream::on_response_trailers(std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_trailers before response_headers");
   out.emplace_back().mutable_response_trailers();
   end_exchange();
+}
+
+// One span per decision, under the request's SERVER span (itself under Envoy's traceparent):
+// from the whole body's arrival to the pick's answer, with what the answer says.
+void ExtProcStream::record_decision(std::string_view endpoint) {
+  if (trace_ == nullptr || !trace_->sampled()) return;
+  metrics::SpanRecord* r = trace_->claim("ringgate.epp.decision", metrics::SpanKind::Internal, decide_ns_);
+  if (r == nullptr) return;
+  r->span_id = trace_->new_span_id();
+  r->end_ns = util::steady_ns();
+  r->add_string("ringgate.epp.endpoint", endpoint);
+  r->add_string("ringgate.epp.prefill_endpoint", exchange_.prefill_endpoint());
+  if (picked_rank_ >= 0) r->add_int("ringgate.data_parallel_rank", picked_rank_);
+  r->add_string("ringgate.epp.request_body_mode", duplex_request_ ? "full_duplex_streamed" : buffered_request_ ? "buffered" : "streamed");
+  r->add_bool("ringgate.epp.model_rewritten", rewritten_);
+  if (has_subset_) r->add_int("ringgate.epp.subset_hint_endpoints", int64_t(subset_.size()));
+  trace_->commit();
+}
+
+// The model server continues the trace under the attempt's span, as behind the gateway (a
+// Gateway that traces itself puts its own upstream span there instead).
+void ExtProcStream::set_trace_headers(extproc::HeaderMutation* mutation) const {
+  if (traceparent_.empty()) return;
+  set_header(mutation, "traceparent", traceparent_);
+  if (!tracestate_.empty()) set_header(mutation, "tracestate", tracestate_);
 }
 
 // filter_metadata["envoy.lb.subset_hint"]["x-gateway-destination-endpoint-subset"]: a

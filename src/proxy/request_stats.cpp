@@ -69,6 +69,8 @@ void RequestStats::resumed_after_pause() {
 void RequestStats::record(const RequestOutcome& r) {
   metrics::ObjectiveStats* o = objective_;
   traced_ = false;
+  if (o == nullptr && !trace_.on()) return;
+  const uint64_t end_ns = steady_ns();  // one clock read: the span's end and the metrics'
   if (trace_.on()) {
     // Before the access log, which names the trace.
     RequestSpanFacts facts;
@@ -80,6 +82,7 @@ void RequestStats::record(const RequestOutcome& r) {
     facts.model = r.model;
     facts.target_model = r.target_model;
     facts.endpoint = r.endpoint;
+    facts.end_ns = end_ns;
     if (o != nullptr) {
       facts.input_tokens = usage().prompt_tokens();
       facts.output_tokens = usage().completion_tokens();
@@ -91,7 +94,6 @@ void RequestStats::record(const RequestOutcome& r) {
   if (o == nullptr) return;
   objective_ = nullptr;
   o->running.add(-1);
-  const uint64_t end_ns = steady_ns();
   if (env_.stats->access_log.enabled()) log_access(r, end_ns);
   if (r.status >= 400) o->errors[size_t(metrics::error_code_for(r.status, r.from_model_server))].add();
   if (r.status == 0 || r.status >= 400) return;  // latency and tokens of answers only

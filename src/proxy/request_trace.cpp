@@ -1,6 +1,7 @@
 #include "ringgate/proxy/request_trace.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "ringgate/proxy/exchange_env.h"
@@ -52,6 +53,7 @@ void RequestTrace::begin(const http::Request& request) {
   on_ = true;
   admission_open_ = true;
   response_id_started_ = false;
+  last_pick_ns_ = 0;
   labelled_ = false;
   tenant_size_ = 0;
   start_ns_ = steady_ns();
@@ -101,7 +103,9 @@ void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_v
   metrics::SpanRecord* r = claim("ringgate.admission", metrics::SpanKind::Internal, start_ns_);
   if (r == nullptr) return;
   r->span_id = new_span_id();
-  r->end_ns = steady_ns();
+  // Admitted: the admission ended when the pick that admitted it began (the pick is a span
+  // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
+  r->end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
   r->add_string("ringgate.admission.outcome", outcome);
   r->add_bool("ringgate.flow_control.queued", queued);
   if (queued) r->add_double("ringgate.flow_control.queue_seconds", double(r->end_ns - start_ns_) / 1e9);
@@ -110,7 +114,12 @@ void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_v
   commit();
 }
 
-uint64_t RequestTrace::pick_started() const { return sampled_ ? steady_ns() : 0; }
+uint64_t RequestTrace::pick_started() {
+  if (!sampled_) return 0;
+  const uint64_t now = steady_ns();
+  if (admission_open_) last_pick_ns_ = now;
+  return now;
+}
 
 void RequestTrace::picked(const RouteDecision& d, uint64_t started_ns, const char* leg) {
   if (!sampled_ || started_ns == 0 || d.saturated) return;  // a saturated pick leaves it queued: no span
@@ -123,10 +132,9 @@ void RequestTrace::picked(const RouteDecision& d, uint64_t started_ns, const cha
     char endpoint[80];
     const size_t host = std::min<size_t>(d.endpoint_host.size(), 64);
     std::memcpy(endpoint, d.endpoint_host.data(), host);
-    size_t n = host;
-    endpoint[n++] = ':';
-    n += size_t(std::snprintf(endpoint + n, sizeof endpoint - n, "%u", unsigned(d.endpoint_port)));
-    r->add_string("ringgate.pick.endpoint", std::string_view(endpoint, n));
+    endpoint[host] = ':';
+    char* const end = std::to_chars(endpoint + host + 1, endpoint + sizeof endpoint, d.endpoint_port).ptr;
+    r->add_string("ringgate.pick.endpoint", std::string_view(endpoint, size_t(end - endpoint)));
     r->add_string("ringgate.pick.reason", pick_reason_name(d.reason));
     r->add_int("ringgate.pick.prefix_blocks_matched", d.matched_blocks);
     r->add_int("ringgate.pick.prefix_blocks", d.total_blocks);
@@ -153,8 +161,10 @@ void RequestTrace::observe(std::string_view relayed, bool event_stream) {
   if (!response_id_started_) {
     response_id_started_ = true;
     response_id_.reset(event_stream);
+    finish_reasons_.reset();
   }
   if (!response_id_.done()) response_id_.feed(relayed);
+  finish_reasons_.feed(relayed);
 }
 
 void RequestTrace::finish(const RequestSpanFacts& f) {
@@ -173,7 +183,7 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   r->span_id = server_span_;
   r->has_parent = has_parent_;
   r->parent_id = has_parent_ ? parent_ : util::SpanId{};
-  r->end_ns = steady_ns();
+  r->end_ns = f.end_ns ? f.end_ns : steady_ns();
   if (f.first_token_ns) {
     r->event_name = "gen_ai.first_token";
     r->event_ns = f.first_token_ns;
@@ -189,6 +199,11 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   if (f.input_tokens >= 0) r->add_int("gen_ai.usage.input_tokens", f.input_tokens);
   if (f.output_tokens >= 0) r->add_int("gen_ai.usage.output_tokens", f.output_tokens);
   if (response_id_started_ && !response_id_.id().empty()) r->add_string("gen_ai.response.id", response_id_.id());
+  if (response_id_started_ && !operation.empty()) {
+    char reasons[openai::FinishReasonTail::kReasonsBytes];
+    r->add_string("gen_ai.response.finish_reasons", std::string_view(reasons, finish_reasons_.reasons(reasons)),
+                  /*list=*/true);
+  }
   if (f.first_token_ns > start_ns_) r->add_double("ringgate.ttft_seconds", double(f.first_token_ns - start_ns_) / 1e9);
   if (!f.request_id.empty()) r->add_string("ringgate.request_id", f.request_id);
   if (labelled_) {

@@ -140,6 +140,17 @@ const usageOf = (text) => {
   return undefined;
 };
 
+// The finish_reason of a streamed answer's last choice that has one.
+const finishOf = (text) => {
+  let reason;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    const choice = JSON.parse(line.slice(6)).choices?.[0];
+    if (choice?.finish_reason) reason = choice.finish_reason;
+  }
+  return reason;
+};
+
 const spansOf = (r, traceId) => r.spans.filter((s) => s.traceId === traceId);
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
@@ -184,6 +195,8 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   assert.equal(a['gen_ai.usage.input_tokens'], usage.prompt_tokens);
   assert.equal(a['gen_ai.usage.output_tokens'], usage.completion_tokens);
   assert.equal(a['http.response.status_code'], 200);
+  assert.ok(finishOf(answer.text));
+  assert.deepEqual(a['gen_ai.response.finish_reasons'], [finishOf(answer.text)]);
   assert.ok(server.events.includes('gen_ai.first_token'));
   assert.equal(sim.attributes['gen_ai.usage.completion_tokens'], usage.completion_tokens);
   const pick = spans.find((s) => s.name === 'ringgate.pick');

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include "ringgate/epp/ext_proc_stream.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/rendezvous.h"
+#include "ringgate/util/trace_context.h"
 
 using namespace ringgate;
 using epp::extproc::ProcessingRequest;
@@ -42,8 +44,9 @@ struct Fixture {
   sched::InflightCounters inflight;
   std::unique_ptr<epp::EppWorker> worker;
 
-  // pd: a second endpoint, a prefill pod (disaggregation on by default).
-  explicit Fixture(bool pd = false) {
+  // pd: a second endpoint, a prefill pod (disaggregation on by default). tracing: spans
+  // recorded into the worker's ring (drained by the test, as the exporter would).
+  explicit Fixture(bool pd = false, bool tracing = false) {
     inflight.ensure(1);
     std::vector<sched::EndpointState> states;
     states.push_back(endpoint(0, 8001));
@@ -56,6 +59,7 @@ struct Fixture {
     epp::EppWorkerContext context;
     context.options.limits.max_body_bytes = 4096;
     context.options.limits.max_header_bytes = 2048;
+    context.options.tracing.enabled = tracing;
     context.router.publisher = &publisher;
     context.router.index = &index;
     context.router.inflight = &inflight;
@@ -355,4 +359,110 @@ TEST_CASE("a rank behind its server's one port is named in x-data-parallel-rank;
     ranks.insert(rank);
   }
   CHECK(ranks.size() == 2);  // both ranks are endpoints the picker uses
+}
+
+namespace {
+
+std::string hex(const uint8_t* id, size_t n) {
+  std::string out(2 * n, '0');
+  util::hex_id(id, n, out.data());
+  return out;
+}
+
+// A response (200, one body chunk) that ends the stream's exchange.
+void respond(epp::ExtProcStream& s) {
+  std::vector<ProcessingResponse> out;
+  ProcessingRequest head;
+  auto* status = head.mutable_response_headers()->mutable_headers()->add_headers();
+  status->set_key(":status");
+  status->set_raw_value("200");
+  s.on_request(head, out);
+  ProcessingRequest chunk;
+  chunk.mutable_response_body()->set_body(R"({"id":"cmpl-1","choices":[{"text":"hi","finish_reason":"length"}]})");
+  chunk.mutable_response_body()->set_end_of_stream(true);
+  s.on_request(chunk, out);
+}
+
+}  // namespace
+
+TEST_CASE("tracing: each decision is a span of the trace Envoy sent; the model server gets the attempt's traceparent") {
+  const std::string trace = "0af7651916cd43dd8448eb211c80319c", envoy_span = "b7ad6b7169203331";
+  for (const bool sampled : {true, false}) {
+    CAPTURE(sampled);
+    Fixture f(false, /*tracing=*/true);
+    for (const Mode::BodySendMode mode : {Mode::FULL_DUPLEX_STREAMED, Mode::BUFFERED}) {
+      CAPTURE(int(mode));
+      epp::ExtProcStream s(*f.worker);
+      std::vector<ProcessingResponse> out;
+      ProcessingRequest headers = with_mode(request_headers(), mode, mode);
+      auto* h = headers.mutable_request_headers()->mutable_headers()->add_headers();
+      h->set_key("traceparent");
+      h->set_raw_value("00-" + trace + "-" + envoy_span + (sampled ? "-01" : "-00"));
+      h = headers.mutable_request_headers()->mutable_headers()->add_headers();
+      h->set_key("tracestate");
+      h->set_raw_value("envoy=1");
+      s.on_request(headers, out);
+      out.clear();
+      s.on_request(body(kBody, true), out);
+      REQUIRE(!out.empty());
+      const auto& mutation = mode == Mode::BUFFERED ? out[0].request_body().response().header_mutation()
+                                                    : out[0].request_headers().response().header_mutation();
+      CHECK(header(mutation, "x-gateway-destination-endpoint") == "127.0.0.1:8001");
+      // The trace goes on to the model server under ringgate's span, with Envoy's flags and state.
+      const std::string parent = header(mutation, "traceparent");
+      REQUIRE(parent.size() == util::kTraceparentLength);
+      CHECK(parent.substr(0, 36) == "00-" + trace + "-");
+      CHECK(parent.substr(36, 16) != envoy_span);
+      CHECK(parent.substr(52) == (sampled ? "-01" : "-00"));
+      CHECK(header(mutation, "tracestate") == "envoy=1");
+      respond(s);
+
+      std::map<std::string, metrics::SpanRecord> spans;
+      f.worker->stats().spans.drain([&](const metrics::SpanRecord& r) { spans[std::string(r.name())] = r; });
+      CHECK(f.worker->stats().spans.dropped() == 0);
+      if (!sampled) {
+        CHECK(spans.empty());  // propagated, not recorded
+        continue;
+      }
+      REQUIRE(spans.count("ringgate.epp.decision") == 1);
+      REQUIRE(spans.count("POST /v1/completions") == 1);
+      REQUIRE(spans.count("ringgate.attempt") == 1);
+      const metrics::SpanRecord& server = spans["POST /v1/completions"];
+      const metrics::SpanRecord& decision = spans["ringgate.epp.decision"];
+      for (const auto& [name, r] : spans) {
+        CAPTURE(name);
+        CHECK(hex(r.trace_id.data(), 16) == trace);
+      }
+      CHECK(server.kind == metrics::SpanKind::Server);
+      CHECK(hex(server.parent_id.data(), 8) == envoy_span);  // Envoy's span is the parent
+      CHECK(decision.parent_id == server.span_id);
+      CHECK(decision.end_ns >= decision.start_ns);
+      CHECK(hex(spans["ringgate.attempt"].span_id.data(), 8) == parent.substr(36, 16));
+      std::map<std::string, std::string> strings;
+      for (size_t i = 0; i < decision.attribute_count; ++i)
+        if (decision.attributes[i].type == metrics::SpanAttribute::Type::String)
+          strings[decision.attributes[i].key] = std::string(decision.string_of(decision.attributes[i]));
+      CHECK(strings["ringgate.epp.endpoint"] == "127.0.0.1:8001");
+      CHECK(strings["ringgate.epp.request_body_mode"] ==
+            (mode == Mode::BUFFERED ? "buffered" : "full_duplex_streamed"));
+      CHECK(strings.count("ringgate.epp.prefill_endpoint") == 0);  // not split: no empty attribute
+    }
+  }
+}
+
+TEST_CASE("tracing off: no traceparent is set and nothing is recorded") {
+  Fixture f;
+  epp::ExtProcStream s(*f.worker);
+  std::vector<ProcessingResponse> out;
+  ProcessingRequest headers = with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED, Mode::FULL_DUPLEX_STREAMED);
+  auto* h = headers.mutable_request_headers()->mutable_headers()->add_headers();
+  h->set_key("traceparent");
+  h->set_raw_value("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  s.on_request(headers, out);
+  s.on_request(body(kBody, true), out);
+  REQUIRE(!out.empty());
+  CHECK(header(out[0].request_headers().response().header_mutation(), "traceparent") == "<absent>");
+  respond(s);
+  CHECK(f.worker->stats().spans.drain([](const metrics::SpanRecord&) {}) == 0);
+  CHECK(f.worker->stats().spans.dropped() == 0);
 }

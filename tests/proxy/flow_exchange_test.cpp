@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ringgate/proxy/exchange.h"
+#include "ringgate/util/monotonic_clock.h"
 
 using namespace ringgate;
 using namespace ringgate::proxy;
@@ -261,4 +262,23 @@ TEST_CASE("rate limits: an over-long tenant header is a 400, not a new tenant") 
   CHECK(c.status() == 400);
   CHECK(c.says("\"code\":\"invalid_tenant\""));
   CHECK(f.limiter.tenants() == 0);
+}
+
+TEST_CASE("tracing: a request given up in the queue has an admission span up to the give-up, not its last pick") {
+  Fixture f;
+  f.options.tracing.enabled = true;
+  f.stats.spans.enable(64);
+  f.router.saturated = true;
+  Call& c = f.send();
+  const uint64_t queued_until = util::steady_ns();  // after every pick it had
+  f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
+  CHECK(c.status() == 503);
+  bool found = false;
+  f.stats.spans.drain([&](const metrics::SpanRecord& r) {
+    if (r.name() != "ringgate.admission") return;
+    found = true;
+    CHECK(r.end_ns >= queued_until);
+    CHECK(r.status == metrics::SpanStatus::Error);
+  });
+  CHECK(found);
 }

@@ -8,6 +8,8 @@
 // it wait in the queue; one answered with any other status is dropped (400: never sent
 // again). The queue is bounded: spans beyond it are dropped and counted, never waited for.
 // The workers never wait either: a full ring drops its span (counted by the ring).
+// A span is encoded once, as it leaves its ring, into one reused buffer of encoded spans
+// (control/otlp_span_encoder.h); a batch is a run of that buffer inside its request's frame.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -21,11 +23,8 @@
 
 #include "ringgate/control/epoll_loop.h"
 #include "ringgate/control/http_get_client.h"
+#include "ringgate/control/otlp_span_encoder.h"
 #include "ringgate/metrics/gateway_stats.h"
-
-namespace opentelemetry::proto::trace::v1 {
-class Span;
-}
 
 namespace ringgate::control {
 
@@ -73,7 +72,9 @@ class OtlpExporter {
   uint64_t exported() const { return exported_; }
   uint64_t dropped(size_t reason, std::span<const metrics::WorkerStats* const> workers) const;
   uint64_t failures(size_t reason) const { return failures_[reason]; }
-  size_t queued() const { return queue_.size() + in_flight_; }
+  size_t queued() const { return queued_sizes_.size() + in_flight_; }
+  // When the batch that failed is sent again (CLOCK_MONOTONIC ns); 0: no retry waits.
+  uint64_t retry_at_ns() const { return waiting_retry_ ? retry_at_ns_ : 0; }
 
  private:
   void take(const metrics::SpanRecord& record, uint64_t realtime_offset_ns);
@@ -86,9 +87,10 @@ class OtlpExporter {
   std::string error_;
   std::unique_ptr<HttpGetClient> client_;
   std::string head_;  // the POST's head up to Content-Length's value
-  std::deque<std::unique_ptr<opentelemetry::proto::trace::v1::Span>> queue_;
+  OtlpBatchFrame frame_;  // the service's Resource and the scope, encoded once
+  std::string queued_;    // the spans waiting, encoded back to back (append_span)
+  std::deque<uint32_t> queued_sizes_;  // each one's bytes in queued_, oldest first
   size_t in_flight_ = 0;           // spans of the batch being sent (or waiting to be sent again)
-  std::string body_;               // that batch, encoded
   bool waiting_retry_ = false;
   uint64_t retry_at_ns_ = 0;
   uint64_t backoff_ns_ = 0;

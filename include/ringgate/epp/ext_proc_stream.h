@@ -9,6 +9,10 @@
 //                      {"envoy.lb": {"x-gateway-destination-endpoint": "ip:port"}},
 //                      the body (model rewritten in place) streamed back in ≤ 62000-byte
 //                      chunks (duplex) or as a body mutation (buffered), Content-Length set
+//   tracing on       → the Exchange's trace continues the traceparent Envoy sends in the
+//                      request headers; each decision is a span of it (ringgate.epp.decision)
+//                      and a sampled one's traceparent is set on the request (the attempt's
+//                      span as parent, as the gateway sends it), for the model server's spans
 //   errors           → ImmediateResponse with the gateway's status and OpenAI JSON body
 //   response_*       → observed by the same Exchange (status, usage, TTFT, ITL), echoed
 //                      back in duplex mode; the end of the response (or of the stream)
@@ -112,6 +116,9 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void immediate_error(int status, std::string_view code, std::string_view message,
                        std::vector<extproc::ProcessingResponse>& out);
   void end_exchange();
+  // Tracing: the decision's span and the W3C headers the model server gets.
+  void record_decision(std::string_view endpoint);
+  void set_trace_headers(extproc::HeaderMutation* mutation) const;
   void read_subset_hint(const envoy::config::core::v3::Metadata& metadata);
 
   EppWorker& worker_;
@@ -128,6 +135,9 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   bool rewritten_ = false;
   bool attempt_open_ = false;
   proxy::AttemptListener* listener_ = nullptr;  // the Exchange's attempt, while attempt_open_
+  proxy::RequestTrace* trace_ = nullptr;  // the Exchange's trace when on (set by opened())
+  uint64_t decide_ns_ = 0;                // when decide() began (tracing on)
+  std::string traceparent_, tracestate_;  // the attempt's, for the request headers
   bool duplex_request_ = false;   // FULL_DUPLEX_STREAMED request body
   bool duplex_response_ = false;  // FULL_DUPLEX_STREAMED response body
   bool buffered_request_ = false; // BUFFERED(_PARTIAL): one message holds the whole body

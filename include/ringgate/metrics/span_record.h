@@ -103,9 +103,11 @@ struct SpanRecord {
   void add_bool(const char* key, bool v) {
     if (SpanAttribute* a = add(key, SpanAttribute::Type::Bool)) a->int_value = v ? 1 : 0;
   }
-  // A string value (cut at kMaxSpanAttributeValueBytes, on a UTF-8 boundary); a list of
-  // one string when `list` (gen_ai.response.finish_reasons is a string array).
+  // A string value (cut at kMaxSpanAttributeValueBytes, on a UTF-8 boundary); when `list`,
+  // a string array whose values `v` separates with ',' (gen_ai.response.finish_reasons).
+  // An empty value is no attribute.
   void add_string(const char* key, std::string_view v, bool list = false) {
+    if (v.empty()) return;
     size_t n = v.size() < kMaxSpanAttributeValueBytes ? v.size() : kMaxSpanAttributeValueBytes;
     while (n < v.size() && n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
     if (text_used + n > kSpanTextBytes) {

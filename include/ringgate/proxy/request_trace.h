@@ -11,6 +11,7 @@
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/metrics/span_record.h"
+#include "ringgate/openai/finish_reason_tail.h"
 #include "ringgate/openai/response_id_scanner.h"
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/upstream_side.h"
@@ -29,6 +30,7 @@ struct RequestSpanFacts {
   std::string_view request_id, model, target_model, endpoint;
   int64_t input_tokens = -1, output_tokens = -1;
   uint64_t first_token_ns = 0;  // steady ns; 0 = none
+  uint64_t end_ns = 0;          // steady ns; 0 = now
 };
 
 class RequestTrace {
@@ -44,12 +46,14 @@ class RequestTrace {
   // The flow-control queue and rate limits are behind it (`outcome`: admitted, rate_limited,
   // queue_timeout, queue_full, ...); the admission span, once.
   void admitted(std::string_view outcome, bool queued, std::string_view priority_band_tenant = {});
-  // Before a route(): its start (0: not recorded); after it, the pick span.
-  uint64_t pick_started() const;
+  // Before a route(): its start (0: not recorded); after it, the pick span. The start of
+  // the last pick before admitted() is when admission ended.
+  uint64_t pick_started();
   void picked(const RouteDecision& decision, uint64_t started_ns, const char* leg);
   // Where a model's tenant and priority are known (RequestStats::begin).
   void labels(int32_t priority, std::string_view tenant);
-  // Answer bytes relayed to the client (gen_ai.response.id).
+  // Answer bytes relayed to the client (gen_ai.response.id; its tail for
+  // gen_ai.response.finish_reasons, read once at finish()).
   void observe(std::string_view relayed, bool event_stream);
   // The request is over: its SERVER span. Once.
   void finish(const RequestSpanFacts& facts);
@@ -79,11 +83,13 @@ class RequestTrace {
   std::string_view tracestate_;  // the client's (valid while the request is)
   std::string_view method_, target_;
   uint64_t start_ns_ = 0;
+  uint64_t last_pick_ns_ = 0;  // while admission is open: when the last pick began
   int32_t priority_ = 0;
   bool labelled_ = false;
   char tenant_[64];
   uint8_t tenant_size_ = 0;
   openai::ResponseIdScanner response_id_;
+  openai::FinishReasonTail finish_reasons_;
 };
 
 // One attempt's CLIENT span (kept by its Attempt): opened when the attempt sends (its id
