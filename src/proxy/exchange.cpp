@@ -1,6 +1,7 @@
 #include "ringgate/proxy/exchange.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "ringgate/config/inference_objective.h"
 #include "ringgate/config/rewrite_table.h"
@@ -15,6 +16,23 @@ namespace ringgate::proxy {
 namespace {
 
 constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
+
+// Debug builds count the Exchange entry points on this thread's stack (a request's start,
+// an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
+// ClientConnection starts the next pipelined request at the loop's turn end, never inside
+// the previous request's (or another connection's dispatch's) call stack.
+class EntryDepth {
+ public:
+#ifndef NDEBUG
+  static inline thread_local int depth = 0;
+  EntryDepth() { ++depth; }
+  ~EntryDepth() { --depth; }
+#else
+  EntryDepth() {}
+#endif
+  EntryDepth(const EntryDepth&) = delete;
+  EntryDepth& operator=(const EntryDepth&) = delete;
+};
 
 // The paths whose streams can be continued on another server (their requests and
 // events are the ones openai::build_continuation and RelayState know).
@@ -37,6 +55,8 @@ void Exchange::body_arrived(const http::Request& request, bool first) {
 }
 
 void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key) {
+  assert(EntryDepth::depth == 0 && "a request started inside another exchange's call");
+  const EntryDepth entry;
   active_ = true;
   request_ = &request;
   route_ = &openai::route_for(request.target);
@@ -101,6 +121,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
 }
 
 void Exchange::response_wait_over(bool found) {
+  const EntryDepth entry;
   env_.counters->response_waits[found ? 0 : 1].add();
   proceed();
 }
@@ -140,6 +161,7 @@ void Exchange::proceed() {
 }
 
 bool Exchange::flow_try_dispatch() {
+  const EntryDepth entry;
   const RouteDecision decision = route_next();
   if (decision.saturated) return false;  // stays queued
   admission_.leave_flow(FlowOutcome::Dispatched);
@@ -152,6 +174,7 @@ bool Exchange::flow_try_dispatch() {
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
+  const EntryDepth entry;
   admission_.leave_flow(outcome);
   stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true);
   const int status = admission_.sheddable() ? 429 : 503;
@@ -403,6 +426,7 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
 // The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
 // leg failed (the decode pod prefills, as without disaggregation).
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
+  const EntryDepth entry;
   decode_waiting_ = false;
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
   bool chat = false;
@@ -482,6 +506,7 @@ RequestProgress Exchange::progress() const {
 }
 
 void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
+  const EntryDepth entry;
   env_.counters->upstream_failures.add();
   last_failure_ = kind;
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
@@ -542,6 +567,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
+  const EntryDepth entry;
   if (racing_) return race_head(attempt, head);
   const int status = head.status();
   if (relay_.leg() > 0) {
@@ -621,6 +647,7 @@ void Exchange::emit_body(std::string_view data) {
 }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
+  const EntryDepth entry;
   if (racing_) return race_body(attempt, decoded);
   if (!response_.started || decoded.empty()) return;
   if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
@@ -653,6 +680,7 @@ void Exchange::relay(Attempt& attempt, std::string_view data) {
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
+  const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
   if (racing_) end_race(attempt, won_by(attempt));
   relay(attempt, relay_.finish());
@@ -743,6 +771,7 @@ void Exchange::cut_at_shutdown() {
 }
 
 void Exchange::on_timer(net::Timer&) {
+  const EntryDepth entry;
   // timeouts.request: the whole request, however many attempts and bytes it took.
   if (!active_) return;
   if (upstream_connected()) env_.counters->upstream_failures.add();
