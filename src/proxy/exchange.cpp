@@ -291,11 +291,7 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
     image.trace.leg = &attempt == &hedge_ ? "hedge" : relay_.leg() > 0 ? "migration" : split_ ? "decode" : "attempt";
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
-  if (own_body_) {
-    image.body = leg_body_;  // the rewritten model is written into it
-    return image;
-  }
-  image.body = &attempt == &hedge_ ? hedge_body_ : request_->body;
+  if (own_body_) return image;  // (its body has the rewritten model written into it)
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
@@ -305,11 +301,12 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  if (attempts_ > 0) return send(decision, /*announce=*/true);
+  SlotClaim slot(*env_.router, decision, admission_.sheddable());
+  if (attempts_ > 0) return send(decision, std::move(slot), /*announce=*/true);
   stats_.trace().admitted("admitted", admission_.flow_enabled());
   stats_.scheduled(request_->body.size());
-  if (env_.router->disaggregating() && split(decision)) return;
-  send(decision, /*announce=*/true);
+  if (env_.router->disaggregating() && split(decision, slot)) return;
+  send(decision, std::move(slot), /*announce=*/true);
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
@@ -324,19 +321,21 @@ void Exchange::dispatch(const RouteDecision& decision) {
 // The request also goes to the next-best server (the first pick excluded, saturated ones
 // too under flow control); the first of the two to stream a token is kept.
 void Exchange::hedge() {
+  assert(!racing_ && "a hedge while racing");
   RouteRequest route = route_request();
   route.exclude = tried_;
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
-  if (second.status != 0) return;
+  SlotClaim slot(*env_.router, second, admission_.sheddable());
+  if (!slot.held()) return;
   env_.hedge_budget.spend();
   ++attempts_;
   ++leg_attempts_;
   tried_.push_back(second.endpoint_id);
   hedge_body_.assign(request_->body.view());
-  if (!hedge_.open(second, image_for(hedge_), admission_.sheddable(), /*token_first=*/true)) {
-    hedge_.end(false, hedge_body_, /*keep_body=*/false);
+  if (!hedge_.open(std::move(slot), second, hedge_body_, image_for(hedge_), /*token_first=*/true)) {
+    hedge_.end(false, /*keep_body=*/false);
     return;
   }
   racing_ = true;
@@ -346,7 +345,7 @@ void Exchange::hedge() {
   }
 }
 
-void Exchange::send(const RouteDecision& decision, bool announce) {
+void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
   ++attempts_;
   ++leg_attempts_;
   tried_.push_back(decision.endpoint_id);
@@ -359,7 +358,7 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
                       stats_.trace().on());
   lead_ = &attempt_;
   answering_server_ = decision.server;
-  if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), fields_.stream, announce))
+  if (!attempt_.open(std::move(slot), decision, leg_body(), image_for(attempt_), fields_.stream, announce))
     attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
@@ -367,16 +366,18 @@ void Exchange::send(const RouteDecision& decision, bool announce) {
 // long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
 // EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
 // are written for.
-bool Exchange::split(const RouteDecision& decode) {
+bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   bool chat = false;
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
                       continuable_path(request_->target, chat) && !fields_.model_in_form;
   RouteDecision prefill;
+  SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
     prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
+    prefill_slot = SlotClaim(*env_.router, prefill, admission_.sheddable());
   }
-  const bool splits = wanted && prefill.status == 0;
+  const bool splits = wanted && prefill_slot.held();
   env_.stats->disaggregation.decisions
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
@@ -386,27 +387,23 @@ bool Exchange::split(const RouteDecision& decode) {
   util::append_uint(prefill_endpoint_, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
-    // prefill pod, no slot is held for it here.
+    // prefill pod, no slot is held for it here (prefill_slot goes back on return).
     env_.router->routed(prefill.endpoint_id);
-    env_.router->released(prefill.endpoint_id, admission_.sheddable());
     return false;
   }
   // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
   // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_ = decode;
-  decode_host_.assign(decode.endpoint_host);
-  decode_.endpoint_host = decode_host_;
-  decode_waiting_ = true;
+  decode_.hold(decode, std::move(decode_slot));
   env_.router->routed(decode.endpoint_id);
   if (!openai::build_prefill_request(request_->body, {chat, model_token_}, scratch_)) {
-    env_.router->released(prefill.endpoint_id, admission_.sheddable());
+    prefill_slot = SlotClaim();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
   build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed(),
                       stats_.trace().on());
-  prefill_.start(prefill, head, scratch_, admission_.sheddable(),
+  prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"});
   return true;
 }
@@ -427,7 +424,6 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
 // leg failed (the decode pod prefills, as without disaggregation).
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
   const EntryDepth entry;
-  decode_waiting_ = false;
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
   bool chat = false;
   continuable_path(request_->target, chat);
@@ -438,19 +434,19 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
     own_body_ = true;
     prefill_endpoint_ = prefill_.destination();
   }
-  decode_started_ms_ = now();
-  leg_started_ms_ = decode_started_ms_;  // the decode leg's retries get their own deadline
-  send(decode_, /*announce=*/false);
+  leg_started_ms_ = now();  // the decode leg's retries get their own deadline
+  SlotClaim slot = decode_.begin_decode(leg_started_ms_);
+  send(decode_.decision(), std::move(slot), /*announce=*/false);
 }
 
 void Exchange::end_attempt(bool reusable, bool keep_body) {
   if (racing_) end_race(*lead_, HedgeResult::Abandoned);  // the request ends before either streamed
-  lead_->end(reusable, body_of(*lead_), keep_body);
+  lead_->end(reusable, keep_body);
 }
 
 // A racing attempt is let go; the client's body stays for the other (a copy if the kernel
 // may still be reading it).
-void Exchange::cancel(Attempt& attempt) { attempt.end(false, body_of(attempt), /*keep_body=*/&attempt == &attempt_); }
+void Exchange::cancel(Attempt& attempt) { attempt.end(false, /*keep_body=*/&attempt == &attempt_); }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
 // answer began, it is the client's now: its head and what it held go out as if relayed
@@ -528,7 +524,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       ++attempts_;
       ++leg_attempts_;
       env_.counters->upstream_retries.add();
-      attempt.drop_channel(body_of(attempt));
+      attempt.drop_channel();
       if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
@@ -785,11 +781,10 @@ void Exchange::close_out() {
   response_wait_.cancel();
   request_timer_.cancel();
   prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
-  if (decode_waiting_) {
-    decode_waiting_ = false;
-    env_.router->released(decode_.endpoint_id, admission_.sheddable());
+  if (decode_.waiting()) {
+    decode_.drop();
   } else if (split_ && env_.sends_prefill_leg) {
-    env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_started_ms_) / 1e3,
+    env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_.decode_started_ms()) / 1e3,
                                                        metrics::kPdLegDurationBuckets);
   }
   end_attempt(false, /*keep_body=*/false);

@@ -26,6 +26,7 @@
 #include "ringgate/proxy/admission.h"
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
+#include "ringgate/proxy/decode_reservation.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
@@ -134,11 +135,11 @@ class Exchange final : public AttemptOwner,
   RouteDecision route_next();
   void next_attempt();
   void dispatch(const RouteDecision& decision);
-  void send(const RouteDecision& decision, bool announce);
-  bool split(const RouteDecision& decode);
+  void send(const RouteDecision& decision, SlotClaim slot, bool announce);
+  // true: split, decode_slot moved into decode_.
+  bool split(const RouteDecision& decode, SlotClaim& decode_slot);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   http::BodyBuffer& leg_body();    // the body the current leg's image points into
-  http::BodyBuffer& body_of(const Attempt& attempt) { return &attempt == &hedge_ ? hedge_body_ : leg_body(); }
   Attempt& rival(const Attempt& attempt) { return &attempt == &hedge_ ? attempt_ : hedge_; }
   HedgeResult won_by(const Attempt& attempt) const { return &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary; }
   RaceSide& race_side(const Attempt& attempt) { return race_[&attempt == &hedge_ ? 1 : 0]; }
@@ -196,12 +197,8 @@ class Exchange final : public AttemptOwner,
   http::BodyBuffer leg_body_;
   bool own_body_ = false;
   std::string scratch_;            // such a body as it is built
-  // Disaggregation: the decode pick, its slot claimed, waiting for the prefill leg.
-  RouteDecision decode_;
-  std::string decode_host_;        // decode_.endpoint_host's text (the snapshot's may go)
-  bool decode_waiting_ = false;
+  DecodeReservation decode_;        // disaggregation: the decode pick while the prefill leg runs
   bool split_ = false;             // decided prefill-decode
-  uint64_t decode_started_ms_ = 0;
   std::string prefill_endpoint_;
   std::vector<uint32_t> tried_;
   std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
