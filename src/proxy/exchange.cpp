@@ -45,7 +45,7 @@ bool continuable_path(std::string_view target, bool& chat) {
 }  // namespace
 
 Exchange::~Exchange() {
-  if (active_) client_gone();
+  if (state_.active) client_gone();
 }
 
 void Exchange::body_arrived(const http::Request& request, bool first) {
@@ -57,47 +57,36 @@ void Exchange::body_arrived(const http::Request& request, bool first) {
 void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key) {
   assert(EntryDepth::depth == 0 && "a request started inside another exchange's call");
   const EntryDepth entry;
-  active_ = true;
-  request_ = &request;
-  route_ = &openai::route_for(request.target);
-  http11_ = http11;
-  keep_alive_ = keep_alive;
-  started_ms_ = started_ms;
-  leg_started_ms_ = started_ms;
-  attempts_ = 0;
-  leg_attempts_ = 0;
-  migrations_ = 0;
+  state_ = RequestState{};
+  state_.active = true;
+  state_.request = &request;
+  state_.route = &openai::route_for(request.target);
+  state_.http11 = http11;
+  state_.keep_alive = keep_alive;
+  state_.started_ms = started_ms;
+  state_.leg_started_ms = started_ms;
   tried_.clear();
   broke_mid_stream_.clear();
-  fresh_retry_used_ = false;
-  last_failure_ = FailureKind::ConnectFailed;
-  response_ = Response{};
   pending_head_.clear();
   first_endpoint_.clear();
-  migration_reason_ = {};
-  stalled_ = false;
-  resume_counted_ = false;
-  own_body_ = false;
-  split_ = false;
-  lead_ = &attempt_;
-  racing_ = false;
   prefill_endpoint_.clear();
+  race_.reset();
   admission_.begin(request, key);
   stats_.trace().begin(request);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error. A path that names a
   // response has no body to read: its server is the response's.
-  const bool bodiless = route_->routing == openai::Routing::ResponseHolder;
+  const bool bodiless = state_.route->routing == openai::Routing::ResponseHolder;
   if (bodiless) fields_ = openai::RequestFields{};
-  digested_ = !bodiless && digest_.finish(*route_, request.body, fields_);
-  if (!digested_ && !bodiless) {
+  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, fields_);
+  if (!state_.digested && !bodiless) {
     openai::BodyReader::pad(request.body);
-    const openai::BodyError error = env_.body_reader.read(*route_, request.header("content-type"), request.body,
+    const openai::BodyError error = env_.body_reader.read(*state_.route, request.header("content-type"), request.body,
                                                           request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
-  if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *route_, request.target,
+  if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *state_.route, request.target,
                                                     fields_, request.method == HTTP_DELETE);
       refused.status != 0)
     return end_with_error(refused.status, refused.code, refused.message);
@@ -133,10 +122,10 @@ void Exchange::proceed() {
     const AffinityError unknown = affinity_.unknown();
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
-  http::Request& request = *request_;
+  http::Request& request = *state_.request;
   const std::string_view client_id = request.header("x-request-id");
-  add_request_id_ = client_id.empty() || client_id.size() > 200;
-  if (add_request_id_) {
+  state_.add_request_id = client_id.empty() || client_id.size() > 200;
+  if (state_.add_request_id) {
     request_id_.assign("rg-");
     util::append_uint(request_id_, uint64_t(env_.worker_index));
     request_id_ += '-';
@@ -190,7 +179,7 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
 // changes, model_token_ (the JSON string token, quotes included) that the forwarded
 // body gets in place of fields_.model_offset/model_length — spliced with an iovec.
 void Exchange::apply_model_rewrite() {
-  const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *request_);
+  const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *state_.request);
   target_model_.assign(decision.target);
   model_token_.clear();
   if (decision.changes(fields_.model)) {
@@ -207,25 +196,25 @@ void Exchange::apply_model_rewrite() {
 
 // What routing is told of the request.
 RouteRequest Exchange::route_request() {
-  if (attempts_ > 0 && !digested_) {
+  if (state_.attempts > 0 && !state_.digested) {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
-    const http::BodyBuffer& body = request_->body;
-    env_.body_reader.read(*route_, request_->header("content-type"), body, body.capacity(), fields_);
+    const http::BodyBuffer& body = state_.request->body;
+    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(), fields_);
   }
   RouteRequest route;
   route.model = target_model_;
   route.stats_target = stats_.label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
-  route.body = request_->body;
-  route.text_fields = route_->routed_text();
-  if (digested_) {
+  route.body = state_.request->body;
+  route.text_fields = state_.route->routed_text();
+  if (state_.digested) {
     route.prefix_chain = digest_.chain();
     route.chained = true;
     route.root_blocks = digest_.root_blocks();
   }
   const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *request_, fields_.keys, rules);
+  add_route_hints(route, *state_.request, fields_.keys, rules);
   return route;
 }
 
@@ -237,8 +226,8 @@ RouteDecision Exchange::route_next() {
     RouteRequest route = route_request();
     if (affinity_.pinned()) {
       // Its server or none: a retry elsewhere would meet a server without the response.
-      RouteDecision decision = attempts_ == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
-      if (attempts_ > 0 || decision.status != 0) {
+      RouteDecision decision = state_.attempts == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
+      if (state_.attempts > 0 || decision.status != 0) {
         const AffinityError gone = affinity_.gone();
         decision.status = gone.status;
         decision.code = gone.code;
@@ -248,9 +237,9 @@ RouteDecision Exchange::route_next() {
     }
     // A first dispatch under flow control never goes to a saturated endpoint (it waits
     // instead); a retry or a continuation goes wherever is left.
-    route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
+    route.hold_when_saturated = state_.attempts == 0 && admission_.flow_enabled();
     route.exclude = tried_;
-    route.first_attempt = attempts_ == 0;
+    route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
     if (decision.status != 0 && broke_mid_stream_.size() > 1) {
       // Every endpoint had this request: a continuation may go back to one whose leg broke
@@ -273,25 +262,23 @@ void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
   if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
-  if (attempts_ == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
+  if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
-  if (last_failure_ == FailureKind::ConnectTimeout || last_failure_ == FailureKind::FirstByteTimeout ||
-      last_failure_ == FailureKind::ReadIdleTimeout)
+  if (state_.last_failure == FailureKind::ConnectTimeout || state_.last_failure == FailureKind::FirstByteTimeout ||
+      state_.last_failure == FailureKind::ReadIdleTimeout)
     return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
   end_with_error(502, "upstream_unavailable", "upstream connection failed");
 }
-
-http::BodyBuffer& Exchange::leg_body() { return own_body_ ? leg_body_ : request_->body; }
 
 RequestImage Exchange::image_for(const Attempt& attempt) {
   RequestImage image;
   image.head = upstream_head_;
   if (stats_.trace().on()) {
     image.trace.trace = &stats_.trace();
-    image.trace.leg = &attempt == &hedge_ ? "hedge" : relay_.leg() > 0 ? "migration" : split_ ? "decode" : "attempt";
+    image.trace.leg = race_.is_hedge(attempt) ? "hedge" : relay_.leg() > 0 ? "migration" : state_.split ? "decode" : "attempt";
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
-  if (own_body_) return image;  // (its body has the rewritten model written into it)
+  if (state_.own_body) return image;  // (its body has the rewritten model written into it)
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
@@ -302,16 +289,16 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 
 void Exchange::dispatch(const RouteDecision& decision) {
   SlotClaim slot(*env_.router, decision, admission_.sheddable());
-  if (attempts_ > 0) return send(decision, std::move(slot), /*announce=*/true);
+  if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
   stats_.trace().admitted("admitted", admission_.flow_enabled());
-  stats_.scheduled(request_->body.size());
+  stats_.scheduled(state_.request->body.size());
   if (env_.router->disaggregating() && split(decision, slot)) return;
   send(decision, std::move(slot), /*announce=*/true);
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
-  if (!active_ || attempts_ != 1 || !attempt_.connected() || affinity_.pinned() ||
+  if (!state_.active || state_.attempts != 1 || !race_.primary().connected() || affinity_.pinned() ||
       !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
@@ -321,7 +308,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
 // The request also goes to the next-best server (the first pick excluded, saturated ones
 // too under flow control); the first of the two to stream a token is kept.
 void Exchange::hedge() {
-  assert(!racing_ && "a hedge while racing");
+  assert(!race_.racing() && "a hedge while racing");
   RouteRequest route = route_request();
   route.exclude = tried_;
   route.first_attempt = false;
@@ -330,36 +317,33 @@ void Exchange::hedge() {
   SlotClaim slot(*env_.router, second, admission_.sheddable());
   if (!slot.held()) return;
   env_.hedge_budget.spend();
-  ++attempts_;
-  ++leg_attempts_;
+  ++state_.attempts;
+  ++state_.leg_attempts;
   tried_.push_back(second.endpoint_id);
-  hedge_body_.assign(request_->body.view());
-  if (!hedge_.open(std::move(slot), second, hedge_body_, image_for(hedge_), /*token_first=*/true)) {
-    hedge_.end(false, /*keep_body=*/false);
-    return;
-  }
-  racing_ = true;
-  for (RaceSide& side : race_) {
-    side.head.clear();
-    side.held.clear();
-  }
+  race_.hedge_body().assign(state_.request->body.view());
+  Attempt& second_attempt = race_.hedge();
+  if (!second_attempt.open(std::move(slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+    return second_attempt.end(false, /*keep_body=*/false);
+  race_.begin();
 }
 
 void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
-  ++attempts_;
-  ++leg_attempts_;
+  ++state_.attempts;
+  ++state_.leg_attempts;
   tried_.push_back(decision.endpoint_id);
-  const size_t body_length = own_body_ ? leg_body_.size()
+  const size_t body_length = state_.own_body ? leg_body_.size()
                              : model_token_.empty()
-                                 ? request_->body.size()
-                                 : request_->body.size() - fields_.model_length + model_token_.size();
+                                 ? state_.request->body.size()
+                                 : state_.request->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed(),
+  build_upstream_head(upstream_head_, *state_.request, request_id_, state_.add_request_id, body_length, admission_.keyed(),
                       stats_.trace().on());
-  lead_ = &attempt_;
-  answering_server_ = decision.server;
-  if (!attempt_.open(std::move(slot), decision, leg_body(), image_for(attempt_), fields_.stream, announce))
-    attempt_failed(attempt_, FailureKind::ConnectFailed);
+  race_.reset();
+  state_.answering_server = decision.server;
+  Attempt& attempt = race_.primary();
+  http::BodyBuffer& body = state_.own_body ? leg_body_ : state_.request->body;
+  if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
+    attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
 // llm-d's prefix-based P/D decider: a prompt whose uncached part on the decode pick is
@@ -369,7 +353,7 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
 bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   bool chat = false;
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      continuable_path(request_->target, chat) && !fields_.model_in_form;
+                      continuable_path(state_.request->target, chat) && !fields_.model_in_form;
   RouteDecision prefill;
   SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
   if (wanted) {
@@ -382,7 +366,7 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
   if (!splits) return false;
-  split_ = true;
+  state_.split = true;
   prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
   util::append_uint(prefill_endpoint_, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
@@ -395,13 +379,13 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
   decode_.hold(decode, std::move(decode_slot));
   env_.router->routed(decode.endpoint_id);
-  if (!openai::build_prefill_request(request_->body, {chat, model_token_}, scratch_)) {
+  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, scratch_)) {
     prefill_slot = SlotClaim();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
-  build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed(),
+  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, scratch_.size(), admission_.keyed(),
                       stats_.trace().on());
   prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"});
@@ -426,77 +410,39 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
   const EntryDepth entry;
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
   bool chat = false;
-  continuable_path(request_->target, chat);
+  continuable_path(state_.request->target, chat);
   if (!kv_transfer_params.empty() &&
-      openai::build_decode_request(request_->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
+      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
     leg_body_.assign(scratch_);
     openai::BodyReader::pad(leg_body_);
-    own_body_ = true;
+    state_.own_body = true;
     prefill_endpoint_ = prefill_.destination();
   }
-  leg_started_ms_ = now();  // the decode leg's retries get their own deadline
-  SlotClaim slot = decode_.begin_decode(leg_started_ms_);
+  state_.leg_started_ms = now();  // the decode leg's retries get their own deadline
+  SlotClaim slot = decode_.begin_decode(state_.leg_started_ms);
   send(decode_.decision(), std::move(slot), /*announce=*/false);
 }
-
-void Exchange::end_attempt(bool reusable, bool keep_body) {
-  if (racing_) end_race(*lead_, HedgeResult::Abandoned);  // the request ends before either streamed
-  lead_->end(reusable, keep_body);
-}
-
-// A racing attempt is let go; the client's body stays for the other (a copy if the kernel
-// may still be reading it).
-void Exchange::cancel(Attempt& attempt) { attempt.end(false, /*keep_body=*/&attempt == &attempt_); }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
 // answer began, it is the client's now: its head and what it held go out as if relayed
 // on arrival.
 void Exchange::end_race(Attempt& kept, HedgeResult result) {
-  racing_ = false;
-  cancel(rival(kept));
-  lead_ = &kept;
-  env_.counters->hedged_requests[size_t(result)].add();
-  RaceSide& side = race_side(kept);
+  RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
-  response_ = side.response;
-  response_.started = true;
+  state_.response = side.response;
+  state_.response.started = true;
   pending_head_.swap(side.head);
   relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
   if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
 }
 
-// A racing attempt's head: a 2xx is held with the client's head built for it; anything
-// else takes it out of the race (the other answers alone, whatever it has to say).
-void Exchange::race_head(Attempt& attempt, const http::ResponseParser& head) {
-  const int status = head.status();
-  if (status < 200 || status >= 300) {
-    if (status >= 500) attempt.blame();
-    return end_race(rival(attempt), HedgeResult::Failover);
-  }
-  attempt.credit();
-  start_client_response(head, attempt);
-  RaceSide& side = race_side(attempt);
-  side.response = response_;
-  side.head.swap(pending_head_);
-  pending_head_.clear();
-  response_.started = false;
-}
-
-// The first of the two to hold a whole event (its first token) is kept.
-void Exchange::race_body(Attempt& attempt, std::string_view decoded) {
-  RaceSide& side = race_side(attempt);
-  if (side.head.empty() || decoded.empty()) return;
-  side.held += decoded;
-  if (race_decided(side.held)) end_race(attempt, won_by(attempt));
-}
-
 RequestProgress Exchange::progress() const {
   RequestProgress p;
-  p.leg_attempts = leg_attempts_;
-  p.leg_started_ms = leg_started_ms_;
+  p.leg_attempts = state_.leg_attempts;
+  p.leg_started_ms = state_.leg_started_ms;
   p.now_ms = now();
-  p.fresh_retry_used = fresh_retry_used_;
-  p.migrations = migrations_;
+  p.fresh_retry_used = state_.fresh_retry_used;
+  p.migrations = state_.migrations;
   p.continuable = relay_.keeping();
   return p;
 }
@@ -504,11 +450,11 @@ RequestProgress Exchange::progress() const {
 void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   const EntryDepth entry;
   env_.counters->upstream_failures.add();
-  last_failure_ = kind;
+  state_.last_failure = kind;
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
   const AttemptPlan plan = policy().after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
-  if (racing_) return end_race(rival(attempt), HedgeResult::Failover);  // the other one is its retry
+  if (race_.racing()) return end_race(race_.rival(attempt), HedgeResult::Failover);  // the other one is its retry
   if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout || kind == FailureKind::Reset) {
     // A connection that fails fails for every rank behind its server's port (one API server
     // fronts them): what comes next goes to another server, not to its other ranks. (A
@@ -520,9 +466,9 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
-      fresh_retry_used_ = true;
-      ++attempts_;
-      ++leg_attempts_;
+      state_.fresh_retry_used = true;
+      ++state_.attempts;
+      ++state_.leg_attempts;
       env_.counters->upstream_retries.add();
       attempt.drop_channel();
       if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
@@ -531,7 +477,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       if (affinity_.pinned()) {
         // Never elsewhere. A server that refuses connections is gone (its responses with
         // it); any other failure is the usual 502 / 504.
-        if (!response_.committed) response_.started = false;
+        if (!state_.response.committed) state_.response.started = false;
         end_attempt(false, /*keep_body=*/false);
         if (kind == FailureKind::ConnectFailed) {
           const AffinityError gone = affinity_.gone();
@@ -543,8 +489,8 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
         return end_with_error(502, "upstream_unavailable", "upstream connection failed");
       }
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
-      if (!response_.committed) {
-        response_.started = false;
+      if (!state_.response.committed) {
+        state_.response.started = false;
         pending_head_.clear();
       }
       end_attempt(false, /*keep_body=*/true);
@@ -555,17 +501,32 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     case NextStep::GiveUp:
       break;
   }
-  if (!response_.committed) response_.started = false;
-  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) keep_alive_ = false;
-  if (!plan.not_continued.empty() && response_.event_stream)
+  if (!state_.response.committed) state_.response.started = false;
+  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) state_.keep_alive = false;
+  if (!plan.not_continued.empty() && state_.response.event_stream)
     return give_up_stream(plan.status, plan.code, plan.message, plan.not_continued);
   end_with_error(plan.status, plan.code, plan.message);
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const EntryDepth entry;
-  if (racing_) return race_head(attempt, head);
   const int status = head.status();
+  if (race_.racing()) {
+    // A racing attempt's head: a 2xx is held with the client's head built for it; anything
+    // else takes it out of the race (the other answers alone, whatever it has to say).
+    if (status < 200 || status >= 300) {
+      if (status >= 500) attempt.blame();
+      return end_race(race_.rival(attempt), HedgeResult::Failover);
+    }
+    attempt.credit();
+    start_client_response(head, attempt);
+    RaceSide& side = race_.side(attempt);
+    side.response = state_.response;
+    side.head.swap(pending_head_);
+    pending_head_.clear();
+    state_.response.started = false;
+    return;
+  }
   if (relay_.leg() > 0) {
     // A continuation: the client has its head already; only a 2xx can go on.
     if (status >= 200 && status < 300) return attempt.credit();
@@ -601,51 +562,49 @@ bool Exchange::retry_error_status(Attempt&, int status) {
 // or chat completion, with migration on.
 bool Exchange::keeps_stream() const {
   bool chat = false;
-  return env_.options->migration.enabled && response_.event_stream && fields_.stream && response_.status == 200 &&
-         continuable_path(request_->target, chat);
+  return env_.options->migration.enabled && state_.response.event_stream && fields_.stream && state_.response.status == 200 &&
+         continuable_path(state_.request->target, chat);
 }
 
 // The client's head is built now and held until the first body byte (commit_response):
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
-  response_.started = true;
-  response_.tail = kEventBoundary;
-  response_.framing = choose_framing(head, http11_);
-  if (response_.framing == ClientFraming::CloseDelimited) keep_alive_ = false;
+  state_.response.started = true;
+  state_.response.tail = kEventBoundary;
+  state_.response.framing = choose_framing(head, state_.http11);
+  if (state_.response.framing == ClientFraming::CloseDelimited) state_.keep_alive = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
-  response_.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  response_.status = head.status();
-  affinity_.answer_started(response_.status, response_.event_stream, answering_server_);
+  state_.response.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
+  state_.response.status = head.status();
+  affinity_.answer_started(state_.response.status, state_.response.event_stream, state_.answering_server);
   relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
-  build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt.destination());
+  build_client_head(out, head, state_.response.framing, !state_.keep_alive, request_id_, attempt.destination());
   const std::string& extra = admission_.extra_headers();
   if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
   if (!prefill_endpoint_.empty())
     out.insert(out.size() - 2, "x-gateway-prefill-endpoint: " + prefill_endpoint_ + "\r\n");
-  if (!http11_ && keep_alive_) insert_keep_alive(out, 0);
+  if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, 0);
 }
 
 void Exchange::commit_response() {
-  response_.committed = true;
-  response_.from_model_server = true;
-  const int status = response_.status;
+  state_.response.committed = true;
+  state_.response.from_model_server = true;
+  const int status = state_.response.status;
   env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
   client_.output() += pending_head_;
   pending_head_.clear();
 }
 
-void Exchange::emit_body(std::string_view data) {
-  std::string& out = client_.output();
-  if (response_.framing == ClientFraming::Chunked) append_chunk(out, data);
-  else out += data;
-}
-
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   const EntryDepth entry;
-  if (racing_) return race_body(attempt, decoded);
-  if (!response_.started || decoded.empty()) return;
+  // While racing, the first of the two to hold a whole event (its first token) is kept.
+  if (race_.racing()) {
+    if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
+    return;
+  }
+  if (!state_.response.started || decoded.empty()) return;
   if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   relay(attempt, relay_.take(decoded, env_.stream_events));
 }
@@ -653,24 +612,26 @@ void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
 // Bytes of the answer reach the client's output.
 void Exchange::relay(Attempt& attempt, std::string_view data) {
   if (data.empty()) return;  // an event's start, held until its end arrives
-  if (!response_.committed) commit_response();
+  if (!state_.response.committed) commit_response();
   if (!attempt.delivered()) {
     attempt.mark_delivered();
     // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
     if (relay_.keeping())
       attempt.set_read_idle_timeout(
           std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
-    if (relay_.leg() > 0 && !resume_counted_) {
-      resume_counted_ = true;
-      stats_.migration(0, migration_reason_);
+    if (relay_.leg() > 0 && !state_.resume_counted) {
+      state_.resume_counted = true;
+      stats_.migration(0, state_.migration_reason);
       stats_.resumed_after_pause();
     }
   }
   // Where the relayed bytes end, so that an error event can start an event of its own.
-  if (data.size() >= 2) response_.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
-  else response_.tail = uint16_t((response_.tail << 8) | uint8_t(data.back()));
+  if (data.size() >= 2) state_.response.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
+  else state_.response.tail = uint16_t((state_.response.tail << 8) | uint8_t(data.back()));
   stats_.observe(data);
-  emit_body(data);
+  std::string& out = client_.output();
+  if (state_.response.framing == ClientFraming::Chunked) append_chunk(out, data);
+  else out += data;
   if (client_.output().size() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
   client_.flush();
 }
@@ -678,16 +639,16 @@ void Exchange::relay(Attempt& attempt, std::string_view data) {
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
-  if (racing_) end_race(attempt, won_by(attempt));
+  if (race_.racing()) end_race(attempt, race_.won_by(attempt));
   relay(attempt, relay_.finish());
-  if (!response_.committed) commit_response();
-  if (relay_.leg() > 0 && !resume_counted_) {  // a continuation that had nothing left to say
-    resume_counted_ = true;
-    stats_.migration(0, migration_reason_);
+  if (!state_.response.committed) commit_response();
+  if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
+    state_.resume_counted = true;
+    stats_.migration(0, state_.migration_reason);
   }
-  if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+  if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
   end_attempt(reusable && !env_.draining, /*keep_body=*/false);
-  finish(keep_alive_);
+  finish(state_.keep_alive);
 }
 
 // The client has part of a stream and its server broke: the same request, the output
@@ -697,35 +658,35 @@ void Exchange::continue_stream(FailureKind kind) {
   if (relay_.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
     end_attempt(false, /*keep_body=*/false);
-    if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-    return finish(keep_alive_);
+    if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+    return finish(state_.keep_alive);
   }
-  stalled_ = kind == FailureKind::ReadIdleTimeout;
+  state_.stalled = kind == FailureKind::ReadIdleTimeout;
   if (!blocker.empty()) return give_up_continuation({}, blocker);
   bool chat = false;
-  continuable_path(request_->target, chat);
+  continuable_path(state_.request->target, chat);
   openai::ContinuationSpec spec;
   spec.chat = chat;
   spec.model_token = model_token_;
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
-  const openai::ContinuationObstacle obstacle = openai::build_continuation(request_->body, spec, scratch_);
+  const openai::ContinuationObstacle obstacle = openai::build_continuation(state_.request->body, spec, scratch_);
   if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
-  broke_mid_stream_.push_back(lead_->endpoint_id());
-  if (migrations_ == 0) {
-    first_endpoint_ = lead_->destination();
-    migration_reason_ = stalled_ ? "stall" : "reset";
+  broke_mid_stream_.push_back(race_.lead().endpoint_id());
+  if (state_.migrations == 0) {
+    first_endpoint_ = race_.lead().destination();
+    state_.migration_reason = state_.stalled ? "stall" : "reset";
   }
   end_attempt(false, /*keep_body=*/false);
-  ++migrations_;
-  resume_counted_ = false;
-  leg_attempts_ = 0;
-  leg_started_ms_ = now();
-  fresh_retry_used_ = false;
+  ++state_.migrations;
+  state_.resume_counted = false;
+  state_.leg_attempts = 0;
+  state_.leg_started_ms = now();
+  state_.fresh_retry_used = false;
   relay_.start_leg();
   leg_body_.assign(scratch_);
   openai::BodyReader::pad(leg_body_);
-  own_body_ = true;
+  state_.own_body = true;
   next_attempt();
 }
 
@@ -738,39 +699,39 @@ void Exchange::give_up_stream(int status, std::string_view code, std::string_vie
 // The error event says what broke the stream (a stall or a broken connection) and,
 // when there is more to say, why it did not go on elsewhere.
 void Exchange::give_up_continuation(std::string_view why, std::string_view reason) {
-  std::string message = stalled_ ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
+  std::string message = state_.stalled ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
   if (!why.empty()) message.append("; ").append(why);
-  give_up_stream(stalled_ ? 504 : 502, stalled_ ? "upstream_timeout" : "upstream_broken", message, reason);
+  give_up_stream(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message, reason);
 }
 
-void Exchange::client_drained() { lead_->pause_reading(false); }
+void Exchange::client_drained() { race_.lead().pause_reading(false); }
 
 void Exchange::client_gone() {
-  if (!active_) return;
+  if (!state_.active) return;
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
   // The server stops generating once its connection goes.
-  if (upstream_connected()) env_.counters->client_disconnects_mid_response.add();
+  if (race_.connected()) env_.counters->client_disconnects_mid_response.add();
   close_out();
 }
 
 void Exchange::drain_started() {
   // A response whose head already promised keep-alive ends with the connection open
   // (the client may have sent its next request already); any other says close.
-  if (!response_.started) keep_alive_ = false;
+  if (!state_.response.started) state_.keep_alive = false;
 }
 
 void Exchange::cut_at_shutdown() {
-  if (!active_) return;
-  keep_alive_ = false;
-  end_with_error(503, "gateway_shutdown", response_.committed ? "the gateway shut down before the response ended"
+  if (!state_.active) return;
+  state_.keep_alive = false;
+  end_with_error(503, "gateway_shutdown", state_.response.committed ? "the gateway shut down before the response ended"
                                                               : "the gateway shut down before the response began");
 }
 
 void Exchange::on_timer(net::Timer&) {
   const EntryDepth entry;
   // timeouts.request: the whole request, however many attempts and bytes it took.
-  if (!active_) return;
-  if (upstream_connected()) env_.counters->upstream_failures.add();
+  if (!state_.active) return;
+  if (race_.connected()) env_.counters->upstream_failures.add();
   end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
 }
 
@@ -783,34 +744,34 @@ void Exchange::close_out() {
   prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
   if (decode_.waiting()) {
     decode_.drop();
-  } else if (split_ && env_.sends_prefill_leg) {
+  } else if (state_.split && env_.sends_prefill_leg) {
     env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_.decode_started_ms()) / 1e3,
                                                        metrics::kPdLegDurationBuckets);
   }
   end_attempt(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
-  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), response_.from_model_server || attempts_ > 0);
+  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), state_.response.from_model_server || state_.attempts > 0);
   digest_.trim();
   RequestOutcome outcome;
-  outcome.status = response_.status;
-  outcome.from_model_server = response_.from_model_server;
-  outcome.attempts = attempts_;
-  outcome.migrations = migrations_;
+  outcome.status = state_.response.status;
+  outcome.from_model_server = state_.response.from_model_server;
+  outcome.attempts = state_.attempts;
+  outcome.migrations = state_.migrations;
   outcome.request_id = request_id_;
   outcome.model = fields_.model;
   outcome.target_model = target_model_;
-  const Attempt& lead = *lead_;
+  const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
   outcome.first_endpoint = first_endpoint_;
-  outcome.migration = migration_reason_;
-  if (attempts_ > 0 && migrations_ == 0 && !split_ && lead.delivered()) {
+  outcome.migration = state_.migration_reason;
+  if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();
     outcome.sent_ns = lead.sent_ns();
     outcome.features = lead.features();
   }
   stats_.record(outcome);
   relay_.clear();
-  active_ = false;
+  state_.active = false;
 }
 
 void Exchange::finish(bool keep_alive) {
@@ -822,36 +783,36 @@ void Exchange::finish(bool keep_alive) {
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
   end_attempt(false, /*keep_body=*/false);
-  if (!response_.committed) {
-    response_.started = false;
+  if (!state_.response.committed) {
+    state_.response.started = false;
     env_.counters->gateway_errors.add();
     env_.counters->responses_by_class[status / 100].add();
-    response_.status = status;
+    state_.response.status = status;
     std::string& out = client_.output();
     const size_t head_start = out.size();
     const std::string& extra = admission_.extra_headers();
     if (retry_after.empty()) {
-      http::append_error(out, status, code, message, !keep_alive_, extra);
+      http::append_error(out, status, code, message, !state_.keep_alive, extra);
     } else {
       std::string headers = extra;
       headers += retry_after;
-      http::append_error(out, status, code, message, !keep_alive_, headers);
+      http::append_error(out, status, code, message, !state_.keep_alive, headers);
     }
-    if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
-    return finish(keep_alive_);
+    if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, head_start);
+    return finish(state_.keep_alive);
   }
   env_.counters->streams_broken.add();
-  if (response_.framing == ClientFraming::Chunked && response_.event_stream) {
+  if (state_.response.framing == ClientFraming::Chunked && state_.response.event_stream) {
     // A stream ends with an error event and a proper end of its chunked body: the
     // connection stays usable (the client saw the body end cleanly, it may pool it).
     // A stream cut mid-event: a blank line first, so that an SSE client reads the error
     // as an event of its own, not as the tail of the cut one.
-    std::string event = response_.tail == kEventBoundary ? "data: " : "\n\ndata: ";
+    std::string event = state_.response.tail == kEventBoundary ? "data: " : "\n\ndata: ";
     event += http::error_body(status, code, message);
     event += "\n\n";
     append_chunk(client_.output(), event);
     client_.output() += "0\r\n\r\n";
-    return finish(keep_alive_);
+    return finish(state_.keep_alive);
   }
   // Any other body was cut: it must look cut (no terminating chunk, fewer bytes than
   // its Content-Length, then the connection aborted), never complete.
