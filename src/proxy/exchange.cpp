@@ -34,12 +34,40 @@ class EntryDepth {
   EntryDepth& operator=(const EntryDepth&) = delete;
 };
 
-// The paths whose streams can be continued on another server (their requests and
-// events are the ones openai::build_continuation and RelayState know).
-bool continuable_path(std::string_view target, bool& chat) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  chat = path == "/v1/chat/completions";
-  return chat || path == "/v1/completions";
+// The paths whose streams can be continued on another server and whose requests split
+// into prefill and decode legs: completions and chats (theirs are the requests and events
+// openai::build_continuation, the disaggregated requests and RelayState know).
+bool completion_shaped(const openai::ApiRoute& route) { return route.shape != openai::RouteShape::Other; }
+bool chat_shaped(const openai::ApiRoute& route) { return route.shape == openai::RouteShape::Chat; }
+
+AttemptPolicy policy_of(const ExchangeEnv& env) { return {env.options->retry_budget(), env.options->migration}; }
+
+// Whether an answer's events are kept for a continuation: a stream of a completion or
+// chat completion, with migration on.
+bool keeps_stream(const ExchangeEnv& env, const ClientResponse& response, const openai::RequestFields& fields,
+                  const openai::ApiRoute& route) {
+  return env.options->migration.enabled && response.event_stream && fields.stream && response.status == 200 &&
+         completion_shaped(route);
+}
+
+// THE place for model aliases: target_model (what routing sees) and, when the name
+// changes, model_token (the JSON string token, quotes included) that the forwarded body
+// gets in place of fields.model_offset/model_length — spliced with an iovec.
+void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const openai::RequestFields& fields,
+                         const http::Request& request, std::string& target_model, std::string& model_token) {
+  const config::RewriteDecision decision = pick_model_rewrite(*env.rules, fields.model, env.rng.next(), request);
+  target_model.assign(decision.target);
+  model_token.clear();
+  if (decision.changes(fields.model)) {
+    if (fields.model_in_form) model_token.assign(decision.target);  // a form field's bare value
+    else util::append_json_string(model_token, decision.target);
+  }
+  if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
+    env.stats->rewrite_decisions
+        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats.label(fields.model),
+                                                   stats.label(decision.target), env.key_scratch))
+        .add();
+  }
 }
 
 }  // namespace
@@ -105,7 +133,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   }
   // A response another replica made may not have reached this one's table yet.
-  if (response_wait_.begin(affinity_, *env_.timers, now(), wait_ms)) return;
+  if (response_wait_.begin(affinity_, *env_.timers, *env_.now_ms, wait_ms)) return;
   proceed();
 }
 
@@ -129,15 +157,15 @@ void Exchange::proceed() {
     request_id_.assign("rg-");
     util::append_uint(request_id_, uint64_t(env_.worker_index));
     request_id_ += '-';
-    util::append_hex(request_id_, now());
+    util::append_hex(request_id_, *env_.now_ms);
     request_id_ += '-';
     util::append_hex(request_id_, ++env_.request_serial);
   } else {
     request_id_.assign(client_id);
   }
-  apply_model_rewrite();
+  apply_model_rewrite(env_, stats_, fields_, *state_.request, target_model_, model_token_);
   stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_id(), fields_.stream);
-  if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, now());
+  if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
@@ -173,25 +201,6 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
                           "retry-after: 1\r\n");
   end_with_error(status, "queue_full", "the request was evicted from the gateway's queue by higher-priority traffic",
                  "retry-after: 1\r\n");
-}
-
-// THE place for model aliases: target_model_ (what routing sees) and, when the name
-// changes, model_token_ (the JSON string token, quotes included) that the forwarded
-// body gets in place of fields_.model_offset/model_length — spliced with an iovec.
-void Exchange::apply_model_rewrite() {
-  const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *state_.request);
-  target_model_.assign(decision.target);
-  model_token_.clear();
-  if (decision.changes(fields_.model)) {
-    if (fields_.model_in_form) model_token_.assign(decision.target);  // a form field's bare value
-    else util::append_json_string(model_token_, decision.target);
-  }
-  if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
-    env_.stats->rewrite_decisions
-        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_.label(fields_.model),
-                                                   stats_.label(decision.target), env_.key_scratch))
-        .add();
-  }
 }
 
 // What routing is told of the request.
@@ -241,14 +250,8 @@ RouteDecision Exchange::route_next() {
     route.exclude = tried_;
     route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
-    if (decision.status != 0 && broke_mid_stream_.size() > 1) {
-      // Every endpoint had this request: a continuation may go back to one whose leg broke
-      // mid-stream earlier (a dropped connection is not a dead server), never to the last.
-      const auto earlier = std::span<const uint32_t>(broke_mid_stream_).first(broke_mid_stream_.size() - 1);
-      std::vector<uint32_t> exclude;
-      for (uint32_t id : tried_)
-        if (id == broke_mid_stream_.back() || std::find(earlier.begin(), earlier.end(), id) == earlier.end())
-          exclude.push_back(id);
+    std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
+    if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_, broke_mid_stream_, exclude)) {
       route.exclude = exclude;
       decision = env_.router->route(route);
     }
@@ -264,10 +267,8 @@ void Exchange::next_attempt() {
   if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
   if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
-  if (state_.last_failure == FailureKind::ConnectTimeout || state_.last_failure == FailureKind::FirstByteTimeout ||
-      state_.last_failure == FailureKind::ReadIdleTimeout)
-    return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-  end_with_error(502, "upstream_unavailable", "upstream connection failed");
+  const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);
+  end_with_error(last.status, last.code, last.message);
 }
 
 RequestImage Exchange::image_for(const Attempt& attempt) {
@@ -302,27 +303,23 @@ void Exchange::dispatch(const RouteDecision& decision) {
       !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
-  hedge();
-}
-
-// The request also goes to the next-best server (the first pick excluded, saturated ones
-// too under flow control); the first of the two to stream a token is kept.
-void Exchange::hedge() {
+  // The request also goes to the next-best server (the first pick excluded, saturated
+  // ones too under flow control); the first of the two to stream a token is kept.
   assert(!race_.racing() && "a hedge while racing");
   RouteRequest route = route_request();
   route.exclude = tried_;
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
-  SlotClaim slot(*env_.router, second, admission_.sheddable());
-  if (!slot.held()) return;
+  SlotClaim second_slot(*env_.router, second, admission_.sheddable());
+  if (!second_slot.held()) return;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.push_back(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.hedge();
-  if (!second_attempt.open(std::move(slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+  if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
 }
@@ -351,9 +348,9 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
 // EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
 // are written for.
 bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
-  bool chat = false;
+  const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      continuable_path(state_.request->target, chat) && !fields_.model_in_form;
+                      completion_shaped(*state_.route) && !fields_.model_in_form;
   RouteDecision prefill;
   SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
   if (wanted) {
@@ -409,8 +406,7 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
   const EntryDepth entry;
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
-  bool chat = false;
-  continuable_path(state_.request->target, chat);
+  const bool chat = chat_shaped(*state_.route);
   if (!kv_transfer_params.empty() &&
       openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
     leg_body_.assign(scratch_);
@@ -418,7 +414,7 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
     state_.own_body = true;
     prefill_endpoint_ = prefill_.destination();
   }
-  state_.leg_started_ms = now();  // the decode leg's retries get their own deadline
+  state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
   SlotClaim slot = decode_.begin_decode(state_.leg_started_ms);
   send(decode_.decision(), std::move(slot), /*announce=*/false);
 }
@@ -432,7 +428,7 @@ void Exchange::end_race(Attempt& kept, HedgeResult result) {
   state_.response = side.response;
   state_.response.started = true;
   pending_head_.swap(side.head);
-  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
   if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
 }
 
@@ -440,10 +436,11 @@ RequestProgress Exchange::progress() const {
   RequestProgress p;
   p.leg_attempts = state_.leg_attempts;
   p.leg_started_ms = state_.leg_started_ms;
-  p.now_ms = now();
+  p.now_ms = *env_.now_ms;
   p.fresh_retry_used = state_.fresh_retry_used;
   p.migrations = state_.migrations;
   p.continuable = relay_.keeping();
+  p.pinned = affinity_.pinned();
   return p;
 }
 
@@ -452,12 +449,11 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   env_.counters->upstream_failures.add();
   state_.last_failure = kind;
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
-  const AttemptPlan plan = policy().after_failure(failure, progress());
+  const AttemptPlan plan = policy_of(env_).after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
   if (race_.racing()) return end_race(race_.rival(attempt), HedgeResult::Failover);  // the other one is its retry
-  if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout || kind == FailureKind::Reset) {
-    // A connection that fails fails for every rank behind its server's port (one API server
-    // fronts them): what comes next goes to another server, not to its other ranks. (A
+  if (AttemptPolicy::fails_whole_server(kind)) {
+    // Every rank behind its server's port (one API server fronts them) is tried now. (A
     // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
@@ -474,26 +470,12 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
-      if (affinity_.pinned()) {
-        // Never elsewhere. A server that refuses connections is gone (its responses with
-        // it); any other failure is the usual 502 / 504.
-        if (!state_.response.committed) state_.response.started = false;
-        end_attempt(false, /*keep_body=*/false);
-        if (kind == FailureKind::ConnectFailed) {
-          const AffinityError gone = affinity_.gone();
-          return end_with_error(gone.status, gone.code, gone.message);
-        }
-        if (kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
-            kind == FailureKind::ReadIdleTimeout)
-          return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-        return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-      }
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
       if (!state_.response.committed) {
         state_.response.started = false;
         pending_head_.clear();
       }
-      end_attempt(false, /*keep_body=*/true);
+      race_.end_lead(false, /*keep_body=*/true);
       env_.counters->upstream_retries.add();
       return next_attempt();
     case NextStep::Continuation:
@@ -502,9 +484,13 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       break;
   }
   if (!state_.response.committed) state_.response.started = false;
+  if (plan.response_gone) {  // a pinned request's server refuses connections: its responses went with it
+    const AffinityError gone = affinity_.gone();
+    return end_with_error(gone.status, gone.code, gone.message);
+  }
   if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) state_.keep_alive = false;
-  if (!plan.not_continued.empty() && state_.response.event_stream)
-    return give_up_stream(plan.status, plan.code, plan.message, plan.not_continued);
+  // A stream that reached the client ends with an error event, counted by why it was not continued.
+  if (!plan.not_continued.empty() && state_.response.event_stream) stats_.migration(1, plan.not_continued);
   end_with_error(plan.status, plan.code, plan.message);
 }
 
@@ -527,46 +513,30 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     state_.response.started = false;
     return;
   }
-  if (relay_.leg() > 0) {
-    // A continuation: the client has its head already; only a 2xx can go on.
-    if (status >= 200 && status < 300) return attempt.credit();
-    if (status >= 500) {
-      attempt.blame();
-      if (retry_error_status(attempt, status)) return;
-    }
-    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
-  }
+  const bool continuation = relay_.leg() > 0;  // the client has its head already: only a 2xx goes on
   if (status >= 500) {
     attempt.blame();
-    if (retry_error_status(attempt, status)) return;
-  } else {
+    // Nothing of it reached the client: another endpoint if one is left (routed first:
+    // with none left, the 5xx in hand is the better answer), else the 5xx is relayed.
+    if (policy_of(env_).retries_error_status(status, progress())) {
+      const RouteDecision decision = route_next();
+      if (decision.status == 0) {
+        env_.counters->upstream_retries.add();
+        race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
+        return dispatch(decision);
+      }
+    }
+  } else if (!continuation || (status >= 200 && status < 300)) {
     attempt.credit();
+  }
+  if (continuation) {
+    if (status >= 200 && status < 300) return;
+    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
   }
   start_client_response(head, attempt);
 }
 
-// A 5xx head and nothing of it reached the client: another endpoint if one is left
-// (true); otherwise the 5xx is relayed as it is.
-bool Exchange::retry_error_status(Attempt&, int status) {
-  if (affinity_.pinned() || !policy().retries_error_status(status, progress())) return false;
-  // Route first: with no endpoint left, the 5xx in hand is the better answer.
-  const RouteDecision decision = route_next();
-  if (decision.status != 0) return false;
-  env_.counters->upstream_retries.add();
-  end_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
-  dispatch(decision);
-  return true;
-}
-
-// Whether this answer's events are kept for a continuation: a stream of a completion
-// or chat completion, with migration on.
-bool Exchange::keeps_stream() const {
-  bool chat = false;
-  return env_.options->migration.enabled && state_.response.event_stream && fields_.stream && state_.response.status == 200 &&
-         continuable_path(state_.request->target, chat);
-}
-
-// The client's head is built now and held until the first body byte (commit_response):
+// The client's head is built now and held until the first body byte (relay() commits it):
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
   state_.response.started = true;
@@ -577,7 +547,7 @@ void Exchange::start_client_response(const http::ResponseParser& head, const Att
   state_.response.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
   state_.response.status = head.status();
   affinity_.answer_started(state_.response.status, state_.response.event_stream, state_.answering_server);
-  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
   build_client_head(out, head, state_.response.framing, !state_.keep_alive, request_id_, attempt.destination());
@@ -586,15 +556,6 @@ void Exchange::start_client_response(const http::ResponseParser& head, const Att
   if (!prefill_endpoint_.empty())
     out.insert(out.size() - 2, "x-gateway-prefill-endpoint: " + prefill_endpoint_ + "\r\n");
   if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, 0);
-}
-
-void Exchange::commit_response() {
-  state_.response.committed = true;
-  state_.response.from_model_server = true;
-  const int status = state_.response.status;
-  env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
-  client_.output() += pending_head_;
-  pending_head_.clear();
 }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
@@ -610,9 +571,18 @@ void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
 }
 
 // Bytes of the answer reach the client's output.
-void Exchange::relay(Attempt& attempt, std::string_view data) {
-  if (data.empty()) return;  // an event's start, held until its end arrives
-  if (!state_.response.committed) commit_response();
+void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
+  if (data.empty() && !last) return;  // an event's start, held until its end arrives
+  if (!state_.response.committed) {
+    // The head goes out with the first body byte (or the end of an empty body).
+    state_.response.committed = true;
+    state_.response.from_model_server = true;
+    const int status = state_.response.status;
+    env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
+    client_.output() += pending_head_;
+    pending_head_.clear();
+  }
+  if (data.empty()) return;
   if (!attempt.delivered()) {
     attempt.mark_delivered();
     // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
@@ -640,14 +610,13 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
   if (race_.racing()) end_race(attempt, race_.won_by(attempt));
-  relay(attempt, relay_.finish());
-  if (!state_.response.committed) commit_response();
+  relay(attempt, relay_.finish(), /*last=*/true);
   if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
     state_.resume_counted = true;
     stats_.migration(0, state_.migration_reason);
   }
   if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-  end_attempt(reusable && !env_.draining, /*keep_body=*/false);
+  race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
   finish(state_.keep_alive);
 }
 
@@ -657,14 +626,13 @@ void Exchange::continue_stream(FailureKind kind) {
   const std::string_view blocker = relay_.prepare_continuation(env_.stream_events);
   if (relay_.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
-    end_attempt(false, /*keep_body=*/false);
+    race_.end_lead(false, /*keep_body=*/false);
     if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
     return finish(state_.keep_alive);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
   if (!blocker.empty()) return give_up_continuation({}, blocker);
-  bool chat = false;
-  continuable_path(state_.request->target, chat);
+  const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
   spec.model_token = model_token_;
@@ -677,11 +645,11 @@ void Exchange::continue_stream(FailureKind kind) {
     first_endpoint_ = race_.lead().destination();
     state_.migration_reason = state_.stalled ? "stall" : "reset";
   }
-  end_attempt(false, /*keep_body=*/false);
+  race_.end_lead(false, /*keep_body=*/false);
   ++state_.migrations;
   state_.resume_counted = false;
   state_.leg_attempts = 0;
-  state_.leg_started_ms = now();
+  state_.leg_started_ms = *env_.now_ms;
   state_.fresh_retry_used = false;
   relay_.start_leg();
   leg_body_.assign(scratch_);
@@ -690,18 +658,13 @@ void Exchange::continue_stream(FailureKind kind) {
   next_attempt();
 }
 
-// A stream that reached the client ends with an error event, counted by why it was not continued.
-void Exchange::give_up_stream(int status, std::string_view code, std::string_view message, std::string_view reason) {
-  stats_.migration(1, reason);
-  end_with_error(status, code, message);
-}
-
 // The error event says what broke the stream (a stall or a broken connection) and,
 // when there is more to say, why it did not go on elsewhere.
 void Exchange::give_up_continuation(std::string_view why, std::string_view reason) {
   std::string message = state_.stalled ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
   if (!why.empty()) message.append("; ").append(why);
-  give_up_stream(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message, reason);
+  stats_.migration(1, reason);  // counted by why it was not continued
+  end_with_error(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message);
 }
 
 void Exchange::client_drained() { race_.lead().pause_reading(false); }
@@ -745,10 +708,10 @@ void Exchange::close_out() {
   if (decode_.waiting()) {
     decode_.drop();
   } else if (state_.split && env_.sends_prefill_leg) {
-    env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_.decode_started_ms()) / 1e3,
+    env_.stats->disaggregation.leg_duration[1].observe(double(*env_.now_ms - decode_.decode_started_ms()) / 1e3,
                                                        metrics::kPdLegDurationBuckets);
   }
-  end_attempt(false, /*keep_body=*/false);
+  race_.end_lead(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
   admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), state_.response.from_model_server || state_.attempts > 0);
   digest_.trim();
@@ -782,7 +745,7 @@ void Exchange::finish(bool keep_alive) {
 
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
-  end_attempt(false, /*keep_body=*/false);
+  race_.end_lead(false, /*keep_body=*/false);
   if (!state_.response.committed) {
     state_.response.started = false;
     env_.counters->gateway_errors.add();

@@ -2,6 +2,7 @@
 
 #include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/openai/request_body.h"
+#include "ringgate/proxy/attempt_policy.h"
 
 namespace ringgate::proxy {
 
@@ -86,23 +87,24 @@ void PrefillLeg::attempt_end(Attempt&, bool reusable) {
 
 void PrefillLeg::attempt_failed(Attempt& attempt, FailureKind kind) {
   env_.counters->upstream_failures.add();
-  // A pooled connection the server had closed: the same pod on a new one.
-  if (attempt.reused() && !attempt.response_started() && !fresh_retry_used_ &&
-      (kind == FailureKind::Reset || kind == FailureKind::ConnectFailed)) {
+  const AttemptPlan plan = AttemptPolicy::prefill_after_failure(
+      {kind, attempt.reused(), attempt.response_started(), /*delivered=*/false}, fresh_retry_used_);
+  if (plan.step == NextStep::FreshConnection) {  // a pooled connection the server had closed
     fresh_retry_used_ = true;
     attempt_.drop_channel();
     if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
     return;
   }
-  attempt.blame();
+  if (plan.blame_endpoint) attempt.blame();
+  const bool may_retry = plan.step == NextStep::OtherEndpoint;
   switch (kind) {
-    case FailureKind::ConnectFailed: return fail(PrefillFailure::ConnectFailed, true);
+    case FailureKind::ConnectFailed: return fail(PrefillFailure::ConnectFailed, may_retry);
     case FailureKind::ConnectTimeout:
     case FailureKind::FirstByteTimeout:
-    case FailureKind::ReadIdleTimeout: return fail(PrefillFailure::Timeout, true);
-    case FailureKind::Reset: return fail(PrefillFailure::Reset, true);
-    case FailureKind::ErrorStatus: return fail(PrefillFailure::ErrorStatus, true);
-    case FailureKind::Malformed: return fail(PrefillFailure::Malformed, true);
+    case FailureKind::ReadIdleTimeout: return fail(PrefillFailure::Timeout, may_retry);
+    case FailureKind::Reset: return fail(PrefillFailure::Reset, may_retry);
+    case FailureKind::ErrorStatus: return fail(PrefillFailure::ErrorStatus, may_retry);
+    case FailureKind::Malformed: return fail(PrefillFailure::Malformed, may_retry);
   }
 }
 

@@ -6,14 +6,17 @@
 // (a fresh connection, another endpoint, a continuation of the stream elsewhere, or an
 // error); the RelayState keeps what the client has seen of a stream so that a
 // continuation is stitched in without a repeated or missing byte; RequestStats is the
-// metrics and access-log leaf. A hedged prefill (proxy/hedging.h) races a second Attempt
-// against the first until one streams a token; the lead is the one the client hears. Only the Exchange decides what the client sees, and it
-// fails in ONE way (end_with_error): a JSON error before the response head went out;
-// after it, an SSE error event for streams, else a visibly cut body.
+// metrics and access-log leaf. Each attempt takes the in-flight slot its route claimed
+// (SlotClaim). A hedged prefill races a second Attempt against the first until one streams
+// a token (HedgeRace; its policy is proxy/hedging.h); the lead is the one the client
+// hears. A split request's decode pick waits in a DecodeReservation while its PrefillLeg
+// runs. Only the Exchange decides what the client sees, and it fails in ONE way
+// (end_with_error): a JSON error before the response head went out; after it, an SSE
+// error event for streams, else a visibly cut body.
 //
 // The Exchange never touches a socket: its client (ExchangeClient), the upstream side
 // (UpstreamSide) and routing (RouteService) are interfaces, so the state machine is
-// driven by fakes in tests/proxy/exchange_test.cpp.
+// driven by fakes (tests/proxy/exchange_fakes.h).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -133,9 +136,7 @@ class Exchange final : public AttemptOwner,
     ClientResponse response;
   };
 
-  uint64_t now() const { return *env_.now_ms; }
   void proceed();
-  void apply_model_rewrite();
   RouteRequest route_request();
   RouteDecision route_next();
   void next_attempt();
@@ -144,21 +145,14 @@ class Exchange final : public AttemptOwner,
   // true: split, decode_slot moved into decode_.
   bool split(const RouteDecision& decode, SlotClaim& decode_slot);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
-  void end_attempt(bool reusable, bool keep_body) { race_.end_lead(reusable, keep_body); }
-  // Hedging: the second attempt, and the end of its race (the lead's held answer goes to
-  // the client).
-  void hedge();
+  // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
-  bool retry_error_status(Attempt& attempt, int status);
   void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
-  bool keeps_stream() const;
-  void commit_response();
-  void relay(Attempt& attempt, std::string_view data);
+  // Bytes of the answer to the client (the held head first); `last`: the answer ended.
+  void relay(Attempt& attempt, std::string_view data, bool last = false);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
-  void give_up_stream(int status, std::string_view code, std::string_view message, std::string_view reason);
   void give_up_continuation(std::string_view why, std::string_view reason);
-  AttemptPolicy policy() const { return {env_.options->retry_budget(), env_.options->migration}; }
   RequestProgress progress() const;
   void close_out();
   void finish(bool keep_alive);
