@@ -9,10 +9,15 @@ constexpr ApiRoute proxied(std::string_view path, TextFields text, Routing routi
   return {path, kMethodPost, "POST", RouteHandler::Proxy, body, text, routing};
 }
 
+constexpr ApiRoute shaped(ApiRoute route, RouteShape shape) {
+  route.shape = shape;
+  return route;
+}
+
 constexpr ApiRoute kRoutes[] = {
     {"/v1/models", kMethodGet, "GET, HEAD", RouteHandler::ModelList, BodyFormat::None, 0, Routing::Load},
-    proxied("/v1/completions", kPromptField, Routing::PrefixAndLoad),
-    proxied("/v1/chat/completions", kMessagesField, Routing::PrefixAndLoad),
+    shaped(proxied("/v1/completions", kPromptField, Routing::PrefixAndLoad), RouteShape::Completion),
+    shaped(proxied("/v1/chat/completions", kMessagesField, Routing::PrefixAndLoad), RouteShape::Chat),
     proxied("/v1/embeddings", kInputField | kMessagesField, Routing::PrefixAndLoad),
     proxied("/v1/responses", kInputField, Routing::PrefixAndLoad),
     // vLLM routes GET and POST .../cancel; DELETE is OpenAI's, and goes to the holder too.

@@ -1,6 +1,7 @@
 #include "ringgate/proxy/attempt.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "ringgate/openai/request_body.h"
 #include "ringgate/util/json_text.h"
@@ -11,21 +12,20 @@ namespace ringgate::proxy {
 Attempt::~Attempt() {
   // An exchange ends its attempts before it goes; this only guards against a leak of
   // the slot if one is ever dropped without end() (the channel has no body to take).
-  if (holds_slot_) {
-    end_prefill();
-    env_.router->released(endpoint_id_, sheddable_);
-  }
+  if (slot_.held()) end_prefill();
 }
 
-bool Attempt::open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool token_first,
-                   bool announce) {
+bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
+                   bool token_first, bool announce) {
+  assert(!slot_.held() && channel_ == nullptr && "an attempt opened twice (end() it first)");
+  assert(slot.held() && slot.endpoint_id() == decision.endpoint_id && "an attempt opened without its slot");
+  slot_ = std::move(slot);
+  body_ = &body;
   endpoint_id_ = decision.endpoint_id;
   address_ = decision.address;
   header_rank_ = decision.dp.header ? decision.dp.rank : -1;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
-  sheddable_ = sheddable;
-  holds_slot_ = true;
   features_ = decision.features;
   // The uncached prompt tokens (bounded: a feature is clamped to 1e7 tokens anyway).
   const double uncached = std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7);
@@ -38,9 +38,13 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
   return connect(image, /*allow_reuse=*/true, now_ns);
 }
 
-bool Attempt::reopen(const RequestImage& image) { return connect(image, /*allow_reuse=*/false, util::steady_ns()); }
+bool Attempt::reopen(RequestImage image) {
+  assert(slot_.held() && channel_ == nullptr && "reopen() after drop_channel(), before end()");
+  return connect(image, /*allow_reuse=*/false, util::steady_ns());
+}
 
-bool Attempt::connect(const RequestImage& image, bool allow_reuse, uint64_t now_ns) {
+bool Attempt::connect(RequestImage& image, bool allow_reuse, uint64_t now_ns) {
+  image.body = body_->view();
   response_started_ = false;
   delivered_ = false;
   sent_ns_ = now_ns;
@@ -61,19 +65,19 @@ void Attempt::on_response_head(const http::ResponseParser& head) {
   owner_.attempt_head(*this, head);
 }
 
-void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
+void Attempt::end(bool reusable, bool keep_body) {
   if (span_.open()) span_.close(util::steady_ns());
-  release_channel(reusable, body, keep_body);
-  if (holds_slot_) {
-    holds_slot_ = false;
+  release_channel(reusable, keep_body);
+  if (slot_.held()) {
     end_prefill();
-    env_.router->released(endpoint_id_, sheddable_);
+    slot_.release();
   }
 }
 
-void Attempt::release_channel(bool reusable, http::BodyBuffer& body, bool keep_body) {
+void Attempt::release_channel(bool reusable, bool keep_body) {
   if (UpstreamChannel* channel = channel_) {
     channel_ = nullptr;
+    http::BodyBuffer& body = *body_;
     if (channel->send_in_flight()) {
       // The kernel may still read the body: the channel takes its heap block and frees
       // it after the send's last completion; another attempt (rare) sends a copy.

@@ -1,5 +1,7 @@
 #include "ringgate/proxy/attempt_policy.h"
 
+#include <algorithm>
+
 namespace ringgate::proxy {
 
 const char* failure_kind_name(FailureKind kind) {
@@ -55,7 +57,12 @@ AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestP
   }
   const bool timeout = is_timeout(f.kind);
   auto elsewhere = [&](bool blame) {
-    if (budget_left(p)) return step(NextStep::OtherEndpoint, blame);
+    if (budget_left(p)) {
+      if (!p.pinned) return step(NextStep::OtherEndpoint, blame);
+      AttemptPlan plan = no_endpoint_left(f.kind, true);  // never elsewhere
+      plan.blame_endpoint = blame;
+      return plan;
+    }
     return timeout ? give_up(504, "upstream_timeout", "upstream did not answer in time", blame)
                    : give_up(502, "upstream_unavailable", "upstream connection failed", blame);
   };
@@ -88,8 +95,41 @@ AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestP
 }
 
 bool AttemptPolicy::retries_error_status(int status, const RequestProgress& progress) const {
+  if (progress.pinned) return false;                 // its server or none
   if (status == 501 || status == 505) return false;  // another server would say the same
   return budget_left(progress);
+}
+
+AttemptPlan AttemptPolicy::no_endpoint_left(FailureKind last, bool pinned) const {
+  if (pinned && last == FailureKind::ConnectFailed) {
+    AttemptPlan plan = give_up(0, {}, {}, false);  // the caller words "gone"
+    plan.response_gone = true;
+    return plan;
+  }
+  if (is_timeout(last)) return give_up(504, "upstream_timeout", "upstream did not answer in time", false);
+  return give_up(502, "upstream_unavailable", "upstream connection failed", false);
+}
+
+AttemptPlan AttemptPolicy::prefill_after_failure(const AttemptFailure& f, bool fresh_retry_used) {
+  if (f.reused && !f.response_started && !fresh_retry_used &&
+      (f.kind == FailureKind::Reset || f.kind == FailureKind::ConnectFailed))
+    return step(NextStep::FreshConnection, false);
+  return step(NextStep::OtherEndpoint, true);
+}
+
+bool AttemptPolicy::fails_whole_server(FailureKind kind) {
+  return kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout || kind == FailureKind::Reset;
+}
+
+bool AttemptPolicy::continuation_may_return(std::span<const uint32_t> tried, std::span<const uint32_t> broke_mid_stream,
+                                            std::vector<uint32_t>& exclude) {
+  exclude.clear();
+  if (broke_mid_stream.size() < 2) return false;
+  const uint32_t last = broke_mid_stream.back();
+  const auto earlier = broke_mid_stream.first(broke_mid_stream.size() - 1);
+  for (uint32_t id : tried)
+    if (id == last || std::find(earlier.begin(), earlier.end(), id) == earlier.end()) exclude.push_back(id);
+  return true;
 }
 
 }  // namespace ringgate::proxy

@@ -553,8 +553,22 @@ void ClientConnection::request_done() {
   phase_ = Phase::Reading;
   send_output();
   if (!recv_wanted_) resume_recv();
-  // parse_span() loops on by itself; from anywhere else, restart the parse.
-  if (!parsing_) process_input();
+  // parse_span() loops on by itself. From anywhere else (an upstream completion, a timer,
+  // another connection's exchange dispatched from the flow queue) the next pipelined
+  // request starts at the loop's turn end, never inside this request's call stack.
+  if (!parsing_) {
+    parse_at_turn_end_ = true;
+    rt_.loop->at_turn_end(this);
+  }
+}
+
+void ClientConnection::on_turn_end() {
+  if (parse_at_turn_end_ && !closing_) {
+    parse_at_turn_end_ = false;
+    if (phase_ == Phase::Reading) process_input();
+    if (closing_) return;
+  }
+  send_output();
 }
 
 void ClientConnection::send_output() {

@@ -1,6 +1,7 @@
 #include "ringgate/proxy/exchange.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "ringgate/config/inference_objective.h"
 #include "ringgate/config/rewrite_table.h"
@@ -16,18 +17,63 @@ namespace {
 
 constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
 
-// The paths whose streams can be continued on another server (their requests and
-// events are the ones openai::build_continuation and RelayState know).
-bool continuable_path(std::string_view target, bool& chat) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  chat = path == "/v1/chat/completions";
-  return chat || path == "/v1/completions";
+// Debug builds count the Exchange entry points on this thread's stack (a request's start,
+// an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
+// ClientConnection starts the next pipelined request at the loop's turn end, never inside
+// the previous request's (or another connection's dispatch's) call stack.
+class EntryDepth {
+ public:
+#ifndef NDEBUG
+  static inline thread_local int depth = 0;
+  EntryDepth() { ++depth; }
+  ~EntryDepth() { --depth; }
+#else
+  EntryDepth() {}
+#endif
+  EntryDepth(const EntryDepth&) = delete;
+  EntryDepth& operator=(const EntryDepth&) = delete;
+};
+
+// The paths whose streams can be continued on another server and whose requests split
+// into prefill and decode legs: completions and chats (theirs are the requests and events
+// openai::build_continuation, the disaggregated requests and RelayState know).
+bool completion_shaped(const openai::ApiRoute& route) { return route.shape != openai::RouteShape::Other; }
+bool chat_shaped(const openai::ApiRoute& route) { return route.shape == openai::RouteShape::Chat; }
+
+AttemptPolicy policy_of(const ExchangeEnv& env) { return {env.options->retry_budget(), env.options->migration}; }
+
+// Whether an answer's events are kept for a continuation: a stream of a completion or
+// chat completion, with migration on.
+bool keeps_stream(const ExchangeEnv& env, const ClientResponse& response, const openai::RequestFields& fields,
+                  const openai::ApiRoute& route) {
+  return env.options->migration.enabled && response.event_stream && fields.stream && response.status == 200 &&
+         completion_shaped(route);
+}
+
+// THE place for model aliases: target_model (what routing sees) and, when the name
+// changes, model_token (the JSON string token, quotes included) that the forwarded body
+// gets in place of fields.model_offset/model_length — spliced with an iovec.
+void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const openai::RequestFields& fields,
+                         const http::Request& request, std::string& target_model, std::string& model_token) {
+  const config::RewriteDecision decision = pick_model_rewrite(*env.rules, fields.model, env.rng.next(), request);
+  target_model.assign(decision.target);
+  model_token.clear();
+  if (decision.changes(fields.model)) {
+    if (fields.model_in_form) model_token.assign(decision.target);  // a form field's bare value
+    else util::append_json_string(model_token, decision.target);
+  }
+  if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
+    env.stats->rewrite_decisions
+        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats.label(fields.model),
+                                                   stats.label(decision.target), env.key_scratch))
+        .add();
+  }
 }
 
 }  // namespace
 
 Exchange::~Exchange() {
-  if (active_) client_gone();
+  if (state_.active) client_gone();
 }
 
 void Exchange::body_arrived(const http::Request& request, bool first) {
@@ -37,47 +83,38 @@ void Exchange::body_arrived(const http::Request& request, bool first) {
 }
 
 void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key) {
-  active_ = true;
-  request_ = &request;
-  route_ = &openai::route_for(request.target);
-  http11_ = http11;
-  keep_alive_ = keep_alive;
-  started_ms_ = started_ms;
-  leg_started_ms_ = started_ms;
-  attempts_ = 0;
-  leg_attempts_ = 0;
-  migrations_ = 0;
+  assert(EntryDepth::depth == 0 && "a request started inside another exchange's call");
+  const EntryDepth entry;
+  state_ = RequestState{};
+  state_.active = true;
+  state_.request = &request;
+  state_.route = &openai::route_for(request.target);
+  state_.http11 = http11;
+  state_.keep_alive = keep_alive;
+  state_.started_ms = started_ms;
+  state_.leg_started_ms = started_ms;
   tried_.clear();
   broke_mid_stream_.clear();
-  fresh_retry_used_ = false;
-  last_failure_ = FailureKind::ConnectFailed;
-  response_ = Response{};
   pending_head_.clear();
   first_endpoint_.clear();
-  migration_reason_ = {};
-  stalled_ = false;
-  resume_counted_ = false;
-  own_body_ = false;
-  split_ = false;
-  lead_ = &attempt_;
-  racing_ = false;
   prefill_endpoint_.clear();
+  race_.reset();
   admission_.begin(request, key);
   stats_.trace().begin(request);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error. A path that names a
   // response has no body to read: its server is the response's.
-  const bool bodiless = route_->routing == openai::Routing::ResponseHolder;
+  const bool bodiless = state_.route->routing == openai::Routing::ResponseHolder;
   if (bodiless) fields_ = openai::RequestFields{};
-  digested_ = !bodiless && digest_.finish(*route_, request.body, fields_);
-  if (!digested_ && !bodiless) {
+  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, fields_);
+  if (!state_.digested && !bodiless) {
     openai::BodyReader::pad(request.body);
-    const openai::BodyError error = env_.body_reader.read(*route_, request.header("content-type"), request.body,
+    const openai::BodyError error = env_.body_reader.read(*state_.route, request.header("content-type"), request.body,
                                                           request.body.capacity(), fields_);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
-  if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *route_, request.target,
+  if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *state_.route, request.target,
                                                     fields_, request.method == HTTP_DELETE);
       refused.status != 0)
     return end_with_error(refused.status, refused.code, refused.message);
@@ -96,11 +133,12 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   }
   // A response another replica made may not have reached this one's table yet.
-  if (response_wait_.begin(affinity_, *env_.timers, now(), wait_ms)) return;
+  if (response_wait_.begin(affinity_, *env_.timers, *env_.now_ms, wait_ms)) return;
   proceed();
 }
 
 void Exchange::response_wait_over(bool found) {
+  const EntryDepth entry;
   env_.counters->response_waits[found ? 0 : 1].add();
   proceed();
 }
@@ -112,22 +150,22 @@ void Exchange::proceed() {
     const AffinityError unknown = affinity_.unknown();
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
-  http::Request& request = *request_;
+  http::Request& request = *state_.request;
   const std::string_view client_id = request.header("x-request-id");
-  add_request_id_ = client_id.empty() || client_id.size() > 200;
-  if (add_request_id_) {
+  state_.add_request_id = client_id.empty() || client_id.size() > 200;
+  if (state_.add_request_id) {
     request_id_.assign("rg-");
     util::append_uint(request_id_, uint64_t(env_.worker_index));
     request_id_ += '-';
-    util::append_hex(request_id_, now());
+    util::append_hex(request_id_, *env_.now_ms);
     request_id_ += '-';
     util::append_hex(request_id_, ++env_.request_serial);
   } else {
     request_id_.assign(client_id);
   }
-  apply_model_rewrite();
+  apply_model_rewrite(env_, stats_, fields_, *state_.request, target_model_, model_token_);
   stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_id(), fields_.stream);
-  if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, now());
+  if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
@@ -140,6 +178,7 @@ void Exchange::proceed() {
 }
 
 bool Exchange::flow_try_dispatch() {
+  const EntryDepth entry;
   const RouteDecision decision = route_next();
   if (decision.saturated) return false;  // stays queued
   admission_.leave_flow(FlowOutcome::Dispatched);
@@ -152,6 +191,7 @@ bool Exchange::flow_try_dispatch() {
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
+  const EntryDepth entry;
   admission_.leave_flow(outcome);
   stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true);
   const int status = admission_.sheddable() ? 429 : 503;
@@ -163,46 +203,27 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
                  "retry-after: 1\r\n");
 }
 
-// THE place for model aliases: target_model_ (what routing sees) and, when the name
-// changes, model_token_ (the JSON string token, quotes included) that the forwarded
-// body gets in place of fields_.model_offset/model_length — spliced with an iovec.
-void Exchange::apply_model_rewrite() {
-  const config::RewriteDecision decision = pick_model_rewrite(*env_.rules, fields_.model, env_.rng.next(), *request_);
-  target_model_.assign(decision.target);
-  model_token_.clear();
-  if (decision.changes(fields_.model)) {
-    if (fields_.model_in_form) model_token_.assign(decision.target);  // a form field's bare value
-    else util::append_json_string(model_token_, decision.target);
-  }
-  if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
-    env_.stats->rewrite_decisions
-        .find_or_add(metrics::rewrite_decision_key(decision.rewrite_name, stats_.label(fields_.model),
-                                                   stats_.label(decision.target), env_.key_scratch))
-        .add();
-  }
-}
-
 // What routing is told of the request.
 RouteRequest Exchange::route_request() {
-  if (attempts_ > 0 && !digested_) {
+  if (state_.attempts > 0 && !state_.digested) {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
-    const http::BodyBuffer& body = request_->body;
-    env_.body_reader.read(*route_, request_->header("content-type"), body, body.capacity(), fields_);
+    const http::BodyBuffer& body = state_.request->body;
+    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(), fields_);
   }
   RouteRequest route;
   route.model = target_model_;
   route.stats_target = stats_.label(target_model_);
   route.prompt_parts = fields_.prompt_parts;
-  route.body = request_->body;
-  route.text_fields = route_->routed_text();
-  if (digested_) {
+  route.body = state_.request->body;
+  route.text_fields = state_.route->routed_text();
+  if (state_.digested) {
     route.prefix_chain = digest_.chain();
     route.chained = true;
     route.root_blocks = digest_.root_blocks();
   }
   const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *request_, fields_.keys, rules);
+  add_route_hints(route, *state_.request, fields_.keys, rules);
   return route;
 }
 
@@ -214,8 +235,8 @@ RouteDecision Exchange::route_next() {
     RouteRequest route = route_request();
     if (affinity_.pinned()) {
       // Its server or none: a retry elsewhere would meet a server without the response.
-      RouteDecision decision = attempts_ == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
-      if (attempts_ > 0 || decision.status != 0) {
+      RouteDecision decision = state_.attempts == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
+      if (state_.attempts > 0 || decision.status != 0) {
         const AffinityError gone = affinity_.gone();
         decision.status = gone.status;
         decision.code = gone.code;
@@ -225,18 +246,12 @@ RouteDecision Exchange::route_next() {
     }
     // A first dispatch under flow control never goes to a saturated endpoint (it waits
     // instead); a retry or a continuation goes wherever is left.
-    route.hold_when_saturated = attempts_ == 0 && admission_.flow_enabled();
+    route.hold_when_saturated = state_.attempts == 0 && admission_.flow_enabled();
     route.exclude = tried_;
-    route.first_attempt = attempts_ == 0;
+    route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
-    if (decision.status != 0 && broke_mid_stream_.size() > 1) {
-      // Every endpoint had this request: a continuation may go back to one whose leg broke
-      // mid-stream earlier (a dropped connection is not a dead server), never to the last.
-      const auto earlier = std::span<const uint32_t>(broke_mid_stream_).first(broke_mid_stream_.size() - 1);
-      std::vector<uint32_t> exclude;
-      for (uint32_t id : tried_)
-        if (id == broke_mid_stream_.back() || std::find(earlier.begin(), earlier.end(), id) == earlier.end())
-          exclude.push_back(id);
+    std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
+    if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_, broke_mid_stream_, exclude)) {
       route.exclude = exclude;
       decision = env_.router->route(route);
     }
@@ -250,29 +265,21 @@ void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
   if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
-  if (attempts_ == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
+  if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
-  if (last_failure_ == FailureKind::ConnectTimeout || last_failure_ == FailureKind::FirstByteTimeout ||
-      last_failure_ == FailureKind::ReadIdleTimeout)
-    return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-  end_with_error(502, "upstream_unavailable", "upstream connection failed");
+  const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);
+  end_with_error(last.status, last.code, last.message);
 }
-
-http::BodyBuffer& Exchange::leg_body() { return own_body_ ? leg_body_ : request_->body; }
 
 RequestImage Exchange::image_for(const Attempt& attempt) {
   RequestImage image;
   image.head = upstream_head_;
   if (stats_.trace().on()) {
     image.trace.trace = &stats_.trace();
-    image.trace.leg = &attempt == &hedge_ ? "hedge" : relay_.leg() > 0 ? "migration" : split_ ? "decode" : "attempt";
+    image.trace.leg = race_.is_hedge(attempt) ? "hedge" : relay_.leg() > 0 ? "migration" : state_.split ? "decode" : "attempt";
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
-  if (own_body_) {
-    image.body = leg_body_;  // the rewritten model is written into it
-    return image;
-  }
-  image.body = &attempt == &hedge_ ? hedge_body_ : request_->body;
+  if (state_.own_body) return image;  // (its body has the rewritten model written into it)
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
@@ -282,108 +289,102 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  if (attempts_ > 0) return send(decision, /*announce=*/true);
+  SlotClaim slot(*env_.router, decision, admission_.sheddable());
+  if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
   stats_.trace().admitted("admitted", admission_.flow_enabled());
-  stats_.scheduled(request_->body.size());
-  if (env_.router->disaggregating() && split(decision)) return;
-  send(decision, /*announce=*/true);
+  stats_.scheduled(state_.request->body.size());
+  if (env_.router->disaggregating() && split(decision, slot)) return;
+  send(decision, std::move(slot), /*announce=*/true);
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
-  if (!active_ || attempts_ != 1 || !attempt_.connected() || affinity_.pinned() ||
+  if (!state_.active || state_.attempts != 1 || !race_.primary().connected() || affinity_.pinned() ||
       !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
-  hedge();
-}
-
-// The request also goes to the next-best server (the first pick excluded, saturated ones
-// too under flow control); the first of the two to stream a token is kept.
-void Exchange::hedge() {
+  // The request also goes to the next-best server (the first pick excluded, saturated
+  // ones too under flow control); the first of the two to stream a token is kept.
+  assert(!race_.racing() && "a hedge while racing");
   RouteRequest route = route_request();
   route.exclude = tried_;
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
-  if (second.status != 0) return;
+  SlotClaim second_slot(*env_.router, second, admission_.sheddable());
+  if (!second_slot.held()) return;
   env_.hedge_budget.spend();
-  ++attempts_;
-  ++leg_attempts_;
+  ++state_.attempts;
+  ++state_.leg_attempts;
   tried_.push_back(second.endpoint_id);
-  hedge_body_.assign(request_->body.view());
-  if (!hedge_.open(second, image_for(hedge_), admission_.sheddable(), /*token_first=*/true)) {
-    hedge_.end(false, hedge_body_, /*keep_body=*/false);
-    return;
-  }
-  racing_ = true;
-  for (RaceSide& side : race_) {
-    side.head.clear();
-    side.held.clear();
-  }
+  race_.hedge_body().assign(state_.request->body.view());
+  Attempt& second_attempt = race_.hedge();
+  if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+    return second_attempt.end(false, /*keep_body=*/false);
+  race_.begin();
 }
 
-void Exchange::send(const RouteDecision& decision, bool announce) {
-  ++attempts_;
-  ++leg_attempts_;
+void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
+  ++state_.attempts;
+  ++state_.leg_attempts;
   tried_.push_back(decision.endpoint_id);
-  const size_t body_length = own_body_ ? leg_body_.size()
+  const size_t body_length = state_.own_body ? leg_body_.size()
                              : model_token_.empty()
-                                 ? request_->body.size()
-                                 : request_->body.size() - fields_.model_length + model_token_.size();
+                                 ? state_.request->body.size()
+                                 : state_.request->body.size() - fields_.model_length + model_token_.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *request_, request_id_, add_request_id_, body_length, admission_.keyed(),
+  build_upstream_head(upstream_head_, *state_.request, request_id_, state_.add_request_id, body_length, admission_.keyed(),
                       stats_.trace().on());
-  lead_ = &attempt_;
-  answering_server_ = decision.server;
-  if (!attempt_.open(decision, image_for(attempt_), admission_.sheddable(), fields_.stream, announce))
-    attempt_failed(attempt_, FailureKind::ConnectFailed);
+  race_.reset();
+  state_.answering_server = decision.server;
+  Attempt& attempt = race_.primary();
+  http::BodyBuffer& body = state_.own_body ? leg_body_ : state_.request->body;
+  if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
+    attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
 // llm-d's prefix-based P/D decider: a prompt whose uncached part on the decode pick is
 // long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
 // EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
 // are written for.
-bool Exchange::split(const RouteDecision& decode) {
-  bool chat = false;
+bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
+  const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      continuable_path(request_->target, chat) && !fields_.model_in_form;
+                      completion_shaped(*state_.route) && !fields_.model_in_form;
   RouteDecision prefill;
+  SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
     prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
+    prefill_slot = SlotClaim(*env_.router, prefill, admission_.sheddable());
   }
-  const bool splits = wanted && prefill.status == 0;
+  const bool splits = wanted && prefill_slot.held();
   env_.stats->disaggregation.decisions
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
   if (!splits) return false;
-  split_ = true;
+  state_.split = true;
   prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
   util::append_uint(prefill_endpoint_, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
-    // prefill pod, no slot is held for it here.
+    // prefill pod, no slot is held for it here (prefill_slot goes back on return).
     env_.router->routed(prefill.endpoint_id);
-    env_.router->released(prefill.endpoint_id, admission_.sheddable());
     return false;
   }
   // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
   // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_ = decode;
-  decode_host_.assign(decode.endpoint_host);
-  decode_.endpoint_host = decode_host_;
-  decode_waiting_ = true;
+  decode_.hold(decode, std::move(decode_slot));
   env_.router->routed(decode.endpoint_id);
-  if (!openai::build_prefill_request(request_->body, {chat, model_token_}, scratch_)) {
-    env_.router->released(prefill.endpoint_id, admission_.sheddable());
+  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, scratch_)) {
+    prefill_slot = SlotClaim();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
-  build_upstream_head(head, *request_, request_id_, add_request_id_, scratch_.size(), admission_.keyed(),
+  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, scratch_.size(), admission_.keyed(),
                       stats_.trace().on());
-  prefill_.start(prefill, head, scratch_, admission_.sheddable(),
+  prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"});
   return true;
 }
@@ -403,94 +404,56 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
 // The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
 // leg failed (the decode pod prefills, as without disaggregation).
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
-  decode_waiting_ = false;
+  const EntryDepth entry;
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
-  bool chat = false;
-  continuable_path(request_->target, chat);
+  const bool chat = chat_shaped(*state_.route);
   if (!kv_transfer_params.empty() &&
-      openai::build_decode_request(request_->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
+      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
     leg_body_.assign(scratch_);
     openai::BodyReader::pad(leg_body_);
-    own_body_ = true;
+    state_.own_body = true;
     prefill_endpoint_ = prefill_.destination();
   }
-  decode_started_ms_ = now();
-  leg_started_ms_ = decode_started_ms_;  // the decode leg's retries get their own deadline
-  send(decode_, /*announce=*/false);
+  state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
+  SlotClaim slot = decode_.begin_decode(state_.leg_started_ms);
+  send(decode_.decision(), std::move(slot), /*announce=*/false);
 }
-
-void Exchange::end_attempt(bool reusable, bool keep_body) {
-  if (racing_) end_race(*lead_, HedgeResult::Abandoned);  // the request ends before either streamed
-  lead_->end(reusable, body_of(*lead_), keep_body);
-}
-
-// A racing attempt is let go; the client's body stays for the other (a copy if the kernel
-// may still be reading it).
-void Exchange::cancel(Attempt& attempt) { attempt.end(false, body_of(attempt), /*keep_body=*/&attempt == &attempt_); }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
 // answer began, it is the client's now: its head and what it held go out as if relayed
 // on arrival.
 void Exchange::end_race(Attempt& kept, HedgeResult result) {
-  racing_ = false;
-  cancel(rival(kept));
-  lead_ = &kept;
-  env_.counters->hedged_requests[size_t(result)].add();
-  RaceSide& side = race_side(kept);
+  RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
-  response_ = side.response;
-  response_.started = true;
+  state_.response = side.response;
+  state_.response.started = true;
   pending_head_.swap(side.head);
-  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
   if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
-}
-
-// A racing attempt's head: a 2xx is held with the client's head built for it; anything
-// else takes it out of the race (the other answers alone, whatever it has to say).
-void Exchange::race_head(Attempt& attempt, const http::ResponseParser& head) {
-  const int status = head.status();
-  if (status < 200 || status >= 300) {
-    if (status >= 500) attempt.blame();
-    return end_race(rival(attempt), HedgeResult::Failover);
-  }
-  attempt.credit();
-  start_client_response(head, attempt);
-  RaceSide& side = race_side(attempt);
-  side.response = response_;
-  side.head.swap(pending_head_);
-  pending_head_.clear();
-  response_.started = false;
-}
-
-// The first of the two to hold a whole event (its first token) is kept.
-void Exchange::race_body(Attempt& attempt, std::string_view decoded) {
-  RaceSide& side = race_side(attempt);
-  if (side.head.empty() || decoded.empty()) return;
-  side.held += decoded;
-  if (race_decided(side.held)) end_race(attempt, won_by(attempt));
 }
 
 RequestProgress Exchange::progress() const {
   RequestProgress p;
-  p.leg_attempts = leg_attempts_;
-  p.leg_started_ms = leg_started_ms_;
-  p.now_ms = now();
-  p.fresh_retry_used = fresh_retry_used_;
-  p.migrations = migrations_;
+  p.leg_attempts = state_.leg_attempts;
+  p.leg_started_ms = state_.leg_started_ms;
+  p.now_ms = *env_.now_ms;
+  p.fresh_retry_used = state_.fresh_retry_used;
+  p.migrations = state_.migrations;
   p.continuable = relay_.keeping();
+  p.pinned = affinity_.pinned();
   return p;
 }
 
 void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
+  const EntryDepth entry;
   env_.counters->upstream_failures.add();
-  last_failure_ = kind;
+  state_.last_failure = kind;
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
-  const AttemptPlan plan = policy().after_failure(failure, progress());
+  const AttemptPlan plan = policy_of(env_).after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
-  if (racing_) return end_race(rival(attempt), HedgeResult::Failover);  // the other one is its retry
-  if (kind == FailureKind::ConnectFailed || kind == FailureKind::ConnectTimeout || kind == FailureKind::Reset) {
-    // A connection that fails fails for every rank behind its server's port (one API server
-    // fronts them): what comes next goes to another server, not to its other ranks. (A
+  if (race_.racing()) return end_race(race_.rival(attempt), HedgeResult::Failover);  // the other one is its retry
+  if (AttemptPolicy::fails_whole_server(kind)) {
+    // Every rank behind its server's port (one API server fronts them) is tried now. (A
     // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
@@ -499,34 +462,20 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
-      fresh_retry_used_ = true;
-      ++attempts_;
-      ++leg_attempts_;
+      state_.fresh_retry_used = true;
+      ++state_.attempts;
+      ++state_.leg_attempts;
       env_.counters->upstream_retries.add();
-      attempt.drop_channel(body_of(attempt));
+      attempt.drop_channel();
       if (!attempt.reopen(image_for(attempt))) attempt_failed(attempt, FailureKind::ConnectFailed);
       return;
     case NextStep::OtherEndpoint:
-      if (affinity_.pinned()) {
-        // Never elsewhere. A server that refuses connections is gone (its responses with
-        // it); any other failure is the usual 502 / 504.
-        if (!response_.committed) response_.started = false;
-        end_attempt(false, /*keep_body=*/false);
-        if (kind == FailureKind::ConnectFailed) {
-          const AffinityError gone = affinity_.gone();
-          return end_with_error(gone.status, gone.code, gone.message);
-        }
-        if (kind == FailureKind::ConnectTimeout || kind == FailureKind::FirstByteTimeout ||
-            kind == FailureKind::ReadIdleTimeout)
-          return end_with_error(504, "upstream_timeout", "upstream did not answer in time");
-        return end_with_error(502, "upstream_unavailable", "upstream connection failed");
-      }
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
-      if (!response_.committed) {
-        response_.started = false;
+      if (!state_.response.committed) {
+        state_.response.started = false;
         pending_head_.clear();
       }
-      end_attempt(false, /*keep_body=*/true);
+      race_.end_lead(false, /*keep_body=*/true);
       env_.counters->upstream_retries.add();
       return next_attempt();
     case NextStep::Continuation:
@@ -534,136 +483,141 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     case NextStep::GiveUp:
       break;
   }
-  if (!response_.committed) response_.started = false;
-  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) keep_alive_ = false;
-  if (!plan.not_continued.empty() && response_.event_stream)
-    return give_up_stream(plan.status, plan.code, plan.message, plan.not_continued);
+  if (!state_.response.committed) state_.response.started = false;
+  if (plan.response_gone) {  // a pinned request's server refuses connections: its responses went with it
+    const AffinityError gone = affinity_.gone();
+    return end_with_error(gone.status, gone.code, gone.message);
+  }
+  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) state_.keep_alive = false;
+  // A stream that reached the client ends with an error event, counted by why it was not continued.
+  if (!plan.not_continued.empty() && state_.response.event_stream) stats_.migration(1, plan.not_continued);
   end_with_error(plan.status, plan.code, plan.message);
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
-  if (racing_) return race_head(attempt, head);
+  const EntryDepth entry;
   const int status = head.status();
-  if (relay_.leg() > 0) {
-    // A continuation: the client has its head already; only a 2xx can go on.
-    if (status >= 200 && status < 300) return attempt.credit();
-    if (status >= 500) {
-      attempt.blame();
-      if (retry_error_status(attempt, status)) return;
+  if (race_.racing()) {
+    // A racing attempt's head: a 2xx is held with the client's head built for it; anything
+    // else takes it out of the race (the other answers alone, whatever it has to say).
+    if (status < 200 || status >= 300) {
+      if (status >= 500) attempt.blame();
+      return end_race(race_.rival(attempt), HedgeResult::Failover);
     }
-    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
+    attempt.credit();
+    start_client_response(head, attempt);
+    RaceSide& side = race_.side(attempt);
+    side.response = state_.response;
+    side.head.swap(pending_head_);
+    pending_head_.clear();
+    state_.response.started = false;
+    return;
   }
+  const bool continuation = relay_.leg() > 0;  // the client has its head already: only a 2xx goes on
   if (status >= 500) {
     attempt.blame();
-    if (retry_error_status(attempt, status)) return;
-  } else {
+    // Nothing of it reached the client: another endpoint if one is left (routed first:
+    // with none left, the 5xx in hand is the better answer), else the 5xx is relayed.
+    if (policy_of(env_).retries_error_status(status, progress())) {
+      const RouteDecision decision = route_next();
+      if (decision.status == 0) {
+        env_.counters->upstream_retries.add();
+        race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
+        return dispatch(decision);
+      }
+    }
+  } else if (!continuation || (status >= 200 && status < 300)) {
     attempt.credit();
+  }
+  if (continuation) {
+    if (status >= 200 && status < 300) return;
+    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
   }
   start_client_response(head, attempt);
 }
 
-// A 5xx head and nothing of it reached the client: another endpoint if one is left
-// (true); otherwise the 5xx is relayed as it is.
-bool Exchange::retry_error_status(Attempt&, int status) {
-  if (affinity_.pinned() || !policy().retries_error_status(status, progress())) return false;
-  // Route first: with no endpoint left, the 5xx in hand is the better answer.
-  const RouteDecision decision = route_next();
-  if (decision.status != 0) return false;
-  env_.counters->upstream_retries.add();
-  end_attempt(false, /*keep_body=*/true);  // the rest of the error body is not wanted
-  dispatch(decision);
-  return true;
-}
-
-// Whether this answer's events are kept for a continuation: a stream of a completion
-// or chat completion, with migration on.
-bool Exchange::keeps_stream() const {
-  bool chat = false;
-  return env_.options->migration.enabled && response_.event_stream && fields_.stream && response_.status == 200 &&
-         continuable_path(request_->target, chat);
-}
-
-// The client's head is built now and held until the first body byte (commit_response):
+// The client's head is built now and held until the first body byte (relay() commits it):
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
-  response_.started = true;
-  response_.tail = kEventBoundary;
-  response_.framing = choose_framing(head, http11_);
-  if (response_.framing == ClientFraming::CloseDelimited) keep_alive_ = false;
+  state_.response.started = true;
+  state_.response.tail = kEventBoundary;
+  state_.response.framing = choose_framing(head, state_.http11);
+  if (state_.response.framing == ClientFraming::CloseDelimited) state_.keep_alive = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
-  response_.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  response_.status = head.status();
-  affinity_.answer_started(response_.status, response_.event_stream, answering_server_);
-  relay_.begin(keeps_stream(), env_.options->migration.max_tokens);
+  state_.response.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
+  state_.response.status = head.status();
+  affinity_.answer_started(state_.response.status, state_.response.event_stream, state_.answering_server);
+  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
   std::string& out = pending_head_;
   out.clear();
-  build_client_head(out, head, response_.framing, !keep_alive_, request_id_, attempt.destination());
+  build_client_head(out, head, state_.response.framing, !state_.keep_alive, request_id_, attempt.destination());
   const std::string& extra = admission_.extra_headers();
   if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
   if (!prefill_endpoint_.empty())
     out.insert(out.size() - 2, "x-gateway-prefill-endpoint: " + prefill_endpoint_ + "\r\n");
-  if (!http11_ && keep_alive_) insert_keep_alive(out, 0);
-}
-
-void Exchange::commit_response() {
-  response_.committed = true;
-  response_.from_model_server = true;
-  const int status = response_.status;
-  env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
-  client_.output() += pending_head_;
-  pending_head_.clear();
-}
-
-void Exchange::emit_body(std::string_view data) {
-  std::string& out = client_.output();
-  if (response_.framing == ClientFraming::Chunked) append_chunk(out, data);
-  else out += data;
+  if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, 0);
 }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
-  if (racing_) return race_body(attempt, decoded);
-  if (!response_.started || decoded.empty()) return;
+  const EntryDepth entry;
+  // While racing, the first of the two to hold a whole event (its first token) is kept.
+  if (race_.racing()) {
+    if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
+    return;
+  }
+  if (!state_.response.started || decoded.empty()) return;
   if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   relay(attempt, relay_.take(decoded, env_.stream_events));
 }
 
 // Bytes of the answer reach the client's output.
-void Exchange::relay(Attempt& attempt, std::string_view data) {
-  if (data.empty()) return;  // an event's start, held until its end arrives
-  if (!response_.committed) commit_response();
+void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
+  if (data.empty() && !last) return;  // an event's start, held until its end arrives
+  if (!state_.response.committed) {
+    // The head goes out with the first body byte (or the end of an empty body).
+    state_.response.committed = true;
+    state_.response.from_model_server = true;
+    const int status = state_.response.status;
+    env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
+    client_.output() += pending_head_;
+    pending_head_.clear();
+  }
+  if (data.empty()) return;
   if (!attempt.delivered()) {
     attempt.mark_delivered();
     // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
     if (relay_.keeping())
       attempt.set_read_idle_timeout(
           std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
-    if (relay_.leg() > 0 && !resume_counted_) {
-      resume_counted_ = true;
-      stats_.migration(0, migration_reason_);
+    if (relay_.leg() > 0 && !state_.resume_counted) {
+      state_.resume_counted = true;
+      stats_.migration(0, state_.migration_reason);
       stats_.resumed_after_pause();
     }
   }
   // Where the relayed bytes end, so that an error event can start an event of its own.
-  if (data.size() >= 2) response_.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
-  else response_.tail = uint16_t((response_.tail << 8) | uint8_t(data.back()));
+  if (data.size() >= 2) state_.response.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
+  else state_.response.tail = uint16_t((state_.response.tail << 8) | uint8_t(data.back()));
   stats_.observe(data);
-  emit_body(data);
+  std::string& out = client_.output();
+  if (state_.response.framing == ClientFraming::Chunked) append_chunk(out, data);
+  else out += data;
   if (client_.output().size() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
   client_.flush();
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
+  const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
-  if (racing_) end_race(attempt, won_by(attempt));
-  relay(attempt, relay_.finish());
-  if (!response_.committed) commit_response();
-  if (relay_.leg() > 0 && !resume_counted_) {  // a continuation that had nothing left to say
-    resume_counted_ = true;
-    stats_.migration(0, migration_reason_);
+  if (race_.racing()) end_race(attempt, race_.won_by(attempt));
+  relay(attempt, relay_.finish(), /*last=*/true);
+  if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
+    state_.resume_counted = true;
+    stats_.migration(0, state_.migration_reason);
   }
-  if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-  end_attempt(reusable && !env_.draining, /*keep_body=*/false);
-  finish(keep_alive_);
+  if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+  race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
+  finish(state_.keep_alive);
 }
 
 // The client has part of a stream and its server broke: the same request, the output
@@ -672,80 +626,75 @@ void Exchange::continue_stream(FailureKind kind) {
   const std::string_view blocker = relay_.prepare_continuation(env_.stream_events);
   if (relay_.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
-    end_attempt(false, /*keep_body=*/false);
-    if (response_.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-    return finish(keep_alive_);
+    race_.end_lead(false, /*keep_body=*/false);
+    if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+    return finish(state_.keep_alive);
   }
-  stalled_ = kind == FailureKind::ReadIdleTimeout;
+  state_.stalled = kind == FailureKind::ReadIdleTimeout;
   if (!blocker.empty()) return give_up_continuation({}, blocker);
-  bool chat = false;
-  continuable_path(request_->target, chat);
+  const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
   spec.model_token = model_token_;
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
-  const openai::ContinuationObstacle obstacle = openai::build_continuation(request_->body, spec, scratch_);
+  const openai::ContinuationObstacle obstacle = openai::build_continuation(state_.request->body, spec, scratch_);
   if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
-  broke_mid_stream_.push_back(lead_->endpoint_id());
-  if (migrations_ == 0) {
-    first_endpoint_ = lead_->destination();
-    migration_reason_ = stalled_ ? "stall" : "reset";
+  broke_mid_stream_.push_back(race_.lead().endpoint_id());
+  if (state_.migrations == 0) {
+    first_endpoint_ = race_.lead().destination();
+    state_.migration_reason = state_.stalled ? "stall" : "reset";
   }
-  end_attempt(false, /*keep_body=*/false);
-  ++migrations_;
-  resume_counted_ = false;
-  leg_attempts_ = 0;
-  leg_started_ms_ = now();
-  fresh_retry_used_ = false;
+  race_.end_lead(false, /*keep_body=*/false);
+  ++state_.migrations;
+  state_.resume_counted = false;
+  state_.leg_attempts = 0;
+  state_.leg_started_ms = *env_.now_ms;
+  state_.fresh_retry_used = false;
   relay_.start_leg();
   leg_body_.assign(scratch_);
   openai::BodyReader::pad(leg_body_);
-  own_body_ = true;
+  state_.own_body = true;
   next_attempt();
-}
-
-// A stream that reached the client ends with an error event, counted by why it was not continued.
-void Exchange::give_up_stream(int status, std::string_view code, std::string_view message, std::string_view reason) {
-  stats_.migration(1, reason);
-  end_with_error(status, code, message);
 }
 
 // The error event says what broke the stream (a stall or a broken connection) and,
 // when there is more to say, why it did not go on elsewhere.
 void Exchange::give_up_continuation(std::string_view why, std::string_view reason) {
-  std::string message = stalled_ ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
+  std::string message = state_.stalled ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
   if (!why.empty()) message.append("; ").append(why);
-  give_up_stream(stalled_ ? 504 : 502, stalled_ ? "upstream_timeout" : "upstream_broken", message, reason);
+  stats_.migration(1, reason);  // counted by why it was not continued
+  end_with_error(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message);
 }
 
-void Exchange::client_drained() { lead_->pause_reading(false); }
+void Exchange::client_drained() { race_.lead().pause_reading(false); }
 
 void Exchange::client_gone() {
-  if (!active_) return;
+  if (!state_.active) return;
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a waiting request leaves the queue at once
   // The server stops generating once its connection goes.
-  if (upstream_connected()) env_.counters->client_disconnects_mid_response.add();
+  if (race_.connected()) env_.counters->client_disconnects_mid_response.add();
   close_out();
 }
 
 void Exchange::drain_started() {
   // A response whose head already promised keep-alive ends with the connection open
   // (the client may have sent its next request already); any other says close.
-  if (!response_.started) keep_alive_ = false;
+  if (!state_.response.started) state_.keep_alive = false;
 }
 
 void Exchange::cut_at_shutdown() {
-  if (!active_) return;
-  keep_alive_ = false;
-  end_with_error(503, "gateway_shutdown", response_.committed ? "the gateway shut down before the response ended"
+  if (!state_.active) return;
+  state_.keep_alive = false;
+  end_with_error(503, "gateway_shutdown", state_.response.committed ? "the gateway shut down before the response ended"
                                                               : "the gateway shut down before the response began");
 }
 
 void Exchange::on_timer(net::Timer&) {
+  const EntryDepth entry;
   // timeouts.request: the whole request, however many attempts and bytes it took.
-  if (!active_) return;
-  if (upstream_connected()) env_.counters->upstream_failures.add();
+  if (!state_.active) return;
+  if (race_.connected()) env_.counters->upstream_failures.add();
   end_with_error(504, "request_timeout", "the request did not complete within the gateway's request timeout");
 }
 
@@ -756,37 +705,36 @@ void Exchange::close_out() {
   response_wait_.cancel();
   request_timer_.cancel();
   prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
-  if (decode_waiting_) {
-    decode_waiting_ = false;
-    env_.router->released(decode_.endpoint_id, admission_.sheddable());
-  } else if (split_ && env_.sends_prefill_leg) {
-    env_.stats->disaggregation.leg_duration[1].observe(double(now() - decode_started_ms_) / 1e3,
+  if (decode_.waiting()) {
+    decode_.drop();
+  } else if (state_.split && env_.sends_prefill_leg) {
+    env_.stats->disaggregation.leg_duration[1].observe(double(*env_.now_ms - decode_.decode_started_ms()) / 1e3,
                                                        metrics::kPdLegDurationBuckets);
   }
-  end_attempt(false, /*keep_body=*/false);
+  race_.end_lead(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
-  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), response_.from_model_server || attempts_ > 0);
+  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), state_.response.from_model_server || state_.attempts > 0);
   digest_.trim();
   RequestOutcome outcome;
-  outcome.status = response_.status;
-  outcome.from_model_server = response_.from_model_server;
-  outcome.attempts = attempts_;
-  outcome.migrations = migrations_;
+  outcome.status = state_.response.status;
+  outcome.from_model_server = state_.response.from_model_server;
+  outcome.attempts = state_.attempts;
+  outcome.migrations = state_.migrations;
   outcome.request_id = request_id_;
   outcome.model = fields_.model;
   outcome.target_model = target_model_;
-  const Attempt& lead = *lead_;
+  const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
   outcome.first_endpoint = first_endpoint_;
-  outcome.migration = migration_reason_;
-  if (attempts_ > 0 && migrations_ == 0 && !split_ && lead.delivered()) {
+  outcome.migration = state_.migration_reason;
+  if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();
     outcome.sent_ns = lead.sent_ns();
     outcome.features = lead.features();
   }
   stats_.record(outcome);
   relay_.clear();
-  active_ = false;
+  state_.active = false;
 }
 
 void Exchange::finish(bool keep_alive) {
@@ -797,37 +745,37 @@ void Exchange::finish(bool keep_alive) {
 
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
-  end_attempt(false, /*keep_body=*/false);
-  if (!response_.committed) {
-    response_.started = false;
+  race_.end_lead(false, /*keep_body=*/false);
+  if (!state_.response.committed) {
+    state_.response.started = false;
     env_.counters->gateway_errors.add();
     env_.counters->responses_by_class[status / 100].add();
-    response_.status = status;
+    state_.response.status = status;
     std::string& out = client_.output();
     const size_t head_start = out.size();
     const std::string& extra = admission_.extra_headers();
     if (retry_after.empty()) {
-      http::append_error(out, status, code, message, !keep_alive_, extra);
+      http::append_error(out, status, code, message, !state_.keep_alive, extra);
     } else {
       std::string headers = extra;
       headers += retry_after;
-      http::append_error(out, status, code, message, !keep_alive_, headers);
+      http::append_error(out, status, code, message, !state_.keep_alive, headers);
     }
-    if (!http11_ && keep_alive_) insert_keep_alive(out, head_start);
-    return finish(keep_alive_);
+    if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, head_start);
+    return finish(state_.keep_alive);
   }
   env_.counters->streams_broken.add();
-  if (response_.framing == ClientFraming::Chunked && response_.event_stream) {
+  if (state_.response.framing == ClientFraming::Chunked && state_.response.event_stream) {
     // A stream ends with an error event and a proper end of its chunked body: the
     // connection stays usable (the client saw the body end cleanly, it may pool it).
     // A stream cut mid-event: a blank line first, so that an SSE client reads the error
     // as an event of its own, not as the tail of the cut one.
-    std::string event = response_.tail == kEventBoundary ? "data: " : "\n\ndata: ";
+    std::string event = state_.response.tail == kEventBoundary ? "data: " : "\n\ndata: ";
     event += http::error_body(status, code, message);
     event += "\n\n";
     append_chunk(client_.output(), event);
     client_.output() += "0\r\n\r\n";
-    return finish(keep_alive_);
+    return finish(state_.keep_alive);
   }
   // Any other body was cut: it must look cut (no terminating chunk, fewer bytes than
   // its Content-Length, then the connection aborted), never complete.

@@ -2,13 +2,14 @@
 
 #include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/openai/request_body.h"
+#include "ringgate/proxy/attempt_policy.h"
 
 namespace ringgate::proxy {
 
-void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable,
+void PrefillLeg::start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
                        LegTrace trace) {
   active_ = true;
-  sheddable_ = sheddable;
+  sheddable_ = slot.sheddable();
   trace_ = trace;
   started_ms_ = *env_.now_ms;
   head_.assign(head);
@@ -17,32 +18,33 @@ void PrefillLeg::start(const RouteDecision& decision, std::string_view head, std
   tried_.clear();
   if (env_.options->disaggregation.prefill_timeout_ms)
     env_.timers->arm(timer_, env_.options->disaggregation.prefill_timeout_ms, started_ms_);
-  open(decision);
+  open(std::move(slot), decision);
 }
 
-void PrefillLeg::open(const RouteDecision& decision) {
+void PrefillLeg::open(SlotClaim slot, const RouteDecision& decision) {
   tried_.push_back(decision.endpoint_id);
   fresh_retry_used_ = false;
   answer_.clear();
-  if (!attempt_.open(decision, image(), sheddable_, /*token_first=*/true)) attempt_failed(attempt_, FailureKind::ConnectFailed);
+  if (!attempt_.open(std::move(slot), decision, body_, image(), /*token_first=*/true))
+    attempt_failed(attempt_, FailureKind::ConnectFailed);
 }
 
 void PrefillLeg::cancel() {
   if (!active_) return;
   active_ = false;
   timer_.cancel();
-  attempt_.end(false, body_, /*keep_body=*/false);
+  attempt_.end(false, /*keep_body=*/false);
 }
 
 // One prefill pod more when allowed and one is left; else the request goes decode-only.
 void PrefillLeg::fail(PrefillFailure why, bool may_retry) {
   env_.stats->disaggregation.prefill_failures[size_t(why)].add();
-  attempt_.end(false, body_, /*keep_body=*/true);
+  attempt_.end(false, /*keep_body=*/true);
   if (may_retry && tried_.size() < kMaxPods) {
     const RouteDecision next = owner_.route_prefill(tried_);
     if (next.status == 0) {
       env_.counters->upstream_retries.add();
-      return open(next);
+      return open(SlotClaim(*env_.router, next, sheddable_), next);
     }
   }
   done({});
@@ -79,29 +81,30 @@ void PrefillLeg::attempt_end(Attempt&, bool reusable) {
   if (error != openai::PrefillAnswerError::None)
     return fail(error == openai::PrefillAnswerError::NoParams ? PrefillFailure::NoParams : PrefillFailure::Malformed,
                 false);
-  attempt_.end(reusable && !env_.draining, body_, /*keep_body=*/false);
+  attempt_.end(reusable && !env_.draining, /*keep_body=*/false);
   done(params);  // a view into answer_, which stays put until the next start()
 }
 
 void PrefillLeg::attempt_failed(Attempt& attempt, FailureKind kind) {
   env_.counters->upstream_failures.add();
-  // A pooled connection the server had closed: the same pod on a new one.
-  if (attempt.reused() && !attempt.response_started() && !fresh_retry_used_ &&
-      (kind == FailureKind::Reset || kind == FailureKind::ConnectFailed)) {
+  const AttemptPlan plan = AttemptPolicy::prefill_after_failure(
+      {kind, attempt.reused(), attempt.response_started(), /*delivered=*/false}, fresh_retry_used_);
+  if (plan.step == NextStep::FreshConnection) {  // a pooled connection the server had closed
     fresh_retry_used_ = true;
-    attempt_.drop_channel(body_);
+    attempt_.drop_channel();
     if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
     return;
   }
-  attempt.blame();
+  if (plan.blame_endpoint) attempt.blame();
+  const bool may_retry = plan.step == NextStep::OtherEndpoint;
   switch (kind) {
-    case FailureKind::ConnectFailed: return fail(PrefillFailure::ConnectFailed, true);
+    case FailureKind::ConnectFailed: return fail(PrefillFailure::ConnectFailed, may_retry);
     case FailureKind::ConnectTimeout:
     case FailureKind::FirstByteTimeout:
-    case FailureKind::ReadIdleTimeout: return fail(PrefillFailure::Timeout, true);
-    case FailureKind::Reset: return fail(PrefillFailure::Reset, true);
-    case FailureKind::ErrorStatus: return fail(PrefillFailure::ErrorStatus, true);
-    case FailureKind::Malformed: return fail(PrefillFailure::Malformed, true);
+    case FailureKind::ReadIdleTimeout: return fail(PrefillFailure::Timeout, may_retry);
+    case FailureKind::Reset: return fail(PrefillFailure::Reset, may_retry);
+    case FailureKind::ErrorStatus: return fail(PrefillFailure::ErrorStatus, may_retry);
+    case FailureKind::Malformed: return fail(PrefillFailure::Malformed, may_retry);
   }
 }
 

@@ -69,3 +69,14 @@ TEST_CASE("the Responses API's id paths: one segment, GET/DELETE and POST .../ca
   CHECK(response_id_of("/v1/responses") == "");
   CHECK(find_route("/v1/responses")->routing == Routing::PrefixAndLoad);
 }
+
+TEST_CASE("each path's shape: completions and chats are theirs, every other path is Other") {
+  CHECK(find_route("/v1/completions")->shape == RouteShape::Completion);
+  CHECK(find_route("/v1/completions?x=1")->shape == RouteShape::Completion);
+  CHECK(find_route("/v1/chat/completions")->shape == RouteShape::Chat);
+  CHECK(route_for("/v1/not-listed").shape == RouteShape::Other);
+  for (const ApiRoute& route : api_routes()) {
+    CAPTURE(route.path);
+    if (route.path != "/v1/completions" && route.path != "/v1/chat/completions") CHECK(route.shape == RouteShape::Other);
+  }
+}

@@ -18,6 +18,10 @@
 //   7. Headroom: with `sheddableHeadroom`, sheddable requests leave slots of a server
 //      free (critical requests in flight fill them first); a critical request arriving
 //      then is dispatched at once.
+//   8. Pipelining under flow control: requests pipelined on one connection while the pool
+//      is saturated queue, then dispatch, and are answered in order; each starts at the
+//      loop's turn end, not inside the previous one's call stack (a debug build asserts it,
+//      so a start inside another's dispatch would kill the gateway).
 // Each test awaits conditions (the gateway's /debug/flow), never a fixed sleep; the
 // assertions count what happened, they do not time it.
 import { test, after } from 'node:test';
@@ -29,6 +33,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { keepAliveAgent, post } from '../config/model_traffic.mjs';
+import { rawExchange, statuses } from './raw_http.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-flow-'));
@@ -405,6 +410,40 @@ flowControl: {enabled: true, defaultRequestTTL: 60s}
   assert.equal(band(f, 10).dispatched, 0, 'it left without being dispatched');
   assert.equal(band(f, 10).evicted, 1);
   for (const r of await Promise.all(blockers)) assert.equal(r.status, 200);
+  agent.destroy();
+});
+
+test('3 requests pipelined on one connection into a saturated pool queue, dispatch and are answered in order', { timeout: 60000 }, async () => {
+  const sim = await startSim(['--max-num-seqs', '1', '--inter-token-latency-ms', '40']);
+  procs.push(sim);
+  const gw = await startGateway(['--workers', '1', '--config', writeConfig([sim], `
+saturationDetector: {queueDepthThreshold: 1}
+flowControl: {enabled: true, defaultRequestTTL: 60s}
+`, false)]);
+  procs.push(gw);
+  let exited = null;
+  gw.proc.on('exit', (code, signal) => { exited = code ?? signal; });
+  await untilRoutable(gw, 1);
+  const agent = keepAliveAgent(2);
+  const blockers = [post(agent, gw.url, '/v1/completions', body(15), {}, 30000), post(agent, gw.url, '/v1/completions', body(15), {}, 30000)];
+  await until('blockers dispatched', async () => band(await debugFlow(gw), 0).dispatched >= 2);
+  const ids = ['pipe1', 'pipe2', 'pipe3'];
+  const bytes = ids.map((id, i) => {
+    const payload = JSON.stringify(body(3));
+    const close = i === ids.length - 1 ? 'Connection: close\r\n' : '';
+    return `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: ${id}\r\n${close}Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+  }).join('');
+  const answered = rawExchange(gw.port, [bytes], { idleMs: 20000, maxMs: 40000 });
+  await until('the first pipelined request queued', async () => band(await debugFlow(gw), 0).queued >= 1);
+  const res = await answered;
+  assert.equal(exited, null, 'the gateway is still running');
+  assert.deepEqual(statuses(res.text), [200, 200, 200], res.text);
+  assert.equal(res.closed, true, 'the third asked to close');
+  assert.deepEqual([...res.text.matchAll(/x-request-id: (pipe\d)/g)].map((m) => m[1]), ids);
+  for (const r of await Promise.all(blockers)) assert.equal(r.status, 200);
+  const f = await debugFlow(gw);
+  assert.equal(band(f, 0).queued, 0);
+  assert.equal(band(f, 0).dispatched, 5);
   agent.destroy();
 });
 

@@ -9,68 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "exchange_fakes.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/util/monotonic_clock.h"
 
 using namespace ringgate;
 using namespace ringgate::proxy;
+using namespace ringgate::proxy::testing;
 
 namespace {
-
-struct FakeClient : ExchangeClient {
-  std::string out;
-  int finished = 0;
-  std::string& output() override { return out; }
-  void flush() override {}
-  void exchange_finished(bool) override { ++finished; }
-  void exchange_aborted() override {}
-};
-
-struct FakeChannel : UpstreamChannel {
-  AttemptListener* listener = nullptr;
-  uint32_t endpoint = 0;
-  bool reused() const override { return false; }
-  bool send_in_flight() const override { return false; }
-  void release(bool, http::BodyBuffer&) override {}
-  void pause_reading(bool) override {}
-  void set_read_idle_timeout(uint32_t) override {}
-};
-
-struct FakeUpstreams : UpstreamSide {
-  std::vector<std::unique_ptr<FakeChannel>> attempts;
-  UpstreamChannel* open(uint32_t endpoint_id, const net::Address&, bool, const RequestImage&,
-                        AttemptListener* listener) override {
-    attempts.push_back(std::make_unique<FakeChannel>());
-    attempts.back()->listener = listener;
-    attempts.back()->endpoint = endpoint_id;
-    return attempts.back().get();
-  }
-};
-
-// One endpoint; `saturated` as the saturation detector would say it.
-struct FakeRouter : RouteService {
-  bool saturated = false;
-  int holds = 0;  // route() calls that asked to be held when saturated
-  RouteDecision route(const RouteRequest& request) override {
-    RouteDecision d;
-    if (request.hold_when_saturated) ++holds;
-    if (saturated && (request.hold_when_saturated || request.sheddable)) {
-      d.status = 429;
-      d.saturated = true;
-      d.code = "pool_saturated";
-      d.message = "saturated";
-      return d;
-    }
-    d.endpoint_host = "10.0.0.1";
-    d.endpoint_port = 8000;
-    return d;
-  }
-  void routed(uint32_t) override {}
-  void released(uint32_t, bool) override {}
-  void endpoint_failed(uint32_t) override {}
-  void endpoint_succeeded(uint32_t) override {}
-  bool disaggregating() const override { return false; }
-};
 
 struct Call {
   FakeClient client;
@@ -96,6 +43,7 @@ struct Fixture {
   std::vector<std::unique_ptr<Call>> calls;
 
   Fixture() {
+    upstreams.sending = false;
     options.request_timeout_ms = 0;
     rules.flow.enabled = true;
     rules.objective_priorities.emplace("critical", 10);

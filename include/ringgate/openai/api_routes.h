@@ -71,6 +71,11 @@ inline constexpr std::string_view kResponseIdSegment = "{id}";
 // digits; OpenAI's about 50 characters. A longer one is refused (400), never looked up.
 inline constexpr size_t kMaxResponseIdBytes = 256;
 
+// The shape of a path's request and answer where code is written for some only (a split
+// into prefill and decode legs, the continuation of a broken stream): a completion's, a
+// chat completion's, or another.
+enum class RouteShape : uint8_t { Other, Completion, Chat };
+
 struct ApiRoute {
   std::string_view path;
   uint8_t methods = kMethodPost;
@@ -79,6 +84,7 @@ struct ApiRoute {
   BodyFormat body = BodyFormat::Json;
   TextFields text = 0;     // where the body's text (or tokens) is
   Routing routing = Routing::Load;
+  RouteShape shape = RouteShape::Other;
 
   // The fields whose text routing reads (the prefix chain, precise tokenization).
   constexpr TextFields routed_text() const { return routing == Routing::PrefixAndLoad ? text : 0; }

@@ -1,8 +1,9 @@
 #pragma once
 // One upstream request of an exchange (Envoy's UpstreamRequest): the endpoint it went
-// to, the channel that carries it, its in-flight slot at that endpoint, and what it did
-// (a head arrived, bytes of it reached the client). The slot and the channel are let
-// go in one place, end(). What the channel reports goes to the owner with the attempt
+// to, the channel that carries it, its in-flight slot at that endpoint (a SlotClaim it
+// takes when it opens), the body buffer it was opened with, and what it did (a head
+// arrived, bytes of it reached the client). The slot and the channel are let go in one
+// place, end(). What the channel reports goes to the owner with the attempt
 // attached, so that an exchange can tell two attempts apart (a continuation after a
 // failure, or two at once).
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "ringgate/http/body_buffer.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/request_trace.h"
+#include "ringgate/proxy/slot_claim.h"
 #include "ringgate/proxy/upstream_side.h"
 
 namespace ringgate::proxy {
@@ -36,25 +38,29 @@ class Attempt final : public AttemptListener {
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 
-  // Takes the in-flight slot route() claimed for `decision` and sends `image` to its
-  // endpoint. False: no socket could be made (the slot is held until end()). `announce`:
+  // Takes `slot` (the in-flight slot route() claimed for `decision`), records `body` (the
+  // buffer the request's body is sent from: image.body is its text, and end() hands it to a
+  // channel whose send is still in flight) and sends `image` to the endpoint. False: no
+  // socket could be made (the slot is held until end()). Opened once until end(). `announce`:
   // tell the router now that the request went there (it records the prompt of its last
   // route() at the endpoint); false when the caller did so when it routed (a decode leg
   // opened after its prefill leg). `token_first`: the answer's first byte comes with its
   // first token (a stream, a prefill leg), so the time it awaits that byte is the server's
   // TTFT (else it is the whole answer's time, and not counted in the awaiting age).
-  bool open(const RouteDecision& decision, const RequestImage& image, bool sheddable, bool token_first,
-            bool announce = true);
+  bool open(SlotClaim slot, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
+            bool token_first, bool announce = true);
   // The same endpoint again on a new connection (a pooled one turned out stale): first
-  // drop_channel(), then reopen() with the image of what `body` now holds. The slot stays.
-  void drop_channel(http::BodyBuffer& body) { release_channel(false, body, /*keep_body=*/true); }
-  bool reopen(const RequestImage& image);
+  // drop_channel(), then reopen() (the image's body: what the recorded body now holds).
+  // The slot stays.
+  void drop_channel() { release_channel(false, /*keep_body=*/true); }
+  bool reopen(RequestImage image);
   // THE place an attempt lets go: its channel (back to the pool when reusable, else
   // closed) and its in-flight slot. When the channel's send is still in flight it takes
-  // `body` (the bytes it may still read); keep_body leaves a copy for another attempt.
-  void end(bool reusable, http::BodyBuffer& body, bool keep_body);
+  // the recorded body (the bytes it may still read); keep_body leaves a copy in its place
+  // for another attempt.
+  void end(bool reusable, bool keep_body);
 
-  bool active() const { return holds_slot_; }
+  bool active() const { return slot_.held(); }
   bool connected() const { return channel_ != nullptr; }
   uint32_t endpoint_id() const { return endpoint_id_; }
   const std::string& destination() const { return destination_; }  // "host:port"
@@ -97,13 +103,13 @@ class Attempt final : public AttemptListener {
   }
 
  private:
-  bool connect(const RequestImage& image, bool allow_reuse, uint64_t now_ns);
+  bool connect(RequestImage& image, bool allow_reuse, uint64_t now_ns);
   void end_prefill() {
     if (!awaiting_) return;
     awaiting_ = false;
     env_.router->prefill_done(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
   }
-  void release_channel(bool reusable, http::BodyBuffer& body, bool keep_body);
+  void release_channel(bool reusable, bool keep_body);
 
   ExchangeEnv& env_;
   AttemptOwner& owner_;
@@ -112,8 +118,8 @@ class Attempt final : public AttemptListener {
   net::Address address_;
   int32_t header_rank_ = -1;  // RequestImage::data_parallel_rank of its sends
   std::string destination_;
-  bool holds_slot_ = false;
-  bool sheddable_ = false;
+  SlotClaim slot_;
+  http::BodyBuffer* body_ = nullptr;  // what it was opened with (the exchange's, outliving it)
   bool response_started_ = false;
   bool delivered_ = false;
   // Awaiting its first token at the endpoint (counted there until it comes or end()): its

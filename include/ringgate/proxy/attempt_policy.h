@@ -1,8 +1,10 @@
 #pragma once
-// What follows a failed upstream attempt (Envoy's retry state, plus Round 3's
+// What follows a failed upstream attempt (Envoy's retry state, plus the stream's
 // continuation): a fresh connection to the same endpoint, another endpoint, a
 // continuation of the stream on another endpoint, or the end of the request with an
-// error. One function decides, from plain data; the Exchange carries the plan out.
+// error. Every "what next" is decided here, from plain data (table-tested in
+// tests/proxy/attempt_policy_test.cpp); the Exchange carries the plan out. A new retry
+// rule is a change to this file and its test.
 //
 // Before any byte of an attempt reached the client, a failure that cannot have run
 // the request (no connection, a reset) is retried within the retry budget; one that
@@ -10,7 +12,9 @@
 // After bytes reached the client, only a stream that can be continued goes on
 // (migration); anything else ends visibly broken.
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "ringgate/proxy/proxy_options.h"
 
@@ -50,6 +54,7 @@ struct RequestProgress {
   bool fresh_retry_used = false;
   uint32_t migrations = 0;  // continuations sent
   bool continuable = false; // a stream whose relayed events are kept for a continuation
+  bool pinned = false;      // it may go to one server only (a Responses API response's)
 };
 
 struct AttemptPlan {
@@ -62,6 +67,9 @@ struct AttemptPlan {
   // GiveUp of a stream that reached the client: why it was not continued (the
   // gave_up reason of ringgate_stream_migrations_total); empty otherwise.
   std::string_view not_continued;
+  // GiveUp of a pinned request whose server refuses connections: its response is gone
+  // (the caller's 404, ResponseAffinity::gone()).
+  bool response_gone = false;
 };
 
 class AttemptPolicy {
@@ -71,6 +79,25 @@ class AttemptPolicy {
   // A 5xx head whose body has not reached the client: another endpoint may be tried
   // (true), or the 5xx is relayed as it is.
   bool retries_error_status(int status, const RequestProgress& progress) const;
+  // The prefill leg's profile of the same policy (a split request's first leg, which
+  // never answers the client: its GiveUp means the request goes decode-only). A pooled
+  // connection that fails before its head (reset, or refused) gets one fresh connection
+  // to the same pod, unblamed; any other failure is blamed and may go to another prefill
+  // pod (OtherEndpoint; the leg bounds how many).
+  static AttemptPlan prefill_after_failure(const AttemptFailure& failure, bool fresh_retry_used);
+  // No endpoint is left for another attempt after `last` failed (or, pinned, none may be
+  // tried): the error the request ends with. A pinned request's server refusing
+  // connections means its response is gone (response_gone: the caller words it).
+  AttemptPlan no_endpoint_left(FailureKind last, bool pinned) const;
+  // A failure of the connection itself fails every data-parallel rank behind the
+  // server's one port: what comes next goes to another server, not another rank.
+  static bool fails_whole_server(FailureKind kind);
+  // Every endpoint had the request and its stream broke again: a continuation may go back
+  // to an endpoint whose leg broke mid-stream earlier (a dropped connection is not a dead
+  // server), never to the last one. Writes the endpoints still excluded into `exclude`;
+  // false when there is no earlier one to go back to.
+  static bool continuation_may_return(std::span<const uint32_t> tried, std::span<const uint32_t> broke_mid_stream,
+                                      std::vector<uint32_t>& exclude);
 
  private:
   bool budget_left(const RequestProgress& p) const {

@@ -64,7 +64,8 @@ class ClientConnection final : public net::IoHandler,
   void exchange_aborted() override;
 
   void on_completion(const net::Completion& c) override;
-  void on_turn_end() override { send_output(); }
+  // The next pipelined request starts here (request_done), then what is queued goes out.
+  void on_turn_end() override;
   void on_timer(net::Timer& timer) override;
 
   ClientConnection* prev = nullptr;
@@ -142,6 +143,7 @@ class ClientConnection final : public net::IoHandler,
   bool continue_sent_ = false;
   bool body_digest_started_ = false;  // the exchange is reading this request's body as it arrives
   bool parsing_ = false;       // inside parse_span: it loops on by itself
+  bool parse_at_turn_end_ = false;  // request_done() left the next request for on_turn_end()
   bool peer_closed_ = false;   // the client half-closed: answer what it asked, then close
   // A request was refused before its last byte came: the client may still be sending.
   // Closing a socket with unread bytes resets it, and the reset can destroy the answer

@@ -6,14 +6,17 @@
 // (a fresh connection, another endpoint, a continuation of the stream elsewhere, or an
 // error); the RelayState keeps what the client has seen of a stream so that a
 // continuation is stitched in without a repeated or missing byte; RequestStats is the
-// metrics and access-log leaf. A hedged prefill (proxy/hedging.h) races a second Attempt
-// against the first until one streams a token; the lead is the one the client hears. Only the Exchange decides what the client sees, and it
-// fails in ONE way (end_with_error): a JSON error before the response head went out;
-// after it, an SSE error event for streams, else a visibly cut body.
+// metrics and access-log leaf. Each attempt takes the in-flight slot its route claimed
+// (SlotClaim). A hedged prefill races a second Attempt against the first until one streams
+// a token (HedgeRace; its policy is proxy/hedging.h); the lead is the one the client
+// hears. A split request's decode pick waits in a DecodeReservation while its PrefillLeg
+// runs. Only the Exchange decides what the client sees, and it fails in ONE way
+// (end_with_error): a JSON error before the response head went out; after it, an SSE
+// error event for streams, else a visibly cut body.
 //
 // The Exchange never touches a socket: its client (ExchangeClient), the upstream side
 // (UpstreamSide) and routing (RouteService) are interfaces, so the state machine is
-// driven by fakes in tests/proxy/exchange_test.cpp.
+// driven by fakes (tests/proxy/exchange_fakes.h).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,10 +29,12 @@
 #include "ringgate/proxy/admission.h"
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
+#include "ringgate/proxy/client_response.h"
+#include "ringgate/proxy/decode_reservation.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
-#include "ringgate/proxy/hedging.h"
+#include "ringgate/proxy/hedge_race.h"
 #include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
@@ -51,8 +56,7 @@ class Exchange final : public AttemptOwner,
         digest_(env.prefix_block_bytes),
         admission_(env),
         stats_(env),
-        attempt_(env, *this),
-        hedge_(env, *this),
+        race_(env, *this),
         prefill_(env, *this),
         response_wait_(*this) {}
   ~Exchange() override;
@@ -68,16 +72,15 @@ class Exchange final : public AttemptOwner,
   // `key`: the API key it presented (auth on; valid during this call only), else null.
   void start(http::Request& request, bool http11, bool keep_alive, uint64_t started_ms, const ApiKey* key = nullptr);
 
-  bool active() const { return active_; }
+  bool active() const { return state_.active; }
   bool queued() const { return admission_.queued(); }  // waiting in the flow-control queue
-  bool response_started() const { return response_.started; }
-  ClientFraming framing() const { return response_.framing; }
-  uint32_t attempts() const { return attempts_; }
-  uint32_t migrations() const { return migrations_; }
+  bool response_started() const { return state_.response.started; }
+  uint32_t attempts() const { return state_.attempts; }
+  uint32_t migrations() const { return state_.migrations; }
   // The prefill pod of a split request ("host:port"): in gateway mode once its leg
   // succeeded, in EPP mode once picked (for x-prefiller-host-port); else empty.
   const std::string& prefill_endpoint() const { return prefill_endpoint_; }
-  int status() const { return response_.status; }
+  int status() const { return state_.response.status; }
 
   // The client went away (or stalled): drop the upstream, record the request.
   void client_gone();
@@ -107,61 +110,49 @@ class Exchange final : public AttemptOwner,
   void response_wait_over(bool found) override;
 
  private:
-  // What the client is sent: the head held until the first body byte (commit), then
-  // the body in the client's framing.
-  struct Response {
-    bool started = false;    // a model server's head arrived (held in pending_head_)
-    bool committed = false;  // the head reached the client's output: failures are visible from now
-    bool event_stream = false;
-    bool from_model_server = false;  // status is the model server's answer, relayed
-    int status = 0;
-    ClientFraming framing = ClientFraming::ContentLength;
-    uint16_t tail = 0;  // the last two body bytes relayed
+  // What one request is, scalars only: reset by assignment in start(). The buffers are
+  // members of their own so that their capacity survives from request to request.
+  struct RequestState {
+    bool active = false;
+    bool http11 = true;
+    bool keep_alive = true;
+    http::Request* request = nullptr;
+    const openai::ApiRoute* route = nullptr;  // the request's path in the route table
+    bool digested = false;        // fields_ and the prefix chain come from digest_ (else BodyReader)
+    bool add_request_id = false;  // request_id_ is the gateway's (else the client's)
+    bool own_body = false;        // the current leg sends leg_body_, not the client's body
+    bool split = false;           // decided prefill-decode
+    uint64_t answering_server = 0;  // the lead attempt's server (address hash), for affinity_
+    uint64_t started_ms = 0;
+    uint64_t leg_started_ms = 0;
+    uint32_t attempts = 0;      // every attempt of the request
+    uint32_t leg_attempts = 0;  // of the current leg
+    uint32_t migrations = 0;
+    bool fresh_retry_used = false;
+    FailureKind last_failure = FailureKind::ConnectFailed;
+    std::string_view migration_reason;  // why the stream first broke (a kMigrationReasons name)
+    bool resume_counted = false;        // the current continuation's resumption was counted
+    bool stalled = false;               // the last break was a stall (else a broken connection)
+    ClientResponse response;
   };
 
-  // One racing attempt's answer, held until the race is decided: the client's head and
-  // response state as start_client_response made them for it, and its bytes so far.
-  struct RaceSide {
-    Response response;
-    std::string head;
-    std::string held;
-  };
-
-  uint64_t now() const { return *env_.now_ms; }
   void proceed();
-  void apply_model_rewrite();
   RouteRequest route_request();
   RouteDecision route_next();
   void next_attempt();
   void dispatch(const RouteDecision& decision);
-  void send(const RouteDecision& decision, bool announce);
-  bool split(const RouteDecision& decode);
+  void send(const RouteDecision& decision, SlotClaim slot, bool announce);
+  // true: split, decode_slot moved into decode_.
+  bool split(const RouteDecision& decode, SlotClaim& decode_slot);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
-  http::BodyBuffer& leg_body();    // the body the current leg's image points into
-  http::BodyBuffer& body_of(const Attempt& attempt) { return &attempt == &hedge_ ? hedge_body_ : leg_body(); }
-  Attempt& rival(const Attempt& attempt) { return &attempt == &hedge_ ? attempt_ : hedge_; }
-  HedgeResult won_by(const Attempt& attempt) const { return &attempt == &hedge_ ? HedgeResult::Hedge : HedgeResult::Primary; }
-  RaceSide& race_side(const Attempt& attempt) { return race_[&attempt == &hedge_ ? 1 : 0]; }
-  bool upstream_connected() const { return attempt_.connected() || hedge_.connected(); }
-  void end_attempt(bool reusable, bool keep_body);
-  // Hedging: the second attempt, the race's events, and its end (the rival of `kept`
-  // cancelled; the lead's held answer goes to the client).
-  void hedge();
-  void race_head(Attempt& attempt, const http::ResponseParser& head);
-  void race_body(Attempt& attempt, std::string_view decoded);
+  // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
-  void cancel(Attempt& attempt);
-  bool retry_error_status(Attempt& attempt, int status);
   void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
-  bool keeps_stream() const;
-  void commit_response();
-  void relay(Attempt& attempt, std::string_view data);
-  void emit_body(std::string_view data);
+  // Bytes of the answer to the client (the held head first); `last`: the answer ended.
+  void relay(Attempt& attempt, std::string_view data, bool last = false);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
-  void give_up_stream(int status, std::string_view code, std::string_view message, std::string_view reason);
   void give_up_continuation(std::string_view why, std::string_view reason);
-  AttemptPolicy policy() const { return {env_.options->retry_budget(), env_.options->migration}; }
   RequestProgress progress() const;
   void close_out();
   void finish(bool keep_alive);
@@ -174,57 +165,26 @@ class Exchange final : public AttemptOwner,
   Admission admission_;
   RequestStats stats_;
   RelayState relay_;
-  Attempt attempt_;
-  Attempt hedge_;            // a hedged prefill's second attempt
-  Attempt* lead_ = &attempt_;  // whose answer the client gets (or, while racing, the first pick)
+  HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
   PrefillLeg prefill_;
-  ResponseAffinity affinity_;  // the Responses API response it names, and the one it makes
+  DecodeReservation decode_;    // disaggregation: the decode pick while the prefill leg runs
+  ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
-  uint64_t answering_server_ = 0;  // the lead attempt's server (address hash), for affinity_
-  http::Request* request_ = nullptr;
-  const openai::ApiRoute* route_ = nullptr;  // the request's path in the route table
+  RequestState state_;
   openai::RequestFields fields_;
-  bool digested_ = false;  // fields_ and the prefix chain come from digest_ (else BodyReader)
   std::string target_model_;
   std::string model_token_;
   std::string request_id_;
-  bool add_request_id_ = false;
   std::string upstream_head_;
   std::string pending_head_;  // the client's head, held until committed
-  // The body the current leg sends when it is not the client's (own_body_): a decode leg
-  // with its kv_transfer_params, a continuation.
+  // The body the current leg sends when it is not the client's (state_.own_body): a
+  // decode leg with its kv_transfer_params, a continuation.
   http::BodyBuffer leg_body_;
-  bool own_body_ = false;
-  std::string scratch_;            // such a body as it is built
-  // Disaggregation: the decode pick, its slot claimed, waiting for the prefill leg.
-  RouteDecision decode_;
-  std::string decode_host_;        // decode_.endpoint_host's text (the snapshot's may go)
-  bool decode_waiting_ = false;
-  bool split_ = false;             // decided prefill-decode
-  uint64_t decode_started_ms_ = 0;
+  std::string scratch_;  // such a body as it is built
   std::string prefill_endpoint_;
   std::vector<uint32_t> tried_;
   std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
-  Response response_;
-  // Hedging: the hedge's own copy of the body (each attempt's send owns what it reads),
-  // the two sides of a race ([0] attempt_, [1] hedge_), and whether one is on.
-  http::BodyBuffer hedge_body_;
-  RaceSide race_[2];
-  bool racing_ = false;
-  uint64_t started_ms_ = 0;
-  uint64_t leg_started_ms_ = 0;
-  uint32_t attempts_ = 0;      // every attempt of the request
-  uint32_t leg_attempts_ = 0;  // of the current leg
-  uint32_t migrations_ = 0;
-  bool fresh_retry_used_ = false;
-  FailureKind last_failure_ = FailureKind::ConnectFailed;
-  std::string first_endpoint_;          // whose stream broke first
-  std::string_view migration_reason_;   // and why (a kMigrationReasons name)
-  bool resume_counted_ = false;         // the current continuation's resumption was counted
-  bool stalled_ = false;                // the last break was a stall (else a broken connection)
-  bool active_ = false;
-  bool http11_ = true;
-  bool keep_alive_ = true;
+  std::string first_endpoint_;              // whose stream broke first
   net::Timer request_timer_{this, 0};
 };
 

@@ -56,9 +56,10 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   PrefillLeg& operator=(const PrefillLeg&) = delete;
 
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
-  // copied) to `decision`'s endpoint, whose slot the leg takes (claimed as `sheddable`).
-  // `trace`: the request's, when traced (the leg's attempts are its "prefill" spans).
-  void start(const RouteDecision& decision, std::string_view head, std::string_view body, bool sheddable,
+  // copied) to `decision`'s endpoint, whose slot the leg takes (`slot`; a retry's is
+  // claimed as sheddable as it). `trace`: the request's, when traced (the leg's attempts
+  // are its "prefill" spans).
+  void start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
              LegTrace trace = {});
   // The exchange no longer wants the leg (its client left, it timed out): the connection
   // is closed, so the prefill pod stops and frees what it held. No prefill_done() follows.
@@ -76,7 +77,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   void on_timer(net::Timer& timer) override;
 
  private:
-  void open(const RouteDecision& decision);
+  void open(SlotClaim slot, const RouteDecision& decision);
   void fail(PrefillFailure why, bool may_retry);
   void done(std::string_view kv_transfer_params);
   RequestImage image() const {

@@ -1,7 +1,7 @@
 #pragma once
 // What the client has seen of a streamed completion or chat completion, kept so that
 // a continuation on another server can be stitched in without repeating or losing a
-// byte (Round 3's RelayState).
+// byte.
 //
 // The first leg's bytes are relayed as they come, whole events only: the tail of an
 // event cut by a read waits for the rest, so a server that dies mid-event leaves the

@@ -1,0 +1,256 @@
+// AttemptPolicy, table by table: every "what next" of a request from plain data (no
+// exchange, no sockets). A new retry rule is a row here and a line in attempt_policy.cpp.
+#include <doctest/doctest.h>
+
+#include <string_view>
+#include <vector>
+
+#include "ringgate/proxy/attempt_policy.h"
+
+using namespace ringgate::proxy;
+
+namespace {
+
+constexpr uint32_t kMaxAttempts = 3;
+constexpr uint32_t kDeadlineMs = 5000;
+
+AttemptPolicy policy(bool migration = true, uint32_t max_migrations = 2) {
+  MigrationOptions m;
+  m.enabled = migration;
+  m.max_per_request = max_migrations;
+  return AttemptPolicy(RetryBudget{kMaxAttempts, kDeadlineMs}, m);
+}
+
+RequestProgress fresh() {
+  RequestProgress p;
+  p.leg_attempts = 1;
+  p.leg_started_ms = 1000;
+  p.now_ms = 1000;
+  return p;
+}
+
+const char* step_name(NextStep s) {
+  switch (s) {
+    case NextStep::FreshConnection: return "fresh";
+    case NextStep::OtherEndpoint: return "other";
+    case NextStep::Continuation: return "continue";
+    case NextStep::GiveUp: return "give_up";
+  }
+  return "?";
+}
+
+}  // namespace
+
+TEST_CASE("after_failure before any byte reached the client") {
+  struct Row {
+    FailureKind kind;
+    bool reused, response_started, fresh_retry_used, budget_spent, pinned;
+    NextStep step;
+    int status;  // GiveUp's
+    bool blame;
+  };
+  using K = FailureKind;
+  using S = NextStep;
+  const Row rows[] = {
+      // nothing was sent: elsewhere within the budget, else 502 / 504
+      {K::ConnectFailed, false, false, false, false, false, S::OtherEndpoint, 0, true},
+      {K::ConnectFailed, false, false, false, true, false, S::GiveUp, 502, true},
+      {K::ConnectTimeout, false, false, false, false, false, S::OtherEndpoint, 0, true},
+      {K::ConnectTimeout, false, false, false, true, false, S::GiveUp, 504, true},
+      // a pooled connection reset: one fresh connection to the same endpoint, unblamed
+      {K::Reset, true, false, false, false, false, S::FreshConnection, 0, false},
+      {K::Reset, true, false, false, true, false, S::GiveUp, 502, false},
+      {K::Reset, true, false, true, false, false, S::OtherEndpoint, 0, false},
+      {K::Reset, false, false, false, false, false, S::OtherEndpoint, 0, true},
+      // a head arrived, then the connection died before any byte reached the client
+      {K::Reset, true, true, false, false, false, S::OtherEndpoint, 0, true},
+      // the request may be running: not retried
+      {K::FirstByteTimeout, false, false, false, false, false, S::GiveUp, 504, true},
+      {K::ReadIdleTimeout, false, true, false, false, false, S::GiveUp, 504, true},
+      {K::ErrorStatus, false, true, false, false, false, S::GiveUp, 502, true},
+      {K::Malformed, false, true, false, false, false, S::GiveUp, 502, true},
+      // pinned (a Responses API response's server): never elsewhere
+      {K::ConnectFailed, false, false, false, false, true, S::GiveUp, 0, true},
+      {K::ConnectTimeout, false, false, false, false, true, S::GiveUp, 504, true},
+      {K::Reset, false, false, false, false, true, S::GiveUp, 502, true},
+      {K::Reset, true, false, false, false, true, S::FreshConnection, 0, false},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.kind));
+    CAPTURE(r.reused);
+    CAPTURE(r.response_started);
+    CAPTURE(r.fresh_retry_used);
+    CAPTURE(r.budget_spent);
+    CAPTURE(r.pinned);
+    RequestProgress p = fresh();
+    p.fresh_retry_used = r.fresh_retry_used;
+    p.pinned = r.pinned;
+    if (r.budget_spent) p.leg_attempts = kMaxAttempts;
+    const AttemptPlan plan = policy().after_failure({r.kind, r.reused, r.response_started, false}, p);
+    CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
+    CHECK(plan.blame_endpoint == r.blame);
+    if (r.step == S::GiveUp) {
+      CHECK(plan.status == r.status);
+      CHECK(plan.response_gone == (r.pinned && r.kind == K::ConnectFailed));
+      CHECK(plan.not_continued.empty());
+    }
+  }
+}
+
+TEST_CASE("after_failure at the retry deadline gives up, a millisecond before it retries") {
+  RequestProgress p = fresh();
+  p.now_ms = p.leg_started_ms + kDeadlineMs;
+  CHECK(policy().after_failure({FailureKind::ConnectFailed, false, false, false}, p).step == NextStep::GiveUp);
+  p.now_ms = p.leg_started_ms + kDeadlineMs - 1;
+  CHECK(policy().after_failure({FailureKind::ConnectFailed, false, false, false}, p).step == NextStep::OtherEndpoint);
+}
+
+TEST_CASE("after_failure once bytes reached the client: a continuation, or why not") {
+  struct Row {
+    FailureKind kind;
+    bool migration, continuable;
+    uint32_t migrations;
+    NextStep step;
+    int status;
+    std::string_view not_continued;
+  };
+  using K = FailureKind;
+  using S = NextStep;
+  const Row rows[] = {
+      {K::Reset, true, true, 0, S::Continuation, 0, ""},
+      {K::ReadIdleTimeout, true, true, 1, S::Continuation, 0, ""},
+      {K::Reset, true, true, 2, S::GiveUp, 502, "max_per_request"},  // maxPerRequest 2, at its bound
+      {K::ReadIdleTimeout, true, true, 2, S::GiveUp, 504, "max_per_request"},
+      {K::Reset, true, false, 0, S::GiveUp, 502, "unsupported"},
+      {K::Reset, false, true, 0, S::GiveUp, 502, "disabled"},
+      {K::ReadIdleTimeout, false, true, 0, S::GiveUp, 504, "disabled"},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.kind));
+    CAPTURE(r.migration);
+    CAPTURE(r.continuable);
+    CAPTURE(r.migrations);
+    RequestProgress p = fresh();
+    p.continuable = r.continuable;
+    p.migrations = r.migrations;
+    const AttemptPlan plan = policy(r.migration, 2).after_failure({r.kind, false, true, true}, p);
+    CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
+    CHECK(plan.blame_endpoint);
+    CHECK(plan.status == r.status);
+    CHECK(plan.not_continued == r.not_continued);
+  }
+}
+
+TEST_CASE("retries_error_status: a 5xx head goes elsewhere within the budget, never when pinned") {
+  struct Row {
+    int status;
+    bool budget_spent, pinned, retried;
+  };
+  const Row rows[] = {
+      {500, false, false, true}, {502, false, false, true}, {503, false, false, true}, {504, false, false, true},
+      {501, false, false, false},  // another server would say the same
+      {505, false, false, false}, {500, true, false, false}, {503, false, true, false},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.status);
+    CAPTURE(r.budget_spent);
+    CAPTURE(r.pinned);
+    RequestProgress p = fresh();
+    p.pinned = r.pinned;
+    if (r.budget_spent) p.leg_attempts = kMaxAttempts;
+    CHECK(policy().retries_error_status(r.status, p) == r.retried);
+  }
+}
+
+TEST_CASE("no_endpoint_left: 504 after a timeout, 502 after anything else, gone for a pinned refusal") {
+  struct Row {
+    FailureKind last;
+    bool pinned;
+    int status;
+    std::string_view code;
+    bool gone;
+  };
+  using K = FailureKind;
+  const Row rows[] = {
+      {K::ConnectFailed, false, 502, "upstream_unavailable", false},
+      {K::Reset, false, 502, "upstream_unavailable", false},
+      {K::ErrorStatus, false, 502, "upstream_unavailable", false},
+      {K::ConnectTimeout, false, 504, "upstream_timeout", false},
+      {K::FirstByteTimeout, false, 504, "upstream_timeout", false},
+      {K::ReadIdleTimeout, false, 504, "upstream_timeout", false},
+      {K::ConnectFailed, true, 0, "", true},
+      {K::ConnectTimeout, true, 504, "upstream_timeout", false},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.last));
+    CAPTURE(r.pinned);
+    const AttemptPlan plan = policy().no_endpoint_left(r.last, r.pinned);
+    CHECK(plan.step == NextStep::GiveUp);
+    CHECK(plan.status == r.status);
+    CHECK(plan.code == r.code);
+    CHECK(plan.response_gone == r.gone);
+  }
+}
+
+TEST_CASE("fails_whole_server: only failures of the connection itself take every data-parallel rank") {
+  using K = FailureKind;
+  CHECK(AttemptPolicy::fails_whole_server(K::ConnectFailed));
+  CHECK(AttemptPolicy::fails_whole_server(K::ConnectTimeout));
+  CHECK(AttemptPolicy::fails_whole_server(K::Reset));
+  CHECK_FALSE(AttemptPolicy::fails_whole_server(K::FirstByteTimeout));
+  CHECK_FALSE(AttemptPolicy::fails_whole_server(K::ReadIdleTimeout));
+  CHECK_FALSE(AttemptPolicy::fails_whole_server(K::ErrorStatus));
+  CHECK_FALSE(AttemptPolicy::fails_whole_server(K::Malformed));
+}
+
+TEST_CASE("continuation_may_return: back to an endpoint that broke earlier, never to the last") {
+  struct Row {
+    std::vector<uint32_t> tried, broke;
+    bool may;
+    std::vector<uint32_t> exclude;
+  };
+  const Row rows[] = {
+      {{0, 1, 2}, {}, false, {}},
+      {{0, 1, 2}, {0}, false, {}},           // one break: nothing earlier to go back to
+      {{0, 1, 2}, {0, 1}, true, {1, 2}},     // 0 broke first: it may take the stream again
+      {{0, 1, 2}, {0, 1, 0}, true, {0, 2}},  // 0 broke last: not it, 1 may
+      {{0, 1, 2, 3}, {2, 0, 1}, true, {1, 3}},
+  };
+  for (const Row& r : rows) {
+    std::vector<uint32_t> exclude{99};
+    CHECK(AttemptPolicy::continuation_may_return(r.tried, r.broke, exclude) == r.may);
+    CHECK(exclude == r.exclude);
+  }
+}
+
+TEST_CASE("prefill_after_failure: the prefill leg's profile (one fresh connection, then another pod)") {
+  struct Row {
+    FailureKind kind;
+    bool reused, response_started, fresh_retry_used;
+    NextStep step;
+    bool blame;
+  };
+  using K = FailureKind;
+  using S = NextStep;
+  const Row rows[] = {
+      {K::Reset, true, false, false, S::FreshConnection, false},
+      {K::ConnectFailed, true, false, false, S::FreshConnection, false},
+      {K::Reset, true, false, true, S::OtherEndpoint, true},  // its fresh retry used
+      {K::Reset, true, true, false, S::OtherEndpoint, true},  // a head had come
+      {K::Reset, false, false, false, S::OtherEndpoint, true},
+      {K::ConnectTimeout, true, false, false, S::OtherEndpoint, true},
+      {K::FirstByteTimeout, false, false, false, S::OtherEndpoint, true},
+      {K::ErrorStatus, false, true, false, S::OtherEndpoint, true},
+      {K::Malformed, false, true, false, S::OtherEndpoint, true},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.kind));
+    CAPTURE(r.reused);
+    CAPTURE(r.response_started);
+    CAPTURE(r.fresh_retry_used);
+    const AttemptPlan plan =
+        AttemptPolicy::prefill_after_failure({r.kind, r.reused, r.response_started, false}, r.fresh_retry_used);
+    CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
+    CHECK(plan.blame_endpoint == r.blame);
+  }
+}

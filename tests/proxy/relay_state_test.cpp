@@ -1,0 +1,93 @@
+// RelayState, table-driven: what a broken first leg leaves for a continuation (the text,
+// the tokens, or why it cannot go on), and how a continuation leg is stitched onto what
+// the client saw (the first leg's identity, no second role chunk, usage counted whole).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "ringgate/proxy/relay_state.h"
+
+using namespace ringgate;
+using namespace ringgate::proxy;
+
+namespace {
+
+std::string completion(std::string_view text, std::string_view extra = {}) {
+  std::string e = R"(data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":")";
+  e += text;
+  e += R"(","logprobs":null,"finish_reason":null)";
+  e += extra;
+  e += "}]}\n\n";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a broken first leg: what a continuation carries, or why it cannot go on") {
+  struct Row {
+    const char* name;
+    std::string stream;  // what the first leg relayed before it broke
+    bool keep;
+    uint32_t max_tokens;
+    std::string_view blocker;  // prepare_continuation's answer ("" = it can go on)
+    std::string_view text;
+    uint64_t tokens;
+    bool done;
+  };
+  const Row rows[] = {
+      {"two tokens", completion("Hel") + completion("lo"), true, 100, "", "Hello", 2, false},
+      {"nothing yet", "", true, 100, "", "", 0, false},
+      {"not kept", completion("a"), false, 100, "unsupported", "", 0, false},
+      {"logprobs", completion("a", R"(,"x":1)") + R"(data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":"b","logprobs":{"tokens":["b"]},"finish_reason":null}]})" "\n\n",
+       true, 100, "logprobs", "", 0, false},
+      {"at max_tokens", completion("a") + completion("b"), true, 2, "", "ab", 2, false},
+      {"past max_tokens", completion("a") + completion("b") + completion("c"), true, 2, "too_long", "", 0, false},
+      {"whole stream seen", completion("a") + "data: [DONE]\n\n", true, 100, "", "a", 1, true},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.name);
+    openai::StreamEventReader reader;
+    RelayState relay;
+    relay.begin(r.keep, r.max_tokens);
+    std::string relayed(relay.take(r.stream, reader));
+    CHECK(relayed == r.stream);  // whole events pass through unchanged
+    const std::string_view blocker = relay.prepare_continuation(reader);
+    CHECK(blocker == r.blocker);
+    CHECK(relay.done() == r.done);
+    if (r.blocker.empty() && !r.done) {
+      CHECK(relay.text() == r.text);
+      CHECK(relay.tokens() == r.tokens);
+    }
+  }
+}
+
+TEST_CASE("an event cut by a read waits for its end; the stream ended cleanly gives it as it is") {
+  openai::StreamEventReader reader;
+  RelayState relay;
+  relay.begin(true, 100);
+  const std::string event = completion("x");
+  CHECK(relay.take(std::string_view(event).substr(0, 10), reader).empty());
+  CHECK(relay.take(std::string_view(event).substr(10), reader) == event);
+  CHECK(relay.take("data: {\"cut", reader).empty());
+  CHECK(relay.finish() == "data: {\"cut");
+}
+
+TEST_CASE("a continuation leg: the first leg's identity, its own events rewritten") {
+  openai::StreamEventReader reader;
+  RelayState relay;
+  relay.begin(true, 100);
+  const std::string first = completion("Hel");
+  REQUIRE(relay.take(first, reader) == first);
+  REQUIRE(relay.prepare_continuation(reader).empty());
+  relay.start_leg();
+  CHECK(relay.leg() == 1);
+  const std::string second =
+      R"(data: {"id":"cmpl-2","object":"text_completion","created":9,"model":"m","choices":[{"index":0,"text":"lo","logprobs":null,"finish_reason":null}]})"
+      "\n\n";
+  const std::string out(relay.take(second, reader));
+  CHECK(out.find("cmpl-1") != std::string::npos);
+  CHECK(out.find("cmpl-2") == std::string::npos);
+  CHECK(out.find("\"created\":7") != std::string::npos);
+  CHECK(out.find("\"text\":\"lo\"") != std::string::npos);
+}
