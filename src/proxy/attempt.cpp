@@ -13,6 +13,7 @@ Attempt::~Attempt() {
   // the slot if one is ever dropped without end() (the channel has no body to take).
   if (holds_slot_) {
     end_prefill();
+    env_.router->load_done(endpoint_id_, load_tokens_);
     env_.router->released(endpoint_id_, sheddable_);
   }
 }
@@ -34,6 +35,8 @@ bool Attempt::open(const RouteDecision& decision, const RequestImage& image, boo
   const uint64_t now_ns = util::steady_ns();  // one clock read: the send time and the awaiting age's
   awaiting_since_ms_ = token_first ? now_ns / 1000000 : 0;
   env_.router->prefill_sent(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
+  load_tokens_ = decision.load_tokens;
+  env_.router->load_sent(endpoint_id_, load_tokens_);
   if (announce) env_.router->routed(endpoint_id_);
   return connect(image, /*allow_reuse=*/true, now_ns);
 }
@@ -67,6 +70,7 @@ void Attempt::end(bool reusable, http::BodyBuffer& body, bool keep_body) {
   if (holds_slot_) {
     holds_slot_ = false;
     end_prefill();
+    env_.router->load_done(endpoint_id_, load_tokens_);
     env_.router->released(endpoint_id_, sheddable_);
   }
 }
