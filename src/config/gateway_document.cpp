@@ -396,6 +396,9 @@ void read_filters(YamlFieldReader& r, const YAML::Node& node, const std::string&
     auto params = r.read_map(v, p, gateway_schema::kPrefixAffinityFilter);
     if (!params) return;
     out.filters[slot] = true;
+    with_field(*params, p, "enabled", [&](const YAML::Node& x, const std::string& xp) {
+      assign(out.filters[slot], r.read_bool(x, xp));
+    });
     sched::PrefixAffinityConfig& c = out.prefix_affinity;
     with_field(*params, p, "affinityThreshold", [&](const YAML::Node& x, const std::string& xp) {
       assign(c.affinity_threshold, r.read_number(x, xp, 0.0, 1.0));

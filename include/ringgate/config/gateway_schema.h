@@ -140,6 +140,7 @@ inline constexpr Field kFilterFields[] = {
     {"prefix-cache-affinity", "bool or map", "false", "", kRestart, "", "llm-d's prefix-cache-affinity-filter: only the servers holding at least `affinityThreshold` of the prompt stay candidates, unless none does, the best of them is predicted to answer its first token more than `maxTTFTPenaltyMs` after the best other (the latency model; skipped while it has learnt nothing), or a draw of `explorationProbability` skips the filter."},
 };
 inline constexpr Field kPrefixAffinityFilterFields[] = {
+    {"enabled", "bool", "true", "", kRestart, "", "Whether the filter runs when its map is given (a map without it runs the filter)."},
     {"affinityThreshold", "number", "0.80", "0..1", kRestart, "", "Sticky: the leading prompt blocks a server holds over the prompt's blocks (the prefix score) at least this; 0 = the filter keeps every candidate."},
     {"explorationProbability", "number", "0.01", "0..1", kRestart, "", "The share of requests for which the filter is skipped, so other servers learn prompts too."},
     {"maxTTFTPenaltyMs", "number", "5000", "0..3600000", kRestart, "", "Stickiness breaks when the best sticky server's predicted TTFT exceeds the best other's by more than this (ms); 0 = always stick."},
