@@ -183,7 +183,8 @@ class PickerReader {
     return profiles;
   }
 
-  // The profile ringgate runs: the only one, else "default", else the first.
+  // The profile ringgate runs: the only one, else "default", else "decode" (a P/D config's:
+  // the one that picks the server answering the client), else the first.
   void apply_profiles(std::vector<Profile>& profiles, bool have_plugins) {
     if (profiles.empty()) {
       if (!have_plugins) return;
@@ -193,6 +194,8 @@ class PickerReader {
       profiles.push_back(std::move(all));
     }
     size_t chosen = 0;
+    for (size_t i = 0; i < profiles.size(); ++i)
+      if (profiles[i].name == "decode") chosen = i;
     for (size_t i = 0; i < profiles.size(); ++i)
       if (profiles[i].name == "default") chosen = i;
     if (profiles.size() > 1) {
@@ -363,6 +366,9 @@ class PickerReader {
           out_.gateway.scheduler.prefix_block_bytes = uint32_t(*size);
           set("scheduler.prefixBlockBytes");
         }
+      } else if (e.key == "autoTune" && p.type == kApproxPrefixProducer && e.value.IsScalar() &&
+                 e.value.as<std::string>() == "true") {
+        // What ringgate does anyway: each server's index share follows its num_gpu_blocks.
       } else if (e.key == "maxPrefixBlocksToMatch" || e.key == "lruCapacityPerServer" || e.key == "autoTune") {
         warn("plugin '" + p.name + "' (type " + p.type + "): " + e.key +
              " is ignored: ringgate matches every block of a prompt and bounds its index by "

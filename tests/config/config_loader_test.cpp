@@ -538,13 +538,12 @@ TEST_CASE("disaggregation: the file's values; unset ones stay unset and at the d
 }
 
 TEST_CASE("scheduler.filters and the baseline scorers' parameters (issue 52): read, bounded, off by default") {
-  ConfigSet defaults = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\n");
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"10.0.0.1:8000\"]}}\n";
+  ConfigSet defaults = load_ok(head);
   CHECK_FALSE(defaults.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
   CHECK(ringgate::sched::weight_of(defaults.gateway.scheduler.scorers, "token-load") == 0);
 
-  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
-kind: Gateway
-scheduler:
+  ConfigSet c = load_ok(head + R"(scheduler:
   scorers:
     prefix: 3
     token-load: {weight: 1, queueThresholdTokens: 1000, addEstimatedOutputTokens: false}
@@ -567,9 +566,9 @@ scheduler:
   CHECK(s.active_request.idle_threshold == 3);
   CHECK(s.active_request.max_busy_score == 0.5);
 
-  CHECK(load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\nscheduler: {filters: {prefix-cache-affinity: true}}\n")
+  CHECK(load_ok(head + "scheduler: {filters: {prefix-cache-affinity: true}}\n")
             .gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
-  CHECK_FALSE(load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\n"
+  CHECK_FALSE(load_ok(head +
                       "scheduler: {filters: {prefix-cache-affinity: {enabled: false, affinityThreshold: 0.5}}}\n")
                   .gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
   for (std::string_view bad : {"scheduler: {filters: {prefix-cache-affinity: {affinityThreshold: 1.2}}}",
@@ -578,7 +577,7 @@ scheduler:
                                "scheduler: {scorers: {token-load: {queueThresholdTokens: 0}}}",
                                "scheduler: {scorers: {active-request: {maxBusyScore: 2}}}",
                                "scheduler: {scorers: {queue: {weight: 1}}}"}) {
-    LoadResult r = load_config_text("apiVersion: ringgate.io/v1\nkind: Gateway\n" + std::string(bad) + "\n", "t.yaml");
+    LoadResult r = load_config_text(head + std::string(bad) + "\n", "t.yaml");
     CHECK_MESSAGE(!r.ok(), bad);
   }
 }

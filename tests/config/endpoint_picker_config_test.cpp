@@ -106,7 +106,7 @@ TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins,
 plugins:
 - {type: queue-scorer}
 - {type: lora-affinity-scorer}
-- {type: no-hit-lru-scorer}
+- {type: session-affinity-scorer}
 - {type: random-picker}
 - {name: pd, type: pd-profile-handler}
 - {type: kv-cache-utilization-scorer, parameters: {x: 1}}
@@ -114,7 +114,7 @@ schedulingProfiles:
 - name: prefill
   plugins: [{pluginRef: queue-scorer}]
 - name: default
-  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: no-hit-lru-scorer},
+  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: session-affinity-scorer},
             {pluginRef: random-picker}, {pluginRef: kv-cache-utilization-scorer}]
 data: {sources: []}
 flowControl: {}
@@ -124,7 +124,7 @@ flowControl: {}
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 0);
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "lora-affinity") == 1);  // a scorer ringgate has
   CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
-  CHECK(warned(r, "plugin 'no-hit-lru-scorer' (type no-hit-lru-scorer) in profile 'default' is ignored"));
+  CHECK(warned(r, "plugin 'session-affinity-scorer' (type session-affinity-scorer) in profile 'default' is ignored"));
   CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
   CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
   CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));
@@ -186,8 +186,8 @@ TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps t
 
 TEST_CASE("what the Go EPP refuses is an error, with its line") {
   CHECK(first_error("apiVersion: ringgate.io/v1\nkind: Gateway\n") ==
-        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected inference.networking.x-k8s.io/v1alpha1, got "
-        "\"ringgate.io/v1\"");
+        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected llm-d.ai/v1alpha1 or "
+        "inference.networking.x-k8s.io/v1alpha1, got \"ringgate.io/v1\"");
   CHECK(first_error("apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: InferencePool\n") ==
         "picker.yaml:2:7: EndpointPickerConfig: kind: expected EndpointPickerConfig, got \"InferencePool\"");
   CHECK(first_error(std::string(kHead) + "plugins: [{name: a}]\n") ==
@@ -252,9 +252,10 @@ saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
 }
 
 namespace {
-bool warned_about_any(const PickerConfigResult& r, const std::vector<std::string_view>& names) {
-  for (std::string_view n : names)
-    if (warned(r, n)) return true;
+// A warning about a plugin of one of these types ("plugin 'x' (type T) ...").
+bool warned_about_any(const PickerConfigResult& r, const std::vector<std::string_view>& types) {
+  for (std::string_view t : types)
+    if (warned(r, "(type " + std::string(t) + ")")) return true;
   return false;
 }
 const std::vector<std::string_view> kBaselinePlugins = {
@@ -292,13 +293,15 @@ TEST_CASE("llm-d's P/D guide: active-request and no-hit-lru with their parameter
   PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/llm-d-pd-active-request.yaml");
   REQUIRE_MESSAGE(r.ok(), all_errors(r));
   CHECK_FALSE(warned_about_any(r, kBaselinePlugins));
-  CHECK(warned(r, "ringgate runs one profile"));  // the prefill profile: P/D is disaggregation's
+  CHECK(warned(r, "ringgate runs one profile, 'decode'; 'prefill' ignored"));  // P/D is disaggregation's
   const auto& s = r.gateway.scheduler;
   CHECK(ringgate::sched::weight_of(s.scorers, "prefix") == 2);
   CHECK(ringgate::sched::weight_of(s.scorers, "active-request") == 1);
   CHECK(s.active_request.idle_threshold == 2);
   CHECK(s.active_request.max_busy_score == 0.5);
-  CHECK(s.no_hit_lru.lru_size == 2048);
+  // no-hit-lru is in the prefill profile only, which ringgate does not run: not read.
+  CHECK(s.no_hit_lru.lru_size == 1024);
+  CHECK(ringgate::sched::weight_of(s.scorers, "no-hit-lru") == 0);
 }
 
 TEST_CASE("the baseline plugins' parameters: llm-d's fallbacks, its validation, unknown keys refused") {
