@@ -29,6 +29,10 @@ using std::chrono::hours;
 constexpr std::string_view kMaxScorePicker = "max-score-picker";
 constexpr std::string_view kSingleProfileHandler = "single-profile-handler";
 constexpr int kDefaultScorerWeight = 1;  // GAIE's DefaultScorerWeight
+// llm-d's data producers whose data ringgate makes itself: the in-flight load (requests and
+// tokens, sched::InflightCounters) and the approximate prefix index.
+constexpr std::string_view kInflightLoadProducer = "inflight-load-producer";
+constexpr std::string_view kApproxPrefixProducer = "approx-prefix-cache-producer";
 
 struct Plugin {
   std::string name;  // defaults to the type, as GAIE
@@ -84,8 +88,11 @@ class PickerReader {
     const YAML::Node* version = fields.find("apiVersion");
     const YAML::Node* kind = fields.find("kind");
     if (!version) r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
-    else if (auto v = r_.read_string(*version, "apiVersion"); v && *v != endpoint_picker_api_version)
-      r_.error(*version, "apiVersion", "expected " + std::string(endpoint_picker_api_version) + ", got \"" + *v + "\"");
+    else if (auto v = r_.read_string(*version, "apiVersion");
+             v && *v != endpoint_picker_api_version && *v != llm_d_endpoint_picker_api_version)
+      r_.error(*version, "apiVersion",
+               "expected " + std::string(llm_d_endpoint_picker_api_version) + " or " +
+                   std::string(endpoint_picker_api_version) + ", got \"" + *v + "\"");
     if (!kind) r_.error(root, "", "missing required field 'kind' (" + std::string(endpoint_picker_kind) + ")");
     else if (auto k = r_.read_string(*kind, "kind"); k && *k != endpoint_picker_kind)
       r_.error(*kind, "kind", "expected " + std::string(endpoint_picker_kind) + ", got \"" + *k + "\"");
@@ -176,7 +183,8 @@ class PickerReader {
     return profiles;
   }
 
-  // The profile ringgate runs: the only one, else "default", else the first.
+  // The profile ringgate runs: the only one, else "default", else "decode" (a P/D config's:
+  // the one that picks the server answering the client), else the first.
   void apply_profiles(std::vector<Profile>& profiles, bool have_plugins) {
     if (profiles.empty()) {
       if (!have_plugins) return;
@@ -186,6 +194,8 @@ class PickerReader {
       profiles.push_back(std::move(all));
     }
     size_t chosen = 0;
+    for (size_t i = 0; i < profiles.size(); ++i)
+      if (profiles[i].name == "decode") chosen = i;
     for (size_t i = 0; i < profiles.size(); ++i)
       if (profiles[i].name == "default") chosen = i;
     if (profiles.size() > 1) {
@@ -197,6 +207,7 @@ class PickerReader {
     }
     const Profile& profile = profiles[chosen];
     sched::ScorerWeights weights{};  // a scorer left out of the profile weighs 0
+    bool filters_used = false;
     for (const ProfileEntry& e : profile.entries) {
       const Plugin& p = *e.plugin;
       if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
@@ -204,7 +215,16 @@ class PickerReader {
         if (*slot == sched::kPrefixScorerSlot) read_prefix_parameters(p);
         else if (*slot == sched::kLatencyScorerSlot)
           read_latency_parameters(p);
+        else if (p.type == "token-load-scorer" || p.type == "active-request-scorer" || p.type == "no-hit-lru-scorer")
+          read_scorer_parameters(p);
         else no_parameters(p);
+      } else if (const auto filter = sched::filter_slot_by_plugin_type(p.type)) {
+        filters_used = true;
+        out_.gateway.scheduler.filters[*filter] = true;
+        set("scheduler.filters." + std::string(sched::kFilters[*filter].name));
+        read_affinity_parameters(p);
+      } else if (p.type == kInflightLoadProducer || p.type == kApproxPrefixProducer) {
+        // Listed in a profile or not, what they produce ringgate keeps itself.
       } else if (p.type == kMaxScorePicker) {
         no_parameters(p);  // ringgate's picker: the highest score, ties at random
       } else if (p.type != kSingleProfileHandler) {
@@ -212,11 +232,15 @@ class PickerReader {
              "' is ignored: ringgate has no such plugin (its scorers: " + sched::known_scorer_plugin_types() + ")");
       }
     }
-    // Profile handlers are plugins no profile lists.
+    // Profile handlers and data producers are plugins a profile need not list.
+    for (const Plugin& p : plugins_) {
+      if (p.type == kInflightLoadProducer) read_inflight_load_parameters(p);
+      else if (p.type == kApproxPrefixProducer) read_prefix_parameters(p);
+    }
     for (const Plugin& p : plugins_)
       if (p.type.ends_with("-profile-handler") && p.type != kSingleProfileHandler)
         warn("plugin '" + p.name + "' (type " + p.type + ") is ignored: ringgate runs one scheduling profile");
-    if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; })) {
+    if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; }) && !filters_used) {
       warn("profile '" + profile.name + "' has no scorer ringgate has (" + sched::known_scorer_plugin_types() +
            "): ringgate's scorer weights stay as they are");
       return;
@@ -224,6 +248,103 @@ class PickerReader {
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
       out_.gateway.scheduler.scorers[slot] = std::min(weights[slot], 1000.0);
       set("scheduler.scorers." + std::string(sched::kScorers[slot].name));
+    }
+  }
+
+  // The parameters of llm-d's token-load-scorer, active-request-scorer, no-hit-lru-scorer.
+  void read_scorer_parameters(const Plugin& p) {
+    if (!p.parameters.IsDefined() || p.parameters.IsNull()) return;
+    const std::string path = join_path(p.path, "parameters");
+    auto fields = r_.read_open_map(p.parameters, path);
+    if (!fields) return;
+    sched::SchedulerConfig defaults;
+    for (const detail::MapEntry& e : fields->entries()) {
+      const std::string at = join_path(path, e.key);
+      if (p.type == "token-load-scorer" && e.key == "queueThresholdTokens") {
+        // llm-d: 0 or less keeps the default.
+        if (auto n = r_.read_int(e.value, at, INT64_MIN, 1'000'000'000'000)) {
+          out_.gateway.scheduler.token_load.queue_threshold_tokens =
+              *n > 0 ? *n : defaults.token_load.queue_threshold_tokens;
+          set("scheduler.scorers.token-load.queueThresholdTokens");
+        }
+      } else if (p.type == "active-request-scorer" && e.key == "idleThreshold") {
+        if (auto n = r_.read_int(e.value, at, INT64_MIN, 1'000'000); n && *n >= 0) {  // llm-d: < 0 keeps 0
+          out_.gateway.scheduler.active_request.idle_threshold = *n;
+          set("scheduler.scorers.active-request.idleThreshold");
+        }
+      } else if (p.type == "active-request-scorer" && e.key == "maxBusyScore") {
+        if (auto x = r_.read_number(e.value, at, -1e300, 1e300); x && *x >= 0 && *x <= 1) {  // llm-d: else 1.0
+          out_.gateway.scheduler.active_request.max_busy_score = *x;
+          set("scheduler.scorers.active-request.maxBusyScore");
+        }
+      } else if (p.type == "active-request-scorer" && e.key == "requestTimeout") {
+        warn("plugin '" + p.name + "' (type " + p.type + "): requestTimeout is ignored (deprecated in llm-d too: "
+             "requests count until they end)");
+      } else if (p.type == "no-hit-lru-scorer" && e.key == "lruSize") {
+        if (auto n = r_.read_int(e.value, at, INT64_MIN, 1'000'000); n && *n > 0) {
+          out_.gateway.scheduler.no_hit_lru.lru_size = *n;
+          set("scheduler.scorers.no-hit-lru.lruSize");
+        }
+      } else if (p.type == "no-hit-lru-scorer" && (e.key == "prefixPluginType" || e.key == "prefixPluginName")) {
+        // ringgate has one prefix match per request (approximate or precise): nothing to name.
+      } else {
+        r_.error(e.key_node, at, "unknown parameter of " + p.type);
+      }
+    }
+  }
+
+  // llm-d's prefix-cache-affinity-filter (its validation: threshold <= 1, probability in
+  // [0, 1], penalty >= 0).
+  void read_affinity_parameters(const Plugin& p) {
+    if (!p.parameters.IsDefined() || p.parameters.IsNull()) return;
+    const std::string path = join_path(p.path, "parameters");
+    auto fields = r_.read_open_map(p.parameters, path);
+    if (!fields) return;
+    sched::PrefixAffinityConfig& c = out_.gateway.scheduler.prefix_affinity;
+    const std::string leaf = "scheduler.filters.prefix-cache-affinity.";
+    for (const detail::MapEntry& e : fields->entries()) {
+      const std::string at = join_path(path, e.key);
+      if (e.key == "affinityThreshold") {
+        // llm-d: a threshold of 0 or less turns the filter into a no-op.
+        if (auto x = r_.read_number(e.value, at, -1e300, 1.0)) {
+          c.affinity_threshold = std::max(0.0, *x);
+          set(leaf + e.key);
+        }
+      } else if (e.key == "explorationProbability") {
+        if (auto x = r_.read_number(e.value, at, 0.0, 1.0)) {
+          c.exploration_probability = *x;
+          set(leaf + e.key);
+        }
+      } else if (e.key == "maxTTFTPenaltyMs") {
+        if (auto x = r_.read_number(e.value, at, 0.0, 3'600'000.0)) {
+          c.max_ttft_penalty_ms = *x;
+          set(leaf + e.key);
+        }
+      } else {
+        r_.error(e.key_node, at,
+                 "unknown parameter (prefix-cache-affinity-filter: affinityThreshold, explorationProbability, "
+                 "maxTTFTPenaltyMs)");
+      }
+    }
+  }
+
+  // llm-d's inflight-load-producer: no parameters in llm-d's code of May 2026; the output
+  // estimate it always adds is ringgate's addEstimatedOutputTokens, which a later
+  // producer's parameter of that name sets.
+  void read_inflight_load_parameters(const Plugin& p) {
+    if (!p.parameters.IsDefined() || p.parameters.IsNull()) return;
+    const std::string path = join_path(p.path, "parameters");
+    auto fields = r_.read_open_map(p.parameters, path);
+    if (!fields) return;
+    for (const detail::MapEntry& e : fields->entries()) {
+      if (e.key == "addEstimatedOutputTokens") {
+        if (auto b = r_.read_bool(e.value, join_path(path, e.key))) {
+          out_.gateway.scheduler.token_load.add_estimated_output_tokens = *b;
+          set("scheduler.scorers.token-load.addEstimatedOutputTokens");
+        }
+      } else {
+        warn("plugin '" + p.name + "' (type " + p.type + "): " + e.key + " is ignored: not a parameter ringgate knows");
+      }
     }
   }
 
@@ -245,6 +366,9 @@ class PickerReader {
           out_.gateway.scheduler.prefix_block_bytes = uint32_t(*size);
           set("scheduler.prefixBlockBytes");
         }
+      } else if (e.key == "autoTune" && p.type == kApproxPrefixProducer && e.value.IsScalar() &&
+                 e.value.as<std::string>() == "true") {
+        // What ringgate does anyway: each server's index share follows its num_gpu_blocks.
       } else if (e.key == "maxPrefixBlocksToMatch" || e.key == "lruCapacityPerServer" || e.key == "autoTune") {
         warn("plugin '" + p.name + "' (type " + p.type + "): " + e.key +
              " is ignored: ringgate matches every block of a prompt and bounds its index by "
@@ -381,6 +505,24 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
     else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
     else if (path == "scheduler.headroomSelectionStrategy")
       into.scheduler.headroom_strategy = picker.scheduler.headroom_strategy;
+    else if (path == "scheduler.filters.prefix-cache-affinity")
+      into.scheduler.filters[sched::kPrefixAffinityFilterSlot] = picker.scheduler.filters[sched::kPrefixAffinityFilterSlot];
+    else if (path == "scheduler.filters.prefix-cache-affinity.affinityThreshold")
+      into.scheduler.prefix_affinity.affinity_threshold = picker.scheduler.prefix_affinity.affinity_threshold;
+    else if (path == "scheduler.filters.prefix-cache-affinity.explorationProbability")
+      into.scheduler.prefix_affinity.exploration_probability = picker.scheduler.prefix_affinity.exploration_probability;
+    else if (path == "scheduler.filters.prefix-cache-affinity.maxTTFTPenaltyMs")
+      into.scheduler.prefix_affinity.max_ttft_penalty_ms = picker.scheduler.prefix_affinity.max_ttft_penalty_ms;
+    else if (path == "scheduler.scorers.token-load.queueThresholdTokens")
+      into.scheduler.token_load.queue_threshold_tokens = picker.scheduler.token_load.queue_threshold_tokens;
+    else if (path == "scheduler.scorers.token-load.addEstimatedOutputTokens")
+      into.scheduler.token_load.add_estimated_output_tokens = picker.scheduler.token_load.add_estimated_output_tokens;
+    else if (path == "scheduler.scorers.active-request.idleThreshold")
+      into.scheduler.active_request.idle_threshold = picker.scheduler.active_request.idle_threshold;
+    else if (path == "scheduler.scorers.active-request.maxBusyScore")
+      into.scheduler.active_request.max_busy_score = picker.scheduler.active_request.max_busy_score;
+    else if (path == "scheduler.scorers.no-hit-lru.lruSize")
+      into.scheduler.no_hit_lru.lru_size = picker.scheduler.no_hit_lru.lru_size;
     else if (path == "saturationDetector.queueDepthThreshold")
       into.saturation_detector.queue_depth_threshold = picker.saturation_detector.queue_depth_threshold;
     else if (path == "saturationDetector.kvCacheUtilThreshold")

@@ -354,9 +354,68 @@ void read_kv_events(YamlFieldReader& r, const YAML::Node& node, const std::strin
   });
 }
 
+// A scorer's key given as a map: its weight and parameters (only the scorers of
+// gateway_schema's scheduler.scorers.<name> maps have some; the others are an error).
+void read_scorer_parameters(YamlFieldReader& r, const YAML::Node& node, const std::string& path, size_t slot,
+                            SchedulerConfig& out) {
+  const std::string_view name = sched::kScorers[slot].name;
+  gateway_schema::Keys keys;
+  if (name == "token-load") keys = gateway_schema::kTokenLoadScorer;
+  else if (name == "active-request") keys = gateway_schema::kActiveRequestScorer;
+  else if (name == "no-hit-lru") keys = gateway_schema::kNoHitLruScorer;
+  else return r.error(node, path, "must be a weight (a number): this scorer has no parameters");
+  auto fields = r.read_map(node, path, keys);
+  if (!fields) return;
+  with_field(*fields, path, "weight", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.scorers[slot], r.read_number(v, p, 0.0, 1000.0));
+  });
+  with_field(*fields, path, "queueThresholdTokens", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.token_load.queue_threshold_tokens, r.read_int(v, p, 1, 1'000'000'000'000));
+  });
+  with_field(*fields, path, "addEstimatedOutputTokens", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.token_load.add_estimated_output_tokens, r.read_bool(v, p));
+  });
+  with_field(*fields, path, "idleThreshold", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.active_request.idle_threshold, r.read_int(v, p, 0, 1'000'000));
+  });
+  with_field(*fields, path, "maxBusyScore", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.active_request.max_busy_score, r.read_number(v, p, 0.0, 1.0));
+  });
+  with_field(*fields, path, "lruSize", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.no_hit_lru.lru_size, r.read_int(v, p, 1, 1'000'000));
+  });
+}
+
+// scheduler.filters: each filter `true` / `false`, or the map of its parameters (runs it).
+void read_filters(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kFilters);
+  if (!fields) return;
+  const size_t slot = sched::kPrefixAffinityFilterSlot;
+  with_field(*fields, path, "prefix-cache-affinity", [&](const YAML::Node& v, const std::string& p) {
+    if (!v.IsMap()) return assign(out.filters[slot], r.read_bool(v, p));
+    auto params = r.read_map(v, p, gateway_schema::kPrefixAffinityFilter);
+    if (!params) return;
+    out.filters[slot] = true;
+    with_field(*params, p, "enabled", [&](const YAML::Node& x, const std::string& xp) {
+      assign(out.filters[slot], r.read_bool(x, xp));
+    });
+    sched::PrefixAffinityConfig& c = out.prefix_affinity;
+    with_field(*params, p, "affinityThreshold", [&](const YAML::Node& x, const std::string& xp) {
+      assign(c.affinity_threshold, r.read_number(x, xp, 0.0, 1.0));
+    });
+    with_field(*params, p, "explorationProbability", [&](const YAML::Node& x, const std::string& xp) {
+      assign(c.exploration_probability, r.read_number(x, xp, 0.0, 1.0));
+    });
+    with_field(*params, p, "maxTTFTPenaltyMs", [&](const YAML::Node& x, const std::string& xp) {
+      assign(c.max_ttft_penalty_ms, r.read_number(x, xp, 0.0, 3'600'000.0));
+    });
+  });
+}
+
 void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kScheduler);
   if (!fields) return;
+  with_field(*fields, path, "filters", [&](const YAML::Node& v, const std::string& p) { read_filters(r, v, p, out); });
   with_field(*fields, path, "scorers", [&](const YAML::Node& v, const std::string& p) {
     auto scorers = r.read_map(v, p, gateway_schema::kScorers);
     if (!scorers) return;
@@ -370,8 +429,9 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
       if (slot == sched::kPrefixScorerSlot) continue;
       with_field(*scorers, p, sched::kScorers[slot].name, [&](const YAML::Node& w, const std::string& wp) {
-        assign(out.scorers[slot], r.read_number(w, wp, 0.0, 1000.0));
         given[slot] = lists_weights = true;
+        if (w.IsMap()) read_scorer_parameters(r, w, wp, slot, out);
+        else assign(out.scorers[slot], r.read_number(w, wp, 0.0, 1000.0));
       });
     }
     double& prefix_weight = out.scorers[sched::kPrefixScorerSlot];

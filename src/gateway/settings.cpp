@@ -125,6 +125,12 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
   // The document resolves a partial map (its defaults mirror these; see read_scheduler).
   if (set("scheduler.scorers")) s.scheduler.weights = g.scheduler.scorers;
+  // Parameters and filters: the config's defaults are sched's (the same structs).
+  s.scheduler.filters = g.scheduler.filters;
+  s.scheduler.prefix_affinity = g.scheduler.prefix_affinity;
+  s.scheduler.token_load = g.scheduler.token_load;
+  s.scheduler.active_request = g.scheduler.active_request;
+  s.scheduler.no_hit_lru = g.scheduler.no_hit_lru;
   if (set("scheduler.metricsStaleAfter"))
     s.scheduler.stale_after = std::chrono::duration_cast<sched::Clock::duration>(g.scheduler.metrics_stale_after);
   if (set("scheduler.loadGuard.ratio")) s.scheduler.load_guard_factor = g.scheduler.load_guard.ratio;

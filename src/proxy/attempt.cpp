@@ -12,7 +12,10 @@ namespace ringgate::proxy {
 Attempt::~Attempt() {
   // An exchange ends its attempts before it goes; this only guards against a leak of
   // the slot if one is ever dropped without end() (the channel has no body to take).
-  if (slot_.held()) end_prefill();
+  if (slot_.held()) {
+    end_prefill();
+    env_.router->load_done(endpoint_id_, load_tokens_);  // the claim gives the slot back itself
+  }
 }
 
 bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
@@ -34,6 +37,8 @@ bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuff
   const uint64_t now_ns = util::steady_ns();  // one clock read: the send time and the awaiting age's
   awaiting_since_ms_ = token_first ? now_ns / 1000000 : 0;
   env_.router->prefill_sent(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
+  load_tokens_ = decision.load_tokens;
+  env_.router->load_sent(endpoint_id_, load_tokens_);
   if (announce) env_.router->routed(endpoint_id_);
   return connect(image, /*allow_reuse=*/true, now_ns);
 }
@@ -70,6 +75,7 @@ void Attempt::end(bool reusable, bool keep_body) {
   release_channel(reusable, keep_body);
   if (slot_.held()) {
     end_prefill();
+    env_.router->load_done(endpoint_id_, load_tokens_);
     slot_.release();
   }
 }

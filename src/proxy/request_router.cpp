@@ -185,6 +185,12 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
       uint64_t(result.total_blocks - std::min(result.matched_blocks, result.total_blocks)) * hasher_.block_bytes() / 4,
       UINT32_MAX));
   decision.features = result.features;
+  {
+    const double prompt = double(result.total_blocks) * double(hasher_.block_bytes()) / 4;
+    const sched::TokenLoadConfig& load = scheduler_.config().token_load;
+    const double tokens = load.add_estimated_output_tokens ? prompt * (1 + sched::kEstimatedOutputRatio) : prompt;
+    decision.load_tokens = uint32_t(std::min(tokens, 1e9));
+  }
   decision.slo_met = result.slo_met;
   if (result.reason == sched::PickReason::Slo && request.slo.ttft_ms > 0)
     decision.ttft_headroom = (request.slo.ttft_ms - result.predicted_ttft_ms) / request.slo.ttft_ms;

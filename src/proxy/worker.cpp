@@ -178,6 +178,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     router_.prefill_done(endpoint_id, tokens, sent_ms);
   }
   void latency_observed(const sched::LatencySample& sample) override { router_.latency_observed(sample); }
+  void load_sent(uint32_t endpoint_id, uint32_t tokens) override { router_.load_sent(endpoint_id, tokens); }
+  void load_done(uint32_t endpoint_id, uint32_t tokens) override { router_.load_done(endpoint_id, tokens); }
 
   // The listener's completions (multishot accept).
   void on_completion(const net::Completion& c) override {

@@ -43,6 +43,8 @@ CandidateStatus filter_candidates(const EndpointSnapshot& snapshot, std::string_
     s.inflight_prefill_tokens = double(std::max<int64_t>(0, inflight.get_prefill_tokens(e.id)) +
                                        std::max<int64_t>(0, e.remote_prefill_tokens));
     s.awaiting_age_ms = inflight.awaiting_age_ms(e.id, now_ms);
+    s.inflight_tokens = double(std::max<int64_t>(0, inflight.get_tokens(e.id)));
+    s.cold_stamp = inflight.get_cold_stamp(e.id);
     s.slots = e.slots;
     if (e.has_metrics) s.metrics_age = now - e.scraped_at;
     s.fresh = e.has_metrics && s.metrics_age <= config.stale_after;

@@ -116,7 +116,11 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
   result.total_blocks = total_blocks;
   bool any_match = false;
-  if (total_blocks > 0 && config_.weights[kPrefixScorerSlot] != 0) {
+  // The prefix-cache-affinity filter reads the same matches as the prefix scorer.
+  const bool wants_matches =
+      config_.weights[kPrefixScorerSlot] != 0 || config_.weights[kNoHitLruScorerSlot] != 0 ||
+      config_.filters[kPrefixAffinityFilterSlot];
+  if (total_blocks > 0 && wants_matches) {
     for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
     size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
     for (size_t m = 0; m < n; ++m) {
@@ -196,6 +200,19 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     if (home) candidates[pos].placement = true;
   }
 
+  // The filters (filter_registry.h), in slot order, narrow the candidates the scorers see.
+  const FilterContext filter_context{snapshot, request, config_, total_blocks, rng};
+  for (size_t slot = 0; slot < kFilterCount; ++slot) {
+    if (!config_.filters[slot]) continue;
+    const size_t kept = kFilters[slot].filter(candidates, filter_context);
+    if (kept == 0 || kept > count) continue;  // a filter never empties the set
+    count = kept;
+    candidate_count_ = count;
+    candidates = std::span<EndpointSignals>(signals_.data(), count);
+  }
+  // no-hit-lru: a request cold to every candidate (before the filters: to them all).
+  const bool cold = config_.weights[kNoHitLruScorerSlot] != 0 && !any_match;
+
   auto ns = [](Clock::duration d) {
     return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
   };
@@ -245,6 +262,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     }
   }
   const EndpointSignals& chosen = candidates[slo ? slo->position : pick_max_score(candidates, rng)];
+  if (cold) inflight_.stamp_cold(chosen.id);
   result.step_ns[kPickerStep] = ns(Clock::now() - t4);
   result.step_ran[kPickerStep] = true;
   result.scored = true;

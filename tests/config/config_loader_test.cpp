@@ -536,3 +536,48 @@ TEST_CASE("disaggregation: the file's values; unset ones stay unset and at the d
   CHECK(load_ok(head + "disaggregation: {prefillTimeout: 1ms}\n").gateway.disaggregation.prefill_timeout == 1ms);
   CHECK(*load_ok(head + "disaggregation: {enabled: true}\n").gateway.disaggregation.enabled);
 }
+
+TEST_CASE("scheduler.filters and the baseline scorers' parameters (issue 52): read, bounded, off by default") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"10.0.0.1:8000\"]}}\n";
+  ConfigSet defaults = load_ok(head);
+  CHECK_FALSE(defaults.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(ringgate::sched::weight_of(defaults.gateway.scheduler.scorers, "token-load") == 0);
+
+  ConfigSet c = load_ok(head + R"(scheduler:
+  scorers:
+    prefix: 3
+    token-load: {weight: 1, queueThresholdTokens: 1000, addEstimatedOutputTokens: false}
+    active-request: {weight: 2, idleThreshold: 3, maxBusyScore: 0.5}
+    no-hit-lru: 4
+  filters:
+    prefix-cache-affinity: {affinityThreshold: 0.9, explorationProbability: 0, maxTTFTPenaltyMs: 250}
+)");
+  const auto& s = c.gateway.scheduler;
+  CHECK(s.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(s.prefix_affinity.affinity_threshold == 0.9);
+  CHECK(s.prefix_affinity.exploration_probability == 0);
+  CHECK(s.prefix_affinity.max_ttft_penalty_ms == 250);
+  CHECK(ringgate::sched::weight_of(s.scorers, "token-load") == 1);
+  CHECK(ringgate::sched::weight_of(s.scorers, "active-request") == 2);
+  CHECK(ringgate::sched::weight_of(s.scorers, "no-hit-lru") == 4);
+  CHECK(ringgate::sched::weight_of(s.scorers, "queue") == 0);  // a map of weights lists what runs
+  CHECK(s.token_load.queue_threshold_tokens == 1000);
+  CHECK_FALSE(s.token_load.add_estimated_output_tokens);
+  CHECK(s.active_request.idle_threshold == 3);
+  CHECK(s.active_request.max_busy_score == 0.5);
+
+  CHECK(load_ok(head + "scheduler: {filters: {prefix-cache-affinity: true}}\n")
+            .gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK_FALSE(load_ok(head +
+                      "scheduler: {filters: {prefix-cache-affinity: {enabled: false, affinityThreshold: 0.5}}}\n")
+                  .gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  for (std::string_view bad : {"scheduler: {filters: {prefix-cache-affinity: {affinityThreshold: 1.2}}}",
+                               "scheduler: {filters: {prefix-cache-affinity: {explorationProbability: -0.1}}}",
+                               "scheduler: {filters: {nope: true}}",
+                               "scheduler: {scorers: {token-load: {queueThresholdTokens: 0}}}",
+                               "scheduler: {scorers: {active-request: {maxBusyScore: 2}}}",
+                               "scheduler: {scorers: {queue: {weight: 1}}}"}) {
+    LoadResult r = load_config_text(head + std::string(bad) + "\n", "t.yaml");
+    CHECK_MESSAGE(!r.ok(), bad);
+  }
+}

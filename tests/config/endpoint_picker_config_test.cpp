@@ -106,7 +106,7 @@ TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins,
 plugins:
 - {type: queue-scorer}
 - {type: lora-affinity-scorer}
-- {type: no-hit-lru-scorer}
+- {type: session-affinity-scorer}
 - {type: random-picker}
 - {name: pd, type: pd-profile-handler}
 - {type: kv-cache-utilization-scorer, parameters: {x: 1}}
@@ -114,7 +114,7 @@ schedulingProfiles:
 - name: prefill
   plugins: [{pluginRef: queue-scorer}]
 - name: default
-  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: no-hit-lru-scorer},
+  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: session-affinity-scorer},
             {pluginRef: random-picker}, {pluginRef: kv-cache-utilization-scorer}]
 data: {sources: []}
 flowControl: {}
@@ -124,7 +124,7 @@ flowControl: {}
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 0);
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "lora-affinity") == 1);  // a scorer ringgate has
   CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
-  CHECK(warned(r, "plugin 'no-hit-lru-scorer' (type no-hit-lru-scorer) in profile 'default' is ignored"));
+  CHECK(warned(r, "plugin 'session-affinity-scorer' (type session-affinity-scorer) in profile 'default' is ignored"));
   CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
   CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
   CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));
@@ -186,8 +186,8 @@ TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps t
 
 TEST_CASE("what the Go EPP refuses is an error, with its line") {
   CHECK(first_error("apiVersion: ringgate.io/v1\nkind: Gateway\n") ==
-        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected inference.networking.x-k8s.io/v1alpha1, got "
-        "\"ringgate.io/v1\"");
+        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected llm-d.ai/v1alpha1 or "
+        "inference.networking.x-k8s.io/v1alpha1, got \"ringgate.io/v1\"");
   CHECK(first_error("apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: InferencePool\n") ==
         "picker.yaml:2:7: EndpointPickerConfig: kind: expected EndpointPickerConfig, got \"InferencePool\"");
   CHECK(first_error(std::string(kHead) + "plugins: [{name: a}]\n") ==
@@ -249,4 +249,75 @@ saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
   apply_picker_config(picker.gateway, alone);
   CHECK(ringgate::sched::weight_of(alone.scheduler.scorers, "queue") == 1);
   CHECK(alone.file_sets("scheduler.scorers.queue"));
+}
+
+namespace {
+// A warning about a plugin of one of these types ("plugin 'x' (type T) ...").
+bool warned_about_any(const PickerConfigResult& r, const std::vector<std::string_view>& types) {
+  for (std::string_view t : types)
+    if (warned(r, "(type " + std::string(t) + ")")) return true;
+  return false;
+}
+const std::vector<std::string_view> kBaselinePlugins = {
+    "prefix-cache-affinity-filter", "token-load-scorer", "inflight-load-producer", "approx-prefix-cache-producer",
+    "active-request-scorer", "no-hit-lru-scorer"};
+}  // namespace
+
+TEST_CASE("llm-d's optimized baseline (llm-d.ai/v1alpha1): the affinity filter and token-load, no warning") {
+  PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/llm-d-optimized-baseline.yaml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  std::string warnings;
+  for (const std::string& w : r.warnings) warnings += w + "\n";
+  CHECK_MESSAGE(r.warnings.empty(), warnings);
+  const auto& s = r.gateway.scheduler;
+  CHECK(ringgate::sched::weight_of(s.scorers, "token-load") == 1);
+  for (std::string_view other : {"queue", "kv-cache", "prefix", "latency", "active-request", "no-hit-lru"})
+    CHECK(ringgate::sched::weight_of(s.scorers, other) == 0);
+  CHECK(s.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(s.prefix_affinity.affinity_threshold == 0.80);
+  CHECK(s.prefix_affinity.exploration_probability == 0.01);
+  CHECK(s.prefix_affinity.max_ttft_penalty_ms == 5000);
+  CHECK(s.token_load.queue_threshold_tokens == 4194304);
+  CHECK(r.gateway.file_sets("scheduler.filters.prefix-cache-affinity"));
+  CHECK(r.gateway.file_sets("scheduler.scorers.token-load.queueThresholdTokens"));
+
+  // Onto a Gateway document that set nothing of it: every value goes over.
+  GatewayConfig into;
+  apply_picker_config(r.gateway, into);
+  CHECK(into.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(ringgate::sched::weight_of(into.scheduler.scorers, "token-load") == 1);
+  CHECK(into.scheduler.prefix_affinity.affinity_threshold == 0.80);
+}
+
+TEST_CASE("llm-d's P/D guide: active-request and no-hit-lru with their parameters, no warning about them") {
+  PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/llm-d-pd-active-request.yaml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK_FALSE(warned_about_any(r, kBaselinePlugins));
+  CHECK(warned(r, "ringgate runs one profile, 'decode'; 'prefill' ignored"));  // P/D is disaggregation's
+  const auto& s = r.gateway.scheduler;
+  CHECK(ringgate::sched::weight_of(s.scorers, "prefix") == 2);
+  CHECK(ringgate::sched::weight_of(s.scorers, "active-request") == 1);
+  CHECK(s.active_request.idle_threshold == 2);
+  CHECK(s.active_request.max_busy_score == 0.5);
+  // no-hit-lru is in the prefill profile only, which ringgate does not run: not read.
+  CHECK(s.no_hit_lru.lru_size == 1024);
+  CHECK(ringgate::sched::weight_of(s.scorers, "no-hit-lru") == 0);
+}
+
+TEST_CASE("the baseline plugins' parameters: llm-d's fallbacks, its validation, unknown keys refused") {
+  std::string head(kHead);
+  // llm-d: queueThresholdTokens <= 0 keeps the default; maxBusyScore out of [0, 1] keeps 1.
+  PickerConfigResult r = load_ok(head + "plugins:\n- type: token-load-scorer\n  parameters: {queueThresholdTokens: 0}\n"
+                                        "- type: active-request-scorer\n  parameters: {maxBusyScore: 1.5}\n");
+  CHECK(r.gateway.scheduler.token_load.queue_threshold_tokens == 4194304);
+  CHECK(r.gateway.scheduler.active_request.max_busy_score == 1.0);
+  CHECK(first_error(head + "plugins:\n- type: prefix-cache-affinity-filter\n  parameters: {affinityThreshold: 1.5}\n")
+            .find("affinityThreshold") != std::string::npos);
+  CHECK(first_error(head + "plugins:\n- type: prefix-cache-affinity-filter\n  parameters: {explorationProbability: 2}\n")
+            .find("explorationProbability") != std::string::npos);
+  CHECK(first_error(head + "plugins:\n- type: token-load-scorer\n  parameters: {queueTokens: 5}\n")
+            .find("queueTokens") != std::string::npos);
+  PickerConfigResult off = load_ok(head + "plugins:\n- type: inflight-load-producer\n"
+                                          "  parameters: {addEstimatedOutputTokens: false}\n- type: token-load-scorer\n");
+  CHECK_FALSE(off.gateway.scheduler.token_load.add_estimated_output_tokens);
 }

@@ -7,6 +7,8 @@
 
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/scheduler.h"
+#include "ringgate/sched/filter_registry.h"
+#include "ringgate/sched/rng.h"
 #include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::sched::test {
@@ -28,6 +30,17 @@ inline void run_scorer(std::string_view name, std::span<EndpointSignals> candida
   static const EndpointSnapshot kEmpty{{}};
   const ScoreContext context{snapshot ? *snapshot : kEmpty, request, config, total_blocks, slot_of(name)};
   kScorers[context.slot].score(candidates, context);
+}
+
+// Runs the filter `name` on `candidates` as the scheduler does; returns how many it kept
+// (at the front).
+inline size_t run_filter(std::string_view name, std::span<EndpointSignals> candidates, const SchedulerConfig& config,
+                         uint32_t total_blocks, Rng& rng, const PickRequest& request = {}) {
+  static const EndpointSnapshot kEmpty{{}};
+  const auto slot = filter_slot(name);
+  if (!slot) throw std::invalid_argument("no filter " + std::string(name));
+  const FilterContext context{kEmpty, request, config, total_blocks, rng};
+  return kFilters[*slot].filter(candidates, context);
 }
 
 inline EndpointState make_endpoint(EndpointId id, std::string model = "m", double waiting = 0, double kv_usage = 0,

@@ -12,6 +12,11 @@
 //                                        left out of the profile weighs 0);
 //                                        prefix-cache-scorer's blockSize →
 //                                        scheduler.prefixBlockBytes
+//                                        token-load-scorer → token-load, active-request-scorer →
+//                                        active-request, no-hit-lru-scorer → no-hit-lru (and
+//                                        their parameters)
+//   prefix-cache-affinity-filter        → scheduler.filters.prefix-cache-affinity (+ parameters)
+//   inflight-load-producer, approx-prefix-cache-producer → what ringgate counts itself
 //   max-score-picker, single-profile-handler → what ringgate does anyway
 //   saturationDetector                 → saturationDetector (same names; 0 = GAIE's default)
 //
@@ -30,6 +35,8 @@
 namespace ringgate::config {
 
 inline constexpr std::string_view endpoint_picker_api_version = "inference.networking.x-k8s.io/v1alpha1";
+// llm-d's own group since May 2026 (the GAIE one is deprecated there); both are read.
+inline constexpr std::string_view llm_d_endpoint_picker_api_version = "llm-d.ai/v1alpha1";
 inline constexpr std::string_view endpoint_picker_kind = "EndpointPickerConfig";
 
 // Bounds on what one file may hold (an operator's file, still bounded).

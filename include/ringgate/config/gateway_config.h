@@ -20,6 +20,7 @@
 #include "ringgate/config/host_port.h"
 #include "ringgate/openai/hf_prompt_tokenizer.h"
 #include "ringgate/sched/endpoint_role.h"
+#include "ringgate/sched/scheduler_config.h"
 #include "ringgate/sched/scorer_registry.h"
 #include "ringgate/sched/session_keys.h"
 
@@ -150,6 +151,14 @@ struct SchedulerConfig {
   // YAML scheduler.scorers: weight by scorer slot (sched::kScorers; keys are the scorers'
   // names). A key the file leaves out keeps its default (sched::default_scorer_weights).
   sched::ScorerWeights scorers = sched::default_scorer_weights();
+  // YAML scheduler.filters: which filters run (sched::kFilters; off by default) and the
+  // parameters of the filters and scorers that have some beyond a weight (their defaults
+  // are sched's own: the same types).
+  sched::FilterSwitches filters{};
+  sched::PrefixAffinityConfig prefix_affinity;
+  sched::TokenLoadConfig token_load;
+  sched::ActiveRequestConfig active_request;
+  sched::NoHitLruConfig no_hit_lru;
   LoadSignalConfig load_signal;
   PrefixScorerConfig prefix;
   uint32_t prefix_block_bytes = 64;        // 16 tokens × 4 chars, as llm-d

@@ -133,6 +133,32 @@ inline constexpr Field kSchedulerFields[] = {
     {"sessionKeys", "list of string", "[prompt_cache_key, safety_identifier, user, header]", "each of prompt_cache_key, safety_identifier, user, header at most once", kLive, "", "What pins a conversation to a server, first present wins: the body's prompt_cache_key, safety_identifier or user (OpenAI's fields), or `sessionHeader`. A key left out is off; [] turns session affinity off. Bad values (over 256 bytes, control bytes) fall through to the next key."},
     {"metricsStaleAfter", "duration", "2s", "1ms..1h", kRestart, "--metrics-staleness-threshold", "Older scraped metrics are not trusted as fresh."},
     {"headroomSelectionStrategy", "string", "least", "least, most", kRestart, "", "Requests with latency objectives (x-llm-d-slo-*-ms) go to the server predicted to meet them with the least headroom (bin-packing, llm-d's default) or the most (spreading)."},
+    {"filters", "map", "none", "", kRestart, "", "Filters that narrow the candidates before the scorers run (llm-d's Filter plugins), each key a filter: `true`, or a map of its parameters, runs it; `false` or left out does not."},
+};
+// scheduler.filters: one key per filter of the registry (sched::kFilters).
+inline constexpr Field kFilterFields[] = {
+    {"prefix-cache-affinity", "bool or map", "false", "", kRestart, "", "llm-d's prefix-cache-affinity-filter: only the servers holding at least `affinityThreshold` of the prompt stay candidates, unless none does, the best of them is predicted to answer its first token more than `maxTTFTPenaltyMs` after the best other (the latency model; skipped while it has learnt nothing), or a draw of `explorationProbability` skips the filter."},
+};
+inline constexpr Field kPrefixAffinityFilterFields[] = {
+    {"enabled", "bool", "true", "", kRestart, "", "Whether the filter runs when its map is given (a map without it runs the filter)."},
+    {"affinityThreshold", "number", "0.80", "0..1", kRestart, "", "Sticky: the leading prompt blocks a server holds over the prompt's blocks (the prefix score) at least this; 0 = the filter keeps every candidate."},
+    {"explorationProbability", "number", "0.01", "0..1", kRestart, "", "The share of requests for which the filter is skipped, so other servers learn prompts too."},
+    {"maxTTFTPenaltyMs", "number", "5000", "0..3600000", kRestart, "", "Stickiness breaks when the best sticky server's predicted TTFT exceeds the best other's by more than this (ms); 0 = always stick."},
+};
+// Scorers with parameters beyond their weight: their key may be a map.
+inline constexpr Field kTokenLoadScorerFields[] = {
+    {"weight", "number", "0", "0..1000", kRestart, "", "The token-load scorer's weight (a plain `token-load: 1` is this alone)."},
+    {"queueThresholdTokens", "int", "4194304", "1..1e12", kRestart, "", "Tokens in flight at a server at which its score reaches 0: 1 - min(1, tokens / this) (llm-d's token-load-scorer; 4Mi = 128 requests of 32K tokens)."},
+    {"addEstimatedOutputTokens", "bool", "true", "", kRestart, "", "A request in flight counts its prompt tokens and 1.5x as many estimated output tokens (llm-d's inflight-load-producer estimate); false: its prompt tokens only."},
+};
+inline constexpr Field kActiveRequestScorerFields[] = {
+    {"weight", "number", "0", "0..1000", kRestart, "", "The active-request scorer's weight (a plain `active-request: 1` is this alone)."},
+    {"idleThreshold", "int", "0", "0..1000000", kRestart, "", "A server with at most this many requests in flight scores 1 (llm-d's active-request-scorer)."},
+    {"maxBusyScore", "number", "1.0", "0..1", kRestart, "", "A busier server scores (most - its) / most x this, the busiest 0."},
+};
+inline constexpr Field kNoHitLruScorerFields[] = {
+    {"weight", "number", "0", "0..1000", kRestart, "", "The no-hit-lru scorer's weight (a plain `no-hit-lru: 1` is this alone)."},
+    {"lruSize", "int", "1024", "1..1000000", kRestart, "", "llm-d's LRU capacity; accepted for its configs and unused: ringgate stamps every server with when it last took a cold request."},
 };
 // scheduler.scorers: one field per scorer of the registry (sched::kScorers); the generator
 // adds each one's llm-d plugin type and default weight from the registry.
@@ -283,6 +309,11 @@ inline constexpr auto kScheduler = names_of(kSchedulerFields);
 // Every scorer of the registry (sched::kScorers) is a key.
 inline constexpr std::array<std::string_view, sched::kScorerCount> kScorers = sched::scorer_names();
 inline constexpr auto kPrefixScorer = names_of(kPrefixScorerFields);
+inline constexpr auto kFilters = names_of(kFilterFields);
+inline constexpr auto kPrefixAffinityFilter = names_of(kPrefixAffinityFilterFields);
+inline constexpr auto kTokenLoadScorer = names_of(kTokenLoadScorerFields);
+inline constexpr auto kActiveRequestScorer = names_of(kActiveRequestScorerFields);
+inline constexpr auto kNoHitLruScorer = names_of(kNoHitLruScorerFields);
 inline constexpr auto kLoadGuard = names_of(kLoadGuardFields);
 inline constexpr auto kLoadSignal = names_of(kLoadSignalFields);
 inline constexpr auto kKvEvents = names_of(kKvEventsFields);
@@ -324,6 +355,11 @@ inline constexpr Map kMaps[] = {
     {"scheduler", kScheduler, kSchedulerFields},
     {"scheduler.scorers", kScorers, kScorerFields},
     {"scheduler.scorers.prefix", kPrefixScorer, kPrefixScorerFields},
+    {"scheduler.scorers.token-load", kTokenLoadScorer, kTokenLoadScorerFields},
+    {"scheduler.scorers.active-request", kActiveRequestScorer, kActiveRequestScorerFields},
+    {"scheduler.scorers.no-hit-lru", kNoHitLruScorer, kNoHitLruScorerFields},
+    {"scheduler.filters", kFilters, kFilterFields},
+    {"scheduler.filters.prefix-cache-affinity", kPrefixAffinityFilter, kPrefixAffinityFilterFields},
     {"scheduler.loadGuard", kLoadGuard, kLoadGuardFields},
     {"scheduler.loadSignal", kLoadSignal, kLoadSignalFields},
     {"kvEvents", kKvEvents, kKvEventsFields},

@@ -126,6 +126,7 @@ class Attempt final : public AttemptListener {
   // uncached prompt tokens, since when (steady ms).
   bool awaiting_ = false;
   uint32_t prefill_tokens_ = 0;
+  uint32_t load_tokens_ = 0;  // its token load at the endpoint, counted while it holds the slot
   uint64_t awaiting_since_ms_ = 0;
   uint64_t sent_ns_ = 0;
   sched::LatencyFeatures features_;

@@ -116,6 +116,10 @@ struct RouteDecision {
   // The request's latency features at the chosen endpoint, as the latency model will learn
   // from them (sched::PickResult::features).
   sched::LatencyFeatures features;
+  // Tokens it adds to the endpoint's in-flight token load (llm-d's inflight-load-producer):
+  // its prompt's (whole prefix blocks, 4 bytes a token), and 1.5x as many estimated output
+  // tokens unless scheduler.scorers.token-load.addEstimatedOutputTokens is false.
+  uint32_t load_tokens = 0;
   bool slo_met = false;  // an SLO-aware pick (reason Slo) found a server predicted to meet them
   // An SLO-aware pick with a TTFT objective: (objective - predicted TTFT) / objective at the
   // chosen server (hedging reads it); else +inf.
@@ -162,6 +166,9 @@ class RequestRouter {
   void prefill_done(uint32_t endpoint_id, uint32_t tokens, uint64_t sent_ms) {
     shared_.inflight->sub_awaiting(endpoint_id, tokens, int64_t(sent_ms));
   }
+  // A request's token load at `endpoint_id` (the token-load scorer's): sent, then done.
+  void load_sent(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->add_tokens(endpoint_id, tokens); }
+  void load_done(uint32_t endpoint_id, uint32_t tokens) { shared_.inflight->sub_tokens(endpoint_id, tokens); }
   // One answered request for the latency model: into this worker's ring (dropped and
   // counted when full; the control thread drains it).
   void latency_observed(const sched::LatencySample& sample) {

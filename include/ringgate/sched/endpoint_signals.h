@@ -26,6 +26,12 @@ struct EndpointSignals {
   int64_t sheddable_inflight = 0;  // of which sheddable
   // Uncached prompt tokens this gateway sent there whose first token has not come.
   double inflight_prefill_tokens = 0;
+  // Tokens in flight there (token-load scorer): the prompt tokens of this gateway's
+  // requests there, plus their estimated output tokens (scheduler TokenLoadConfig).
+  double inflight_tokens = 0;
+  // When it was last picked for a cold request (no-hit-lru scorer): a pool-wide sequence
+  // number, 0 = never.
+  uint64_t cold_stamp = 0;
   // The mean age of this gateway's requests there still awaiting their first token (ms):
   // a floor under the predicted TTFT (a server that stalls or slows down shows it here
   // long before its late answers reach the latency model).

@@ -74,6 +74,29 @@ class InflightCounters {
       c->awaiting_sent_ms.fetch_sub(sent_ms, std::memory_order_relaxed);
     }
   }
+  // Tokens of this gateway's requests in flight there (the token-load scorer's load): a
+  // request's prompt (and estimated output) tokens, added when it is sent, removed with
+  // the same number when it leaves.
+  void add_tokens(EndpointId id, int64_t tokens) {
+    if (Counter* c = slot(id); c && tokens) c->tokens.fetch_add(tokens, std::memory_order_relaxed);
+  }
+  void sub_tokens(EndpointId id, int64_t tokens) {
+    if (Counter* c = slot(id); c && tokens) c->tokens.fetch_sub(tokens, std::memory_order_relaxed);
+  }
+  int64_t get_tokens(EndpointId id) const {
+    const Counter* c = slot(id);
+    return c ? c->tokens.load(std::memory_order_relaxed) : 0;
+  }
+  // The no-hit-lru scorer's recency: `id` was just picked for a cold request. Stamps come
+  // from one counter all workers share, so they order the endpoints pool-wide.
+  void stamp_cold(EndpointId id) {
+    if (Counter* c = slot(id)) c->cold_stamp.store(cold_clock_.fetch_add(1, std::memory_order_relaxed) + 1,
+                                                   std::memory_order_relaxed);
+  }
+  uint64_t get_cold_stamp(EndpointId id) const {
+    const Counter* c = slot(id);
+    return c ? c->cold_stamp.load(std::memory_order_relaxed) : 0;
+  }
   int64_t get_prefill_tokens(EndpointId id) const {
     const Counter* c = slot(id);
     return c ? c->prefill_tokens.load(std::memory_order_relaxed) : 0;
@@ -96,6 +119,8 @@ class InflightCounters {
     std::atomic<int64_t> prefill_tokens{0};  // same cache line: no extra miss per candidate
     std::atomic<int64_t> awaiting{0};
     std::atomic<int64_t> awaiting_sent_ms{0};  // the sum of their send times
+    std::atomic<int64_t> tokens{0};            // in-flight token load (still one cache line)
+    std::atomic<uint64_t> cold_stamp{0};
   };
   struct Chunk {
     Counter counters[kChunkSize];
@@ -107,6 +132,7 @@ class InflightCounters {
     return c ? &c->counters[id % kChunkSize] : nullptr;
   }
   std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+  std::atomic<uint64_t> cold_clock_{0};
 };
 
 }  // namespace ringgate::sched

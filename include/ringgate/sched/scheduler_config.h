@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 
+#include "ringgate/sched/filter_registry.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorer_registry.h"
@@ -37,10 +38,53 @@ struct SharedLoadConfig {
   bool operator==(const SharedLoadConfig&) const = default;
 };
 
+// llm-d's token-load-scorer and the inflight-load-producer that feeds it.
+struct TokenLoadConfig {
+  // Tokens in flight at which the score reaches 0: 1 - min(1, tokens / threshold).
+  // llm-d's default, 4Mi: 128 requests of 32K tokens.
+  int64_t queue_threshold_tokens = 4194304;
+  // The inflight-load-producer's estimate: prompt tokens plus 1.5x as many estimated
+  // output tokens (llm-d's SimpleTokenEstimator); false: prompt tokens only.
+  bool add_estimated_output_tokens = true;
+  bool operator==(const TokenLoadConfig&) const = default;
+};
+// llm-d's output estimate: this many output tokens per prompt token.
+inline constexpr double kEstimatedOutputRatio = 1.5;
+
+// llm-d's active-request-scorer.
+struct ActiveRequestConfig {
+  int64_t idle_threshold = 0;  // at or below this many requests in flight: score 1
+  double max_busy_score = 1;   // busier: (max - n) / max x this
+  bool operator==(const ActiveRequestConfig&) const = default;
+};
+
+// llm-d's no-hit-lru-scorer.
+struct NoHitLruConfig {
+  // llm-d's LRU capacity (endpoints); ringgate stamps every endpoint, so it bounds nothing.
+  int64_t lru_size = 1024;
+  bool operator==(const NoHitLruConfig&) const = default;
+};
+
+// llm-d's prefix-cache-affinity-filter.
+struct PrefixAffinityConfig {
+  double affinity_threshold = 0.80;       // sticky: prefix score (held / prompt blocks) >= this
+  double exploration_probability = 0.01;  // skip the filter with this probability
+  // Stickiness breaks (every candidate kept) when the best sticky candidate's predicted
+  // TTFT exceeds the best other's by more than this; 0 = always stick.
+  double max_ttft_penalty_ms = 5000;
+  bool operator==(const PrefixAffinityConfig&) const = default;
+};
+
 struct SchedulerConfig {
   // By scorer slot (scorer_registry.h); defaults queue 2, kv-cache 2, prefix 3 (llm-d's
   // tuned defaults), the others 0 (not run).
   ScorerWeights weights = default_scorer_weights();
+  // By filter slot (filter_registry.h): which filters run before the scorers (none by default).
+  FilterSwitches filters{};
+  TokenLoadConfig token_load;
+  ActiveRequestConfig active_request;
+  NoHitLruConfig no_hit_lru;
+  PrefixAffinityConfig prefix_affinity;
   LoadSignal load_signal = LoadSignal::Local;
   SharedLoadConfig shared_load;
   // Metrics older than this are stale: their waiting-queue and KV-usage values

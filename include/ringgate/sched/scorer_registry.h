@@ -25,6 +25,9 @@ inline constexpr Scorer kScorers[] = {
     {"prefix", "prefix-cache-scorer", 3, &score_prefix},
     {"latency", "latency-scorer", 0, &score_latency},
     {"lora-affinity", "lora-affinity-scorer", 0, &score_lora_affinity},
+    {"token-load", "token-load-scorer", 0, &score_token_load},
+    {"active-request", "active-request-scorer", 0, &score_active_request},
+    {"no-hit-lru", "no-hit-lru-scorer", 0, &score_no_hit_lru},
 };
 inline constexpr size_t kScorerCount = std::size(kScorers);
 
@@ -46,6 +49,8 @@ constexpr std::optional<size_t> scorer_slot_by_plugin_type(std::string_view type
 inline constexpr size_t kPrefixScorerSlot = *scorer_slot("prefix");
 // The latency scorer's slot: its weight also keeps unseen prefixes off slow servers.
 inline constexpr size_t kLatencyScorerSlot = *scorer_slot("latency");
+// The no-hit-lru scorer's slot: a cold request it sees stamps the endpoint picked.
+inline constexpr size_t kNoHitLruScorerSlot = *scorer_slot("no-hit-lru");
 
 // Weights by slot; 0 = the scorer is not run.
 using ScorerWeights = std::array<double, kScorerCount>;

@@ -26,4 +26,16 @@ void score_latency(std::span<EndpointSignals> candidates, const ScoreContext& co
 // base model everywhere.
 void score_lora_affinity(std::span<EndpointSignals> candidates, const ScoreContext& context);
 
+// Tokens in flight there (EndpointSignals::inflight_tokens): 1 - min(1, tokens /
+// queue_threshold_tokens), an absolute scale (llm-d's token-load-scorer).
+void score_token_load(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// Requests in flight: 1 at or below idle_threshold, else (max - n) / max x max_busy_score
+// (llm-d's active-request-scorer).
+void score_active_request(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// A cold request (no candidate holds a block of it): least recently sent a cold request
+// scores highest, 1 - rank / (n - 1); a warm one 0.5 everywhere (llm-d's no-hit-lru-scorer).
+void score_no_hit_lru(std::span<EndpointSignals> candidates, const ScoreContext& context);
+// No candidate holds a block of the prompt (no-hit-lru's cold request).
+bool is_cold_request(std::span<const EndpointSignals> candidates);
+
 }  // namespace ringgate::sched
