@@ -429,9 +429,10 @@ TEST_CASE("tracing: each decision is a span of the trace Envoy sent; the model s
       REQUIRE(spans.count("ringgate.attempt") == 1);
       const metrics::SpanRecord& server = spans["POST /v1/completions"];
       const metrics::SpanRecord& decision = spans["ringgate.epp.decision"];
-      for (const auto& [name, r] : spans) {
+      for (const auto& span : spans) {
+        const std::string& name = span.first;  // (clang 14 captures no structured binding)
         CAPTURE(name);
-        CHECK(hex(r.trace_id.data(), 16) == trace);
+        CHECK(hex(span.second.trace_id.data(), 16) == trace);
       }
       CHECK(server.kind == metrics::SpanKind::Server);
       CHECK(hex(server.parent_id.data(), 8) == envoy_span);  // Envoy's span is the parent
