@@ -16,9 +16,10 @@ ResponseStore::Entry* ResponseStore::find(std::string_view id) {
 
 ResponseStore::Entry& ResponseStore::put(ResponseRecord record, std::vector<ChatTurn> messages) {
   if (auto it = index_.find(record.id); it != index_.end()) {
-    bytes_ -= it->second->bytes;
-    index_.erase(it->first);
-    order_.erase(it->second);
+    const auto stored = it->second;  // read before the index node (and its key's view) goes
+    bytes_ -= stored->bytes;
+    index_.erase(it);
+    order_.erase(stored);
   }
   order_.push_back(Entry{std::move(record), std::move(messages), 0});
   Entry& entry = order_.back();
