@@ -116,7 +116,7 @@ void BodyScanner::reset(TextSink* sink, TextFields fields) {
   keys_.clear();
   seen_ = 0;
   message_role_ = message_content_ = false;
-  media_counts_ = {};
+  part_.clear_counts();
 }
 
 void BodyScanner::push(Frame frame, bool object) {
@@ -177,11 +177,16 @@ void BodyScanner::start_value(char c) {
           break;
         case Slot::PartType:
           target_ = Target::PartType;
-          part_typed_ = true;
-          part_type_len_ = 0;
+          part_.begin_type();
           break;
-        case Slot::ImageUrl: case Slot::MediaUrl: start_media(MediaKind::Image, false); break;
-        case Slot::AudioData: start_media(MediaKind::Audio, true); break;
+        case Slot::ImageUrl: case Slot::MediaUrl:
+          target_ = Target::Media;
+          part_.begin_media(MediaKind::Image, false);
+          break;
+        case Slot::AudioData:
+          target_ = Target::Media;
+          part_.begin_media(MediaKind::Audio, true);
+          break;
         case Slot::InputAudio:
         case Slot::Skip: target_ = Target::Skip; break;
         default: return give_up();
@@ -195,9 +200,7 @@ void BodyScanner::start_value(char c) {
         return push(Frame::Message, true);
       }
       if (slot == Slot::ContentItem) {
-        part_typed_ = false;
-        part_type_len_ = 0;
-        part_media_ = {};
+        part_.begin();
         return push(Frame::ContentPart, true);
       }
       if (slot == Slot::ImageUrl) return push(Frame::ImageUrl, true);
@@ -301,7 +304,7 @@ void BodyScanner::end_string() {
       model_length_ = token_at_ + 1 - model_offset_;
       break;
     case Target::Text: sink_->part_end(); break;
-    case Target::Media: end_media(); break;
+    case Target::Media: part_.end_media(); break;
     case Target::PartType:
     case Target::RoutingKey:
     case Target::Skip: break;
@@ -309,31 +312,9 @@ void BodyScanner::end_string() {
   after_value();
 }
 
-void BodyScanner::start_media(MediaKind kind, bool bare_base64) {
-  target_ = Target::Media;
-  media_kind_ = kind;
-  media_hasher_.reset(kind, bare_base64);
-}
-
-void BodyScanner::end_media() {
-  // A part's last value of each kind counts (BodyReader reads them so too).
-  const std::optional<uint64_t> hash = media_hasher_.finish();
-  if (media_kind_ == MediaKind::Image) {
-    part_media_.image = hash.has_value();
-    part_media_.image_hash = hash.value_or(0);
-  } else {
-    part_media_.audio = hash.has_value();
-    part_media_.audio_hash = hash.value_or(0);
-  }
-}
-
 void BodyScanner::close_part() {
-  const PartType type = !part_typed_ ? PartType::None
-                        : part_type_len_ > sizeof part_type_
-                            ? PartType::Other
-                            : part_type_of(std::string_view(part_type_, part_type_len_));
   MediaRecord record;
-  if (close_content_part(type, part_media_, media_counts_, record)) sink_->media(record);
+  if (part_.close(record)) sink_->media(record);
 }
 
 void BodyScanner::emit(const char* data, size_t n) {
@@ -358,11 +339,8 @@ void BodyScanner::emit(const char* data, size_t n) {
       sink_->text(data, n);
       return;
     case Target::RoutingKey: keys_.values[routing_key_].append(data, n); return;
-    case Target::PartType:
-      if (part_type_len_ + n <= sizeof part_type_) std::memcpy(part_type_ + part_type_len_, data, n);
-      part_type_len_ = uint8_t(std::min(part_type_len_ + n, sizeof part_type_ + 1));  // past it: no type we know
-      return;
-    case Target::Media: media_hasher_.feed(std::string_view(data, n)); return;
+    case Target::PartType: part_.type_bytes(data, n); return;
+    case Target::Media: part_.media_bytes(data, n); return;
     case Target::Skip: return;
   }
 }
@@ -655,7 +633,7 @@ bool BodyScanner::finish(RequestFields& out) {
   out.model_length = model_length_;
   out.stream = stream_;
   out.keys = keys_;
-  out.media = media_counts_;
+  out.media = part_.counts();
   out.prompt_parts.clear();
   out.media_records.clear();
   return true;

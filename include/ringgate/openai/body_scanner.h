@@ -25,8 +25,7 @@
 #include <string>
 
 #include "ringgate/openai/api_routes.h"
-#include "ringgate/openai/media_hasher.h"
-#include "ringgate/openai/media_part.h"
+#include "ringgate/openai/content_part_reader.h"
 #include "ringgate/openai/request_body.h"
 
 namespace ringgate::openai {
@@ -98,8 +97,6 @@ class BodyScanner {
   void end_key();
   void emit(const char* data, size_t n);
   void emit_code_point(uint32_t cp);
-  void start_media(MediaKind kind, bool bare_base64);
-  void end_media();
   void close_part();
   bool in_object() const { return depth_ > 0 && (objects_ >> (depth_ - 1) & 1); }
   Frame top() const { return frames_[depth_ - 1]; }
@@ -138,14 +135,7 @@ class BodyScanner {
   bool message_role_ = false, message_content_ = false;
   char role_[5] = {};  // the message's role, when it is at most "user" long
   uint8_t role_len_ = 0;
-  // The open content part: its type (up to "input_audio"'s length), its media hashes.
-  char part_type_[12] = {};
-  uint8_t part_type_len_ = 0;
-  bool part_typed_ = false;
-  PartMedia part_media_;
-  MediaKind media_kind_ = MediaKind::Image;  // of the string being hashed
-  MediaHasher media_hasher_;
-  MediaPartCounts media_counts_;
+  ContentPartReader part_;  // the open content part: its type, its media hashes
 };
 
 }  // namespace ringgate::openai
