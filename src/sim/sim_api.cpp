@@ -188,24 +188,21 @@ class SimApi::PendingPull final : public InFlight {
 
 SimApi::SimApi(const SimOptions& options, std::vector<Engine*> engines, KvPullClient& pulls)
     : options_(options),
-      engines_(std::move(engines)),
-      ranks_(options.local_ranks()),
-      balancer_(uint32_t(engines_.size()), static_cast<uint64_t>(options.data_parallel_stats_interval_ms * 1e6)),
+      balancer_(uint32_t(engines.size()), static_cast<uint64_t>(options.data_parallel_stats_interval_ms * 1e6)),
       hasher_(options.python_hash_seed ? kvevents::VllmBlockHasher(*options.python_hash_seed)
                                        : kvevents::VllmBlockHasher(random_digest())),
       created_(static_cast<uint64_t>(unix_seconds())),
       random_state_(options.seed ? *options.seed : monotonic_ns()),
       fault_random_state_(options.fault_seed ? *options.fault_seed : ~random_state_),
       pulls_(pulls),
-      kv_pulls_ok_(engines_.size(), 0),
-      kv_pulls_failed_(engines_.size(), 0),
-      responses_(options.responses_store_max_entries, options.responses_store_max_bytes) {
+      responses_{ResponseStore(options.responses_store_max_entries, options.responses_store_max_bytes), {}, {}} {
   if (!options.otlp_traces_endpoint.empty())
     tracer_ = std::make_unique<SimTraceExporter>(options.otlp_traces_endpoint, "vllm");
   // vLLM appends the rank to the engine id of each data-parallel engine (EngineCoreProc.run_engine_core).
   const std::string base_id = options.kv_transfer.engine_id.empty() ? random_uuid4() : options.kv_transfer.engine_id;
-  for (uint32_t rank : ranks_)
-    engine_ids_.push_back(data_parallel_engine_id(base_id, rank, options.data_parallel_size));
+  const std::vector<uint32_t> ranks = options.local_ranks();
+  for (size_t i = 0; i < engines.size(); ++i)
+    engines_.push_back({engines[i], ranks[i], data_parallel_engine_id(base_id, ranks[i], options.data_parallel_size)});
   std::vector<ModelEntry> entries;
   for (const auto& name : options.served_model_names) {
     models_.emplace(name, -1);
@@ -517,21 +514,14 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
     }
   }
   // Each sequence's engine, picked on arrival as vLLM's API server picks one per child request.
-  std::vector<uint32_t> engine_of;
-  if (pinned || engines_.size() == 1) {
-    engine_of.assign(sequences.size(), pinned.value_or(0));
-  } else {
-    std::vector<EngineLoad> live;
-    for (const Engine* e : engines_) live.push_back({e->waiting(), e->running()});
-    engine_of = balancer_.pick(monotonic_ns(), live, uint32_t(sequences.size()));
-  }
+  std::vector<uint32_t> engine_of = place(pinned, uint32_t(sequences.size()));
   const KvTransferParams& kv = owned.kv_transfer;
   if (options_.kv_transfer.enabled() && kv.present) {
     if (kv.do_remote_decode) {
       // A prefill for a remote decoder (only choice 0 of prompt 0: one set of blocks to name),
       // held by the engine that runs it, named by that engine's id.
       sequences.front().hold_for_transfer = response_id;
-      exchange->set_kv_transfer_source({engine_ids_[engine_of.front()], kv_host_, kv_port_, response_id});
+      exchange->set_kv_transfer_source({engines_[engine_of.front()].kv_id, kv_host_, kv_port_, response_id});
     } else if (kv.do_remote_prefill && !kv.remote_block_ids.empty() && kv.remote_engine_id &&
                kv.remote_request_id && kv.remote_host && kv.remote_port) {
       // vLLM takes do_remote_prefill without every remote_* field as no transfer at all
@@ -565,7 +555,7 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
 }
 
 bool SimApi::pull_failed(uint32_t engine, const std::string& why) {
-  ++kv_pulls_failed_[engine];
+  ++engines_[engine].pulls_failed;
   std::fprintf(stderr, "ringgate-sim: KV pull failed (%s); %s\n", why.c_str(),
                options_.kv_transfer.kv_load_failure_policy == "fail" ? "failing the request"
                                                                      : "prefilling locally (recompute)");
@@ -585,7 +575,7 @@ void SimApi::on_pull_done(uint64_t pull, const KvPullOutcome& outcome) {
   const uint64_t planned_tokens = pending.planned_tokens;
   const uint32_t remote_tokens = pending.remote_tokens;
   if (outcome.ok) {
-    ++kv_pulls_ok_[engine_of.front()];
+    ++engines_[engine_of.front()].pulls_ok;
     // The prompt's KV is here now: prompt 0's sequences start from it (the engine caps
     // it below the last token and counts the blocks it did not already hold).
     for (auto& seq : sequences)
@@ -603,7 +593,7 @@ void SimApi::submit_sequences(HttpSession& session, std::unique_ptr<CompletionEx
   const uint64_t now = monotonic_ns();
   std::string served;  // the sim's x-sim-engine: the ranks that run the request, in choice order
   for (uint32_t i = 0; i < sequences.size(); ++i) {
-    Engine& engine = *engines_[engine_of[i]];
+    Engine& engine = *engines_[engine_of[i]].engine;
     SubmitResult submitted = engine.submit(std::move(sequences[i]), now);
     if (submitted.status == SubmitStatus::queue_full)
       return respond_error(session, {429,
@@ -613,7 +603,7 @@ void SimApi::submit_sequences(HttpSession& session, std::unique_ptr<CompletionEx
     if (submitted.status == SubmitStatus::too_large)
       return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
     exchange->set_sequence(i, engine, submitted.id);
-    const std::string rank = std::to_string(ranks_[engine_of[i]]);
+    const std::string rank = std::to_string(engines_[engine_of[i]].rank);
     if (served.empty())
       served = rank;
     else if (("," + served + ",").find("," + rank + ",") == std::string::npos)
@@ -631,14 +621,14 @@ void SimApi::handle_kv_pull(HttpSession& session, HttpRequest& request) {
   const KvPullRequest& pull = std::get<KvPullRequest>(parsed);
   // The engine id names the data-parallel rank holding the blocks (its "_dp<rank>" suffix).
   size_t engine = 0;
-  while (engine < engine_ids_.size() && engine_ids_[engine] != pull.remote_engine_id) ++engine;
-  if (engine == engine_ids_.size()) {
+  while (engine < engines_.size() && engines_[engine].kv_id != pull.remote_engine_id) ++engine;
+  if (engine == engines_.size()) {
     std::string ours;
-    for (const std::string& id : engine_ids_) ours += (ours.empty() ? "'" : ", '") + id + "'";
+    for (const LocalEngine& e : engines_) ours += (ours.empty() ? "'" : ", '") + e.kv_id + "'";
     return respond_error(
         session, {404, "remote_engine_id '" + pull.remote_engine_id + "' is not this engine (" + ours + ")", {}});
   }
-  const std::optional<uint32_t> blocks = engines_[engine]->release_transfer(pull.remote_request_id, monotonic_ns());
+  const std::optional<uint32_t> blocks = engines_[engine].engine->release_transfer(pull.remote_request_id, monotonic_ns());
   if (!blocks)
     return respond_error(session, {404,
                                    "no KV blocks held for request '" + pull.remote_request_id +
@@ -672,16 +662,16 @@ std::string SimApi::metrics_text() const {
   std::vector<EngineMetrics> engines;
   std::unordered_map<std::string, size_t> lora_index;  // "running\nwaiting" -> its series in g.lora_series
   for (size_t i = 0; i < engines_.size(); ++i) {
-    const Engine& engine = *engines_[i];
+    const Engine& engine = *engines_[i].engine;
     EngineMetrics m;
-    m.rank = ranks_[i];
+    m.rank = engines_[i].rank;
     m.counters = &engine.counters();
     m.running = engine.running();
     m.waiting = engine.waiting();
     m.kv_cache_usage = engine.kv_cache_usage();
     m.kv_transfer.enabled = g.kv_transfer.enabled;
-    m.kv_transfer.pulls = kv_pulls_ok_[i];
-    m.kv_transfer.failed_transfers = kv_pulls_failed_[i];
+    m.kv_transfer.pulls = engines_[i].pulls_ok;
+    m.kv_transfer.failed_transfers = engines_[i].pulls_failed;
     m.kv_transfer.held = engine.held_transfers();
     engines.push_back(m);
     // vllm:lora_requests_info has no engine label: every engine's steps set the same series, the
@@ -724,6 +714,13 @@ std::string SimApi::random_hex32() {
 }
 
 // vLLM's create_responses (serving_responses.py), for a non-harmony model: no tools.
+std::vector<uint32_t> SimApi::place(std::optional<uint32_t> pinned, uint32_t count) {
+  if (pinned || engines_.size() == 1) return std::vector<uint32_t>(count, pinned.value_or(0));
+  std::vector<EngineLoad> live;
+  for (const LocalEngine& e : engines_) live.push_back({e.engine->waiting(), e.engine->running()});
+  return balancer_.pick(monotonic_ns(), live, count);
+}
+
 bool SimApi::pinned_engine(HttpSession& session, const HttpRequest& request, std::optional<uint32_t>& pinned) {
   if (request.data_parallel_rank.empty()) return true;
   RankHeader rank = parse_rank_header(request.data_parallel_rank, options_.data_parallel_size);
@@ -737,7 +734,7 @@ bool SimApi::pinned_engine(HttpSession& session, const HttpRequest& request, std
 
 void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
   // Background runs that ended are dropped here, outside any engine callback.
-  std::erase_if(background_runs_, [](const std::unique_ptr<ResponseRun>& run) { return run->finished(); });
+  std::erase_if(responses_.background, [](const std::unique_ptr<ResponseRun>& run) { return run->finished(); });
   if (answer_injected_error(session, request)) return;
   ParsedResponses parsed = parse_responses_request(request.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return respond_error(session, *error);
@@ -760,7 +757,7 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
   }
   const ResponseStore::Entry* previous = nullptr;
   if (req.previous_response_id) {
-    previous = responses_.find(*req.previous_response_id);
+    previous = responses_.store.find(*req.previous_response_id);
     if (previous == nullptr) return respond_error(session, response_not_found(*req.previous_response_id));
   }
   // _construct_input_messages: instructions, the previous messages and output, the input.
@@ -809,23 +806,17 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
   PlannedOutput output = plan_output(spec);  // views into `messages`' last text: kept alive by the run
   if (req.background) {
     record.status = ResponseStatus::queued;
-    responses_.put(record, messages);
+    responses_.store.put(record, messages);
   }
   // One engine of this server's (its one store holds the response, as vLLM's API server's).
   std::optional<uint32_t> pinned;
   if (!pinned_engine(session, request, pinned)) return;
-  uint32_t engine_index = pinned.value_or(0);
-  if (!pinned && engines_.size() > 1) {
-    std::vector<EngineLoad> live;
-    for (const Engine* e : engines_) live.push_back({e->waiting(), e->running()});
-    engine_index = balancer_.pick(monotonic_ns(), live, 1).front();
-  }
-  Engine& engine = *engines_[engine_index];
+  Engine& engine = *engines_[place(pinned, 1).front()].engine;
   HttpSession* client = req.background && !req.stream ? nullptr : &session;
   const std::string lora_name = lora >= 0 ? options_.loras[size_t(lora)].name : std::string();
   PromptBlocks blocks = prompt_blocks(tokenizer_.encode(prompt), hasher_, lora_name, options_.block_size);
   ResponseRecord answer = record;  // a background request's answer: the queued response
-  auto run = std::make_unique<ResponseRun>(client, engine, responses_, response_runs_, std::move(record),
+  auto run = std::make_unique<ResponseRun>(client, engine, responses_.store, responses_.runs, std::move(record),
                                            std::move(messages), req.store, req.stream, std::move(output));
   SequenceRequest seq;
   seq.prompt_tokens = tokens;
@@ -847,7 +838,7 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
     return respond_error(session, {400, "The request needs more KV-cache blocks than the server has.", {}});
   run->start(submitted.id);
   if (client == nullptr) {
-    background_runs_.push_back(std::move(run));
+    responses_.background.push_back(std::move(run));
     std::string body;
     append_response_json(body, answer);
     return session.respond(200, kJson, body);
@@ -857,7 +848,7 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
 
 // retrieve_responses (stream=false).
 void SimApi::handle_response_get(HttpSession& session, std::string_view id) {
-  const ResponseStore::Entry* entry = responses_.find(id);
+  const ResponseStore::Entry* entry = responses_.store.find(id);
   if (entry == nullptr) return respond_error(session, response_not_found(id));
   std::string body;
   append_response_json(body, entry->record);
@@ -866,13 +857,13 @@ void SimApi::handle_response_get(HttpSession& session, std::string_view id) {
 
 // cancel_responses: a queued or running (background) response only.
 void SimApi::handle_response_cancel(HttpSession& session, std::string_view id) {
-  ResponseStore::Entry* entry = responses_.find(id);
+  ResponseStore::Entry* entry = responses_.store.find(id);
   if (entry == nullptr) return respond_error(session, response_not_found(id));
   const ResponseStatus status = entry->record.status;
   if (status != ResponseStatus::queued && status != ResponseStatus::in_progress)
     return respond_error(session, {400, "Cannot cancel a synchronous response.", {}, "invalid_request_error"});
   entry->record.status = ResponseStatus::cancelled;
-  if (auto run = response_runs_.find(std::string(id)); run != response_runs_.end()) run->second->cancel();
+  if (auto run = responses_.runs.find(std::string(id)); run != responses_.runs.end()) run->second->cancel();
   std::string body;
   append_response_json(body, entry->record);
   session.respond(200, kJson, body);

@@ -46,7 +46,7 @@ class SimApi final : public RequestHandler {
   // named as remote_host / remote_port in the kv_transfer_params it answers.
   void set_kv_transfer_address(std::string host, uint16_t port);
   // NixlConnector's engine id of local engine `index` ("<engine_id>_dp<rank>" with data parallelism).
-  const std::string& engine_id(size_t index = 0) const { return engine_ids_[index]; }
+  const std::string& engine_id(size_t index = 0) const { return engines_[index].kv_id; }
   // A pull this sim started (a do_remote_prefill request) ended.
   void on_pull_done(uint64_t pull, const KvPullOutcome& outcome);
 
@@ -78,9 +78,26 @@ class SimApi final : public RequestHandler {
   // --fail-mid-stream-rate: after how many tokens to drop this request's connection (0: not).
   uint64_t mid_stream_drop_after(uint64_t planned_tokens);
 
+  // One data-parallel engine of this process, and what is counted per engine.
+  struct LocalEngine {
+    Engine* engine;
+    uint32_t rank;          // its data-parallel rank
+    std::string kv_id;      // --kv-transfer-config engine_id (or a uuid4), vLLM's "_dp<rank>" added
+    uint64_t pulls_ok = 0;      // ringgate_sim_kv_transfer_pulls_total
+    uint64_t pulls_failed = 0;  // vllm:nixl_num_failed_transfers_total
+  };
+  // The Responses API: stored responses, the runs under way by id (for cancel), and the
+  // background runs (no client holds them), dropped once finished.
+  struct ResponsesState {
+    ResponseStore store;
+    ResponseRun::Registry runs;
+    std::vector<std::unique_ptr<ResponseRun>> background;
+  };
+  // The engine of each of `count` sequences: `pinned`, or vLLM's balancer's picks.
+  std::vector<uint32_t> place(std::optional<uint32_t> pinned, uint32_t count);
+
   const SimOptions& options_;
-  std::vector<Engine*> engines_;
-  std::vector<uint32_t> ranks_;  // the data-parallel rank of each engine
+  std::vector<LocalEngine> engines_;
   DpBalancer balancer_;
   ByteTokenizer tokenizer_;  // the seam a real tokenizer plugs into
   kvevents::VllmBlockHasher hasher_;
@@ -94,16 +111,9 @@ class SimApi final : public RequestHandler {
   KvPullClient& pulls_;
   std::unique_ptr<SimTraceExporter> tracer_;  // --otlp-traces-endpoint
   std::unordered_map<uint64_t, PendingPull*> pending_pulls_;
-  std::vector<std::string> engine_ids_;  // --kv-transfer-config engine_id (or a uuid4), per rank
   std::string kv_host_ = "127.0.0.1";
   uint16_t kv_port_ = 0;
-  std::vector<uint64_t> kv_pulls_ok_;      // ringgate_sim_kv_transfer_pulls_total, per engine
-  std::vector<uint64_t> kv_pulls_failed_;  // vllm:nixl_num_failed_transfers_total, per engine
-  // The Responses API: stored responses, the runs under way by id (for cancel), and the
-  // background runs (no client holds them), dropped once finished.
-  ResponseStore responses_;
-  ResponseRun::Registry response_runs_;
-  std::vector<std::unique_ptr<ResponseRun>> background_runs_;
+  ResponsesState responses_;
 };
 
 }  // namespace ringgate::sim
