@@ -6,20 +6,17 @@
 #include <vector>
 
 #include "ringgate/control/placement_payload.h"
-#include "ringgate/control/stream_exchange.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::control {
 
 SharedPlacements::SharedPlacements(RedisClient& client, sched::PrefixIndex& index, size_t workers, std::string prefix,
                                    std::string replica_id, std::chrono::milliseconds ttl)
-    : client_(client),
-      index_(index),
+    : index_(index),
       ring_count_(workers),
       rings_(std::make_unique<sched::PlacementRing[]>(workers)),
-      key_(std::move(prefix) + ":placements"),
-      replica_id_(std::move(replica_id)),
-      ttl_ms_(std::to_string(ttl.count())) {
+      exchange_(client, "placements", std::move(prefix) + ":placements", std::move(replica_id), ttl,
+                {kMaxEntryBytes, kReadEntries, kStreamEntries}, [this](std::string_view p) { return apply(p); }) {
   for (size_t i = 0; i < ring_count_; ++i) rings_[i].enable(sched::kPlacementRingSize);
   payload_.reserve(kMaxEntryBytes);
 }
@@ -38,7 +35,7 @@ void SharedPlacements::append_record(const sched::EndpointSnapshot& snapshot, co
 }
 
 void SharedPlacements::sync(const sched::EndpointSnapshot& snapshot) {
-  if (in_flight_ || !client_.up()) return;
+  if (!exchange_.ready()) return;
   payload_.clear();
   for (size_t i = 0; i < ring_count_; ++i)
     rings_[i].drain([&](const sched::PlacementRecord& r) { append_record(snapshot, r); });
@@ -48,47 +45,7 @@ void SharedPlacements::sync(const sched::EndpointSnapshot& snapshot) {
     for (const sched::EndpointState& e : snapshot.endpoints()) ids_.emplace(e.address_hash, e.id);
     ids_version_ = snapshot.version();
   }
-  const std::vector<std::string> args{"EVAL",
-                                      kStreamExchangeScript,
-                                      "0",
-                                      key_,
-                                      replica_id_,
-                                      last_id_,
-                                      payload_,
-                                      std::to_string(kStreamEntries),
-                                      std::to_string(kReadEntries),
-                                      ttl_ms_};
-  if (!client_.command(args, [this](const redisReply* r) {
-        in_flight_ = false;
-        on_reply(r);
-      }))
-    return;
-  in_flight_ = true;
-}
-
-void SharedPlacements::refuse(std::string why) {
-  ++errors_;
-  last_error_ = std::move(why);
-  current_ = false;
-}
-
-void SharedPlacements::on_reply(const redisReply* r) {
-  if (!r) return refuse("placements: no reply (" + client_.last_error() + ")");
-  if (r->type == REDIS_REPLY_ERROR) return refuse("placements: " + std::string(r->str, std::min<size_t>(r->len, 200)));
-  if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements > 1 + kReadEntries)
-    return refuse("placements: malformed reply");
-  for (size_t i = 0; i < r->elements; ++i)
-    if (r->element[i]->type != REDIS_REPLY_STRING) return refuse("placements: malformed reply");
-  const std::string_view id(r->element[0]->str, r->element[0]->len);
-  if (!valid_stream_id(id)) return refuse("placements: malformed reply");
-  last_id_.assign(id);
-  for (size_t i = 1; i < r->elements; ++i) {
-    const std::string_view payload(r->element[i]->str, r->element[i]->len);
-    if (payload.size() > kMaxEntryBytes || !apply(payload)) ++malformed_;
-  }
-  ++syncs_;
-  last_error_.clear();
-  current_ = true;
+  exchange_.send(payload_);
 }
 
 bool SharedPlacements::apply(std::string_view payload) {
@@ -120,7 +77,7 @@ void SharedPlacements::append_metrics(std::string& out) const {
       "# HELP ringgate_shared_state_placement_syncs_total Placement exchanges answered by Redis.\n"
       "# TYPE ringgate_shared_state_placement_syncs_total counter\n"
       "ringgate_shared_state_placement_syncs_total " +
-      std::to_string(syncs_) +
+      std::to_string(exchange_.syncs()) +
       "\n# HELP ringgate_shared_state_placements_total Placements passed to or taken from the other replicas "
       "(dropped: not passed on, a ring or one sync's entry full).\n"
       "# TYPE ringgate_shared_state_placements_total counter\n"
@@ -131,15 +88,9 @@ void SharedPlacements::append_metrics(std::string& out) const {
 }
 
 void SharedPlacements::append_debug(std::string& out) const {
-  out += "{\"current\":";
-  out += current_ ? "true" : "false";
-  out += ",\"syncs\":" + std::to_string(syncs_) + ",\"errors\":" + std::to_string(errors_) +
-         ",\"sent\":" + std::to_string(sent_) + ",\"received\":" + std::to_string(received_) +
-         ",\"dropped\":" + std::to_string(dropped()) + ",\"unknownEndpoints\":" + std::to_string(unknown_) +
-         ",\"malformed\":" + std::to_string(malformed_) + ",\"lastId\":";
-  util::append_json_string(out, last_id_);
-  out += ",\"lastError\":";
-  util::append_json_string(out, last_error_);
+  out += "{\"sent\":" + std::to_string(sent_) + ",\"received\":" + std::to_string(received_) +
+         ",\"dropped\":" + std::to_string(dropped()) + ",\"unknownEndpoints\":" + std::to_string(unknown_);
+  exchange_.append_debug_members(out);
   out += "}";
 }
 

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "ringgate/control/redis_client.h"
+#include "ringgate/control/stream_exchange.h"
 #include "ringgate/sched/endpoint_snapshot.h"
 #include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_index.h"
@@ -43,8 +43,8 @@ class SharedPlacements {
   // when the last reply is still awaited: the rings keep the records meanwhile).
   void sync(const sched::EndpointSnapshot& snapshot);
   // True while the last sync was answered: this replica's index holds the others' routing.
-  bool current() const { return current_; }
-  void go_local() { current_ = false; }
+  bool current() const { return exchange_.current(); }
+  void go_local() { exchange_.go_local(); }
 
   void append_metrics(std::string& out) const;
   void append_debug(std::string& out) const;  // a JSON object
@@ -54,23 +54,16 @@ class SharedPlacements {
   // knows them); returns false when malformed (what came before the fault is applied).
   bool apply(std::string_view payload);
   uint64_t dropped() const;  // not passed on: the rings' and the entry's
-  void on_reply(const redisReply* reply);
-  void refuse(std::string why);
   void append_record(const sched::EndpointSnapshot& snapshot, const sched::PlacementRecord& record);
 
-  RedisClient& client_;
   sched::PrefixIndex& index_;
   size_t ring_count_;
   std::unique_ptr<sched::PlacementRing[]> rings_;
-  std::string key_, replica_id_, ttl_ms_;
-  std::string last_id_ = "0";                            // the last entry read (0: from the oldest kept)
+  StreamExchange exchange_;
   std::string payload_;                                  // this sync's entry, being built
   std::unordered_map<uint64_t, sched::EndpointId> ids_;  // address hash -> id, as of the last send
   uint64_t ids_version_ = 0;                             // the snapshot ids_ was built from (0: none)
-  bool in_flight_ = false;
-  bool current_ = false;
-  uint64_t syncs_ = 0, errors_ = 0, sent_ = 0, received_ = 0, dropped_ = 0, unknown_ = 0, malformed_ = 0;
-  std::string last_error_;
+  uint64_t sent_ = 0, received_ = 0, dropped_ = 0, unknown_ = 0;
 };
 
 }  // namespace ringgate::control

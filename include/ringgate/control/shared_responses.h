@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "ringgate/control/redis_client.h"
+#include "ringgate/control/stream_exchange.h"
 #include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
 
@@ -40,8 +40,8 @@ class SharedResponses {
   // Sends what the workers learned since the last sync and asks for the others' (nothing
   // when the last reply is still awaited: the rings keep the records meanwhile).
   void sync();
-  bool current() const { return current_; }
-  void go_local() { current_ = false; }
+  bool current() const { return exchange_.current(); }
+  void go_local() { exchange_.go_local(); }
 
   // One stream entry's payload into the table; false when malformed (what came before
   // the fault is applied). Public for the tests.
@@ -51,21 +51,14 @@ class SharedResponses {
   void append_debug(std::string& out) const;  // a JSON object
 
  private:
-  void on_reply(const redisReply* reply);
-  void refuse(std::string why);
   uint64_t dropped() const;
 
-  RedisClient& client_;
   sched::ResponseTable& table_;
   size_t ring_count_;
   std::unique_ptr<sched::ResponseRing[]> rings_;
-  std::string key_, replica_id_, ttl_ms_;
-  std::string last_id_ = "0";
+  StreamExchange exchange_;
   std::string payload_;
-  bool in_flight_ = false;
-  bool current_ = false;
-  uint64_t syncs_ = 0, errors_ = 0, sent_ = 0, received_ = 0, dropped_ = 0, malformed_ = 0;
-  std::string last_error_;
+  uint64_t sent_ = 0, received_ = 0, dropped_ = 0;
 };
 
 }  // namespace ringgate::control

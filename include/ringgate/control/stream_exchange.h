@@ -4,8 +4,14 @@
 // a count, expiring when nobody syncs) and returns the others' entries after the last
 // one this replica read, a bounded number of them. The placements (shared_placements.h)
 // and the response ids (shared_responses.h) each travel on their own stream this way.
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
+
+#include "ringgate/control/redis_client.h"
 
 namespace ringgate::control {
 
@@ -37,5 +43,48 @@ return out
 
 // "ms-seq", as XADD makes them (or "0", before the first read), at most kMaxStreamIdBytes.
 bool valid_stream_id(std::string_view id);
+
+// One replica's side of one such stream: the round trip, the last id read, and whether
+// the others' entries are current. What an entry means is the owner's (`apply`: one entry's
+// payload taken in; false when it is malformed, counted). Control thread only.
+class StreamExchange {
+ public:
+  struct Bounds {
+    size_t max_entry_bytes;  // one entry's payload; a longer one read is malformed
+    size_t read_entries;     // the others' entries read a sync
+    size_t kept_entries;     // what the stream keeps
+  };
+  using Apply = std::function<bool(std::string_view payload)>;
+
+  // `what` names the stream in errors ("placements"); `key`: its Redis key.
+  StreamExchange(RedisClient& client, std::string what, std::string key, std::string replica_id,
+                 std::chrono::milliseconds ttl, Bounds bounds, Apply apply);
+
+  // Not while the last reply is awaited, nor with Redis away.
+  bool ready() const { return !in_flight_ && client_.up(); }
+  // Appends `payload` (empty: nothing of this replica's) and reads the others' entries.
+  void send(const std::string& payload);
+  bool current() const { return current_; }
+  void go_local() { current_ = false; }
+  uint64_t syncs() const { return syncs_; }
+  uint64_t malformed() const { return malformed_; }
+  // "current", "syncs", "errors", "malformed", "lastId", "lastError" as JSON members
+  // (each after a comma, for the owner's object).
+  void append_debug_members(std::string& out) const;
+
+ private:
+  void on_reply(const redisReply* reply);
+  void refuse(std::string why);
+
+  RedisClient& client_;
+  std::string what_, key_, replica_id_, ttl_ms_;
+  Bounds bounds_;
+  Apply apply_;
+  std::string last_id_ = "0";  // the last entry read (0: from the oldest kept)
+  bool in_flight_ = false;
+  bool current_ = false;
+  uint64_t syncs_ = 0, errors_ = 0, malformed_ = 0;
+  std::string last_error_;
+};
 
 }  // namespace ringgate::control
