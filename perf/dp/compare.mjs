@@ -14,7 +14,7 @@
 // gateway, the same warm-up, then the measured window. Hit rate from the sims' counters
 // (every engine's series summed); the oracle replays the sequence through 8 LRU caches.
 // Run through perf/dp/compare.sh; --help for options.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
@@ -23,6 +23,7 @@ import { replay } from '../routing/oracle.mjs';
 import { simCounters, diff, binaries } from '../routing/sims.mjs';
 import { startRinggate, sleep } from '../routing/proxies.mjs';
 import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 const D = {
@@ -58,13 +59,6 @@ function parse(argv) {
   return o;
 }
 
-function cpuSeconds(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch { return NaN; }
-}
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 const ENGINES = 8;
 

@@ -8,6 +8,7 @@
 // stream are skipped and counted, the rest applied.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { responseTurn, pool, describe } from '../lib/responses_chain.mjs';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
@@ -51,35 +52,7 @@ before(async () => {
 after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
 
 // One turn through a random replica: the new response's id.
-async function turn(chain, t, previous) {
-  const params = { model: MODEL, input: `chain ${chain} turn ${t}: tell me more`, max_output_tokens: 8 };
-  if (previous) params.previous_response_id = previous;
-  if (chain % 2 === 0) {
-    const data = await anyClient().responses.create(params);
-    assert.equal(data.status, 'completed');
-    assert.equal(data.previous_response_id ?? undefined, previous ?? undefined);
-    return data.id;
-  }
-  const events = await anyClient().responses.create({ ...params, stream: true });
-  let completed = null;
-  for await (const event of events) if (event.type === 'response.completed') completed = event.response;
-  assert.ok(completed, 'the stream ended with response.completed');
-  assert.equal(completed.previous_response_id ?? undefined, previous ?? undefined);
-  return completed.id;
-}
-
-async function pool(n, width, fn) {
-  const outcomes = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) {
-      const i = next++;
-      try { outcomes[i] = { ok: true, value: await fn(i) }; } catch (error) { outcomes[i] = { ok: false, error }; }
-    }
-  }));
-  return outcomes;
-}
-const describe = (e) => `${e?.status ?? ''} ${e?.code ?? ''} ${e?.message ?? e}`;
+const turn = async (chain, t, previous) => (await responseTurn(anyClient(), MODEL, chain, t, previous)).id;
 const sum = async (name) => {
   let n = 0;
   for (const gw of gws) n += (await scrape(`${gw.adminUrl}/metrics`)).get(name) ?? 0;

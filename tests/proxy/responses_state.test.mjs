@@ -6,6 +6,7 @@
 // chains get the gateway's 404 (previous_response_not_found), every other request works.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { responseTurn, pool, describe } from '../lib/responses_chain.mjs';
 import OpenAI from 'openai';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 
@@ -30,44 +31,7 @@ after(async () => {
   await Promise.all(sims.map((s) => s.stop('SIGKILL')));
 });
 
-// One turn: { id, holder } (holder: the x-gateway-destination-endpoint the answer came from).
-async function turn(chain, t, previous) {
-  const stream = chain % 2 === 1;
-  const params = { model: MODEL, input: `chain ${chain} turn ${t}: tell me more`, max_output_tokens: 8 };
-  if (previous) params.previous_response_id = previous;
-  if (!stream) {
-    const { data, response } = await client.responses.create(params).withResponse();
-    assert.equal(data.status, 'completed');
-    assert.equal(data.previous_response_id ?? undefined, previous ?? undefined);
-    return { id: data.id, holder: response.headers.get('x-gateway-destination-endpoint') };
-  }
-  const { data: events, response } = await client.responses.create({ ...params, stream: true }).withResponse();
-  let created = null;
-  let completed = null;
-  for await (const event of events) {
-    if (event.type === 'response.created') created = event.response.id;
-    if (event.type === 'response.completed') completed = event.response;
-  }
-  assert.ok(completed, 'the stream ended with response.completed');
-  assert.equal(completed.id, created);
-  assert.equal(completed.previous_response_id ?? undefined, previous ?? undefined);
-  return { id: completed.id, holder: response.headers.get('x-gateway-destination-endpoint') };
-}
-
-// Runs `fn(i)` for i < n, `width` at a time; resolves with every outcome.
-async function pool(n, width, fn) {
-  const outcomes = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) {
-      const i = next++;
-      try { outcomes[i] = { ok: true, value: await fn(i) }; } catch (error) { outcomes[i] = { ok: false, error }; }
-    }
-  }));
-  return outcomes;
-}
-
-const describe = (e) => `${e?.status ?? ''} ${e?.code ?? ''} ${e?.message ?? e}`;
+const turn = (chain, t, previous) => responseTurn(client, MODEL, chain, t, previous);
 
 test('200 chains of 3-6 turns, half streamed: every turn finds its previous response', async () => {
   const outcomes = await pool(CHAINS, 24, async (chain) => {
