@@ -2,7 +2,10 @@
 // InferencePool's pod discovery read from the API, including hostile input.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ringgate/discovery/object_watch.h"
 #include "ringgate/discovery/pod_endpoints.h"
@@ -270,4 +273,41 @@ TEST_CASE("pod endpoints carry the pod's role, one per port") {
   auto relabelled = found;
   d.role = EndpointRole::Prefill;
   CHECK(pod_endpoints({{"p", p}, {"d", d}, {"b", b}}, {8000, 8001}) != relabelled);
+}
+
+// Issue 48: data parallelism. Several target ports are one rank each (position = rank);
+// a pod's annotation declares the ranks behind one port, 1..64, a bad value ignored with a
+// bounded reason (the ranks are then learnt from /metrics), the pod kept.
+TEST_CASE("data-parallel: a rank per target port; the size annotation bounded, a bad one ignored") {
+  auto annotated = [](const std::string& value) {
+    return parse_pod(pod_json("ds-0", "10.0.0.1", "True",
+                              R"(,"annotations":{"data-parallel.ringgate.io/size":)" + value + "}"));
+  };
+  for (const auto& [value, size] : std::vector<std::pair<std::string, uint32_t>>{
+           {R"("1")", 1}, {R"("16")", 16}, {R"("64")", 64}, {R"("65")", 0}, {R"("0")", 0}, {R"("-4")", 0},
+           {R"("4x")", 0}, {R"("")", 0}, {"8", 0}, {"\"" + std::string(100000, '9') + "\"", 0}}) {
+    auto pod = annotated(value);
+    REQUIRE_MESSAGE(pod, value.substr(0, 20));
+    CHECK_MESSAGE(pod.value().data_parallel_size == size, value.substr(0, 20));
+    CHECK(pod.value().problem.empty() == (size != 0));
+    CHECK(pod.value().problem.size() < 200);  // the value is shown bounded
+  }
+  std::map<std::string, PodState> pods;
+  PodState pod;
+  pod.name = "ds-0";
+  pod.ip = "10.0.0.1";
+  pod.ready = true;
+  pod.data_parallel_size = 4;
+  pods["ds-0"] = pod;
+  auto ranks = pod_endpoints(pods, {8000, 8001, 8002});
+  REQUIRE(ranks.size() == 3);
+  for (int32_t r = 0; r < 3; ++r) {
+    CHECK(ranks[size_t(r)].port == 8000 + r);
+    CHECK(ranks[size_t(r)].rank == r);
+    CHECK(ranks[size_t(r)].pod_name == "ds-0");
+  }
+  auto one = pod_endpoints(pods, {8000});
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].rank == -1);  // one port: not a rank of its own; the annotation's ranks are behind it
+  CHECK(one[0].data_parallel_size == 4);
 }

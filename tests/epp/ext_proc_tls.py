@@ -107,8 +107,13 @@ class ExtProcTls(unittest.TestCase):
         other = tempfile.mkdtemp(prefix='rg-epp-tls-bad-', dir=self.dir)
         make_pair(other, 'a')
         shutil.copy(os.path.join(self.dir, 'tls.crt'), os.path.join(other, 'tls.crt'))
+        huge = tempfile.mkdtemp(prefix='rg-epp-tls-huge-', dir=self.dir)
+        shutil.copy(os.path.join(self.dir, 'tls.crt'), os.path.join(huge, 'tls.crt'))
+        with open(os.path.join(huge, 'tls.key'), 'w') as f:
+            f.write('x' * ((1 << 20) + 1))  # one byte past the bound: never read whole
         for directory, said in ((other, 'tls.key is not the key of tls.crt'),
-                                (os.path.join(self.dir, 'absent'), 'cannot read')):
+                                (os.path.join(self.dir, 'absent'), 'cannot read'),
+                                (huge, 'larger than 1 MiB')):
             p = subprocess.run([h.RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
                                 '127.0.0.1:0', '--admin', '127.0.0.1:0', '--endpoint', self.sim.info['api'],
                                 '--cert-path', directory], capture_output=True, text=True, timeout=30)

@@ -1,5 +1,6 @@
 #pragma once
-// Hands out EndpointIds: an address keeps its id while it is in the pool, ids are
+// Hands out EndpointIds, one per engine (an address, or address#rank for a data-parallel
+// rank named by header): an engine keeps its id while it is in the pool, ids are
 // dense (0, 1, 2, ...) so per-endpoint storage can be indexed by them, and an id is
 // reused after its address left the pool (release()) and a quarantine passed, so pod
 // churn over weeks cannot exhaust them. Per-endpoint storage indexed by id (in-flight
