@@ -510,11 +510,14 @@ test('a config reload that changes the saturation thresholds changes the detecto
   const gw = await startGateway(['--workers', '2', '--config', file]);
   procs.push(gw);
   await untilRoutable(gw, 1);
-  const agent = keepAliveAgent(2);
-  // One long request in flight: saturation 1/4 under maxConcurrency 4. (An endpoint whose
-  // metrics went stale counts as saturated, 1: on a machine starved enough to delay a
-  // scrape, each read waits for fresh ones.)
-  const long = post(agent, gw.url, '/v1/completions', body(250), {}, 30000);
+  const agent = keepAliveAgent(1);
+  const longAgent = keepAliveAgent(1);
+  // One long streamed request in flight (1500 tokens, 30 s: it must outlast every step below
+  // on a loaded CI machine; its client hangs up once the second request is seen queued, which
+  // frees its slot): saturation 1/4 under maxConcurrency 4. (An endpoint whose metrics went
+  // stale counts as saturated, 1: on a machine starved enough to delay a scrape, each read
+  // waits for fresh ones.)
+  const long = post(longAgent, gw.url, '/v1/completions', body(1500, { stream: true }), {}, 50000);
   let f = await until('one request in flight (and fresh metrics)', async () => {
     const v = await debugFlow(gw);
     return v.endpoints[0].inflight === 1 && v.pool_saturation < 1 ? v : null;
@@ -540,8 +543,11 @@ test('a config reload that changes the saturation thresholds changes the detecto
   // And the workers' detector: a second request waits in the gateway until the first ends.
   const second = post(agent, gw.url, '/v1/completions', body(1), {}, 30000);
   await until('the second request queued', async () => band(await debugFlow(gw), 0).queued === 1);
+  await sleep(300);
+  assert.equal(band(await debugFlow(gw), 0).queued, 1, 'the second request stays queued while the first runs');
+  longAgent.destroy();
   const [a, b] = await Promise.all([long, second]);
-  assert.equal(a.status, 200, a.body);
+  assert.equal(a.status, 0);  // cut off by its own client
   assert.equal(b.status, 200, b.body);
   agent.destroy();
 });
