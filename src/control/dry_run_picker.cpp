@@ -42,17 +42,6 @@ const char* reason_name(sched::PickReason reason) {
   return "none";
 }
 
-// Every digit a double has, so two replicas' answers compare exactly.
-void append_number(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  out += buf;
-}
-
 }  // namespace
 
 DryRunPicker::DryRunPicker(const proxy::RouterShared& shared, size_t snapshot_slot, const proxy::RulesPublisher* rules,
@@ -141,9 +130,9 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   // the SLO-aware pick found a server predicted to meet them, and which of those it takes
   // (scheduler.headroomSelectionStrategy).
   out += ",\"slo\":{\"ttft_ms\":";
-  append_number(out, route.slo.ttft_ms);
+  util::append_json_double(out, route.slo.ttft_ms, 17);
   out += ",\"tpot_ms\":";
-  append_number(out, route.slo.tpot_ms);
+  util::append_json_double(out, route.slo.tpot_ms, 17);
   out += std::string(",\"met\":") + (decision.slo_met ? "true" : "false");
   out += std::string(",\"headroom_strategy\":\"") +
          (router_.scheduler_config().headroom_strategy == sched::HeadroomStrategy::Most ? "most" : "least") + "\"}";
@@ -172,27 +161,27 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     out += ",\"data_parallel_rank\":";
     out += rank >= 0 ? std::to_string(rank) : "null";
     out += ",\"total\":";
-    append_number(out, c.total);
+    util::append_json_double(out, c.total, 17);
     // "<scorer>_score" for every scorer that ran ("kv-cache" -> "kv_cache_score").
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
       if (router_.scheduler_config().weights[slot] == 0) continue;
       out += ",\"";
       for (char ch : sched::kScorers[slot].name) out += ch == '-' ? '_' : ch;
       out += "_score\":";
-      append_number(out, c.scores[slot]);
+      util::append_json_double(out, c.scores[slot], 17);
     }
     out += ",\"prefix_blocks\":";
     util::append_uint(out, c.prefix_blocks);
     out += ",\"load\":";
-    append_number(out, c.load);
+    util::append_json_double(out, c.load, 17);
     out += ",\"inflight\":";
     util::append_int(out, c.inflight);
     out += ",\"waiting\":";
-    append_number(out, c.waiting);
+    util::append_json_double(out, c.waiting, 17);
     out += ",\"running\":";
-    append_number(out, c.running);
+    util::append_json_double(out, c.running, 17);
     out += ",\"kv_usage\":";
-    append_number(out, c.kv_usage);
+    util::append_json_double(out, c.kv_usage, 17);
     out += std::string(",\"fresh\":") + (c.fresh ? "true" : "false");
     out += ",\"metrics_age_ms\":";
     util::append_int(out, std::chrono::duration_cast<std::chrono::milliseconds>(c.metrics_age).count());
@@ -200,16 +189,16 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     out += std::string(",\"overloaded\":") + (c.overloaded ? "true" : "false");
     // The latency model's predictions for the request there (0 when nothing asked for them).
     out += ",\"predicted_ttft_ms\":";
-    append_number(out, c.predicted_ttft_ms);
+    util::append_json_double(out, c.predicted_ttft_ms, 17);
     out += ",\"predicted_tpot_ms\":";
-    append_number(out, c.predicted_tpot_ms);
+    util::append_json_double(out, c.predicted_tpot_ms, 17);
     out += std::string(",\"latency_cold\":") + (c.latency_cold ? "true" : "false");
     out += ",\"inflight_prefill_tokens\":";
-    append_number(out, c.inflight_prefill_tokens);
+    util::append_json_double(out, c.inflight_prefill_tokens, 17);
     // The mean age of the streams there still awaiting their first token: a floor under
     // predicted_ttft_ms (a server that stalls shows here first).
     out += ",\"awaiting_age_ms\":";
-    append_number(out, c.awaiting_age_ms);
+    util::append_json_double(out, c.awaiting_age_ms, 17);
     out += ",\"tie_rank\":\"";  // 64 bits: a string, JSON numbers are doubles
     util::append_hex(out, c.tie_rank);
     out += "\"}";

@@ -203,15 +203,17 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
   std::string body = "{\"pool\":";
   util::append_json_string(body, view.pool_name);
   body += ",\"saturation_detector\":{\"queueDepthThreshold\":" +
-          std::to_string(view.saturation.queue_depth_threshold) +
-          ",\"kvCacheUtilThreshold\":" + std::to_string(view.saturation.kv_cache_util_threshold) +
-          ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) +
-          ",\"sheddableHeadroom\":" + std::to_string(view.saturation.sheddable_headroom) +
-          ",\"metricsStalenessThresholdMs\":" +
-          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                             view.saturation.metrics_staleness_threshold)
-                             .count()) +
-          "},\"pool_saturation\":" + std::to_string(pool_saturation(view)) + ",\"endpoints\":[";
+          std::to_string(view.saturation.queue_depth_threshold) + ",\"kvCacheUtilThreshold\":";
+  util::append_json_double(body, view.saturation.kv_cache_util_threshold);
+  body += ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) + ",\"sheddableHeadroom\":";
+  util::append_json_double(body, view.saturation.sheddable_headroom);
+  body += ",\"metricsStalenessThresholdMs\":" +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(view.saturation.metrics_staleness_threshold)
+                  .count()) +
+          "},\"pool_saturation\":";
+  util::append_json_double(body, pool_saturation(view));
+  body += ",\"endpoints\":[";
   bool first = true;
   if (view.snapshot) {
     for (const sched::EndpointState& e : view.snapshot->endpoints()) {
@@ -224,9 +226,11 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
               ",\"saturated\":" + (sched::endpoint_saturated(s, view.saturation) ? "true" : "false") +
               ",\"saturated_for_sheddable\":" +
               (sched::endpoint_saturated(s, view.saturation, true) ? "true" : "false") +
-              ",\"saturation\":" + std::to_string(sched::endpoint_saturation(s, view.saturation)) +
-              ",\"estimated_waiting\":" + std::to_string(sched::estimated_waiting(s)) +
-              ",\"inflight\":" + std::to_string(s.inflight) +
+              ",\"saturation\":";
+      util::append_json_double(body, sched::endpoint_saturation(s, view.saturation));
+      body += ",\"estimated_waiting\":";
+      util::append_json_double(body, sched::estimated_waiting(s));
+      body += ",\"inflight\":" + std::to_string(s.inflight) +
               ",\"sheddable_inflight\":" + std::to_string(s.sheddable_inflight) + "}";
     }
   }

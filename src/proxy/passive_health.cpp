@@ -6,26 +6,10 @@
 
 namespace ringgate::proxy {
 
-PassiveHealth::PassiveHealth(PassiveHealthOptions options)
-    : options_(options), chunks_(new std::atomic<Chunk*>[kMaxChunks]) {
-  for (size_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
-}
-
-PassiveHealth::~PassiveHealth() {
-  for (size_t i = 0; i < kMaxChunks; ++i) delete chunks_[i].load(std::memory_order_relaxed);
-}
-
 uint64_t PassiveHealth::now_ms() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
-}
-
-bool PassiveHealth::ensure(sched::EndpointId id) {
-  const size_t chunk = id / kChunkSize;
-  if (chunk >= kMaxChunks) return false;
-  if (!chunks_[chunk].load(std::memory_order_acquire)) chunks_[chunk].store(new Chunk(), std::memory_order_release);
-  return true;
 }
 
 void PassiveHealth::reset(sched::EndpointId id) {

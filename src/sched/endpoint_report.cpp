@@ -48,16 +48,6 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
 
 namespace {
 
-void append_number(std::string& out, double v) {
-  if (!(v == v) || v > 1e300 || v < -1e300) {
-    out += "null";
-    return;
-  }  // NaN/Inf are not JSON
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  out += buf;
-}
-
 void append_list(std::string& out, const std::vector<std::string>& items) {
   out.push_back('[');
   for (size_t i = 0; i < items.size(); ++i) {
@@ -91,15 +81,15 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     out += ",\"metrics_fresh\":";
     out += r.metrics_fresh ? "true" : "false";
     out += ",\"metrics_age_seconds\":";
-    append_number(out, r.metrics_age_seconds);
+    util::append_json_double(out, r.metrics_age_seconds);
     out += ",\"waiting\":";
-    append_number(out, r.waiting);
+    util::append_json_double(out, r.waiting);
     out += ",\"running\":";
-    append_number(out, r.running);
+    util::append_json_double(out, r.running);
     out += ",\"kv_cache_usage\":";
-    append_number(out, r.kv_cache_usage);
+    util::append_json_double(out, r.kv_cache_usage);
     out += ",\"slots\":";
-    append_number(out, r.slots);
+    util::append_json_double(out, r.slots);
     out += ",\"inflight\":" + std::to_string(r.inflight);
     out += ",\"models\":";
     append_list(out, r.models);
@@ -121,7 +111,7 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     out += ",\"prefix_index_entries\":" + std::to_string(r.index_entries);
     out += ",\"prefix_index_capacity\":" + std::to_string(r.index_capacity);
     out += ",\"prefix_index_share\":";
-    append_number(out, r.index_share);
+    util::append_json_double(out, r.index_share);
     out.push_back('}');
   }
   out.push_back(']');
@@ -132,9 +122,9 @@ void append_load_signal_json(std::string& out, const SchedulerConfig& config) {
   out += "{\"mode\":\"";
   out += to_string(config.load_signal);
   out += "\",\"step\":";
-  append_number(out, config.shared_load.step);
+  util::append_json_double(out, config.shared_load.step);
   out += ",\"kv_step\":";
-  append_number(out, config.shared_load.kv_step);
+  util::append_json_double(out, config.shared_load.kv_step);
   out += "}";
 }
 
@@ -150,7 +140,7 @@ void append_scorers_json(std::string& out, const ScorerWeights& weights) {
     out += "\",\"plugin_type\":\"";
     out += kScorers[slot].plugin_type;
     out += "\",\"weight\":";
-    append_number(out, weights[slot]);
+    util::append_json_double(out, weights[slot]);
     out += '}';
   }
   out += ']';

@@ -290,16 +290,6 @@ EndpointLatencyReport LatencyModel::describe_pool() const {
 
 namespace {
 
-void append_number(std::string& out, double v) {
-  if (!std::isfinite(v)) {  // not JSON; cannot happen (fits stay finite), but never emit it
-    out += "null";
-    return;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  out += buf;
-}
-
 void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource source,
                 std::span<const std::string_view> names) {
   out += "{\"source\":\"";
@@ -309,11 +299,11 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
   out += ",\"error_samples\":";
   util::append_uint(out, fit.error_samples);
   out += ",\"mean_abs_error_ms\":";
-  append_number(out, fit.mean_abs_error_ms);
+  util::append_json_double(out, fit.mean_abs_error_ms);
   out += ",\"relative_mean_abs_error\":";
-  append_number(out, fit.relative_mean_abs_error);
+  util::append_json_double(out, fit.relative_mean_abs_error);
   out += ",\"normalized_mean_abs_error\":";
-  append_number(out, fit.normalized_mean_abs_error);
+  util::append_json_double(out, fit.normalized_mean_abs_error);
   out += ",\"clipped\":";
   util::append_uint(out, fit.clipped);
   out += ",\"shifts\":";
@@ -325,7 +315,7 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
     if (i) out.push_back(',');
     util::append_json_string(out, names[i]);
     out.push_back(':');
-    append_number(out, fit.coefficients[i]);
+    util::append_json_double(out, fit.coefficients[i]);
   }
   out += "}}";
 }

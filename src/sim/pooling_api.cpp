@@ -115,12 +115,6 @@ double unit_hash(std::string_view text, uint64_t seed) {
   return double(XXH3_64bits_withSeed(text.data(), text.size(), seed) >> 11) * 0x1.0p-53;
 }
 
-void append_number(std::string& out, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  out += buf;
-}
-
 void append_embedding(std::string& out, std::string_view text) {
   double v[kEmbeddingDims];
   double norm = 0;
@@ -132,7 +126,7 @@ void append_embedding(std::string& out, std::string_view text) {
   out += '[';
   for (size_t i = 0; i < kEmbeddingDims; ++i) {
     if (i) out += ',';
-    append_number(out, norm > 0 ? v[i] / norm : 0);
+    util::append_json_double(out, norm > 0 ? v[i] / norm : 0);
   }
   out += ']';
 }
@@ -247,7 +241,7 @@ std::string pooling_response(const PoolingRequest& r, std::string_view model, ui
       out += ",\"document\":{\"text\":";
       util::append_json_string(out, r.texts_2[order[i]]);
       out += ",\"multi_modal\":null},\"relevance_score\":";
-      append_number(out, scores[order[i]]);
+      util::append_json_double(out, scores[order[i]]);
       out += '}';
     }
     out += "]}";
@@ -266,7 +260,7 @@ std::string pooling_response(const PoolingRequest& r, std::string_view model, ui
       out += "{\"index\":";
       util::append_uint(out, i);
       out += ",\"object\":\"score\",\"score\":";
-      append_number(out, unit_hash(left + '\n' + r.texts_2[i], 0));
+      util::append_json_double(out, unit_hash(left + '\n' + r.texts_2[i], 0));
       out += '}';
       tokens += count_tokens(left) + count_tokens(r.texts_2[i]);
     }
@@ -278,9 +272,9 @@ std::string pooling_response(const PoolingRequest& r, std::string_view model, ui
       if (r.endpoint == PoolingEndpoint::classify) {
         const double p = unit_hash(r.inputs[i], 0);
         out += p >= 0.5 ? ",\"label\":\"LABEL_0\",\"probs\":[" : ",\"label\":\"LABEL_1\",\"probs\":[";
-        append_number(out, p);
+        util::append_json_double(out, p);
         out += ',';
-        append_number(out, 1 - p);
+        util::append_json_double(out, 1 - p);
         out += "],\"num_classes\":2}";
       } else {
         out += r.endpoint == PoolingEndpoint::embeddings ? ",\"object\":\"embedding\",\"embedding\":"

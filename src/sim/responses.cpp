@@ -69,12 +69,6 @@ constexpr std::string_view kAlternatives[] = {" the", " a", ",", ".", " and", " 
                                               " that", " for", " on", " with", " as", " at", " by", " an", " or",
                                               " be"};
 
-void append_number(std::string& out, double v) {
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%.6g", v);
-  out.append(buf, size_t(n));
-}
-
 void append_bytes(std::string& out, std::string_view token) {
   out += '[';
   for (size_t i = 0; i < token.size(); ++i) {
@@ -88,7 +82,7 @@ void append_chat_top(std::string& out, std::string_view token, double logprob) {
   out += "{\"token\":";
   util::append_json_string(out, token);
   out += ",\"logprob\":";
-  append_number(out, logprob);
+  util::append_json_double(out, logprob);
   out += ",\"bytes\":";
   append_bytes(out, token);
 }
@@ -127,7 +121,7 @@ void append_logprobs(std::string& out, bool chat, const LogprobsView& l) {
   out += "],\"token_logprobs\":[";
   for (size_t i = l.first; i < l.last; ++i) {
     if (i > l.first) out += ',';
-    append_number(out, fake_logprob(tokens[i], 0));
+    util::append_json_double(out, fake_logprob(tokens[i], 0));
   }
   out += "],\"tokens\":[";
   for (size_t i = l.first; i < l.last; ++i) {
@@ -140,14 +134,14 @@ void append_logprobs(std::string& out, bool chat, const LogprobsView& l) {
     out += '{';
     util::append_json_string(out, tokens[i]);
     out += ':';
-    append_number(out, fake_logprob(tokens[i], 0));
+    util::append_json_double(out, fake_logprob(tokens[i], 0));
     for (uint32_t k = 1; k < l.top; ++k) {
       std::string_view alt = kAlternatives[(k - 1) % std::size(kAlternatives)];
       if (alt == tokens[i]) continue;
       out += ',';
       util::append_json_string(out, alt);
       out += ':';
-      append_number(out, fake_logprob(alt, k));
+      util::append_json_double(out, fake_logprob(alt, k));
     }
     out += '}';
   }

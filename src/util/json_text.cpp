@@ -1,6 +1,8 @@
 #include "ringgate/util/json_text.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace ringgate::util {
 
@@ -33,6 +35,21 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   append_json_escaped(out, text);
   out += '"';
+}
+
+void append_json_double(std::string& out, double value, int significant_digits) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buf[32];  // 17 digits, sign, point, exponent
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general,
+                                 std::clamp(significant_digits, 1, 17));
+  if (ec != std::errc()) {
+    out += "null";  // cannot happen with 32 bytes
+    return;
+  }
+  out.append(buf, end);
 }
 
 void append_uint(std::string& out, uint64_t value) {

@@ -21,7 +21,13 @@ TEST_CASE("in-flight counters: ensure, add/sub, unknown ids ignored") {
   CHECK(c.get(3) == 1);
   CHECK(c.get(700) == 1);
   CHECK(c.get(4) == 0);
-  CHECK_FALSE(c.ensure(EndpointId(InflightCounters::kChunkSize * InflightCounters::kMaxChunks)));
+  constexpr size_t kMaxIds = ringgate::util::StableSlots<int>::kMaxIds;
+  CHECK(c.ensure(EndpointId(kMaxIds - 1)));
+  c.add(EndpointId(kMaxIds - 1));
+  CHECK(c.get(EndpointId(kMaxIds - 1)) == 1);
+  CHECK_FALSE(c.ensure(EndpointId(kMaxIds)));
+  c.add(EndpointId(kMaxIds));  // ignored, not a crash
+  CHECK(c.get(EndpointId(kMaxIds)) == 0);
   CHECK(c.get(kNoEndpoint) == 0);
 }
 

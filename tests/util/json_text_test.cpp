@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 
 #include "ringgate/util/json_text.h"
@@ -16,6 +17,28 @@ TEST_CASE("JSON strings escape quotes, backslashes and every control byte") {
   CHECK(out.empty());
   append_uint(out, 18446744073709551615ull);
   CHECK(out == "18446744073709551615");
+}
+
+TEST_CASE("JSON doubles: shortest form at the asked precision, null for what JSON cannot say") {
+  auto text = [](double v, int digits = 6) {
+    std::string out;
+    append_json_double(out, v, digits);
+    return out;
+  };
+  CHECK(text(0.25) == "0.25");
+  CHECK(text(3) == "3");
+  CHECK(text(-2.5) == "-2.5");
+  CHECK(text(0.1234567) == "0.123457");
+  CHECK(text(1e6) == "1e+06");
+  CHECK(text(123456) == "123456");
+  CHECK(text(1.0 / 3, 17) == "0.33333333333333331");
+  CHECK(std::stod(text(0.1 + 0.2, 17)) == 0.1 + 0.2);  // 17 digits round-trip
+  CHECK(text(1e-7) == "1e-07");
+  CHECK(text(std::numeric_limits<double>::quiet_NaN()) == "null");
+  CHECK(text(std::numeric_limits<double>::infinity()) == "null");
+  CHECK(text(-std::numeric_limits<double>::infinity()) == "null");
+  CHECK(text(0.5, 0) == "0.5");     // precision clamped to 1..17
+  CHECK(text(0.123, 99) == "0.123");
 }
 
 TEST_CASE("single-writer table: keys found again, overflow past capacity") {

@@ -7,16 +7,16 @@
 // one trial request; its success readmits the endpoint, its failure ejects it again
 // for twice as long.
 //
-// Lock-free: per-endpoint relaxed/acq-rel atomics indexed by EndpointId, in chunks
-// made addressable by the control thread (ensure()) before the id is published, never
-// moved or freed while the object lives (as sched::InflightCounters). The request path
+// Lock-free: per-endpoint relaxed/acq-rel atomics indexed by EndpointId in
+// util::StableSlots, made addressable by the control thread (ensure()) before the id is
+// published (as sched::InflightCounters). The request path
 // pays one relaxed load (ejected_count()) while nothing is ejected.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "ringgate/sched/endpoint_id.h"
+#include "ringgate/util/stable_slots.h"
 
 namespace ringgate::proxy {
 
@@ -37,18 +37,12 @@ struct PassiveHealthView {
 
 class PassiveHealth {
  public:
-  static constexpr size_t kChunkSize = 256;
-  static constexpr size_t kMaxChunks = 1024;
-
-  explicit PassiveHealth(PassiveHealthOptions options = {});
-  ~PassiveHealth();
-  PassiveHealth(const PassiveHealth&) = delete;
-  PassiveHealth& operator=(const PassiveHealth&) = delete;
+  explicit PassiveHealth(PassiveHealthOptions options = {}) : options_(options) {}
 
   const PassiveHealthOptions& options() const { return options_; }
 
   // Control thread: make `id` addressable. False if beyond the limit.
-  bool ensure(sched::EndpointId id);
+  bool ensure(sched::EndpointId id) { return slots_.ensure(id); }
   // Control thread: forget what requests learnt (the endpoint joined again or came
   // back after its metric polls had failed: a new process).
   void reset(sched::EndpointId id);
@@ -85,18 +79,12 @@ class PassiveHealth {
     std::atomic<uint64_t> trial_until{0};    // a trial runs until then (lease)
     std::atomic<uint64_t> ejections{0};
   };
-  struct Chunk { Slot slots[kChunkSize]; };
-  Slot* slot(sched::EndpointId id) const {
-    const size_t chunk = id / kChunkSize;
-    if (chunk >= kMaxChunks) return nullptr;
-    Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
-    return c ? &c->slots[id % kChunkSize] : nullptr;
-  }
+  Slot* slot(sched::EndpointId id) const { return slots_.at(id); }
   uint64_t eject_length_ms(uint32_t level) const;
   void eject(Slot& s, uint64_t now_ms, bool from_admitted);
 
   PassiveHealthOptions options_;
-  std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+  util::StableSlots<Slot> slots_;
   std::atomic<uint32_t> ejected_{0};
   std::atomic<uint64_t> ejections_total_{0};
 };

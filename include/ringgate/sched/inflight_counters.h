@@ -6,34 +6,25 @@
 // their mean age (how long a new request would at least wait there: a server that
 // stalls or slows shows it at once, long before its answers teach the model), shared
 // by all workers (relaxed atomics, one cache line per endpoint to avoid false sharing).
-// Storage is stable: chunks are allocated on demand by the control thread
-// (ensure()) before an endpoint id is published in a snapshot, and never freed
-// or moved while the object lives. Workers call add()/sub()/get() for ids in
-// their snapshot; those never allocate or lock. Ids never ensured read 0 and
-// their add/sub are ignored.
+// Storage is util::StableSlots: the control thread makes an endpoint id addressable
+// (ensure()) before it publishes the id in a snapshot. Workers call add()/sub()/get()
+// for ids in their snapshot; those never allocate or lock. Ids never ensured read 0
+// and their add/sub are ignored.
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "ringgate/sched/endpoint_id.h"
+#include "ringgate/util/stable_slots.h"
 
 namespace ringgate::sched {
 
 class InflightCounters {
  public:
-  static constexpr size_t kChunkSize = 256;
-  static constexpr size_t kMaxChunks = 1024;  // ids < 262144
-
-  InflightCounters();
-  ~InflightCounters();
-  InflightCounters(const InflightCounters&) = delete;
-  InflightCounters& operator=(const InflightCounters&) = delete;
-
   // Control thread: make `id` addressable. False if id is beyond the limit.
-  bool ensure(EndpointId id);
+  bool ensure(EndpointId id) { return slots_.ensure(id); }
 
   void add(EndpointId id, bool sheddable = false) {
     if (Counter* c = slot(id)) {
@@ -122,16 +113,8 @@ class InflightCounters {
     std::atomic<int64_t> tokens{0};            // in-flight token load (still one cache line)
     std::atomic<uint64_t> cold_stamp{0};
   };
-  struct Chunk {
-    Counter counters[kChunkSize];
-  };
-  Counter* slot(EndpointId id) const {
-    size_t chunk = id / kChunkSize;
-    if (chunk >= kMaxChunks) return nullptr;
-    Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
-    return c ? &c->counters[id % kChunkSize] : nullptr;
-  }
-  std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+  Counter* slot(EndpointId id) const { return slots_.at(id); }
+  util::StableSlots<Counter> slots_;
   std::atomic<uint64_t> cold_clock_{0};
 };
 

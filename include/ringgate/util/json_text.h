@@ -18,4 +18,9 @@ void append_uint(std::string& out, uint64_t value);
 void append_int(std::string& out, int64_t value);
 void append_hex(std::string& out, uint64_t value);  // lower case, no prefix
 
+// Appends `value` as a JSON number with at most `significant_digits` (1..17; 17 round-trips
+// every double), shortest form ("0.25", "1e+06", "3"), whatever the C locale says. NaN and
+// infinities are not JSON: they are written as null.
+void append_json_double(std::string& out, double value, int significant_digits = 6);
+
 }  // namespace ringgate::util
