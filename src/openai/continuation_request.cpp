@@ -12,21 +12,6 @@ using simdjson::SUCCESS;
 using detail::is_null;
 using detail::raw_json_of;
 
-const char* obstacle_reason(ContinuationObstacle obstacle) {
-  switch (obstacle) {
-    case ContinuationObstacle::None: return "none";
-    case ContinuationObstacle::BadBody: return "bad_body";
-    case ContinuationObstacle::SeveralChoices: return "several_choices";
-    case ContinuationObstacle::Logprobs: return "logprobs";
-    case ContinuationObstacle::Echo: return "echo";
-    case ContinuationObstacle::GuidedDecoding: return "guided_decoding";
-    case ContinuationObstacle::PromptShape: return "prompt_shape";
-    case ContinuationObstacle::ContinuesFinalMessage: return "continues_final_message";
-    case ContinuationObstacle::NothingLeft: return "nothing_left";
-  }
-  return "?";
-}
-
 namespace {
 
 constexpr uint64_t kCompletionsDefaultMaxTokens = 16;  // vLLM's, when a completion names none

@@ -17,6 +17,24 @@ namespace {
 
 constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
 
+// The gave_up reason of what keeps a request from being continued.
+constexpr metrics::MigrationReason reason_of(openai::ContinuationObstacle obstacle) {
+  using Obstacle = openai::ContinuationObstacle;
+  using Reason = metrics::MigrationReason;
+  switch (obstacle) {
+    case Obstacle::None: break;  // not a reason: never asked
+    case Obstacle::BadBody: return Reason::BadBody;
+    case Obstacle::SeveralChoices: return Reason::SeveralChoices;
+    case Obstacle::Logprobs: return Reason::Logprobs;
+    case Obstacle::Echo: return Reason::Echo;
+    case Obstacle::GuidedDecoding: return Reason::GuidedDecoding;
+    case Obstacle::PromptShape: return Reason::PromptShape;
+    case Obstacle::ContinuesFinalMessage: return Reason::ContinuesFinalMessage;
+    case Obstacle::NothingLeft: return Reason::NothingLeft;
+  }
+  return Reason::BadBody;
+}
+
 // Debug builds count the Exchange entry points on this thread's stack (a request's start,
 // an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
 // ClientConnection starts the next pipelined request at the loop's turn end, never inside
@@ -264,7 +282,7 @@ RouteDecision Exchange::route_next() {
 void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
-  if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", "no_endpoint");
+  if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", Reason::NoEndpoint);
   if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
   const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);
@@ -490,7 +508,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   }
   if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) state_.keep_alive = false;
   // A stream that reached the client ends with an error event, counted by why it was not continued.
-  if (!plan.not_continued.empty() && state_.response.event_stream) stats_.migration(1, plan.not_continued);
+  if (plan.not_continued && state_.response.event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   end_with_error(plan.status, plan.code, plan.message);
 }
 
@@ -531,7 +549,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
   }
   if (continuation) {
     if (status >= 200 && status < 300) return;
-    return give_up_continuation("the continuation of the stream was refused", "continuation_refused");
+    return give_up_continuation("the continuation of the stream was refused", Reason::ContinuationRefused);
   }
   start_client_response(head, attempt);
 }
@@ -591,7 +609,7 @@ void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
           std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
     if (relay_.leg() > 0 && !state_.resume_counted) {
       state_.resume_counted = true;
-      stats_.migration(0, state_.migration_reason);
+      stats_.migration(Outcome::Resumed, state_.migration_reason);
       stats_.resumed_after_pause();
     }
   }
@@ -613,7 +631,7 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   relay(attempt, relay_.finish(), /*last=*/true);
   if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
     state_.resume_counted = true;
-    stats_.migration(0, state_.migration_reason);
+    stats_.migration(Outcome::Resumed, state_.migration_reason);
   }
   if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
   race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
@@ -623,7 +641,7 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
 // The client has part of a stream and its server broke: the same request, the output
 // so far appended, goes to another endpoint; its events are stitched onto the client's.
 void Exchange::continue_stream(FailureKind kind) {
-  const std::string_view blocker = relay_.prepare_continuation(env_.stream_events);
+  const std::optional<Reason> blocker = relay_.prepare_continuation(env_.stream_events);
   if (relay_.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
     race_.end_lead(false, /*keep_body=*/false);
@@ -631,7 +649,7 @@ void Exchange::continue_stream(FailureKind kind) {
     return finish(state_.keep_alive);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
-  if (!blocker.empty()) return give_up_continuation({}, blocker);
+  if (blocker) return give_up_continuation({}, *blocker);
   const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
@@ -639,11 +657,11 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
   const openai::ContinuationObstacle obstacle = openai::build_continuation(state_.request->body, spec, scratch_);
-  if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, openai::obstacle_reason(obstacle));
+  if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, reason_of(obstacle));
   broke_mid_stream_.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
     first_endpoint_ = race_.lead().destination();
-    state_.migration_reason = state_.stalled ? "stall" : "reset";
+    state_.migration_reason = state_.stalled ? Reason::Stall : Reason::Reset;
   }
   race_.end_lead(false, /*keep_body=*/false);
   ++state_.migrations;
@@ -660,10 +678,10 @@ void Exchange::continue_stream(FailureKind kind) {
 
 // The error event says what broke the stream (a stall or a broken connection) and,
 // when there is more to say, why it did not go on elsewhere.
-void Exchange::give_up_continuation(std::string_view why, std::string_view reason) {
+void Exchange::give_up_continuation(std::string_view why, Reason reason) {
   std::string message = state_.stalled ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
   if (!why.empty()) message.append("; ").append(why);
-  stats_.migration(1, reason);  // counted by why it was not continued
+  stats_.migration(Outcome::GaveUp, reason);  // counted by why it was not continued
   end_with_error(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message);
 }
 
@@ -726,7 +744,7 @@ void Exchange::close_out() {
   const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
   outcome.first_endpoint = first_endpoint_;
-  outcome.migration = state_.migration_reason;
+  if (state_.migrations > 0) outcome.migration = metrics::name(state_.migration_reason);
   if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();
     outcome.sent_ns = lead.sent_ns();

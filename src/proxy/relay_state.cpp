@@ -29,7 +29,7 @@ void RelayState::begin(bool keep, uint32_t max_tokens) {
   model_.clear();
   fingerprint_.clear();
   identity_ = false;
-  blocker_ = {};
+  blocker_.reset();
   done_ = false;
   finished_ = false;
 }
@@ -42,15 +42,15 @@ void RelayState::clear() {
   give_back(text_);
 }
 
-void RelayState::stop_keeping(std::string_view why) {
-  if (blocker_.empty()) blocker_ = why;
+void RelayState::stop_keeping(Reason why) {
+  if (!blocker_) blocker_ = why;
   give_back(kept_);
 }
 
 std::string_view RelayState::take(std::string_view data, openai::StreamEventReader& reader) {
   if (!keep_) return data;
   if (leg_ > 0) return stitch(data, reader);
-  if (!blocker_.empty()) {
+  if (blocker_) {
     // No longer kept: relayed as it comes (after any event start still held).
     if (pending_.empty()) return data;
     ready_.assign(pending_).append(data);
@@ -71,7 +71,7 @@ std::string_view RelayState::take(std::string_view data, openai::StreamEventRead
   }
   if (pending_.size() > openai::kMaxStreamEventBytes) {
     // An "event" that never ends is not one a continuation can be built from.
-    stop_keeping("unreadable");
+    stop_keeping(Reason::Unreadable);
     if (whole.data() != ready_.data()) ready_.assign(whole);
     ready_.append(pending_);
     pending_.clear();
@@ -101,7 +101,7 @@ std::string_view RelayState::stitch(std::string_view data, openai::StreamEventRe
   if (pending_.empty()) pending_.assign(rest);
   else pending_.erase(0, pending_.size() - rest.size());
   if (pending_.size() > openai::kMaxStreamEventBytes) {
-    stop_keeping("unreadable");
+    stop_keeping(Reason::Unreadable);
     ready_.append(pending_);  // relayed as it is: it cannot be read, let alone rewritten
     pending_.clear();
   }
@@ -111,7 +111,7 @@ std::string_view RelayState::stitch(std::string_view data, openai::StreamEventRe
 void RelayState::read_kept(openai::StreamEventReader& reader) {
   std::string_view rest = kept_;
   std::string_view event;
-  while (blocker_.empty() && openai::next_event(rest, event)) read_event(event, reader, nullptr);
+  while (!blocker_ && openai::next_event(rest, event)) read_event(event, reader, nullptr);
   kept_.clear();
 }
 
@@ -120,7 +120,7 @@ void RelayState::read_event(std::string_view event, openai::StreamEventReader& r
   if (payload.empty()) {
     // A comment or keep-alive passes; any other shape cannot be read, so not continued.
     const bool comment = event.front() == ':' || event.front() == '\n' || event.front() == '\r';
-    if (!comment) stop_keeping("unreadable");
+    if (!comment) stop_keeping(Reason::Unreadable);
     if (out != nullptr) out->append(event);
     return;
   }
@@ -132,7 +132,7 @@ void RelayState::read_event(std::string_view event, openai::StreamEventReader& r
       if (out != nullptr) out->append(event);
       return;
     case StreamEventKind::Invalid:
-      stop_keeping("unreadable");
+      stop_keeping(Reason::Unreadable);
       [[fallthrough]];
     case StreamEventKind::Other:
       if (out != nullptr) out->append(event);
@@ -149,14 +149,14 @@ void RelayState::read_event(std::string_view event, openai::StreamEventReader& r
     fingerprint_.assign(e.system_fingerprint.in(payload));
   }
   if (e.kind == StreamEventKind::Choice) {
-    if (e.tool_calls) stop_keeping("tool_calls");
-    if (e.reasoning) stop_keeping("reasoning");
-    if (e.logprobs) stop_keeping("logprobs");
-    if (e.other_index || e.choices > 1) stop_keeping("several_choices");
+    if (e.tool_calls) stop_keeping(Reason::ToolCalls);
+    if (e.reasoning) stop_keeping(Reason::Reasoning);
+    if (e.logprobs) stop_keeping(Reason::Logprobs);
+    if (e.other_index || e.choices > 1) stop_keeping(Reason::SeveralChoices);
     finished_ |= e.finished;
     if (e.role_only && leg_ > 0) return;  // the continuation's role chunk: the client had one
     if (!e.role_only) ++tokens_;          // one token per event, as vLLM streams them
-    if (tokens_ > max_tokens_ || text_.size() > size_t(max_tokens_) * kMaxTextBytesPerToken) stop_keeping("too_long");
+    if (tokens_ > max_tokens_ || text_.size() > size_t(max_tokens_) * kMaxTextBytesPerToken) stop_keeping(Reason::TooLong);
   }
   if (out == nullptr) return;
   openai::EventRewrite with{id_, created_, model_, fingerprint_, {}};
@@ -169,14 +169,14 @@ void RelayState::read_event(std::string_view event, openai::StreamEventReader& r
   openai::rewrite_event(*out, payload, e, with);
 }
 
-std::string_view RelayState::prepare_continuation(openai::StreamEventReader& reader) {
-  if (!keep_) return "unsupported";
-  if (leg_ == 0 && blocker_.empty()) read_kept(reader);
+std::optional<RelayState::Reason> RelayState::prepare_continuation(openai::StreamEventReader& reader) {
+  if (!keep_) return Reason::Unsupported;
+  if (leg_ == 0 && !blocker_) read_kept(reader);
   pending_.clear();  // a cut event never reached the client: the continuation makes it again
-  if (done_) return {};
-  if (!blocker_.empty()) return blocker_;
-  if (finished_) return "finished";
-  return {};
+  if (done_) return std::nullopt;
+  if (blocker_) return blocker_;
+  if (finished_) return Reason::Finished;
+  return std::nullopt;
 }
 
 void RelayState::start_leg() {

@@ -57,8 +57,8 @@ void RequestStats::observe(std::string_view data) {
   last_chunk_ns_ = now_ns;
 }
 
-void RequestStats::migration(size_t outcome, std::string_view reason) {
-  env_.stats->migrations.count[outcome][metrics::migration_reason_index(reason)].add();
+void RequestStats::migration(metrics::MigrationOutcome outcome, metrics::MigrationReason reason) {
+  env_.stats->migrations.of(outcome, reason).add();
 }
 
 void RequestStats::resumed_after_pause() {

@@ -86,5 +86,4 @@ TEST_CASE("requests that cannot be continued exactly are refused, by reason") {
   CHECK(c(R"([1])") == ContinuationObstacle::BadBody);
   CHECK(c(R"({"model":"m"})") == ContinuationObstacle::BadBody);  // no prompt
   CHECK(c(R"({"prompt":"p","max_tokens":-1})") == ContinuationObstacle::BadBody);
-  CHECK(std::string(obstacle_reason(ContinuationObstacle::GuidedDecoding)) == "guided_decoding");
 }

@@ -13,6 +13,11 @@ using namespace ringgate::proxy;
 
 namespace {
 
+// A reason's metric label ("" for none).
+std::string_view label(std::optional<metrics::MigrationReason> reason) {
+  return reason ? metrics::name(*reason) : std::string_view();
+}
+
 std::string completion(std::string_view text, std::string_view extra = {}) {
   std::string e = R"(data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":")";
   e += text;
@@ -52,8 +57,8 @@ TEST_CASE("a broken first leg: what a continuation carries, or why it cannot go 
     relay.begin(r.keep, r.max_tokens);
     std::string relayed(relay.take(r.stream, reader));
     CHECK(relayed == r.stream);  // whole events pass through unchanged
-    const std::string_view blocker = relay.prepare_continuation(reader);
-    CHECK(blocker == r.blocker);
+    const std::optional<metrics::MigrationReason> blocker = relay.prepare_continuation(reader);
+    CHECK(label(blocker) == r.blocker);
     CHECK(relay.done() == r.done);
     if (r.blocker.empty() && !r.done) {
       CHECK(relay.text() == r.text);
@@ -79,7 +84,7 @@ TEST_CASE("a continuation leg: the first leg's identity, its own events rewritte
   relay.begin(true, 100);
   const std::string first = completion("Hel");
   REQUIRE(relay.take(first, reader) == first);
-  REQUIRE(relay.prepare_continuation(reader).empty());
+  REQUIRE_FALSE(relay.prepare_continuation(reader).has_value());
   relay.start_leg();
   CHECK(relay.leg() == 1);
   const std::string second =

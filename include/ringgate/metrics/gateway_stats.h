@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ringgate/metrics/access_log_ring.h"
+#include "ringgate/metrics/migration_reason.h"
 #include "ringgate/metrics/span_record.h"
 #include "ringgate/openai/media_part.h"
 #include "ringgate/util/single_writer_stats.h"
@@ -220,31 +221,14 @@ inline std::string_view flow_series_key(int32_t priority, std::string_view fairn
 // fairness_id "other" of their band (and in flow_fairness_overflow).
 inline constexpr size_t kMaxFlowFairnessSeries = 64;
 
-// ringgate_stream_migrations_total{outcome, reason}: streams whose server broke after
-// bytes reached the client. resumed: continued on another server, by what broke
-// ("reset": the connection failed or closed before the final event; "stall": silent
-// for migration.stallTimeout). gave_up: ended with an error event, by why it was not
-// continued. A fixed set: no label comes from outside.
-inline constexpr std::array<std::string_view, 2> kMigrationOutcomes = {"resumed", "gave_up"};
-inline constexpr std::array<std::string_view, 21> kMigrationReasons = {
-    "reset", "stall",
-    // gave_up: the gateway's own limits and state
-    "disabled", "max_per_request", "unsupported", "no_endpoint", "continuation_refused", "too_long", "finished",
-    "unreadable",
-    // gave_up: what the stream or the request holds that a continuation cannot carry exactly
-    "tool_calls", "reasoning", "logprobs", "several_choices", "echo", "guided_decoding", "prompt_shape",
-    "continues_final_message", "nothing_left", "bad_body", "other"};
-// The index of `reason` in kMigrationReasons ("other" when unknown).
-inline size_t migration_reason_index(std::string_view reason) {
-  for (size_t i = 0; i < kMigrationReasons.size(); ++i)
-    if (kMigrationReasons[i] == reason) return i;
-  return kMigrationReasons.size() - 1;
-}
 // The pause a client saw: from the last bytes before the break to the first of the continuation.
 inline constexpr std::array<double, 14> kMigrationPauseBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 struct MigrationStats {
   std::array<std::array<SingleWriterCounter, kMigrationReasons.size()>, kMigrationOutcomes.size()> count;
+  SingleWriterCounter& of(MigrationOutcome outcome, MigrationReason reason) {
+    return count[size_t(outcome)][size_t(reason)];
+  }
   SingleWriterHistogram<kMigrationPauseBuckets.size()> pause;
 };
 

@@ -33,9 +33,6 @@ enum class ContinuationObstacle : uint8_t {
   NothingLeft,           // the token budget is spent
 };
 
-// The metric label of an obstacle (ringgate_stream_migrations_total's reason).
-const char* obstacle_reason(ContinuationObstacle obstacle);
-
 struct ContinuationSpec {
   bool chat = false;
   std::string_view model_token;  // the JSON string token to send as "model" (the rewritten target); empty = as sent

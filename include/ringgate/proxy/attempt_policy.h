@@ -12,10 +12,12 @@
 // After bytes reached the client, only a stream that can be continued goes on
 // (migration); anything else ends visibly broken.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "ringgate/metrics/migration_reason.h"
 #include "ringgate/proxy/proxy_options.h"
 
 namespace ringgate::proxy {
@@ -65,8 +67,8 @@ struct AttemptPlan {
   int status = 0;
   std::string_view code, message;
   // GiveUp of a stream that reached the client: why it was not continued (the
-  // gave_up reason of ringgate_stream_migrations_total); empty otherwise.
-  std::string_view not_continued;
+  // gave_up reason of ringgate_stream_migrations_total); nullopt otherwise.
+  std::optional<metrics::MigrationReason> not_continued;
   // GiveUp of a pinned request whose server refuses connections: its response is gone
   // (the caller's 404, ResponseAffinity::gone()).
   bool response_gone = false;

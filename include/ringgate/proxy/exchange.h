@@ -130,7 +130,7 @@ class Exchange final : public AttemptOwner,
     uint32_t migrations = 0;
     bool fresh_retry_used = false;
     FailureKind last_failure = FailureKind::ConnectFailed;
-    std::string_view migration_reason;  // why the stream first broke (a kMigrationReasons name)
+    metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
     bool resume_counted = false;        // the current continuation's resumption was counted
     bool stalled = false;               // the last break was a stall (else a broken connection)
     ClientResponse response;
@@ -152,7 +152,9 @@ class Exchange final : public AttemptOwner,
   void relay(Attempt& attempt, std::string_view data, bool last = false);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
-  void give_up_continuation(std::string_view why, std::string_view reason);
+  using Reason = metrics::MigrationReason;
+  using Outcome = metrics::MigrationOutcome;
+  void give_up_continuation(std::string_view why, Reason reason);
   RequestProgress progress() const;
   void close_out();
   void finish(bool keep_alive);

@@ -22,9 +22,11 @@
 // them the stream is relayed as it comes and can no longer be continued.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "ringgate/metrics/migration_reason.h"
 #include "ringgate/openai/stream_event.h"
 
 namespace ringgate::proxy {
@@ -48,10 +50,11 @@ class RelayState {
   // finished with a blank line) is relayed as it is.
   std::string_view finish();
 
-  // The stream broke. Reads what the client has seen: empty when it can be continued
-  // (text() and tokens() then say what was generated), else why not (a
-  // metrics::kMigrationReasons name). done(): the client already has the whole stream.
-  std::string_view prepare_continuation(openai::StreamEventReader& reader);
+  using Reason = metrics::MigrationReason;
+  // The stream broke. Reads what the client has seen: nullopt when it can be continued
+  // (text() and tokens() then say what was generated), else why not. done(): the client
+  // already has the whole stream.
+  std::optional<Reason> prepare_continuation(openai::StreamEventReader& reader);
   bool done() const { return done_; }
   const std::string& text() const { return text_; }
   uint64_t tokens() const { return tokens_; }
@@ -64,7 +67,7 @@ class RelayState {
   void read_kept(openai::StreamEventReader& reader);
   // Reads one event; a continuation leg's goes to out (rewritten, or dropped).
   void read_event(std::string_view event, openai::StreamEventReader& reader, std::string* out);
-  void stop_keeping(std::string_view why);
+  void stop_keeping(Reason why);
   std::string_view stitch(std::string_view data, openai::StreamEventReader& reader);
 
   bool keep_ = false;
@@ -80,7 +83,7 @@ class RelayState {
   std::string id_, created_, model_, fingerprint_;
   bool identity_ = false;
   std::string usage_;         // scratch for a rewritten usage object
-  std::string_view blocker_;  // why the stream cannot be continued (empty: it can)
+  std::optional<Reason> blocker_;  // why the stream cannot be continued (nullopt: it can)
   bool done_ = false;         // [DONE] was relayed
   bool finished_ = false;     // a choice's finish_reason was relayed
 };

@@ -51,7 +51,7 @@ class RequestStats {
   // Body bytes of the answer on their way to the client: usage, size, first token, gaps.
   void observe(std::string_view relayed);
   // A broken stream went on elsewhere (outcome 0) or ended (1), by reason.
-  void migration(size_t outcome, std::string_view reason);
+  void migration(metrics::MigrationOutcome outcome, metrics::MigrationReason reason);
   // The continuation's first bytes reach the client: the pause since the last bytes before the break.
   void resumed_after_pause();
   // Once per request.
