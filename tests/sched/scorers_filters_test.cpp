@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "ringgate/sched/filters.h"
@@ -156,8 +157,10 @@ TEST_CASE("lora-affinity scorer: a table of the adapter's state x the server's s
     e.lora_adapters = {"sql", "chat", "tweet", "code"};
     e.loras.reported = row.known != Known::NotReported;
     e.loras.max_lora = row.known == Known::NoMaxLora ? 0 : 2;
-    e.loras.running = row.running;
+    e.loras.running = row.running;  // sorted, as EndpointLoras::assign keeps them
     e.loras.waiting = row.waiting;
+    std::sort(e.loras.running.begin(), e.loras.running.end());
+    std::sort(e.loras.waiting.begin(), e.loras.waiting.end());
     std::vector<EndpointState> pool;
     pool.push_back(std::move(e));
     const EndpointSnapshot snap(std::move(pool));
