@@ -41,7 +41,10 @@ struct RequestCallbacks {
     // After the head, fields are chunked trailers: counted against the head limit and
     // dropped, never merged into the request's headers (a trailer Host or X-Session-Id
     // must not route; RFC 9110 §6.5.1 forbids using trailers that way).
-    if (s.head_complete_) return s.count_head_bytes(len + 4);
+    if (s.head_complete_) {
+      if (s.fold_.folded(s.feed_begin_, at, len)) return s.fail(400, "obsolete line folding in the trailer section");
+      return s.count_head_bytes(len + 4);
+    }
     if (s.request_.headers.empty() || s.last_was_value_) {
       if (s.request_.headers.size() >= 100) return s.fail(431, "too many header fields");
       s.request_.headers.emplace_back();
@@ -54,7 +57,10 @@ struct RequestCallbacks {
 
   static int on_header_value(llhttp_t* p, const char* at, size_t len) {
     RequestParser& s = self(p);
-    if (s.head_complete_) return s.count_head_bytes(len);  // a trailer: dropped
+    if (s.head_complete_) {  // a trailer: dropped
+      if (s.fold_.folded(s.feed_begin_, at, len)) return s.fail(400, "obsolete line folding in the trailer section");
+      return s.count_head_bytes(len);
+    }
     s.last_was_value_ = true;
     s.request_.headers.back().value.append(at, len);
     return s.count_head_bytes(len);
@@ -194,7 +200,10 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
       return failure_;
     }
   }
+  feed_begin_ = data;
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  // (the head's folds are scan_head's; the trailers' are seen in the callbacks)
+  fold_.after_feed(data, err == HPE_PAUSED ? size_t(llhttp_get_error_pos(&parser_) - data) : len);
   ParseResult result;
   if (err == HPE_OK) {
     result.consumed = len;
@@ -259,6 +268,7 @@ std::string_view RequestParser::scan_head(const char* data, size_t len) noexcept
 }
 
 void RequestParser::next() {
+  fold_.reset();
   head_scan_prev_ = 0;
   head_scan_done_ = false;
   head_scan_seen_line_ = false;

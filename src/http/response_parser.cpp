@@ -18,6 +18,7 @@ struct ResponseCallbacks {
   }
   static int on_header_field(llhttp_t* p, const char* at, size_t len) {
     ResponseParser& s = self(p);
+    if (s.fold_.folded(s.feed_begin_, at, len)) return -1;  // obs-fold: a 502, never relayed
     if (s.header_count_ == 0 || s.last_was_value_) {
       if (s.header_count_ >= 200) return -1;
       if (s.header_count_ == s.headers_.size()) s.headers_.emplace_back();
@@ -33,6 +34,7 @@ struct ResponseCallbacks {
   }
   static int on_header_value(llhttp_t* p, const char* at, size_t len) {
     ResponseParser& s = self(p);
+    if (s.fold_.folded(s.feed_begin_, at, len)) return -1;
     s.last_was_value_ = true;
     std::string& value = s.headers_[s.header_count_ - 1].value;
     if (value.size() + len > 16384) return -1;
@@ -107,12 +109,15 @@ void ResponseParser::reset() {
   content_length_ = -1;
   started_ = head_complete_ = chunked_ = keep_alive_ = last_was_value_ = interim_ = false;
   interim_count_ = 0;
+  fold_.reset();
 }
 
 ResponseFeed ResponseParser::feed(const char* data, size_t len, std::string* body) {
   body_ = body;
+  feed_begin_ = data;
   const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   body_ = nullptr;
+  fold_.after_feed(data, err == HPE_PAUSED ? size_t(llhttp_get_error_pos(&parser_) - data) : len);
   ResponseFeed result;
   if (err == HPE_OK) {
     result.consumed = len;

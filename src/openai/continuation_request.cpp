@@ -121,7 +121,8 @@ ContinuationObstacle build_continuation(std::string_view body, const Continuatio
       continue;  // {"type":"text"} asks for nothing: dropped
     } else if (key.starts_with("guided_") && key != "guided_decoding_backend" && key != "guided_whitespace_pattern") {
       if (asks_for_something(value)) return ContinuationObstacle::GuidedDecoding;
-    } else if (key == "structured_outputs") {
+    } else if (key == "structured_outputs" || key == "structural_tag") {
+      // structural_tag: vLLM's chat field of its own (before structured_outputs held it)
       if (asks_for_something(value)) return ContinuationObstacle::GuidedDecoding;
     } else if (key == "tool_choice") {
       std::string_view choice;

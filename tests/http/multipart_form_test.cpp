@@ -114,6 +114,34 @@ TEST_CASE("bodies that are not forms are malformed") {
   CHECK(read_all(form(long_boundary, {field("a", "x")}), long_boundary).end == MultipartStatus::Malformed);
 }
 
+// Issue 53: a part's head has the field syntax of an HTTP head (RFC 7578 §4.8), and a line
+// that begins with a space or a tab (obs-fold) is refused, in the disposition or in any
+// other field, so no folded name can differ between the gateway and the model server.
+TEST_CASE("a folded line in a part's head (obs-fold) is malformed, in any of its fields") {
+  // Every folded line holds a colon past its first byte: only its leading whitespace is wrong.
+  const char* heads[] = {
+      "Content-Disposition: form-data; name=\"model\"\r\n filename=\"a:b.wav\"\r\n\r\nm",
+      "Content-Disposition: form-data; name=\"model\"\r\n\tfilename=\"a:b.wav\"\r\n\r\nm",
+      "Content-Disposition: form-data; name=\"model\"\r\nContent-Type: text/plain\r\n x-charset: utf-8\r\n\r\nm",
+      "Content-Type: text/plain\r\n\tX-A: 1\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm",
+      " Content-Disposition: form-data; name=\"model\"\r\n\r\nm",  // the head's first line
+      "\tContent-Disposition: form-data; name=\"model\"\r\n\r\nm",
+  };
+  for (const std::string head : heads) {
+    CAPTURE(head);
+    const Read r = read_all(form("b", {head}), "b");
+    CHECK(r.parts.empty());
+    CHECK(r.end == MultipartStatus::Malformed);
+  }
+  // Unfolded, the same fields are a part.
+  const Read r = read_all(form("b", {"Content-Disposition: form-data; name=\"model\"\r\nContent-Type: text/plain; "
+                                     "charset=utf-8\r\n\r\nm"}),
+                          "b");
+  REQUIRE(r.parts.size() == 1);
+  CHECK(r.parts[0].name == "model");
+  CHECK(r.end == MultipartStatus::End);
+}
+
 TEST_CASE("names as written: unquoted tokens, and filename* marks a file") {
   const Read r = read_all(form("b", {"content-disposition: FORM-DATA ; name=model\r\n\r\nm",
                                      "Content-Disposition: form-data; filename*=UTF-8''a.wav; name=\"f\"\r\n\r\nx"}),

@@ -444,3 +444,36 @@ TEST_CASE("BodyBuffer: spare room, commit in place, growth keeps the bytes, rele
   CHECK(moved.capacity() == 0);
   CHECK(moved.empty());
 }
+
+// Issue 53: obs-fold (a field line that begins with a space or a tab) is refused with 400
+// wherever the request has fields: its head, its first field line, and the trailer section
+// of a chunked body; at once and one byte a read.
+TEST_CASE("a folded field line (obs-fold) is a 400 in the head and in chunked trailers") {
+  const char* cases[] = {
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\tfolded\r\n\r\n",
+      "GET / HTTP/1.1\r\n\tHost: x\r\n\r\n",  // the first field line
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n \r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n X-B: 1\r\n\r\n{}",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n folded\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\tfolded\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n X-T: 1\r\n\r\n",
+  };
+  for (const char* text : cases) {
+    const std::string bytes(text);
+    CAPTURE(bytes);
+    RequestParser whole;
+    const ParseResult at_once = parse_all(whole, bytes);
+    CHECK(at_once.state == ParseState::Error);
+    CHECK(at_once.status == 400);
+    RequestParser drip;
+    ParseResult result;
+    for (size_t i = 0; i < bytes.size() && result.state == ParseState::NeedMore; ++i) result = drip.feed(bytes.data() + i, 1);
+    CHECK(result.state == ParseState::Error);
+    CHECK(result.status == 400);
+  }
+  // Unfolded, a trailer is fine (and dropped).
+  RequestParser parser;
+  CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n").state ==
+        ParseState::Complete);
+}

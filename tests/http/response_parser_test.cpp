@@ -115,3 +115,47 @@ TEST_CASE("hop-by-hop headers") {
   CHECK(is_hop_by_hop("x-private", "keep-alive, X-Private"));
   CHECK_FALSE(is_hop_by_hop("content-type", "keep-alive"));
 }
+
+// Issue 53: obs-fold (RFC 9112 §5.2, a line that starts with a space or a tab continues the
+// previous field) is refused in an upstream response, as in a client's request: a proxy
+// must either refuse it (502) or unfold it, and llhttp would hand the value over with the
+// CRLF inside, to be relayed to the client as a header of its own. The kube watch client,
+// the metrics scraper and the OTLP exporter read their answers through this parser too.
+TEST_CASE("a folded header line (obs-fold) in a response or its trailers is an error, whatever the framing") {
+  const char* cases[] = {
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n x\r\n\r\n{}",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\tX-Injected: 1\r\n\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-A: 1\r\n \r\n\r\n",  // a fold of whitespace alone
+      // the trailer section of a chunked body: the same field syntax
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n folded\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\tfolded\r\n\r\n",
+  };
+  for (const char* bytes : cases) {
+    const std::string all(bytes);
+    CAPTURE(all);
+    // At once, and one byte a read (the fold may begin a read of its own).
+    for (const bool bytewise : {false, true}) {
+      CAPTURE(bytewise);
+      ResponseParser parser;
+      std::string body;
+      ResponseState state = ResponseState::NeedMore;
+      if (!bytewise) {
+        state = parser.feed(all.data(), all.size(), &body).state;
+      } else {
+        for (size_t i = 0; i < all.size() && state == ResponseState::NeedMore; ++i)
+          state = parser.feed(all.data() + i, 1, &body).state;
+      }
+      CHECK(state == ResponseState::Error);
+    }
+  }
+  // The same responses unfolded are fine (the test is of the fold, not of the rest).
+  ResponseParser parser;
+  std::string body;
+  const std::string plain = "HTTP/1.1 200 OK\r\nX-A: 1 folded\r\nContent-Length: 0\r\n\r\n";
+  CHECK(parser.feed(plain.data(), plain.size(), &body).state == ResponseState::Complete);
+  parser.reset();
+  const std::string trailer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n";
+  CHECK(parser.feed(trailer.data(), trailer.size(), &body).state == ResponseState::Complete);
+}

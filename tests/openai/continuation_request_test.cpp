@@ -87,3 +87,54 @@ TEST_CASE("requests that cannot be continued exactly are refused, by reason") {
   CHECK(c(R"({"model":"m"})") == ContinuationObstacle::BadBody);  // no prompt
   CHECK(c(R"({"prompt":"p","max_tokens":-1})") == ContinuationObstacle::BadBody);
 }
+
+// Issue 53: every guided-decoding form vLLM accepts is refused, on both APIs (vLLM's
+// completions take response_format and the guided fields too); the forms that guide
+// nothing are carried.
+TEST_CASE("guided decoding: every form vLLM accepts refuses the continuation; text and the backend knobs do not") {
+  struct Row {
+    const char* field;  // one more field of the body, as a client writes it
+    bool guided;
+  };
+  const Row rows[] = {
+      // response_format: every type but text
+      {R"("response_format":{"type":"json_object"})", true},
+      {R"("response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}})", true},
+      {R"("response_format":{"type":"structural_tag","structures":[{"begin":"<f>","schema":{},"end":"</f>"}],)"
+       R"("triggers":["<f"]})",
+       true},
+      {R"("response_format":{"type":"text"})", false},
+      {R"("response_format":null)", false},
+      {R"("response_format":{})", true},  // no type: not known to guide nothing
+      // the guided_* fields (vLLM before structured_outputs)
+      {R"("guided_json":{"type":"object"})", true},
+      {R"("guided_json":"{\"type\":\"object\"}")", true},
+      {R"("guided_regex":"[a-z]+")", true},
+      {R"("guided_choice":["yes","no"])", true},
+      {R"("guided_grammar":"root ::= \"a\"")", true},
+      {R"("structural_tag":"{\"structures\":[],\"triggers\":[]}")", true},  // ChatCompletionRequest.structural_tag
+      {R"("guided_json":null)", false},
+      {R"("guided_regex":"")", false},
+      {R"("guided_decoding_backend":"xgrammar")", false},  // which engine, not what to guide
+      {R"("guided_whitespace_pattern":" ")", false},       // only with guided_json
+      {R"("structural_tag":null)", false},
+      // structured_outputs (vLLM's StructuredOutputsParams)
+      {R"("structured_outputs":{"json":{"type":"object"}})", true},
+      {R"("structured_outputs":{"regex":"[a-z]+"})", true},
+      {R"("structured_outputs":{"choice":["yes","no"]})", true},
+      {R"("structured_outputs":{"grammar":"root ::= \"a\""})", true},
+      {R"("structured_outputs":{"structural_tag":"{\"structures\":[],\"triggers\":[]}"})", true},
+      {R"("structured_outputs":{"json_object":true})", true},
+      {R"("structured_outputs":null)", false},
+  };
+  std::string out;
+  for (const Row& row : rows) {
+    for (const bool chat : {false, true}) {
+      const std::string body = std::string(chat ? R"({"messages":[{"role":"user","content":"q"}],)" : R"({"prompt":"p",)") +
+                               row.field + R"(,"max_tokens":8,"stream":true})";
+      CAPTURE(body);
+      const ContinuationObstacle expected = row.guided ? ContinuationObstacle::GuidedDecoding : ContinuationObstacle::None;
+      CHECK(build(body, chat, "t", 1, out) == expected);
+    }
+  }
+}

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
@@ -1011,6 +1012,26 @@ TEST_CASE("disaggregation: short or cached prompts, forms and other paths are de
   }
 }
 
+TEST_CASE("disaggregation: nonCachedTokens at its boundary: one below stays whole, at it and one above split") {
+  struct Row {
+    uint32_t uncached;
+    bool split;
+  };
+  for (const Row row : {Row{511, false}, Row{512, true}, Row{513, true}}) {
+    CAPTURE(row.uncached);
+    Fixture f;
+    disaggregated(f);  // nonCachedTokens 512
+    f.router.uncached = row.uncached;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+    REQUIRE(f.attempts() == 1);
+    CHECK((f.attempt(0).endpoint == 10) == row.split);  // a prefill pod first, or the decode pod alone
+    CHECK(decisions(f, row.split) == 1);
+    CHECK(decisions(f, !row.split) == 0);
+    f.exchange->client_gone();
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
 TEST_CASE("disaggregation: a failed prefill is tried once more elsewhere, then the request is decode-only") {
   Fixture f;
   disaggregated(f);
@@ -1259,6 +1280,49 @@ TEST_CASE("hedging: only tight streams are hedged, and never past maxExtraLoad")
     CHECK(f.counters.hedges_over_budget.get() == 190);
     CHECK(f.router.in_flight == 0);
   }
+}
+
+TEST_CASE("hedging: headroom at its boundary: hedged just below it, not at it nor above") {
+  struct Row {
+    double ttft_headroom;  // the pick's predicted headroom
+    bool hedged;
+  };
+  const double h = 0.25;  // hedging.headroom
+  for (const Row row : {Row{std::nextafter(h, 0.0), true}, Row{h, false}, Row{std::nextafter(h, 1.0), false}}) {
+    CAPTURE(row.ttft_headroom);
+    Fixture f;
+    hedging_on(f);  // maxExtraLoad 1: the budget never refuses
+    f.options.hedging.headroom = h;
+    f.router.ttft_headroom = row.ttft_headroom;
+    f.start(/*stream=*/true);
+    CHECK(f.attempts() == (row.hedged ? 2u : 1u));
+    f.exchange->client_gone();
+    CHECK(f.router.in_flight == 0);
+  }
+}
+
+TEST_CASE("hedging: a long quiet spell banks at most HedgeBudget::kSaved hedges for a burst") {
+  // The budget is earned per request dispatched, not per second: idle time earns nothing,
+  // and a long run of requests that wanted no hedge (headroom to spare) is the quiet spell.
+  Fixture f;
+  hedging_on(f, 0.05);
+  f.router.ttft_headroom = 0.5;  // not tight: earns, never hedges
+  for (int i = 0; i < 2000; ++i) {  // 100 hedges' worth earned
+    f.start(/*stream=*/true);
+    REQUIRE(f.attempts() == size_t(i + 1));
+    f.exchange->client_gone();
+  }
+  f.router.ttft_headroom = 0.1;  // now every request is tight
+  size_t hedges = 0;
+  for (int i = 0; i < 10; ++i) {  // the burst earns 0.5 more: not a whole hedge
+    const size_t before = f.attempts();
+    f.start(/*stream=*/true);
+    hedges += f.attempts() - before - 1;
+    f.exchange->client_gone();
+  }
+  CHECK(hedges == size_t(HedgeBudget::kSaved));
+  CHECK(f.counters.hedges_over_budget.get() == 10 - uint64_t(HedgeBudget::kSaved));
+  CHECK(f.router.in_flight == 0);
 }
 
 TEST_CASE("in-flight accounting: after a mix of requests on one exchange every slot is back") {

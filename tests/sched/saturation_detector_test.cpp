@@ -4,6 +4,7 @@
 // every candidate is.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "ringgate/sched/inflight_counters.h"
@@ -46,6 +47,31 @@ TEST_CASE("saturation detector: GAIE's thresholds and staleness") {
   CHECK(endpoint_saturated(never, c));
   CHECK(endpoint_saturation(never, c) == 1.0);
   CHECK(endpoint_saturation(fresh(0, 0.4), c) == doctest::Approx(0.5));
+}
+
+// Issue 53: each threshold at value - 1, value and value + 1 (the float ones at the next
+// double either side), set away from its default so a hard-coded default shows.
+TEST_CASE("saturation detector: every threshold at its boundary, configured") {
+  SaturationConfig c;
+  c.queue_depth_threshold = 7;
+  c.kv_cache_util_threshold = 0.5;
+  c.metrics_staleness_threshold = 300ms;
+  CHECK_FALSE(endpoint_saturated(fresh(6), c));
+  CHECK(endpoint_saturated(fresh(7), c));
+  CHECK(endpoint_saturated(fresh(8), c));
+  CHECK_FALSE(endpoint_saturated(fresh(0, std::nextafter(0.5, 0.0)), c));
+  CHECK(endpoint_saturated(fresh(0, 0.5), c));
+  CHECK(endpoint_saturated(fresh(0, std::nextafter(0.5, 1.0)), c));
+  for (const auto age : {299ms, 300ms, 301ms}) {
+    CAPTURE(age.count());
+    EndpointSignals s = fresh(0);
+    s.metrics_age = age;
+    CHECK(endpoint_saturated(s, c) == (age > 300ms));
+  }
+  c.max_concurrency = 6;  // this gateway's in-flight (running as scraped, so none waiting)
+  CHECK_FALSE(endpoint_saturated(fresh(0, 0, 5, 5), c));
+  CHECK(endpoint_saturated(fresh(0, 0, 6, 6), c));
+  CHECK(endpoint_saturated(fresh(0, 0, 7, 7), c));
 }
 
 TEST_CASE("saturation detector: requests sent since the scrape count as waiting") {

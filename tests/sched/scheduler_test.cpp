@@ -349,6 +349,32 @@ TEST_CASE("scheduler: session affinity by rendezvous, unless overloaded; stale m
   CHECK(seen[1] > 40);
 }
 
+TEST_CASE("scheduler: the session's load guard at its boundary: 7 and 8 above the others stay, 9 moves") {
+  // Three idle servers; the session's home takes n more in flight. The guard allows
+  // max((ratio - 1) x mean, minLoad) = max(n / 3, 8) = 8 above the least loaded.
+  struct Row {
+    int extra;
+    bool stays;
+  };
+  for (const Row row : {Row{7, true}, Row{8, true}, Row{9, false}}) {
+    CAPTURE(row.extra);
+    Fixture f;
+    EndpointSnapshot snap(make_pool(3));
+    const SchedulerConfig config;
+    REQUIRE(config.load_guard_min_excess == 8);
+    Scheduler s(config, f.index, f.inflight);
+    Rng rng(3);
+    PickRequest r = request({});
+    r.session_id = "user-7";
+    const PickResult home = s.pick(snap, r, rng);
+    REQUIRE(home.reason == PickReason::Session);
+    for (int i = 0; i < row.extra; ++i) f.inflight.add(home.endpoint);
+    const PickResult next = s.pick(snap, r, rng);
+    CHECK((next.reason == PickReason::Session) == row.stays);
+    CHECK((next.endpoint == home.endpoint) == row.stays);
+  }
+}
+
 TEST_CASE("scheduler: two workers sending requests that share a prefix pick the same endpoint >= 99%") {
   Fixture f(8);
   EndpointSnapshot snap(make_pool(8));

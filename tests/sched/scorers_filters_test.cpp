@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "ringgate/sched/filters.h"
@@ -109,6 +110,68 @@ TEST_CASE("lora-affinity scorer: llm-d's 1 loaded / 0.8 slot free / 0.6 waiting 
   base.model = "base";
   run_scorer("lora-affinity", c, {}, 0, &snap, base);
   for (const EndpointSignals& s : c) CHECK(score_of(s, "lora-affinity") == 1.0);
+}
+
+// Issue 53: every combination of the adapter's state on a server (running, waiting, both,
+// neither) and of its slots (free, full, over-full with queued adapters), then the states
+// that make the server's LoRA state unknown, and a base-model request. llm-d's order:
+// running, then a free slot, then waiting, then nothing.
+TEST_CASE("lora-affinity scorer: a table of the adapter's state x the server's slots") {
+  enum class Known : uint8_t { Yes, NotReported, NoMaxLora, Stale };
+  struct Row {
+    std::vector<std::string> running, waiting;  // max_lora 2; the request is for "sql"
+    Known known;
+    const char* model;
+    double score;
+  };
+  const Row rows[] = {
+      // sql nowhere
+      {{}, {}, Known::Yes, "sql", 0.8},                         // every slot free
+      {{"chat"}, {}, Known::Yes, "sql", 0.8},                   // one slot free
+      {{"chat", "tweet"}, {}, Known::Yes, "sql", 0.0},          // full of running adapters
+      {{"chat"}, {"tweet"}, Known::Yes, "sql", 0.0},            // full: running + waiting = max_lora
+      {{"chat", "tweet"}, {"code"}, Known::Yes, "sql", 0.0},    // past full
+      // sql waiting
+      {{}, {"sql"}, Known::Yes, "sql", 0.8},                    // a slot is free: that comes first
+      {{"chat"}, {"sql"}, Known::Yes, "sql", 0.6},              // full, sql queued for a slot
+      {{"chat", "tweet"}, {"sql"}, Known::Yes, "sql", 0.6},     // past full, sql queued
+      // sql running
+      {{"sql"}, {}, Known::Yes, "sql", 1.0},                    // a slot free too
+      {{"sql", "chat"}, {}, Known::Yes, "sql", 1.0},            // full
+      {{"sql"}, {"sql"}, Known::Yes, "sql", 1.0},               // running and waiting
+      {{"sql", "chat"}, {"tweet", "sql"}, Known::Yes, "sql", 1.0},  // past full
+      // the LoRA state is not known: as if a slot were free, whatever the lists say
+      {{"chat", "tweet"}, {}, Known::NotReported, "sql", 0.8},
+      {{"chat", "tweet"}, {}, Known::NoMaxLora, "sql", 0.8},
+      {{"chat", "tweet"}, {}, Known::Stale, "sql", 0.8},
+      {{"sql"}, {}, Known::Stale, "sql", 0.8},
+      {{}, {}, Known::NotReported, "sql", 0.8},
+      // a base-model request is indifferent to adapters, even on a full server
+      {{"chat", "tweet"}, {"code"}, Known::Yes, "base", 1.0},
+      {{}, {}, Known::NotReported, "base", 1.0},
+  };
+  for (size_t i = 0; i < std::size(rows); ++i) {
+    const Row& row = rows[i];
+    CAPTURE(i);
+    EndpointState e = make_endpoint(0, "base");
+    e.lora_adapters = {"sql", "chat", "tweet", "code"};
+    e.loras.reported = row.known != Known::NotReported;
+    e.loras.max_lora = row.known == Known::NoMaxLora ? 0 : 2;
+    e.loras.running = row.running;  // sorted, as EndpointLoras::assign keeps them
+    e.loras.waiting = row.waiting;
+    std::sort(e.loras.running.begin(), e.loras.running.end());
+    std::sort(e.loras.waiting.begin(), e.loras.waiting.end());
+    std::vector<EndpointState> pool;
+    pool.push_back(std::move(e));
+    const EndpointSnapshot snap(std::move(pool));
+    std::vector<EndpointSignals> c(1);
+    c[0].index = 0;
+    c[0].fresh = row.known != Known::Stale;
+    PickRequest request;
+    request.model = row.model;
+    run_scorer("lora-affinity", c, {}, 0, &snap, request);
+    CHECK(score_of(c[0], "lora-affinity") == row.score);
+  }
 }
 
 TEST_CASE("load guard: only loads far above the least loaded (scaled by the mean, min excess) trip it") {

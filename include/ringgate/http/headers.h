@@ -1,5 +1,6 @@
 #pragma once
 // Header fields as the parsers hand them over, and the proxy's rules about them.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,5 +32,47 @@ std::string_view find_header(std::span<const Header> headers, std::string_view n
 // Hop-by-hop fields (RFC 9110 §7.6.1) plus those named in the message's own
 // Connection header: never forwarded by a proxy.
 bool is_hop_by_hop(std::string_view lower_name, std::string_view connection_value);
+
+// obs-fold (RFC 9112 §5.2: a field line that begins with a space or a tab continues the
+// previous one), seen from llhttp's field callbacks: llhttp 8 joins folded lines (the head's
+// and the trailers'), so a piece of a field name or value that follows a line feed and
+// blanks is a fold. `begin` is the start of the bytes being parsed; what came before them
+// is remembered by after_feed(), so a fold split across reads is seen too. Only an empty
+// value folded into blanks alone ("X:\r\n \r\n") reaches no callback, and reads as empty.
+class FoldWatch {
+ public:
+  void reset() { tail_ = Tail::Other; }
+  // Whether the piece [at, at + len) of a field line, within a read starting at `begin`,
+  // continues a folded line.
+  bool folded(const char* begin, const char* at, size_t len) const {
+    size_t blanks = 0;
+    while (blanks < len && is_blank(at[blanks])) ++blanks;
+    const char* q = at;
+    while (q > begin && is_blank(q[-1])) {
+      --q;
+      ++blanks;
+    }
+    if (q > begin) return q[-1] == '\n' && blanks > 0;
+    return (tail_ == Tail::Lf && blanks > 0) || tail_ == Tail::BlanksAfterLf;
+  }
+  // After llhttp took `data` (or its first `len` bytes): where its last line stands.
+  void after_feed(const char* data, size_t len) {
+    size_t end = len, blanks = 0;
+    while (end > 0 && is_blank(data[end - 1])) {
+      --end;
+      ++blanks;
+    }
+    if (end > 0) {
+      tail_ = data[end - 1] != '\n' ? Tail::Other : blanks > 0 ? Tail::BlanksAfterLf : Tail::Lf;
+    } else if (blanks > 0 && tail_ != Tail::Other) {
+      tail_ = Tail::BlanksAfterLf;
+    }
+  }
+
+ private:
+  enum class Tail : uint8_t { Other, Lf, BlanksAfterLf };
+  static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+  Tail tail_ = Tail::Other;
+};
 
 }  // namespace ringgate::http

@@ -86,6 +86,8 @@ class RequestParser {
   bool head_scan_done_ = false;
   bool head_scan_seen_line_ = false;  // the request line has begun
   bool head_scan_in_name_ = false;    // inside a field name (before its colon)
+  FoldWatch fold_;                    // obs-fold in the trailers: a 400
+  const char* feed_begin_ = nullptr;  // the bytes feed() is parsing
   ParseResult failure_;
 };
 

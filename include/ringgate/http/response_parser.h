@@ -62,6 +62,8 @@ class ResponseParser {
   bool last_was_value_ = false;
   bool interim_ = false;        // parsing a 1xx head, skipped
   uint32_t interim_count_ = 0;
+  FoldWatch fold_;                    // obs-fold in the head or the trailers: an error
+  const char* feed_begin_ = nullptr;  // the bytes feed() is parsing
 };
 
 }  // namespace ringgate::http

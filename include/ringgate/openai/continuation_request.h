@@ -27,7 +27,7 @@ enum class ContinuationObstacle : uint8_t {
   SeveralChoices,        // n > 1, best_of > 1
   Logprobs,              // logprobs, top_logprobs, prompt_logprobs
   Echo,                  // echo: true
-  GuidedDecoding,        // response_format (not text), guided_*, structured_outputs, tool_choice required/named
+  GuidedDecoding,        // response_format (not text), guided_*, structural_tag, structured_outputs, tool_choice required/named
   PromptShape,           // completions: a batch, or token ids
   ContinuesFinalMessage, // chat: continue_final_message already set by the client
   NothingLeft,           // the token budget is spent
