@@ -29,7 +29,9 @@ void pack_tag(Packer& p, std::string_view tag) {
 struct EventPacker {
   Packer& p;
   void operator()(const BlockStored& e) const {
-    p.pack_array(7);
+    // msgspec's omit_defaults leaves trailing nils out: lora_name and extra_keys only when set.
+    const bool extra = !e.extra_keys.empty();
+    p.pack_array(extra ? 9 : e.lora_name ? 8 : 7);
     pack_tag(p, "BlockStored");
     pack_hashes(p, e.block_hashes);
     if (e.parent_block_hash) p.pack_uint64(*e.parent_block_hash);
@@ -40,6 +42,18 @@ struct EventPacker {
     if (e.lora_id) p.pack_int64(*e.lora_id);
     else p.pack_nil();
     pack_optional_string(p, e.medium);
+    if (!extra && !e.lora_name) return;
+    pack_optional_string(p, e.lora_name);
+    if (!extra) return;
+    p.pack_array(uint32_t(e.extra_keys.size()));
+    for (const BlockExtraKeys& keys : e.extra_keys) {
+      if (keys.empty()) {
+        p.pack_nil();
+        continue;
+      }
+      p.pack_array(uint32_t(keys.size()));
+      for (const std::string& k : keys) pack_tag(p, k);
+    }
   }
   void operator()(const BlockRemoved& e) const {
     p.pack_array(3);
@@ -88,14 +102,59 @@ std::string read_hashes(const Object& o, const KvEventLimits& limits, std::vecto
   return "";
 }
 
-std::string read_optional_string(const Object& o, const KvEventLimits& limits, std::optional<std::string>& out) {
+std::string read_optional_string(const Object& o, const KvEventLimits& limits, std::optional<std::string>& out,
+                                 std::string_view name = "medium") {
   if (o.type == msgpack::type::NIL) {
     out.reset();
     return "";
   }
-  if (o.type != msgpack::type::STR) return "medium is not a string";
-  if (o.via.str.size > limits.max_string_bytes) return "medium is too long";
+  if (o.type != msgpack::type::STR) return std::string(name) + " is not a string";
+  if (o.via.str.size > limits.max_string_bytes) return std::string(name) + " is too long";
   out.emplace(o.via.str.ptr, o.via.str.size);
+  return "";
+}
+
+// One extra key: a string (an identifier, the LoRA name, the cache salt), bytes (a prompt
+// embedding's hash), or the [identifier, offset] pair of releases before 0.18.
+std::string read_extra_key(const Object& o, const KvEventLimits& limits, std::string& out) {
+  const Object* k = &o;
+  if (o.type == msgpack::type::ARRAY) {
+    if (o.via.array.size != 2 || o.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER)
+      return "an extra key pair is not [identifier, offset]";
+    k = &o.via.array.ptr[0];
+  }
+  std::string_view key;
+  if (k->type == msgpack::type::STR) key = {k->via.str.ptr, k->via.str.size};
+  else if (k->type == msgpack::type::BIN) key = {k->via.bin.ptr, k->via.bin.size};
+  else return "an extra key is not a string";
+  if (key.size() > limits.max_extra_key_bytes) return "an extra key is too long";
+  out.assign(key);
+  return "";
+}
+
+// extra_keys: nil, or one entry per stored block, each nil or a list of keys.
+std::string read_extra_keys(const Object& o, size_t blocks, const KvEventLimits& limits,
+                            std::vector<BlockExtraKeys>& out) {
+  if (o.type == msgpack::type::NIL) return "";
+  if (o.type != msgpack::type::ARRAY) return "extra_keys is not an array";
+  if (o.via.array.size > blocks) return "more extra_keys entries than block hashes";
+  size_t total = 0;
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    const Object& block = o.via.array.ptr[i];
+    if (block.type == msgpack::type::NIL) continue;
+    if (block.type != msgpack::type::ARRAY) return "a block's extra keys are not an array";
+    if (block.via.array.size > limits.max_extra_keys_per_block) return "too many extra keys for one block";
+    total += block.via.array.size;
+    if (total > limits.max_extra_keys_per_event) return "too many extra keys in one event";
+  }
+  out.resize(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    const Object& block = o.via.array.ptr[i];
+    if (block.type == msgpack::type::NIL) continue;
+    out[i].resize(block.via.array.size);
+    for (uint32_t j = 0; j < block.via.array.size; ++j)
+      if (auto err = read_extra_key(block.via.array.ptr[j], limits, out[i][j]); !err.empty()) return err;
+  }
   return "";
 }
 
@@ -146,6 +205,10 @@ std::string read_event(const Object& o, const KvEventLimits& limits, KvEvent& ou
     }
     if (n >= 7)
       if (auto err = read_optional_string(f[6], limits, e.medium); !err.empty()) return err;
+    if (n >= 8)
+      if (auto err = read_optional_string(f[7], limits, e.lora_name, "lora_name"); !err.empty()) return err;
+    if (n >= 9)
+      if (auto err = read_extra_keys(f[8], e.block_hashes.size(), limits, e.extra_keys); !err.empty()) return err;
     out = std::move(e);
     return "";
   }
@@ -184,7 +247,11 @@ std::string decode_kv_event_batch(std::string_view payload, const KvEventLimits&
   try {
     // The limits stop a small hostile payload from declaring huge containers.
     const size_t array_limit = std::max(limits.max_tokens_per_event, limits.max_events);
-    msgpack::unpack_limit unpack_limit(array_limit, 16, limits.max_string_bytes, limits.max_hash_bytes, 0, 8);
+    // Strings: tags, medium, lora_name, extra keys; bytes: hashes, an extra key (a prompt
+    // embedding's hash). Depth 8: batch, events, event, extra_keys, a block's keys, a pair.
+    const size_t str_limit = std::max(limits.max_string_bytes, limits.max_extra_key_bytes);
+    const size_t bin_limit = std::max(limits.max_hash_bytes, limits.max_extra_key_bytes);
+    msgpack::unpack_limit unpack_limit(array_limit, 16, str_limit, bin_limit, 0, 8);
     size_t offset = 0;
     handle = msgpack::unpack(payload.data(), payload.size(), offset, nullptr, nullptr, unpack_limit);
     if (offset != payload.size()) return "trailing bytes after the batch";

@@ -60,29 +60,45 @@ VllmBlockHasher::VllmBlockHasher(std::string_view python_hash_seed) {
 
 BlockDigest VllmBlockHasher::hash_block(const BlockDigest* parent, std::span<const uint32_t> tokens,
                                         std::string_view lora_name) const {
+  if (lora_name.empty()) return hash_block(parent, tokens, std::span<const std::string_view>());
+  return hash_block(parent, tokens, std::span<const std::string_view>(&lora_name, 1));
+}
+
+BlockDigest VllmBlockHasher::hash_block(const BlockDigest* parent, std::span<const uint32_t> tokens,
+                                        std::span<const std::string_view> extra_keys) const {
   thread_local CborWriter w;  // its buffer reused: one block is ~20-100 bytes
   w.clear();
   w.array_header(3);  // (parent_block_hash, curr_block_token_ids_tuple, extra_keys)
   w.bytes(parent ? std::span<const uint8_t>(*parent) : std::span<const uint8_t>(none_hash_));
   w.array_header(tokens.size());
   for (uint32_t t : tokens) w.unsigned_int(t);
-  if (lora_name.empty()) {
+  if (extra_keys.empty()) {
     w.null();
   } else {
-    w.array_header(1);
-    w.text(lora_name);
+    w.array_header(extra_keys.size());
+    for (std::string_view k : extra_keys) w.text(k);
   }
   return sha256_of(w.data());
 }
 
 void VllmBlockHasher::hash_prompt(std::span<const uint32_t> tokens, uint32_t block_size, std::string_view lora_name,
                                   std::vector<uint64_t>& out, size_t max_blocks) const {
+  hash_prompt(tokens, block_size, lora_name, {}, out, max_blocks);
+}
+
+void VllmBlockHasher::hash_prompt(std::span<const uint32_t> tokens, uint32_t block_size, std::string_view lora_name,
+                                  std::span<const MediaPlaceholder> media, std::vector<uint64_t>& out,
+                                  size_t max_blocks, std::vector<BlockExtraKeys>* keys) const {
   if (block_size == 0) return;
+  thread_local std::vector<std::string_view> extra;
   BlockDigest parent{};
   bool first = true;
+  size_t next_media = 0;
   for (size_t off = 0, n = 0; off + block_size <= tokens.size() && n < max_blocks; off += block_size, ++n) {
-    BlockDigest d = hash_block(first ? nullptr : &parent, tokens.subspan(off, block_size), lora_name);
+    block_extra_keys(off, off + block_size, lora_name, media, next_media, extra);
+    BlockDigest d = hash_block(first ? nullptr : &parent, tokens.subspan(off, block_size), extra);
     out.push_back(external_block_hash(d));
+    if (keys != nullptr) keys->emplace_back(extra.begin(), extra.end());
     parent = d;
     first = false;
   }

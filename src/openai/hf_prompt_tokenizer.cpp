@@ -137,8 +137,9 @@ bool HfPromptTokenizer::encode_text(std::string_view text, bool add_special, std
 }
 
 bool HfPromptTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted,
-                               TokenProbe* probe) const {
+                               TokenProbe* probe, std::vector<kvevents::MediaPlaceholder>* media) const {
   ids.clear();
+  if (media) media->clear();  // a model's chat template renders no placeholder runs of the sim's
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
   PromptSource prompt;

@@ -5,29 +5,55 @@
 #include <string>
 
 #include "prompt_source.h"
+#include "ringgate/kvevents/sim_media_rendering.h"
 
 namespace ringgate::openai {
 namespace {
 
-void append_content(simdjson::dom::element content, std::string& out) {
+// A message's content as ringgate-sim renders it: text parts' text, media parts as runs.
+bool append_content(simdjson::dom::element content, std::string& out, uint32_t image_tokens, uint32_t audio_tokens,
+                    std::vector<kvevents::MediaPlaceholder>* media) {
   std::string_view s;
   if (content.get(s) == simdjson::SUCCESS) {
     out.append(s);
-    return;
+    return true;
   }
   simdjson::dom::array parts;
-  if (content.get(parts)) return;
+  if (content.get(parts)) return true;
   for (simdjson::dom::element part : parts) {
     std::string_view text;
     if (part["text"].get(text) == simdjson::SUCCESS) out.append(text);
+    std::string_view type;
+    if (part["type"].get(type)) continue;
+    const bool image = type == "image_url";
+    if (!image && type != "input_audio") continue;  // the sim reads only text from other parts
+    std::string_view value;  // image_url: "url" or {"url"}; input_audio: {"data"}
+    simdjson::dom::element holder;
+    if (part[type].get(holder)) return false;
+    if (!(image && holder.get(value) == simdjson::SUCCESS) && holder[image ? "url" : "data"].get(value))
+      return false;
+    simdjson::dom::element uuid_value;
+    std::string_view uuid;
+    bool has_uuid = false;
+    if (part["uuid"].get(uuid_value) == simdjson::SUCCESS && !uuid_value.is_null()) {
+      if (uuid_value.get(uuid) || uuid.size() > kvevents::kMaxMediaUuidBytes) return false;
+      has_uuid = true;
+    }
+    const auto kind = image ? kvevents::SimMediaKind::Image : kvevents::SimMediaKind::Audio;
+    const uint32_t tokens = image ? image_tokens : audio_tokens;
+    kvevents::MediaPlaceholder run = kvevents::append_sim_media(
+        out, kind, tokens, has_uuid ? std::string(uuid) : kvevents::sim_media_identifier(kind, value));
+    if (media) media->push_back(std::move(run));
   }
+  return true;
 }
 
 }  // namespace
 
 bool SimByteTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool,
-                              TokenProbe*) const {
+                              TokenProbe*, std::vector<kvevents::MediaPlaceholder>* media) const {
   ids.clear();
+  if (media) media->clear();
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
   if (parser.parse(body.data(), body.size()).get(doc)) return false;
@@ -43,7 +69,9 @@ bool SimByteTokenizer::encode(TextFields fields, std::string_view body, std::vec
       text.append(role);
       text.append(": ");
       simdjson::dom::element content;
-      if (m["content"].get(content) == simdjson::SUCCESS) append_content(content, text);
+      if (m["content"].get(content) == simdjson::SUCCESS &&
+          !append_content(content, text, image_tokens_, audio_tokens_, media))
+        return false;
       text.push_back('\n');
     }
     // ringgate-sim's rendering switches, as vLLM's (defaults: add_generation_prompt true,

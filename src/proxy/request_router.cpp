@@ -37,7 +37,9 @@ RequestRouter::RequestRouter(const RouterShared& shared, size_t worker_slot, met
   hashes_.reserve(4096);
   exclude_.reserve(256);
   if (shared.scheduler.precise_prefix && shared.exact != nullptr) {
-    tokenizer_ = shared.tokenizer ? shared.tokenizer : std::make_shared<const openai::SimByteTokenizer>();
+    tokenizer_ = shared.tokenizer ? shared.tokenizer
+                                  : std::make_shared<const openai::SimByteTokenizer>(shared.media.image_tokens,
+                                                                                     shared.media.audio_tokens);
     vllm_hasher_ = std::make_unique<kvevents::VllmBlockHasher>(shared.scheduler.hash_seed);
     block_hashes_ = std::make_unique<kvevents::BlockHashMemo>(*vllm_hasher_, shared.scheduler.precise_block_size);
   }
@@ -64,12 +66,13 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   precise_hashes_.clear();
   if (tokenizer_ && !request.body.empty() && request.text_fields != 0) {
     probe_.start(request.model);
-    const bool encoded = tokenizer_->encode(request.text_fields, request.body, token_ids_, !request.dry_run, &probe_);
+    const bool encoded =
+        tokenizer_->encode(request.text_fields, request.body, token_ids_, !request.dry_run, &probe_, &media_runs_);
     if (encoded && probe_.stopped) {
       pick.precise_total_blocks = std::max(probe_.whole_blocks, precise_hashes_.size());  // hashed by the probe
     } else {
       precise_hashes_.clear();  // the probe's, if it asked for more
-      if (encoded) block_hashes_->hash_prompt(token_ids_, probe_.lora, precise_hashes_);
+      if (encoded) block_hashes_->hash_prompt(token_ids_, probe_.lora, media_runs_, precise_hashes_);
     }
   }
   pick.precise_hashes = precise_hashes_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ringgate/kvevents/sim_media_rendering.h"
 #include "ringgate/sim/tokenizer.h"
 #include "ringgate/util/json_text.h"
 
@@ -99,15 +100,15 @@ std::optional<ApiError> read_prompt(value v, CompletionRequest& r) {
   return std::nullopt;
 }
 
-// A media part's tokens: a 16-byte record (0xFE, its kind, the xxh3 of its text) repeated
-// to 4 bytes a token.
-void append_media(std::string& out, char kind, std::string_view text, uint32_t tokens) {
-  const uint64_t h = XXH3_64bits_withSeed(text.data(), text.size(), uint64_t(uint8_t(kind)));
-  char record[16] = {char(0xFE), kind};
-  std::memcpy(record + 8, &h, sizeof h);
-  const size_t bytes = size_t(std::clamp<uint32_t>(tokens, 1, kMaxMediaTokens)) * kBytesPerToken;
-  for (size_t done = 0; done < bytes; done += sizeof record) out.append(record, std::min(sizeof record, bytes - done));
-}
+// A media part read from a message's content: where in the content's text it goes, and
+// what it renders to (kvevents/sim_media_rendering.h), once the message's place in the
+// prompt is known.
+struct PendingMedia {
+  size_t at = 0;  // bytes of the content's text before it
+  kvevents::SimMediaKind kind = kvevents::SimMediaKind::Image;
+  uint32_t tokens = 0;
+  std::string identifier;
+};
 
 // The text of a media part's value (image_url: "url" or {"url"}; input_audio: {"data"}).
 bool media_text(value v, std::string_view field, bool string_ok, std::string_view& out) {
@@ -127,7 +128,8 @@ bool media_text(value v, std::string_view field, bool string_ok, std::string_vie
 
 // Chat content: a string, null, or a list of parts: {"type":"text","text":...}, and media
 // ({"type":"image_url",...}, {"type":"input_audio",...}) as `media` says.
-std::optional<ApiError> read_content(value v, std::string& out, const MediaTokens& media) {
+std::optional<ApiError> read_content(value v, std::string& out, std::vector<PendingMedia>& pending,
+                                     const MediaTokens& media) {
   json_type t;
   if (v.type().get(t)) return bad("JSON decode error");
   if (t == json_type::null) return std::nullopt;
@@ -146,6 +148,7 @@ std::optional<ApiError> read_content(value v, std::string& out, const MediaToken
     std::string type;
     std::string media_value;  // the last media text of the part (copied: the iteration moves on)
     char media_kind = 0;
+    std::optional<std::string> uuid;  // vLLM's multi_modal_uuids: the item's identifier
     for (auto field : obj) {
       std::string_view key;
       if (field.unescaped_key().get(key)) return bad("JSON decode error");
@@ -161,15 +164,41 @@ std::optional<ApiError> read_content(value v, std::string& out, const MediaToken
       } else if (key == "text") {
         if (field.value().get_string().get(s)) return wrong_type("messages.content.text", "a valid string");
         out.append(s);
+      } else if (key == "uuid") {
+        value uv = field.value();
+        json_type ut;
+        if (uv.type().get(ut)) return bad("JSON decode error");
+        if (ut == json_type::null) continue;
+        if (ut != json_type::string || uv.get_string().get(s))
+          return wrong_type("messages.content.uuid", "a valid string");
+        if (s.size() > kvevents::kMaxMediaUuidBytes)
+          return bad("messages.content.uuid: longer than " + std::to_string(kvevents::kMaxMediaUuidBytes) + " bytes",
+                     "messages");
+        uuid.emplace(s);
       }
     }
-    if ((type == "image_url" && media_kind == 1) || (type == "input_audio" && media_kind == 2))
-      append_media(out, media_kind, media_value, media_kind == 1 ? media.image : media.audio);
-    else if (type == "image_url" || type == "input_audio")
+    if ((type == "image_url" && media_kind == 1) || (type == "input_audio" && media_kind == 2)) {
+      const auto kind = kvevents::SimMediaKind(media_kind);
+      const uint32_t tokens = std::clamp<uint32_t>(media_kind == 1 ? media.image : media.audio, 1, kMaxMediaTokens);
+      pending.push_back({out.size(), kind, tokens, uuid ? std::move(*uuid) : kvevents::sim_media_identifier(kind, media_value)});
+    } else if (type == "image_url" || type == "input_audio")
       return bad("messages.content: a " + type + " part without its " + (type == "image_url" ? "url" : "data"),
                  "messages");
   }
   return std::nullopt;
+}
+
+// A message's content into `text`: its text with each media part's run where it was.
+void append_content(std::string& text, std::string_view content, std::vector<PendingMedia>& pending,
+                    std::vector<kvevents::MediaPlaceholder>* runs) {
+  size_t done = 0;
+  for (PendingMedia& m : pending) {
+    text.append(content.substr(done, m.at - done));
+    done = m.at;
+    kvevents::MediaPlaceholder run = kvevents::append_sim_media(text, m.kind, m.tokens, std::move(m.identifier));
+    if (runs) runs->push_back(std::move(run));
+  }
+  text.append(content.substr(done));
 }
 
 std::optional<ApiError> read_messages(value v, CompletionRequest& r, const MediaTokens& media) {
@@ -192,6 +221,7 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r, const Media
     simdjson::ondemand::object obj;
     if (item.get_object().get(obj)) return wrong_type("messages", "a list of message objects");
     std::string role, content;
+    std::vector<PendingMedia> pending;
     bool has_role = false;
     for (auto field : obj) {
       std::string_view key;
@@ -200,15 +230,17 @@ std::optional<ApiError> read_messages(value v, CompletionRequest& r, const Media
         if (!read_string(field.value(), role)) return wrong_type("messages.role", "a valid string");
         has_role = true;
       } else if (key == "content") {
-        if (auto err = read_content(field.value(), content, media)) return err;
+        if (auto err = read_content(field.value(), content, pending, media)) return err;
       }
     }
     if (!has_role) return bad("messages." + std::to_string(n) + ".role: Field required", "messages");
     prompt.text += role;
     prompt.text += ": ";
-    prompt.text += content;
+    std::vector<PendingMedia> echo_media = pending;  // the identifiers are moved into the runs
+    append_content(prompt.text, content, pending, &prompt.media);
     prompt.text += '\n';
-    prompt.echo_text = std::move(content);
+    prompt.echo_text.clear();
+    append_content(prompt.echo_text, content, echo_media, nullptr);
     ++n;
   }
   if (n == 0) return bad("messages: List should have at least 1 item", "messages");

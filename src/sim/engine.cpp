@@ -63,7 +63,8 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   const uint32_t hashed = static_cast<uint32_t>(std::min<size_t>(hashes.size(), needed));
   // vLLM's lora_id is the adapter's lora_int_id, counted from 1.
   const StoredBlockInfo info{s.request.block_tokens, config_.block_size,
-                             s.request.lora >= 0 ? std::optional<int64_t>(s.request.lora + 1) : std::nullopt};
+                             s.request.lora >= 0 ? std::optional<int64_t>(s.request.lora + 1) : std::nullopt,
+                             s.request.block_extra_keys};
   if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached, &info)) return false;
   s.running = true;
   running_order_.push_back(id);

@@ -129,6 +129,11 @@ void PrefixKvCache::record_stored(std::vector<kvevents::BlockStored>& stored, bo
     auto t = info->tokens.subspan(i * info->block_size, info->block_size);
     open.token_ids.insert(open.token_ids.end(), t.begin(), t.end());
   }
+  // vLLM's extra_keys: one entry per block of the event, when the request has any.
+  if (info && i < info->extra_keys.size()) {
+    open.extra_keys.resize(open.block_hashes.size() - 1);
+    open.extra_keys.push_back(info->extra_keys[i]);
+  }
 }
 
 void PrefixKvCache::unlink(uint32_t index) {

@@ -482,7 +482,9 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
     const PromptInput& prompt = owned.prompts[p];
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
     const std::vector<uint32_t> ids = options_.tokenizer ? std::move(model_ids[p]) : tokenizer_.encode(prompt.text);
-    PromptBlocks blocks = prompt_blocks(ids, hasher_, lora_name, options_.block_size);
+    // A model's tokenizer has no placeholder runs of the sim's: its media parts are text.
+    PromptBlocks blocks = prompt_blocks(ids, hasher_, lora_name, options_.block_size,
+                                        options_.tokenizer ? std::span<const kvevents::MediaPlaceholder>() : prompt.media);
     for (uint32_t k = 0; k < owned.n; ++k) {
       OutputSpec spec;
       spec.mode = options_.mode;
@@ -501,7 +503,10 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
       SequenceRequest seq;
       seq.prompt_tokens = prompt_tokens[p];
       seq.block_hashes = blocks.hashes;
-      if (options_.kv_events.publishing()) seq.block_tokens = blocks.tokens;
+      if (options_.kv_events.publishing()) {
+        seq.block_tokens = blocks.tokens;
+        seq.block_extra_keys = blocks.extra_keys;
+      }
       seq.lora = lora;
       seq.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(out.tokens.size()));
       seq.finish_reason = out.finish;
@@ -821,7 +826,10 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
   SequenceRequest seq;
   seq.prompt_tokens = tokens;
   seq.block_hashes = std::move(blocks.hashes);
-  if (options_.kv_events.publishing()) seq.block_tokens = std::move(blocks.tokens);
+  if (options_.kv_events.publishing()) {
+    seq.block_tokens = std::move(blocks.tokens);
+    seq.block_extra_keys = std::move(blocks.extra_keys);
+  }
   seq.lora = lora;
   seq.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(run->output().tokens.size()));
   seq.finish_reason = run->output().finish;

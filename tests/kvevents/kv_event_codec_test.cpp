@@ -85,6 +85,95 @@ TEST_CASE("hashes as 32 bytes fold to the integer form; older and newer field co
   CHECK(std::get<BlockStored>(out.events[0]).block_hashes == std::vector<uint64_t>{1});
 }
 
+namespace {
+// A batch of one BlockStored of `blocks` hashes whose field 8 (extra_keys) is `extra_hex`.
+std::string stored_with_extra_keys(size_t blocks, std::string_view extra_hex) {
+  std::string hashes(1, char(0x90 + blocks));
+  for (size_t i = 0; i < blocks; ++i) hashes += char(i + 1);
+  return unhex("92cb3ff0000000000000" "91" "99" "ab426c6f636b53746f726564") + hashes +
+         unhex("c0" "90" "04" "c0" "a3475055" "a46c6f7261") + unhex(extra_hex);
+}
+}  // namespace
+
+TEST_CASE("extra_keys: per block, nil or a list of identifiers; legacy [identifier, offset] pairs read as the identifier") {
+  KvEventBatch out;
+  // [nil, ["lora", "img-a"], ["lora", ["img-b", 3]]]: 0.18's bare identifiers and the older pair.
+  std::string payload =
+      stored_with_extra_keys(3, "93" "c0" "92a46c6f7261a5696d672d61" "92a46c6f7261" "92a5696d672d6203");
+  REQUIRE(decode_kv_event_batch(payload, {}, out) == "");
+  const auto& e = std::get<BlockStored>(out.events[0]);
+  CHECK(e.lora_name == "lora");
+  REQUIRE(e.extra_keys.size() == 3);
+  CHECK(e.extra_keys[0].empty());
+  CHECK(e.extra_keys[1] == BlockExtraKeys{"lora", "img-a"});
+  CHECK(e.extra_keys[2] == BlockExtraKeys{"lora", "img-b"});
+  // Bytes (a prompt embedding's hash) are a key too.
+  REQUIRE(decode_kv_event_batch(stored_with_extra_keys(1, "91" "91" "c403616263"), {}, out) == "");
+  CHECK(std::get<BlockStored>(out.events[0]).extra_keys[0] == BlockExtraKeys{"abc"});
+  // What the sim sends: lora_name and extra_keys written only when set, read back the same.
+  KvEventBatch b;
+  BlockStored s;
+  s.block_hashes = {1, 2};
+  s.token_ids = {5, 6};
+  s.block_size = 1;
+  s.medium = "GPU";
+  s.extra_keys = {{}, {"0123456789abcdef"}};
+  b.events.push_back(s);
+  s.extra_keys.clear();
+  s.lora_name = "sql";
+  b.events.push_back(s);
+  const std::string bytes = encode_kv_event_batch(b);
+  // The first event: 9 fields, lora_name nil, extra_keys [nil, ["0123456789abcdef"]].
+  CHECK(hex(bytes).find("99ab426c6f636b53746f726564") != std::string::npos);
+  CHECK(hex(bytes).find("a3475055c092c091b0" + hex("0123456789abcdef")) != std::string::npos);
+  // The second: 8 fields, ending with the name.
+  CHECK(hex(bytes).find("98ab426c6f636b53746f726564") != std::string::npos);
+  REQUIRE(decode_kv_event_batch(bytes, {}, out) == "");
+  CHECK(out == b);
+}
+
+TEST_CASE("extra_keys bounds: keys per block, per event, bytes per key, entries per block hash, shapes") {
+  KvEventBatch out;
+  KvEventLimits limits;
+  limits.max_extra_keys_per_block = 2;
+  limits.max_extra_keys_per_event = 3;
+  limits.max_extra_key_bytes = 5;
+  // At each bound: accepted.
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "92" "92a161a162" "91a56162636465"), limits, out) == "");
+  // One past each.
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "93a161a162a163"), limits, out) ==
+        "too many extra keys for one block");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "92" "92a161a162" "92a163a164"), limits, out) ==
+        "too many extra keys in one event");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "91a6616263646566"), limits, out) ==
+        "an extra key is too long");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "9192a661626364656600"), limits, out) ==
+        "an extra key is too long");
+  // More entries than blocks; wrong shapes.
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "92c0c0"), {}, out) ==
+        "more extra_keys entries than block hashes");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "a178"), {}, out) == "extra_keys is not an array");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "9101"), {}, out) == "a block's extra keys are not an array");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "919101"), {}, out) == "an extra key is not a string");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "919193a1610102"), {}, out) ==
+        "an extra key pair is not [identifier, offset]");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91919201a161"), {}, out) ==
+        "an extra key pair is not [identifier, offset]");
+  // A key past the unpacker's string bound never reaches the reader.
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "9191da0200" + std::string(1024, '6') + ""), {}, out) != "");
+  // lora_name bounded as medium is.
+  KvEventBatch named;
+  BlockStored s;
+  s.block_hashes = {1};
+  s.block_size = 1;
+  s.lora_name = std::string(257, 'x');
+  named.events.push_back(s);
+  CHECK(decode_kv_event_batch(encode_kv_event_batch(named), {}, out) != "");  // by the unpacker's string bound
+  KvEventLimits wide;
+  wide.max_extra_key_bytes = 1024;  // the unpacker lets it through: the reader refuses it
+  CHECK(decode_kv_event_batch(encode_kv_event_batch(named), wide, out) == "lora_name is too long");
+}
+
 TEST_CASE("hostile payloads are refused with a reason, never trusted") {
   KvEventBatch out;
   KvEventLimits limits;

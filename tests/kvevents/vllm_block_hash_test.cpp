@@ -134,3 +134,84 @@ TEST_CASE("the block-hash memo: what the hasher gives, from the memo for a seque
   small.hash_prompt(b, "", out);
   CHECK(small.hits() == 1);
 }
+
+// Computed with vLLM's recipe in Python: extra_keys = tuple([lora_name] + [identifier of every
+// media run overlapping the block]) or None, a canonical-CBOR encoder written for the test
+// (it gives the vectors above for the blocks they share).
+TEST_CASE("media runs: each overlapped block's extra keys carry the run's identifier, after the LoRA name") {
+  VllmBlockHasher hasher("0");
+  constexpr uint32_t kP = 0xABCD;  // a placeholder token: the same for every item
+  const uint32_t prompt[] = {1, 2, 3, 4, 5, 6, kP, kP, kP, kP, kP, kP, kP, kP, kP, 9};
+  const std::vector<MediaPlaceholder> media = {{6, 7, "img-a"}, {13, 2, "aud-b"}};
+  std::vector<uint64_t> chain;
+  std::vector<BlockExtraKeys> keys;
+  hasher.hash_prompt(prompt, 4, "", media, chain, SIZE_MAX, &keys);
+  CHECK(chain == std::vector<uint64_t>{2164874634404590027ULL, 15515574948869807215ULL, 5020072932271906589ULL,
+                                       16849070787063733198ULL});
+  CHECK(keys == std::vector<BlockExtraKeys>{{}, {"img-a"}, {"img-a"}, {"img-a", "aud-b"}});
+  chain.clear();
+  keys.clear();
+  hasher.hash_prompt(prompt, 4, "sql-lora", media, chain, SIZE_MAX, &keys);
+  CHECK(chain == std::vector<uint64_t>{11329364245149159156ULL, 4493778235372204923ULL, 6773047580174711ULL,
+                                       147482850695674035ULL});
+  CHECK(keys[0] == BlockExtraKeys{"sql-lora"});
+  CHECK(keys[3] == BlockExtraKeys{"sql-lora", "img-a", "aud-b"});
+  // Without the runs the same ids hash as text: the blocks before the first run agree.
+  chain.clear();
+  hasher.hash_prompt(prompt, 4, "", chain);
+  CHECK(chain == std::vector<uint64_t>{2164874634404590027ULL, 9329717162326743053ULL, 1115589599508660308ULL,
+                                       7459632501838735327ULL});
+}
+
+TEST_CASE("media runs: the same item gives the same chain, another differs from its first block on") {
+  VllmBlockHasher hasher("0");
+  std::vector<uint32_t> prompt(64, 7);
+  for (uint32_t i = 20; i < 40; ++i) prompt[i] = 0xFE01FE01u;
+  auto chain_of = [&](std::string id) {
+    std::vector<uint64_t> out;
+    const MediaPlaceholder m{20, 20, std::move(id)};
+    hasher.hash_prompt(prompt, 16, "", std::span(&m, 1), out);
+    return out;
+  };
+  const std::vector<uint64_t> a = chain_of("a"), a2 = chain_of("a"), b = chain_of("b");
+  REQUIRE(a.size() == 4);
+  CHECK(a == a2);
+  CHECK(a[0] == b[0]);  // [0,16): text before the run
+  for (size_t i = 1; i < 4; ++i) CHECK(a[i] != b[i]);  // [16,32) holds the run's start; the rest chain on
+}
+
+TEST_CASE("block_extra_keys: overlap at the run's edges, several runs in one block, runs past the block") {
+  const std::vector<MediaPlaceholder> media = {{4, 4, "x"}, {8, 1, "y"}, {9, 10, "z"}};
+  std::vector<std::string_view> out;
+  size_t next = 0;
+  block_extra_keys(0, 4, "", media, next, out);  // ends where x starts
+  CHECK(out.empty());
+  CHECK(next == 0);
+  block_extra_keys(4, 8, "", media, next, out);  // exactly x
+  CHECK(out == std::vector<std::string_view>{"x"});
+  CHECK(next == 1);
+  block_extra_keys(8, 12, "l", media, next, out);  // y whole, z begun
+  CHECK(out == std::vector<std::string_view>{"l", "y", "z"});
+  CHECK(next == 2);
+  block_extra_keys(12, 16, "", media, next, out);  // inside z
+  CHECK(out == std::vector<std::string_view>{"z"});
+  block_extra_keys(16, 20, "", media, next, out);  // z's end
+  CHECK(out == std::vector<std::string_view>{"z"});
+  CHECK(next == 3);
+  block_extra_keys(20, 24, "", media, next, out);
+  CHECK(out.empty());
+}
+
+TEST_CASE("the block-hash memo keys a sequence with its media runs") {
+  VllmBlockHasher hasher("0");
+  BlockHashMemo memo(hasher, 16, 1u << 20);
+  std::vector<uint32_t> t(kMinMemoTokens + 16, 5);
+  const std::vector<MediaPlaceholder> a = {{100, 50, "a"}}, b = {{100, 50, "b"}}, moved = {{116, 50, "a"}};
+  for (const auto* m : {&a, &b, &moved, &a}) {
+    std::vector<uint64_t> direct, memoized;
+    hasher.hash_prompt(t, 16, "", *m, direct);
+    memo.hash_prompt(t, "", *m, memoized);
+    CHECK(memoized == direct);
+  }
+  CHECK(memo.hits() == 1);  // only the last, a again
+}

@@ -1,4 +1,6 @@
+#include "ringgate/kvevents/sim_media_rendering.h"
 #include "ringgate/sim/completion_request.h"
+#include "ringgate/sim/tokenizer.h"
 
 #include <doctest/doctest.h>
 
@@ -66,22 +68,56 @@ TEST_CASE("malformed bodies are 400 Bad Request (vLLM's validation errors) namin
   CHECK(err(parse(Endpoint::completions, "")).status == 400);
 }
 
-TEST_CASE("chat media parts cost --tokens-per-image / --tokens-per-audio tokens, keyed by their data") {
-  auto text_of = [](const std::string& parts, MediaTokens media = {}) {
+TEST_CASE("chat media parts are runs of --tokens-per-image / --tokens-per-audio placeholders, keyed by uuid or data") {
+  namespace kve = ringgate::kvevents;
+  auto prompt_of = [](const std::string& parts, MediaTokens media = {}) {
     std::string body = R"({"model":"m","messages":[{"role":"user","content":[)" + parts + "]}]}";
     const auto p = parse_completion_request(Endpoint::chat_completions, body, media);
-    return ok(p).prompts.at(0).text;
+    return ok(p).prompts.at(0);
   };
   const std::string cat = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}})";
   const std::string dog = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAB"}})";
-  const std::string base = text_of("");
-  CHECK(text_of(cat).size() == base.size() + 576 * 4);
-  CHECK(text_of(cat, {100, 750}).size() == base.size() + 100 * 4);
-  CHECK(text_of(R"({"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}})").size() == base.size() + 750 * 4);
-  CHECK(text_of(cat) == text_of(R"({"image_url":{"url":"data:image/png;base64,AAAA","detail":"low"},"type":"image_url"})"));
-  CHECK(text_of(cat) != text_of(dog));
+  const std::string base = prompt_of("").text;  // "user: \nassistant: "
+  CHECK(prompt_of("").media.empty());
+  // "user: " (6 bytes) is padded to a token boundary, then 4 bytes a placeholder.
+  const PromptInput c = prompt_of(cat);
+  CHECK(c.text.size() == base.size() + 2 + 576 * 4);
+  CHECK(c.text.substr(0, 8) == std::string("user: \0\0", 8));
+  REQUIRE(c.media.size() == 1);
+  CHECK(c.media[0].offset == 2);
+  CHECK(c.media[0].length == 576);
+  CHECK(c.media[0].identifier == kve::sim_media_identifier(kve::SimMediaKind::Image, "data:image/png;base64,AAAA"));
+  CHECK(token_ids(c.text).at(2) == kve::sim_placeholder_token(kve::SimMediaKind::Image));
+  CHECK(prompt_of(cat, {100, 750}).media.at(0).length == 100);
+  const PromptInput a = prompt_of(R"({"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}})");
+  CHECK(a.media.at(0).length == 750);
+  CHECK(token_ids(a.text).at(2) == kve::sim_placeholder_token(kve::SimMediaKind::Audio));
+  CHECK(prompt_of(cat).media ==
+        prompt_of(R"({"image_url":{"url":"data:image/png;base64,AAAA","detail":"low"},"type":"image_url"})").media);
+  // Two images: the same tokens, told apart by their identifiers only (as vLLM's mm_hash).
+  CHECK(prompt_of(cat).text == prompt_of(dog).text);
+  CHECK(prompt_of(cat).media != prompt_of(dog).media);
+  // The client's uuid is the identifier (vLLM's multi_modal_uuids); null is none.
+  const std::string cat_uuid = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"},"uuid":"cat-7"})";
+  CHECK(prompt_of(cat_uuid).media.at(0).identifier == "cat-7");
+  CHECK(prompt_of(R"({"type":"image_url","uuid":null,"image_url":"u"})").media.at(0).identifier ==
+        kve::sim_media_identifier(kve::SimMediaKind::Image, "u"));
+  // Text after a part starts at the token after the run; the echo keeps the run too.
+  const PromptInput two = prompt_of(R"({"type":"text","text":"abc"},)" + cat + R"(,{"type":"text","text":"d"},)" + dog);
+  REQUIRE(two.media.size() == 2);
+  CHECK(two.media[0].offset == 3);  // "user: abc" is 9 bytes: 3 tokens
+  CHECK(two.media[1].offset == 3 + 576 + 1);
+  CHECK(two.echo_text.size() == 4 + 576 * 4 + 4 + 576 * 4);
   // A bare string url (the Responses shape) is an image too; a part without its url is refused.
-  CHECK(text_of(R"({"type":"image_url","image_url":"https://x/y.png"})").size() == base.size() + 576 * 4);
+  CHECK(prompt_of(R"({"type":"image_url","image_url":"https://x/y.png"})").media.size() == 1);
   std::string body = R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})";
+  CHECK(err(parse_completion_request(Endpoint::chat_completions, body)).status == 400);
+  // A uuid that is not a string, or past kMaxMediaUuidBytes, is refused; at the bound it is taken.
+  body = R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":3}]}]})";
+  CHECK(err(parse_completion_request(Endpoint::chat_completions, body)).status == 400);
+  const std::string at_bound(kve::kMaxMediaUuidBytes, 'x');
+  const std::string with = R"({"type":"image_url","image_url":"u","uuid":")";
+  CHECK(prompt_of(with + at_bound + R"("})").media.at(0).identifier == at_bound);
+  body = R"({"model":"m","messages":[{"role":"user","content":[)" + with + at_bound + R"(x"}]}]})";
   CHECK(err(parse_completion_request(Endpoint::chat_completions, body)).status == 400);
 }

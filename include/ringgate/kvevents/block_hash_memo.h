@@ -25,7 +25,12 @@ class BlockHashMemo {
 
   // What hasher.hash_prompt(tokens, block_size, lora_name, out) appends, from the memo
   // when these tokens (with this adapter) were hashed lately.
-  void hash_prompt(std::span<const uint32_t> tokens, std::string_view lora_name, std::vector<uint64_t>& out);
+  void hash_prompt(std::span<const uint32_t> tokens, std::string_view lora_name, std::vector<uint64_t>& out) {
+    hash_prompt(tokens, lora_name, {}, out);
+  }
+  // With the prompt's media runs (hasher.hash_prompt's media): they are part of the key.
+  void hash_prompt(std::span<const uint32_t> tokens, std::string_view lora_name,
+                   std::span<const MediaPlaceholder> media, std::vector<uint64_t>& out);
 
   std::size_t hits() const { return hits_; }
   std::size_t entries() const { return memo_.entries(); }

@@ -4,7 +4,8 @@
 // event tagged by its class name as the array's first element:
 //
 //   [ts: float64, [event, ...], data_parallel_rank: int]
-//   ["BlockStored", [hash, ...], parent_hash | nil, [token id, ...], block_size, lora_id | nil, medium | nil]
+//   ["BlockStored", [hash, ...], parent_hash | nil, [token id, ...], block_size, lora_id | nil, medium | nil,
+//    lora_name | nil, extra_keys | nil, ...]   (the last two and what follows: later releases)
 //   ["BlockRemoved", [hash, ...], medium | nil]
 //   ["AllBlocksCleared"]
 #pragma once
@@ -20,6 +21,13 @@ namespace ringgate::kvevents {
 
 inline constexpr std::string_view kMediumGpu = "GPU";
 
+// One block's extra_keys as vLLM hashed them (generate_block_hash_extra_keys): the LoRA
+// name, the identifier of every media item the block overlaps (mm_hash, or the uuid the
+// client gave), the cache salt (first block only). vLLM 0.18+ sends each media item as its
+// identifier; older releases as an [identifier, offset] pair, read here as the identifier.
+// Empty: null (a pure-text block without LoRA).
+using BlockExtraKeys = std::vector<std::string>;
+
 struct BlockStored {
   std::vector<uint64_t> block_hashes;
   std::optional<uint64_t> parent_block_hash;
@@ -27,6 +35,9 @@ struct BlockStored {
   uint32_t block_size = 0;
   std::optional<int64_t> lora_id;
   std::optional<std::string> medium;
+  std::optional<std::string> lora_name;
+  // One entry per block of block_hashes, in order; empty: null (none sent).
+  std::vector<BlockExtraKeys> extra_keys;
   bool operator==(const BlockStored&) const = default;
 };
 
@@ -56,7 +67,10 @@ struct KvEventLimits {
   size_t max_hashes_per_event = 1u << 16;
   size_t max_tokens_per_event = 1u << 21;
   size_t max_hash_bytes = 32;             // a sha256 digest sent as bytes
-  size_t max_string_bytes = 256;          // medium, tags
+  size_t max_string_bytes = 256;          // medium, tags, lora_name
+  size_t max_extra_keys_per_block = 64;   // a block's LoRA name, media identifiers and salt
+  size_t max_extra_keys_per_event = 1u << 17;
+  size_t max_extra_key_bytes = 256;       // one identifier (a 64-hex mm_hash, a client's uuid)
 };
 
 // msgpack bytes of `batch`, as vLLM's publisher sends them.

@@ -3,7 +3,8 @@
 //
 //   NONE_HASH  = sha256(cbor(PYTHONHASHSEED as a text string))
 //   hash(b)    = sha256(cbor([parent or NONE_HASH (32 bytes), [token ids of b], extra_keys]))
-//   extra_keys = null, or [lora_name] for a LoRA request
+//   extra_keys = null, or [lora_name?, media identifiers the block overlaps...]
+//                (generate_block_hash_extra_keys; media_placeholder.h)
 //
 // with CBOR canonical (shortest-form) encoding. KV events carry the low 64 bits
 // of each digest as an integer (maybe_convert_block_hash with the default
@@ -16,6 +17,9 @@
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "ringgate/kvevents/kv_event.h"
+#include "ringgate/kvevents/media_placeholder.h"
 
 namespace ringgate::kvevents {
 
@@ -37,11 +41,20 @@ class VllmBlockHasher {
   // One block: `parent` null for the first block of a prompt.
   BlockDigest hash_block(const BlockDigest* parent, std::span<const uint32_t> tokens,
                          std::string_view lora_name) const;
+  // The same with the block's extra keys given (empty: null).
+  BlockDigest hash_block(const BlockDigest* parent, std::span<const uint32_t> tokens,
+                         std::span<const std::string_view> extra_keys) const;
 
   // The 64-bit hashes of every full block of `tokens` (a trailing partial
   // block is not cached, as in vLLM), appended to `out`. At most `max_blocks`.
   void hash_prompt(std::span<const uint32_t> tokens, uint32_t block_size, std::string_view lora_name,
                    std::vector<uint64_t>& out, size_t max_blocks = SIZE_MAX) const;
+  // A prompt with media runs (sorted by offset): each block's extra keys carry the
+  // identifiers of the runs it overlaps. `keys` (may be null): each hashed block's extra
+  // keys appended, as a BlockStored event carries them.
+  void hash_prompt(std::span<const uint32_t> tokens, uint32_t block_size, std::string_view lora_name,
+                   std::span<const MediaPlaceholder> media, std::vector<uint64_t>& out,
+                   size_t max_blocks = SIZE_MAX, std::vector<BlockExtraKeys>* keys = nullptr) const;
 
  private:
   BlockDigest none_hash_{};

@@ -65,7 +65,7 @@ class HfPromptTokenizer final : public PromptTokenizer {
       const std::string& dir, std::size_t max_prompt_bytes, std::size_t token_cache_bytes = kDefaultTokenCacheBytes);
 
   bool encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool counted = true,
-              TokenProbe* probe = nullptr) const override;
+              TokenProbe* probe = nullptr, std::vector<kvevents::MediaPlaceholder>* media = nullptr) const override;
 
   // Where the prompt text is cut to at most max_bytes (see the header comment).
   static std::size_t cut_point(std::string_view text, std::size_t max_bytes);

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "ringgate/kvevents/media_placeholder.h"
 #include "ringgate/sim/api_error.h"
 
 namespace ringgate::sim {
@@ -45,6 +46,9 @@ struct PromptInput {
   std::string messages_json;
   // Completions given as token ids: the ids (a model's tokenizer takes them as they are).
   std::vector<uint32_t> token_ids;
+  // Chat: the media parts' placeholder runs in `text`'s tokens, in order
+  // (kvevents/sim_media_rendering.h): their identifiers go into the block hashes.
+  std::vector<kvevents::MediaPlaceholder> media;
 };
 
 // kv_transfer_params (vLLM's request field, read by NixlConnector): the keys the sim acts
@@ -87,9 +91,10 @@ using ParsedRequest = std::variant<CompletionRequest, ApiError>;
 
 // `body` must have room for simdjson's padding; this function reserves it.
 // What a chat's media content parts cost (--tokens-per-image / --tokens-per-audio): an
-// image_url or input_audio part is that many tokens of the prompt, made from a hash of
-// its url / data text, so that the prefix cache holds the same image as the same blocks
-// and two images as different ones (vLLM keys them by the item's mm_hash).
+// image_url or input_audio part is a run of that many placeholder tokens of the prompt,
+// identified by its `uuid` or a hash of its url / data text, so that the prefix cache
+// holds the same image as the same blocks and two images as different ones (vLLM keys
+// them by the item's mm_hash in the blocks' extra keys; kvevents/sim_media_rendering.h).
 struct MediaTokens {
   uint32_t image = 576;
   uint32_t audio = 750;

@@ -60,6 +60,8 @@ struct SequenceRequest {
   std::vector<uint64_t> block_hashes;
   // Token ids of the hashed blocks (block_size each): what BlockStored events carry.
   std::vector<uint32_t> block_tokens;
+  // Each hashed block's extra keys (LoRA name, media identifiers), when any has some.
+  std::vector<kvevents::BlockExtraKeys> block_extra_keys;
   int32_t lora = -1;  // adapter index, -1 for the base model
   FinishReason finish_reason = FinishReason::length;
   SequenceObserver* observer = nullptr;

@@ -28,6 +28,7 @@ struct StoredBlockInfo {
   std::span<const uint32_t> tokens;
   uint32_t block_size = 0;
   std::optional<int64_t> lora_id;
+  std::span<const kvevents::BlockExtraKeys> extra_keys;  // per hashed block; empty: none
 };
 
 class PrefixKvCache {

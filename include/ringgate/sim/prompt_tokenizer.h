@@ -27,11 +27,16 @@ class ByteTokenizer final : public PromptTokenizer {
 struct PromptBlocks {
   std::vector<uint64_t> hashes;
   std::vector<uint32_t> tokens;  // hashes.size() * block_size ids
+  // Each block's extra keys (a BlockStored event's), when any block has some; else empty.
+  std::vector<kvevents::BlockExtraKeys> extra_keys;
 };
 
 // `lora_name` empty for the base model (vLLM's extra_keys None), else the
 // adapter's name (extra_keys (lora_name,)): adapters share no blocks with the base.
+// `media`: the prompt's media runs (PromptInput::media), whose identifiers join the
+// extra keys of the blocks they overlap.
 PromptBlocks prompt_blocks(std::span<const uint32_t> token_ids, const kvevents::VllmBlockHasher& hasher,
-                           std::string_view lora_name, uint32_t block_size);
+                           std::string_view lora_name, uint32_t block_size,
+                           std::span<const kvevents::MediaPlaceholder> media = {});
 
 }  // namespace ringgate::sim
