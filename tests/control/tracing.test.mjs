@@ -222,8 +222,11 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   const unsampled = receiver.spans.slice(before);
   assert.ok(unsampled.every((s) => s.service === 'vllm' && s.traceId !== traceId && (s.flags & 1) === 0),
     JSON.stringify(unsampled.map((s) => [s.service, s.traceId, s.flags])));
+  // The receiver's dump of the trace (docs/operations.md shows one): offsets and durations in µs.
+  const t0 = spans.reduce((m, s) => (s.start < m ? s.start : m), spans[0].start);
   console.log(JSON.stringify(spans.map((s) => ({ service: s.service, name: s.name, kind: s.kind, traceId: s.traceId,
-    spanId: s.spanId, parentId: s.parentId, attributes: s.attributes, events: s.events })), null, 1));
+    spanId: s.spanId, parentId: s.parentId, startUs: Number(s.start - t0) / 1000, durationUs: Number(s.end - s.start) / 1000,
+    attributes: s.attributes, events: s.events })), null, 1));
 });
 
 test('a retried request shows two attempt spans; a migrated stream its migration', async () => {
