@@ -202,16 +202,16 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
 std::string render_debug_flow(const FlowView& view, std::span<const metrics::WorkerStats* const> workers) {
   std::string body = "{\"pool\":";
   util::append_json_string(body, view.pool_name);
-  body += ",\"saturation_detector\":{\"queueDepthThreshold\":" +
-          std::to_string(view.saturation.queue_depth_threshold) + ",\"kvCacheUtilThreshold\":";
+  body += ",\"saturation_detector\":{\"queueDepthThreshold\":" + std::to_string(view.saturation.queue_depth_threshold) +
+          ",\"kvCacheUtilThreshold\":";
   util::append_json_double(body, view.saturation.kv_cache_util_threshold);
   body += ",\"maxConcurrency\":" + std::to_string(view.saturation.max_concurrency) + ",\"sheddableHeadroom\":";
   util::append_json_double(body, view.saturation.sheddable_headroom);
-  body += ",\"metricsStalenessThresholdMs\":" +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(view.saturation.metrics_staleness_threshold)
-                  .count()) +
-          "},\"pool_saturation\":";
+  body +=
+      ",\"metricsStalenessThresholdMs\":" +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(view.saturation.metrics_staleness_threshold).count()) +
+      "},\"pool_saturation\":";
   util::append_json_double(body, pool_saturation(view));
   body += ",\"endpoints\":[";
   bool first = true;
@@ -222,11 +222,11 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
       first = false;
       body += "{\"endpoint\":";
       util::append_json_string(body, e.address.text());
-      body += std::string(",\"routable\":") + (e.routable ? "true" : "false") +
-              ",\"saturated\":" + (sched::endpoint_saturated(s, view.saturation) ? "true" : "false") +
-              ",\"saturated_for_sheddable\":" +
-              (sched::endpoint_saturated(s, view.saturation, true) ? "true" : "false") +
-              ",\"saturation\":";
+      body +=
+          std::string(",\"routable\":") + (e.routable ? "true" : "false") +
+          ",\"saturated\":" + (sched::endpoint_saturated(s, view.saturation) ? "true" : "false") +
+          ",\"saturated_for_sheddable\":" + (sched::endpoint_saturated(s, view.saturation, true) ? "true" : "false") +
+          ",\"saturation\":";
       util::append_json_double(body, sched::endpoint_saturation(s, view.saturation));
       body += ",\"estimated_waiting\":";
       util::append_json_double(body, sched::estimated_waiting(s));

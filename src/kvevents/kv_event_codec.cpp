@@ -124,9 +124,12 @@ std::string read_extra_key(const Object& o, const KvEventLimits& limits, std::st
     k = &o.via.array.ptr[0];
   }
   std::string_view key;
-  if (k->type == msgpack::type::STR) key = {k->via.str.ptr, k->via.str.size};
-  else if (k->type == msgpack::type::BIN) key = {k->via.bin.ptr, k->via.bin.size};
-  else return "an extra key is not a string";
+  if (k->type == msgpack::type::STR)
+    key = {k->via.str.ptr, k->via.str.size};
+  else if (k->type == msgpack::type::BIN)
+    key = {k->via.bin.ptr, k->via.bin.size};
+  else
+    return "an extra key is not a string";
   if (key.size() > limits.max_extra_key_bytes) return "an extra key is too long";
   out.assign(key);
   return "";

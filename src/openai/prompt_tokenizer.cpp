@@ -27,11 +27,10 @@ bool append_content(simdjson::dom::element content, std::string& out, uint32_t i
     if (part["type"].get(type)) continue;
     const bool image = type == "image_url";
     if (!image && type != "input_audio") continue;  // the sim reads only text from other parts
-    std::string_view value;  // image_url: "url" or {"url"}; input_audio: {"data"}
+    std::string_view value;                         // image_url: "url" or {"url"}; input_audio: {"data"}
     simdjson::dom::element holder;
     if (part[type].get(holder)) return false;
-    if (!(image && holder.get(value) == simdjson::SUCCESS) && holder[image ? "url" : "data"].get(value))
-      return false;
+    if (!(image && holder.get(value) == simdjson::SUCCESS) && holder[image ? "url" : "data"].get(value)) return false;
     simdjson::dom::element uuid_value;
     std::string_view uuid;
     bool has_uuid = false;
@@ -50,8 +49,8 @@ bool append_content(simdjson::dom::element content, std::string& out, uint32_t i
 
 }  // namespace
 
-bool SimByteTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool,
-                              TokenProbe*, std::vector<kvevents::MediaPlaceholder>* media) const {
+bool SimByteTokenizer::encode(TextFields fields, std::string_view body, std::vector<uint32_t>& ids, bool, TokenProbe*,
+                              std::vector<kvevents::MediaPlaceholder>* media) const {
   ids.clear();
   if (media) media->clear();
   thread_local simdjson::dom::parser parser;

@@ -49,9 +49,12 @@ AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestP
     AttemptPlan plan = f.kind == FailureKind::ReadIdleTimeout
                            ? give_up(504, "upstream_timeout", "upstream stopped sending mid-response", true)
                            : give_up(502, "upstream_broken", "upstream connection broke mid-response", true);
-    if (!migration_.enabled) plan.not_continued = metrics::MigrationReason::Disabled;
-    else if (!p.continuable) plan.not_continued = metrics::MigrationReason::Unsupported;
-    else if (p.migrations >= migration_.max_per_request) plan.not_continued = metrics::MigrationReason::MaxPerRequest;
+    if (!migration_.enabled)
+      plan.not_continued = metrics::MigrationReason::Disabled;
+    else if (!p.continuable)
+      plan.not_continued = metrics::MigrationReason::Unsupported;
+    else if (p.migrations >= migration_.max_per_request)
+      plan.not_continued = metrics::MigrationReason::MaxPerRequest;
     else plan = step(NextStep::Continuation, true);
     return plan;
   }

@@ -22,15 +22,24 @@ constexpr metrics::MigrationReason reason_of(openai::ContinuationObstacle obstac
   using Obstacle = openai::ContinuationObstacle;
   using Reason = metrics::MigrationReason;
   switch (obstacle) {
-    case Obstacle::None: break;  // not a reason: never asked
-    case Obstacle::BadBody: return Reason::BadBody;
-    case Obstacle::SeveralChoices: return Reason::SeveralChoices;
-    case Obstacle::Logprobs: return Reason::Logprobs;
-    case Obstacle::Echo: return Reason::Echo;
-    case Obstacle::GuidedDecoding: return Reason::GuidedDecoding;
-    case Obstacle::PromptShape: return Reason::PromptShape;
-    case Obstacle::ContinuesFinalMessage: return Reason::ContinuesFinalMessage;
-    case Obstacle::NothingLeft: return Reason::NothingLeft;
+    case Obstacle::None:
+      break;  // not a reason: never asked
+    case Obstacle::BadBody:
+      return Reason::BadBody;
+    case Obstacle::SeveralChoices:
+      return Reason::SeveralChoices;
+    case Obstacle::Logprobs:
+      return Reason::Logprobs;
+    case Obstacle::Echo:
+      return Reason::Echo;
+    case Obstacle::GuidedDecoding:
+      return Reason::GuidedDecoding;
+    case Obstacle::PromptShape:
+      return Reason::PromptShape;
+    case Obstacle::ContinuesFinalMessage:
+      return Reason::ContinuesFinalMessage;
+    case Obstacle::NothingLeft:
+      return Reason::NothingLeft;
   }
   return Reason::BadBody;
 }
@@ -282,7 +291,8 @@ RouteDecision Exchange::route_next() {
 void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
-  if (relay_.leg() > 0) return give_up_continuation("no model server left to continue the stream on", Reason::NoEndpoint);
+  if (relay_.leg() > 0)
+    return give_up_continuation("no model server left to continue the stream on", Reason::NoEndpoint);
   if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
   const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);

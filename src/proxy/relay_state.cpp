@@ -156,7 +156,8 @@ void RelayState::read_event(std::string_view event, openai::StreamEventReader& r
     finished_ |= e.finished;
     if (e.role_only && leg_ > 0) return;  // the continuation's role chunk: the client had one
     if (!e.role_only) ++tokens_;          // one token per event, as vLLM streams them
-    if (tokens_ > max_tokens_ || text_.size() > size_t(max_tokens_) * kMaxTextBytesPerToken) stop_keeping(Reason::TooLong);
+    if (tokens_ > max_tokens_ || text_.size() > size_t(max_tokens_) * kMaxTextBytesPerToken)
+      stop_keeping(Reason::TooLong);
   }
   if (out == nullptr) return;
   openai::EventRewrite with{id_, created_, model_, fingerprint_, {}};

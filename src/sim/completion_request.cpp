@@ -180,7 +180,8 @@ std::optional<ApiError> read_content(value v, std::string& out, std::vector<Pend
     if ((type == "image_url" && media_kind == 1) || (type == "input_audio" && media_kind == 2)) {
       const auto kind = kvevents::SimMediaKind(media_kind);
       const uint32_t tokens = std::clamp<uint32_t>(media_kind == 1 ? media.image : media.audio, 1, kMaxMediaTokens);
-      pending.push_back({out.size(), kind, tokens, uuid ? std::move(*uuid) : kvevents::sim_media_identifier(kind, media_value)});
+      pending.push_back(
+          {out.size(), kind, tokens, uuid ? std::move(*uuid) : kvevents::sim_media_identifier(kind, media_value)});
     } else if (type == "image_url" || type == "input_audio")
       return bad("messages.content: a " + type + " part without its " + (type == "image_url" ? "url" : "data"),
                  "messages");

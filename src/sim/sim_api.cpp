@@ -483,8 +483,9 @@ void SimApi::handle_completion(HttpSession& session, HttpRequest& request, Endpo
     const uint32_t limit = asked ? *asked : max_len - prompt_tokens[p];
     const std::vector<uint32_t> ids = options_.tokenizer ? std::move(model_ids[p]) : tokenizer_.encode(prompt.text);
     // A model's tokenizer has no placeholder runs of the sim's: its media parts are text.
-    PromptBlocks blocks = prompt_blocks(ids, hasher_, lora_name, options_.block_size,
-                                        options_.tokenizer ? std::span<const kvevents::MediaPlaceholder>() : prompt.media);
+    PromptBlocks blocks =
+        prompt_blocks(ids, hasher_, lora_name, options_.block_size,
+                      options_.tokenizer ? std::span<const kvevents::MediaPlaceholder>() : prompt.media);
     for (uint32_t k = 0; k < owned.n; ++k) {
       OutputSpec spec;
       spec.mode = options_.mode;

@@ -43,8 +43,8 @@ void append_json_double(std::string& out, double value, int significant_digits) 
     return;
   }
   char buf[32];  // 17 digits, sign, point, exponent
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general,
-                                 std::clamp(significant_digits, 1, 17));
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, std::clamp(significant_digits, 1, 17));
   if (ec != std::errc()) {
     out += "null";  // cannot happen with 32 bytes
     return;

@@ -283,9 +283,17 @@ TEST_CASE("data-parallel: a rank per target port; the size annotation bounded, a
     return parse_pod(pod_json("ds-0", "10.0.0.1", "True",
                               R"(,"annotations":{"data-parallel.ringgate.io/size":)" + value + "}"));
   };
-  for (const auto& sample : std::vector<std::pair<std::string, uint32_t>>{
-           {R"("1")", 1}, {R"("16")", 16}, {R"("64")", 64}, {R"("65")", 0}, {R"("0")", 0}, {R"("-4")", 0},
-           {R"("4x")", 0}, {R"("")", 0}, {"8", 0}, {"\"" + std::string(100000, '9') + "\"", 0}}) {
+  for (const auto& sample :
+       std::vector<std::pair<std::string, uint32_t>>{{R"("1")", 1},
+                                                     {R"("16")", 16},
+                                                     {R"("64")", 64},
+                                                     {R"("65")", 0},
+                                                     {R"("0")", 0},
+                                                     {R"("-4")", 0},
+                                                     {R"("4x")", 0},
+                                                     {R"("")", 0},
+                                                     {"8", 0},
+                                                     {"\"" + std::string(100000, '9') + "\"", 0}}) {
     const std::string& value = sample.first;  // not a structured binding: clang 14's CHECK_MESSAGE cannot capture one
     const uint32_t size = sample.second;
     auto pod = annotated(value);

@@ -468,12 +468,14 @@ TEST_CASE("a folded field line (obs-fold) is a 400 in the head and in chunked tr
     CHECK(at_once.status == 400);
     RequestParser drip;
     ParseResult result;
-    for (size_t i = 0; i < bytes.size() && result.state == ParseState::NeedMore; ++i) result = drip.feed(bytes.data() + i, 1);
+    for (size_t i = 0; i < bytes.size() && result.state == ParseState::NeedMore; ++i)
+      result = drip.feed(bytes.data() + i, 1);
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 400);
   }
   // Unfolded, a trailer is fine (and dropped).
   RequestParser parser;
-  CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n").state ==
-        ParseState::Complete);
+  CHECK(
+      parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n").state ==
+      ParseState::Complete);
 }

@@ -73,14 +73,15 @@ TEST_CASE("decode(encode(x)) == x") {
 TEST_CASE("hashes as 32 bytes fold to the integer form; older and newer field counts are read") {
   // ["BlockRemoved", [bin32]] (no medium, vLLM 0.9 shape) in a 2-element batch.
   std::string digest = unhex("c9d58ba695280d69b243e1e0df813136ca9196b286fb1a021e0b2e028ef071cb");
-  std::string payload = unhex("92cb3ff0000000000000" "91" "92" "ac426c6f636b52656d6f766564" "91" "c420") + digest;
+  std::string payload = unhex("92cb3ff00000000000009192ac426c6f636b52656d6f76656491c420") + digest;
   KvEventBatch out;
   REQUIRE(decode_kv_event_batch(payload, {}, out) == "");
   REQUIRE(out.events.size() == 1);
   CHECK(std::get<BlockRemoved>(out.events[0]).block_hashes == std::vector<uint64_t>{2164874634404590027ULL});
   // BlockStored with two trailing fields a newer release appends (lora_name, extra_keys).
-  std::string stored = unhex("93cb3ff0000000000000" "91" "99" "ab426c6f636b53746f726564" "9101" "c0" "9107" "01" "c0"
-                             "a3475055" "c0" "c0" "00");
+  std::string stored = unhex(
+      "93cb3ff00000000000009199ab426c6f636b53746f7265649101c0910701c0"
+      "a3475055c0c000");
   REQUIRE(decode_kv_event_batch(stored, {}, out) == "");
   CHECK(std::get<BlockStored>(out.events[0]).block_hashes == std::vector<uint64_t>{1});
 }
@@ -90,16 +91,16 @@ namespace {
 std::string stored_with_extra_keys(size_t blocks, std::string_view extra_hex) {
   std::string hashes(1, char(0x90 + blocks));
   for (size_t i = 0; i < blocks; ++i) hashes += char(i + 1);
-  return unhex("92cb3ff0000000000000" "91" "99" "ab426c6f636b53746f726564") + hashes +
-         unhex("c0" "90" "04" "c0" "a3475055" "a46c6f7261") + unhex(extra_hex);
+  return unhex("92cb3ff00000000000009199ab426c6f636b53746f726564") + hashes + unhex("c09004c0a3475055a46c6f7261") +
+         unhex(extra_hex);
 }
 }  // namespace
 
-TEST_CASE("extra_keys: per block, nil or a list of identifiers; legacy [identifier, offset] pairs read as the identifier") {
+TEST_CASE(
+    "extra_keys: per block, nil or a list of identifiers; legacy [identifier, offset] pairs read as the identifier") {
   KvEventBatch out;
   // [nil, ["lora", "img-a"], ["lora", ["img-b", 3]]]: 0.18's bare identifiers and the older pair.
-  std::string payload =
-      stored_with_extra_keys(3, "93" "c0" "92a46c6f7261a5696d672d61" "92a46c6f7261" "92a5696d672d6203");
+  std::string payload = stored_with_extra_keys(3, "93c092a46c6f7261a5696d672d6192a46c6f726192a5696d672d6203");
   REQUIRE(decode_kv_event_batch(payload, {}, out) == "");
   const auto& e = std::get<BlockStored>(out.events[0]);
   CHECK(e.lora_name == "lora");
@@ -108,7 +109,7 @@ TEST_CASE("extra_keys: per block, nil or a list of identifiers; legacy [identifi
   CHECK(e.extra_keys[1] == BlockExtraKeys{"lora", "img-a"});
   CHECK(e.extra_keys[2] == BlockExtraKeys{"lora", "img-b"});
   // Bytes (a prompt embedding's hash) are a key too.
-  REQUIRE(decode_kv_event_batch(stored_with_extra_keys(1, "91" "91" "c403616263"), {}, out) == "");
+  REQUIRE(decode_kv_event_batch(stored_with_extra_keys(1, "9191c403616263"), {}, out) == "");
   CHECK(std::get<BlockStored>(out.events[0]).extra_keys[0] == BlockExtraKeys{"abc"});
   // What the sim sends: lora_name and extra_keys written only when set, read back the same.
   KvEventBatch b;
@@ -139,15 +140,15 @@ TEST_CASE("extra_keys bounds: keys per block, per event, bytes per key, entries 
   limits.max_extra_keys_per_event = 3;
   limits.max_extra_key_bytes = 5;
   // At each bound: accepted.
-  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "92" "92a161a162" "91a56162636465"), limits, out) == "");
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "9292a161a16291a56162636465"), limits, out) == "");
   // One past each.
-  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "93a161a162a163"), limits, out) ==
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "9193a161a162a163"), limits, out) ==
         "too many extra keys for one block");
-  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "92" "92a161a162" "92a163a164"), limits, out) ==
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(2, "9292a161a16292a163a164"), limits, out) ==
         "too many extra keys in one event");
-  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "91a6616263646566"), limits, out) ==
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "9191a6616263646566"), limits, out) ==
         "an extra key is too long");
-  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "91" "9192a661626364656600"), limits, out) ==
+  CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "919192a661626364656600"), limits, out) ==
         "an extra key is too long");
   // More entries than blocks; wrong shapes.
   CHECK(decode_kv_event_batch(stored_with_extra_keys(1, "92c0c0"), {}, out) ==
@@ -181,12 +182,11 @@ TEST_CASE("hostile payloads are refused with a reason, never trusted") {
   CHECK(decode_kv_event_batch(unhex("c1"), limits, out) != "");               // never-used byte
   CHECK(decode_kv_event_batch(unhex("90"), limits, out) != "");               // empty batch
   CHECK(decode_kv_event_batch(unhex("92a1789190"), limits, out) != "");       // ts not a number
-  CHECK(decode_kv_event_batch(unhex("92cb3ff000000000000091" "91a3466f6f"), limits, out) != "");  // unknown tag
+  CHECK(decode_kv_event_batch(unhex("92cb3ff00000000000009191a3466f6f"), limits, out) != "");  // unknown tag
   // An array header claiming 2^32-1 elements in a 15-byte payload.
   CHECK(decode_kv_event_batch(unhex("92cb3ff0000000000000ddffffffff"), limits, out) != "");
   // A 33-byte hash.
-  std::string long_hash = unhex("92cb3ff0000000000000" "91" "92" "ac426c6f636b52656d6f766564" "91" "c421") +
-                          std::string(33, 'x');
+  std::string long_hash = unhex("92cb3ff00000000000009192ac426c6f636b52656d6f76656491c421") + std::string(33, 'x');
   CHECK(decode_kv_event_batch(long_hash, limits, out) != "");
   // Counts over the configured bounds.
   KvEventBatch many;

@@ -176,7 +176,7 @@ TEST_CASE("media runs: the same item gives the same chain, another differs from 
   const std::vector<uint64_t> a = chain_of("a"), a2 = chain_of("a"), b = chain_of("b");
   REQUIRE(a.size() == 4);
   CHECK(a == a2);
-  CHECK(a[0] == b[0]);  // [0,16): text before the run
+  CHECK(a[0] == b[0]);                                 // [0,16): text before the run
   for (size_t i = 1; i < 4; ++i) CHECK(a[i] != b[i]);  // [16,32) holds the run's start; the rest chain on
 }
 

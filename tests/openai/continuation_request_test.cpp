@@ -130,10 +130,12 @@ TEST_CASE("guided decoding: every form vLLM accepts refuses the continuation; te
   std::string out;
   for (const Row& row : rows) {
     for (const bool chat : {false, true}) {
-      const std::string body = std::string(chat ? R"({"messages":[{"role":"user","content":"q"}],)" : R"({"prompt":"p",)") +
-                               row.field + R"(,"max_tokens":8,"stream":true})";
+      const std::string body =
+          std::string(chat ? R"({"messages":[{"role":"user","content":"q"}],)" : R"({"prompt":"p",)") + row.field +
+          R"(,"max_tokens":8,"stream":true})";
       CAPTURE(body);
-      const ContinuationObstacle expected = row.guided ? ContinuationObstacle::GuidedDecoding : ContinuationObstacle::None;
+      const ContinuationObstacle expected =
+          row.guided ? ContinuationObstacle::GuidedDecoding : ContinuationObstacle::None;
       CHECK(build(body, chat, "t", 1, out) == expected);
     }
   }

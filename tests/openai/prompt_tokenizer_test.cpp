@@ -93,7 +93,8 @@ TEST_CASE("sim-bytes tokenizer: media parts are placeholder runs with the part's
   CHECK(media[1] == kve::MediaPlaceholder{10, 3, kve::sim_media_identifier(kve::SimMediaKind::Audio, "AAAA")});
   CHECK(media[1].identifier.size() == 16);
   // The url as a bare string, no uuid: the url's hash; a null uuid is none.
-  REQUIRE(t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":null}]}]})",
+  REQUIRE(t.encode(kPromptOrChat,
+                   R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":null}]}]})",
                    ids, true, nullptr, &media));
   REQUIRE(media.size() == 1);
   CHECK(media[0].identifier == kve::sim_media_identifier(kve::SimMediaKind::Image, "u"));
@@ -102,18 +103,22 @@ TEST_CASE("sim-bytes tokenizer: media parts are placeholder runs with the part's
   REQUIRE(t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":"hi"}]})", ids, true, nullptr, &media));
   CHECK(media.empty());
   // What the sim refuses is not tokenized: no url, a uuid that is not a string or too long.
-  CHECK(!t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})", ids));
-  CHECK(!t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":7}]}]})", ids));
+  CHECK(!t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
+                  ids));
+  CHECK(!t.encode(kPromptOrChat,
+                  R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":7}]}]})", ids));
   const std::string at_bound(kve::kMaxMediaUuidBytes, 'u');
   auto with_uuid = [](const std::string& uuid) {
-    return R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":")" + uuid + R"("}]}]})";
+    return R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":"u","uuid":")" + uuid +
+           R"("}]}]})";
   };
   REQUIRE(t.encode(kPromptOrChat, with_uuid(at_bound), ids, true, nullptr, &media));
   CHECK(media.at(0).identifier == at_bound);
   CHECK(!t.encode(kPromptOrChat, with_uuid(at_bound + "u"), ids, true, nullptr, &media));
   // Other part types are skipped, as the sim skips them.
-  REQUIRE(t.encode(kPromptOrChat, R"({"messages":[{"role":"user","content":[{"type":"video_url","video_url":{"url":"v"}}]}]})",
-                   ids, true, nullptr, &media));
+  REQUIRE(t.encode(kPromptOrChat,
+                   R"({"messages":[{"role":"user","content":[{"type":"video_url","video_url":{"url":"v"}}]}]})", ids,
+                   true, nullptr, &media));
   CHECK(media.empty());
   CHECK(ids == sim_ids("user: \nassistant: "));
 }

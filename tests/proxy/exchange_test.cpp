@@ -1306,7 +1306,7 @@ TEST_CASE("hedging: a long quiet spell banks at most HedgeBudget::kSaved hedges 
   // and a long run of requests that wanted no hedge (headroom to spare) is the quiet spell.
   Fixture f;
   hedging_on(f, 0.05);
-  f.router.ttft_headroom = 0.5;  // not tight: earns, never hedges
+  f.router.ttft_headroom = 0.5;     // not tight: earns, never hedges
   for (int i = 0; i < 2000; ++i) {  // 100 hedges' worth earned
     f.start(/*stream=*/true);
     REQUIRE(f.attempts() == size_t(i + 1));

@@ -126,19 +126,19 @@ TEST_CASE("lora-affinity scorer: a table of the adapter's state x the server's s
   };
   const Row rows[] = {
       // sql nowhere
-      {{}, {}, Known::Yes, "sql", 0.8},                         // every slot free
-      {{"chat"}, {}, Known::Yes, "sql", 0.8},                   // one slot free
-      {{"chat", "tweet"}, {}, Known::Yes, "sql", 0.0},          // full of running adapters
-      {{"chat"}, {"tweet"}, Known::Yes, "sql", 0.0},            // full: running + waiting = max_lora
-      {{"chat", "tweet"}, {"code"}, Known::Yes, "sql", 0.0},    // past full
+      {{}, {}, Known::Yes, "sql", 0.8},                       // every slot free
+      {{"chat"}, {}, Known::Yes, "sql", 0.8},                 // one slot free
+      {{"chat", "tweet"}, {}, Known::Yes, "sql", 0.0},        // full of running adapters
+      {{"chat"}, {"tweet"}, Known::Yes, "sql", 0.0},          // full: running + waiting = max_lora
+      {{"chat", "tweet"}, {"code"}, Known::Yes, "sql", 0.0},  // past full
       // sql waiting
-      {{}, {"sql"}, Known::Yes, "sql", 0.8},                    // a slot is free: that comes first
-      {{"chat"}, {"sql"}, Known::Yes, "sql", 0.6},              // full, sql queued for a slot
-      {{"chat", "tweet"}, {"sql"}, Known::Yes, "sql", 0.6},     // past full, sql queued
+      {{}, {"sql"}, Known::Yes, "sql", 0.8},                 // a slot is free: that comes first
+      {{"chat"}, {"sql"}, Known::Yes, "sql", 0.6},           // full, sql queued for a slot
+      {{"chat", "tweet"}, {"sql"}, Known::Yes, "sql", 0.6},  // past full, sql queued
       // sql running
-      {{"sql"}, {}, Known::Yes, "sql", 1.0},                    // a slot free too
-      {{"sql", "chat"}, {}, Known::Yes, "sql", 1.0},            // full
-      {{"sql"}, {"sql"}, Known::Yes, "sql", 1.0},               // running and waiting
+      {{"sql"}, {}, Known::Yes, "sql", 1.0},                        // a slot free too
+      {{"sql", "chat"}, {}, Known::Yes, "sql", 1.0},                // full
+      {{"sql"}, {"sql"}, Known::Yes, "sql", 1.0},                   // running and waiting
       {{"sql", "chat"}, {"tweet", "sql"}, Known::Yes, "sql", 1.0},  // past full
       // the LoRA state is not known: as if a slot were free, whatever the lists say
       {{"chat", "tweet"}, {}, Known::NotReported, "sql", 0.8},

@@ -98,7 +98,8 @@ TEST_CASE("chat media parts are runs of --tokens-per-image / --tokens-per-audio 
   CHECK(prompt_of(cat).text == prompt_of(dog).text);
   CHECK(prompt_of(cat).media != prompt_of(dog).media);
   // The client's uuid is the identifier (vLLM's multi_modal_uuids); null is none.
-  const std::string cat_uuid = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"},"uuid":"cat-7"})";
+  const std::string cat_uuid =
+      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"},"uuid":"cat-7"})";
   CHECK(prompt_of(cat_uuid).media.at(0).identifier == "cat-7");
   CHECK(prompt_of(R"({"type":"image_url","uuid":null,"image_url":"u"})").media.at(0).identifier ==
         kve::sim_media_identifier(kve::SimMediaKind::Image, "u"));

@@ -37,7 +37,7 @@ TEST_CASE("JSON doubles: shortest form at the asked precision, null for what JSO
   CHECK(text(std::numeric_limits<double>::quiet_NaN()) == "null");
   CHECK(text(std::numeric_limits<double>::infinity()) == "null");
   CHECK(text(-std::numeric_limits<double>::infinity()) == "null");
-  CHECK(text(0.5, 0) == "0.5");     // precision clamped to 1..17
+  CHECK(text(0.5, 0) == "0.5");  // precision clamped to 1..17
   CHECK(text(0.123, 99) == "0.123");
 }
 

@@ -70,7 +70,7 @@ struct KvEventLimits {
   size_t max_string_bytes = 256;          // medium, tags, lora_name
   size_t max_extra_keys_per_block = 64;   // a block's LoRA name, media identifiers and salt
   size_t max_extra_keys_per_event = 1u << 17;
-  size_t max_extra_key_bytes = 256;       // one identifier (a 64-hex mm_hash, a client's uuid)
+  size_t max_extra_key_bytes = 256;  // one identifier (a 64-hex mm_hash, a client's uuid)
 };
 
 // msgpack bytes of `batch`, as vLLM's publisher sends them.

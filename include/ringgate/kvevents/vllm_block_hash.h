@@ -53,8 +53,8 @@ class VllmBlockHasher {
   // identifiers of the runs it overlaps. `keys` (may be null): each hashed block's extra
   // keys appended, as a BlockStored event carries them.
   void hash_prompt(std::span<const uint32_t> tokens, uint32_t block_size, std::string_view lora_name,
-                   std::span<const MediaPlaceholder> media, std::vector<uint64_t>& out,
-                   size_t max_blocks = SIZE_MAX, std::vector<BlockExtraKeys>* keys = nullptr) const;
+                   std::span<const MediaPlaceholder> media, std::vector<uint64_t>& out, size_t max_blocks = SIZE_MAX,
+                   std::vector<BlockExtraKeys>* keys = nullptr) const;
 
  private:
   BlockDigest none_hash_{};

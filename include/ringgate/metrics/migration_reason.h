@@ -17,20 +17,51 @@ namespace ringgate::metrics {
 enum class MigrationOutcome : uint8_t { Resumed, GaveUp };
 inline constexpr std::array<std::string_view, 2> kMigrationOutcomes = {"resumed", "gave_up"};
 enum class MigrationReason : uint8_t {
-  Reset, Stall,
+  Reset,
+  Stall,
   // gave_up: the gateway's own limits and state
-  Disabled, MaxPerRequest, Unsupported, NoEndpoint, ContinuationRefused, TooLong, Finished, Unreadable,
+  Disabled,
+  MaxPerRequest,
+  Unsupported,
+  NoEndpoint,
+  ContinuationRefused,
+  TooLong,
+  Finished,
+  Unreadable,
   // gave_up: what the stream or the request holds that a continuation cannot carry exactly
-  ToolCalls, Reasoning, Logprobs, SeveralChoices, Echo, GuidedDecoding, PromptShape, ContinuesFinalMessage,
-  NothingLeft, BadBody,  // last: the table's size
+  ToolCalls,
+  Reasoning,
+  Logprobs,
+  SeveralChoices,
+  Echo,
+  GuidedDecoding,
+  PromptShape,
+  ContinuesFinalMessage,
+  NothingLeft,
+  BadBody,  // last: the table's size
 };
 // The `reason` label of each MigrationReason, in the enum's order.
 inline constexpr std::array<std::string_view, size_t(MigrationReason::BadBody) + 1> kMigrationReasons = {
-    "reset", "stall",
-    "disabled", "max_per_request", "unsupported", "no_endpoint", "continuation_refused", "too_long", "finished",
+    "reset",
+    "stall",
+    "disabled",
+    "max_per_request",
+    "unsupported",
+    "no_endpoint",
+    "continuation_refused",
+    "too_long",
+    "finished",
     "unreadable",
-    "tool_calls", "reasoning", "logprobs", "several_choices", "echo", "guided_decoding", "prompt_shape",
-    "continues_final_message", "nothing_left", "bad_body"};
+    "tool_calls",
+    "reasoning",
+    "logprobs",
+    "several_choices",
+    "echo",
+    "guided_decoding",
+    "prompt_shape",
+    "continues_final_message",
+    "nothing_left",
+    "bad_body"};
 static_assert(std::find(kMigrationReasons.begin(), kMigrationReasons.end(), std::string_view()) ==
                   kMigrationReasons.end(),
               "every MigrationReason has its label");

@@ -23,14 +23,14 @@ namespace ringgate::openai {
 
 enum class ContinuationObstacle : uint8_t {
   None,
-  BadBody,               // not a JSON object (the server accepted it, so this is not expected)
-  SeveralChoices,        // n > 1, best_of > 1
-  Logprobs,              // logprobs, top_logprobs, prompt_logprobs
-  Echo,                  // echo: true
-  GuidedDecoding,        // response_format (not text), guided_*, structural_tag, structured_outputs, tool_choice required/named
-  PromptShape,           // completions: a batch, or token ids
-  ContinuesFinalMessage, // chat: continue_final_message already set by the client
-  NothingLeft,           // the token budget is spent
+  BadBody,                // not a JSON object (the server accepted it, so this is not expected)
+  SeveralChoices,         // n > 1, best_of > 1
+  Logprobs,               // logprobs, top_logprobs, prompt_logprobs
+  Echo,                   // echo: true
+  GuidedDecoding,         // response_format (not text), guided_*, structural_tag, structured_outputs, a tool_choice
+  PromptShape,            // completions: a batch, or token ids
+  ContinuesFinalMessage,  // chat: continue_final_message already set by the client
+  NothingLeft,            // the token budget is spent
 };
 
 struct ContinuationSpec {

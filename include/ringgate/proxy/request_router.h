@@ -212,7 +212,7 @@ class RequestRouter {
   // Precise mode: the prompt's token ids and vLLM block hashes, reused.
   std::shared_ptr<const openai::PromptTokenizer> tokenizer_;
   std::unique_ptr<kvevents::VllmBlockHasher> vllm_hasher_;
-  std::vector<kvevents::MediaPlaceholder> media_runs_;  // the prompt's media parts (SimByteTokenizer)
+  std::vector<kvevents::MediaPlaceholder> media_runs_;     // the prompt's media parts (SimByteTokenizer)
   std::unique_ptr<kvevents::BlockHashMemo> block_hashes_;  // over vllm_hasher_
   std::vector<uint32_t> token_ids_;
   std::vector<uint64_t> precise_hashes_;
