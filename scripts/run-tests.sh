@@ -23,6 +23,10 @@ build() {  # build DIR: quiet unless it fails
 status=0
 configure build
 build build
+# The style of the last commit's changed lines (clang-format, clang-tidy's naming): one
+# result in the closing count.
+if ./scripts/check_style.sh HEAD~1 build; then echo "style OK" >build/style-result.txt
+else echo "style FAIL" >build/style-result.txt; status=1; fi
 # Every suite, including 'integration-epoll' and 'integration-seccomp' (issue 11: the
 # proxy and failover suites again on the epoll backend, and under a seccomp filter
 # that refuses io_uring (tests/support/no_io_uring), where `--io-backend auto` must
@@ -49,7 +53,7 @@ rm -f "$sanitized_dir/fuzz-results.txt"
 
 # One closing line for every suite run above (meson's SKIP is exit code 77).
 python3 - build/meson-logs/testlog.json "$sanitized_dir/meson-logs/testlog.json" \
-  "$sanitized_dir/fuzz-results.txt" <<'PY'
+  "$sanitized_dir/fuzz-results.txt" build/style-result.txt <<'PY'
 import json, os, sys
 ok = bad = skip = 0
 for path in sys.argv[1:3]:
@@ -65,6 +69,9 @@ if os.path.exists(fuzz) and os.path.getsize(fuzz) > 0:
         else: bad += 1
 else:
     bad += 1  # fuzzing did not run or reported nothing: that is a failure, not a silent pass
+for line in open(sys.argv[4]):
+    if line.split()[-1] == "OK": ok += 1
+    else: bad += 1
 print(f"{ok} passed, {bad} failed, {skip} skipped")
 PY
 exit $status

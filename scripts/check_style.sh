@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# clang-format and clang-tidy (.clang-format, .clang-tidy) on the C++ lines a commit
+# changes: by default the last commit (HEAD against its first parent), or against
+# the commit named in $1. Lines nobody touched are left to rename-only commits
+# (CONTRIBUTING.md). Needs a configured build dir for the compile commands ($2, default
+# build). Prints what it finds; exits 1 if anything is found.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+base=${1:-HEAD~1}
+build_dir=${2:-build}
+if ! git rev-parse -q --verify "$base^{commit}" >/dev/null; then
+  echo "check_style: no $base to compare with; nothing to check"
+  exit 0
+fi
+diff_cpp() { git diff -U0 --no-color "$base" -- '*.cpp' '*.h' ':!subprojects/*'; }
+found=0
+
+format=$(diff_cpp | clang-format-diff-14 -p1 || true)
+if [ -n "$format" ]; then
+  echo "check_style: clang-format would change these lines (clang-format -i FILE):"
+  echo "$format"
+  found=1
+fi
+
+# clang-tidy-diff reports on the changed lines only (-line-filter) but always exits 0:
+# its findings are read from what it prints.
+tidy=$(diff_cpp | python3 /usr/bin/clang-tidy-diff-14.py -p1 -path "$build_dir" -quiet -j "$(nproc)" \
+         -iregex '.*\.(cpp|h)' 2>&1 | grep -E ': (warning|error): ' || true)
+if [ -n "$tidy" ]; then
+  echo "check_style: clang-tidy on the changed lines:"
+  echo "$tidy"
+  found=1
+fi
+[ "$found" = 0 ] && echo "check_style: the changed lines since $base are formatted and named as .clang-format and .clang-tidy say"
+exit "$found"
