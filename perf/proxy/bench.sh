@@ -15,6 +15,8 @@
 #        r-th case, so no case always follows the same neighbour), and compute the
 #        ratios from each case's median. One run of one case moves ±20% on this VM
 #        (host noise, not the proxy); the median of 5 interleaved rounds does not.
+#        BASE=PATH: another ringgate binary (e.g. a build of an earlier commit): its
+#        ringgate-base-1w rows run interleaved beside, and the before/after ratios print.
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -58,6 +60,13 @@ rg2_port=$(start_listening rg2 "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.
   --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 "${uring_flag[@]}")
 rg1_pid=$(cat "$tmp/rg1.pid")
 rg2_pid=$(cat "$tmp/rg2.pid")
+if [ -n "${BASE:-}" ]; then
+  base_flag=()
+  if "$BASE" --help 2>&1 | grep -q -- '--io-backend'; then base_flag=(--io-backend io_uring); fi
+  base_port=$(start_listening base "$BASE" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
+    --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 "${base_flag[@]}")
+  base_pid=$(cat "$tmp/base.pid")
+fi
 if [ $epoll = 1 ]; then
   rg1e_port=$(start_listening rg1e "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 \
     --endpoint 127.0.0.1:$backend_port --model $model --max-body-bytes 16777216 --io-backend epoll)
@@ -103,6 +112,7 @@ big_conns=$((connections < 16 ? connections : 16))
 cases=$(
   echo "direct $backend_port $tmp/small.json $connections -"
   echo "ringgate-1w $rg1_port $tmp/small.json $connections $rg1_pid"
+  [ -n "${BASE:-}" ] && echo "ringgate-base-1w $base_port $tmp/small.json $connections $base_pid"
   [ $epoll = 1 ] && echo "ringgate-1w-epoll $rg1e_port $tmp/small.json $connections $rg1e_pid"
   echo "nginx-1w $nginx_port $tmp/small.json $connections $nginx_pid"
   echo "haproxy-1t $haproxy_port $tmp/small.json $connections $haproxy_pid"
@@ -110,6 +120,7 @@ cases=$(
   [ $epoll = 1 ] && echo "ringgate-2w-epoll $rg2e_port $tmp/small.json $connections $rg2e_pid"
   echo "direct-200KB $backend_port $tmp/big.json $big_conns -"
   echo "ringgate-1w-200KB $rg1_port $tmp/big.json $big_conns $rg1_pid"
+  [ -n "${BASE:-}" ] && echo "ringgate-base-1w-200KB $base_port $tmp/big.json $big_conns $base_pid"
   [ $epoll = 1 ] && echo "ringgate-1w-epoll-200KB $rg1e_port $tmp/big.json $big_conns $rg1e_pid"
   echo "nginx-1w-200KB $nginx_port $tmp/big.json $big_conns $nginx_pid"
   echo "haproxy-1t-200KB $haproxy_port $tmp/big.json $big_conns $haproxy_pid"
@@ -148,3 +159,9 @@ if [ $epoll = 1 ]; then
     "2 workers $(div "$(field ringgate-2w-epoll 5)" "$(field ringgate-2w 5)")x"
 fi
 echo "ringgate-1w req/s / direct = $(div "$(field ringgate-1w 2)" "$(field direct 2)")x"
+if [ -n "${BASE:-}" ]; then
+  echo "this build / BASE: cpu/req small $(div "$(field ringgate-1w 5)" "$(field ringgate-base-1w 5)")x," \
+    "200KB $(div "$(field ringgate-1w-200KB 5)" "$(field ringgate-base-1w-200KB 5)")x;" \
+    "req/s small $(div "$(field ringgate-1w 2)" "$(field ringgate-base-1w 2)")x," \
+    "200KB $(div "$(field ringgate-1w-200KB 2)" "$(field ringgate-base-1w-200KB 2)")x"
+fi
