@@ -685,7 +685,7 @@ TEST_CASE("a body the scanner gives up on is read by BodyReader: same prefix, sa
   CHECK(g.attempts() == 0);
 }
 
-// ---- Round 3: a stream whose server breaks continues on another ----
+// ---- Stream migration: a stream whose server breaks continues on another ----
 
 namespace {
 

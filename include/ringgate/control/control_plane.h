@@ -3,8 +3,9 @@
 // /v1/models polling, routability), publishes endpoint snapshots to the workers,
 // keeps the shared prefix index bounded and purged, and serves the admin
 // listener (/metrics, /healthz, /readyz, /debug/endpoints). Workers only read
-// what it publishes (snapshots) and share the lock-free parts it owns (prefix
-// index, in-flight counters); nothing here runs on the request path.
+// what it publishes (snapshots) and share the parts it owns: the in-flight counters
+// (lock-free) and the prefix index (sharded mutexes, one held per probe); nothing
+// here runs on the request path.
 #include <array>
 #include <map>
 #include <unordered_map>
