@@ -346,7 +346,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   ++state_.leg_attempts;
   tried_.push_back(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
-  Attempt& second_attempt = race_.hedge();
+  Attempt& second_attempt = race_.next_hedge();
   if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
@@ -365,7 +365,7 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
                       stats_.trace().on());
   race_.reset();
   state_.answering_server = decision.server;
-  Attempt& attempt = race_.primary();
+  Attempt& attempt = race_.next_primary();
   http::BodyBuffer& body = state_.own_body ? leg_body_ : state_.request->body;
   if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
     attempt_failed(attempt, FailureKind::ConnectFailed);

@@ -24,7 +24,7 @@ RaceSide& HedgeRace::end(Attempt& kept, HedgeResult result) {
   assert(racing_ && "a race ended twice");
   racing_ = false;
   Attempt& cancelled = rival(kept);
-  cancelled.end(false, /*keep_body=*/&cancelled == &primary_);
+  cancelled.end(false, /*keep_body=*/&cancelled == &*primary_);
   lead_ = &kept;
   env_.counters->hedged_requests[size_t(result)].add();
   return side(kept);

@@ -1,5 +1,7 @@
 #include "ringgate/proxy/prefill_leg.h"
 
+#include <cassert>
+
 #include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/proxy/attempt_policy.h"
@@ -25,21 +27,23 @@ void PrefillLeg::open(SlotClaim slot, const RouteDecision& decision) {
   tried_.push_back(decision.endpoint_id);
   fresh_retry_used_ = false;
   answer_.clear();
-  if (!attempt_.open(std::move(slot), decision, body_, image(), /*token_first=*/true))
-    attempt_failed(attempt_, FailureKind::ConnectFailed);
+  assert(!attempt_->active() && !attempt_->connected() && "a new try before the last one ended");
+  Attempt& attempt = attempt_.emplace(env_, *this);
+  if (!attempt.open(std::move(slot), decision, body_, image(), /*token_first=*/true))
+    attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
 void PrefillLeg::cancel() {
   if (!active_) return;
   active_ = false;
   timer_.cancel();
-  attempt_.end(false, /*keep_body=*/false);
+  attempt_->end(false, /*keep_body=*/false);
 }
 
 // One prefill pod more when allowed and one is left; else the request goes decode-only.
 void PrefillLeg::fail(PrefillFailure why, bool may_retry) {
   env_.stats->disaggregation.prefill_failures[size_t(why)].add();
-  attempt_.end(false, /*keep_body=*/true);
+  attempt_->end(false, /*keep_body=*/true);
   if (may_retry && tried_.size() < kMaxPods) {
     const RouteDecision next = owner_.route_prefill(tried_);
     if (next.status == 0) {
@@ -81,7 +85,7 @@ void PrefillLeg::attempt_end(Attempt&, bool reusable) {
   if (error != openai::PrefillAnswerError::None)
     return fail(error == openai::PrefillAnswerError::NoParams ? PrefillFailure::NoParams : PrefillFailure::Malformed,
                 false);
-  attempt_.end(reusable && !env_.draining, /*keep_body=*/false);
+  attempt_->end(reusable && !env_.draining, /*keep_body=*/false);
   done(params);  // a view into answer_, which stays put until the next start()
 }
 
@@ -91,8 +95,8 @@ void PrefillLeg::attempt_failed(Attempt& attempt, FailureKind kind) {
       {kind, attempt.reused(), attempt.response_started(), /*delivered=*/false}, fresh_retry_used_);
   if (plan.step == NextStep::FreshConnection) {  // a pooled connection the server had closed
     fresh_retry_used_ = true;
-    attempt_.drop_channel();
-    if (!attempt_.reopen(image())) attempt_failed(attempt_, FailureKind::ConnectFailed);
+    attempt_->drop_channel();
+    if (!attempt_->reopen(image())) attempt_failed(*attempt_, FailureKind::ConnectFailed);
     return;
   }
   if (plan.blame_endpoint) attempt.blame();
@@ -110,7 +114,7 @@ void PrefillLeg::attempt_failed(Attempt& attempt, FailureKind kind) {
 
 void PrefillLeg::on_timer(net::Timer&) {
   if (!active_) return;
-  if (attempt_.connected()) env_.counters->upstream_failures.add();
+  if (attempt_->connected()) env_.counters->upstream_failures.add();
   // The whole leg's time is spent: no second pod (the decode pod prefills at once).
   fail(PrefillFailure::Timeout, false);
 }

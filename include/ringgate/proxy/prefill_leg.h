@@ -8,6 +8,7 @@
 // as it would have without disaggregation). Its exchange learns only the outcome.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,7 +52,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   // The longest prefill answer read (one token and the params).
   static constexpr size_t kMaxAnswerBytes = 1 << 20;
 
-  PrefillLeg(ExchangeEnv& env, PrefillOwner& owner) : env_(env), owner_(owner), attempt_(env, *this) {}
+  PrefillLeg(ExchangeEnv& env, PrefillOwner& owner) : env_(env), owner_(owner), attempt_(std::in_place, env, *this) {}
   PrefillLeg(const PrefillLeg&) = delete;
   PrefillLeg& operator=(const PrefillLeg&) = delete;
 
@@ -66,7 +67,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   void cancel();
 
   bool active() const { return active_; }
-  const std::string& destination() const { return attempt_.destination(); }  // the pod that prefilled
+  const std::string& destination() const { return attempt_->destination(); }  // the pod that prefilled
 
   // AttemptOwner
   void attempt_head(Attempt& attempt, const http::ResponseParser& head) override;
@@ -88,7 +89,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
 
   ExchangeEnv& env_;
   PrefillOwner& owner_;
-  Attempt attempt_;
+  std::optional<Attempt> attempt_;  // each try made afresh (open()); always holds the last
   std::string head_;
   http::BodyBuffer body_;
   std::string answer_;
