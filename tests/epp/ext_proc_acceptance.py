@@ -5,6 +5,7 @@ ringgate-sim processes. The decision (x-gateway-destination-endpoint header and 
 envoy.lb dynamic metadata) must name a sim; the test then sends the forwarded request to
 that sim itself, as the Gateway would, and relays its answer back through ext-proc."""
 import json
+import os
 import unittest
 
 import epp_harness as h
@@ -13,6 +14,9 @@ from epp_harness import ep, Mode
 MODEL = 'facebook/opt-125m'
 ALIAS = 'opt-alias'
 BODY_LIMIT = 65536
+# What every endpoint's in-flight count must be once idle (issue 53). Set to 1 to see the
+# assertions that read it fail.
+IDLE_INFLIGHT = int(os.environ.get('RINGGATE_INFLIGHT_EXPECT', '0'))
 
 
 class EppAcceptance(unittest.TestCase):
@@ -312,6 +316,46 @@ spec:
             self.assertEqual(pick([chosen, '10.255.0.1:8000']), chosen)
         self.assertEqual(pick(['10.255.0.1:8000']), 503)
         self.assertEqual(pick([]), 503)
+
+    def test_refused_requests_leave_no_inflight(self):
+        # Issue 53: every request the EPP refuses itself (an immediate response: 404, 400,
+        # 413, 431, 503 for an empty subset hint; or a gRPC error: RESOURCE_EXHAUSTED,
+        # INVALID_ARGUMENT, UNIMPLEMENTED) leaves each endpoint's in-flight count where it
+        # was, here while one picked request holds 1 (so the count is seen to move), and
+        # at 0 once that one is done.
+        self.assertEqual(set(h.inflight(self.admin).values()), {0})
+        body = json.dumps({'model': MODEL, 'prompt': 'held', 'max_tokens': 1}).encode()
+        held = h.ExtProcStream(self.address)
+        held.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+                  protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        held.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        dest = h.header_map(held.recv().request_headers.response.header_mutation)['x-gateway-destination-endpoint']
+        while not held.recv().request_body.response.body_mutation.streamed_response.end_of_stream:
+            pass
+        self.await_inflight(dest, 1)
+        self.addCleanup(held.close)  # closed below; here too if an assertion fails first (a second close is a no-op)
+        for _ in range(3):
+            self.test_unknown_model_is_404()
+            self.test_bad_json_is_400()
+            self.test_body_over_the_limit_is_413()
+            self.test_too_many_or_too_large_headers_are_431()
+            self.test_subset_hint_restricts_the_pick()  # 8 picks (released at once) and two 503s
+            self.test_one_message_over_the_grpc_limit_is_refused()
+            self.test_body_before_headers_is_invalid_argument()
+            self.test_streamed_request_body_mode_is_unimplemented()
+        # The subset picks are released as their streams close: wait for them, bounded.
+        expected = {a: (1 if a == dest else 0) for a in self.sim_addresses}
+        h.wait_for(lambda: h.inflight(self.admin) == expected, what='only the held request in flight')
+        self.assertEqual(h.inflight(self.admin), expected)
+        held.send(response_headers=h.headers([(':status', '200'), ('content-type', 'application/json')]))
+        self.assertEqual(held.recv().WhichOneof('response'), 'response_headers')
+        self.assertEqual(held.close(), h.grpc.StatusCode.OK)
+        idle = {a: IDLE_INFLIGHT for a in self.sim_addresses}
+        try:
+            h.wait_for(lambda: h.inflight(self.admin) == idle, what='in-flight %d everywhere' % IDLE_INFLIGHT)
+        except Exception:
+            pass
+        self.assertEqual(h.inflight(self.admin), idle)
 
     # --- protocol misuse ends the stream with a gRPC error -------------------------------
 

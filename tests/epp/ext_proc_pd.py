@@ -5,6 +5,7 @@ header is absent (and a client's own is removed). Real sims playing vLLM with Ni
 the test then does what the sidecar does with the decision (the prefill leg to the named pod,
 the decode leg with its kv_transfer_params to the destination) and checks both sims' counters."""
 import json
+import os
 import unittest
 
 import epp_harness as h
@@ -12,6 +13,9 @@ from epp_harness import ep, Mode
 
 MODEL = 'facebook/opt-125m'
 NIXL = json.dumps({'kv_connector': 'NixlConnector', 'kv_role': 'kv_both'})
+# What every endpoint's in-flight count must be once idle (issue 53). Set to 1 to see the
+# assertion that reads it fail.
+IDLE_INFLIGHT = int(os.environ.get('RINGGATE_INFLIGHT_EXPECT', '0'))
 
 
 class EppDisaggregation(unittest.TestCase):
@@ -82,6 +86,76 @@ disaggregation: {nonCachedTokens: 512}
         m = h.scrape(self.admin)
         self.assertGreaterEqual(m.get('llm_d_inference_scheduler_disagg_decision_total{decision_type="prefill-decode",'
                                       'model_name="%s"}' % MODEL, 0), 1)
+
+    def test_split_exchange_leaves_no_inflight(self):
+        # Issue 53: a split request relayed whole through ext-proc, as Envoy and llm-d's
+        # sidecar would (the prefill leg to x-prefiller-host-port, the decode leg to the
+        # destination, the decode pod's streamed answer back through the EPP): while it
+        # runs the decode pod counts it; once the ext-proc stream ends, both the prefill
+        # and the decode pods' in-flight counts are 0. Three at once, streamed and not.
+        # (The EPP only names the prefill pod, the sidecar runs that leg: today its count
+        # stays 0 throughout, so on the prefill pod the check is that nothing leaks there.)
+        addresses = [self.prefill.info['api'], self.decode.info['api']]
+        self.assertEqual({a: h.inflight(self.admin)[a] for a in addresses}, {a: 0 for a in addresses})
+        pulls = self.metric(self.decode, 'ringgate_sim_kv_transfer_pulls_total')
+        exchanges = []
+        for i in range(3):
+            body = json.dumps({'model': MODEL, 'prompt': ('%d lorem ipsum dolor sit amet ' % i) * 120,
+                               'max_tokens': 4, 'stream': i != 1}).encode()
+            s = h.ExtProcStream(self.epp.info['epp'])
+            self.addCleanup(s.close)
+            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                            response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            r = s.recv()
+            self.assertEqual(r.WhichOneof('response'), 'request_headers')
+            headers = h.header_map(r.request_headers.response.header_mutation)
+            self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
+            self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
+            forwarded = b''
+            while True:
+                part = s.recv().request_body.response.body_mutation.streamed_response
+                forwarded += part.body
+                if part.end_of_stream:
+                    break
+            exchanges.append((s, json.loads(forwarded)))
+        # Mid-run: all three picked, none answered yet.
+        h.wait_for(lambda: h.inflight(self.admin)[self.decode.info['api']] == 3, what='3 in flight on the decode pod')
+        mid = {a: h.inflight(self.admin)[a] for a in addresses}
+        self.assertEqual(mid[self.decode.info['api']], 3)
+        for s, request in exchanges:
+            prefill_leg = dict(request, stream=False, max_tokens=1, kv_transfer_params={
+                'do_remote_decode': True, 'do_remote_prefill': False, 'remote_engine_id': None,
+                'remote_block_ids': None, 'remote_host': None, 'remote_port': None})
+            prefill_leg.pop('stream_options', None)
+            conn, resp = h.send_to(self.prefill.info['api'], '/v1/completions', json.dumps(prefill_leg).encode())
+            self.assertEqual(resp.status, 200)
+            params = json.loads(resp.read())['kv_transfer_params']
+            conn.close()
+            conn, resp = h.send_to(self.decode.info['api'], '/v1/completions',
+                                   json.dumps(dict(request, kv_transfer_params=params)).encode())
+            self.assertEqual(resp.status, 200)
+            s.send(response_headers=h.headers([(':status', '200'), ('content-type', resp.getheader('content-type'))]))
+            self.assertEqual(s.recv().WhichOneof('response'), 'response_headers')
+            while True:
+                data = resp.read1(65536)
+                if not data:
+                    break
+                s.send(response_body=ep.HttpBody(body=data, end_of_stream=False))
+                s.recv()
+            conn.close()
+            s.send(response_body=ep.HttpBody(body=b'', end_of_stream=True))
+            s.recv()
+            self.assertEqual(s.close(), h.grpc.StatusCode.OK)
+        self.assertEqual(self.metric(self.decode, 'ringgate_sim_kv_transfer_pulls_total'), pulls + 3)
+        idle = {a: IDLE_INFLIGHT for a in addresses}
+        try:
+            h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == idle,
+                       what='in-flight %d on the prefill and decode pods' % IDLE_INFLIGHT)
+        except AssertionError:
+            pass
+        self.assertEqual({a: h.inflight(self.admin)[a] for a in addresses}, idle, 'mid-run they were %s' % mid)
 
     def test_short_prompt_has_no_prefill_pod(self):
         _, headers, removed = self.decide('Hello there?')

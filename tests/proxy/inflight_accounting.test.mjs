@@ -1,0 +1,227 @@
+// Issue 53: in-flight accounting in the gateway. After any mix of requests (plain and
+// chat, streamed or not, split into prefill and decode legs, hedged, migrated off a sim
+// killed mid-stream, retried off a sim answering 500, refused by the gateway with 400 /
+// 404 / 413 / 429, and clients leaving mid-stream), every endpoint's in-flight count is
+// back to zero: /debug/endpoints `inflight` (the raw counter, not clamped: a count
+// released twice shows as negative), /debug/flow `inflight` and `sheddable_inflight`, and
+// /debug/pick's candidates' `inflight` and `inflight_prefill_tokens`.
+//
+// Four ringgate-sims with one --seed (any continues another's text, so a stream moves):
+//   P  role prefill (kv_producer): prefill legs of long prompts
+//   B  role both (kv_both)
+//   C  role both (kv_both), answers 30% of requests 500 (retried) and drops 10% mid-way
+//   D  role both (kv_both), SIGKILLed while streams run on it (they migrate)
+// The counts are read mid-run too: they must rise above zero (the final zero is not
+// vacuous) before they come back.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+
+const MODEL = 'facebook/opt-125m';
+const SIM_ARGS = ['--mode', 'random', '--seed', '11', '--max-num-seqs', '256', '--kv-blocks', '16384',
+  '--max-model-len', '16384', '--inter-token-latency-ms', '10', '--prefill-overhead-ms', '5'];
+const nixl = (role) => ['--kv-transfer-config', JSON.stringify({ kv_connector: 'NixlConnector', kv_role: role })];
+const live = [];
+const dirs = [];
+after(async () => {
+  for (const p of live.reverse()) await p.stop('SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Polls fn until it returns a truthy value; throws after timeoutMs with the last value.
+async function waitFor(what, fn, timeoutMs = 30000) {
+  let last;
+  for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
+    last = await fn();
+    if (last && last.ok !== false) return last;
+    await sleep(25);
+  }
+  throw new Error(`${what} within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
+}
+
+const getJson = async (url) => (await fetch(url)).json();
+const longPrompt = (i, tokens = 1500) => `Document ${i}: ` + 'lorem ipsum dolor sit amet '.repeat(Math.ceil(tokens * 4 / 27));
+
+// Every request gets its own tenant (rate limits are per tenant) unless it names one.
+let tenantSeq = 0;
+async function send(gw, p, body, { headers = {}, raw } = {}) {
+  const res = await fetch(`${gw.url}${p}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-gateway-inference-fairness-id': `t${++tenantSeq}`, ...headers },
+    body: raw ?? JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, done: text.endsWith('data: [DONE]\n\n') };
+}
+const completion = (i, extra = {}) => ({ model: MODEL, prompt: `Request ${i}: tell me about `, max_tokens: 8, ...extra });
+const chat = (i, extra = {}) => ({ model: MODEL, messages: [{ role: 'user', content: `Question ${i}?` }], max_tokens: 8, ...extra });
+
+// A stream the client abandons after its first chunk: resolves with the status it saw.
+async function leaveMidStream(gw, i) {
+  const ac = new AbortController();
+  const res = await fetch(`${gw.url}/v1/completions`, {
+    method: 'POST', signal: ac.signal,
+    headers: { 'content-type': 'application/json', 'x-gateway-inference-fairness-id': `t${++tenantSeq}` },
+    body: JSON.stringify(completion(i, { max_tokens: 200, stream: true })),
+  });
+  const reader = res.body.getReader();
+  const first = await reader.read();
+  ac.abort();
+  await reader.read().catch(() => {});
+  return { status: res.status, gotChunk: !first.done };
+}
+
+// Every count the gateway keeps per endpoint, from its three views.
+async function counts(gw) {
+  const eps = (await getJson(`${gw.adminUrl}/debug/endpoints`)).endpoints;
+  const flow = (await getJson(`${gw.adminUrl}/debug/flow`)).endpoints;
+  const pick = await (await fetch(`${gw.adminUrl}/debug/pick?path=/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
+  })).json();
+  const out = {};
+  for (const e of eps) out[e.address] = { role: e.role, inflight: e.inflight };
+  for (const f of flow) Object.assign(out[f.endpoint] ??= {}, { flow_inflight: f.inflight, sheddable_inflight: f.sheddable_inflight });
+  for (const c of pick.candidates ?? []) {
+    Object.assign(out[c.endpoint] ??= {}, { pick_inflight: c.inflight, inflight_prefill_tokens: c.inflight_prefill_tokens });
+  }
+  return out;
+}
+const COUNT_FIELDS = ['inflight', 'flow_inflight', 'sheddable_inflight', 'pick_inflight', 'inflight_prefill_tokens'];
+// The expected value of every count once the gateway is idle (RINGGATE_INFLIGHT_EXPECT lets
+// one show that the assertion can fail: set to 1, the final check must fail).
+const IDLE = Number(process.env.RINGGATE_INFLIGHT_EXPECT ?? 0);
+const allIdle = (c, idle = IDLE) => Object.values(c).every((e) => COUNT_FIELDS.every((f) => e[f] === undefined || e[f] === idle));
+
+test('after a concurrent mix of split, hedged, migrated, retried, refused and abandoned requests, every in-flight count is back to zero', { timeout: 170000 }, async () => {
+  let faultSeed = 0;
+  const sim = (role, extra = []) => startSim([...SIM_ARGS, ...nixl(role), '--fault-seed', String(++faultSeed), ...extra]);
+  const [P, B, C, D] = await Promise.all([
+    sim('kv_producer'), sim('kv_both'), sim('kv_both', ['--fail-rate', '0.3', '--fail-mid-stream-rate', '0.1']), sim('kv_both'),
+  ]);
+  live.push(P, B, C, D);
+  const addr = (s) => `127.0.0.1:${s.port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-inflight-'));
+  dirs.push(dir);
+  const config = path.join(dir, 'gateway.yaml');
+  fs.writeFileSync(config, [
+    'apiVersion: ringgate.io/v1', 'kind: Gateway',
+    'pool:', '  discovery:', '    static:',
+    `      - {address: "${addr(P)}", role: prefill}`,
+    ...[B, C, D].map((s) => `      - "${addr(s)}"`),
+    'retries: {budget: 3, deadline: 30s}',
+    'disaggregation: {nonCachedTokens: 512}',
+    'hedging: {enabled: true, maxExtraLoad: 1, headroom: 1}',
+    'limits: {maxBodyBytes: 65536}',
+    'rateLimits: {requestsPerMinute: 3}',
+    '',
+  ].join('\n'));
+  const gw = await startGateway(['--workers', '2', '--config', config]);
+  live.push(gw);
+  await waitRoutable(gw, 4);
+
+  // Warm-up: the latency model needs samples before a tight-SLO stream is hedged, on two
+  // servers at least (a pick and its hedge); C, failing 30% of what it gets, is often
+  // avoided and may stay short of them.
+  for (let round = 0; ; round++) {
+    await Promise.all(Array.from({ length: 24 }, (_, i) => send(gw, '/v1/completions', completion(`warm ${round} ${i}`, { stream: true }))));
+    const eps = (await getJson(`${gw.adminUrl}/debug/endpoints`)).endpoints.filter((e) => e.role !== 'prefill');
+    if (eps.filter((e) => e.latency.ttft.samples >= 20).length >= 2) break;
+    assert.ok(round < 20, `warm-up: the latency model never got its samples: ${JSON.stringify(eps.map((e) => [e.address, e.routable, e.latency.ttft.samples, e.health]))}`);
+  }
+  await waitFor('idle after the warm-up', async () => { const c = await counts(gw); return allIdle(c, 0) ? c : { ok: false, c }; });
+
+  // The mix, all at once. Each entry: [kind, promise of a result, expected status].
+  const mix = [];
+  const add = (kind, promise, status) => mix.push({ kind, promise, status });
+  for (let i = 0; i < 6; i++) {
+    add('completion', send(gw, '/v1/completions', completion(i)), 200);
+    add('completion streamed', send(gw, '/v1/completions', completion(i, { stream: true })), 200);
+    add('chat', send(gw, '/v1/chat/completions', chat(i)), 200);
+    add('chat streamed', send(gw, '/v1/chat/completions', chat(i, { stream: true, stream_options: { include_usage: true } })), 200);
+  }
+  for (let i = 0; i < 6; i++) {
+    add('split', send(gw, '/v1/completions', { model: MODEL, prompt: longPrompt(i), max_tokens: 8, stream: i % 2 === 1 }), 200);
+  }
+  add('split chat', send(gw, '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: longPrompt(99) }], max_tokens: 8 }), 200);
+  const tight = { 'x-llm-d-slo-ttft-ms': '200', 'x-llm-d-slo-tpot-ms': '50' };
+  for (let i = 0; i < 8; i++) add('hedged', send(gw, '/v1/completions', completion(`tight ${i}`, { stream: true }), { headers: tight }), 200);
+  // Long streams, the ones D is killed under (they migrate), and C drops some mid-way.
+  for (let i = 0; i < 16; i++) {
+    add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
+      i % 2 ? chat(`long ${i}`, { max_tokens: 80, stream: true }) : completion(`long ${i}`, { max_tokens: 80, stream: true })), 200);
+  }
+  for (let i = 0; i < 6; i++) add('left mid-stream', leaveMidStream(gw, i), 200);
+  add('bad JSON', send(gw, '/v1/completions', null, { raw: '{"model": "facebook/opt-125m", "prompt": ' }), 400);
+  add('bad JSON chat', send(gw, '/v1/chat/completions', null, { raw: 'not json at all' }), 400);
+  add('unknown model', send(gw, '/v1/completions', { ...completion(0), model: 'no-such-model' }), 404);
+  add('unknown model chat', send(gw, '/v1/chat/completions', { ...chat(0), model: 'no-such-model' }), 404);
+  add('too large', send(gw, '/v1/completions', completion(0, { prompt: 'x'.repeat(100000) })), 413);
+  // One tenant over its 3 requests a minute: the 4th and 5th are refused with 429.
+  for (let i = 0; i < 5; i++) {
+    add('rate limited', send(gw, '/v1/completions', completion(`limited ${i}`), { headers: { 'x-gateway-inference-fairness-id': 'greedy' } }), i < 3 ? 200 : 429);
+  }
+
+  // Mid-run: the counts rise above zero, and D holds streams when it is killed.
+  let peak = 0;
+  let peakPrefillTokens = 0;
+  const dAddr = addr(D);
+  await waitFor('streams in flight on D', async () => {
+    const c = await counts(gw);
+    peak = Math.max(peak, ...Object.values(c).map((e) => e.inflight ?? 0));
+    peakPrefillTokens = Math.max(peakPrefillTokens, ...Object.values(c).map((e) => e.inflight_prefill_tokens ?? 0));
+    return c[dAddr].inflight >= 2;
+  });
+  await D.stop('SIGKILL');
+  const settled = await Promise.all(mix.map((m) => m.promise.then((r) => ({ ...m, r }), (e) => ({ ...m, r: { status: `error ${e.message}` } }))));
+
+  // Rate limits refuse in order: the first 3 of the tenant's 5 may not be the first sent.
+  const limited = settled.filter((s) => s.kind === 'rate limited').map((s) => s.r.status).sort();
+  assert.deepEqual(limited, [200, 200, 200, 429, 429], 'the greedy tenant');
+  for (const s of settled.filter((x) => x.kind !== 'rate limited')) {
+    assert.equal(s.r.status, s.status, `${s.kind}: ${s.r.status} ${s.r.text?.slice(0, 300)}`);
+  }
+  for (const s of settled.filter((x) => x.kind.includes('stream') && x.kind !== 'left mid-stream')) {
+    assert.ok(s.r.done, `${s.kind} ended with [DONE]: ${s.r.text.slice(-300)}`);
+  }
+  for (const s of settled.filter((x) => x.kind === 'left mid-stream')) assert.ok(s.r.gotChunk, 'the client saw a chunk before leaving');
+  const split = settled.filter((s) => s.kind.startsWith('split') && s.r.headers.get('x-gateway-prefill-endpoint'));
+  assert.ok(split.length >= 1, 'at least one request was split into prefill and decode legs');
+
+  // Each kind really happened (counted by the gateway since it started: the final check
+  // covers the warm-up too, where most retries off C happen, C being avoided after them).
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  const sum = (prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+  const seen = {
+    split: split.length,
+    hedged: sum('ringgate_hedged_requests_total{'),
+    migrated: sum('ringgate_stream_migrations_total{'),
+    retried: sum('ringgate_retries_total'),
+  };
+  console.log(`mid-run peak: ${peak} in flight on one endpoint, ${peakPrefillTokens} prefill tokens; ${JSON.stringify(seen)}`);
+  assert.ok(peak > 0, 'the in-flight count rose above zero mid-run');
+  assert.ok(seen.hedged > 0, 'some requests were hedged');
+  assert.ok(seen.migrated > 0, 'some streams migrated');
+  assert.ok(seen.retried > 0, 'some requests were retried');
+
+  // Abandoned streams: the gateway learns of the client leaving at its next write.
+  let last;
+  try {
+    last = await waitFor('every in-flight count back to zero', async () => {
+      const c = await counts(gw);
+      return allIdle(c) ? c : { ok: false, c };
+    }, 30000);
+  } catch (e) {
+    assert.fail(e.message);
+  }
+  assert.equal(Object.keys(last).length, 4, JSON.stringify(last));
+  for (const [address, e] of Object.entries(last)) {
+    assert.equal(e.inflight, IDLE, `${address} inflight`);
+    assert.equal(e.flow_inflight, IDLE, `${address} /debug/flow inflight`);
+    assert.equal(e.sheddable_inflight, IDLE, `${address} sheddable_inflight`);
+  }
+});
