@@ -12,8 +12,8 @@
 #   perf/proxy/bench.sh [BUILD_DIR]      (default: build)
 #   env: DURATION=5s CONNECTIONS=64 BACKEND=sim|nginx (default: sim)
 #        ROUNDS=1: run every case this many times, interleaved (round r starts at the
-#        r-th case, so no case always follows the same neighbour), and compute the
-#        ratios from each case's median. One run of one case moves ±20% on this VM
+#        r-th case, every other round backwards: no case always follows the same
+#        neighbour), and compute the ratios from each case's median. One run of one case moves ±20% on this VM
 #        (host noise, not the proxy); the median of 5 interleaved rounds does not.
 #        BASE=PATH: another ringgate binary (e.g. a build of an earlier commit): its
 #        ringgate-base-1w rows run interleaved beside, and the before/after ratios print.

@@ -107,8 +107,8 @@ to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~
 
 # run_rounds ROUNDS RUN_FUNCTION < CASES: each line of CASES is the argument list of one
 # RUN_FUNCTION call, which appends "name col2 col3 ..." to $tmp/results. The cases run
-# ROUNDS times, interleaved, round r starting at the r-th case (no case always follows
-# the same neighbour); $tmp/results then holds each case's median per column (of an even
+# ROUNDS times, interleaved, round r starting at the r-th case, every other round
+# backwards (no case always follows the same neighbour); $tmp/results then holds each case's median per column (of an even
 # count the lower middle; "-" where a case has no value) and $tmp/runs every run.
 run_rounds() {
   local rounds=$1 fn=$2 cases ncases r c
@@ -117,7 +117,11 @@ run_rounds() {
   : >"$tmp/results"
   for ((r = 0; r < rounds; r++)); do
     [ "$rounds" = 1 ] || echo "-- round $((r + 1))"
-    while read -r c; do $fn $c </dev/null; done < <(tail -n +$((r % ncases + 1)) <<<"$cases"; head -n $((r % ncases)) <<<"$cases")
+    # Round r starts at the r-th case, and every other round runs backwards: each case
+    # follows each of its neighbours as often as it precedes it (a case run right after a
+    # heavy one, "direct" at 120k req/s, read up to 20% more CPU per request in every round).
+    local order=cat; ((r % 2)) && order=tac
+    while read -r c; do $fn $c </dev/null; done < <({ tail -n +$((r % ncases + 1)) <<<"$cases"; head -n $((r % ncases)) <<<"$cases"; } | $order)
   done
   mv "$tmp/results" "$tmp/runs"
   awk '{ if (!($1 in n)) name[++k] = $1; n[$1]++; cols = NF > cols ? NF : cols; for (c = 2; c <= NF; c++) v[$1, c, n[$1]] = $c }
