@@ -1,5 +1,6 @@
 #include "ringgate/gateway/settings.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -10,6 +11,9 @@
 
 namespace ringgate::gateway {
 namespace {
+
+// The shortest wait of a request naming a response this replica has not heard of (below).
+constexpr int64_t kMinResponseWaitMs = 500;
 
 uint32_t to_ms(std::chrono::nanoseconds d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -331,9 +335,14 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   // What another replica learns reaches this one's response table within two of their
   // syncs, two control-loop turns (10 ms) and the round trips (control/shared_responses.h):
-  // a request naming a response this replica does not know waits that long.
+  // a request naming a response this replica does not know waits five syncs and 50 ms, and
+  // at least 500 ms (a replica starved of CPU turns its loop late: 150 ms, the default
+  // interval's, lost 10 of 900 turns on a loaded 2-core machine). Only a request naming an
+  // id this replica has not heard of yet waits.
   s.proxy.response_wait_ms =
-      s.shared_state.enabled() ? uint32_t(std::min<int64_t>(5 * s.shared_state.sync_interval.count() + 50, 60000)) : 0;
+      s.shared_state.enabled()
+          ? uint32_t(std::clamp<int64_t>(5 * s.shared_state.sync_interval.count() + 50, kMinResponseWaitMs, 60000))
+          : 0;
   return {};
 }
 
