@@ -13,7 +13,7 @@ namespace ringgate::gateway {
 namespace {
 
 // The shortest wait of a request naming a response this replica has not heard of (below).
-constexpr int64_t kMinResponseWaitMs = 500;
+constexpr int64_t kMinResponseWaitMs = 2000;
 
 uint32_t to_ms(std::chrono::nanoseconds d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -336,9 +336,10 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   // What another replica learns reaches this one's response table within two of their
   // syncs, two control-loop turns (10 ms) and the round trips (control/shared_responses.h):
   // a request naming a response this replica does not know waits five syncs and 50 ms, and
-  // at least 500 ms (a replica starved of CPU turns its loop late: 150 ms, the default
-  // interval's, lost 10 of 900 turns on a loaded 2-core machine). Only a request naming an
-  // id this replica has not heard of yet waits.
+  // at least 2 s (a replica starved of CPU turns its loop late: 150 ms, the default
+  // interval's, lost 10 of 900 turns on a loaded 2-core machine, and 500 ms a read through
+  // another replica under the sanitized suite). Only a request naming an id this replica has
+  // not heard of yet waits; it goes on as soon as the id arrives.
   s.proxy.response_wait_ms =
       s.shared_state.enabled()
           ? uint32_t(std::clamp<int64_t>(5 * s.shared_state.sync_interval.count() + 50, kMinResponseWaitMs, 60000))

@@ -279,9 +279,9 @@ TEST_CASE("settings: a map of scorer weights lists the scorers that run; the pre
 TEST_CASE("settings: requests naming an unknown response wait for the other replicas only while state is shared") {
   CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000"}), nullptr).proxy.response_wait_ms == 0);
   // Five of the others' syncs and 50 ms (the control loop's turns, round trips), at least
-  // 500 ms: the default 20 ms interval waits 500.
+  // 2 s: the default 20 ms interval waits 2000.
   CHECK(resolve(flags({"--endpoint", "127.0.0.1:8000", "--redis", "127.0.0.1:6379"}), nullptr).proxy.response_wait_ms ==
-        500);
+        2000);
   auto with_interval = [](const char* interval) {
     return file(std::string(R"(apiVersion: ringgate.io/v1
 kind: Gateway
@@ -289,15 +289,15 @@ pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
 sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: )") +
                 interval + "}\n");
   };
-  const config::ConfigSet at_floor = with_interval("90ms"), past_floor = with_interval("91ms");
-  CHECK(resolve(flags({}), &at_floor).proxy.response_wait_ms == 500);  // the floor's boundary
-  CHECK(resolve(flags({}), &past_floor).proxy.response_wait_ms == 505);
+  const config::ConfigSet at_floor = with_interval("390ms"), past_floor = with_interval("391ms");
+  CHECK(resolve(flags({}), &at_floor).proxy.response_wait_ms == 2000);  // the floor's boundary
+  CHECK(resolve(flags({}), &past_floor).proxy.response_wait_ms == 2005);
   const config::ConfigSet f = file(R"(apiVersion: ringgate.io/v1
 kind: Gateway
 pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
 sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: 100ms}
 )");
-  CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 550);
+  CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 2000);  // 100 ms: 550, under the floor
 }
 
 TEST_CASE("settings: sessionKeys: the order reaches the rules; session affinity is off only when no key can pin") {
