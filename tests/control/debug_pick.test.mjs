@@ -10,6 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { writePreciseConfig, debugEndpoints, waitSource } from '../sched/precise_gateway.mjs';
+import { text } from '../lib/pseudo_text.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -23,16 +24,6 @@ const kvConfig = JSON.stringify({ enable_kv_cache_events: true, publisher: 'zmq'
   topic: 'kv', replay_endpoint: 'tcp://127.0.0.1:*' });
 const startEventSim = () => startSim(['--model', MODEL, '--kv-blocks', '256', '--block-size', '16', '--kv-events-config',
   kvConfig], { env: { PYTHONHASHSEED: '0' } });
-
-function text(seed, bytes) {
-  let x = (seed * 2654435761) % 4294967296;
-  let s = '';
-  while (s.length < bytes) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += 'w' + (x % 9973).toString(36) + ' ';
-  }
-  return s.slice(0, bytes);
-}
 
 async function send(url, body, apiPath = '/v1/completions') {
   const res = await fetch(`${url}${apiPath}`, {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { text } from '../lib/pseudo_text.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -50,17 +51,6 @@ scheduler: ${scheduler}
   live.push(gw);
   await waitRoutable(gw, sims.length);
   return gw;
-}
-
-// Deterministic pseudo-text: every prompt its own (no shared prefix), `bytes` long.
-function text(seed, bytes) {
-  let x = (seed * 2654435761) % 4294967296;
-  let s = '';
-  while (s.length < bytes) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += 'w' + (x % 9973).toString(36) + ' ';
-  }
-  return s.slice(0, bytes);
 }
 
 // A streamed completion (usage in its last event: the gateway's TPOT needs the count).

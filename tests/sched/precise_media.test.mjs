@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable } from '../lib/procs.mjs';
 import { writePreciseConfig, waitSource } from './precise_gateway.mjs';
+import { text } from '../lib/pseudo_text.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const IMAGE_TOKENS = 32;  // the sims' --tokens-per-image and the gateway's scheduler.tokensPerImage
@@ -25,16 +26,6 @@ const kvConfig = JSON.stringify({ enable_kv_cache_events: true, publisher: 'zmq'
   replay_endpoint: 'tcp://127.0.0.1:*', topic: 'kv' });
 const startEventSim = () => startSim(['--model', MODEL, '--kv-blocks', '512', '--block-size', '16',
   '--tokens-per-image', String(IMAGE_TOKENS), '--kv-events-config', kvConfig], { env: { PYTHONHASHSEED: '0' } });
-
-function text(seed, bytes) {
-  let x = (seed * 2654435761) % 4294967296;
-  let s = '';
-  while (s.length < bytes) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += 'w' + (x % 9973).toString(36) + ' ';
-  }
-  return s.slice(0, bytes);
-}
 
 async function post(url, apiPath, body) {
   const res = await fetch(`${url}${apiPath}`, { method: 'POST', headers: { 'content-type': 'application/json' },

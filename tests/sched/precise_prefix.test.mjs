@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { writePreciseConfig, debugEndpoints, waitSource } from './precise_gateway.mjs';
+import { text } from '../lib/pseudo_text.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -28,16 +29,6 @@ function kvConfig(replay) {
 const startEventSim = (replay = true, extra = []) =>
   startSim(['--model', MODEL, '--kv-blocks', '256', '--block-size', '16', '--kv-events-config', kvConfig(replay), ...extra],
     { env: simEnv });
-
-function text(seed, bytes) {
-  let x = (seed * 2654435761) % 4294967296;
-  let s = '';
-  while (s.length < bytes) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += 'w' + (x % 9973).toString(36) + ' ';
-  }
-  return s.slice(0, bytes);
-}
 
 async function complete(url, prompt) {
   const res = await fetch(`${url}/v1/completions`, {
