@@ -7,6 +7,8 @@
 # cores, use ROUNDS=3 or more and read the medians. Not a test.
 #
 #   perf/proxy/tracing_cost.sh [BUILD_DIR]    env: DURATION=5s CONNECTIONS=64 ROUNDS=1
+#        PROFILE=off|ratio-0.01|ratio-1 (perf record that gateway, every thread, in its
+#        first round; top frames by thread at the end; PERF_OUT=FILE keeps the perf.data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -58,10 +60,16 @@ run() {  # run NAME PORT
   local name=$1 port=$2 pid out
   pid=$(cat "$tmp/$name.pid")
   BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d2s -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions" >/dev/null 2>&1 || true
-  local p0 p1
+  local p0 p1 perf_pid=
+  if [ "${PROFILE:-}" = "$name" ] && [ -z "$profiled" ]; then
+    profiled=1
+    perf record -F 2999 -g -o "$tmp/perf.data" -p "$pid" >/dev/null 2>"$tmp/perf.err" &
+    perf_pid=$!
+  fi
   p0=$(cpu_ticks "$pid")
   out=$(BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d"$duration" --latency -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions")
   p1=$(cpu_ticks "$pid")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   local rps requests p50 p99 errors
   read -r rps requests p50 p99 errors < <(wrk_report "$out")
   local us
@@ -71,6 +79,7 @@ run() {  # run NAME PORT
 }
 
 rounds=${ROUNDS:-1}
+profiled=
 echo "wrk -t1 -c$connections -d$duration; $(nproc) cores (shared); $rounds round(s)"
 printf '%-12s %10s %9s %9s %10s\n' case req/s p50 p99 cpu-us/req
 run_rounds "$rounds" run <<EOF2
@@ -82,5 +91,15 @@ off=$(field off 5)
 for c in ratio-0.01 ratio-1; do
   awk -v n="$c" -v a="$(field $c 5)" -v b="$off" 'BEGIN { printf "%-12s cpu/req vs off: %+.1f%%\n", n, (a / b - 1) * 100 }'
 done
-exported=$(curl -s "http://127.0.0.1:$(grep -o '"admin":"[^"]*"' "$tmp/ratio-1.out" | sed 's/.*:\([0-9]*\)"$/\1/')/metrics" | grep '^ringgate_trace_spans_exported_total' || true)
-echo "ratio-1: $exported"
+# Spans dropped make a run cheaper than the whole cost: each case's exported and dropped.
+for c in ratio-0.01 ratio-1; do
+  admin=$(grep -o '"admin":"[^"]*"' "$tmp/$c.out" | sed 's/.*:\([0-9]*\)"$/\1/')
+  echo "$c: $(curl -s "http://127.0.0.1:$admin/metrics" | grep -E '^ringgate_trace_spans_(exported|dropped)_total' | grep -v ' 0$' | tr '\n' ' ')"
+done
+if [ -f "$tmp/perf.data" ]; then
+  echo
+  echo "$PROFILE, profiled: top frames (self %) by thread"
+  [ -z "${PERF_OUT:-}" ] || cp "$tmp/perf.data" "$PERF_OUT"
+  perf report -i "$tmp/perf.data" --no-children --sort comm,symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' |
+    sed 's/ \{8,\}-  *- *$//' | head -40 || true
+fi

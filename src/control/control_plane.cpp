@@ -72,6 +72,8 @@ void ControlPlane::attach_worker(size_t slot, const metrics::WorkerStats* stats,
   if (slot >= worker_stats_.size()) return;
   worker_stats_[slot] = stats;
   worker_counters_[slot] = counters;
+  // Traced at a high rate, a worker's span ring fills between two 10 ms turns.
+  if (stats && exporter_) stats->spans.wake_when_half_full(wake_.fd);
 }
 
 void ControlPlane::enable_dry_run(const proxy::RouterShared& router, const proxy::RulesPublisher* rules,

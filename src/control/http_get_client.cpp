@@ -32,7 +32,7 @@ void HttpGetClient::start(uint64_t deadline_ns) {
   body_.clear();
   head_bytes_ = 0;
   over_limit_ = false;
-  sent_ = 0;
+  sent_ = request_from_;
   parser_.reset();
   reused_ = fd_ >= 0;
   got_bytes_ = false;
@@ -189,7 +189,7 @@ void HttpGetClient::fail(std::string_view why) {
     // The server closed the idle keep-alive connection as we reused it: that says
     // nothing about the endpoint's health, so try once on a fresh connection.
     reused_ = false;
-    sent_ = 0;
+    sent_ = request_from_;
     open_connection();
     return;
   }

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -118,6 +119,9 @@ OtlpExporter::OtlpExporter(EpollLoop& loop, OtlpExporterOptions options)
           "\r\nUser-Agent: ringgate\r\nContent-Type: application/x-protobuf\r\n";
   for (const auto& [name, value] : options_.headers) head_ += name + ": " + value + "\r\n";
   head_ += "Content-Length: ";
+  // The head, a Content-Length of up to 20 digits and the blank line, and the frame's
+  // three lengths and tags (10 bytes each at most) around the resource and the scope.
+  room_ = head_.size() + 20 + 4 + 3 * 10 + 2 * 10 + frame_.resource.size() + frame_.scope.size();
 }
 
 OtlpExporter::~OtlpExporter() = default;
@@ -131,12 +135,19 @@ uint64_t OtlpExporter::dropped(size_t reason, std::span<const metrics::WorkerSta
 }
 
 void OtlpExporter::take(const metrics::SpanRecord& r, uint64_t offset) {
-  if (queued_sizes_.size() + in_flight_ >= options_.max_queue_spans) {
+  if (queued_spans_ + in_flight_ >= options_.max_queue_spans) {
     ++dropped_[1];
     return;
   }
-  if (queued_sizes_.empty()) oldest_ns_ = now_ns_;
-  queued_sizes_.push_back(uint32_t(append_span(r, offset, queued_)));
+  if (queued_spans_ == 0) oldest_ns_ = now_ns_;
+  if (batches_.empty() || batches_.back().spans >= options_.max_batch_spans) {
+    batches_.emplace_back();
+    batches_.back().bytes.resize(room_);
+  }
+  Batch& batch = batches_.back();
+  append_span(r, offset, batch.bytes);
+  ++batch.spans;
+  ++queued_spans_;
 }
 
 void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, uint64_t now_ns) {
@@ -147,9 +158,9 @@ void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, ui
     if (w) w->spans.drain([&](const metrics::SpanRecord& r) { take(r, offset); });
   if (!client_) {
     // No collector to send to: whatever was taken is dropped as a full queue would.
-    dropped_[1] += queued_sizes_.size();
-    queued_sizes_.clear();
-    queued_.clear();
+    dropped_[1] += queued_spans_;
+    queued_spans_ = 0;
+    batches_.clear();
     return;
   }
   client_->check_deadline(now_ns);
@@ -161,31 +172,29 @@ void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, ui
     }
     return;
   }
-  if (queued_sizes_.empty()) return;
+  if (queued_spans_ == 0) return;
   const uint64_t delay = uint64_t(std::chrono::nanoseconds(options_.batch_delay).count());
-  if (queued_sizes_.size() < options_.max_batch_spans && now_ns - oldest_ns_ < delay) return;
+  if (queued_spans_ < options_.max_batch_spans && now_ns - oldest_ns_ < delay) return;
   send_batch(now_ns);
 }
 
 void OtlpExporter::send_batch(uint64_t now_ns) {
-  const size_t n = std::min(queued_sizes_.size(), options_.max_batch_spans);
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; ++i) {
-    bytes += queued_sizes_.front();
-    queued_sizes_.pop_front();
-  }
-  in_flight_ = n;
-  if (!queued_sizes_.empty()) oldest_ns_ = now_ns;
-  // Head and body in one buffer, the spans copied once (the client keeps it for a retry).
-  const size_t body = export_request_size(frame_, bytes);
-  std::string wire;
-  wire.reserve(head_.size() + 24 + body);
-  wire = head_;
-  util::append_uint(wire, body);
-  wire += "\r\n\r\n";
-  append_export_request(frame_, std::string_view(queued_).substr(0, bytes), wire);
-  queued_.erase(0, bytes);
-  client_->set_request(std::move(wire));
+  Batch batch = std::move(batches_.front());
+  batches_.pop_front();
+  in_flight_ = batch.spans;
+  queued_spans_ -= batch.spans;
+  if (queued_spans_ > 0) oldest_ns_ = now_ns;
+  // The head and the frame, written into the room in front of the spans (the client keeps
+  // the buffer for a retry).
+  const size_t spans_bytes = batch.bytes.size() - room_;
+  std::string prefix = head_;
+  util::append_uint(prefix, export_request_size(frame_, spans_bytes));
+  prefix += "\r\n\r\n";
+  append_export_request_head(frame_, spans_bytes, prefix);
+  assert(prefix.size() <= room_ && "the room in front of a batch holds its head and frame");
+  const size_t from = room_ - prefix.size();
+  std::memcpy(batch.bytes.data() + from, prefix.data(), prefix.size());
+  client_->set_request(std::move(batch.bytes), from);
   backoff_ns_ = 0;
   client_->start(now_ns + uint64_t(std::chrono::nanoseconds(options_.timeout).count()));
 }

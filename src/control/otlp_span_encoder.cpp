@@ -199,8 +199,8 @@ size_t export_request_size(const OtlpBatchFrame& frame, size_t spans_bytes) {
   return length_field(Request::kResourceSpansFieldNumber, resource_spans);
 }
 
-void append_export_request(const OtlpBatchFrame& frame, std::string_view spans, std::string& out) {
-  const size_t scope_spans = length_field(ScopeSpans::kScopeFieldNumber, frame.scope.size()) + spans.size();
+void append_export_request_head(const OtlpBatchFrame& frame, size_t spans_bytes, std::string& out) {
+  const size_t scope_spans = length_field(ScopeSpans::kScopeFieldNumber, frame.scope.size()) + spans_bytes;
   const size_t resource_spans = length_field(ResourceSpans::kResourceFieldNumber, frame.resource.size()) +
                                 length_field(ResourceSpans::kScopeSpansFieldNumber, scope_spans);
   const size_t head = length_field(Request::kResourceSpansFieldNumber, resource_spans) - resource_spans +
@@ -213,7 +213,11 @@ void append_export_request(const OtlpBatchFrame& frame, std::string_view spans, 
   p = put_length(Request::kResourceSpansFieldNumber, resource_spans, p);
   p = put_text(ResourceSpans::kResourceFieldNumber, frame.resource, p);
   p = put_length(ResourceSpans::kScopeSpansFieldNumber, scope_spans, p);
-  p = put_text(ScopeSpans::kScopeFieldNumber, frame.scope, p);
+  put_text(ScopeSpans::kScopeFieldNumber, frame.scope, p);
+}
+
+void append_export_request(const OtlpBatchFrame& frame, std::string_view spans, std::string& out) {
+  append_export_request_head(frame, spans.size(), out);
   out.append(spans);
 }
 

@@ -45,8 +45,11 @@ class HttpGetClient final : public EpollHandler {
   // Starts a GET unless one is in flight; `deadline_ns` is on CLOCK_MONOTONIC.
   void start(uint64_t deadline_ns);
   // Another request than the GET (the OTLP exporter's POSTs): the whole request, head and
-  // body, sent by the next start(). Not while busy().
-  void set_request(std::string request) { request_ = std::move(request); }
+  // body, from byte `from` of `request` on, sent by the next start(). Not while busy().
+  void set_request(std::string request, size_t from = 0) {
+    request_ = std::move(request);
+    request_from_ = from;
+  }
   // Fails the GET in flight if its deadline has passed.
   void check_deadline(uint64_t now_ns);
   void on_event(uint32_t events) override;
@@ -81,6 +84,7 @@ class HttpGetClient final : public EpollHandler {
   State state_ = State::kIdle;
   uint64_t deadline_ns_ = 0;
   size_t sent_ = 0;
+  size_t request_from_ = 0;      // where request_'s bytes start
   http::ResponseParser parser_;  // the gateway's strict HTTP/1.1 response parser
   std::string body_;
   bool reused_ = false;     // this GET runs on a kept-alive connection

@@ -8,8 +8,10 @@
 // it wait in the queue; one answered with any other status is dropped (400: never sent
 // again). The queue is bounded: spans beyond it are dropped and counted, never waited for.
 // The workers never wait either: a full ring drops its span (counted by the ring).
-// A span is encoded once, as it leaves its ring, into one reused buffer of encoded spans
-// (control/otlp_span_encoder.h); a batch is a run of that buffer inside its request's frame.
+// A span is encoded once, as it leaves its ring, straight into the buffer of the POST that
+// will carry it (control/otlp_span_encoder.h): each batch's buffer starts with room for the
+// HTTP head and the request's frame, written in front of its spans when it is sent, so a
+// span's bytes are never copied in user space after their encoding.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -72,7 +74,7 @@ class OtlpExporter {
   uint64_t exported() const { return exported_; }
   uint64_t dropped(size_t reason, std::span<const metrics::WorkerStats* const> workers) const;
   uint64_t failures(size_t reason) const { return failures_[reason]; }
-  size_t queued() const { return queued_sizes_.size() + in_flight_; }
+  size_t queued() const { return queued_spans_ + in_flight_; }
   // When the batch that failed is sent again (CLOCK_MONOTONIC ns); 0: no retry waits.
   uint64_t retry_at_ns() const { return waiting_retry_ ? retry_at_ns_ : 0; }
 
@@ -88,8 +90,15 @@ class OtlpExporter {
   std::unique_ptr<HttpGetClient> client_;
   std::string head_;  // the POST's head up to Content-Length's value
   OtlpBatchFrame frame_;  // the service's Resource and the scope, encoded once
-  std::string queued_;    // the spans waiting, encoded back to back (append_span)
-  std::deque<uint32_t> queued_sizes_;  // each one's bytes in queued_, oldest first
+  // The spans waiting, in batches of at most max_batch_spans, oldest first: each batch's
+  // bytes are `room_` bytes for the head and frame, then its spans back to back.
+  struct Batch {
+    std::string bytes;
+    size_t spans = 0;
+  };
+  std::deque<Batch> batches_;
+  size_t room_ = 0;
+  size_t queued_spans_ = 0;
   size_t in_flight_ = 0;           // spans of the batch being sent (or waiting to be sent again)
   bool waiting_retry_ = false;
   uint64_t retry_at_ns_ = 0;

@@ -31,6 +31,9 @@ struct OtlpBatchFrame {
 
 // The request body's size for `spans_bytes` of append_span's output (its Content-Length).
 size_t export_request_size(const OtlpBatchFrame& frame, size_t spans_bytes);
+// Appends the request body's bytes before `spans_bytes` of spans: written in front of a
+// batch encoded in place, so that the spans are never copied.
+void append_export_request_head(const OtlpBatchFrame& frame, size_t spans_bytes, std::string& out);
 // Appends the whole request body: the frame around `spans` (append_span's output,
 // back to back).
 void append_export_request(const OtlpBatchFrame& frame, std::string_view spans, std::string& out);

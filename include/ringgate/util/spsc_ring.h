@@ -4,6 +4,8 @@
 // one consumer (the control thread) drains it. A full ring drops the record and counts
 // it: the producer never waits. The access log's records (metrics::AccessLogRing) and
 // the latency model's samples (sched/latency_sample.h) travel this way.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +26,11 @@ class SpscRing {
     mask_ = c - 1;
   }
   bool enabled() const noexcept { return slots_ != nullptr; }
+  // A consumer that sleeps between turns (the control thread: up to 10 ms) is woken
+  // through this eventfd when the ring is half full, checked once every quarter of it:
+  // at 200k records/s a 1,024-slot ring fills in 5 ms, and was dropping half of them.
+  // Set by the consumer's side (const, as drain()), before the producer runs.
+  void wake_when_half_full(int eventfd) const noexcept { wake_fd_.store(eventfd, std::memory_order_relaxed); }
   size_t capacity() const noexcept { return slots_ ? mask_ + 1 : 0; }
 
   // Producer: the slot to fill, or nullptr when the ring is full or not enabled (the
@@ -31,13 +38,22 @@ class SpscRing {
   T* claim() noexcept {
     if (!slots_) return nullptr;
     const uint64_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_.load(std::memory_order_acquire) > mask_) {
-      dropped_.add();
-      return nullptr;
+    // The consumer's tail is read only when the ring looks full from the last one read:
+    // most claims touch no line the consumer writes.
+    if (head - tail_seen_ > mask_) {
+      tail_seen_ = tail_.load(std::memory_order_acquire);
+      if (head - tail_seen_ > mask_) {
+        dropped_.add();
+        return nullptr;
+      }
     }
     return &slots_[head & mask_];
   }
-  void commit() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  void commit() noexcept {
+    const uint64_t head = head_.load(std::memory_order_relaxed) + 1;
+    head_.store(head, std::memory_order_release);
+    if ((head & (mask_ >> 2)) == 0) wake_if_half_full(head);
+  }
 
   // Consumer (one thread): f(const T&) for each published record, oldest first, then
   // their slots are freed. Returns how many.
@@ -55,11 +71,22 @@ class SpscRing {
   uint64_t dropped() const noexcept { return dropped_.get(); }
 
  private:
+  void wake_if_half_full(uint64_t head) noexcept {
+    const int fd = wake_fd_.load(std::memory_order_relaxed);
+    if (fd < 0) return;
+    tail_seen_ = tail_.load(std::memory_order_acquire);
+    if (head - tail_seen_ <= (mask_ + 1) / 2) return;
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);
+  }
+
   std::unique_ptr<T[]> slots_;
   size_t mask_ = 0;
   alignas(64) std::atomic<uint64_t> head_{0};          // written by the producer
+  uint64_t tail_seen_ = 0;                             // the producer's last read of tail_
   alignas(64) mutable std::atomic<uint64_t> tail_{0};  // written by the consumer
   SingleWriterCounter dropped_;                        // written by the producer
+  mutable std::atomic<int> wake_fd_{-1};               // set once, by the consumer
 };
 
 }  // namespace ringgate::util
