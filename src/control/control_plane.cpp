@@ -21,6 +21,7 @@
 namespace ringgate::control {
 
 void ControlPlane::WakeHandler::on_event(uint32_t) {
+  woken = true;
   uint64_t n;
   while (read(fd, &n, sizeof n) > 0) {
   }
@@ -72,8 +73,10 @@ void ControlPlane::attach_worker(size_t slot, const metrics::WorkerStats* stats,
   if (slot >= worker_stats_.size()) return;
   worker_stats_[slot] = stats;
   worker_counters_[slot] = counters;
-  // Traced at a high rate, a worker's span ring fills between two 10 ms turns.
+  // Traced or logged at a high rate, a worker's rings fill between two turns (the access
+  // log's is drained every 100 ms): half full, they wake this thread, which drains them.
   if (stats && exporter_) stats->spans.wake_when_half_full(wake_.fd);
+  if (stats && options_.access_log) stats->access_log.wake_when_half_full(wake_.fd);
 }
 
 void ControlPlane::enable_dry_run(const proxy::RouterShared& router, const proxy::RulesPublisher* rules,
@@ -156,10 +159,11 @@ void ControlPlane::run() {
     loop_watch_.observe(loop_ticks_, Clock::now());
     if (admin_) admin_->reap();
     if (exporter_) exporter_->tick(worker_stats_, util::steady_ns());
-    if (options_.access_log && Clock::now() >= next_access_flush_) {
+    if (options_.access_log && (wake_.woken || Clock::now() >= next_access_flush_)) {
       next_access_flush_ = Clock::now() + std::chrono::milliseconds(100);
       flush_access_log();
     }
+    wake_.woken = false;
   }
   // The workers have stopped (stop() comes after them): their last records.
   if (options_.access_log) flush_access_log();

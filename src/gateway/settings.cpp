@@ -320,7 +320,7 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
       if (!parse_endpoint(e, s.static_endpoints)) return "bad --endpoint " + e;
     }
   }
-  // Per worker, drained every 100 ms; only with an access log to drain into.
+  // Per worker, drained every 100 ms or once half full; only with an access log to drain into.
   s.proxy.access_log_ring_slots = s.access_log_path.empty() ? 0 : flags.access_log_ring_slots;
   {
     const uint32_t ring_slots = s.proxy.tracing.ring_slots;

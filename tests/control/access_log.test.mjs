@@ -128,7 +128,9 @@ test('under load every request is logged (no drop), and the last ones are writte
   const sim = await startSim(['--model', MODEL]);
   live.push(sim);
   const log = path.join(dir, 'load.log');
-  const gw = await startGateway(['--config', config('b', [sim.api], log), '--workers', '2']);
+  // 64 slots a worker hold less than 100 ms (the periodic drain) of this load: a ring half
+  // full wakes the control thread, which drains it.
+  const gw = await startGateway(['--config', config('b', [sim.api], log), '--workers', '2', '--access-log-ring-slots', '64']);
   live.push(gw);
   const N = 1500;
   const CONCURRENCY = 24;

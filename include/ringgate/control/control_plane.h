@@ -265,6 +265,7 @@ class ControlPlane {
   std::unique_ptr<DryRunPicker> dry_run_;
   struct WakeHandler final : EpollHandler {
     int fd = -1;
+    bool woken = false;  // this turn (a worker's ring half full, or a setting changed)
     void on_event(uint32_t) override;
   } wake_;
 };
