@@ -142,6 +142,8 @@ void OtlpExporter::take(const metrics::SpanRecord& r, uint64_t offset) {
   if (queued_spans_ == 0) oldest_ns_ = now_ns_;
   if (batches_.empty() || batches_.back().spans >= options_.max_batch_spans) {
     batches_.emplace_back();
+    // As large as the largest batch so far: a batch's buffer grows without a copy.
+    batches_.back().bytes.reserve(batch_capacity_);
     batches_.back().bytes.resize(room_);
   }
   Batch& batch = batches_.back();
@@ -187,6 +189,7 @@ void OtlpExporter::send_batch(uint64_t now_ns) {
   // The head and the frame, written into the room in front of the spans (the client keeps
   // the buffer for a retry).
   const size_t spans_bytes = batch.bytes.size() - room_;
+  batch_capacity_ = std::max(batch_capacity_, std::min(batch.bytes.size(), kMaxBatchReserve));
   std::string prefix = head_;
   util::append_uint(prefix, export_request_size(frame_, spans_bytes));
   prefix += "\r\n\r\n";

@@ -98,6 +98,8 @@ class OtlpExporter {
   };
   std::deque<Batch> batches_;
   size_t room_ = 0;
+  size_t batch_capacity_ = 0;  // reserved for a new batch: the largest one sent
+  static constexpr size_t kMaxBatchReserve = 8u << 20;
   size_t queued_spans_ = 0;
   size_t in_flight_ = 0;           // spans of the batch being sent (or waiting to be sent again)
   bool waiting_retry_ = false;

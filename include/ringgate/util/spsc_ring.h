@@ -62,7 +62,10 @@ class SpscRing {
     if (!slots_) return 0;
     const uint64_t tail = tail_.load(std::memory_order_relaxed);
     const uint64_t head = head_.load(std::memory_order_acquire);
-    for (uint64_t i = tail; i != head; ++i) f(static_cast<const T&>(slots_[i & mask_]));
+    for (uint64_t i = tail; i != head; ++i) {
+      if (i + 1 != head) prefetch(slots_[(i + 1) & mask_]);
+      f(static_cast<const T&>(slots_[i & mask_]));
+    }
     tail_.store(head, std::memory_order_release);
     return size_t(head - tail);
   }
@@ -71,6 +74,19 @@ class SpscRing {
   uint64_t dropped() const noexcept { return dropped_.get(); }
 
  private:
+  // The consumer reads a record the producer wrote moments ago, from the other core's
+  // cache: the next record's first kPrefetchBytes (a span record's header, attributes and
+  // the start of its text) are fetched while this one is read. Measured: the first read of
+  // a span record's attributes was 28% of encoding it (perf/proxy/tracing_cost.sh
+  // PROFILE=ratio-1), and the control thread's CPU a traced request fell from 1.9 to 1.4 us.
+  // (Prefetching the producer's next slot for writing cost the worker more than it saved.)
+  static constexpr size_t kPrefetchBytes = 1024;
+  static void prefetch(const T& slot) noexcept {
+    const char* p = reinterpret_cast<const char*>(&slot);
+    const size_t n = sizeof(T) < kPrefetchBytes ? sizeof(T) : kPrefetchBytes;
+    for (size_t at = 0; at < n; at += 64) __builtin_prefetch(p + at, 0);
+  }
+
   void wake_if_half_full(uint64_t head) noexcept {
     const int fd = wake_fd_.load(std::memory_order_relaxed);
     if (fd < 0) return;
