@@ -62,6 +62,12 @@ std::string_view RelayState::take(std::string_view data, openai::StreamEventRead
     const size_t end = openai::complete_events_end(data);  // nearly always data.size()
     whole = data.substr(0, end);
     if (end < data.size()) pending_.assign(data.substr(end));
+  } else if (const size_t cut = openai::complete_events_end(data); cut > 0) {
+    // The held start of an event, then this read's whole events: copied once. (An event
+    // end inside this read is the last one: one across the two ends within its 3 bytes.)
+    ready_.assign(pending_).append(data.substr(0, cut));
+    pending_.assign(data.substr(cut));
+    whole = ready_;
   } else {
     pending_.append(data);
     const size_t end = openai::complete_events_end(pending_);

@@ -78,6 +78,36 @@ TEST_CASE("an event cut by a read waits for its end; the stream ended cleanly gi
   CHECK(relay.finish() == "data: {\"cut");
 }
 
+TEST_CASE("a stream read in two pieces cut at any byte is relayed whole events at a time, each byte once") {
+  // Three events, the second ended by CRLF blank lines: every cut, including those inside
+  // a blank line, must relay exactly the events whole so far and keep their text.
+  std::string with_crlf = completion("b");
+  with_crlf.replace(with_crlf.size() - 2, 2, "\r\n\r\n");
+  const std::string stream = completion("a") + with_crlf + completion("c");
+  for (size_t first = 0; first <= stream.size(); ++first) {
+    for (size_t second = first; second <= stream.size(); second += 7) {
+      CAPTURE(first);
+      CAPTURE(second);
+      openai::StreamEventReader reader;
+      RelayState relay;
+      relay.begin(true, 100);
+      std::string relayed;
+      const size_t cuts[] = {0, first, second, stream.size()};
+      for (size_t piece = 0; piece < 3; ++piece) {
+        const std::string_view out =
+            relay.take(std::string_view(stream).substr(cuts[piece], cuts[piece + 1] - cuts[piece]), reader);
+        if (!out.empty()) CHECK((out.ends_with("\n\n") || out.ends_with("\r\n\r\n")));  // whole events only
+        relayed += out;
+      }
+      relayed += relay.finish();
+      REQUIRE(relayed == stream);
+      CHECK(!relay.prepare_continuation(reader));
+      CHECK(relay.text() == "abc");
+      CHECK(relay.tokens() == 3);
+    }
+  }
+}
+
 TEST_CASE("a continuation leg: the first leg's identity, its own events rewritten") {
   openai::StreamEventReader reader;
   RelayState relay;
