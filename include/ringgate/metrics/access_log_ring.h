@@ -1,10 +1,10 @@
 #pragma once
 // The structured access log's hand-off from a worker to the control thread: one
-// single-producer/single-consumer ring of fixed-size records per worker. The worker
-// fills a slot in place and publishes it with one release store (no lock, no
-// allocation, no syscall per request); the control thread drains every ring about
-// every 100 ms and writes the JSON lines. A full ring drops the record and counts it:
-// the request path never waits for the log.
+// single-producer/single-consumer ring of fixed-size records per worker
+// (util/spsc_ring.h): the worker fills a slot in place and publishes it; the control
+// thread drains every ring about every 100 ms, or as soon as one is half full, and writes
+// the JSON lines. A full ring drops the record and counts it: the request path never
+// waits for the log.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -1,10 +1,10 @@
 #pragma once
 // OpenTelemetry spans on their way from a worker to the control thread's OTLP exporter
 // (control/otlp_exporter.h): one single-producer/single-consumer ring of fixed-size
-// records per worker, as the access log's. A worker fills a record in place (attribute
-// keys are static strings; names and values are copied into the record's own text
-// space, cut when it is full) and publishes it with one release store: no lock, no
-// allocation, no syscall. A full ring drops the span and counts it. Times are
+// records per worker (util/spsc_ring.h), as the access log's. A worker fills a record in
+// place (attribute keys are static strings; names and values are copied into the
+// record's own text space, cut when it is full) and publishes it; a ring half full wakes
+// the control thread. A full ring drops the span and counts it. Times are
 // CLOCK_MONOTONIC nanoseconds; the exporter converts them to Unix time.
 #include <cstddef>
 #include <cstdint>

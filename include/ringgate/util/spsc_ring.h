@@ -1,9 +1,11 @@
 #pragma once
 // A single-producer/single-consumer ring of fixed-size records: one worker fills a slot
-// in place and publishes it with one release store (no lock, no allocation, no syscall);
+// in place and publishes it with one release store (no lock, no allocation, and no
+// syscall but one eventfd write when a wake-up is asked for and the ring is half full);
 // one consumer (the control thread) drains it. A full ring drops the record and counts
-// it: the producer never waits. The access log's records (metrics::AccessLogRing) and
-// the latency model's samples (sched/latency_sample.h) travel this way.
+// it: the producer never waits. The access log's records (metrics::AccessLogRing), the
+// spans (metrics::SpanRing) and the latency model's samples (sched/latency_sample.h)
+// travel this way.
 #include <unistd.h>
 
 #include <atomic>
