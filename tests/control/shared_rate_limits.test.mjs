@@ -18,7 +18,10 @@ const MODEL = 'facebook/opt-125m';
 // three they may admit a request or so each past the budget (+3–4% at 6,000 in some runs).
 const LIMIT = 12000;
 const live = [];
-after(async () => { for (const p of live.reverse()) await p.stop('SIGKILL'); });
+after(async () => {
+  for (const p of live.reverse()) await p.stop('SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shared = async (gw) => (await fetch(`${gw.adminUrl}/debug/shared`)).json();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-shared-limits-'));

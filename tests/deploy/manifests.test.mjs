@@ -12,7 +12,7 @@
 //    watches EndpointSlices and routes to the sims they name;
 //  - the Dockerfile's paths, packages and entrypoint; the dashboard's PromQL (promtool).
 // A test that needs a binary or feature that is not built fails and says which.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -155,7 +155,13 @@ async function metricValue(adminUrl, name, labels = {}) {
   return undefined;
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ringgate-deploy-'));
+const tmpDirs = [];
+const tmp = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringgate-deploy-'));
+  tmpDirs.push(dir);
+  return dir;
+};
+after(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
 
 // ---------------------------------------------------------------- RBAC
 
