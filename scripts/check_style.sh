@@ -23,9 +23,11 @@ if [ -n "$format" ]; then
 fi
 
 # clang-tidy-diff reports on the changed lines only (-line-filter) but always exits 0:
-# its findings are read from what it prints.
+# its findings are read from what it prints. A header has no compile command of its own:
+# clang-tidy borrows the nearest file's, which may lack include/ (perf/stream_client.cpp's
+# did, for proxy/proxy_options.h), so include/ is always on the path.
 tidy=$(diff_cpp | python3 /usr/bin/clang-tidy-diff-14.py -p1 -path "$build_dir" -quiet -j "$(nproc)" \
-         -iregex '.*\.(cpp|h)' 2>&1 | grep -E ': (warning|error): ' || true)
+         -iregex '.*\.(cpp|h)' -extra-arg="-I$PWD/include" 2>&1 | grep -E ': (warning|error): ' || true)
 if [ -n "$tidy" ]; then
   echo "check_style: clang-tidy on the changed lines:"
   echo "$tidy"
