@@ -207,8 +207,11 @@ test('P/D with data-parallel ranks: each leg goes to a rank, the pull finds the 
   const gw = await gatewayFor([prefill], [decode]);
   await waitRoutable(gw, 4);  // two ranks each, learnt
   const LONG = 8;
-  for (let i = 0; i < LONG; ++i) {
-    const r = await complete(gw.url, { prompt: longPrompt(100 + i), max_tokens: 4 });
+  // Four at a time: a pick sees the requests still in flight on a rank. One at a time, every
+  // pick met idle ranks, and only a scrape of the first rank's KV usage (which a loaded
+  // machine can delay past all eight) turned the next one away from it.
+  const results = await pool(LONG, 4, (i) => complete(gw.url, { prompt: longPrompt(100 + i), max_tokens: 4 }));
+  for (const r of results) {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('x-gateway-prefill-endpoint'), `127.0.0.1:${prefill.port}`);
   }
