@@ -7,7 +7,6 @@
 #include <cassert>
 #include <charconv>
 #include <cstring>
-#include <ctime>
 
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
@@ -18,12 +17,6 @@ namespace ringgate::control {
 namespace otlp = opentelemetry::proto;
 
 namespace {
-
-uint64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 void set_string(otlp::common::v1::KeyValue* kv, std::string_view key, std::string_view value) {
   kv->set_key(std::string(key));
@@ -134,7 +127,7 @@ uint64_t OtlpExporter::dropped(size_t reason, std::span<const metrics::WorkerSta
   return n;
 }
 
-void OtlpExporter::take(const metrics::SpanRecord& r, uint64_t offset) {
+void OtlpExporter::take(const metrics::SpanRecord& r) {
   if (queued_spans_ + in_flight_ >= options_.max_queue_spans) {
     ++dropped_[1];
     return;
@@ -147,17 +140,18 @@ void OtlpExporter::take(const metrics::SpanRecord& r, uint64_t offset) {
     batches_.back().bytes.resize(room_);
   }
   Batch& batch = batches_.back();
-  append_span(r, offset, batch.bytes);
+  batch.bytes.append(r.field());
   ++batch.spans;
   ++queued_spans_;
 }
 
 void OtlpExporter::tick(std::span<const metrics::WorkerStats* const> workers, uint64_t now_ns) {
   now_ns_ = now_ns;
-  // Monotonic to Unix time, once per turn (the access log does the same).
-  const uint64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-  for (const metrics::WorkerStats* w : workers)
-    if (w) w->spans.drain([&](const metrics::SpanRecord& r) { take(r, offset); });
+  for (const metrics::WorkerStats* w : workers) {
+    if (w == nullptr) continue;
+    w->span_clock.refresh();  // the workers encode Unix times: a wall clock step shows within a turn
+    w->spans.drain([&](const metrics::SpanRecord& r) { take(r); });
+  }
   if (!client_) {
     // No collector to send to: whatever was taken is dropped as a full queue would.
     dropped_[1] += queued_spans_;

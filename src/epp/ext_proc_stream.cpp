@@ -374,17 +374,18 @@ void ExtProcStream::on_response_trailers(std::vector<ProcessingResponse>& out) {
 // from the whole body's arrival to the pick's answer, with what the answer says.
 void ExtProcStream::record_decision(std::string_view endpoint) {
   if (trace_ == nullptr || !trace_->sampled()) return;
-  metrics::SpanRecord* r = trace_->claim("ringgate.epp.decision", metrics::SpanKind::Internal, decide_ns_);
-  if (r == nullptr) return;
-  r->span_id = trace_->new_span_id();
-  r->end_ns = util::steady_ns();
-  r->add_string("ringgate.epp.endpoint", endpoint);
-  r->add_string("ringgate.epp.prefill_endpoint", exchange_.prefill_endpoint());
-  if (picked_rank_ >= 0) r->add_int("ringgate.data_parallel_rank", picked_rank_);
-  r->add_string("ringgate.epp.request_body_mode", duplex_request_ ? "full_duplex_streamed" : buffered_request_ ? "buffered" : "streamed");
-  r->add_bool("ringgate.epp.model_rewritten", rewritten_);
-  if (has_subset_) r->add_int("ringgate.epp.subset_hint_endpoints", int64_t(subset_.size()));
-  trace_->commit();
+  std::optional<metrics::SpanBuilder> span = trace_->claim("ringgate.epp.decision", metrics::SpanKind::Internal,
+                                                           trace_->new_span_id(), decide_ns_, util::steady_ns());
+  if (!span) return;
+  span->add_string("ringgate.epp.endpoint", endpoint);
+  span->add_string("ringgate.epp.prefill_endpoint", exchange_.prefill_endpoint());
+  if (picked_rank_ >= 0) span->add_int("ringgate.data_parallel_rank", picked_rank_);
+  span->add_string("ringgate.epp.request_body_mode", duplex_request_     ? "full_duplex_streamed"
+                                                     : buffered_request_ ? "buffered"
+                                                                         : "streamed");
+  span->add_bool("ringgate.epp.model_rewritten", rewritten_);
+  if (has_subset_) span->add_int("ringgate.epp.subset_hint_endpoints", int64_t(subset_.size()));
+  trace_->commit(*span);
 }
 
 // The model server continues the trace under the attempt's span, as behind the gateway (a

@@ -22,8 +22,21 @@ void ResponseIdScanner::reset(bool event_stream) {
 }
 
 void ResponseIdScanner::feed(std::string_view data) {
-  for (const char c : data) {
+  for (size_t i = 0; i < data.size(); ++i) {
     if (state_ == State::Done) return;
+    if (capturing_ && in_string_ && !escaped_) {
+      // The id's plain bytes at once, up to its closing quote (or a byte that ends it).
+      size_t end = i;
+      while (end < data.size() && data[end] != '"' && data[end] != '\\' &&
+             static_cast<unsigned char>(data[end]) >= 0x20)
+        ++end;
+      if (id_.size() + (end - i) > kMaxResponseIdBytes) return finish();  // not kept
+      if (scanned_ + (end - i) > kMaxScannedBytes) return finish();
+      id_.append(data.data() + i, end - i);
+      scanned_ += end - i;
+      if ((i = end) == data.size()) return;
+    }
+    const char c = data[i];
     if (++scanned_ > kMaxScannedBytes) return finish();
     switch (state_) {
       case State::LineStart:

@@ -257,7 +257,6 @@ RouteRequest Exchange::route_request() {
 // Where the next attempt goes (endpoints already tried are excluded).
 RouteDecision Exchange::route_next() {
   // The pick is one span of the request's trace (when sampled), however it was made.
-  const uint64_t pick_ns = stats_.trace().pick_started();
   RouteDecision picked = [&] {
     RouteRequest route = route_request();
     if (affinity_.pinned()) {
@@ -280,11 +279,13 @@ RouteDecision Exchange::route_next() {
     std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
     if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_, broke_mid_stream_, exclude)) {
       route.exclude = exclude;
+      const uint64_t first_started_ns = decision.started_ns;
       decision = env_.router->route(route);
+      decision.started_ns = first_started_ns;  // the pick's span: both
     }
     return decision;
   }();
-  stats_.trace().picked(picked, pick_ns, relay_.leg() > 0 ? "migration" : "attempt");
+  stats_.trace().picked(picked, relay_.leg() > 0 ? "migration" : "attempt");
   return picked;
 }
 
@@ -418,14 +419,13 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
 }
 
 RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
-  const uint64_t pick_ns = stats_.trace().pick_started();
   RouteRequest route = route_request();
   route.leg = sched::PickLeg::Prefill;
   route.session_id = {};  // a session keeps to its decode pod
   route.exclude = exclude;
   route.first_attempt = false;  // the request's scheduling attempt is its decode pick
   const RouteDecision decision = env_.router->route(route);
-  stats_.trace().picked(decision, pick_ns, "prefill");
+  stats_.trace().picked(decision, "prefill");
   return decision;
 }
 

@@ -115,8 +115,11 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   }
   static_assert(sched::kPluginSteps.size() <= std::tuple_size_v<decltype(stats_.plugin_duration)>);
   if (!request.dry_run) {
-    const double seconds = std::chrono::duration<double>(sched::Clock::now() - started).count();
-    stats_.scheduler_duration.observe(seconds, metrics::kSchedulerDurationBuckets);
+    const auto ended = sched::Clock::now();
+    decision.started_ns = uint64_t(std::chrono::nanoseconds(started.time_since_epoch()).count());
+    decision.ended_ns = uint64_t(std::chrono::nanoseconds(ended.time_since_epoch()).count());
+    stats_.scheduler_duration.observe(std::chrono::duration<double>(ended - started).count(),
+                                      metrics::kSchedulerDurationBuckets);
   }
   if (result.scored && !request.dry_run)
     for (size_t i = 0; i < sched::kPluginSteps.size(); ++i)

@@ -79,72 +79,79 @@ void RequestTrace::begin(const http::Request& request) {
 
 util::SpanId RequestTrace::new_span_id() { return env_.trace_ids.span_id(); }
 
-metrics::SpanRecord* RequestTrace::claim(const char* name, metrics::SpanKind kind, uint64_t start_ns) {
-  if (!sampled_) return nullptr;
+std::optional<metrics::SpanBuilder> RequestTrace::claim(const metrics::SpanStart& start) {
+  if (!sampled_) return std::nullopt;
   metrics::SpanRecord* r = env_.stats->spans.claim();
-  if (r == nullptr) return nullptr;
-  r->reset();
-  r->set_tracestate(tracestate_);
-  r->set_name(name);
-  r->trace_id = trace_id_;
-  r->parent_id = server_span_;
-  r->has_parent = true;
-  r->flags = flags_;
-  r->kind = kind;
-  r->start_ns = start_ns;
-  return r;
+  if (r == nullptr) return std::nullopt;
+  return std::optional<metrics::SpanBuilder>(std::in_place, *r, start, env_.stats->span_clock.realtime_offset_ns());
 }
 
-void RequestTrace::commit() { env_.stats->spans.commit(); }
+std::optional<metrics::SpanBuilder> RequestTrace::claim(std::string_view name, metrics::SpanKind kind,
+                                                        const util::SpanId& id, uint64_t start_ns, uint64_t end_ns) {
+  metrics::SpanStart s;
+  s.trace_id = trace_id_;
+  s.span_id = id;
+  s.parent_id = server_span_;
+  s.has_parent = true;
+  s.flags = flags_;
+  s.kind = kind;
+  s.tracestate = tracestate_;
+  s.name = name;
+  s.start_ns = start_ns;
+  s.end_ns = end_ns;
+  return claim(s);
+}
+
+void RequestTrace::commit(metrics::SpanBuilder& span) {
+  span.finish();
+  env_.stats->spans.commit();
+}
 
 void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_view) {
   if (!admission_open_) return;
   admission_open_ = false;
-  metrics::SpanRecord* r = claim("ringgate.admission", metrics::SpanKind::Internal, start_ns_);
-  if (r == nullptr) return;
-  r->span_id = new_span_id();
   // Admitted: the admission ended when the pick that admitted it began (the pick is a span
   // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
-  r->end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
-  r->add_string("ringgate.admission.outcome", outcome);
-  r->add_bool("ringgate.flow_control.queued", queued);
-  if (queued) r->add_double("ringgate.flow_control.queue_seconds", double(r->end_ns - start_ns_) / 1e9);
-  r->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
-  if (outcome != "admitted") r->status = metrics::SpanStatus::Error;
-  commit();
+  const uint64_t end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
+  std::optional<metrics::SpanBuilder> span =
+      claim("ringgate.admission", metrics::SpanKind::Internal, new_span_id(), start_ns_, end_ns);
+  if (!span) return;
+  span->add_string("ringgate.admission.outcome", outcome);
+  span->add_bool("ringgate.flow_control.queued", queued);
+  if (queued) span->add_double("ringgate.flow_control.queue_seconds", double(end_ns - start_ns_) / 1e9);
+  span->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
+  if (outcome != "admitted") span->set_status(metrics::SpanStatus::Error);
+  commit(*span);
 }
 
-uint64_t RequestTrace::pick_started() {
-  if (!sampled_) return 0;
-  const uint64_t now = steady_ns();
-  if (admission_open_) last_pick_ns_ = now;
-  return now;
-}
-
-void RequestTrace::picked(const RouteDecision& d, uint64_t started_ns, const char* leg) {
-  if (!sampled_ || started_ns == 0 || d.saturated) return;  // a saturated pick leaves it queued: no span
-  metrics::SpanRecord* r = claim("ringgate.pick", metrics::SpanKind::Internal, started_ns);
-  if (r == nullptr) return;
-  r->span_id = new_span_id();
-  r->end_ns = steady_ns();
-  r->add_string("ringgate.pick.leg", leg);
+void RequestTrace::picked(const RouteDecision& d, const char* leg) {
+  if (!sampled_) return;
+  // Untimed (no snapshot, a pinned route_to): an instant, now.
+  const uint64_t end_ns = d.ended_ns ? d.ended_ns : steady_ns();
+  const uint64_t start_ns = d.started_ns ? d.started_ns : end_ns;
+  if (admission_open_) last_pick_ns_ = start_ns;
+  if (d.saturated) return;  // a saturated pick leaves it queued: no span
+  std::optional<metrics::SpanBuilder> span =
+      claim("ringgate.pick", metrics::SpanKind::Internal, new_span_id(), start_ns, end_ns);
+  if (!span) return;
+  span->add_string("ringgate.pick.leg", leg);
   if (d.status == 0) {
     char endpoint[80];
     const size_t host = std::min<size_t>(d.endpoint_host.size(), 64);
     std::memcpy(endpoint, d.endpoint_host.data(), host);
     endpoint[host] = ':';
     char* const end = std::to_chars(endpoint + host + 1, endpoint + sizeof endpoint, d.endpoint_port).ptr;
-    r->add_string("ringgate.pick.endpoint", std::string_view(endpoint, size_t(end - endpoint)));
-    r->add_string("ringgate.pick.reason", pick_reason_name(d.reason));
-    r->add_int("ringgate.pick.prefix_blocks_matched", d.matched_blocks);
-    r->add_int("ringgate.pick.prefix_blocks", d.total_blocks);
-    r->add_int("ringgate.pick.candidates", d.candidates);
+    span->add_string("ringgate.pick.endpoint", std::string_view(endpoint, size_t(end - endpoint)));
+    span->add_string("ringgate.pick.reason", pick_reason_name(d.reason));
+    span->add_int("ringgate.pick.prefix_blocks_matched", d.matched_blocks);
+    span->add_int("ringgate.pick.prefix_blocks", d.total_blocks);
+    span->add_int("ringgate.pick.candidates", d.candidates);
   } else {
-    r->status = metrics::SpanStatus::Error;
-    r->add_int("http.response.status_code", d.status);
-    r->add_string("error.type", d.code);
+    span->set_status(metrics::SpanStatus::Error);
+    span->add_int("http.response.status_code", d.status);
+    span->add_string("error.type", d.code);
   }
-  commit();
+  commit(*span);
 }
 
 void RequestTrace::labels(int32_t priority, std::string_view tenant) {
@@ -171,51 +178,55 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   if (!on_) return;
   on_ = false;
   admission_open_ = false;
-  metrics::SpanRecord* r = claim("", metrics::SpanKind::Server, start_ns_);
-  if (r == nullptr) return;
-  // The HTTP server span's name: "{method} {route}" (its text holds it).
+  // The HTTP server span's name: "{method} {route}".
   char name[96];
   const size_t m = std::min<size_t>(method_.size(), 16), t = std::min<size_t>(target_.size(), 78);
   std::memcpy(name, method_.data(), m);
   name[m] = ' ';
   std::memcpy(name + m + 1, target_.data(), t);
-  r->set_name(std::string_view(name, m + 1 + t));
-  r->span_id = server_span_;
-  r->has_parent = has_parent_;
-  r->parent_id = has_parent_ ? parent_ : util::SpanId{};
-  r->end_ns = f.end_ns ? f.end_ns : steady_ns();
-  if (f.first_token_ns) {
-    r->event_name = "gen_ai.first_token";
-    r->event_ns = f.first_token_ns;
-  }
-  r->add_string("http.request.method", method_);
-  r->add_string("url.path", target_);
-  r->add_string("http.route", target_);
-  if (f.status) r->add_int("http.response.status_code", f.status);
+  metrics::SpanStart s;
+  s.trace_id = trace_id_;
+  s.span_id = server_span_;
+  s.has_parent = has_parent_;
+  if (has_parent_) s.parent_id = parent_;
+  s.flags = flags_;
+  s.kind = metrics::SpanKind::Server;
+  s.tracestate = tracestate_;
+  s.name = std::string_view(name, m + 1 + t);
+  s.start_ns = start_ns_;
+  s.end_ns = f.end_ns ? f.end_ns : steady_ns();
+  std::optional<metrics::SpanBuilder> span = claim(s);
+  if (!span) return;
+  if (f.first_token_ns) span->set_event("gen_ai.first_token", f.first_token_ns);
+  span->add_string("http.request.method", method_);
+  span->add_string("url.path", target_);
+  span->add_string("http.route", target_);
+  if (f.status) span->add_int("http.response.status_code", f.status);
   const std::string_view operation = operation_name(target_);
-  if (!operation.empty()) r->add_string("gen_ai.operation.name", operation);
-  if (!f.model.empty()) r->add_string("gen_ai.request.model", f.model);
-  if (!f.target_model.empty() && f.attempts > 0) r->add_string("gen_ai.response.model", f.target_model);
-  if (f.input_tokens >= 0) r->add_int("gen_ai.usage.input_tokens", f.input_tokens);
-  if (f.output_tokens >= 0) r->add_int("gen_ai.usage.output_tokens", f.output_tokens);
-  if (response_id_started_ && !response_id_.id().empty()) r->add_string("gen_ai.response.id", response_id_.id());
+  if (!operation.empty()) span->add_string("gen_ai.operation.name", operation);
+  if (!f.model.empty()) span->add_string("gen_ai.request.model", f.model);
+  if (!f.target_model.empty() && f.attempts > 0) span->add_string("gen_ai.response.model", f.target_model);
+  if (f.input_tokens >= 0) span->add_int("gen_ai.usage.input_tokens", f.input_tokens);
+  if (f.output_tokens >= 0) span->add_int("gen_ai.usage.output_tokens", f.output_tokens);
+  if (response_id_started_ && !response_id_.id().empty()) span->add_string("gen_ai.response.id", response_id_.id());
   if (response_id_started_ && !operation.empty()) {
     char reasons[openai::FinishReasonTail::kReasonsBytes];
-    r->add_string("gen_ai.response.finish_reasons", std::string_view(reasons, finish_reasons_.reasons(reasons)),
-                  /*list=*/true);
+    span->add_string_list("gen_ai.response.finish_reasons",
+                          std::string_view(reasons, finish_reasons_.reasons(reasons)));
   }
-  if (f.first_token_ns > start_ns_) r->add_double("ringgate.ttft_seconds", double(f.first_token_ns - start_ns_) / 1e9);
-  if (!f.request_id.empty()) r->add_string("ringgate.request_id", f.request_id);
+  if (f.first_token_ns > start_ns_)
+    span->add_double("ringgate.ttft_seconds", double(f.first_token_ns - start_ns_) / 1e9);
+  if (!f.request_id.empty()) span->add_string("ringgate.request_id", f.request_id);
   if (labelled_) {
-    r->add_int("ringgate.priority", priority_);
-    if (tenant_size_) r->add_string("ringgate.tenant", std::string_view(tenant_, tenant_size_));
+    span->add_int("ringgate.priority", priority_);
+    if (tenant_size_) span->add_string("ringgate.tenant", std::string_view(tenant_, tenant_size_));
   }
-  r->add_bool("ringgate.stream", f.stream);
-  r->add_int("ringgate.attempts", f.attempts);
-  if (f.migrations) r->add_int("ringgate.migrations", f.migrations);
-  if (!f.endpoint.empty() && f.attempts > 0) r->add_string("server.address", f.endpoint);
-  r->status = f.status >= 500 || f.status == 0 ? metrics::SpanStatus::Error : metrics::SpanStatus::Unset;
-  commit();
+  span->add_bool("ringgate.stream", f.stream);
+  span->add_int("ringgate.attempts", f.attempts);
+  if (f.migrations) span->add_int("ringgate.migrations", f.migrations);
+  if (!f.endpoint.empty() && f.attempts > 0) span->add_string("server.address", f.endpoint);
+  if (f.status >= 500 || f.status == 0) span->set_status(metrics::SpanStatus::Error);
+  commit(*span);
 }
 
 void AttemptSpan::open(const LegTrace& leg, std::string_view destination, uint64_t now_ns) {
@@ -244,28 +255,26 @@ void AttemptSpan::close(uint64_t now_ns) {
   char name[32] = "ringgate.";
   const size_t leg = std::min<size_t>(std::strlen(leg_), sizeof name - 10);
   std::memcpy(name + 9, leg_, leg);
-  metrics::SpanRecord* r = trace->claim("", metrics::SpanKind::Client, start_ns_);
-  if (r == nullptr) return;
-  r->set_name(std::string_view(name, 9 + leg));
-  r->span_id = id_;
-  r->end_ns = now_ns;
-  r->add_string("ringgate.leg", leg_);
-  r->add_string("http.request.method", "POST");
+  std::optional<metrics::SpanBuilder> span =
+      trace->claim(std::string_view(name, 9 + leg), metrics::SpanKind::Client, id_, start_ns_, now_ns);
+  if (!span) return;
+  span->add_string("ringgate.leg", leg_);
+  span->add_string("http.request.method", "POST");
   const std::string_view destination(destination_, destination_size_);
-  r->add_string("server.address", destination.substr(0, destination.rfind(':')));
+  span->add_string("server.address", destination.substr(0, destination.rfind(':')));
   if (const size_t colon = destination.rfind(':'); colon != std::string_view::npos) {
     int port = 0;
     for (char c : destination.substr(colon + 1)) port = port * 10 + (c - '0');
-    r->add_int("server.port", port);
+    span->add_int("server.port", port);
   }
-  if (status_) r->add_int("http.response.status_code", status_);
-  r->add_int("ringgate.attempt.response_bytes", int64_t(bytes_));
+  if (status_) span->add_int("http.response.status_code", status_);
+  span->add_int("ringgate.attempt.response_bytes", int64_t(bytes_));
   const char* outcome = failed_ ? failure_kind_name(failure_) : completed_ ? "complete" : "cancelled";
-  r->add_string("ringgate.attempt.outcome", outcome);
-  if (failed_) r->add_string("error.type", outcome);
-  if (carried_tokens_) r->add_int("ringgate.migration.carried_tokens", carried_tokens_);
-  r->status = failed_ || status_ >= 400 ? metrics::SpanStatus::Error : metrics::SpanStatus::Unset;
-  trace->commit();
+  span->add_string("ringgate.attempt.outcome", outcome);
+  if (failed_) span->add_string("error.type", outcome);
+  if (carried_tokens_) span->add_int("ringgate.migration.carried_tokens", carried_tokens_);
+  if (failed_ || status_ >= 400) span->set_status(metrics::SpanStatus::Error);
+  trace->commit(*span);
 }
 
 }  // namespace ringgate::proxy

@@ -17,6 +17,7 @@
 
 #include "control_test_net.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "ringgate/metrics/span_builder.h"
 
 using namespace ringgate;
 using control::OtlpExporter;
@@ -135,12 +136,13 @@ struct Fixture {
         all = false;
         continue;
       }
-      r->reset();
-      r->trace_id[0] = 1;
+      metrics::SpanStart start;
+      start.trace_id[0] = 1;
       const uint32_t id = next_id++;
-      std::memcpy(r->span_id.data(), &id, sizeof id);
-      r->set_name("span");
-      r->start_ns = r->end_ns = 1;
+      std::memcpy(start.span_id.data(), &id, sizeof id);
+      start.name = "span";
+      start.start_ns = start.end_ns = 1;
+      metrics::SpanBuilder(*r, start, 0).finish();
       worker.spans.commit();
     }
     return all;
@@ -319,8 +321,9 @@ TEST_CASE("the collector down: batches fail (connection), are kept up to the bou
   for (int i = 0; i < 12; ++i) {
     metrics::SpanRecord* r = worker.spans.claim();
     REQUIRE(r != nullptr);
-    r->reset();
-    r->trace_id[0] = r->span_id[0] = 1;
+    metrics::SpanStart start;
+    start.trace_id[0] = start.span_id[0] = 1;
+    metrics::SpanBuilder(*r, start, 0).finish();
     worker.spans.commit();
   }
   const uint64_t now = 1000 * kSecond;

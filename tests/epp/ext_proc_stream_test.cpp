@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "ringgate/epp/epp_worker.h"
 #include "ringgate/epp/ext_proc_stream.h"
 #include "ringgate/sched/endpoint_snapshot.h"
@@ -417,8 +418,12 @@ TEST_CASE("tracing: each decision is a span of the trace Envoy sent; the model s
       CHECK(header(mutation, "tracestate") == "envoy=1");
       respond(s);
 
-      std::map<std::string, metrics::SpanRecord> spans;
-      f.worker->stats().spans.drain([&](const metrics::SpanRecord& r) { spans[std::string(r.name())] = r; });
+      std::map<std::string, opentelemetry::proto::trace::v1::Span> spans;
+      f.worker->stats().spans.drain([&](const metrics::SpanRecord& r) {
+        opentelemetry::proto::trace::v1::Span span;
+        REQUIRE(span.ParseFromArray(r.span().data(), int(r.span().size())));
+        spans[span.name()] = span;
+      });
       CHECK(f.worker->stats().spans.dropped() == 0);
       if (!sampled) {
         CHECK(spans.empty());  // propagated, not recorded
@@ -427,22 +432,23 @@ TEST_CASE("tracing: each decision is a span of the trace Envoy sent; the model s
       REQUIRE(spans.count("ringgate.epp.decision") == 1);
       REQUIRE(spans.count("POST /v1/completions") == 1);
       REQUIRE(spans.count("ringgate.attempt") == 1);
-      const metrics::SpanRecord& server = spans["POST /v1/completions"];
-      const metrics::SpanRecord& decision = spans["ringgate.epp.decision"];
+      const opentelemetry::proto::trace::v1::Span& server = spans["POST /v1/completions"];
+      const opentelemetry::proto::trace::v1::Span& decision = spans["ringgate.epp.decision"];
       for (const auto& span : spans) {
         const std::string& name = span.first;  // (clang 14 captures no structured binding)
         CAPTURE(name);
-        CHECK(hex(span.second.trace_id.data(), 16) == trace);
+        CHECK(hex(reinterpret_cast<const uint8_t*>(span.second.trace_id().data()), 16) == trace);
       }
-      CHECK(server.kind == metrics::SpanKind::Server);
-      CHECK(hex(server.parent_id.data(), 8) == envoy_span);  // Envoy's span is the parent
-      CHECK(decision.parent_id == server.span_id);
-      CHECK(decision.end_ns >= decision.start_ns);
-      CHECK(hex(spans["ringgate.attempt"].span_id.data(), 8) == parent.substr(36, 16));
+      CHECK(server.kind() == opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
+      CHECK(hex(reinterpret_cast<const uint8_t*>(server.parent_span_id().data()), 8) ==
+            envoy_span);  // Envoy's span is the parent
+      CHECK(decision.parent_span_id() == server.span_id());
+      CHECK(decision.end_time_unix_nano() >= decision.start_time_unix_nano());
+      CHECK(hex(reinterpret_cast<const uint8_t*>(spans["ringgate.attempt"].span_id().data()), 8) ==
+            parent.substr(36, 16));
       std::map<std::string, std::string> strings;
-      for (size_t i = 0; i < decision.attribute_count; ++i)
-        if (decision.attributes[i].type == metrics::SpanAttribute::Type::String)
-          strings[decision.attributes[i].key] = std::string(decision.string_of(decision.attributes[i]));
+      for (const auto& a : decision.attributes())
+        if (a.value().has_string_value()) strings[a.key()] = a.value().string_value();
       CHECK(strings["ringgate.epp.endpoint"] == "127.0.0.1:8001");
       CHECK(strings["ringgate.epp.request_body_mode"] ==
             (mode == Mode::BUFFERED ? "buffered" : "full_duplex_streamed"));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "exchange_fakes.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "ringgate/proxy/exchange.h"
 #include "ringgate/util/monotonic_clock.h"
 
@@ -222,11 +223,14 @@ TEST_CASE("tracing: a request given up in the queue has an admission span up to 
   f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
   CHECK(c.status() == 503);
   bool found = false;
+  const uint64_t offset = f.stats.span_clock.realtime_offset_ns();
   f.stats.spans.drain([&](const metrics::SpanRecord& r) {
-    if (r.name() != "ringgate.admission") return;
+    opentelemetry::proto::trace::v1::Span span;
+    REQUIRE(span.ParseFromArray(r.span().data(), int(r.span().size())));
+    if (span.name() != "ringgate.admission") return;
     found = true;
-    CHECK(r.end_ns >= queued_until);
-    CHECK(r.status == metrics::SpanStatus::Error);
+    CHECK(span.end_time_unix_nano() >= queued_until + offset);
+    CHECK(span.status().code() == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
   });
   CHECK(found);
 }

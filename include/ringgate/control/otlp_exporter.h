@@ -8,10 +8,11 @@
 // it wait in the queue; one answered with any other status is dropped (400: never sent
 // again). The queue is bounded: spans beyond it are dropped and counted, never waited for.
 // The workers never wait either: a full ring drops its span (counted by the ring).
-// A span is encoded once, as it leaves its ring, straight into the buffer of the POST that
-// will carry it (control/otlp_span_encoder.h): each batch's buffer starts with room for the
-// HTTP head and the request's frame, written in front of its spans when it is sent, so a
-// span's bytes are never copied in user space after their encoding.
+// A span arrives encoded by its worker (metrics/span_builder.h) and is copied once, as it
+// leaves its ring, into the buffer of the POST that will carry it: each batch's buffer
+// starts with room for the HTTP head and the request's frame (control/otlp_span_encoder.h),
+// written in front of its spans when it is sent. The exporter also keeps each worker's
+// SpanClock current, every turn.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -79,7 +80,7 @@ class OtlpExporter {
   uint64_t retry_at_ns() const { return waiting_retry_ ? retry_at_ns_ : 0; }
 
  private:
-  void take(const metrics::SpanRecord& record, uint64_t realtime_offset_ns);
+  void take(const metrics::SpanRecord& record);
   void send_batch(uint64_t now_ns);
   void done(const GetResult& result);
   void retry_later(uint64_t now_ns, std::string_view retry_after);

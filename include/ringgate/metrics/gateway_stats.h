@@ -273,8 +273,10 @@ struct WorkerStats {
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
-  // OpenTelemetry spans for the control thread's exporter (enabled only when tracing is on).
+  // OpenTelemetry spans for the control thread's exporter (enabled only when tracing is on),
+  // and the clock offset their times are encoded with.
   SpanRing spans;
+  SpanClock span_clock;
   // Flow control: per (priority band, fairness id), keyed by flow_series_key(). Bands
   // come from the config; named fairness ids are capped (kMaxFlowFairnessSeries), the
   // rest share their band's "other" series: the table keeps room for one per band.

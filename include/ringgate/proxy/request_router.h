@@ -124,6 +124,9 @@ struct RouteDecision {
   // An SLO-aware pick with a TTFT objective: (objective - predicted TTFT) / objective at the
   // chosen server (hedging reads it); else +inf.
   double ttft_headroom = std::numeric_limits<double>::infinity();
+  // When the scheduling began and ended (steady ns; 0: not timed, as a dry run): its
+  // duration metric's clock reads, which the pick's trace span reuses.
+  uint64_t started_ns = 0, ended_ns = 0;
 };
 
 class RequestRouter {

@@ -2,15 +2,16 @@
 // The OpenTelemetry trace of one request (issue 50), on its worker: the W3C traceparent
 // it arrived with (continued, parent-based sampling) or a new trace, and its spans —
 // the request (SERVER), its admission, each pick, each attempt (CLIENT: AttemptSpan) —
-// written into the worker's span ring (metrics/span_record.h) for the control thread to
+// encoded into the worker's span ring (metrics/span_builder.h) for the control thread to
 // export. Tracing off: begin() is one branch and nothing else runs or is recorded;
 // sampled out: ids are made and propagated (sampled flag 0), nothing recorded. No
-// allocation on the request path: records are filled in place in the ring.
+// allocation on the request path: spans are written in place in the ring.
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "ringgate/http/request_parser.h"
-#include "ringgate/metrics/span_record.h"
+#include "ringgate/metrics/span_builder.h"
 #include "ringgate/openai/finish_reason_tail.h"
 #include "ringgate/openai/response_id_scanner.h"
 #include "ringgate/proxy/attempt_policy.h"
@@ -46,10 +47,9 @@ class RequestTrace {
   // The flow-control queue and rate limits are behind it (`outcome`: admitted, rate_limited,
   // queue_timeout, queue_full, ...); the admission span, once.
   void admitted(std::string_view outcome, bool queued, std::string_view priority_band_tenant = {});
-  // Before a route(): its start (0: not recorded); after it, the pick span. The start of
-  // the last pick before admitted() is when admission ended.
-  uint64_t pick_started();
-  void picked(const RouteDecision& decision, uint64_t started_ns, const char* leg);
+  // After a route(): the pick span, timed by the decision's scheduling clock reads. The
+  // start of the last pick before admitted() is when admission ended.
+  void picked(const RouteDecision& decision, const char* leg);
   // Where a model's tenant and priority are known (RequestStats::begin).
   void labels(int32_t priority, std::string_view tenant);
   // Answer bytes relayed to the client (gen_ai.response.id; its tail for
@@ -64,12 +64,16 @@ class RequestTrace {
   uint8_t flags() const { return flags_; }
   std::string_view tracestate() const { return tracestate_; }
   util::SpanId new_span_id();
-  // A record to fill in the worker's ring, under this trace (parent: the SERVER span);
-  // null when full (counted) or not sampled. commit() publishes it.
-  metrics::SpanRecord* claim(const char* name, metrics::SpanKind kind, uint64_t start_ns);
-  void commit();
+  // A span `id` written into the worker's ring under this trace (parent: the SERVER
+  // span); nothing when the ring is full (counted) or the request is not sampled.
+  // commit() finishes and publishes it.
+  std::optional<metrics::SpanBuilder> claim(std::string_view name, metrics::SpanKind kind, const util::SpanId& id,
+                                            uint64_t start_ns, uint64_t end_ns);
+  void commit(metrics::SpanBuilder& span);
 
  private:
+  std::optional<metrics::SpanBuilder> claim(const metrics::SpanStart& start);
+
   ExchangeEnv& env_;
   bool on_ = false;
   bool sampled_ = false;
