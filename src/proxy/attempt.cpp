@@ -71,7 +71,7 @@ void Attempt::on_response_head(const http::ResponseParser& head) {
 }
 
 void Attempt::end(bool reusable, bool keep_body) {
-  if (span_.open()) span_.close(util::steady_ns());
+  span_.close();
   release_channel(reusable, keep_body);
   if (slot_.held()) {
     end_prefill();

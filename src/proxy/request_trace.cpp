@@ -56,7 +56,6 @@ void RequestTrace::begin(const http::Request& request) {
   last_pick_ns_ = 0;
   labelled_ = false;
   tenant_size_ = 0;
-  start_ns_ = steady_ns();
   util::TraceParent parent;
   has_parent_ = util::parse_traceparent(request.header("traceparent"), parent);
   tracestate_ = {};
@@ -71,6 +70,7 @@ void RequestTrace::begin(const http::Request& request) {
     sampled_ = ratio_samples(trace_id_, options.sample_ratio);
   }
   flags_ = sampled_ ? util::kTraceFlagSampled : 0;
+  start_ns_ = sampled_ ? steady_ns() : 0;  // a request sampled out reads no clock for its trace
   server_span_ = env_.trace_ids.span_id();
   const std::string_view target = request.target;
   method_ = llhttp_method_name(request.method);
@@ -110,6 +110,7 @@ void RequestTrace::commit(metrics::SpanBuilder& span) {
 void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_view) {
   if (!admission_open_) return;
   admission_open_ = false;
+  if (!sampled_) return;
   // Admitted: the admission ended when the pick that admitted it began (the pick is a span
   // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
   const uint64_t end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
@@ -178,6 +179,7 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   if (!on_) return;
   on_ = false;
   admission_open_ = false;
+  if (!sampled_) return;
   // The HTTP server span's name: "{method} {route}".
   char name[96];
   const size_t m = std::min<size_t>(method_.size(), 16), t = std::min<size_t>(target_.size(), 78);
@@ -252,6 +254,8 @@ void AttemptSpan::close(uint64_t now_ns) {
   RequestTrace* trace = trace_;
   if (trace == nullptr) return;
   trace_ = nullptr;
+  if (!trace->sampled()) return;
+  if (now_ns == 0) now_ns = steady_ns();
   char name[32] = "ringgate.";
   const size_t leg = std::min<size_t>(std::strlen(leg_), sizeof name - 10);
   std::memcpy(name + 9, leg_, leg);

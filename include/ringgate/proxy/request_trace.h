@@ -114,8 +114,9 @@ class AttemptSpan {
     failed_ = true;
     failure_ = kind;
   }
-  // Records the span (when sampled) and lets go of the trace.
-  void close(uint64_t now_ns);
+  // Records the span (when sampled) and lets go of the trace; `now_ns` 0: the clock is
+  // read only if the span is recorded.
+  void close(uint64_t now_ns = 0);
 
  private:
   RequestTrace* trace_ = nullptr;
