@@ -104,6 +104,13 @@ for c in ratio-0.01 ratio-1; do
   awk -v n="$c" -v a="$(field $c 5)" -v b="$off" -v ca="$(field $c 6)" -v cb="$(field off 6)" 'BEGIN {
     printf "%-12s cpu/req vs off: %+.1f%% (%+.2f us: control thread %+.2f, the rest %+.2f)\n", n, (a / b - 1) * 100, a - b, ca - cb, (a - b) - (ca - cb) }'
 done
+# Each round's own ratio (its three cases ran back to back), and the median of those: on
+# shared cores steadier than the ratio of the medians above.
+for c in ratio-0.01 ratio-1; do
+  awk -v c="$c" '{ r = int((NR - 1) / 3); v[r, $1] = $5 } END {
+    for (i = 0; i * 3 < NR; ++i) if (v[i, "off"] > 0) print v[i, c] / v[i, "off"] }' "$tmp/runs" | sort -g |
+    awk -v c="$c" '{ a[NR] = $1 } END { if (NR) printf "%-12s cpu/req vs off, median of the rounds'"'"' ratios: %+.1f%% (%d rounds)\n", c, (a[int((NR + 1) / 2)] - 1) * 100, NR }'
+done
 # Spans dropped make a run cheaper than the whole cost: each case's exported and dropped.
 for c in ratio-0.01 ratio-1; do
   admin=$(grep -o '"admin":"[^"]*"' "$tmp/$c.out" | sed 's/.*:\([0-9]*\)"$/\1/')
