@@ -20,7 +20,7 @@ struct OtlpBatchFrame {
 // The request body's size for `spans_bytes` of spans (its Content-Length).
 size_t export_request_size(const OtlpBatchFrame& frame, size_t spans_bytes);
 // Appends the request body's bytes before `spans_bytes` of spans: written in front of a
-// batch encoded in place, so that the spans are never copied.
+// batch appended in place, so that its spans are not copied again.
 void append_export_request_head(const OtlpBatchFrame& frame, size_t spans_bytes, std::string& out);
 // Appends the whole request body: the frame around `spans` (encoded spans back to
 // back).
