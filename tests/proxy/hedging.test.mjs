@@ -93,10 +93,14 @@ hedging: {enabled: true, maxExtraLoad: 1, headroom: 1}
   const m = await scrape(`${gw.adminUrl}/metrics`);
   const won = (k) => m.get(`ringgate_hedged_requests_total{result="${k}"}`) ?? 0;
   console.log(`races: primary ${won('primary')}, hedge ${won('hedge')}, failover ${won('failover')}, abandoned ${won('abandoned')}`);
-  // The slowed server was the first pick every time (it is predicted slower: least
-  // headroom) and lost every race to the hedge on the fast one.
-  assert.equal(won('hedge'), 24, 'every tight request raced, and the hedge won');
-  assert.equal(won('primary') + won('failover') + won('abandoned'), 0);
+  // Every tight request raced, and the slowed server lost each race (the losers are counted
+  // below). It is the first pick while its warm-up prediction stands (least headroom), so
+  // the hedge wins; but on a loaded machine the fast server's live samples may predict it
+  // slower for a request, which then goes to it first and wins as the primary, the hedge on
+  // the slowed server losing (a CI run under the sanitizer once read primary 1, hedge 23).
+  assert.equal(won('hedge') + won('primary'), 24, 'every tight request raced');
+  assert.ok(won('hedge') >= 12, `the slowed server was the usual first pick: hedge won ${won('hedge')}`);
+  assert.equal(won('failover') + won('abandoned'), 0);
   // Each loser was cancelled at once: the slowed server aborted what it was given.
   let aborted = 0;
   for (let i = 0; i < 40; i++) {
