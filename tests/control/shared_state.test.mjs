@@ -270,8 +270,10 @@ for (const [name, hostile] of [
   ['a reply to no command', (s) => s.write('*1\r\n:1\r\n+OK\r\n+OK\r\n')],
   ['nesting five deep', (s) => s.write('*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n')],
 ]) {
-  test(`a hostile Redis reply is refused and counted: ${name}`, async () => {
+  test(`a hostile Redis reply is refused and counted: ${name}`, async (t) => {
     const server = await fakeRedis(hostile);
+    // Shut even when an assertion fails: a listening fake keeps node (and the suite) alive.
+    t.after(() => server.shut());
     const sim = await startSim(['--model', MODEL]);
     live.push(sim);
     const gw = await startGateway(['--workers', '1', '--endpoint', `127.0.0.1:${sim.port}`,
@@ -281,9 +283,10 @@ for (const [name, hostile] of [
     await waitFor('refused', async () => (await scrape(`${gw.adminUrl}/metrics`)).get('ringgate_shared_state_errors_total{kind="refused_reply"}') >= 1);
     const d = await shared(gw);
     assert.equal(d.state, 'local-only');
-    assert.match(d.lastError, /refused reply|larger than/);
+    // The last error: the refusal, or a later sync's on the next connection (the fake answers
+    // every command the same way; a slow machine reaches it before this reads).
+    assert.match(d.lastError, /refused reply|larger than|malformed reply/);
     assert.equal((await complete(gw)).status, 200);
-    server.shut();
   });
 }
 
