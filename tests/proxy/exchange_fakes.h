@@ -141,6 +141,7 @@ struct FakeRouter : RouteService {
       d.endpoint_host = "10.0.0.1";
       d.endpoint_port = uint16_t(8000 + id);
       d.uncached_tokens = uncached;
+      d.load_tokens = 2000 + id;  // the token-load scorer's count while the attempt holds the endpoint
       d.features.ttft.uncached_prompt_tokens = 500 + id;  // what the scheduler would say
       d.ttft_headroom = ttft_headroom;
       ++in_flight;  // a routed decision holds its slot
@@ -173,6 +174,14 @@ struct FakeRouter : RouteService {
     --awaiting[id];
   }
   void latency_observed(const sched::LatencySample& s) override { samples.push_back(s); }
+  std::map<uint32_t, int64_t> load_tokens;  // the token-load scorer's in-flight tokens
+  int64_t load_in_flight() const {
+    int64_t n = 0;
+    for (const auto& [id, tokens] : load_tokens) n += tokens;
+    return n;
+  }
+  void load_sent(uint32_t id, uint32_t tokens) override { load_tokens[id] += tokens; }
+  void load_done(uint32_t id, uint32_t tokens) override { load_tokens[id] -= tokens; }
   int64_t prefill_in_flight() const {
     int64_t n = 0;
     for (const auto& [id, tokens] : prefill) n += tokens;

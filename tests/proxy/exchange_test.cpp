@@ -492,6 +492,29 @@ TEST_CASE("latency model inputs: a failed try gives its prefill back; no sample 
   }
 }
 
+TEST_CASE("token load: counted at the endpoint from the send until the attempt ends, a failed try's given back") {
+  {  // answered
+    Fixture f;
+    f.start(true);
+    CHECK(f.router.load_tokens[0] == 2000);
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_body("data: {\"choices\":[{\"text\":\"hi\"}]}\n\n");
+    CHECK(f.router.load_tokens[0] == 2000);  // the whole answer long, not only its prefill
+    f.attempt(0).listener->on_response_body("data: [DONE]\n\n");
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(f.router.load_in_flight() == 0);
+  }
+  {  // a connect failure, then endpoint 1
+    Fixture f;
+    f.start(true);
+    f.fail(f.attempt(0), FailureKind::ConnectFailed);
+    CHECK(f.router.load_tokens[0] == 0);
+    CHECK(f.router.load_tokens[1] == 2001);
+    f.exchange->client_gone();
+    CHECK(f.router.load_in_flight() == 0);
+  }
+}
+
 TEST_CASE("backpressure: a slow client pauses the upstream, draining resumes it") {
   Fixture f;
   f.options.max_client_buffer_bytes = 4;

@@ -73,6 +73,9 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
     router_.prefill_done(endpoint_id, tokens, sent_ms);
   }
   void latency_observed(const sched::LatencySample& sample) override { router_.latency_observed(sample); }
+  // The token load of a decision counts from the pick until its ext-proc stream ends.
+  void load_sent(uint32_t endpoint_id, uint32_t tokens) override { router_.load_sent(endpoint_id, tokens); }
+  void load_done(uint32_t endpoint_id, uint32_t tokens) override { router_.load_done(endpoint_id, tokens); }
 
   // UpstreamSide: in EPP mode the Gateway sends the request; "opening" an attempt is
   // handing the decision back to the stream that asked.

@@ -57,9 +57,11 @@ class RouteService {
   virtual void prefill_done(uint32_t /*endpoint_id*/, uint32_t /*tokens*/, uint64_t /*sent_ms*/) {}
   virtual void latency_observed(const sched::LatencySample& /*sample*/) {}
   // The token-load scorer's in-flight tokens (RouteDecision::load_tokens): added when a
-  // request is sent to an endpoint, removed with the same number when it leaves.
-  virtual void load_sent(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
-  virtual void load_done(uint32_t /*endpoint_id*/, uint32_t /*tokens*/) {}
+  // request is sent to an endpoint, removed with the same number when it leaves. An
+  // accounting rule of every mode, as routed/released are (no default: EPP mode once
+  // inherited a no-op and its token-load scorer saw every server idle).
+  virtual void load_sent(uint32_t endpoint_id, uint32_t tokens) = 0;
+  virtual void load_done(uint32_t endpoint_id, uint32_t tokens) = 0;
 };
 
 // The client connection as an exchange sees it.
