@@ -207,6 +207,7 @@ class PickerReader {
     }
     const Profile& profile = profiles[chosen];
     sched::ScorerWeights weights{};  // a scorer left out of the profile weighs 0
+    sched::FilterSwitches filters{};  // a filter left out does not run (not ringgate's default)
     bool filters_used = false;
     for (const ProfileEntry& e : profile.entries) {
       const Plugin& p = *e.plugin;
@@ -220,8 +221,8 @@ class PickerReader {
         else no_parameters(p);
       } else if (const auto filter = sched::filter_slot_by_plugin_type(p.type)) {
         filters_used = true;
-        out_.gateway.scheduler.filters[*filter] = true;
-        set("scheduler.filters." + std::string(sched::kFilters[*filter].name));
+        filters[*filter] = true;
+        out_.gateway.scheduler.prefix_affinity.yields = false;  // llm-d's filter, as llm-d runs it
         read_affinity_parameters(p);
       } else if (p.type == kInflightLoadProducer || p.type == kApproxPrefixProducer) {
         // Listed in a profile or not, what they produce ringgate keeps itself.
@@ -248,6 +249,10 @@ class PickerReader {
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
       out_.gateway.scheduler.scorers[slot] = std::min(weights[slot], 1000.0);
       set("scheduler.scorers." + std::string(sched::kScorers[slot].name));
+    }
+    for (size_t slot = 0; slot < sched::kFilterCount; ++slot) {
+      out_.gateway.scheduler.filters[slot] = filters[slot];
+      set("scheduler.filters." + std::string(sched::kFilters[slot].name));
     }
   }
 
@@ -505,9 +510,10 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
     else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
     else if (path == "scheduler.headroomSelectionStrategy")
       into.scheduler.headroom_strategy = picker.scheduler.headroom_strategy;
-    else if (path == "scheduler.filters.prefix-cache-affinity")
+    else if (path == "scheduler.filters.prefix-cache-affinity") {
       into.scheduler.filters[sched::kPrefixAffinityFilterSlot] = picker.scheduler.filters[sched::kPrefixAffinityFilterSlot];
-    else if (path == "scheduler.filters.prefix-cache-affinity.affinityThreshold")
+      into.scheduler.prefix_affinity.yields = picker.scheduler.prefix_affinity.yields;
+    } else if (path == "scheduler.filters.prefix-cache-affinity.affinityThreshold")
       into.scheduler.prefix_affinity.affinity_threshold = picker.scheduler.prefix_affinity.affinity_threshold;
     else if (path == "scheduler.filters.prefix-cache-affinity.explorationProbability")
       into.scheduler.prefix_affinity.exploration_probability = picker.scheduler.prefix_affinity.exploration_probability;

@@ -150,12 +150,16 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   out += snapshot && snapshot->prefix_index_shared() ? "true" : "false";
   out += ",\"candidates\":[";
   bool first = true;
-  for (const sched::EndpointSignals& c : router_.last_candidates()) {
+  // Every candidate gathered; those a filter took out come last, marked and not scored.
+  const size_t scored = router_.last_candidates().size();
+  size_t position = 0;
+  for (const sched::EndpointSignals& c : router_.last_gathered()) {
     if (snapshot == nullptr || c.index >= snapshot->size()) break;
     if (!first) out += ',';
     first = false;
     out += "{\"endpoint\":";
     util::append_json_string(out, snapshot->at(c.index).address.text());
+    out += std::string(",\"filtered\":") + (position++ >= scored ? "true" : "false");
     // A data-parallel rank's (null: the whole server): ranks behind one port share the address.
     const int32_t rank = snapshot->at(c.index).dp.rank;
     out += ",\"data_parallel_rank\":";

@@ -17,12 +17,15 @@ size_t filter_prefix_cache_affinity(std::span<EndpointSignals> candidates, const
   const PrefixAffinityConfig& config = context.config.prefix_affinity;
   const size_t n = candidates.size();
   if (n <= 1 || config.affinity_threshold <= 0 || context.total_blocks == 0) return n;
+  if (config.yields && context.request.slo.any()) return n;
   // llm-d draws rand.Float64() < p: 53 random bits as a fraction of 1.
   if (config.exploration_probability > 0 &&
       double(context.rng.next() >> 11) * 0x1.0p-53 < config.exploration_probability)
     return n;
   const double total = double(context.total_blocks);
-  auto sticky = [&](const EndpointSignals& c) { return double(c.prefix_blocks) / total >= config.affinity_threshold; };
+  auto sticky = [&](const EndpointSignals& c) {
+    return double(c.prefix_blocks) / total >= config.affinity_threshold && !(config.yields && c.overloaded);
+  };
   const size_t sticky_count = size_t(std::count_if(candidates.begin(), candidates.end(), sticky));
   if (sticky_count == 0) return n;
   if (config.max_ttft_penalty_ms > 0 && sticky_count < n) {

@@ -66,6 +66,7 @@ Scheduler::Scheduler(SchedulerConfig config, PrefixIndex& index, InflightCounter
 PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& request, Rng& rng) {
   PickResult result;
   candidate_count_ = 0;
+  filtered_out_ = 0;
   // Scratch grows only when the pool is larger than ever before.
   if (signals_.size() < snapshot.size()) signals_.resize(snapshot.size());
   size_t match_room = std::max<size_t>(64, snapshot.size() * 2);
@@ -206,6 +207,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     if (!config_.filters[slot]) continue;
     const size_t kept = kFilters[slot].filter(candidates, filter_context);
     if (kept == 0 || kept > count) continue;  // a filter never empties the set
+    filtered_out_ += count - kept;
     count = kept;
     candidate_count_ = count;
     candidates = std::span<EndpointSignals>(signals_.data(), count);

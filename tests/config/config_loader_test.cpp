@@ -537,10 +537,14 @@ TEST_CASE("disaggregation: the file's values; unset ones stay unset and at the d
   CHECK(*load_ok(head + "disaggregation: {enabled: true}\n").gateway.disaggregation.enabled);
 }
 
-TEST_CASE("scheduler.filters and the baseline scorers' parameters (issue 52): read, bounded, off by default") {
+TEST_CASE(
+    "scheduler.filters and the baseline scorers' parameters (issue 52): read, bounded, the filter on by default") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"10.0.0.1:8000\"]}}\n";
   ConfigSet defaults = load_ok(head);
-  CHECK_FALSE(defaults.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(defaults.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
+  CHECK(defaults.gateway.scheduler.prefix_affinity.yields);
+  CHECK_FALSE(load_ok(head + "scheduler: {filters: {prefix-cache-affinity: false}}\n")
+                  .gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
   CHECK(ringgate::sched::weight_of(defaults.gateway.scheduler.scorers, "token-load") == 0);
 
   ConfigSet c = load_ok(head + R"(scheduler:

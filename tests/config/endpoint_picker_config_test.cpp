@@ -42,11 +42,14 @@ bool warned(const PickerConfigResult& r, std::string_view part) {
 
 constexpr std::string_view kHead = "apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n";
 
-// A profile sets every scorer's weight (one it leaves out weighs 0), sorted as set_by_file.
+// A profile sets every scorer's weight (one it leaves out weighs 0) and every filter (one it
+// leaves out does not run), sorted as set_by_file.
 const std::vector<std::string> kScorerPaths = [] {
   std::vector<std::string> paths;
   for (const ringgate::sched::Scorer& s : ringgate::sched::kScorers)
     paths.push_back("scheduler.scorers." + std::string(s.name));
+  for (const ringgate::sched::Filter& f : ringgate::sched::kFilters)
+    paths.push_back("scheduler.filters." + std::string(f.name));
   std::sort(paths.begin(), paths.end());
   return paths;
 }();
@@ -61,6 +64,8 @@ TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, noth
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 2);
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 3);
   CHECK(r.gateway.set_by_file == kScorerPaths);
+  // Not listed: ringgate's default filter does not run under this profile.
+  CHECK_FALSE(r.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
 }
 
 TEST_CASE("weights as GAIE gives them: 1 when the profile names none, 0 for a scorer it leaves out") {
@@ -287,6 +292,9 @@ TEST_CASE("llm-d's optimized baseline (llm-d.ai/v1alpha1): the affinity filter a
   CHECK(into.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
   CHECK(ringgate::sched::weight_of(into.scheduler.scorers, "token-load") == 1);
   CHECK(into.scheduler.prefix_affinity.affinity_threshold == 0.80);
+  // llm-d's filter has no load guard: ringgate's default (it yields to the guard) is off here.
+  CHECK_FALSE(s.prefix_affinity.yields);
+  CHECK_FALSE(into.scheduler.prefix_affinity.yields);
 }
 
 TEST_CASE("llm-d's P/D guide: active-request and no-hit-lru with their parameters, no warning about them") {

@@ -96,6 +96,10 @@ test('precise mode: the dry run picks the server whose KV events hold the prompt
   const byEndpoint = Object.fromEntries(r.json.candidates.map((c) => [c.endpoint, c]));
   assert.ok(byEndpoint[sims[2].api].prefix_blocks > 0);
   assert.equal(byEndpoint[sims[0].api].prefix_blocks, 0);
+  // The default prefix-cache-affinity filter kept only the holder; the others are listed, marked.
+  assert.equal(byEndpoint[sims[2].api].filtered, false);
+  assert.equal(byEndpoint[sims[0].api].filtered, true);
+  assert.equal(r.json.candidates.at(-1).filtered, true);
   assert.ok(byEndpoint[sims[2].api].total > byEndpoint[sims[0].api].total);
 
   // One request at a time on an idle pool: the dry run names where the request then goes,

@@ -164,6 +164,32 @@ TEST_CASE("prefix-cache-affinity filter: the TTFT gate breaks stickiness beyond 
   CHECK(run_filter("prefix-cache-affinity", always, config, 100, rng) == 1);
 }
 
+TEST_CASE("prefix-cache-affinity filter: a server the load guard calls overloaded is not sticky, unless llm-d's") {
+  SchedulerConfig config;
+  config.prefix_affinity.exploration_probability = 0;
+  CHECK(config.filters[kPrefixAffinityFilterSlot]);  // ringgate's default profile runs it
+  CHECK(config.prefix_affinity.yields);
+  Rng rng(9);
+  auto overloaded = [](EndpointSignals s) {
+    s.overloaded = true;
+    return s;
+  };
+  std::vector<EndpointSignals> c{overloaded(held(0, 100)), held(1, 90), held(2, 0)};
+  REQUIRE(run_filter("prefix-cache-affinity", c, config, 100, rng) == 1);
+  CHECK(c[0].id == 1);  // the other holder stays
+  std::vector<EndpointSignals> alone{overloaded(held(0, 100)), held(1, 0), held(2, 0)};
+  CHECK(run_filter("prefix-cache-affinity", alone, config, 100, rng) == 3);  // the hot prompt spills
+  PickRequest with_slo;  // latency objectives: the SLO-aware pick places it, unfiltered
+  with_slo.slo.ttft_ms = 300;
+  std::vector<EndpointSignals> slo{held(0, 100), held(1, 0), held(2, 0)};
+  CHECK(run_filter("prefix-cache-affinity", slo, config, 100, rng, with_slo) == 3);
+  config.prefix_affinity.yields = false;  // as an EndpointPickerConfig maps llm-d's filter
+  std::vector<EndpointSignals> slo_llm_d{held(0, 100), held(1, 0), held(2, 0)};
+  CHECK(run_filter("prefix-cache-affinity", slo_llm_d, config, 100, rng, with_slo) == 1);
+  std::vector<EndpointSignals> llm_d{overloaded(held(0, 100)), held(1, 0), held(2, 0)};
+  CHECK(run_filter("prefix-cache-affinity", llm_d, config, 100, rng) == 1);
+}
+
 TEST_CASE("prefix-cache-affinity filter: explorationProbability 1 always keeps all, 0 never") {
   SchedulerConfig config;
   Rng rng(7);

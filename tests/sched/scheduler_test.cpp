@@ -466,7 +466,9 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
   f.index.on_routed(0, a);
   f.index.on_routed(1, b);
   EndpointSnapshot snap(make_pool(2));
-  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  SchedulerConfig config;
+  config.filters = {};  // both candidates scored, for last_candidates() below
+  Scheduler s(config, f.index, f.inflight);
   Rng rng(7);
   for (int i = 0; i < 20; ++i) {
     PickResult r = s.pick(snap, request(a), rng);

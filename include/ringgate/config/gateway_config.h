@@ -151,10 +151,10 @@ struct SchedulerConfig {
   // YAML scheduler.scorers: weight by scorer slot (sched::kScorers; keys are the scorers'
   // names). A key the file leaves out keeps its default (sched::default_scorer_weights).
   sched::ScorerWeights scorers = sched::default_scorer_weights();
-  // YAML scheduler.filters: which filters run (sched::kFilters; off by default) and the
-  // parameters of the filters and scorers that have some beyond a weight (their defaults
-  // are sched's own: the same types).
-  sched::FilterSwitches filters{};
+  // YAML scheduler.filters: which filters run (sched::kFilters; a key the file leaves out
+  // keeps its default, sched::default_filter_switches) and the parameters of the filters
+  // and scorers that have some beyond a weight (their defaults are sched's own: the same types).
+  sched::FilterSwitches filters = sched::default_filter_switches();
   sched::PrefixAffinityConfig prefix_affinity;
   sched::TokenLoadConfig token_load;
   sched::ActiveRequestConfig active_request;

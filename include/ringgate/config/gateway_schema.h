@@ -133,11 +133,11 @@ inline constexpr Field kSchedulerFields[] = {
     {"sessionKeys", "list of string", "[prompt_cache_key, safety_identifier, user, header]", "each of prompt_cache_key, safety_identifier, user, header at most once", kLive, "", "What pins a conversation to a server, first present wins: the body's prompt_cache_key, safety_identifier or user (OpenAI's fields), or `sessionHeader`. A key left out is off; [] turns session affinity off. Bad values (over 256 bytes, control bytes) fall through to the next key."},
     {"metricsStaleAfter", "duration", "2s", "1ms..1h", kRestart, "--metrics-staleness-threshold", "Older scraped metrics are not trusted as fresh."},
     {"headroomSelectionStrategy", "string", "least", "least, most", kRestart, "", "Requests with latency objectives (x-llm-d-slo-*-ms) go to the server predicted to meet them with the least headroom (bin-packing, llm-d's default) or the most (spreading)."},
-    {"filters", "map", "none", "", kRestart, "", "Filters that narrow the candidates before the scorers run (llm-d's Filter plugins), each key a filter: `true`, or a map of its parameters, runs it; `false` or left out does not."},
+    {"filters", "map", "prefix-cache-affinity", "", kRestart, "", "Filters that narrow the candidates before the scorers run (llm-d's Filter plugins), each key a filter: `true`, or a map of its parameters, runs it; `false` does not; left out, its default."},
 };
 // scheduler.filters: one key per filter of the registry (sched::kFilters).
 inline constexpr Field kFilterFields[] = {
-    {"prefix-cache-affinity", "bool or map", "false", "", kRestart, "", "llm-d's prefix-cache-affinity-filter: only the servers holding at least `affinityThreshold` of the prompt stay candidates, unless none does, the best of them is predicted to answer its first token more than `maxTTFTPenaltyMs` after the best other (the latency model; skipped while it has learnt nothing), or a draw of `explorationProbability` skips the filter."},
+    {"prefix-cache-affinity", "bool or map", "true", "", kRestart, "", "llm-d's prefix-cache-affinity-filter (on by default: perf/routing/README.md, \"llm-d's optimized baseline\"): only the servers holding at least `affinityThreshold` of the prompt stay candidates, unless none does, the best of them is predicted to answer its first token more than `maxTTFTPenaltyMs` after the best other (the latency model; skipped while it has learnt nothing), or a draw of `explorationProbability` skips the filter."},
 };
 inline constexpr Field kPrefixAffinityFilterFields[] = {
     {"enabled", "bool", "true", "", kRestart, "", "Whether the filter runs when its map is given (a map without it runs the filter)."},

@@ -150,6 +150,7 @@ class RequestRouter {
   // Every candidate's signals and scores in the last route() that scored (views die
   // at the next route()).
   std::span<const sched::EndpointSignals> last_candidates() const { return scheduler_.last_candidates(); }
+  std::span<const sched::EndpointSignals> last_gathered() const { return scheduler_.last_gathered(); }
   const sched::SchedulerConfig& scheduler_config() const { return scheduler_.config(); }
   // Whether requests may be split into prefill and decode legs now: `disaggregation.enabled`,
   // by default whether the pool has a routable prefill pod.

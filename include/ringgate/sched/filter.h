@@ -34,6 +34,7 @@ struct Filter {
   std::string_view name;         // key under scheduler.filters ("prefix-cache-affinity")
   std::string_view plugin_type;  // llm-d's plugin type: EndpointPickerConfig type
   FilterFn filter = nullptr;
+  bool default_on = false;  // runs unless scheduler.filters turns it off
 };
 
 }  // namespace ringgate::sched

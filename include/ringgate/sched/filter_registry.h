@@ -4,8 +4,8 @@
 // (model, role, health, saturation) and before the scorers.
 //
 // Adding a filter: write src/sched/<name>_filter.cpp with its FilterFn, declare it in
-// filter_plugins.h, add its line here. Its name is then a key of scheduler.filters (off by
-// default), its plugin type a plugin of an EndpointPickerConfig.
+// filter_plugins.h, add its line here. Its name is then a key of scheduler.filters, its
+// plugin type a plugin of an EndpointPickerConfig.
 
 #include <array>
 #include <cstddef>
@@ -18,13 +18,19 @@
 namespace ringgate::sched {
 
 inline constexpr Filter kFilters[] = {
-    // name                     llm-d plugin type
-    {"prefix-cache-affinity", "prefix-cache-affinity-filter", &filter_prefix_cache_affinity},
+    // name                     llm-d plugin type               default: on (why: perf/routing/README.md,
+    //                                                          "llm-d's optimized baseline")
+    {"prefix-cache-affinity", "prefix-cache-affinity-filter", &filter_prefix_cache_affinity, true},
 };
 inline constexpr size_t kFilterCount = std::size(kFilters);
 
-// Which filters run, by slot (all off by default).
+// Which filters run, by slot.
 using FilterSwitches = std::array<bool, kFilterCount>;
+constexpr FilterSwitches default_filter_switches() {
+  FilterSwitches on{};
+  for (size_t i = 0; i < kFilterCount; ++i) on[i] = kFilters[i].default_on;
+  return on;
+}
 
 constexpr std::optional<size_t> filter_slot(std::string_view name) {
   for (size_t i = 0; i < kFilterCount; ++i)

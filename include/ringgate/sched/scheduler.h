@@ -157,6 +157,8 @@ class Scheduler {
   // The signals and scores of every candidate in the last pick() (for
   // /debug/endpoints "why" views and tests). Valid until the next pick().
   std::span<const EndpointSignals> last_candidates() const { return {signals_.data(), candidate_count_}; }
+  // The same, followed by the candidates the filters took out (not scored), for /debug/pick.
+  std::span<const EndpointSignals> last_gathered() const { return {signals_.data(), candidate_count_ + filtered_out_}; }
 
   const SchedulerConfig& config() const { return config_; }
 
@@ -169,6 +171,7 @@ class Scheduler {
   std::vector<PrefixMatch> matches_;
   std::vector<int32_t> position_by_id_;  // endpoint id -> position in signals_, -1
   size_t candidate_count_ = 0;
+  size_t filtered_out_ = 0;  // behind the candidates in signals_
 };
 
 }  // namespace ringgate::sched

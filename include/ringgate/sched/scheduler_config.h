@@ -72,6 +72,12 @@ struct PrefixAffinityConfig {
   // Stickiness breaks (every candidate kept) when the best sticky candidate's predicted
   // TTFT exceeds the best other's by more than this; 0 = always stick.
   double max_ttft_penalty_ms = 5000;
+  // ringgate's own default profile (the filter runs by default there) yields to ringgate's
+  // other rules: a server the load guard calls overloaded is not sticky, so a hot prompt
+  // still spills; a request with latency objectives is not filtered (the SLO-aware pick
+  // places it from predictions that count its cached prefix). llm-d's filter has neither:
+  // an EndpointPickerConfig that lists it sets this false.
+  bool yields = true;
   bool operator==(const PrefixAffinityConfig&) const = default;
 };
 
@@ -79,8 +85,8 @@ struct SchedulerConfig {
   // By scorer slot (scorer_registry.h); defaults queue 2, kv-cache 2, prefix 3 (llm-d's
   // tuned defaults), the others 0 (not run).
   ScorerWeights weights = default_scorer_weights();
-  // By filter slot (filter_registry.h): which filters run before the scorers (none by default).
-  FilterSwitches filters{};
+  // By filter slot (filter_registry.h): which filters run before the scorers.
+  FilterSwitches filters = default_filter_switches();
   TokenLoadConfig token_load;
   ActiveRequestConfig active_request;
   NoHitLruConfig no_hit_lru;
