@@ -47,7 +47,9 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
   --seeds LIST       one run of every cell per seed (the request sequence and arrivals)  [${D.seeds}]
   --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: A ${WORKLOADS.A.rates.join('/')}, C ${WORKLOADS.C.rates.join('/')}, L ${WORKLOADS.L.rates.join('/')})
   --ttft-limit-ms MS the TTFT p90 a load must keep for its output tokens/s to count     [${D.ttftLimitMs}]
-  --workers N --timeout-ms MS --out DIR                                                 [${D.workers} ${D.timeoutMs} perf/results]`;
+  --workers N --timeout-ms MS --out DIR                                                 [${D.workers} ${D.timeoutMs} perf/results]
+  --report A.json B.json ...   no run: one report of the rows of earlier runs' JSON files (rows of
+                     one config, workload, load and seed in two files: the later file's)`;
 
 function parse(argv) {
   const o = { ...D };
@@ -216,7 +218,28 @@ function report(o, rows, meta) {
   return L.join('\n');
 }
 
+// The rows of earlier runs, merged into one report.
+function merged(files) {
+  const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')));
+  const o = { ...runs[0].options, ttftLimitMs: D.ttftLimitMs };
+  const byCell = new Map();
+  for (const run of runs) for (const r of run.rows) byCell.set(`${r.config}/${r.workload}/${r.rate}/${r.seed}`, r);
+  const rows = [...byCell.values()];
+  const union = (key) => [...new Set(runs.flatMap((run) => run.options[key]))];
+  o.configs = union('configs');
+  o.workloads = union('workloads');
+  o.seeds = union('seeds').sort((a, b) => a - b);
+  o.rateOf = Object.fromEntries(o.workloads.map((w) => [w, [...new Set(rows.filter((r) => r.workload === w).map((r) => r.rate))].sort((a, b) => a - b)]));
+  return { o, rows, meta: { date: `runs of ${runs.map((run) => run.meta.date).join(', ')}`, load: '-' } };
+}
+
 async function main() {
+  const reportAt = process.argv.indexOf('--report');
+  if (reportAt >= 0) {
+    const { o, rows, meta } = merged(process.argv.slice(reportAt + 1));
+    console.log(report(o, rows, meta));
+    return;
+  }
   const o = parse(process.argv.slice(2));
   const meta = { date: new Date().toISOString(), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
   const rows = [], oracles = new Map();

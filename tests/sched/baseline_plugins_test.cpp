@@ -164,7 +164,8 @@ TEST_CASE("prefix-cache-affinity filter: the TTFT gate breaks stickiness beyond 
   CHECK(run_filter("prefix-cache-affinity", always, config, 100, rng) == 1);
 }
 
-TEST_CASE("prefix-cache-affinity filter: a server the load guard calls overloaded is not sticky, unless llm-d's") {
+TEST_CASE(
+    "prefix-cache-affinity filter: nothing sticks when the load guard calls every holder overloaded, unless llm-d's") {
   SchedulerConfig config;
   config.prefix_affinity.exploration_probability = 0;
   CHECK(config.filters[kPrefixAffinityFilterSlot]);  // ringgate's default profile runs it
@@ -175,10 +176,13 @@ TEST_CASE("prefix-cache-affinity filter: a server the load guard calls overloade
     return s;
   };
   std::vector<EndpointSignals> c{overloaded(held(0, 100)), held(1, 90), held(2, 0)};
-  REQUIRE(run_filter("prefix-cache-affinity", c, config, 100, rng) == 1);
-  CHECK(c[0].id == 1);  // the other holder stays
+  REQUIRE(run_filter("prefix-cache-affinity", c, config, 100, rng) == 2);  // a holder is not: both stay
+  CHECK(c[0].id == 0);
+  CHECK(c[1].id == 1);
   std::vector<EndpointSignals> alone{overloaded(held(0, 100)), held(1, 0), held(2, 0)};
   CHECK(run_filter("prefix-cache-affinity", alone, config, 100, rng) == 3);  // the hot prompt spills
+  std::vector<EndpointSignals> both{overloaded(held(0, 100)), overloaded(held(1, 90)), held(2, 0)};
+  CHECK(run_filter("prefix-cache-affinity", both, config, 100, rng) == 3);
   PickRequest with_slo;  // latency objectives: the SLO-aware pick places it, unfiltered
   with_slo.slo.ttft_ms = 300;
   std::vector<EndpointSignals> slo{held(0, 100), held(1, 0), held(2, 0)};

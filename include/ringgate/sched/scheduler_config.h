@@ -73,8 +73,8 @@ struct PrefixAffinityConfig {
   // TTFT exceeds the best other's by more than this; 0 = always stick.
   double max_ttft_penalty_ms = 5000;
   // ringgate's own default profile (the filter runs by default there) yields to ringgate's
-  // other rules: a server the load guard calls overloaded is not sticky, so a hot prompt
-  // still spills; a request with latency objectives is not filtered (the SLO-aware pick
+  // other rules: when the load guard calls every holder of the prompt overloaded, nothing
+  // is sticky, so a hot prompt still spills; a request with latency objectives is not filtered (the SLO-aware pick
   // places it from predictions that count its cached prefix). llm-d's filter has neither:
   // an EndpointPickerConfig that lists it sets this false.
   bool yields = true;
