@@ -74,9 +74,9 @@ struct PrefixAffinityConfig {
   double max_ttft_penalty_ms = 5000;
   // ringgate's own default profile (the filter runs by default there) yields to ringgate's
   // other rules: when the load guard calls every holder of the prompt overloaded, nothing
-  // is sticky, so a hot prompt still spills; a request with latency objectives is not filtered (the SLO-aware pick
-  // places it from predictions that count its cached prefix). llm-d's filter has neither:
-  // an EndpointPickerConfig that lists it sets this false.
+  // is sticky, so a hot prompt still spills; a request with latency objectives is not
+  // filtered (the SLO-aware pick places it from predictions that count its cached prefix).
+  // llm-d's filter has neither: an EndpointPickerConfig that lists it sets this false.
   bool yields = true;
   bool operator==(const PrefixAffinityConfig&) const = default;
 };
