@@ -17,6 +17,7 @@ import { replay } from './oracle.mjs';
 import { startSims, simCounters, diff } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
 import { stop as stopProc } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 const PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-optimized-baseline.yaml');
@@ -82,14 +83,6 @@ const simArgsFor = (o, s) => ['--model', o.model, '--kv-blocks', String(s.kvBloc
   '--max-num-seqs', String(s.maxNumSeqs), '--prefill-time-per-token-us', String(s.prefillUs),
   '--inter-token-latency-ms', String(s.itlMs), '--max-model-len', String(s.maxModelLen), ...(s.echo ? ['--mode', 'echo'] : [])];
 const workloadFor = (w, seed) => makeWorkload({ ...WORKLOADS[w].options, kind: WORKLOADS[w].kind, seed, answerTokens: WORKLOADS[w].maxTokens });
-
-function cpuSeconds(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(x[11]) + Number(x[12])) / 100;
-  } catch { return NaN; }
-}
 
 async function startProxy(o, config, eps) {
   const workers = ['--workers', String(o.workers)];

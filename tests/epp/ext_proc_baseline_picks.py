@@ -51,49 +51,59 @@ class BaselinePicks(unittest.TestCase):
         h.wait_for(lambda: len(h.debug_endpoints(admin)) == 4 and all(e['routable'] for e in h.debug_endpoints(admin)),
                    what='all four sims routable')
 
+    def picks_in_bursts(self, proc, prompts, decide, finish):
+        """Each burst's requests decided one after another, held in flight until the burst ends."""
+        self.ready(proc.info['admin'])
+        picks = []
+        for start in range(0, len(prompts), BURST):
+            held = []
+            for prompt in prompts[start:start + BURST]:
+                pick, handle = decide(prompt)
+                picks.append(pick)
+                held.append(handle)
+            for handle in held:
+                finish(handle)
+            h.wait_for(lambda: sum(h.inflight(proc.info['admin']).values()) == 0, what='idle')
+        return picks
+
     def gateway_picks(self, prompts):
         gw = h.start_gateway('--workers', '1', '--config-file', PICKER_CONFIG, *self.endpoints)
+
+        def decide(prompt):
+            # The response headers come after the pick and the send: the request is in flight.
+            conn, resp = h.send_to(gw.info['api'], '/v1/completions', body_of(prompt))
+            self.assertEqual(resp.status, 200)
+            return resp.getheader('x-gateway-destination-endpoint'), (conn, resp)
+
+        def finish(handle):
+            conn, resp = handle
+            self.assertIn(b'data: [DONE]', resp.read())
+            conn.close()
+
         try:
-            self.ready(gw.info['admin'])
-            picks = []
-            for start in range(0, len(prompts), BURST):
-                open_streams = []
-                for prompt in prompts[start:start + BURST]:
-                    # The response headers come after the pick and the send: the request is in flight.
-                    conn, resp = h.send_to(gw.info['api'], '/v1/completions', body_of(prompt))
-                    self.assertEqual(resp.status, 200)
-                    picks.append(resp.getheader('x-gateway-destination-endpoint'))
-                    open_streams.append((conn, resp))
-                for conn, resp in open_streams:
-                    self.assertIn(b'data: [DONE]', resp.read())
-                    conn.close()
-                h.wait_for(lambda: sum(h.inflight(gw.info['admin']).values()) == 0, what='gateway idle')
-            return picks
+            return self.picks_in_bursts(gw, prompts, decide, finish)
         finally:
             self.assertEqual(gw.stop(), 0, gw.stderr())
             self.assertNotIn('warn', gw.stderr().lower(), 'the guide\'s plugin names are all known')
 
     def epp_picks(self, prompts):
         epp = h.start_epp('--workers', '1', '--config-file', PICKER_CONFIG, *self.endpoints)
+
+        def decide(prompt):
+            body = body_of(prompt)
+            s = h.ExtProcStream(epp.info['epp'])
+            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.BUFFERED))
+            s.recv()
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            r = s.recv()
+            return h.header_map(r.request_body.response.header_mutation)['x-gateway-destination-endpoint'], s
+
+        def finish(s):  # the Gateway's request ends: released
+            self.assertEqual(s.close(), h.grpc.StatusCode.OK)
+
         try:
-            self.ready(epp.info['admin'])
-            picks = []
-            for start in range(0, len(prompts), BURST):
-                open_streams = []
-                for prompt in prompts[start:start + BURST]:
-                    body = body_of(prompt)
-                    s = h.ExtProcStream(epp.info['epp'])
-                    s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
-                           protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.BUFFERED))
-                    s.recv()
-                    s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
-                    r = s.recv()
-                    picks.append(h.header_map(r.request_body.response.header_mutation)['x-gateway-destination-endpoint'])
-                    open_streams.append(s)
-                for s in open_streams:  # the Gateway's request ends: released
-                    self.assertEqual(s.close(), h.grpc.StatusCode.OK)
-                h.wait_for(lambda: sum(h.inflight(epp.info['admin']).values()) == 0, what='EPP idle')
-            return picks
+            return self.picks_in_bursts(epp, prompts, decide, finish)
         finally:
             self.assertEqual(epp.stop(), 0, epp.stderr())
             self.assertNotIn('warn', epp.stderr().lower(), 'the guide\'s plugin names are all known')
