@@ -1,14 +1,15 @@
 #include "ringgate/epp/ext_proc_server.h"
 
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
 #include <cstdio>
 #include <deque>
 
 #include "envoy/service/ext_proc/v3/external_processor.grpc.pb.h"
+#include "ringgate/epp/completion_tag.h"
 #include "ringgate/epp/ext_proc_stream.h"
+#include "ringgate/epp/grpc_health_service.h"
 
 namespace ringgate::epp {
 
@@ -19,20 +20,12 @@ using extproc::ProcessingRequest;
 using extproc::ProcessingResponse;
 
 constexpr auto kTick = std::chrono::milliseconds(100);
-constexpr const char* kExtProcServiceName = "envoy.service.ext_proc.v3.ExternalProcessor";
-
-class Call;
-
-// Each asynchronous operation of a call completes with a pointer to one of these.
-struct Tag {
-  enum class Op : uint8_t { Accept, Read, Write, Finish, Done };
-  Call* call;
-  Op op;
-};
 
 // One Process stream on one thread: at most one read and one write in flight (gRPC's
 // rule), Finish only once no write is, and freed when every operation has come back.
-class Call {
+class Call final : public CompletionHandler {
+  enum Op : uint8_t { Accept, Read, Write, Finish, Done };
+
  public:
   Call(Service& service, grpc::ServerCompletionQueue& cq, EppWorker& worker)
       : service_(service), cq_(cq), worker_(worker), stream_(worker) {
@@ -42,10 +35,10 @@ class Call {
     service_.RequestProcess(&ctx_, &rw_, &cq_, &cq_, &accept_tag_);
   }
 
-  void on_event(Tag::Op op, bool ok) {
+  void on_event(uint8_t op, bool ok) override {
     --pending_;
-    switch (op) {
-      case Tag::Op::Accept:
+    switch (Op(op)) {
+      case Accept:
         if (!ok) {  // the server is shutting down: no call came, so no done notification will
           --pending_;
           break;
@@ -54,7 +47,7 @@ class Call {
         new Call(service_, cq_, worker_);  // the next stream on this thread
         read();
         break;
-      case Tag::Op::Read:
+      case Read:
         reading_ = false;
         if (!ok) {  // the Gateway half-closed (or went away: then done_tag_ says cancelled)
           stream_.on_peer_closed();
@@ -67,7 +60,7 @@ class Call {
         if (stream_.end() == StreamEnd::Open) read();
         else finish(status_of(stream_));
         break;
-      case Tag::Op::Write:
+      case Write:
         writing_ = false;
         out_.pop_front();
         if (!ok) {  // the stream is gone: nothing more will be written
@@ -76,8 +69,9 @@ class Call {
           finish(grpc::Status::CANCELLED);
         }
         break;
-      case Tag::Op::Finish: break;
-      case Tag::Op::Done:
+      case Finish:
+        break;
+      case Done:
         done_ = true;
         if (ctx_.IsCancelled()) stream_.on_peer_gone();
         break;
@@ -86,11 +80,11 @@ class Call {
     if (pending_ == 0) delete this;
   }
 
-  Tag accept_tag_{this, Tag::Op::Accept};
-  Tag read_tag_{this, Tag::Op::Read};
-  Tag write_tag_{this, Tag::Op::Write};
-  Tag finish_tag_{this, Tag::Op::Finish};
-  Tag done_tag_{this, Tag::Op::Done};
+  CompletionTag accept_tag_{this, Accept};
+  CompletionTag read_tag_{this, Read};
+  CompletionTag write_tag_{this, Write};
+  CompletionTag finish_tag_{this, Finish};
+  CompletionTag done_tag_{this, Done};
 
  private:
   static grpc::Status status_of(const ExtProcStream& stream) {
@@ -156,6 +150,8 @@ class Call {
 
 struct ExtProcServer::Impl {
   Service service;
+  HealthBoard health_board;
+  GrpcHealthService health{health_board};
   std::unique_ptr<grpc::Server> server;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
 };
@@ -168,7 +164,7 @@ ExtProcServer::ExtProcServer(ExtProcServerOptions options) : options_(std::move(
 ExtProcServer::~ExtProcServer() { stop(0); }
 
 std::string ExtProcServer::start() {
-  grpc::EnableDefaultHealthCheckService(true);
+  grpc::EnableDefaultHealthCheckService(false);  // served on the ext-proc threads instead
   grpc::ServerBuilder builder;
   int port = 0, health_port = 0;
   auto credentials = ext_proc_credentials(options_.tls, transport_);
@@ -181,6 +177,7 @@ std::string ExtProcServer::start() {
   if (separate_health)
     builder.AddListeningPort(options_.health_listen.to_string(), grpc::InsecureServerCredentials(), &health_port);
   builder.RegisterService(&impl_->service);
+  builder.RegisterService(impl_->health.service());
   // A BUFFERED body arrives as one message: the body limit plus room for the framing.
   const size_t body_limit = options_.worker.options.limits.max_body_bytes;
   builder.SetMaxReceiveMessageSize(int(std::min<size_t>(body_limit + (64u << 10), INT32_MAX)));
@@ -196,11 +193,11 @@ std::string ExtProcServer::start() {
   address_.sin.sin_port = htons(uint16_t(port));  // sin_port and sin6_port share their offset
   health_address_ = separate_health ? options_.health_listen : address_;
   if (separate_health) health_address_.sin.sin_port = htons(uint16_t(health_port));
-  set_serving(serving_.load());
   for (size_t i = 0; i < workers_.size(); ++i) {
     threads_.emplace_back([this, i] {
       grpc::ServerCompletionQueue& cq = *impl_->queues[i];
       EppWorker& worker = *workers_[i];
+      GrpcHealthService::Thread health(impl_->health, cq);
       new Call(impl_->service, cq, worker);
       auto next_tick = std::chrono::system_clock::now() + kTick;
       for (;;) {
@@ -210,40 +207,30 @@ std::string ExtProcServer::start() {
         if (status == grpc::CompletionQueue::SHUTDOWN) break;
         if (std::chrono::system_clock::now() >= next_tick) {
           worker.tick();
-          if (i == 0 && options_.ready && !stopping_.load()) {
+          if (i == 0 && options_.ready && !impl_->health_board.stopping.load()) {
             const bool ready = options_.ready();
-            if (ready != serving_.load(std::memory_order_relaxed)) set_serving(ready);
+            set_serving(ready);
           }
+          health.tick();
           next_tick = std::chrono::system_clock::now() + kTick;
         }
         if (status == grpc::CompletionQueue::TIMEOUT) continue;
         worker.refresh();
-        Tag* t = static_cast<Tag*>(tag);
-        t->call->on_event(t->op, ok);
+        CompletionTag* t = static_cast<CompletionTag*>(tag);
+        t->handler->on_event(t->op, ok);
       }
     });
   }
   return {};
 }
 
-void ExtProcServer::set_serving(bool serving) {
-  serving_.store(serving, std::memory_order_relaxed);
-  if (!impl_->server) return;
-  grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus("", serving);
-  health->SetServingStatus("readiness", serving);
-  // GAIE's inferencepool chart probes its EPP with this service name (without leader election).
-  health->SetServingStatus("inference-extension", serving);
-  health->SetServingStatus(kExtProcServiceName, serving);
-  health->SetServingStatus("liveness", true);
-}
+void ExtProcServer::set_serving(bool serving) { impl_->health_board.serving.store(serving, std::memory_order_relaxed); }
 
 void ExtProcServer::stop(uint32_t drain_ms) {
   if (stopped_ || !impl_->server) return;
   stopped_ = true;
-  stopping_.store(true);
   set_serving(false);
+  impl_->health_board.stopping.store(true);
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(drain_ms));
   for (auto& q : impl_->queues) q->Shutdown();
   for (auto& t : threads_) t.join();

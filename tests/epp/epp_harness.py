@@ -30,6 +30,8 @@ def _generate_stubs():
     proto_root = os.path.join(SOURCE_ROOT, 'proto')
     files = []
     for dirpath, _, names in os.walk(proto_root):
+        if os.path.relpath(dirpath, proto_root).split(os.sep)[0] == 'grpc':
+            continue  # the server's health protocol: the probe client below has its own copy
         files += [os.path.relpath(os.path.join(dirpath, n), proto_root) for n in names if n.endswith('.proto')]
     plugin = shutil.which('grpc_python_plugin')
     if plugin is None:
@@ -195,6 +197,35 @@ def health_status(address, service=''):
 
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+
+
+class HealthWatch:
+    """grpc.health.v1 Watch on a thread: `statuses` collects what the server sends; `ended`
+    is set (with the stream's final gRPC code in `code`) when the stream ends."""
+
+    def __init__(self, address, service):
+        self.channel = grpc.insecure_channel(address)
+        self.stream = health_pb2_grpc.HealthStub(self.channel).Watch(health_pb2.HealthCheckRequest(service=service),
+                                                                     timeout=30)
+        self.statuses, self.code, self.ended = [], None, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for response in self.stream:
+                self.statuses.append(response.status)
+            self.code = grpc.StatusCode.OK
+        except grpc.RpcError as e:
+            self.code = e.code()
+        self.ended.set()
+
+    def close(self):
+        self.stream.cancel()
+        self.ended.wait(5)
+        self.channel.close()
 
 
 def headers(pairs, end_of_stream=False):

@@ -6,6 +6,7 @@ envoy.lb dynamic metadata) must name a sim; the test then sends the forwarded re
 that sim itself, as the Gateway would, and relays its answer back through ext-proc."""
 import json
 import os
+import time
 import unittest
 
 import epp_harness as h
@@ -388,6 +389,45 @@ spec:
         for address in (self.epp.info['eppHealth'], self.address):
             for service in ('', 'liveness', 'readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'):
                 self.assertEqual(h.health_status(address, service), h.SERVING, (address, service))
+
+    def test_grpc_health_unknown_service_and_watch(self):
+        # Check: an unknown service is NOT_FOUND (the protocol's answer); Watch: the status
+        # now, or SERVICE_UNKNOWN, and the stream stays open until the client goes.
+        with self.assertRaises(h.grpc.RpcError) as e:
+            h.health_status(self.address, 'no.such.Service')
+        self.assertEqual(e.exception.code(), h.grpc.StatusCode.NOT_FOUND)
+        watches = [h.HealthWatch(address, service)
+                   for address in (self.epp.info['eppHealth'], self.address)
+                   for service in ('inference-extension', 'no.such.Service')]
+        try:
+            h.wait_for(lambda: all(w.statuses for w in watches), what='a first status on every watch')
+            self.assertEqual([w.statuses for w in watches], [[h.SERVING], [h.SERVICE_UNKNOWN]] * 2)
+            time.sleep(0.3)  # ticks pass: nothing changed, nothing more is sent, the streams stay open
+            self.assertEqual([len(w.statuses) for w in watches], [1] * 4)
+            self.assertFalse(any(w.ended.is_set() for w in watches))
+        finally:
+            for w in watches:
+                w.close()
+
+
+class EppHealthWatchOnStop(unittest.TestCase):
+    def test_a_watch_sees_not_serving_and_ends_when_the_epp_stops(self):
+        sim = h.start_sim('--model', MODEL)
+        epp = h.start_epp('--endpoint', sim.info['api'], '--drain-timeout-ms', '3000')
+        try:
+            h.wait_for(lambda: h.health_status(epp.info['eppHealth'], 'readiness') == h.SERVING, what='EPP ready')
+            ready, live = h.HealthWatch(epp.info['eppHealth'], 'readiness'), h.HealthWatch(epp.info['eppHealth'], 'liveness')
+            h.wait_for(lambda: ready.statuses and live.statuses, what='first statuses')
+            started = time.monotonic()
+            epp.proc.send_signal(15)
+            self.assertTrue(ready.ended.wait(10) and live.ended.wait(10), 'the watches ended')
+            # The change was sent before the stream ended with OK, well before the drain deadline.
+            self.assertEqual((ready.statuses, ready.code), ([h.SERVING, h.NOT_SERVING], h.grpc.StatusCode.OK))
+            self.assertEqual((live.statuses, live.code), ([h.SERVING], h.grpc.StatusCode.OK))
+            self.assertLess(time.monotonic() - started, 1.5)
+        finally:
+            self.assertEqual(epp.stop(), 0)
+            sim.stop()
 
 
 class EppNotReady(unittest.TestCase):

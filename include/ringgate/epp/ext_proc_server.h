@@ -1,10 +1,9 @@
 #pragma once
 // The EPP's gRPC server: envoy.service.ext_proc.v3.ExternalProcessor/Process on the
-// ext-proc port (GAIE: :9002) and grpc.health.v1.Health (grpc++'s built-in service)
-// on it and on the health port (GAIE: :9003). One thread per EppWorker, each with its
+// ext-proc port (GAIE: :9002) and grpc.health.v1.Health (grpc_health_service.h) on it
+// and on the health port (GAIE: :9003). One thread per EppWorker, each with its
 // own completion queue: a stream is served start to end on the thread that accepted
 // it, so its Exchange, router and statistics are single-threaded as in a gateway worker.
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,8 +48,7 @@ class ExtProcServer {
   size_t worker_count() const { return workers_.size(); }
   const EppWorker& worker(size_t i) const { return *workers_[i]; }
 
-  // grpc.health.v1: "", "readiness" and the ext-proc service follow `serving`;
-  // "liveness" is always SERVING while the server runs (as GAIE's health server).
+  // grpc.health.v1's statuses (HealthBoard::status_of), any time before or after start().
   void set_serving(bool serving);
   // Streams in progress get until `drain_ms` to end, then everything stops.
   void stop(uint32_t drain_ms);
@@ -65,9 +63,7 @@ class ExtProcServer {
   net::Address address_;
   net::Address health_address_;
   std::string transport_;
-  std::atomic<bool> serving_{false};
   bool stopped_ = false;
-  std::atomic<bool> stopping_{false};  // the health status stays NOT_SERVING from stop() on
 };
 
 }  // namespace ringgate::epp
