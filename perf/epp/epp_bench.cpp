@@ -3,15 +3,20 @@
 // mode → the pick and the body back; response headers + an SSE body → echoed; half-close
 // → status). Sequential streams on one channel, after a warm-up; prints p50/p90/p99 of
 // the decision (first message sent → last body chunk of the answer received) and of the
-// whole stream. Run by perf/epp/epp_overhead.py next to the gateway mode's figures, or:
-//   build/perf/epp_bench --epp 127.0.0.1:9002 --model facebook/opt-125m --requests 5000
+// whole stream. `--rate R` starts a stream every 1/R s (as many as the stream's own time
+// allows); `--tls ROOT.pem` connects over TLS trusting that certificate. Run by
+// perf/epp/epp_overhead.py and perf/epp/decision.py, or:
+//   build/perf/epp_bench --epp 127.0.0.1:9002 --model facebook/opt-125m --requests 5000 [--rate 1000]
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "envoy/service/ext_proc/v3/external_processor.grpc.pb.h"
@@ -37,13 +42,19 @@ double pct(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   std::string address = "127.0.0.1:9002", model = "facebook/opt-125m";
+  std::string root_pem_file;
   int requests = 2000, warmup = 200;
+  double rate = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--epp") address = argv[i + 1];
     else if (flag == "--model") model = argv[i + 1];
     else if (flag == "--requests") requests = std::atoi(argv[i + 1]);
     else if (flag == "--warmup") warmup = std::atoi(argv[i + 1]);
+    else if (flag == "--rate")
+      rate = std::atof(argv[i + 1]);
+    else if (flag == "--tls")
+      root_pem_file = argv[i + 1];
   }
   const std::string body = "{\"model\":\"" + model +
                            "\",\"prompt\":\"The quick brown fox jumps over the lazy dog. The quick brown fox "
@@ -51,10 +62,25 @@ int main(int argc, char** argv) {
   const std::string sse =
       "data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
       "\"completion_tokens\":1,\"total_tokens\":21}}\n\ndata: [DONE]\n\n";
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!root_pem_file.empty()) {
+    std::ifstream in(root_pem_file);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(options);
+  }
+  auto channel = grpc::CreateChannel(address, credentials);
   auto stub = extproc::ExternalProcessor::NewStub(channel);
   std::vector<double> decision_us, stream_us;
+  const auto interval = std::chrono::nanoseconds(rate > 0 ? int64_t(1e9 / rate) : 0);
+  auto next_start = Clock::now();
   for (int n = 0; n < warmup + requests; ++n) {
+    if (rate > 0) {
+      std::this_thread::sleep_until(next_start);
+      next_start = std::max(next_start + interval, Clock::now() - interval);  // no burst after a stall
+    }
     grpc::ClientContext ctx;
     const auto t0 = Clock::now();
     auto rw = stub->Process(&ctx);

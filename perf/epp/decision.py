@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""EPP mode's decision round trip at a fixed rate, plain text and TLS, beside gRPC's floor.
+
+In interleaved rounds, build/perf/epp_bench (C++ grpc++ client, one Process stream per
+request in Envoy's order) runs `--rate` decisions/s against:
+  epp        `ringgate --mode epp --secure-serving=false`, one worker
+  epp-tls    `ringgate --mode epp` as the chart runs it: TLS with the certificate it made
+             at start (the client trusts that certificate)
+  floor      build/perf/ext_proc_floor: the same grpc++ server loop and the same answers,
+             with no work (no parsing, no pick): what gRPC alone costs here
+Printed per target: the medians over rounds of the decision's p50/p99 (first message sent
+-> the body's last chunk back), the whole stream's p50, and the server's CPU per stream
+(utime + stime from /proc, the whole stream), then the ratios the issue names.
+
+    /usr/bin/python3 perf/epp/decision.py --rounds 7 --requests 2000 --rate 1000
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'tests', 'epp'))
+
+LINE = re.compile(r'ext-proc (decision|whole stream)\s+p50\s+([\d.]+) us\s+p90\s+([\d.]+) us\s+p99\s+([\d.]+) us')
+
+
+def cpu_seconds(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--requests', type=int, default=2000)
+    ap.add_argument('--rate', type=float, default=1000)
+    ap.add_argument('--build-dir', default=None)
+    args = ap.parse_args()
+    if args.build_dir:
+        os.environ['RINGGATE_BUILD_DIR'] = os.path.abspath(args.build_dir)
+    import epp_harness as h
+
+    model = 'facebook/opt-125m'
+    bench = os.path.join(h.BUILD_DIR, 'perf', 'epp_bench')
+    floor_bin = os.path.join(h.BUILD_DIR, 'perf', 'ext_proc_floor')
+    sim = h.start_sim('--model', model)
+    epp = h.start_epp('--endpoint', sim.info['api'], '--workers', '1')
+    epp_tls = h.Proc([h.RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
+                      '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--endpoint', sim.info['api'],
+                      '--workers', '1'])
+    floor = subprocess.Popen([floor_bin, '--listen', '127.0.0.1:0'], stdout=subprocess.PIPE, text=True)
+    floor_port = int(floor.stdout.readline().split()[-1])
+    root = tempfile.NamedTemporaryFile('w', suffix='.pem', delete=False)
+    try:
+        h.wait_for(lambda: h.health_status(epp.info['eppHealth']) == h.SERVING, what='EPP ready')
+        h.wait_for(lambda: h.health_status(epp_tls.info['eppHealth']) == h.SERVING, what='EPP (TLS) ready')
+        root.write(h.server_certificate(epp_tls.info['epp']))
+        root.close()
+        targets = {
+            'epp': (epp.info['epp'], [], epp.proc.pid),
+            'epp-tls': (epp_tls.info['epp'], ['--tls', root.name], epp_tls.proc.pid),
+            'floor': ('127.0.0.1:%d' % floor_port, [], floor.pid),
+        }
+        results = {name: {'p50': [], 'p99': [], 'stream p50': [], 'cpu us/stream': []} for name in targets}
+        warmup = 200
+        for r in range(args.rounds):
+            for name, (address, extra, pid) in targets.items():
+                before = cpu_seconds(pid)
+                out = subprocess.run([bench, '--epp', address, '--model', model, '--requests', str(args.requests),
+                                      '--warmup', str(warmup), '--rate', str(args.rate), *extra],
+                                     capture_output=True, text=True, timeout=600)
+                cpu = cpu_seconds(pid) - before
+                found = {m.group(1): m for m in LINE.finditer(out.stdout)}
+                if 'decision' not in found:
+                    raise SystemExit('%s: %s%s' % (name, out.stdout, out.stderr))
+                results[name]['p50'].append(float(found['decision'].group(2)))
+                results[name]['p99'].append(float(found['decision'].group(4)))
+                results[name]['stream p50'].append(float(found['whole stream'].group(2)))
+                results[name]['cpu us/stream'].append(cpu * 1e6 / (args.requests + warmup))
+            print('round %d: %s' % (r + 1, '  '.join('%s p50 %.0f' % (n, v['p50'][-1]) for n, v in results.items())),
+                  flush=True)
+        print('\n%d rounds of %d decisions at %g/s (medians over rounds; decision = first message -> body back)'
+              % (args.rounds, args.requests, args.rate))
+        print('| target | decision p50 | decision p99 | whole stream p50 | server CPU per stream |')
+        print('|---|---|---|---|---|')
+        med = {n: {k: statistics.median(v) for k, v in m.items()} for n, m in results.items()}
+        for name, m in med.items():
+            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (name, m['p50'], m['p99'], m['stream p50'],
+                                                                    m['cpu us/stream']))
+        ratio = statistics.median(t / p for t, p in zip(results['epp-tls']['p50'], results['epp']['p50']))
+        over = statistics.median(e / f for e, f in zip(results['epp']['p50'], results['floor']['p50']))
+        print('\nepp decision p50 %.0f µs (≤ 100), p99 %.0f µs (≤ 300); TLS/plain p50 %.2f× (≤ 1.2); '
+              'epp/floor p50 %.2f×' % (med['epp']['p50'], med['epp']['p99'], ratio, over))
+    finally:
+        os.unlink(root.name)
+        floor.terminate()
+        floor.wait()
+        for p in (epp_tls, epp, sim):
+            p.stop()
+
+
+if __name__ == '__main__':
+    main()
