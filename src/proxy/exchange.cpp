@@ -397,8 +397,9 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   util::append_uint(prefill_endpoint_, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
-    // prefill pod, no slot is held for it here (prefill_slot goes back on return).
+    // prefill pod, which counts the leg until the decode pod's answer begins.
     env_.router->routed(prefill.endpoint_id);
+    remote_prefill_.begin(std::move(prefill_slot), prefill);
     return false;
   }
   // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
@@ -525,6 +526,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const EntryDepth entry;
   const int status = head.status();
+  remote_prefill_.end();  // the decode pod answers: the sidecar's prefill leg is over
   if (race_.racing()) {
     // A racing attempt's head: a 2xx is held with the client's head built for it; anything
     // else takes it out of the race (the other answers alone, whatever it has to say).
@@ -733,6 +735,7 @@ void Exchange::close_out() {
   response_wait_.cancel();
   request_timer_.cancel();
   prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
+  remote_prefill_.end();
   if (decode_.waiting()) {
     decode_.drop();
   } else if (state_.split && env_.sends_prefill_leg) {

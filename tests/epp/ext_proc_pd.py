@@ -93,8 +93,9 @@ disaggregation: {nonCachedTokens: 512}
         # destination, the decode pod's streamed answer back through the EPP): while it
         # runs the decode pod counts it; once the ext-proc stream ends, both the prefill
         # and the decode pods' in-flight counts are 0. Three at once, streamed and not.
-        # (The EPP only names the prefill pod, the sidecar runs that leg: today its count
-        # stays 0 throughout, so on the prefill pod the check is that nothing leaks there.)
+        # The EPP only names the prefill pod (the sidecar runs that leg), and counts it
+        # there from the pick until the decode pod's answer begins, as the gateway counts
+        # its own prefill leg.
         addresses = [self.prefill.info['api'], self.decode.info['api']]
         self.assertEqual({a: h.inflight(self.admin)[a] for a in addresses}, {a: 0 for a in addresses})
         pulls = self.metric(self.decode, 'ringgate_sim_kv_transfer_pulls_total')
@@ -123,8 +124,8 @@ disaggregation: {nonCachedTokens: 512}
         # Mid-run: all three picked, none answered yet.
         h.wait_for(lambda: h.inflight(self.admin)[self.decode.info['api']] == 3, what='3 in flight on the decode pod')
         mid = {a: h.inflight(self.admin)[a] for a in addresses}
-        self.assertEqual(mid[self.decode.info['api']], 3)
-        for s, request in exchanges:
+        self.assertEqual(mid, {a: 3 for a in addresses})
+        for n, (s, request) in enumerate(exchanges):
             prefill_leg = dict(request, stream=False, max_tokens=1, kv_transfer_params={
                 'do_remote_decode': True, 'do_remote_prefill': False, 'remote_engine_id': None,
                 'remote_block_ids': None, 'remote_host': None, 'remote_port': None})
@@ -136,8 +137,10 @@ disaggregation: {nonCachedTokens: 512}
             conn, resp = h.send_to(self.decode.info['api'], '/v1/completions',
                                    json.dumps(dict(request, kv_transfer_params=params)).encode())
             self.assertEqual(resp.status, 200)
+            self.assertEqual(h.inflight(self.admin)[self.prefill.info['api']], 3 - n)
             s.send(response_headers=h.headers([(':status', '200'), ('content-type', resp.getheader('content-type'))]))
             self.assertEqual(s.recv().WhichOneof('response'), 'response_headers')
+            self.assertEqual(h.inflight(self.admin)[self.prefill.info['api']], 2 - n)  # its answer began
             while True:
                 data = resp.read1(65536)
                 if not data:
@@ -156,6 +159,26 @@ disaggregation: {nonCachedTokens: 512}
         except AssertionError:
             pass
         self.assertEqual({a: h.inflight(self.admin)[a] for a in addresses}, idle, 'mid-run they were %s' % mid)
+
+    def test_a_split_stream_cancelled_before_the_answer_gives_the_prefill_pod_back(self):
+        # Envoy resets the stream after the pick (its client left while the sidecar's prefill
+        # ran): the prefill pod's count goes as the decode pod's does.
+        addresses = [self.prefill.info['api'], self.decode.info['api']]
+        body = json.dumps({'model': MODEL, 'prompt': 'cancelled lorem ipsum dolor sit amet ' * 120,
+                           'max_tokens': 4}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        headers = h.header_map(s.recv().request_headers.response.header_mutation)
+        self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
+        h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == {a: 1 for a in addresses},
+                   what='the prefill and decode pods counting the pick')
+        s.responses.cancel()
+        s.channel.close()
+        idle = {a: IDLE_INFLIGHT for a in addresses}
+        h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == idle, what='both given back')
 
     def test_short_prompt_has_no_prefill_pod(self):
         _, headers, removed = self.decide('Hello there?')

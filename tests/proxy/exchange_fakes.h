@@ -119,6 +119,8 @@ struct FakeRouter : RouteService {
         d.endpoint_id = id;
         d.endpoint_host = "10.0.0.2";
         d.endpoint_port = uint16_t(9000 + id);
+        d.load_tokens = 3000 + id;
+        d.features.ttft.uncached_prompt_tokens = 700 + id;
         ++in_flight;
         sheddable_in_flight += request.sheddable;
         return d;

@@ -1141,6 +1141,35 @@ TEST_CASE("disaggregation: a client that leaves mid-prefill cancels the prefill 
   CHECK(f.attempts() == 1);
 }
 
+TEST_CASE("disaggregation in EPP mode: the named prefill pod counts the leg until the decode pod answers") {
+  // The sidecar sends the prefill leg: the pick names the pod, and its slot, token load and
+  // pending prefill are held as the gateway's own prefill Attempt holds them.
+  Fixture f;
+  disaggregated(f);
+  f.env.sends_prefill_leg = false;
+  start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+  REQUIRE(f.attempts() == 1);
+  CHECK(f.attempt(0).endpoint == 0);  // the decode pod, straight away
+  CHECK(f.exchange->prefill_endpoint() == "10.0.0.2:9010");
+  CHECK(f.router.in_flight == 2);
+  CHECK(f.router.load_tokens[10] == 3010);
+  CHECK(f.router.prefill[10] == 710);
+  CHECK(f.router.awaiting[10] == 1);
+  SUBCASE("the decode pod's answer begins: the prefill pod's share is given back, the decode's stays") {
+    f.respond(f.attempt(0), kSse);
+    CHECK(f.router.in_flight == 1);
+    CHECK(f.router.load_tokens[10] == 0);
+    CHECK(f.router.prefill[10] == 0);
+    CHECK(f.router.awaiting[10] == 0);
+    f.attempt(0).listener->on_response_end(false);
+  }
+  SUBCASE("the stream ends before any answer") { f.exchange->client_gone(); }
+  CHECK(f.router.in_flight == 0);
+  CHECK(f.router.load_in_flight() == 0);
+  CHECK(f.router.prefill_in_flight() == 0);
+  CHECK(f.router.awaiting[10] == 0);
+}
+
 TEST_CASE("disaggregation: a sheddable request's slots are claimed and given back as sheddable, both legs") {
   Fixture f;
   disaggregated(f);

@@ -38,6 +38,7 @@
 #include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
+#include "ringgate/proxy/remote_prefill.h"
 #include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/response_wait.h"
 #include "ringgate/proxy/request_stats.h"
@@ -58,6 +59,7 @@ class Exchange final : public AttemptOwner,
         stats_(env),
         race_(env, *this),
         prefill_(env, *this),
+        remote_prefill_(env),
         response_wait_(*this) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
@@ -169,6 +171,7 @@ class Exchange final : public AttemptOwner,
   RelayState relay_;
   HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
   PrefillLeg prefill_;
+  RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar
   DecodeReservation decode_;    // disaggregation: the decode pick while the prefill leg runs
   ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
