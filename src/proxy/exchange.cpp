@@ -127,7 +127,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   prefill_endpoint_.clear();
   race_.reset();
   admission_.begin(request, key);
-  stats_.trace().begin(request);
+  stats_.trace().begin(request, state_.route->path);
 
   // Read while it arrived (body_arrived); only a body the scanner did not understand
   // is read again, whole, by BodyReader, which also words any error. A path that names a

@@ -46,7 +46,7 @@ const char* pick_reason_name(sched::PickReason reason) {
 
 }  // namespace
 
-void RequestTrace::begin(const http::Request& request) {
+void RequestTrace::begin(const http::Request& request, std::string_view route) {
   on_ = sampled_ = false;
   const TracingOptions& options = env_.options->tracing;
   if (!options.enabled) return;
@@ -75,6 +75,7 @@ void RequestTrace::begin(const http::Request& request) {
   const std::string_view target = request.target;
   method_ = llhttp_method_name(request.method);
   target_ = target.substr(0, target.find('?'));
+  route_ = route;
 }
 
 util::SpanId RequestTrace::new_span_id() { return env_.trace_ids.span_id(); }
@@ -180,12 +181,13 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   on_ = false;
   admission_open_ = false;
   if (!sampled_) return;
-  // The HTTP server span's name: "{method} {route}".
+  // The HTTP server span's name: "{method} {http.route}", the route's template (low
+  // cardinality); "{method}" alone for a path that is no route (semantic conventions).
   char name[96];
-  const size_t m = std::min<size_t>(method_.size(), 16), t = std::min<size_t>(target_.size(), 78);
+  const size_t m = std::min<size_t>(method_.size(), 16), t = std::min<size_t>(route_.size(), 78);
   std::memcpy(name, method_.data(), m);
   name[m] = ' ';
-  std::memcpy(name + m + 1, target_.data(), t);
+  std::memcpy(name + m + 1, route_.data(), t);
   metrics::SpanStart s;
   s.trace_id = trace_id_;
   s.span_id = server_span_;
@@ -194,7 +196,7 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   s.flags = flags_;
   s.kind = metrics::SpanKind::Server;
   s.tracestate = tracestate_;
-  s.name = std::string_view(name, m + 1 + t);
+  s.name = std::string_view(name, t > 0 ? m + 1 + t : m);
   s.start_ns = start_ns_;
   s.end_ns = f.end_ns ? f.end_ns : steady_ns();
   std::optional<metrics::SpanBuilder> span = claim(s);
@@ -202,9 +204,9 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   if (f.first_token_ns) span->set_event("gen_ai.first_token", f.first_token_ns);
   span->add_string("http.request.method", method_);
   span->add_string("url.path", target_);
-  span->add_string("http.route", target_);
+  span->add_string("http.route", route_);  // none when empty
   if (f.status) span->add_int("http.response.status_code", f.status);
-  const std::string_view operation = operation_name(target_);
+  const std::string_view operation = operation_name(route_);
   if (!operation.empty()) span->add_string("gen_ai.operation.name", operation);
   if (!f.model.empty()) span->add_string("gen_ai.request.model", f.model);
   if (!f.target_model.empty() && f.attempts > 0) span->add_string("gen_ai.response.model", f.target_model);

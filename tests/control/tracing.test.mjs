@@ -234,6 +234,21 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   });
   assert.equal(JSON.parse(line).span_id, server.spanId);
 
+  // http.route and the span's name are the route's template (low cardinality), url.path the
+  // literal path.
+  const routed = '4bf92f3577b34da6a3ce929d0e0e4737';
+  const held = await fetch(`${gw.url}/v1/responses/resp_0123456789abcdef0123456789abcdef`,
+    { headers: { traceparent: `00-${routed}-${parent}-01` } });
+  assert.equal(held.status, 404);
+  await held.text();
+  const byRoute = await until('the server span of a GET of a response', () =>
+    spansOf(receiver, routed).find((x) => x.kind === KIND_SERVER && x.service === 'ringgate-test'));
+  assert.equal(byRoute.name, 'GET /v1/responses/{id}');
+  assert.equal(byRoute.attributes['http.route'], '/v1/responses/{id}');
+  assert.equal(byRoute.attributes['url.path'], '/v1/responses/resp_0123456789abcdef0123456789abcdef');
+  assert.equal(byRoute.attributes['http.response.status_code'], 404);
+  assert.equal(server.attributes['http.route'], '/v1/chat/completions');
+
   // A malformed traceparent is ignored: a new trace (not sampled at ratio 0), never a 400.
   const before = receiver.spans.length;
   const bad = await chat(gw, 'again', { traceparent: `00-${traceId.toUpperCase()}-${parent}-01` });

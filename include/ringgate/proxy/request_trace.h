@@ -39,8 +39,9 @@ class RequestTrace {
   explicit RequestTrace(ExchangeEnv& env) : env_(env) {}
 
   // A new request: reads its traceparent/tracestate (malformed ones are ignored: a new
-  // trace) and decides whether it is sampled.
-  void begin(const http::Request& request);
+  // trace) and decides whether it is sampled. `route`: the path's template in the route
+  // table ("/v1/responses/{id}"), empty for a path not listed there.
+  void begin(const http::Request& request, std::string_view route);
   // Tracing is on for this request: its attempts carry a traceparent.
   bool on() const { return on_; }
   bool sampled() const { return sampled_; }
@@ -85,7 +86,7 @@ class RequestTrace {
   util::SpanId parent_{};
   bool has_parent_ = false;
   std::string_view tracestate_;  // the client's (valid while the request is)
-  std::string_view method_, target_;
+  std::string_view method_, target_, route_;
   uint64_t start_ns_ = 0;
   uint64_t last_pick_ns_ = 0;  // while admission is open: when the last pick began
   int32_t priority_ = 0;
