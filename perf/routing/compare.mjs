@@ -6,7 +6,7 @@
 // Every (config, workload) cell gets freshly started sims (cold caches) and a fresh proxy.
 // Hit rates come from the sims' own counters; an offline oracle replays the same
 // sequence (see oracle.mjs). Run through perf/routing/compare.sh; --help for options.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
@@ -16,6 +16,7 @@ import { startSims, simCounters, diff, binaries } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, startReplicas, helpText, sleep } from './proxies.mjs';
 import { startRedis } from '../../tests/lib/redis.mjs';
 import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 const D = {
@@ -72,14 +73,6 @@ function parse(argv) {
   return o;
 }
 const words = (s) => s.split(/\s+/).filter(Boolean);
-// CPU seconds (user + system) a process has used so far, from /proc (Linux, CLK_TCK 100).
-function cpuSeconds(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch { return NaN; }
-}
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 
 // ringgate-precise: the sims publish vLLM KV-cache events (PYTHONHASHSEED=0) and the

@@ -6,7 +6,7 @@
 // and a few tight-SLO ones (x-llm-d-slo-ttft-ms / -tpot-ms). Compares the tight requests'
 // TTFT (p50/p99, also only those sent after the slowdown), the background's, and the extra
 // load hedging added (its own counters, against the requests sent). perf/routing/hedge.sh --help
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad, percentiles } from '../loadgen/loadgen.mjs';
@@ -14,6 +14,7 @@ import { makeWorkload } from '../loadgen/workload.mjs';
 import { startRinggate } from './proxies.mjs';
 import { computedCapacity, SLO_HEADERS } from './slo.mjs';
 import { stop as stopProc, startSim, scrape } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 const ALL_CONFIGS = ['ringgate-slo', 'ringgate-hedge'];
@@ -63,14 +64,6 @@ function parse(argv) {
 }
 
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
-// The process's user + system CPU seconds (/proc/PID/stat utime + stime, 100 Hz ticks).
-function cpuSeconds(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fl = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(fl[11]) + Number(fl[12])) / 100;
-  } catch { return NaN; }
-}
 const sum = (m, prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 
 function config(o, eps, hedging) {

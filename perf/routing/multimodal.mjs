@@ -12,10 +12,10 @@
 // usage: node perf/routing/multimodal.mjs [--conversations N] [--turns N] [--images N]
 //        [--sims N] [--kv-blocks N] [--concurrency N] [--tokens-per-image N] [--seed N]
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { replay } from './oracle.mjs';
 import { simCounters, diff } from './sims.mjs';
 import { startSim, startGateway, waitRoutable } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const o = { conversations: 40, turns: 4, images: 50, sims: 4, kvBlocks: 1200, concurrency: 8, tokensPerImage: 576,
   seed: 1, minKb: 100, maxKb: 800 };
@@ -62,11 +62,6 @@ function conversationTurns(c, asText) {
   return turns;
 }
 
-function cpuTicks(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]);  // utime + stime (fields 14, 15), clock ticks
-}
-
 async function run(asText) {
   state = o.seed >>> 0 || 1;
   const simArgs = ['--kv-blocks', String(o.kvBlocks), '--block-size', '16', '--tokens-per-image', String(o.tokensPerImage),
@@ -79,7 +74,7 @@ async function run(asText) {
     const convs = Array.from({ length: o.conversations }, (_, c) => conversationTurns(c, asText));
     const order = [];  // prompts in the order they were sent, for the oracle
     const before = await Promise.all(sims.map((s) => simCounters(`http://127.0.0.1:${s.port}`)));
-    const cpu0 = cpuTicks(gw.proc.pid);
+    const cpu0 = cpuSeconds(gw.proc.pid);
     let next = 0, failed = 0, sent = 0;
     const started = Date.now();
     await Promise.all(Array.from({ length: o.concurrency }, async () => {
@@ -95,13 +90,13 @@ async function run(asText) {
         }
       }
     }));
-    const cpu = cpuTicks(gw.proc.pid) - cpu0;
+    const cpu = cpuSeconds(gw.proc.pid) - cpu0;
     const after = await Promise.all(sims.map((s) => simCounters(`http://127.0.0.1:${s.port}`)));
     const d = after.map((a, i) => diff(before[i], a));
     const hits = d.reduce((n, x) => n + x.hits, 0), queries = d.reduce((n, x) => n + x.queries, 0);
     const bodyBytes = convs.flat().reduce((n, t) => n + t.body.length, 0);
     const result = { kind: asText ? 'text' : 'image', requests: sent, failed, seconds: (Date.now() - started) / 1000,
-      meanBodyKB: Math.round(bodyBytes / sent / 1024), cpuMsPerRequest: (cpu * 10) / sent,
+      meanBodyKB: Math.round(bodyBytes / sent / 1024), cpuMsPerRequest: (cpu * 1000) / sent,
       hitRate: queries > 0 ? hits / queries : NaN };
     if (!asText) {
       result.oracle = replay(order, { servers: o.sims, capacity: o.kvBlocks, blockTokens: 16 }).hitRate;

@@ -16,6 +16,7 @@ import { makeWorkload, simPromptText, WORKLOAD_DEFAULTS as WD } from '../loadgen
 import { simCounters, diff, binaries } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
 import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
+import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 export const SLO_HEADERS = { ttft: 'x-llm-d-slo-ttft-ms', tpot: 'x-llm-d-slo-tpot-ms' };
@@ -94,13 +95,6 @@ function parse(argv) {
 const words = (s) => s.split(/\s+/).filter(Boolean);
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 const pct = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : (100 * x).toFixed(1));
-function cpuSeconds(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fl = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(fl[11]) + Number(fl[12])) / 100;
-  } catch { return NaN; }
-}
 
 const simArgsFor = (o) => ['--model', o.model, '--kv-blocks', String(o.kvBlocks), '--block-size', String(o.blockSize),
   '--max-num-seqs', String(o.maxNumSeqs), '--prefill-time-per-token-us', String(o.prefillUs),

@@ -3,9 +3,15 @@ import fs from 'node:fs';
 
 const ticksPerSecond = 100;  // USER_HZ: 100 on every Linux ABI Node runs on
 
-// user + system CPU seconds the process has used so far.
+// user + system CPU seconds the process has used so far; NaN once it is gone (a table
+// then prints '-', a bound compared with it fails).
 export function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return NaN;
+  }
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;  // utime, stime (fields 14, 15)
