@@ -651,9 +651,10 @@ test('deploy/epp: ringgate --mode epp in place of the inferencepool chart\'s EPP
   for (const probe of [c.livenessProbe, c.readinessProbe]) assert.equal(probe.grpc.port, portOf(gw.listen.eppHealth));
   assert.equal(c.readinessProbe.grpc.service, 'inference-extension');
   assert.equal(c.livenessProbe.grpc.service, 'liveness');
-  const server = read(path.join(root, 'src/epp/ext_proc_server.cpp'));
+  // (What each name answers is tested against the running EPP in tests/epp: ext_proc_kube, ext_proc_acceptance.)
+  const server = read(path.join(root, 'src/epp/grpc_health_service.cpp'));
   for (const name of ['inference-extension', 'liveness']) {
-    assert.ok(server.includes(`SetServingStatus("${name}"`), `ringgate's gRPC health server does not answer service "${name}"`);
+    assert.ok(server.includes(`service == "${name}"`), `ringgate's gRPC health server does not answer service "${name}"`);
   }
   // The config is mounted where the args point, from the ConfigMap in this kustomization.
   const mount = c.volumeMounts.find((m) => c.args.includes(path.posix.join(m.mountPath, 'ringgate.yaml')));
