@@ -1,6 +1,5 @@
 #include "ringgate/proxy/attempt.h"
 
-#include <algorithm>
 #include <cassert>
 
 #include "ringgate/openai/request_body.h"
@@ -30,9 +29,7 @@ bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuff
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
   features_ = decision.features;
-  // The uncached prompt tokens (bounded: a feature is clamped to 1e7 tokens anyway).
-  const double uncached = std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7);
-  prefill_tokens_ = uint32_t(uncached);
+  prefill_tokens_ = pending_prefill_tokens(decision);
   awaiting_ = true;
   const uint64_t now_ns = util::steady_ns();  // one clock read: the send time and the awaiting age's
   awaiting_since_ms_ = token_first ? now_ns / 1000000 : 0;

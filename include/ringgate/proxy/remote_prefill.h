@@ -5,10 +5,10 @@
 // gateway sends the leg itself (PrefillLeg's Attempt), they are held here from the decision
 // until the decode pod's answer begins (the sidecar starts the decode leg only once the
 // prefill has answered) or the request ends, whichever comes first.
-#include <algorithm>
 #include <cstdint>
 
 #include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/slot_claim.h"
 #include "ringgate/util/monotonic_clock.h"
 
@@ -26,7 +26,7 @@ class RemotePrefill {
     end();
     slot_ = std::move(slot);
     endpoint_id_ = decision.endpoint_id;
-    prefill_tokens_ = uint32_t(std::clamp(decision.features.ttft.uncached_prompt_tokens, 0.0, 1e7));
+    prefill_tokens_ = pending_prefill_tokens(decision);
     sent_ms_ = util::steady_ns() / 1000000;
     load_tokens_ = decision.load_tokens;
     env_.router->prefill_sent(endpoint_id_, prefill_tokens_, sent_ms_);
@@ -39,7 +39,6 @@ class RemotePrefill {
     env_.router->load_done(endpoint_id_, load_tokens_);
     slot_.release();
   }
-  bool held() const { return slot_.held(); }
 
  private:
   ExchangeEnv& env_;

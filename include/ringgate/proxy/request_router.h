@@ -5,6 +5,7 @@
 // lock), hashes the prompt into prefix blocks and asks the scheduler (filters →
 // queue / kv-cache / prefix scorers → max-score picker). The prefix index and the
 // in-flight counts it consults are shared by every worker.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -128,6 +129,12 @@ struct RouteDecision {
   // duration metric's clock reads, which the pick's trace span reuses.
   uint64_t started_ns = 0, ended_ns = 0;
 };
+
+// The prompt tokens a decision's endpoint has to prefill, as the latency model counts them
+// pending there (bounded: a feature is clamped to 1e7 tokens anyway).
+inline uint32_t pending_prefill_tokens(const RouteDecision& d) {
+  return uint32_t(std::clamp(d.features.ttft.uncached_prompt_tokens, 0.0, 1e7));
+}
 
 class RequestRouter {
  public:
