@@ -44,15 +44,14 @@ health::HealthCheckResponse response_of(HealthBoard::Status status) {
 // One unary Check: accepted, answered, freed. An unknown service is NOT_FOUND (the protocol's).
 class CheckCall final : public CompletionHandler {
  public:
-  CheckCall(GrpcHealthService::Thread& thread, Service& service, const HealthBoard& board)
-      : thread_(thread), service_(service), board_(board) {
-    service_.RequestCheck(&ctx_, &request_, &responder_, &thread_.cq, &thread_.cq, &accept_tag_);
+  explicit CheckCall(GrpcHealthService::Thread& thread) : thread_(thread) {
+    thread_.shared.service.RequestCheck(&ctx_, &request_, &responder_, &thread_.cq, &thread_.cq, &accept_tag_);
   }
 
   void on_event(uint8_t op, bool ok) override {
     if (op == kFinish || !ok) return delete this;  // answered, or the server is shutting down
-    new CheckCall(thread_, service_, board_);      // the next one on this thread
-    const HealthBoard::Status status = board_.status_of(request_.service());
+    new CheckCall(thread_);                        // the next one on this thread
+    const HealthBoard::Status status = thread_.shared.board.status_of(request_.service());
     if (status == HealthBoard::Status::ServiceUnknown) {
       responder_.FinishWithError(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service"), &finish_tag_);
     } else {
@@ -63,8 +62,6 @@ class CheckCall final : public CompletionHandler {
  private:
   static constexpr uint8_t kAccept = 0, kFinish = 1;
   GrpcHealthService::Thread& thread_;
-  Service& service_;
-  const HealthBoard& board_;
   grpc::ServerContext ctx_;
   health::HealthCheckRequest request_;
   grpc::ServerAsyncResponseWriter<health::HealthCheckResponse> responder_{&ctx_};
@@ -77,11 +74,10 @@ class CheckCall final : public CompletionHandler {
 // One Watch stream: the status now, then each change seen at a tick, until the client goes
 // (or the server stops: then its last status and OK). One write in flight at a time.
 struct GrpcHealthService::Thread::Watch final : CompletionHandler {
-  Watch(Thread& thread, Service& service, const HealthBoard& board)
-      : thread_(thread), service_(service), board_(board) {
+  explicit Watch(Thread& thread) : thread_(thread) {
     ctx_.AsyncNotifyWhenDone(&done_tag_);
     pending_ = 2;  // accept, done
-    service_.RequestWatch(&ctx_, &request_, &writer_, &thread_.cq, &thread_.cq, &accept_tag_);
+    thread_.shared.service.RequestWatch(&ctx_, &request_, &writer_, &thread_.cq, &thread_.cq, &accept_tag_);
   }
 
   void on_event(uint8_t op, bool ok) override {
@@ -92,7 +88,7 @@ struct GrpcHealthService::Thread::Watch final : CompletionHandler {
           --pending_;
           break;
         }
-        new Watch(thread_, service_, board_);
+        new Watch(thread_);
         open_ = true;
         thread_.watches.push_back(this);
         break;
@@ -113,14 +109,15 @@ struct GrpcHealthService::Thread::Watch final : CompletionHandler {
   // Writes the service's status when it differs from the last one written.
   void push() {
     if (writing_ || finished_) return;
-    const HealthBoard::Status status = board_.status_of(request_.service());
+    const HealthBoard& board = thread_.shared.board;
+    const HealthBoard::Status status = board.status_of(request_.service());
     if (!sent_any_ || status != sent_) {
       sent_any_ = true;
       sent_ = status;
       writing_ = true;
       ++pending_;
       writer_.Write(response_of(status), &write_tag_);
-    } else if (board_.stopping.load(std::memory_order_relaxed)) {
+    } else if (board.stopping.load(std::memory_order_relaxed)) {
       finished_ = true;
       ++pending_;
       writer_.Finish(grpc::Status::OK, &finish_tag_);
@@ -136,8 +133,6 @@ struct GrpcHealthService::Thread::Watch final : CompletionHandler {
 
   static constexpr uint8_t kAccept = 0, kWrite = 1, kFinish = 2, kDone = 3;
   Thread& thread_;
-  Service& service_;
-  const HealthBoard& board_;
   grpc::ServerContext ctx_;
   health::HealthCheckRequest request_;
   grpc::ServerAsyncWriter<health::HealthCheckResponse> writer_{&ctx_};
@@ -153,10 +148,10 @@ struct GrpcHealthService::Thread::Watch final : CompletionHandler {
   HealthBoard::Status sent_ = HealthBoard::Status::ServiceUnknown;
 };
 
-GrpcHealthService::Thread::Thread(GrpcHealthService& service, grpc::ServerCompletionQueue& queue)
-    : owner(service), cq(queue) {
-  new CheckCall(*this, owner.impl_->service, owner.impl_->board);
-  new Watch(*this, owner.impl_->service, owner.impl_->board);
+GrpcHealthService::Thread::Thread(GrpcHealthService& owner, grpc::ServerCompletionQueue& queue)
+    : shared(*owner.impl_), cq(queue) {
+  new CheckCall(*this);
+  new Watch(*this);
 }
 
 void GrpcHealthService::Thread::tick() {

@@ -38,22 +38,22 @@ class GrpcHealthService {
 
   grpc::Service* service();
 
+  struct Impl;
+
   // One per ext-proc thread, made before the thread's loop: asks for the thread's first
   // Check and Watch calls and keeps its open Watch streams. Destroyed after the queue has
   // drained (every call it made has then ended).
   class Thread {
    public:
-    Thread(GrpcHealthService& service, grpc::ServerCompletionQueue& cq);
+    Thread(GrpcHealthService& owner, grpc::ServerCompletionQueue& cq);
     // From the thread's ~100 ms tick: a Watch whose service changed status is sent the new one.
     void tick();
 
     struct Watch;
-    GrpcHealthService& owner;
+    Impl& shared;  // the board and the generated service, the same for every thread
     grpc::ServerCompletionQueue& cq;
     std::vector<Watch*> watches;
   };
-
-  struct Impl;
 
  private:
   std::unique_ptr<Impl> impl_;
