@@ -196,6 +196,10 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     util::append_json_double(out, c.predicted_ttft_ms, 17);
     out += ",\"predicted_tpot_ms\":";
     util::append_json_double(out, c.predicted_tpot_ms, 17);
+    out += ",\"predicted_ttft_p90_ms\":";  // what the SLO pick holds against the objectives
+    util::append_json_double(out, c.predicted_ttft_p90_ms, 17);
+    out += ",\"predicted_tpot_p90_ms\":";
+    util::append_json_double(out, c.predicted_tpot_p90_ms, 17);
     out += std::string(",\"latency_cold\":") + (c.latency_cold ? "true" : "false");
     out += ",\"inflight_prefill_tokens\":";
     util::append_json_double(out, c.inflight_prefill_tokens, 17);

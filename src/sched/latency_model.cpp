@@ -27,6 +27,17 @@ double dot(const std::array<double, N>& a, const std::array<double, N>& b) {
   return s;
 }
 
+// One observation into a fit and its spread fit (latency_model.h, "Spread"). The spread
+// learns the a priori error of the fit once it is in use (kMinSamples on): its guesses
+// before that, from 0 ms, are no error a prediction would be made with.
+template <size_t N>
+void learn(OnlineRegression<N>& fit, OnlineRegression<N>& spread, const std::array<double, N>& x, double y) {
+  const double error = std::fabs(y - clamp_latency(fit.predict(x)));
+  const bool in_use = fit.samples() >= kMinSamples;
+  fit.update(x, y);
+  if (in_use) spread.update(x, error);
+}
+
 }  // namespace
 
 template <size_t N>
@@ -189,11 +200,13 @@ std::array<double, kTpotFeatures> tpot_vector(const TpotFeatures& f) {
 }
 
 LatencyPrediction LatencyCoefficients::predict_ttft(const TtftFeatures& f) const {
-  return {clamp_latency(dot(ttft, ttft_vector(f))), ttft_source};
+  const auto x = ttft_vector(f);
+  return {clamp_latency(dot(ttft, x)), clamp_latency(dot(ttft_spread, x)), ttft_source};
 }
 
 LatencyPrediction LatencyCoefficients::predict_tpot(const TpotFeatures& f) const {
-  return {clamp_latency(dot(tpot, tpot_vector(f))), tpot_source};
+  const auto x = tpot_vector(f);
+  return {clamp_latency(dot(tpot, x)), clamp_latency(dot(tpot_spread, x)), tpot_source};
 }
 
 LatencyModel::LatencyModel(size_t max_endpoints) : max_endpoints_(max_endpoints) {}
@@ -205,25 +218,22 @@ bool LatencyModel::ensure(EndpointId id) {
 }
 
 void LatencyModel::reset(EndpointId id) {
-  if (id < endpoints_.size()) {
-    endpoints_[id].ttft.reset();
-    endpoints_[id].tpot.reset();
-  }
+  if (id < endpoints_.size()) endpoints_[id].reset();
 }
 
 bool LatencyModel::observe_ttft(EndpointId id, const TtftFeatures& f, double ttft_ms) {
   if (id >= endpoints_.size() || !finite(f) || !valid_latency(ttft_ms)) return false;
   const auto x = ttft_vector(f);
-  endpoints_[id].ttft.update(x, ttft_ms);
-  pool_.ttft.update(x, ttft_ms);
+  learn(endpoints_[id].ttft, endpoints_[id].ttft_spread, x, ttft_ms);
+  learn(pool_.ttft, pool_.ttft_spread, x, ttft_ms);
   return true;
 }
 
 bool LatencyModel::observe_tpot(EndpointId id, const TpotFeatures& f, double tpot_ms) {
   if (id >= endpoints_.size() || !finite(f) || !valid_latency(tpot_ms)) return false;
   const auto x = tpot_vector(f);
-  endpoints_[id].tpot.update(x, tpot_ms);
-  pool_.tpot.update(x, tpot_ms);
+  learn(endpoints_[id].tpot, endpoints_[id].tpot_spread, x, tpot_ms);
+  learn(pool_.tpot, pool_.tpot_spread, x, tpot_ms);
   return true;
 }
 
@@ -265,14 +275,23 @@ LatencyCoefficients LatencyModel::coefficients(EndpointId id) const {
   c.tpot_source = pick(e ? &e->tpot : nullptr, pool_.tpot, tpot);
   c.ttft = *ttft;
   c.tpot = *tpot;
+  // A spread fit is used by the same rule, on its own samples (it starts kMinSamples later).
+  pick(e ? &e->ttft_spread : nullptr, pool_.ttft_spread, ttft);
+  pick(e ? &e->tpot_spread : nullptr, pool_.tpot_spread, tpot);
+  c.ttft_spread = *ttft;
+  c.tpot_spread = *tpot;
   return c;
 }
 
 EndpointLatencyReport LatencyModel::describe(EndpointId id) const {
   const EndpointLatency* e = find(id);
   EndpointLatencyReport r;
-  r.ttft = e ? report(e->ttft) : report(OnlineRegression<kTtftFeatures>{});  // unknown id: no samples
-  r.tpot = e ? report(e->tpot) : report(OnlineRegression<kTpotFeatures>{});
+  const EndpointLatency empty;  // an unknown id: no samples
+  const EndpointLatency& fits = e ? *e : empty;
+  r.ttft = report(fits.ttft);
+  r.tpot = report(fits.tpot);
+  r.ttft_spread = report(fits.ttft_spread);
+  r.tpot_spread = report(fits.tpot_spread);
   const LatencyCoefficients c = coefficients(id);
   r.ttft_source = c.ttft_source;
   r.tpot_source = c.tpot_source;
@@ -283,6 +302,8 @@ EndpointLatencyReport LatencyModel::describe_pool() const {
   EndpointLatencyReport r;
   r.ttft = report(pool_.ttft);
   r.tpot = report(pool_.tpot);
+  r.ttft_spread = report(pool_.ttft_spread);
+  r.tpot_spread = report(pool_.tpot_spread);
   r.ttft_source = pool_.ttft.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
   r.tpot_source = pool_.tpot.samples() >= kMinSamples ? LatencySource::Pool : LatencySource::Cold;
   return r;
@@ -290,7 +311,18 @@ EndpointLatencyReport LatencyModel::describe_pool() const {
 
 namespace {
 
-void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource source,
+void append_coefficients(std::string& out, const LatencyFitReport& fit, std::span<const std::string_view> names) {
+  out += "\"coefficients\":{";
+  for (size_t i = 0; i < names.size() && i < fit.coefficients.size(); ++i) {
+    if (i) out.push_back(',');
+    util::append_json_string(out, names[i]);
+    out.push_back(':');
+    util::append_json_double(out, fit.coefficients[i]);
+  }
+  out.push_back('}');
+}
+
+void append_fit(std::string& out, const LatencyFitReport& fit, const LatencyFitReport& spread, LatencySource source,
                 std::span<const std::string_view> names) {
   out += "{\"source\":\"";
   out += to_string(source);
@@ -310,13 +342,12 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
   util::append_uint(out, fit.shifts);
   out += ",\"p_resets\":";
   util::append_uint(out, fit.p_resets);
-  out += ",\"coefficients\":{";
-  for (size_t i = 0; i < names.size() && i < fit.coefficients.size(); ++i) {
-    if (i) out.push_back(',');
-    util::append_json_string(out, names[i]);
-    out.push_back(':');
-    util::append_json_double(out, fit.coefficients[i]);
-  }
+  out.push_back(',');
+  append_coefficients(out, fit, names);
+  out += ",\"spread\":{\"samples\":";
+  util::append_uint(out, spread.samples);
+  out.push_back(',');
+  append_coefficients(out, spread, names);
   out += "}}";
 }
 
@@ -324,9 +355,9 @@ void append_fit(std::string& out, const LatencyFitReport& fit, LatencySource sou
 
 void append_json(std::string& out, const EndpointLatencyReport& report) {
   out += "{\"ttft\":";
-  append_fit(out, report.ttft, report.ttft_source, kTtftFeatureNames);
+  append_fit(out, report.ttft, report.ttft_spread, report.ttft_source, kTtftFeatureNames);
   out += ",\"tpot\":";
-  append_fit(out, report.tpot, report.tpot_source, kTpotFeatureNames);
+  append_fit(out, report.tpot, report.tpot_spread, report.tpot_source, kTpotFeatureNames);
   out.push_back('}');
 }
 

@@ -29,6 +29,8 @@ void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapsh
     // Requests there longer than the model predicts without a first token: it is stale.
     c.predicted_ttft_ms = std::max(ttft.ms, c.awaiting_age_ms);
     c.predicted_tpot_ms = tpot.ms;
+    c.predicted_ttft_p90_ms = std::max(ttft.p90_ms(), c.awaiting_age_ms);
+    c.predicted_tpot_p90_ms = tpot.p90_ms();
     c.latency_cold = ttft.source == LatencySource::Cold || tpot.source == LatencySource::Cold;
   }
 }

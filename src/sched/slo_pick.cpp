@@ -11,8 +11,8 @@ constexpr double kParkSlack = 4;
 // The smaller relative headroom over the objectives set (>= 0 when met).
 double headroom(const EndpointSignals& c, const SloTargets& slo) {
   double h = INFINITY;
-  if (slo.ttft_ms > 0) h = std::min(h, (slo.ttft_ms - c.predicted_ttft_ms) / slo.ttft_ms);
-  if (slo.tpot_ms > 0) h = std::min(h, (slo.tpot_ms - c.predicted_tpot_ms) / slo.tpot_ms);
+  if (slo.ttft_ms > 0) h = std::min(h, (slo.ttft_ms - c.predicted_ttft_p90_ms) / slo.ttft_ms);
+  if (slo.tpot_ms > 0) h = std::min(h, (slo.tpot_ms - c.predicted_tpot_p90_ms) / slo.tpot_ms);
   return h;
 }
 
@@ -25,8 +25,8 @@ bool better_tie(const EndpointSignals& a, const EndpointSignals& b) {
 }  // namespace
 
 bool meets_slo(const EndpointSignals& c, const SloTargets& slo) {
-  return (slo.ttft_ms <= 0 || c.predicted_ttft_ms <= slo.ttft_ms) &&
-         (slo.tpot_ms <= 0 || c.predicted_tpot_ms <= slo.tpot_ms);
+  return (slo.ttft_ms <= 0 || c.predicted_ttft_p90_ms <= slo.ttft_ms) &&
+         (slo.tpot_ms <= 0 || c.predicted_tpot_p90_ms <= slo.tpot_ms);
 }
 
 std::optional<SloPick> pick_for_slo(std::span<const EndpointSignals> candidates, const SloTargets& slo,

@@ -370,3 +370,49 @@ TEST_CASE("endpoint ids are bounded and storage is fixed per endpoint") {
   CHECK(to_string(LatencySource::Pool) == "pool");
   CHECK(to_string(LatencySource::Cold) == "cold");
 }
+
+TEST_CASE("the spread fit learns how the error grows with the queue, and mean + kP90Spread x spread is a p90") {
+  // A server whose TTFT is 40 ms + 80 ms a slot wait on average, scattered by a normal
+  // error of 25 ms + 30 ms a slot wait (waiting for the k-th of the running sequences to
+  // end is the less certain the more there are to wait for).
+  LatencyModel m;
+  REQUIRE(m.ensure(0));
+  std::mt19937_64 rng{7};
+  std::normal_distribution<double> normal(0, 1);
+  auto sample = [&](double waits) { return std::max(0.0, 40 + 80 * waits + (25 + 30 * waits) * normal(rng)); };
+  for (int i = 0; i < int(kMinSamples); ++i) m.observe_ttft(0, TtftFeatures{0, double(i % 5), 0}, sample(i % 5));
+  CHECK(m.describe(0).ttft_spread.samples == 0);  // the fit's guesses before it is in use are no error
+  for (int i = 0; i < 3000; ++i) {
+    const double waits = double(i % 5);
+    m.observe_ttft(0, TtftFeatures{0, waits, 0}, sample(waits));
+  }
+  const LatencyCoefficients k = m.coefficients(0);
+  const LatencyPrediction idle = k.predict_ttft(TtftFeatures{0, 0, 0});
+  const LatencyPrediction queued = k.predict_ttft(TtftFeatures{0, 3, 0});
+  CHECK(idle.ms == doctest::Approx(40).epsilon(0.25));
+  CHECK(queued.ms == doctest::Approx(280).epsilon(0.1));
+  // E|error| of a normal is 0.8 sigma: 20 ms idle, 92 ms three slots down.
+  CHECK(idle.spread_ms == doctest::Approx(20).epsilon(0.35));
+  CHECK(queued.spread_ms == doctest::Approx(92).epsilon(0.2));
+  // The p90 covers ~90% of fresh answers at each depth (a mean alone covers about half).
+  for (double waits : {0.0, 1.0, 3.0}) {
+    const LatencyPrediction p = k.predict_ttft(TtftFeatures{0, waits, 0});
+    int within = 0, within_mean = 0;
+    for (int i = 0; i < 2000; ++i) {
+      const double y = sample(waits);
+      within += y <= p.p90_ms();
+      within_mean += y <= p.ms;
+    }
+    CAPTURE(waits);
+    CHECK(within >= 1600);  // 80..95% (a linear fit of the spread, not the exact law)
+    CHECK(within <= 1900);
+    CHECK(within_mean <= 1200);
+  }
+  // A released id starts over, spread included; the JSON shows the spread fit.
+  std::string out;
+  append_json(out, m.describe(0));
+  CHECK(out.find(R"("spread":{"samples":3000,"coefficients":{"uncached_prompt_ktokens":)") != std::string::npos);
+  m.reset(0);
+  CHECK(m.describe(0).ttft_spread.samples == 0);
+  CHECK(m.coefficients(0).ttft_spread == m.coefficients(1).ttft_spread);  // the pool's again
+}

@@ -33,8 +33,8 @@ LatencyCoefficients coefficients(double ttft_per_ktoken, double ttft_bias, doubl
 
 EndpointSignals candidate(double ttft, double tpot, double total = 0, uint64_t tie = 0) {
   EndpointSignals c;
-  c.predicted_ttft_ms = ttft;
-  c.predicted_tpot_ms = tpot;
+  c.predicted_ttft_ms = c.predicted_ttft_p90_ms = ttft;  // no spread unless a test sets one
+  c.predicted_tpot_ms = c.predicted_tpot_p90_ms = tpot;
   c.latency_cold = false;
   c.total = total;
   c.tie_rank = tie;
@@ -69,6 +69,34 @@ TEST_CASE("slo: the least headroom among those predicted to meet both objectives
   CHECK(pick_for_slo(c, slo)->position == 1);
   c = {candidate(150, 20, 1.0, 9), candidate(150, 20, 1.0, 3)};
   CHECK(pick_for_slo(c, slo)->position == 0);
+}
+
+TEST_CASE("slo: met and headroom are read on the p90s, not the means") {
+  const SloTargets slo{300, 40};
+  // 0's mean leaves the least room, but its p90 is past the objective: 1 is the least of
+  // those whose p90 meets it.
+  std::vector<EndpointSignals> c = {candidate(250, 20), candidate(200, 20), candidate(100, 20)};
+  c[0].predicted_ttft_p90_ms = 301;
+  c[1].predicted_ttft_p90_ms = 290;
+  c[2].predicted_ttft_p90_ms = 150;
+  CHECK_FALSE(meets_slo(c[0], slo));
+  CHECK(meets_slo(c[1], slo));
+  auto pick = pick_for_slo(c, slo);
+  REQUIRE(pick);
+  CHECK(pick->position == 1);
+  CHECK(pick->met);
+  c[0].predicted_ttft_p90_ms = 300;  // at the objective: met
+  CHECK(pick_for_slo(c, slo)->position == 0);
+  // TPOT the same way: a mean within 40 ms whose p90 is not.
+  c = {candidate(100, 35), candidate(100, 20)};
+  c[0].predicted_tpot_p90_ms = 40.5;
+  CHECK(pick_for_slo(c, slo)->position == 1);
+  // Nobody's p90 meets: the fastest by the mean, as before.
+  c = {candidate(200, 20), candidate(150, 20)};
+  c[0].predicted_ttft_p90_ms = c[1].predicted_ttft_p90_ms = 400;
+  pick = pick_for_slo(c, slo);
+  CHECK(pick->position == 1);
+  CHECK_FALSE(pick->met);
 }
 
 TEST_CASE("slo: the most headroom instead (llm-d's \"most\"); unmet objectives are placed as with the least") {
@@ -207,6 +235,24 @@ TEST_CASE("scheduler: an SLO request goes where it is predicted to fit tightest;
   CHECK(most.pick(snap, r, rng).endpoint == 0);                          // configured: the most to spare
   CHECK(p.features.ttft.uncached_prompt_tokens == p.total_blocks * 16);  // nothing held anywhere
   CHECK(p.predicted_ttft_ms == doctest::Approx(120 * p.total_blocks * 16 / 1000.0 + 20));
+  {
+    // A spread of 20 ms + 10 ms per 1k uncached tokens at 1 (~26 ms): its p90 (~140 ms) still
+    // meets 150 ms; 40 ms + 10 ms per 1k (~46 ms: p90 ~171 ms) does not, and 0 is picked.
+    std::vector<EndpointState> w(snap.endpoints().begin(), snap.endpoints().end());
+    w[1].latency.ttft_spread = {10, 0, 10, 20};
+    EndpointSnapshot spread_snap{std::vector<EndpointState>(w)};
+    PickResult q = s.pick(spread_snap, r, rng);
+    CHECK(q.endpoint == 1);
+    for (const EndpointSignals& c : s.last_candidates())
+      if (c.id == 1)
+        CHECK(c.predicted_ttft_p90_ms ==
+              doctest::Approx(c.predicted_ttft_ms + kP90Spread * (10 * q.total_blocks * 16 / 1000.0 + 20)));
+    w[1].latency.ttft_spread = {10, 0, 10, 40};
+    EndpointSnapshot wide_snap(std::move(w));
+    q = s.pick(wide_snap, r, rng);
+    CHECK(q.endpoint == 0);
+    CHECK(q.slo_met);
+  }
   // In-flight prefill at 1 (a long prompt just sent there) takes it past the objective.
   inflight.add_awaiting(1, 2000, 0);
   p = s.pick(snap, r, rng);

@@ -47,8 +47,10 @@ struct EndpointSignals {
   // tie the same way; 0 for every candidate when the request has no key (random then).
   uint64_t tie_rank = 0;
   // The latency model's predictions for this request there (predict_latency; 0 until
-  // then); cold: from a fit with too few samples to trust.
+  // then): the means and the p90s (LatencyPrediction::p90_ms); cold: from a fit with too
+  // few samples to trust.
   double predicted_ttft_ms = 0, predicted_tpot_ms = 0;
+  double predicted_ttft_p90_ms = 0, predicted_tpot_p90_ms = 0;
   bool latency_cold = true;
   bool latency_predicted = false;  // the two above are set (once a decision: the placement
                                    // gate, the latency scorer and the SLO pick share them)

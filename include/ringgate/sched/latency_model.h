@@ -45,7 +45,15 @@
 //   - features are clamped to [0, bound] (hostile input: counts and token numbers from
 //     scrapes and clients), NaN or infinite features or targets are refused, as are
 //     targets outside 0..kMaxLatencyMs; predictions are clamped to 0..kMaxLatencyMs.
-// Memory: one fixed-size EndpointLatency (~500 bytes) per endpoint id, up to max_endpoints
+// Spread: the fits above predict the mean; an objective is met or missed in the tail. Each
+// TTFT and TPOT fit has a second RLS of the same form on the same features, fitted to the
+// first one's a priori |error| (once that fit is in use, kMinSamples on): the mean absolute
+// error expected for this request there (LatencyPrediction::spread_ms). The error grows
+// with the queue: on issue 35's mixed pool a fast sim's TTFT error had a standard deviation
+// of ~45 ms with no slot wait and ~100 ms with 1-3, with the mean predicted within 10 ms in
+// both. The SLO pick compares the objectives with mean + kP90Spread x spread (p90, as
+// llm-d's latency predictor predicts p90 TTFT and TPOT), not with the mean.
+// Memory: one fixed-size EndpointLatency (~1 KB) per endpoint id, up to max_endpoints
 // ids (ids are dense and reused, EndpointRegistry), grown by ensure() when an endpoint
 // joins, never per request; a released id's fits are reset() for its next holder.
 //
@@ -107,6 +115,9 @@ inline constexpr uint32_t kClipAfter = 10;   // ...once a fit has this many samp
 inline constexpr int kShiftRun = 4;          // clipped in a row, one sign: a change, not outliers
 inline constexpr double kMaeAlpha = 0.05;    // EWMA weight of the error means (~20 samples)
 inline constexpr uint32_t kMinSamples = 20;  // below: the pool's model predicts for the endpoint
+// The p90 of a normal error is its mean + 1.2816 sigma, and its mean absolute error is
+// 0.7979 sigma: p90 = mean + 1.606 x the mean absolute error (the spread).
+inline constexpr double kP90Spread = 1.606;
 
 // Recursive least squares with forgetting on N features (the last one a constant 1 by
 // convention of the callers). Fixed size, no allocation; not thread-safe.
@@ -159,15 +170,18 @@ enum class LatencySource : uint8_t {
 std::string_view to_string(LatencySource source);
 
 struct LatencyPrediction {
-  double ms = 0;  // 0..kMaxLatencyMs
+  double ms = 0;         // the mean, 0..kMaxLatencyMs
+  double spread_ms = 0;  // the mean absolute error expected around it, 0..kMaxLatencyMs
   LatencySource source = LatencySource::Cold;
+
+  double p90_ms() const { return ms + kP90Spread * spread_ms; }
 };
 
 // The coefficients a worker predicts with: a small value, to be copied into the
 // endpoint snapshot by the control thread (see the threads note above).
 struct LatencyCoefficients {
-  std::array<double, kTtftFeatures> ttft{};
-  std::array<double, kTpotFeatures> tpot{};
+  std::array<double, kTtftFeatures> ttft{}, ttft_spread{};
+  std::array<double, kTpotFeatures> tpot{}, tpot_spread{};
   LatencySource ttft_source = LatencySource::Cold;
   LatencySource tpot_source = LatencySource::Cold;
 
@@ -198,13 +212,15 @@ struct LatencyFitReport {
 
 struct EndpointLatencyReport {
   LatencyFitReport ttft, tpot;
+  LatencyFitReport ttft_spread, tpot_spread;        // the fits of their |error| (see "Spread")
   LatencySource ttft_source = LatencySource::Cold;  // which fit predicts for it now
   LatencySource tpot_source = LatencySource::Cold;
 };
 
 // {"ttft":{"source":"endpoint","samples":…,"error_samples":…,"mean_abs_error_ms":…,"relative_mean_abs_error":…,
 //  "normalized_mean_abs_error":…,
-//  "clipped":…,"shifts":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…}},"tpot":{…}}:
+//  "clipped":…,"shifts":…,"p_resets":…,"coefficients":{"uncached_prompt_ktokens":…,…},
+//  "spread":{"samples":…,"coefficients":{…}}},"tpot":{…}}:
 // one endpoint's model as /debug/endpoints will show it (allocates; debug pages only).
 void append_json(std::string& out, const EndpointLatencyReport& report);
 
@@ -241,8 +257,9 @@ class LatencyModel {
 
  private:
   struct EndpointLatency {
-    OnlineRegression<kTtftFeatures> ttft;
-    OnlineRegression<kTpotFeatures> tpot;
+    OnlineRegression<kTtftFeatures> ttft, ttft_spread;
+    OnlineRegression<kTpotFeatures> tpot, tpot_spread;
+    void reset() { *this = EndpointLatency{}; }
   };
   const EndpointLatency* find(EndpointId id) const { return id < endpoints_.size() ? &endpoints_[id] : nullptr; }
 

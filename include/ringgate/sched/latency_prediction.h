@@ -25,7 +25,7 @@ namespace ringgate::sched {
 // p99 on slo.sh's pool went from 476 / 568 / 328 ms to 738 / 814 / 638 ms.
 LatencyFeatures latency_features(const EndpointSignals& c, uint32_t total_blocks, double tokens_per_block);
 
-// Fills predicted_ttft_ms / predicted_tpot_ms / latency_cold of every candidate not yet
+// Fills predicted_ttft_ms / predicted_tpot_ms, their p90s and latency_cold of every candidate not yet
 // predicted in this decision (latency_predicted).
 void predict_latency(std::span<EndpointSignals> candidates, const EndpointSnapshot& snapshot, uint32_t total_blocks,
                      double tokens_per_block);

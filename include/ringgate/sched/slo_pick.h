@@ -1,6 +1,7 @@
 #pragma once
 // The SLO-aware pick (issue 35, llm-d's predicted-latency policy): a request with latency
-// objectives (SloTargets) goes to a candidate predicted to meet all of them with the LEAST
+// objectives (SloTargets) goes to a candidate predicted to meet all of them (its p90 TTFT
+// and TPOT within them, as llm-d's predictor predicts p90s; latency_model.h, "Spread") with the LEAST
 // headroom to spare, so that the servers with room keep it for the requests that need it
 // (llm-d's default "least" headroom strategy: bin-packing), or with the MOST (llm-d's
 // "most": spreading, which leaves every server slack for what the predictions miss; see
@@ -11,8 +12,11 @@
 // nothing from requests that can still be served in time, but never where it would wait
 // far longer than anywhere else), else among all. Headroom is relative ((objective - predicted) / objective, the
 // smaller of the two when both are set) so that a TTFT in hundreds of milliseconds and a
-// TPOT in tens compare. Reads predicted_ttft_ms / predicted_tpot_ms (predict_latency
-// first). Ties go to the higher score total, then the higher tie_rank.
+// TPOT in tens compare. Reads predicted_ttft_p90_ms / predicted_tpot_p90_ms (met, headroom)
+// and the means (the fallback; predict_latency first). Ties go to the higher score total,
+// then the higher tie_rank. Met on the mean, the pick packed each fast server to where half
+// of what it placed there missed: on issue 35's mixed pool at 90% load it attained less
+// than the default scorers in 4 of 10 runs (issue 52; perf/routing/README.md).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -38,7 +42,7 @@ struct SloPick {
   bool met = false;     // predicted to meet every objective
 };
 
-// True when `c` is predicted to meet every objective set in `slo`.
+// True when `c`'s p90 predictions meet every objective set in `slo`.
 bool meets_slo(const EndpointSignals& c, const SloTargets& slo);
 
 // No decision (nullopt) without objectives, with no candidate, or while every candidate's
