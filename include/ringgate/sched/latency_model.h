@@ -50,7 +50,7 @@
 // first one's a priori |error| (once that fit is in use, kMinSamples on): the mean absolute
 // error expected for this request there (LatencyPrediction::spread_ms). The error grows
 // with the queue: on issue 35's mixed pool a fast sim's TTFT error had a standard deviation
-// of ~45 ms with no slot wait and ~100 ms with 1-3, with the mean predicted within 10 ms in
+// of ~45 ms with no slot wait and ~100 ms with 1-3, with the mean predicted within ~10 ms in
 // both. The SLO pick compares the objectives with mean + kP90Spread x spread (p90, as
 // llm-d's latency predictor predicts p90 TTFT and TPOT), not with the mean.
 // Memory: one fixed-size EndpointLatency (~1 KB) per endpoint id, up to max_endpoints

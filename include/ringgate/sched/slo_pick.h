@@ -28,11 +28,10 @@
 namespace ringgate::sched {
 
 // llm-d's headroomSelectionStrategy (config scheduler.headroomSelectionStrategy).
-// Least packs each server up to its objectives' edge, so a prediction that is 20-30% short
-// (a queue's randomness) turns into a miss there; Most keeps the load spread over the
-// servers that meet the objectives. On issue 35's mixed pool at 90% load
-// (perf/routing/slo.sh, three runs each, 2026-11-26) Least attained 75.6 / 66.8 / 73.6%
-// and Most 82.7 / 81.8 / 78.8% against the default scorers' 67-71%. Least is llm-d's
+// Least packs each server up to its objectives' edge (its p90 there), Most keeps the load
+// spread over the servers that meet the objectives. On issue 35's mixed pool at 90% load
+// (perf/routing/slo.sh, seeds 1-10, 2026-11-27) Least attained 70.5-79.4% (median 76.1)
+// and Most 73.3-85.5% (median 77.9) against the default scorers' 66.0-70.6%. Least is llm-d's
 // default and stays ringgate's: with several classes of objectives it keeps lightly
 // loaded servers for the tight ones.
 enum class HeadroomStrategy : uint8_t { Least, Most };
