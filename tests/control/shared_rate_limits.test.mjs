@@ -134,9 +134,11 @@ test('one budget for three replicas, pinned or spread; headers tell the global b
   // B's first request claims its slot (and may be admitted from limit / replicas, its
   // share before it has heard of the tenant); two syncs later B knows the totals. Waited
   // for, not slept: on a loaded CI machine a sync can take longer than a fixed pause.
+  // Counted from before the request: B syncs only while it holds a tenant, and goes
+  // quiet again 10 idle syncs (200 ms) after it, which a slow scrape under ASan outlasted.
   const bSyncs = async () => (await shared(gws[1])).rateLimits.syncs;
-  const first = await ask(gws[1], 'pinned');
   const s0 = await bSyncs();
+  const first = await ask(gws[1], 'pinned');
   await waitFor("B's reservation of the tenant answered", async () => (await bSyncs()) >= s0 + 2);
   const late = await ask(gws[1], 'pinned');
   assert.equal(late.status, 429, `B's first request ${first.status}, then ${late.status} after A spent the budget`);
