@@ -156,7 +156,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
   if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused) {
-    stats_.trace().admitted("rate_limited", false);
+    stats_.trace().admitted("rate_limited", false, true);
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   }
   // A response another replica made may not have reached this one's table yet.
@@ -197,8 +197,10 @@ void Exchange::proceed() {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
     const AdmissionDecision queued = admission_.enqueue(this);
-    if (queued.verdict == AdmissionVerdict::Refused)
+    if (queued.verdict == AdmissionVerdict::Refused) {
+      stats_.trace().admitted("queue_full", true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
+    }
     return;
   }
   next_attempt();
@@ -220,7 +222,8 @@ bool Exchange::flow_try_dispatch() {
 void Exchange::flow_evicted(FlowOutcome outcome) {
   const EntryDepth entry;
   admission_.leave_flow(outcome);
-  stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true);
+  stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true,
+                          admission_.rate_limited());
   const int status = admission_.sheddable() ? 429 : 503;
   if (outcome == FlowOutcome::EvictedTTL)
     return end_with_error(status, "queue_timeout",
@@ -320,7 +323,7 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 void Exchange::dispatch(const RouteDecision& decision) {
   SlotClaim slot(*env_.router, decision, admission_.sheddable());
   if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
-  stats_.trace().admitted("admitted", admission_.flow_enabled());
+  stats_.trace().admitted("admitted", admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
   if (env_.router->disaggregating() && split(decision, slot)) return;
   send(decision, std::move(slot), /*announce=*/true);

@@ -108,21 +108,22 @@ void RequestTrace::commit(metrics::SpanBuilder& span) {
   env_.stats->spans.commit();
 }
 
-void RequestTrace::admitted(std::string_view outcome, bool queued, std::string_view) {
+void RequestTrace::admitted(std::string_view outcome, bool queued, bool rate_limited) {
   if (!admission_open_) return;
   admission_open_ = false;
-  if (!sampled_) return;
+  const bool refused = outcome != "admitted";
+  if (!sampled_ || !(queued || rate_limited || refused)) return;
   // Admitted: the admission ended when the pick that admitted it began (the pick is a span
   // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
-  const uint64_t end_ns = outcome == "admitted" && last_pick_ns_ ? last_pick_ns_ : steady_ns();
+  const uint64_t end_ns = !refused && last_pick_ns_ ? last_pick_ns_ : steady_ns();
   std::optional<metrics::SpanBuilder> span =
       claim("ringgate.admission", metrics::SpanKind::Internal, new_span_id(), start_ns_, end_ns);
   if (!span) return;
   span->add_string("ringgate.admission.outcome", outcome);
   span->add_bool("ringgate.flow_control.queued", queued);
   if (queued) span->add_double("ringgate.flow_control.queue_seconds", double(end_ns - start_ns_) / 1e9);
-  span->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
-  if (outcome != "admitted") span->set_status(metrics::SpanStatus::Error);
+  if (rate_limited) span->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
+  if (refused) span->set_status(metrics::SpanStatus::Error);
   commit(*span);
 }
 

@@ -207,7 +207,8 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   assert.equal(sim.name, 'llm_request');
   for (const s of spans) assert.equal(s.traceId, traceId);
   const names = spans.filter((s) => s.service === 'ringgate-test').map((s) => s.name).sort();
-  assert.deepEqual(names, ['POST /v1/chat/completions', 'ringgate.admission', 'ringgate.attempt', 'ringgate.pick']);
+  // No admission span: neither flow control nor a rate limit is configured (nothing admits).
+  assert.deepEqual(names, ['POST /v1/chat/completions', 'ringgate.attempt', 'ringgate.pick']);
   for (const s of spans.filter((x) => x.service === 'ringgate-test' && x.kind !== KIND_SERVER)) assert.equal(s.parentId, server.spanId);
   const a = server.attributes;
   assert.equal(a['gen_ai.operation.name'], 'chat');

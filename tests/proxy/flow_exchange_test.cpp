@@ -234,3 +234,83 @@ TEST_CASE("tracing: a request given up in the queue has an admission span up to 
   });
   CHECK(found);
 }
+
+namespace {
+
+// The admission spans recorded so far: (outcome, rate-limit outcome or "", queued, error).
+struct AdmissionSpan {
+  std::string outcome, rate_limit;
+  bool queued = false, error = false;
+};
+std::vector<AdmissionSpan> admission_spans(Fixture& f) {
+  std::vector<AdmissionSpan> out;
+  f.stats.spans.drain([&](const metrics::SpanRecord& r) {
+    opentelemetry::proto::trace::v1::Span span;
+    REQUIRE(span.ParseFromArray(r.span().data(), int(r.span().size())));
+    if (span.name() != "ringgate.admission") return;
+    AdmissionSpan a;
+    for (const auto& kv : span.attributes()) {
+      if (kv.key() == "ringgate.admission.outcome") a.outcome = kv.value().string_value();
+      if (kv.key() == "ringgate.rate_limit.outcome") a.rate_limit = kv.value().string_value();
+      if (kv.key() == "ringgate.flow_control.queued") a.queued = kv.value().bool_value();
+    }
+    a.error = span.status().code() == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR;
+    out.push_back(a);
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "tracing: an admission span where flow control or a rate limit admitted or refused, none where nothing admits") {
+  Fixture f;
+  f.options.tracing.enabled = true;
+  f.stats.spans.enable(64);
+  SUBCASE("neither configured: no admission span") {
+    f.rules.flow.enabled = false;
+    Call& c = f.send();
+    f.answer(0);
+    CHECK(c.status() == 200);
+    CHECK(admission_spans(f).empty());
+  }
+  SUBCASE("flow control: queued, no rate-limit outcome") {
+    Call& c = f.send();
+    f.answer(0);
+    CHECK(c.status() == 200);
+    const std::vector<AdmissionSpan> spans = admission_spans(f);
+    REQUIRE(spans.size() == 1);
+    CHECK(spans[0].outcome == "admitted");
+    CHECK(spans[0].queued);
+    CHECK(spans[0].rate_limit.empty());
+    CHECK_FALSE(spans[0].error);
+  }
+  SUBCASE("a rate limit: allowed, then refused") {
+    f.rules.flow.enabled = false;
+    f.rules.rate_limits = RateLimitPolicy{0, 1};
+    Call& first = f.send({}, "t");
+    f.answer(0);
+    CHECK(first.status() == 200);
+    Call& second = f.send({}, "t");
+    CHECK(second.status() == 429);
+    const std::vector<AdmissionSpan> spans = admission_spans(f);
+    REQUIRE(spans.size() == 2);
+    CHECK(spans[0].outcome == "admitted");
+    CHECK(spans[0].rate_limit == "allowed");
+    CHECK_FALSE(spans[0].queued);
+    CHECK(spans[1].outcome == "rate_limited");
+    CHECK(spans[1].rate_limit == "refused");
+    CHECK(spans[1].error);
+  }
+  SUBCASE("a full queue") {
+    f.rules.flow.limits.total = BandLimits{1, UINT64_MAX};
+    f.router.saturated = true;
+    f.send();
+    Call& refused = f.send();
+    CHECK(refused.says("\"code\":\"queue_full\""));
+    const std::vector<AdmissionSpan> spans = admission_spans(f);
+    REQUIRE(spans.size() == 1);
+    CHECK(spans[0].outcome == "queue_full");
+    CHECK(spans[0].error);
+  }
+}

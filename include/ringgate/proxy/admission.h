@@ -53,6 +53,7 @@ class Admission {
   int32_t priority() const { return priority_; }
   bool sheddable() const { return sheddable_; }
   bool queued() const { return queued_; }
+  bool rate_limited() const { return rate_active_; }  // a tenant budget admitted it
   bool keyed() const { return keyed_; }  // the request presented an API key (auth on)
   // llm-d's flow identity (fairness_id label), bounded: the key's tenant when auth is on.
   std::string_view fairness_id() const;

@@ -46,8 +46,11 @@ class RequestTrace {
   bool on() const { return on_; }
   bool sampled() const { return sampled_; }
   // The flow-control queue and rate limits are behind it (`outcome`: admitted, rate_limited,
-  // queue_timeout, queue_full, ...); the admission span, once.
-  void admitted(std::string_view outcome, bool queued, std::string_view priority_band_tenant = {});
+  // queue_timeout, queue_full, ...); `queued`: it went through the flow-control queue;
+  // `rate_limited`: a tenant budget was checked. The admission span, once, and only when
+  // one of the two applied or it was refused: with neither configured, nothing admits, and
+  // a span of constants would cost a traced request an eighth of its spans' bytes.
+  void admitted(std::string_view outcome, bool queued, bool rate_limited);
   // After a route(): the pick span, timed by the decision's scheduling clock reads. The
   // start of the last pick before admitted() is when admission ended.
   void picked(const RouteDecision& decision, const char* leg);
