@@ -6,7 +6,7 @@
 # sends the spans, included). The budget: 1.0 within 10% of off, 0.01 within 2%. On shared
 # cores, use ROUNDS=3 or more and read the medians. Not a test.
 #
-#   perf/proxy/tracing_cost.sh [BUILD_DIR]    env: DURATION=5s CONNECTIONS=64 ROUNDS=1
+#   perf/proxy/tracing_cost.sh [BUILD_DIR]    env: DURATION=5s CONNECTIONS=64 ROUNDS=1 SINK=nginx|python
 #        PROFILE=off|ratio-0.01|ratio-1 (perf record that gateway, every thread, in its
 #        first round; top frames by thread at the end; PERF_OUT=FILE keeps the perf.data)
 set -euo pipefail
@@ -28,9 +28,17 @@ trap cleanup EXIT
 backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096)
 backend_pid=$(cat "$tmp/sim.pid")
 
-# The OTLP sink: reads each POST whole, answers 200.
+# The OTLP sink: reads each POST whole, answers 200. SINK=nginx: one nginx worker (reads
+# and discards the body), SINK=python: Python's http.server. The sink shares the cores
+# with the gateway, wrk and the sim while only the traced cases send to it: its CPU per
+# request is printed (sink-us) to tell how much of a traced case's slowdown it may cause.
 sink_port=$(free_port)
-python3 - "$sink_port" >"$tmp/sink.out" 2>"$tmp/sink.out.err" <<'PY' &
+if [ "${SINK:-nginx}" = nginx ]; then
+  start_nginx sink "  server { listen 127.0.0.1:$sink_port; keepalive_requests 1000000;
+    location / { return 200; } }"
+  echo "$started_pid" >"$tmp/sink.pid"
+else
+  python3 - "$sink_port" >"$tmp/sink.out" 2>"$tmp/sink.out.err" <<'PY' &
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -40,7 +48,9 @@ class Sink(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
 PY
-echo $! >"$tmp/sink.pid"
+  echo $! >"$tmp/sink.pid"
+fi
+sink_pid=$(cat "$tmp/sink.pid")
 wait_port "$sink_port"
 
 gateway() {  # gateway NAME [TRACING_LINE]
@@ -76,24 +86,26 @@ run() {  # run NAME PORT
     perf record -F 2999 -g -o "$tmp/perf.data" -p "$pid" >/dev/null 2>"$tmp/perf.err" &
     perf_pid=$!
   fi
-  local c0 c1
-  p0=$(cpu_ticks "$pid"); c0=$(control_ticks "$pid")
+  local c0 c1 s0 s1
+  p0=$(cpu_ticks "$pid"); c0=$(control_ticks "$pid"); s0=$(cpu_ticks "$sink_pid")
   out=$(BODY_FILE=$tmp/small.json wrk -t1 -c"$connections" -d"$duration" --latency -s "$tmp/post.lua" "http://127.0.0.1:$port/v1/completions")
-  p1=$(cpu_ticks "$pid"); c1=$(control_ticks "$pid")
+  p1=$(cpu_ticks "$pid"); c1=$(control_ticks "$pid"); s1=$(cpu_ticks "$sink_pid")
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   local rps requests p50 p99 errors
   read -r rps requests p50 p99 errors < <(wrk_report "$out")
-  local us control_us
+  local us control_us sink_us
   us=$(per_request_us $((p1 - p0)) "$requests")
   control_us=$(per_request_us $((c1 - c0)) "$requests")
-  printf '%-12s %10s %9s %9s %10s %10s   %s\n' "$name" "$rps" "$p50" "$p99" "$us" "$control_us" "$errors"
+  sink_us=$(per_request_us $((s1 - s0)) "$requests")
+  printf '%-12s %10s %9s %9s %10s %10s %8s   %s\n' "$name" "$rps" "$p50" "$p99" "$us" "$control_us" "$sink_us" "$errors"
   echo "$name $rps $(to_us "$p50") $(to_us "$p99") $us $control_us" >>"$tmp/results"
 }
 
 rounds=${ROUNDS:-1}
 profiled=
 echo "wrk -t1 -c$connections -d$duration; $(nproc) cores (shared); $rounds round(s)"
-printf '%-12s %10s %9s %9s %10s %10s\n' case req/s p50 p99 cpu-us/req control-us
+echo "sink: ${SINK:-nginx}"
+printf '%-12s %10s %9s %9s %10s %10s %8s\n' case req/s p50 p99 cpu-us/req control-us sink-us
 run_rounds "$rounds" run <<EOF2
 off $off_port
 ratio-0.01 $r001_port
