@@ -21,7 +21,25 @@ void ResponseIdScanner::reset(bool event_stream) {
   id_.clear();
 }
 
+// A JSON answer that opens with its id (vLLM's and OpenAI's do), read at once: the id is
+// the root's first key, so the byte-at-a-time scanner would find the same. Anything else
+// (not at the start, not closed in these bytes, escapes, too long) is left to it.
+bool ResponseIdScanner::take_leading_id(std::string_view data) {
+  constexpr std::string_view kLeadingId = "{\"id\":\"";
+  if (!data.starts_with(kLeadingId)) return false;
+  const std::string_view rest = data.substr(kLeadingId.size(), kMaxResponseIdBytes + 1);
+  size_t end = 0;
+  while (end < rest.size() && rest[end] != '"' && rest[end] != '\\' && static_cast<unsigned char>(rest[end]) >= 0x20)
+    ++end;
+  if (end == rest.size() || rest[end] != '"') return false;
+  id_.assign(rest.data(), end);
+  found_ = true;
+  finish();
+  return true;
+}
+
 void ResponseIdScanner::feed(std::string_view data) {
+  if (scanned_ == 0 && state_ == State::Json && !event_stream_ && take_leading_id(data)) return;
   for (size_t i = 0; i < data.size(); ++i) {
     if (state_ == State::Done) return;
     if (capturing_ && in_string_ && !escaped_) {

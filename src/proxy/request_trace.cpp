@@ -119,10 +119,10 @@ void RequestTrace::admitted(std::string_view outcome, bool queued, bool rate_lim
   std::optional<metrics::SpanBuilder> span =
       claim("ringgate.admission", metrics::SpanKind::Internal, new_span_id(), start_ns_, end_ns);
   if (!span) return;
-  span->add_string("ringgate.admission.outcome", outcome);
+  span->add_ascii("ringgate.admission.outcome", outcome);
   span->add_bool("ringgate.flow_control.queued", queued);
   if (queued) span->add_double("ringgate.flow_control.queue_seconds", double(end_ns - start_ns_) / 1e9);
-  if (rate_limited) span->add_string("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
+  if (rate_limited) span->add_ascii("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
   if (refused) span->set_status(metrics::SpanStatus::Error);
   commit(*span);
 }
@@ -137,7 +137,7 @@ void RequestTrace::picked(const RouteDecision& d, const char* leg) {
   std::optional<metrics::SpanBuilder> span =
       claim("ringgate.pick", metrics::SpanKind::Internal, new_span_id(), start_ns, end_ns);
   if (!span) return;
-  span->add_string("ringgate.pick.leg", leg);
+  span->add_ascii("ringgate.pick.leg", leg);
   if (d.status == 0) {
     char endpoint[80];
     const size_t host = std::min<size_t>(d.endpoint_host.size(), 64);
@@ -145,14 +145,14 @@ void RequestTrace::picked(const RouteDecision& d, const char* leg) {
     endpoint[host] = ':';
     char* const end = std::to_chars(endpoint + host + 1, endpoint + sizeof endpoint, d.endpoint_port).ptr;
     span->add_string("ringgate.pick.endpoint", std::string_view(endpoint, size_t(end - endpoint)));
-    span->add_string("ringgate.pick.reason", pick_reason_name(d.reason));
+    span->add_ascii("ringgate.pick.reason", pick_reason_name(d.reason));
     span->add_int("ringgate.pick.prefix_blocks_matched", d.matched_blocks);
     span->add_int("ringgate.pick.prefix_blocks", d.total_blocks);
     span->add_int("ringgate.pick.candidates", d.candidates);
   } else {
     span->set_status(metrics::SpanStatus::Error);
     span->add_int("http.response.status_code", d.status);
-    span->add_string("error.type", d.code);
+    span->add_ascii("error.type", d.code);
   }
   commit(*span);
 }
@@ -203,12 +203,12 @@ void RequestTrace::finish(const RequestSpanFacts& f) {
   std::optional<metrics::SpanBuilder> span = claim(s);
   if (!span) return;
   if (f.first_token_ns) span->set_event("gen_ai.first_token", f.first_token_ns);
-  span->add_string("http.request.method", method_);
+  span->add_ascii("http.request.method", method_);
   span->add_string("url.path", target_);
-  span->add_string("http.route", route_);  // none when empty
+  span->add_ascii("http.route", route_);  // none when empty
   if (f.status) span->add_int("http.response.status_code", f.status);
   const std::string_view operation = operation_name(route_);
-  if (!operation.empty()) span->add_string("gen_ai.operation.name", operation);
+  if (!operation.empty()) span->add_ascii("gen_ai.operation.name", operation);
   if (!f.model.empty()) span->add_string("gen_ai.request.model", f.model);
   if (!f.target_model.empty() && f.attempts > 0) span->add_string("gen_ai.response.model", f.target_model);
   if (f.input_tokens >= 0) span->add_int("gen_ai.usage.input_tokens", f.input_tokens);
@@ -265,8 +265,8 @@ void AttemptSpan::close(uint64_t now_ns) {
   std::optional<metrics::SpanBuilder> span =
       trace->claim(std::string_view(name, 9 + leg), metrics::SpanKind::Client, id_, start_ns_, now_ns);
   if (!span) return;
-  span->add_string("ringgate.leg", leg_);
-  span->add_string("http.request.method", "POST");
+  span->add_ascii("ringgate.leg", leg_);
+  span->add_ascii("http.request.method", "POST");
   const std::string_view destination(destination_, destination_size_);
   span->add_string("server.address", destination.substr(0, destination.rfind(':')));
   if (const size_t colon = destination.rfind(':'); colon != std::string_view::npos) {
@@ -277,8 +277,8 @@ void AttemptSpan::close(uint64_t now_ns) {
   if (status_) span->add_int("http.response.status_code", status_);
   span->add_int("ringgate.attempt.response_bytes", int64_t(bytes_));
   const char* outcome = failed_ ? failure_kind_name(failure_) : completed_ ? "complete" : "cancelled";
-  span->add_string("ringgate.attempt.outcome", outcome);
-  if (failed_) span->add_string("error.type", outcome);
+  span->add_ascii("ringgate.attempt.outcome", outcome);
+  if (failed_) span->add_ascii("error.type", outcome);
   if (carried_tokens_) span->add_int("ringgate.migration.carried_tokens", carried_tokens_);
   if (failed_ || status_ >= 400) span->set_status(metrics::SpanStatus::Error);
   trace->commit(*span);

@@ -23,7 +23,7 @@ namespace {
 // A span as a test describes it: written through the builder, or through the generated
 // messages for the reference bytes.
 struct Attribute {
-  enum class Type { String, List, Int, Double, Bool } type;
+  enum class Type { String, Ascii, List, Int, Double, Bool } type;
   std::string key, text;
   int64_t integer = 0;
   double real = 0;
@@ -48,6 +48,9 @@ SpanRecord build(const Input& in, uint64_t offset) {
     switch (a.type) {
       case Attribute::Type::String:
         b.add_string(a.key, a.text);
+        break;
+      case Attribute::Type::Ascii:
+        b.add_ascii(a.key, a.text);
         break;
       case Attribute::Type::List:
         b.add_string_list(a.key, a.text);
@@ -83,12 +86,15 @@ std::string reference(const Input& in, uint64_t offset) {
   span->set_start_time_unix_nano(in.start.start_ns + offset);
   span->set_end_time_unix_nano(std::max(in.start.end_ns, in.start.start_ns) + offset);
   for (const Attribute& a : in.attributes) {
-    if ((a.type == Attribute::Type::String || a.type == Attribute::Type::List) && a.text.empty()) continue;
+    if (a.type != Attribute::Type::Int && a.type != Attribute::Type::Double && a.type != Attribute::Type::Bool &&
+        a.text.empty())
+      continue;
     otlp::common::v1::KeyValue* kv = span->add_attributes();
     kv->set_key(a.key);
     otlp::common::v1::AnyValue* v = kv->mutable_value();
     switch (a.type) {
       case Attribute::Type::String:
+      case Attribute::Type::Ascii:
         v->set_string_value(a.text.substr(0, 256));
         break;
       case Attribute::Type::Int:
@@ -149,7 +155,9 @@ Input full_input() {
                    {T::Bool, "off", "", 0},
                    {T::List, "gen_ai.response.finish_reasons", "stop"},
                    {T::List, "two_reasons", "stop,length"},
-                   {T::String, "long", std::string(300, 'x')}};  // cut at 256: a two-byte length
+                   {T::String, "long", std::string(300, 'x')},  // cut at 256: a two-byte length
+                   {T::Ascii, "ringgate.pick.reason", "prefix_placement"},
+                   {T::Ascii, "ascii_empty", ""}};  // left out
   return in;
 }
 
@@ -175,12 +183,13 @@ TEST_CASE("a span's bytes are protobuf's own for the same message") {
   CHECK(s.flags() == 1);
   CHECK(s.start_time_unix_nano() == offset + 1000);
   CHECK(s.status().code() == otlp::trace::v1::Status::STATUS_CODE_ERROR);
-  CHECK(s.attributes_size() == 10);  // the empty string left out
+  CHECK(s.attributes_size() == 11);  // the empty strings left out
   CHECK(s.attributes(2).key() == "negative");
   CHECK(s.attributes(2).value().int_value() == -7);
   CHECK(s.attributes(8).value().array_value().values_size() == 2);
   CHECK(s.attributes(8).value().array_value().values(1).string_value() == "length");
   CHECK(s.attributes(9).value().string_value().size() == 256);
+  CHECK(s.attributes(10).value().string_value() == "prefix_placement");
   REQUIRE(s.events_size() == 1);
   CHECK(s.events(0).time_unix_nano() == offset + 5000);
   CHECK(s.dropped_attributes_count() == 0);
@@ -225,8 +234,8 @@ TEST_CASE("a full record keeps the attributes that fit and counts the rest; the 
   const otlp::trace::v1::Span s = parsed(r);
   const int kept = s.attributes_size();
   CHECK(kept > 0);
-  CHECK(kept < 50);
-  CHECK(s.dropped_attributes_count() == uint32_t(50 - kept));  // 51 given, the empty one is none
+  CHECK(kept < 51);
+  CHECK(s.dropped_attributes_count() == uint32_t(51 - kept));  // 53 given, the two empty ones are none
   CHECK(s.events_size() == 1);
   CHECK(s.status().code() == otlp::trace::v1::Status::STATUS_CODE_ERROR);
   CHECK(s.flags() == 1);

@@ -68,6 +68,8 @@ TEST_CASE("bounds: the id's length, escapes, the bytes scanned") {
   CHECK(scan("{\"id\":\"" + longest + "\"}", false) == longest);
   CHECK(scan("{\"id\":\"" + longest + "b\"}", false).empty());
   CHECK(scan(R"({"id":"resp_\"q"})", false).empty());
+  CHECK(scan(std::string("{\"id\":\"a\x01b\"}"), false).empty());  // a control byte ends it unkept
+  CHECK(scan(R"({"id":"","object":"response"})", false).empty());
   // Past kMaxScannedBytes the scanner stops, found or not.
   std::string big = "{\"pad\":\"" + std::string(ResponseIdScanner::kMaxScannedBytes, 'x') + "\",\"id\":\"resp_late\"}";
   ResponseIdScanner scanner;

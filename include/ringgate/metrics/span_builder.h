@@ -62,6 +62,14 @@ class SpanBuilder {
     const size_t any = wire::length_field(otlp_field::kAnyString, value.size());
     if (uint8_t* p = attribute(key, any)) wire::put_text(otlp_field::kAnyString, value, p);
   }
+  // A value the gateway wrote itself (a literal, a name from one of its tables): ASCII,
+  // so not checked as add_string checks a value from a client or a server; still cut.
+  [[gnu::always_inline]] void add_ascii(std::string_view key, std::string_view value) {
+    value = value.substr(0, kMaxSpanAttributeValueBytes);
+    if (value.empty()) return;
+    const size_t any = wire::length_field(otlp_field::kAnyString, value.size());
+    if (uint8_t* p = attribute(key, any)) wire::put_text(otlp_field::kAnyString, value, p);
+  }
   // A string array whose values `values` separates with ',' (gen_ai.response.finish_reasons).
   void add_string_list(std::string_view key, std::string_view values);
   [[gnu::always_inline]] void add_int(std::string_view key, int64_t value) {

@@ -30,6 +30,7 @@ class ResponseIdScanner {
  private:
   enum class State : uint8_t { LineStart, FieldName, FieldValue, SkipLine, Json, Done };
   void finish() { state_ = State::Done; }
+  bool take_leading_id(std::string_view data);
   void json_byte(char c);
   void end_line();
 
