@@ -7,7 +7,7 @@ constexpr std::string_view kPath[] = {"response", "id"};
 constexpr size_t kMaxKeyBytes = 16;  // longer keys are none of the path's
 }  // namespace
 
-void ResponseIdScanner::reset(bool event_stream) {
+void ResponseIdScanner::reset(bool event_stream, bool responses_stream) {
   event_stream_ = event_stream;
   state_ = event_stream ? State::LineStart : State::Json;
   scanned_ = 0;
@@ -15,7 +15,7 @@ void ResponseIdScanner::reset(bool event_stream) {
   event_.clear();
   space_skipped_ = saw_data_ = false;
   depth_ = on_path_ = 0;
-  path_length_ = event_stream ? 2 : 1;
+  path_length_ = event_stream && responses_stream ? 2 : 1;
   in_string_ = escaped_ = string_is_key_ = expect_key_ = key_hit_ = capturing_ = found_ = false;
   key_.clear();
   id_.clear();

@@ -170,7 +170,7 @@ void RequestTrace::observe(std::string_view relayed, bool event_stream) {
   if (!sampled_) return;
   if (!response_id_started_) {
     response_id_started_ = true;
-    response_id_.reset(event_stream);
+    response_id_.reset(event_stream, /*responses_stream=*/route_ == "/v1/responses");
     finish_reasons_.reset();
   }
   if (!response_id_.done()) response_id_.feed(relayed);

@@ -217,6 +217,10 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   assert.equal(a['gen_ai.usage.input_tokens'], usage.prompt_tokens);
   assert.equal(a['gen_ai.usage.output_tokens'], usage.completion_tokens);
   assert.equal(a['http.response.status_code'], 200);
+  // A chat stream's id is its chunks' root "id" (a Responses stream's is response.id).
+  const chunkId = JSON.parse(answer.text.split('\n').find((l) => l.startsWith('data: {')).slice(6)).id;
+  assert.ok(chunkId);
+  assert.equal(a['gen_ai.response.id'], chunkId);
   assert.ok(finishOf(answer.text));
   assert.deepEqual(a['gen_ai.response.finish_reasons'], [finishOf(answer.text)]);
   assert.ok(server.events.includes('gen_ai.first_token'));

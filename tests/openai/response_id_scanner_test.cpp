@@ -11,14 +11,14 @@ using namespace ringgate::openai;
 namespace {
 
 // Fed whole, then split at every byte: the same answer.
-std::string scan(std::string_view bytes, bool stream) {
+std::string scan(std::string_view bytes, bool stream, bool responses_stream = true) {
   ResponseIdScanner whole;
-  whole.reset(stream);
+  whole.reset(stream, responses_stream);
   whole.feed(bytes);
   const std::string id(whole.id());
   for (size_t cut = 1; cut < bytes.size(); ++cut) {
     ResponseIdScanner split;
-    split.reset(stream);
+    split.reset(stream, responses_stream);
     split.feed(bytes.substr(0, cut));
     split.feed(bytes.substr(cut));
     CHECK_MESSAGE(split.id() == id, "split at ", cut);
@@ -61,6 +61,21 @@ TEST_CASE("a stream's response.created event names it; nothing after that event 
   CHECK(first_only.done());
   first_only.feed(kCreated);
   CHECK(first_only.id().empty());
+}
+
+TEST_CASE("a chat or text completion stream: its first chunk's root id") {
+  constexpr std::string_view kChunks =
+      "data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"id\":\"x\"}}]}\n\n"
+      "data: {\"id\":\"chatcmpl-8\"}\n\n"
+      "data: [DONE]\n\n";
+  CHECK(scan(kChunks, true, false) == "chatcmpl-7");
+  CHECK(scan(kChunks, true, true).empty());  // read as a Responses stream: no response.id
+  // A Responses stream read as a completion stream: its root has no id.
+  CHECK(scan(kCreated, true, false).empty());
+  // The id after other keys, on a second data line of the first event.
+  CHECK(scan("data: {\"object\":\"text_completion\",\ndata: \"id\":\"cmpl-2\"}\n\n", true, false) == "cmpl-2");
+  // Not in the first event: not read.
+  CHECK(scan("data: {\"object\":\"x\"}\n\ndata: {\"id\":\"cmpl-3\"}\n\n", true, false).empty());
 }
 
 TEST_CASE("bounds: the id's length, escapes, the bytes scanned") {

@@ -1,8 +1,9 @@
 #pragma once
-// The id of the response a model server answered a Responses API request with, read
-// from the answer's bytes as they are relayed (any split): the root "id" of a JSON
-// body, or, of an event stream, the response.id of its first event (vLLM's
-// response.created: `event: response.created` then `data: {"response": {"id": ...}}`).
+// The id of the response a model server answered with, read from the answer's bytes as
+// they are relayed (any split): the root "id" of a JSON body, or, of an event stream, the
+// id in its first event: a Responses API stream's response.id (vLLM's response.created:
+// `event: response.created` then `data: {"response": {"id": ...}}`), a chat or text
+// completion stream's root "id" (`data: {"id": "chatcmpl-…", ...}`).
 // Nothing past the first event is read, and nothing past kMaxScannedBytes: the scanner
 // is then done, found or not. The id is kept only if it is a plain string (no escapes)
 // of at most kMaxResponseIdBytes.
@@ -19,8 +20,9 @@ class ResponseIdScanner {
  public:
   static constexpr size_t kMaxScannedBytes = 64 * 1024;
 
-  // A new answer: an event stream (`event_stream`) or a JSON body.
-  void reset(bool event_stream);
+  // A new answer: an event stream (`event_stream`) or a JSON body; a stream of the
+  // Responses API (`responses_stream`: its id is response.id) or of completions.
+  void reset(bool event_stream, bool responses_stream = true);
   // The next bytes of the answer.
   void feed(std::string_view data);
   bool done() const { return state_ == State::Done; }
@@ -46,7 +48,7 @@ class ResponseIdScanner {
   // string being read.
   uint32_t depth_ = 0;
   uint32_t on_path_ = 0;
-  uint32_t path_length_ = 1;  // body: ["id"]; event: ["response", "id"]
+  uint32_t path_length_ = 1;  // ["id"]; a Responses stream's event: ["response", "id"]
   bool in_string_ = false;
   bool escaped_ = false;
   bool string_is_key_ = false;
