@@ -82,7 +82,9 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   void fail(PrefillFailure why, bool may_retry);
   void done(std::string_view kv_transfer_params);
   RequestImage image() const {
-    RequestImage image{head_, body_, 0, 0, {}};
+    RequestImage image;
+    image.head = head_;
+    image.body = body_;
     image.trace = trace_;
     return image;
   }
