@@ -7,6 +7,7 @@
 # cores, use ROUNDS=3 or more and read the medians. Not a test.
 #
 #   perf/proxy/tracing_cost.sh [BUILD_DIR]    env: DURATION=5s CONNECTIONS=64 ROUNDS=1 SINK=nginx|python
+#        PACE_MS=N (paced, not closed loop: see below)
 #        PROFILE=off|ratio-0.01|ratio-1 (perf record that gateway, every thread, in its
 #        first round; top frames by thread at the end; PERF_OUT=FILE keeps the perf.data)
 set -euo pipefail
@@ -62,9 +63,19 @@ gateway() {  # gateway NAME [TRACING_LINE]
 off_port=$(gateway off)
 r001_port=$(gateway ratio-0.01 "tracing: {endpoint: \"http://127.0.0.1:$sink_port\", sampleRatio: 0.01}")
 r1_port=$(gateway ratio-1 "tracing: {endpoint: \"http://127.0.0.1:$sink_port\", sampleRatio: 1}")
+# The collector down (nothing listens on its port): spans recorded, exports refused, drops
+# counted; the data path should cost what ratio-1's does, not more.
+down_port=$(gateway ratio-1-down "tracing: {endpoint: \"http://127.0.0.1:$(free_port)\", sampleRatio: 1}")
 
 printf '{"model":"%s","prompt":"Say hello","max_tokens":1}' $model >"$tmp/small.json"
 write_post_lua
+# PACE_MS=N: each connection waits N ms between its requests (wrk's delay()), so every
+# case runs at about the same rate below saturation (64 connections, 2 ms: ~30k/s). Closed
+# loop (the default), a case that costs more also serves fewer requests a second, and its
+# per-request kernel cost rises with the smaller batches: this tells the two apart.
+if [ -n "${PACE_MS:-}" ]; then
+  printf 'function delay() return %d end\n' "$PACE_MS" >>"$tmp/post.lua"
+fi
 
 # user+sys clock ticks of the gateway's control thread (rg-control: the exporter's
 # encoding and sending), to tell its share from the worker's.
@@ -103,28 +114,29 @@ run() {  # run NAME PORT
 
 rounds=${ROUNDS:-1}
 profiled=
-echo "wrk -t1 -c$connections -d$duration; $(nproc) cores (shared); $rounds round(s)"
+echo "wrk -t1 -c$connections -d$duration${PACE_MS:+, paced: ${PACE_MS} ms between requests on each connection}; $(nproc) cores (shared); $rounds round(s)"
 echo "sink: ${SINK:-nginx}"
 printf '%-12s %10s %9s %9s %10s %10s %8s\n' case req/s p50 p99 cpu-us/req control-us sink-us
 run_rounds "$rounds" run <<EOF2
 off $off_port
 ratio-0.01 $r001_port
 ratio-1 $r1_port
+ratio-1-down $down_port
 EOF2
 off=$(field off 5)
-for c in ratio-0.01 ratio-1; do
+for c in ratio-0.01 ratio-1 ratio-1-down; do
   awk -v n="$c" -v a="$(field $c 5)" -v b="$off" -v ca="$(field $c 6)" -v cb="$(field off 6)" 'BEGIN {
     printf "%-12s cpu/req vs off: %+.1f%% (%+.2f us: control thread %+.2f, the rest %+.2f)\n", n, (a / b - 1) * 100, a - b, ca - cb, (a - b) - (ca - cb) }'
 done
-# Each round's own ratio (its three cases ran back to back), and the median of those: on
+# Each round's own ratio (its cases ran back to back), and the median of those: on
 # shared cores steadier than the ratio of the medians above.
-for c in ratio-0.01 ratio-1; do
-  awk -v c="$c" '{ r = int((NR - 1) / 3); v[r, $1] = $5 } END {
-    for (i = 0; i * 3 < NR; ++i) if (v[i, "off"] > 0) print v[i, c] / v[i, "off"] }' "$tmp/runs" | sort -g |
+for c in ratio-0.01 ratio-1 ratio-1-down; do
+  awk -v c="$c" '{ r = int((NR - 1) / 4); v[r, $1] = $5 } END {
+    for (i = 0; i * 4 < NR; ++i) if (v[i, "off"] > 0) print v[i, c] / v[i, "off"] }' "$tmp/runs" | sort -g |
     awk -v c="$c" '{ a[NR] = $1 } END { if (NR) printf "%-12s cpu/req vs off, median of the rounds'"'"' ratios: %+.1f%% (%d rounds)\n", c, (a[int((NR + 1) / 2)] - 1) * 100, NR }'
 done
 # Spans dropped make a run cheaper than the whole cost: each case's exported and dropped.
-for c in ratio-0.01 ratio-1; do
+for c in ratio-0.01 ratio-1 ratio-1-down; do
   admin=$(grep -o '"admin":"[^"]*"' "$tmp/$c.out" | sed 's/.*:\([0-9]*\)"$/\1/')
   echo "$c: $(curl -s "http://127.0.0.1:$admin/metrics" | grep -E '^ringgate_trace_spans_(exported|dropped)_total' | grep -v ' 0$' | tr '\n' ' ')"
 done
