@@ -70,7 +70,7 @@ down_port=$(gateway ratio-1-down "tracing: {endpoint: \"http://127.0.0.1:$(free_
 printf '{"model":"%s","prompt":"Say hello","max_tokens":1}' $model >"$tmp/small.json"
 write_post_lua
 # PACE_MS=N: each connection waits N ms between its requests (wrk's delay()), so every
-# case runs at about the same rate below saturation (64 connections, 2 ms: ~30k/s). Closed
+# case runs at about the same rate below saturation (64 connections, 2 ms: ~18k/s here). Closed
 # loop (the default), a case that costs more also serves fewer requests a second, and its
 # per-request kernel cost rises with the smaller batches: this tells the two apart.
 if [ -n "${PACE_MS:-}" ]; then
@@ -124,19 +124,20 @@ ratio-1 $r1_port
 ratio-1-down $down_port
 EOF2
 off=$(field off 5)
-for c in ratio-0.01 ratio-1 ratio-1-down; do
+traced="ratio-0.01 ratio-1 ratio-1-down"  # the cases compared with off; a round runs off and these
+for c in $traced; do
   awk -v n="$c" -v a="$(field $c 5)" -v b="$off" -v ca="$(field $c 6)" -v cb="$(field off 6)" 'BEGIN {
     printf "%-12s cpu/req vs off: %+.1f%% (%+.2f us: control thread %+.2f, the rest %+.2f)\n", n, (a / b - 1) * 100, a - b, ca - cb, (a - b) - (ca - cb) }'
 done
 # Each round's own ratio (its cases ran back to back), and the median of those: on
 # shared cores steadier than the ratio of the medians above.
-for c in ratio-0.01 ratio-1 ratio-1-down; do
-  awk -v c="$c" '{ r = int((NR - 1) / 4); v[r, $1] = $5 } END {
-    for (i = 0; i * 4 < NR; ++i) if (v[i, "off"] > 0) print v[i, c] / v[i, "off"] }' "$tmp/runs" | sort -g |
+for c in $traced; do
+  awk -v c="$c" -v n=$(($(wc -w <<<"$traced") + 1)) '{ r = int((NR - 1) / n); v[r, $1] = $5 } END {
+    for (i = 0; i * n < NR; ++i) if (v[i, "off"] > 0) print v[i, c] / v[i, "off"] }' "$tmp/runs" | sort -g |
     awk -v c="$c" '{ a[NR] = $1 } END { if (NR) printf "%-12s cpu/req vs off, median of the rounds'"'"' ratios: %+.1f%% (%d rounds)\n", c, (a[int((NR + 1) / 2)] - 1) * 100, NR }'
 done
 # Spans dropped make a run cheaper than the whole cost: each case's exported and dropped.
-for c in ratio-0.01 ratio-1 ratio-1-down; do
+for c in $traced; do
   admin=$(grep -o '"admin":"[^"]*"' "$tmp/$c.out" | sed 's/.*:\([0-9]*\)"$/\1/')
   echo "$c: $(curl -s "http://127.0.0.1:$admin/metrics" | grep -E '^ringgate_trace_spans_(exported|dropped)_total' | grep -v ' 0$' | tr '\n' ' ')"
 done

@@ -57,18 +57,12 @@ class SpanBuilder {
   // the record is dropped and counted. A string value is cut to well-formed UTF-8 of at
   // most kMaxSpanAttributeValueBytes; an empty one is no attribute.
   [[gnu::always_inline]] void add_string(std::string_view key, std::string_view value) {
-    value = utf8_prefix(value, kMaxSpanAttributeValueBytes);
-    if (value.empty()) return;
-    const size_t any = wire::length_field(otlp_field::kAnyString, value.size());
-    if (uint8_t* p = attribute(key, any)) wire::put_text(otlp_field::kAnyString, value, p);
+    put_string(key, utf8_prefix(value, kMaxSpanAttributeValueBytes));
   }
   // A value the gateway wrote itself (a literal, a name from one of its tables): ASCII,
   // so not checked as add_string checks a value from a client or a server; still cut.
   [[gnu::always_inline]] void add_ascii(std::string_view key, std::string_view value) {
-    value = value.substr(0, kMaxSpanAttributeValueBytes);
-    if (value.empty()) return;
-    const size_t any = wire::length_field(otlp_field::kAnyString, value.size());
-    if (uint8_t* p = attribute(key, any)) wire::put_text(otlp_field::kAnyString, value, p);
+    put_string(key, value.substr(0, kMaxSpanAttributeValueBytes));
   }
   // A string array whose values `values` separates with ',' (gen_ai.response.finish_reasons).
   void add_string_list(std::string_view key, std::string_view values);
@@ -96,6 +90,12 @@ class SpanBuilder {
   void finish();
 
  private:
+  // A string attribute of a value already cut; an empty one is none.
+  [[gnu::always_inline]] void put_string(std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    const size_t any = wire::length_field(otlp_field::kAnyString, value.size());
+    if (uint8_t* p = attribute(key, any)) wire::put_text(otlp_field::kAnyString, value, p);
+  }
   // An attribute of `key` whose AnyValue is `any` bytes: its tag, length, key and the
   // value's tag and length written, where the value's fields go; or null when it does not
   // fit (dropped and counted).
