@@ -591,8 +591,18 @@ void Exchange::start_client_response(const http::ResponseParser& head, const Att
   if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, 0);
 }
 
+std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
+  // Only where an answer's bytes go to the client as they come: its head is out, the
+  // first leg's (a continuation's events are rewritten), and nothing races it.
+  if (!state_.response.committed || relay_.leg() > 0 || race_.racing()) return nullptr;
+  std::string& out = client_.output();
+  in_place_.open(out, state_.response.framing == ClientFraming::Chunked);
+  return &out;
+}
+
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   const EntryDepth entry;
+  if (in_place_.is_open()) return relay_in_place(attempt, decoded);
   // While racing, the first of the two to hold a whole event (its first token) is kept.
   if (race_.racing()) {
     if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
@@ -601,6 +611,19 @@ void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   if (!state_.response.started || decoded.empty()) return;
   if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   relay(attempt, relay_.take(decoded, env_.stream_events));
+}
+
+void Exchange::relay_in_place(Attempt& attempt, std::string_view decoded) {
+  std::string& out = client_.output();
+  if (!decoded.empty() && affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
+  // Whole events: `decoded` itself or a prefix of it (a cut event's start is held by
+  // relay_), else bytes that were put together elsewhere.
+  const std::string_view whole = decoded.empty() ? decoded : relay_.take(decoded, env_.stream_events);
+  const bool in_place = !whole.empty() && whole.data() == decoded.data();
+  in_place_.close(out, in_place ? whole.size() : 0);
+  if (!in_place) return relay(attempt, whole);
+  relayed(attempt, whole);
+  if (state_.response.framing == ClientFraming::Chunked) OutputSlot::append_chunk_end(out);
 }
 
 // Bytes of the answer reach the client's output.
@@ -616,6 +639,15 @@ void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
     pending_head_.clear();
   }
   if (data.empty()) return;
+  std::string& out = client_.output();
+  if (state_.response.framing == ClientFraming::Chunked)
+    append_chunk(out, data);
+  else
+    out += data;
+  relayed(attempt, data);
+}
+
+void Exchange::relayed(Attempt& attempt, std::string_view data) {
   if (!attempt.delivered()) {
     attempt.mark_delivered();
     // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
@@ -632,9 +664,6 @@ void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
   if (data.size() >= 2) state_.response.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
   else state_.response.tail = uint16_t((state_.response.tail << 8) | uint8_t(data.back()));
   stats_.observe(data);
-  std::string& out = client_.output();
-  if (state_.response.framing == ClientFraming::Chunked) append_chunk(out, data);
-  else out += data;
   if (client_.output().size() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
   client_.flush();
 }

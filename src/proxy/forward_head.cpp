@@ -1,5 +1,7 @@
 #include "ringgate/proxy/forward_head.h"
 
+#include <utility>
+
 #include "ringgate/http/error_response.h"
 #include "ringgate/proxy/upstream_side.h"
 #include "ringgate/util/json_text.h"
@@ -77,6 +79,21 @@ void append_chunk(std::string& out, std::string_view data) {
   out += "\r\n";
   out += data;
   out += "\r\n";
+}
+
+void OutputSlot::open(std::string& out, bool chunked) {
+  at_ = out.size();
+  chunked_ = chunked;
+  if (chunked) out.append(kSizeDigits, '0').append("\r\n");
+}
+
+void OutputSlot::close(std::string& out, size_t kept) {
+  const size_t body = body_at();
+  const size_t at = std::exchange(at_, kClosed);
+  if (kept == 0) return out.resize(at);
+  out.resize(body + kept);
+  if (!chunked_) return;
+  for (size_t i = kSizeDigits, n = kept; i-- > 0; n >>= 4) out[at + i] = "0123456789abcdef"[n & 15];
 }
 
 void insert_keep_alive(std::string& out, size_t head_start) {

@@ -201,8 +201,12 @@ void UpstreamConnection::on_recv_stopped(bool ran_dry) {
 void UpstreamConnection::on_data(const char* data, size_t len) {
   rt_.counters->bytes_from_upstreams.add(len);
   if (listener_ == nullptr) return close();  // an idle pooled connection must stay silent
-  std::string& body = rt_.scratch;
-  body.clear();
+  // Once the head is out, the body is decoded where the listener wants it (the
+  // client's output), else into the scratch buffer.
+  std::string* const sink = head_seen_ ? listener_->body_sink() : nullptr;
+  std::string& body = sink != nullptr ? *sink : rt_.scratch;
+  if (sink == nullptr) body.clear();
+  const size_t from = body.size();
   const http::ResponseFeed feed = parser_.feed(data, len, &body);
   AttemptListener* listener = listener_;
   if (parser_.head_complete() && !head_seen_) {
@@ -213,8 +217,8 @@ void UpstreamConnection::on_data(const char* data, size_t len) {
   } else if (head_seen_ && recv_wanted_) {
     rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
   }
-  if (!body.empty() && head_seen_) {
-    listener->on_response_body(body);
+  if (head_seen_ && (sink != nullptr || body.size() > from)) {
+    listener->on_response_body(std::string_view(body).substr(from));
     if (listener_ != listener) return;
   }
   if (feed.state == http::ResponseState::Error) return report(FailureKind::Malformed);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
@@ -791,6 +792,82 @@ TEST_CASE("migration: a completion stream that resets continues elsewhere, stitc
   CHECK(f.exchange->migrations() == 1);
   CHECK(migrations(f, 0, "reset") == 1);
   CHECK(f.counters.streams_broken.get() == 0);
+}
+
+// A read as UpstreamConnection hands it over: decoded into the listener's sink when it
+// offers one (true), else passed on from a buffer of its own.
+bool read_body(FakeChannel& a, std::string_view decoded) {
+  std::string* sink = a.listener->body_sink();
+  if (sink == nullptr) {
+    if (!decoded.empty()) a.listener->on_response_body(decoded);
+    return false;
+  }
+  const size_t from = sink->size();
+  sink->append(decoded);
+  a.listener->on_response_body(std::string_view(*sink).substr(from));
+  return true;
+}
+
+// The client's body so far, unframed (chunked or not); `ended`: it is complete.
+std::string client_body(const Fixture& f, bool ended = true) {
+  http::ResponseParser parser;
+  std::string body;
+  const http::ResponseFeed feed = parser.feed(f.client.out.data(), f.client.out.size(), &body);
+  CHECK(feed.state == (ended ? http::ResponseState::Complete : http::ResponseState::NeedMore));
+  CHECK(feed.consumed == f.client.out.size());
+  return body;
+}
+
+TEST_CASE("in place: once the head is out, a read is decoded into the client's output and framed where it lies") {
+  SUBCASE("a stream: chunks of events, a cut event held, then a continuation rewritten elsewhere") {
+    Fixture f;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"Hi","max_tokens":6,"stream":true})");
+    f.respond(f.attempt(0), kSse);
+    const std::string first = completion_event("cmpl-1", "100", " the");
+    CHECK_FALSE(read_body(f.attempt(0), first));  // the head goes out with it: not in place
+    const std::string second = completion_event("cmpl-1", "100", " kv");
+    const std::string third = completion_event("cmpl-1", "100", " is");
+    REQUIRE(read_body(f.attempt(0), second));
+    // One chunk, its size in the reserved field.
+    char field[16];
+    std::snprintf(field, sizeof field, "%08zx\r\n", second.size());
+    CHECK(f.client.out.ends_with(field + second + "\r\n"));
+    CHECK(read_body(f.attempt(0), ""));  // nothing decoded: nothing added
+    CHECK(f.client.out.ends_with(field + second + "\r\n"));
+    // A read that ends mid-event: the whole event relayed in place, the rest held.
+    CHECK(read_body(f.attempt(0), third + second.substr(0, 25)));
+    CHECK(f.client.out.ends_with(third + "\r\n"));
+    CHECK(client_body(f, false) == first + second + third);
+    f.fail(f.attempt(0), FailureKind::Reset);
+    REQUIRE(f.attempts() == 2);
+    f.respond(f.attempt(1), kSse);
+    // A continuation's events are rewritten: no sink offered.
+    CHECK_FALSE(read_body(f.attempt(1), completion_event("cmpl-2", "107", " kv", "\"length\"") + "data: [DONE]\n\n"));
+    f.attempt(1).listener->on_response_end(true);
+    CHECK(client_body(f) ==
+          first + second + third + completion_event("cmpl-1", "100", " kv", "\"length\"") + "data: [DONE]\n\n");
+    CHECK(f.router.in_flight == 0);
+  }
+  SUBCASE("a JSON answer with a length: bytes in place, unframed") {
+    Fixture f;
+    f.start();
+    f.respond(f.attempt(0), kOkLength);
+    CHECK_FALSE(read_body(f.attempt(0), "0123"));
+    CHECK(read_body(f.attempt(0), "456"));
+    CHECK(read_body(f.attempt(0), ""));
+    CHECK(read_body(f.attempt(0), "789"));
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(client_body(f) == "0123456789");
+  }
+  SUBCASE("a JSON answer chunked to the client") {
+    Fixture f;
+    f.start();
+    f.respond(f.attempt(0), kOkChunked);
+    CHECK_FALSE(read_body(f.attempt(0), "{\"a\":"));
+    CHECK(read_body(f.attempt(0), "1}"));
+    f.attempt(0).listener->on_response_end(true);
+    CHECK(client_body(f) == "{\"a\":1}");
+  }
 }
 
 TEST_CASE("migration: a chat stream continues with the text so far as the assistant's own message") {

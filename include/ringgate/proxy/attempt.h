@@ -29,6 +29,8 @@ class AttemptOwner {
   virtual void attempt_body(Attempt& attempt, std::string_view decoded) = 0;
   virtual void attempt_end(Attempt& attempt, bool reusable) = 0;
   virtual void attempt_failed(Attempt& attempt, FailureKind kind) = 0;
+  // AttemptListener::body_sink's answer for this attempt.
+  virtual std::string* attempt_body_sink(Attempt& /*attempt*/) { return nullptr; }
 };
 
 class Attempt final : public AttemptListener {
@@ -101,6 +103,7 @@ class Attempt final : public AttemptListener {
     span_.failed(kind);
     owner_.attempt_failed(*this, kind);
   }
+  std::string* body_sink() override { return owner_.attempt_body_sink(*this); }
 
  private:
   bool connect(RequestImage& image, bool allow_reuse, uint64_t now_ns);

@@ -100,6 +100,7 @@ class Exchange final : public AttemptOwner,
   void attempt_body(Attempt& attempt, std::string_view decoded) override;
   void attempt_end(Attempt& attempt, bool reusable) override;
   void attempt_failed(Attempt& attempt, FailureKind kind) override;
+  std::string* attempt_body_sink(Attempt& attempt) override;
   // TimerTarget: the whole-request deadline.
   void on_timer(net::Timer& timer) override;
   // FlowWaiter
@@ -152,6 +153,11 @@ class Exchange final : public AttemptOwner,
   void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
   // Bytes of the answer to the client (the held head first); `last`: the answer ended.
   void relay(Attempt& attempt, std::string_view data, bool last = false);
+  // The bytes were decoded into the client's output (attempt_body_sink): what is relayed
+  // of them stays where it is, framed around.
+  void relay_in_place(Attempt& attempt, std::string_view decoded);
+  // `data` (of the answer) is in the client's output.
+  void relayed(Attempt& attempt, std::string_view data);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
@@ -169,6 +175,7 @@ class Exchange final : public AttemptOwner,
   Admission admission_;
   RequestStats stats_;
   RelayState relay_;
+  OutputSlot in_place_;  // open from attempt_body_sink to the attempt_body that follows
   HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
   PrefillLeg prefill_;
   RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar

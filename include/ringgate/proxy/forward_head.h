@@ -39,4 +39,31 @@ void insert_keep_alive(std::string& out, size_t head_start);
 // One chunk of a chunked body.
 void append_chunk(std::string& out, std::string_view data);
 
+// Bytes of the body decoded straight into the client's output (no copy through a
+// scratch buffer), then framed around where they lie. A chunk's size is known only
+// after its bytes, so it is written into a fixed-width field reserved before them:
+// hex with leading zeros, which RFC 9112's chunk-size (1*HEXDIG) allows.
+class OutputSlot {
+ public:
+  static constexpr size_t kSizeDigits = 8;  // a chunk below 4 GiB: any one read's bytes
+
+  // Opens the slot at the end of `out` (the size field reserved when `chunked`); the
+  // body's bytes are then appended to `out`.
+  void open(std::string& out, bool chunked);
+  bool is_open() const { return at_ != kClosed; }
+  // Where the body's bytes begin in `out`.
+  size_t body_at() const { return at_ + (chunked_ ? kSizeDigits + 2 : 0); }
+  // Keeps the first `kept` of the body's bytes and frames them (the rest, and with
+  // kept 0 the size field too, is cut from `out`); the slot closes. Chunked: the
+  // closing CRLF is left to append_chunk_end(), so that views of the kept bytes stay
+  // valid until the caller is done with them.
+  void close(std::string& out, size_t kept);
+  static void append_chunk_end(std::string& out) { out += "\r\n"; }
+
+ private:
+  static constexpr size_t kClosed = ~size_t(0);
+  size_t at_ = kClosed;
+  bool chunked_ = false;
+};
+
 }  // namespace ringgate::proxy

@@ -55,6 +55,10 @@ class AttemptListener {
   virtual void on_response_body(std::string_view decoded) = 0;
   virtual void on_response_end(bool reusable) = 0;
   virtual void on_attempt_failed(FailureKind kind) = 0;
+  // Where the next read's decoded body bytes may be written (appended) in place of a
+  // scratch buffer, or null. When not null, on_response_body follows with a view of
+  // exactly those bytes, even when there are none.
+  virtual std::string* body_sink() { return nullptr; }
 };
 
 class UpstreamChannel {
