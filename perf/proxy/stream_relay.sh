@@ -18,7 +18,8 @@
 #        spread min-max)  CASES="bulk paced"  BASE=PATH (another ringgate binary, e.g. a
 #        build of main: "ringgate-base" rows beside)  PROFILE=bulk|paced (perf record
 #        ringgate's worker in that case's first round, top frames at the end; PERF_OUT=FILE
-#        keeps the perf.data)
+#        keeps the perf.data; CALL_GRAPH=dwarf records callers through frames without frame
+#        pointers, such as libc's memmove)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -84,7 +85,7 @@ run() {
   [ "$pid" = - ] || p0=$(cpu_ticks "$pid")
   if [ "${PROFILE:-}" = "$case" ] && [ "$proxy" = ringgate ] && [ -z "$profiled" ]; then
     profiled=1
-    perf record -F 2999 -g -o "$tmp/perf.data" -p "$pid" >/dev/null 2>"$tmp/perf.err" &
+    perf record -F 2999 --call-graph "${CALL_GRAPH:-fp}" -o "$tmp/perf.data" -p "$pid" >/dev/null 2>"$tmp/perf.err" &
     perf_pid=$!
   fi
   out=$("$client" "$port" "$conns" "${duration%s}" "$tmp/stream.json")

@@ -16,6 +16,9 @@ namespace ringgate::proxy {
 namespace {
 
 constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
+// The longest cut event start put in front of a read decoded in place (an event is
+// seldom a tenth of it).
+constexpr size_t kHeldInPlaceBytes = 4u << 10;
 
 // The gave_up reason of what keeps a request from being continued.
 constexpr metrics::MigrationReason reason_of(openai::ContinuationObstacle obstacle) {
@@ -595,8 +598,12 @@ std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
   // Only where an answer's bytes go to the client as they come: its head is out, the
   // first leg's (a continuation's events are rewritten), and nothing races it.
   if (!state_.response.committed || relay_.leg() > 0 || race_.racing()) return nullptr;
+  // A long cut event is completed by RelayState::take instead: copied in front of every
+  // read, it would cost quadratic time from a server that sends it a byte at a time.
+  if (relay_.held().size() > kHeldInPlaceBytes) return nullptr;
   std::string& out = client_.output();
   in_place_.open(out, state_.response.framing == ClientFraming::Chunked);
+  out += relay_.held();  // a cut event's start: the read's bytes complete it where they land
   return &out;
 }
 
@@ -616,12 +623,11 @@ void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
 void Exchange::relay_in_place(Attempt& attempt, std::string_view decoded) {
   std::string& out = client_.output();
   if (!decoded.empty() && affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
-  // Whole events: `decoded` itself or a prefix of it (a cut event's start is held by
-  // relay_), else bytes that were put together elsewhere.
-  const std::string_view whole = decoded.empty() ? decoded : relay_.take(decoded, env_.stream_events);
-  const bool in_place = !whole.empty() && whole.data() == decoded.data();
-  in_place_.close(out, in_place ? whole.size() : 0);
-  if (!in_place) return relay(attempt, whole);
+  // Whole events, relayed where they lie; the start of a cut one is held back.
+  const std::string_view whole =
+      relay_.take_joined(std::string_view(out).substr(in_place_.body_at()), env_.stream_events);
+  in_place_.close(out, whole.size());
+  if (whole.empty()) return;
   relayed(attempt, whole);
   if (state_.response.framing == ClientFraming::Chunked) OutputSlot::append_chunk_end(out);
 }

@@ -1,6 +1,7 @@
 #include "ringgate/proxy/relay_state.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace ringgate::proxy {
 
@@ -50,42 +51,54 @@ void RelayState::stop_keeping(Reason why) {
 std::string_view RelayState::take(std::string_view data, openai::StreamEventReader& reader) {
   if (!keep_) return data;
   if (leg_ > 0) return stitch(data, reader);
+  if (pending_.empty()) return take_whole(data, reader);
   if (blocker_) {
-    // No longer kept: relayed as it comes (after any event start still held).
-    if (pending_.empty()) return data;
     ready_.assign(pending_).append(data);
     pending_.clear();
     return ready_;
   }
-  std::string_view whole;
-  if (pending_.empty()) {
-    const size_t end = openai::complete_events_end(data);  // nearly always data.size()
-    whole = data.substr(0, end);
-    if (end < data.size()) pending_.assign(data.substr(end));
-  } else if (const size_t cut = openai::complete_events_end(data); cut > 0) {
-    // The held start of an event, then this read's whole events: copied once. (An event
-    // end inside this read is the last one: one across the two ends within its 3 bytes.)
-    ready_.assign(pending_).append(data.substr(0, cut));
-    pending_.assign(data.substr(cut));
-    whole = ready_;
-  } else {
-    pending_.append(data);
-    const size_t end = openai::complete_events_end(pending_);
-    ready_.assign(pending_, 0, end);
-    pending_.erase(0, end);
-    whole = ready_;
-  }
-  if (pending_.size() > openai::kMaxStreamEventBytes) {
-    // An "event" that never ends is not one a continuation can be built from.
-    stop_keeping(Reason::Unreadable);
-    if (whole.data() != ready_.data()) ready_.assign(whole);
-    ready_.append(pending_);
+  // The held start of an event grows by this read. It holds no event end, so only the new
+  // bytes are searched (with the 2 before them, for a blank line across the two): an event
+  // a hostile server sends a byte at a time costs linear time, not quadratic.
+  const size_t from = pending_.size() >= 2 ? pending_.size() - 2 : 0;
+  pending_.append(data);
+  size_t end = openai::complete_events_end(std::string_view(pending_).substr(from));
+  if (end > 0) end += from;
+  ready_.assign(pending_, 0, end);
+  pending_.erase(0, end);
+  if (too_long_held()) return ready_.append(std::exchange(pending_, {}));
+  keep_events(ready_, reader);
+  return ready_;
+}
+
+std::string_view RelayState::take_joined(std::string_view joined, openai::StreamEventReader& reader) {
+  if (!keep_) return joined;
+  pending_.clear();  // it begins `joined`
+  return take_whole(joined, reader);
+}
+
+std::string_view RelayState::take_whole(std::string_view data, openai::StreamEventReader& reader) {
+  if (blocker_) return data;                             // no longer kept: relayed as it comes
+  const size_t end = openai::complete_events_end(data);  // nearly always data.size()
+  if (end < data.size()) pending_.assign(data.substr(end));
+  if (too_long_held()) {
     pending_.clear();
-    return ready_;
+    return data;
   }
+  keep_events(data.substr(0, end), reader);
+  return data.substr(0, end);
+}
+
+bool RelayState::too_long_held() {
+  if (pending_.size() <= openai::kMaxStreamEventBytes) return false;
+  // An "event" that never ends is not one a continuation can be built from.
+  stop_keeping(Reason::Unreadable);
+  return true;
+}
+
+void RelayState::keep_events(std::string_view whole, openai::StreamEventReader& reader) {
   kept_.append(whole);
   if (kept_.size() >= kReadBatchBytes) read_kept(reader);
-  return whole;
 }
 
 std::string_view RelayState::finish() {

@@ -3,8 +3,10 @@
 // the client saw (the first leg's identity, no second role chunk, usage counted whole).
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ringgate/proxy/relay_state.h"
 
@@ -25,6 +27,33 @@ std::string completion(std::string_view text, std::string_view extra = {}) {
   e += extra;
   e += "}]}\n\n";
   return e;
+}
+
+// Relays `stream` cut at `cuts` (ascending, from 0 to its size) through take(), or
+// through take_joined() with the held start put in front of each piece; checks that only
+// whole events went out and every byte once, and returns the text kept.
+std::string relay_in_pieces(std::string_view stream, std::span<const size_t> cuts, bool joined) {
+  openai::StreamEventReader reader;
+  RelayState relay;
+  relay.begin(true, 100);
+  std::string relayed, in_front;
+  for (size_t piece = 0; piece + 1 < cuts.size(); ++piece) {
+    const std::string_view read = stream.substr(cuts[piece], cuts[piece + 1] - cuts[piece]);
+    std::string_view out;
+    if (joined) {
+      in_front.assign(relay.held()).append(read);
+      out = relay.take_joined(in_front, reader);
+      CHECK(out.data() == in_front.data());  // where it lies: a prefix
+    } else {
+      out = relay.take(read, reader);
+    }
+    if (!out.empty()) CHECK((out.ends_with("\n\n") || out.ends_with("\r\n\r\n")));  // whole events only
+    relayed += out;
+  }
+  relayed += relay.finish();
+  CHECK(relayed == stream);
+  CHECK(!relay.prepare_continuation(reader));
+  return relay.text();
 }
 
 }  // namespace
@@ -84,27 +113,29 @@ TEST_CASE("a stream read in two pieces cut at any byte is relayed whole events a
   std::string with_crlf = completion("b");
   with_crlf.replace(with_crlf.size() - 2, 2, "\r\n\r\n");
   const std::string stream = completion("a") + with_crlf + completion("c");
-  for (size_t first = 0; first <= stream.size(); ++first) {
-    for (size_t second = first; second <= stream.size(); second += 7) {
-      CAPTURE(first);
-      CAPTURE(second);
-      openai::StreamEventReader reader;
-      RelayState relay;
-      relay.begin(true, 100);
-      std::string relayed;
-      const size_t cuts[] = {0, first, second, stream.size()};
-      for (size_t piece = 0; piece < 3; ++piece) {
-        const std::string_view out =
-            relay.take(std::string_view(stream).substr(cuts[piece], cuts[piece + 1] - cuts[piece]), reader);
-        if (!out.empty()) CHECK((out.ends_with("\n\n") || out.ends_with("\r\n\r\n")));  // whole events only
-        relayed += out;
+  // joined: as a read decoded in place, the held start put in front of each piece.
+  for (const bool joined : {false, true}) {
+    CAPTURE(joined);
+    for (size_t first = 0; first <= stream.size(); ++first) {
+      for (size_t second = first; second <= stream.size(); second += 7) {
+        CAPTURE(first);
+        CAPTURE(second);
+        const size_t cuts[] = {0, first, second, stream.size()};
+        CHECK(relay_in_pieces(stream, cuts, joined) == "abc");
       }
-      relayed += relay.finish();
-      REQUIRE(relayed == stream);
-      CHECK(!relay.prepare_continuation(reader));
-      CHECK(relay.text() == "abc");
-      CHECK(relay.tokens() == 3);
     }
+  }
+}
+
+TEST_CASE("a stream a byte at a time, each read relayed where it lies or put together") {
+  std::string with_crlf = completion("b");
+  with_crlf.replace(with_crlf.size() - 2, 2, "\r\n\r\n");
+  const std::string stream = completion("a") + with_crlf + completion("c") + "data: [DONE]\r\n\r\n";
+  std::vector<size_t> cuts;
+  for (size_t at = 0; at <= stream.size(); ++at) cuts.push_back(at);
+  for (const bool joined : {false, true}) {
+    CAPTURE(joined);
+    CHECK(relay_in_pieces(stream, cuts, joined) == "abc");
   }
 }
 

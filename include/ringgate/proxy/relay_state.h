@@ -46,6 +46,12 @@ class RelayState {
   // (the view is `data` itself unless a cut event is pending). A continuation leg: its
   // events, rewritten. Empty: nothing complete yet.
   std::string_view take(std::string_view data, openai::StreamEventReader& reader);
+  // The first leg's bytes where the caller put held() in front of them itself (so that
+  // the whole events are relayed where they lie): the same answer as take(), always a
+  // prefix of `joined`. Not for a continuation leg.
+  std::string_view take_joined(std::string_view joined, openai::StreamEventReader& reader);
+  // The start of an event cut by a read, waiting for its end.
+  std::string_view held() const { return pending_; }
   // The answer ended cleanly: whatever is still held (an event the server never
   // finished with a blank line) is relayed as it is.
   std::string_view finish();
@@ -69,6 +75,13 @@ class RelayState {
   void read_event(std::string_view event, openai::StreamEventReader& reader, std::string* out);
   void stop_keeping(Reason why);
   std::string_view stitch(std::string_view data, openai::StreamEventReader& reader);
+  // First leg, with no event start held before `data`.
+  std::string_view take_whole(std::string_view data, openai::StreamEventReader& reader);
+  // The event start held is past openai::kMaxStreamEventBytes: the stream is no longer
+  // kept (the caller relays what is held).
+  bool too_long_held();
+  // Whole events relayed, kept for a continuation.
+  void keep_events(std::string_view whole, openai::StreamEventReader& reader);
 
   bool keep_ = false;
   uint32_t max_tokens_ = 0;
