@@ -38,10 +38,13 @@ clk_tck=$(getconf CLK_TCK)
 # A process and its descendants (nginx: master + worker).
 proc_tree() { echo "$1"; local c; for c in $(pgrep -P "$1" 2>/dev/null); do proc_tree "$c"; done; }
 # user+sys clock ticks of a process tree (threads included: /proc/PID/stat sums them).
+# CPU_TIME=user: user time only, for comparing two builds of one proxy (the kernel's share,
+# the same bytes through the same sockets, is the noisier half on shared cores).
 cpu_ticks() {
-  local total=0 p t
+  local total=0 p t fields='$12 + $13'
+  [ "${CPU_TIME:-}" = user ] && fields='$12'
   for p in $(proc_tree "$1"); do
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    t=$(awk "{ sub(/^.*\\) /, \"\"); print $fields }" "/proc/$p/stat" 2>/dev/null || echo 0)
     total=$((total + ${t:-0}))
   done
   echo "$total"

@@ -19,7 +19,8 @@
 #        build of main: "ringgate-base" rows beside)  PROFILE=bulk|paced (perf record
 #        ringgate's worker in that case's first round, top frames at the end; PERF_OUT=FILE
 #        keeps the perf.data; CALL_GRAPH=dwarf records callers through frames without frame
-#        pointers, such as libc's memmove)
+#        pointers, such as libc's memmove)  CPU_TIME=user (the cpu columns count user time
+#        only: for two builds side by side, see perf/proxy/common.sh)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
