@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy libseccomp-dev libpcre2-dev libicu-dev
   libzmq3-dev libmsgpack-cxx-dev libhiredis-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
-  wrk nginx-light haproxy prometheus redis-server
+  wrk nginx-light haproxy prometheus redis-server nghttp2-client
   chromium
   curl openssl procps iproute2 python3 ca-certificates
 )

@@ -12,6 +12,13 @@ Printed per target: the medians over rounds of the decision's p50/p99 (first mes
 -> the body's last chunk back), the whole stream's p50, and the server's CPU per stream
 (utime + stime from /proc, the whole stream), then the ratios the issue names.
 
+Each round also sends the same decision from h2load (nghttp2's HTTP/2 load tool, in C:
+no grpc++ on the client side, as Envoy's own gRPC client has none): the request's headers
+and body messages in one gRPC request body, half-closed (`epp_bench
+--write-decision-body`), answered with the pick, the body and the status. One call per
+request at --rate (h2load --rps), and as fast as one client goes (back to back). The
+grpc++ client's own thread hops were most of what epp_bench measured.
+
     /usr/bin/python3 perf/epp/decision.py --rounds 7 --requests 2000 --rate 1000
 """
 import argparse
@@ -32,6 +39,25 @@ def cpu_seconds(pid):
     with open('/proc/%d/stat' % pid) as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def h2load(address, tls, body_file, requests, rate=None):
+    """Durations (µs) of `requests` Process calls, each the decision's two messages."""
+    with tempfile.NamedTemporaryFile('r', suffix='.log') as log:
+        cmd = ['h2load', '-n', str(requests), '-c', '1', '-m', '1', '-H', 'content-type: application/grpc',
+               '-H', 'te: trailers', '-d', body_file, '--log-file', log.name]
+        if rate:
+            cmd += ['--rps', '%g' % rate]
+        url = '%s://%s/envoy.service.ext_proc.v3.ExternalProcessor/Process' % ('https' if tls else 'http', address)
+        out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=600)
+        if ('%d succeeded' % requests) not in out.stdout:
+            raise SystemExit('h2load %s: %s%s' % (url, out.stdout, out.stderr))
+        # One line a call: start (µs since the epoch), HTTP status, duration (µs).
+        return sorted(float(line.split()[2]) for line in log.read().splitlines())
+
+
+def pct(values, p):
+    return values[min(len(values) - 1, int(len(values) * p))]
 
 
 def main():
@@ -56,6 +82,7 @@ def main():
     floor = subprocess.Popen([floor_bin, '--listen', '127.0.0.1:0'], stdout=subprocess.PIPE, text=True)
     floor_port = int(floor.stdout.readline().split()[-1])
     root = tempfile.NamedTemporaryFile('w', suffix='.pem', delete=False)
+    body_file = os.path.join(tempfile.gettempdir(), 'decision-%d.bin' % os.getpid())
     try:
         h.wait_for(lambda: h.health_status(epp.info['eppHealth']) == h.SERVING, what='EPP ready')
         h.wait_for(lambda: h.health_status(epp_tls.info['eppHealth']) == h.SERVING, what='EPP (TLS) ready')
@@ -66,10 +93,23 @@ def main():
             'epp-tls': (epp_tls.info['epp'], ['--tls', root.name], epp_tls.proc.pid),
             'floor': ('127.0.0.1:%d' % floor_port, [], floor.pid),
         }
-        results = {name: {'p50': [], 'p99': [], 'stream p50': [], 'cpu us/stream': []} for name in targets}
+        subprocess.run([bench, '--model', model, '--write-decision-body', body_file], check=True)
+        keys = ['p50', 'p99', 'stream p50', 'cpu us/stream', 'h2 p50', 'h2 p99', 'h2 cpu us', 'h2 b2b p50',
+                'h2 b2b p99']
+        results = {name: {k: [] for k in keys} for name in targets}
         warmup = 200
         for r in range(args.rounds):
             for name, (address, extra, pid) in targets.items():
+                tls = name == 'epp-tls'
+                h2load(address, tls, body_file, warmup)
+                before = cpu_seconds(pid)
+                paced = h2load(address, tls, body_file, args.requests, args.rate)
+                results[name]['h2 cpu us'].append((cpu_seconds(pid) - before) * 1e6 / args.requests)
+                results[name]['h2 p50'].append(pct(paced, 0.5))
+                results[name]['h2 p99'].append(pct(paced, 0.99))
+                closed = h2load(address, tls, body_file, args.requests)
+                results[name]['h2 b2b p50'].append(pct(closed, 0.5))
+                results[name]['h2 b2b p99'].append(pct(closed, 0.99))
                 before = cpu_seconds(pid)
                 out = subprocess.run([bench, '--epp', address, '--model', model, '--requests', str(args.requests),
                                       '--warmup', str(warmup), '--rate', str(args.rate), *extra],
@@ -82,8 +122,8 @@ def main():
                 results[name]['p99'].append(float(found['decision'].group(4)))
                 results[name]['stream p50'].append(float(found['whole stream'].group(2)))
                 results[name]['cpu us/stream'].append(cpu * 1e6 / (args.requests + warmup))
-            print('round %d: %s' % (r + 1, '  '.join('%s p50 %.0f' % (n, v['p50'][-1]) for n, v in results.items())),
-                  flush=True)
+            print('round %d: %s' % (r + 1, '  '.join('%s p50 %.0f (h2load %.0f)' % (n, v['p50'][-1], v['h2 p50'][-1])
+                                                     for n, v in results.items())), flush=True)
         print('\n%d rounds of %d decisions at %g/s (medians over rounds; decision = first message -> body back)'
               % (args.rounds, args.requests, args.rate))
         print('| target | decision p50 | decision p99 | whole stream p50 | server CPU per stream |')
@@ -92,12 +132,24 @@ def main():
         for name, m in med.items():
             print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (name, m['p50'], m['p99'], m['stream p50'],
                                                                     m['cpu us/stream']))
-        ratio = statistics.median(t / p for t, p in zip(results['epp-tls']['p50'], results['epp']['p50']))
-        over = statistics.median(e / f for e, f in zip(results['epp']['p50'], results['floor']['p50']))
-        print('\nepp decision p50 %.0f µs (≤ 100), p99 %.0f µs (≤ 300); TLS/plain p50 %.2f× (≤ 1.2); '
-              'epp/floor p50 %.2f×' % (med['epp']['p50'], med['epp']['p99'], ratio, over))
+        print('\nThe same decision from h2load (no grpc++ client): at %g/s, and back to back' % args.rate)
+        print('| target | call p50 at %g/s | call p99 | server CPU per call | back-to-back p50 | back-to-back p99 |'
+              % args.rate)
+        print('|---|---|---|---|---|---|')
+        for name, m in med.items():
+            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (
+                name, m['h2 p50'], m['h2 p99'], m['h2 cpu us'], m['h2 b2b p50'], m['h2 b2b p99']))
+        for client, key in (('grpc++ client', 'p50'), ('h2load', 'h2 p50')):
+            p99 = 'p99' if key == 'p50' else 'h2 p99'
+            ratio = statistics.median(t / p for t, p in zip(results['epp-tls'][key], results['epp'][key]))
+            over = statistics.median(e / f for e, f in zip(results['epp'][key], results['floor'][key]))
+            print('\n%s: epp decision p50 %.0f µs (≤ 100), p99 %.0f µs (≤ 300); TLS/plain p50 %.2f× (≤ 1.2); '
+                  'epp/floor p50 %.2f×' % (client, med['epp'][key], med['epp'][p99], ratio, over), end='')
+        print()
     finally:
         os.unlink(root.name)
+        if os.path.exists(body_file):
+            os.unlink(body_file)
         floor.terminate()
         floor.wait()
         for p in (epp_tls, epp, sim):

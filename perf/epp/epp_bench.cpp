@@ -4,7 +4,9 @@
 // → status). Sequential streams on one channel, after a warm-up; prints p50/p90/p99 of
 // the decision (first message sent → last body chunk of the answer received) and of the
 // whole stream. `--rate R` starts a stream every 1/R s (as many as the stream's own time
-// allows); `--tls ROOT.pem` connects over TLS trusting that certificate. Run by
+// allows); `--tls ROOT.pem` connects over TLS trusting that certificate;
+// `--write-decision-body FILE` writes the decision's two messages as one gRPC request
+// body and exits (perf/epp/decision_h2load.sh sends it with h2load). Run by
 // perf/epp/epp_overhead.py and perf/epp/decision.py, or:
 //   build/perf/epp_bench --epp 127.0.0.1:9002 --model facebook/opt-125m --requests 5000 [--rate 1000]
 #include <grpcpp/grpcpp.h>
@@ -42,7 +44,7 @@ double pct(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   std::string address = "127.0.0.1:9002", model = "facebook/opt-125m";
-  std::string root_pem_file;
+  std::string root_pem_file, decision_body_file;
   int requests = 2000, warmup = 200;
   double rate = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
       rate = std::atof(argv[i + 1]);
     else if (flag == "--tls")
       root_pem_file = argv[i + 1];
+    else if (flag == "--write-decision-body")
+      decision_body_file = argv[i + 1];
   }
   const std::string body = "{\"model\":\"" + model +
                            "\",\"prompt\":\"The quick brown fox jumps over the lazy dog. The quick brown fox "
@@ -71,6 +75,31 @@ int main(int argc, char** argv) {
     options.pem_root_certs = pem.str();
     credentials = grpc::SslCredentials(options);
   }
+  // The decision's two messages: the request's headers, then its body.
+  extproc::ProcessingRequest decision[2];
+  auto* h = decision[0].mutable_request_headers();
+  add_header(h, ":method", "POST");
+  add_header(h, ":path", "/v1/completions");
+  add_header(h, ":authority", "gateway");
+  add_header(h, "content-type", "application/json");
+  add_header(h, "content-length", std::to_string(body.size()));
+  decision[0].mutable_protocol_config()->set_request_body_mode(Mode::FULL_DUPLEX_STREAMED);
+  decision[0].mutable_protocol_config()->set_response_body_mode(Mode::FULL_DUPLEX_STREAMED);
+  decision[1].mutable_request_body()->set_body(body);
+  decision[1].mutable_request_body()->set_end_of_stream(true);
+  if (!decision_body_file.empty()) {
+    // Both as one gRPC request body (5-byte length-prefixed messages), for an HTTP/2 load
+    // tool such as h2load: the decision without grpc++ on the client side.
+    std::ofstream out(decision_body_file, std::ios::binary);
+    for (const extproc::ProcessingRequest& m : decision) {
+      const std::string bytes = m.SerializeAsString();
+      const uint32_t n = uint32_t(bytes.size());
+      const char prefix[5] = {0, char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+      out.write(prefix, 5);
+      out << bytes;
+    }
+    return out ? 0 : 1;
+  }
   auto channel = grpc::CreateChannel(address, credentials);
   auto stub = extproc::ExternalProcessor::NewStub(channel);
   std::vector<double> decision_us, stream_us;
@@ -84,21 +113,10 @@ int main(int argc, char** argv) {
     grpc::ClientContext ctx;
     const auto t0 = Clock::now();
     auto rw = stub->Process(&ctx);
-    extproc::ProcessingRequest req;
+    extproc::ProcessingRequest req = decision[0];
     extproc::ProcessingResponse resp;
-    auto* h = req.mutable_request_headers();
-    add_header(h, ":method", "POST");
-    add_header(h, ":path", "/v1/completions");
-    add_header(h, ":authority", "gateway");
-    add_header(h, "content-type", "application/json");
-    add_header(h, "content-length", std::to_string(body.size()));
-    req.mutable_protocol_config()->set_request_body_mode(Mode::FULL_DUPLEX_STREAMED);
-    req.mutable_protocol_config()->set_response_body_mode(Mode::FULL_DUPLEX_STREAMED);
     rw->Write(req);
-    req.Clear();
-    req.mutable_request_body()->set_body(body);
-    req.mutable_request_body()->set_end_of_stream(true);
-    rw->Write(req);
+    rw->Write(decision[1]);
     if (!rw->Read(&resp) || !resp.has_request_headers()) {
       std::fprintf(stderr, "no pick: %s\n", resp.DebugString().c_str());
       return 1;
