@@ -853,25 +853,36 @@ TEST_CASE("in place: once the head is out, a read is decoded into the client's o
                                 "data: [DONE]\n\n");
     CHECK(f.router.in_flight == 0);
   }
-  SUBCASE("a JSON answer with a length: bytes in place, unframed") {
-    Fixture f;
-    f.start();
-    f.respond(f.attempt(0), kOkLength);
-    CHECK_FALSE(read_body(f.attempt(0), "0123"));
-    CHECK(read_body(f.attempt(0), "456"));
-    CHECK(read_body(f.attempt(0), ""));
-    CHECK(read_body(f.attempt(0), "789"));
-    f.attempt(0).listener->on_response_end(true);
-    CHECK(client_body(f) == "0123456789");
+  SUBCASE("a JSON answer, with its length unframed or chunked to the client") {
+    for (const std::string_view head : {kOkLength, kOkChunked}) {
+      CAPTURE(head);
+      Fixture f;
+      f.start();
+      f.respond(f.attempt(0), head);
+      CHECK_FALSE(read_body(f.attempt(0), "0123"));  // the head goes out with it: not in place
+      CHECK(read_body(f.attempt(0), "456"));
+      CHECK(read_body(f.attempt(0), ""));
+      CHECK(read_body(f.attempt(0), "789"));
+      f.attempt(0).listener->on_response_end(true);
+      CHECK(client_body(f) == "0123456789");
+    }
   }
-  SUBCASE("a JSON answer chunked to the client") {
+}
+
+TEST_CASE("in place: a cut event's start is put in front of the next read up to 4 KiB, above it not") {
+  for (const size_t held : {size_t(4096), size_t(4097)}) {
+    CAPTURE(held);
     Fixture f;
-    f.start();
-    f.respond(f.attempt(0), kOkChunked);
-    CHECK_FALSE(read_body(f.attempt(0), "{\"a\":"));
-    CHECK(read_body(f.attempt(0), "1}"));
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"Hi","max_tokens":6,"stream":true})");
+    f.respond(f.attempt(0), kSse);
+    const std::string first = completion_event("cmpl-1", "100", " the");
+    read_body(f.attempt(0), first);
+    const std::string start = "data: {\"text\":\"" + std::string(held - 15, 'x');
+    REQUIRE(start.size() == held);
+    CHECK(read_body(f.attempt(0), start));  // whole events so far: none; the start is held
+    CHECK(read_body(f.attempt(0), "\"}\n\n") == (held <= 4096));
     f.attempt(0).listener->on_response_end(true);
-    CHECK(client_body(f) == "{\"a\":1}");
+    CHECK(client_body(f) == first + start + "\"}\n\n");
   }
 }
 
