@@ -9,37 +9,31 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { responseTurn, pool, describe } from '../lib/responses_chain.mjs';
-import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { startRedis, redisCommand } from '../lib/redis.mjs';
+import { sleep, waitFor } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const CHAINS = 200;
 const BACKGROUND = 50;
 const CANCELLED = 10;
+// A cancelled response runs this long (a token a ms) if the cancel misses it: long enough
+// that a loaded machine's cancel still finds it running (at 2,000 one finished first).
+const CANCELLED_TOKENS = 30000;
 const live = [];
 let redis;
 let sims = [];
 let gws = [];
 let clients = [];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shared = async (gw) => (await fetch(`${gw.adminUrl}/debug/shared`)).json();
 const anyClient = () => clients[Math.floor(Math.random() * clients.length)];
-
-async function waitFor(what, probe, timeoutMs = 5000) {
-  const t0 = performance.now();
-  while (!(await probe())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 before(async () => {
   redis = await startRedis();
   live.push(redis);
   sims = await Promise.all([0, 1, 2, 3].map(() => startSim(
-    ['--model', MODEL, '--inter-token-latency-ms', '1', '--seed', '7'],
+    ['--model', MODEL, '--inter-token-latency-ms', '1', '--seed', '7', '--max-model-len', String(CANCELLED_TOKENS + 1024)],
     { env: { VLLM_ENABLE_RESPONSES_API_STORE: '1' } })));
   live.push(...sims);
   const args = ['--workers', '1', '--redis', `127.0.0.1:${redis.port}`, ...sims.flatMap((s) => ['--endpoint', s.api])];
@@ -79,7 +73,7 @@ test('50 background requests polled and 10 cancelled, each call to a random repl
   const outcomes = await pool(BACKGROUND, 25, async (i) => {
     const cancel = i < CANCELLED;
     const created = await anyClient().responses.create({
-      model: MODEL, input: `background ${i}`, background: true, max_output_tokens: cancel ? 5000 : 8,
+      model: MODEL, input: `background ${i}`, background: true, max_output_tokens: cancel ? CANCELLED_TOKENS : 8,
     });
     assert.equal(created.status, 'queued');
     if (cancel) {

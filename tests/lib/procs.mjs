@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
+import { timeScale } from './timing.mjs';
 
 const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
 export const binaries = {
@@ -63,7 +64,9 @@ if (process.env.NODE_TEST_CONTEXT) {
 
 // Spawns `bin args`, resolves once the "listening" line arrives:
 // { proc, api, admin, port, adminPort, stderr(): string, stop(signal) }.
+// timeoutMs is stretched by the binaries' slowness (timing.mjs).
 export function start(bin, args, { timeoutMs = 10000, env } = {}) {
+  timeoutMs *= timeScale;
   return new Promise((resolve, reject) => {
     const fdLimited = path.basename(bin) === 'prlimit' || args.some((a) => /ulimit -n/.test(a));
     const ubsan = fdLimited ? { UBSAN_OPTIONS: `${process.env.UBSAN_OPTIONS ?? ''}:suppressions=${fdStarvedSuppressions}` } : {};
@@ -119,8 +122,9 @@ export const gatewayArgs = (args = []) => ['--listen', '127.0.0.1:0', '--admin',
 export const startGateway = (args = [], opts) => start(binaries.ringgate, gatewayArgs(args), opts);
 
 // Resolves once the gateway (from startGateway) routes to `count` endpoints (0: to all it
-// knows, at least one); throws after timeoutMs.
+// knows, at least one); throws after timeoutMs (stretched, as start's).
 export async function waitRoutable(gw, count = 0, timeoutMs = 5000) {
+  timeoutMs *= timeScale;
   let d = null;
   for (const t0 = performance.now(); performance.now() - t0 < timeoutMs;) {
     d = await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json();

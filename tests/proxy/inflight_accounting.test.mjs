@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { timeScale } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const SIM_ARGS = ['--mode', 'random', '--seed', '11', '--max-num-seqs', '256', '--kv-blocks', '16384',
@@ -151,9 +152,12 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   const tight = { 'x-llm-d-slo-ttft-ms': '200', 'x-llm-d-slo-tpot-ms': '50' };
   for (let i = 0; i < 8; i++) add('hedged', send(gw, '/v1/completions', completion(`tight ${i}`, { stream: true }), { headers: tight }), 200);
   // Long streams, the ones D is killed under (they migrate), and C drops some mid-way.
+  // 0.8 s each, stretched with the binaries' slowness: under the sanitizers a poll of the
+  // counts below can take longer than the streams ran (D seen with 2 never, in one run).
+  const longTokens = 80 * timeScale;
   for (let i = 0; i < 16; i++) {
     add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
-      i % 2 ? chat(`long ${i}`, { max_tokens: 80, stream: true }) : completion(`long ${i}`, { max_tokens: 80, stream: true })), 200);
+      i % 2 ? chat(`long ${i}`, { max_tokens: longTokens, stream: true }) : completion(`long ${i}`, { max_tokens: longTokens, stream: true })), 200);
   }
   for (let i = 0; i < 6; i++) add('left mid-stream', leaveMidStream(gw, i), 200);
   add('bad JSON', send(gw, '/v1/completions', null, { raw: '{"model": "facebook/opt-125m", "prompt": ' }), 400);
