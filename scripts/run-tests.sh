@@ -15,7 +15,7 @@ jobs=$(nproc)
 # and each starts its own processes on ephemeral loopback ports.
 test_processes=$((2 * jobs))
 # One line per stage with the seconds it took: CI's budget is kept by reading these.
-stage_start=$SECONDS
+stage_start=0
 stage_done() { echo "[run-tests] $1: $((SECONDS - stage_start)) s (total $SECONDS s)"; stage_start=$SECONDS; }
 build() {  # build DIR: quiet unless it fails
   local log; log=$(mktemp)

@@ -12,6 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startSim, startGateway } from '../lib/procs.mjs';
+import { timeScale } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -76,9 +77,13 @@ async function timedGet(url) {
   return { status: res.status, body, ms: performance.now() - t0 };
 }
 
-// What a probe may take: 100 ms; 300 ms under the sanitizers (a build several times slower,
-// beside other tests on two cores). A blocked admin server takes seconds.
-const PROBE_LIMIT_MS = process.env.ASAN_OPTIONS ? 300 : 100;
+// What a probe may take: 100 ms (stretched under the sanitizers) more than a sim's /health
+// probed at the same moments. The reference takes what the machine adds to both: two cores
+// shared with other test files (three at once once read healthz p50 294 ms, the sim's too
+// slow to serve 3-token completions in under 700 ms), and this process serving the 8 MB
+// pages. A blocked admin server takes seconds.
+const PROBE_LIMIT_MS = 100 * timeScale;
+const p95of = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
 
 const completion = (gw, body) => fetch(`${gw.url}/v1/completions`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -106,24 +111,27 @@ test('8 endpoints serving hostile 8 MB /metrics pages: /healthz within 100 ms, r
   }
 
   // Under that load: /healthz probes and real requests, interleaved.
-  const latencies = [];
+  const latencies = [], reference = [];
   let statuses = new Map();
   const t0 = performance.now();
   while (performance.now() - t0 < 3000) {
-    const [h, r] = await Promise.all([
+    const [h, ref, r] = await Promise.all([
       timedGet(`${gw.adminUrl}/healthz`),
+      timedGet(`${sims[0].url}/health`),
       completion(gw, { model: MODEL, prompt: 'hello there', max_tokens: 3 }),
     ]);
     assert.equal(h.status, 200);
     latencies.push(h.ms);
+    reference.push(ref.ms);
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     await r.text();
   }
   latencies.sort((a, b) => a - b);
   const p95 = latencies[Math.floor(latencies.length * 0.95)];
   console.log(`healthz probes: ${latencies.length}, p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, ` +
-    `p95 ${p95.toFixed(1)} ms, max ${latencies.at(-1).toFixed(1)} ms; completions by status: ${JSON.stringify([...statuses])}`);
-  assert.ok(p95 < PROBE_LIMIT_MS, `/healthz p95 ${p95} ms`);
+    `p95 ${p95.toFixed(1)} ms, max ${latencies.at(-1).toFixed(1)} ms (a sim's /health: p95 ${p95of(reference).toFixed(1)} ms); ` +
+    `completions by status: ${JSON.stringify([...statuses])}`);
+  assert.ok(p95 < PROBE_LIMIT_MS + p95of(reference), `/healthz p95 ${p95} ms, a sim's /health ${p95of(reference)} ms`);
   assert.deepEqual([...statuses.keys()], [200]);
   // The sims served them.
   debug = await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json();
@@ -212,19 +220,20 @@ test('1,000 idle or slow connections on the admin port: /healthz and /readyz sti
       }));
       if (i % 2) sockets.at(-1).write('GET /metr');  // slow: a request that never ends
     }
-    const latencies = [];
+    const latencies = [], reference = [];
     for (let i = 0; i < 20; ++i) {
       for (const path of ['/healthz', '/readyz']) {
-        const r = await timedGet(`${gw.adminUrl}${path}`);
+        const [r, ref] = await Promise.all([timedGet(`${gw.adminUrl}${path}`), timedGet(`${sim.url}/health`)]);
         assert.equal(r.status, 200, `${path}: ${r.body}`);
         latencies.push(r.ms);
+        reference.push(ref.ms);
       }
     }
     latencies.sort((a, b) => a - b);
     console.log(`admin probes with 1000 idle/slow connections: p50 ${latencies[latencies.length >> 1].toFixed(1)} ms, ` +
       `max ${latencies.at(-1).toFixed(1)} ms`);
     const p95 = latencies[Math.floor(latencies.length * 0.95)];
-    assert.ok(p95 < PROBE_LIMIT_MS, `p95 ${p95} ms`);
+    assert.ok(p95 < PROBE_LIMIT_MS + p95of(reference), `p95 ${p95} ms, a sim's /health ${p95of(reference)} ms`);
   } finally {
     for (const s of sockets) s.destroy();
   }
