@@ -221,6 +221,13 @@ export async function runLoad(options = {}) {
   // t0 (a performance.now() value) may be given so a caller can time events on the
   // same clock as the records' tStart.
   const t0 = o.t0 ?? performance.now();
+  // o.route(req), when given, names each request's server (a base URL on loopback, the
+  // same path as o.url): a router played by the client, e.g. perf/routing's oracle row.
+  const routed = (url) => {
+    const u = new URL(url);
+    if (!isLoopback(u.hostname)) throw new Error(`refusing non-loopback target ${u.hostname}`);
+    return u;
+  };
   const records = [];
   const inflight = new Set();
   let sent = 0, stopped = false;
@@ -242,7 +249,8 @@ export async function runLoad(options = {}) {
     const stream = streamRand() < o.streamFraction;
     const i = sent++;
     const keepText = req.answer !== undefined;
-    const send = (via) => sendOne({ agent: via, base, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0, keepText });
+    const target = o.route ? routed(o.route(req)) : base;
+    const send = (via) => sendOne({ agent: via, base: target, path, body: buildBody(req, stream), stream, headers: o.headers, timeoutMs: o.timeoutMs, t0, keepText });
     const p = send(agent)
       .then((rec) => {
         if (!(o.retryReused && rec.outcome === 'conn_error' && rec.reusedConnection)) return rec;

@@ -72,36 +72,63 @@ class Lru {
   }
 }
 
+// The caches of `servers` sims, one request at a time: how many leading blocks of a
+// prompt each holds, and the oracle's pick among them.
+export class CacheModel {
+  constructor({ servers = 4, capacity, blockTokens = 16, cacheKey = '' }) {
+    this.blockTokens = blockTokens;
+    this.cacheKey = cacheKey;
+    this.caches = Array.from({ length: servers }, () => new Lru(capacity));
+    this.load = new Array(servers).fill(0);  // requests sent to each
+  }
+  // The prompt's block keys and token count, and each server's matched leading blocks.
+  match(prompt) {
+    const { keys, tokens } = blockKeys(prompt, this.blockTokens, this.cacheKey);
+    // The sim recomputes at least the last prompt token: a hit covers at most
+    // (tokens - 1) / blockTokens blocks (src/sim/engine.cpp try_start).
+    const cap = tokens > 0 ? Math.floor((tokens - 1) / this.blockTokens) : 0;
+    const matched = this.caches.map((c) => { let n = 0; while (n < keys.length && n < cap && c.has(keys[n])) n++; return n; });
+    return { keys, tokens, matched };
+  }
+  // The server holding the longest cached prefix (ties: the one sent the fewest requests).
+  oraclePick({ matched }) {
+    let s = 0;
+    for (let j = 1; j < matched.length; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && this.load[j] < this.load[s])) s = j;
+    return s;
+  }
+  serve(s, { keys, matched }) {
+    this.load[s]++;
+    this.caches[s].serve(keys, matched[s]);
+  }
+  // The oracle's pick for the next request, served in the model: a router a client can play.
+  route(prompt) {
+    const m = this.match(prompt);
+    const s = this.oraclePick(m);
+    this.serve(s, m);
+    return s;
+  }
+}
+
 // prompts: array of prompt strings in send order.
 // Only requests from index countFrom on are counted (the ones before warm the caches).
 export function replay(prompts, { servers = 4, capacity, blockTokens = 16, policy = 'oracle', cacheKey = '', countFrom = 0, choices = null }) {
   if (policy === 'given' && !(choices && choices.length >= prompts.length && choices.every((c) => Number.isInteger(c) && c >= 0 && c < servers)))
     throw new Error('policy given: need a server index for every request');
-  const caches = Array.from({ length: servers }, () => new Lru(capacity));
-  const load = new Array(servers).fill(0);
-  const counted0 = () => load.slice();
+  const model = new CacheModel({ servers, capacity, blockTokens, cacheKey });
+  const counted0 = () => model.load.slice();
   let loadAtCount = null;
   const seen = new Set();
   let queried = 0, hit = 0, compulsoryHit = 0, coldRequests = 0, bestPicked = 0, lostTokens = 0;
   prompts.forEach((p, i) => {
     if (i === countFrom) loadAtCount = counted0();
-    const { keys, tokens } = blockKeys(p, blockTokens, cacheKey);
+    const m = model.match(p);
+    const { keys, tokens, matched } = m;
     const counted = i >= countFrom;
     let lead = 0;
     while (lead < keys.length && seen.has(keys[lead])) lead++;
     if (counted) { queried += tokens; compulsoryHit += lead * blockTokens; }
     for (const k of keys) seen.add(k);
-    // The sim recomputes at least the last prompt token: a hit covers at most
-    // (tokens - 1) / blockTokens blocks (src/sim/engine.cpp try_start).
-    const cap = tokens > 0 ? Math.floor((tokens - 1) / blockTokens) : 0;
-    const matched = caches.map((c) => { let n = 0; while (n < keys.length && n < cap && c.has(keys[n])) n++; return n; });
-    let s;
-    if (policy === 'roundrobin') s = i % servers;
-    else if (policy === 'given') s = choices[i];
-    else {
-      s = 0;
-      for (let j = 1; j < servers; j++) if (matched[j] > matched[s] || (matched[j] === matched[s] && load[j] < load[s])) s = j;
-    }
+    const s = policy === 'roundrobin' ? i % servers : policy === 'given' ? choices[i] : model.oraclePick(m);
     if (counted) {
       const best = Math.max(...matched);
       if (matched[s] === best) bestPicked++;
@@ -109,8 +136,7 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
       hit += matched[s] * blockTokens;
       if (matched[s] * blockTokens * 2 < tokens) coldRequests++;
     }
-    load[s]++;
-    caches[s].serve(keys, matched[s]);
+    model.serve(s, m);
   });
   return {
     policy, requests: prompts.length - countFrom, warmup: countFrom, queriedTokens: queried, hitTokens: hit,
@@ -118,6 +144,6 @@ export function replay(prompts, { servers = 4, capacity, blockTokens = 16, polic
     bestPicked, lostTokens,
     coldRequests, // requests with less than half their prompt cached (their TTFT is a miss's)
     compulsoryHitRate: queried ? compulsoryHit / queried : 0,
-    shares: load.map((n, j) => (n - (loadAtCount ? loadAtCount[j] : 0)) / Math.max(1, prompts.length - countFrom)),
+    shares: model.load.map((n, j) => (n - (loadAtCount ? loadAtCount[j] : 0)) / Math.max(1, prompts.length - countFrom)),
   };
 }
