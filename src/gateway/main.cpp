@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -56,8 +57,13 @@ config::LoadOptions load_options_for(const gateway::Options& flags) {
   return o;
 }
 
-void print_errors(const std::vector<config::ConfigError>& errors) {
-  for (const config::ConfigError& e : errors) std::fprintf(stderr, "ringgate: %s\n", config::format_error(e).c_str());
+// `heading` (if any) and one line per error, in one write: a log reader (or a test
+// waiting for the heading) never sees the heading without its errors.
+void print_errors(const std::vector<config::ConfigError>& errors, std::string_view heading = {}) {
+  std::string text;
+  if (!heading.empty()) text.append("ringgate: ").append(heading).append("\n");
+  for (const config::ConfigError& e : errors) text.append("ringgate: ").append(config::format_error(e)).append("\n");
+  std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
 void warn(const std::string& message) { std::fprintf(stderr, "ringgate: warning: %s\n", message.c_str()); }
@@ -86,8 +92,7 @@ void reload(const gateway::Options& flags, const config::GatewayConfig* picker, 
   loaded = digest;
   config::LoadResult r = config::load_config_file(flags.config_file, load_options_for(flags));
   if (!r.ok()) {
-    std::fprintf(stderr, "ringgate: config reload rejected, the running config stays:\n");
-    print_errors(r.errors);
+    print_errors(r.errors, "config reload rejected, the running config stays:");
     control.count_reload(false, r.errors.empty() ? std::string() : config::format_error(r.errors.front()));
     return;
   }
