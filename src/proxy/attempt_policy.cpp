@@ -76,11 +76,8 @@ AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestP
     case FailureKind::Reset:
       if (f.reused && !p.fresh_retry_used) {
         // The server may have closed the pooled connection while idle: one retry on a
-        // fresh connection to the same endpoint, within the attempts. Not held to the
-        // deadline: the request never reached a server, and one that waited past it (for
-        // its response's server, or queued) still gets its one real try.
-        if (!budget_.allows_attempt(p.leg_attempts))
-          return give_up(502, "upstream_unavailable", "upstream connection failed", false);
+        // fresh connection to the same endpoint, within the same budget and deadline.
+        if (!budget_left(p)) return give_up(502, "upstream_unavailable", "upstream connection failed", false);
         return step(NextStep::FreshConnection, false);
       }
       [[fallthrough]];

@@ -111,28 +111,6 @@ TEST_CASE("after_failure at the retry deadline gives up, a millisecond before it
   CHECK(policy().after_failure({FailureKind::ConnectFailed, false, false, false}, p).step == NextStep::OtherEndpoint);
 }
 
-TEST_CASE("a pooled connection reset past the retry deadline still gets its fresh connection, within the attempts") {
-  // A turn that waited for its response's server past the deadline, then found its pooled
-  // connection closed by the server (a CI run's 502): it never reached a server.
-  RequestProgress p = fresh();
-  p.now_ms = p.leg_started_ms + kDeadlineMs + 1000;
-  for (const bool pinned : {false, true}) {
-    CAPTURE(pinned);
-    p.pinned = pinned;
-    p.leg_attempts = kMaxAttempts - 1;
-    CHECK(policy().after_failure({FailureKind::Reset, true, false, false}, p).step == NextStep::FreshConnection);
-    p.leg_attempts = kMaxAttempts;
-    const AttemptPlan plan = policy().after_failure({FailureKind::Reset, true, false, false}, p);
-    CHECK(plan.step == NextStep::GiveUp);
-    CHECK(plan.status == 502);
-    // Its fresh connection failing too goes elsewhere only within the deadline.
-    p.leg_attempts = 1;
-    p.fresh_retry_used = true;
-    CHECK(policy().after_failure({FailureKind::Reset, true, false, false}, p).step == NextStep::GiveUp);
-    p.fresh_retry_used = false;
-  }
-}
-
 TEST_CASE("after_failure once bytes reached the client: a continuation, or why not") {
   struct Row {
     FailureKind kind;

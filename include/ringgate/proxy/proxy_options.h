@@ -16,10 +16,9 @@ struct RetryBudget {
   uint32_t max_attempts = 3;
   uint32_t retry_deadline_ms = 5000;  // 0 = none
   bool allows_another(uint32_t attempts, uint64_t request_started_ms, uint64_t now_ms) const {
-    if (!allows_attempt(attempts)) return false;
+    if (attempts >= max_attempts) return false;
     return retry_deadline_ms == 0 || now_ms - request_started_ms < retry_deadline_ms;
   }
-  bool allows_attempt(uint32_t attempts) const { return attempts < max_attempts; }
 };
 
 // Streams that lose their server mid-way continue on another (config `migration`).
