@@ -122,7 +122,6 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   state_.http11 = http11;
   state_.keep_alive = keep_alive;
   state_.started_ms = started_ms;
-  state_.leg_started_ms = started_ms;
   tried_.clear();
   broke_mid_stream_.clear();
   pending_head_.clear();
@@ -326,6 +325,9 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 void Exchange::dispatch(const RouteDecision& decision) {
   SlotClaim slot(*env_.router, decision, admission_.sheddable());
   if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
+  // The retry deadline counts from here: time queued, waiting for a response's server or
+  // for the body is not retrying (a turn that waited past it lost its one fresh connection).
+  state_.leg_started_ms = *env_.now_ms;
   stats_.trace().admitted("admitted", admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
   if (env_.router->disaggregating() && split(decision, slot)) return;

@@ -32,6 +32,7 @@ struct Fixture {
   FakeUpstreams upstreams;
   net::Timers timers;
   uint64_t now = 1000;
+  uint64_t first_byte = 0;  // the request's first byte, if before `now`
   ExchangeEnv env;
   FakeClient client;
   http::Request request;
@@ -61,7 +62,7 @@ struct Fixture {
     request.version_minor = http11 ? 1 : 0;
     request.headers.push_back({"host", "gw"});
     request.body = std::string(R"({"model":"m","prompt":"hello","stream":)") + (stream ? "true" : "false") + "}";
-    exchange->start(request, http11, keep_alive, now);
+    exchange->start(request, http11, keep_alive, first_byte != 0 ? first_byte : now);
   }
 
   FakeChannel& attempt(size_t i) { return *upstreams.attempts.at(i); }
@@ -216,6 +217,22 @@ TEST_CASE("the fresh-connection retry obeys the same budget and deadline") {
     f.now += 5001;
     f.fail(f.attempt(0), FailureKind::Reset);
     CHECK(f.attempts() == 1);
+    CHECK(f.status() == 502);
+  }
+  SUBCASE("the deadline counts from the first attempt, not the first byte") {
+    // A request that waited past the deadline before its first attempt (queued, or for
+    // its response's server: a CI run's 502) still gets its fresh connection.
+    Fixture f;
+    f.upstreams.pooled = 1;
+    f.first_byte = f.now - 6000;
+    f.start();
+    f.now += 4999;
+    f.fail(f.attempt(0), FailureKind::Reset);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.upstreams.allow_reuse[1] == false);
+    f.now += 1;
+    f.fail(f.attempt(1), FailureKind::Reset);
+    CHECK(f.attempts() == 2);
     CHECK(f.status() == 502);
   }
 }

@@ -228,7 +228,7 @@ inline constexpr Field kHealthFields[] = {
 };
 inline constexpr Field kRetriesFields[] = {
     {"budget", "int", "2", "0..10", kRestart, "--max-attempts (budget + 1)", "Extra attempts on other endpoints, only before the first byte reached the client."},
-    {"deadline", "duration", "5s", "0..1h", kRestart, "", "No new attempt after this."},
+    {"deadline", "duration", "5s", "0..1h", kRestart, "", "No new attempt after this, counted from the request's first attempt (time queued is not retrying)."},
 };
 inline constexpr Field kMigrationFields[] = {
     {"enabled", "bool", "true", "", kRestart, "", "Continue a broken stream on another server: the client's request, the text so far appended, max_tokens reduced."},

@@ -51,7 +51,7 @@ struct AttemptFailure {
 // What the request has spent so far. A leg is the original request or one continuation.
 struct RequestProgress {
   uint32_t leg_attempts = 0;    // attempts of the current leg (a fresh-connection retry included)
-  uint64_t leg_started_ms = 0;  // the request's first byte, or when its stream broke
+  uint64_t leg_started_ms = 0;  // its first attempt, or when its stream broke
   uint64_t now_ms = 0;
   bool fresh_retry_used = false;
   uint32_t migrations = 0;  // continuations sent

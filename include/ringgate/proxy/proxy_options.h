@@ -10,8 +10,8 @@
 namespace ringgate::proxy {
 
 // The retry budget: attempts (every connection tried, the fresh-connection retry after
-// a reused one failed included) and the deadline since the request's first byte (for a
-// continuation: since its stream broke).
+// a reused one failed included) and the deadline since the request's first attempt (for
+// a continuation: since its stream broke).
 struct RetryBudget {
   uint32_t max_attempts = 3;
   uint32_t retry_deadline_ms = 5000;  // 0 = none
