@@ -178,8 +178,9 @@ function goodput(o, cells) {
 // under 80% of their spread, or the bound lies beyond the fitted misses by more than a fifth
 // of the smallest.
 function capacityAtBound(o, w, cells, cache) {
-  const perReq = Math.max(...cells.map((c) => c.outputTokensPerSec / (c.sent / WORKLOADS[w].duration)));
-  const sat = cells.filter((c) => c.outputTokensPerSec < 0.97 * perReq * (c.sent / WORKLOADS[w].duration));
+  const sentPerSec = (c) => c.sent / WORKLOADS[w].duration;
+  const perReq = Math.max(...cells.map((c) => c.outputTokensPerSec / sentPerSec(c)));
+  const sat = cells.filter((c) => c.outputTokensPerSec < 0.97 * perReq * sentPerSec(c));
   if (sat.length < 4) return null;
   const xs = sat.map((c) => 1 - c.hitRate), ys = sat.map((c) => c.outputTokensPerSec);
   const mx = xs.reduce((a, x) => a + x, 0) / xs.length, my = ys.reduce((a, y) => a + y, 0) / ys.length;
