@@ -5,6 +5,7 @@
 
 #include "ringgate/config/duration.h"
 #include "ringgate/config/gateway_schema.h"
+#include "ringgate/metrics/label_bounds.h"
 #include "ringgate/sched/prefix_hasher.h"
 
 #include "document_readers.h"
@@ -643,6 +644,9 @@ void read_metrics(YamlFieldReader& r, const YAML::Node& node, const std::string&
   });
   with_field(*fields, path, "scrapeTimeout", [&](const YAML::Node& v, const std::string& p) {
     assign(out.scrape_timeout, r.read_duration(v, p, milliseconds(1), std::chrono::minutes(10)));
+  });
+  with_field(*fields, path, "maxLabelValues", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_label_values, r.read_int(v, p, 1, int64_t(metrics::LabelValueSet::kMaxLimit)));
   });
 }
 

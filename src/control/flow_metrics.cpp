@@ -138,8 +138,9 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
   }
   if (!rejections.empty()) {
     auto f = family("ringgate_rate_limit_rejections_total",
-                    "Requests refused with 429 because their tenant's budget per minute was spent, by tenant (at most "
-                    "256 tenants per worker, the rest as \"other\") and budget (tokens or requests).",
+                    "Requests refused with 429 because their tenant's budget per minute was spent, by tenant (a tenant "
+                    "none of whose requests was admitted yet, and tenants past metrics.maxLabelValues, read "
+                    "\"other\") and budget (tokens or requests).",
                     MetricType::Counter);
     for (const auto& [k, n] : rejections) add_value(f, {{"budget", k.second}, {"tenant", k.first}}, double(n));
     out.push_back(std::move(f));
@@ -147,17 +148,6 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
 
   const std::map<SeriesKey, BandSum> series = sum_series(workers);
   if (series.empty()) return;  // flow control never queued anything: no families, as without it
-  uint64_t overflow = 0;
-  for (const metrics::WorkerStats* w : workers) overflow += w->flow_fairness_overflow.get();
-  {
-    auto f = family("ringgate_flow_fairness_id_overflow_total",
-                    "Requests queued by flow control whose fairness id was counted as fairness_id=\"other\": each "
-                    "worker labels at most " + std::to_string(metrics::kMaxFlowFairnessSeries) +
-                        " (priority, fairness_id) series.",
-                    MetricType::Counter);
-    add_value(f, {}, double(overflow));
-    out.push_back(std::move(f));
-  }
   const double saturation = pool_saturation(view);
   for (int set = 0; set < 2; ++set) {
     if ((set == 0 && !gaie) || (set == 1 && !llmd)) continue;
@@ -249,8 +239,7 @@ std::string render_debug_flow(const FlowView& view, std::span<const metrics::Wor
   body += "],\"workers\":[";
   for (size_t i = 0; i < workers.size(); ++i) {
     if (i) body += ',';
-    body += "{\"worker\":" + std::to_string(i) + ",\"fairness_id_overflow\":" +
-            std::to_string(workers[i]->flow_fairness_overflow.get()) + ",\"flows\":[";
+    body += "{\"worker\":" + std::to_string(i) + ",\"flows\":[";
     bool first_flow = true;
     for_each_series(*workers[i], [&](int64_t priority, std::string_view fairness, const metrics::FlowBandStats& s) {
       BandSum b;

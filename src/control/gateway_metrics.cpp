@@ -269,6 +269,21 @@ void migration_families(std::span<const metrics::WorkerStats* const> workers, st
   out.push_back(std::move(pause));
 }
 
+// Label values a client or a model server chose, counted as "other" (metrics::LabelBounds).
+void label_overflow_family(std::span<const metrics::WorkerStats* const> workers, std::vector<MetricFamily>& out) {
+  auto f = family("ringgate_metric_label_overflow_total",
+                  "Label values counted as \"other\" because their family already has metrics.maxLabelValues values "
+                  "(for the whole process), or because the request that named one was not admitted (an unknown model: "
+                  "404). family: fairness_id, tenant or model_name (target_model_name and LoRA adapters too).",
+                  MetricType::Counter);
+  for (size_t i = 0; i < metrics::kLabelFamilyCount; ++i) {
+    uint64_t n = 0;
+    for (const metrics::WorkerStats* w : workers) n += w->label_overflow[i].get();
+    add_counter(f, {{"family", std::string(metrics::kLabelFamilyNames[i])}}, double(n));
+  }
+  out.push_back(std::move(f));
+}
+
 }  // namespace
 
 std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics::WorkerStats* const> workers,
@@ -280,6 +295,7 @@ std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics
   if (flow) append_flow_families(*flow, workers, names != MetricNames::LlmD, names != MetricNames::Gaie, families);
   gateway_families(counters, index, control, families);
   migration_families(workers, families);
+  label_overflow_family(workers, families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

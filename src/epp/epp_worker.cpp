@@ -44,6 +44,7 @@ EppWorker::EppWorker(const EppWorkerContext& context, int index)
   env_.options = &options_;
   env_.counters = &counters_;
   env_.stats = &stats_;
+  env_.labels = context.labels;
   env_.router = this;
   env_.rules = &kNoRules;
   env_.catalog = &kNoModels;

@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
   // at start (rateLimits.maxTenants); the budgets themselves reload with the rules.
   proxy::FlowShared flow_shared;
   proxy::RateLimiter limiter(config ? config->gateway.rate_limits.max_tenants : config::RateLimitConfig{}.max_tenants);
+  // Metric label values that clients and model servers choose: bounded for the whole process.
+  metrics::LabelBounds label_bounds(settings.proxy.max_label_values);
   control::ControlPlaneOptions control_options;
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
@@ -270,6 +272,7 @@ int main(int argc, char** argv) {
   context.api_keys = keys ? &api_keys : nullptr;
   context.flow_shared = &flow_shared;
   context.limiter = &limiter;
+  context.labels = &label_bounds;
   context.workers = settings.workers;
   context.backend = backend.kind;
   context.options = settings.proxy;
@@ -302,7 +305,7 @@ int main(int argc, char** argv) {
     epp_options.health_listen = settings.epp_health_listen;
     epp_options.tls = settings.epp_tls;
     epp_options.threads = settings.workers;
-    epp_options.worker = {settings.proxy, context.router, &rules, &catalog};
+    epp_options.worker = {settings.proxy, context.router, &rules, &catalog, &label_bounds};
     epp_options.ready = [&control] { return control.ready() && !control.draining(); };  // as /readyz
     epp_server = std::make_unique<epp::ExtProcServer>(std::move(epp_options));
     for (size_t i = 0; i < epp_server->worker_count(); ++i)

@@ -125,6 +125,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   // Control plane and scheduler.
   if (set("metrics.pollInterval")) s.pool.poll_interval = clock_duration(g.metrics.poll_interval);
   if (set("metrics.scrapeTimeout")) s.pool.scrape_timeout = clock_duration(g.metrics.scrape_timeout);
+  if (set("metrics.maxLabelValues")) p.max_label_values = g.metrics.max_label_values;
   if (set("metrics.names"))
     s.metric_names = control::parse_metric_names(g.metrics.names).value_or(control::MetricNames::Both);
   // The document resolves a partial map (its defaults mirror these; see read_scheduler).

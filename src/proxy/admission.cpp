@@ -42,6 +42,7 @@ void Admission::begin(const http::Request& request, const ApiKey* key) {
   sheddable_ = env_.rules->sheddable(objective);
   queued_ = false;
   rate_active_ = false;
+  fairness_label_ = metrics::kDefaultFairnessId;
   extra_headers_.clear();
 }
 
@@ -54,6 +55,16 @@ std::string_view Admission::fairness_id() const {
   return id;
 }
 
+void Admission::label_values(bool admitted) {
+  fairness_label_ =
+      metrics::bounded_label(env_.labels, *env_.stats, metrics::LabelFamily::FairnessId, fairness_id(), admitted);
+  if (rate_active_ && env_.labels != nullptr && admitted) env_.labels->tenants.admit(rate_tenant(), true);
+}
+
+std::string_view Admission::rate_tenant() const {
+  return keyed_ ? std::string_view(tenant_) : request_->header(env_.rules->tenant_header);
+}
+
 // Token and request budgets of the request's tenant. Every answer of the request
 // carries the x-ratelimit-* headers of this decision.
 AdmissionDecision Admission::admit_rate() {
@@ -62,7 +73,7 @@ AdmissionDecision Admission::admit_rate() {
   // may set budgets of its own.
   const RateLimitPolicy& policy = keyed_ && key_limits_.active() ? key_limits_ : rules.rate_limits;
   if (env_.limiter == nullptr || !policy.active()) return {};
-  const std::string_view tenant = keyed_ ? std::string_view(tenant_) : request_->header(rules.tenant_header);
+  const std::string_view tenant = rate_tenant();
   if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant))
     return refuse(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
   // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
@@ -70,9 +81,11 @@ AdmissionDecision Admission::admit_rate() {
   rate_ = env_.limiter->admit(tenant, estimated_tokens_, policy, now());
   append_rate_limit_headers(extra_headers_, policy, rate_);
   if (!rate_.allowed) {
+    // A refusal adds no label value: a tenant reads as itself once one of its requests was admitted.
+    const std::string_view label = metrics::bounded_label(env_.labels, *env_.stats, metrics::LabelFamily::Tenant,
+                                                          tenant.empty() ? metrics::kDefaultFairnessId : tenant, false);
     env_.stats->rate_limit_rejections
-        .find_or_add(metrics::rate_limit_key(tenant.empty() ? metrics::kDefaultFairnessId : tenant,
-                                             rate_.tokens_exhausted, env_.key_scratch))
+        .find_or_add(metrics::rate_limit_key(label, rate_.tokens_exhausted, env_.key_scratch))
         .add();
     const int n = std::snprintf(retry_after_, sizeof retry_after_, "retry-after: %llu\r\n",
                                 static_cast<unsigned long long>(std::max<uint64_t>(1, (rate_.reset_ms + 999) / 1000)));
@@ -99,7 +112,7 @@ AdmissionDecision Admission::enqueue(FlowWaiter* waiter) {
   queued_ = true;
   queued_at_ns_ = util::steady_ns();
   const std::string_view fairness = fairness_id();
-  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness, env_.key_scratch);
+  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness_label_, env_.key_scratch);
   flow_stats_ = &band;
   band.queued.add(1);
   band.queued_bytes.add(int64_t(request_->body.size()));

@@ -193,7 +193,9 @@ void Exchange::proceed() {
     request_id_.assign(client_id);
   }
   apply_model_rewrite(env_, stats_, fields_, *state_.request, target_model_, model_token_);
-  stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_id(), fields_.stream);
+  // A request for a model the pool does not know is answered 404: it adds no label value.
+  admission_.label_values(env_.catalog->labels(target_model_));
+  stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_label(), fields_.stream);
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches

@@ -9,13 +9,20 @@ namespace ringgate::proxy {
 using util::steady_ns;
 
 std::string_view RequestStats::label(std::string_view model) const {
-  return env_.catalog->labels(model) ? model : metrics::kOtherModelLabel;
+  if (!env_.catalog->labels(model)) return metrics::kOtherModelLabel;
+  if (env_.labels == nullptr || env_.labels->model_names.admit(model, true)) return model;
+  return metrics::kOtherModelLabel;
 }
 
 void RequestStats::begin(std::string_view model, std::string_view target, int32_t priority,
                          std::string_view fairness, bool stream) {
+  const std::string_view model_label = label(model), target_label = label(target);
+  // A name the pool knows that the bound turned away (unknown names are "other" by design).
+  auto& overflow = env_.stats->label_overflow[size_t(metrics::LabelFamily::ModelName)];
+  if (model_label != model && env_.catalog->labels(model)) overflow.add();
+  if (target_label != target && target != model && env_.catalog->labels(target)) overflow.add();
   objective_ = &env_.stats->objectives.find_or_add(
-      metrics::objective_key(label(model), label(target), priority, fairness, env_.key_scratch));
+      metrics::objective_key(model_label, target_label, priority, fairness, env_.key_scratch));
   objective_->running.add(1);
   trace_.labels(priority, fairness);
   stream_ = stream;

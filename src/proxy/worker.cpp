@@ -80,6 +80,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.flow = &flow_;
     env_.flow_limits = &flow_limits_;
     env_.limiter = context.limiter;
+    env_.labels = context.labels;
     env_.responses = context.router.responses;
     if (context.router.response_rings != nullptr && size_t(index) < context.router.response_ring_count)
       env_.response_ring = &context.router.response_rings[index];

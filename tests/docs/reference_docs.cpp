@@ -170,7 +170,7 @@ std::string render_all_metrics() {
   band.queued.add(1);
   band.queued_bytes.add(100);
   for (auto& h : band.queue_duration) h.observe(0.01, metrics::kFlowQueueDurationBuckets);
-  stats->flow_fairness_overflow.add();
+  for (auto& c : stats->label_overflow) c.add();
   stats->rate_limit_rejections.find_or_add(metrics::rate_limit_key("tenant", true, k)).add();
   const metrics::WorkerStats* workers[] = {stats.get()};
   auto counters = std::make_unique<proxy::WorkerCounters>();

@@ -239,6 +239,44 @@ spec:
         self.assertEqual(json.loads(im.body)['error']['code'], 'model_not_found')
         self.assertEqual(h.header_map(im.headers)['content-type'], 'application/json')
 
+    def test_fairness_ids_become_labels_only_when_admitted_and_bounded(self):
+        # Issue 72, in EPP mode: a request refused with 404 adds no fairness_id label value,
+        # and admitted ones add at most metrics.maxLabelValues (64) for the process.
+        def overflow():
+            return h.scrape(self.admin).get('ringgate_metric_label_overflow_total{family="fairness_id"}', 0)
+
+        def fairness_ids():
+            return {k.split('fairness_id="', 1)[1].split('"', 1)[0] for k in h.scrape(self.admin)
+                    if k.startswith('llm_d_epp_request_running{') and 'fairness_id="' in k}
+
+        before = overflow()
+        for i in range(3):
+            im = self.immediate(json.dumps({'model': 'no-such-model', 'prompt': 'x'}).encode(),
+                                head_extra=[('x-gateway-inference-fairness-id', 'epp-refused-%d' % i)])
+            self.assertEqual(im.status.code, 404)
+        self.assertEqual(overflow(), before + 3)
+        self.assertFalse(any(f.startswith('epp-refused-') for f in fairness_ids()))
+
+        def decide(i):
+            body = json.dumps({'model': MODEL, 'prompt': 'p', 'max_tokens': 1}).encode()
+            s = h.ExtProcStream(self.address)
+            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body),
+                                                            extra=[('x-gateway-inference-fairness-id', 'epp-t-%d' % i)])),
+                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED))
+            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+            s.recv()
+            s.responses.cancel()
+            s.channel.close()
+
+        for i in range(70):
+            decide(i)
+        ids = {f for f in fairness_ids() if f.startswith('epp-t-')}
+        self.assertLessEqual(len(ids), 64)
+        self.assertGreaterEqual(len(ids), 64 - len(fairness_ids() - ids))  # other tests' ids share the 64
+        self.assertGreaterEqual(overflow(), before + 3 + 6)
+        for sim in self.sim_addresses:
+            self.await_inflight(sim, 0)
+
     def test_bad_json_is_400(self):
         im = self.immediate(b'{"model": ', mode=Mode.BUFFERED)
         self.assertEqual(im.status.code, 400)

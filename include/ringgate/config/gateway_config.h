@@ -195,6 +195,7 @@ struct MetricsConfig {
   nanoseconds scrape_timeout = seconds(1);
   // EPP name sets on the admin /metrics: "both", "gaie" (inference_*) or "llm-d" (llm_d_epp_*).
   std::string names = "both";
+  uint32_t max_label_values = 0;  // as the file sets it (the default: proxy::ProxyOptions)
 };
 
 struct HealthConfig {

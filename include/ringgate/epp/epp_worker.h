@@ -29,6 +29,7 @@ struct EppWorkerContext {
   proxy::RouterShared router;             // each EPP thread builds its own RequestRouter on it
   const proxy::RulesPublisher* rules = nullptr;     // one reader slot per thread index
   const proxy::CatalogPublisher* catalog = nullptr; // one reader slot per thread index
+  metrics::LabelBounds* labels = nullptr;           // metric label values, bounded for the process
 };
 
 class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {

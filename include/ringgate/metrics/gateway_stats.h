@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ringgate/metrics/access_log_ring.h"
+#include "ringgate/metrics/label_bounds.h"
 #include "ringgate/metrics/migration_reason.h"
 #include "ringgate/metrics/span_record.h"
 #include "ringgate/openai/media_part.h"
@@ -216,11 +217,6 @@ inline std::string_view flow_series_key(int32_t priority, std::string_view fairn
   return scratch;
 }
 
-// The fairness id is a client's header: each worker gives at most this many distinct
-// (priority, fairness_id) series a label of their own; later ones are counted under
-// fairness_id "other" of their band (and in flow_fairness_overflow).
-inline constexpr size_t kMaxFlowFairnessSeries = 64;
-
 // The pause a client saw: from the last bytes before the break to the first of the continuation.
 inline constexpr std::array<double, 14> kMigrationPauseBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -278,28 +274,30 @@ struct WorkerStats {
   SpanRing spans;
   SpanClock span_clock;
   // Flow control: per (priority band, fairness id), keyed by flow_series_key(). Bands
-  // come from the config; named fairness ids are capped (kMaxFlowFairnessSeries), the
-  // rest share their band's "other" series: the table keeps room for one per band.
+  // come from the config, fairness ids are bounded process-wide (LabelBounds).
   util::SingleWriterTable<FlowBandStats, 512> flow_bands;
-  size_t flow_named_series = 0;                // writer only
-  SingleWriterCounter flow_fairness_overflow;  // requests counted as fairness_id "other" past the cap
+  // Label values counted as "other" by metrics::LabelBounds, by LabelFamily.
+  std::array<SingleWriterCounter, kLabelFamilyCount> label_overflow;
   util::SingleWriterTable<SingleWriterCounter, 256> rate_limit_rejections;  // by rate_limit_key()
   // Chat content parts by how the prefix hashing read them (ringgate_media_parts_total).
   openai::MediaPartCounters media_parts;
 };
 
-// The series a queued request of (priority, fairness) is counted in (worker thread).
+// The series a queued request of (priority, fairness label) is counted in (worker thread).
 inline FlowBandStats& flow_series(WorkerStats& stats, int32_t priority, std::string_view fairness,
                                   std::string& scratch) {
-  if (FlowBandStats* s = stats.flow_bands.find(flow_series_key(priority, fairness, scratch))) return *s;
-  if (fairness != kOtherModelLabel) {
-    if (stats.flow_named_series >= kMaxFlowFairnessSeries) {
-      stats.flow_fairness_overflow.add();
-      return stats.flow_bands.find_or_add(flow_series_key(priority, kOtherModelLabel, scratch));
-    }
-    ++stats.flow_named_series;
-  }
-  return stats.flow_bands.find_or_add(scratch);
+  return stats.flow_bands.find_or_add(flow_series_key(priority, fairness, scratch));
+}
+
+// `value` as a label of `family`: itself when `bounds` (null: no bound) holds it or, with
+// `may_add`, takes it; else "other", counted in the worker's label_overflow. The values
+// every request may carry (the default fairness id, "other") pass as they are.
+inline std::string_view bounded_label(LabelBounds* bounds, WorkerStats& stats, LabelFamily family,
+                                      std::string_view value, bool may_add) {
+  if (bounds == nullptr || value == kOtherModelLabel || value == kDefaultFairnessId) return value;
+  if (bounds->of(family).admit(value, may_add)) return value;
+  stats.label_overflow[size_t(family)].add();
+  return kOtherModelLabel;
 }
 
 }  // namespace ringgate::metrics

@@ -55,13 +55,19 @@ class Admission {
   bool queued() const { return queued_; }
   bool rate_limited() const { return rate_active_; }  // a tenant budget admitted it
   bool keyed() const { return keyed_; }  // the request presented an API key (auth on)
-  // llm-d's flow identity (fairness_id label), bounded: the key's tenant when auth is on.
+  // llm-d's flow identity, bounded in length: the key's tenant when auth is on.
   std::string_view fairness_id() const;
+  // The request was admitted (`admitted`: and names a model the pool knows): its fairness
+  // id and tenant may become label values (metrics.maxLabelValues). Before enqueue().
+  void label_values(bool admitted);
+  // The fairness_id label of its series: fairness_id() or "other".
+  std::string_view fairness_label() const { return fairness_label_; }
   // The x-ratelimit-* lines every answer of the request carries.
   const std::string& extra_headers() const { return extra_headers_; }
 
  private:
   uint64_t now() const { return *env_.now_ms; }
+  std::string_view rate_tenant() const;  // whose budgets apply
   void observe_flow(FlowOutcome outcome);
 
   ExchangeEnv& env_;
@@ -72,6 +78,7 @@ class Admission {
   FlowWaiter* waiter_ = nullptr;  // while queued
   uint64_t queued_at_ns_ = 0;
   metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
+  std::string_view fairness_label_;
   bool keyed_ = false;          // auth on: tenant_ and key_limits_ are the key's
   std::string tenant_;
   RateLimitPolicy key_limits_;

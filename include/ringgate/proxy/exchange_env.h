@@ -82,6 +82,7 @@ struct ExchangeEnv {
   const ProxyOptions* options = nullptr;
   WorkerCounters* counters = nullptr;
   metrics::WorkerStats* stats = nullptr;
+  metrics::LabelBounds* labels = nullptr;  // shared by the workers: label values they may add; null = no bound
   RouteService* router = nullptr;
   const RequestRules* rules = nullptr;  // the worker's current rules (swapped between turns)
   const ModelCatalog* catalog = nullptr;  // the worker's current model catalog (/v1/models, statistics labels)

@@ -73,6 +73,9 @@ struct ProxyOptions {
   uint32_t max_attempts = 3;                  // endpoints tried before 502
   uint32_t retry_deadline_ms = 5000;          // no new attempt after this since the request began; 0 = none
   uint32_t request_timeout_ms = 600000;       // whole request, arrival → last byte (config timeouts.request); 0 = none
+  // Distinct values per client- or server-chosen metric label family, process-wide
+  // (metrics.maxLabelValues; metrics::LabelBounds).
+  uint32_t max_label_values = 64;
   uint32_t drain_timeout_ms = 10000;          // on SIGTERM: in-flight requests get this long
   size_t max_client_buffer_bytes = 1 << 20;   // unsent response bytes before upstream reads pause
   // Provided receive buffers per worker (power of two). io_uring hands them out in ring

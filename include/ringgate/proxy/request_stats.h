@@ -40,10 +40,12 @@ class RequestStats {
   // The request's trace (tracing on): begun by the exchange, its SERVER span recorded by record().
   RequestTrace& trace() { return trace_; }
 
-  // A model name as a statistics label: names the pool does not know share "other", so
-  // clients cannot mint label sets or fill a worker's statistics table.
+  // A model name as a statistics label: names the pool does not know, and names past
+  // metrics.maxLabelValues, share "other", so neither clients nor model servers can mint
+  // label sets or fill a worker's statistics table.
   std::string_view label(std::string_view model) const;
-  // The request's label set; it counts as a request only once scheduled().
+  // The request's label set (`fairness`: already a label, Admission::label_values); it counts
+  // as a request only once scheduled().
   void begin(std::string_view model, std::string_view target, int32_t priority, std::string_view fairness,
              bool stream);
   // It reached a model server for the first time (GAIE's request_total and request_sizes).

@@ -35,6 +35,7 @@ struct WorkerContext {
   // Flow control and rate limits, shared by the workers (null: none).
   FlowShared* flow_shared = nullptr;
   RateLimiter* limiter = nullptr;
+  metrics::LabelBounds* labels = nullptr;  // metric label values, bounded for the process (null: no bound)
   size_t workers = 1;  // how many share flow_shared (each enforces 1/workers of the queue bounds)
 };
 
