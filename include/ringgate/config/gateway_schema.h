@@ -220,7 +220,10 @@ inline constexpr Field kMetricsFields[] = {
     {"pollInterval", "duration", "50ms", "5ms..1h", kRestart, "--refresh-metrics-interval", "Scrape of every endpoint's /metrics."},
     {"scrapeTimeout", "duration", "1s", "1ms..10m", kRestart, "", "One scrape's timeout; a failed scrape counts toward unhealthiness."},
     {"names", "string", "both", "gaie, llm-d, both", kRestart, "--metrics-names", "EPP names on the admin /metrics: gaie (inference_*), llm-d (llm_d_epp_*) or both."},
-    {"maxLabelValues", "int", "64", "1..1024", kRestart, "", "Distinct values of each metric label that a client or a model server chooses (fairness_id, tenant, model_name and target_model_name), for the whole process. Only an admitted request adds one; later values read \"other\" and count in ringgate_metric_label_overflow_total."},
+    {"maxLabelValues", "int", "64", "1..1024", kRestart, "",
+     "Distinct values of each metric label that a client or a model server chooses (fairness_id, tenant, "
+     "model_name and target_model_name), for the whole process. Only an admitted request adds one; later values "
+     "read \"other\" and count in ringgate_metric_label_overflow_total."},
 };
 inline constexpr Field kHealthFields[] = {
     {"ejectAfterFailures", "int", "3", "1..1000", kRestart, "", "Consecutive failures before passive ejection."},

@@ -59,9 +59,12 @@ struct LabelBounds {
   explicit LabelBounds(size_t limit) : fairness_ids(limit), tenants(limit), model_names(limit) {}
   LabelValueSet& of(LabelFamily family) {
     switch (family) {
-      case LabelFamily::FairnessId: return fairness_ids;
-      case LabelFamily::Tenant: return tenants;
-      case LabelFamily::ModelName: break;
+      case LabelFamily::FairnessId:
+        return fairness_ids;
+      case LabelFamily::Tenant:
+        return tenants;
+      case LabelFamily::ModelName:
+        break;
     }
     return model_names;
   }
