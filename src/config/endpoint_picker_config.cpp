@@ -358,11 +358,13 @@ class PickerReader {
             d.non_cached_tokens = uint32_t(*n);
       } else if (p.type == "disagg-profile-handler") {
         if (const YAML::Node v = child(child(p.parameters, "deciders"), "encode"); v.IsDefined())
-          r_.error(v, join_path(p.path, "parameters.deciders.encode"), "refused: ringgate has no encode stage");
+          r_.error(v, join_path(p.path, "parameters.deciders.encode"), who(p) + "refused: ringgate has no encode stage");
       }
     }
     set("disaggregation.nonCachedTokens");
   }
+
+  static std::string who(const Plugin& p) { return "plugin '" + p.name + "' (type " + p.type + "): "; }
 
   static YAML::Node child(const YAML::Node& node, std::string_view key) {
     if (!node.IsDefined() || !node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
@@ -441,7 +443,8 @@ class PickerReader {
         }
       if (YAML::Node v = param("autoTune"); v.IsDefined())
         if (auto b = r_.read_bool(v, path("autoTune")); b && !*b)
-          r_.error(v, path("autoTune"), "false is refused: ringgate's index share follows each server's num_gpu_blocks");
+          r_.error(v, path("autoTune"), who(p) + "false is refused: ringgate's index share follows each server's "
+                                                 "num_gpu_blocks");
     } else if (t == "latency-scorer") {
       if (YAML::Node v = param("headroomSelectionStrategy"); v.IsDefined()) {
         auto strategy = r_.read_string(v, path("headroomSelectionStrategy"));
