@@ -36,8 +36,10 @@ bool is_picker_config(const std::string& path) {
   for (size_t lines = 0; lines < 10000 && std::getline(in, line); ++lines) {
     if (!line.starts_with("kind:")) continue;
     std::string_view value = std::string_view(line).substr(5);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '"' || value.front() == '\'')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '"' || value.back() == '\'' || value.back() == '\r'))
+    while (!value.empty() && (value.front() == ' ' || value.front() == '"' || value.front() == '\''))
+      value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == ' ' || value.back() == '"' || value.back() == '\'' || value.back() == '\r'))
       value.remove_suffix(1);
     return value == endpoint_picker_kind;
   }

@@ -57,8 +57,8 @@ std::optional<uint64_t> parse_quantity(std::string_view s) {
     std::string_view name;
     uint64_t value;
   };
-  static constexpr Suffix kSuffixes[] = {{"Ki", 1ull << 10}, {"Mi", 1ull << 20}, {"Gi", 1ull << 30},
-                                         {"Ti", 1ull << 40}, {"k", 1000},        {"M", 1000000},
+  static constexpr Suffix kSuffixes[] = {{"Ki", 1ull << 10}, {"Mi", 1ull << 20},  {"Gi", 1ull << 30},
+                                         {"Ti", 1ull << 40}, {"k", 1000},         {"M", 1000000},
                                          {"G", 1000000000},  {"T", 1000000000000}};
   uint64_t multiplier = 1;
   for (const Suffix& sfx : kSuffixes)
@@ -114,9 +114,9 @@ class PickerReader {
     const YAML::Node* version = fields.find("apiVersion");
     const YAML::Node* kind = fields.find("kind");
     if (!version) r_.error(root, "", "missing required field 'apiVersion' (" + std::string(endpoint_picker_api_version) + ")");
-    else if (auto v = r_.read_string(*version, "apiVersion");
-             v && *v != endpoint_picker_api_version && *v != llm_d_endpoint_picker_api_version &&
-             *v != llm_d_v1_endpoint_picker_api_version)
+    else if (auto v = r_.read_string(*version, "apiVersion"); v && *v != endpoint_picker_api_version &&
+                                                              *v != llm_d_endpoint_picker_api_version &&
+                                                              *v != llm_d_v1_endpoint_picker_api_version)
       r_.error(*version, "apiVersion",
                "expected " + std::string(llm_d_v1_endpoint_picker_api_version) + ", " +
                    std::string(llm_d_endpoint_picker_api_version) + " or " + std::string(endpoint_picker_api_version) +
@@ -153,18 +153,21 @@ class PickerReader {
       p.compat = find_llm_d_plugin(p.type);
       if (p.compat == nullptr || p.compat->status == CompatStatus::Refused) refused_names_.push_back(p.name);
       if (p.compat == nullptr) {
-        r_.error(*type, join_path(path, "type"),
-                 "unknown plugin type \"" + p.type + "\": not an llm-d plugin ringgate knows" + std::string(kCompatDoc));
+        r_.error(
+            *type, join_path(path, "type"),
+            "unknown plugin type \"" + p.type + "\": not an llm-d plugin ringgate knows" + std::string(kCompatDoc));
         continue;
       }
       if (p.compat->status == CompatStatus::Refused) {
-        r_.error(node[i], path, "plugin '" + p.name + "' (type " + p.type + ") is refused: " +
-                                    std::string(p.compat->ringgate));
+        r_.error(node[i], path,
+                 "plugin '" + p.name + "' (type " + p.type + ") is refused: " + std::string(p.compat->ringgate));
         continue;
       }
       if (p.parameters.IsDefined() && !p.parameters.IsNull()) {
-        if (!p.parameters.IsMap()) r_.error(p.parameters, join_path(path, "parameters"), "expected a map");
-        else check_tree(p.parameters, join_path(path, "parameters"), "", p.compat->params, p.type, 0);
+        if (!p.parameters.IsMap())
+          r_.error(p.parameters, join_path(path, "parameters"), "expected a map");
+        else
+          check_tree(p.parameters, join_path(path, "parameters"), "", p.compat->params, p.type, 0);
       }
       plugins_.push_back(std::move(p));
     }
@@ -324,7 +327,7 @@ class PickerReader {
       // ringgate does anyway: the table says how.
     }
     if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; })) {
-      if (!filters_used) return;  // no scorer ringgate has: its weights stay (the table's note)
+      if (!filters_used) return;                  // no scorer ringgate has: its weights stay (the table's note)
       weights = sched::default_scorer_weights();  // a session-only profile: ringgate's ranking behind it
     }
     for (size_t slot = 0; slot < sched::kScorerCount; ++slot) {
@@ -358,7 +361,8 @@ class PickerReader {
             d.non_cached_tokens = uint32_t(*n);
       } else if (p.type == "disagg-profile-handler") {
         if (const YAML::Node v = child(child(p.parameters, "deciders"), "encode"); v.IsDefined())
-          r_.error(v, join_path(p.path, "parameters.deciders.encode"), who(p) + "refused: ringgate has no encode stage");
+          r_.error(v, join_path(p.path, "parameters.deciders.encode"),
+                   who(p) + "refused: ringgate has no encode stage");
       }
     }
     set("disaggregation.nonCachedTokens");
@@ -443,8 +447,10 @@ class PickerReader {
         }
       if (YAML::Node v = param("autoTune"); v.IsDefined())
         if (auto b = r_.read_bool(v, path("autoTune")); b && !*b)
-          r_.error(v, path("autoTune"), who(p) + "false is refused: ringgate's index share follows each server's "
-                                                 "num_gpu_blocks");
+          r_.error(v, path("autoTune"),
+                   who(p) +
+                       "false is refused: ringgate's index share follows each server's "
+                       "num_gpu_blocks");
     } else if (t == "latency-scorer") {
       if (YAML::Node v = param("headroomSelectionStrategy"); v.IsDefined()) {
         auto strategy = r_.read_string(v, path("headroomSelectionStrategy"));
@@ -568,7 +574,8 @@ class PickerReader {
       if (auto n = r_.read_int(v, path("maxConcurrency"), 1, 1'000'000)) max = *n;
     if (YAML::Node v = param("headroom"); v.IsDefined())
       if (auto x = r_.read_number(v, path("headroom"), 0.0, 100.0)) headroom = *x;
-    out_.gateway.saturation_detector.max_concurrency = uint32_t(std::min(1e6, std::floor(double(max) * (1 + headroom))));
+    out_.gateway.saturation_detector.max_concurrency =
+        uint32_t(std::min(1e6, std::floor(double(max) * (1 + headroom))));
     set("saturationDetector.maxConcurrency");
   }
 
@@ -619,9 +626,9 @@ class PickerReader {
                   std::initializer_list<PluginRole> roles) {
     if (p == nullptr) return;
     if (std::find(roles.begin(), roles.end(), p->compat->role) == roles.end())
-      r_.error(at, path, "plugin '" + p->name + "' (type " + p->type + ") is a " +
-                             std::string(to_string(p->compat->role)) + ", not a " +
-                             std::string(to_string(*roles.begin())));
+      r_.error(at, path,
+               "plugin '" + p->name + "' (type " + p->type + ") is a " + std::string(to_string(p->compat->role)) +
+                   ", not a " + std::string(to_string(*roles.begin())));
   }
 
   // dataLayer, parser, requestHandler: every field known, every pluginRef a plugin of its role.
@@ -643,11 +650,14 @@ class PickerReader {
           continue;
         }
         const Plugin* p = ref(kv.second, path, section);
-        if (section == "parser" || section == "requestHandler") check_role(p, kv.second, path, {PluginRole::Parser});
-        else if (at.ends_with("discovery")) check_role(p, kv.second, path, {PluginRole::Discovery});
+        if (section == "parser" || section == "requestHandler")
+          check_role(p, kv.second, path, {PluginRole::Parser});
+        else if (at.ends_with("discovery"))
+          check_role(p, kv.second, path, {PluginRole::Discovery});
         else if (at.find("extractors") != std::string::npos)  // llm-d's KV-event producers extract too
           check_role(p, kv.second, path, {PluginRole::Extractor, PluginRole::Producer, PluginRole::Scorer});
-        else check_role(p, kv.second, path, {PluginRole::DataSource, PluginRole::Harness});
+        else
+          check_role(p, kv.second, path, {PluginRole::DataSource, PluginRole::Harness});
       }
     } else if (node.IsSequence()) {
       for (size_t i = 0; i < node.size(); ++i) walk_refs(node[i], detail::index_path(at, i), section, depth + 1);
@@ -660,10 +670,13 @@ class PickerReader {
       const std::string path = detail::index_path("featureGates", i);
       auto gate = r_.read_string(node[i], path);
       if (!gate) continue;
-      if (*gate == "flowControl") flow_control_gate_ = true;
+      if (*gate == "flowControl")
+        flow_control_gate_ = true;
       else if (*gate != "dataLayer" && *gate != "enableLegacyMetrics")
-        r_.error(node[i], path, "unknown feature gate \"" + *gate + "\" (ringgate knows flowControl, dataLayer, "
-                                "enableLegacyMetrics)");
+        r_.error(node[i], path,
+                 "unknown feature gate \"" + *gate +
+                     "\" (ringgate knows flowControl, dataLayer, "
+                     "enableLegacyMetrics)");
     }
   }
 
@@ -706,8 +719,9 @@ class PickerReader {
     if (const YAML::Node v = child(node, "noEndpointRequestTTL"); v.IsDefined())
       if (auto t = r_.read_duration(v, "flowControl.noEndpointRequestTTL", std::chrono::milliseconds(1), hours(1));
           t && *t != fc.default_request_ttl)
-        r_.error(v, "flowControl.noEndpointRequestTTL", "refused unless equal to defaultRequestTTL: ringgate has one "
-                                                        "queue TTL");
+        r_.error(v, "flowControl.noEndpointRequestTTL",
+                 "refused unless equal to defaultRequestTTL: ringgate has one "
+                 "queue TTL");
     if (const YAML::Node v = child(node, "defaultPriorityBand"); v.IsDefined())
       band(v, "flowControl.defaultPriorityBand", fc.default_band);
     if (const YAML::Node v = child(node, "priorityBands"); v.IsDefined() && v.IsSequence())
@@ -813,17 +827,24 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
       into.saturation_detector.max_concurrency = picker.saturation_detector.max_concurrency;
     else if (path == "disaggregation.nonCachedTokens")
       into.disaggregation.non_cached_tokens = picker.disaggregation.non_cached_tokens;
-    else if (path == "scheduler.sessionHeader") into.scheduler.session_header = picker.scheduler.session_header;
-    else if (path == "scheduler.sessionKeys") into.scheduler.session_keys = picker.scheduler.session_keys;
-    else if (path == "scheduler.scorers.prefix.mode") into.scheduler.prefix.mode = picker.scheduler.prefix.mode;
+    else if (path == "scheduler.sessionHeader")
+      into.scheduler.session_header = picker.scheduler.session_header;
+    else if (path == "scheduler.sessionKeys")
+      into.scheduler.session_keys = picker.scheduler.session_keys;
+    else if (path == "scheduler.scorers.prefix.mode")
+      into.scheduler.prefix.mode = picker.scheduler.prefix.mode;
     else if (path == "scheduler.scorers.prefix.blockSize")
       into.scheduler.prefix.block_size = picker.scheduler.prefix.block_size;
     else if (path == "scheduler.scorers.prefix.hashSeed")
       into.scheduler.prefix.hash_seed = picker.scheduler.prefix.hash_seed;
-    else if (path == "kvEvents.topic") into.kv_events.topic = picker.kv_events.topic;
-    else if (path == "kvEvents.port") into.kv_events.port = picker.kv_events.port;
-    else if (path == "kvEvents.replayPort") into.kv_events.replay_port = picker.kv_events.replay_port;
-    else if (path == "flowControl") into.flow_control = picker.flow_control;
+    else if (path == "kvEvents.topic")
+      into.kv_events.topic = picker.kv_events.topic;
+    else if (path == "kvEvents.port")
+      into.kv_events.port = picker.kv_events.port;
+    else if (path == "kvEvents.replayPort")
+      into.kv_events.replay_port = picker.kv_events.replay_port;
+    else if (path == "flowControl")
+      into.flow_control = picker.flow_control;
     else taken.pop_back();  // nothing else is read from an EndpointPickerConfig
   }
   into.set_by_file.insert(into.set_by_file.end(), taken.begin(), taken.end());

@@ -63,7 +63,8 @@ constexpr P kPreciseScorerParams[] = {
      "accepted: ringgate's index of KV events is in memory, bounded by kvEvents.maxBlocksPerEndpoint"},
     {"indexerConfig.kvCacheBackendConfigs", "gpu 1.0",
      "accepted: ringgate scores the blocks a server's events announce, whatever their tier"},
-    {"indexerConfig.tokenizersPoolConfig", "", "accepted: ringgate tokenizes in process (scheduler.scorers.prefix.tokenizer)"},
+    {"indexerConfig.tokenizersPoolConfig", "",
+     "accepted: ringgate tokenizes in process (scheduler.scorers.prefix.tokenizer)"},
     {"kvEventsConfig.zmqEndpoint", "", "accepted: ringgate subscribes to each server (kvEvents.port)"},
     {"kvEventsConfig.topicFilter", "kv@", "kvEvents.topic"},
     {"kvEventsConfig.concurrency", "4", "accepted: one subscriber a server"},
@@ -201,15 +202,24 @@ constexpr PluginCompat kPlugins[] = {
      kSessionParams},
     {"context-length-aware", R::Scorer, S::Refused,
      "not implemented yet: ringgate does not read the llm-d.ai/context-length-range pod label", kContextLengthParams},
-    {"endpoint-attribute-scorer", R::Scorer, S::Refused,
-     "ringgate has no attribute producers (DCGM, custom) to score by", {}},
+    {"endpoint-attribute-scorer",
+     R::Scorer,
+     S::Refused,
+     "ringgate has no attribute producers (DCGM, custom) to score by",
+     {}},
     {"mm-embeddings-cache-scorer", R::Scorer, S::Refused, "ringgate keeps no multimodal embeddings cache index", {}},
     {"topology-affinity-scorer", R::Scorer, S::Refused, "ringgate reads no topology of the servers", {}},
     // filters
-    {"decode-filter", R::Filter, S::Mapped,
-     "ringgate's endpoint roles: the decode pick is among decode and both endpoints (llm-d.ai/role label)", {}},
-    {"prefill-filter", R::Filter, S::Mapped,
-     "ringgate's endpoint roles: the prefill leg goes to prefill endpoints (llm-d.ai/role label)", {}},
+    {"decode-filter",
+     R::Filter,
+     S::Mapped,
+     "ringgate's endpoint roles: the decode pick is among decode and both endpoints (llm-d.ai/role label)",
+     {}},
+    {"prefill-filter",
+     R::Filter,
+     S::Mapped,
+     "ringgate's endpoint roles: the prefill leg goes to prefill endpoints (llm-d.ai/role label)",
+     {}},
     {"encode-filter", R::Filter, S::Refused, "ringgate has no encode stage (E/P/D disaggregation)", {}},
     {"prefix-cache-affinity-filter", R::Filter, S::Same, "scheduler.filters.prefix-cache-affinity",
      kAffinityFilterParams},
@@ -217,17 +227,26 @@ constexpr PluginCompat kPlugins[] = {
      "ringgate's session affinity (scheduler.sessionKeys, sessionHeader); unlike llm-d's hard filter, the load "
      "guard moves a session off an overloaded server",
      kSessionParams},
-    {"slo-headroom-tier-filter", R::Filter, S::Mapped,
-     "ringgate's SLO pick: a request with latency objectives goes among the servers predicted to meet them", {}},
+    {"slo-headroom-tier-filter",
+     R::Filter,
+     S::Mapped,
+     "ringgate's SLO pick: a request with latency objectives goes among the servers predicted to meet them",
+     {}},
     {"label-selector-filter", R::Filter, S::Refused, "ringgate's pool has no per-profile label selection", {}},
     {"endpoint-attribute-filter", R::Filter, S::Refused, "ringgate has no attribute producers to filter by", {}},
     {"topology-affinity-filter", R::Filter, S::Refused, "ringgate reads no topology of the servers", {}},
     // pickers
     {"max-score-picker", R::Picker, S::Same, "ringgate's picker: the highest score, ties at random", {}},
-    {"random-picker", R::Picker, S::Refused,
-     "ringgate always picks by score (session, prefix placement and load guard too); no random baseline", {}},
-    {"weighted-random-picker", R::Picker, S::Refused,
-     "not implemented: ringgate picks the highest score, not at random in proportion to it", {}},
+    {"random-picker",
+     R::Picker,
+     S::Refused,
+     "ringgate always picks by score (session, prefix placement and load guard too); no random baseline",
+     {}},
+    {"weighted-random-picker",
+     R::Picker,
+     S::Refused,
+     "not implemented: ringgate picks the highest score, not at random in proportion to it",
+     {}},
     // profile handlers
     {"single-profile-handler", R::ProfileHandler, S::Same, "ringgate runs one scheduling profile", {}},
     {"disagg-profile-handler", R::ProfileHandler, S::Mapped,
@@ -236,25 +255,37 @@ constexpr PluginCompat kPlugins[] = {
      kDisaggHandlerParams},
     {"pd-profile-handler", R::ProfileHandler, S::Mapped, "disaggregation, as disagg-profile-handler (its older name)",
      kPdHandlerParams},
-    {"data-parallel-profile-handler", R::ProfileHandler, S::Refused,
-     "ringgate does not route to data-parallel ranks behind one pod", {}},
-    {"header-profile-handler", R::ProfileHandler, S::Refused,
-     "ringgate runs one scheduling profile (no choice of profile by a request header)", {}},
+    {"data-parallel-profile-handler",
+     R::ProfileHandler,
+     S::Refused,
+     "ringgate does not route to data-parallel ranks behind one pod",
+     {}},
+    {"header-profile-handler",
+     R::ProfileHandler,
+     S::Refused,
+     "ringgate runs one scheduling profile (no choice of profile by a request header)",
+     {}},
     // deciders, headers handlers
     {"prefix-based-pd-decider", R::Decider, S::Same,
      "disaggregation.nonCachedTokens: split when the decode pick lacks at least that many prompt tokens",
      kPrefixDeciderParams},
-    {"always-disagg-pd-decider", R::Decider, S::Mapped,
-     "disaggregation.nonCachedTokens 1: every prompt with an uncached token is prefilled first", {}},
+    {"always-disagg-pd-decider",
+     R::Decider,
+     S::Mapped,
+     "disaggregation.nonCachedTokens 1: every prompt with an uncached token is prefilled first",
+     {}},
     {"always-disagg-multimodal-decider", R::Decider, S::Refused, "ringgate has no encode stage", {}},
-    {"disagg-headers-handler", R::HeadersHandler, S::Mapped,
-     "EPP mode: ringgate sets x-prefiller-host-port; gateway mode: ringgate sends the prefill leg itself", {}},
+    {"disagg-headers-handler",
+     R::HeadersHandler,
+     S::Mapped,
+     "EPP mode: ringgate sets x-prefiller-host-port; gateway mode: ringgate sends the prefill leg itself",
+     {}},
     {"prefill-header-handler", R::HeadersHandler, S::Mapped, "as disagg-headers-handler (its older name)", {}},
     // producers
     {"approx-prefix-cache-producer", R::Producer, S::Same, "ringgate's approximate prefix index",
      kApproxProducerParams},
-    {"inflight-load-producer", R::Producer, S::Same,
-     "ringgate's in-flight counts (requests, tokens) of every endpoint", kInflightParams},
+    {"inflight-load-producer", R::Producer, S::Same, "ringgate's in-flight counts (requests, tokens) of every endpoint",
+     kInflightParams},
     {"token-producer", R::Producer, S::Mapped,
      "ringgate's prompt token count: scheduler.scorers.prefix.tokenizer (sim-bytes estimate or tokenizer.json)",
      kTokenProducerParams},
@@ -262,28 +293,46 @@ constexpr PluginCompat kPlugins[] = {
      "scheduler.scorers.prefix mode precise: vLLM's KV events (kvEvents)", kPreciseProducerParams},
     {"predicted-latency-producer", R::Producer, S::Mapped,
      "ringgate's online latency model (what latency-scorer and the SLO pick read)", kPredictedLatencyParams},
-    {"burst-prefix-cache-producer", R::Producer, S::Refused,
-     "ringgate does not spread a burst of one new prefix over several servers", {}},
+    {"burst-prefix-cache-producer",
+     R::Producer,
+     S::Refused,
+     "ringgate does not spread a burst of one new prefix over several servers",
+     {}},
     {"p2p-source-producer", R::Producer, S::Refused, "ringgate does not pick a KV-transfer source server", {}},
-    {"mm-embeddings-cache-producer", R::Producer, S::Refused, "ringgate keeps no multimodal embeddings cache index",
+    {"mm-embeddings-cache-producer",
+     R::Producer,
+     S::Refused,
+     "ringgate keeps no multimodal embeddings cache index",
      {}},
     // data layer
     {"metrics-data-source", R::DataSource, S::Mapped,
      "ringgate scrapes each endpoint's /metrics itself (metrics.pollInterval)", kMetricsSourceParams},
-    {"core-metrics-extractor", R::Extractor, S::Mapped,
-     "ringgate reads vLLM's queue, KV-usage and LoRA families from each scrape", {}},
-    {"endpoint-notification-source", R::DataSource, S::Mapped,
-     "ringgate's pool discovery tells its indexes when endpoints come and go", {}},
+    {"core-metrics-extractor",
+     R::Extractor,
+     S::Mapped,
+     "ringgate reads vLLM's queue, KV-usage and LoRA families from each scrape",
+     {}},
+    {"endpoint-notification-source",
+     R::DataSource,
+     S::Mapped,
+     "ringgate's pool discovery tells its indexes when endpoints come and go",
+     {}},
     {"dcgm-data-source", R::DataSource, S::Refused, "ringgate reads no GPU (DCGM) metrics", {}},
     {"dcgm-extractor", R::Extractor, S::Refused, "ringgate reads no GPU (DCGM) metrics", {}},
     {"topology-extractor", R::Extractor, S::Refused, "ringgate reads no topology of the servers", {}},
-    {"file-discovery", R::Discovery, S::Refused,
-     "ringgate's pool comes from pool.discovery (a static list or Kubernetes), not a watched file", {}},
+    {"file-discovery",
+     R::Discovery,
+     S::Refused,
+     "ringgate's pool comes from pool.discovery (a static list or Kubernetes), not a watched file",
+     {}},
     // parsers
     {"openai-parser", R::Parser, S::Same, "ringgate's OpenAI request parser", {}},
     {"vllmhttp-parser", R::Parser, S::Mapped, "ringgate's OpenAI request parser (vLLM's HTTP API is OpenAI's)", {}},
-    {"passthrough-parser", R::Parser, S::Mapped,
-     "ringgate's parser: a body that is not OpenAI JSON is forwarded as is and routed by load", {}},
+    {"passthrough-parser",
+     R::Parser,
+     S::Mapped,
+     "ringgate's parser: a body that is not OpenAI JSON is forwarded as is and routed by load",
+     {}},
     {"vllmgrpc-parser", R::Parser, S::Refused, "ringgate speaks HTTP to servers, not vLLM's gRPC", {}},
     // flow control
     {"utilization-detector", R::SaturationDetector, S::Same, "saturationDetector (GAIE's detector)",
@@ -291,14 +340,23 @@ constexpr PluginCompat kPlugins[] = {
     {"concurrency-detector", R::SaturationDetector, S::Same,
      "saturationDetector.maxConcurrency (in-flight requests an endpoint)", kConcurrencyParams},
     {"fcfs-ordering-policy", R::OrderingPolicy, S::Same, "ringgate's bands queue first come, first served", {}},
-    {"round-robin-fairness-policy", R::FairnessPolicy, S::Same,
-     "ringgate's flow fairness: the flows of a band take turns", {}},
+    {"round-robin-fairness-policy",
+     R::FairnessPolicy,
+     S::Same,
+     "ringgate's flow fairness: the flows of a band take turns",
+     {}},
     {"program-aware-fairness", R::FairnessPolicy, S::Refused, "not implemented: ringgate's flows take turns", {}},
     {"soft-reflective-ceiling-policy", R::UsageLimitPolicy, S::Refused, "ringgate has no usage-limit policy", {}},
-    {"probabilistic-admitter", R::Admitter, S::Refused, "not implemented: ringgate admits or queues, never by chance",
+    {"probabilistic-admitter",
+     R::Admitter,
+     S::Refused,
+     "not implemented: ringgate admits or queues, never by chance",
      {}},
-    {"latency-slo-admitter", R::Admitter, S::Refused,
-     "not implemented: ringgate does not reject a request predicted to miss its objective", {}},
+    {"latency-slo-admitter",
+     R::Admitter,
+     S::Refused,
+     "not implemented: ringgate does not reject a request predicted to miss its objective",
+     {}},
     // request control
     {"request-attribute-reporter", R::RequestControl, S::Refused, "ringgate reports no request attributes", {}},
     {"agent-identity", R::RequestControl, S::Refused, "ringgate derives no agent identity attribute", {}},
@@ -313,9 +371,10 @@ constexpr PluginCompat kPlugins[] = {
 };
 
 // ---- sections
-constexpr P kTopFields[] = {{"apiVersion", "", "llm-d.ai/v1alpha1, llm-d.ai/v1 or inference.networking.x-k8s.io/v1alpha1"},
-                            {"kind", "", "EndpointPickerConfig"},
-                            {"metadata", "", "accepted (a name for kubectl)"}};
+constexpr P kTopFields[] = {
+    {"apiVersion", "", "llm-d.ai/v1alpha1, llm-d.ai/v1 or inference.networking.x-k8s.io/v1alpha1"},
+    {"kind", "", "EndpointPickerConfig"},
+    {"metadata", "", "accepted (a name for kubectl)"}};
 constexpr P kProfileFields[] = {
     {"name", "", "the profile's name ('decode' and 'prefill' with a disaggregation handler)"},
     {"plugins[].pluginRef", "", "a plugin of plugins"},
@@ -362,7 +421,8 @@ constexpr SectionCompat kSections[] = {
      "ringgate runs one profile: 'default', the only one, or with a disaggregation handler 'decode' (its "
      "'prefill' profile picks among prefill endpoints by ringgate's scorers); other multi-profile configs refused",
      kProfileFields},
-    {"featureGates", S::Mapped,
+    {"featureGates",
+     S::Mapped,
      "flowControl: turns the flowControl section on (ringgate's flowControl.enabled); dataLayer: ringgate's "
      "scrape is always on; enableLegacyMetrics: ringgate's EPP metrics carry both name sets "
      "(metrics.names both); any other gate refused",
@@ -373,26 +433,30 @@ constexpr SectionCompat kSections[] = {
     {"saturationDetector", S::Same, "saturationDetector (llm-d's older place of flowControl.saturationDetector)",
      kSaturationFields},
     {"flowControl", S::Mapped,
-     "ringgate's flowControl, with llm-d's defaults; on only with featureGates flowControl, as llm-d",
-     kFlowFields},
+     "ringgate's flowControl, with llm-d's defaults; on only with featureGates flowControl, as llm-d", kFlowFields},
 };
 
 }  // namespace
 
 std::string_view to_string(CompatStatus status) {
   switch (status) {
-    case CompatStatus::Same: return "same";
-    case CompatStatus::Mapped: return "mapped";
-    case CompatStatus::Refused: return "refused";
+    case CompatStatus::Same:
+      return "same";
+    case CompatStatus::Mapped:
+      return "mapped";
+    case CompatStatus::Refused:
+      return "refused";
   }
   return "?";
 }
 
 std::string_view to_string(PluginRole role) {
-  static constexpr std::string_view kNames[] = {
-      "scorer",     "filter",    "picker", "profile handler", "decider",             "headers handler",
-      "producer",   "data source", "extractor", "discovery",  "parser",              "saturation detector",
-      "fairness policy", "ordering policy", "usage-limit policy", "admitter", "request control", "test harness"};
+  static constexpr std::string_view kNames[] = {"scorer",          "filter",          "picker",
+                                                "profile handler", "decider",         "headers handler",
+                                                "producer",        "data source",     "extractor",
+                                                "discovery",       "parser",          "saturation detector",
+                                                "fairness policy", "ordering policy", "usage-limit policy",
+                                                "admitter",        "request control", "test harness"};
   return kNames[size_t(role)];
 }
 
@@ -416,8 +480,8 @@ ParamMatch match_param(std::span<const CompatParam> params, std::string_view pat
   for (const CompatParam& p : params) {
     const std::string_view known = p.path;
     // `path` is `known` or below it: accepted.
-    if (path.starts_with(known) && (path.size() == known.size() || path[known.size()] == '.' ||
-                                    path[known.size()] == '['))
+    if (path.starts_with(known) &&
+        (path.size() == known.size() || path[known.size()] == '.' || path[known.size()] == '['))
       return ParamMatch::Accepted;
     // `path` is above `known`: go on reading below it.
     if (known.starts_with(path) && (known[path.size()] == '.' || known[path.size()] == '[')) best = ParamMatch::Partial;

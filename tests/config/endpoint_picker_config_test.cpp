@@ -122,15 +122,16 @@ TEST_CASE("nothing is ignored: unknown types, refused plugins, unknown parameter
   CHECK(first_error(head + "plugins: [{type: mock-metrics-source}]\n").find("llm-d's Go test harness") !=
         std::string::npos);
   // A field below a known parameter is checked too, by its whole path.
-  CHECK(first_error(head + "plugins:\n- type: precise-prefix-cache-producer\n"
-                           "  parameters: {kvEventsConfig: {podDiscoveryConfig: {sockPort: 1}}}\n") ==
-        "picker.yaml:5:54: EndpointPickerConfig: plugins[0].parameters.kvEventsConfig.podDiscoveryConfig.sockPort: "
-        "unknown parameter of precise-prefix-cache-producer (known: tokenProcessorConfig.blockSize, "
-        "tokenProcessorConfig.blockSizeTokens, tokenProcessorConfig.hashSeed, indexerConfig.kvBlockIndexConfig, "
-        "indexerConfig.kvCacheBackendConfigs, indexerConfig.tokenProcessorConfig.blockSize, kvEventsConfig.zmqEndpoint, "
-        "kvEventsConfig.topicFilter, kvEventsConfig.concurrency, kvEventsConfig.discoverPods, "
-        "kvEventsConfig.podDiscoveryConfig.socketPort, kvEventsConfig.podDiscoveryConfig.replaySocketPort, "
-        "speculativeIndexing)");
+  CHECK(
+      first_error(head + "plugins:\n- type: precise-prefix-cache-producer\n"
+                         "  parameters: {kvEventsConfig: {podDiscoveryConfig: {sockPort: 1}}}\n") ==
+      "picker.yaml:5:54: EndpointPickerConfig: plugins[0].parameters.kvEventsConfig.podDiscoveryConfig.sockPort: "
+      "unknown parameter of precise-prefix-cache-producer (known: tokenProcessorConfig.blockSize, "
+      "tokenProcessorConfig.blockSizeTokens, tokenProcessorConfig.hashSeed, indexerConfig.kvBlockIndexConfig, "
+      "indexerConfig.kvCacheBackendConfigs, indexerConfig.tokenProcessorConfig.blockSize, kvEventsConfig.zmqEndpoint, "
+      "kvEventsConfig.topicFilter, kvEventsConfig.concurrency, kvEventsConfig.discoverPods, "
+      "kvEventsConfig.podDiscoveryConfig.socketPort, kvEventsConfig.podDiscoveryConfig.replaySocketPort, "
+      "speculativeIndexing)");
   CHECK(first_error(head + "plugins: [{type: kv-cache-utilization-scorer, parameters: {x: 1}}]\n") ==
         "picker.yaml:3:60: EndpointPickerConfig: plugins[0].parameters.x: unknown parameter of "
         "kv-cache-utilization-scorer (it takes none)");
@@ -154,7 +155,8 @@ TEST_CASE("nothing is ignored: unknown types, refused plugins, unknown parameter
             .find("2 profiles ('a', 'b') and no profile handler ringgate maps") != std::string::npos);
   // A reference to a refused plugin is not a second error.
   PickerConfigResult r = load_picker_config_text(
-      head + "plugins: [{type: random-picker}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}]}]\n",
+      head +
+          "plugins: [{type: random-picker}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}]}]\n",
       "picker.yaml");
   CHECK(r.errors.size() == 1);
 }
@@ -186,14 +188,14 @@ TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its wei
       "(ringgate's SLO pick has no composite-* strategy)");
   CHECK(first_error(std::string(kHead) + "plugins:\n- type: latency-scorer\n  parameters: {sloBuffer: 1}\n")
             .find("plugins[0].parameters.sloBuffer: unknown parameter of latency-scorer (known: "
-                  "headroomSelectionStrategy") !=
-        std::string::npos);
+                  "headroomSelectionStrategy") != std::string::npos);
 }
 
 TEST_CASE("a profile with no scorer ringgate has leaves the weights alone") {
-  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: [{type: decode-filter}, {type: max-score-picker}]\n"
-                                                      "schedulingProfiles: [{name: default, plugins: [{pluginRef: "
-                                                      "decode-filter}, {pluginRef: max-score-picker}]}]\n");
+  PickerConfigResult r = load_ok(std::string(kHead) +
+                                 "plugins: [{type: decode-filter}, {type: max-score-picker}]\n"
+                                 "schedulingProfiles: [{name: default, plugins: [{pluginRef: "
+                                 "decode-filter}, {pluginRef: max-score-picker}]}]\n");
   CHECK(r.gateway.set_by_file.empty());
   CHECK(r.warnings.empty());
 }

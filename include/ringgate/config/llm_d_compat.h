@@ -32,8 +32,24 @@ struct CompatParam {
 
 // What a plugin is to llm-d (and so where a config may reference it).
 enum class PluginRole : uint8_t {
-  Scorer, Filter, Picker, ProfileHandler, Decider, HeadersHandler, Producer, DataSource, Extractor, Discovery,
-  Parser, SaturationDetector, FairnessPolicy, OrderingPolicy, UsageLimitPolicy, Admitter, RequestControl, Harness
+  Scorer,
+  Filter,
+  Picker,
+  ProfileHandler,
+  Decider,
+  HeadersHandler,
+  Producer,
+  DataSource,
+  Extractor,
+  Discovery,
+  Parser,
+  SaturationDetector,
+  FairnessPolicy,
+  OrderingPolicy,
+  UsageLimitPolicy,
+  Admitter,
+  RequestControl,
+  Harness
 };
 std::string_view to_string(PluginRole role);
 
