@@ -1,6 +1,10 @@
 #include "ringgate/config/check_config.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "ringgate/config/duration.h"
+#include "ringgate/config/endpoint_picker_config.h"
 
 namespace ringgate::config {
 
@@ -24,9 +28,42 @@ std::string roles(const std::vector<StaticEndpoint>& endpoints) {
   return out;
 }
 
+// Whether the file's document says `kind: EndpointPickerConfig` (a line of its own, at the
+// top level): such a file is the Go EPP's --config-file, not a ringgate config.
+bool is_picker_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  for (size_t lines = 0; lines < 10000 && std::getline(in, line); ++lines) {
+    if (!line.starts_with("kind:")) continue;
+    std::string_view value = std::string_view(line).substr(5);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '"' || value.front() == '\''))
+      value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == ' ' || value.back() == '"' || value.back() == '\'' || value.back() == '\r'))
+      value.remove_suffix(1);
+    return value == endpoint_picker_kind;
+  }
+  return false;
+}
+
+// An EndpointPickerConfig: its errors, else what ringgate does not honor (one warning a
+// line) and a summary.
+int check_picker_config(const std::string& path, std::ostream& out) {
+  PickerConfigResult result = load_picker_config_file(path);
+  if (!result.ok()) {
+    for (const ConfigError& error : result.errors) out << format_error(error) << '\n';
+    out << path << ": " << plural(result.errors.size(), "error") << '\n';
+    return 1;
+  }
+  for (const std::string& warning : result.warnings) out << path << ": warning: " << warning << '\n';
+  out << path << ": OK: EndpointPickerConfig (" << plural(result.warnings.size(), "warning") << ")\n";
+  return 0;
+}
+
 }  // namespace
 
 int check_config_main(const std::string& path, std::ostream& out, const LoadOptions& options) {
+  if (is_picker_config(path)) return check_picker_config(path, out);
   LoadResult result = load_config_file(path, options);
   if (!result.ok()) {
     for (const ConfigError& error : result.errors) out << format_error(error) << '\n';

@@ -1,7 +1,7 @@
 // GAIE's EndpointPickerConfig (the Go EPP's --config-file) read onto ringgate's Gateway
-// settings (issue 34): what maps is set as a Gateway document would set it, what cannot
-// be honored is loaded around and named in a warning, and what the Go EPP refuses is an
-// error with its line.
+// settings (issue 34): what maps is set as a Gateway document would set it; since issue 69
+// nothing is loaded around: a plugin type, parameter or field the table (llm_d_compat.h)
+// lacks, and a plugin it refuses, is an error with its line.
 #include "ringgate/config/endpoint_picker_config.h"
 
 #include <doctest/doctest.h>
@@ -91,7 +91,7 @@ schedulingProfiles:
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 1);
 }
 
-TEST_CASE("prefix-cache-scorer's blockSize is the prefix block; its index bounds are warned about") {
+TEST_CASE("prefix-cache-scorer's blockSize is the prefix block; its index bounds are accepted as the table says") {
   PickerConfigResult r = load_ok(std::string(kHead) + R"(plugins:
 - type: prefix-cache-scorer
   parameters: {blockSize: 32, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 31250}
@@ -99,48 +99,69 @@ TEST_CASE("prefix-cache-scorer's blockSize is the prefix block; its index bounds
   CHECK(r.gateway.scheduler.prefix_block_bytes == 32);
   CHECK(std::find(r.gateway.set_by_file.begin(), r.gateway.set_by_file.end(), "scheduler.prefixBlockBytes") !=
         r.gateway.set_by_file.end());
-  CHECK(warned(r, "maxPrefixBlocksToMatch is ignored"));
-  CHECK(warned(r, "lruCapacityPerServer is ignored"));
+  CHECK(r.warnings.empty());
   CHECK(first_error(std::string(kHead) + "plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSzie: 32}\n") ==
-        "picker.yaml:5:16: EndpointPickerConfig: plugins[0].parameters.blockSzie: unknown parameter "
-        "(prefix-cache-scorer: blockSize, maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune)");
+        "picker.yaml:5:16: EndpointPickerConfig: plugins[0].parameters.blockSzie: unknown parameter of "
+        "prefix-cache-scorer (known: blockSizeTokens, blockSize, hashBlockSize, maxPrefixTokensToMatch, "
+        "maxPrefixBlocksToMatch, lruCapacityPerServer, autoTune, prefixMatchInfoProducerName)");
+  // llm-d's tokens a block: 4 characters a token.
+  r = load_ok(std::string(kHead) + "plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSizeTokens: 16}\n");
+  CHECK(r.gateway.scheduler.prefix_block_bytes == 64);
 }
 
-TEST_CASE("what ringgate cannot honor is loaded around and named: other plugins, profiles, gates, fields") {
-  PickerConfigResult r = load_ok(std::string(kHead) + R"(featureGates: [flowControl, prepareDataPlugins]
-plugins:
-- {type: queue-scorer}
-- {type: lora-affinity-scorer}
-- {type: session-affinity-scorer}
-- {type: random-picker}
-- {name: pd, type: pd-profile-handler}
-- {type: kv-cache-utilization-scorer, parameters: {x: 1}}
-schedulingProfiles:
-- name: prefill
-  plugins: [{pluginRef: queue-scorer}]
-- name: default
-  plugins: [{pluginRef: queue-scorer, weight: 4}, {pluginRef: lora-affinity-scorer}, {pluginRef: session-affinity-scorer},
-            {pluginRef: random-picker}, {pluginRef: kv-cache-utilization-scorer}]
-data: {sources: []}
-flowControl: {}
-)");
-  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "queue") == 4);
-  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "kv-cache") == 1);
-  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 0);
-  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "lora-affinity") == 1);  // a scorer ringgate has
-  CHECK(warned(r, "ringgate runs one profile, 'default'; 'prefill' ignored"));
-  CHECK(warned(r, "plugin 'session-affinity-scorer' (type session-affinity-scorer) in profile 'default' is ignored"));
-  CHECK(warned(r, "plugin 'random-picker' (type random-picker)"));
-  CHECK(warned(r, "plugin 'pd' (type pd-profile-handler) is ignored"));
-  CHECK(warned(r, "(type kv-cache-utilization-scorer): parameters are ignored"));
-  CHECK(warned(r, "featureGates: flowControl is ignored: ringgate's flow control is the Gateway config's flowControl"));
-  CHECK(warned(r, "featureGates: prepareDataPlugins is ignored"));
-  CHECK(warned(r, "data is ignored"));
-  CHECK(warned(r, "flowControl is ignored: not a field ringgate knows"));
-  CHECK(r.warnings.size() == 9);
+TEST_CASE("nothing is ignored: unknown types, refused plugins, unknown parameters, fields and gates are errors") {
+  const std::string head(kHead);
+  // A typo in a type is refused, never ignored.
+  CHECK(first_error(head + "plugins: [{type: queue-scorer}, {type: kv-cache-utilisation-scorer}]\n") ==
+        "picker.yaml:3:40: EndpointPickerConfig: plugins[1].type: unknown plugin type \"kv-cache-utilisation-scorer\": "
+        "not an llm-d plugin ringgate knows (docs/reference/llm-d-compatibility.md)");
+  // A plugin ringgate refuses names itself and the reason.
+  CHECK(first_error(head + "plugins: [{name: r, type: weighted-random-picker}]\n") ==
+        "picker.yaml:3:11: EndpointPickerConfig: plugins[0]: plugin 'r' (type weighted-random-picker) is refused: "
+        "not implemented: ringgate picks the highest score, not at random in proportion to it");
+  CHECK(first_error(head + "plugins: [{type: mock-metrics-source}]\n").find("llm-d's Go test harness") !=
+        std::string::npos);
+  // A field below a known parameter is checked too, by its whole path.
+  CHECK(
+      first_error(head + "plugins:\n- type: precise-prefix-cache-producer\n"
+                         "  parameters: {kvEventsConfig: {podDiscoveryConfig: {sockPort: 1}}}\n") ==
+      "picker.yaml:5:54: EndpointPickerConfig: plugins[0].parameters.kvEventsConfig.podDiscoveryConfig.sockPort: "
+      "unknown parameter of precise-prefix-cache-producer (known: tokenProcessorConfig.blockSize, "
+      "tokenProcessorConfig.blockSizeTokens, tokenProcessorConfig.hashSeed, indexerConfig.kvBlockIndexConfig, "
+      "indexerConfig.kvCacheBackendConfigs, indexerConfig.tokenProcessorConfig.blockSize, kvEventsConfig.zmqEndpoint, "
+      "kvEventsConfig.topicFilter, kvEventsConfig.concurrency, kvEventsConfig.discoverPods, "
+      "kvEventsConfig.podDiscoveryConfig.socketPort, kvEventsConfig.podDiscoveryConfig.replaySocketPort, "
+      "speculativeIndexing)");
+  CHECK(first_error(head + "plugins: [{type: kv-cache-utilization-scorer, parameters: {x: 1}}]\n") ==
+        "picker.yaml:3:60: EndpointPickerConfig: plugins[0].parameters.x: unknown parameter of "
+        "kv-cache-utilization-scorer (it takes none)");
+  CHECK(first_error(head + "featureGates: [prepareDataPlugins]\nplugins: []\n") ==
+        "picker.yaml:3:16: EndpointPickerConfig: featureGates[0]: unknown feature gate \"prepareDataPlugins\" "
+        "(ringgate knows flowControl, dataLayer, enableLegacyMetrics)");
+  CHECK(first_error(head + "plugins: []\ndata: {sources: []}\n") ==
+        "picker.yaml:4:1: EndpointPickerConfig: data: unknown field of EndpointPickerConfig "
+        "(docs/reference/llm-d-compatibility.md)");
+  CHECK(first_error(head + "plugins: []\nflowControl: {maxRequest: 5}\n") ==
+        "picker.yaml:4:15: EndpointPickerConfig: flowControl.maxRequest: unknown parameter of flowControl (known: "
+        "maxBytes, maxRequests, defaultRequestTTL, noEndpointRequestTTL, priorityBands[].priority, "
+        "priorityBands[].maxBytes, priorityBands[].maxRequests, priorityBands[].fairnessPolicyRef, "
+        "priorityBands[].orderingPolicyRef, defaultPriorityBand.maxBytes, defaultPriorityBand.maxRequests, "
+        "defaultPriorityBand.fairnessPolicyRef, defaultPriorityBand.orderingPolicyRef, usageLimitPolicyPluginRef, "
+        "saturationDetector.pluginRef, saturationDetector.metricsStalenessThreshold, enableEviction)");
+  // Two profiles without a handler ringgate maps.
+  CHECK(first_error(head + "plugins: [{type: queue-scorer}]\nschedulingProfiles:\n"
+                           "- {name: a, plugins: [{pluginRef: queue-scorer}]}\n"
+                           "- {name: b, plugins: [{pluginRef: queue-scorer}]}\n")
+            .find("2 profiles ('a', 'b') and no profile handler ringgate maps") != std::string::npos);
+  // A reference to a refused plugin is not a second error.
+  PickerConfigResult r = load_picker_config_text(
+      head +
+          "plugins: [{type: random-picker}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}]}]\n",
+      "picker.yaml");
+  CHECK(r.errors.size() == 1);
 }
 
-TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its weights are warned about") {
+TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its weights are accepted") {
   PickerConfigResult r = load_ok(std::string(kHead) + R"(plugins:
 - type: latency-scorer
   parameters: {headroomSelectionStrategy: most, ttftWeight: 0.8, compositeKVWeight: 1}
@@ -148,8 +169,7 @@ TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its wei
   CHECK(r.gateway.scheduler.headroom_strategy == "most");
   CHECK(std::find(r.gateway.set_by_file.begin(), r.gateway.set_by_file.end(), "scheduler.headroomSelectionStrategy") !=
         r.gateway.set_by_file.end());
-  CHECK(warned(r, "ttftWeight is ignored"));
-  CHECK(warned(r, "compositeKVWeight is ignored"));
+  CHECK(r.warnings.empty());
   // A Gateway document that does not set it takes the picker's; one that sets it keeps its own.
   GatewayConfig into;
   apply_picker_config(r.gateway, into);
@@ -158,25 +178,26 @@ TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its wei
   document.set_by_file = {"scheduler.headroomSelectionStrategy"};
   apply_picker_config(r.gateway, document);
   CHECK(document.scheduler.headroom_strategy == "least");
-  r = load_ok(std::string(kHead) +
-              "plugins:\n- type: latency-scorer\n  parameters: {headroomSelectionStrategy: "
-              "composite-least}\n");
-  CHECK(r.gateway.scheduler.headroom_strategy == "least");
-  CHECK(warned(r, "headroomSelectionStrategy composite-least is ignored"));
+  CHECK(first_error(std::string(kHead) +
+                    "plugins:\n- type: latency-scorer\n  parameters: {headroomSelectionStrategy: composite-least}\n")
+            .find("must be least or most (ringgate's SLO pick has no composite-* strategy)") != std::string::npos);
   CHECK(
       first_error(std::string(kHead) + "plugins:\n- type: latency-scorer\n  parameters: {headroomSelectionStrategy: "
                                        "tight}\n") ==
-      "picker.yaml:5:43: EndpointPickerConfig: plugins[0].parameters.headroomSelectionStrategy: must be least or most");
+      "picker.yaml:5:43: EndpointPickerConfig: plugins[0].parameters.headroomSelectionStrategy: must be least or most "
+      "(ringgate's SLO pick has no composite-* strategy)");
   CHECK(first_error(std::string(kHead) + "plugins:\n- type: latency-scorer\n  parameters: {sloBuffer: 1}\n")
-            .find("plugins[0].parameters.sloBuffer: unknown parameter (latency-scorer: headroomSelectionStrategy") !=
-        std::string::npos);
+            .find("plugins[0].parameters.sloBuffer: unknown parameter of latency-scorer (known: "
+                  "headroomSelectionStrategy") != std::string::npos);
 }
 
 TEST_CASE("a profile with no scorer ringgate has leaves the weights alone") {
-  PickerConfigResult r = load_ok(std::string(kHead) + "plugins: [{type: predicted-latency-scorer}]\n"
-                                                      "schedulingProfiles: [{name: default, plugins: [{pluginRef: predicted-latency-scorer}]}]\n");
+  PickerConfigResult r = load_ok(std::string(kHead) +
+                                 "plugins: [{type: decode-filter}, {type: max-score-picker}]\n"
+                                 "schedulingProfiles: [{name: default, plugins: [{pluginRef: "
+                                 "decode-filter}, {pluginRef: max-score-picker}]}]\n");
   CHECK(r.gateway.set_by_file.empty());
-  CHECK(warned(r, "has no scorer ringgate has"));
+  CHECK(r.warnings.empty());
 }
 
 TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps the default") {
@@ -191,7 +212,7 @@ TEST_CASE("saturationDetector: GAIE's names onto ringgate's; 0 or absent keeps t
 
 TEST_CASE("what the Go EPP refuses is an error, with its line") {
   CHECK(first_error("apiVersion: ringgate.io/v1\nkind: Gateway\n") ==
-        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected llm-d.ai/v1alpha1 or "
+        "picker.yaml:1:13: EndpointPickerConfig: apiVersion: expected llm-d.ai/v1, llm-d.ai/v1alpha1 or "
         "inference.networking.x-k8s.io/v1alpha1, got \"ringgate.io/v1\"");
   CHECK(first_error("apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: InferencePool\n") ==
         "picker.yaml:2:7: EndpointPickerConfig: kind: expected EndpointPickerConfig, got \"InferencePool\"");
@@ -301,7 +322,10 @@ TEST_CASE("llm-d's P/D guide: active-request and no-hit-lru with their parameter
   PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/llm-d-pd-active-request.yaml");
   REQUIRE_MESSAGE(r.ok(), all_errors(r));
   CHECK_FALSE(warned_about_any(r, kBaselinePlugins));
-  CHECK(warned(r, "ringgate runs one profile, 'decode'; 'prefill' ignored"));  // P/D is disaggregation's
+  CHECK(r.warnings.empty());
+  // P/D is ringgate's disaggregation: the decode profile's scorers, the decider's threshold.
+  CHECK(std::find(r.gateway.set_by_file.begin(), r.gateway.set_by_file.end(), "disaggregation.nonCachedTokens") !=
+        r.gateway.set_by_file.end());
   const auto& s = r.gateway.scheduler;
   CHECK(ringgate::sched::weight_of(s.scorers, "prefix") == 2);
   CHECK(ringgate::sched::weight_of(s.scorers, "active-request") == 1);

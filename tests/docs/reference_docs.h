@@ -26,6 +26,9 @@ std::map<std::string, MetricFamily> parse_families(const std::string& exposition
 
 std::string configuration_reference();
 std::string metrics_reference();
+// llm-d-compatibility.md from config::llm_d_plugins() / llm_d_sections(), the table the
+// EndpointPickerConfig loader decides by.
+std::string llm_d_compatibility_reference();
 
 // The names a reference page lists: the first cell of every table row, between
 // backticks ("| `listen.api` | ..."), with the section's prefix for the GAIE documents.

@@ -1,4 +1,4 @@
-// Writes docs/reference/configuration.md and docs/reference/metrics.md under the source
+// Writes docs/reference/configuration.md, metrics.md and llm-d-compatibility.md under the source
 // directory given: `ninja -C build reference-docs` (a run_target in tests/docs/meson.build).
 #include <cstdio>
 #include <fstream>
@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   const std::string dir = std::string(argv[1]) + "/docs/reference/";
   const std::pair<std::string, std::string> pages[] = {
       {"configuration.md", ringgate::docs::configuration_reference()},
-      {"metrics.md", ringgate::docs::metrics_reference()}};
+      {"metrics.md", ringgate::docs::metrics_reference()},
+      {"llm-d-compatibility.md", ringgate::docs::llm_d_compatibility_reference()}};
   for (const auto& [name, text] : pages) {
     std::ofstream out(dir + name, std::ios::binary | std::ios::trunc);
     out << text;

@@ -14,6 +14,9 @@
 #include <sstream>
 
 #include "reference_docs.h"
+#include "ringgate/config/llm_d_compat.h"
+#include "ringgate/sched/filter_registry.h"
+#include "ringgate/sched/scorer_registry.h"
 #include "ringgate/config/config_loader.h"
 #include "ringgate/config/gaie_schema.h"
 #include "ringgate/config/gateway_schema.h"
@@ -155,6 +158,24 @@ TEST_CASE("docs/reference/configuration.md is generated from the schema and the 
 
 TEST_CASE("docs/reference/metrics.md is generated from the families ringgate renders") {
   check_page("metrics.md", docs::metrics_reference());
+}
+
+TEST_CASE("docs/reference/llm-d-compatibility.md is generated from the loader's table") {
+  check_page("llm-d-compatibility.md", docs::llm_d_compatibility_reference());
+}
+
+TEST_CASE("the llm-d table holds every plugin type the loader knows, once") {
+  // The scheduler's registries name llm-d plugin types (kScorers, kFilters): each must have
+  // its row, or the loader would refuse a type ringgate runs.
+  std::set<std::string> missing, twice, seen;
+  for (const sched::Scorer& s : sched::kScorers)
+    if (!config::find_llm_d_plugin(s.plugin_type)) missing.insert(std::string(s.plugin_type));
+  for (const sched::Filter& f : sched::kFilters)
+    if (!config::find_llm_d_plugin(f.plugin_type)) missing.insert(std::string(f.plugin_type));
+  for (const config::PluginCompat& p : config::llm_d_plugins())
+    if (!seen.insert(std::string(p.type)).second) twice.insert(std::string(p.type));
+  CHECK_MESSAGE(missing.empty(), "plugin types the scheduler knows that the llm-d table lacks:\n" << listing(missing));
+  CHECK_MESSAGE(twice.empty(), "plugin types listed twice:\n" << listing(twice));
 }
 
 TEST_CASE("config::gaie_schema lists exactly the GAIE documents' fields the reader takes") {

@@ -37,6 +37,8 @@ namespace ringgate::config {
 inline constexpr std::string_view endpoint_picker_api_version = "inference.networking.x-k8s.io/v1alpha1";
 // llm-d's own group since May 2026 (the GAIE one is deprecated there); both are read.
 inline constexpr std::string_view llm_d_endpoint_picker_api_version = "llm-d.ai/v1alpha1";
+// llm-d v1.0's (2026-10-20): the same document under v1.
+inline constexpr std::string_view llm_d_v1_endpoint_picker_api_version = "llm-d.ai/v1";
 inline constexpr std::string_view endpoint_picker_kind = "EndpointPickerConfig";
 
 // Bounds on what one file may hold (an operator's file, still bounded).
