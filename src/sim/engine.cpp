@@ -8,7 +8,7 @@ namespace ringgate::sim {
 
 Engine::Engine(const EngineConfig& config)
     : config_(config),
-      kv_(config.kv_blocks),
+      kv_(config.kv_blocks, config.cpu_kv_blocks, config.block_size),
       counters_(config.max_model_len),
       lora_running_(config.num_loras, 0) {
   if (config.kv_events) kv_.record_events();
@@ -80,6 +80,10 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
     const uint32_t remote = std::min<uint32_t>(s.request.remote_tokens, uint32_t(tokens - 1));
     if (remote > hit) external = remote - hit;
   }
+  // Loaded from the CPU tier (allocate kept them within the last token's block): a preempted
+  // sequence's too, since its blocks may have gone there.
+  const uint32_t offloaded = s.kv.cpu_blocks * config_.block_size;
+  if (offloaded > external) external = offloaded;
   if (!s.scheduled_once) {
     // vLLM counts a preempted request's second lookup apart (PrefixCacheStats.preempted_*),
     // not in vllm:prefix_cache_queries/hits.
@@ -98,7 +102,9 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   s.stall_ns = 0;
   s.prefill_left = static_cast<uint32_t>(tokens - hit - external);
   uint64_t load_ns = 0;
-  if (external > 0) {
+  if (offloaded > 0) {
+    load_ns = config_.latency.kv_offload_load_ns(s.kv.cpu_blocks);
+  } else if (external > 0) {
     const uint32_t pulled = blocks_for(uint64_t(hit) + external) - hit / config_.block_size;
     counters_.kv_blocks_transferred += pulled;
     load_ns = config_.latency.kv_transfer_ns(pulled);

@@ -38,4 +38,8 @@ uint64_t LatencyModel::kv_transfer_ns(uint32_t blocks) const {
   return to_ns(double(blocks) * kv_transfer_time_per_block_us * 1e3);
 }
 
+uint64_t LatencyModel::kv_offload_load_ns(uint32_t blocks) const {
+  return to_ns(double(blocks) * kv_offload_load_time_per_block_us * 1e3);
+}
+
 }  // namespace ringgate::sim

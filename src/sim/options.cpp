@@ -58,6 +58,8 @@ constexpr util::FlagSpec kFlags[] = {
      "\"engine_id\", \"kv_load_failure_policy\": \"recompute|fail\", ...}; enables prefill/decode "
      "disaggregation through kv_transfer_params"},
     {"--kv-transfer-time-per-block-us", "US", "modelled time to pull one KV block from a prefill sim (default 0)"},
+    {"--kv-offload-load-time-per-block-us", "US",
+     "sim only: modelled time to load one KV block from the OffloadingConnector's CPU tier (default 2)"},
     {"--nixl-abort-request-timeout", "S",
      "seconds a prefill holds its blocks for a decoder to pull (VLLM_NIXL_ABORT_REQUEST_TIMEOUT, default 480)"},
     {"--max-held-kv-transfers", "N",
@@ -217,14 +219,28 @@ std::string parse_kv_transfer_json(std::string_view text, KvTransferConfig& out)
     } else if (key == "enable_permute_local_kv") {
       if (!value.is_bool()) return "enable_permute_local_kv: a boolean";
     } else if (key == "kv_connector_extra_config") {
-      if (!value.is_object()) return "kv_connector_extra_config: an object";
+      simdjson::dom::object extra;
+      if (value.get(extra)) return "kv_connector_extra_config: an object";
+      // num_cpu_blocks sizes the OffloadingConnector's CPU tier; other keys are the connector's own.
+      for (const simdjson::dom::key_value_pair e : extra) {
+        if (e.key != "num_cpu_blocks") continue;
+        uint64_t n = 0;
+        if (e.value.get(n) || n == 0 || n > kMaxCpuBlocks)
+          return "kv_connector_extra_config.num_cpu_blocks: an integer 1-" + std::to_string(kMaxCpuBlocks);
+        c.num_cpu_blocks = uint32_t(n);
+      }
     } else {
       return "unknown key '" + std::string(key) + "'";
     }
   }
-  if (c.kv_connector.empty()) return "kv_connector is required (only NixlConnector is simulated)";
-  if (c.kv_connector != "NixlConnector")
-    return "unsupported kv_connector '" + c.kv_connector + "' (only NixlConnector is simulated)";
+  if (c.kv_connector.empty()) return "kv_connector is required (NixlConnector or OffloadingConnector)";
+  if (c.kv_connector == "OffloadingConnector") {
+    if (c.num_cpu_blocks == 0) return "OffloadingConnector needs kv_connector_extra_config.num_cpu_blocks";
+  } else if (c.kv_connector != "NixlConnector") {
+    return "unsupported kv_connector '" + c.kv_connector + "' (NixlConnector and OffloadingConnector are simulated)";
+  } else if (c.num_cpu_blocks != 0) {
+    return "kv_connector_extra_config.num_cpu_blocks is the OffloadingConnector's";
+  }
   if (c.kv_role != "kv_producer" && c.kv_role != "kv_consumer" && c.kv_role != "kv_both")
     return "kv_role must be kv_producer, kv_consumer or kv_both" +
            (c.kv_role.empty() ? std::string() : ", got '" + c.kv_role + "'");
@@ -308,6 +324,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     if (auto err = parse_kv_transfer_json(value, o.kv_transfer); !err.empty()) return "--kv-transfer-config: " + err;
   } else if (flag == "--kv-transfer-time-per-block-us") {
     if (!parse_double(value, o.kv_transfer_time_per_block_us, 0, 3.6e9)) return bad("microseconds >= 0");
+  } else if (flag == "--kv-offload-load-time-per-block-us") {
+    if (!parse_double(value, o.kv_offload_load_time_per_block_us, 0, 3.6e9)) return bad("microseconds >= 0");
   } else if (flag == "--nixl-abort-request-timeout") {
     if (!parse_double(value, o.nixl_abort_request_timeout_s, 0, 86400 * 7)) return bad("seconds >= 0");
   } else if (flag == "--max-held-kv-transfers") {

@@ -2,7 +2,9 @@
 
 namespace ringgate::sim {
 
-PrefixKvCache::PrefixKvCache(uint32_t num_blocks) : blocks_(num_blocks) {
+PrefixKvCache::PrefixKvCache(uint32_t num_blocks, uint32_t cpu_blocks, uint32_t block_size)
+    : blocks_(num_blocks), block_size_(block_size) {
+  if (cpu_blocks > 0) cpu_ = std::make_unique<CpuKvTier>(cpu_blocks);
   by_hash_.reserve(num_blocks);
   for (uint32_t i = 0; i < num_blocks; ++i) push_back(i);
 }
@@ -38,6 +40,7 @@ bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_bl
   out.blocks.clear();
   out.blocks.reserve(hashes.size() + extra_blocks);
   out.cached_blocks = 0;
+  out.cpu_blocks = 0;
   size_t i = 0;
   for (; i < hashes.size() && i < max_cached_blocks; ++i) {
     auto it = by_hash_.find(hashes[i]);
@@ -49,6 +52,13 @@ bool PrefixKvCache::allocate(std::span<const uint64_t> hashes, uint32_t extra_bl
     }
     out.blocks.push_back(it->second);
     ++out.cached_blocks;
+  }
+  // The CPU tier's run after the GPU's: read before any eviction below can offload more.
+  if (cpu_) {
+    for (size_t j = i; j < hashes.size() && j < max_cached_blocks && cpu_->contains(hashes[j]); ++j) {
+      cpu_->touch(hashes[j]);
+      ++out.cpu_blocks;
+    }
   }
   // vLLM takes every new block (evicting: BlockRemoved) before it caches the
   // full ones (BlockStored), so the stored events go after this call's removals.
@@ -103,10 +113,32 @@ uint32_t PrefixKvCache::take_free_block() {
       removed.medium.emplace(kvevents::kMediumGpu);
       events_.emplace_back(std::move(removed));
     }
+    offload(b.hash);
   }
   b.ref_count = 1;
   ++used_;
   return index;
+}
+
+void PrefixKvCache::offload(uint64_t hash) {
+  if (!cpu_) return;
+  bool stored = false;
+  const std::optional<uint64_t> evicted = cpu_->store(hash, stored);
+  if (!recording_) return;
+  // The OffloadingConnector's events: one block each, no parent, no tokens, medium CPU.
+  if (evicted) {
+    kvevents::BlockRemoved removed;
+    removed.block_hashes.push_back(*evicted);
+    removed.medium.emplace(kvevents::kMediumCpu);
+    events_.emplace_back(std::move(removed));
+  }
+  if (stored) {
+    kvevents::BlockStored e;
+    e.block_hashes.push_back(hash);
+    e.block_size = block_size_;
+    e.medium = std::string(kvevents::kMediumCpu);
+    events_.emplace_back(std::move(e));
+  }
 }
 
 void PrefixKvCache::record_stored(std::vector<kvevents::BlockStored>& stored, bool joined,

@@ -32,10 +32,11 @@ EngineConfig engine_config(const SimOptions& o) {
   c.max_model_len = o.max_model_len;
   c.num_loras = static_cast<uint32_t>(o.loras.size());
   c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms,
-                           o.kv_transfer_time_per_block_us, o.speed};
+                           o.kv_transfer_time_per_block_us, o.speed, o.kv_offload_load_time_per_block_us};
   c.kv_events = o.kv_events.publishing();
   c.max_num_batched_tokens = o.max_num_batched_tokens;
-  c.kv_connector = o.kv_transfer.enabled();
+  c.kv_connector = !o.kv_transfer.kv_connector.empty();
+  c.cpu_kv_blocks = o.kv_transfer.num_cpu_blocks;
   c.held_transfer_timeout_ns = static_cast<uint64_t>(o.nixl_abort_request_timeout_s * 1e9);
   c.max_held_transfers = o.max_held_kv_transfers;
   return c;

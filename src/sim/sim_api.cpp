@@ -660,6 +660,7 @@ std::string SimApi::metrics_text() const {
   g.legacy_gpu_cache_metric = options_.legacy_gpu_cache_metric;
   g.block_size = options_.block_size;
   g.num_gpu_blocks = options_.kv_blocks;
+  g.num_cpu_blocks = options_.kv_transfer.num_cpu_blocks;
   g.lora_enabled = !options_.loras.empty();
   g.max_lora = options_.max_loras;
   g.kv_transfer.enabled = options_.kv_transfer.enabled();

@@ -306,7 +306,7 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
                                 {"cache_dtype", "auto"},
                                 {"enable_prefix_caching", "True"},
                                 {"gpu_memory_utilization", "0.9"},
-                                {"num_cpu_blocks", "None"},
+                                {"num_cpu_blocks", g.num_cpu_blocks ? std::to_string(g.num_cpu_blocks) : "None"},
                                 {"num_gpu_blocks", std::to_string(g.num_gpu_blocks)},
                                 {"engine", engine}});
     append_sample(out, "vllm:cache_config_info", l, 1.0);

@@ -227,3 +227,32 @@ TEST_CASE("LoRA swaps: an adapter stays in its slot after its last request; load
   run(r[0], -1);  // the base model loads nothing
   CHECK(e.counters().lora_swaps == 4);
 }
+
+TEST_CASE("a CPU-tier hit is loaded at the offload rate, not prefilled; counted as an external hit") {
+  EngineConfig c;
+  c.block_size = 16;
+  c.kv_blocks = 5;  // a 64-token prompt and its output; a 79-token one and its output
+  c.cpu_kv_blocks = 8;
+  c.kv_connector = true;
+  c.latency = LatencyModel{0, 1000.0, 1.0};           // 1 ms a prompt token
+  c.latency.kv_offload_load_time_per_block_us = 500;  // 0.5 ms a block
+  Engine e(c);
+  Recorder a, b, d;
+  const std::vector<uint64_t> p{1, 2, 3, 4};
+  e.submit(request(a, 64, 1, p), 0);
+  e.advance(20 * ms);
+  CHECK_FALSE(a.finished);  // 64 ms of prefill
+  e.advance(1000 * ms);
+  REQUIRE(a.finished);
+  e.submit(request(b, 79, 1, {5, 6, 7, 8}), 1000 * ms);  // takes all 5 blocks: p goes to the CPU tier
+  e.advance(2000 * ms);
+  REQUIRE(b.finished);
+  e.submit(request(d, 64, 1, p), 2000 * ms);
+  // 1.5 ms of loading and 16 ms of prefill for the last block, against 64 ms computed whole.
+  e.advance(2020 * ms);
+  REQUIRE(d.finished);
+  CHECK(d.result.cached_tokens == 48);  // 3 blocks loaded; the last one computed
+  CHECK(e.counters().prefix_cache_hits == 0);
+  CHECK(e.counters().external_prefix_cache_hits == 48);
+  CHECK(e.counters().external_prefix_cache_queries == 64 + 79 + 64);
+}

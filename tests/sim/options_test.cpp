@@ -147,7 +147,33 @@ TEST_CASE("--kv-events-config takes vLLM's KVEventsConfig JSON") {
   CHECK(std::holds_alternative<SimOptions>(parse({"--prefix-caching-hash-algo", "sha256_cbor"})));
 }
 
-TEST_CASE("--kv-transfer-config takes vLLM's KVTransferConfig JSON; only NixlConnector") {
+TEST_CASE("--kv-transfer-config: the OffloadingConnector's CPU tier, num_cpu_blocks 1..kMaxCpuBlocks") {
+  auto offloading = [](std::string blocks) {
+    return parse({"--kv-transfer-config",
+                  R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both","kv_connector_extra_config":)"
+                  R"({"num_cpu_blocks":)" + blocks + "}}"});
+  };
+  for (const std::string& n : std::vector<std::string>{"1", std::to_string(kMaxCpuBlocks)}) {
+    auto p = offloading(n);
+    REQUIRE(std::holds_alternative<SimOptions>(p));
+    const auto& t = std::get<SimOptions>(p).kv_transfer;
+    CHECK(t.num_cpu_blocks == std::stoul(n));
+    CHECK_FALSE(t.enabled());  // no NIXL pulls: kv_transfer_params are not this connector's
+  }
+  for (const std::string& n : std::vector<std::string>{"0", std::to_string(kMaxCpuBlocks + 1ull), "-1", "1.5", "\"8\""}) {
+    CAPTURE(n);
+    auto p = offloading(n);
+    REQUIRE(std::holds_alternative<OptionsError>(p));
+    CHECK(std::get<OptionsError>(p).message.find("num_cpu_blocks") != std::string::npos);
+  }
+  auto p = parse({"--kv-transfer-config", R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both"})"});
+  REQUIRE(std::holds_alternative<OptionsError>(p));
+  CHECK(std::get<OptionsError>(p).message.find("needs kv_connector_extra_config.num_cpu_blocks") != std::string::npos);
+  CHECK(std::get<SimOptions>(parse({"--kv-offload-load-time-per-block-us", "0"})).kv_offload_load_time_per_block_us == 0);
+  CHECK(std::holds_alternative<OptionsError>(parse({"--kv-offload-load-time-per-block-us", "-1"})));
+}
+
+TEST_CASE("--kv-transfer-config takes vLLM's KVTransferConfig JSON; NixlConnector") {
   auto o = std::get<SimOptions>(parse({}));
   CHECK_FALSE(o.kv_transfer.enabled());
   for (const char* role : {"kv_producer", "kv_consumer", "kv_both"}) {

@@ -167,3 +167,59 @@ TEST_CASE("KV events: a block already cached under its hash is not stored twice"
   REQUIRE(cache.allocate(std::vector<uint64_t>{1, 2}, 0, b, 0));
   CHECK(cache.take_events().empty());
 }
+
+TEST_CASE("a CPU tier keeps what the GPU evicts; a prompt that misses the GPU loads those blocks") {
+  PrefixKvCache kv(2, 4, 16);
+  kv.record_events();
+  std::vector<uint64_t> p{1, 2};
+  KvAllocation a, b, c;
+  REQUIRE(kv.allocate(p, 0, a));
+  CHECK(a.cpu_blocks == 0);
+  kv.release(a);
+  REQUIRE(kv.allocate(std::vector<uint64_t>{7, 8}, 0, b));  // evicts 2 then 1 from the GPU
+  CHECK(kv.match(p) == 0);
+  CHECK(kv.cpu_tier_blocks() == 2);
+  kv.release(b);
+  // p again: not on the GPU, both blocks in the CPU tier; the last block is never a hit.
+  REQUIRE(kv.allocate(p, 0, c, 1));
+  CHECK(c.cached_blocks == 0);
+  CHECK(c.cpu_blocks == 1);
+  // Events: GPU removals, each followed by the CPU tier's store of the same block.
+  const auto events = kv.take_events();
+  std::vector<std::pair<bool, std::string>> seen;  // (stored, medium) of the CPU tier's events
+  for (const auto& e : events) {
+    if (const auto* s = std::get_if<ringgate::kvevents::BlockStored>(&e); s && s->medium == "CPU") {
+      CHECK(s->block_hashes.size() == 1);
+      CHECK(s->block_size == 16);
+      CHECK_FALSE(s->parent_block_hash.has_value());
+      seen.emplace_back(true, *s->medium);
+    }
+  }
+  CHECK(seen.size() == 4);  // 2 and 1 from p, then 8 and 7 when p came back
+}
+
+TEST_CASE("the CPU tier is LRU of its size: the block past it is removed with medium CPU") {
+  PrefixKvCache kv(1, 2, 16);
+  kv.record_events();
+  for (uint64_t h : {1, 2, 3, 4}) {
+    KvAllocation a;
+    REQUIRE(kv.allocate(std::vector<uint64_t>{h}, 0, a));
+    kv.release(a);
+  }
+  // 1, 2, 3 went to the CPU tier as 2, 3, 4 took the GPU's one block: 1 fell out of it.
+  CHECK(kv.cpu_tier_blocks() == 2);
+  size_t cpu_removed = 0;
+  for (const auto& e : kv.take_events())
+    if (const auto* r = std::get_if<ringgate::kvevents::BlockRemoved>(&e); r && r->medium == "CPU") {
+      CHECK(r->block_hashes == std::vector<uint64_t>{1});
+      ++cpu_removed;
+    }
+  CHECK(cpu_removed == 1);
+  KvAllocation hit, miss;
+  REQUIRE(kv.allocate(std::vector<uint64_t>{3}, 0, hit));
+  CHECK(hit.cpu_blocks == 1);
+  kv.release(hit);
+  PrefixKvCache without(1);
+  REQUIRE(without.allocate(std::vector<uint64_t>{5}, 0, miss));
+  CHECK(without.cpu_tier_blocks() == 0);
+}

@@ -20,6 +20,7 @@
 namespace ringgate::kvevents {
 
 inline constexpr std::string_view kMediumGpu = "GPU";
+inline constexpr std::string_view kMediumCpu = "CPU";  // vLLM's OffloadingConnector CPU tier
 
 // One block's extra_keys as vLLM hashed them (generate_block_hash_extra_keys): the LoRA
 // name, the identifier of every media item the block overlaps (mm_hash, or the uuid the

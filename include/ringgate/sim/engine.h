@@ -90,6 +90,7 @@ struct EngineConfig {
   LatencyModel latency;
   uint32_t max_num_batched_tokens = 8192;  // prefill tokens per chunk (vLLM's chunked-prefill budget)
   bool kv_connector = false;               // external prefix cache counters (a KV connector is configured)
+  uint32_t cpu_kv_blocks = 0;              // the OffloadingConnector's CPU tier (0: none)
   uint64_t held_transfer_timeout_ns = 480'000'000'000ull;  // VLLM_NIXL_ABORT_REQUEST_TIMEOUT
   uint32_t max_held_transfers = 4096;      // beyond it the oldest held transfer is released
 };

@@ -23,11 +23,13 @@ struct LatencyModel {
   double inter_token_latency_ms = 0;
   double kv_transfer_time_per_block_us = 0;  // pulling one block from a remote prefill engine
   double speed = 1;                          // > 0 (options bound it to kMinSpeed..kMaxSpeed)
+  double kv_offload_load_time_per_block_us = 0;  // loading one block from the CPU tier (a copy, not scaled)
 
   uint64_t overhead_ns() const;
   uint64_t prefill_tokens_ns(uint32_t tokens) const;  // the per-token part only
   uint64_t inter_token_ns(uint32_t count) const;      // count inter-token latencies
   uint64_t kv_transfer_ns(uint32_t blocks) const;
+  uint64_t kv_offload_load_ns(uint32_t blocks) const;
 
   uint64_t prefill_ns(uint32_t uncached_prompt_tokens) const;
   // Offset of output token `index` from the moment the sequence started running.

@@ -43,11 +43,16 @@ struct KvTransferConfig {
   // What a decode does when pulling the prefill's blocks fails: "recompute" prefills locally;
   // "fail" answers 500. The sim defaults to recompute (vLLM's own default is "fail").
   std::string kv_load_failure_policy = "recompute";
-  bool enabled() const { return !kv_connector.empty(); }
+  // OffloadingConnector: kv_connector_extra_config.num_cpu_blocks, the CPU tier's size.
+  uint32_t num_cpu_blocks = 0;
+  // NixlConnector: prefill/decode disaggregation through kv_transfer_params.
+  bool enabled() const { return kv_connector == "NixlConnector"; }
 };
 
 // --data-parallel-size's upper bound (vLLM has none; the sim keeps per-engine state bounded).
 inline constexpr uint32_t kMaxDataParallelSize = 64;
+// kv_connector_extra_config.num_cpu_blocks's upper bound (the CPU tier is kept in memory).
+inline constexpr uint32_t kMaxCpuBlocks = 1u << 24;
 
 struct SimOptions {
   std::string host = "0.0.0.0";
@@ -96,6 +101,7 @@ struct SimOptions {
 
   KvTransferConfig kv_transfer;
   double kv_transfer_time_per_block_us = 0;  // modelled time to pull one KV block from a prefill sim
+  double kv_offload_load_time_per_block_us = 2;  // modelled time to load one KV block from the CPU tier
   double nixl_abort_request_timeout_s = 480;  // VLLM_NIXL_ABORT_REQUEST_TIMEOUT: held blocks freed after this
   uint32_t max_held_kv_transfers = 4096;      // held prefills kept at most; beyond, the oldest is released
   double kv_pull_timeout_s = 5;               // a pull not answered by then fails (vLLM's handshake waits 5 s)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "ringgate/kvevents/kv_event.h"
+#include "ringgate/sim/cpu_kv_tier.h"
 
 namespace ringgate::sim {
 
@@ -20,6 +22,7 @@ namespace ringgate::sim {
 struct KvAllocation {
   std::vector<uint32_t> blocks;
   uint32_t cached_blocks = 0;  // leading blocks that were already in the cache
+  uint32_t cpu_blocks = 0;     // the blocks after those that the CPU tier held: loaded, not computed
 };
 
 // What a BlockStored event says of newly cached blocks beyond their hashes:
@@ -33,7 +36,9 @@ struct StoredBlockInfo {
 
 class PrefixKvCache {
  public:
-  explicit PrefixKvCache(uint32_t num_blocks);
+  // `cpu_blocks`: the OffloadingConnector's CPU tier (0: none), whose events name blocks
+  // of `block_size` tokens.
+  explicit PrefixKvCache(uint32_t num_blocks, uint32_t cpu_blocks = 0, uint32_t block_size = 0);
 
   uint32_t num_blocks() const { return static_cast<uint32_t>(blocks_.size()); }
   // Blocks held by at least one sequence (cached-but-free blocks count as free, as in vLLM).
@@ -42,6 +47,8 @@ class PrefixKvCache {
 
   // Leading entries of `hashes` present in the cache (held or free).
   uint32_t match(std::span<const uint64_t> hashes) const;
+  // Blocks the CPU tier holds (0 without one).
+  uint32_t cpu_tier_blocks() const { return cpu_ ? cpu_->size() : 0; }
 
   // Blocks not held by any sequence (cached-but-free ones included: they can be evicted).
   uint32_t free_blocks() const { return num_blocks() - used_; }
@@ -53,7 +60,8 @@ class PrefixKvCache {
   // Takes the cached leading blocks of `hashes` (at most `max_cached_blocks`
   // of them: vLLM always recomputes a prompt's last token), fresh blocks for
   // the rest of them (recorded under their hashes) and `extra_blocks`
-  // unhashed blocks. Returns false and changes nothing when there are not
+  // unhashed blocks. Of the fresh ones, those that continue the cached run in the CPU
+  // tier (within `max_cached_blocks` too) are counted in `out.cpu_blocks`: loaded. Returns false and changes nothing when there are not
   // enough free blocks.
   // With events recorded, blocks newly cached under a hash make BlockStored
   // events (`info` gives their tokens) and evicted ones BlockRemoved, as vLLM's
@@ -89,6 +97,8 @@ class PrefixKvCache {
   void push_back(uint32_t index);
   void push_front(uint32_t index);
   uint32_t take_free_block();
+  // A hashed block leaves the GPU: into the CPU tier, if there is one (its events).
+  void offload(uint64_t hash);
   static void record_stored(std::vector<kvevents::BlockStored>& stored, bool joined,
                             std::span<const uint64_t> hashes, size_t i, const StoredBlockInfo* info);
 
@@ -99,6 +109,8 @@ class PrefixKvCache {
   uint32_t used_ = 0;
   bool recording_ = false;
   std::vector<kvevents::KvEvent> events_;
+  std::unique_ptr<CpuKvTier> cpu_;
+  uint32_t block_size_ = 0;
 };
 
 }  // namespace ringgate::sim

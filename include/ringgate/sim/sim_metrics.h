@@ -109,6 +109,7 @@ struct SimGauges {
   bool legacy_gpu_cache_metric = false;
   uint32_t block_size = 16;
   uint32_t num_gpu_blocks = 0;
+  uint32_t num_cpu_blocks = 0;  // the OffloadingConnector's CPU tier; 0: "None", as vLLM without one
   bool lora_enabled = false;
   uint32_t max_lora = 0;
   std::vector<LoraInfoSeries> lora_series;
