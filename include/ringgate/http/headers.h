@@ -28,6 +28,8 @@ bool iequals(std::string_view a, std::string_view b);
 
 // The value of the first field called `name` (lower-case), or empty.
 std::string_view find_header(std::span<const Header> headers, std::string_view name);
+// Whether a field called `name` (lower-case) is there, even with an empty value.
+bool has_header(std::span<const Header> headers, std::string_view name);
 
 // Hop-by-hop fields (RFC 9110 §7.6.1) plus those named in the message's own
 // Connection header: never forwarded by a proxy.
