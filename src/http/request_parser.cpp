@@ -76,7 +76,8 @@ struct RequestCallbacks {
     // arrive in pieces: only now is its end known). An obs-fold never gets here (400).
     trim_field_value(header.value);
     // llhttp already refuses a second Content-Length; this keeps the rule explicit.
-    if (header.name == "content-length" && ++s.content_length_headers_ > 1) return s.fail(400, "duplicate Content-Length");
+    if (header.name == "content-length" && ++s.content_length_headers_ > 1)
+      return s.fail(400, "duplicate Content-Length");
     if (header.name == "host") ++s.host_headers_;
     return 0;
   }
@@ -104,7 +105,8 @@ struct RequestCallbacks {
       return s.fail(400, "Transfer-Encoding in an HTTP/1.0 request");
     // RFC 9112 §3.2: one Host on HTTP/1.1, and never two (which one would route?).
     if (s.host_headers_ > 1) return s.fail(400, "more than one Host header field");
-    if (s.host_headers_ == 0 && r.version_minor >= 1) return s.fail(400, "an HTTP/1.1 request needs a Host header field");
+    if (s.host_headers_ == 0 && r.version_minor >= 1)
+      return s.fail(400, "an HTTP/1.1 request needs a Host header field");
     const std::string_view expect = r.header("expect");
     if (!expect.empty()) {
       if (!iequals(expect, "100-continue")) return s.fail(417, "unsupported Expect value");

@@ -62,8 +62,9 @@ TEST_CASE("a Content-Length request parses, byte by byte too") {
 
 TEST_CASE("a chunked body is decoded") {
   RequestParser parser;
-  const ParseResult result = parse_all(
-      parser, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n");
+  const ParseResult result = parse_all(parser,
+                                       "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                       "chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n");
   REQUIRE(result.state == ParseState::Complete);
   CHECK(parser.request().chunked);
   CHECK(parser.request().body == "abcde");
@@ -71,7 +72,8 @@ TEST_CASE("a chunked body is decoded") {
 
 TEST_CASE("pipelined requests come out one at a time, in order") {
   const std::string bytes =
-      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /c "
+      "HTTP/1.1\r\nHost: x\r\n\r\n";
   RequestParser parser;
   size_t offset = 0;
   std::string targets;
@@ -100,8 +102,8 @@ TEST_CASE("HTTP/1.0 defaults to close; keep-alive on request") {
 
 TEST_CASE("Expect: 100-continue is reported once the head is in") {
   RequestParser parser;
-  const ParseResult result =
-      parse_all(parser, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  const ParseResult result = parse_all(
+      parser, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
   CHECK(result.state == ParseState::NeedMore);
   CHECK(parser.head_complete());
   CHECK(parser.request().expect_continue);
@@ -164,13 +166,14 @@ TEST_CASE("limits: header bytes → 431, body bytes → 413") {
   }
   {
     RequestParser parser(limits);
-    const ParseResult result =
-        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n");
+    const ParseResult result = parse_all(
+        parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n");
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);
-    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789").state == ParseState::Complete);
+    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789").state ==
+          ParseState::Complete);
   }
 }
 
@@ -267,7 +270,8 @@ TEST_CASE("trailer bytes are bounded like header bytes") {
   RequestLimits limits;
   limits.max_header_bytes = 256;
   RequestParser parser(limits);
-  ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
+  ParseResult result =
+      parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
   REQUIRE(result.state == ParseState::NeedMore);
   for (int i = 0; i < 200 && result.state == ParseState::NeedMore; ++i) result = parse_all(parser, "X-T: 0123456789\r\n");
   CHECK(result.state == ParseState::Error);
@@ -279,27 +283,31 @@ TEST_CASE("a chunk size above the body limit is refused with 413 before its data
   limits.max_body_bytes = 1000;
   {
     RequestParser parser(limits);
-    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");  // 1001
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");  // 1001
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);  // a later chunk that would overflow what is already buffered
     const ParseResult result =
-        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" + std::string(500, 'a') + "\r\n1f5\r\n");
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" +
+                              std::string(500, 'a') + "\r\n1f5\r\n");
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);  // exactly the limit is fine
-    const ParseResult result = parse_all(
-        parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'a') + "\r\n0\r\n\r\n");
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" +
+                              std::string(1000, 'a') + "\r\n0\r\n\r\n");
     CHECK(result.state == ParseState::Complete);
     CHECK(parser.request().body.size() == 1000);
   }
   {
     RequestParser parser(limits);  // a huge chunk size (over 2^32) is 413 too, not a wrap-around
-    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000000000\r\n");
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000000000\r\n");
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
@@ -380,7 +388,8 @@ ParseResult feed_in_place(RequestParser& parser, std::string_view head, std::str
 TEST_CASE("body bytes received into the body's own room are taken in place, split at every boundary") {
   std::string payload;
   for (int i = 0; payload.size() < 300; ++i) payload += "{\"k\":" + std::to_string(i) + "},";
-  const std::string cl_head = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
+  const std::string cl_head =
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
   // Chunked: uneven chunks (framing between them is dropped in place), then a trailer.
   std::string chunked;
   for (size_t at = 0, n = 1; at < payload.size(); at += n, n = n * 3 % 97 + 1) {
@@ -506,8 +515,8 @@ TEST_CASE("header values lose their leading and trailing spaces and tabs, split 
     REQUIRE(r.headers.size() == 9);  // every field its own, the empty ones too
     for (const Header& h : r.headers) {
       CAPTURE(h.name);
-      CHECK((h.value.empty() || (h.value.front() != ' ' && h.value.front() != '\t' && h.value.back() != ' ' &&
-                                 h.value.back() != '\t')));
+      CHECK((h.value.empty() ||
+             (h.value.front() != ' ' && h.value.front() != '\t' && h.value.back() != ' ' && h.value.back() != '\t')));
     }
   }
 }
@@ -541,8 +550,8 @@ TEST_CASE("Host: exactly one on HTTP/1.1, at most one on HTTP/1.0") {
   }
   // A Host in the trailers is dropped, never a second one.
   RequestParser trailer;
-  CHECK(parse_all(trailer, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: y\r\n\r\n").state ==
-        ParseState::Complete);
+  CHECK(parse_all(trailer, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: y\r\n\r\n")
+            .state == ParseState::Complete);
 }
 
 // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, whatever else
@@ -561,6 +570,7 @@ TEST_CASE("HTTP/1.0 with Transfer-Encoding is a 400") {
   CHECK(parse_all(parser, cases[1]).reason == "Transfer-Encoding in an HTTP/1.0 request");
   // HTTP/1.1 with the same framing is read as before.
   RequestParser http11;
-  CHECK(parse_all(http11, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").state ==
-        ParseState::Complete);
+  CHECK(
+      parse_all(http11, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").state ==
+      ParseState::Complete);
 }

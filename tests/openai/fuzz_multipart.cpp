@@ -1,8 +1,9 @@
 // libFuzzer target: a multipart/form-data body and its Content-Type are hostile input.
 // The input is a Content-Type line, "\n", then the body. Whatever the bytes, the reader
 // must stay inside the body, hand out parts in order that do not overlap, stop within
-// its bounds, hand over a disposition without whitespace at its ends, and a model read_form_body accepts must be the body's own bytes at the
-// place it names (a rewrite splices there).
+// its bounds, hand over a disposition without whitespace at its ends, and a model
+// read_form_body accepts must be the body's own bytes at the place it names (a rewrite
+// splices there).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

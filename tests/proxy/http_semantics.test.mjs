@@ -108,7 +108,8 @@ test('413 when the body is too large (Content-Length and chunked)', async () => 
   assert.deepEqual(statuses(a.text), [413]);
   assert.equal(a.closed, true);
   const b = await rawExchange(gw.port, [
-    `POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    'POST /v1/completions HTTP/1.1\r\nHost: x\r\n'
+    + `Transfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
   ]);
   assert.deepEqual(statuses(b.text), [413]);
 });
@@ -218,8 +219,8 @@ async function withRawUpstream(fn) {
     await new Promise((r) => collector.close(r));
   }
 }
-const post11 = (fields, payload = body) =>
-  `POST /v1/completions HTTP/1.1\r\n${fields}Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`;
+const post11 = (fields, payload = body) => `POST /v1/completions HTTP/1.1\r\n${fields}`
+  + `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`;
 
 test('header values reach the server without their surrounding spaces and tabs', async () => {
   await withRawUpstream(async (g, up) => {

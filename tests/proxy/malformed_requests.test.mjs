@@ -35,8 +35,10 @@ const cases = [
   ['chunk longer than size', `POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{}\r\n0\r\n\r\n`, 400, true],
   ['TE gzip only', `POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}`, 400, true],
   ['TE chunked not last', `POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n`, 400, true],
-  ['HTTP/1.0 + TE + keep-alive', `POST /v1/completions HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`, 400, true],
-  ['HTTP/1.0 + TE + CL', `POST /v1/completions HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}`, 400, true],
+  ['HTTP/1.0 + TE + keep-alive', 'POST /v1/completions HTTP/1.0\r\nConnection: keep-alive\r\n'
+    + 'Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n', 400, true],
+  ['HTTP/1.0 + TE + CL', 'POST /v1/completions HTTP/1.0\r\nTransfer-Encoding: chunked\r\n'
+    + 'Content-Length: 2\r\n\r\n{}', 400, true],
   ['HTTP/1.1 without Host', `GET /v1/models HTTP/1.1\r\n\r\n`, 400, true],
   ['two Hosts', `GET /v1/models HTTP/1.1\r\nHost: x\r\nHOST: y\r\n\r\n`, 400, true],
   ['two Hosts on HTTP/1.0', `GET /v1/models HTTP/1.0\r\nHost: x\r\nHost: x\r\n\r\n`, 400, true],
