@@ -17,6 +17,13 @@ std::string_view find_header(std::span<const Header> headers, std::string_view n
   return {};
 }
 
+bool has_header(std::span<const Header> headers, std::string_view name) {
+  for (const Header& header : headers) {
+    if (header.name == name) return true;
+  }
+  return false;
+}
+
 static bool listed_in(std::string_view name, std::string_view list) {
   while (!list.empty()) {
     const size_t comma = list.find(',');

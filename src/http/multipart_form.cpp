@@ -13,13 +13,8 @@ namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
+// Optional whitespace around a value or a parameter.
+std::string_view trim(std::string_view s) { return trim_field_value(s); }
 
 // RFC 2046 §5.1.1 bchars: digits, letters, '()+_,-./:=? and space (never last).
 bool is_boundary_char(char c) {
@@ -35,7 +30,7 @@ bool next_parameter(std::string_view& rest, std::string_view& name, std::string_
   if (eq == std::string_view::npos) return false;
   name = trim(rest.substr(0, eq));
   rest.remove_prefix(eq + 1);
-  while (!rest.empty() && is_space(rest.front())) rest.remove_prefix(1);
+  while (!rest.empty() && is_ows(rest.front())) rest.remove_prefix(1);
   if (!rest.empty() && rest.front() == '"') {
     size_t i = 1;
     while (i < rest.size() && rest[i] != '"') i += rest[i] == '\\' ? 2 : 1;
@@ -103,7 +98,7 @@ bool MultipartReader::after_delimiter(size_t at) {
     return true;
   }
   size_t i = 0;
-  while (i < rest.size() && is_space(rest[i])) ++i;  // transport padding
+  while (i < rest.size() && is_ows(rest[i])) ++i;  // transport padding
   if (rest.substr(i, 2) != kCrlf) return false;
   pos_ = at + i + 2;
   return true;
@@ -118,12 +113,15 @@ MultipartStatus MultipartReader::read_head(FormPart& part, size_t head_end) {
     const std::string_view line = head.substr(0, eol);
     head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
     const size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0 || is_space(line.front())) return fail(MultipartStatus::Malformed);
+    if (colon == std::string_view::npos || colon == 0 || is_ows(line.front())) return fail(MultipartStatus::Malformed);
     if (!iequals(line.substr(0, colon), "content-disposition")) continue;
     // A second one could name the part differently for the model server: refused.
     if (disposition) return fail(MultipartStatus::Malformed);
     disposition = true;
-    std::string_view rest = line.substr(colon + 1);
+    // The field's value without the whitespace around it (RFC 9110 §5.5, as the request
+    // parser's); its parameters are read from that.
+    part.disposition = trim_field_value(line.substr(colon + 1));
+    std::string_view rest = part.disposition;
     const size_t semicolon = rest.find(';');
     if (!iequals(trim(rest.substr(0, semicolon)), "form-data")) return fail(MultipartStatus::Malformed);
     rest.remove_prefix(semicolon == std::string_view::npos ? rest.size() : semicolon + 1);

@@ -26,6 +26,7 @@ struct RequestCallbacks {
     s.head_complete_ = false;
     s.last_was_value_ = false;
     s.content_length_headers_ = 0;
+    s.host_headers_ = 0;
     s.head_bytes_ = 0;
     return 0;
   }
@@ -69,12 +70,15 @@ struct RequestCallbacks {
   static int on_header_value_complete(llhttp_t* p) {
     RequestParser& s = self(p);
     if (s.head_complete_) return 0;  // a trailer
-
+    if (s.request_.headers.empty()) return 0;
+    Header& header = s.request_.headers.back();
+    // llhttp skips the whitespace before a value but keeps what follows it (a value may
+    // arrive in pieces: only now is its end known). An obs-fold never gets here (400).
+    trim_field_value(header.value);
     // llhttp already refuses a second Content-Length; this keeps the rule explicit.
-    if (!s.request_.headers.empty() && s.request_.headers.back().name == "content-length" &&
-        ++s.content_length_headers_ > 1) {
+    if (header.name == "content-length" && ++s.content_length_headers_ > 1)
       return s.fail(400, "duplicate Content-Length");
-    }
+    if (header.name == "host") ++s.host_headers_;
     return 0;
   }
 
@@ -94,6 +98,15 @@ struct RequestCallbacks {
     }
     if (r.chunked && r.content_length >= 0) return s.fail(400, "both Content-Length and Transfer-Encoding");
     if (r.version_major != 1) return s.fail(505, "only HTTP/1.x is supported");
+    // RFC 9112 §6.1: Transfer-Encoding on HTTP/1.0 is faulty framing (a front proxy may
+    // read the body by its close or Content-Length, and the next request elsewhere):
+    // refused, and the connection closes, so no request after it is ever read.
+    if (r.version_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
+      return s.fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // RFC 9112 §3.2: one Host on HTTP/1.1, and never two (which one would route?).
+    if (s.host_headers_ > 1) return s.fail(400, "more than one Host header field");
+    if (s.host_headers_ == 0 && r.version_minor >= 1)
+      return s.fail(400, "an HTTP/1.1 request needs a Host header field");
     const std::string_view expect = r.header("expect");
     if (!expect.empty()) {
       if (!iequals(expect, "100-continue")) return s.fail(417, "unsupported Expect value");

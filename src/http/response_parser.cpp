@@ -41,6 +41,13 @@ struct ResponseCallbacks {
     value.append(at, len);
     return 0;
   }
+  // RFC 9110 §5.5, as the request parser: the value without the whitespace around it
+  // (llhttp keeps what follows it), before it is read or relayed.
+  static int on_header_value_complete(llhttp_t* p) {
+    ResponseParser& s = self(p);
+    if (s.header_count_ > 0) trim_field_value(s.headers_[s.header_count_ - 1].value);
+    return 0;
+  }
   static int on_headers_complete(llhttp_t* p) {
     ResponseParser& s = self(p);
     // llhttp takes any three digits; below 100 is no HTTP status (RFC 9110 §15): a broken
@@ -87,6 +94,7 @@ ResponseParser::ResponseParser() {
   settings_.on_status = ResponseCallbacks::on_status;
   settings_.on_header_field = ResponseCallbacks::on_header_field;
   settings_.on_header_value = ResponseCallbacks::on_header_value;
+  settings_.on_header_value_complete = ResponseCallbacks::on_header_value_complete;
   settings_.on_headers_complete = ResponseCallbacks::on_headers_complete;
   settings_.on_body = ResponseCallbacks::on_body;
   settings_.on_message_complete = ResponseCallbacks::on_message_complete;

@@ -28,6 +28,15 @@ bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuff
   header_rank_ = decision.dp.header ? decision.dp.rank : -1;
   destination_.assign(decision.endpoint_host).push_back(':');
   util::append_uint(destination_, decision.endpoint_port);
+  if (image.add_host) {  // the request's Host names the endpoint (an IPv6 one in brackets)
+    const bool v6 = decision.endpoint_host.find(':') != std::string_view::npos;
+    authority_.clear();
+    if (v6) authority_ += '[';
+    authority_ += decision.endpoint_host;
+    if (v6) authority_ += ']';
+    authority_ += ':';
+    util::append_uint(authority_, decision.endpoint_port);
+  }
   features_ = decision.features;
   prefill_tokens_ = pending_prefill_tokens(decision);
   awaiting_ = true;
@@ -52,6 +61,7 @@ bool Attempt::connect(RequestImage& image, bool allow_reuse, uint64_t now_ns) {
   sent_ns_ = now_ns;
   RequestImage ranked = image;
   ranked.data_parallel_rank = header_rank_;
+  if (image.add_host) ranked.host = authority_;
   if (image.trace.trace != nullptr) {
     span_.open(image.trace, destination_, now_ns);
     ranked.traceparent = span_.traceparent();

@@ -310,6 +310,7 @@ void Exchange::next_attempt() {
 RequestImage Exchange::image_for(const Attempt& attempt) {
   RequestImage image;
   image.head = upstream_head_;
+  image.add_host = !http::has_header(state_.request->headers, "host");
   if (stats_.trace().on()) {
     image.trace.trace = &stats_.trace();
     image.trace.leg = race_.is_hedge(attempt) ? "hedge" : relay_.leg() > 0 ? "migration" : state_.split ? "decode" : "attempt";
@@ -425,7 +426,8 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, scratch_.size(), admission_.keyed(),
                       stats_.trace().on());
   prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
-                 {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"});
+                 {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"},
+                 /*add_host=*/!http::has_header(state_.request->headers, "host"));
   return true;
 }
 

@@ -9,10 +9,11 @@
 namespace ringgate::proxy {
 
 void PrefillLeg::start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
-                       LegTrace trace) {
+                       LegTrace trace, bool add_host) {
   active_ = true;
   sheddable_ = slot.sheddable();
   trace_ = trace;
+  add_host_ = add_host;
   started_ms_ = *env_.now_ms;
   head_.assign(head);
   body_.assign(body);

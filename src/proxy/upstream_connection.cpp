@@ -36,8 +36,10 @@ void UpstreamConnection::begin(const RequestImage& image, AttemptListener* liste
   read_idle_ms_ = rt_.options->upstream_read_idle_timeout_ms;
   parser_.reset();
   head_.assign(image.head);
-  if ((image.data_parallel_rank >= 0 || !image.traceparent.empty()) && head_.ends_with("\r\n\r\n")) {
+  if ((image.data_parallel_rank >= 0 || !image.traceparent.empty() || !image.host.empty()) &&
+      head_.ends_with("\r\n\r\n")) {
     head_.resize(head_.size() - 2);  // before the blank line that ends the head
+    if (!image.host.empty()) head_.append("host: ").append(image.host).append("\r\n");
     if (image.data_parallel_rank >= 0) {
       head_ += kDataParallelRankHeader;
       head_ += ": ";

@@ -1,11 +1,14 @@
 // libFuzzer target: the request parser fed in random splits, then the OpenAI body
 // reader on every complete request. Nothing may crash, hang or read out of bounds.
 // Seeds (tests/http/corpus/fuzz_request) start it on chunked bodies with extensions
-// and trailers, pipelining, Expect and a chunk size over the limit.
+// and trailers, pipelining, Expect, a chunk size over the limit and field values with
+// spaces and tabs at both ends.
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "ringgate/http/headers.h"
 #include "ringgate/http/request_parser.h"
 #include "ringgate/openai/request_body.h"
 
@@ -32,13 +35,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       used += result.consumed;
       if (result.state == ringgate::http::ParseState::Error) return 0;
       if (result.state == ringgate::http::ParseState::NeedMore) break;
-      // Framing invariants: the limits hold, and no field name carries whitespace or a
-      // colon ("Host : x" is an error, never a header called "host").
+      // Framing invariants: the limits hold, no field name carries whitespace or a colon
+      // ("Host : x" is an error, never a header called "host"), no field value starts or
+      // ends with a space or a tab (RFC 9110 §5.5), and an HTTP/1.1 request has one Host.
       const ringgate::http::Request& request = parser.request();
       if (request.body.size() > limits.max_body_bytes || request.headers.size() > 100) __builtin_trap();
+      size_t hosts = 0;
       for (const auto& header : request.headers) {
         if (header.name.find_first_of(" \t:") != std::string::npos) __builtin_trap();
+        if (ringgate::http::trim_field_value(std::string_view(header.value)).size() != header.value.size())
+          __builtin_trap();
+        hosts += header.name == "host";
       }
+      if (hosts > 1 || (hosts == 0 && request.version_minor >= 1)) __builtin_trap();
       ringgate::http::BodyBuffer& body = parser.request().body;
       ringgate::openai::BodyReader::pad(body);
       ringgate::openai::RequestFields fields;

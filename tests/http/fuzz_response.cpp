@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "ringgate/http/headers.h"
 #include "ringgate/http/response_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,6 +41,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
       if (bodiless && !body.empty()) __builtin_trap();
       if (parser.status() < 100 || parser.status() > 999) __builtin_trap();
+      // No field value starts or ends with a space or a tab (RFC 9110 §5.5).
+      for (const auto& header : parser.headers()) {
+        if (ringgate::http::trim_field_value(std::string_view(header.value)).size() != header.value.size())
+          __builtin_trap();
+      }
       body.clear();
       parser.reset();
     }

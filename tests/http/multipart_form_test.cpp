@@ -181,3 +181,29 @@ TEST_CASE("after the end, every call answers the same") {
   CHECK(reader.next(part) == MultipartStatus::End);
   CHECK(reader.next(part) == MultipartStatus::End);
 }
+
+// Issue 72: a part's field value excludes the whitespace around it (RFC 9110 §5.5), as the
+// request parser's do: spaces and tabs before and after it are gone, those inside kept, and
+// a disposition of whitespace alone is no disposition (malformed).
+TEST_CASE("the disposition's value loses its leading and trailing spaces and tabs") {
+  const Read r = read_all(form("b", {"Content-Disposition:  \t form-data; name=model \t\r\n\r\nm",
+                                     "Content-Disposition:\tform-data; name=\"a \t b\" \t\r\n\r\nx",
+                                     "Content-Disposition:form-data;name=c\r\n\r\ny",
+                                     "Content-Disposition: form-data; name=\" d \"; filename=\"f.wav\"\t \r\n\r\nz"}),
+                          "b");
+  REQUIRE(r.end == MultipartStatus::End);
+  REQUIRE(r.parts.size() == 4);
+  CHECK(r.parts[0].disposition == "form-data; name=model");
+  CHECK(r.parts[0].name == "model");
+  CHECK(r.parts[1].disposition == "form-data; name=\"a \t b\"");
+  CHECK(r.parts[1].name == "a \t b");
+  CHECK(r.parts[2].disposition == "form-data;name=c");
+  CHECK(r.parts[2].name == "c");
+  CHECK(r.parts[3].disposition == "form-data; name=\" d \"; filename=\"f.wav\"");
+  CHECK(r.parts[3].name == " d ");  // quoted: the spaces are the name's
+  CHECK(r.parts[3].file);
+  for (const char* blank : {"Content-Disposition: \t \r\n\r\nx", "Content-Disposition:\r\n\r\nx"}) {
+    CAPTURE(blank);
+    CHECK(read_all(form("b", {blank}), "b").end == MultipartStatus::Malformed);
+  }
+}

@@ -62,8 +62,9 @@ TEST_CASE("a Content-Length request parses, byte by byte too") {
 
 TEST_CASE("a chunked body is decoded") {
   RequestParser parser;
-  const ParseResult result = parse_all(
-      parser, "POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n");
+  const ParseResult result = parse_all(parser,
+                                       "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                       "chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n");
   REQUIRE(result.state == ParseState::Complete);
   CHECK(parser.request().chunked);
   CHECK(parser.request().body == "abcde");
@@ -71,7 +72,8 @@ TEST_CASE("a chunked body is decoded") {
 
 TEST_CASE("pipelined requests come out one at a time, in order") {
   const std::string bytes =
-      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n\r\n";
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /c "
+      "HTTP/1.1\r\nHost: x\r\n\r\n";
   RequestParser parser;
   size_t offset = 0;
   std::string targets;
@@ -94,42 +96,42 @@ TEST_CASE("HTTP/1.0 defaults to close; keep-alive on request") {
   REQUIRE(parse_all(b, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").state == ParseState::Complete);
   CHECK(b.request().keep_alive);
   RequestParser c;
-  REQUIRE(parse_all(c, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n").state == ParseState::Complete);
+  REQUIRE(parse_all(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").state == ParseState::Complete);
   CHECK_FALSE(c.request().keep_alive);
 }
 
 TEST_CASE("Expect: 100-continue is reported once the head is in") {
   RequestParser parser;
-  const ParseResult result =
-      parse_all(parser, "POST /v1/completions HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  const ParseResult result = parse_all(
+      parser, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
   CHECK(result.state == ParseState::NeedMore);
   CHECK(parser.head_complete());
   CHECK(parser.request().expect_continue);
   RequestParser other;
-  CHECK(parse_all(other, "POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: something\r\n\r\n").status == 417);
+  CHECK(parse_all(other, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: something\r\n\r\n").status == 417);
 }
 
 TEST_CASE("smuggling vectors are rejected with 400") {
   const char* cases[] = {
-      "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
-      "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-      "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
       "POST / HTTP/1.1\r\n Transfer-Encoding: chunked\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n",
       "POST / HTTP/1.1\nContent-Length: 1\n\nx",
       "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
-      "GET /a b HTTP/1.1\r\n\r\n",
-      "GET / HTTP/1.1\r\nFoo\r\n\r\n",
-      "GET / HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+      "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nFoo\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
   };
   for (const char* bytes : cases) {
     CAPTURE(bytes);
@@ -138,7 +140,7 @@ TEST_CASE("smuggling vectors are rejected with 400") {
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 400);
     // Once failed, the parser stays failed.
-    CHECK(parse_all(parser, "GET / HTTP/1.1\r\n\r\n").state == ParseState::Error);
+    CHECK(parse_all(parser, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").state == ParseState::Error);
   }
 }
 
@@ -148,29 +150,30 @@ TEST_CASE("limits: header bytes → 431, body bytes → 413") {
   limits.max_body_bytes = 10;
   {
     RequestParser parser(limits);
-    const std::string big = "GET / HTTP/1.1\r\nX-Big: " + std::string(400, 'a') + "\r\n\r\n";
+    const std::string big = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(400, 'a') + "\r\n\r\n";
     CHECK(parse_all(parser, big).status == 431);
   }
   {
     RequestParser parser(limits);  // dripped: many small fields
     ParseResult result;
-    result = parse_all(parser, "GET / HTTP/1.1\r\n");
+    result = parse_all(parser, "GET / HTTP/1.1\r\nHost: x\r\n");
     for (int i = 0; i < 100 && result.state == ParseState::NeedMore; ++i) result = parse_all(parser, "A: b\r\n");
     CHECK(result.status == 431);
   }
   {
     RequestParser parser(limits);
-    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n").status == 413);
+    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n").status == 413);
   }
   {
     RequestParser parser(limits);
-    const ParseResult result =
-        parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n");
+    const ParseResult result = parse_all(
+        parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n");
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);
-    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789").state == ParseState::Complete);
+    CHECK(parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789").state ==
+          ParseState::Complete);
   }
 }
 
@@ -201,7 +204,7 @@ TEST_CASE("whitespace between a header name and its colon is refused (RFC 9112 �
       "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
       "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: a\r\nX-Session-Id  : s\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 3\r\n\r\nabc",
   };
   for (const char* bytes : cases) check_refused_400(bytes);
   // Whitespace inside a value, and around it, is fine.
@@ -267,7 +270,8 @@ TEST_CASE("trailer bytes are bounded like header bytes") {
   RequestLimits limits;
   limits.max_header_bytes = 256;
   RequestParser parser(limits);
-  ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
+  ParseResult result =
+      parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
   REQUIRE(result.state == ParseState::NeedMore);
   for (int i = 0; i < 200 && result.state == ParseState::NeedMore; ++i) result = parse_all(parser, "X-T: 0123456789\r\n");
   CHECK(result.state == ParseState::Error);
@@ -279,27 +283,31 @@ TEST_CASE("a chunk size above the body limit is refused with 413 before its data
   limits.max_body_bytes = 1000;
   {
     RequestParser parser(limits);
-    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");  // 1001
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");  // 1001
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);  // a later chunk that would overflow what is already buffered
     const ParseResult result =
-        parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" + std::string(500, 'a') + "\r\n1f5\r\n");
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" +
+                              std::string(500, 'a') + "\r\n1f5\r\n");
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
   {
     RequestParser parser(limits);  // exactly the limit is fine
-    const ParseResult result = parse_all(
-        parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'a') + "\r\n0\r\n\r\n");
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" +
+                              std::string(1000, 'a') + "\r\n0\r\n\r\n");
     CHECK(result.state == ParseState::Complete);
     CHECK(parser.request().body.size() == 1000);
   }
   {
     RequestParser parser(limits);  // a huge chunk size (over 2^32) is 413 too, not a wrap-around
-    const ParseResult result = parse_all(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n100000000000\r\n");
+    const ParseResult result =
+        parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000000000\r\n");
     CHECK(result.state == ParseState::Error);
     CHECK(result.status == 413);
   }
@@ -312,13 +320,13 @@ TEST_CASE("an allocation failing inside a callback is a parse error, never an ex
   const std::string big_value(8192, 'v');
   const std::string cases[] = {
       // Content-Length: the body's reserve() fails in on_headers_complete.
-      "POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
       // A header value that outgrows the allocator, in on_header_value.
-      "GET / HTTP/1.1\r\nX-Big: " + big_value + "\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + big_value + "\r\n\r\n",
       // A long target, in on_url.
-      "GET /" + big_value + " HTTP/1.1\r\n\r\n",
+      "GET /" + big_value + " HTTP/1.1\r\nHost: x\r\n\r\n",
       // A chunked body growing in on_body.
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n" + big_value + "\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n" + big_value + "\r\n0\r\n\r\n",
   };
   for (const std::string& bytes : cases) {
     CAPTURE(bytes.substr(0, 40));
@@ -340,7 +348,7 @@ TEST_CASE("an allocation failing inside a callback is a parse error, never an ex
   }
   // With memory back, the same requests parse.
   for (const std::string& bytes : cases) {
-    if (bytes.starts_with("POST / HTTP/1.1\r\nContent-Length")) continue;  // its body is not there
+    if (bytes.starts_with("POST / HTTP/1.1\r\nHost: x\r\nContent-Length")) continue;  // its body is not there
     RequestParser parser(limits);
     CHECK(parse_all(parser, bytes).state == ParseState::Complete);
   }
@@ -380,7 +388,8 @@ ParseResult feed_in_place(RequestParser& parser, std::string_view head, std::str
 TEST_CASE("body bytes received into the body's own room are taken in place, split at every boundary") {
   std::string payload;
   for (int i = 0; payload.size() < 300; ++i) payload += "{\"k\":" + std::to_string(i) + "},";
-  const std::string cl_head = "POST /v1/completions HTTP/1.1\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
+  const std::string cl_head =
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
   // Chunked: uneven chunks (framing between them is dropped in place), then a trailer.
   std::string chunked;
   for (size_t at = 0, n = 1; at < payload.size(); at += n, n = n * 3 % 97 + 1) {
@@ -390,8 +399,8 @@ TEST_CASE("body bytes received into the body's own room are taken in place, spli
     chunked += std::string(size) + "\r\n" + std::string(part) + "\r\n";
   }
   chunked += "0\r\nX-Trailer: t\r\n\r\n";
-  const std::string te_head = "POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-  const std::string next = "GET /v1/models HTTP/1.1\r\n\r\n";  // pipelined behind the body
+  const std::string te_head = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string next = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";  // pipelined behind the body
 
   struct Case {
     const char* name;
@@ -477,5 +486,91 @@ TEST_CASE("a folded field line (obs-fold) is a 400 in the head and in chunked tr
   RequestParser parser;
   CHECK(
       parse_all(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n").state ==
+      ParseState::Complete);
+}
+
+// Issue 72: a field value excludes the optional whitespace (SP, HTAB) around it (RFC 9110
+// §5.5), whatever the reads it arrives in; whitespace inside it is part of it.
+TEST_CASE("header values lose their leading and trailing spaces and tabs, split anywhere") {
+  const std::string bytes =
+      "POST / HTTP/1.1\r\nHost: x \t\r\nX-Probe:  val \t\r\nX-Lead:\t\t lead\r\nX-Inner: \ta \t b \r\nX-Blank: \t \r\n"
+      "X-None:\r\nTraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \r\nX-Last: z\t\r\n"
+      "Content-Length: 2\r\n\r\n{}";
+  for (size_t cut = 1; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    RequestParser parser;
+    ParseResult result = parser.feed(bytes.data(), cut);
+    REQUIRE(result.state == ParseState::NeedMore);
+    result = parser.feed(bytes.data() + cut, bytes.size() - cut);
+    REQUIRE(result.state == ParseState::Complete);
+    const Request& r = parser.request();
+    CHECK(r.header("host") == "x");
+    CHECK(r.header("x-probe") == "val");
+    CHECK(r.header("x-lead") == "lead");
+    CHECK(r.header("x-inner") == "a \t b");
+    CHECK(r.header("x-blank").empty());
+    CHECK(r.header("x-none").empty());
+    CHECK(r.header("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    CHECK(r.header("x-last") == "z");
+    REQUIRE(r.headers.size() == 9);  // every field its own, the empty ones too
+    for (const Header& h : r.headers) {
+      CAPTURE(h.name);
+      CHECK((h.value.empty() ||
+             (h.value.front() != ' ' && h.value.front() != '\t' && h.value.back() != ' ' && h.value.back() != '\t')));
+    }
+  }
+}
+
+// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, and to any
+// request with more than one Host field line.
+TEST_CASE("Host: exactly one on HTTP/1.1, at most one on HTTP/1.0") {
+  const char* refused[] = {
+      "GET / HTTP/1.1\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+      "GET / HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nHOST: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost:\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n",
+  };
+  for (const char* bytes : refused) {
+    check_refused_400(bytes);
+    RequestParser parser;
+    CHECK(std::string(parse_all(parser, bytes).reason).find("Host") != std::string::npos);
+  }
+  const char* served[] = {
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nhost:\r\n\r\n",  // empty: a URI without authority (§3.2)
+      "GET / HTTP/1.0\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: x\r\n\r\n",
+  };
+  for (const char* bytes : served) {
+    CAPTURE(bytes);
+    RequestParser parser;
+    CHECK(parse_all(parser, bytes).state == ParseState::Complete);
+  }
+  // A Host in the trailers is dropped, never a second one.
+  RequestParser trailer;
+  CHECK(parse_all(trailer, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: y\r\n\r\n")
+            .state == ParseState::Complete);
+}
+
+// RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, whatever else
+// it says: refused with 400 (the caller closes), never read as chunked, so no request that
+// follows on the connection is read either.
+TEST_CASE("HTTP/1.0 with Transfer-Encoding is a 400") {
+  const char* cases[] = {
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+      "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
+  };
+  for (const char* bytes : cases) check_refused_400(bytes);
+  RequestParser parser;
+  CHECK(parse_all(parser, cases[1]).reason == "Transfer-Encoding in an HTTP/1.0 request");
+  // HTTP/1.1 with the same framing is read as before.
+  RequestParser http11;
+  CHECK(
+      parse_all(http11, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").state ==
       ParseState::Complete);
 }

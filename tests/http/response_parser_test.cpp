@@ -159,3 +159,23 @@ TEST_CASE("a folded header line (obs-fold) in a response or its trailers is an e
   const std::string trailer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n";
   CHECK(parser.feed(trailer.data(), trailer.size(), &body).state == ResponseState::Complete);
 }
+
+// Issue 72: a model server's field values are read (and relayed) without the whitespace
+// around them (RFC 9110 §5.5), however the head is split across reads.
+TEST_CASE("response header values lose their leading and trailing spaces and tabs") {
+  const std::string bytes =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json \t\r\nX-Request-Id:\t rid \r\nX-Inner: a \t b\t\r\n"
+      "X-Blank: \t \r\nContent-Length: 2\r\n\r\n{}";
+  for (size_t cut = 1; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    ResponseParser parser;
+    std::string body;
+    REQUIRE(parser.feed(bytes.data(), cut, &body).state == ResponseState::NeedMore);
+    REQUIRE(parser.feed(bytes.data() + cut, bytes.size() - cut, &body).state == ResponseState::Complete);
+    CHECK(find_header(parser.headers(), "content-type") == "application/json");
+    CHECK(find_header(parser.headers(), "x-request-id") == "rid");
+    CHECK(find_header(parser.headers(), "x-inner") == "a \t b");
+    CHECK(find_header(parser.headers(), "x-blank").empty());
+    CHECK(parser.headers().size() == 5);
+  }
+}

@@ -1,12 +1,14 @@
 // libFuzzer target: a multipart/form-data body and its Content-Type are hostile input.
 // The input is a Content-Type line, "\n", then the body. Whatever the bytes, the reader
 // must stay inside the body, hand out parts in order that do not overlap, stop within
-// its bounds, and a model read_form_body accepts must be the body's own bytes at the
-// place it names (a rewrite splices there).
+// its bounds, hand over a disposition without whitespace at its ends, and a model
+// read_form_body accepts must be the body's own bytes at the place it names (a rewrite
+// splices there).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "ringgate/http/headers.h"
 #include "ringgate/http/multipart_form.h"
 #include "ringgate/openai/form_body.h"
 
@@ -33,6 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           part.content.data() != body.data() + part.offset)
         __builtin_trap();
       end = part.offset + part.content.size();
+      // The disposition's value has no space or tab at either end (RFC 9110 §5.5), and is
+      // the body's own bytes.
+      const std::string_view disposition = part.disposition;
+      if (http::trim_field_value(disposition).size() != disposition.size() || disposition.data() < body.data() ||
+          disposition.data() + disposition.size() > body.data() + body.size())
+        __builtin_trap();
     }
     if (reader.next(part) != status) __builtin_trap();  // the end is sticky
   }

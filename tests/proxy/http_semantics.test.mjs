@@ -3,9 +3,11 @@
 // gateway's own error responses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { startSim, startGateway } from '../lib/procs.mjs';
 import { rawExchange, statuses, request, jsonHeaders, MODEL } from './raw_http.mjs';
 import { startFakeVllm, json as replyJson } from '../lib/fake_vllm.mjs';
+import { rawUpstream, jsonReply } from './raw_upstream.mjs';
 
 let sim;
 let gw;
@@ -94,7 +96,7 @@ test('HTTP/1.0 client, streamed: close-delimited SSE', async () => {
 });
 
 test('431 when the head is too large', async () => {
-  const res = await rawExchange(gw.port, [`GET /v1/models HTTP/1.1\r\nX-Big: ${'a'.repeat(4000)}\r\n\r\n`]);
+  const res = await rawExchange(gw.port, [`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(4000)}\r\n\r\n`]);
   assert.deepEqual(statuses(res.text), [431]);
   assert.equal(res.closed, true);
   assert.match(res.text, /"code":"headers_too_large"/);
@@ -106,14 +108,15 @@ test('413 when the body is too large (Content-Length and chunked)', async () => 
   assert.deepEqual(statuses(a.text), [413]);
   assert.equal(a.closed, true);
   const b = await rawExchange(gw.port, [
-    `POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    'POST /v1/completions HTTP/1.1\r\nHost: x\r\n'
+    + `Transfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
   ]);
   assert.deepEqual(statuses(b.text), [413]);
 });
 
 test('408 when the head trickles in too slowly (slowloris)', async () => {
   const started = Date.now();
-  const res = await rawExchange(gw.port, ['GET /v1/models HTTP/1.1\r\n', { delayMs: 400 }, 'X-A: 1\r\n',
+  const res = await rawExchange(gw.port, ['GET /v1/models HTTP/1.1\r\nHost: x\r\n', { delayMs: 400 }, 'X-A: 1\r\n',
     { delayMs: 400 }, 'X-B: 2\r\n', { delayMs: 400 }, 'X-C: 3\r\n'], { idleMs: 3000 });
   assert.deepEqual(statuses(res.text), [408]);
   assert.equal(res.closed, true);
@@ -121,7 +124,7 @@ test('408 when the head trickles in too slowly (slowloris)', async () => {
 });
 
 test('408 when the body does not arrive', async () => {
-  const res = await rawExchange(gw.port, ['POST /v1/completions HTTP/1.1\r\nContent-Length: 50\r\n\r\n{"mo'],
+  const res = await rawExchange(gw.port, ['POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{"mo'],
     { idleMs: 3000 });
   assert.deepEqual(statuses(res.text), [408]);
   assert.equal(res.closed, true);
@@ -191,4 +194,103 @@ test('embeddings and responses paths are proxied too: request and answer arrive 
     await g.stop();
     await up.stop();
   }
+});
+
+// Issue 72, items 2-4: header values lose their surrounding whitespace (RFC 9110 §5.5),
+// an HTTP/1.1 request needs exactly one Host (RFC 9112 §3.2), and an HTTP/1.0 request with
+// Transfer-Encoding is refused (RFC 9112 §6.1). A raw upstream shows the bytes forwarded,
+// or that nothing was; tracing is on (a collector that takes every post) so that a
+// client's traceparent is read, not copied.
+async function withRawUpstream(fn) {
+  const up = await rawUpstream((socket) => socket.write(jsonReply('{"object":"text_completion","choices":[]}')));
+  const collector = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+  await new Promise((r) => collector.listen(0, '127.0.0.1', r));
+  const g = await startGateway(['--workers', '1', '--model', MODEL, '--endpoint', up.api], {
+    env: {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${collector.address().port}/v1/traces`,
+      OTEL_TRACES_SAMPLER: 'parentbased_always_off',
+    },
+  });
+  try {
+    await fn(g, up);
+  } finally {
+    await g.stop();
+    await up.stop();
+    await new Promise((r) => collector.close(r));
+  }
+}
+const post11 = (fields, payload = body) => `POST /v1/completions HTTP/1.1\r\n${fields}`
+  + `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`;
+
+test('header values reach the server without their surrounding spaces and tabs', async () => {
+  await withRawUpstream(async (g, up) => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await rawExchange(g.port, [post11('Host: x \t\r\nx-probe:  val \t\r\nx-inner: \ta \t b \r\n'
+      + 'x-blank: \t \r\nx-session-id: s1\t\r\n'
+      + `traceparent: 00-${traceId}-00f067aa0ba902b7-01 \r\n`)], { idleMs: 800 });
+    assert.deepEqual(statuses(res.text), [200]);
+    assert.equal(up.heads.length, 1);
+    const head = up.heads[0];
+    assert.match(head, /\r\nx-probe: val\r\n/);
+    assert.match(head, /\r\nx-inner: a \t b\r\n/, 'whitespace inside a value is kept');
+    assert.match(head, /\r\nx-blank: \r\n/);
+    assert.match(head, /\r\nx-session-id: s1\r\n/);
+    assert.match(head, /\r\nhost: x\r\n/);
+    // The gateway's attempt span continues the client's trace (a new trace would carry
+    // another id, unsampled).
+    assert.match(head, new RegExp(`\\r\\ntraceparent: 00-${traceId}-[0-9a-f]{16}-01\\r\\n`));
+  });
+});
+
+test('Host: missing or repeated on HTTP/1.1 is a 400, never forwarded; HTTP/1.0 gets the upstream\'s', async () => {
+  await withRawUpstream(async (g, up) => {
+    for (const [name, fields] of [
+      ['no Host', ''],
+      ['two Hosts', 'Host: x\r\nHost: x\r\n'],
+      ['two Hosts, different', 'Host: a\r\nhost: b\r\n'],
+      ['two Hosts, one empty', 'Host:\r\nHost: x\r\n'],
+    ]) {
+      // A second, valid request pipelined behind: never read.
+      const res = await rawExchange(g.port, [post11(fields) + post11('Host: x\r\n')], { idleMs: 3000 });
+      assert.deepEqual(statuses(res.text), [400], `${name}: ${JSON.stringify(res.text.slice(0, 200))}`);
+      assert.ok(res.closed, `${name}: the connection closes`);
+      const err = JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)).error;
+      assert.equal(err.code, 'bad_request');
+      assert.match(err.message, /Host/);
+      assert.equal(typeof err.type, 'string');
+    }
+    assert.equal(up.requests, 0, 'nothing was forwarded');
+    // One Host, even empty (a URI without authority, RFC 9112 §3.2): served.
+    assert.deepEqual(statuses((await rawExchange(g.port, [post11('Host:\r\n')], { idleMs: 800 })).text), [200]);
+    assert.match(up.heads.at(-1), /\r\nhost: \r\n/);
+    // HTTP/1.0 needs none; the forwarded HTTP/1.1 request then names the upstream.
+    const old = await rawExchange(g.port, [post11('').replace('HTTP/1.1', 'HTTP/1.0')]);
+    assert.deepEqual(statuses(old.text), [200]);
+    assert.match(up.heads.at(-1), new RegExp(`\\r\\nhost: 127\\.0\\.0\\.1:${up.port}\\r\\n`));
+    assert.equal(up.heads.at(-1).match(/\r\nhost:/gi).length, 1);
+    const named = await rawExchange(g.port, [post11('Host: x\r\n').replace('HTTP/1.1', 'HTTP/1.0')]);
+    assert.deepEqual(statuses(named.text), [200]);
+    assert.match(up.heads.at(-1), /\r\nhost: x\r\n/);
+    assert.equal(up.requests, 3);
+  });
+});
+
+test('HTTP/1.0 with Transfer-Encoding is a 400 and the connection closes', async () => {
+  await withRawUpstream(async (g, up) => {
+    const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const te = (fields) => `POST /v1/completions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n${fields}`
+      + `Transfer-Encoding: chunked\r\n\r\n${chunked}`;
+    const next = post11('Host: x\r\n');  // pipelined: must never be read
+    for (const [name, bytes] of [
+      ['keep-alive', te('Connection: keep-alive\r\n') + next],
+      ['no keep-alive', te('') + next],
+      ['keep-alive, body in a later read', te('Connection: keep-alive\r\n').slice(0, -chunked.length)],
+    ]) {
+      const res = await rawExchange(g.port, [bytes, { delayMs: 100 }, chunked + next], { idleMs: 3000 });
+      assert.deepEqual(statuses(res.text), [400], `${name}: ${JSON.stringify(res.text.slice(0, 200))}`);
+      assert.ok(res.closed, `${name}: the connection closes`);
+      assert.match(res.text, /"code":"bad_request"/);
+    }
+    assert.equal(up.requests, 0, 'nothing was forwarded');
+  });
 });

@@ -10,7 +10,7 @@ namespace ringgate::http {
 
 struct Header {
   std::string name;   // lower-cased
-  std::string value;  // surrounding whitespace trimmed by llhttp
+  std::string value;  // without the whitespace around it (trim_field_value)
 };
 
 using Headers = std::vector<Header>;
@@ -26,8 +26,27 @@ inline void append_lower(std::string& out, const char* text, size_t len) {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// RFC 9110 §5.5: a field value excludes the optional whitespace (SP, HTAB) before and
+// after it; whitespace inside it is part of it. Every parser hands values over trimmed,
+// so what routes, what is traced and what is forwarded is the same value.
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline std::string_view trim_field_value(std::string_view value) {
+  while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
+  while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+  return value;
+}
+// The same in place: the string only shrinks (no allocation).
+inline void trim_field_value(std::string& value) {
+  const std::string_view kept = trim_field_value(std::string_view(value));
+  if (kept.size() == value.size()) return;
+  value.erase(0, size_t(kept.data() - value.data()));
+  value.resize(kept.size());
+}
+
 // The value of the first field called `name` (lower-case), or empty.
 std::string_view find_header(std::span<const Header> headers, std::string_view name);
+// Whether a field called `name` (lower-case) is there, even with an empty value.
+bool has_header(std::span<const Header> headers, std::string_view name);
 
 // Hop-by-hop fields (RFC 9110 §7.6.1) plus those named in the message's own
 // Connection header: never forwarded by a proxy.

@@ -28,6 +28,9 @@ struct FormPart {
   // The form field's name: Content-Disposition's name parameter as written between its
   // quotes (an escaped quote stays escaped: the names routing reads have none).
   std::string_view name;
+  // Its Content-Disposition field's value, without the whitespace around it (a view into
+  // the body, as every field here).
+  std::string_view disposition;
   bool file = false;        // the part has a filename parameter
   std::string_view content; // the part's bytes, a view into the body
   size_t offset = 0;        // where content starts in the body

@@ -3,7 +3,9 @@
 // Bytes go in as they arrive; the parser stops after each complete request so
 // pipelined requests are answered one at a time, in order. Content-Length and
 // chunked bodies are both decoded into Request::body. Conflicting or duplicate
-// framing headers and bad chunk sizes are errors (400): the connection must close.
+// framing headers, Transfer-Encoding on HTTP/1.0, bad chunk sizes, an HTTP/1.1 request
+// without Host and any request with two are errors (400): the connection must close.
+// Header values are handed over without the whitespace around them (RFC 9110 §5.5).
 #include <llhttp.h>
 
 #include <cstddef>
@@ -79,6 +81,7 @@ class RequestParser {
   bool head_complete_ = false;
   bool last_was_value_ = false;
   int content_length_headers_ = 0;
+  int host_headers_ = 0;
   int error_status_ = 0;
   std::string_view error_reason_;
   bool failed_ = false;

@@ -121,6 +121,7 @@ class Attempt final : public AttemptListener {
   net::Address address_;
   int32_t header_rank_ = -1;  // RequestImage::data_parallel_rank of its sends
   std::string destination_;
+  std::string authority_;  // the Host it sends when the request has none (RequestImage::add_host)
   SlotClaim slot_;
   http::BodyBuffer* body_ = nullptr;  // what it was opened with (the exchange's, outliving it)
   bool response_started_ = false;

@@ -13,7 +13,8 @@ namespace ringgate::proxy {
 // How the response body reaches the client.
 enum class ClientFraming { ContentLength, Chunked, CloseDelimited };
 
-// "POST <target> HTTP/1.1", the client's end-to-end fields (its Host kept), then
+// "POST <target> HTTP/1.1", the client's end-to-end fields (its Host kept; an HTTP/1.0
+// request without one gets its endpoint's from the attempt, RequestImage::add_host), then
 // x-request-id (only when the client sent none) and content-length: body_length.
 // drop_credentials (auth on): the gateway's API key stays at the gateway, it is not the
 // model server's (Authorization and api-key are not forwarded). drop_trace (tracing on):

@@ -59,9 +59,9 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
   // copied) to `decision`'s endpoint, whose slot the leg takes (`slot`; a retry's is
   // claimed as sheddable as it). `trace`: the request's, when traced (the leg's attempts
-  // are its "prefill" spans).
+  // are its "prefill" spans). `add_host`: the head has no Host (RequestImage::add_host).
   void start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
-             LegTrace trace = {});
+             LegTrace trace = {}, bool add_host = false);
   // The exchange no longer wants the leg (its client left, it timed out): the connection
   // is closed, so the prefill pod stops and frees what it held. No prefill_done() follows.
   void cancel();
@@ -86,6 +86,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
     image.head = head_;
     image.body = body_;
     image.trace = trace_;
+    image.add_host = add_host_;
     return image;
   }
 
@@ -100,6 +101,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   bool fresh_retry_used_ = false;
   bool sheddable_ = false;
   LegTrace trace_;
+  bool add_host_ = false;
   bool active_ = false;
   net::Timer timer_{this, 0};
 };

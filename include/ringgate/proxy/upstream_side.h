@@ -41,6 +41,11 @@ struct RequestImage {
   LegTrace trace;
   std::string_view traceparent;
   std::string_view tracestate;
+  // The head has no Host (an HTTP/1.0 client need not send one; the head is HTTP/1.1,
+  // which must, RFC 9112 §3.2): set by the exchange; the attempt then names its endpoint
+  // (host: its authority, "[v6]:port" or "v4:port"), added to the head as the rank is.
+  bool add_host = false;
+  std::string_view host;
 };
 
 // The request header that pins a vLLM request to one data-parallel rank.
