@@ -29,17 +29,13 @@ AdmissionDecision refuse(int status, std::string_view code, std::string_view mes
 }  // namespace
 
 // llm-d's x-llm-d-request-dropped-reason on every flow-control refusal, with Retry-After.
-const std::string_view kRefusedCapacity =
-    "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-capacity\r\n";
+const std::string_view kRefusedCapacity = "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-capacity\r\n";
 const std::string_view kRefusedNoEndpoints =
     "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-no-endpoints\r\n";
 const std::string_view kEvictedTtl = "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-ttl-expired\r\n";
-const std::string_view kEvictedDisplaced =
-    "retry-after: 1\r\nx-llm-d-request-dropped-reason: evicted-displaced\r\n";
+const std::string_view kEvictedDisplaced = "retry-after: 1\r\nx-llm-d-request-dropped-reason: evicted-displaced\r\n";
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void Admission::begin(const http::Request& request, const ApiKey* key) {
   request_ = &request;
@@ -148,8 +144,8 @@ AdmissionDecision Admission::enqueue(FlowWaiter* waiter, std::string_view model,
 AdmissionDecision Admission::hold(FlowWaiter* waiter, std::string_view target_model, std::string_view model_label,
                                   std::string_view target_label) {
   if (!queued_) start_waiting(waiter, model_label, target_label);
-  FlowQueue* queue = env_.hold->hold(waiter, target_model, priority_, fairness_id(), request_->body.size(),
-                                     *env_.flow_limits, now());
+  FlowQueue* queue =
+      env_.hold->hold(waiter, target_model, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now());
   if (queue == nullptr) {
     queue_ = nullptr;
     leave_flow(FlowOutcome::RejectedNoEndpoints);

@@ -200,8 +200,7 @@ void Exchange::proceed() {
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
-    const AdmissionDecision queued =
-        admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
+    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
     if (queued.verdict == AdmissionVerdict::Refused) {
       stats_.trace().admitted("queue_full", true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
@@ -254,8 +253,8 @@ bool Exchange::held_try_dispatch(const RouteDecision& decision) {
   if (decision.saturated) {
     state_.held_saw_server = true;
     if (!admission_.flow_enabled()) return false;
-    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model),
-                                                        stats_.label(target_model_), /*offer=*/false);
+    const AdmissionDecision queued =
+        admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_), /*offer=*/false);
     if (queued.verdict == AdmissionVerdict::Refused) {
       stats_.trace().admitted("queue_full", true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);

@@ -389,7 +389,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   UpstreamPool pool_{upstream_rt_};
   FlowQueue flow_;
   FlowLimits flow_limits_;
-  ModelHold hold_;  // requests waiting for a model with no ready server
+  ModelHold hold_;                                    // requests waiting for a model with no ready server
   const sched::EndpointSnapshot* held_on_ = nullptr;  // the snapshot the held requests were last routed on
   ExchangeEnv env_;
   ClientRuntime client_rt_;

@@ -1,5 +1,6 @@
 // The flow-control series of a worker: one per (priority, fairness_id, model_name,
-// target_model_name labels). The labels are bounded before they get here (metrics::bounded_label, label_bounds_test.cpp).
+// target_model_name labels). The labels are bounded before they get here (metrics::bounded_label,
+// label_bounds_test.cpp).
 #include <doctest/doctest.h>
 
 #include <memory>

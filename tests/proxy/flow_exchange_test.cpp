@@ -324,15 +324,15 @@ TEST_CASE(
 namespace {
 int64_t held_gauge(const metrics::WorkerStats& stats, bool held_only) {
   int64_t n = 0;
-  stats.flow_bands.for_each([&](std::string_view, const metrics::FlowBandStats& s) {
-    n += held_only ? s.held.get() : s.queued.get();
-  });
+  stats.flow_bands.for_each(
+      [&](std::string_view, const metrics::FlowBandStats& s) { n += held_only ? s.held.get() : s.queued.get(); });
   return n;
 }
 uint64_t outcome_count(const metrics::WorkerStats& stats, FlowOutcome outcome) {
   uint64_t n = 0;
   stats.flow_bands.for_each([&](std::string_view, const metrics::FlowBandStats& s) {
-    for (size_t i = 0; i <= metrics::kFlowQueueDurationBuckets.size(); ++i) n += s.queue_duration[size_t(outcome)].bucket(i);
+    for (size_t i = 0; i <= metrics::kFlowQueueDurationBuckets.size(); ++i)
+      n += s.queue_duration[size_t(outcome)].bucket(i);
   });
   return n;
 }

@@ -39,8 +39,8 @@ struct Fixture {
   ModelHold hold;
   FlowLimits limits;
   std::vector<std::unique_ptr<Held>> held;
-  FlowQueue* add(std::string model, std::string name, int32_t priority = 0, uint64_t bytes = 100,
-                 uint64_t now = 0, std::string flow = "f") {
+  FlowQueue* add(std::string model, std::string name, int32_t priority = 0, uint64_t bytes = 100, uint64_t now = 0,
+                 std::string flow = "f") {
     held.push_back(std::make_unique<Held>(pool, model, name));
     return hold.hold(held.back().get(), model, priority, flow, bytes, limits, now);
   }
@@ -84,14 +84,14 @@ TEST_CASE("model hold: the total bounds cover every model together, at N and N+1
   f.limits.total.max_requests = 3;
   REQUIRE(f.add("a", "1"));
   REQUIRE(f.add("b", "2"));
-  REQUIRE(f.add("c", "3"));  // N = 3: held
+  REQUIRE(f.add("c", "3"));           // N = 3: held
   CHECK(f.add("d", "4") == nullptr);  // N+1: refused, nothing held
   CHECK(f.add("a", "5") == nullptr);
   CHECK(f.hold.size() == 3);
   Fixture g;
   g.limits.total.max_bytes = 1000;
   REQUIRE(g.add("a", "1", 0, 600));
-  REQUIRE(g.add("b", "2", 0, 400));  // exactly the bound
+  REQUIRE(g.add("b", "2", 0, 400));         // exactly the bound
   CHECK(g.add("c", "3", 0, 1) == nullptr);  // one byte past it
   CHECK(g.hold.bytes() == 1000);
   // A band's own bound applies within each model's queue.
@@ -119,7 +119,7 @@ TEST_CASE("model hold: the TTL evicts what waited that long, per model; removal 
   REQUIRE(q1);
   REQUIRE(f.add("b", "late", 0, 100, 500));
   FlowQueue* q3 = f.add("a", "gone", 0, 100, 600);
-  REQUIRE(q3 == q1);  // one queue per model
+  REQUIRE(q3 == q1);                       // one queue per model
   CHECK(q3->remove(f.held.back().get()));  // the client went: out at once, no callback
   CHECK(f.hold.size() == 2);
   f.hold.expire(999, 1000);

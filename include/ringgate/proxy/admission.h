@@ -99,8 +99,8 @@ class Admission {
   bool sheddable_ = false;
   bool queued_ = false;
   FlowWaiter* waiter_ = nullptr;  // while queued
-  FlowQueue* queue_ = nullptr;     // the queue it waits in (the worker's, or a held model's)
-  bool held_ = false;              // queued in a ModelHold queue
+  FlowQueue* queue_ = nullptr;    // the queue it waits in (the worker's, or a held model's)
+  bool held_ = false;             // queued in a ModelHold queue
   uint64_t queued_at_ns_ = 0;
   metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
   std::string_view fairness_label_;

@@ -121,8 +121,8 @@ class FlowQueue {
   // Queues `waiter`, making room by evictions when the bounds bind. false: refused
   // (RejectedCapacity: nothing was queued, the caller answers). Then runs a dispatch cycle
   // (`offer`: false: the caller has just found it cannot go, no cycle runs).
-  bool enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes,
-               const FlowLimits& limits, uint64_t now_ms, bool offer = true);
+  bool enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes, const FlowLimits& limits,
+               uint64_t now_ms, bool offer = true);
   // Takes `waiter` out (client gone). No callback. false: it was not queued.
   bool remove(FlowWaiter* waiter);
   // Offers dispatches, highest band first, until one says the pool is saturated.
