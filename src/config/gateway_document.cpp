@@ -855,6 +855,9 @@ void read_flow_control(YamlFieldReader& r, const YAML::Node& node, const std::st
   with_field(*fields, path, "defaultRequestTTL", [&](const YAML::Node& v, const std::string& p) {
     assign(out.default_request_ttl, r.read_duration(v, p, milliseconds(1), hours(1)));
   });
+  with_field(*fields, path, "noEndpointRequestTTL", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.no_endpoint_request_ttl, r.read_duration(v, p, nanoseconds(0), hours(1)));
+  });
   with_field(*fields, path, "defaultPriorityBand", [&](const YAML::Node& v, const std::string& p) {
     auto band = r.read_map(v, p, gateway_schema::kDefaultPriorityBand);
     if (band) read_band_bounds(r, *band, p, out.default_band);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <string_view>
+#include <tuple>
 
 #include "ringgate/util/json_text.h"
 
@@ -50,31 +51,59 @@ int64_t parse_priority(std::string_view text) {
   return negative ? -priority : priority;
 }
 
-// fn(priority, fairness_id, stats) for every series of one worker.
+// One series' labels: (priority, fairness_id, model_name, target_model_name).
+struct SeriesLabels {
+  int64_t priority = 0;
+  std::string_view fairness, model, target;
+};
+
+// fn(labels, stats) for every series of one worker.
 template <class Fn>
-void for_each_series(const metrics::WorkerStats& w, Fn&& fn) {
+void for_each_labelled(const metrics::WorkerStats& w, Fn&& fn) {
   w.flow_bands.for_each([&](std::string_view key, const metrics::FlowBandStats& s) {
-    std::array<std::string_view, 2> parts;
+    std::array<std::string_view, 4> parts;
     // The table's own overflow entry (no band: past one "other" series per band, which
     // the config's bands never reach) has no key parts: it stays empty.
     if (!metrics::split_key(key, parts)) return;
-    fn(parse_priority(parts[0]), parts[1], s);
+    fn(SeriesLabels{parse_priority(parts[0]), parts[1], parts[2], parts[3]}, s);
   });
 }
 
-using SeriesKey = std::pair<int64_t, std::string>;  // priority, fairness_id
+// fn(priority, fairness_id, stats) for every series of one worker.
+template <class Fn>
+void for_each_series(const metrics::WorkerStats& w, Fn&& fn) {
+  for_each_labelled(w, [&](const SeriesLabels& l, const metrics::FlowBandStats& s) { fn(l.priority, l.fairness, s); });
+}
 
-// By (priority, fairness_id), all workers summed.
+// priority, fairness_id, model_name, target_model_name
+using SeriesKey = std::tuple<int64_t, std::string, std::string, std::string>;
+
+// By (priority, fairness_id, model_name, target_model_name), all workers summed.
 std::map<SeriesKey, BandSum> sum_series(std::span<const metrics::WorkerStats* const> workers) {
   std::map<SeriesKey, BandSum> series;
   for (const metrics::WorkerStats* w : workers)
-    for_each_series(*w, [&](int64_t priority, std::string_view fairness, const metrics::FlowBandStats& s) {
-      series[{priority, std::string(fairness)}].add(s);
+    for_each_labelled(*w, [&](const SeriesLabels& l, const metrics::FlowBandStats& s) {
+      series[{l.priority, std::string(l.fairness), std::string(l.model), std::string(l.target)}].add(s);
     });
   return series;
 }
 
 // By priority (numerically), all flows and workers summed.
+// By (priority, fairness_id), the models summed (the queue-duration histogram's labels).
+std::map<std::pair<int64_t, std::string>, BandSum> sum_flows(const std::map<SeriesKey, BandSum>& series) {
+  std::map<std::pair<int64_t, std::string>, BandSum> flows;
+  for (const auto& [key, b] : series) {
+    BandSum& f = flows[{std::get<0>(key), std::get<1>(key)}];
+    f.queued += b.queued;
+    f.bytes += b.bytes;
+    for (size_t o = 0; o < b.buckets.size(); ++o) {
+      for (size_t i = 0; i <= kBuckets; ++i) f.buckets[o][i] += b.buckets[o][i];
+      f.sums[o] += b.sums[o];
+    }
+  }
+  return flows;
+}
+
 std::map<int64_t, BandSum> sum_bands(std::span<const metrics::WorkerStats* const> workers) {
   std::map<int64_t, BandSum> bands;
   for (const metrics::WorkerStats* w : workers)
@@ -162,12 +191,21 @@ void append_flow_families(const FlowView& view, std::span<const metrics::WorkerS
                            "final outcome).",
                            MetricType::Histogram);
     for (const auto& [key, b] : series) {
+      const std::string p = std::to_string(std::get<0>(key));
+      const std::string& fairness = std::get<1>(key);
+      // llm-d labels the gauges with the request's model and its target; the histogram
+      // keeps GAIE's labels (summed over models below).
+      const Labels gauge_labels = {{"fairness_id", fairness},
+                                   {"inference_pool", view.pool_name},
+                                   {"model_name", std::get<2>(key)},
+                                   {"priority", p},
+                                   {"target_model_name", std::get<3>(key)}};
+      add_value(size, gauge_labels, double(std::max<int64_t>(0, b.queued)));
+      add_value(bytes, gauge_labels, double(std::max<int64_t>(0, b.bytes)));
+    }
+    for (const auto& [key, b] : sum_flows(series)) {
       const std::string p = std::to_string(key.first);
       const std::string& fairness = key.second;
-      add_value(size, {{"fairness_id", fairness}, {"inference_pool", view.pool_name}, {"priority", p}},
-                double(std::max<int64_t>(0, b.queued)));
-      add_value(bytes, {{"fairness_id", fairness}, {"inference_pool", view.pool_name}, {"priority", p}},
-                double(std::max<int64_t>(0, b.bytes)));
       for (size_t o = 0; o < metrics::kFlowOutcomeNames.size(); ++o) {
         if (b.count(o) == 0) continue;
         add_histogram(duration,

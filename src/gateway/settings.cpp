@@ -370,6 +370,8 @@ std::unique_ptr<proxy::RequestRules> rules_from(const config::ConfigSet* file) {
     for (const config::PriorityBandConfig& b : fc.priority_bands)
       limits.bands.emplace_back(b.priority, proxy::BandLimits{b.max_requests, b.max_bytes});
     limits.ttl_ms = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(fc.default_request_ttl).count());
+    limits.no_endpoint_ttl_ms =
+        uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(fc.no_endpoint_request_ttl).count());
     rules->rate_limits.tokens_per_minute = g.rate_limits.tokens_per_minute;
     rules->rate_limits.requests_per_minute = g.rate_limits.requests_per_minute;
     rules->tenant_header = g.rate_limits.tenant_header;

@@ -26,9 +26,16 @@ AdmissionDecision refuse(int status, std::string_view code, std::string_view mes
   return {AdmissionVerdict::Refused, status, code, message, retry_after};
 }
 
-constexpr std::string_view kRetryAfterOne = "retry-after: 1\r\n";
-
 }  // namespace
+
+// llm-d's x-llm-d-request-dropped-reason on every flow-control refusal, with Retry-After.
+const std::string_view kRefusedCapacity = "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-capacity\r\n";
+const std::string_view kRefusedNoEndpoints =
+    "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-no-endpoints\r\n";
+const std::string_view kEvictedTtl = "retry-after: 1\r\nx-llm-d-request-dropped-reason: rejected-ttl-expired\r\n";
+const std::string_view kEvictedDisplaced = "retry-after: 1\r\nx-llm-d-request-dropped-reason: evicted-displaced\r\n";
+
+namespace {}  // namespace
 
 void Admission::begin(const http::Request& request, const ApiKey* key) {
   request_ = &request;
@@ -107,20 +114,48 @@ void Admission::settle(int64_t prompt_tokens, int64_t completion_tokens, bool re
   env_.limiter->correct(rate_.slot, rate_.window_start_ms, actual - int64_t(estimated_tokens_));
 }
 
-AdmissionDecision Admission::enqueue(FlowWaiter* waiter) {
+void Admission::start_waiting(FlowWaiter* waiter, std::string_view model, std::string_view target) {
   waiter_ = waiter;
   queued_ = true;
   queued_at_ns_ = util::steady_ns();
-  const std::string_view fairness = fairness_id();
-  metrics::FlowBandStats& band = metrics::flow_series(*env_.stats, priority_, fairness_label_, env_.key_scratch);
+  metrics::FlowBandStats& band =
+      metrics::flow_series(*env_.stats, priority_, fairness_label_, model, target, env_.key_scratch);
   flow_stats_ = &band;
   band.queued.add(1);
   band.queued_bytes.add(int64_t(request_->body.size()));
-  if (!env_.flow->enqueue(waiter, priority_, fairness, request_->body.size(), *env_.flow_limits, now())) {
+}
+
+AdmissionDecision Admission::enqueue(FlowWaiter* waiter, std::string_view model, std::string_view target, bool offer) {
+  if (!queued_) start_waiting(waiter, model, target);
+  if (held_) {
+    held_ = false;
+    flow_stats_->held.add(-1);
+  }
+  queue_ = env_.flow;
+  if (!env_.flow->enqueue(waiter, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now(), offer)) {
     leave_flow(FlowOutcome::RejectedCapacity);
     return refuse(sheddable_ ? 429 : 503, "queue_full",
-                  "every model server is saturated and the gateway's queue for this priority is full", kRetryAfterOne);
+                  "every model server is saturated and the gateway's queue for this priority is full",
+                  kRefusedCapacity);
   }
+  return {AdmissionVerdict::Queued, 0, {}, {}, {}};
+}
+
+AdmissionDecision Admission::hold(FlowWaiter* waiter, std::string_view target_model, std::string_view model_label,
+                                  std::string_view target_label) {
+  if (!queued_) start_waiting(waiter, model_label, target_label);
+  FlowQueue* queue =
+      env_.hold->hold(waiter, target_model, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now());
+  if (queue == nullptr) {
+    queue_ = nullptr;
+    leave_flow(FlowOutcome::RejectedNoEndpoints);
+    return refuse(503, "no_endpoint",
+                  "no model server serves the requested model and the gateway holds no more requests for it",
+                  kRefusedNoEndpoints);
+  }
+  queue_ = queue;
+  held_ = true;
+  flow_stats_->held.add(1);
   return {AdmissionVerdict::Queued, 0, {}, {}, {}};
 }
 
@@ -135,8 +170,14 @@ void Admission::observe_flow(FlowOutcome outcome) {
 void Admission::leave_flow(FlowOutcome outcome) {
   if (!queued_) return;
   queued_ = false;
-  if (outcome == FlowOutcome::EvictedContextCancelled || outcome == FlowOutcome::RejectedCapacity)
-    env_.flow->remove(waiter_);
+  if (held_) {
+    held_ = false;
+    flow_stats_->held.add(-1);
+  }
+  if ((outcome == FlowOutcome::EvictedContextCancelled || outcome == FlowOutcome::RejectedCapacity) &&
+      queue_ != nullptr)
+    queue_->remove(waiter_);
+  queue_ = nullptr;
   observe_flow(outcome);
 }
 

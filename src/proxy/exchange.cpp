@@ -200,7 +200,7 @@ void Exchange::proceed() {
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
-    const AdmissionDecision queued = admission_.enqueue(this);
+    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
     if (queued.verdict == AdmissionVerdict::Refused) {
       stats_.trace().admitted("queue_full", true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
@@ -210,10 +210,57 @@ void Exchange::proceed() {
   next_attempt();
 }
 
+// A first attempt that found no ready server for its model waits for one (ModelHold).
+bool Exchange::holds_for_server(const RouteDecision& decision) const {
+  return decision.status == 503 && decision.code == "no_endpoint" && state_.attempts == 0 && relay_.leg() == 0 &&
+         !affinity_.pinned() && admission_.may_hold();
+}
+
+void Exchange::wait_for_server() {
+  state_.held_saw_server = false;
+  const AdmissionDecision held =
+      admission_.hold(this, target_model_, stats_.label(fields_.model), stats_.label(target_model_));
+  if (held.verdict == AdmissionVerdict::Refused) {
+    stats_.trace().admitted("no_endpoint", true, admission_.rate_limited());
+    return end_with_error(held.status, held.code, held.message, held.retry_after);
+  }
+}
+
 bool Exchange::flow_try_dispatch() {
   const EntryDepth entry;
   const RouteDecision decision = route_next();
+  if (admission_.held()) return held_try_dispatch(decision);
   if (decision.saturated) return false;  // stays queued
+  if (holds_for_server(decision)) {
+    wait_for_server();  // the wait goes on in the model's holding queue
+    return true;
+  }
+  admission_.leave_flow(FlowOutcome::Dispatched);
+  if (decision.status != 0) {
+    end_with_error(decision.status, decision.code, decision.message);
+    return true;
+  }
+  dispatch(decision);
+  return true;
+}
+
+// A request held for its model's first server: still none (false: it stays, and its
+// model's cycle stops); a saturated one (the new server's metrics are not fresh yet, or
+// its queue is long): the flow-control queue with a fresh TTL, or without flow control
+// it stays here, paced by the same saturation detector; a server with room: dispatched.
+bool Exchange::held_try_dispatch(const RouteDecision& decision) {
+  if (holds_for_server(decision)) return false;
+  if (decision.saturated) {
+    state_.held_saw_server = true;
+    if (!admission_.flow_enabled()) return false;
+    const AdmissionDecision queued =
+        admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_), /*offer=*/false);
+    if (queued.verdict == AdmissionVerdict::Refused) {
+      stats_.trace().admitted("queue_full", true, admission_.rate_limited());
+      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
+    }
+    return true;
+  }
   admission_.leave_flow(FlowOutcome::Dispatched);
   if (decision.status != 0) {
     end_with_error(decision.status, decision.code, decision.message);
@@ -225,16 +272,24 @@ bool Exchange::flow_try_dispatch() {
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
   const EntryDepth entry;
+  // Held for a model that never got a server: 503, the pool's answer (llm-d's
+  // EvictedNoEndpoints); a TTL with servers there: 429, as llm-d answers it.
+  if (admission_.held() && outcome == FlowOutcome::EvictedTTL && !state_.held_saw_server) {
+    admission_.leave_flow(FlowOutcome::EvictedNoEndpoints);
+    stats_.trace().admitted("no_endpoint", true, admission_.rate_limited());
+    return end_with_error(503, "no_endpoint",
+                          "no model server for the requested model became ready while the request waited",
+                          kRefusedNoEndpoints);
+  }
   admission_.leave_flow(outcome);
   stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true,
                           admission_.rate_limited());
-  const int status = admission_.sheddable() ? 429 : 503;
   if (outcome == FlowOutcome::EvictedTTL)
-    return end_with_error(status, "queue_timeout",
+    return end_with_error(429, "queue_timeout",
                           "every model server stayed saturated while the request waited in the gateway's queue",
-                          "retry-after: 1\r\n");
-  end_with_error(status, "queue_full", "the request was evicted from the gateway's queue by higher-priority traffic",
-                 "retry-after: 1\r\n");
+                          kEvictedTtl);
+  end_with_error(admission_.sheddable() ? 429 : 503, "queue_full",
+                 "the request was evicted from the gateway's queue by higher-priority traffic", kEvictedDisplaced);
 }
 
 // What routing is told of the request.
@@ -279,7 +334,7 @@ RouteDecision Exchange::route_next() {
     }
     // A first dispatch under flow control never goes to a saturated endpoint (it waits
     // instead); a retry or a continuation goes wherever is left.
-    route.hold_when_saturated = state_.attempts == 0 && admission_.flow_enabled();
+    route.hold_when_saturated = state_.attempts == 0 && (admission_.flow_enabled() || admission_.held());
     route.exclude = tried_;
     route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
@@ -301,6 +356,7 @@ void Exchange::next_attempt() {
   if (decision.status == 0) return dispatch(decision);
   if (relay_.leg() > 0)
     return give_up_continuation("no model server left to continue the stream on", Reason::NoEndpoint);
+  if (holds_for_server(decision)) return wait_for_server();
   if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
   // Tried and failed everywhere it could.
   const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);

@@ -11,6 +11,8 @@ const char* flow_outcome_name(FlowOutcome outcome) {
     case FlowOutcome::EvictedTTL: return "EvictedTTL";
     case FlowOutcome::EvictedContextCancelled: return "EvictedContextCancelled";
     case FlowOutcome::EvictedDisplaced: return "EvictedDisplaced";
+    case FlowOutcome::RejectedNoEndpoints: return "RejectedNoEndpoints";
+    case FlowOutcome::EvictedNoEndpoints: return "EvictedNoEndpoints";
   }
   return "?";
 }
@@ -58,15 +60,15 @@ FlowQueue::Entry FlowQueue::take_newest_of_longest(Bands::iterator it) {
 }
 
 bool FlowQueue::enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes,
-                        const FlowLimits& limits, uint64_t now_ms) {
+                        const FlowLimits& limits, uint64_t now_ms, bool offer) {
   const BandLimits& band_limits = limits.band(priority);
   if (band_limits.max_requests == 0 || bytes > band_limits.max_bytes || limits.total.max_requests == 0 ||
       bytes > limits.total.max_bytes)
     return false;
-  bool offered = false;
+  bool offered = !offer;
   // Nothing waits anywhere: no queue to join, no turn to take; the request goes at once
   // if the pool has room (the shared fairness table is not touched off saturation).
-  if (bands_.empty() && !dispatching_ && fairness_->waiting() == 0 &&
+  if (offer && bands_.empty() && !dispatching_ && fairness_->waiting() == 0 &&
       (shared_ == nullptr || shared_->highest_elsewhere(worker_, workers_) == FlowShared::kNone)) {
     dispatching_ = true;
     const bool gone = waiter->flow_try_dispatch();

@@ -31,7 +31,10 @@ constexpr uint64_t kCutGraceMs = 1000;
 // While requests wait in the flow-control queue: how often the worker looks again for
 // capacity another worker's completion or a new scrape freed (and expires the TTL).
 constexpr uint32_t kFlowRecheckMs = 5;
-enum TimerKind : uint8_t { kTick, kAcceptBackoff, kFlowRecheck };
+// While requests are held for a model with no ready server: how often the worker routes
+// them again besides each new endpoint snapshot (and expires noEndpointRequestTTL).
+constexpr uint32_t kHoldRecheckMs = 100;
+enum TimerKind : uint8_t { kTick, kAcceptBackoff, kFlowRecheck, kHoldRecheck };
 
 // This worker's share of a gateway-wide bound (at least 1; "no bound" stays so).
 uint64_t share(uint64_t limit, size_t workers) {
@@ -79,6 +82,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.upstreams = &pool_;
     env_.flow = &flow_;
     env_.flow_limits = &flow_limits_;
+    env_.hold = &hold_;
     env_.limiter = context.limiter;
     env_.labels = context.labels;
     env_.responses = context.router.responses;
@@ -141,6 +145,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       adopt_published_state();
       // A new snapshot or the completions of the last turn may have freed capacity.
       if (!flow_.empty()) flow_.dispatch();
+      // Held requests are routed again when the endpoints change (a server may have come), not every turn.
+      if (router_.snapshot() != held_on_ && !hold_.empty()) hold_.dispatch();
+      held_on_ = router_.snapshot();
     });
     arm_accept();
     loop_.timers().arm(tick_, kTickMs, now_ms_);
@@ -152,6 +159,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       }
       now_ms_ = loop_.now_ms();
       if (!flow_.empty() && !flow_recheck_.armed()) loop_.timers().arm(flow_recheck_, kFlowRecheckMs, now_ms_);
+      if (!hold_.empty() && !hold_recheck_.armed()) loop_.timers().arm(hold_recheck_, kHoldRecheckMs, now_ms_);
     }
   }
 
@@ -224,6 +232,11 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       if (!flow_.empty()) loop_.timers().arm(flow_recheck_, kFlowRecheckMs, now_ms_);
       return;
     }
+    if (timer.id() == kHoldRecheck) {
+      hold_.expire(now_ms_, flow_limits_.no_endpoint_ttl_ms);
+      if (!hold_.empty()) loop_.timers().arm(hold_recheck_, kHoldRecheckMs, now_ms_);
+      return;
+    }
     if (timer.id() == kAcceptBackoff) {
       backing_off_ = false;
       if (!draining_ && !accept_armed_ && listen_fd_ >= 0) arm_accept();
@@ -257,6 +270,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     flow_limits_.bands.clear();
     for (const auto& [priority, limits] : all.bands) flow_limits_.bands.emplace_back(priority, share(limits, n));
     flow_limits_.ttl_ms = all.ttl_ms;
+    flow_limits_.no_endpoint_ttl_ms = all.no_endpoint_ttl_ms;
   }
 
   void arm_accept() {
@@ -375,6 +389,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   UpstreamPool pool_{upstream_rt_};
   FlowQueue flow_;
   FlowLimits flow_limits_;
+  ModelHold hold_;                                    // requests waiting for a model with no ready server
+  const sched::EndpointSnapshot* held_on_ = nullptr;  // the snapshot the held requests were last routed on
   ExchangeEnv env_;
   ClientRuntime client_rt_;
   int listen_fd_ = -1;
@@ -383,6 +399,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   net::Timer tick_{this, kTick};
   net::Timer accept_backoff_{this, kAcceptBackoff};
   net::Timer flow_recheck_{this, kFlowRecheck};
+  net::Timer hold_recheck_{this, kHoldRecheck};
   bool accept_armed_ = false;
   bool backing_off_ = false;
   bool accept_error_logged_ = false;

@@ -167,7 +167,7 @@ std::string render_all_metrics() {
   for (auto& outcome : stats->migrations.count)
     for (auto& c : outcome) c.add();
   stats->migrations.pause.observe(0.1, metrics::kMigrationPauseBuckets);
-  metrics::FlowBandStats& band = metrics::flow_series(*stats, 0, "tenant", k);
+  metrics::FlowBandStats& band = metrics::flow_series(*stats, 0, "tenant", "m", "m", k);
   band.queued.add(1);
   band.queued_bytes.add(100);
   for (auto& h : band.queue_duration) h.observe(0.01, metrics::kFlowQueueDurationBuckets);

@@ -184,8 +184,8 @@ flowControl:
   assert.equal(band(f, -1).evicted, timedOut.length);
   // GAIE's flow-control families on :9090.
   const m = await scrape(`${gw.adminUrl}/metrics`);
-  assert.equal(m.get('inference_extension_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",priority="-1"}'), 0);
-  assert.equal(m.get('llm_d_epp_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",priority="-1"}'), 0);
+  assert.equal(m.get('inference_extension_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",model_name="facebook/opt-125m",priority="-1",target_model_name="facebook/opt-125m"}'), 0);
+  assert.equal(m.get('llm_d_epp_flow_control_queue_size{fairness_id="default-flow",inference_pool="vllm",model_name="facebook/opt-125m",priority="-1",target_model_name="facebook/opt-125m"}'), 0);
   assert.equal(m.get('inference_extension_flow_control_request_queue_duration_seconds_count{fairness_id="default-flow",inference_pool="vllm",outcome="RejectedCapacity",priority="-1"}'), full.length);
   assert.ok(m.has('inference_extension_flow_control_pool_saturation{inference_pool="vllm"}'));
   agent.destroy();

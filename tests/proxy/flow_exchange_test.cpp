@@ -39,6 +39,7 @@ struct Fixture {
   net::Timers timers;
   uint64_t now = 1000;
   FlowQueue queue;
+  ModelHold hold;
   RateLimiter limiter{64};
   ExchangeEnv env;
   std::vector<std::unique_ptr<Call>> calls;
@@ -59,6 +60,7 @@ struct Fixture {
     env.upstreams = &upstreams;
     env.flow = &queue;
     env.flow_limits = &rules.flow.limits;
+    env.hold = &hold;
     env.limiter = &limiter;
     env.timers = &timers;
     env.now_ms = &now;
@@ -144,14 +146,15 @@ TEST_CASE("flow control: a client that goes away leaves the queue at once") {
   CHECK(f.upstreams.attempts.empty());
 }
 
-TEST_CASE("flow control: the TTL answers 503, or 429 when sheddable, with Retry-After") {
+TEST_CASE("flow control: the TTL answers 429 (llm-d's rejected-ttl-expired), with Retry-After") {
   Fixture f;
   f.router.saturated = true;
   Call& normal = f.send();
   Call& shed = f.send("batch");
   f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
-  CHECK(normal.status() == 503);
+  CHECK(normal.status() == 429);
   CHECK(shed.status() == 429);
+  CHECK(normal.says("x-llm-d-request-dropped-reason: rejected-ttl-expired\r\n"));
   CHECK(normal.says("\"code\":\"queue_timeout\""));
   CHECK(normal.says("retry-after: 1\r\n"));
   CHECK(shed.says("retry-after: 1\r\n"));
@@ -221,7 +224,7 @@ TEST_CASE("tracing: a request given up in the queue has an admission span up to 
   Call& c = f.send();
   const uint64_t queued_until = util::steady_ns();  // after every pick it had
   f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
-  CHECK(c.status() == 503);
+  CHECK(c.status() == 429);
   bool found = false;
   const uint64_t offset = f.stats.span_clock.realtime_offset_ns();
   f.stats.spans.drain([&](const metrics::SpanRecord& r) {
@@ -313,4 +316,144 @@ TEST_CASE(
     CHECK(spans[0].outcome == "queue_full");
     CHECK(spans[0].error);
   }
+}
+
+// Scale from zero (issue 66): a first attempt that finds no ready server for its model waits
+// in the worker's ModelHold, with or without flow control, until a server appears or
+// noEndpointRequestTTL runs out.
+namespace {
+int64_t held_gauge(const metrics::WorkerStats& stats, bool held_only) {
+  int64_t n = 0;
+  stats.flow_bands.for_each(
+      [&](std::string_view, const metrics::FlowBandStats& s) { n += held_only ? s.held.get() : s.queued.get(); });
+  return n;
+}
+uint64_t outcome_count(const metrics::WorkerStats& stats, FlowOutcome outcome) {
+  uint64_t n = 0;
+  stats.flow_bands.for_each([&](std::string_view, const metrics::FlowBandStats& s) {
+    for (size_t i = 0; i <= metrics::kFlowQueueDurationBuckets.size(); ++i)
+      n += s.queue_duration[size_t(outcome)].bucket(i);
+  });
+  return n;
+}
+}  // namespace
+
+TEST_CASE("scale from zero: held with nothing sent while no server serves the model; released when one appears") {
+  for (const bool flow : {false, true}) {
+    CAPTURE(flow);
+    Fixture f;
+    f.rules.flow.enabled = flow;
+    f.router.endpoints = 0;
+    Call& a = f.send();
+    Call& b = f.send("critical");
+    CHECK(a.client.out.empty());  // nothing reaches the client while held
+    CHECK(b.client.out.empty());
+    CHECK(f.hold.size() == 2);
+    CHECK(f.queue.empty());
+    CHECK(held_gauge(f.stats, true) == 2);
+    CHECK(held_gauge(f.stats, false) == 2);
+    f.hold.dispatch();  // still none
+    CHECK(f.hold.size() == 2);
+    CHECK(f.upstreams.attempts.empty());
+    f.router.endpoints = 3;
+    f.hold.dispatch();
+    CHECK(f.hold.empty());
+    REQUIRE(f.upstreams.attempts.size() == 2);
+    CHECK(held_gauge(f.stats, false) == 0);
+    CHECK(outcome_count(f.stats, FlowOutcome::Dispatched) == 2);
+  }
+}
+
+TEST_CASE("scale from zero: waiting out noEndpointRequestTTL with no server: 503 rejected-no-endpoints") {
+  Fixture f;
+  f.rules.flow.enabled = false;
+  f.rules.flow.limits.no_endpoint_ttl_ms = 3000;
+  f.router.endpoints = 0;
+  Call& c = f.send();
+  f.hold.expire(f.now + 2999, 3000);
+  CHECK(c.client.out.empty());
+  f.hold.expire(f.now + 3000, 3000);
+  CHECK(c.status() == 503);
+  CHECK(c.says("x-llm-d-request-dropped-reason: rejected-no-endpoints\r\n"));
+  CHECK(c.says("retry-after: 1\r\n"));
+  CHECK(c.says("\"code\":\"no_endpoint\""));
+  CHECK(f.hold.empty());
+  CHECK(held_gauge(f.stats, false) == 0);
+  CHECK(outcome_count(f.stats, FlowOutcome::EvictedNoEndpoints) == 1);
+}
+
+TEST_CASE("scale from zero: noEndpointRequestTTL 0 answers 503 at once, as before") {
+  Fixture f;
+  f.rules.flow.limits.no_endpoint_ttl_ms = 0;
+  f.router.endpoints = 0;
+  Call& c = f.send();
+  CHECK(c.status() == 503);
+  CHECK(f.hold.empty());
+}
+
+TEST_CASE("scale from zero: a client that goes while held leaves the hold at once") {
+  Fixture f;
+  f.router.endpoints = 0;
+  Call& a = f.send();
+  CHECK(f.hold.size() == 1);
+  a.exchange->client_gone();
+  CHECK(f.hold.empty());
+  CHECK(held_gauge(f.stats, false) == 0);
+  CHECK(held_gauge(f.stats, true) == 0);
+  CHECK(outcome_count(f.stats, FlowOutcome::EvictedContextCancelled) == 1);
+}
+
+TEST_CASE("scale from zero: a server that appears saturated takes it to the flow-control queue, fresh TTL; then 429") {
+  Fixture f;
+  f.router.endpoints = 0;
+  Call& c = f.send();
+  f.now += 10000;  // waited 10 s for the server
+  f.router.endpoints = 3;
+  f.router.saturated = true;
+  f.hold.dispatch();
+  CHECK(f.hold.empty());
+  CHECK(f.queue.size() == 1);  // the ordinary queue, its TTL from now
+  CHECK(held_gauge(f.stats, false) == 1);
+  CHECK(held_gauge(f.stats, true) == 0);
+  f.queue.expire(f.now + f.rules.flow.limits.ttl_ms - 1, f.rules.flow.limits.ttl_ms);
+  CHECK(c.client.out.empty());
+  f.queue.expire(f.now + f.rules.flow.limits.ttl_ms, f.rules.flow.limits.ttl_ms);
+  CHECK(c.status() == 429);
+  CHECK(c.says("x-llm-d-request-dropped-reason: rejected-ttl-expired\r\n"));
+}
+
+TEST_CASE("scale from zero: without flow control a saturated new server keeps it held; its TTL then answers 429") {
+  Fixture f;
+  f.rules.flow.enabled = false;
+  f.router.endpoints = 0;
+  Call& c = f.send();
+  f.router.endpoints = 3;
+  f.router.saturated = true;
+  f.hold.dispatch();
+  CHECK(f.hold.size() == 1);  // paced by the saturation detector
+  f.hold.expire(f.now + f.rules.flow.limits.no_endpoint_ttl_ms, f.rules.flow.limits.no_endpoint_ttl_ms);
+  CHECK(c.status() == 429);
+  CHECK(c.says("x-llm-d-request-dropped-reason: rejected-ttl-expired\r\n"));
+}
+
+TEST_CASE("scale from zero: the holding bounds full: 503 rejected-no-endpoints at once") {
+  Fixture f;
+  f.rules.flow.limits.total.max_requests = 1;
+  f.router.endpoints = 0;
+  Call& a = f.send();
+  Call& b = f.send();
+  CHECK(a.client.out.empty());
+  CHECK(b.status() == 503);
+  CHECK(b.says("x-llm-d-request-dropped-reason: rejected-no-endpoints\r\n"));
+  CHECK(outcome_count(f.stats, FlowOutcome::RejectedNoEndpoints) == 1);
+}
+
+TEST_CASE("flow control: a full queue says rejected-capacity") {
+  Fixture f;
+  f.rules.flow.limits.total.max_requests = 1;
+  f.router.saturated = true;
+  f.send();
+  Call& b = f.send();
+  CHECK(b.status() == 503);
+  CHECK(b.says("x-llm-d-request-dropped-reason: rejected-capacity\r\n"));
 }

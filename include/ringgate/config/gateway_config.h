@@ -275,6 +275,9 @@ struct FlowControlConfig {
   uint64_t max_bytes = 0;                         // all bands together; 0 = no global limit (GAIE's maxBytes)
   uint64_t max_requests = 0;                      // all bands together; 0 = no global limit
   nanoseconds default_request_ttl = seconds(30);  // queued longer: 503 (429 when sheddable)
+  // Held for a model with no ready server longer: 503 rejected-no-endpoints; 0 = not held.
+  // Applies whether or not `enabled` is set.
+  nanoseconds no_endpoint_request_ttl = std::chrono::minutes(5);
   PriorityBandConfig default_band;                // defaultPriorityBand: bands not listed
   std::vector<PriorityBandConfig> priority_bands;
 };

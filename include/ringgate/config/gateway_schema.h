@@ -276,7 +276,8 @@ inline constexpr Field kFlowControlFields[] = {
     {"enabled", "bool", "false", "", kLive, "", "Whether requests queue in the gateway while every candidate is saturated."},
     {"maxBytes", "byte size", "", "1..1Ti", kLive, "", "Request bytes queued, all bands together; absent = no bound."},
     {"maxRequests", "int", "", "1..10000000", kLive, "", "Requests queued, all bands together; absent = no bound."},
-    {"defaultRequestTTL", "duration", "30s", "1ms..1h", kLive, "", "Waited longer: 503 (429 when sheddable), with Retry-After."},
+    {"defaultRequestTTL", "duration", "30s", "1ms..1h", kLive, "", "Waited longer: 429 with x-llm-d-request-dropped-reason: rejected-ttl-expired and Retry-After."},
+    {"noEndpointRequestTTL", "duration", "5m", "0..1h", kLive, "", "How long a request waits for a model with no ready server (a pool scaled to zero), whether or not flow control is enabled; then 503 rejected-no-endpoints. 0: answered 503 at once."},
     {"defaultPriorityBand", "map", "", "", kLive, "", "The bounds of each band not listed in priorityBands."},
     {"priorityBands", "list", "", "", kLive, "", "Bounds per InferenceObjective priority."},
 };

@@ -189,14 +189,17 @@ inline std::string_view rewrite_decision_key(std::string_view rule, std::string_
 inline constexpr std::array<double, 16> kFlowQueueDurationBuckets = {
     0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0};
 // GAIE's QueueOutcome values we produce, in proxy::FlowOutcome order.
-inline constexpr std::array<std::string_view, 5> kFlowOutcomeNames = {
-    "Dispatched", "RejectedCapacity", "EvictedTTL", "EvictedContextCancelled", "EvictedDisplaced"};
+inline constexpr std::array<std::string_view, 7> kFlowOutcomeNames = {
+    "Dispatched",       "RejectedCapacity",    "EvictedTTL",        "EvictedContextCancelled",
+    "EvictedDisplaced", "RejectedNoEndpoints", "EvictedNoEndpoints"};
 
-// One flow (priority band, fairness id) of this worker's flow-control queue: GAIE's
-// flow-control series carry both labels. Keyed by flow_series_key().
+// One flow (priority band, fairness id, model, target model) of this worker's flow-control
+// queue and of its holding queues (proxy::ModelHold): llm-d's flow-control series carry the
+// four labels. Keyed by flow_series_key().
 struct FlowBandStats {
-  SingleWriterGauge queued;        // requests waiting now
+  SingleWriterGauge queued;        // requests waiting now (held for a model with no server included)
   SingleWriterGauge queued_bytes;  // their body bytes
+  SingleWriterGauge held;          // of them, held for a model with no ready server (the wake hook reads it)
   std::array<SingleWriterHistogram<kFlowQueueDurationBuckets.size()>, kFlowOutcomeNames.size()> queue_duration;
 };
 
@@ -209,11 +212,14 @@ inline std::string_view rate_limit_key(std::string_view tenant, bool tokens, std
   return scratch;
 }
 
-// Key of a flow-control series: (priority in decimal, fairness_id).
-inline std::string_view flow_series_key(int32_t priority, std::string_view fairness, std::string& scratch) {
+// Key of a flow-control series: (priority in decimal, fairness_id, model_name, target_model_name).
+inline std::string_view flow_series_key(int32_t priority, std::string_view fairness, std::string_view model,
+                                        std::string_view target, std::string& scratch) {
   scratch.clear();
   append_key_number(scratch, priority);
   append_key_part(scratch, fairness);
+  append_key_part(scratch, model);
+  append_key_part(scratch, target);
   return scratch;
 }
 
@@ -273,8 +279,9 @@ struct WorkerStats {
   // and the clock offset their times are encoded with.
   SpanRing spans;
   SpanClock span_clock;
-  // Flow control: per (priority band, fairness id), keyed by flow_series_key(). Bands
-  // come from the config, fairness ids are bounded process-wide (LabelBounds).
+  // Flow control: per (priority band, fairness id, model, target model), keyed by
+  // flow_series_key(). Bands come from the config, fairness ids and model names are
+  // bounded process-wide (LabelBounds, the catalog's labels).
   util::SingleWriterTable<FlowBandStats, 512> flow_bands;
   // Label values counted as "other" by metrics::LabelBounds, by LabelFamily.
   std::array<SingleWriterCounter, kLabelFamilyCount> label_overflow;
@@ -283,10 +290,10 @@ struct WorkerStats {
   openai::MediaPartCounters media_parts;
 };
 
-// The series a queued request of (priority, fairness label) is counted in (worker thread).
+// The series a queued request of (priority, fairness label, model labels) is counted in (worker thread).
 inline FlowBandStats& flow_series(WorkerStats& stats, int32_t priority, std::string_view fairness,
-                                  std::string& scratch) {
-  return stats.flow_bands.find_or_add(flow_series_key(priority, fairness, scratch));
+                                  std::string_view model, std::string_view target, std::string& scratch) {
+  return stats.flow_bands.find_or_add(flow_series_key(priority, fairness, model, target, scratch));
 }
 
 // `value` as a label of `family`: itself when `bounds` (null: no bound) holds it or, with

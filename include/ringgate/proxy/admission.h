@@ -11,6 +11,7 @@
 #include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/model_hold.h"
 #include "ringgate/proxy/rate_limiter.h"
 
 namespace ringgate::proxy {
@@ -20,6 +21,14 @@ enum class AdmissionVerdict : uint8_t {
   Queued,   // it waits in the flow-control queue (which may have dispatched it already)
   Refused,  // answer the error below
 };
+
+// The header lines of a flow-control refusal: Retry-After and llm-d's
+// x-llm-d-request-dropped-reason (rejected-capacity, rejected-no-endpoints,
+// rejected-ttl-expired, and ringgate's evicted-displaced).
+extern const std::string_view kRefusedCapacity;
+extern const std::string_view kRefusedNoEndpoints;
+extern const std::string_view kEvictedTtl;
+extern const std::string_view kEvictedDisplaced;
 
 struct AdmissionDecision {
   AdmissionVerdict verdict = AdmissionVerdict::Go;
@@ -41,8 +50,20 @@ class Admission {
   bool flow_enabled() const { return env_.flow != nullptr && env_.rules->flow.enabled; }
   // Joins the flow-control queue: Queued (its dispatch cycle runs at once, so with room
   // in the pool the waiter was dispatched before this returns: nothing may follow), or
-  // Refused when the queue is full.
-  AdmissionDecision enqueue(FlowWaiter* waiter);
+  // Refused when the queue is full. `model` / `target`: its series' model labels (bounded).
+  // `offer`: false when the caller just found the pool saturated (a held request whose
+  // model's server appeared): no dispatch now, and its TTL starts afresh.
+  AdmissionDecision enqueue(FlowWaiter* waiter, std::string_view model, std::string_view target, bool offer = true);
+  // Whether a request that found no ready server for its model waits for one (ModelHold).
+  bool may_hold() const {
+    return env_.hold != nullptr && env_.flow_limits != nullptr && env_.flow_limits->no_endpoint_ttl_ms > 0;
+  }
+  // Waits for a server of `target_model` (ModelHold): Queued, or Refused (503) when the
+  // holding bounds are full. From the flow-control queue (its dispatch took it out) too:
+  // the wait goes on in the same series.
+  AdmissionDecision hold(FlowWaiter* waiter, std::string_view target_model, std::string_view model_label,
+                         std::string_view target_label);
+  bool held() const { return held_; }
   // Out of the queue however it left (dispatch, eviction, the client going, a timeout).
   void leave_flow(FlowOutcome outcome);
   // The estimate made at admission, replaced by what the answer's usage reports
@@ -69,6 +90,8 @@ class Admission {
   uint64_t now() const { return *env_.now_ms; }
   std::string_view rate_tenant() const;  // whose budgets apply
   void observe_flow(FlowOutcome outcome);
+  // The series of a request that starts to wait.
+  void start_waiting(FlowWaiter* waiter, std::string_view model, std::string_view target);
 
   ExchangeEnv& env_;
   const http::Request* request_ = nullptr;
@@ -76,6 +99,8 @@ class Admission {
   bool sheddable_ = false;
   bool queued_ = false;
   FlowWaiter* waiter_ = nullptr;  // while queued
+  FlowQueue* queue_ = nullptr;    // the queue it waits in (the worker's, or a held model's)
+  bool held_ = false;             // queued in a ModelHold queue
   uint64_t queued_at_ns_ = 0;
   metrics::FlowBandStats* flow_stats_ = nullptr;  // its (priority, fairness id) series while queued
   std::string_view fairness_label_;

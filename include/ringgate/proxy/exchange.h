@@ -136,10 +136,14 @@ class Exchange final : public AttemptOwner,
     metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
     bool resume_counted = false;        // the current continuation's resumption was counted
     bool stalled = false;               // the last break was a stall (else a broken connection)
+    bool held_saw_server = false;       // held for its model's server, it found one (saturated)
     ClientResponse response;
   };
 
   void proceed();
+  bool holds_for_server(const RouteDecision& decision) const;
+  void wait_for_server();
+  bool held_try_dispatch(const RouteDecision& decision);
   RouteRequest route_request();
   RouteDecision route_next();
   void next_attempt();

@@ -12,6 +12,7 @@
 #include "ringgate/openai/stream_event.h"
 #include "ringgate/proxy/api_key_table.h"
 #include "ringgate/proxy/flow_queue.h"
+#include "ringgate/proxy/model_hold.h"
 #include "ringgate/proxy/hedging.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/prompt_digest.h"
@@ -90,6 +91,9 @@ struct ExchangeEnv {
   // Flow control: this worker's queue and its share of the bounds (null = none).
   FlowQueue* flow = nullptr;
   const FlowLimits* flow_limits = nullptr;
+  // Holding for models with no ready server (null = none: such a request is answered 503);
+  // its bounds are flow_limits'.
+  ModelHold* hold = nullptr;
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
   sched::ResponseTable* responses = nullptr;  // shared by the workers; null = none kept
   sched::ResponseRing* response_ring = nullptr;  // this worker's, for the other replicas; null = alone

@@ -34,8 +34,13 @@ enum class FlowOutcome : uint8_t {
   EvictedTTL,
   EvictedContextCancelled,
   EvictedDisplaced,
+  // llm-d's: the pool had no server for the model and none could be waited for
+  // (holding off, or its bounds full): 503 at once.
+  RejectedNoEndpoints,
+  // llm-d's: waited out noEndpointRequestTTL with no server for the model: 503.
+  EvictedNoEndpoints,
 };
-inline constexpr size_t kFlowOutcomes = 5;
+inline constexpr size_t kFlowOutcomes = 7;
 const char* flow_outcome_name(FlowOutcome outcome);
 
 // A queued request as the queue sees it.
@@ -63,6 +68,8 @@ struct FlowLimits {
   std::vector<std::pair<int32_t, BandLimits>> bands;
   BandLimits default_band;
   uint64_t ttl_ms = 30000;
+  // How long a request waits for a model with no ready server (ModelHold); 0 = not held.
+  uint64_t no_endpoint_ttl_ms = 300000;
   const BandLimits& band(int32_t priority) const {
     for (const auto& [p, limits] : bands)
       if (p == priority) return limits;
@@ -112,9 +119,10 @@ class FlowQueue {
   FlowQueue& operator=(const FlowQueue&) = delete;
 
   // Queues `waiter`, making room by evictions when the bounds bind. false: refused
-  // (RejectedCapacity: nothing was queued, the caller answers). Then runs a dispatch cycle.
-  bool enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes,
-               const FlowLimits& limits, uint64_t now_ms);
+  // (RejectedCapacity: nothing was queued, the caller answers). Then runs a dispatch cycle
+  // (`offer`: false: the caller has just found it cannot go, no cycle runs).
+  bool enqueue(FlowWaiter* waiter, int32_t priority, std::string_view flow_id, uint64_t bytes, const FlowLimits& limits,
+               uint64_t now_ms, bool offer = true);
   // Takes `waiter` out (client gone). No callback. false: it was not queued.
   bool remove(FlowWaiter* waiter);
   // Offers dispatches, highest band first, until one says the pool is saturated.
