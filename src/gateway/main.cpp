@@ -287,6 +287,7 @@ int main(int argc, char** argv) {
   context.router.placement_ring_count = control.placement_ring_count();
   context.router.response_rings = control.response_rings();
   context.router.response_ring_count = control.response_ring_count();
+  context.router.response_arrivals = control.response_arrivals();
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;

@@ -18,6 +18,7 @@
 #include "ringgate/net/loop.h"
 #include "ringgate/proxy/client_connection.h"
 #include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/response_waiters.h"
 #include "ringgate/proxy/upstream_pool.h"
 #include "ringgate/util/monotonic_clock.h"
 
@@ -83,6 +84,10 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.responses = context.router.responses;
     if (context.router.response_rings != nullptr && size_t(index) < context.router.response_ring_count)
       env_.response_ring = &context.router.response_rings[index];
+    if (context.router.response_arrivals != nullptr && size_t(index) < context.router.response_arrivals->size()) {
+      response_waiters_ = std::make_unique<ResponseWaiters>(&context.router.response_arrivals->inbox(size_t(index)));
+      env_.response_waiters = response_waiters_.get();
+    }
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
@@ -142,6 +147,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       if (!flow_.empty()) flow_.dispatch();
     });
     arm_accept();
+    if (response_waiters_) response_waiters_->start(loop_);
     loop_.timers().arm(tick_, kTickMs, now_ms_);
     while (!finished_) {
       const int rc = loop_.run_once(-1);
@@ -374,6 +380,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   UpstreamPool pool_{upstream_rt_};
   FlowQueue flow_;
   FlowLimits flow_limits_;
+  std::unique_ptr<ResponseWaiters> response_waiters_;  // before env_ and the clients: they point at it
   ExchangeEnv env_;
   ClientRuntime client_rt_;
   int listen_fd_ = -1;
