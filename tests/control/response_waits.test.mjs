@@ -64,14 +64,18 @@ test(`${WAITERS} requests waiting on unknown ids cost under 5% of a worker core`
   sockets.forEach((s, i) => s.write(`GET /v1/responses/resp_nobody_${i} HTTP/1.1\r\nhost: gw\r\n\r\n`));
   // Every request read, so every one waits: the window starts.
   await waitFor('every request read', async () => await metric('ringgate_requests_total') >= requestsBefore + WAITERS);
+  // The window ends before the first wait does (a slow stage may leave none: reported).
   const left = WAIT_MS - (performance.now() - sent) - 100;
-  assert.ok(left >= 200, `the requests took ${(performance.now() - sent).toFixed(0)} ms to arrive: no window left`);
-  const waiting = await cpuDuring(Math.min(WINDOW_MS, left));
-  const share = waiting.cpu / (waiting.ms / 1000) - idle.cpu / (idle.ms / 1000);
-  t.diagnostic(`${WAITERS} waiting: ${(100 * waiting.cpu / (waiting.ms / 1000)).toFixed(1)}% of a core over ` +
-    `${waiting.ms.toFixed(0)} ms; idle ${(100 * idle.cpu / (idle.ms / 1000)).toFixed(1)}%; the waits' share ` +
-    `${(100 * share).toFixed(1)}%`);
-  qualityBound(t, share < 0.05, `${WAITERS} waits cost ${(100 * share).toFixed(1)}% of a core (bound 5%)`);
+  if (left < 200) {
+    qualityBound(t, false, `the requests took ${(performance.now() - sent).toFixed(0)} ms to arrive: no window left`);
+  } else {
+    const waiting = await cpuDuring(Math.min(WINDOW_MS, left));
+    const percent = (x) => (100 * x.cpu / (x.ms / 1000)).toFixed(1);
+    const share = waiting.cpu / (waiting.ms / 1000) - idle.cpu / (idle.ms / 1000);
+    t.diagnostic(`${WAITERS} waiting: ${percent(waiting)}% of a core over ${waiting.ms.toFixed(0)} ms; idle ` +
+      `${percent(idle)}%; the waits' share ${(100 * share).toFixed(1)}%`);
+    qualityBound(t, share < 0.05, `${WAITERS} waits cost ${(100 * share).toFixed(1)}% of a core (bound 5%)`);
+  }
   // Each ends at its bound: the gateway's 404 (no server is known to hold it), once.
   const texts = await Promise.all(answers);
   const notFound = texts.filter((x) => x.startsWith('HTTP/1.1 404') && x.includes('response_not_found')).length;
