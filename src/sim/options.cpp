@@ -43,7 +43,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency-ms", "MS", "time between output tokens (default 0)"},
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
-    {"--tokens-per-image", "N", "prompt tokens a chat image_url part costs, cached by a hash of its url / data (default 576, 1-16384)"},
+    {"--tokens-per-image", "N",
+     "prompt tokens a chat image_url part costs, cached by a hash of its url / data (default 576, 1-16384)"},
     {"--tokens-per-audio", "N", "prompt tokens a chat input_audio part costs, likewise (default 750, 1-16384)"},
     {"--max-num-batched-tokens", "N",
      "prefill tokens per engine step (chunked prefill); each step's prefill delays every running decode by its "

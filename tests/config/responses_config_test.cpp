@@ -18,9 +18,10 @@ std::string all_errors(const LoadResult& result) {
 }
 
 LoadResult load(std::string_view body) {
-  return load_config_text("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"127.0.0.1:8000\"]}}\n" +
-                              std::string(body),
-                          "t.yaml");
+  return load_config_text(
+      "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"127.0.0.1:8000\"]}}\n" +
+          std::string(body),
+      "t.yaml");
 }
 
 }  // namespace

@@ -41,8 +41,9 @@ struct Request {
   // A GET of /v1/responses/{id}; true when it waits.
   bool get(std::string_view id, uint64_t now_ms = 1000, uint64_t wait_ms = 150, sched::ResponseRing* ring = nullptr) {
     const std::string target = "/v1/responses/" + std::string(id);
-    REQUIRE(affinity.begin(&worker.table, ring, openai::route_for(target), target, openai::RequestFields{}, false)
-                .status == 0);
+    REQUIRE(
+        affinity.begin(&worker.table, ring, openai::route_for(target), target, openai::RequestFields{}, false).status ==
+        0);
     return wait.begin(affinity, &worker.waiters, worker.timers, now_ms, wait_ms);
   }
 };
@@ -136,8 +137,9 @@ TEST_CASE("response wait: an id that arrives before the wait is registered is fo
   Worker w;
   Request r(w);
   const std::string target = "/v1/responses/resp_race";
-  REQUIRE(r.affinity.begin(&w.table, nullptr, openai::route_for(target), target, openai::RequestFields{}, false)
-              .status == 0);
+  REQUIRE(
+      r.affinity.begin(&w.table, nullptr, openai::route_for(target), target, openai::RequestFields{}, false).status ==
+      0);
   REQUIRE(r.affinity.unplaced());
   arrives(w, "resp_race", 5);  // after the affinity's first lookup, before the wait
   CHECK(w.arrivals.announced() == 0);
@@ -171,8 +173,9 @@ TEST_CASE("response wait: none alone (0 ms), for a known id, or for a request na
   CHECK_FALSE(r.get("resp_3"));
   CHECK(r.affinity.pinned());
   const openai::RequestFields none;
-  REQUIRE(r.affinity.begin(&w.table, nullptr, openai::route_for("/v1/responses"), "/v1/responses", none, false)
-              .status == 0);
+  REQUIRE(
+      r.affinity.begin(&w.table, nullptr, openai::route_for("/v1/responses"), "/v1/responses", none, false).status ==
+      0);
   CHECK_FALSE(r.wait.begin(r.affinity, &w.waiters, w.timers, 0, 150));
   CHECK(w.timers.next_expiry() == UINT64_MAX);
   CHECK(w.waiters.size() == 0);

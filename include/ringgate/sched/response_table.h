@@ -87,7 +87,8 @@ class ResponseTable {
     mutable std::mutex mutex;
     std::list<Entry> lru;  // most recent first
     std::unordered_map<std::string_view, std::list<Entry>::iterator> index;  // keys view lru's ids
-    std::atomic<uint64_t> oldest{UINT64_MAX};  // lru.back()'s stamp; UINT64_MAX: empty
+    // lru.back()'s stamp (UINT64_MAX: empty), read without the lock to pick a victim.
+    std::atomic<uint64_t> oldest{UINT64_MAX};
   };
   Shard& shard_of(std::string_view id);
   uint64_t next_stamp() { return stamp_.fetch_add(1, std::memory_order_relaxed); }
