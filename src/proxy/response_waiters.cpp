@@ -1,5 +1,7 @@
 #include "ringgate/proxy/response_waiters.h"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 
 #include "ringgate/net/loop.h"
@@ -41,11 +43,16 @@ void ResponseWaiters::start(net::Loop& loop) {
   arm();
 }
 
+void ResponseWaiters::stop() {
+  if (loop_ != nullptr) ::shutdown(inbox_->wake_fds[0], SHUT_RD);
+  loop_ = nullptr;
+}
+
 void ResponseWaiters::arm() { loop_->recv_into(inbox_->wake_fds[0], buffer_, sizeof buffer_, false, this); }
 
 void ResponseWaiters::on_completion(const net::Completion& c) {
   if (c.op != net::IoOp::RecvInto) return;
-  if (c.res > 0 || c.res == -EAGAIN || c.res == -EINTR) {
+  if (loop_ != nullptr && (c.res > 0 || c.res == -EAGAIN || c.res == -EINTR)) {
     take_arrivals();
     arm();
   }

@@ -112,6 +112,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     while (client_rt_.all) delete client_rt_.all;
     pool_.close_idle();
     loop_.drop_retired();
+    if (response_waiters_) response_waiters_->stop();
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }
 

@@ -32,6 +32,9 @@ class ResponseWaiters final : public net::IoHandler {
 
   // Keeps a receive armed on the inbox's socket (the worker's loop).
   void start(net::Loop& loop);
+  // The worker's loop has stopped: the receive still armed ends without a byte (the
+  // socket's reading side shut), so nothing writes into this object once it is gone.
+  void stop();
 
   // ResponseWait: on the lists (counted in the inbox, seq_cst), and off.
   void add(ResponseWait& wait);
