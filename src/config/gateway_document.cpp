@@ -935,6 +935,18 @@ void read_shared_state(YamlFieldReader& r, const YAML::Node& node, const std::st
   });
 }
 
+// responses: {maxEntries, maxBytes}
+void read_responses(YamlFieldReader& r, const YAML::Node& node, const std::string& path, ResponsesConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kResponses);
+  if (!fields) return;
+  with_field(*fields, path, "maxEntries", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_entries, r.read_int(v, p, 1, 100'000'000));
+  });
+  with_field(*fields, path, "maxBytes", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.max_bytes, r.read_byte_size(v, p, 1ull << 10, 1ull << 40));
+  });
+}
+
 // "pool.discovery.static[2]" → "pool.discovery.static"; drops apiVersion/kind/metadata.
 std::vector<std::string> settable_paths(const std::vector<std::string>& leaves) {
   std::vector<std::string> out;
@@ -1013,6 +1025,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
   });
   with_field(doc, "", "sharedState",
              [&](const YAML::Node& v, const std::string& p) { read_shared_state(r, v, p, c.shared_state); });
+  with_field(doc, "", "responses",
+             [&](const YAML::Node& v, const std::string& p) { read_responses(r, v, p, c.responses); });
   c.set_by_file = settable_paths(r.leaves_read());
   return out;
 }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "ringgate/control/kv_event_metrics.h"
+#include "ringgate/control/response_table_metrics.h"
 #include "ringgate/control/status_page.h"
 #include "ringgate/net/io_backend.h"
 #include "ringgate/sched/endpoint_report.h"
@@ -559,6 +560,7 @@ AdminResponse ControlPlane::render_metrics() {
   std::string text = render_gateway_metrics(view, workers, counters_of_workers, index_.stats(), counters,
                                             options_.build, options_.metric_names, &flow);
   if (subscriber_) append_kv_event_metrics(text);
+  append_response_table_families(text, responses_);
   if (shared_) shared_->append_metrics(text);
   latency_.append_metrics(text, view.snapshot);
   return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};

@@ -13,6 +13,7 @@ SharedResponses::SharedResponses(RedisClient& client, sched::ResponseTable& tabl
     : table_(table),
       ring_count_(workers),
       rings_(std::make_unique<sched::ResponseRing[]>(workers)),
+      arrivals_(workers),
       exchange_(client, "responses", std::move(prefix) + ":responses", std::move(replica_id), ttl,
                 {kMaxEntryBytes, kReadEntries, kStreamEntries}, [this](std::string_view p) { return apply(p); }) {
   for (size_t i = 0; i < ring_count_; ++i) rings_[i].enable(sched::kResponseRingSize);
@@ -40,11 +41,15 @@ bool SharedResponses::apply(std::string_view payload) {
   ResponseChange change;
   for (;;) {
     const PayloadStep step = next_response(payload, at, change);
-    if (step != PayloadStep::Record) return step == PayloadStep::End;
-    if (change.forget)
+    if (step != PayloadStep::Record) {
+      arrivals_.wake();
+      return step == PayloadStep::End;
+    }
+    if (change.forget) {
       table_.forget(change.id);
-    else
-      table_.learn(change.id, change.server);
+    } else if (table_.learn(change.id, change.server)) {
+      arrivals_.arrived(change.id);  // after the table has it (response_arrivals.h)
+    }
     ++received_;
   }
 }

@@ -78,7 +78,8 @@ std::optional<size_t> file_digest(const std::string& path) {
 }
 
 // Applies what a reload may change while running: the request rules (rewrites,
-// objectives, session header), the aliases /v1/models lists, and a static pool.
+// objectives, session header), the aliases /v1/models lists, a static pool, and the
+// response table's bounds.
 // Listeners, workers, limits, scheduler weights and auth (which file, admin.auth: the
 // keys file itself reloads on its own) take effect on restart.
 // `loaded` is the digest of the content last loaded (applied or rejected); a watcher
@@ -99,8 +100,10 @@ void reload(const gateway::Options& flags, const config::GatewayConfig* picker, 
   if (picker) config::apply_picker_config(*picker, r.config.gateway);
   rules.set_file(&r.config);  // with the watched Kubernetes rule objects, if any
   gateway::Settings settings;
-  if (gateway::resolve_settings(flags, &r.config, settings).empty() && !settings.kubernetes && flags.demo == 0)
-    control.set_endpoints(settings.static_endpoints, true);
+  if (gateway::resolve_settings(flags, &r.config, settings).empty()) {
+    control.responses().set_limits(settings.responses);
+    if (!settings.kubernetes && flags.demo == 0) control.set_endpoints(settings.static_endpoints, true);
+  }
   control.count_reload(true, flags.config_file);
   std::fprintf(stderr, "ringgate: config reloaded from %s\n", flags.config_file.c_str());
 }
@@ -209,6 +212,7 @@ int main(int argc, char** argv) {
   control_options.health = settings.health;
   control_options.workers = settings.workers;
   control_options.shared_state = settings.shared_state;
+  control_options.responses = settings.responses;
   control_options.admin_listen_fd = admin.fd;
   control_options.build = {RINGGATE_COMMIT, RINGGATE_VERSION};
   control_options.metric_names = settings.metric_names;
@@ -286,6 +290,7 @@ int main(int argc, char** argv) {
   context.router.placement_ring_count = control.placement_ring_count();
   context.router.response_rings = control.response_rings();
   context.router.response_ring_count = control.response_ring_count();
+  context.router.response_arrivals = control.response_arrivals();
   context.router.health = &control.passive_health();
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;

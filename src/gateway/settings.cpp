@@ -172,6 +172,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.prompt_tokenizer = g.scheduler.prefix.hf_tokenizer;
   if (set("saturationDetector")) s.scheduler.saturation = saturation_config(g.saturation_detector);
   if (set("scheduler.prefixIndexMemoryBytes")) s.scheduler.prefix_index_bytes = g.scheduler.prefix_index_memory_bytes;
+  if (set("responses.maxEntries")) s.responses.max_entries = g.responses.max_entries;
+  if (set("responses.maxBytes")) s.responses.max_bytes = g.responses.max_bytes;
   if (set("accessLog.enabled") && g.access_log.enabled) {
     s.access_log_path = g.access_log.path;
     s.proxy.access_log_ring_slots = 1;  // sized from the flags in resolve_settings

@@ -162,7 +162,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   }
   // A response another replica made may not have reached this one's table yet.
-  if (response_wait_.begin(affinity_, *env_.timers, *env_.now_ms, wait_ms)) return;
+  if (response_wait_.begin(affinity_, env_.response_waiters, *env_.timers, *env_.now_ms, wait_ms)) return;
   proceed();
 }
 

@@ -18,6 +18,7 @@
 #include "ringgate/net/loop.h"
 #include "ringgate/proxy/client_connection.h"
 #include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/response_waiters.h"
 #include "ringgate/proxy/upstream_pool.h"
 #include "ringgate/util/monotonic_clock.h"
 
@@ -88,6 +89,10 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.responses = context.router.responses;
     if (context.router.response_rings != nullptr && size_t(index) < context.router.response_ring_count)
       env_.response_ring = &context.router.response_rings[index];
+    if (context.router.response_arrivals != nullptr && size_t(index) < context.router.response_arrivals->size()) {
+      response_waiters_ = std::make_unique<ResponseWaiters>(&context.router.response_arrivals->inbox(size_t(index)));
+      env_.response_waiters = response_waiters_.get();
+    }
     env_.timers = &loop_.timers();
     env_.now_ms = &now_ms_;
     env_.rng = sched::Rng(0x7e11ull * uint64_t(index + 1));
@@ -112,6 +117,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     while (client_rt_.all) delete client_rt_.all;
     pool_.close_idle();
     loop_.drop_retired();
+    if (response_waiters_) response_waiters_->stop();
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }
 
@@ -150,6 +156,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       held_on_ = router_.snapshot();
     });
     arm_accept();
+    if (response_waiters_) response_waiters_->start(loop_);
     loop_.timers().arm(tick_, kTickMs, now_ms_);
     while (!finished_) {
       const int rc = loop_.run_once(-1);
@@ -391,6 +398,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   FlowLimits flow_limits_;
   ModelHold hold_;                                    // requests waiting for a model with no ready server
   const sched::EndpointSnapshot* held_on_ = nullptr;  // the snapshot the held requests were last routed on
+  std::unique_ptr<ResponseWaiters> response_waiters_;  // before env_ and the clients: they point at it
   ExchangeEnv env_;
   ClientRuntime client_rt_;
   int listen_fd_ = -1;

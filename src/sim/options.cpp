@@ -43,7 +43,8 @@ constexpr util::FlagSpec kFlags[] = {
     {"--inter-token-latency-ms", "MS", "time between output tokens (default 0)"},
     {"--prefill-overhead-ms", "MS", "fixed prefill time per request (default 0)"},
     {"--prefill-time-per-token-us", "US", "prefill time per prompt token not found in the prefix cache (default 0)"},
-    {"--tokens-per-image", "N", "prompt tokens a chat image_url part costs, cached by a hash of its url / data (default 576, 1-16384)"},
+    {"--tokens-per-image", "N",
+     "prompt tokens a chat image_url part costs, cached by a hash of its url / data (default 576, 1-16384)"},
     {"--tokens-per-audio", "N", "prompt tokens a chat input_audio part costs, likewise (default 750, 1-16384)"},
     {"--max-num-batched-tokens", "N",
      "prefill tokens per engine step (chunked prefill); each step's prefill delays every running decode by its "
@@ -80,6 +81,9 @@ constexpr util::FlagSpec kFlags[] = {
     {"--enable-responses-store", "",
      "store Responses API responses (store, background, previous_response_id), as vLLM with "
      "VLLM_ENABLE_RESPONSES_API_STORE=1 (which also turns it on)"},
+    {"--response-id-bytes", "N",
+     "sim only: every Responses API response id is N bytes, \"resp_\" and random hex, 37-1024 (default 37, as "
+     "vLLM's); a server answering each request with a long fresh id, for the gateway's bounds"},
     {"--vllm-version", "0.10|0.12", "vLLM release to imitate where they differ: metric set, /version (default 0.12)"},
     {"--inter-token-latency", "MS", "llm-d-inference-sim's name for --inter-token-latency-ms"},
     {"--time-to-first-token", "MS", "llm-d-inference-sim's name for --prefill-overhead-ms"},
@@ -289,6 +293,8 @@ std::string apply(SimOptions& o, std::string_view flag, std::string_view value) 
     o.data_parallel_rank = rank;
   } else if (flag == "--data-parallel-stats-interval-ms") {
     if (!parse_double(value, o.data_parallel_stats_interval_ms, 0, 60000)) return bad("milliseconds 0-60000");
+  } else if (flag == "--response-id-bytes") {
+    if (!parse_uint<uint32_t>(value, o.response_id_bytes, 37, 1024)) return bad("an integer 37-1024");
   } else if (flag == "--max-waiting") {
     if (!parse_uint<uint32_t>(value, o.max_waiting, 0, 1u << 24)) return bad("an integer >= 0");
   } else if (flag == "--block-size") {

@@ -795,6 +795,11 @@ void SimApi::handle_responses(HttpSession& session, HttpRequest& request) {
 
   ResponseRecord record;
   record.id = "resp_" + random_hex32();
+  // --response-id-bytes: longer, the rest from the cheap generator (the head is unique already).
+  for (uint64_t r = 0; record.id.size() < options_.response_id_bytes; r >>= 4) {
+    if ((record.id.size() & 15) == 5) r = next_random();
+    record.id += "0123456789abcdef"[r & 15];
+  }
   record.created_at = uint64_t(unix_seconds());
   record.model = lora >= 0 ? options_.loras[size_t(lora)].name : options_.served_model_names.front();
   record.instructions = req.instructions;

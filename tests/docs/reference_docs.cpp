@@ -12,6 +12,7 @@
 #include "ringgate/control/flow_metrics.h"
 #include "ringgate/control/kv_event_metrics.h"
 #include "ringgate/control/latency_learner.h"
+#include "ringgate/control/response_table_metrics.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/metrics/gateway_stats.h"
@@ -211,6 +212,7 @@ std::string render_all_metrics() {
   sched::PrefixIndex index;
   sched::ResponseTable responses;
   control::SharedState shared(loop, shared_options, "vllm", &limiter, index, responses, 1);
+  control::append_response_table_families(text, responses);
   shared.append_metrics(text);
   // The latency model reports an endpoint's error once its fit has scored predictions: learn a while.
   control::LatencyLearner latency(1);

@@ -66,6 +66,8 @@ void check_same(const gateway::Settings& a, const gateway::Settings& b) {
   CHECK(a.scheduler.load_guard_factor == b.scheduler.load_guard_factor);
   CHECK(a.scheduler.load_guard_min_excess == b.scheduler.load_guard_min_excess);
   CHECK(a.scheduler.session_affinity == b.scheduler.session_affinity);
+  CHECK(a.responses.max_entries == b.responses.max_entries);
+  CHECK(a.responses.max_bytes == b.responses.max_bytes);
 }
 }  // namespace
 

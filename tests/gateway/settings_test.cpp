@@ -300,6 +300,26 @@ sharedState: {redis: {address: "127.0.0.1:6379"}, syncInterval: 100ms}
   CHECK(resolve(flags({}), &f).proxy.response_wait_ms == 2000);  // 100 ms: 550, under the floor
 }
 
+TEST_CASE("settings: the response table's bounds: the table's defaults, then the file's responses") {
+  const gateway::Settings none = resolve(flags({"--endpoint", "127.0.0.1:8000"}), nullptr);
+  CHECK(none.responses.max_entries == 100'000);
+  CHECK(none.responses.max_bytes == size_t(64) << 20);
+  const config::ConfigSet one = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
+responses: {maxEntries: 777}
+)");
+  CHECK(resolve(flags({}), &one).responses.max_entries == 777);
+  CHECK(resolve(flags({}), &one).responses.max_bytes == size_t(64) << 20);
+  const config::ConfigSet both = file(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["10.0.0.1:8000"]}}
+responses: {maxEntries: 5, maxBytes: 3Mi}
+)");
+  CHECK(resolve(flags({}), &both).responses.max_entries == 5);
+  CHECK(resolve(flags({}), &both).responses.max_bytes == size_t(3) << 20);
+}
+
 TEST_CASE("settings: sessionKeys: the order reaches the rules; session affinity is off only when no key can pin") {
   auto with = [](std::string scheduler) {
     return file("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {name: vllm, discovery: {static: [\"10.0.0.1:8000\"]}}\n"

@@ -309,6 +309,13 @@ struct SharedStateConfig {
   nanoseconds sync_interval = milliseconds(20);  // "syncInterval" (5ms..10s)
 };
 
+// responses: the bounds of the Responses API id table (sched::ResponseTableLimits holds
+// the defaults; 0 = not set here).
+struct ResponsesConfig {
+  uint64_t max_entries = 0;  // "maxEntries" (1..1e8)
+  uint64_t max_bytes = 0;    // "maxBytes" (1Ki..1Ti)
+};
+
 struct GatewayConfig {
   ListenConfig listen;
   uint32_t workers = 0;          // 0 = one per core
@@ -333,6 +340,7 @@ struct GatewayConfig {
   AuthConfig auth;
   AdminConfig admin;
   SharedStateConfig shared_state;
+  ResponsesConfig responses;
 
   // Dotted YAML paths of the leaves the file set explicitly, sorted, e.g.
   // "listen.api", "scheduler.scorers.kv-cache", "timeouts.request",

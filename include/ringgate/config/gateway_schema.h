@@ -67,6 +67,7 @@ inline constexpr Field kRootFields[] = {
     {"mode", "string", "gateway", "gateway, epp", kRestart, "--mode", "gateway: proxy on listen.api; epp: GAIE Endpoint Picker over Envoy ext-proc gRPC (docs/epp-mode.md)."},
     {"auth", "map", "", "", kRestart, "", "API keys on the api listener (leave out: no key needed)."},
     {"admin", "map", "", "", kRestart, "", "The admin listener's own settings."},
+    {"responses", "map", "", "", kLive, "", "The Responses API ids the gateway remembers (which server holds each response, for previous_response_id and /v1/responses/{id}): its bounds."},
     {"sharedState", "map", "", "", kRestart, "", "Replicas share their load, budgets and placements through Redis and pick as one (leave out: each alone)."},
     {"hedging", "map", "", "", kRestart, "", "Hedged prefill: a streamed request with a TTFT objective whose pick has little to spare also goes to the next-best server; the first to stream a token is kept."},
     {"tracing", "map", "", "", kRestart, "", "OpenTelemetry traces over OTLP/HTTP (protobuf): a span for each request, its admission, each pick and each upstream attempt; W3C traceparent continued and sent to the model servers. Off unless an endpoint is set here or by OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG) and OTEL_EXPORTER_OTLP_(TRACES_)HEADERS apply where the file sets nothing."},
@@ -89,6 +90,10 @@ inline constexpr Field kAuthFields[] = {
 };
 inline constexpr Field kAdminFields[] = {
     {"auth", "bool", "false", "", kRestart, "", "true: the admin port wants an API key marked `admin: true` (/healthz and /readyz stay open)."},
+};
+inline constexpr Field kResponsesFields[] = {
+    {"maxEntries", "int", "100000", "1..100000000", kLive, "", "Response ids remembered at most; beyond, the least recently used is forgotten (a request naming it is routed as an unknown one). Shown by ringgate_responses_table_entries and ringgate_responses_table_evictions_total."},
+    {"maxBytes", "byte size", "64Mi", "1Ki..1Ti", kLive, "", "Memory the remembered ids may take, counted as the resident memory each entry costs (464 bytes for a 256-byte id, 190 for vLLM's 37-byte ones); beyond, the least recently used is forgotten. Shown by ringgate_responses_table_bytes."},
 };
 inline constexpr Field kSharedStateFields[] = {
     {"redis", "map", "", "", kRestart, "", "The Redis server replicas share state through."},
@@ -303,6 +308,7 @@ inline constexpr auto kRoot = names_of(kRootFields);
 inline constexpr auto kListen = names_of(kListenFields);
 inline constexpr auto kAuth = names_of(kAuthFields);
 inline constexpr auto kAdmin = names_of(kAdminFields);
+inline constexpr auto kResponses = names_of(kResponsesFields);
 inline constexpr auto kSharedState = names_of(kSharedStateFields);
 inline constexpr auto kSharedStateRedis = names_of(kSharedStateRedisFields);
 inline constexpr auto kListenTls = names_of(kListenTlsFields);
@@ -387,6 +393,7 @@ inline constexpr Map kMaps[] = {
     {"rateLimits", kRateLimits, kRateLimitsFields},
     {"auth", kAuth, kAuthFields},
     {"admin", kAdmin, kAdminFields},
+    {"responses", kResponses, kResponsesFields},
     {"sharedState", kSharedState, kSharedStateFields},
     {"sharedState.redis", kSharedStateRedis, kSharedStateRedisFields},
 };

@@ -100,6 +100,8 @@ class ControlPlane {
   // The response-id rings, one per worker slot, while replicas share state (null: none).
   sched::ResponseRing* response_rings() { return shared_ ? shared_->response_rings() : nullptr; }
   size_t response_ring_count() const { return shared_ ? shared_->response_ring_count() : 0; }
+  // Announces the ids the other replicas teach to the workers' waiting requests (null: alone).
+  proxy::ResponseArrivals* response_arrivals() { return shared_ ? shared_->response_arrivals() : nullptr; }
   proxy::PassiveHealth& passive_health() { return health_; }
   const sched::SchedulerConfig& scheduler_config() const { return options_.scheduler; }
 

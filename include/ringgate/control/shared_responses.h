@@ -11,7 +11,8 @@
 // last sync as one entry of the stream PREFIX:POOL:responses (trimmed to kStreamEntries)
 // and returns the others' entries after the last one read, at most kReadEntries. An
 // entry's payload is response_payload.h's records. Everything read is bounded and
-// checked: a malformed entry is counted and left where it breaks, the rest applied.
+// checked: a malformed entry is counted and left where it breaks, the rest applied. Each
+// id learned so is announced to the workers that have requests waiting (arrivals()).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "ringgate/control/stream_exchange.h"
+#include "ringgate/proxy/response_arrivals.h"
 #include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
 
@@ -35,6 +37,8 @@ class SharedResponses {
                   std::string replica_id, std::chrono::milliseconds ttl);
 
   sched::ResponseRing* rings() { return rings_.get(); }
+  // The ids learned from the others, announced to the workers' waiting requests.
+  proxy::ResponseArrivals& arrivals() { return arrivals_; }
   size_t ring_count() const { return ring_count_; }
 
   // Sends what the workers learned since the last sync and asks for the others' (nothing
@@ -56,6 +60,7 @@ class SharedResponses {
   sched::ResponseTable& table_;
   size_t ring_count_;
   std::unique_ptr<sched::ResponseRing[]> rings_;
+  proxy::ResponseArrivals arrivals_;
   StreamExchange exchange_;
   std::string payload_;
   uint64_t sent_ = 0, received_ = 0, dropped_ = 0;

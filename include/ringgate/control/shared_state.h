@@ -76,6 +76,7 @@ class SharedState {
   // The workers' response-id rings, one per worker (SharedResponses).
   sched::ResponseRing* response_rings() { return responses_->rings(); }
   size_t response_ring_count() const { return responses_->ring_count(); }
+  proxy::ResponseArrivals* response_arrivals() { return &responses_->arrivals(); }
 
   void append_metrics(std::string& out) const;
   AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;

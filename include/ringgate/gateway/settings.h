@@ -19,6 +19,7 @@
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/sched/prefix_hasher.h"
+#include "ringgate/sched/response_table.h"
 #include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::gateway {
@@ -50,6 +51,7 @@ struct Settings {
   std::string api_keys_file;  // auth.apiKeysFile; empty = no auth
   bool admin_auth = false;    // admin.auth
   control::SharedStateOptions shared_state;  // sharedState / --redis
+  sched::ResponseTableLimits responses;      // responses (live: a reload applies it)
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
   // tracing (config or OTEL_* variables; gateway/tracing_settings.h): the exporter's
   // settings, unset when tracing is off (proxy.tracing says the same to the workers).

@@ -29,6 +29,8 @@
 namespace ringgate::proxy {
 
 // Routing and passive health as an exchange sees them (RequestRouter in the worker).
+class ResponseWaiters;
+
 class RouteService {
  public:
   virtual ~RouteService() = default;
@@ -97,6 +99,7 @@ struct ExchangeEnv {
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
   sched::ResponseTable* responses = nullptr;  // shared by the workers; null = none kept
   sched::ResponseRing* response_ring = nullptr;  // this worker's, for the other replicas; null = alone
+  ResponseWaiters* response_waiters = nullptr;   // this worker's waits for the others' ids; null = alone
   const ApiKeyTable* api_keys = nullptr;  // the worker's current keys; null = auth off
   net::Timers* timers = nullptr;
   const uint64_t* now_ms = nullptr;

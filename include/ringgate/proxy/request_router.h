@@ -25,6 +25,7 @@
 #include "ringgate/sched/placement_record.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/proxy/response_arrivals.h"
 #include "ringgate/sched/response_record.h"
 #include "ringgate/sched/response_table.h"
 #include "ringgate/sched/session_keys.h"
@@ -59,6 +60,9 @@ struct RouterShared {
   // What each worker learns of them, for the other gateway replicas (sharedState; null: alone).
   sched::ResponseRing* response_rings = nullptr;
   size_t response_ring_count = 0;
+  // What the other replicas taught this one, announced to the workers' waiting requests
+  // (one inbox per worker slot; null: alone).
+  ResponseArrivals* response_arrivals = nullptr;
 };
 
 struct RouteRequest {

@@ -53,6 +53,7 @@ class ResponseAffinity {
   bool pinned() const { return pinned_; }
   uint64_t server() const { return server_; }
   bool names_response() const { return !id_.empty(); }
+  std::string_view id() const { return id_; }
   // A /v1/responses/{id} path whose response no server is known to hold: answered 404 by
   // the gateway (asking a server at random would find it 1 time in N).
   bool unknown_path() const { return is_path_ && !pinned_; }

@@ -121,6 +121,9 @@ struct SimOptions {
   // The store's bounds (vLLM has none): beyond them the oldest responses are forgotten.
   size_t responses_store_max_entries = 100000;
   size_t responses_store_max_bytes = size_t(1) << 30;
+  // --response-id-bytes (sim only): a Responses API id's length, "resp_" and random hex
+  // (vLLM's: 37); longer ones play a server that fills the gateway's response table.
+  uint32_t response_id_bytes = 37;
   std::string vllm_version = "0.12.0";        // the release followed where versions differ (0.10 or 0.12)
   // --seed N: random mode's outputs are a function of N and the text (two sims with the same N answer the
   // same request alike); the faults draw from it too. Unset: a new N per request, from the clock.
