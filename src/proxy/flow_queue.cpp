@@ -11,8 +11,10 @@ const char* flow_outcome_name(FlowOutcome outcome) {
     case FlowOutcome::EvictedTTL: return "EvictedTTL";
     case FlowOutcome::EvictedContextCancelled: return "EvictedContextCancelled";
     case FlowOutcome::EvictedDisplaced: return "EvictedDisplaced";
-    case FlowOutcome::RejectedNoEndpoints: return "RejectedNoEndpoints";
-    case FlowOutcome::EvictedNoEndpoints: return "EvictedNoEndpoints";
+    case FlowOutcome::RejectedNoEndpoints:
+      return "RejectedNoEndpoints";
+    case FlowOutcome::EvictedNoEndpoints:
+      return "EvictedNoEndpoints";
   }
   return "?";
 }

@@ -396,8 +396,8 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   UpstreamPool pool_{upstream_rt_};
   FlowQueue flow_;
   FlowLimits flow_limits_;
-  ModelHold hold_;                                    // requests waiting for a model with no ready server
-  const sched::EndpointSnapshot* held_on_ = nullptr;  // the snapshot the held requests were last routed on
+  ModelHold hold_;                                     // requests waiting for a model with no ready server
+  const sched::EndpointSnapshot* held_on_ = nullptr;   // the snapshot the held requests were last routed on
   std::unique_ptr<ResponseWaiters> response_waiters_;  // before env_ and the clients: they point at it
   ExchangeEnv env_;
   ClientRuntime client_rt_;

@@ -32,7 +32,8 @@ EngineConfig engine_config(const SimOptions& o) {
   c.max_model_len = o.max_model_len;
   c.num_loras = static_cast<uint32_t>(o.loras.size());
   c.latency = LatencyModel{o.prefill_overhead_ms, o.prefill_time_per_token_us, o.inter_token_latency_ms,
-                           o.kv_transfer_time_per_block_us, o.speed, o.kv_offload_load_time_per_block_us};
+                           o.kv_transfer_time_per_block_us, o.speed};
+  c.latency.kv_offload_load_time_per_block_us = o.kv_offload_load_time_per_block_us;
   c.kv_events = o.kv_events.publishing();
   c.max_num_batched_tokens = o.max_num_batched_tokens;
   c.kv_connector = !o.kv_transfer.kv_connector.empty();

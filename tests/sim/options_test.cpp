@@ -149,9 +149,10 @@ TEST_CASE("--kv-events-config takes vLLM's KVEventsConfig JSON") {
 
 TEST_CASE("--kv-transfer-config: the OffloadingConnector's CPU tier, num_cpu_blocks 1..kMaxCpuBlocks") {
   auto offloading = [](std::string blocks) {
-    return parse({"--kv-transfer-config",
-                  R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both","kv_connector_extra_config":)"
-                  R"({"num_cpu_blocks":)" + blocks + "}}"});
+    const std::string json = R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+                             R"("kv_connector_extra_config":{"num_cpu_blocks":)" +
+                             blocks + "}}";
+    return parse({"--kv-transfer-config", json});
   };
   for (const std::string& n : std::vector<std::string>{"1", std::to_string(kMaxCpuBlocks)}) {
     auto p = offloading(n);
@@ -160,7 +161,8 @@ TEST_CASE("--kv-transfer-config: the OffloadingConnector's CPU tier, num_cpu_blo
     CHECK(t.num_cpu_blocks == std::stoul(n));
     CHECK_FALSE(t.enabled());  // no NIXL pulls: kv_transfer_params are not this connector's
   }
-  for (const std::string& n : std::vector<std::string>{"0", std::to_string(kMaxCpuBlocks + 1ull), "-1", "1.5", "\"8\""}) {
+  for (const std::string& n :
+       std::vector<std::string>{"0", std::to_string(kMaxCpuBlocks + 1ull), "-1", "1.5", "\"8\""}) {
     CAPTURE(n);
     auto p = offloading(n);
     REQUIRE(std::holds_alternative<OptionsError>(p));
@@ -169,7 +171,8 @@ TEST_CASE("--kv-transfer-config: the OffloadingConnector's CPU tier, num_cpu_blo
   auto p = parse({"--kv-transfer-config", R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both"})"});
   REQUIRE(std::holds_alternative<OptionsError>(p));
   CHECK(std::get<OptionsError>(p).message.find("needs kv_connector_extra_config.num_cpu_blocks") != std::string::npos);
-  CHECK(std::get<SimOptions>(parse({"--kv-offload-load-time-per-block-us", "0"})).kv_offload_load_time_per_block_us == 0);
+  const auto no_load = parse({"--kv-offload-load-time-per-block-us", "0"});
+  CHECK(std::get<SimOptions>(no_load).kv_offload_load_time_per_block_us == 0);
   CHECK(std::holds_alternative<OptionsError>(parse({"--kv-offload-load-time-per-block-us", "-1"})));
 }
 

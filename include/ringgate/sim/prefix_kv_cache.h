@@ -61,8 +61,8 @@ class PrefixKvCache {
   // of them: vLLM always recomputes a prompt's last token), fresh blocks for
   // the rest of them (recorded under their hashes) and `extra_blocks`
   // unhashed blocks. Of the fresh ones, those that continue the cached run in the CPU
-  // tier (within `max_cached_blocks` too) are counted in `out.cpu_blocks`: loaded. Returns false and changes nothing when there are not
-  // enough free blocks.
+  // tier (within `max_cached_blocks` too) are counted in `out.cpu_blocks`: loaded.
+  // Returns false and changes nothing when there are not enough free blocks.
   // With events recorded, blocks newly cached under a hash make BlockStored
   // events (`info` gives their tokens) and evicted ones BlockRemoved, as vLLM's
   // block pool emits them.
