@@ -152,6 +152,10 @@ saturationDetector: {maxConcurrency: 1, metricsStalenessThreshold: 2s}`))]);
   await waitFor('the sim routable', async () => (await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json())
     .endpoints.some((e) => e.routable));
   const blocker = ask(gw);
+  // The second goes once the first holds the server's one slot: sent together, two workers
+  // can each find it free before either takes it.
+  await waitFor('the first request in flight', async () => (await (await fetch(`${gw.adminUrl}/debug/endpoints`))
+    .json()).endpoints.some((e) => e.inflight === 1));
   const waiting = ask(gw);
   const r = await waiting;
   assert.equal(r.status, 429, r.body);
