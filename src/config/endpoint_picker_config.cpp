@@ -416,6 +416,42 @@ class PickerReader {
     set("scheduler.sessionKeys");
   }
 
+  // llm-d's tier weights, [{name, weight}, ...]: the list is the whole table (llm-d's
+  // BackendConfigs replace its defaults), so a tier it leaves out is unknown (scores 0).
+  void read_backend_configs(const YAML::Node& v, const std::string& at) {
+    if (!v.IsSequence() || v.size() == 0)
+      return r_.error(v, at, "must be a list of {name, weight} (the tiers and their weights)");
+    sched::TierWeights tiers;
+    tiers.tiers.clear();
+    bool ok = true;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string item = detail::index_path(at, i);
+      const YAML::Node name_node = child(v[i], "name");
+      const YAML::Node weight_node = child(v[i], "weight");
+      if (!v[i].IsMap() || !name_node.IsDefined() || !weight_node.IsDefined()) {
+        r_.error(v[i], item, "needs a name and a weight");
+        ok = false;
+        continue;
+      }
+      auto name = r_.read_string(name_node, join_path(item, "name"));
+      auto weight = r_.read_number(weight_node, join_path(item, "weight"), 0.0, 1.0);
+      if (!name || !weight) {
+        ok = false;
+        continue;
+      }
+      const size_t before = tiers.tiers.size();
+      std::string why = tiers.set(*name, *weight);
+      if (why.empty() && tiers.tiers.size() == before) why = "names a tier twice";
+      if (!why.empty()) {
+        r_.error(name_node, join_path(item, "name"), why);
+        ok = false;
+      }
+    }
+    if (!ok) return;
+    out_.gateway.scheduler.prefix.tier_weights = std::move(tiers);
+    set("scheduler.scorers.prefix.tierWeights");
+  }
+
   // The parameters of every plugin the file defines, listed in a profile or not.
   void read_plugin_parameters(const Plugin& p) {
     const std::string at = join_path(p.path, "parameters");
@@ -521,6 +557,8 @@ class PickerReader {
           out_.gateway.kv_events.replay_port = uint16_t(*n);
           set("kvEvents.replayPort");
         }
+      if (YAML::Node v = param("indexerConfig.kvCacheBackendConfigs"); v.IsDefined())
+        read_backend_configs(v, path("indexerConfig.kvCacheBackendConfigs"));
       if (t == "precise-prefix-cache-producer") {
         s.prefix.mode = "precise";
         set("scheduler.scorers.prefix.mode");
@@ -837,6 +875,8 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
       into.scheduler.prefix.block_size = picker.scheduler.prefix.block_size;
     else if (path == "scheduler.scorers.prefix.hashSeed")
       into.scheduler.prefix.hash_seed = picker.scheduler.prefix.hash_seed;
+    else if (path == "scheduler.scorers.prefix.tierWeights")
+      into.scheduler.prefix.tier_weights = picker.scheduler.prefix.tier_weights;
     else if (path == "kvEvents.topic")
       into.kv_events.topic = picker.kv_events.topic;
     else if (path == "kvEvents.port")

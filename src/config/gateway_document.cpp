@@ -488,6 +488,17 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         if (seed && seed->size() > 256) r.error(x, xp, "at most 256 characters");
         else assign(out.prefix.hash_seed, seed);
       });
+      with_field(*prefix, wp, "tierWeights", [&](const YAML::Node& x, const std::string& xp) {
+        auto entries = r.read_open_map(x, xp);
+        if (!entries) return;
+        for (const auto& entry : entries->entries()) {
+          const std::string field_path = xp + "." + entry.key;
+          std::optional<double> weight = r.read_number(entry.value, field_path, 0.0, 1.0);
+          if (!weight) continue;
+          if (std::string why = out.prefix.tier_weights.set(entry.key, *weight); !why.empty())
+            r.error(entry.value, field_path, why);
+        }
+      });
     });
     if (lists_weights)
       for (size_t slot = 0; slot < sched::kScorerCount; ++slot)

@@ -33,7 +33,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
       publisher_(options_.workers + 2),  // the workers, the admin pages, the dry-run router
       index_(size_t(1) << 16, size_t(1) << 16, options_.scheduler.prefix_index_bytes),
       responses_(options_.responses),
-      exact_(size_t(options_.kv_events.max_blocks_per_endpoint)),
+      exact_(size_t(options_.kv_events.max_blocks_per_endpoint), size_t(1) << 16, options_.scheduler.tier_weights),
       latency_(options_.workers + 2),  // the workers' slots, and the admin and dry-run ones (never written)
       health_(options_.health),
       pool_(loop_, registry_, options_.pool),

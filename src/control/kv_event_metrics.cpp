@@ -25,6 +25,10 @@ void append_kv_event_families(std::string& out, const sched::ExactIndexStats& st
   gauge("ringgate_kv_events_endpoints_fallback",
         "Endpoints whose KV-event stream lost events: scored by the approximate index until resynced.", "gauge",
         st.endpoints_fallback);
+  gauge("ringgate_kv_events_unknown_medium_total",
+        "KV events (BlockStored, BlockRemoved) naming a tier (medium) with no weight in scorers.prefix.tierWeights: "
+        "not applied, so their blocks score 0.",
+        "counter", st.unknown_medium_events);
   gauge("ringgate_kv_events_batches_total", "KV-event batches applied (replayed ones included).", "counter",
         c.batches.load(std::memory_order_relaxed));
   gauge("ringgate_kv_events_replayed_batches_total", "KV-event batches obtained by replay requests.", "counter",

@@ -161,6 +161,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.scheduler.shared_load.step = g.scheduler.load_signal.step;
   s.scheduler.shared_load.kv_step = g.scheduler.load_signal.kv_step;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
+  s.scheduler.tier_weights = g.scheduler.prefix.tier_weights;
   s.kv_events = g.kv_events;
   if (g.shared_state.redis) {
     s.shared_state.redis_host = g.shared_state.redis->address.host;

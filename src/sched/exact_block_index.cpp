@@ -1,5 +1,6 @@
 #include "ringgate/sched/exact_block_index.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace ringgate::sched {
@@ -14,8 +15,14 @@ const char* to_string(ExactState state) {
   return "approximate";
 }
 
-ExactBlockIndex::ExactBlockIndex(size_t max_blocks_per_endpoint, size_t max_endpoints)
-    : max_blocks_(max_blocks_per_endpoint), entries_(max_endpoints) {}
+ExactBlockIndex::ExactBlockIndex(size_t max_blocks_per_endpoint, size_t max_endpoints, TierWeights tiers)
+    : max_blocks_(max_blocks_per_endpoint), tiers_(std::move(tiers)), entries_(max_endpoints) {
+  static_assert(TierWeights::kMaxTiers == 8, "a block's tiers are a uint8_t");
+  const auto weight = tiers_.by_slot();
+  for (size_t mask = 1; mask < mask_weight_.size(); ++mask)
+    for (size_t slot = 0; slot < TierWeights::kMaxTiers; ++slot)
+      if (mask & (size_t(1) << slot)) mask_weight_[mask] = std::max(mask_weight_[mask], weight[slot]);
+}
 
 ExactBlockIndex::Entry* ExactBlockIndex::entry(EndpointId endpoint) const {
   if (endpoint >= entries_.size()) return nullptr;
@@ -41,8 +48,18 @@ void ExactBlockIndex::apply(EndpointId endpoint, uint64_t seq, const kvevents::K
   std::unique_lock lock(e->mutex);
   for (const kvevents::KvEvent& event : batch.events) {
     if (const auto* stored = std::get_if<kvevents::BlockStored>(&event)) {
+      const int slot = tiers_.slot(stored->medium);
+      if (slot < 0) {
+        unknown_medium_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      const uint8_t bit = uint8_t(1u << slot);
       for (uint64_t h : stored->block_hashes) {
-        if (e->blocks.size() >= max_blocks_ && !e->blocks.contains(h)) {
+        if (auto it = e->blocks.find(h); it != e->blocks.end()) {
+          it->second |= bit;
+          continue;
+        }
+        if (e->blocks.size() >= max_blocks_) {
           if (!e->over_bound) {
             e->over_bound = true;
             e->state = ExactState::Fallback;
@@ -50,10 +67,21 @@ void ExactBlockIndex::apply(EndpointId endpoint, uint64_t seq, const kvevents::K
           }
           continue;
         }
-        e->blocks.insert(h);
+        e->blocks.emplace(h, bit);
       }
     } else if (const auto* removed = std::get_if<kvevents::BlockRemoved>(&event)) {
-      for (uint64_t h : removed->block_hashes) e->blocks.erase(h);
+      const int slot = tiers_.slot(removed->medium);
+      if (slot < 0) {
+        unknown_medium_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      const uint8_t bit = uint8_t(1u << slot);
+      for (uint64_t h : removed->block_hashes) {
+        auto it = e->blocks.find(h);
+        if (it == e->blocks.end()) continue;
+        it->second &= uint8_t(~bit);  // the other tiers' copies stay
+        if (it->second == 0) e->blocks.erase(it);
+      }
     } else {
       e->blocks.clear();
       if (e->over_bound) {
@@ -80,17 +108,23 @@ void ExactBlockIndex::set_state(EndpointId endpoint, ExactState state, std::stri
   e->reason = std::move(reason);
 }
 
-int64_t ExactBlockIndex::leading_blocks(EndpointId endpoint, std::span<const uint64_t> hashes) const {
+// As llm-d's longest-prefix scorer (llm-d-kv-cache, #2809's tier weights): the run goes
+// on through a block held in any weighted tier, even one weighted 0, and each block of
+// it adds the best weight among its tiers.
+LeadingMatch ExactBlockIndex::leading_match(EndpointId endpoint, std::span<const uint64_t> hashes) const {
+  LeadingMatch match;
   const Entry* e = entry(endpoint);
-  if (!e) return -1;
+  if (!e) return match;
   std::shared_lock lock(e->mutex);
-  if (e->state != ExactState::Precise) return -1;
-  int64_t n = 0;
+  if (e->state != ExactState::Precise) return match;
+  match.blocks = 0;
   for (uint64_t h : hashes) {
-    if (!e->blocks.contains(h)) break;
-    ++n;
+    auto it = e->blocks.find(h);
+    if (it == e->blocks.end()) break;
+    ++match.blocks;
+    match.weighted += double(mask_weight_[it->second]);
   }
-  return n;
+  return match;
 }
 
 ExactState ExactBlockIndex::state(EndpointId endpoint) const {
@@ -116,6 +150,7 @@ ExactEndpointReport ExactBlockIndex::report(EndpointId endpoint) const {
 ExactIndexStats ExactBlockIndex::stats() const {
   ExactIndexStats s;
   s.max_blocks_per_endpoint = max_blocks_;
+  s.unknown_medium_events = unknown_medium_.load(std::memory_order_relaxed);
   std::lock_guard owned(owned_mutex_);
   for (const auto& e : owned_) {
     std::shared_lock lock(e->mutex);

@@ -135,12 +135,17 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     if (exact_ != nullptr && !request.precise_hashes.empty()) {
       // Endpoints with a trusted event stream: the leading blocks they really hold,
       // in the approximate index's units (the score is a fraction of the prompt).
+      // Each held block counts at its best tier's weight (tierWeights), as llm-d's
+      // precise scorer sums them over the matched run and divides by the prompt's
+      // blocks: a prompt held wholly in CPU memory scores 0.8 of one held in HBM, and
+      // what follows from the match (the affinity filter, the predicted TTFT) sees
+      // the same weighted run.
       const double precise_total = double(std::max(request.precise_hashes.size(), request.precise_total_blocks));
       for (EndpointSignals& c : candidates) {
-        const int64_t held = exact_->leading_blocks(c.id, request.precise_hashes);
-        if (held < 0) continue;  // not precise: keeps its approximate match
-        c.prefix_blocks = uint32_t(std::llround(double(held) / precise_total * double(total_blocks)));
-        if (held > 0 && c.prefix_blocks == 0) c.prefix_blocks = 1;
+        const LeadingMatch held = exact_->leading_match(c.id, request.precise_hashes);
+        if (held.blocks < 0) continue;  // not precise: keeps its approximate match
+        c.prefix_blocks = uint32_t(std::llround(held.weighted / precise_total * double(total_blocks)));
+        if (held.weighted > 0 && c.prefix_blocks == 0) c.prefix_blocks = 1;
       }
       any_match = std::any_of(candidates.begin(), candidates.end(),
                               [](const EndpointSignals& c) { return c.prefix_blocks > 0; });

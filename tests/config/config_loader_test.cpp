@@ -406,6 +406,19 @@ kvEvents:
   CHECK(g.kv_events.endpoints[0].endpoint == HostPort{"127.0.0.1", 8001});
   CHECK(g.kv_events.endpoints[0].address == "tcp://127.0.0.1:7000");
   CHECK(g.kv_events.endpoints[0].replay == "tcp://127.0.0.1:7001");
+  CHECK(g.scheduler.prefix.tier_weights.by_slot()[1] == doctest::Approx(0.8));  // the defaults
+  // tierWeights: keys override the defaults (case-insensitive), new ones are added; 0 and 1 are weights.
+  ConfigSet w = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {discovery: {static: ["h:1"]}}
+scheduler: {scorers: {prefix: {mode: precise, tierWeights: {CPU: 0, gpu: 1, disk: 0.25}}}}
+)");
+  const ringgate::sched::TierWeights& t = w.gateway.scheduler.prefix.tier_weights;
+  CHECK(t.tiers.size() == 5);
+  CHECK(t.by_slot()[t.slot(std::string("cpu"))] == 0);
+  CHECK(t.by_slot()[t.slot(std::string("GPU"))] == 1);
+  CHECK(t.by_slot()[t.slot(std::string("Disk"))] == doctest::Approx(0.25));
+  CHECK(t.by_slot()[t.slot(std::string("object_store"))] == doctest::Approx(0.2));
   // Defaults: approximate, vLLM's port.
   ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
   CHECK(d.gateway.scheduler.prefix.mode == "approximate");
@@ -425,6 +438,31 @@ kvEvents:
         "test.yaml", {});
     CHECK_MESSAGE(!r.ok(), bad);
   }
+  // A tier weight out of [0, 1], not a number, or a bad name: an error naming the field.
+  for (const auto& bad_path : std::vector<std::pair<std::string, std::string>>{
+           {"{cpu: 1.01}", "scheduler.scorers.prefix.tierWeights.cpu"},
+           {"{cpu: -0.01}", "scheduler.scorers.prefix.tierWeights.cpu"},
+           {"{gpu: lots}", "scheduler.scorers.prefix.tierWeights.gpu"},
+           {"{\"a b\": 0.5}", "scheduler.scorers.prefix.tierWeights.a b"},
+           {"{t5: 1, t6: 1, t7: 1, t8: 1, t9: 1}", "scheduler.scorers.prefix.tierWeights.t9"},
+           {"[gpu]", "scheduler.scorers.prefix.tierWeights"}}) {
+    const std::string& bad = bad_path.first;
+    const std::string& path = bad_path.second;
+    LoadResult r = load_config_text(
+        "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+        "scheduler: {scorers: {prefix: {tierWeights: " +
+            bad + "}}}\n",
+        "test.yaml", {});
+    INFO(bad);
+    REQUIRE(!r.ok());
+    CHECK(all_errors(r).find(path + ":") != std::string::npos);
+  }
+  // The boundaries themselves, and 8 tiers, are fine.
+  CHECK(
+      load_config_text("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+                       "scheduler: {scorers: {prefix: {tierWeights: {cpu: 1, gpu: 0, t5: 1, t6: 1, t7: 1, t8: 1}}}}\n",
+                       "test.yaml", {})
+          .ok());
 }
 
 TEST_CASE("the prefix scorer's tokenizer: a model directory is loaded with the config, a bad one is an error") {

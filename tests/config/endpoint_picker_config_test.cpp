@@ -122,16 +122,16 @@ TEST_CASE("nothing is ignored: unknown types, refused plugins, unknown parameter
   CHECK(first_error(head + "plugins: [{type: mock-metrics-source}]\n").find("llm-d's Go test harness") !=
         std::string::npos);
   // A field below a known parameter is checked too, by its whole path.
-  CHECK(
-      first_error(head + "plugins:\n- type: precise-prefix-cache-producer\n"
-                         "  parameters: {kvEventsConfig: {podDiscoveryConfig: {sockPort: 1}}}\n") ==
-      "picker.yaml:5:54: EndpointPickerConfig: plugins[0].parameters.kvEventsConfig.podDiscoveryConfig.sockPort: "
-      "unknown parameter of precise-prefix-cache-producer (known: tokenProcessorConfig.blockSize, "
-      "tokenProcessorConfig.blockSizeTokens, tokenProcessorConfig.hashSeed, indexerConfig.kvBlockIndexConfig, "
-      "indexerConfig.kvCacheBackendConfigs, indexerConfig.tokenProcessorConfig.blockSize, kvEventsConfig.zmqEndpoint, "
-      "kvEventsConfig.topicFilter, kvEventsConfig.concurrency, kvEventsConfig.discoverPods, "
-      "kvEventsConfig.podDiscoveryConfig.socketPort, kvEventsConfig.podDiscoveryConfig.replaySocketPort, "
-      "speculativeIndexing)");
+  CHECK(first_error(head + "plugins:\n- type: precise-prefix-cache-producer\n"
+                           "  parameters: {kvEventsConfig: {podDiscoveryConfig: {sockPort: 1}}}\n") ==
+        "picker.yaml:5:54: EndpointPickerConfig: plugins[0].parameters.kvEventsConfig.podDiscoveryConfig.sockPort: "
+        "unknown parameter of precise-prefix-cache-producer (known: tokenProcessorConfig.blockSize, "
+        "tokenProcessorConfig.blockSizeTokens, tokenProcessorConfig.hashSeed, indexerConfig.kvBlockIndexConfig, "
+        "indexerConfig.kvCacheBackendConfigs[].name, indexerConfig.kvCacheBackendConfigs[].weight, "
+        "indexerConfig.tokenProcessorConfig.blockSize, kvEventsConfig.zmqEndpoint, "
+        "kvEventsConfig.topicFilter, kvEventsConfig.concurrency, kvEventsConfig.discoverPods, "
+        "kvEventsConfig.podDiscoveryConfig.socketPort, kvEventsConfig.podDiscoveryConfig.replaySocketPort, "
+        "speculativeIndexing)");
   CHECK(first_error(head + "plugins: [{type: kv-cache-utilization-scorer, parameters: {x: 1}}]\n") ==
         "picker.yaml:3:60: EndpointPickerConfig: plugins[0].parameters.x: unknown parameter of "
         "kv-cache-utilization-scorer (it takes none)");
@@ -159,6 +159,45 @@ TEST_CASE("nothing is ignored: unknown types, refused plugins, unknown parameter
           "plugins: [{type: random-picker}]\nschedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}]}]\n",
       "picker.yaml");
   CHECK(r.errors.size() == 1);
+}
+
+TEST_CASE("the precise producer's kvCacheBackendConfigs are the tier weights, the list the whole table") {
+  const std::string head = std::string(kHead) +
+                           "plugins:\n- type: precise-prefix-cache-producer\n  parameters:\n"
+                           "    indexerConfig:\n      kvCacheBackendConfigs:\n";
+  PickerConfigResult r = load_ok(head + "      - {name: gpu, weight: 1.0}\n      - {name: CPU, weight: 0.5}\n");
+  const ringgate::sched::TierWeights& t = r.gateway.scheduler.prefix.tier_weights;
+  REQUIRE(t.tiers.size() == 2);
+  CHECK(t.slot(std::string("GPU")) == 0);
+  CHECK(t.slot(std::string("cpu")) == 1);
+  CHECK(t.by_slot()[1] == doctest::Approx(0.5));
+  CHECK(t.slot(std::string("shared_storage")) == -1);  // left out: unknown, as in llm-d
+  // Onto a config: the picker config's, unless the file set tierWeights.
+  GatewayConfig g;
+  apply_picker_config(r.gateway, g);
+  CHECK(g.scheduler.prefix.tier_weights.tiers.size() == 2);
+  CHECK(g.scheduler.prefix.mode == "precise");
+  // The bounds: 0 and 1 are weights, past them an error naming the field.
+  CHECK(load_ok(head + "      - {name: gpu, weight: 0}\n      - {name: cpu, weight: 1}\n")
+            .gateway.scheduler.prefix.tier_weights.by_slot()[1] == doctest::Approx(1.0));
+  const std::string at = "EndpointPickerConfig: plugins[0].parameters.indexerConfig.kvCacheBackendConfigs";
+  auto error_at = [&](const std::string& items, const std::string& where) {
+    const std::string e = first_error(head + items);
+    INFO(e);
+    CHECK(e.find(at + where) != std::string::npos);
+  };
+  error_at("      - {name: gpu, weight: 1.01}\n", "[0].weight");
+  error_at("      - {name: gpu, weight: 1}\n      - {name: cpu, weight: -0.1}\n", "[1].weight");
+  error_at("      - {name: gpu, weight: high}\n", "[0].weight");
+  error_at("      - {name: gpu}\n", "[0]: needs a name and a weight");
+  error_at("      - {name: gpu, weight: 1}\n      - {name: GPU, weight: 0.5}\n", "[1].name: names a tier twice");
+  error_at("      - {name: gpu, weight: 1, tier: 0}\n", "[0].tier: unknown parameter");
+  error_at("        gpu\n", ": must be a list of {name, weight}");
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += "      - {name: t" + std::to_string(i) + ", weight: 0.5}\n";
+  error_at(nine, "[8].name: at most 8 tiers");
+  nine.resize(nine.rfind("      - "));  // 8: accepted
+  CHECK(load_ok(head + nine).gateway.scheduler.prefix.tier_weights.tiers.size() == 8);
 }
 
 TEST_CASE("latency-scorer's headroomSelectionStrategy is the SLO pick's; its weights are accepted") {

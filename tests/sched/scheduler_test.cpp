@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <string>
@@ -524,6 +526,60 @@ TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events 
   exact.set_state(0, ExactState::Precise, "");
   r.precise_hashes = {};
   CHECK(s.pick(snap, r, rng).endpoint == 0);
+}
+
+TEST_CASE("scheduler: precise mode weighs each held block by its best tier (tierWeights)") {
+  const std::vector<uint64_t> vllm{11, 12, 13, 14};
+  auto tier = [](const char* medium) {
+    ringgate::kvevents::KvEventBatch b;
+    b.events.push_back(ringgate::kvevents::BlockStored{{11, 12, 13, 14}, std::nullopt, {}, 16, std::nullopt, medium});
+    return b;
+  };
+  // The prefix_blocks each endpoint is scored by: 0 holds the prompt in HBM and host
+  // memory, 1 in HBM, 2 in host memory only, 3 in a tier no weight names.
+  auto scored = [&](TierWeights tiers) {
+    Fixture f;
+    EndpointSnapshot snap(make_pool(4));
+    ExactBlockIndex exact(1024, 16, tiers);
+    SchedulerConfig config;
+    config.filters = {};  // every candidate scored
+    Scheduler s(config, f.index, f.inflight, &exact);
+    for (EndpointId id = 0; id < 4; ++id) exact.set_state(id, ExactState::Precise, "");
+    exact.apply(0, 0, tier("GPU"));
+    exact.apply(0, 1, tier("CPU"));
+    exact.apply(1, 0, tier("GPU"));
+    exact.apply(2, 0, tier("CPU"));
+    exact.apply(3, 0, tier("DISK"));
+    PickRequest r = request(f.hashes(prompt(7, 1)));
+    r.precise_hashes = vllm;
+    Rng rng(1);
+    PickResult got = s.pick(snap, r, rng);
+    REQUIRE(got.ok());
+    std::array<uint32_t, 5> blocks{};  // [4]: the prompt's
+    for (const EndpointSignals& e : s.last_candidates()) blocks[e.id] = e.prefix_blocks;
+    blocks[4] = got.total_blocks;
+    return blocks;
+  };
+  std::array<uint32_t, 5> b = scored(TierWeights{});
+  CHECK(b[1] == b[4]);  // a GPU block counts whole
+  CHECK(b[0] == b[1]);  // in both tiers: the better
+  CHECK(b[2] == uint32_t(std::llround(0.8 * b[1])));
+  CHECK(b[2] < b[1]);
+  CHECK(b[3] == 0);  // unknown tier: 0, never taken for GPU
+  TierWeights cpu_whole;
+  REQUIRE(cpu_whole.set("cpu", 1).empty());
+  b = scored(cpu_whole);
+  CHECK(b[2] == b[1]);
+  TierWeights cpu_none;
+  REQUIRE(cpu_none.set("cpu", 0).empty());
+  b = scored(cpu_none);
+  CHECK(b[2] == 0);
+  CHECK(b[0] == b[1]);  // its GPU copy still counts
+  TierWeights gpu_none;
+  REQUIRE(gpu_none.set("gpu", 0).empty());
+  b = scored(gpu_none);
+  CHECK(b[1] == 0);
+  CHECK(b[0] == b[2]);  // now host memory is the better tier
 }
 
 TEST_CASE("scheduler: equal scores are broken by the prompt's key: two replicas agree, prompts still spread") {

@@ -121,6 +121,7 @@ struct PrefixScorerConfig {
   std::shared_ptr<openai::HfPromptTokenizer> hf_tokenizer;
   uint32_t block_size = 16;             // the servers' --block-size
   std::string hash_seed = "0";          // the servers' PYTHONHASHSEED
+  sched::TierWeights tier_weights;      // YAML "tierWeights": the defaults, keys given overriding
 };
 
 // Where each endpoint's KV-cache events are (YAML "kvEvents"): the endpoint's host

@@ -183,6 +183,13 @@ inline constexpr Field kPrefixScorerFields[] = {
     {"tokenCacheBytes", "byte size", "64Mi", "0..16Gi", kRestart, "", "Precise: token ids of long prompts (4 KiB of text or more) kept for their next request; 0 = none."},
     {"blockSize", "int", "16", "1..65536", kRestart, "", "Precise: tokens per KV block, the servers' --block-size."},
     {"hashSeed", "string", "\"0\"", "at most 256 characters", kRestart, "", "Precise: the servers' PYTHONHASHSEED (vLLM's block hash seed)."},
+    {"tierWeights", "map", "gpu: 1.0, cpu: 0.8, shared_storage: 0.4, object_store: 0.2",
+     "tier name: 0..1, at most 8 tiers", kRestart, "",
+     "Precise: what a held block counts for by the tier holding it (the KV events' medium, matched "
+     "case-insensitively; none = gpu): the matched run of leading blocks is summed at each block's best tier and "
+     "divided by the prompt's blocks, as llm-d's precise scorer. Keys given override the defaults; a tier named by "
+     "no key is unknown: its events are counted (ringgate_kv_events_unknown_medium_total) and not applied, so its "
+     "blocks score 0."},
 };
 inline constexpr Field kLoadGuardFields[] = {
     {"enabled", "bool", "true", "", kRestart, "", "Whether the load guard runs."},

@@ -9,6 +9,7 @@
 #include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorer_registry.h"
 #include "ringgate/sched/slo_pick.h"
+#include "ringgate/sched/tier_weights.h"
 
 namespace ringgate::sched {
 
@@ -133,6 +134,8 @@ struct SchedulerConfig {
   bool precise_prefix = false;
   uint32_t precise_block_size = 16;
   std::string hash_seed = "0";
+  // What a held block counts for by the tier holding it (scorers.prefix.tierWeights).
+  TierWeights tier_weights;
 };
 
 }  // namespace ringgate::sched
