@@ -47,8 +47,8 @@ bool sets(const PickerConfigResult& r, std::string_view path) {
 
 // A flowControl section (its plugins defined), with or without the gate.
 std::string flow(const std::string& section, bool gate = true) {
-  return std::string(gate ? "featureGates: [flowControl]\n" : "") +
-         "plugins: [{type: queue-scorer}]\nflowControl:\n" + section;
+  return std::string(gate ? "featureGates: [flowControl]\n" : "") + "plugins: [{type: queue-scorer}]\nflowControl:\n" +
+         section;
 }
 
 }  // namespace
@@ -58,9 +58,9 @@ TEST_CASE("flowControl: llm-d's defaults when a field is absent, on only with th
   const FlowControlConfig& fc = r.gateway.flow_control;
   CHECK(fc.enabled);
   CHECK(fc.max_requests == 10);
-  CHECK(fc.max_bytes == 0);                      // no global limit
-  CHECK(fc.default_request_ttl == 60s);          // llm-d's, not ringgate's 30s
-  CHECK(fc.default_band.max_requests == 5000);   // llm-d's, not ringgate's 1000
+  CHECK(fc.max_bytes == 0);                     // no global limit
+  CHECK(fc.default_request_ttl == 60s);         // llm-d's, not ringgate's 30s
+  CHECK(fc.default_band.max_requests == 5000);  // llm-d's, not ringgate's 1000
   CHECK(fc.default_band.max_bytes == 1'000'000'000);
   CHECK(fc.priority_bands.empty());
   CHECK(sets(r, "flowControl"));
@@ -89,17 +89,19 @@ TEST_CASE("flowControl quantities: plain, decimal and binary suffixes, up to 2^6
   CHECK(error_of(flow("  maxRequests: -1\n")).starts_with("flowControl.maxRequests: expected a quantity"));
   CHECK(error_of(flow("  maxRequests: 1x\n")).starts_with("flowControl.maxRequests: expected a quantity"));
   CHECK(error_of(flow("  maxRequests: Gi\n")).starts_with("flowControl.maxRequests: expected a quantity"));
-  CHECK(error_of(flow("  maxRequests: [1]\n")) == "flowControl.maxRequests: expected a quantity such as 100, 1k or 10Gi");
+  CHECK(error_of(flow("  maxRequests: [1]\n")) ==
+        "flowControl.maxRequests: expected a quantity such as 100, 1k or 10Gi");
 }
 
 TEST_CASE("flowControl TTLs: 1ms to 1h; noEndpointRequestTTL only equal to defaultRequestTTL") {
   CHECK(load_ok(flow("  defaultRequestTTL: 1ms\n")).gateway.flow_control.default_request_ttl == 1ms);
   CHECK(load_ok(flow("  defaultRequestTTL: 1h\n")).gateway.flow_control.default_request_ttl == 1h);
-  CHECK(error_of(flow("  defaultRequestTTL: 0s\n")).starts_with("flowControl.defaultRequestTTL: duration 0s is out of range"));
+  CHECK(error_of(flow("  defaultRequestTTL: 0s\n"))
+            .starts_with("flowControl.defaultRequestTTL: duration 0s is out of range"));
   CHECK(error_of(flow("  defaultRequestTTL: 3600001ms\n"))
             .starts_with("flowControl.defaultRequestTTL: duration 3600001ms is out of range"));
-  CHECK(load_ok(flow("  defaultRequestTTL: 20s\n  noEndpointRequestTTL: 20s\n")).gateway.flow_control.default_request_ttl ==
-        20s);
+  CHECK(load_ok(flow("  defaultRequestTTL: 20s\n  noEndpointRequestTTL: 20s\n"))
+            .gateway.flow_control.default_request_ttl == 20s);
   // Absent defaultRequestTTL is llm-d's 60s, which noEndpointRequestTTL must then equal.
   CHECK(load_ok(flow("  noEndpointRequestTTL: 60s\n")).gateway.flow_control.default_request_ttl == 60s);
   CHECK(error_of(flow("  defaultRequestTTL: 20s\n  noEndpointRequestTTL: 21s\n")) ==
@@ -141,18 +143,22 @@ TEST_CASE("flowControl bands: llm-d's 5000 requests a band when absent; 0 keeps 
 }
 
 TEST_CASE("session affinity: strategy session_id onto ringgate's session header, one header source") {
-  const std::string profile = "schedulingProfiles: [{name: default, plugins: [{pluginRef: s}, {pluginRef: queue-scorer}]}]\n";
+  const std::string profile =
+      "schedulingProfiles: [{name: default, plugins: [{pluginRef: s}, {pluginRef: queue-scorer}]}]\n";
   PickerConfigResult r = load_ok(
       "plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-filter\n"
-      "  parameters: {strategy: session_id}\n" + profile);
+      "  parameters: {strategy: session_id}\n" +
+      profile);
   CHECK(r.gateway.scheduler.session_header == "x-session-id");  // llm-d's default source
   CHECK(r.gateway.scheduler.session_keys.count == 1);
   CHECK(r.gateway.scheduler.session_keys.keys[0] == ringgate::sched::SessionSource::Header);
   CHECK(sets(r, "scheduler.sessionHeader"));
   CHECK(sets(r, "scheduler.sessionKeys"));
-  r = load_ok("plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-scorer\n"
-              "  parameters:\n    strategy: session_id\n    sessionIdConfig:\n"
-              "      sources: [{header: x-conversation}]\n      evictionTtlSeconds: 600\n" + profile);
+  r = load_ok(
+      "plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-scorer\n"
+      "  parameters:\n    strategy: session_id\n    sessionIdConfig:\n"
+      "      sources: [{header: x-conversation}]\n      evictionTtlSeconds: 600\n" +
+      profile);
   CHECK(r.gateway.scheduler.session_header == "x-conversation");
   // llm-d's default strategy (a token ringgate would write on responses) is refused.
   CHECK(error_of("plugins:\n- {type: queue-scorer}\n- {name: s, type: session-affinity-filter}\n" + profile) ==
@@ -160,13 +166,16 @@ TEST_CASE("session affinity: strategy session_id onto ringgate's session header,
         "ringgate writes no session token on responses; use strategy session_id");
   CHECK(error_of("plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-filter\n"
                  "  parameters: {strategy: session_id, sessionIdConfig: {sources: [{header: a}, {header: b}]}}\n" +
-                 profile) == "plugins[1].parameters.sessionIdConfig.sources[1].header: refused: ringgate reads one "
-                             "session header");
+                 profile) ==
+        "plugins[1].parameters.sessionIdConfig.sources[1].header: refused: ringgate reads one "
+        "session header");
   CHECK(error_of("plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-filter\n"
-                 "  parameters: {strategy: session_id, sessionIdConfig: {sources: [{attribute: agent}]}}\n" + profile)
+                 "  parameters: {strategy: session_id, sessionIdConfig: {sources: [{attribute: agent}]}}\n" +
+                 profile)
             .starts_with("plugins[1].parameters.sessionIdConfig.sources[0].attribute: refused"));
   CHECK(error_of("plugins:\n- {type: queue-scorer}\n- name: s\n  type: session-affinity-filter\n"
-                 "  parameters: {strategy: session_id, sessionIdConfig: {sources: [{cookie: c}]}}\n" + profile)
+                 "  parameters: {strategy: session_id, sessionIdConfig: {sources: [{cookie: c}]}}\n" +
+                 profile)
             .starts_with("plugins[1].parameters.sessionIdConfig.sources[0].cookie: unknown parameter"));
 }
 
@@ -189,15 +198,18 @@ TEST_CASE("concurrency-detector: maxConcurrency x (1 + headroom), rounded down a
         "plugins[0].parameters.maxConcurrency: value 0 is out of range (1 to 1000000)");
   CHECK(error_of(head + "{maxConcurrency: 1000001}\n") ==
         "plugins[0].parameters.maxConcurrency: value 1000001 is out of range (1 to 1000000)");
-  CHECK(error_of(head + "{headroom: -0.01}\n").starts_with("plugins[0].parameters.headroom: value -0.01 is out of range"));
-  CHECK(error_of(head + "{headroom: 100.5}\n").starts_with("plugins[0].parameters.headroom: value 100.5 is out of range"));
+  CHECK(error_of(head + "{headroom: -0.01}\n")
+            .starts_with("plugins[0].parameters.headroom: value -0.01 is out of range"));
+  CHECK(error_of(head + "{headroom: 100.5}\n")
+            .starts_with("plugins[0].parameters.headroom: value 100.5 is out of range"));
   CHECK(error_of(head + "{concurrencyMode: tokens}\n") ==
         "plugins[0].parameters.concurrencyMode: only requests: ringgate counts requests in flight, not tokens");
 }
 
 TEST_CASE("utilization-detector: its thresholds at their edges; 0 keeps the default; no headroom above 0") {
   auto detector = [](const std::string& params) {
-    return load_ok("plugins:\n- type: utilization-detector\n  parameters: " + params + "\n").gateway.saturation_detector;
+    return load_ok("plugins:\n- type: utilization-detector\n  parameters: " + params + "\n")
+        .gateway.saturation_detector;
   };
   CHECK(detector("{queueDepthThreshold: 1}").queue_depth_threshold == 1);
   CHECK(detector("{queueDepthThreshold: 0}").queue_depth_threshold == 5);
@@ -228,11 +240,14 @@ TEST_CASE("utilization-detector: its thresholds at their edges; 0 keeps the defa
 TEST_CASE("P/D deciders: nonCachedTokens 0 to 1,000,000 (0: never split), always-disagg 1, none 0") {
   auto pd = [](const std::string& decider) {
     return "plugins:\n- {type: disagg-profile-handler}\n- {type: queue-scorer}\n- {type: prefill-filter}\n"
-           "- {type: decode-filter}\n" + decider +
+           "- {type: decode-filter}\n" +
+           decider +
            "schedulingProfiles:\n- {name: prefill, plugins: [{pluginRef: prefill-filter}, {pluginRef: queue-scorer}]}\n"
            "- {name: decode, plugins: [{pluginRef: decode-filter}, {pluginRef: queue-scorer}]}\n";
   };
-  auto tokens = [&](const std::string& decider) { return load_ok(pd(decider)).gateway.disaggregation.non_cached_tokens; };
+  auto tokens = [&](const std::string& decider) {
+    return load_ok(pd(decider)).gateway.disaggregation.non_cached_tokens;
+  };
   CHECK(tokens("") == 0);  // no decider: llm-d never splits
   CHECK(tokens("- {type: prefix-based-pd-decider}\n") == 0);
   CHECK(tokens("- {type: prefix-based-pd-decider, parameters: {nonCachedTokens: 1}}\n") == 1);
@@ -276,4 +291,46 @@ TEST_CASE("blockSizeTokens: 4 bytes a token, 1 to 262144 tokens") {
             .gateway.scheduler.prefix_block_bytes == 1u << 20);
   CHECK(error_of("plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSize: 1048577}\n") ==
         "plugins[0].parameters.blockSize: value 1048577 is out of range (1 to 1048576)");
+}
+
+TEST_CASE("context-length-aware: its weight onto scheduler.scorers.context-length; enableFiltering the filter") {
+  using ringgate::sched::kContextLengthFilterSlot;
+  auto with = [](const std::string& params) {
+    return load_ok("plugins:\n- {type: queue-scorer}\n- type: context-length-aware\n  parameters: " + params +
+                   "\nschedulingProfiles:\n- name: default\n  plugins: [{pluginRef: queue-scorer}, "
+                   "{pluginRef: context-length-aware, weight: 8}]\n");
+  };
+  PickerConfigResult r = with("{}");
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "context-length") == 8);
+  CHECK_FALSE(r.gateway.scheduler.filters[kContextLengthFilterSlot]);
+  CHECK(sets(r, "scheduler.scorers.context-length"));
+  CHECK(sets(r, "scheduler.filters.context-length"));
+  r = with("{enableFiltering: true, label: llm-d.ai/context-length-range}");
+  CHECK(r.gateway.scheduler.filters[kContextLengthFilterSlot]);
+  CHECK_FALSE(with("{enableFiltering: false}").gateway.scheduler.filters[kContextLengthFilterSlot]);
+  const std::string head = "plugins:\n- type: context-length-aware\n  parameters: ";
+  const std::string profile = "\nschedulingProfiles: [{name: default, plugins: [{pluginRef: context-length-aware}]}]\n";
+  CHECK(error_of(head + "{label: example.com/ctx}" + profile) ==
+        "plugins[0].parameters.label: plugin 'context-length-aware' (type context-length-aware): only "
+        "llm-d.ai/context-length-range: the label ringgate's discovery reads (a static entry's contextLengthRange)");
+  CHECK(error_of(head + "{enableFiltering: maybe}" + profile).starts_with("plugins[0].parameters.enableFiltering"));
+  CHECK(error_of(head + "{enableFilter: true}" + profile)
+            .starts_with("plugins[0].parameters.enableFilter: unknown parameter of context-length-aware"));
+}
+
+TEST_CASE("context-length-aware in a P/D config's prefill profile: the prefill pick goes by the prompt's length") {
+  PickerConfigResult r = load_ok(
+      "plugins:\n- {type: disagg-profile-handler}\n- {type: prefix-based-pd-decider, parameters: {nonCachedTokens: "
+      "8}}\n"
+      "- {type: prefill-filter}\n- {type: decode-filter}\n- {type: prefix-cache-scorer}\n- {type: queue-scorer}\n"
+      "- {type: context-length-aware, parameters: {enableFiltering: true}}\n- {type: max-score-picker}\n"
+      "schedulingProfiles:\n"
+      "- {name: prefill, plugins: [{pluginRef: prefill-filter}, {pluginRef: context-length-aware, weight: 2}, "
+      "{pluginRef: queue-scorer}, {pluginRef: max-score-picker}]}\n"
+      "- {name: decode, plugins: [{pluginRef: decode-filter}, {pluginRef: prefix-cache-scorer, weight: 3}, "
+      "{pluginRef: queue-scorer}, {pluginRef: max-score-picker}]}\n");
+  CHECK(r.gateway.scheduler.filters[ringgate::sched::kContextLengthFilterSlot]);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "context-length") == 2);
+  CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 3);
+  CHECK(r.gateway.disaggregation.non_cached_tokens == 8);
 }
