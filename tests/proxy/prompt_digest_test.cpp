@@ -81,8 +81,8 @@ TEST_CASE("prompt digest: the prompt's bytes (its length in tokens: PickRequest:
   const std::string chat_text = chat_body({message("system", "abc"), message("user", std::string(100, 'u'))});
   for (size_t piece : {size_t(1), size_t(64), size_t(100000)}) {
     CAPTURE(piece);
-    for (auto [route, text, bytes] : {std::tuple{&completions, body, uint64_t(8193)},
-                                      std::tuple{&chat, chat_text, uint64_t(6 + 3 + 4 + 100)}}) {
+    for (auto [route, text, bytes] :
+         {std::tuple{&completions, body, uint64_t(8193)}, std::tuple{&chat, chat_text, uint64_t(6 + 3 + 4 + 100)}}) {
       proxy::PromptDigest digest(64);
       openai::RequestFields fields;
       digest.begin(*route, text.size());
