@@ -307,7 +307,9 @@ class PickerReader {
     for (const ProfileEntry& e : profile.entries) {
       const Plugin& p = *e.plugin;
       if (p.compat->role == PluginRole::Scorer || p.compat->role == PluginRole::Filter) read_plugin_parameters(p);
-      if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
+      if (p.type == "context-length-aware") {
+        filters_used |= apply_context_length(p, e.weight, weights, filters);
+      } else if (const auto slot = sched::scorer_slot_by_plugin_type(p.type)) {
         weights[*slot] += e.weight;
       } else if (const auto filter = sched::filter_slot_by_plugin_type(p.type)) {
         filters_used = true;
@@ -326,6 +328,16 @@ class PickerReader {
       // The other roles (pickers, producers, parsers, filters of endpoint roles) are what
       // ringgate does anyway: the table says how.
     }
+    // llm-d's context-length pools are prefill pools as often as not: the 'prefill' profile's
+    // context-length-aware runs too, on every pick (a server without a range is neutral).
+    if (disaggregated)
+      for (const Profile& other : profiles)
+        if (other.name == "prefill" && &other != &profile)
+          for (const ProfileEntry& e : other.entries)
+            if (e.plugin->type == "context-length-aware") {
+              read_plugin_parameters(*e.plugin);
+              filters_used |= apply_context_length(*e.plugin, e.weight, weights, filters);
+            }
     if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; })) {
       if (!filters_used) return;                  // no scorer ringgate has: its weights stay (the table's note)
       weights = sched::default_scorer_weights();  // a session-only profile: ringgate's ranking behind it
@@ -338,6 +350,18 @@ class PickerReader {
       out_.gateway.scheduler.filters[slot] = filters[slot];
       set("scheduler.filters." + std::string(sched::kFilters[slot].name));
     }
+  }
+
+  // context-length-aware: its score at the profile's weight; with enableFiltering, the
+  // filter too (true: a filter runs).
+  bool apply_context_length(const Plugin& p, double weight, sched::ScorerWeights& weights,
+                            sched::FilterSwitches& filters) {
+    weights[*sched::scorer_slot("context-length")] += weight;
+    bool filtering = false;
+    if (const YAML::Node v = child(p.parameters, "enableFiltering"); v.IsDefined())
+      filtering = r_.read_bool(v, join_path(p.path, "parameters.enableFiltering")).value_or(false);
+    if (filtering) filters[sched::kContextLengthFilterSlot] = true;
+    return filtering;
   }
 
   // disagg-profile-handler / pd-profile-handler and their decider.
@@ -570,6 +594,12 @@ class PickerReader {
       if (YAML::Node v = param("path"); v.IsDefined())
         if (auto x = r_.read_string(v, path("path")); x && *x != "/metrics")
           r_.error(v, path("path"), "only /metrics: the path ringgate scrapes");
+    } else if (t == "context-length-aware") {
+      if (YAML::Node v = param("label"); v.IsDefined())
+        if (auto label = r_.read_string(v, path("label"), true); label && *label != sched::kContextLengthLabel)
+          r_.error(v, path("label"),
+                   who(p) + "only " + std::string(sched::kContextLengthLabel) +
+                       ": the label ringgate's discovery reads (a static entry's contextLengthRange)");
     } else if (t == "utilization-detector") {
       read_saturation_fields(p.parameters, at);
     } else if (t == "concurrency-detector") {
@@ -839,7 +869,10 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
     else if (path == "scheduler.filters.prefix-cache-affinity") {
       into.scheduler.filters[sched::kPrefixAffinityFilterSlot] = picker.scheduler.filters[sched::kPrefixAffinityFilterSlot];
       into.scheduler.prefix_affinity.yields = picker.scheduler.prefix_affinity.yields;
-    } else if (path == "scheduler.filters.prefix-cache-affinity.affinityThreshold")
+    } else if (path == "scheduler.filters.context-length")
+      into.scheduler.filters[sched::kContextLengthFilterSlot] =
+          picker.scheduler.filters[sched::kContextLengthFilterSlot];
+    else if (path == "scheduler.filters.prefix-cache-affinity.affinityThreshold")
       into.scheduler.prefix_affinity.affinity_threshold = picker.scheduler.prefix_affinity.affinity_threshold;
     else if (path == "scheduler.filters.prefix-cache-affinity.explorationProbability")
       into.scheduler.prefix_affinity.exploration_probability = picker.scheduler.prefix_affinity.exploration_probability;

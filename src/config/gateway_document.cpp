@@ -198,6 +198,16 @@ std::optional<StaticEndpoint> read_static_endpoint(YamlFieldReader& r, const YAM
     else
       ok = false;
   });
+  with_field(*fields, path, "contextLengthRange", [&](const YAML::Node& v, const std::string& p) {
+    auto text = r.read_string(v, p);
+    auto range = text ? sched::parse_context_length_range(*text) : std::nullopt;
+    if (text && !range)
+      r.error(v, p, "must be \"min-max\" in tokens, min <= max <= 1000000000 (got \"" + text->substr(0, 64) + "\")");
+    if (range)
+      out.context_range = *range;
+    else
+      ok = false;
+  });
   // One data-parallel rank per port (vLLM's external load balancing), as an InferencePool's targetPorts.
   with_field(*fields, path, "targetPorts", [&](const YAML::Node& v, const std::string& p) {
     if (!r.expect_sequence(v, p)) return void(ok = false);
@@ -391,6 +401,9 @@ void read_scorer_parameters(YamlFieldReader& r, const YAML::Node& node, const st
 void read_filters(YamlFieldReader& r, const YAML::Node& node, const std::string& path, SchedulerConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kFilters);
   if (!fields) return;
+  with_field(*fields, path, "context-length", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.filters[sched::kContextLengthFilterSlot], r.read_bool(v, p));
+  });
   const size_t slot = sched::kPrefixAffinityFilterSlot;
   with_field(*fields, path, "prefix-cache-affinity", [&](const YAML::Node& v, const std::string& p) {
     if (!v.IsMap()) return assign(out.filters[slot], r.read_bool(v, p));

@@ -87,8 +87,11 @@ constexpr P kSessionParams[] = {
     {"profileName", "", "accepted: ringgate's sessions pin the decode pick"},
 };
 constexpr P kContextLengthParams[] = {
-    {"label", "llm-d.ai/context-length-range", ""},
-    {"enableFiltering", "false", ""},
+    {"label", "llm-d.ai/context-length-range",
+     "that label only: what ringgate's pod discovery reads (a static entry: contextLengthRange)"},
+    {"enableFiltering", "false",
+     "scheduler.filters.context-length: only servers whose range holds the prompt (or without one); when none "
+     "does, ringgate keeps them all and the score decides, where llm-d fails the request"},
 };
 
 // ---- filters
@@ -203,8 +206,11 @@ constexpr PluginCompat kPlugins[] = {
      "ringgate's session affinity (scheduler.sessionKeys, sessionHeader): a session's requests go to its "
      "rendezvous server until the load guard finds it overloaded",
      kSessionParams},
-    {"context-length-aware", R::Scorer, S::Refused,
-     "not implemented yet: ringgate does not read the llm-d.ai/context-length-range pod label", kContextLengthParams},
+    {"context-length-aware", R::Scorer, S::Mapped,
+     "scheduler.scorers.context-length (llm-d's scores: in range (0.3, 1], tighter and roomier higher; out of range "
+     "below 0.3, nearer higher; no label 0.5; a label that does not parse 0) over the prompt's tokens (4 bytes a "
+     "token, or the tokenizer's count); a 'prefill' profile's runs on every pick",
+     kContextLengthParams},
     {"endpoint-attribute-scorer",
      R::Scorer,
      S::Refused,

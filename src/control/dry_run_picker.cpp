@@ -86,6 +86,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
     route.prefix_chain = digest_.chain();
     route.chained = true;
     route.root_blocks = digest_.root_blocks();
+    route.prompt_bytes = digest_.prompt_bytes();
   }
   proxy::add_route_hints(route, request, fields_.keys, *rules);
   route.hold_when_saturated = rules->flow.enabled;

@@ -30,6 +30,7 @@ struct EndpointPool::Member {
   std::string name;
   std::string pod;
   sched::EndpointRole role = sched::EndpointRole::Both;  // discovery's latest word (a relabelled pod changes it)
+  sched::ContextLengthRange context_range;               // as role
   int32_t port_rank = -1;         // DesiredEndpoint::rank
   uint32_t declared_size = 0;     // DesiredEndpoint::data_parallel_size (0: learnt)
   uint32_t learned_size = 1;      // engines its /metrics names (when it names two or more)
@@ -184,11 +185,13 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
     std::string pod = d.pod.empty() ? d.host : d.pod;
     const uint32_t declared = std::min(d.data_parallel_size, kMaxDataParallelSize);
     if (m->health.discovered_ready != ready || m->health.terminating != d.terminating || m->name != name ||
-        m->role != d.role || m->pod != pod || m->port_rank != d.rank || m->declared_size != declared)
+        m->role != d.role || m->context_range != d.context_range || m->pod != pod || m->port_rank != d.rank ||
+        m->declared_size != declared)
       set_changed();
     m->health.discovered_ready = ready;
     m->health.terminating = d.terminating;
     m->role = d.role;
+    m->context_range = d.context_range;
     m->name = std::move(name);
     m->pod = std::move(pod);
     m->port_rank = std::clamp(d.rank, -1, sched::kMaxDataParallelRank);
@@ -426,6 +429,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
+    s.context_range = m->context_range;
     for (const Engine& e : m->engines) {
       sched::EndpointState& state = states.emplace_back(s);
       state.id = e.id;

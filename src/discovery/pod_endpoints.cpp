@@ -87,6 +87,29 @@ void read_role_label(const json::object& metadata, PodState& pod) {
       std::string(sched::kRoleLabel) + ": \"" + shown(text) + "\" is not prefill, decode or both, ignored (both)";
 }
 
+// The one label key; a value that is not "min-max" leaves the pod without a range it is
+// trusted with (Malformed), never without its place in the pool.
+void read_context_range_label(const json::object& metadata, PodState& pod) {
+  auto labels = json::field(metadata, "labels");
+  if (!labels) return;
+  json::object obj;
+  if (labels->get_object().get(obj) != simdjson::SUCCESS) return;  // said by the role reader
+  auto value = json::field(obj, sched::kContextLengthLabel);
+  if (!value) return;
+  std::string_view text;
+  const bool is_string = value->get_string().get(text) == simdjson::SUCCESS;
+  if (is_string)
+    if (auto range = sched::parse_context_length_range(text)) {
+      pod.context_range = *range;
+      return;
+    }
+  pod.context_range.state = sched::ContextRangeState::Malformed;
+  if (!pod.problem.empty()) pod.problem += "; ";
+  pod.problem += std::string(sched::kContextLengthLabel) + ": " +
+                 (is_string ? "\"" + shown(text) + "\" is not min-max" : std::string("not a string")) +
+                 ", no range trusted";
+}
+
 // The one annotation key; a bad value costs the pod the annotation (its ranks are then
 // learnt from its /metrics), never its place in the pool.
 void read_data_parallel_annotation(const json::object& metadata, PodState& pod) {
@@ -128,6 +151,7 @@ Result<PodState> parse_pod(std::string_view json_text) {
   pod.kv_events = kv_events_annotation(*metadata.value());
   read_data_parallel_annotation(*metadata.value(), pod);
   read_role_label(*metadata.value(), pod);
+  read_context_range_label(*metadata.value(), pod);
   auto status = json::read_object(obj, "status", "Pod.status");
   if (!status) return status.error();
   if (!status.value()) return pod;  // just created: not scheduled, not ready
@@ -171,6 +195,7 @@ std::vector<DiscoveredEndpoint> pod_endpoints(const std::map<std::string, PodSta
       e.pod_name = pod.name;
       e.kv_events = pod.kv_events;
       e.role = pod.role;
+      e.context_range = pod.context_range;
       out.push_back(std::move(e));
     }
   }

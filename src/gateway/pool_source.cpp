@@ -27,7 +27,7 @@ std::vector<control::DesiredEndpoint> pool_members(const std::vector<discovery::
     members.push_back({e.address, e.port, discovery::is_routable(e),
                        e.rank >= 0 ? e.pod_name + "-rank-" + std::to_string(e.rank) : e.pod_name, e.kv_events.port,
                        e.kv_events.replay_port, e.kv_events.problem, e.role, e.terminating, e.pod_name, e.rank,
-                       e.data_parallel_size});
+                       e.data_parallel_size, e.context_range});
   return members;
 }
 

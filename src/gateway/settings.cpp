@@ -87,6 +87,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     control::DesiredEndpoint d{e.address.host, e.address.port, true, ""};
     d.role = e.role;
     d.data_parallel_size = e.data_parallel_size;
+    d.context_range = e.context_range;
     append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;

@@ -310,6 +310,7 @@ RouteRequest Exchange::route_request() {
     route.prefix_chain = digest_.chain();
     route.chained = true;
     route.root_blocks = digest_.root_blocks();
+    route.prompt_bytes = digest_.prompt_bytes();
   }
   const RequestRules& rules = *env_.rules;
   add_route_hints(route, *state_.request, fields_.keys, rules);

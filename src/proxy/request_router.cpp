@@ -64,6 +64,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   pick.prefix_hashes = hashes_;
   pick.root_blocks = request.root_blocks;
   precise_hashes_.clear();
+  size_t tokenized = 0;  // the tokenizer's count of the whole prompt (0: it did not read it all)
   if (tokenizer_ && !request.body.empty() && request.text_fields != 0) {
     probe_.start(request.model);
     const bool encoded =
@@ -73,9 +74,15 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     } else {
       precise_hashes_.clear();  // the probe's, if it asked for more
       if (encoded) block_hashes_->hash_prompt(token_ids_, probe_.lora, media_runs_, precise_hashes_);
+      if (encoded) tokenized = token_ids_.size();
     }
   }
   pick.precise_hashes = precise_hashes_;
+  // The prompt's length as llm-d's token-producer gives it: 4 bytes a token (its estimate
+  // backend), or the tokenizer's count when it read the whole prompt.
+  const uint64_t prompt_bytes = request.chained ? request.prompt_bytes : hasher_.prompt_bytes(request.prompt_parts);
+  pick.prompt_tokens = uint32_t(std::min<uint64_t>((prompt_bytes + 3) / 4, sched::kMaxContextLength));
+  if (tokenized > 0) pick.prompt_tokens = uint32_t(std::min<uint64_t>(tokenized, sched::kMaxContextLength));
   pick.session_id = request.session_id;
   pick.sheddable = request.sheddable;
   pick.hold_when_saturated = request.hold_when_saturated;

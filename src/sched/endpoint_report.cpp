@@ -25,6 +25,7 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     r.pod = e.pod;
     r.dp = e.dp;
     r.role = e.role;
+    r.context_range = e.context_range;
     r.routable = e.routable;
     r.metrics_fresh = e.metrics_fresh(now, config.stale_after);
     if (e.has_metrics) r.metrics_age_seconds = std::chrono::duration<double>(now - e.scraped_at).count();
@@ -76,7 +77,12 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     out += r.dp.header ? "true" : "false";
     out += ",\"role\":\"";
     out += to_string(r.role);
-    out += "\",\"routable\":";
+    out += "\",\"context_length_range\":";
+    if (r.context_range.state == ContextRangeState::Valid)
+      out += "\"" + std::to_string(r.context_range.min) + "-" + std::to_string(r.context_range.max) + "\"";
+    else
+      out += r.context_range.state == ContextRangeState::Malformed ? "\"malformed\"" : "null";
+    out += ",\"routable\":";
     out += r.routable ? "true" : "false";
     out += ",\"metrics_fresh\":";
     out += r.metrics_fresh ? "true" : "false";

@@ -101,6 +101,7 @@ void PrefixChain::reset(size_t body_bytes) {
   seed_ = 0;
   blocks_ = 0;
   filled_ = 0;
+  text_bytes_ = 0;
   entries_.clear();
   // The text is never longer than the body: one allocation at most, none while it arrives.
   const size_t blocks = std::min(body_bytes / block_bytes_ + 1, max_blocks_);
@@ -118,6 +119,11 @@ void PrefixChain::block(const unsigned char* data, size_t len) {
 }
 
 void PrefixChain::append(const char* text, size_t n) {
+  text_bytes_ += n;
+  feed(text, n);
+}
+
+void PrefixChain::feed(const char* text, size_t n) {
   auto data = reinterpret_cast<const unsigned char*>(text);
   while (n > 0 && blocks_ < max_blocks_) {
     if (filled_ == 0 && n >= block_bytes_) {
@@ -160,13 +166,14 @@ void PrefixChain::whole_blocks(const unsigned char* data, size_t count) {
 
 void PrefixChain::end_part() {
   static const char terminator = char(kPartTerminator);
-  append(&terminator, 1);
+  feed(&terminator, 1);
 }
 
 void PrefixChain::media(std::string_view record) {
   const size_t bytes = media_stream_bytes(record, media_);
+  text_bytes_ += bytes;
   push_media(record, bytes, [&](const unsigned char* data, size_t n) {
-    append(reinterpret_cast<const char*>(data), n);
+    feed(reinterpret_cast<const char*>(data), n);
     return !full();
   });
   end_part();
@@ -184,6 +191,15 @@ size_t PrefixHasher::block_count(std::span<const std::string_view> parts) const 
   size_t bytes = 0;
   for (std::string_view p : parts) bytes += std::max(p.size(), media_stream_bytes(p, media_)) + 1;
   return entries_for_blocks(std::min((bytes + block_bytes_ - 1) / block_bytes_, max_blocks_));
+}
+
+uint64_t PrefixHasher::prompt_bytes(std::span<const std::string_view> parts) const {
+  uint64_t bytes = 0;
+  for (std::string_view part : parts) {
+    const size_t media_bytes = media_stream_bytes(part, media_);
+    bytes += media_bytes > 0 ? media_bytes : part.size();
+  }
+  return bytes;
 }
 
 size_t PrefixHasher::hash(std::string_view model, std::span<const std::string_view> parts,

@@ -116,6 +116,22 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   // Hashes are entries (sampled past kDensePrefixBlocks): scores and results count blocks.
   uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
   result.total_blocks = total_blocks;
+  // The filters (filter_registry.h), in slot order, narrow the candidates the scorers see:
+  // those of what a server can serve (before_affinity) now, before a key decides, the
+  // others after prefix placement.
+  const FilterContext filter_context{snapshot, request, config_, total_blocks, rng};
+  auto run_filters = [&](bool before_affinity) {
+    for (size_t slot = 0; slot < kFilterCount; ++slot) {
+      if (!config_.filters[slot] || kFilters[slot].before_affinity != before_affinity) continue;
+      const size_t kept = kFilters[slot].filter(candidates, filter_context);
+      if (kept == 0 || kept > count) continue;  // a filter never empties the set
+      filtered_out_ += count - kept;
+      count = kept;
+      candidate_count_ = count;
+      candidates = std::span<EndpointSignals>(signals_.data(), count);
+    }
+  };
+  run_filters(true);
   bool any_match = false;
   // The prefix-cache-affinity filter reads the same matches as the prefix scorer.
   const bool wants_matches =
@@ -206,17 +222,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     if (home) candidates[pos].placement = true;
   }
 
-  // The filters (filter_registry.h), in slot order, narrow the candidates the scorers see.
-  const FilterContext filter_context{snapshot, request, config_, total_blocks, rng};
-  for (size_t slot = 0; slot < kFilterCount; ++slot) {
-    if (!config_.filters[slot]) continue;
-    const size_t kept = kFilters[slot].filter(candidates, filter_context);
-    if (kept == 0 || kept > count) continue;  // a filter never empties the set
-    filtered_out_ += count - kept;
-    count = kept;
-    candidate_count_ = count;
-    candidates = std::span<EndpointSignals>(signals_.data(), count);
-  }
+  run_filters(false);
   // no-hit-lru: a request cold to every candidate (before the filters: to them all).
   const bool cold = config_.weights[kNoHitLruScorerSlot] != 0 && !any_match;
 

@@ -67,9 +67,11 @@ TEST_CASE("the shipped deploy/examples/ringgate.yaml loads") {
   LoadResult result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml");
   REQUIRE_MESSAGE(result.ok(), all_errors(result));
   const ConfigSet& c = result.config;
-  REQUIRE(c.gateway.pool.static_endpoints.size() == 5);
+  REQUIRE(c.gateway.pool.static_endpoints.size() == 6);
   CHECK(c.gateway.pool.static_endpoints[3].data_parallel_size == 4);
   CHECK(c.gateway.pool.static_endpoints[4].target_ports == std::vector<uint16_t>{8010, 8011, 8012, 8013});
+  CHECK(c.gateway.pool.static_endpoints[5].context_range ==
+        ringgate::sched::ContextLengthRange{ringgate::sched::ContextRangeState::Valid, 4097, 131072});
   REQUIRE(c.rewrites.size() == 2);
   CHECK(c.rewrites[0].metadata.name == "food-review-alias");
   REQUIRE(c.rewrites[0].pool.has_value());
@@ -546,6 +548,31 @@ pool:
   CHECK(s[3] == StaticEndpoint{HostPort{"::1", 8000}, EndpointRole::Both});
   CHECK(s[4] == StaticEndpoint{HostPort{"10.0.0.4", 8000}, EndpointRole::Both});
   CHECK(c.gateway.file_sets("pool.discovery.static"));
+}
+
+TEST_CASE("pool.discovery.static[].contextLengthRange: \"min-max\" tokens, as llm-d's pod label; else an error") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static:\n";
+  ConfigSet c = load_ok(head +
+                        "    - {address: \"10.0.0.1:8000\", role: prefill, contextLengthRange: \"0-4096\"}\n"
+                        "    - {address: \"10.0.0.2:8000\", contextLengthRange: \"4097-1000000000\"}\n"
+                        "    - \"10.0.0.3:8000\"\n");
+  using ringgate::sched::ContextLengthRange;
+  using ringgate::sched::ContextRangeState;
+  const auto& s = c.gateway.pool.static_endpoints;
+  REQUIRE(s.size() == 3);
+  CHECK(s[0].context_range == ContextLengthRange{ContextRangeState::Valid, 0, 4096});
+  CHECK(s[0].role == ringgate::sched::EndpointRole::Prefill);
+  CHECK(s[1].context_range == ContextLengthRange{ContextRangeState::Valid, 4097, 1000000000});
+  CHECK(s[2].context_range.state == ContextRangeState::None);
+  for (const std::string bad : {"4096-", "0-1000000001", "9-8", "0-2048,4096-8192", ""}) {
+    CAPTURE(bad);
+    LoadResult r =
+        load_config_text(head + "    - {address: \"h:1\", contextLengthRange: \"" + bad + "\"}\n", "t.yaml", {});
+    REQUIRE_FALSE(r.ok());
+    INFO(format_error(r.errors.front()));
+    CHECK(format_error(r.errors.front()).find("pool.discovery.static[0].contextLengthRange: must") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("disaggregation: the file's values; unset ones stay unset and at the defaults") {

@@ -374,3 +374,61 @@ test('InferencePool: a pod\'s llm-d.ai/role label is its role, relabelling chang
     await api.close();
   }
 });
+
+// Issue 69: llm-d's pod label llm-d.ai/context-length-range is the endpoint's context-length
+// range; a value that does not parse is said once and trusted for nothing (the
+// context-length filter leaves that pod out); relabelling changes it in place.
+test('InferencePool: a pod\'s llm-d.ai/context-length-range label is its range; a bad value is "malformed", said once', { timeout: 60000 }, async () => {
+  const { sims, port } = await startPods(['facebook/opt-125m', 'facebook/opt-125m', 'facebook/opt-125m']);
+  const [A, B, C] = sims.map((s) => s.address);
+  const api = await new FakeKubeApi().start();
+  const label = 'llm-d.ai/context-length-range';
+  const ranges = async (adminUrl) => {
+    const d = await (await fetch(`${adminUrl}/debug/endpoints`)).json();
+    return Object.fromEntries(d.endpoints.map((e) => [e.address, e.context_length_range]));
+  };
+  const untilRanges = async (adminUrl, want) => {
+    const deadline = performance.now() + 5000;
+    for (let last; ; await new Promise((r) => setTimeout(r, 10))) {
+      last = await ranges(adminUrl);
+      if (JSON.stringify(Object.entries(last).sort()) === JSON.stringify(Object.entries(want).sort())) return;
+      if (performance.now() > deadline) assert.deepEqual(last, want);
+    }
+  };
+  const pick = async (gw, bytes) => {
+    const res = await fetch(`${gw.adminUrl}/debug/pick?path=/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'facebook/opt-125m', prompt: 'p'.repeat(bytes) }),
+    });
+    return (await res.json()).endpoint;
+  };
+  try {
+    api.createObject('inferencepools', poolObject(port));
+    api.createPod('vllm-s', { labels: { app: 'vllm', [label]: '0-1024' }, ip: sims[0].host, port });
+    api.createPod('vllm-l', { labels: { app: 'vllm', [label]: '1025-16384' }, ip: sims[1].host, port });
+    api.createPod('vllm-x', { labels: { app: 'vllm', [label]: '4096-' }, ip: sims[2].host, port });
+    const gw = await startGateway(['--config', writeConfig(api, ['scheduler: {filters: {context-length: true}}']),
+      '--workers', '1']);
+    live.push(gw);
+    await until(gw.adminUrl, { routable: [A, B, C], known: [A, B, C] });
+    assert.deepEqual(await ranges(gw.adminUrl), { [A]: '0-1024', [B]: '1025-16384', [C]: 'malformed' });
+    // The filter: 1024 tokens (4096 bytes) to the short pod, 1025 to the long one; never the malformed one.
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await pick(gw, 4096), A);
+      assert.equal(await pick(gw, 4097), B);
+    }
+    // Said once, not at every update of its pod.
+    api.setPodReady('vllm-x', false);
+    await until(gw.adminUrl, { routable: [A, B] });
+    api.setPodReady('vllm-x', true);
+    await until(gw.adminUrl, { routable: [A, B, C] });
+    const said = gw.stderr().split('\n').filter((l) => l.includes(`Pod default/vllm-x: ${label}: "4096-" is not min-max`));
+    assert.equal(said.length, 1, gw.stderr());
+    // Relabelled: the bad value fixed, the long pod's label removed (any length).
+    api.setPodLabels('vllm-x', { app: 'vllm', [label]: '1025-2048' });
+    api.setPodLabels('vllm-l', { app: 'vllm' });
+    await untilRanges(gw.adminUrl, { [A]: '0-1024', [B]: null, [C]: '1025-2048' });
+  } finally {
+    await api.close();
+  }
+});

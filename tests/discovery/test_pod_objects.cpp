@@ -321,3 +321,54 @@ TEST_CASE("data-parallel: a rank per target port; the size annotation bounded, a
   CHECK(one[0].rank == -1);  // one port: not a rank of its own; the annotation's ranks are behind it
   CHECK(one[0].data_parallel_size == 4);
 }
+
+TEST_CASE(
+    "context-length label llm-d.ai/context-length-range: \"min-max\" tokens; a bad value is Malformed, said, the pod "
+    "kept") {
+  using ringgate::sched::ContextLengthRange;
+  using ringgate::sched::ContextRangeState;
+  auto pod_of = [](const std::string& labels) {
+    auto pod = parse_pod(labelled_pod(labels));
+    REQUIRE(pod);
+    CHECK(pod.value().ready);
+    CHECK(pod.value().ip == "10.0.0.1");
+    return pod.value();
+  };
+  PodState p = pod_of(R"({"llm-d.ai/context-length-range":"0-2048","llm-d.ai/role":"prefill"})");
+  CHECK(p.context_range == ContextLengthRange{ContextRangeState::Valid, 0, 2048});
+  CHECK(p.role == ringgate::sched::EndpointRole::Prefill);
+  CHECK(p.problem.empty());
+  p = pod_of(R"({"llm-d.ai/context-length-range":"2049-1000000000"})");
+  CHECK(p.context_range == ContextLengthRange{ContextRangeState::Valid, 2049, 1000000000});
+  p = pod_of(R"({"app":"vllm"})");
+  CHECK(p.context_range.state == ContextRangeState::None);
+  CHECK(p.problem.empty());
+  auto bad = [&](const std::string& labels) {
+    PodState b = pod_of(labels);
+    CHECK(b.context_range.state == ContextRangeState::Malformed);
+    CHECK(b.problem.find("llm-d.ai/context-length-range") != std::string::npos);
+    CHECK(b.problem.size() <= kMaxRoleProblemBytes);
+    CHECK(b.problem.find('\x01') == std::string::npos);
+    return b.problem;
+  };
+  CHECK(bad(R"({"llm-d.ai/context-length-range":"4096-"})") ==
+        "llm-d.ai/context-length-range: \"4096-\" is not min-max, no range trusted");
+  bad(R"({"llm-d.ai/context-length-range":"0-1000000001"})");
+  bad(R"({"llm-d.ai/context-length-range":"8192-2048"})");
+  bad(R"({"llm-d.ai/context-length-range":"0-2048,4096-8192"})");
+  bad(R"({"llm-d.ai/context-length-range":""})");
+  CHECK(bad(R"({"llm-d.ai/context-length-range":2048})") ==
+        "llm-d.ai/context-length-range: not a string, no range trusted");
+  bad(R"({"llm-d.ai/context-length-range":")" + std::string(100000, '1') + R"(\u0001"})");
+  // Both labels bad: both said, the pod kept.
+  PodState both = pod_of(R"({"llm-d.ai/role":"x","llm-d.ai/context-length-range":"x"})");
+  CHECK(both.role == ringgate::sched::EndpointRole::Both);
+  CHECK(both.context_range.state == ContextRangeState::Malformed);
+  CHECK(both.problem.find("llm-d.ai/role") != std::string::npos);
+  CHECK(both.problem.find("llm-d.ai/context-length-range") != std::string::npos);
+  // Carried to the pod's endpoints.
+  std::map<std::string, PodState> pods{{"p", pod_of(R"({"llm-d.ai/context-length-range":"0-2048"})")}};
+  const auto endpoints = pod_endpoints(pods, {8000});
+  REQUIRE(endpoints.size() == 1);
+  CHECK(endpoints[0].context_range == ContextLengthRange{ContextRangeState::Valid, 0, 2048});
+}

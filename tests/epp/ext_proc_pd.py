@@ -188,5 +188,58 @@ disaggregation: {nonCachedTokens: 512}
         self.assertEqual(removed, ['x-prefiller-host-port', 'x-data-parallel-rank'])
 
 
+class EppContextLengthPools(unittest.TestCase):
+    """Issue 69 in EPP mode: llm-d's context-length-aware filter over static entries'
+    contextLengthRange: x-prefiller-host-port names the prefill pod whose range holds the
+    prompt's tokens (4 bytes a token): 1024 tokens the 0-1024 pod, 1025 the long one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.short = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        cls.long = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL, '--max-model-len', '16384')
+        cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL, '--max-model-len', '16384')
+        config = h.write_config('''apiVersion: ringgate.io/v1
+kind: Gateway
+mode: epp
+pool:
+  name: vllm
+  discovery:
+    static:
+    - {address: "%s", role: prefill, contextLengthRange: "0-1024"}
+    - {address: "%s", role: prefill, contextLengthRange: "1025-16384"}
+    - {address: "%s", role: decode}
+scheduler: {filters: {context-length: true}}
+disaggregation: {nonCachedTokens: 512}
+''' % (cls.short.info['api'], cls.long.info['api'], cls.decode.info['api']))
+        cls.epp = h.start_epp_with_config(config)
+        h.wait_for(lambda: len([e for e in h.debug_endpoints(cls.epp.info['admin']) if e['routable']]) == 3,
+                   what='the three sims routable')
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.epp.stop()
+        for s in (cls.short, cls.long, cls.decode):
+            s.stop()
+        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+
+    def prefill_pod(self, n, size):
+        prompt = ('%d: ' % n + 'lorem ipsum dolor sit amet ' * 200)[:size]
+        body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        headers = h.header_map(s.recv().request_headers.response.header_mutation)
+        s.close()
+        self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
+        return headers.get('x-prefiller-host-port')
+
+    def test_the_prompt_length_picks_the_prefill_pool(self):
+        for n, (size, pool) in enumerate([(4096, self.short), (4097, self.long), (4093, self.short),
+                                          (4100, self.long)]):
+            self.assertEqual(self.prefill_pod(n, size), pool.info['api'], '%d bytes' % size)
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <tuple>
 
 #include "ringgate/openai/api_routes.h"
 
@@ -71,4 +72,26 @@ TEST_CASE("prompt digest: the root is forgotten between requests") {
   const std::string plain = R"({"model":"m","prompt":"x"})";
   REQUIRE(digest.finish(completions, plain, fields));
   CHECK(digest.root_blocks() == 0);
+}
+
+TEST_CASE("prompt digest: the prompt's bytes (its length in tokens: PickRequest::prompt_tokens), in any pieces") {
+  // The text of its parts, without the parts' terminators: a completion's prompt, a chat's roles and contents.
+  const std::string prompt(8193, 'p');
+  const std::string body = R"({"model":"m","prompt":")" + prompt + R"("})";
+  const std::string chat_text = chat_body({message("system", "abc"), message("user", std::string(100, 'u'))});
+  for (size_t piece : {size_t(1), size_t(64), size_t(100000)}) {
+    CAPTURE(piece);
+    for (auto [route, text, bytes] :
+         {std::tuple{&completions, body, uint64_t(8193)}, std::tuple{&chat, chat_text, uint64_t(6 + 3 + 4 + 100)}}) {
+      proxy::PromptDigest digest(64);
+      openai::RequestFields fields;
+      digest.begin(*route, text.size());
+      for (size_t n = piece; n < text.size(); n += piece) digest.advance(std::string_view(text).substr(0, n));
+      REQUIRE(digest.finish(*route, text, fields));
+      CHECK(digest.prompt_bytes() == bytes);
+    }
+  }
+  // As PrefixHasher counts the same parts (the router's other path).
+  const std::string_view parts[] = {"system", "abc", "user", std::string_view(prompt).substr(0, 100)};
+  CHECK(sched::PrefixHasher(64).prompt_bytes(parts) == 6 + 3 + 4 + 100);
 }

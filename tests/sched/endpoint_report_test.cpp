@@ -62,6 +62,24 @@ TEST_CASE("endpoint report: each endpoint's role, in the JSON") {
   CHECK(decode < both);
 }
 
+TEST_CASE("endpoint report: each endpoint's context-length range, \"malformed\" when its label did not parse") {
+  std::vector<EndpointState> v = make_pool(3);
+  v[0].context_range = {ContextRangeState::Valid, 0, 1024};
+  v[1].context_range = {ContextRangeState::Malformed, 0, 0};
+  EndpointSnapshot snap(std::move(v));
+  InflightCounters inflight;
+  PrefixIndex index(100, 4);
+  const std::string json = to_json(describe_endpoints(snap, inflight, index, fresh_now(), SchedulerConfig{}));
+  const size_t valid = json.find("\"context_length_range\":\"0-1024\"");
+  const size_t malformed = json.find("\"context_length_range\":\"malformed\"");
+  const size_t none = json.find("\"context_length_range\":null");
+  REQUIRE(valid != std::string::npos);
+  REQUIRE(malformed != std::string::npos);
+  REQUIRE(none != std::string::npos);
+  CHECK(valid < malformed);
+  CHECK(malformed < none);
+}
+
 TEST_CASE("endpoint report: the LoRA state the lora-affinity scorer reads, null when not reported") {
   std::vector<EndpointState> v = make_pool(2);
   v[0].loras.reported = true;

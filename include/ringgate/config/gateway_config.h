@@ -19,6 +19,7 @@
 
 #include "ringgate/config/host_port.h"
 #include "ringgate/openai/hf_prompt_tokenizer.h"
+#include "ringgate/sched/context_length_range.h"
 #include "ringgate/sched/endpoint_role.h"
 #include "ringgate/sched/scheduler_config.h"
 #include "ringgate/sched/scorer_registry.h"
@@ -84,6 +85,8 @@ struct StaticEndpoint {
   // one port (0: learnt from its /metrics).
   std::vector<uint16_t> target_ports;
   uint32_t data_parallel_size = 0;
+  // "contextLengthRange": "min-max" tokens (llm-d's llm-d.ai/context-length-range); None: any.
+  sched::ContextLengthRange context_range = {};
 
   friend bool operator==(const StaticEndpoint&, const StaticEndpoint&) = default;
 };

@@ -116,6 +116,9 @@ inline constexpr Field kStaticEndpointFields[] = {
     {"role", "string", "both", "prefill, decode, both", kLive, "", "Its prefill/decode disaggregation role (llm-d's pod label llm-d.ai/role)."},
     {"targetPorts", "list of int", "", "1..8 distinct ports, the first = address's port", kLive, "--endpoint HOST:PORT,PORT,...", "One data-parallel rank per port on address's host (vLLM's external load balancing), rank = position; as an InferencePool's spec.targetPorts. Excludes `dataParallelSize`."},
     {"dataParallelSize", "int", "learnt", "1..64", kLive, "", "Data-parallel ranks behind address's one port (vLLM's internal load balancing): each is scheduled on its own engine's metrics and named in X-data-parallel-rank. Unset: learnt from the `engine` labels of its /metrics. Excludes `targetPorts`."},
+    {"contextLengthRange", "string", "", "\"min-max\" tokens, both included, 0..10^9", kLive, "",
+     "The prompt lengths it is deployed for (llm-d's pod label llm-d.ai/context-length-range): what the "
+     "context-length scorer and filter read. Unset: any length."},
 };
 inline constexpr Field kKubernetesFields[] = {
     {"namespace", "string", "", "", kRestart, "--pool-namespace", "Namespace of the Service or InferencePool; default: the gateway pod's own."},
@@ -143,6 +146,12 @@ inline constexpr Field kSchedulerFields[] = {
 // scheduler.filters: one key per filter of the registry (sched::kFilters).
 inline constexpr Field kFilterFields[] = {
     {"prefix-cache-affinity", "bool or map", "true", "", kRestart, "", "llm-d's prefix-cache-affinity-filter (on by default: perf/routing/README.md, \"llm-d's optimized baseline\"): only the servers holding at least `affinityThreshold` of the prompt stay candidates, unless none does, the best of them is predicted to answer its first token more than `maxTTFTPenaltyMs` after the best other (the latency model; skipped while it has learnt nothing), or a draw of `explorationProbability` skips the filter."},
+    {"context-length", "bool", "false", "", kRestart, "",
+     "llm-d's context-length-aware with enableFiltering: only the servers whose context-length range (pod label "
+     "llm-d.ai/context-length-range, a static entry's `contextLengthRange`) holds the prompt's tokens, and those "
+     "without a range, stay candidates, before session affinity and prefix placement; a server whose label does "
+     "not parse is left out; when none is left, all stay (the `context-length` scorer then ranks them by how near "
+     "their ranges are)."},
 };
 inline constexpr Field kPrefixAffinityFilterFields[] = {
     {"enabled", "bool", "true", "", kRestart, "", "Whether the filter runs when its map is given (a map without it runs the filter)."},

@@ -48,6 +48,9 @@ struct DesiredEndpoint {
   // as many as the engine labels of its /metrics name, one when they name fewer than two).
   int32_t rank = -1;
   uint32_t data_parallel_size = 0;
+  // The prompt lengths it is deployed for: its pod's llm-d.ai/context-length-range label, a
+  // static entry's contextLengthRange (None: any).
+  sched::ContextLengthRange context_range = {};
 };
 
 // Ranks one port may serve (vLLM's --data-parallel-size; wide-EP pods run 8 or 16).

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ringgate/discovery/kv_events_annotation.h"
+#include "ringgate/sched/context_length_range.h"
 #include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::discovery {
@@ -23,6 +24,8 @@ struct DiscoveredEndpoint {
   // ranks behind it from its pod's annotation (0: learnt).
   std::int32_t rank = -1;
   std::uint32_t data_parallel_size = 0;
+  // The pod's llm-d.ai/context-length-range label (InferencePool discovery only).
+  sched::ContextLengthRange context_range = {};
   bool operator==(const DiscoveredEndpoint&) const = default;
 };
 

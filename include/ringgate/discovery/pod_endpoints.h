@@ -12,6 +12,7 @@
 #include "ringgate/discovery/discovered_endpoint.h"
 #include "ringgate/discovery/kv_events_annotation.h"
 #include "ringgate/discovery/result.h"
+#include "ringgate/sched/context_length_range.h"
 #include "ringgate/sched/endpoint_role.h"
 
 namespace ringgate::discovery {
@@ -35,7 +36,11 @@ struct PodState {
   // each of its ports (vLLM internal load balancing), 1..64; 0 = not annotated (learnt from
   // its /metrics). A bad value is ignored as a bad role is.
   uint32_t data_parallel_size = 0;
-  std::string problem = {};  // why its role label or data-parallel annotation was ignored
+  // metadata.labels["llm-d.ai/context-length-range"] (sched::kContextLengthLabel): absent is
+  // None; a value that does not parse ("min-max") is Malformed, said in `problem`, never
+  // trusted, never a reason to reject the pod.
+  sched::ContextLengthRange context_range = {};
+  std::string problem = {};  // why its role label, data-parallel annotation or context range was ignored
   bool operator==(const PodState&) const = default;
 };
 

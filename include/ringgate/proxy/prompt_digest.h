@@ -47,6 +47,8 @@ class PromptDigest final : public openai::TextSink {
   // (0: not a chat, no user message, or a shorter one). Every turn of a conversation
   // has the same root blocks (sched::PickRequest::root_blocks).
   size_t root_blocks() const { return root_blocks_; }
+  // The prompt's bytes (sched::PrefixChain::text_bytes).
+  uint64_t prompt_bytes() const { return chain_.text_bytes(); }
   // Between requests: memory a long prompt needed goes back.
   void trim() { chain_.trim(); }
 

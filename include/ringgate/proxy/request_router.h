@@ -76,6 +76,7 @@ struct RouteRequest {
   std::span<const uint64_t> prefix_chain;
   bool chained = false;
   size_t root_blocks = 0;  // PromptDigest::root_blocks() when chained; 0: none
+  uint64_t prompt_bytes = 0;  // PromptDigest::prompt_bytes() when chained (else prompt_parts say)
   std::string_view body;  // the request body (precise mode tokenizes its prompt)
   openai::TextFields text_fields = 0;  // where the body's prompt is (the route's routed_text()); 0: none
   std::string_view session_id;                     // affinity hint; empty = none

@@ -19,6 +19,7 @@ struct EndpointReport {
   std::string pod;      // EndpointState::pod
   DataParallelRank dp;  // EndpointState::dp
   EndpointRole role = EndpointRole::Both;
+  ContextLengthRange context_range;  // "context_length_range": "min-max", "malformed" or null
   bool routable = false;
   bool metrics_fresh = false;
   double metrics_age_seconds = -1;  // -1 = never scraped

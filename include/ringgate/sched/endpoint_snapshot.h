@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ringgate/metrics/vllm_metrics.h"
+#include "ringgate/sched/context_length_range.h"
 #include "ringgate/sched/endpoint_id.h"
 #include "ringgate/sched/endpoint_role.h"
 #include "ringgate/sched/latency_model.h"
@@ -86,6 +87,9 @@ struct EndpointState {
   uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
   uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
+  // The prompt lengths it is deployed for (label llm-d.ai/context-length-range, static
+  // `contextLengthRange`): the context-length scorer and filter read it.
+  ContextLengthRange context_range;
   // What the other gateway replicas have in flight to it (sharedState; 0 without):
   // requests, and prompt tokens sent whose first token has not come (the latency model's
   // in-flight prefill).
@@ -119,6 +123,7 @@ struct EndpointScoringView {
   double kv_cache_usage = 0;
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
+  ContextLengthRange context_range;
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
   int64_t remote_prefill_tokens = 0;
   double slots = 0;

@@ -35,6 +35,9 @@ struct Filter {
   std::string_view plugin_type;  // llm-d's plugin type: EndpointPickerConfig type
   FilterFn filter = nullptr;
   bool default_on = false;  // runs unless scheduler.filters turns it off
+  // What a server can serve, not a preference: runs right after the candidates are
+  // gathered, before session affinity and prefix placement pick by a key.
+  bool before_affinity = false;
 };
 
 }  // namespace ringgate::sched

@@ -12,5 +12,9 @@ namespace ringgate::sched {
 // exploration draw skips it, or the best of them is predicted to answer its first token
 // more than max_ttft_penalty_ms later than the best other (prefix_cache_affinity_filter.cpp).
 size_t filter_prefix_cache_affinity(std::span<EndpointSignals> candidates, const FilterContext& context);
+// llm-d's context-length-aware with enableFiltering: keeps the candidates whose
+// context-length range holds the request's prompt_tokens and those without a range
+// (context_length_filter.cpp); all of them when none does.
+size_t filter_context_length(std::span<EndpointSignals> candidates, const FilterContext& context);
 
 }  // namespace ringgate::sched

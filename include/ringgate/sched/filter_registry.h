@@ -21,6 +21,8 @@ inline constexpr Filter kFilters[] = {
     // name                     llm-d plugin type               default: on (why: perf/routing/README.md,
     //                                                          "llm-d's optimized baseline")
     {"prefix-cache-affinity", "prefix-cache-affinity-filter", &filter_prefix_cache_affinity, true},
+    // llm-d's context-length-aware with enableFiltering (its scorer is scheduler.scorers.context-length)
+    {"context-length", "context-length-aware", &filter_context_length, false, true},
 };
 inline constexpr size_t kFilterCount = std::size(kFilters);
 
@@ -43,6 +45,7 @@ constexpr std::optional<size_t> filter_slot_by_plugin_type(std::string_view type
   return std::nullopt;
 }
 inline constexpr size_t kPrefixAffinityFilterSlot = *filter_slot("prefix-cache-affinity");
+inline constexpr size_t kContextLengthFilterSlot = *filter_slot("context-length");
 
 // The config keys, in slot order (the schema of scheduler.filters).
 constexpr std::array<std::string_view, kFilterCount> filter_names() {

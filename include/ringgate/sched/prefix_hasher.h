@@ -125,10 +125,14 @@ class PrefixChain {
   bool full() const { return blocks_ >= max_blocks_; }
   // Whole blocks hashed so far (a partial one waits for more bytes).
   size_t blocks() const { return blocks_; }
+  // The prompt's bytes so far, past max_blocks too: its text, a media part as its weight,
+  // not the parts' terminators (the prompt's length: PickRequest::prompt_tokens).
+  uint64_t text_bytes() const { return text_bytes_; }
   // Gives back memory above what a typical prompt needs (between requests).
   void trim();
 
  private:
+  void feed(const char* data, size_t n);
   void block(const unsigned char* data, size_t len);
   template <size_t kBytes>
   void whole_blocks(const unsigned char* data, size_t count);
@@ -138,6 +142,7 @@ class PrefixChain {
   MediaWeights media_;
   uint64_t seed_ = 0;
   size_t blocks_ = 0;
+  uint64_t text_bytes_ = 0;
   size_t filled_ = 0;  // bytes of the current block waiting in carry_
   std::vector<unsigned char> carry_;
   std::vector<uint64_t> entries_;
@@ -152,6 +157,8 @@ class PrefixHasher {
   // Number of hashes hash() produces for this prompt: entries_for_blocks(blocks),
   // blocks = ceil(stream / block) but at most max_blocks.
   size_t block_count(std::span<const std::string_view> parts) const;
+  // The prompt's bytes: its parts' text, a media part as its weight (PrefixChain::text_bytes).
+  uint64_t prompt_bytes(std::span<const std::string_view> parts) const;
 
   // Writes up to out.size() hashes (the leading entries, see kDensePrefixBlocks)
   // and returns how many were written. Hashing stops when out is full or after

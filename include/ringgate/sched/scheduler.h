@@ -9,7 +9,8 @@
 // shared counters/index and the Rng.
 //
 // Decision order:
-//   1. candidates: routable endpoints serving the model/adapter, minus exclude;
+//   1. candidates: routable endpoints serving the model/adapter, minus exclude; the filters
+//      of what a server can serve (the context-length filter) narrow them;
 //   2. signals: load = waiting (fresh metrics only) + in-flight, or with the shared
 //      load signal scraped waiting + running in coarse steps (scheduler_config.h); KV usage;
 //      prefix blocks held (index, binary search);
@@ -83,6 +84,9 @@ struct PickRequest {
   double tokens_per_block = 16;
   // The request's latency objectives (llm-d's SLO headers); none: scores decide.
   SloTargets slo;
+  // The prompt's length in tokens (llm-d's token count: the tokenizer's, else 4 bytes of
+  // prompt text a token, rounded up); 0: unknown. The context-length scorer and filter read it.
+  uint32_t prompt_tokens = 0;
 };
 
 enum class PickStatus {

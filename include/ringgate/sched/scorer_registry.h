@@ -28,6 +28,7 @@ inline constexpr Scorer kScorers[] = {
     {"token-load", "token-load-scorer", 0, &score_token_load},
     {"active-request", "active-request-scorer", 0, &score_active_request},
     {"no-hit-lru", "no-hit-lru-scorer", 0, &score_no_hit_lru},
+    {"context-length", "context-length-aware", 0, &score_context_length},
 };
 inline constexpr size_t kScorerCount = std::size(kScorers);
 

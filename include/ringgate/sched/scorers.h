@@ -38,4 +38,12 @@ void score_no_hit_lru(std::span<EndpointSignals> candidates, const ScoreContext&
 // No candidate holds a block of the prompt (no-hit-lru's cold request).
 bool is_cold_request(std::span<const EndpointSignals> candidates);
 
+// The prompt's length (PickRequest::prompt_tokens) against the endpoint's context-length
+// range (llm-d's context-length-aware, its numbers): in range (0.3, 1], tighter ranges and
+// more room left higher; out of range [0, 0.3), nearer higher; no range 0.5; a range that
+// did not parse 0.
+void score_context_length(std::span<EndpointSignals> candidates, const ScoreContext& context);
+struct ContextLengthRange;
+double context_length_score(uint32_t tokens, const ContextLengthRange& range);
+
 }  // namespace ringgate::sched
