@@ -39,8 +39,7 @@ std::string parse_wake_url(std::string_view url, WakeHookOptions& out) {
   uint16_t port = 80;
   if (!digits.empty()) {
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0)
-      return "bad port: " + std::string(url);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0) return "bad port: " + std::string(url);
   }
   if (host.empty()) return "no host: " + std::string(url);
   const auto bad = [](char c) { return c <= ' ' || c == 0x7f; };
@@ -70,8 +69,8 @@ WakeHook::WakeHook(EpollLoop& loop, WakeHookOptions options) : options_(std::mov
   GetLimits limits;
   limits.max_header_bytes = 16u << 10;
   limits.max_body_bytes = 16u << 10;  // the answer is not read; a hook has no reason to say much
-  client_ = std::make_unique<HttpGetClient>(loop, addr, length, host_header, options_.path,
-                                            [this](const GetResult& r) { done(r); }, limits);
+  client_ = std::make_unique<HttpGetClient>(
+      loop, addr, length, host_header, options_.path, [this](const GetResult& r) { done(r); }, limits);
   head_ = "POST " + options_.path + " HTTP/1.1\r\nHost: " + host_header +
           "\r\nUser-Agent: ringgate\r\nContent-Type: application/json\r\nContent-Length: ";
   options_.timeout = std::min(options_.timeout, options_.interval);
