@@ -801,6 +801,29 @@ void read_tracing(YamlFieldReader& r, const YAML::Node& node, const std::string&
 }
 
 // io: {backend: auto | io_uring | epoll}
+// scaleFromZero: {wakeUrl, wakeInterval}
+void read_scale_from_zero(YamlFieldReader& r, const YAML::Node& node, const std::string& path,
+                          ScaleFromZeroConfig& out) {
+  auto fields = r.read_map(node, path, gateway_schema::kScaleFromZero);
+  if (!fields) return;
+  with_field(*fields, path, "wakeUrl", [&](const YAML::Node& v, const std::string& p) {
+    std::optional<std::string> text = r.read_string(v, p, /*allow_empty=*/true);
+    if (!text) return;
+    const std::string_view rest = std::string_view(*text).substr(std::min<size_t>(7, text->size()));
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    const bool bad_char = std::any_of(text->begin(), text->end(), [](char c) { return c <= ' ' || c == 0x7f; });
+    if (!text->empty() && (!text->starts_with("http://") || authority.empty() || authority.front() == ':' ||
+                           authority.back() == ':' || bad_char)) {
+      r.error(v, p, "must be an http://host[:port][/path] URL (got \"" + *text + "\")");
+      return;
+    }
+    out.wake_url = *text;
+  });
+  with_field(*fields, path, "wakeInterval", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.wake_interval, r.read_duration(v, p, milliseconds(100), hours(1)));
+  });
+}
+
 void read_io(YamlFieldReader& r, const YAML::Node& node, const std::string& path, IoConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kIo);
   if (!fields) return;
@@ -1025,6 +1048,8 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
              [&](const YAML::Node& v, const std::string& p) { read_access_log(r, v, p, c.access_log); });
   with_field(doc, "", "io", [&](const YAML::Node& v, const std::string& p) { read_io(r, v, p, c.io); });
   with_field(doc, "", "tracing", [&](const YAML::Node& v, const std::string& p) { read_tracing(r, v, p, c.tracing); });
+  with_field(doc, "", "scaleFromZero",
+             [&](const YAML::Node& v, const std::string& p) { read_scale_from_zero(r, v, p, c.scale_from_zero); });
   with_field(doc, "", "saturationDetector", [&](const YAML::Node& v, const std::string& p) {
     read_saturation_detector(r, v, p, c.saturation_detector);
   });

@@ -55,6 +55,7 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
     install_routes();
   }
   if (options_.tracing) exporter_ = std::make_unique<OtlpExporter>(loop_, *options_.tracing);
+  if (options_.wake_hook) wake_hook_ = std::make_unique<WakeHook>(loop_, *options_.wake_hook);
   if (options_.scheduler.precise_prefix)
     subscriber_ = std::make_unique<KvEventSubscriber>(exact_, kvevents::KvEventLimits{}, options_.kv_events.topic);
   // Workers may start before the first membership arrives: give them an empty pool.
@@ -160,6 +161,7 @@ void ControlPlane::run() {
     loop_watch_.observe(loop_ticks_, Clock::now());
     if (admin_) admin_->reap();
     if (exporter_) exporter_->tick(worker_stats_, util::steady_ns());
+    if (wake_hook_) wake_hook_->tick(worker_stats_, util::steady_ns());
     if (options_.access_log && (wake_.woken || Clock::now() >= next_access_flush_)) {
       next_access_flush_ = Clock::now() + std::chrono::milliseconds(100);
       flush_access_log();
@@ -562,6 +564,7 @@ AdminResponse ControlPlane::render_metrics() {
   if (subscriber_) append_kv_event_metrics(text);
   append_response_table_families(text, responses_);
   if (shared_) shared_->append_metrics(text);
+  if (wake_hook_) wake_hook_->append_metrics(text);
   latency_.append_metrics(text, view.snapshot);
   return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
 }

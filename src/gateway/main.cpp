@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
   }
   control_options.tracing = settings.trace_export;
   if (control_options.tracing) control_options.tracing->service_version = RINGGATE_VERSION;
+  control_options.wake_hook = settings.wake_hook;
   // One reader slot per worker (the worker's index), and one for /debug/pick's dry
   // runs on the control thread (slot `workers`); declared first, it outlives the control plane.
   proxy::RulesPublisher rules(settings.workers + 1);
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
   proxy::ApiKeysPublisher api_keys(settings.workers + 1);
   control::ControlPlane control(control_options);
   if (std::string error = control.tracing_error(); !error.empty()) return fail(error);
+  if (std::string error = control.wake_hook_error(); !error.empty()) return fail(error);
 
   // The file's rules, later joined by watched InferenceModelRewrite/InferenceObjective objects.
   gateway::RulesSource rules_source(rules, control);

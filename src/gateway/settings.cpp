@@ -336,6 +336,13 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
       return "tracing: " + e;
     s.proxy.tracing.ring_slots = ring_slots;
   }
+  if (file && !file->gateway.scale_from_zero.wake_url.empty()) {
+    const config::ScaleFromZeroConfig& sz = file->gateway.scale_from_zero;
+    control::WakeHookOptions hook;
+    if (std::string e = control::parse_wake_url(sz.wake_url, hook); !e.empty()) return "scaleFromZero.wakeUrl: " + e;
+    hook.interval = std::chrono::duration_cast<std::chrono::milliseconds>(sz.wake_interval);
+    s.wake_hook = std::move(hook);
+  }
   s.pool.declared_models = flags.models;
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   // What another replica learns reaches this one's response table within two of their

@@ -16,10 +16,14 @@ FlowQueue* ModelHold::hold(FlowWaiter* waiter, std::string_view model, int32_t p
   if (queue == nullptr) {
     if (!cycling_) compact();
     if (queues_.size() >= kMaxModels) return nullptr;
-    queues_.push_back(Held{std::string(model), std::make_unique<FlowQueue>()});
+    const size_t slot = size_t(std::find(slot_used_.begin(), slot_used_.end(), false) - slot_used_.begin());
+    slot_used_[slot] = true;  // queues_ holds fewer than kMaxModels: one is free
+    if (published_) published_->open(slot, model);
+    queues_.push_back(Held{std::string(model), std::make_unique<FlowQueue>(), slot});
     queue = queues_.back().queue.get();
   }
   if (!queue->enqueue(waiter, priority, flow_id, bytes, limits, now_ms, /*offer=*/false)) return nullptr;
+  publish();
   return queue;
 }
 
@@ -43,7 +47,18 @@ void ModelHold::expire(uint64_t now_ms, uint64_t ttl_ms) {
 }
 
 void ModelHold::compact() {
-  std::erase_if(queues_, [](const Held& h) { return h.queue->empty(); });
+  std::erase_if(queues_, [this](const Held& h) {
+    if (!h.queue->empty()) return false;
+    slot_used_[h.slot] = false;
+    if (published_) published_->set_held(h.slot, 0);
+    return true;
+  });
+  publish();
+}
+
+void ModelHold::publish() {
+  if (published_ == nullptr) return;
+  for (const Held& h : queues_) published_->set_held(h.slot, int64_t(h.queue->size()));
 }
 
 bool ModelHold::empty() const {

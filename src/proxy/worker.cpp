@@ -84,6 +84,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     env_.flow = &flow_;
     env_.flow_limits = &flow_limits_;
     env_.hold = &hold_;
+    hold_.publish_to(&stats_.held_models);
     env_.limiter = context.limiter;
     env_.labels = context.labels;
     env_.responses = context.router.responses;
@@ -167,6 +168,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
       now_ms_ = loop_.now_ms();
       if (!flow_.empty() && !flow_recheck_.armed()) loop_.timers().arm(flow_recheck_, kFlowRecheckMs, now_ms_);
       if (!hold_.empty() && !hold_recheck_.armed()) loop_.timers().arm(hold_recheck_, kHoldRecheckMs, now_ms_);
+      if (hold_.models() > 0) hold_.publish();  // a client gone while held leaves its queue without ModelHold
     }
   }
 

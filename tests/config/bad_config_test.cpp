@@ -481,3 +481,17 @@ TEST_CASE("disaggregation: types and bounds") {
   expect_error(head + "disaggregation: {timeout: 30s}\n", 4, 18, "disaggregation.timeout: unknown field");
   expect_error(head + "disaggregation: true\n", 4, 17, "disaggregation: expected a map");
 }
+
+TEST_CASE("scaleFromZero: wakeUrl is an http URL with a host, wakeInterval 100ms..1h") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  for (const char* url :
+       {"https://scaler/wake", "scaler:8080/wake", "http://", "http:///wake", "http://h:/w", "http://h/a b"})
+    expect_error(head + "scaleFromZero: {wakeUrl: \"" + url + "\"}\n", 4, 26,
+                 "scaleFromZero.wakeUrl: must be an http://host[:port][/path] URL");
+  CHECK(load_config_text(head + "scaleFromZero: {wakeUrl: \"http://scaler:8080/wake\"}\n", "ok.yaml").ok());
+  CHECK(load_config_text(head + "scaleFromZero: {wakeUrl: \"\"}\n", "ok.yaml").ok());
+  expect_error(head + "scaleFromZero: {wakeInterval: 99ms}\n", 4, 31, "scaleFromZero.wakeInterval");
+  CHECK(load_config_text(head + "scaleFromZero: {wakeInterval: 100ms}\n", "ok.yaml").ok());
+  CHECK(load_config_text(head + "scaleFromZero: {wakeInterval: 1h}\n", "ok.yaml").ok());
+  expect_error(head + "scaleFromZero: {wakeInterval: 1h1s}\n", 4, 31, "scaleFromZero.wakeInterval");
+}

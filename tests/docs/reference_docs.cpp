@@ -14,6 +14,7 @@
 #include "ringgate/control/latency_learner.h"
 #include "ringgate/control/response_table_metrics.h"
 #include "ringgate/control/shared_state.h"
+#include "ringgate/control/wake_hook.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/rate_limiter.h"
@@ -214,6 +215,8 @@ std::string render_all_metrics() {
   control::SharedState shared(loop, shared_options, "vllm", &limiter, index, responses, 1);
   control::append_response_table_families(text, responses);
   shared.append_metrics(text);
+  const std::pair<std::string, uint64_t> wakes[] = {{"m", 1}};  // scaleFromZero.wakeUrl's families
+  control::append_wake_hook_families(text, wakes, 0);
   // The latency model reports an endpoint's error once its fit has scored predictions: learn a while.
   control::LatencyLearner latency(1);
   latency.ensure(0);

@@ -227,3 +227,39 @@ test('P/D with data-parallel ranks: each leg goes to a rank, the pull finds the 
   assert.equal(await allSeries([decode], 'ringgate_sim_kv_transfer_pulls_total'), LONG);
   assert.equal(await allSeries([decode], 'vllm:nixl_num_failed_transfers_total'), 0);
 });
+
+// Issue 66: a prefill role at zero while decode servers run. Long prompts (split if a
+// prefill server were routable) are served whole on the decode sim, not held for the
+// prefill role: nothing counted as queued or held, no request waits.
+test('prefill at zero, decode up: long prompts served whole on decode, none held', async () => {
+  const decode = await sims('kv_consumer', 1);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-pd0-'));
+  dirs.push(dir);
+  const config = path.join(dir, 'gateway.yaml');
+  fs.writeFileSync(config, [
+    'apiVersion: ringgate.io/v1', 'kind: Gateway',
+    'pool:', '  discovery:', '    static:',
+    '      - {address: "127.0.0.1:1", role: prefill}',  // never answers: the prefill role at zero
+    `      - {address: "127.0.0.1:${decode[0].port}", role: decode}`,
+    'disaggregation: {enabled: true, nonCachedTokens: 512}',
+    'flowControl: {noEndpointRequestTTL: 60s}', '',
+  ].join('\n'));
+  const gw = await startGateway(['--config', config]);
+  live.push(gw);
+  await waitRoutable(gw, 1);
+  const t0 = performance.now();
+  const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => complete(gw.url, { prompt: longPrompt(100 + i), max_tokens: 4 })));
+  const took = performance.now() - t0;
+  for (const r of answers) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('x-gateway-destination-endpoint'), `127.0.0.1:${decode[0].port}`);
+    assert.equal(r.headers.get('x-gateway-prefill-endpoint'), null);
+  }
+  assert.ok(took < 10000, `took ${took} ms`);
+  assert.equal(await total(decode, 'ringgate_sim_kv_transfer_pulls_total'), 0);
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  const held = [...m].filter(([k]) => k.startsWith('llm_d_epp_flow_control_request_queue_duration_seconds_count{'))
+    .reduce((s, [, v]) => s + v, 0);
+  assert.equal(held, 0, 'a request went through a queue');
+  assert.equal(m.get(`llm_d_inference_scheduler_disagg_decision_total{decision_type="decode-only",model_name="${MODEL}"}`), 6);
+});

@@ -250,6 +250,12 @@ struct TracingConfig {
   uint32_t max_queue_spans = 2048;
 };
 
+// scaleFromZero: the wake hook (control::WakeHookOptions).
+struct ScaleFromZeroConfig {
+  std::string wake_url;                     // "wakeUrl": http://host[:port][/path]; empty: no hook
+  nanoseconds wake_interval = seconds(10);  // "wakeInterval" (100ms..1h): per model
+};
+
 struct AccessLogConfig {
   bool enabled = false;
   std::string path = "-";  // "-" = standard output
@@ -337,6 +343,7 @@ struct GatewayConfig {
   HedgingConfig hedging;
   AccessLogConfig access_log;
   TracingConfig tracing;
+  ScaleFromZeroConfig scale_from_zero;
   IoConfig io;
   SaturationDetectorConfig saturation_detector;
   FlowControlConfig flow_control;

@@ -71,6 +71,9 @@ inline constexpr Field kRootFields[] = {
     {"sharedState", "map", "", "", kRestart, "", "Replicas share their load, budgets and placements through Redis and pick as one (leave out: each alone)."},
     {"hedging", "map", "", "", kRestart, "", "Hedged prefill: a streamed request with a TTFT objective whose pick has little to spare also goes to the next-best server; the first to stream a token is kept."},
     {"tracing", "map", "", "", kRestart, "", "OpenTelemetry traces over OTLP/HTTP (protobuf): a span for each request, its admission, each pick and each upstream attempt; W3C traceparent continued and sent to the model servers. Off unless an endpoint is set here or by OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG) and OTEL_EXPORTER_OTLP_(TRACES_)HEADERS apply where the file sets nothing."},
+    {"scaleFromZero", "map", "", "", kRestart, "",
+     "A pool scaled to zero: a hook told while requests wait for a model with no ready server "
+     "(the holding itself is flowControl.noEndpointRequestTTL's)."},
 };
 inline constexpr Field kListenFields[] = {
     {"api", "host:port", ":8080", "", kRestart, "--listen", "OpenAI API listener; empty host = all interfaces."},
@@ -283,6 +286,14 @@ inline constexpr Field kTracingFields[] = {
     {"timeout", "duration", "10s", "1ms..10m", kRestart, "", "One export POST; a timed-out batch is sent again after a backoff."},
     {"maxQueueSpans", "int", "2048", "1..1000000", kRestart, "", "Spans waiting for export; beyond, new spans are dropped (ringgate_trace_spans_dropped_total{reason=\"queue_full\"})."},
 };
+inline constexpr Field kScaleFromZeroFields[] = {
+    {"wakeUrl", "url", "", "http://host[:port][/path]", kRestart, "",
+     "While requests wait for a model with no ready server, POST {\"model\": M, \"held\": N} here, once per model "
+     "per wakeInterval, from the control thread (never a storm, never on the data path; failures counted in "
+     "ringgate_scale_from_zero_wake_failures_total). Unset: no hook."},
+    {"wakeInterval", "duration", "10s", "100ms..1h", kRestart, "",
+     "At most one wake POST per model this often (one POST's timeout is the smaller of it and 5s)."},
+};
 inline constexpr Field kIoFields[] = {
     {"backend", "string", "auto", "auto, io_uring, epoll", kRestart, "--io-backend", "Event loop: auto (io_uring, epoll where it is refused, e.g. by a container's seccomp profile), io_uring or epoll."},
 };
@@ -355,6 +366,7 @@ inline constexpr auto kDisaggregation = names_of(kDisaggregationFields);
 inline constexpr auto kHedging = names_of(kHedgingFields);
 inline constexpr auto kAccessLog = names_of(kAccessLogFields);
 inline constexpr auto kIo = names_of(kIoFields);
+inline constexpr auto kScaleFromZero = names_of(kScaleFromZeroFields);
 inline constexpr auto kTracing = names_of(kTracingFields);
 inline constexpr auto kSaturationDetector = names_of(kSaturationDetectorFields);
 inline constexpr auto kFlowControl = names_of(kFlowControlFields);
@@ -402,6 +414,7 @@ inline constexpr Map kMaps[] = {
     {"accessLog", kAccessLog, kAccessLogFields},
     {"io", kIo, kIoFields},
     {"tracing", kTracing, kTracingFields},
+    {"scaleFromZero", kScaleFromZero, kScaleFromZeroFields},
     {"saturationDetector", kSaturationDetector, kSaturationDetectorFields},
     {"flowControl", kFlowControl, kFlowControlFields},
     {"flowControl.defaultPriorityBand", kDefaultPriorityBand, kDefaultPriorityBandFields},

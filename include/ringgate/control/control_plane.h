@@ -30,6 +30,7 @@
 #include "ringgate/control/latency_learner.h"
 #include "ringgate/control/loop_watch.h"
 #include "ringgate/control/otlp_exporter.h"
+#include "ringgate/control/wake_hook.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/proxy/api_key_table.h"
@@ -64,6 +65,8 @@ struct ControlPlaneOptions {
   // OpenTelemetry traces: where the workers' spans go (unset = tracing off). The workers'
   // span rings must be enabled (ProxyOptions::tracing) for it to get spans.
   std::optional<OtlpExporterOptions> tracing;
+  // scaleFromZero.wakeUrl: where the wake hook POSTs while requests wait for a model (unset: no hook).
+  std::optional<WakeHookOptions> wake_hook;
   // The workers' shared rate limiter (/debug/flow shows its table; sharedState shares
   // its budgets); null = none.
   proxy::RateLimiter* limiter = nullptr;
@@ -159,6 +162,8 @@ class ControlPlane {
 
   // Why the trace exporter could not start (its collector's host did not resolve); empty: fine.
   std::string tracing_error() const { return exporter_ && !exporter_->ok() ? exporter_->error() : std::string(); }
+  // Why the wake hook could not start (its host did not resolve); empty: fine.
+  std::string wake_hook_error() const { return wake_hook_ && !wake_hook_->ok() ? wake_hook_->error() : std::string(); }
 
   bool ready() const { return ready_.load(std::memory_order_relaxed); }
   // True once every endpoint of the current membership has been probed once.
@@ -193,6 +198,7 @@ class ControlPlane {
   sched::ExactBlockIndex exact_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
   std::unique_ptr<OtlpExporter> exporter_;         // tracing on only
+  std::unique_ptr<WakeHook> wake_hook_;            // scaleFromZero.wakeUrl set only
   std::vector<KvEventSource> kv_sources_;          // control thread: what the subscriber follows
   // Control thread: the pods' kv-events.ringgate.io annotations by (host, port), only
   // where one is set or was refused; refusals shown per id in /debug/endpoints.

@@ -11,6 +11,7 @@
 #include "ringgate/control/epp_metrics.h"
 #include "ringgate/control/otlp_exporter.h"
 #include "ringgate/control/shared_state.h"
+#include "ringgate/control/wake_hook.h"
 #include "ringgate/epp/ext_proc_tls.h"
 #include "ringgate/gateway/options.h"
 #include "ringgate/net/address.h"
@@ -56,6 +57,8 @@ struct Settings {
   // tracing (config or OTEL_* variables; gateway/tracing_settings.h): the exporter's
   // settings, unset when tracing is off (proxy.tracing says the same to the workers).
   std::optional<control::OtlpExporterOptions> trace_export;
+  // scaleFromZero.wakeUrl / wakeInterval: unset when no hook is configured.
+  std::optional<control::WakeHookOptions> wake_hook;
 };
 
 // resolve_settings reads OTEL_* variables through this (std::getenv unless a test sets it).

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ringgate/metrics/access_log_ring.h"
+#include "ringgate/metrics/held_models.h"
 #include "ringgate/metrics/label_bounds.h"
 #include "ringgate/metrics/migration_reason.h"
 #include "ringgate/metrics/span_record.h"
@@ -283,6 +284,8 @@ struct WorkerStats {
   // flow_series_key(). Bands come from the config, fairness ids and model names are
   // bounded process-wide (LabelBounds, the catalog's labels).
   util::SingleWriterTable<FlowBandStats, 512> flow_bands;
+  // The models requests are held for (a pool at zero), by name: the wake hook reads them.
+  HeldModels held_models;
   // Label values counted as "other" by metrics::LabelBounds, by LabelFamily.
   std::array<SingleWriterCounter, kLabelFamilyCount> label_overflow;
   util::SingleWriterTable<SingleWriterCounter, 256> rate_limit_rejections;  // by rate_limit_key()

@@ -12,19 +12,21 @@
 // Bounds: the flow-control band caps apply to each model's queue, the total caps to all of
 // them together, and at most kMaxModels model names are held at once (the client chooses
 // them): past any, the request is refused (503 at once). One ModelHold per worker, no lock.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ringgate/metrics/held_models.h"
 #include "ringgate/proxy/flow_queue.h"
 
 namespace ringgate::proxy {
 
 class ModelHold {
  public:
-  static constexpr size_t kMaxModels = 64;
+  static constexpr size_t kMaxModels = metrics::HeldModels::kSlots;
 
   ModelHold() = default;
   ModelHold(const ModelHold&) = delete;
@@ -40,6 +42,12 @@ class ModelHold {
   // Evicts what waited `ttl_ms` (EvictedTTL: the waiter tells which outcome it was), then dispatches.
   void expire(uint64_t now_ms, uint64_t ttl_ms);
 
+  // Where each held model's name and count are published (the worker's statistics); null: nowhere.
+  void publish_to(metrics::HeldModels* published) { published_ = published; }
+  // Writes each held model's count now (requests leave a queue without this class: a
+  // client gone). Each worker turn while anything is or was held.
+  void publish();
+
   bool empty() const;
   uint64_t size() const;
   uint64_t bytes() const;
@@ -49,12 +57,15 @@ class ModelHold {
   struct Held {
     std::string model;
     std::unique_ptr<FlowQueue> queue;  // stable: Admission keeps a pointer while its request waits
+    size_t slot = 0;                   // its HeldModels slot
   };
   // Drops the queues that emptied (never during a cycle: a callback may hold a pointer).
   void compact();
 
   std::vector<Held> queues_;
   bool cycling_ = false;
+  metrics::HeldModels* published_ = nullptr;
+  std::array<bool, kMaxModels> slot_used_{};
 };
 
 }  // namespace ringgate::proxy
