@@ -11,8 +11,10 @@
 //   3. session affinity (llm-d's integration-test config, its harness-only metrics source
 //      left out, strategy session_id): a session stays on its server until the server is
 //      overloaded, then moves;
-//   4. the flow-control guide: with the pool saturated, a sheddable request that waited
-//      past its TTL gets 429, a request that is not sheddable 503.
+//   4. the flow-control guide: with the pool saturated, a request that waited past its TTL
+//      gets 429 with x-llm-d-request-dropped-reason: rejected-ttl-expired, sheddable or
+//      not (llm-d's split: 429 while servers exist, 503 rejected-no-endpoints when none
+//      does, which tests/proxy/scale_from_zero.test.mjs pins).
 // Substitutions are what must differ here (the test harness's plugin, a TTL and a
 // concurrency small enough for a fast test); each is asserted to find its text, so a
 // corpus that changes fails loudly. Skipped (exit 77) where the corpus is absent.
@@ -83,7 +85,8 @@ async function complete(gw, prompt, { headers = {}, maxTokens = 2, signal } = {}
   });
   const text = await res.text();
   return { status: res.status, text, endpoint: res.headers.get('x-gateway-destination-endpoint'),
-    prefill: res.headers.get('x-gateway-prefill-endpoint') };
+    prefill: res.headers.get('x-gateway-prefill-endpoint'),
+    dropped: res.headers.get('x-llm-d-request-dropped-reason') };
 }
 
 let serial = 0;
@@ -192,7 +195,7 @@ test('session affinity (llm-d\'s session test config): a session stays on its se
   await Promise.all(blockers);
 });
 
-test('flow-control guide: with the pool saturated, sheddable waits end in 429, the others in 503', async () => {
+test('flow-control guide: with the pool saturated, waits past the TTL end in 429 rejected-ttl-expired', async () => {
   const picker = guide('llm-d-router__test_integration_epp_wellknown_configs_test__line-260-flow-control.yaml', [
     ['maxConcurrency: 132', 'maxConcurrency: 1'],
     ['defaultRequestTTL: "60s"', 'defaultRequestTTL: "300ms"'],
@@ -214,8 +217,9 @@ spec: {priority: -10}
     complete(gw, prompt(200), { headers: { 'x-gateway-inference-objective': 'batch' } }),
     complete(gw, prompt(200)),
   ]);
-  for (const [r, status] of [[sheddable, 429], [critical, 503]]) {
-    assert.equal(r.status, status, r.text);
+  for (const r of [sheddable, critical]) {
+    assert.equal(r.status, 429, r.text);
+    assert.equal(r.dropped, 'rejected-ttl-expired');
     const e = JSON.parse(r.text).error;
     assert.equal(e.code, 'queue_timeout', r.text);
     assert.ok(e.message.length > 0 && e.type.length > 0, r.text);
