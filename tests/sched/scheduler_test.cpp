@@ -550,7 +550,8 @@ TEST_CASE("scheduler: precise mode weighs each held block by its best tier (tier
     exact.apply(1, 0, tier("GPU"));
     exact.apply(2, 0, tier("CPU"));
     exact.apply(3, 0, tier("DISK"));
-    PickRequest r = request(f.hashes(prompt(7, 1)));
+    const std::vector<uint64_t> hashes = f.hashes(prompt(7, 1));  // the request's span points into it
+    PickRequest r = request(hashes);
     r.precise_hashes = vllm;
     Rng rng(1);
     PickResult got = s.pick(snap, r, rng);
