@@ -1,6 +1,7 @@
 #include "ringgate/control/http_get_client.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -202,6 +203,21 @@ void HttpGetClient::fail(std::string_view why) {
 
 void HttpGetClient::check_deadline(uint64_t now_ns) {
   if (busy() && now_ns >= deadline_ns_) fail("timed out");
+}
+
+std::string resolve_http_target(const std::string& host, uint16_t port, HttpTarget& out) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port_text = std::to_string(port);
+  if (const int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &found); rc != 0 || found == nullptr)
+    return rc != 0 ? gai_strerror(rc) : "no address";
+  std::memcpy(&out.address, found->ai_addr, found->ai_addrlen);
+  out.length = socklen_t(found->ai_addrlen);
+  freeaddrinfo(found);
+  out.host_header = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out.host_header += ':' + port_text;
+  return "";
 }
 
 }  // namespace ringgate::control

@@ -1,6 +1,5 @@
 #include "ringgate/control/otlp_exporter.h"
 
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -90,24 +89,17 @@ std::string parse_otlp_endpoint(std::string_view url, bool exact, OtlpExporterOp
 
 OtlpExporter::OtlpExporter(EpollLoop& loop, OtlpExporterOptions options)
     : loop_(loop), options_(std::move(options)), frame_(make_frame(options_)) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(options_.port);
-  if (const int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found); rc != 0 || found == nullptr) {
-    error_ = "cannot resolve the OTLP endpoint's host " + options_.host + ": " + gai_strerror(rc);
+  HttpTarget target;
+  if (std::string why = resolve_http_target(options_.host, options_.port, target); !why.empty()) {
+    error_ = "cannot resolve the OTLP endpoint's host " + options_.host + ": " + why;
     return;
   }
-  sockaddr_storage addr{};
-  std::memcpy(&addr, found->ai_addr, found->ai_addrlen);
-  const socklen_t length = socklen_t(found->ai_addrlen);
-  freeaddrinfo(found);
-  std::string host_header = options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
-  host_header += ':' + port;
+  const std::string& host_header = target.host_header;
   GetLimits limits;
   limits.max_body_bytes = 64u << 10;  // a collector's answer is small (a partial-success message at most)
-  client_ = std::make_unique<HttpGetClient>(loop_, addr, length, host_header, options_.path,
-                                            [this](const GetResult& r) { done(r); }, limits);
+  client_ = std::make_unique<HttpGetClient>(
+      loop_, target.address, target.length, host_header, options_.path, [this](const GetResult& r) { done(r); },
+      limits);
   head_ = "POST " + options_.path + " HTTP/1.1\r\nHost: " + host_header +
           "\r\nUser-Agent: ringgate\r\nContent-Type: application/x-protobuf\r\n";
   for (const auto& [name, value] : options_.headers) head_ += name + ": " + value + "\r\n";

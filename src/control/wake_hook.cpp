@@ -1,6 +1,5 @@
 #include "ringgate/control/wake_hook.h"
 
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -52,25 +51,17 @@ std::string parse_wake_url(std::string_view url, WakeHookOptions& out) {
 }
 
 WakeHook::WakeHook(EpollLoop& loop, WakeHookOptions options) : options_(std::move(options)) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(options_.port);
-  if (const int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found); rc != 0 || found == nullptr) {
-    error_ = "scaleFromZero.wakeUrl: cannot resolve " + options_.host + ": " + gai_strerror(rc);
+  HttpTarget target;
+  if (std::string why = resolve_http_target(options_.host, options_.port, target); !why.empty()) {
+    error_ = "scaleFromZero.wakeUrl: cannot resolve " + options_.host + ": " + why;
     return;
   }
-  sockaddr_storage addr{};
-  std::memcpy(&addr, found->ai_addr, found->ai_addrlen);
-  const socklen_t length = socklen_t(found->ai_addrlen);
-  freeaddrinfo(found);
-  std::string host_header = options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
-  host_header += ':' + port;
+  const std::string& host_header = target.host_header;
   GetLimits limits;
   limits.max_header_bytes = 16u << 10;
   limits.max_body_bytes = 16u << 10;  // the answer is not read; a hook has no reason to say much
   client_ = std::make_unique<HttpGetClient>(
-      loop, addr, length, host_header, options_.path, [this](const GetResult& r) { done(r); }, limits);
+      loop, target.address, target.length, host_header, options_.path, [this](const GetResult& r) { done(r); }, limits);
   head_ = "POST " + options_.path + " HTTP/1.1\r\nHost: " + host_header +
           "\r\nUser-Agent: ringgate\r\nContent-Type: application/json\r\nContent-Length: ";
   options_.timeout = std::min(options_.timeout, options_.interval);

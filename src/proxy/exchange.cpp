@@ -235,6 +235,11 @@ bool Exchange::flow_try_dispatch() {
     wait_for_server();  // the wait goes on in the model's holding queue
     return true;
   }
+  return leave_queue(decision);
+}
+
+// Out of the queue (or the holding queue) with a decision: sent, or answered with its error.
+bool Exchange::leave_queue(const RouteDecision& decision) {
   admission_.leave_flow(FlowOutcome::Dispatched);
   if (decision.status != 0) {
     end_with_error(decision.status, decision.code, decision.message);
@@ -261,13 +266,7 @@ bool Exchange::held_try_dispatch(const RouteDecision& decision) {
     }
     return true;
   }
-  admission_.leave_flow(FlowOutcome::Dispatched);
-  if (decision.status != 0) {
-    end_with_error(decision.status, decision.code, decision.message);
-    return true;
-  }
-  dispatch(decision);
-  return true;
+  return leave_queue(decision);
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {

@@ -92,4 +92,14 @@ class HttpGetClient final : public EpollHandler {
   uint64_t connects_ = 0;
 };
 
+// Where a control-thread client sends (the OTLP exporter, the wake hook): a host resolved
+// once, at start (its first address), and the Host header naming it.
+struct HttpTarget {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  std::string host_header;  // host:port, an IPv6 host in brackets
+};
+// Resolves `host` (blocking: call it at start only). "" when resolved, else why not.
+std::string resolve_http_target(const std::string& host, uint16_t port, HttpTarget& out);
+
 }  // namespace ringgate::control

@@ -142,6 +142,7 @@ class Exchange final : public AttemptOwner,
 
   void proceed();
   bool holds_for_server(const RouteDecision& decision) const;
+  bool leave_queue(const RouteDecision& decision);
   void wait_for_server();
   bool held_try_dispatch(const RouteDecision& decision);
   RouteRequest route_request();
