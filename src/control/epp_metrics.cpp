@@ -39,9 +39,13 @@ struct Hist {
   // Emitted over `out_bounds`, a subset of the observed `bounds` (llm-d's TTFT ladder stops
   // at 120 s where GAIE's goes on to 3600 s): the cumulative count at each kept bound is
   // exact because every observed bucket lies wholly below or above it.
+  // A label set that never observed this histogram has no series, as a client library
+  // creates one at its first observation (llm-d's streaming TPOT and ITL for a flow that
+  // never streamed; its TTFT under the streaming value it never used).
   template <size_t M>
   void emit(MetricFamily& f, Labels labels, const std::array<double, N>& bounds,
             const std::array<double, M>& out_bounds) const {
+    if (empty()) return;
     ClientMetric m;
     m.label = std::move(labels);
     uint64_t cumulative = 0;
@@ -59,6 +63,11 @@ struct Hist {
   }
   void emit(MetricFamily& f, Labels labels, const std::array<double, N>& bounds) const {
     emit(f, std::move(labels), bounds, bounds);
+  }
+  bool empty() const {
+    for (uint64_t b : buckets)
+      if (b) return false;
+    return true;
   }
 };
 

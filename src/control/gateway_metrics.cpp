@@ -4,15 +4,14 @@
 #include "ringgate/control/otlp_exporter.h"
 
 #include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
 
 #include <limits>
 #include <span>
-#include <sstream>
 
 #include "ringgate/net/io_backend.h"
 
 #include "metric_family_build.h"
+#include "metrics_text.h"
 
 namespace ringgate::control {
 namespace {
@@ -296,9 +295,9 @@ std::string render_gateway_metrics(const PoolView& pool, std::span<const metrics
   gateway_families(counters, index, control, families);
   migration_families(workers, families);
   label_overflow_family(workers, families);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  std::string out;
+  append_text_exposition(out, families);
+  return out;
 }
 
 }  // namespace ringgate::control

@@ -6,11 +6,10 @@
 #include <charconv>
 #include <cstring>
 
-#include <prometheus/text_serializer.h>
-
 #include "ringgate/util/json_text.h"
 
 #include "metric_family_build.h"
+#include "metrics_text.h"
 
 namespace ringgate::control {
 
@@ -149,7 +148,7 @@ void append_wake_hook_families(std::string& out, std::span<const std::pair<std::
                             "connection (the model's next interval sends again).",
                             prometheus::MetricType::Counter));
   add_value(families.back(), {}, double(failures));
-  out += prometheus::TextSerializer().Serialize(families);
+  append_text_exposition(out, families);
 }
 
 void WakeHook::append_metrics(std::string& out) const {

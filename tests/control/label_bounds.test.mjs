@@ -3,8 +3,10 @@
 // one. Before: 400 requests for an unknown model, each with a fresh
 // x-gateway-inference-fairness-id, grew /metrics from 48 KB to 13 MB at 2 workers.
 // What one fairness id may cost is llm-d's: 11 llm_d_epp_request_* families carry the
-// label, 9 of them histograms (~43 KB of text a label set): the page may grow by the
-// bounded set's cost, measured on the page itself, and not a byte more.
+// label, 9 of them histograms (~26 KB of text for a label set that was served unstreamed;
+// a histogram it never observed has no series): the page may grow by the bounded set's
+// cost, measured on the page itself, and not a byte more. The scrape's time is
+// perf/metrics/scrape.mjs's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';

@@ -105,6 +105,10 @@ const traffic = [
     fairness: 'tenant-a', body: { model: MODEL, max_tokens: 4, stream: true, messages: [{ role: 'user', content: 'Tell me a story' }] } },
   { name: 'aliased chat (rewrite)', path: '/v1/chat/completions',
     body: { model: ALIAS, max_tokens: 3, messages: [{ role: 'user', content: 'Hi' }] } },
+  // A prompt of several KV blocks sent twice: the second reads cached tokens (a histogram
+  // has series only once observed, as a client library's, so the cached-tokens families need one).
+  ...[1, 2].map((n) => ({ name: `long prompt, time ${n}`, path: '/v1/completions',
+    body: { model: MODEL, prompt: 'word '.repeat(64).trim(), max_tokens: 2 } })),
   { name: 'unknown model', path: '/v1/completions', body: { model: 'no-such-model', prompt: 'x', max_tokens: 2 }, status: 404, error: 'NotFound', scheduled: false },
   { name: 'upstream 500, retried on the other server, then relayed', path: '/v1/completions', headers: { 'X-Return-Error': '500' },
     body: { model: MODEL, prompt: 'y', max_tokens: 2 }, status: 500, error: 'ModelServerError' },
