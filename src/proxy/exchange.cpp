@@ -15,7 +15,6 @@ namespace ringgate::proxy {
 
 namespace {
 
-constexpr uint16_t kEventBoundary = uint16_t('\n') << 8 | '\n';
 // The longest cut event start put in front of a read decoded in place (an event is
 // seldom a tenth of it).
 constexpr size_t kHeldInPlaceBytes = 4u << 10;
@@ -119,12 +118,10 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   state_.active = true;
   state_.request = &request;
   state_.route = &openai::route_for(request.target);
-  state_.http11 = http11;
-  state_.keep_alive = keep_alive;
+  reply_.begin(http11, keep_alive);
   state_.started_ms = started_ms;
   tried_.clear();
   broke_mid_stream_.clear();
-  pending_head_.clear();
   first_endpoint_.clear();
   prefill_endpoint_.clear();
   race_.reset();
@@ -522,10 +519,8 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
 void Exchange::end_race(Attempt& kept, HedgeResult result) {
   RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
-  state_.response = side.response;
-  state_.response.started = true;
-  pending_head_.swap(side.head);
-  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
+  reply_.resume(side);
+  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
   if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
 }
 
@@ -568,10 +563,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       return;
     case NextStep::OtherEndpoint:
       // Nothing of this attempt reached the client: its head (if one came) is dropped.
-      if (!state_.response.committed) {
-        state_.response.started = false;
-        pending_head_.clear();
-      }
+      reply_.drop_head();
       race_.end_lead(false, /*keep_body=*/true);
       env_.counters->upstream_retries.add();
       return next_attempt();
@@ -580,14 +572,14 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     case NextStep::GiveUp:
       break;
   }
-  if (!state_.response.committed) state_.response.started = false;
+  reply_.drop_head();
   if (plan.response_gone) {  // a pinned request's server refuses connections: its responses went with it
     const AffinityError gone = affinity_.gone();
     return end_with_error(gone.status, gone.code, gone.message);
   }
-  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) state_.keep_alive = false;
+  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) reply_.close_after();
   // A stream that reached the client ends with an error event, counted by why it was not continued.
-  if (plan.not_continued && state_.response.event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
+  if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   end_with_error(plan.status, plan.code, plan.message);
 }
 
@@ -604,11 +596,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     }
     attempt.credit();
     start_client_response(head, attempt);
-    RaceSide& side = race_.side(attempt);
-    side.response = state_.response;
-    side.head.swap(pending_head_);
-    pending_head_.clear();
-    state_.response.started = false;
+    reply_.park(race_.side(attempt));
     return;
   }
   const bool continuation = relay_.leg() > 0;  // the client has its head already: only a 2xx goes on
@@ -637,82 +625,53 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
 // The client's head is built now and held until the first body byte (relay() commits it):
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
-  state_.response.started = true;
-  state_.response.tail = kEventBoundary;
-  state_.response.framing = choose_framing(head, state_.http11);
-  if (state_.response.framing == ClientFraming::CloseDelimited) state_.keep_alive = false;
   const std::string_view type = http::find_header(head.headers(), "content-type");
-  state_.response.event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  state_.response.status = head.status();
-  affinity_.answer_started(state_.response.status, state_.response.event_stream, state_.answering_server);
-  relay_.begin(keeps_stream(env_, state_.response, fields_, *state_.route), env_.options->migration.max_tokens);
-  std::string& out = pending_head_;
-  out.clear();
-  build_client_head(out, head, state_.response.framing, !state_.keep_alive, request_id_, attempt.destination());
-  const std::string& extra = admission_.extra_headers();
-  if (!extra.empty()) out.insert(out.size() - 2, extra);  // before the head's blank line
-  if (!prefill_endpoint_.empty())
-    out.insert(out.size() - 2, "x-gateway-prefill-endpoint: " + prefill_endpoint_ + "\r\n");
-  if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, 0);
+  const bool event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
+  reply_.hold_head(head, event_stream,
+                   {request_id_, attempt.destination(), admission_.extra_headers(), prefill_endpoint_});
+  affinity_.answer_started(head.status(), event_stream, state_.answering_server);
+  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
 }
 
 std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
   // Only where an answer's bytes go to the client as they come: its head is out, the
   // first leg's (a continuation's events are rewritten), and nothing races it.
-  if (!state_.response.committed || relay_.leg() > 0 || race_.racing()) return nullptr;
+  if (!reply_.committed() || relay_.leg() > 0 || race_.racing()) return nullptr;
   // A long cut event is completed by RelayState::take instead: copied in front of every
   // read, it would cost quadratic time from a server that sends it a byte at a time.
   if (relay_.held().size() > kHeldInPlaceBytes) return nullptr;
-  std::string& out = client_.output();
-  in_place_.open(out, state_.response.framing == ClientFraming::Chunked);
-  out += relay_.held();  // a cut event's start: the read's bytes complete it where they land
-  return &out;
+  return reply_.open_in_place(relay_.held());  // a cut event's start: the read's bytes complete it where they land
 }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   const EntryDepth entry;
-  if (in_place_.is_open()) return relay_in_place(attempt, decoded);
+  if (reply_.in_place_open()) return relay_in_place(attempt, decoded);
   // While racing, the first of the two to hold a whole event (its first token) is kept.
   if (race_.racing()) {
     if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
     return;
   }
-  if (!state_.response.started || decoded.empty()) return;
+  if (!reply_.started() || decoded.empty()) return;
   if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   relay(attempt, relay_.take(decoded, env_.stream_events));
 }
 
 void Exchange::relay_in_place(Attempt& attempt, std::string_view decoded) {
-  std::string& out = client_.output();
   if (!decoded.empty() && affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
   // Whole events, relayed where they lie; the start of a cut one is held back.
-  const std::string_view whole =
-      relay_.take_joined(std::string_view(out).substr(in_place_.body_at()), env_.stream_events);
-  in_place_.close(out, whole.size());
+  const std::string_view whole = relay_.take_joined(reply_.in_place_bytes(), env_.stream_events);
+  reply_.close_in_place(whole.size());
   if (whole.empty()) return;
   relayed(attempt, whole);
-  if (state_.response.framing == ClientFraming::Chunked) OutputSlot::append_chunk_end(out);
+  reply_.end_in_place();
 }
 
-// Bytes of the answer reach the client's output.
+// Bytes of the answer reach the client's output (the held head first, with the first of
+// them or the end of an empty body).
 void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
   if (data.empty() && !last) return;  // an event's start, held until its end arrives
-  if (!state_.response.committed) {
-    // The head goes out with the first body byte (or the end of an empty body).
-    state_.response.committed = true;
-    state_.response.from_model_server = true;
-    const int status = state_.response.status;
-    env_.counters->responses_by_class[status >= 100 && status < 600 ? status / 100 : 5].add();
-    client_.output() += pending_head_;
-    pending_head_.clear();
-  }
-  if (data.empty()) return;
-  std::string& out = client_.output();
-  if (state_.response.framing == ClientFraming::Chunked)
-    append_chunk(out, data);
-  else
-    out += data;
-  relayed(attempt, data);
+  reply_.append(data);
+  if (!data.empty()) relayed(attempt, data);
 }
 
 void Exchange::relayed(Attempt& attempt, std::string_view data) {
@@ -728,12 +687,9 @@ void Exchange::relayed(Attempt& attempt, std::string_view data) {
       stats_.resumed_after_pause();
     }
   }
-  // Where the relayed bytes end, so that an error event can start an event of its own.
-  if (data.size() >= 2) state_.response.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
-  else state_.response.tail = uint16_t((state_.response.tail << 8) | uint8_t(data.back()));
   stats_.observe(data);
-  if (client_.output().size() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
-  client_.flush();
+  if (reply_.buffered() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
+  reply_.flush();
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
@@ -745,9 +701,9 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
     state_.resume_counted = true;
     stats_.migration(Outcome::Resumed, state_.migration_reason);
   }
-  if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
+  reply_.end_body();
   race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
-  finish(state_.keep_alive);
+  finish(ReplyEnd::Complete);
 }
 
 // The client has part of a stream and its server broke: the same request, the output
@@ -757,8 +713,8 @@ void Exchange::continue_stream(FailureKind kind) {
   if (relay_.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
     race_.end_lead(false, /*keep_body=*/false);
-    if (state_.response.framing == ClientFraming::Chunked) client_.output() += "0\r\n\r\n";
-    return finish(state_.keep_alive);
+    reply_.end_body();
+    return finish(ReplyEnd::Complete);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
   if (blocker) return give_up_continuation({}, *blocker);
@@ -810,13 +766,13 @@ void Exchange::client_gone() {
 void Exchange::drain_started() {
   // A response whose head already promised keep-alive ends with the connection open
   // (the client may have sent its next request already); any other says close.
-  if (!state_.response.started) state_.keep_alive = false;
+  if (!reply_.started()) reply_.close_after();
 }
 
 void Exchange::cut_at_shutdown() {
   if (!state_.active) return;
-  state_.keep_alive = false;
-  end_with_error(503, "gateway_shutdown", state_.response.committed ? "the gateway shut down before the response ended"
+  reply_.close_after();
+  end_with_error(503, "gateway_shutdown", reply_.committed() ? "the gateway shut down before the response ended"
                                                               : "the gateway shut down before the response began");
 }
 
@@ -844,11 +800,12 @@ void Exchange::close_out() {
   }
   race_.end_lead(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
-  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), state_.response.from_model_server || state_.attempts > 0);
+  const bool reached_a_server = reply_.state().from_model_server || state_.attempts > 0;
+  admission_.settle(usage.prompt_tokens(), usage.completion_tokens(), reached_a_server);
   digest_.trim();
   RequestOutcome outcome;
-  outcome.status = state_.response.status;
-  outcome.from_model_server = state_.response.from_model_server;
+  outcome.status = reply_.state().status;
+  outcome.from_model_server = reply_.state().from_model_server;
   outcome.attempts = state_.attempts;
   outcome.migrations = state_.migrations;
   outcome.request_id = request_id_;
@@ -868,50 +825,22 @@ void Exchange::close_out() {
   state_.active = false;
 }
 
-void Exchange::finish(bool keep_alive) {
+void Exchange::finish(ReplyEnd how) {
   close_out();
   // Last: the client may start its next (pipelined) request on this same Exchange.
-  client_.exchange_finished(keep_alive);
+  reply_.finished(how);
 }
 
 void Exchange::end_with_error(int status, std::string_view code, std::string_view message,
                               std::string_view retry_after) {
   race_.end_lead(false, /*keep_body=*/false);
-  if (!state_.response.committed) {
-    state_.response.started = false;
-    env_.counters->gateway_errors.add();
-    env_.counters->responses_by_class[status / 100].add();
-    state_.response.status = status;
-    std::string& out = client_.output();
-    const size_t head_start = out.size();
-    const std::string& extra = admission_.extra_headers();
-    if (retry_after.empty()) {
-      http::append_error(out, status, code, message, !state_.keep_alive, extra);
-    } else {
-      std::string headers = extra;
-      headers += retry_after;
-      http::append_error(out, status, code, message, !state_.keep_alive, headers);
-    }
-    if (!state_.http11 && state_.keep_alive) insert_keep_alive(out, head_start);
-    return finish(state_.keep_alive);
+  std::string_view headers = admission_.extra_headers();
+  std::string with_retry_after;
+  if (!retry_after.empty()) {
+    with_retry_after.assign(headers).append(retry_after);
+    headers = with_retry_after;
   }
-  env_.counters->streams_broken.add();
-  if (state_.response.framing == ClientFraming::Chunked && state_.response.event_stream) {
-    // A stream ends with an error event and a proper end of its chunked body: the
-    // connection stays usable (the client saw the body end cleanly, it may pool it).
-    // A stream cut mid-event: a blank line first, so that an SSE client reads the error
-    // as an event of its own, not as the tail of the cut one.
-    std::string event = state_.response.tail == kEventBoundary ? "data: " : "\n\ndata: ";
-    event += http::error_body(status, code, message);
-    event += "\n\n";
-    append_chunk(client_.output(), event);
-    client_.output() += "0\r\n\r\n";
-    return finish(state_.keep_alive);
-  }
-  // Any other body was cut: it must look cut (no terminating chunk, fewer bytes than
-  // its Content-Length, then the connection aborted), never complete.
-  close_out();
-  client_.exchange_aborted();
+  finish(reply_.fail(status, code, message, headers));
 }
 
 }  // namespace ringgate::proxy

@@ -11,12 +11,13 @@
 // a token (HedgeRace; its policy is proxy/hedging.h); the lead is the one the client
 // hears. A split request's decode pick waits in a DecodeReservation while its PrefillLeg
 // runs. Only the Exchange decides what the client sees, and it fails in ONE way
-// (end_with_error): a JSON error before the response head went out; after it, an SSE
-// error event for streams, else a visibly cut body.
+// (end_with_error); its ClientReply writes it in the client's framing: a JSON error before
+// the response head went out; after it, an SSE error event for streams, else a visibly
+// cut body.
 //
-// The Exchange never touches a socket: its client (ExchangeClient), the upstream side
-// (UpstreamSide) and routing (RouteService) are interfaces, so the state machine is
-// driven by fakes (tests/proxy/exchange_fakes.h).
+// The Exchange never touches a socket: its client (ExchangeClient, behind the
+// ClientReply), the upstream side (UpstreamSide) and routing (RouteService) are
+// interfaces, so the state machine is driven by fakes (tests/proxy/exchange_fakes.h).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,7 +30,7 @@
 #include "ringgate/proxy/admission.h"
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
-#include "ringgate/proxy/client_response.h"
+#include "ringgate/proxy/client_reply.h"
 #include "ringgate/proxy/decode_reservation.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
@@ -53,7 +54,7 @@ class Exchange final : public AttemptOwner,
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client)
       : env_(env),
-        client_(client),
+        reply_(client, *env.counters),
         digest_(env.prefix_block_bytes),
         admission_(env),
         stats_(env),
@@ -76,13 +77,13 @@ class Exchange final : public AttemptOwner,
 
   bool active() const { return state_.active; }
   bool queued() const { return admission_.queued(); }  // waiting in the flow-control queue
-  bool response_started() const { return state_.response.started; }
+  bool response_started() const { return reply_.started(); }
   uint32_t attempts() const { return state_.attempts; }
   uint32_t migrations() const { return state_.migrations; }
   // The prefill pod of a split request ("host:port"): in gateway mode once its leg
   // succeeded, in EPP mode once picked (for x-prefiller-host-port); else empty.
   const std::string& prefill_endpoint() const { return prefill_endpoint_; }
-  int status() const { return state_.response.status; }
+  int status() const { return reply_.state().status; }
 
   // The client went away (or stalled): drop the upstream, record the request.
   void client_gone();
@@ -117,8 +118,6 @@ class Exchange final : public AttemptOwner,
   // members of their own so that their capacity survives from request to request.
   struct RequestState {
     bool active = false;
-    bool http11 = true;
-    bool keep_alive = true;
     http::Request* request = nullptr;
     const openai::ApiRoute* route = nullptr;  // the request's path in the route table
     bool digested = false;        // fields_ and the prefix chain come from digest_ (else BodyReader)
@@ -137,7 +136,6 @@ class Exchange final : public AttemptOwner,
     bool resume_counted = false;        // the current continuation's resumption was counted
     bool stalled = false;               // the last break was a stall (else a broken connection)
     bool held_saw_server = false;       // held for its model's server, it found one (saturated)
-    ClientResponse response;
   };
 
   void proceed();
@@ -156,7 +154,7 @@ class Exchange final : public AttemptOwner,
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
   void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
-  // Bytes of the answer to the client (the held head first); `last`: the answer ended.
+  // Bytes of the answer to the client; `last`: the answer ended.
   void relay(Attempt& attempt, std::string_view data, bool last = false);
   // The bytes were decoded into the client's output (attempt_body_sink): what is relayed
   // of them stays where it is, framed around.
@@ -170,17 +168,16 @@ class Exchange final : public AttemptOwner,
   void give_up_continuation(std::string_view why, Reason reason);
   RequestProgress progress() const;
   void close_out();
-  void finish(bool keep_alive);
+  void finish(ReplyEnd how);
   void end_with_error(int status, std::string_view code, std::string_view message,
                       std::string_view retry_after = {});
 
   ExchangeEnv& env_;
-  ExchangeClient& client_;
+  ClientReply reply_;
   PromptDigest digest_;
   Admission admission_;
   RequestStats stats_;
   RelayState relay_;
-  OutputSlot in_place_;  // open from attempt_body_sink to the attempt_body that follows
   HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
   PrefillLeg prefill_;
   RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar
@@ -193,7 +190,6 @@ class Exchange final : public AttemptOwner,
   std::string model_token_;
   std::string request_id_;
   std::string upstream_head_;
-  std::string pending_head_;  // the client's head, held until committed
   // The body the current leg sends when it is not the client's (state_.own_body): a
   // decode leg with its kv_transfer_params, a continuation.
   http::BodyBuffer leg_body_;
