@@ -7,8 +7,8 @@
 #include <cerrno>
 
 #include "ringgate/http/error_response.h"
-#include "ringgate/openai/api_routes.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/request_gate.h"
 
 namespace ringgate::proxy {
 
@@ -36,12 +36,6 @@ constexpr size_t kDirectChunkedBytes = 256 * 1024;
 // piece). Parsing and hashing still follow the body piece by piece, while each is in
 // cache; one receive per segment cost a submission and a poll re-arm each.
 constexpr size_t kDirectPieceBytes = 64 * 1024;
-
-bool method_allowed(const openai::ApiRoute& route, llhttp_method_t method) {
-  if (method == HTTP_GET || method == HTTP_HEAD) return route.methods & openai::kMethodGet;
-  if (method == HTTP_DELETE) return route.methods & openai::kMethodDelete;
-  return method == HTTP_POST && (route.methods & openai::kMethodPost);
-}
 
 std::string_view status_code_name(int status) {
   switch (status) {
@@ -446,49 +440,18 @@ void ClientConnection::handle_request() {
   http::Request& request = parser_.request();
   keep_alive_ = request.keep_alive && !rt_.draining;
   http11_ = request.version_minor >= 1;
-  const openai::ApiRoute* route = openai::find_route(request.target);
-  if (route == nullptr) return respond_error(404, "not_found", "unknown path", !keep_alive_);
-  if (!method_allowed(*route, request.method)) {
-    std::string message = "use ", allow = "allow: ";
-    message += route->allow;
-    message += " for ";
-    message += route->path;
-    allow += route->allow;
-    allow += "\r\n";
-    return respond_error(405, "method_not_allowed", message, !keep_alive_, allow);
+  GateAnswer gate = gate_request(request, *rt_.exchange_env, *rt_.counters);
+  if (gate.proxy) {
+    phase_ = Phase::Proxying;
+    return exchange_.start(request, http11_, keep_alive_, request_started_ms_, gate.key);
   }
-  const ApiKey* key = nullptr;
-  if (const ApiKeyTable* keys = rt_.exchange_env->api_keys) {
-    const std::string_view presented = presented_api_key(request);
-    key = keys->find(presented);
-    if (key == nullptr) return refuse_auth(presented.empty() ? AuthFailure::MissingKey : AuthFailure::InvalidKey);
-  }
-  if (route->handler == openai::RouteHandler::ModelList) {
-    const ModelCatalog& catalog = *rt_.exchange_env->catalog;
-    std::string listed;  // only for a key limited to some models
-    if (key != nullptr && !key->all_models())
-      listed = catalog.render_json([key](std::string_view model) { return key->allows_model(model); });
-    const std::string& body = listed.empty() ? catalog.render_json() : listed;
-    rt_.counters->responses_by_class[2].add();
-    const size_t head_start = out_.size();
-    http::append_response(out_, 200, "application/json", body, !keep_alive_);
-    if (request.method == HTTP_HEAD) out_.resize(out_.size() - body.size());
-    if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
-    return request_done();
-  }
-  phase_ = Phase::Proxying;
-  exchange_.start(request, http11_, keep_alive_, request_started_ms_, key);
-}
-
-// 401 as OpenAI answers it; the key is never echoed.
-void ClientConnection::refuse_auth(AuthFailure failure) {
-  rt_.counters->auth_rejections[size_t(failure)].add();
-  constexpr std::string_view kChallenge = "www-authenticate: Bearer realm=\"ringgate\"\r\n";
-  if (failure == AuthFailure::MissingKey)
-    return respond_error(401, "missing_api_key",
-                         "an API key is required: send it as Authorization: Bearer KEY (or api-key: KEY)", !keep_alive_,
-                         kChallenge);
-  respond_error(401, "invalid_api_key", "the API key is not valid", !keep_alive_, kChallenge);
+  if (gate.status >= 400) return respond_error(gate.status, gate.code, gate.message, !keep_alive_, gate.headers);
+  rt_.counters->responses_by_class[2].add();  // the model list
+  const size_t head_start = out_.size();
+  http::append_response(out_, 200, "application/json", gate.body, !keep_alive_);
+  if (request.method == HTTP_HEAD) out_.resize(out_.size() - gate.body.size());
+  if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
+  request_done();
 }
 
 void ClientConnection::respond_error(int status, std::string_view code, std::string_view message, bool close,

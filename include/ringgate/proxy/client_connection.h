@@ -94,7 +94,6 @@ class ClientConnection final : public net::IoHandler,
   void process_input();
   size_t parse_span(const char* data, size_t len);
   void handle_request();
-  void refuse_auth(AuthFailure failure);
   void respond_error(int status, std::string_view code, std::string_view message, bool close,
                      std::string_view extra_headers = {});
   // Refuses a request before all of it arrived: the answer, then a lingering close.

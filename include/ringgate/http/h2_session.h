@@ -1,0 +1,139 @@
+#pragma once
+// The server side of one HTTP/2 connection's framing (RFC 9113): libnghttp2 as the frame
+// and HPACK engine, fed from the ring (bytes in through receive(), frames out appended to
+// the connection's output by send()), never its own I/O. It assembles each stream's
+// request into an http::Request under the same limits as HTTP/1.1, keeps the
+// connection's bounds (streams, CONTINUATION frames, resets and control frames per
+// second, the HPACK table), and writes each stream's answer as HEADERS and DATA frames
+// from that stream's own buffer: one stream that reads slowly waits alone.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ringgate/http/request_parser.h"
+
+struct nghttp2_session;
+
+namespace ringgate::http {
+
+struct H2Limits {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t stream_window_bytes = 2u << 20;       // what a client may send on a stream ahead of us
+  uint32_t connection_window_bytes = 16u << 20;  // and on the connection
+  uint32_t max_resets_per_second = 100;          // RST_STREAM from the client (Rapid Reset)
+  uint32_t max_continuation_frames = 32;         // per header block
+  uint32_t max_control_frames_per_second = 100;  // SETTINGS + PING from the client
+  RequestLimits request;                         // header list (decoded) and body bytes
+};
+
+// The bounds a connection met, one counter each (H2Session::bounds_hit).
+enum class H2Bound : uint8_t { Streams, HeaderBytes, BodyBytes, Continuations, Resets, ControlFrames, Count };
+inline constexpr std::array<const char*, size_t(H2Bound::Count)> kH2BoundNames = {
+    "streams", "header_bytes", "body_bytes", "continuations", "resets", "control_frames"};
+
+// Why a GOAWAY went out.
+enum class H2GoawayReason : uint8_t { Drain, ProtocolError, EnhanceYourCalm, Count };
+inline constexpr std::array<const char*, size_t(H2GoawayReason::Count)> kH2GoawayReasonNames = {
+    "drain", "protocol_error", "enhance_your_calm"};
+
+// One stream's two directions as the session reads and writes them: plain data, kept by
+// the stream's owner (H2Streams) for as long as the stream lives.
+struct H2Stream {
+  int32_t id = 0;
+  // The request, as it arrives.
+  Request request;
+  size_t header_bytes = 0;
+  int refused_status = 0;  // 405, 413 or 431: answered so on this stream, nothing proxied
+  std::string_view refused_reason;
+  bool request_ended = false;  // END_STREAM from the client
+  bool reported = false;       // H2Streams::h2_request was called
+  bool has_method = false, has_path = false;
+  // The answer: `out` from `out_at` is what the session still has to send as DATA.
+  std::string out;
+  size_t out_at = 0;
+  bool answer_started = false;  // HEADERS submitted
+  bool answer_ended = false;    // the body is whole in `out`: END_STREAM after it
+  bool deferred = false;        // the session waits for more of `out`
+  uint64_t sent_at_ms = 0;      // the last DATA of this stream went out (or the answer began)
+  size_t pending() const { return out.size() - out_at; }
+};
+
+// What the session tells the connection's owner, and asks it for.
+class H2Streams {
+ public:
+  virtual ~H2Streams() = default;
+  // A stream opens: where its request goes (null: refused, REFUSED_STREAM).
+  virtual H2Stream* h2_open(int32_t id) = 0;
+  // Its request is complete (or refused: refused_status says so, and why).
+  virtual void h2_request(H2Stream& stream) = 0;
+  // Bytes of its answer went out.
+  virtual void h2_sent(H2Stream& stream) = 0;
+  // The stream is over: its answer ended and the client's request too (error_code 0), or
+  // either side reset it. The H2Stream may go once this returns.
+  virtual void h2_closed(H2Stream& stream, uint32_t error_code) = 0;
+};
+
+class H2Session {
+ public:
+  // `out`: the connection's output (frames are appended). `now_ms`: the worker's clock.
+  H2Session(const H2Limits& limits, H2Streams& streams, std::string& out, const uint64_t* now_ms);
+  ~H2Session();
+  H2Session(const H2Session&) = delete;
+  H2Session& operator=(const H2Session&) = delete;
+
+  // Bytes from the client (the connection preface first). false: the connection is
+  // over (a connection error: its GOAWAY is queued; send() then close).
+  bool receive(const char* data, size_t len);
+  // Appends what is ready to go to `out`. false: the session failed (close at once).
+  bool send();
+  // Neither side has anything left to say: close the connection.
+  bool done() const;
+
+  // The head of `stream`'s answer: ":status" then the fields (lower-case names). With
+  // `end_stream` the answer has no body.
+  void submit_head(H2Stream& stream, int status, std::span<const Header> fields, bool end_stream);
+  // More of the stream's answer is in `out` (or answer_ended was set).
+  void resume(H2Stream& stream);
+  // Resets a stream (the client hears RST_STREAM `error_code`).
+  void reset(H2Stream& stream, uint32_t error_code);
+  // Graceful shutdown: GOAWAY with the last stream taken; open streams finish.
+  void goaway();
+  bool going_away() const { return going_away_; }
+
+  size_t streams_opened() const { return streams_opened_; }
+  size_t client_resets() const { return client_resets_; }
+  size_t gateway_resets() const { return gateway_resets_; }
+  size_t open_streams() const { return open_streams_; }
+  const std::array<uint64_t, size_t(H2Bound::Count)>& bounds_hit() const { return bounds_hit_; }
+  const std::array<uint64_t, size_t(H2GoawayReason::Count)>& goaways() const { return goaways_; }
+
+ private:
+  friend struct H2Callbacks;
+  // A per-second window counter: true once `limit` is passed within one second.
+  struct RateWindow {
+    uint64_t second = 0;
+    uint32_t count = 0;
+    bool over(uint64_t now_ms, uint32_t limit);
+  };
+  void fail_connection(uint32_t error_code, H2Bound bound);
+
+  H2Limits limits_;
+  H2Streams& streams_;
+  std::string& out_;
+  const uint64_t* now_ms_;
+  nghttp2_session* session_ = nullptr;
+  RateWindow resets_, control_frames_;
+  size_t streams_opened_ = 0, client_resets_ = 0, gateway_resets_ = 0, open_streams_ = 0;
+  std::array<uint64_t, size_t(H2Bound::Count)> bounds_hit_{};
+  std::array<uint64_t, size_t(H2GoawayReason::Count)> goaways_{};
+  bool going_away_ = false;
+  bool failed_ = false;
+};
+
+// The connection preface a client with prior knowledge starts with (RFC 9113 §3.4).
+inline constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+}  // namespace ringgate::http

@@ -1,0 +1,29 @@
+#pragma once
+// What a complete request asks of the gateway before any exchange, whatever protocol
+// carried it (HTTP/1.1 or an HTTP/2 stream): a path it does not serve (404), a method
+// its path does not take (405), no valid API key (401), the model list (200), or the
+// exchange. Counted here; the connection writes the answer in its own framing.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ringgate/http/request_parser.h"
+#include "ringgate/proxy/api_key_table.h"
+#include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/worker_counters.h"
+
+namespace ringgate::proxy {
+
+struct GateAnswer {
+  bool proxy = false;           // go on: start the exchange with `key`
+  const ApiKey* key = nullptr;  // the key the request presented (auth on)
+  int status = 0;               // else answer this: an error (code, message), or 200 with `body`
+  std::string_view code;
+  std::string message;
+  std::string headers;       // whole "name: value\r\n" lines for the answer's head
+  std::string body;          // the model list (application/json)
+};
+
+GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, WorkerCounters& counters);
+
+}  // namespace ringgate::proxy
