@@ -13,11 +13,17 @@ namespace ringgate::net {
 namespace {
 
 constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// The server's preference: h2, then http/1.1.
+constexpr unsigned char kH2Http11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
-int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in, unsigned in_len, void*) {
+// `arg`: non-null when h2 is offered.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in, unsigned in_len,
+                void* arg) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_len, kHttp11, sizeof kHttp11, in, in_len) != OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_ALERT_FATAL;  // offered ALPN, none of it HTTP/1.1
+  const unsigned char* ours = arg ? kH2Http11 : kHttp11;
+  const unsigned ours_len = arg ? sizeof kH2Http11 : sizeof kHttp11;
+  if (SSL_select_next_proto(&selected, out_len, ours, ours_len, in, in_len) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;  // offered ALPN, none of it ours
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
 }
@@ -55,7 +61,8 @@ util::Result<std::unique_ptr<TlsContext>> TlsContext::load(const TlsFiles& files
   // Written records leave through the connection's own output buffer: partial writes
   // and a moving buffer are fine.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  static int h2_offered = 1;
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, files.offer_h2 ? &h2_offered : nullptr);
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert_file.c_str()) != 1)
     return file_error("certificate", files.cert_file);
   const util::Error mismatch{"key " + files.key_file + " does not match certificate " + files.cert_file};

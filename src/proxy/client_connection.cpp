@@ -36,6 +36,10 @@ constexpr size_t kDirectChunkedBytes = 256 * 1024;
 // piece). Parsing and hashing still follow the body piece by piece, while each is in
 // cache; one receive per segment cost a submission and a poll re-arm each.
 constexpr size_t kDirectPieceBytes = 64 * 1024;
+// HTTP/2: the streams' frames are taken into the output while it holds less than this,
+// so that a client reading slowly holds its streams' bytes in their own buffers (each
+// one's exchange pausing its upstream) rather than here.
+constexpr size_t kH2OutputRoom = 256 * 1024;
 
 std::string_view status_code_name(int status) {
   switch (status) {
@@ -51,7 +55,11 @@ std::string_view status_code_name(int status) {
 }  // namespace
 
 ClientConnection::ClientConnection(ClientRuntime& runtime, int fd, SSL_CTX* tls)
-    : rt_(runtime), fd_(fd), parser_(runtime.options->limits), exchange_(*runtime.exchange_env, *this) {
+    : rt_(runtime),
+      fd_(fd),
+      parser_(runtime.options->limits),
+      exchange_(*runtime.exchange_env, *this),
+      h2_possible_(runtime.options->http2_enabled && tls == nullptr) {
   if (tls) tls_ = std::make_unique<net::TlsSession>(tls);
   ++rt_.clients;
   next = rt_.all;
@@ -88,6 +96,7 @@ void ClientConnection::close() {
   deadline_.cancel();
   write_timer_.cancel();
   exchange_.client_gone();
+  h2_.reset();  // its streams' exchanges end as their client's
   shutdown(fd_, SHUT_RDWR);
   rt_.loop->cancel_fd(fd_, this);
   rt_.loop->retire(this);
@@ -266,6 +275,8 @@ void ClientConnection::on_data(const char* data, size_t len) {
   if (direct_armed_) return close();  // (cannot happen: the multishot ended before the direct receive began)
   rt_.counters->bytes_from_clients.add(len);
   if (lingering_) return;  // the refused request's rest: dropped
+  if (h2_) return on_h2_data(data, len);
+  if (h2_possible_ && took_as_h2(data, len)) return;
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -304,6 +315,7 @@ void ClientConnection::on_tls_data(const char* data, size_t len) {
   if (!was_established) {
     rt_.counters->tls_handshakes.add();
     set_deadline(Deadline::Idle);
+    if (tls_->alpn() == "h2" && rt_.options->http2_enabled) start_h2();
   }
   char plain[16384];
   while (!closing_) {
@@ -343,7 +355,44 @@ void ClientConnection::account_buffered() {
   }
 }
 
+bool ClientConnection::took_as_h2(const char* data, size_t len) {
+  // Bytes kept so far (in_) and these: still the preface's start?
+  const size_t kept = in_.size() - in_pos_;
+  const size_t n = std::min(len, http::kH2Preface.size() - std::min(kept, http::kH2Preface.size()));
+  const std::string_view seen(in_.data() + in_pos_, std::min(kept, http::kH2Preface.size()));
+  if (!http::kH2Preface.starts_with(seen) || http::kH2Preface.substr(seen.size(), n) != std::string_view(data, n)) {
+    h2_possible_ = false;
+    return false;
+  }
+  if (kept + len < http::kH2Preface.size()) {  // the preface's start: wait for the rest
+    in_.append(data, len);
+    return true;
+  }
+  std::string first = in_.substr(in_pos_);
+  first.append(data, len);
+  in_.clear();
+  in_pos_ = 0;
+  start_h2();
+  on_h2_data(first.data(), first.size());
+  return true;
+}
+
+void ClientConnection::start_h2() {
+  h2_possible_ = false;
+  h2_ = std::make_unique<H2Connection>(rt_, *this);
+}
+
+void ClientConnection::on_h2_data(const char* data, size_t len) {
+  if (!h2_->receive(data, len)) {
+    // A connection error: its GOAWAY goes out, then the close.
+    phase_ = Phase::Closing;
+    pause_recv();
+  }
+  set_deadline(h2_->open_streams() == 0 ? Deadline::Idle : Deadline::None);
+}
+
 void ClientConnection::on_eof() {
+  if (h2_) return close();  // every stream's client went with it
   if (phase_ == Phase::Proxying && !exchange_.response_started() && !exchange_.queued()) {
     // A half-close (shutdown(SHUT_WR)) after a complete request: answer it, then close.
     // (After the response began, EOF is taken as the client leaving: see below. So is
@@ -536,6 +585,11 @@ void ClientConnection::on_turn_end() {
 
 void ClientConnection::send_output() {
   if (send_in_flight_ || closing_) return;
+  if (h2_) {
+    if (!h2_->send(kH2OutputRoom)) return close();
+    if (h2_->done() && phase_ != Phase::Closing) phase_ = Phase::Closing;
+    if (phase_ != Phase::Closing) set_deadline(h2_->open_streams() == 0 ? Deadline::Idle : Deadline::None);
+  }
   take_output();
   if (sending_.empty() && phase_ == Phase::Closing && tls_ && !close_notify_sent_) {
     close_notify_sent_ = true;  // the answer is out: TLS ends with close_notify, then FIN
@@ -600,6 +654,11 @@ void ClientConnection::on_timer(net::Timer& timer) {
 
 void ClientConnection::drain_started() {
   if (closing_) return;
+  if (h2_) {
+    h2_->drain_started();
+    if (h2_->open_streams() == 0) set_deadline(Deadline::Idle);
+    return;
+  }
   if (phase_ == Phase::Proxying) {
     exchange_.drain_started();
   } else {
@@ -615,6 +674,12 @@ void ClientConnection::drain_started() {
 
 void ClientConnection::cut_at_shutdown() {
   if (closing_) return;
+  if (h2_) {
+    h2_->cut_at_shutdown();
+    phase_ = Phase::Closing;  // what the streams were sent goes out, then the close
+    pause_recv();
+    return send_output();
+  }
   if (lingering_) return close();  // its answer is out
   keep_alive_ = false;
   if (phase_ == Phase::Proxying) return exchange_.cut_at_shutdown();  // ends in request_done(): flush, close

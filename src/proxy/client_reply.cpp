@@ -23,7 +23,7 @@ void ClientReply::begin(bool http11, bool keep_alive) {
 void ClientReply::hold_head(const http::ResponseParser& head, bool event_stream, const ReplyHeadExtras& extras) {
   response_.started = true;
   response_.tail = kEventBoundary;
-  response_.framing = choose_framing(head, http11_);
+  response_.framing = client_.frames_body() ? ClientFraming::Frames : choose_framing(head, http11_);
   if (response_.framing == ClientFraming::CloseDelimited) keep_alive_ = false;
   response_.event_stream = event_stream;
   response_.status = head.status();
@@ -75,10 +75,14 @@ void ClientReply::note_tail(std::string_view data) {
 void ClientReply::append(std::string_view data) {
   commit();
   if (data.empty()) return;
+  frame(data);
+  note_tail(data);
+}
+
+void ClientReply::frame(std::string_view data) {
   std::string& out = client_.output();
   if (response_.framing == ClientFraming::Chunked) append_chunk(out, data);
   else out += data;
-  note_tail(data);
 }
 
 std::string* ClientReply::open_in_place(std::string_view held) {
@@ -120,7 +124,8 @@ ReplyEnd ClientReply::fail(int status, std::string_view code, std::string_view m
     return ReplyEnd::Complete;
   }
   counters_.streams_broken.add();
-  if (response_.framing == ClientFraming::Chunked && response_.event_stream) {
+  const bool ends_cleanly = response_.framing == ClientFraming::Chunked || response_.framing == ClientFraming::Frames;
+  if (ends_cleanly && response_.event_stream) {
     // A stream ends with an error event and a proper end of its chunked body: the
     // connection stays usable (the client saw the body end cleanly, it may pool it).
     // A stream cut mid-event: a blank line first, so that an SSE client reads the error
@@ -128,7 +133,7 @@ ReplyEnd ClientReply::fail(int status, std::string_view code, std::string_view m
     std::string event = response_.tail == kEventBoundary ? "data: " : "\n\ndata: ";
     event += http::error_body(status, code, message);
     event += "\n\n";
-    append_chunk(client_.output(), event);
+    frame(event);
     end_body();
     return ReplyEnd::Complete;
   }

@@ -60,7 +60,7 @@ void build_client_head(std::string& out, const http::ResponseParser& response, C
     if (header.name == "x-request-id") has_request_id = true;
     append_field(out, header.name, header.value);
   }
-  if (framing == ClientFraming::ContentLength && response.content_length() >= 0) {
+  if ((framing == ClientFraming::ContentLength || framing == ClientFraming::Frames) && response.content_length() >= 0) {
     out += "content-length: ";
     util::append_int(out, response.content_length());
     out += "\r\n";

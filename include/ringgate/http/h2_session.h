@@ -43,6 +43,7 @@ inline constexpr std::array<const char*, size_t(H2GoawayReason::Count)> kH2Goawa
 // the stream's owner (H2Streams) for as long as the stream lives.
 struct H2Stream {
   int32_t id = 0;
+  void* owner = nullptr;  // the H2Streams implementation's object for this stream
   // The request, as it arrives.
   Request request;
   size_t header_bytes = 0;

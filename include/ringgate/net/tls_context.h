@@ -5,8 +5,9 @@
 // workers. Connections already open keep the SSL_CTX they began with (each SSL holds a
 // reference to it), so a rotation drops none.
 //
-// TLS 1.2 and 1.3 only; ALPN selects http/1.1 (a client offering only other protocols,
-// h2 alone, is refused with the no_application_protocol alert, as RFC 7301 says).
+// TLS 1.2 and 1.3 only; ALPN selects h2 (when offer_h2) or else http/1.1 (a client
+// offering only other protocols is refused with the no_application_protocol alert, as
+// RFC 7301 says).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,7 @@ struct TlsFiles {
   std::string cert_file;       // PEM: the leaf first, then intermediates
   std::string key_file;        // PEM private key of the leaf
   std::string client_ca_file;  // PEM CAs; non-empty: clients must present a certificate they issued
+  bool offer_h2 = false;       // ALPN: h2 first, then http/1.1 (listen.http2.enabled)
 };
 
 class TlsContext {

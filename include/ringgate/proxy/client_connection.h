@@ -2,7 +2,10 @@
 // The server side of one HTTP/1.1 client connection: reads and parses requests
 // (pipelined ones wait their turn), answers 100-continue, keeps the head / body / idle
 // deadlines and the write-stall deadline, queues the output (one send in flight),
-// handles half-close, and owns the Exchange of the request being proxied.
+// handles half-close, and owns the Exchange of the request being proxied. A connection
+// that opens with HTTP/2's preface (or chose h2 by ALPN) hands its bytes to an
+// H2Connection instead, which owns one Exchange per stream; the socket, TLS and the
+// idle and write deadlines stay here.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +15,7 @@
 #include "ringgate/net/recv_owner.h"
 #include "ringgate/net/tls_session.h"
 #include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/h2_connection.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/worker_counters.h"
@@ -38,7 +42,8 @@ struct ClientRuntime {
 class ClientConnection final : public net::IoHandler,
                                public net::RecvOwner,
                                public net::TimerTarget,
-                               public ExchangeClient {
+                               public ExchangeClient,
+                               public H2Transport {
  public:
   // `tls`: the listener's TLS context (null: plain HTTP).
   ClientConnection(ClientRuntime& runtime, int fd, SSL_CTX* tls = nullptr);
@@ -63,6 +68,10 @@ class ClientConnection final : public net::IoHandler,
   void exchange_finished(bool keep_alive) override;
   void exchange_aborted() override;
 
+  // H2Transport
+  std::string& h2_output() override { return out_; }
+  void h2_flush() override { rt_.loop->at_turn_end(this); }
+
   void on_completion(const net::Completion& c) override;
   // The next pipelined request starts here (request_done), then what is queued goes out.
   void on_turn_end() override;
@@ -85,6 +94,11 @@ class ClientConnection final : public net::IoHandler,
   void on_recv_end(int32_t) override { on_eof(); }
   void on_recv_stopped(bool ran_dry) override;
   void on_data(const char* data, size_t len);
+  // The connection's first bytes: HTTP/2's preface (prior knowledge) turns it into an
+  // HTTP/2 connection. true: they were taken (as HTTP/2, or kept until the preface is whole).
+  bool took_as_h2(const char* data, size_t len);
+  void start_h2();
+  void on_h2_data(const char* data, size_t len);
   // TLS: ciphertext in; the handshake advances, plaintext goes on to on_data().
   void on_tls_data(const char* data, size_t len);
   void tls_failed(TlsHandshakeFailure why);
@@ -124,6 +138,8 @@ class ClientConnection final : public net::IoHandler,
   Phase phase_ = Phase::Reading;
   http::RequestParser parser_;
   Exchange exchange_;
+  std::unique_ptr<H2Connection> h2_;  // this connection speaks HTTP/2 (null: HTTP/1.1)
+  bool h2_possible_ = false;          // no byte read yet that HTTP/2's preface would not start with
   std::unique_ptr<net::TlsSession> tls_;  // TLS listener: the transport seam (null: plain)
   bool close_notify_sent_ = false;
   std::string in_;       // received, not yet parsed (pipelined requests wait here)

@@ -89,6 +89,7 @@ class ClientReply {
 
  private:
   void commit();
+  void frame(std::string_view data);  // in the client's framing
   void note_tail(std::string_view data);
 
   ExchangeClient& client_;

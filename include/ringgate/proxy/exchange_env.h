@@ -78,6 +78,10 @@ class ExchangeClient {
   // The response cannot be completed: send what is queued, then cut the connection
   // without ending the body (no terminating chunk; short of Content-Length).
   virtual void exchange_aborted() = 0;
+  // The client's transport frames a body itself (an HTTP/2 stream's DATA frames): the
+  // reply adds no chunking. Its head is still written as HTTP/1.1 text, which such a
+  // client turns into its own (HEADERS).
+  virtual bool frames_body() const { return false; }
 };
 
 // What every exchange of a worker shares.

@@ -10,8 +10,9 @@
 
 namespace ringgate::proxy {
 
-// How the response body reaches the client.
-enum class ClientFraming { ContentLength, Chunked, CloseDelimited };
+// How the response body reaches the client. Frames: the client's transport frames it
+// (HTTP/2 DATA frames): no chunking, no connection fields, a server's Content-Length kept.
+enum class ClientFraming { ContentLength, Chunked, CloseDelimited, Frames };
 
 // "POST <target> HTTP/1.1", the client's end-to-end fields (its Host kept; an HTTP/1.0
 // request without one gets its endpoint's from the attempt, RequestImage::add_host), then

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "ringgate/http/h2_session.h"
 #include "ringgate/http/request_parser.h"
 
 namespace ringgate::proxy {
@@ -96,6 +97,11 @@ struct ProxyOptions {
   // for the other replicas to tell it (proxy/response_wait.h); 0 = no wait (alone). Set
   // from sharedState's sync interval (gateway/settings.cpp).
   uint32_t response_wait_ms = 0;
+
+  // HTTP/2 on the API listener (listen.http2): h2c by prior knowledge beside HTTP/1.1,
+  // h2 by ALPN under TLS. (Its request limits are `limits`, as HTTP/1.1's.)
+  bool http2_enabled = true;
+  http::H2Limits http2;
 
   MigrationOptions migration;
   TracingOptions tracing;

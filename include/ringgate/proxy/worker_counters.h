@@ -44,6 +44,8 @@ inline constexpr const char* kHedgeResultNames[] = {"primary", "hedge", "failove
 
 inline constexpr const char* kResponseWaitOutcomes[] = {"found", "expired"};
 
+inline constexpr const char* kHttp2ResetSides[] = {"client", "gateway"};
+
 struct WorkerCounters {
   Counter connections_accepted;
   Counter connections_closed;     // open = accepted - closed
@@ -77,6 +79,12 @@ struct WorkerCounters {
   // kResponseWaitOutcomes: found, or routed as unknown once the wait was over.
   Counter response_waits[2];
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
+  // HTTP/2 on the API listener (http/h2_session.h's names label them).
+  Counter http2_connections;
+  Counter http2_streams;
+  Counter http2_resets[2];  // by kHttp2ResetSides: reset by the client, by the gateway
+  Counter http2_goaways[3];  // by http::kH2GoawayReasonNames
+  Counter http2_bounds[6];   // by http::kH2BoundNames: the bound a client met
 };
 
 }  // namespace ringgate::proxy

@@ -1,0 +1,243 @@
+#include "ringgate/proxy/h2_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "ringgate/http/error_response.h"
+#include "ringgate/proxy/client_connection.h"
+#include "ringgate/proxy/request_gate.h"
+
+namespace ringgate::proxy {
+
+namespace {
+
+http::H2Limits limits_of(const ProxyOptions& options) {
+  http::H2Limits limits = options.http2;
+  limits.request = options.limits;
+  return limits;
+}
+
+// Fields of an HTTP/1.1 head that HTTP/2 has no place for (RFC 9113 §8.2.2).
+bool connection_specific(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
+         name == "upgrade" || name == "te";
+}
+
+// The head the reply wrote as HTTP/1.1 text ("HTTP/1.1 200 OK\r\n" + field lines + a
+// blank line, all of it the gateway's own writing): its status and fields. Returns the
+// head's length, 0 while it is not whole.
+size_t read_reply_head(std::string_view text, int& status, http::Headers& fields) {
+  const size_t end = text.find("\r\n\r\n");
+  if (end == std::string_view::npos) return 0;
+  fields.clear();
+  const size_t first = text.find("\r\n");
+  status = 0;
+  if (first >= 12) std::from_chars(text.data() + 9, text.data() + 12, status);
+  for (size_t at = first + 2; at < end + 2;) {
+    const size_t line_end = text.find("\r\n", at);
+    const std::string_view line = text.substr(at, line_end - at);
+    at = line_end + 2;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name;
+    http::append_lower(name, line.data(), colon);
+    if (connection_specific(name)) continue;
+    fields.push_back({std::move(name), std::string(http::trim_field_value(line.substr(colon + 1)))});
+  }
+  return end + 4;
+}
+
+}  // namespace
+
+// One stream: its framing state (http::H2Stream), its request's Exchange, and the
+// ExchangeClient that Exchange writes through.
+struct H2Connection::Stream final : ExchangeClient {
+  explicit Stream(H2Connection& c) : conn(c), exchange(*c.rt_.exchange_env, *this) {}
+  ~Stream() override = default;
+
+  std::string& output() override { return h2.out; }
+  void flush() override { conn.reply_ready(*this); }
+  void exchange_finished(bool /*keep_alive*/) override {
+    h2.answer_ended = true;
+    conn.reply_ready(*this);
+  }
+  void exchange_aborted() override { conn.reset(*this, NGHTTP2_INTERNAL_ERROR); }
+  bool frames_body() const override { return true; }
+
+  H2Connection& conn;
+  http::H2Stream h2;
+  Exchange exchange;
+  uint64_t started_ms = 0;
+  bool head_only = false;  // a HEAD request: its answer's body is not sent
+};
+
+H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
+    : rt_(runtime),
+      transport_(transport),
+      session_(limits_of(*runtime.options), *this, transport.h2_output(), runtime.exchange_env->now_ms) {
+  rt_.counters->http2_connections.add();
+}
+
+H2Connection::~H2Connection() {
+  // Exchanges still running end as their client went away (the upstream closes).
+  for (auto& [id, stream] : streams_) stream->exchange.client_gone();
+}
+
+H2Connection::Stream& H2Connection::stream_of(http::H2Stream& h2) { return *static_cast<Stream*>(h2.owner); }
+
+bool H2Connection::receive(const char* data, size_t len) {
+  const bool ok = session_.receive(data, len);
+  publish_counts();
+  transport_.h2_flush();
+  return ok;
+}
+
+bool H2Connection::send(size_t room) {
+  closed_.clear();
+  std::string& out = transport_.h2_output();
+  if (out.size() >= room) return true;
+  const bool ok = session_.send();
+  publish_counts();
+  closed_.clear();
+  return ok;
+}
+
+http::H2Stream* H2Connection::h2_open(int32_t id) {
+  auto stream = std::make_unique<Stream>(*this);
+  stream->started_ms = *rt_.exchange_env->now_ms;
+  http::H2Stream* h2 = &stream->h2;
+  h2->owner = stream.get();
+  streams_.emplace(id, std::move(stream));
+  return h2;
+}
+
+void H2Connection::h2_request(http::H2Stream& h2) {
+  Stream& stream = stream_of(h2);
+  rt_.counters->requests.add();
+  http::Request& request = h2.request;
+  stream.head_only = request.method == HTTP_HEAD;
+  if (h2.refused_status) {
+    const int status = h2.refused_status;
+    const std::string_view code = status == 413 ? "body_too_large" : status == 431 ? "headers_too_large"
+                                  : status == 405                  ? "method_not_allowed"
+                                                                   : "bad_request";
+    return answer(stream, status, code, h2.refused_reason, {});
+  }
+  GateAnswer gate = gate_request(request, *rt_.exchange_env, *rt_.counters);
+  if (!gate.proxy && gate.status >= 400) return answer(stream, gate.status, gate.code, gate.message, gate.headers);
+  if (!gate.proxy) {  // the model list
+    rt_.counters->responses_by_class[2].add();
+    http::append_response(h2.out, 200, "application/json", gate.body, false);
+    h2.answer_ended = true;
+    return reply_ready(stream);
+  }
+  stream.exchange.body_arrived(request, /*first=*/true);
+  stream.exchange.start(request, /*http11=*/true, /*keep_alive=*/true, stream.started_ms, gate.key);
+}
+
+void H2Connection::answer(Stream& stream, int status, std::string_view code, std::string_view message,
+                          std::string_view headers) {
+  rt_.counters->gateway_errors.add();
+  rt_.counters->responses_by_class[status / 100].add();
+  http::append_error(stream.h2.out, status, code, message, false, headers);
+  stream.h2.answer_ended = true;
+  reply_ready(stream);
+}
+
+void H2Connection::reply_ready(Stream& stream) {
+  http::H2Stream& h2 = stream.h2;
+  if (!h2.answer_started) {
+    int status = 0;
+    const size_t head = read_reply_head(std::string_view(h2.out).substr(h2.out_at), status, head_fields_);
+    if (head == 0) return;  // (the reply writes its head whole: not reached)
+    h2.out_at += head;
+    if (stream.head_only) h2.out.resize(h2.out_at);
+    session_.submit_head(h2, status, head_fields_, h2.answer_ended && h2.pending() == 0);
+  } else {
+    if (stream.head_only) h2.out.resize(h2.out_at);
+    session_.resume(h2);
+  }
+  arm_stall_check();
+  transport_.h2_flush();
+}
+
+void H2Connection::h2_sent(http::H2Stream& h2) {
+  Stream& stream = stream_of(h2);
+  if (stream.exchange.active() && h2.pending() <= rt_.options->max_client_buffer_bytes / 2)
+    stream.exchange.client_drained();
+}
+
+void H2Connection::h2_closed(http::H2Stream& h2, uint32_t error_code) {
+  Stream& stream = stream_of(h2);
+  // Reset by the client, or by us before the answer ended: the exchange's client is gone,
+  // and its server stops generating once its connection goes.
+  if (stream.exchange.active()) stream.exchange.client_gone();
+  (void)error_code;
+  auto it = streams_.find(h2.id);
+  if (it == streams_.end()) return;
+  closed_.push_back(std::move(it->second));
+  streams_.erase(it);
+}
+
+void H2Connection::reset(Stream& stream, uint32_t error_code) { session_.reset(stream.h2, error_code); }
+
+void H2Connection::drain_started() {
+  session_.goaway();
+  transport_.h2_flush();
+}
+
+void H2Connection::cut_at_shutdown() {
+  session_.goaway();
+  std::vector<Stream*> open;
+  for (auto& [id, stream] : streams_) open.push_back(stream.get());
+  for (Stream* stream : open)
+    if (stream->exchange.active()) stream->exchange.cut_at_shutdown();
+  transport_.h2_flush();
+}
+
+// A stream whose client takes none of its answer for timeouts.clientWrite (its window
+// stays at zero) is reset and its exchange ends, as an HTTP/1.1 client's that stalls.
+void H2Connection::on_timer(net::Timer&) {
+  const uint64_t now = *rt_.exchange_env->now_ms;
+  std::vector<Stream*> stalled;
+  for (auto& [id, stream] : streams_) {
+    const http::H2Stream& h2 = stream->h2;
+    if (h2.answer_started && h2.pending() > 0 && now - h2.sent_at_ms >= rt_.options->client_write_timeout_ms)
+      stalled.push_back(stream.get());
+  }
+  for (Stream* stream : stalled) {
+    if (stream->exchange.active()) stream->exchange.client_gone();
+    reset(*stream, NGHTTP2_CANCEL);
+  }
+  arm_stall_check();
+  transport_.h2_flush();
+}
+
+void H2Connection::arm_stall_check() {
+  if (stall_timer_.armed()) return;
+  for (auto& [id, stream] : streams_) {
+    if (stream->h2.pending() == 0) continue;
+    const uint64_t every = std::max<uint64_t>(rt_.options->client_write_timeout_ms / 4, 100);
+    rt_.loop->timers().arm(stall_timer_, every, rt_.loop->now_ms());
+    return;
+  }
+}
+
+void H2Connection::publish_counts() {
+  WorkerCounters& c = *rt_.counters;
+  auto publish = [](Counter& counter, uint64_t now, auto& seen) {
+    if (now > seen) counter.add(now - seen);
+    seen = now;
+  };
+  publish(c.http2_streams, session_.streams_opened(), published_streams_);
+  publish(c.http2_resets[0], session_.client_resets(), published_client_resets_);
+  publish(c.http2_resets[1], session_.gateway_resets(), published_gateway_resets_);
+  for (size_t i = 0; i < published_bounds_.size(); ++i)
+    publish(c.http2_bounds[i], session_.bounds_hit()[i], published_bounds_[i]);
+  for (size_t i = 0; i < published_goaways_.size(); ++i)
+    publish(c.http2_goaways[i], session_.goaways()[i], published_goaways_[i]);
+}
+
+}  // namespace ringgate::proxy
