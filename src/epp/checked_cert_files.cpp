@@ -31,7 +31,7 @@ util::Result<void> write_file(const std::string& path, const std::string& text) 
 }  // namespace
 
 util::Result<std::unique_ptr<CheckedCertFiles>> CheckedCertFiles::start(KeyCertPair first, Loader load,
-                                                                         unsigned period_seconds) {
+                                                                        unsigned period_seconds) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ringgate-epp-certs-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) return util::Error{"cannot make a directory for the reloaded key pair"};

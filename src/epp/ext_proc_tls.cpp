@@ -110,8 +110,9 @@ util::Result<void> make_self_signed(std::string& key_pem, std::string& cert_pem)
   return {};
 }
 
-util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls, std::string& described,
-                                                                           std::unique_ptr<CheckedCertFiles>& reload) {
+util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls,
+                                                                            std::string& described,
+                                                                            std::unique_ptr<CheckedCertFiles>& reload) {
   if (!tls.secure) {
     described = "plain text (--secure-serving=false)";
     return grpc::InsecureServerCredentials();
@@ -132,7 +133,8 @@ util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(cons
     // gRPC's own watcher, over a copy only checked pairs reach: a changed pair is used for
     // the next handshakes, a broken or mismatched one is skipped (the last good pair
     // stays), as the Go EPP's certwatcher.
-    auto files = CheckedCertFiles::start(pair.value(), [dir] { return load_pair(dir); }, kReloadCheckSeconds);
+    auto load = [dir] { return load_pair(dir); };
+    auto files = CheckedCertFiles::start(pair.value(), load, kReloadCheckSeconds);
     if (!files) return files.error();
     reload = std::move(files.value());
     auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(

@@ -34,8 +34,10 @@ std::string completion(std::string_view text, std::string_view extra = {}) {
 size_t whole_events_end(std::string_view stream, size_t n) {
   size_t end = 0;
   for (size_t i = 0; i + 2 <= n; ++i) {
-    if (stream.substr(i, 2) == "\n\n") end = i + 2;
-    else if (i + 4 <= n && stream.substr(i, 4) == "\r\n\r\n") end = i + 4;
+    if (stream.substr(i, 2) == "\n\n")
+      end = i + 2;
+    else if (i + 4 <= n && stream.substr(i, 4) == "\r\n\r\n")
+      end = i + 4;
   }
   return end;
 }
