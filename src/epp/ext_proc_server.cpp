@@ -149,6 +149,7 @@ class Call final : public CompletionHandler {
 }  // namespace
 
 struct ExtProcServer::Impl {
+  std::unique_ptr<CheckedCertFiles> cert_files;  // --enable-cert-reload; outlives the server below
   Service service;
   HealthBoard health_board;
   GrpcHealthService health{health_board};
@@ -167,7 +168,7 @@ std::string ExtProcServer::start() {
   grpc::EnableDefaultHealthCheckService(false);  // served on the ext-proc threads instead
   grpc::ServerBuilder builder;
   int port = 0, health_port = 0;
-  auto credentials = ext_proc_credentials(options_.tls, transport_);
+  auto credentials = ext_proc_credentials(options_.tls, transport_, impl_->cert_files);
   if (!credentials) return "ext-proc TLS: " + credentials.error().message;
   builder.AddListeningPort(options_.listen.to_string(), credentials.value(), &port);
   // One address for both: one port. Two asks for an ephemeral port (":0", as the chart's

@@ -59,6 +59,16 @@ util::Result<void> check_pair(const std::string& key_pem, const std::string& cer
   return {};
 }
 
+// tls.key and tls.crt of `dir` (ending in '/'), read and checked to be one pair.
+util::Result<KeyCertPair> load_pair(const std::string& dir) {
+  auto key = read_pem(dir + "tls.key");
+  if (!key) return key.error();
+  auto cert = read_pem(dir + "tls.crt");
+  if (!cert) return cert.error();
+  if (auto pair = check_pair(key.value(), cert.value(), dir); !pair) return pair.error();
+  return KeyCertPair{std::move(key.value()), std::move(cert.value())};
+}
+
 }  // namespace
 
 util::Result<void> make_self_signed(std::string& key_pem, std::string& cert_pem) {
@@ -100,7 +110,9 @@ util::Result<void> make_self_signed(std::string& key_pem, std::string& cert_pem)
   return {};
 }
 
-util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls, std::string& described) {
+util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls,
+                                                                            std::string& described,
+                                                                            std::unique_ptr<CheckedCertFiles>& reload) {
   if (!tls.secure) {
     described = "plain text (--secure-serving=false)";
     return grpc::InsecureServerCredentials();
@@ -115,23 +127,25 @@ util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(cons
     return grpc::SslServerCredentials(options);
   }
   const std::string dir = tls.cert_path.ends_with('/') ? tls.cert_path : tls.cert_path + "/";
-  auto key = read_pem(dir + "tls.key");
-  if (!key) return key.error();
-  auto cert = read_pem(dir + "tls.crt");
-  if (!cert) return cert.error();
-  if (auto pair = check_pair(key.value(), cert.value(), dir); !pair) return pair.error();
+  auto pair = load_pair(dir);
+  if (!pair) return pair.error();
   if (tls.reload) {
-    // gRPC's own watcher: a changed pair is used for the next handshakes, a broken one
-    // is skipped (the last good pair stays), as the Go EPP's certwatcher.
+    // gRPC's own watcher, over a copy only checked pairs reach: a changed pair is used for
+    // the next handshakes, a broken or mismatched one is skipped (the last good pair
+    // stays), as the Go EPP's certwatcher.
+    auto load = [dir] { return load_pair(dir); };
+    auto files = CheckedCertFiles::start(pair.value(), load, kReloadCheckSeconds);
+    if (!files) return files.error();
+    reload = std::move(files.value());
     auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-        dir + "tls.key", dir + "tls.crt", kReloadCheckSeconds);
+        reload->key_path(), reload->cert_path(), kReloadCheckSeconds);
     grpc::experimental::TlsServerCredentialsOptions options(provider);
     options.watch_identity_key_cert_pairs();
     described = "TLS from " + dir + "tls.crt, reloaded when it changes";
     return grpc::experimental::TlsServerCredentials(options);
   }
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({key.value(), cert.value()});
+  options.pem_key_cert_pairs.push_back({pair.value().key, pair.value().cert});
   described = "TLS from " + dir + "tls.crt";
   return grpc::SslServerCredentials(options);
 }

@@ -23,8 +23,9 @@ ConfigSet load_ok(std::string_view text, const LoadOptions& options = {}) {
   return result.config;
 }
 
-// The example from DESIGN.md "Configuration", verbatim.
-constexpr std::string_view design_example = R"(apiVersion: ringgate.io/v1
+// A minimal config set: a Gateway document and a GAIE rewrite (deploy/examples/ringgate.yaml
+// is the full one).
+constexpr std::string_view minimal_example = R"(apiVersion: ringgate.io/v1
 kind: Gateway
 listen: {api: ":8080", admin: ":9090"}
 workers: 0                         # 0 = one per core
@@ -41,8 +42,8 @@ spec:
 
 }  // namespace
 
-TEST_CASE("the DESIGN.md example parses") {
-  ConfigSet c = load_ok(design_example);
+TEST_CASE("a minimal Gateway and InferenceModelRewrite set parses") {
+  ConfigSet c = load_ok(minimal_example);
   CHECK(c.has_gateway_document);
   CHECK(c.has_pool);
   CHECK(c.gateway.pool.name == "vllm");

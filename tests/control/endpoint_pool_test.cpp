@@ -388,6 +388,7 @@ TEST_CASE("pool: ranks behind one port are learnt from the engine labels, scored
     CHECK(pool.name(e.id) == std::string("pod-a-rank-") + std::to_string(i));
     ids.push_back(e.id);
   }
+  CHECK(snap->at(0).metrics.all.waiting == 1);  // rank 0 (the first) reads engine="0", not the server's 8
   CHECK(snap->at(1).metrics.all.waiting == 5);  // rank 1's own series, not the server's 8
   CHECK(snap->at(1).metrics.all.kv_cache_usage == doctest::Approx(0.7));
   CHECK(snap->at(2).metrics.all.waiting == 2);
@@ -415,6 +416,7 @@ TEST_CASE("pool: ranks behind one port are learnt from the engine labels, scored
     return sn.size() == 2 && pool.health(sn.at(0).id)->undeclared_engine_samples > 0;
   });
   REQUIRE(snap->size() == 2);
+  CHECK(snap->at(0).metrics.all.waiting == 1);  // the first declared rank and the last, each its own series
   CHECK(snap->at(1).metrics.all.waiting == 3);
   CHECK(pool.health(snap->at(0).id)->undeclared_engine_samples > 0);
 

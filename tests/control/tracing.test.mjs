@@ -10,6 +10,8 @@
 //   2. The receiver answers 503 for 10 s, then 200: spans arrive late, none twice, and no
 //      more than the queue bound is kept (the rest counted as dropped).
 //   3. The receiver is down: every request is answered, drops and failures counted.
+//   4. A client's not-sampled parent stays unsampled at ratio 1.0; its hostile tracestate
+//      is dropped (never forwarded, never exported).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { waitFor } from '../lib/timing.mjs';
+import { rawUpstream, jsonReply } from '../proxy/raw_upstream.mjs';
 
 const require = createRequire(import.meta.url);
 const otlpRoot = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
@@ -268,6 +272,67 @@ test('a streamed chat is one trace from the client through the gateway to the mo
   console.log(JSON.stringify(spans.map((s) => ({ service: s.service, name: s.name, kind: s.kind, traceId: s.traceId,
     spanId: s.spanId, parentId: s.parentId, startUs: Number(s.start - t0) / 1000, durationUs: Number(s.end - s.start) / 1000,
     attributes: s.attributes, events: s.events })), null, 1));
+});
+
+// Issue 71: what a client says of its trace is taken only as the W3C rules allow. A parent
+// that says "not sampled" (flags 00) is not sampled, even at sampleRatio 1.0 (the ratio
+// decides for traces the gateway starts); a tracestate that is malformed, past 512 bytes
+// or past 32 members is dropped: neither forwarded upstream nor exported on a span. One
+// at the 512-byte bound is both, as sent.
+test('a not-sampled parent is never sampled by the ratio; a hostile tracestate is neither forwarded nor exported', async () => {
+  const receiver = await startReceiver();
+  const answer = JSON.stringify({ id: 'cmpl-1', object: 'text_completion', model: MODEL,
+    choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+  const up = await rawUpstream((socket) => socket.write(jsonReply(answer)));
+  servers.push({ close: () => up.stop() });
+  const gw = await gateway([...staticPool([up]),
+    `tracing: {endpoint: "${receiver.url}", serviceName: ringgate-test, sampleRatio: 1.0}`], ['--model', MODEL]);
+  await waitRoutable(gw, 1);
+  const parent = '00f067aa0ba902b7';
+  // Sends one completion; returns the head the upstream received for it.
+  const send = async (traceparent, tracestate) => {
+    const headers = { 'content-type': 'application/json', traceparent };
+    if (tracestate !== undefined) headers.tracestate = tracestate;
+    const before = up.heads.length;
+    const res = await fetch(`${gw.url}/v1/completions`, { method: 'POST', headers,
+      body: JSON.stringify({ model: MODEL, prompt: 'hello', max_tokens: 1 }) });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(up.heads.length, before + 1);
+    return up.heads[before];
+  };
+  const field = (head, name) => new RegExp(`\r\n${name}: *([^\r]*)\r\n`, 'i').exec(head)?.[1];
+
+  const unsampled = '0af7651916cd43dd8448eb211c80319c';
+  const head = await send(`00-${unsampled}-${parent}-00`, 'congo=t61rcWkgMzE');
+  assert.match(field(head, 'traceparent') ?? '', new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`),
+    'the trace goes on upstream, still not sampled');
+
+  const atBound = `a=${'v'.repeat(254)},b=${'v'.repeat(253)}`;
+  assert.equal(atBound.length, 512);
+  let members = 'k0=v';
+  for (let i = 1; i < 33; ++i) members += `,k${i}=v`;
+  const cases = [
+    { what: 'malformed (an upper-case key)', state: 'Rojo=00f067aa0ba902b7,congo=t61rcWkgMzE', kept: false },
+    { what: 'a member without a value', state: 'congo', kept: false },
+    { what: '513 bytes', state: `${atBound}v`, kept: false },
+    { what: '33 members', state: members, kept: false },
+    { what: '512 bytes', state: atBound, kept: true },
+    { what: '32 members', state: members.slice(0, members.lastIndexOf(',')), kept: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    c.traceId = (i + 1).toString(16).padStart(32, 'c');
+    const h = await send(`00-${c.traceId}-${parent}-01`, c.state);
+    assert.match(field(h, 'traceparent') ?? '', new RegExp(`^00-${c.traceId}-[0-9a-f]{16}-01$`), c.what);
+    assert.equal(field(h, 'tracestate'), c.kept ? c.state : undefined, `${c.what}: forwarded upstream`);
+  }
+  // Every sampled request's spans, exported after the unsampled one ended.
+  const exported = await waitFor('the sampled requests\' spans', () => {
+    const all = cases.map((c) => spansOf(receiver, c.traceId).filter((s) => s.service === 'ringgate-test'));
+    return all.every((s) => s.some((x) => x.kind === KIND_SERVER) && s.some((x) => x.kind === KIND_CLIENT)) && all;
+  }, 20000, 50);
+  for (const [i, c] of cases.entries())
+    for (const s of exported[i]) assert.equal(s.traceState ?? '', c.kept ? c.state : '', `${c.what}: exported on ${s.name}`);
+  assert.deepEqual(spansOf(receiver, unsampled), [], 'a not-sampled parent was sampled');
 });
 
 test('a retried request shows two attempt spans; a migrated stream its migration', async () => {

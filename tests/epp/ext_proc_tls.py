@@ -125,6 +125,46 @@ class ExtProcTls(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn('--enable-cert-reload needs --cert-path', p.stderr)
 
+    def test_cert_reload_refuses_a_key_not_the_certificates(self):
+        # Issue 71. At start: --enable-cert-reload with a key that is not the certificate's
+        # is refused, the file named.
+        stray = tempfile.mkdtemp(prefix='rg-epp-tls-stray-', dir=self.dir)
+        make_pair(stray, 'epp-stray')
+        bad = tempfile.mkdtemp(prefix='rg-epp-tls-mismatch-', dir=self.dir)
+        make_pair(bad, 'epp-bad')
+        shutil.copy(os.path.join(stray, 'tls.key'), os.path.join(bad, 'tls.key'))
+        p = subprocess.run([h.RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
+                            '127.0.0.1:0', '--admin', '127.0.0.1:0', '--endpoint', self.sim.info['api'],
+                            '--cert-path', bad, '--enable-cert-reload'], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('tls.key is not the key of tls.crt', p.stderr)
+        # At reload: a renewed certificate whose key was not renewed with it is refused; the
+        # old pair is kept and served to new connections; the next good pair is taken.
+        live = tempfile.mkdtemp(prefix='rg-epp-tls-live-', dir=self.dir)
+        first = make_pair(live, 'epp-kept')
+        epp = start(self.sim, '--cert-path', live, '--enable-cert-reload')
+
+        def served():
+            try:
+                return pem_body(h.server_certificate(epp.info['epp']))
+            except Exception:  # no handshake: nothing served
+                return None
+        try:
+            self.wait_routable(epp)
+            self.assertEqual(served(), pem_body(first))
+            shutil.copy(os.path.join(stray, 'tls.crt'), os.path.join(live, 'tls.crt.new'))
+            os.replace(os.path.join(live, 'tls.crt.new'), os.path.join(live, 'tls.crt'))
+            h.wait_for(lambda: 'certificate reload rejected' in epp.stderr() or served() != pem_body(first),
+                       timeout=10, what='the mismatched pair looked at')
+            self.assertEqual(served(), pem_body(first), epp.stderr())
+            self.assertIn('tls.key is not the key of tls.crt', epp.stderr())
+            self.assertEqual(decide(epp.info['epp'], h.tls_channel(epp.info['epp'], first)), self.sim.info['api'])
+            second = make_pair(live, 'epp-next')
+            h.wait_for(lambda: served() == pem_body(second), timeout=10, what='the next good pair served')
+            self.assertEqual(decide(epp.info['epp'], h.tls_channel(epp.info['epp'], second)), self.sim.info['api'])
+        finally:
+            self.assertEqual(epp.stop(), 0, epp.stderr())
+
 
 if __name__ == '__main__':
     unittest.main()

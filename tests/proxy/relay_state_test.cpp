@@ -29,9 +29,23 @@ std::string completion(std::string_view text, std::string_view extra = {}) {
   return e;
 }
 
+// Where the last event of stream[0, n) ends (after its "\n\n" or "\r\n\r\n"); 0: none.
+// Written apart from openai::complete_events_end, which the relay uses.
+size_t whole_events_end(std::string_view stream, size_t n) {
+  size_t end = 0;
+  for (size_t i = 0; i + 2 <= n; ++i) {
+    if (stream.substr(i, 2) == "\n\n")
+      end = i + 2;
+    else if (i + 4 <= n && stream.substr(i, 4) == "\r\n\r\n")
+      end = i + 4;
+  }
+  return end;
+}
+
 // Relays `stream` cut at `cuts` (ascending, from 0 to its size) through take(), or
 // through take_joined() with the held start put in front of each piece; checks that only
-// whole events went out and every byte once, and returns the text kept.
+// whole events went out, each as soon as its end arrived, and every byte once, and
+// returns the text kept.
 std::string relay_in_pieces(std::string_view stream, std::span<const size_t> cuts, bool joined) {
   openai::StreamEventReader reader;
   RelayState relay;
@@ -49,6 +63,7 @@ std::string relay_in_pieces(std::string_view stream, std::span<const size_t> cut
     }
     if (!out.empty()) CHECK((out.ends_with("\n\n") || out.ends_with("\r\n\r\n")));  // whole events only
     relayed += out;
+    CHECK(relayed.size() == whole_events_end(stream, cuts[piece + 1]));  // none held past its end
   }
   relayed += relay.finish();
   CHECK(relayed == stream);

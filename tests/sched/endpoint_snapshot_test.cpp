@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "ringgate/sched/endpoint_registry.h"
 #include "sched_test_support.h"
 
@@ -125,4 +127,51 @@ TEST_CASE("snapshot: has_routable_prefill needs a routable endpoint of role pref
   auto s = snapshot_of({{EndpointRole::Decode, true}, {EndpointRole::Prefill, false}});
   CHECK(s.at(0).role == EndpointRole::Decode);
   CHECK(s.at(1).role == EndpointRole::Prefill);
+}
+
+// Issue 71: the "same server" rule (a failure domain). The ranks behind one port fail
+// together; a server on the same port of another host, and another port of the same host,
+// are other servers. Told apart by host and port both, and by address_hash as well.
+TEST_CASE("same_server: the same port on two hosts, and two ports of one host, are different servers") {
+  auto rank = [](EndpointId id, std::string host, uint16_t port, int32_t r, bool header) {
+    EndpointState e = make_endpoint(id);
+    e.address.host = std::move(host);
+    e.address.port = port;
+    e.dp = {r, header};
+    e.address_hash = address_hash(e.address.host, e.address.port, e.dp);
+    return e;
+  };
+  std::vector<EndpointState> v;
+  v.push_back(rank(0, "10.0.0.1", 8000, 0, true));  // host A, port 8000: two ranks behind it
+  v.push_back(rank(1, "10.0.0.1", 8000, 1, true));
+  v.push_back(rank(2, "10.0.0.2", 8000, 0, true));  // host B, the same port: another server
+  v.push_back(rank(3, "10.0.0.2", 8000, 1, true));
+  v.push_back(rank(4, "10.0.0.1", 8001, 0, true));  // host A, another port: another server
+  v.push_back(rank(5, "10.0.0.1", 8001, 1, true));
+  v.push_back(rank(6, "10.0.0.1", 8002, 0, false));  // a port per rank: each alone
+  v.push_back(rank(7, "10.0.0.1", 8003, 1, false));
+  const EndpointSnapshot s(std::move(v));
+  auto same = [&](EndpointId id) {
+    std::vector<EndpointId> out;
+    same_server(s, id, out);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using Ids = std::vector<EndpointId>;
+  CHECK(same(0) == Ids{0, 1});
+  CHECK(same(1) == Ids{0, 1});
+  CHECK(same(2) == Ids{2, 3});
+  CHECK(same(3) == Ids{2, 3});
+  CHECK(same(4) == Ids{4, 5});
+  CHECK(same(5) == Ids{4, 5});
+  CHECK(same(6) == Ids{6});
+  CHECK(same(7) == Ids{7});
+  CHECK(same(99).empty());  // not in the snapshot
+  // The server's identity shared by every replica (the Responses holder, rendezvous): host
+  // and port both, the rank only when it shares the port.
+  CHECK(address_hash("10.0.0.1", 8000) != address_hash("10.0.0.2", 8000));
+  CHECK(address_hash("10.0.0.1", 8000) != address_hash("10.0.0.1", 8001));
+  CHECK(address_hash("10.0.0.1", 8000, {0, true}) != address_hash("10.0.0.1", 8000, {1, true}));
+  CHECK(address_hash("10.0.0.1", 8000, {0, true}) != address_hash("10.0.0.1", 8000));
+  CHECK(address_hash("10.0.0.1", 8002, {0, false}) == address_hash("10.0.0.1", 8002));
 }

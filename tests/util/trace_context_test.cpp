@@ -84,6 +84,11 @@ TEST_CASE("tracestate: members checked, bounded") {
   std::string big;
   while (big.size() < kMaxTracestateBytes) big += "a=" + std::string(60, 'v') + ",";
   CHECK_FALSE(valid_tracestate(big));  // past 512 bytes
+  // At the byte bound (N and N+1): two members of valid shape, 512 bytes, then 513.
+  const std::string at_bound = "a=" + std::string(254, 'v') + ",b=" + std::string(253, 'v');
+  REQUIRE(at_bound.size() == kMaxTracestateBytes);
+  CHECK(valid_tracestate(at_bound));
+  CHECK_FALSE(valid_tracestate(at_bound + "v"));
 }
 
 TEST_CASE("ids are never zero and do not repeat") {

@@ -78,7 +78,7 @@ const SectionCompat* find_llm_d_section(std::string_view name);
 enum class ParamMatch : uint8_t { Unknown, Partial, Accepted };
 ParamMatch match_param(std::span<const CompatParam> params, std::string_view path);
 
-// The snapshots the table was written from (INDEX.md of the corpus).
+// The upstream commits the table was written from.
 inline constexpr std::string_view kLlmDSnapshot =
     "llm-d/llm-d-router ebab687927f5 (2026-08-22), llm-d/llm-d 48fa8c0a7601 (2026-08-18), "
     "llm-d/llm-d-inference-scheduler 520af47896e5 (2026-05-17)";

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "ringgate/epp/checked_cert_files.h"
 #include "ringgate/util/result.h"
 
 namespace grpc {
@@ -23,8 +24,11 @@ struct ExtProcTls {
 };
 
 // The credentials for the ext-proc port, and a line for the log saying which. An
-// unreadable or invalid key pair in cert_path is an error (the EPP does not start).
-util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls, std::string& described);
+// unreadable or invalid key pair in cert_path is an error (the EPP does not start). With
+// reload, `reload` is set to the checked copy gRPC watches: keep it as long as the server.
+util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls,
+                                                                            std::string& described,
+                                                                            std::unique_ptr<CheckedCertFiles>& reload);
 
 // A self-signed certificate and its key (PEM), EC P-256, valid for ten years, CN
 // "ringgate-epp" with DNS localhost and IP 127.0.0.1 as names: what the Go EPP makes

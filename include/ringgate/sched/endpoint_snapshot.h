@@ -56,7 +56,7 @@ struct RemoteLoad {
   bool operator==(const RemoteLoad&) const = default;
 };
 
-// Data parallelism (DESIGN.md, "Endpoints are engines, pods are failure domains"): an
+// Data parallelism (docs/scheduling.md, "Data-parallel ranks (wide-EP pods)"): an
 // endpoint is one engine. Its pod is the failure domain it shares with the other engines
 // on it; its rank is its data-parallel rank, reached on a port of its own (vLLM's external
 // load balancing, one targetPort per rank) or, when `header`, on its server's one port

@@ -6,8 +6,8 @@
 // name a response (previous_response_id, /v1/responses/{id}...), and, with sharedState,
 // filled with what the other replicas learned (control/shared_responses.h).
 //
-// Shared by every worker and the control thread. It is the third structure on the data
-// path with locks (DESIGN.md names the prefix index's and the flow-fairness table's):
+// Shared by every worker and the control thread. It is one of the structures on the data
+// path with locks (docs/architecture.md, "One process, one worker per core", names each):
 // 16 sharded mutexes, each held for one hash-map operation, by Responses API requests
 // only (a lookup for one that continues a response, an insert for each answer).
 //
