@@ -106,6 +106,23 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
                    "Requests naming a Responses API response this replica did not know that waited for the other "
                    "replicas to tell it (sharedState), by outcome: found, or expired (then routed as unknown).",
                    "outcome", proxy::kResponseWaitOutcomes, &C::response_waits);
+  counter("ringgate_http2_connections_total", "Client connections that spoke HTTP/2 (h2c by prior knowledge, h2 by ALPN).",
+          &C::http2_connections);
+  counter("ringgate_http2_streams_total", "HTTP/2 streams opened by clients (each one request).", &C::http2_streams);
+  counter_by_label("ringgate_http2_resets_total",
+                   "HTTP/2 streams reset (RST_STREAM), by side: client (a cancel: its upstream request is aborted), "
+                   "gateway (a refused stream, a reply cut, a client that took nothing for timeouts.clientWrite).",
+                   "side", proxy::kHttp2ResetSides, &C::http2_resets);
+  counter_by_label("ringgate_http2_goaways_total",
+                   "GOAWAY frames sent, by reason: drain, protocol_error (a connection error), enhance_your_calm (a "
+                   "bound of listen.http2 passed).",
+                   "reason", http::kH2GoawayReasonNames, &C::http2_goaways);
+  counter_by_label("ringgate_http2_bound_hits_total",
+                   "HTTP/2 clients that met a bound, by bound: streams (maxConcurrentStreams: REFUSED_STREAM), "
+                   "header_bytes (limits.maxHeaderBytes: 431), body_bytes (limits.maxBodyBytes: 413), continuations "
+                   "(maxContinuationFrames), resets (maxResetsPerSecond), control_frames (maxControlFramesPerSecond): "
+                   "the last three close the connection with GOAWAY ENHANCE_YOUR_CALM.",
+                   "bound", http::kH2BoundNames, &C::http2_bounds);
   counter("ringgate_client_received_bytes_total", "Bytes received from clients.", &C::bytes_from_clients);
   counter("ringgate_client_sent_bytes_total", "Bytes sent to clients.", &C::bytes_to_clients);
   counter("ringgate_upstream_sent_bytes_total", "Bytes sent to model servers.", &C::bytes_to_upstreams);

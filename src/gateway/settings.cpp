@@ -63,6 +63,16 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     s.tls = net::TlsFiles{g.listen.tls->cert_file, g.listen.tls->key_file, g.listen.tls->client_ca_file};
     s.proxy.tls_handshake_timeout_ms = to_ms(g.listen.tls->handshake_timeout);
   }
+  {
+    const config::Http2ListenConfig& h2 = g.listen.http2;
+    s.proxy.http2_enabled = h2.enabled;
+    s.proxy.http2.max_concurrent_streams = h2.max_concurrent_streams;
+    s.proxy.http2.stream_window_bytes = uint32_t(h2.stream_window_bytes);
+    s.proxy.http2.connection_window_bytes = uint32_t(h2.connection_window_bytes);
+    s.proxy.http2.max_resets_per_second = h2.max_resets_per_second;
+    s.proxy.http2.max_continuation_frames = h2.max_continuation_frames;
+    s.proxy.http2.max_control_frames_per_second = h2.max_control_frames_per_second;
+  }
   s.api_keys_file = g.auth.api_keys_file;
   s.admin_auth = g.admin.auth;
   if (set("listen.admin")) {
@@ -281,6 +291,7 @@ std::string resolve_settings(const Options& flags, const config::ConfigSet* file
   if (flags.given_flag("--listen")) s.listen = flags.listen;
   if (!flags.tls_cert.empty())  // the flags' pair replaces the file's; its clientCAFile stays
     s.tls = net::TlsFiles{flags.tls_cert, flags.tls_key, s.tls ? s.tls->client_ca_file : std::string()};
+  if (s.tls) s.tls->offer_h2 = s.proxy.http2_enabled;  // ALPN offers h2 only when it is served
   // The Go EPP's port flags write the same options as ringgate's (the last one given wins).
   if (flags.given_flag("--admin") || flags.given_flag("--metrics-port")) s.admin = flags.admin;
   if (!flags.mode.empty()) s.epp_mode = flags.mode == "epp";

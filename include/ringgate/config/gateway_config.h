@@ -42,9 +42,21 @@ struct TlsListenConfig {
   nanoseconds handshake_timeout = seconds(10);  // handshakeTimeout
 };
 
+// listen.http2 (the defaults are http::H2Limits', as SGLang's gateway chose for token streams).
+struct Http2ListenConfig {
+  bool enabled = true;
+  uint32_t max_concurrent_streams = 100;
+  uint64_t stream_window_bytes = 2u << 20;
+  uint64_t connection_window_bytes = 16u << 20;
+  uint32_t max_resets_per_second = 100;
+  uint32_t max_continuation_frames = 32;
+  uint32_t max_control_frames_per_second = 100;
+};
+
 struct ListenConfig {
   HostPort api{"", 8080};
   std::optional<TlsListenConfig> tls;
+  Http2ListenConfig http2;
   HostPort admin{"", 9090};
   HostPort epp{"", 9002};         // EPP mode: ext-proc gRPC ("epp")
   HostPort epp_health{"", 9003};  // EPP mode: grpc.health.v1 ("eppHealth")

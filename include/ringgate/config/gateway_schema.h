@@ -108,6 +108,25 @@ inline constexpr Field kListenFields[] = {
     {"tls", "map", "", "", kRestart, "",
      "HTTPS on the api listener (leave out for plain HTTP). The files reload when they change; connections keep the "
      "certificate they began with."},
+    {"http2", "map", "", "", kRestart, "",
+     "HTTP/2 on the api listener: h2c by prior knowledge beside HTTP/1.1 on the same port, h2 by ALPN under TLS "
+     "(no h2c Upgrade). Each stream is one request, as an HTTP/1.1 request is."},
+};
+inline constexpr Field kListenHttp2Fields[] = {
+    {"enabled", "bool", "true", "", kRestart, "", "Serve HTTP/2 (false: HTTP/1.1 only, and ALPN offers http/1.1 only)."},
+    {"maxConcurrentStreams", "int", "100", "1..10000", kRestart, "",
+     "Streams a connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); beyond, REFUSED_STREAM."},
+    {"streamWindowBytes", "byte size", "2Mi", "64Ki..1Gi", kRestart, "",
+     "What a client may send on one stream ahead of the gateway (SETTINGS_INITIAL_WINDOW_SIZE)."},
+    {"connectionWindowBytes", "byte size", "16Mi", "64Ki..1Gi", kRestart, "",
+     "What a client may send on the connection ahead of the gateway."},
+    {"maxResetsPerSecond", "int", "100", "1..1000000", kRestart, "",
+     "RST_STREAM frames a client may send in one second (Rapid Reset, CVE-2023-44487); beyond, GOAWAY "
+     "ENHANCE_YOUR_CALM and the connection closes."},
+    {"maxContinuationFrames", "int", "32", "1..1024", kRestart, "",
+     "CONTINUATION frames per header block (CVE-2024-27316); beyond, GOAWAY ENHANCE_YOUR_CALM and close."},
+    {"maxControlFramesPerSecond", "int", "100", "1..1000000", kRestart, "",
+     "SETTINGS and PING frames a client may send in one second; beyond, GOAWAY ENHANCE_YOUR_CALM and close."},
 };
 inline constexpr Field kListenTlsFields[] = {
     {"certFile", "path", "", "", kRestart, "--tls-cert",
@@ -498,6 +517,7 @@ inline constexpr auto kResponses = names_of(kResponsesFields);
 inline constexpr auto kSharedState = names_of(kSharedStateFields);
 inline constexpr auto kSharedStateRedis = names_of(kSharedStateRedisFields);
 inline constexpr auto kListenTls = names_of(kListenTlsFields);
+inline constexpr auto kListenHttp2 = names_of(kListenHttp2Fields);
 inline constexpr auto kPool = names_of(kPoolFields);
 inline constexpr auto kDiscovery = names_of(kDiscoveryFields);
 inline constexpr auto kStaticEndpoint = names_of(kStaticEndpointFields);  // pool.discovery.static items as maps
@@ -546,6 +566,7 @@ inline constexpr Map kMaps[] = {
     {"", kRoot, kRootFields},
     {"listen", kListen, kListenFields},
     {"listen.tls", kListenTls, kListenTlsFields},
+    {"listen.http2", kListenHttp2, kListenHttp2Fields},
     {"pool", kPool, kPoolFields},
     {"pool.discovery", kDiscovery, kDiscoveryFields},
     {"pool.discovery.static[]", kStaticEndpoint, kStaticEndpointFields},

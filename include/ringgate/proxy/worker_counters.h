@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <iterator>
 
+#include "ringgate/http/h2_session.h"
+
 namespace ringgate::proxy {
 
 struct Counter {
@@ -83,8 +85,8 @@ struct WorkerCounters {
   Counter http2_connections;
   Counter http2_streams;
   Counter http2_resets[2];  // by kHttp2ResetSides: reset by the client, by the gateway
-  Counter http2_goaways[3];  // by http::kH2GoawayReasonNames
-  Counter http2_bounds[6];   // by http::kH2BoundNames: the bound a client met
+  Counter http2_goaways[size_t(http::H2GoawayReason::Count)];  // by http::kH2GoawayReasonNames
+  Counter http2_bounds[size_t(http::H2Bound::Count)];          // by http::kH2BoundNames: the bound a client met
 };
 
 }  // namespace ringgate::proxy
