@@ -35,9 +35,8 @@ bool method_of(std::string_view name, llhttp_method_t& out) {
 }  // namespace
 
 bool H2Session::RateWindow::over(uint64_t now_ms, uint32_t limit) {
-  const uint64_t now_second = now_ms / 1000;
-  if (now_second != second) {
-    second = now_second;
+  if (count == 0 || now_ms - started_ms >= 1000) {  // a window opens at its first event
+    started_ms = now_ms;
     count = 0;
   }
   return ++count > limit;
@@ -66,14 +65,10 @@ struct H2Callbacks {
     H2Session& me = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     const int32_t id = frame->hd.stream_id;
-    H2Stream* st = nullptr;
-    if (me.open_streams_ >= me.limits_.max_concurrent_streams) {
-      ++me.bounds_hit_[size_t(H2Bound::Streams)];
-    } else {
-      st = me.streams_.h2_open(id);
-    }
+    H2Stream* st = me.streams_.h2_open(id);
     if (st == nullptr) {
       nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      me.our_resets_[me.gateway_resets_ % me.our_resets_.size()] = id;
       ++me.gateway_resets_;
       return 0;
     }
@@ -201,6 +196,35 @@ struct H2Callbacks {
     return 0;
   }
 
+  // nghttp2 keeps SETTINGS_MAX_CONCURRENT_STREAMS itself: a stream past it is refused
+  // (REFUSED_STREAM) until the client acknowledged the setting, a connection error
+  // (PROTOCOL_ERROR) after, as RFC 9113 §5.1.2 allows; counted here.
+  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame* frame, int, void* user) {
+    H2Session& me = self(user);
+    if (frame->hd.type == NGHTTP2_HEADERS && me.open_streams_ >= me.limits_.max_concurrent_streams)
+      ++me.bounds_hit_[size_t(H2Bound::Streams)];
+    return 0;
+  }
+
+  // HEADERS that would open a stream whose id is not above every id the client used
+  // (RFC 9113 §5.1.1): a connection error. nghttp2 ignores such a block when it no longer
+  // remembers the stream; trailers of an open stream, and HEADERS racing a RST_STREAM the
+  // gateway sent, are not this.
+  static int on_begin_frame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* user) {
+    H2Session& me = self(user);
+    if (hd->type != NGHTTP2_HEADERS || hd->stream_id % 2 == 0) return 0;  // even ids: nghttp2's own error
+    if (hd->stream_id > me.highest_stream_id_) {
+      me.highest_stream_id_ = hd->stream_id;
+      return 0;
+    }
+    if (stream_of(s, hd->stream_id) != nullptr || me.reset_by_us(hd->stream_id)) return 0;
+    if (!me.failed_) {
+      me.failed_ = true;
+      nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return 0;
+  }
+
   static ssize_t send_frames(nghttp2_session*, const uint8_t* data, size_t len, int, void* user) {
     self(user).out_.append(reinterpret_cast<const char*>(data), len);
     return ssize_t(len);
@@ -251,6 +275,8 @@ H2Session::H2Session(const H2Limits& limits, H2Streams& streams, std::string& ou
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, H2Callbacks::on_frame_recv);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, H2Callbacks::on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, H2Callbacks::on_stream_close);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, H2Callbacks::on_invalid_frame);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, H2Callbacks::on_begin_frame);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_max_continuations(opt, limits_.max_continuation_frames);
@@ -328,7 +354,10 @@ void H2Session::resume(H2Stream& stream) {
   nghttp2_session_resume_data(session_, stream.id);
 }
 
+bool H2Session::reset_by_us(int32_t id) const { return std::find(our_resets_.begin(), our_resets_.end(), id) != our_resets_.end(); }
+
 void H2Session::reset(H2Stream& stream, uint32_t error_code) {
+  our_resets_[gateway_resets_ % our_resets_.size()] = stream.id;
   ++gateway_resets_;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, error_code);
 }

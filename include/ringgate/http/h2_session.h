@@ -113,13 +113,14 @@ class H2Session {
 
  private:
   friend struct H2Callbacks;
-  // A per-second window counter: true once `limit` is passed within one second.
+  // Events per second: true once `limit` is passed within a second of a window's first.
   struct RateWindow {
-    uint64_t second = 0;
+    uint64_t started_ms = 0;
     uint32_t count = 0;
     bool over(uint64_t now_ms, uint32_t limit);
   };
   void fail_connection(uint32_t error_code, H2Bound bound);
+  bool reset_by_us(int32_t id) const;  // among the last streams the gateway reset
 
   H2Limits limits_;
   H2Streams& streams_;
@@ -127,6 +128,8 @@ class H2Session {
   const uint64_t* now_ms_;
   nghttp2_session* session_ = nullptr;
   RateWindow resets_, control_frames_;
+  int32_t highest_stream_id_ = 0;  // the highest id the client opened a stream with
+  std::array<int32_t, 32> our_resets_{};
   size_t streams_opened_ = 0, client_resets_ = 0, gateway_resets_ = 0, open_streams_ = 0;
   std::array<uint64_t, size_t(H2Bound::Count)> bounds_hit_{};
   std::array<uint64_t, size_t(H2GoawayReason::Count)> goaways_{};
