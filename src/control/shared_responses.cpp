@@ -8,15 +8,15 @@
 
 namespace ringgate::control {
 
-SharedResponses::SharedResponses(RedisClient& client, sched::ResponseTable& table, size_t workers, std::string prefix,
+SharedResponses::SharedResponses(RedisClient& client, proxy::ResponseTable& table, size_t workers, std::string prefix,
                                  std::string replica_id, std::chrono::milliseconds ttl)
     : table_(table),
       ring_count_(workers),
-      rings_(std::make_unique<sched::ResponseRing[]>(workers)),
+      rings_(std::make_unique<proxy::ResponseRing[]>(workers)),
       arrivals_(workers),
       exchange_(client, "responses", std::move(prefix) + ":responses", std::move(replica_id), ttl,
                 {kMaxEntryBytes, kReadEntries, kStreamEntries}, [this](std::string_view p) { return apply(p); }) {
-  for (size_t i = 0; i < ring_count_; ++i) rings_[i].enable(sched::kResponseRingSize);
+  for (size_t i = 0; i < ring_count_; ++i) rings_[i].enable(proxy::kResponseRingSize);
   payload_.reserve(kMaxEntryBytes);
 }
 
@@ -24,7 +24,7 @@ void SharedResponses::sync() {
   if (!exchange_.ready()) return;
   payload_.clear();
   for (size_t i = 0; i < ring_count_; ++i)
-    rings_[i].drain([&](const sched::ResponseRecord& r) {
+    rings_[i].drain([&](const proxy::ResponseRecord& r) {
       const std::string_view id = r.id_view();
       if (payload_.size() + response_record_bytes(id.size()) > kMaxEntryBytes ||
           !append_response(payload_, id, r.server, r.forget)) {

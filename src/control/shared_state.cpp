@@ -65,7 +65,7 @@ std::string default_replica_id() {
 }  // namespace
 
 SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses,
+                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, proxy::ResponseTable& responses,
                          size_t workers)
     : options_(std::move(options)),
       client_(loop, [&] {

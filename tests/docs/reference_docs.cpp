@@ -21,7 +21,7 @@
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::docs {
@@ -211,7 +211,7 @@ std::string render_all_metrics() {
   shared_options.redis_port = 6379;
   shared_options.replica_id = "docs";
   sched::PrefixIndex index;
-  sched::ResponseTable responses;
+  proxy::ResponseTable responses;
   control::SharedState shared(loop, shared_options, "vllm", &limiter, index, responses, 1);
   control::append_response_table_families(text, responses);
   shared.append_metrics(text);

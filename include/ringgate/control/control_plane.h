@@ -41,7 +41,7 @@
 #include "ringgate/sched/exact_block_index.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/scheduler_config.h"
 #include "ringgate/sched/snapshot_publisher.h"
 #include "ringgate/control/flow_metrics.h"
@@ -50,7 +50,7 @@ namespace ringgate::control {
 
 struct ControlPlaneOptions {
   std::string pool_name = "vllm";
-  sched::ResponseTableLimits responses;  // which server holds each Responses API response
+  proxy::ResponseTableLimits responses;  // which server holds each Responses API response
   PoolOptions pool;
   sched::SchedulerConfig scheduler;
   proxy::PassiveHealthOptions health;  // passive ejection (config `health`)
@@ -90,7 +90,7 @@ class ControlPlane {
   // Shared with the workers (stable for the ControlPlane's life).
   sched::SnapshotPublisher& publisher() { return publisher_; }
   sched::PrefixIndex& prefix_index() { return index_; }
-  sched::ResponseTable& responses() { return responses_; }
+  proxy::ResponseTable& responses() { return responses_; }
   // Precise prefix mode's KV-event block index (null when not in precise mode).
   const sched::ExactBlockIndex* exact_index() const { return subscriber_ ? &exact_ : nullptr; }
   sched::InflightCounters& inflight() { return inflight_; }
@@ -101,7 +101,7 @@ class ControlPlane {
   sched::PlacementRing* placement_rings() { return shared_ ? shared_->placement_rings() : nullptr; }
   size_t placement_ring_count() const { return shared_ ? shared_->placement_ring_count() : 0; }
   // The response-id rings, one per worker slot, while replicas share state (null: none).
-  sched::ResponseRing* response_rings() { return shared_ ? shared_->response_rings() : nullptr; }
+  proxy::ResponseRing* response_rings() { return shared_ ? shared_->response_rings() : nullptr; }
   size_t response_ring_count() const { return shared_ ? shared_->response_ring_count() : 0; }
   // Announces the ids the other replicas teach to the workers' waiting requests (null: alone).
   proxy::ResponseArrivals* response_arrivals() { return shared_ ? shared_->response_arrivals() : nullptr; }
@@ -194,7 +194,7 @@ class ControlPlane {
   sched::EndpointRegistry registry_;
   sched::SnapshotPublisher publisher_;
   sched::PrefixIndex index_;
-  sched::ResponseTable responses_;
+  proxy::ResponseTable responses_;
   sched::ExactBlockIndex exact_;
   std::unique_ptr<KvEventSubscriber> subscriber_;  // precise mode only
   std::unique_ptr<OtlpExporter> exporter_;         // tracing on only

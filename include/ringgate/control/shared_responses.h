@@ -3,9 +3,9 @@
 // that a request naming a Responses API response (previous_response_id, GET/DELETE/cancel
 // of /v1/responses/{id}) finds its server whichever replica routed the request that made
 // it: what each replica's workers learn (and forget) goes into every other replica's
-// response table (sched/response_table.h) within a sync or two; a request that names an
+// response table (proxy/response_table.h) within a sync or two; a request that names an
 // id its replica does not know yet waits that long for it (proxy/response_wait.h).
-// Control thread only; the workers only write their rings (sched/response_record.h).
+// Control thread only; the workers only write their rings (proxy/response_record.h).
 //
 // Every sync, one round trip (stream_exchange.h) appends this replica's changes since the
 // last sync as one entry of the stream PREFIX:POOL:responses (trimmed to kStreamEntries)
@@ -21,8 +21,8 @@
 
 #include "ringgate/control/stream_exchange.h"
 #include "ringgate/proxy/response_arrivals.h"
-#include "ringgate/sched/response_record.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_record.h"
+#include "ringgate/proxy/response_table.h"
 
 namespace ringgate::control {
 
@@ -33,10 +33,10 @@ class SharedResponses {
   static constexpr size_t kStreamEntries = 4096;       // what the stream keeps
 
   // `workers`: one ring each. `prefix`: PREFIX:POOL.
-  SharedResponses(RedisClient& client, sched::ResponseTable& table, size_t workers, std::string prefix,
+  SharedResponses(RedisClient& client, proxy::ResponseTable& table, size_t workers, std::string prefix,
                   std::string replica_id, std::chrono::milliseconds ttl);
 
-  sched::ResponseRing* rings() { return rings_.get(); }
+  proxy::ResponseRing* rings() { return rings_.get(); }
   // The ids learned from the others, announced to the workers' waiting requests.
   proxy::ResponseArrivals& arrivals() { return arrivals_; }
   size_t ring_count() const { return ring_count_; }
@@ -57,9 +57,9 @@ class SharedResponses {
  private:
   uint64_t dropped() const;
 
-  sched::ResponseTable& table_;
+  proxy::ResponseTable& table_;
   size_t ring_count_;
-  std::unique_ptr<sched::ResponseRing[]> rings_;
+  std::unique_ptr<proxy::ResponseRing[]> rings_;
   proxy::ResponseArrivals arrivals_;
   StreamExchange exchange_;
   std::string payload_;

@@ -47,7 +47,7 @@ class SharedState {
   // bring this one's, placement_rings()); `responses`: the response table the others'
   // response ids go into (the workers' response_rings() bring this one's).
   SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-              proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses, size_t workers);
+              proxy::RateLimiter* limiter, sched::PrefixIndex& index, proxy::ResponseTable& responses, size_t workers);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.
@@ -74,7 +74,7 @@ class SharedState {
   sched::PlacementRing* placement_rings() { return placements_->rings(); }
   size_t placement_ring_count() const { return placements_->ring_count(); }
   // The workers' response-id rings, one per worker (SharedResponses).
-  sched::ResponseRing* response_rings() { return responses_->rings(); }
+  proxy::ResponseRing* response_rings() { return responses_->rings(); }
   size_t response_ring_count() const { return responses_->ring_count(); }
   proxy::ResponseArrivals* response_arrivals() { return &responses_->arrivals(); }
 
