@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/redis_client.h"
@@ -76,7 +77,7 @@ class SharedState {
   // The workers' response-id rings, one per worker (SharedResponses).
   proxy::ResponseRing* response_rings() { return responses_->rings(); }
   size_t response_ring_count() const { return responses_->ring_count(); }
-  proxy::ResponseArrivals* response_arrivals() { return &responses_->arrivals(); }
+  proxy::ResponseArrivals* response_arrivals() { return &responses_->payload().arrivals(); }
 
   void append_metrics(std::string& out) const;
   AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;
@@ -104,6 +105,7 @@ class SharedState {
   std::unique_ptr<SharedRateLimits> rates_;
   std::unique_ptr<SharedPlacements> placements_;
   std::unique_ptr<SharedResponses> responses_;
+  std::vector<StreamChannel*> streams_;  // the two above, as synced and rendered
 };
 
 }  // namespace ringgate::control
