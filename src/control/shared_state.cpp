@@ -68,14 +68,15 @@ SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std:
                          proxy::RateLimiter* limiter, sched::PrefixIndex& index, proxy::ResponseTable& responses,
                          size_t workers)
     : options_(std::move(options)),
-      client_(loop, [&] {
-        RedisOptions o;
-        o.host = options_.redis_host;
-        o.port = options_.redis_port;
-        o.password_file = options_.password_file;
-        o.limits = options_.limits;
-        return o;
-      }()),
+      client_(loop,
+              [&] {
+                RedisOptions o;
+                o.host = options_.redis_host;
+                o.port = options_.redis_port;
+                o.password_file = options_.password_file;
+                o.limits = options_.limits;
+                return o;
+              }()),
       prefix_(options_.key_prefix + ":" + pool_name),
       replica_id_(options_.replica_id.empty() ? default_replica_id() : options_.replica_id),
       // A replica that missed this many syncs is gone; its counts expire with it.
@@ -85,8 +86,7 @@ SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std:
   placements_ = std::make_unique<SharedPlacements>(client_, workers, prefix_, replica_id_, 3 * ttl_, index);
   // A response outlives its stream entry only in the tables that read it: the stream
   // is for replicas that are up, as the placements'.
-  responses_ =
-      std::make_unique<SharedResponses>(client_, workers, prefix_, replica_id_, 3 * ttl_, responses, workers);
+  responses_ = std::make_unique<SharedResponses>(client_, workers, prefix_, replica_id_, 3 * ttl_, responses, workers);
   streams_ = {placements_.get(), responses_.get()};
 }
 

@@ -344,9 +344,9 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
   if (stats_.trace().on()) {
     image.trace.trace = &stats_.trace();
     image.trace.leg = race_.is_hedge(attempt) ? TraceLeg::Hedge
-                      : relay_.leg() > 0  ? TraceLeg::Migration
-                      : state_.split      ? TraceLeg::Decode
-                                          : TraceLeg::Attempt;
+                      : relay_.leg() > 0      ? TraceLeg::Migration
+                      : state_.split          ? TraceLeg::Decode
+                                              : TraceLeg::Attempt;
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
   if (state_.own_body) return image;  // (its body has the rewritten model written into it)

@@ -17,9 +17,8 @@ static_assert(openai::kMaxResponseIdBytes == 256 && ResponseTable::kMaxIdBytes =
 
 }  // namespace
 
-AffinityError ResponseAffinity::begin(ResponseTable* table, ResponseRing* ring,
-                                      const openai::ApiRoute& route, std::string_view target,
-                                      const openai::RequestFields& fields, bool is_delete) {
+AffinityError ResponseAffinity::begin(ResponseTable* table, ResponseRing* ring, const openai::ApiRoute& route,
+                                      std::string_view target, const openai::RequestFields& fields, bool is_delete) {
   table_ = table;
   ring_ = ring;
   creates_ = route.path == kCreatePath;

@@ -30,12 +30,10 @@ TEST_CASE("completions: prompt + text so far, max_tokens reduced, other fields a
   CHECK(out == R"({"model":"m","prompt":"Hello \"you\" the kv","stream":true,"temperature":0.70,)"
                R"("stream_options":{"include_usage":true},"max_tokens":62})");
   // A batch of one text is that text; vLLM's default budget is 16 when none is named.
-  CHECK(build(R"({"model":"m","prompt":["Hi"],"stream":true,"min_tokens":3})", false, " a", 5, out) ==
-        std::nullopt);
+  CHECK(build(R"({"model":"m","prompt":["Hi"],"stream":true,"min_tokens":3})", false, " a", 5, out) == std::nullopt);
   CHECK(out == R"({"model":"m","prompt":"Hi a","stream":true,"max_tokens":11,"min_tokens":0})");
   // The rewritten target replaces the client's alias.
-  CHECK(build(R"({"model":"alias","prompt":"x","max_tokens":4})", false, "y", 1, out, "\"target\"") ==
-        std::nullopt);
+  CHECK(build(R"({"model":"alias","prompt":"x","max_tokens":4})", false, "y", 1, out, "\"target\"") == std::nullopt);
   CHECK(out == R"({"model":"target","prompt":"xy","max_tokens":3})");
 }
 

@@ -48,7 +48,7 @@ class PlacementStream {
   sched::PrefixIndex& index_;
   std::unordered_map<uint64_t, sched::EndpointId> ids_;  // address hash -> id, as of the last send
   uint64_t ids_version_ = 0;                             // the snapshot ids_ was built from (0: none)
-  uint64_t unknown_ = 0;  // addresses another replica knows and this one not (yet)
+  uint64_t unknown_ = 0;                                 // addresses another replica knows and this one not (yet)
 };
 
 using SharedPlacements = SharedStream<sched::PlacementRecord, PlacementStream>;

@@ -47,8 +47,8 @@ class SharedState {
   // `index`: the prefix index the other replicas' placements go into (`workers` rings
   // bring this one's, placement_rings()); `responses`: the response table the others'
   // response ids go into (the workers' response_rings() bring this one's).
-  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-              proxy::RateLimiter* limiter, sched::PrefixIndex& index, proxy::ResponseTable& responses, size_t workers);
+  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name, proxy::RateLimiter* limiter,
+              sched::PrefixIndex& index, proxy::ResponseTable& responses, size_t workers);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.

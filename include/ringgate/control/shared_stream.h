@@ -108,9 +108,14 @@ class SharedStream final : public StreamChannel {
     for (size_t i = 0; i < ring_count_; ++i)
       rings_[i].drain([&](const Record& r) {
         switch (payload_.append(entry_, kMaxEntryBytes, r, snapshot)) {
-          case StreamAppend::Sent: ++counts_.sent; break;
-          case StreamAppend::Dropped: ++counts_.dropped; break;
-          case StreamAppend::Skipped: break;
+          case StreamAppend::Sent:
+            ++counts_.sent;
+            break;
+          case StreamAppend::Dropped:
+            ++counts_.dropped;
+            break;
+          case StreamAppend::Skipped:
+            break;
         }
       });
     exchange_.send(entry_);

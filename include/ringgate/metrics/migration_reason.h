@@ -17,8 +17,8 @@ namespace ringgate::metrics {
 enum class MigrationOutcome : uint8_t { Resumed, GaveUp };
 inline constexpr std::array<std::string_view, 2> kMigrationOutcomes = {"resumed", "gave_up"};
 // The reasons are the openai layer's (one type with build_continuation()'s refusals).
-using openai::MigrationReason;
 using openai::kMigrationReasons;
+using openai::MigrationReason;
 using openai::name;
 
 }  // namespace ringgate::metrics

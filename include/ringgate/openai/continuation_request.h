@@ -33,6 +33,7 @@ struct ContinuationSpec {
 
 // Writes the continuation of `body` (the client's request) into `out`; nullopt when it is
 // exact, else what keeps it from being so (one of the request's MigrationReasons).
-std::optional<MigrationReason> build_continuation(std::string_view body, const ContinuationSpec& spec, std::string& out);
+std::optional<MigrationReason> build_continuation(std::string_view body, const ContinuationSpec& spec,
+                                                  std::string& out);
 
 }  // namespace ringgate::openai

@@ -43,8 +43,8 @@ class ResponseAffinity {
 
   // A new request (its body read): whether it names a response, and where that is.
   // `table` null: no table (every request routed as before); `ring` null: nothing shared.
-  AffinityError begin(ResponseTable* table, ResponseRing* ring, const openai::ApiRoute& route,
-                      std::string_view target, const openai::RequestFields& fields, bool is_delete);
+  AffinityError begin(ResponseTable* table, ResponseRing* ring, const openai::ApiRoute& route, std::string_view target,
+                      const openai::RequestFields& fields, bool is_delete);
   // Names a response the table does not know (yet).
   bool unplaced() const { return table_ != nullptr && !id_.empty() && !pinned_; }
   // Looks the response up again (another replica may have told the table since); true: pinned now.
