@@ -202,7 +202,7 @@ std::string render_all_metrics() {
   std::string text = control::render_gateway_metrics(pool, workers, worker_counters, sched::PrefixIndexStats{}, control,
                                                      control::BuildInfo{"commit", "ref"},
                                                      control::MetricNames::Both, &flow);
-  // What ControlPlane::render_metrics appends: precise prefix mode, shared state, latency model.
+  // What metrics_page (control/admin_pages.h) appends: precise prefix mode, shared state, latency model.
   control::append_kv_event_families(text, sched::ExactIndexStats{}, control::KvEventSubscriberCounters{});
   control::append_prompt_tokenizer_families(text, openai::PromptTokenizerCounts{}, true, openai::TokenCacheStats{});
   control::EpollLoop loop;

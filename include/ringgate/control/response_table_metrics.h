@@ -2,7 +2,7 @@
 // The Responses API id table's families on :9090/metrics (proxy/response_table.h): its
 // entries and counted bytes against responses.maxEntries / maxBytes, and its evictions.
 // A free function, so that the metrics reference (tests/docs) renders them as
-// ControlPlane does.
+// the /metrics page does (metrics_page.cpp).
 #include <string>
 
 #include "ringgate/proxy/response_table.h"
