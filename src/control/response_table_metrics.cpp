@@ -2,8 +2,8 @@
 
 namespace ringgate::control {
 
-void append_response_table_families(std::string& out, const sched::ResponseTable& table) {
-  const sched::ResponseTableLimits limits = table.limits();
+void append_response_table_families(std::string& out, const proxy::ResponseTable& table) {
+  const proxy::ResponseTableLimits limits = table.limits();
   out +=
       "# HELP ringgate_responses_table_entries Responses API ids remembered (which server holds each response), "
       "at most responses.maxEntries.\n"

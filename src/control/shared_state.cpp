@@ -65,27 +65,29 @@ std::string default_replica_id() {
 }  // namespace
 
 SharedState::SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses,
+                         proxy::RateLimiter* limiter, sched::PrefixIndex& index, proxy::ResponseTable& responses,
                          size_t workers)
     : options_(std::move(options)),
-      client_(loop, [&] {
-        RedisOptions o;
-        o.host = options_.redis_host;
-        o.port = options_.redis_port;
-        o.password_file = options_.password_file;
-        o.limits = options_.limits;
-        return o;
-      }()),
+      client_(loop,
+              [&] {
+                RedisOptions o;
+                o.host = options_.redis_host;
+                o.port = options_.redis_port;
+                o.password_file = options_.password_file;
+                o.limits = options_.limits;
+                return o;
+              }()),
       prefix_(options_.key_prefix + ":" + pool_name),
       replica_id_(options_.replica_id.empty() ? default_replica_id() : options_.replica_id),
       // A replica that missed this many syncs is gone; its counts expire with it.
       ttl_(std::max(std::chrono::milliseconds(500), 25 * options_.sync_interval)) {
   if (replica_id_.size() > kMaxReplicaIdBytes) replica_id_.resize(kMaxReplicaIdBytes);
   if (limiter) rates_ = std::make_unique<SharedRateLimits>(client_, *limiter, prefix_, replica_id_);
-  placements_ = std::make_unique<SharedPlacements>(client_, index, workers, prefix_, replica_id_, 3 * ttl_);
+  placements_ = std::make_unique<SharedPlacements>(client_, workers, prefix_, replica_id_, 3 * ttl_, index);
   // A response outlives its stream entry only in the tables that read it: the stream
   // is for replicas that are up, as the placements'.
-  responses_ = std::make_unique<SharedResponses>(client_, responses, workers, prefix_, replica_id_, 3 * ttl_);
+  responses_ = std::make_unique<SharedResponses>(client_, workers, prefix_, replica_id_, 3 * ttl_, responses, workers);
+  streams_ = {placements_.get(), responses_.get()};
 }
 
 void SharedState::go_local(const char* why) {
@@ -93,8 +95,7 @@ void SharedState::go_local(const char* why) {
   shared_ = false;
   if (why) last_error_ = why;
   if (rates_) rates_->go_local(replicas_);
-  placements_->go_local();
-  responses_->go_local();
+  for (StreamChannel* stream : streams_) stream->go_local();
   if (!remote_.empty()) {
     remote_.clear();
     changed_ = true;
@@ -144,8 +145,7 @@ void SharedState::sync(Clock::time_point now, const sched::EndpointSnapshot& sna
   if (rates_)
     rates_->sync(uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()),
                  replicas_);
-  placements_->sync(snapshot);
-  responses_->sync();
+  for (StreamChannel* stream : streams_) stream->sync(snapshot);
 }
 
 void SharedState::on_sync_reply(const redisReply* r, Clock::time_point) {
@@ -217,8 +217,7 @@ void SharedState::append_metrics(std::string& out) const {
   kind("error_reply", c.error_replies);
   kind("sync", sync_errors_);
   if (rates_) rates_->append_metrics(out);
-  placements_->append_metrics(out);
-  responses_->append_metrics(out);
+  for (const StreamChannel* stream : streams_) stream->append_metrics(out);
 }
 
 AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot) const {
@@ -248,10 +247,12 @@ AdminResponse SharedState::render_debug(const sched::EndpointSnapshot* snapshot)
     out += ",\"rateLimits\":";
     rates_->append_debug(out);
   }
-  out += ",\"placements\":";
-  placements_->append_debug(out);
-  out += ",\"responses\":";
-  responses_->append_debug(out);
+  for (const StreamChannel* stream : streams_) {
+    out += ",\"";
+    out += stream->name();
+    out += "\":";
+    stream->append_debug(out);
+  }
   // The others' in-flight requests and prefill tokens by endpoint (nonzero only).
   auto others = [&](const char* key, int64_t sched::RemoteLoad::*count) {
     out += std::string(",\"") + key + "\":{";

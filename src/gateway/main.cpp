@@ -101,7 +101,7 @@ void reload(const gateway::Options& flags, const config::GatewayConfig* picker, 
   rules.set_file(&r.config);  // with the watched Kubernetes rule objects, if any
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty()) {
-    control.responses().set_limits(settings.responses);
+    control.set_response_limits(settings.responses);
     if (!settings.kubernetes && flags.demo == 0) control.set_endpoints(settings.static_endpoints, true);
   }
   control.count_reload(true, flags.config_file);
@@ -282,22 +282,10 @@ int main(int argc, char** argv) {
   context.workers = settings.workers;
   context.backend = backend.kind;
   context.options = settings.proxy;
-  context.router.publisher = &control.publisher();
-  context.router.index = &control.prefix_index();
-  context.router.responses = &control.responses();
-  context.router.inflight = &control.inflight();
-  context.router.latency_rings = control.latency_rings();
-  context.router.latency_ring_count = control.latency_ring_count();
-  context.router.placement_rings = control.placement_rings();
-  context.router.placement_ring_count = control.placement_ring_count();
-  context.router.response_rings = control.response_rings();
-  context.router.response_ring_count = control.response_ring_count();
-  context.router.response_arrivals = control.response_arrivals();
-  context.router.health = &control.passive_health();
+  control.share(context.router);  // the snapshots and the tables the control loop owns
   context.router.scheduler = settings.scheduler;
   context.router.prefix_block_bytes = settings.prefix_block_bytes;
   context.router.media = settings.media_weights;
-  context.router.exact = control.exact_index();
   context.router.tokenizer = settings.prompt_tokenizer;
   context.rules = &rules;
   context.catalog = &catalog;

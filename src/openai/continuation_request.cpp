@@ -61,15 +61,16 @@ void append_count(std::string& out, std::string_view key, uint64_t n) {
 
 }  // namespace
 
-ContinuationObstacle build_continuation(std::string_view body, const ContinuationSpec& spec, std::string& out) {
+std::optional<MigrationReason> build_continuation(std::string_view body, const ContinuationSpec& spec,
+                                                  std::string& out) {
   out.clear();
   const simdjson::padded_string padded(body);
   od::parser parser;
   od::document doc;
   od::object object;
   if (parser.iterate(padded).get(doc) != SUCCESS || doc.get_object().get(object) != SUCCESS)
-    return ContinuationObstacle::BadBody;
-  const auto bad = ContinuationObstacle::BadBody;
+    return MigrationReason::BadBody;
+  const auto bad = MigrationReason::BadBody;
   out += '{';
   bool prompt_seen = false;
   uint64_t max_tokens = 0, max_completion_tokens = 0, min_tokens = 0;
@@ -95,41 +96,41 @@ ContinuationObstacle build_continuation(std::string_view body, const Continuatio
       uint64_t n = 1;
       bool present = false;
       if (!read_count(value, n, present)) return bad;
-      if (n > 1) return ContinuationObstacle::SeveralChoices;
+      if (n > 1) return MigrationReason::SeveralChoices;
     } else if (key == "logprobs" || key == "top_logprobs" || key == "prompt_logprobs") {
       // Chat's top_logprobs means nothing without logprobs: true; 0 still asks for nothing.
       if (key == "top_logprobs") {
         uint64_t k = 0;
         bool present = false;
         if (!read_count(value, k, present)) return bad;
-        if (k > 0) return ContinuationObstacle::Logprobs;
+        if (k > 0) return MigrationReason::Logprobs;
       } else if (!is_null(value)) {
         od::json_type type;
         if (value.type().get(type) != SUCCESS) return bad;
         bool b = true;
-        if (type != od::json_type::boolean || value.get_bool().get(b) != SUCCESS || b) return ContinuationObstacle::Logprobs;
+        if (type != od::json_type::boolean || value.get_bool().get(b) != SUCCESS || b) return MigrationReason::Logprobs;
       }
     } else if (key == "echo") {
-      if (asks_for_something(value)) return ContinuationObstacle::Echo;
+      if (asks_for_something(value)) return MigrationReason::Echo;
     } else if (key == "response_format") {
       if (!is_null(value)) {
         od::object format;
         if (value.get_object().get(format) != SUCCESS) return bad;
         std::string_view type;
-        if (format["type"].get_string().get(type) != SUCCESS || type != "text") return ContinuationObstacle::GuidedDecoding;
+        if (format["type"].get_string().get(type) != SUCCESS || type != "text") return MigrationReason::GuidedDecoding;
       }
       continue;  // {"type":"text"} asks for nothing: dropped
     } else if (key.starts_with("guided_") && key != "guided_decoding_backend" && key != "guided_whitespace_pattern") {
-      if (asks_for_something(value)) return ContinuationObstacle::GuidedDecoding;
+      if (asks_for_something(value)) return MigrationReason::GuidedDecoding;
     } else if (key == "structured_outputs" || key == "structural_tag") {
       // structural_tag: vLLM's chat field of its own (before structured_outputs held it)
-      if (asks_for_something(value)) return ContinuationObstacle::GuidedDecoding;
+      if (asks_for_something(value)) return MigrationReason::GuidedDecoding;
     } else if (key == "tool_choice") {
       std::string_view choice;
       if (!is_null(value) && (value.get_string().get(choice) != SUCCESS || choice == "required"))
-        return ContinuationObstacle::GuidedDecoding;  // a required or named tool is guided decoding
+        return MigrationReason::GuidedDecoding;  // a required or named tool is guided decoding
     } else if (key == "continue_final_message") {
-      if (asks_for_something(value)) return ContinuationObstacle::ContinuesFinalMessage;
+      if (asks_for_something(value)) return MigrationReason::ContinuesFinalMessage;
       continue;
     } else if (key == "add_generation_prompt") {
       if (spec.chat) continue;  // written below
@@ -147,11 +148,11 @@ ContinuationObstacle build_continuation(std::string_view body, const Continuatio
         if (value.get_array().get(items) != SUCCESS) return bad;
         size_t count = 0;
         for (auto item : items) {
-          if (++count > 1 || item.get_string().get(prompt) != SUCCESS) return ContinuationObstacle::PromptShape;
+          if (++count > 1 || item.get_string().get(prompt) != SUCCESS) return MigrationReason::PromptShape;
         }
-        if (count != 1) return ContinuationObstacle::PromptShape;
+        if (count != 1) return MigrationReason::PromptShape;
       } else if (value.get_string().get(prompt) != SUCCESS) {
-        return ContinuationObstacle::PromptShape;
+        return MigrationReason::PromptShape;
       }
       if (out.size() > 1) out += ',';
       out += "\"prompt\":\"";
@@ -187,13 +188,13 @@ ContinuationObstacle build_continuation(std::string_view body, const Continuatio
   }
   const uint64_t tokens = spec.tokens;
   if ((has_max_tokens && max_tokens <= tokens) || (has_max_completion_tokens && max_completion_tokens <= tokens))
-    return ContinuationObstacle::NothingLeft;
+    return MigrationReason::NothingLeft;
   if (has_max_tokens) append_count(out, "max_tokens", max_tokens - tokens);
   if (has_max_completion_tokens) append_count(out, "max_completion_tokens", max_completion_tokens - tokens);
   if (has_min_tokens) append_count(out, "min_tokens", min_tokens > tokens ? min_tokens - tokens : 0);
   if (spec.chat) out += ",\"continue_final_message\":true,\"add_generation_prompt\":false";
   out += '}';
-  return ContinuationObstacle::None;
+  return std::nullopt;
 }
 
 }  // namespace ringgate::openai

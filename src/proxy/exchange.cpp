@@ -19,33 +19,6 @@ namespace {
 // seldom a tenth of it).
 constexpr size_t kHeldInPlaceBytes = 4u << 10;
 
-// The gave_up reason of what keeps a request from being continued.
-constexpr metrics::MigrationReason reason_of(openai::ContinuationObstacle obstacle) {
-  using Obstacle = openai::ContinuationObstacle;
-  using Reason = metrics::MigrationReason;
-  switch (obstacle) {
-    case Obstacle::None:
-      break;  // not a reason: never asked
-    case Obstacle::BadBody:
-      return Reason::BadBody;
-    case Obstacle::SeveralChoices:
-      return Reason::SeveralChoices;
-    case Obstacle::Logprobs:
-      return Reason::Logprobs;
-    case Obstacle::Echo:
-      return Reason::Echo;
-    case Obstacle::GuidedDecoding:
-      return Reason::GuidedDecoding;
-    case Obstacle::PromptShape:
-      return Reason::PromptShape;
-    case Obstacle::ContinuesFinalMessage:
-      return Reason::ContinuesFinalMessage;
-    case Obstacle::NothingLeft:
-      return Reason::NothingLeft;
-  }
-  return Reason::BadBody;
-}
-
 // Debug builds count the Exchange entry points on this thread's stack (a request's start,
 // an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
 // ClientConnection starts the next pipelined request at the loop's turn end, never inside
@@ -155,7 +128,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
   if (const AdmissionDecision rate = admission_.admit_rate(); rate.verdict == AdmissionVerdict::Refused) {
-    stats_.trace().admitted("rate_limited", false, true);
+    stats_.trace().admitted(AdmissionOutcome::RateLimited, false, true);
     return end_with_error(rate.status, rate.code, rate.message, rate.retry_after);
   }
   // A response another replica made may not have reached this one's table yet.
@@ -199,7 +172,7 @@ void Exchange::proceed() {
     // (and may end the exchange) before it returns, so nothing may follow it.
     const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
     if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted("queue_full", true, admission_.rate_limited());
+      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
     }
     return;
@@ -218,7 +191,7 @@ void Exchange::wait_for_server() {
   const AdmissionDecision held =
       admission_.hold(this, target_model_, stats_.label(fields_.model), stats_.label(target_model_));
   if (held.verdict == AdmissionVerdict::Refused) {
-    stats_.trace().admitted("no_endpoint", true, admission_.rate_limited());
+    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
     return end_with_error(held.status, held.code, held.message, held.retry_after);
   }
 }
@@ -258,7 +231,7 @@ bool Exchange::held_try_dispatch(const RouteDecision& decision) {
     const AdmissionDecision queued =
         admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_), /*offer=*/false);
     if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted("queue_full", true, admission_.rate_limited());
+      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
     }
     return true;
@@ -272,13 +245,14 @@ void Exchange::flow_evicted(FlowOutcome outcome) {
   // EvictedNoEndpoints); a TTL with servers there: 429, as llm-d answers it.
   if (admission_.held() && outcome == FlowOutcome::EvictedTTL && !state_.held_saw_server) {
     admission_.leave_flow(FlowOutcome::EvictedNoEndpoints);
-    stats_.trace().admitted("no_endpoint", true, admission_.rate_limited());
+    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
     return end_with_error(503, "no_endpoint",
                           "no model server for the requested model became ready while the request waited",
                           kRefusedNoEndpoints);
   }
   admission_.leave_flow(outcome);
-  stats_.trace().admitted(outcome == FlowOutcome::EvictedTTL ? "queue_timeout" : "queue_evicted", true,
+  const bool ttl = outcome == FlowOutcome::EvictedTTL;
+  stats_.trace().admitted(ttl ? AdmissionOutcome::QueueTimeout : AdmissionOutcome::QueueEvicted, true,
                           admission_.rate_limited());
   if (outcome == FlowOutcome::EvictedTTL)
     return end_with_error(429, "queue_timeout",
@@ -344,7 +318,7 @@ RouteDecision Exchange::route_next() {
     }
     return decision;
   }();
-  stats_.trace().picked(picked, relay_.leg() > 0 ? "migration" : "attempt");
+  stats_.trace().picked(picked, relay_.leg() > 0 ? TraceLeg::Migration : TraceLeg::Attempt);
   return picked;
 }
 
@@ -366,7 +340,10 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
   image.add_host = !http::has_header(state_.request->headers, "host");
   if (stats_.trace().on()) {
     image.trace.trace = &stats_.trace();
-    image.trace.leg = race_.is_hedge(attempt) ? "hedge" : relay_.leg() > 0 ? "migration" : state_.split ? "decode" : "attempt";
+    image.trace.leg = race_.is_hedge(attempt) ? TraceLeg::Hedge
+                      : relay_.leg() > 0      ? TraceLeg::Migration
+                      : state_.split          ? TraceLeg::Decode
+                                              : TraceLeg::Attempt;
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
   if (state_.own_body) return image;  // (its body has the rewritten model written into it)
@@ -384,7 +361,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   // The retry deadline counts from here: time queued, waiting for a response's server or
   // for the body is not retrying (a turn that waited past it lost its one fresh connection).
   state_.leg_started_ms = *env_.now_ms;
-  stats_.trace().admitted("admitted", admission_.flow_enabled(), admission_.rate_limited());
+  stats_.trace().admitted(AdmissionOutcome::Admitted, admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
   if (env_.router->disaggregating() && split(decision, slot)) return;
   send(decision, std::move(slot), /*announce=*/true);
@@ -479,7 +456,7 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, scratch_.size(), admission_.keyed(),
                       stats_.trace().on());
   prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
-                 {stats_.trace().on() ? &stats_.trace() : nullptr, "prefill"},
+                 {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
   return true;
 }
@@ -491,7 +468,7 @@ RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
   route.exclude = exclude;
   route.first_attempt = false;  // the request's scheduling attempt is its decode pick
   const RouteDecision decision = env_.router->route(route);
-  stats_.trace().picked(decision, "prefill");
+  stats_.trace().picked(decision, TraceLeg::Prefill);
   return decision;
 }
 
@@ -724,8 +701,8 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.model_token = model_token_;
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
-  const openai::ContinuationObstacle obstacle = openai::build_continuation(state_.request->body, spec, scratch_);
-  if (obstacle != openai::ContinuationObstacle::None) return give_up_continuation({}, reason_of(obstacle));
+  if (const auto obstacle = openai::build_continuation(state_.request->body, spec, scratch_))
+    return give_up_continuation({}, *obstacle);
   broke_mid_stream_.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
     first_endpoint_ = race_.lead().destination();

@@ -108,10 +108,10 @@ void RequestTrace::commit(metrics::SpanBuilder& span) {
   env_.stats->spans.commit();
 }
 
-void RequestTrace::admitted(std::string_view outcome, bool queued, bool rate_limited) {
+void RequestTrace::admitted(AdmissionOutcome outcome, bool queued, bool rate_limited) {
   if (!admission_open_) return;
   admission_open_ = false;
-  const bool refused = outcome != "admitted";
+  const bool refused = outcome != AdmissionOutcome::Admitted;
   if (!sampled_ || !(queued || rate_limited || refused)) return;
   // Admitted: the admission ended when the pick that admitted it began (the pick is a span
   // of its own). Refused (rate limit) or given up in the queue (timeout, eviction): now.
@@ -119,15 +119,16 @@ void RequestTrace::admitted(std::string_view outcome, bool queued, bool rate_lim
   std::optional<metrics::SpanBuilder> span =
       claim("ringgate.admission", metrics::SpanKind::Internal, new_span_id(), start_ns_, end_ns);
   if (!span) return;
-  span->add_ascii("ringgate.admission.outcome", outcome);
+  span->add_ascii("ringgate.admission.outcome", name(outcome));
   span->add_bool("ringgate.flow_control.queued", queued);
   if (queued) span->add_double("ringgate.flow_control.queue_seconds", double(end_ns - start_ns_) / 1e9);
-  if (rate_limited) span->add_ascii("ringgate.rate_limit.outcome", outcome == "rate_limited" ? "refused" : "allowed");
+  if (rate_limited)
+    span->add_ascii("ringgate.rate_limit.outcome", outcome == AdmissionOutcome::RateLimited ? "refused" : "allowed");
   if (refused) span->set_status(metrics::SpanStatus::Error);
   commit(*span);
 }
 
-void RequestTrace::picked(const RouteDecision& d, const char* leg) {
+void RequestTrace::picked(const RouteDecision& d, TraceLeg leg) {
   if (!sampled_) return;
   // Untimed (no snapshot, a pinned route_to): an instant, now.
   const uint64_t end_ns = d.ended_ns ? d.ended_ns : steady_ns();
@@ -137,7 +138,7 @@ void RequestTrace::picked(const RouteDecision& d, const char* leg) {
   std::optional<metrics::SpanBuilder> span =
       claim("ringgate.pick", metrics::SpanKind::Internal, new_span_id(), start_ns, end_ns);
   if (!span) return;
-  span->add_ascii("ringgate.pick.leg", leg);
+  span->add_ascii("ringgate.pick.leg", name(leg));
   if (d.status == 0) {
     char endpoint[80];
     const size_t host = std::min<size_t>(d.endpoint_host.size(), 64);
@@ -259,13 +260,10 @@ void AttemptSpan::close(uint64_t now_ns) {
   trace_ = nullptr;
   if (!trace->sampled()) return;
   if (now_ns == 0) now_ns = steady_ns();
-  char name[32] = "ringgate.";
-  const size_t leg = std::min<size_t>(std::strlen(leg_), sizeof name - 10);
-  std::memcpy(name + 9, leg_, leg);
   std::optional<metrics::SpanBuilder> span =
-      trace->claim(std::string_view(name, 9 + leg), metrics::SpanKind::Client, id_, start_ns_, now_ns);
+      trace->claim(span_name(leg_), metrics::SpanKind::Client, id_, start_ns_, now_ns);
   if (!span) return;
-  span->add_ascii("ringgate.leg", leg_);
+  span->add_ascii("ringgate.leg", name(leg_));
   span->add_ascii("http.request.method", "POST");
   const std::string_view destination(destination_, destination_size_);
   span->add_string("server.address", destination.substr(0, destination.rfind(':')));

@@ -12,14 +12,13 @@ bool has_control_bytes(std::string_view s) {
   return false;
 }
 
-static_assert(openai::kMaxResponseIdBytes == 256 && sched::ResponseTable::kMaxIdBytes == 256,
+static_assert(openai::kMaxResponseIdBytes == 256 && ResponseTable::kMaxIdBytes == 256,
               "the messages below state the bound");
 
 }  // namespace
 
-AffinityError ResponseAffinity::begin(sched::ResponseTable* table, sched::ResponseRing* ring,
-                                      const openai::ApiRoute& route, std::string_view target,
-                                      const openai::RequestFields& fields, bool is_delete) {
+AffinityError ResponseAffinity::begin(ResponseTable* table, ResponseRing* ring, const openai::ApiRoute& route,
+                                      std::string_view target, const openai::RequestFields& fields, bool is_delete) {
   table_ = table;
   ring_ = ring;
   creates_ = route.path == kCreatePath;
@@ -67,7 +66,7 @@ void ResponseAffinity::answer_started(int status, bool event_stream, uint64_t se
   if (table_ == nullptr || status < 200 || status >= 300) return;
   if (is_delete_ && !id_.empty()) {
     table_->forget(id_);
-    sched::record_response(ring_, id_, 0, true);
+    record_response(ring_, id_, 0, true);
     return;
   }
   if (!creates_) return;
@@ -82,7 +81,7 @@ bool ResponseAffinity::answer_bytes(std::string_view decoded) {
   if (!scanner_.done()) return false;
   scanning_ = false;
   if (scanner_.id().empty() || !table_->learn(scanner_.id(), answered_by_)) return false;
-  sched::record_response(ring_, scanner_.id(), answered_by_, false);
+  record_response(ring_, scanner_.id(), answered_by_, false);
   return true;
 }
 

@@ -21,7 +21,7 @@
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/prefix_index.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/scorer_registry.h"
 
 namespace ringgate::docs {
@@ -202,7 +202,7 @@ std::string render_all_metrics() {
   std::string text = control::render_gateway_metrics(pool, workers, worker_counters, sched::PrefixIndexStats{}, control,
                                                      control::BuildInfo{"commit", "ref"},
                                                      control::MetricNames::Both, &flow);
-  // What ControlPlane::render_metrics appends: precise prefix mode, shared state, latency model.
+  // What metrics_page (control/admin_pages.h) appends: precise prefix mode, shared state, latency model.
   control::append_kv_event_families(text, sched::ExactIndexStats{}, control::KvEventSubscriberCounters{});
   control::append_prompt_tokenizer_families(text, openai::PromptTokenizerCounts{}, true, openai::TokenCacheStats{});
   control::EpollLoop loop;
@@ -211,7 +211,7 @@ std::string render_all_metrics() {
   shared_options.redis_port = 6379;
   shared_options.replica_id = "docs";
   sched::PrefixIndex index;
-  sched::ResponseTable responses;
+  proxy::ResponseTable responses;
   control::SharedState shared(loop, shared_options, "vllm", &limiter, index, responses, 1);
   control::append_response_table_families(text, responses);
   shared.append_metrics(text);

@@ -25,7 +25,7 @@ struct Owner : proxy::ResponseWaiter {
 // One worker's waits: the table, the control thread's announcements (one inbox), the
 // worker's waiters and timers.
 struct Worker {
-  sched::ResponseTable table;
+  proxy::ResponseTable table;
   proxy::ResponseArrivals arrivals{1};
   proxy::ResponseWaiters waiters{&arrivals.inbox(0)};
   net::Timers timers;
@@ -39,7 +39,7 @@ struct Request {
   proxy::ResponseWait wait{owner};
   explicit Request(Worker& w) : worker(w) {}
   // A GET of /v1/responses/{id}; true when it waits.
-  bool get(std::string_view id, uint64_t now_ms = 1000, uint64_t wait_ms = 150, sched::ResponseRing* ring = nullptr) {
+  bool get(std::string_view id, uint64_t now_ms = 1000, uint64_t wait_ms = 150, proxy::ResponseRing* ring = nullptr) {
     const std::string target = "/v1/responses/" + std::string(id);
     REQUIRE(
         affinity.begin(&worker.table, ring, openai::route_for(target), target, openai::RequestFields{}, false).status ==
@@ -237,8 +237,8 @@ TEST_CASE("response wait: an owner going on may cancel another ready wait") {
 }
 
 TEST_CASE("response affinity: learned and forgotten ids go to the worker's ring for the other replicas") {
-  sched::ResponseTable table;
-  sched::ResponseRing ring;
+  proxy::ResponseTable table;
+  proxy::ResponseRing ring;
   ring.enable(4);
   proxy::ResponseAffinity affinity;
   const openai::RequestFields none;
@@ -251,16 +251,16 @@ TEST_CASE("response affinity: learned and forgotten ids go to the worker's ring 
   affinity.answer_started(200, false, 42);
   CHECK_FALSE(table.find("resp_abc"));
   std::vector<std::tuple<std::string, uint64_t, bool>> seen;
-  ring.drain([&](const sched::ResponseRecord& r) { seen.emplace_back(std::string(r.id_view()), r.server, r.forget); });
+  ring.drain([&](const proxy::ResponseRecord& r) { seen.emplace_back(std::string(r.id_view()), r.server, r.forget); });
   REQUIRE(seen.size() == 2);
   CHECK(seen[0] == std::make_tuple(std::string("resp_abc"), uint64_t(42), false));
   CHECK(seen[1] == std::make_tuple(std::string("resp_abc"), uint64_t(0), true));
   // No ring (alone), or an id beyond the bound: nothing recorded, nothing breaks.
-  CHECK_FALSE(sched::record_response(nullptr, "resp_x", 1, false));
-  CHECK_FALSE(sched::record_response(&ring, std::string(sched::ResponseTable::kMaxIdBytes + 1, 'r'), 1, false));
-  CHECK(sched::record_response(&ring, std::string(sched::ResponseTable::kMaxIdBytes, 'r'), 1, false));
+  CHECK_FALSE(proxy::record_response(nullptr, "resp_x", 1, false));
+  CHECK_FALSE(proxy::record_response(&ring, std::string(proxy::ResponseTable::kMaxIdBytes + 1, 'r'), 1, false));
+  CHECK(proxy::record_response(&ring, std::string(proxy::ResponseTable::kMaxIdBytes, 'r'), 1, false));
   // A full ring drops and counts.
-  for (int i = 0; i < 3; ++i) CHECK(sched::record_response(&ring, "resp_y", 1, false));
-  CHECK_FALSE(sched::record_response(&ring, "resp_z", 1, false));
+  for (int i = 0; i < 3; ++i) CHECK(proxy::record_response(&ring, "resp_y", 1, false));
+  CHECK_FALSE(proxy::record_response(&ring, "resp_z", 1, false));
   CHECK(ring.dropped() == 1);
 }

@@ -22,7 +22,7 @@ import { timeScale, waitFor } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const ID_BYTES = 256;
-const ENTRY_BYTES = 464;  // sched::ResponseTable::entry_bytes(256): what an entry of a 256-byte id is counted as
+const ENTRY_BYTES = 464;  // proxy::ResponseTable::entry_bytes(256): what an entry of a 256-byte id is counted as
 const REQUESTS = Number(process.env.RESPONSES_TABLE_REQUESTS ?? 50000);
 const MAX_ENTRIES = Number(process.env.RESPONSES_TABLE_MAX_ENTRIES ?? REQUESTS / 10);
 // What the gateway's RSS may grow by beside the table, over a flood that starts warm (the

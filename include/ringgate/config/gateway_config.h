@@ -331,7 +331,7 @@ struct SharedStateConfig {
   nanoseconds sync_interval = milliseconds(20);  // "syncInterval" (5ms..10s)
 };
 
-// responses: the bounds of the Responses API id table (sched::ResponseTableLimits holds
+// responses: the bounds of the Responses API id table (proxy::ResponseTableLimits holds
 // the defaults; 0 = not set here).
 struct ResponsesConfig {
   uint64_t max_entries = 0;  // "maxEntries" (1..1e8)

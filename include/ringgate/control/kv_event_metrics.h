@@ -2,7 +2,7 @@
 // The precise prefix mode's families on :9090/metrics: the exact index and the KV-event
 // streams (ringgate_kv_events_*), and the prompt tokenizer (ringgate_prompt_tokenizer_*).
 // Free functions of plain values, so that the metrics reference (tests/docs) renders them
-// as ControlPlane does.
+// as the /metrics page does (metrics_page.cpp).
 #include <string>
 
 #include "ringgate/control/kv_event_subscriber.h"

@@ -12,11 +12,11 @@
 #include <string_view>
 
 #include "ringgate/control/placement_payload.h"  // PayloadStep
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 
 namespace ringgate::control {
 
-inline constexpr size_t kMaxResponsePayloadIdBytes = sched::ResponseTable::kMaxIdBytes;
+inline constexpr size_t kMaxResponsePayloadIdBytes = proxy::ResponseTable::kMaxIdBytes;
 
 constexpr size_t response_record_bytes(size_t id_bytes) { return 1 + 2 + id_bytes + 8; }
 

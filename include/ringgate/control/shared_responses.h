@@ -3,67 +3,52 @@
 // that a request naming a Responses API response (previous_response_id, GET/DELETE/cancel
 // of /v1/responses/{id}) finds its server whichever replica routed the request that made
 // it: what each replica's workers learn (and forget) goes into every other replica's
-// response table (sched/response_table.h) within a sync or two; a request that names an
-// id its replica does not know yet waits that long for it (proxy/response_wait.h).
-// Control thread only; the workers only write their rings (sched/response_record.h).
-//
-// Every sync, one round trip (stream_exchange.h) appends this replica's changes since the
-// last sync as one entry of the stream PREFIX:POOL:responses (trimmed to kStreamEntries)
-// and returns the others' entries after the last one read, at most kReadEntries. An
-// entry's payload is response_payload.h's records. Everything read is bounded and
-// checked: a malformed entry is counted and left where it breaks, the rest applied. Each
-// id learned so is announced to the workers that have requests waiting (arrivals()).
-#include <chrono>
+// response table (proxy/response_table.h) within a sync or two; a request that names an
+// id its replica does not know yet waits that long for it (proxy/response_wait.h). The
+// workers only write their rings (proxy/response_record.h); the stream is a SharedStream
+// (shared_stream.h), PREFIX:POOL:responses. An entry's payload is response_payload.h's
+// records. Each id learned so is announced to the workers that have requests waiting
+// (arrivals()).
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
-#include "ringgate/control/stream_exchange.h"
+#include "ringgate/control/shared_stream.h"
 #include "ringgate/proxy/response_arrivals.h"
-#include "ringgate/sched/response_record.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_record.h"
+#include "ringgate/proxy/response_table.h"
 
 namespace ringgate::control {
 
-class SharedResponses {
+class ResponseStream {
  public:
-  static constexpr size_t kMaxEntryBytes = 32 * 1024;  // one sync's changes (>= 120 ids); more are dropped
-  static constexpr size_t kReadEntries = 16;           // the others' entries read a sync (<= 512 KB)
-  static constexpr size_t kStreamEntries = 4096;       // what the stream keeps
+  static constexpr StreamNames kNames = {
+      "responses",
+      "ringgate_shared_state_response_syncs_total",
+      "Response-id exchanges answered by Redis (one EVAL each).",
+      "ringgate_shared_state_responses_total",
+      "Responses API ids (learned or forgotten) passed to or taken from the other replicas (dropped: not passed "
+      "on, a ring or one sync's entry full; malformed: entries read that broke off).",
+      true};
+  static constexpr size_t kRingSize = proxy::kResponseRingSize;
 
-  // `workers`: one ring each. `prefix`: PREFIX:POOL.
-  SharedResponses(RedisClient& client, sched::ResponseTable& table, size_t workers, std::string prefix,
-                  std::string replica_id, std::chrono::milliseconds ttl);
+  // `table`: where the others' ids go; `workers`: the workers their arrivals are announced to.
+  ResponseStream(proxy::ResponseTable& table, size_t workers) : table_(table), arrivals_(workers) {}
 
-  sched::ResponseRing* rings() { return rings_.get(); }
   // The ids learned from the others, announced to the workers' waiting requests.
   proxy::ResponseArrivals& arrivals() { return arrivals_; }
-  size_t ring_count() const { return ring_count_; }
 
-  // Sends what the workers learned since the last sync and asks for the others' (nothing
-  // when the last reply is still awaited: the rings keep the records meanwhile).
-  void sync();
-  bool current() const { return exchange_.current(); }
-  void go_local() { exchange_.go_local(); }
-
-  // One stream entry's payload into the table; false when malformed (what came before
-  // the fault is applied). Public for the tests.
-  bool apply(std::string_view payload);
-
-  void append_metrics(std::string& out) const;
-  void append_debug(std::string& out) const;  // a JSON object
+  void begin(const sched::EndpointSnapshot&) {}
+  StreamAppend append(std::string& entry, size_t max_bytes, const proxy::ResponseRecord& record,
+                      const sched::EndpointSnapshot&);
+  bool apply(std::string_view payload, uint64_t& received);
+  void append_debug_members(std::string&) const {}
 
  private:
-  uint64_t dropped() const;
-
-  sched::ResponseTable& table_;
-  size_t ring_count_;
-  std::unique_ptr<sched::ResponseRing[]> rings_;
+  proxy::ResponseTable& table_;
   proxy::ResponseArrivals arrivals_;
-  StreamExchange exchange_;
-  std::string payload_;
-  uint64_t sent_ = 0, received_ = 0, dropped_ = 0;
 };
+
+using SharedResponses = SharedStream<proxy::ResponseRecord, ResponseStream>;
 
 }  // namespace ringgate::control

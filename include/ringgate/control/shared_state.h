@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ringgate/control/admin_server.h"
 #include "ringgate/control/redis_client.h"
@@ -46,8 +47,8 @@ class SharedState {
   // `index`: the prefix index the other replicas' placements go into (`workers` rings
   // bring this one's, placement_rings()); `responses`: the response table the others'
   // response ids go into (the workers' response_rings() bring this one's).
-  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name,
-              proxy::RateLimiter* limiter, sched::PrefixIndex& index, sched::ResponseTable& responses, size_t workers);
+  SharedState(EpollLoop& loop, SharedStateOptions options, const std::string& pool_name, proxy::RateLimiter* limiter,
+              sched::PrefixIndex& index, proxy::ResponseTable& responses, size_t workers);
 
   // Control thread, every turn: syncs when due with this replica's counts for the
   // endpoints of `snapshot`.
@@ -74,9 +75,9 @@ class SharedState {
   sched::PlacementRing* placement_rings() { return placements_->rings(); }
   size_t placement_ring_count() const { return placements_->ring_count(); }
   // The workers' response-id rings, one per worker (SharedResponses).
-  sched::ResponseRing* response_rings() { return responses_->rings(); }
+  proxy::ResponseRing* response_rings() { return responses_->rings(); }
   size_t response_ring_count() const { return responses_->ring_count(); }
-  proxy::ResponseArrivals* response_arrivals() { return &responses_->arrivals(); }
+  proxy::ResponseArrivals* response_arrivals() { return &responses_->payload().arrivals(); }
 
   void append_metrics(std::string& out) const;
   AdminResponse render_debug(const sched::EndpointSnapshot* snapshot) const;
@@ -104,6 +105,7 @@ class SharedState {
   std::unique_ptr<SharedRateLimits> rates_;
   std::unique_ptr<SharedPlacements> placements_;
   std::unique_ptr<SharedResponses> responses_;
+  std::vector<StreamChannel*> streams_;  // the two above, as synced and rendered
 };
 
 }  // namespace ringgate::control

@@ -20,7 +20,7 @@
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_rules.h"
 #include "ringgate/sched/prefix_hasher.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/scheduler_config.h"
 
 namespace ringgate::gateway {
@@ -52,7 +52,7 @@ struct Settings {
   std::string api_keys_file;  // auth.apiKeysFile; empty = no auth
   bool admin_auth = false;    // admin.auth
   control::SharedStateOptions shared_state;  // sharedState / --redis
-  sched::ResponseTableLimits responses;      // responses (live: a reload applies it)
+  proxy::ResponseTableLimits responses;      // responses (live: a reload applies it)
   std::string access_log_path;  // config accessLog (enabled: its path, "-" = stdout); empty = off
   // tracing (config or OTEL_* variables; gateway/tracing_settings.h): the exporter's
   // settings, unset when tracing is off (proxy.tracing says the same to the workers).

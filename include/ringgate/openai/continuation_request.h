@@ -16,22 +16,13 @@
 //
 // Runs only when a stream breaks (never per request): it parses the body whole.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
-namespace ringgate::openai {
+#include "ringgate/openai/migration_reason.h"
 
-enum class ContinuationObstacle : uint8_t {
-  None,
-  BadBody,                // not a JSON object (the server accepted it, so this is not expected)
-  SeveralChoices,         // n > 1, best_of > 1
-  Logprobs,               // logprobs, top_logprobs, prompt_logprobs
-  Echo,                   // echo: true
-  GuidedDecoding,         // response_format (not text), guided_*, structural_tag, structured_outputs, a tool_choice
-  PromptShape,            // completions: a batch, or token ids
-  ContinuesFinalMessage,  // chat: continue_final_message already set by the client
-  NothingLeft,            // the token budget is spent
-};
+namespace ringgate::openai {
 
 struct ContinuationSpec {
   bool chat = false;
@@ -40,7 +31,9 @@ struct ContinuationSpec {
   uint64_t tokens = 0;           // generated so far
 };
 
-// Writes the continuation of `body` (the client's request) into `out`.
-ContinuationObstacle build_continuation(std::string_view body, const ContinuationSpec& spec, std::string& out);
+// Writes the continuation of `body` (the client's request) into `out`; nullopt when it is
+// exact, else what keeps it from being so (one of the request's MigrationReasons).
+std::optional<MigrationReason> build_continuation(std::string_view body, const ContinuationSpec& spec,
+                                                  std::string& out);
 
 }  // namespace ringgate::openai

@@ -101,8 +101,8 @@ struct ExchangeEnv {
   // its bounds are flow_limits'.
   ModelHold* hold = nullptr;
   RateLimiter* limiter = nullptr;  // shared by the workers; null = no rate limits
-  sched::ResponseTable* responses = nullptr;  // shared by the workers; null = none kept
-  sched::ResponseRing* response_ring = nullptr;  // this worker's, for the other replicas; null = alone
+  ResponseTable* responses = nullptr;            // shared by the workers; null = none kept
+  ResponseRing* response_ring = nullptr;         // this worker's, for the other replicas; null = alone
   ResponseWaiters* response_waiters = nullptr;   // this worker's waits for the others' ids; null = alone
   const ApiKeyTable* api_keys = nullptr;  // the worker's current keys; null = auth off
   net::Timers* timers = nullptr;

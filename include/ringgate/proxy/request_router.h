@@ -26,8 +26,8 @@
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/proxy/response_arrivals.h"
-#include "ringgate/sched/response_record.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_record.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/session_keys.h"
 #include "ringgate/sched/rng.h"
 #include "ringgate/sched/scheduler.h"
@@ -56,9 +56,9 @@ struct RouterShared {
   sched::PlacementRing* placement_rings = nullptr;
   size_t placement_ring_count = 0;
   // Which server holds each Responses API response (null: none kept).
-  sched::ResponseTable* responses = nullptr;
+  ResponseTable* responses = nullptr;
   // What each worker learns of them, for the other gateway replicas (sharedState; null: alone).
-  sched::ResponseRing* response_rings = nullptr;
+  ResponseRing* response_rings = nullptr;
   size_t response_ring_count = 0;
   // What the other replicas taught this one, announced to the workers' waiting requests
   // (one inbox per worker slot; null: alone).

@@ -15,6 +15,7 @@
 #include "ringgate/openai/finish_reason_tail.h"
 #include "ringgate/openai/response_id_scanner.h"
 #include "ringgate/proxy/attempt_policy.h"
+#include "ringgate/proxy/trace_reasons.h"
 #include "ringgate/proxy/upstream_side.h"
 #include "ringgate/util/trace_context.h"
 
@@ -50,10 +51,10 @@ class RequestTrace {
   // `rate_limited`: a tenant budget was checked. The admission span, once, and only when
   // one of the two applied or it was refused: with neither configured, nothing admits, and
   // a span of constants would cost a traced request an eighth of its spans' bytes.
-  void admitted(std::string_view outcome, bool queued, bool rate_limited);
+  void admitted(AdmissionOutcome outcome, bool queued, bool rate_limited);
   // After a route(): the pick span, timed by the decision's scheduling clock reads. The
   // start of the last pick before admitted() is when admission ended.
-  void picked(const RouteDecision& decision, const char* leg);
+  void picked(const RouteDecision& decision, TraceLeg leg);
   // Where a model's tenant and priority are known (RequestStats::begin).
   void labels(int32_t priority, std::string_view tenant);
   // Answer bytes relayed to the client (gen_ai.response.id; its tail for
@@ -124,7 +125,7 @@ class AttemptSpan {
 
  private:
   RequestTrace* trace_ = nullptr;
-  const char* leg_ = "attempt";
+  TraceLeg leg_ = TraceLeg::Attempt;
   util::SpanId id_{};
   uint64_t start_ns_ = 0;
   uint64_t bytes_ = 0;

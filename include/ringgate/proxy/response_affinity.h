@@ -24,8 +24,8 @@
 #include "ringgate/openai/api_routes.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/openai/response_id_scanner.h"
-#include "ringgate/sched/response_record.h"
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_record.h"
+#include "ringgate/proxy/response_table.h"
 
 namespace ringgate::proxy {
 
@@ -43,8 +43,8 @@ class ResponseAffinity {
 
   // A new request (its body read): whether it names a response, and where that is.
   // `table` null: no table (every request routed as before); `ring` null: nothing shared.
-  AffinityError begin(sched::ResponseTable* table, sched::ResponseRing* ring, const openai::ApiRoute& route,
-                      std::string_view target, const openai::RequestFields& fields, bool is_delete);
+  AffinityError begin(ResponseTable* table, ResponseRing* ring, const openai::ApiRoute& route, std::string_view target,
+                      const openai::RequestFields& fields, bool is_delete);
   // Names a response the table does not know (yet).
   bool unplaced() const { return table_ != nullptr && !id_.empty() && !pinned_; }
   // Looks the response up again (another replica may have told the table since); true: pinned now.
@@ -70,8 +70,8 @@ class ResponseAffinity {
   bool answer_bytes(std::string_view decoded);
 
  private:
-  sched::ResponseTable* table_ = nullptr;
-  sched::ResponseRing* ring_ = nullptr;
+  ResponseTable* table_ = nullptr;
+  ResponseRing* ring_ = nullptr;
   bool creates_ = false;   // POST /v1/responses: its answer names a new response
   bool is_path_ = false;   // /v1/responses/{id}...
   bool is_delete_ = false;

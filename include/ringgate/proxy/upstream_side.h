@@ -11,6 +11,7 @@
 #include "ringgate/http/response_parser.h"
 #include "ringgate/net/address.h"
 #include "ringgate/proxy/attempt_policy.h"
+#include "ringgate/proxy/trace_reasons.h"
 
 namespace ringgate::proxy {
 
@@ -20,7 +21,7 @@ class RequestTrace;
 // (proxy/request_trace.h); trace null: tracing is off, the attempt records nothing.
 struct LegTrace {
   RequestTrace* trace = nullptr;
-  const char* leg = "attempt";  // attempt | hedge | migration | prefill | decode
+  TraceLeg leg = TraceLeg::Attempt;
   uint32_t carried_tokens = 0;  // a migration: the generated tokens its continuation carries
 };
 

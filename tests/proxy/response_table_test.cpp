@@ -1,7 +1,7 @@
 // Which server holds each response: learned, found, forgotten; bounded in count and
 // bytes for the whole table, each bound at N and N+1 (least recently used forgotten
 // first, across shards); bounds changed live; ids past the bound never stored.
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-using ringgate::sched::ResponseTable;
+using ringgate::proxy::ResponseTable;
 
 TEST_CASE("learned ids are found, forgotten ids are not") {
   ResponseTable table;

@@ -1,10 +1,10 @@
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 
 #include <xxhash.h>
 
 #include <algorithm>
 
-namespace ringgate::sched {
+namespace ringgate::proxy {
 
 namespace {
 ResponseTableLimits clamped(ResponseTableLimits limits) {
@@ -115,4 +115,4 @@ void ResponseTable::evict_while_over() {
   }
 }
 
-}  // namespace ringgate::sched
+}  // namespace ringgate::proxy

@@ -1,5 +1,5 @@
 #pragma once
-// One change to the response-id table (sched/response_table.h) as a worker hands it to
+// One change to the response-id table (proxy/response_table.h) as a worker hands it to
 // the control thread, which passes it on to the other gateway replicas (sharedState;
 // control/shared_responses.h): an id learned from an answer, held by `server`, or an id
 // forgotten (a DELETE its server answered). Each worker writes its own ring
@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 #include "ringgate/util/spsc_ring.h"
 
-namespace ringgate::sched {
+namespace ringgate::proxy {
 
 inline constexpr size_t kResponseRingSize = 512;  // per worker: ~25 syncs of 1k new responses/s
 
@@ -40,4 +40,4 @@ inline bool record_response(ResponseRing* ring, std::string_view id, uint64_t se
   return true;
 }
 
-}  // namespace ringgate::sched
+}  // namespace ringgate::proxy

@@ -1,4 +1,4 @@
-// What an entry of the Responses API id table (sched/response_table.h) costs in resident
+// What an entry of the Responses API id table (proxy/response_table.h) costs in resident
 // memory, with the allocator the gateway links (mimalloc): fills a table with N entries
 // of K-byte ids and reads RSS (/proc/self/statm) before and after. One K per process (a
 // freed table's pages stay with the allocator and would be reused by the next one).
@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "ringgate/sched/response_table.h"
+#include "ringgate/proxy/response_table.h"
 
 namespace {
 long rss_bytes() {
@@ -25,7 +25,7 @@ long rss_bytes() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using ringgate::sched::ResponseTable;
+  using ringgate::proxy::ResponseTable;
   const size_t k = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 256;
   const size_t n = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 200'000;
   if (k < 16 || k > ResponseTable::kMaxIdBytes || n == 0) {

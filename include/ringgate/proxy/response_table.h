@@ -29,7 +29,9 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace ringgate::sched {
+#include "ringgate/openai/api_routes.h"
+
+namespace ringgate::proxy {
 
 // The defaults of config responses.maxEntries / responses.maxBytes.
 struct ResponseTableLimits {
@@ -40,13 +42,13 @@ struct ResponseTableLimits {
 class ResponseTable {
  public:
   static constexpr size_t kShards = 16;
-  static constexpr size_t kMaxIdBytes = 256;  // openai::kMaxResponseIdBytes (sched sits below openai)
+  static constexpr size_t kMaxIdBytes = openai::kMaxResponseIdBytes;
   // What an entry costs beside its id's bytes: the list node (prev, next, the id's
   // std::string, the server and the stamp: 64 bytes), the map's node (next, key view,
   // iterator, cached hash: 48), its bucket (8 to 16), and the id's heap block, which
   // mimalloc rounds up to its size class (4 a power of two: up to a quarter more, 320
   // bytes for a 256-byte id). Measured with mimalloc, as the gateway links it
-  // (perf/sched/response_table_rss.cpp, 200,000 and 1,000,000 entries, RSS from
+  // (perf/proxy/response_table_rss.cpp, 200,000 and 1,000,000 entries, RSS from
   // /proc/self/statm): an entry of a 256-byte id costs 448-451 bytes of RSS; of a
   // 37-byte id ("resp_" + 32 hex, vLLM's) 173-176; of 16, 64, 128, 200 bytes 160, 208,
   // 289, 354. entry_bytes() counts 464, 190, 164, 224, 304, 394: never less.
@@ -109,4 +111,4 @@ class ResponseTable {
   std::atomic<uint64_t> evictions_{0};
 };
 
-}  // namespace ringgate::sched
+}  // namespace ringgate::proxy
