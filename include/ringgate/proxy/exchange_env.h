@@ -78,6 +78,10 @@ class ExchangeClient {
   // The response cannot be completed: send what is queued, then cut the connection
   // without ending the body (no terminating chunk; short of Content-Length).
   virtual void exchange_aborted() = 0;
+  // The exchange runs again from a queue it waited in (a dispatch offer or an eviction),
+  // outside any call of the client's: EPP mode makes the stream current (its subset hint,
+  // its pick) and answers it after the queue's cycle.
+  virtual void exchange_resumed() {}
 };
 
 // What every exchange of a worker shares.
