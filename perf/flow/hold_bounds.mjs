@@ -57,8 +57,9 @@ const gw = await startGateway(['--workers', String(WORKERS), '--config', file, '
 const head = '{"model":"facebook/opt-125m","max_tokens":1,"prompt":"';
 const tail = '"}';
 const body = Buffer.from(head + 'x'.repeat(BODY - head.length - tail.length) + tail);
-const request = Buffer.concat([Buffer.from(`POST /v1/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n` +
-  `content-length: ${body.length}\r\n\r\n`), body]);
+const requestHead = 'POST /v1/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n' +
+  `content-length: ${body.length}\r\n\r\n`;
+const request = Buffer.concat([Buffer.from(requestHead), body]);
 
 async function gauges() {
   const m = await scrape(`${gw.adminUrl}/metrics`);
@@ -115,7 +116,8 @@ const overheadPerSent = (growth - g.bytes) / N;
 const slowest = refused.reduce((m, r) => Math.max(m, r.ms), 0);
 const median = refused.length ? refused.map((r) => r.ms).sort((a, b) => a - b)[refused.length >> 1] : 0;
 
-console.log(`requests ${N} x ${BODY} B bodies (${(N * BODY / MIB).toFixed(0)} MiB sent in ${(sentMs / 1000).toFixed(1)} s), ` +
+console.log(`requests ${N} x ${BODY} B bodies ` +
+  `(${(N * BODY / MIB).toFixed(0)} MiB sent in ${(sentMs / 1000).toFixed(1)} s), ` +
   `maxBytes ${(MAX_BYTES / MIB).toFixed(0)} MiB, ${WORKERS} worker(s)`);
 console.log(`held ${g.held} (expected ${expectedHeld}), held bytes ${(g.bytes / MIB).toFixed(1)} MiB; ` +
   `answered at once ${refused.length} (503 ${[...new Set(refused.map((r) => r.reason))].join(',')}, ` +
@@ -140,7 +142,8 @@ if (g.held !== expectedHeld) failures.push(`held ${g.held}, expected ${expectedH
 if (g.held * BODY > MAX_BYTES) failures.push('held bytes above maxBytes');
 if (refused.length !== N - g.held) failures.push(`${refused.length} answered at once, expected ${N - g.held}`);
 if (refused.some((r) => r.reason !== 'rejected-no-endpoints')) failures.push('a refusal without rejected-no-endpoints');
-if (overheadPerSent > OVERHEAD_BOUND) failures.push(`overhead ${overheadPerSent} B per request above ${OVERHEAD_BOUND}`);
+if (overheadPerSent > OVERHEAD_BOUND)
+  failures.push(`overhead ${overheadPerSent} B per request above ${OVERHEAD_BOUND}`);
 if (failures.length) {
   console.log(`FAIL: ${failures.join('; ')}`);
   process.exit(1);

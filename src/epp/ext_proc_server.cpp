@@ -75,8 +75,9 @@ class Call final : public CompletionHandler, public StreamOwner {
       case Done:
         done_ = true;
         if (ctx_.IsCancelled()) {
-          stream_.on_peer_gone();  // a held one leaves the hold now
-          if (!reading_) finish(grpc::Status::CANCELLED);  // else the read's failure finishes it
+          // A held one leaves the hold now; a pending read's failure finishes the call.
+          stream_.on_peer_gone();
+          if (!reading_) finish(grpc::Status::CANCELLED);
         }
         break;
     }

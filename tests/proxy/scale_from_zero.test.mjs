@@ -166,7 +166,8 @@ saturationDetector: {maxConcurrency: 1, metricsStalenessThreshold: 2s}`))]);
 
 // The autoscaler's view: a real Prometheus scraping the admin port (as KEDA's Prometheus
 // scaler reads it) sees the held request within one scrape, and 0 once it was released.
-test('a real Prometheus reads llm_d_epp_flow_control_queue_size >= 1 within one scrape of the first held request, 0 after the release', { timeout: 60000 }, async (t) => {
+test('a real Prometheus reads llm_d_epp_flow_control_queue_size >= 1 within one scrape of the first held ' +
+  'request, 0 after the release', { timeout: 60000 }, async (t) => {
   const INTERVAL_MS = 1000;
   const file = writeConfig(config(['127.0.0.1:1'], 'flowControl: {noEndpointRequestTTL: 60s}'));
   const gw = await startGateway(['--workers', '1', '--config', file]);
