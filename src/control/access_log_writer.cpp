@@ -93,6 +93,13 @@ void AccessLogWriter::format(std::string& out, const metrics::AccessRecord& r, i
     out += ",\"migration_reason\":";
     util::append_json_string(out, r.migration.view());
   }
+  // How long it waited in the gateway before a model server got it (flow-control queue,
+  // held for a server at zero): a cold start's "released" point. null: never sent.
+  out += ",\"wait_ms\":";
+  if (r.attempts)
+    append_ms(out, r.wait_ns);
+  else
+    out += "null";
   out += ",\"ttft_ms\":";
   if (r.ttft_ns) append_ms(out, r.ttft_ns);
   else out += "null";

@@ -23,12 +23,14 @@ constexpr auto kTick = std::chrono::milliseconds(100);
 
 // One Process stream on one thread: at most one read and one write in flight (gRPC's
 // rule), Finish only once no write is, and freed when every operation has come back.
-class Call final : public CompletionHandler {
+// A held stream (no server for its model yet) keeps its read pending and writes nothing
+// until the hold answers it (stream_answered); a cancel takes it out of the hold at once.
+class Call final : public CompletionHandler, public StreamOwner {
   enum Op : uint8_t { Accept, Read, Write, Finish, Done };
 
  public:
   Call(Service& service, grpc::ServerCompletionQueue& cq, EppWorker& worker)
-      : service_(service), cq_(cq), worker_(worker), stream_(worker) {
+      : service_(service), cq_(cq), worker_(worker), stream_(worker, this) {
     ctx_.AsyncNotifyWhenDone(&done_tag_);
     ++pending_;  // done
     ++pending_;  // accept
@@ -50,8 +52,7 @@ class Call final : public CompletionHandler {
       case Read:
         reading_ = false;
         if (!ok) {  // the Gateway half-closed (or went away: then done_tag_ says cancelled)
-          stream_.on_peer_closed();
-          finish(grpc::Status::OK);
+          if (stream_.on_peer_closed()) finish(grpc::Status::OK);  // else held: the answer comes later
           break;
         }
         out_scratch_.clear();
@@ -73,11 +74,24 @@ class Call final : public CompletionHandler {
         break;
       case Done:
         done_ = true;
-        if (ctx_.IsCancelled()) stream_.on_peer_gone();
+        if (ctx_.IsCancelled()) {
+          // A held one leaves the hold now; a pending read's failure finishes the call.
+          stream_.on_peer_gone();
+          if (!reading_) finish(grpc::Status::CANCELLED);
+        }
         break;
     }
     pump();
     if (pending_ == 0) delete this;
+  }
+
+  // StreamOwner: the hold answered the stream (from the thread's loop, outside on_event).
+  void stream_answered() override {
+    answered_scratch_.clear();
+    stream_.take_answers(answered_scratch_);
+    for (ProcessingResponse& r : answered_scratch_) out_.push_back(std::move(r));
+    if (stream_.end() != StreamEnd::Open) finish(status_of(stream_));
+    pump();
   }
 
   CompletionTag accept_tag_{this, Accept};
@@ -134,6 +148,7 @@ class Call final : public CompletionHandler {
   grpc::ServerAsyncReaderWriter<ProcessingResponse, ProcessingRequest> rw_{&ctx_};
   ProcessingRequest in_;
   std::vector<ProcessingResponse> out_scratch_;
+  std::vector<ProcessingResponse> answered_scratch_;
   std::deque<ProcessingResponse> out_;
   ExtProcStream stream_;
   grpc::Status final_;
@@ -158,6 +173,7 @@ struct ExtProcServer::Impl {
 };
 
 ExtProcServer::ExtProcServer(ExtProcServerOptions options) : options_(std::move(options)), impl_(new Impl) {
+  options_.worker.workers = std::max(1u, options_.threads);
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
     workers_.push_back(std::make_unique<EppWorker>(options_.worker, int(i)));
 }

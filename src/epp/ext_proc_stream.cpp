@@ -62,6 +62,29 @@ void set_destination_metadata(ProcessingResponse& response, std::string_view end
   (*inner.mutable_fields())[std::string(kDestinationEndpointHeader)].set_string_value(std::string(endpoint));
 }
 
+// The header lines of the gateway's own error answer (Retry-After, the dropped reason, the
+// rate limits), for an immediate response: the status line, framing and connection
+// fields are Envoy's to write.
+void copy_answer_headers(extproc::HeaderMutation* mutation, std::string_view head) {
+  size_t at = head.find("\r\n");  // past the status line
+  while (at != std::string_view::npos && at + 2 < head.size()) {
+    at += 2;
+    const size_t end = head.find("\r\n", at);
+    const std::string_view line = head.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    at = end;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (name == "content-type" || name == "content-length" || name == "connection" || name == "keep-alive" ||
+        name == "transfer-encoding" || name == "date" || name == "server")
+      continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    set_header(mutation, name, value);
+  }
+}
+
 bool clean_value(std::string_view v) {
   for (char c : v)
     if (c == '\r' || c == '\n' || c == '\0') return false;
@@ -70,9 +93,13 @@ bool clean_value(std::string_view v) {
 
 }  // namespace
 
-ExtProcStream::ExtProcStream(EppWorker& worker) : worker_(worker), exchange_(worker.env(), *this) {}
+ExtProcStream::ExtProcStream(EppWorker& worker, StreamOwner* owner)
+    : worker_(worker), owner_(owner), exchange_(worker.env(), *this) {}
 
-ExtProcStream::~ExtProcStream() { on_peer_gone(); }
+ExtProcStream::~ExtProcStream() {
+  on_peer_gone();
+  worker_.forget(this);
+}
 
 void ExtProcStream::fail(StreamEnd end, std::string_view message) {
   end_ = end;
@@ -81,12 +108,18 @@ void ExtProcStream::fail(StreamEnd end, std::string_view message) {
   on_peer_gone();
 }
 
-void ExtProcStream::on_peer_closed() {
+bool ExtProcStream::on_peer_closed() {
+  if (phase_ == Phase::Held) {
+    peer_closed_ = true;  // Envoy keeps reading: the answer still goes out
+    return false;
+  }
   if (phase_ == Phase::Response) end_exchange();
   on_peer_gone();
+  return true;
 }
 
 void ExtProcStream::on_peer_gone() {
+  if (phase_ == Phase::Held) phase_ = Phase::Done;  // out of the hold below, never answered
   if (exchange_.active()) exchange_.client_gone();
   attempt_open_ = false;
   scratch_.clear();
@@ -181,10 +214,15 @@ void ExtProcStream::on_request_body(const extproc::HttpBody& body, std::vector<P
 }
 
 void ExtProcStream::on_request_trailers(std::vector<ProcessingResponse>& out) {
+  if (phase_ == Phase::Held) return fail(StreamEnd::InvalidArgument, "request_trailers twice on one stream");
   if (phase_ == Phase::RequestBody) {
     // The body ended without end_of_stream: the trailers say it is complete.
     decide(/*trailers_follow=*/true, out);
     if (end_ != StreamEnd::Open || duplex_request_) return;  // duplex: answered after the body
+    if (phase_ == Phase::Held) {
+      trailers_answer_ = true;  // after the pick, when it comes
+      return;
+    }
   }
   out.emplace_back().mutable_request_trailers();
 }
@@ -197,20 +235,60 @@ void ExtProcStream::decide(bool trailers_follow, std::vector<ProcessingResponse>
   traceparent_.clear();
   tracestate_.clear();
   if (worker_.options().tracing.enabled) decide_ns_ = util::steady_ns();
+  trailers_follow_ = trailers_follow;
   worker_.set_current(this);
   exchange_.start(request_, /*http11=*/true, /*keep_alive=*/true, worker_.now_ms());
   worker_.set_current(nullptr);
+  // Holding this one may have evicted others from the hold (its bounds): they answer now.
+  worker_.settle_resumed();
+  if (!attempt_open_ && exchange_.active() && exchange_.queued()) {
+    phase_ = Phase::Held;  // no answer until a server appears or the wait runs out
+    return;
+  }
+  answer_decision(out);
+}
+
+void ExtProcStream::answer_decision(std::vector<ProcessingResponse>& out) {
   if (!attempt_open_) {
     // The Exchange answered with an error (bad body 400, unknown model 404, 429, 503):
-    // the same status and JSON body, as an immediate response.
+    // the same status, header lines and JSON body, as an immediate response.
     const int status = exchange_.status() > 0 ? exchange_.status() : 500;
     const size_t head_end = scratch_.find("\r\n\r\n");
-    const std::string body = head_end == std::string::npos ? std::string() : scratch_.substr(head_end + 4);
+    const std::string_view text(scratch_);
+    const std::string_view head = head_end == std::string::npos ? text : text.substr(0, head_end + 2);
+    const std::string_view body = head_end == std::string::npos ? std::string_view() : text.substr(head_end + 4);
+    immediate(status, body, out, head);
     scratch_.clear();
-    return immediate(status, body, out);
+    return;
   }
   phase_ = Phase::Decided;
-  answer_pick(picked_, /*body_follows=*/true, trailers_follow, out);
+  answer_pick(picked_, /*body_follows=*/true, trailers_follow_, out);
+  if (trailers_answer_) out.emplace_back().mutable_request_trailers();
+  trailers_answer_ = false;
+}
+
+void ExtProcStream::exchange_resumed() {
+  if (phase_ == Phase::Held) worker_.resuming(this);
+}
+
+// The hold offered this stream a dispatch or evicted it: still held (no server yet), or
+// its answer now.
+void ExtProcStream::settle_held() {
+  if (phase_ != Phase::Held || (!attempt_open_ && exchange_.active() && exchange_.queued())) return;
+  answer_decision(answers_);
+  if (observe_only_) answers_.clear();
+  if (peer_closed_ && end_ == StreamEnd::Open) {
+    // Half-closed while held: the Gateway reads the answer, and there is nothing after it.
+    phase_ = Phase::Done;
+    end_ = StreamEnd::Ok;
+    on_peer_gone();
+  }
+  if (owner_ != nullptr) owner_->stream_answered();
+}
+
+void ExtProcStream::take_answers(std::vector<ProcessingResponse>& out) {
+  for (ProcessingResponse& r : answers_) out.push_back(std::move(r));
+  answers_.clear();
 }
 
 proxy::UpstreamChannel* ExtProcStream::opened(const net::Address& address, const proxy::RequestImage& image,
@@ -281,11 +359,13 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   set_destination_metadata(r, endpoint);
 }
 
-void ExtProcStream::immediate(int status, std::string_view json_body, std::vector<ProcessingResponse>& out) {
+void ExtProcStream::immediate(int status, std::string_view json_body, std::vector<ProcessingResponse>& out,
+                              std::string_view head) {
   ProcessingResponse& r = out.emplace_back();
   extproc::ImmediateResponse* im = r.mutable_immediate_response();
   im->mutable_status()->set_code(envoy::type::v3::StatusCode(status));
   set_header(im->mutable_headers(), "content-type", "application/json");
+  copy_answer_headers(im->mutable_headers(), head);
   im->set_body(std::string(json_body));
   im->set_details("ringgate_epp_" + std::to_string(status));
   end_ = StreamEnd::Ok;  // GAIE ends the stream after an immediate response

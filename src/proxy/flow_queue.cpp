@@ -4,6 +4,27 @@
 
 namespace ringgate::proxy {
 
+namespace {
+
+uint64_t share(uint64_t limit, size_t workers) {
+  if (limit == UINT64_MAX || workers <= 1) return limit;
+  return std::max<uint64_t>(1, limit / workers);
+}
+BandLimits share(const BandLimits& b, size_t workers) {
+  return BandLimits{share(b.max_requests, workers), share(b.max_bytes, workers)};
+}
+
+}  // namespace
+
+void assign_worker_share(FlowLimits& out, const FlowLimits& all, size_t workers) {
+  out.total = share(all.total, workers);
+  out.default_band = share(all.default_band, workers);
+  out.bands.clear();  // keeps its capacity: a reload of the rules allocates nothing here
+  for (const auto& [priority, limits] : all.bands) out.bands.emplace_back(priority, share(limits, workers));
+  out.ttl_ms = all.ttl_ms;
+  out.no_endpoint_ttl_ms = all.no_endpoint_ttl_ms;
+}
+
 const char* flow_outcome_name(FlowOutcome outcome) {
   switch (outcome) {
     case FlowOutcome::Dispatched: return "Dispatched";

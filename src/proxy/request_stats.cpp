@@ -27,6 +27,7 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
   trace_.labels(priority, fairness);
   stream_ = stream;
   started_ns_ = steady_ns();
+  scheduled_ns_ = 0;
   first_token_ns_ = 0;
   last_chunk_ns_ = 0;
   response_bytes_ = 0;
@@ -38,6 +39,7 @@ void RequestStats::begin(std::string_view model, std::string_view target, int32_
 
 void RequestStats::scheduled(size_t request_bytes) {
   if (objective_ == nullptr) return;
+  scheduled_ns_ = steady_ns();
   objective_->requests.add();
   objective_->request_sizes.observe(double(request_bytes), metrics::kRequestSizeBuckets);
 }
@@ -147,6 +149,7 @@ void RequestStats::log_access(const RequestOutcome& o, uint64_t end_ns) {
   r->end_ns = end_ns;
   r->duration_ns = end_ns - started_ns_;
   r->ttft_ns = first_token_ns_ ? first_token_ns_ - started_ns_ : 0;  // to the first token, as the metrics
+  r->wait_ns = scheduled_ns_ ? scheduled_ns_ - started_ns_ : 0;
   r->prompt_tokens = uint32_t(std::max<int64_t>(0, usage().prompt_tokens()));
   r->completion_tokens = uint32_t(std::max<int64_t>(0, usage().completion_tokens()));
   r->status = uint16_t(o.status);

@@ -37,15 +37,6 @@ constexpr uint32_t kFlowRecheckMs = 5;
 constexpr uint32_t kHoldRecheckMs = 100;
 enum TimerKind : uint8_t { kTick, kAcceptBackoff, kFlowRecheck, kHoldRecheck };
 
-// This worker's share of a gateway-wide bound (at least 1; "no bound" stays so).
-uint64_t share(uint64_t limit, size_t workers) {
-  if (limit == UINT64_MAX || workers <= 1) return limit;
-  return std::max<uint64_t>(1, limit / workers);
-}
-BandLimits share(const BandLimits& b, size_t workers) {
-  return BandLimits{share(b.max_requests, workers), share(b.max_bytes, workers)};
-}
-
 // mimalloc's collection, when the binary links mimalloc (weak: absent under sanitizers).
 // Its freed segments are only purged back to the OS when the owning thread allocates or
 // collects; an idle worker after a burst of big bodies would keep them resident.
@@ -272,14 +263,7 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
 
   // The rules' gateway-wide queue bounds, this worker's share.
   void adopt_flow_limits(const RequestRules& rules) {
-    const FlowLimits& all = rules.flow.limits;
-    const size_t n = context_.workers;
-    flow_limits_.total = share(all.total, n);
-    flow_limits_.default_band = share(all.default_band, n);
-    flow_limits_.bands.clear();
-    for (const auto& [priority, limits] : all.bands) flow_limits_.bands.emplace_back(priority, share(limits, n));
-    flow_limits_.ttl_ms = all.ttl_ms;
-    flow_limits_.no_endpoint_ttl_ms = all.no_endpoint_ttl_ms;
+    assign_worker_share(flow_limits_, rules.flow.limits, context_.workers);
   }
 
   void arm_accept() {

@@ -34,6 +34,7 @@ SubmitResult Engine::submit(SequenceRequest request, uint64_t now_ns) {
   waiting_.push_back(id);
   step_tokens_ = 0;
   schedule(now_ns);
+  counters_.waiting_peak = std::max(counters_.waiting_peak, waiting());
   record_step(now_ns);
   return {SubmitStatus::accepted, id};
 }
@@ -68,6 +69,7 @@ bool Engine::try_start(uint64_t id, Sequence& s, uint64_t now_ns) {
   if (!kv_.allocate(std::span(hashes.data(), hashed), needed - hashed, s.kv, max_cached, &info)) return false;
   s.running = true;
   running_order_.push_back(id);
+  counters_.running_peak = std::max(counters_.running_peak, running());
   if (s.request.lora >= 0 && lora_running_[s.request.lora]++ == 0) {
     ++active_loras_;
     load_lora(uint32_t(s.request.lora));
@@ -278,6 +280,7 @@ void Engine::preempt(uint64_t id, Sequence& s) {
   ++counters_.num_preemptions;
   preempted_this_step_ = true;
   waiting_.push_front(id);  // recomputed first when blocks free up
+  counters_.waiting_peak = std::max(counters_.waiting_peak, waiting());
 }
 
 void Engine::release(uint64_t id, Sequence& s) {

@@ -180,6 +180,11 @@ std::string render_metrics(std::span<const EngineMetrics> engines, const SimGaug
         [](const EngineMetrics& e) { return e.running; });
   gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
         [](const EngineMetrics& e) { return e.waiting; });
+  gauge("ringgate_sim_num_requests_running_peak",
+        "The most requests in model execution batches at once since the start (at most --max-num-seqs).",
+        [](const EngineMetrics& e) { return e.counters->running_peak; });
+  gauge("ringgate_sim_num_requests_waiting_peak", "The most requests waiting at once since the start.",
+        [](const EngineMetrics& e) { return e.counters->waiting_peak; });
   if (!v0_10) {
     append_header(out, "vllm:engine_sleep_state", "gauge",
                   "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; "

@@ -101,6 +101,7 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   r.end_ns = 1'000'000'000;
   r.duration_ns = 456'789'123;
   r.ttft_ns = 12'345'678;
+  r.wait_ns = 2'500'000;
   r.prompt_tokens = 31;
   r.completion_tokens = 22;
   r.status = 200;
@@ -126,6 +127,7 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   CHECK(int64_t(doc["status"].get_int64().value()) == 200);
   CHECK(bool(doc["stream"].get_bool().value()));
   CHECK(int64_t(doc["attempts"].get_int64().value()) == 1);
+  CHECK(double(doc["wait_ms"].get_double().value()) == doctest::Approx(2.5));
   CHECK(double(doc["ttft_ms"].get_double().value()) == doctest::Approx(12.345));
   CHECK(double(doc["duration_ms"].get_double().value()) == doctest::Approx(456.789));
   CHECK(int64_t(doc["prompt_tokens"].get_int64().value()) == 31);
@@ -150,6 +152,7 @@ TEST_CASE("writer: one valid JSON line per record with every field; appended to 
   line.clear();
   AccessLogWriter::format(line, none, 0);
   CHECK(line.find("\"ttft_ms\":null") != std::string::npos);
+  CHECK(line.find("\"wait_ms\":null") != std::string::npos);  // never sent to a server
   CHECK(line.find("\"endpoint\":\"\"") != std::string::npos);
 
   char path[] = "/tmp/ringgate-access-XXXXXX";

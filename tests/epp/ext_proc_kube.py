@@ -8,6 +8,7 @@ and the last good rule stays."""
 import json
 import os
 import subprocess
+import threading
 import time
 import unittest
 
@@ -98,6 +99,16 @@ pool:
         forwarded = json.loads(common.body_mutation.body)['model'] if common.HasField('body_mutation') else model
         return 200, dest, forwarded
 
+    def decide_later(self, model):
+        """decide() on a thread (a model with no ready pod holds its stream): (box, thread)."""
+        box = {}
+        thread = threading.Thread(target=lambda: box.update(result=self.decide(model)), daemon=True)
+        thread.start()
+        return box, thread
+
+    def held(self):
+        return sum(v for k, v in h.scrape(self.admin).items() if k.startswith('llm_d_epp_flow_control_queue_size{'))
+
     def within(self, what, check):
         start = time.monotonic()
         while True:
@@ -110,11 +121,15 @@ pool:
         return h.scrape(self.admin).get('ringgate_kube_objects_rejected_total{kind="InferenceModelRewrite"}', 0)
 
     def test_pods_and_rewrites_from_the_api(self):
-        # Only the Ready pod is picked; model-b (on the not-ready pod) is not served yet.
+        # Only the Ready pod is picked; model-b (on the not-ready pod) is not served yet: its
+        # stream is held (issue 66) until the pod turns ready, then picked for.
         self.assertEqual(self.decide('model-a')[1], self.A)
-        self.assertNotEqual(self.decide('model-b')[0], 200)
+        box, thread = self.decide_later('model-b')
+        h.wait_for(lambda: self.held() == 1, what='the model-b stream held')
+        self.assertNotIn('result', box)
         self.api.do(op='setPodReady', name='vllm-1', ready=True)
-        lag_ready = self.within('pod ready → picked', lambda: self.decide('model-b')[1] == self.B)
+        lag_ready = self.within('pod ready → held stream picked', lambda: box.get('result', (0, None))[1] == self.B)
+        thread.join(5)
         # No rule yet: "chat" is no served model.
         self.assertEqual(self.decide('chat')[0], 404)
         self.api.do(op='createObject', resource='inferencemodelrewrites', object=rewrite('model-a'))
@@ -132,7 +147,12 @@ pool:
         lag_delete = self.within('rewrite deleted', lambda: self.decide('chat')[0] == 404)
         # Ready → not ready: picked away.
         self.api.do(op='setPodReady', name='vllm-0', ready=False)
-        lag_unready = self.within('pod not ready → not picked', lambda: self.decide('model-a')[0] != 200)
+        box, thread = self.decide_later('model-a')
+        lag_unready = self.within('pod not ready → not picked (held)', lambda: self.held() == 1)
+        self.assertNotIn('result', box)
+        self.api.do(op='setPodReady', name='vllm-0', ready=True)  # releases it
+        h.wait_for(lambda: box.get('result', (0, None))[1] == self.A, what='the held model-a stream picked')
+        thread.join(5)
         print('# EPP mode lags (ms): ready %.0f apply %.0f update %.0f delete %.0f unready %.0f' %
               tuple(x * 1000 for x in (lag_ready, lag_apply, lag_update, lag_delete, lag_unready)))
 

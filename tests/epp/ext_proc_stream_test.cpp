@@ -473,3 +473,81 @@ TEST_CASE("tracing off: no traceparent is set and nothing is recorded") {
   CHECK(f.worker->stats().spans.drain([](const metrics::SpanRecord&) {}) == 0);
   CHECK(f.worker->stats().spans.dropped() == 0);
 }
+
+namespace {
+
+struct Owner final : epp::StreamOwner {
+  int answered = 0;
+  void stream_answered() override { ++answered; }
+};
+
+void publish(Fixture& f, bool with_server) {
+  std::vector<sched::EndpointState> states;
+  if (with_server) {
+    // Fresh metrics, none waiting: a held request is released only through the saturation detector.
+    states.push_back(endpoint(0, 8001));
+    states.back().has_metrics = true;
+    states.back().scraped_at = sched::Clock::now() + std::chrono::hours(1);  // fresh throughout
+  }
+  f.publisher.publish(std::make_unique<sched::EndpointSnapshot>(std::move(states)));
+  f.worker->refresh();
+}
+
+}  // namespace
+
+TEST_CASE("no ready server: the stream is held with nothing sent, and picked for when a server appears") {
+  for (const Mode::BodySendMode mode : {Mode::FULL_DUPLEX_STREAMED, Mode::BUFFERED}) {
+    CAPTURE(mode);
+    Fixture f;
+    publish(f, /*with_server=*/false);
+    Owner owner;
+    epp::ExtProcStream s(*f.worker, &owner);
+    std::vector<ProcessingResponse> out;
+    s.on_request(with_mode(request_headers(), mode), out);
+    out.clear();  // buffered: the headers' answer (the pick rides on the body's)
+    s.on_request(body(kBody, true), out);
+    CHECK(out.empty());
+    CHECK(s.held());
+    CHECK(f.worker->hold().size() == 1);
+    CHECK(s.on_peer_closed() == false);  // a half-close does not end the wait
+    f.worker->tick();                    // routed again: still no server
+    CHECK(owner.answered == 0);
+    publish(f, /*with_server=*/true);  // the new snapshot releases it
+    CHECK(owner.answered == 1);
+    CHECK(f.worker->hold().size() == 0);
+    s.take_answers(out);
+    REQUIRE(!out.empty());
+    const auto& mutation = mode == Mode::BUFFERED ? out[0].request_body().response().header_mutation()
+                                                  : out[0].request_headers().response().header_mutation();
+    CHECK(header(mutation, "x-gateway-destination-endpoint") == "127.0.0.1:8001");
+    CHECK(s.end() == epp::StreamEnd::Ok);  // half-closed: the answer is its last message
+  }
+}
+
+TEST_CASE("a stream the Gateway cancels while held leaves the hold at once, never answered") {
+  Fixture f;
+  publish(f, /*with_server=*/false);
+  Owner owner;
+  auto s = std::make_unique<epp::ExtProcStream>(*f.worker, &owner);
+  std::vector<ProcessingResponse> out;
+  s->on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+  s->on_request(body(kBody, true), out);
+  REQUIRE(f.worker->hold().size() == 1);
+  s->on_peer_gone();
+  CHECK(f.worker->hold().size() == 0);
+  CHECK(!s->held());
+  publish(f, /*with_server=*/true);
+  CHECK(owner.answered == 0);
+  CHECK(f.inflight.get(0) == 0);
+  // One destroyed while held (its call freed) leaves nothing behind either.
+  publish(f, /*with_server=*/false);
+  s = std::make_unique<epp::ExtProcStream>(*f.worker, &owner);
+  s->on_request(with_mode(request_headers(), Mode::FULL_DUPLEX_STREAMED), out);
+  s->on_request(body(kBody, true), out);
+  REQUIRE(f.worker->hold().size() == 1);
+  s.reset();
+  CHECK(f.worker->hold().size() == 0);
+  f.worker->tick();
+  publish(f, /*with_server=*/true);
+  CHECK(owner.answered == 0);
+}

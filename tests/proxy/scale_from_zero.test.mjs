@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { waitFor, timeScale } from '../lib/timing.mjs';
+import { startPrometheus } from '../lib/prometheus.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-s0-'));
@@ -161,4 +162,40 @@ saturationDetector: {maxConcurrency: 1, metricsStalenessThreshold: 2s}`))]);
   assert.equal(r.status, 429, r.body);
   assert.equal(r.headers['x-llm-d-request-dropped-reason'], 'rejected-ttl-expired');
   assert.equal((await blocker).status, 200);
+});
+
+// The autoscaler's view: a real Prometheus scraping the admin port (as KEDA's Prometheus
+// scaler reads it) sees the held request within one scrape, and 0 once it was released.
+test('a real Prometheus reads llm_d_epp_flow_control_queue_size >= 1 within one scrape of the first held ' +
+  'request, 0 after the release', { timeout: 60000 }, async (t) => {
+  const INTERVAL_MS = 1000;
+  const file = writeConfig(config(['127.0.0.1:1'], 'flowControl: {noEndpointRequestTTL: 60s}'));
+  const gw = await startGateway(['--workers', '1', '--config', file]);
+  procs.push(gw);
+  const prom = await startPrometheus([`127.0.0.1:${gw.adminPort}`], { scrapeInterval: `${INTERVAL_MS}ms` });
+  procs.push(prom);
+  const held = async () => (await prom.query('sum(llm_d_epp_flow_control_queue_size{job="ringgate"})'))
+    .reduce((s, r) => s + Number(r.value[1]), 0);
+  await waitFor('Prometheus scraping the gateway', async () =>
+    (await prom.query('up{job="ringgate"}')).some((r) => r.value[1] === '1'), 10000, 50);
+  assert.equal(await held(), 0);
+  const pending = ask(gw, { stream: true });
+  await waitFor('the request held', async () => (await queued(gw)) === 1);
+  const heldAt = performance.now();
+  await waitFor('Prometheus reads it', async () => (await held()) >= 1, 5000, 20);
+  const seenAfter = performance.now() - heldAt;
+  const sim = await startSim();
+  procs.push(sim);
+  writeFileSync(file, config([sim.api], 'flowControl: {noEndpointRequestTTL: 60s}'));
+  gw.proc.kill('SIGHUP');
+  const r = await pending;
+  assert.equal(r.status, 200, r.body);
+  const answeredAt = performance.now();
+  await waitFor('Prometheus reads 0', async () => (await held()) === 0, 5000, 20);
+  const zeroAfter = performance.now() - answeredAt;
+  t.diagnostic(`scrape every ${INTERVAL_MS} ms: held seen ${seenAfter.toFixed(0)} ms after it was held, ` +
+    `0 seen ${zeroAfter.toFixed(0)} ms after the answer`);
+  // One scrape (and the query's own time: a scrape of the admin port takes a few ms).
+  assert.ok(seenAfter <= INTERVAL_MS + 200 * timeScale, `held seen after ${seenAfter} ms`);
+  assert.ok(zeroAfter <= INTERVAL_MS + 200 * timeScale, `0 seen after ${zeroAfter} ms`);
 });

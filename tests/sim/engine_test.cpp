@@ -83,6 +83,24 @@ TEST_CASE("max_num_seqs bounds running sequences; the rest wait FIFO; beyond max
   CHECK(b.finished);
 }
 
+TEST_CASE("the running and waiting peaks: the most at once since the start, running never above max_num_seqs") {
+  EngineConfig c;
+  c.max_num_seqs = 2;
+  c.latency = LatencyModel{0, 0, 1.0};
+  Engine e(c);
+  Recorder r[4];
+  for (int i = 0; i < 2; ++i) CHECK(e.submit(request(r[i], 1, 2), 0).status == SubmitStatus::accepted);
+  CHECK(e.counters().running_peak == 2);  // N = max_num_seqs: all run
+  CHECK(e.counters().waiting_peak == 0);
+  CHECK(e.submit(request(r[2], 1, 2), 0).status == SubmitStatus::accepted);  // N+1 waits
+  CHECK(e.counters().running_peak == 2);
+  CHECK(e.counters().waiting_peak == 1);
+  e.advance(10 * ms);
+  CHECK(e.submit(request(r[3], 1, 2), 10 * ms).status == SubmitStatus::accepted);
+  CHECK(e.counters().running_peak == 2);  // a peak, not the gauge
+  CHECK(e.counters().waiting_peak == 1);
+}
+
 TEST_CASE("a repeated prompt hits the prefix cache and prefills faster") {
   EngineConfig c;
   c.block_size = 16;

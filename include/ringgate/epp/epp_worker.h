@@ -14,7 +14,9 @@
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/proxy/exchange.h"
+#include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/model_catalog.h"
+#include "ringgate/proxy/model_hold.h"
 #include "ringgate/proxy/proxy_options.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/request_rules.h"
@@ -30,6 +32,7 @@ struct EppWorkerContext {
   const proxy::RulesPublisher* rules = nullptr;     // one reader slot per thread index
   const proxy::CatalogPublisher* catalog = nullptr; // one reader slot per thread index
   metrics::LabelBounds* labels = nullptr;           // metric label values, bounded for the process
+  size_t workers = 1;  // EPP threads: each holds its 1/workers share of flowControl's bounds
 };
 
 class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
@@ -39,9 +42,11 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   EppWorker(const EppWorker&) = delete;
   EppWorker& operator=(const EppWorker&) = delete;
 
-  // Before handling events: the newest snapshot, rules and catalog; the clock.
+  // Before handling events: the newest snapshot, rules and catalog; the clock. Held
+  // streams are routed again when the snapshot changed (a server may have come).
   void refresh();
-  // Every ~100 ms from the thread's loop: liveness for /healthz, timers.
+  // Every ~100 ms from the thread's loop: liveness for /healthz, timers, the held
+  // streams' noEndpointRequestTTL (and another routing of them).
   void tick();
 
   proxy::ExchangeEnv& env() { return env_; }
@@ -57,6 +62,15 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
 
   // The stream whose Exchange is starting: its attempt "opens" on it (the decision).
   void set_current(ExtProcStream* stream) { current_ = stream; }
+  // A held stream's Exchange runs again from the hold (ExchangeClient::exchange_resumed):
+  // it is current until the next one, and is answered by settle_resumed().
+  void resuming(ExtProcStream* stream);
+  // Answers the streams that ran again (each one's pick or its immediate response).
+  void settle_resumed();
+  // A stream that ends: never current, never settled.
+  void forget(ExtProcStream* stream);
+  // The requests held for a model with no ready server (gauges count them too).
+  const proxy::ModelHold& hold() const { return hold_; }
 
   // RouteService
   proxy::RouteDecision route(const proxy::RouteRequest& request) override;
@@ -94,6 +108,12 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   net::Timers timers_;
   uint64_t now_ms_ = 0;
   proxy::ExchangeEnv env_;
+  size_t workers_;
+  const proxy::RequestRules* adopted_rules_ = nullptr;  // whose flow bounds flow_limits_ holds
+  proxy::FlowLimits flow_limits_;                       // this thread's share
+  proxy::ModelHold hold_;                               // streams waiting for a model's first server
+  const sched::EndpointSnapshot* held_on_ = nullptr;    // the snapshot the held streams were last routed on
+  std::vector<ExtProcStream*> resumed_;                 // ran again in this cycle, to be answered
   ExtProcStream* current_ = nullptr;
   std::vector<uint32_t> exclude_;  // route(): endpoints outside a subset hint, reused
   std::string address_scratch_;

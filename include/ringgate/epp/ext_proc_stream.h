@@ -13,7 +13,14 @@
 //                      request headers; each decision is a span of it (ringgate.epp.decision)
 //                      and a sampled one's traceparent is set on the request (the attempt's
 //                      span as parent, as the gateway sends it), for the model server's spans
-//   errors           → ImmediateResponse with the gateway's status and OpenAI JSON body
+//   errors           → ImmediateResponse with the gateway's status and OpenAI JSON body, and
+//                      the header lines of its answer (Retry-After, x-llm-d-request-dropped-reason,
+//                      x-ratelimit-*): every flow-control refusal names its reason
+//   no ready server  → held (ModelHold, as the gateway holds a request): nothing is sent on
+//                      the stream until a server appears (the pick, in priority and fairness
+//                      order) or noEndpointRequestTTL runs out (503 rejected-no-endpoints; 429
+//                      rejected-ttl-expired when servers came but stayed saturated); a stream
+//                      the Gateway cancels leaves the hold at once
 //   response_*       → observed by the same Exchange (status, usage, TTFT, ITL), echoed
 //                      back in duplex mode; the end of the response (or of the stream)
 //                      ends the Exchange and releases its in-flight count.
@@ -53,9 +60,18 @@ enum class StreamEnd : uint8_t {
   Unimplemented,    // a processing mode this EPP does not speak (STREAMED request body)
 };
 
+// Who sends a stream's messages: told when a held stream has its answer (settle_held).
+class StreamOwner {
+ public:
+  virtual void stream_answered() = 0;
+
+ protected:
+  ~StreamOwner() = default;
+};
+
 class ExtProcStream final : public proxy::ExchangeClient, public proxy::UpstreamChannel {
  public:
-  explicit ExtProcStream(EppWorker& worker);
+  explicit ExtProcStream(EppWorker& worker, StreamOwner* owner = nullptr);
   ~ExtProcStream() override;
   ExtProcStream(const ExtProcStream&) = delete;
   ExtProcStream& operator=(const ExtProcStream&) = delete;
@@ -64,9 +80,18 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void on_request(const extproc::ProcessingRequest& request, std::vector<extproc::ProcessingResponse>& out);
   // The Gateway half-closed the stream (its HTTP stream ended): a response whose head was
   // seen is complete (response body mode NONE sends no end of body), anything else is cut.
-  void on_peer_closed();
+  // A held stream stays held (its answer is still to come): false; else true.
+  bool on_peer_closed();
   // The Gateway reset or cancelled the stream: whatever is running is over.
   void on_peer_gone();
+
+  // Waiting for a server of its model (the hold): no answer sent yet.
+  bool held() const { return phase_ == Phase::Held; }
+  // After the hold's cycle (EppWorker::settle_resumed): a held stream that was picked for,
+  // or ended, gets its answer in answers(), and the owner is told.
+  void settle_held();
+  // The answers settle_held() made, moved out.
+  void take_answers(std::vector<extproc::ProcessingResponse>& out);
 
   StreamEnd end() const { return end_; }
   std::string_view end_message() const { return end_message_; }
@@ -86,6 +111,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   // Called inside Exchange::start with an error response in output(): decide() reads it.
   void exchange_finished(bool) override {}
   void exchange_aborted() override {}
+  void exchange_resumed() override;
 
   // UpstreamChannel (the Gateway holds the real upstream connection; what it sees of
   // the response is reported to the Exchange's attempt, listener_)
@@ -99,7 +125,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void set_read_idle_timeout(uint32_t) override {}
 
  private:
-  enum class Phase : uint8_t { Headers, RequestBody, Decided, Response, Done };
+  enum class Phase : uint8_t { Headers, RequestBody, Held, Decided, Response, Done };
 
   void fail(StreamEnd end, std::string_view message);
   void on_request_headers(const extproc::HttpHeaders& headers, std::vector<extproc::ProcessingResponse>& out);
@@ -108,11 +134,17 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void on_response_headers(const extproc::HttpHeaders& headers, std::vector<extproc::ProcessingResponse>& out);
   void on_response_body(const extproc::HttpBody& body, std::vector<extproc::ProcessingResponse>& out);
   void on_response_trailers(std::vector<extproc::ProcessingResponse>& out);
-  // The whole body is here: let the Exchange decide, answer with the pick or an error.
+  // The whole body is here: let the Exchange decide, answer with the pick or an error
+  // (or nothing yet: held).
   void decide(bool trailers_follow, std::vector<extproc::ProcessingResponse>& out);
+  // The Exchange decided (an attempt opened) or ended (its error in scratch_): the answer.
+  void answer_decision(std::vector<extproc::ProcessingResponse>& out);
   void answer_pick(std::string_view endpoint, bool body_follows, bool trailers_follow,
                    std::vector<extproc::ProcessingResponse>& out);
-  void immediate(int status, std::string_view json_body, std::vector<extproc::ProcessingResponse>& out);
+  // `head`: an HTTP response head whose header lines (but framing and connection ones) go
+  // with the immediate response.
+  void immediate(int status, std::string_view json_body, std::vector<extproc::ProcessingResponse>& out,
+                 std::string_view head = {});
   void immediate_error(int status, std::string_view code, std::string_view message,
                        std::vector<extproc::ProcessingResponse>& out);
   void end_exchange();
@@ -122,6 +154,7 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void read_subset_hint(const envoy::config::core::v3::Metadata& metadata);
 
   EppWorker& worker_;
+  StreamOwner* owner_;
   proxy::Exchange exchange_;
   http::Request request_;
   http::ResponseParser response_head_;
@@ -142,6 +175,13 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   bool duplex_response_ = false;  // FULL_DUPLEX_STREAMED response body
   bool buffered_request_ = false; // BUFFERED(_PARTIAL): one message holds the whole body
   bool first_message_ = true;
+  // A held stream's: decide()'s trailers_follow for the answer after the hold; buffered with
+  // trailers, request_trailers answered after the pick; half-closed while held; its answers
+  // from settle_held().
+  bool trailers_follow_ = false;
+  bool trailers_answer_ = false;
+  bool peer_closed_ = false;
+  std::vector<extproc::ProcessingResponse> answers_;
   bool observe_only_ = false;     // observability_mode: no responses at all
   Phase phase_ = Phase::Headers;
   StreamEnd end_ = StreamEnd::Open;

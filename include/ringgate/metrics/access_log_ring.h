@@ -43,6 +43,7 @@ struct AccessRecord {
   uint64_t end_ns = 0;
   uint64_t duration_ns = 0;
   uint64_t ttft_ns = 0;          // 0 = no response byte reached the client
+  uint64_t wait_ns = 0;          // request in → sent to a model server (queued, held); with attempts > 0
   uint32_t prompt_tokens = 0;    // from the response's usage; 0 = not reported
   uint32_t completion_tokens = 0;
   uint16_t status = 0;           // 0 = the client went away before any response

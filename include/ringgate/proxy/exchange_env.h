@@ -82,6 +82,10 @@ class ExchangeClient {
   // reply adds no chunking. Its head is still written as HTTP/1.1 text, which such a
   // client turns into its own (HEADERS).
   virtual bool frames_body() const { return false; }
+  // The exchange runs again from a queue it waited in (a dispatch offer or an eviction),
+  // outside any call of the client's: EPP mode makes the stream current (its subset hint,
+  // its pick) and answers it after the queue's cycle.
+  virtual void exchange_resumed() {}
 };
 
 // What every exchange of a worker shares.

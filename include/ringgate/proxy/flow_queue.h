@@ -77,6 +77,10 @@ struct FlowLimits {
   }
 };
 
+// One worker's share of the gateway-wide bounds (each worker enforces its 1/workers: at
+// least 1, "no bound" stays so); the TTLs as they are. Gateway workers and EPP threads alike.
+void assign_worker_share(FlowLimits& share, const FlowLimits& all, size_t workers);
+
 // The workers' shared view: the highest priority each one holds queued.
 class FlowShared {
  public:

@@ -71,6 +71,7 @@ class RequestStats {
   bool stream_ = false;
   bool traced_ = false;  // record(): the trace's SERVER span was written (the access log names it)
   uint64_t started_ns_ = 0;
+  uint64_t scheduled_ns_ = 0;    // sent to a model server (the first attempt): the end of any wait
   uint64_t first_token_ns_ = 0;  // first generated token relayed (TTFT)
   uint64_t last_chunk_ns_ = 0;   // previous body chunk of a stream (inter-token latency)
   uint64_t response_bytes_ = 0;  // body bytes relayed (response_sizes)

@@ -78,6 +78,10 @@ struct SimCounters {
   uint64_t kv_transfers_served = 0;            // held transfers a remote decoder pulled (blocks freed)
   uint64_t kv_transfers_expired = 0;           // held transfers freed by the timeout (vllm:nixl_num_kv_expired_reqs)
   uint64_t kv_transfers_evicted = 0;           // held transfers freed beyond the cap
+  // The most sequences running (never above --max-num-seqs) and waiting at once since the
+  // start: what a test reads to know how hard a gateway pushed, without sampling gauges.
+  uint32_t running_peak = 0;
+  uint32_t waiting_peak = 0;
   Histogram nixl_xfer_time{nixl_xfer_time_buckets()};  // modelled time of each pull
   // LoRA adapters loaded into one of the --max-loras slots because they were not there
   // (ringgate_sim_lora_swaps_total): what routing by adapter affinity saves.
