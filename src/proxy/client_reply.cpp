@@ -146,6 +146,8 @@ size_t ClientReply::buffered() const { return client_.output().size(); }
 
 void ClientReply::flush() { client_.flush(); }
 
+void ClientReply::resumed() { client_.exchange_resumed(); }
+
 void ClientReply::finished(ReplyEnd how) {
   if (how == ReplyEnd::Complete) client_.exchange_finished(keep_alive_);
   else client_.exchange_aborted();

@@ -198,7 +198,7 @@ void Exchange::wait_for_server() {
 
 bool Exchange::flow_try_dispatch() {
   const EntryDepth entry;
-  client_.exchange_resumed();
+  reply_.resumed();
   const RouteDecision decision = route_next();
   if (admission_.held()) return held_try_dispatch(decision);
   if (decision.saturated) return false;  // stays queued
@@ -242,7 +242,7 @@ bool Exchange::held_try_dispatch(const RouteDecision& decision) {
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
   const EntryDepth entry;
-  client_.exchange_resumed();
+  reply_.resumed();
   // Held for a model that never got a server: 503, the pool's answer (llm-d's
   // EvictedNoEndpoints); a TTL with servers there: 429, as llm-d answers it.
   if (admission_.held() && outcome == FlowOutcome::EvictedTTL && !state_.held_saw_server) {

@@ -84,6 +84,8 @@ class ClientReply {
 
   size_t buffered() const;
   void flush();
+  // The exchange runs again from a queue it waited in (ExchangeClient::exchange_resumed).
+  void resumed();
   // The reply is over: the connection goes on or closes (Complete), or is cut (Cut).
   void finished(ReplyEnd how);
 
