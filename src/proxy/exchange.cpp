@@ -787,6 +787,7 @@ void Exchange::close_out() {
   outcome.from_model_server = reply_.state().from_model_server;
   outcome.attempts = state_.attempts;
   outcome.migrations = state_.migrations;
+  outcome.http_version = uint8_t(state_.request->version_major * 10 + state_.request->version_minor);
   outcome.request_id = request_id_;
   outcome.model = fields_.model;
   outcome.target_model = target_model_;

@@ -156,6 +156,7 @@ void RequestStats::log_access(const RequestOutcome& o, uint64_t end_ns) {
   r->attempts = uint8_t(std::min<uint32_t>(o.attempts, 255));
   r->migrations = uint8_t(std::min<uint32_t>(o.migrations, 255));
   r->stream = stream_;
+  r->http_version = o.http_version;
   r->request_id.set(o.request_id);
   r->model.set(o.model);
   r->target_model.set(o.target_model);

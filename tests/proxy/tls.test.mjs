@@ -44,9 +44,10 @@ function install(from, to) {
   fs.renameSync(`${to}.new`, to);
 }
 
-async function gatewayWith(tlsYaml, extra = []) {
+async function gatewayWith(tlsYaml, extra = [], listenYaml = []) {
   const config = file(`gateway-${live.length}.yaml`);
-  fs.writeFileSync(config, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'listen:', '  tls:', ...tlsYaml.map((l) => `    ${l}`), ''].join('\n'));
+  fs.writeFileSync(config, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'listen:', ...listenYaml.map((l) => `  ${l}`),
+    '  tls:', ...tlsYaml.map((l) => `    ${l}`), ''].join('\n'));
   const g = await startGateway(['--config', config, '--workers', '2', ...sims.flatMap((s) => ['--endpoint', s.api]), ...extra]);
   live.push(g);
   return g;
@@ -111,13 +112,16 @@ function servedSerial(g) {
 const tlsCounter = async (g, name) => (await scrape(`${g.adminUrl}/metrics`)).get(name) ?? 0;
 const failures = async (g, reason) => tlsCounter(g, `ringgate_tls_handshake_failures_total{reason="${reason}"}`);
 
-test('curl --cacert: TLS 1.2 and 1.3, ALPN http/1.1, the answer proxied', async () => {
+test('curl --cacert: TLS 1.2 and 1.3, ALPN h2 and http/1.1, the answer proxied', async () => {
   for (const [flags, version] of [[['--tlsv1.2', '--tls-max', '1.2'], 'TLSv1.2'], [['--tlsv1.3'], 'TLSv1.3']]) {
-    const r = await curl([...flags, '--cacert', file('ca.pem'), '-H', 'content-type: application/json', '-d', completion(), `${base(gw)}/v1/completions`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`SSL connection using ${version.replace('.', '\\.')}`), r.stderr);
-    assert.match(r.stderr, /ALPN: server accepted http\/1\.1/, r.stderr);
-    assert.equal(JSON.parse(r.stdout).usage.completion_tokens, 4);
+    for (const [http, alpn] of [['--http1.1', 'http/1.1'], ['--http2', 'h2']]) {
+      const r = await curl([...flags, http, '--cacert', file('ca.pem'), '-H', 'content-type: application/json', '-d',
+        completion(), `${base(gw)}/v1/completions`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`SSL connection using ${version.replace('.', '\\.')}`), r.stderr);
+      assert.match(r.stderr, new RegExp(`ALPN: server accepted ${alpn.replace('.', '\\.')}`), r.stderr);
+      assert.equal(JSON.parse(r.stdout).usage.completion_tokens, 4);
+    }
   }
   // Without the CA the certificate is not trusted: it is real TLS, not a plain port.
   const untrusted = await curl(['-d', completion(), `${base(gw)}/v1/completions`]);
@@ -156,20 +160,27 @@ test('the official openai client over HTTPS with a CA file (NODE_EXTRA_CA_CERTS)
   assert.match(refused.stderr, /Connection error|certificate/i);
 });
 
-test('ALPN: a client offering only h2 is refused; http/1.1 or no ALPN is served', async () => {
-  const connect = (alpn) => new Promise((resolve) => {
-    const s = tls.connect({ port: gw.port, host: '127.0.0.1', servername: 'localhost', ca, ...(alpn ? { ALPNProtocols: alpn } : {}) }, () => {
-      resolve({ alpn: s.alpnProtocol });
-      s.end();
+test('ALPN: h2 first, then http/1.1, or no ALPN; another protocol alone is refused; h2 off: h2 alone refused',
+  async () => {
+    const connect = (g, alpn) => new Promise((resolve) => {
+      const s = tls.connect({ port: g.port, host: '127.0.0.1', servername: 'localhost', ca, ...(alpn ? { ALPNProtocols: alpn } : {}) }, () => {
+        resolve({ alpn: s.alpnProtocol });
+        s.end();
+      });
+      s.on('error', (e) => resolve({ error: e.code ?? e.message }));
     });
-    s.on('error', (e) => resolve({ error: e.code ?? e.message }));
+    const before = await failures(gw, 'protocol');
+    assert.equal((await connect(gw, ['h2'])).alpn, 'h2');
+    assert.equal((await connect(gw, ['http/1.1', 'h2'])).alpn, 'h2');  // the server's preference
+    assert.equal((await connect(gw, ['http/1.1'])).alpn, 'http/1.1');
+    assert.equal((await connect(gw, null)).alpn, false);
+    assert.match((await connect(gw, ['spdy/3'])).error, /NO_APPLICATION_PROTOCOL/);
+    assert.equal(await failures(gw, 'protocol'), before + 1);
+    const h1only = await gatewayWith([`certFile: ${file('leaf-a.pem')}`, `keyFile: ${file('leaf-a.key')}`], [],
+      ['http2:', '  enabled: false']);
+    assert.match((await connect(h1only, ['h2'])).error, /NO_APPLICATION_PROTOCOL/);
+    assert.equal((await connect(h1only, ['h2', 'http/1.1'])).alpn, 'http/1.1');
   });
-  const before = await failures(gw, 'protocol');
-  assert.match((await connect(['h2'])).error, /NO_APPLICATION_PROTOCOL/);
-  assert.equal((await connect(['h2', 'http/1.1'])).alpn, 'http/1.1');
-  assert.equal((await connect(null)).alpn, false);
-  assert.equal(await failures(gw, 'protocol'), before + 1);
-});
 
 // Opens a TCP connection, writes `chunks` (Buffers; numbers are pauses in ms), and
 // resolves {closedAfterMs, sent} once the gateway closes it (or after `maxMs`).

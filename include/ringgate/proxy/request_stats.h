@@ -21,6 +21,7 @@ struct RequestOutcome {
   bool from_model_server = false;  // the status is the model server's answer, relayed
   uint32_t attempts = 0;
   uint32_t migrations = 0;
+  uint8_t http_version = 11;  // the client's: 10, 11 or 20 (an HTTP/2 stream)
   std::string_view request_id, model, target_model;
   std::string_view endpoint;        // that served the end of it
   std::string_view first_endpoint;  // whose stream broke first (with migrations)

@@ -1,0 +1,78 @@
+// libFuzzer target: an HTTP/2 session (http::H2Session on libnghttp2) fed arbitrary bytes
+// after the client preface, in random splits, with a stream owner that answers every
+// complete request with a small body (so that HEADERS and DATA go out between the
+// reads). Nothing may crash, hang or read out of bounds; the limits hold for every
+// request the session hands over. Seeds (tests/http/corpus/fuzz_h2_session): a request
+// with a body, CONTINUATION, trailers, a PING flood, RST_STREAMs, WINDOW_UPDATE overflow.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringgate/http/h2_session.h"
+
+namespace {
+
+using ringgate::http::H2Limits;
+using ringgate::http::H2Session;
+using ringgate::http::H2Stream;
+
+struct Owner final : ringgate::http::H2Streams {
+  H2Session* session = nullptr;
+  H2Limits limits;
+  std::map<int32_t, std::unique_ptr<H2Stream>> streams;
+  std::vector<std::unique_ptr<H2Stream>> closed;  // freed between reads, as H2Connection does
+
+  H2Stream* h2_open(int32_t id) override {
+    auto& s = streams[id];
+    s = std::make_unique<H2Stream>();
+    return s.get();
+  }
+  void h2_request(H2Stream& s) override {
+    if (s.request.body.size() > limits.request.max_body_bytes) std::abort();
+    if (s.header_bytes > limits.request.max_header_bytes && s.refused_status != 431) std::abort();
+    s.out = "{\"ok\":true}";
+    s.answer_ended = true;
+    const ringgate::http::Header fields[] = {{"content-type", "application/json"}};
+    session->submit_head(s, s.refused_status ? s.refused_status : 200, fields, false);
+  }
+  void h2_sent(H2Stream&) override {}
+  void h2_closed(H2Stream& s, uint32_t) override {
+    auto it = streams.find(s.id);
+    closed.push_back(std::move(it->second));
+    streams.erase(it);
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  Owner owner;
+  owner.limits.max_concurrent_streams = 8;
+  owner.limits.max_resets_per_second = 16;
+  owner.limits.max_continuation_frames = 4;
+  owner.limits.max_control_frames_per_second = 16;
+  owner.limits.request.max_header_bytes = 1024;
+  owner.limits.request.max_body_bytes = 4096;
+  std::string out;
+  uint64_t now_ms = 1000;
+  H2Session session(owner.limits, owner, out, &now_ms);
+  owner.session = &session;
+  const size_t step = 1 + data[0] % 97;  // the first byte picks the split size
+  std::string input(ringgate::http::kH2Preface);
+  input.append(reinterpret_cast<const char*>(data + 1), size - 1);
+  for (size_t at = 0; at < input.size(); at += step) {
+    const size_t n = input.size() - at < step ? input.size() - at : step;
+    if (!session.receive(input.data() + at, n)) break;
+    if (!session.send()) break;
+    out.clear();
+    owner.closed.clear();
+    now_ms += 7;
+  }
+  session.send();
+  return 0;
+}
