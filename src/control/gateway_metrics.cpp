@@ -5,6 +5,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
 #include <limits>
 #include <span>
 
@@ -109,6 +110,16 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
   counter("ringgate_http2_connections_total", "Client connections that spoke HTTP/2 (h2c by prior knowledge, h2 by ALPN).",
           &C::http2_connections);
   counter("ringgate_http2_streams_total", "HTTP/2 streams opened by clients (each one request).", &C::http2_streams);
+  auto open_gauge = [&](const char* name, const char* help, proxy::Counter C::*opened, proxy::Counter C::*closed) {
+    int64_t open = 0;
+    for (const C* w : workers) open += int64_t((w->*opened).get()) - int64_t((w->*closed).get());
+    auto f = family(name, help, MetricType::Gauge);
+    add_gauge(f, {}, double(std::max<int64_t>(open, 0)));
+    out.push_back(std::move(f));
+  };
+  open_gauge("ringgate_http2_connections_open", "HTTP/2 client connections open now.", &C::http2_connections,
+             &C::http2_connections_closed);
+  open_gauge("ringgate_http2_streams_open", "HTTP/2 streams open now.", &C::http2_streams, &C::http2_streams_closed);
   counter_by_label("ringgate_http2_resets_total",
                    "HTTP/2 streams reset (RST_STREAM), by side: client (a cancel: its upstream request is aborted), "
                    "gateway (a refused stream, a reply cut, a client that took nothing for timeouts.clientWrite).",

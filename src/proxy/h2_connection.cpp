@@ -83,6 +83,8 @@ H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
 H2Connection::~H2Connection() {
   // Exchanges still running end as their client went away (the upstream closes).
   for (auto& [id, stream] : streams_) stream->exchange.client_gone();
+  rt_.counters->http2_streams_closed.add(streams_.size());
+  rt_.counters->http2_connections_closed.add();
 }
 
 H2Connection::Stream& H2Connection::stream_of(http::H2Stream& h2) { return *static_cast<Stream*>(h2.owner); }
@@ -177,6 +179,7 @@ void H2Connection::h2_closed(http::H2Stream& h2, uint32_t error_code) {
   (void)error_code;
   auto it = streams_.find(h2.id);
   if (it == streams_.end()) return;
+  rt_.counters->http2_streams_closed.add();
   closed_.push_back(std::move(it->second));
   streams_.erase(it);
 }

@@ -329,6 +329,68 @@ class Http2(unittest.TestCase):
         raw.close()
 
 
+    def test_debug_connections_shows_streams(self):
+        admin = self.gw.info['admin']
+        conns = lambda: json.loads(p.http_get('http://%s/debug/connections' % admin))  # noqa: E731
+        raw = Raw(self.api())
+        for sid in (1, 3, 5):  # open: their bodies not sent yet
+            raw.request(sid, body_of('held'), end=False)
+        p.wait_for(lambda: conns()['http2_streams'] == 3 and conns()['http2_connections'] == 1, 10, '3 streams open')
+        self.assertEqual(metric(admin, 'ringgate_http2_streams_open'), 3)
+        raw.close()
+        p.wait_for(lambda: conns()['http2_streams'] == 0 and conns()['http2_connections'] == 0, 10, 'none open')
+
+
+class ServerKilled(unittest.TestCase):
+    def test_a_sim_sigkilled_under_100_streams_fails_none(self):
+        sims = [p.start_sim('--model', MODEL, '--inter-token-latency-ms', '10', '--seed', str(i)) for i in range(2)]
+        gw = p.Proc([p.RINGGATE, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2',
+                     '--config', p.write_config('apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n'
+                                                '    static: ["%s", "%s"]\n' % (sims[0].info['api'],
+                                                                                 sims[1].info['api']))])
+        tokens = 60
+
+        async def run():
+            async with httpx.AsyncClient(http2=True, http1=False, timeout=60) as client:
+                started = asyncio.Event()
+
+                async def one(i):
+                    req = {'model': MODEL, 'prompt': 'story %d' % i, 'max_tokens': tokens, 'stream': True,
+                           'ignore_eos': True}
+                    events, done, errors = 0, False, 0
+                    async with client.stream('POST', 'http://%s/v1/completions' % gw.info['api'], json=req) as r:
+                        status = r.status_code
+                        async for line in r.aiter_lines():  # (httpx 0.23 keeps the line's end)
+                            line = line.strip()
+                            if line == 'data: [DONE]':
+                                done = True
+                            elif line.startswith('data: {'):
+                                event = json.loads(line[6:])
+                                errors += 'error' in event
+                                events += sum(1 for c in event.get('choices', []) if c.get('text'))
+                                if events >= 5:
+                                    started.set()
+                    return status, events, done, errors
+
+                tasks = [asyncio.create_task(one(i)) for i in range(100)]
+                await started.wait()
+                sims[0].proc.kill()  # SIGKILL, mid-generation for the streams it serves
+                return await asyncio.gather(*tasks)
+
+        try:
+            results = asyncio.run(run())
+            failed = [r for r in results if r != (200, tokens, True, 0)]
+            self.assertEqual(failed, [], '%d of 100 failed' % len(failed))
+            text = p.http_get('http://%s/metrics' % gw.info['admin'])
+            migrated = sum(float(v) for v in re.findall(
+                r'^ringgate_stream_migrations_total\{outcome="resumed"[^}]*\} (\S+)$', text, re.M))
+            self.assertGreater(migrated, 0, 'some streams moved to the other sim')
+        finally:
+            gw.stop()
+            sims[1].stop()
+            sims[0].stop()
+
+
 class Bounds(unittest.TestCase):
     """Each bound at N (served) and N+1 (its answer), its counter, and the rest going on."""
 

@@ -16,6 +16,9 @@ AdminResponse metrics_page(const AdminSources& sources, std::string_view query);
 AdminResponse debug_endpoints_page(const AdminSources& sources, std::string_view query);
 // /debug/flow: saturation, the flow-control queues and the rate limits (debug_flow_page.cpp).
 AdminResponse debug_flow_page(const AdminSources& sources, std::string_view query);
+// /debug/connections: client connections open per worker, HTTP/2's and their streams among
+// them (debug_connections_page.cpp).
+AdminResponse debug_connections_page(const AdminSources& sources, std::string_view query);
 // What /debug/flow and /metrics' flow families read (debug_flow_page.cpp).
 FlowView flow_view(const AdminSources& sources);
 
