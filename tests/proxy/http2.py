@@ -341,6 +341,28 @@ class Http2(unittest.TestCase):
         p.wait_for(lambda: conns()['http2_streams'] == 0 and conns()['http2_connections'] == 0, 10, 'none open')
 
 
+class Drain(unittest.TestCase):
+    def test_goaway_then_open_streams_finish(self):
+        sim = p.start_sim('--model', MODEL, '--inter-token-latency-ms', '10')
+        gw = start(sim)
+        try:
+            raw = Raw(gw.info['api'])
+            long = json.dumps({'model': MODEL, 'prompt': 'x', 'max_tokens': 50, 'stream': True, 'ignore_eos': True})
+            raw.request(1, long.encode())
+            raw.until(lambda x: isinstance(x, hf.DataFrame) and x.stream_id == 1)  # under way
+            gw.proc.send_signal(15)
+            f = goaway(raw)
+            self.assertEqual((f.error_code, f.last_stream_id), (NO_ERROR, 1))
+            status, body, reset = raw.answer(1)
+            self.assertEqual(reset, None)
+            self.assertTrue(body.rstrip().endswith(b'data: [DONE]'), body[-200:])
+            raw.close()
+            self.assertEqual(gw.stop(), 0)
+        finally:
+            gw.stop()
+            sim.stop()
+
+
 class ServerKilled(unittest.TestCase):
     def test_a_sim_sigkilled_under_100_streams_fails_none(self):
         sims = [p.start_sim('--model', MODEL, '--inter-token-latency-ms', '10', '--seed', str(i)) for i in range(2)]
