@@ -134,6 +134,27 @@ test('curl --cacert: TLS 1.2 and 1.3, ALPN h2 and http/1.1, the answer proxied',
   assert.ok([...m.keys()].some((k) => k.startsWith('ringgate_tls_info{mode="userspace"')), 'ringgate_tls_info says which mode served');
 });
 
+test("undici's Agent with allowH2 over TLS: answers and streams as HTTP/2 streams", async () => {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ allowH2: true, connect: { ca } });
+  const streams = async () => (await scrape(`${gw.adminUrl}/metrics`)).get('ringgate_http2_streams_total') ?? 0;
+  const before = await streams();
+  try {
+    for (const stream of [false, true]) {
+      const body = JSON.stringify({ model: MODEL, prompt: 'Hello over h2', max_tokens: 4, stream });
+      const r = await request(`${base(gw)}/v1/completions`, { method: 'POST', dispatcher: agent, body,
+        headers: { 'content-type': 'application/json' } });
+      assert.equal(r.statusCode, 200);
+      const text = await r.body.text();
+      if (stream) assert.match(text, /data: \[DONE\]\n\n$/);
+      else assert.equal(JSON.parse(text).usage.completion_tokens, 4);
+    }
+  } finally {
+    await agent.close();
+  }
+  assert.equal(await streams(), before + 2);
+});
+
 test('the official openai client over HTTPS with a CA file (NODE_EXTRA_CA_CERTS)', async () => {
   const script = `
     import OpenAI from 'openai';
