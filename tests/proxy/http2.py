@@ -92,6 +92,8 @@ class Raw:
                     self.buf = self.buf[9 + length:]
                     if isinstance(f, hf.SettingsFrame) and 'ACK' not in f.flags:
                         self.send(hf.SettingsFrame(0, flags=['ACK']))
+                    if isinstance(f, hf.HeadersFrame):  # in arrival order: HPACK's table is the connection's
+                        f.decoded = dict(self.decoder.decode(f.data))
                     return f
             try:
                 chunk = self.sock.recv(65536)
@@ -129,10 +131,8 @@ class Raw:
                 return status, body, 'goaway' if f is not None else 'closed'
             if isinstance(f, hf.RstStreamFrame):
                 return status, body, f.error_code
-            if isinstance(f, hf.HeadersFrame):
-                headers = dict(self.decoder.decode(f.data))
-                if status is None:
-                    status = int(headers[':status'])
+            if isinstance(f, hf.HeadersFrame) and status is None:
+                status = int(f.decoded[':status'])
             if isinstance(f, hf.DataFrame):
                 body += f.data
                 if f.data:  # keep the windows open
@@ -339,6 +339,43 @@ class Http2(unittest.TestCase):
         self.assertEqual(metric(admin, 'ringgate_http2_streams_open'), 3)
         raw.close()
         p.wait_for(lambda: conns()['http2_streams'] == 0 and conns()['http2_connections'] == 0, 10, 'none open')
+
+
+class SlowReader(unittest.TestCase):
+    def test_a_stream_at_zero_window_is_reset_and_its_neighbour_goes_on(self):
+        sim = p.start_sim('--model', MODEL, '--inter-token-latency-ms', '5')
+        gw = start(sim, '', 'timeouts:\n  clientWrite: 1s\n')
+        try:
+            admin = gw.info['admin']
+            resets = metric(admin, 'ringgate_http2_resets_total{side="gateway"}') or 0
+            raw = Raw(gw.info['api'], settings=False)
+            small = hf.SettingsFrame(0, settings={hf.SettingsFrame.INITIAL_WINDOW_SIZE: 1024})
+            raw.sock.sendall(PREFACE + small.serialize())
+            stalled = json.dumps({'model': MODEL, 'prompt': 'x', 'max_tokens': 2000, 'stream': True,
+                                  'ignore_eos': True}).encode()
+            raw.request(1, stalled)  # its window is never opened again
+            t0 = time.monotonic()
+            for round_ in range(3):  # its neighbour, three times over, while stream 1 sits at zero
+                sid = 3 + 2 * round_
+                raw.send(hf.WindowUpdateFrame(0, window_increment=1 << 20))
+                raw.request(sid, json.dumps({'model': MODEL, 'prompt': 'y', 'max_tokens': 20, 'stream': True,
+                                             'ignore_eos': True}).encode())
+                raw.send(hf.WindowUpdateFrame(sid, window_increment=1 << 20))
+                status, body, reset = raw.answer(sid)
+                self.assertEqual((status, reset), (200, None))
+                self.assertTrue(body.rstrip().endswith(b'data: [DONE]'))
+            self.assertLess(time.monotonic() - t0, 1.0, 'the neighbours did not wait for stream 1')
+            f, _ = raw.until(lambda x: isinstance(x, hf.RstStreamFrame) and x.stream_id == 1, 10)
+            self.assertIsNotNone(f, 'stream 1 reset')
+            self.assertEqual(f.error_code, CANCEL)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+            self.assertEqual(metric(admin, 'ringgate_http2_resets_total{side="gateway"}') - resets, 1)
+            p.wait_for(lambda: all(e['inflight'] == 0 for e in json.loads(
+                p.http_get('http://%s/debug/endpoints' % admin))['endpoints']), 10, 'its upstream released')
+            raw.close()
+        finally:
+            gw.stop()
+            sim.stop()
 
 
 class Drain(unittest.TestCase):
