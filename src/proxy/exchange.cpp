@@ -94,8 +94,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   reply_.begin(http11, keep_alive);
   state_.started_ms = started_ms;
   tried_.clear();
-  broke_mid_stream_.clear();
-  first_endpoint_.clear();
+  leg_body_.own = false;
   prefill_endpoint_.clear();
   race_.reset();
   admission_.begin(request, key);
@@ -308,11 +307,11 @@ RouteDecision Exchange::route_next() {
     // A first dispatch under flow control never goes to a saturated endpoint (it waits
     // instead); a retry or a continuation goes wherever is left.
     route.hold_when_saturated = state_.attempts == 0 && (admission_.flow_enabled() || admission_.held());
-    route.exclude = tried_;
+    route.exclude = tried_.tried;
     route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
     std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
-    if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_, broke_mid_stream_, exclude)) {
+    if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
       route.exclude = exclude;
       const uint64_t first_started_ns = decision.started_ns;
       decision = env_.router->route(route);
@@ -348,7 +347,7 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
                                               : TraceLeg::Attempt;
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
-  if (state_.own_body) return image;  // (its body has the rewritten model written into it)
+  if (leg_body_.own) return image;  // (its body has the rewritten model written into it)
   if (!model_token_.empty()) {
     image.model_offset = fields_.model_offset;
     image.model_length = fields_.model_length;
@@ -379,7 +378,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   // ones too under flow control); the first of the two to stream a token is kept.
   assert(!race_.racing() && "a hedge while racing");
   RouteRequest route = route_request();
-  route.exclude = tried_;
+  route.exclude = tried_.tried;
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
@@ -388,7 +387,7 @@ void Exchange::dispatch(const RouteDecision& decision) {
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.push_back(second.endpoint_id);
+  tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
   if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
@@ -399,8 +398,8 @@ void Exchange::dispatch(const RouteDecision& decision) {
 void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.push_back(decision.endpoint_id);
-  const size_t body_length = state_.own_body ? leg_body_.size()
+  tried_.add(decision.endpoint_id);
+  const size_t body_length = leg_body_.own ? leg_body_.body.size()
                              : model_token_.empty()
                                  ? state_.request->body.size()
                                  : state_.request->body.size() - fields_.model_length + model_token_.size();
@@ -410,7 +409,7 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
   race_.reset();
   state_.answering_server = decision.server;
   Attempt& attempt = race_.next_primary();
-  http::BodyBuffer& body = state_.own_body ? leg_body_ : state_.request->body;
+  http::BodyBuffer& body = leg_body_.of(state_.request->body);
   if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
@@ -449,15 +448,15 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
   decode_.hold(decode, std::move(decode_slot));
   env_.router->routed(decode.endpoint_id);
-  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, scratch_)) {
+  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, leg_body_.scratch)) {
     prefill_slot = SlotClaim();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
-  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, scratch_.size(), admission_.keyed(),
+  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(), admission_.keyed(),
                       stats_.trace().on());
-  prefill_.start(std::move(prefill_slot), prefill, head, scratch_,
+  prefill_.start(std::move(prefill_slot), prefill, head, leg_body_.scratch,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
   return true;
@@ -481,10 +480,8 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
   prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
   const bool chat = chat_shaped(*state_.route);
   if (!kv_transfer_params.empty() &&
-      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, scratch_)) {
-    leg_body_.assign(scratch_);
-    openai::BodyReader::pad(leg_body_);
-    state_.own_body = true;
+      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, leg_body_.scratch)) {
+    leg_body_.take_scratch();
     prefill_endpoint_ = prefill_.destination();
   }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
@@ -529,7 +526,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
     for (uint32_t id : server)
-      if (std::find(tried_.begin(), tried_.end(), id) == tried_.end()) tried_.push_back(id);
+      tried_.add(id);
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
@@ -703,11 +700,11 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.model_token = model_token_;
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
-  if (const auto obstacle = openai::build_continuation(state_.request->body, spec, scratch_))
+  if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
     return give_up_continuation({}, *obstacle);
-  broke_mid_stream_.push_back(race_.lead().endpoint_id());
+  tried_.broke_mid_stream.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
-    first_endpoint_ = race_.lead().destination();
+    tried_.first_broken = race_.lead().destination();
     state_.migration_reason = state_.stalled ? Reason::Stall : Reason::Reset;
   }
   race_.end_lead(false, /*keep_body=*/false);
@@ -717,9 +714,7 @@ void Exchange::continue_stream(FailureKind kind) {
   state_.leg_started_ms = *env_.now_ms;
   state_.fresh_retry_used = false;
   relay_.start_leg();
-  leg_body_.assign(scratch_);
-  openai::BodyReader::pad(leg_body_);
-  state_.own_body = true;
+  leg_body_.take_scratch();
   next_attempt();
 }
 
@@ -793,7 +788,7 @@ void Exchange::close_out() {
   outcome.target_model = target_model_;
   const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
-  outcome.first_endpoint = first_endpoint_;
+  outcome.first_endpoint = tried_.first_broken;
   if (state_.migrations > 0) outcome.migration = metrics::name(state_.migration_reason);
   if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();

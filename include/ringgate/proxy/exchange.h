@@ -36,6 +36,7 @@
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
 #include "ringgate/proxy/hedge_race.h"
+#include "ringgate/proxy/leg_body.h"
 #include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
@@ -43,6 +44,7 @@
 #include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/response_wait.h"
 #include "ringgate/proxy/request_stats.h"
+#include "ringgate/proxy/tried_endpoints.h"
 
 namespace ringgate::proxy {
 
@@ -122,7 +124,6 @@ class Exchange final : public AttemptOwner,
     const openai::ApiRoute* route = nullptr;  // the request's path in the route table
     bool digested = false;        // fields_ and the prefix chain come from digest_ (else BodyReader)
     bool add_request_id = false;  // request_id_ is the gateway's (else the client's)
-    bool own_body = false;        // the current leg sends leg_body_, not the client's body
     bool split = false;           // decided prefill-decode
     uint64_t answering_server = 0;  // the lead attempt's server (address hash), for affinity_
     uint64_t started_ms = 0;
@@ -190,14 +191,9 @@ class Exchange final : public AttemptOwner,
   std::string model_token_;
   std::string request_id_;
   std::string upstream_head_;
-  // The body the current leg sends when it is not the client's (state_.own_body): a
-  // decode leg with its kv_transfer_params, a continuation.
-  http::BodyBuffer leg_body_;
-  std::string scratch_;  // such a body as it is built
+  LegBody leg_body_;  // the current leg's body when it is not the client's
   std::string prefill_endpoint_;
-  std::vector<uint32_t> tried_;
-  std::vector<uint32_t> broke_mid_stream_;  // endpoints whose leg broke after bytes reached the client
-  std::string first_endpoint_;              // whose stream broke first
+  TriedEndpoints tried_;
   net::Timer request_timer_{this, 0};
 };
 
