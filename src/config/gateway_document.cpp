@@ -52,9 +52,11 @@ void read_listen_tls(YamlFieldReader& r, const YAML::Node& node, const std::stri
 void read_listen_http2(YamlFieldReader& r, const YAML::Node& node, const std::string& path, Http2ListenConfig& out) {
   auto fields = r.read_map(node, path, gateway_schema::kListenHttp2);
   if (!fields) return;
-  with_field(*fields, path, "enabled", [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
+  with_field(*fields, path, "enabled",
+             [&](const YAML::Node& v, const std::string& p) { assign(out.enabled, r.read_bool(v, p)); });
   auto count = [&](const char* key, int64_t max, uint32_t& target) {
-    with_field(*fields, path, key, [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_int(v, p, 1, max)); });
+    with_field(*fields, path, key,
+               [&](const YAML::Node& v, const std::string& p) { assign(target, r.read_int(v, p, 1, max)); });
   };
   count("maxConcurrentStreams", 10000, out.max_concurrent_streams);
   count("maxResetsPerSecond", 1000000, out.max_resets_per_second);
@@ -84,7 +86,8 @@ void read_listen(YamlFieldReader& r, const YAML::Node& node, const std::string& 
     out.tls.emplace();
     read_listen_tls(r, v, p, *out.tls);
   });
-  with_field(*fields, path, "http2", [&](const YAML::Node& v, const std::string& p) { read_listen_http2(r, v, p, out.http2); });
+  with_field(*fields, path, "http2",
+             [&](const YAML::Node& v, const std::string& p) { read_listen_http2(r, v, p, out.http2); });
   if (out.api == out.admin) {
     const bool admin_given = fields->find("admin") != nullptr;
     r.error(admin_given ? *fields->find("admin") : *fields->find("api"), join_path(path, admin_given ? "admin" : "api"),

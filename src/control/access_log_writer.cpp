@@ -83,8 +83,9 @@ void AccessLogWriter::format(std::string& out, const metrics::AccessRecord& r, i
   out += ",\"status\":";
   util::append_uint(out, r.status);
   out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
-  out += r.http_version == 20 ? ",\"protocol\":\"HTTP/2\"" : r.http_version == 10 ? ",\"protocol\":\"HTTP/1.0\""
-                                                                                  : ",\"protocol\":\"HTTP/1.1\"";
+  out += r.http_version == 20   ? ",\"protocol\":\"HTTP/2\""
+         : r.http_version == 10 ? ",\"protocol\":\"HTTP/1.0\""
+                                : ",\"protocol\":\"HTTP/1.1\"";
   out += ",\"attempts\":";
   util::append_uint(out, r.attempts);
   if (r.migrations) {

@@ -51,11 +51,15 @@ struct Page {
   AdminResponse (*render)(const AdminSources& sources, std::string_view query);
 };
 constexpr Page kPages[] = {
-    {"/healthz", &healthz_page},           {"/readyz", &readyz_page},
-    {"/metrics", &metrics_page},           {"/debug/endpoints", &debug_endpoints_page},
-    {"/debug/flow", &debug_flow_page},     {"/debug/shared", &debug_shared_page},
+    {"/healthz", &healthz_page},
+    {"/readyz", &readyz_page},
+    {"/metrics", &metrics_page},
+    {"/debug/endpoints", &debug_endpoints_page},
+    {"/debug/flow", &debug_flow_page},
+    {"/debug/shared", &debug_shared_page},
     {"/debug/connections", &debug_connections_page},
-    {"/debug/events", &debug_events_page}, {"/", &status_page_view},
+    {"/debug/events", &debug_events_page},
+    {"/", &status_page_view},
 };
 
 }  // namespace

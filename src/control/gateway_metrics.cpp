@@ -107,8 +107,8 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
                    "Requests naming a Responses API response this replica did not know that waited for the other "
                    "replicas to tell it (sharedState), by outcome: found, or expired (then routed as unknown).",
                    "outcome", proxy::kResponseWaitOutcomes, &C::response_waits);
-  counter("ringgate_http2_connections_total", "Client connections that spoke HTTP/2 (h2c by prior knowledge, h2 by ALPN).",
-          &C::http2_connections);
+  counter("ringgate_http2_connections_total",
+          "Client connections that spoke HTTP/2 (h2c by prior knowledge, h2 by ALPN).", &C::http2_connections);
   counter("ringgate_http2_streams_total", "HTTP/2 streams opened by clients (each one request).", &C::http2_streams);
   auto open_gauge = [&](const char* name, const char* help, proxy::Counter C::*opened, proxy::Counter C::*closed) {
     int64_t open = 0;

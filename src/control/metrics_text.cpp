@@ -99,16 +99,22 @@ void append_histogram(std::string& out, const MetricFamily& f, const ClientMetri
 void append_summary(std::string& out, const MetricFamily& f, const ClientMetric& m) {
   append_sample(out, f, m, "_count", m.summary.sample_count);
   append_sample(out, f, m, "_sum", m.summary.sample_sum);
-  for (const ClientMetric::Quantile& q : m.summary.quantile) append_sample(out, f, m, "", q.value, "quantile", q.quantile);
+  for (const ClientMetric::Quantile& q : m.summary.quantile)
+    append_sample(out, f, m, "", q.value, "quantile", q.quantile);
 }
 
 const char* type_name(MetricType t) {
   switch (t) {
-    case MetricType::Counter: return "counter";
-    case MetricType::Gauge: return "gauge";
-    case MetricType::Summary: return "summary";
-    case MetricType::Histogram: return "histogram";
-    case MetricType::Untyped: break;
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Summary:
+      return "summary";
+    case MetricType::Histogram:
+      return "histogram";
+    case MetricType::Untyped:
+      break;
   }
   return "untyped";
 }
@@ -136,11 +142,21 @@ void append_text_exposition(std::string& out, std::span<const MetricFamily> fami
     out += '\n';
     for (const ClientMetric& m : f.metric) {
       switch (f.type) {
-        case MetricType::Counter: append_sample(out, f, m, "", m.counter.value); break;
-        case MetricType::Gauge: append_sample(out, f, m, "", m.gauge.value); break;
-        case MetricType::Untyped: append_sample(out, f, m, "", m.untyped.value); break;
-        case MetricType::Histogram: append_histogram(out, f, m); break;
-        case MetricType::Summary: append_summary(out, f, m); break;
+        case MetricType::Counter:
+          append_sample(out, f, m, "", m.counter.value);
+          break;
+        case MetricType::Gauge:
+          append_sample(out, f, m, "", m.gauge.value);
+          break;
+        case MetricType::Untyped:
+          append_sample(out, f, m, "", m.untyped.value);
+          break;
+        case MetricType::Histogram:
+          append_histogram(out, f, m);
+          break;
+        case MetricType::Summary:
+          append_summary(out, f, m);
+          break;
       }
     }
   }

@@ -21,8 +21,8 @@ bool method_of(std::string_view name, llhttp_method_t& out) {
     std::string_view name;
     llhttp_method_t method;
   };
-  static constexpr Known kKnown[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},     {"HEAD", HTTP_HEAD},
-                                     {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
+  static constexpr Known kKnown[] = {{"GET", HTTP_GET},    {"POST", HTTP_POST},     {"HEAD", HTTP_HEAD},
+                                     {"PUT", HTTP_PUT},    {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
                                      {"PATCH", HTTP_PATCH}};
   for (const Known& k : kKnown)
     if (k.name == name) {
@@ -171,7 +171,7 @@ struct H2Callbacks {
     H2Session& me = self(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       const uint32_t code = frame->goaway.error_code;
-      const H2GoawayReason why = code == NGHTTP2_NO_ERROR           ? H2GoawayReason::Drain
+      const H2GoawayReason why = code == NGHTTP2_NO_ERROR            ? H2GoawayReason::Drain
                                  : code == NGHTTP2_ENHANCE_YOUR_CALM ? H2GoawayReason::EnhanceYourCalm
                                                                      : H2GoawayReason::ProtocolError;
       ++me.goaways_[size_t(why)];
@@ -181,7 +181,8 @@ struct H2Callbacks {
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
       H2Stream* st = stream_of(s, frame->hd.stream_id);
-      if (st != nullptr && !st->request_ended) nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+      if (st != nullptr && !st->request_ended)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }
@@ -310,8 +311,10 @@ bool H2Session::receive(const char* data, size_t len) {
   if (failed_) return false;
   const ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
   if (n < 0) {
-    if (n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, H2Bound::Continuations);
-    else if (n == NGHTTP2_ERR_FLOODED) fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, H2Bound::ControlFrames);
+    if (n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+      fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, H2Bound::Continuations);
+    else if (n == NGHTTP2_ERR_FLOODED)
+      fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, H2Bound::ControlFrames);
     else if (!failed_) {
       failed_ = true;
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
@@ -354,7 +357,9 @@ void H2Session::resume(H2Stream& stream) {
   nghttp2_session_resume_data(session_, stream.id);
 }
 
-bool H2Session::reset_by_us(int32_t id) const { return std::find(our_resets_.begin(), our_resets_.end(), id) != our_resets_.end(); }
+bool H2Session::reset_by_us(int32_t id) const {
+  return std::find(our_resets_.begin(), our_resets_.end(), id) != our_resets_.end();
+}
 
 void H2Session::reset(H2Stream& stream, uint32_t error_code) {
   our_resets_[gateway_resets_ % our_resets_.size()] = stream.id;

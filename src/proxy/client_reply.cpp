@@ -68,8 +68,10 @@ void ClientReply::commit() {
 
 void ClientReply::note_tail(std::string_view data) {
   // Where the relayed bytes end, so that an error event can start an event of its own.
-  if (data.size() >= 2) response_.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
-  else if (!data.empty()) response_.tail = uint16_t((response_.tail << 8) | uint8_t(data.back()));
+  if (data.size() >= 2)
+    response_.tail = uint16_t((uint8_t(data[data.size() - 2]) << 8) | uint8_t(data.back()));
+  else if (!data.empty())
+    response_.tail = uint16_t((response_.tail << 8) | uint8_t(data.back()));
 }
 
 void ClientReply::append(std::string_view data) {
@@ -81,8 +83,10 @@ void ClientReply::append(std::string_view data) {
 
 void ClientReply::frame(std::string_view data) {
   std::string& out = client_.output();
-  if (response_.framing == ClientFraming::Chunked) append_chunk(out, data);
-  else out += data;
+  if (response_.framing == ClientFraming::Chunked)
+    append_chunk(out, data);
+  else
+    out += data;
 }
 
 std::string* ClientReply::open_in_place(std::string_view held) {
@@ -149,8 +153,10 @@ void ClientReply::flush() { client_.flush(); }
 void ClientReply::resumed() { client_.exchange_resumed(); }
 
 void ClientReply::finished(ReplyEnd how) {
-  if (how == ReplyEnd::Complete) client_.exchange_finished(keep_alive_);
-  else client_.exchange_aborted();
+  if (how == ReplyEnd::Complete)
+    client_.exchange_finished(keep_alive_);
+  else
+    client_.exchange_aborted();
 }
 
 }  // namespace ringgate::proxy

@@ -311,7 +311,8 @@ RouteDecision Exchange::route_next() {
     route.first_attempt = state_.attempts == 0;
     RouteDecision decision = env_.router->route(route);
     std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
-    if (decision.status != 0 && AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
+    if (decision.status != 0 &&
+        AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
       route.exclude = exclude;
       const uint64_t first_started_ns = decision.started_ns;
       decision = env_.router->route(route);
@@ -454,8 +455,8 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
     return true;
   }
   std::string head;
-  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(), admission_.keyed(),
-                      stats_.trace().on());
+  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(),
+                      admission_.keyed(), stats_.trace().on());
   prefill_.start(std::move(prefill_slot), prefill, head, leg_body_.scratch,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
@@ -525,8 +526,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
-    for (uint32_t id : server)
-      tried_.add(id);
+    for (uint32_t id : server) tried_.add(id);
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
@@ -746,8 +746,9 @@ void Exchange::drain_started() {
 void Exchange::cut_at_shutdown() {
   if (!state_.active) return;
   reply_.close_after();
-  end_with_error(503, "gateway_shutdown", reply_.committed() ? "the gateway shut down before the response ended"
-                                                              : "the gateway shut down before the response began");
+  end_with_error(503, "gateway_shutdown",
+                 reply_.committed() ? "the gateway shut down before the response ended"
+                                    : "the gateway shut down before the response began");
 }
 
 void Exchange::on_timer(net::Timer&) {

@@ -122,9 +122,10 @@ void H2Connection::h2_request(http::H2Stream& h2) {
   stream.head_only = request.method == HTTP_HEAD;
   if (h2.refused_status) {
     const int status = h2.refused_status;
-    const std::string_view code = status == 413 ? "body_too_large" : status == 431 ? "headers_too_large"
-                                  : status == 405                  ? "method_not_allowed"
-                                                                   : "bad_request";
+    const std::string_view code = status == 413   ? "body_too_large"
+                                  : status == 431 ? "headers_too_large"
+                                  : status == 405 ? "method_not_allowed"
+                                                  : "bad_request";
     return answer(stream, status, code, h2.refused_reason, {});
   }
   GateAnswer gate = gate_request(request, *rt_.exchange_env, *rt_.counters);

@@ -28,7 +28,8 @@ GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, Wo
   const openai::ApiRoute* route = openai::find_route(request.target);
   if (route == nullptr) return refuse(404, "not_found", "unknown path");
   if (!method_allowed(*route, request.method)) {
-    return refuse(405, "method_not_allowed", std::string("use ").append(route->allow).append(" for ").append(route->path),
+    return refuse(405, "method_not_allowed",
+                  std::string("use ").append(route->allow).append(" for ").append(route->path),
                   std::string("allow: ").append(route->allow).append("\r\n"));
   }
   const ApiKey* key = nullptr;

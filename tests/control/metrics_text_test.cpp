@@ -41,8 +41,8 @@ TEST_CASE("every family type and value shape: the bytes prometheus-cpp writes") 
   constexpr double kInf = std::numeric_limits<double>::infinity();
   std::vector<MetricFamily> fs;
   fs.push_back(family("c_total", "A counter.", MetricType::Counter));
-  for (double v : {0.0, 1.0, 12345678901234.0, 0.013154259, 8.052e-06, 1e300, -2.5, 1.0 / 3.0, kInf, -kInf,
-                   std::nan("")}) {
+  for (double v :
+       {0.0, 1.0, 12345678901234.0, 0.013154259, 8.052e-06, 1e300, -2.5, 1.0 / 3.0, kInf, -kInf, std::nan("")}) {
     ClientMetric m = sample({{"a", "x"}, {"b", "quote\" back\\slash"}});
     m.counter.value = v;
     fs.back().metric.push_back(m);

@@ -21,10 +21,12 @@ namespace {
 
 constexpr const char* kSse = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n";
 constexpr const char* kSized = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n";
-constexpr const char* kSseHead = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
-                                 "x-request-id: r1\r\n\r\n";
-constexpr const char* kSizedHead = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n"
-                                   "x-request-id: r1\r\n\r\n";
+constexpr const char* kSseHead =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+    "x-request-id: r1\r\n\r\n";
+constexpr const char* kSizedHead =
+    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n"
+    "x-request-id: r1\r\n\r\n";
 
 struct Harness {
   FakeClient client;

@@ -113,9 +113,11 @@ inline constexpr Field kListenFields[] = {
      "(no h2c Upgrade). Each stream is one request, as an HTTP/1.1 request is."},
 };
 inline constexpr Field kListenHttp2Fields[] = {
-    {"enabled", "bool", "true", "", kRestart, "", "Serve HTTP/2 (false: HTTP/1.1 only, and ALPN offers http/1.1 only)."},
+    {"enabled", "bool", "true", "", kRestart, "",
+     "Serve HTTP/2 (false: HTTP/1.1 only, and ALPN offers http/1.1 only)."},
     {"maxConcurrentStreams", "int", "100", "1..10000", kRestart, "",
-     "Streams a connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); beyond, REFUSED_STREAM."},
+     "Streams a connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); one more is refused "
+     "(REFUSED_STREAM) before the client acknowledged the setting, a connection error (GOAWAY) after."},
     {"streamWindowBytes", "byte size", "2Mi", "64Ki..1Gi", kRestart, "",
      "What a client may send on one stream ahead of the gateway (SETTINGS_INITIAL_WINDOW_SIZE)."},
     {"connectionWindowBytes", "byte size", "16Mi", "64Ki..1Gi", kRestart, "",

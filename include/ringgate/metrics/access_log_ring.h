@@ -50,7 +50,7 @@ struct AccessRecord {
   uint8_t attempts = 0;          // upstream attempts (0 = answered by the gateway itself)
   uint8_t migrations = 0;        // continuations of a broken stream sent
   bool stream = false;
-  uint8_t http_version = 11;     // the client's: 10, 11 or 20
+  uint8_t http_version = 11;  // the client's: 10, 11 or 20
   InlineText<128> request_id;
   InlineText<128> model;         // as the client asked
   InlineText<128> target_model;  // after rewrite

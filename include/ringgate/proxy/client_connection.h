@@ -138,8 +138,8 @@ class ClientConnection final : public net::IoHandler,
   Phase phase_ = Phase::Reading;
   http::RequestParser parser_;
   Exchange exchange_;
-  std::unique_ptr<H2Connection> h2_;  // this connection speaks HTTP/2 (null: HTTP/1.1)
-  bool h2_possible_ = false;          // no byte read yet that HTTP/2's preface would not start with
+  std::unique_ptr<H2Connection> h2_;      // this connection speaks HTTP/2 (null: HTTP/1.1)
+  bool h2_possible_ = false;              // no byte read yet that HTTP/2's preface would not start with
   std::unique_ptr<net::TlsSession> tls_;  // TLS listener: the transport seam (null: plain)
   bool close_notify_sent_ = false;
   std::string in_;       // received, not yet parsed (pipelined requests wait here)

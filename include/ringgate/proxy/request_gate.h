@@ -20,8 +20,8 @@ struct GateAnswer {
   int status = 0;               // else answer this: an error (code, message), or 200 with `body`
   std::string_view code;
   std::string message;
-  std::string headers;       // whole "name: value\r\n" lines for the answer's head
-  std::string body;          // the model list (application/json)
+  std::string headers;  // whole "name: value\r\n" lines for the answer's head
+  std::string body;     // the model list (application/json)
 };
 
 GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, WorkerCounters& counters);

@@ -85,8 +85,8 @@ struct WorkerCounters {
   Counter http2_connections;
   Counter http2_connections_closed;  // open = connections - closed
   Counter http2_streams;
-  Counter http2_streams_closed;      // open = streams - closed
-  Counter http2_resets[2];  // by kHttp2ResetSides: reset by the client, by the gateway
+  Counter http2_streams_closed;  // open = streams - closed
+  Counter http2_resets[2];       // by kHttp2ResetSides: reset by the client, by the gateway
   Counter http2_goaways[size_t(http::H2GoawayReason::Count)];  // by http::kH2GoawayReasonNames
   Counter http2_bounds[size_t(http::H2Bound::Count)];          // by http::kH2BoundNames: the bound a client met
 };
