@@ -74,7 +74,8 @@ TEST_CASE("shared responses: a record that ends the entry at kMaxEntryBytes is s
   entry.clear();
   size_t sent = 0, dropped = 0;
   const size_t tries = 2 * (kMax / bytes);
-  for (size_t i = 0; i < tries; ++i) (stream.append(entry, kMax, record, snapshot) == StreamAppend::Sent ? sent : dropped)++;
+  for (size_t i = 0; i < tries; ++i)
+    (stream.append(entry, kMax, record, snapshot) == StreamAppend::Sent ? sent : dropped)++;
   CHECK(sent == kMax / bytes);
   CHECK(dropped == tries - kMax / bytes);
   CHECK(entry.size() == sent * bytes);
@@ -105,7 +106,8 @@ TEST_CASE("shared placements: a record that ends the entry at kMaxEntryBytes is 
   entry.clear();
   size_t sent = 0, dropped = 0;
   const size_t tries = 2 * (kMax / bytes);
-  for (size_t i = 0; i < tries; ++i) (stream.append(entry, kMax, record, snapshot) == StreamAppend::Sent ? sent : dropped)++;
+  for (size_t i = 0; i < tries; ++i)
+    (stream.append(entry, kMax, record, snapshot) == StreamAppend::Sent ? sent : dropped)++;
   CHECK(sent == kMax / bytes);
   CHECK(dropped == tries - kMax / bytes);
   CHECK(entry.size() == sent * bytes);

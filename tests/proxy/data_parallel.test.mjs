@@ -162,7 +162,8 @@ for (const form of ['learnt', 'declared']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-dp-'));
     dirs.push(dir);
     const file = path.join(dir, 'gateway.yaml');
-    const entry = form === 'declared' ? `{address: "127.0.0.1:${front.port}", dataParallelSize: ${N}}` : `"127.0.0.1:${front.port}"`;
+    const address = `"127.0.0.1:${front.port}"`;
+    const entry = form === 'declared' ? `{address: ${address}, dataParallelSize: ${N}}` : address;
     fs.writeFileSync(file, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'pool:', '  discovery:', '    static:',
       `    - ${entry}`, ''].join('\n'));
     const gw = keep(await startGateway(['--config', file, '--workers', '1']));
@@ -174,7 +175,8 @@ for (const form of ['learnt', 'declared']) {
     for (let round = 0; round < 8 && !(named.has('0') && named.has(String(N - 1))); round++) {
       const rs = await Promise.all(Array.from({ length: N }, (_, i) => fetch(`${gw.url}/v1/completions`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: MODEL, prompt: `${form} round ${round} request ${i}`, max_tokens: 4, ignore_eos: true }),
+        body: JSON.stringify({ model: MODEL, prompt: `${form} round ${round} request ${i}`, max_tokens: 4,
+          ignore_eos: true }),
       }).then(async (r) => ({ status: r.status, engine: r.headers.get('x-sim-engine'), text: await r.text() }))));
       for (const r of rs) assert.equal(r.status, 200, r.text);
       for (const rank of front.ranks) named.add(rank);

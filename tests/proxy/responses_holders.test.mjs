@@ -57,7 +57,8 @@ async function metricsFailingFront(sim) {
 const endpoints = async (gw) => (await (await fetch(`${gw.adminUrl}/debug/endpoints`)).json()).endpoints;
 const view = async (gw) => {
   const eps = await endpoints(gw);
-  return { known: eps.map((e) => e.address).sort(), routable: eps.filter((e) => e.routable).map((e) => e.address).sort() };
+  const addresses = (list) => list.map((e) => e.address).sort();
+  return { known: addresses(eps), routable: addresses(eps.filter((e) => e.routable)) };
 };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify([...b].sort());
 const until = (gw, what, want) => waitFor(what, async () => {
@@ -98,7 +99,7 @@ async function nextTurns(client, last, turn, label, gone = null) {
 
 const clientOf = (gw) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 20000 });
 
-test('a holder failing its scrapes keeps its chains; removed by a reload, its chains answer previous_response_not_found',
+test('a holder failing its scrapes keeps its chains; removed by a reload, they answer previous_response_not_found',
   { timeout: 90000 }, async () => {
     const a = await storingSim();
     const front = await metricsFailingFront(await storingSim());
@@ -139,7 +140,8 @@ test('a holder not Ready, then terminating, keeps its chains; its EndpointSlice 
     live.push({ stop: () => api.close() });
     const file = path.join(dir, 'kube.yaml');
     fs.writeFileSync(file, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'pool:', '  discovery:', '    kubernetes:',
-      '      namespace: default', '      service: vllm', '      port: http', `      apiServer: ${api.url}`, ''].join('\n'));
+      '      namespace: default', '      service: vllm', '      port: http', `      apiServer: ${api.url}`, '',
+    ].join('\n'));
     api.createSlice('vllm-0', slice(0));
     api.createSlice('vllm-1', slice(1));
     const gw = keep(await startGateway(['--config', file, '--workers', '2']));
@@ -147,12 +149,13 @@ test('a holder not Ready, then terminating, keeps its chains; its EndpointSlice 
     const client = clientOf(gw);
     const last = await startChains(client, [A, B]);
 
-    api.updateSlice('vllm-1', (s) => { s.endpoints[0].conditions = { ready: false, serving: false, terminating: false }; });
+    const conditions = (c) => (s) => { s.endpoints[0].conditions = c; };
+    api.updateSlice('vllm-1', conditions({ ready: false, serving: false, terminating: false }));
     await until(gw, 'B not ready', { routable: [A], known: [A, B] });
     assert.equal((await responseTurn(client, MODEL, 0, 0, null)).holder, A);
     await nextTurns(client, last, 1, 'not ready');
 
-    api.updateSlice('vllm-1', (s) => { s.endpoints[0].conditions = { ready: false, serving: true, terminating: true }; });
+    api.updateSlice('vllm-1', conditions({ ready: false, serving: true, terminating: true }));
     await waitFor('B terminating', async () => (await endpoints(gw)).find((e) => e.address === B)?.terminating);
     await nextTurns(client, last, 2, 'terminating');
 
