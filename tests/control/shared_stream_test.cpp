@@ -115,13 +115,13 @@ TEST_CASE("shared placements: a record that ends the entry at kMaxEntryBytes is 
 
 TEST_CASE("shared placements: a record carries kMaxPlacementEntries entries, a longer one its first that many") {
   constexpr size_t kMax = SharedPlacements::kMaxEntryBytes;
-  constexpr size_t N = sched::kMaxPlacementEntries;
-  static_assert(N == 128);
+  constexpr size_t kEntries = sched::kMaxPlacementEntries;
+  static_assert(kEntries == 128);
   sched::PrefixIndex index;
   PlacementStream stream(index);
   const sched::EndpointSnapshot snapshot = one_endpoint(3, "127.0.0.1", 8000);
   stream.begin(snapshot);
-  for (const uint32_t count : {uint32_t(N), uint32_t(N + 1)}) {
+  for (const uint32_t count : {uint32_t(kEntries), uint32_t(kEntries + 1)}) {
     CAPTURE(count);
     std::string entry;
     CHECK(stream.append(entry, kMax, placement(3, count), snapshot) == StreamAppend::Sent);
@@ -129,9 +129,9 @@ TEST_CASE("shared placements: a record carries kMaxPlacementEntries entries, a l
     PlacementView v;
     REQUIRE(next_placement(entry, at, v) == PayloadStep::Record);
     CHECK(v.address == "127.0.0.1:8000");
-    REQUIRE(v.count() == N);
+    REQUIRE(v.count() == kEntries);
     CHECK(v.entry(0) == 1000);
-    CHECK(v.entry(N - 1) == 1000 + N - 1);
+    CHECK(v.entry(kEntries - 1) == 1000 + kEntries - 1);
     CHECK(next_placement(entry, at, v) == PayloadStep::End);
   }
   // An endpoint that left the pool since: nothing to pass on.
