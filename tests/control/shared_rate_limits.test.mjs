@@ -182,3 +182,64 @@ test('Redis SIGKILLed: limit / replicas each, no request fails; Redis back: one 
   t.diagnostic(`Redis back, pinned to one replica: ${back.tokens} tokens of ${LIMIT}`);
   assert.ok(within5(back.tokens), `back: ${back.tokens}`);
 });
+
+// Issue 71 §7, what one replica writes at a bound: one reservation script carries at most
+// kMaxTenantsPerSync (512) tenants. 512 active tenants go in one script; with a 513th
+// active, no script carries more than 512, and the one left out takes turns (every
+// tenant's key in Redis is refreshed within two syncs). Syncs a second apart, so that each tenant's
+// one request keeps it active (10 idle syncs give it back) while the test watches.
+test('a reservation carries 512 tenants, never 513; the one left out takes turns', { timeout: 90000 }, async (t) => {
+  const N = 512;
+  const redis = await startRedis();
+  live.push(redis);
+  const sim = await startSim(['--model', MODEL, '--max-num-seqs', '256']);
+  live.push(sim);
+  const file = path.join(dir, `gw-tenants-${redis.port}.yaml`);
+  fs.writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: ["127.0.0.1:${sim.port}"]}}
+rateLimits: {requestsPerMinute: 100000}
+sharedState: {redis: {address: "127.0.0.1:${redis.port}"}, syncInterval: 1s}
+`);
+  const gw = await startGateway(['--workers', '2', '--config', file]);
+  live.push(gw);
+  await waitRoutable(gw);
+  await waitFor('shared', async () => (await shared(gw)).state === 'shared');
+  await awayFromMinuteEnd(redis.port, 30000);
+  const one = async (tenant) => {
+    const r = await fetch(`${gw.url}/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-gateway-inference-fairness-id': tenant },
+      body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
+    });
+    await r.text();
+    assert.equal(r.status, 200, `tenant ${tenant}`);
+  };
+  const tenants = async () => (await shared(gw)).rateLimits;
+  const keys = async () => (await redisCommand(redis.port, [['KEYS', '*:rl:*']]))[0].length;
+
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => { while (next < N) await one(`tenant-${next++}`); }));
+  // N: all of them in one script.
+  await waitFor(`a script carrying all ${N} tenants`, async () => (await tenants()).tenants === N, 10000);
+  assert.equal(await keys(), N);
+
+  // N+1: one more, while the others are still active.
+  await one(`tenant-${N}`);
+  const from = (await tenants()).syncs;
+  let most = 0;
+  await waitFor('4 more syncs', async () => {
+    const s = await tenants();
+    most = Math.max(most, s.tenants);
+    return s.syncs >= from + 4;
+  }, 15000);
+  assert.equal(most, N, `a script carried ${most} tenants`);
+  // The one left out takes turns: every tenant was carried within the last two syncs
+  // (each carried key's expiry is set to 3 windows, 180 s); one left out every time would
+  // have aged 4 syncs or more.
+  const [names] = await redisCommand(redis.port, [['KEYS', '*:rl:*']]);
+  assert.equal(names.length, N + 1, 'the tenant left out of a full script was reserved later');
+  const ttls = await redisCommand(redis.port, names.map((k) => ['PTTL', k]));
+  const oldest = Math.min(...ttls);
+  assert.ok(oldest >= 180000 - 3000, `a tenant's reservation was last carried ${180000 - oldest} ms ago`);
+  t.diagnostic(`the oldest reservation was carried ${180000 - oldest} ms ago`);
+});

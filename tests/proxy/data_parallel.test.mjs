@@ -8,6 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { start, binaries, startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
@@ -126,6 +127,66 @@ test('declared ranks: engine labels past dataParallelSize are counted, never sch
     assert.ok(performance.now() - t0 < 5000, 'engines 2 and 3 were not counted as undeclared');
   }
 });
+
+// A front for `sim` that passes everything on and keeps the X-data-parallel-rank of each
+// POST (null: none), in arrival order (the gateway's polls are GETs).
+async function rankRecordingFront(sim) {
+  const agent = new http.Agent({ keepAlive: true });
+  const handle = { ranks: [] };
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST') handle.ranks.push(req.headers['x-data-parallel-rank'] ?? null);
+    const up = http.request({ host: '127.0.0.1', port: sim.port, method: req.method, path: req.url,
+      headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  handle.port = server.address().port;
+  handle.stop = () => { server.closeAllConnections(); agent.destroy(); return new Promise((r) => server.close(r)); };
+  return keep(handle);
+}
+
+// Issue 71 §7, rank boundaries: every request to a rank behind one port names its rank,
+// the first (0) and the last (N-1) as every other, from the first request on (the test
+// sends once /debug/endpoints shows the ranks: learnt ones come from the first scrape).
+// Seen through a front: a sim without the header picks rank 0 itself when idle, so a
+// request meant for rank 0 that lost its header would still land there.
+for (const form of ['learnt', 'declared']) {
+  test(`the forwarded X-data-parallel-rank names rank 0 and rank N-1 (${form} ranks)`, { timeout: 60000 }, async () => {
+    const N = 4;
+    const sim = keep(await startSim(['--data-parallel-size', String(N), '--data-parallel-stats-interval-ms', '0',
+      '--inter-token-latency-ms', '20']));
+    const front = await rankRecordingFront(sim);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-dp-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'gateway.yaml');
+    const address = `"127.0.0.1:${front.port}"`;
+    const entry = form === 'declared' ? `{address: ${address}, dataParallelSize: ${N}}` : address;
+    fs.writeFileSync(file, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'pool:', '  discovery:', '    static:',
+      `    - ${entry}`, ''].join('\n'));
+    const gw = keep(await startGateway(['--config', file, '--workers', '1']));
+    const eps = await waitEndpoints(gw, N);
+    assert.deepEqual(eps.map((e) => e.data_parallel_rank).sort(), [0, 1, 2, 3]);
+    // N at a time, each in flight for a while, so that they spread over the ranks; rounds
+    // until rank 0 and rank N-1 have each been named. Every request must name its rank.
+    const named = new Set();
+    for (let round = 0; round < 8 && !(named.has('0') && named.has(String(N - 1))); round++) {
+      const rs = await Promise.all(Array.from({ length: N }, (_, i) => fetch(`${gw.url}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, prompt: `${form} round ${round} request ${i}`, max_tokens: 4,
+          ignore_eos: true }),
+      }).then(async (r) => ({ status: r.status, engine: r.headers.get('x-sim-engine'), text: await r.text() }))));
+      for (const r of rs) assert.equal(r.status, 200, r.text);
+      for (const rank of front.ranks) named.add(rank);
+      assert.deepEqual(front.ranks.filter((rank) => !/^[0-3]$/.test(rank ?? '')), [],
+        `round ${round}: requests forwarded without their rank (all: ${JSON.stringify(front.ranks)})`);
+    }
+    assert.ok(named.has('0') && named.has(String(N - 1)), `ranks named: ${JSON.stringify(front.ranks)}`);
+  });
+}
 
 test('one port per rank: a rank SIGKILLed mid-run fails no request or stream; a server behind one port dying likewise', { timeout: 90000 }, async () => {
   // Pod A: two ranks, a port each (external load balancing). Pod B: two ranks behind one port.
