@@ -49,6 +49,7 @@ struct Owner final : ringgate::http::H2Streams {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer names its entry point
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   Owner owner;
