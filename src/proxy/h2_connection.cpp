@@ -26,12 +26,13 @@ bool connection_specific(std::string_view name) {
 }
 
 // The head the reply wrote as HTTP/1.1 text ("HTTP/1.1 200 OK\r\n" + field lines + a
-// blank line, all of it the gateway's own writing): its status and fields. Returns the
-// head's length, 0 while it is not whole.
-size_t read_reply_head(std::string_view text, int& status, http::Headers& fields) {
+// blank line, all of it the gateway's own writing): its status and fields, into the first
+// `count` entries of `fields` (kept between replies: their strings' room is reused, no
+// allocation a reply). Returns the head's length, 0 while it is not whole.
+size_t read_reply_head(std::string_view text, int& status, http::Headers& fields, size_t& count) {
   const size_t end = text.find("\r\n\r\n");
   if (end == std::string_view::npos) return 0;
-  fields.clear();
+  count = 0;
   const size_t first = text.find("\r\n");
   status = 0;
   if (first >= 12) std::from_chars(text.data() + 9, text.data() + 12, status);
@@ -41,10 +42,13 @@ size_t read_reply_head(std::string_view text, int& status, http::Headers& fields
     at = line_end + 2;
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string name;
-    http::append_lower(name, line.data(), colon);
-    if (connection_specific(name)) continue;
-    fields.push_back({std::move(name), std::string(http::trim_field_value(line.substr(colon + 1)))});
+    if (count == fields.size()) fields.emplace_back();
+    http::Header& field = fields[count];
+    field.name.clear();
+    http::append_lower(field.name, line.data(), colon);
+    if (connection_specific(field.name)) continue;
+    field.value.assign(http::trim_field_value(line.substr(colon + 1)));
+    ++count;
   }
   return end + 4;
 }
@@ -152,11 +156,12 @@ void H2Connection::reply_ready(Stream& stream) {
   http::H2Stream& h2 = stream.h2;
   if (!h2.answer_started) {
     int status = 0;
-    const size_t head = read_reply_head(std::string_view(h2.out).substr(h2.out_at), status, head_fields_);
+    size_t fields = 0;
+    const size_t head = read_reply_head(std::string_view(h2.out).substr(h2.out_at), status, head_fields_, fields);
     if (head == 0) return;  // (the reply writes its head whole: not reached)
     h2.out_at += head;
     if (stream.head_only) h2.out.resize(h2.out_at);
-    session_.submit_head(h2, status, head_fields_, h2.answer_ended && h2.pending() == 0);
+    session_.submit_head(h2, status, std::span(head_fields_.data(), fields), h2.answer_ended && h2.pending() == 0);
   } else {
     if (stream.head_only) h2.out.resize(h2.out_at);
     session_.resume(h2);

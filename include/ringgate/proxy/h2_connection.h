@@ -75,7 +75,7 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
   http::H2Session session_;
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> closed_;  // freed outside any of their exchanges' calls
-  http::Headers head_fields_;                    // a reply head's fields, as HEADERS takes them
+  http::Headers head_fields_;  // a reply head's fields, as HEADERS takes them (kept: their room is reused)
   net::Timer stall_timer_{this, 0};
   // What the session's counts were when last added to the worker's counters.
   size_t published_streams_ = 0, published_client_resets_ = 0, published_gateway_resets_ = 0;
