@@ -67,15 +67,51 @@ struct H2Connection::Stream final : ExchangeClient {
     h2.answer_ended = true;
     conn.reply_ready(*this);
   }
-  void exchange_aborted() override { conn.reset(*this, NGHTTP2_INTERNAL_ERROR); }
+  void exchange_aborted() override {
+    reusable = false;
+    conn.reset(*this, NGHTTP2_INTERNAL_ERROR);
+  }
   bool frames_body() const override { return true; }
+
+  // Ready for another stream of the connection, its request's and answer's buffers keeping
+  // their room (up to kKeptBufferBytes each), its Exchange's too, as an HTTP/1.1
+  // connection's one Exchange keeps them from request to request.
+  void renew();
 
   H2Connection& conn;
   http::H2Stream h2;
   Exchange exchange;
   uint64_t started_ms = 0;
   bool head_only = false;  // a HEAD request: its answer's body is not sent
+  bool reusable = true;    // its exchange ended by itself (was never told its client went)
 };
+
+namespace {
+// A spare stream keeps a buffer up to this size; a larger one is freed.
+constexpr size_t kKeptBufferBytes = 16 * 1024;
+// Closed streams the worker's HTTP/2 connections keep for their next ones, together
+// (each ~10 KB, its Exchange, and its buffers up to kKeptBufferBytes each).
+constexpr size_t kSpareStreamsPerWorker = 256;
+}  // namespace
+
+void H2Connection::Stream::renew() {
+  http::Request request = std::move(h2.request);
+  std::string out = std::move(h2.out);
+  h2 = http::H2Stream{};
+  request.target.clear();
+  request.headers.clear();
+  if (request.body.capacity() > kKeptBufferBytes) request.body.release();
+  request.body.clear();
+  out.clear();
+  if (out.capacity() > kKeptBufferBytes) out.shrink_to_fit();
+  h2.request.target = std::move(request.target);
+  h2.request.headers = std::move(request.headers);
+  h2.request.body = std::move(request.body);
+  h2.out = std::move(out);
+  started_ms = 0;
+  head_only = false;
+  reusable = true;
+}
 
 H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
     : rt_(runtime),
@@ -89,6 +125,7 @@ H2Connection::~H2Connection() {
   for (auto& [id, stream] : streams_) stream->exchange.client_gone();
   rt_.counters->http2_streams_closed.add(streams_.size());
   rt_.counters->http2_connections_closed.add();
+  rt_.h2_spare_streams -= spare_.size();
 }
 
 H2Connection::Stream& H2Connection::stream_of(http::H2Stream& h2) { return *static_cast<Stream*>(h2.owner); }
@@ -101,17 +138,34 @@ bool H2Connection::receive(const char* data, size_t len) {
 }
 
 bool H2Connection::send(size_t room) {
-  closed_.clear();
+  recycle_closed();
   std::string& out = transport_.h2_output();
   if (out.size() >= room) return true;
   const bool ok = session_.send();
   publish_counts();
-  closed_.clear();
+  recycle_closed();
   return ok;
 }
 
+void H2Connection::recycle_closed() {
+  for (std::unique_ptr<Stream>& stream : closed_) {
+    if (!stream->reusable || stream->exchange.active() || rt_.h2_spare_streams >= kSpareStreamsPerWorker) continue;
+    stream->renew();
+    spare_.push_back(std::move(stream));
+    ++rt_.h2_spare_streams;
+  }
+  closed_.clear();  // the rest
+}
+
 http::H2Stream* H2Connection::h2_open(int32_t id) {
-  auto stream = std::make_unique<Stream>(*this);
+  std::unique_ptr<Stream> stream;
+  if (spare_.empty()) {
+    stream = std::make_unique<Stream>(*this);
+  } else {
+    stream = std::move(spare_.back());
+    spare_.pop_back();
+    --rt_.h2_spare_streams;
+  }
   stream->started_ms = *rt_.exchange_env->now_ms;
   http::H2Stream* h2 = &stream->h2;
   h2->owner = stream.get();
@@ -180,7 +234,10 @@ void H2Connection::h2_closed(http::H2Stream& h2, uint32_t error_code) {
   Stream& stream = stream_of(h2);
   // Reset by the client, or by us before the answer ended: the exchange's client is gone,
   // and its server stops generating once its connection goes.
-  if (stream.exchange.active()) stream.exchange.client_gone();
+  if (stream.exchange.active()) {
+    stream.reusable = false;
+    stream.exchange.client_gone();
+  }
   (void)error_code;
   auto it = streams_.find(h2.id);
   if (it == streams_.end()) return;
@@ -200,8 +257,10 @@ void H2Connection::cut_at_shutdown() {
   session_.goaway();
   std::vector<Stream*> open;
   for (auto& [id, stream] : streams_) open.push_back(stream.get());
-  for (Stream* stream : open)
+  for (Stream* stream : open) {
+    stream->reusable = false;
     if (stream->exchange.active()) stream->exchange.cut_at_shutdown();
+  }
   transport_.h2_flush();
 }
 
@@ -216,6 +275,7 @@ void H2Connection::on_timer(net::Timer&) {
       stalled.push_back(stream.get());
   }
   for (Stream* stream : stalled) {
+    stream->reusable = false;
     if (stream->exchange.active()) stream->exchange.client_gone();
     reset(*stream, NGHTTP2_CANCEL);
   }
