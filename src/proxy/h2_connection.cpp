@@ -141,10 +141,25 @@ bool H2Connection::send(size_t room) {
   recycle_closed();
   std::string& out = transport_.h2_output();
   if (out.size() >= room) return true;
+  reserve_output(out);
   const bool ok = session_.send();
   publish_counts();
   recycle_closed();
   return ok;
+}
+
+// The output the last send took is gone with it (a large one back to the allocator): the
+// next grows from small, and each doubling would copy what it holds, more bytes than the
+// frames' own copy when token streams fill it. Room for what the streams hold, at once.
+void H2Connection::reserve_output(std::string& out) const {
+  constexpr size_t kFrameHead = 9, kMaxFrame = 16384;
+  constexpr size_t kHeadAllowance = 256;  // a HEADERS frame, HPACK-coded, that may be queued still
+  size_t want = out.size();
+  for (const auto& [id, stream] : streams_) {
+    const size_t pending = stream->h2.pending();
+    want += pending + kFrameHead * (pending / kMaxFrame + 1) + kHeadAllowance;
+  }
+  out.reserve(want);
 }
 
 void H2Connection::recycle_closed() {

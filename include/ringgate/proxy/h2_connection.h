@@ -70,6 +70,8 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
   // Streams closed since the last call: kept as spares when their exchange ended by itself
   // (while the worker's connections keep fewer than kSpareStreamsPerWorker), else freed.
   void recycle_closed();
+  // Room in `out` for every frame the streams hold, reserved at once.
+  void reserve_output(std::string& out) const;
   void publish_counts();
   void arm_stall_check();
 
