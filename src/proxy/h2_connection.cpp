@@ -152,12 +152,13 @@ bool H2Connection::send(size_t room) {
 // next grows from small, and each doubling would copy what it holds, more bytes than the
 // frames' own copy when token streams fill it. Room for what the streams hold, at once.
 void H2Connection::reserve_output(std::string& out) const {
+  // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
+  // a buffer back to the allocator after every send that growth would have kept.
   constexpr size_t kFrameHead = 9, kMaxFrame = 16384;
-  constexpr size_t kHeadAllowance = 256;  // a HEADERS frame, HPACK-coded, that may be queued still
   size_t want = out.size();
   for (const auto& [id, stream] : streams_) {
     const size_t pending = stream->h2.pending();
-    want += pending + kFrameHead * (pending / kMaxFrame + 1) + kHeadAllowance;
+    if (pending > 0) want += pending + kFrameHead * (pending / kMaxFrame + 1);
   }
   out.reserve(want);
 }
