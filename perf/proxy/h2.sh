@@ -61,7 +61,8 @@ backend_pid=$(cat "$tmp/sim.pid")
 nginx_port=$(free_port)
 start_nginx nginx "  upstream backend { server 127.0.0.1:$backend_port; keepalive 1024; }
   server { listen 127.0.0.1:$nginx_port http2; keepalive_requests 1000000;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";
+      proxy_buffering off; } }"
 pids+=($started_pid)
 nginx_pid=$started_pid
 start_haproxy haproxy "proto h2"
@@ -82,8 +83,8 @@ wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
 printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
-printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,"stream_options":{"include_usage":true}}' \
-  $model >"$tmp/sse.json"
+printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,%s}' \
+  $model '"stream_options":{"include_usage":true}' >"$tmp/sse.json"
 
 # The load of a case: "BODY CONNECTIONS STREAMS PROTOCOL" (streams per connection; h1: 1).
 load_of() {
@@ -100,6 +101,7 @@ load_of() {
 h2load_run() {
   local n=$1 c=$2 m=$3 proto=$4 body=$5 url=$6 log=$7 h1=()
   [ "$proto" = h1 ] && h1=(--h1)
+  rm -f "$log"  # (h2load appends to it)
   /usr/bin/time -f '%U %S' -o "$log.time" h2load "${h1[@]}" -n "$n" -c "$c" -m "$m" -d "$tmp/$body.json" \
     -H 'content-type: application/json' --log-file="$log" "$url" || true
 }
@@ -138,10 +140,12 @@ run() {
   errors=$(awk -v n="$n" '/^requests:/ { bad = n - $8 } /^status codes:/ { s = $3 + 0 }
                           END { print (bad == 0 && s == n) ? "ok" : "failed:" bad ",non-2xx:" n - s }' <<<"$out")
   read -r p50 p99 < <(cut -f3 "$tmp/run.log" | sort -n |
-    awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; if (NR) print v[int((NR + 1) / 2)], v[i]; else print "- -" }')
+    awk '{ v[NR] = $1 }
+         END { i = int(NR * 0.99); if (i < 1) i = 1; if (NR) print v[int((NR + 1) / 2)], v[i]; else print "- -" }')
   if [ "$pid" = - ]; then proxy_us=-; else proxy_us=$(per_request_us $((p1 - p0)) "$done_ok"); fi
   sim_us=$(per_request_us $((b1 - b0)) "$done_ok")
-  client_us=$(awk -v n="$done_ok" '{ if (n > 0) printf "%.1f", ($1 + $2) * 1e6 / n; else print "n/a" }' "$tmp/run.log.time")
+  client_us=$(awk -v n="$done_ok" '{ if (n > 0) printf "%.1f", ($1 + $2) * 1e6 / n; else print "n/a" }' \
+    "$tmp/run.log.time")
   printf '%-20s %9s %9s %9s %10s %8s %8s %6s  %s\n' "$name" "$rps" "$p50" "$p99" "$proxy_us" "$sim_us" "$client_us" \
     "$load" "$errors" >&3
   echo "$name $rps $p50 $p99 $proxy_us $sim_us $client_us $load" >>"$tmp/results"
@@ -179,7 +183,9 @@ echo "medians over $rounds round(s) (load1: the 1-minute load average when each 
 printf '%-20s %9s %9s %9s %10s %8s %8s %6s\n' case req/s p50us p99us proxy-cpu sim-cpu h2load load1
 awk '{ printf "%-20s %9s %9s %9s %10s %8s %8s %6s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$tmp/results"
 
-div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "-" && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+div() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "-" && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
+}
 echo
 echo "ringgate against the cheaper peer (cpu/req and p99: lower is better; req/s: higher is better)"
 for c in $cases_wanted; do
