@@ -329,26 +329,33 @@ bool H2Session::done() const { return !nghttp2_session_want_read(session_) && !n
 
 void H2Session::submit_head(H2Stream& stream, int status, std::span<const Header> fields, bool end_stream) {
   char status_text[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10), char('0' + status % 10), 0};
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
+  // On the stack for any head the gateway writes; a vector only past that.
+  std::array<nghttp2_nv, 32> on_stack;
+  std::vector<nghttp2_nv> on_heap;
+  std::span<nghttp2_nv> nva(on_stack);
+  if (fields.size() + 1 > on_stack.size()) {
+    on_heap.resize(fields.size() + 1);
+    nva = on_heap;
+  }
+  size_t count = 0;
   auto nv = [](std::string_view name, std::string_view value) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
                       NGHTTP2_NV_FLAG_NONE};
   };
-  nva.push_back(nv(":status", std::string_view(status_text, 3)));
-  for (const Header& h : fields) nva.push_back(nv(h.name, h.value));
+  nva[count++] = nv(":status", std::string_view(status_text, 3));
+  for (const Header& h : fields) nva[count++] = nv(h.name, h.value);
   stream.answer_started = true;
   stream.sent_at_ms = *now_ms_;
   if (end_stream) {
     stream.answer_ended = true;
-    nghttp2_submit_response(session_, stream.id, nva.data(), nva.size(), nullptr);
+    nghttp2_submit_response(session_, stream.id, nva.data(), count, nullptr);
     return;
   }
   nghttp2_data_provider provider;
   provider.source.ptr = &stream;
   provider.read_callback = H2Callbacks::read_answer;
-  nghttp2_submit_response(session_, stream.id, nva.data(), nva.size(), &provider);
+  nghttp2_submit_response(session_, stream.id, nva.data(), count, &provider);
 }
 
 void H2Session::resume(H2Stream& stream) {

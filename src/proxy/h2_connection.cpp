@@ -26,12 +26,13 @@ bool connection_specific(std::string_view name) {
 }
 
 // The head the reply wrote as HTTP/1.1 text ("HTTP/1.1 200 OK\r\n" + field lines + a
-// blank line, all of it the gateway's own writing): its status and fields. Returns the
-// head's length, 0 while it is not whole.
-size_t read_reply_head(std::string_view text, int& status, http::Headers& fields) {
+// blank line, all of it the gateway's own writing): its status and fields, into the first
+// `count` entries of `fields` (kept between replies: their strings' room is reused, no
+// allocation a reply). Returns the head's length, 0 while it is not whole.
+size_t read_reply_head(std::string_view text, int& status, http::Headers& fields, size_t& count) {
   const size_t end = text.find("\r\n\r\n");
   if (end == std::string_view::npos) return 0;
-  fields.clear();
+  count = 0;
   const size_t first = text.find("\r\n");
   status = 0;
   if (first >= 12) std::from_chars(text.data() + 9, text.data() + 12, status);
@@ -41,10 +42,13 @@ size_t read_reply_head(std::string_view text, int& status, http::Headers& fields
     at = line_end + 2;
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string name;
-    http::append_lower(name, line.data(), colon);
-    if (connection_specific(name)) continue;
-    fields.push_back({std::move(name), std::string(http::trim_field_value(line.substr(colon + 1)))});
+    if (count == fields.size()) fields.emplace_back();
+    http::Header& field = fields[count];
+    field.name.clear();
+    http::append_lower(field.name, line.data(), colon);
+    if (connection_specific(field.name)) continue;
+    field.value.assign(http::trim_field_value(line.substr(colon + 1)));
+    ++count;
   }
   return end + 4;
 }
@@ -63,15 +67,51 @@ struct H2Connection::Stream final : ExchangeClient {
     h2.answer_ended = true;
     conn.reply_ready(*this);
   }
-  void exchange_aborted() override { conn.reset(*this, NGHTTP2_INTERNAL_ERROR); }
+  void exchange_aborted() override {
+    reusable = false;
+    conn.reset(*this, NGHTTP2_INTERNAL_ERROR);
+  }
   bool frames_body() const override { return true; }
+
+  // Ready for another stream of the connection, its request's and answer's buffers keeping
+  // their room (up to kKeptBufferBytes each), its Exchange's too, as an HTTP/1.1
+  // connection's one Exchange keeps them from request to request.
+  void renew();
 
   H2Connection& conn;
   http::H2Stream h2;
   Exchange exchange;
   uint64_t started_ms = 0;
   bool head_only = false;  // a HEAD request: its answer's body is not sent
+  bool reusable = true;    // its exchange ended by itself (was never told its client went)
 };
+
+namespace {
+// A spare stream keeps a buffer up to this size; a larger one is freed.
+constexpr size_t kKeptBufferBytes = 16 * 1024;
+// Closed streams the worker's HTTP/2 connections keep for their next ones, together
+// (each ~10 KB, its Exchange, and its buffers up to kKeptBufferBytes each).
+constexpr size_t kSpareStreamsPerWorker = 256;
+}  // namespace
+
+void H2Connection::Stream::renew() {
+  http::Request request = std::move(h2.request);
+  std::string out = std::move(h2.out);
+  h2 = http::H2Stream{};
+  request.target.clear();
+  request.headers.clear();
+  if (request.body.capacity() > kKeptBufferBytes) request.body.release();
+  request.body.clear();
+  out.clear();
+  if (out.capacity() > kKeptBufferBytes) out.shrink_to_fit();
+  h2.request.target = std::move(request.target);
+  h2.request.headers = std::move(request.headers);
+  h2.request.body = std::move(request.body);
+  h2.out = std::move(out);
+  started_ms = 0;
+  head_only = false;
+  reusable = true;
+}
 
 H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
     : rt_(runtime),
@@ -85,6 +125,7 @@ H2Connection::~H2Connection() {
   for (auto& [id, stream] : streams_) stream->exchange.client_gone();
   rt_.counters->http2_streams_closed.add(streams_.size());
   rt_.counters->http2_connections_closed.add();
+  rt_.h2_spare_streams -= spare_.size();
 }
 
 H2Connection::Stream& H2Connection::stream_of(http::H2Stream& h2) { return *static_cast<Stream*>(h2.owner); }
@@ -97,17 +138,50 @@ bool H2Connection::receive(const char* data, size_t len) {
 }
 
 bool H2Connection::send(size_t room) {
-  closed_.clear();
+  recycle_closed();
   std::string& out = transport_.h2_output();
   if (out.size() >= room) return true;
+  reserve_output(out);
   const bool ok = session_.send();
   publish_counts();
-  closed_.clear();
+  recycle_closed();
   return ok;
 }
 
+// The output the last send took is gone with it (a large one back to the allocator): the
+// next grows from small, and each doubling would copy what it holds, more bytes than the
+// frames' own copy when token streams fill it. Room for what the streams hold, at once.
+void H2Connection::reserve_output(std::string& out) const {
+  // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
+  // a buffer back to the allocator after every send that growth would have kept.
+  constexpr size_t kFrameHead = 9, kMaxFrame = 16384;
+  size_t want = out.size();
+  for (const auto& [id, stream] : streams_) {
+    const size_t pending = stream->h2.pending();
+    if (pending > 0) want += pending + kFrameHead * (pending / kMaxFrame + 1);
+  }
+  out.reserve(want);
+}
+
+void H2Connection::recycle_closed() {
+  for (std::unique_ptr<Stream>& stream : closed_) {
+    if (!stream->reusable || stream->exchange.active() || rt_.h2_spare_streams >= kSpareStreamsPerWorker) continue;
+    stream->renew();
+    spare_.push_back(std::move(stream));
+    ++rt_.h2_spare_streams;
+  }
+  closed_.clear();  // the rest
+}
+
 http::H2Stream* H2Connection::h2_open(int32_t id) {
-  auto stream = std::make_unique<Stream>(*this);
+  std::unique_ptr<Stream> stream;
+  if (spare_.empty()) {
+    stream = std::make_unique<Stream>(*this);
+  } else {
+    stream = std::move(spare_.back());
+    spare_.pop_back();
+    --rt_.h2_spare_streams;
+  }
   stream->started_ms = *rt_.exchange_env->now_ms;
   http::H2Stream* h2 = &stream->h2;
   h2->owner = stream.get();
@@ -153,11 +227,12 @@ void H2Connection::reply_ready(Stream& stream) {
   http::H2Stream& h2 = stream.h2;
   if (!h2.answer_started) {
     int status = 0;
-    const size_t head = read_reply_head(std::string_view(h2.out).substr(h2.out_at), status, head_fields_);
+    size_t fields = 0;
+    const size_t head = read_reply_head(std::string_view(h2.out).substr(h2.out_at), status, head_fields_, fields);
     if (head == 0) return;  // (the reply writes its head whole: not reached)
     h2.out_at += head;
     if (stream.head_only) h2.out.resize(h2.out_at);
-    session_.submit_head(h2, status, head_fields_, h2.answer_ended && h2.pending() == 0);
+    session_.submit_head(h2, status, std::span(head_fields_.data(), fields), h2.answer_ended && h2.pending() == 0);
   } else {
     if (stream.head_only) h2.out.resize(h2.out_at);
     session_.resume(h2);
@@ -176,7 +251,10 @@ void H2Connection::h2_closed(http::H2Stream& h2, uint32_t error_code) {
   Stream& stream = stream_of(h2);
   // Reset by the client, or by us before the answer ended: the exchange's client is gone,
   // and its server stops generating once its connection goes.
-  if (stream.exchange.active()) stream.exchange.client_gone();
+  if (stream.exchange.active()) {
+    stream.reusable = false;
+    stream.exchange.client_gone();
+  }
   (void)error_code;
   auto it = streams_.find(h2.id);
   if (it == streams_.end()) return;
@@ -196,8 +274,10 @@ void H2Connection::cut_at_shutdown() {
   session_.goaway();
   std::vector<Stream*> open;
   for (auto& [id, stream] : streams_) open.push_back(stream.get());
-  for (Stream* stream : open)
+  for (Stream* stream : open) {
+    stream->reusable = false;
     if (stream->exchange.active()) stream->exchange.cut_at_shutdown();
+  }
   transport_.h2_flush();
 }
 
@@ -212,6 +292,7 @@ void H2Connection::on_timer(net::Timer&) {
       stalled.push_back(stream.get());
   }
   for (Stream* stream : stalled) {
+    stream->reusable = false;
     if (stream->exchange.active()) stream->exchange.client_gone();
     reset(*stream, NGHTTP2_CANCEL);
   }

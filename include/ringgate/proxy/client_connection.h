@@ -37,6 +37,7 @@ struct ClientRuntime {
   // Room promised to direct body receives in flight (the kernel may fill it before any
   // completion is seen): with buffered_request_bytes, kept under the buffered-bytes cap.
   size_t direct_receiving_bytes = 0;
+  size_t h2_spare_streams = 0;  // closed HTTP/2 streams kept for reuse, all connections (H2Connection)
 };
 
 class ClientConnection final : public net::IoHandler,

@@ -67,6 +67,11 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
   // The gateway's own answer on a stream (a refused request, the model list).
   void answer(Stream& stream, int status, std::string_view code, std::string_view message, std::string_view headers);
   void reset(Stream& stream, uint32_t error_code);
+  // Streams closed since the last call: kept as spares when their exchange ended by itself
+  // (while the worker's connections keep fewer than kSpareStreamsPerWorker), else freed.
+  void recycle_closed();
+  // Room in `out` for every frame the streams hold, reserved at once.
+  void reserve_output(std::string& out) const;
   void publish_counts();
   void arm_stall_check();
 
@@ -74,8 +79,9 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
   H2Transport& transport_;
   http::H2Session session_;
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
-  std::vector<std::unique_ptr<Stream>> closed_;  // freed outside any of their exchanges' calls
-  http::Headers head_fields_;                    // a reply head's fields, as HEADERS takes them
+  std::vector<std::unique_ptr<Stream>> closed_;  // freed (or kept) outside any of their exchanges' calls
+  std::vector<std::unique_ptr<Stream>> spare_;   // closed streams kept for the next ones (recycle_closed)
+  http::Headers head_fields_;  // a reply head's fields, as HEADERS takes them (kept: their room is reused)
   net::Timer stall_timer_{this, 0};
   // What the session's counts were when last added to the worker's counters.
   size_t published_streams_ = 0, published_client_resets_ = 0, published_gateway_resets_ = 0;
