@@ -361,6 +361,8 @@ void H2Session::submit_head(H2Stream& stream, int status, std::span<const Header
 void H2Session::resume(H2Stream& stream) {
   if (!stream.deferred) return;
   stream.deferred = false;
+  // It waited for bytes, not for its client: a stall is counted from now.
+  stream.sent_at_ms = *now_ms_;
   nghttp2_session_resume_data(session_, stream.id);
 }
 

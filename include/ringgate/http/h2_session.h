@@ -58,7 +58,7 @@ struct H2Stream {
   bool answer_started = false;  // HEADERS submitted
   bool answer_ended = false;    // the body is whole in `out`: END_STREAM after it
   bool deferred = false;        // the session waits for more of `out`
-  uint64_t sent_at_ms = 0;      // the last DATA of this stream went out (or the answer began)
+  uint64_t sent_at_ms = 0;      // the last DATA went out, the answer began, or bytes came after a wait for them
   size_t pending() const { return out.size() - out_at; }
 };
 
