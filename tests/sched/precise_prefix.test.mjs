@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { writePreciseConfig, debugEndpoints, waitSource } from './precise_gateway.mjs';
 import { text } from '../lib/pseudo_text.mjs';
+import { waitFor } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const live = [];
@@ -169,3 +170,40 @@ test('precise mode rank by rank: each rank of a one-port server is followed on i
     assert.equal(res.headers.get('x-sim-engine'), String(warmRank), `prompt ${k} warmed on rank ${warmRank}`);
   }
 });
+
+// Issue 71 (rank boundaries): a server whose ranks each have their own port (vLLM's external
+// load balancing, `--data-parallel-rank R`): rank R's events are on kvEvents.port + R and
+// its replay on replayPort + R, rank 0 on the ports themselves and rank N-1 on + N-1.
+test('precise mode, one port per rank: rank 0 on kvEvents.port, rank N-1 on port + N-1', { timeout: 60000 },
+  async () => {
+    const size = 4;
+    const ranks = [];
+    for (let r = 0; r < size; r++)
+      ranks.push(await startSim(['--model', MODEL, '--data-parallel-size', String(size), '--data-parallel-rank',
+        String(r)], { env: simEnv }));
+    live.push(...ranks);
+    const file = path.join(dir, 'per-rank-ports.yaml');
+    fs.writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+scheduler:
+  scorers:
+    prefix: {weight: 5, mode: precise, tokenizer: "sim-bytes", blockSize: 16, hashSeed: "0"}
+kvEvents:
+  port: 41000
+  replayPort: 42000
+  topic: kv
+`);
+    // One server, a port per rank, in rank order (the --endpoint host:p0,p1,... form).
+    const gw = await startGateway(['--config', file, '--endpoint', `127.0.0.1:${ranks.map((s) => s.port).join(',')}`]);
+    live.push(gw);
+    await waitRoutable(gw, size);
+    const eps = await waitFor('every rank listed', async () => {
+      const list = await debugEndpoints(gw);
+      return list.length === size && list.every((e) => e.data_parallel_rank != null) ? list : null;
+    });
+    const byRank = new Map(eps.map((e) => [e.data_parallel_rank, e.prefix_source]));
+    for (const r of [0, size - 1]) {
+      assert.equal(byRank.get(r)?.events_address, `tcp://127.0.0.1:${41000 + r}`, `rank ${r}: ${JSON.stringify(eps)}`);
+      assert.equal(byRank.get(r)?.replay_address, `tcp://127.0.0.1:${42000 + r}`, `rank ${r}`);
+    }
+  });
