@@ -38,7 +38,7 @@ EppWorker::EppWorker(const EppWorkerContext& context, int index)
     : options_(epp_options(context.options)),
       index_(index),
       router_(context.router, size_t(index), stats_),
-      workers_(std::max<size_t>(1, context.workers)) {
+      hold_(context.workers, stats_.held_models) {
   if (options_.access_log_ring_slots) stats_.access_log.enable(options_.access_log_ring_slots);
   if (options_.tracing.enabled) stats_.spans.enable(options_.tracing.ring_slots);
   if (context.rules) rules_reader_ = context.rules->reader(size_t(index));
@@ -64,10 +64,7 @@ EppWorker::EppWorker(const EppWorkerContext& context, int index)
   // stream gets no answer until a server appears or noEndpointRequestTTL runs out. There is
   // no flow-control queue here (env_.flow stays null): a held request that finds only a
   // saturated server stays held, paced by the saturation detector.
-  assign_worker_share(flow_limits_, kNoRules.flow.limits, workers_);
-  env_.flow_limits = &flow_limits_;
-  env_.hold = &hold_;
-  hold_.publish_to(&stats_.held_models);
+  hold_.attach(env_, kNoRules);
   refresh();
 }
 
@@ -80,48 +77,31 @@ void EppWorker::refresh() {
   now_ms_ = monotonic_ms();
   router_.refresh();
   if (const proxy::RequestRules* rules = rules_reader_.refresh()) env_.rules = rules;
-  if (env_.rules != adopted_rules_) {
-    adopted_rules_ = env_.rules;
-    assign_worker_share(flow_limits_, env_.rules->flow.limits, workers_);
-  }
+  hold_.adopt(*env_.rules);
   if (const proxy::ModelCatalog* catalog = catalog_reader_.refresh()) env_.catalog = catalog;
-  if (hold_.models() == 0) {
-    held_on_ = router_.snapshot();
-    return;
-  }
-  if (router_.snapshot() != held_on_ && !hold_.empty()) {
-    hold_.dispatch();
-    settle_resumed();
-  }
-  held_on_ = router_.snapshot();
-  hold_.publish();  // a stream gone while held leaves its queue without ModelHold
+  if (hold_.snapshot_changed(router_.snapshot())) settle_resumed();
 }
 
 void EppWorker::tick() {
   refresh();
   timers_.run(now_ms_);
-  if (!hold_.empty()) {
-    hold_.expire(now_ms_, flow_limits_.no_endpoint_ttl_ms);  // evicts, then routes again
-    settle_resumed();
-  }
+  if (hold_.expire(now_ms_)) settle_resumed();
   counters_.loop_ticks.add();
 }
 
 void EppWorker::resuming(ExtProcStream* stream) {
   current_ = stream;
-  if (std::find(resumed_.begin(), resumed_.end(), stream) == resumed_.end()) resumed_.push_back(stream);
+  hold_.resumed(stream);
 }
 
 void EppWorker::settle_resumed() {
   current_ = nullptr;
-  // By index: answering one stream cannot resume another, but stays safe if it did.
-  for (size_t i = 0; i < resumed_.size(); ++i) resumed_[i]->settle_held();
-  resumed_.clear();
+  hold_.settle();
 }
 
 void EppWorker::forget(ExtProcStream* stream) {
   if (current_ == stream) current_ = nullptr;
-  std::erase(resumed_, stream);
+  hold_.forget(stream);
 }
 
 std::optional<std::string> EppWorker::any_endpoint() {

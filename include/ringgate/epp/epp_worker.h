@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ringgate/epp/epp_hold.h"
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/proxy/exchange.h"
@@ -70,7 +71,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   // A stream that ends: never current, never settled.
   void forget(ExtProcStream* stream);
   // The requests held for a model with no ready server (gauges count them too).
-  const proxy::ModelHold& hold() const { return hold_; }
+  const proxy::ModelHold& hold() const { return hold_.hold(); }
 
   // RouteService
   proxy::RouteDecision route(const proxy::RouteRequest& request) override;
@@ -108,12 +109,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   net::Timers timers_;
   uint64_t now_ms_ = 0;
   proxy::ExchangeEnv env_;
-  size_t workers_;
-  const proxy::RequestRules* adopted_rules_ = nullptr;  // whose flow bounds flow_limits_ holds
-  proxy::FlowLimits flow_limits_;                       // this thread's share
-  proxy::ModelHold hold_;                               // streams waiting for a model's first server
-  const sched::EndpointSnapshot* held_on_ = nullptr;    // the snapshot the held streams were last routed on
-  std::vector<ExtProcStream*> resumed_;                 // ran again in this cycle, to be answered
+  EppHold hold_;  // streams waiting for a model's first server
   ExtProcStream* current_ = nullptr;
   std::vector<uint32_t> exclude_;  // route(): endpoints outside a subset hint, reused
   std::string address_scratch_;
