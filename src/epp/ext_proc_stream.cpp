@@ -110,7 +110,7 @@ void ExtProcStream::fail(StreamEnd end, std::string_view message) {
 
 bool ExtProcStream::on_peer_closed() {
   if (phase_ == Phase::Held) {
-    peer_closed_ = true;  // Envoy keeps reading: the answer still goes out
+    held_.peer_closed = true;  // Envoy keeps reading: the answer still goes out
     return false;
   }
   if (phase_ == Phase::Response) end_exchange();
@@ -220,7 +220,7 @@ void ExtProcStream::on_request_trailers(std::vector<ProcessingResponse>& out) {
     decide(/*trailers_follow=*/true, out);
     if (end_ != StreamEnd::Open || duplex_request_) return;  // duplex: answered after the body
     if (phase_ == Phase::Held) {
-      trailers_answer_ = true;  // after the pick, when it comes
+      held_.trailers_answer = true;  // after the pick, when it comes
       return;
     }
   }
@@ -235,7 +235,7 @@ void ExtProcStream::decide(bool trailers_follow, std::vector<ProcessingResponse>
   traceparent_.clear();
   tracestate_.clear();
   if (worker_.options().tracing.enabled) decide_ns_ = util::steady_ns();
-  trailers_follow_ = trailers_follow;
+  held_.trailers_follow = trailers_follow;
   worker_.set_current(this);
   exchange_.start(request_, /*http11=*/true, /*keep_alive=*/true, worker_.now_ms());
   worker_.set_current(nullptr);
@@ -262,9 +262,9 @@ void ExtProcStream::answer_decision(std::vector<ProcessingResponse>& out) {
     return;
   }
   phase_ = Phase::Decided;
-  answer_pick(picked_, /*body_follows=*/true, trailers_follow_, out);
-  if (trailers_answer_) out.emplace_back().mutable_request_trailers();
-  trailers_answer_ = false;
+  answer_pick(picked_, /*body_follows=*/true, held_.trailers_follow, out);
+  if (held_.trailers_answer) out.emplace_back().mutable_request_trailers();
+  held_.trailers_answer = false;
 }
 
 void ExtProcStream::exchange_resumed() {
@@ -275,9 +275,9 @@ void ExtProcStream::exchange_resumed() {
 // its answer now.
 void ExtProcStream::settle_held() {
   if (phase_ != Phase::Held || (!attempt_open_ && exchange_.active() && exchange_.queued())) return;
-  answer_decision(answers_);
-  if (observe_only_) answers_.clear();
-  if (peer_closed_ && end_ == StreamEnd::Open) {
+  answer_decision(held_.answers);
+  if (observe_only_) held_.answers.clear();
+  if (held_.peer_closed && end_ == StreamEnd::Open) {
     // Half-closed while held: the Gateway reads the answer, and there is nothing after it.
     phase_ = Phase::Done;
     end_ = StreamEnd::Ok;
@@ -287,8 +287,8 @@ void ExtProcStream::settle_held() {
 }
 
 void ExtProcStream::take_answers(std::vector<ProcessingResponse>& out) {
-  for (ProcessingResponse& r : answers_) out.push_back(std::move(r));
-  answers_.clear();
+  for (ProcessingResponse& r : held_.answers) out.push_back(std::move(r));
+  held_.answers.clear();
 }
 
 proxy::UpstreamChannel* ExtProcStream::opened(const net::Address& address, const proxy::RequestImage& image,

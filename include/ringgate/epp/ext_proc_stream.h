@@ -175,13 +175,15 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   bool duplex_response_ = false;  // FULL_DUPLEX_STREAMED response body
   bool buffered_request_ = false; // BUFFERED(_PARTIAL): one message holds the whole body
   bool first_message_ = true;
-  // A held stream's: decide()'s trailers_follow for the answer after the hold; buffered with
-  // trailers, request_trailers answered after the pick; half-closed while held; its answers
-  // from settle_held().
-  bool trailers_follow_ = false;
-  bool trailers_answer_ = false;
-  bool peer_closed_ = false;
-  std::vector<extproc::ProcessingResponse> answers_;
+  // What a held stream's answer, made after the hold (settle_held), carries over from
+  // before it.
+  struct HeldAnswer {
+    bool trailers_follow = false;  // decide()'s trailers_follow
+    bool trailers_answer = false;  // buffered with trailers: request_trailers answered after the pick
+    bool peer_closed = false;      // half-closed while held
+    std::vector<extproc::ProcessingResponse> answers;  // settle_held()'s, until taken
+  };
+  HeldAnswer held_;
   bool observe_only_ = false;     // observability_mode: no responses at all
   Phase phase_ = Phase::Headers;
   StreamEnd end_ = StreamEnd::Open;
