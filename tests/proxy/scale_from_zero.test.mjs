@@ -14,6 +14,7 @@ import path from 'node:path';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 import { waitFor, timeScale } from '../lib/timing.mjs';
 import { startPrometheus } from '../lib/prometheus.mjs';
+import { priorityObjectives } from './priority_objectives.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const dir = mkdtempSync(path.join(tmpdir(), 'ringgate-s0-'));
@@ -29,17 +30,7 @@ function config(endpoints, extra = '') {
 kind: Gateway
 pool: {name: vllm, discovery: {static: [${endpoints.map((e) => `"${e}"`).join(', ')}]}}
 ${extra}
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferenceObjective
-metadata: {name: high}
-spec: {priority: 10}
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferenceObjective
-metadata: {name: mid}
-spec: {priority: 5}
-`;
+${priorityObjectives}`;
 }
 function writeConfig(text) {
   const file = path.join(dir, `ringgate-${++configs}.yaml`);

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { start, binaries, startGateway, scrape } from '../lib/procs.mjs';
 import { waitFor, timeScale } from '../lib/timing.mjs';
 import { FakeKubeApi } from '../discovery/fake_kube_api.mjs';
+import { priorityObjectives } from './priority_objectives.mjs';
 
 const MODEL = 'facebook/opt-125m';
 const REQUESTS = 200;
@@ -46,17 +47,7 @@ ${pool}
 accessLog: {enabled: true, path: "${accessLog}"}
 flowControl: {enabled: true, noEndpointRequestTTL: 120s, defaultRequestTTL: 120s}
 saturationDetector: {maxConcurrency: ${MAX_SEQS}, metricsStalenessThreshold: 2s}
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferenceObjective
-metadata: {name: high}
-spec: {priority: 10}
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferenceObjective
-metadata: {name: mid}
-spec: {priority: 5}
-`;
+${priorityObjectives}`;
 
 // A port free on `host` now (the sim binds it at the first request; the pool must name it before).
 function freePort(host) {
