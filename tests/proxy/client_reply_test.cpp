@@ -61,6 +61,13 @@ struct Row {
   bool keep_alive_after;
 };
 
+// One chunk of a chunked body, its size in plain hex (as append_chunk writes it).
+std::string chunk(const std::string& data) {
+  char size[16];
+  snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
 std::string error_json(int status, const char* code, const char* message) {
   return http::error_body(status, code, message);
 }
@@ -145,14 +152,7 @@ TEST_CASE("the client's bytes, row by row") {
          h.reply.append("data: 1\n\n");
          return h.reply.fail(502, "upstream_broken", "cut", {});
        },
-       std::string(kSseHead) + "9\r\ndata: 1\n\n\r\n" +
-           [&] {
-             std::string e = "data: " + broken + "\n\n";
-             char size[16];
-             snprintf(size, sizeof size, "%zx\r\n", e.size());
-             return size + e + "\r\n";
-           }() +
-           "0\r\n\r\n",
+       std::string(kSseHead) + "9\r\ndata: 1\n\n\r\n" + chunk("data: " + broken + "\n\n") + "0\r\n\r\n",
        ReplyEnd::Complete, true},
       {"a stream broken mid-event (in place): a blank line first, so the error is an event of its own", true, true,
        [](Harness& h) {
@@ -161,13 +161,7 @@ TEST_CASE("the client's bytes, row by row") {
          h.in_place("", "data: 1\n\ndata: 2", 9 + 7);  // relayed as far as it went (a continuation's tail)
          return h.reply.fail(502, "upstream_broken", "cut", {});
        },
-       std::string(kSseHead) + "00000010\r\ndata: 1\n\ndata: 2\r\n" +
-           [&] {
-             std::string e = "\n\ndata: " + broken + "\n\n";
-             char size[16];
-             snprintf(size, sizeof size, "%zx\r\n", e.size());
-             return size + e + "\r\n";
-           }() +
+       std::string(kSseHead) + "00000010\r\ndata: 1\n\ndata: 2\r\n" + chunk("\n\ndata: " + broken + "\n\n") +
            "0\r\n\r\n",
        ReplyEnd::Complete, true},
       {"a sized body broken: cut (short of its length, no more bytes)", true, true,
