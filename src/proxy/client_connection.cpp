@@ -497,8 +497,8 @@ void ClientConnection::handle_request() {
   if (gate.status >= 400) return respond_error(gate.status, gate.code, gate.message, !keep_alive_, gate.headers);
   rt_.counters->responses_by_class[2].add();  // the model list
   const size_t head_start = out_.size();
-  http::append_response(out_, 200, "application/json", gate.body, !keep_alive_);
-  if (request.method == HTTP_HEAD) out_.resize(out_.size() - gate.body.size());
+  http::append_response(out_, 200, "application/json", gate.body(), !keep_alive_);
+  if (request.method == HTTP_HEAD) out_.resize(out_.size() - gate.body().size());
   if (!http11_ && keep_alive_) insert_keep_alive(out_, head_start);
   request_done();
 }

@@ -206,7 +206,7 @@ void H2Connection::h2_request(http::H2Stream& h2) {
   if (!gate.proxy && gate.status >= 400) return answer(stream, gate.status, gate.code, gate.message, gate.headers);
   if (!gate.proxy) {  // the model list
     rt_.counters->responses_by_class[2].add();
-    http::append_response(h2.out, 200, "application/json", gate.body, false);
+    http::append_response(h2.out, 200, "application/json", gate.body(), false);
     h2.answer_ended = true;
     return reply_ready(stream);
   }

@@ -56,8 +56,8 @@ GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, Wo
   const ModelCatalog& catalog = *env.catalog;
   a.status = 200;
   if (key != nullptr && !key->all_models())
-    a.body = catalog.render_json([key](std::string_view model) { return key->allows_model(model); });
-  if (a.body.empty()) a.body = catalog.render_json();
+    a.listed = catalog.render_json([key](std::string_view model) { return key->allows_model(model); });
+  a.catalog_list = &catalog.render_json();
   return a;
 }
 

@@ -17,11 +17,15 @@ namespace ringgate::proxy {
 struct GateAnswer {
   bool proxy = false;           // go on: start the exchange with `key`
   const ApiKey* key = nullptr;  // the key the request presented (auth on)
-  int status = 0;               // else answer this: an error (code, message), or 200 with `body`
+  int status = 0;               // else answer this: an error (code, message), or 200 with body()
   std::string_view code;
   std::string message;
   std::string headers;  // whole "name: value\r\n" lines for the answer's head
-  std::string body;     // the model list (application/json)
+  const std::string* catalog_list = nullptr;  // the model list as the catalog renders it (no copy)
+  std::string listed;                         // the list a key limited to some models sees
+
+  // The model list (application/json).
+  std::string_view body() const { return listed.empty() && catalog_list ? *catalog_list : listed; }
 };
 
 GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, WorkerCounters& counters);
