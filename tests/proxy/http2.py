@@ -295,6 +295,17 @@ class Http2(unittest.TestCase):
         self.assertTrue(json.loads(body)['choices'][0]['text'].startswith('split head'), body)
         raw.close()
 
+    def test_hpack_table_past_ours_is_a_connection_error(self):
+        # The client's encoder may not grow the table past our SETTINGS_HEADER_TABLE_SIZE (4 KiB).
+        raw = Raw(self.api())
+        raw.until(lambda x: isinstance(x, hf.SettingsFrame) and 'ACK' in x.flags)
+        raw.encoder.header_table_size = 65536  # a size update goes first in the next block
+        raw.request(1, body_of('x'))
+        f = goaway(raw)
+        self.assertIsNotNone(f)
+        self.assertEqual(f.error_code, 9)  # COMPRESSION_ERROR
+        raw.close()
+
     def test_head_response_has_no_data(self):
         raw = Raw(self.api())
         raw.request(1, path='/v1/models', method='HEAD')
