@@ -89,6 +89,17 @@ async function until(what, probe, timeoutMs = 10000) {
   }
 }
 
+// Waits until `n` streams run on `pod`'s sim, one of them just arrived: it still runs ~1 s
+// (64 tokens at 15 ms) when the test reads the sim's counts at the event, however loaded
+// the machine; one near its end might be over by then (seen in CI).
+async function freshStreams(pod, n) {
+  const before = (await simCounts(pod)).received;
+  await until(`a new stream and ${n} running on ${pod.address}`, async () => {
+    const c = await simCounts(pod);
+    return c.received > before && c.inflight >= n;
+  }, 20000);
+}
+
 const migrations = async (gw) => {
   let n = 0;
   for (const [k, v] of await scrape(`${gw.adminUrl}/metrics`)) if (k.startsWith('ringgate_stream_migrations_total{')) n += v;
@@ -209,7 +220,7 @@ test('rolling restart of 4 sims through EndpointSlices under streaming load: 0 c
         const old = pods[i];
         const drained = i !== 2;  // the third is killed before its streams end
         // Streams running on it when its event comes (two for the one killed: streams to move).
-        await until(`streams on ${old.address}`, async () => (await simCounts(old)).inflight >= (drained ? 1 : 2), 20000);
+        await freshStreams(old, drained ? 1 : 2);
         const r = await terminate(gw, old, () => api.updateSlice(old.name, (s) => {
           s.endpoints[0].conditions = { ready: false, serving: true, terminating: true };
         }), { drainMs: drained ? DRAIN_MS : 0 });
@@ -283,7 +294,7 @@ test('InferencePool: a pod with deletionTimestamp gets no new request, finishes 
     let r;
     try {
       const [going, staying] = pods;
-      await until(`streams on ${going.address}`, async () => (await simCounts(going)).inflight >= 1, 20000);
+      await freshStreams(going, 1);
       r = await terminate(gw, going, () => api.terminatePod(going.name), { drainMs: DRAIN_MS });
       const stayingBefore = (await simCounts(staying)).received;
       await until(`streams go on to ${staying.address}`, async () => (await simCounts(staying)).received >= stayingBefore + CLIENTS, 20000);
