@@ -6,7 +6,8 @@
 // proxy's CPU time over the run divides by whole streams. Prints one line of key=value.
 // Not a test.
 //
-//   stream_client PORT CONNECTIONS SECONDS BODY_FILE [PATH]   (PATH default /v1/completions)
+//   stream_client PORT CONNECTIONS SECONDS BODY_FILE [PATH [READ_BYTES]]
+//   (PATH default /v1/completions; READ_BYTES: each recv's size, default 65536; wrk's is 8192)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <llhttp.h>
@@ -94,13 +95,14 @@ int connect_to(uint16_t port) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: stream_client PORT CONNECTIONS SECONDS BODY_FILE [PATH]\n");
+    std::fprintf(stderr, "usage: stream_client PORT CONNECTIONS SECONDS BODY_FILE [PATH [READ_BYTES]]\n");
     return 2;
   }
   const uint16_t port = uint16_t(std::atoi(argv[1]));
   const int connections = std::atoi(argv[2]);
   const double seconds = std::atof(argv[3]);
   const char* path = argc > 5 ? argv[5] : "/v1/completions";
+  const size_t read_bytes = argc > 6 ? size_t(std::max(1, std::atoi(argv[6]))) : size_t(1) << 16;
   std::string body;
   if (FILE* f = std::fopen(argv[4], "rb")) {
     char buf[4096];
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
   const uint64_t give_up = deadline + 30ull * 1000000000u;  // in-flight answers get 30 s to end
   for (Conn& c : conns) start(c);
   int in_flight = connections;
-  std::vector<char> buf(1 << 16);
+  std::vector<char> buf(read_bytes);
   std::vector<epoll_event> events(256);
   while (in_flight > 0 && now_ns() < give_up) {
     const int n = epoll_wait(ep, events.data(), int(events.size()), 100);
