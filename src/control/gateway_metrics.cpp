@@ -125,8 +125,8 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
                    "gateway (a refused stream, a reply cut, a client that took nothing for timeouts.clientWrite).",
                    "side", proxy::kHttp2ResetSides, &C::http2_resets);
   counter_by_label("ringgate_http2_goaways_total",
-                   "GOAWAY frames sent, by reason: drain, protocol_error (a connection error), enhance_your_calm (a "
-                   "bound of listen.http2 passed).",
+                   "GOAWAY frames sent, by reason: drain, idle (no stream open for timeouts.clientIdle), "
+                   "protocol_error (a connection error), enhance_your_calm (a bound of listen.http2 passed).",
                    "reason", http::kH2GoawayReasonNames, &C::http2_goaways);
   counter_by_label("ringgate_http2_bound_hits_total",
                    "HTTP/2 clients that met a bound, by bound: streams (maxConcurrentStreams: REFUSED_STREAM), "

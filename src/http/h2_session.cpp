@@ -171,7 +171,7 @@ struct H2Callbacks {
     H2Session& me = self(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       const uint32_t code = frame->goaway.error_code;
-      const H2GoawayReason why = code == NGHTTP2_NO_ERROR            ? H2GoawayReason::Drain
+      const H2GoawayReason why = code == NGHTTP2_NO_ERROR            ? me.goaway_reason_
                                  : code == NGHTTP2_ENHANCE_YOUR_CALM ? H2GoawayReason::EnhanceYourCalm
                                                                      : H2GoawayReason::ProtocolError;
       ++me.goaways_[size_t(why)];
@@ -376,9 +376,10 @@ void H2Session::reset(H2Stream& stream, uint32_t error_code) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, error_code);
 }
 
-void H2Session::goaway() {
+void H2Session::goaway(H2GoawayReason why) {
   if (going_away_) return;
   going_away_ = true;
+  goaway_reason_ = why;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
                         NGHTTP2_NO_ERROR, nullptr, 0);
 }

@@ -645,6 +645,12 @@ void ClientConnection::on_timer(net::Timer& timer) {
   }
   deadline_kind_ = Deadline::None;
   if (phase_ != Phase::Reading) return;
+  if (h2_) {  // no stream open for clientIdle (or the drain's grace): GOAWAY says why, then the close
+    h2_->idle_timeout();
+    phase_ = Phase::Closing;
+    pause_recv();
+    return send_output();
+  }
   if (parser_.started()) {
     refuse_unfinished(408, "request_timeout", "request not received in time");
   } else {

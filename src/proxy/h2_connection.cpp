@@ -270,6 +270,11 @@ void H2Connection::drain_started() {
   transport_.h2_flush();
 }
 
+void H2Connection::idle_timeout() {
+  session_.goaway(http::H2GoawayReason::Idle);
+  transport_.h2_flush();
+}
+
 void H2Connection::cut_at_shutdown() {
   session_.goaway();
   std::vector<Stream*> open;

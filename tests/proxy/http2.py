@@ -410,6 +410,31 @@ class Drain(unittest.TestCase):
             gw.stop()
             sim.stop()
 
+    def test_idle_connection_gets_goaway_then_close_and_a_long_stream_is_not_idle(self):
+        # timeouts.clientIdle counts from the last open stream's end: a stream that runs
+        # past it (60 tokens at 10 ms, 3x the 200 ms) ends whole, then the connection gets
+        # GOAWAY (NO_ERROR, its last stream) and closes, counted as reason "idle".
+        sim = p.start_sim('--model', MODEL, '--inter-token-latency-ms', '10')
+        gw = start(sim, '', 'timeouts:\n  clientIdle: 200ms\n')
+        try:
+            admin = gw.info['admin']
+            raw = Raw(gw.info['api'])
+            long = json.dumps({'model': MODEL, 'prompt': 'x', 'max_tokens': 60, 'stream': True, 'ignore_eos': True})
+            raw.request(1, long.encode())
+            status, body, reset = raw.answer(1)
+            self.assertEqual((status, reset), (200, None))
+            self.assertTrue(body.rstrip().endswith(b'data: [DONE]'), body[-200:])
+            f = goaway(raw)
+            self.assertIsNotNone(f, 'no GOAWAY on an idle connection')
+            self.assertEqual((f.error_code, f.last_stream_id), (NO_ERROR, 1))
+            self.assertIsNone(raw.frame(10), 'the idle connection stayed open after its GOAWAY')
+            self.assertEqual(metric(admin, 'ringgate_http2_goaways_total{reason="idle"}'), 1)
+            self.assertEqual(metric(admin, 'ringgate_http2_goaways_total{reason="drain"}') or 0, 0)
+            raw.close()
+        finally:
+            gw.stop()
+            sim.stop()
+
 
 class ServerKilled(unittest.TestCase):
     def test_a_sim_sigkilled_under_100_streams_fails_none(self):

@@ -35,9 +35,9 @@ inline constexpr std::array<const char*, size_t(H2Bound::Count)> kH2BoundNames =
     "streams", "header_bytes", "body_bytes", "continuations", "resets", "control_frames"};
 
 // Why a GOAWAY went out.
-enum class H2GoawayReason : uint8_t { Drain, ProtocolError, EnhanceYourCalm, Count };
+enum class H2GoawayReason : uint8_t { Drain, Idle, ProtocolError, EnhanceYourCalm, Count };
 inline constexpr std::array<const char*, size_t(H2GoawayReason::Count)> kH2GoawayReasonNames = {
-    "drain", "protocol_error", "enhance_your_calm"};
+    "drain", "idle", "protocol_error", "enhance_your_calm"};
 
 // One stream's two directions as the session reads and writes them: plain data, kept by
 // the stream's owner (H2Streams) for as long as the stream lives.
@@ -100,8 +100,9 @@ class H2Session {
   void resume(H2Stream& stream);
   // Resets a stream (the client hears RST_STREAM `error_code`).
   void reset(H2Stream& stream, uint32_t error_code);
-  // Graceful shutdown: GOAWAY with the last stream taken; open streams finish.
-  void goaway();
+  // Graceful shutdown: GOAWAY (NO_ERROR, counted as `why`) with the last stream taken;
+  // open streams finish.
+  void goaway(H2GoawayReason why = H2GoawayReason::Drain);
   bool going_away() const { return going_away_; }
 
   size_t streams_opened() const { return streams_opened_; }
@@ -133,6 +134,7 @@ class H2Session {
   size_t streams_opened_ = 0, client_resets_ = 0, gateway_resets_ = 0, open_streams_ = 0;
   std::array<uint64_t, size_t(H2Bound::Count)> bounds_hit_{};
   std::array<uint64_t, size_t(H2GoawayReason::Count)> goaways_{};
+  H2GoawayReason goaway_reason_ = H2GoawayReason::Drain;  // of our NO_ERROR GOAWAY
   bool going_away_ = false;
   bool failed_ = false;
 };

@@ -47,6 +47,8 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
 
   // The gateway drains: GOAWAY, open streams finish.
   void drain_started();
+  // No stream was open for timeouts.clientIdle: GOAWAY, then the connection closes.
+  void idle_timeout();
   // The drain deadline passed: every open stream ends visibly now.
   void cut_at_shutdown();
 
