@@ -249,6 +249,7 @@ struct H2Callbacks {
   static int send_data(nghttp2_session*, nghttp2_frame* /*frame*/, const uint8_t* frame_head, size_t length,
                        nghttp2_data_source* source, void* user) {
     H2Session& me = self(user);
+    if (me.out_.size() >= me.send_room_) return NGHTTP2_ERR_WOULDBLOCK;  // this frame goes at the next send()
     H2Stream& st = *static_cast<H2Stream*>(source->ptr);
     // (Never padded: no padding callback is set, so frame->data.padlen is 0.)
     me.out_.append(reinterpret_cast<const char*>(frame_head), 9);
@@ -323,7 +324,10 @@ bool H2Session::receive(const char* data, size_t len) {
   return !failed_;
 }
 
-bool H2Session::send() { return nghttp2_session_send(session_) == 0; }
+bool H2Session::send(size_t room) {
+  send_room_ = room;
+  return nghttp2_session_send(session_) == 0;
+}
 
 bool H2Session::done() const { return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_); }
 

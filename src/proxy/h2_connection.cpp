@@ -141,8 +141,8 @@ bool H2Connection::send(size_t room) {
   recycle_closed();
   std::string& out = transport_.h2_output();
   if (out.size() >= room) return true;
-  reserve_output(out);
-  const bool ok = session_.send();
+  reserve_output(out, room);
+  const bool ok = session_.send(room);
   publish_counts();
   recycle_closed();
   return ok;
@@ -151,7 +151,7 @@ bool H2Connection::send(size_t room) {
 // The output the last send took is gone with it (a large one back to the allocator): the
 // next grows from small, and each doubling would copy what it holds, more bytes than the
 // frames' own copy when token streams fill it. Room for what the streams hold, at once.
-void H2Connection::reserve_output(std::string& out) const {
+void H2Connection::reserve_output(std::string& out, size_t room) const {
   // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
   // a buffer back to the allocator after every send that growth would have kept.
   constexpr size_t kFrameHead = 9, kMaxFrame = 16384;
@@ -160,7 +160,7 @@ void H2Connection::reserve_output(std::string& out) const {
     const size_t pending = stream->h2.pending();
     if (pending > 0) want += pending + kFrameHead * (pending / kMaxFrame + 1);
   }
-  out.reserve(want);
+  out.reserve(std::min(want, room + kFrameHead + kMaxFrame));  // DATA stops past `room`
 }
 
 void H2Connection::recycle_closed() {

@@ -88,8 +88,10 @@ class H2Session {
   // Bytes from the client (the connection preface first). false: the connection is
   // over (a connection error: its GOAWAY is queued; send() then close).
   bool receive(const char* data, size_t len);
-  // Appends what is ready to go to `out`. false: the session failed (close at once).
-  bool send();
+  // Appends what is ready to go to `out`, DATA while `out` holds less than `room` (one
+  // frame may pass it; the rest waits for the next call). false: the session failed
+  // (close at once).
+  bool send(size_t room = SIZE_MAX);
   // Neither side has anything left to say: close the connection.
   bool done() const;
 
@@ -135,6 +137,7 @@ class H2Session {
   std::array<uint64_t, size_t(H2Bound::Count)> bounds_hit_{};
   std::array<uint64_t, size_t(H2GoawayReason::Count)> goaways_{};
   H2GoawayReason goaway_reason_ = H2GoawayReason::Drain;  // of our NO_ERROR GOAWAY
+  size_t send_room_ = SIZE_MAX;                           // send()'s bound on `out_` for DATA
   bool going_away_ = false;
   bool failed_ = false;
 };

@@ -72,8 +72,8 @@ class H2Connection final : public http::H2Streams, public net::TimerTarget {
   // Streams closed since the last call: kept as spares when their exchange ended by itself
   // (while the worker's connections keep fewer than kSpareStreamsPerWorker), else freed.
   void recycle_closed();
-  // Room in `out` for every frame the streams hold, reserved at once.
-  void reserve_output(std::string& out) const;
+  // Room in `out` for the frames the streams hold (up to `room` and a frame), at once.
+  void reserve_output(std::string& out, size_t room) const;
   void publish_counts();
   void arm_stall_check();
 

@@ -1,0 +1,128 @@
+// H2Session against libnghttp2's own client, in memory: what send() writes per call.
+#include "ringgate/http/h2_session.h"
+
+#include <doctest/doctest.h>
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace {
+
+using ringgate::http::H2Limits;
+using ringgate::http::H2Session;
+using ringgate::http::H2Stream;
+
+// Answers every request at once with `answer_bytes` of body, whole.
+struct Answering final : ringgate::http::H2Streams {
+  H2Session* session = nullptr;
+  size_t answer_bytes = 0;
+  std::map<int32_t, std::unique_ptr<H2Stream>> streams;
+
+  H2Stream* h2_open(int32_t id) override {
+    auto& st = streams[id];
+    st = std::make_unique<H2Stream>();
+    st->id = id;
+    return st.get();
+  }
+  void h2_request(H2Stream& st) override {
+    st.out.assign(answer_bytes, 'x');
+    st.answer_ended = true;
+    session->submit_head(st, 200, {}, false);
+  }
+  void h2_sent(H2Stream&) override {}
+  void h2_closed(H2Stream& st, uint32_t) override { streams.erase(st.id); }
+};
+
+// The client: what it sends, the body bytes and the streams it saw end.
+struct Client {
+  nghttp2_session* session = nullptr;
+  std::string to_server;
+  size_t body_bytes = 0;
+  int closed = 0;
+
+  Client() {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_send_callback(cbs, [](nghttp2_session*, const uint8_t* d, size_t n, int, void* u) {
+      static_cast<Client*>(u)->to_server.append(reinterpret_cast<const char*>(d), n);
+      return ssize_t(n);
+    });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        cbs, [](nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t n, void* u) {
+          static_cast<Client*>(u)->body_bytes += n;
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, [](nghttp2_session*, int32_t, uint32_t, void* u) {
+      ++static_cast<Client*>(u)->closed;
+      return 0;
+    });
+    nghttp2_session_client_new(&session, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+    const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 24}};
+    nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings, 1);
+    nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, 1 << 30);
+  }
+  ~Client() { nghttp2_session_del(session); }
+
+  void get(int n) {
+    auto nv = [](const char* name, const char* value) {
+      return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
+                        reinterpret_cast<uint8_t*>(const_cast<char*>(value)), strlen(name), strlen(value),
+                        NGHTTP2_NV_FLAG_NONE};
+    };
+    const nghttp2_nv head[] = {nv(":method", "GET"), nv(":scheme", "http"), nv(":path", "/v1/models"),
+                               nv(":authority", "localhost")};
+    for (int i = 0; i < n; ++i) nghttp2_submit_request(session, nullptr, head, 4, nullptr, nullptr);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("send(room) writes DATA while the output holds less than room: one frame past it at most") {
+  constexpr size_t kRoom = 20000, kFrame = 9 + 16384, kStreams = 8, kAnswer = 100000;
+  uint64_t now = 0;
+  std::string out;
+  Answering streams;
+  streams.answer_bytes = kAnswer;
+  H2Session server(H2Limits{}, streams, out, &now);
+  streams.session = &server;
+  Client client;
+  client.get(int(kStreams));
+
+  size_t largest = 0, sends = 0;
+  for (int turn = 0; turn < 1000 && client.closed < int(kStreams); ++turn) {
+    REQUIRE(nghttp2_session_send(client.session) == 0);
+    REQUIRE(server.receive(client.to_server.data(), client.to_server.size()));
+    client.to_server.clear();
+    REQUIRE(server.send(kRoom));
+    largest = std::max(largest, out.size());
+    sends += !out.empty();
+    REQUIRE(nghttp2_session_mem_recv(client.session, reinterpret_cast<const uint8_t*>(out.data()), out.size()) ==
+            ssize_t(out.size()));
+    out.clear();
+  }
+  CHECK(client.closed == int(kStreams));
+  CHECK(client.body_bytes == kStreams * kAnswer);
+  CHECK(largest <= kRoom + kFrame + 1024);  // (+ HEADERS and control frames)
+  CHECK(largest >= kRoom);
+  CHECK(sends >= kStreams * kAnswer / (kRoom + kFrame));
+}
+
+TEST_CASE("send() without a room writes every answer at once") {
+  uint64_t now = 0;
+  std::string out;
+  Answering streams;
+  streams.answer_bytes = 100000;
+  H2Session server(H2Limits{}, streams, out, &now);
+  streams.session = &server;
+  Client client;
+  client.get(4);
+  REQUIRE(nghttp2_session_send(client.session) == 0);
+  REQUIRE(server.receive(client.to_server.data(), client.to_server.size()));
+  REQUIRE(server.send());
+  CHECK(out.size() > 4 * 100000);
+}
