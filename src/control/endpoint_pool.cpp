@@ -427,6 +427,7 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.scraped_at = m->scraped_at;
     s.metrics = m->metrics;
     s.num_gpu_blocks = m->metrics.cache.num_gpu_blocks;
+    s.num_cpu_blocks = m->metrics.cache.num_cpu_blocks;
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
     s.context_range = m->context_range;

@@ -87,7 +87,7 @@ bool parse_value(std::string_view s, double& out) {
 
 // The labels we care about for one sample, as raw (still escaped) views.
 struct Labels {
-  std::string_view model_name, max_lora, running, waiting, block_size, num_gpu_blocks, engine;
+  std::string_view model_name, max_lora, running, waiting, block_size, num_gpu_blocks, num_cpu_blocks, engine;
   bool has_engine = false;
   bool model_name_escaped = false, running_escaped = false, waiting_escaped = false;
 };
@@ -307,6 +307,8 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
             labels.block_size = value;
           else if (label == "num_gpu_blocks")
             labels.num_gpu_blocks = value;
+          else if (label == "num_cpu_blocks")
+            labels.num_cpu_blocks = value;
           else if (label == "engine") {
             labels.engine = value;
             labels.has_engine = true;
@@ -360,10 +362,12 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
     if (metric == Metric::CacheConfig) {
       out.cache.present = true;
       uint64_t v = 0;
-      // Clamped: the prefix index sizes itself from these (2x num_gpu_blocks).
+      // Clamped: the prefix index sizes itself from these (2x the blocks of both tiers).
       out.cache.block_size = parse_u64(labels.block_size, v) ? std::min(v, limits_.max_block_size) : 0;
       v = 0;
       out.cache.num_gpu_blocks = parse_u64(labels.num_gpu_blocks, v) ? std::min(v, limits_.max_num_gpu_blocks) : 0;
+      v = 0;  // ("None" where no offload tier is configured)
+      out.cache.num_cpu_blocks = parse_u64(labels.num_cpu_blocks, v) ? std::min(v, limits_.max_num_cpu_blocks) : 0;
       continue;
     }
 

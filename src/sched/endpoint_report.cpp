@@ -38,6 +38,7 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     r.lora_adapters = e.lora_adapters;
     r.loras = e.loras;
     r.num_gpu_blocks = e.num_gpu_blocks;
+    r.num_cpu_blocks = e.num_cpu_blocks;
     r.block_size = e.block_size;
     r.index_entries = index.entries(e.id);
     r.index_capacity = index.capacity(e.id);
@@ -113,6 +114,7 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
       out += "null";
     }
     out += ",\"num_gpu_blocks\":" + std::to_string(r.num_gpu_blocks);
+    out += ",\"num_cpu_blocks\":" + std::to_string(r.num_cpu_blocks);
     out += ",\"block_size\":" + std::to_string(r.block_size);
     out += ",\"prefix_index_entries\":" + std::to_string(r.index_entries);
     out += ",\"prefix_index_capacity\":" + std::to_string(r.index_capacity);

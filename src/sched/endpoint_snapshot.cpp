@@ -46,6 +46,7 @@ void apply_scrape(EndpointState& endpoint, const metrics::VllmMetrics& scraped, 
   endpoint.scraped_at = scraped_at;
   if (scraped.cache.present) {
     if (scraped.cache.num_gpu_blocks) endpoint.num_gpu_blocks = scraped.cache.num_gpu_blocks;
+    endpoint.num_cpu_blocks = scraped.cache.num_cpu_blocks;
     if (scraped.cache.block_size) endpoint.block_size = scraped.cache.block_size;
   }
   endpoint.lora_adapters.assign(known_adapters.begin(), known_adapters.end());

@@ -110,6 +110,22 @@ TEST_CASE("cache_config_info is clamped: an absurd num_gpu_blocks cannot size th
   CHECK(m.cache.block_size == 16);
 }
 
+TEST_CASE("cache_config_info's num_cpu_blocks: clamped at its bound, \"None\" is no CPU tier") {
+  VllmMetricsParser parser;
+  VllmMetrics m;
+  const uint64_t bound = parser.limits().max_num_cpu_blocks;
+  auto cpu_blocks = [&](const std::string& value) {
+    REQUIRE(parser.parse("vllm:cache_config_info{num_cpu_blocks=\"" + value + "\",num_gpu_blocks=\"100\"} 1\n", m).ok);
+    return m.cache.num_cpu_blocks;
+  };
+  CHECK(cpu_blocks(std::to_string(bound)) == bound);
+  CHECK(cpu_blocks(std::to_string(bound + 1)) == bound);
+  CHECK(cpu_blocks("4096") == 4096);
+  CHECK(cpu_blocks("None") == 0);
+  CHECK(cpu_blocks("-5") == 0);
+  CHECK(m.cache.num_gpu_blocks == 100);
+}
+
 TEST_CASE("a page over the byte cap, a huge label value or label set is refused") {
   ScrapeLimits limits;
   limits.max_page_bytes = 1000;

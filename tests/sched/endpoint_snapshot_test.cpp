@@ -66,6 +66,7 @@ TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged withou
   m.all.waiting = 3;
   m.cache.present = true;
   m.cache.num_gpu_blocks = 27545;
+  m.cache.num_cpu_blocks = 50000;
   m.cache.block_size = 16;
   m.lora.present = true;
   m.lora.running_adapters = "sql-lora,chat-lora";
@@ -78,6 +79,7 @@ TEST_CASE("apply_scrape: metrics, freshness, KV capacity, adapters merged withou
   CHECK(e.scraped_at == fresh_now());
   CHECK(e.metrics.all.waiting == 3);
   CHECK(e.num_gpu_blocks == 27545);
+  CHECK(e.num_cpu_blocks == 50000);
   CHECK(e.block_size == 16);
   CHECK(e.lora_adapters == std::vector<std::string>{"chat-lora", "idle-lora", "sql-lora"});
 }

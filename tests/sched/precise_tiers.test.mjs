@@ -1,7 +1,9 @@
 // Tier-aware precise prefix scoring, end to end: a ringgate-sim with a CPU tier (vLLM's
 // OffloadingConnector) announces the blocks its GPU evicted as BlockStored medium "CPU";
 // a gateway in precise mode still sends their prompt there (each block at the CPU's
-// weight, 0.8 by default), and one told `tierWeights: {cpu: 0}` scores them 0.
+// weight, 0.8 by default), and one told `tierWeights: {cpu: 0}` scores them 0. Without KV
+// events, the approximate index sizes each server's memory from both tiers
+// (cache_config_info's num_gpu_blocks and num_cpu_blocks, llm-d-router #1650).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { waitFor } from '../lib/timing.mjs';
-import { writePreciseConfig, waitSource } from './precise_gateway.mjs';
+import { writePreciseConfig, waitSource, debugEndpoints } from './precise_gateway.mjs';
 import { text } from '../lib/pseudo_text.mjs';
 
 const MODEL = 'facebook/opt-125m';
@@ -109,4 +111,39 @@ test('a prompt pushed to a server\'s CPU tier still goes there at the CPU\'s wei
   assert.equal(await complete(gw.url, prompt), a.api);
   const m = await scrape(`${gw.adminUrl}/metrics`);
   assert.equal(m.get('ringgate_kv_events_unknown_medium_total'), 0);
+});
+
+test('approximate routing remembers what a server\'s CPU tier holds: its index is 2x both tiers, not the GPU\'s alone', async () => {
+  // Two gateways in the default (approximate) mode, each over one sim of 64 GPU blocks: one
+  // sim with a CPU tier of 1,024 blocks, one without. The same 40 prompts through each:
+  // ~10x what 2 x 64 blocks can remember, well inside 2 x (64 + 1,024).
+  const [a, b] = await Promise.all([
+    startSim(['--model', MODEL, '--kv-blocks', '64', '--block-size', '16', '--kv-transfer-config', offload]),
+    startSim(['--model', MODEL, '--kv-blocks', '64', '--block-size', '16'])]);
+  live.push(a, b);
+  const config = (sim, name) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, `apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static: ["${sim.api}"]\n`);
+    return file;
+  };
+  const gws = await Promise.all([startGateway(['--config', config(a, 'approx-a.yaml')]),
+    startGateway(['--config', config(b, 'approx-b.yaml')])]);
+  live.push(...gws);
+  const [gwA, gwB] = gws;
+  await Promise.all(gws.map((g) => waitRoutable(g, 1)));
+  for (const [g, sim, cpu, capacity] of [[gwA, a, 1024, 2 * (64 + 1024)], [gwB, b, 0, 2 * 64]]) {
+    const e = await waitFor(`${sim.api}'s cache_config_info read`, async () =>
+      (await debugEndpoints(g)).find((x) => x.address === sim.api && x.num_gpu_blocks === 64 &&
+        x.prefix_index_capacity === capacity) ?? null);
+    assert.equal(e.num_cpu_blocks, cpu, JSON.stringify(e));
+  }
+  const first = text(100, 2000);
+  for (const g of gws) {
+    await complete(g.url, first);
+    for (let i = 1; i < 40; i++) await complete(g.url, text(100 + i, 2000));
+  }
+  const [ra, rb] = [await pick(gwA, first), await pick(gwB, first)];
+  assert.ok(ra.total_blocks * 40 > 2 * 2 * 64, `40 prompts of ${ra.total_blocks} blocks do not overflow 2 x 64`);
+  assert.equal(blocksOf(ra, a), ra.total_blocks, `a's index forgot the first prompt: ${JSON.stringify(ra.candidates)}`);
+  assert.equal(blocksOf(rb, b), 0, `b's index (2 x 64 blocks) still holds the first prompt: ${JSON.stringify(rb.candidates)}`);
 });

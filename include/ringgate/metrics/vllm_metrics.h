@@ -28,6 +28,7 @@ struct ScrapeLimits {
   // vllm:cache_config_info is clamped into these bounds (0 stays "not reported").
   uint64_t max_block_size = 4096;          // tokens per block (vLLM: 1..256 in practice)
   uint64_t max_num_gpu_blocks = 1u << 24;  // 16.7M blocks: past any GPU's KV cache
+  uint64_t max_num_cpu_blocks = 1u << 26;  // 67M blocks: past any host's offload memory
 };
 
 // The metric name a counter was read from: none yet, a deprecated name, the current one.
@@ -72,6 +73,7 @@ struct CacheConfig {
   bool present = false;
   uint64_t block_size = 0;  // tokens per KV block
   uint64_t num_gpu_blocks = 0;
+  uint64_t num_cpu_blocks = 0;  // the offload (CPU) tier's, where one is configured
 };
 
 struct VllmMetrics {

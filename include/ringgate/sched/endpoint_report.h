@@ -28,7 +28,7 @@ struct EndpointReport {
   int64_t inflight = 0;
   std::vector<std::string> models, lora_adapters;
   EndpointLoras loras;  // what the lora-affinity scorer reads: running, waiting, max_lora
-  uint64_t num_gpu_blocks = 0, block_size = 0;
+  uint64_t num_gpu_blocks = 0, num_cpu_blocks = 0, block_size = 0;
   size_t index_entries = 0;  // prefix-index pairs held for it
   size_t index_capacity = 0;
   double index_share = 0;  // its entries / all entries

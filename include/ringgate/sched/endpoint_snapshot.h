@@ -85,6 +85,7 @@ struct EndpointState {
   Clock::time_point scraped_at{};          // time of that scrape
   metrics::VllmMetrics metrics;            // last successful scrape
   uint64_t num_gpu_blocks = 0;             // 0 = unknown (cache_config_info)
+  uint64_t num_cpu_blocks = 0;             // its offload tier's; 0 = none or unknown
   uint64_t block_size = 0;                 // tokens per KV block, 0 = unknown
   EndpointRole role = EndpointRole::Both;  // P/D disaggregation (label llm-d.ai/role, static `role`)
   // The prompt lengths it is deployed for (label llm-d.ai/context-length-range, static
