@@ -20,7 +20,7 @@ struct GateAnswer {
   int status = 0;               // else answer this: an error (code, message), or 200 with body()
   std::string_view code;
   std::string message;
-  std::string headers;  // whole "name: value\r\n" lines for the answer's head
+  std::string headers;                        // whole "name: value\r\n" lines for the answer's head
   const std::string* catalog_list = nullptr;  // the model list as the catalog renders it (no copy)
   std::string listed;                         // the list a key limited to some models sees
 
