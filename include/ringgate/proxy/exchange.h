@@ -166,7 +166,8 @@ class Exchange final : public AttemptOwner,
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
   using Outcome = metrics::MigrationOutcome;
-  void give_up_continuation(std::string_view why, Reason reason);
+  void give_up_continuation(const AttemptPlan& plan);
+  void end_with(const AttemptPlan& plan);
   RequestProgress progress() const;
   void close_out();
   void finish(ReplyEnd how);
