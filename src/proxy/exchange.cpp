@@ -358,15 +358,15 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  SlotClaim slot(*env_.router, decision, admission_.sheddable());
-  if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
+  RouteTicket ticket(*env_.router, decision, admission_.sheddable());
+  if (state_.attempts > 0) return send(decision, std::move(ticket));
   // The retry deadline counts from here: time queued, waiting for a response's server or
   // for the body is not retrying (a turn that waited past it lost its one fresh connection).
   state_.leg_started_ms = *env_.now_ms;
   stats_.trace().admitted(AdmissionOutcome::Admitted, admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
-  if (env_.router->disaggregating() && split(decision, slot)) return;
-  send(decision, std::move(slot), /*announce=*/true);
+  if (env_.router->disaggregating() && split(decision, ticket)) return;
+  send(decision, std::move(ticket));
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
@@ -383,20 +383,20 @@ void Exchange::dispatch(const RouteDecision& decision) {
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
-  SlotClaim second_slot(*env_.router, second, admission_.sheddable());
-  if (!second_slot.held()) return;
+  RouteTicket second_ticket(*env_.router, second, admission_.sheddable());
+  if (!second_ticket.held()) return;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
-  if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+  if (!second_attempt.open(std::move(second_ticket), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
 }
 
-void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
+void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(decision.endpoint_id);
@@ -411,7 +411,7 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
   state_.answering_server = decision.server;
   Attempt& attempt = race_.next_primary();
   http::BodyBuffer& body = leg_body_.of(state_.request->body);
-  if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
+  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), fields_.stream))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
@@ -419,18 +419,18 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
 // long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
 // EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
 // are written for.
-bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
+bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
                       completion_shaped(*state_.route) && !fields_.model_in_form;
   RouteDecision prefill;
-  SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
+  RouteTicket prefill_ticket;  // given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
     prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
-    prefill_slot = SlotClaim(*env_.router, prefill, admission_.sheddable());
+    prefill_ticket = RouteTicket(*env_.router, prefill, admission_.sheddable());
   }
-  const bool splits = wanted && prefill_slot.held();
+  const bool splits = wanted && prefill_ticket.held();
   env_.stats->disaggregation.decisions
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
@@ -441,23 +441,21 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
     // prefill pod, which counts the leg until the decode pod's answer begins.
-    env_.router->routed(prefill.endpoint_id);
-    remote_prefill_.begin(std::move(prefill_slot), prefill);
+    remote_prefill_.begin(std::move(prefill_ticket));
     return false;
   }
-  // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
-  // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_.hold(decode, std::move(decode_slot));
-  env_.router->routed(decode.endpoint_id);
+  // The decode pod's ticket is held (its load is coming; the prompt recorded there now:
+  // it will hold the blocks it pulls); the attempt opens after the prefill.
+  decode_.hold(decode, std::move(decode_ticket));
   if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, leg_body_.scratch)) {
-    prefill_slot = SlotClaim();  // no prefill leg
+    prefill_ticket.release();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
   build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(),
                       admission_.keyed(), stats_.trace().on());
-  prefill_.start(std::move(prefill_slot), prefill, head, leg_body_.scratch,
+  prefill_.start(std::move(prefill_ticket), prefill, head, leg_body_.scratch,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
   return true;
@@ -486,8 +484,7 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
     prefill_endpoint_ = prefill_.destination();
   }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
-  SlotClaim slot = decode_.begin_decode(state_.leg_started_ms);
-  send(decode_.decision(), std::move(slot), /*announce=*/false);
+  send(decode_.decision(), decode_.begin_decode(state_.leg_started_ms));
 }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's

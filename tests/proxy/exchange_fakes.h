@@ -155,7 +155,8 @@ struct FakeRouter : RouteService {
     d.message = "no model server is available";
     return d;
   }
-  void routed(uint32_t) override {}
+  std::vector<uint32_t> recorded;  // where a prompt was recorded (routed()), in order
+  void routed(uint32_t id, std::span<const uint64_t>) override { recorded.push_back(id); }
   void released(uint32_t, bool sheddable) override {
     --in_flight;
     sheddable_in_flight -= sheddable;
