@@ -22,9 +22,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { Agent, setGlobalDispatcher } from 'undici';
 import { timeScale } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
+// The clients' connections stay open past the check (fetch's default agent closes an idle
+// one after 4 s): a leg must give back what it held when it ends, not when its client's
+// connection goes (which would end its exchange, and every ticket with it).
+setGlobalDispatcher(new Agent({ keepAliveTimeout: 600000, keepAliveMaxTimeout: 600000 }));
 const SIM_ARGS = ['--mode', 'random', '--seed', '11', '--max-num-seqs', '256', '--kv-blocks', '16384',
   '--max-model-len', '16384', '--inter-token-latency-ms', '10', '--prefill-overhead-ms', '5'];
 const nixl = (role) => ['--kv-transfer-config', JSON.stringify({ kv_connector: 'NixlConnector', kv_role: role })];
