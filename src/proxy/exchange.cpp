@@ -391,7 +391,8 @@ void Exchange::dispatch(const RouteDecision& decision) {
   tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
-  if (!second_attempt.open(std::move(second_ticket), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+  if (!second_attempt.open(std::move(second_ticket), second, race_.hedge_body(), image_for(second_attempt),
+                           /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
 }
@@ -546,7 +547,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       return next_attempt();
     case NextStep::Continuation:
       return continue_stream(kind);
-    case NextStep::Rival:  // (above)
+    case NextStep::Rival:          // (above)
     case NextStep::WaitForServer:  // (never after a failure)
     case NextStep::GiveUp:
       break;

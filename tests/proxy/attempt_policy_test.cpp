@@ -40,8 +40,10 @@ const char* step_name(NextStep s) {
     case NextStep::FreshConnection: return "fresh";
     case NextStep::OtherEndpoint: return "other";
     case NextStep::Continuation: return "continue";
-    case NextStep::Rival: return "rival";
-    case NextStep::WaitForServer: return "wait";
+    case NextStep::Rival:
+      return "rival";
+    case NextStep::WaitForServer:
+      return "wait";
     case NextStep::GiveUp: return "give_up";
   }
   return "?";
@@ -49,11 +51,16 @@ const char* step_name(NextStep s) {
 
 const char* head_step_name(HeadStep s) {
   switch (s) {
-    case HeadStep::Relay: return "relay";
-    case HeadStep::Race: return "race";
-    case HeadStep::Rival: return "rival";
-    case HeadStep::Continue: return "continue";
-    case HeadStep::GiveUp: return "give_up";
+    case HeadStep::Relay:
+      return "relay";
+    case HeadStep::Race:
+      return "race";
+    case HeadStep::Rival:
+      return "rival";
+    case HeadStep::Continue:
+      return "continue";
+    case HeadStep::GiveUp:
+      return "give_up";
   }
   return "?";
 }
@@ -282,12 +289,12 @@ TEST_CASE("after_failure while racing: the rival goes on alone, with this attemp
   };
   using K = FailureKind;
   const Row rows[] = {
-      {K::ConnectFailed, false, false, true},
-      {K::Reset, true, false, false},  // (alone: a fresh connection, unblamed)
-      {K::Reset, false, true, true},
-      {K::FirstByteTimeout, false, false, true},
-      {K::ErrorStatus, false, true, true},
-      {K::Malformed, false, true, true},
+      {K::ConnectFailed, false, false, true},     // nothing sent
+      {K::Reset, true, false, false},             // (alone: a fresh connection, unblamed)
+      {K::Reset, false, true, true},              // a head had come
+      {K::FirstByteTimeout, false, false, true},  // (alone: given up)
+      {K::ErrorStatus, false, true, true},        // (alone: given up)
+      {K::Malformed, false, true, true},          // (alone: given up)
   };
   for (const Row& r : rows) {
     CAPTURE(failure_kind_name(r.kind));
@@ -313,8 +320,8 @@ TEST_CASE("after_failure: the client's keep-alive ends after an error status or 
   const Row rows[] = {
       {K::ErrorStatus, false, true, S::GiveUp, true},
       {K::Malformed, false, true, S::GiveUp, true},
-      {K::Malformed, true, false, S::GiveUp, true},         // mid-stream, not continued
-      {K::Malformed, true, true, S::Continuation, false},   // mid-stream, continued elsewhere
+      {K::Malformed, true, false, S::GiveUp, true},        // mid-stream, not continued
+      {K::Malformed, true, true, S::Continuation, false},  // mid-stream, continued elsewhere
       {K::FirstByteTimeout, false, true, S::GiveUp, false},
       {K::ReadIdleTimeout, true, false, S::GiveUp, false},
       {K::Reset, true, false, S::GiveUp, false},

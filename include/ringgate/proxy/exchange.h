@@ -6,14 +6,14 @@
 // (a fresh connection, another endpoint, a continuation of the stream elsewhere, or an
 // error); the RelayState keeps what the client has seen of a stream so that a
 // continuation is stitched in without a repeated or missing byte; RequestStats is the
-// metrics and access-log leaf. Each routed leg holds its route's ticket
-// (RouteTicket: slot, token load, pending prefill, prefix hashes). A hedged prefill races a second Attempt against the first until one streams
-// a token (HedgeRace; its policy is proxy/hedging.h); the lead is the one the client
-// hears. A split request's decode pick waits in a DecodeReservation while its PrefillLeg
-// runs. Only the Exchange decides what the client sees, and it fails in ONE way
-// (end_with_error); its ClientReply writes it in the client's framing: a JSON error before
-// the response head went out; after it, an SSE error event for streams, else a visibly
-// cut body.
+// metrics and access-log leaf. Each routed leg holds its route's ticket (RouteTicket:
+// slot, token load, pending prefill, prefix hashes). A hedged prefill races a second
+// Attempt against the first until one streams a token (HedgeRace; its policy is
+// proxy/hedging.h); the lead is the one the client hears. A split request's decode pick
+// waits in a DecodeReservation while its PrefillLeg runs. Only the Exchange decides what
+// the client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
+// the client's framing: a JSON error before the response head went out; after it, an SSE
+// error event for streams, else a visibly cut body.
 //
 // The Exchange never touches a socket: its client (ExchangeClient, behind the
 // ClientReply), the upstream side (UpstreamSide) and routing (RouteService) are
