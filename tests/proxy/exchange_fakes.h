@@ -54,12 +54,14 @@ struct FakeChannel : UpstreamChannel {
 struct FakeUpstreams : UpstreamSide {
   std::vector<std::unique_ptr<FakeChannel>> attempts;
   std::vector<bool> allow_reuse;
+  std::vector<uint64_t> generations;  // each open's RequestImage::generation
   bool sending = true;     // a new channel's send is still in flight
   int pooled = 0;          // this many next opens with allow_reuse get a reused connection
   int refuse_sockets = 0;  // this many next opens fail at once (no socket)
   UpstreamChannel* open(uint32_t endpoint_id, const net::Address&, bool reuse, const RequestImage& image,
                         AttemptListener* listener) override {
     allow_reuse.push_back(reuse);
+    generations.push_back(image.generation);
     if (refuse_sockets > 0) {
       --refuse_sockets;
       return nullptr;
