@@ -182,10 +182,11 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   // 0.8 s each, stretched with the binaries' slowness: under the sanitizers a poll of the
   // counts below can take longer than the streams ran (D seen with 2 never, in one run).
   const longTokens = 80 * timeScale;
-  for (let i = 0; i < 16; i++) {
-    add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
-      i % 2 ? chat(`long ${i}`, { max_tokens: longTokens, stream: true }) : completion(`long ${i}`, { max_tokens: longTokens, stream: true })), 200);
-  }
+  const longStream = (i) => add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
+    i % 2 ? chat(`long ${i}`, { max_tokens: longTokens, stream: true })
+      : completion(`long ${i}`, { max_tokens: longTokens, stream: true })), 200);
+  let longStreams = 0;
+  while (longStreams < 16) longStream(longStreams++);
   for (let i = 0; i < 6; i++) add('left mid-stream', leaveMidStream(gw, i), 200);
   add('bad JSON', send(gw, '/v1/completions', null, { raw: '{"model": "facebook/opt-125m", "prompt": ' }), 400);
   add('bad JSON chat', send(gw, '/v1/chat/completions', null, { raw: 'not json at all' }), 400);
@@ -202,12 +203,19 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   let peakPrefillTokens = 0;
   let peakLoadTokens = 0;
   const dAddr = addr(D);
+  // Five servers share the streams: when none of a wave went to D, one more wave is sent
+  // (at most 4 more).
+  let wave = performance.now();
   await waitFor('streams in flight on D', async () => {
+    if (performance.now() - wave > 1000 * timeScale && longStreams < 80) {
+      for (let n = 0; n < 16; n++) longStream(longStreams++);
+      wave = performance.now();
+    }
     const c = await counts(gw);
     peak = Math.max(peak, ...Object.values(c).map((e) => e.inflight ?? 0));
     peakPrefillTokens = Math.max(peakPrefillTokens, ...Object.values(c).map((e) => e.inflight_prefill_tokens ?? 0));
     peakLoadTokens = Math.max(peakLoadTokens, ...Object.values(c).map((e) => e.inflight_tokens ?? 0));
-    return c[dAddr].inflight >= 1;  // (five servers share the streams now: D may hold one)
+    return c[dAddr].inflight >= 1;
   });
   await D.stop('SIGKILL');
   const settled = await Promise.all(mix.map((m) => m.promise.then((r) => ({ ...m, r }), (e) => ({ ...m, r: { status: `error ${e.message}` } }))));
