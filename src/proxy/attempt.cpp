@@ -8,20 +8,15 @@
 
 namespace ringgate::proxy {
 
-Attempt::~Attempt() {
-  // An exchange ends its attempts before it goes; this only guards against a leak of
-  // the slot if one is ever dropped without end() (the channel has no body to take).
-  if (slot_.held()) {
-    end_prefill();
-    env_.router->load_done(endpoint_id_, load_tokens_);  // the claim gives the slot back itself
-  }
-}
+// An exchange ends its attempts before it goes; the ticket's destructor only guards against
+// a leak if one is ever dropped without end() (the channel has no body to take).
+Attempt::~Attempt() = default;
 
-bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
-                   bool token_first, bool announce) {
-  assert(!slot_.held() && channel_ == nullptr && "an attempt opened twice (end() it first)");
-  assert(slot.held() && slot.endpoint_id() == decision.endpoint_id && "an attempt opened without its slot");
-  slot_ = std::move(slot);
+bool Attempt::open(RouteTicket ticket, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
+                   bool token_first) {
+  assert(!ticket_.held() && channel_ == nullptr && "an attempt opened twice (end() it first)");
+  assert(ticket.held() && ticket.endpoint_id() == decision.endpoint_id && "an attempt opened without its ticket");
+  ticket_ = std::move(ticket);
   body_ = &body;
   endpoint_id_ = decision.endpoint_id;
   address_ = decision.address;
@@ -38,19 +33,14 @@ bool Attempt::open(SlotClaim slot, const RouteDecision& decision, http::BodyBuff
     util::append_uint(authority_, decision.endpoint_port);
   }
   features_ = decision.features;
-  prefill_tokens_ = pending_prefill_tokens(decision);
-  awaiting_ = true;
   const uint64_t now_ns = util::steady_ns();  // one clock read: the send time and the awaiting age's
-  awaiting_since_ms_ = token_first ? now_ns / 1000000 : 0;
-  env_.router->prefill_sent(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
-  load_tokens_ = decision.load_tokens;
-  env_.router->load_sent(endpoint_id_, load_tokens_);
-  if (announce) env_.router->routed(endpoint_id_);
+  ticket_.record_at_endpoint(token_first ? now_ns / 1000000 : 0);
   return connect(image, /*allow_reuse=*/true, now_ns);
 }
 
 bool Attempt::reopen(RequestImage image) {
-  assert(slot_.held() && channel_ == nullptr && "reopen() after drop_channel(), before end()");
+  assert(ticket_.held() && channel_ == nullptr && "reopen() after drop_channel(), before end()");
+  ticket_.renew();  // a fresh connection: a new generation
   return connect(image, /*allow_reuse=*/false, util::steady_ns());
 }
 
@@ -60,6 +50,7 @@ bool Attempt::connect(RequestImage& image, bool allow_reuse, uint64_t now_ns) {
   delivered_ = false;
   sent_ns_ = now_ns;
   RequestImage ranked = image;
+  ranked.generation = ticket_.generation();
   ranked.data_parallel_rank = header_rank_;
   if (image.add_host) ranked.host = authority_;
   if (image.trace.trace != nullptr) {
@@ -80,11 +71,7 @@ void Attempt::on_response_head(const http::ResponseParser& head) {
 void Attempt::end(bool reusable, bool keep_body) {
   span_.close();
   release_channel(reusable, keep_body);
-  if (slot_.held()) {
-    end_prefill();
-    env_.router->load_done(endpoint_id_, load_tokens_);
-    slot_.release();
-  }
+  ticket_.release();
 }
 
 void Attempt::release_channel(bool reusable, bool keep_body) {

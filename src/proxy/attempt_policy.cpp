@@ -43,12 +43,34 @@ AttemptPlan step(NextStep next, bool blame) {
 
 }  // namespace
 
+AttemptPlan AttemptPolicy::broken_stream(bool stalled) {
+  return stalled ? give_up(504, "upstream_timeout", "upstream stopped sending mid-response", false)
+                 : give_up(502, "upstream_broken", "upstream connection broke mid-response", false);
+}
+
+AttemptPlan AttemptPolicy::continuation_blocked(metrics::MigrationReason why, std::string_view detail,
+                                                const RequestProgress& p) {
+  AttemptPlan plan = broken_stream(p.stalled);
+  plan.detail = detail;
+  plan.not_continued = why;
+  return plan;
+}
+
 AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestProgress& p) const {
+  AttemptPlan plan = failure_plan(f, p);
+  // Racing, the other attempt is this one's retry: whatever this one's plan was, only its blame stands.
+  if (p.racing) return step(NextStep::Rival, plan.blame_endpoint);
+  // What else the server sent on the connection after an error status or a malformed answer is unknown.
+  if (plan.step == NextStep::GiveUp && (f.kind == FailureKind::ErrorStatus || f.kind == FailureKind::Malformed))
+    plan.close_client = true;
+  return plan;
+}
+
+AttemptPlan AttemptPolicy::failure_plan(const AttemptFailure& f, const RequestProgress& p) const {
   if (f.delivered) {
     // Bytes reached the client: the stream goes on elsewhere, or ends visibly broken.
-    AttemptPlan plan = f.kind == FailureKind::ReadIdleTimeout
-                           ? give_up(504, "upstream_timeout", "upstream stopped sending mid-response", true)
-                           : give_up(502, "upstream_broken", "upstream connection broke mid-response", true);
+    AttemptPlan plan = broken_stream(f.kind == FailureKind::ReadIdleTimeout);
+    plan.blame_endpoint = true;
     if (!migration_.enabled)
       plan.not_continued = metrics::MigrationReason::Disabled;
     else if (!p.continuable)
@@ -111,6 +133,48 @@ AttemptPlan AttemptPolicy::no_endpoint_left(FailureKind last, bool pinned) const
   }
   if (is_timeout(last)) return give_up(504, "upstream_timeout", "upstream did not answer in time", false);
   return give_up(502, "upstream_unavailable", "upstream connection failed", false);
+}
+
+HeadPlan AttemptPolicy::after_head(int status, const RequestProgress& p) const {
+  const bool ok = status >= 200 && status < 300;
+  HeadPlan plan;
+  if (p.racing) {
+    // A 2xx is held; anything else takes it out of the race (the other answers alone,
+    // whatever it has to say).
+    plan.step = ok ? HeadStep::Race : HeadStep::Rival;
+    plan.credit_endpoint = ok;
+    plan.blame_endpoint = status >= 500;
+    return plan;
+  }
+  if (status >= 500) {
+    plan.blame_endpoint = true;
+    plan.elsewhere_first = retries_error_status(status, p);
+  } else if (!p.continuing || ok) {
+    plan.credit_endpoint = true;
+  }
+  if (!p.continuing) return plan;  // Relay
+  // The client has its head already: only a 2xx goes on.
+  if (ok) {
+    plan.step = HeadStep::Continue;
+    return plan;
+  }
+  plan.step = HeadStep::GiveUp;
+  plan.give_up = continuation_blocked(metrics::MigrationReason::ContinuationRefused,
+                                      "the continuation of the stream was refused", p);
+  return plan;
+}
+
+AttemptPlan AttemptPolicy::after_no_endpoint(FailureKind last, bool may_hold, const RequestProgress& p) const {
+  if (p.continuing)
+    return continuation_blocked(metrics::MigrationReason::NoEndpoint, "no model server left to continue the stream on",
+                                p);
+  if (may_hold) return step(NextStep::WaitForServer, false);
+  if (p.attempts == 0 || p.pinned) {
+    AttemptPlan plan = give_up(0, {}, {}, false);  // the caller words the router's answer
+    plan.routers_answer = true;
+    return plan;
+  }
+  return no_endpoint_left(last, /*pinned=*/false);  // tried and failed everywhere it could
 }
 
 AttemptPlan AttemptPolicy::prefill_after_failure(const AttemptFailure& f, bool fresh_retry_used) {

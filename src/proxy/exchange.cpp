@@ -295,8 +295,9 @@ RouteDecision Exchange::route_next() {
     RouteRequest route = route_request();
     if (affinity_.pinned()) {
       // Its server or none: a retry elsewhere would meet a server without the response.
-      RouteDecision decision = state_.attempts == 0 ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
-      if (state_.attempts > 0 || decision.status != 0) {
+      const bool routes = AttemptPolicy::pinned_routes(progress());
+      RouteDecision decision = routes ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
+      if (!routes || decision.status != 0) {
         const AffinityError gone = affinity_.gone();
         decision.status = gone.status;
         decision.code = gone.code;
@@ -327,13 +328,12 @@ RouteDecision Exchange::route_next() {
 void Exchange::next_attempt() {
   const RouteDecision decision = route_next();
   if (decision.status == 0) return dispatch(decision);
-  if (relay_.leg() > 0)
-    return give_up_continuation("no model server left to continue the stream on", Reason::NoEndpoint);
-  if (holds_for_server(decision)) return wait_for_server();
-  if (state_.attempts == 0 || affinity_.pinned()) return end_with_error(decision.status, decision.code, decision.message);
-  // Tried and failed everywhere it could.
-  const AttemptPlan last = policy_of(env_).no_endpoint_left(state_.last_failure, /*pinned=*/false);
-  end_with_error(last.status, last.code, last.message);
+  const AttemptPlan plan =
+      policy_of(env_).after_no_endpoint(state_.last_failure, holds_for_server(decision), progress());
+  if (plan.step == NextStep::WaitForServer) return wait_for_server();
+  if (plan.routers_answer) return end_with_error(decision.status, decision.code, decision.message);
+  if (plan.not_continued) return give_up_continuation(plan);
+  end_with(plan);
 }
 
 RequestImage Exchange::image_for(const Attempt& attempt) {
@@ -358,15 +358,15 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
 }
 
 void Exchange::dispatch(const RouteDecision& decision) {
-  SlotClaim slot(*env_.router, decision, admission_.sheddable());
-  if (state_.attempts > 0) return send(decision, std::move(slot), /*announce=*/true);
+  RouteTicket ticket(*env_.router, decision, admission_.sheddable());
+  if (state_.attempts > 0) return send(decision, std::move(ticket));
   // The retry deadline counts from here: time queued, waiting for a response's server or
   // for the body is not retrying (a turn that waited past it lost its one fresh connection).
   state_.leg_started_ms = *env_.now_ms;
   stats_.trace().admitted(AdmissionOutcome::Admitted, admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
-  if (env_.router->disaggregating() && split(decision, slot)) return;
-  send(decision, std::move(slot), /*announce=*/true);
+  if (env_.router->disaggregating() && split(decision, ticket)) return;
+  send(decision, std::move(ticket));
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
@@ -383,20 +383,21 @@ void Exchange::dispatch(const RouteDecision& decision) {
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
   const RouteDecision second = env_.router->route(route);
-  SlotClaim second_slot(*env_.router, second, admission_.sheddable());
-  if (!second_slot.held()) return;
+  RouteTicket second_ticket(*env_.router, second, admission_.sheddable());
+  if (!second_ticket.held()) return;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
-  if (!second_attempt.open(std::move(second_slot), second, race_.hedge_body(), image_for(second_attempt), /*token_first=*/true))
+  if (!second_attempt.open(std::move(second_ticket), second, race_.hedge_body(), image_for(second_attempt),
+                           /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
 }
 
-void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce) {
+void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(decision.endpoint_id);
@@ -411,7 +412,7 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
   state_.answering_server = decision.server;
   Attempt& attempt = race_.next_primary();
   http::BodyBuffer& body = leg_body_.of(state_.request->body);
-  if (!attempt.open(std::move(slot), decision, body, image_for(attempt), fields_.stream, announce))
+  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), fields_.stream))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
@@ -419,18 +420,18 @@ void Exchange::send(const RouteDecision& decision, SlotClaim slot, bool announce
 // long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
 // EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
 // are written for.
-bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
+bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
                       completion_shaped(*state_.route) && !fields_.model_in_form;
   RouteDecision prefill;
-  SlotClaim prefill_slot;  // given back on return unless the prefill leg takes it
+  RouteTicket prefill_ticket;  // given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
     prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
-    prefill_slot = SlotClaim(*env_.router, prefill, admission_.sheddable());
+    prefill_ticket = RouteTicket(*env_.router, prefill, admission_.sheddable());
   }
-  const bool splits = wanted && prefill_slot.held();
+  const bool splits = wanted && prefill_ticket.held();
   env_.stats->disaggregation.decisions
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
@@ -441,23 +442,21 @@ bool Exchange::split(const RouteDecision& decode, SlotClaim& decode_slot) {
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
     // prefill pod, which counts the leg until the decode pod's answer begins.
-    env_.router->routed(prefill.endpoint_id);
-    remote_prefill_.begin(std::move(prefill_slot), prefill);
+    remote_prefill_.begin(std::move(prefill_ticket));
     return false;
   }
-  // The decode pod's slot stays claimed (its load is coming) and the prompt recorded
-  // there now (it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_.hold(decode, std::move(decode_slot));
-  env_.router->routed(decode.endpoint_id);
+  // The decode pod's ticket is held (its load is coming; the prompt recorded there now:
+  // it will hold the blocks it pulls); the attempt opens after the prefill.
+  decode_.hold(decode, std::move(decode_ticket));
   if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, leg_body_.scratch)) {
-    prefill_slot = SlotClaim();  // no prefill leg
+    prefill_ticket.release();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
   build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(),
                       admission_.keyed(), stats_.trace().on());
-  prefill_.start(std::move(prefill_slot), prefill, head, leg_body_.scratch,
+  prefill_.start(std::move(prefill_ticket), prefill, head, leg_body_.scratch,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
   return true;
@@ -486,8 +485,7 @@ void Exchange::prefill_done(std::string_view kv_transfer_params) {
     prefill_endpoint_ = prefill_.destination();
   }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
-  SlotClaim slot = decode_.begin_decode(state_.leg_started_ms);
-  send(decode_.decision(), std::move(slot), /*announce=*/false);
+  send(decode_.decision(), decode_.begin_decode(state_.leg_started_ms));
 }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
@@ -510,6 +508,10 @@ RequestProgress Exchange::progress() const {
   p.migrations = state_.migrations;
   p.continuable = relay_.keeping();
   p.pinned = affinity_.pinned();
+  p.attempts = state_.attempts;
+  p.racing = race_.racing();
+  p.continuing = relay_.leg() > 0;
+  p.stalled = state_.stalled;
   return p;
 }
 
@@ -520,7 +522,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
   const AttemptFailure failure{kind, attempt.reused(), attempt.response_started(), attempt.delivered()};
   const AttemptPlan plan = policy_of(env_).after_failure(failure, progress());
   if (plan.blame_endpoint) attempt.blame();
-  if (race_.racing()) return end_race(race_.rival(attempt), HedgeResult::Failover);  // the other one is its retry
+  if (plan.step == NextStep::Rival) return end_race(race_.rival(attempt), HedgeResult::Failover);
   if (AttemptPolicy::fails_whole_server(kind)) {
     // Every rank behind its server's port (one API server fronts them) is tried now. (A
     // reused connection's fresh retry still goes to the same rank.)
@@ -545,6 +547,8 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
       return next_attempt();
     case NextStep::Continuation:
       return continue_stream(kind);
+    case NextStep::Rival:          // (above)
+    case NextStep::WaitForServer:  // (never after a failure)
     case NextStep::GiveUp:
       break;
   }
@@ -553,49 +557,41 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     const AffinityError gone = affinity_.gone();
     return end_with_error(gone.status, gone.code, gone.message);
   }
-  if (kind == FailureKind::ErrorStatus || kind == FailureKind::Malformed) reply_.close_after();
+  if (plan.close_client) reply_.close_after();
   // A stream that reached the client ends with an error event, counted by why it was not continued.
   if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
-  end_with_error(plan.status, plan.code, plan.message);
+  end_with(plan);
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const EntryDepth entry;
   const int status = head.status();
   remote_prefill_.end();  // the decode pod answers: the sidecar's prefill leg is over
-  if (race_.racing()) {
-    // A racing attempt's head: a 2xx is held with the client's head built for it; anything
-    // else takes it out of the race (the other answers alone, whatever it has to say).
-    if (status < 200 || status >= 300) {
-      if (status >= 500) attempt.blame();
+  const HeadPlan plan = policy_of(env_).after_head(status, progress());
+  if (plan.blame_endpoint) attempt.blame();
+  if (plan.credit_endpoint) attempt.credit();
+  if (plan.elsewhere_first) {
+    const RouteDecision decision = route_next();
+    if (decision.status == 0) {
+      env_.counters->upstream_retries.add();
+      race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
+      return dispatch(decision);
+    }
+  }
+  switch (plan.step) {
+    case HeadStep::Rival:
       return end_race(race_.rival(attempt), HedgeResult::Failover);
-    }
-    attempt.credit();
-    start_client_response(head, attempt);
-    reply_.park(race_.side(attempt));
-    return;
+    case HeadStep::Race:
+      start_client_response(head, attempt);
+      reply_.park(race_.side(attempt));
+      return;
+    case HeadStep::Continue:
+      return;
+    case HeadStep::GiveUp:
+      return give_up_continuation(plan.give_up);
+    case HeadStep::Relay:
+      return start_client_response(head, attempt);
   }
-  const bool continuation = relay_.leg() > 0;  // the client has its head already: only a 2xx goes on
-  if (status >= 500) {
-    attempt.blame();
-    // Nothing of it reached the client: another endpoint if one is left (routed first:
-    // with none left, the 5xx in hand is the better answer), else the 5xx is relayed.
-    if (policy_of(env_).retries_error_status(status, progress())) {
-      const RouteDecision decision = route_next();
-      if (decision.status == 0) {
-        env_.counters->upstream_retries.add();
-        race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
-        return dispatch(decision);
-      }
-    }
-  } else if (!continuation || (status >= 200 && status < 300)) {
-    attempt.credit();
-  }
-  if (continuation) {
-    if (status >= 200 && status < 300) return;
-    return give_up_continuation("the continuation of the stream was refused", Reason::ContinuationRefused);
-  }
-  start_client_response(head, attempt);
 }
 
 // The client's head is built now and held until the first body byte (relay() commits it):
@@ -693,7 +689,7 @@ void Exchange::continue_stream(FailureKind kind) {
     return finish(ReplyEnd::Complete);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
-  if (blocker) return give_up_continuation({}, *blocker);
+  if (blocker) return give_up_continuation(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
   const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
@@ -701,7 +697,7 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
-    return give_up_continuation({}, *obstacle);
+    return give_up_continuation(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
   tried_.broke_mid_stream.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
     tried_.first_broken = race_.lead().destination();
@@ -718,13 +714,20 @@ void Exchange::continue_stream(FailureKind kind) {
   next_attempt();
 }
 
-// The error event says what broke the stream (a stall or a broken connection) and,
+// A stream that could not go on elsewhere (plan.not_continued: why), counted by why.
+void Exchange::give_up_continuation(const AttemptPlan& plan) {
+  stats_.migration(Outcome::GaveUp, *plan.not_continued);
+  end_with(plan);
+}
+
+// The request ends with the policy's error; a broken stream's says what broke it and,
 // when there is more to say, why it did not go on elsewhere.
-void Exchange::give_up_continuation(std::string_view why, Reason reason) {
-  std::string message = state_.stalled ? "upstream stopped sending mid-response" : "upstream connection broke mid-response";
-  if (!why.empty()) message.append("; ").append(why);
-  stats_.migration(Outcome::GaveUp, reason);  // counted by why it was not continued
-  end_with_error(state_.stalled ? 504 : 502, state_.stalled ? "upstream_timeout" : "upstream_broken", message);
+void Exchange::end_with(const AttemptPlan& plan) {
+  if (plan.detail.empty()) return end_with_error(plan.status, plan.code, plan.message);
+  std::string message;
+  message.reserve(plan.message.size() + 2 + plan.detail.size());
+  message.append(plan.message).append("; ").append(plan.detail);
+  end_with_error(plan.status, plan.code, message);
 }
 
 void Exchange::client_drained() { race_.lead().pause_reading(false); }

@@ -8,10 +8,10 @@
 
 namespace ringgate::proxy {
 
-void PrefillLeg::start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
+void PrefillLeg::start(RouteTicket ticket, const RouteDecision& decision, std::string_view head, std::string_view body,
                        LegTrace trace, bool add_host) {
   active_ = true;
-  sheddable_ = slot.sheddable();
+  sheddable_ = ticket.sheddable();
   trace_ = trace;
   add_host_ = add_host;
   started_ms_ = *env_.now_ms;
@@ -21,16 +21,16 @@ void PrefillLeg::start(SlotClaim slot, const RouteDecision& decision, std::strin
   tried_.clear();
   if (env_.options->disaggregation.prefill_timeout_ms)
     env_.timers->arm(timer_, env_.options->disaggregation.prefill_timeout_ms, started_ms_);
-  open(std::move(slot), decision);
+  open(std::move(ticket), decision);
 }
 
-void PrefillLeg::open(SlotClaim slot, const RouteDecision& decision) {
+void PrefillLeg::open(RouteTicket ticket, const RouteDecision& decision) {
   tried_.push_back(decision.endpoint_id);
   fresh_retry_used_ = false;
   answer_.clear();
   assert(!attempt_->active() && !attempt_->connected() && "a new try before the last one ended");
   Attempt& attempt = attempt_.emplace(env_, *this);
-  if (!attempt.open(std::move(slot), decision, body_, image(), /*token_first=*/true))
+  if (!attempt.open(std::move(ticket), decision, body_, image(), /*token_first=*/true))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
@@ -49,7 +49,7 @@ void PrefillLeg::fail(PrefillFailure why, bool may_retry) {
     const RouteDecision next = owner_.route_prefill(tried_);
     if (next.status == 0) {
       env_.counters->upstream_retries.add();
-      return open(SlotClaim(*env_.router, next, sheddable_), next);
+      return open(RouteTicket(*env_.router, next, sheddable_), next);
     }
   }
   done({});

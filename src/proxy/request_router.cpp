@@ -194,6 +194,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.candidates = uint32_t(scheduler_.last_candidates().size());
   decision.total_blocks = result.total_blocks;
   decision.precise_blocks = uint32_t(precise_hashes_.size());
+  decision.prefix_hashes = hashes_;
   decision.uncached_tokens = uint32_t(std::min<uint64_t>(
       uint64_t(result.total_blocks - std::min(result.matched_blocks, result.total_blocks)) * hasher_.block_bytes() / 4,
       UINT32_MAX));
@@ -232,7 +233,7 @@ RouteDecision RequestRouter::route_to(uint64_t server, const RouteRequest& reque
     decision.message = "the pool has no such model server";
     return decision;
   }
-  hashes_.clear();  // routed() records no prefix for it: the state it continues is elsewhere
+  // (No prefix_hashes: nothing is recorded for it, the state it continues is elsewhere.)
   if (!request.dry_run) shared_.inflight->add(chosen->id, request.sheddable);
   count_attempt(request, true, chosen->id);
   decision.endpoint_id = chosen->id;
@@ -304,13 +305,13 @@ bool RequestRouter::claim(uint32_t endpoint_id, const RouteRequest& request) {
   return true;  // (not reached: the chosen endpoint is always among the candidates)
 }
 
-void RequestRouter::routed(uint32_t endpoint_id) {
-  scheduler_.on_routed(endpoint_id, hashes_);
-  if (placement_ring_ == nullptr || hashes_.empty()) return;
+void RequestRouter::routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) {
+  scheduler_.on_routed(endpoint_id, prefix_hashes);
+  if (placement_ring_ == nullptr || prefix_hashes.empty()) return;
   if (sched::PlacementRecord* r = placement_ring_->claim()) {
     r->endpoint = endpoint_id;
-    r->count = uint32_t(std::min(hashes_.size(), r->hashes.size()));
-    std::copy_n(hashes_.begin(), r->count, r->hashes.begin());
+    r->count = uint32_t(std::min(prefix_hashes.size(), r->hashes.size()));
+    std::copy_n(prefix_hashes.begin(), r->count, r->hashes.begin());
     placement_ring_->commit();
   }
 }

@@ -31,6 +31,7 @@ bool UpstreamConnection::connect() {
 
 void UpstreamConnection::begin(const RequestImage& image, AttemptListener* listener, bool reused) {
   listener_ = listener;
+  generation_ = image.generation;
   reused_ = reused;
   head_seen_ = false;
   read_idle_ms_ = rt_.options->upstream_read_idle_timeout_ms;
@@ -143,8 +144,9 @@ void UpstreamConnection::set_read_idle_timeout(uint32_t ms) {
 void UpstreamConnection::report(FailureKind kind) {
   AttemptListener* listener = listener_;
   if (listener == nullptr) return close();
+  const uint64_t generation = generation_;
   listener->on_attempt_failed(kind);  // the exchange releases this attempt
-  if (listener_ == listener) close();  // (it always does; never leave a failed connection)
+  if (same_lease(listener, generation)) close();  // (it always does; never leave a failed connection)
 }
 
 void UpstreamConnection::on_timer(net::Timer&) {
@@ -211,17 +213,18 @@ void UpstreamConnection::on_data(const char* data, size_t len) {
   const size_t from = body.size();
   const http::ResponseFeed feed = parser_.feed(data, len, &body);
   AttemptListener* listener = listener_;
+  const uint64_t generation = generation_;
   if (parser_.head_complete() && !head_seen_) {
     head_seen_ = true;
     if (recv_wanted_) rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
     listener->on_response_head(parser_);
-    if (listener_ != listener) return;  // the exchange let go (a 5xx it retries elsewhere)
+    if (!same_lease(listener, generation)) return;  // the exchange let go (a 5xx it retries elsewhere)
   } else if (head_seen_ && recv_wanted_) {
     rt_.loop->timers().arm(timer_, read_idle_ms_, rt_.loop->now_ms());
   }
   if (head_seen_ && (sink != nullptr || body.size() > from)) {
     listener->on_response_body(std::string_view(body).substr(from));
-    if (listener_ != listener) return;
+    if (!same_lease(listener, generation)) return;
   }
   if (feed.state == http::ResponseState::Error) return report(FailureKind::Malformed);
   if (feed.state == http::ResponseState::Complete) {
@@ -239,8 +242,9 @@ void UpstreamConnection::on_eof() {
   if (parser_.head_complete() && parser_.finish() == http::ResponseState::Complete) {
     timer_.cancel();
     AttemptListener* listener = listener_;
+    const uint64_t generation = generation_;
     listener->on_response_end(false);
-    if (listener_ == listener) close();
+    if (same_lease(listener, generation)) close();
     return;
   }
   report(head_seen_ ? FailureKind::Reset : FailureKind::Malformed);

@@ -171,7 +171,9 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
   RouteDecision route_to(uint64_t server, const RouteRequest& request) override {
     return router_.route_to(server, request);
   }
-  void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
+  void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) override {
+    router_.routed(endpoint_id, prefix_hashes);
+  }
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override {
     if (PassiveHealth* health = router_.health()) health->record_failure(endpoint_id, PassiveHealth::now_ms());

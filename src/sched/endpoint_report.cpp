@@ -34,6 +34,9 @@ std::vector<EndpointReport> describe_endpoints(const EndpointSnapshot& snapshot,
     r.kv_cache_usage = e.metrics.all.kv_cache_usage;
     r.slots = e.slots;
     r.inflight = inflight.get(e.id);
+    r.inflight_tokens = inflight.get_tokens(e.id);
+    r.inflight_prefill_tokens = inflight.get_prefill_tokens(e.id);
+    r.awaiting = inflight.get_awaiting(e.id);
     r.models = e.models;
     r.lora_adapters = e.lora_adapters;
     r.loras = e.loras;
@@ -98,6 +101,9 @@ std::string to_json(const std::vector<EndpointReport>& reports) {
     out += ",\"slots\":";
     util::append_json_double(out, r.slots);
     out += ",\"inflight\":" + std::to_string(r.inflight);
+    out += ",\"inflight_tokens\":" + std::to_string(r.inflight_tokens);
+    out += ",\"inflight_prefill_tokens\":" + std::to_string(r.inflight_prefill_tokens);
+    out += ",\"awaiting\":" + std::to_string(r.awaiting);
     out += ",\"models\":";
     append_list(out, r.models);
     out += ",\"lora_adapters\":";

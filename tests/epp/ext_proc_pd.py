@@ -16,6 +16,18 @@ NIXL = json.dumps({'kv_connector': 'NixlConnector', 'kv_role': 'kv_both'})
 # What every endpoint's in-flight count must be once idle (issue 53). Set to 1 to see the
 # assertion that reads it fail.
 IDLE_INFLIGHT = int(os.environ.get('RINGGATE_INFLIGHT_EXPECT', '0'))
+# What a routed leg's ticket holds at an endpoint (issue 71), raw from /debug/endpoints: the
+# slot, the token load, the pending prefill tokens and the requests awaiting a first token.
+HELD = ('inflight', 'inflight_tokens', 'inflight_prefill_tokens', 'awaiting')
+
+
+def held(admin, addresses):
+    by_address = {e['address']: e for e in h.debug_endpoints(admin)}
+    return {a: {k: by_address[a][k] for k in HELD} for a in addresses}
+
+
+def idle(addresses):
+    return {a: {k: IDLE_INFLIGHT for k in HELD} for a in addresses}
 
 
 class EppDisaggregation(unittest.TestCase):
@@ -152,13 +164,12 @@ disaggregation: {nonCachedTokens: 512}
             s.recv()
             self.assertEqual(s.close(), h.grpc.StatusCode.OK)
         self.assertEqual(self.metric(self.decode, 'ringgate_sim_kv_transfer_pulls_total'), pulls + 3)
-        idle = {a: IDLE_INFLIGHT for a in addresses}
         try:
-            h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == idle,
+            h.wait_for(lambda: held(self.admin, addresses) == idle(addresses),
                        what='in-flight %d on the prefill and decode pods' % IDLE_INFLIGHT)
         except AssertionError:
             pass
-        self.assertEqual({a: h.inflight(self.admin)[a] for a in addresses}, idle, 'mid-run they were %s' % mid)
+        self.assertEqual(held(self.admin, addresses), idle(addresses), 'mid-run they were %s' % mid)
 
     def test_a_split_stream_cancelled_before_the_answer_gives_the_prefill_pod_back(self):
         # Envoy resets the stream after the pick (its client left while the sidecar's prefill
@@ -175,10 +186,50 @@ disaggregation: {nonCachedTokens: 512}
         self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
         h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == {a: 1 for a in addresses},
                    what='the prefill and decode pods counting the pick')
+        self.assertGreater(held(self.admin, addresses)[self.prefill.info['api']]['inflight_tokens'], 0)
         s.responses.cancel()
         s.channel.close()
-        idle = {a: IDLE_INFLIGHT for a in addresses}
-        h.wait_for(lambda: {a: h.inflight(self.admin)[a] for a in addresses} == idle, what='both given back')
+        h.wait_for(lambda: held(self.admin, addresses) == idle(addresses), what='both given back')
+
+    def pick(self, prompt, stream=True):
+        body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4, 'stream': stream}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        self.addCleanup(s.close)
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        r = s.recv()
+        self.assertEqual(r.WhichOneof('response'), 'request_headers')
+        while not s.recv().request_body.response.body_mutation.streamed_response.end_of_stream:
+            pass
+        return s
+
+    def test_every_decode_only_leg_gives_back_what_it_held(self):
+        # Issue 71 in EPP mode: a decode-only pick (a short prompt) answered 200, answered
+        # 500, cancelled after its answer began (the client left mid-stream) and cancelled
+        # before: every count its ticket held at the decode pod is back to 0, and each was
+        # held while the stream ran.
+        addresses = [self.prefill.info['api'], self.decode.info['api']]
+        decode = self.decode.info['api']
+        self.assertEqual(held(self.admin, addresses), idle(addresses))
+        ok, failed, left, early = (self.pick('%s: hello there?' % n) for n in ('ok', 'failed', 'left', 'early'))
+        h.wait_for(lambda: held(self.admin, addresses)[decode]['inflight'] == 4, what='4 in flight on the decode pod')
+        mid = held(self.admin, addresses)[decode]
+        self.assertGreater(mid['inflight_tokens'], 0)
+        self.assertEqual(mid['awaiting'], 4)
+        for s, status in ((ok, '200'), (failed, '500')):
+            s.send(response_headers=h.headers([(':status', status), ('content-type', 'text/event-stream')]))
+            self.assertEqual(s.recv().WhichOneof('response'), 'response_headers')
+            s.send(response_body=ep.HttpBody(body=b'data: {}\n\ndata: [DONE]\n\n', end_of_stream=True))
+            s.recv()
+            self.assertEqual(s.close(), h.grpc.StatusCode.OK)
+        left.send(response_headers=h.headers([(':status', '200'), ('content-type', 'text/event-stream')]))
+        self.assertEqual(left.recv().WhichOneof('response'), 'response_headers')
+        for s in (left, early):
+            s.responses.cancel()
+            s.channel.close()
+        h.wait_for(lambda: held(self.admin, addresses) == idle(addresses), what='every count given back')
 
     def test_short_prompt_has_no_prefill_pod(self):
         _, headers, removed = self.decide('Hello there?')

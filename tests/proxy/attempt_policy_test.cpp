@@ -40,7 +40,27 @@ const char* step_name(NextStep s) {
     case NextStep::FreshConnection: return "fresh";
     case NextStep::OtherEndpoint: return "other";
     case NextStep::Continuation: return "continue";
+    case NextStep::Rival:
+      return "rival";
+    case NextStep::WaitForServer:
+      return "wait";
     case NextStep::GiveUp: return "give_up";
+  }
+  return "?";
+}
+
+const char* head_step_name(HeadStep s) {
+  switch (s) {
+    case HeadStep::Relay:
+      return "relay";
+    case HeadStep::Race:
+      return "race";
+    case HeadStep::Rival:
+      return "rival";
+    case HeadStep::Continue:
+      return "continue";
+    case HeadStep::GiveUp:
+      return "give_up";
   }
   return "?";
 }
@@ -258,5 +278,216 @@ TEST_CASE("prefill_after_failure: the prefill leg's profile (one fresh connectio
         AttemptPolicy::prefill_after_failure({r.kind, r.reused, r.response_started, false}, r.fresh_retry_used);
     CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
     CHECK(plan.blame_endpoint == r.blame);
+  }
+}
+
+TEST_CASE("after_failure while racing: the rival goes on alone, with this attempt's blame only") {
+  struct Row {
+    FailureKind kind;
+    bool reused, response_started;
+    bool blame;
+  };
+  using K = FailureKind;
+  const Row rows[] = {
+      {K::ConnectFailed, false, false, true},     // nothing sent
+      {K::Reset, true, false, false},             // (alone: a fresh connection, unblamed)
+      {K::Reset, false, true, true},              // a head had come
+      {K::FirstByteTimeout, false, false, true},  // (alone: given up)
+      {K::ErrorStatus, false, true, true},        // (alone: given up)
+      {K::Malformed, false, true, true},          // (alone: given up)
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.kind));
+    CAPTURE(r.reused);
+    RequestProgress p = fresh();
+    p.racing = true;
+    const AttemptPlan plan = policy().after_failure({r.kind, r.reused, r.response_started, false}, p);
+    CHECK(std::string_view(step_name(plan.step)) == "rival");
+    CHECK(plan.blame_endpoint == r.blame);
+    CHECK_FALSE(plan.close_client);
+  }
+}
+
+TEST_CASE("after_failure: the client's keep-alive ends after an error status or a malformed answer") {
+  struct Row {
+    FailureKind kind;
+    bool delivered, migration;
+    NextStep step;
+    bool close;
+  };
+  using K = FailureKind;
+  using S = NextStep;
+  const Row rows[] = {
+      {K::ErrorStatus, false, true, S::GiveUp, true},
+      {K::Malformed, false, true, S::GiveUp, true},
+      {K::Malformed, true, false, S::GiveUp, true},        // mid-stream, not continued
+      {K::Malformed, true, true, S::Continuation, false},  // mid-stream, continued elsewhere
+      {K::FirstByteTimeout, false, true, S::GiveUp, false},
+      {K::ReadIdleTimeout, true, false, S::GiveUp, false},
+      {K::Reset, true, false, S::GiveUp, false},
+      {K::ConnectFailed, false, true, S::OtherEndpoint, false},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.kind));
+    CAPTURE(r.delivered);
+    CAPTURE(r.migration);
+    RequestProgress p = fresh();
+    p.continuable = true;
+    const AttemptPlan plan = policy(r.migration).after_failure({r.kind, false, true, r.delivered}, p);
+    CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
+    CHECK(plan.close_client == r.close);
+  }
+}
+
+TEST_CASE("after_head: race, relay, a 5xx elsewhere first, a continuation refused") {
+  struct Row {
+    int status;
+    bool racing, continuing, stalled, budget_spent, pinned;
+    HeadStep step;
+    bool blame, credit, elsewhere_first;
+    int give_up_status;
+    std::string_view message;
+  };
+  using H = HeadStep;
+  const Row rows[] = {
+      // racing: a 2xx is held, anything else leaves the race (a 5xx blamed)
+      {200, true, false, false, false, false, H::Race, false, true, false, 0, ""},
+      {299, true, false, false, false, false, H::Race, false, true, false, 0, ""},
+      {300, true, false, false, false, false, H::Rival, false, false, false, 0, ""},
+      {199, true, false, false, false, false, H::Rival, false, false, false, 0, ""},
+      {404, true, false, false, false, false, H::Rival, false, false, false, 0, ""},
+      {503, true, false, false, false, false, H::Rival, true, false, false, 0, ""},
+      // the first leg: relayed, a 5xx tried elsewhere first while somewhere may be left
+      {200, false, false, false, false, false, H::Relay, false, true, false, 0, ""},
+      {404, false, false, false, false, false, H::Relay, false, true, false, 0, ""},
+      {499, false, false, false, false, false, H::Relay, false, true, false, 0, ""},
+      {500, false, false, false, false, false, H::Relay, true, false, true, 0, ""},
+      {503, false, false, false, true, false, H::Relay, true, false, false, 0, ""},  // budget spent
+      {503, false, false, false, false, true, H::Relay, true, false, false, 0, ""},  // pinned
+      {501, false, false, false, false, false, H::Relay, true, false, false, 0, ""},
+      // a continuation: a 2xx goes on, anything else ends the stream
+      {200, false, true, false, false, false, H::Continue, false, true, false, 0, ""},
+      {404, false, true, false, false, false, H::GiveUp, false, false, false, 502,
+       "upstream connection broke mid-response; the continuation of the stream was refused"},
+      {404, false, true, true, false, false, H::GiveUp, false, false, false, 504,
+       "upstream stopped sending mid-response; the continuation of the stream was refused"},
+      {300, false, true, false, false, false, H::GiveUp, false, false, false, 502,
+       "upstream connection broke mid-response; the continuation of the stream was refused"},
+      {503, false, true, false, false, false, H::GiveUp, true, false, true, 502,
+       "upstream connection broke mid-response; the continuation of the stream was refused"},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.status);
+    CAPTURE(r.racing);
+    CAPTURE(r.continuing);
+    CAPTURE(r.stalled);
+    CAPTURE(r.budget_spent);
+    CAPTURE(r.pinned);
+    RequestProgress p = fresh();
+    p.racing = r.racing;
+    p.continuing = r.continuing;
+    p.stalled = r.stalled;
+    p.pinned = r.pinned;
+    if (r.budget_spent) p.leg_attempts = kMaxAttempts;
+    const HeadPlan plan = policy().after_head(r.status, p);
+    CHECK(std::string_view(head_step_name(plan.step)) == head_step_name(r.step));
+    CHECK(plan.blame_endpoint == r.blame);
+    CHECK(plan.credit_endpoint == r.credit);
+    CHECK(plan.elsewhere_first == r.elsewhere_first);
+    if (r.step != HeadStep::GiveUp) continue;
+    CHECK(plan.give_up.step == NextStep::GiveUp);
+    CHECK(plan.give_up.status == r.give_up_status);
+    CHECK(label(plan.give_up.not_continued) == "continuation_refused");
+    CHECK(std::string(plan.give_up.message).append("; ").append(plan.give_up.detail) == r.message);
+  }
+}
+
+TEST_CASE("after_no_endpoint: a continuation gives up, a first attempt may wait, else the router's or the last error") {
+  struct Row {
+    FailureKind last;
+    bool may_hold, continuing, stalled, pinned;
+    uint32_t attempts;
+    NextStep step;
+    bool routers_answer;
+    int status;
+    std::string_view not_continued;
+  };
+  using K = FailureKind;
+  using S = NextStep;
+  const Row rows[] = {
+      {K::Reset, false, true, false, false, 1, S::GiveUp, false, 502, "no_endpoint"},
+      {K::ReadIdleTimeout, false, true, true, false, 2, S::GiveUp, false, 504, "no_endpoint"},
+      {K::ConnectFailed, true, false, false, false, 0, S::WaitForServer, false, 0, ""},
+      {K::ConnectFailed, false, false, false, false, 0, S::GiveUp, true, 0, ""},  // the first attempt
+      {K::ConnectFailed, false, false, false, true, 1, S::GiveUp, true, 0, ""},   // pinned
+      {K::ConnectFailed, false, false, false, false, 1, S::GiveUp, false, 502, ""},
+      {K::ConnectTimeout, false, false, false, false, 1, S::GiveUp, false, 504, ""},
+      {K::FirstByteTimeout, false, false, false, false, 3, S::GiveUp, false, 504, ""},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(failure_kind_name(r.last));
+    CAPTURE(r.may_hold);
+    CAPTURE(r.continuing);
+    CAPTURE(r.pinned);
+    CAPTURE(r.attempts);
+    RequestProgress p = fresh();
+    p.continuing = r.continuing;
+    p.stalled = r.stalled;
+    p.pinned = r.pinned;
+    p.attempts = r.attempts;
+    const AttemptPlan plan = policy().after_no_endpoint(r.last, r.may_hold, p);
+    CHECK(std::string_view(step_name(plan.step)) == step_name(r.step));
+    CHECK(plan.routers_answer == r.routers_answer);
+    CHECK(plan.status == r.status);
+    CHECK(label(plan.not_continued) == r.not_continued);
+    CHECK(plan.detail == (r.continuing ? "no model server left to continue the stream on" : ""));
+    CHECK_FALSE(plan.blame_endpoint);
+  }
+}
+
+TEST_CASE("pinned_routes: a pinned request goes to its server on its first attempt only") {
+  RequestProgress p = fresh();
+  p.pinned = true;
+  p.attempts = 0;
+  CHECK(AttemptPolicy::pinned_routes(p));
+  p.attempts = 1;
+  CHECK_FALSE(AttemptPolicy::pinned_routes(p));
+}
+
+TEST_CASE("continuation_blocked: the mid-stream error (written once) with why the stream did not go on") {
+  using R = metrics::MigrationReason;
+  struct Row {
+    R why;
+    bool stalled;
+    int status;
+    std::string_view code, message;
+  };
+  const Row rows[] = {
+      {R::Unsupported, false, 502, "upstream_broken", "upstream connection broke mid-response"},
+      {R::Unsupported, true, 504, "upstream_timeout", "upstream stopped sending mid-response"},
+      {R::ToolCalls, false, 502, "upstream_broken", "upstream connection broke mid-response"},
+      {R::ToolCalls, true, 504, "upstream_timeout", "upstream stopped sending mid-response"},
+  };
+  for (const Row& r : rows) {
+    CAPTURE(metrics::name(r.why));
+    CAPTURE(r.stalled);
+    RequestProgress p = fresh();
+    p.stalled = r.stalled;
+    const AttemptPlan plan = AttemptPolicy::continuation_blocked(r.why, {}, p);
+    CHECK(plan.step == NextStep::GiveUp);
+    CHECK(plan.status == r.status);
+    CHECK(plan.code == r.code);
+    CHECK(plan.message == r.message);
+    CHECK(plan.detail.empty());
+    CHECK(label(plan.not_continued) == metrics::name(r.why));
+    CHECK_FALSE(plan.blame_endpoint);
+    // the same text as a stream that broke and was not continued
+    MigrationOptions off;
+    off.enabled = false;
+    const FailureKind kind = r.stalled ? FailureKind::ReadIdleTimeout : FailureKind::Reset;
+    const AttemptPlan broke =
+        AttemptPolicy(RetryBudget{kMaxAttempts, kDeadlineMs}, off).after_failure({kind, false, true, true}, p);
+    CHECK(broke.message == plan.message);
+    CHECK(broke.code == plan.code);
   }
 }

@@ -54,12 +54,14 @@ struct FakeChannel : UpstreamChannel {
 struct FakeUpstreams : UpstreamSide {
   std::vector<std::unique_ptr<FakeChannel>> attempts;
   std::vector<bool> allow_reuse;
+  std::vector<uint64_t> generations;  // each open's RequestImage::generation
   bool sending = true;     // a new channel's send is still in flight
   int pooled = 0;          // this many next opens with allow_reuse get a reused connection
   int refuse_sockets = 0;  // this many next opens fail at once (no socket)
   UpstreamChannel* open(uint32_t endpoint_id, const net::Address&, bool reuse, const RequestImage& image,
                         AttemptListener* listener) override {
     allow_reuse.push_back(reuse);
+    generations.push_back(image.generation);
     if (refuse_sockets > 0) {
       --refuse_sockets;
       return nullptr;
@@ -155,7 +157,8 @@ struct FakeRouter : RouteService {
     d.message = "no model server is available";
     return d;
   }
-  void routed(uint32_t) override {}
+  std::vector<uint32_t> recorded;  // where a prompt was recorded (routed()), in order
+  void routed(uint32_t id, std::span<const uint64_t>) override { recorded.push_back(id); }
   void released(uint32_t, bool sheddable) override {
     --in_flight;
     sheddable_in_flight -= sheddable;

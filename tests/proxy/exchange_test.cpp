@@ -1534,3 +1534,127 @@ TEST_CASE("in-flight accounting: after a mix of requests on one exchange every s
   CHECK(f.router.in_flight == 0);
   CHECK(f.router.sheddable_in_flight == 0);
 }
+
+// Issue 71: every kind of routed leg, through each way it ends, gives back everything its
+// ticket held (slot, sheddable slot, token load, pending prefill, awaiting count), and its
+// prompt is recorded at each endpoint it was sent to once.
+TEST_CASE("route tickets: every leg kind, however it ends, gives back all it held; each leg's prompt recorded once") {
+  Fixture f;
+  f.options.migration.enabled = true;
+  auto idle = [&] {
+    CHECK(f.router.in_flight == 0);
+    CHECK(f.router.sheddable_in_flight == 0);
+    CHECK(f.router.load_in_flight() == 0);
+    CHECK(f.router.prefill_in_flight() == 0);
+    for (const auto& [id, n] : f.router.awaiting) CHECK(n == 0);
+  };
+  auto ok = [&](FakeChannel& a) {
+    f.respond(a, kOkLength);
+    a.listener->on_response_body("0123456789");
+    a.listener->on_response_end(true);
+  };
+  SUBCASE("plain: answered") {
+    f.start();
+    CHECK(f.router.load_in_flight() > 0);
+    ok(f.last());
+    CHECK(f.router.recorded == std::vector<uint32_t>{0});
+  }
+  SUBCASE("plain: every endpoint fails (a retry each)") {
+    f.start();
+    for (int i = 0; i < 3 && f.exchange->active(); ++i) f.fail(f.last(), FailureKind::ConnectFailed);
+    CHECK_FALSE(f.exchange->active());
+    CHECK(f.router.recorded == std::vector<uint32_t>{0, 1, 2});
+  }
+  SUBCASE("plain: a stale pooled connection, then a fresh one to the same endpoint") {
+    f.upstreams.pooled = 1;
+    f.start();
+    REQUIRE(f.attempt(0).is_reused);
+    f.fail(f.attempt(0), FailureKind::Reset);
+    REQUIRE(f.attempts() == 2);
+    CHECK(f.router.in_flight == 1);
+    ok(f.last());
+    CHECK(f.router.recorded == std::vector<uint32_t>{0});  // the same leg: recorded once
+    // ... on a connection of a new generation (the stale one's callbacks are told apart)
+    REQUIRE(f.upstreams.generations.size() == 2);
+    CHECK(f.upstreams.generations[0] != 0);
+    CHECK(f.upstreams.generations[1] != f.upstreams.generations[0]);
+  }
+  SUBCASE("plain: the client leaves mid-answer") {
+    f.start(/*stream=*/true);
+    f.respond(f.last(), kSse);
+    f.exchange->client_gone();
+  }
+  SUBCASE("plain: the request timeout cancels it") {
+    f.options.request_timeout_ms = 1000;
+    f.start();
+    f.now += 1000;
+    f.timers.run(f.now);
+    CHECK_FALSE(f.exchange->active());
+  }
+  SUBCASE("migration: a stream continued elsewhere") {
+    f.start(/*stream=*/true);
+    f.respond(f.last(), kSse);
+    f.last().listener->on_response_body(R"(data: {"id":"c","object":"text_completion","created":1,"model":"m",)"
+                                        R"("choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null}]})"
+                                        "\n\n");
+    f.fail(f.last(), FailureKind::Reset);
+    f.respond(f.last(), kSse);
+    f.last().listener->on_response_body("data: [DONE]\n\n");
+    f.last().listener->on_response_end(true);
+    CHECK(f.router.recorded == std::vector<uint32_t>{0, 1});
+  }
+  SUBCASE("hedge: the hedge wins, the first is cancelled") {
+    hedging_on(f);
+    f.start(/*stream=*/true);
+    REQUIRE(f.attempts() == 2);
+    f.respond(f.attempt(1), kSse);
+    f.attempt(1).listener->on_response_body("data: {\"n\":1}\n\ndata: [DONE]\n\n");
+    f.attempt(1).listener->on_response_end(true);
+    CHECK(f.router.recorded == std::vector<uint32_t>{0, 1});
+  }
+  SUBCASE("hedge: the client leaves mid-race") {
+    hedging_on(f);
+    f.start(/*stream=*/true);
+    REQUIRE(f.attempts() == 2);
+    f.exchange->client_gone();
+  }
+  SUBCASE("P/D: prefill leg, then the decode leg held in its reservation") {
+    disaggregated(f);
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    REQUIRE(f.attempts() == 1);
+    answer_prefill(f, f.attempt(0));
+    REQUIRE(f.attempts() == 2);
+    f.respond(f.attempt(1), kSse);
+    f.attempt(1).listener->on_response_body("data: [DONE]\n\n");
+    f.attempt(1).listener->on_response_end(true);
+    // the decode pod's at the split (it will hold the blocks it pulls), the prefill pod's at its send
+    CHECK(f.router.recorded == std::vector<uint32_t>{0, 10});
+  }
+  SUBCASE("P/D: the prefill leg fails (and its retry): decode-only") {
+    disaggregated(f);
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+    while (f.attempts() < 3 && f.last().endpoint >= 10) f.fail(f.last(), FailureKind::ConnectFailed);
+    REQUIRE(f.last().endpoint < 10);
+    ok(f.last());
+  }
+  SUBCASE("P/D: the client leaves mid-prefill") {
+    disaggregated(f);
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p"})");
+    f.exchange->client_gone();
+  }
+  SUBCASE("P/D in EPP mode: the remote prefill, then the decode answer") {
+    disaggregated(f);
+    f.env.sends_prefill_leg = false;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    f.respond(f.attempt(0), kSse);
+    f.attempt(0).listener->on_response_end(false);
+    CHECK(f.router.recorded == std::vector<uint32_t>{10, 0});
+  }
+  SUBCASE("P/D in EPP mode: the stream ends before any answer") {
+    disaggregated(f);
+    f.env.sends_prefill_leg = false;
+    start_with(f, "/v1/completions", R"({"model":"m","prompt":"p","stream":true})");
+    f.exchange->client_gone();
+  }
+  idle();
+}

@@ -3,14 +3,17 @@
 // killed mid-stream, retried off a sim answering 500, refused by the gateway with 400 /
 // 404 / 413 / 429, and clients leaving mid-stream), every endpoint's in-flight count is
 // back to zero: /debug/endpoints `inflight` (the raw counter, not clamped: a count
-// released twice shows as negative), /debug/flow `inflight` and `sheddable_inflight`, and
+// released twice shows as negative), and what every routed leg's ticket (RouteTicket)
+// holds besides its slot, raw: `inflight_tokens` (the token load), `inflight_prefill_tokens`
+// and `awaiting` (its pending prefill); /debug/flow `inflight` and `sheddable_inflight`, and
 // /debug/pick's candidates' `inflight` and `inflight_prefill_tokens`.
 //
-// Four ringgate-sims with one --seed (any continues another's text, so a stream moves):
+// Five ringgate-sims with one --seed (any continues another's text, so a stream moves):
 //   P  role prefill (kv_producer): prefill legs of long prompts
 //   B  role both (kv_both)
 //   C  role both (kv_both), answers 30% of requests 500 (retried) and drops 10% mid-way
 //   D  role both (kv_both), SIGKILLed while streams run on it (they migrate)
+//   E  role both, two data-parallel ranks behind its one port (legs to a rank)
 // The counts are read mid-run too: they must rise above zero (the final zero is not
 // vacuous) before they come back.
 import { test, after } from 'node:test';
@@ -19,9 +22,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
+import { Agent, setGlobalDispatcher } from 'undici';
 import { timeScale } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
+// The clients' connections stay open past the check (fetch's default agent closes an idle
+// one after 4 s): a leg must give back what it held when it ends, not when its client's
+// connection goes (which would end its exchange, and every ticket with it).
+setGlobalDispatcher(new Agent({ keepAliveTimeout: 600000, keepAliveMaxTimeout: 600000 }));
 const SIM_ARGS = ['--mode', 'random', '--seed', '11', '--max-num-seqs', '256', '--kv-blocks', '16384',
   '--max-model-len', '16384', '--inter-token-latency-ms', '10', '--prefill-overhead-ms', '5'];
 const nixl = (role) => ['--kv-transfer-config', JSON.stringify({ kv_connector: 'NixlConnector', kv_role: role })];
@@ -85,14 +93,32 @@ async function counts(gw) {
     body: JSON.stringify({ model: MODEL, prompt: 'hi', max_tokens: 1 }),
   })).json();
   const out = {};
-  for (const e of eps) out[e.address] = { role: e.role, inflight: e.inflight };
+  // A rank's address is its server's: /debug/endpoints keyed by rank, and the other two
+  // pages' entries for a data-parallel server by their order (checked by allIdle alone).
+  const dp = new Set(eps.filter((e) => e.data_parallel_rank !== null).map((e) => e.address));
+  const key = (e) => (e.data_parallel_rank === null ? e.address : `${e.address}#${e.data_parallel_rank}`);
+  for (const e of eps) {
+    out[key(e)] = { role: e.role, inflight: e.inflight, inflight_tokens: e.inflight_tokens,
+      raw_prefill_tokens: e.inflight_prefill_tokens, awaiting: e.awaiting };
+  }
+  const seen = new Map();
+  const nth = (address) => {
+    if (!dp.has(address)) return address;
+    const n = seen.get(address) ?? 0;
+    seen.set(address, n + 1);
+    return `${address}@${n}`;
+  };
+  for (const f of flow) f.endpoint = nth(f.endpoint);
+  seen.clear();
+  for (const c of pick.candidates ?? []) c.endpoint = nth(c.endpoint);
   for (const f of flow) Object.assign(out[f.endpoint] ??= {}, { flow_inflight: f.inflight, sheddable_inflight: f.sheddable_inflight });
   for (const c of pick.candidates ?? []) {
     Object.assign(out[c.endpoint] ??= {}, { pick_inflight: c.inflight, inflight_prefill_tokens: c.inflight_prefill_tokens });
   }
   return out;
 }
-const COUNT_FIELDS = ['inflight', 'flow_inflight', 'sheddable_inflight', 'pick_inflight', 'inflight_prefill_tokens'];
+const COUNT_FIELDS = ['inflight', 'inflight_tokens', 'raw_prefill_tokens', 'awaiting', 'flow_inflight', 'sheddable_inflight',
+  'pick_inflight', 'inflight_prefill_tokens'];
 // The expected value of every count once the gateway is idle (RINGGATE_INFLIGHT_EXPECT lets
 // one show that the assertion can fail: set to 1, the final check must fail).
 const IDLE = Number(process.env.RINGGATE_INFLIGHT_EXPECT ?? 0);
@@ -101,10 +127,11 @@ const allIdle = (c, idle = IDLE) => Object.values(c).every((e) => COUNT_FIELDS.e
 test('after a concurrent mix of split, hedged, migrated, retried, refused and abandoned requests, every in-flight count is back to zero', { timeout: 170000 }, async () => {
   let faultSeed = 0;
   const sim = (role, extra = []) => startSim([...SIM_ARGS, ...nixl(role), '--fault-seed', String(++faultSeed), ...extra]);
-  const [P, B, C, D] = await Promise.all([
+  const [P, B, C, D, E] = await Promise.all([
     sim('kv_producer'), sim('kv_both'), sim('kv_both', ['--fail-rate', '0.3', '--fail-mid-stream-rate', '0.1']), sim('kv_both'),
+    sim('kv_both', ['--data-parallel-size', '2', '--data-parallel-stats-interval-ms', '0']),
   ]);
-  live.push(P, B, C, D);
+  live.push(P, B, C, D, E);
   const addr = (s) => `127.0.0.1:${s.port}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-inflight-'));
   dirs.push(dir);
@@ -113,7 +140,7 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
     'apiVersion: ringgate.io/v1', 'kind: Gateway',
     'pool:', '  discovery:', '    static:',
     `      - {address: "${addr(P)}", role: prefill}`,
-    ...[B, C, D].map((s) => `      - "${addr(s)}"`),
+    ...[B, C, D, E].map((s) => `      - "${addr(s)}"`),
     'retries: {budget: 3, deadline: 30s}',
     'disaggregation: {nonCachedTokens: 512}',
     'hedging: {enabled: true, maxExtraLoad: 1, headroom: 1}',
@@ -123,7 +150,7 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   ].join('\n'));
   const gw = await startGateway(['--workers', '2', '--config', config]);
   live.push(gw);
-  await waitRoutable(gw, 4);
+  await waitRoutable(gw, 6);
 
   // Warm-up: the latency model needs samples before a tight-SLO stream is hedged, on two
   // servers at least (a pick and its hedge); C, failing 30% of what it gets, is often
@@ -155,10 +182,11 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   // 0.8 s each, stretched with the binaries' slowness: under the sanitizers a poll of the
   // counts below can take longer than the streams ran (D seen with 2 never, in one run).
   const longTokens = 80 * timeScale;
-  for (let i = 0; i < 16; i++) {
-    add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
-      i % 2 ? chat(`long ${i}`, { max_tokens: longTokens, stream: true }) : completion(`long ${i}`, { max_tokens: longTokens, stream: true })), 200);
-  }
+  const longStream = (i) => add('long stream', send(gw, i % 2 ? '/v1/chat/completions' : '/v1/completions',
+    i % 2 ? chat(`long ${i}`, { max_tokens: longTokens, stream: true })
+      : completion(`long ${i}`, { max_tokens: longTokens, stream: true })), 200);
+  let longStreams = 0;
+  while (longStreams < 16) longStream(longStreams++);
   for (let i = 0; i < 6; i++) add('left mid-stream', leaveMidStream(gw, i), 200);
   add('bad JSON', send(gw, '/v1/completions', null, { raw: '{"model": "facebook/opt-125m", "prompt": ' }), 400);
   add('bad JSON chat', send(gw, '/v1/chat/completions', null, { raw: 'not json at all' }), 400);
@@ -170,15 +198,24 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
     add('rate limited', send(gw, '/v1/completions', completion(`limited ${i}`), { headers: { 'x-gateway-inference-fairness-id': 'greedy' } }), i < 3 ? 200 : 429);
   }
 
-  // Mid-run: the counts rise above zero, and D holds streams when it is killed.
+  // Mid-run: the counts rise above zero, and D holds a stream when it is killed.
   let peak = 0;
   let peakPrefillTokens = 0;
+  let peakLoadTokens = 0;
   const dAddr = addr(D);
+  // Five servers share the streams: when none of a wave went to D, one more wave is sent
+  // (at most 4 more).
+  let wave = performance.now();
   await waitFor('streams in flight on D', async () => {
+    if (performance.now() - wave > 1000 * timeScale && longStreams < 80) {
+      for (let n = 0; n < 16; n++) longStream(longStreams++);
+      wave = performance.now();
+    }
     const c = await counts(gw);
     peak = Math.max(peak, ...Object.values(c).map((e) => e.inflight ?? 0));
     peakPrefillTokens = Math.max(peakPrefillTokens, ...Object.values(c).map((e) => e.inflight_prefill_tokens ?? 0));
-    return c[dAddr].inflight >= 2;
+    peakLoadTokens = Math.max(peakLoadTokens, ...Object.values(c).map((e) => e.inflight_tokens ?? 0));
+    return c[dAddr].inflight >= 1;
   });
   await D.stop('SIGKILL');
   const settled = await Promise.all(mix.map((m) => m.promise.then((r) => ({ ...m, r }), (e) => ({ ...m, r: { status: `error ${e.message}` } }))));
@@ -206,11 +243,17 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
     migrated: sum('ringgate_stream_migrations_total{'),
     retried: sum('ringgate_retries_total'),
   };
-  console.log(`mid-run peak: ${peak} in flight on one endpoint, ${peakPrefillTokens} prefill tokens; ${JSON.stringify(seen)}`);
+  // E's ranks served some (its engines' vllm:request_success_total, each labelled by engine).
+  const served = await scrape(`http://${addr(E)}/metrics`);
+  seen.ranks = [...served].filter(([k, v]) => k.startsWith('vllm:request_success_total{') && v > 0).length;
+  console.log(`mid-run peak: ${peak} in flight on one endpoint, ${peakPrefillTokens} prefill tokens, ` +
+    `${peakLoadTokens} load tokens; ${JSON.stringify(seen)}`);
   assert.ok(peak > 0, 'the in-flight count rose above zero mid-run');
+  assert.ok(peakLoadTokens > 0, 'the token load rose above zero mid-run');
   assert.ok(seen.hedged > 0, 'some requests were hedged');
   assert.ok(seen.migrated > 0, 'some streams migrated');
   assert.ok(seen.retried > 0, 'some requests were retried');
+  assert.ok(seen.ranks > 0, 'some requests went to a data-parallel rank');
 
   // Abandoned streams: the gateway learns of the client leaving at its next write.
   let last;
@@ -222,9 +265,14 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
   } catch (e) {
     assert.fail(e.message);
   }
-  assert.equal(Object.keys(last).length, 4, JSON.stringify(last));
+  assert.equal(Object.keys(last).filter((k) => last[k].role !== undefined).length, 6, JSON.stringify(last));
   for (const [address, e] of Object.entries(last)) {
+    if (e.role === undefined) continue;  // a data-parallel server's /debug/flow sum: checked by allIdle
     assert.equal(e.inflight, IDLE, `${address} inflight`);
+    assert.equal(e.inflight_tokens, IDLE, `${address} inflight_tokens (token load)`);
+    assert.equal(e.raw_prefill_tokens, IDLE, `${address} inflight_prefill_tokens (raw)`);
+    assert.equal(e.awaiting, IDLE, `${address} awaiting`);
+    if (e.flow_inflight === undefined) continue;  // a rank's: its server's entries (@n) were checked by allIdle
     assert.equal(e.flow_inflight, IDLE, `${address} /debug/flow inflight`);
     assert.equal(e.sheddable_inflight, IDLE, `${address} sheddable_inflight`);
   }

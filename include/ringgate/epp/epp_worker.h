@@ -75,7 +75,9 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
 
   // RouteService
   proxy::RouteDecision route(const proxy::RouteRequest& request) override;
-  void routed(uint32_t endpoint_id) override { router_.routed(endpoint_id); }
+  void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) override {
+    router_.routed(endpoint_id, prefix_hashes);
+  }
   void released(uint32_t endpoint_id, bool sheddable) override { router_.released(endpoint_id, sheddable); }
   void endpoint_failed(uint32_t endpoint_id) override;
   void endpoint_succeeded(uint32_t endpoint_id) override;

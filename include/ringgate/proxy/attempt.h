@@ -1,9 +1,9 @@
 #pragma once
 // One upstream request of an exchange (Envoy's UpstreamRequest): the endpoint it went
-// to, the channel that carries it, its in-flight slot at that endpoint (a SlotClaim it
-// takes when it opens), the body buffer it was opened with, and what it did (a head
-// arrived, bytes of it reached the client). The slot and the channel are let go in one
-// place, end(). What the channel reports goes to the owner with the attempt
+// to, the channel that carries it, its routing ticket (RouteTicket: the slot, token load
+// and pending prefill it holds there, taken when it opens), the body buffer it was opened
+// with, and what it did (a head arrived, bytes of it reached the client). The ticket and
+// the channel are let go in one place, end(). What the channel reports goes to the owner with the attempt
 // attached, so that an exchange can tell two attempts apart (a continuation after a
 // failure, or two at once).
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include "ringgate/http/body_buffer.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/request_trace.h"
-#include "ringgate/proxy/slot_claim.h"
+#include "ringgate/proxy/route_ticket.h"
 #include "ringgate/proxy/upstream_side.h"
 
 namespace ringgate::proxy {
@@ -40,29 +40,27 @@ class Attempt final : public AttemptListener {
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 
-  // Takes `slot` (the in-flight slot route() claimed for `decision`), records `body` (the
-  // buffer the request's body is sent from: image.body is its text, and end() hands it to a
-  // channel whose send is still in flight) and sends `image` to the endpoint. False: no
-  // socket could be made (the slot is held until end()). Opened once until end(). `announce`:
-  // tell the router now that the request went there (it records the prompt of its last
-  // route() at the endpoint); false when the caller did so when it routed (a decode leg
-  // opened after its prefill leg). `token_first`: the answer's first byte comes with its
-  // first token (a stream, a prefill leg), so the time it awaits that byte is the server's
-  // TTFT (else it is the whole answer's time, and not counted in the awaiting age).
-  bool open(SlotClaim slot, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
-            bool token_first, bool announce = true);
+  // Takes `ticket` (route()'s for `decision`) and records it at the endpoint, records
+  // `body` (the buffer the request's body is sent from: image.body is its text, and end()
+  // hands it to a channel whose send is still in flight) and sends `image` to the
+  // endpoint. False: no socket could be made (the ticket is held until end()). Opened once
+  // until end(). `token_first`: the answer's first byte comes with its first token (a
+  // stream, a prefill leg), so the time it awaits that byte is the server's TTFT (else it
+  // is the whole answer's time, and not counted in the awaiting age).
+  bool open(RouteTicket ticket, const RouteDecision& decision, http::BodyBuffer& body, RequestImage image,
+            bool token_first);
   // The same endpoint again on a new connection (a pooled one turned out stale): first
   // drop_channel(), then reopen() (the image's body: what the recorded body now holds).
-  // The slot stays.
+  // The ticket stays (a new generation).
   void drop_channel() { release_channel(false, /*keep_body=*/true); }
   bool reopen(RequestImage image);
   // THE place an attempt lets go: its channel (back to the pool when reusable, else
-  // closed) and its in-flight slot. When the channel's send is still in flight it takes
+  // closed) and its ticket. When the channel's send is still in flight it takes
   // the recorded body (the bytes it may still read); keep_body leaves a copy in its place
   // for another attempt.
   void end(bool reusable, bool keep_body);
 
-  bool active() const { return slot_.held(); }
+  bool active() const { return ticket_.held(); }
   bool connected() const { return channel_ != nullptr; }
   uint32_t endpoint_id() const { return endpoint_id_; }
   const std::string& destination() const { return destination_; }  // "host:port"
@@ -73,7 +71,7 @@ class Attempt final : public AttemptListener {
   // Its first bytes are its first token: the prompt's prefill is no longer in flight there.
   void mark_delivered() {
     delivered_ = true;
-    end_prefill();
+    ticket_.first_token();
   }
   // When it was (last) sent, steady_ns(); the latency features it was sent with.
   uint64_t sent_ns() const { return sent_ns_; }
@@ -107,11 +105,6 @@ class Attempt final : public AttemptListener {
 
  private:
   bool connect(RequestImage& image, bool allow_reuse, uint64_t now_ns);
-  void end_prefill() {
-    if (!awaiting_) return;
-    awaiting_ = false;
-    env_.router->prefill_done(endpoint_id_, prefill_tokens_, awaiting_since_ms_);
-  }
   void release_channel(bool reusable, bool keep_body);
 
   ExchangeEnv& env_;
@@ -122,16 +115,10 @@ class Attempt final : public AttemptListener {
   int32_t header_rank_ = -1;  // RequestImage::data_parallel_rank of its sends
   std::string destination_;
   std::string authority_;  // the Host it sends when the request has none (RequestImage::add_host)
-  SlotClaim slot_;
+  RouteTicket ticket_;
   http::BodyBuffer* body_ = nullptr;  // what it was opened with (the exchange's, outliving it)
   bool response_started_ = false;
   bool delivered_ = false;
-  // Awaiting its first token at the endpoint (counted there until it comes or end()): its
-  // uncached prompt tokens, since when (steady ms).
-  bool awaiting_ = false;
-  uint32_t prefill_tokens_ = 0;
-  uint32_t load_tokens_ = 0;  // its token load at the endpoint, counted while it holds the slot
-  uint64_t awaiting_since_ms_ = 0;
   uint64_t sent_ns_ = 0;
   sched::LatencyFeatures features_;
   AttemptSpan span_;  // its CLIENT span, when the request is traced (each connect() opens one)

@@ -38,6 +38,8 @@ enum class NextStep : uint8_t {
   FreshConnection,  // the same endpoint again, on a new connection (a pooled one was stale)
   OtherEndpoint,    // the same request (or the same continuation) to another endpoint
   Continuation,     // the stream continues on another endpoint (migration)
+  Rival,            // a racing attempt failed: the race's other attempt goes on alone (its retry)
+  WaitForServer,    // no server for its model yet: the request waits for one (ModelHold)
   GiveUp,           // the request ends with the error below
 };
 
@@ -57,6 +59,10 @@ struct RequestProgress {
   uint32_t migrations = 0;  // continuations sent
   bool continuable = false; // a stream whose relayed events are kept for a continuation
   bool pinned = false;      // it may go to one server only (a Responses API response's)
+  uint32_t attempts = 0;    // attempts of the whole request (every leg, hedges included)
+  bool racing = false;      // two attempts race (a hedge): the first to stream a token is kept
+  bool continuing = false;  // the current leg is a continuation (the client has its head)
+  bool stalled = false;     // the stream's last break was a stall (else a broken connection)
 };
 
 struct AttemptPlan {
@@ -69,9 +75,35 @@ struct AttemptPlan {
   // GiveUp of a stream that reached the client: why it was not continued (the
   // gave_up reason of ringgate_stream_migrations_total); nullopt otherwise.
   std::optional<metrics::MigrationReason> not_continued;
+  // GiveUp of a stream that reached the client: what is added to the message after "; ".
+  std::string_view detail;
   // GiveUp of a pinned request whose server refuses connections: its response is gone
   // (the caller's 404, ResponseAffinity::gone()).
   bool response_gone = false;
+  // GiveUp with the router's own answer (its status, code and message) as the error.
+  bool routers_answer = false;
+  // GiveUp: the client's connection closes after the error (an error status or a
+  // malformed answer: what else the server sent on it is unknown).
+  bool close_client = false;
+};
+
+// What follows an attempt's response head.
+enum class HeadStep : uint8_t {
+  Relay,     // the head is the client's answer, whatever its status (held until the first body byte)
+  Race,      // a racing attempt's 2xx: held, with the client's head built for it, until a token comes
+  Rival,     // a racing attempt's non-2xx: out of the race, the other attempt answers alone
+  Continue,  // a continuation's 2xx: its events go on to the client's stream
+  GiveUp,    // a continuation refused (a non-2xx head): the stream ends with `give_up`
+};
+
+struct HeadPlan {
+  HeadStep step = HeadStep::Relay;
+  bool blame_endpoint = false;   // passive health counts a failure against the endpoint (a 5xx)
+  bool credit_endpoint = false;  // ... or a success
+  // A 5xx whose body has not reached the client: another endpoint first, if one is left
+  // (routed first: with none left, `step` follows, the 5xx in hand being the better answer).
+  bool elsewhere_first = false;
+  AttemptPlan give_up;  // GiveUp's
 };
 
 class AttemptPolicy {
@@ -91,6 +123,22 @@ class AttemptPolicy {
   // tried): the error the request ends with. A pinned request's server refusing
   // connections means its response is gone (response_gone: the caller words it).
   AttemptPlan no_endpoint_left(FailureKind last, bool pinned) const;
+  // What follows a response head of `status`.
+  HeadPlan after_head(int status, const RequestProgress& progress) const;
+  // Routing found no endpoint for the next attempt (`may_hold`: the request may wait for
+  // its model's first server): the stream's continuation gives up, the request waits,
+  // ends with the router's answer (its first attempt, or pinned), or with the error of
+  // its last failure.
+  AttemptPlan after_no_endpoint(FailureKind last, bool may_hold, const RequestProgress& progress) const;
+  // A pinned request goes to its server on its first attempt only; any later one (a
+  // retry, a continuation) would meet a server without the response: gone.
+  static bool pinned_routes(const RequestProgress& progress) { return progress.attempts == 0; }
+  // A stream that reached the client cannot go on (`why`: what stood in the way, the
+  // gave_up reason; `detail`: said after the mid-stream error).
+  static AttemptPlan continuation_blocked(metrics::MigrationReason why, std::string_view detail,
+                                          const RequestProgress& progress);
+  // The error a stream that reached the client ends with: 504 after a stall, else 502.
+  static AttemptPlan broken_stream(bool stalled);
   // A failure of the connection itself fails every data-parallel rank behind the
   // server's one port: what comes next goes to another server, not another rank.
   static bool fails_whole_server(FailureKind kind);
@@ -102,6 +150,7 @@ class AttemptPolicy {
                                       std::vector<uint32_t>& exclude);
 
  private:
+  AttemptPlan failure_plan(const AttemptFailure& failure, const RequestProgress& progress) const;
   bool budget_left(const RequestProgress& p) const {
     return budget_.allows_another(p.leg_attempts, p.leg_started_ms, p.now_ms);
   }

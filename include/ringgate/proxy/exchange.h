@@ -6,14 +6,14 @@
 // (a fresh connection, another endpoint, a continuation of the stream elsewhere, or an
 // error); the RelayState keeps what the client has seen of a stream so that a
 // continuation is stitched in without a repeated or missing byte; RequestStats is the
-// metrics and access-log leaf. Each attempt takes the in-flight slot its route claimed
-// (SlotClaim). A hedged prefill races a second Attempt against the first until one streams
-// a token (HedgeRace; its policy is proxy/hedging.h); the lead is the one the client
-// hears. A split request's decode pick waits in a DecodeReservation while its PrefillLeg
-// runs. Only the Exchange decides what the client sees, and it fails in ONE way
-// (end_with_error); its ClientReply writes it in the client's framing: a JSON error before
-// the response head went out; after it, an SSE error event for streams, else a visibly
-// cut body.
+// metrics and access-log leaf. Each routed leg holds its route's ticket (RouteTicket:
+// slot, token load, pending prefill, prefix hashes). A hedged prefill races a second
+// Attempt against the first until one streams a token (HedgeRace; its policy is
+// proxy/hedging.h); the lead is the one the client hears. A split request's decode pick
+// waits in a DecodeReservation while its PrefillLeg runs. Only the Exchange decides what
+// the client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
+// the client's framing: a JSON error before the response head went out; after it, an SSE
+// error event for streams, else a visibly cut body.
 //
 // The Exchange never touches a socket: its client (ExchangeClient, behind the
 // ClientReply), the upstream side (UpstreamSide) and routing (RouteService) are
@@ -62,7 +62,6 @@ class Exchange final : public AttemptOwner,
         stats_(env),
         race_(env, *this),
         prefill_(env, *this),
-        remote_prefill_(env),
         response_wait_(*this) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
@@ -148,9 +147,9 @@ class Exchange final : public AttemptOwner,
   RouteDecision route_next();
   void next_attempt();
   void dispatch(const RouteDecision& decision);
-  void send(const RouteDecision& decision, SlotClaim slot, bool announce);
-  // true: split, decode_slot moved into decode_.
-  bool split(const RouteDecision& decode, SlotClaim& decode_slot);
+  void send(const RouteDecision& decision, RouteTicket ticket);
+  // true: split, decode_ticket moved into decode_.
+  bool split(const RouteDecision& decode, RouteTicket& decode_ticket);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
@@ -166,7 +165,8 @@ class Exchange final : public AttemptOwner,
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
   using Outcome = metrics::MigrationOutcome;
-  void give_up_continuation(std::string_view why, Reason reason);
+  void give_up_continuation(const AttemptPlan& plan);
+  void end_with(const AttemptPlan& plan);
   RequestProgress progress() const;
   void close_out();
   void finish(ReplyEnd how);

@@ -4,6 +4,7 @@
 // worker implements the interfaces; tests/proxy/exchange_test.cpp fakes them.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "ringgate/metrics/gateway_stats.h"
@@ -46,7 +47,9 @@ class RouteService {
   // The endpoints that fail with `endpoint_id` when its server does: the ranks behind its
   // server's one port (sched::same_server), else itself. Appended to `out`; failure paths only.
   virtual void same_server(uint32_t endpoint_id, std::vector<uint32_t>& out) { out.push_back(endpoint_id); }
-  virtual void routed(uint32_t endpoint_id) = 0;
+  // The request was handed to `endpoint_id`: the prompt's prefix (its route()'s
+  // RouteDecision::prefix_hashes, as a RouteTicket carries them) is recorded there.
+  virtual void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) = 0;
   virtual void released(uint32_t endpoint_id, bool sheddable) = 0;
   virtual void endpoint_failed(uint32_t endpoint_id) = 0;
   virtual void endpoint_succeeded(uint32_t endpoint_id) = 0;

@@ -57,10 +57,10 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   PrefillLeg& operator=(const PrefillLeg&) = delete;
 
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
-  // copied) to `decision`'s endpoint, whose slot the leg takes (`slot`; a retry's is
-  // claimed as sheddable as it). `trace`: the request's, when traced (the leg's attempts
+  // copied) to `decision`'s endpoint, whose ticket the leg takes (`ticket`; a retry's
+  // is claimed as sheddable as it). `trace`: the request's, when traced (the leg's attempts
   // are its "prefill" spans). `add_host`: the head has no Host (RequestImage::add_host).
-  void start(SlotClaim slot, const RouteDecision& decision, std::string_view head, std::string_view body,
+  void start(RouteTicket ticket, const RouteDecision& decision, std::string_view head, std::string_view body,
              LegTrace trace = {}, bool add_host = false);
   // The exchange no longer wants the leg (its client left, it timed out): the connection
   // is closed, so the prefill pod stops and frees what it held. No prefill_done() follows.
@@ -78,7 +78,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   void on_timer(net::Timer& timer) override;
 
  private:
-  void open(SlotClaim slot, const RouteDecision& decision);
+  void open(RouteTicket ticket, const RouteDecision& decision);
   void fail(PrefillFailure why, bool may_retry);
   void done(std::string_view kv_transfer_params);
   RequestImage image() const {

@@ -130,6 +130,9 @@ struct RouteDecision {
   // An SLO-aware pick with a TTFT objective: (objective - predicted TTFT) / objective at the
   // chosen server (hedging reads it); else +inf.
   double ttft_headroom = std::numeric_limits<double>::infinity();
+  // The prompt's prefix blocks as routing hashed them (a view of the router's scratch,
+  // valid until its next route(): a RouteTicket copies them); empty for route_to().
+  std::span<const uint64_t> prefix_hashes;
   // When the scheduling began and ended (steady ns; 0: not timed, as a dry run): its
   // duration metric's clock reads, which the pick's trace span reuses.
   uint64_t started_ns = 0, ended_ns = 0;
@@ -170,8 +173,9 @@ class RequestRouter {
     return snapshot_ != nullptr && options.non_cached_tokens > 0 &&
            options.enabled.value_or(snapshot_->has_routable_prefill());
   }
-  // The request was handed to `endpoint_id` (after route()): remember its prefix there.
-  void routed(uint32_t endpoint_id);
+  // The request was handed to `endpoint_id`: remember its prefix (`prefix_hashes`, its
+  // decision's) there.
+  void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes);
   // The request left `endpoint_id` (finished, failed, abandoned).
   void released(uint32_t endpoint_id, bool sheddable) { shared_.inflight->sub(endpoint_id, sheddable); }
   // A request awaiting its first token at `endpoint_id` (the latency model's in-flight
@@ -224,7 +228,7 @@ class RequestRouter {
   sched::Scheduler scheduler_;
   sched::Rng rng_;
   metrics::WorkerStats& stats_;
-  std::vector<uint64_t> hashes_;  // the last route()'s prefix blocks, reused
+  std::vector<uint64_t> hashes_;  // a route()'s prefix blocks (its decision's prefix_hashes), reused
   // Precise mode: the prompt's token ids and vLLM block hashes, reused.
   std::shared_ptr<const openai::PromptTokenizer> tokenizer_;
   std::unique_ptr<kvevents::VllmBlockHasher> vllm_hasher_;

@@ -78,6 +78,12 @@ class UpstreamConnection final : public net::IoHandler,
   net::Address address_;
   int fd_ = -1;
   AttemptListener* listener_ = nullptr;  // null while idle in the pool
+  uint64_t generation_ = 0;              // its lease's (RequestImage::generation)
+  // After a call into the listener: the same lease still holds the connection (not one
+  // the exchange took afresh meanwhile, whatever the listener's address).
+  bool same_lease(const AttemptListener* listener, uint64_t generation) const {
+    return listener_ == listener && generation_ == generation;
+  }
   http::ResponseParser parser_;
   // The iovecs of the send in flight point at head_ and token_ (this object's own
   // copies) and at the exchange's request body. Nothing rebuilds head_/token_ while a

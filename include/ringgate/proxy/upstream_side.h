@@ -47,6 +47,10 @@ struct RequestImage {
   // (host: its authority, "[v6]:port" or "v4:port"), added to the head as the rank is.
   bool add_host = false;
   std::string_view host;
+  // The routing ticket's generation for this connection (RouteTicket::generation(); set by
+  // the Attempt, new for each connection of a try): a connection tells the lease it called
+  // back from a later one by it, never by the listener's address. 0: none.
+  uint64_t generation = 0;
 };
 
 // The request header that pins a vLLM request to one data-parallel rank.

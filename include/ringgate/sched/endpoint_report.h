@@ -26,6 +26,9 @@ struct EndpointReport {
   double waiting = 0, running = 0, kv_cache_usage = 0;
   double slots = 0;  // EndpointState::slots (0: not known yet)
   int64_t inflight = 0;
+  // What routed legs hold there besides their slot, raw (never clamped: a count given back
+  // twice shows negative): token load, pending prefill tokens, requests awaiting a token.
+  int64_t inflight_tokens = 0, inflight_prefill_tokens = 0, awaiting = 0;
   std::vector<std::string> models, lora_adapters;
   EndpointLoras loras;  // what the lora-affinity scorer reads: running, waiting, max_lora
   uint64_t num_gpu_blocks = 0, num_cpu_blocks = 0, block_size = 0;

@@ -92,6 +92,11 @@ class InflightCounters {
     const Counter* c = slot(id);
     return c ? c->prefill_tokens.load(std::memory_order_relaxed) : 0;
   }
+  // Requests awaiting their first token there (raw: a count given back twice shows negative).
+  int64_t get_awaiting(EndpointId id) const {
+    const Counter* c = slot(id);
+    return c ? c->awaiting.load(std::memory_order_relaxed) : 0;
+  }
   // The mean age at `now_ms` of the requests awaiting their first token there (0: none).
   // The two loads are not one snapshot: a racing add/sub skews one read, clamped to 0..1 h.
   double awaiting_age_ms(EndpointId id, int64_t now_ms) const {
