@@ -95,6 +95,7 @@ class EppThread final : public net::TimerTarget {
 
   void run() {
     loop_.set_turn_hook([this] { worker_.refresh(); });
+    tls_ = tls_reader_.refresh();  // (published before the threads start)
     for (Acceptor* a : {&api_, &health_})
       if (a->fd >= 0) arm(*a);
     loop_.timers().arm(tick_, kTickMs, loop_.now_ms());
@@ -113,7 +114,10 @@ class EppThread final : public net::TimerTarget {
       return;
     }
     net::set_nodelay(fd);
-    SSL_CTX* ctx = a.secure && tls_ != nullptr ? tls_->ctx() : nullptr;
+    // A reloaded certificate is every thread's from the next connection on.
+    if (a.secure && shared_.secure)
+      if (const net::TlsContext* tls = tls_reader_.refresh()) tls_ = tls;
+    SSL_CTX* ctx = a.secure && shared_.secure ? tls_->ctx() : nullptr;
     auto* connection = new GrpcConnection(rt_, fd, ctx);
     connection->start();
   }
