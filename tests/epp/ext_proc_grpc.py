@@ -214,6 +214,32 @@ class GrpcOnTheRing(unittest.TestCase):
                                                                        timeout=10).status, h.SERVING)
         s.channel.close()
 
+    def test_processing_durations_as_llm_d_has_them(self):
+        def counts():
+            m = h.scrape(self.admin)
+            return (m.get('llm_d_epp_request_processing_duration_seconds_count', 0),
+                    m.get('llm_d_epp_response_processing_duration_seconds_count', 0), m)
+        h.wait_for(lambda: running(self.admin) == 0, what='nothing running')
+        requests, responses, _ = counts()
+        s = h.ExtProcStream(self.address)
+        for m in first_messages(body_of('timed')):
+            s.outbox.put(m)
+        self.assertTrue(s.recv().HasField('request_headers'))
+        self.assertTrue(s.recv().HasField('request_body'))
+        self.assertEqual(counts()[:2], (requests + 1, responses))  # the pick: the request's part is done
+        s.send(response_headers=h.headers([(':status', '200'), ('content-type', 'application/json')]))
+        s.recv()
+        s.send(response_body=ep.HttpBody(body=b'{}', end_of_stream=True))
+        s.recv()
+        self.assertEqual(s.close(), h.grpc.StatusCode.OK)
+        after_requests, after_responses, m = counts()
+        self.assertEqual((after_requests, after_responses), (requests + 1, responses + 1))
+        # llm-d's buckets, unlabelled.
+        self.assertIn('llm_d_epp_request_processing_duration_seconds_bucket{le="0.0005"}', m)
+        self.assertIn('llm_d_epp_request_processing_duration_seconds_bucket{le="10"}', m)
+        self.assertIn('llm_d_epp_response_processing_duration_seconds_bucket{le="0.0001"}', m)
+        self.assertIn('llm_d_epp_response_processing_duration_seconds_bucket{le="5"}', m)
+
     def test_thousand_concurrent_streams_on_one_connection(self):
         async def run():
             async with h.grpc.aio.insecure_channel(self.address) as channel:
