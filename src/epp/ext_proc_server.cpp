@@ -63,7 +63,9 @@ class EppThread final : public net::TimerTarget {
     rt_.limits.stream_bodies = true;
     // A BUFFERED body arrives as one message: the body limit plus room for the framing.
     rt_.max_message_bytes = options_.worker.options.limits.max_body_bytes + (64u << 10);
-    rt_.handshake_timeout_ms = options_.worker.options.tls_handshake_timeout_ms;
+    // timeouts.headerRead (--header-timeout-ms): a connection's first request head, TLS and
+    // the HTTP/2 preface included, as an HTTP/1.1 connection's.
+    rt_.first_stream_timeout_ms = options_.worker.options.header_timeout_ms;
   }
 
   ~EppThread() override {

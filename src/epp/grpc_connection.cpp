@@ -25,6 +25,10 @@ constexpr std::string_view kCheckPath = "/grpc.health.v1.Health/Check";
 constexpr std::string_view kWatchPath = "/grpc.health.v1.Health/Watch";
 constexpr uint64_t kDeadlineCheckMs = 5;     // how often streams with a deadline are looked at
 constexpr size_t kMaxStatusMessageBytes = 512;  // grpc-message, percent-encoded
+// Answers queued on a connection's streams and not yet taken by its client's windows. A
+// Gateway reads its answers; one that has this much waiting (its duplex bodies echoed to
+// it, unread) is closed rather than held in memory.
+constexpr size_t kMaxQueuedAnswerBytes = 64u << 20;
 
 enum class Method : uint8_t { Process, Check, Watch, Unknown };
 
@@ -116,7 +120,9 @@ void GrpcConnection::end_calls() {
 }
 
 void GrpcConnection::start() {
-  if (tls_) rt_.loop->timers().arm(handshake_, rt_.handshake_timeout_ms, rt_.loop->now_ms());
+  // A connection that opens no stream in this time (no TLS handshake, no preface, silence)
+  // is closed: nothing is held for it after.
+  rt_.loop->timers().arm(first_stream_, rt_.first_stream_timeout_ms, rt_.loop->now_ms());
   if (rt_.draining) session_.goaway();
   recv_armed_ = true;
   rt_.loop->recv(fd_, this);
@@ -126,7 +132,7 @@ void GrpcConnection::start() {
 void GrpcConnection::close() {
   if (closing_) return;
   closing_ = true;
-  handshake_.cancel();
+  first_stream_.cancel();
   deadline_check_.cancel();
   end_calls();
   shutdown(fd_, SHUT_RDWR);
@@ -173,7 +179,6 @@ void GrpcConnection::on_recv_stopped(bool) {
 
 void GrpcConnection::on_recv_data(const char* data, size_t len) {
   if (!tls_) return on_plain(data, len);
-  const bool was_established = tls_->established();
   if (!tls_->receive(data, len)) {  // its alert goes out, then the close
     flush();
     if (tls_->established()) return close();
@@ -182,7 +187,6 @@ void GrpcConnection::on_recv_data(const char* data, size_t len) {
     return;
   }
   if (!tls_->established()) return flush();  // the handshake's next messages
-  if (!was_established) handshake_.cancel();
   char plain[16384];
   while (!closing_) {
     const int n = tls_->read(plain, sizeof plain);
@@ -211,6 +215,9 @@ void GrpcConnection::send_output() {
   if (closing_ || send_in_flight_) return;
   if (!session_.send()) return close();
   closed_.clear();
+  size_t queued = 0;
+  for (const auto& [id, call] : calls_) queued += call->h2.pending();
+  if (queued > kMaxQueuedAnswerBytes) return close();
   if (tls_) {
     if (!out_.empty() && tls_->established()) {
       tls_->write(out_);
@@ -232,7 +239,7 @@ void GrpcConnection::send_output() {
 
 void GrpcConnection::on_timer(net::Timer& timer) {
   if (closing_) return;
-  if (&timer == &handshake_) return close();
+  if (&timer == &first_stream_) return close();
   // Streams past their deadline: DEADLINE_EXCEEDED, and what they held goes.
   const uint64_t now = rt_.loop->now_ms();
   for (auto& [id, call] : calls_) {
@@ -261,6 +268,7 @@ void GrpcConnection::tick() {
 }
 
 http::H2Stream* GrpcConnection::h2_open(int32_t id) {
+  first_stream_.cancel();
   auto call = std::make_unique<Call>(*this, rt_.max_message_bytes);
   http::H2Stream* h2 = &call->h2;
   h2->owner = call.get();

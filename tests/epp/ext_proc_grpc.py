@@ -270,6 +270,26 @@ class GrpcOnTheRing(unittest.TestCase):
         h.wait_for(lambda: running(self.admin) == 0, what='every decision released')
 
 
+class GrpcFirstStream(unittest.TestCase):
+    def test_a_connection_that_opens_no_stream_in_the_header_timeout_is_closed(self):
+        epp = h.start_epp('--endpoint', '127.0.0.1:1', '--header-timeout-ms', '300')
+        try:
+            host, port = epp.info['epp'].rsplit(':', 1)
+            silent = socket.create_connection((host, int(port)), timeout=5 * SCALE)
+            watch = h.HealthWatch(epp.info['epp'], 'liveness')  # a stream opened at once: kept
+            h.wait_for(lambda: watch.statuses, what='the watch answered')
+            started = time.monotonic()
+            while silent.recv(4096):  # the server's SETTINGS, then EOF (a timeout raises)
+                pass
+            self.assertLess(time.monotonic() - started, 3 * SCALE)
+            time.sleep(0.4)  # past the timeout for the watch's connection too (a bound, not a settle)
+            self.assertFalse(watch.ended.is_set())
+            watch.close()
+            silent.close()
+        finally:
+            self.assertEqual(epp.stop(), 0)
+
+
 class GrpcDeadline(unittest.TestCase):
     """No server is ever ready (127.0.0.1:1): a decision waits in the hold until its
     deadline, which the server keeps."""

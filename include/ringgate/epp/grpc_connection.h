@@ -45,7 +45,7 @@ struct GrpcRuntime {
   const HealthBoard* health = nullptr;
   http::H2Limits limits;
   size_t max_message_bytes = 0;   // one gRPC message, prefix aside
-  uint64_t handshake_timeout_ms = 10000;
+  uint64_t first_stream_timeout_ms = 10000;  // accept → its first stream (TLS handshake included)
   bool draining = false;
   GrpcConnection* all = nullptr;  // every open connection of the thread
   size_t connections = 0;
@@ -76,7 +76,8 @@ class GrpcConnection final : public net::IoHandler, public net::RecvOwner, publi
   void on_recv_data(const char* data, size_t len) override;
   void on_recv_end(int32_t) override { close(); }
   void on_recv_stopped(bool ran_dry) override;
-  // net::TimerTarget: the handshake deadline, the streams' deadlines.
+  // net::TimerTarget: the first stream's deadline (TLS handshake and preface included),
+  // the streams' deadlines.
   void on_timer(net::Timer& timer) override;
   // http::H2Streams
   http::H2Stream* h2_open(int32_t id) override;
@@ -111,7 +112,7 @@ class GrpcConnection final : public net::IoHandler, public net::RecvOwner, publi
   http::H2Session session_;
   std::unordered_map<int32_t, std::unique_ptr<Call>> calls_;
   std::vector<std::unique_ptr<Call>> closed_;  // freed at the turn's end, outside their own calls
-  net::Timer handshake_{this, 0};
+  net::Timer first_stream_{this, 0};
   net::Timer deadline_check_{this, 1};
   bool closing_ = false;
   bool closing_after_send_ = false;  // a connection error: its GOAWAY (or TLS alert) goes out, then the close
