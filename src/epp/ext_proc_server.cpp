@@ -91,9 +91,7 @@ class EppThread final : public net::TimerTarget {
     return {};
   }
 
-  net::Address address(bool health) const {
-    return *net::local_address(health ? health_.fd : api_.fd);
-  }
+  net::Address address(bool health) const { return *net::local_address(health ? health_.fd : api_.fd); }
 
   void run() {
     loop_.set_turn_hook([this] { worker_.refresh(); });

@@ -23,7 +23,7 @@ using http::GrpcStatus;
 constexpr std::string_view kProcessPath = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
 constexpr std::string_view kCheckPath = "/grpc.health.v1.Health/Check";
 constexpr std::string_view kWatchPath = "/grpc.health.v1.Health/Watch";
-constexpr uint64_t kDeadlineCheckMs = 5;     // how often streams with a deadline are looked at
+constexpr uint64_t kDeadlineCheckMs = 5;        // how often streams with a deadline are looked at
 constexpr size_t kMaxStatusMessageBytes = 512;  // grpc-message, percent-encoded
 // Answers queued on a connection's streams and not yet taken by its client's windows. A
 // Gateway reads its answers; one that has this much waiting (its duplex bodies echoed to
@@ -58,9 +58,12 @@ void append_status_message(std::string& out, std::string_view text) {
 GrpcStatus status_of(const ExtProcStream& stream) {
   switch (stream.end()) {
     case StreamEnd::Open:
-    case StreamEnd::Ok: return GrpcStatus::Ok;
-    case StreamEnd::InvalidArgument: return GrpcStatus::InvalidArgument;
-    case StreamEnd::Unimplemented: return GrpcStatus::Unimplemented;
+    case StreamEnd::Ok:
+      return GrpcStatus::Ok;
+    case StreamEnd::InvalidArgument:
+      return GrpcStatus::InvalidArgument;
+    case StreamEnd::Unimplemented:
+      return GrpcStatus::Unimplemented;
   }
   return GrpcStatus::Ok;
 }
@@ -86,7 +89,7 @@ struct GrpcConnection::Call final : StreamOwner {
   std::string service;  // Check / Watch
   HealthBoard::Status sent = HealthBoard::Status::ServiceUnknown;
   bool sent_any = false;
-  bool finished = false;   // its status is queued
+  bool finished = false;  // its status is queued
   bool got_request = false;
   uint64_t deadline_ms = 0;  // 0: none
   http::Headers trailers;    // grpc-status, grpc-message (kept until the stream closes)
@@ -103,8 +106,10 @@ GrpcConnection::GrpcConnection(GrpcRuntime& runtime, int fd, SSL_CTX* tls)
 
 GrpcConnection::~GrpcConnection() {
   end_calls();
-  if (prev) prev->next = next;
-  else rt_.all = next;
+  if (prev)
+    prev->next = next;
+  else
+    rt_.all = next;
   if (next) next->prev = prev;
   --rt_.connections;
   if (fd_ >= 0) ::close(fd_);
@@ -332,8 +337,7 @@ void GrpcConnection::on_message(Call& call, std::string_view message) {
       call.stream->on_request(call.in, call.out);
       for (const extproc::ProcessingResponse& r : call.out) write(call, r);
       call.out.clear();
-      if (call.stream->end() != StreamEnd::Open)
-        finish(call, status_of(*call.stream), call.stream->end_message());
+      if (call.stream->end() != StreamEnd::Open) finish(call, status_of(*call.stream), call.stream->end_message());
       return;
     }
     case Method::Check:
@@ -351,7 +355,8 @@ void GrpcConnection::on_message(Call& call, std::string_view message) {
       write(call, response);
       return finish(call, GrpcStatus::Ok, {});
     }
-    case Method::Unknown: return;
+    case Method::Unknown:
+      return;
   }
 }
 
@@ -386,7 +391,8 @@ void GrpcConnection::h2_body_end(http::H2Stream& h2) {
       if (!call.got_request) finish(call, GrpcStatus::InvalidArgument, "no HealthCheckRequest");
       return;
     case Method::Watch:
-    case Method::Unknown: return;
+    case Method::Unknown:
+      return;
   }
 }
 

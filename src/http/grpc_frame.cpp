@@ -40,8 +40,8 @@ bool GrpcMessageReader::next(std::string_view& data, std::string_view& message) 
     }
   }
   while (!data.empty()) {
-    const size_t want = held_.size() < kGrpcPrefixBytes ? kGrpcPrefixBytes - held_.size()
-                                                        : kGrpcPrefixBytes + expected_ - held_.size();
+    const size_t want =
+        held_.size() < kGrpcPrefixBytes ? kGrpcPrefixBytes - held_.size() : kGrpcPrefixBytes + expected_ - held_.size();
     const size_t n = std::min(want, data.size());
     held_.append(data.data(), n);
     data.remove_prefix(n);
@@ -69,27 +69,49 @@ bool parse_grpc_timeout(std::string_view text, uint64_t& ms) {
     value = value * 10 + uint64_t(c - '0');
   }
   switch (text.back()) {
-    case 'H': ms = value * 3600000; return true;
-    case 'M': ms = value * 60000; return true;
-    case 'S': ms = value * 1000; return true;
-    case 'm': ms = value; return true;
-    case 'u': ms = (value + 999) / 1000; return true;
-    case 'n': ms = (value + 999999) / 1000000; return true;
-    default: return false;
+    case 'H':
+      ms = value * 3600000;
+      return true;
+    case 'M':
+      ms = value * 60000;
+      return true;
+    case 'S':
+      ms = value * 1000;
+      return true;
+    case 'm':
+      ms = value;
+      return true;
+    case 'u':
+      ms = (value + 999) / 1000;
+      return true;
+    case 'n':
+      ms = (value + 999999) / 1000000;
+      return true;
+    default:
+      return false;
   }
 }
 
 std::string_view grpc_status_name(GrpcStatus status) {
   switch (status) {
-    case GrpcStatus::Ok: return "OK";
-    case GrpcStatus::Cancelled: return "CANCELLED";
-    case GrpcStatus::InvalidArgument: return "INVALID_ARGUMENT";
-    case GrpcStatus::DeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case GrpcStatus::NotFound: return "NOT_FOUND";
-    case GrpcStatus::ResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case GrpcStatus::Unimplemented: return "UNIMPLEMENTED";
-    case GrpcStatus::Internal: return "INTERNAL";
-    case GrpcStatus::Unavailable: return "UNAVAILABLE";
+    case GrpcStatus::Ok:
+      return "OK";
+    case GrpcStatus::Cancelled:
+      return "CANCELLED";
+    case GrpcStatus::InvalidArgument:
+      return "INVALID_ARGUMENT";
+    case GrpcStatus::DeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case GrpcStatus::NotFound:
+      return "NOT_FOUND";
+    case GrpcStatus::ResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case GrpcStatus::Unimplemented:
+      return "UNIMPLEMENTED";
+    case GrpcStatus::Internal:
+      return "INTERNAL";
+    case GrpcStatus::Unavailable:
+      return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }

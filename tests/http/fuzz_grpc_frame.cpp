@@ -36,8 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ringgate::http::append_grpc_prefix(reframed, message.size());
       reframed.append(message);
     }
-    if (reader.error() != GrpcFrameError::None) failed = true;
-    else if (!bytes.empty()) std::abort();  // without an error, every byte given is taken
+    if (reader.error() != GrpcFrameError::None)
+      failed = true;
+    else if (!bytes.empty())
+      std::abort();  // without an error, every byte given is taken
     at += n;
   }
   if (!failed) {

@@ -75,7 +75,7 @@ TEST_CASE("grpc-timeout in milliseconds, rounded up; anything else is no deadlin
   CHECK((ringgate::http::parse_grpc_timeout("1001u", ms) && ms == 2));
   CHECK((ringgate::http::parse_grpc_timeout("1n", ms) && ms == 1));
   CHECK((ringgate::http::parse_grpc_timeout("99999999S", ms) && ms == 99999999000));  // 8 digits
-  CHECK_FALSE(ringgate::http::parse_grpc_timeout("100000000S", ms));                   // 9 digits
+  CHECK_FALSE(ringgate::http::parse_grpc_timeout("100000000S", ms));                  // 9 digits
   CHECK_FALSE(ringgate::http::parse_grpc_timeout("S", ms));
   CHECK_FALSE(ringgate::http::parse_grpc_timeout("10x", ms));
   CHECK_FALSE(ringgate::http::parse_grpc_timeout("-1S", ms));

@@ -44,7 +44,7 @@ struct GrpcRuntime {
   EppWorker* worker = nullptr;
   const HealthBoard* health = nullptr;
   http::H2Limits limits;
-  size_t max_message_bytes = 0;   // one gRPC message, prefix aside
+  size_t max_message_bytes = 0;              // one gRPC message, prefix aside
   uint64_t first_stream_timeout_ms = 10000;  // accept → its first stream (TLS handshake included)
   bool draining = false;
   GrpcConnection* all = nullptr;  // every open connection of the thread
@@ -52,7 +52,9 @@ struct GrpcRuntime {
   uint64_t deadlines_exceeded = 0;  // streams ended DEADLINE_EXCEEDED (for tests and logs)
 };
 
-class GrpcConnection final : public net::IoHandler, public net::RecvOwner, public net::TimerTarget,
+class GrpcConnection final : public net::IoHandler,
+                             public net::RecvOwner,
+                             public net::TimerTarget,
                              public http::H2Streams {
  public:
   // `tls`: null for plain text (h2 with prior knowledge).

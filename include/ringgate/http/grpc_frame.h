@@ -52,8 +52,8 @@ class GrpcMessageReader {
   bool read_prefix(const char* prefix);
 
   size_t max_message_bytes_;
-  std::string held_;      // a straddling message's bytes so far, prefix included
-  size_t expected_ = 0;   // its length, once its prefix is whole
+  std::string held_;     // a straddling message's bytes so far, prefix included
+  size_t expected_ = 0;  // its length, once its prefix is whole
   bool handed_out_ = false;
   GrpcFrameError error_ = GrpcFrameError::None;
 };
