@@ -47,9 +47,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def h2load(address, tls, body_file, requests, rate=None, streams=1, throughput=False):
-    """Durations (µs) of `requests` Process calls, each the decision's two messages (or,
-    with `throughput`, the calls per second h2load reports)."""
+def h2load(address, tls, body_file, requests, rate=None, streams=1):
+    """Durations (µs) of `requests` Process calls, each the decision's two messages, and the
+    calls per second h2load reports."""
     with tempfile.NamedTemporaryFile('r', suffix='.log') as log:
         cmd = ['h2load', '-n', str(requests), '-c', '1', '-m', str(streams), '-H', 'content-type: application/grpc',
                '-H', 'te: trailers', '-d', body_file, '--log-file', log.name]
@@ -59,10 +59,9 @@ def h2load(address, tls, body_file, requests, rate=None, streams=1, throughput=F
         out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=600)
         if ('%d succeeded' % requests) not in out.stdout:
             raise SystemExit('h2load %s: %s%s' % (url, out.stdout, out.stderr))
-        if throughput:
-            return float(re.search(r'finished in [\d.]+m?s, ([\d.]+) req/s', out.stdout).group(1))
+        rate = float(re.search(r'finished in [\d.]+m?s, ([\d.]+) req/s', out.stdout).group(1))
         # One line a call: start (µs since the epoch), HTTP status, duration (µs).
-        return sorted(float(line.split()[2]) for line in log.read().splitlines())
+        return sorted(float(line.split()[2]) for line in log.read().splitlines()), rate
 
 
 def pct(values, p):
@@ -115,24 +114,25 @@ def main():
         targets['floor'] = ('127.0.0.1:%d' % floor_port, [], floor.pid)
         subprocess.run([bench, '--model', model, '--write-decision-body', body_file], check=True)
         keys = ['p50', 'p99', 'stream p50', 'cpu us/stream', 'h2 p50', 'h2 p99', 'h2 cpu us', 'h2 b2b p50',
-                'h2 b2b p99', 'tput', 'tput cpu us']
+                'h2 b2b p99', 'h2 b2b/s', 'tput', 'tput cpu us']
         results = {name: {k: [] for k in keys} for name in targets}
         warmup = 200
         for r in range(args.rounds):
             for name, (address, extra, pid) in targets.items():
                 tls = name == 'epp-tls'
-                h2load(address, tls, body_file, warmup)
+                h2load(address, tls, body_file, warmup)  # (its figures are dropped)
                 before = cpu_seconds(pid)
-                paced = h2load(address, tls, body_file, args.requests, args.rate)
+                paced, _ = h2load(address, tls, body_file, args.requests, args.rate)
                 results[name]['h2 cpu us'].append((cpu_seconds(pid) - before) * 1e6 / args.requests)
                 results[name]['h2 p50'].append(pct(paced, 0.5))
                 results[name]['h2 p99'].append(pct(paced, 0.99))
-                closed = h2load(address, tls, body_file, args.requests)
+                closed, b2b_rate = h2load(address, tls, body_file, args.requests)
+                results[name]['h2 b2b/s'].append(b2b_rate)
                 results[name]['h2 b2b p50'].append(pct(closed, 0.5))
                 results[name]['h2 b2b p99'].append(pct(closed, 0.99))
                 before = cpu_seconds(pid)
-                results[name]['tput'].append(h2load(address, tls, body_file, 5 * args.requests, streams=args.streams,
-                                                    throughput=True))
+                results[name]['tput'].append(h2load(address, tls, body_file, 5 * args.requests,
+                                                    streams=args.streams)[1])
                 results[name]['tput cpu us'].append((cpu_seconds(pid) - before) * 1e6 / (5 * args.requests))
                 before = cpu_seconds(pid)
                 out = subprocess.run([bench, '--epp', address, '--model', model, '--requests', str(args.requests),
@@ -157,12 +157,12 @@ def main():
             print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (name, m['p50'], m['p99'], m['stream p50'],
                                                                     m['cpu us/stream']))
         print('\nThe same decision from h2load (no grpc++ client): at %g/s, and back to back' % args.rate)
-        print('| target | call p50 at %g/s | call p99 | server CPU per call | back-to-back p50 | back-to-back p99 |'
-              % args.rate)
-        print('|---|---|---|---|---|---|')
+        print('| target | call p50 at %g/s | call p99 | server CPU per call | back-to-back p50 | back-to-back p99 '
+              '| back to back, calls/s |' % args.rate)
+        print('|---|---|---|---|---|---|---|')
         for name, m in med.items():
-            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (
-                name, m['h2 p50'], m['h2 p99'], m['h2 cpu us'], m['h2 b2b p50'], m['h2 b2b p99']))
+            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f |' % (
+                name, m['h2 p50'], m['h2 p99'], m['h2 cpu us'], m['h2 b2b p50'], m['h2 b2b p99'], m['h2 b2b/s']))
         print('\nThroughput: h2load, %d calls in flight on one connection, one server worker' % args.streams)
         print('| target | decisions/s | server CPU per decision |')
         print('|---|---|---|')
