@@ -3,11 +3,15 @@
 
 In interleaved rounds, build/perf/epp_bench (C++ grpc++ client, one Process stream per
 request in Envoy's order) runs `--rate` decisions/s against:
-  epp        `ringgate --mode epp --secure-serving=false`, one worker
+  epp        `ringgate --mode epp --secure-serving=false`, one worker (this build: gRPC
+             served on the ring, src/epp/grpc_connection.cpp)
   epp-tls    `ringgate --mode epp` as the chart runs it: TLS with the certificate it made
              at start (the client trusts that certificate)
-  floor      build/perf/ext_proc_floor: the same grpc++ server loop and the same answers,
-             with no work (no parsing, no pick): what gRPC alone costs here
+  epp-old    --old-ringgate (optional): a build from before issue 68, whose EPP is grpc++
+             (e.g. commit 89c9d43 built in its own directory), plain text, one worker
+  floor      build/perf/ext_proc_floor: grpc++'s server loop giving the same answers with
+             no work (no parsing, no pick): what the grpc++ EPP's transport alone costs
+epp_bench and ext_proc_floor need grpc++, a benchmark-only dependency: perf/epp/setup.sh.
 Printed per target: the medians over rounds of the decision's p50/p99 (first message sent
 -> the body's last chunk back), the whole stream's p50, and the server's CPU per stream
 (utime + stime from /proc, the whole stream), then the ratios the issue names.
@@ -17,7 +21,9 @@ no grpc++ on the client side, as Envoy's own gRPC client has none): the request'
 and body messages in one gRPC request body, half-closed (`epp_bench
 --write-decision-body`), answered with the pick, the body and the status. One call per
 request at --rate (h2load --rps), and as fast as one client goes (back to back). The
-grpc++ client's own thread hops were most of what epp_bench measured.
+grpc++ client's own thread hops were most of what epp_bench measured. Then throughput:
+h2load with --streams calls in flight on one connection, as fast as the server answers
+(one worker): decisions/s, and the server's CPU per decision (utime + stime, /proc).
 
     /usr/bin/python3 perf/epp/decision.py --rounds 7 --requests 2000 --rate 1000
 """
@@ -41,10 +47,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def h2load(address, tls, body_file, requests, rate=None):
-    """Durations (µs) of `requests` Process calls, each the decision's two messages."""
+def h2load(address, tls, body_file, requests, rate=None, streams=1):
+    """Durations (µs) of `requests` Process calls, each the decision's two messages, and the
+    calls per second h2load reports."""
     with tempfile.NamedTemporaryFile('r', suffix='.log') as log:
-        cmd = ['h2load', '-n', str(requests), '-c', '1', '-m', '1', '-H', 'content-type: application/grpc',
+        cmd = ['h2load', '-n', str(requests), '-c', '1', '-m', str(streams), '-H', 'content-type: application/grpc',
                '-H', 'te: trailers', '-d', body_file, '--log-file', log.name]
         if rate:
             cmd += ['--rps', '%g' % rate]
@@ -52,8 +59,9 @@ def h2load(address, tls, body_file, requests, rate=None):
         out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=600)
         if ('%d succeeded' % requests) not in out.stdout:
             raise SystemExit('h2load %s: %s%s' % (url, out.stdout, out.stderr))
+        rate = float(re.search(r'finished in [\d.]+m?s, ([\d.]+) req/s', out.stdout).group(1))
         # One line a call: start (µs since the epoch), HTTP status, duration (µs).
-        return sorted(float(line.split()[2]) for line in log.read().splitlines())
+        return sorted(float(line.split()[2]) for line in log.read().splitlines()), rate
 
 
 def pct(values, p):
@@ -66,6 +74,8 @@ def main():
     ap.add_argument('--requests', type=int, default=2000)
     ap.add_argument('--rate', type=float, default=1000)
     ap.add_argument('--build-dir', default=None)
+    ap.add_argument('--old-ringgate', default=None, help='a ringgate binary whose EPP is grpc++ (e.g. 89c9d43)')
+    ap.add_argument('--streams', type=int, default=32, help='calls in flight for the throughput run')
     args = ap.parse_args()
     if args.build_dir:
         os.environ['RINGGATE_BUILD_DIR'] = os.path.abspath(args.build_dir)
@@ -79,6 +89,11 @@ def main():
     epp_tls = h.Proc([h.RINGGATE, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen', '127.0.0.1:0',
                       '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--endpoint', sim.info['api'],
                       '--workers', '1'])
+    old = None
+    if args.old_ringgate:
+        old = h.Proc([args.old_ringgate, '--mode', 'epp', '--epp-listen', '127.0.0.1:0', '--epp-health-listen',
+                      '127.0.0.1:0', '--admin', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--secure-serving=false',
+                      '--endpoint', sim.info['api'], '--workers', '1'])
     floor = subprocess.Popen([floor_bin, '--listen', '127.0.0.1:0'], stdout=subprocess.PIPE, text=True)
     floor_port = int(floor.stdout.readline().split()[-1])
     root = tempfile.NamedTemporaryFile('w', suffix='.pem', delete=False)
@@ -86,30 +101,39 @@ def main():
     try:
         h.wait_for(lambda: h.health_status(epp.info['eppHealth']) == h.SERVING, what='EPP ready')
         h.wait_for(lambda: h.health_status(epp_tls.info['eppHealth']) == h.SERVING, what='EPP (TLS) ready')
+        if old:
+            h.wait_for(lambda: h.health_status(old.info['eppHealth']) == h.SERVING, what='old EPP ready')
         root.write(h.server_certificate(epp_tls.info['epp']))
         root.close()
         targets = {
             'epp': (epp.info['epp'], [], epp.proc.pid),
             'epp-tls': (epp_tls.info['epp'], ['--tls', root.name], epp_tls.proc.pid),
-            'floor': ('127.0.0.1:%d' % floor_port, [], floor.pid),
         }
+        if old:
+            targets['epp-old'] = (old.info['epp'], [], old.proc.pid)
+        targets['floor'] = ('127.0.0.1:%d' % floor_port, [], floor.pid)
         subprocess.run([bench, '--model', model, '--write-decision-body', body_file], check=True)
         keys = ['p50', 'p99', 'stream p50', 'cpu us/stream', 'h2 p50', 'h2 p99', 'h2 cpu us', 'h2 b2b p50',
-                'h2 b2b p99']
+                'h2 b2b p99', 'h2 b2b/s', 'tput', 'tput cpu us']
         results = {name: {k: [] for k in keys} for name in targets}
         warmup = 200
         for r in range(args.rounds):
             for name, (address, extra, pid) in targets.items():
                 tls = name == 'epp-tls'
-                h2load(address, tls, body_file, warmup)
+                h2load(address, tls, body_file, warmup)  # (its figures are dropped)
                 before = cpu_seconds(pid)
-                paced = h2load(address, tls, body_file, args.requests, args.rate)
+                paced, _ = h2load(address, tls, body_file, args.requests, args.rate)
                 results[name]['h2 cpu us'].append((cpu_seconds(pid) - before) * 1e6 / args.requests)
                 results[name]['h2 p50'].append(pct(paced, 0.5))
                 results[name]['h2 p99'].append(pct(paced, 0.99))
-                closed = h2load(address, tls, body_file, args.requests)
+                closed, b2b_rate = h2load(address, tls, body_file, args.requests)
+                results[name]['h2 b2b/s'].append(b2b_rate)
                 results[name]['h2 b2b p50'].append(pct(closed, 0.5))
                 results[name]['h2 b2b p99'].append(pct(closed, 0.99))
+                before = cpu_seconds(pid)
+                results[name]['tput'].append(h2load(address, tls, body_file, 5 * args.requests,
+                                                    streams=args.streams)[1])
+                results[name]['tput cpu us'].append((cpu_seconds(pid) - before) * 1e6 / (5 * args.requests))
                 before = cpu_seconds(pid)
                 out = subprocess.run([bench, '--epp', address, '--model', model, '--requests', str(args.requests),
                                       '--warmup', str(warmup), '--rate', str(args.rate), *extra],
@@ -133,17 +157,22 @@ def main():
             print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (name, m['p50'], m['p99'], m['stream p50'],
                                                                     m['cpu us/stream']))
         print('\nThe same decision from h2load (no grpc++ client): at %g/s, and back to back' % args.rate)
-        print('| target | call p50 at %g/s | call p99 | server CPU per call | back-to-back p50 | back-to-back p99 |'
-              % args.rate)
-        print('|---|---|---|---|---|---|')
+        print('| target | call p50 at %g/s | call p99 | server CPU per call | back-to-back p50 | back-to-back p99 '
+              '| back to back, calls/s |' % args.rate)
+        print('|---|---|---|---|---|---|---|')
         for name, m in med.items():
-            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs |' % (
-                name, m['h2 p50'], m['h2 p99'], m['h2 cpu us'], m['h2 b2b p50'], m['h2 b2b p99']))
+            print('| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f |' % (
+                name, m['h2 p50'], m['h2 p99'], m['h2 cpu us'], m['h2 b2b p50'], m['h2 b2b p99'], m['h2 b2b/s']))
+        print('\nThroughput: h2load, %d calls in flight on one connection, one server worker' % args.streams)
+        print('| target | decisions/s | server CPU per decision |')
+        print('|---|---|---|')
+        for name, m in med.items():
+            print('| %s | %.0f | %.1f µs |' % (name, m['tput'], m['tput cpu us']))
         for client, key in (('grpc++ client', 'p50'), ('h2load', 'h2 p50')):
             p99 = 'p99' if key == 'p50' else 'h2 p99'
             ratio = statistics.median(t / p for t, p in zip(results['epp-tls'][key], results['epp'][key]))
             over = statistics.median(e / f for e, f in zip(results['epp'][key], results['floor'][key]))
-            print('\n%s: epp decision p50 %.0f µs (≤ 100), p99 %.0f µs (≤ 300); TLS/plain p50 %.2f× (≤ 1.2); '
+            print('\n%s: epp decision p50 %.0f µs (≤ 60), p99 %.0f µs (≤ 200); TLS/plain p50 %.2f× (≤ 1.2); '
                   'epp/floor p50 %.2f×' % (client, med['epp'][key], med['epp'][p99], ratio, over), end='')
         print()
     finally:
@@ -152,8 +181,9 @@ def main():
             os.unlink(body_file)
         floor.terminate()
         floor.wait()
-        for p in (epp_tls, epp, sim):
-            p.stop()
+        for p in (old, epp_tls, epp, sim):
+            if p:
+                p.stop()
 
 
 if __name__ == '__main__':

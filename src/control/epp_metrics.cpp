@@ -366,6 +366,8 @@ struct ExtensionSum {
   std::array<Hist<metrics::kSchedulerDurationBuckets.size()>, sched::kPluginSteps.size()> plugins;
   Hist<metrics::kHitRatioBuckets.size()> hit_ratio;
   Hist<metrics::kHitBytesBuckets.size()> hit_bytes;
+  Hist<metrics::kEppRequestProcessingBuckets.size()> request_processing;
+  Hist<metrics::kEppResponseProcessingBuckets.size()> response_processing;
   // status, target, pod, namespace, port
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, uint64_t> attempts;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> rewrites;  // rule, model, target
@@ -382,6 +384,8 @@ ExtensionSum sum_extension(const PoolView& pool, std::span<const metrics::Worker
     for (size_t i = 0; i < x.plugins.size(); ++i) x.plugins[i].add(w->plugin_duration[i]);
     x.hit_ratio.add(w->prefix_hit_ratio);
     x.hit_bytes.add(w->prefix_hit_bytes);
+    x.request_processing.add(w->epp_request_processing);
+    x.response_processing.add(w->epp_response_processing);
     w->scheduler_attempts.for_each([&](std::string_view key, const util::SingleWriterCounter& c) {
       const uint64_t n = c.get();
       if (n == 0) return;
@@ -485,6 +489,21 @@ void extension_families(const ExtensionSum& x, const sched::ScorerWeights& score
     for (auto* f : {&info, &e2e, &plugin_duration, &attempts, &rewrite, &size, &ratio, &bytes}) out.push_back(std::move(*f));
   }
   if (llmd) {
+    // llm-d's EPP processing overhead (EPP mode; unlabelled, as llm-d's).
+    auto request = family("llm_d_epp_request_processing_duration_seconds",
+                          "EPP request processing latency distribution in seconds, from request receipt until the "
+                          "request body has been handled, including admission control (EPP mode: an ext-proc "
+                          "stream's request headers until its pick or immediate response, a hold's wait included).",
+                          MetricType::Histogram);
+    x.request_processing.emit(request, {}, metrics::kEppRequestProcessingBuckets);
+    auto response = family("llm_d_epp_response_processing_duration_seconds",
+                           "EPP response processing latency distribution in seconds: the sum of per-chunk handler "
+                           "time for a streamed response, or the interval from response headers to completion for a "
+                           "non-streaming response (EPP mode).",
+                           MetricType::Histogram);
+    x.response_processing.emit(response, {}, metrics::kEppResponseProcessingBuckets);
+    out.push_back(std::move(request));
+    out.push_back(std::move(response));
     // Failed polls of the model servers' /metrics: llm-d's metrics-data-source errors,
     // under the v0.10 name and its deprecated llm_d_inference_scheduler_ twin.
     const Labels source{{"source_type", "metrics-data-source"}};

@@ -71,6 +71,7 @@ util::Result<void> CheckedCertFiles::publish(const KeyCertPair& pair) {
     std::filesystem::remove_all(dir_ + "/gen-" + std::to_string(generation_ - 2), ignored);
   }
   current_ = pair;
+  published_.store(generation_, std::memory_order_release);
   return {};
 }
 

@@ -1,178 +1,226 @@
 #include "ringgate/epp/ext_proc_server.h"
 
-#include <grpcpp/grpcpp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <atomic>
 #include <cstdio>
-#include <deque>
+#include <future>
 
-#include "envoy/service/ext_proc/v3/external_processor.grpc.pb.h"
-#include "ringgate/epp/completion_tag.h"
-#include "ringgate/epp/ext_proc_stream.h"
-#include "ringgate/epp/grpc_health_service.h"
+#include "ringgate/epp/grpc_connection.h"
+#include "ringgate/epp/grpc_health.h"
+#include "ringgate/net/listener.h"
+#include "ringgate/net/loop.h"
 
 namespace ringgate::epp {
 
 namespace {
 
-using Service = envoy::service::ext_proc::v3::ExternalProcessor::AsyncService;
-using extproc::ProcessingRequest;
-using extproc::ProcessingResponse;
-
-constexpr auto kTick = std::chrono::milliseconds(100);
-
-// One Process stream on one thread: at most one read and one write in flight (gRPC's
-// rule), Finish only once no write is, and freed when every operation has come back.
-// A held stream (no server for its model yet) keeps its read pending and writes nothing
-// until the hold answers it (stream_answered); a cancel takes it out of the hold at once.
-class Call final : public CompletionHandler, public StreamOwner {
-  enum Op : uint8_t { Accept, Read, Write, Finish, Done };
-
- public:
-  Call(Service& service, grpc::ServerCompletionQueue& cq, EppWorker& worker)
-      : service_(service), cq_(cq), worker_(worker), stream_(worker, this) {
-    ctx_.AsyncNotifyWhenDone(&done_tag_);
-    ++pending_;  // done
-    ++pending_;  // accept
-    service_.RequestProcess(&ctx_, &rw_, &cq_, &cq_, &accept_tag_);
-  }
-
-  void on_event(uint8_t op, bool ok) override {
-    --pending_;
-    switch (Op(op)) {
-      case Accept:
-        if (!ok) {  // the server is shutting down: no call came, so no done notification will
-          --pending_;
-          break;
-        }
-        accepted_ = true;
-        new Call(service_, cq_, worker_);  // the next stream on this thread
-        read();
-        break;
-      case Read:
-        reading_ = false;
-        if (!ok) {  // the Gateway half-closed (or went away: then done_tag_ says cancelled)
-          if (stream_.on_peer_closed()) finish(grpc::Status::OK);  // else held: the answer comes later
-          break;
-        }
-        out_scratch_.clear();
-        stream_.on_request(in_, out_scratch_);
-        for (ProcessingResponse& r : out_scratch_) out_.push_back(std::move(r));
-        if (stream_.end() == StreamEnd::Open) read();
-        else finish(status_of(stream_));
-        break;
-      case Write:
-        writing_ = false;
-        out_.pop_front();
-        if (!ok) {  // the stream is gone: nothing more will be written
-          out_.clear();
-          stream_.on_peer_gone();
-          finish(grpc::Status::CANCELLED);
-        }
-        break;
-      case Finish:
-        break;
-      case Done:
-        done_ = true;
-        if (ctx_.IsCancelled()) {
-          // A held one leaves the hold now; a pending read's failure finishes the call.
-          stream_.on_peer_gone();
-          if (!reading_) finish(grpc::Status::CANCELLED);
-        }
-        break;
-    }
-    pump();
-    if (pending_ == 0) delete this;
-  }
-
-  // StreamOwner: the hold answered the stream (from the thread's loop, outside on_event).
-  void stream_answered() override {
-    answered_scratch_.clear();
-    stream_.take_answers(answered_scratch_);
-    for (ProcessingResponse& r : answered_scratch_) out_.push_back(std::move(r));
-    if (stream_.end() != StreamEnd::Open) finish(status_of(stream_));
-    pump();
-  }
-
-  CompletionTag accept_tag_{this, Accept};
-  CompletionTag read_tag_{this, Read};
-  CompletionTag write_tag_{this, Write};
-  CompletionTag finish_tag_{this, Finish};
-  CompletionTag done_tag_{this, Done};
-
- private:
-  static grpc::Status status_of(const ExtProcStream& stream) {
-    switch (stream.end()) {
-      case StreamEnd::Open:
-      case StreamEnd::Ok: return grpc::Status::OK;
-      case StreamEnd::InvalidArgument:
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(stream.end_message()));
-      case StreamEnd::Unimplemented:
-        return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::string(stream.end_message()));
-    }
-    return grpc::Status::OK;
-  }
-
-  void read() {
-    if (finishing_ || reading_) return;
-    reading_ = true;
-    ++pending_;
-    rw_.Read(&in_, &read_tag_);
-  }
-
-  void finish(const grpc::Status& status) {
-    if (finishing_) return;
-    finishing_ = true;
-    final_ = status;
-  }
-
-  void pump() {
-    if (!accepted_ || writing_ || finish_sent_) return;
-    if (!out_.empty()) {
-      writing_ = true;
-      ++pending_;
-      rw_.Write(out_.front(), &write_tag_);
-      return;
-    }
-    if (finishing_) {
-      finish_sent_ = true;
-      ++pending_;
-      rw_.Finish(final_, &finish_tag_);
-    }
-  }
-
-  Service& service_;
-  grpc::ServerCompletionQueue& cq_;
-  EppWorker& worker_;
-  grpc::ServerContext ctx_;
-  grpc::ServerAsyncReaderWriter<ProcessingResponse, ProcessingRequest> rw_{&ctx_};
-  ProcessingRequest in_;
-  std::vector<ProcessingResponse> out_scratch_;
-  std::vector<ProcessingResponse> answered_scratch_;
-  std::deque<ProcessingResponse> out_;
-  ExtProcStream stream_;
-  grpc::Status final_;
-  int pending_ = 0;
-  bool accepted_ = false;
-  bool reading_ = false;
-  bool writing_ = false;
-  bool finishing_ = false;
-  bool finish_sent_ = false;
-  bool done_ = false;
-};
+constexpr uint64_t kTickMs = 100;
+// The Gateway is one client with many streams: its cancels (a downstream client gone) and
+// PINGs come at its request rate, not a hostile one's. Still bounded.
+constexpr uint32_t kMaxResetsPerSecond = 20000;
+constexpr uint32_t kMaxControlFramesPerSecond = 1000;
 
 }  // namespace
 
+class EppThread;
+
 struct ExtProcServer::Impl {
-  std::unique_ptr<CheckedCertFiles> cert_files;  // --enable-cert-reload; outlives the server below
-  Service service;
+  explicit Impl(size_t threads) : tls(threads) {}
+  std::unique_ptr<CheckedCertFiles> cert_files;  // --enable-cert-reload
+  uint64_t cert_generation = 0;
+  net::TlsPublisher tls;  // the ext-proc port's context (none: plain text)
+  bool secure = false;
   HealthBoard health_board;
-  GrpcHealthService health{health_board};
-  std::unique_ptr<grpc::Server> server;
-  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  std::atomic<bool> stop{false};
+  uint64_t drain_ms = 0;
+  std::vector<std::unique_ptr<EppThread>> threads;
 };
 
-ExtProcServer::ExtProcServer(ExtProcServerOptions options) : options_(std::move(options)), impl_(new Impl) {
+// One listening socket of a thread: its accepts.
+struct Acceptor final : net::IoHandler {
+  Acceptor(EppThread& t, bool secure_port) : thread(t), secure(secure_port) {}
+  void on_completion(const net::Completion& c) override;
+  EppThread& thread;
+  bool secure;
+  int fd = -1;
+  bool armed = false;
+};
+
+// One EPP thread: its loop, its sockets on both ports, its connections, its ticks.
+class EppThread final : public net::TimerTarget {
+ public:
+  EppThread(ExtProcServer::Impl& shared, const ExtProcServerOptions& options, EppWorker& worker, size_t index)
+      : shared_(shared), options_(options), worker_(worker), index_(index), tls_reader_(shared.tls.reader(index)) {
+    rt_.worker = &worker_;
+    rt_.health = &shared_.health_board;
+    rt_.limits = options_.worker.options.http2;
+    rt_.limits.request = options_.worker.options.limits;
+    rt_.limits.max_concurrent_streams = uint32_t(std::max(1, options_.max_concurrent_streams));
+    rt_.limits.max_resets_per_second = kMaxResetsPerSecond;
+    rt_.limits.max_control_frames_per_second = kMaxControlFramesPerSecond;
+    rt_.limits.stream_bodies = true;
+    // A BUFFERED body arrives as one message: the body limit plus room for the framing.
+    rt_.max_message_bytes = options_.worker.options.limits.max_body_bytes + (64u << 10);
+    // timeouts.headerRead (--header-timeout-ms): a connection's first request head, TLS and
+    // the HTTP/2 preface included, as an HTTP/1.1 connection's.
+    rt_.first_stream_timeout_ms = options_.worker.options.header_timeout_ms;
+  }
+
+  ~EppThread() override {
+    loop_.drop_retired();
+    while (rt_.all) delete rt_.all;
+    loop_.drop_retired();
+    for (Acceptor* a : {&api_, &health_})
+      if (a->fd >= 0) ::close(a->fd);
+    tls_reader_.release();
+  }
+
+  // On the thread: the loop, and the sockets bound (port 0: the first thread's choice is
+  // everyone's). Empty string = success.
+  std::string init(const net::Address& listen, const net::Address* health_listen) {
+    net::LoopOptions loop_options;
+    loop_options.backend = options_.backend;
+    loop_options.buffer_count = options_.worker.options.buffer_count;
+    loop_options.buffer_size = options_.worker.options.buffer_size;
+    if (std::string error = loop_.init(loop_options); !error.empty()) return error;
+    rt_.loop = &loop_;
+    if (std::string error = bind(api_, listen); !error.empty()) return error;
+    if (health_listen) return bind(health_, *health_listen);
+    return {};
+  }
+
+  net::Address address(bool health) const { return *net::local_address(health ? health_.fd : api_.fd); }
+
+  void run() {
+    loop_.set_turn_hook([this] { worker_.refresh(); });
+    tls_ = tls_reader_.refresh();  // (published before the threads start)
+    for (Acceptor* a : {&api_, &health_})
+      if (a->fd >= 0) arm(*a);
+    loop_.timers().arm(tick_, kTickMs, loop_.now_ms());
+    while (!finished_) {
+      const int rc = loop_.run_once(-1);
+      if (rc < 0) {
+        std::fprintf(stderr, "ringgate: EPP thread %zu: event loop: %s\n", index_, std::strerror(-rc));
+        break;
+      }
+    }
+  }
+
+  void accepted(Acceptor& a, int fd) {
+    if (rt_.draining) {
+      ::close(fd);
+      return;
+    }
+    net::set_nodelay(fd);
+    // A reloaded certificate is every thread's from the next connection on.
+    if (a.secure && shared_.secure)
+      if (const net::TlsContext* tls = tls_reader_.refresh()) tls_ = tls;
+    SSL_CTX* ctx = a.secure && shared_.secure ? tls_->ctx() : nullptr;
+    auto* connection = new GrpcConnection(rt_, fd, ctx);
+    connection->start();
+  }
+
+  void accept_failed(Acceptor& a) {
+    a.armed = false;
+    if (!rt_.draining) retry_accept_ = true;  // at the next tick, not in a spin
+  }
+
+  void on_timer(net::Timer&) override {
+    worker_.tick();
+    if (index_ == 0) {
+      if (options_.ready && !shared_.health_board.stopping.load()) shared_.health_board.serving.store(options_.ready());
+      if (shared_.cert_files && shared_.cert_files->generation() != shared_.cert_generation) reload_certificate();
+    }
+    if (const net::TlsContext* tls = tls_reader_.refresh()) tls_ = tls;
+    if (retry_accept_) {
+      retry_accept_ = false;
+      for (Acceptor* a : {&api_, &health_})
+        if (a->fd >= 0 && !a->armed) arm(*a);
+    }
+    if (shared_.stop.load(std::memory_order_acquire) && !rt_.draining) start_draining();
+    for (GrpcConnection* c = rt_.all; c != nullptr; c = c->next) c->tick();
+    if (rt_.draining) {
+      if (rt_.connections == 0) {
+        finished_ = true;
+        return;
+      }
+      if (loop_.now_ms() >= drain_deadline_ms_) {
+        for (GrpcConnection* c = rt_.all; c != nullptr;) {
+          GrpcConnection* next = c->next;
+          c->close();
+          c = next;
+        }
+        finished_ = true;
+        return;
+      }
+    }
+    loop_.timers().arm(tick_, kTickMs, loop_.now_ms());
+  }
+
+ private:
+  std::string bind(Acceptor& a, const net::Address& address) {
+    net::ListenResult listener = net::bind_tcp(address, /*reuse_port=*/true);
+    if (listener.fd < 0) return listener.error;
+    a.fd = listener.fd;
+    return net::start_listening(a.fd);
+  }
+
+  void arm(Acceptor& a) {
+    a.armed = true;
+    loop_.accept(a.fd, &a);
+  }
+
+  void reload_certificate() {
+    const uint64_t generation = shared_.cert_files->generation();
+    auto loaded = load_checked(*shared_.cert_files);
+    if (!loaded) {
+      std::fprintf(stderr, "ringgate: ext-proc TLS: reload: %s\n", loaded.error().message.c_str());
+      return;  // the checked copy only holds good pairs: tried again at its next change
+    }
+    shared_.cert_generation = generation;
+    shared_.tls.publish(std::move(loaded.value()));
+    std::fprintf(stderr, "ringgate: ext-proc TLS: certificate reloaded\n");
+  }
+
+  // GOAWAY on every connection; Watch streams get NOT_SERVING and end; new connections
+  // are not taken; the loop ends once every connection closed, or at the drain deadline.
+  void start_draining() {
+    rt_.draining = true;
+    drain_deadline_ms_ = loop_.now_ms() + shared_.drain_ms;
+    for (Acceptor* a : {&api_, &health_}) {
+      if (a->fd < 0) continue;
+      shutdown(a->fd, SHUT_RDWR);
+      loop_.cancel_fd(a->fd, a);
+    }
+    for (GrpcConnection* c = rt_.all; c != nullptr; c = c->next) c->drain_started();
+  }
+
+  ExtProcServer::Impl& shared_;
+  const ExtProcServerOptions& options_;
+  EppWorker& worker_;
+  size_t index_;
+  net::Loop loop_;
+  GrpcRuntime rt_;
+  Acceptor api_{*this, true};
+  Acceptor health_{*this, false};
+  net::TlsPublisher::Reader tls_reader_;
+  const net::TlsContext* tls_ = nullptr;
+  net::Timer tick_{this, 0};
+  uint64_t drain_deadline_ms_ = 0;
+  bool retry_accept_ = false;
+  bool finished_ = false;
+};
+
+void Acceptor::on_completion(const net::Completion& c) {
+  if (c.op != net::IoOp::Accept) return;
+  if (c.res >= 0) return thread.accepted(*this, c.res);
+  if (!c.more) thread.accept_failed(*this);
+}
+
+ExtProcServer::ExtProcServer(ExtProcServerOptions options)
+    : options_(std::move(options)), impl_(new Impl(std::max(1u, options_.threads))) {
   options_.worker.workers = std::max(1u, options_.threads);
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
     workers_.push_back(std::make_unique<EppWorker>(options_.worker, int(i)));
@@ -181,77 +229,55 @@ ExtProcServer::ExtProcServer(ExtProcServerOptions options) : options_(std::move(
 ExtProcServer::~ExtProcServer() { stop(0); }
 
 std::string ExtProcServer::start() {
-  grpc::EnableDefaultHealthCheckService(false);  // served on the ext-proc threads instead
-  grpc::ServerBuilder builder;
-  int port = 0, health_port = 0;
-  auto credentials = ext_proc_credentials(options_.tls, transport_, impl_->cert_files);
-  if (!credentials) return "ext-proc TLS: " + credentials.error().message;
-  builder.AddListeningPort(options_.listen.to_string(), credentials.value(), &port);
+  auto context = ext_proc_tls_context(options_.tls, transport_, impl_->cert_files);
+  if (!context) return "ext-proc TLS: " + context.error().message;
+  impl_->secure = context.value() != nullptr;
+  if (impl_->cert_files) impl_->cert_generation = impl_->cert_files->generation();
+  if (context.value()) impl_->tls.publish(std::move(context.value()));
   // One address for both: one port. Two asks for an ephemeral port (":0", as the chart's
   // --grpc-port 0 --grpc-health-port 0 would be) are two ports, as the Go EPP binds them.
   const bool separate_health =
       options_.health_listen.to_string() != options_.listen.to_string() || options_.listen.port() == 0;
-  if (separate_health)
-    builder.AddListeningPort(options_.health_listen.to_string(), grpc::InsecureServerCredentials(), &health_port);
-  builder.RegisterService(&impl_->service);
-  builder.RegisterService(impl_->health.service());
-  // A BUFFERED body arrives as one message: the body limit plus room for the framing.
-  const size_t body_limit = options_.worker.options.limits.max_body_bytes;
-  builder.SetMaxReceiveMessageSize(int(std::min<size_t>(body_limit + (64u << 10), INT32_MAX)));
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
-  for (size_t i = 0; i < workers_.size(); ++i) impl_->queues.push_back(builder.AddCompletionQueue());
-  impl_->server = builder.BuildAndStart();
-  if (!impl_->server || port == 0 || (separate_health && health_port == 0)) {
-    impl_->server.reset();
-    return "cannot listen for ext-proc on " + options_.listen.to_string() +
-           (separate_health ? " / health on " + options_.health_listen.to_string() : std::string());
-  }
-  address_ = options_.listen;
-  address_.sin.sin_port = htons(uint16_t(port));  // sin_port and sin6_port share their offset
-  health_address_ = separate_health ? options_.health_listen : address_;
-  if (separate_health) health_address_.sin.sin_port = htons(uint16_t(health_port));
+  net::Address listen = options_.listen, health_listen = options_.health_listen;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    threads_.emplace_back([this, i] {
-      grpc::ServerCompletionQueue& cq = *impl_->queues[i];
-      EppWorker& worker = *workers_[i];
-      GrpcHealthService::Thread health(impl_->health, cq);
-      new Call(impl_->service, cq, worker);
-      auto next_tick = std::chrono::system_clock::now() + kTick;
-      for (;;) {
-        void* tag = nullptr;
-        bool ok = false;
-        const auto status = cq.AsyncNext(&tag, &ok, next_tick);
-        if (status == grpc::CompletionQueue::SHUTDOWN) break;
-        if (std::chrono::system_clock::now() >= next_tick) {
-          worker.tick();
-          if (i == 0 && options_.ready && !impl_->health_board.stopping.load()) {
-            const bool ready = options_.ready();
-            set_serving(ready);
-          }
-          health.tick();
-          next_tick = std::chrono::system_clock::now() + kTick;
-        }
-        if (status == grpc::CompletionQueue::TIMEOUT) continue;
-        worker.refresh();
-        CompletionTag* t = static_cast<CompletionTag*>(tag);
-        t->handler->on_event(t->op, ok);
-      }
+    impl_->threads.push_back(std::make_unique<EppThread>(*impl_, options_, *workers_[i], i));
+    EppThread* thread = impl_->threads.back().get();
+    std::promise<std::string> ready;
+    std::future<std::string> result = ready.get_future();
+    threads_.emplace_back([thread, listen, health_listen, separate_health, &ready] {
+      std::string error = thread->init(listen, separate_health ? &health_listen : nullptr);
+      const bool ok = error.empty();
+      ready.set_value(std::move(error));
+      if (ok) thread->run();
     });
+    if (std::string error = result.get(); !error.empty()) {
+      stop(0);
+      return "cannot listen for ext-proc on " + options_.listen.to_string() +
+             (separate_health ? " / health on " + options_.health_listen.to_string() : std::string()) + ": " + error;
+    }
+    if (i == 0) {
+      listen = thread->address(false);
+      health_listen = separate_health ? thread->address(true) : listen;
+    }
   }
+  address_ = listen;
+  health_address_ = health_listen;
+  started_ = true;
   return {};
 }
 
 void ExtProcServer::set_serving(bool serving) { impl_->health_board.serving.store(serving, std::memory_order_relaxed); }
 
 void ExtProcServer::stop(uint32_t drain_ms) {
-  if (stopped_ || !impl_->server) return;
+  if (stopped_) return;
   stopped_ = true;
   set_serving(false);
   impl_->health_board.stopping.store(true);
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(drain_ms));
-  for (auto& q : impl_->queues) q->Shutdown();
+  impl_->drain_ms = drain_ms;
+  impl_->stop.store(true, std::memory_order_release);
   for (auto& t : threads_) t.join();
   threads_.clear();
+  impl_->threads.clear();
 }
 
 }  // namespace ringgate::epp

@@ -160,6 +160,7 @@ void ExtProcStream::on_request(const ProcessingRequest& request, std::vector<Pro
 
 void ExtProcStream::on_request_headers(const extproc::HttpHeaders& headers, std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Headers) return fail(StreamEnd::InvalidArgument, "request_headers twice on one stream");
+  request_started_ns_ = util::steady_ns();
   const auto& list = headers.headers().headers();
   const http::RequestLimits& limits = worker_.options().limits;
   if (size_t(list.size()) > kMaxHeaderCount) {
@@ -320,6 +321,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
   const auto [length_end, ec] = std::to_chars(length, length + sizeof length, body.size());
   const std::string_view content_length(length, size_t(length_end - length));
   record_decision(endpoint);
+  request_handled();
   if (duplex_request_ || !body_follows) {
     // GAIE's order: the headers' answer carries the pick, then the body streams back.
     ProcessingResponse& r = out.emplace_back();
@@ -361,6 +363,7 @@ void ExtProcStream::answer_pick(std::string_view endpoint, bool body_follows, bo
 
 void ExtProcStream::immediate(int status, std::string_view json_body, std::vector<ProcessingResponse>& out,
                               std::string_view head) {
+  request_handled();
   ProcessingResponse& r = out.emplace_back();
   extproc::ImmediateResponse* im = r.mutable_immediate_response();
   im->mutable_status()->set_code(envoy::type::v3::StatusCode(status));
@@ -383,6 +386,8 @@ void ExtProcStream::immediate_error(int status, std::string_view code, std::stri
 void ExtProcStream::on_response_headers(const extproc::HttpHeaders& headers, std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Decided) return fail(StreamEnd::InvalidArgument, "response_headers before a decision");
   phase_ = Phase::Response;
+  response_started_ns_ = util::steady_ns();
+  response_handler_ns_ = 0;
   out.emplace_back().mutable_response_headers();
   if (!attempt_open_ || !exchange_.active()) {
     if (headers.end_of_stream()) phase_ = Phase::Done;
@@ -422,6 +427,7 @@ void ExtProcStream::on_response_headers(const extproc::HttpHeaders& headers, std
 
 void ExtProcStream::on_response_body(const extproc::HttpBody& body, std::vector<ProcessingResponse>& out) {
   if (phase_ != Phase::Response) return fail(StreamEnd::InvalidArgument, "response_body before response_headers");
+  const uint64_t handler_started_ns = util::steady_ns();
   if (attempt_open_ && exchange_.active()) {
     listener_->on_response_body(body.body());  // usage, TTFT, inter-token gaps, sizes
     scratch_.clear();
@@ -441,6 +447,7 @@ void ExtProcStream::on_response_body(const extproc::HttpBody& body, std::vector<
       chunk->set_end_of_stream(at == data.size() && body.end_of_stream());
     } while (at < data.size());
   }
+  response_handler_ns_ += util::steady_ns() - handler_started_ns;
   if (body.end_of_stream()) end_exchange();
 }
 
@@ -496,7 +503,20 @@ void ExtProcStream::read_subset_hint(const envoy::config::core::v3::Metadata& me
 }
 
 // The response is complete: the Exchange records it and releases its in-flight count.
+void ExtProcStream::request_handled() {
+  if (request_started_ns_ == 0) return;
+  const double seconds = double(util::steady_ns() - request_started_ns_) / 1e9;
+  request_started_ns_ = 0;
+  worker_.env().stats->epp_request_processing.observe(seconds, metrics::kEppRequestProcessingBuckets);
+}
+
 void ExtProcStream::end_exchange() {
+  if (response_started_ns_ != 0) {
+    // Streamed (duplex) responses: the handler's own time, not the model server's between chunks.
+    const uint64_t ns = duplex_response_ ? response_handler_ns_ : util::steady_ns() - response_started_ns_;
+    response_started_ns_ = 0;
+    worker_.env().stats->epp_response_processing.observe(double(ns) / 1e9, metrics::kEppResponseProcessingBuckets);
+  }
   phase_ = Phase::Done;
   if (!exchange_.active()) return;
   if (attempt_open_ && exchange_.response_started()) listener_->on_response_end(/*reusable=*/false);

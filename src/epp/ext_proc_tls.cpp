@@ -1,14 +1,15 @@
 #include "ringgate/epp/ext_proc_tls.h"
 
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 namespace ringgate::epp {
@@ -110,44 +111,52 @@ util::Result<void> make_self_signed(std::string& key_pem, std::string& cert_pem)
   return {};
 }
 
-util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls,
-                                                                            std::string& described,
-                                                                            std::unique_ptr<CheckedCertFiles>& reload) {
+util::Result<std::unique_ptr<net::TlsContext>> load_checked(const CheckedCertFiles& files) {
+  return net::TlsContext::load(net::TlsFiles{files.cert_path(), files.key_path(), {}, /*offer_h2=*/true});
+}
+
+util::Result<std::unique_ptr<net::TlsContext>> ext_proc_tls_context(const ExtProcTls& tls, std::string& described,
+                                                                    std::unique_ptr<CheckedCertFiles>& reload) {
   if (!tls.secure) {
     described = "plain text (--secure-serving=false)";
-    return grpc::InsecureServerCredentials();
+    return std::unique_ptr<net::TlsContext>();
   }
   if (tls.cert_path.empty()) {
     if (tls.reload) return util::Error{"--enable-cert-reload needs --cert-path (a self-signed certificate is not reloaded)"};
-    grpc::SslServerCredentialsOptions options;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    if (auto made = make_self_signed(pair.private_key, pair.cert_chain); !made) return made.error();
-    options.pem_key_cert_pairs.push_back(std::move(pair));
+    std::string key, cert;
+    if (auto made = make_self_signed(key, cert); !made) return made.error();
+    // OpenSSL reads the pair from files: a private directory, gone once loaded.
+    std::string dir = (std::filesystem::temp_directory_path() / "ringgate-epp-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) return util::Error{"cannot make a directory for the self-signed certificate"};
+    auto written = [&](const std::string& path, const std::string& text) {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << text;
+      return bool(out.flush());
+    };
+    util::Result<std::unique_ptr<net::TlsContext>> loaded = util::Error{"cannot write the self-signed certificate"};
+    if (written(dir + "/tls.key", key) && written(dir + "/tls.crt", cert))
+      loaded = net::TlsContext::load(net::TlsFiles{dir + "/tls.crt", dir + "/tls.key", {}, /*offer_h2=*/true});
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    if (!loaded) return loaded.error();
     described = "TLS, a self-signed certificate made at start (no --cert-path)";
-    return grpc::SslServerCredentials(options);
+    return loaded;
   }
   const std::string dir = tls.cert_path.ends_with('/') ? tls.cert_path : tls.cert_path + "/";
   auto pair = load_pair(dir);
   if (!pair) return pair.error();
   if (tls.reload) {
-    // gRPC's own watcher, over a copy only checked pairs reach: a changed pair is used for
-    // the next handshakes, a broken or mismatched one is skipped (the last good pair
-    // stays), as the Go EPP's certwatcher.
+    // A changed pair is used for the next handshakes; a broken or mismatched one is
+    // skipped (the last good pair stays), as the Go EPP's certwatcher.
     auto load = [dir] { return load_pair(dir); };
     auto files = CheckedCertFiles::start(pair.value(), load, kReloadCheckSeconds);
     if (!files) return files.error();
     reload = std::move(files.value());
-    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-        reload->key_path(), reload->cert_path(), kReloadCheckSeconds);
-    grpc::experimental::TlsServerCredentialsOptions options(provider);
-    options.watch_identity_key_cert_pairs();
     described = "TLS from " + dir + "tls.crt, reloaded when it changes";
-    return grpc::experimental::TlsServerCredentials(options);
+    return load_checked(*reload);
   }
-  grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({pair.value().key, pair.value().cert});
   described = "TLS from " + dir + "tls.crt";
-  return grpc::SslServerCredentials(options);
+  return net::TlsContext::load(net::TlsFiles{dir + "tls.crt", dir + "tls.key", {}, /*offer_h2=*/true});
 }
 
 }  // namespace ringgate::epp

@@ -300,6 +300,7 @@ int main(int argc, char** argv) {
     epp_options.health_listen = settings.epp_health_listen;
     epp_options.tls = settings.epp_tls;
     epp_options.threads = settings.workers;
+    epp_options.backend = backend.kind;
     epp_options.worker = {settings.proxy, context.router, &rules, &catalog, &label_bounds};
     epp_options.ready = [&control] { return control.ready() && !control.draining(); };  // as /readyz
     epp_server = std::make_unique<epp::ExtProcServer>(std::move(epp_options));

@@ -121,6 +121,10 @@ struct H2Callbacks {
     H2Session& me = self(user);
     H2Stream* st = stream_of(s, id);
     if (st == nullptr || st->refused_status) return 0;
+    if (me.limits_.stream_bodies) {
+      if (st->reported) me.streams_.h2_body(*st, reinterpret_cast<const char*>(data), len);
+      return 0;
+    }
     if (st->request.body.size() + len > me.limits_.request.max_body_bytes) {
       ++me.bounds_hit_[size_t(H2Bound::BodyBytes)];
       refuse(*st, 413, "request body too large");
@@ -141,6 +145,17 @@ struct H2Callbacks {
         H2Stream* st = stream_of(s, frame->hd.stream_id);
         if (st == nullptr) break;
         if (end_stream) st->request_ended = true;
+        if (me.limits_.stream_bodies && !st->refused_status) {
+          const bool head = frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
+          if (head && !(st->has_method && st->has_path)) {
+            refuse(*st, 400, "a request needs :method and :path");
+            report(me, *st);
+            break;
+          }
+          if (head) report(me, *st);
+          if (end_stream && st->reported) me.streams_.h2_body_end(*st);
+          break;
+        }
         // A refused head is answered once it is whole; a request, once its body is.
         if (st->refused_status || (st->request_ended && !(st->has_method && st->has_path) && !st->reported)) {
           refuse(*st, 400, "a request needs :method and :path");
@@ -233,7 +248,7 @@ struct H2Callbacks {
 
   // DATA from the stream's own buffer, written straight into the connection's output
   // after its frame header (NO_COPY: no copy through nghttp2's buffer).
-  static ssize_t read_answer(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
+  static ssize_t read_answer(nghttp2_session* session, int32_t, uint8_t*, size_t length, uint32_t* flags,
                              nghttp2_data_source* source, void*) {
     H2Stream& st = *static_cast<H2Stream*>(source->ptr);
     const size_t n = std::min(length, st.pending());
@@ -242,7 +257,20 @@ struct H2Callbacks {
       return NGHTTP2_ERR_DEFERRED;
     }
     *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == st.pending() && st.answer_ended) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (n == st.pending() && st.answer_ended) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st.trailers.empty()) {
+        std::array<nghttp2_nv, 8> nva;
+        size_t count = 0;
+        for (const Header& h : st.trailers) {
+          if (count == nva.size()) break;
+          nva[count++] = nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+                                    reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
+                                    h.value.size(), NGHTTP2_NV_FLAG_NONE};
+        }
+        if (nghttp2_submit_trailer(session, st.id, nva.data(), count) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+    }
     return ssize_t(n);
   }
 

@@ -156,6 +156,8 @@ std::string render_all_metrics() {
   o.response_sizes.observe(100, metrics::kResponseSizeBuckets);
   stats->rewrite_decisions.find_or_add(metrics::rewrite_decision_key("rule", "m", "m", k)).add();
   stats->scheduler_duration.observe(0.001, metrics::kSchedulerDurationBuckets);
+  stats->epp_request_processing.observe(0.0001, metrics::kEppRequestProcessingBuckets);
+  stats->epp_response_processing.observe(0.0001, metrics::kEppResponseProcessingBuckets);
   for (auto& h : stats->plugin_duration) h.observe(0.001, metrics::kSchedulerDurationBuckets);
   stats->scheduler_attempts.find_or_add(metrics::attempt_key(true, "m", 0, k)).add();
   stats->scheduler_attempts.find_or_add(metrics::attempt_key(false, "m", 0, k)).add();

@@ -4,11 +4,14 @@
 // reads). Nothing may crash, hang or read out of bounds; the limits hold for every
 // request the session hands over. Seeds (tests/http/corpus/fuzz_h2_session): a request
 // with a body, CONTINUATION, trailers, a PING flood, RST_STREAMs, WINDOW_UPDATE overflow.
+// A first byte with its high bit set runs the session as the EPP's gRPC port does
+// (H2Limits::stream_bodies, answers ending in trailers).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,8 +39,20 @@ struct Owner final : ringgate::http::H2Streams {
     if (s.header_bytes > limits.request.max_header_bytes && s.refused_status != 431) std::abort();
     s.out = "{\"ok\":true}";
     s.answer_ended = true;
+    if (limits.stream_bodies) s.trailers = trailers();  // gRPC's status after the body
     const ringgate::http::Header fields[] = {{"content-type", "application/json"}};
     session->submit_head(s, s.refused_status ? s.refused_status : 200, fields, false);
+  }
+  // stream_bodies: the body comes after the head was reported, never before.
+  void h2_body(H2Stream& s, const char*, size_t) override {
+    if (!s.reported) std::abort();
+  }
+  void h2_body_end(H2Stream& s) override {
+    if (!s.reported) std::abort();
+  }
+  static std::span<const ringgate::http::Header> trailers() {
+    static const ringgate::http::Header kFields[] = {{"grpc-status", "0"}, {"grpc-message", "ok"}};
+    return kFields;
   }
   void h2_sent(H2Stream&) override {}
   void h2_closed(H2Stream& s, uint32_t) override {
@@ -59,6 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   owner.limits.max_control_frames_per_second = 16;
   owner.limits.request.max_header_bytes = 1024;
   owner.limits.request.max_body_bytes = 4096;
+  owner.limits.stream_bodies = (data[0] & 0x80) != 0;  // gRPC's way: bodies handed over, trailers
   std::string out;
   uint64_t now_ms = 1000;
   H2Session session(owner.limits, owner, out, &now_ms);

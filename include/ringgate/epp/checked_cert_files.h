@@ -1,11 +1,11 @@
 #pragma once
-// --enable-cert-reload's key pair as gRPC reads it. gRPC's FileWatcherCertificateProvider
-// (1.51) takes whatever pair its files hold: a certificate renewed without its key (a
-// Secret half-updated, a wrong key) then fails every new handshake, where the Go EPP's
-// certwatcher keeps the last good pair. So the provider watches a private copy that only
+// --enable-cert-reload's key pair as the ext-proc port loads it. A certificate renewed without
+// its key (a Secret half-updated, a wrong key) must not fail every new handshake: the Go
+// EPP's certwatcher keeps the last good pair. So the port loads a private copy that only
 // checked pairs reach: a thread looks at the source every period; a pair that loads and
 // checks is written to a new directory and a symlink swapped to it (gRPC's own advice for
 // an atomic update); one that does not is logged once and the last good pair stays.
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -38,6 +38,8 @@ class CheckedCertFiles {
   // The files gRPC watches: <private>/current/tls.key and tls.crt.
   std::string key_path() const { return dir_ + "/current/tls.key"; }
   std::string cert_path() const { return dir_ + "/current/tls.crt"; }
+  // Counts the pairs published there (1 after start()): a change means a new pair to load.
+  uint64_t generation() const { return published_.load(std::memory_order_acquire); }
 
  private:
   CheckedCertFiles(std::string dir, Loader load, unsigned period_seconds);
@@ -50,6 +52,7 @@ class CheckedCertFiles {
   KeyCertPair current_;
   std::string last_error_;  // logged once until the source changes or loads
   uint64_t generation_ = 0;
+  std::atomic<uint64_t> published_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

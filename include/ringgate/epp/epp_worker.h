@@ -56,6 +56,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   const proxy::WorkerCounters& counters() const { return counters_; }
   const metrics::WorkerStats& stats() const { return stats_; }
   uint64_t now_ms() const { return now_ms_; }
+  const uint64_t& now_ms_ref() const { return now_ms_; }  // for what reads the clock later (H2Session)
 
   // A request without a body (GAIE routes those to any ready pod): "ip:port" of a
   // routable endpoint chosen at random, or nullopt when none is.

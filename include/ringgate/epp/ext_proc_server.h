@@ -1,9 +1,11 @@
 #pragma once
 // The EPP's gRPC server: envoy.service.ext_proc.v3.ExternalProcessor/Process on the
-// ext-proc port (GAIE: :9002) and grpc.health.v1.Health (grpc_health_service.h) on it
-// and on the health port (GAIE: :9003). One thread per EppWorker, each with its
-// own completion queue: a stream is served start to end on the thread that accepted
-// it, so its Exchange, router and statistics are single-threaded as in a gateway worker.
+// ext-proc port (GAIE: :9002) and grpc.health.v1.Health on it and on the health port
+// (GAIE: :9003). One thread per EppWorker, each with its own event loop (net::Loop, io_uring
+// or epoll) and its own listening sockets on both ports (SO_REUSEPORT): a connection, and
+// every stream on it, is served start to end on the thread that accepted it
+// (GrpcConnection), so its Exchange, router and statistics are single-threaded as in a
+// gateway worker.
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +15,7 @@
 #include "ringgate/epp/epp_worker.h"
 #include "ringgate/epp/ext_proc_tls.h"
 #include "ringgate/net/address.h"
+#include "ringgate/net/io_backend.h"
 
 namespace ringgate::epp {
 
@@ -21,9 +24,10 @@ struct ExtProcServerOptions {
   net::Address health_listen;  // grpc.health.v1 only (0 port = any), always plain text
   ExtProcTls tls;              // the ext-proc port's (TLS by default, as the Go EPP)
   unsigned threads = 1;
+  net::BackendKind backend = net::BackendKind::IoUring;  // resolved (not Auto)
   EppWorkerContext worker;
-  // Concurrent streams beyond this are refused by gRPC (RESOURCE_EXHAUSTED) before any
-  // state is made for them.
+  // Concurrent streams of one connection beyond this are refused (REFUSED_STREAM) before
+  // any state is made for them.
   int max_concurrent_streams = 16384;
   // Polled every 100 ms: the health service's SERVING / NOT_SERVING (pool synced, an
   // endpoint routable, not draining). Null = always serving.
@@ -64,6 +68,7 @@ class ExtProcServer {
   net::Address health_address_;
   std::string transport_;
   bool stopped_ = false;
+  bool started_ = false;
 };
 
 }  // namespace ringgate::epp

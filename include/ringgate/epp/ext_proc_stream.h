@@ -148,6 +148,8 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   void immediate_error(int status, std::string_view code, std::string_view message,
                        std::vector<extproc::ProcessingResponse>& out);
   void end_exchange();
+  // The request's answer is made (a pick or an immediate response): its processing time.
+  void request_handled();
   // Tracing: the decision's span and the W3C headers the model server gets.
   void record_decision(std::string_view endpoint);
   void set_trace_headers(extproc::HeaderMutation* mutation) const;
@@ -170,6 +172,11 @@ class ExtProcStream final : public proxy::ExchangeClient, public proxy::Upstream
   proxy::AttemptListener* listener_ = nullptr;  // the Exchange's attempt, while attempt_open_
   proxy::RequestTrace* trace_ = nullptr;  // the Exchange's trace when on (set by opened())
   uint64_t decide_ns_ = 0;                // when decide() began (tracing on)
+  // llm_d_epp_{request,response}_processing_duration_seconds: when the request headers came
+  // (0: observed already), when the response headers came, and the response's handler time.
+  uint64_t request_started_ns_ = 0;
+  uint64_t response_started_ns_ = 0;
+  uint64_t response_handler_ns_ = 0;
   std::string traceparent_, tracestate_;  // the attempt's, for the request headers
   bool duplex_request_ = false;   // FULL_DUPLEX_STREAMED request body
   bool duplex_response_ = false;  // FULL_DUPLEX_STREAMED response body

@@ -11,9 +11,7 @@
 #include "ringgate/epp/checked_cert_files.h"
 #include "ringgate/util/result.h"
 
-namespace grpc {
-class ServerCredentials;
-}
+#include "ringgate/net/tls_context.h"
 
 namespace ringgate::epp {
 
@@ -23,12 +21,14 @@ struct ExtProcTls {
   bool reload = false;    // --enable-cert-reload: watch the files (needs cert_path)
 };
 
-// The credentials for the ext-proc port, and a line for the log saying which. An
-// unreadable or invalid key pair in cert_path is an error (the EPP does not start). With
-// reload, `reload` is set to the checked copy gRPC watches: keep it as long as the server.
-util::Result<std::shared_ptr<grpc::ServerCredentials>> ext_proc_credentials(const ExtProcTls& tls,
-                                                                            std::string& described,
-                                                                            std::unique_ptr<CheckedCertFiles>& reload);
+// The ext-proc port's TLS context (ALPN h2), null for plain text, and a line for the log
+// saying which. An unreadable or invalid key pair in cert_path is an error (the EPP does not
+// start). With reload, `reload` is set to the checked copy to load again whenever its
+// generation() changes (load_checked): keep it as long as the server.
+util::Result<std::unique_ptr<net::TlsContext>> ext_proc_tls_context(const ExtProcTls& tls, std::string& described,
+                                                                    std::unique_ptr<CheckedCertFiles>& reload);
+// The checked copy's current pair, loaded.
+util::Result<std::unique_ptr<net::TlsContext>> load_checked(const CheckedCertFiles& files);
 
 // A self-signed certificate and its key (PEM), EC P-256, valid for ten years, CN
 // "ringgate-epp" with DNS localhost and IP 127.0.0.1 as names: what the Go EPP makes

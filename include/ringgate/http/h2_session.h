@@ -27,6 +27,10 @@ struct H2Limits {
   uint32_t max_continuation_frames = 32;         // per header block
   uint32_t max_control_frames_per_second = 100;  // SETTINGS + PING from the client
   RequestLimits request;                         // header list (decoded) and body bytes
+  // Each stream's request is reported once its head is whole, and its body handed over
+  // as it comes (H2Streams::h2_body, h2_body_end), not gathered: gRPC's streams. The
+  // owner bounds what it keeps (request.max_body_bytes is not applied).
+  bool stream_bodies = false;
 };
 
 // The bounds a connection met, one counter each (H2Session::bounds_hit).
@@ -58,6 +62,8 @@ struct H2Stream {
   bool answer_started = false;  // HEADERS submitted
   bool answer_ended = false;    // the body is whole in `out`: END_STREAM after it
   bool deferred = false;        // the session waits for more of `out`
+  // Fields sent as trailers after the last DATA (answer_ended): gRPC's status.
+  std::span<const Header> trailers;
   uint64_t sent_at_ms = 0;      // the last DATA went out, the answer began, or bytes came after a wait for them
   size_t pending() const { return out.size() - out_at; }
 };
@@ -68,8 +74,12 @@ class H2Streams {
   virtual ~H2Streams() = default;
   // A stream opens: where its request goes (null: refused, REFUSED_STREAM).
   virtual H2Stream* h2_open(int32_t id) = 0;
-  // Its request is complete (or refused: refused_status says so, and why).
+  // Its request is complete (or refused: refused_status says so, and why). With
+  // H2Limits::stream_bodies: its head is, and the body follows through h2_body.
   virtual void h2_request(H2Stream& stream) = 0;
+  // With H2Limits::stream_bodies: bytes of the request's body as they come, then its end.
+  virtual void h2_body(H2Stream& /*stream*/, const char* /*data*/, size_t /*len*/) {}
+  virtual void h2_body_end(H2Stream& /*stream*/) {}
   // Bytes of its answer went out.
   virtual void h2_sent(H2Stream& stream) = 0;
   // The stream is over: its answer ended and the client's request too (error_code 0), or
@@ -98,7 +108,8 @@ class H2Session {
   // The head of `stream`'s answer: ":status" then the fields (lower-case names). With
   // `end_stream` the answer has no body.
   void submit_head(H2Stream& stream, int status, std::span<const Header> fields, bool end_stream);
-  // More of the stream's answer is in `out` (or answer_ended was set).
+  // More of the stream's answer is in `out` (or answer_ended was set, and with it maybe
+  // trailers: their fields must stay put until the stream closes).
   void resume(H2Stream& stream);
   // Resets a stream (the client hears RST_STREAM `error_code`).
   void reset(H2Stream& stream, uint32_t error_code);

@@ -39,6 +39,12 @@ inline constexpr std::array<double, 12> kOutputTokenBuckets = {
 inline constexpr size_t kMaxPluginSteps = 12;
 inline constexpr std::array<double, 10> kSchedulerDurationBuckets = {
     0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1};
+// llm-d's EPP processing overhead histograms (llm_d_epp_request_processing_duration_seconds,
+// llm_d_epp_response_processing_duration_seconds), its buckets.
+inline constexpr std::array<double, 16> kEppRequestProcessingBuckets = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.04, 0.06, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+inline constexpr std::array<double, 15> kEppResponseProcessingBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 inline constexpr std::array<double, 11> kHitRatioBuckets = {
     0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 
@@ -274,6 +280,10 @@ struct WorkerStats {
   util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
+  // EPP mode, per ext-proc stream: from its request headers until the request's answer (the
+  // pick or an immediate response; a hold's wait included), and its response's handling.
+  SingleWriterHistogram<kEppRequestProcessingBuckets.size()> epp_request_processing;
+  SingleWriterHistogram<kEppResponseProcessingBuckets.size()> epp_response_processing;
   // The structured access log's records (enabled only when the log is on).
   AccessLogRing access_log;
   // OpenTelemetry spans for the control thread's exporter (enabled only when tracing is on),
