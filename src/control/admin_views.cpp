@@ -56,6 +56,7 @@ constexpr Page kPages[] = {
     {"/metrics", &metrics_page},
     {"/debug/endpoints", &debug_endpoints_page},
     {"/debug/flow", &debug_flow_page},
+    {"/debug/load", &debug_load_page},
     {"/debug/shared", &debug_shared_page},
     {"/debug/connections", &debug_connections_page},
     {"/debug/events", &debug_events_page},

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <thread>
 
 #include "ringgate/gateway/tracing_settings.h"
+#include "ringgate/util/result.h"
 
 namespace ringgate::gateway {
 namespace {
@@ -42,6 +44,23 @@ bool sessions_possible(const sched::SessionKeyOrder& keys, const std::string& he
   for (size_t i = 0; i < keys.count; ++i)
     if (keys.keys[i] != sched::SessionSource::Header || !header.empty()) return true;
   return false;
+}
+
+// A leaf's admin key (adminKeyFile): the file's first line, bounded (it is sent in a header).
+util::Result<std::string> read_admin_key(const std::string& path) {
+  constexpr size_t kMaxKeyBytes = 512;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return util::Error{"cannot be read", 0};
+  std::string text(kMaxKeyBytes + 1, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(in.gcount()));
+  if (text.size() > kMaxKeyBytes) return util::Error{"is longer than 512 bytes", 0};
+  text = text.substr(0, text.find_first_of("\r\n"));
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+  if (text.empty()) return util::Error{"holds no key", 0};
+  for (char c : text)
+    if (c < 0x21 || c > 0x7e) return util::Error{"holds a character a header cannot carry", 0};
+  return text;
 }
 
 // The leaves the file set, over the runtime defaults. The defaults live in one place,
@@ -98,6 +117,17 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     d.role = e.role;
     d.data_parallel_size = e.data_parallel_size;
     d.context_range = e.context_range;
+    d.gateway = e.gateway;
+    d.priority = e.priority;
+    if (e.admin) {
+      d.admin_host = e.admin->host.empty() ? "127.0.0.1" : e.admin->host;
+      d.admin_port = e.admin->port;
+    }
+    if (!e.admin_key_file.empty()) {
+      auto key = read_admin_key(e.admin_key_file);
+      if (!key) return "pool.discovery.static: adminKeyFile " + e.admin_key_file + ": " + key.error().message;
+      d.admin_key = std::move(key.value());
+    }
     append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
@@ -117,6 +147,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("timeouts.upstreamReadIdle")) p.upstream_read_idle_timeout_ms = to_ms(g.timeouts.upstream_read_idle);
   if (set("timeouts.clientWrite")) p.client_write_timeout_ms = to_ms(g.timeouts.client_write);
   if (set("io.backend")) s.io_backend = g.io.backend;
+  if (set("hub.maxHops")) p.max_hops = g.hub.max_hops;
   if (set("retries.budget")) p.max_attempts = g.retries.budget + 1;
   if (set("retries.deadline")) p.retry_deadline_ms = g.retries.deadline.count() == 0 ? 0 : to_ms(g.retries.deadline);
   if (set("migration.enabled")) p.migration.enabled = g.migration.enabled;
