@@ -271,17 +271,23 @@ std::optional<StaticEndpoint> read_static_endpoint(YamlFieldReader& r, const YAM
   });
   with_field(*fields, path, "admin", [&](const YAML::Node& v, const std::string& p) {
     auto hp = r.read_host_port(v, p, false);
-    if (hp) out.admin = *hp;
-    else ok = false;
+    if (hp)
+      out.admin = *hp;
+    else
+      ok = false;
   });
   with_field(*fields, path, "adminKeyFile", [&](const YAML::Node& v, const std::string& p) {
     auto text = r.read_string(v, p);
-    if (text) out.admin_key_file = *text;
-    else ok = false;
+    if (text)
+      out.admin_key_file = *text;
+    else
+      ok = false;
   });
   with_field(*fields, path, "priority", [&](const YAML::Node& v, const std::string& p) {
-    if (auto n = r.read_int(v, p, 0, 255)) out.priority = uint32_t(*n);
-    else ok = false;
+    if (auto n = r.read_int(v, p, 0, 255))
+      out.priority = uint32_t(*n);
+    else
+      ok = false;
   });
   if (ok && out.gateway && !out.admin)
     r.error(item, path, "kind gateway needs 'admin' (the leaf's admin host:port)"), ok = false;

@@ -248,7 +248,8 @@ bool EndpointPool::start_leaf_reads(Member& m, const DesiredEndpoint& d) {
   // The summary's own bound is its size limit here: a longer body is refused unread.
   m.metrics_client = std::make_unique<HttpGetClient>(
       loop_, admin.sockaddr, admin.sockaddr_len, admin.text(), kLoadSummaryPath,
-      [this, raw](const GetResult& r) { on_summary(*raw, r); }, GetLimits{.max_body_bytes = LoadSummaryLimits{}.max_bytes});
+      [this, raw](const GetResult& r) { on_summary(*raw, r); },
+      GetLimits{.max_body_bytes = LoadSummaryLimits{}.max_bytes});
   if (!d.admin_key.empty()) {
     std::string request = "GET ";
     request.append(kLoadSummaryPath).append(" HTTP/1.1\r\nHost: ").append(admin.text());

@@ -31,8 +31,7 @@ void append_number(std::string& out, double v) {
 }  // namespace
 
 util::Result<LoadSummary> parse_load_summary(std::string_view body, const LoadSummaryLimits& limits) {
-  if (body.size() > limits.max_bytes)
-    return refuse("larger than " + std::to_string(limits.max_bytes) + " bytes");
+  if (body.size() > limits.max_bytes) return refuse("larger than " + std::to_string(limits.max_bytes) + " bytes");
   simdjson::ondemand::parser parser;
   simdjson::padded_string json(body);
   simdjson::ondemand::document doc;

@@ -100,7 +100,7 @@ AttemptPlan AttemptPolicy::after_failure(const AttemptFailure& f, const RequestP
 bool AttemptPolicy::retries_error_status(int status, const RequestProgress& progress) const {
   if (progress.pinned) return false;                 // its server or none
   if (status == 501 || status == 505) return false;  // another server would say the same
-  if (status == 508) return false;  // a loop of gateways downstream: another try only loops again
+  if (status == 508) return false;                   // a loop of gateways downstream: another try only loops again
   return budget_left(progress);
 }
 

@@ -25,7 +25,8 @@ std::string models_json(size_t n, size_t name_bytes = 1) {
 
 std::string summary(const std::string& models, const std::string& extra = "") {
   return "{\"version\":1,\"draining\":false,\"ageMs\":10,\"waiting\":3,\"running\":4,\"kvUsage\":0.25,"
-         "\"saturation\":0.5,\"held\":2" + extra + ",\"models\":" + models + "}";
+         "\"saturation\":0.5,\"held\":2" +
+         extra + ",\"models\":" + models + "}";
 }
 
 }  // namespace
@@ -50,17 +51,16 @@ TEST_CASE("a well-formed summary is read whole") {
 }
 
 TEST_CASE("malformed summaries are refused") {
-  for (const char* body : {"", "not json", "[]", "{\"version\":2,\"ageMs\":0,\"models\":[]}",
-                           "{\"ageMs\":0,\"models\":[]}", "{\"version\":1,\"models\":[]}",
-                           "{\"version\":1,\"ageMs\":0}", "{\"version\":1,\"ageMs\":0,\"models\":{}}",
-                           "{\"version\":1,\"ageMs\":0,\"models\":[{\"ready\":1}]}",
-                           "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"\",\"ready\":1}]}",
-                           "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"m\"}]}",
-                           "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"m\",\"ready\":-1}]}",
-                           "{\"version\":1,\"ageMs\":0,\"kvUsage\":1.5,\"models\":[]}",
-                           "{\"version\":1,\"ageMs\":0,\"waiting\":\"3\",\"models\":[]}",
-                           "{\"version\":1,\"ageMs\":0,\"draining\":1,\"models\":[]}",
-                           "{\"version\":1,\"ageMs\":0,\"models\":[]"}) {
+  for (const char* body :
+       {"", "not json", "[]", "{\"version\":2,\"ageMs\":0,\"models\":[]}", "{\"ageMs\":0,\"models\":[]}",
+        "{\"version\":1,\"models\":[]}", "{\"version\":1,\"ageMs\":0}", "{\"version\":1,\"ageMs\":0,\"models\":{}}",
+        "{\"version\":1,\"ageMs\":0,\"models\":[{\"ready\":1}]}",
+        "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"\",\"ready\":1}]}",
+        "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"m\"}]}",
+        "{\"version\":1,\"ageMs\":0,\"models\":[{\"name\":\"m\",\"ready\":-1}]}",
+        "{\"version\":1,\"ageMs\":0,\"kvUsage\":1.5,\"models\":[]}",
+        "{\"version\":1,\"ageMs\":0,\"waiting\":\"3\",\"models\":[]}",
+        "{\"version\":1,\"ageMs\":0,\"draining\":1,\"models\":[]}", "{\"version\":1,\"ageMs\":0,\"models\":[]"}) {
     CAPTURE(body);
     CHECK_FALSE(parse_load_summary(body).ok());
   }
@@ -95,9 +95,7 @@ TEST_CASE("the name bound: N bytes read, N + 1 refused") {
 
 TEST_CASE("staleness: ageMs N read, N + 1 refused") {
   LoadSummaryLimits limits;
-  auto at = [&](uint64_t age) {
-    return "{\"version\":1,\"ageMs\":" + std::to_string(age) + ",\"models\":[]}";
-  };
+  auto at = [&](uint64_t age) { return "{\"version\":1,\"ageMs\":" + std::to_string(age) + ",\"models\":[]}"; };
   CHECK(parse_load_summary(at(limits.max_age_ms), limits).ok());
   auto r = parse_load_summary(at(limits.max_age_ms + 1), limits);
   REQUIRE_FALSE(r.ok());

@@ -83,7 +83,8 @@ TEST_CASE("TE, Trailer, Upgrade and Proxy-* are hop-by-hop both ways: trailers a
   REQUIRE(parser.feed(bytes.data(), bytes.size()).state == http::ParseState::Complete);
   std::string head;
   proxy::build_upstream_head(head, parser.request(), "rid-2", true, 2);
-  CHECK(head == "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-ringgate-hops: 1\r\nx-request-id: rid-2\r\n"
+  CHECK(head ==
+        "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-ringgate-hops: 1\r\nx-request-id: rid-2\r\n"
         "content-length: 2\r\n\r\n");
 
   http::ResponseParser response;

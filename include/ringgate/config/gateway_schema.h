@@ -203,7 +203,8 @@ inline constexpr Field kStaticEndpointFields[] = {
     {"kind", "string", "server", "server, gateway", kLive, "",
      "server: a model server. gateway: another ringgate (a leaf cluster), scheduled on the load summary of its "
      "admin port's /debug/load (docs/multi-cluster.md); needs `admin`."},
-    {"admin", "host:port", "", "", kLive, "", "kind gateway: the leaf's admin address, where its load summary is read."},
+    {"admin", "host:port", "", "", kLive, "",
+     "kind gateway: the leaf's admin address, where its load summary is read."},
     {"adminKeyFile", "path", "", "", kLive, "",
      "kind gateway: a file holding an API key the leaf's keys file marks `admin: true`, sent as Authorization: "
      "Bearer when its summary is read (leave out when the leaf's admin port wants no key)."},

@@ -21,11 +21,11 @@
 namespace ringgate::control {
 
 struct LoadSummaryLimits {
-  size_t max_bytes = 64u << 10;    // the whole body
-  size_t max_models = 256;         // entries of "models"
-  size_t max_name_bytes = 256;     // a model's name (= openai::kMaxModelBytes)
-  uint64_t max_age_ms = 2000;      // older figures are stale
-  double max_count = 1e9;          // waiting, running, held, ready
+  size_t max_bytes = 64u << 10;  // the whole body
+  size_t max_models = 256;       // entries of "models"
+  size_t max_name_bytes = 256;   // a model's name (= openai::kMaxModelBytes)
+  uint64_t max_age_ms = 2000;    // older figures are stale
+  double max_count = 1e9;        // waiting, running, held, ready
 };
 
 struct LeafModel {
