@@ -51,6 +51,10 @@ struct EndpointPool::Member {
   bool summary_ok = false;
   bool leaf_draining = false;
   uint32_t priority = 0;
+  // Models its summary lists with no ready server (scaled to zero there): offered only when
+  // no other routable member serves them (build_snapshot), so the leaf holds or refuses
+  // such a request as it is configured to, instead of the hub answering 404.
+  std::vector<std::string> zero_models;
 
   // Ranks behind this one port (1: the whole server is one endpoint).
   uint32_t header_ranks() const {
@@ -277,10 +281,13 @@ void EndpointPool::on_summary(Member& m, const GetResult& r) {
       m.has_metrics = true;
       m.scraped_at = Clock::now();
       // A model whose servers in the leaf are all gone is not served there now.
-      std::vector<std::string> models;
-      std::unordered_set<std::string_view> seen;
+      std::vector<std::string> models, zero;
+      std::unordered_set<std::string_view> seen, seen_zero;
       for (const LeafModel& model : summary.models)
         if (model.ready > 0) add_unique(models, seen, model.name);
+        else add_unique(zero, seen_zero, model.name);
+      if (zero != m.zero_models) set_changed();
+      m.zero_models = std::move(zero);
       for (const std::string& declared : options_.declared_models) add_unique(models, seen, declared);
       if (models != m.models || !m.health.has_models || summary.draining != m.leaf_draining) set_changed();
       m.models = std::move(models);
@@ -515,11 +522,17 @@ std::string_view EndpointPool::name(sched::EndpointId id) const {
 std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sched::LatencyModel* latency) {
   std::vector<sched::EndpointState> states;
   states.reserve(members_.size());
+  // Models some routable member serves now: a leaf's models at zero are offered only beyond these.
+  std::unordered_set<std::string_view> served;
+  for (auto& m : members_)
+    if (routable(*m)) served.insert(m->models.begin(), m->models.end());
   for (auto& m : members_) {
     sched::EndpointState s;
     s.address = m->address;
     s.pod = m->pod;
     s.models = m->models;
+    for (const std::string& zero : m->zero_models)
+      if (!served.count(zero)) s.models.push_back(zero);
     s.lora_adapters = m->adapters;
     // Adapters the server reports loaded or queued are servable too.
     std::unordered_set<std::string_view> seen(m->adapters.begin(), m->adapters.end());

@@ -476,7 +476,8 @@ TEST_CASE("pool: a leaf gateway is scheduled on its /debug/load summary; a bad o
   CHECK(e->routable);
   CHECK(e->gateway);
   CHECK(e->priority == 3);
-  CHECK(e->models == std::vector<std::string>{"base"});  // "gone" has no ready server there
+  // "gone" has no ready server there, nor anywhere: offered last (the next test).
+  CHECK(e->models == std::vector<std::string>{"base", "gone"});
   CHECK(e->metrics.all.waiting == 7);
   CHECK(e->metrics.all.running == 3);
   CHECK(e->metrics.all.kv_cache_usage == doctest::Approx(0.4));
@@ -506,4 +507,42 @@ TEST_CASE("pool: a leaf gateway is scheduled on its /debug/load summary; a bad o
   snap = run_until(loop, pool, {&leaf, &admin}, [&](const sched::EndpointSnapshot& s) { return !routable(s); });
   CHECK_FALSE(routable(*snap));
   CHECK(pool.summaries_refused() == refused);  // draining is no refusal
+}
+
+TEST_CASE("pool: a model at zero in every leaf is offered by the leaves that list it, else only where it is ready") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer leaf_a(loop), leaf_b(loop), admin_a(loop), admin_b(loop);
+  AdminResponse a{200, "application/json",
+                  R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":0}]})"};
+  AdminResponse b{200, "application/json",
+                  R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":0}]})"};
+  admin_a.server->route("/debug/load", [&] { return a; });
+  admin_b.server->route("/debug/load", [&] { return b; });
+  EndpointPool pool(loop, registry, fast_options());
+  auto leaf = [](const FakeServer& api, const FakeServer& admin) {
+    DesiredEndpoint d = api.member();
+    d.gateway = true;
+    d.admin_host = "127.0.0.1";
+    d.admin_port = admin.port;
+    return d;
+  };
+  pool.set_members({leaf(leaf_a, admin_a), leaf(leaf_b, admin_b)});
+  const std::vector<FakeServer*> all = {&leaf_a, &leaf_b, &admin_a, &admin_b};
+  auto lists = [](const sched::EndpointSnapshot& s, uint16_t port, std::string_view model) {
+    const sched::EndpointState* e = find(s, port);
+    return e && e->routable && has(e->models, model);
+  };
+  // z at zero everywhere: both leaves offer it (each holds or refuses it as configured).
+  auto snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) {
+    return lists(s, leaf_a.port, "z") && lists(s, leaf_b.port, "z");
+  });
+  CHECK(lists(*snap, leaf_a.port, "z"));
+  CHECK(lists(*snap, leaf_b.port, "z"));
+  // z ready in leaf b only: never routed to leaf a.
+  b.body = R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":2}]})";
+  snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) { return !lists(s, leaf_a.port, "z"); });
+  CHECK_FALSE(lists(*snap, leaf_a.port, "z"));
+  CHECK(lists(*snap, leaf_b.port, "z"));
+  CHECK(lists(*snap, leaf_a.port, "base"));
 }
