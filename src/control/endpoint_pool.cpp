@@ -284,8 +284,10 @@ void EndpointPool::on_summary(Member& m, const GetResult& r) {
       std::vector<std::string> models, zero;
       std::unordered_set<std::string_view> seen, seen_zero;
       for (const LeafModel& model : summary.models)
-        if (model.ready > 0) add_unique(models, seen, model.name);
-        else add_unique(zero, seen_zero, model.name);
+        if (model.ready > 0)
+          add_unique(models, seen, model.name);
+        else
+          add_unique(zero, seen_zero, model.name);
       if (zero != m.zero_models) set_changed();
       m.zero_models = std::move(zero);
       for (const std::string& declared : options_.declared_models) add_unique(models, seen, declared);
