@@ -55,6 +55,7 @@ struct EndpointPool::Member {
   // no other routable member serves them (build_snapshot), so the leaf holds or refuses
   // such a request as it is configured to, instead of the hub answering 404.
   std::vector<std::string> zero_models;
+  std::string key_problem;  // its adminKeyFile could not be read (then it is read without a key)
 
   // Ranks behind this one port (1: the whole server is one endpoint).
   uint32_t header_ranks() const {
@@ -254,10 +255,17 @@ bool EndpointPool::start_leaf_reads(Member& m, const DesiredEndpoint& d) {
       loop_, admin.sockaddr, admin.sockaddr_len, admin.text(), kLoadSummaryPath,
       [this, raw](const GetResult& r) { on_summary(*raw, r); },
       GetLimits{.max_body_bytes = LoadSummaryLimits{}.max_bytes});
-  if (!d.admin_key.empty()) {
+  if (!d.admin_key_file.empty()) {
+    util::Result<std::string> key = read_admin_key_file(d.admin_key_file);
+    if (!key) {
+      // Read without: the leaf answers 401 and stays unscheduled; say why.
+      std::fprintf(stderr, "ringgate: leaf gateway %s: %s\n", m.address.text().c_str(), key.error().message.c_str());
+      m.key_problem = key.error().message;
+      return true;
+    }
     std::string request = "GET ";
     request.append(kLoadSummaryPath).append(" HTTP/1.1\r\nHost: ").append(admin.text());
-    request.append("\r\nAuthorization: Bearer ").append(d.admin_key).append("\r\n\r\n");
+    request.append("\r\nAuthorization: Bearer ").append(key.value()).append("\r\n\r\n");
     m.metrics_client->set_request(std::move(request));
   }
   return true;
@@ -309,6 +317,7 @@ void EndpointPool::on_summary(Member& m, const GetResult& r) {
     m.health.last_error = "load summary refused: " + std::string(r.error);
   } else {
     m.health.last_error = r.status ? "/debug/load answered " + std::to_string(r.status) : std::string(r.error);
+    if (!m.key_problem.empty()) m.health.last_error += " (" + m.key_problem + ")";
   }
   // Not answered, refused by the leaf (401, 403, 5xx) or by its content: never trusted,
   // unscheduled at once (a hostile or broken summary is not a blip to ride out).

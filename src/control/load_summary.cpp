@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include <simdjson.h>
 
@@ -102,6 +103,22 @@ util::Result<LoadSummary> parse_load_summary(std::string_view body, const LoadSu
     return refuse("stale: its figures are " + std::to_string(out.age_ms) + " ms old (more than " +
                   std::to_string(limits.max_age_ms) + ")");
   return out;
+}
+
+util::Result<std::string> read_admin_key_file(const std::string& path) {
+  constexpr size_t kMaxKeyBytes = 512;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return util::Error{"adminKeyFile " + path + " cannot be read", 0};
+  std::string text(kMaxKeyBytes + 2, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(in.gcount()));
+  text = text.substr(0, text.find_first_of("\r\n"));
+  if (text.size() > kMaxKeyBytes) return util::Error{"adminKeyFile " + path + ": a key longer than 512 bytes", 0};
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+  if (text.empty()) return util::Error{"adminKeyFile " + path + " holds no key", 0};
+  for (char c : text)
+    if (c < 0x21 || c > 0x7e) return util::Error{"adminKeyFile " + path + ": a character a header cannot carry", 0};
+  return text;
 }
 
 std::string render_load_summary(const LoadSummaryInputs& in) {

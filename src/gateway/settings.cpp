@@ -4,12 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <thread>
 
 #include "ringgate/gateway/tracing_settings.h"
-#include "ringgate/util/result.h"
 
 namespace ringgate::gateway {
 namespace {
@@ -44,23 +42,6 @@ bool sessions_possible(const sched::SessionKeyOrder& keys, const std::string& he
   for (size_t i = 0; i < keys.count; ++i)
     if (keys.keys[i] != sched::SessionSource::Header || !header.empty()) return true;
   return false;
-}
-
-// A leaf's admin key (adminKeyFile): the file's first line, bounded (it is sent in a header).
-util::Result<std::string> read_admin_key(const std::string& path) {
-  constexpr size_t kMaxKeyBytes = 512;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return util::Error{"cannot be read", 0};
-  std::string text(kMaxKeyBytes + 1, '\0');
-  in.read(text.data(), std::streamsize(text.size()));
-  text.resize(size_t(in.gcount()));
-  if (text.size() > kMaxKeyBytes) return util::Error{"is longer than 512 bytes", 0};
-  text = text.substr(0, text.find_first_of("\r\n"));
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
-  if (text.empty()) return util::Error{"holds no key", 0};
-  for (char c : text)
-    if (c < 0x21 || c > 0x7e) return util::Error{"holds a character a header cannot carry", 0};
-  return text;
 }
 
 // The leaves the file set, over the runtime defaults. The defaults live in one place,
@@ -123,11 +104,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
       d.admin_host = e.admin->host.empty() ? "127.0.0.1" : e.admin->host;
       d.admin_port = e.admin->port;
     }
-    if (!e.admin_key_file.empty()) {
-      auto key = read_admin_key(e.admin_key_file);
-      if (!key) return "pool.discovery.static: adminKeyFile " + e.admin_key_file + ": " + key.error().message;
-      d.admin_key = std::move(key.value());
-    }
+    d.admin_key_file = e.admin_key_file;
     append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;

@@ -4,6 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 using namespace ringgate;
@@ -152,4 +156,21 @@ TEST_CASE("what a leaf renders, a hub reads") {
   CHECK(s.models[0].ready == 1);
   CHECK(s.models[1].name == "b");
   CHECK(s.models[1].ready == 0);  // its one server is not routable
+}
+
+TEST_CASE("adminKeyFile: its first line, up to 512 bytes (N read, N + 1 refused), header-safe") {
+  const std::string path = "/tmp/rg-load-summary-key-" + std::to_string(::getpid());
+  auto with = [&](const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+    return control::read_admin_key_file(path);
+  };
+  auto r = with("sk-admin \nsecond line\n");
+  REQUIRE(r.ok());
+  CHECK(r.value() == "sk-admin");
+  CHECK(with(std::string(512, 'k')).ok());
+  CHECK_FALSE(with(std::string(513, 'k')).ok());
+  CHECK_FALSE(with("\n").ok());
+  CHECK_FALSE(with("sk admin").ok());  // a space inside: not one header token
+  std::remove(path.c_str());
+  CHECK_FALSE(control::read_admin_key_file(path).ok());
 }

@@ -53,11 +53,12 @@ struct DesiredEndpoint {
   sched::ContextLengthRange context_range = {};
   // A leaf gateway (a static entry's kind: gateway, docs/multi-cluster.md): its load and
   // models come from the load summary on its admin address (/debug/load), read with
-  // `admin_key` as a bearer token when not empty; never from /metrics and /v1/models.
+  // the key in `admin_key_file` (read when it joins) as a bearer token when one is named;
+  // never from /metrics and /v1/models.
   bool gateway = false;
   std::string admin_host = {};
   uint16_t admin_port = 0;
-  std::string admin_key = {};
+  std::string admin_key_file = {};
   // Locality level (0 = local): the scheduler keeps a request on the lowest level with an
   // unsaturated endpoint for its model.
   uint32_t priority = 0;

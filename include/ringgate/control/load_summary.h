@@ -53,4 +53,8 @@ struct LoadSummaryInputs {
 };
 std::string render_load_summary(const LoadSummaryInputs& in);
 
+// A hub's admin key for a leaf (adminKeyFile): the file's first line, at most 512 bytes of
+// characters a header can carry; or why not.
+util::Result<std::string> read_admin_key_file(const std::string& path);
+
 }  // namespace ringgate::control
