@@ -260,6 +260,39 @@ std::optional<StaticEndpoint> read_static_endpoint(YamlFieldReader& r, const YAM
     if (ok && out.target_ports.front() != out.address.port)
       r.error(v[0], index_path(p, 0), "must be the address's port (rank 0), " + std::to_string(out.address.port)), ok = false;
   });
+  with_field(*fields, path, "kind", [&](const YAML::Node& v, const std::string& p) {
+    auto text = r.read_string(v, p);
+    if (text && *text != "server" && *text != "gateway")
+      r.error(v, p, "must be server or gateway (got \"" + text->substr(0, 64) + "\")"), ok = false;
+    else if (text)
+      out.gateway = *text == "gateway";
+    else
+      ok = false;
+  });
+  with_field(*fields, path, "admin", [&](const YAML::Node& v, const std::string& p) {
+    auto hp = r.read_host_port(v, p, false);
+    if (hp)
+      out.admin = *hp;
+    else
+      ok = false;
+  });
+  with_field(*fields, path, "adminKeyFile", [&](const YAML::Node& v, const std::string& p) {
+    auto text = r.read_string(v, p);
+    if (text)
+      out.admin_key_file = *text;
+    else
+      ok = false;
+  });
+  with_field(*fields, path, "priority", [&](const YAML::Node& v, const std::string& p) {
+    if (auto n = r.read_int(v, p, 0, 255))
+      out.priority = uint32_t(*n);
+    else
+      ok = false;
+  });
+  if (ok && out.gateway && !out.admin)
+    r.error(item, path, "kind gateway needs 'admin' (the leaf's admin host:port)"), ok = false;
+  if (ok && !out.gateway && (out.admin || !out.admin_key_file.empty()))
+    r.error(item, path, "'admin' and 'adminKeyFile' are for kind gateway"), ok = false;
   // Ranks behind the one port (vLLM's internal load balancing; each request names its rank).
   with_field(*fields, path, "dataParallelSize", [&](const YAML::Node& v, const std::string& p) {
     if (auto n = r.read_int(v, p, 1, kMaxDataParallelSize)) out.data_parallel_size = uint32_t(*n);
@@ -1097,6 +1130,12 @@ GatewayDocument read_gateway_document(YamlFieldReader& r, const MapFields& doc) 
       if (c.admin.auth && c.auth.api_keys_file.empty())
         r.error(f, fp, "needs auth.apiKeysFile: the admin port takes the keys marked admin: true");
     });
+  });
+  with_field(doc, "", "hub", [&](const YAML::Node& v, const std::string& p) {
+    auto fields = r.read_map(v, p, gateway_schema::kHub);
+    if (!fields) return;
+    with_field(*fields, p, "maxHops",
+               [&](const YAML::Node& f, const std::string& fp) { assign(c.hub.max_hops, r.read_int(f, fp, 0, 16)); });
   });
   with_field(doc, "", "sharedState",
              [&](const YAML::Node& v, const std::string& p) { read_shared_state(r, v, p, c.shared_state); });

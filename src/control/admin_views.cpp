@@ -79,6 +79,8 @@ void AdminViews::install_routes() {
   for (const Page& page : kPages)
     server_->route_query(page.path,
                          [this, render = page.render](std::string_view query) { return render(sources_, query); });
+  // What a hub schedules this gateway on (docs/multi-cluster.md).
+  server_->route_query("/debug/load", [this](std::string_view query) { return debug_load_page(sources_, query); });
 }
 
 void AdminViews::enable_dry_run(const proxy::RouterShared& router, const proxy::RulesPublisher* rules,

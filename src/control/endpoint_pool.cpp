@@ -9,6 +9,8 @@
 
 #include <simdjson.h>
 
+#include "ringgate/control/load_summary.h"
+
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,7 +43,19 @@ struct EndpointPool::Member {
   bool has_metrics = false;
   Clock::time_point scraped_at{};
   Clock::time_point next_scrape{}, next_models{};
-  std::unique_ptr<HttpGetClient> metrics_client, models_client;
+  std::unique_ptr<HttpGetClient> metrics_client, models_client;  // models_client: none for a leaf gateway
+  // A leaf gateway (DesiredEndpoint::gateway): metrics_client reads its /debug/load, whose
+  // last accepted summary set `metrics`, `models` and `leaf_draining`; `summary_ok` until
+  // one is refused or its reads fail.
+  bool gateway = false;
+  bool summary_ok = false;
+  bool leaf_draining = false;
+  uint32_t priority = 0;
+  // Models its summary lists with no ready server (scaled to zero there): offered only when
+  // no other routable member serves them (build_snapshot), so the leaf holds or refuses
+  // such a request as it is configured to, instead of the hub answering 404.
+  std::vector<std::string> zero_models;
+  std::string key_problem;  // its adminKeyFile could not be read (then it is read without a key)
 
   // Ranks behind this one port (1: the whole server is one endpoint).
   uint32_t header_ranks() const {
@@ -151,14 +165,16 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
   // Linear in the membership: a Kubernetes pool can list thousands of addresses.
   std::unordered_map<std::string, size_t> current;
   current.reserve(members_.size());
-  for (size_t i = 0; i < members_.size(); ++i) current.emplace(members_[i]->address.text(), i);
+  for (size_t i = 0; i < members_.size(); ++i)
+    current.emplace(members_[i]->address.text() + (members_[i]->gateway ? "#gateway" : ""), i);
   std::unordered_set<std::string> taken;
   std::vector<std::unique_ptr<Member>> next;
   for (const DesiredEndpoint& d : desired) {
     sched::EndpointAddress address;
     address.host = d.host;
     address.port = d.port;
-    std::string key = address.text();
+    // A leaf gateway is read elsewhere than a server on the same address: another member.
+    std::string key = address.text() + (d.gateway ? "#gateway" : "");
     if (!taken.insert(key).second) continue;
     auto it = current.find(key);
     std::unique_ptr<Member> m;
@@ -173,12 +189,16 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
       }
       std::string host_header = m->address.text();
       Member* raw = m.get();
-      m->metrics_client = std::make_unique<HttpGetClient>(
-          loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/metrics",
-          [this, raw](const GetResult& r) { on_metrics(*raw, r); }, GetLimits{.max_body_bytes = parser_.limits().max_page_bytes});
-      m->models_client = std::make_unique<HttpGetClient>(
-          loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
-          [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
+      if (d.gateway && !start_leaf_reads(*m, d)) continue;
+      if (!d.gateway) {
+        m->metrics_client = std::make_unique<HttpGetClient>(
+            loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/metrics",
+            [this, raw](const GetResult& r) { on_metrics(*raw, r); },
+            GetLimits{.max_body_bytes = parser_.limits().max_page_bytes});
+        m->models_client = std::make_unique<HttpGetClient>(
+            loop_, m->address.sockaddr, m->address.sockaddr_len, host_header, "/v1/models",
+            [this, raw](const GetResult& r) { on_models(*raw, r); }, GetLimits{.max_body_bytes = kMaxModelsBodyBytes});
+      }
     }
     const bool ready = d.ready && !d.terminating;  // a terminating endpoint never takes new requests
     std::string name = d.name.empty() ? m->address.text() : d.name;
@@ -186,8 +206,9 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
     const uint32_t declared = std::min(d.data_parallel_size, kMaxDataParallelSize);
     if (m->health.discovered_ready != ready || m->health.terminating != d.terminating || m->name != name ||
         m->role != d.role || m->context_range != d.context_range || m->pod != pod || m->port_rank != d.rank ||
-        m->declared_size != declared)
+        m->declared_size != declared || m->priority != d.priority)
       set_changed();
+    m->priority = d.priority;
     m->health.discovered_ready = ready;
     m->health.terminating = d.terminating;
     m->role = d.role;
@@ -216,6 +237,99 @@ void EndpointPool::set_members(const std::vector<DesiredEndpoint>& desired) {
     }
   members_ = std::move(next);
   index_members();
+}
+
+bool EndpointPool::start_leaf_reads(Member& m, const DesiredEndpoint& d) {
+  sched::EndpointAddress admin;
+  admin.host = d.admin_host;
+  admin.port = d.admin_port;
+  if (d.admin_port == 0 || !resolve_address(d.admin_host, d.admin_port, admin.sockaddr, admin.sockaddr_len)) {
+    std::fprintf(stderr, "ringgate: cannot resolve leaf gateway admin %s:%u, %s skipped\n", d.admin_host.c_str(),
+                 unsigned(d.admin_port), m.address.text().c_str());
+    return false;
+  }
+  m.gateway = true;
+  Member* raw = &m;
+  // The summary's own bound is its size limit here: a longer body is refused unread.
+  m.metrics_client = std::make_unique<HttpGetClient>(
+      loop_, admin.sockaddr, admin.sockaddr_len, admin.text(), kLoadSummaryPath,
+      [this, raw](const GetResult& r) { on_summary(*raw, r); },
+      GetLimits{.max_body_bytes = LoadSummaryLimits{}.max_bytes});
+  if (!d.admin_key_file.empty()) {
+    util::Result<std::string> key = read_admin_key_file(d.admin_key_file);
+    if (!key) {
+      // Read without: the leaf answers 401 and stays unscheduled; say why.
+      std::fprintf(stderr, "ringgate: leaf gateway %s: %s\n", m.address.text().c_str(), key.error().message.c_str());
+      m.key_problem = key.error().message;
+      return true;
+    }
+    std::string request = "GET ";
+    request.append(kLoadSummaryPath).append(" HTTP/1.1\r\nHost: ").append(admin.text());
+    request.append("\r\nAuthorization: Bearer ").append(key.value()).append("\r\n\r\n");
+    m.metrics_client->set_request(std::move(request));
+  }
+  return true;
+}
+
+void EndpointPool::on_summary(Member& m, const GetResult& r) {
+  const bool was_routable = routable(m);
+  if (!m.health.probed) {
+    m.health.probed = true;
+    set_changed();
+  }
+  if (r.ok && r.status == 200) {
+    util::Result<LoadSummary> parsed = parse_load_summary(r.body);
+    if (parsed) {
+      const LoadSummary& summary = parsed.value();
+      m.metrics.clear();
+      m.metrics.all.waiting = summary.waiting;
+      m.metrics.all.running = summary.running;
+      m.metrics.all.kv_cache_usage = summary.kv_usage;
+      m.metrics.all.has_waiting = m.metrics.all.has_running = m.metrics.all.has_kv_cache_usage = true;
+      m.has_metrics = true;
+      m.scraped_at = Clock::now();
+      // A model whose servers in the leaf are all gone is not served there now.
+      std::vector<std::string> models, zero;
+      std::unordered_set<std::string_view> seen, seen_zero;
+      for (const LeafModel& model : summary.models)
+        if (model.ready > 0)
+          add_unique(models, seen, model.name);
+        else
+          add_unique(zero, seen_zero, model.name);
+      if (zero != m.zero_models) set_changed();
+      m.zero_models = std::move(zero);
+      for (const std::string& declared : options_.declared_models) add_unique(models, seen, declared);
+      if (models != m.models || !m.health.has_models || summary.draining != m.leaf_draining) set_changed();
+      m.models = std::move(models);
+      m.health.has_models = true;
+      m.leaf_draining = summary.draining;
+      m.summary_ok = true;
+      m.health.failed_scrapes = 0;
+      m.health.last_error = summary.draining ? "the leaf is draining" : "";
+      ++m.health.scrapes_ok;
+      ++scrapes_ok_;
+      set_changed();
+      if (routable(m) != was_routable) set_changed();
+      return;
+    }
+    m.health.last_error = parsed.error().message;
+  } else if (r.over_limit) {
+    m.health.last_error = "load summary refused: " + std::string(r.error);
+  } else {
+    m.health.last_error = r.status ? "/debug/load answered " + std::to_string(r.status) : std::string(r.error);
+    if (!m.key_problem.empty()) m.health.last_error += " (" + m.key_problem + ")";
+  }
+  // Not answered, refused by the leaf (401, 403, 5xx) or by its content: never trusted,
+  // unscheduled at once (a hostile or broken summary is not a blip to ride out).
+  if (r.over_limit || (r.ok && r.status == 200)) {
+    ++summaries_refused_;
+    m.next_scrape = Clock::now() + options_.refused_page_backoff;
+  }
+  m.summary_ok = false;
+  ++m.health.failed_scrapes;
+  ++m.health.scrapes_failed;
+  ++scrapes_failed_;
+  if (routable(m) != was_routable) set_changed();
 }
 
 void EndpointPool::shape_engines(Member& m) {
@@ -278,6 +392,13 @@ void EndpointPool::tick(Clock::time_point now) {
   uint64_t now_ns = to_ns(now);
   for (auto& m : members_) {
     m->metrics_client->check_deadline(now_ns);
+    if (!m->models_client) {  // a leaf gateway: its summary says its models
+      if (now >= m->next_scrape && !m->metrics_client->busy()) {
+        m->next_scrape = next_wall_aligned(now, options_.poll_interval, std::chrono::system_clock::now());
+        m->metrics_client->start(to_ns(now + options_.scrape_timeout));
+      }
+      continue;
+    }
     m->models_client->check_deadline(now_ns);
     if (now >= m->next_scrape && !m->metrics_client->busy()) {
       m->next_scrape = next_wall_aligned(now, options_.poll_interval, std::chrono::system_clock::now());
@@ -296,7 +417,7 @@ Clock::time_point EndpointPool::next_due() const {
   for (const auto& m : members_) {
     // A poll still running starts its successor when it ends, within that turn.
     if (!m->metrics_client->busy()) due = std::min(due, m->next_scrape);
-    if (!m->models_client->busy()) due = std::min(due, m->next_models);
+    if (m->models_client && !m->models_client->busy()) due = std::min(due, m->next_models);
   }
   return due;
 }
@@ -383,6 +504,8 @@ void EndpointPool::on_models(Member& m, const GetResult& r) {
 }
 
 bool EndpointPool::routable(const Member& m) const {
+  // A leaf gateway: only on a summary accepted last time, and never while it drains.
+  if (m.gateway && (!m.summary_ok || m.leaf_draining)) return false;
   return m.health.discovered_ready && m.health.has_models &&
          m.health.failed_scrapes < options_.failed_scrapes_to_unroutable;
 }
@@ -410,11 +533,17 @@ std::string_view EndpointPool::name(sched::EndpointId id) const {
 std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sched::LatencyModel* latency) {
   std::vector<sched::EndpointState> states;
   states.reserve(members_.size());
+  // Models some routable member serves now: a leaf's models at zero are offered only beyond these.
+  std::unordered_set<std::string_view> served;
+  for (auto& m : members_)
+    if (routable(*m)) served.insert(m->models.begin(), m->models.end());
   for (auto& m : members_) {
     sched::EndpointState s;
     s.address = m->address;
     s.pod = m->pod;
     s.models = m->models;
+    for (const std::string& zero : m->zero_models)
+      if (!served.count(zero)) s.models.push_back(zero);
     s.lora_adapters = m->adapters;
     // Adapters the server reports loaded or queued are servable too.
     std::unordered_set<std::string_view> seen(m->adapters.begin(), m->adapters.end());
@@ -431,6 +560,8 @@ std::unique_ptr<sched::EndpointSnapshot> EndpointPool::build_snapshot(const sche
     s.block_size = m->metrics.cache.block_size;
     s.role = m->role;
     s.context_range = m->context_range;
+    s.priority = m->priority;
+    s.gateway = m->gateway;
     for (const Engine& e : m->engines) {
       sched::EndpointState& state = states.emplace_back(s);
       state.id = e.id;

@@ -203,6 +203,17 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
         double(control.scrapes_ok));
   plain("ringgate_metrics_scrape_failures_total", "Failed scrapes of model server /metrics.", MetricType::Counter,
         double(control.scrapes_failed));
+  counter("ringgate_hub_loops_refused_total",
+          "Requests answered 508: they arrived with more x-ringgate-hops than hub.maxHops (gateways in a loop).",
+          &C::loops_refused);
+  plain("ringgate_hub_priority_overflows_total",
+        "Requests sent past the best priority level serving their model, every endpoint there being saturated "
+        "(locality: pool.discovery.static[].priority).",
+        MetricType::Counter, double(control.priority_overflows));
+  plain("ringgate_hub_leaf_summaries_refused_total",
+        "Load summaries of leaf gateways refused (malformed, oversized, past a bound, or stale): the leaf stays "
+        "unscheduled until one is read.",
+        MetricType::Counter, double(control.leaf_summaries_refused));
   plain("ringgate_snapshots_published_total", "Endpoint snapshots published to the workers.", MetricType::Counter,
         double(control.snapshots_published));
   plain("ringgate_config_reloads_total", "Configuration reloads applied.", MetricType::Counter,

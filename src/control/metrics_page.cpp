@@ -44,9 +44,11 @@ AdminResponse metrics_page(const AdminSources& sources, std::string_view) {
   ControlCounters counters;
   counters.snapshots_published = loop.snapshots_published();
   counters.scrapes_ok = loop.pool().scrapes_ok();
+  counters.leaf_summaries_refused = loop.pool().summaries_refused();
   counters.scrapes_failed = loop.pool().scrapes_failed();
   counters.scrapes_unreadable = loop.pool().scrapes_unreadable();
   counters.ejections = loop.health().ejections_total();
+  for (const metrics::WorkerStats* w : workers) counters.priority_overflows += w->priority_overflows.get();
   sources.status->fill(counters);
   if (options.access_log) {
     counters.access_log_enabled = true;

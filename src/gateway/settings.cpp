@@ -98,6 +98,13 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     d.role = e.role;
     d.data_parallel_size = e.data_parallel_size;
     d.context_range = e.context_range;
+    d.gateway = e.gateway;
+    d.priority = e.priority;
+    if (e.admin) {
+      d.admin_host = e.admin->host.empty() ? "127.0.0.1" : e.admin->host;
+      d.admin_port = e.admin->port;
+    }
+    d.admin_key_file = e.admin_key_file;
     append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
@@ -117,6 +124,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   if (set("timeouts.upstreamReadIdle")) p.upstream_read_idle_timeout_ms = to_ms(g.timeouts.upstream_read_idle);
   if (set("timeouts.clientWrite")) p.client_write_timeout_ms = to_ms(g.timeouts.client_write);
   if (set("io.backend")) s.io_backend = g.io.backend;
+  if (set("hub.maxHops")) p.max_hops = g.hub.max_hops;
   if (set("retries.budget")) p.max_attempts = g.retries.budget + 1;
   if (set("retries.deadline")) p.retry_deadline_ms = g.retries.deadline.count() == 0 ? 0 : to_ms(g.retries.deadline);
   if (set("migration.enabled")) p.migration.enabled = g.migration.enabled;

@@ -30,6 +30,8 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
+    case 508:
+      return "Loop Detected";
     default: return "Unknown";
   }
 }

@@ -122,6 +122,7 @@ AttemptPlan AttemptPolicy::failure_plan(const AttemptFailure& f, const RequestPr
 bool AttemptPolicy::retries_error_status(int status, const RequestProgress& progress) const {
   if (progress.pinned) return false;                 // its server or none
   if (status == 501 || status == 505) return false;  // another server would say the same
+  if (status == 508) return false;                   // a loop of gateways downstream: another try only loops again
   return budget_left(progress);
 }
 

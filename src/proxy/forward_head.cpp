@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "ringgate/http/error_response.h"
+#include "ringgate/proxy/hop_count.h"
 #include "ringgate/proxy/upstream_side.h"
 #include "ringgate/util/json_text.h"
 
@@ -29,8 +30,14 @@ void build_upstream_head(std::string& out, const http::Request& request, std::st
     // The gateway picks the rank (the attempt adds its own): a client's would override it.
     if (header.name == kDataParallelRankHeader) continue;
     if (drop_trace && (header.name == "traceparent" || header.name == "tracestate")) continue;
+    if (header.name == kHopsHeader) continue;  // replaced below, one more
     append_field(out, header.name, header.value);
   }
+  // The gate refused a malformed or too large count: what reaches here parses.
+  out += kHopsHeader;
+  out += ": ";
+  util::append_uint(out, parse_hops(request.header(kHopsHeader)).value_or(0) + 1);
+  out += "\r\n";
   if (add_request_id) append_field(out, "x-request-id", request_id);
   out += "content-length: ";
   util::append_uint(out, body_length);

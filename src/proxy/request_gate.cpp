@@ -1,6 +1,7 @@
 #include "ringgate/proxy/request_gate.h"
 
 #include "ringgate/openai/api_routes.h"
+#include "ringgate/proxy/hop_count.h"
 #include "ringgate/proxy/model_catalog.h"
 
 namespace ringgate::proxy {
@@ -31,6 +32,17 @@ GateAnswer gate_request(const http::Request& request, const ExchangeEnv& env, Wo
     return refuse(405, "method_not_allowed",
                   std::string("use ").append(route->allow).append(" for ").append(route->path),
                   std::string("allow: ").append(route->allow).append("\r\n"));
+  }
+  if (const std::string_view hops_text = request.header(kHopsHeader); !hops_text.empty()) {
+    const std::optional<uint32_t> hops = parse_hops(hops_text);
+    if (!hops) return refuse(400, "invalid_hops", "x-ringgate-hops must be a number of hops (0 to 1000)");
+    const uint32_t max_hops = env.options ? env.options->max_hops : ProxyOptions{}.max_hops;
+    if (*hops > max_hops) {
+      counters.loops_refused.add();
+      return refuse(508, "loop_detected",
+                    "the request has passed " + std::to_string(*hops) + " gateways, more than hub.maxHops (" +
+                        std::to_string(max_hops) + "): the gateways route in a loop");
+    }
   }
   const ApiKey* key = nullptr;
   if (const ApiKeyTable* keys = env.api_keys) {

@@ -183,6 +183,8 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     return decision;  // held by flow control: asks again, counted when placed
   }
   count_attempt(request, true, result.endpoint);
+  if (endpoint.priority > result.best_priority && request.first_attempt && !request.dry_run)
+    stats_.priority_overflows.add();
   if (request.first_attempt && !request.dry_run) {  // one prefix lookup per request, as GAIE's prefix plugin records it
     stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
     stats_.prefix_hit_bytes.observe(double(result.matched_blocks) * double(hasher_.block_bytes()),

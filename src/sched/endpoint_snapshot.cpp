@@ -103,6 +103,7 @@ EndpointSnapshot::EndpointSnapshot(std::vector<EndpointState> endpoints) : endpo
     v.address_hash = e.address_hash;
     v.role = e.role;
     v.context_range = e.context_range;
+    v.priority = e.priority;
     v.remote_inflight = e.remote_inflight;
     v.remote_prefill_tokens = e.remote_prefill_tokens;
     v.slots = e.slots;

@@ -113,6 +113,28 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     return result;
   }
 
+  // Locality (a static entry's `priority`): the candidates of the lowest level that has an
+  // unsaturated one, as Envoy's priority levels; every level saturated: all of them (the
+  // load then spreads over every cluster rather than queueing in the local one).
+  {
+    uint32_t best = UINT32_MAX, worst = 0, open = UINT32_MAX;  // candidates: at least one
+    for (const EndpointSignals& c : candidates) {
+      const uint32_t p = snapshot.scoring_view(c.index).priority;
+      best = std::min(best, p);
+      worst = std::max(worst, p);
+      if (p < open && !endpoint_saturated(c, saturation, request.sheddable)) open = p;
+    }
+    if (best != worst && open != UINT32_MAX) {
+      size_t kept = 0;
+      for (size_t i = 0; i < count; ++i)
+        if (snapshot.scoring_view(candidates[i].index).priority == open) candidates[kept++] = candidates[i];
+      filtered_out_ += count - kept;
+      count = kept;
+      candidate_count_ = count;
+      candidates = std::span<EndpointSignals>(signals_.data(), count);
+    }
+    result.best_priority = best;
+  }
   // Hashes are entries (sampled past kDensePrefixBlocks): scores and results count blocks.
   uint32_t total_blocks = uint32_t(std::min<size_t>(covered_blocks(request.prefix_hashes.size()), UINT32_MAX));
   result.total_blocks = total_blocks;

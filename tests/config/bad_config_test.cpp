@@ -495,3 +495,21 @@ TEST_CASE("scaleFromZero: wakeUrl is an http URL with a host, wakeInterval 100ms
   CHECK(load_config_text(head + "scaleFromZero: {wakeInterval: 1h}\n", "ok.yaml").ok());
   expect_error(head + "scaleFromZero: {wakeInterval: 1h1s}\n", 4, 31, "scaleFromZero.wakeInterval");
 }
+
+TEST_CASE("pool.discovery.static kind gateway and hub.maxHops: known kinds, an admin address, bounds") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static:\n";
+  expect_error(head + "    - {address: \"h:1\", kind: leaf}\n", 6, 30,
+               "pool.discovery.static[0].kind: must be server or gateway (got \"leaf\")");
+  expect_error(head + "    - {address: \"h:1\", kind: gateway}\n", 6, 7,
+               "pool.discovery.static[0]: kind gateway needs 'admin'");
+  expect_error(head + "    - {address: \"h:1\", admin: \"h:2\"}\n", 6, 7,
+               "pool.discovery.static[0]: 'admin' and 'adminKeyFile' are for kind gateway");
+  expect_error(head + "    - {address: \"h:1\", kind: gateway, admin: \"h\"}\n", 6, 0, "admin: invalid address");
+  expect_error(head + "    - {address: \"h:1\", kind: gateway, admin: \"h:2\", priority: 256}\n", 6, 0,
+               "pool.discovery.static[0].priority: value 256 is out of range");
+  expect_error(head + "    - {address: \"h:1\", kind: gateway, admin: \"h:2\", priority: -1}\n", 6, 0,
+               "pool.discovery.static[0].priority: value -1 is out of range");
+  const std::string pool = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  expect_error(pool + "hub: {maxHops: 17}\n", 4, 0, "hub.maxHops: value 17 is out of range");
+  expect_error(pool + "hub: {hops: 1}\n", 4, 0, "hub.hops: unknown field");
+}

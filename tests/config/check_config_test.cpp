@@ -27,7 +27,7 @@ TEST_CASE("a good file: exit 0 and a one-line summary") {
   const std::string path = RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml";
   CHECK(check_config_main(path, out) == 0);
   CHECK(out.str() == path +
-                         ": OK: 1 Gateway (pool vllm, 6 static endpoints: 2 prefill, 1 decode, 3 both), "
+                         ": OK: 1 Gateway (pool vllm, 7 static endpoints: 2 prefill, 1 decode, 4 both), "
                          "disaggregation on (nonCachedTokens 512, prefillTimeout 30s), 2 InferenceModelRewrite "
                          "(2 rules, 2 aliases), 0 InferencePool, 1 InferenceObjective\n");
 }

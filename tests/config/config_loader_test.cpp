@@ -68,11 +68,13 @@ TEST_CASE("the shipped deploy/examples/ringgate.yaml loads") {
   LoadResult result = load_config_file(RINGGATE_SOURCE_DIR "/deploy/examples/ringgate.yaml");
   REQUIRE_MESSAGE(result.ok(), all_errors(result));
   const ConfigSet& c = result.config;
-  REQUIRE(c.gateway.pool.static_endpoints.size() == 6);
+  REQUIRE(c.gateway.pool.static_endpoints.size() == 7);
   CHECK(c.gateway.pool.static_endpoints[3].data_parallel_size == 4);
   CHECK(c.gateway.pool.static_endpoints[4].target_ports == std::vector<uint16_t>{8010, 8011, 8012, 8013});
   CHECK(c.gateway.pool.static_endpoints[5].context_range ==
         ringgate::sched::ContextLengthRange{ringgate::sched::ContextRangeState::Valid, 4097, 131072});
+  CHECK(c.gateway.pool.static_endpoints[6].gateway);
+  CHECK(c.gateway.pool.static_endpoints[6].priority == 1);
   REQUIRE(c.rewrites.size() == 2);
   CHECK(c.rewrites[0].metadata.name == "food-review-alias");
   REQUIRE(c.rewrites[0].pool.has_value());
@@ -650,4 +652,35 @@ TEST_CASE(
     LoadResult r = load_config_text(head + std::string(bad) + "\n", "t.yaml");
     CHECK_MESSAGE(!r.ok(), bad);
   }
+}
+
+TEST_CASE("pool.discovery.static[] kind gateway: a leaf ringgate with its admin address, key file and priority") {
+  ConfigSet c = load_ok(R"(apiVersion: ringgate.io/v1
+kind: Gateway
+pool:
+  discovery:
+    static:
+    - {address: "10.0.0.1:8080", kind: gateway, admin: "10.0.0.1:9090", adminKeyFile: /k, priority: 0}
+    - {address: "leaf-b:8080", kind: gateway, admin: "leaf-b:9090", priority: 255}
+    - {address: "10.0.0.3:8000", kind: server}
+    - "10.0.0.4:8000"
+hub: {maxHops: 16}
+)");
+  const auto& s = c.gateway.pool.static_endpoints;
+  REQUIRE(s.size() == 4);
+  CHECK(s[0].gateway);
+  CHECK(s[0].admin == HostPort{"10.0.0.1", 9090});
+  CHECK(s[0].admin_key_file == "/k");
+  CHECK(s[0].priority == 0);
+  CHECK(s[1].gateway);
+  CHECK(s[1].admin == HostPort{"leaf-b", 9090});
+  CHECK(s[1].admin_key_file.empty());
+  CHECK(s[1].priority == 255);
+  CHECK_FALSE(s[2].gateway);
+  CHECK_FALSE(s[3].gateway);
+  CHECK(s[3].priority == 0);  // the default: local
+  CHECK(c.gateway.hub.max_hops == 16);
+  CHECK(c.gateway.file_sets("hub.maxHops"));
+  ConfigSet plain = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
+  CHECK(plain.gateway.hub.max_hops == 2);
 }

@@ -449,3 +449,100 @@ TEST_CASE("pool: one rank per port keeps its rank and pod, no header, its own id
     CHECK(same == std::vector<sched::EndpointId>{snap->at(i).id});  // a port of its own fails alone
   }
 }
+
+TEST_CASE("pool: a leaf gateway is scheduled on its /debug/load summary; a bad one leaves it unscheduled, counted") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer leaf(loop);  // its api port: never read; its admin port: `admin`
+  FakeServer admin(loop);
+  const std::string good =
+      R"({"version":1,"draining":false,"ageMs":5,"waiting":7,"running":3,"kvUsage":0.4,"saturation":0.2,"held":0,)"
+      R"("models":[{"name":"base","ready":2},{"name":"gone","ready":0}]})";
+  AdminResponse summary{200, "application/json", good};
+  admin.server->route("/debug/load", [&] { return summary; });
+  PoolOptions options = fast_options();
+  options.refused_page_backoff = std::chrono::milliseconds(10);
+  EndpointPool pool(loop, registry, options);
+  DesiredEndpoint d = leaf.member();
+  d.gateway = true;
+  d.admin_host = "127.0.0.1";
+  d.admin_port = admin.port;
+  d.priority = 3;
+  pool.set_members({d});
+  auto routable = [&](const sched::EndpointSnapshot& s) { return find(s, leaf.port) && find(s, leaf.port)->routable; };
+  auto snap = run_until(loop, pool, {&leaf, &admin}, routable);
+  const sched::EndpointState* e = find(*snap, leaf.port);
+  REQUIRE(e);
+  CHECK(e->routable);
+  CHECK(e->gateway);
+  CHECK(e->priority == 3);
+  // "gone" has no ready server there, nor anywhere: offered last (the next test).
+  CHECK(e->models == std::vector<std::string>{"base", "gone"});
+  CHECK(e->metrics.all.waiting == 7);
+  CHECK(e->metrics.all.running == 3);
+  CHECK(e->metrics.all.kv_cache_usage == doctest::Approx(0.4));
+  CHECK(pool.summaries_refused() == 0);
+
+  // Each bad summary: unscheduled at once and counted; a good one brings it back.
+  const std::string bad[] = {
+      "not json",
+      R"({"version":1,"draining":false,"ageMs":2001,"models":[{"name":"base","ready":2}]})",  // stale
+      R"({"version":1,"ageMs":0,"models":[{"name":")" + std::string(257, 'm') + R"(","ready":1}]})",
+      R"({"version":1,"ageMs":0,"models":[]})" + std::string(70000, ' '),  // past 64 KiB
+  };
+  uint64_t refused = 0;
+  for (const std::string& body : bad) {
+    CAPTURE(body.substr(0, 80));
+    summary.body = body;
+    snap = run_until(loop, pool, {&leaf, &admin}, [&](const sched::EndpointSnapshot& s) { return !routable(s); });
+    CHECK_FALSE(routable(*snap));
+    CHECK(pool.summaries_refused() > refused);
+    refused = pool.summaries_refused();
+    summary.body = good;
+    snap = run_until(loop, pool, {&leaf, &admin}, routable);
+    CHECK(routable(*snap));
+  }
+  // Draining: no new requests.
+  summary.body = R"({"version":1,"draining":true,"ageMs":0,"models":[{"name":"base","ready":2}]})";
+  snap = run_until(loop, pool, {&leaf, &admin}, [&](const sched::EndpointSnapshot& s) { return !routable(s); });
+  CHECK_FALSE(routable(*snap));
+  CHECK(pool.summaries_refused() == refused);  // draining is no refusal
+}
+
+TEST_CASE("pool: a model at zero in every leaf is offered by the leaves that list it, else only where it is ready") {
+  EpollLoop loop;
+  sched::EndpointRegistry registry;
+  FakeServer leaf_a(loop), leaf_b(loop), admin_a(loop), admin_b(loop);
+  AdminResponse a{200, "application/json",
+                  R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":0}]})"};
+  AdminResponse b{200, "application/json",
+                  R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":0}]})"};
+  admin_a.server->route("/debug/load", [&] { return a; });
+  admin_b.server->route("/debug/load", [&] { return b; });
+  EndpointPool pool(loop, registry, fast_options());
+  auto leaf = [](const FakeServer& api, const FakeServer& admin) {
+    DesiredEndpoint d = api.member();
+    d.gateway = true;
+    d.admin_host = "127.0.0.1";
+    d.admin_port = admin.port;
+    return d;
+  };
+  pool.set_members({leaf(leaf_a, admin_a), leaf(leaf_b, admin_b)});
+  const std::vector<FakeServer*> all = {&leaf_a, &leaf_b, &admin_a, &admin_b};
+  auto lists = [](const sched::EndpointSnapshot& s, uint16_t port, std::string_view model) {
+    const sched::EndpointState* e = find(s, port);
+    return e && e->routable && has(e->models, model);
+  };
+  // z at zero everywhere: both leaves offer it (each holds or refuses it as configured).
+  auto snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) {
+    return lists(s, leaf_a.port, "z") && lists(s, leaf_b.port, "z");
+  });
+  CHECK(lists(*snap, leaf_a.port, "z"));
+  CHECK(lists(*snap, leaf_b.port, "z"));
+  // z ready in leaf b only: never routed to leaf a.
+  b.body = R"({"version":1,"ageMs":0,"models":[{"name":"base","ready":1},{"name":"z","ready":2}]})";
+  snap = run_until(loop, pool, all, [&](const sched::EndpointSnapshot& s) { return !lists(s, leaf_a.port, "z"); });
+  CHECK_FALSE(lists(*snap, leaf_a.port, "z"));
+  CHECK(lists(*snap, leaf_b.port, "z"));
+  CHECK(lists(*snap, leaf_a.port, "base"));
+}

@@ -7,6 +7,7 @@
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/hop_count.h"
 #include "ringgate/proxy/model_catalog.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/sched/endpoint_snapshot.h"
@@ -26,8 +27,31 @@ TEST_CASE("forwarded request head drops hop-by-hop fields and reframes the body"
   std::string head;
   proxy::build_upstream_head(head, parser.request(), "rid-1", true, 2);
   CHECK(head ==
-        "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer k\r\nx-request-id: rid-1\r\n"
-        "content-length: 2\r\n\r\n");
+        "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer k\r\nx-ringgate-hops: 1\r\n"
+        "x-request-id: rid-1\r\ncontent-length: 2\r\n\r\n");
+}
+
+TEST_CASE("a forwarded request carries one hop more than it came with (hub.maxHops, loops)") {
+  http::RequestParser parser;
+  const std::string bytes =
+      "POST /v1/completions HTTP/1.1\r\nHost: gw\r\nX-Ringgate-Hops: 2\r\nContent-Length: 0\r\n\r\n";
+  REQUIRE(parser.feed(bytes.data(), bytes.size()).state == http::ParseState::Complete);
+  std::string head;
+  proxy::build_upstream_head(head, parser.request(), "rid-1", false, 0);
+  CHECK(head == "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-ringgate-hops: 3\r\ncontent-length: 0\r\n\r\n");
+}
+
+TEST_CASE("x-ringgate-hops: a number up to 1000, nothing else") {
+  CHECK(proxy::parse_hops("") == 0u);
+  CHECK(proxy::parse_hops("0") == 0u);
+  CHECK(proxy::parse_hops("17") == 17u);
+  CHECK(proxy::parse_hops("1000") == 1000u);
+  CHECK_FALSE(proxy::parse_hops("1001"));
+  CHECK_FALSE(proxy::parse_hops("00001"));
+  for (const char* bad : {"-1", "+1", " 1", "1,2", "x", "1.0"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(proxy::parse_hops(bad));
+  }
 }
 
 TEST_CASE("client response head: framing by upstream length and client version") {
@@ -59,7 +83,9 @@ TEST_CASE("TE, Trailer, Upgrade and Proxy-* are hop-by-hop both ways: trailers a
   REQUIRE(parser.feed(bytes.data(), bytes.size()).state == http::ParseState::Complete);
   std::string head;
   proxy::build_upstream_head(head, parser.request(), "rid-2", true, 2);
-  CHECK(head == "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-request-id: rid-2\r\ncontent-length: 2\r\n\r\n");
+  CHECK(head ==
+        "POST /v1/completions HTTP/1.1\r\nhost: gw\r\nx-ringgate-hops: 1\r\nx-request-id: rid-2\r\n"
+        "content-length: 2\r\n\r\n");
 
   http::ResponseParser response;
   std::string body;

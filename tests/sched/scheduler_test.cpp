@@ -606,3 +606,53 @@ TEST_CASE("scheduler: equal scores are broken by the prompt's key: two replicas 
   REQUIRE(spread.size() == 4);
   for (const auto& [endpoint, count] : spread) CHECK(count > n / 8);  // 100 each expected
 }
+
+TEST_CASE("scheduler: locality, the lowest priority level with an unsaturated endpoint, then the next") {
+  Fixture f;
+  // 0 and 1 local (priority 0), 2 and 3 at priority 1, 4 at priority 2; all idle.
+  auto pool_with = [](double local_waiting, double near_waiting) {
+    std::vector<EndpointState> v = make_pool(5);
+    const uint32_t priorities[] = {0, 0, 1, 1, 2};
+    for (size_t i = 0; i < v.size(); ++i) v[i].priority = priorities[i];
+    v[0].metrics.all.waiting = v[1].metrics.all.waiting = local_waiting;
+    v[2].metrics.all.waiting = v[3].metrics.all.waiting = near_waiting;
+    return v;
+  };
+  Scheduler s(SchedulerConfig{}, f.index, f.inflight);
+  Rng rng;
+  auto picks = [&](const EndpointSnapshot& snap) {
+    std::map<EndpointId, int> n;
+    for (int i = 0; i < 200; ++i) {
+      const PickResult r = s.pick(snap, request(f.hashes(prompt(i, i))), rng);
+      REQUIRE(r.ok());
+      CHECK(r.best_priority == 0);
+      ++n[r.endpoint];
+    }
+    return n;
+  };
+  // Below the queue threshold (GAIE's 5 waiting): every pick local.
+  EndpointSnapshot calm(pool_with(4, 0));
+  auto n = picks(calm);
+  CHECK(n[0] + n[1] == 200);
+  // One local endpoint at the threshold: the other local one takes everything.
+  std::vector<EndpointState> half = pool_with(0, 0);
+  half[0].metrics.all.waiting = 5;
+  EndpointSnapshot half_snap(std::move(half));
+  n = picks(half_snap);
+  CHECK(n[1] == 200);
+  // Both local at the threshold: priority 1 takes the overflow, never priority 2.
+  EndpointSnapshot local_full(pool_with(5, 0));
+  n = picks(local_full);
+  CHECK(n[2] + n[3] == 200);
+  // Levels 0 and 1 saturated: priority 2.
+  EndpointSnapshot both_full(pool_with(5, 5));
+  n = picks(both_full);
+  CHECK(n[4] == 200);
+  // One level only: no filtering, best_priority is that level.
+  std::vector<EndpointState> flat = make_pool(2);
+  for (auto& e : flat) e.priority = 3;
+  EndpointSnapshot flat_snap(std::move(flat));
+  const PickResult r = s.pick(flat_snap, request({}), rng);
+  REQUIRE(r.ok());
+  CHECK(r.best_priority == 3);
+}

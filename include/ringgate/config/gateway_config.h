@@ -95,10 +95,16 @@ struct StaticEndpoint {
   // Data parallelism (control::DesiredEndpoint): "targetPorts", one rank per port on the
   // address's host (address's port first), or "dataParallelSize", ranks behind address's
   // one port (0: learnt from its /metrics).
-  std::vector<uint16_t> target_ports;
+  std::vector<uint16_t> target_ports = {};
   uint32_t data_parallel_size = 0;
   // "contextLengthRange": "min-max" tokens (llm-d's llm-d.ai/context-length-range); None: any.
   sched::ContextLengthRange context_range = {};
+  // "kind: gateway": a leaf ringgate, read at `admin` (its /debug/load) with the key in
+  // `admin_key_file`; "priority": its locality level (0 = local).
+  bool gateway = false;
+  std::optional<HostPort> admin = {};
+  std::string admin_key_file = {};
+  uint32_t priority = 0;
 
   friend bool operator==(const StaticEndpoint&, const StaticEndpoint&) = default;
 };
@@ -321,6 +327,11 @@ struct AdminConfig {
   bool auth = false;
 };
 
+// hub: a gateway over gateways.
+struct HubConfig {
+  uint32_t max_hops = 2;  // "maxHops"
+};
+
 // sharedState: replicas share load (and, later, rate-limit budgets) through Redis.
 struct RedisConfig {
   HostPort address;           // "address": HOST:PORT
@@ -362,6 +373,7 @@ struct GatewayConfig {
   RateLimitConfig rate_limits;
   AuthConfig auth;
   AdminConfig admin;
+  HubConfig hub;
   SharedStateConfig shared_state;
   ResponsesConfig responses;
 

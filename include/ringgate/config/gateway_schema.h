@@ -96,6 +96,8 @@ inline constexpr Field kRootFields[] = {
     {"scaleFromZero", "map", "", "", kRestart, "",
      "A pool scaled to zero: a hook told while requests wait for a model with no ready server "
      "(the holding itself is flowControl.noEndpointRequestTTL's)."},
+    {"hub", "map", "", "", kRestart, "",
+     "A hub over leaf gateways (pool entries of kind `gateway`, docs/multi-cluster.md): loop refusal."},
 };
 inline constexpr Field kListenFields[] = {
     {"api", "host:port", ":8080", "", kRestart, "--listen", "OpenAI API listener; empty host = all interfaces."},
@@ -142,6 +144,11 @@ inline constexpr Field kAuthFields[] = {
     {"apiKeysFile", "path", "", "", kRestart, "",
      "`kind: ApiKeys` file: key SHA-256 -> tenant, model globs, budgets, admin (deploy/examples/api-keys/keys.yaml). "
      "Its content reloads when it changes; which file, on restart."},
+};
+inline constexpr Field kHubFields[] = {
+    {"maxHops", "int", "2", "0..16", kRestart, "",
+     "Each gateway adds 1 to a forwarded request's x-ringgate-hops header; a request arriving with more hops than "
+     "this is answered 508 (loop_detected) and goes nowhere: a hub pointed at itself, or hubs in a cycle."},
 };
 inline constexpr Field kAdminFields[] = {
     {"auth", "bool", "false", "", kRestart, "",
@@ -193,6 +200,18 @@ inline constexpr Field kStaticEndpointFields[] = {
     {"contextLengthRange", "string", "", "\"min-max\" tokens, both included, 0..10^9", kLive, "",
      "The prompt lengths it is deployed for (llm-d's pod label llm-d.ai/context-length-range): what the "
      "context-length scorer and filter read. Unset: any length."},
+    {"kind", "string", "server", "server, gateway", kLive, "",
+     "server: a model server. gateway: another ringgate (a leaf cluster), scheduled on the load summary of its "
+     "admin port's /debug/load (docs/multi-cluster.md); needs `admin`."},
+    {"admin", "host:port", "", "", kLive, "",
+     "kind gateway: the leaf's admin address, where its load summary is read."},
+    {"adminKeyFile", "path", "", "", kLive, "",
+     "kind gateway: a file holding an API key the leaf's keys file marks `admin: true`, sent as Authorization: "
+     "Bearer when its summary is read (leave out when the leaf's admin port wants no key)."},
+    {"priority", "int", "0", "0..255", kLive, "",
+     "Locality: 0 = local. Requests stay on the lowest priority level that has an unsaturated endpoint serving the "
+     "model, and overflow to the next level only when all of its endpoints are saturated (Envoy's priority "
+     "levels)."},
 };
 inline constexpr Field kKubernetesFields[] = {
     {"namespace", "string", "", "", kRestart, "--pool-namespace",
@@ -515,6 +534,7 @@ inline constexpr auto kRoot = names_of(kRootFields);
 inline constexpr auto kListen = names_of(kListenFields);
 inline constexpr auto kAuth = names_of(kAuthFields);
 inline constexpr auto kAdmin = names_of(kAdminFields);
+inline constexpr auto kHub = names_of(kHubFields);
 inline constexpr auto kResponses = names_of(kResponsesFields);
 inline constexpr auto kSharedState = names_of(kSharedStateFields);
 inline constexpr auto kSharedStateRedis = names_of(kSharedStateRedisFields);
@@ -604,6 +624,7 @@ inline constexpr Map kMaps[] = {
     {"rateLimits", kRateLimits, kRateLimitsFields},
     {"auth", kAuth, kAuthFields},
     {"admin", kAdmin, kAdminFields},
+    {"hub", kHub, kHubFields},
     {"responses", kResponses, kResponsesFields},
     {"sharedState", kSharedState, kSharedStateFields},
     {"sharedState.redis", kSharedStateRedis, kSharedStateRedisFields},

@@ -19,6 +19,9 @@ AdminResponse debug_flow_page(const AdminSources& sources, std::string_view quer
 // /debug/connections: client connections open per worker, HTTP/2's and their streams among
 // them (debug_connections_page.cpp).
 AdminResponse debug_connections_page(const AdminSources& sources, std::string_view query);
+// /debug/load: the compact load summary a hub schedules this gateway on (load_summary.h,
+// debug_load_page.cpp).
+AdminResponse debug_load_page(const AdminSources& sources, std::string_view query);
 // What /debug/flow and /metrics' flow families read (debug_flow_page.cpp).
 FlowView flow_view(const AdminSources& sources);
 

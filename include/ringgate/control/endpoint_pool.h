@@ -51,7 +51,21 @@ struct DesiredEndpoint {
   // The prompt lengths it is deployed for: its pod's llm-d.ai/context-length-range label, a
   // static entry's contextLengthRange (None: any).
   sched::ContextLengthRange context_range = {};
+  // A leaf gateway (a static entry's kind: gateway, docs/multi-cluster.md): its load and
+  // models come from the load summary on its admin address (/debug/load), read with
+  // the key in `admin_key_file` (read when it joins) as a bearer token when one is named;
+  // never from /metrics and /v1/models.
+  bool gateway = false;
+  std::string admin_host = {};
+  uint16_t admin_port = 0;
+  std::string admin_key_file = {};
+  // Locality level (0 = local): the scheduler keeps a request on the lowest level with an
+  // unsaturated endpoint for its model.
+  uint32_t priority = 0;
 };
+
+// Where a leaf gateway's admin port answers its load summary (control/load_summary.h).
+inline constexpr const char* kLoadSummaryPath = "/debug/load";
 
 // Ranks one port may serve (vLLM's --data-parallel-size; wide-EP pods run 8 or 16).
 inline constexpr uint32_t kMaxDataParallelSize = 64;
@@ -135,12 +149,18 @@ class EndpointPool {
   uint64_t scrapes_ok() const { return scrapes_ok_; }
   uint64_t scrapes_failed() const { return scrapes_failed_; }
   uint64_t scrapes_unreadable() const { return scrapes_unreadable_; }  // answered 2xx, not vLLM's metrics
+  // Leaf gateways' load summaries refused: malformed, past a bound, or stale.
+  uint64_t summaries_refused() const { return summaries_refused_; }
 
  private:
   struct Engine;
   struct Member;
   void on_metrics(Member& m, const GetResult& r);
   void on_models(Member& m, const GetResult& r);
+  // A leaf gateway's: its reads of the load summary on its admin address (false: the
+  // admin address does not resolve), and their answers.
+  bool start_leaf_reads(Member& m, const DesiredEndpoint& d);
+  void on_summary(Member& m, const GetResult& r);
   bool routable(const Member& m) const;
   void set_changed() { changed_ = true; }
   // Gives `m` the engines its data-parallel shape asks for (ids kept for ranks it still
@@ -165,6 +185,7 @@ class EndpointPool {
   uint64_t gateway_replicas_ = 1;
   bool prefix_index_shared_ = false;
   uint64_t scrapes_ok_ = 0, scrapes_failed_ = 0, scrapes_unreadable_ = 0;
+  uint64_t summaries_refused_ = 0;
 };
 
 // The first instant at least half an `interval` after `now` (steady clock) that falls

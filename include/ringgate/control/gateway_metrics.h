@@ -71,6 +71,8 @@ struct AuthStatus {
 struct ControlCounters {
   uint64_t snapshots_published = 0;
   uint64_t scrapes_ok = 0, scrapes_failed = 0;
+  uint64_t leaf_summaries_refused = 0;  // leaf gateways' load summaries refused (EndpointPool)
+  uint64_t priority_overflows = 0;      // the workers' (metrics::WorkerStats::priority_overflows)
   uint64_t scrapes_unreadable = 0;  // answered, but no vLLM metrics could be read from the page
   uint64_t ejections = 0;
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;

@@ -279,6 +279,9 @@ struct WorkerStats {
   // One per request's first scheduling decision (retries are not new attempts); see attempt_key().
   util::SingleWriterTable<SingleWriterCounter, 256> scheduler_attempts;
   SingleWriterHistogram<kHitRatioBuckets.size()> prefix_hit_ratio;
+  // Requests placed past the best priority level serving their model (locality: that
+  // level was saturated); counted once per request, on its first attempt.
+  SingleWriterCounter priority_overflows;
   SingleWriterHistogram<kHitBytesBuckets.size()> prefix_hit_bytes;
   // EPP mode, per ext-proc stream: from its request headers until the request's answer (the
   // pick or an immediate response; a hold's wait included), and its response's handling.

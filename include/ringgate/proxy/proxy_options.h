@@ -97,6 +97,9 @@ struct ProxyOptions {
   // for the other replicas to tell it (proxy/response_wait.h); 0 = no wait (alone). Set
   // from sharedState's sync interval (gateway/settings.cpp).
   uint32_t response_wait_ms = 0;
+  // hub.maxHops: a request whose x-ringgate-hops header says more is answered 508 (a loop of
+  // gateways); each forwarded request carries one more hop than it came with.
+  uint32_t max_hops = 2;
 
   // HTTP/2 on the API listener (listen.http2): h2c by prior knowledge beside HTTP/1.1,
   // h2 by ALPN under TLS. (Its request limits are `limits`, as HTTP/1.1's.)

@@ -80,6 +80,7 @@ struct WorkerCounters {
   // Requests that waited for another replica's response id (proxy/response_wait.h), by
   // kResponseWaitOutcomes: found, or routed as unknown once the wait was over.
   Counter response_waits[2];
+  Counter loops_refused;          // requests with more x-ringgate-hops than hub.maxHops: 508
   Counter loop_ticks;             // turns of the worker's 100 ms tick: /healthz sees the loop turning
   // HTTP/2 on the API listener (http/h2_session.h's names label them).
   Counter http2_connections;

@@ -91,6 +91,10 @@ struct EndpointState {
   // The prompt lengths it is deployed for (label llm-d.ai/context-length-range, static
   // `contextLengthRange`): the context-length scorer and filter read it.
   ContextLengthRange context_range;
+  // Locality level (a static entry's `priority`, 0 = local) and whether it is a leaf
+  // gateway (kind: gateway) rather than a model server.
+  uint32_t priority = 0;
+  bool gateway = false;
   // What the other gateway replicas have in flight to it (sharedState; 0 without):
   // requests, and prompt tokens sent whose first token has not come (the latency model's
   // in-flight prefill).
@@ -125,6 +129,7 @@ struct EndpointScoringView {
   uint64_t address_hash = 0;
   EndpointRole role = EndpointRole::Both;
   ContextLengthRange context_range;
+  uint32_t priority = 0;        // locality level (EndpointState::priority)
   int64_t remote_inflight = 0;  // the other replicas' (sharedState)
   int64_t remote_prefill_tokens = 0;
   double slots = 0;

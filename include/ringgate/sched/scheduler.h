@@ -141,6 +141,9 @@ struct PickResult {
   LatencyFeatures features;
   // An SLO-aware pick (reason Slo): whether the chosen one is predicted to meet them.
   bool slo_met = false;
+  // Locality: the best priority level among the candidates serving the model; the chosen
+  // endpoint's above it is an overflow (every endpoint of the better levels was saturated).
+  uint32_t best_priority = 0;
   double predicted_ttft_ms = 0, predicted_tpot_ms = 0;  // of the chosen one, when predicted
   // Per-decision prefix hit ratio (matched / total, 0 when no blocks).
   double prefix_hit_ratio() const { return total_blocks ? double(matched_blocks) / total_blocks : 0.0; }
