@@ -502,8 +502,10 @@ void extension_families(const ExtensionSum& x, const sched::ScorerWeights& score
                            "non-streaming response (EPP mode).",
                            MetricType::Histogram);
     x.response_processing.emit(response, {}, metrics::kEppResponseProcessingBuckets);
-    out.push_back(std::move(request));
-    out.push_back(std::move(response));
+    // Absent until observed (in EPP mode, by an ext-proc stream): a gateway has no ext-proc
+    // phase to time, and an empty family would be one it never serves.
+    if (!x.request_processing.empty()) out.push_back(std::move(request));
+    if (!x.response_processing.empty()) out.push_back(std::move(response));
     // Failed polls of the model servers' /metrics: llm-d's metrics-data-source errors,
     // under the v0.10 name and its deprecated llm_d_inference_scheduler_ twin.
     const Labels source{{"source_type", "metrics-data-source"}};

@@ -652,7 +652,7 @@ test('deploy/epp: ringgate --mode epp in place of the inferencepool chart\'s EPP
   assert.equal(c.readinessProbe.grpc.service, 'inference-extension');
   assert.equal(c.livenessProbe.grpc.service, 'liveness');
   // (What each name answers is tested against the running EPP in tests/epp: ext_proc_kube, ext_proc_acceptance.)
-  const server = read(path.join(root, 'src/epp/grpc_health_service.cpp'));
+  const server = read(path.join(root, 'src/epp/grpc_health.cpp'));
   for (const name of ['inference-extension', 'liveness']) {
     assert.ok(server.includes(`service == "${name}"`), `ringgate's gRPC health server does not answer service "${name}"`);
   }
