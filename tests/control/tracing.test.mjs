@@ -12,6 +12,7 @@
 //   3. The receiver is down: every request is answered, drops and failures counted.
 //   4. A client's not-sampled parent stays unsampled at ratio 1.0; its hostile tracestate
 //      is dropped (never forwarded, never exported).
+//   5. Through a hub (issue 70): the leaf gateway's server span under the hub's attempt span.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -438,4 +439,36 @@ test('with the collector down, requests are served and drops are counted', async
   });
   assert.equal(m.get('ringgate_trace_spans_exported_total'), 0);
   assert.equal(m.get('ringgate_trace_spans_dropped_total{reason="ring_full"}'), 0);
+});
+
+test('through a hub (issue 70): one trace, the leaf gateway\'s server span under the hub\'s attempt span', async () => {
+  const receiver = await startReceiver();
+  const pool = await sims(1, ['--mode', 'random', '--inter-token-latency-ms', '1',
+    '--otlp-traces-endpoint', `${receiver.url}/v1/traces`]);
+  const leaf = await gateway([...staticPool(pool), `tracing: {endpoint: "${receiver.url}", serviceName: leaf, sampleRatio: 0.0}`]);
+  await waitRoutable(leaf, 1);
+  const hub = await gateway(['pool:', '  discovery:', '    static:',
+    `    - {address: "127.0.0.1:${leaf.port}", kind: gateway, admin: "127.0.0.1:${leaf.adminPort}"}`,
+    `tracing: {endpoint: "${receiver.url}", serviceName: hub, sampleRatio: 0.0}`]);
+  await waitRoutable(hub, 1);
+  const traceId = '7a3f0c1d9e8b4a6f5e4d3c2b1a0f9e8d';
+  const answer = await chat(hub, 'Across clusters', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+  assert.equal(answer.status, 200);
+  const spans = await until('the hub, leaf and sim spans', () => {
+    const s = spansOf(receiver, traceId);
+    return ['hub', 'leaf'].every((svc) => [KIND_SERVER, KIND_CLIENT].every((k) => s.some((x) => x.service === svc && x.kind === k))) &&
+      s.some((x) => x.service === 'vllm') && s;
+  });
+  const of = (service, kind) => spans.filter((s) => s.service === service && s.kind === kind);
+  const [hubServer, hubAttempt, leafServer, leafAttempt] =
+    [of('hub', KIND_SERVER), of('hub', KIND_CLIENT), of('leaf', KIND_SERVER), of('leaf', KIND_CLIENT)].map((x) => {
+      assert.equal(x.length, 1, JSON.stringify(spans.map((s) => [s.service, s.name, s.kind])));
+      return x[0];
+    });
+  assert.equal(hubAttempt.parentId, hubServer.spanId);
+  assert.equal(hubAttempt.attributes['server.port'], leaf.port, 'the hub\'s attempt went to the leaf');
+  assert.equal(leafServer.parentId, hubAttempt.spanId, 'the leaf\'s server span hangs under the hub\'s attempt');
+  assert.equal(leafAttempt.parentId, leafServer.spanId);
+  assert.equal(spans.find((s) => s.service === 'vllm').parentId, leafAttempt.spanId);
+  for (const s of spans) assert.equal(s.traceId, traceId);
 });
