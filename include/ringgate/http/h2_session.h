@@ -64,7 +64,7 @@ struct H2Stream {
   bool deferred = false;        // the session waits for more of `out`
   // Fields sent as trailers after the last DATA (answer_ended): gRPC's status.
   std::span<const Header> trailers;
-  uint64_t sent_at_ms = 0;      // the last DATA went out, the answer began, or bytes came after a wait for them
+  uint64_t sent_at_ms = 0;  // the last DATA went out, the answer began, or bytes came after a wait for them
   size_t pending() const { return out.size() - out_at; }
 };
 
