@@ -23,7 +23,6 @@ using http::GrpcStatus;
 constexpr std::string_view kProcessPath = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
 constexpr std::string_view kCheckPath = "/grpc.health.v1.Health/Check";
 constexpr std::string_view kWatchPath = "/grpc.health.v1.Health/Watch";
-constexpr uint64_t kDeadlineCheckMs = 5;        // how often streams with a deadline are looked at
 constexpr size_t kMaxStatusMessageBytes = 512;  // grpc-message, percent-encoded
 // Answers queued on a connection's streams and not yet taken by its client's windows. A
 // Gateway reads its answers; one that has this much waiting (its duplex bodies echoed to
@@ -257,13 +256,17 @@ void GrpcConnection::on_timer(net::Timer& timer) {
   flush();
 }
 
+// The timer fires at the earliest open deadline (not on a period: a stream held for
+// seconds costs no wake-ups before its deadline).
 void GrpcConnection::arm_deadline_check() {
-  if (deadline_check_.armed()) return;
-  for (auto& [id, call] : calls_) {
-    if (call->finished || call->deadline_ms == 0) continue;
-    rt_.loop->timers().arm(deadline_check_, kDeadlineCheckMs, rt_.loop->now_ms());
-    return;
-  }
+  uint64_t earliest = UINT64_MAX;
+  for (auto& [id, call] : calls_)
+    if (!call->finished && call->deadline_ms != 0) earliest = std::min(earliest, call->deadline_ms);
+  if (earliest == UINT64_MAX || (deadline_check_.armed() && deadline_armed_for_ <= earliest)) return;
+  deadline_check_.cancel();
+  const uint64_t now = rt_.loop->now_ms();
+  rt_.loop->timers().arm(deadline_check_, earliest > now ? earliest - now : 1, now);
+  deadline_armed_for_ = earliest;
 }
 
 void GrpcConnection::tick() {

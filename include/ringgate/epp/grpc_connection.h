@@ -116,6 +116,7 @@ class GrpcConnection final : public net::IoHandler,
   std::vector<std::unique_ptr<Call>> closed_;  // freed at the turn's end, outside their own calls
   net::Timer first_stream_{this, 0};
   net::Timer deadline_check_{this, 1};
+  uint64_t deadline_armed_for_ = 0;  // the deadline deadline_check_ fires at (while armed)
   bool closing_ = false;
   bool closing_after_send_ = false;  // a connection error: its GOAWAY (or TLS alert) goes out, then the close
   bool recv_armed_ = false;
