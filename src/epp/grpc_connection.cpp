@@ -298,7 +298,8 @@ void GrpcConnection::h2_request(http::H2Stream& h2) {
       grpc_content = field.value.starts_with("application/grpc");
     } else if (field.name == "grpc-timeout") {
       uint64_t ms = 0;
-      if (http::parse_grpc_timeout(field.value, ms)) call.deadline_ms = rt_.loop->now_ms() + std::max<uint64_t>(ms, 1);
+      // + 1: the loop's clock is in whole milliseconds, and a deadline is never early.
+      if (http::parse_grpc_timeout(field.value, ms)) call.deadline_ms = rt_.loop->now_ms() + ms + 1;
     }
   }
   h2.request.headers.clear();
