@@ -204,7 +204,8 @@ void ClientConnection::arm_direct() {
 
 void ClientConnection::on_direct_done(int32_t res) {
   if (res == -ECANCELED || res == -EAGAIN || res == -EINTR) return arm_recv();  // paused, or to be re-armed
-  if (res <= 0) return on_eof();  // the peer's FIN or a socket error, as for the multishot
+  if (res < 0) return close();        // a socket error: the client is gone (as for the multishot)
+  if (res == 0) return on_eof();      // the peer's FIN
   if (lingering_) return arm_recv();  // the refused request's rest: dropped
   http::Request& request = parser_.request();
   if (phase_ != Phase::Reading || !parser_.head_complete() || direct_at_ != request.body.spare()) {

@@ -239,6 +239,113 @@ disaggregation: {nonCachedTokens: 512}
         self.assertEqual(removed, ['x-prefiller-host-port', 'x-data-parallel-rank'])
 
 
+def held_by_rank(admin):
+    """The held counts of every endpoint, a data-parallel rank's keyed address#rank."""
+    out = {}
+    for e in h.debug_endpoints(admin):
+        key = e['address'] if e['data_parallel_rank'] is None else '%s#%d' % (e['address'], e['data_parallel_rank'])
+        out[key] = {k: e[k] for k in HELD}
+    return out
+
+
+class EppDataParallel(unittest.TestCase):
+    """Issue 71 in EPP mode with a data-parallel decode server (two ranks behind one port,
+    named in x-data-parallel-rank) and a prefill pod: every leg picked to a rank, answered
+    200, answered 500, cancelled after its answer began and before, and split ones (the
+    prefill pod named) answered and cancelled, gives back what its ticket held at its rank
+    and at the prefill pod: every count back to 0."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.prefill = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL, '--data-parallel-size', '2',
+                                 '--data-parallel-stats-interval-ms', '0')
+        config = h.write_config('''apiVersion: ringgate.io/v1
+kind: Gateway
+mode: epp
+pool:
+  name: vllm
+  discovery:
+    static:
+    - {address: "%s", role: prefill}
+    - {address: "%s", role: decode}
+disaggregation: {nonCachedTokens: 512}
+''' % (cls.prefill.info['api'], cls.decode.info['api']))
+        cls.epp = h.start_epp_with_config(config)
+        cls.admin = cls.epp.info['admin']
+        h.wait_for(lambda: len([e for e in h.debug_endpoints(cls.admin) if e['routable']]) == 3,
+                   what='the prefill pod and both ranks routable')
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.epp.stop()
+        for s in (cls.prefill, cls.decode):
+            s.stop()
+        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+
+    def pick(self, prompt):
+        body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4, 'stream': True}).encode()
+        s = h.ExtProcStream(self.epp.info['epp'])
+        self.addCleanup(s.close)
+        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+        r = s.recv()
+        self.assertEqual(r.WhichOneof('response'), 'request_headers')
+        headers = h.header_map(r.request_headers.response.header_mutation)
+        self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
+        self.assertIn(headers.get('x-data-parallel-rank'), ('0', '1'))
+        while not s.recv().request_body.response.body_mutation.streamed_response.end_of_stream:
+            pass
+        return s, headers
+
+    def answer(self, s, status):
+        s.send(response_headers=h.headers([(':status', status), ('content-type', 'text/event-stream')]))
+        self.assertEqual(s.recv().WhichOneof('response'), 'response_headers')
+        s.send(response_body=ep.HttpBody(body=b'data: {}\n\ndata: [DONE]\n\n', end_of_stream=True))
+        s.recv()
+        self.assertEqual(s.close(), h.grpc.StatusCode.OK)
+
+    def test_every_leg_to_a_rank_gives_back_what_it_held(self):
+        decode = self.decode.info['api']
+        ranks = ['%s#0' % decode, '%s#1' % decode]
+        everything = [self.prefill.info['api']] + ranks
+        idle_all = idle(everything)
+        self.assertEqual(held_by_rank(self.admin), idle_all)
+        short = [self.pick('%d: hello there?' % n) for n in range(8)]
+        split = [self.pick(('%d split lorem ipsum dolor sit amet ' % n) * 120) for n in range(2)]
+        for _, headers in split:
+            self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
+        for _, headers in short:
+            self.assertNotIn('x-prefiller-host-port', headers)
+        picked = [headers['x-data-parallel-rank'] for _, headers in short + split]
+        self.assertEqual(sorted(set(picked)), ['0', '1'], 'both ranks picked: %s' % picked)
+        h.wait_for(lambda: sum(held_by_rank(self.admin)[r]['inflight'] for r in ranks) == 10,
+                   what='10 in flight on the ranks')
+        mid = held_by_rank(self.admin)
+        for r in ranks:
+            n = picked.count(r[-1])
+            self.assertEqual(mid[r]['inflight'], n, mid)
+            self.assertGreater(mid[r]['inflight_tokens'], 0, mid)
+        self.assertEqual(mid[self.prefill.info['api']]['inflight'], 2, mid)
+        # Short legs: two answered 200, two 500, two left after their answer began, two
+        # before; the split ones: one answered, one left before its answer.
+        for s, _ in short[0:2]:
+            self.answer(s, '200')
+        for s, _ in short[2:4]:
+            self.answer(s, '500')
+        for s, _ in short[4:6]:
+            s.send(response_headers=h.headers([(':status', '200'), ('content-type', 'text/event-stream')]))
+            self.assertEqual(s.recv().WhichOneof('response'), 'response_headers')
+        self.answer(split[0][0], '200')
+        for s, _ in short[4:8] + split[1:]:
+            s.responses.cancel()
+            s.channel.close()
+        h.wait_for(lambda: held_by_rank(self.admin) == idle_all, what='every count at each rank given back')
+        self.assertEqual(held_by_rank(self.admin), idle_all, 'mid-run they were %s' % mid)
+
+
 class EppContextLengthPools(unittest.TestCase):
     """Issue 69 in EPP mode: llm-d's context-length-aware filter over static entries'
     contextLengthRange: x-prefiller-host-port names the prefill pod whose range holds the

@@ -16,14 +16,20 @@
 //   E  role both, two data-parallel ranks behind its one port (legs to a rank)
 // The counts are read mid-run too: they must rise above zero (the final zero is not
 // vacuous) before they come back.
+//
+// Then three ends of a leg on their own (issue 71), each with its own sims and gateway: the
+// request timeout cancelling plain, streamed and split requests (mid-prefill), a client
+// leaving while its split request's prefill leg runs, and failures on a data-parallel
+// server's ranks (answered 500 and dropped mid-way, retried elsewhere).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim, startGateway, waitRoutable, scrape } from '../lib/procs.mjs';
 import { Agent, setGlobalDispatcher } from 'undici';
-import { timeScale } from '../lib/timing.mjs';
+import { timeScale, waitFor as waitUntil } from '../lib/timing.mjs';
 
 const MODEL = 'facebook/opt-125m';
 // The clients' connections stay open past the check (fetch's default agent closes an idle
@@ -276,4 +282,142 @@ test('after a concurrent mix of split, hedged, migrated, retried, refused and ab
     assert.equal(e.flow_inflight, IDLE, `${address} /debug/flow inflight`);
     assert.equal(e.sheddable_inflight, IDLE, `${address} sheddable_inflight`);
   }
+});
+
+// A gateway over `sims` (the first `prefill` of them role prefill) with `extra` config lines.
+async function gatewayOver(sims, { prefill = 0, extra = [] } = {}) {
+  live.push(...sims);
+  const addr = (s) => `127.0.0.1:${s.port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-inflight-'));
+  dirs.push(dir);
+  const config = path.join(dir, 'gateway.yaml');
+  fs.writeFileSync(config, [
+    'apiVersion: ringgate.io/v1', 'kind: Gateway',
+    'pool:', '  discovery:', '    static:',
+    ...sims.map((s, i) => (i < prefill ? `      - {address: "${addr(s)}", role: prefill}` : `      - "${addr(s)}"`)),
+    ...extra, '',
+  ].join('\n'));
+  const gw = await startGateway(['--workers', '2', '--config', config]);
+  live.push(gw);
+  return gw;
+}
+const idleNow = async (gw) => { const c = await counts(gw); return allIdle(c) ? c : null; };
+// Every count of every endpoint (ranks apart) at IDLE, within `ms` (x the time scale).
+async function backToIdle(gw, what, ms = 10000) {
+  try {
+    await waitUntil(what, () => idleNow(gw), ms, 25);
+  } catch (e) {
+    assert.fail(`${e.message}; last seen: ${JSON.stringify(await counts(gw))}`);
+  }
+}
+const ranksOf = (c) => Object.entries(c).filter(([k]) => k.includes('#'));
+
+test('the request timeout cancelling plain, streamed and mid-prefill split requests gives every count back', { timeout: 90000 }, async () => {
+  // P's prefill legs take 30 s (longer than any wait here): a split request is timed out
+  // while its prefill leg runs, its decode pod's reservation held. B streams 20 tokens/s.
+  const P = await startSim([...SIM_ARGS, ...nixl('kv_producer'), '--prefill-overhead-ms', '30000']);
+  const B = await startSim([...SIM_ARGS, ...nixl('kv_both'), '--inter-token-latency-ms', '50']);
+  const gw = await gatewayOver([P, B], { prefill: 1, extra: [
+    `timeouts: {request: ${2 * timeScale}s}`, 'disaggregation: {nonCachedTokens: 512}', 'retries: {budget: 0}'] });
+  await waitRoutable(gw, 2);
+  const addr = (s) => `127.0.0.1:${s.port}`;
+  const slow = (i, extra) => completion(`slow ${i}`, { max_tokens: 2000, ...extra });
+  const runs = [
+    send(gw, '/v1/completions', slow(0)), send(gw, '/v1/chat/completions', chat('slow 1', { max_tokens: 2000 })),
+    send(gw, '/v1/completions', slow(2, { stream: true })),
+    send(gw, '/v1/chat/completions', chat('slow 3', { max_tokens: 2000, stream: true })),
+    send(gw, '/v1/completions', { model: MODEL, prompt: longPrompt('timed out 0'), max_tokens: 8 }),
+    send(gw, '/v1/completions', { model: MODEL, prompt: longPrompt('timed out 1'), max_tokens: 8, stream: true }),
+  ];
+  // Mid-run: the four on B, and the two split ones' prefill legs on P (their decode
+  // reservations on B: six there).
+  const mid = await waitUntil('the six requests in flight', async () => {
+    const c = await counts(gw);
+    return c[addr(P)].inflight === 2 && c[addr(B)].inflight === 6 ? c : null;
+  }, 5000, 25);
+  assert.ok(mid[addr(P)].raw_prefill_tokens > 0 && mid[addr(P)].awaiting === 2, JSON.stringify(mid[addr(P)]));
+  assert.ok(mid[addr(B)].inflight_tokens > 0, JSON.stringify(mid[addr(B)]));
+  const [plain, chatPlain, streamed, chatStreamed, split, splitStreamed] = await Promise.all(runs);
+  for (const r of [plain, chatPlain, split]) {
+    assert.equal(r.status, 504, r.text.slice(0, 300));
+    assert.equal(JSON.parse(r.text).error.code, 'request_timeout');
+  }
+  for (const r of [streamed, chatStreamed]) {
+    assert.equal(r.status, 200);
+    assert.ok(!r.done && r.text.includes('request_timeout'), r.text.slice(-300));
+  }
+  // The split stream timed out before its first byte: a 504 or an SSE error event.
+  assert.ok(splitStreamed.text.includes('request_timeout'), `${splitStreamed.status} ${splitStreamed.text.slice(-300)}`);
+  await backToIdle(gw, 'every count back at idle after the timeouts');
+});
+
+test('a client leaving while its split request\'s prefill leg runs gives back the prefill and decode pods\' counts', { timeout: 90000 }, async () => {
+  // P's prefill legs take 60 s: the counts must come back long before that, so the leg
+  // is cancelled when its client goes, not given back when it ends.
+  const P = await startSim([...SIM_ARGS, ...nixl('kv_producer'), '--prefill-overhead-ms', '60000']);
+  const B = await startSim([...SIM_ARGS, ...nixl('kv_both')]);
+  const gw = await gatewayOver([P, B], { prefill: 1, extra: ['disaggregation: {nonCachedTokens: 512}'] });
+  await waitRoutable(gw, 2);
+  const addr = (s) => `127.0.0.1:${s.port}`;
+  // Each client sends its request on a socket of its own and resets it (RST) mid-prefill:
+  // a client that went away. (A FIN before the response began is a half-close after a
+  // complete request, which is answered: ClientConnection::on_eof.)
+  const leaving = [0, 1, 2].map((i) => {
+    const body = JSON.stringify(i === 2
+      ? { model: MODEL, messages: [{ role: 'user', content: longPrompt('left 2') }], max_tokens: 8 }
+      : { model: MODEL, prompt: longPrompt(`left ${i}`), max_tokens: 8, stream: i === 1 });
+    const socket = net.connect(gw.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => { answer += d; });
+    socket.write(`POST ${i === 2 ? '/v1/chat/completions' : '/v1/completions'} HTTP/1.1\r\nhost: gw\r\n` +
+      `content-type: application/json\r\nx-gateway-inference-fairness-id: t${++tenantSeq}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return { socket, answer: () => answer };
+  });
+  const mid = await waitUntil('three prefill legs on P, three reservations on B', async () => {
+    const c = await counts(gw);
+    return c[addr(P)].inflight === 3 && c[addr(P)].awaiting === 3 && c[addr(B)].inflight === 3 ? c : null;
+  }, 5000, 25);
+  assert.ok(mid[addr(P)].inflight_tokens > 0 && mid[addr(P)].raw_prefill_tokens > 0, JSON.stringify(mid[addr(P)]));
+  for (const l of leaving) {
+    assert.equal(l.answer(), '', 'no answer before the prefill leg ended');
+    l.socket.resetAndDestroy();
+  }
+  await backToIdle(gw, 'every count back at idle after the clients left mid-prefill');
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  assert.equal([...m].filter(([k]) => k.startsWith('ringgate_pd_decode_only_fallbacks_total')).reduce((a, [, v]) => a + v, 0), 0,
+    'no prefill leg ended on its own');
+});
+
+test('failures on a data-parallel server\'s ranks (500s, drops mid-way) give back every rank\'s counts', { timeout: 120000 }, async () => {
+  // E: two ranks behind one port, answering 40% of requests 500 and dropping 30% mid-way;
+  // B answers all (the retries and migrations go there).
+  const E = await startSim([...SIM_ARGS, '--data-parallel-size', '2', '--data-parallel-stats-interval-ms', '0',
+    '--fault-seed', '7', '--fail-rate', '0.4', '--fail-mid-stream-rate', '0.3', '--inter-token-latency-ms', '20']);
+  const B = await startSim([...SIM_ARGS]);
+  const gw = await gatewayOver([E, B], { extra: ['retries: {budget: 3, deadline: 30s}'] });
+  await waitRoutable(gw, 3);
+  let rankPeak = {};
+  const results = [];
+  for (let wave = 0; wave < 6; wave++) {
+    const runs = Array.from({ length: 12 }, (_, i) => (i % 2
+      ? send(gw, '/v1/chat/completions', chat(`dp ${wave} ${i}`, { max_tokens: 30, stream: i % 4 === 1 }))
+      : send(gw, '/v1/completions', completion(`dp ${wave} ${i}`, { max_tokens: 30, stream: i % 4 === 0 }))));
+    const c = await counts(gw);
+    for (const [k, e] of ranksOf(c)) rankPeak[k] = Math.max(rankPeak[k] ?? 0, e.inflight);
+    results.push(...await Promise.all(runs));
+  }
+  for (const r of results) assert.equal(r.status, 200, r.text.slice(0, 300));
+  const m = await scrape(`${gw.adminUrl}/metrics`);
+  const sum = (prefix) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+  const served = await scrape(`http://127.0.0.1:${E.port}/metrics`);
+  const ranksServed = new Set([...served].filter(([k, v]) => k.startsWith('vllm:request_success_total{') && v > 0)
+    .map(([k]) => /engine="(\d+)"/.exec(k)?.[1])).size;
+  const failed = sum('ringgate_retries_total') + sum('ringgate_stream_migrations_total{');
+  console.log(`data-parallel: ranks' peak in flight ${JSON.stringify(rankPeak)}, ranks that answered ${ranksServed}, ` +
+    `retries + migrations ${failed}`);
+  assert.ok(failed > 0, 'some legs failed on a rank (only E fails) and went elsewhere');
+  assert.equal(ranksServed, 2, 'both ranks were routed to');
+  await backToIdle(gw, 'every rank\'s count back at idle after the failures');
 });

@@ -92,7 +92,9 @@ class ClientConnection final : public net::IoHandler,
     if (tls_) return on_tls_data(data, len);
     on_data(data, len);
   }
-  void on_recv_end(int32_t) override { on_eof(); }
+  // A FIN may be a half-close after a complete request (on_eof); a socket error (the
+  // client reset its connection) is the client gone, whatever the phase.
+  void on_recv_end(int32_t res) override { res < 0 ? close() : on_eof(); }
   void on_recv_stopped(bool ran_dry) override;
   void on_data(const char* data, size_t len);
   // The connection's first bytes: HTTP/2's preface (prior knowledge) turns it into an
