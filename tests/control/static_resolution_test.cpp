@@ -163,5 +163,6 @@ TEST_CASE("resolve_host: the real getaddrinfo path") {
   auto literal = resolve_host("127.0.0.1");
   REQUIRE(literal);
   CHECK(*literal == std::vector<std::string>{"127.0.0.1"});
-  CHECK_FALSE(resolve_host("no-such-name.invalid"));
+  // A name that fails is the integration test's (tests/discovery/static_resolve.test.mjs, in a namespace
+  // of its own whose resolver reads only its hosts file): here it would ask a DNS server.
 }
