@@ -29,10 +29,12 @@ std::optional<std::vector<std::string>> resolve_host(const std::string& name) {
   std::unordered_set<std::string> seen;
   for (addrinfo* a = found; a; a = a->ai_next) {
     char text[INET6_ADDRSTRLEN] = {};
-    const void* bytes = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
-    if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || !inet_ntop(a->ai_family, bytes, text, sizeof text))
-      continue;
+    const void* bytes = nullptr;
+    if (a->ai_family == AF_INET)
+      bytes = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    else if (a->ai_family == AF_INET6)
+      bytes = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    if (!bytes || !inet_ntop(a->ai_family, bytes, text, sizeof text)) continue;
     if (seen.insert(text).second) out.emplace_back(text);
   }
   freeaddrinfo(found);
@@ -113,10 +115,14 @@ std::vector<DesiredEndpoint> StaticResolution::endpoints() const {
         // The admin address on the same host as this api address: the same name's address,
         // else the admin name's address on that IP, else its i-th (round the list).
         const std::vector<std::string>& admin = addresses_of(e.admin_host);
-        if (e.admin_host == e.host) d.admin_host = api[i];
-        else if (admin.empty()) continue;  // not resolved yet: unreadable, left out until it is
-        else if (std::binary_search(admin.begin(), admin.end(), api[i])) d.admin_host = api[i];
-        else d.admin_host = admin[i % admin.size()];
+        if (e.admin_host == e.host)
+          d.admin_host = api[i];
+        else if (admin.empty())
+          continue;  // not resolved yet: unreadable, left out until it is
+        else if (std::binary_search(admin.begin(), admin.end(), api[i]))
+          d.admin_host = api[i];
+        else
+          d.admin_host = admin[i % admin.size()];
       }
       out.push_back(std::move(d));
     }

@@ -421,7 +421,8 @@ int main(int argc, char** argv) {
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
           if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
-          else reload(flags, picker_gateway, rules_source, control, pool_source, loaded_digest, /*from_watcher=*/false);
+          else
+            reload(flags, picker_gateway, rules_source, control, pool_source, loaded_digest, /*from_watcher=*/false);
         } else {
           stop_signal = int(info.ssi_signo);
         }

@@ -57,17 +57,16 @@ void StaticResolver::run() {
       resolution.apply(name, answer);
     }
     std::vector<control::DesiredEndpoint> members = resolution.endpoints();
-    // Every round compares the whole list: a reload that changed a role or a port is handed
-    // over as an unchanged answer is not.
+    // The whole list is compared (a reload may change a role or a port while every answer
+    // stays): only a change is handed over.
     if (!published || !std::equal(members.begin(), members.end(), published->begin(), published->end(),
-                                   [](const control::DesiredEndpoint& a, const control::DesiredEndpoint& b) {
-                                     return a.host == b.host && a.port == b.port && a.admin_host == b.admin_host &&
-                                            a.admin_port == b.admin_port && a.role == b.role &&
-                                            a.gateway == b.gateway && a.priority == b.priority &&
-                                            a.rank == b.rank && a.data_parallel_size == b.data_parallel_size &&
-                                            a.context_range == b.context_range &&
-                                            a.admin_key_file == b.admin_key_file;
-                                   })) {
+                                  [](const control::DesiredEndpoint& a, const control::DesiredEndpoint& b) {
+                                    return a.host == b.host && a.port == b.port && a.admin_host == b.admin_host &&
+                                           a.admin_port == b.admin_port && a.role == b.role && a.gateway == b.gateway &&
+                                           a.priority == b.priority && a.rank == b.rank &&
+                                           a.data_parallel_size == b.data_parallel_size &&
+                                           a.context_range == b.context_range && a.admin_key_file == b.admin_key_file;
+                                  })) {
       control.set_endpoints(members, /*synced=*/true);
       published = std::move(members);
     }

@@ -210,8 +210,7 @@ TEST_CASE("a static entry's host name: at most 253 bytes (a DNS name's limit), s
   LoadResult ok = load_config_text(head + "    - " + name253 + ":8000\n", "ok.yaml");
   INFO("errors:\n" << listing(ok));
   CHECK(ok.ok());
-  expect_error(head + "    - " + name253 + "b:8000\n", 6, 7,
-               "pool.discovery.static[0]: invalid address \"aaaa");
+  expect_error(head + "    - " + name253 + "b:8000\n", 6, 7, "pool.discovery.static[0]: invalid address \"aaaa");
   expect_error(head + "    - " + name253 + "b:8000\n", 6, 7, "host name longer than 253 bytes");
   expect_error(head + "    - {address: \"h:1\", kind: gateway, admin: \"" + name253 + "b:9\"}\n", 6, 0,
                "pool.discovery.static[0].admin: invalid address");
@@ -220,8 +219,8 @@ TEST_CASE("a static entry's host name: at most 253 bytes (a DNS name's limit), s
 TEST_CASE("pool.discovery.resolveInterval: 1s..1h") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\n";
   for (const char* good : {"1s", "1h"}) {
-    LoadResult r = load_config_text(head + "pool: {discovery: {static: [\"h:1\"], resolveInterval: " + good + "}}\n",
-                                    "ok.yaml");
+    LoadResult r =
+        load_config_text(head + "pool: {discovery: {static: [\"h:1\"], resolveInterval: " + good + "}}\n", "ok.yaml");
     INFO(good << " errors:\n" << listing(r));
     CHECK(r.ok());
   }

@@ -38,8 +38,8 @@ class StaticResolver {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<std::vector<control::DesiredEndpoint>> pending_;  // mutex_
-  std::chrono::milliseconds interval_{30000};                      // mutex_
-  bool stopping_ = false;                                          // mutex_
+  std::chrono::milliseconds interval_{30000};                     // mutex_
+  bool stopping_ = false;                                         // mutex_
   control::ControlPlane* control_ = nullptr;
   std::thread thread_;
 };
