@@ -1,5 +1,5 @@
 #pragma once
-// Static entries (pool.discovery.static[], --endpoint) whose host is a name: what each name
+// Static entries (pool.discovery.static[]; --endpoint's localhost) whose host is a name: what each name
 // resolved to the last time it resolved, and the endpoints that makes: one per address, on
 // the entry's port. A leaf gateway's admin name is resolved likewise and paired with each
 // api address (docs/multi-cluster.md#static-entries-by-name). A failed resolution keeps the

@@ -1,5 +1,5 @@
 #pragma once
-// The static pool's names (pool.discovery.static[], --endpoint): resolved on a thread of
+// The static pool's names (pool.discovery.static[]; --endpoint's localhost): resolved on a thread of
 // their own, at once and then every pool.discovery.resolveInterval, never on the control
 // thread or a worker (getaddrinfo blocks for as long as the resolver takes, seconds when a
 // DNS server does not answer; the control loop must keep scraping and the admin port must
