@@ -319,6 +319,9 @@ void read_pool(YamlFieldReader& r, const YAML::Node& node, const std::string& pa
   if (!discovery) return;
   const YAML::Node* static_node = discovery->find("static");
   const YAML::Node* kubernetes_node = discovery->find("kubernetes");
+  with_field(*discovery, discovery_path, "resolveInterval", [&](const YAML::Node& v, const std::string& p) {
+    assign(out.resolve_interval, r.read_duration(v, p, std::chrono::seconds(1), std::chrono::hours(1)));
+  });
   if (static_node && kubernetes_node) {
     r.error(*kubernetes_node, join_path(discovery_path, "kubernetes"),
             "give either 'static' or 'kubernetes', not both");

@@ -45,6 +45,10 @@ HostPortParseResult parse_host_port(std::string_view text, bool allow_empty_host
     if (host.empty() && !allow_empty_host) return fail(text, "missing host");
     if (!host.empty() && (host.front() == '.' || host.front() == '-' || host.back() == '-'))
       return fail(text, "malformed host name");
+    // A DNS name's limit (RFC 1035): a longer one can never resolve.
+    if (host.size() > kMaxHostNameBytes)
+      return {std::nullopt,
+              "invalid address \"" + std::string(text.substr(0, 64)) + "...\": host name longer than 253 bytes"};
   }
   if (port.empty()) return fail(text, "missing port number");
   unsigned value = 0;

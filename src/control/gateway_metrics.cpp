@@ -220,6 +220,9 @@ void gateway_families(std::span<const proxy::WorkerCounters* const> workers, con
         double(control.config_reloads_ok));
   plain("ringgate_config_reload_failures_total", "Configuration reloads rejected (old configuration kept).",
         MetricType::Counter, double(control.config_reloads_failed));
+  plain("ringgate_discovery_resolve_failures_total",
+        "Resolutions of a static entry's host name that failed (its last good addresses stay in the pool).",
+        MetricType::Counter, double(control.resolve_failures));
   {
     auto f = family("ringgate_kube_objects_rejected_total",
                     "Kubernetes objects rejected as malformed (the last good version stays in use), by kind.",

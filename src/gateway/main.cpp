@@ -87,7 +87,8 @@ std::optional<size_t> file_digest(const std::string& path) {
 // so a write racing the load is seen as a change again, never missed.
 // `picker`: the EndpointPickerConfig (--config-file), put under the file again.
 void reload(const gateway::Options& flags, const config::GatewayConfig* picker, gateway::RulesSource& rules,
-            control::ControlPlane& control, std::optional<size_t>& loaded, bool from_watcher) {
+            control::ControlPlane& control, gateway::PoolSource& pool, std::optional<size_t>& loaded,
+            bool from_watcher) {
   const std::optional<size_t> digest = file_digest(flags.config_file);
   if (from_watcher && digest && digest == loaded) return;
   loaded = digest;
@@ -102,7 +103,7 @@ void reload(const gateway::Options& flags, const config::GatewayConfig* picker, 
   gateway::Settings settings;
   if (gateway::resolve_settings(flags, &r.config, settings).empty()) {
     control.set_response_limits(settings.responses);
-    if (!settings.kubernetes && flags.demo == 0) control.set_endpoints(settings.static_endpoints, true);
+    if (!settings.kubernetes && flags.demo == 0) pool.set_static(settings);
   }
   control.count_reload(true, flags.config_file);
   std::fprintf(stderr, "ringgate: config reloaded from %s\n", flags.config_file.c_str());
@@ -420,14 +421,15 @@ int main(int argc, char** argv) {
       if (read(signal_fd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGHUP) {
           if (flags.config_file.empty()) std::fprintf(stderr, "ringgate: SIGHUP: no --config to reload\n");
-          else reload(flags, picker_gateway, rules_source, control, loaded_digest, /*from_watcher=*/false);
+          else
+            reload(flags, picker_gateway, rules_source, control, pool_source, loaded_digest, /*from_watcher=*/false);
         } else {
           stop_signal = int(info.ssi_signo);
         }
       }
     }
     if (watcher && watcher->changed())
-      reload(flags, picker_gateway, rules_source, control, loaded_digest, /*from_watcher=*/true);
+      reload(flags, picker_gateway, rules_source, control, pool_source, loaded_digest, /*from_watcher=*/true);
     if (tls) tls->check();
     if (keys) keys->check();
   }

@@ -34,7 +34,7 @@ std::vector<control::DesiredEndpoint> pool_members(const std::vector<discovery::
 std::string PoolSource::start(const Settings& settings, control::ControlPlane& control, RulesSource* rules) {
   control_ = &control;
   if (!settings.kubernetes) {
-    control.set_endpoints(settings.static_endpoints, /*synced=*/true);
+    set_static(settings);
     return {};
   }
   const config::KubernetesDiscovery& k = *settings.kubernetes;
@@ -199,7 +199,12 @@ void PoolSource::publish_pods() {
   control_->set_endpoints(pool_members(published_), /*synced=*/true);
 }
 
+void PoolSource::set_static(const Settings& settings) {
+  if (control_) static_resolver_.set(settings.static_endpoints, settings.static_resolve_interval, *control_);
+}
+
 void PoolSource::stop() {
+  static_resolver_.stop();
   if (rules_watch_) rules_watch_->stop();
   if (watch_) watch_->stop();
   watch_.reset();

@@ -107,6 +107,8 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
     d.admin_key_file = e.admin_key_file;
     append_ranks(s.static_endpoints, std::move(d), e.target_ports);
   }
+  if (set("pool.discovery.resolveInterval"))
+    s.static_resolve_interval = std::chrono::duration_cast<std::chrono::milliseconds>(g.pool.resolve_interval);
   if (set("pool.discovery.kubernetes")) s.kubernetes = g.pool.kubernetes;
   // An InferencePool names the pool: its rewrites and objectives refer to it by that name.
   if (s.kubernetes && !s.kubernetes->inference_pool.empty()) s.pool_name = s.kubernetes->inference_pool;

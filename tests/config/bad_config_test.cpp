@@ -201,6 +201,35 @@ TEST_CASE("bad addresses") {
       4, 15, "listen.api: must differ from listen.admin");  // the default admin address
 }
 
+TEST_CASE("a static entry's host name: at most 253 bytes (a DNS name's limit), said with the field") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool:\n  discovery:\n    static:\n";
+  // 253 bytes: three labels of 63 and one of 61, dots between.
+  const std::string label(63, 'a');
+  const std::string name253 = label + "." + label + "." + label + "." + std::string(61, 'a');
+  REQUIRE(name253.size() == 253);
+  LoadResult ok = load_config_text(head + "    - " + name253 + ":8000\n", "ok.yaml");
+  INFO("errors:\n" << listing(ok));
+  CHECK(ok.ok());
+  expect_error(head + "    - " + name253 + "b:8000\n", 6, 7, "pool.discovery.static[0]: invalid address \"aaaa");
+  expect_error(head + "    - " + name253 + "b:8000\n", 6, 7, "host name longer than 253 bytes");
+  expect_error(head + "    - {address: \"h:1\", kind: gateway, admin: \"" + name253 + "b:9\"}\n", 6, 0,
+               "pool.discovery.static[0].admin: invalid address");
+}
+
+TEST_CASE("pool.discovery.resolveInterval: 1s..1h") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\n";
+  for (const char* good : {"1s", "1h"}) {
+    LoadResult r =
+        load_config_text(head + "pool: {discovery: {static: [\"h:1\"], resolveInterval: " + good + "}}\n", "ok.yaml");
+    INFO(good << " errors:\n" << listing(r));
+    CHECK(r.ok());
+  }
+  expect_error(head + "pool: {discovery: {static: [\"h:1\"], resolveInterval: 999ms}}\n", 3, 0,
+               "pool.discovery.resolveInterval");
+  expect_error(head + "pool: {discovery: {static: [\"h:1\"], resolveInterval: 3601s}}\n", 3, 0,
+               "pool.discovery.resolveInterval");
+}
+
 TEST_CASE("listen.tls: certFile and keyFile both, a bounded handshake timeout, known fields only") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   expect_error(head + "listen: {tls: {certFile: /c.pem}}\n", 4, 15, "listen.tls.keyFile: required: listen.tls needs certFile and keyFile");

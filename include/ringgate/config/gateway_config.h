@@ -114,6 +114,8 @@ struct PoolConfig {
   // Exactly one of these is used: static_endpoints non-empty, or kubernetes set.
   std::vector<StaticEndpoint> static_endpoints;
   std::optional<KubernetesDiscovery> kubernetes;
+  // pool.discovery.resolveInterval: static host names resolved again this often.
+  std::chrono::nanoseconds resolve_interval = std::chrono::seconds(30);
 };
 
 // Cache affinity must not create a hotspot: an endpoint whose load (waiting + in

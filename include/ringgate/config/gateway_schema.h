@@ -182,6 +182,10 @@ inline constexpr Field kPoolFields[] = {
 inline constexpr Field kDiscoveryFields[] = {
     {"static", "list", "", "", kLive, "--endpoint",
      "A fixed list of servers: \"host:port\" (role both) or {address, role}. Reloads without dropping a request."},
+    {"resolveInterval", "duration", "30s", "1s..1h", kLive, "",
+     "How often a static entry's host name (and a leaf's admin name) is resolved again, off the data path; every "
+     "address it resolves to is an endpoint (at most 64 per name), one that leaves the answer drains "
+     "(docs/multi-cluster.md#static-entries-by-name)."},
     {"kubernetes", "map", "", "", kRestart, "",
      "A Service watched through its EndpointSlices, or a GAIE InferencePool and the pods its selector picks."},
 };

@@ -2,6 +2,7 @@
 // "host:port" addresses: listen addresses (host may be empty = all interfaces)
 // and static endpoints (host required).
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@ struct HostPort {
 
   friend bool operator==(const HostPort&, const HostPort&) = default;
 };
+
+// A host name's longest (RFC 1035's 253 bytes): a longer one is refused where it is read.
+inline constexpr size_t kMaxHostNameBytes = 253;
 
 struct HostPortParseResult {
   std::optional<HostPort> value;

@@ -82,6 +82,7 @@ class ControlPlane {
   void set_auth_status(AuthStatus status) { status_.set_auth(status); }
   // Any thread: a Kubernetes object of kube_object_kinds[kind] was rejected as malformed.
   void count_kube_rejected(size_t kind) { status_.count_kube_rejected(kind); }
+  void count_resolve_failure() { status_.count_resolve_failure(); }
 
   // Why the trace exporter could not start (its collector's host did not resolve); empty: fine.
   std::string tracing_error() const { return exporter_ && !exporter_->ok() ? exporter_->error() : std::string(); }

@@ -1,7 +1,8 @@
 #pragma once
 // What other threads tell the control thread for /metrics and /readyz: draining (SIGTERM),
 // config reloads applied or rejected, the API listener's TLS and API keys (the main
-// thread), Kubernetes objects rejected as malformed (the discovery threads), and the admin
+// thread), Kubernetes objects rejected as malformed (the discovery threads), static names that
+// did not resolve (the static resolver's thread), and the admin
 // requests the admin gate refused (the control thread). Any thread.
 #include <signal.h>
 
@@ -41,6 +42,8 @@ class ControlStatus {
   void count_kube_rejected(size_t kind) {
     if (kind < kube_rejected_.size()) kube_rejected_[kind].fetch_add(1, std::memory_order_relaxed);
   }
+  // A static entry's name did not resolve (its last good addresses stay in the pool).
+  void count_resolve_failure() { resolve_failures_.fetch_add(1, std::memory_order_relaxed); }
   void count_admin_rejection() { admin_auth_rejections_.fetch_add(1, std::memory_order_relaxed); }
 
   // Into the counters /metrics renders.
@@ -53,6 +56,7 @@ class ControlStatus {
       counters.auth = auth_;
     }
     counters.admin_auth_rejections = admin_auth_rejections_.load(std::memory_order_relaxed);
+    counters.resolve_failures = resolve_failures_.load(std::memory_order_relaxed);
     for (size_t i = 0; i < kube_rejected_.size(); ++i)
       counters.kube_objects_rejected[i] = kube_rejected_[i].load(std::memory_order_relaxed);
   }
@@ -64,6 +68,7 @@ class ControlStatus {
   TlsStatus tls_;
   AuthStatus auth_;
   std::atomic<uint64_t> admin_auth_rejections_{0};
+  std::atomic<uint64_t> resolve_failures_{0};
   std::array<std::atomic<uint64_t>, 4> kube_rejected_{};
 };
 

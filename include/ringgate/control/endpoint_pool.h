@@ -24,7 +24,7 @@ using Clock = sched::Clock;
 
 // What discovery says belongs in the pool.
 struct DesiredEndpoint {
-  std::string host;    // IP or name (resolved once, when it joins)
+  std::string host;  // IP, or a name (static entries: gateway::StaticResolver resolves them first)
   uint16_t port = 0;
   bool ready = true;   // discovery's verdict (Kubernetes: ready and not terminating)
   std::string name;    // pod name when known, else host:port

@@ -78,6 +78,7 @@ struct ControlCounters {
   uint64_t config_reloads_ok = 0, config_reloads_failed = 0;
   // Kubernetes objects rejected as malformed, by kind (kube_object_kinds order).
   std::array<uint64_t, 4> kube_objects_rejected{};
+  uint64_t resolve_failures = 0;    // static entries' names that did not resolve (gateway::StaticResolver)
   bool access_log_enabled = false;  // the ringgate_access_log_* families appear only then
   uint64_t access_log_records = 0, access_log_dropped = 0, access_log_write_errors = 0;
   bool tracing_enabled = false;  // the ringgate_trace_* families appear only then

@@ -1,6 +1,6 @@
 #pragma once
 // Where the pool's membership comes from: a static list (flags, config, demo
-// servers) given once, a Kubernetes EndpointSlice watch, or (as GAIE's EPP does) an
+// servers; its host names resolved again on an interval), a Kubernetes EndpointSlice watch, or (as GAIE's EPP does) an
 // InferencePool watch plus a watch of the pods its selector picks: pods that come,
 // go, turn ready or start terminating update the control plane as the events arrive.
 // With Kubernetes discovery it also runs the InferenceModelRewrite /
@@ -17,6 +17,7 @@
 #include "ringgate/gateway/rule_objects_watch.h"
 #include "ringgate/gateway/rules_source.h"
 #include "ringgate/gateway/settings.h"
+#include "ringgate/gateway/static_resolver.h"
 
 namespace ringgate::gateway {
 
@@ -28,6 +29,9 @@ class PoolSource {
  public:
   // Starts feeding `control` (and `rules`, if non-null); returns an error message or empty.
   std::string start(const Settings& settings, control::ControlPlane& control, RulesSource* rules = nullptr);
+  // A static list (start, or a reload): its host names resolved now and every
+  // pool.discovery.resolveInterval (gateway/static_resolver.h).
+  void set_static(const Settings& settings);
   void stop();
   ~PoolSource() { stop(); }
 
@@ -42,6 +46,7 @@ class PoolSource {
   void publish_pods();
 
   control::ControlPlane* control_ = nullptr;
+  StaticResolver static_resolver_;
   discovery::KubeApiConfig api_;
   std::string namespace_name_;
   std::unique_ptr<discovery::EndpointSliceWatch> watch_;

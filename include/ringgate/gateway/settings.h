@@ -38,6 +38,8 @@ struct Settings {
   proxy::PassiveHealthOptions health;  // config `health`
   std::string pool_name = "vllm";
   std::vector<control::DesiredEndpoint> static_endpoints;  // flags, config, or demo servers
+  // Host names among them resolved again this often (gateway::StaticResolver).
+  std::chrono::milliseconds static_resolve_interval = std::chrono::seconds(30);
   std::optional<config::KubernetesDiscovery> kubernetes;
   control::PoolOptions pool;
   sched::SchedulerConfig scheduler;
