@@ -30,12 +30,9 @@ def idle(addresses):
     return {a: {k: IDLE_INFLIGHT for k in HELD} for a in addresses}
 
 
-class EppDisaggregation(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.prefill = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
-        cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
-        config = h.write_config('''apiVersion: ringgate.io/v1
+def start_pd_epp(cls):
+    """An EPP over `cls.prefill` (role prefill) and `cls.decode` (role decode): cls.epp, cls.admin."""
+    config = h.write_config('''apiVersion: ringgate.io/v1
 kind: Gateway
 mode: epp
 pool:
@@ -46,17 +43,29 @@ pool:
     - {address: "%s", role: decode}
 disaggregation: {nonCachedTokens: 512}
 ''' % (cls.prefill.info['api'], cls.decode.info['api']))
-        cls.epp = h.start_epp_with_config(config)
-        cls.admin = cls.epp.info['admin']
+    cls.epp = h.start_epp_with_config(config)
+    cls.admin = cls.epp.info['admin']
+
+
+def stop_pd_epp(cls):
+    code = cls.epp.stop()
+    for s in (cls.prefill, cls.decode):
+        s.stop()
+    assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+
+
+class EppDisaggregation(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.prefill = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
+        start_pd_epp(cls)
         h.wait_for(lambda: len([e for e in h.debug_endpoints(cls.admin) if e['routable']]) == 2,
                    what='both sims routable')
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.epp.stop()
-        for s in (cls.prefill, cls.decode):
-            s.stop()
-        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+        stop_pd_epp(cls)
 
     def decide(self, prompt):
         """The headers' answer of a duplex exchange (a client's own x-prefiller-host-port sent)."""
@@ -260,28 +269,13 @@ class EppDataParallel(unittest.TestCase):
         cls.prefill = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL)
         cls.decode = h.start_sim('--model', MODEL, '--kv-transfer-config', NIXL, '--data-parallel-size', '2',
                                  '--data-parallel-stats-interval-ms', '0')
-        config = h.write_config('''apiVersion: ringgate.io/v1
-kind: Gateway
-mode: epp
-pool:
-  name: vllm
-  discovery:
-    static:
-    - {address: "%s", role: prefill}
-    - {address: "%s", role: decode}
-disaggregation: {nonCachedTokens: 512}
-''' % (cls.prefill.info['api'], cls.decode.info['api']))
-        cls.epp = h.start_epp_with_config(config)
-        cls.admin = cls.epp.info['admin']
+        start_pd_epp(cls)
         h.wait_for(lambda: len([e for e in h.debug_endpoints(cls.admin) if e['routable']]) == 3,
                    what='the prefill pod and both ranks routable')
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.epp.stop()
-        for s in (cls.prefill, cls.decode):
-            s.stop()
-        assert code == 0, 'ringgate exited %s: %s' % (code, cls.epp.stderr())
+        stop_pd_epp(cls)
 
     def pick(self, prompt):
         body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4, 'stream': True}).encode()
