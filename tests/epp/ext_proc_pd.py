@@ -47,6 +47,20 @@ disaggregation: {nonCachedTokens: 512}
     cls.admin = cls.epp.info['admin']
 
 
+def duplex_pick(tc, body):
+    """A full-duplex ext-proc stream on tc.epp sending a completion `body` whole: the stream and
+    its headers' answer (the pick's header mutation)."""
+    s = h.ExtProcStream(tc.epp.info['epp'])
+    tc.addCleanup(s.close)
+    s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
+           protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
+                                                    response_body_mode=Mode.FULL_DUPLEX_STREAMED))
+    s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
+    r = s.recv()
+    tc.assertEqual(r.WhichOneof('response'), 'request_headers')
+    return s, h.header_map(r.request_headers.response.header_mutation)
+
+
 def stop_pd_epp(cls):
     code = cls.epp.stop()
     for s in (cls.prefill, cls.decode):
@@ -124,15 +138,7 @@ class EppDisaggregation(unittest.TestCase):
         for i in range(3):
             body = json.dumps({'model': MODEL, 'prompt': ('%d lorem ipsum dolor sit amet ' % i) * 120,
                                'max_tokens': 4, 'stream': i != 1}).encode()
-            s = h.ExtProcStream(self.epp.info['epp'])
-            self.addCleanup(s.close)
-            s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
-                   protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
-                                                            response_body_mode=Mode.FULL_DUPLEX_STREAMED))
-            s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
-            r = s.recv()
-            self.assertEqual(r.WhichOneof('response'), 'request_headers')
-            headers = h.header_map(r.request_headers.response.header_mutation)
+            s, headers = duplex_pick(self, body)
             self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
             self.assertEqual(headers['x-prefiller-host-port'], self.prefill.info['api'])
             forwarded = b''
@@ -279,15 +285,7 @@ class EppDataParallel(unittest.TestCase):
 
     def pick(self, prompt):
         body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4, 'stream': True}).encode()
-        s = h.ExtProcStream(self.epp.info['epp'])
-        self.addCleanup(s.close)
-        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
-               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
-                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
-        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
-        r = s.recv()
-        self.assertEqual(r.WhichOneof('response'), 'request_headers')
-        headers = h.header_map(r.request_headers.response.header_mutation)
+        s, headers = duplex_pick(self, body)
         self.assertEqual(headers['x-gateway-destination-endpoint'], self.decode.info['api'])
         self.assertIn(headers.get('x-data-parallel-rank'), ('0', '1'))
         while not s.recv().request_body.response.body_mutation.streamed_response.end_of_stream:
