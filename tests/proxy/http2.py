@@ -135,9 +135,12 @@ class Raw:
                 status = int(f.decoded[':status'])
             if isinstance(f, hf.DataFrame):
                 body += f.data
-                if f.data:  # keep the windows open
-                    self.send(hf.WindowUpdateFrame(0, window_increment=len(f.data)),
-                              hf.WindowUpdateFrame(sid, window_increment=len(f.data)))
+                if f.data and 'END_STREAM' not in f.flags:  # keep the windows open
+                    try:
+                        self.send(hf.WindowUpdateFrame(0, window_increment=len(f.data)),
+                                  hf.WindowUpdateFrame(sid, window_increment=len(f.data)))
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # a draining gateway may have closed: what it sent is still read
             if 'END_STREAM' in f.flags:
                 return status, body, None
 
