@@ -2,7 +2,8 @@
 // slows 50x mid-run (--speed-after): every tight-SLO stream is also sent to the other
 // server (hedging: {enabled, maxExtraLoad: 1, headroom: 1}), the first to stream a token
 // is kept and the other cancelled. The client sees one clean stream from one server, no
-// request waits on the slowed one, and the races are counted.
+// request waits on the slowed one, and the races are counted. A Responses API create is
+// never hedged (its chain's next turn goes where its one response is stored).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -22,7 +23,7 @@ after(async () => {
 
 // 20 ms prefill overhead, 5 ms between tokens; slowed 50x: a second before the first token.
 const SIM = ['--model', MODEL, '--prefill-overhead-ms', '20', '--prefill-time-per-token-us', '100',
-  '--inter-token-latency-ms', '5'];
+  '--inter-token-latency-ms', '5', '--enable-responses-store'];
 const SLOW_AFTER_S = 12;
 
 // A streamed completion; resolves with its status, server, time to the first event and events.
@@ -111,4 +112,23 @@ hedging: {enabled: true, maxExtraLoad: 1, headroom: 1}
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(aborted, 24, 'the slowed server aborted every request it lost');
+
+  // A Responses API create is never hedged: a second server would store a second response,
+  // and the chain's next turn must find the one its id names.
+  const before = won('hedge') + won('primary') + won('failover') + won('abandoned');
+  for (let i = 0; i < 3; i++) {
+    const body = { model: MODEL, input: `tight chain ${i}`, max_output_tokens: 2, stream: true };
+    const first = await fetch(`${gw.url}/v1/responses`, { method: 'POST',
+      headers: { 'content-type': 'application/json', ...tight }, body: JSON.stringify(body) });
+    const events = await first.text();
+    assert.equal(first.status, 200, events);
+    const id = /"id":"(resp_[^"]+)"/.exec(events)[1];
+    const next = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, input: 'and then?', max_output_tokens: 2, previous_response_id: id }) });
+    assert.equal(next.status, 200, await next.text());
+  }
+  const later = await scrape(`${gw.adminUrl}/metrics`);
+  const racedAfter = ['primary', 'hedge', 'failover', 'abandoned']
+    .reduce((sum, k) => sum + (later.get(`ringgate_hedged_requests_total{result="${k}"}`) ?? 0), 0);
+  assert.equal(racedAfter, before, 'no Responses create was hedged');
 });

@@ -51,6 +51,9 @@ class ResponseAffinity {
   bool find_again();
   // The request must go to this server (an address hash).
   bool pinned() const { return pinned_; }
+  // A create whose answer the table learns: not hedged, as a second server would store a
+  // second response, and the race's winner would have to be learned from held bytes.
+  bool learns_answer() const { return table_ != nullptr && creates_; }
   uint64_t server() const { return server_; }
   bool names_response() const { return !id_.empty(); }
   std::string_view id() const { return id_; }
