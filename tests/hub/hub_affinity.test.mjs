@@ -81,6 +81,7 @@ test('Responses chains through the hub: 100 chains 0 not-found; their holder lea
   }
   const victim = leaves[0];
   const held = chains.filter((c) => c.holder === victim.address).length;
+  console.log(`chains on the victim: ${held}`);
   assert.ok(held > 0 && held < 100, `the chains spread over the leaves: ${held} on the victim`);
   await victim.gw.stop('SIGKILL');
   await waitLeaves(hub, [leaves[1].address, leaves[2].address]);
