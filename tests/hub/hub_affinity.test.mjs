@@ -15,7 +15,7 @@ import { startSim } from '../lib/procs.mjs';
 import { qualityBound } from '../lib/timing.mjs';
 import { responseTurn, pool as chainPool, describe } from '../lib/responses_chain.mjs';
 import { MODEL, live, stopAll, startLeaf, startHub, waitLeaves, pool, prefixCounters, gatewayWith } from './topology.mjs';
-import { waitRoutable } from '../lib/procs.mjs';
+import { waitRoutable, waitRefused } from '../lib/procs.mjs';
 
 after(stopAll);
 
@@ -84,6 +84,7 @@ test('Responses chains through the hub: 100 chains 0 not-found; their holder lea
   console.log(`chains on the victim: ${held}`);
   assert.ok(held > 0 && held < 100, `the chains spread over the leaves: ${held} on the victim`);
   await victim.gw.stop('SIGKILL');
+  await waitRefused(victim.gw.port);  // gone, not a leaf that resets connections (procs.mjs)
   await waitLeaves(hub, [leaves[1].address, leaves[2].address]);
   const outcomes = await chainPool(100, 16, (c) => responseTurn(client, MODEL, c, 3, chains[c].id));
   outcomes.forEach((o, c) => {

@@ -6,9 +6,10 @@
 //   {"event":"listening","api":"127.0.0.1:PORT","admin":"..."}   (ringgate)
 // so tests can ask for port 0 and learn the port the kernel gave.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { timeScale } from './timing.mjs';
+import { timeScale, waitFor } from './timing.mjs';
 
 const buildDir = process.env.RINGGATE_BUILD_DIR ?? path.resolve(import.meta.dirname, '../../build');
 export const binaries = {
@@ -111,6 +112,21 @@ export function stop(proc, signal = 'SIGTERM') {
     proc.once('exit', (code, sig) => { clearTimeout(force); resolve({ code, signal: sig }); });
     proc.kill(signal);
   });
+}
+
+// Resolves once a TCP connect to 127.0.0.1:`port` is refused. A ringgate SIGKILLed with an
+// io_uring accept pending keeps its listening socket for a few milliseconds after the
+// process is reaped (the kernel tears the ring down afterwards, in a worker): connects made
+// then are accepted and dropped unanswered, as by a live server that resets them (measured:
+// 4 of 10 kills here accepted connects up to 7.5 ms after the reap). A test whose claim is
+// "the server is gone" waits for this first.
+export async function waitRefused(port, timeoutMs = 5000) {
+  const attempt = () => new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(false); });
+    socket.once('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+  });
+  await waitFor(`127.0.0.1:${port} refusing connects`, attempt, timeoutMs, 1);
 }
 
 export const startSim = (args = [], opts) => start(binaries.sim, ['--host', '127.0.0.1', '--port', '0', ...args], opts);
