@@ -71,7 +71,8 @@ class RouteTicket {
   bool prompt_recorded_ = false;
   bool sent_ = false;      // record_at_endpoint() counted the load (and the prefill)
   bool awaiting_ = false;  // its pending prefill is counted
-  std::vector<uint64_t> hashes_;  // from and back to router_'s spare buffers
+  // (Taken from router_'s spare buffers, and given back to them.)
+  std::vector<uint64_t> hashes_;
 };
 
 // What route() and route_to() return (RouteService): the decision and the ticket of the
