@@ -122,9 +122,11 @@ std::optional<std::string> EppWorker::any_endpoint() {
   return std::nullopt;
 }
 
-// The Exchange's routing, narrowed to the stream's subset hint when it has one.
-proxy::RouteDecision EppWorker::route(const proxy::RouteRequest& request) {
-  if (current_ == nullptr || !current_->has_subset()) return router_.route(request);
+// The Exchange's routing, narrowed to the stream's subset hint when it has one; the slot a
+// decision counted is taken into its ticket at once.
+proxy::Routed EppWorker::route(const proxy::RouteRequest& request) {
+  if (current_ == nullptr || !current_->has_subset())
+    return proxy::Routed(*this, router_.route(request), request.sheddable);
   const sched::EndpointSnapshot* snapshot = router_.snapshot();
   const std::vector<std::string>& subset = current_->subset();
   exclude_.assign(request.exclude.begin(), request.exclude.end());
@@ -137,13 +139,14 @@ proxy::RouteDecision EppWorker::route(const proxy::RouteRequest& request) {
   }
   proxy::RouteRequest narrowed = request;
   narrowed.exclude = exclude_;
-  proxy::RouteDecision decision = router_.route(narrowed);
+  proxy::Routed routed(*this, router_.route(narrowed), request.sheddable);
+  proxy::RouteDecision& decision = routed.decision;
   if (decision.status == 502) {  // every candidate left out: the protocol's answer is 503, at once
     decision.status = 503;
     decision.code = "no_endpoint_in_subset";  // not held: "no_endpoint" is a pool with no server
     decision.message = "no endpoint of the gateway's subset hint serves the requested model";
   }
-  return decision;
+  return routed;
 }
 
 void EppWorker::endpoint_failed(uint32_t endpoint_id) {

@@ -198,24 +198,24 @@ void Exchange::wait_for_server() {
 bool Exchange::flow_try_dispatch() {
   const EntryDepth entry;
   reply_.resumed();
-  const RouteDecision decision = route_next();
-  if (admission_.held()) return held_try_dispatch(decision);
-  if (decision.saturated) return false;  // stays queued
-  if (holds_for_server(decision)) {
+  Routed routed = route_next();
+  if (admission_.held()) return held_try_dispatch(std::move(routed));
+  if (routed.decision.saturated) return false;  // stays queued
+  if (holds_for_server(routed.decision)) {
     wait_for_server();  // the wait goes on in the model's holding queue
     return true;
   }
-  return leave_queue(decision);
+  return leave_queue(std::move(routed));
 }
 
 // Out of the queue (or the holding queue) with a decision: sent, or answered with its error.
-bool Exchange::leave_queue(const RouteDecision& decision) {
+bool Exchange::leave_queue(Routed routed) {
   admission_.leave_flow(FlowOutcome::Dispatched);
-  if (decision.status != 0) {
-    end_with_error(decision.status, decision.code, decision.message);
+  if (!routed.ok()) {
+    end_with_error(routed.decision.status, routed.decision.code, routed.decision.message);
     return true;
   }
-  dispatch(decision);
+  dispatch(std::move(routed));
   return true;
 }
 
@@ -223,9 +223,9 @@ bool Exchange::leave_queue(const RouteDecision& decision) {
 // model's cycle stops); a saturated one (the new server's metrics are not fresh yet, or
 // its queue is long): the flow-control queue with a fresh TTL, or without flow control
 // it stays here, paced by the same saturation detector; a server with room: dispatched.
-bool Exchange::held_try_dispatch(const RouteDecision& decision) {
-  if (holds_for_server(decision)) return false;
-  if (decision.saturated) {
+bool Exchange::held_try_dispatch(Routed routed) {
+  if (holds_for_server(routed.decision)) return false;
+  if (routed.decision.saturated) {
     state_.held_saw_server = true;
     if (!admission_.flow_enabled()) return false;
     const AdmissionDecision queued =
@@ -236,7 +236,7 @@ bool Exchange::held_try_dispatch(const RouteDecision& decision) {
     }
     return true;
   }
-  return leave_queue(decision);
+  return leave_queue(std::move(routed));
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
@@ -289,45 +289,45 @@ RouteRequest Exchange::route_request() {
 }
 
 // Where the next attempt goes (endpoints already tried are excluded).
-RouteDecision Exchange::route_next() {
+Routed Exchange::route_next() {
   // The pick is one span of the request's trace (when sampled), however it was made.
-  RouteDecision picked = [&] {
+  Routed picked = [&] {
     RouteRequest route = route_request();
     if (affinity_.pinned()) {
       // Its server or none: a retry elsewhere would meet a server without the response.
       const bool routes = AttemptPolicy::pinned_routes(progress());
-      RouteDecision decision = routes ? env_.router->route_to(affinity_.server(), route) : RouteDecision{};
-      if (!routes || decision.status != 0) {
+      Routed to = routes ? env_.router->route_to(affinity_.server(), route) : Routed{};
+      if (!routes || !to.ok()) {
         const AffinityError gone = affinity_.gone();
-        decision.status = gone.status;
-        decision.code = gone.code;
-        decision.message = gone.message;
+        to.decision.status = gone.status;
+        to.decision.code = gone.code;
+        to.decision.message = gone.message;
       }
-      return decision;
+      return to;
     }
     // A first dispatch under flow control never goes to a saturated endpoint (it waits
     // instead); a retry or a continuation goes wherever is left.
     route.hold_when_saturated = state_.attempts == 0 && (admission_.flow_enabled() || admission_.held());
     route.exclude = tried_.tried;
     route.first_attempt = state_.attempts == 0;
-    RouteDecision decision = env_.router->route(route);
+    Routed routed = env_.router->route(route);
     std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
-    if (decision.status != 0 &&
-        AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
+    if (!routed.ok() && AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
       route.exclude = exclude;
-      const uint64_t first_started_ns = decision.started_ns;
-      decision = env_.router->route(route);
-      decision.started_ns = first_started_ns;  // the pick's span: both
+      const uint64_t first_started_ns = routed.decision.started_ns;
+      routed = env_.router->route(route);
+      routed.decision.started_ns = first_started_ns;  // the pick's span: both
     }
-    return decision;
+    return routed;
   }();
-  stats_.trace().picked(picked, relay_.leg() > 0 ? TraceLeg::Migration : TraceLeg::Attempt);
+  stats_.trace().picked(picked.decision, relay_.leg() > 0 ? TraceLeg::Migration : TraceLeg::Attempt);
   return picked;
 }
 
 void Exchange::next_attempt() {
-  const RouteDecision decision = route_next();
-  if (decision.status == 0) return dispatch(decision);
+  Routed routed = route_next();
+  if (routed.ok()) return dispatch(std::move(routed));
+  const RouteDecision& decision = routed.decision;
   const AttemptPlan plan =
       policy_of(env_).after_no_endpoint(state_.last_failure, holds_for_server(decision), progress());
   if (plan.step == NextStep::WaitForServer) return wait_for_server();
@@ -357,8 +357,9 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
   return image;
 }
 
-void Exchange::dispatch(const RouteDecision& decision) {
-  RouteTicket ticket(*env_.router, decision, admission_.sheddable());
+void Exchange::dispatch(Routed routed) {
+  const RouteDecision& decision = routed.decision;
+  RouteTicket& ticket = routed.ticket;
   if (state_.attempts > 0) return send(decision, std::move(ticket));
   // The retry deadline counts from here: time queued, waiting for a response's server or
   // for the body is not retrying (a turn that waited past it lost its one fresh connection).
@@ -383,16 +384,16 @@ void Exchange::dispatch(const RouteDecision& decision) {
   route.exclude = tried_.tried;
   route.first_attempt = false;
   route.hold_when_saturated = admission_.flow_enabled();
-  const RouteDecision second = env_.router->route(route);
-  RouteTicket second_ticket(*env_.router, second, admission_.sheddable());
-  if (!second_ticket.held()) return;
+  Routed hedge = env_.router->route(route);
+  if (!hedge.ok()) return;
+  const RouteDecision& second = hedge.decision;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
-  if (!second_attempt.open(std::move(second_ticket), second, race_.hedge_body(), image_for(second_attempt),
+  if (!second_attempt.open(std::move(hedge.ticket), second, race_.hedge_body(), image_for(second_attempt),
                            /*token_first=*/true))
     return second_attempt.end(false, /*keep_body=*/false);
   race_.begin();
@@ -425,14 +426,14 @@ bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
                       completion_shaped(*state_.route) && !fields_.model_in_form;
-  RouteDecision prefill;
-  RouteTicket prefill_ticket;  // given back on return unless the prefill leg takes it
+  Routed prefill_routed;  // its ticket given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
-    prefill = route_prefill(std::span<const uint32_t>(&decode_id, 1));
-    prefill_ticket = RouteTicket(*env_.router, prefill, admission_.sheddable());
+    prefill_routed = route_prefill(std::span<const uint32_t>(&decode_id, 1));
   }
-  const bool splits = wanted && prefill_ticket.held();
+  const RouteDecision& prefill = prefill_routed.decision;
+  RouteTicket& prefill_ticket = prefill_routed.ticket;
+  const bool splits = wanted && prefill_routed.ok();
   env_.stats->disaggregation.decisions
       .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
       .add();
@@ -463,15 +464,15 @@ bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   return true;
 }
 
-RouteDecision Exchange::route_prefill(std::span<const uint32_t> exclude) {
+Routed Exchange::route_prefill(std::span<const uint32_t> exclude) {
   RouteRequest route = route_request();
   route.leg = sched::PickLeg::Prefill;
   route.session_id = {};  // a session keeps to its decode pod
   route.exclude = exclude;
   route.first_attempt = false;  // the request's scheduling attempt is its decode pick
-  const RouteDecision decision = env_.router->route(route);
-  stats_.trace().picked(decision, TraceLeg::Prefill);
-  return decision;
+  Routed routed = env_.router->route(route);
+  stats_.trace().picked(routed.decision, TraceLeg::Prefill);
+  return routed;
 }
 
 // The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
@@ -572,11 +573,11 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
   if (plan.blame_endpoint) attempt.blame();
   if (plan.credit_endpoint) attempt.credit();
   if (plan.elsewhere_first) {
-    const RouteDecision decision = route_next();
-    if (decision.status == 0) {
+    Routed routed = route_next();
+    if (routed.ok()) {
       env_.counters->upstream_retries.add();
       race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
-      return dispatch(decision);
+      return dispatch(std::move(routed));
     }
   }
   switch (plan.step) {

@@ -1,6 +1,7 @@
 #include "ringgate/proxy/prefill_leg.h"
 
 #include <cassert>
+#include <utility>
 
 #include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/openai/request_body.h"
@@ -11,7 +12,6 @@ namespace ringgate::proxy {
 void PrefillLeg::start(RouteTicket ticket, const RouteDecision& decision, std::string_view head, std::string_view body,
                        LegTrace trace, bool add_host) {
   active_ = true;
-  sheddable_ = ticket.sheddable();
   trace_ = trace;
   add_host_ = add_host;
   started_ms_ = *env_.now_ms;
@@ -46,10 +46,10 @@ void PrefillLeg::fail(PrefillFailure why, bool may_retry) {
   env_.stats->disaggregation.prefill_failures[size_t(why)].add();
   attempt_->end(false, /*keep_body=*/true);
   if (may_retry && tried_.size() < kMaxPods) {
-    const RouteDecision next = owner_.route_prefill(tried_);
-    if (next.status == 0) {
+    Routed next = owner_.route_prefill(tried_);
+    if (next.ok()) {
       env_.counters->upstream_retries.add();
-      return open(RouteTicket(*env_.router, next, sheddable_), next);
+      return open(std::move(next.ticket), next.decision);
     }
   }
   done({});

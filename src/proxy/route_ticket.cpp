@@ -2,7 +2,18 @@
 
 #include <utility>
 
+#include "ringgate/proxy/exchange_env.h"
+
 namespace ringgate::proxy {
+
+namespace {
+
+// The spare hash buffers a router keeps: enough for a burst of legs ending at once, none
+// larger than a 256 KiB prompt's (a longer one's buffer is freed with its ticket).
+constexpr size_t kSpareBuffers = 64;
+constexpr size_t kSpareHashes = 4096;
+
+}  // namespace
 
 uint64_t RouteTicket::next_generation() {
   // Per worker thread: a worker's connections only ever see its own tickets.
@@ -17,7 +28,13 @@ RouteTicket::RouteTicket(RouteService& router, const RouteDecision& decision, bo
       prefill_tokens_(pending_prefill_tokens(decision)),
       generation_(next_generation()),
       sheddable_(sheddable) {
-  if (router_ != nullptr) hashes_.assign(decision.prefix_hashes.begin(), decision.prefix_hashes.end());
+  if (router_ == nullptr || decision.prefix_hashes.empty()) return;
+  std::vector<std::vector<uint64_t>>& spare = router_->spare_hashes_;
+  if (!spare.empty()) {
+    hashes_.swap(spare.back());
+    spare.pop_back();
+  }
+  hashes_.assign(decision.prefix_hashes.begin(), decision.prefix_hashes.end());
 }
 
 RouteTicket::RouteTicket(RouteTicket&& other) noexcept
@@ -46,7 +63,8 @@ RouteTicket& RouteTicket::operator=(RouteTicket&& other) noexcept {
   prompt_recorded_ = std::exchange(other.prompt_recorded_, false);
   sent_ = std::exchange(other.sent_, false);
   awaiting_ = std::exchange(other.awaiting_, false);
-  hashes_.swap(other.hashes_);  // (the other's buffer is reused by its next ticket or freed with it)
+  hashes_ = std::move(other.hashes_);  // (release() gave this one's back)
+  other.hashes_.clear();
   return *this;
 }
 
@@ -81,6 +99,15 @@ void RouteTicket::release() {
   awaiting_ = false;
   sent_ = false;
   prompt_recorded_ = false;
+  std::vector<std::vector<uint64_t>>& spare = router->spare_hashes_;
+  if (hashes_.capacity() == 0 || hashes_.capacity() > kSpareHashes || spare.size() >= kSpareBuffers) {
+    hashes_ = {};
+    return;
+  }
+  if (spare.capacity() == 0) spare.reserve(kSpareBuffers);
+  hashes_.clear();
+  spare.push_back(std::move(hashes_));
+  hashes_ = {};
 }
 
 }  // namespace ringgate::proxy

@@ -163,13 +163,16 @@ class WorkerLoop final : public net::IoHandler, public net::TimerTarget, public 
     }
   }
 
-  // RouteService: the worker's RequestRouter and the shared passive health.
-  RouteDecision route(const RouteRequest& request) override { return router_.route(request); }
+  // RouteService: the worker's RequestRouter and the shared passive health. The slot a
+  // decision counted is taken into its ticket here, at once.
+  Routed route(const RouteRequest& request) override {
+    return Routed(*this, router_.route(request), request.sheddable);
+  }
   void same_server(uint32_t endpoint_id, std::vector<uint32_t>& out) override {
     if (const sched::EndpointSnapshot* snapshot = router_.snapshot()) sched::same_server(*snapshot, endpoint_id, out);
   }
-  RouteDecision route_to(uint64_t server, const RouteRequest& request) override {
-    return router_.route_to(server, request);
+  Routed route_to(uint64_t server, const RouteRequest& request) override {
+    return Routed(*this, router_.route_to(server, request), request.sheddable);
   }
   void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) override {
     router_.routed(endpoint_id, prefix_hashes);

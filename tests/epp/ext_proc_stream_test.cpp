@@ -551,3 +551,24 @@ TEST_CASE("a stream the Gateway cancels while held leaves the hold at once, neve
   publish(f, /*with_server=*/true);
   CHECK(owner.answered == 0);
 }
+
+TEST_CASE("EppWorker::route(): the slot it counted is in its ticket; dropped unsent, it goes back") {
+  Fixture f;
+  f.worker->refresh();
+  proxy::RouteRequest request;
+  request.model = request.stats_target = "m";
+  {
+    const proxy::Routed routed = f.worker->route(request);
+    REQUIRE(routed.ok());
+    CHECK(routed.decision.endpoint_id == 0);
+    CHECK(routed.ticket.held());
+    CHECK(f.inflight.get(0) == 1);
+  }  // a caller that returns before sending
+  CHECK(f.inflight.get(0) == 0);
+  // A failed route holds nothing.
+  request.model = request.stats_target = "missing";
+  const proxy::Routed missing = f.worker->route(request);
+  CHECK_FALSE(missing.ok());
+  CHECK_FALSE(missing.ticket.held());
+  CHECK(f.inflight.get(0) == 0);
+}

@@ -103,7 +103,9 @@ struct FakeRouter : RouteService {
   double ttft_headroom = std::numeric_limits<double>::infinity();  // every decision's
   bool saturated = false;  // the saturation detector says so: requests that may wait are held
   int holds = 0;           // route() calls that asked to be held when saturated
-  RouteDecision route(const RouteRequest& request) override {
+  // As the worker's: the slot decide() counted, in its ticket.
+  Routed route(const RouteRequest& request) override { return Routed(*this, decide(request), request.sheddable); }
+  RouteDecision decide(const RouteRequest& request) {
     legs.push_back(request.leg);
     if (request.hold_when_saturated) ++holds;
     if (saturated && (request.hold_when_saturated || request.sheddable)) {

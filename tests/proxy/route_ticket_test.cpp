@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "ringgate/proxy/exchange_env.h"  // RouteService
 #include "ringgate/proxy/route_ticket.h"
 
 using namespace ringgate;
@@ -18,7 +19,20 @@ namespace {
 struct CountingRouter final : RouteService {
   std::map<uint32_t, int64_t> slots, load, prefill, awaiting;
   std::vector<std::pair<uint32_t, std::vector<uint64_t>>> recorded;
-  RouteDecision route(const RouteRequest&) override { return {}; }
+  // What a route() does: counts the slot, hands it back in its ticket.
+  Routed route(const RouteRequest& request) override {
+    RouteDecision d;
+    d.status = next_status;
+    d.endpoint_id = next_id;
+    d.load_tokens = 1000 + next_id;
+    d.features.ttft.uncached_prompt_tokens = 300 + next_id;
+    d.prefix_hashes = next_hashes;
+    if (d.status == 0) ++slots[next_id];
+    return Routed(*this, d, request.sheddable);
+  }
+  int next_status = 0;
+  uint32_t next_id = 0;
+  std::span<const uint64_t> next_hashes;
   void routed(uint32_t id, std::span<const uint64_t> hashes) override {
     recorded.emplace_back(id, std::vector<uint64_t>(hashes.begin(), hashes.end()));
   }
@@ -37,15 +51,11 @@ struct CountingRouter final : RouteService {
   void load_sent(uint32_t id, uint32_t tokens) override { load[id] += tokens; }
   void load_done(uint32_t id, uint32_t tokens) override { load[id] -= tokens; }
 
-  // What route() counts: the slot.
+  // route()'s ticket, at `id`.
   RouteTicket ticket(uint32_t id, std::span<const uint64_t> hashes = {}) {
-    ++slots[id];
-    RouteDecision d;
-    d.endpoint_id = id;
-    d.load_tokens = 1000 + id;
-    d.features.ttft.uncached_prompt_tokens = 300 + id;
-    d.prefix_hashes = hashes;
-    return RouteTicket(*this, d, false);
+    next_id = id;
+    next_hashes = hashes;
+    return route(RouteRequest{}).ticket;
   }
   bool idle() const {
     for (const auto* m : {&slots, &load, &prefill, &awaiting})
@@ -126,9 +136,10 @@ TEST_CASE("a ticket never sent gives back only its slot") {
 
 TEST_CASE("a ticket of a decision that did not route holds nothing") {
   CountingRouter r;
-  RouteDecision d;
-  d.status = 503;
-  RouteTicket t(r, d, false);
+  r.next_status = 503;
+  Routed routed = r.route(RouteRequest{});
+  CHECK_FALSE(routed.ok());
+  RouteTicket t = std::move(routed.ticket);
   CHECK_FALSE(t.held());
   t.record_at_endpoint(0);
   t.release();
@@ -165,4 +176,49 @@ TEST_CASE("each ticket, and each fresh connection of one, is a new generation") 
   const uint64_t moved = a.generation();
   RouteTicket c = std::move(a);
   CHECK(c.generation() == moved);  // the same leg, the same connection
+}
+
+TEST_CASE("a route() dropped unsent gives its slot back: whoever returns early leaks nothing") {
+  CountingRouter r;
+  r.next_id = 8;
+  {
+    const Routed routed = r.route(RouteRequest{});
+    REQUIRE(routed.ok());
+    CHECK(routed.ticket.held());
+    CHECK(r.slots[8] == 1);
+  }
+  CHECK(r.slots[8] == 0);
+  RouteRequest shed;
+  shed.sheddable = true;
+  CHECK(r.route(shed).ticket.sheddable());  // given back as it was counted
+  CHECK(r.idle());
+}
+
+TEST_CASE("the prefix hashes' buffer is the router's spare one: a routed leg allocates none once it is warm") {
+  CountingRouter r;
+  const std::vector<uint64_t> scratch{1, 2, 3, 4};
+  const uint64_t* first = nullptr;
+  {
+    RouteTicket a = r.ticket(9, scratch);
+    first = a.prefix_hashes().data();
+  }
+  // (Were the buffer freed, the allocator would likely give its block to this one.)
+  const std::vector<uint64_t> blocker(scratch.size());
+  for (int i = 0; i < 3; ++i) {
+    RouteTicket b = r.ticket(9, scratch);
+    CHECK(b.prefix_hashes().data() == first);  // the same buffer, given back and filled again
+    CHECK(std::vector<uint64_t>(b.prefix_hashes().begin(), b.prefix_hashes().end()) == scratch);
+  }
+  // Two at once: the second takes a fresh one; both are kept for the next two.
+  RouteTicket c = r.ticket(9, scratch);
+  RouteTicket d = r.ticket(9, scratch);
+  CHECK(c.prefix_hashes().data() == first);
+  CHECK(d.prefix_hashes().data() != first);
+  const uint64_t* second = d.prefix_hashes().data();
+  c.release();
+  d.release();
+  RouteTicket e = r.ticket(9, scratch);
+  RouteTicket f = r.ticket(9, scratch);
+  CHECK(((e.prefix_hashes().data() == first && f.prefix_hashes().data() == second) ||
+         (e.prefix_hashes().data() == second && f.prefix_hashes().data() == first)));
 }

@@ -75,7 +75,7 @@ class EppWorker final : public proxy::RouteService, public proxy::UpstreamSide {
   const proxy::ModelHold& hold() const { return hold_.hold(); }
 
   // RouteService
-  proxy::RouteDecision route(const proxy::RouteRequest& request) override;
+  proxy::Routed route(const proxy::RouteRequest& request) override;
   void routed(uint32_t endpoint_id, std::span<const uint64_t> prefix_hashes) override {
     router_.routed(endpoint_id, prefix_hashes);
   }

@@ -109,7 +109,7 @@ class Exchange final : public AttemptOwner,
   bool flow_try_dispatch() override;
   void flow_evicted(FlowOutcome outcome) override;
   // PrefillOwner
-  RouteDecision route_prefill(std::span<const uint32_t> exclude) override;
+  Routed route_prefill(std::span<const uint32_t> exclude) override;
   void prefill_done(std::string_view kv_transfer_params) override;
   // ResponseWaiter
   void response_wait_over(bool found) override;
@@ -140,13 +140,13 @@ class Exchange final : public AttemptOwner,
 
   void proceed();
   bool holds_for_server(const RouteDecision& decision) const;
-  bool leave_queue(const RouteDecision& decision);
+  bool leave_queue(Routed routed);
   void wait_for_server();
-  bool held_try_dispatch(const RouteDecision& decision);
+  bool held_try_dispatch(Routed routed);
   RouteRequest route_request();
-  RouteDecision route_next();
+  Routed route_next();
   void next_attempt();
-  void dispatch(const RouteDecision& decision);
+  void dispatch(Routed routed);
   void send(const RouteDecision& decision, RouteTicket ticket);
   // true: split, decode_ticket moved into decode_.
   bool split(const RouteDecision& decode, RouteTicket& decode_ticket);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ringgate/metrics/gateway_stats.h"
 #include "ringgate/net/timeout_list.h"
@@ -21,6 +22,7 @@
 #include "ringgate/proxy/rate_limiter.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/request_rules.h"
+#include "ringgate/proxy/route_ticket.h"
 #include "ringgate/proxy/upstream_side.h"
 #include "ringgate/proxy/worker_counters.h"
 #include "ringgate/sched/latency_sample.h"
@@ -35,13 +37,15 @@ class ResponseWaiters;
 class RouteService {
  public:
   virtual ~RouteService() = default;
-  virtual RouteDecision route(const RouteRequest& request) = 0;
+  // The request's endpoint and the ticket of the slot counted there (Routed: nothing
+  // counted when status != 0). Dropping it unsent gives the slot back.
+  virtual Routed route(const RouteRequest& request) = 0;
   // To the server `server` (an address hash) whatever its load (RequestRouter::route_to).
   // (Fakes that know no servers need not: none is found.)
-  virtual RouteDecision route_to(uint64_t /*server*/, const RouteRequest& /*request*/) {
-    RouteDecision none;
-    none.status = 404;
-    none.code = "server_gone";
+  virtual Routed route_to(uint64_t /*server*/, const RouteRequest& /*request*/) {
+    Routed none;
+    none.decision.status = 404;
+    none.decision.code = "server_gone";
     return none;
   }
   // The endpoints that fail with `endpoint_id` when its server does: the ranks behind its
@@ -68,6 +72,12 @@ class RouteService {
   // inherited a no-op and its token-load scorer saw every server idle).
   virtual void load_sent(uint32_t endpoint_id, uint32_t tokens) = 0;
   virtual void load_done(uint32_t endpoint_id, uint32_t tokens) = 0;
+
+ private:
+  friend class RouteTicket;
+  // The prefix-hash buffers its tickets gave back, for its next tickets to fill (a routed
+  // leg allocates none once as many legs ran at once). Its worker's, as its tickets are.
+  std::vector<std::vector<uint64_t>> spare_hashes_;
 };
 
 // The client connection as an exchange sees it.

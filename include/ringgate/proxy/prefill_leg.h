@@ -37,8 +37,9 @@ static_assert(metrics::kPrefillFailureNames.size() == 7);  // in PrefillFailure'
 class PrefillOwner {
  public:
   virtual ~PrefillOwner() = default;
-  // Where the prefill leg goes next: a prefill pod, none of `exclude` (status != 0: none).
-  virtual RouteDecision route_prefill(std::span<const uint32_t> exclude) = 0;
+  // Where the prefill leg goes next: a prefill pod, none of `exclude`, and its ticket (not
+  // ok(): none).
+  virtual Routed route_prefill(std::span<const uint32_t> exclude) = 0;
   // The leg is over: the kv_transfer_params to decode with (valid during the call) or,
   // empty, decode-only. From a completion or timer, or from start() when no socket could
   // be made to any prefill pod (start() is then the caller's last step).
@@ -58,7 +59,7 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
 
   // Sends `head` and `body` (the request openai::build_prefill_request wrote; both
   // copied) to `decision`'s endpoint, whose ticket the leg takes (`ticket`; a retry's
-  // is claimed as sheddable as it). `trace`: the request's, when traced (the leg's attempts
+  // comes with its route_prefill()). `trace`: the request's, when traced (the leg's attempts
   // are its "prefill" spans). `add_host`: the head has no Host (RequestImage::add_host).
   void start(RouteTicket ticket, const RouteDecision& decision, std::string_view head, std::string_view body,
              LegTrace trace = {}, bool add_host = false);
@@ -99,7 +100,6 @@ class PrefillLeg final : public AttemptOwner, public net::TimerTarget {
   std::vector<uint32_t> tried_;
   uint64_t started_ms_ = 0;
   bool fresh_retry_used_ = false;
-  bool sheddable_ = false;
   LegTrace trace_;
   bool add_host_ = false;
   bool active_ = false;

@@ -155,8 +155,10 @@ class RequestRouter {
   void refresh() { snapshot_ = reader_.refresh(); }
   const sched::EndpointSnapshot* snapshot() const { return snapshot_; }
 
-  // A decision with status 0 holds a slot at its endpoint (counted in flight): the
-  // caller hands the request there (routed()) and calls released() when it leaves.
+  // A decision with status 0 holds a slot at its endpoint (counted in flight), which its
+  // RouteService takes at once into the ticket it returns (Routed: RouteService::route());
+  // the ticket records the request there (routed()) and gives the slot back (released()).
+  // A dry run counts nothing, so /debug/pick holds no slot.
   RouteDecision route(const RouteRequest& request);
   // The request must go to the server at `server` (an address hash: the one holding the
   // response it names), whatever its load or health: one of its engines, a routable one

@@ -1,11 +1,11 @@
 #pragma once
-// What one routed leg holds at its endpoint, from the route() that picked it to the
-// leg's end: the in-flight slot (route() counted it), the token load and the pending
-// prefill tokens it adds there once sent, the prompt's prefix hashes it records there,
-// and a generation number. Move-only: owned by exactly one leg (an Attempt, a prefill
-// leg's Attempt, a decode reservation, an EPP-mode remote prefill) and given back
-// exactly once, by release() or the destructor. Nothing else pairs the router's
-// counters: every "sent" has its "done" here.
+// What one routed leg holds at its endpoint, from the route() that picked it (and hands
+// it back in its Routed, below) to the leg's end: the in-flight slot (route() counted it),
+// the token load and the pending prefill tokens it adds there once sent, the prompt's
+// prefix hashes it records there, and a generation number. Move-only: owned by exactly
+// one leg (an Attempt, a prefill leg's Attempt, a decode reservation, an EPP-mode remote
+// prefill) and given back exactly once, by release() or the destructor. Nothing else
+// pairs the router's counters: every "sent" has its "done" here.
 //
 // The generation names one connection of the leg: a fresh connection for the same try
 // (renew()) is a new generation, so an upstream connection tells a new lease from the
@@ -14,17 +14,16 @@
 #include <span>
 #include <vector>
 
-#include "ringgate/proxy/exchange_env.h"
+#include "ringgate/proxy/request_router.h"
 
 namespace ringgate::proxy {
 
+class RouteService;  // (exchange_env.h: it returns Routed)
+struct Routed;
+
 class RouteTicket {
  public:
-  RouteTicket() = default;
-  // The slot `decision` holds (nothing when it did not route: status != 0), with its
-  // token load, pending prefill tokens and prefix hashes (copied: the router's go at its
-  // next route()).
-  RouteTicket(RouteService& router, const RouteDecision& decision, bool sheddable);
+  RouteTicket() = default;  // holds nothing
   RouteTicket(RouteTicket&& other) noexcept;
   RouteTicket& operator=(RouteTicket&& other) noexcept;
   RouteTicket(const RouteTicket&) = delete;
@@ -55,6 +54,11 @@ class RouteTicket {
   std::span<const uint64_t> prefix_hashes() const { return hashes_; }
 
  private:
+  friend struct Routed;  // the one place a ticket is made from a decision
+  // The slot `decision` holds (nothing when it did not route: status != 0), with its
+  // token load, pending prefill tokens and prefix hashes (copied into a buffer the
+  // router's earlier tickets gave back: the router's own go at its next route()).
+  RouteTicket(RouteService& router, const RouteDecision& decision, bool sheddable);
   static uint64_t next_generation();
 
   RouteService* router_ = nullptr;  // null: nothing held
@@ -67,7 +71,25 @@ class RouteTicket {
   bool prompt_recorded_ = false;
   bool sent_ = false;      // record_at_endpoint() counted the load (and the prefill)
   bool awaiting_ = false;  // its pending prefill is counted
+  // (Taken from router_'s spare buffers, and given back to them.)
   std::vector<uint64_t> hashes_;
+};
+
+// What route() and route_to() return (RouteService): the decision and the ticket of the
+// slot it counted, taken at once where the slot was counted, so that no caller holds a
+// counted slot bare (one that returns early gives it back by dropping this). Apart: the
+// decision is a view (host, prefix hashes) valid until the router's next refresh() or
+// route(); the ticket lives as long as the leg that takes it.
+struct Routed {
+  Routed() = default;
+  // `decision`'s slot, just counted by `router`'s route() under `sheddable` (the route's
+  // RouteRequest::sheddable: it is given back as it was counted); no slot when status != 0.
+  Routed(RouteService& router, const RouteDecision& decision, bool sheddable)
+      : decision(decision), ticket(router, decision, sheddable) {}
+  bool ok() const { return decision.status == 0; }
+
+  RouteDecision decision;
+  RouteTicket ticket;  // empty when status != 0
 };
 
 }  // namespace ringgate::proxy
