@@ -15,6 +15,9 @@ request in Envoy's order) runs `--rate` decisions/s against:
              the EPP's own answer bytes (captured once with nghttp) and grpc-status 0, no
              other work: the best any HTTP/2 server gives h2load on this machine (h2load
              rows only: it is not an ext-proc stream for the grpc++ client)
+  ring-floor the `epp` process's own ring and HTTP/2 layer answering an unknown method
+             (UNIMPLEMENTED, trailers only: no parse, no decision; h2load rows only): what
+             ringgate's transport costs without the decision
 epp_bench and ext_proc_floor need grpc++, a benchmark-only dependency: perf/epp/setup.sh.
 Printed per target: the medians over rounds of the decision's p50/p99 (first message sent
 -> the body's last chunk back), the whole stream's p50, and the server's CPU per stream
@@ -42,6 +45,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'tests', 'epp'))
 
+PROCESS = '/envoy.service.ext_proc.v3.ExternalProcessor/Process'
 LINE = re.compile(r'ext-proc (decision|whole stream)\s+p50\s+([\d.]+) us\s+p90\s+([\d.]+) us\s+p99\s+([\d.]+) us')
 
 
@@ -51,7 +55,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def h2load(address, tls, body_file, requests, rate=None, streams=1):
+def h2load(address, tls, body_file, requests, rate=None, streams=1, path=PROCESS):
     """Durations (µs) of `requests` Process calls, each the decision's two messages, and the
     calls per second h2load reports."""
     with tempfile.NamedTemporaryFile('r', suffix='.log') as log:
@@ -59,7 +63,7 @@ def h2load(address, tls, body_file, requests, rate=None, streams=1):
                '-H', 'te: trailers', '-d', body_file, '--log-file', log.name]
         if rate:
             cmd += ['--rps', '%g' % rate]
-        url = '%s://%s/envoy.service.ext_proc.v3.ExternalProcessor/Process' % ('https' if tls else 'http', address)
+        url = '%s://%s%s' % ('https' if tls else 'http', address, path)
         out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=600)
         if ('%d succeeded' % requests) not in out.stdout:
             raise SystemExit('h2load %s: %s%s' % (url, out.stdout, out.stderr))
@@ -128,6 +132,7 @@ def main():
         h2_floor = subprocess.Popen([h2_floor_bin, '--listen', '127.0.0.1:0', '--answer', answer_file],
                                     stdout=subprocess.PIPE, text=True)
         targets['h2-floor'] = ('127.0.0.1:%d' % int(h2_floor.stdout.readline().split()[-1]), None, h2_floor.pid)
+        targets['ring-floor'] = (epp.info['epp'], None, epp.proc.pid)
         keys = ['p50', 'p99', 'stream p50', 'cpu us/stream', 'h2 p50', 'h2 p99', 'h2 cpu us', 'h2 b2b p50',
                 'h2 b2b p99', 'h2 b2b/s', 'tput', 'tput cpu us']
         results = {name: {k: [] for k in keys} for name in targets}
@@ -135,21 +140,22 @@ def main():
         for r in range(args.rounds):
             for name, (address, extra, pid) in targets.items():
                 tls = name == 'epp-tls'
-                h2load(address, tls, body_file, warmup)  # (its figures are dropped)
+                path = '/ringgate.perf.Floor/Unknown' if name == 'ring-floor' else PROCESS
+                h2load(address, tls, body_file, warmup, path=path)  # (its figures are dropped)
                 before = cpu_seconds(pid)
-                paced, _ = h2load(address, tls, body_file, args.requests, args.rate)
+                paced, _ = h2load(address, tls, body_file, args.requests, args.rate, path=path)
                 results[name]['h2 cpu us'].append((cpu_seconds(pid) - before) * 1e6 / args.requests)
                 results[name]['h2 p50'].append(pct(paced, 0.5))
                 results[name]['h2 p99'].append(pct(paced, 0.99))
-                closed, b2b_rate = h2load(address, tls, body_file, args.requests)
+                closed, b2b_rate = h2load(address, tls, body_file, args.requests, path=path)
                 results[name]['h2 b2b/s'].append(b2b_rate)
                 results[name]['h2 b2b p50'].append(pct(closed, 0.5))
                 results[name]['h2 b2b p99'].append(pct(closed, 0.99))
                 before = cpu_seconds(pid)
                 results[name]['tput'].append(h2load(address, tls, body_file, 5 * args.requests,
-                                                    streams=args.streams)[1])
+                                                    streams=args.streams, path=path)[1])
                 results[name]['tput cpu us'].append((cpu_seconds(pid) - before) * 1e6 / (5 * args.requests))
-                if extra is None:  # h2-floor: h2load's rows only
+                if extra is None:  # h2-floor, ring-floor: h2load's rows only
                     continue
                 before = cpu_seconds(pid)
                 out = subprocess.run([bench, '--epp', address, '--model', model, '--requests', str(args.requests),
@@ -195,10 +201,12 @@ def main():
             print('\n%s: epp decision p50 %.0f µs (≤ 60), p99 %.0f µs (≤ 200); TLS/plain p50 %.2f× (≤ 1.2); '
                   'epp/floor p50 %.2f×' % (client, med['epp'][key], med['epp'][p99], ratio, over), end='')
             if key == 'h2 p50':
-                print('; h2-floor (no work) p50 %.0f µs, p99 %.0f µs: epp/h2-floor p99 %.2f×' % (
-                    med['h2-floor']['h2 p50'], med['h2-floor']['h2 p99'],
-                    statistics.median(e / f for e, f in zip(results['epp']['h2 p99'], results['h2-floor']['h2 p99']))),
-                      end='')
+                floor_p99 = statistics.median(e / f for e, f in zip(results['epp']['h2 p99'],
+                                                                    results['h2-floor']['h2 p99']))
+                print('\n  beside it: h2-floor (no work) p50 %.0f µs, p99 %.0f µs (epp/h2-floor p99 %.2f×); '
+                      'ring-floor p50 %.0f µs, p99 %.0f µs' % (
+                          med['h2-floor']['h2 p50'], med['h2-floor']['h2 p99'], floor_p99,
+                          med['ring-floor']['h2 p50'], med['ring-floor']['h2 p99']), end='')
         print()
     finally:
         os.unlink(root.name)
