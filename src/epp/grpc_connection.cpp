@@ -83,7 +83,6 @@ struct GrpcConnection::Call final : StreamOwner {
   Method method = Method::Unknown;
   http::GrpcMessageReader reader;
   std::unique_ptr<ExtProcStream> stream;  // Process
-  extproc::ProcessingRequest in;
   std::vector<extproc::ProcessingResponse> out;
   std::string service;  // Check / Watch
   HealthBoard::Status sent = HealthBoard::Status::ServiceUnknown;
@@ -93,6 +92,25 @@ struct GrpcConnection::Call final : StreamOwner {
   uint64_t deadline_ms = 0;  // 0: none
   http::Headers trailers;    // grpc-status, grpc-message (kept until the stream closes)
 };
+
+namespace {
+
+google::protobuf::ArenaOptions parse_arena_options(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
+
+// What a message's parse put on the thread's arena goes once the message is handled.
+struct ArenaReset {
+  google::protobuf::Arena& arena;
+  ~ArenaReset() { arena.Reset(); }
+};
+
+}  // namespace
+
+GrpcRuntime::GrpcRuntime() : parse_arena(parse_arena_options(parse_block, sizeof parse_block)) {}
 
 GrpcConnection::GrpcConnection(GrpcRuntime& runtime, int fd, SSL_CTX* tls)
     : rt_(runtime), fd_(fd), session_(runtime.limits, *this, out_, &runtime.worker->now_ms_ref()) {
@@ -333,12 +351,14 @@ void GrpcConnection::h2_body(http::H2Stream& h2, const char* data, size_t len) {
 void GrpcConnection::on_message(Call& call, std::string_view message) {
   switch (call.method) {
     case Method::Process: {
-      if (!call.in.ParseFromArray(message.data(), int(message.size()))) {
+      const ArenaReset reset{rt_.parse_arena};
+      auto* in = google::protobuf::Arena::CreateMessage<extproc::ProcessingRequest>(&rt_.parse_arena);
+      if (!in->ParseFromArray(message.data(), int(message.size()))) {
         call.stream->on_peer_gone();
         return finish(call, GrpcStatus::InvalidArgument, "malformed ProcessingRequest");
       }
       call.out.clear();
-      call.stream->on_request(call.in, call.out);
+      call.stream->on_request(*in, call.out);
       for (const extproc::ProcessingResponse& r : call.out) write(call, r);
       call.out.clear();
       if (call.stream->end() != StreamEnd::Open) finish(call, status_of(*call.stream), call.stream->end_message());

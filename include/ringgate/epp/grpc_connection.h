@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "ringgate/epp/grpc_health.h"
 #include "ringgate/http/grpc_frame.h"
 #include "ringgate/http/h2_session.h"
@@ -40,6 +42,10 @@ class GrpcConnection;
 
 // What one EPP thread lends its connections.
 struct GrpcRuntime {
+  GrpcRuntime();
+  GrpcRuntime(const GrpcRuntime&) = delete;
+  GrpcRuntime& operator=(const GrpcRuntime&) = delete;
+
   net::Loop* loop = nullptr;
   EppWorker* worker = nullptr;
   const HealthBoard* health = nullptr;
@@ -50,6 +56,12 @@ struct GrpcRuntime {
   GrpcConnection* all = nullptr;  // every open connection of the thread
   size_t connections = 0;
   uint64_t deadlines_exceeded = 0;  // streams ended DEADLINE_EXCEEDED (for tests and logs)
+  // A thread decides one ProcessingRequest at a time: each is parsed on this arena, reset
+  // once the message is handled, so that its ~35 sub-messages and strings are not each a
+  // heap allocation and a free per call (a tenth of a cold decision's time at 1,000/s).
+  // The first block is this struct's own; a larger message's extra blocks go at the reset.
+  alignas(16) char parse_block[16384];
+  google::protobuf::Arena parse_arena;
 };
 
 class GrpcConnection final : public net::IoHandler,
