@@ -373,8 +373,7 @@ void Exchange::dispatch(Routed routed) {
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
   if (!state_.active || state_.attempts != 1 || !race_.primary().connected() || affinity_.pinned() ||
-      affinity_.learns_answer() ||
-      !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
+      affinity_.learns_answer() || !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
   // The request also goes to the next-best server (the first pick excluded, saturated
