@@ -208,14 +208,7 @@ class EppDisaggregation(unittest.TestCase):
 
     def pick(self, prompt, stream=True):
         body = json.dumps({'model': MODEL, 'prompt': prompt, 'max_tokens': 4, 'stream': stream}).encode()
-        s = h.ExtProcStream(self.epp.info['epp'])
-        self.addCleanup(s.close)
-        s.send(request_headers=h.headers(h.request_head('/v1/completions', len(body))),
-               protocol_config=ep.ProtocolConfiguration(request_body_mode=Mode.FULL_DUPLEX_STREAMED,
-                                                        response_body_mode=Mode.FULL_DUPLEX_STREAMED))
-        s.send(request_body=ep.HttpBody(body=body, end_of_stream=True))
-        r = s.recv()
-        self.assertEqual(r.WhichOneof('response'), 'request_headers')
+        s, _ = duplex_pick(self, body)
         while not s.recv().request_body.response.body_mutation.streamed_response.end_of_stream:
             pass
         return s
