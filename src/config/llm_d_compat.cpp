@@ -137,6 +137,7 @@ constexpr P kInflightParams[] = {
 constexpr P kTokenProducerParams[] = {
     {"modelName", "", "accepted: ringgate's tokenizer is scheduler.scorers.prefix.tokenizer"},
     {"vllm", "", "accepted: ringgate tokenizes in process (no call to vLLM's /tokenize)"},
+    {"udsTokenizerConfig", "", "accepted: ringgate tokenizes in process (no tokenizer sidecar on a Unix socket)"},
     {"estimate.image", "", "accepted: ringgate counts scheduler.tokensPerImage an image"},
     {"estimate.video", "", "accepted: ringgate counts media by scheduler.tokensPerImage / tokensPerAudio"},
 };
@@ -297,6 +298,8 @@ constexpr PluginCompat kPlugins[] = {
      kInflightParams},
     {"token-producer", R::Producer, S::Mapped,
      "ringgate's prompt token count: scheduler.scorers.prefix.tokenizer (sim-bytes estimate or tokenizer.json)",
+     kTokenProducerParams},
+    {"tokenizer", R::Producer, S::Mapped, "as token-producer (its older name, which llm-d's guides still write)",
      kTokenProducerParams},
     {"precise-prefix-cache-producer", R::Producer, S::Mapped,
      "scheduler.scorers.prefix mode precise: vLLM's KV events (kvEvents)", kPreciseProducerParams},

@@ -392,3 +392,24 @@ TEST_CASE("the baseline plugins' parameters: llm-d's fallbacks, its validation, 
                                           "  parameters: {addEstimatedOutputTokens: false}\n- type: token-load-scorer\n");
   CHECK_FALSE(off.gateway.scheduler.token_load.add_estimated_output_tokens);
 }
+
+TEST_CASE("llm-d's precise-prefix-cache-aware guide as it writes it: the legacy tokenizer plugin, no warning") {
+  PickerConfigResult r = load_picker_config_file(RINGGATE_SOURCE_DIR "/tests/epp/data/llm-d-precise-prefix-cache.yaml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  std::string warnings;
+  for (const std::string& w : r.warnings) warnings += w + "\n";
+  CHECK_MESSAGE(r.warnings.empty(), warnings);
+  const auto& s = r.gateway.scheduler;
+  CHECK(s.prefix.mode == "precise");
+  CHECK(s.prefix.block_size == 64);
+  CHECK(s.prefix.hash_seed == "42");
+  CHECK(ringgate::sched::weight_of(s.scorers, "prefix") == 2);
+  CHECK(ringgate::sched::weight_of(s.scorers, "kv-cache") == 1);
+  CHECK(ringgate::sched::weight_of(s.scorers, "queue") == 1);
+  // `tokenizer` is token-producer's older name: its parameters are token-producer's.
+  const std::string uds = std::string(kHead) +
+                          "plugins:\n- type: tokenizer\n  parameters:\n    modelName: m\n"
+                          "    udsTokenizerConfig: {socketFile: /tmp/t.sock}\n";
+  load_ok(uds);
+  CHECK(first_error(uds + "    useGpu: true\n").find("plugins[0].parameters.useGpu") != std::string::npos);
+}
