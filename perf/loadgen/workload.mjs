@@ -16,6 +16,12 @@
 //     first 4 × answerTokens bytes of the ASCII user message); it is computed here, not
 //     read from the response, so the sequence is a function of the seed alone and the
 //     oracle replays it exactly (the load client checks the sims returned that text).
+//   S (inference-perf's `shared_prefix` generator, kubernetes-sigs/inference-perf
+//     inference_perf/datagen/shared_prefix_datagen.py, single-turn): `groups` system
+//     prompts of `systemTokens` tokens, each with `perGroup` questions of `questionTokens`
+//     tokens; the groups × perGroup prompts are made once, shuffled once, then sent in
+//     that order, cycling. Token counts are ringgate-sim's (4 bytes a token): the completions
+//     prompt `system\n\nquestion` is exactly systemTokens + questionTokens tokens.
 //
 // Everything derives from `seed`: the i-th request of a workload is the same on every
 // run, whatever the rate, timing or stream mix (those use their own RNG streams).
@@ -87,6 +93,8 @@ export const WORKLOAD_DEFAULTS = {
   // C
   conversations: 64, chatSystems: 8, chatSystemMinBytes: 1024, chatSystemMaxBytes: 3072, chatZipf: 1.0,
   minTurns: 3, maxTurns: 10, userMinBytes: 64, userMaxBytes: 480, answerTokens: 24, minGap: 8,
+  // S
+  groups: 150, perGroup: 5, systemTokens: 600, questionTokens: 120,
 };
 
 // ringgate-sim's `--mode echo` answer to a chat request whose last message is `content`
@@ -104,7 +112,8 @@ export const chatPromptText = (messages) => `${messages.map((m) => `${m.role}: $
 export function makeWorkload(opts = {}) {
   const o = { ...WORKLOAD_DEFAULTS, ...opts };
   if (o.kind === 'C') return makeChatWorkload(o);
-  if (o.kind !== 'A' && o.kind !== 'B') throw new Error(`workload must be A, B or C, not ${o.kind}`);
+  if (o.kind === 'S') return makeSharedPrefixWorkload(o);
+  if (o.kind !== 'A' && o.kind !== 'B') throw new Error(`workload must be A, B, C or S, not ${o.kind}`);
   const vocabRand = rng32(subSeed(o.seed, 'vocab'));
   const vocab = makeVocab(vocabRand, 4000);
   const sysRand = rng32(subSeed(o.seed, 'system'));
@@ -137,6 +146,34 @@ export function makeWorkload(opts = {}) {
       }
       return { i: i++, promptId, system, user };
     },
+  };
+}
+
+// Workload S. Requests: { i, promptId: group, system, user }, the fixed prompt set cycled.
+function makeSharedPrefixWorkload(o) {
+  const ints = ['groups', 'perGroup', 'systemTokens', 'questionTokens'];
+  if (!ints.every((k) => Number.isInteger(o[k]) && o[k] >= 1)) throw new Error(`S: ${ints.join(', ')} must be integers >= 1`);
+  const vocab = makeVocab(rng32(subSeed(o.seed, 'vocab')), 4000);
+  const textRand = rng32(subSeed(o.seed, 'shared-prefix'));
+  const exactly = (head, bytes) => (head + text(textRand, vocab, bytes)).slice(0, bytes);
+  const systemPrompts = [], prompts = [];
+  for (let g = 0; g < o.groups; g++) {
+    systemPrompts.push(exactly(`Group ${g}. `, 4 * o.systemTokens));
+    for (let q = 0; q < o.perGroup; q++) {
+      prompts.push({ promptId: g, system: systemPrompts[g], user: exactly(`Question ${g}-${q}: `, 4 * o.questionTokens - 2) });
+    }
+  }
+  const shuffle = rng32(subSeed(o.seed, 'shared-prefix-shuffle'));
+  for (let k = prompts.length - 1; k > 0; k--) {
+    const j = Math.floor(shuffle() * (k + 1));
+    [prompts[k], prompts[j]] = [prompts[j], prompts[k]];
+  }
+  let i = 0;
+  return {
+    kind: 'S',
+    options: o,
+    systemPrompts,
+    next() { const p = prompts[i % prompts.length]; return { i: i++, ...p }; },
   };
 }
 

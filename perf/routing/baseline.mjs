@@ -4,7 +4,10 @@
 // running llm-d's optimized-baseline EndpointPickerConfig as the guide writes it
 // (tests/epp/data/llm-d-optimized-baseline.yaml through --config-file), nginx round-robin
 // and HAProxy leastconn, on workloads A (shared system prompts), C (multi-turn chats,
-// finite KV) and L (shaped like llm-d's benchmark), each at three loads and for each seed.
+// finite KV), L (shaped like llm-d's benchmark) and H (llm-d's headline workload, issue 65:
+// inference-perf's shared_prefix on 8 engines, scaled), each at its loads and for each seed.
+// H adds the precise rows: ringgate-precise (ringgate's own precise mode) and llm-d-precise
+// (llm-d's precise-prefix-cache-aware guide config), both on sims publishing KV events.
 // The `oracle` row has no proxy: the client sends each request to the server oracle.mjs's
 // cache model says holds its longest prefix (what the best-cached placement gives).
 // Reported per cell: output tokens/s, TTFT mean/p90/p99, the sims' hit rate and the
@@ -16,14 +19,17 @@ import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText } from '../loadgen/workload.mjs';
 import { CacheModel, replay } from './oracle.mjs';
-import { startSims, simCounters, diff } from './sims.mjs';
+import { startSims, startEventSims, preciseConfig, simCounters, diff } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
 import { stop as stopProc } from '../../tests/lib/procs.mjs';
 import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
 const PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-optimized-baseline.yaml');
-const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'llm-d-optimized', 'round-robin', 'least-conn', 'oracle'];
+const PRECISE_PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-precise-prefix-cache.yaml');
+const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'ringgate-precise', 'llm-d-optimized', 'llm-d-precise', 'round-robin',
+  'k8s-service', 'least-conn', 'oracle'];
+const PRECISE = new Set(['ringgate-precise', 'llm-d-precise']);
 
 // One entry per workload: the request shape, the sims' flags and the three rates (req/s).
 // A and C are compare.mjs's setups. L is llm-d's benchmark shape: 150 groups sharing a
@@ -38,20 +44,40 @@ export const WORKLOADS = {
   L: { kind: 'A', api: 'completions', maxTokens: 500, rates: [5, 7, 9], warmup: 25, duration: 35,
     options: { prompts: 150, minBytes: 23000, maxBytes: 25000, zipf: 0, suffixMinBytes: 1950, suffixMaxBytes: 2050 },
     sim: { kvBlocks: 20000, maxNumSeqs: 16, prefillUs: 100, itlMs: 10, maxModelLen: 8192 } },
+  // llm-d's headline workload (issue 65's `llmd-headline`), perf/routing/README.md "llm-d's
+  // headline regime": inference-perf's shared_prefix, 150 groups x 5 questions, on 8
+  // engines, token counts / 10 (600-token system prompts, 120-token questions, 100 output
+  // tokens; 1,921 blocks of 16 an engine), so the working set is 0.73x the pool's KV and
+  // 5.9x one engine's, as in llm-d's run; chunked prefill at 819 tokens a step.
+  H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [12, 16, 20, 24, 28, 40, 52, 60], warmup: 30, warmupRequests: 900,
+    duration: 40, options: { groups: 150, perGroup: 5, systemTokens: 600, questionTokens: 120 },
+    sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 120, maxModelLen: 2048, batchedTokens: 819 } },
 };
-const D = { configs: ALL_CONFIGS.join(','), workloads: 'A,C,L', seeds: '1', rates: '', workers: 2, sims: 4,
-  blockSize: 16, ttftLimitMs: 2000, model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'), timeoutMs: 60000 };
+const simsOf = (o, w) => WORKLOADS[w].sims ?? o.sims;
+// A workload with `warmupRequests` warms up for at least that many requests at the cell's rate
+// (H: past the first sighting of every group and one cycle of its 750 prompts).
+const windowOf = (o, w, rate) => ({ warmup: o.warmup || Math.max(WORKLOADS[w].warmup, (WORKLOADS[w].warmupRequests ?? 0) / rate),
+  duration: o.duration || WORKLOADS[w].duration });
+const sentPerSec = (r) => r.sent / (r.duration ?? WORKLOADS[r.workload].duration);
+const D = { configs: ALL_CONFIGS.filter((c) => !PRECISE.has(c) && c !== 'k8s-service').join(','), workloads: 'A,C,L', seeds: '1', rates: '', workers: 2, sims: 4,
+  blockSize: 16, ttftLimitMs: 2000, warmup: 0, duration: 0, model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'), timeoutMs: 60000 };
 const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback only)
-  --configs LIST     of ${ALL_CONFIGS.join(',')}                        [all]
+  --configs LIST     of ${ALL_CONFIGS.join(',')}
+                     [all but the precise rows]
                      ringgate-nofilter = ringgate's default before issue 52 (the affinity filter off);
                      llm-d-optimized = ringgate --config-file ${path.relative(process.cwd(), PICKER_CONFIG)};
+                     ringgate-precise = ringgate's prefix scorer in precise mode (sims publish KV events);
+                     llm-d-precise = ringgate --config-file ${path.relative(process.cwd(), PRECISE_PICKER_CONFIG)}
+                     (its blockSize and hashSeed set to the sims', as the guide says to), KV events;
+                     k8s-service = round-robin (nginx), named as issue 65's row (kube-proxy);
                      ringgate@FILE = ringgate --config FILE (a Gateway document: a candidate profile);
                      oracle = no proxy: the client sends each request to the server the offline
                      oracle (oracle.mjs) picks, the one holding its longest cached prefix
-  --workloads LIST   of A,C,L                                                          [${D.workloads}]
+  --workloads LIST   of A,C,L,H                                                        [${D.workloads}]
   --seeds LIST       one run of every cell per seed (the request sequence and arrivals)  [${D.seeds}]
-  --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: A ${WORKLOADS.A.rates.join('/')}, C ${WORKLOADS.C.rates.join('/')}, L ${WORKLOADS.L.rates.join('/')})
+  --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: ${Object.entries(WORKLOADS).map(([w, x]) => `${w} ${x.rates.join('/')}`).join(', ')})
   --ttft-limit-ms MS the TTFT p90 a load must keep for its output tokens/s to count     [${D.ttftLimitMs}]
+  --warmup S --duration S   every workload's warm-up and measured window (0: the workload's own)
   --workers N --timeout-ms MS --out DIR                                                 [${D.workers} ${D.timeoutMs} perf/results]
   --report A.json B.json ...   no run: one report of the rows of earlier runs' JSON files (rows of
                      one config, workload, load and seed in two files: the later file's)`;
@@ -59,7 +85,7 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
 function parse(argv) {
   const o = { ...D };
   const keys = { '--configs': 'configs', '--workloads': 'workloads', '--seeds': 'seeds', '--rates': 'rates', '--out': 'out',
-    '--workers': 'workers', '--ttft-limit-ms': 'ttftLimitMs', '--timeout-ms': 'timeoutMs' };
+    '--workers': 'workers', '--ttft-limit-ms': 'ttftLimitMs', '--timeout-ms': 'timeoutMs', '--warmup': 'warmup', '--duration': 'duration' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--help' || argv[i] === '-h') { console.log(HELP); process.exit(0); }
     const k = keys[argv[i]];
@@ -80,17 +106,35 @@ function parse(argv) {
     o.rateOf[w] = rates;
   }
   if (o.seeds.some((s) => !Number.isInteger(s)) || o.seeds.length > 10) throw new Error('--seeds: at most 10 integers');
+  if (!(o.warmup >= 0 && o.warmup <= 600 && o.duration >= 0 && o.duration <= 600)) throw new Error('--warmup, --duration: 0..600 s');
   return o;
 }
 
 const simArgsFor = (o, s) => ['--model', o.model, '--kv-blocks', String(s.kvBlocks), '--block-size', String(o.blockSize),
   '--max-num-seqs', String(s.maxNumSeqs), '--prefill-time-per-token-us', String(s.prefillUs),
-  '--inter-token-latency-ms', String(s.itlMs), '--max-model-len', String(s.maxModelLen), ...(s.echo ? ['--mode', 'echo'] : [])];
+  '--inter-token-latency-ms', String(s.itlMs), '--max-model-len', String(s.maxModelLen), ...(s.echo ? ['--mode', 'echo'] : []),
+  ...(s.batchedTokens ? ['--max-num-batched-tokens', String(s.batchedTokens)] : [])];
 const workloadFor = (w, seed) => makeWorkload({ ...WORKLOADS[w].options, kind: WORKLOADS[w].kind, seed, answerTokens: WORKLOADS[w].maxTokens });
 
-async function startProxy(o, config, eps) {
+// llm-d's precise guide config with its blockSize and hashSeed set to the sims' (the guide:
+// "must match vLLM --block-size" and PYTHONHASHSEED).
+function precisePickerConfig(o) {
+  const guide = readFileSync(PRECISE_PICKER_CONFIG, 'utf8');
+  if (!guide.includes('blockSize: 64 ') || !guide.includes('hashSeed: "42"')) throw new Error(`${PRECISE_PICKER_CONFIG}: no blockSize 64 or hashSeed "42"`);
+  const text = guide.replace('blockSize: 64 ', `blockSize: ${o.blockSize} `).replace('hashSeed: "42"', 'hashSeed: "0"');
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'llm-d-precise-')), 'picker.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+async function startProxy(o, config, eps, sims) {
   const workers = ['--workers', String(o.workers)];
   if (config === 'ringgate') return startRinggate(eps, workers);
+  if (config === 'ringgate-precise') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize })]);
+  if (config === 'llm-d-precise') {
+    return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, scorer: false }),
+      '--config-file', precisePickerConfig(o)]);
+  }
   if (config === 'ringgate-nofilter') {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-nofilter-')), 'gateway.yaml');
     writeFileSync(file, 'apiVersion: ringgate.io/v1\nkind: Gateway\nscheduler: {filters: {prefix-cache-affinity: false}}\n');
@@ -98,21 +142,22 @@ async function startProxy(o, config, eps) {
   }
   if (config === 'llm-d-optimized') return startRinggate(eps, [...workers, '--config-file', PICKER_CONFIG]);
   if (config.startsWith('ringgate@')) return startRinggate(eps, [...workers, '--config', config.slice('ringgate@'.length)]);
-  if (config === 'round-robin') return startNginx(eps);
+  if (config === 'round-robin' || config === 'k8s-service') return startNginx(eps);
   return startHaproxy(eps);
 }
 
 async function runCell(o, config, w, rate, seed) {
   const spec = WORKLOADS[w];
-  const sims = await startSims(o.sims, simArgsFor(o, spec.sim));
+  const n = simsOf(o, w);
+  const sims = PRECISE.has(config) ? await startEventSims(n, simArgsFor(o, spec.sim)) : await startSims(n, simArgsFor(o, spec.sim));
   const eps = sims.map((s) => `127.0.0.1:${s.port}`);
   let proxy;
   try {
     // The oracle row has no proxy: the client routes each request as oracle.mjs's cache
     // model picks, serving it there in the model too (warm-up and measured alike).
-    const oracle = config === 'oracle' && new CacheModel({ servers: o.sims, capacity: spec.sim.kvBlocks, blockTokens: o.blockSize });
-    proxy = oracle ? null : await startProxy(o, config, eps);
-    if (config.startsWith('ringgate') || config === 'llm-d-optimized') {
+    const oracle = config === 'oracle' && new CacheModel({ servers: n, capacity: spec.sim.kvBlocks, blockTokens: o.blockSize });
+    proxy = oracle ? null : await startProxy(o, config, eps, sims);
+    if (config.startsWith('ringgate') || config.startsWith('llm-d')) {
       const warned = proxy.stderr().split('\n').filter((l) => /warn/i.test(l));
       if (warned.length) throw new Error(`${config}: the gateway warned at start: ${warned.join(' | ')}`);
     }
@@ -120,21 +165,29 @@ async function runCell(o, config, w, rate, seed) {
     const common = { url: proxy?.url ?? sims[0].url, model: o.model, api: spec.api, rate, arrival: 'poisson', maxTokens: spec.maxTokens,
       workloadObj: wl, timeoutMs: o.timeoutMs, records: true,
       ...(oracle ? { route: (req) => sims[oracle.route(simPromptText(req, spec.api))].url } : {}) };
-    const warm = await runLoad({ ...common, duration: spec.warmup, seed: seed + 7919 });
+    const win = windowOf(o, w, rate);
+    const warm = await runLoad({ ...common, duration: win.warmup, seed: seed + 7919 });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
     const cpu0 = proxy ? cpuSeconds(proxy.proc.pid) : NaN;
-    const s = await runLoad({ ...common, duration: spec.duration, seed });
+    // KV use and waiting queue, sampled every 2 s over the measured window (mean over the sims).
+    const samples = [];
+    const sampler = setInterval(() => Promise.all(sims.map((x) => simCounters(x.url))).then((cs) => samples.push(cs), () => {}), 2000);
+    const s = await runLoad({ ...common, duration: win.duration, seed }).finally(() => clearInterval(sampler));
     const cpu = proxy ? cpuSeconds(proxy.proc.pid) - cpu0 : NaN;
+    const sampled = (k) => samples.reduce((a, cs) => a + cs.reduce((b, c) => b + c[k], 0) / cs.length, 0) / Math.max(1, samples.length);
     await sleep(300);
     const after = await Promise.all(sims.map((x) => simCounters(x.url)));
     const d = sims.map((_, i) => diff(before[i], after[i]));
     const sum = (k) => d.reduce((a, x) => a + x[k], 0);
     const outputTokens = s.records.reduce((a, r) => a + (r && r.outcome === 'ok' ? r.contentChunks : 0), 0);
     const shares = d.map((x) => x.success / Math.max(1, sum('success')));
-    return { config, workload: w, rate, seed, warmupSent: warm.sent, warmupFailed: warm.failed, sent: s.sent, ok: s.ok,
+    const cpuHits = sum('cpuHits');
+    return { config, workload: w, rate, seed, duration: win.duration, warmupSent: warm.sent, warmupFailed: warm.failed, sent: s.sent, ok: s.ok,
       failed: s.failed, outcomes: s.outcomes, ttft: s.ttftMs, lagP99: s.scheduleLagMs.p99,
       outputTokensPerSec: outputTokens / s.wallSeconds, hitRate: sum('hits') / Math.max(1, sum('queries')),
-      maxLoad: Math.max(...shares) * o.sims, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok) };
+      cpuHitRate: Number.isFinite(cpuHits) ? cpuHits / Math.max(1, sum('queries')) : null,
+      kvUse: sampled('kvUse'), waiting: sampled('waiting'),
+      maxLoad: Math.max(...shares) * n, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok) };
   } finally {
     if (proxy) await proxy.stop().catch(() => {});
     await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
@@ -149,7 +202,7 @@ function oracleHit(o, w, seed, warm, n, cache, bound = false) {
   if (!cache.has(key)) {
     const wl = workloadFor(w, seed);
     const prompts = Array.from({ length: warm + n }, () => simPromptText(wl.next(), WORKLOADS[w].api));
-    const model = bound ? { servers: 1, capacity: Infinity } : { servers: o.sims, capacity: WORKLOADS[w].sim.kvBlocks };
+    const model = bound ? { servers: 1, capacity: Infinity } : { servers: simsOf(o, w), capacity: WORKLOADS[w].sim.kvBlocks };
     cache.set(key, replay(prompts, { ...model, blockTokens: o.blockSize, policy: 'oracle', countFrom: warm }).hitRate);
   }
   return cache.get(key);
@@ -178,7 +231,6 @@ function goodput(o, cells) {
 // under 80% of their spread, or the bound lies beyond the fitted misses by more than a fifth
 // of the smallest.
 function capacityAtBound(o, w, cells, cache) {
-  const sentPerSec = (c) => c.sent / WORKLOADS[w].duration;
   const perReq = Math.max(...cells.map((c) => c.outputTokensPerSec / sentPerSec(c)));
   const sat = cells.filter((c) => c.outputTokensPerSec < 0.97 * perReq * sentPerSec(c));
   if (sat.length < 4) return null;
@@ -193,23 +245,74 @@ function capacityAtBound(o, w, cells, cache) {
   return { hit, cells: sat.length, r2, out: my + (sxy / sxx) * (1 - hit - mx) };
 }
 
+// Issue 65's lines on the headline workload, per seed. The prefill arithmetic: a blind
+// router's misses are prompt tokens x (1 - its hit rate at its lowest load), and the pool
+// prefills N engines x 1e6 / prefill-time-per-token-us tokens a second, so blind placement
+// saturates prefill at their quotient. The collapse is where k8s-service's TTFT p90 crosses
+// the limit, interpolated between the loads around it.
+function headlineLines(o, rows, bounds) {
+  const spec = WORKLOADS.H, out = [];
+  const limit = o.ttftLimitMs;
+  const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
+  const rowsOf = (c, seed) => rows.filter((r) => r.config === c && r.seed === seed).sort((a, b) => a.rate - b.rate);
+  for (const seed of o.seeds) {
+    const svc = rowsOf('k8s-service', seed);
+    if (!svc.length) continue;
+    const promptTokens = spec.options.systemTokens + spec.options.questionTokens;
+    const predicted = (simsOf(o, 'H') * 1e6 / spec.sim.prefillUs) / (promptTokens * (1 - svc[0].hitRate));
+    const over = svc.findIndex((r) => r.ttft.p90 > limit);
+    let collapse = null;
+    if (over > 0) {
+      const a = svc[over - 1], b = svc[over];
+      collapse = a.rate + ((limit - a.ttft.p90) / (b.ttft.p90 - a.ttft.p90)) * (b.rate - a.rate);
+    }
+    out.push(`  seed ${seed}: prefill arithmetic: ${simsOf(o, 'H')} x ${f(1e6 / spec.sim.prefillUs, 0)} tok/s / (${promptTokens} tokens x ` +
+      `(1 - k8s-service's hit ${f(svc[0].hitRate, 3)} at ${svc[0].rate} req/s)) = ${f(predicted, 1)} req/s`);
+    out.push(`    fidelity: k8s-service's TTFT p90 crosses ${limit} ms at ${collapse === null ? (over === 0 ? `< ${svc[0].rate}` : `> ${svc.at(-1).rate}`) : f(collapse, 1)} req/s` +
+      ` = ${collapse === null ? '-' : f(collapse / predicted, 2)}x the prediction: ${verdict(collapse === null ? false : Math.abs(collapse / predicted - 1) <= 0.25)} (within ±25%)`);
+    const rowsRun = o.configs.filter((c) => !['k8s-service', 'round-robin', 'least-conn'].includes(c) && rowsOf(c, seed).length);
+    for (const c of rowsRun) {
+      const within = rowsOf(c, seed).filter((r) => r.ttft.p90 <= limit && r.failed === 0);
+      const top = within.length ? Math.max(...within.map((r) => r.rate)) : 0;
+      out.push(`    ${c}: p90 within ${limit} ms up to ${top} req/s = ${f(top / predicted, 2)}x the predicted collapse: ${verdict(top >= 2.5 * predicted)} (≥ 2.5x)` +
+        (rowsOf(c, seed).length && Math.max(...rowsOf(c, seed).map((r) => r.rate)) === top ? ' (the top load run)' : ''));
+    }
+    const gp = (c) => (rowsOf(c, seed).length ? goodput(o, rowsOf(c, seed)) : NaN);
+    const ratio = (a, b, min, what) => {
+      const x = gp(a) / gp(b);
+      if (Number.isFinite(x)) out.push(`    ${what}: ${a} ${f(gp(a), 0)} / ${b} ${f(gp(b), 0)} tok/s within p90 ≤ ${limit} ms = ${f(x, 2)}: ${verdict(x >= min)} (≥ ${min})`);
+    };
+    ratio('ringgate', 'ringgate-precise', 0.95, 'default vs precise');
+    ratio('ringgate-precise', 'oracle', 0.95, 'precise vs the oracle row');
+    ratio('ringgate', 'llm-d-optimized', 1.15, 'against llm-d');
+    ratio('ringgate-precise', 'llm-d-precise', 1.0, 'precise against llm-d\'s precise guide');
+    if (over >= 0) {
+      const at = svc[over].rate, p = rowsOf('ringgate-precise', seed).find((r) => r.rate === at);
+      if (p) out.push(`    at ${at} req/s (k8s-service past the limit): ringgate-precise p90 ${f(p.ttft.p90, 0)} / k8s-service ${f(svc[over].ttft.p90, 0)} ms = ` +
+        `${f(p.ttft.p90 / svc[over].ttft.p90, 3)}: ${verdict(p.ttft.p90 <= 0.05 * svc[over].ttft.p90)} (≤ 0.05)`);
+    }
+  }
+  return out;
+}
+
 function report(o, rows, meta) {
   const bounds = new Map();
   const L = [`# llm-d optimized baseline vs ringgate (issue 52) — ${meta.date}`,
     `# machine: ${os.cpus().length} cores, load avg at start ${meta.load}; seeds ${o.seeds.join(',')}; every cell: fresh sims and proxy, warm-up, then the measured window; Poisson arrivals`];
   for (const w of o.workloads) {
     const spec = WORKLOADS[w];
-    L.push('', `## workload ${w}: ${o.sims} sims ${simArgsFor(o, spec.sim).slice(2).join(' ')}; max_tokens ${spec.maxTokens}; ${spec.warmup} s warm-up + ${spec.duration} s measured`);
-    const lines = [['config', 'load', 'req/s sent', 'seeds', 'out tok/s', 'ttft mean', 'p90', 'p99', 'p90 worst', 'hit', 'oracle', 'max/mean', 'fail', 'CPU ms/req']];
+    L.push('', `## workload ${w}: ${simsOf(o, w)} sims ${simArgsFor(o, spec.sim).slice(2).join(' ')}; max_tokens ${spec.maxTokens}; ${o.warmup || WORKLOADS[w].warmup} s warm-up${spec.warmupRequests && !o.warmup ? ` (at least ${spec.warmupRequests} requests)` : ''} + ${windowOf(o, w, 1).duration} s measured`);
+    const lines = [['config', 'load', 'req/s sent', 'seeds', 'out tok/s', 'ttft mean', 'p50', 'p90', 'p99', 'p90 worst', 'hit', 'cpu hit', 'oracle',
+      'kv use', 'waiting', 'max/mean', 'fail', 'CPU ms/req']];
     for (const c of o.configs) {
       for (const rate of o.rateOf[w]) {
         const cs = rows.filter((r) => r.config === c && r.workload === w && r.rate === rate);
         if (!cs.length) continue;
         const m = (g) => median(cs.map(g));
-        lines.push([c, `${rate}`, f(m((r) => r.sent / WORKLOADS[w].duration)), cs.length, f(m((r) => r.outputTokensPerSec), 0),
-          f(m((r) => r.ttft.mean)), f(m((r) => r.ttft.p90)), f(m((r) => r.ttft.p99)), f(Math.max(...cs.map((r) => r.ttft.p90))),
-          f(m((r) => r.hitRate), 3), f(m((r) => r.oracle), 3), f(m((r) => r.maxLoad), 2), cs.reduce((a, r) => a + r.failed, 0),
-          f(m((r) => r.cpuMsPerReq), 2)]);
+        lines.push([c, `${rate}`, f(m(sentPerSec)), cs.length, f(m((r) => r.outputTokensPerSec), 0),
+          f(m((r) => r.ttft.mean)), f(m((r) => r.ttft.p50)), f(m((r) => r.ttft.p90)), f(m((r) => r.ttft.p99)), f(Math.max(...cs.map((r) => r.ttft.p90))),
+          f(m((r) => r.hitRate), 3), f(m((r) => r.cpuHitRate ?? NaN), 3), f(m((r) => r.oracle), 3), f(m((r) => r.kvUse ?? NaN), 2),
+          f(m((r) => r.waiting ?? NaN), 1), f(m((r) => r.maxLoad), 2), cs.reduce((a, r) => a + r.failed, 0), f(m((r) => r.cpuMsPerReq), 2)]);
       }
     }
     L.push(...pad(lines));
@@ -236,6 +339,7 @@ function report(o, rows, meta) {
         L.push(`  TTFT p90 ringgate / llm-d-optimized at ${rate} req/s, per seed: ${q.map((x) => f(x, 2)).join(' / ')}: ${q.every((x) => x <= 1.0) ? 'PASS' : 'FAIL'} (≤ 1.0)`);
       }
     }
+    if (w === 'H') L.push(...headlineLines(o, rows.filter((r) => r.workload === w), bounds));
     if (w === 'C') {
       // The issue's line for ringgate; the oracle row's, beside it, is what sending every
       // request to its best-cached server gives on the same sequence (no load awareness).

@@ -12,10 +12,10 @@ import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText, WORKLOAD_DEFAULTS as WD } from '../loadgen/workload.mjs';
 import { replay } from './oracle.mjs';
-import { startSims, simCounters, diff, binaries } from './sims.mjs';
+import { startSims, startEventSims, preciseConfig, simCounters, diff, binaries } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, startReplicas, helpText, sleep } from './proxies.mjs';
 import { startRedis } from '../../tests/lib/redis.mjs';
-import { stop as stopProc, startSim } from '../../tests/lib/procs.mjs';
+import { stop as stopProc } from '../../tests/lib/procs.mjs';
 import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
@@ -75,24 +75,8 @@ function parse(argv) {
 const words = (s) => s.split(/\s+/).filter(Boolean);
 const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 
-// ringgate-precise: the sims publish vLLM KV-cache events (PYTHONHASHSEED=0) and the
-// gateway scores by them (scheduler.scorers.prefix.mode: precise), from a config file.
-const kvEventsSimArgs = ['--kv-events-config', JSON.stringify({ enable_kv_cache_events: true, publisher: 'zmq',
-  endpoint: 'tcp://127.0.0.1:*', replay_endpoint: 'tcp://127.0.0.1:*', topic: 'kv' })];
-function preciseConfig(o, sims) {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-precise-')), 'gateway.yaml');
-  writeFileSync(file, `apiVersion: ringgate.io/v1
-kind: Gateway
-pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
-scheduler:
-  scorers: {prefix: {weight: ${o.prefixWeight || 3}, mode: precise, tokenizer: sim-bytes, blockSize: ${o.blockSize}, hashSeed: "0"}}
-${o.loadSignal ? `  loadSignal: {mode: ${o.loadSignal}}\n` : ''}kvEvents:
-  topic: kv
-  endpoints:
-${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}
-`);
-  return file;
-}
+// ringgate-precise: the sims publish vLLM KV-cache events and the gateway scores by them
+// (sims.mjs preciseConfig).
 // The approximate rows with a prefix weight (--prefix-weight): the same pool from a config.
 function weightConfig(o, eps) {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-weight-')), 'gateway.yaml');
@@ -113,7 +97,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
   const precise = config === 'ringgate-precise';
   const simArgs = cellSimArgs(simArgsAll, workload);
   const sims = precise
-    ? await Promise.all(Array.from({ length: o.sims }, () => startSim([...simArgs, ...kvEventsSimArgs], { env: { PYTHONHASHSEED: '0' } })))
+    ? await startEventSims(o.sims, simArgs)
     : await startSims(o.sims, simArgs);
   const eps = sims.map((s) => `127.0.0.1:${s.port}`);
   let proxy, redis;
@@ -134,7 +118,7 @@ async function runCell(o, config, workload, simArgsAll, notes) {
     } else if (config.startsWith('ringgate')) {
       const extra = ['--workers', String(o.workers), ...words(o.ringgateArgs)];
       if (config === 'ringgate-noprefix') extra.push(...words(o.noprefixArgs));
-      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(o, sims)])
+      proxy = precise ? await startRinggate([], [...extra, '--config', preciseConfig(sims, { blockSize: o.blockSize, prefixWeight: o.prefixWeight || 3, loadSignal: o.loadSignal })])
         : o.prefixWeight > 0 ? await startRinggate([], [...extra, '--config', weightConfig(o, eps)])
         : await startRinggate(eps, extra);
     } else throw new Error(`unknown config ${config}`);

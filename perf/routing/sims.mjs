@@ -1,12 +1,43 @@
 // Starting ringgate-sim pools and reading their counters (shared by perf/routing and
 // perf/failover). Processes are started through tests/lib/procs.mjs, which kills them
 // when the Node process exits.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { start, startSim, binaries, scrape } from '../../tests/lib/procs.mjs';
 
 export { binaries };
 
 export async function startSims(n, args = []) {
   return Promise.all(Array.from({ length: n }, () => startSim(args)));
+}
+
+// Sims that publish vLLM's KV-cache events (ZMQ, with a replay socket), PYTHONHASHSEED=0:
+// what a gateway in precise mode follows (preciseConfig).
+const kvEventsSimArgs = ['--kv-events-config', JSON.stringify({ enable_kv_cache_events: true, publisher: 'zmq',
+  endpoint: 'tcp://127.0.0.1:*', replay_endpoint: 'tcp://127.0.0.1:*', topic: 'kv' })];
+export async function startEventSims(n, args = []) {
+  return Promise.all(Array.from({ length: n }, () => startSim([...args, ...kvEventsSimArgs], { env: { PYTHONHASHSEED: '0' } })));
+}
+
+// A Gateway document for event sims: the pool and each sim's event stream, and unless
+// `scorer` is false, the prefix scorer in precise mode (weight `prefixWeight`, default 3).
+// `scorer: false` leaves the scorers to an EndpointPickerConfig given beside it.
+export function preciseConfig(sims, { blockSize = 16, prefixWeight = 3, loadSignal = '', scorer = true } = {}) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-precise-')), 'gateway.yaml');
+  const scheduler = [
+    ...(scorer ? [`  scorers: {prefix: {weight: ${prefixWeight}, mode: precise, tokenizer: sim-bytes, blockSize: ${blockSize}, hashSeed: "0"}}`] : []),
+    ...(loadSignal ? [`  loadSignal: {mode: ${loadSignal}}`] : []),
+  ];
+  writeFileSync(file, `apiVersion: ringgate.io/v1
+kind: Gateway
+pool: {name: vllm, discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}
+${scheduler.length ? `scheduler:\n${scheduler.join('\n')}\n` : ''}kvEvents:
+  topic: kv
+  endpoints:
+${sims.map((s) => `  - {endpoint: "${s.api}", address: "${s.kv_events}", replay: "${s.kv_replay}"}`).join('\n')}
+`);
+  return file;
 }
 
 // Starts a sim on a given port (a restart in place); retries while the port is busy.
@@ -44,6 +75,8 @@ export async function simCounters(url, timeoutMs = 2000) {
     promptTokens: family(m, 'vllm:prompt_tokens_total'),
     running: family(m, 'vllm:num_requests_running'),
     waiting: family(m, 'vllm:num_requests_waiting'),
+    kvUse: family(m, 'vllm:kv_cache_usage_perc'),
+    cpuHits: family(m, 'vllm:external_prefix_cache_hits_total'),
   };
 }
 
