@@ -74,6 +74,23 @@ assert.equal(heads.size, 200);
 server.close();
 server.closeAllConnections();
 
+// Workload S (inference-perf's shared_prefix): a fixed set of groups x perGroup prompts of
+// exact token counts (4 bytes a token), shuffled once, then cycled in that order.
+{
+  const o = { kind: 'S', seed: 4, groups: 6, perGroup: 3, systemTokens: 50, questionTokens: 7 };
+  const w = makeWorkload(o);
+  const reqs = Array.from({ length: 3 * 18 }, () => w.next());
+  const cycle = reqs.slice(0, 18).map(completionPrompt);
+  assert.equal(new Set(cycle).size, 18);
+  for (const p of cycle) assert.equal(p.length, 4 * (50 + 7));
+  assert.deepEqual(reqs.slice(18, 36).map(completionPrompt), cycle);
+  assert.deepEqual(reqs.slice(36).map(completionPrompt), cycle);
+  for (let g = 0; g < 6; g++) assert.equal(new Set(reqs.filter((r) => r.promptId === g).map((r) => r.system)).size, 1);
+  assert.notDeepEqual(reqs.slice(0, 18).map((r) => r.promptId), [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5]);
+  assert.deepEqual(Array.from({ length: 18 }, makeWorkload(o).next).map(completionPrompt), cycle);
+  assert.throws(() => makeWorkload({ ...o, groups: 0 }), /S: groups/);
+}
+
 // Workload C: deterministic; every turn carries the conversation's earlier turns and
 // their answers (the sim's echo text); no conversation picked twice within minGap.
 {
