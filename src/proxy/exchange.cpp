@@ -55,14 +55,17 @@ bool keeps_stream(const ExchangeEnv& env, const ClientResponse& response, const 
 // THE place for model aliases: target_model (what routing sees) and, when the name
 // changes, model_token (the JSON string token, quotes included) that the forwarded body
 // gets in place of fields.model_offset/model_length — spliced with an iovec.
-void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const openai::RequestFields& fields,
-                         const http::Request& request, std::string& target_model, std::string& model_token) {
+void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const http::Request& request,
+                         RequestIdentity& identity) {
+  const openai::RequestFields& fields = identity.fields;
   const config::RewriteDecision decision = pick_model_rewrite(*env.rules, fields.model, env.rng.next(), request);
-  target_model.assign(decision.target);
-  model_token.clear();
+  identity.target_model.assign(decision.target);
+  identity.model_token.clear();
   if (decision.changes(fields.model)) {
-    if (fields.model_in_form) model_token.assign(decision.target);  // a form field's bare value
-    else util::append_json_string(model_token, decision.target);
+    if (fields.model_in_form)
+      identity.model_token.assign(decision.target);  // a form field's bare value
+    else
+      util::append_json_string(identity.model_token, decision.target);
   }
   if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
     env.stats->rewrite_decisions
@@ -95,7 +98,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   state_.started_ms = started_ms;
   tried_.clear();
   leg_body_.own = false;
-  prefill_endpoint_.clear();
+  identity_.prefill_endpoint.clear();
   race_.reset();
   admission_.begin(request, key);
   stats_.trace().begin(request, state_.route->path);
@@ -104,16 +107,16 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   // is read again, whole, by BodyReader, which also words any error. A path that names a
   // response has no body to read: its server is the response's.
   const bool bodiless = state_.route->routing == openai::Routing::ResponseHolder;
-  if (bodiless) fields_ = openai::RequestFields{};
-  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, fields_);
+  if (bodiless) identity_.fields = openai::RequestFields{};
+  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, identity_.fields);
   if (!state_.digested && !bodiless) {
     openai::BodyReader::pad(request.body);
     const openai::BodyError error = env_.body_reader.read(*state_.route, request.header("content-type"), request.body,
-                                                          request.body.capacity(), fields_);
+                                                          request.body.capacity(), identity_.fields);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
   if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *state_.route, request.target,
-                                                    fields_, request.method == HTTP_DELETE);
+                                                    identity_.fields, request.method == HTTP_DELETE);
       refused.status != 0)
     return end_with_error(refused.status, refused.code, refused.message);
   const uint32_t wait_ms = env_.options->response_wait_ms;
@@ -122,7 +125,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
   // The model the client names, before any alias: the name the key's globs were written for.
-  if (key != nullptr && !bodiless && !key->allows_model(fields_.model)) {
+  if (key != nullptr && !bodiless && !key->allows_model(identity_.fields.model)) {
     env_.counters->auth_rejections[size_t(AuthFailure::ModelNotAllowed)].add();
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
@@ -149,27 +152,18 @@ void Exchange::proceed() {
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
   http::Request& request = *state_.request;
-  const std::string_view client_id = request.header("x-request-id");
-  state_.add_request_id = client_id.empty() || client_id.size() > 200;
-  if (state_.add_request_id) {
-    request_id_.assign("rg-");
-    util::append_uint(request_id_, uint64_t(env_.worker_index));
-    request_id_ += '-';
-    util::append_hex(request_id_, *env_.now_ms);
-    request_id_ += '-';
-    util::append_hex(request_id_, ++env_.request_serial);
-  } else {
-    request_id_.assign(client_id);
-  }
-  apply_model_rewrite(env_, stats_, fields_, *state_.request, target_model_, model_token_);
+  identity_.assign_request_id(request.header("x-request-id"), env_.worker_index, *env_.now_ms, env_.request_serial);
+  apply_model_rewrite(env_, stats_, request, identity_);
   // A request for a model the pool does not know is answered 404: it adds no label value.
-  admission_.label_values(env_.catalog->labels(target_model_));
-  stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_label(), fields_.stream);
+  admission_.label_values(env_.catalog->labels(identity_.target_model));
+  stats_.begin(identity_.fields.model, identity_.target_model, admission_.priority(), admission_.fairness_label(),
+               identity_.fields.stream);
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
   if (admission_.flow_enabled()) {
     // The queue's dispatch cycle runs at once: with room in the pool this dispatches
     // (and may end the exchange) before it returns, so nothing may follow it.
-    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
+    const AdmissionDecision queued =
+        admission_.enqueue(this, stats_.label(identity_.fields.model), stats_.label(identity_.target_model));
     if (queued.verdict == AdmissionVerdict::Refused) {
       stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
@@ -187,8 +181,8 @@ bool Exchange::holds_for_server(const RouteDecision& decision) const {
 
 void Exchange::wait_for_server() {
   state_.held_saw_server = false;
-  const AdmissionDecision held =
-      admission_.hold(this, target_model_, stats_.label(fields_.model), stats_.label(target_model_));
+  const AdmissionDecision held = admission_.hold(this, identity_.target_model, stats_.label(identity_.fields.model),
+                                                 stats_.label(identity_.target_model));
   if (held.verdict == AdmissionVerdict::Refused) {
     stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
     return end_with_error(held.status, held.code, held.message, held.retry_after);
@@ -228,8 +222,8 @@ bool Exchange::held_try_dispatch(Routed routed) {
   if (routed.decision.saturated) {
     state_.held_saw_server = true;
     if (!admission_.flow_enabled()) return false;
-    const AdmissionDecision queued =
-        admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_), /*offer=*/false);
+    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(identity_.fields.model),
+                                                        stats_.label(identity_.target_model), /*offer=*/false);
     if (queued.verdict == AdmissionVerdict::Refused) {
       stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
       end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
@@ -269,12 +263,13 @@ RouteRequest Exchange::route_request() {
     // A retry runs after other requests used this worker's BodyReader: the prompt
     // views point into its reused buffers, so read the (unchanged) body again.
     const http::BodyBuffer& body = state_.request->body;
-    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(), fields_);
+    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(),
+                          identity_.fields);
   }
   RouteRequest route;
-  route.model = target_model_;
-  route.stats_target = stats_.label(target_model_);
-  route.prompt_parts = fields_.prompt_parts;
+  route.model = identity_.target_model;
+  route.stats_target = stats_.label(identity_.target_model);
+  route.prompt_parts = identity_.fields.prompt_parts;
   route.body = state_.request->body;
   route.text_fields = state_.route->routed_text();
   if (state_.digested) {
@@ -284,7 +279,7 @@ RouteRequest Exchange::route_request() {
     route.prompt_bytes = digest_.prompt_bytes();
   }
   const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *state_.request, fields_.keys, rules);
+  add_route_hints(route, *state_.request, identity_.fields.keys, rules);
   return route;
 }
 
@@ -349,10 +344,10 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
     if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
   }
   if (leg_body_.own) return image;  // (its body has the rewritten model written into it)
-  if (!model_token_.empty()) {
-    image.model_offset = fields_.model_offset;
-    image.model_length = fields_.model_length;
-    image.model_token = model_token_;
+  if (!identity_.model_token.empty()) {
+    image.model_offset = identity_.fields.model_offset;
+    image.model_length = identity_.fields.model_length;
+    image.model_token = identity_.model_token;
   }
   return image;
 }
@@ -373,7 +368,7 @@ void Exchange::dispatch(Routed routed) {
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
   if (!state_.active || state_.attempts != 1 || !race_.primary().connected() || affinity_.pinned() ||
-      affinity_.learns_answer() || !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
+      affinity_.learns_answer() || !wants_hedge(hedging, identity_.fields.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
   // The request also goes to the next-best server (the first pick excluded, saturated
@@ -402,18 +397,19 @@ void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
   ++state_.attempts;
   ++state_.leg_attempts;
   tried_.add(decision.endpoint_id);
-  const size_t body_length = leg_body_.own ? leg_body_.body.size()
-                             : model_token_.empty()
-                                 ? state_.request->body.size()
-                                 : state_.request->body.size() - fields_.model_length + model_token_.size();
+  const size_t body_length =
+      leg_body_.own ? leg_body_.body.size()
+      : identity_.model_token.empty()
+          ? state_.request->body.size()
+          : state_.request->body.size() - identity_.fields.model_length + identity_.model_token.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *state_.request, request_id_, state_.add_request_id, body_length, admission_.keyed(),
-                      stats_.trace().on());
+  build_upstream_head(upstream_head_, *state_.request, identity_.request_id, identity_.gateway_request_id, body_length,
+                      admission_.keyed(), stats_.trace().on());
   race_.reset();
   state_.answering_server = decision.server;
   Attempt& attempt = race_.next_primary();
   http::BodyBuffer& body = leg_body_.of(state_.request->body);
-  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), fields_.stream))
+  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), identity_.fields.stream))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
@@ -424,7 +420,7 @@ void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
 bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   const bool chat = chat_shaped(*state_.route);
   const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      completion_shaped(*state_.route) && !fields_.model_in_form;
+                      completion_shaped(*state_.route) && !identity_.fields.model_in_form;
   Routed prefill_routed;  // its ticket given back on return unless the prefill leg takes it
   if (wanted) {
     const uint32_t decode_id = decode.endpoint_id;
@@ -434,12 +430,12 @@ bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   RouteTicket& prefill_ticket = prefill_routed.ticket;
   const bool splits = wanted && prefill_routed.ok();
   env_.stats->disaggregation.decisions
-      .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
+      .find_or_add(metrics::pd_decision_key(stats_.label(identity_.target_model), splits, env_.key_scratch))
       .add();
   if (!splits) return false;
   state_.split = true;
-  prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
-  util::append_uint(prefill_endpoint_, prefill.endpoint_port);
+  identity_.prefill_endpoint.assign(prefill.endpoint_host).push_back(':');
+  util::append_uint(identity_.prefill_endpoint, prefill.endpoint_port);
   if (!env_.sends_prefill_leg) {
     // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
     // prefill pod, which counts the leg until the decode pod's answer begins.
@@ -449,14 +445,14 @@ bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
   // The decode pod's ticket is held (its load is coming; the prompt recorded there now:
   // it will hold the blocks it pulls); the attempt opens after the prefill.
   decode_.hold(decode, std::move(decode_ticket));
-  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, leg_body_.scratch)) {
+  if (!openai::build_prefill_request(state_.request->body, {chat, identity_.model_token}, leg_body_.scratch)) {
     prefill_ticket.release();  // no prefill leg
     prefill_done({});  // (the server will say what is wrong with the body)
     return true;
   }
   std::string head;
-  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(),
-                      admission_.keyed(), stats_.trace().on());
+  build_upstream_head(head, *state_.request, identity_.request_id, identity_.gateway_request_id,
+                      leg_body_.scratch.size(), admission_.keyed(), stats_.trace().on());
   prefill_.start(std::move(prefill_ticket), prefill, head, leg_body_.scratch,
                  {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
                  /*add_host=*/!http::has_header(state_.request->headers, "host"));
@@ -478,12 +474,12 @@ Routed Exchange::route_prefill(std::span<const uint32_t> exclude) {
 // leg failed (the decode pod prefills, as without disaggregation).
 void Exchange::prefill_done(std::string_view kv_transfer_params) {
   const EntryDepth entry;
-  prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
+  identity_.prefill_endpoint.clear();  // named to the client only when the decode leg carries its params
   const bool chat = chat_shaped(*state_.route);
-  if (!kv_transfer_params.empty() &&
-      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, leg_body_.scratch)) {
+  if (!kv_transfer_params.empty() && openai::build_decode_request(state_.request->body, {chat, identity_.model_token},
+                                                                  kv_transfer_params, leg_body_.scratch)) {
     leg_body_.take_scratch();
-    prefill_endpoint_ = prefill_.destination();
+    identity_.prefill_endpoint = prefill_.destination();
   }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
   send(decode_.decision(), decode_.begin_decode(state_.leg_started_ms));
@@ -496,7 +492,7 @@ void Exchange::end_race(Attempt& kept, HedgeResult result) {
   RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
   reply_.resume(side);
-  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route), env_.options->migration.max_tokens);
   if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
 }
 
@@ -599,11 +595,12 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
 // until then a server that dies can still be routed around unseen.
 void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
   const std::string_view type = http::find_header(head.headers(), "content-type");
-  const bool event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  reply_.hold_head(head, event_stream,
-                   {request_id_, attempt.destination(), admission_.extra_headers(), prefill_endpoint_});
+  const bool event_stream = identity_.fields.stream || type.find("event-stream") != std::string_view::npos;
+  reply_.hold_head(
+      head, event_stream,
+      {identity_.request_id, attempt.destination(), admission_.extra_headers(), identity_.prefill_endpoint});
   affinity_.answer_started(head.status(), event_stream, state_.answering_server);
-  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
+  relay_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route), env_.options->migration.max_tokens);
 }
 
 std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
@@ -694,7 +691,7 @@ void Exchange::continue_stream(FailureKind kind) {
   const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
-  spec.model_token = model_token_;
+  spec.model_token = identity_.model_token;
   spec.text = relay_.text();
   spec.tokens = relay_.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
@@ -788,9 +785,9 @@ void Exchange::close_out() {
   outcome.attempts = state_.attempts;
   outcome.migrations = state_.migrations;
   outcome.http_version = uint8_t(state_.request->version_major * 10 + state_.request->version_minor);
-  outcome.request_id = request_id_;
-  outcome.model = fields_.model;
-  outcome.target_model = target_model_;
+  outcome.request_id = identity_.request_id;
+  outcome.model = identity_.fields.model;
+  outcome.target_model = identity_.target_model;
   const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
   outcome.first_endpoint = tried_.first_broken;

@@ -43,6 +43,7 @@
 #include "ringgate/proxy/remote_prefill.h"
 #include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/response_wait.h"
+#include "ringgate/proxy/request_identity.h"
 #include "ringgate/proxy/request_stats.h"
 #include "ringgate/proxy/tried_endpoints.h"
 
@@ -83,7 +84,7 @@ class Exchange final : public AttemptOwner,
   uint32_t migrations() const { return state_.migrations; }
   // The prefill pod of a split request ("host:port"): in gateway mode once its leg
   // succeeded, in EPP mode once picked (for x-prefiller-host-port); else empty.
-  const std::string& prefill_endpoint() const { return prefill_endpoint_; }
+  const std::string& prefill_endpoint() const { return identity_.prefill_endpoint; }
   int status() const { return reply_.state().status; }
 
   // The client went away (or stalled): drop the upstream, record the request.
@@ -121,9 +122,8 @@ class Exchange final : public AttemptOwner,
     bool active = false;
     http::Request* request = nullptr;
     const openai::ApiRoute* route = nullptr;  // the request's path in the route table
-    bool digested = false;        // fields_ and the prefix chain come from digest_ (else BodyReader)
-    bool add_request_id = false;  // request_id_ is the gateway's (else the client's)
-    bool split = false;           // decided prefill-decode
+    bool digested = false;          // identity_.fields and the prefix chain come from digest_ (else BodyReader)
+    bool split = false;             // decided prefill-decode
     uint64_t answering_server = 0;  // the lead attempt's server (address hash), for affinity_
     uint64_t started_ms = 0;
     uint64_t leg_started_ms = 0;
@@ -186,13 +186,9 @@ class Exchange final : public AttemptOwner,
   ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
   RequestState state_;
-  openai::RequestFields fields_;
-  std::string target_model_;
-  std::string model_token_;
-  std::string request_id_;
+  RequestIdentity identity_;
   std::string upstream_head_;
   LegBody leg_body_;  // the current leg's body when it is not the client's
-  std::string prefill_endpoint_;
   TriedEndpoints tried_;
   net::Timer request_timer_{this, 0};
 };
