@@ -96,7 +96,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   state_.route = &openai::route_for(request.target);
   reply_.begin(http11, keep_alive);
   state_.started_ms = started_ms;
-  tried_.clear();
+  dispatcher_.begin(request, *state_.route);
   leg_body_.own = false;
   identity_.prefill_endpoint.clear();
   race_.reset();
@@ -108,8 +108,8 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   // response has no body to read: its server is the response's.
   const bool bodiless = state_.route->routing == openai::Routing::ResponseHolder;
   if (bodiless) identity_.fields = openai::RequestFields{};
-  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, identity_.fields);
-  if (!state_.digested && !bodiless) {
+  identity_.digested = !bodiless && digest_.finish(*state_.route, request.body, identity_.fields);
+  if (!identity_.digested && !bodiless) {
     openai::BodyReader::pad(request.body);
     const openai::BodyError error = env_.body_reader.read(*state_.route, request.header("content-type"), request.body,
                                                           request.body.capacity(), identity_.fields);
@@ -159,173 +159,53 @@ void Exchange::proceed() {
   stats_.begin(identity_.fields.model, identity_.target_model, admission_.priority(), admission_.fairness_label(),
                identity_.fields.stream);
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
+  // Under flow control it joins the queue, whose dispatch cycle may send it (and end the
+  // exchange) before it returns: nothing may follow.
   if (admission_.flow_enabled()) {
-    // The queue's dispatch cycle runs at once: with room in the pool this dispatches
-    // (and may end the exchange) before it returns, so nothing may follow it.
-    const AdmissionDecision queued =
-        admission_.enqueue(this, stats_.label(identity_.fields.model), stats_.label(identity_.target_model));
-    if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
-      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
-    }
+    take(dispatcher_.enqueue());
     return;
   }
   next_attempt();
 }
 
-// A first attempt that found no ready server for its model waits for one (ModelHold).
-bool Exchange::holds_for_server(const RouteDecision& decision) const {
-  return decision.status == 503 && decision.code == "no_endpoint" && state_.attempts == 0 && relay_.leg() == 0 &&
-         !affinity_.pinned() && admission_.may_hold();
-}
-
-void Exchange::wait_for_server() {
-  state_.held_saw_server = false;
-  const AdmissionDecision held = admission_.hold(this, identity_.target_model, stats_.label(identity_.fields.model),
-                                                 stats_.label(identity_.target_model));
-  if (held.verdict == AdmissionVerdict::Refused) {
-    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
-    return end_with_error(held.status, held.code, held.message, held.retry_after);
+bool Exchange::take(DispatchStep step) {
+  switch (step.verdict) {
+    case DispatchVerdict::Stays:
+      return false;
+    case DispatchVerdict::Waits:
+      return true;
+    case DispatchVerdict::Send:
+      dispatch(std::move(step.routed));
+      return true;
+    case DispatchVerdict::Refused:
+      end_with_error(step.status, step.code, step.message, step.retry_after);
+      return true;
   }
+  return true;
 }
 
 bool Exchange::flow_try_dispatch() {
   const EntryDepth entry;
   reply_.resumed();
-  Routed routed = route_next();
-  if (admission_.held()) return held_try_dispatch(std::move(routed));
-  if (routed.decision.saturated) return false;  // stays queued
-  if (holds_for_server(routed.decision)) {
-    wait_for_server();  // the wait goes on in the model's holding queue
-    return true;
-  }
-  return leave_queue(std::move(routed));
-}
-
-// Out of the queue (or the holding queue) with a decision: sent, or answered with its error.
-bool Exchange::leave_queue(Routed routed) {
-  admission_.leave_flow(FlowOutcome::Dispatched);
-  if (!routed.ok()) {
-    end_with_error(routed.decision.status, routed.decision.code, routed.decision.message);
-    return true;
-  }
-  dispatch(std::move(routed));
-  return true;
-}
-
-// A request held for its model's first server: still none (false: it stays, and its
-// model's cycle stops); a saturated one (the new server's metrics are not fresh yet, or
-// its queue is long): the flow-control queue with a fresh TTL, or without flow control
-// it stays here, paced by the same saturation detector; a server with room: dispatched.
-bool Exchange::held_try_dispatch(Routed routed) {
-  if (holds_for_server(routed.decision)) return false;
-  if (routed.decision.saturated) {
-    state_.held_saw_server = true;
-    if (!admission_.flow_enabled()) return false;
-    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(identity_.fields.model),
-                                                        stats_.label(identity_.target_model), /*offer=*/false);
-    if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
-      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
-    }
-    return true;
-  }
-  return leave_queue(std::move(routed));
+  return take(dispatcher_.offered(progress()));
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
   const EntryDepth entry;
   reply_.resumed();
-  // Held for a model that never got a server: 503, the pool's answer (llm-d's
-  // EvictedNoEndpoints); a TTL with servers there: 429, as llm-d answers it.
-  if (admission_.held() && outcome == FlowOutcome::EvictedTTL && !state_.held_saw_server) {
-    admission_.leave_flow(FlowOutcome::EvictedNoEndpoints);
-    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
-    return end_with_error(503, "no_endpoint",
-                          "no model server for the requested model became ready while the request waited",
-                          kRefusedNoEndpoints);
-  }
-  admission_.leave_flow(outcome);
-  const bool ttl = outcome == FlowOutcome::EvictedTTL;
-  stats_.trace().admitted(ttl ? AdmissionOutcome::QueueTimeout : AdmissionOutcome::QueueEvicted, true,
-                          admission_.rate_limited());
-  if (outcome == FlowOutcome::EvictedTTL)
-    return end_with_error(429, "queue_timeout",
-                          "every model server stayed saturated while the request waited in the gateway's queue",
-                          kEvictedTtl);
-  end_with_error(admission_.sheddable() ? 429 : 503, "queue_full",
-                 "the request was evicted from the gateway's queue by higher-priority traffic", kEvictedDisplaced);
-}
-
-// What routing is told of the request.
-RouteRequest Exchange::route_request() {
-  if (state_.attempts > 0 && !state_.digested) {
-    // A retry runs after other requests used this worker's BodyReader: the prompt
-    // views point into its reused buffers, so read the (unchanged) body again.
-    const http::BodyBuffer& body = state_.request->body;
-    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(),
-                          identity_.fields);
-  }
-  RouteRequest route;
-  route.model = identity_.target_model;
-  route.stats_target = stats_.label(identity_.target_model);
-  route.prompt_parts = identity_.fields.prompt_parts;
-  route.body = state_.request->body;
-  route.text_fields = state_.route->routed_text();
-  if (state_.digested) {
-    route.prefix_chain = digest_.chain();
-    route.chained = true;
-    route.root_blocks = digest_.root_blocks();
-    route.prompt_bytes = digest_.prompt_bytes();
-  }
-  const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *state_.request, identity_.fields.keys, rules);
-  return route;
-}
-
-// Where the next attempt goes (endpoints already tried are excluded).
-Routed Exchange::route_next() {
-  // The pick is one span of the request's trace (when sampled), however it was made.
-  Routed picked = [&] {
-    RouteRequest route = route_request();
-    if (affinity_.pinned()) {
-      // Its server or none: a retry elsewhere would meet a server without the response.
-      const bool routes = AttemptPolicy::pinned_routes(progress());
-      Routed to = routes ? env_.router->route_to(affinity_.server(), route) : Routed{};
-      if (!routes || !to.ok()) {
-        const AffinityError gone = affinity_.gone();
-        to.decision.status = gone.status;
-        to.decision.code = gone.code;
-        to.decision.message = gone.message;
-      }
-      return to;
-    }
-    // A first dispatch under flow control never goes to a saturated endpoint (it waits
-    // instead); a retry or a continuation goes wherever is left.
-    route.hold_when_saturated = state_.attempts == 0 && (admission_.flow_enabled() || admission_.held());
-    route.exclude = tried_.tried;
-    route.first_attempt = state_.attempts == 0;
-    Routed routed = env_.router->route(route);
-    std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
-    if (!routed.ok() && AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
-      route.exclude = exclude;
-      const uint64_t first_started_ns = routed.decision.started_ns;
-      routed = env_.router->route(route);
-      routed.decision.started_ns = first_started_ns;  // the pick's span: both
-    }
-    return routed;
-  }();
-  stats_.trace().picked(picked.decision, relay_.leg() > 0 ? TraceLeg::Migration : TraceLeg::Attempt);
-  return picked;
+  take(dispatcher_.evicted(outcome));
 }
 
 void Exchange::next_attempt() {
-  Routed routed = route_next();
+  Routed routed = dispatcher_.route_next(progress());
   if (routed.ok()) return dispatch(std::move(routed));
   const RouteDecision& decision = routed.decision;
-  const AttemptPlan plan =
-      policy_of(env_).after_no_endpoint(state_.last_failure, holds_for_server(decision), progress());
-  if (plan.step == NextStep::WaitForServer) return wait_for_server();
+  const bool holds = dispatcher_.holds_for_server(decision, progress());
+  const AttemptPlan plan = policy_of(env_).after_no_endpoint(state_.last_failure, holds, progress());
+  if (plan.step == NextStep::WaitForServer) {
+    take(dispatcher_.wait_for_server());
+    return;
+  }
   if (plan.routers_answer) return end_with_error(decision.status, decision.code, decision.message);
   if (plan.not_continued) return give_up_continuation(plan);
   end_with(plan);
@@ -374,17 +254,12 @@ void Exchange::dispatch(Routed routed) {
   // The request also goes to the next-best server (the first pick excluded, saturated
   // ones too under flow control); the first of the two to stream a token is kept.
   assert(!race_.racing() && "a hedge while racing");
-  RouteRequest route = route_request();
-  route.exclude = tried_.tried;
-  route.first_attempt = false;
-  route.hold_when_saturated = admission_.flow_enabled();
-  Routed hedge = env_.router->route(route);
+  Routed hedge = dispatcher_.route_hedge(progress());  // (counted as tried)
   if (!hedge.ok()) return;
   const RouteDecision& second = hedge.decision;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
   if (!second_attempt.open(std::move(hedge.ticket), second, race_.hedge_body(), image_for(second_attempt),
@@ -396,7 +271,7 @@ void Exchange::dispatch(Routed routed) {
 void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.add(decision.endpoint_id);
+  dispatcher_.tried().add(decision.endpoint_id);
   const size_t body_length =
       leg_body_.own ? leg_body_.body.size()
       : identity_.model_token.empty()
@@ -460,14 +335,7 @@ bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
 }
 
 Routed Exchange::route_prefill(std::span<const uint32_t> exclude) {
-  RouteRequest route = route_request();
-  route.leg = sched::PickLeg::Prefill;
-  route.session_id = {};  // a session keeps to its decode pod
-  route.exclude = exclude;
-  route.first_attempt = false;  // the request's scheduling attempt is its decode pick
-  Routed routed = env_.router->route(route);
-  stats_.trace().picked(routed.decision, TraceLeg::Prefill);
-  return routed;
+  return dispatcher_.route_prefill(exclude, progress());
 }
 
 // The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
@@ -525,7 +393,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
-    for (uint32_t id : server) tried_.add(id);
+    for (uint32_t id : server) dispatcher_.tried().add(id);
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
@@ -568,7 +436,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
   if (plan.blame_endpoint) attempt.blame();
   if (plan.credit_endpoint) attempt.credit();
   if (plan.elsewhere_first) {
-    Routed routed = route_next();
+    Routed routed = dispatcher_.route_next(progress());
     if (routed.ok()) {
       env_.counters->upstream_retries.add();
       race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
@@ -696,9 +564,9 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.tokens = relay_.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
     return give_up_continuation(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
-  tried_.broke_mid_stream.push_back(race_.lead().endpoint_id());
+  dispatcher_.tried().broke_mid_stream.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
-    tried_.first_broken = race_.lead().destination();
+    dispatcher_.tried().first_broken = race_.lead().destination();
     state_.migration_reason = state_.stalled ? Reason::Stall : Reason::Reset;
   }
   race_.end_lead(false, /*keep_body=*/false);
@@ -790,7 +658,7 @@ void Exchange::close_out() {
   outcome.target_model = identity_.target_model;
   const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
-  outcome.first_endpoint = tried_.first_broken;
+  outcome.first_endpoint = dispatcher_.tried().first_broken;
   if (state_.migrations > 0) outcome.migration = metrics::name(state_.migration_reason);
   if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();

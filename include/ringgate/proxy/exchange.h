@@ -32,6 +32,7 @@
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/client_reply.h"
 #include "ringgate/proxy/decode_reservation.h"
+#include "ringgate/proxy/dispatcher.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
@@ -45,7 +46,6 @@
 #include "ringgate/proxy/response_wait.h"
 #include "ringgate/proxy/request_identity.h"
 #include "ringgate/proxy/request_stats.h"
-#include "ringgate/proxy/tried_endpoints.h"
 
 namespace ringgate::proxy {
 
@@ -63,7 +63,8 @@ class Exchange final : public AttemptOwner,
         stats_(env),
         race_(env, *this),
         prefill_(env, *this),
-        response_wait_(*this) {}
+        response_wait_(*this),
+        dispatcher_(env, *this, admission_, stats_, affinity_, identity_, digest_) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -135,16 +136,11 @@ class Exchange final : public AttemptOwner,
     metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
     bool resume_counted = false;        // the current continuation's resumption was counted
     bool stalled = false;               // the last break was a stall (else a broken connection)
-    bool held_saw_server = false;       // held for its model's server, it found one (saturated)
   };
 
   void proceed();
-  bool holds_for_server(const RouteDecision& decision) const;
-  bool leave_queue(Routed routed);
-  void wait_for_server();
-  bool held_try_dispatch(Routed routed);
-  RouteRequest route_request();
-  Routed route_next();
+  // Acts on a step of the way to a server (true: the request left its queue for good).
+  bool take(DispatchStep step);
   void next_attempt();
   void dispatch(Routed routed);
   void send(const RouteDecision& decision, RouteTicket ticket);
@@ -187,9 +183,9 @@ class Exchange final : public AttemptOwner,
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
   RequestState state_;
   RequestIdentity identity_;
+  Dispatcher dispatcher_;  // where it goes: the picks, the queues it waits in for a server
   std::string upstream_head_;
   LegBody leg_body_;  // the current leg's body when it is not the client's
-  TriedEndpoints tried_;
   net::Timer request_timer_{this, 0};
 };
 

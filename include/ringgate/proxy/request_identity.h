@@ -17,6 +17,7 @@ inline constexpr size_t kMaxClientRequestIdBytes = 200;
 
 struct RequestIdentity {
   openai::RequestFields fields;
+  bool digested = false;     // fields (and the prefix chain) come from the PromptDigest, else from BodyReader
   std::string target_model;  // what routing sees (after model rewrites)
   // The JSON string token (quotes included) the forwarded body gets in place of
   // fields.model_offset/model_length; empty: the client's model goes as it is.
