@@ -15,10 +15,6 @@ namespace ringgate::proxy {
 
 namespace {
 
-// The longest cut event start put in front of a read decoded in place (an event is
-// seldom a tenth of it).
-constexpr size_t kHeldInPlaceBytes = 4u << 10;
-
 // Debug builds count the Exchange entry points on this thread's stack (a request's start,
 // an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
 // ClientConnection starts the next pipelined request at the loop's turn end, never inside
@@ -216,12 +212,13 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
   image.head = upstream_head_;
   image.add_host = !http::has_header(state_.request->headers, "host");
   if (stats_.trace().on()) {
+    const RelayState& stream = answer_.stream();
     image.trace.trace = &stats_.trace();
     image.trace.leg = race_.is_hedge(attempt) ? TraceLeg::Hedge
-                      : relay_.leg() > 0      ? TraceLeg::Migration
+                      : stream.leg() > 0      ? TraceLeg::Migration
                       : state_.split          ? TraceLeg::Decode
                                               : TraceLeg::Attempt;
-    if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
+    if (stream.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(stream.tokens(), UINT32_MAX));
   }
   if (leg_body_.own) return image;  // (its body has the rewritten model written into it)
   if (!identity_.model_token.empty()) {
@@ -360,8 +357,7 @@ void Exchange::end_race(Attempt& kept, HedgeResult result) {
   RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
   reply_.resume(side);
-  relay_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route), env_.options->migration.max_tokens);
-  if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
+  answer_.resume(kept, side.held, keeps_stream(env_, reply_.state(), identity_.fields, *state_.route));
 }
 
 RequestProgress Exchange::progress() const {
@@ -371,11 +367,11 @@ RequestProgress Exchange::progress() const {
   p.now_ms = *env_.now_ms;
   p.fresh_retry_used = state_.fresh_retry_used;
   p.migrations = state_.migrations;
-  p.continuable = relay_.keeping();
+  p.continuable = answer_.stream().keeping();
   p.pinned = affinity_.pinned();
   p.attempts = state_.attempts;
   p.racing = race_.racing();
-  p.continuing = relay_.leg() > 0;
+  p.continuing = answer_.stream().leg() > 0;
   p.stalled = state_.stalled;
   return p;
 }
@@ -468,77 +464,26 @@ void Exchange::start_client_response(const http::ResponseParser& head, const Att
       head, event_stream,
       {identity_.request_id, attempt.destination(), admission_.extra_headers(), identity_.prefill_endpoint});
   affinity_.answer_started(head.status(), event_stream, state_.answering_server);
-  relay_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route), env_.options->migration.max_tokens);
+  answer_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route));
 }
 
-std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
-  // Only where an answer's bytes go to the client as they come: its head is out, the
-  // first leg's (a continuation's events are rewritten), and nothing races it.
-  if (!reply_.committed() || relay_.leg() > 0 || race_.racing()) return nullptr;
-  // A long cut event is completed by RelayState::take instead: copied in front of every
-  // read, it would cost quadratic time from a server that sends it a byte at a time.
-  if (relay_.held().size() > kHeldInPlaceBytes) return nullptr;
-  return reply_.open_in_place(relay_.held());  // a cut event's start: the read's bytes complete it where they land
-}
+std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) { return answer_.sink(race_.racing()); }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   const EntryDepth entry;
-  if (reply_.in_place_open()) return relay_in_place(attempt, decoded);
   // While racing, the first of the two to hold a whole event (its first token) is kept.
-  if (race_.racing()) {
+  if (race_.racing() && !reply_.in_place_open()) {
     if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
     return;
   }
-  if (!reply_.started() || decoded.empty()) return;
-  if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
-  relay(attempt, relay_.take(decoded, env_.stream_events));
-}
-
-void Exchange::relay_in_place(Attempt& attempt, std::string_view decoded) {
-  if (!decoded.empty() && affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
-  // Whole events, relayed where they lie; the start of a cut one is held back.
-  const std::string_view whole = relay_.take_joined(reply_.in_place_bytes(), env_.stream_events);
-  reply_.close_in_place(whole.size());
-  if (whole.empty()) return;
-  relayed(attempt, whole);
-  reply_.end_in_place();
-}
-
-// Bytes of the answer reach the client's output (the held head first, with the first of
-// them or the end of an empty body).
-void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
-  if (data.empty() && !last) return;  // an event's start, held until its end arrives
-  reply_.append(data);
-  if (!data.empty()) relayed(attempt, data);
-}
-
-void Exchange::relayed(Attempt& attempt, std::string_view data) {
-  if (!attempt.delivered()) {
-    attempt.mark_delivered();
-    // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
-    if (relay_.keeping())
-      attempt.set_read_idle_timeout(
-          std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
-    if (relay_.leg() > 0 && !state_.resume_counted) {
-      state_.resume_counted = true;
-      stats_.migration(Outcome::Resumed, state_.migration_reason);
-      stats_.resumed_after_pause();
-    }
-  }
-  stats_.observe(data);
-  if (reply_.buffered() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
-  reply_.flush();
+  answer_.body(attempt, decoded);
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
   if (race_.racing()) end_race(attempt, race_.won_by(attempt));
-  relay(attempt, relay_.finish(), /*last=*/true);
-  if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
-    state_.resume_counted = true;
-    stats_.migration(Outcome::Resumed, state_.migration_reason);
-  }
+  answer_.end(attempt);
   reply_.end_body();
   race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
   finish(ReplyEnd::Complete);
@@ -547,8 +492,9 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
 // The client has part of a stream and its server broke: the same request, the output
 // so far appended, goes to another endpoint; its events are stitched onto the client's.
 void Exchange::continue_stream(FailureKind kind) {
-  const std::optional<Reason> blocker = relay_.prepare_continuation(env_.stream_events);
-  if (relay_.done()) {
+  RelayState& stream = answer_.stream();
+  const std::optional<Reason> blocker = stream.prepare_continuation(env_.stream_events);
+  if (stream.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
     race_.end_lead(false, /*keep_body=*/false);
     reply_.end_body();
@@ -560,8 +506,8 @@ void Exchange::continue_stream(FailureKind kind) {
   openai::ContinuationSpec spec;
   spec.chat = chat;
   spec.model_token = identity_.model_token;
-  spec.text = relay_.text();
-  spec.tokens = relay_.tokens();
+  spec.text = stream.text();
+  spec.tokens = stream.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
     return give_up_continuation(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
   dispatcher_.tried().broke_mid_stream.push_back(race_.lead().endpoint_id());
@@ -571,11 +517,10 @@ void Exchange::continue_stream(FailureKind kind) {
   }
   race_.end_lead(false, /*keep_body=*/false);
   ++state_.migrations;
-  state_.resume_counted = false;
   state_.leg_attempts = 0;
   state_.leg_started_ms = *env_.now_ms;
   state_.fresh_retry_used = false;
-  relay_.start_leg();
+  answer_.start_leg(state_.migration_reason);
   leg_body_.take_scratch();
   next_attempt();
 }
@@ -666,7 +611,7 @@ void Exchange::close_out() {
     outcome.features = lead.features();
   }
   stats_.record(outcome);
-  relay_.clear();
+  answer_.clear();
   state_.active = false;
 }
 

@@ -28,6 +28,7 @@
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/proxy/admission.h"
+#include "ringgate/proxy/answer_relay.h"
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/client_reply.h"
@@ -61,6 +62,7 @@ class Exchange final : public AttemptOwner,
         digest_(env.prefix_block_bytes),
         admission_(env),
         stats_(env),
+        answer_(env, reply_, stats_, affinity_),
         race_(env, *this),
         prefill_(env, *this),
         response_wait_(*this),
@@ -134,7 +136,6 @@ class Exchange final : public AttemptOwner,
     bool fresh_retry_used = false;
     FailureKind last_failure = FailureKind::ConnectFailed;
     metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
-    bool resume_counted = false;        // the current continuation's resumption was counted
     bool stalled = false;               // the last break was a stall (else a broken connection)
   };
 
@@ -150,13 +151,6 @@ class Exchange final : public AttemptOwner,
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
   void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
-  // Bytes of the answer to the client; `last`: the answer ended.
-  void relay(Attempt& attempt, std::string_view data, bool last = false);
-  // The bytes were decoded into the client's output (attempt_body_sink): what is relayed
-  // of them stays where it is, framed around.
-  void relay_in_place(Attempt& attempt, std::string_view decoded);
-  // `data` (of the answer) is in the client's output.
-  void relayed(Attempt& attempt, std::string_view data);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
@@ -174,7 +168,7 @@ class Exchange final : public AttemptOwner,
   PromptDigest digest_;
   Admission admission_;
   RequestStats stats_;
-  RelayState relay_;
+  AnswerRelay answer_;  // the lead's answer as the client gets it, and what it saw of a stream
   HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
   PrefillLeg prefill_;
   RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar
