@@ -105,8 +105,8 @@ Routed Dispatcher::route_hedge(const RequestProgress& progress) {
   return hedge;
 }
 
-Routed Dispatcher::route_prefill(std::span<const uint32_t> exclude, const RequestProgress& progress) {
-  RouteRequest route = route_request(progress);
+Routed Dispatcher::route_prefill(std::span<const uint32_t> exclude) {
+  RouteRequest route = route_request(RequestProgress{});  // (no attempt yet)
   route.leg = sched::PickLeg::Prefill;
   route.session_id = {};  // a session keeps to its decode pod
   route.exclude = exclude;

@@ -7,7 +7,6 @@
 #include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
 #include "ringgate/openai/continuation_request.h"
-#include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/json_text.h"
 
@@ -93,6 +92,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   reply_.begin(http11, keep_alive);
   state_.started_ms = started_ms;
   dispatcher_.begin(request, *state_.route);
+  split_.begin(request, *state_.route);
   leg_body_.own = false;
   identity_.prefill_endpoint.clear();
   race_.reset();
@@ -216,7 +216,7 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
     image.trace.trace = &stats_.trace();
     image.trace.leg = race_.is_hedge(attempt) ? TraceLeg::Hedge
                       : stream.leg() > 0      ? TraceLeg::Migration
-                      : state_.split          ? TraceLeg::Decode
+                      : split_.split()        ? TraceLeg::Decode
                                               : TraceLeg::Attempt;
     if (stream.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(stream.tokens(), UINT32_MAX));
   }
@@ -238,7 +238,7 @@ void Exchange::dispatch(Routed routed) {
   state_.leg_started_ms = *env_.now_ms;
   stats_.trace().admitted(AdmissionOutcome::Admitted, admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
-  if (env_.router->disaggregating() && split(decision, ticket)) return;
+  if (env_.router->disaggregating() && split_.decide(decision, ticket)) return;
   send(decision, std::move(ticket));
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
@@ -285,69 +285,11 @@ void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
-// llm-d's prefix-based P/D decider: a prompt whose uncached part on the decode pick is
-// long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
-// EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
-// are written for.
-bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
-  const bool chat = chat_shaped(*state_.route);
-  const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      completion_shaped(*state_.route) && !identity_.fields.model_in_form;
-  Routed prefill_routed;  // its ticket given back on return unless the prefill leg takes it
-  if (wanted) {
-    const uint32_t decode_id = decode.endpoint_id;
-    prefill_routed = route_prefill(std::span<const uint32_t>(&decode_id, 1));
-  }
-  const RouteDecision& prefill = prefill_routed.decision;
-  RouteTicket& prefill_ticket = prefill_routed.ticket;
-  const bool splits = wanted && prefill_routed.ok();
-  env_.stats->disaggregation.decisions
-      .find_or_add(metrics::pd_decision_key(stats_.label(identity_.target_model), splits, env_.key_scratch))
-      .add();
-  if (!splits) return false;
-  state_.split = true;
-  identity_.prefill_endpoint.assign(prefill.endpoint_host).push_back(':');
-  util::append_uint(identity_.prefill_endpoint, prefill.endpoint_port);
-  if (!env_.sends_prefill_leg) {
-    // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
-    // prefill pod, which counts the leg until the decode pod's answer begins.
-    remote_prefill_.begin(std::move(prefill_ticket));
-    return false;
-  }
-  // The decode pod's ticket is held (its load is coming; the prompt recorded there now:
-  // it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_.hold(decode, std::move(decode_ticket));
-  if (!openai::build_prefill_request(state_.request->body, {chat, identity_.model_token}, leg_body_.scratch)) {
-    prefill_ticket.release();  // no prefill leg
-    prefill_done({});  // (the server will say what is wrong with the body)
-    return true;
-  }
-  std::string head;
-  build_upstream_head(head, *state_.request, identity_.request_id, identity_.gateway_request_id,
-                      leg_body_.scratch.size(), admission_.keyed(), stats_.trace().on());
-  prefill_.start(std::move(prefill_ticket), prefill, head, leg_body_.scratch,
-                 {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
-                 /*add_host=*/!http::has_header(state_.request->headers, "host"));
-  return true;
-}
-
-Routed Exchange::route_prefill(std::span<const uint32_t> exclude) {
-  return dispatcher_.route_prefill(exclude, progress());
-}
-
-// The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
-// leg failed (the decode pod prefills, as without disaggregation).
-void Exchange::prefill_done(std::string_view kv_transfer_params) {
+// The prefill is over (or never ran).
+void Exchange::decode_ready(const RouteDecision& decision, RouteTicket ticket) {
   const EntryDepth entry;
-  identity_.prefill_endpoint.clear();  // named to the client only when the decode leg carries its params
-  const bool chat = chat_shaped(*state_.route);
-  if (!kv_transfer_params.empty() && openai::build_decode_request(state_.request->body, {chat, identity_.model_token},
-                                                                  kv_transfer_params, leg_body_.scratch)) {
-    leg_body_.take_scratch();
-    identity_.prefill_endpoint = prefill_.destination();
-  }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
-  send(decode_.decision(), decode_.begin_decode(state_.leg_started_ms));
+  send(decision, std::move(ticket));
 }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
@@ -427,7 +369,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const EntryDepth entry;
   const int status = head.status();
-  remote_prefill_.end();  // the decode pod answers: the sidecar's prefill leg is over
+  split_.decode_answered();  // the decode pod answers (EPP mode: the sidecar's prefill leg is over)
   const HeadPlan plan = policy_of(env_).after_head(status, progress());
   if (plan.blame_endpoint) attempt.blame();
   if (plan.credit_endpoint) attempt.credit();
@@ -579,14 +521,7 @@ void Exchange::close_out() {
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   response_wait_.cancel();
   request_timer_.cancel();
-  prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
-  remote_prefill_.end();
-  if (decode_.waiting()) {
-    decode_.drop();
-  } else if (state_.split && env_.sends_prefill_leg) {
-    env_.stats->disaggregation.leg_duration[1].observe(double(*env_.now_ms - decode_.decode_started_ms()) / 1e3,
-                                                       metrics::kPdLegDurationBuckets);
-  }
+  split_.end();  // a client that leaves mid-prefill stops the prefill pod
   race_.end_lead(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
   const bool reached_a_server = reply_.state().from_model_server || state_.attempts > 0;
@@ -605,7 +540,7 @@ void Exchange::close_out() {
   outcome.endpoint = lead.destination();
   outcome.first_endpoint = dispatcher_.tried().first_broken;
   if (state_.migrations > 0) outcome.migration = metrics::name(state_.migration_reason);
-  if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
+  if (state_.attempts > 0 && state_.migrations == 0 && !split_.split() && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();
     outcome.sent_ns = lead.sent_ns();
     outcome.features = lead.features();

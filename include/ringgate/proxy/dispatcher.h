@@ -66,8 +66,9 @@ class Dispatcher {
   // A hedge's: the next-best server (the first pick excluded, saturated ones too under
   // flow control); counted as tried when found.
   Routed route_hedge(const RequestProgress& progress);
-  // A prefill leg's: a prefill pod, none of `exclude`.
-  Routed route_prefill(std::span<const uint32_t> exclude, const RequestProgress& progress);
+  // A prefill leg's: a prefill pod, none of `exclude`. (A prefill leg runs before the
+  // request's first attempt, its decode leg, is sent.)
+  Routed route_prefill(std::span<const uint32_t> exclude);
   // A first attempt that found no ready server for its model waits for one (ModelHold).
   bool holds_for_server(const RouteDecision& decision, const RequestProgress& progress) const;
 

@@ -9,9 +9,12 @@
 // metrics and access-log leaf. Each routed leg holds its route's ticket (RouteTicket:
 // slot, token load, pending prefill, prefix hashes). A hedged prefill races a second
 // Attempt against the first until one streams a token (HedgeRace; its policy is
-// proxy/hedging.h); the lead is the one the client hears. A split request's decode pick
-// waits in a DecodeReservation while its PrefillLeg runs. Only the Exchange decides what
-// the client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
+// proxy/hedging.h); the lead is the one the client hears. Its helpers do the work, the
+// Exchange acts on what they return: the Dispatcher makes the picks and the waits for a
+// server (the flow-control queue, the model hold), a PdSplit the prefill leg of a request
+// split into prefill and decode, the AnswerRelay the relay of the lead's answer to the
+// client (RequestIdentity: who the request is). Only the Exchange decides what the
+// client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
 // the client's framing: a JSON error before the response head went out; after it, an SSE
 // error event for streams, else a visibly cut body.
 //
@@ -32,17 +35,15 @@
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/client_reply.h"
-#include "ringgate/proxy/decode_reservation.h"
 #include "ringgate/proxy/dispatcher.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/pd_split.h"
 #include "ringgate/proxy/hedge_race.h"
 #include "ringgate/proxy/leg_body.h"
-#include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
-#include "ringgate/proxy/remote_prefill.h"
 #include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/response_wait.h"
 #include "ringgate/proxy/request_identity.h"
@@ -53,7 +54,7 @@ namespace ringgate::proxy {
 class Exchange final : public AttemptOwner,
                        public net::TimerTarget,
                        public FlowWaiter,
-                       public PrefillOwner,
+                       public SplitOwner,
                        public ResponseWaiter {
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client)
@@ -64,9 +65,9 @@ class Exchange final : public AttemptOwner,
         stats_(env),
         answer_(env, reply_, stats_, affinity_),
         race_(env, *this),
-        prefill_(env, *this),
         response_wait_(*this),
-        dispatcher_(env, *this, admission_, stats_, affinity_, identity_, digest_) {}
+        dispatcher_(env, *this, admission_, stats_, affinity_, identity_, digest_),
+        split_(env, *this, dispatcher_, stats_, identity_, leg_body_, admission_) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -112,9 +113,8 @@ class Exchange final : public AttemptOwner,
   // FlowWaiter
   bool flow_try_dispatch() override;
   void flow_evicted(FlowOutcome outcome) override;
-  // PrefillOwner
-  Routed route_prefill(std::span<const uint32_t> exclude) override;
-  void prefill_done(std::string_view kv_transfer_params) override;
+  // SplitOwner
+  void decode_ready(const RouteDecision& decision, RouteTicket ticket) override;
   // ResponseWaiter
   void response_wait_over(bool found) override;
 
@@ -126,7 +126,6 @@ class Exchange final : public AttemptOwner,
     http::Request* request = nullptr;
     const openai::ApiRoute* route = nullptr;  // the request's path in the route table
     bool digested = false;          // identity_.fields and the prefix chain come from digest_ (else BodyReader)
-    bool split = false;             // decided prefill-decode
     uint64_t answering_server = 0;  // the lead attempt's server (address hash), for affinity_
     uint64_t started_ms = 0;
     uint64_t leg_started_ms = 0;
@@ -145,8 +144,6 @@ class Exchange final : public AttemptOwner,
   void next_attempt();
   void dispatch(Routed routed);
   void send(const RouteDecision& decision, RouteTicket ticket);
-  // true: split, decode_ticket moved into decode_.
-  bool split(const RouteDecision& decode, RouteTicket& decode_ticket);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
@@ -169,17 +166,15 @@ class Exchange final : public AttemptOwner,
   Admission admission_;
   RequestStats stats_;
   AnswerRelay answer_;  // the lead's answer as the client gets it, and what it saw of a stream
-  HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
-  PrefillLeg prefill_;
-  RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar
-  DecodeReservation decode_;    // disaggregation: the decode pick while the prefill leg runs
+  HedgeRace race_;      // the request's attempt (and a hedged prefill's second), the lead among them
   ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
   RequestState state_;
   RequestIdentity identity_;
-  Dispatcher dispatcher_;  // where it goes: the picks, the queues it waits in for a server
   std::string upstream_head_;
   LegBody leg_body_;  // the current leg's body when it is not the client's
+  Dispatcher dispatcher_;  // where it goes: the picks, the queues it waits in for a server
+  PdSplit split_;          // disaggregation: its prefill leg (or pod) and the decode pick held meanwhile
   net::Timer request_timer_{this, 0};
 };
 
