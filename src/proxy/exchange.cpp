@@ -203,7 +203,6 @@ void Exchange::next_attempt() {
     return;
   }
   if (plan.routers_answer) return end_with_error(decision.status, decision.code, decision.message);
-  if (plan.not_continued) return give_up_continuation(plan);
   end_with(plan);
 }
 
@@ -361,8 +360,6 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     return end_with_error(gone.status, gone.code, gone.message);
   }
   if (plan.close_client) reply_.close_after();
-  // A stream that reached the client ends with an error event, counted by why it was not continued.
-  if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   end_with(plan);
 }
 
@@ -391,7 +388,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     case HeadStep::Continue:
       return;
     case HeadStep::GiveUp:
-      return give_up_continuation(plan.give_up);
+      return end_with(plan.give_up);
     case HeadStep::Relay:
       return start_client_response(head, attempt);
   }
@@ -443,7 +440,7 @@ void Exchange::continue_stream(FailureKind kind) {
     return finish(ReplyEnd::Complete);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
-  if (blocker) return give_up_continuation(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
+  if (blocker) return end_with(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
   const bool chat = chat_shaped(*state_.route);
   openai::ContinuationSpec spec;
   spec.chat = chat;
@@ -451,7 +448,7 @@ void Exchange::continue_stream(FailureKind kind) {
   spec.text = stream.text();
   spec.tokens = stream.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
-    return give_up_continuation(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
+    return end_with(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
   dispatcher_.tried().broke_mid_stream.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
     dispatcher_.tried().first_broken = race_.lead().destination();
@@ -467,15 +464,12 @@ void Exchange::continue_stream(FailureKind kind) {
   next_attempt();
 }
 
-// A stream that could not go on elsewhere (plan.not_continued: why), counted by why.
-void Exchange::give_up_continuation(const AttemptPlan& plan) {
-  stats_.migration(Outcome::GaveUp, *plan.not_continued);
-  end_with(plan);
-}
-
 // The request ends with the policy's error; a broken stream's says what broke it and,
-// when there is more to say, why it did not go on elsewhere.
+// when there is more to say, why it did not go on elsewhere. A stream that reached the
+// client and could not go on elsewhere (plan.not_continued) is counted by why, here only
+// (a stream is continued only when it is an event stream).
 void Exchange::end_with(const AttemptPlan& plan) {
+  if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   if (plan.detail.empty()) return end_with_error(plan.status, plan.code, plan.message);
   std::string message;
   message.reserve(plan.message.size() + 2 + plan.detail.size());

@@ -152,7 +152,6 @@ class Exchange final : public AttemptOwner,
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
   using Outcome = metrics::MigrationOutcome;
-  void give_up_continuation(const AttemptPlan& plan);
   void end_with(const AttemptPlan& plan);
   RequestProgress progress() const;
   void close_out();
