@@ -4,6 +4,26 @@
 
 namespace ringgate::proxy {
 
+void AnswerRelay::start(const http::ResponseParser& head, const Attempt& attempt, const openai::ApiRoute& route,
+                        std::string_view extra_headers, uint64_t server) {
+  const std::string_view type = http::find_header(head.headers(), "content-type");
+  const bool event_stream = identity_.fields.stream || type.find("event-stream") != std::string_view::npos;
+  reply_.hold_head(head, event_stream,
+                   {identity_.request_id, attempt.destination(), extra_headers, identity_.prefill_endpoint});
+  affinity_.answer_started(head.status(), event_stream, server);
+  begin(route);
+}
+
+// Its events are kept for a continuation when it is a stream of a completion or chat
+// completion (theirs are the requests and events openai::build_continuation and RelayState
+// know), with migration on.
+void AnswerRelay::begin(const openai::ApiRoute& route) {
+  const ClientResponse& response = reply_.state();
+  const bool keep = env_.options->migration.enabled && response.event_stream && identity_.fields.stream &&
+                    response.status == 200 && route.shape != openai::RouteShape::Other;
+  relay_.begin(keep, env_.options->migration.max_tokens);
+}
+
 void AnswerRelay::start_leg(metrics::MigrationReason why) {
   leg_reason_ = why;
   resume_counted_ = false;
@@ -35,8 +55,8 @@ void AnswerRelay::in_place(Attempt& attempt, std::string_view decoded) {
   reply_.end_in_place();
 }
 
-void AnswerRelay::resume(Attempt& kept, std::string_view held, bool keep) {
-  begin(keep);
+void AnswerRelay::resume(Attempt& kept, std::string_view held, const openai::ApiRoute& route) {
+  begin(route);
   if (!held.empty()) relay(kept, relay_.take(held, env_.stream_events));
 }
 

@@ -31,21 +31,7 @@ class EntryDepth {
   EntryDepth& operator=(const EntryDepth&) = delete;
 };
 
-// The paths whose streams can be continued on another server and whose requests split
-// into prefill and decode legs: completions and chats (theirs are the requests and events
-// openai::build_continuation, the disaggregated requests and RelayState know).
-bool completion_shaped(const openai::ApiRoute& route) { return route.shape != openai::RouteShape::Other; }
-bool chat_shaped(const openai::ApiRoute& route) { return route.shape == openai::RouteShape::Chat; }
-
 AttemptPolicy policy_of(const ExchangeEnv& env) { return {env.options->retry_budget(), env.options->migration}; }
-
-// Whether an answer's events are kept for a continuation: a stream of a completion or
-// chat completion, with migration on.
-bool keeps_stream(const ExchangeEnv& env, const ClientResponse& response, const openai::RequestFields& fields,
-                  const openai::ApiRoute& route) {
-  return env.options->migration.enabled && response.event_stream && fields.stream && response.status == 200 &&
-         completion_shaped(route);
-}
 
 // THE place for model aliases: target_model (what routing sees) and, when the name
 // changes, model_token (the JSON string token, quotes included) that the forwarded body
@@ -298,7 +284,7 @@ void Exchange::end_race(Attempt& kept, HedgeResult result) {
   RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
   reply_.resume(side);
-  answer_.resume(kept, side.held, keeps_stream(env_, reply_.state(), identity_.fields, *state_.route));
+  answer_.resume(kept, side.held, *state_.route);
 }
 
 RequestProgress Exchange::progress() const {
@@ -382,7 +368,7 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     case HeadStep::Rival:
       return end_race(race_.rival(attempt), HedgeResult::Failover);
     case HeadStep::Race:
-      start_client_response(head, attempt);
+      answer_.start(head, attempt, *state_.route, admission_.extra_headers(), state_.answering_server);
       reply_.park(race_.side(attempt));
       return;
     case HeadStep::Continue:
@@ -390,20 +376,8 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     case HeadStep::GiveUp:
       return end_with(plan.give_up);
     case HeadStep::Relay:
-      return start_client_response(head, attempt);
+      return answer_.start(head, attempt, *state_.route, admission_.extra_headers(), state_.answering_server);
   }
-}
-
-// The client's head is built now and held until the first body byte (relay() commits it):
-// until then a server that dies can still be routed around unseen.
-void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
-  const std::string_view type = http::find_header(head.headers(), "content-type");
-  const bool event_stream = identity_.fields.stream || type.find("event-stream") != std::string_view::npos;
-  reply_.hold_head(
-      head, event_stream,
-      {identity_.request_id, attempt.destination(), admission_.extra_headers(), identity_.prefill_endpoint});
-  affinity_.answer_started(head.status(), event_stream, state_.answering_server);
-  answer_.begin(keeps_stream(env_, reply_.state(), identity_.fields, *state_.route));
 }
 
 std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) { return answer_.sink(race_.racing()); }
@@ -441,7 +415,7 @@ void Exchange::continue_stream(FailureKind kind) {
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
   if (blocker) return end_with(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
-  const bool chat = chat_shaped(*state_.route);
+  const bool chat = state_.route->shape == openai::RouteShape::Chat;
   openai::ContinuationSpec spec;
   spec.chat = chat;
   spec.model_token = identity_.model_token;

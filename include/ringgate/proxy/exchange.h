@@ -63,7 +63,7 @@ class Exchange final : public AttemptOwner,
         digest_(env.prefix_block_bytes),
         admission_(env),
         stats_(env),
-        answer_(env, reply_, stats_, affinity_),
+        answer_(env, reply_, stats_, affinity_, identity_),
         race_(env, *this),
         response_wait_(*this),
         dispatcher_(env, *this, admission_, stats_, affinity_, identity_, digest_),
@@ -147,7 +147,6 @@ class Exchange final : public AttemptOwner,
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
-  void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
