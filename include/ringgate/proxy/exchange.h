@@ -135,7 +135,7 @@ class Exchange final : public AttemptOwner,
     bool fresh_retry_used = false;
     FailureKind last_failure = FailureKind::ConnectFailed;
     metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
-    bool stalled = false;               // the last break was a stall (else a broken connection)
+    bool stalled = false;                         // the last break was a stall (else a broken connection)
   };
 
   void proceed();
@@ -163,8 +163,8 @@ class Exchange final : public AttemptOwner,
   PromptDigest digest_;
   Admission admission_;
   RequestStats stats_;
-  AnswerRelay answer_;  // the lead's answer as the client gets it, and what it saw of a stream
-  HedgeRace race_;      // the request's attempt (and a hedged prefill's second), the lead among them
+  AnswerRelay answer_;          // the lead's answer as the client gets it, and what it saw of a stream
+  HedgeRace race_;              // the request's attempt (and a hedged prefill's second), the lead among them
   ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
   RequestState state_;
