@@ -7,17 +7,12 @@
 #include "ringgate/config/rewrite_table.h"
 #include "ringgate/http/error_response.h"
 #include "ringgate/openai/continuation_request.h"
-#include "ringgate/openai/disaggregated_request.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/json_text.h"
 
 namespace ringgate::proxy {
 
 namespace {
-
-// The longest cut event start put in front of a read decoded in place (an event is
-// seldom a tenth of it).
-constexpr size_t kHeldInPlaceBytes = 4u << 10;
 
 // Debug builds count the Exchange entry points on this thread's stack (a request's start,
 // an attempt's report, a flow-queue dispatch, a timer). A request starts only with none:
@@ -36,33 +31,22 @@ class EntryDepth {
   EntryDepth& operator=(const EntryDepth&) = delete;
 };
 
-// The paths whose streams can be continued on another server and whose requests split
-// into prefill and decode legs: completions and chats (theirs are the requests and events
-// openai::build_continuation, the disaggregated requests and RelayState know).
-bool completion_shaped(const openai::ApiRoute& route) { return route.shape != openai::RouteShape::Other; }
-bool chat_shaped(const openai::ApiRoute& route) { return route.shape == openai::RouteShape::Chat; }
-
 AttemptPolicy policy_of(const ExchangeEnv& env) { return {env.options->retry_budget(), env.options->migration}; }
-
-// Whether an answer's events are kept for a continuation: a stream of a completion or
-// chat completion, with migration on.
-bool keeps_stream(const ExchangeEnv& env, const ClientResponse& response, const openai::RequestFields& fields,
-                  const openai::ApiRoute& route) {
-  return env.options->migration.enabled && response.event_stream && fields.stream && response.status == 200 &&
-         completion_shaped(route);
-}
 
 // THE place for model aliases: target_model (what routing sees) and, when the name
 // changes, model_token (the JSON string token, quotes included) that the forwarded body
 // gets in place of fields.model_offset/model_length — spliced with an iovec.
-void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const openai::RequestFields& fields,
-                         const http::Request& request, std::string& target_model, std::string& model_token) {
+void apply_model_rewrite(ExchangeEnv& env, const RequestStats& stats, const http::Request& request,
+                         RequestIdentity& identity) {
+  const openai::RequestFields& fields = identity.fields;
   const config::RewriteDecision decision = pick_model_rewrite(*env.rules, fields.model, env.rng.next(), request);
-  target_model.assign(decision.target);
-  model_token.clear();
+  identity.target_model.assign(decision.target);
+  identity.model_token.clear();
   if (decision.changes(fields.model)) {
-    if (fields.model_in_form) model_token.assign(decision.target);  // a form field's bare value
-    else util::append_json_string(model_token, decision.target);
+    if (fields.model_in_form)
+      identity.model_token.assign(decision.target);  // a form field's bare value
+    else
+      util::append_json_string(identity.model_token, decision.target);
   }
   if (decision.reason == config::RewriteReason::Exact || decision.reason == config::RewriteReason::CatchAll) {
     env.stats->rewrite_decisions
@@ -93,9 +77,10 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   state_.route = &openai::route_for(request.target);
   reply_.begin(http11, keep_alive);
   state_.started_ms = started_ms;
-  tried_.clear();
+  dispatcher_.begin(request, *state_.route);
+  split_.begin(request, *state_.route);
   leg_body_.own = false;
-  prefill_endpoint_.clear();
+  identity_.prefill_endpoint.clear();
   race_.reset();
   admission_.begin(request, key);
   stats_.trace().begin(request, state_.route->path);
@@ -104,16 +89,16 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
   // is read again, whole, by BodyReader, which also words any error. A path that names a
   // response has no body to read: its server is the response's.
   const bool bodiless = state_.route->routing == openai::Routing::ResponseHolder;
-  if (bodiless) fields_ = openai::RequestFields{};
-  state_.digested = !bodiless && digest_.finish(*state_.route, request.body, fields_);
-  if (!state_.digested && !bodiless) {
+  if (bodiless) identity_.fields = openai::RequestFields{};
+  identity_.digested = !bodiless && digest_.finish(*state_.route, request.body, identity_.fields);
+  if (!identity_.digested && !bodiless) {
     openai::BodyReader::pad(request.body);
     const openai::BodyError error = env_.body_reader.read(*state_.route, request.header("content-type"), request.body,
-                                                          request.body.capacity(), fields_);
+                                                          request.body.capacity(), identity_.fields);
     if (error.status != 0) return end_with_error(error.status, error.code, error.message);
   }
   if (const AffinityError refused = affinity_.begin(env_.responses, env_.response_ring, *state_.route, request.target,
-                                                    fields_, request.method == HTTP_DELETE);
+                                                    identity_.fields, request.method == HTTP_DELETE);
       refused.status != 0)
     return end_with_error(refused.status, refused.code, refused.message);
   const uint32_t wait_ms = env_.options->response_wait_ms;
@@ -122,7 +107,7 @@ void Exchange::start(http::Request& request, bool http11, bool keep_alive, uint6
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
   // The model the client names, before any alias: the name the key's globs were written for.
-  if (key != nullptr && !bodiless && !key->allows_model(fields_.model)) {
+  if (key != nullptr && !bodiless && !key->allows_model(identity_.fields.model)) {
     env_.counters->auth_rejections[size_t(AuthFailure::ModelNotAllowed)].add();
     return end_with_error(403, "model_not_allowed", "this API key may not use the model the request names");
   }
@@ -149,190 +134,61 @@ void Exchange::proceed() {
     return end_with_error(unknown.status, unknown.code, unknown.message);
   }
   http::Request& request = *state_.request;
-  const std::string_view client_id = request.header("x-request-id");
-  state_.add_request_id = client_id.empty() || client_id.size() > 200;
-  if (state_.add_request_id) {
-    request_id_.assign("rg-");
-    util::append_uint(request_id_, uint64_t(env_.worker_index));
-    request_id_ += '-';
-    util::append_hex(request_id_, *env_.now_ms);
-    request_id_ += '-';
-    util::append_hex(request_id_, ++env_.request_serial);
-  } else {
-    request_id_.assign(client_id);
-  }
-  apply_model_rewrite(env_, stats_, fields_, *state_.request, target_model_, model_token_);
+  identity_.assign_request_id(request.header("x-request-id"), env_.worker_index, *env_.now_ms, env_.request_serial);
+  apply_model_rewrite(env_, stats_, request, identity_);
   // A request for a model the pool does not know is answered 404: it adds no label value.
-  admission_.label_values(env_.catalog->labels(target_model_));
-  stats_.begin(fields_.model, target_model_, admission_.priority(), admission_.fairness_label(), fields_.stream);
+  admission_.label_values(env_.catalog->labels(identity_.target_model));
+  stats_.begin(identity_.fields.model, identity_.target_model, admission_.priority(), admission_.fairness_label(),
+               identity_.fields.stream);
   if (env_.options->request_timeout_ms) env_.timers->arm(request_timer_, env_.options->request_timeout_ms, *env_.now_ms);
+  // Under flow control it joins the queue, whose dispatch cycle may send it (and end the
+  // exchange) before it returns: nothing may follow.
   if (admission_.flow_enabled()) {
-    // The queue's dispatch cycle runs at once: with room in the pool this dispatches
-    // (and may end the exchange) before it returns, so nothing may follow it.
-    const AdmissionDecision queued = admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_));
-    if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
-      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
-    }
+    take(dispatcher_.enqueue());
     return;
   }
   next_attempt();
 }
 
-// A first attempt that found no ready server for its model waits for one (ModelHold).
-bool Exchange::holds_for_server(const RouteDecision& decision) const {
-  return decision.status == 503 && decision.code == "no_endpoint" && state_.attempts == 0 && relay_.leg() == 0 &&
-         !affinity_.pinned() && admission_.may_hold();
-}
-
-void Exchange::wait_for_server() {
-  state_.held_saw_server = false;
-  const AdmissionDecision held =
-      admission_.hold(this, target_model_, stats_.label(fields_.model), stats_.label(target_model_));
-  if (held.verdict == AdmissionVerdict::Refused) {
-    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
-    return end_with_error(held.status, held.code, held.message, held.retry_after);
+bool Exchange::take(DispatchStep step) {
+  switch (step.verdict) {
+    case DispatchVerdict::Stays:
+      return false;
+    case DispatchVerdict::Waits:
+      return true;
+    case DispatchVerdict::Send:
+      dispatch(std::move(step.routed));
+      return true;
+    case DispatchVerdict::Refused:
+      end_with_error(step.status, step.code, step.message, step.retry_after);
+      return true;
   }
+  return true;
 }
 
 bool Exchange::flow_try_dispatch() {
   const EntryDepth entry;
   reply_.resumed();
-  Routed routed = route_next();
-  if (admission_.held()) return held_try_dispatch(std::move(routed));
-  if (routed.decision.saturated) return false;  // stays queued
-  if (holds_for_server(routed.decision)) {
-    wait_for_server();  // the wait goes on in the model's holding queue
-    return true;
-  }
-  return leave_queue(std::move(routed));
-}
-
-// Out of the queue (or the holding queue) with a decision: sent, or answered with its error.
-bool Exchange::leave_queue(Routed routed) {
-  admission_.leave_flow(FlowOutcome::Dispatched);
-  if (!routed.ok()) {
-    end_with_error(routed.decision.status, routed.decision.code, routed.decision.message);
-    return true;
-  }
-  dispatch(std::move(routed));
-  return true;
-}
-
-// A request held for its model's first server: still none (false: it stays, and its
-// model's cycle stops); a saturated one (the new server's metrics are not fresh yet, or
-// its queue is long): the flow-control queue with a fresh TTL, or without flow control
-// it stays here, paced by the same saturation detector; a server with room: dispatched.
-bool Exchange::held_try_dispatch(Routed routed) {
-  if (holds_for_server(routed.decision)) return false;
-  if (routed.decision.saturated) {
-    state_.held_saw_server = true;
-    if (!admission_.flow_enabled()) return false;
-    const AdmissionDecision queued =
-        admission_.enqueue(this, stats_.label(fields_.model), stats_.label(target_model_), /*offer=*/false);
-    if (queued.verdict == AdmissionVerdict::Refused) {
-      stats_.trace().admitted(AdmissionOutcome::QueueFull, true, admission_.rate_limited());
-      end_with_error(queued.status, queued.code, queued.message, queued.retry_after);
-    }
-    return true;
-  }
-  return leave_queue(std::move(routed));
+  return take(dispatcher_.offered(progress()));
 }
 
 void Exchange::flow_evicted(FlowOutcome outcome) {
   const EntryDepth entry;
   reply_.resumed();
-  // Held for a model that never got a server: 503, the pool's answer (llm-d's
-  // EvictedNoEndpoints); a TTL with servers there: 429, as llm-d answers it.
-  if (admission_.held() && outcome == FlowOutcome::EvictedTTL && !state_.held_saw_server) {
-    admission_.leave_flow(FlowOutcome::EvictedNoEndpoints);
-    stats_.trace().admitted(AdmissionOutcome::NoEndpoint, true, admission_.rate_limited());
-    return end_with_error(503, "no_endpoint",
-                          "no model server for the requested model became ready while the request waited",
-                          kRefusedNoEndpoints);
-  }
-  admission_.leave_flow(outcome);
-  const bool ttl = outcome == FlowOutcome::EvictedTTL;
-  stats_.trace().admitted(ttl ? AdmissionOutcome::QueueTimeout : AdmissionOutcome::QueueEvicted, true,
-                          admission_.rate_limited());
-  if (outcome == FlowOutcome::EvictedTTL)
-    return end_with_error(429, "queue_timeout",
-                          "every model server stayed saturated while the request waited in the gateway's queue",
-                          kEvictedTtl);
-  end_with_error(admission_.sheddable() ? 429 : 503, "queue_full",
-                 "the request was evicted from the gateway's queue by higher-priority traffic", kEvictedDisplaced);
-}
-
-// What routing is told of the request.
-RouteRequest Exchange::route_request() {
-  if (state_.attempts > 0 && !state_.digested) {
-    // A retry runs after other requests used this worker's BodyReader: the prompt
-    // views point into its reused buffers, so read the (unchanged) body again.
-    const http::BodyBuffer& body = state_.request->body;
-    env_.body_reader.read(*state_.route, state_.request->header("content-type"), body, body.capacity(), fields_);
-  }
-  RouteRequest route;
-  route.model = target_model_;
-  route.stats_target = stats_.label(target_model_);
-  route.prompt_parts = fields_.prompt_parts;
-  route.body = state_.request->body;
-  route.text_fields = state_.route->routed_text();
-  if (state_.digested) {
-    route.prefix_chain = digest_.chain();
-    route.chained = true;
-    route.root_blocks = digest_.root_blocks();
-    route.prompt_bytes = digest_.prompt_bytes();
-  }
-  const RequestRules& rules = *env_.rules;
-  add_route_hints(route, *state_.request, fields_.keys, rules);
-  return route;
-}
-
-// Where the next attempt goes (endpoints already tried are excluded).
-Routed Exchange::route_next() {
-  // The pick is one span of the request's trace (when sampled), however it was made.
-  Routed picked = [&] {
-    RouteRequest route = route_request();
-    if (affinity_.pinned()) {
-      // Its server or none: a retry elsewhere would meet a server without the response.
-      const bool routes = AttemptPolicy::pinned_routes(progress());
-      Routed to = routes ? env_.router->route_to(affinity_.server(), route) : Routed{};
-      if (!routes || !to.ok()) {
-        const AffinityError gone = affinity_.gone();
-        to.decision.status = gone.status;
-        to.decision.code = gone.code;
-        to.decision.message = gone.message;
-      }
-      return to;
-    }
-    // A first dispatch under flow control never goes to a saturated endpoint (it waits
-    // instead); a retry or a continuation goes wherever is left.
-    route.hold_when_saturated = state_.attempts == 0 && (admission_.flow_enabled() || admission_.held());
-    route.exclude = tried_.tried;
-    route.first_attempt = state_.attempts == 0;
-    Routed routed = env_.router->route(route);
-    std::vector<uint32_t> exclude;  // every endpoint had it: a continuation may go back to some
-    if (!routed.ok() && AttemptPolicy::continuation_may_return(tried_.tried, tried_.broke_mid_stream, exclude)) {
-      route.exclude = exclude;
-      const uint64_t first_started_ns = routed.decision.started_ns;
-      routed = env_.router->route(route);
-      routed.decision.started_ns = first_started_ns;  // the pick's span: both
-    }
-    return routed;
-  }();
-  stats_.trace().picked(picked.decision, relay_.leg() > 0 ? TraceLeg::Migration : TraceLeg::Attempt);
-  return picked;
+  take(dispatcher_.evicted(outcome));
 }
 
 void Exchange::next_attempt() {
-  Routed routed = route_next();
+  Routed routed = dispatcher_.route_next(progress());
   if (routed.ok()) return dispatch(std::move(routed));
   const RouteDecision& decision = routed.decision;
-  const AttemptPlan plan =
-      policy_of(env_).after_no_endpoint(state_.last_failure, holds_for_server(decision), progress());
-  if (plan.step == NextStep::WaitForServer) return wait_for_server();
+  const bool holds = dispatcher_.holds_for_server(decision, progress());
+  const AttemptPlan plan = policy_of(env_).after_no_endpoint(state_.last_failure, holds, progress());
+  if (plan.step == NextStep::WaitForServer) {
+    take(dispatcher_.wait_for_server());
+    return;
+  }
   if (plan.routers_answer) return end_with_error(decision.status, decision.code, decision.message);
-  if (plan.not_continued) return give_up_continuation(plan);
   end_with(plan);
 }
 
@@ -341,18 +197,19 @@ RequestImage Exchange::image_for(const Attempt& attempt) {
   image.head = upstream_head_;
   image.add_host = !http::has_header(state_.request->headers, "host");
   if (stats_.trace().on()) {
+    const RelayState& stream = answer_.stream();
     image.trace.trace = &stats_.trace();
     image.trace.leg = race_.is_hedge(attempt) ? TraceLeg::Hedge
-                      : relay_.leg() > 0      ? TraceLeg::Migration
-                      : state_.split          ? TraceLeg::Decode
+                      : stream.leg() > 0      ? TraceLeg::Migration
+                      : split_.split()        ? TraceLeg::Decode
                                               : TraceLeg::Attempt;
-    if (relay_.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(relay_.tokens(), UINT32_MAX));
+    if (stream.leg() > 0) image.trace.carried_tokens = uint32_t(std::min<uint64_t>(stream.tokens(), UINT32_MAX));
   }
   if (leg_body_.own) return image;  // (its body has the rewritten model written into it)
-  if (!model_token_.empty()) {
-    image.model_offset = fields_.model_offset;
-    image.model_length = fields_.model_length;
-    image.model_token = model_token_;
+  if (!identity_.model_token.empty()) {
+    image.model_offset = identity_.fields.model_offset;
+    image.model_length = identity_.fields.model_length;
+    image.model_token = identity_.model_token;
   }
   return image;
 }
@@ -366,30 +223,25 @@ void Exchange::dispatch(Routed routed) {
   state_.leg_started_ms = *env_.now_ms;
   stats_.trace().admitted(AdmissionOutcome::Admitted, admission_.flow_enabled(), admission_.rate_limited());
   stats_.scheduled(state_.request->body.size());
-  if (env_.router->disaggregating() && split(decision, ticket)) return;
+  if (env_.router->disaggregating() && split_.decide(decision, ticket)) return;
   send(decision, std::move(ticket));
   // Gateway mode only: in EPP mode Envoy sends the one request it was told where to.
   const HedgingOptions& hedging = env_.options->hedging;
   if (!hedging.enabled || !env_.sends_prefill_leg) return;
   env_.hedge_budget.earn(hedging.max_extra_load);
   if (!state_.active || state_.attempts != 1 || !race_.primary().connected() || affinity_.pinned() ||
-      affinity_.learns_answer() || !wants_hedge(hedging, fields_.stream, decision.ttft_headroom))
+      affinity_.learns_answer() || !wants_hedge(hedging, identity_.fields.stream, decision.ttft_headroom))
     return;
   if (!env_.hedge_budget.can_spend()) return env_.counters->hedges_over_budget.add();
   // The request also goes to the next-best server (the first pick excluded, saturated
   // ones too under flow control); the first of the two to stream a token is kept.
   assert(!race_.racing() && "a hedge while racing");
-  RouteRequest route = route_request();
-  route.exclude = tried_.tried;
-  route.first_attempt = false;
-  route.hold_when_saturated = admission_.flow_enabled();
-  Routed hedge = env_.router->route(route);
+  Routed hedge = dispatcher_.route_hedge(progress());  // (counted as tried)
   if (!hedge.ok()) return;
   const RouteDecision& second = hedge.decision;
   env_.hedge_budget.spend();
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.add(second.endpoint_id);
   race_.hedge_body().assign(state_.request->body.view());
   Attempt& second_attempt = race_.next_hedge();
   if (!second_attempt.open(std::move(hedge.ticket), second, race_.hedge_body(), image_for(second_attempt),
@@ -401,92 +253,28 @@ void Exchange::dispatch(Routed routed) {
 void Exchange::send(const RouteDecision& decision, RouteTicket ticket) {
   ++state_.attempts;
   ++state_.leg_attempts;
-  tried_.add(decision.endpoint_id);
-  const size_t body_length = leg_body_.own ? leg_body_.body.size()
-                             : model_token_.empty()
-                                 ? state_.request->body.size()
-                                 : state_.request->body.size() - fields_.model_length + model_token_.size();
+  dispatcher_.tried().add(decision.endpoint_id);
+  const size_t body_length =
+      leg_body_.own ? leg_body_.body.size()
+      : identity_.model_token.empty()
+          ? state_.request->body.size()
+          : state_.request->body.size() - identity_.fields.model_length + identity_.model_token.size();
   upstream_head_.clear();
-  build_upstream_head(upstream_head_, *state_.request, request_id_, state_.add_request_id, body_length, admission_.keyed(),
-                      stats_.trace().on());
+  build_upstream_head(upstream_head_, *state_.request, identity_.request_id, identity_.gateway_request_id, body_length,
+                      admission_.keyed(), stats_.trace().on());
   race_.reset();
   state_.answering_server = decision.server;
   Attempt& attempt = race_.next_primary();
   http::BodyBuffer& body = leg_body_.of(state_.request->body);
-  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), fields_.stream))
+  if (!attempt.open(std::move(ticket), decision, body, image_for(attempt), identity_.fields.stream))
     attempt_failed(attempt, FailureKind::ConnectFailed);
 }
 
-// llm-d's prefix-based P/D decider: a prompt whose uncached part on the decode pick is
-// long is prefilled on a prefill pod first (true: the prefill leg is under way, or in
-// EPP mode its pod named). Completions and chats only: theirs are the shapes the legs
-// are written for.
-bool Exchange::split(const RouteDecision& decode, RouteTicket& decode_ticket) {
-  const bool chat = chat_shaped(*state_.route);
-  const bool wanted = decode.uncached_tokens >= env_.options->disaggregation.non_cached_tokens &&
-                      completion_shaped(*state_.route) && !fields_.model_in_form;
-  Routed prefill_routed;  // its ticket given back on return unless the prefill leg takes it
-  if (wanted) {
-    const uint32_t decode_id = decode.endpoint_id;
-    prefill_routed = route_prefill(std::span<const uint32_t>(&decode_id, 1));
-  }
-  const RouteDecision& prefill = prefill_routed.decision;
-  RouteTicket& prefill_ticket = prefill_routed.ticket;
-  const bool splits = wanted && prefill_routed.ok();
-  env_.stats->disaggregation.decisions
-      .find_or_add(metrics::pd_decision_key(stats_.label(target_model_), splits, env_.key_scratch))
-      .add();
-  if (!splits) return false;
-  state_.split = true;
-  prefill_endpoint_.assign(prefill.endpoint_host).push_back(':');
-  util::append_uint(prefill_endpoint_, prefill.endpoint_port);
-  if (!env_.sends_prefill_leg) {
-    // EPP mode: the decode pod's sidecar runs the prefill leg; the prompt is recorded at the
-    // prefill pod, which counts the leg until the decode pod's answer begins.
-    remote_prefill_.begin(std::move(prefill_ticket));
-    return false;
-  }
-  // The decode pod's ticket is held (its load is coming; the prompt recorded there now:
-  // it will hold the blocks it pulls); the attempt opens after the prefill.
-  decode_.hold(decode, std::move(decode_ticket));
-  if (!openai::build_prefill_request(state_.request->body, {chat, model_token_}, leg_body_.scratch)) {
-    prefill_ticket.release();  // no prefill leg
-    prefill_done({});  // (the server will say what is wrong with the body)
-    return true;
-  }
-  std::string head;
-  build_upstream_head(head, *state_.request, request_id_, state_.add_request_id, leg_body_.scratch.size(),
-                      admission_.keyed(), stats_.trace().on());
-  prefill_.start(std::move(prefill_ticket), prefill, head, leg_body_.scratch,
-                 {stats_.trace().on() ? &stats_.trace() : nullptr, TraceLeg::Prefill},
-                 /*add_host=*/!http::has_header(state_.request->headers, "host"));
-  return true;
-}
-
-Routed Exchange::route_prefill(std::span<const uint32_t> exclude) {
-  RouteRequest route = route_request();
-  route.leg = sched::PickLeg::Prefill;
-  route.session_id = {};  // a session keeps to its decode pod
-  route.exclude = exclude;
-  route.first_attempt = false;  // the request's scheduling attempt is its decode pick
-  Routed routed = env_.router->route(route);
-  stats_.trace().picked(routed.decision, TraceLeg::Prefill);
-  return routed;
-}
-
-// The decode leg: with the prefill's kv_transfer_params, or decode-only when the prefill
-// leg failed (the decode pod prefills, as without disaggregation).
-void Exchange::prefill_done(std::string_view kv_transfer_params) {
+// The prefill is over (or never ran).
+void Exchange::decode_ready(const RouteDecision& decision, RouteTicket ticket) {
   const EntryDepth entry;
-  prefill_endpoint_.clear();  // named to the client only when the decode leg carries its params
-  const bool chat = chat_shaped(*state_.route);
-  if (!kv_transfer_params.empty() &&
-      openai::build_decode_request(state_.request->body, {chat, model_token_}, kv_transfer_params, leg_body_.scratch)) {
-    leg_body_.take_scratch();
-    prefill_endpoint_ = prefill_.destination();
-  }
   state_.leg_started_ms = *env_.now_ms;  // the decode leg's retries get their own deadline
-  send(decode_.decision(), decode_.begin_decode(state_.leg_started_ms));
+  send(decision, std::move(ticket));
 }
 
 // The race is over: `kept` goes on alone (the lead), its rival is cancelled. When kept's
@@ -496,8 +284,7 @@ void Exchange::end_race(Attempt& kept, HedgeResult result) {
   RaceSide& side = race_.end(kept, result);
   if (result == HedgeResult::Abandoned || side.head.empty()) return;
   reply_.resume(side);
-  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
-  if (!side.held.empty()) relay(kept, relay_.take(side.held, env_.stream_events));
+  answer_.resume(kept, side.held, *state_.route);
 }
 
 RequestProgress Exchange::progress() const {
@@ -507,11 +294,11 @@ RequestProgress Exchange::progress() const {
   p.now_ms = *env_.now_ms;
   p.fresh_retry_used = state_.fresh_retry_used;
   p.migrations = state_.migrations;
-  p.continuable = relay_.keeping();
+  p.continuable = answer_.stream().keeping();
   p.pinned = affinity_.pinned();
   p.attempts = state_.attempts;
   p.racing = race_.racing();
-  p.continuing = relay_.leg() > 0;
+  p.continuing = answer_.stream().leg() > 0;
   p.stalled = state_.stalled;
   return p;
 }
@@ -529,7 +316,7 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     // reused connection's fresh retry still goes to the same rank.)
     std::vector<uint32_t> server;
     env_.router->same_server(attempt.endpoint_id(), server);
-    for (uint32_t id : server) tried_.add(id);
+    for (uint32_t id : server) dispatcher_.tried().add(id);
   }
   switch (plan.step) {
     case NextStep::FreshConnection:
@@ -559,20 +346,18 @@ void Exchange::attempt_failed(Attempt& attempt, FailureKind kind) {
     return end_with_error(gone.status, gone.code, gone.message);
   }
   if (plan.close_client) reply_.close_after();
-  // A stream that reached the client ends with an error event, counted by why it was not continued.
-  if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   end_with(plan);
 }
 
 void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) {
   const EntryDepth entry;
   const int status = head.status();
-  remote_prefill_.end();  // the decode pod answers: the sidecar's prefill leg is over
+  split_.decode_answered();  // the decode pod answers (EPP mode: the sidecar's prefill leg is over)
   const HeadPlan plan = policy_of(env_).after_head(status, progress());
   if (plan.blame_endpoint) attempt.blame();
   if (plan.credit_endpoint) attempt.credit();
   if (plan.elsewhere_first) {
-    Routed routed = route_next();
+    Routed routed = dispatcher_.route_next(progress());
     if (routed.ok()) {
       env_.counters->upstream_retries.add();
       race_.end_lead(false, /*keep_body=*/true);  // the rest of the error body is not wanted
@@ -583,97 +368,35 @@ void Exchange::attempt_head(Attempt& attempt, const http::ResponseParser& head) 
     case HeadStep::Rival:
       return end_race(race_.rival(attempt), HedgeResult::Failover);
     case HeadStep::Race:
-      start_client_response(head, attempt);
+      answer_.start(head, attempt, *state_.route, admission_.extra_headers(), state_.answering_server);
       reply_.park(race_.side(attempt));
       return;
     case HeadStep::Continue:
       return;
     case HeadStep::GiveUp:
-      return give_up_continuation(plan.give_up);
+      return end_with(plan.give_up);
     case HeadStep::Relay:
-      return start_client_response(head, attempt);
+      return answer_.start(head, attempt, *state_.route, admission_.extra_headers(), state_.answering_server);
   }
 }
 
-// The client's head is built now and held until the first body byte (relay() commits it):
-// until then a server that dies can still be routed around unseen.
-void Exchange::start_client_response(const http::ResponseParser& head, const Attempt& attempt) {
-  const std::string_view type = http::find_header(head.headers(), "content-type");
-  const bool event_stream = fields_.stream || type.find("event-stream") != std::string_view::npos;
-  reply_.hold_head(head, event_stream,
-                   {request_id_, attempt.destination(), admission_.extra_headers(), prefill_endpoint_});
-  affinity_.answer_started(head.status(), event_stream, state_.answering_server);
-  relay_.begin(keeps_stream(env_, reply_.state(), fields_, *state_.route), env_.options->migration.max_tokens);
-}
-
-std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) {
-  // Only where an answer's bytes go to the client as they come: its head is out, the
-  // first leg's (a continuation's events are rewritten), and nothing races it.
-  if (!reply_.committed() || relay_.leg() > 0 || race_.racing()) return nullptr;
-  // A long cut event is completed by RelayState::take instead: copied in front of every
-  // read, it would cost quadratic time from a server that sends it a byte at a time.
-  if (relay_.held().size() > kHeldInPlaceBytes) return nullptr;
-  return reply_.open_in_place(relay_.held());  // a cut event's start: the read's bytes complete it where they land
-}
+std::string* Exchange::attempt_body_sink(Attempt& /*attempt*/) { return answer_.sink(race_.racing()); }
 
 void Exchange::attempt_body(Attempt& attempt, std::string_view decoded) {
   const EntryDepth entry;
-  if (reply_.in_place_open()) return relay_in_place(attempt, decoded);
   // While racing, the first of the two to hold a whole event (its first token) is kept.
-  if (race_.racing()) {
+  if (race_.racing() && !reply_.in_place_open()) {
     if (race_.hold(attempt, decoded)) end_race(attempt, race_.won_by(attempt));
     return;
   }
-  if (!reply_.started() || decoded.empty()) return;
-  if (affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
-  relay(attempt, relay_.take(decoded, env_.stream_events));
-}
-
-void Exchange::relay_in_place(Attempt& attempt, std::string_view decoded) {
-  if (!decoded.empty() && affinity_.answer_bytes(decoded)) env_.counters->responses_learned.add();
-  // Whole events, relayed where they lie; the start of a cut one is held back.
-  const std::string_view whole = relay_.take_joined(reply_.in_place_bytes(), env_.stream_events);
-  reply_.close_in_place(whole.size());
-  if (whole.empty()) return;
-  relayed(attempt, whole);
-  reply_.end_in_place();
-}
-
-// Bytes of the answer reach the client's output (the held head first, with the first of
-// them or the end of an empty body).
-void Exchange::relay(Attempt& attempt, std::string_view data, bool last) {
-  if (data.empty() && !last) return;  // an event's start, held until its end arrives
-  reply_.append(data);
-  if (!data.empty()) relayed(attempt, data);
-}
-
-void Exchange::relayed(Attempt& attempt, std::string_view data) {
-  if (!attempt.delivered()) {
-    attempt.mark_delivered();
-    // From its first byte on, a stream that can go on elsewhere waits less for a stalled server.
-    if (relay_.keeping())
-      attempt.set_read_idle_timeout(
-          std::min(env_.options->migration.stall_timeout_ms, env_.options->upstream_read_idle_timeout_ms));
-    if (relay_.leg() > 0 && !state_.resume_counted) {
-      state_.resume_counted = true;
-      stats_.migration(Outcome::Resumed, state_.migration_reason);
-      stats_.resumed_after_pause();
-    }
-  }
-  stats_.observe(data);
-  if (reply_.buffered() > env_.options->max_client_buffer_bytes) attempt.pause_reading(true);  // backpressure
-  reply_.flush();
+  answer_.body(attempt, decoded);
 }
 
 void Exchange::attempt_end(Attempt& attempt, bool reusable) {
   const EntryDepth entry;
   // A racing answer that ended before it held a whole event is kept as it is.
   if (race_.racing()) end_race(attempt, race_.won_by(attempt));
-  relay(attempt, relay_.finish(), /*last=*/true);
-  if (relay_.leg() > 0 && !state_.resume_counted) {  // a continuation that had nothing left to say
-    state_.resume_counted = true;
-    stats_.migration(Outcome::Resumed, state_.migration_reason);
-  }
+  answer_.end(attempt);
   reply_.end_body();
   race_.end_lead(reusable && !env_.draining, /*keep_body=*/false);
   finish(ReplyEnd::Complete);
@@ -682,48 +405,45 @@ void Exchange::attempt_end(Attempt& attempt, bool reusable) {
 // The client has part of a stream and its server broke: the same request, the output
 // so far appended, goes to another endpoint; its events are stitched onto the client's.
 void Exchange::continue_stream(FailureKind kind) {
-  const std::optional<Reason> blocker = relay_.prepare_continuation(env_.stream_events);
-  if (relay_.done()) {
+  RelayState& stream = answer_.stream();
+  const std::optional<Reason> blocker = stream.prepare_continuation(env_.stream_events);
+  if (stream.done()) {
     // The client has the whole stream ([DONE]); only the end of the body is missing.
     race_.end_lead(false, /*keep_body=*/false);
     reply_.end_body();
     return finish(ReplyEnd::Complete);
   }
   state_.stalled = kind == FailureKind::ReadIdleTimeout;
-  if (blocker) return give_up_continuation(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
-  const bool chat = chat_shaped(*state_.route);
+  if (blocker) return end_with(AttemptPolicy::continuation_blocked(*blocker, {}, progress()));
+  const bool chat = state_.route->shape == openai::RouteShape::Chat;
   openai::ContinuationSpec spec;
   spec.chat = chat;
-  spec.model_token = model_token_;
-  spec.text = relay_.text();
-  spec.tokens = relay_.tokens();
+  spec.model_token = identity_.model_token;
+  spec.text = stream.text();
+  spec.tokens = stream.tokens();
   if (const auto obstacle = openai::build_continuation(state_.request->body, spec, leg_body_.scratch))
-    return give_up_continuation(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
-  tried_.broke_mid_stream.push_back(race_.lead().endpoint_id());
+    return end_with(AttemptPolicy::continuation_blocked(*obstacle, {}, progress()));
+  dispatcher_.tried().broke_mid_stream.push_back(race_.lead().endpoint_id());
   if (state_.migrations == 0) {
-    tried_.first_broken = race_.lead().destination();
+    dispatcher_.tried().first_broken = race_.lead().destination();
     state_.migration_reason = state_.stalled ? Reason::Stall : Reason::Reset;
   }
   race_.end_lead(false, /*keep_body=*/false);
   ++state_.migrations;
-  state_.resume_counted = false;
   state_.leg_attempts = 0;
   state_.leg_started_ms = *env_.now_ms;
   state_.fresh_retry_used = false;
-  relay_.start_leg();
+  answer_.start_leg(state_.migration_reason);
   leg_body_.take_scratch();
   next_attempt();
 }
 
-// A stream that could not go on elsewhere (plan.not_continued: why), counted by why.
-void Exchange::give_up_continuation(const AttemptPlan& plan) {
-  stats_.migration(Outcome::GaveUp, *plan.not_continued);
-  end_with(plan);
-}
-
 // The request ends with the policy's error; a broken stream's says what broke it and,
-// when there is more to say, why it did not go on elsewhere.
+// when there is more to say, why it did not go on elsewhere. A stream that reached the
+// client and could not go on elsewhere (plan.not_continued) is counted by why, here only
+// (a stream is continued only when it is an event stream).
 void Exchange::end_with(const AttemptPlan& plan) {
+  if (plan.not_continued && reply_.state().event_stream) stats_.migration(Outcome::GaveUp, *plan.not_continued);
   if (plan.detail.empty()) return end_with_error(plan.status, plan.code, plan.message);
   std::string message;
   message.reserve(plan.message.size() + 2 + plan.detail.size());
@@ -769,14 +489,7 @@ void Exchange::close_out() {
   admission_.leave_flow(FlowOutcome::EvictedContextCancelled);  // a timeout or a drain cut while queued
   response_wait_.cancel();
   request_timer_.cancel();
-  prefill_.cancel();  // a client that leaves mid-prefill stops the prefill pod
-  remote_prefill_.end();
-  if (decode_.waiting()) {
-    decode_.drop();
-  } else if (state_.split && env_.sends_prefill_leg) {
-    env_.stats->disaggregation.leg_duration[1].observe(double(*env_.now_ms - decode_.decode_started_ms()) / 1e3,
-                                                       metrics::kPdLegDurationBuckets);
-  }
+  split_.end();  // a client that leaves mid-prefill stops the prefill pod
   race_.end_lead(false, /*keep_body=*/false);
   const openai::UsageScanner& usage = stats_.usage();
   const bool reached_a_server = reply_.state().from_model_server || state_.attempts > 0;
@@ -788,20 +501,20 @@ void Exchange::close_out() {
   outcome.attempts = state_.attempts;
   outcome.migrations = state_.migrations;
   outcome.http_version = uint8_t(state_.request->version_major * 10 + state_.request->version_minor);
-  outcome.request_id = request_id_;
-  outcome.model = fields_.model;
-  outcome.target_model = target_model_;
+  outcome.request_id = identity_.request_id;
+  outcome.model = identity_.fields.model;
+  outcome.target_model = identity_.target_model;
   const Attempt& lead = race_.lead();
   outcome.endpoint = lead.destination();
-  outcome.first_endpoint = tried_.first_broken;
+  outcome.first_endpoint = dispatcher_.tried().first_broken;
   if (state_.migrations > 0) outcome.migration = metrics::name(state_.migration_reason);
-  if (state_.attempts > 0 && state_.migrations == 0 && !state_.split && lead.delivered()) {
+  if (state_.attempts > 0 && state_.migrations == 0 && !split_.split() && lead.delivered()) {
     outcome.latency_endpoint = lead.endpoint_id();
     outcome.sent_ns = lead.sent_ns();
     outcome.features = lead.features();
   }
   stats_.record(outcome);
-  relay_.clear();
+  answer_.clear();
   state_.active = false;
 }
 

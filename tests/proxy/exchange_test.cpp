@@ -1385,6 +1385,23 @@ TEST_CASE("hedging: one side failing or refusing before either streamed leaves t
   }
 }
 
+TEST_CASE("hedging: the hedge's server counts as tried: a retry after both sides failed goes to a third") {
+  Fixture f;
+  hedging_on(f);
+  f.start(/*stream=*/true);
+  REQUIRE(f.attempts() == 2);
+  f.fail(f.attempt(0), FailureKind::Reset);  // the first pick: its rival, the hedge, is its retry
+  REQUIRE(f.attempts() == 2);
+  f.respond(f.attempt(1), k503);  // the hedge, alone now, refuses: elsewhere, but not to itself
+  REQUIRE(f.attempts() == 3);
+  CHECK(f.attempt(2).endpoint == 2);
+  f.respond(f.attempt(2), kSse);
+  f.attempt(2).listener->on_response_body("data: [DONE]\n\n");
+  f.attempt(2).listener->on_response_end(true);
+  CHECK(f.status() == 200);
+  CHECK(f.router.in_flight == 0);
+}
+
 TEST_CASE("hedging: an answer that is no event stream is held at most 64 KiB, then kept as it is") {
   Fixture f;
   hedging_on(f);

@@ -9,9 +9,12 @@
 // metrics and access-log leaf. Each routed leg holds its route's ticket (RouteTicket:
 // slot, token load, pending prefill, prefix hashes). A hedged prefill races a second
 // Attempt against the first until one streams a token (HedgeRace; its policy is
-// proxy/hedging.h); the lead is the one the client hears. A split request's decode pick
-// waits in a DecodeReservation while its PrefillLeg runs. Only the Exchange decides what
-// the client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
+// proxy/hedging.h); the lead is the one the client hears. Its helpers do the work, the
+// Exchange acts on what they return: the Dispatcher makes the picks and the waits for a
+// server (the flow-control queue, the model hold), a PdSplit the prefill leg of a request
+// split into prefill and decode, the AnswerRelay the relay of the lead's answer to the
+// client (RequestIdentity: who the request is). Only the Exchange decides what the
+// client sees, and it fails in ONE way (end_with_error); its ClientReply writes it in
 // the client's framing: a JSON error before the response head went out; after it, an SSE
 // error event for streams, else a visibly cut body.
 //
@@ -28,30 +31,30 @@
 #include "ringgate/net/timeout_list.h"
 #include "ringgate/openai/request_body.h"
 #include "ringgate/proxy/admission.h"
+#include "ringgate/proxy/answer_relay.h"
 #include "ringgate/proxy/attempt.h"
 #include "ringgate/proxy/attempt_policy.h"
 #include "ringgate/proxy/client_reply.h"
-#include "ringgate/proxy/decode_reservation.h"
+#include "ringgate/proxy/dispatcher.h"
 #include "ringgate/proxy/exchange_env.h"
 #include "ringgate/proxy/flow_queue.h"
 #include "ringgate/proxy/forward_head.h"
+#include "ringgate/proxy/pd_split.h"
 #include "ringgate/proxy/hedge_race.h"
 #include "ringgate/proxy/leg_body.h"
-#include "ringgate/proxy/prefill_leg.h"
 #include "ringgate/proxy/prompt_digest.h"
 #include "ringgate/proxy/relay_state.h"
-#include "ringgate/proxy/remote_prefill.h"
 #include "ringgate/proxy/response_affinity.h"
 #include "ringgate/proxy/response_wait.h"
+#include "ringgate/proxy/request_identity.h"
 #include "ringgate/proxy/request_stats.h"
-#include "ringgate/proxy/tried_endpoints.h"
 
 namespace ringgate::proxy {
 
 class Exchange final : public AttemptOwner,
                        public net::TimerTarget,
                        public FlowWaiter,
-                       public PrefillOwner,
+                       public SplitOwner,
                        public ResponseWaiter {
  public:
   Exchange(ExchangeEnv& env, ExchangeClient& client)
@@ -60,9 +63,11 @@ class Exchange final : public AttemptOwner,
         digest_(env.prefix_block_bytes),
         admission_(env),
         stats_(env),
+        answer_(env, reply_, stats_, affinity_, identity_),
         race_(env, *this),
-        prefill_(env, *this),
-        response_wait_(*this) {}
+        response_wait_(*this),
+        dispatcher_(env, *this, admission_, stats_, affinity_, identity_, digest_),
+        split_(env, *this, dispatcher_, stats_, identity_, leg_body_, admission_) {}
   ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -83,7 +88,7 @@ class Exchange final : public AttemptOwner,
   uint32_t migrations() const { return state_.migrations; }
   // The prefill pod of a split request ("host:port"): in gateway mode once its leg
   // succeeded, in EPP mode once picked (for x-prefiller-host-port); else empty.
-  const std::string& prefill_endpoint() const { return prefill_endpoint_; }
+  const std::string& prefill_endpoint() const { return identity_.prefill_endpoint; }
   int status() const { return reply_.state().status; }
 
   // The client went away (or stalled): drop the upstream, record the request.
@@ -108,9 +113,8 @@ class Exchange final : public AttemptOwner,
   // FlowWaiter
   bool flow_try_dispatch() override;
   void flow_evicted(FlowOutcome outcome) override;
-  // PrefillOwner
-  Routed route_prefill(std::span<const uint32_t> exclude) override;
-  void prefill_done(std::string_view kv_transfer_params) override;
+  // SplitOwner
+  void decode_ready(const RouteDecision& decision, RouteTicket ticket) override;
   // ResponseWaiter
   void response_wait_over(bool found) override;
 
@@ -121,9 +125,7 @@ class Exchange final : public AttemptOwner,
     bool active = false;
     http::Request* request = nullptr;
     const openai::ApiRoute* route = nullptr;  // the request's path in the route table
-    bool digested = false;        // fields_ and the prefix chain come from digest_ (else BodyReader)
-    bool add_request_id = false;  // request_id_ is the gateway's (else the client's)
-    bool split = false;           // decided prefill-decode
+    bool digested = false;          // identity_.fields and the prefix chain come from digest_ (else BodyReader)
     uint64_t answering_server = 0;  // the lead attempt's server (address hash), for affinity_
     uint64_t started_ms = 0;
     uint64_t leg_started_ms = 0;
@@ -133,39 +135,22 @@ class Exchange final : public AttemptOwner,
     bool fresh_retry_used = false;
     FailureKind last_failure = FailureKind::ConnectFailed;
     metrics::MigrationReason migration_reason{};  // why the stream first broke (with migrations)
-    bool resume_counted = false;        // the current continuation's resumption was counted
-    bool stalled = false;               // the last break was a stall (else a broken connection)
-    bool held_saw_server = false;       // held for its model's server, it found one (saturated)
+    bool stalled = false;                         // the last break was a stall (else a broken connection)
   };
 
   void proceed();
-  bool holds_for_server(const RouteDecision& decision) const;
-  bool leave_queue(Routed routed);
-  void wait_for_server();
-  bool held_try_dispatch(Routed routed);
-  RouteRequest route_request();
-  Routed route_next();
+  // Acts on a step of the way to a server (true: the request left its queue for good).
+  bool take(DispatchStep step);
   void next_attempt();
   void dispatch(Routed routed);
   void send(const RouteDecision& decision, RouteTicket ticket);
-  // true: split, decode_ticket moved into decode_.
-  bool split(const RouteDecision& decode, RouteTicket& decode_ticket);
   RequestImage image_for(const Attempt& attempt);  // what the current leg sends on `attempt`
   // A hedged prefill's race is over (the lead's held answer goes to the client).
   void end_race(Attempt& kept, HedgeResult result);
-  void start_client_response(const http::ResponseParser& head, const Attempt& attempt);
-  // Bytes of the answer to the client; `last`: the answer ended.
-  void relay(Attempt& attempt, std::string_view data, bool last = false);
-  // The bytes were decoded into the client's output (attempt_body_sink): what is relayed
-  // of them stays where it is, framed around.
-  void relay_in_place(Attempt& attempt, std::string_view decoded);
-  // `data` (of the answer) is in the client's output.
-  void relayed(Attempt& attempt, std::string_view data);
   // The stream broke after the client saw some of it: a continuation on another endpoint.
   void continue_stream(FailureKind kind);
   using Reason = metrics::MigrationReason;
   using Outcome = metrics::MigrationOutcome;
-  void give_up_continuation(const AttemptPlan& plan);
   void end_with(const AttemptPlan& plan);
   RequestProgress progress() const;
   void close_out();
@@ -178,22 +163,16 @@ class Exchange final : public AttemptOwner,
   PromptDigest digest_;
   Admission admission_;
   RequestStats stats_;
-  RelayState relay_;
-  HedgeRace race_;  // the request's attempt (and a hedged prefill's second), the lead among them
-  PrefillLeg prefill_;
-  RemotePrefill remote_prefill_;  // EPP mode: the prefill pod named, its leg sent by the sidecar
-  DecodeReservation decode_;    // disaggregation: the decode pick while the prefill leg runs
+  AnswerRelay answer_;          // the lead's answer as the client gets it, and what it saw of a stream
+  HedgeRace race_;              // the request's attempt (and a hedged prefill's second), the lead among them
   ResponseAffinity affinity_;   // the Responses API response it names, and the one it makes
   ResponseWait response_wait_;  // for a response another replica made, not known here yet
   RequestState state_;
-  openai::RequestFields fields_;
-  std::string target_model_;
-  std::string model_token_;
-  std::string request_id_;
+  RequestIdentity identity_;
   std::string upstream_head_;
   LegBody leg_body_;  // the current leg's body when it is not the client's
-  std::string prefill_endpoint_;
-  TriedEndpoints tried_;
+  Dispatcher dispatcher_;  // where it goes: the picks, the queues it waits in for a server
+  PdSplit split_;          // disaggregation: its prefill leg (or pod) and the decode pick held meanwhile
   net::Timer request_timer_{this, 0};
 };
 
