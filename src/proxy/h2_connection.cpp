@@ -74,7 +74,7 @@ struct H2Connection::Stream final : ExchangeClient {
   bool frames_body() const override { return true; }
 
   // Ready for another stream of the connection, its request's and answer's buffers keeping
-  // their room (up to kKeptBufferBytes each), its Exchange's too, as an HTTP/1.1
+  // their room (up to kKeptBufferBytes, kKeptOutputBytes), its Exchange's too, as an HTTP/1.1
   // connection's one Exchange keeps them from request to request.
   void renew();
 
@@ -87,10 +87,14 @@ struct H2Connection::Stream final : ExchangeClient {
 };
 
 namespace {
-// A spare stream keeps a buffer up to this size; a larger one is freed.
+// A spare stream keeps its request's buffer up to this size; a larger one is freed.
 constexpr size_t kKeptBufferBytes = 16 * 1024;
+// ... and its answer's up to this (the 64 KiB an HTTP/1.1 connection keeps for its
+// output): a token stream's answer arrives in reads of tens of KB, and a buffer started
+// small again would grow by doubling for every stream, copying itself each time.
+constexpr size_t kKeptOutputBytes = 64 * 1024;
 // Closed streams the worker's HTTP/2 connections keep for their next ones, together
-// (each ~10 KB, its Exchange, and its buffers up to kKeptBufferBytes each).
+// (each ~10 KB, its Exchange, and its buffers up to the sizes above).
 constexpr size_t kSpareStreamsPerWorker = 256;
 }  // namespace
 
@@ -103,7 +107,7 @@ void H2Connection::Stream::renew() {
   if (request.body.capacity() > kKeptBufferBytes) request.body.release();
   request.body.clear();
   out.clear();
-  if (out.capacity() > kKeptBufferBytes) out.shrink_to_fit();
+  if (out.capacity() > kKeptOutputBytes) out.shrink_to_fit();
   h2.request.target = std::move(request.target);
   h2.request.headers = std::move(request.headers);
   h2.request.body = std::move(request.body);
