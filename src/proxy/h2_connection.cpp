@@ -121,6 +121,7 @@ H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
     : rt_(runtime),
       transport_(transport),
       session_(limits_of(*runtime.options), *this, transport.h2_output(), runtime.exchange_env->now_ms) {
+  session_.gather_into(&transport.h2_gather());
   rt_.counters->http2_connections.add();
 }
 
@@ -144,7 +145,7 @@ bool H2Connection::receive(const char* data, size_t len) {
 bool H2Connection::send(size_t room) {
   recycle_closed();
   std::string& out = transport_.h2_output();
-  if (out.size() >= room) return true;
+  if (out.size() + transport_.h2_gather().payload_bytes >= room) return true;
   reserve_output(out, room);
   const bool ok = session_.send(room);
   publish_counts();
@@ -153,8 +154,9 @@ bool H2Connection::send(size_t room) {
 }
 
 // The output the last send took is gone with it (a large one back to the allocator): the
-// next grows from small, and each doubling would copy what it holds, more bytes than the
-// frames' own copy when token streams fill it. Room for what the streams hold, at once.
+// next grows from small, and each doubling would copy what it holds. Room for the frames
+// the streams hold, at once: their heads, and the payloads copied (smaller ones; larger
+// ones stay in the streams' buffers, named in the gather).
 void H2Connection::reserve_output(std::string& out, size_t room) const {
   // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
   // a buffer back to the allocator after every send that growth would have kept.
@@ -162,7 +164,8 @@ void H2Connection::reserve_output(std::string& out, size_t room) const {
   size_t want = out.size();
   for (const auto& [id, stream] : streams_) {
     const size_t pending = stream->h2.pending();
-    if (pending > 0) want += pending + kFrameHead * (pending / kMaxFrame + 1);
+    if (pending > 0) want += kFrameHead * (pending / kMaxFrame + 1);
+    if (pending < http::kMinGatheredPayloadBytes) want += pending;
   }
   out.reserve(std::min(want, room + kFrameHead + kMaxFrame));  // DATA stops past `room`
 }
