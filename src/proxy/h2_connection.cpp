@@ -145,7 +145,7 @@ bool H2Connection::receive(const char* data, size_t len) {
 bool H2Connection::send(size_t room) {
   recycle_closed();
   std::string& out = transport_.h2_output();
-  if (out.size() + transport_.h2_gather().payload_bytes >= room) return true;
+  if (out.size() + transport_.h2_gather().room_taken() >= room) return true;
   reserve_output(out, room);
   const bool ok = session_.send(room);
   publish_counts();

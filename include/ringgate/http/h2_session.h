@@ -90,6 +90,11 @@ struct H2Gather {
   uint32_t lent = 0;
   size_t payload_bytes = 0;
   bool empty() const { return payloads.empty(); }
+  // What the payloads count against H2Session::send()'s room: a quarter of their bytes.
+  // They hold no memory of the output's own, and a stream whose frames stop short of its
+  // bytes (the room met) lends its buffer all the same and copies the rest into a spare:
+  // 16 token streams' reads of tens of KB each fit one send whole.
+  size_t room_taken() const { return payload_bytes / 4; }
   // The socket took it all (the owner clears the output with it): the buffers are spares.
   void release();
 };
@@ -127,7 +132,7 @@ class H2Session {
   // Appends what is ready to go to `out`, DATA while `out` holds less than `room` (one
   // frame may pass it; the rest waits for the next call). false: the session failed
   // (close at once). With a gather (gather_into), DATA payloads go there, and count
-  // towards `room` as if in `out`.
+  // towards `room` as H2Gather::room_taken() says.
   bool send(size_t room = SIZE_MAX);
   // DATA payloads are left in their streams' buffers and named in `gather` (null: copied
   // into `out`). The owner sends `out` and `gather` together and releases both at once.
@@ -169,7 +174,7 @@ class H2Session {
   void put_payload(H2Stream& stream, size_t length);
   // A stream whose bytes the gather names gives it its buffer (the send ended, or the stream closed).
   void settle(H2Stream& stream);
-  size_t output_size() const { return out_.size() + (gather_ != nullptr ? gather_->payload_bytes : 0); }
+  size_t output_size() const { return out_.size() + (gather_ != nullptr ? gather_->room_taken() : 0); }
 
   H2Limits limits_;
   H2Streams& streams_;
