@@ -375,7 +375,7 @@ void H2Session::put_payload(H2Stream& stream, size_t length) {
   }
   if (stream.lent == UINT32_MAX) {
     stream.lent = gather_->lent++;
-    if (gather_->buffers.size() < gather_->lent) gather_->buffers.emplace_back();
+    if (gather_->buffers.size() < gather_->lent) gather_->add_buffer();
     if (lenders_.size() < gather_->lent) lenders_.resize(gather_->lent, nullptr);
     lenders_[stream.lent] = &stream;
   }
@@ -394,13 +394,25 @@ void H2Session::settle(H2Stream& stream) {
   stream.out_at = 0;
 }
 
-void H2Gather::release() {
-  // Kept as spares: up to 32, each up to the 64 KiB a stream keeps for its answer.
-  constexpr size_t kKeptSpares = 32, kKeptSpareBytes = 64 * 1024;
-  if (buffers.size() > kKeptSpares) buffers.resize(kKeptSpares);
+void H2Gather::add_buffer() {
+  if (pool == nullptr || pool->empty()) {
+    buffers.emplace_back();
+    return;
+  }
+  buffers.push_back(std::move(pool->back()));
+  pool->pop_back();
+}
+
+void H2Gather::release(size_t kept) {
+  constexpr size_t kKeptSpareBytes = 64 * 1024;  // the most a stream keeps for its answer
   for (std::string& buffer : buffers) {
     buffer.clear();
     if (buffer.capacity() > kKeptSpareBytes) std::string().swap(buffer);
+  }
+  while (buffers.size() > kept) {
+    if (pool != nullptr && pool->size() < pool_limit && buffers.back().capacity() >= kMinGatheredPayloadBytes)
+      pool->push_back(std::move(buffers.back()));
+    buffers.pop_back();
   }
   payloads.clear();
   lent = 0;

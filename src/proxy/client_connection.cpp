@@ -40,6 +40,11 @@ constexpr size_t kDirectPieceBytes = 64 * 1024;
 // so that a client reading slowly holds its streams' bytes in their own buffers (each
 // one's exchange pausing its upstream) rather than here.
 constexpr size_t kH2OutputRoom = 256 * 1024;
+// The spare buffers an HTTP/2 connection keeps for its streams to swap with the ones they
+// lend to a send (http::H2Gather): one an open stream, up to this; the rest go to the
+// worker's, up to kH2PooledSpares (each up to 64 KiB), for its other connections.
+constexpr size_t kH2KeptSpares = 32;
+constexpr size_t kH2PooledSpares = 64;
 
 std::string_view status_code_name(int status) {
   switch (status) {
@@ -381,6 +386,8 @@ bool ClientConnection::took_as_h2(const char* data, size_t len) {
 
 void ClientConnection::start_h2() {
   h2_possible_ = false;
+  h2_gather_.pool = &rt_.h2_spare_buffers;
+  h2_gather_.pool_limit = kH2PooledSpares;
   h2_ = std::make_unique<H2Connection>(rt_, *this);
 }
 
@@ -623,12 +630,14 @@ void ClientConnection::take_output() {
     }
     if (from < out_.size()) tls_->write(std::string_view(out_).substr(from));
     out_.clear();
-    h2_gather_.release();
+    h2_gather_.release(kept_h2_spares());
   }
   if (!out_.empty()) tls_->write(out_);
   out_.clear();
   tls_->take_output(sending_);
 }
+
+size_t ClientConnection::kept_h2_spares() const { return h2_ ? std::min(h2_->open_streams(), kH2KeptSpares) : 0; }
 
 void ClientConnection::gather_iovecs() {
   iovecs_.clear();
@@ -672,7 +681,7 @@ void ClientConnection::on_sent(int32_t res) {
     }
     if (iovec_at_ < iovecs_.size()) return submit_send();  // short send
     iovecs_.clear();
-    h2_gather_.release();
+    h2_gather_.release(kept_h2_spares());
   } else {
     sending_offset_ += size_t(res);
     if (sending_offset_ < sending_.size()) return submit_send();  // short send

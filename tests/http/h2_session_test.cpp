@@ -161,7 +161,7 @@ TEST_CASE("with a gather, DATA payloads stay in the streams' buffers: the client
     wire.append(out, from);
     gathered += gather.payload_bytes;
     out.clear();
-    gather.release();
+    gather.release(kStreams);
     REQUIRE(nghttp2_session_mem_recv(client.session, reinterpret_cast<const uint8_t*>(wire.data()), wire.size()) ==
             ssize_t(wire.size()));
   }
@@ -172,4 +172,26 @@ TEST_CASE("with a gather, DATA payloads stay in the streams' buffers: the client
     for (size_t i = 0; i < want.size(); i += 97) want[i] = char('a' + (id + i) % 26);
     CHECK(client.bodies[id] == want);
   }
+}
+
+TEST_CASE("a released gather keeps `kept` spares, gives the worker's pool up to its limit, frees the rest") {
+  ringgate::http::H2Gather gather;
+  std::vector<std::string> pool;
+  gather.pool = &pool;
+  gather.pool_limit = 2;
+  for (int i = 0; i < 6; ++i) {
+    gather.add_buffer();
+    gather.buffers.back().assign(i == 5 ? 100000 : 5000, 'x');  // the last past 64 KiB
+  }
+  gather.lent = 6;
+  gather.release(3);
+  CHECK(gather.buffers.size() == 3);
+  CHECK(pool.size() == 2);  // of the three over, the two of 5,000 bytes (the one past 64 KiB freed)
+  for (const std::string& b : pool) CHECK(b.capacity() < 64 * 1024);
+  for (const std::string& b : gather.buffers) CHECK(b.empty());
+  CHECK(gather.lent == 0);
+  gather.buffers.clear();
+  gather.add_buffer();  // a spare from the pool first
+  CHECK(pool.size() == 1);
+  CHECK(gather.buffers.back().capacity() >= 5000);
 }

@@ -89,14 +89,21 @@ struct H2Gather {
   std::vector<std::string> buffers;  // [0, lent): the payloads' bytes; the rest spares
   uint32_t lent = 0;
   size_t payload_bytes = 0;
+  // Spares shared with other connections (the worker's), up to pool_limit: a connection
+  // that goes idle keeps none of its own (null: spares past release()'s `kept` are freed).
+  std::vector<std::string>* pool = nullptr;
+  size_t pool_limit = 0;
   bool empty() const { return payloads.empty(); }
   // What the payloads count against H2Session::send()'s room: a quarter of their bytes.
   // They hold no memory of the output's own, and a stream whose frames stop short of its
   // bytes (the room met) lends its buffer all the same and copies the rest into a spare:
   // 16 token streams' reads of tens of KB each fit one send whole.
   size_t room_taken() const { return payload_bytes / 4; }
-  // The socket took it all (the owner clears the output with it): the buffers are spares.
-  void release();
+  // The socket took it all (the owner clears the output with it): the buffers are spares,
+  // `kept` of them at most (each up to 64 KiB), the rest to the pool or freed.
+  void release(size_t kept);
+  // Room for the payloads of one more stream's buffer (a spare: kept, from the pool, or new).
+  void add_buffer();
 };
 
 // What the session tells the connection's owner, and asks it for.

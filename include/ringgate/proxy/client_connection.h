@@ -42,6 +42,7 @@ struct ClientRuntime {
   // completion is seen): with buffered_request_bytes, kept under the buffered-bytes cap.
   size_t direct_receiving_bytes = 0;
   size_t h2_spare_streams = 0;  // closed HTTP/2 streams kept for reuse, all connections (H2Connection)
+  std::vector<std::string> h2_spare_buffers;  // for HTTP/2 streams to swap with what they lend a send (H2Gather)
 };
 
 class ClientConnection final : public net::IoHandler,
@@ -115,6 +116,7 @@ class ClientConnection final : public net::IoHandler,
   // into its records in their place (TLS).
   void take_output();
   void gather_iovecs();
+  size_t kept_h2_spares() const;
   void on_eof();
   void process_input();
   size_t parse_span(const char* data, size_t len);
