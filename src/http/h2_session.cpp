@@ -206,6 +206,7 @@ struct H2Callbacks {
     H2Session& me = self(user);
     H2Stream* st = stream_of(s, id);
     if (st == nullptr) return 0;
+    me.settle(*st);  // (its owner may free it now)
     nghttp2_session_set_stream_user_data(s, id, nullptr);
     --me.open_streams_;
     me.streams_.h2_closed(*st, error_code);
@@ -277,16 +278,11 @@ struct H2Callbacks {
   static int send_data(nghttp2_session*, nghttp2_frame* /*frame*/, const uint8_t* frame_head, size_t length,
                        nghttp2_data_source* source, void* user) {
     H2Session& me = self(user);
-    if (me.out_.size() >= me.send_room_) return NGHTTP2_ERR_WOULDBLOCK;  // this frame goes at the next send()
+    if (me.output_size() >= me.send_room_) return NGHTTP2_ERR_WOULDBLOCK;  // this frame goes at the next send()
     H2Stream& st = *static_cast<H2Stream*>(source->ptr);
     // (Never padded: no padding callback is set, so frame->data.padlen is 0.)
     me.out_.append(reinterpret_cast<const char*>(frame_head), 9);
-    me.out_.append(st.out, st.out_at, length);
-    st.out_at += length;
-    if (st.out_at == st.out.size()) {
-      st.out.clear();
-      st.out_at = 0;
-    }
+    me.put_payload(st, length);
     st.sent_at_ms = *me.now_ms_;
     me.streams_.h2_sent(st);
     return 0;
@@ -354,7 +350,73 @@ bool H2Session::receive(const char* data, size_t len) {
 
 bool H2Session::send(size_t room) {
   send_room_ = room;
-  return nghttp2_session_send(session_) == 0;
+  const bool ok = nghttp2_session_send(session_) == 0;
+  for (H2Stream* stream : lenders_)
+    if (stream != nullptr) settle(*stream);
+  lenders_.clear();
+  return ok;
+}
+
+// A gather names at most this many payloads a send (sendmsg's iovecs: two a payload);
+// past it they are copied.
+constexpr size_t kMaxGatheredPayloads = 256;
+
+void H2Session::put_payload(H2Stream& stream, size_t length) {
+  const bool gathered = gather_ != nullptr && gather_->payloads.size() < kMaxGatheredPayloads &&
+                        (stream.lent != UINT32_MAX || length >= kMinGatheredPayloadBytes);
+  if (!gathered) {
+    out_.append(stream.out, stream.out_at, length);
+    stream.out_at += length;
+    if (stream.out_at == stream.out.size()) {
+      stream.out.clear();
+      stream.out_at = 0;
+    }
+    return;
+  }
+  if (stream.lent == UINT32_MAX) {
+    stream.lent = gather_->lent++;
+    if (gather_->buffers.size() < gather_->lent) gather_->add_buffer();
+    if (lenders_.size() < gather_->lent) lenders_.resize(gather_->lent, nullptr);
+    lenders_[stream.lent] = &stream;
+  }
+  gather_->payloads.push_back({out_.size(), stream.lent, stream.out_at, length});
+  gather_->payload_bytes += length;
+  stream.out_at += length;
+}
+
+void H2Session::settle(H2Stream& stream) {
+  if (stream.lent == UINT32_MAX) return;
+  std::string& lent = gather_->buffers[stream.lent];
+  if (stream.lent < lenders_.size()) lenders_[stream.lent] = nullptr;
+  stream.lent = UINT32_MAX;
+  lent.swap(stream.out);                   // (the spare was empty)
+  stream.out.append(lent, stream.out_at);  // what no frame took yet
+  stream.out_at = 0;
+}
+
+void H2Gather::add_buffer() {
+  if (pool == nullptr || pool->empty()) {
+    buffers.emplace_back();
+    return;
+  }
+  buffers.push_back(std::move(pool->back()));
+  pool->pop_back();
+}
+
+void H2Gather::release(size_t kept) {
+  constexpr size_t kKeptSpareBytes = 64 * 1024;  // the most a stream keeps for its answer
+  for (std::string& buffer : buffers) {
+    buffer.clear();
+    if (buffer.capacity() > kKeptSpareBytes) std::string().swap(buffer);
+  }
+  while (buffers.size() > kept) {
+    if (pool != nullptr && pool->size() < pool_limit && buffers.back().capacity() >= kMinGatheredPayloadBytes)
+      pool->push_back(std::move(buffers.back()));
+    buffers.pop_back();
+  }
+  payloads.clear();
+  lent = 0;
+  payload_bytes = 0;
 }
 
 bool H2Session::done() const { return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_); }

@@ -40,6 +40,11 @@ constexpr size_t kDirectPieceBytes = 64 * 1024;
 // so that a client reading slowly holds its streams' bytes in their own buffers (each
 // one's exchange pausing its upstream) rather than here.
 constexpr size_t kH2OutputRoom = 256 * 1024;
+// The spare buffers an HTTP/2 connection keeps for its streams to swap with the ones they
+// lend to a send (http::H2Gather): one an open stream, up to this; the rest go to the
+// worker's, up to kH2PooledSpares (each up to 64 KiB), for its other connections.
+constexpr size_t kH2KeptSpares = 32;
+constexpr size_t kH2PooledSpares = 64;
 
 std::string_view status_code_name(int status) {
   switch (status) {
@@ -254,6 +259,7 @@ void ClientConnection::on_completion(const net::Completion& c) {
       if (closing_) return;
       return on_direct_done(c.res);
     case net::IoOp::Send:
+    case net::IoOp::SendMsg:
       send_in_flight_ = false;
       write_timer_.cancel();
       if (closing_) return;
@@ -380,6 +386,8 @@ bool ClientConnection::took_as_h2(const char* data, size_t len) {
 
 void ClientConnection::start_h2() {
   h2_possible_ = false;
+  h2_gather_.pool = &rt_.h2_spare_buffers;
+  h2_gather_.pool_limit = kH2PooledSpares;
   h2_ = std::make_unique<H2Connection>(rt_, *this);
 }
 
@@ -610,11 +618,40 @@ void ClientConnection::take_output() {
   if (!tls_) {
     std::swap(out_, sending_);
     out_.clear();
+    if (!h2_gather_.empty()) gather_iovecs();
     return;
+  }
+  if (!h2_gather_.empty()) {  // the payloads where their frames put them: a record copies them anyway
+    size_t from = 0;
+    for (const http::H2Gather::Payload& p : h2_gather_.payloads) {
+      tls_->write(std::string_view(out_).substr(from, p.after - from));
+      tls_->write(std::string_view(h2_gather_.buffers[p.buffer]).substr(p.at, p.len));
+      from = p.after;
+    }
+    if (from < out_.size()) tls_->write(std::string_view(out_).substr(from));
+    out_.clear();
+    h2_gather_.release(kept_h2_spares());
   }
   if (!out_.empty()) tls_->write(out_);
   out_.clear();
   tls_->take_output(sending_);
+}
+
+size_t ClientConnection::kept_h2_spares() const { return h2_ ? std::min(h2_->open_streams(), kH2KeptSpares) : 0; }
+
+void ClientConnection::gather_iovecs() {
+  iovecs_.clear();
+  iovec_at_ = 0;
+  auto add = [this](const char* data, size_t len) {
+    if (len > 0) iovecs_.push_back({const_cast<char*>(data), len});
+  };
+  size_t from = 0;
+  for (const http::H2Gather::Payload& p : h2_gather_.payloads) {
+    add(sending_.data() + from, p.after - from);
+    add(h2_gather_.buffers[p.buffer].data() + p.at, p.len);
+    from = p.after;
+  }
+  add(sending_.data() + from, sending_.size() - from);
 }
 
 void ClientConnection::submit_send() {
@@ -622,14 +659,33 @@ void ClientConnection::submit_send() {
   // A client that takes no bytes for this long is gone (or hostile): its exchange and
   // upstream close with it.
   rt_.loop->timers().arm(write_timer_, rt_.options->client_write_timeout_ms, rt_.loop->now_ms());
-  rt_.loop->send(fd_, sending_.data() + sending_offset_, sending_.size() - sending_offset_, this);
+  if (iovecs_.empty())
+    return rt_.loop->send(fd_, sending_.data() + sending_offset_, sending_.size() - sending_offset_, this);
+  msg_ = {};
+  msg_.msg_iov = iovecs_.data() + iovec_at_;
+  msg_.msg_iovlen = iovecs_.size() - iovec_at_;
+  rt_.loop->sendmsg(fd_, &msg_, this);
 }
 
 void ClientConnection::on_sent(int32_t res) {
   if (res <= 0) return close();  // the exchange counts the disconnect (Exchange::client_gone)
   rt_.counters->bytes_to_clients.add(uint64_t(res));
-  sending_offset_ += size_t(res);
-  if (sending_offset_ < sending_.size()) return submit_send();  // short send
+  if (!iovecs_.empty()) {
+    for (size_t left = size_t(res); left > 0 && iovec_at_ < iovecs_.size();) {
+      iovec& v = iovecs_[iovec_at_];
+      const size_t n = std::min(left, v.iov_len);
+      v.iov_base = static_cast<char*>(v.iov_base) + n;
+      v.iov_len -= n;
+      left -= n;
+      if (v.iov_len == 0) ++iovec_at_;
+    }
+    if (iovec_at_ < iovecs_.size()) return submit_send();  // short send
+    iovecs_.clear();
+    h2_gather_.release(kept_h2_spares());
+  } else {
+    sending_offset_ += size_t(res);
+    if (sending_offset_ < sending_.size()) return submit_send();  // short send
+  }
   sending_.clear();
   if (sending_.capacity() > kKeepCapacity) std::string().swap(sending_);
   if (exchange_.active() && out_.size() <= rt_.options->max_client_buffer_bytes / 2) exchange_.client_drained();

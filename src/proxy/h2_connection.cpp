@@ -74,7 +74,7 @@ struct H2Connection::Stream final : ExchangeClient {
   bool frames_body() const override { return true; }
 
   // Ready for another stream of the connection, its request's and answer's buffers keeping
-  // their room (up to kKeptBufferBytes each), its Exchange's too, as an HTTP/1.1
+  // their room (up to kKeptBufferBytes, kKeptOutputBytes), its Exchange's too, as an HTTP/1.1
   // connection's one Exchange keeps them from request to request.
   void renew();
 
@@ -87,10 +87,14 @@ struct H2Connection::Stream final : ExchangeClient {
 };
 
 namespace {
-// A spare stream keeps a buffer up to this size; a larger one is freed.
+// A spare stream keeps its request's buffer up to this size; a larger one is freed.
 constexpr size_t kKeptBufferBytes = 16 * 1024;
+// ... and its answer's up to this (the 64 KiB an HTTP/1.1 connection keeps for its
+// output): a token stream's answer arrives in reads of tens of KB, and a buffer started
+// small again would grow by doubling for every stream, copying itself each time.
+constexpr size_t kKeptOutputBytes = 64 * 1024;
 // Closed streams the worker's HTTP/2 connections keep for their next ones, together
-// (each ~10 KB, its Exchange, and its buffers up to kKeptBufferBytes each).
+// (each ~10 KB, its Exchange, and its buffers up to the sizes above).
 constexpr size_t kSpareStreamsPerWorker = 256;
 }  // namespace
 
@@ -103,7 +107,7 @@ void H2Connection::Stream::renew() {
   if (request.body.capacity() > kKeptBufferBytes) request.body.release();
   request.body.clear();
   out.clear();
-  if (out.capacity() > kKeptBufferBytes) out.shrink_to_fit();
+  if (out.capacity() > kKeptOutputBytes) out.shrink_to_fit();
   h2.request.target = std::move(request.target);
   h2.request.headers = std::move(request.headers);
   h2.request.body = std::move(request.body);
@@ -117,6 +121,7 @@ H2Connection::H2Connection(ClientRuntime& runtime, H2Transport& transport)
     : rt_(runtime),
       transport_(transport),
       session_(limits_of(*runtime.options), *this, transport.h2_output(), runtime.exchange_env->now_ms) {
+  session_.gather_into(&transport.h2_gather());
   rt_.counters->http2_connections.add();
 }
 
@@ -140,7 +145,7 @@ bool H2Connection::receive(const char* data, size_t len) {
 bool H2Connection::send(size_t room) {
   recycle_closed();
   std::string& out = transport_.h2_output();
-  if (out.size() >= room) return true;
+  if (out.size() + transport_.h2_gather().room_taken() >= room) return true;
   reserve_output(out, room);
   const bool ok = session_.send(room);
   publish_counts();
@@ -149,8 +154,9 @@ bool H2Connection::send(size_t room) {
 }
 
 // The output the last send took is gone with it (a large one back to the allocator): the
-// next grows from small, and each doubling would copy what it holds, more bytes than the
-// frames' own copy when token streams fill it. Room for what the streams hold, at once.
+// next grows from small, and each doubling would copy what it holds. Room for the frames
+// the streams hold, at once: their heads, and the payloads copied (smaller ones; larger
+// ones stay in the streams' buffers, named in the gather).
 void H2Connection::reserve_output(std::string& out, size_t room) const {
   // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
   // a buffer back to the allocator after every send that growth would have kept.
@@ -158,7 +164,8 @@ void H2Connection::reserve_output(std::string& out, size_t room) const {
   size_t want = out.size();
   for (const auto& [id, stream] : streams_) {
     const size_t pending = stream->h2.pending();
-    if (pending > 0) want += pending + kFrameHead * (pending / kMaxFrame + 1);
+    if (pending > 0) want += kFrameHead * (pending / kMaxFrame + 1);
+    if (pending < http::kMinGatheredPayloadBytes) want += pending;
   }
   out.reserve(std::min(want, room + kFrameHead + kMaxFrame));  // DATA stops past `room`
 }

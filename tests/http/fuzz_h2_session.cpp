@@ -5,7 +5,9 @@
 // request the session hands over. Seeds (tests/http/corpus/fuzz_h2_session): a request
 // with a body, CONTINUATION, trailers, a PING flood, RST_STREAMs, WINDOW_UPDATE overflow.
 // A first byte with its high bit set runs the session as the EPP's gRPC port does
-// (H2Limits::stream_bodies, answers ending in trailers).
+// (H2Limits::stream_bodies, answers ending in trailers); with its next bit, answers of
+// 6,000 bytes leave through an H2Gather (as the proxy's connections send them): every
+// payload it names lies within its buffer and after output the session wrote.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +28,7 @@ using ringgate::http::H2Stream;
 struct Owner final : ringgate::http::H2Streams {
   H2Session* session = nullptr;
   H2Limits limits;
+  size_t answer_bytes = 0;  // 0: a small JSON answer
   std::map<int32_t, std::unique_ptr<H2Stream>> streams;
   std::vector<std::unique_ptr<H2Stream>> closed;  // freed between reads, as H2Connection does
 
@@ -37,7 +40,10 @@ struct Owner final : ringgate::http::H2Streams {
   void h2_request(H2Stream& s) override {
     if (s.request.body.size() > limits.request.max_body_bytes) std::abort();
     if (s.header_bytes > limits.request.max_header_bytes && s.refused_status != 431) std::abort();
-    s.out = "{\"ok\":true}";
+    if (answer_bytes > 0)
+      s.out.assign(answer_bytes, 'x');
+    else
+      s.out = "{\"ok\":true}";
     s.answer_ended = true;
     if (limits.stream_bodies) s.trailers = trailers();  // gRPC's status after the body
     const ringgate::http::Header fields[] = {{"content-type", "application/json"}};
@@ -76,9 +82,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   owner.limits.request.max_body_bytes = 4096;
   owner.limits.stream_bodies = (data[0] & 0x80) != 0;  // gRPC's way: bodies handed over, trailers
   std::string out;
+  ringgate::http::H2Gather gather;
   uint64_t now_ms = 1000;
   H2Session session(owner.limits, owner, out, &now_ms);
   owner.session = &session;
+  if ((data[0] & 0x40) != 0) {
+    owner.answer_bytes = 6000;
+    session.gather_into(&gather);
+  }
+  auto sent = [&] {  // what a sendmsg would take: every payload within its buffer, in order
+    size_t after = 0;
+    for (const auto& p : gather.payloads) {
+      if (p.buffer >= gather.lent || p.at + p.len > gather.buffers[p.buffer].size() || p.after < after ||
+          p.after > out.size())
+        std::abort();
+      after = p.after;
+    }
+    out.clear();
+    gather.release(owner.streams.size());
+  };
   const size_t step = 1 + data[0] % 97;  // the first byte picks the split size
   std::string input(ringgate::http::kH2Preface);
   input.append(reinterpret_cast<const char*>(data + 1), size - 1);
@@ -86,10 +108,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t n = input.size() - at < step ? input.size() - at : step;
     if (!session.receive(input.data() + at, n)) break;
     if (!session.send()) break;
-    out.clear();
+    sent();
     owner.closed.clear();
     now_ms += 7;
   }
   session.send();
+  sent();
   return 0;
 }

@@ -30,6 +30,8 @@ struct Answering final : ringgate::http::H2Streams {
   }
   void h2_request(H2Stream& st) override {
     st.out.assign(answer_bytes, 'x');
+    for (size_t i = 0; i < st.out.size(); i += 97)
+      st.out[i] = char('a' + (st.id + i) % 26);  // a byte out of place shows
     st.answer_ended = true;
     session->submit_head(st, 200, {}, false);
   }
@@ -42,6 +44,7 @@ struct Client {
   nghttp2_session* session = nullptr;
   std::string to_server;
   size_t body_bytes = 0;
+  std::map<int32_t, std::string> bodies;
   int closed = 0;
 
   Client() {
@@ -52,8 +55,9 @@ struct Client {
       return ssize_t(n);
     });
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
-        cbs, [](nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t n, void* u) {
+        cbs, [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* d, size_t n, void* u) {
           static_cast<Client*>(u)->body_bytes += n;
+          static_cast<Client*>(u)->bodies[id].append(reinterpret_cast<const char*>(d), n);
           return 0;
         });
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, [](nghttp2_session*, int32_t, uint32_t, void* u) {
@@ -125,4 +129,69 @@ TEST_CASE("send() without a room writes every answer at once") {
   REQUIRE(server.receive(client.to_server.data(), client.to_server.size()));
   REQUIRE(server.send());
   CHECK(out.size() > 4 * 100000);
+}
+
+TEST_CASE("with a gather, DATA payloads stay in the streams' buffers: the client reads the same bytes") {
+  constexpr size_t kStreams = 6, kAnswer = 70000;
+  uint64_t now = 0;
+  std::string out;
+  ringgate::http::H2Gather gather;
+  Answering streams;  // (it frees a stream as soon as it closes: inside send())
+  streams.answer_bytes = kAnswer;
+  H2Session server(H2Limits{}, streams, out, &now);
+  server.gather_into(&gather);
+  streams.session = &server;
+  Client client;
+  client.get(int(kStreams));
+
+  size_t gathered = 0;
+  std::string wire;
+  for (int turn = 0; turn < 100 && client.closed < int(kStreams); ++turn) {
+    REQUIRE(nghttp2_session_send(client.session) == 0);
+    REQUIRE(server.receive(client.to_server.data(), client.to_server.size()));
+    client.to_server.clear();
+    REQUIRE(server.send(100000));  // (a room: some of each send waits for the next)
+    wire.clear();
+    size_t from = 0;
+    for (const auto& p : gather.payloads) {
+      REQUIRE(p.buffer < gather.lent);
+      wire.append(out, from, p.after - from).append(gather.buffers[p.buffer], p.at, p.len);
+      from = p.after;
+    }
+    wire.append(out, from);
+    gathered += gather.payload_bytes;
+    out.clear();
+    gather.release(kStreams);
+    REQUIRE(nghttp2_session_mem_recv(client.session, reinterpret_cast<const uint8_t*>(wire.data()), wire.size()) ==
+            ssize_t(wire.size()));
+  }
+  CHECK(client.closed == int(kStreams));
+  CHECK(gathered == kStreams * kAnswer);  // every payload from 4 KiB up named, none copied
+  for (int32_t id = 1; id < 2 * int32_t(kStreams); id += 2) {
+    std::string want(kAnswer, 'x');
+    for (size_t i = 0; i < want.size(); i += 97) want[i] = char('a' + (id + i) % 26);
+    CHECK(client.bodies[id] == want);
+  }
+}
+
+TEST_CASE("a released gather keeps `kept` spares, gives the worker's pool up to its limit, frees the rest") {
+  ringgate::http::H2Gather gather;
+  std::vector<std::string> pool;
+  gather.pool = &pool;
+  gather.pool_limit = 2;
+  for (int i = 0; i < 6; ++i) {
+    gather.add_buffer();
+    gather.buffers.back().assign(i == 5 ? 100000 : 5000, 'x');  // the last past 64 KiB
+  }
+  gather.lent = 6;
+  gather.release(3);
+  CHECK(gather.buffers.size() == 3);
+  CHECK(pool.size() == 2);  // of the three over, the two of 5,000 bytes (the one past 64 KiB freed)
+  for (const std::string& b : pool) CHECK(b.capacity() < 64 * 1024);
+  for (const std::string& b : gather.buffers) CHECK(b.empty());
+  CHECK(gather.lent == 0);
+  gather.buffers.clear();
+  gather.add_buffer();  // a spare from the pool first
+  CHECK(pool.size() == 1);
+  CHECK(gather.buffers.back().capacity() >= 5000);
 }

@@ -610,6 +610,55 @@ class Bounds(unittest.TestCase):
         other.close()
 
 
+class BulkStreams(unittest.TestCase):
+    """Streams from a server with no token latency: their answers come in reads of tens of KB,
+    and their DATA leaves from the streams' own buffers (http::H2Gather, sendmsg; over TLS,
+    written into records where the frames put them). Byte for byte what HTTP/1.1 gets."""
+
+    def test_fast_streams_over_h2_and_h2_over_tls_equal_http11(self):
+        d = tempfile.mkdtemp(dir=p._TMP)
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+                        '-keyout', os.path.join(d, 'k.pem'), '-out', os.path.join(d, 'c.pem'), '-days', '2',
+                        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+                       check=True, capture_output=True)
+        sim = p.start_sim('--model', MODEL)
+        plain = start(sim)
+        tls = start(sim, '', '', '--tls-cert', os.path.join(d, 'c.pem'), '--tls-key', os.path.join(d, 'k.pem'))
+        tokens = 600
+
+        async def run(base, http2):
+            async with httpx.AsyncClient(http2=http2, http1=not http2, timeout=60, verify=False,
+                                         limits=httpx.Limits(max_connections=1 if http2 else 16)) as client:
+                async def one(i):
+                    req = {'model': MODEL, 'prompt': 'bulk %d' % i, 'max_tokens': tokens, 'stream': True,
+                           'ignore_eos': True, 'stream_options': {'include_usage': True}}
+                    text, usage, done = '', None, False
+                    async with client.stream('POST', base + '/v1/completions', json=req) as r:
+                        self.assertEqual((r.status_code, r.http_version), (200, 'HTTP/2' if http2 else 'HTTP/1.1'))
+                        async for line in r.aiter_lines():
+                            line = line.rstrip('\r\n')
+                            if line == 'data: [DONE]':
+                                done = True
+                            elif line.startswith('data: '):
+                                event = json.loads(line[6:])  # a byte out of place breaks the JSON
+                                text += ''.join(c['text'] for c in event['choices'])
+                                usage = event.get('usage') or usage
+                    return text, usage['completion_tokens'], done
+                return await asyncio.gather(*(one(i) for i in range(16)))
+
+        try:
+            over_h1 = asyncio.run(run('http://' + plain.info['api'], False))
+            over_h2 = asyncio.run(run('http://' + plain.info['api'], True))
+            over_tls = asyncio.run(run('https://' + tls.info['api'], True))
+            self.assertTrue(all(n == tokens and done and text for text, n, done in over_h1), over_h1[0][1:])
+            self.assertEqual(over_h2, over_h1)
+            self.assertEqual(over_tls, over_h1)
+        finally:
+            tls.stop()
+            plain.stop()
+            sim.stop()
+
+
 class OverTls(unittest.TestCase):
     def test_curl_h2_over_tls_and_http11_still(self):
         d = tempfile.mkdtemp(dir=p._TMP)

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ringgate/http/request_parser.h"
 
@@ -65,7 +66,44 @@ struct H2Stream {
   // Fields sent as trailers after the last DATA (answer_ended): gRPC's status.
   std::span<const Header> trailers;
   uint64_t sent_at_ms = 0;  // the last DATA went out, the answer began, or bytes came after a wait for them
+  uint32_t lent = UINT32_MAX;  // during a send(): its `out` is H2Gather::buffers[lent] once the send ends
   size_t pending() const { return out.size() - out_at; }
+};
+
+// DATA payloads left where they lie instead of copied after their frame heads into the
+// session's output (H2Session::gather_into): the owner writes `out` and these payloads,
+// in order, as one gathered send (sendmsg), and the answer's bytes are not copied on
+// their way to the socket. At the end of a send() (or when a stream closes during one)
+// each stream whose bytes a payload names gives its buffer to `buffers` and takes a
+// spare in its place (with the bytes no frame took yet), so that what the stream
+// receives next cannot move the bytes on the wire.
+// A smaller payload is copied (a stream's first frame; those after it follow it).
+inline constexpr size_t kMinGatheredPayloadBytes = 4096;
+struct H2Gather {
+  struct Payload {
+    size_t after;     // the payload follows the output's first `after` bytes
+    uint32_t buffer;  // in buffers
+    size_t at, len;
+  };
+  std::vector<Payload> payloads;     // in wire order
+  std::vector<std::string> buffers;  // [0, lent): the payloads' bytes; the rest spares
+  uint32_t lent = 0;
+  size_t payload_bytes = 0;
+  // Spares shared with other connections (the worker's), up to pool_limit: a connection
+  // that goes idle keeps none of its own (null: spares past release()'s `kept` are freed).
+  std::vector<std::string>* pool = nullptr;
+  size_t pool_limit = 0;
+  bool empty() const { return payloads.empty(); }
+  // What the payloads count against H2Session::send()'s room: a quarter of their bytes.
+  // They hold no memory of the output's own, and a stream whose frames stop short of its
+  // bytes (the room met) lends its buffer all the same and copies the rest into a spare:
+  // 16 token streams' reads of tens of KB each fit one send whole.
+  size_t room_taken() const { return payload_bytes / 4; }
+  // The socket took it all (the owner clears the output with it): the buffers are spares,
+  // `kept` of them at most (each up to 64 KiB), the rest to the pool or freed.
+  void release(size_t kept);
+  // Room for the payloads of one more stream's buffer (a spare: kept, from the pool, or new).
+  void add_buffer();
 };
 
 // What the session tells the connection's owner, and asks it for.
@@ -100,8 +138,12 @@ class H2Session {
   bool receive(const char* data, size_t len);
   // Appends what is ready to go to `out`, DATA while `out` holds less than `room` (one
   // frame may pass it; the rest waits for the next call). false: the session failed
-  // (close at once).
+  // (close at once). With a gather (gather_into), DATA payloads go there, and count
+  // towards `room` as H2Gather::room_taken() says.
   bool send(size_t room = SIZE_MAX);
+  // DATA payloads are left in their streams' buffers and named in `gather` (null: copied
+  // into `out`). The owner sends `out` and `gather` together and releases both at once.
+  void gather_into(H2Gather* gather) { gather_ = gather; }
   // Neither side has anything left to say: close the connection.
   bool done() const;
 
@@ -135,10 +177,17 @@ class H2Session {
   };
   void fail_connection(uint32_t error_code, H2Bound bound);
   bool reset_by_us(int32_t id) const;  // among the last streams the gateway reset
+  // DATA of `stream` after its frame head: named in the gather, or copied into out_.
+  void put_payload(H2Stream& stream, size_t length);
+  // A stream whose bytes the gather names gives it its buffer (the send ended, or the stream closed).
+  void settle(H2Stream& stream);
+  size_t output_size() const { return out_.size() + (gather_ != nullptr ? gather_->room_taken() : 0); }
 
   H2Limits limits_;
   H2Streams& streams_;
   std::string& out_;
+  H2Gather* gather_ = nullptr;
+  std::vector<H2Stream*> lenders_;  // during a send(): the streams gather_->buffers[i] is for (null: settled)
   const uint64_t* now_ms_;
   nghttp2_session* session_ = nullptr;
   RateWindow resets_, control_frames_;

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "ringgate/http/request_parser.h"
 #include "ringgate/net/loop.h"
@@ -38,6 +42,7 @@ struct ClientRuntime {
   // completion is seen): with buffered_request_bytes, kept under the buffered-bytes cap.
   size_t direct_receiving_bytes = 0;
   size_t h2_spare_streams = 0;  // closed HTTP/2 streams kept for reuse, all connections (H2Connection)
+  std::vector<std::string> h2_spare_buffers;  // for HTTP/2 streams to swap with what they lend a send (H2Gather)
 };
 
 class ClientConnection final : public net::IoHandler,
@@ -71,6 +76,7 @@ class ClientConnection final : public net::IoHandler,
 
   // H2Transport
   std::string& h2_output() override { return out_; }
+  http::H2Gather& h2_gather() override { return h2_gather_; }
   void h2_flush() override { rt_.loop->at_turn_end(this); }
 
   void on_completion(const net::Completion& c) override;
@@ -105,8 +111,12 @@ class ClientConnection final : public net::IoHandler,
   // TLS: ciphertext in; the handshake advances, plaintext goes on to on_data().
   void on_tls_data(const char* data, size_t len);
   void tls_failed(TlsHandshakeFailure why);
-  // The bytes for the socket into sending_: out_ itself, or (TLS) its records.
+  // The bytes for the socket into sending_: out_ itself, or (TLS) its records. HTTP/2's
+  // payloads in h2_gather_ go beside sending_ as the iovecs of one sendmsg (plain), or
+  // into its records in their place (TLS).
   void take_output();
+  void gather_iovecs();
+  size_t kept_h2_spares() const;
   void on_eof();
   void process_input();
   size_t parse_span(const char* data, size_t len);
@@ -150,6 +160,10 @@ class ClientConnection final : public net::IoHandler,
   std::string out_;      // queued for the client while `sending_` is on the wire
   std::string sending_;
   size_t sending_offset_ = 0;
+  http::H2Gather h2_gather_;   // HTTP/2 DATA payloads named in their streams' buffers, sent with sending_
+  std::vector<iovec> iovecs_;  // sending_ and h2_gather_'s payloads, in order, from iovec_at_ on
+  size_t iovec_at_ = 0;
+  msghdr msg_{};
   net::Timer deadline_{this, 0};
   net::Timer write_timer_{this, 1};
   Deadline deadline_kind_ = Deadline::None;

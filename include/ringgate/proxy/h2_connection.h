@@ -26,6 +26,7 @@ class H2Transport {
  public:
   virtual ~H2Transport() = default;
   virtual std::string& h2_output() = 0;  // bytes queued for the socket
+  virtual http::H2Gather& h2_gather() = 0;  // and DATA payloads sent with them (http::H2Session::gather_into)
   virtual void h2_flush() = 0;           // send at this turn's end
 };
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Instructions a request of ringgate's worker thread under callgrind (user space only), for
+# h2.sh's cases: the load-independent check beside its /proc CPU figures, which move ±15%
+# a run on shared cores. ringgate runs on the epoll backend (valgrind does not follow
+# io_uring), 1 worker, in front of a ringgate-sim with no token latency; h2load drives it
+# as h2.sh does, after a warm-up; the counters are zeroed before the measured run and
+# dumped after it. Under valgrind the proxy is ~50x slower, so its reads are larger than
+# at full speed (whole streams at once), and libc's memcpy counts about an instruction a
+# byte (rep movsb): copies weigh more here than in a CPU profile. Not a test.
+#
+#   perf/proxy/h2_callgrind.sh [BUILD_DIR]      (default: build)
+#   env: CASES="sse small wide"  N=400 (requests a measured run; small and wide: 10x)
+#        RINGGATE=PATH (another ringgate binary, e.g. a build of main)  KEEP=DIR (keeps the
+#        callgrind.out files there: callgrind_annotate --inclusive=yes FILE)
+#
+# Everything it starts listens on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+model=facebook/opt-125m
+ringgate=${RINGGATE:-$build/src/gateway/ringgate}
+sim=$build/src/sim/ringgate-sim
+for bin in "$ringgate" "$sim"; do [ -x "$bin" ] || { echo "missing $bin: build first" >&2; exit 1; }; done
+for tool in h2load valgrind callgrind_control callgrind_annotate; do
+  command -v $tool >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+tmp=$(mktemp -d)
+pids=()
+source perf/proxy/common.sh
+trap cleanup EXIT
+
+backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 \
+  --kv-blocks 131072 --max-model-len 1000000 --seed 1)
+printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
+printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,%s}' \
+  $model '"stream_options":{"include_usage":true}' >"$tmp/sse.json"
+
+# start_listening waits 10 s; valgrind takes longer to start.
+start_slow() {
+  local log=$tmp/rg.out
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out.%p" "$ringgate" --listen 127.0.0.1:0 \
+    --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port --model $model --io-backend epoll \
+    >"$log" 2>"$log.err" &
+  echo $! >"$tmp/rg.pid"
+  for _ in $(seq 600); do
+    if grep -q '"listening"' "$log" 2>/dev/null; then
+      grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
+      return
+    fi
+    sleep 0.1
+  done
+  echo "ringgate did not start under valgrind" >&2; cat "$log.err" >&2; exit 1
+}
+rg_port=$(start_slow)
+rg_pid=$(cat "$tmp/rg.pid")
+
+printf '%-6s %9s %14s\n' case requests worker-Ir/req
+for c in ${CASES:-sse small wide}; do
+  case $c in
+    sse) body=sse; args=(-c1 -m16); n=${N:-400} ;;
+    small) body=small; args=(-c1 -m100); n=$((${N:-400} * 10)) ;;
+    wide) body=small; args=(-c10 -m100); n=$((${N:-400} * 10)) ;;
+    *) echo "CASES: sse, small and/or wide" >&2; exit 1 ;;
+  esac
+  load() { h2load -n "$1" "${args[@]}" -d "$tmp/$body.json" -H 'content-type: application/json' \
+             "http://127.0.0.1:$rg_port/v1/completions"; }
+  load $((4 * ${args[0]#-c} * ${args[1]#-m})) >/dev/null
+  callgrind_control -z "$rg_pid" >/dev/null 2>&1
+  out=$(load "$n")
+  callgrind_control -d "$rg_pid" >/dev/null 2>&1
+  ok=$(awk '/^requests:/ { print $8 }' <<<"$out")
+  file=$(ls -t "$tmp"/callgrind.out."$rg_pid".* | head -1)
+  # The worker thread's instructions: Worker::run inclusive (the control thread's polls are not the request's).
+  worker=$(callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
+    awk '/Worker::run\(\)/ && w == "" { w = $1; gsub(/,/, "", w) } END { print w }')
+  printf '%-6s %9s %14s\n' "$c" "$ok" "$(awk -v w="$worker" -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", w / n }')"
+  [ -z "${KEEP:-}" ] || cp "$file" "$KEEP/callgrind.out.$c"
+done
