@@ -285,7 +285,8 @@ function headlineLines(o, rows, bounds) {
     for (const c of rowsRun) {
       const within = rowsOf(c, seed).filter((r) => r.ttft.p90 <= limit && r.failed === 0);
       const top = within.length ? Math.max(...within.map((r) => r.rate)) : 0;
-      out.push(`    ${c}: p90 within ${limit} ms up to ${top} req/s = ${f(top / predicted, 2)}x the predicted collapse: ${verdict(top >= 2.5 * predicted)} (≥ 2.5x)` +
+      out.push(`    ${c}: p90 within ${limit} ms up to ${top} req/s = ${f(top / predicted, 2)}x R_p: ${verdict(top >= 2.5 * predicted)} (≥ 2.5x)` +
+        (collapse === null ? '' : `; ${f(top / collapse, 2)}x k8s-service's collapse: ${verdict(top >= 2.5 * collapse)}`) +
         (rowsOf(c, seed).length && Math.max(...rowsOf(c, seed).map((r) => r.rate)) === top ? ' (the top load run)' : ''));
     }
     const gp = (c) => (rowsOf(c, seed).length ? goodput(o, rowsOf(c, seed)) : NaN);
@@ -347,6 +348,7 @@ function report(o, rows, meta) {
           const b = rows.find((r) => r.config === 'llm-d-optimized' && r.workload === w && r.rate === rate && r.seed === s);
           return a && b ? a.ttft.p90 / b.ttft.p90 : NaN;
         });
+        if (q.every(Number.isNaN)) continue;  // not both rows at this load
         L.push(`  TTFT p90 ringgate / llm-d-optimized at ${rate} req/s, per seed: ${q.map((x) => f(x, 2)).join(' / ')}: ${q.every((x) => x <= 1.0) ? 'PASS' : 'FAIL'} (≤ 1.0)`);
       }
     }
