@@ -55,7 +55,7 @@ start_listening() {
   local log=$tmp/$1.out; shift
   "$@" >"$log" 2>"$log.err" &
   echo $! >"$tmp/$(basename "$log" .out).pid"
-  for _ in $(seq 100); do
+  for _ in $(seq "${START_TRIES:-100}"); do  # tenths of a second (START_TRIES: under valgrind, more)
     if grep -q '"listening"' "$log" 2>/dev/null; then
       grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
       return
@@ -63,6 +63,19 @@ start_listening() {
     sleep 0.1
   done
   echo "did not start: $*" >&2; cat "$log.err" >&2; exit 1
+}
+
+# The HTTP/2 benchmarks' backend (h2.sh, h2_callgrind.sh): a sim with no token latency; its
+# port. And their request bodies: $tmp/small.json (1 token) and $tmp/sse.json (200-token
+# stream with usage).
+start_h2_backend() {
+  start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 \
+    --kv-blocks 131072 --max-model-len 1000000 --seed 1
+}
+write_h2_bodies() {
+  printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
+  printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,%s}' \
+    $model '"stream_options":{"include_usage":true}' >"$tmp/sse.json"
 }
 
 # start_nginx NAME SERVERS: one nginx worker (no access log, bodies up to 16 MB, kept in

@@ -54,8 +54,7 @@ source perf/proxy/common.sh
 trap cleanup EXIT
 
 # --- backend and proxies ------------------------------------------------------------------
-backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 \
-  --kv-blocks 131072 --max-model-len 1000000 --seed 1)
+backend_port=$(start_h2_backend)
 backend_pid=$(cat "$tmp/sim.pid")
 
 nginx_port=$(free_port)
@@ -82,9 +81,7 @@ fi
 wait_port "$nginx_port"
 wait_port "$haproxy_port"
 
-printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
-printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,%s}' \
-  $model '"stream_options":{"include_usage":true}' >"$tmp/sse.json"
+write_h2_bodies
 
 # The load of a case: "BODY CONNECTIONS STREAMS PROTOCOL" (streams per connection; h1: 1).
 load_of() {

@@ -29,29 +29,13 @@ pids=()
 source perf/proxy/common.sh
 trap cleanup EXIT
 
-backend_port=$(start_listening sim "$sim" --host 127.0.0.1 --port 0 --model $model --max-num-seqs 4096 \
-  --kv-blocks 131072 --max-model-len 1000000 --seed 1)
-printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":1,"temperature":0}' $model >"$tmp/small.json"
-printf '{"model":"%s","prompt":"Say hello to the benchmark","max_tokens":200,"stream":true,%s}' \
-  $model '"stream_options":{"include_usage":true}' >"$tmp/sse.json"
+backend_port=$(start_h2_backend)
+write_h2_bodies
 
-# start_listening waits 10 s; valgrind takes longer to start.
-start_slow() {
-  local log=$tmp/rg.out
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out.%p" "$ringgate" --listen 127.0.0.1:0 \
-    --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port --model $model --io-backend epoll \
-    >"$log" 2>"$log.err" &
-  echo $! >"$tmp/rg.pid"
-  for _ in $(seq 600); do
-    if grep -q '"listening"' "$log" 2>/dev/null; then
-      grep -o '"api":"[^"]*"' "$log" | head -1 | sed 's/.*:\([0-9]*\)"$/\1/'
-      return
-    fi
-    sleep 0.1
-  done
-  echo "ringgate did not start under valgrind" >&2; cat "$log.err" >&2; exit 1
-}
-rg_port=$(start_slow)
+# valgrind takes longer to start than start_listening's default 10 s.
+rg_port=$(START_TRIES=600 start_listening rg valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out.%p" \
+  "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port --model $model \
+  --io-backend epoll)
 rg_pid=$(cat "$tmp/rg.pid")
 
 printf '%-6s %9s %14s\n' case requests worker-Ir/req
