@@ -93,7 +93,8 @@ class Raw:
                     if isinstance(f, hf.SettingsFrame) and 'ACK' not in f.flags:
                         self.send(hf.SettingsFrame(0, flags=['ACK']))
                     if isinstance(f, hf.HeadersFrame):  # in arrival order: HPACK's table is the connection's
-                        f.decoded = dict(self.decoder.decode(f.data))
+                        f.fields = self.decoder.decode(f.data)
+                        f.decoded = dict(f.fields)
                     return f
             try:
                 chunk = self.sock.recv(65536)
@@ -307,6 +308,24 @@ class Http2(unittest.TestCase):
         f = goaway(raw)
         self.assertIsNotNone(f)
         self.assertEqual(f.error_code, 9)  # COMPRESSION_ERROR
+        raw.close()
+
+    def test_request_id_is_never_indexed(self):
+        # A value new on every answer stays out of the HPACK table (what repeats is indexed).
+        raw = Raw(self.api())
+        heads = []
+        for sid in (1, 3):
+            raw.request(sid, body_of('index'))
+            f, _ = raw.until(lambda x: x.stream_id == sid and isinstance(x, hf.HeadersFrame))
+            heads.append(f)
+            self.assertEqual(raw.answer(sid)[2], None)
+        for f in heads:
+            ids = [h for h in f.fields if h[0] == 'x-request-id']
+            self.assertEqual(len(ids), 1, f.fields)
+            self.assertIsInstance(ids[0], hpack.NeverIndexedHeaderTuple)
+        table = [name for name, _ in raw.decoder.header_table.dynamic_entries]
+        self.assertIn(b'content-type', table)
+        self.assertNotIn(b'x-request-id', table)
         raw.close()
 
     def test_head_response_has_no_data(self):
