@@ -7,7 +7,9 @@
 // finite KV), L (shaped like llm-d's benchmark) and H (llm-d's headline workload, issue 65:
 // inference-perf's shared_prefix on 8 engines, scaled), each at its loads and for each seed.
 // H adds the precise rows: ringgate-precise (ringgate's own precise mode) and llm-d-precise
-// (llm-d's precise-prefix-cache-aware guide config), both on sims publishing KV events.
+// (llm-d's precise-prefix-cache-aware guide config), both on sims publishing KV events. Issue
+// 65's other profiles: M (`memory-bound`, sims with a CPU tier; its row
+// ringgate-precise-tierblind scores a CPU-tier block as a miss), CONTROL and the six DOE.
 // The `oracle` row has no proxy: the client sends each request to the server oracle.mjs's
 // cache model says holds its longest prefix (what the best-cached placement gives).
 // Reported per cell: output tokens/s, TTFT mean/p90/p99, the sims' hit rate and the
@@ -27,9 +29,9 @@ import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 const HERE = import.meta.dirname;
 const PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-optimized-baseline.yaml');
 const PRECISE_PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-precise-prefix-cache.yaml');
-const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'ringgate-precise', 'llm-d-optimized', 'llm-d-precise', 'round-robin',
+const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'ringgate-precise', 'ringgate-precise-tierblind', 'llm-d-optimized', 'llm-d-precise', 'round-robin',
   'k8s-service', 'least-conn', 'oracle'];
-const PRECISE = new Set(['ringgate-precise', 'llm-d-precise']);
+const PRECISE = new Set(['ringgate-precise', 'ringgate-precise-tierblind', 'llm-d-precise']);
 
 // One entry per workload: the request shape, the sims' flags and the three rates (req/s).
 // A and C are compare.mjs's setups. L is llm-d's benchmark shape: 150 groups sharing a
@@ -52,7 +54,33 @@ export const WORKLOADS = {
   H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [8, 11, 14, 17, 24, 40, 52, 60], warmup: 30, warmupRequests: 900,
     duration: 40, options: { groups: 150, perGroup: 5, systemTokens: 600, questionTokens: 120 },
     sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 120, maxModelLen: 2048, batchedTokens: 819 } },
+  // Issue 65's `memory-bound`: inference-perf's shared_prefix, 45 groups x 10 questions of
+  // 3,000 / 26 / 102 tokens (llm-d's 30,000 / 256 / 1,024, / 10) on 4 engines with
+  // vLLM's OffloadingConnector: each engine's GPU holds ~6 of its ~11 groups' prefixes, its
+  // CPU tier all of them (perf/routing/README.md "The CPU tier: workload M"). A CPU hit
+  // loads at 800 µs a block, 1/12 of prefilling it.
+  M: { kind: 'S', api: 'completions', maxTokens: 102, sims: 4, rates: [2, 3, 4], warmup: 30, warmupRequests: 150,
+    duration: 40, options: { groups: 45, perGroup: 10, systemTokens: 3000, questionTokens: 26 },
+    sim: { kvBlocks: 1200, cpuBlocks: 4000, offloadUs: 800, maxNumSeqs: 256, prefillUs: 600, itlMs: 60, maxModelLen: 4096, batchedTokens: 819 },
+    vsLlmd: 0.98 },
+  // Issue 65's `control`: 16 engines, 50-token questions and 50 output tokens (llm-d's 500 / 500,
+  // / 10), nothing shared (every prompt its own, none repeats within a cell): what is left to
+  // a router is the load, where llm-d's routing gained ~8%. At most 16 running a sim.
+  CONTROL: { kind: 'S', api: 'completions', maxTokens: 50, sims: 16, rates: [24, 32, 40], warmup: 20, duration: 40, vsLlmd: 0.98,
+    options: { groups: 5000, perGroup: 1, systemTokens: 4, questionTokens: 46 },
+    sim: { kvBlocks: 1921, maxNumSeqs: 16, prefillUs: 600, itlMs: 120, maxModelLen: 2048, batchedTokens: 819 } },
 };
+// Issue 65's `doe`: llm-d-benchmark's design of experiments on 2 engines, G in {40, 60} groups x
+// 32 questions, system prompts of {1,000, 5,000, 8,000} tokens, 256-token questions and
+// outputs, all / 10 on H's engines; `--workloads DOE` runs the six. The loads bracket where
+// blind placement saturates prefill (R_p, as H's arithmetic) and 4x that.
+for (const groups of [40, 60]) {
+  for (const [name, system, rates] of [['1K', 100, [48, 96]], ['5K', 500, [24, 48]], ['8K', 800, [16, 32]]]) {
+    WORKLOADS[`DOE${groups}-${name}`] = { kind: 'S', api: 'completions', maxTokens: 26, sims: 2, rates, warmup: 20, duration: 30, vsLlmd: 0.98,
+      options: { groups, perGroup: 32, systemTokens: system, questionTokens: 26 },
+      sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 120, maxModelLen: 2048, batchedTokens: 819 } };
+  }
+}
 const simsOf = (o, w) => WORKLOADS[w].sims ?? o.sims;
 // A workload with `warmupRequests` warms up for at least that many requests at the cell's rate
 // (H: past the first sighting of every group and one cycle of its 750 prompts).
@@ -67,13 +95,14 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
                      ringgate-nofilter = ringgate's default before issue 52 (the affinity filter off);
                      llm-d-optimized = ringgate --config-file ${path.relative(process.cwd(), PICKER_CONFIG)};
                      ringgate-precise = ringgate's prefix scorer in precise mode (sims publish KV events);
+                     ringgate-precise-tierblind = the same with tierWeights {cpu: 0} (a CPU-tier hit counts as a miss);
                      llm-d-precise = ringgate --config-file ${path.relative(process.cwd(), PRECISE_PICKER_CONFIG)}
                      (its blockSize and hashSeed set to the sims', as the guide says to), KV events;
                      k8s-service = round-robin (nginx), named as issue 65's row (kube-proxy);
                      ringgate@FILE = ringgate --config FILE (a Gateway document: a candidate profile);
                      oracle = no proxy: the client sends each request to the server the offline
                      oracle (oracle.mjs) picks, the one holding its longest cached prefix
-  --workloads LIST   of A,C,L,H                                                        [${D.workloads}]
+  --workloads LIST   of A,C,L,H,M,CONTROL,DOE (the six DOE40-1K..DOE60-8K)            [${D.workloads}]
   --seeds LIST       one run of every cell per seed (the request sequence and arrivals)  [${D.seeds}]
   --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: ${Object.entries(WORKLOADS).map(([w, x]) => `${w} ${x.rates.join('/')}`).join(', ')})
   --ttft-limit-ms MS the TTFT p90 a load must keep for its output tokens/s to count     [${D.ttftLimitMs}]
@@ -94,7 +123,7 @@ function parse(argv) {
   }
   const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
   o.configs = list(o.configs);
-  o.workloads = list(o.workloads).map((w) => w.toUpperCase());
+  o.workloads = list(o.workloads).map((w) => w.toUpperCase()).flatMap((w) => (w === 'DOE' ? Object.keys(WORKLOADS).filter((k) => k.startsWith('DOE')) : [w]));
   o.seeds = list(o.seeds).map(Number);
   for (const c of o.configs) if (!ALL_CONFIGS.includes(c) && !c.startsWith('ringgate@')) throw new Error(`unknown config ${c}`);
   for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload ${w}`);
@@ -113,7 +142,9 @@ function parse(argv) {
 const simArgsFor = (o, s) => ['--model', o.model, '--kv-blocks', String(s.kvBlocks), '--block-size', String(o.blockSize),
   '--max-num-seqs', String(s.maxNumSeqs), '--prefill-time-per-token-us', String(s.prefillUs),
   '--inter-token-latency-ms', String(s.itlMs), '--max-model-len', String(s.maxModelLen), ...(s.echo ? ['--mode', 'echo'] : []),
-  ...(s.batchedTokens ? ['--max-num-batched-tokens', String(s.batchedTokens)] : [])];
+  ...(s.batchedTokens ? ['--max-num-batched-tokens', String(s.batchedTokens)] : []),
+  ...(s.cpuBlocks ? ['--kv-transfer-config', JSON.stringify({ kv_connector: 'OffloadingConnector', kv_role: 'kv_both',
+    kv_connector_extra_config: { num_cpu_blocks: s.cpuBlocks } }), '--kv-offload-load-time-per-block-us', String(s.offloadUs)] : [])];
 const workloadFor = (w, seed) => makeWorkload({ ...WORKLOADS[w].options, kind: WORKLOADS[w].kind, seed, answerTokens: WORKLOADS[w].maxTokens });
 
 // llm-d's precise guide config with its blockSize and hashSeed set to the sims' (the guide:
@@ -131,6 +162,9 @@ async function startProxy(o, config, eps, sims) {
   const workers = ['--workers', String(o.workers)];
   if (config === 'ringgate') return startRinggate(eps, workers);
   if (config === 'ringgate-precise') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize })]);
+  if (config === 'ringgate-precise-tierblind') {
+    return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, tierWeights: '{cpu: 0}' })]);
+  }
   if (config === 'llm-d-precise') {
     return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, scorer: false }),
       '--config-file', precisePickerConfig(o)]);
@@ -307,6 +341,33 @@ function headlineLines(o, rows, bounds) {
   return out;
 }
 
+// Issue 65's lines on `memory-bound` (M), per seed: tier-aware precise scoring against the
+// same scorer blind to the CPU tier (a CPU hit scored as a miss), within the TTFT limit and
+// load by load; the default (no KV events) against precise.
+function memoryBoundLines(o, rows) {
+  const out = [], limit = o.ttftLimitMs;
+  const rowsOf = (c, seed) => rows.filter((r) => r.config === c && r.seed === seed).sort((a, b) => a.rate - b.rate);
+  for (const seed of o.seeds) {
+    const gp = (c) => (rowsOf(c, seed).length ? goodput(o, rowsOf(c, seed)) : NaN);
+    const ratio = (a, b, min, what) => {
+      const x = gp(a) / gp(b);
+      if (Number.isFinite(gp(a)) && Number.isFinite(gp(b))) {
+        out.push(`  seed ${seed}, ${what}: ${a} ${f(gp(a), 0)} / ${b} ${f(gp(b), 0)} tok/s within p90 ≤ ${limit} ms = ` +
+          `${gp(b) > 0 ? f(x, 2) : (gp(a) > 0 ? 'inf' : '-')}: ${x >= min ? 'PASS' : 'FAIL'} (≥ ${min})`);
+      }
+    };
+    ratio('ringgate-precise', 'ringgate-precise-tierblind', 1.15, 'tier-aware vs tier-blind');
+    for (const a of rowsOf('ringgate-precise', seed)) {
+      const b = rowsOf('ringgate-precise-tierblind', seed).find((r) => r.rate === a.rate);
+      if (b) out.push(`    at ${a.rate} req/s: out ${f(a.outputTokensPerSec, 0)} / ${f(b.outputTokensPerSec, 0)} tok/s = ` +
+        `${f(a.outputTokensPerSec / b.outputTokensPerSec, 2)}, TTFT p90 ${f(a.ttft.p90, 0)} / ${f(b.ttft.p90, 0)} ms, ` +
+        `hit GPU ${f(a.hitRate, 3)} / ${f(b.hitRate, 3)}, CPU ${f(a.cpuHitRate, 3)} / ${f(b.cpuHitRate, 3)}`);
+    }
+    ratio('ringgate', 'ringgate-precise', 0.95, 'default vs precise');
+  }
+  return out;
+}
+
 function report(o, rows, meta) {
   const bounds = new Map();
   const L = [`# llm-d optimized baseline vs ringgate (issue 52) — ${meta.date}`,
@@ -333,8 +394,9 @@ function report(o, rows, meta) {
     if (o.configs.includes('ringgate') && o.configs.includes('llm-d-optimized')) {
       const rg = per('ringgate'), ld = per('llm-d-optimized');
       const ratios = rg.map((x, i) => x / ld[i]);
+      const min = spec.vsLlmd ?? 1.1;  // issue 52's line; issue 65's on its other profiles
       L.push(`  output tokens/s at TTFT p90 ≤ ${o.ttftLimitMs} ms, per seed: ringgate ${rg.map((x) => f(x, 0)).join(' / ')}, llm-d-optimized ${ld.map((x) => f(x, 0)).join(' / ')}; ` +
-        `ratio ${ratios.map((x) => f(x, 2)).join(' / ')} (worst ${f(Math.min(...ratios), 2)}): ${Math.min(...ratios) >= 1.1 ? 'PASS' : 'FAIL'} (≥ 1.1)`);
+        `ratio ${ratios.map((x) => f(x, 2)).join(' / ')} (worst ${f(Math.min(...ratios), 2)}): ${Math.min(...ratios) >= min ? 'PASS' : 'FAIL'} (≥ ${min})`);
       const caps = o.seeds.map((s) => capacityAtBound(o, w, rows.filter((r) => r.workload === w && r.seed === s), bounds));
       if (caps.some(Boolean)) {
         const each = (g, d) => caps.map((c) => (c ? f(g(c), d) : '-')).join(' / ');
@@ -353,6 +415,7 @@ function report(o, rows, meta) {
       }
     }
     if (w === 'H') L.push(...headlineLines(o, rows.filter((r) => r.workload === w), bounds));
+    if (w === 'M') L.push(...memoryBoundLines(o, rows.filter((r) => r.workload === w)));
     if (w === 'C') {
       // The issue's line for ringgate; the oracle row's, beside it, is what sending every
       // request to its best-cached server gives on the same sequence (no load awareness).

@@ -22,11 +22,13 @@ export async function startEventSims(n, args = []) {
 
 // A Gateway document for event sims: the pool and each sim's event stream, and unless
 // `scorer` is false, the prefix scorer in precise mode (weight `prefixWeight`, default 3).
-// `scorer: false` leaves the scorers to an EndpointPickerConfig given beside it.
-export function preciseConfig(sims, { blockSize = 16, prefixWeight = 3, loadSignal = '', scorer = true } = {}) {
+// `scorer: false` leaves the scorers to an EndpointPickerConfig given beside it; `tierWeights`
+// (a YAML flow map) overrides the scorer's weights by KV tier.
+export function preciseConfig(sims, { blockSize = 16, prefixWeight = 3, loadSignal = '', scorer = true, tierWeights = '' } = {}) {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringgate-precise-')), 'gateway.yaml');
   const scheduler = [
-    ...(scorer ? [`  scorers: {prefix: {weight: ${prefixWeight}, mode: precise, tokenizer: sim-bytes, blockSize: ${blockSize}, hashSeed: "0"}}`] : []),
+    ...(scorer ? [`  scorers: {prefix: {weight: ${prefixWeight}, mode: precise, tokenizer: sim-bytes, blockSize: ${blockSize}, hashSeed: "0"` +
+      `${tierWeights ? `, tierWeights: ${tierWeights}` : ''}}}`] : []),
     ...(loadSignal ? [`  loadSignal: {mode: ${loadSignal}}`] : []),
   ];
   writeFileSync(file, `apiVersion: ringgate.io/v1
