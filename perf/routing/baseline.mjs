@@ -279,6 +279,19 @@ function capacityAtBound(o, w, cells, cache) {
   return { hit, cells: sat.length, r2, out: my + (sxy / sxx) * (1 - hit - mx) };
 }
 
+// A row's cells of one seed, by load.
+const rowsOfSeed = (rows, c, seed) => rows.filter((r) => r.config === c && r.seed === seed).sort((a, b) => a.rate - b.rate);
+
+// One line comparing two rows' output within the TTFT limit (goodput) against its bound, or
+// none when either row was not run; `inf` when only the first keeps the limit at some load.
+function goodputRatioLine(o, rows, seed, [a, b, min, what]) {
+  const [ga, gb] = [a, b].map((c) => (rowsOfSeed(rows, c, seed).length ? goodput(o, rowsOfSeed(rows, c, seed)) : NaN));
+  if (!Number.isFinite(ga) || !Number.isFinite(gb)) return [];
+  const x = ga / gb;
+  return [`    ${what}: ${a} ${f(ga, 0)} / ${b} ${f(gb, 0)} tok/s within p90 ≤ ${o.ttftLimitMs} ms = ` +
+    `${gb > 0 ? f(x, 2) : ga > 0 ? 'inf' : '-'}: ${x >= min ? 'PASS' : 'FAIL'} (≥ ${min})`];
+}
+
 // Issue 65's lines on the headline workload, per seed. The prefill arithmetic: a blind
 // router's misses are prompt tokens x (1 - its hit rate at its lowest load), and the pool
 // prefills N engines x 1e6 / prefill-time-per-token-us tokens a second, so blind placement
@@ -293,7 +306,7 @@ function headlineLines(o, rows, bounds) {
   const spec = WORKLOADS.H, out = [];
   const limit = o.ttftLimitMs;
   const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
-  const rowsOf = (c, seed) => rows.filter((r) => r.config === c && r.seed === seed).sort((a, b) => a.rate - b.rate);
+  const rowsOf = (c, seed) => rowsOfSeed(rows, c, seed);
   for (const seed of o.seeds) {
     const svc = rowsOf('k8s-service', seed);
     if (!svc.length) continue;
@@ -323,15 +336,10 @@ function headlineLines(o, rows, bounds) {
         (collapse === null ? '' : `; ${f(top / collapse, 2)}x k8s-service's collapse: ${verdict(top >= 2.5 * collapse)}`) +
         (rowsOf(c, seed).length && Math.max(...rowsOf(c, seed).map((r) => r.rate)) === top ? ' (the top load run)' : ''));
     }
-    const gp = (c) => (rowsOf(c, seed).length ? goodput(o, rowsOf(c, seed)) : NaN);
-    const ratio = (a, b, min, what) => {
-      const x = gp(a) / gp(b);
-      if (Number.isFinite(x)) out.push(`    ${what}: ${a} ${f(gp(a), 0)} / ${b} ${f(gp(b), 0)} tok/s within p90 ≤ ${limit} ms = ${f(x, 2)}: ${verdict(x >= min)} (≥ ${min})`);
-    };
-    ratio('ringgate', 'ringgate-precise', 0.95, 'default vs precise');
-    ratio('ringgate-precise', 'oracle', 0.95, 'precise vs the oracle row');
-    ratio('ringgate', 'llm-d-optimized', 1.15, 'against llm-d');
-    ratio('ringgate-precise', 'llm-d-precise', 1.0, 'precise against llm-d\'s precise guide');
+    for (const line of [['ringgate', 'ringgate-precise', 0.95, 'default vs precise'], ['ringgate-precise', 'oracle', 0.95, 'precise vs the oracle row'],
+      ['ringgate', 'llm-d-optimized', 1.15, 'against llm-d'], ['ringgate-precise', 'llm-d-precise', 1.0, 'precise against llm-d\'s precise guide']]) {
+      out.push(...goodputRatioLine(o, rows, seed, line));
+    }
     if (over >= 0) {
       const at = svc[over].rate, p = rowsOf('ringgate-precise', seed).find((r) => r.rate === at);
       if (p) out.push(`    at ${at} req/s (k8s-service past the limit): ringgate-precise p90 ${f(p.ttft.p90, 0)} / k8s-service ${f(svc[over].ttft.p90, 0)} ms = ` +
@@ -345,25 +353,16 @@ function headlineLines(o, rows, bounds) {
 // same scorer blind to the CPU tier (a CPU hit scored as a miss), within the TTFT limit and
 // load by load; the default (no KV events) against precise.
 function memoryBoundLines(o, rows) {
-  const out = [], limit = o.ttftLimitMs;
-  const rowsOf = (c, seed) => rows.filter((r) => r.config === c && r.seed === seed).sort((a, b) => a.rate - b.rate);
+  const out = [];
   for (const seed of o.seeds) {
-    const gp = (c) => (rowsOf(c, seed).length ? goodput(o, rowsOf(c, seed)) : NaN);
-    const ratio = (a, b, min, what) => {
-      const x = gp(a) / gp(b);
-      if (Number.isFinite(gp(a)) && Number.isFinite(gp(b))) {
-        out.push(`  seed ${seed}, ${what}: ${a} ${f(gp(a), 0)} / ${b} ${f(gp(b), 0)} tok/s within p90 ≤ ${limit} ms = ` +
-          `${gp(b) > 0 ? f(x, 2) : (gp(a) > 0 ? 'inf' : '-')}: ${x >= min ? 'PASS' : 'FAIL'} (≥ ${min})`);
-      }
-    };
-    ratio('ringgate-precise', 'ringgate-precise-tierblind', 1.15, 'tier-aware vs tier-blind');
-    for (const a of rowsOf('ringgate-precise', seed)) {
-      const b = rowsOf('ringgate-precise-tierblind', seed).find((r) => r.rate === a.rate);
-      if (b) out.push(`    at ${a.rate} req/s: out ${f(a.outputTokensPerSec, 0)} / ${f(b.outputTokensPerSec, 0)} tok/s = ` +
+    out.push(`  seed ${seed}:`, ...goodputRatioLine(o, rows, seed, ['ringgate-precise', 'ringgate-precise-tierblind', 1.15, 'tier-aware vs tier-blind']));
+    for (const a of rowsOfSeed(rows, 'ringgate-precise', seed)) {
+      const b = rowsOfSeed(rows, 'ringgate-precise-tierblind', seed).find((r) => r.rate === a.rate);
+      if (b) out.push(`      at ${a.rate} req/s: out ${f(a.outputTokensPerSec, 0)} / ${f(b.outputTokensPerSec, 0)} tok/s = ` +
         `${f(a.outputTokensPerSec / b.outputTokensPerSec, 2)}, TTFT p90 ${f(a.ttft.p90, 0)} / ${f(b.ttft.p90, 0)} ms, ` +
         `hit GPU ${f(a.hitRate, 3)} / ${f(b.hitRate, 3)}, CPU ${f(a.cpuHitRate, 3)} / ${f(b.cpuHitRate, 3)}`);
     }
-    ratio('ringgate', 'ringgate-precise', 0.95, 'default vs precise');
+    out.push(...goodputRatioLine(o, rows, seed, ['ringgate', 'ringgate-precise', 0.95, 'default vs precise']));
   }
   return out;
 }
