@@ -10,6 +10,9 @@
 #
 #   perf/proxy/h2_callgrind.sh [BUILD_DIR]      (default: build)
 #   env: CASES="sse small wide"  N=400 (requests a measured run; small and wide: 10x)
+#        CACHE_SIM=1 (callgrind's cache model too: the worker's first-level and last-level data
+#        misses a request beside its instructions; the machine's own counters are not exposed
+#        in this VM)
 #        RINGGATE=PATH (another ringgate binary, e.g. a build of main)  KEEP=DIR (keeps the
 #        callgrind.out files there: callgrind_annotate --inclusive=yes FILE)
 #
@@ -33,12 +36,14 @@ backend_port=$(start_h2_backend)
 write_h2_bodies
 
 # valgrind takes longer to start than start_listening's default 10 s.
-rg_port=$(START_TRIES=600 start_listening rg valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out.%p" \
+cache_sim=()
+[ -z "${CACHE_SIM:-}" ] || cache_sim=(--cache-sim=yes)
+rg_port=$(START_TRIES=600 start_listening rg valgrind --tool=callgrind "${cache_sim[@]}" --callgrind-out-file="$tmp/callgrind.out.%p" \
   "$ringgate" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --workers 1 --endpoint 127.0.0.1:$backend_port --model $model \
   --io-backend epoll)
 rg_pid=$(cat "$tmp/rg.pid")
 
-printf '%-6s %9s %14s\n' case requests worker-Ir/req
+printf '%-6s %9s %14s%s\n' case requests worker-Ir/req "${CACHE_SIM:+ D1-miss/req LL-miss/req}"
 for c in ${CASES:-sse small wide}; do
   case $c in
     sse) body=sse; args=(-c1 -m16); n=${N:-400} ;;
@@ -57,6 +62,13 @@ for c in ${CASES:-sse small wide}; do
   # The worker thread's instructions: Worker::run inclusive (the control thread's polls are not the request's).
   worker=$(callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
     awk '/Worker::run\(\)/ && w == "" { w = $1; gsub(/,/, "", w) } END { print w }')
-  printf '%-6s %9s %14s\n' "$c" "$ok" "$(awk -v w="$worker" -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", w / n }')"
+  misses=""
+  if [ -n "${CACHE_SIM:-}" ]; then
+    # Data misses (reads and writes) at each level, Worker::run inclusive.
+    misses=$(callgrind_annotate --inclusive=yes --threshold=100 --show=D1mr,D1mw,DLmr,DLmw "$file" 2>/dev/null |
+      awk -v n="$ok" '/Worker::run\(\)/ && !done { gsub(/\([^)]*\)/, ""); gsub(/,/, "");
+        printf " %11.1f %11.1f", ($1 + $2) / n, ($3 + $4) / n; done = 1 }')
+  fi
+  printf '%-6s %9s %14s%s\n' "$c" "$ok" "$(awk -v w="$worker" -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", w / n }')" "$misses"
   [ -z "${KEEP:-}" ] || cp "$file" "$KEEP/callgrind.out.$c"
 done
