@@ -392,11 +392,13 @@ test('a client leaving while its split request\'s prefill leg runs gives back th
 
 test('failures on a data-parallel server\'s ranks (500s, drops mid-way) give back every rank\'s counts', { timeout: 120000 }, async () => {
   // E: two ranks behind one port, answering 40% of requests 500 and dropping 30% mid-way;
-  // B answers all (the retries and migrations go there).
+  // B answers all (the retries and migrations go there). Passive ejection stays out of it: at
+  // these rates three failures in a row are common, and an ejected rank could sit out the whole
+  // test (1 s, then 2, then 4), leaving the other rank alone to be counted.
   const E = await startSim([...SIM_ARGS, '--data-parallel-size', '2', '--data-parallel-stats-interval-ms', '0',
     '--fault-seed', '7', '--fail-rate', '0.4', '--fail-mid-stream-rate', '0.3', '--inter-token-latency-ms', '20']);
   const B = await startSim([...SIM_ARGS]);
-  const gw = await gatewayOver([E, B], { extra: ['retries: {budget: 3, deadline: 30s}'] });
+  const gw = await gatewayOver([E, B], { extra: ['retries: {budget: 3, deadline: 30s}', 'health: {ejectAfterFailures: 1000}'] });
   await waitRoutable(gw, 3);
   let rankPeak = {};
   const results = [];
@@ -416,7 +418,7 @@ test('failures on a data-parallel server\'s ranks (500s, drops mid-way) give bac
     .map(([k]) => /engine="(\d+)"/.exec(k)?.[1])).size;
   const failed = sum('ringgate_retries_total') + sum('ringgate_stream_migrations_total{');
   console.log(`data-parallel: ranks' peak in flight ${JSON.stringify(rankPeak)}, ranks that answered ${ranksServed}, ` +
-    `retries + migrations ${failed}`);
+    `retries + migrations ${failed}, ejections ${sum('ringgate_endpoint_ejections_total')}`);
   assert.ok(failed > 0, 'some legs failed on a rank (only E fails) and went elsewhere');
   assert.equal(ranksServed, 2, 'both ranks were routed to');
   await backToIdle(gw, 'every rank\'s count back at idle after the failures');
