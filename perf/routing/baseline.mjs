@@ -57,7 +57,7 @@ export const WORKLOADS = {
   // Issue 65's `memory-bound`: inference-perf's shared_prefix, 45 groups x 10 questions of
   // 3,000 / 26 / 102 tokens (llm-d's 30,000 / 256 / 1,024, / 10) on 4 engines with
   // vLLM's OffloadingConnector: each engine's GPU holds ~6 of its ~11 groups' prefixes, its
-  // CPU tier all of them (perf/routing/README.md "The CPU tier: workload M"). A CPU hit
+  // CPU tier all of them (perf/routing/README.md "The CPU tier (issue 65's `memory-bound`)"). A CPU hit
   // loads at 800 µs a block, 1/12 of prefilling it.
   M: { kind: 'S', api: 'completions', maxTokens: 102, sims: 4, rates: [2, 3, 4], warmup: 30, warmupRequests: 150,
     duration: 40, options: { groups: 45, perGroup: 10, systemTokens: 3000, questionTokens: 26 },
@@ -72,8 +72,8 @@ export const WORKLOADS = {
 };
 // Issue 65's `doe`: llm-d-benchmark's design of experiments on 2 engines, G in {40, 60} groups x
 // 32 questions, system prompts of {1,000, 5,000, 8,000} tokens, 256-token questions and
-// outputs, all / 10 on H's engines; `--workloads DOE` runs the six. The loads bracket where
-// blind placement saturates prefill (R_p, as H's arithmetic) and 4x that.
+// outputs, all / 10 on H's engines; `--workloads DOE` runs the six. Two loads a variant,
+// falling as the system prompt grows (set once, not tuned to a knee).
 for (const groups of [40, 60]) {
   for (const [name, system, rates] of [['1K', 100, [48, 96]], ['5K', 500, [24, 48]], ['8K', 800, [16, 32]]]) {
     WORKLOADS[`DOE${groups}-${name}`] = { kind: 'S', api: 'completions', maxTokens: 26, sims: 2, rates, warmup: 20, duration: 30, vsLlmd: 0.98,
