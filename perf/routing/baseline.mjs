@@ -102,7 +102,8 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
                      ringgate@FILE = ringgate --config FILE (a Gateway document: a candidate profile);
                      oracle = no proxy: the client sends each request to the server the offline
                      oracle (oracle.mjs) picks, the one holding its longest cached prefix
-  --workloads LIST   of A,C,L,H,M,CONTROL,DOE (the six DOE40-1K..DOE60-8K)            [${D.workloads}]
+  --workloads LIST   of A,C,L,H,M,CONTROL,DOE (the six DOE40-1K..DOE60-8K); issue 65's
+                     names llmd-headline (H), memory-bound (M), control, doe          [${D.workloads}]
   --seeds LIST       one run of every cell per seed (the request sequence and arrivals)  [${D.seeds}]
   --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: ${Object.entries(WORKLOADS).map(([w, x]) => `${w} ${x.rates.join('/')}`).join(', ')})
   --ttft-limit-ms MS the TTFT p90 a load must keep for its output tokens/s to count     [${D.ttftLimitMs}]
@@ -123,7 +124,9 @@ function parse(argv) {
   }
   const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
   o.configs = list(o.configs);
-  o.workloads = list(o.workloads).map((w) => w.toUpperCase()).flatMap((w) => (w === 'DOE' ? Object.keys(WORKLOADS).filter((k) => k.startsWith('DOE')) : [w]));
+  // Issue 65's profile names work too: llmd-headline is H, memory-bound M, doe the six DOE.
+  const named = { 'LLMD-HEADLINE': ['H'], 'MEMORY-BOUND': ['M'], DOE: Object.keys(WORKLOADS).filter((k) => k.startsWith('DOE')) };
+  o.workloads = list(o.workloads).map((w) => w.toUpperCase()).flatMap((w) => named[w] ?? [w]);
   o.seeds = list(o.seeds).map(Number);
   for (const c of o.configs) if (!ALL_CONFIGS.includes(c) && !c.startsWith('ringgate@')) throw new Error(`unknown config ${c}`);
   for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload ${w}`);
