@@ -59,16 +59,15 @@ for c in ${CASES:-sse small wide}; do
   callgrind_control -d "$rg_pid" >/dev/null 2>&1
   ok=$(awk '/^requests:/ { print $8 }' <<<"$out")
   file=$(ls -t "$tmp"/callgrind.out."$rg_pid".* | head -1)
-  # The worker thread's instructions: Worker::run inclusive (the control thread's polls are not the request's).
-  worker=$(callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
-    awk '/Worker::run\(\)/ && w == "" { w = $1; gsub(/,/, "", w) } END { print w }')
+  # The worker thread's counts: Worker::run inclusive (the control thread's polls are not the
+  # request's). Its columns are callgrind's events in order: Ir, and with the cache model
+  # Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (data misses: reads and writes at each level).
+  read -r -a counts < <(callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
+    awk '/Worker::run\(\)/ { gsub(/\([^)]*\)/, ""); gsub(/,/, ""); print; exit }')
+  worker=${counts[0]:-}
   misses=""
-  if [ -n "${CACHE_SIM:-}" ]; then
-    # Data misses (reads and writes) at each level, Worker::run inclusive.
-    misses=$(callgrind_annotate --inclusive=yes --threshold=100 --show=D1mr,D1mw,DLmr,DLmw "$file" 2>/dev/null |
-      awk -v n="$ok" '/Worker::run\(\)/ && !done { gsub(/\([^)]*\)/, ""); gsub(/,/, "");
-        printf " %11.1f %11.1f", ($1 + $2) / n, ($3 + $4) / n; done = 1 }')
-  fi
+  [ -z "${CACHE_SIM:-}" ] || misses=$(awk -v n="$ok" -v d1=$((counts[4] + counts[5])) -v dl=$((counts[7] + counts[8])) \
+    'BEGIN { printf " %11.1f %11.1f", d1 / n, dl / n }')
   printf '%-6s %9s %14s%s\n' "$c" "$ok" "$(awk -v w="$worker" -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", w / n }')" "$misses"
   [ -z "${KEEP:-}" ] || cp "$file" "$KEEP/callgrind.out.$c"
 done
