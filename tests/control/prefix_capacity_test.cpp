@@ -1,6 +1,7 @@
 // The approximate prefix index's share of each server (control/prefix_capacity.h): sized
 // from the KV the server reports, shrunk when the index promised hits the server did not
-// deliver, grown back when it delivered them. Each threshold pinned at its boundary.
+// deliver while requests queued there, grown back when it delivered them or nothing
+// queued. Each threshold pinned at its boundary.
 #include "ringgate/control/prefix_capacity.h"
 
 #include <doctest/doctest.h>
@@ -19,9 +20,11 @@ sched::EndpointState server(uint64_t gpu, uint64_t cpu = 0, uint64_t block_size 
   return e;
 }
 
-// The server's counters as a scrape leaves them (tokens, cumulative).
-void scraped(sched::EndpointState& e, double queries, double hits, double external = 0) {
+// The server's counters as a scrape leaves them (tokens, cumulative), and its queue.
+void scraped(sched::EndpointState& e, double queries, double hits, double external = 0, double waiting = 1) {
   e.has_metrics = true;
+  e.metrics.all.has_waiting = true;
+  e.metrics.all.waiting = waiting;
   e.metrics.all.has_prefix_cache = true;
   e.metrics.all.prefix_cache_queries = queries;
   e.metrics.all.prefix_cache_hits = hits;
@@ -32,16 +35,20 @@ void scraped(sched::EndpointState& e, double queries, double hits, double extern
 
 TEST_CASE("a window's verdict, at each threshold") {
   using control::next_capacity_factor;
-  // Promised minus delivered: past kOverPromise shrinks, under kKeptPromise grows, between holds.
-  CHECK(next_capacity_factor(1.0, 0.90, 0.90 - control::kOverPromise + 1e-9) == doctest::Approx(1.0));
-  CHECK(next_capacity_factor(1.0, 0.90, 0.90 - control::kOverPromise - 1e-6) == doctest::Approx(control::kShrinkStep));
-  CHECK(next_capacity_factor(1.0, 0.90, 0.90 - control::kKeptPromise - 1e-9) == doctest::Approx(1.0));
-  CHECK(next_capacity_factor(1.0, 0.90, 0.90 - control::kKeptPromise + 1e-6) == doctest::Approx(control::kGrowStep));
+  const double over = 0.90 - control::kOverPromise, kept = 0.90 - control::kKeptPromise;
+  // With a queue: promised minus delivered past kOverPromise shrinks, under kKeptPromise grows, between holds.
+  CHECK(next_capacity_factor(1.0, 0.90, over + 1e-9, true) == doctest::Approx(1.0));
+  CHECK(next_capacity_factor(1.0, 0.90, over - 1e-6, true) == doctest::Approx(control::kShrinkStep));
+  CHECK(next_capacity_factor(1.0, 0.90, kept - 1e-9, true) == doctest::Approx(1.0));
+  CHECK(next_capacity_factor(1.0, 0.90, kept + 1e-6, true) == doctest::Approx(control::kGrowStep));
   // Delivering more than promised (the index forgot what the server held) grows it too.
-  CHECK(next_capacity_factor(1.0, 0.2, 0.9) == doctest::Approx(control::kGrowStep));
+  CHECK(next_capacity_factor(1.0, 0.2, 0.9, true) == doctest::Approx(control::kGrowStep));
+  // No queue: a broken promise cost nothing (the prompt misses anywhere): grows.
+  CHECK(next_capacity_factor(1.0, 0.90, 0.0, false) == doctest::Approx(control::kGrowStep));
+  CHECK(next_capacity_factor(1.0, 0.90, kept - 1e-9, false) == doctest::Approx(control::kGrowStep));
   // Clamped at both ends.
-  CHECK(next_capacity_factor(control::kMaxCapacityFactor, 0.5, 0.5) == control::kMaxCapacityFactor);
-  CHECK(next_capacity_factor(control::kMinCapacityFactor, 1.0, 0.0) == control::kMinCapacityFactor);
+  CHECK(next_capacity_factor(control::kMaxCapacityFactor, 0.5, 0.5, true) == control::kMaxCapacityFactor);
+  CHECK(next_capacity_factor(control::kMinCapacityFactor, 1.0, 0.0, true) == control::kMinCapacityFactor);
 }
 
 TEST_CASE("a hit counted as vLLM counts it") {
@@ -109,6 +116,27 @@ TEST_CASE("an index that promises more than the server delivers shrinks, then gr
     capacity.update(e, {requests, uint64_t(queries), uint64_t(queries * 0.9)});
   }
   CHECK(capacity.state(3)->factor == control::kMaxCapacityFactor);
+}
+
+TEST_CASE("broken promises shrink it only where a scrape of the window saw requests waiting") {
+  PrefixCapacity capacity(64);
+  sched::EndpointState e = server(1000);
+  scraped(e, 10'000, 0, 0, 0);
+  capacity.update(e, {0, 0, 0});
+  // No queue in any scrape: promised 0.9, delivered 0, and the share stays.
+  scraped(e, 20'000, 0, 0, 0);
+  CHECK(capacity.update(e, {control::kWindowRequests, 10'000, 9'000}) == 2000);
+  CHECK(capacity.state(3)->windows == 1);
+  CHECK_FALSE(capacity.state(3)->queued_then);
+  // One scrape of the next window with a request waiting, the judging one without: shrinks.
+  scraped(e, 25'000, 0, 0, 1);
+  CHECK(capacity.update(e, {control::kWindowRequests + 1, 11'000, 9'900}) == 2000);
+  scraped(e, 30'000, 0, 0, 0);
+  CHECK(capacity.update(e, {2 * control::kWindowRequests, 20'000, 18'000}) == 1600);
+  CHECK(capacity.state(3)->queued_then);
+  // The queue is the window's: the next one, without, grows back.
+  scraped(e, 40'000, 0, 0, 0);
+  CHECK(capacity.update(e, {3 * control::kWindowRequests, 30'000, 27'000}) == 1760);
 }
 
 TEST_CASE("a restarted server's counters open a new window; a reset id starts afresh") {
