@@ -53,9 +53,6 @@ AdminResponse debug_endpoints_page(const AdminSources& sources, std::string_view
       // Its latency model: fitted coefficients and errors (issue 35).
       body += ",\"latency\":";
       loop.latency().append_endpoint_json(body, reports[i].id);
-      // The approximate index's share for it, and the hit rates that keep it (control/prefix_capacity.h).
-      body += ",\"prefix_capacity\":";
-      loop.prefix_capacity().append_json(body, reports[i].id);
       // Where its prefix score comes from: KV events (precise) or the approximate index, and why.
       const sched::ExactEndpointReport exact = kv ? kv->index().report(reports[i].id) : sched::ExactEndpointReport{};
       body += ",\"prefix_source\":{\"source\":";

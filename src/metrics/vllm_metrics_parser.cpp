@@ -22,7 +22,6 @@ enum class Metric {
   PrefixHits,
   PrefixQueriesLegacy,
   PrefixHitsLegacy,
-  ExternalPrefixHits,
 };
 
 Metric classify(std::string_view name) {
@@ -39,8 +38,6 @@ Metric classify(std::string_view name) {
   if (name == "gpu_prefix_cache_queries_total" || name == "gpu_prefix_cache_queries")
     return Metric::PrefixQueriesLegacy;
   if (name == "gpu_prefix_cache_hits_total" || name == "gpu_prefix_cache_hits") return Metric::PrefixHitsLegacy;
-  if (name == "external_prefix_cache_hits_total" || name == "external_prefix_cache_hits")
-    return Metric::ExternalPrefixHits;
   return Metric::Other;
 }
 
@@ -228,9 +225,6 @@ void accumulate(ModelLoad& m, Metric metric, double value) {
       add_prefix_counter(m.prefix_cache_hits, m.prefix_hits_source, metric == Metric::PrefixHitsLegacy, value);
       m.has_prefix_cache = true;
       break;
-    case Metric::ExternalPrefixHits:
-      m.external_prefix_cache_hits += value;
-      break;
     default:
       break;
   }
@@ -368,7 +362,7 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
     if (metric == Metric::CacheConfig) {
       out.cache.present = true;
       uint64_t v = 0;
-      // Clamped: the prefix index sizes each server from these (control/prefix_capacity.h).
+      // Clamped: the prefix index sizes itself from these (2x the blocks of both tiers).
       out.cache.block_size = parse_u64(labels.block_size, v) ? std::min(v, limits_.max_block_size) : 0;
       v = 0;
       out.cache.num_gpu_blocks = parse_u64(labels.num_gpu_blocks, v) ? std::min(v, limits_.max_num_gpu_blocks) : 0;
@@ -413,7 +407,6 @@ ParseResult VllmMetricsParser::parse(std::string_view text, VllmMetrics& out) {
     }
     all.prefix_cache_queries += m.prefix_cache_queries;
     all.prefix_cache_hits += m.prefix_cache_hits;
-    all.external_prefix_cache_hits += m.external_prefix_cache_hits;
     all.has_prefix_cache |= m.has_prefix_cache;
   }
   return ParseResult{};

@@ -189,11 +189,6 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
     stats_.prefix_hit_ratio.observe(result.prefix_hit_ratio(), metrics::kHitRatioBuckets);
     stats_.prefix_hit_bytes.observe(double(result.matched_blocks) * double(hasher_.block_bytes()),
                                     metrics::kHitBytesBuckets);
-    if (shared_.forecasts != nullptr && pick.prompt_tokens > 0) {
-      const uint64_t matched_tokens = uint64_t(result.matched_blocks) * hasher_.block_bytes() / 4;
-      shared_.forecasts->add(result.endpoint, pick.prompt_tokens,
-                             sched::counted_hit_tokens(matched_tokens, pick.prompt_tokens, endpoint.block_size));
-    }
   }
   decision.endpoint_id = result.endpoint;
   decision.reason = result.reason;

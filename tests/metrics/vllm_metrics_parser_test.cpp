@@ -29,9 +29,6 @@ vllm:prefix_cache_queries_total{engine="0",model_name="meta-llama/Llama-3.1-8B-I
 # HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.
 # TYPE vllm:prefix_cache_hits_total counter
 vllm:prefix_cache_hits_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 90000.0
-# HELP vllm:external_prefix_cache_hits_total External prefix cache hits from KV connector, in cached tokens.
-# TYPE vllm:external_prefix_cache_hits_total counter
-vllm:external_prefix_cache_hits_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 6000.0
 # HELP vllm:lora_requests_info Running stats on lora requests.
 # TYPE vllm:lora_requests_info gauge
 vllm:lora_requests_info{max_lora="4",running_lora_adapters="",waiting_lora_adapters=""} 1.7324e+09
@@ -63,8 +60,6 @@ TEST_CASE("vLLM v1 output: gauges, LoRA info (newest series), cache config, pref
     CHECK_FALSE(llama->kv_cache_usage_is_legacy);
     CHECK(llama->prefix_cache_queries == 120000.0);
     CHECK(llama->prefix_cache_hits == 90000.0);
-    CHECK(llama->external_prefix_cache_hits == 6000.0);  // a KV connector's (the CPU tier's) hits
-    CHECK(m.all.external_prefix_cache_hits == 6000.0);
     CHECK(m.all.waiting == 7.0);
     CHECK(m.all.kv_cache_usage == doctest::Approx(0.4217));
     CHECK(m.lora.present);
@@ -74,7 +69,7 @@ TEST_CASE("vLLM v1 output: gauges, LoRA info (newest series), cache config, pref
     CHECK(m.cache.present);
     CHECK(m.cache.block_size == 16);
     CHECK(m.cache.num_gpu_blocks == 27545);
-    CHECK(m.samples == 14);
+    CHECK(m.samples == 13);
 
     std::vector<std::string> adapters;
     for_each_adapter(m.lora.running_adapters, [&](std::string_view a) { adapters.emplace_back(a); });

@@ -23,14 +23,12 @@
 #include "ringgate/control/kv_event_sources.h"
 #include "ringgate/control/latency_learner.h"
 #include "ringgate/control/pool_events.h"
-#include "ringgate/control/prefix_capacity.h"
 #include "ringgate/control/shared_state.h"
 #include "ringgate/proxy/passive_health.h"
 #include "ringgate/proxy/request_router.h"
 #include "ringgate/proxy/response_table.h"
 #include "ringgate/sched/endpoint_registry.h"
 #include "ringgate/sched/inflight_counters.h"
-#include "ringgate/sched/prefix_forecasts.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/sched/snapshot_publisher.h"
 
@@ -71,7 +69,6 @@ class ControlLoop {
   const EndpointPool& pool() const { return pool_; }
   const sched::PrefixIndex& index() const { return index_; }
   const sched::InflightCounters& inflight() const { return inflight_; }
-  const PrefixCapacity& prefix_capacity() const { return prefix_capacity_; }
   const proxy::PassiveHealth& health() const { return health_; }
   const proxy::ResponseTable& responses() const { return responses_; }
   const LatencyLearner& latency() const { return latency_; }
@@ -90,9 +87,6 @@ class ControlLoop {
   // The control thread's own reader slot (slot `workers`), for rendering admin pages.
   sched::SnapshotPublisher::Reader reader_;
   sched::PrefixIndex index_;
-  // What the index promised each server, and each server's share of it kept by that.
-  sched::PrefixForecasts forecasts_;
-  PrefixCapacity prefix_capacity_;
   proxy::ResponseTable responses_;
   sched::InflightCounters inflight_;
   // The latency model (issue 35): drained every turn, its coefficients in every snapshot.

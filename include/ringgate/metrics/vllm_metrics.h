@@ -45,9 +45,6 @@ struct ModelLoad {
   double kv_cache_usage = 0;        // vllm:kv_cache_usage_perc (0..1), legacy gpu_cache_usage_perc
   double prefix_cache_queries = 0;  // vllm:prefix_cache_queries_total (tokens)
   double prefix_cache_hits = 0;     // vllm:prefix_cache_hits_total (tokens)
-  // vllm:external_prefix_cache_hits_total (tokens): a KV connector's hits, as the CPU tier's
-  // of the OffloadingConnector, which prefix_cache_hits does not count.
-  double external_prefix_cache_hits = 0;
   bool has_waiting = false;
   bool has_running = false;
   bool has_kv_cache_usage = false;

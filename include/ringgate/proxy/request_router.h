@@ -23,7 +23,6 @@
 #include "ringgate/openai/prompt_tokenizer.h"
 #include "ringgate/sched/inflight_counters.h"
 #include "ringgate/sched/placement_record.h"
-#include "ringgate/sched/prefix_forecasts.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
 #include "ringgate/proxy/response_arrivals.h"
@@ -42,7 +41,6 @@ struct RouterShared {
   sched::SnapshotPublisher* publisher = nullptr;
   sched::PrefixIndex* index = nullptr;
   sched::InflightCounters* inflight = nullptr;
-  sched::PrefixForecasts* forecasts = nullptr;  // what the index promised each server (null: not counted)
   PassiveHealth* health = nullptr;  // null = no passive ejection
   sched::SchedulerConfig scheduler;
   size_t prefix_block_bytes = 64;
