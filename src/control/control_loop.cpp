@@ -115,12 +115,11 @@ void ControlLoop::publish_if_changed() {
       health_.ensure(e.id);
       if (e.id >= routable_by_id_.size()) routable_by_id_.resize(size_t(e.id) + 1, 0);
       if (e.routable && !routable_by_id_[e.id]) health_.reset(e.id);
-      // The index remembers twice what the server can cache, in both tiers (llm-d-router
-      // #1650: sized to HBM alone, it forgets what the CPU tier still holds): forgetting
-      // a prompt the server still holds sends its next request elsewhere, a sure miss,
-      // while remembering one it evicted costs nothing (every server would miss it).
-      // perf/routing/compare.sh: 1x capacity 0.94 hit rate on workload A, 2x 0.973.
-      if (e.num_gpu_blocks) index_.set_capacity(e.id, 2 * (e.num_gpu_blocks + e.num_cpu_blocks));
+      // From both tiers (llm-d-router #1650: sized to HBM alone, the index forgets what the
+      // CPU tier still holds), in the index's blocks (a 64-token block is four of its 64 bytes).
+      if (e.num_gpu_blocks)
+        index_.set_capacity(e.id, sched::kv_index_capacity(e.num_gpu_blocks + e.num_cpu_blocks, e.block_size,
+                                                           options_.prefix_block_bytes));
       if (e.routable) ++routable;
     }
     std::fill(routable_by_id_.begin(), routable_by_id_.end(), 0);

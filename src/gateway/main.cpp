@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
   control_options.pool_name = settings.pool_name;
   control_options.pool = settings.pool;
   control_options.scheduler = settings.scheduler;
+  control_options.prefix_block_bytes = settings.prefix_block_bytes;
   control_options.kv_events = settings.kv_events;
   control_options.prompt_tokenizer = settings.prompt_tokenizer;
   control_options.limiter = &limiter;

@@ -62,6 +62,15 @@ std::map<EndpointId, uint32_t> matches(const PrefixIndex& idx, const std::vector
 
 }  // namespace
 
+TEST_CASE("index: a server's share is twice its KV, in the index's 64-byte blocks") {
+  using ringgate::sched::kv_index_capacity;
+  CHECK(kv_index_capacity(1000, 16, 64) == 2000);   // vLLM's default block: one of the index's
+  CHECK(kv_index_capacity(1000, 64, 64) == 8000);   // llm-d's 64-token blocks: four each
+  CHECK(kv_index_capacity(1000, 0, 64) == 2000);    // block size unreported: 16
+  CHECK(kv_index_capacity(1000, 16, 128) == 1000);  // scheduler.prefixBlockBytes 128
+  CHECK(kv_index_capacity(0, 16, 64) == 0);
+}
+
 TEST_CASE("index: longest match per endpoint") {
   PrefixIndex idx(1000, 16);
   auto a = chain(1, 1, 0, 40);

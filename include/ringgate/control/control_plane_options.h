@@ -27,6 +27,7 @@ struct ControlPlaneOptions {
   proxy::ResponseTableLimits responses;  // which server holds each Responses API response
   PoolOptions pool;
   sched::SchedulerConfig scheduler;
+  size_t prefix_block_bytes = 64;      // the prefix index's block (scheduler.prefixBlockBytes)
   proxy::PassiveHealthOptions health;  // passive ejection (config `health`)
   size_t workers = 1;
   int admin_listen_fd = -1;  // bound and listening; owned from here on

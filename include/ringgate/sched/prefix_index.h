@@ -56,6 +56,17 @@ namespace ringgate::sched {
 // prompt bytes: 100 MB of prompt text, ~26 million tokens).
 inline constexpr size_t kDefaultPrefixIndexBytes = size_t(128) << 20;
 
+// The blocks of the index (of block_bytes prompt bytes) a server gets: twice the KV it
+// reports (`kv_blocks` of `block_tokens` tokens, both tiers), its tokens at 4 bytes each.
+// Twice: forgetting a prompt the server still holds sends its next request elsewhere, a
+// sure miss, while remembering one it evicted costs no hit (every server would miss it);
+// perf/routing/README "The index's size" measured shrinking it by the server's own
+// counters, and kept this. Unknown block_tokens (0): vLLM's default, 16.
+constexpr size_t kv_index_capacity(uint64_t kv_blocks, uint64_t block_tokens, size_t block_bytes) {
+  const uint64_t tokens = kv_blocks * (block_tokens ? block_tokens : 16);
+  return size_t(2 * tokens * 4 / (block_bytes ? block_bytes : 64));
+}
+
 struct PrefixMatch {
   EndpointId endpoint = kNoEndpoint;
   uint32_t blocks = 0;  // number of leading blocks this endpoint holds (>= 1)
