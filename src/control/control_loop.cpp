@@ -116,7 +116,7 @@ void ControlLoop::publish_if_changed() {
       if (e.id >= routable_by_id_.size()) routable_by_id_.resize(size_t(e.id) + 1, 0);
       if (e.routable && !routable_by_id_[e.id]) health_.reset(e.id);
       // From both tiers (llm-d-router #1650: sized to HBM alone, the index forgets what the
-      // CPU tier still holds), in the index's blocks (a 64-token block is four of its 64 bytes).
+      // CPU tier still holds), in the index's blocks (a 64-token block is four of its 64-byte ones).
       if (e.num_gpu_blocks)
         index_.set_capacity(e.id, sched::kv_index_capacity(e.num_gpu_blocks + e.num_cpu_blocks, e.block_size,
                                                            options_.prefix_block_bytes));
