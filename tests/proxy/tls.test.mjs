@@ -44,6 +44,20 @@ function install(from, to) {
   fs.renameSync(`${to}.new`, to);
 }
 
+// A Secret volume as the kubelet lays it out: served.pem and served.key link through
+// `..data` to a versioned directory, and a rotation swaps `..data` in one rename, so the
+// gateway never sees one file of the pair without the other.
+function installSecret(version, leaf) {
+  const at = file(`..${version}`);
+  fs.mkdirSync(at);
+  fs.copyFileSync(file(`${leaf}.pem`), path.join(at, 'served.pem'));
+  fs.copyFileSync(file(`${leaf}.key`), path.join(at, 'served.key'));
+  fs.symlinkSync(`..${version}`, file('..data_tmp'));
+  fs.renameSync(file('..data_tmp'), file('..data'));
+  for (const name of ['served.pem', 'served.key'])
+    if (!fs.existsSync(file(name))) fs.symlinkSync(`..data/${name}`, file(name));
+}
+
 async function gatewayWith(tlsYaml, extra = [], listenYaml = []) {
   const config = file(`gateway-${live.length}.yaml`);
   fs.writeFileSync(config, ['apiVersion: ringgate.io/v1', 'kind: Gateway', 'listen:', ...listenYaml.map((l) => `  ${l}`),
@@ -61,8 +75,7 @@ before(async () => {
   makeLeaf('client', 'ca', 'D4', { client: true });
   makeCa('other-ca');
   makeLeaf('stranger', 'other-ca', 'E5', { client: true });
-  install(file('leaf-a.pem'), file('served.pem'));
-  install(file('leaf-a.key'), file('served.key'));
+  installSecret('v1', 'leaf-a');
   ca = fs.readFileSync(file('ca.pem'));
   sims = await Promise.all([startSim(['--model', MODEL]), startSim(['--model', MODEL])]);
   gw = await gatewayWith([`certFile: ${file('served.pem')}`, `keyFile: ${file('served.key')}`, 'handshakeTimeout: 1s']);
@@ -283,8 +296,10 @@ test('certificate rotated under load: no request fails, new connections get the 
   // A stream that began before the rotation and ends after it.
   const long = request(gw, { body: JSON.stringify({ model: MODEL, prompt: 'a long one', max_tokens: 120, stream: true }) });
   await new Promise((r) => setTimeout(r, 400));
-  install(file('leaf-b.key'), file('served.key'));
-  install(file('leaf-b.pem'), file('served.pem'));
+  // Written as two files one after the other, a pair can be split by more than the
+  // watcher's 200 ms of quiet on a loaded machine, and the half-written pair is then
+  // rightly counted as a rejected reload; the kubelet's one rename cannot be split.
+  installSecret('v2', 'leaf-b');
   let serial = 'A1';
   for (const t0 = performance.now(); serial !== 'B2' && performance.now() - t0 < 5000;) {
     await new Promise((r) => setTimeout(r, 50));
