@@ -157,6 +157,18 @@ run_rounds() {
 # field NAME COLUMN (of $tmp/results): 2 req/s, 3 p50 us, 4 p99 us, 5 proxy cpu us/req
 field() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$tmp/results"; }
 
+# paired_ratio A B COLUMN: A's figure over B's, round by round (run_rounds' $tmp/runs: the
+# i-th run of each is in round i), as "median [min-max]". On shared cores a run's CPU a
+# request moves +-15% with the machine, and the two runs of one round move together, so the
+# ratio of a round's pair varies less than the ratio of the two medians.
+paired_ratio() {
+  awk -v a="$1" -v b="$2" -v c="$3" '$1 == a { x[++i] = $c } $1 == b { y[++j] = $c }
+    END { n = 0; for (k = 1; k <= i && k <= j; k++) if (y[k] + 0 > 0 && x[k] != "-") r[++n] = x[k] / y[k]
+          if (!n) { print "n/a"; exit }
+          for (p = 2; p <= n; p++) for (q = p; q > 1 && r[q - 1] > r[q]; q--) { t = r[q]; r[q] = r[q - 1]; r[q - 1] = t }
+          printf "%.2fx [%.2f-%.2f]", r[int((n + 1) / 2)], r[1], r[n] }' "$tmp/runs"
+}
+
 # start_peer_proxies [SUFFIX]: the peers every proxy benchmark runs beside ringgate, in
 # front of the backend at $backend_port: nginx (1 worker, upstream keep-alive, no
 # buffering) and HAProxy (1 thread, keep-alive, connection reuse). Sets nginx_port,

@@ -194,6 +194,7 @@ for c in $cases_wanted; do
     printf '%-20s cpu/req %sx %-8s (nginx %sx, haproxy %sx)  req/s %sx  p99 %sx\n' "$rg-$c" \
       "$(div "$rg_cpu" "$(field "$peer-$c" 5)")" "$peer" "$(div "$rg_cpu" "$ng_cpu")" "$(div "$rg_cpu" "$ha_cpu")" \
       "$(div "$(field "$rg-$c" 2)" "$(field "$peer-$c" 2)")" "$(div "$(field "$rg-$c" 4)" "$(field "$peer-$c" 4)")"
+    printf '%-20s cpu/req against %s round by round: %s\n' "$rg-$c" "$peer" "$(paired_ratio "$rg-$c" "$peer-$c" 5)"
   done
 done
 if [[ " $cases_wanted " == *" small "* && " $cases_wanted " == *" h1 "* ]]; then
@@ -203,7 +204,8 @@ fi
 if [ -n "${BASE:-}" ]; then
   for c in $cases_wanted; do
     echo "$c: this build / BASE cpu/req $(div "$(field "ringgate-$c" 5)" "$(field "ringgate-base-$c" 5)")x," \
-      "req/s $(div "$(field "ringgate-$c" 2)" "$(field "ringgate-base-$c" 2)")x"
+      "req/s $(div "$(field "ringgate-$c" 2)" "$(field "ringgate-base-$c" 2)")x;" \
+      "cpu/req round by round $(paired_ratio "ringgate-$c" "ringgate-base-$c" 5)"
   done
 fi
 if [ -f "$tmp/perf.data" ]; then

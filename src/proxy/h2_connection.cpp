@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 #include "ringgate/http/error_response.h"
 #include "ringgate/proxy/client_connection.h"
@@ -84,6 +85,7 @@ struct H2Connection::Stream final : ExchangeClient {
   uint64_t started_ms = 0;
   bool head_only = false;  // a HEAD request: its answer's body is not sent
   bool reusable = true;    // its exchange ended by itself (was never told its client went)
+  bool writing = false;    // in the connection's writing_ (until its output all went, or it closed)
 };
 
 namespace {
@@ -94,7 +96,11 @@ constexpr size_t kKeptBufferBytes = 16 * 1024;
 // small again would grow by doubling for every stream, copying itself each time.
 constexpr size_t kKeptOutputBytes = 64 * 1024;
 // Closed streams the worker's HTTP/2 connections keep for their next ones, together
-// (each ~10 KB, its Exchange, and its buffers up to the sizes above).
+// (each ~10 KB, its Exchange, and its buffers up to the sizes above): this many, or as
+// many as the worker has streams open, so spares never hold more than the open streams
+// hold. A fixed 256 was too few for 1,000 streams in flight on ten connections: the
+// connections whose answers ended first kept the spares, and the others built each new
+// stream's Exchange afresh (6% of the worker's CPU in perf/proxy/h2.sh's wide case).
 constexpr size_t kSpareStreamsPerWorker = 256;
 }  // namespace
 
@@ -131,6 +137,7 @@ H2Connection::~H2Connection() {
   rt_.counters->http2_streams_closed.add(streams_.size());
   rt_.counters->http2_connections_closed.add();
   rt_.h2_spare_streams -= spare_.size();
+  rt_.h2_open_streams -= streams_.size();
 }
 
 H2Connection::Stream& H2Connection::stream_of(http::H2Stream& h2) { return *static_cast<Stream*>(h2.owner); }
@@ -157,22 +164,32 @@ bool H2Connection::send(size_t room) {
 // next grows from small, and each doubling would copy what it holds. Room for the frames
 // the streams hold, at once: their heads, and the payloads copied (smaller ones; larger
 // ones stay in the streams' buffers, named in the gather).
-void H2Connection::reserve_output(std::string& out, size_t room) const {
+void H2Connection::reserve_output(std::string& out, size_t room) {
   // No more than that: a reserve past the connection's kept capacity (64 KiB) would send
   // a buffer back to the allocator after every send that growth would have kept.
   constexpr size_t kFrameHead = 9, kMaxFrame = 16384;
   size_t want = out.size();
-  for (const auto& [id, stream] : streams_) {
+  std::erase_if(writing_, [&](Stream* stream) {
     const size_t pending = stream->h2.pending();
-    if (pending > 0) want += kFrameHead * (pending / kMaxFrame + 1);
+    if (pending == 0) {
+      stream->writing = false;
+      return true;
+    }
+    want += kFrameHead * (pending / kMaxFrame + 1);
     if (pending < http::kMinGatheredPayloadBytes) want += pending;
-  }
+    return false;
+  });
   out.reserve(std::min(want, room + kFrameHead + kMaxFrame));  // DATA stops past `room`
 }
 
 void H2Connection::recycle_closed() {
+  // Out of writing_ first, in one pass (a send that ends a hundred answers closes a hundred).
+  bool listed = false;
+  for (std::unique_ptr<Stream>& stream : closed_) listed |= std::exchange(stream->writing, false);
+  if (listed) std::erase_if(writing_, [](const Stream* stream) { return !stream->writing; });
   for (std::unique_ptr<Stream>& stream : closed_) {
-    if (!stream->reusable || stream->exchange.active() || rt_.h2_spare_streams >= kSpareStreamsPerWorker) continue;
+    const size_t kept = std::max(kSpareStreamsPerWorker, rt_.h2_open_streams);
+    if (!stream->reusable || stream->exchange.active() || rt_.h2_spare_streams >= kept) continue;
     stream->renew();
     spare_.push_back(std::move(stream));
     ++rt_.h2_spare_streams;
@@ -193,6 +210,7 @@ http::H2Stream* H2Connection::h2_open(int32_t id) {
   http::H2Stream* h2 = &stream->h2;
   h2->owner = stream.get();
   streams_.emplace(id, std::move(stream));
+  ++rt_.h2_open_streams;
   return h2;
 }
 
@@ -232,6 +250,10 @@ void H2Connection::answer(Stream& stream, int status, std::string_view code, std
 
 void H2Connection::reply_ready(Stream& stream) {
   http::H2Stream& h2 = stream.h2;
+  if (!stream.writing) {
+    stream.writing = true;
+    writing_.push_back(&stream);
+  }
   if (!h2.answer_started) {
     int status = 0;
     size_t fields = 0;
@@ -268,6 +290,7 @@ void H2Connection::h2_closed(http::H2Stream& h2, uint32_t error_code) {
   rt_.counters->http2_streams_closed.add();
   closed_.push_back(std::move(it->second));
   streams_.erase(it);
+  --rt_.h2_open_streams;
 }
 
 void H2Connection::reset(Stream& stream, uint32_t error_code) { session_.reset(stream.h2, error_code); }
@@ -314,7 +337,7 @@ void H2Connection::on_timer(net::Timer&) {
 
 void H2Connection::arm_stall_check() {
   if (stall_timer_.armed()) return;
-  for (auto& [id, stream] : streams_) {
+  for (const Stream* stream : writing_) {
     if (stream->h2.pending() == 0) continue;
     const uint64_t every = std::max<uint64_t>(rt_.options->client_write_timeout_ms / 4, 100);
     rt_.loop->timers().arm(stall_timer_, every, rt_.loop->now_ms());

@@ -42,6 +42,7 @@ struct ClientRuntime {
   // completion is seen): with buffered_request_bytes, kept under the buffered-bytes cap.
   size_t direct_receiving_bytes = 0;
   size_t h2_spare_streams = 0;  // closed HTTP/2 streams kept for reuse, all connections (H2Connection)
+  size_t h2_open_streams = 0;   // open HTTP/2 streams, all connections: as many spares may be kept
   std::vector<std::string> h2_spare_buffers;  // for HTTP/2 streams to swap with what they lend a send (H2Gather)
 };
 
