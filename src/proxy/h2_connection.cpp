@@ -187,14 +187,17 @@ void H2Connection::recycle_closed() {
   bool listed = false;
   for (std::unique_ptr<Stream>& stream : closed_) listed |= std::exchange(stream->writing, false);
   if (listed) std::erase_if(writing_, [](const Stream* stream) { return !stream->writing; });
+  const size_t kept = std::max(kSpareStreamsPerWorker, rt_.h2_open_streams);
   for (std::unique_ptr<Stream>& stream : closed_) {
-    const size_t kept = std::max(kSpareStreamsPerWorker, rt_.h2_open_streams);
     if (!stream->reusable || stream->exchange.active() || rt_.h2_spare_streams >= kept) continue;
     stream->renew();
     spare_.push_back(std::move(stream));
     ++rt_.h2_spare_streams;
   }
   closed_.clear();  // the rest
+  // Fewer streams open than before: this connection's spares past the bound go too (an idle
+  // connection's go with it, at timeouts.clientIdle).
+  for (; rt_.h2_spare_streams > kept && !spare_.empty(); --rt_.h2_spare_streams) spare_.pop_back();
 }
 
 http::H2Stream* H2Connection::h2_open(int32_t id) {
