@@ -88,7 +88,7 @@ const windowOf = (o, w, rate) => ({ warmup: o.warmup || Math.max(WORKLOADS[w].wa
   duration: o.duration || WORKLOADS[w].duration });
 const sentPerSec = (r) => r.sent / (r.duration ?? WORKLOADS[r.workload].duration);
 const D = { configs: ALL_CONFIGS.filter((c) => !PRECISE.has(c) && c !== 'k8s-service').join(','), workloads: 'A,C,L', seeds: '1', rates: '', workers: 2, sims: 4,
-  blockSize: 16, ttftLimitMs: 2000, warmup: 0, duration: 0, model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'), timeoutMs: 60000 };
+  blockSize: 16, ttftLimitMs: 2000, warmup: 0, duration: 0, itlMs: 0, model: 'facebook/opt-125m', out: path.resolve(HERE, '../results'), timeoutMs: 60000 };
 const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback only)
   --configs LIST     of ${ALL_CONFIGS.join(',')}
                      [all but the precise rows]
@@ -108,14 +108,22 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
   --rates W:R1/R2/R3,...   the loads of a workload in req/s (default: ${Object.entries(WORKLOADS).map(([w, x]) => `${w} ${x.rates.join('/')}`).join(', ')})
   --ttft-limit-ms MS the TTFT p90 a load must keep for its output tokens/s to count     [${D.ttftLimitMs}]
   --warmup S --duration S   every workload's warm-up and measured window (0: the workload's own)
+  --itl-ms MS        the sims' inter-token latency in every workload (0: the workload's own; a
+                     calibration experiment: how long running sequences hold their KV)           [0]
   --workers N --timeout-ms MS --out DIR                                                 [${D.workers} ${D.timeoutMs} perf/results]
   --report A.json B.json ...   no run: one report of the rows of earlier runs' JSON files (rows of
                      one config, workload, load and seed in two files: the later file's)`;
 
+// --itl-ms: the sims' flags and the report's arithmetic both read the workload's own figure.
+function overrideItl(ms) {
+  if (ms) for (const spec of Object.values(WORKLOADS)) spec.sim.itlMs = ms;
+}
+
 function parse(argv) {
   const o = { ...D };
   const keys = { '--configs': 'configs', '--workloads': 'workloads', '--seeds': 'seeds', '--rates': 'rates', '--out': 'out',
-    '--workers': 'workers', '--ttft-limit-ms': 'ttftLimitMs', '--timeout-ms': 'timeoutMs', '--warmup': 'warmup', '--duration': 'duration' };
+    '--workers': 'workers', '--ttft-limit-ms': 'ttftLimitMs', '--timeout-ms': 'timeoutMs', '--warmup': 'warmup', '--duration': 'duration',
+    '--itl-ms': 'itlMs' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--help' || argv[i] === '-h') { console.log(HELP); process.exit(0); }
     const k = keys[argv[i]];
@@ -139,6 +147,8 @@ function parse(argv) {
   }
   if (o.seeds.some((s) => !Number.isInteger(s)) || o.seeds.length > 10) throw new Error('--seeds: at most 10 integers');
   if (!(o.warmup >= 0 && o.warmup <= 600 && o.duration >= 0 && o.duration <= 600)) throw new Error('--warmup, --duration: 0..600 s');
+  if (!(o.itlMs >= 0 && o.itlMs <= 1000)) throw new Error('--itl-ms: 0..1000');
+  overrideItl(o.itlMs);
   return o;
 }
 
@@ -444,6 +454,8 @@ function report(o, rows, meta) {
 function merged(files) {
   const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')));
   const o = { ...runs[0].options, ttftLimitMs: D.ttftLimitMs };
+  if (new Set(runs.map((run) => run.options.itlMs ?? 0)).size > 1) throw new Error('--report: runs with different --itl-ms');
+  overrideItl(o.itlMs);
   const byCell = new Map();
   for (const run of runs) for (const r of run.rows) byCell.set(`${r.config}/${r.workload}/${r.rate}/${r.seed}`, r);
   const rows = [...byCell.values()];
