@@ -12,8 +12,10 @@ sanitized_options=(-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=
 configure() {  # configure DIR [meson options...]: fresh or reconfigured, never stale
   local dir=$1; shift
   local log; log=$(mktemp)
+  # A new build dir links with lld: a third of bfd's time on the ~170 test binaries (an ASan
+  # test binary: 1.7 s with bfd, 0.5 s with lld). A dir made before keeps its linker.
   if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
-  else meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }; fi
+  else CC_LD=lld CXX_LD=lld meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }; fi
   rm -f "$log"
 }
 

@@ -8,7 +8,7 @@ packages=(
   build-essential g++ meson ninja-build pkg-config cmake
   liburing-dev node-llhttp libsimdjson-dev libxxhash-dev libmimalloc-dev
   prometheus-cpp-dev doctest-dev libyaml-cpp-dev libssl-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format clang-tidy libseccomp-dev libpcre2-dev libicu-dev
+  clang libclang-rt-14-dev lld clang-format clang-tidy libseccomp-dev libpcre2-dev libicu-dev
   libzmq3-dev libmsgpack-cxx-dev libhiredis-dev libnghttp2-dev python3-h2 python3-httpx
   libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
   wrk nginx-light haproxy prometheus redis-server nghttp2-client

@@ -5,14 +5,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { scrape } from '../lib/procs.mjs';
-import { waitFor } from '../lib/timing.mjs';
+import { sleep, timeScale, waitFor } from '../lib/timing.mjs';
 import { MODEL, stopAll, startLeaf, startHub, waitLeaves, pool, metric } from './topology.mjs';
 
 after(stopAll);
 
 const TOKENS = 64;
 let faultSeed = 0;
-const simArgs = () => ['--mode', 'random', '--seed', '7', '--inter-token-latency-ms', '20', '--max-num-seqs', '1024',
+// Streams last 64 x 20 ms; under the sanitizers (time scale 3) 3x that, so the kill lands mid-stream
+// however slowly the test's own polling runs (at 20 ms every stream had ended before it, on a loaded runner).
+const simArgs = () => ['--mode', 'random', '--seed', '7', '--inter-token-latency-ms', String(20 * timeScale), '--max-num-seqs', '1024',
   '--fault-seed', String(++faultSeed)];
 
 function request(i) {
@@ -61,10 +63,13 @@ test('a leaf gateway SIGKILLed under 100 streams: 0 failed, the migrated ones to
   await waitLeaves(hub, leaves.map((l) => l.address));
   const victim = leaves[0];
   const streams = pool(100, 100, (i) => stream(hub.url, i));
-  // Kill it mid-way: once it runs 15 streams, 200 ms (~10 tokens) later.
-  await waitFor('streams on the victim leaf', async () =>
-    metric(await scrape(`${victim.gw.adminUrl}/metrics`), 'inference_objective_running_requests') >= 15, 10000);
-  await new Promise((r) => setTimeout(r, 200));
+  // Kill it mid-way: once 15 streams on it have their first token (a stream killed before
+  // that is retried, not resumed), 200 ms (~10 tokens) later. Waiting on running requests
+  // alone failed under ASan on a loaded runner: none had a token yet, so none resumed.
+  const firstTokens = async () => (await Promise.all(victim.sims.map(async (s) =>
+    metric(await scrape(`${s.url}/metrics`), 'vllm:time_to_first_token_seconds_count')))).reduce((a, b) => a + b, 0);
+  await waitFor('first tokens of streams on the victim leaf', async () => await firstTokens() >= 15, 10000 * timeScale);
+  await sleep(200);
   await victim.gw.stop('SIGKILL');
   const results = await streams;
   const survivor = leaves[1].sims[0];

@@ -343,6 +343,10 @@ class Http2(unittest.TestCase):
         before = metric(sim_admin, aborted) or 0
         resets = metric(admin, 'ringgate_http2_resets_total{side="client"}') or 0
         raw = Raw(self.api())
+        # The connection's window opened wide: this reader sends no WINDOW_UPDATE, and on a loaded
+        # runner (ASan) streams that keep sending until their reset lands could use up 64 KiB
+        # before the last stream's first token (seen once: no frame for 10 s).
+        raw.send(hf.WindowUpdateFrame(0, window_increment=(1 << 31) - 1 - 65535))
         ids = list(range(1, 100, 2))  # 50 streams
         for sid in ids:
             raw.request(sid, json.dumps({'model': MODEL, 'prompt': 'slow ' * 4, 'max_tokens': 2000, 'stream': True,
