@@ -58,7 +58,8 @@ export RINGGATE_TEST_TIME_SCALE=3
 export RINGGATE_SIM_BIN=$PWD/build/src/sim/ringgate-sim
 # One file fewer at once than the optimized stage: at 2 x nproc a slow runner starved the
 # sanitized sims past their health checks (one CI run: 4 files failed on 503s and short
-# counts, the CPU pressure's 5-minute average at 66%).
+# counts, the CPU pressure's 5-minute average at 66%). With the optimized sims, 4 at once
+# took as long as 3 (554 s against 550 s, the CPU saturated), and one unit test timed out.
 meson test -C "$sanitized_dir" --no-rebuild --print-errorlogs --num-processes "$((test_processes - 1))" \
   --timeout-multiplier "$RINGGATE_TEST_TIME_SCALE" --no-suite integration-epoll --no-suite integration-seccomp || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS RINGGATE_TEST_TIME_SCALE RINGGATE_SIM_BIN
