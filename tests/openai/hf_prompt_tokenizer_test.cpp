@@ -210,7 +210,7 @@ TEST_CASE("token cache: a prompt whose tokenized text was seen before gets the i
   const std::string c = a.substr(0, HfPromptTokenizer::cut_point(a, 8192));
   for (const std::string& dir : {kQwen3, kLlama}) {
     CAPTURE(dir);
-    // No cache (0 entries): what tokenizing gives. One load for all of them: a load is
+    // No token cache (0 bytes): what tokenizing gives. One load for all of them: a load is
     // most of this test's time under the sanitizers.
     auto uncached = HfPromptTokenizer::load(dir, 8192, 0);
     REQUIRE(uncached.ok());
