@@ -164,3 +164,5 @@ Result<EndpointSliceList> parse_endpoint_slice_list(std::string_view json_text) 
 }
 
 }  // namespace ringgate::discovery
+
+#undef RG_TRY  // the unity build's next file is not ours

@@ -1,15 +1,9 @@
 #include "ringgate/discovery/kv_events_annotation.h"
 
+#include "ringgate/discovery/shown_value.h"
+
 namespace ringgate::discovery {
 namespace {
-
-// The value as shown in a reason: bounded and printable (it comes from whoever can edit pods).
-std::string shown(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 32)) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?');
-  if (text.size() > 32) out += "...";
-  return out;
-}
 
 void read_one(std::optional<std::string_view> text, std::string_view key, uint16_t& out, std::string& problem) {
   if (!text) return;
@@ -18,7 +12,7 @@ void read_one(std::optional<std::string_view> text, std::string_view key, uint16
     return;
   }
   if (!problem.empty()) problem += "; ";
-  problem += std::string(key) + ": \"" + shown(*text) + "\" is not a port (1-65535), ignored";
+  problem += std::string(key) + ": \"" + shown_value(*text) + "\" is not a port (1-65535), ignored";
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "json_fields.h"
+#include "ringgate/discovery/shown_value.h"
 
 namespace ringgate::discovery {
 namespace {
@@ -54,14 +55,6 @@ KvEventsAnnotation kv_events_annotation(const json::object& metadata) {
   return read_kv_events_annotation(text(kKvEventsPortAnnotation), text(kKvEventsReplayPortAnnotation));
 }
 
-// A label value as shown in a message: bounded and printable (whoever edits pods wrote it).
-std::string shown(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 32)) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?');
-  if (text.size() > 32) out += "...";
-  return out;
-}
-
 // Only the one key is looked up: the rest of the labels are not ours to bound. A bad
 // value costs the pod its role (it is `both`), never its place in the pool.
 void read_role_label(const json::object& metadata, PodState& pod) {
@@ -84,7 +77,7 @@ void read_role_label(const json::object& metadata, PodState& pod) {
     return;
   }
   pod.problem =
-      std::string(sched::kRoleLabel) + ": \"" + shown(text) + "\" is not prefill, decode or both, ignored (both)";
+      std::string(sched::kRoleLabel) + ": \"" + shown_value(text) + "\" is not prefill, decode or both, ignored (both)";
 }
 
 // The one label key; a value that is not "min-max" leaves the pod without a range it is
@@ -106,7 +99,7 @@ void read_context_range_label(const json::object& metadata, PodState& pod) {
   pod.context_range.state = sched::ContextRangeState::Malformed;
   if (!pod.problem.empty()) pod.problem += "; ";
   pod.problem += std::string(sched::kContextLengthLabel) + ": " +
-                 (is_string ? "\"" + shown(text) + "\" is not min-max" : std::string("not a string")) +
+                 (is_string ? "\"" + shown_value(text) + "\" is not min-max" : std::string("not a string")) +
                  ", no range trusted";
 }
 
@@ -131,7 +124,7 @@ void read_data_parallel_annotation(const json::object& metadata, PodState& pod) 
     return;
   }
   if (!pod.problem.empty()) pod.problem += "; ";
-  pod.problem += std::string(kDataParallelSizeAnnotation) + ": \"" + shown(text) +
+  pod.problem += std::string(kDataParallelSizeAnnotation) + ": \"" + shown_value(text) +
                  "\" is not a rank count (1-64), ignored (ranks learnt from /metrics)";
 }
 

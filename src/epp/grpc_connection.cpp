@@ -31,7 +31,7 @@ constexpr size_t kMaxQueuedAnswerBytes = 64u << 20;
 
 enum class Method : uint8_t { Process, Check, Watch, Unknown };
 
-Method method_of(std::string_view path) {
+Method grpc_method_of(std::string_view path) {
   if (path == kProcessPath) return Method::Process;
   if (path == kCheckPath) return Method::Check;
   if (path == kWatchPath) return Method::Watch;
@@ -309,7 +309,7 @@ void GrpcConnection::h2_request(http::H2Stream& h2) {
     session_.submit_head(h2, h2.refused_status, {}, /*end_stream=*/true);
     return flush();
   }
-  call.method = method_of(h2.request.target);
+  call.method = grpc_method_of(h2.request.target);
   bool grpc_content = false;
   for (const http::Header& field : h2.request.headers) {
     if (field.name == "content-type") {

@@ -19,7 +19,7 @@ namespace {
 
 constexpr uint64_t kOpMask = 15;
 constexpr uint16_t kBufferGroup = 1;
-constexpr int kTickMs = 100;
+constexpr int kRingTickMs = 100;
 constexpr uint64_t kTickTag = 1;  // no handler is at address 0: the timer tick's own CQEs
 
 uint64_t tag(IoHandler* h, IoOp op) { return reinterpret_cast<uintptr_t>(h) | uint64_t(op); }
@@ -99,11 +99,11 @@ class UringBackend final : public IoBackend {
         io_uring_get_events(ring_.raw());
       }
     } else {
-      // Timers are served by one kernel timeout op of at most kTickMs in flight, armed
+      // Timers are served by one kernel timeout op of at most kRingTickMs in flight, armed
       // once per tick, not a timeout per wait (each would program a timer: costly in
-      // a VM). A timer fires at most kTickMs late.
+      // a VM). A timer fires at most kRingTickMs late.
       if (!tick_armed_) {
-        const int ms = timeout_ms < kTickMs ? timeout_ms : kTickMs;
+        const int ms = timeout_ms < kRingTickMs ? timeout_ms : kRingTickMs;
         tick_spec_.tv_sec = 0;
         tick_spec_.tv_nsec = ms * 1000000LL;
         io_uring_sqe* sqe = ring_.sqe();

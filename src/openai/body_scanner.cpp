@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "ringgate/util/json_text.h"
+
 namespace ringgate::openai {
 
 namespace {
@@ -19,7 +21,6 @@ constexpr uint32_t kSeenRoutingKey = 1u << 18;  // << the key's index: bits 18..
 static_assert(kRoutingKeyCount <= 4, "routing keys take bits 18..21 of seen_");
 static_assert(sizeof(TextFields) == 2, "text fields take the low 16 bits of seen_");
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int hex_value(char c) {
@@ -568,7 +569,7 @@ void BodyScanner::feed(const char* data, size_t len) {
       default: break;
     }
     // Between tokens.
-    if (is_space(c)) {
+    if (util::is_json_space(c)) {
       ++p;
       continue;
     }

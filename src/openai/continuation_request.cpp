@@ -45,13 +45,6 @@ bool asks_for_something(od::value& v) {
   }
 }
 
-void append_field(std::string& out, std::string_view key, std::string_view raw) {
-  if (out.size() > 1) out += ',';
-  util::append_json_string(out, key);
-  out += ':';
-  out += raw;
-}
-
 void append_count(std::string& out, std::string_view key, uint64_t n) {
   if (out.size() > 1) out += ',';
   util::append_json_string(out, key);
@@ -135,7 +128,7 @@ std::optional<MigrationReason> build_continuation(std::string_view body, const C
     } else if (key == "add_generation_prompt") {
       if (spec.chat) continue;  // written below
     } else if (key == "model" && !spec.model_token.empty()) {
-      append_field(out, key, spec.model_token);
+      util::append_json_member(out, key, spec.model_token);
       continue;
     } else if (!spec.chat && key == "prompt") {
       prompt_seen = true;
@@ -178,7 +171,7 @@ std::optional<MigrationReason> build_continuation(std::string_view body, const C
     }
     std::string_view raw;
     if (!raw_json_of(value, raw)) return bad;
-    append_field(out, key, raw);
+    util::append_json_member(out, key, raw);
   }
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS || !prompt_seen) return bad;
   // The token budget, less what was generated.

@@ -17,13 +17,6 @@ constexpr std::string_view kRemoteDecode =
     "{\"do_remote_decode\":true,\"do_remote_prefill\":false,\"remote_engine_id\":null,\"remote_block_ids\":null,"
     "\"remote_host\":null,\"remote_port\":null}";
 
-void append_field(std::string& out, std::string_view key, std::string_view raw) {
-  if (out.size() > 1) out += ',';
-  util::append_json_string(out, key);
-  out += ':';
-  out += raw;
-}
-
 // Copies the body's fields into `out` ({ and the fields, no closing brace), leaving out
 // those the leg writes itself; "model" becomes spec.model_token when one is given.
 template <typename Skip>
@@ -42,7 +35,7 @@ bool copy_fields(std::string_view body, const LegSpec& spec, std::string& out, S
     std::string_view raw;
     if (!raw_json_of(value, raw)) return false;  // consumes the value whether kept or not
     if (key == "kv_transfer_params" || skip(key)) continue;
-    append_field(out, key, key == "model" && !spec.model_token.empty() ? spec.model_token : raw);
+    util::append_json_member(out, key, key == "model" && !spec.model_token.empty() ? spec.model_token : raw);
   }
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
 }
@@ -56,10 +49,10 @@ bool build_prefill_request(std::string_view body, const LegSpec& spec, std::stri
            (chat && key == "max_completion_tokens");
   });
   if (!ok) return false;
-  append_field(out, "stream", "false");
-  append_field(out, "max_tokens", "1");
-  if (chat) append_field(out, "max_completion_tokens", "1");
-  append_field(out, "kv_transfer_params", kRemoteDecode);
+  util::append_json_member(out, "stream", "false");
+  util::append_json_member(out, "max_tokens", "1");
+  if (chat) util::append_json_member(out, "max_completion_tokens", "1");
+  util::append_json_member(out, "kv_transfer_params", kRemoteDecode);
   out += '}';
   return true;
 }
@@ -67,7 +60,7 @@ bool build_prefill_request(std::string_view body, const LegSpec& spec, std::stri
 bool build_decode_request(std::string_view body, const LegSpec& spec, std::string_view kv_transfer_params,
                           std::string& out) {
   if (!copy_fields(body, spec, out, [](std::string_view) { return false; })) return false;
-  append_field(out, "kv_transfer_params", kv_transfer_params);
+  util::append_json_member(out, "kv_transfer_params", kv_transfer_params);
   out += '}';
   return true;
 }

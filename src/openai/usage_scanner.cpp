@@ -7,6 +7,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "ringgate/util/json_text.h"
+
 namespace ringgate::openai {
 namespace {
 
@@ -36,8 +38,6 @@ size_t find_key(const char* p, size_t n, size_t at) {
   const size_t pos = std::string_view(p, n).find(kKey, at);
   return pos == std::string_view::npos ? n : pos;
 }
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
@@ -106,7 +106,7 @@ size_t UsageScanner::read_object(std::string_view data, size_t at) {
   for (; at < data.size(); ++at) {
     const char c = data[at];
     if (state_ == State::AfterKey || state_ == State::AfterColon) {
-      if (is_space(c)) continue;
+      if (util::is_json_space(c)) continue;
       if (state_ == State::AfterKey && c == ':') {
         state_ = State::AfterColon;
         continue;
@@ -156,7 +156,7 @@ size_t UsageScanner::read_object(std::string_view data, size_t at) {
         continue;
       }
       // A count ends at a separator; `12.5` or `1e3` is not one.
-      if (c == ',' || c == '}' || c == ']' || is_space(c)) end_number();
+      if (c == ',' || c == '}' || c == ']' || util::is_json_space(c)) end_number();
       digits_ = 0;
       field_ = Field::None;
     }
@@ -195,10 +195,10 @@ size_t UsageScanner::read_object(std::string_view data, size_t at) {
         if (expect_value_ && c >= '0' && c <= '9') {
           number_ = c - '0';
           digits_ = 1;
-        } else if (!is_space(c)) {
+        } else if (!util::is_json_space(c)) {
           field_ = Field::None;  // `,`, a literal, a sign: the count, if any, is over
         }
-        if (!is_space(c)) expect_value_ = false;
+        if (!util::is_json_space(c)) expect_value_ = false;
         break;
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ringgate/http/headers.h"
 #include "ringgate/proxy/route_hints.h"
 #include "ringgate/util/monotonic_clock.h"
 
@@ -17,12 +18,8 @@ constexpr std::string_view kFairnessIdHeader = "x-gateway-inference-fairness-id"
 constexpr std::string_view kFairnessIdHeaderLlmd = "x-llm-d-inference-fairness-id";
 constexpr size_t kMaxFairnessIdBytes = 128;
 
-bool has_control_bytes(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; });
-}
-
-AdmissionDecision refuse(int status, std::string_view code, std::string_view message,
-                         std::string_view retry_after = {}) {
+AdmissionDecision refuse_admission(int status, std::string_view code, std::string_view message,
+                                   std::string_view retry_after = {}) {
   return {AdmissionVerdict::Refused, status, code, message, retry_after};
 }
 
@@ -58,7 +55,7 @@ std::string_view Admission::fairness_id() const {
   std::string_view id = request_->header(kFairnessIdHeader);
   if (id.empty()) id = request_->header(kFairnessIdHeaderLlmd);
   if (id.empty()) return metrics::kDefaultFairnessId;
-  if (id.size() > kMaxFairnessIdBytes || has_control_bytes(id)) return metrics::kOtherModelLabel;
+  if (id.size() > kMaxFairnessIdBytes || http::has_control_bytes(id)) return metrics::kOtherModelLabel;
   return id;
 }
 
@@ -81,8 +78,8 @@ AdmissionDecision Admission::admit_rate() {
   const RateLimitPolicy& policy = keyed_ && key_limits_.active() ? key_limits_ : rules.rate_limits;
   if (env_.limiter == nullptr || !policy.active()) return {};
   const std::string_view tenant = rate_tenant();
-  if (tenant.size() > kMaxFairnessIdBytes || has_control_bytes(tenant))
-    return refuse(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
+  if (tenant.size() > kMaxFairnessIdBytes || http::has_control_bytes(tenant))
+    return refuse_admission(400, "invalid_tenant", "the tenant header is longer than 128 bytes or holds control bytes");
   // Admission estimate: about 4 bytes of prompt per token, as OpenAI's own estimate.
   estimated_tokens_ = request_->body.size() / 4;
   rate_ = env_.limiter->admit(tenant, estimated_tokens_, policy, now());
@@ -96,10 +93,10 @@ AdmissionDecision Admission::admit_rate() {
         .add();
     const int n = std::snprintf(retry_after_, sizeof retry_after_, "retry-after: %llu\r\n",
                                 static_cast<unsigned long long>(std::max<uint64_t>(1, (rate_.reset_ms + 999) / 1000)));
-    return refuse(429, rate_.tokens_exhausted ? "rate_limit_exceeded_tokens" : "rate_limit_exceeded_requests",
-                  rate_.tokens_exhausted ? "the tenant's tokens-per-minute budget is spent"
-                                         : "the tenant's requests-per-minute budget is spent",
-                  std::string_view(retry_after_, size_t(n)));
+    return refuse_admission(429, rate_.tokens_exhausted ? "rate_limit_exceeded_tokens" : "rate_limit_exceeded_requests",
+                            rate_.tokens_exhausted ? "the tenant's tokens-per-minute budget is spent"
+                                                   : "the tenant's requests-per-minute budget is spent",
+                            std::string_view(retry_after_, size_t(n)));
   }
   rate_active_ = true;
   return {};
@@ -134,9 +131,9 @@ AdmissionDecision Admission::enqueue(FlowWaiter* waiter, std::string_view model,
   queue_ = env_.flow;
   if (!env_.flow->enqueue(waiter, priority_, fairness_id(), request_->body.size(), *env_.flow_limits, now(), offer)) {
     leave_flow(FlowOutcome::RejectedCapacity);
-    return refuse(sheddable_ ? 429 : 503, "queue_full",
-                  "every model server is saturated and the gateway's queue for this priority is full",
-                  kRefusedCapacity);
+    return refuse_admission(sheddable_ ? 429 : 503, "queue_full",
+                            "every model server is saturated and the gateway's queue for this priority is full",
+                            kRefusedCapacity);
   }
   return {AdmissionVerdict::Queued, 0, {}, {}, {}};
 }
@@ -149,9 +146,9 @@ AdmissionDecision Admission::hold(FlowWaiter* waiter, std::string_view target_mo
   if (queue == nullptr) {
     queue_ = nullptr;
     leave_flow(FlowOutcome::RejectedNoEndpoints);
-    return refuse(503, "no_endpoint",
-                  "no model server serves the requested model and the gateway holds no more requests for it",
-                  kRefusedNoEndpoints);
+    return refuse_admission(503, "no_endpoint",
+                            "no model server serves the requested model and the gateway holds no more requests for it",
+                            kRefusedNoEndpoints);
   }
   queue_ = queue;
   held_ = true;

@@ -1,16 +1,12 @@
 #include "ringgate/proxy/response_affinity.h"
 
+#include "ringgate/http/headers.h"
+
 namespace ringgate::proxy {
 
 namespace {
 
 constexpr std::string_view kCreatePath = "/v1/responses";
-
-bool has_control_bytes(std::string_view s) {
-  for (const char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
-  return false;
-}
 
 static_assert(openai::kMaxResponseIdBytes == 256 && ResponseTable::kMaxIdBytes == 256,
               "the messages below state the bound");
@@ -31,7 +27,8 @@ AffinityError ResponseAffinity::begin(ResponseTable* table, ResponseRing* ring, 
     const std::string_view id = openai::response_id_of(target);
     if (id.size() > openai::kMaxResponseIdBytes)
       return {400, "invalid_response_id", "the response id in the path is longer than 256 bytes"};
-    if (has_control_bytes(id)) return {400, "invalid_response_id", "the response id must not contain control characters"};
+    if (http::has_control_bytes(id))
+      return {400, "invalid_response_id", "the response id must not contain control characters"};
     id_.assign(id);
   } else if (creates_) {
     const openai::RoutingKeyValue& previous = fields.keys[openai::RoutingKey::PreviousResponseId];

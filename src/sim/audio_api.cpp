@@ -12,8 +12,6 @@
 namespace ringgate::sim {
 namespace {
 
-ApiError bad(std::string message, std::string param = {}) { return validation_error(std::move(message), std::move(param)); }
-
 bool form_true(std::string_view value) {
   for (std::string_view yes : {"1", "on", "t", "true", "y", "yes"})
     if (value.size() == yes.size() && strncasecmp(value.data(), yes.data(), value.size()) == 0) return true;

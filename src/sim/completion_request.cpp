@@ -16,12 +16,6 @@ namespace {
 using simdjson::ondemand::json_type;
 using simdjson::ondemand::value;
 
-ApiError bad(std::string message, std::string param = {}) { return validation_error(std::move(message), std::move(param)); }
-
-ApiError wrong_type(std::string_view field, const char* expected) {
-  return bad(std::string(field) + ": Input should be " + expected, std::string(field));
-}
-
 // Reads a JSON value that must be a string (or, for "optional", null).
 bool read_string(value v, std::string& out) {
   std::string_view s;

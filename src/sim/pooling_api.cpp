@@ -21,12 +21,6 @@ namespace od = simdjson::ondemand;
 // clients read the length from the answer).
 constexpr size_t kEmbeddingDims = 8;
 
-ApiError bad(std::string message, std::string param = {}) { return validation_error(std::move(message), std::move(param)); }
-
-ApiError wrong_type(std::string_view field, const char* expected) {
-  return bad(std::string(field) + ": Input should be " + expected, std::string(field));
-}
-
 // A text field: a string, or (many = true) a list of strings; token ids (a list of
 // numbers, or of lists of them) read as the sim's tokenizer reads them.
 std::optional<ApiError> read_texts(od::value v, std::string_view field, bool many, std::vector<std::string>& out) {

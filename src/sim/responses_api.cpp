@@ -10,12 +10,6 @@ namespace {
 using simdjson::ondemand::json_type;
 using simdjson::ondemand::value;
 
-ApiError bad(std::string message, std::string param = {}) { return validation_error(std::move(message), std::move(param)); }
-
-ApiError wrong_type(std::string_view field, std::string_view expected) {
-  return bad(std::string(field) + ": Input should be " + std::string(expected), std::string(field));
-}
-
 // A string, or null (unset); false for any other type.
 bool read_optional_string(value v, std::optional<std::string>& out) {
   json_type t;

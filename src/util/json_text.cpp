@@ -37,6 +37,13 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
+void append_json_member(std::string& out, std::string_view key, std::string_view raw) {
+  if (out.size() > 1) out += ',';
+  append_json_string(out, key);
+  out += ':';
+  out += raw;
+}
+
 void append_json_double(std::string& out, double value, int significant_digits) {
   if (!std::isfinite(value)) {
     out += "null";

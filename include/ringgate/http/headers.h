@@ -30,6 +30,12 @@ bool iequals(std::string_view a, std::string_view b);
 // after it; whitespace inside it is part of it. Every parser hands values over trimmed,
 // so what routes, what is traced and what is forwarded is the same value.
 inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+// A control byte (C0 or DEL) anywhere: such a value is not taken as an id or a label.
+inline bool has_control_bytes(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
 inline std::string_view trim_field_value(std::string_view value) {
   while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
   while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);

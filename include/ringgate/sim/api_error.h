@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace ringgate::sim {
 
@@ -22,6 +23,14 @@ struct ApiError {
 // A request that failed vLLM's request validation (pydantic, or a body that is not JSON).
 inline ApiError validation_error(std::string message, std::string param = {}) {
   return ApiError{400, std::move(message), std::move(param), "Bad Request"};
+}
+// The same, under the short name the request validators use a hundred times.
+inline ApiError bad(std::string message, std::string param = {}) {
+  return validation_error(std::move(message), std::move(param));
+}
+// pydantic's message for a field of the wrong JSON type ("a valid string", ...).
+inline ApiError wrong_type(std::string_view field, std::string_view expected) {
+  return bad(std::string(field) + ": Input should be " + std::string(expected), std::string(field));
 }
 
 // vLLM's "type" for a status: BadRequestError, NotFoundError, InternalServerError, ...
