@@ -1,13 +1,15 @@
 # Sourced by run-tests.sh and fuzz.sh: the one sanitized build both use.
-# clang, ASan+UBSan, and every object instrumented for libFuzzer's coverage
-# (-fsanitize=fuzzer-no-link), so the suite runs under the sanitizers in it and the
-# fuzz_* targets link from the same objects: one clang build in CI, not two.
+# clang, ASan+UBSan, and the parsers' objects instrumented for libFuzzer's coverage
+# (-fsanitize=fuzzer-no-link, limited to scripts/fuzz_coverage.allowlist), so the suite
+# runs under the sanitizers in it and the fuzz_* targets link from the same objects: one
+# clang build in CI, not two.
 # (g++ -O2 -g with ASan+UBSan took ~16 of CI's 46 minutes on 2 cores; clang takes a
 # quarter of that.) Only fuzz_* link libFuzzer's main (-fsanitize=fuzzer).
 sanitized_dir=build-asan
 sanitized_options=(-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
   -Dmimalloc=disabled -Dfuzzers=true
-  -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link)
+  "-Dc_args=-fsanitize=fuzzer-no-link -fsanitize-coverage-allowlist=$PWD/scripts/fuzz_coverage.allowlist"
+  "-Dcpp_args=-fsanitize=fuzzer-no-link -fsanitize-coverage-allowlist=$PWD/scripts/fuzz_coverage.allowlist")
 
 configure() {  # configure DIR [meson options...]: fresh or reconfigured, never stale
   local dir=$1; shift
