@@ -46,9 +46,7 @@ bool asks_for_something(od::value& v) {
 }
 
 void append_count(std::string& out, std::string_view key, uint64_t n) {
-  if (out.size() > 1) out += ',';
-  util::append_json_string(out, key);
-  out += ':';
+  util::append_json_member(out, key, {});
   util::append_uint(out, n);
 }
 
