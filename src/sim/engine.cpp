@@ -185,8 +185,10 @@ void Engine::stall_decodes(uint64_t at_ns, uint64_t delay_ns) {
     if (s.phase != Phase::decoding) continue;
     s.stall_ns += delay_ns;
     // A token already due before the chunk (not yet emitted: the chunk came in through
-    // submit) belongs to an earlier step; the chunk delays the ones after it.
-    if (s.next_due_ns <= at_ns) continue;
+    // submit) belongs to an earlier step; the chunk delays the ones after it. So does the
+    // first token of a run: vLLM samples it in the step that finished the prefill, and a
+    // later prompt's chunk never delays it (its later tokens take the stall).
+    if (s.next_due_ns <= at_ns || s.next_token == s.resume_token) continue;
     s.next_due_ns += delay_ns;
     push_timer(s.next_due_ns, id);
   }

@@ -99,8 +99,9 @@ TEST_CASE("without prefill overlap the timing is as before; prefills queue behin
   e.submit(request(b, 5, 1), 0);  // its prefill runs after a's: 10 + 2 + 10 = 22
   CHECK(e.next_due_ns() == 5 * ms);  // a's chunk ends
   run(e, {&a, &b}, 0, 40);
-  // b's chunk started at 5 ms, after a's prefill was done: a's first token (due 17) waits 5 ms.
-  CHECK(times(a.at) == "22 32");
+  // b's chunk started at 5 ms, after a's prefill was done: a's first token (due 17) came out of
+  // its own prefill's step and keeps its time; its second (27) waits the 5 ms.
+  CHECK(times(a.at) == "17 32");
   CHECK(times(b.at) == "22");
 }
 
@@ -122,7 +123,7 @@ TEST_CASE("a prompt longer than max_num_batched_tokens is prefilled in chunks, d
   CHECK(times(a.at).starts_with("6 21 36 46 51 "));
 }
 
-TEST_CASE("a prompt's first token waits for one chunk of the next prompt, not two") {
+TEST_CASE("a prompt's first token does not wait for the next prompt's chunks; its second waits for one") {
   EngineConfig c;
   c.max_num_batched_tokens = 10;
   c.kv_blocks = 64;
@@ -132,9 +133,10 @@ TEST_CASE("a prompt's first token waits for one chunk of the next prompt, not tw
   e.submit(request(a, 10, 2), 0);  // one 10 ms chunk; its first token one step after it: 15
   e.submit(request(b, 30, 1), 0);  // three chunks from 10 ms, an ITL after each but the last
   run(e, {&a, &b}, 0, 80);
-  // b's first chunk (10-20) shares the step of a's first token: 15 + 10. b's second chunk
-  // starts at 25, when that token is due, and belongs to the step after it.
-  CHECK(times(a.at).starts_with("25 "));
+  // a's first token (15) is its prefill step's: b's first chunk (10-20) does not move it. Its
+  // second (20) waits for that chunk: 30. b's second chunk starts at 25 and delays it once more:
+  // 40. Without the first token's exemption it would read "25 ...".
+  CHECK(times(a.at) == "15 40");
 }
 
 TEST_CASE("do_remote_decode: a length-capped sequence holds its blocks until pulled") {
@@ -269,7 +271,8 @@ TEST_CASE("a sequence prefilling when it is cancelled leaves the lane to the nex
   run(e, {&a, &b, &b2, &d}, 3, 60);
   CHECK(a.tokens.empty());
   CHECK(d.tokens.empty());
-  // Chunks 0-10 (a's, cancelled), 10-20 (b), 20-30 (b2); b's token (due 21) waits for b2's chunk.
-  CHECK(times(b.at) == "31");
+  // Chunks 0-10 (a's, cancelled), 10-20 (b), 20-30 (b2); b's first token (due 21) is its
+  // prefill step's: b2's chunk does not delay it.
+  CHECK(times(b.at) == "21");
   CHECK(times(b2.at) == "31");
 }
