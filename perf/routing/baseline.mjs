@@ -50,10 +50,12 @@ export const WORKLOADS = {
   // headline regime": inference-perf's shared_prefix, 150 groups x 5 questions, on 8
   // engines, token counts / 10 (600-token system prompts, 120-token questions, 100 output
   // tokens; 1,921 blocks of 16 an engine), so the working set is 0.73x the pool's KV and
-  // 5.9x one engine's, as in llm-d's run; chunked prefill at 819 tokens a step.
-  H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [8, 11, 14, 17, 24, 40, 52, 60], warmup: 30, warmupRequests: 900,
+  // 5.9x one engine's, as in llm-d's run; chunked prefill at 819 tokens a step; a 20 ms
+  // inter-token latency, so that prefill, not the KV held by decodes, binds a blind router
+  // (perf/routing/README.md "Why 20 ms").
+  H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [16, 18, 20, 22, 24, 40, 57, 85, 100], warmup: 30, warmupRequests: 900,
     duration: 40, options: { groups: 150, perGroup: 5, systemTokens: 600, questionTokens: 120 },
-    sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 120, maxModelLen: 2048, batchedTokens: 819 } },
+    sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 20, maxModelLen: 2048, batchedTokens: 819 } },
   // Issue 65's `memory-bound`: inference-perf's shared_prefix, 45 groups x 10 questions of
   // 3,000 / 26 / 102 tokens (llm-d's 30,000 / 256 / 1,024, / 10) on 4 engines with
   // vLLM's OffloadingConnector: each engine's GPU holds ~6 of its ~11 groups' prefixes, its
