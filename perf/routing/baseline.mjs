@@ -53,7 +53,7 @@ export const WORKLOADS = {
   // 5.9x one engine's, as in llm-d's run; chunked prefill at 819 tokens a step; a 20 ms
   // inter-token latency, so that prefill, not the KV held by decodes, binds a blind router
   // (perf/routing/README.md "Why 20 ms").
-  H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [16, 18, 20, 22, 24, 40, 57, 85, 100], warmup: 30, warmupRequests: 900,
+  H: { kind: 'S', api: 'completions', maxTokens: 100, sims: 8, rates: [16, 18, 20, 22, 24, 40, 57, 85, 100, 120, 140], warmup: 30, warmupRequests: 900,
     duration: 40, options: { groups: 150, perGroup: 5, systemTokens: 600, questionTokens: 120 },
     sim: { kvBlocks: 1921, maxNumSeqs: 256, prefillUs: 600, itlMs: 20, maxModelLen: 2048, batchedTokens: 819 } },
   // Issue 65's `memory-bound`: inference-perf's shared_prefix, 45 groups x 10 questions of
