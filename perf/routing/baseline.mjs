@@ -291,7 +291,11 @@ function capacityAtBound(o, w, cells, cache) {
   if (r2 < 0.8) return null;
   const hit = median(sat.map((c) => oracleHit(o, w, c.seed, c.warmupSent, c.sent, cache, true)));
   if (1 - hit < 0.8 * Math.min(...xs)) return null;
-  return { hit, cells: sat.length, r2, out: my + (sxy / sxx) * (1 - hit - mx) };
+  const out = my + (sxy / sxx) * (1 - hit - mx);
+  // A cell that kept up with its load delivered what the pool can: a fit under it bounds
+  // nothing (past a knee the saturated cells' output follows their drain, not their misses).
+  if (cells.some((c) => !sat.includes(c) && c.outputTokensPerSec > out)) return null;
+  return { hit, cells: sat.length, r2, out };
 }
 
 // A row's cells of one seed, by load.
