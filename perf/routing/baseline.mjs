@@ -236,7 +236,8 @@ async function runCell(o, config, w, rate, seed) {
       outputTokensPerSec: outputTokens / s.wallSeconds, hitRate: sum('hits') / Math.max(1, sum('queries')),
       cpuHitRate: Number.isFinite(cpuHits) ? cpuHits / Math.max(1, sum('queries')) : null,
       kvUse: sampled('kvUse'), waiting: sampled('waiting'),
-      maxLoad: Math.max(...shares) * n, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok) };
+      maxLoad: Math.max(...shares) * n, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok),
+      shares, waitingBySim: sims.map((_, i) => samples.reduce((a, cs) => a + cs[i].waiting, 0) / Math.max(1, samples.length)) };
   } finally {
     if (proxy) await proxy.stop().catch(() => {});
     await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
