@@ -177,8 +177,11 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   // Upper bounds on when the restarted sim first took a request, the earliest one
   // counts: the poll that first saw its counters move returned (late by the poll's own
   // wait when this process is busy: 1,086 ms once where a response had come back from it
-  // long before), and the first response head that came back from it (late by that
-  // request's time to first byte). The header's request start is printed beside them.
+  // long before), the first response head that came back from it (late by that request's
+  // time to first byte), and ringgate's access log's first send there (to the
+  // millisecond its `time` is printed in; the tightest, where the other two wait for a
+  // starved sim and client: 1,002 ms once, with 6 test files on 2 cores, for a request
+  // sent at 109 ms). The header's request start is printed beside them.
   const headAt = (r) => r.tStart + r.tHeaders;
   const fromVictim = haveDest && rl !== undefined ? recs.filter((r) => r.dest === victimEp && r.tHeaders >= 0 && headAt(r) >= rl) : [];
   const firstStarted = fromVictim.reduce((a, r) => (a && a.tStart <= r.tStart ? a : r), undefined);
@@ -186,9 +189,6 @@ function analyze(o, s, ev, victimEp, gatewayAlive) {
   const readmitHeaderMs = firstStarted ? Math.max(0, firstStarted.tStart - rl) : null;
   const readmitHeadMs = firstHead ? headAt(firstHead) - rl : null;
   const readmitCountersMs = ev.firstTrafficByCounters !== undefined ? ev.firstTrafficByCounters - rl : null;
-  // ringgate's own record of its first send there is the third, and the tightest: the two
-  // above also wait for the sim and for this process, which a busy machine starves (a
-  // 1,002 ms bound once, with 6 test files on 2 cores, for a request sent at 109 ms).
   const readmitLogMs = ev.firstSendByLog !== undefined ? Math.max(0, ev.firstSendByLog - rl) : null;
   const bounds = [readmitCountersMs, readmitHeadMs, readmitLogMs].filter((x) => x !== null);
   const readmitMs = bounds.length ? Math.min(...bounds) : readmitHeaderMs;

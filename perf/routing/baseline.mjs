@@ -223,7 +223,9 @@ async function runCell(o, config, w, rate, seed) {
     const sampler = setInterval(() => Promise.all(sims.map((x) => simCounters(x.url))).then((cs) => samples.push(cs), () => {}), 2000);
     const s = await runLoad({ ...common, duration: win.duration, seed }).finally(() => clearInterval(sampler));
     const cpu = proxy ? cpuSeconds(proxy.proc.pid) - cpu0 : NaN;
-    const sampled = (k) => samples.reduce((a, cs) => a + cs.reduce((b, c) => b + c[k], 0) / cs.length, 0) / Math.max(1, samples.length);
+    // Each sim's mean of a sampled gauge, and the pool's (the mean over the sims).
+    const bySim = (k) => sims.map((_, i) => samples.reduce((a, cs) => a + cs[i][k], 0) / Math.max(1, samples.length));
+    const sampled = (k) => bySim(k).reduce((a, x) => a + x, 0) / n;
     await sleep(300);
     const after = await Promise.all(sims.map((x) => simCounters(x.url)));
     const d = sims.map((_, i) => diff(before[i], after[i]));
@@ -237,7 +239,7 @@ async function runCell(o, config, w, rate, seed) {
       cpuHitRate: Number.isFinite(cpuHits) ? cpuHits / Math.max(1, sum('queries')) : null,
       kvUse: sampled('kvUse'), waiting: sampled('waiting'),
       maxLoad: Math.max(...shares) * n, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok),
-      shares, waitingBySim: sims.map((_, i) => samples.reduce((a, cs) => a + cs[i].waiting, 0) / Math.max(1, samples.length)) };
+      shares, waitingBySim: bySim('waiting') };
   } finally {
     if (proxy) await proxy.stop().catch(() => {});
     await Promise.all(sims.map((x) => stopProc(x.proc, 'SIGKILL')));
