@@ -72,27 +72,32 @@ rm -f "$sanitized_dir/fuzz-results.txt"
 stage_done fuzzing
 # ---- [tests] end fuzzing ----
 
-# One closing line for every suite run above (meson's SKIP is exit code 77).
+# One closing line for every suite run above (meson's SKIP is exit code 77), after the name of
+# each test that failed: CI shows only the log's tail, and a flaky test's name was lost there.
 python3 - build/meson-logs/testlog.json "$sanitized_dir/meson-logs/testlog.json" \
   "$sanitized_dir/fuzz-results.txt" build/style-result.txt <<'PY'
 import json, os, sys
-ok = bad = skip = 0
-for path in sys.argv[1:3]:
+ok = skip = 0
+failed = []
+for stage, path in (("optimized", sys.argv[1]), ("sanitized", sys.argv[2])):
     for line in open(path):
-        r = json.loads(line)["result"]
-        if r in ("OK", "EXPECTEDFAIL"): ok += 1
-        elif r == "SKIP": skip += 1
-        else: bad += 1
+        r = json.loads(line)
+        if r["result"] in ("OK", "EXPECTEDFAIL"): ok += 1
+        elif r["result"] == "SKIP": skip += 1
+        else: failed.append(f"{stage}: {r['name']} ({r['result']})")
+def results(stage, path):  # lines of "name ... RESULT"
+    global ok
+    for line in open(path):
+        if line.split()[-1] == "OK": ok += 1
+        else: failed.append(f"{stage}: {line.strip()}")
 fuzz = sys.argv[3]
 if os.path.exists(fuzz) and os.path.getsize(fuzz) > 0:
-    for line in open(fuzz):
-        if line.split()[-1] == "OK": ok += 1
-        else: bad += 1
-else:
-    bad += 1  # fuzzing did not run or reported nothing: that is a failure, not a silent pass
-for line in open(sys.argv[4]):
-    if line.split()[-1] == "OK": ok += 1
-    else: bad += 1
-print(f"{ok} passed, {bad} failed, {skip} skipped")
+    results("fuzzing", fuzz)
+else:  # fuzzing did not run or reported nothing: that is a failure, not a silent pass
+    failed.append("fuzzing: no results")
+results("style", sys.argv[4])
+for name in failed:
+    print(f"[run-tests] FAILED {name}")
+print(f"{ok} passed, {len(failed)} failed, {skip} skipped")
 PY
 exit $status
