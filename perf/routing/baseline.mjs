@@ -21,7 +21,8 @@ import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText } from '../loadgen/workload.mjs';
 import { CacheModel, replay } from './oracle.mjs';
-import { startSims, startEventSims, preciseConfig, simCounters, diff } from './sims.mjs';
+import { startSims, startEventSims, preciseConfig, simCounters, diff, family } from './sims.mjs';
+import { scrape } from '../../tests/lib/procs.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
 import { stop as stopProc } from '../../tests/lib/procs.mjs';
 import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
@@ -195,6 +196,17 @@ async function startProxy(o, config, eps, sims) {
   return startHaproxy(eps);
 }
 
+// The gateway's own prefix-indexer hit ratio (sum and count of its histogram): what its index
+// predicted on the server it picked, against the sims' hit rate (the index's accuracy).
+async function predictedHits(proxy) {
+  if (!proxy?.adminUrl) return null;
+  try {
+    const m = await scrape(`${proxy.adminUrl}/metrics`);
+    const sum = family(m, 'llm_d_epp_prefix_indexer_hit_ratio_sum'), count = family(m, 'llm_d_epp_prefix_indexer_hit_ratio_count');
+    return Number.isFinite(sum) && Number.isFinite(count) ? { sum, count } : null;
+  } catch { return null; }
+}
+
 async function runCell(o, config, w, rate, seed) {
   const spec = WORKLOADS[w];
   const n = simsOf(o, w);
@@ -217,12 +229,14 @@ async function runCell(o, config, w, rate, seed) {
     const win = windowOf(o, w, rate);
     const warm = await runLoad({ ...common, duration: win.warmup, seed: seed + 7919 });
     const before = await Promise.all(sims.map((s) => simCounters(s.url)));
+    const predicted0 = await predictedHits(proxy);
     const cpu0 = proxy ? cpuSeconds(proxy.proc.pid) : NaN;
     // KV use and waiting queue, sampled every 2 s over the measured window (mean over the sims).
     const samples = [];
     const sampler = setInterval(() => Promise.all(sims.map((x) => simCounters(x.url))).then((cs) => samples.push(cs), () => {}), 2000);
     const s = await runLoad({ ...common, duration: win.duration, seed }).finally(() => clearInterval(sampler));
     const cpu = proxy ? cpuSeconds(proxy.proc.pid) - cpu0 : NaN;
+    const predicted1 = await predictedHits(proxy);
     // Each sim's mean of a sampled gauge, and the pool's (the mean over the sims).
     const bySim = (k) => sims.map((_, i) => samples.reduce((a, cs) => a + cs[i][k], 0) / Math.max(1, samples.length));
     const sampled = (k) => bySim(k).reduce((a, x) => a + x, 0) / n;
@@ -237,6 +251,8 @@ async function runCell(o, config, w, rate, seed) {
       failed: s.failed, outcomes: s.outcomes, ttft: s.ttftMs, lagP99: s.scheduleLagMs.p99,
       outputTokensPerSec: outputTokens / s.wallSeconds, hitRate: sum('hits') / Math.max(1, sum('queries')),
       cpuHitRate: Number.isFinite(cpuHits) ? cpuHits / Math.max(1, sum('queries')) : null,
+      predictedHitRate: predicted0 && predicted1 && predicted1.count > predicted0.count
+        ? (predicted1.sum - predicted0.sum) / (predicted1.count - predicted0.count) : null,
       kvUse: sampled('kvUse'), waiting: sampled('waiting'),
       maxLoad: Math.max(...shares) * n, cpuMsPerReq: (1000 * cpu) / Math.max(1, s.ok),
       shares, waitingBySim: bySim('waiting') };
@@ -400,8 +416,8 @@ function report(o, rows, meta) {
   for (const w of o.workloads) {
     const spec = WORKLOADS[w];
     L.push('', `## workload ${w}: ${simsOf(o, w)} sims ${simArgsFor(o, spec.sim).slice(2).join(' ')}; max_tokens ${spec.maxTokens}; ${o.warmup || WORKLOADS[w].warmup} s warm-up${spec.warmupRequests && !o.warmup ? ` (at least ${spec.warmupRequests} requests)` : ''} + ${windowOf(o, w, 1).duration} s measured`);
-    const lines = [['config', 'load', 'req/s sent', 'seeds', 'out tok/s', 'ttft mean', 'p50', 'p90', 'p99', 'p90 worst', 'hit', 'cpu hit', 'oracle',
-      'kv use', 'waiting', 'max/mean', 'fail', 'CPU ms/req']];
+    const lines = [['config', 'load', 'req/s sent', 'seeds', 'out tok/s', 'ttft mean', 'p50', 'p90', 'p99', 'p90 worst', 'hit', 'pred hit', 'cpu hit',
+      'oracle', 'kv use', 'waiting', 'max/mean', 'fail', 'CPU ms/req']];
     for (const c of o.configs) {
       for (const rate of o.rateOf[w]) {
         const cs = rows.filter((r) => r.config === c && r.workload === w && r.rate === rate);
@@ -409,7 +425,7 @@ function report(o, rows, meta) {
         const m = (g) => median(cs.map(g));
         lines.push([c, `${rate}`, f(m(sentPerSec)), cs.length, f(m((r) => r.outputTokensPerSec), 0),
           f(m((r) => r.ttft.mean)), f(m((r) => r.ttft.p50)), f(m((r) => r.ttft.p90)), f(m((r) => r.ttft.p99)), f(Math.max(...cs.map((r) => r.ttft.p90))),
-          f(m((r) => r.hitRate), 3), f(m((r) => r.cpuHitRate ?? NaN), 3), f(m((r) => r.oracle), 3), f(m((r) => r.kvUse ?? NaN), 2),
+          f(m((r) => r.hitRate), 3), f(m((r) => r.predictedHitRate ?? NaN), 3), f(m((r) => r.cpuHitRate ?? NaN), 3), f(m((r) => r.oracle), 3), f(m((r) => r.kvUse ?? NaN), 2),
           f(m((r) => r.waiting ?? NaN), 1), f(m((r) => r.maxLoad), 2), cs.reduce((a, r) => a + r.failed, 0), f(m((r) => r.cpuMsPerReq), 2)]);
       }
     }
