@@ -52,8 +52,8 @@
 
 namespace ringgate::sched {
 
-// Default memory budget of the prefix index (about 1.6 million blocks of 64
-// prompt bytes: 100 MB of prompt text, ~26 million tokens).
+// Default memory budget of the prefix index (about 1.5 million blocks of 64
+// prompt bytes: 97 MB of prompt text, ~24 million tokens).
 inline constexpr size_t kDefaultPrefixIndexBytes = size_t(128) << 20;
 
 // The blocks of the index (of block_bytes prompt bytes) a server gets: twice the KV it
@@ -88,7 +88,7 @@ struct PrefixIndexStats {
 class PrefixIndex {
  public:
   // Bytes of index memory per block of capacity (block + segment record, two
-  // pair-table slots, 1.25 directory slots).
+  // pair-table slots, 1.25 directory slots; the segment carries its last use).
   static constexpr size_t kBytesPerBlock = 88;
 
   // default_capacity: blocks per endpoint until set_capacity() says otherwise.
