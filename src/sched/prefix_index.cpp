@@ -74,7 +74,6 @@ struct PrefixIndex::Segment {
   uint32_t parent;
   uint32_t newer;
   uint32_t older;
-  uint32_t stamp;  // the endpoint's `inserted` at its last touch (read racily: atomic_ref)
 };
 
 struct PrefixIndex::Endpoint {
@@ -87,21 +86,7 @@ struct PrefixIndex::Endpoint {
   bool known = false;           // counted in known_endpoints_
   std::atomic<size_t> live{0};  // == used, for lock-free readers
   std::atomic<size_t> cap{0};   // effective capacity at the last write
-  // Blocks recorded new (cumulative, wrapping): an LRU of C blocks has evicted whatever
-  // was last touched more than C insertions ago.
-  std::atomic<uint32_t> inserted{0};
 };
-
-namespace {
-
-uint32_t load_stamp(const PrefixIndex::Segment& g) {
-  return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(g.stamp)).load(std::memory_order_relaxed);
-}
-void store_stamp(PrefixIndex::Segment& g, uint32_t v) {
-  std::atomic_ref<uint32_t>(g.stamp).store(v, std::memory_order_relaxed);
-}
-
-}  // namespace
 
 // A fixed open-addressing table (linear probing, backward-shift deletion) in 64
 // shards of equal size, each behind its own mutex. An entry is (hash, endpoint)
@@ -565,9 +550,6 @@ void PrefixIndex::on_routed(EndpointId id, std::span<const uint64_t> hashes) {
     if (m == 0) sc.push(Op{hashes[0], roots_->key(hashes[0], id), 0, 0, OpKind::InsertRoot});
     e.used += got;
   }
-  // The prompt's path, new blocks and all, was used now.
-  const uint32_t now = e.inserted.fetch_add(uint32_t(got), std::memory_order_relaxed) + uint32_t(got);
-  for (uint32_t g = got > 0 ? seg : parent; g != kNone; g = segments_[g].parent) store_stamp(segments_[g], now);
   size_t failed = apply_ops(id);
 
   if (failed != SIZE_MAX && got > 0) {
@@ -615,6 +597,7 @@ size_t PrefixIndex::longest_matches(std::span<const uint64_t> hashes, std::span<
       return k < room;
     });
   }
+  if (hashes.size() == 1) return k;
   // Per holder: binary search over the chain (its set is prefix-closed).
   for (size_t i = 0; i < k; ++i) {
     size_t lo = 0, hi = hashes.size() - 1;
@@ -626,25 +609,8 @@ size_t PrefixIndex::longest_matches(std::span<const uint64_t> hashes, std::span<
         hi = mid - 1;
     }
     out[i].blocks = uint32_t(std::min<size_t>(lo + 1, UINT32_MAX));
-    out[i].since = blocks_since(out[i].endpoint, hashes[lo], &out[i].kv_blocks);
   }
   return k;
-}
-
-uint32_t PrefixIndex::blocks_since(EndpointId endpoint, uint64_t hash, uint32_t* kv_blocks) const {
-  const Endpoint* e = endpoint_state(endpoint);
-  if (kv_blocks) *kv_blocks = 0;
-  if (!e) return UINT32_MAX;
-  if (kv_blocks)
-    *kv_blocks = uint32_t(std::min<size_t>(e->cap.load(std::memory_order_relaxed) / kIndexHeadroom, UINT32_MAX));
-  const uint32_t now = e->inserted.load(std::memory_order_relaxed);
-  uint64_t key = pairs_->key(hash, endpoint);
-  std::lock_guard lock(pairs_->mutex(Table::shard_of(key)));
-  // While the pair is in the table its block (and the block's segment) is live: both
-  // are released only after the pair's erase under this lock.
-  const uint32_t b = pairs_->find(key, hash, endpoint);
-  if (b == kNone) return UINT32_MAX;
-  return now - load_stamp(segments_[blocks_[b].segment]);
 }
 
 size_t PrefixIndex::longest_matches_linear(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const {

@@ -156,28 +156,15 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   run_filters(true);
   bool any_match = false;
   // The prefix-cache-affinity filter reads the same matches as the prefix scorer.
-  const bool wants_matches = config_.weights[kPrefixScorerSlot] != 0 || config_.weights[kNoHitLruScorerSlot] != 0 ||
-                             config_.filters[kPrefixAffinityFilterSlot];
+  const bool wants_matches =
+      config_.weights[kPrefixScorerSlot] != 0 || config_.weights[kNoHitLruScorerSlot] != 0 ||
+      config_.filters[kPrefixAffinityFilterSlot];
   if (total_blocks > 0 && wants_matches) {
     for (size_t i = 0; i < count; ++i) position_by_id_[candidates[i].id] = int32_t(i);
     size_t n = index_.longest_matches(request.prefix_hashes, std::span<PrefixMatch>(matches_));
-    // The server keeps an unused block until as many new ones as it has free blocks came
-    // after it (vLLM evicts from its free-block queue): a holder that used the prompt's
-    // lead within its server's free KV of new blocks still has it. The index remembers
-    // longer (twice the KV, for servers whose KV outlasts it); where a fresh holder
-    // exists, a stale one would only draw the prompt away from the server that has it.
-    auto fresh = [&](const PrefixMatch& m) {
-      const EndpointSignals& c = candidates[size_t(position_by_id_[m.endpoint])];
-      const double used = c.fresh ? std::clamp(c.kv_usage, 0.0, 1.0) : 0.0;  // stale metrics: all free
-      const double free_kv = (1.0 - used) * double(m.kv_blocks);
-      return double(m.since) <= free_kv;
-    };
-    auto candidate = [&](EndpointId id) { return id < position_by_id_.size() && position_by_id_[id] >= 0; };
-    bool any_fresh = false;
-    for (size_t m = 0; m < n; ++m) any_fresh |= candidate(matches_[m].endpoint) && fresh(matches_[m]);
     for (size_t m = 0; m < n; ++m) {
       EndpointId id = matches_[m].endpoint;
-      if (!candidate(id) || (any_fresh && !fresh(matches_[m]))) continue;
+      if (id >= position_by_id_.size() || position_by_id_[id] < 0) continue;  // not a candidate
       candidates[size_t(position_by_id_[id])].prefix_blocks =
           uint32_t(std::min<size_t>(covered_blocks(matches_[m].blocks), UINT32_MAX));
       any_match = true;

@@ -114,44 +114,6 @@ TEST_CASE("index: LRU eviction drops the least recently routed prefix, deepest b
   CHECK(matches(idx, b)[0] == 10);
 }
 
-TEST_CASE("index: a match tells how many blocks its endpoint recorded new since its last use") {
-  // Capacity 40: the server's KV is 20 (kIndexHeadroom 2).
-  PrefixIndex idx(40, 4);
-  auto a = chain(1, 0, 5, 10);
-  idx.on_routed(0, a);
-  auto match_of = [&](const std::vector<uint64_t>& h) {
-    std::vector<PrefixMatch> out(4);
-    REQUIRE(idx.longest_matches(h, out) == 1);
-    return out[0];
-  };
-  CHECK(match_of(a).since == 0);
-  CHECK(match_of(a).kv_blocks == 20);
-  idx.on_routed(0, chain(2, 0, 0, 20));
-  CHECK(match_of(a).since == 20);
-  CHECK(idx.blocks_since(0, a[9]) == 20);
-  idx.on_routed(0, chain(2, 0, 0, 20));  // re-recorded: nothing new
-  CHECK(match_of(a).since == 20);
-  idx.on_routed(0, chain(3, 0, 0, 1));
-  CHECK(match_of(a).since == 21);
-  CHECK(match_of(a).blocks == 10);  // still held: the index is twice the KV
-  // Used again: 0, and it adds no new blocks.
-  idx.on_routed(0, a);
-  CHECK(match_of(a).since == 0);
-  CHECK(match_of(chain(2, 0, 0, 20)).since == 1);
-  // A prompt sharing a's lead: its match ends in a's segment, used just now.
-  auto a2 = chain(1, 7, 5, 10);
-  CHECK(match_of(a2).blocks == 5);
-  CHECK(match_of(a2).since == 0);
-  // Recording a2 adds its 5 own blocks and touches a's lead: a's deepest block is in the
-  // same segment as its lead, so a reads 0 as well.
-  idx.on_routed(0, a2);
-  CHECK(match_of(a2).since == 0);
-  CHECK(match_of(a).since == 0);
-  CHECK(match_of(chain(2, 0, 0, 20)).since == 6);
-  CHECK(idx.blocks_since(0, chain(9, 0, 0, 1)[0]) == UINT32_MAX);  // not held at all
-  CHECK(idx.blocks_since(3, a[0]) == UINT32_MAX);                  // an endpoint never seen
-}
-
 TEST_CASE("index: a chain longer than the capacity keeps its leading blocks") {
   PrefixIndex idx(8, 4);
   auto a = chain(3, 0, 0, 50);

@@ -163,43 +163,6 @@ TEST_CASE("scheduler: a routed prefix comes back to the same endpoint; hit ratio
   CHECK(second.prefix_hit_ratio() < 1.0);
 }
 
-TEST_CASE("scheduler: a stale holder does not draw a prompt from a fresh one; alone, it still counts") {
-  // Endpoint 5's index is 100 blocks: its server's KV is 50, half of it in use, so an
-  // unused block survives 25 new ones there. Endpoint 2 holds family 1 too, used just now,
-  // and is busier (within the load guard): while 5's copy is fresh, load decides (5); once
-  // more new blocks than its free KV came after it, 2 has the prompt.
-  const EndpointId fresh_holder = 2, stale_holder = 5;
-  std::vector<EndpointState> pool = make_pool(8);
-  pool[stale_holder].metrics.all.kv_cache_usage = 0.5;
-  EndpointSnapshot snap(std::move(pool));
-  std::vector<uint64_t> filler(26);
-  for (size_t i = 0; i < filler.size(); ++i) filler[i] = 0x9e3779b97f4a7c15ULL * (i + 1);
-  Rng rng(1);
-  auto pick = [&](Fixture& f) {
-    Scheduler s(SchedulerConfig{}, f.index, f.inflight);
-    PickResult r = s.pick(snap, request(f.hashes(prompt(1, 2))), rng);
-    REQUIRE(r.ok());
-    CHECK(r.prefix_hit_ratio() > 0.8);
-    return r.endpoint;
-  };
-  Fixture f;
-  f.index.set_capacity(stale_holder, 100);
-  f.index.on_routed(stale_holder, f.hashes(prompt(1, 1)));
-  f.index.on_routed(stale_holder, std::span(filler).first(25));
-  CHECK(f.index.blocks_since(stale_holder, f.hashes(prompt(1, 1))[0]) == 25);
-  f.index.on_routed(fresh_holder, f.hashes(prompt(1, 1)));
-  for (int i = 0; i < 3; ++i) f.inflight.add(fresh_holder);
-  CHECK(pick(f) == stale_holder);  // 25 new blocks, 25 free: still holds it
-  f.index.on_routed(stale_holder, std::span(filler).first(26));
-  CHECK(pick(f) == fresh_holder);  // 26: evicted, as far as anyone can tell
-
-  Fixture alone;  // the stale copy is the only one: still the best guess
-  alone.index.set_capacity(stale_holder, 100);
-  alone.index.on_routed(stale_holder, alone.hashes(prompt(1, 1)));
-  alone.index.on_routed(stale_holder, filler);
-  CHECK(pick(alone) == stale_holder);
-}
-
 TEST_CASE("scheduler: unseen prefixes are placed by rendezvous, the same in every scheduler instance") {
   Fixture f1, f2;
   EndpointSnapshot snap1(make_pool(16));

@@ -52,30 +52,24 @@
 
 namespace ringgate::sched {
 
-// Default memory budget of the prefix index (about 1.5 million blocks of 64
-// prompt bytes: 97 MB of prompt text, ~24 million tokens).
+// Default memory budget of the prefix index (about 1.6 million blocks of 64
+// prompt bytes: 100 MB of prompt text, ~26 million tokens).
 inline constexpr size_t kDefaultPrefixIndexBytes = size_t(128) << 20;
 
 // The blocks of the index (of block_bytes prompt bytes) a server gets: twice the KV it
 // reports (`kv_blocks` of `block_tokens` tokens, both tiers), its tokens at 4 bytes each.
 // Twice: forgetting a prompt the server still holds sends its next request elsewhere, a
-// sure miss, while remembering one it evicted costs no hit where no other server holds it
-// (where one does, the scheduler takes the fresher copy: PrefixMatch::since);
+// sure miss, while remembering one it evicted costs no hit (every server would miss it);
 // perf/routing/README "The index's size" measured shrinking it by the server's own
 // counters, and kept this. Unknown block_tokens (0): vLLM's default, 16.
-inline constexpr size_t kIndexHeadroom = 2;
 constexpr size_t kv_index_capacity(uint64_t kv_blocks, uint64_t block_tokens, size_t block_bytes) {
   const uint64_t tokens = kv_blocks * (block_tokens ? block_tokens : 16);
-  return size_t(kIndexHeadroom * tokens * 4 / (block_bytes ? block_bytes : 64));
+  return size_t(2 * tokens * 4 / (block_bytes ? block_bytes : 64));
 }
 
 struct PrefixMatch {
   EndpointId endpoint = kNoEndpoint;
   uint32_t blocks = 0;  // number of leading blocks this endpoint holds (>= 1)
-  // Blocks the endpoint recorded new since it last used the deepest of them: an LRU cache
-  // with fewer free blocks than this has evicted it. Set by longest_matches only.
-  uint32_t since = UINT32_MAX;
-  uint32_t kv_blocks = 0;  // its server's KV in the index's blocks (capacity / kIndexHeadroom)
 };
 
 struct PrefixIndexStats {
@@ -88,8 +82,8 @@ struct PrefixIndexStats {
 class PrefixIndex {
  public:
   // Bytes of index memory per block of capacity (block + segment record, two
-  // pair-table slots, 1.25 directory slots; the segment carries its last use).
-  static constexpr size_t kBytesPerBlock = 88;
+  // pair-table slots, 1.25 directory slots).
+  static constexpr size_t kBytesPerBlock = 84;
 
   // default_capacity: blocks per endpoint until set_capacity() says otherwise.
   // max_endpoints: ids must be below it (larger ids are ignored).
@@ -110,9 +104,6 @@ class PrefixIndex {
   size_t longest_matches_linear(std::span<const uint64_t> hashes, std::span<PrefixMatch> out) const;
   // Does `endpoint` hold this hash?
   bool holds(EndpointId endpoint, uint64_t hash) const;
-  // Blocks the endpoint recorded new since it last used its block of `hash`
-  // (UINT32_MAX: it holds none); kv_blocks, when given: its capacity / kIndexHeadroom.
-  uint32_t blocks_since(EndpointId endpoint, uint64_t hash, uint32_t* kv_blocks = nullptr) const;
 
   // Bound for one endpoint (blocks, any value: clamped to its share of the
   // budget); evicts its LRU blocks if now over. Cheap when unchanged.
