@@ -22,9 +22,8 @@ import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText } from '../loadgen/workload.mjs';
 import { CacheModel, replay } from './oracle.mjs';
 import { startSims, startEventSims, preciseConfig, simCounters, diff, family } from './sims.mjs';
-import { scrape } from '../../tests/lib/procs.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
-import { stop as stopProc } from '../../tests/lib/procs.mjs';
+import { stop as stopProc, scrape } from '../../tests/lib/procs.mjs';
 import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
