@@ -21,9 +21,9 @@ import path from 'node:path';
 import { runLoad } from '../loadgen/loadgen.mjs';
 import { makeWorkload, simPromptText } from '../loadgen/workload.mjs';
 import { CacheModel, replay } from './oracle.mjs';
-import { startSims, startEventSims, preciseConfig, simCounters, diff, family } from './sims.mjs';
+import { startSims, startEventSims, preciseConfig, simCounters, diff, family, scrapeWithin } from './sims.mjs';
 import { startNginx, startHaproxy, startRinggate, sleep } from './proxies.mjs';
-import { stop as stopProc, scrape } from '../../tests/lib/procs.mjs';
+import { stop as stopProc } from '../../tests/lib/procs.mjs';
 import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 
 const HERE = import.meta.dirname;
@@ -200,7 +200,7 @@ async function startProxy(o, config, eps, sims) {
 async function predictedHits(proxy) {
   if (!proxy?.adminUrl) return null;
   try {
-    const m = await scrape(`${proxy.adminUrl}/metrics`);
+    const m = await scrapeWithin(proxy.adminUrl);
     const sum = family(m, 'llm_d_epp_prefix_indexer_hit_ratio_sum'), count = family(m, 'llm_d_epp_prefix_indexer_hit_ratio_count');
     return Number.isFinite(sum) && Number.isFinite(count) ? { sum, count } : null;
   } catch { return null; }

@@ -64,12 +64,16 @@ export function family(m, name) {
   return found ? sum : NaN;
 }
 
-// Rejects after timeoutMs (a scrape must not hang a run).
-export async function simCounters(url, timeoutMs = 2000) {
+// `url`/metrics as scrape() parses it; rejects after timeoutMs (a scrape must not hang a run).
+export async function scrapeWithin(url, timeoutMs = 2000) {
   let timer;
-  const m = await Promise.race([scrape(`${url}/metrics`),
+  return Promise.race([scrape(`${url}/metrics`),
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`scrape ${url} timed out`)), timeoutMs); })])
     .finally(() => clearTimeout(timer));
+}
+
+export async function simCounters(url, timeoutMs = 2000) {
+  const m = await scrapeWithin(url, timeoutMs);
   return {
     hits: family(m, 'vllm:prefix_cache_hits_total'),
     queries: family(m, 'vllm:prefix_cache_queries_total'),
