@@ -29,9 +29,9 @@ import { cpuSeconds } from '../../tests/lib/proc_stat.mjs';
 const HERE = import.meta.dirname;
 const PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-optimized-baseline.yaml');
 const PRECISE_PICKER_CONFIG = path.resolve(HERE, '../../tests/epp/data/llm-d-precise-prefix-cache.yaml');
-const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'ringgate-precise', 'ringgate-precise-tierblind', 'llm-d-optimized', 'llm-d-precise', 'round-robin',
+const ALL_CONFIGS = ['ringgate', 'ringgate-nofilter', 'ringgate-precise', 'ringgate-precise-local', 'ringgate-precise-tierblind', 'llm-d-optimized', 'llm-d-precise', 'round-robin',
   'k8s-service', 'least-conn', 'oracle'];
-const PRECISE = new Set(['ringgate-precise', 'ringgate-precise-tierblind', 'llm-d-precise']);
+const PRECISE = new Set(['ringgate-precise', 'ringgate-precise-local', 'ringgate-precise-tierblind', 'llm-d-precise']);
 
 // One entry per workload: the request shape, the sims' flags and the three rates (req/s).
 // A and C are compare.mjs's setups. L is llm-d's benchmark shape: 150 groups sharing a
@@ -97,6 +97,7 @@ const HELP = `usage: perf/routing/baseline.sh [options]     (bounded; loopback o
                      ringgate-nofilter = ringgate's default before issue 52 (the affinity filter off);
                      llm-d-optimized = ringgate --config-file ${path.relative(process.cwd(), PICKER_CONFIG)};
                      ringgate-precise = ringgate's prefix scorer in precise mode (sims publish KV events);
+                     ringgate-precise-local = the same with loadSignal {mode: local} (the default's load signal);
                      ringgate-precise-tierblind = the same with tierWeights {cpu: 0} (a CPU-tier hit counts as a miss);
                      llm-d-precise = ringgate --config-file ${path.relative(process.cwd(), PRECISE_PICKER_CONFIG)}
                      (its blockSize and hashSeed set to the sims', as the guide says to), KV events;
@@ -177,6 +178,7 @@ async function startProxy(o, config, eps, sims) {
   const workers = ['--workers', String(o.workers)];
   if (config === 'ringgate') return startRinggate(eps, workers);
   if (config === 'ringgate-precise') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize })]);
+  if (config === 'ringgate-precise-local') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, loadSignal: 'local' })]);
   if (config === 'ringgate-precise-tierblind') {
     return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, tierWeights: '{cpu: 0}' })]);
   }
