@@ -174,14 +174,13 @@ function precisePickerConfig(o) {
   return file;
 }
 
+// ringgate's own precise rows: what each sets beside precise mode (sims.mjs preciseConfig).
+const RINGGATE_PRECISE = { 'ringgate-precise': {}, 'ringgate-precise-local': { loadSignal: 'local' }, 'ringgate-precise-tierblind': { tierWeights: '{cpu: 0}' } };
+
 async function startProxy(o, config, eps, sims) {
   const workers = ['--workers', String(o.workers)];
   if (config === 'ringgate') return startRinggate(eps, workers);
-  if (config === 'ringgate-precise') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize })]);
-  if (config === 'ringgate-precise-local') return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, loadSignal: 'local' })]);
-  if (config === 'ringgate-precise-tierblind') {
-    return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, tierWeights: '{cpu: 0}' })]);
-  }
+  if (config in RINGGATE_PRECISE) return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, ...RINGGATE_PRECISE[config] })]);
   if (config === 'llm-d-precise') {
     return startRinggate([], [...workers, '--config', preciseConfig(sims, { blockSize: o.blockSize, scorer: false }),
       '--config-file', precisePickerConfig(o)]);
