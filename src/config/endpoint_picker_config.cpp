@@ -350,6 +350,8 @@ class PickerReader {
       out_.gateway.scheduler.filters[slot] = filters[slot];
       set("scheduler.filters." + std::string(sched::kFilters[slot].name));
     }
+    out_.gateway.scheduler.load_signal.noise_band = false;  // llm-d's queue-scorer: plain min-max
+    set("scheduler.loadSignal.noiseBand");
   }
 
   // context-length-aware: its score at the profile's weight; with enableFiltering, the
@@ -864,6 +866,8 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
     taken.push_back(path);
     if (const auto slot = scorer_slot_of_path(path)) into.scheduler.scorers[*slot] = picker.scheduler.scorers[*slot];
     else if (path == "scheduler.prefixBlockBytes") into.scheduler.prefix_block_bytes = picker.scheduler.prefix_block_bytes;
+    else if (path == "scheduler.loadSignal.noiseBand")
+      into.scheduler.load_signal.noise_band = picker.scheduler.load_signal.noise_band;
     else if (path == "scheduler.headroomSelectionStrategy")
       into.scheduler.headroom_strategy = picker.scheduler.headroom_strategy;
     else if (path == "scheduler.filters.prefix-cache-affinity") {

@@ -623,6 +623,9 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
     with_field(*signal, p, "kvStep", [&](const YAML::Node& x, const std::string& xp) {
       assign(out.load_signal.kv_step, r.read_number(x, xp, 0.01, 1.0));
     });
+    with_field(*signal, p, "noiseBand", [&](const YAML::Node& x, const std::string& xp) {
+      assign(out.load_signal.noise_band, r.read_bool(x, xp));
+    });
   });
   with_field(*fields, path, "headroomSelectionStrategy", [&](const YAML::Node& v, const std::string& p) {
     auto strategy = r.read_string(v, p);

@@ -181,6 +181,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
                                 : sched::LoadSignal::Local;
   s.scheduler.shared_load.step = g.scheduler.load_signal.step;
   s.scheduler.shared_load.kv_step = g.scheduler.load_signal.kv_step;
+  s.scheduler.local_noise_band = g.scheduler.load_signal.noise_band;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.scheduler.tier_weights = g.scheduler.prefix.tier_weights;
   s.kv_events = g.kv_events;

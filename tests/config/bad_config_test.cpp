@@ -168,6 +168,8 @@ TEST_CASE("out-of-range numbers") {
                "scheduler.loadSignal.step: value 0.5 is out of range (1 to 1000000)");
   expect_error(head + "scheduler: {loadSignal: {kvStep: 2}}\n", 4, 34,
                "scheduler.loadSignal.kvStep: value 2 is out of range (0.01 to 1)");
+  expect_error(head + "scheduler: {loadSignal: {noiseBand: sqrt}}\n", 4, 37,
+               "scheduler.loadSignal.noiseBand: expected true or false, got \"sqrt\"");
 }
 
 TEST_CASE("bad durations") {

@@ -113,6 +113,7 @@ pool: {discovery: {static: ["127.0.0.1:8000"]}}
   CHECK(g.scheduler.load_signal.mode.empty());  // by the prefix mode
   CHECK(g.scheduler.load_signal.step == 4.0);
   CHECK(g.scheduler.load_signal.kv_step == 0.25);
+  CHECK(g.scheduler.load_signal.noise_band);
   CHECK(g.metrics.poll_interval == 50ms);
   CHECK(g.metrics.scrape_timeout == 1s);
   CHECK(g.metrics.names == "both");
@@ -160,7 +161,7 @@ scheduler:
   scorers: {queue: 1, kv-cache: 0.5, prefix: 4}
   prefixBlockBytes: 128
   loadGuard: {enabled: false, ratio: 3, minLoad: 8}
-  loadSignal: {mode: shared, step: 2, kvStep: 0.1}
+  loadSignal: {mode: shared, step: 2, kvStep: 0.1, noiseBand: false}
   sessionHeader: x-conversation
   sessionKeys: [header, user]
   metricsStaleAfter: 250ms
@@ -200,6 +201,7 @@ accessLog: {enabled: true, path: /var/log/ringgate/access.log}
   CHECK(g.scheduler.load_signal.mode == "shared");
   CHECK(g.scheduler.load_signal.step == 2.0);
   CHECK(g.scheduler.load_signal.kv_step == 0.1);
+  CHECK_FALSE(g.scheduler.load_signal.noise_band);
   CHECK(g.scheduler.session_header == "x-conversation");
   CHECK(g.scheduler.session_keys.count == 2);
   CHECK(g.scheduler.session_keys.keys[0] == ringgate::sched::SessionSource::Header);

@@ -226,6 +226,15 @@ TEST_CASE("settings: the SLO pick's headroom strategy from the file; least (llm-
   CHECK(resolve(flags({}), &least).scheduler.headroom_strategy == sched::HeadroomStrategy::Least);
 }
 
+TEST_CASE("settings: the load signal's noise band, on by default, off from the file") {
+  const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
+  const auto none = file(head);
+  CHECK(resolve(flags({}), &none).scheduler.local_noise_band);
+  CHECK(resolve(flags({}), nullptr).scheduler.local_noise_band);
+  const auto off = file(head + "scheduler: {loadSignal: {noiseBand: false}}\n");
+  CHECK_FALSE(resolve(flags({}), &off).scheduler.local_noise_band);
+}
+
 TEST_CASE("settings: disaggregation from the file over the option defaults, only what it sets") {
   const std::string head = "apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n";
   const proxy::DisaggregationOptions defaults;

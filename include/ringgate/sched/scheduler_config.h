@@ -15,9 +15,11 @@ namespace ringgate::sched {
 
 // Where the load signal (queue score, load guard, placement gap) comes from.
 //   Local: scraped waiting + this gateway's in-flight requests, min-max normalised
-//     (the least loaded candidate scores 1, the most loaded 0). Reacts at once to what
+//     (the least loaded candidate scores 1, the most loaded 0), loads within a noise
+//     band of the least scoring as the least (queue_scorer.cpp). Reacts at once to what
 //     this gateway sends, but two gateway replicas count different in-flight requests
-//     and any difference is a full point: they disagree (perf/routing agreement.mjs).
+//     and a difference past the band is a full point: they disagree (perf/routing
+//     agreement.mjs).
 //   Shared: scraped waiting + running only (what every replica reads from the same
 //     server), in coarse steps on an absolute scale: load = step x floor(raw / step),
 //     queue score = 1 - min(1, load / (kSharedQueueSteps x step)); KV usage in kv_step
@@ -94,6 +96,9 @@ struct SchedulerConfig {
   PrefixAffinityConfig prefix_affinity;
   LoadSignal load_signal = LoadSignal::Local;
   SharedLoadConfig shared_load;
+  // Local signal: the queue score's noise band (queue_scorer.cpp; config
+  // scheduler.loadSignal.noiseBand); false = plain min-max, as llm-d's queue-scorer.
+  bool local_noise_band = true;
   // Metrics older than this are stale: their waiting-queue and KV-usage values
   // are not used for scoring (queue uses local in-flight only, KV score is a
   // neutral 0.5) and the endpoint counts as saturated for sheddable requests.
