@@ -188,8 +188,7 @@ constexpr std::string_view kHarness = "a plugin of llm-d's Go test harness, not 
 
 constexpr PluginCompat kPlugins[] = {
     // scorers
-    {"queue-scorer", R::Scorer, S::Same, "scheduler.scorers.queue, plain min-max (scheduler.loadSignal.noiseBand false)",
-     {}},
+    {"queue-scorer", R::Scorer, S::Same, "scheduler.scorers.queue, min-max (scheduler.loadSignal.noiseBand false)", {}},
     {"kv-cache-utilization-scorer", R::Scorer, S::Same, "scheduler.scorers.kv-cache", {}},
     {"prefix-cache-scorer", R::Scorer, S::Same, "scheduler.scorers.prefix (approximate index)", kPrefixParams},
     {"latency-scorer", R::Scorer, S::Same, "scheduler.scorers.latency (ringgate's online latency model)",
