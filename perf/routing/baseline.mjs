@@ -349,9 +349,15 @@ function headlineLines(o, rows, bounds) {
   const limit = o.ttftLimitMs;
   const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
   const rowsOf = (c, seed) => rowsOfSeed(rows, c, seed);
+  const ratioLines = (seed) => [['ringgate', 'ringgate-precise', 0.95, 'default vs precise'],
+    ['ringgate-precise', 'oracle', 0.95, 'precise vs the oracle row'], ['ringgate', 'llm-d-optimized', 1.15, 'against llm-d'],
+    ['ringgate-precise', 'llm-d-precise', 1.0, 'precise against llm-d\'s precise guide']].flatMap((line) => goodputRatioLine(o, rows, seed, line));
   for (const seed of o.seeds) {
     const svc = rowsOf('k8s-service', seed);
-    if (!svc.length) continue;
+    if (!svc.length) {  // the fidelity lines need k8s-service's rows; the ratio lines do not
+      out.push(`  seed ${seed}:`, ...ratioLines(seed));
+      continue;
+    }
     const promptTokens = spec.options.systemTokens + spec.options.questionTokens;
     const predicted = (simsOf(o, 'H') * 1e6 / spec.sim.prefillUs) / (promptTokens * (1 - svc[0].hitRate));
     const over = svc.findIndex((r) => r.ttft.p90 > limit);
@@ -378,10 +384,7 @@ function headlineLines(o, rows, bounds) {
         (collapse === null ? '' : `; ${f(top / collapse, 2)}x k8s-service's collapse: ${verdict(top >= 2.5 * collapse)}`) +
         (rowsOf(c, seed).length && Math.max(...rowsOf(c, seed).map((r) => r.rate)) === top ? ' (the top load run)' : ''));
     }
-    for (const line of [['ringgate', 'ringgate-precise', 0.95, 'default vs precise'], ['ringgate-precise', 'oracle', 0.95, 'precise vs the oracle row'],
-      ['ringgate', 'llm-d-optimized', 1.15, 'against llm-d'], ['ringgate-precise', 'llm-d-precise', 1.0, 'precise against llm-d\'s precise guide']]) {
-      out.push(...goodputRatioLine(o, rows, seed, line));
-    }
+    out.push(...ratioLines(seed));
     if (over >= 0) {
       const at = svc[over].rate, p = rowsOf('ringgate-precise', seed).find((r) => r.rate === at);
       if (p) out.push(`    at ${at} req/s (k8s-service past the limit): ringgate-precise p90 ${f(p.ttft.p90, 0)} / k8s-service ${f(svc[over].ttft.p90, 0)} ms = ` +
