@@ -33,8 +33,9 @@ void score_queue(std::span<EndpointSignals> candidates, const ScoreContext& cont
   // full, evicted other prompts until the pool collapsed (perf/routing/README "The noise
   // band"). Inside the band every server scores 1 and the tie goes to the KV cache, then
   // to the prompt's rendezvous order. Once a server queues, every request ahead delays a
-  // first token there, and plain min-max decides.
-  const bool banded = context.config.local_noise_band && !queueing;
+  // first token there, and plain min-max decides; so it does for a prompt no server holds
+  // any of (no copy to keep: CONTROL's unique prompts lost TTFT to the band).
+  const bool banded = context.config.local_noise_band && !queueing && !is_cold_request(candidates);
   const double band = banded ? std::sqrt(sum / double(candidates.size())) : 0.0;
   const double range = max_q - min_q - band;
   for (EndpointSignals& c : candidates) {

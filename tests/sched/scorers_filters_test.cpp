@@ -38,30 +38,39 @@ TEST_CASE("queue scorer, band off (llm-d's queue-scorer): (maxQ - q) / (maxQ - m
 }
 
 TEST_CASE("queue scorer, the default: while none queues, within sqrt(mean load) of the least is the least") {
+  // Some candidate holds a block of the prompt (the band keeps a copy's holder; see below).
+  auto held = [](std::vector<EndpointSignals> c) {
+    c[0].prefix_blocks = 1;
+    return c;
+  };
   // Mean 16, band 4: 12 is on the band's edge and scores 1; 12.5 is past it by 0.5 of the
   // 31.5 - 8 - 4 = 19.5 the scale spans.
-  std::vector<EndpointSignals> edge{sig(8), sig(12), sig(12), sig(32)};
+  std::vector<EndpointSignals> edge = held({sig(8), sig(12), sig(12), sig(32)});
   run_scorer("queue", edge);
   CHECK(score_of(edge[1], "queue") == 1.0);
   CHECK(score_of(edge[3], "queue") == 0.0);
-  std::vector<EndpointSignals> past{sig(8), sig(12), sig(12.5), sig(31.5)};
+  std::vector<EndpointSignals> past = held({sig(8), sig(12), sig(12.5), sig(31.5)});
   run_scorer("queue", past);
   CHECK(score_of(past[0], "queue") == 1.0);
   CHECK(score_of(past[1], "queue") == 1.0);
   CHECK(score_of(past[2], "queue") == doctest::Approx(1.0 - 0.5 / 19.5));
   CHECK(score_of(past[3], "queue") == 0.0);
   // At H's load (about 30 a server) a few requests of difference are all inside it.
-  std::vector<EndpointSignals> busy{sig(30), sig(33), sig(35)};
+  std::vector<EndpointSignals> busy = held({sig(30), sig(33), sig(35)});
   run_scorer("queue", busy);
   for (const EndpointSignals& s : busy) CHECK(score_of(s, "queue") == 1.0);
   // Once any server queues (scraped waiting), plain min-max: 30 against 33 is a point.
-  std::vector<EndpointSignals> queued{sig(30), sig(33)};
+  std::vector<EndpointSignals> queued = held({sig(30), sig(33)});
   queued[1].waiting = 1;
   run_scorer("queue", queued);
   CHECK(score_of(queued[0], "queue") == 1.0);
   CHECK(score_of(queued[1], "queue") == 0.0);
+  // So for a prompt no candidate holds any of: no copy to keep.
+  std::vector<EndpointSignals> cold{sig(30), sig(33)};
+  run_scorer("queue", cold);
+  CHECK(score_of(cold[1], "queue") == 0.0);
   // A quiet pool: 0 against 1 (mean 0.5, band 0.71) is a whole point still.
-  std::vector<EndpointSignals> quiet{sig(0), sig(1)};
+  std::vector<EndpointSignals> quiet = held({sig(0), sig(1)});
   run_scorer("queue", quiet);
   CHECK(score_of(quiet[1], "queue") == 0.0);
   run_scorer("queue", std::span<EndpointSignals>());  // empty: no crash

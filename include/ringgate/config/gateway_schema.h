@@ -371,9 +371,10 @@ inline constexpr Field kLoadSignalFields[] = {
      "Shared: requests per load step; the queue score falls from 1 to 0 over 8 steps."},
     {"kvStep", "number", "0.25", "0.01..1", kRestart, "", "Shared: KV-usage step."},
     {"noiseBand", "bool", "true", "", kRestart, "",
-     "Local, while no server has requests waiting: loads within the square root of the mean load of the least "
-     "loaded candidate score as the least (ties then go to the KV cache and the prompt's rendezvous order); "
-     "false = plain min-max always, as llm-d's queue-scorer (what an EndpointPickerConfig gets)."},
+     "Local, while no server has requests waiting and one holds some of the prompt: loads within the square root "
+     "of the mean load of the least loaded candidate score as the least (ties then go to the KV cache and the "
+     "prompt's rendezvous order); false = plain min-max always, as llm-d's queue-scorer (what an "
+     "EndpointPickerConfig gets)."},
 };
 inline constexpr Field kKvEventsFields[] = {
     {"port", "int", "5557", "1..65535", kRestart, "",

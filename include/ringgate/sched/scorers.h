@@ -10,8 +10,8 @@ namespace ringgate::sched {
 
 // Load (waiting + in-flight). Local load signal: min-max past a noise band,
 // 1 - (q - minQ - band) / (maxQ - minQ - band), 1 within the band; band = sqrt(mean q)
-// while no candidate has scraped waiting requests, else 0 (and 0 with local_noise_band
-// off): plain (maxQ - q) / (maxQ - minQ).
+// while no candidate has scraped waiting requests and some holds a block of the prompt,
+// else 0 (and 0 with local_noise_band off): plain (maxQ - q) / (maxQ - minQ).
 // Shared: 1 - load / (kSharedQueueSteps x step) clamped to [0,1], an absolute
 // scale, so a candidate's score does not depend on the others'.
 void score_queue(std::span<EndpointSignals> candidates, const ScoreContext& context);
