@@ -169,7 +169,7 @@ struct LoadSignalConfig {
   std::string mode;       // "", "local" or "shared"
   double step = 4;        // shared: requests a load step (1..1e6)
   double kv_step = 0.25;  // shared: KV-usage step (0.01..1)
-  bool noise_band = true;  // local, while none queues: within √(mean load) of the least = the least
+  bool noise_band = true;  // local: the queue score's noise band (sched::SchedulerConfig::local_noise_band)
 };
 
 struct SchedulerConfig {
