@@ -352,6 +352,8 @@ class PickerReader {
     }
     out_.gateway.scheduler.load_signal.noise_band = false;  // llm-d's queue-scorer: plain min-max
     set("scheduler.loadSignal.noiseBand");
+    out_.gateway.scheduler.prefix.stand_down_share = 0;  // llm-d's prefix scorers score at any load
+    set("scheduler.scorers.prefix.standDownShare");
   }
 
   // context-length-aware: its score at the profile's weight; with enableFiltering, the
@@ -914,6 +916,8 @@ void apply_picker_config(const GatewayConfig& picker, GatewayConfig& into) {
       into.scheduler.prefix.hash_seed = picker.scheduler.prefix.hash_seed;
     else if (path == "scheduler.scorers.prefix.tierWeights")
       into.scheduler.prefix.tier_weights = picker.scheduler.prefix.tier_weights;
+    else if (path == "scheduler.scorers.prefix.standDownShare")
+      into.scheduler.prefix.stand_down_share = picker.scheduler.prefix.stand_down_share;
     else if (path == "kvEvents.topic")
       into.kv_events.topic = picker.kv_events.topic;
     else if (path == "kvEvents.port")

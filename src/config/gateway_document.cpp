@@ -563,6 +563,9 @@ void read_scheduler(YamlFieldReader& r, const YAML::Node& node, const std::strin
         if (seed && seed->size() > 256) r.error(x, xp, "at most 256 characters");
         else assign(out.prefix.hash_seed, seed);
       });
+      with_field(*prefix, wp, "standDownShare", [&](const YAML::Node& x, const std::string& xp) {
+        assign(out.prefix.stand_down_share, r.read_number(x, xp, 0.0, 1.0));
+      });
       with_field(*prefix, wp, "tierWeights", [&](const YAML::Node& x, const std::string& xp) {
         auto entries = r.read_open_map(x, xp);
         if (!entries) return;

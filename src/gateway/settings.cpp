@@ -184,6 +184,7 @@ std::string apply_file(const config::ConfigSet& file, Settings& s) {
   s.scheduler.local_noise_band = g.scheduler.load_signal.noise_band;
   s.scheduler.hash_seed = g.scheduler.prefix.hash_seed;
   s.scheduler.tier_weights = g.scheduler.prefix.tier_weights;
+  s.scheduler.prefix_stand_down_share = g.scheduler.prefix.stand_down_share;
   s.kv_events = g.kv_events;
   if (g.shared_state.redis) {
     s.shared_state.redis_host = g.shared_state.redis->address.host;

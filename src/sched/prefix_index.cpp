@@ -423,11 +423,16 @@ size_t PrefixIndex::apply_ops(EndpointId id) {
           if (!t.insert(op.key, op.hash, id, op.value)) failed = std::min<size_t>(failed, op.pos);
           break;
         case OpKind::InsertRoot:
-          if (!t.insert(op.key, op.hash, id, 0)) failed = 0;
+          if (t.insert(op.key, op.hash, id, 0))
+            root_entries_.fetch_add(1, std::memory_order_relaxed);
+          else
+            failed = 0;
           break;
         case OpKind::ErasePair:
-        case OpKind::EraseRoot:
           t.erase(op.key, op.hash, id);
+          break;
+        case OpKind::EraseRoot:
+          if (t.erase(op.key, op.hash, id)) root_entries_.fetch_sub(1, std::memory_order_relaxed);
           break;
       }
     }
@@ -710,6 +715,11 @@ size_t PrefixIndex::capacity(EndpointId endpoint) const {
     requested = e->requested;
   }
   return share(requested);
+}
+
+size_t PrefixIndex::capacity_relaxed(EndpointId endpoint) const {
+  Endpoint* e = endpoint_state(endpoint);
+  return e ? e->cap.load(std::memory_order_relaxed) : 0;
 }
 
 PrefixIndexStats PrefixIndex::stats() const {

@@ -11,6 +11,10 @@ namespace ringgate::sched {
 
 void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& context) {
   const uint32_t total_blocks = context.total_blocks;
+  if (context.prefix_stands_down) {  // load decides among the holders the filter kept
+    for (EndpointSignals& c : candidates) c.scores[context.slot] = 0;
+    return;
+  }
   for (EndpointSignals& c : candidates) {
     double& score = c.scores[context.slot];
     if (c.overloaded || total_blocks == 0)

@@ -429,6 +429,10 @@ scheduler: {scorers: {prefix: {mode: precise, tierWeights: {CPU: 0, gpu: 1, disk
   // Defaults: approximate, vLLM's port.
   ConfigSet d = load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n");
   CHECK(d.gateway.scheduler.prefix.mode == "approximate");
+  CHECK(d.gateway.scheduler.prefix.stand_down_share == 0.25);
+  CHECK(load_ok("apiVersion: ringgate.io/v1\nkind: Gateway\npool: {discovery: {static: [\"h:1\"]}}\n"
+                "scheduler: {scorers: {prefix: {standDownShare: 0}}}\n")
+            .gateway.scheduler.prefix.stand_down_share == 0);
   CHECK(d.gateway.kv_events.port == 5557);
   CHECK(d.gateway.kv_events.replay_port == 0);
   // Bad values are refused.
@@ -452,7 +456,9 @@ scheduler: {scorers: {prefix: {mode: precise, tierWeights: {CPU: 0, gpu: 1, disk
            {"{gpu: lots}", "scheduler.scorers.prefix.tierWeights.gpu"},
            {"{\"a b\": 0.5}", "scheduler.scorers.prefix.tierWeights.a b"},
            {"{t5: 1, t6: 1, t7: 1, t8: 1, t9: 1}", "scheduler.scorers.prefix.tierWeights.t9"},
-           {"[gpu]", "scheduler.scorers.prefix.tierWeights"}}) {
+           {"[gpu]", "scheduler.scorers.prefix.tierWeights"},
+           {"{}, standDownShare: 1.01", "scheduler.scorers.prefix.standDownShare"},
+           {"{}, standDownShare: -0.01", "scheduler.scorers.prefix.standDownShare"}}) {
     const std::string& bad = bad_path.first;
     const std::string& path = bad_path.second;
     LoadResult r = load_config_text(

@@ -51,6 +51,7 @@ const std::vector<std::string> kScorerPaths = [] {
   for (const ringgate::sched::Filter& f : ringgate::sched::kFilters)
     paths.push_back("scheduler.filters." + std::string(f.name));
   paths.push_back("scheduler.loadSignal.noiseBand");  // llm-d's queue-scorer is plain min-max
+  paths.push_back("scheduler.scorers.prefix.standDownShare");  // llm-d's prefix scorers do not stand down
   std::sort(paths.begin(), paths.end());
   return paths;
 }();
@@ -66,6 +67,7 @@ TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, noth
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 3);
   CHECK(r.gateway.set_by_file == kScorerPaths);
   CHECK_FALSE(r.gateway.scheduler.load_signal.noise_band);  // llm-d's queue-scorer: no band
+  CHECK(r.gateway.scheduler.prefix.stand_down_share == 0);   // llm-d's prefix scorer: at any load
   // Not listed: ringgate's default filter does not run under this profile.
   CHECK_FALSE(r.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
 }
@@ -310,6 +312,7 @@ saturationDetector: {queueDepthThreshold: 3, kvCacheUtilThreshold: 0.5}
   CHECK(g.file_sets("scheduler.prefixBlockBytes"));
   CHECK(g.file_sets("saturationDetector.kvCacheUtilThreshold"));
   CHECK_FALSE(g.scheduler.load_signal.noise_band);  // the picker's queue-scorer, as llm-d scores
+  CHECK(g.scheduler.prefix.stand_down_share == 0);  // the picker's prefix scorer, as llm-d scores
   CHECK(std::is_sorted(g.set_by_file.begin(), g.set_by_file.end()));
 
   // No config file: the picker config's settings alone.

@@ -148,6 +148,31 @@ TEST_CASE("index: set_capacity shrinks (evicting LRU) and purge forgets an endpo
   CHECK(idx.entries(9999) == 0);
 }
 
+TEST_CASE("index: root_entries counts each prompt root once per endpoint holding it, evictions and purges too") {
+  PrefixIndex idx(100, 4);
+  CHECK(idx.root_entries() == 0);
+  auto a1 = chain(1, 1, 8, 12), a2 = chain(1, 2, 8, 12), b = chain(2, 0, 0, 10);
+  idx.on_routed(0, a1);
+  CHECK(idx.root_entries() == 1);
+  idx.on_routed(0, a2);  // the same root, another branch
+  idx.on_routed(0, a1);  // again
+  CHECK(idx.root_entries() == 1);
+  idx.on_routed(1, a1);  // the same root on another endpoint
+  CHECK(idx.root_entries() == 2);
+  idx.on_routed(0, b);
+  CHECK(idx.root_entries() == 3);
+  // Capacity for b alone: the older root's blocks are evicted, its root with its last one.
+  idx.set_capacity(0, 10);
+  CHECK(idx.entries(0) == 10);
+  CHECK(idx.root_entries() == 2);
+  idx.set_capacity(0, 9);  // b's chain keeps its first 9 blocks, and so its root
+  CHECK(idx.root_entries() == 2);
+  idx.purge(1);
+  CHECK(idx.root_entries() == 1);
+  idx.set_capacity(0, 0);
+  CHECK(idx.root_entries() == 0);
+}
+
 TEST_CASE("index: binary search equals the linear scan on randomized chains with evictions") {
   std::mt19937_64 rng(12345);
   for (int round = 0; round < 20; ++round) {

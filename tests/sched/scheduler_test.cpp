@@ -489,6 +489,54 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
   }
 }
 
+TEST_CASE("scheduler: the prefix scorer stands down at its boundary: roots x lead <= share x every index capacity") {
+  // Endpoint 0 holds the prompt and has 4 waiting; endpoint 1 holds another system prompt.
+  // Every request skips the affinity filter here (as its exploration draw does): scoring
+  // the prefix, 0 wins (3 points against the queue's 2); standing down, the queue decides.
+  Fixture f(2);
+  auto a = f.hashes(prompt(1, 1, 2000, 100));
+  std::vector<EndpointState> pool = make_pool(2);
+  pool[0].metrics.all.waiting = 4;
+  EndpointSnapshot snap(std::move(pool));
+  SchedulerConfig config;  // filter on, prefix 3, queue 2, kv-cache 2
+  config.prefix_affinity.exploration_probability = 1;
+  Scheduler s(config, f.index, f.inflight);
+  Rng rng(11);
+  f.index.on_routed(0, a);
+  f.index.on_routed(1, f.hashes(prompt(2, 1, 2000, 100)));
+  REQUIRE(f.index.root_entries() == 2);
+  const size_t lead = a.size();  // endpoint 0's cached lead: the whole prompt (dense entries)
+  REQUIRE(lead == 33);
+  auto pick_with_capacity = [&](size_t zero, size_t one) {
+    f.index.set_capacity(0, zero);
+    f.index.set_capacity(1, one);
+    return s.pick(snap, request(a), rng).endpoint;
+  };
+  const size_t fits = 4 * 2 * lead;                  // 2 roots x 33 = 66 <= 0.25 x 264
+  CHECK(pick_with_capacity(fits, fits) == 1);          // stands down: the queue decides
+  CHECK(pick_with_capacity(fits - 1, fits - 1) == 0);  // 66 > 0.25 x 263: the prefix scores
+  CHECK(pick_with_capacity(fits, fits - 1) == 0);      // the smallest candidate's capacity counts
+  CHECK(pick_with_capacity(fits - 1, fits) == 0);
+  CHECK(pick_with_capacity(fits, fits) == 1);
+  f.index.on_routed(1, f.hashes(prompt(3, 1, 2000, 100)));  // a third root: 99 > 66
+  REQUIRE(f.index.root_entries() == 3);
+  CHECK(pick_with_capacity(fits, fits) == 0);
+  CHECK(pick_with_capacity(4 * 3 * lead, 4 * 3 * lead) == 1);  // 99 <= 0.25 x 396
+  CHECK(pick_with_capacity(4 * 3 * lead - 1, 4 * 3 * lead - 1) == 0);
+  // standDownShare 0 never stands down, nor does a profile without the affinity filter
+  // (nothing would keep a prompt where its prefix is); ample capacity stands down.
+  SchedulerConfig never = config, no_filter = config;
+  never.prefix_stand_down_share = 0;
+  no_filter.filters = {};
+  f.index.set_capacity(0, 100000);
+  f.index.set_capacity(1, 100000);
+  for (const SchedulerConfig& c : {never, no_filter}) {
+    Scheduler t(c, f.index, f.inflight);
+    CHECK(t.pick(snap, request(a), rng).endpoint == 0);
+  }
+  CHECK(s.pick(snap, request(a), rng).endpoint == 1);
+}
+
 TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events announced") {
   Fixture f;
   EndpointSnapshot snap(make_pool(4));

@@ -145,6 +145,7 @@ struct PrefixScorerConfig {
   uint32_t block_size = 16;             // the servers' --block-size
   std::string hash_seed = "0";          // the servers' PYTHONHASHSEED
   sched::TierWeights tier_weights;      // YAML "tierWeights": the defaults, keys given overriding
+  double stand_down_share = 0.25;       // YAML "standDownShare" (sched::SchedulerConfig)
 };
 
 // Where each endpoint's KV-cache events are (YAML "kvEvents"): the endpoint's host

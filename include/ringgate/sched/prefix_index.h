@@ -114,6 +114,10 @@ class PrefixIndex {
   size_t entries(EndpointId endpoint) const;
   // Effective bound of the endpoint (after clamping to the budget).
   size_t capacity(EndpointId endpoint) const;
+  // The same as of the endpoint's last write, without its lock (0: never written).
+  size_t capacity_relaxed(EndpointId endpoint) const;
+  // (first block, endpoint) pairs held: the distinct prompt roots, once per endpoint holding one.
+  size_t root_entries() const { return root_entries_.load(std::memory_order_relaxed); }
   PrefixIndexStats stats() const;
 
   struct Block;
@@ -162,6 +166,7 @@ class PrefixIndex {
 
   std::unique_ptr<std::atomic<Endpoint*>[]> endpoints_;
   std::atomic<size_t> entries_{0};
+  std::atomic<size_t> root_entries_{0};
 };
 
 }  // namespace ringgate::sched

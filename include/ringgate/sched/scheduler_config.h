@@ -119,6 +119,10 @@ struct SchedulerConfig {
   SaturationConfig saturation;
   bool session_affinity = true;
   bool prefix_placement = true;  // rendezvous placement of unseen prefixes
+  // The prefix scorer stands down (scheduler.h, "Standing down") while the index's prompt
+  // roots x this prompt's cached lead fit in this share of every candidate's index
+  // capacity; 0 = never (config scheduler.scorers.prefix.standDownShare).
+  double prefix_stand_down_share = 0.25;
   // ...only when the rendezvous home's load is within this many requests of the
   // least-loaded candidate's (unique prompts must not turn into hash routing).
   double placement_max_gap = 1;
