@@ -193,15 +193,17 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   if (any_match && config_.prefix_stand_down_share > 0 && config_.weights[kPrefixScorerSlot] != 0 &&
       config_.filters[kPrefixAffinityFilterSlot]) {
-    // Standing down (scheduler.h): could every candidate hold every prompt root the pool
-    // holds, at this prompt's cached lead, in a small share of its index?
+    // Standing down (scheduler.h): a prompt the filter keeps on its holders, and every
+    // candidate could hold every prompt root the pool holds, at this prompt's cached lead,
+    // in a small share of its index.
     uint32_t lead = 0;
     size_t room = SIZE_MAX;
     for (const EndpointSignals& c : candidates) {
       lead = std::max(lead, c.prefix_blocks);
       room = std::min(room, index_.capacity_relaxed(c.id));
     }
-    stand_down = double(index_.root_entries()) * lead <= config_.prefix_stand_down_share * double(room);
+    stand_down = double(lead) >= config_.prefix_affinity.affinity_threshold * double(total_blocks) &&
+                 double(index_.root_entries()) * lead <= config_.prefix_stand_down_share * double(room);
   }
   const Clock::time_point lookup_done = Clock::now();
   apply_load_guard(candidates, config_);

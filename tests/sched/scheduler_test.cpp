@@ -489,14 +489,14 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
   }
 }
 
-TEST_CASE("scheduler: the prefix scorer stands down at its boundary: roots x lead <= share x every index capacity") {
-  // Endpoint 0 holds the prompt and has 4 waiting; endpoint 1 holds another system prompt.
-  // Every request skips the affinity filter here (as its exploration draw does): scoring
-  // the prefix, 0 wins (3 points against the queue's 2); standing down, the queue decides.
+TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: held to the filter's threshold, roots x lead <= share x every index capacity") {
+  // Endpoint 0 holds the prompt and has a fuller KV cache; endpoint 1 holds another system
+  // prompt. Every request skips the affinity filter here (as its exploration draw does):
+  // scoring the prefix, 0 wins (3 points against kv-cache's 0.6); standing down, 1 does.
   Fixture f(2);
   auto a = f.hashes(prompt(1, 1, 2000, 100));
   std::vector<EndpointState> pool = make_pool(2);
-  pool[0].metrics.all.waiting = 4;
+  pool[0].metrics.all.kv_cache_usage = 0.3;
   EndpointSnapshot snap(std::move(pool));
   SchedulerConfig config;  // filter on, prefix 3, queue 2, kv-cache 2
   config.prefix_affinity.exploration_probability = 1;
@@ -513,7 +513,7 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundary: roots x lea
     return s.pick(snap, request(a), rng).endpoint;
   };
   const size_t fits = 4 * 2 * lead;                  // 2 roots x 33 = 66 <= 0.25 x 264
-  CHECK(pick_with_capacity(fits, fits) == 1);          // stands down: the queue decides
+  CHECK(pick_with_capacity(fits, fits) == 1);          // stands down: the load decides
   CHECK(pick_with_capacity(fits - 1, fits - 1) == 0);  // 66 > 0.25 x 263: the prefix scores
   CHECK(pick_with_capacity(fits, fits - 1) == 0);      // the smallest candidate's capacity counts
   CHECK(pick_with_capacity(fits - 1, fits) == 0);
@@ -523,16 +523,29 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundary: roots x lea
   CHECK(pick_with_capacity(fits, fits) == 0);
   CHECK(pick_with_capacity(4 * 3 * lead, 4 * 3 * lead) == 1);  // 99 <= 0.25 x 396
   CHECK(pick_with_capacity(4 * 3 * lead - 1, 4 * 3 * lead - 1) == 0);
+
+  // Held to the filter's threshold (0.8): 32 of 40 blocks stands down, 32 of 41 scores (a
+  // conversation whose new turn is long keeps its history's server).
+  f.index.set_capacity(0, 100000);
+  f.index.set_capacity(1, 100000);
+  const std::string shared(32 * 64, 's');
+  f.index.on_routed(0, f.hashes(shared + std::string(8 * 64, 'x')));
+  // (A prompt of n bytes has n / 64 + 1 entries: its full blocks and the rest.)
+  auto forty = f.hashes(shared + std::string(7 * 64, 'y')), forty_one = f.hashes(shared + std::string(8 * 64, 'y'));
+  REQUIRE(forty.size() == 40);
+  REQUIRE(forty_one.size() == 41);
+  CHECK(s.pick(snap, request(forty), rng).endpoint == 1);
+  CHECK(s.pick(snap, request(forty_one), rng).endpoint == 0);
+
   // standDownShare 0 never stands down, nor does a profile without the affinity filter
-  // (nothing would keep a prompt where its prefix is); ample capacity stands down.
+  // (nothing would keep a prompt where its prefix is).
   SchedulerConfig never = config, no_filter = config;
   never.prefix_stand_down_share = 0;
   no_filter.filters = {};
-  f.index.set_capacity(0, 100000);
-  f.index.set_capacity(1, 100000);
   for (const SchedulerConfig& c : {never, no_filter}) {
     Scheduler t(c, f.index, f.inflight);
     CHECK(t.pick(snap, request(a), rng).endpoint == 0);
+    CHECK(t.pick(snap, request(forty), rng).endpoint == 0);
   }
   CHECK(s.pick(snap, request(a), rng).endpoint == 1);
 }

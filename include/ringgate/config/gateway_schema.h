@@ -349,8 +349,9 @@ inline constexpr Field kPrefixScorerFields[] = {
     {"hashSeed", "string", "\"0\"", "at most 256 characters", kRestart, "",
      "Precise: the servers' PYTHONHASHSEED (vLLM's block hash seed)."},
     {"standDownShare", "number", "0.25", "0..1", kRestart, "",
-     "The scorer stands down (scores every candidate alike, so load decides among the holders the "
-     "prefix-cache-affinity filter keeps) while the pool's prompts are cheap to hold twice: the prompt roots the "
+     "Behind the prefix-cache-affinity filter, the scorer stands down (scores every candidate alike, so load "
+     "decides among the holders the filter keeps) for a prompt held to the filter's affinityThreshold while the "
+     "pool's prompts are cheap to hold twice: the prompt roots the "
      "index holds (each distinct first block, once per server holding it) times this prompt's cached lead is at "
      "most this share of every candidate's index capacity. 0 = never. An EndpointPickerConfig sets 0 (llm-d's "
      "scorers do not stand down)."},

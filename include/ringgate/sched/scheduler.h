@@ -29,9 +29,10 @@
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
 //      Standing down: behind the prefix-cache-affinity filter, the prefix scorer scores
-//      every candidate 0 while the pool's prompts are cheap to hold twice: the index's
-//      prompt roots (PrefixIndex::root_entries) times this prompt's longest cached lead
-//      are at most prefix_stand_down_share of every candidate's index capacity. A group
+//      every candidate 0 for a prompt the filter would keep on its holders (held there to
+//      its affinity threshold) while the pool's prompts are cheap to hold twice: the
+//      index's prompt roots (PrefixIndex::root_entries) times this prompt's longest cached
+//      lead are at most prefix_stand_down_share of every candidate's index capacity. A group
 //      held by one server would otherwise pin its load there (a 100-token prompt's holder
 //      outscores an emptier server by 3 x 6/7), where a second copy costs one prefill and
 //      a sliver of KV: load decides among the holders the filter keeps, and an explored
