@@ -193,16 +193,16 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
 
   if (any_match && config_.prefix_stand_down_share > 0 && config_.weights[kPrefixScorerSlot] != 0 &&
       config_.filters[kPrefixAffinityFilterSlot]) {
-    // Standing down (scheduler.h): a prompt the filter keeps on its holders, and every
-    // candidate could hold every prompt root the pool holds, at this prompt's cached lead,
-    // in a small share of its index.
+    // Standing down (scheduler.h): every candidate could hold every prompt root the pool
+    // holds, at this prompt's cached lead, in a small share of its index; a chat's lead
+    // past its root is a conversation's history, not a shared prompt.
     uint32_t lead = 0;
     size_t room = SIZE_MAX;
     for (const EndpointSignals& c : candidates) {
       lead = std::max(lead, c.prefix_blocks);
       room = std::min(room, index_.capacity_relaxed(c.id));
     }
-    stand_down = double(lead) >= config_.prefix_affinity.affinity_threshold * double(total_blocks) &&
+    stand_down = (request.root_blocks == 0 || lead <= request.root_blocks) &&
                  double(index_.root_entries()) * lead <= config_.prefix_stand_down_share * double(room);
   }
   const Clock::time_point lookup_done = Clock::now();

@@ -489,7 +489,7 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
   }
 }
 
-TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: held to the filter's threshold, roots x lead <= share x every index capacity") {
+TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x lead <= share x every index capacity, a chat's lead within its root") {
   // Endpoint 0 holds the prompt and has a fuller KV cache; endpoint 1 holds another system
   // prompt. Every request skips the affinity filter here (as its exploration draw does):
   // scoring the prefix, 0 wins (3 points against kv-cache's 0.6); standing down, 1 does.
@@ -524,18 +524,15 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: held to t
   CHECK(pick_with_capacity(4 * 3 * lead, 4 * 3 * lead) == 1);  // 99 <= 0.25 x 396
   CHECK(pick_with_capacity(4 * 3 * lead - 1, 4 * 3 * lead - 1) == 0);
 
-  // Held to the filter's threshold (0.8): 32 of 40 blocks stands down, 32 of 41 scores (a
-  // conversation whose new turn is long keeps its history's server).
+  // A chat's lead past its root (a conversation's history) keeps scoring; within it, the
+  // scorer stands down.
   f.index.set_capacity(0, 100000);
   f.index.set_capacity(1, 100000);
-  const std::string shared(32 * 64, 's');
-  f.index.on_routed(0, f.hashes(shared + std::string(8 * 64, 'x')));
-  // (A prompt of n bytes has n / 64 + 1 entries: its full blocks and the rest.)
-  auto forty = f.hashes(shared + std::string(7 * 64, 'y')), forty_one = f.hashes(shared + std::string(8 * 64, 'y'));
-  REQUIRE(forty.size() == 40);
-  REQUIRE(forty_one.size() == 41);
-  CHECK(s.pick(snap, request(forty), rng).endpoint == 1);
-  CHECK(s.pick(snap, request(forty_one), rng).endpoint == 0);
+  PickRequest chat = request(a);
+  chat.root_blocks = lead;
+  CHECK(s.pick(snap, chat, rng).endpoint == 1);
+  chat.root_blocks = lead - 1;
+  CHECK(s.pick(snap, chat, rng).endpoint == 0);
 
   // standDownShare 0 never stands down, nor does a profile without the affinity filter
   // (nothing would keep a prompt where its prefix is).
@@ -545,7 +542,6 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: held to t
   for (const SchedulerConfig& c : {never, no_filter}) {
     Scheduler t(c, f.index, f.inflight);
     CHECK(t.pick(snap, request(a), rng).endpoint == 0);
-    CHECK(t.pick(snap, request(forty), rng).endpoint == 0);
   }
   CHECK(s.pick(snap, request(a), rng).endpoint == 1);
 }

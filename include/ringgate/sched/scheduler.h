@@ -29,15 +29,17 @@
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
 //      Standing down: behind the prefix-cache-affinity filter, the prefix scorer scores
-//      every candidate 0 for a prompt the filter would keep on its holders (held there to
-//      its affinity threshold) while the pool's prompts are cheap to hold twice: the
-//      index's prompt roots (PrefixIndex::root_entries) times this prompt's longest cached
-//      lead are at most prefix_stand_down_share of every candidate's index capacity. A group
-//      held by one server would otherwise pin its load there (a 100-token prompt's holder
-//      outscores an emptier server by 3 x 6/7), where a second copy costs one prefill and
-//      a sliver of KV: load decides among the holders the filter keeps, and an explored
-//      request seeds the second copy. Where the roots do not fit (150 groups of 600
-//      tokens on 8 servers) the bonus is what keeps them resident (perf/routing/README.md,
+//      every candidate 0 while the pool's prompts are cheap to hold twice: the index's
+//      prompt roots (PrefixIndex::root_entries) times this prompt's longest cached lead
+//      are at most prefix_stand_down_share of every candidate's index capacity, and the
+//      lead is no longer than a chat's root (past it, it is a conversation's history). A
+//      group held by one server would otherwise pin its load there (a 100-token system
+//      prompt, 6 of a prompt's 8 blocks, outscores an emptier server's queue by 3 x 6/8),
+//      where a second copy costs one prefill and a sliver of KV. Standing down, load
+//      decides among the holders the filter keeps (an exact repeat, held to its
+//      threshold, stays), or among all when none is kept, so each group gains a copy on
+//      every server it is sent to. Where the roots do not fit (150 groups of 600 tokens
+//      on 8 servers) the bonus is what keeps them resident (perf/routing/README.md,
 //      "Standing down");
 //   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
 //      pick instead (slo_pick.h: predicted to meet them with the least headroom, else the
