@@ -123,6 +123,7 @@ AdminResponse DryRunPicker::pick(const http::Request& request, std::string_view 
   else util::append_json_string(out, sched::kSessionSourceNames[size_t(route.session_source)]);
   out += ",\"matched_blocks\":";
   util::append_uint(out, decision.matched_blocks);
+  out += decision.prefix_stood_down ? ",\"prefix_stood_down\":true" : ",\"prefix_stood_down\":false";
   out += ",\"total_blocks\":";
   util::append_uint(out, decision.total_blocks);
   out += ",\"precise_blocks\":";

@@ -193,6 +193,7 @@ RouteDecision RequestRouter::route(const RouteRequest& request) {
   decision.endpoint_id = result.endpoint;
   decision.reason = result.reason;
   decision.matched_blocks = result.matched_blocks;
+  decision.prefix_stood_down = result.prefix_stood_down;
   decision.candidates = uint32_t(scheduler_.last_candidates().size());
   decision.total_blocks = result.total_blocks;
   decision.precise_blocks = uint32_t(precise_hashes_.size());

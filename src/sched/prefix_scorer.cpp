@@ -5,24 +5,22 @@
 #include <algorithm>
 
 #include "ringgate/sched/endpoint_signals.h"
+#include "ringgate/sched/prefix_stand_down.h"
 #include "ringgate/sched/scorers.h"
 
 namespace ringgate::sched {
 
 void score_prefix(std::span<EndpointSignals> candidates, const ScoreContext& context) {
   const uint32_t total_blocks = context.total_blocks;
-  if (context.prefix_stands_down) {  // load decides among the holders the filter kept
-    for (EndpointSignals& c : candidates) c.scores[context.slot] = 0;
-    return;
-  }
+  const double scale = context.prefix_stands_down ? kStoodDownPrefixScale : 1.0;  // prefix_stand_down.h
   for (EndpointSignals& c : candidates) {
     double& score = c.scores[context.slot];
     if (c.overloaded || total_blocks == 0)
       score = 0;
     else if (c.placement)
-      score = 1;
+      score = scale;
     else
-      score = std::min(1.0, double(c.prefix_blocks) / total_blocks);
+      score = scale * std::min(1.0, double(c.prefix_blocks) / total_blocks);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "ringgate/sched/picker.h"
 #include "ringgate/sched/prefix_hasher.h"
 #include "ringgate/sched/prefix_index.h"
+#include "ringgate/sched/prefix_stand_down.h"
 #include "ringgate/sched/rendezvous.h"
 #include "ringgate/sched/saturation_detector.h"
 #include "ringgate/sched/scorer_registry.h"
@@ -155,7 +156,6 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   };
   run_filters(true);
   bool any_match = false;
-  bool stand_down = false;  // the prefix scorer's
   // The prefix-cache-affinity filter reads the same matches as the prefix scorer.
   const bool wants_matches =
       config_.weights[kPrefixScorerSlot] != 0 || config_.weights[kNoHitLruScorerSlot] != 0 ||
@@ -192,19 +192,9 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
   }
 
   if (any_match && config_.prefix_stand_down_share > 0 && config_.weights[kPrefixScorerSlot] != 0 &&
-      config_.filters[kPrefixAffinityFilterSlot]) {
-    // Standing down (scheduler.h): every candidate could hold every prompt root the pool
-    // holds, at this prompt's cached lead, in a small share of its index; a chat's lead
-    // past its root is a conversation's history, not a shared prompt.
-    uint32_t lead = 0;
-    size_t room = SIZE_MAX;
-    for (const EndpointSignals& c : candidates) {
-      lead = std::max(lead, c.prefix_blocks);
-      room = std::min(room, index_.capacity_relaxed(c.id));
-    }
-    stand_down = (request.root_blocks == 0 || lead <= request.root_blocks) &&
-                 double(index_.root_entries()) * lead <= config_.prefix_stand_down_share * double(room);
-  }
+      config_.filters[kPrefixAffinityFilterSlot])
+    result.prefix_stood_down =
+        prefix_stands_down(candidates, index_, request.root_blocks, config_.prefix_stand_down_share);
   const Clock::time_point lookup_done = Clock::now();
   apply_load_guard(candidates, config_);
   // A pick decided by a key before any score (the same in every replica).
@@ -267,7 +257,7 @@ PickResult Scheduler::pick(const EndpointSnapshot& snapshot, const PickRequest& 
     return uint32_t(std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), UINT32_MAX));
   };
   const ScorerWeights& weights = config_.weights;
-  ScoreContext context{snapshot, request, config_, total_blocks, 0, stand_down};
+  ScoreContext context{snapshot, request, config_, total_blocks, 0, result.prefix_stood_down};
   Clock::time_point before = Clock::now();
   for (size_t slot = 0; slot < kScorerCount; ++slot) {
     if (weights[slot] == 0) continue;  // not configured: no cost

@@ -143,6 +143,8 @@ test('approximate mode: a dry run records nothing (statistics, in-flight, prefix
   const r = await pick(gw, body);
   assert.equal(r.json.endpoint, dest);
   assert.ok(r.json.matched_blocks > 0, JSON.stringify(r.json));
+  // One prompt root against the sims' KV: the prefix scorer stands down (the filter keeps the holder).
+  assert.equal(r.json.prefix_stood_down, true, JSON.stringify(r.json));
   assert.equal(r.json.load_signal.mode, 'local');  // approximate mode keeps the local signal
 });
 

@@ -1,6 +1,10 @@
 // Prefix affinity through the real gateway: with 2 workers (connections spread
 // across both by SO_REUSEPORT), requests that share a long prompt prefix land on
 // the same endpoint, whichever worker schedules them; different prefixes spread.
+// The prefix scorer does not stand down here (standDownShare 0): 12 prompt roots fit
+// the sims' KV many times over, so by default it would, and an explored request would
+// give a family a second home where the load is (sched/prefix_stand_down.h). What these
+// tests pin is the index both workers share.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -10,6 +14,7 @@ import path from 'node:path';
 import { startSim, startGateway, scrape } from '../lib/procs.mjs';
 
 const MODEL = 'facebook/opt-125m';
+const NO_STAND_DOWN = 'scheduler: {scorers: {prefix: {standDownShare: 0}}}';
 const live = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringgate-affinity-'));
 after(async () => {
@@ -46,7 +51,10 @@ function post(agent, port, body) {
 test('requests sharing a prefix land on the same endpoint >= 99% of the time with 2 workers', async () => {
   const sims = await Promise.all([0, 1, 2, 3].map(() => startSim(['--model', MODEL])));
   live.push(...sims);
-  const gw = await startGateway(['--workers', '2', ...sims.flatMap((s) => ['--endpoint', s.api])]);
+  const config = path.join(dir, 'affinity.yaml');
+  fs.writeFileSync(config, ['apiVersion: ringgate.io/v1', 'kind: Gateway', NO_STAND_DOWN,
+    `pool: {discovery: {static: [${sims.map((s) => `"${s.api}"`).join(', ')}]}}`, ''].join('\n'));
+  const gw = await startGateway(['--workers', '2', '--config', config]);
   live.push(gw);
 
   const families = 12;
@@ -99,7 +107,7 @@ test('prefixes placed before the pool grew stay on the endpoint that holds them,
   live.push(...sims);
   const config = path.join(dir, 'grow.yaml');
   const write = (members) => fs.writeFileSync(config, [
-    'apiVersion: ringgate.io/v1', 'kind: Gateway',
+    'apiVersion: ringgate.io/v1', 'kind: Gateway', NO_STAND_DOWN,
     `pool: {name: vllm, discovery: {static: [${members.map((s) => `"${s.api}"`).join(', ')}]}}`, ''].join('\n'));
   write(sims.slice(0, 1));
   const gw = await startGateway(['--workers', '2', '--config', config]);

@@ -492,7 +492,8 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
 TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x lead <= share x every index capacity, a chat's lead within its root") {
   // Endpoint 0 holds the prompt and has a fuller KV cache; endpoint 1 holds another system
   // prompt. Every request skips the affinity filter here (as its exploration draw does):
-  // scoring the prefix, 0 wins (3 points against kv-cache's 0.6); standing down, 1 does.
+  // scoring the prefix, 0 wins (3 points against kv-cache's 0.6); standing down (a tenth,
+  // 0.3), 1 does.
   Fixture f(2);
   auto a = f.hashes(prompt(1, 1, 2000, 100));
   std::vector<EndpointState> pool = make_pool(2);
@@ -500,6 +501,7 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x l
   EndpointSnapshot snap(std::move(pool));
   SchedulerConfig config;  // filter on, prefix 3, queue 2, kv-cache 2
   config.prefix_affinity.exploration_probability = 1;
+  config.prefix_stand_down_share = 0.25;
   Scheduler s(config, f.index, f.inflight);
   Rng rng(11);
   f.index.on_routed(0, a);
@@ -544,6 +546,11 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x l
     CHECK(t.pick(snap, request(a), rng).endpoint == 0);
   }
   CHECK(s.pick(snap, request(a), rng).endpoint == 1);
+  // Between equal loads the prefix still decides.
+  EndpointSnapshot idle(make_pool(2));
+  PickResult r = s.pick(idle, request(a), rng);
+  CHECK(r.prefix_stood_down);
+  CHECK(r.endpoint == 0);
 }
 
 TEST_CASE("scheduler: precise mode scores by the blocks an endpoint's KV events announced") {

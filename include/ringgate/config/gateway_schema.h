@@ -349,8 +349,8 @@ inline constexpr Field kPrefixScorerFields[] = {
     {"hashSeed", "string", "\"0\"", "at most 256 characters", kRestart, "",
      "Precise: the servers' PYTHONHASHSEED (vLLM's block hash seed)."},
     {"standDownShare", "number", "0.25", "0..1", kRestart, "",
-     "Behind the prefix-cache-affinity filter, the scorer stands down (scores every candidate alike, so load "
-     "decides among the holders the filter keeps, or among all when it keeps none) while the pool's prompts are "
+     "Behind the prefix-cache-affinity filter, the scorer stands down (scores at a tenth, so load decides among "
+     "the holders the filter keeps, or among all when it keeps none, and the prefix only between equal loads) while the pool's prompts are "
      "cheap to hold twice: the prompt roots the "
      "index holds (each distinct first block, once per server holding it) times this prompt's cached lead is at "
      "most this share of every candidate's index capacity, and a chat's lead is within its root (its messages "

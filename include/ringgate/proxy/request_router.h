@@ -113,6 +113,7 @@ struct RouteDecision {
   bool saturated = false;          // every candidate was saturated (status 429)
   sched::PickReason reason = sched::PickReason::None;
   uint32_t matched_blocks = 0;     // leading prefix blocks the chosen endpoint holds
+  bool prefix_stood_down = false;  // sched::PickResult's
   uint32_t total_blocks = 0;       // prefix blocks of the request (approximate units)
   uint32_t precise_blocks = 0;     // vLLM block hashes of the prompt (precise mode; 0 = approximate)
   uint32_t candidates = 0;         // endpoints the pick chose among (its trace span says)

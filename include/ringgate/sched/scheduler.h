@@ -28,19 +28,8 @@
 //      weighted sum, max wins; ties go to the
 //      rendezvous winner of the prompt's last prefix hash (the same in every replica;
 //      random only for a prompt shorter than one block);
-//      Standing down: behind the prefix-cache-affinity filter, the prefix scorer scores
-//      every candidate 0 while the pool's prompts are cheap to hold twice: the index's
-//      prompt roots (PrefixIndex::root_entries) times this prompt's longest cached lead
-//      are at most prefix_stand_down_share of every candidate's index capacity, and the
-//      lead is no longer than a chat's root (past it, it is a conversation's history). A
-//      group held by one server would otherwise pin its load there (a 100-token system
-//      prompt, 6 of a prompt's 8 blocks, outscores an emptier server's queue by 3 x 6/8),
-//      where a second copy costs one prefill and a sliver of KV. Standing down, load
-//      decides among the holders the filter keeps (an exact repeat, held to its
-//      threshold, stays), or among all when none is kept, so each group gains a copy on
-//      every server it is sent to. Where the roots do not fit (150 groups of 600 tokens
-//      on 8 servers) the bonus is what keeps them resident (perf/routing/README.md,
-//      "Standing down");
+//      behind the prefix-cache-affinity filter the prefix scorer stands down while the
+//      pool's prompt roots are cheap to hold twice (prefix_stand_down.h);
 //   6b. a request with latency objectives (PickRequest::slo) is placed by the SLO-aware
 //      pick instead (slo_pick.h: predicted to meet them with the least headroom, else the
 //      fastest), from the latency model's predictions (latency_prediction.h);
@@ -154,6 +143,7 @@ struct PickResult {
   LatencyFeatures features;
   // An SLO-aware pick (reason Slo): whether the chosen one is predicted to meet them.
   bool slo_met = false;
+  bool prefix_stood_down = false;  // the prefix scorer stood down (prefix_stand_down.h)
   // Locality: the best priority level among the candidates serving the model; the chosen
   // endpoint's above it is an overflow (every endpoint of the better levels was saturated).
   uint32_t best_priority = 0;

@@ -119,7 +119,7 @@ struct SchedulerConfig {
   SaturationConfig saturation;
   bool session_affinity = true;
   bool prefix_placement = true;  // rendezvous placement of unseen prefixes
-  // The prefix scorer stands down (scheduler.h, "Standing down") while the index's prompt
+  // The prefix scorer stands down (prefix_stand_down.h) while the index's prompt
   // roots x this prompt's cached lead fit in this share of every candidate's index
   // capacity; 0 = never (config scheduler.scorers.prefix.standDownShare).
   double prefix_stand_down_share = 0.25;

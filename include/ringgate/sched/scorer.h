@@ -23,7 +23,7 @@ struct ScoreContext {
   const SchedulerConfig& config;
   uint32_t total_blocks = 0;  // prefix blocks of the request's prompt
   size_t slot = 0;            // this scorer's position in kScorers: write scores[slot]
-  bool prefix_stands_down = false;  // scheduler.h, "Standing down"
+  bool prefix_stands_down = false;  // prefix_stand_down.h
 };
 
 // Must not allocate, throw or block: it runs for every request on a worker.
