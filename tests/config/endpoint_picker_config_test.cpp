@@ -67,7 +67,7 @@ TEST_CASE("the inferencepool chart's default-plugins.yaml: llm-d's weights, noth
   CHECK(ringgate::sched::weight_of(r.gateway.scheduler.scorers, "prefix") == 3);
   CHECK(r.gateway.set_by_file == kScorerPaths);
   CHECK_FALSE(r.gateway.scheduler.load_signal.noise_band);  // llm-d's queue-scorer: no band
-  CHECK(r.gateway.scheduler.prefix.stand_down_share == 0);   // llm-d's prefix scorer: at any load
+  CHECK(r.gateway.scheduler.prefix.stand_down_share == 0);  // llm-d's prefix scorer: at any load
   // Not listed: ringgate's default filter does not run under this profile.
   CHECK_FALSE(r.gateway.scheduler.filters[ringgate::sched::kPrefixAffinityFilterSlot]);
 }

@@ -489,7 +489,7 @@ TEST_CASE("scheduler: two 400 KB prompts sharing 300 KB are told apart (the pref
   }
 }
 
-TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x lead <= share x every index capacity, a chat's lead within its root") {
+TEST_CASE("scheduler: the prefix scorer stands down at its boundaries (roots x lead, capacity, a chat's root)") {
   // Endpoint 0 holds the prompt and has a fuller KV cache; endpoint 1 holds another system
   // prompt. Every request skips the affinity filter here (as its exploration draw does):
   // scoring the prefix, 0 wins (3 points against kv-cache's 0.6); standing down (a tenth,
@@ -514,7 +514,7 @@ TEST_CASE("scheduler: the prefix scorer stands down at its boundaries: roots x l
     f.index.set_capacity(1, one);
     return s.pick(snap, request(a), rng).endpoint;
   };
-  const size_t fits = 4 * 2 * lead;                  // 2 roots x 33 = 66 <= 0.25 x 264
+  const size_t fits = 4 * 2 * lead;                    // 2 roots x 33 = 66 <= 0.25 x 264
   CHECK(pick_with_capacity(fits, fits) == 1);          // stands down: the load decides
   CHECK(pick_with_capacity(fits - 1, fits - 1) == 0);  // 66 > 0.25 x 263: the prefix scores
   CHECK(pick_with_capacity(fits, fits - 1) == 0);      // the smallest candidate's capacity counts

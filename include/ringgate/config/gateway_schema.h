@@ -350,10 +350,10 @@ inline constexpr Field kPrefixScorerFields[] = {
      "Precise: the servers' PYTHONHASHSEED (vLLM's block hash seed)."},
     {"standDownShare", "number", "0.25", "0..1", kRestart, "",
      "Behind the prefix-cache-affinity filter, the scorer stands down (scores at a tenth, so load decides among "
-     "the holders the filter keeps, or among all when it keeps none, and the prefix only between equal loads) while the pool's prompts are "
-     "cheap to hold twice: the prompt roots the "
-     "index holds (each distinct first block, once per server holding it) times this prompt's cached lead is at "
-     "most this share of every candidate's index capacity, and a chat's lead is within its root (its messages "
+     "the holders the filter keeps, or among all when it keeps none, and the prefix only between equal loads) "
+     "while the pool's prompts are cheap to hold twice: the prompt roots the index holds (each distinct first "
+     "block, once per server holding it) times this prompt's cached lead is at most this share of every "
+     "candidate's index capacity, and a chat's lead is within its root (its messages "
      "through the first user one; past it the lead is a conversation's history). 0 = never. An "
      "EndpointPickerConfig sets 0 (llm-d's scorers do not stand down)."},
     {"tierWeights", "map", "gpu: 1.0, cpu: 0.8, shared_storage: 0.4, object_store: 0.2",
