@@ -1,6 +1,7 @@
 #pragma once
-// When the prefix scorer stands down: it scores at kStoodDownPrefixScale, so that it only
-// breaks ties of load (an idle pool still sends a prompt to its holder).
+// When the prefix scorer stands down: it scores at kStoodDownPrefixScale, so that it decides
+// only where the load scores lie within 0.3 of each other (an idle pool still sends a prompt
+// to its holder).
 //
 // Behind the prefix-cache-affinity filter, while the pool's prompts are cheap to hold
 // twice: the index's prompt roots (PrefixIndex::root_entries: each distinct first block,
@@ -15,9 +16,9 @@
 // of KV. Standing down, load decides among the holders the filter keeps (an exact repeat
 // stays), or among all where it keeps none, so each group gains a copy where the load
 // sends it, as under llm-d's optimized baseline; the prefix still decides between equal
-// loads. Where the roots do not fit (H: 150 groups
-// of 600 tokens on 8 servers) the prefix score is what keeps them resident; the rule fires
-// there on one pick in 8,192 (perf/routing/README.md, "Standing down").
+// loads. Where the roots do not fit (H: 150 groups of 600 tokens on 8 servers) the prefix
+// score is what keeps them resident; the rule fires there on one pick in 8,192
+// (perf/routing/README.md, "Standing down").
 #include <span>
 
 #include "ringgate/sched/endpoint_signals.h"
@@ -25,8 +26,8 @@
 
 namespace ringgate::sched {
 
-// A tenth: the prefix weight (3) then adds at most 0.3, under any min-max load gap between
-// two candidates (the queue's 2 points).
+// A tenth: the prefix weight (3) then adds at most 0.3, where the queue score's min-max
+// puts 2 points between two candidates of unequal load (outside its noise band).
 inline constexpr double kStoodDownPrefixScale = 0.1;
 
 // `candidates` with their prefix_blocks filled in; root_blocks: PickRequest::root_blocks.
